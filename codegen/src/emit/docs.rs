@@ -1,0 +1,197 @@
+//! Rustdoc text for generated items.
+
+use proc_macro2::TokenStream;
+use quote::quote;
+use serde_json::Value;
+
+use super::names::{call_inputs, field_type, split_id};
+use super::rust_types::is_union;
+use crate::model::{Endpoint, HttpMethod, ResponseBody, SpecFile};
+use crate::typeref::TypeRef;
+use crate::validate::rust_field_name;
+
+/// `#[doc = "..."]` attributes, one per line of `text`; nothing for empty text.
+pub fn doc_attrs(text: &str) -> TokenStream {
+    let text = text.trim();
+    if text.is_empty() {
+        return TokenStream::new();
+    }
+    let lines = text.lines().map(|line| {
+        let line = format!(" {}", line.trim_end());
+        quote!(#[doc = #line])
+    });
+    quote!(#(#lines)*)
+}
+
+/// The documentation of an endpoint's method: title, description, method and path, the
+/// official page, a call example and the documented response.
+pub fn endpoint_doc(spec: &SpecFile, endpoint: &Endpoint) -> String {
+    let method = match endpoint.method {
+        HttpMethod::GET => "GET",
+        HttpMethod::POST => "POST",
+    };
+    let mut doc = format!("{}\n\n", endpoint.title);
+    if let Some(note) = &endpoint.deprecated {
+        doc.push_str(&format!("**Deprecated:** {note}\n\n"));
+    }
+    if !endpoint.description.trim().is_empty() {
+        doc.push_str(endpoint.description.trim());
+        doc.push_str("\n\n");
+    }
+    doc.push_str(&format!(
+        "`{method} {}` ([official documentation]({}))\n\n",
+        endpoint.path, endpoint.doc
+    ));
+    doc.push_str(&format!(
+        "Endpoint id `{}`; {}.\n\n",
+        endpoint.id,
+        if crate::emit::retry_safe(endpoint) {
+            "safe to retry, so busy answers and transport failures are retried"
+        } else {
+            "not safe to repeat, so it is sent at most once"
+        }
+    ));
+    doc.push_str("# Example\n\n```no_run\n");
+    doc.push_str(
+        "# async fn example(client: wecom_api::Client) -> Result<(), Box<dyn std::error::Error>> {\n",
+    );
+    doc.push_str(&call_example(spec, endpoint));
+    doc.push_str("# Ok(())\n# }\n```\n");
+    if let (ResponseBody::Json { .. }, Some(example)) =
+        (&endpoint.response, endpoint.examples.first())
+    {
+        let pretty = serde_json::to_string_pretty(&example.response).unwrap_or_default();
+        doc.push_str(&format!("\nDocumented response:\n\n```json\n{pretty}\n```\n"));
+    }
+    doc
+}
+
+/// A call with the required inputs of the first example, as Rust source.
+fn call_example(spec: &SpecFile, endpoint: &Endpoint) -> String {
+    let (namespace, method) = split_id(endpoint);
+    let inputs = call_inputs(spec, endpoint);
+    let example = endpoint.examples.first();
+    let mut args = Vec::new();
+    let mut setup = String::new();
+    for param in &inputs.required_query {
+        let value = example.and_then(|e| e.query.get(&param.name));
+        args.push(literal(spec, &field_type(param), value));
+    }
+    if let Some(body) = &inputs.body {
+        let request = example.and_then(|e| e.request.as_ref());
+        if body.as_struct {
+            let json = request.map(Value::to_string).unwrap_or_else(|| "{}".into());
+            setup.push_str(&format!(
+                "let request: wecom_api::{}::{} = serde_json::from_str(r##\"{json}\"##)?;\n",
+                spec.group, body.type_name
+            ));
+            args.push("request".to_string());
+        } else {
+            for field in &body.required {
+                let type_ref = field_type(field);
+                // A union is flattened: its tag and content sit in the request itself.
+                let value = if is_union(spec, &type_ref) {
+                    request
+                } else {
+                    request.and_then(|r| r.get(&field.name))
+                };
+                args.push(literal(spec, &type_ref, value));
+            }
+        }
+    }
+    if inputs.multipart.is_some() {
+        setup.push_str(
+            "let file = wecom_api::media::UploadFile::from_bytes(\"report.txt\", b\"hello\".to_vec());\n",
+        );
+        args.push("file".to_string());
+    }
+    let mut call = format!("client.{namespace}().{method}({})", args.join(", "));
+    if let (Some(body), Some(request)) = (&inputs.body, example.and_then(|e| e.request.as_ref())) {
+        if !body.as_struct {
+            for field in body.optional.iter().take(2) {
+                if let Some(value) = request.get(&field.name) {
+                    let value = literal(spec, &field_type(field), Some(value));
+                    if !value.starts_with("serde_json") {
+                        call.push_str(&format!("\n    .{}({value})", rust_field_name(field)));
+                    }
+                }
+            }
+        }
+    }
+    let binding = match endpoint.response {
+        ResponseBody::Json { .. } => "let response",
+        ResponseBody::Binary => "let file",
+    };
+    format!("{setup}{binding} = {call}\n    .await?;\n")
+}
+
+/// A Rust expression for an example value that the generated argument type accepts.
+fn literal(spec: &SpecFile, type_ref: &TypeRef, value: Option<&Value>) -> String {
+    let Some(value) = value else {
+        return default_literal(type_ref);
+    };
+    match (type_ref, value) {
+        (TypeRef::String, Value::String(s)) => format!("{s:?}"),
+        (TypeRef::String, other) => format!("{:?}", other.to_string()),
+        (TypeRef::Integer, _) => integer(value).map_or_else(|| "0".into(), |n| n.to_string()),
+        (TypeRef::Number, Value::Number(n)) => format!("{:?}", n.as_f64().unwrap_or_default()),
+        (TypeRef::Boolean, _) => {
+            (value.as_bool().unwrap_or(false) || integer(value) == Some(1)).to_string()
+        }
+        (TypeRef::Array(inner), Value::Array(items))
+            if matches!(**inner, TypeRef::String | TypeRef::Integer) =>
+        {
+            let items: Vec<String> = items
+                .iter()
+                .map(|item| literal(spec, inner, Some(item)))
+                .collect();
+            format!("[{}]", items.join(", "))
+        }
+        (TypeRef::Named(name), _) if is_int_enum(spec, name) => {
+            format!("wecom_api::{}::{name}::from({})", spec.group, integer(value).unwrap_or(0))
+        }
+        _ => format!(
+            "serde_json::from_str::<{}>(r##\"{value}\"##)?",
+            rust_path(spec, type_ref)
+        ),
+    }
+}
+
+/// The full path of a type as user code names it.
+fn rust_path(spec: &SpecFile, type_ref: &TypeRef) -> String {
+    match type_ref {
+        TypeRef::String => "String".into(),
+        TypeRef::Integer => "i64".into(),
+        TypeRef::Number => "f64".into(),
+        TypeRef::Boolean => "bool".into(),
+        TypeRef::Json => "serde_json::Value".into(),
+        TypeRef::Array(inner) => format!("Vec<{}>", rust_path(spec, inner)),
+        TypeRef::Map(inner) => format!(
+            "std::collections::BTreeMap<String, {}>",
+            rust_path(spec, inner)
+        ),
+        TypeRef::Named(name) => format!("wecom_api::{}::{name}", spec.group),
+    }
+}
+
+fn default_literal(type_ref: &TypeRef) -> String {
+    match type_ref {
+        TypeRef::String => "\"\"".into(),
+        TypeRef::Integer => "0".into(),
+        TypeRef::Number => "0.0".into(),
+        TypeRef::Boolean => "false".into(),
+        _ => "Default::default()".into(),
+    }
+}
+
+fn is_int_enum(spec: &SpecFile, name: &str) -> bool {
+    matches!(spec.types.get(name), Some(crate::model::TypeDef::IntEnum { .. }))
+}
+
+fn integer(value: &Value) -> Option<i64> {
+    match value {
+        Value::Number(n) => n.as_i64(),
+        Value::String(s) => s.trim().parse().ok(),
+        _ => None,
+    }
+}

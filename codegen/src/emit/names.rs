@@ -1,0 +1,101 @@
+//! Rust names derived from spec names, shared by every emitter so they always agree.
+
+use heck::{ToShoutySnakeCase, ToUpperCamelCase};
+use proc_macro2::{Ident, Span};
+
+use crate::model::{Endpoint, Field, SpecFile, TypeDef};
+use crate::typeref::TypeRef;
+use crate::validate::rust_field_name;
+
+pub fn ident(name: &str) -> Ident {
+    Ident::new(name, Span::call_site())
+}
+
+/// `user.get` → (`user`, `get`).
+pub fn split_id(endpoint: &Endpoint) -> (&str, &str) {
+    endpoint.id.split_once('.').unwrap_or(("", &endpoint.id))
+}
+
+/// Accessor on `Client` for a namespace: `user`.
+pub fn accessor(namespace: &str) -> Ident {
+    ident(namespace)
+}
+
+/// The struct returned by the accessor: `UserApi`.
+pub fn api_struct(namespace: &str) -> Ident {
+    ident(&format!("{}Api", namespace.to_upper_camel_case()))
+}
+
+/// The request builder of an endpoint: `UserGet`.
+pub fn builder_struct(endpoint: &Endpoint) -> Ident {
+    ident(&endpoint.id.replace('.', "_").to_upper_camel_case())
+}
+
+/// The static `Operation` of an endpoint: `OP_USER_GET`.
+pub fn operation_static(endpoint: &Endpoint) -> Ident {
+    ident(&format!("OP_{}", endpoint.id.replace('.', "_").to_shouty_snake_case()))
+}
+
+pub fn field_ident(field: &Field) -> Ident {
+    ident(&rust_field_name(field))
+}
+
+/// Inputs of a call, split the way the method signature uses them.
+pub struct CallInputs<'a> {
+    pub required_query: Vec<&'a Field>,
+    pub optional_query: Vec<&'a Field>,
+    /// The JSON body type and its fields, when the endpoint has one.
+    pub body: Option<BodyInputs<'a>>,
+    /// Name of the multipart file part.
+    pub multipart: Option<&'a str>,
+}
+
+pub struct BodyInputs<'a> {
+    pub type_name: &'a str,
+    pub required: Vec<&'a Field>,
+    pub optional: Vec<&'a Field>,
+    /// Many required fields: the request struct itself is the argument.
+    pub as_struct: bool,
+}
+
+/// Above this many required inputs, a call takes its request struct instead of arguments.
+const MAX_REQUIRED_ARGUMENTS: usize = 4;
+
+pub fn call_inputs<'a>(spec: &'a SpecFile, endpoint: &'a Endpoint) -> CallInputs<'a> {
+    let (required_query, optional_query) = endpoint.query.iter().partition(|f| f.required);
+    let mut multipart = None;
+    let body = match &endpoint.request {
+        Some(crate::model::RequestBody::Json { type_name }) => {
+            let fields: &[Field] = match spec.types.get(type_name) {
+                Some(TypeDef::Object { fields, .. }) => fields,
+                _ => &[],
+            };
+            let (required, optional): (Vec<&Field>, Vec<&Field>) =
+                fields.iter().partition(|f| f.required);
+            let as_struct = required.len() + endpoint.query.iter().filter(|f| f.required).count()
+                > MAX_REQUIRED_ARGUMENTS;
+            Some(BodyInputs {
+                type_name,
+                required,
+                optional,
+                as_struct,
+            })
+        }
+        Some(crate::model::RequestBody::Multipart { part }) => {
+            multipart = Some(part.as_str());
+            None
+        }
+        None => None,
+    };
+    CallInputs {
+        required_query,
+        optional_query,
+        body,
+        multipart,
+    }
+}
+
+/// The type a field resolves to, parsed; invalid references were refused by the validator.
+pub fn field_type(field: &Field) -> TypeRef {
+    TypeRef::parse(&field.type_ref).unwrap_or(TypeRef::Json)
+}

@@ -1,0 +1,341 @@
+//! Rust items for the named types of a spec group: structs, enums and tagged unions.
+
+use proc_macro2::TokenStream;
+use quote::quote;
+
+use super::docs::doc_attrs;
+use super::names::{field_ident, field_type, ident};
+use crate::model::{Field, IntEnumValue, SpecFile, StringEnumValue, TypeDef, UnionTag, UnionVariant};
+use crate::typeref::TypeRef;
+use crate::validate::variant_key;
+
+pub fn types(spec: &SpecFile) -> TokenStream {
+    spec.types
+        .iter()
+        .map(|(name, def)| match def {
+            TypeDef::Object { doc, fields } => object(spec, name, doc, fields),
+            TypeDef::IntEnum { doc, values } => int_enum(name, doc, values),
+            TypeDef::StringEnum { doc, values } => string_enum(name, doc, values),
+            TypeDef::Union { doc, tag, variants } => union(name, doc, tag, variants),
+        })
+        .collect()
+}
+
+/// The Rust type of a type reference.
+pub fn rust_type(type_ref: &TypeRef) -> TokenStream {
+    match type_ref {
+        TypeRef::String => quote!(String),
+        TypeRef::Integer => quote!(i64),
+        TypeRef::Number => quote!(f64),
+        TypeRef::Boolean => quote!(bool),
+        TypeRef::Json => quote!(serde_json::Value),
+        TypeRef::Array(inner) => {
+            let inner = rust_type(inner);
+            quote!(Vec<#inner>)
+        }
+        TypeRef::Map(inner) => {
+            let inner = rust_type(inner);
+            quote!(std::collections::BTreeMap<String, #inner>)
+        }
+        TypeRef::Named(name) => {
+            let name = ident(name);
+            quote!(#name)
+        }
+    }
+}
+
+/// The Rust type of a field: its type, or `Secret` for a secret string.
+pub fn field_rust_type(field: &Field) -> TokenStream {
+    if field.secret {
+        quote!(crate::Secret)
+    } else {
+        rust_type(&field_type(field))
+    }
+}
+
+/// Whether a named type is a union (flattened into the object holding it).
+pub fn is_union(spec: &SpecFile, type_ref: &TypeRef) -> bool {
+    matches!(type_ref, TypeRef::Named(name) if matches!(spec.types.get(name), Some(TypeDef::Union { .. })))
+}
+
+/// Whether `Default` can be derived for a value of this type.
+fn has_default(spec: &SpecFile, type_ref: &TypeRef, depth: usize) -> bool {
+    match type_ref {
+        TypeRef::Named(name) => match spec.types.get(name) {
+            Some(TypeDef::Object { fields, .. }) => depth < 16 && object_has_default(spec, fields, depth + 1),
+            _ => false,
+        },
+        _ => true,
+    }
+}
+
+/// Whether the generated struct for a named object type derives `Default`.
+pub fn derives_default(spec: &SpecFile, type_name: &str) -> bool {
+    has_default(spec, &TypeRef::Named(type_name.to_string()), 0)
+}
+
+fn object_has_default(spec: &SpecFile, fields: &[Field], depth: usize) -> bool {
+    fields
+        .iter()
+        .filter(|f| f.required)
+        .all(|f| has_default(spec, &field_type(f), depth))
+}
+
+/// The lenient deserializer for a scalar field, so `"1"` and `1` both decode.
+fn lenient(type_ref: &TypeRef, required: bool) -> Option<&'static str> {
+    let name = match (type_ref, required) {
+        (TypeRef::Integer, true) => "crate::de::int",
+        (TypeRef::Integer, false) => "crate::de::opt_int",
+        (TypeRef::Number, true) => "crate::de::float",
+        (TypeRef::Number, false) => "crate::de::opt_float",
+        (TypeRef::Boolean, true) => "crate::de::boolean",
+        (TypeRef::Boolean, false) => "crate::de::opt_boolean",
+        (TypeRef::String, true) => "crate::de::string",
+        (TypeRef::String, false) => "crate::de::opt_string",
+        (TypeRef::Array(inner), true) if **inner == TypeRef::Integer => "crate::de::int_vec",
+        (TypeRef::Array(inner), false) if **inner == TypeRef::Integer => "crate::de::opt_int_vec",
+        _ => return None,
+    };
+    Some(name)
+}
+
+fn object(spec: &SpecFile, name: &str, doc: &str, fields: &[Field]) -> TokenStream {
+    let name = ident(name);
+    let docs = doc_attrs(doc);
+    let default = object_has_default(spec, fields, 0).then(|| quote!(Default,));
+    let fields = fields.iter().map(|field| {
+        let type_ref = field_type(field);
+        let rust_name = field_ident(field);
+        let docs = doc_attrs(&field.doc);
+        let mut ty = field_rust_type(field);
+        if !field.required {
+            ty = quote!(Option<#ty>);
+        }
+        let mut serde_args = Vec::new();
+        if is_union(spec, &type_ref) {
+            serde_args.push(quote!(flatten));
+        } else {
+            if rust_name != field.name.as_str() {
+                let wire = &field.name;
+                serde_args.push(quote!(rename = #wire));
+            }
+            if !field.required {
+                serde_args.push(quote!(default, skip_serializing_if = "Option::is_none"));
+            }
+            if let Some(path) = lenient(&type_ref, field.required).filter(|_| !field.secret) {
+                serde_args.push(quote!(deserialize_with = #path));
+            }
+        }
+        let serde_attr = (!serde_args.is_empty()).then(|| quote!(#[serde(#(#serde_args),*)]));
+        quote! {
+            #docs
+            #serde_attr
+            pub #rust_name: #ty,
+        }
+    });
+    quote! {
+        #docs
+        #[derive(Debug, Clone, #default PartialEq, serde::Serialize, serde::Deserialize)]
+        pub struct #name {
+            #(#fields)*
+        }
+    }
+}
+
+fn int_enum(name: &str, doc: &str, values: &[IntEnumValue]) -> TokenStream {
+    let name = ident(name);
+    let docs = doc_attrs(doc);
+    let variants = values.iter().map(|v| {
+        let variant = ident(&v.name);
+        let docs = doc_attrs(&format!("`{}`: {}", v.value, v.doc));
+        quote!(#docs #variant,)
+    });
+    let from_int = values.iter().map(|v| {
+        let variant = ident(&v.name);
+        let value = proc_macro2::Literal::i64_unsuffixed(v.value);
+        quote!(#value => Self::#variant,)
+    });
+    let to_int = values.iter().map(|v| {
+        let variant = ident(&v.name);
+        let value = proc_macro2::Literal::i64_unsuffixed(v.value);
+        quote!(#name::#variant => #value,)
+    });
+    quote! {
+        #docs
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+        pub enum #name {
+            #(#variants)*
+            /// A value this version of the crate does not know, kept as sent.
+            Unknown(i64),
+        }
+
+        impl From<i64> for #name {
+            fn from(value: i64) -> Self {
+                match value {
+                    #(#from_int)*
+                    other => Self::Unknown(other),
+                }
+            }
+        }
+
+        impl From<#name> for i64 {
+            fn from(value: #name) -> Self {
+                match value {
+                    #(#to_int)*
+                    #name::Unknown(other) => other,
+                }
+            }
+        }
+
+        impl serde::Serialize for #name {
+            fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+                serializer.serialize_i64(i64::from(*self))
+            }
+        }
+
+        impl<'de> serde::Deserialize<'de> for #name {
+            fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+                crate::de::int(deserializer).map(Self::from)
+            }
+        }
+    }
+}
+
+fn string_enum(name: &str, doc: &str, values: &[StringEnumValue]) -> TokenStream {
+    let name = ident(name);
+    let docs = doc_attrs(doc);
+    let variants = values.iter().map(|v| {
+        let variant = ident(&v.name);
+        let docs = doc_attrs(&format!("`{}`: {}", v.value, v.doc));
+        quote!(#docs #variant,)
+    });
+    let from_str = values.iter().map(|v| {
+        let variant = ident(&v.name);
+        let value = &v.value;
+        quote!(#value => Self::#variant,)
+    });
+    let as_str = values.iter().map(|v| {
+        let variant = ident(&v.name);
+        let value = &v.value;
+        quote!(Self::#variant => #value,)
+    });
+    quote! {
+        #docs
+        #[derive(Debug, Clone, PartialEq, Eq, Hash)]
+        pub enum #name {
+            #(#variants)*
+            /// A value this version of the crate does not know, kept as sent.
+            Unknown(String),
+        }
+
+        impl #name {
+            /// The value on the wire.
+            pub fn as_str(&self) -> &str {
+                match self {
+                    #(#as_str)*
+                    Self::Unknown(other) => other,
+                }
+            }
+        }
+
+        impl From<&str> for #name {
+            fn from(value: &str) -> Self {
+                match value {
+                    #(#from_str)*
+                    other => Self::Unknown(other.to_string()),
+                }
+            }
+        }
+
+        impl serde::Serialize for #name {
+            fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+                serializer.serialize_str(self.as_str())
+            }
+        }
+
+        impl<'de> serde::Deserialize<'de> for #name {
+            fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+                crate::de::string(deserializer).map(|value| Self::from(value.as_str()))
+            }
+        }
+    }
+}
+
+fn union(name: &str, doc: &str, tag: &str, variants: &[UnionVariant]) -> TokenStream {
+    let name = ident(name);
+    let docs = doc_attrs(doc);
+    let rows: Vec<_> = variants
+        .iter()
+        .filter_map(|v| {
+            let key = variant_key(v)?;
+            let variant = ident(
+                &v.name
+                    .clone()
+                    .unwrap_or_else(|| heck::ToUpperCamelCase::to_upper_camel_case(key)),
+            );
+            let content = ident(&v.type_name);
+            let tag_value = match &v.tag {
+                UnionTag::Int(n) => {
+                    let n = proc_macro2::Literal::i64_unsuffixed(*n);
+                    quote!(crate::union::Tag::Int(#n))
+                }
+                UnionTag::Str(s) => quote!(crate::union::Tag::Str(#s)),
+            };
+            Some((v, key, variant, content, tag_value))
+        })
+        .collect();
+    let variant_defs = rows.iter().map(|(v, key, variant, content, _)| {
+        let docs = doc_attrs(&format!("`{tag}` {}, content under `{key}`. {}", tag_text(&v.tag), v.doc));
+        quote!(#docs #variant(#content),)
+    });
+    let serialize_arms = rows.iter().map(|(_, key, variant, _, tag_value)| {
+        quote!(Self::#variant(content) => crate::union::serialize(serializer, #tag, #tag_value, #key, content),)
+    });
+    let deserialize_arms = rows.iter().map(|(_, key, variant, _, tag_value)| {
+        quote!(if crate::union::matches(&fields, #tag, #tag_value) { return crate::union::content(fields, #key).map(Self::#variant); })
+    });
+    let from_impls = rows.iter().map(|(_, _, variant, content, _)| {
+        quote! {
+            impl From<#content> for #name {
+                fn from(content: #content) -> Self {
+                    Self::#variant(content)
+                }
+            }
+        }
+    });
+    quote! {
+        #docs
+        #[derive(Debug, Clone, PartialEq)]
+        pub enum #name {
+            #(#variant_defs)*
+            /// A variant this version of the crate does not know: every field, as sent.
+            Unknown(serde_json::Map<String, serde_json::Value>),
+        }
+
+        #(#from_impls)*
+
+        impl serde::Serialize for #name {
+            fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+                match self {
+                    #(#serialize_arms)*
+                    Self::Unknown(fields) => serde::Serialize::serialize(fields, serializer),
+                }
+            }
+        }
+
+        impl<'de> serde::Deserialize<'de> for #name {
+            fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+                let fields = <serde_json::Map<String, serde_json::Value> as serde::Deserialize>::deserialize(deserializer)?;
+                #(#deserialize_arms)*
+                Ok(Self::Unknown(fields))
+            }
+        }
+    }
+}
+
+fn tag_text(tag: &UnionTag) -> String {
+    match tag {
+        UnionTag::Int(n) => n.to_string(),
+        UnionTag::Str(s) => format!("`{s}`"),
+    }
+}

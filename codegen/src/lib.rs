@@ -1,0 +1,13 @@
+//! The wecom-api generator: the spec model, its loader and validator, the Rust emitter and
+//! the OpenAPI exporter. Pure functions: spec text in, file contents out. `xtask` does the I/O.
+
+pub mod emit;
+pub mod load;
+pub mod model;
+pub mod openapi;
+pub mod schema;
+pub mod typeref;
+pub mod validate;
+
+pub use emit::{generate, GeneratedFile};
+pub use load::{load_dir, load_sources, Diagnostic, Spec, SpecErrors};

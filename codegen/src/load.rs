@@ -1,0 +1,136 @@
+//! Reading spec files: YAML into the model, then validation. A bad spec never reaches the
+//! emitters: every problem is collected and reported with its file and place.
+
+use std::fmt;
+use std::path::Path;
+
+use crate::model::{ErrcodeFile, SpecFile};
+use crate::validate;
+
+/// A loaded, validated spec: every group plus the errcode catalog.
+#[derive(Debug, Clone)]
+pub struct Spec {
+    pub groups: Vec<Group>,
+    pub errcodes: ErrcodeFile,
+}
+
+/// One spec file.
+#[derive(Debug, Clone)]
+pub struct Group {
+    /// File name relative to the spec directory (`contacts.yaml`).
+    pub file: String,
+    pub spec: SpecFile,
+}
+
+/// One problem in a spec file.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Diagnostic {
+    pub file: String,
+    /// Where in the file: a line and column, or a path such as `endpoints[user.get].path`.
+    pub place: String,
+    pub message: String,
+}
+
+impl fmt::Display for Diagnostic {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}: {}: {}", self.file, self.place, self.message)
+    }
+}
+
+/// Every problem found; never empty.
+#[derive(Debug, Clone)]
+pub struct SpecErrors(pub Vec<Diagnostic>);
+
+impl fmt::Display for SpecErrors {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        writeln!(f, "the spec has {} problem(s):", self.0.len())?;
+        for diagnostic in &self.0 {
+            writeln!(f, "  {diagnostic}")?;
+        }
+        Ok(())
+    }
+}
+
+impl std::error::Error for SpecErrors {}
+
+/// The name of the errcode catalog inside the spec directory.
+pub const ERRCODES_FILE: &str = "errcodes.yaml";
+
+/// Reads every `*.yaml` file of `dir` and validates the whole.
+pub fn load_dir(dir: &Path) -> Result<Spec, SpecErrors> {
+    let fail = |place: &str, message: String| {
+        SpecErrors(vec![Diagnostic {
+            file: dir.display().to_string(),
+            place: place.to_string(),
+            message,
+        }])
+    };
+    let entries = std::fs::read_dir(dir).map_err(|e| fail("directory", e.to_string()))?;
+    let mut sources = Vec::new();
+    for entry in entries {
+        let path = entry.map_err(|e| fail("directory", e.to_string()))?.path();
+        if path.extension().and_then(|e| e.to_str()) != Some("yaml") {
+            continue;
+        }
+        let name = path
+            .file_name()
+            .and_then(|n| n.to_str())
+            .unwrap_or_default()
+            .to_string();
+        let text = std::fs::read_to_string(&path).map_err(|e| fail(&name, e.to_string()))?;
+        sources.push((name, text));
+    }
+    sources.sort();
+    load_sources(&sources)
+}
+
+/// Parses and validates spec sources given as `(file name, text)`; `errcodes.yaml`, if
+/// present, is the errcode catalog. Pure: used by `load_dir` and by tests.
+pub fn load_sources(sources: &[(String, String)]) -> Result<Spec, SpecErrors> {
+    let mut problems = Vec::new();
+    let mut groups = Vec::new();
+    let mut errcodes = ErrcodeFile { errcodes: Vec::new() };
+    for (file, text) in sources {
+        let parsed = if file == ERRCODES_FILE {
+            parse::<ErrcodeFile>(file, text).map(|e| errcodes = e)
+        } else {
+            parse::<SpecFile>(file, text).map(|spec| {
+                groups.push(Group {
+                    file: file.clone(),
+                    spec,
+                })
+            })
+        };
+        if let Err(diagnostic) = parsed {
+            problems.push(diagnostic);
+        }
+    }
+    if problems.is_empty() {
+        problems = validate::validate(&groups, &errcodes);
+    }
+    if problems.is_empty() {
+        Ok(Spec { groups, errcodes })
+    } else {
+        Err(SpecErrors(problems))
+    }
+}
+
+fn parse<T: serde::de::DeserializeOwned>(file: &str, text: &str) -> Result<T, Diagnostic> {
+    serde_yaml_ng::from_str(text).map_err(|error| {
+        let place = match error.location() {
+            Some(at) => format!("line {}, column {}", at.line(), at.column()),
+            None => "document".to_string(),
+        };
+        // serde_yaml_ng appends " at line N column M" to its message; the place says it already.
+        let message = error.to_string();
+        let message = match message.find(" at line ") {
+            Some(cut) => message[..cut].to_string(),
+            None => message,
+        };
+        Diagnostic {
+            file: file.to_string(),
+            place,
+            message,
+        }
+    })
+}

@@ -1,0 +1,257 @@
+//! The spec format: what a `spec/<group>.yaml` file may contain.
+//!
+//! These structs are the single definition of the format: serde reads spec files with them
+//! (unknown keys are errors) and schemars turns them into `spec/schema.json` for editors.
+
+use std::collections::BTreeMap;
+
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
+
+/// One API group: one YAML file, one generated module, one cargo feature.
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct SpecFile {
+    /// Group name, snake_case; names the generated module and the cargo feature.
+    pub group: String,
+    /// Chinese title of the group.
+    pub title: String,
+    /// What the group covers.
+    #[serde(default)]
+    pub description: String,
+    /// Whether the group sits behind a cargo feature. The base group does not.
+    #[serde(default = "yes")]
+    pub feature: bool,
+    /// The endpoints of the group.
+    #[serde(default)]
+    pub endpoints: Vec<Endpoint>,
+    /// Named types used by the endpoints, by name (UpperCamelCase).
+    #[serde(default)]
+    pub types: BTreeMap<String, TypeDef>,
+}
+
+fn yes() -> bool {
+    true
+}
+
+/// One HTTP endpoint of the WeCom server API.
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Endpoint {
+    /// Stable id `namespace.method` (`user.get`): the accessor and the method in Rust.
+    pub id: String,
+    /// Chinese title from the official documentation.
+    pub title: String,
+    /// What the endpoint does, and what to know before calling it.
+    #[serde(default)]
+    pub description: String,
+    /// Official documentation page.
+    pub doc: String,
+    pub method: HttpMethod,
+    /// Path below the API host, starting with `/`.
+    pub path: String,
+    /// The credential the call needs.
+    #[serde(default)]
+    pub credential: Credential,
+    /// Whether the call may be repeated after a transport failure or errcode -1.
+    /// Defaults to true for GET and false for POST.
+    #[serde(default)]
+    pub retry_safe: Option<bool>,
+    /// Marks endpoints WeCom no longer documents.
+    #[serde(default)]
+    pub deprecated: Option<String>,
+    /// Query parameters (besides the access token).
+    #[serde(default)]
+    pub query: Vec<Field>,
+    /// Request body, if any.
+    #[serde(default)]
+    pub request: Option<RequestBody>,
+    /// Response body.
+    pub response: ResponseBody,
+    /// Documented examples; every one is checked against the schema and run as a test.
+    #[serde(default)]
+    pub examples: Vec<Example>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+pub enum HttpMethod {
+    GET,
+    POST,
+}
+
+/// The credential an endpoint needs.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum Credential {
+    /// `access_token` query parameter, from the client's token cache.
+    #[default]
+    AccessToken,
+    /// `corpid` and `corpsecret` query parameters (only `gettoken`).
+    CorpSecret,
+    /// Nothing.
+    None,
+}
+
+/// A request body.
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields, tag = "kind", rename_all = "snake_case")]
+pub enum RequestBody {
+    /// A JSON object described by a named object type.
+    Json {
+        #[serde(rename = "type")]
+        type_name: String,
+    },
+    /// multipart/form-data with one file part.
+    Multipart {
+        /// Name of the file part (`media`).
+        part: String,
+    },
+}
+
+/// A response body.
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields, tag = "kind", rename_all = "snake_case")]
+pub enum ResponseBody {
+    /// A JSON object with `errcode`/`errmsg` and the fields of a named object type.
+    Json {
+        #[serde(rename = "type")]
+        type_name: String,
+    },
+    /// Raw bytes (a file); a JSON body instead means an error.
+    Binary,
+}
+
+/// A documented example call.
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Example {
+    /// Where it comes from or what it shows.
+    #[serde(default)]
+    pub name: Option<String>,
+    /// Query parameters, by name.
+    #[serde(default)]
+    pub query: BTreeMap<String, serde_json::Value>,
+    /// JSON request body.
+    #[serde(default)]
+    pub request: Option<serde_json::Value>,
+    /// JSON response body, with `errcode` and `errmsg`.
+    pub response: serde_json::Value,
+}
+
+/// A field of an object type, or a query parameter.
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Field {
+    /// Name on the wire.
+    pub name: String,
+    /// Type reference: `string`, `integer`, `number`, `boolean`, `json`,
+    /// `array<T>`, `map<T>` or the name of a type of this group. A field whose type is a
+    /// union is flattened into its object: its name is then only the Rust name.
+    #[serde(rename = "type")]
+    pub type_ref: String,
+    #[serde(default)]
+    pub required: bool,
+    /// Meaning, from the official documentation.
+    #[serde(default)]
+    pub doc: String,
+    /// Rust name, where the wire name is not a valid or clear one.
+    #[serde(default)]
+    pub rust_name: Option<String>,
+    /// A credential (token, ticket, key): a string kept out of Debug and logs.
+    #[serde(default)]
+    pub secret: bool,
+}
+
+/// A named type.
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields, tag = "kind", rename_all = "snake_case")]
+pub enum TypeDef {
+    /// A JSON object with named fields.
+    Object {
+        #[serde(default)]
+        doc: String,
+        fields: Vec<Field>,
+    },
+    /// An integer with documented values; unknown values are kept.
+    IntEnum {
+        #[serde(default)]
+        doc: String,
+        values: Vec<IntEnumValue>,
+    },
+    /// A string with documented values; unknown values are kept.
+    StringEnum {
+        #[serde(default)]
+        doc: String,
+        values: Vec<StringEnumValue>,
+    },
+    /// A tagged union in WeCom's `msgtype` style: `{"<tag>": "text", "text": {...}}`.
+    Union {
+        #[serde(default)]
+        doc: String,
+        /// The discriminating key (`msgtype`).
+        tag: String,
+        variants: Vec<UnionVariant>,
+    },
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct IntEnumValue {
+    pub value: i64,
+    /// Rust variant name, UpperCamelCase.
+    pub name: String,
+    #[serde(default)]
+    pub doc: String,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct StringEnumValue {
+    pub value: String,
+    /// Rust variant name, UpperCamelCase.
+    pub name: String,
+    #[serde(default)]
+    pub doc: String,
+}
+
+/// One variant of a tagged union: the tag value and the key holding its content.
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct UnionVariant {
+    /// Tag value: a string (`text`) or an integer (`0`).
+    pub tag: UnionTag,
+    /// Key holding the content; defaults to the tag when the tag is a string.
+    #[serde(default)]
+    pub key: Option<String>,
+    /// Named object type of the content.
+    #[serde(rename = "type")]
+    pub type_name: String,
+    /// Rust variant name; defaults to the key in UpperCamelCase.
+    #[serde(default)]
+    pub name: Option<String>,
+    #[serde(default)]
+    pub doc: String,
+}
+
+/// A union tag value.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(untagged)]
+pub enum UnionTag {
+    Int(i64),
+    Str(String),
+}
+
+/// The error code catalog, `spec/errcodes.yaml`.
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ErrcodeFile {
+    pub errcodes: Vec<Errcode>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Errcode {
+    pub code: i64,
+    /// Meaning, from the official 全局错误码 page.
+    pub meaning: String,
+}

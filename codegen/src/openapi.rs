@@ -1,0 +1,259 @@
+//! `spec/openapi.json`: the spec as OpenAPI 3.1, for teams generating clients in other
+//! languages. Component names are `<group>.<Type>` so groups never collide.
+
+use serde_json::{json, Map, Value};
+
+use crate::load::Spec;
+use crate::model::{
+    Credential, Endpoint, Field, HttpMethod, RequestBody, ResponseBody, SpecFile, TypeDef, UnionTag,
+};
+use crate::typeref::TypeRef;
+use crate::validate::variant_key;
+
+pub fn openapi_json(spec: &Spec) -> String {
+    let mut paths = Map::new();
+    let mut schemas = Map::new();
+    schemas.insert(
+        "Envelope".into(),
+        json!({
+            "type": "object",
+            "description": "Fields every JSON response carries; errcode 0 is success.",
+            "properties": {
+                "errcode": {"type": "integer", "description": "0 on success; see errcodes.yaml"},
+                "errmsg": {"type": "string"}
+            }
+        }),
+    );
+    let mut tags = Vec::new();
+    for group in &spec.groups {
+        let file = &group.spec;
+        tags.push(json!({"name": file.group, "description": file.title}));
+        for (name, def) in &file.types {
+            schemas.insert(format!("{}.{name}", file.group), type_schema(file, def));
+        }
+        for endpoint in &file.endpoints {
+            let method = match endpoint.method {
+                HttpMethod::GET => "get",
+                HttpMethod::POST => "post",
+            };
+            let item = paths
+                .entry(endpoint.path.clone())
+                .or_insert_with(|| Value::Object(Map::new()));
+            if let Some(item) = item.as_object_mut() {
+                item.insert(method.into(), operation(file, endpoint));
+            }
+        }
+    }
+    let document = json!({
+        "openapi": "3.1.0",
+        "info": {
+            "title": "WeCom (企业微信) server API",
+            "version": env!("CARGO_PKG_VERSION"),
+            "description": "Exported from the wecom-api spec (spec/*.yaml) by `cargo xtask codegen`. \
+                Every JSON response also carries errcode and errmsg (components.schemas.Envelope)."
+        },
+        "servers": [{"url": "https://qyapi.weixin.qq.com"}],
+        "tags": tags,
+        "paths": paths,
+        "components": {
+            "schemas": schemas,
+            "securitySchemes": {
+                "access_token": {"type": "apiKey", "in": "query", "name": "access_token"}
+            }
+        }
+    });
+    let mut text = serde_json::to_string_pretty(&document).unwrap_or_default();
+    text.push('\n');
+    text
+}
+
+fn operation(file: &SpecFile, endpoint: &Endpoint) -> Value {
+    let mut parameters: Vec<Value> = endpoint.query.iter().map(|p| parameter(file, p)).collect();
+    let security = match endpoint.credential {
+        Credential::AccessToken => json!([{"access_token": []}]),
+        Credential::CorpSecret => {
+            for name in ["corpid", "corpsecret"] {
+                parameters.push(json!({
+                    "name": name, "in": "query", "required": true, "schema": {"type": "string"}
+                }));
+            }
+            json!([])
+        }
+        Credential::None => json!([]),
+    };
+    let mut op = json!({
+        "operationId": endpoint.id,
+        "summary": endpoint.title,
+        "description": endpoint.description,
+        "tags": [file.group],
+        "externalDocs": {"url": endpoint.doc},
+        "parameters": parameters,
+        "security": security,
+        "x-retry-safe": crate::emit::retry_safe(endpoint),
+        "responses": {"200": response(file, endpoint)},
+    });
+    if let Some(note) = &endpoint.deprecated {
+        op["deprecated"] = json!(true);
+        op["x-deprecated-note"] = json!(note);
+    }
+    match &endpoint.request {
+        Some(RequestBody::Json { type_name }) => {
+            let examples = examples(endpoint, |e| e.request.clone());
+            op["requestBody"] = json!({
+                "required": true,
+                "content": {"application/json": {
+                    "schema": reference(&file.group, type_name),
+                    "examples": examples
+                }}
+            });
+        }
+        Some(RequestBody::Multipart { part }) => {
+            op["requestBody"] = json!({
+                "required": true,
+                "content": {"multipart/form-data": {"schema": {
+                    "type": "object",
+                    "properties": {part.as_str(): {"type": "string", "contentMediaType": "application/octet-stream"}},
+                    "required": [part]
+                }}}
+            });
+        }
+        None => {}
+    }
+    op
+}
+
+fn response(file: &SpecFile, endpoint: &Endpoint) -> Value {
+    let envelope = json!({"$ref": "#/components/schemas/Envelope"});
+    let examples = examples(endpoint, |e| Some(e.response.clone()));
+    match &endpoint.response {
+        ResponseBody::Json { type_name } => json!({
+            "description": "errcode 0 and the fields below, or errcode and errmsg on failure",
+            "content": {"application/json": {
+                "schema": {"allOf": [envelope, reference(&file.group, type_name)]},
+                "examples": examples
+            }}
+        }),
+        ResponseBody::Binary => json!({
+            "description": "the file; a JSON body instead is an error",
+            "content": {
+                "application/octet-stream": {"schema": {"type": "string", "contentMediaType": "application/octet-stream"}},
+                "application/json": {"schema": envelope, "examples": examples}
+            }
+        }),
+    }
+}
+
+fn examples(endpoint: &Endpoint, pick: impl Fn(&crate::model::Example) -> Option<Value>) -> Value {
+    let mut out = Map::new();
+    for (index, example) in endpoint.examples.iter().enumerate() {
+        if let Some(value) = pick(example) {
+            let name = example.name.clone().unwrap_or_else(|| format!("example{index}"));
+            out.insert(name, json!({"value": value}));
+        }
+    }
+    Value::Object(out)
+}
+
+fn parameter(file: &SpecFile, param: &Field) -> Value {
+    json!({
+        "name": param.name,
+        "in": "query",
+        "required": param.required,
+        "description": param.doc,
+        "schema": type_ref_schema(&file.group, &TypeRef::parse(&param.type_ref).unwrap_or(TypeRef::Json)),
+    })
+}
+
+fn reference(group: &str, name: &str) -> Value {
+    json!({"$ref": format!("#/components/schemas/{group}.{name}")})
+}
+
+fn type_ref_schema(group: &str, type_ref: &TypeRef) -> Value {
+    match type_ref {
+        TypeRef::String => json!({"type": "string"}),
+        TypeRef::Integer => json!({"type": "integer", "format": "int64"}),
+        TypeRef::Number => json!({"type": "number"}),
+        TypeRef::Boolean => json!({"type": "boolean"}),
+        TypeRef::Json => json!({}),
+        TypeRef::Array(inner) => json!({"type": "array", "items": type_ref_schema(group, inner)}),
+        TypeRef::Map(inner) => {
+            json!({"type": "object", "additionalProperties": type_ref_schema(group, inner)})
+        }
+        TypeRef::Named(name) => reference(group, name),
+    }
+}
+
+fn type_schema(file: &SpecFile, def: &TypeDef) -> Value {
+    let group = file.group.as_str();
+    match def {
+        TypeDef::Object { doc, fields } => {
+            let mut properties = Map::new();
+            let mut required = Vec::new();
+            let mut all_of = Vec::new();
+            for field in fields {
+                let type_ref = TypeRef::parse(&field.type_ref).unwrap_or(TypeRef::Json);
+                let is_union = matches!(&type_ref, TypeRef::Named(n) if matches!(file.types.get(n), Some(TypeDef::Union { .. })));
+                if is_union {
+                    // A union's tag and content sit beside the object's own fields.
+                    all_of.push(type_ref_schema(group, &type_ref));
+                    continue;
+                }
+                // OpenAPI 3.1 allows `description` beside `$ref`.
+                let mut schema = type_ref_schema(group, &type_ref);
+                if !field.doc.is_empty() {
+                    schema["description"] = json!(field.doc);
+                }
+                properties.insert(field.name.clone(), schema);
+                if field.required {
+                    required.push(field.name.clone());
+                }
+            }
+            let mut schema = json!({"type": "object", "description": doc, "properties": properties});
+            if !required.is_empty() {
+                schema["required"] = json!(required);
+            }
+            if !all_of.is_empty() {
+                schema["allOf"] = json!(all_of);
+            }
+            schema
+        }
+        TypeDef::IntEnum { doc, values } => json!({
+            "type": "integer",
+            "description": doc,
+            "enum": values.iter().map(|v| v.value).collect::<Vec<_>>(),
+            "x-enum-varnames": values.iter().map(|v| v.name.as_str()).collect::<Vec<_>>(),
+            "x-enum-descriptions": values.iter().map(|v| v.doc.as_str()).collect::<Vec<_>>(),
+            "x-unknown-values": "kept: clients must accept values not listed",
+        }),
+        TypeDef::StringEnum { doc, values } => json!({
+            "type": "string",
+            "description": doc,
+            "enum": values.iter().map(|v| v.value.as_str()).collect::<Vec<_>>(),
+            "x-enum-varnames": values.iter().map(|v| v.name.as_str()).collect::<Vec<_>>(),
+            "x-enum-descriptions": values.iter().map(|v| v.doc.as_str()).collect::<Vec<_>>(),
+            "x-unknown-values": "kept: clients must accept values not listed",
+        }),
+        TypeDef::Union { doc, tag, variants } => {
+            let one_of: Vec<Value> = variants
+                .iter()
+                .filter_map(|variant| {
+                    let key = variant_key(variant)?;
+                    let tag_value = match &variant.tag {
+                        UnionTag::Int(n) => json!(n),
+                        UnionTag::Str(s) => json!(s),
+                    };
+                    Some(json!({
+                        "type": "object",
+                        "description": variant.doc,
+                        "properties": {
+                            tag.as_str(): {"const": tag_value},
+                            key: reference(group, &variant.type_name),
+                        },
+                        "required": [tag, key],
+                    }))
+                })
+                .collect();
+            json!({"description": doc, "oneOf": one_of, "x-union-tag": tag})
+        }
+    }
+}

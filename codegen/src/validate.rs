@@ -1,0 +1,646 @@
+//! Semantic checks on parsed spec files. Each problem becomes a `Diagnostic` naming its file
+//! and place; validation goes on after a problem so one run reports them all.
+
+use std::collections::{BTreeSet, HashMap};
+
+use heck::ToSnakeCase;
+use serde_json::Value;
+
+use crate::load::{Diagnostic, Group};
+use crate::model::{
+    Endpoint, ErrcodeFile, Field, HttpMethod, RequestBody, ResponseBody, SpecFile, TypeDef,
+    UnionTag,
+};
+use crate::typeref::{is_type_name, TypeRef};
+
+/// Query parameters the runtime adds itself.
+const RESERVED_QUERY: &[&str] = &["access_token", "corpid", "corpsecret"];
+/// Response keys the runtime handles itself.
+const ENVELOPE_KEYS: &[&str] = &["errcode", "errmsg"];
+
+pub fn validate(groups: &[Group], errcodes: &ErrcodeFile) -> Vec<Diagnostic> {
+    let mut out = Vec::new();
+    let mut group_names: HashMap<&str, &str> = HashMap::new();
+    let mut endpoint_ids: HashMap<&str, &str> = HashMap::new();
+    let mut namespaces: HashMap<String, &str> = HashMap::new();
+    for group in groups {
+        let mut check = Checker {
+            file: &group.file,
+            spec: &group.spec,
+            out: &mut out,
+        };
+        check.group();
+        let name = group.spec.group.as_str();
+        if let Some(other) = group_names.insert(name, &group.file) {
+            check.error("group", format!("group `{name}` is also defined in {other}"));
+        }
+        for endpoint in &group.spec.endpoints {
+            let place = format!("endpoints[{}].id", endpoint.id);
+            if let Some(other) = endpoint_ids.insert(&endpoint.id, &group.file) {
+                check.error(&place, format!("duplicate endpoint id (also in {other})"));
+            }
+            if let Some((namespace, _)) = endpoint.id.split_once('.') {
+                let owner = namespaces
+                    .entry(namespace.to_string())
+                    .or_insert(&group.file);
+                if *owner != group.file {
+                    check.error(
+                        &place,
+                        format!("namespace `{namespace}` already belongs to {owner}"),
+                    );
+                }
+            }
+        }
+    }
+    let mut codes = BTreeSet::new();
+    for (index, errcode) in errcodes.errcodes.iter().enumerate() {
+        if !codes.insert(errcode.code) {
+            out.push(Diagnostic {
+                file: crate::load::ERRCODES_FILE.to_string(),
+                place: format!("errcodes[{index}]"),
+                message: format!("duplicate errcode {}", errcode.code),
+            });
+        }
+    }
+    out
+}
+
+struct Checker<'a> {
+    file: &'a str,
+    spec: &'a SpecFile,
+    out: &'a mut Vec<Diagnostic>,
+}
+
+impl Checker<'_> {
+    fn error(&mut self, place: &str, message: impl Into<String>) {
+        self.out.push(Diagnostic {
+            file: self.file.to_string(),
+            place: place.to_string(),
+            message: message.into(),
+        });
+    }
+
+    fn group(&mut self) {
+        let name = &self.spec.group;
+        if !is_snake_identifier(name) {
+            self.error("group", format!("`{name}` is not a snake_case name"));
+        } else if self.file != format!("{name}.yaml") {
+            self.error("group", format!("group `{name}` must live in {name}.yaml"));
+        }
+        if self.spec.title.trim().is_empty() {
+            self.error("title", "empty title");
+        }
+        for endpoint in &self.spec.endpoints {
+            self.endpoint(endpoint);
+        }
+        for (name, def) in &self.spec.types {
+            self.type_def(name, def);
+        }
+        self.unused_types();
+    }
+
+    fn endpoint(&mut self, endpoint: &Endpoint) {
+        let at = format!("endpoints[{}]", endpoint.id);
+        match endpoint.id.split_once('.') {
+            Some((namespace, method))
+                if is_snake_identifier(namespace) && is_snake_identifier(method) => {}
+            _ => self.error(
+                &format!("{at}.id"),
+                "an endpoint id is `namespace.method`, both snake_case (`user.get`)",
+            ),
+        }
+        if endpoint.title.trim().is_empty() {
+            self.error(&format!("{at}.title"), "empty title");
+        }
+        if !endpoint.doc.starts_with("https://") {
+            self.error(&format!("{at}.doc"), "the doc link must be an https:// URL");
+        }
+        let path = &endpoint.path;
+        if !path.starts_with('/') {
+            self.error(&format!("{at}.path"), format!("`{path}` must start with `/`"));
+        }
+        if path.contains("//") || path.contains('?') || path.contains(char::is_whitespace) {
+            self.error(
+                &format!("{at}.path"),
+                format!("`{path}` must be a plain path: no `//`, `?` or spaces"),
+            );
+        }
+        let mut seen = BTreeSet::new();
+        for (index, param) in endpoint.query.iter().enumerate() {
+            let place = format!("{at}.query[{index}]");
+            if !seen.insert(param.name.as_str()) {
+                self.error(&place, format!("duplicate query parameter `{}`", param.name));
+            }
+            if RESERVED_QUERY.contains(&param.name.as_str()) {
+                self.error(
+                    &place,
+                    format!("`{}` is added by the runtime; remove it", param.name),
+                );
+            }
+            self.field_names(&place, param);
+            match TypeRef::parse(&param.type_ref) {
+                Ok(TypeRef::String | TypeRef::Integer | TypeRef::Number | TypeRef::Boolean) => {}
+                Ok(TypeRef::Named(name)) if self.is_enum(&name) => {}
+                Ok(other) => self.error(
+                    &format!("{place}.type"),
+                    format!("a query parameter must be a scalar or an enum, not `{other}`"),
+                ),
+                Err(message) => self.error(&format!("{place}.type"), message),
+            }
+        }
+        match &endpoint.request {
+            Some(RequestBody::Json { type_name }) => {
+                if endpoint.method == HttpMethod::GET {
+                    self.error(&format!("{at}.request"), "a GET endpoint has no body");
+                }
+                self.object_ref(&format!("{at}.request.type"), type_name);
+            }
+            Some(RequestBody::Multipart { part }) => {
+                if endpoint.method == HttpMethod::GET {
+                    self.error(&format!("{at}.request"), "a GET endpoint has no body");
+                }
+                if part.trim().is_empty() {
+                    self.error(&format!("{at}.request.part"), "empty part name");
+                }
+            }
+            None => {}
+        }
+        if matches!(endpoint.response, ResponseBody::Binary)
+            && matches!(endpoint.request, Some(RequestBody::Json { .. }))
+        {
+            self.error(&format!("{at}.response"), "a binary download takes no JSON body");
+        }
+        if let ResponseBody::Json { type_name } = &endpoint.response {
+            self.object_ref(&format!("{at}.response.type"), type_name);
+            if let Some(TypeDef::Object { fields, .. }) = self.spec.types.get(type_name) {
+                for field in fields {
+                    if ENVELOPE_KEYS.contains(&field.name.as_str()) {
+                        self.error(
+                            &format!("types.{type_name}.{}", field.name),
+                            "errcode and errmsg are handled by the runtime; remove the field",
+                        );
+                    }
+                }
+            }
+        }
+        if endpoint.examples.is_empty() {
+            self.error(
+                &format!("{at}.examples"),
+                "every endpoint needs its documented example",
+            );
+        }
+        for (index, example) in endpoint.examples.iter().enumerate() {
+            self.example(&format!("{at}.examples[{index}]"), endpoint, example);
+        }
+    }
+
+    fn example(&mut self, at: &str, endpoint: &Endpoint, example: &crate::model::Example) {
+        for (name, value) in &example.query {
+            let place = format!("{at}.query.{name}");
+            match endpoint.query.iter().find(|p| &p.name == name) {
+                Some(param) => {
+                    if let Ok(type_ref) = TypeRef::parse(&param.type_ref) {
+                        self.value(&place, &type_ref, value);
+                    }
+                }
+                None => self.error(&place, format!("`{name}` is not a declared query parameter")),
+            }
+        }
+        for param in endpoint.query.iter().filter(|p| p.required) {
+            if !example.query.contains_key(&param.name) {
+                self.error(
+                    &format!("{at}.query"),
+                    format!("required query parameter `{}` is missing", param.name),
+                );
+            }
+        }
+        match (&endpoint.request, &example.request) {
+            (Some(RequestBody::Json { type_name }), Some(body)) => {
+                self.value(
+                    &format!("{at}.request"),
+                    &TypeRef::Named(type_name.clone()),
+                    body,
+                );
+            }
+            (Some(RequestBody::Json { .. }), None) => {
+                self.error(at, "the example has no request body")
+            }
+            (None, Some(_)) => self.error(
+                &format!("{at}.request"),
+                "the endpoint takes no JSON body, but the example has one",
+            ),
+            _ => {}
+        }
+        match &endpoint.response {
+            ResponseBody::Json { type_name } => {
+                let mut response = example.response.clone();
+                if let Some(map) = response.as_object_mut() {
+                    for key in ENVELOPE_KEYS {
+                        map.remove(*key);
+                    }
+                }
+                self.value(
+                    &format!("{at}.response"),
+                    &TypeRef::Named(type_name.clone()),
+                    &response,
+                );
+            }
+            ResponseBody::Binary => {
+                if !example.response.is_object() {
+                    self.error(
+                        &format!("{at}.response"),
+                        "a binary endpoint's example response is its JSON error body",
+                    );
+                }
+            }
+        }
+    }
+
+    /// Checks an example value against a type, the way the runtime would decode it.
+    fn value(&mut self, at: &str, type_ref: &TypeRef, value: &Value) {
+        let ok = match type_ref {
+            TypeRef::Json => true,
+            TypeRef::String => value.is_string() || value.is_number(),
+            TypeRef::Integer => as_integer(value).is_some(),
+            TypeRef::Number => {
+                value.is_number() || value.as_str().is_some_and(|s| s.parse::<f64>().is_ok())
+            }
+            TypeRef::Boolean => {
+                value.is_boolean()
+                    || matches!(as_integer(value), Some(0 | 1))
+                    || matches!(value.as_str(), Some("true" | "false"))
+            }
+            TypeRef::Array(inner) => match value.as_array() {
+                Some(items) => {
+                    for (index, item) in items.iter().enumerate() {
+                        self.value(&format!("{at}[{index}]"), inner, item);
+                    }
+                    true
+                }
+                None => false,
+            },
+            TypeRef::Map(inner) => match value.as_object() {
+                Some(map) => {
+                    for (key, item) in map {
+                        self.value(&format!("{at}.{key}"), inner, item);
+                    }
+                    true
+                }
+                None => false,
+            },
+            TypeRef::Named(name) => {
+                self.named_value(at, name, value);
+                true
+            }
+        };
+        if !ok {
+            self.error(at, format!("expected {type_ref}, found {}", short(value)));
+        }
+    }
+
+    fn named_value(&mut self, at: &str, name: &str, value: &Value) {
+        let spec = self.spec;
+        match spec.types.get(name) {
+            None => {} // reported where the reference is written
+            Some(TypeDef::Object { fields, .. }) => {
+                let Some(map) = value.as_object() else {
+                    self.error(at, format!("expected object {name}, found {}", short(value)));
+                    return;
+                };
+                let mut allowed: BTreeSet<&str> = BTreeSet::new();
+                for field in fields {
+                    let type_ref = TypeRef::parse(&field.type_ref).ok();
+                    if let Some(TypeDef::Union { tag, variants, .. }) = type_ref
+                        .as_ref()
+                        .and_then(|t| t.named())
+                        .and_then(|n| spec.types.get(n))
+                    {
+                        allowed.insert(tag);
+                        allowed.extend(variants.iter().filter_map(variant_key));
+                        self.union_value(at, field, tag, variants, map);
+                        continue;
+                    }
+                    allowed.insert(&field.name);
+                    match map.get(&field.name) {
+                        Some(Value::Null) | None if field.required => self.error(
+                            at,
+                            format!("required field `{}` of {name} is missing", field.name),
+                        ),
+                        Some(Value::Null) | None => {}
+                        Some(item) => {
+                            if let Some(type_ref) = &type_ref {
+                                self.value(&format!("{at}.{}", field.name), type_ref, item);
+                            }
+                        }
+                    }
+                }
+                for key in map.keys() {
+                    if !allowed.contains(key.as_str()) {
+                        self.error(
+                            &format!("{at}.{key}"),
+                            format!("`{key}` is not a field of {name}: declare it"),
+                        );
+                    }
+                }
+            }
+            Some(TypeDef::IntEnum { values, .. }) => match as_integer(value) {
+                Some(n) if values.iter().any(|v| v.value == n) => {}
+                Some(n) => self.error(at, format!("{n} is not a documented value of {name}")),
+                None => self.error(at, format!("expected {name} (integer), found {}", short(value))),
+            },
+            Some(TypeDef::StringEnum { values, .. }) => match value.as_str() {
+                Some(s) if values.iter().any(|v| v.value == s) => {}
+                Some(s) => self.error(at, format!("`{s}` is not a documented value of {name}")),
+                None => self.error(at, format!("expected {name} (string), found {}", short(value))),
+            },
+            Some(TypeDef::Union { .. }) => {
+                self.error(at, format!("union {name} can only be a field of an object"))
+            }
+        }
+    }
+
+    fn union_value(
+        &mut self,
+        at: &str,
+        field: &Field,
+        tag: &str,
+        variants: &[crate::model::UnionVariant],
+        map: &serde_json::Map<String, Value>,
+    ) {
+        let Some(tag_value) = map.get(tag) else {
+            if field.required {
+                self.error(at, format!("the union tag `{tag}` is missing"));
+            }
+            return;
+        };
+        let variant = variants.iter().find(|v| match &v.tag {
+            UnionTag::Int(n) => as_integer(tag_value) == Some(*n),
+            UnionTag::Str(s) => tag_value.as_str() == Some(s),
+        });
+        let Some(variant) = variant else {
+            self.error(
+                &format!("{at}.{tag}"),
+                format!("{} is not a declared variant", short(tag_value)),
+            );
+            return;
+        };
+        let Some(key) = variant_key(variant) else {
+            return;
+        };
+        match map.get(key) {
+            Some(content) => self.value(
+                &format!("{at}.{key}"),
+                &TypeRef::Named(variant.type_name.clone()),
+                content,
+            ),
+            None => self.error(at, format!("the `{key}` content of the union is missing")),
+        }
+    }
+
+    fn type_def(&mut self, name: &str, def: &TypeDef) {
+        let at = format!("types.{name}");
+        if !is_type_name(name) {
+            self.error(&at, format!("type name `{name}` must be UpperCamelCase"));
+        }
+        match def {
+            TypeDef::Object { fields, .. } => {
+                let mut seen = BTreeSet::new();
+                let mut unions = 0;
+                for field in fields {
+                    let place = format!("{at}.{}", field.name);
+                    self.field_names(&place, field);
+                    if field.secret && field.type_ref != "string" {
+                        self.error(&place, "only a string field can be `secret`");
+                    }
+                    if !seen.insert(rust_field_name(field)) {
+                        self.error(&place, format!("duplicate field `{}`", field.name));
+                    }
+                    match TypeRef::parse(&field.type_ref) {
+                        Ok(type_ref) => {
+                            if let Some(target) = type_ref.named() {
+                                match self.spec.types.get(target) {
+                                    None => self.error(
+                                        &format!("{place}.type"),
+                                        format!("unknown type `{target}`"),
+                                    ),
+                                    Some(TypeDef::Union { .. }) => {
+                                        unions += 1;
+                                        if type_ref != TypeRef::Named(target.to_string()) {
+                                            self.error(
+                                                &format!("{place}.type"),
+                                                "a union is flattened into its object: it \
+                                                 cannot sit inside array<> or map<>",
+                                            );
+                                        }
+                                    }
+                                    Some(_) => {}
+                                }
+                            }
+                        }
+                        Err(message) => self.error(&format!("{place}.type"), message),
+                    }
+                }
+                if unions > 1 {
+                    self.error(&at, "an object can hold at most one union field");
+                }
+            }
+            TypeDef::IntEnum { values, .. } => {
+                let mut names = BTreeSet::new();
+                let mut numbers = BTreeSet::new();
+                for value in values {
+                    self.variant_name(&at, &value.name, &mut names);
+                    if !numbers.insert(value.value) {
+                        self.error(&at, format!("duplicate value {}", value.value));
+                    }
+                }
+                if values.is_empty() {
+                    self.error(&at, "an enum needs at least one value");
+                }
+            }
+            TypeDef::StringEnum { values, .. } => {
+                let mut names = BTreeSet::new();
+                let mut strings = BTreeSet::new();
+                for value in values {
+                    self.variant_name(&at, &value.name, &mut names);
+                    if !strings.insert(value.value.as_str()) {
+                        self.error(&at, format!("duplicate value `{}`", value.value));
+                    }
+                }
+                if values.is_empty() {
+                    self.error(&at, "an enum needs at least one value");
+                }
+            }
+            TypeDef::Union { tag, variants, .. } => {
+                let mut names = BTreeSet::new();
+                let mut tags = Vec::new();
+                if tag.trim().is_empty() {
+                    self.error(&format!("{at}.tag"), "empty tag key");
+                }
+                for variant in variants {
+                    let place = format!("{at}.variants[{}]", tag_text(&variant.tag));
+                    if tags.contains(&variant.tag) {
+                        self.error(&place, "duplicate tag value");
+                    }
+                    tags.push(variant.tag.clone());
+                    match variant_key(variant) {
+                        Some(key) => {
+                            let name = variant.name.clone().unwrap_or_else(|| {
+                                heck::ToUpperCamelCase::to_upper_camel_case(key)
+                            });
+                            self.variant_name(&place, &name, &mut names);
+                        }
+                        None => self.error(
+                            &place,
+                            "an integer tag needs `key`, the key holding the content",
+                        ),
+                    }
+                    self.object_ref(&format!("{place}.type"), &variant.type_name);
+                }
+                if variants.is_empty() {
+                    self.error(&at, "a union needs at least one variant");
+                }
+            }
+        }
+    }
+
+    fn variant_name(&mut self, at: &str, name: &str, seen: &mut BTreeSet<String>) {
+        if !is_type_name(name) {
+            self.error(at, format!("variant name `{name}` must be UpperCamelCase"));
+        } else if name == "Unknown" {
+            self.error(at, "`Unknown` is reserved for values the spec does not list");
+        } else if !seen.insert(name.to_string()) {
+            self.error(at, format!("duplicate variant name `{name}`"));
+        }
+    }
+
+    fn field_names(&mut self, at: &str, field: &Field) {
+        if field.name.trim().is_empty() {
+            self.error(at, "empty field name");
+        }
+        let rust = rust_field_name(field);
+        if !is_snake_identifier(&rust) {
+            self.error(
+                at,
+                format!("`{rust}` is not a usable Rust name: set `rust_name`"),
+            );
+        }
+    }
+
+    fn object_ref(&mut self, at: &str, name: &str) {
+        match self.spec.types.get(name) {
+            Some(TypeDef::Object { .. }) => {}
+            Some(_) => self.error(at, format!("`{name}` must be an object type")),
+            None => self.error(at, format!("unknown type `{name}`")),
+        }
+    }
+
+    fn is_enum(&self, name: &str) -> bool {
+        matches!(
+            self.spec.types.get(name),
+            Some(TypeDef::IntEnum { .. } | TypeDef::StringEnum { .. })
+        )
+    }
+
+    fn unused_types(&mut self) {
+        let mut used = BTreeSet::new();
+        let mut pending: Vec<String> = Vec::new();
+        for endpoint in &self.spec.endpoints {
+            if let Some(RequestBody::Json { type_name }) = &endpoint.request {
+                pending.push(type_name.clone());
+            }
+            if let ResponseBody::Json { type_name } = &endpoint.response {
+                pending.push(type_name.clone());
+            }
+            for param in &endpoint.query {
+                if let Ok(TypeRef::Named(name)) = TypeRef::parse(&param.type_ref) {
+                    pending.push(name);
+                }
+            }
+        }
+        while let Some(name) = pending.pop() {
+            if !used.insert(name.clone()) {
+                continue;
+            }
+            match self.spec.types.get(&name) {
+                Some(TypeDef::Object { fields, .. }) => pending.extend(
+                    fields
+                        .iter()
+                        .filter_map(|f| TypeRef::parse(&f.type_ref).ok())
+                        .filter_map(|t| t.named().map(str::to_string)),
+                ),
+                Some(TypeDef::Union { variants, .. }) => {
+                    pending.extend(variants.iter().map(|v| v.type_name.clone()))
+                }
+                _ => {}
+            }
+        }
+        let unused: Vec<String> = self
+            .spec
+            .types
+            .keys()
+            .filter(|name| !used.contains(*name))
+            .cloned()
+            .collect();
+        for name in unused {
+            self.error(&format!("types.{name}"), "type is not used by any endpoint");
+        }
+    }
+}
+
+/// The key holding a union variant's content.
+pub fn variant_key(variant: &crate::model::UnionVariant) -> Option<&str> {
+    match (&variant.key, &variant.tag) {
+        (Some(key), _) => Some(key),
+        (None, UnionTag::Str(tag)) => Some(tag),
+        (None, UnionTag::Int(_)) => None,
+    }
+}
+
+fn tag_text(tag: &UnionTag) -> String {
+    match tag {
+        UnionTag::Int(n) => n.to_string(),
+        UnionTag::Str(s) => s.clone(),
+    }
+}
+
+/// The Rust name of a field: its `rust_name`, else its wire name in snake_case.
+pub fn rust_field_name(field: &Field) -> String {
+    field
+        .rust_name
+        .clone()
+        .unwrap_or_else(|| field.name.to_snake_case())
+}
+
+/// Integers as the runtime accepts them: numbers without fraction and numeric strings.
+fn as_integer(value: &Value) -> Option<i64> {
+    match value {
+        Value::Number(n) => n
+            .as_i64()
+            .or_else(|| n.as_f64().filter(|f| f.fract() == 0.0).map(|f| f as i64)),
+        Value::String(s) => s.trim().parse().ok(),
+        _ => None,
+    }
+}
+
+fn is_snake_identifier(name: &str) -> bool {
+    let mut chars = name.chars();
+    matches!(chars.next(), Some(c) if c.is_ascii_lowercase() || c == '_')
+        && chars.all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_')
+        && !RUST_KEYWORDS.contains(&name)
+}
+
+const RUST_KEYWORDS: &[&str] = &[
+    "as", "async", "await", "break", "const", "continue", "crate", "dyn", "else", "enum",
+    "extern", "false", "fn", "for", "if", "impl", "in", "let", "loop", "match", "mod", "move",
+    "mut", "pub", "ref", "return", "self", "static", "struct", "super", "trait", "true", "type",
+    "unsafe", "use", "where", "while", "abstract", "become", "box", "do", "final", "macro",
+    "override", "priv", "typeof", "unsized", "virtual", "yield", "try", "gen",
+];
+
+fn short(value: &Value) -> String {
+    let text = value.to_string();
+    match text.char_indices().nth(40) {
+        Some((cut, _)) => format!("{}…", &text[..cut]),
+        None => text,
+    }
+}

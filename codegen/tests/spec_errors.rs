@@ -1,0 +1,269 @@
+//! Every kind of spec error is refused, and reported with its file and place.
+
+use codegen::load_sources;
+
+const VALID: &str = r#"
+group: demo
+title: 演示
+endpoints:
+  - id: user.get
+    title: 读取成员
+    doc: https://developer.work.weixin.qq.com/document/path/90196
+    method: GET
+    path: /cgi-bin/user/get
+    query:
+      - {name: userid, type: string, required: true}
+    response: {kind: json, type: User}
+    examples:
+      - query: {userid: zhangsan}
+        response: {errcode: 0, errmsg: ok, userid: zhangsan, gender: "1", attrs: [{type: 0, text: {value: v}}]}
+types:
+  User:
+    kind: object
+    fields:
+      - {name: userid, type: string, required: true}
+      - {name: gender, type: Gender}
+      - {name: attrs, type: array<Attr>}
+  Gender:
+    kind: int_enum
+    values:
+      - {value: 1, name: Male}
+  Attr:
+    kind: object
+    fields:
+      - {name: value, type: AttrValue, required: true}
+  AttrValue:
+    kind: union
+    tag: type
+    variants:
+      - {tag: 0, key: text, type: Text}
+  Text:
+    kind: object
+    fields:
+      - {name: value, type: string}
+"#;
+
+fn load(files: &[(&str, &str)]) -> Result<codegen::Spec, String> {
+    let sources: Vec<(String, String)> = files
+        .iter()
+        .map(|(name, text)| (name.to_string(), text.to_string()))
+        .collect();
+    load_sources(&sources).map_err(|e| e.to_string())
+}
+
+/// Loads `demo.yaml` with `from` replaced by `to`, and returns the error report.
+fn error_after(from: &str, to: &str) -> String {
+    assert!(VALID.contains(from), "test setup: `{from}` is not in the valid spec");
+    match load(&[("demo.yaml", &VALID.replacen(from, to, 1))]) {
+        Ok(_) => panic!("the spec with `{to}` was accepted"),
+        Err(report) => report,
+    }
+}
+
+fn assert_reports(report: &str, needles: &[&str]) {
+    for needle in needles {
+        assert!(report.contains(needle), "`{needle}` missing from:\n{report}");
+    }
+}
+
+#[test]
+fn the_valid_spec_loads() {
+    let spec = load(&[("demo.yaml", VALID)]).unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(spec.groups[0].spec.endpoints.len(), 1);
+}
+
+#[test]
+fn yaml_syntax_error_names_line_and_column() {
+    let report = error_after("title: 演示", "title: [演示");
+    assert_reports(&report, &["demo.yaml: line ", "column"]);
+}
+
+#[test]
+fn unknown_keys_are_errors() {
+    let report = error_after("    method: GET", "    method: GET\n    methd: POST");
+    assert_reports(&report, &["demo.yaml: line 9", "unknown field `methd`"]);
+}
+
+#[test]
+fn missing_required_key_is_an_error() {
+    let report = error_after("    title: 读取成员\n", "");
+    assert_reports(&report, &["demo.yaml", "missing field `title`"]);
+}
+
+#[test]
+fn duplicate_endpoint_ids_across_files() {
+    let other = VALID.replace("group: demo", "group: other").replace("User", "Person");
+    let report = load(&[("demo.yaml", VALID), ("other.yaml", &other)]).unwrap_err();
+    assert_reports(
+        &report,
+        &["other.yaml: endpoints[user.get].id: duplicate endpoint id (also in demo.yaml)"],
+    );
+}
+
+#[test]
+fn a_namespace_belongs_to_one_group() {
+    let other = VALID
+        .replace("group: demo", "group: other")
+        .replace("id: user.get", "id: user.find");
+    let report = load(&[("demo.yaml", VALID), ("other.yaml", &other)]).unwrap_err();
+    assert_reports(&report, &["namespace `user` already belongs to demo.yaml"]);
+}
+
+#[test]
+fn malformed_ids_and_paths() {
+    assert_reports(
+        &error_after("id: user.get", "id: UserGet"),
+        &["endpoints[UserGet].id", "namespace.method"],
+    );
+    assert_reports(
+        &error_after("path: /cgi-bin/user/get", "path: cgi-bin/user/get"),
+        &["endpoints[user.get].path", "must start with `/`"],
+    );
+    assert_reports(
+        &error_after("path: /cgi-bin/user/get", "path: /cgi-bin/user/get?x=1"),
+        &["endpoints[user.get].path", "plain path"],
+    );
+    assert_reports(
+        &error_after("doc: https://", "doc: http://"),
+        &["endpoints[user.get].doc"],
+    );
+}
+
+#[test]
+fn unknown_and_malformed_type_references() {
+    assert_reports(
+        &error_after("type: array<Attr>", "type: array<Atr>"),
+        &["types.User.attrs.type", "unknown type `Atr`"],
+    );
+    assert_reports(
+        &error_after("type: array<Attr>", "type: array<Attr"),
+        &["types.User.attrs.type", "is not a type"],
+    );
+    assert_reports(
+        &error_after("response: {kind: json, type: User}", "response: {kind: json, type: Nobody}"),
+        &["endpoints[user.get].response.type", "unknown type `Nobody`"],
+    );
+    assert_reports(
+        &error_after("response: {kind: json, type: User}", "response: {kind: json, type: Gender}"),
+        &["must be an object type"],
+    );
+}
+
+#[test]
+fn example_that_does_not_match_its_schema() {
+    assert_reports(
+        &error_after("userid: zhangsan, gender", "userid: zhangsan, nickname: z, gender"),
+        &["endpoints[user.get].examples[0].response.nickname", "not a field of User"],
+    );
+    assert_reports(
+        &error_after("gender: \"1\"", "gender: \"male\""),
+        &["examples[0].response.gender", "expected Gender (integer)"],
+    );
+    assert_reports(
+        &error_after("gender: \"1\"", "gender: 3"),
+        &["examples[0].response.gender", "3 is not a documented value of Gender"],
+    );
+    assert_reports(
+        &error_after("errmsg: ok, userid: zhangsan, ", "errmsg: ok, "),
+        &["examples[0].response", "required field `userid` of User is missing"],
+    );
+    assert_reports(
+        &error_after("text: {value: v}", "text: {value: [v]}"),
+        &["examples[0].response.attrs[0].text.value", "expected string"],
+    );
+    assert_reports(
+        &error_after("{type: 0, text", "{type: 5, text"),
+        &["examples[0].response.attrs[0].type", "5 is not a declared variant"],
+    );
+    assert_reports(
+        &error_after("query: {userid: zhangsan}", "query: {user: zhangsan}"),
+        &["examples[0].query.user", "required query parameter `userid` is missing"],
+    );
+}
+
+#[test]
+fn every_endpoint_needs_an_example() {
+    let without = VALID.replace(
+        "    examples:\n      - query: {userid: zhangsan}\n",
+        "    examples: []\n    x:\n      - query: {userid: zhangsan}\n",
+    );
+    let cut = without.find("    x:").expect("marker");
+    let end = without[cut..].find("types:").expect("types") + cut;
+    let text = format!("{}{}", &without[..cut], &without[end..]);
+    assert_reports(&load(&[("demo.yaml", &text)]).unwrap_err(), &["needs its documented example"]);
+}
+
+#[test]
+fn bodies_and_parameters_in_the_wrong_place() {
+    assert_reports(
+        &error_after("    response: {kind: json", "    request: {kind: json, type: User}\n    response: {kind: json"),
+        &["endpoints[user.get].request", "a GET endpoint has no body"],
+    );
+    assert_reports(
+        &error_after("{name: userid, type: string, required: true}", "{name: access_token, type: string}"),
+        &["added by the runtime"],
+    );
+    assert_reports(
+        &error_after("{name: userid, type: string, required: true}", "{name: userid, type: array<string>, required: true}"),
+        &["a query parameter must be a scalar"],
+    );
+}
+
+#[test]
+fn type_definition_errors() {
+    assert_reports(
+        &error_after("      - {name: gender, type: Gender}", "      - {name: gender, type: Gender}\n      - {name: gender, type: string}"),
+        &["types.User.gender", "duplicate field `gender`"],
+    );
+    assert_reports(
+        &error_after("{value: 1, name: Male}", "{value: 1, name: Male}\n      - {value: 1, name: Female}"),
+        &["types.Gender", "duplicate value 1"],
+    );
+    assert_reports(
+        &error_after("{value: 1, name: Male}", "{value: 1, name: male}"),
+        &["variant name `male` must be UpperCamelCase"],
+    );
+    assert_reports(
+        &error_after("{tag: 0, key: text, type: Text}", "{tag: 0, type: Text}"),
+        &["types.AttrValue.variants[0]", "an integer tag needs `key`"],
+    );
+    assert_reports(
+        &error_after("{name: userid, type: string, required: true}\n      - {name: gender", "{name: type, type: string, required: true}\n      - {name: gender"),
+        &["`type` is not a usable Rust name: set `rust_name`"],
+    );
+    assert_reports(
+        &error_after("      - {name: value, type: string}", "      - {name: value, type: integer, secret: true}"),
+        &["only a string field can be `secret`"],
+    );
+    assert_reports(
+        &error_after("type: array<Attr>", "type: array<AttrValue>"),
+        &["cannot sit inside array<> or map<>"],
+    );
+}
+
+#[test]
+fn unused_types_and_group_names() {
+    assert_reports(
+        &error_after("  Text:\n", "  Spare:\n    kind: object\n    fields: []\n  Text:\n"),
+        &["types.Spare", "not used by any endpoint"],
+    );
+    assert_reports(&error_after("group: demo", "group: Demo"), &["`Demo` is not a snake_case name"]);
+    let report = load(&[("wrong.yaml", VALID)]).unwrap_err();
+    assert_reports(&report, &["wrong.yaml: group: group `demo` must live in demo.yaml"]);
+}
+
+#[test]
+fn duplicate_errcodes() {
+    let errcodes = "errcodes:\n  - {code: 1, meaning: a}\n  - {code: 1, meaning: b}\n";
+    let report = load(&[("demo.yaml", VALID), ("errcodes.yaml", errcodes)]).unwrap_err();
+    assert_reports(&report, &["errcodes.yaml: errcodes[1]: duplicate errcode 1"]);
+}
+
+#[test]
+fn every_problem_is_reported_in_one_run() {
+    let broken = VALID
+        .replacen("path: /cgi-bin/user/get", "path: cgi-bin/user/get", 1)
+        .replacen("type: array<Attr>", "type: array<Atr>", 1);
+    let report = load(&[("demo.yaml", &broken)]).unwrap_err();
+    assert_reports(&report, &["must start with `/`", "unknown type `Atr`"]);
+}

@@ -1,0 +1,39 @@
+//! Maintainer tasks: `cargo xtask codegen [--check]`.
+
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+mod codegen_task;
+
+fn main() -> ExitCode {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    let result = match args.as_slice() {
+        ["codegen"] => codegen_task::run(&workspace_root(), codegen_task::Mode::Write),
+        ["codegen", "--check"] => codegen_task::run(&workspace_root(), codegen_task::Mode::Check),
+        _ => Err(USAGE.to_string()),
+    };
+    match result {
+        Ok(summary) => {
+            println!("{summary}");
+            ExitCode::SUCCESS
+        }
+        Err(message) => {
+            eprintln!("{message}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+const USAGE: &str = "usage:
+  cargo xtask codegen           regenerate wecom-api/src/generated, tests/tests/generated,
+                                spec/schema.json, spec/openapi.json and the features of
+                                wecom-api/Cargo.toml from spec/*.yaml
+  cargo xtask codegen --check   fail if any of those is stale or orphaned";
+
+fn workspace_root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .map(Path::to_path_buf)
+        .unwrap_or_default()
+}
