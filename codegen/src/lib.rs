@@ -9,5 +9,5 @@ pub mod schema;
 pub mod typeref;
 pub mod validate;
 
-pub use emit::{generate, GeneratedFile};
-pub use load::{load_dir, load_sources, Diagnostic, Spec, SpecErrors};
+pub use emit::{GeneratedFile, generate};
+pub use load::{Diagnostic, Spec, SpecErrors, load_dir, load_sources};

@@ -89,7 +89,9 @@ pub fn load_dir(dir: &Path) -> Result<Spec, SpecErrors> {
 pub fn load_sources(sources: &[(String, String)]) -> Result<Spec, SpecErrors> {
     let mut problems = Vec::new();
     let mut groups = Vec::new();
-    let mut errcodes = ErrcodeFile { errcodes: Vec::new() };
+    let mut errcodes = ErrcodeFile {
+        errcodes: Vec::new(),
+    };
     for (file, text) in sources {
         let parsed = if file == ERRCODES_FILE {
             parse::<ErrcodeFile>(file, text).map(|e| errcodes = e)

@@ -1,7 +1,7 @@
 //! `spec/openapi.json`: the spec as OpenAPI 3.1, for teams generating clients in other
 //! languages. Component names are `<group>.<Type>` so groups never collide.
 
-use serde_json::{json, Map, Value};
+use serde_json::{Map, Value, json};
 
 use crate::load::Spec;
 use crate::model::{
@@ -147,7 +147,10 @@ fn examples(endpoint: &Endpoint, pick: impl Fn(&crate::model::Example) -> Option
     let mut out = Map::new();
     for (index, example) in endpoint.examples.iter().enumerate() {
         if let Some(value) = pick(example) {
-            let name = example.name.clone().unwrap_or_else(|| format!("example{index}"));
+            let name = example
+                .name
+                .clone()
+                .unwrap_or_else(|| format!("example{index}"));
             out.insert(name, json!({"value": value}));
         }
     }
@@ -208,7 +211,8 @@ fn type_schema(file: &SpecFile, def: &TypeDef) -> Value {
                     required.push(field.name.clone());
                 }
             }
-            let mut schema = json!({"type": "object", "description": doc, "properties": properties});
+            let mut schema =
+                json!({"type": "object", "description": doc, "properties": properties});
             if !required.is_empty() {
                 schema["required"] = json!(required);
             }

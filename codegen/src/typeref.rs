@@ -51,7 +51,9 @@ impl TypeRef {
 }
 
 fn strip_wrapper<'a>(text: &'a str, wrapper: &str) -> Option<&'a str> {
-    text.strip_prefix(wrapper)?.strip_prefix('<')?.strip_suffix('>')
+    text.strip_prefix(wrapper)?
+        .strip_prefix('<')?
+        .strip_suffix('>')
 }
 
 /// UpperCamelCase ASCII identifier.

@@ -11,7 +11,7 @@ use crate::model::{
     Endpoint, ErrcodeFile, Field, HttpMethod, RequestBody, ResponseBody, SpecFile, TypeDef,
     UnionTag,
 };
-use crate::typeref::{is_type_name, TypeRef};
+use crate::typeref::{TypeRef, is_type_name};
 
 /// Query parameters the runtime adds itself.
 const RESERVED_QUERY: &[&str] = &["access_token", "corpid", "corpsecret"];
@@ -32,7 +32,10 @@ pub fn validate(groups: &[Group], errcodes: &ErrcodeFile) -> Vec<Diagnostic> {
         check.group();
         let name = group.spec.group.as_str();
         if let Some(other) = group_names.insert(name, &group.file) {
-            check.error("group", format!("group `{name}` is also defined in {other}"));
+            check.error(
+                "group",
+                format!("group `{name}` is also defined in {other}"),
+            );
         }
         for endpoint in &group.spec.endpoints {
             let place = format!("endpoints[{}].id", endpoint.id);
@@ -117,7 +120,10 @@ impl Checker<'_> {
         }
         let path = &endpoint.path;
         if !path.starts_with('/') {
-            self.error(&format!("{at}.path"), format!("`{path}` must start with `/`"));
+            self.error(
+                &format!("{at}.path"),
+                format!("`{path}` must start with `/`"),
+            );
         }
         if path.contains("//") || path.contains('?') || path.contains(char::is_whitespace) {
             self.error(
@@ -129,7 +135,10 @@ impl Checker<'_> {
         for (index, param) in endpoint.query.iter().enumerate() {
             let place = format!("{at}.query[{index}]");
             if !seen.insert(param.name.as_str()) {
-                self.error(&place, format!("duplicate query parameter `{}`", param.name));
+                self.error(
+                    &place,
+                    format!("duplicate query parameter `{}`", param.name),
+                );
             }
             if RESERVED_QUERY.contains(&param.name.as_str()) {
                 self.error(
@@ -168,7 +177,10 @@ impl Checker<'_> {
         if matches!(endpoint.response, ResponseBody::Binary)
             && matches!(endpoint.request, Some(RequestBody::Json { .. }))
         {
-            self.error(&format!("{at}.response"), "a binary download takes no JSON body");
+            self.error(
+                &format!("{at}.response"),
+                "a binary download takes no JSON body",
+            );
         }
         if let ResponseBody::Json { type_name } = &endpoint.response {
             self.object_ref(&format!("{at}.response.type"), type_name);
@@ -203,7 +215,10 @@ impl Checker<'_> {
                         self.value(&place, &type_ref, value);
                     }
                 }
-                None => self.error(&place, format!("`{name}` is not a declared query parameter")),
+                None => self.error(
+                    &place,
+                    format!("`{name}` is not a declared query parameter"),
+                ),
             }
         }
         for param in endpoint.query.iter().filter(|p| p.required) {
@@ -304,7 +319,10 @@ impl Checker<'_> {
             None => {} // reported where the reference is written
             Some(TypeDef::Object { fields, .. }) => {
                 let Some(map) = value.as_object() else {
-                    self.error(at, format!("expected object {name}, found {}", short(value)));
+                    self.error(
+                        at,
+                        format!("expected object {name}, found {}", short(value)),
+                    );
                     return;
                 };
                 let mut allowed: BTreeSet<&str> = BTreeSet::new();
@@ -346,12 +364,18 @@ impl Checker<'_> {
             Some(TypeDef::IntEnum { values, .. }) => match as_integer(value) {
                 Some(n) if values.iter().any(|v| v.value == n) => {}
                 Some(n) => self.error(at, format!("{n} is not a documented value of {name}")),
-                None => self.error(at, format!("expected {name} (integer), found {}", short(value))),
+                None => self.error(
+                    at,
+                    format!("expected {name} (integer), found {}", short(value)),
+                ),
             },
             Some(TypeDef::StringEnum { values, .. }) => match value.as_str() {
                 Some(s) if values.iter().any(|v| v.value == s) => {}
                 Some(s) => self.error(at, format!("`{s}` is not a documented value of {name}")),
-                None => self.error(at, format!("expected {name} (string), found {}", short(value))),
+                None => self.error(
+                    at,
+                    format!("expected {name} (string), found {}", short(value)),
+                ),
             },
             Some(TypeDef::Union { .. }) => {
                 self.error(at, format!("union {name} can only be a field of an object"))
@@ -507,7 +531,10 @@ impl Checker<'_> {
         if !is_type_name(name) {
             self.error(at, format!("variant name `{name}` must be UpperCamelCase"));
         } else if name == "Unknown" {
-            self.error(at, "`Unknown` is reserved for values the spec does not list");
+            self.error(
+                at,
+                "`Unknown` is reserved for values the spec does not list",
+            );
         } else if !seen.insert(name.to_string()) {
             self.error(at, format!("duplicate variant name `{name}`"));
         }
@@ -630,11 +657,11 @@ fn is_snake_identifier(name: &str) -> bool {
 }
 
 const RUST_KEYWORDS: &[&str] = &[
-    "as", "async", "await", "break", "const", "continue", "crate", "dyn", "else", "enum",
-    "extern", "false", "fn", "for", "if", "impl", "in", "let", "loop", "match", "mod", "move",
-    "mut", "pub", "ref", "return", "self", "static", "struct", "super", "trait", "true", "type",
-    "unsafe", "use", "where", "while", "abstract", "become", "box", "do", "final", "macro",
-    "override", "priv", "typeof", "unsized", "virtual", "yield", "try", "gen",
+    "as", "async", "await", "break", "const", "continue", "crate", "dyn", "else", "enum", "extern",
+    "false", "fn", "for", "if", "impl", "in", "let", "loop", "match", "mod", "move", "mut", "pub",
+    "ref", "return", "self", "static", "struct", "super", "trait", "true", "type", "unsafe", "use",
+    "where", "while", "abstract", "become", "box", "do", "final", "macro", "override", "priv",
+    "typeof", "unsized", "virtual", "yield", "try", "gen",
 ];
 
 fn short(value: &Value) -> String {

@@ -53,7 +53,10 @@ fn load(files: &[(&str, &str)]) -> Result<codegen::Spec, String> {
 
 /// Loads `demo.yaml` with `from` replaced by `to`, and returns the error report.
 fn error_after(from: &str, to: &str) -> String {
-    assert!(VALID.contains(from), "test setup: `{from}` is not in the valid spec");
+    assert!(
+        VALID.contains(from),
+        "test setup: `{from}` is not in the valid spec"
+    );
     match load(&[("demo.yaml", &VALID.replacen(from, to, 1))]) {
         Ok(_) => panic!("the spec with `{to}` was accepted"),
         Err(report) => report,
@@ -62,7 +65,10 @@ fn error_after(from: &str, to: &str) -> String {
 
 fn assert_reports(report: &str, needles: &[&str]) {
     for needle in needles {
-        assert!(report.contains(needle), "`{needle}` missing from:\n{report}");
+        assert!(
+            report.contains(needle),
+            "`{needle}` missing from:\n{report}"
+        );
     }
 }
 
@@ -92,7 +98,9 @@ fn missing_required_key_is_an_error() {
 
 #[test]
 fn duplicate_endpoint_ids_across_files() {
-    let other = VALID.replace("group: demo", "group: other").replace("User", "Person");
+    let other = VALID
+        .replace("group: demo", "group: other")
+        .replace("User", "Person");
     let report = load(&[("demo.yaml", VALID), ("other.yaml", &other)]).unwrap_err();
     assert_reports(
         &report,
@@ -140,11 +148,17 @@ fn unknown_and_malformed_type_references() {
         &["types.User.attrs.type", "is not a type"],
     );
     assert_reports(
-        &error_after("response: {kind: json, type: User}", "response: {kind: json, type: Nobody}"),
+        &error_after(
+            "response: {kind: json, type: User}",
+            "response: {kind: json, type: Nobody}",
+        ),
         &["endpoints[user.get].response.type", "unknown type `Nobody`"],
     );
     assert_reports(
-        &error_after("response: {kind: json, type: User}", "response: {kind: json, type: Gender}"),
+        &error_after(
+            "response: {kind: json, type: User}",
+            "response: {kind: json, type: Gender}",
+        ),
         &["must be an object type"],
     );
 }
@@ -152,8 +166,14 @@ fn unknown_and_malformed_type_references() {
 #[test]
 fn example_that_does_not_match_its_schema() {
     assert_reports(
-        &error_after("userid: zhangsan, gender", "userid: zhangsan, nickname: z, gender"),
-        &["endpoints[user.get].examples[0].response.nickname", "not a field of User"],
+        &error_after(
+            "userid: zhangsan, gender",
+            "userid: zhangsan, nickname: z, gender",
+        ),
+        &[
+            "endpoints[user.get].examples[0].response.nickname",
+            "not a field of User",
+        ],
     );
     assert_reports(
         &error_after("gender: \"1\"", "gender: \"male\""),
@@ -161,23 +181,38 @@ fn example_that_does_not_match_its_schema() {
     );
     assert_reports(
         &error_after("gender: \"1\"", "gender: 3"),
-        &["examples[0].response.gender", "3 is not a documented value of Gender"],
+        &[
+            "examples[0].response.gender",
+            "3 is not a documented value of Gender",
+        ],
     );
     assert_reports(
         &error_after("errmsg: ok, userid: zhangsan, ", "errmsg: ok, "),
-        &["examples[0].response", "required field `userid` of User is missing"],
+        &[
+            "examples[0].response",
+            "required field `userid` of User is missing",
+        ],
     );
     assert_reports(
         &error_after("text: {value: v}", "text: {value: [v]}"),
-        &["examples[0].response.attrs[0].text.value", "expected string"],
+        &[
+            "examples[0].response.attrs[0].text.value",
+            "expected string",
+        ],
     );
     assert_reports(
         &error_after("{type: 0, text", "{type: 5, text"),
-        &["examples[0].response.attrs[0].type", "5 is not a declared variant"],
+        &[
+            "examples[0].response.attrs[0].type",
+            "5 is not a declared variant",
+        ],
     );
     assert_reports(
         &error_after("query: {userid: zhangsan}", "query: {user: zhangsan}"),
-        &["examples[0].query.user", "required query parameter `userid` is missing"],
+        &[
+            "examples[0].query.user",
+            "required query parameter `userid` is missing",
+        ],
     );
 }
 
@@ -190,21 +225,33 @@ fn every_endpoint_needs_an_example() {
     let cut = without.find("    x:").expect("marker");
     let end = without[cut..].find("types:").expect("types") + cut;
     let text = format!("{}{}", &without[..cut], &without[end..]);
-    assert_reports(&load(&[("demo.yaml", &text)]).unwrap_err(), &["needs its documented example"]);
+    assert_reports(
+        &load(&[("demo.yaml", &text)]).unwrap_err(),
+        &["needs its documented example"],
+    );
 }
 
 #[test]
 fn bodies_and_parameters_in_the_wrong_place() {
     assert_reports(
-        &error_after("    response: {kind: json", "    request: {kind: json, type: User}\n    response: {kind: json"),
+        &error_after(
+            "    response: {kind: json",
+            "    request: {kind: json, type: User}\n    response: {kind: json",
+        ),
         &["endpoints[user.get].request", "a GET endpoint has no body"],
     );
     assert_reports(
-        &error_after("{name: userid, type: string, required: true}", "{name: access_token, type: string}"),
+        &error_after(
+            "{name: userid, type: string, required: true}",
+            "{name: access_token, type: string}",
+        ),
         &["added by the runtime"],
     );
     assert_reports(
-        &error_after("{name: userid, type: string, required: true}", "{name: userid, type: array<string>, required: true}"),
+        &error_after(
+            "{name: userid, type: string, required: true}",
+            "{name: userid, type: array<string>, required: true}",
+        ),
         &["a query parameter must be a scalar"],
     );
 }
@@ -212,11 +259,17 @@ fn bodies_and_parameters_in_the_wrong_place() {
 #[test]
 fn type_definition_errors() {
     assert_reports(
-        &error_after("      - {name: gender, type: Gender}", "      - {name: gender, type: Gender}\n      - {name: gender, type: string}"),
+        &error_after(
+            "      - {name: gender, type: Gender}",
+            "      - {name: gender, type: Gender}\n      - {name: gender, type: string}",
+        ),
         &["types.User.gender", "duplicate field `gender`"],
     );
     assert_reports(
-        &error_after("{value: 1, name: Male}", "{value: 1, name: Male}\n      - {value: 1, name: Female}"),
+        &error_after(
+            "{value: 1, name: Male}",
+            "{value: 1, name: Male}\n      - {value: 1, name: Female}",
+        ),
         &["types.Gender", "duplicate value 1"],
     );
     assert_reports(
@@ -228,11 +281,17 @@ fn type_definition_errors() {
         &["types.AttrValue.variants[0]", "an integer tag needs `key`"],
     );
     assert_reports(
-        &error_after("{name: userid, type: string, required: true}\n      - {name: gender", "{name: type, type: string, required: true}\n      - {name: gender"),
+        &error_after(
+            "{name: userid, type: string, required: true}\n      - {name: gender",
+            "{name: type, type: string, required: true}\n      - {name: gender",
+        ),
         &["`type` is not a usable Rust name: set `rust_name`"],
     );
     assert_reports(
-        &error_after("      - {name: value, type: string}", "      - {name: value, type: integer, secret: true}"),
+        &error_after(
+            "      - {name: value, type: string}",
+            "      - {name: value, type: integer, secret: true}",
+        ),
         &["only a string field can be `secret`"],
     );
     assert_reports(
@@ -244,19 +303,31 @@ fn type_definition_errors() {
 #[test]
 fn unused_types_and_group_names() {
     assert_reports(
-        &error_after("  Text:\n", "  Spare:\n    kind: object\n    fields: []\n  Text:\n"),
+        &error_after(
+            "  Text:\n",
+            "  Spare:\n    kind: object\n    fields: []\n  Text:\n",
+        ),
         &["types.Spare", "not used by any endpoint"],
     );
-    assert_reports(&error_after("group: demo", "group: Demo"), &["`Demo` is not a snake_case name"]);
+    assert_reports(
+        &error_after("group: demo", "group: Demo"),
+        &["`Demo` is not a snake_case name"],
+    );
     let report = load(&[("wrong.yaml", VALID)]).unwrap_err();
-    assert_reports(&report, &["wrong.yaml: group: group `demo` must live in demo.yaml"]);
+    assert_reports(
+        &report,
+        &["wrong.yaml: group: group `demo` must live in demo.yaml"],
+    );
 }
 
 #[test]
 fn duplicate_errcodes() {
     let errcodes = "errcodes:\n  - {code: 1, meaning: a}\n  - {code: 1, meaning: b}\n";
     let report = load(&[("demo.yaml", VALID), ("errcodes.yaml", errcodes)]).unwrap_err();
-    assert_reports(&report, &["errcodes.yaml: errcodes[1]: duplicate errcode 1"]);
+    assert_reports(
+        &report,
+        &["errcodes.yaml: errcodes[1]: duplicate errcode 1"],
+    );
 }
 
 #[test]

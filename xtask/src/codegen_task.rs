@@ -3,7 +3,7 @@
 use std::collections::BTreeSet;
 use std::path::Path;
 
-use codegen::emit::{features_block, splice_features, GENERATED_DIRS};
+use codegen::emit::{GENERATED_DIRS, features_block, splice_features};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Mode {
@@ -19,8 +19,8 @@ pub fn expected_files(root: &Path) -> Result<Vec<(String, String)>, String> {
         .map(|f| (f.path, f.contents))
         .collect();
     let cargo_path = "wecom-api/Cargo.toml";
-    let cargo_toml = std::fs::read_to_string(root.join(cargo_path))
-        .map_err(|e| format!("{cargo_path}: {e}"))?;
+    let cargo_toml =
+        std::fs::read_to_string(root.join(cargo_path)).map_err(|e| format!("{cargo_path}: {e}"))?;
     files.push((
         cargo_path.to_string(),
         splice_features(&cargo_toml, &features_block(&spec))?,

@@ -61,7 +61,9 @@ pub fn endpoint_doc(spec: &SpecFile, endpoint: &Endpoint) -> String {
         (&endpoint.response, endpoint.examples.first())
     {
         let pretty = serde_json::to_string_pretty(&example.response).unwrap_or_default();
-        doc.push_str(&format!("\nDocumented response:\n\n```json\n{pretty}\n```\n"));
+        doc.push_str(&format!(
+            "\nDocumented response:\n\n```json\n{pretty}\n```\n"
+        ));
     }
     doc
 }
@@ -148,7 +150,11 @@ fn literal(spec: &SpecFile, type_ref: &TypeRef, value: Option<&Value>) -> String
             format!("[{}]", items.join(", "))
         }
         (TypeRef::Named(name), _) if is_int_enum(spec, name) => {
-            format!("wecom_api::{}::{name}::from({})", spec.group, integer(value).unwrap_or(0))
+            format!(
+                "wecom_api::{}::{name}::from({})",
+                spec.group,
+                integer(value).unwrap_or(0)
+            )
         }
         _ => format!(
             "serde_json::from_str::<{}>(r##\"{value}\"##)?",
@@ -185,7 +191,10 @@ fn default_literal(type_ref: &TypeRef) -> String {
 }
 
 fn is_int_enum(spec: &SpecFile, name: &str) -> bool {
-    matches!(spec.types.get(name), Some(crate::model::TypeDef::IntEnum { .. }))
+    matches!(
+        spec.types.get(name),
+        Some(crate::model::TypeDef::IntEnum { .. })
+    )
 }
 
 fn integer(value: &Value) -> Option<i64> {

@@ -34,12 +34,15 @@ pub fn generate(spec: &Spec) -> Result<Vec<GeneratedFile>, String> {
         let name = &group.spec.group;
         let module = ident(name);
         let cfg = feature_cfg(group.spec.feature, name);
+        // prettyplease formats generated files; rustfmt must leave them as emitted.
         modules.extend(quote! {
             #cfg
+            #[rustfmt::skip]
             pub mod #module;
         });
+        // The tests crate enables every group, so its modules are not gated.
         test_modules.extend(quote! {
-            #cfg
+            #[rustfmt::skip]
             mod #module;
         });
         files.push(GeneratedFile {
@@ -61,6 +64,7 @@ pub fn generate(spec: &Spec) -> Result<Vec<GeneratedFile>, String> {
                 //! Modules generated from `spec/`, one per API group.
                 #lints
                 #modules
+                #[rustfmt::skip]
                 pub(crate) mod errcodes;
             },
             "*.yaml",
@@ -111,7 +115,10 @@ pub fn group_module(spec: &crate::model::SpecFile) -> TokenStream {
         doc.push('\n');
     }
     if spec.feature {
-        doc.push_str(&format!("\nEnabled by the cargo feature `{}`.\n", spec.group));
+        doc.push_str(&format!(
+            "\nEnabled by the cargo feature `{}`.\n",
+            spec.group
+        ));
     }
     let inner_docs = doc.lines().map(|line| {
         let line = format!(" {line}");
@@ -178,7 +185,10 @@ pub fn features_block(spec: &Spec) -> String {
             .join(", ")
     );
     for group in spec.groups.iter().filter(|g| g.spec.feature) {
-        block.push_str(&format!("# {}\n{} = []\n", group.spec.title, group.spec.group));
+        block.push_str(&format!(
+            "# {}\n{} = []\n",
+            group.spec.title, group.spec.group
+        ));
     }
     block
 }
@@ -197,5 +207,9 @@ pub fn splice_features(cargo_toml: &str, block: &str) -> Result<String, String> 
         .find(FEATURES_END)
         .ok_or("wecom-api/Cargo.toml lacks the END GENERATED FEATURES marker")?
         + start;
-    Ok(format!("{}{block}{}", &cargo_toml[..start], &cargo_toml[end..]))
+    Ok(format!(
+        "{}{block}{}",
+        &cargo_toml[..start],
+        &cargo_toml[end..]
+    ))
 }

@@ -33,7 +33,10 @@ pub fn builder_struct(endpoint: &Endpoint) -> Ident {
 
 /// The static `Operation` of an endpoint: `OP_USER_GET`.
 pub fn operation_static(endpoint: &Endpoint) -> Ident {
-    ident(&format!("OP_{}", endpoint.id.replace('.', "_").to_shouty_snake_case()))
+    ident(&format!(
+        "OP_{}",
+        endpoint.id.replace('.', "_").to_shouty_snake_case()
+    ))
 }
 
 pub fn field_ident(field: &Field) -> Ident {

@@ -19,7 +19,10 @@ use crate::typeref::TypeRef;
 pub fn operations(spec: &SpecFile) -> TokenStream {
     let mut namespaces: BTreeMap<&str, Vec<&Endpoint>> = BTreeMap::new();
     for endpoint in &spec.endpoints {
-        namespaces.entry(split_id(endpoint).0).or_default().push(endpoint);
+        namespaces
+            .entry(split_id(endpoint).0)
+            .or_default()
+            .push(endpoint);
     }
     let mut out = TokenStream::new();
     let mut accessors = TokenStream::new();
@@ -146,7 +149,11 @@ fn method(spec: &SpecFile, endpoint: &Endpoint) -> TokenStream {
                 let name = field_ident(field);
                 let (ty, convert) = field_argument(field);
                 params.push(quote!(#name: #ty));
-                quote!(#name: #name #convert,)
+                if convert.is_empty() {
+                    quote!(#name,)
+                } else {
+                    quote!(#name: #name #convert,)
+                }
             });
             let required: Vec<_> = required.collect();
             let rest = (!body.optional.is_empty()).then(|| quote!(..Default::default()));

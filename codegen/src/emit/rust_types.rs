@@ -5,7 +5,9 @@ use quote::quote;
 
 use super::docs::doc_attrs;
 use super::names::{field_ident, field_type, ident};
-use crate::model::{Field, IntEnumValue, SpecFile, StringEnumValue, TypeDef, UnionTag, UnionVariant};
+use crate::model::{
+    Field, IntEnumValue, SpecFile, StringEnumValue, TypeDef, UnionTag, UnionVariant,
+};
 use crate::typeref::TypeRef;
 use crate::validate::variant_key;
 
@@ -62,7 +64,9 @@ pub fn is_union(spec: &SpecFile, type_ref: &TypeRef) -> bool {
 fn has_default(spec: &SpecFile, type_ref: &TypeRef, depth: usize) -> bool {
     match type_ref {
         TypeRef::Named(name) => match spec.types.get(name) {
-            Some(TypeDef::Object { fields, .. }) => depth < 16 && object_has_default(spec, fields, depth + 1),
+            Some(TypeDef::Object { fields, .. }) => {
+                depth < 16 && object_has_default(spec, fields, depth + 1)
+            }
             _ => false,
         },
         _ => true,
@@ -285,7 +289,11 @@ fn union(name: &str, doc: &str, tag: &str, variants: &[UnionVariant]) -> TokenSt
         })
         .collect();
     let variant_defs = rows.iter().map(|(v, key, variant, content, _)| {
-        let docs = doc_attrs(&format!("`{tag}` {}, content under `{key}`. {}", tag_text(&v.tag), v.doc));
+        let docs = doc_attrs(&format!(
+            "`{tag}` {}, content under `{key}`. {}",
+            tag_text(&v.tag),
+            v.doc
+        ));
         quote!(#docs #variant(#content),)
     });
     let serialize_arms = rows.iter().map(|(_, key, variant, _, tag_value)| {

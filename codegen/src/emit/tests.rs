@@ -7,7 +7,7 @@ use quote::quote;
 use serde_json::Value;
 
 use super::names::{builder_struct, call_inputs, field_ident, field_type, ident, split_id};
-use crate::model::{Endpoint, Example, HttpMethod, ResponseBody, SpecFile, TypeDef};
+use crate::model::{Credential, Endpoint, Example, HttpMethod, ResponseBody, SpecFile, TypeDef};
 use crate::typeref::TypeRef;
 
 pub fn group_tests(spec: &SpecFile) -> TokenStream {
@@ -21,7 +21,7 @@ pub fn group_tests(spec: &SpecFile) -> TokenStream {
     });
     quote! {
         #![allow(deprecated)]
-        use crate::support::MockWeCom;
+        use crate::support::{Credential, MockWeCom};
         #[allow(unused_imports)]
         use wecom_api::#group::*;
 
@@ -29,7 +29,12 @@ pub fn group_tests(spec: &SpecFile) -> TokenStream {
     }
 }
 
-fn example_test(spec: &SpecFile, endpoint: &Endpoint, index: usize, example: &Example) -> TokenStream {
+fn example_test(
+    spec: &SpecFile,
+    endpoint: &Endpoint,
+    index: usize,
+    example: &Example,
+) -> TokenStream {
     let test_name = ident(&format!(
         "{}_example_{index}",
         endpoint.id.replace('.', "_")
@@ -61,13 +66,18 @@ fn example_test(spec: &SpecFile, endpoint: &Endpoint, index: usize, example: &Ex
         }
         None => quote!(None),
     };
-    let response_json = raw_str(&serde_json::to_string_pretty(&example.response).unwrap_or_default());
+    let response_json =
+        raw_str(&serde_json::to_string_pretty(&example.response).unwrap_or_default());
 
     let mut setup = TokenStream::new();
     let mut args = Vec::new();
     let mut setters = Vec::new();
     for field in &inputs.required_query {
-        args.push(query_literal(spec, &field_type(field), example.query.get(&field.name)));
+        args.push(query_literal(
+            spec,
+            &field_type(field),
+            example.query.get(&field.name),
+        ));
     }
     for field in &inputs.optional_query {
         if let Some(value) = example.query.get(&field.name) {
@@ -102,7 +112,10 @@ fn example_test(spec: &SpecFile, endpoint: &Endpoint, index: usize, example: &Ex
         }
     }
     if inputs.multipart.is_some() {
-        args.push(quote!(wecom_api::media::UploadFile::from_bytes("example.txt", b"example".to_vec())));
+        args.push(quote!(wecom_api::media::UploadFile::from_bytes(
+            "example.txt",
+            b"example".to_vec()
+        )));
     }
     let call = quote! {
         #[allow(unused_mut)]
@@ -110,10 +123,15 @@ fn example_test(spec: &SpecFile, endpoint: &Endpoint, index: usize, example: &Ex
         #optional_body
     };
     let id = &endpoint.id;
+    let (start, credential) = match endpoint.credential {
+        Credential::AccessToken => (quote!(MockWeCom::start()), quote!(Credential::AccessToken)),
+        Credential::CorpSecret => (quote!(MockWeCom::bare()), quote!(Credential::CorpSecret)),
+        Credential::None => (quote!(MockWeCom::bare()), quote!(Credential::None)),
+    };
     let body = match &endpoint.response {
         ResponseBody::Json { .. } => quote! {
             let mock = server
-                .expect_call(#http_method, #path, &[#(#query_pairs),*], #expected_body, #response_json)
+                .expect_call(#credential, #http_method, #path, &[#(#query_pairs),*], #expected_body, #response_json)
                 .await;
             let client = server.client();
             #setup
@@ -124,7 +142,7 @@ fn example_test(spec: &SpecFile, endpoint: &Endpoint, index: usize, example: &Ex
         },
         ResponseBody::Binary => quote! {
             let mock = server
-                .expect_download(#http_method, #path, &[#(#query_pairs),*], b"example file")
+                .expect_download(#credential, #http_method, #path, &[#(#query_pairs),*], b"example file")
                 .await;
             let client = server.client();
             #setup
@@ -137,7 +155,7 @@ fn example_test(spec: &SpecFile, endpoint: &Endpoint, index: usize, example: &Ex
     quote! {
         #[tokio::test]
         async fn #test_name() {
-            let server = MockWeCom::start().await;
+            let server = #start.await;
             #body
         }
     }
@@ -180,7 +198,9 @@ fn query_literal(spec: &SpecFile, type_ref: &TypeRef, value: Option<&Value>) -> 
             match spec.types.get(name) {
                 Some(TypeDef::StringEnum { .. }) => quote!(#ty::from(#text)),
                 _ => {
-                    let n = proc_macro2::Literal::i64_unsuffixed(text.trim().parse().unwrap_or_default());
+                    let n = proc_macro2::Literal::i64_unsuffixed(
+                        text.trim().parse().unwrap_or_default(),
+                    );
                     quote!(#ty::from(#n))
                 }
             }

@@ -4,5 +4,7 @@
 #![allow(clippy::too_many_arguments, clippy::large_enum_variant)]
 #[cfg(feature = "mini")]
 #[cfg_attr(docsrs, doc(cfg(feature = "mini")))]
+#[rustfmt::skip]
 pub mod mini;
+#[rustfmt::skip]
 pub(crate) mod errcodes;

@@ -1,0 +1,293 @@
+//! A mock WeCom for the generated endpoint tests: serves `gettoken`, records the request an
+//! endpoint receives and compares it with the documented one.
+
+#![allow(dead_code)]
+
+use std::sync::{Arc, Mutex};
+
+use httpmock::{HttpMockRequest, Mock, MockServer};
+use serde_json::Value;
+
+pub const CORP_ID: &str = "wwmockcorp0000001";
+pub const SECRET: &str = "mock-secret-not-real";
+pub const TOKEN: &str = "mock-access-token";
+
+pub struct MockWeCom {
+    pub server: MockServer,
+}
+
+impl MockWeCom {
+    /// A server with no mock yet, for endpoints that need no access token (`gettoken`).
+    pub async fn bare() -> Self {
+        MockWeCom {
+            server: MockServer::start_async().await,
+        }
+    }
+
+    /// A server that answers `gettoken` for `CORP_ID`/`SECRET` with `TOKEN`.
+    pub async fn start() -> Self {
+        let server = MockServer::start_async().await;
+        server
+            .mock_async(|when, then| {
+                when.method("GET")
+                    .path("/cgi-bin/gettoken")
+                    .query_param("corpid", CORP_ID)
+                    .query_param("corpsecret", SECRET);
+                then.status(200).json_body(serde_json::json!({
+                    "errcode": 0, "errmsg": "ok", "access_token": TOKEN, "expires_in": 7200
+                }));
+            })
+            .await;
+        MockWeCom { server }
+    }
+
+    pub fn client(&self) -> wecom_api::Client {
+        wecom_api::Client::builder()
+            .corp_id(CORP_ID)
+            .secret(SECRET)
+            .base_url(self.server.base_url())
+            .build()
+            .expect("a client for the mock server")
+    }
+
+    /// Answers `method path` with `response` and records what the call sent.
+    pub async fn expect_call(
+        &self,
+        credential: Credential,
+        method: &str,
+        path: &str,
+        query: &[(&str, &str)],
+        body: Option<&str>,
+        response: &str,
+    ) -> ExpectedCall<'_> {
+        let seen: Arc<Mutex<Vec<HttpMockRequest>>> = Arc::default();
+        let recorder = Arc::clone(&seen);
+        let response = response.to_string();
+        let mock = self
+            .server
+            .mock_async(|when, then| {
+                when.method(method).path(path).is_true(move |request| {
+                    if let Ok(mut seen) = recorder.lock() {
+                        seen.push(request.clone());
+                    }
+                    true
+                });
+                then.status(200)
+                    .header("content-type", "application/json; charset=UTF-8")
+                    .body(response);
+            })
+            .await;
+        ExpectedCall {
+            mock,
+            seen,
+            credential,
+            query: query
+                .iter()
+                .map(|(k, v)| (k.to_string(), v.to_string()))
+                .collect(),
+            body: body.map(|b| serde_json::from_str(b).expect("documented request is JSON")),
+        }
+    }
+
+    /// Answers `method path` with the bytes of a file.
+    pub async fn expect_download(
+        &self,
+        credential: Credential,
+        method: &str,
+        path: &str,
+        query: &[(&str, &str)],
+        file: &'static [u8],
+    ) -> ExpectedCall<'_> {
+        let seen: Arc<Mutex<Vec<HttpMockRequest>>> = Arc::default();
+        let recorder = Arc::clone(&seen);
+        let mock = self
+            .server
+            .mock_async(|when, then| {
+                when.method(method).path(path).is_true(move |request| {
+                    if let Ok(mut seen) = recorder.lock() {
+                        seen.push(request.clone());
+                    }
+                    true
+                });
+                then.status(200)
+                    .header("content-type", "application/octet-stream")
+                    .header(
+                        "content-disposition",
+                        "attachment; filename=\"example.bin\"",
+                    )
+                    .body(file);
+            })
+            .await;
+        ExpectedCall {
+            mock,
+            seen,
+            credential,
+            query: query
+                .iter()
+                .map(|(k, v)| (k.to_string(), v.to_string()))
+                .collect(),
+            body: None,
+        }
+    }
+}
+
+/// The credential an endpoint's request must carry.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Credential {
+    AccessToken,
+    CorpSecret,
+    None,
+}
+
+pub struct ExpectedCall<'a> {
+    mock: Mock<'a>,
+    credential: Credential,
+    seen: Arc<Mutex<Vec<HttpMockRequest>>>,
+    query: Vec<(String, String)>,
+    body: Option<Value>,
+}
+
+impl ExpectedCall<'_> {
+    /// The endpoint was called once, with the access token, the documented query and body.
+    pub async fn assert_async(&self) {
+        self.mock.assert_async().await;
+        let seen = self.seen.lock().expect("recorder lock").clone();
+        let request = seen.last().expect("the endpoint received a request");
+        let mut query = request.query_params();
+        let token = take_param(&mut query, "access_token");
+        let corpid = take_param(&mut query, "corpid");
+        let corpsecret = take_param(&mut query, "corpsecret");
+        match self.credential {
+            Credential::AccessToken => {
+                assert_eq!(
+                    token.as_deref(),
+                    Some(TOKEN),
+                    "the call carries the access token"
+                );
+            }
+            Credential::CorpSecret => {
+                assert_eq!(
+                    corpid.as_deref(),
+                    Some(CORP_ID),
+                    "gettoken carries the corp id"
+                );
+                assert_eq!(
+                    corpsecret.as_deref(),
+                    Some(SECRET),
+                    "gettoken carries the secret"
+                );
+                assert_eq!(token, None, "gettoken carries no access token");
+            }
+            Credential::None => assert_eq!(token, None, "the call carries no credential"),
+        }
+        let mut expected = self.query.clone();
+        query.sort();
+        expected.sort();
+        assert_eq!(query, expected, "query parameters sent");
+        if let Some(expected) = &self.body {
+            let sent: Value = serde_json::from_slice(request.body_ref())
+                .unwrap_or_else(|e| panic!("the body sent is not JSON: {e}"));
+            if let Err(problem) = equivalent(expected, &sent, "$") {
+                panic!("request body differs from the documented one at {problem}\nsent: {sent:#}");
+            }
+        }
+    }
+}
+
+fn take_param(query: &mut Vec<(String, String)>, name: &str) -> Option<String> {
+    let index = query.iter().position(|(k, _)| k == name)?;
+    Some(query.remove(index).1)
+}
+
+/// The decoded response, serialized again, still holds every field of the documented one.
+pub fn assert_decoded<T: serde::Serialize>(documented: &str, decoded: &T) {
+    let mut documented: Value = serde_json::from_str(documented).expect("documented response");
+    if let Some(map) = documented.as_object_mut() {
+        map.remove("errcode");
+        map.remove("errmsg");
+    }
+    let decoded = serde_json::to_value(decoded).expect("decoded response serializes");
+    if let Err(problem) = covers(&documented, &decoded, "$") {
+        panic!(
+            "a documented response field was lost or changed at {problem}\ndecoded: {decoded:#}"
+        );
+    }
+}
+
+/// Whether `actual` holds everything in `expected` (nulls may be absent).
+fn covers(expected: &Value, actual: &Value, at: &str) -> Result<(), String> {
+    match (expected, actual) {
+        (Value::Object(want), Value::Object(have)) => {
+            for (key, value) in want {
+                let place = format!("{at}.{key}");
+                match have.get(key) {
+                    Some(found) => covers(value, found, &place)?,
+                    None if value.is_null() => {}
+                    None => return Err(format!("{place}: missing")),
+                }
+            }
+            Ok(())
+        }
+        (Value::Array(want), Value::Array(have)) if want.len() == have.len() => want
+            .iter()
+            .zip(have)
+            .enumerate()
+            .try_for_each(|(i, (w, h))| covers(w, h, &format!("{at}[{i}]"))),
+        _ if same_scalar(expected, actual) => Ok(()),
+        _ => Err(format!("{at}: expected {expected}, found {actual}")),
+    }
+}
+
+/// Same JSON both ways, with `covers`' leniency.
+fn equivalent(expected: &Value, actual: &Value, at: &str) -> Result<(), String> {
+    covers(expected, actual, at)?;
+    covers(actual, expected, at)
+}
+
+/// Equal scalars, where a number and its decimal string count as equal (WeCom mixes them).
+fn same_scalar(a: &Value, b: &Value) -> bool {
+    match (a, b) {
+        (Value::Number(n), Value::String(s)) | (Value::String(s), Value::Number(n)) => {
+            s.trim() == n.to_string()
+        }
+        _ => a == b,
+    }
+}
+
+#[test]
+fn covers_reports_lost_and_changed_fields() {
+    let documented = serde_json::json!({"a": 1, "b": {"c": "x"}, "d": [1, 2]});
+    assert!(
+        covers(
+            &documented,
+            &serde_json::json!({"a": "1", "b": {"c": "x"}, "d": [1, 2]}),
+            "$"
+        )
+        .is_ok()
+    );
+    assert!(
+        covers(
+            &documented,
+            &serde_json::json!({"a": 1, "b": {}, "d": [1, 2]}),
+            "$"
+        )
+        .unwrap_err()
+        .contains("$.b.c")
+    );
+    assert!(
+        covers(
+            &documented,
+            &serde_json::json!({"a": 2, "b": {"c": "x"}, "d": [1, 2]}),
+            "$"
+        )
+        .is_err()
+    );
+    assert!(
+        covers(
+            &documented,
+            &serde_json::json!({"a": 1, "b": {"c": "x"}, "d": [1]}),
+            "$"
+        )
+        .is_err()
+    );
+}

@@ -1,0 +1,1120 @@
+//! [`Client`] and its builder: authentication, the errcode check, retries and tracing
+//! around every call, typed (generated) or raw.
+
+use std::borrow::Cow;
+use std::fmt;
+use std::future::Future;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use bytes::Bytes;
+use reqwest::header::{CONTENT_DISPOSITION, CONTENT_TYPE, HeaderValue};
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+use tracing::field::Empty;
+use tracing::{Instrument, Span};
+
+use crate::de::{self, Status};
+use crate::error::{Error, Result};
+use crate::media::{self, Download, UploadFile};
+use crate::operation::{Credential, Method, Operation};
+use crate::redact::MASK;
+use crate::retry::RetryPolicy;
+use crate::token::{Fetched, MemoryTokenStore, TokenCache, TokenKey, TokenKind, TokenStore};
+
+const DEFAULT_BASE_URL: &str = "https://qyapi.weixin.qq.com";
+const DEFAULT_TIMEOUT: Duration = Duration::from_secs(30);
+const DEFAULT_CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
+const USER_AGENT: &str = concat!("wecom-api/", env!("CARGO_PKG_VERSION"));
+
+/// The gettoken call, made by the token cache itself rather than through generated code.
+const GETTOKEN: Call<'static> = Call {
+    id: Some("token.get"),
+    method: Method::Get,
+    path: "/cgi-bin/gettoken",
+    credential: Credential::CorpSecret,
+    retry_safe: true,
+};
+
+/// A WeCom API client for one corp and one secret (each secret has its own token).
+///
+/// Cheap to clone: clones share the connection pool and the token cache.
+/// Its `Debug` output shows neither the secret nor the token.
+#[derive(Clone)]
+pub struct Client {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    corp_id: String,
+    secret: String,
+    /// Without trailing `/`; endpoint paths start with one.
+    base_url: String,
+    /// `base_url` parsed once; each call only swaps in its path.
+    base: reqwest::Url,
+    /// Path prefix of the base URL (`""` or e.g. `/proxy`), without trailing `/`.
+    base_path: String,
+    http: reqwest::Client,
+    timeout: Duration,
+    retry: RetryPolicy,
+    tokens: TokenCache,
+}
+
+impl fmt::Debug for Client {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let i = &self.inner;
+        f.debug_struct("Client")
+            .field("corp_id", &i.corp_id)
+            .field("base_url", &i.base_url)
+            .field("timeout", &i.timeout)
+            .field("retry", &i.retry)
+            .field("token_store", i.tokens.store())
+            .finish_non_exhaustive()
+    }
+}
+
+/// Builds a [`Client`]; see [`Client::builder`].
+#[must_use]
+pub struct ClientBuilder {
+    corp_id: Option<String>,
+    secret: Option<String>,
+    base_url: Option<String>,
+    http: Option<reqwest::Client>,
+    timeout: Duration,
+    connect_timeout: Duration,
+    retry: RetryPolicy,
+    store: Option<Arc<dyn TokenStore>>,
+}
+
+impl fmt::Debug for ClientBuilder {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("ClientBuilder")
+            .field("corp_id", &self.corp_id)
+            .field("secret", &self.secret.as_ref().map(|_| MASK))
+            .field("base_url", &self.base_url)
+            .field("shared_http_client", &self.http.is_some())
+            .field("timeout", &self.timeout)
+            .field("connect_timeout", &self.connect_timeout)
+            .field("retry", &self.retry)
+            .field("token_store", &self.store)
+            .finish()
+    }
+}
+
+impl Default for ClientBuilder {
+    fn default() -> Self {
+        ClientBuilder {
+            corp_id: None,
+            secret: None,
+            base_url: None,
+            http: None,
+            timeout: DEFAULT_TIMEOUT,
+            connect_timeout: DEFAULT_CONNECT_TIMEOUT,
+            retry: RetryPolicy::default(),
+            store: None,
+        }
+    }
+}
+
+impl ClientBuilder {
+    /// The corp id (`ww...`). Required.
+    pub fn corp_id(mut self, corp_id: impl Into<String>) -> Self {
+        self.corp_id = Some(corp_id.into());
+        self
+    }
+
+    /// The secret of an app, of contacts sync, of customer contact, ... Required.
+    pub fn secret(mut self, secret: impl Into<String>) -> Self {
+        self.secret = Some(secret.into());
+        self
+    }
+
+    /// Base URL (default `https://qyapi.weixin.qq.com`), e.g. a proxy or a test server.
+    /// May carry a path prefix; must not carry a query.
+    pub fn base_url(mut self, base_url: impl Into<String>) -> Self {
+        self.base_url = Some(base_url.into());
+        self
+    }
+
+    /// Uses this reqwest client (and its connection pool) instead of building one.
+    /// [`connect_timeout`](Self::connect_timeout) is then the shared client's business;
+    /// [`timeout`](Self::timeout) still applies, per request.
+    pub fn http_client(mut self, http: reqwest::Client) -> Self {
+        self.http = Some(http);
+        self
+    }
+
+    /// Total time for one HTTP request, from connecting to the end of the body
+    /// (default 30 s). Each retry gets its own.
+    pub fn timeout(mut self, timeout: Duration) -> Self {
+        self.timeout = timeout;
+        self
+    }
+
+    /// Time to establish a connection (default 10 s), for the client built here.
+    pub fn connect_timeout(mut self, timeout: Duration) -> Self {
+        self.connect_timeout = timeout;
+        self
+    }
+
+    /// Retry policy for transient failures (default: 3 retries with backoff).
+    pub fn retry_policy(mut self, policy: RetryPolicy) -> Self {
+        self.retry = policy;
+        self
+    }
+
+    /// Where access tokens are kept (default: a fresh [`MemoryTokenStore`]).
+    pub fn token_store(mut self, store: impl TokenStore + 'static) -> Self {
+        self.store = Some(Arc::new(store));
+        self
+    }
+
+    /// Checks the settings and builds the client.
+    ///
+    /// Fails with [`Error::InvalidArgument`] naming `corp_id`, `secret`, `base_url`,
+    /// `timeout` or `http_client`.
+    pub fn build(self) -> Result<Client> {
+        let corp_id = required(self.corp_id, "corp_id")?;
+        let secret = required(self.secret, "secret")?;
+        let base = normalize_base_url(self.base_url.as_deref().unwrap_or(DEFAULT_BASE_URL))?;
+        let base_path = base.path().trim_end_matches('/').to_owned();
+        let base_url = base.as_str().trim_end_matches('/').to_owned();
+        if self.timeout.is_zero() {
+            return Err(Error::invalid_argument(
+                "timeout",
+                "must be greater than zero",
+            ));
+        }
+        let http = match self.http {
+            Some(http) => http,
+            None => reqwest::Client::builder()
+                .connect_timeout(self.connect_timeout)
+                .user_agent(USER_AGENT)
+                .build()
+                .map_err(|e| Error::invalid_argument("http_client", e.without_url().to_string()))?,
+        };
+        let store = self
+            .store
+            .unwrap_or_else(|| Arc::new(MemoryTokenStore::new()));
+        let key = TokenKey::new(TokenKind::AccessToken, corp_id.clone(), &secret);
+        Ok(Client {
+            inner: Arc::new(Inner {
+                corp_id,
+                secret,
+                base_url,
+                base,
+                base_path,
+                http,
+                timeout: self.timeout,
+                retry: self.retry,
+                tokens: TokenCache::new(key, store),
+            }),
+        })
+    }
+}
+
+fn required(value: Option<String>, what: &'static str) -> Result<String> {
+    match value {
+        Some(v) if !v.trim().is_empty() => Ok(v),
+        Some(_) => Err(Error::invalid_argument(what, "must not be empty")),
+        None => Err(Error::invalid_argument(what, "is required")),
+    }
+}
+
+fn normalize_base_url(raw: &str) -> Result<reqwest::Url> {
+    let bad = |why: String| Error::invalid_argument("base_url", why);
+    let url = reqwest::Url::parse(raw).map_err(|e| bad(e.to_string()))?;
+    if url.scheme() != "http" && url.scheme() != "https" {
+        return Err(bad("must be http or https".into()));
+    }
+    if url.host_str().is_none_or(str::is_empty) {
+        return Err(bad("has no host".into()));
+    }
+    if url.query().is_some() || url.fragment().is_some() {
+        return Err(bad("must not have a query or fragment".into()));
+    }
+    Ok(url)
+}
+
+/// One call, from a generated [`Operation`] or a raw path.
+#[derive(Clone, Copy)]
+struct Call<'a> {
+    /// Spec id; `None` for raw calls, which are named by their path.
+    id: Option<&'static str>,
+    method: Method,
+    path: &'a str,
+    credential: Credential,
+    retry_safe: bool,
+}
+
+impl Call<'_> {
+    fn from_op(op: &'static Operation) -> Call<'static> {
+        Call {
+            id: Some(op.id),
+            method: op.method,
+            path: op.path,
+            credential: op.credential,
+            retry_safe: op.retry_safe,
+        }
+    }
+
+    fn label(&self) -> &str {
+        self.id.unwrap_or(self.path)
+    }
+
+    /// For errors: borrowed for generated calls, so the success path never allocates it.
+    fn endpoint(&self) -> Cow<'static, str> {
+        match self.id {
+            Some(id) => Cow::Borrowed(id),
+            None => Cow::Owned(self.path.to_owned()),
+        }
+    }
+}
+
+/// Query parameters in either of the shapes callers have.
+#[derive(Clone, Copy)]
+enum Query<'a> {
+    None,
+    Generated(&'a [(&'static str, String)]),
+    Raw(&'a [(&'a str, &'a str)]),
+}
+
+impl Query<'_> {
+    fn is_empty(&self) -> bool {
+        match self {
+            Query::None => true,
+            Query::Generated(q) => q.is_empty(),
+            Query::Raw(q) => q.is_empty(),
+        }
+    }
+
+    fn for_each(&self, mut f: impl FnMut(&str, &str)) {
+        match self {
+            Query::None => {}
+            Query::Generated(q) => q.iter().for_each(|(k, v)| f(k, v)),
+            Query::Raw(q) => q.iter().for_each(|(k, v)| f(k, v)),
+        }
+    }
+}
+
+/// Request body, kept so that it can be sent again.
+enum Payload<'a> {
+    Empty,
+    Json(Bytes),
+    Multipart { part: &'a str, file: &'a UploadFile },
+}
+
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Expect {
+    Json,
+    Download,
+}
+
+/// A successful response: the body, and for downloads the headers that describe it.
+struct Raw {
+    body: Bytes,
+    content_type: Option<String>,
+    disposition: Option<String>,
+}
+
+fn encode_json<B: Serialize + ?Sized>(body: &B) -> Result<Bytes> {
+    serde_json::to_vec(body)
+        .map(Bytes::from)
+        .map_err(|e| Error::invalid_argument("body", e.to_string()))
+}
+
+fn check_raw_path(path: &str) -> Result<()> {
+    if !path.starts_with('/') {
+        return Err(Error::invalid_argument("path", "must start with `/`"));
+    }
+    if path.contains(['?', '#']) {
+        return Err(Error::invalid_argument(
+            "path",
+            "must not contain a query or fragment; pass parameters in `query`",
+        ));
+    }
+    Ok(())
+}
+
+fn header_string(v: Option<&HeaderValue>) -> Option<String> {
+    v.map(|v| String::from_utf8_lossy(v.as_bytes()).into_owned())
+}
+
+impl Client {
+    /// Starts a [`ClientBuilder`].
+    ///
+    /// ```
+    /// let client = wecom_api::Client::builder()
+    ///     .corp_id("ww0123456789abcdef")
+    ///     .secret("app-secret")
+    ///     .build()?;
+    /// assert!(!format!("{client:?}").contains("app-secret"));
+    /// # Ok::<(), wecom_api::Error>(())
+    /// ```
+    pub fn builder() -> ClientBuilder {
+        ClientBuilder::default()
+    }
+
+    /// The corp id.
+    pub fn corp_id(&self) -> &str {
+        &self.inner.corp_id
+    }
+
+    /// The base URL, without trailing `/`.
+    pub fn base_url(&self) -> &str {
+        &self.inner.base_url
+    }
+
+    /// `GET path?query` with the access token, errcode check and retries (reads are safe
+    /// to retry). For endpoints not yet in the spec.
+    pub async fn get_json(&self, path: &str, query: &[(&str, &str)]) -> Result<serde_json::Value> {
+        check_raw_path(path)?;
+        let call = raw_call(Method::Get, path, true);
+        let raw = self
+            .run(&call, Query::Raw(query), &Payload::Empty, Expect::Json)
+            .await?;
+        decode(&call, &raw.body)
+    }
+
+    /// `POST path?query` with a JSON body, the access token and errcode check. Not retried
+    /// once it may have reached WeCom (a write may not be idempotent).
+    pub fn post_json<'a, B: Serialize + ?Sized>(
+        &'a self,
+        path: &'a str,
+        query: &'a [(&'a str, &'a str)],
+        body: &B,
+    ) -> impl Future<Output = Result<serde_json::Value>> + Send + use<'a, B> {
+        // Serialized now, so the future holds bytes, not `B` (and is `Send` for any `B`).
+        let body = encode_json(body);
+        async move {
+            check_raw_path(path)?;
+            let call = raw_call(Method::Post, path, false);
+            let raw = self
+                .run(
+                    &call,
+                    Query::Raw(query),
+                    &Payload::Json(body?),
+                    Expect::Json,
+                )
+                .await?;
+            decode(&call, &raw.body)
+        }
+    }
+
+    /// `POST path?query` with a multipart body of one file part named `part` (WeCom uses
+    /// `media`). Not retried once it may have reached WeCom.
+    pub async fn upload(
+        &self,
+        path: &str,
+        query: &[(&str, &str)],
+        part: &str,
+        file: UploadFile,
+    ) -> Result<serde_json::Value> {
+        check_raw_path(path)?;
+        let call = raw_call(Method::Post, path, false);
+        let payload = Payload::Multipart { part, file: &file };
+        let raw = self
+            .run(&call, Query::Raw(query), &payload, Expect::Json)
+            .await?;
+        decode(&call, &raw.body)
+    }
+
+    /// `GET path?query` returning a file. An error envelope is recognised even with HTTP
+    /// 200 (as `/cgi-bin/media/get` answers).
+    pub async fn download(&self, path: &str, query: &[(&str, &str)]) -> Result<Download> {
+        check_raw_path(path)?;
+        let call = raw_call(Method::Get, path, true);
+        let raw = self
+            .run(&call, Query::Raw(query), &Payload::Empty, Expect::Download)
+            .await?;
+        Ok(Download::new(
+            raw.body,
+            raw.content_type,
+            raw.disposition.as_deref(),
+        ))
+    }
+
+    /// A generated JSON call.
+    // Generated code calls these; with every feature group off some go unused.
+    #[allow(dead_code)]
+    pub(crate) fn execute_json<'a, R, B>(
+        &'a self,
+        op: &'static Operation,
+        query: &'a [(&'static str, String)],
+        body: Option<&B>,
+    ) -> impl Future<Output = Result<R>> + Send + use<'a, R, B>
+    where
+        R: DeserializeOwned,
+        B: Serialize + ?Sized,
+    {
+        let payload = body.map(encode_json).transpose();
+        async move {
+            let payload = match payload? {
+                Some(bytes) => Payload::Json(bytes),
+                None => Payload::Empty,
+            };
+            let call = Call::from_op(op);
+            let raw = self
+                .run(&call, Query::Generated(query), &payload, Expect::Json)
+                .await?;
+            decode(&call, &raw.body)
+        }
+    }
+
+    /// A generated multipart upload with one file part.
+    #[allow(dead_code)]
+    pub(crate) async fn execute_upload<R: DeserializeOwned>(
+        &self,
+        op: &'static Operation,
+        query: &[(&'static str, String)],
+        part: &'static str,
+        file: UploadFile,
+    ) -> Result<R> {
+        let call = Call::from_op(op);
+        let payload = Payload::Multipart { part, file: &file };
+        let raw = self
+            .run(&call, Query::Generated(query), &payload, Expect::Json)
+            .await?;
+        decode(&call, &raw.body)
+    }
+
+    /// A generated download.
+    #[allow(dead_code)]
+    pub(crate) async fn execute_download(
+        &self,
+        op: &'static Operation,
+        query: &[(&'static str, String)],
+    ) -> Result<Download> {
+        let call = Call::from_op(op);
+        let raw = self
+            .run(
+                &call,
+                Query::Generated(query),
+                &Payload::Empty,
+                Expect::Download,
+            )
+            .await?;
+        Ok(Download::new(
+            raw.body,
+            raw.content_type,
+            raw.disposition.as_deref(),
+        ))
+    }
+
+    /// One call in its tracing span. Not generic, so it is compiled once for all endpoints.
+    async fn run(
+        &self,
+        call: &Call<'_>,
+        query: Query<'_>,
+        payload: &Payload<'_>,
+        expect: Expect,
+    ) -> Result<Raw> {
+        let span = call_span(call);
+        let start = (!span.is_disabled()).then(Instant::now);
+        let out = self
+            .with_token(call, query, payload, expect, &span)
+            .instrument(span.clone())
+            .await;
+        finish_span(&span, start, &out);
+        out
+    }
+
+    /// Adds the access token, and on a token errcode refreshes it and retries once.
+    async fn with_token(
+        &self,
+        call: &Call<'_>,
+        query: Query<'_>,
+        payload: &Payload<'_>,
+        expect: Expect,
+        span: &Span,
+    ) -> Result<Raw> {
+        if call.credential != Credential::AccessToken {
+            return self
+                .attempts(call, query, payload, expect, None, span)
+                .await;
+        }
+        let mut refreshed = false;
+        loop {
+            let token = self.inner.tokens.get(|| self.fetch_token()).await?;
+            match self
+                .attempts(call, query, payload, expect, Some(&token), span)
+                .await
+            {
+                Err(e) if !refreshed && e.is_token_error() => {
+                    tracing::info!(
+                        errcode = e.errcode(),
+                        "access token rejected; refreshing it and retrying once"
+                    );
+                    self.inner.tokens.invalidate(&token).await;
+                    refreshed = true;
+                }
+                other => return other,
+            }
+        }
+    }
+
+    /// `GET /cgi-bin/gettoken` (with its own span and retries).
+    async fn fetch_token(&self) -> Result<Fetched> {
+        let span = call_span(&GETTOKEN);
+        let start = (!span.is_disabled()).then(Instant::now);
+        let out = self.fetch_token_in(&span).instrument(span.clone()).await;
+        finish_span(&span, start, &out);
+        out
+    }
+
+    async fn fetch_token_in(&self, span: &Span) -> Result<Fetched> {
+        let raw = self
+            .attempts(
+                &GETTOKEN,
+                Query::None,
+                &Payload::Empty,
+                Expect::Json,
+                None,
+                span,
+            )
+            .await?;
+        let resp: TokenResponse = decode(&GETTOKEN, &raw.body)?;
+        if resp.access_token.is_empty() {
+            return Err(Error::Decode {
+                endpoint: GETTOKEN.endpoint(),
+                path: "access_token".into(),
+                message: "empty access_token".into(),
+                excerpt: String::new(),
+            });
+        }
+        Ok(Fetched {
+            value: resp.access_token,
+            expires_in: resp.expires_in.unwrap_or(DEFAULT_TOKEN_LIFETIME),
+        })
+    }
+
+    /// Sends the request, retrying transient failures as the policy and `retry_safe` allow.
+    async fn attempts(
+        &self,
+        call: &Call<'_>,
+        query: Query<'_>,
+        payload: &Payload<'_>,
+        expect: Expect,
+        token: Option<&str>,
+        span: &Span,
+    ) -> Result<Raw> {
+        let policy = &self.inner.retry;
+        let mut retries = 0;
+        loop {
+            span.record("attempt", retries + 1);
+            let err = match self
+                .attempt(call, query, payload, expect, token, span)
+                .await
+            {
+                Ok(raw) => return Ok(raw),
+                Err(e) => e,
+            };
+            if !policy.should_retry(&err, call.retry_safe, retries) {
+                return Err(err);
+            }
+            retries += 1;
+            let delay = policy.delay(retries);
+            tracing::debug!(
+                retry = retries,
+                delay_ms = u64::try_from(delay.as_millis()).unwrap_or(u64::MAX),
+                error = %err,
+                "transient failure; retrying"
+            );
+            tokio::time::sleep(delay).await;
+        }
+    }
+
+    /// One HTTP exchange and the errcode check.
+    async fn attempt(
+        &self,
+        call: &Call<'_>,
+        query: Query<'_>,
+        payload: &Payload<'_>,
+        expect: Expect,
+        token: Option<&str>,
+        span: &Span,
+    ) -> Result<Raw> {
+        let url = self.url(call, query, token);
+        let mut req = self
+            .inner
+            .http
+            .request(call.method.to_reqwest(), url)
+            .timeout(self.inner.timeout);
+        match payload {
+            Payload::Empty => {}
+            Payload::Json(bytes) => {
+                req = req
+                    .header(CONTENT_TYPE, HeaderValue::from_static("application/json"))
+                    .body(bytes.clone());
+            }
+            Payload::Multipart { part, file } => req = req.multipart(file.to_form(part)?),
+        }
+        let resp = req
+            .send()
+            .await
+            .map_err(|e| Error::transport(call.endpoint(), e))?;
+        let status = resp.status();
+        let (content_type, disposition) = if expect == Expect::Download {
+            let h = resp.headers();
+            (
+                header_string(h.get(CONTENT_TYPE)),
+                header_string(h.get(CONTENT_DISPOSITION)),
+            )
+        } else {
+            (None, None)
+        };
+        let body = resp
+            .bytes()
+            .await
+            .map_err(|e| Error::transport(call.endpoint(), e))?;
+        if !status.is_success() {
+            return Err(Error::http_status(call.endpoint(), status.as_u16(), &body));
+        }
+        let check =
+            expect == Expect::Json || media::may_be_error_body(content_type.as_deref(), &body);
+        if check {
+            match de::envelope(&body) {
+                Ok(Status::Ok) => {
+                    span.record("errcode", 0);
+                }
+                Ok(Status::Failed { errcode, errmsg }) => {
+                    span.record("errcode", errcode);
+                    return Err(Error::api(call.endpoint(), errcode, &errmsg));
+                }
+                // A download that only looked like JSON is a file after all.
+                Err(_) if expect == Expect::Download => {}
+                Err(e) => return Err(Error::decode(call.endpoint(), e, &body)),
+            }
+        }
+        Ok(Raw {
+            body,
+            content_type,
+            disposition,
+        })
+    }
+
+    /// `base + path`, then the credential, then the caller's parameters.
+    fn url(&self, call: &Call<'_>, query: Query<'_>, token: Option<&str>) -> reqwest::Url {
+        let i = &self.inner;
+        // Cheaper than parsing `base + path` again: scheme, host and port stay as parsed.
+        let mut url = i.base.clone();
+        if i.base_path.is_empty() {
+            url.set_path(call.path);
+        } else {
+            let mut path = String::with_capacity(i.base_path.len() + call.path.len());
+            path.push_str(&i.base_path);
+            path.push_str(call.path);
+            url.set_path(&path);
+        }
+        let has_credential = match call.credential {
+            Credential::AccessToken => token.is_some(),
+            Credential::CorpSecret => true,
+            Credential::None => false,
+        };
+        if has_credential || !query.is_empty() {
+            let mut q = url.query_pairs_mut();
+            match (call.credential, token) {
+                (Credential::AccessToken, Some(t)) => {
+                    q.append_pair("access_token", t);
+                }
+                (Credential::CorpSecret, _) => {
+                    q.append_pair("corpid", &i.corp_id);
+                    q.append_pair("corpsecret", &i.secret);
+                }
+                _ => {}
+            }
+            query.for_each(|k, v| {
+                q.append_pair(k, v);
+            });
+        }
+        url
+    }
+}
+
+/// WeCom's documented lifetime, for a gettoken answer without `expires_in`.
+const DEFAULT_TOKEN_LIFETIME: i64 = 7200;
+
+#[derive(serde::Deserialize)]
+struct TokenResponse {
+    #[serde(default)]
+    access_token: String,
+    #[serde(default, deserialize_with = "de::opt_int")]
+    expires_in: Option<i64>,
+}
+
+fn raw_call(method: Method, path: &str, retry_safe: bool) -> Call<'_> {
+    Call {
+        id: None,
+        method,
+        path,
+        credential: Credential::AccessToken,
+        retry_safe,
+    }
+}
+
+fn decode<T: DeserializeOwned>(call: &Call<'_>, body: &[u8]) -> Result<T> {
+    de::decode(body).map_err(|e| Error::decode(call.endpoint(), e, body))
+}
+
+/// The `wecom.call` span of one call: endpoint, method, then attempt, errcode and
+/// latency as they become known. The URL is never recorded: its query holds the token.
+fn call_span(call: &Call<'_>) -> Span {
+    tracing::info_span!(
+        "wecom.call",
+        endpoint = call.label(),
+        method = call.method.as_str(),
+        attempt = Empty,
+        errcode = Empty,
+        latency_ms = Empty,
+    )
+}
+
+fn finish_span<T>(span: &Span, start: Option<Instant>, out: &Result<T>) {
+    // `start` is `None` when nobody listens: no clock read, no formatting.
+    let Some(start) = start else {
+        return;
+    };
+    let latency = u64::try_from(start.elapsed().as_millis()).unwrap_or(u64::MAX);
+    span.record("latency_ms", latency);
+    if let Err(e) = out {
+        span.in_scope(|| tracing::debug!(error = %e, "call failed"));
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use httpmock::MockServer;
+    use serde::Deserialize;
+
+    const TOKEN: &str = "unit-token-0001";
+    const SECRET: &str = "unit-secret-0001";
+
+    static OP_GET: Operation = Operation {
+        id: "user.get",
+        method: Method::Get,
+        path: "/cgi-bin/user/get",
+        credential: Credential::AccessToken,
+        retry_safe: true,
+    };
+    static OP_SEND: Operation = Operation {
+        id: "message.send",
+        method: Method::Post,
+        path: "/cgi-bin/message/send",
+        credential: Credential::AccessToken,
+        retry_safe: false,
+    };
+    static OP_UPLOAD: Operation = Operation {
+        id: "media.upload",
+        method: Method::Post,
+        path: "/cgi-bin/media/upload",
+        credential: Credential::AccessToken,
+        retry_safe: false,
+    };
+    static OP_DOWNLOAD: Operation = Operation {
+        id: "media.get",
+        method: Method::Get,
+        path: "/cgi-bin/media/get",
+        credential: Credential::AccessToken,
+        retry_safe: true,
+    };
+    static OP_PUBLIC: Operation = Operation {
+        id: "public.ping",
+        method: Method::Get,
+        path: "/cgi-bin/ping",
+        credential: Credential::None,
+        retry_safe: true,
+    };
+
+    async fn setup() -> (MockServer, Client) {
+        let server = MockServer::start_async().await;
+        server
+            .mock_async(|when, then| {
+                when.method("GET").path("/cgi-bin/gettoken");
+                then.status(200).json_body(serde_json::json!({
+                    "errcode": 0, "errmsg": "ok", "access_token": TOKEN, "expires_in": 7200
+                }));
+            })
+            .await;
+        let client = Client::builder()
+            .corp_id("wwunit")
+            .secret(SECRET)
+            .base_url(server.base_url())
+            .retry_policy(RetryPolicy::default().with_base_delay(Duration::from_millis(1)))
+            .build()
+            .unwrap();
+        (server, client)
+    }
+
+    #[derive(Deserialize, Debug)]
+    struct User {
+        userid: String,
+        #[serde(deserialize_with = "crate::de::int_vec")]
+        department: Vec<i64>,
+    }
+
+    #[tokio::test]
+    async fn execute_json_get_decodes_typed_response() {
+        let (server, client) = setup().await;
+        let m = server
+            .mock_async(|when, then| {
+                when.method("GET")
+                    .path("/cgi-bin/user/get")
+                    .query_param("access_token", TOKEN)
+                    .query_param("userid", "zhangsan");
+                then.status(200).body(
+                    r#"{"errcode":"0","errmsg":"ok","userid":"zhangsan","department":[1,"2"]}"#,
+                );
+            })
+            .await;
+        let query = vec![("userid", "zhangsan".to_string())];
+        let u: User = client
+            .execute_json::<User, ()>(&OP_GET, &query, None)
+            .await
+            .unwrap();
+        assert_eq!(u.userid, "zhangsan");
+        assert_eq!(u.department, [1, 2]);
+        m.assert_async().await;
+    }
+
+    #[tokio::test]
+    async fn execute_json_future_is_send_and_boxable() {
+        let (server, client) = setup().await;
+        server
+            .mock_async(|when, then| {
+                when.path("/cgi-bin/user/get");
+                then.status(200).body(r#"{"userid":"a","department":[]}"#);
+            })
+            .await;
+        let fut: crate::BoxFuture<Result<User>> = Box::pin(async move {
+            let query: Vec<(&'static str, String)> = Vec::new();
+            client.execute_json::<User, ()>(&OP_GET, &query, None).await
+        });
+        assert_eq!(fut.await.unwrap().userid, "a");
+    }
+
+    #[tokio::test]
+    async fn decode_error_names_endpoint_and_field() {
+        let (server, client) = setup().await;
+        server
+            .mock_async(|when, then| {
+                when.path("/cgi-bin/user/get");
+                then.status(200)
+                    .body(r#"{"errcode":0,"userid":"a","department":[1,"x"]}"#);
+            })
+            .await;
+        let err = client
+            .execute_json::<User, ()>(&OP_GET, &[], None)
+            .await
+            .unwrap_err();
+        match &err {
+            Error::Decode { endpoint, path, .. } => {
+                assert_eq!(endpoint, "user.get");
+                assert_eq!(path, "department[1]");
+            }
+            other => panic!("{other:?}"),
+        }
+    }
+
+    #[tokio::test]
+    async fn post_sends_json_and_busy_is_not_resent() {
+        let (server, client) = setup().await;
+        let m = server
+            .mock_async(|when, then| {
+                when.method("POST")
+                    .path("/cgi-bin/message/send")
+                    .header("content-type", "application/json")
+                    .json_body(serde_json::json!({"touser": "a", "msgtype": "text"}));
+                then.status(200)
+                    .body(r#"{"errcode":-1,"errmsg":"system busy"}"#);
+            })
+            .await;
+        let body = serde_json::json!({"touser": "a", "msgtype": "text"});
+        let err = client
+            .execute_json::<serde_json::Value, _>(&OP_SEND, &[], Some(&body))
+            .await
+            .unwrap_err();
+        assert_eq!(err.errcode(), Some(-1));
+        assert_eq!(err.endpoint(), Some("message.send"));
+        m.assert_calls_async(1).await;
+    }
+
+    #[tokio::test]
+    async fn credential_none_sends_no_token() {
+        let (server, client) = setup().await;
+        let m = server
+            .mock_async(|when, then| {
+                when.path("/cgi-bin/ping")
+                    .query_param_missing("access_token");
+                then.status(200).body("{}");
+            })
+            .await;
+        let v: serde_json::Value = client
+            .execute_json::<_, ()>(&OP_PUBLIC, &[], None)
+            .await
+            .unwrap();
+        assert_eq!(v, serde_json::json!({}));
+        m.assert_async().await;
+    }
+
+    #[derive(Deserialize, Debug)]
+    struct Uploaded {
+        media_id: String,
+        #[serde(deserialize_with = "crate::de::int")]
+        created_at: i64,
+    }
+
+    #[tokio::test]
+    async fn execute_upload_sends_one_file_part() {
+        let (server, client) = setup().await;
+        let m = server
+            .mock_async(|when, then| {
+                when.method("POST")
+                    .path("/cgi-bin/media/upload")
+                    .query_param("access_token", TOKEN)
+                    .query_param("type", "file")
+                    .header_includes("content-type", "multipart/form-data; boundary=")
+                    .header_exists("content-length")
+                    .body_includes(r#"name="media"; filename="wework.txt""#)
+                    .body_includes("Content-Type: text/plain\r\n\r\nmytext\r\n");
+                then.status(200).body(
+                    r#"{"errcode":0,"errmsg":"","type":"file","media_id":"1G6nrLmr5EC3MMb_-zK1dDdzmd0p7cNliYu9V5w7o8K0","created_at":"1380000000"}"#,
+                );
+            })
+            .await;
+        let query = vec![("type", "file".to_string())];
+        let file = UploadFile::from_bytes("wework.txt", &b"mytext"[..]);
+        let r: Uploaded = client
+            .execute_upload(&OP_UPLOAD, &query, "media", file)
+            .await
+            .unwrap();
+        assert_eq!(r.media_id, "1G6nrLmr5EC3MMb_-zK1dDdzmd0p7cNliYu9V5w7o8K0");
+        assert_eq!(r.created_at, 1_380_000_000);
+        m.assert_async().await;
+    }
+
+    #[tokio::test]
+    async fn upload_is_resent_after_a_token_error() {
+        let (server, client) = setup().await;
+        let m = server
+            .mock_async(|when, then| {
+                when.path("/cgi-bin/media/upload").body_includes("mytext");
+                then.status(200)
+                    .body(r#"{"errcode":42001,"errmsg":"expired"}"#);
+            })
+            .await;
+        let err = client
+            .execute_upload::<serde_json::Value>(
+                &OP_UPLOAD,
+                &[],
+                "media",
+                UploadFile::from_bytes("a.txt", &b"mytext"[..]),
+            )
+            .await
+            .unwrap_err();
+        assert_eq!(err.errcode(), Some(42001));
+        // Refused without being performed, so sending it again (with the body) is safe.
+        m.assert_calls_async(2).await;
+    }
+
+    #[tokio::test]
+    async fn execute_download_returns_file_or_error() {
+        let (server, client) = setup().await;
+        server
+            .mock_async(|when, then| {
+                when.path("/cgi-bin/media/get")
+                    .query_param("media_id", "ok");
+                then.status(200)
+                    .header("content-type", "image/jpeg")
+                    .header(
+                        "content-disposition",
+                        "attachment; filename=\"MEDIA_ID.jpg\"",
+                    )
+                    .body([0xffu8, 0xd8, 0xff, 0xe0]);
+            })
+            .await;
+        server
+            .mock_async(|when, then| {
+                when.path("/cgi-bin/media/get")
+                    .query_param("media_id", "bad");
+                then.status(200)
+                    .header("content-type", "application/json; charset=UTF-8")
+                    .body(r#"{"errcode":40007,"errmsg":"invalid media_id"}"#);
+            })
+            .await;
+        server
+            .mock_async(|when, then| {
+                when.path("/cgi-bin/media/get")
+                    .query_param("media_id", "txt");
+                then.status(200)
+                    .header("content-type", "text/plain")
+                    .body("just a text file");
+            })
+            .await;
+        let q = |id: &str| vec![("media_id", id.to_string())];
+        let d = client
+            .execute_download(&OP_DOWNLOAD, &q("ok"))
+            .await
+            .unwrap();
+        assert_eq!(&d.bytes[..], [0xff, 0xd8, 0xff, 0xe0]);
+        assert_eq!(d.file_name.as_deref(), Some("MEDIA_ID.jpg"));
+        assert_eq!(d.content_type.as_deref(), Some("image/jpeg"));
+
+        let e = client
+            .execute_download(&OP_DOWNLOAD, &q("bad"))
+            .await
+            .unwrap_err();
+        assert_eq!(e.errcode(), Some(40007));
+        assert_eq!(e.endpoint(), Some("media.get"));
+
+        let d = client
+            .execute_download(&OP_DOWNLOAD, &q("txt"))
+            .await
+            .unwrap();
+        assert_eq!(&d.bytes[..], b"just a text file");
+        assert_eq!(d.file_name, None);
+    }
+
+    #[test]
+    fn url_keeps_base_path_and_orders_credential_first() {
+        let client = Client::builder()
+            .corp_id("wwx")
+            .secret("s")
+            .base_url("http://127.0.0.1:9/proxy/")
+            .build()
+            .unwrap();
+        let call = Call::from_op(&OP_GET);
+        let q = [("userid", "a b".to_string())];
+        let url = client.url(&call, Query::Generated(&q), Some("T"));
+        assert_eq!(
+            url.as_str(),
+            "http://127.0.0.1:9/proxy/cgi-bin/user/get?access_token=T&userid=a+b"
+        );
+        let url = client.url(&GETTOKEN, Query::None, None);
+        assert_eq!(
+            url.as_str(),
+            "http://127.0.0.1:9/proxy/cgi-bin/gettoken?corpid=wwx&corpsecret=s"
+        );
+        let url = client.url(&Call::from_op(&OP_PUBLIC), Query::None, None);
+        assert_eq!(url.as_str(), "http://127.0.0.1:9/proxy/cgi-bin/ping");
+    }
+
+    #[tokio::test]
+    async fn connect_failures_are_unsent_and_retryable_for_any_call() {
+        let port = {
+            let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+            l.local_addr().unwrap().port()
+        };
+        let err = reqwest::Client::new()
+            .get(format!(
+                "http://127.0.0.1:{port}/x?access_token=SECRETTOKEN"
+            ))
+            .send()
+            .await
+            .unwrap_err();
+        let err = Error::transport("x".into(), err);
+        assert!(err.is_unsent());
+        assert!(RetryPolicy::default().should_retry(&err, false, 0));
+        assert!(!format!("{err} {err:?}").contains("SECRETTOKEN"));
+    }
+}

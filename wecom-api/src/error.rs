@@ -1,0 +1,370 @@
+//! The one error type of the crate.
+//!
+//! Every text an [`Error`] carries is redacted when it is built: no `corpsecret`,
+//! `access_token` or ticket can reach `Display`, `Debug` or a log line through it.
+
+use std::borrow::Cow;
+use std::fmt;
+use std::sync::Arc;
+
+use crate::de::DecodeError;
+use crate::redact;
+
+/// `Result` with [`Error`] as the default error type.
+pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+/// errcodes meaning the access token is invalid or expired: 40001 (invalid credential,
+/// also returned for a wrong secret by gettoken), 40014 (invalid access_token),
+/// 42001 (access_token expired).
+pub(crate) const TOKEN_ERRCODES: [i64; 3] = [40001, 40014, 42001];
+
+/// errcode -1: "system busy, retry later".
+pub(crate) const ERRCODE_BUSY: i64 = -1;
+
+/// What went wrong below HTTP.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum TransportKind {
+    /// No connection could be made (refused, DNS, TLS handshake): the request never left.
+    Connect,
+    /// The request or the response did not complete in time.
+    Timeout,
+    /// Failure while reading the response body.
+    Body,
+    /// Anything else (connection reset mid-request, protocol error, ...).
+    Other,
+}
+
+impl fmt::Display for TransportKind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            TransportKind::Connect => "connect error",
+            TransportKind::Timeout => "timeout",
+            TransportKind::Body => "error reading response body",
+            TransportKind::Other => "transport error",
+        })
+    }
+}
+
+/// Everything that can go wrong calling WeCom.
+#[derive(Debug, Clone, thiserror::Error)]
+#[non_exhaustive]
+pub enum Error {
+    /// WeCom answered with a non-zero `errcode`.
+    #[error("{endpoint}: WeCom errcode {errcode}{}{}", meaning_suffix(*.errcode), errmsg_suffix(.errmsg))]
+    Api {
+        /// Endpoint id (`user.get`) or, for raw calls, the path.
+        endpoint: Cow<'static, str>,
+        /// The errcode.
+        errcode: i64,
+        /// WeCom's errmsg (redacted).
+        errmsg: String,
+    },
+
+    /// The HTTP status was not a success (WeCom itself answers errors with 200, so this is
+    /// usually a proxy or gateway).
+    #[error("{endpoint}: HTTP status {status}{}", body_suffix(.body))]
+    HttpStatus {
+        /// Endpoint id or path.
+        endpoint: Cow<'static, str>,
+        /// HTTP status code.
+        status: u16,
+        /// Short redacted excerpt of the response body.
+        body: String,
+    },
+
+    /// The request could not be sent or the response not received.
+    #[error("{endpoint}: {kind}: {}", source_chain(.source))]
+    Transport {
+        /// Endpoint id or path.
+        endpoint: Cow<'static, str>,
+        /// Connect, timeout, body or other.
+        kind: TransportKind,
+        /// The underlying error, with its URL (which held the token) removed.
+        #[source]
+        source: Arc<reqwest::Error>,
+    },
+
+    /// The response was not what the endpoint's type expects.
+    #[error("{endpoint}: cannot decode response at `{path}`: {message}; body: {excerpt}")]
+    Decode {
+        /// Endpoint id or path.
+        endpoint: Cow<'static, str>,
+        /// Field path of the failure (`user.department[0]`), `.` for the root.
+        path: String,
+        /// What serde said (redacted).
+        message: String,
+        /// Start of the body (at most ~200 chars, redacted).
+        excerpt: String,
+    },
+
+    /// Callback encryption, decryption or signature failure.
+    #[error("crypto error: {reason}")]
+    Crypto {
+        /// What failed.
+        reason: Cow<'static, str>,
+    },
+
+    /// The caller passed something unusable.
+    #[error("invalid argument `{what}`: {why}")]
+    InvalidArgument {
+        /// Which argument.
+        what: Cow<'static, str>,
+        /// Why it was refused.
+        why: Cow<'static, str>,
+    },
+
+    /// A [`TokenStore`](crate::token::TokenStore) failed.
+    #[error("token store error: {}", redacted_display(.source))]
+    TokenStore {
+        /// The store's error.
+        #[source]
+        source: Arc<dyn std::error::Error + Send + Sync>,
+    },
+}
+
+fn meaning_suffix(code: i64) -> String {
+    match crate::errcode_meaning(code) {
+        Some(m) => format!(" ({m})"),
+        None => String::new(),
+    }
+}
+
+fn errmsg_suffix(errmsg: &str) -> String {
+    if errmsg.is_empty() {
+        String::new()
+    } else {
+        format!(": {errmsg}")
+    }
+}
+
+fn body_suffix(body: &str) -> String {
+    if body.is_empty() {
+        String::new()
+    } else {
+        format!(": {body}")
+    }
+}
+
+/// The error and its causes on one line (reqwest's own message is terse: the cause says
+/// "connection refused" or "timed out").
+fn source_chain(err: &reqwest::Error) -> String {
+    let mut out = err.to_string();
+    let mut cur = std::error::Error::source(err);
+    while let Some(e) = cur {
+        let s = e.to_string();
+        if !out.ends_with(&s) {
+            out.push_str(": ");
+            out.push_str(&s);
+        }
+        cur = e.source();
+    }
+    redact::redact(&out).into_owned()
+}
+
+fn redacted_display(err: &(dyn std::error::Error + Send + Sync)) -> String {
+    redact::redact(&err.to_string()).into_owned()
+}
+
+impl Error {
+    /// Wraps an error of a [`TokenStore`](crate::token::TokenStore) implementation.
+    pub fn token_store(err: impl Into<Box<dyn std::error::Error + Send + Sync>>) -> Self {
+        Error::TokenStore {
+            source: Arc::from(err.into()),
+        }
+    }
+
+    /// Builds a [`Error::Crypto`].
+    pub fn crypto(reason: impl Into<Cow<'static, str>>) -> Self {
+        Error::Crypto {
+            reason: reason.into(),
+        }
+    }
+
+    /// Builds a [`Error::InvalidArgument`].
+    pub fn invalid_argument(
+        what: impl Into<Cow<'static, str>>,
+        why: impl Into<Cow<'static, str>>,
+    ) -> Self {
+        Error::InvalidArgument {
+            what: what.into(),
+            why: why.into(),
+        }
+    }
+
+    pub(crate) fn api(endpoint: Cow<'static, str>, errcode: i64, errmsg: &str) -> Self {
+        Error::Api {
+            endpoint,
+            errcode,
+            errmsg: redact::redact(errmsg).into_owned(),
+        }
+    }
+
+    pub(crate) fn http_status(endpoint: Cow<'static, str>, status: u16, body: &[u8]) -> Self {
+        Error::HttpStatus {
+            endpoint,
+            status,
+            body: redact::excerpt(body, redact::EXCERPT_CHARS),
+        }
+    }
+
+    /// Classifies a reqwest error and strips its URL (the query holds the token).
+    pub(crate) fn transport(endpoint: Cow<'static, str>, err: reqwest::Error) -> Self {
+        let kind = if err.is_connect() {
+            TransportKind::Connect
+        } else if err.is_timeout() {
+            TransportKind::Timeout
+        } else if err.is_body() || err.is_decode() {
+            TransportKind::Body
+        } else {
+            TransportKind::Other
+        };
+        Error::Transport {
+            endpoint,
+            kind,
+            source: Arc::new(err.without_url()),
+        }
+    }
+
+    pub(crate) fn decode(endpoint: Cow<'static, str>, err: DecodeError, body: &[u8]) -> Self {
+        let message = redact::scrub_message(&err.path, &err.message);
+        Error::Decode {
+            endpoint,
+            path: err.path,
+            message,
+            excerpt: redact::excerpt(body, redact::EXCERPT_CHARS),
+        }
+    }
+
+    /// The WeCom errcode, when WeCom answered with one.
+    pub fn errcode(&self) -> Option<i64> {
+        match self {
+            Error::Api { errcode, .. } => Some(*errcode),
+            _ => None,
+        }
+    }
+
+    /// WeCom's errmsg, when WeCom answered with an errcode.
+    pub fn errmsg(&self) -> Option<&str> {
+        match self {
+            Error::Api { errmsg, .. } => Some(errmsg),
+            _ => None,
+        }
+    }
+
+    /// Endpoint id (or raw path) the error belongs to, if any.
+    pub fn endpoint(&self) -> Option<&str> {
+        match self {
+            Error::Api { endpoint, .. }
+            | Error::HttpStatus { endpoint, .. }
+            | Error::Transport { endpoint, .. }
+            | Error::Decode { endpoint, .. } => Some(endpoint),
+            _ => None,
+        }
+    }
+
+    /// HTTP status, for [`Error::HttpStatus`].
+    pub fn status(&self) -> Option<u16> {
+        match self {
+            Error::HttpStatus { status, .. } => Some(*status),
+            _ => None,
+        }
+    }
+
+    /// The access token was rejected (40001, 40014, 42001).
+    pub fn is_token_error(&self) -> bool {
+        self.errcode().is_some_and(|c| TOKEN_ERRCODES.contains(&c))
+    }
+
+    /// The same request may succeed later: system busy (-1), a transport failure, HTTP 429
+    /// or 5xx. Whether it is *safe* to send again is a separate question (see
+    /// [`Operation::retry_safe`](crate::operation::Operation::retry_safe)).
+    pub fn is_retryable(&self) -> bool {
+        match self {
+            Error::Api { errcode, .. } => *errcode == ERRCODE_BUSY,
+            Error::Transport { .. } => true,
+            Error::HttpStatus { status, .. } => *status == 429 || *status >= 500,
+            _ => false,
+        }
+    }
+
+    /// The request timed out (connect or total timeout).
+    pub fn is_timeout(&self) -> bool {
+        match self {
+            Error::Transport { kind, source, .. } => {
+                *kind == TransportKind::Timeout || source.is_timeout()
+            }
+            _ => false,
+        }
+    }
+
+    /// The request never left this machine (no connection could be made), so sending it
+    /// again cannot duplicate it.
+    pub(crate) fn is_unsent(&self) -> bool {
+        matches!(
+            self,
+            Error::Transport {
+                kind: TransportKind::Connect,
+                ..
+            }
+        )
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn api_error_display_and_helpers() {
+        let e = Error::api("user.get".into(), 60111, "userid not found");
+        assert_eq!(e.errcode(), Some(60111));
+        assert_eq!(e.errmsg(), Some("userid not found"));
+        assert_eq!(e.endpoint(), Some("user.get"));
+        let s = e.to_string();
+        assert!(s.starts_with("user.get: WeCom errcode 60111"), "{s}");
+        assert!(s.ends_with(": userid not found"), "{s}");
+        if let Some(m) = crate::errcode_meaning(60111) {
+            assert!(s.contains(m));
+        }
+        assert!(!e.is_token_error());
+        assert!(!e.is_retryable());
+        assert!(Error::api("x".into(), 42001, "").is_token_error());
+        assert!(Error::api("x".into(), -1, "busy").is_retryable());
+    }
+
+    #[test]
+    fn errmsg_is_redacted() {
+        let e = Error::api("x".into(), 40014, "bad access_token=ABCDEF hint");
+        assert!(!format!("{e} {e:?}").contains("ABCDEF"));
+    }
+
+    #[test]
+    fn http_status_excerpt_is_redacted() {
+        let e = Error::http_status("x".into(), 502, br#"{"access_token":"TOKSECRET"}"#);
+        assert_eq!(e.status(), Some(502));
+        assert!(e.is_retryable());
+        assert!(!format!("{e} {e:?}").contains("TOKSECRET"));
+    }
+
+    #[test]
+    fn decode_error_names_the_path_and_hides_secrets() {
+        #[derive(serde::Deserialize, Debug)]
+        #[allow(dead_code)]
+        struct R {
+            ticket: i64,
+        }
+        let body = br#"{"errcode":0,"ticket":"TICKETVALUE"}"#;
+        let err = crate::de::decode::<R>(body).unwrap_err();
+        let e = Error::decode("ticket.get".into(), err, body);
+        let shown = format!("{e} {e:?}");
+        assert!(shown.contains("`ticket`"), "{shown}");
+        assert!(!shown.contains("TICKETVALUE"), "{shown}");
+    }
+
+    #[test]
+    fn errors_are_send_sync_clone() {
+        fn check<T: Send + Sync + Clone + std::error::Error + 'static>() {}
+        check::<Error>();
+    }
+}

@@ -1,0 +1,390 @@
+//! Files going to WeCom (multipart uploads) and coming back (media downloads).
+
+use std::fmt;
+use std::path::Path;
+
+use bytes::Bytes;
+use reqwest::multipart::{Form, Part};
+
+use crate::error::{Error, Result};
+
+const OCTET_STREAM: &str = "application/octet-stream";
+
+/// A file to upload: its bytes, the file name WeCom shows, and a content type.
+#[derive(Clone)]
+pub struct UploadFile {
+    file_name: String,
+    bytes: Bytes,
+    content_type: String,
+}
+
+impl UploadFile {
+    /// A file from memory. The content type is guessed from the name's extension
+    /// (`application/octet-stream` when unknown); see [`with_content_type`](Self::with_content_type).
+    pub fn from_bytes(file_name: impl Into<String>, bytes: impl Into<Bytes>) -> Self {
+        let file_name = file_name.into();
+        let content_type = guess_content_type(&file_name).to_owned();
+        UploadFile {
+            file_name,
+            bytes: bytes.into(),
+            content_type,
+        }
+    }
+
+    /// Reads a file; its name becomes the upload's file name.
+    pub async fn from_path(path: impl AsRef<Path>) -> Result<Self> {
+        let path = path.as_ref();
+        let name = path
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .ok_or_else(|| Error::invalid_argument("path", "has no file name"))?;
+        let data = tokio::fs::read(path).await.map_err(|e| {
+            Error::invalid_argument("path", format!("cannot read {}: {e}", path.display()))
+        })?;
+        Ok(UploadFile::from_bytes(name, data))
+    }
+
+    /// Overrides the content type.
+    pub fn with_content_type(mut self, content_type: impl Into<String>) -> Self {
+        self.content_type = content_type.into();
+        self
+    }
+
+    /// Overrides the file name.
+    pub fn with_file_name(mut self, file_name: impl Into<String>) -> Self {
+        self.file_name = file_name.into();
+        self
+    }
+
+    /// The file name.
+    pub fn file_name(&self) -> &str {
+        &self.file_name
+    }
+
+    /// The content type.
+    pub fn content_type(&self) -> &str {
+        &self.content_type
+    }
+
+    /// The content.
+    pub fn bytes(&self) -> &Bytes {
+        &self.bytes
+    }
+
+    /// Size in bytes.
+    pub fn len(&self) -> usize {
+        self.bytes.len()
+    }
+
+    /// Whether the file is empty.
+    pub fn is_empty(&self) -> bool {
+        self.bytes.is_empty()
+    }
+
+    /// A multipart form with this file as its only part, named `part` (WeCom uses `media`).
+    /// Built anew for each attempt; the bytes are shared, not copied.
+    pub(crate) fn to_form(&self, part: &str) -> Result<Form> {
+        let len = u64::try_from(self.bytes.len()).unwrap_or(u64::MAX);
+        let body = reqwest::Body::from(self.bytes.clone());
+        // A known length lets reqwest send Content-Length, which WeCom expects.
+        let file = Part::stream_with_length(body, len)
+            .file_name(header_safe_name(&self.file_name))
+            .mime_str(&self.content_type)
+            .map_err(|_| Error::invalid_argument("content_type", "is not a valid MIME type"))?;
+        // WeCom shows the file name as sent: send UTF-8 as is, not percent-encoded.
+        Ok(Form::new()
+            .percent_encode_noop()
+            .part(part.to_owned(), file))
+    }
+}
+
+impl fmt::Debug for UploadFile {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("UploadFile")
+            .field("file_name", &self.file_name)
+            .field("len", &self.bytes.len())
+            .field("content_type", &self.content_type)
+            .finish()
+    }
+}
+
+/// A downloaded file.
+#[derive(Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct Download {
+    /// The content.
+    pub bytes: Bytes,
+    /// File name from `Content-Disposition`, reduced to its last path component.
+    pub file_name: Option<String>,
+    /// `Content-Type` as sent.
+    pub content_type: Option<String>,
+}
+
+impl fmt::Debug for Download {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Download")
+            .field("len", &self.bytes.len())
+            .field("file_name", &self.file_name)
+            .field("content_type", &self.content_type)
+            .finish()
+    }
+}
+
+impl Download {
+    pub(crate) fn new(
+        bytes: Bytes,
+        content_type: Option<String>,
+        disposition: Option<&str>,
+    ) -> Self {
+        Download {
+            bytes,
+            file_name: disposition.and_then(file_name_from_disposition),
+            content_type,
+        }
+    }
+}
+
+/// Whether a download response may be a JSON error envelope rather than a file:
+/// WeCom answers download errors with HTTP 200 and a JSON (sometimes `text/plain`) body.
+pub(crate) fn may_be_error_body(content_type: Option<&str>, body: &[u8]) -> bool {
+    let starts_like_json = || {
+        body.iter()
+            .find(|b| !b.is_ascii_whitespace())
+            .is_some_and(|&b| b == b'{')
+    };
+    match content_type {
+        Some(ct) => {
+            let mime = ct
+                .split(';')
+                .next()
+                .unwrap_or("")
+                .trim()
+                .to_ascii_lowercase();
+            (mime == "application/json" || mime.ends_with("+json") || mime.starts_with("text/"))
+                && starts_like_json()
+        }
+        None => starts_like_json(),
+    }
+}
+
+/// The file name of a `Content-Disposition` value; `filename*` (RFC 5987) wins over
+/// `filename`.
+pub(crate) fn file_name_from_disposition(value: &str) -> Option<String> {
+    let mut plain = None;
+    let mut extended = None;
+    for param in split_params(value) {
+        let Some((name, val)) = param.split_once('=') else {
+            continue;
+        };
+        let name = name.trim().to_ascii_lowercase();
+        let val = val.trim();
+        if name == "filename*" {
+            extended = decode_ext_value(val);
+        } else if name == "filename" {
+            plain = Some(unquote(val));
+        }
+    }
+    extended.or(plain).and_then(|n| sanitize_file_name(&n))
+}
+
+/// Splits on `;` outside double quotes.
+fn split_params(value: &str) -> Vec<&str> {
+    let mut out = Vec::new();
+    let mut start = 0;
+    let mut quoted = false;
+    let mut escaped = false;
+    for (i, c) in value.char_indices() {
+        match c {
+            _ if escaped => escaped = false,
+            '\\' if quoted => escaped = true,
+            '"' => quoted = !quoted,
+            ';' if !quoted => {
+                out.push(&value[start..i]);
+                start = i + 1;
+            }
+            _ => {}
+        }
+    }
+    out.push(&value[start..]);
+    out
+}
+
+fn unquote(v: &str) -> String {
+    let Some(inner) = v.strip_prefix('"') else {
+        return v.to_owned();
+    };
+    let inner = inner.strip_suffix('"').unwrap_or(inner);
+    let mut out = String::with_capacity(inner.len());
+    let mut chars = inner.chars();
+    while let Some(c) = chars.next() {
+        if c == '\\' {
+            if let Some(n) = chars.next() {
+                out.push(n);
+            }
+        } else {
+            out.push(c);
+        }
+    }
+    out
+}
+
+/// `charset'lang'percent-encoded` → text (UTF-8 or Latin-1 charset, lossy).
+fn decode_ext_value(v: &str) -> Option<String> {
+    let mut it = v.splitn(3, '\'');
+    let charset = it.next()?.trim().to_ascii_lowercase();
+    let _lang = it.next()?;
+    let encoded = it.next()?;
+    let raw = percent_decode(encoded.trim_matches('"'));
+    if charset == "iso-8859-1" {
+        Some(raw.iter().map(|&b| char::from(b)).collect())
+    } else {
+        Some(String::from_utf8_lossy(&raw).into_owned())
+    }
+}
+
+fn percent_decode(s: &str) -> Vec<u8> {
+    let b = s.as_bytes();
+    let mut out = Vec::with_capacity(b.len());
+    let mut i = 0;
+    while i < b.len() {
+        if b[i] == b'%' && i + 2 < b.len() {
+            let hex = |c: u8| char::from(c).to_digit(16);
+            if let (Some(h), Some(l)) = (hex(b[i + 1]), hex(b[i + 2])) {
+                out.push((h * 16 + l) as u8);
+                i += 3;
+                continue;
+            }
+        }
+        out.push(b[i]);
+        i += 1;
+    }
+    out
+}
+
+/// Keeps the last path component and drops control characters, so a name from the
+/// network can be used as a local file name without escaping its directory.
+fn sanitize_file_name(name: &str) -> Option<String> {
+    let last = name.rsplit(['/', '\\']).next().unwrap_or(name);
+    let clean: String = last.chars().filter(|c| !c.is_control()).collect();
+    let clean = clean.trim();
+    if clean.is_empty() || clean == "." || clean == ".." {
+        None
+    } else {
+        Some(clean.to_owned())
+    }
+}
+
+/// A file name that cannot break the multipart header it is written into.
+fn header_safe_name(name: &str) -> String {
+    name.chars()
+        .map(|c| {
+            if c == '"' || c == '\\' || c.is_control() {
+                '_'
+            } else {
+                c
+            }
+        })
+        .collect()
+}
+
+fn guess_content_type(name: &str) -> &'static str {
+    let ext = name
+        .rsplit_once('.')
+        .map(|(_, e)| e.to_ascii_lowercase())
+        .unwrap_or_default();
+    match ext.as_str() {
+        "jpg" | "jpeg" => "image/jpeg",
+        "png" => "image/png",
+        "gif" => "image/gif",
+        "bmp" => "image/bmp",
+        "amr" => "audio/amr",
+        "mp3" => "audio/mpeg",
+        "mp4" => "video/mp4",
+        "txt" => "text/plain",
+        "pdf" => "application/pdf",
+        "zip" => "application/zip",
+        _ => OCTET_STREAM,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn disposition_file_names() {
+        let f = file_name_from_disposition;
+        assert_eq!(
+            f(r#"attachment; filename="MEDIA_ID.jpg""#).as_deref(),
+            Some("MEDIA_ID.jpg")
+        );
+        assert_eq!(
+            f("attachment; filename=plain.amr").as_deref(),
+            Some("plain.amr")
+        );
+        assert_eq!(
+            f(r#"attachment; filename="fallback.txt"; filename*=UTF-8''%E6%96%87%E4%BB%B6.txt"#)
+                .as_deref(),
+            Some("文件.txt")
+        );
+        assert_eq!(
+            f(r#"attachment; filename="a;b \"q\".txt""#).as_deref(),
+            Some(r#"a;b "q".txt"#)
+        );
+        assert_eq!(
+            f(r#"attachment; filename="../../etc/passwd""#).as_deref(),
+            Some("passwd")
+        );
+        assert_eq!(f(r#"attachment; filename="..""#), None);
+        assert_eq!(f("attachment"), None);
+        assert_eq!(f("attachment; filename*=UTF-8''100%"), Some("100%".into()));
+    }
+
+    #[test]
+    fn error_body_detection() {
+        let json = br#"{"errcode":40007,"errmsg":"invalid media_id"}"#;
+        assert!(may_be_error_body(
+            Some("application/json; charset=utf-8"),
+            json
+        ));
+        assert!(may_be_error_body(Some("text/plain"), json));
+        assert!(may_be_error_body(None, json));
+        assert!(!may_be_error_body(Some("image/jpeg"), json));
+        assert!(!may_be_error_body(Some("text/plain"), b"hello"));
+    }
+
+    #[test]
+    fn upload_file_basics() {
+        let f = UploadFile::from_bytes("photo.JPG", &b"abc"[..]);
+        assert_eq!(f.content_type(), "image/jpeg");
+        assert_eq!(f.len(), 3);
+        let f = f.with_content_type("image/png").with_file_name("x");
+        assert_eq!(f.content_type(), "image/png");
+        assert_eq!(f.file_name(), "x");
+        assert_eq!(
+            UploadFile::from_bytes("x.bin", vec![1u8]).content_type(),
+            OCTET_STREAM
+        );
+        assert!(format!("{f:?}").contains("len: 3"));
+        assert!(f.to_form("media").is_ok());
+        assert!(f.with_content_type("not a mime").to_form("media").is_err());
+        assert_eq!(header_safe_name("a\"b\r\n.txt"), "a_b__.txt");
+    }
+
+    #[tokio::test]
+    async fn from_path_reads_the_file() {
+        let dir = std::env::temp_dir().join(format!("wecom-api-media-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let p = dir.join("note.txt");
+        std::fs::write(&p, b"mytext").unwrap();
+        let f = UploadFile::from_path(&p).await.unwrap();
+        assert_eq!(f.file_name(), "note.txt");
+        assert_eq!(&f.bytes()[..], b"mytext");
+        assert_eq!(f.content_type(), "text/plain");
+        std::fs::remove_dir_all(&dir).unwrap();
+        let e = UploadFile::from_path(dir.join("missing.bin"))
+            .await
+            .unwrap_err();
+        assert!(matches!(e, Error::InvalidArgument { .. }));
+    }
+}

@@ -1,0 +1,143 @@
+//! Helpers for generated tagged unions: `{"type": 1, "web": {...}}`, where a tag field
+//! says which sibling key holds the content (WeCom's `msgtype` pattern).
+//!
+//! Generated types flatten the union into the object holding it, so these work on the
+//! object's whole field map.
+
+// Only generated code calls these; with every feature group off nothing does.
+#![allow(dead_code)]
+
+use serde::de::DeserializeOwned;
+use serde::ser::SerializeMap;
+use serde::{Serialize, Serializer};
+use serde_json::{Map, Value};
+
+/// Value of the tag field for one variant.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Tag {
+    /// A number (`"type": 1`); a numeric string also matches when reading.
+    Int(i64),
+    /// A string (`"msgtype": "text"`).
+    Str(&'static str),
+}
+
+impl Serialize for Tag {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        match self {
+            Tag::Int(n) => s.serialize_i64(*n),
+            Tag::Str(v) => s.serialize_str(v),
+        }
+    }
+}
+
+/// Writes `{tag_field: tag, key: content}` (as map entries, so it also works flattened).
+pub(crate) fn serialize<S, T>(
+    s: S,
+    tag_field: &'static str,
+    tag: Tag,
+    key: &'static str,
+    content: &T,
+) -> Result<S::Ok, S::Error>
+where
+    S: Serializer,
+    T: Serialize + ?Sized,
+{
+    let mut map = s.serialize_map(Some(2))?;
+    map.serialize_entry(tag_field, &tag)?;
+    map.serialize_entry(key, content)?;
+    map.end()
+}
+
+/// Whether the tag field of `fields` holds `tag`.
+pub(crate) fn matches(fields: &Map<String, Value>, tag_field: &str, tag: Tag) -> bool {
+    match (fields.get(tag_field), tag) {
+        (Some(Value::Number(n)), Tag::Int(want)) => {
+            n.as_i64() == Some(want) || n.as_f64() == Some(want as f64)
+        }
+        (Some(Value::String(s)), Tag::Int(want)) => s.trim().parse::<i64>() == Ok(want),
+        (Some(Value::String(s)), Tag::Str(want)) => s == want,
+        _ => false,
+    }
+}
+
+/// Decodes the content under `key`; a missing key reads as an empty object, so content
+/// types whose fields are all optional still decode.
+pub(crate) fn content<T, E>(mut fields: Map<String, Value>, key: &str) -> Result<T, E>
+where
+    T: DeserializeOwned,
+    E: serde::de::Error,
+{
+    let value = fields
+        .remove(key)
+        .unwrap_or_else(|| Value::Object(Map::new()));
+    serde_json::from_value(value).map_err(|e| E::custom(format_args!("in `{key}`: {e}")))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde::Deserialize;
+
+    #[derive(Debug, PartialEq, Serialize, Deserialize)]
+    struct Web {
+        url: String,
+    }
+
+    #[derive(Debug, PartialEq)]
+    enum Attr {
+        Web(Web),
+        Unknown(Map<String, Value>),
+    }
+
+    impl Serialize for Attr {
+        fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+            match self {
+                Attr::Web(c) => serialize(s, "type", Tag::Int(1), "web", c),
+                Attr::Unknown(f) => f.serialize(s),
+            }
+        }
+    }
+
+    impl<'de> Deserialize<'de> for Attr {
+        fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+            let fields = Map::deserialize(d)?;
+            if matches(&fields, "type", Tag::Int(1)) {
+                return content(fields, "web").map(Attr::Web);
+            }
+            Ok(Attr::Unknown(fields))
+        }
+    }
+
+    #[derive(Debug, PartialEq, Serialize, Deserialize)]
+    struct Holder {
+        name: String,
+        #[serde(flatten)]
+        attr: Attr,
+    }
+
+    #[test]
+    fn round_trip_flattened() {
+        let json = r#"{"name":"n","type":1,"web":{"url":"https://x"}}"#;
+        let h: Holder = serde_json::from_str(json).unwrap();
+        assert_eq!(
+            h.attr,
+            Attr::Web(Web {
+                url: "https://x".into()
+            })
+        );
+        assert_eq!(serde_json::to_string(&h).unwrap(), json);
+        let h: Holder =
+            serde_json::from_str(r#"{"name":"n","type":"1","web":{"url":"u"}}"#).unwrap();
+        assert!(matches!(h.attr, Attr::Web(_)));
+        let h: Holder = serde_json::from_str(r#"{"name":"n","type":9,"x":1}"#).unwrap();
+        assert!(matches!(h.attr, Attr::Unknown(_)));
+        let e =
+            serde_json::from_str::<Holder>(r#"{"name":"n","type":1,"web":{"url":5}}"#).unwrap_err();
+        assert!(e.to_string().contains("in `web`"), "{e}");
+        assert!(matches(
+            &serde_json::from_str(r#"{"msgtype":"text"}"#).unwrap(),
+            "msgtype",
+            Tag::Str("text")
+        ));
+    }
+}
