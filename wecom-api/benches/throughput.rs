@@ -1,8 +1,10 @@
-//! Throughput of typed calls through `Client` against raw `reqwest` doing the same request and
-//! the same decode, on one loopback server. Reports the ratio (goal: at least 0.95).
+//! Throughput of typed calls through `Client` against raw `reqwest` doing the same request
+//! (same query, same 30 s per-request timeout that `Client` applies by default) and the same
+//! decode, on one loopback server. Reports the ratio (goal: at least 0.95).
 //!
 //! Run: `cargo bench -p wecom-api --bench throughput`
-//! (`BENCH_REQUESTS` and `BENCH_CONCURRENCY` change the load; defaults 20000 and 32.)
+//! (`BENCH_REQUESTS`, `BENCH_CONCURRENCY` and `BENCH_ROUNDS` change the load; defaults 20000,
+//! 32 and 7.)
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -117,6 +119,7 @@ async fn main() {
                 let body = http
                     .get(&url)
                     .query(&[("access_token", "bench-token"), ("userid", "zhangsan")])
+                    .timeout(Duration::from_secs(30))
                     .send()
                     .await
                     .expect("raw request")
@@ -142,7 +145,7 @@ async fn main() {
     // Warm both paths (connections, token), then alternate rounds so drift hits both alike.
     run_concurrently(concurrency * 10, concurrency, raw.clone()).await;
     run_concurrently(concurrency * 10, concurrency, typed.clone()).await;
-    let rounds = 5;
+    let rounds = env_or("BENCH_ROUNDS", 7).max(1);
     let mut ratios = Vec::new();
     let (mut raw_total, mut typed_total) = (Duration::ZERO, Duration::ZERO);
     for _ in 0..rounds {
