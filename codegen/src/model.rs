@@ -68,9 +68,24 @@ pub struct Endpoint {
     pub request: Option<RequestBody>,
     /// Response body.
     pub response: ResponseBody,
+    /// Cursor paging: the call is also offered as a stream of items.
+    #[serde(default)]
+    pub pagination: Option<Pagination>,
     /// Documented examples; every one is checked against the schema and run as a test.
     #[serde(default)]
     pub examples: Vec<Example>,
+}
+
+/// How a cursor-paged list pages: the cursor input, the next cursor and the items of a page.
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Pagination {
+    /// Optional string input (body field or query parameter) taking the cursor.
+    pub cursor: String,
+    /// Optional string field of the response holding the next cursor; empty or absent at the end.
+    pub next_cursor: String,
+    /// Array field of the response holding the page's items.
+    pub items: String,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]

@@ -8,8 +8,8 @@ use serde_json::Value;
 
 use crate::load::{Diagnostic, Group};
 use crate::model::{
-    Endpoint, ErrcodeFile, Field, HttpMethod, RequestBody, ResponseBody, SpecFile, TypeDef,
-    UnionTag,
+    Endpoint, ErrcodeFile, Field, HttpMethod, Pagination, RequestBody, ResponseBody, SpecFile,
+    TypeDef, UnionTag,
 };
 use crate::typeref::{TypeRef, is_type_name};
 
@@ -74,7 +74,7 @@ struct Checker<'a> {
     out: &'a mut Vec<Diagnostic>,
 }
 
-impl Checker<'_> {
+impl<'a> Checker<'a> {
     fn error(&mut self, place: &str, message: impl Into<String>) {
         self.out.push(Diagnostic {
             file: self.file.to_string(),
@@ -195,6 +195,9 @@ impl Checker<'_> {
                 }
             }
         }
+        if let Some(pagination) = &endpoint.pagination {
+            self.pagination(&format!("{at}.pagination"), endpoint, pagination);
+        }
         if endpoint.examples.is_empty() {
             self.error(
                 &format!("{at}.examples"),
@@ -203,6 +206,63 @@ impl Checker<'_> {
         }
         for (index, example) in endpoint.examples.iter().enumerate() {
             self.example(&format!("{at}.examples[{index}]"), endpoint, example);
+        }
+    }
+
+    fn pagination(&mut self, at: &str, endpoint: &Endpoint, pagination: &Pagination) {
+        let body_fields = match &endpoint.request {
+            Some(RequestBody::Json { type_name }) => self.object_fields(type_name),
+            _ => &[],
+        };
+        let cursor = endpoint
+            .query
+            .iter()
+            .chain(body_fields)
+            .find(|f| f.name == pagination.cursor);
+        match cursor {
+            Some(f) if !f.required && f.type_ref == "string" => {}
+            Some(_) => self.error(
+                &format!("{at}.cursor"),
+                "the cursor input must be an optional string",
+            ),
+            None => self.error(
+                &format!("{at}.cursor"),
+                format!("`{}` is not an input of the endpoint", pagination.cursor),
+            ),
+        }
+        let response_fields = match &endpoint.response {
+            ResponseBody::Json { type_name } => self.object_fields(type_name),
+            ResponseBody::Binary => &[],
+        };
+        match response_fields
+            .iter()
+            .find(|f| f.name == pagination.next_cursor)
+        {
+            Some(f) if f.type_ref == "string" => {}
+            _ => self.error(
+                &format!("{at}.next_cursor"),
+                format!(
+                    "`{}` is not a string field of the response",
+                    pagination.next_cursor
+                ),
+            ),
+        }
+        match response_fields.iter().find(|f| f.name == pagination.items) {
+            Some(f) if f.type_ref.starts_with("array<") => {}
+            _ => self.error(
+                &format!("{at}.items"),
+                format!(
+                    "`{}` is not an array field of the response",
+                    pagination.items
+                ),
+            ),
+        }
+    }
+
+    fn object_fields(&self, type_name: &str) -> &'a [Field] {
+        match self.spec.types.get(type_name) {
+            Some(TypeDef::Object { fields, .. }) => fields,
+            _ => &[],
         }
     }
 

@@ -301,6 +301,23 @@ fn type_definition_errors() {
 }
 
 #[test]
+fn pagination_must_name_real_fields() {
+    let paged = "    pagination: {cursor: cursor, next_cursor: next, items: attrs}\n    examples:";
+    let report = error_after("    examples:", paged);
+    assert_reports(
+        &report,
+        &[
+            "endpoints[user.get].pagination.cursor: `cursor` is not an input of the endpoint",
+            "endpoints[user.get].pagination.next_cursor: `next` is not a string field",
+        ],
+    );
+    assert!(
+        !report.contains("pagination.items"),
+        "attrs is an array field:\n{report}"
+    );
+}
+
+#[test]
 fn unused_types_and_group_names() {
     assert_reports(
         &error_after(

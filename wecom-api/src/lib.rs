@@ -38,6 +38,7 @@ mod error;
 mod generated;
 pub mod media;
 pub mod operation;
+mod paging;
 mod redact;
 mod retry;
 mod secret;

@@ -174,6 +174,16 @@ pub struct Thing {
     #[serde(flatten)]
     pub body: Body,
 }
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct ThingPage {
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "crate::de::opt_string"
+    )]
+    pub next_cursor: Option<String>,
+    pub names: Vec<String>,
+}
 impl crate::Client {
     /// `thing` endpoints of 小示例 (mini).
     pub fn thing(&self) -> ThingApi {
@@ -293,6 +303,43 @@ impl ThingApi {
             query_media_id: media_id.into(),
         }
     }
+    /// 列表
+    ///
+    /// `GET /cgi-bin/thing/list` ([official documentation](https://developer.work.weixin.qq.com/document/path/4))
+    ///
+    /// Endpoint id `thing.list`; safe to retry, so busy answers and transport failures are retried.
+    ///
+    /// # Example
+    ///
+    /// ```no_run
+    /// # async fn example(client: wecom_api::Client) -> Result<(), Box<dyn std::error::Error>> {
+    /// let response = client.thing().list()
+    ///     .await?;
+    /// # Ok(())
+    /// # }
+    /// ```
+    ///
+    /// Documented response:
+    ///
+    /// ```json
+    /// {
+    ///   "errcode": 0,
+    ///   "errmsg": "ok",
+    ///   "names": [
+    ///     "a",
+    ///     "b"
+    ///   ],
+    ///   "next_cursor": "c2"
+    /// }
+    /// ```
+    #[doc(alias = "/cgi-bin/thing/list")]
+    #[doc(alias = "列表")]
+    pub fn list(&self) -> ThingList {
+        ThingList {
+            client: self.client.clone(),
+            query_cursor: None,
+        }
+    }
 }
 static OP_THING_GET: crate::operation::Operation = crate::operation::Operation {
     id: "thing.get",
@@ -394,6 +441,52 @@ impl std::future::IntoFuture for ThingDownload {
             let mut query: Vec<(&'static str, String)> = Vec::with_capacity(1usize);
             query.push(("media_id", self.query_media_id));
             self.client.execute_download(&OP_THING_DOWNLOAD, &query).await
+        })
+    }
+}
+static OP_THING_LIST: crate::operation::Operation = crate::operation::Operation {
+    id: "thing.list",
+    method: crate::operation::Method::Get,
+    path: "/cgi-bin/thing/list",
+    credential: crate::operation::Credential::AccessToken,
+    retry_safe: true,
+};
+/// Request builder of [`ThingApi::list`] (列表): set optional inputs, then `.await` it.
+#[derive(Debug, Clone)]
+#[must_use = "a request does nothing until it is awaited"]
+pub struct ThingList {
+    client: crate::Client,
+    query_cursor: Option<String>,
+}
+impl ThingList {
+    pub fn cursor(mut self, value: impl Into<String>) -> Self {
+        self.query_cursor = Some(value.into());
+        self
+    }
+    /// Every item of every page, as a stream: the next page is fetched when the items of
+    /// the current one are used up. The stream ends after an error.
+    pub fn into_stream(
+        self,
+    ) -> impl futures::Stream<Item = crate::Result<String>> + Send + 'static {
+        crate::paging::stream(
+            self,
+            |call, cursor| call.cursor(cursor),
+            |page: ThingPage| (page.names, page.next_cursor),
+        )
+    }
+}
+impl std::future::IntoFuture for ThingList {
+    type Output = crate::Result<ThingPage>;
+    type IntoFuture = crate::BoxFuture<Self::Output>;
+    fn into_future(self) -> Self::IntoFuture {
+        Box::pin(async move {
+            let mut query: Vec<(&'static str, String)> = Vec::with_capacity(1usize);
+            if let Some(value) = self.query_cursor {
+                query.push(("cursor", value));
+            }
+            self.client
+                .execute_json::<ThingPage, _>(&OP_THING_LIST, &query, None::<&()>)
+                .await
         })
     }
 }

@@ -137,3 +137,44 @@ async fn thing_download_example_0() {
     mock.assert_async().await;
     assert_eq!(file.bytes.as_ref(), b"example file");
 }
+#[tokio::test]
+async fn thing_list_example_0() {
+    let server = MockWeCom::start().await;
+    let mock = server
+        .expect_call(
+            Credential::AccessToken,
+            "GET",
+            "/cgi-bin/thing/list",
+            &[("cursor", "c1")],
+            None,
+            r#"{
+  "errcode": 0,
+  "errmsg": "ok",
+  "names": [
+    "a",
+    "b"
+  ],
+  "next_cursor": "c2"
+}"#,
+        )
+        .await;
+    let client = server.client();
+    #[allow(unused_mut)]
+    let mut call: ThingList = client.thing().list().cursor("c1");
+    let response = call
+        .await
+        .expect(concat!("thing.list", " succeeds on its documented response"));
+    mock.assert_async().await;
+    crate::support::assert_decoded(
+        r#"{
+  "errcode": 0,
+  "errmsg": "ok",
+  "names": [
+    "a",
+    "b"
+  ],
+  "next_cursor": "c2"
+}"#,
+        &response,
+    );
+}

@@ -3666,6 +3666,20 @@ impl UserListId {
         self.request.limit = Some(value);
         self
     }
+    /// Every item of every page, as a stream: the next page is fetched when the items of
+    /// the current one are used up. The stream ends after an error.
+    pub fn into_stream(
+        self,
+    ) -> impl futures::Stream<Item = crate::Result<DeptUser>> + Send + 'static {
+        crate::paging::stream(
+            self,
+            |call, cursor| call.cursor(cursor),
+            |page: UserListIdResponse| (
+                page.dept_user.unwrap_or_default(),
+                page.next_cursor,
+            ),
+        )
+    }
 }
 impl std::future::IntoFuture for UserListId {
     type Output = crate::Result<UserListIdResponse>;
