@@ -71,7 +71,7 @@ async fn list_id_stream_fetches_lazily_and_ends_after_an_error() {
     let first_item = stream.next().await.expect("an item").expect("ok");
     assert_eq!(first_item.userid, "a");
     // Only the first page has been asked for so far.
-    assert_eq!(failing.hits_async().await, 0);
+    assert_eq!(failing.calls_async().await, 0);
     let error = stream
         .next()
         .await
@@ -103,5 +103,5 @@ async fn list_id_stream_stops_when_wecom_repeats_a_cursor() {
     let count = client.user().list_id().into_stream().count().await;
     // First call without cursor, second with "same", which answers "same" again: stop.
     assert_eq!(count, 2);
-    assert_eq!(page.hits_async().await, 2);
+    assert_eq!(page.calls_async().await, 2);
 }
