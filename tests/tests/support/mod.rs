@@ -50,7 +50,7 @@ impl MockWeCom {
             .expect("a client for the mock server")
     }
 
-    /// Answers `method path` with `response` and records what the call sent.
+    /// Answers `method path` with the JSON `response` and records what the call sent.
     pub async fn expect_call(
         &self,
         credential: Credential,
@@ -60,33 +60,16 @@ impl MockWeCom {
         body: Option<&str>,
         response: &str,
     ) -> ExpectedCall<'_> {
-        let seen: Arc<Mutex<Vec<HttpMockRequest>>> = Arc::default();
-        let recorder = Arc::clone(&seen);
         let response = response.to_string();
-        let mock = self
-            .server
-            .mock_async(|when, then| {
-                when.method(method).path(path).is_true(move |request| {
-                    if let Ok(mut seen) = recorder.lock() {
-                        seen.push(request.clone());
-                    }
-                    true
-                });
+        let mut expected = self
+            .recorded(credential, method, path, query, move |then| {
                 then.status(200)
                     .header("content-type", "application/json; charset=UTF-8")
                     .body(response);
             })
             .await;
-        ExpectedCall {
-            mock,
-            seen,
-            credential,
-            query: query
-                .iter()
-                .map(|(k, v)| (k.to_string(), v.to_string()))
-                .collect(),
-            body: body.map(|b| serde_json::from_str(b).expect("documented request is JSON")),
-        }
+        expected.body = body.map(|b| serde_json::from_str(b).expect("documented request is JSON"));
+        expected
     }
 
     /// Answers `method path` with the bytes of a file.
@@ -98,6 +81,27 @@ impl MockWeCom {
         query: &[(&str, &str)],
         file: &'static [u8],
     ) -> ExpectedCall<'_> {
+        self.recorded(credential, method, path, query, move |then| {
+            then.status(200)
+                .header("content-type", "application/octet-stream")
+                .header(
+                    "content-disposition",
+                    "attachment; filename=\"example.bin\"",
+                )
+                .body(file);
+        })
+        .await
+    }
+
+    /// A mock of `method path` answering with `respond`, recording every request it gets.
+    async fn recorded(
+        &self,
+        credential: Credential,
+        method: &str,
+        path: &str,
+        query: &[(&str, &str)],
+        respond: impl FnOnce(httpmock::Then),
+    ) -> ExpectedCall<'_> {
         let seen: Arc<Mutex<Vec<HttpMockRequest>>> = Arc::default();
         let recorder = Arc::clone(&seen);
         let mock = self
@@ -109,19 +113,13 @@ impl MockWeCom {
                     }
                     true
                 });
-                then.status(200)
-                    .header("content-type", "application/octet-stream")
-                    .header(
-                        "content-disposition",
-                        "attachment; filename=\"example.bin\"",
-                    )
-                    .body(file);
+                respond(then);
             })
             .await;
         ExpectedCall {
             mock,
-            seen,
             credential,
+            seen,
             query: query
                 .iter()
                 .map(|(k, v)| (k.to_string(), v.to_string()))
