@@ -205,6 +205,10 @@ pub enum TypeDef {
         doc: String,
         /// The discriminating key (`msgtype`).
         tag: String,
+        /// The variants' fields sit beside the tag instead of under a key:
+        /// `{"card_type": "text_notice", "main_title": {...}}`.
+        #[serde(default)]
+        inline: bool,
         variants: Vec<UnionVariant>,
     },
 }
@@ -235,13 +239,14 @@ pub struct StringEnumValue {
 pub struct UnionVariant {
     /// Tag value: a string (`text`) or an integer (`0`).
     pub tag: UnionTag,
-    /// Key holding the content; defaults to the tag when the tag is a string.
+    /// Key holding the content; defaults to the tag when the tag is a string. Not used by
+    /// inline unions.
     #[serde(default)]
     pub key: Option<String>,
     /// Named object type of the content.
     #[serde(rename = "type")]
     pub type_name: String,
-    /// Rust variant name; defaults to the key in UpperCamelCase.
+    /// Rust variant name; defaults to the key (inline: the string tag) in UpperCamelCase.
     #[serde(default)]
     pub name: Option<String>,
     #[serde(default)]

@@ -237,15 +237,29 @@ fn type_schema(file: &SpecFile, def: &TypeDef) -> Value {
             "x-enum-descriptions": values.iter().map(|v| v.doc.as_str()).collect::<Vec<_>>(),
             "x-unknown-values": "kept: clients must accept values not listed",
         }),
-        TypeDef::Union { doc, tag, variants } => {
+        TypeDef::Union {
+            doc,
+            tag,
+            inline,
+            variants,
+        } => {
             let one_of: Vec<Value> = variants
                 .iter()
                 .filter_map(|variant| {
-                    let key = variant_key(variant)?;
                     let tag_value = match &variant.tag {
                         UnionTag::Int(n) => json!(n),
                         UnionTag::Str(s) => json!(s),
                     };
+                    if *inline {
+                        // The variant's own fields sit beside the tag.
+                        return Some(json!({
+                            "description": variant.doc,
+                            "allOf": [reference(group, &variant.type_name)],
+                            "properties": {tag.as_str(): {"const": tag_value}},
+                            "required": [tag],
+                        }));
+                    }
+                    let key = variant_key(variant)?;
                     Some(json!({
                         "type": "object",
                         "description": variant.doc,

@@ -386,16 +386,26 @@ impl<'a> Checker<'a> {
                     return;
                 };
                 let mut allowed: BTreeSet<&str> = BTreeSet::new();
+                let mut inline_union = None;
                 for field in fields {
                     let type_ref = TypeRef::parse(&field.type_ref).ok();
-                    if let Some(TypeDef::Union { tag, variants, .. }) = type_ref
+                    if let Some(TypeDef::Union {
+                        tag,
+                        variants,
+                        inline,
+                        ..
+                    }) = type_ref
                         .as_ref()
                         .and_then(|t| t.named())
                         .and_then(|n| spec.types.get(n))
                     {
                         allowed.insert(tag);
-                        allowed.extend(variants.iter().filter_map(variant_key));
-                        self.union_value(at, field, tag, variants, map);
+                        if *inline {
+                            inline_union = Some((field, tag, variants));
+                        } else {
+                            allowed.extend(variants.iter().filter_map(variant_key));
+                            self.union_value(at, field, tag, variants, map, None);
+                        }
                         continue;
                     }
                     allowed.insert(&field.name);
@@ -410,6 +420,17 @@ impl<'a> Checker<'a> {
                                 self.value(&format!("{at}.{}", field.name), type_ref, item);
                             }
                         }
+                    }
+                }
+                if let Some((field, tag, variants)) = inline_union {
+                    // The variant's fields are the keys the object does not claim itself.
+                    let rest: serde_json::Map<String, Value> = map
+                        .iter()
+                        .filter(|(key, _)| !allowed.contains(key.as_str()))
+                        .map(|(key, value)| (key.clone(), value.clone()))
+                        .collect();
+                    if self.union_value(at, field, tag, variants, map, Some(&rest)) {
+                        allowed.extend(map.keys().map(String::as_str));
                     }
                 }
                 for key in map.keys() {
@@ -443,6 +464,8 @@ impl<'a> Checker<'a> {
         }
     }
 
+    /// Checks the union held by an object. `inline` is the content of an inline union (the
+    /// keys the object does not claim). Returns whether a declared variant was found.
     fn union_value(
         &mut self,
         at: &str,
@@ -450,12 +473,13 @@ impl<'a> Checker<'a> {
         tag: &str,
         variants: &[crate::model::UnionVariant],
         map: &serde_json::Map<String, Value>,
-    ) {
+        inline: Option<&serde_json::Map<String, Value>>,
+    ) -> bool {
         let Some(tag_value) = map.get(tag) else {
             if field.required {
                 self.error(at, format!("the union tag `{tag}` is missing"));
             }
-            return;
+            return false;
         };
         let variant = variants.iter().find(|v| match &v.tag {
             UnionTag::Int(n) => as_integer(tag_value) == Some(*n),
@@ -466,19 +490,21 @@ impl<'a> Checker<'a> {
                 &format!("{at}.{tag}"),
                 format!("{} is not a declared variant", short(tag_value)),
             );
-            return;
+            return false;
         };
+        let content_type = TypeRef::Named(variant.type_name.clone());
+        if let Some(content) = inline {
+            self.value(at, &content_type, &Value::Object(content.clone()));
+            return true;
+        }
         let Some(key) = variant_key(variant) else {
-            return;
+            return true;
         };
         match map.get(key) {
-            Some(content) => self.value(
-                &format!("{at}.{key}"),
-                &TypeRef::Named(variant.type_name.clone()),
-                content,
-            ),
+            Some(content) => self.value(&format!("{at}.{key}"), &content_type, content),
             None => self.error(at, format!("the `{key}` content of the union is missing")),
         }
+        true
     }
 
     fn type_def(&mut self, name: &str, def: &TypeDef) {
@@ -554,7 +580,12 @@ impl<'a> Checker<'a> {
                     self.error(&at, "an enum needs at least one value");
                 }
             }
-            TypeDef::Union { tag, variants, .. } => {
+            TypeDef::Union {
+                tag,
+                variants,
+                inline,
+                ..
+            } => {
                 let mut names = BTreeSet::new();
                 let mut tags = Vec::new();
                 if tag.trim().is_empty() {
@@ -566,12 +597,16 @@ impl<'a> Checker<'a> {
                         self.error(&place, "duplicate tag value");
                     }
                     tags.push(variant.tag.clone());
-                    match variant_key(variant) {
-                        Some(key) => {
-                            let name = variant.name.clone().unwrap_or_else(|| {
-                                heck::ToUpperCamelCase::to_upper_camel_case(key)
-                            });
-                            self.variant_name(&place, &name, &mut names);
+                    if *inline && variant.key.is_some() {
+                        self.error(
+                            &place,
+                            "an inline union has no `key`: the content sits beside the tag",
+                        );
+                    }
+                    match variant_name(variant) {
+                        Some(name) => self.variant_name(&place, &name, &mut names),
+                        None if *inline => {
+                            self.error(&place, "an integer tag of an inline union needs `name`")
                         }
                         None => self.error(
                             &place,
@@ -681,6 +716,15 @@ pub fn variant_key(variant: &crate::model::UnionVariant) -> Option<&str> {
         (None, UnionTag::Str(tag)) => Some(tag),
         (None, UnionTag::Int(_)) => None,
     }
+}
+
+/// The Rust name of a union variant: its `name`, else its key (or string tag) in
+/// UpperCamelCase.
+pub fn variant_name(variant: &crate::model::UnionVariant) -> Option<String> {
+    variant
+        .name
+        .clone()
+        .or_else(|| variant_key(variant).map(heck::ToUpperCamelCase::to_upper_camel_case))
 }
 
 fn tag_text(tag: &UnionTag) -> String {

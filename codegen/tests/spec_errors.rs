@@ -355,3 +355,65 @@ fn every_problem_is_reported_in_one_run() {
     let report = load(&[("demo.yaml", &broken)]).unwrap_err();
     assert_reports(&report, &["must start with `/`", "unknown type `Atr`"]);
 }
+
+/// `VALID` with `AttrValue` made inline and each `(from, to)` applied.
+fn inline_variant(edits: &[(&str, &str)]) -> Result<codegen::Spec, String> {
+    let mut text = VALID.replacen(
+        "    tag: type\n    variants:",
+        "    tag: type\n    inline: true\n    variants:",
+        1,
+    );
+    for (from, to) in edits {
+        assert!(
+            text.contains(from),
+            "test setup: `{from}` is not in the spec"
+        );
+        text = text.replacen(from, to, 1);
+    }
+    load(&[("demo.yaml", &text)])
+}
+
+#[test]
+fn inline_unions_hold_their_fields_beside_the_tag() {
+    let named = (
+        "{tag: 0, key: text, type: Text}",
+        "{tag: 0, name: Plain, type: Text}",
+    );
+    let flat = ("{type: 0, text: {value: v}}", "{type: 0, value: v}");
+    let spec = inline_variant(&[named, flat]).unwrap_or_else(|e| panic!("{e}"));
+    assert!(matches!(
+        spec.groups[0].spec.types.get("AttrValue"),
+        Some(codegen::model::TypeDef::Union { inline: true, .. })
+    ));
+    assert_reports(
+        &inline_variant(&[
+            named,
+            ("{type: 0, text: {value: v}}", "{type: 0, value: v, x: 1}"),
+        ])
+        .unwrap_err(),
+        &["`x` is not a field of Text"],
+    );
+    assert_reports(
+        &inline_variant(&[
+            named,
+            ("{type: 0, text: {value: v}}", "{type: 0, value: [v]}"),
+        ])
+        .unwrap_err(),
+        &["expected string"],
+    );
+    assert_reports(
+        &inline_variant(&[flat]).unwrap_err(),
+        &[
+            "types.AttrValue.variants[0]",
+            "an inline union has no `key`",
+        ],
+    );
+    assert_reports(
+        &inline_variant(&[
+            ("{tag: 0, key: text, type: Text}", "{tag: 0, type: Text}"),
+            flat,
+        ])
+        .unwrap_err(),
+        &["an integer tag of an inline union needs `name`"],
+    );
+}

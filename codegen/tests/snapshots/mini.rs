@@ -9,12 +9,19 @@
 pub enum Body {
     /// `msgtype` `text`, content under `text`. 文本
     Text(Text),
+    /// `msgtype` `card`, content under `card`. 卡片
+    Card(Card),
     /// A variant this version of the crate does not know: every field, as sent.
     Unknown(serde_json::Map<String, serde_json::Value>),
 }
 impl From<Text> for Body {
     fn from(content: Text) -> Self {
         Self::Text(content)
+    }
+}
+impl From<Card> for Body {
+    fn from(content: Card) -> Self {
+        Self::Card(content)
     }
 }
 impl serde::Serialize for Body {
@@ -26,6 +33,15 @@ impl serde::Serialize for Body {
                     "msgtype",
                     crate::union::Tag::Str("text"),
                     "text",
+                    content,
+                )
+            }
+            Self::Card(content) => {
+                crate::union::serialize(
+                    serializer,
+                    "msgtype",
+                    crate::union::Tag::Str("card"),
+                    "card",
                     content,
                 )
             }
@@ -43,6 +59,89 @@ impl<'de> serde::Deserialize<'de> for Body {
         > as serde::Deserialize>::deserialize(deserializer)?;
         if crate::union::matches(&fields, "msgtype", crate::union::Tag::Str("text")) {
             return crate::union::content(fields, "text").map(Self::Text);
+        }
+        if crate::union::matches(&fields, "msgtype", crate::union::Tag::Str("card")) {
+            return crate::union::content(fields, "card").map(Self::Card);
+        }
+        Ok(Self::Unknown(fields))
+    }
+}
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct Card {
+    #[serde(flatten)]
+    pub kind: CardKind,
+}
+#[derive(Debug, Clone, PartialEq)]
+pub enum CardKind {
+    /// `card_type` `notice`, its fields beside the tag. 通知
+    Notice(Notice),
+    /// `card_type` 2, its fields beside the tag.
+    Vote(Vote),
+    /// A variant this version of the crate does not know: every field, as sent.
+    Unknown(serde_json::Map<String, serde_json::Value>),
+}
+impl From<Notice> for CardKind {
+    fn from(content: Notice) -> Self {
+        Self::Notice(content)
+    }
+}
+impl From<Vote> for CardKind {
+    fn from(content: Vote) -> Self {
+        Self::Vote(content)
+    }
+}
+impl serde::Serialize for CardKind {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let (tag, content) = match self {
+            Self::Notice(content) => {
+                (serde_json::Value::from("notice"), serde_json::to_value(content))
+            }
+            Self::Vote(content) => {
+                (serde_json::Value::from(2), serde_json::to_value(content))
+            }
+            Self::Unknown(fields) => {
+                return serde::Serialize::serialize(fields, serializer);
+            }
+        };
+        let mut fields = match content.map_err(serde::ser::Error::custom)? {
+            serde_json::Value::Object(fields) => fields,
+            _ => {
+                return Err(
+                    serde::ser::Error::custom(
+                        concat!("card_type", " union content is not an object"),
+                    ),
+                );
+            }
+        };
+        fields.insert("card_type".to_string(), tag);
+        serde::Serialize::serialize(&fields, serializer)
+    }
+}
+impl<'de> serde::Deserialize<'de> for CardKind {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        let fields = <serde_json::Map<
+            String,
+            serde_json::Value,
+        > as serde::Deserialize>::deserialize(deserializer)?;
+        if crate::union::matches(
+            &fields,
+            "card_type",
+            crate::union::Tag::Str("notice"),
+        ) {
+            return serde_json::from_value(serde_json::Value::Object(fields))
+                .map(Self::Notice)
+                .map_err(|e| serde::de::Error::custom(
+                    format_args!("{}: {}", "in the fields of `card_type` `notice`", e),
+                ));
+        }
+        if crate::union::matches(&fields, "card_type", crate::union::Tag::Int(2)) {
+            return serde_json::from_value(serde_json::Value::Object(fields))
+                .map(Self::Vote)
+                .map_err(|e| serde::de::Error::custom(
+                    format_args!("{}: {}", "in the fields of `card_type` 2", e),
+                ));
         }
         Ok(Self::Unknown(fields))
     }
@@ -122,6 +221,11 @@ impl<'de> serde::Deserialize<'de> for Level {
         crate::de::int(deserializer).map(Self::from)
     }
 }
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct Notice {
+    #[serde(deserialize_with = "crate::de::string")]
+    pub title: String,
+}
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct SendRequest {
     #[serde(
@@ -183,6 +287,15 @@ pub struct ThingPage {
     )]
     pub next_cursor: Option<String>,
     pub names: Vec<String>,
+}
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct Vote {
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "crate::de::opt_string"
+    )]
+    pub question: Option<String>,
 }
 impl crate::Client {
     /// `thing` endpoints of 小示例 (mini).

@@ -119,6 +119,58 @@ async fn thing_send_example_0() {
     );
 }
 #[tokio::test]
+async fn thing_send_example_1() {
+    let server = MockWeCom::start().await;
+    let mock = server
+        .expect_call(
+            Credential::AccessToken,
+            "POST",
+            "/cgi-bin/thing/send",
+            &[],
+            Some(
+                r#"{
+  "card": {
+    "card_type": "notice",
+    "title": "t"
+  },
+  "msgtype": "card"
+}"#,
+            ),
+            r#"{
+  "errcode": 0,
+  "errmsg": "ok"
+}"#,
+        )
+        .await;
+    let client = server.client();
+    let body: SendRequest = serde_json::from_str(
+            r#"{
+  "card": {
+    "card_type": "notice",
+    "title": "t"
+  },
+  "msgtype": "card"
+}"#,
+        )
+        .expect("the documented request decodes");
+    #[allow(unused_mut)]
+    let mut call: ThingSend = client.thing().send(body.body);
+    if let Some(value) = body.touser {
+        call = call.touser(value);
+    }
+    if let Some(value) = body.safe {
+        call = call.safe(value);
+    }
+    let response = call
+        .await
+        .expect(concat!("thing.send", " succeeds on its documented response"));
+    mock.assert_async().await;
+    crate::support::assert_decoded(r#"{
+  "errcode": 0,
+  "errmsg": "ok"
+}"#, &response);
+}
+#[tokio::test]
 async fn thing_download_example_0() {
     let server = MockWeCom::start().await;
     let mock = server

@@ -8,5 +8,9 @@ pub mod base;
 #[cfg_attr(docsrs, doc(cfg(feature = "contacts")))]
 #[rustfmt::skip]
 pub mod contacts;
+#[cfg(feature = "message")]
+#[cfg_attr(docsrs, doc(cfg(feature = "message")))]
+#[rustfmt::skip]
+pub mod message;
 #[rustfmt::skip]
 pub(crate) mod errcodes;
