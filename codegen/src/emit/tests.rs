@@ -93,6 +93,7 @@ fn example_test(
         let json = raw_str(json);
         setup.extend(quote! {
             let body: #body_type = serde_json::from_str(#json).expect("the documented request decodes");
+            crate::support::assert_typed(&body);
         });
         if body.as_struct {
             args.push(quote!(body));

@@ -96,6 +96,7 @@ async fn thing_send_example_0() {
 }"#,
         )
         .expect("the documented request decodes");
+    crate::support::assert_typed(&body);
     #[allow(unused_mut)]
     let mut call: ThingSend = client.thing().send(body.body);
     if let Some(value) = body.touser {
@@ -153,6 +154,7 @@ async fn thing_send_example_1() {
 }"#,
         )
         .expect("the documented request decodes");
+    crate::support::assert_typed(&body);
     #[allow(unused_mut)]
     let mut call: ThingSend = client.thing().send(body.body);
     if let Some(value) = body.touser {

@@ -191,6 +191,7 @@ async fn user_create_example_0() {
 }"#,
         )
         .expect("the documented request decodes");
+    crate::support::assert_typed(&body);
     #[allow(unused_mut)]
     let mut call: UserCreate = client.user().create(body.userid, body.name);
     if let Some(value) = body.alias {
@@ -640,6 +641,7 @@ async fn user_update_example_0() {
 }"#,
         )
         .expect("the documented request decodes");
+    crate::support::assert_typed(&body);
     #[allow(unused_mut)]
     let mut call: UserUpdate = client.user().update(body.userid);
     if let Some(value) = body.new_userid {
@@ -779,6 +781,7 @@ async fn user_batch_delete_example_0() {
 }"#,
         )
         .expect("the documented request decodes");
+    crate::support::assert_typed(&body);
     #[allow(unused_mut)]
     let mut call: UserBatchDelete = client.user().batch_delete(body.useridlist);
     let response = call
@@ -1097,6 +1100,7 @@ async fn user_list_id_example_0() {
 }"#,
         )
         .expect("the documented request decodes");
+    crate::support::assert_typed(&body);
     #[allow(unused_mut)]
     let mut call: UserListId = client.user().list_id();
     if let Some(value) = body.cursor {
@@ -1158,6 +1162,7 @@ async fn user_convert_to_openid_example_0() {
 }"#,
         )
         .expect("the documented request decodes");
+    crate::support::assert_typed(&body);
     #[allow(unused_mut)]
     let mut call: UserConvertToOpenid = client.user().convert_to_openid(body.userid);
     let response = call
@@ -1201,6 +1206,7 @@ async fn user_convert_to_userid_example_0() {
 }"#,
         )
         .expect("the documented request decodes");
+    crate::support::assert_typed(&body);
     #[allow(unused_mut)]
     let mut call: UserConvertToUserid = client.user().convert_to_userid(body.openid);
     let response = call
@@ -1272,6 +1278,7 @@ async fn user_get_userid_example_0() {
 }"#,
         )
         .expect("the documented request decodes");
+    crate::support::assert_typed(&body);
     #[allow(unused_mut)]
     let mut call: UserGetUserid = client.user().get_userid(body.mobile);
     let response = call
@@ -1315,6 +1322,7 @@ async fn user_get_userid_by_email_example_0() {
 }"#,
         )
         .expect("the documented request decodes");
+    crate::support::assert_typed(&body);
     #[allow(unused_mut)]
     let mut call: UserGetUseridByEmail = client.user().get_userid_by_email(body.email);
     if let Some(value) = body.email_type {
@@ -1361,6 +1369,7 @@ async fn user_get_active_stat_example_0() {
 }"#,
         )
         .expect("the documented request decodes");
+    crate::support::assert_typed(&body);
     #[allow(unused_mut)]
     let mut call: UserGetActiveStat = client.user().get_active_stat(body.date);
     let response = call
@@ -1439,6 +1448,7 @@ async fn user_batch_invite_example_0() {
 }"#,
         )
         .expect("the documented request decodes");
+    crate::support::assert_typed(&body);
     #[allow(unused_mut)]
     let mut call: UserBatchInvite = client.user().batch_invite();
     if let Some(value) = body.user {
@@ -1546,6 +1556,7 @@ async fn department_create_example_0() {
 }"#,
         )
         .expect("the documented request decodes");
+    crate::support::assert_typed(&body);
     #[allow(unused_mut)]
     let mut call: DepartmentCreate = client
         .department()
@@ -1607,6 +1618,7 @@ async fn department_update_example_0() {
 }"#,
         )
         .expect("the documented request decodes");
+    crate::support::assert_typed(&body);
     #[allow(unused_mut)]
     let mut call: DepartmentUpdate = client.department().update(body.id);
     if let Some(value) = body.name {
@@ -1881,6 +1893,7 @@ async fn tag_create_example_0() {
 }"#,
         )
         .expect("the documented request decodes");
+    crate::support::assert_typed(&body);
     #[allow(unused_mut)]
     let mut call: TagCreate = client.tag().create(body.tagname);
     if let Some(value) = body.tagid {
@@ -1926,6 +1939,7 @@ async fn tag_update_example_0() {
 }"#,
         )
         .expect("the documented request decodes");
+    crate::support::assert_typed(&body);
     #[allow(unused_mut)]
     let mut call: TagUpdate = client.tag().update(body.tagid, body.tagname);
     let response = call
@@ -2114,6 +2128,7 @@ async fn tag_add_users_example_0() {
 }"#,
         )
         .expect("the documented request decodes");
+    crate::support::assert_typed(&body);
     #[allow(unused_mut)]
     let mut call: TagAddUsers = client.tag().add_users(body.tagid);
     if let Some(value) = body.userlist {
@@ -2177,6 +2192,7 @@ async fn tag_add_users_example_1() {
 }"#,
         )
         .expect("the documented request decodes");
+    crate::support::assert_typed(&body);
     #[allow(unused_mut)]
     let mut call: TagAddUsers = client.tag().add_users(body.tagid);
     if let Some(value) = body.userlist {
@@ -2245,6 +2261,7 @@ async fn tag_delete_users_example_0() {
 }"#,
         )
         .expect("the documented request decodes");
+    crate::support::assert_typed(&body);
     #[allow(unused_mut)]
     let mut call: TagDeleteUsers = client.tag().delete_users(body.tagid);
     if let Some(value) = body.userlist {
@@ -2313,6 +2330,7 @@ async fn tag_delete_users_example_1() {
 }"#,
         )
         .expect("the documented request decodes");
+    crate::support::assert_typed(&body);
     #[allow(unused_mut)]
     let mut call: TagDeleteUsers = client.tag().delete_users(body.tagid);
     if let Some(value) = body.userlist {

@@ -59,6 +59,7 @@ async fn message_send_example_0() {
 }"#,
         )
         .expect("the documented request decodes");
+    crate::support::assert_typed(&body);
     #[allow(unused_mut)]
     let mut call: MessageSend = client.message().send(body.message);
     if let Some(value) = body.touser {
@@ -156,6 +157,7 @@ async fn message_send_example_1() {
 }"#,
         )
         .expect("the documented request decodes");
+    crate::support::assert_typed(&body);
     #[allow(unused_mut)]
     let mut call: MessageSend = client.message().send(body.message);
     if let Some(value) = body.touser {
@@ -251,6 +253,7 @@ async fn message_send_example_2() {
 }"#,
         )
         .expect("the documented request decodes");
+    crate::support::assert_typed(&body);
     #[allow(unused_mut)]
     let mut call: MessageSend = client.message().send(body.message);
     if let Some(value) = body.touser {
@@ -352,6 +355,7 @@ async fn message_send_example_3() {
 }"#,
         )
         .expect("the documented request decodes");
+    crate::support::assert_typed(&body);
     #[allow(unused_mut)]
     let mut call: MessageSend = client.message().send(body.message);
     if let Some(value) = body.touser {
@@ -449,6 +453,7 @@ async fn message_send_example_4() {
 }"#,
         )
         .expect("the documented request decodes");
+    crate::support::assert_typed(&body);
     #[allow(unused_mut)]
     let mut call: MessageSend = client.message().send(body.message);
     if let Some(value) = body.touser {
@@ -552,6 +557,7 @@ async fn message_send_example_5() {
 }"#,
         )
         .expect("the documented request decodes");
+    crate::support::assert_typed(&body);
     #[allow(unused_mut)]
     let mut call: MessageSend = client.message().send(body.message);
     if let Some(value) = body.touser {
@@ -667,6 +673,7 @@ async fn message_send_example_6() {
 }"#,
         )
         .expect("the documented request decodes");
+    crate::support::assert_typed(&body);
     #[allow(unused_mut)]
     let mut call: MessageSend = client.message().send(body.message);
     if let Some(value) = body.touser {
@@ -784,6 +791,7 @@ async fn message_send_example_7() {
 }"#,
         )
         .expect("the documented request decodes");
+    crate::support::assert_typed(&body);
     #[allow(unused_mut)]
     let mut call: MessageSend = client.message().send(body.message);
     if let Some(value) = body.touser {
@@ -879,6 +887,7 @@ async fn message_send_example_8() {
 }"#,
         )
         .expect("the documented request decodes");
+    crate::support::assert_typed(&body);
     #[allow(unused_mut)]
     let mut call: MessageSend = client.message().send(body.message);
     if let Some(value) = body.touser {
@@ -1018,6 +1027,7 @@ async fn message_send_example_9() {
 }"#,
         )
         .expect("the documented request decodes");
+    crate::support::assert_typed(&body);
     #[allow(unused_mut)]
     let mut call: MessageSend = client.message().send(body.message);
     if let Some(value) = body.touser {
@@ -1269,6 +1279,7 @@ async fn message_send_example_10() {
 }"#,
         )
         .expect("the documented request decodes");
+    crate::support::assert_typed(&body);
     #[allow(unused_mut)]
     let mut call: MessageSend = client.message().send(body.message);
     if let Some(value) = body.touser {
@@ -1544,6 +1555,7 @@ async fn message_send_example_11() {
 }"#,
         )
         .expect("the documented request decodes");
+    crate::support::assert_typed(&body);
     #[allow(unused_mut)]
     let mut call: MessageSend = client.message().send(body.message);
     if let Some(value) = body.touser {
@@ -1815,6 +1827,7 @@ async fn message_send_example_12() {
 }"#,
         )
         .expect("the documented request decodes");
+    crate::support::assert_typed(&body);
     #[allow(unused_mut)]
     let mut call: MessageSend = client.message().send(body.message);
     if let Some(value) = body.touser {
@@ -1970,6 +1983,7 @@ async fn message_send_example_13() {
 }"#,
         )
         .expect("the documented request decodes");
+    crate::support::assert_typed(&body);
     #[allow(unused_mut)]
     let mut call: MessageSend = client.message().send(body.message);
     if let Some(value) = body.touser {
@@ -2157,6 +2171,7 @@ async fn message_send_example_14() {
 }"#,
         )
         .expect("the documented request decodes");
+    crate::support::assert_typed(&body);
     #[allow(unused_mut)]
     let mut call: MessageSend = client.message().send(body.message);
     if let Some(value) = body.touser {
@@ -2228,6 +2243,7 @@ async fn message_recall_example_0() {
 }"#,
         )
         .expect("the documented request decodes");
+    crate::support::assert_typed(&body);
     #[allow(unused_mut)]
     let mut call: MessageRecall = client.message().recall(body.msgid);
     let response = call
@@ -2304,6 +2320,7 @@ async fn message_update_template_card_example_0() {
 }"#,
         )
         .expect("the documented request decodes");
+    crate::support::assert_typed(&body);
     #[allow(unused_mut)]
     let mut call: MessageUpdateTemplateCard = client
         .message()
@@ -2552,6 +2569,7 @@ async fn message_update_template_card_example_1() {
 }"#,
         )
         .expect("the documented request decodes");
+    crate::support::assert_typed(&body);
     #[allow(unused_mut)]
     let mut call: MessageUpdateTemplateCard = client
         .message()
@@ -2701,6 +2719,7 @@ async fn message_update_template_card_example_2() {
 }"#,
         )
         .expect("the documented request decodes");
+    crate::support::assert_typed(&body);
     #[allow(unused_mut)]
     let mut call: MessageUpdateTemplateCard = client
         .message()
@@ -2776,6 +2795,7 @@ async fn message_get_statistics_example_0() {
 }"#,
         )
         .expect("the documented request decodes");
+    crate::support::assert_typed(&body);
     #[allow(unused_mut)]
     let mut call: MessageGetStatistics = client.message().get_statistics();
     if let Some(value) = body.time_type {
@@ -2894,6 +2914,7 @@ async fn message_send_linkedcorp_example_0() {
 }"#,
         )
         .expect("the documented request decodes");
+    crate::support::assert_typed(&body);
     #[allow(unused_mut)]
     let mut call: MessageSendLinkedcorp = client
         .message()
@@ -2985,6 +3006,7 @@ async fn appchat_create_example_0() {
 }"#,
         )
         .expect("the documented request decodes");
+    crate::support::assert_typed(&body);
     #[allow(unused_mut)]
     let mut call: AppchatCreate = client.appchat().create(body.userlist);
     if let Some(value) = body.name {
@@ -3058,6 +3080,7 @@ async fn appchat_update_example_0() {
 }"#,
         )
         .expect("the documented request decodes");
+    crate::support::assert_typed(&body);
     #[allow(unused_mut)]
     let mut call: AppchatUpdate = client.appchat().update(body.chatid);
     if let Some(value) = body.name {
@@ -3179,6 +3202,7 @@ async fn appchat_send_example_0() {
 }"#,
         )
         .expect("the documented request decodes");
+    crate::support::assert_typed(&body);
     #[allow(unused_mut)]
     let mut call: AppchatSend = client.appchat().send(body.chatid, body.message);
     if let Some(value) = body.safe {
@@ -3230,6 +3254,7 @@ async fn appchat_send_example_1() {
 }"#,
         )
         .expect("the documented request decodes");
+    crate::support::assert_typed(&body);
     #[allow(unused_mut)]
     let mut call: AppchatSend = client.appchat().send(body.chatid, body.message);
     if let Some(value) = body.safe {
@@ -3279,6 +3304,7 @@ async fn appchat_send_example_2() {
 }"#,
         )
         .expect("the documented request decodes");
+    crate::support::assert_typed(&body);
     #[allow(unused_mut)]
     let mut call: AppchatSend = client.appchat().send(body.chatid, body.message);
     if let Some(value) = body.safe {
@@ -3334,6 +3360,7 @@ async fn appchat_send_example_3() {
 }"#,
         )
         .expect("the documented request decodes");
+    crate::support::assert_typed(&body);
     #[allow(unused_mut)]
     let mut call: AppchatSend = client.appchat().send(body.chatid, body.message);
     if let Some(value) = body.safe {
@@ -3385,6 +3412,7 @@ async fn appchat_send_example_4() {
 }"#,
         )
         .expect("the documented request decodes");
+    crate::support::assert_typed(&body);
     #[allow(unused_mut)]
     let mut call: AppchatSend = client.appchat().send(body.chatid, body.message);
     if let Some(value) = body.safe {
@@ -3442,6 +3470,7 @@ async fn appchat_send_example_5() {
 }"#,
         )
         .expect("the documented request decodes");
+    crate::support::assert_typed(&body);
     #[allow(unused_mut)]
     let mut call: AppchatSend = client.appchat().send(body.chatid, body.message);
     if let Some(value) = body.safe {
@@ -3507,6 +3536,7 @@ async fn appchat_send_example_6() {
 }"#,
         )
         .expect("the documented request decodes");
+    crate::support::assert_typed(&body);
     #[allow(unused_mut)]
     let mut call: AppchatSend = client.appchat().send(body.chatid, body.message);
     if let Some(value) = body.safe {
@@ -3576,6 +3606,7 @@ async fn appchat_send_example_7() {
 }"#,
         )
         .expect("the documented request decodes");
+    crate::support::assert_typed(&body);
     #[allow(unused_mut)]
     let mut call: AppchatSend = client.appchat().send(body.chatid, body.message);
     if let Some(value) = body.safe {
@@ -3625,6 +3656,7 @@ async fn appchat_send_example_8() {
 }"#,
         )
         .expect("the documented request decodes");
+    crate::support::assert_typed(&body);
     #[allow(unused_mut)]
     let mut call: AppchatSend = client.appchat().send(body.chatid, body.message);
     if let Some(value) = body.safe {
