@@ -8,5 +8,9 @@ pub mod base;
 #[cfg_attr(docsrs, doc(cfg(feature = "contacts")))]
 #[rustfmt::skip]
 pub mod contacts;
+#[cfg(feature = "media")]
+#[cfg_attr(docsrs, doc(cfg(feature = "media")))]
+#[rustfmt::skip]
+pub mod media;
 #[rustfmt::skip]
 pub(crate) mod errcodes;
