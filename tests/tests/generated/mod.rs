@@ -6,4 +6,6 @@ mod base;
 #[rustfmt::skip]
 mod contacts;
 #[rustfmt::skip]
+mod material;
+#[rustfmt::skip]
 mod media;
