@@ -99,10 +99,16 @@ fn upload_limits_doc(endpoint: &Endpoint) -> String {
                 .collect::<Vec<_>>()
                 .join(", ")
         };
-        doc.push_str(&format!(
-            "- {scope}: {} to {} bytes, {types}",
-            limit.min_bytes, limit.max_bytes
-        ));
+        let size = if limit.min_bytes == 0 {
+            format!("at most {}", human_size(limit.max_bytes))
+        } else {
+            format!(
+                "{} to {}",
+                human_size(limit.min_bytes),
+                human_size(limit.max_bytes)
+            )
+        };
+        doc.push_str(&format!("- {scope}: {size}, {types}"));
         if !limit.doc.trim().is_empty() {
             doc.push_str(&format!(" ({})", limit.doc.trim()));
         }
@@ -110,6 +116,16 @@ fn upload_limits_doc(endpoint: &Endpoint) -> String {
     }
     doc.push('\n');
     doc
+}
+
+/// `10 MB (10485760 bytes)` for whole megabytes, else plain bytes.
+fn human_size(bytes: u64) -> String {
+    const MB: u64 = 1024 * 1024;
+    if bytes > 0 && bytes % MB == 0 {
+        format!("{} MB ({bytes} bytes)", bytes / MB)
+    } else {
+        format!("{bytes} bytes")
+    }
 }
 
 /// A call with the required inputs of the first example, as Rust source.

@@ -348,8 +348,8 @@ impl ThingApi {
     ///
     /// Checked before sending: a file outside them is refused with [`Error::InvalidArgument`](crate::Error::InvalidArgument) and never reaches WeCom.
     ///
-    /// - `type=image`: 6 to 2097152 bytes, `.jpg`, `.png` (图片)
-    /// - every upload: 0 to 20971520 bytes, any file type
+    /// - `type=image`: 6 bytes to 2 MB (2097152 bytes), `.jpg`, `.png` (图片)
+    /// - every upload: at most 20 MB (20971520 bytes), any file type
     ///
     /// # Example
     ///

@@ -323,10 +323,10 @@ impl MaterialApi {
     ///
     /// Checked before sending: a file outside them is refused with [`Error::InvalidArgument`](crate::Error::InvalidArgument) and never reaches WeCom.
     ///
-    /// - every upload: 6 to 20971520 bytes, any file type (所有文件须大于 5 个字节；普通文件 20MB)
-    /// - `type=image`: 0 to 10485760 bytes, `.jpg`, `.jpeg`, `.png` (图片：JPG、PNG（现行临时素材的 10MB 上限）)
-    /// - `type=voice`: 0 to 2097152 bytes, `.amr` (语音：2MB，AMR 格式)
-    /// - `type=video`: 0 to 10485760 bytes, `.mp4` (视频：10MB，MP4 格式)
+    /// - every upload: 6 bytes to 20 MB (20971520 bytes), any file type (所有文件须大于 5 个字节；普通文件 20MB)
+    /// - `type=image`: at most 10 MB (10485760 bytes), `.jpg`, `.jpeg`, `.png` (图片：JPG、PNG（现行临时素材的 10MB 上限）)
+    /// - `type=voice`: at most 2 MB (2097152 bytes), `.amr` (语音：2MB，AMR 格式)
+    /// - `type=video`: at most 10 MB (10485760 bytes), `.mp4` (视频：10MB，MP4 格式)
     ///
     /// # Example
     ///

@@ -381,10 +381,10 @@ impl MediaApi {
     ///
     /// Checked before sending: a file outside them is refused with [`Error::InvalidArgument`](crate::Error::InvalidArgument) and never reaches WeCom.
     ///
-    /// - every upload: 6 to 20971520 bytes, any file type (所有文件须大于 5 个字节；普通文件 20MB)
-    /// - `type=image`: 0 to 10485760 bytes, `.jpg`, `.jpeg`, `.png` (图片：10MB，支持 JPG、PNG 格式)
-    /// - `type=voice`: 0 to 2097152 bytes, `.amr` (语音：2MB，播放长度不超过 60s，仅支持 AMR 格式)
-    /// - `type=video`: 0 to 10485760 bytes, `.mp4` (视频：10MB，支持 MP4 格式)
+    /// - every upload: 6 bytes to 20 MB (20971520 bytes), any file type (所有文件须大于 5 个字节；普通文件 20MB)
+    /// - `type=image`: at most 10 MB (10485760 bytes), `.jpg`, `.jpeg`, `.png` (图片：10MB，支持 JPG、PNG 格式)
+    /// - `type=voice`: at most 2 MB (2097152 bytes), `.amr` (语音：2MB，播放长度不超过 60s，仅支持 AMR 格式)
+    /// - `type=video`: at most 10 MB (10485760 bytes), `.mp4` (视频：10MB，支持 MP4 格式)
     ///
     /// # Example
     ///
@@ -433,7 +433,7 @@ impl MediaApi {
     ///
     /// Checked before sending: a file outside them is refused with [`Error::InvalidArgument`](crate::Error::InvalidArgument) and never reaches WeCom.
     ///
-    /// - every upload: 5 to 2097152 bytes, `.jpg`, `.jpeg`, `.png` (图片文件大小应在 5B ~ 2MB 之间，JPG、PNG 格式)
+    /// - every upload: 5 bytes to 2 MB (2097152 bytes), `.jpg`, `.jpeg`, `.png` (图片文件大小应在 5B ~ 2MB 之间，JPG、PNG 格式)
     ///
     /// # Example
     ///
@@ -607,9 +607,9 @@ impl MediaApi {
     ///
     /// Checked before sending: a file outside them is refused with [`Error::InvalidArgument`](crate::Error::InvalidArgument) and never reaches WeCom.
     ///
-    /// - every upload: 6 to 20971520 bytes, any file type (所有文件须大于 5 个字节；普通文件 20MB)
-    /// - `media_type=image`: 0 to 10485760 bytes, `.jpg`, `.jpeg`, `.png` (图片：10MB，支持 JPG、PNG 格式)
-    /// - `media_type=video`: 0 to 10485760 bytes, `.mp4` (视频：10MB，支持 MP4 格式)
+    /// - every upload: 6 bytes to 20 MB (20971520 bytes), any file type (所有文件须大于 5 个字节；普通文件 20MB)
+    /// - `media_type=image`: at most 10 MB (10485760 bytes), `.jpg`, `.jpeg`, `.png` (图片：10MB，支持 JPG、PNG 格式)
+    /// - `media_type=video`: at most 10 MB (10485760 bytes), `.mp4` (视频：10MB，支持 MP4 格式)
     ///
     /// # Example
     ///
