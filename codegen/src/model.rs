@@ -120,7 +120,35 @@ pub enum RequestBody {
     Multipart {
         /// Name of the file part (`media`).
         part: String,
+        /// Documented size and type limits, checked before the file is sent.
+        #[serde(default)]
+        limits: Vec<UploadLimit>,
     },
+}
+
+/// A documented limit of an upload: size bounds and accepted file types, for every upload of
+/// the endpoint or only for one value of a query parameter (`param: type, value: image`).
+/// Every limit that applies to a call must hold.
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct UploadLimit {
+    /// Query parameter whose value selects this limit; absent: every upload.
+    #[serde(default)]
+    pub param: Option<String>,
+    /// The value of `param` (as sent on the wire) this limit applies to.
+    #[serde(default)]
+    pub value: Option<String>,
+    /// Largest accepted size in bytes (10 MB is 10485760).
+    pub max_bytes: u64,
+    /// Smallest accepted size in bytes.
+    #[serde(default)]
+    pub min_bytes: u64,
+    /// Accepted file name extensions, lower case without the dot; empty: any.
+    #[serde(default)]
+    pub extensions: Vec<String>,
+    /// What the documentation says.
+    #[serde(default)]
+    pub doc: String,
 }
 
 /// A response body.

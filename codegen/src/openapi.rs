@@ -107,7 +107,7 @@ fn operation(file: &SpecFile, endpoint: &Endpoint) -> Value {
                 }}
             });
         }
-        Some(RequestBody::Multipart { part }) => {
+        Some(RequestBody::Multipart { part, limits }) => {
             op["requestBody"] = json!({
                 "required": true,
                 "content": {"multipart/form-data": {"schema": {
@@ -116,6 +116,28 @@ fn operation(file: &SpecFile, endpoint: &Endpoint) -> Value {
                     "required": [part]
                 }}}
             });
+            if !limits.is_empty() {
+                let limits: Vec<Value> = limits
+                    .iter()
+                    .map(|l| {
+                        let mut limit = json!({
+                            "minBytes": l.min_bytes,
+                            "maxBytes": l.max_bytes,
+                            "extensions": l.extensions,
+                        });
+                        if let (Some(param), Some(value)) = (&l.param, &l.value) {
+                            limit["param"] = json!(param);
+                            limit["value"] = json!(value);
+                        }
+                        if !l.doc.is_empty() {
+                            limit["description"] = json!(l.doc);
+                        }
+                        limit
+                    })
+                    .collect();
+                // Not expressible in OpenAPI: size and type per query value, as an extension.
+                op["requestBody"]["x-upload-limits"] = Value::Array(limits);
+            }
         }
         None => {}
     }

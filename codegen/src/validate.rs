@@ -9,12 +9,27 @@ use serde_json::Value;
 use crate::load::{Diagnostic, Group};
 use crate::model::{
     Endpoint, ErrcodeFile, Field, HttpMethod, Pagination, RequestBody, ResponseBody, SpecFile,
-    TypeDef, UnionTag,
+    TypeDef, UnionTag, UploadLimit,
 };
 use crate::typeref::{TypeRef, is_type_name};
 
 /// Query parameters the runtime adds itself.
 const RESERVED_QUERY: &[&str] = &["access_token", "corpid", "corpsecret"];
+/// Modules of the hand-written runtime: a group of the same name would be shadowed by them
+/// (`wecom_api::<group>` is a glob re-export). `media` is not here: the runtime module
+/// re-exports the `media` group's items.
+const RUNTIME_MODULES: &[&str] = &[
+    "client",
+    "de",
+    "error",
+    "generated",
+    "operation",
+    "redact",
+    "retry",
+    "secret",
+    "token",
+    "union",
+];
 /// Response keys the runtime handles itself.
 const ENVELOPE_KEYS: &[&str] = &["errcode", "errmsg"];
 
@@ -87,6 +102,13 @@ impl<'a> Checker<'a> {
         let name = &self.spec.group;
         if !is_snake_identifier(name) {
             self.error("group", format!("`{name}` is not a snake_case name"));
+        } else if RUNTIME_MODULES.contains(&name.as_str()) {
+            self.error(
+                "group",
+                format!(
+                    "`{name}` is a module of the runtime (wecom_api::{name}): pick another name"
+                ),
+            );
         } else if self.file != format!("{name}.yaml") {
             self.error("group", format!("group `{name}` must live in {name}.yaml"));
         }
@@ -164,13 +186,18 @@ impl<'a> Checker<'a> {
                 }
                 self.object_ref(&format!("{at}.request.type"), type_name);
             }
-            Some(RequestBody::Multipart { part }) => {
+            Some(RequestBody::Multipart { part, limits }) => {
                 if endpoint.method == HttpMethod::GET {
                     self.error(&format!("{at}.request"), "a GET endpoint has no body");
                 }
-                if part.trim().is_empty() {
-                    self.error(&format!("{at}.request.part"), "empty part name");
+                if part.trim().is_empty() || !part.chars().all(|c| c.is_ascii_graphic() && c != '"')
+                {
+                    self.error(
+                        &format!("{at}.request.part"),
+                        "the part name must be visible ASCII without quotes",
+                    );
                 }
+                self.upload_limits(&at, endpoint, limits);
             }
             None => {}
         }
@@ -263,6 +290,67 @@ impl<'a> Checker<'a> {
         match self.spec.types.get(type_name) {
             Some(TypeDef::Object { fields, .. }) => fields,
             _ => &[],
+        }
+    }
+
+    /// Limits name a declared query parameter and one of its values, hold sensible sizes
+    /// and plain extensions, and never repeat a condition.
+    fn upload_limits(&mut self, at: &str, endpoint: &Endpoint, limits: &[UploadLimit]) {
+        let mut conditions = BTreeSet::new();
+        for (index, limit) in limits.iter().enumerate() {
+            let place = format!("{at}.request.limits[{index}]");
+            match (&limit.param, &limit.value) {
+                (Some(param), Some(value)) => {
+                    match endpoint.query.iter().find(|p| &p.name == param) {
+                        Some(declared) => {
+                            if let Ok(type_ref) = TypeRef::parse(&declared.type_ref) {
+                                let value = Value::String(value.clone());
+                                self.value(&format!("{place}.value"), &type_ref, &value);
+                            }
+                        }
+                        None => self.error(
+                            &format!("{place}.param"),
+                            format!("`{param}` is not a declared query parameter"),
+                        ),
+                    }
+                }
+                (None, None) => {}
+                _ => self.error(
+                    &place,
+                    "`param` and `value` go together: both, or neither for every upload",
+                ),
+            }
+            if !conditions.insert((limit.param.clone(), limit.value.clone())) {
+                self.error(&place, "another limit has the same condition: merge them");
+            }
+            if limit.max_bytes == 0 {
+                self.error(&format!("{place}.max_bytes"), "must be above 0");
+            }
+            if limit.min_bytes > limit.max_bytes {
+                self.error(
+                    &format!("{place}.min_bytes"),
+                    format!("{} is above max_bytes {}", limit.min_bytes, limit.max_bytes),
+                );
+            }
+            let mut seen = BTreeSet::new();
+            for extension in &limit.extensions {
+                let plain = !extension.is_empty()
+                    && extension
+                        .chars()
+                        .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit());
+                if !plain {
+                    self.error(
+                        &format!("{place}.extensions"),
+                        format!("`{extension}` must be lower case letters or digits, no dot"),
+                    );
+                }
+                if !seen.insert(extension.as_str()) {
+                    self.error(
+                        &format!("{place}.extensions"),
+                        format!("duplicate extension `{extension}`"),
+                    );
+                }
+            }
         }
     }
 

@@ -10,11 +10,12 @@ use quote::quote;
 use super::docs::{doc_attrs, endpoint_doc};
 use super::names::{
     accessor, api_struct, builder_struct, call_inputs, field_ident, field_type, ident,
-    operation_static, split_id,
+    limits_static, operation_static, split_id,
 };
 use super::rust_types::{derives_default, rust_type};
 use crate::model::{
     Credential, Endpoint, Field, HttpMethod, Pagination, ResponseBody, SpecFile, TypeDef,
+    UploadLimit,
 };
 use crate::typeref::TypeRef;
 
@@ -258,11 +259,14 @@ fn builder(spec: &SpecFile, endpoint: &Endpoint) -> TokenStream {
             #(#query)*
         }
     };
+    let (limits_item, limits_arg) = upload_limits(endpoint, inputs.upload_limits);
     let call = match (&endpoint.response, inputs.multipart) {
         (ResponseBody::Binary, _) => quote!(self.client.execute_download(&#op, &query).await),
-        (ResponseBody::Json { .. }, Some(part)) => {
-            quote!(self.client.execute_upload::<#response>(&#op, &query, #part, self.file).await)
-        }
+        (ResponseBody::Json { .. }, Some(part)) => quote! {
+            self.client
+                .execute_upload::<#response>(&#op, &query, #part, #limits_arg, self.file)
+                .await
+        },
         (ResponseBody::Json { .. }, None) => {
             quote!(self.client.execute_json::<#response, _>(&#op, &query, #body_arg).await)
         }
@@ -275,6 +279,8 @@ fn builder(spec: &SpecFile, endpoint: &Endpoint) -> TokenStream {
             credential: crate::operation::Credential::#credential,
             retry_safe: #retry_safe,
         };
+
+        #limits_item
 
         #builder_doc
         #[derive(Debug, Clone)]
@@ -358,6 +364,35 @@ fn paging_method(spec: &SpecFile, endpoint: &Endpoint, pagination: &Pagination) 
             )
         }
     }
+}
+
+/// The static upload limits of an endpoint and the expression passing them; `&[]` without.
+fn upload_limits(endpoint: &Endpoint, limits: &[UploadLimit]) -> (TokenStream, TokenStream) {
+    if limits.is_empty() {
+        return (TokenStream::new(), quote!(&[]));
+    }
+    let name = limits_static(endpoint);
+    let items = limits.iter().map(|limit| {
+        let when = match (&limit.param, &limit.value) {
+            (Some(param), Some(value)) => quote!(Some((#param, #value))),
+            _ => quote!(None),
+        };
+        let min = proc_macro2::Literal::u64_unsuffixed(limit.min_bytes);
+        let max = proc_macro2::Literal::u64_unsuffixed(limit.max_bytes);
+        let extensions = &limit.extensions;
+        quote! {
+            crate::media::UploadLimit {
+                when: #when,
+                min_bytes: #min,
+                max_bytes: #max,
+                extensions: &[#(#extensions),*],
+            }
+        }
+    });
+    let item = quote! {
+        static #name: &[crate::media::UploadLimit] = &[#(#items),*];
+    };
+    (item, quote!(#name))
 }
 
 fn setter(field: &Field, target: TokenStream) -> TokenStream {

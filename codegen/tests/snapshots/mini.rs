@@ -182,6 +182,46 @@ impl<'de> serde::Deserialize<'de> for Color {
         crate::de::string(deserializer).map(|value| Self::from(value.as_str()))
     }
 }
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub enum Kind {
+    /// `image`:
+    Image,
+    /// `file`:
+    File,
+    /// A value this version of the crate does not know, kept as sent.
+    Unknown(String),
+}
+impl Kind {
+    /// The value on the wire.
+    pub fn as_str(&self) -> &str {
+        match self {
+            Self::Image => "image",
+            Self::File => "file",
+            Self::Unknown(other) => other,
+        }
+    }
+}
+impl From<&str> for Kind {
+    fn from(value: &str) -> Self {
+        match value {
+            "image" => Self::Image,
+            "file" => Self::File,
+            other => Self::Unknown(other.to_string()),
+        }
+    }
+}
+impl serde::Serialize for Kind {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.serialize_str(self.as_str())
+    }
+}
+impl<'de> serde::Deserialize<'de> for Kind {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::string(deserializer).map(|value| Self::from(value.as_str()))
+    }
+}
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Level {
     /// `1`: 低
@@ -287,6 +327,11 @@ pub struct ThingPage {
     )]
     pub next_cursor: Option<String>,
     pub names: Vec<String>,
+}
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct Uploaded {
+    #[serde(deserialize_with = "crate::de::string")]
+    pub media_id: String,
 }
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct Vote {
@@ -453,6 +498,52 @@ impl ThingApi {
             query_cursor: None,
         }
     }
+    /// 上传
+    ///
+    /// `POST /cgi-bin/thing/upload` ([official documentation](https://developer.work.weixin.qq.com/document/path/4))
+    ///
+    /// Endpoint id `thing.upload`; not safe to repeat, so it is sent at most once.
+    ///
+    /// # Upload limits
+    ///
+    /// Checked before sending: a file outside them is refused with [`Error::InvalidArgument`](crate::Error::InvalidArgument) and never reaches WeCom.
+    ///
+    /// - `type=image`: 6 bytes to 2 MB (2097152 bytes), `.jpg`, `.png` (图片)
+    /// - every upload: at most 20 MB (20971520 bytes), any file type
+    ///
+    /// # Example
+    ///
+    /// ```no_run
+    /// # async fn example(client: wecom_api::Client) -> Result<(), Box<dyn std::error::Error>> {
+    /// let file = wecom_api::media::UploadFile::from_path("path/to/example.jpg").await?;
+    /// let response = client.thing().upload(wecom_api::mini::Kind::from("image"), file)
+    ///     .await?;
+    /// # Ok(())
+    /// # }
+    /// ```
+    ///
+    /// Documented response:
+    ///
+    /// ```json
+    /// {
+    ///   "errcode": 0,
+    ///   "errmsg": "ok",
+    ///   "media_id": "m1"
+    /// }
+    /// ```
+    #[doc(alias = "/cgi-bin/thing/upload")]
+    #[doc(alias = "上传")]
+    pub fn upload(
+        &self,
+        kind: impl Into<Kind>,
+        file: crate::media::UploadFile,
+    ) -> ThingUpload {
+        ThingUpload {
+            client: self.client.clone(),
+            query_kind: kind.into(),
+            file,
+        }
+    }
 }
 static OP_THING_GET: crate::operation::Operation = crate::operation::Operation {
     id: "thing.get",
@@ -599,6 +690,51 @@ impl std::future::IntoFuture for ThingList {
             }
             self.client
                 .execute_json::<ThingPage, _>(&OP_THING_LIST, &query, None::<&()>)
+                .await
+        })
+    }
+}
+static OP_THING_UPLOAD: crate::operation::Operation = crate::operation::Operation {
+    id: "thing.upload",
+    method: crate::operation::Method::Post,
+    path: "/cgi-bin/thing/upload",
+    credential: crate::operation::Credential::AccessToken,
+    retry_safe: false,
+};
+static LIMITS_THING_UPLOAD: &[crate::media::UploadLimit] = &[
+    crate::media::UploadLimit {
+        when: Some(("type", "image")),
+        min_bytes: 6,
+        max_bytes: 2097152,
+        extensions: &["jpg", "png"],
+    },
+    crate::media::UploadLimit {
+        when: None,
+        min_bytes: 0,
+        max_bytes: 20971520,
+        extensions: &[],
+    },
+];
+/// Request builder of [`ThingApi::upload`] (上传): set optional inputs, then `.await` it.
+#[derive(Debug, Clone)]
+#[must_use = "a request does nothing until it is awaited"]
+pub struct ThingUpload {
+    client: crate::Client,
+    query_kind: Kind,
+    file: crate::media::UploadFile,
+}
+impl ThingUpload {}
+impl std::future::IntoFuture for ThingUpload {
+    type Output = crate::Result<Uploaded>;
+    type IntoFuture = crate::BoxFuture<Self::Output>;
+    fn into_future(self) -> Self::IntoFuture {
+        Box::pin(async move {
+            let mut query: Vec<(&'static str, String)> = Vec::with_capacity(1usize);
+            query.push(("type", self.query_kind.as_str().to_string()));
+            self.client
+                .execute_upload::<
+                    Uploaded,
+                >(&OP_THING_UPLOAD, &query, "media", LIMITS_THING_UPLOAD, self.file)
                 .await
         })
     }

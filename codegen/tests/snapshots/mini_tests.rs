@@ -232,3 +232,43 @@ async fn thing_list_example_0() {
         &response,
     );
 }
+#[tokio::test]
+async fn thing_upload_example_0() {
+    let server = MockWeCom::start().await;
+    let mock = server
+        .expect_call(
+            Credential::AccessToken,
+            "POST",
+            "/cgi-bin/thing/upload",
+            &[("type", "image")],
+            None,
+            r#"{
+  "errcode": 0,
+  "errmsg": "ok",
+  "media_id": "m1"
+}"#,
+        )
+        .await;
+    let client = server.client();
+    let content: Vec<u8> = b"example".to_vec();
+    #[allow(unused_mut)]
+    let mut call: ThingUpload = client
+        .thing()
+        .upload(
+            Kind::from("image"),
+            wecom_api::media::UploadFile::from_bytes("example.jpg", content.clone()),
+        );
+    let response = call
+        .await
+        .expect(concat!("thing.upload", " succeeds on its documented response"));
+    mock.assert_async().await;
+    mock.assert_upload("media", "example.jpg", &content);
+    crate::support::assert_decoded(
+        r#"{
+  "errcode": 0,
+  "errmsg": "ok",
+  "media_id": "m1"
+}"#,
+        &response,
+    );
+}

@@ -192,6 +192,44 @@ impl ExpectedCall<'_> {
     }
 }
 
+impl ExpectedCall<'_> {
+    /// The last request carried one multipart file part `part` named `file_name` holding
+    /// `content`, laid out as WeCom documents it.
+    pub fn assert_upload(&self, part: &str, file_name: &str, content: &[u8]) {
+        let seen = self.seen.lock().expect("recorder lock").clone();
+        let request = seen.last().expect("the endpoint received a request");
+        let content_type = request
+            .headers()
+            .get("content-type")
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or_default()
+            .to_string();
+        let boundary = content_type
+            .strip_prefix("multipart/form-data; boundary=")
+            .unwrap_or_else(|| panic!("not a multipart upload: {content_type}"));
+        let mut expected = format!(
+            "--{boundary}\r\nContent-Disposition: form-data; name=\"{part}\";filename=\"{file_name}\"; \
+             filelength={}\r\nContent-Type: ",
+            content.len()
+        )
+        .into_bytes();
+        let body = request.body_ref();
+        assert!(
+            body.starts_with(&expected),
+            "upload part header differs:\n{}",
+            String::from_utf8_lossy(&body[..body.len().min(300)])
+        );
+        expected.clear();
+        expected.extend_from_slice(b"\r\n\r\n");
+        expected.extend_from_slice(content);
+        expected.extend_from_slice(format!("\r\n--{boundary}--\r\n").as_bytes());
+        assert!(
+            body.ends_with(&expected),
+            "upload content or closing differs"
+        );
+    }
+}
+
 fn take_param(query: &mut Vec<(String, String)>, name: &str) -> Option<String> {
     let index = query.iter().position(|(k, _)| k == name)?;
     Some(query.remove(index).1)
