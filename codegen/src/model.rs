@@ -223,10 +223,12 @@ pub struct UnionVariant {
     /// Key holding the content; defaults to the tag when the tag is a string.
     #[serde(default)]
     pub key: Option<String>,
-    /// Named object type of the content.
-    #[serde(rename = "type")]
-    pub type_name: String,
-    /// Rust variant name; defaults to the key in UpperCamelCase.
+    /// Named object type of the content. Without it the variant carries no content: on the
+    /// wire it is the tag alone (`{"type": "normal"}`).
+    #[serde(rename = "type", default)]
+    pub type_name: Option<String>,
+    /// Rust variant name; defaults to the key (or, without content, the tag) in
+    /// UpperCamelCase.
     #[serde(default)]
     pub name: Option<String>,
     #[serde(default)]

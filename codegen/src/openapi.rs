@@ -240,21 +240,29 @@ fn type_schema(file: &SpecFile, def: &TypeDef) -> Value {
         TypeDef::Union { doc, tag, variants } => {
             let one_of: Vec<Value> = variants
                 .iter()
-                .filter_map(|variant| {
-                    let key = variant_key(variant)?;
+                .map(|variant| {
                     let tag_value = match &variant.tag {
                         UnionTag::Int(n) => json!(n),
                         UnionTag::Str(s) => json!(s),
                     };
-                    Some(json!({
-                        "type": "object",
-                        "description": variant.doc,
-                        "properties": {
-                            tag.as_str(): {"const": tag_value},
-                            key: reference(group, &variant.type_name),
-                        },
-                        "required": [tag, key],
-                    }))
+                    match (variant_key(variant), &variant.type_name) {
+                        (Some(key), Some(type_name)) => json!({
+                            "type": "object",
+                            "description": variant.doc,
+                            "properties": {
+                                tag.as_str(): {"const": tag_value},
+                                key: reference(group, type_name),
+                            },
+                            "required": [tag, key],
+                        }),
+                        // A variant without content is its tag alone.
+                        _ => json!({
+                            "type": "object",
+                            "description": variant.doc,
+                            "properties": {tag.as_str(): {"const": tag_value}},
+                            "required": [tag],
+                        }),
+                    }
                 })
                 .collect();
             json!({"description": doc, "oneOf": one_of, "x-union-tag": tag})

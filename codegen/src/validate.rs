@@ -408,13 +408,14 @@ impl Checker<'_> {
             );
             return;
         };
-        let Some(key) = variant_key(variant) else {
+        // A variant without content is its tag alone.
+        let (Some(key), Some(type_name)) = (variant_key(variant), &variant.type_name) else {
             return;
         };
         match map.get(key) {
             Some(content) => self.value(
                 &format!("{at}.{key}"),
-                &TypeRef::Named(variant.type_name.clone()),
+                &TypeRef::Named(type_name.clone()),
                 content,
             ),
             None => self.error(at, format!("the `{key}` content of the union is missing")),
@@ -506,19 +507,27 @@ impl Checker<'_> {
                         self.error(&place, "duplicate tag value");
                     }
                     tags.push(variant.tag.clone());
-                    match variant_key(variant) {
-                        Some(key) => {
-                            let name = variant.name.clone().unwrap_or_else(|| {
-                                heck::ToUpperCamelCase::to_upper_camel_case(key)
-                            });
-                            self.variant_name(&place, &name, &mut names);
-                        }
-                        None => self.error(
+                    match (&variant.type_name, variant_key(variant)) {
+                        (Some(_), None) => self.error(
                             &place,
                             "an integer tag needs `key`, the key holding the content",
                         ),
+                        (None, _) if variant.key.is_some() => self.error(
+                            &place,
+                            "`key` names where the content sits, and a variant without \
+                             `type` has no content",
+                        ),
+                        _ => match variant_rust_name(variant) {
+                            Some(name) => self.variant_name(&place, &name, &mut names),
+                            None => self.error(
+                                &place,
+                                "a variant with an integer tag and no content needs `name`",
+                            ),
+                        },
                     }
-                    self.object_ref(&format!("{place}.type"), &variant.type_name);
+                    if let Some(type_name) = &variant.type_name {
+                        self.object_ref(&format!("{place}.type"), type_name);
+                    }
                 }
                 if variants.is_empty() {
                     self.error(&at, "a union needs at least one variant");
@@ -596,7 +605,7 @@ impl Checker<'_> {
                         .filter_map(|t| t.named().map(str::to_string)),
                 ),
                 Some(TypeDef::Union { variants, .. }) => {
-                    pending.extend(variants.iter().map(|v| v.type_name.clone()))
+                    pending.extend(variants.iter().filter_map(|v| v.type_name.clone()))
                 }
                 _ => {}
             }
@@ -614,13 +623,28 @@ impl Checker<'_> {
     }
 }
 
-/// The key holding a union variant's content.
+/// The key holding a union variant's content; none for a variant without content.
 pub fn variant_key(variant: &crate::model::UnionVariant) -> Option<&str> {
+    variant.type_name.as_ref()?;
     match (&variant.key, &variant.tag) {
         (Some(key), _) => Some(key),
         (None, UnionTag::Str(tag)) => Some(tag),
         (None, UnionTag::Int(_)) => None,
     }
+}
+
+/// The Rust name of a union variant: its `name`, else its content key (or, without content,
+/// its string tag) in UpperCamelCase.
+pub fn variant_rust_name(variant: &crate::model::UnionVariant) -> Option<String> {
+    if let Some(name) = &variant.name {
+        return Some(name.clone());
+    }
+    let base = match (&variant.type_name, &variant.tag) {
+        (Some(_), _) => variant_key(variant)?,
+        (None, UnionTag::Str(tag)) => tag.as_str(),
+        (None, UnionTag::Int(_)) => return None,
+    };
+    Some(heck::ToUpperCamelCase::to_upper_camel_case(base))
 }
 
 fn tag_text(tag: &UnionTag) -> String {

@@ -9,6 +9,8 @@
 pub enum Body {
     /// `msgtype` `text`, content under `text`. 文本
     Text(Text),
+    /// `msgtype` `empty`, without content. 无内容
+    Empty,
     /// A variant this version of the crate does not know: every field, as sent.
     Unknown(serde_json::Map<String, serde_json::Value>),
 }
@@ -29,6 +31,15 @@ impl serde::Serialize for Body {
                     content,
                 )
             }
+            Self::Empty => {
+                let mut map = serializer.serialize_map(Some(1))?;
+                serde::ser::SerializeMap::serialize_entry(
+                    &mut map,
+                    "msgtype",
+                    &crate::union::Tag::Str("empty"),
+                )?;
+                serde::ser::SerializeMap::end(map)
+            }
             Self::Unknown(fields) => serde::Serialize::serialize(fields, serializer),
         }
     }
@@ -43,6 +54,9 @@ impl<'de> serde::Deserialize<'de> for Body {
         > as serde::Deserialize>::deserialize(deserializer)?;
         if crate::union::matches(&fields, "msgtype", crate::union::Tag::Str("text")) {
             return crate::union::content(fields, "text").map(Self::Text);
+        }
+        if crate::union::matches(&fields, "msgtype", crate::union::Tag::Str("empty")) {
+            return Ok(Self::Empty);
         }
         Ok(Self::Unknown(fields))
     }
