@@ -2,6 +2,8 @@
 
 //! One test per documented example, generated from `spec/`.
 #[rustfmt::skip]
+mod application;
+#[rustfmt::skip]
 mod base;
 #[rustfmt::skip]
 mod contacts;

@@ -2,6 +2,10 @@
 
 //! Modules generated from `spec/`, one per API group.
 #![allow(clippy::too_many_arguments, clippy::large_enum_variant)]
+#[cfg(feature = "application")]
+#[cfg_attr(docsrs, doc(cfg(feature = "application")))]
+#[rustfmt::skip]
+pub mod application;
 #[rustfmt::skip]
 pub mod base;
 #[cfg(feature = "contacts")]
