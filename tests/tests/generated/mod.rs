@@ -7,3 +7,5 @@ mod application;
 mod base;
 #[rustfmt::skip]
 mod contacts;
+#[rustfmt::skip]
+mod identity;

@@ -12,5 +12,9 @@ pub mod base;
 #[cfg_attr(docsrs, doc(cfg(feature = "contacts")))]
 #[rustfmt::skip]
 pub mod contacts;
+#[cfg(feature = "identity")]
+#[cfg_attr(docsrs, doc(cfg(feature = "identity")))]
+#[rustfmt::skip]
+pub mod identity;
 #[rustfmt::skip]
 pub(crate) mod errcodes;
