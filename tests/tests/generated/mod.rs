@@ -9,3 +9,5 @@ mod base;
 mod contacts;
 #[rustfmt::skip]
 mod identity;
+#[rustfmt::skip]
+mod legacy;

@@ -16,5 +16,9 @@ pub mod contacts;
 #[cfg_attr(docsrs, doc(cfg(feature = "identity")))]
 #[rustfmt::skip]
 pub mod identity;
+#[cfg(feature = "legacy")]
+#[cfg_attr(docsrs, doc(cfg(feature = "legacy")))]
+#[rustfmt::skip]
+pub mod legacy;
 #[rustfmt::skip]
 pub(crate) mod errcodes;
