@@ -271,10 +271,11 @@ pub struct UnionVariant {
     /// inline unions.
     #[serde(default)]
     pub key: Option<String>,
-    /// Named object type of the content.
-    #[serde(rename = "type")]
-    pub type_name: String,
-    /// Rust variant name; defaults to the key (inline: the string tag) in UpperCamelCase.
+    /// Named object type of the content. Without it (keyed unions only) the variant carries no
+    /// content: on the wire it is the tag alone (`{"type": "normal"}`).
+    #[serde(rename = "type", default)]
+    pub type_name: Option<String>,
+    /// Rust variant name; defaults to the key (or the string tag) in UpperCamelCase.
     #[serde(default)]
     pub name: Option<String>,
     #[serde(default)]

@@ -272,11 +272,20 @@ fn type_schema(file: &SpecFile, def: &TypeDef) -> Value {
                         UnionTag::Int(n) => json!(n),
                         UnionTag::Str(s) => json!(s),
                     };
+                    let Some(type_name) = &variant.type_name else {
+                        // A variant without content is its tag alone.
+                        return Some(json!({
+                            "type": "object",
+                            "description": variant.doc,
+                            "properties": {tag.as_str(): {"const": tag_value}},
+                            "required": [tag],
+                        }));
+                    };
                     if *inline {
                         // The variant's own fields sit beside the tag.
                         return Some(json!({
                             "description": variant.doc,
-                            "allOf": [reference(group, &variant.type_name)],
+                            "allOf": [reference(group, type_name)],
                             "properties": {tag.as_str(): {"const": tag_value}},
                             "required": [tag],
                         }));
@@ -287,7 +296,7 @@ fn type_schema(file: &SpecFile, def: &TypeDef) -> Value {
                         "description": variant.doc,
                         "properties": {
                             tag.as_str(): {"const": tag_value},
-                            key: reference(group, &variant.type_name),
+                            key: reference(group, type_name),
                         },
                         "required": [tag, key],
                     }))

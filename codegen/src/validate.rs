@@ -580,7 +580,11 @@ impl<'a> Checker<'a> {
             );
             return false;
         };
-        let content_type = TypeRef::Named(variant.type_name.clone());
+        // A variant without content is its tag alone.
+        let Some(type_name) = &variant.type_name else {
+            return true;
+        };
+        let content_type = TypeRef::Named(type_name.clone());
         if let Some(content) = inline {
             self.value(at, &content_type, &Value::Object(content.clone()));
             return true;
@@ -691,17 +695,32 @@ impl<'a> Checker<'a> {
                             "an inline union has no `key`: the content sits beside the tag",
                         );
                     }
+                    match &variant.type_name {
+                        Some(type_name) => self.object_ref(&format!("{place}.type"), type_name),
+                        None if *inline => {
+                            self.error(&place, "a variant of an inline union needs `type`")
+                        }
+                        None if variant.key.is_some() => self.error(
+                            &place,
+                            "`key` names where the content sits, and a variant without \
+                             `type` has no content",
+                        ),
+                        None => {}
+                    }
                     match variant_name(variant) {
                         Some(name) => self.variant_name(&place, &name, &mut names),
                         None if *inline => {
                             self.error(&place, "an integer tag of an inline union needs `name`")
                         }
+                        None if variant.type_name.is_none() => self.error(
+                            &place,
+                            "a variant with an integer tag and no content needs `name`",
+                        ),
                         None => self.error(
                             &place,
                             "an integer tag needs `key`, the key holding the content",
                         ),
                     }
-                    self.object_ref(&format!("{place}.type"), &variant.type_name);
                 }
                 if variants.is_empty() {
                     self.error(&at, "a union needs at least one variant");
@@ -779,7 +798,7 @@ impl<'a> Checker<'a> {
                         .filter_map(|t| t.named().map(str::to_string)),
                 ),
                 Some(TypeDef::Union { variants, .. }) => {
-                    pending.extend(variants.iter().map(|v| v.type_name.clone()))
+                    pending.extend(variants.iter().filter_map(|v| v.type_name.clone()))
                 }
                 _ => {}
             }

@@ -530,3 +530,31 @@ fn upload_limits_are_checked() {
         &["endpoints[media.upload].request.part"],
     );
 }
+
+#[test]
+fn union_variants_without_content() {
+    // A variant without `type` is its tag alone; examples may use it.
+    let text = VALID
+        .replacen(
+            "{tag: 0, key: text, type: Text}",
+            "{tag: 0, key: text, type: Text}\n      - {tag: 9, name: Nothing}",
+            1,
+        )
+        .replacen(
+            "attrs: [{type: 0, text: {value: v}}]",
+            "attrs: [{type: 0, text: {value: v}}, {type: 9}]",
+            1,
+        );
+    load(&[("demo.yaml", &text)]).unwrap_or_else(|e| panic!("{e}"));
+    assert_reports(
+        &error_after("{tag: 0, key: text, type: Text}", "{tag: 0, key: text}"),
+        &["types.AttrValue.variants[0]", "has no content"],
+    );
+    assert_reports(
+        &error_after("{tag: 0, key: text, type: Text}", "{tag: 0}"),
+        &[
+            "types.AttrValue.variants[0]",
+            "an integer tag and no content needs `name`",
+        ],
+    );
+}

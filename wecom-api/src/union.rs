@@ -73,6 +73,20 @@ where
     serde_json::from_value(value).map_err(|e| E::custom(format_args!("in `{key}`: {e}")))
 }
 
+/// Writes a variant without content: the tag alone.
+pub(crate) fn serialize_tag<S: serde::Serializer>(
+    serializer: S,
+    tag_key: &str,
+    tag: Tag,
+) -> Result<S::Ok, S::Error> {
+    let mut map = serializer.serialize_map(Some(1))?;
+    match tag {
+        Tag::Int(n) => map.serialize_entry(tag_key, &n)?,
+        Tag::Str(s) => map.serialize_entry(tag_key, s)?,
+    }
+    map.end()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -279,49 +279,54 @@ fn string_enum(name: &str, doc: &str, values: &[StringEnumValue]) -> TokenStream
 fn union(name: &str, doc: &str, tag: &str, variants: &[UnionVariant]) -> TokenStream {
     let name = ident(name);
     let docs = doc_attrs(doc);
-    let rows: Vec<_> = variants
-        .iter()
-        .filter_map(|v| {
-            let key = variant_key(v)?;
-            let variant = ident(
-                &v.name
-                    .clone()
-                    .unwrap_or_else(|| heck::ToUpperCamelCase::to_upper_camel_case(key)),
-            );
-            let content = ident(&v.type_name);
-            let tag_value = match &v.tag {
-                UnionTag::Int(n) => {
-                    let n = proc_macro2::Literal::i64_unsuffixed(*n);
-                    quote!(crate::union::Tag::Int(#n))
-                }
-                UnionTag::Str(s) => quote!(crate::union::Tag::Str(#s)),
-            };
-            Some((v, key, variant, content, tag_value))
-        })
-        .collect();
-    let variant_defs = rows.iter().map(|(v, key, variant, content, _)| {
-        let docs = doc_attrs(&format!(
-            "`{tag}` {}, content under `{key}`. {}",
-            tag_text(&v.tag),
-            v.doc
-        ));
-        quote!(#docs #variant(#content),)
-    });
-    let serialize_arms = rows.iter().map(|(_, key, variant, _, tag_value)| {
-        quote!(Self::#variant(content) => crate::union::serialize(serializer, #tag, #tag_value, #key, content),)
-    });
-    let deserialize_arms = rows.iter().map(|(_, key, variant, _, tag_value)| {
-        quote!(if crate::union::matches(&fields, #tag, #tag_value) { return crate::union::content(fields, #key).map(Self::#variant); })
-    });
-    let from_impls = rows.iter().map(|(_, _, variant, content, _)| {
-        quote! {
-            impl From<#content> for #name {
-                fn from(content: #content) -> Self {
-                    Self::#variant(content)
-                }
+    let mut variant_defs = Vec::new();
+    let mut serialize_arms = Vec::new();
+    let mut deserialize_arms = Vec::new();
+    let mut from_impls = Vec::new();
+    for v in variants {
+        let Some(variant) = variant_name(v).map(|n| ident(&n)) else {
+            continue; // refused by the validator
+        };
+        let tag_value = match &v.tag {
+            UnionTag::Int(n) => {
+                let n = proc_macro2::Literal::i64_unsuffixed(*n);
+                quote!(crate::union::Tag::Int(#n))
             }
+            UnionTag::Str(s) => quote!(crate::union::Tag::Str(#s)),
+        };
+        match (&v.type_name, variant_key(v)) {
+            (Some(type_name), Some(key)) => {
+                let content = ident(type_name);
+                let docs = doc_attrs(&format!(
+                    "`{tag}` {}, content under `{key}`. {}",
+                    tag_text(&v.tag),
+                    v.doc
+                ));
+                variant_defs.push(quote!(#docs #variant(#content),));
+                serialize_arms.push(quote!(Self::#variant(content) => crate::union::serialize(serializer, #tag, #tag_value, #key, content),));
+                deserialize_arms.push(quote!(if crate::union::matches(&fields, #tag, #tag_value) { return crate::union::content(fields, #key).map(Self::#variant); }));
+                from_impls.push(quote! {
+                    impl From<#content> for #name {
+                        fn from(content: #content) -> Self {
+                            Self::#variant(content)
+                        }
+                    }
+                });
+            }
+            (None, _) => {
+                // No content: the tag alone is the whole value.
+                let docs = doc_attrs(&format!(
+                    "`{tag}` {}, without content. {}",
+                    tag_text(&v.tag),
+                    v.doc
+                ));
+                variant_defs.push(quote!(#docs #variant,));
+                serialize_arms.push(quote!(Self::#variant => crate::union::serialize_tag(serializer, #tag, #tag_value),));
+                deserialize_arms.push(quote!(if crate::union::matches(&fields, #tag, #tag_value) { return Ok(Self::#variant); }));
+            }
+            (Some(_), None) => {} // refused by the validator
         }
-    });
+    }
     quote! {
         #docs
         #[derive(Debug, Clone, PartialEq)]
@@ -360,7 +365,7 @@ fn inline_union(name: &str, doc: &str, tag: &str, variants: &[UnionVariant]) -> 
         .iter()
         .filter_map(|v| {
             let variant = ident(&variant_name(v)?);
-            let content = ident(&v.type_name);
+            let content = ident(v.type_name.as_deref()?);
             let (tag_value, tag_json) = match &v.tag {
                 UnionTag::Int(n) => {
                     let n = proc_macro2::Literal::i64_unsuffixed(*n);

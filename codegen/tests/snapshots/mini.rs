@@ -11,6 +11,8 @@ pub enum Body {
     Text(Text),
     /// `msgtype` `card`, content under `card`. 卡片
     Card(Card),
+    /// `msgtype` `empty`, without content. 无内容
+    Empty,
     /// A variant this version of the crate does not know: every field, as sent.
     Unknown(serde_json::Map<String, serde_json::Value>),
 }
@@ -45,6 +47,13 @@ impl serde::Serialize for Body {
                     content,
                 )
             }
+            Self::Empty => {
+                crate::union::serialize_tag(
+                    serializer,
+                    "msgtype",
+                    crate::union::Tag::Str("empty"),
+                )
+            }
             Self::Unknown(fields) => serde::Serialize::serialize(fields, serializer),
         }
     }
@@ -62,6 +71,9 @@ impl<'de> serde::Deserialize<'de> for Body {
         }
         if crate::union::matches(&fields, "msgtype", crate::union::Tag::Str("card")) {
             return crate::union::content(fields, "card").map(Self::Card);
+        }
+        if crate::union::matches(&fields, "msgtype", crate::union::Tag::Str("empty")) {
+            return Ok(Self::Empty);
         }
         Ok(Self::Unknown(fields))
     }

@@ -2,9 +2,15 @@
 
 //! One test per documented example, generated from `spec/`.
 #[rustfmt::skip]
+mod application;
+#[rustfmt::skip]
 mod base;
 #[rustfmt::skip]
 mod contacts;
+#[rustfmt::skip]
+mod identity;
+#[rustfmt::skip]
+mod legacy;
 #[rustfmt::skip]
 mod material;
 #[rustfmt::skip]

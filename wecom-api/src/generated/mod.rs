@@ -2,12 +2,24 @@
 
 //! Modules generated from `spec/`, one per API group.
 #![allow(clippy::too_many_arguments, clippy::large_enum_variant)]
+#[cfg(feature = "application")]
+#[cfg_attr(docsrs, doc(cfg(feature = "application")))]
+#[rustfmt::skip]
+pub mod application;
 #[rustfmt::skip]
 pub mod base;
 #[cfg(feature = "contacts")]
 #[cfg_attr(docsrs, doc(cfg(feature = "contacts")))]
 #[rustfmt::skip]
 pub mod contacts;
+#[cfg(feature = "identity")]
+#[cfg_attr(docsrs, doc(cfg(feature = "identity")))]
+#[rustfmt::skip]
+pub mod identity;
+#[cfg(feature = "legacy")]
+#[cfg_attr(docsrs, doc(cfg(feature = "legacy")))]
+#[rustfmt::skip]
+pub mod legacy;
 #[cfg(feature = "material")]
 #[cfg_attr(docsrs, doc(cfg(feature = "material")))]
 #[rustfmt::skip]
