@@ -350,6 +350,10 @@ fn union(name: &str, doc: &str, tag: &str, variants: &[UnionVariant]) -> TokenSt
         impl<'de> serde::Deserialize<'de> for #name {
             fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
                 let fields = <serde_json::Map<String, serde_json::Value> as serde::Deserialize>::deserialize(deserializer)?;
+                // No tag at all is an error, so an optional (flattened) union decodes as None.
+                if !fields.contains_key(#tag) {
+                    return Err(serde::de::Error::missing_field(#tag));
+                }
                 #(#deserialize_arms)*
                 Ok(Self::Unknown(fields))
             }
@@ -441,6 +445,10 @@ fn inline_union(name: &str, doc: &str, tag: &str, variants: &[UnionVariant]) -> 
         impl<'de> serde::Deserialize<'de> for #name {
             fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
                 let fields = <serde_json::Map<String, serde_json::Value> as serde::Deserialize>::deserialize(deserializer)?;
+                // No tag at all is an error, so an optional (flattened) union decodes as None.
+                if !fields.contains_key(#tag) {
+                    return Err(serde::de::Error::missing_field(#tag));
+                }
                 #(#deserialize_arms)*
                 Ok(Self::Unknown(fields))
             }

@@ -66,6 +66,9 @@ impl<'de> serde::Deserialize<'de> for Body {
             String,
             serde_json::Value,
         > as serde::Deserialize>::deserialize(deserializer)?;
+        if !fields.contains_key("msgtype") {
+            return Err(serde::de::Error::missing_field("msgtype"));
+        }
         if crate::union::matches(&fields, "msgtype", crate::union::Tag::Str("text")) {
             return crate::union::content(fields, "text").map(Self::Text);
         }
@@ -137,6 +140,9 @@ impl<'de> serde::Deserialize<'de> for CardKind {
             String,
             serde_json::Value,
         > as serde::Deserialize>::deserialize(deserializer)?;
+        if !fields.contains_key("card_type") {
+            return Err(serde::de::Error::missing_field("card_type"));
+        }
         if crate::union::matches(
             &fields,
             "card_type",

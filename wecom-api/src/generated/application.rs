@@ -615,6 +615,9 @@ impl<'de> serde::Deserialize<'de> for WorkbenchData {
             String,
             serde_json::Value,
         > as serde::Deserialize>::deserialize(deserializer)?;
+        if !fields.contains_key("type") {
+            return Err(serde::de::Error::missing_field("type"));
+        }
         if crate::union::matches(&fields, "type", crate::union::Tag::Str("keydata")) {
             return crate::union::content(fields, "keydata").map(Self::Keydata);
         }
@@ -863,6 +866,9 @@ impl<'de> serde::Deserialize<'de> for WorkbenchTemplate {
             String,
             serde_json::Value,
         > as serde::Deserialize>::deserialize(deserializer)?;
+        if !fields.contains_key("type") {
+            return Err(serde::de::Error::missing_field("type"));
+        }
         if crate::union::matches(&fields, "type", crate::union::Tag::Str("keydata")) {
             return crate::union::content(fields, "keydata").map(Self::Keydata);
         }

@@ -655,6 +655,9 @@ impl<'de> serde::Deserialize<'de> for ExtAttrValue {
             String,
             serde_json::Value,
         > as serde::Deserialize>::deserialize(deserializer)?;
+        if !fields.contains_key("type") {
+            return Err(serde::de::Error::missing_field("type"));
+        }
         if crate::union::matches(&fields, "type", crate::union::Tag::Int(0)) {
             return crate::union::content(fields, "text").map(Self::Text);
         }

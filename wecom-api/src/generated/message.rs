@@ -237,6 +237,9 @@ impl<'de> serde::Deserialize<'de> for AppChatMessage {
             String,
             serde_json::Value,
         > as serde::Deserialize>::deserialize(deserializer)?;
+        if !fields.contains_key("msgtype") {
+            return Err(serde::de::Error::missing_field("msgtype"));
+        }
         if crate::union::matches(&fields, "msgtype", crate::union::Tag::Str("text")) {
             return crate::union::content(fields, "text").map(Self::Text);
         }
@@ -562,6 +565,9 @@ impl<'de> serde::Deserialize<'de> for AppMessage {
             String,
             serde_json::Value,
         > as serde::Deserialize>::deserialize(deserializer)?;
+        if !fields.contains_key("msgtype") {
+            return Err(serde::de::Error::missing_field("msgtype"));
+        }
         if crate::union::matches(&fields, "msgtype", crate::union::Tag::Str("text")) {
             return crate::union::content(fields, "text").map(Self::Text);
         }
@@ -1507,6 +1513,9 @@ impl<'de> serde::Deserialize<'de> for LinkedCorpMessage {
             String,
             serde_json::Value,
         > as serde::Deserialize>::deserialize(deserializer)?;
+        if !fields.contains_key("msgtype") {
+            return Err(serde::de::Error::missing_field("msgtype"));
+        }
         if crate::union::matches(&fields, "msgtype", crate::union::Tag::Str("text")) {
             return crate::union::content(fields, "text").map(Self::Text);
         }
@@ -2180,6 +2189,9 @@ impl<'de> serde::Deserialize<'de> for TemplateCardContent {
             String,
             serde_json::Value,
         > as serde::Deserialize>::deserialize(deserializer)?;
+        if !fields.contains_key("card_type") {
+            return Err(serde::de::Error::missing_field("card_type"));
+        }
         if crate::union::matches(
             &fields,
             "card_type",
