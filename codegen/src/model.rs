@@ -68,9 +68,24 @@ pub struct Endpoint {
     pub request: Option<RequestBody>,
     /// Response body.
     pub response: ResponseBody,
+    /// Cursor paging: the call is also offered as a stream of items.
+    #[serde(default)]
+    pub pagination: Option<Pagination>,
     /// Documented examples; every one is checked against the schema and run as a test.
     #[serde(default)]
     pub examples: Vec<Example>,
+}
+
+/// How a cursor-paged list pages: the cursor input, the next cursor and the items of a page.
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Pagination {
+    /// Optional string input (body field or query parameter) taking the cursor.
+    pub cursor: String,
+    /// Optional string field of the response holding the next cursor; empty or absent at the end.
+    pub next_cursor: String,
+    /// Array field of the response holding the page's items.
+    pub items: String,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
@@ -105,7 +120,35 @@ pub enum RequestBody {
     Multipart {
         /// Name of the file part (`media`).
         part: String,
+        /// Documented size and type limits, checked before the file is sent.
+        #[serde(default)]
+        limits: Vec<UploadLimit>,
     },
+}
+
+/// A documented limit of an upload: size bounds and accepted file types, for every upload of
+/// the endpoint or only for one value of a query parameter (`param: type, value: image`).
+/// Every limit that applies to a call must hold.
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct UploadLimit {
+    /// Query parameter whose value selects this limit; absent: every upload.
+    #[serde(default)]
+    pub param: Option<String>,
+    /// The value of `param` (as sent on the wire) this limit applies to.
+    #[serde(default)]
+    pub value: Option<String>,
+    /// Largest accepted size in bytes (10 MB is 10485760).
+    pub max_bytes: u64,
+    /// Smallest accepted size in bytes.
+    #[serde(default)]
+    pub min_bytes: u64,
+    /// Accepted file name extensions, lower case without the dot; empty: any.
+    #[serde(default)]
+    pub extensions: Vec<String>,
+    /// What the documentation says.
+    #[serde(default)]
+    pub doc: String,
 }
 
 /// A response body.
@@ -190,6 +233,10 @@ pub enum TypeDef {
         doc: String,
         /// The discriminating key (`msgtype`).
         tag: String,
+        /// The variants' fields sit beside the tag instead of under a key:
+        /// `{"card_type": "text_notice", "main_title": {...}}`.
+        #[serde(default)]
+        inline: bool,
         variants: Vec<UnionVariant>,
     },
 }
@@ -220,13 +267,14 @@ pub struct StringEnumValue {
 pub struct UnionVariant {
     /// Tag value: a string (`text`) or an integer (`0`).
     pub tag: UnionTag,
-    /// Key holding the content; defaults to the tag when the tag is a string.
+    /// Key holding the content; defaults to the tag when the tag is a string. Not used by
+    /// inline unions.
     #[serde(default)]
     pub key: Option<String>,
     /// Named object type of the content.
     #[serde(rename = "type")]
     pub type_name: String,
-    /// Rust variant name; defaults to the key in UpperCamelCase.
+    /// Rust variant name; defaults to the key (inline: the string tag) in UpperCamelCase.
     #[serde(default)]
     pub name: Option<String>,
     #[serde(default)]

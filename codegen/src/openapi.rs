@@ -107,7 +107,7 @@ fn operation(file: &SpecFile, endpoint: &Endpoint) -> Value {
                 }}
             });
         }
-        Some(RequestBody::Multipart { part }) => {
+        Some(RequestBody::Multipart { part, limits }) => {
             op["requestBody"] = json!({
                 "required": true,
                 "content": {"multipart/form-data": {"schema": {
@@ -116,6 +116,28 @@ fn operation(file: &SpecFile, endpoint: &Endpoint) -> Value {
                     "required": [part]
                 }}}
             });
+            if !limits.is_empty() {
+                let limits: Vec<Value> = limits
+                    .iter()
+                    .map(|l| {
+                        let mut limit = json!({
+                            "minBytes": l.min_bytes,
+                            "maxBytes": l.max_bytes,
+                            "extensions": l.extensions,
+                        });
+                        if let (Some(param), Some(value)) = (&l.param, &l.value) {
+                            limit["param"] = json!(param);
+                            limit["value"] = json!(value);
+                        }
+                        if !l.doc.is_empty() {
+                            limit["description"] = json!(l.doc);
+                        }
+                        limit
+                    })
+                    .collect();
+                // Not expressible in OpenAPI: size and type per query value, as an extension.
+                op["requestBody"]["x-upload-limits"] = Value::Array(limits);
+            }
         }
         None => {}
     }
@@ -237,15 +259,29 @@ fn type_schema(file: &SpecFile, def: &TypeDef) -> Value {
             "x-enum-descriptions": values.iter().map(|v| v.doc.as_str()).collect::<Vec<_>>(),
             "x-unknown-values": "kept: clients must accept values not listed",
         }),
-        TypeDef::Union { doc, tag, variants } => {
+        TypeDef::Union {
+            doc,
+            tag,
+            inline,
+            variants,
+        } => {
             let one_of: Vec<Value> = variants
                 .iter()
                 .filter_map(|variant| {
-                    let key = variant_key(variant)?;
                     let tag_value = match &variant.tag {
                         UnionTag::Int(n) => json!(n),
                         UnionTag::Str(s) => json!(s),
                     };
+                    if *inline {
+                        // The variant's own fields sit beside the tag.
+                        return Some(json!({
+                            "description": variant.doc,
+                            "allOf": [reference(group, &variant.type_name)],
+                            "properties": {tag.as_str(): {"const": tag_value}},
+                            "required": [tag],
+                        }));
+                    }
+                    let key = variant_key(variant)?;
                     Some(json!({
                         "type": "object",
                         "description": variant.doc,

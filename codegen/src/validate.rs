@@ -8,13 +8,28 @@ use serde_json::Value;
 
 use crate::load::{Diagnostic, Group};
 use crate::model::{
-    Endpoint, ErrcodeFile, Field, HttpMethod, RequestBody, ResponseBody, SpecFile, TypeDef,
-    UnionTag,
+    Endpoint, ErrcodeFile, Field, HttpMethod, Pagination, RequestBody, ResponseBody, SpecFile,
+    TypeDef, UnionTag, UploadLimit,
 };
 use crate::typeref::{TypeRef, is_type_name};
 
 /// Query parameters the runtime adds itself.
 const RESERVED_QUERY: &[&str] = &["access_token", "corpid", "corpsecret"];
+/// Modules of the hand-written runtime: a group of the same name would be shadowed by them
+/// (`wecom_api::<group>` is a glob re-export). `media` is not here: the runtime module
+/// re-exports the `media` group's items.
+const RUNTIME_MODULES: &[&str] = &[
+    "client",
+    "de",
+    "error",
+    "generated",
+    "operation",
+    "redact",
+    "retry",
+    "secret",
+    "token",
+    "union",
+];
 /// Response keys the runtime handles itself.
 const ENVELOPE_KEYS: &[&str] = &["errcode", "errmsg"];
 
@@ -74,7 +89,7 @@ struct Checker<'a> {
     out: &'a mut Vec<Diagnostic>,
 }
 
-impl Checker<'_> {
+impl<'a> Checker<'a> {
     fn error(&mut self, place: &str, message: impl Into<String>) {
         self.out.push(Diagnostic {
             file: self.file.to_string(),
@@ -87,6 +102,13 @@ impl Checker<'_> {
         let name = &self.spec.group;
         if !is_snake_identifier(name) {
             self.error("group", format!("`{name}` is not a snake_case name"));
+        } else if RUNTIME_MODULES.contains(&name.as_str()) {
+            self.error(
+                "group",
+                format!(
+                    "`{name}` is a module of the runtime (wecom_api::{name}): pick another name"
+                ),
+            );
         } else if self.file != format!("{name}.yaml") {
             self.error("group", format!("group `{name}` must live in {name}.yaml"));
         }
@@ -164,13 +186,18 @@ impl Checker<'_> {
                 }
                 self.object_ref(&format!("{at}.request.type"), type_name);
             }
-            Some(RequestBody::Multipart { part }) => {
+            Some(RequestBody::Multipart { part, limits }) => {
                 if endpoint.method == HttpMethod::GET {
                     self.error(&format!("{at}.request"), "a GET endpoint has no body");
                 }
-                if part.trim().is_empty() {
-                    self.error(&format!("{at}.request.part"), "empty part name");
+                if part.trim().is_empty() || !part.chars().all(|c| c.is_ascii_graphic() && c != '"')
+                {
+                    self.error(
+                        &format!("{at}.request.part"),
+                        "the part name must be visible ASCII without quotes",
+                    );
                 }
+                self.upload_limits(&at, endpoint, limits);
             }
             None => {}
         }
@@ -195,6 +222,9 @@ impl Checker<'_> {
                 }
             }
         }
+        if let Some(pagination) = &endpoint.pagination {
+            self.pagination(&format!("{at}.pagination"), endpoint, pagination);
+        }
         if endpoint.examples.is_empty() {
             self.error(
                 &format!("{at}.examples"),
@@ -203,6 +233,124 @@ impl Checker<'_> {
         }
         for (index, example) in endpoint.examples.iter().enumerate() {
             self.example(&format!("{at}.examples[{index}]"), endpoint, example);
+        }
+    }
+
+    fn pagination(&mut self, at: &str, endpoint: &Endpoint, pagination: &Pagination) {
+        let body_fields = match &endpoint.request {
+            Some(RequestBody::Json { type_name }) => self.object_fields(type_name),
+            _ => &[],
+        };
+        let cursor = endpoint
+            .query
+            .iter()
+            .chain(body_fields)
+            .find(|f| f.name == pagination.cursor);
+        match cursor {
+            Some(f) if !f.required && f.type_ref == "string" => {}
+            Some(_) => self.error(
+                &format!("{at}.cursor"),
+                "the cursor input must be an optional string",
+            ),
+            None => self.error(
+                &format!("{at}.cursor"),
+                format!("`{}` is not an input of the endpoint", pagination.cursor),
+            ),
+        }
+        let response_fields = match &endpoint.response {
+            ResponseBody::Json { type_name } => self.object_fields(type_name),
+            ResponseBody::Binary => &[],
+        };
+        match response_fields
+            .iter()
+            .find(|f| f.name == pagination.next_cursor)
+        {
+            Some(f) if f.type_ref == "string" => {}
+            _ => self.error(
+                &format!("{at}.next_cursor"),
+                format!(
+                    "`{}` is not a string field of the response",
+                    pagination.next_cursor
+                ),
+            ),
+        }
+        match response_fields.iter().find(|f| f.name == pagination.items) {
+            Some(f) if f.type_ref.starts_with("array<") => {}
+            _ => self.error(
+                &format!("{at}.items"),
+                format!(
+                    "`{}` is not an array field of the response",
+                    pagination.items
+                ),
+            ),
+        }
+    }
+
+    fn object_fields(&self, type_name: &str) -> &'a [Field] {
+        match self.spec.types.get(type_name) {
+            Some(TypeDef::Object { fields, .. }) => fields,
+            _ => &[],
+        }
+    }
+
+    /// Limits name a declared query parameter and one of its values, hold sensible sizes
+    /// and plain extensions, and never repeat a condition.
+    fn upload_limits(&mut self, at: &str, endpoint: &Endpoint, limits: &[UploadLimit]) {
+        let mut conditions = BTreeSet::new();
+        for (index, limit) in limits.iter().enumerate() {
+            let place = format!("{at}.request.limits[{index}]");
+            match (&limit.param, &limit.value) {
+                (Some(param), Some(value)) => {
+                    match endpoint.query.iter().find(|p| &p.name == param) {
+                        Some(declared) => {
+                            if let Ok(type_ref) = TypeRef::parse(&declared.type_ref) {
+                                let value = Value::String(value.clone());
+                                self.value(&format!("{place}.value"), &type_ref, &value);
+                            }
+                        }
+                        None => self.error(
+                            &format!("{place}.param"),
+                            format!("`{param}` is not a declared query parameter"),
+                        ),
+                    }
+                }
+                (None, None) => {}
+                _ => self.error(
+                    &place,
+                    "`param` and `value` go together: both, or neither for every upload",
+                ),
+            }
+            if !conditions.insert((limit.param.clone(), limit.value.clone())) {
+                self.error(&place, "another limit has the same condition: merge them");
+            }
+            if limit.max_bytes == 0 {
+                self.error(&format!("{place}.max_bytes"), "must be above 0");
+            }
+            if limit.min_bytes > limit.max_bytes {
+                self.error(
+                    &format!("{place}.min_bytes"),
+                    format!("{} is above max_bytes {}", limit.min_bytes, limit.max_bytes),
+                );
+            }
+            let mut seen = BTreeSet::new();
+            for extension in &limit.extensions {
+                let plain = !extension.is_empty()
+                    && extension
+                        .chars()
+                        .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit());
+                if !plain {
+                    self.error(
+                        &format!("{place}.extensions"),
+                        format!("`{extension}` must be lower case letters or digits, no dot"),
+                    );
+                }
+                if !seen.insert(extension.as_str()) {
+                    self.error(
+                        &format!("{place}.extensions"),
+                        format!("duplicate extension `{extension}`"),
+                    );
+                }
+            }
         }
     }
 
@@ -326,16 +474,26 @@ impl Checker<'_> {
                     return;
                 };
                 let mut allowed: BTreeSet<&str> = BTreeSet::new();
+                let mut inline_union = None;
                 for field in fields {
                     let type_ref = TypeRef::parse(&field.type_ref).ok();
-                    if let Some(TypeDef::Union { tag, variants, .. }) = type_ref
+                    if let Some(TypeDef::Union {
+                        tag,
+                        variants,
+                        inline,
+                        ..
+                    }) = type_ref
                         .as_ref()
                         .and_then(|t| t.named())
                         .and_then(|n| spec.types.get(n))
                     {
                         allowed.insert(tag);
-                        allowed.extend(variants.iter().filter_map(variant_key));
-                        self.union_value(at, field, tag, variants, map);
+                        if *inline {
+                            inline_union = Some((field, tag, variants));
+                        } else {
+                            allowed.extend(variants.iter().filter_map(variant_key));
+                            self.union_value(at, field, tag, variants, map, None);
+                        }
                         continue;
                     }
                     allowed.insert(&field.name);
@@ -350,6 +508,17 @@ impl Checker<'_> {
                                 self.value(&format!("{at}.{}", field.name), type_ref, item);
                             }
                         }
+                    }
+                }
+                if let Some((field, tag, variants)) = inline_union {
+                    // The variant's fields are the keys the object does not claim itself.
+                    let rest: serde_json::Map<String, Value> = map
+                        .iter()
+                        .filter(|(key, _)| !allowed.contains(key.as_str()))
+                        .map(|(key, value)| (key.clone(), value.clone()))
+                        .collect();
+                    if self.union_value(at, field, tag, variants, map, Some(&rest)) {
+                        allowed.extend(map.keys().map(String::as_str));
                     }
                 }
                 for key in map.keys() {
@@ -383,6 +552,8 @@ impl Checker<'_> {
         }
     }
 
+    /// Checks the union held by an object. `inline` is the content of an inline union (the
+    /// keys the object does not claim). Returns whether a declared variant was found.
     fn union_value(
         &mut self,
         at: &str,
@@ -390,12 +561,13 @@ impl Checker<'_> {
         tag: &str,
         variants: &[crate::model::UnionVariant],
         map: &serde_json::Map<String, Value>,
-    ) {
+        inline: Option<&serde_json::Map<String, Value>>,
+    ) -> bool {
         let Some(tag_value) = map.get(tag) else {
             if field.required {
                 self.error(at, format!("the union tag `{tag}` is missing"));
             }
-            return;
+            return false;
         };
         let variant = variants.iter().find(|v| match &v.tag {
             UnionTag::Int(n) => as_integer(tag_value) == Some(*n),
@@ -406,19 +578,21 @@ impl Checker<'_> {
                 &format!("{at}.{tag}"),
                 format!("{} is not a declared variant", short(tag_value)),
             );
-            return;
+            return false;
         };
+        let content_type = TypeRef::Named(variant.type_name.clone());
+        if let Some(content) = inline {
+            self.value(at, &content_type, &Value::Object(content.clone()));
+            return true;
+        }
         let Some(key) = variant_key(variant) else {
-            return;
+            return true;
         };
         match map.get(key) {
-            Some(content) => self.value(
-                &format!("{at}.{key}"),
-                &TypeRef::Named(variant.type_name.clone()),
-                content,
-            ),
+            Some(content) => self.value(&format!("{at}.{key}"), &content_type, content),
             None => self.error(at, format!("the `{key}` content of the union is missing")),
         }
+        true
     }
 
     fn type_def(&mut self, name: &str, def: &TypeDef) {
@@ -494,7 +668,12 @@ impl Checker<'_> {
                     self.error(&at, "an enum needs at least one value");
                 }
             }
-            TypeDef::Union { tag, variants, .. } => {
+            TypeDef::Union {
+                tag,
+                variants,
+                inline,
+                ..
+            } => {
                 let mut names = BTreeSet::new();
                 let mut tags = Vec::new();
                 if tag.trim().is_empty() {
@@ -506,12 +685,16 @@ impl Checker<'_> {
                         self.error(&place, "duplicate tag value");
                     }
                     tags.push(variant.tag.clone());
-                    match variant_key(variant) {
-                        Some(key) => {
-                            let name = variant.name.clone().unwrap_or_else(|| {
-                                heck::ToUpperCamelCase::to_upper_camel_case(key)
-                            });
-                            self.variant_name(&place, &name, &mut names);
+                    if *inline && variant.key.is_some() {
+                        self.error(
+                            &place,
+                            "an inline union has no `key`: the content sits beside the tag",
+                        );
+                    }
+                    match variant_name(variant) {
+                        Some(name) => self.variant_name(&place, &name, &mut names),
+                        None if *inline => {
+                            self.error(&place, "an integer tag of an inline union needs `name`")
                         }
                         None => self.error(
                             &place,
@@ -621,6 +804,15 @@ pub fn variant_key(variant: &crate::model::UnionVariant) -> Option<&str> {
         (None, UnionTag::Str(tag)) => Some(tag),
         (None, UnionTag::Int(_)) => None,
     }
+}
+
+/// The Rust name of a union variant: its `name`, else its key (or string tag) in
+/// UpperCamelCase.
+pub fn variant_name(variant: &crate::model::UnionVariant) -> Option<String> {
+    variant
+        .name
+        .clone()
+        .or_else(|| variant_key(variant).map(heck::ToUpperCamelCase::to_upper_camel_case))
 }
 
 fn tag_text(tag: &UnionTag) -> String {

@@ -301,6 +301,23 @@ fn type_definition_errors() {
 }
 
 #[test]
+fn pagination_must_name_real_fields() {
+    let paged = "    pagination: {cursor: cursor, next_cursor: next, items: attrs}\n    examples:";
+    let report = error_after("    examples:", paged);
+    assert_reports(
+        &report,
+        &[
+            "endpoints[user.get].pagination.cursor: `cursor` is not an input of the endpoint",
+            "endpoints[user.get].pagination.next_cursor: `next` is not a string field",
+        ],
+    );
+    assert!(
+        !report.contains("pagination.items"),
+        "attrs is an array field:\n{report}"
+    );
+}
+
+#[test]
 fn unused_types_and_group_names() {
     assert_reports(
         &error_after(
@@ -337,4 +354,179 @@ fn every_problem_is_reported_in_one_run() {
         .replacen("type: array<Attr>", "type: array<Atr>", 1);
     let report = load(&[("demo.yaml", &broken)]).unwrap_err();
     assert_reports(&report, &["must start with `/`", "unknown type `Atr`"]);
+}
+
+/// `VALID` with `AttrValue` made inline and each `(from, to)` applied.
+fn inline_variant(edits: &[(&str, &str)]) -> Result<codegen::Spec, String> {
+    let mut text = VALID.replacen(
+        "    tag: type\n    variants:",
+        "    tag: type\n    inline: true\n    variants:",
+        1,
+    );
+    for (from, to) in edits {
+        assert!(
+            text.contains(from),
+            "test setup: `{from}` is not in the spec"
+        );
+        text = text.replacen(from, to, 1);
+    }
+    load(&[("demo.yaml", &text)])
+}
+
+#[test]
+fn inline_unions_hold_their_fields_beside_the_tag() {
+    let named = (
+        "{tag: 0, key: text, type: Text}",
+        "{tag: 0, name: Plain, type: Text}",
+    );
+    let flat = ("{type: 0, text: {value: v}}", "{type: 0, value: v}");
+    let spec = inline_variant(&[named, flat]).unwrap_or_else(|e| panic!("{e}"));
+    assert!(matches!(
+        spec.groups[0].spec.types.get("AttrValue"),
+        Some(codegen::model::TypeDef::Union { inline: true, .. })
+    ));
+    assert_reports(
+        &inline_variant(&[
+            named,
+            ("{type: 0, text: {value: v}}", "{type: 0, value: v, x: 1}"),
+        ])
+        .unwrap_err(),
+        &["`x` is not a field of Text"],
+    );
+    assert_reports(
+        &inline_variant(&[
+            named,
+            ("{type: 0, text: {value: v}}", "{type: 0, value: [v]}"),
+        ])
+        .unwrap_err(),
+        &["expected string"],
+    );
+    assert_reports(
+        &inline_variant(&[flat]).unwrap_err(),
+        &[
+            "types.AttrValue.variants[0]",
+            "an inline union has no `key`",
+        ],
+    );
+    assert_reports(
+        &inline_variant(&[
+            ("{tag: 0, key: text, type: Text}", "{tag: 0, type: Text}"),
+            flat,
+        ])
+        .unwrap_err(),
+        &["an integer tag of an inline union needs `name`"],
+    );
+}
+
+const UPLOAD: &str = r#"
+group: demo
+title: 演示
+endpoints:
+  - id: media.upload
+    title: 上传临时素材
+    doc: https://developer.work.weixin.qq.com/document/path/90253
+    method: POST
+    path: /cgi-bin/media/upload
+    query:
+      - {name: type, type: MediaType, required: true, rust_name: kind}
+    request:
+      kind: multipart
+      part: media
+      limits:
+        - {param: type, value: image, max_bytes: 10485760, min_bytes: 6, extensions: [jpg, png]}
+        - {max_bytes: 20971520}
+    response: {kind: json, type: Uploaded}
+    examples:
+      - query: {type: image}
+        response: {errcode: 0, errmsg: ok, media_id: m}
+types:
+  MediaType:
+    kind: string_enum
+    values:
+      - {value: image, name: Image}
+      - {value: file, name: File}
+  Uploaded:
+    kind: object
+    fields:
+      - {name: media_id, type: string}
+"#;
+
+/// Loads the upload spec with `from` replaced by `to`, and returns the error report.
+fn upload_error_after(from: &str, to: &str) -> String {
+    assert!(
+        UPLOAD.contains(from),
+        "test setup: `{from}` is not in the upload spec"
+    );
+    match load(&[("demo.yaml", &UPLOAD.replacen(from, to, 1))]) {
+        Ok(_) => panic!("the spec with `{to}` was accepted"),
+        Err(report) => report,
+    }
+}
+
+#[test]
+fn a_group_cannot_take_a_runtime_module_name() {
+    let token = VALID.replace("group: demo", "group: token");
+    let report = load(&[("token.yaml", &token)]).unwrap_err();
+    assert_reports(
+        &report,
+        &["token.yaml: group: `token` is a module of the runtime"],
+    );
+}
+
+#[test]
+fn upload_limits_are_checked() {
+    load(&[("demo.yaml", UPLOAD)]).unwrap_or_else(|e| panic!("{e}"));
+    let place = "endpoints[media.upload].request.limits[0]";
+    assert_reports(
+        &upload_error_after("{param: type, value: image", "{param: kind, value: image"),
+        &[&format!(
+            "{place}.param: `kind` is not a declared query parameter"
+        )],
+    );
+    assert_reports(
+        &upload_error_after("{param: type, value: image", "{param: type, value: gif"),
+        &[
+            &format!("{place}.value"),
+            "`gif` is not a documented value of MediaType",
+        ],
+    );
+    assert_reports(
+        &upload_error_after("{param: type, value: image, ", "{param: type, "),
+        &[place, "`param` and `value` go together"],
+    );
+    assert_reports(
+        &upload_error_after("min_bytes: 6", "min_bytes: 20000000"),
+        &[&format!(
+            "{place}.min_bytes: 20000000 is above max_bytes 10485760"
+        )],
+    );
+    assert_reports(
+        &upload_error_after("max_bytes: 10485760, min_bytes: 6", "max_bytes: 0"),
+        &[&format!("{place}.max_bytes: must be above 0")],
+    );
+    assert_reports(
+        &upload_error_after("[jpg, png]", "[.JPG, png, png]"),
+        &[
+            "`.JPG` must be lower case letters or digits",
+            "duplicate extension `png`",
+        ],
+    );
+    assert_reports(
+        &upload_error_after(
+            "- {max_bytes: 20971520}",
+            "- {max_bytes: 1}\n        - {max_bytes: 2}",
+        ),
+        &[
+            "endpoints[media.upload].request.limits[2]",
+            "another limit has the same condition",
+        ],
+    );
+    assert_reports(
+        &upload_error_after("{max_bytes: 20971520}", "{max_bytes: 20971520, size: 1}"),
+        &["unknown field `size`"],
+    );
+    assert_reports(
+        &upload_error_after("part: media", "part: \"me dia\""),
+        &["endpoints[media.upload].request.part"],
+    );
 }

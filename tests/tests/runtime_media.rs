@@ -50,7 +50,7 @@ async fn upload_sends_one_multipart_file_part_with_length() {
     assert_eq!(len, body.len());
     // Same shape as the documented request: one part, named media, with its file name.
     let expected = format!(
-        "--{boundary}\r\nContent-Disposition: form-data; name=\"media\"; filename=\"wework.txt\"\r\n\
+        "--{boundary}\r\nContent-Disposition: form-data; name=\"media\";filename=\"wework.txt\"; filelength=6\r\n\
          Content-Type: application/octet-stream\r\n\r\nmytext\r\n--{boundary}--\r\n"
     );
     assert_eq!(body, expected);
@@ -63,7 +63,7 @@ async fn upload_keeps_utf8_file_names() {
     let m = server
         .mock_async(|when, then| {
             when.path("/cgi-bin/media/upload")
-                .body_includes("filename=\"报告.pdf\"")
+                .body_includes("filename=\"报告.pdf\"; filelength=10")
                 .body_includes("Content-Type: application/pdf");
             then.status(200).body(r#"{"errcode":0,"media_id":"m"}"#);
         })

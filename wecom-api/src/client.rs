@@ -361,10 +361,10 @@ impl Query<'_> {
 }
 
 /// Request body, kept so that it can be sent again.
-enum Payload<'a> {
+enum Payload {
     Empty,
     Json(Bytes),
-    Multipart { part: &'a str, file: &'a UploadFile },
+    Multipart(media::Multipart),
 }
 
 #[derive(Clone, Copy, PartialEq, Eq)]
@@ -475,7 +475,7 @@ impl Client {
     ) -> Result<serde_json::Value> {
         check_raw_path(path)?;
         let call = raw_call(Method::Post, path, false);
-        let payload = Payload::Multipart { part, file: &file };
+        let payload = Payload::Multipart(file.to_multipart(part)?);
         let raw = self
             .run(&call, Query::Raw(query), &payload, Expect::Json)
             .await?;
@@ -524,17 +524,20 @@ impl Client {
         }
     }
 
-    /// A generated multipart upload with one file part.
+    /// A generated multipart upload with one file part. The spec's upload limits are
+    /// checked first: a file WeCom would refuse is never sent.
     #[allow(dead_code)]
     pub(crate) async fn execute_upload<R: DeserializeOwned>(
         &self,
         op: &'static Operation,
         query: &[(&'static str, String)],
         part: &'static str,
+        limits: &'static [media::UploadLimit],
         file: UploadFile,
     ) -> Result<R> {
+        media::check_limits(op.id, limits, query, &file)?;
         let call = Call::from_op(op);
-        let payload = Payload::Multipart { part, file: &file };
+        let payload = Payload::Multipart(file.to_multipart(part)?);
         let raw = self
             .run(&call, Query::Generated(query), &payload, Expect::Json)
             .await?;
@@ -569,7 +572,7 @@ impl Client {
         &self,
         call: &Call<'_>,
         query: Query<'_>,
-        payload: &Payload<'_>,
+        payload: &Payload,
         expect: Expect,
     ) -> Result<Raw> {
         let span = call_span(call);
@@ -587,7 +590,7 @@ impl Client {
         &self,
         call: &Call<'_>,
         query: Query<'_>,
-        payload: &Payload<'_>,
+        payload: &Payload,
         expect: Expect,
         span: &Span,
     ) -> Result<Raw> {
@@ -696,7 +699,7 @@ impl Client {
         &self,
         call: &Call<'_>,
         query: Query<'_>,
-        payload: &Payload<'_>,
+        payload: &Payload,
         expect: Expect,
         token: Option<&str>,
         span: &Span,
@@ -732,7 +735,7 @@ impl Client {
         &self,
         call: &Call<'_>,
         query: Query<'_>,
-        payload: &Payload<'_>,
+        payload: &Payload,
         expect: Expect,
         token: Option<&str>,
         span: &Span,
@@ -750,7 +753,11 @@ impl Client {
                     .header(CONTENT_TYPE, HeaderValue::from_static("application/json"))
                     .body(bytes.clone());
             }
-            Payload::Multipart { part, file } => req = req.multipart(file.to_form(part)?),
+            Payload::Multipart(multipart) => {
+                req = req
+                    .header(CONTENT_TYPE, multipart.content_type.clone())
+                    .body(multipart.body.clone());
+            }
         }
         let resp = req
             .send()
@@ -1086,7 +1093,7 @@ mod tests {
                     .query_param("type", "file")
                     .header_includes("content-type", "multipart/form-data; boundary=")
                     .header_exists("content-length")
-                    .body_includes(r#"name="media"; filename="wework.txt""#)
+                    .body_includes(r#"name="media";filename="wework.txt"; filelength=6"#)
                     .body_includes("Content-Type: text/plain\r\n\r\nmytext\r\n");
                 then.status(200).body(
                     r#"{"errcode":0,"errmsg":"","type":"file","media_id":"1G6nrLmr5EC3MMb_-zK1dDdzmd0p7cNliYu9V5w7o8K0","created_at":"1380000000"}"#,
@@ -1096,7 +1103,7 @@ mod tests {
         let query = vec![("type", "file".to_string())];
         let file = UploadFile::from_bytes("wework.txt", &b"mytext"[..]);
         let r: Uploaded = client
-            .execute_upload(&OP_UPLOAD, &query, "media", file)
+            .execute_upload(&OP_UPLOAD, &query, "media", &[], file)
             .await
             .unwrap();
         assert_eq!(r.media_id, "1G6nrLmr5EC3MMb_-zK1dDdzmd0p7cNliYu9V5w7o8K0");
@@ -1119,6 +1126,7 @@ mod tests {
                 &OP_UPLOAD,
                 &[],
                 "media",
+                &[],
                 UploadFile::from_bytes("a.txt", &b"mytext"[..]),
             )
             .await

@@ -41,6 +41,7 @@ pub mod jssdk;
 pub mod media;
 pub mod oauth;
 pub mod operation;
+mod paging;
 mod redact;
 mod retry;
 mod secret;

@@ -1,12 +1,24 @@
-//! Files going to WeCom (multipart uploads) and coming back (media downloads).
+//! Files going to WeCom (multipart uploads) and coming back (media downloads), and the
+//! endpoints of the `media` group (素材管理) that use them.
+
+mod limits;
+
+// The generated group shares this module's name: its items are re-exported here, so
+// `wecom_api::media::MediaType` and `wecom_api::media::UploadFile` both resolve.
+#[cfg(feature = "media")]
+#[cfg_attr(docsrs, doc(cfg(feature = "media")))]
+pub use crate::generated::media::*;
 
 use std::fmt;
 use std::path::Path;
 
-use bytes::Bytes;
-use reqwest::multipart::{Form, Part};
+use bytes::{BufMut, Bytes, BytesMut};
+use reqwest::header::HeaderValue;
 
 use crate::error::{Error, Result};
+
+#[allow(unused_imports)] // used by generated upload endpoints only
+pub(crate) use limits::{UploadLimit, check_limits};
 
 const OCTET_STREAM: &str = "application/octet-stream";
 
@@ -81,20 +93,78 @@ impl UploadFile {
         self.bytes.is_empty()
     }
 
-    /// A multipart form with this file as its only part, named `part` (WeCom uses `media`).
-    /// Built anew for each attempt; the bytes are shared, not copied.
-    pub(crate) fn to_form(&self, part: &str) -> Result<Form> {
-        let len = u64::try_from(self.bytes.len()).unwrap_or(u64::MAX);
-        let body = reqwest::Body::from(self.bytes.clone());
-        // A known length lets reqwest send Content-Length, which WeCom expects.
-        let file = Part::stream_with_length(body, len)
-            .file_name(header_safe_name(&self.file_name))
-            .mime_str(&self.content_type)
-            .map_err(|_| Error::invalid_argument("content_type", "is not a valid MIME type"))?;
-        // WeCom shows the file name as sent: send UTF-8 as is, not percent-encoded.
-        Ok(Form::new()
-            .percent_encode_noop()
-            .part(part.to_owned(), file))
+    /// The file name's extension, lower case, without the dot (`"jpg"`); `None` without one.
+    pub fn extension(&self) -> Option<String> {
+        self.file_name
+            .rsplit_once('.')
+            .map(|(_, ext)| ext.to_ascii_lowercase())
+            .filter(|ext| !ext.is_empty())
+    }
+
+    /// A multipart body with this file as its only part, named `part` (WeCom uses `media`),
+    /// laid out as WeCom documents it (with `filelength`). Built once per call; resending
+    /// it clones the shared bytes, never the content.
+    pub(crate) fn to_multipart(&self, part: &str) -> Result<Multipart> {
+        if part.is_empty() || !part.chars().all(|c| c.is_ascii_graphic() && c != '"') {
+            return Err(Error::invalid_argument(
+                "part",
+                "must be a non-empty name of visible ASCII characters without quotes",
+            ));
+        }
+        let valid_type = self.content_type.contains('/')
+            && self
+                .content_type
+                .chars()
+                .all(|c| c == ' ' || c.is_ascii_graphic());
+        if !valid_type {
+            return Err(Error::invalid_argument(
+                "content_type",
+                "is not a valid MIME type",
+            ));
+        }
+        let boundary = boundary_for(&self.bytes);
+        let body = encode_multipart(&boundary, part, self);
+        let content_type =
+            HeaderValue::try_from(format!("multipart/form-data; boundary={boundary}"))
+                .map_err(|_| Error::invalid_argument("boundary", "is not a valid header value"))?;
+        Ok(Multipart { content_type, body })
+    }
+}
+
+/// An encoded `multipart/form-data` request body and its `Content-Type` header.
+#[derive(Debug, Clone)]
+pub(crate) struct Multipart {
+    pub(crate) content_type: HeaderValue,
+    pub(crate) body: Bytes,
+}
+
+/// One file part, byte for byte in the layout of WeCom's documented request (素材管理 概述):
+/// `name="media";filename="..."; filelength=N`, then the part's content type.
+fn encode_multipart(boundary: &str, part: &str, file: &UploadFile) -> Bytes {
+    // WeCom shows the file name as sent: UTF-8 as is, never percent-encoded.
+    let head = format!(
+        "--{boundary}\r\nContent-Disposition: form-data; name=\"{part}\";filename=\"{}\"; \
+         filelength={}\r\nContent-Type: {}\r\n\r\n",
+        header_safe_name(&file.file_name),
+        file.bytes.len(),
+        file.content_type,
+    );
+    let tail = format!("\r\n--{boundary}--\r\n");
+    let mut body = BytesMut::with_capacity(head.len() + file.bytes.len() + tail.len());
+    body.put_slice(head.as_bytes());
+    body.put_slice(&file.bytes);
+    body.put_slice(tail.as_bytes());
+    body.freeze()
+}
+
+/// A random boundary that does not occur in the content.
+fn boundary_for(content: &[u8]) -> String {
+    loop {
+        let boundary = format!("wecom-api-{:032x}", rand::random::<u128>());
+        let needle = boundary.as_bytes();
+        if !content.windows(needle.len()).any(|w| w == needle) {
+            return boundary;
+        }
     }
 }
 
@@ -366,9 +436,60 @@ mod tests {
             OCTET_STREAM
         );
         assert!(format!("{f:?}").contains("len: 3"));
-        assert!(f.to_form("media").is_ok());
-        assert!(f.with_content_type("not a mime").to_form("media").is_err());
+        assert_eq!(f.extension(), None);
+        assert!(f.to_multipart("media").is_ok());
+        assert!(f.to_multipart("a\"b").is_err());
+        assert!(
+            f.clone()
+                .with_content_type("not a mime")
+                .to_multipart("media")
+                .is_err()
+        );
+        assert!(
+            f.with_content_type("text/plain\r\nX-Evil: 1")
+                .to_multipart("media")
+                .is_err()
+        );
+        assert_eq!(
+            UploadFile::from_bytes("a.B.PNG", vec![0u8])
+                .extension()
+                .as_deref(),
+            Some("png")
+        );
         assert_eq!(header_safe_name("a\"b\r\n.txt"), "a_b__.txt");
+    }
+
+    #[test]
+    fn multipart_matches_the_documented_request_byte_for_byte() {
+        // 上传临时素材 (path/90253): the documented body, Content-Length 220.
+        let documented = "---------------------------acebdf13572468\r\n\
+            Content-Disposition: form-data; name=\"media\";filename=\"wework.txt\"; filelength=6\r\n\
+            Content-Type: application/octet-stream\r\n\r\n\
+            mytext\r\n\
+            ---------------------------acebdf13572468--\r\n";
+        let file = UploadFile::from_bytes("wework.txt", &b"mytext"[..])
+            .with_content_type("application/octet-stream");
+        let body = encode_multipart("-------------------------acebdf13572468", "media", &file);
+        assert_eq!(body.len(), 220);
+        assert_eq!(std::str::from_utf8(&body).unwrap(), documented);
+    }
+
+    #[test]
+    fn multipart_boundary_is_announced_and_absent_from_the_content() {
+        let file = UploadFile::from_bytes("a.bin", vec![7u8; 1000]);
+        let m = file.to_multipart("media").unwrap();
+        let ct = m.content_type.to_str().unwrap();
+        let boundary = ct.strip_prefix("multipart/form-data; boundary=").unwrap();
+        let body = std::str::from_utf8(&m.body[..2 + boundary.len()]).unwrap();
+        assert_eq!(body, format!("--{boundary}"));
+        assert!(
+            m.body
+                .ends_with(format!("\r\n--{boundary}--\r\n").as_bytes())
+        );
+        assert!(
+            !boundary_for(b"x").is_empty() && boundary.len() == "wecom-api-".len() + 32,
+            "{boundary}"
+        );
     }
 
     #[tokio::test]

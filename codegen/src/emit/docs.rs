@@ -6,7 +6,7 @@ use serde_json::Value;
 
 use super::names::{call_inputs, field_type, split_id};
 use super::rust_types::is_union;
-use crate::model::{Endpoint, HttpMethod, ResponseBody, SpecFile};
+use crate::model::{Endpoint, HttpMethod, RequestBody, ResponseBody, SpecFile};
 use crate::typeref::TypeRef;
 use crate::validate::rust_field_name;
 
@@ -51,6 +51,10 @@ pub fn endpoint_doc(spec: &SpecFile, endpoint: &Endpoint) -> String {
             "not safe to repeat, so it is sent at most once"
         }
     ));
+    let limits = upload_limits_doc(endpoint);
+    if !limits.is_empty() {
+        doc.push_str(&limits);
+    }
     doc.push_str("# Example\n\n```no_run\n");
     doc.push_str(
         "# async fn example(client: wecom_api::Client) -> Result<(), Box<dyn std::error::Error>> {\n",
@@ -66,6 +70,62 @@ pub fn endpoint_doc(spec: &SpecFile, endpoint: &Endpoint) -> String {
         ));
     }
     doc
+}
+
+/// The upload limits, checked before sending, as a list; empty without limits.
+fn upload_limits_doc(endpoint: &Endpoint) -> String {
+    let Some(RequestBody::Multipart { limits, .. }) = &endpoint.request else {
+        return String::new();
+    };
+    if limits.is_empty() {
+        return String::new();
+    }
+    let mut doc = String::from(
+        "# Upload limits\n\nChecked before sending: a file outside them is refused with \
+         [`Error::InvalidArgument`](crate::Error::InvalidArgument) and never reaches WeCom.\n\n",
+    );
+    for limit in limits {
+        let scope = match (&limit.param, &limit.value) {
+            (Some(param), Some(value)) => format!("`{param}={value}`"),
+            _ => "every upload".to_string(),
+        };
+        let types = if limit.extensions.is_empty() {
+            "any file type".to_string()
+        } else {
+            limit
+                .extensions
+                .iter()
+                .map(|e| format!("`.{e}`"))
+                .collect::<Vec<_>>()
+                .join(", ")
+        };
+        let size = if limit.min_bytes == 0 {
+            format!("at most {}", human_size(limit.max_bytes))
+        } else {
+            format!(
+                "{} to {}",
+                human_size(limit.min_bytes),
+                human_size(limit.max_bytes)
+            )
+        };
+        doc.push_str(&format!("- {scope}: {size}, {types}"));
+        if !limit.doc.trim().is_empty() {
+            doc.push_str(&format!(" ({})", limit.doc.trim()));
+        }
+        doc.push('\n');
+    }
+    doc.push('\n');
+    doc
+}
+
+/// `10 MB (10485760 bytes)` for whole megabytes, else plain bytes.
+fn human_size(bytes: u64) -> String {
+    const MB: u64 = 1024 * 1024;
+    if bytes > 0 && bytes % MB == 0 {
+        format!("{} MB ({bytes} bytes)", bytes / MB)
+    } else {
+        format!("{bytes} bytes")
+    }
 }
 
 /// A call with the required inputs of the first example, as Rust source.
@@ -102,9 +162,11 @@ fn call_example(spec: &SpecFile, endpoint: &Endpoint) -> String {
         }
     }
     if inputs.multipart.is_some() {
-        setup.push_str(
-            "let file = wecom_api::media::UploadFile::from_bytes(\"report.txt\", b\"hello\".to_vec());\n",
-        );
+        let query = example.map(|e| e.query.clone()).unwrap_or_default();
+        let (file_name, _) = crate::emit::example_upload(inputs.upload_limits, &query);
+        setup.push_str(&format!(
+            "let file = wecom_api::media::UploadFile::from_path(\"path/to/{file_name}\").await?;\n",
+        ));
         args.push("file".to_string());
     }
     let mut call = format!("client.{namespace}().{method}({})", args.join(", "));
@@ -148,6 +210,9 @@ fn literal(spec: &SpecFile, type_ref: &TypeRef, value: Option<&Value>) -> String
                 .map(|item| literal(spec, inner, Some(item)))
                 .collect();
             format!("[{}]", items.join(", "))
+        }
+        (TypeRef::Named(name), Value::String(text)) if is_string_enum(spec, name) => {
+            format!("wecom_api::{}::{name}::from({text:?})", spec.group)
         }
         (TypeRef::Named(name), _) if is_int_enum(spec, name) => {
             format!(
@@ -194,6 +259,13 @@ fn is_int_enum(spec: &SpecFile, name: &str) -> bool {
     matches!(
         spec.types.get(name),
         Some(crate::model::TypeDef::IntEnum { .. })
+    )
+}
+
+fn is_string_enum(spec: &SpecFile, name: &str) -> bool {
+    matches!(
+        spec.types.get(name),
+        Some(crate::model::TypeDef::StringEnum { .. })
     )
 }
 

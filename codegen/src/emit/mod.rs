@@ -161,6 +161,47 @@ fn render(tokens: &TokenStream, source: &str) -> Result<String, String> {
     ))
 }
 
+/// A file name and size that every upload limit applying to `query` accepts: what the
+/// generated test and the rustdoc example upload.
+pub fn example_upload(
+    limits: &[crate::model::UploadLimit],
+    query: &std::collections::BTreeMap<String, serde_json::Value>,
+) -> (String, u64) {
+    let applies = |limit: &&crate::model::UploadLimit| match (&limit.param, &limit.value) {
+        (Some(param), Some(value)) => query.get(param).is_some_and(|v| match v {
+            serde_json::Value::String(s) => s == value,
+            other => &other.to_string() == value,
+        }),
+        _ => true,
+    };
+    let applying: Vec<_> = limits.iter().filter(applies).collect();
+    let restricted: Vec<&Vec<String>> = applying
+        .iter()
+        .map(|l| &l.extensions)
+        .filter(|e| !e.is_empty())
+        .collect();
+    let extension = match restricted.first() {
+        // No extension every limit accepts is a spec contradiction; take the first.
+        Some(first) => first
+            .iter()
+            .find(|ext| restricted.iter().all(|list| list.contains(ext)))
+            .or(first.first())
+            .cloned()
+            .unwrap_or_default(),
+        None => "txt".to_string(),
+    };
+    let size = applying
+        .iter()
+        .map(|l| l.min_bytes)
+        .chain([EXAMPLE_UPLOAD.len() as u64])
+        .max()
+        .unwrap_or_default();
+    (format!("example.{extension}"), size)
+}
+
+/// Content of the example upload when no limit asks for more bytes.
+pub const EXAMPLE_UPLOAD: &[u8] = b"example";
+
 /// Whether an endpoint may be repeated: as the spec says, else GET only.
 pub fn retry_safe(endpoint: &Endpoint) -> bool {
     endpoint

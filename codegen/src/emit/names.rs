@@ -3,7 +3,7 @@
 use heck::{ToShoutySnakeCase, ToUpperCamelCase};
 use proc_macro2::{Ident, Span};
 
-use crate::model::{Endpoint, Field, SpecFile, TypeDef};
+use crate::model::{Endpoint, Field, SpecFile, TypeDef, UploadLimit};
 use crate::typeref::TypeRef;
 use crate::validate::rust_field_name;
 
@@ -39,6 +39,14 @@ pub fn operation_static(endpoint: &Endpoint) -> Ident {
     ))
 }
 
+/// The static upload limits of an endpoint: `LIMITS_MEDIA_UPLOAD`.
+pub fn limits_static(endpoint: &Endpoint) -> Ident {
+    ident(&format!(
+        "LIMITS_{}",
+        endpoint.id.replace('.', "_").to_shouty_snake_case()
+    ))
+}
+
 pub fn field_ident(field: &Field) -> Ident {
     ident(&rust_field_name(field))
 }
@@ -51,6 +59,8 @@ pub struct CallInputs<'a> {
     pub body: Option<BodyInputs<'a>>,
     /// Name of the multipart file part.
     pub multipart: Option<&'a str>,
+    /// The documented limits of the multipart upload.
+    pub upload_limits: &'a [UploadLimit],
 }
 
 pub struct BodyInputs<'a> {
@@ -67,6 +77,7 @@ const MAX_REQUIRED_ARGUMENTS: usize = 4;
 pub fn call_inputs<'a>(spec: &'a SpecFile, endpoint: &'a Endpoint) -> CallInputs<'a> {
     let (required_query, optional_query) = endpoint.query.iter().partition(|f| f.required);
     let mut multipart = None;
+    let mut upload_limits: &[UploadLimit] = &[];
     let body = match &endpoint.request {
         Some(crate::model::RequestBody::Json { type_name }) => {
             let fields: &[Field] = match spec.types.get(type_name) {
@@ -84,8 +95,9 @@ pub fn call_inputs<'a>(spec: &'a SpecFile, endpoint: &'a Endpoint) -> CallInputs
                 as_struct,
             })
         }
-        Some(crate::model::RequestBody::Multipart { part }) => {
+        Some(crate::model::RequestBody::Multipart { part, limits }) => {
             multipart = Some(part.as_str());
+            upload_limits = limits;
             None
         }
         None => None,
@@ -95,6 +107,7 @@ pub fn call_inputs<'a>(spec: &'a SpecFile, endpoint: &'a Endpoint) -> CallInputs
         optional_query,
         body,
         multipart,
+        upload_limits,
     }
 }
 

@@ -10,10 +10,13 @@ use quote::quote;
 use super::docs::{doc_attrs, endpoint_doc};
 use super::names::{
     accessor, api_struct, builder_struct, call_inputs, field_ident, field_type, ident,
-    operation_static, split_id,
+    limits_static, operation_static, split_id,
 };
 use super::rust_types::{derives_default, rust_type};
-use crate::model::{Credential, Endpoint, Field, HttpMethod, ResponseBody, SpecFile, TypeDef};
+use crate::model::{
+    Credential, Endpoint, Field, HttpMethod, Pagination, ResponseBody, SpecFile, TypeDef,
+    UploadLimit,
+};
 use crate::typeref::TypeRef;
 
 pub fn operations(spec: &SpecFile) -> TokenStream {
@@ -243,6 +246,10 @@ fn builder(spec: &SpecFile, endpoint: &Endpoint) -> TokenStream {
     if inputs.multipart.is_some() {
         fields.push(quote!(file: crate::media::UploadFile,));
     }
+    let paging = endpoint
+        .pagination
+        .as_ref()
+        .map(|p| paging_method(spec, endpoint, p));
     let query_len = inputs.required_query.len() + inputs.optional_query.len();
     let query_binding = if query.is_empty() {
         quote!(let query: Vec<(&'static str, String)> = Vec::new();)
@@ -252,11 +259,14 @@ fn builder(spec: &SpecFile, endpoint: &Endpoint) -> TokenStream {
             #(#query)*
         }
     };
+    let (limits_item, limits_arg) = upload_limits(endpoint, inputs.upload_limits);
     let call = match (&endpoint.response, inputs.multipart) {
         (ResponseBody::Binary, _) => quote!(self.client.execute_download(&#op, &query).await),
-        (ResponseBody::Json { .. }, Some(part)) => {
-            quote!(self.client.execute_upload::<#response>(&#op, &query, #part, self.file).await)
-        }
+        (ResponseBody::Json { .. }, Some(part)) => quote! {
+            self.client
+                .execute_upload::<#response>(&#op, &query, #part, #limits_arg, self.file)
+                .await
+        },
         (ResponseBody::Json { .. }, None) => {
             quote!(self.client.execute_json::<#response, _>(&#op, &query, #body_arg).await)
         }
@@ -270,6 +280,8 @@ fn builder(spec: &SpecFile, endpoint: &Endpoint) -> TokenStream {
             retry_safe: #retry_safe,
         };
 
+        #limits_item
+
         #builder_doc
         #[derive(Debug, Clone)]
         #[must_use = "a request does nothing until it is awaited"]
@@ -280,6 +292,7 @@ fn builder(spec: &SpecFile, endpoint: &Endpoint) -> TokenStream {
 
         impl #builder {
             #(#setters)*
+            #paging
         }
 
         impl std::future::IntoFuture for #builder {
@@ -294,6 +307,92 @@ fn builder(spec: &SpecFile, endpoint: &Endpoint) -> TokenStream {
             }
         }
     }
+}
+
+/// `into_stream`: every item of every page, fetched on demand.
+fn paging_method(spec: &SpecFile, endpoint: &Endpoint, pagination: &Pagination) -> TokenStream {
+    let ResponseBody::Json { type_name } = &endpoint.response else {
+        return TokenStream::new();
+    };
+    let fields: &[Field] = match spec.types.get(type_name) {
+        Some(TypeDef::Object { fields, .. }) => fields,
+        _ => &[],
+    };
+    let find = |name: &str| fields.iter().find(|f| f.name == name);
+    let (Some(items), Some(next)) = (find(&pagination.items), find(&pagination.next_cursor)) else {
+        return TokenStream::new();
+    };
+    let TypeRef::Array(item_type) = field_type(items) else {
+        return TokenStream::new();
+    };
+    let item_type = rust_type(&item_type);
+    let page_type = ident(type_name);
+    let items_name = field_ident(items);
+    let next_name = field_ident(next);
+    let items_value = if items.required {
+        quote!(page.#items_name)
+    } else {
+        quote!(page.#items_name.unwrap_or_default())
+    };
+    let next_value = if next.required {
+        quote!(Some(page.#next_name))
+    } else {
+        quote!(page.#next_name)
+    };
+    // The validator checked the cursor is an optional input, so it has a setter.
+    let inputs = call_inputs(spec, endpoint);
+    let body_optional = inputs.body.iter().flat_map(|b| b.optional.iter());
+    let Some(cursor) = inputs
+        .optional_query
+        .iter()
+        .chain(body_optional)
+        .find(|f| f.name == pagination.cursor)
+    else {
+        return TokenStream::new();
+    };
+    let cursor_setter = field_ident(cursor);
+    quote! {
+        /// Every item of every page, as a stream: the next page is fetched when the items of
+        /// the current one are used up. The stream ends after an error.
+        pub fn into_stream(
+            self,
+        ) -> impl futures::Stream<Item = crate::Result<#item_type>> + Send + 'static {
+            crate::paging::stream(
+                self,
+                |call, cursor| call.#cursor_setter(cursor),
+                |page: #page_type| (#items_value, #next_value),
+            )
+        }
+    }
+}
+
+/// The static upload limits of an endpoint and the expression passing them; `&[]` without.
+fn upload_limits(endpoint: &Endpoint, limits: &[UploadLimit]) -> (TokenStream, TokenStream) {
+    if limits.is_empty() {
+        return (TokenStream::new(), quote!(&[]));
+    }
+    let name = limits_static(endpoint);
+    let items = limits.iter().map(|limit| {
+        let when = match (&limit.param, &limit.value) {
+            (Some(param), Some(value)) => quote!(Some((#param, #value))),
+            _ => quote!(None),
+        };
+        let min = proc_macro2::Literal::u64_unsuffixed(limit.min_bytes);
+        let max = proc_macro2::Literal::u64_unsuffixed(limit.max_bytes);
+        let extensions = &limit.extensions;
+        quote! {
+            crate::media::UploadLimit {
+                when: #when,
+                min_bytes: #min,
+                max_bytes: #max,
+                extensions: &[#(#extensions),*],
+            }
+        }
+    });
+    let item = quote! {
+        static #name: &[crate::media::UploadLimit] = &[#(#items),*];
+    };
+    (item, quote!(#name))
 }
 
 fn setter(field: &Field, target: TokenStream) -> TokenStream {

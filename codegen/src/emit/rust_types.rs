@@ -9,7 +9,7 @@ use crate::model::{
     Field, IntEnumValue, SpecFile, StringEnumValue, TypeDef, UnionTag, UnionVariant,
 };
 use crate::typeref::TypeRef;
-use crate::validate::variant_key;
+use crate::validate::{variant_key, variant_name};
 
 pub fn types(spec: &SpecFile) -> TokenStream {
     spec.types
@@ -18,7 +18,18 @@ pub fn types(spec: &SpecFile) -> TokenStream {
             TypeDef::Object { doc, fields } => object(spec, name, doc, fields),
             TypeDef::IntEnum { doc, values } => int_enum(name, doc, values),
             TypeDef::StringEnum { doc, values } => string_enum(name, doc, values),
-            TypeDef::Union { doc, tag, variants } => union(name, doc, tag, variants),
+            TypeDef::Union {
+                doc,
+                tag,
+                inline: false,
+                variants,
+            } => union(name, doc, tag, variants),
+            TypeDef::Union {
+                doc,
+                tag,
+                inline: true,
+                variants,
+            } => inline_union(name, doc, tag, variants),
         })
         .collect()
 }
@@ -328,6 +339,97 @@ fn union(name: &str, doc: &str, tag: &str, variants: &[UnionVariant]) -> TokenSt
                     #(#serialize_arms)*
                     Self::Unknown(fields) => serde::Serialize::serialize(fields, serializer),
                 }
+            }
+        }
+
+        impl<'de> serde::Deserialize<'de> for #name {
+            fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+                let fields = <serde_json::Map<String, serde_json::Value> as serde::Deserialize>::deserialize(deserializer)?;
+                #(#deserialize_arms)*
+                Ok(Self::Unknown(fields))
+            }
+        }
+    }
+}
+
+/// A union whose variants' fields sit beside the tag: `{"card_type": "text_notice", ...}`.
+fn inline_union(name: &str, doc: &str, tag: &str, variants: &[UnionVariant]) -> TokenStream {
+    let name = ident(name);
+    let docs = doc_attrs(doc);
+    let rows: Vec<_> = variants
+        .iter()
+        .filter_map(|v| {
+            let variant = ident(&variant_name(v)?);
+            let content = ident(&v.type_name);
+            let (tag_value, tag_json) = match &v.tag {
+                UnionTag::Int(n) => {
+                    let n = proc_macro2::Literal::i64_unsuffixed(*n);
+                    (
+                        quote!(crate::union::Tag::Int(#n)),
+                        quote!(serde_json::Value::from(#n)),
+                    )
+                }
+                UnionTag::Str(s) => (
+                    quote!(crate::union::Tag::Str(#s)),
+                    quote!(serde_json::Value::from(#s)),
+                ),
+            };
+            let context = format!("in the fields of `{tag}` {}", tag_text(&v.tag));
+            Some((v, variant, content, tag_value, tag_json, context))
+        })
+        .collect();
+    let variant_defs = rows.iter().map(|(v, variant, content, ..)| {
+        let docs = doc_attrs(&format!(
+            "`{tag}` {}, its fields beside the tag. {}",
+            tag_text(&v.tag),
+            v.doc
+        ));
+        quote!(#docs #variant(#content),)
+    });
+    let serialize_arms = rows.iter().map(|(_, variant, _, _, tag_json, _)| {
+        quote!(Self::#variant(content) => (#tag_json, serde_json::to_value(content)),)
+    });
+    let deserialize_arms = rows.iter().map(|(_, variant, _, tag_value, _, context)| {
+        quote! {
+            if crate::union::matches(&fields, #tag, #tag_value) {
+                return serde_json::from_value(serde_json::Value::Object(fields))
+                    .map(Self::#variant)
+                    .map_err(|e| serde::de::Error::custom(format_args!("{}: {}", #context, e)));
+            }
+        }
+    });
+    let from_impls = rows.iter().map(|(_, variant, content, ..)| {
+        quote! {
+            impl From<#content> for #name {
+                fn from(content: #content) -> Self {
+                    Self::#variant(content)
+                }
+            }
+        }
+    });
+    quote! {
+        #docs
+        #[derive(Debug, Clone, PartialEq)]
+        pub enum #name {
+            #(#variant_defs)*
+            /// A variant this version of the crate does not know: every field, as sent.
+            Unknown(serde_json::Map<String, serde_json::Value>),
+        }
+
+        #(#from_impls)*
+
+        impl serde::Serialize for #name {
+            fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+                let (tag, content) = match self {
+                    #(#serialize_arms)*
+                    Self::Unknown(fields) => return serde::Serialize::serialize(fields, serializer),
+                };
+                let mut fields = match content.map_err(serde::ser::Error::custom)? {
+                    serde_json::Value::Object(fields) => fields,
+                    _ => return Err(serde::ser::Error::custom(concat!(#tag, " union content is not an object"))),
+                };
+                fields.insert(#tag.to_string(), tag);
+                serde::Serialize::serialize(&fields, serializer)
             }
         }
 

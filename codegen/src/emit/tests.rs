@@ -93,6 +93,7 @@ fn example_test(
         let json = raw_str(json);
         setup.extend(quote! {
             let body: #body_type = serde_json::from_str(#json).expect("the documented request decodes");
+            crate::support::assert_typed(&body);
         });
         if body.as_struct {
             args.push(quote!(body));
@@ -111,11 +112,21 @@ fn example_test(
             });
         }
     }
-    if inputs.multipart.is_some() {
-        args.push(quote!(wecom_api::media::UploadFile::from_bytes(
-            "example.txt",
-            b"example".to_vec()
-        )));
+    let mut upload_check = TokenStream::new();
+    if let Some(part) = inputs.multipart {
+        let (file_name, size) = super::example_upload(inputs.upload_limits, &example.query);
+        let content = if size == super::EXAMPLE_UPLOAD.len() as u64 {
+            let bytes = proc_macro2::Literal::byte_string(super::EXAMPLE_UPLOAD);
+            quote!(#bytes.to_vec())
+        } else {
+            let size = proc_macro2::Literal::u64_unsuffixed(size);
+            quote!(vec![b'x'; #size])
+        };
+        setup.extend(quote! {
+            let content: Vec<u8> = #content;
+        });
+        args.push(quote!(wecom_api::media::UploadFile::from_bytes(#file_name, content.clone())));
+        upload_check = quote!(mock.assert_upload(#part, #file_name, &content););
     }
     let call = quote! {
         #[allow(unused_mut)]
@@ -138,6 +149,7 @@ fn example_test(
             #call
             let response = call.await.expect(concat!(#id, " succeeds on its documented response"));
             mock.assert_async().await;
+            #upload_check
             crate::support::assert_decoded(#response_json, &response);
         },
         ResponseBody::Binary => quote! {

@@ -9,12 +9,19 @@
 pub enum Body {
     /// `msgtype` `text`, content under `text`. 文本
     Text(Text),
+    /// `msgtype` `card`, content under `card`. 卡片
+    Card(Card),
     /// A variant this version of the crate does not know: every field, as sent.
     Unknown(serde_json::Map<String, serde_json::Value>),
 }
 impl From<Text> for Body {
     fn from(content: Text) -> Self {
         Self::Text(content)
+    }
+}
+impl From<Card> for Body {
+    fn from(content: Card) -> Self {
+        Self::Card(content)
     }
 }
 impl serde::Serialize for Body {
@@ -26,6 +33,15 @@ impl serde::Serialize for Body {
                     "msgtype",
                     crate::union::Tag::Str("text"),
                     "text",
+                    content,
+                )
+            }
+            Self::Card(content) => {
+                crate::union::serialize(
+                    serializer,
+                    "msgtype",
+                    crate::union::Tag::Str("card"),
+                    "card",
                     content,
                 )
             }
@@ -43,6 +59,89 @@ impl<'de> serde::Deserialize<'de> for Body {
         > as serde::Deserialize>::deserialize(deserializer)?;
         if crate::union::matches(&fields, "msgtype", crate::union::Tag::Str("text")) {
             return crate::union::content(fields, "text").map(Self::Text);
+        }
+        if crate::union::matches(&fields, "msgtype", crate::union::Tag::Str("card")) {
+            return crate::union::content(fields, "card").map(Self::Card);
+        }
+        Ok(Self::Unknown(fields))
+    }
+}
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct Card {
+    #[serde(flatten)]
+    pub kind: CardKind,
+}
+#[derive(Debug, Clone, PartialEq)]
+pub enum CardKind {
+    /// `card_type` `notice`, its fields beside the tag. 通知
+    Notice(Notice),
+    /// `card_type` 2, its fields beside the tag.
+    Vote(Vote),
+    /// A variant this version of the crate does not know: every field, as sent.
+    Unknown(serde_json::Map<String, serde_json::Value>),
+}
+impl From<Notice> for CardKind {
+    fn from(content: Notice) -> Self {
+        Self::Notice(content)
+    }
+}
+impl From<Vote> for CardKind {
+    fn from(content: Vote) -> Self {
+        Self::Vote(content)
+    }
+}
+impl serde::Serialize for CardKind {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let (tag, content) = match self {
+            Self::Notice(content) => {
+                (serde_json::Value::from("notice"), serde_json::to_value(content))
+            }
+            Self::Vote(content) => {
+                (serde_json::Value::from(2), serde_json::to_value(content))
+            }
+            Self::Unknown(fields) => {
+                return serde::Serialize::serialize(fields, serializer);
+            }
+        };
+        let mut fields = match content.map_err(serde::ser::Error::custom)? {
+            serde_json::Value::Object(fields) => fields,
+            _ => {
+                return Err(
+                    serde::ser::Error::custom(
+                        concat!("card_type", " union content is not an object"),
+                    ),
+                );
+            }
+        };
+        fields.insert("card_type".to_string(), tag);
+        serde::Serialize::serialize(&fields, serializer)
+    }
+}
+impl<'de> serde::Deserialize<'de> for CardKind {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        let fields = <serde_json::Map<
+            String,
+            serde_json::Value,
+        > as serde::Deserialize>::deserialize(deserializer)?;
+        if crate::union::matches(
+            &fields,
+            "card_type",
+            crate::union::Tag::Str("notice"),
+        ) {
+            return serde_json::from_value(serde_json::Value::Object(fields))
+                .map(Self::Notice)
+                .map_err(|e| serde::de::Error::custom(
+                    format_args!("{}: {}", "in the fields of `card_type` `notice`", e),
+                ));
+        }
+        if crate::union::matches(&fields, "card_type", crate::union::Tag::Int(2)) {
+            return serde_json::from_value(serde_json::Value::Object(fields))
+                .map(Self::Vote)
+                .map_err(|e| serde::de::Error::custom(
+                    format_args!("{}: {}", "in the fields of `card_type` 2", e),
+                ));
         }
         Ok(Self::Unknown(fields))
     }
@@ -77,6 +176,46 @@ impl serde::Serialize for Color {
     }
 }
 impl<'de> serde::Deserialize<'de> for Color {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::string(deserializer).map(|value| Self::from(value.as_str()))
+    }
+}
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub enum Kind {
+    /// `image`:
+    Image,
+    /// `file`:
+    File,
+    /// A value this version of the crate does not know, kept as sent.
+    Unknown(String),
+}
+impl Kind {
+    /// The value on the wire.
+    pub fn as_str(&self) -> &str {
+        match self {
+            Self::Image => "image",
+            Self::File => "file",
+            Self::Unknown(other) => other,
+        }
+    }
+}
+impl From<&str> for Kind {
+    fn from(value: &str) -> Self {
+        match value {
+            "image" => Self::Image,
+            "file" => Self::File,
+            other => Self::Unknown(other.to_string()),
+        }
+    }
+}
+impl serde::Serialize for Kind {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.serialize_str(self.as_str())
+    }
+}
+impl<'de> serde::Deserialize<'de> for Kind {
     fn deserialize<D: serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
@@ -121,6 +260,11 @@ impl<'de> serde::Deserialize<'de> for Level {
     ) -> Result<Self, D::Error> {
         crate::de::int(deserializer).map(Self::from)
     }
+}
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct Notice {
+    #[serde(deserialize_with = "crate::de::string")]
+    pub title: String,
 }
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct SendRequest {
@@ -173,6 +317,30 @@ pub struct Thing {
     pub tags: Option<Vec<i64>>,
     #[serde(flatten)]
     pub body: Body,
+}
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct ThingPage {
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "crate::de::opt_string"
+    )]
+    pub next_cursor: Option<String>,
+    pub names: Vec<String>,
+}
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct Uploaded {
+    #[serde(deserialize_with = "crate::de::string")]
+    pub media_id: String,
+}
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct Vote {
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "crate::de::opt_string"
+    )]
+    pub question: Option<String>,
 }
 impl crate::Client {
     /// `thing` endpoints of 小示例 (mini).
@@ -293,6 +461,89 @@ impl ThingApi {
             query_media_id: media_id.into(),
         }
     }
+    /// 列表
+    ///
+    /// `GET /cgi-bin/thing/list` ([official documentation](https://developer.work.weixin.qq.com/document/path/4))
+    ///
+    /// Endpoint id `thing.list`; safe to retry, so busy answers and transport failures are retried.
+    ///
+    /// # Example
+    ///
+    /// ```no_run
+    /// # async fn example(client: wecom_api::Client) -> Result<(), Box<dyn std::error::Error>> {
+    /// let response = client.thing().list()
+    ///     .await?;
+    /// # Ok(())
+    /// # }
+    /// ```
+    ///
+    /// Documented response:
+    ///
+    /// ```json
+    /// {
+    ///   "errcode": 0,
+    ///   "errmsg": "ok",
+    ///   "names": [
+    ///     "a",
+    ///     "b"
+    ///   ],
+    ///   "next_cursor": "c2"
+    /// }
+    /// ```
+    #[doc(alias = "/cgi-bin/thing/list")]
+    #[doc(alias = "列表")]
+    pub fn list(&self) -> ThingList {
+        ThingList {
+            client: self.client.clone(),
+            query_cursor: None,
+        }
+    }
+    /// 上传
+    ///
+    /// `POST /cgi-bin/thing/upload` ([official documentation](https://developer.work.weixin.qq.com/document/path/4))
+    ///
+    /// Endpoint id `thing.upload`; not safe to repeat, so it is sent at most once.
+    ///
+    /// # Upload limits
+    ///
+    /// Checked before sending: a file outside them is refused with [`Error::InvalidArgument`](crate::Error::InvalidArgument) and never reaches WeCom.
+    ///
+    /// - `type=image`: 6 bytes to 2 MB (2097152 bytes), `.jpg`, `.png` (图片)
+    /// - every upload: at most 20 MB (20971520 bytes), any file type
+    ///
+    /// # Example
+    ///
+    /// ```no_run
+    /// # async fn example(client: wecom_api::Client) -> Result<(), Box<dyn std::error::Error>> {
+    /// let file = wecom_api::media::UploadFile::from_path("path/to/example.jpg").await?;
+    /// let response = client.thing().upload(wecom_api::mini::Kind::from("image"), file)
+    ///     .await?;
+    /// # Ok(())
+    /// # }
+    /// ```
+    ///
+    /// Documented response:
+    ///
+    /// ```json
+    /// {
+    ///   "errcode": 0,
+    ///   "errmsg": "ok",
+    ///   "media_id": "m1"
+    /// }
+    /// ```
+    #[doc(alias = "/cgi-bin/thing/upload")]
+    #[doc(alias = "上传")]
+    pub fn upload(
+        &self,
+        kind: impl Into<Kind>,
+        file: crate::media::UploadFile,
+    ) -> ThingUpload {
+        ThingUpload {
+            client: self.client.clone(),
+            query_kind: kind.into(),
+            file,
+        }
+    }
 }
 static OP_THING_GET: crate::operation::Operation = crate::operation::Operation {
     id: "thing.get",
@@ -394,6 +645,97 @@ impl std::future::IntoFuture for ThingDownload {
             let mut query: Vec<(&'static str, String)> = Vec::with_capacity(1usize);
             query.push(("media_id", self.query_media_id));
             self.client.execute_download(&OP_THING_DOWNLOAD, &query).await
+        })
+    }
+}
+static OP_THING_LIST: crate::operation::Operation = crate::operation::Operation {
+    id: "thing.list",
+    method: crate::operation::Method::Get,
+    path: "/cgi-bin/thing/list",
+    credential: crate::operation::Credential::AccessToken,
+    retry_safe: true,
+};
+/// Request builder of [`ThingApi::list`] (列表): set optional inputs, then `.await` it.
+#[derive(Debug, Clone)]
+#[must_use = "a request does nothing until it is awaited"]
+pub struct ThingList {
+    client: crate::Client,
+    query_cursor: Option<String>,
+}
+impl ThingList {
+    pub fn cursor(mut self, value: impl Into<String>) -> Self {
+        self.query_cursor = Some(value.into());
+        self
+    }
+    /// Every item of every page, as a stream: the next page is fetched when the items of
+    /// the current one are used up. The stream ends after an error.
+    pub fn into_stream(
+        self,
+    ) -> impl futures::Stream<Item = crate::Result<String>> + Send + 'static {
+        crate::paging::stream(
+            self,
+            |call, cursor| call.cursor(cursor),
+            |page: ThingPage| (page.names, page.next_cursor),
+        )
+    }
+}
+impl std::future::IntoFuture for ThingList {
+    type Output = crate::Result<ThingPage>;
+    type IntoFuture = crate::BoxFuture<Self::Output>;
+    fn into_future(self) -> Self::IntoFuture {
+        Box::pin(async move {
+            let mut query: Vec<(&'static str, String)> = Vec::with_capacity(1usize);
+            if let Some(value) = self.query_cursor {
+                query.push(("cursor", value));
+            }
+            self.client
+                .execute_json::<ThingPage, _>(&OP_THING_LIST, &query, None::<&()>)
+                .await
+        })
+    }
+}
+static OP_THING_UPLOAD: crate::operation::Operation = crate::operation::Operation {
+    id: "thing.upload",
+    method: crate::operation::Method::Post,
+    path: "/cgi-bin/thing/upload",
+    credential: crate::operation::Credential::AccessToken,
+    retry_safe: false,
+};
+static LIMITS_THING_UPLOAD: &[crate::media::UploadLimit] = &[
+    crate::media::UploadLimit {
+        when: Some(("type", "image")),
+        min_bytes: 6,
+        max_bytes: 2097152,
+        extensions: &["jpg", "png"],
+    },
+    crate::media::UploadLimit {
+        when: None,
+        min_bytes: 0,
+        max_bytes: 20971520,
+        extensions: &[],
+    },
+];
+/// Request builder of [`ThingApi::upload`] (上传): set optional inputs, then `.await` it.
+#[derive(Debug, Clone)]
+#[must_use = "a request does nothing until it is awaited"]
+pub struct ThingUpload {
+    client: crate::Client,
+    query_kind: Kind,
+    file: crate::media::UploadFile,
+}
+impl ThingUpload {}
+impl std::future::IntoFuture for ThingUpload {
+    type Output = crate::Result<Uploaded>;
+    type IntoFuture = crate::BoxFuture<Self::Output>;
+    fn into_future(self) -> Self::IntoFuture {
+        Box::pin(async move {
+            let mut query: Vec<(&'static str, String)> = Vec::with_capacity(1usize);
+            query.push(("type", self.query_kind.as_str().to_string()));
+            self.client
+                .execute_upload::<
+                    Uploaded,
+                >(&OP_THING_UPLOAD, &query, "media", LIMITS_THING_UPLOAD, self.file)
+                .await
         })
     }
 }

@@ -96,6 +96,7 @@ async fn thing_send_example_0() {
 }"#,
         )
         .expect("the documented request decodes");
+    crate::support::assert_typed(&body);
     #[allow(unused_mut)]
     let mut call: ThingSend = client.thing().send(body.body);
     if let Some(value) = body.touser {
@@ -119,6 +120,59 @@ async fn thing_send_example_0() {
     );
 }
 #[tokio::test]
+async fn thing_send_example_1() {
+    let server = MockWeCom::start().await;
+    let mock = server
+        .expect_call(
+            Credential::AccessToken,
+            "POST",
+            "/cgi-bin/thing/send",
+            &[],
+            Some(
+                r#"{
+  "card": {
+    "card_type": "notice",
+    "title": "t"
+  },
+  "msgtype": "card"
+}"#,
+            ),
+            r#"{
+  "errcode": 0,
+  "errmsg": "ok"
+}"#,
+        )
+        .await;
+    let client = server.client();
+    let body: SendRequest = serde_json::from_str(
+            r#"{
+  "card": {
+    "card_type": "notice",
+    "title": "t"
+  },
+  "msgtype": "card"
+}"#,
+        )
+        .expect("the documented request decodes");
+    crate::support::assert_typed(&body);
+    #[allow(unused_mut)]
+    let mut call: ThingSend = client.thing().send(body.body);
+    if let Some(value) = body.touser {
+        call = call.touser(value);
+    }
+    if let Some(value) = body.safe {
+        call = call.safe(value);
+    }
+    let response = call
+        .await
+        .expect(concat!("thing.send", " succeeds on its documented response"));
+    mock.assert_async().await;
+    crate::support::assert_decoded(r#"{
+  "errcode": 0,
+  "errmsg": "ok"
+}"#, &response);
+}
+#[tokio::test]
 async fn thing_download_example_0() {
     let server = MockWeCom::start().await;
     let mock = server
@@ -136,4 +190,85 @@ async fn thing_download_example_0() {
     let file = call.await.expect(concat!("thing.download", " returns the file"));
     mock.assert_async().await;
     assert_eq!(file.bytes.as_ref(), b"example file");
+}
+#[tokio::test]
+async fn thing_list_example_0() {
+    let server = MockWeCom::start().await;
+    let mock = server
+        .expect_call(
+            Credential::AccessToken,
+            "GET",
+            "/cgi-bin/thing/list",
+            &[("cursor", "c1")],
+            None,
+            r#"{
+  "errcode": 0,
+  "errmsg": "ok",
+  "names": [
+    "a",
+    "b"
+  ],
+  "next_cursor": "c2"
+}"#,
+        )
+        .await;
+    let client = server.client();
+    #[allow(unused_mut)]
+    let mut call: ThingList = client.thing().list().cursor("c1");
+    let response = call
+        .await
+        .expect(concat!("thing.list", " succeeds on its documented response"));
+    mock.assert_async().await;
+    crate::support::assert_decoded(
+        r#"{
+  "errcode": 0,
+  "errmsg": "ok",
+  "names": [
+    "a",
+    "b"
+  ],
+  "next_cursor": "c2"
+}"#,
+        &response,
+    );
+}
+#[tokio::test]
+async fn thing_upload_example_0() {
+    let server = MockWeCom::start().await;
+    let mock = server
+        .expect_call(
+            Credential::AccessToken,
+            "POST",
+            "/cgi-bin/thing/upload",
+            &[("type", "image")],
+            None,
+            r#"{
+  "errcode": 0,
+  "errmsg": "ok",
+  "media_id": "m1"
+}"#,
+        )
+        .await;
+    let client = server.client();
+    let content: Vec<u8> = b"example".to_vec();
+    #[allow(unused_mut)]
+    let mut call: ThingUpload = client
+        .thing()
+        .upload(
+            Kind::from("image"),
+            wecom_api::media::UploadFile::from_bytes("example.jpg", content.clone()),
+        );
+    let response = call
+        .await
+        .expect(concat!("thing.upload", " succeeds on its documented response"));
+    mock.assert_async().await;
+    mock.assert_upload("media", "example.jpg", &content);
+    crate::support::assert_decoded(
+        r#"{
+  "errcode": 0,
+  "errmsg": "ok",
+  "media_id": "m1"
+}"#,
+        &response,
+    );
 }

@@ -191,6 +191,7 @@ async fn user_create_example_0() {
 }"#,
         )
         .expect("the documented request decodes");
+    crate::support::assert_typed(&body);
     #[allow(unused_mut)]
     let mut call: UserCreate = client.user().create(body.userid, body.name);
     if let Some(value) = body.alias {
@@ -640,6 +641,7 @@ async fn user_update_example_0() {
 }"#,
         )
         .expect("the documented request decodes");
+    crate::support::assert_typed(&body);
     #[allow(unused_mut)]
     let mut call: UserUpdate = client.user().update(body.userid);
     if let Some(value) = body.new_userid {
@@ -779,6 +781,7 @@ async fn user_batch_delete_example_0() {
 }"#,
         )
         .expect("the documented request decodes");
+    crate::support::assert_typed(&body);
     #[allow(unused_mut)]
     let mut call: UserBatchDelete = client.user().batch_delete(body.useridlist);
     let response = call
@@ -1097,6 +1100,7 @@ async fn user_list_id_example_0() {
 }"#,
         )
         .expect("the documented request decodes");
+    crate::support::assert_typed(&body);
     #[allow(unused_mut)]
     let mut call: UserListId = client.user().list_id();
     if let Some(value) = body.cursor {
@@ -1158,6 +1162,7 @@ async fn user_convert_to_openid_example_0() {
 }"#,
         )
         .expect("the documented request decodes");
+    crate::support::assert_typed(&body);
     #[allow(unused_mut)]
     let mut call: UserConvertToOpenid = client.user().convert_to_openid(body.userid);
     let response = call
@@ -1201,6 +1206,7 @@ async fn user_convert_to_userid_example_0() {
 }"#,
         )
         .expect("the documented request decodes");
+    crate::support::assert_typed(&body);
     #[allow(unused_mut)]
     let mut call: UserConvertToUserid = client.user().convert_to_userid(body.openid);
     let response = call
@@ -1272,6 +1278,7 @@ async fn user_get_userid_example_0() {
 }"#,
         )
         .expect("the documented request decodes");
+    crate::support::assert_typed(&body);
     #[allow(unused_mut)]
     let mut call: UserGetUserid = client.user().get_userid(body.mobile);
     let response = call
@@ -1315,6 +1322,7 @@ async fn user_get_userid_by_email_example_0() {
 }"#,
         )
         .expect("the documented request decodes");
+    crate::support::assert_typed(&body);
     #[allow(unused_mut)]
     let mut call: UserGetUseridByEmail = client.user().get_userid_by_email(body.email);
     if let Some(value) = body.email_type {
@@ -1361,6 +1369,7 @@ async fn user_get_active_stat_example_0() {
 }"#,
         )
         .expect("the documented request decodes");
+    crate::support::assert_typed(&body);
     #[allow(unused_mut)]
     let mut call: UserGetActiveStat = client.user().get_active_stat(body.date);
     let response = call
@@ -1439,6 +1448,7 @@ async fn user_batch_invite_example_0() {
 }"#,
         )
         .expect("the documented request decodes");
+    crate::support::assert_typed(&body);
     #[allow(unused_mut)]
     let mut call: UserBatchInvite = client.user().batch_invite();
     if let Some(value) = body.user {
@@ -1546,6 +1556,7 @@ async fn department_create_example_0() {
 }"#,
         )
         .expect("the documented request decodes");
+    crate::support::assert_typed(&body);
     #[allow(unused_mut)]
     let mut call: DepartmentCreate = client
         .department()
@@ -1607,6 +1618,7 @@ async fn department_update_example_0() {
 }"#,
         )
         .expect("the documented request decodes");
+    crate::support::assert_typed(&body);
     #[allow(unused_mut)]
     let mut call: DepartmentUpdate = client.department().update(body.id);
     if let Some(value) = body.name {
@@ -1881,6 +1893,7 @@ async fn tag_create_example_0() {
 }"#,
         )
         .expect("the documented request decodes");
+    crate::support::assert_typed(&body);
     #[allow(unused_mut)]
     let mut call: TagCreate = client.tag().create(body.tagname);
     if let Some(value) = body.tagid {
@@ -1926,6 +1939,7 @@ async fn tag_update_example_0() {
 }"#,
         )
         .expect("the documented request decodes");
+    crate::support::assert_typed(&body);
     #[allow(unused_mut)]
     let mut call: TagUpdate = client.tag().update(body.tagid, body.tagname);
     let response = call
@@ -2114,6 +2128,7 @@ async fn tag_add_users_example_0() {
 }"#,
         )
         .expect("the documented request decodes");
+    crate::support::assert_typed(&body);
     #[allow(unused_mut)]
     let mut call: TagAddUsers = client.tag().add_users(body.tagid);
     if let Some(value) = body.userlist {
@@ -2177,6 +2192,7 @@ async fn tag_add_users_example_1() {
 }"#,
         )
         .expect("the documented request decodes");
+    crate::support::assert_typed(&body);
     #[allow(unused_mut)]
     let mut call: TagAddUsers = client.tag().add_users(body.tagid);
     if let Some(value) = body.userlist {
@@ -2245,6 +2261,7 @@ async fn tag_delete_users_example_0() {
 }"#,
         )
         .expect("the documented request decodes");
+    crate::support::assert_typed(&body);
     #[allow(unused_mut)]
     let mut call: TagDeleteUsers = client.tag().delete_users(body.tagid);
     if let Some(value) = body.userlist {
@@ -2313,6 +2330,7 @@ async fn tag_delete_users_example_1() {
 }"#,
         )
         .expect("the documented request decodes");
+    crate::support::assert_typed(&body);
     #[allow(unused_mut)]
     let mut call: TagDeleteUsers = client.tag().delete_users(body.tagid);
     if let Some(value) = body.userlist {
@@ -2334,6 +2352,1052 @@ async fn tag_delete_users_example_1() {
     2,
     4
   ]
+}"#,
+        &response,
+    );
+}
+#[tokio::test]
+async fn batch_sync_user_example_0() {
+    let server = MockWeCom::start().await;
+    let mock = server
+        .expect_call(
+            Credential::AccessToken,
+            "POST",
+            "/cgi-bin/batch/syncuser",
+            &[],
+            Some(
+                r#"{
+  "callback": {
+    "encodingaeskey": "xxx",
+    "token": "xxx",
+    "url": "xxx"
+  },
+  "media_id": "xxxxxx",
+  "to_invite": true
+}"#,
+            ),
+            r#"{
+  "errcode": 0,
+  "errmsg": "ok",
+  "jobid": "xxxxx"
+}"#,
+        )
+        .await;
+    let client = server.client();
+    let body: BatchSyncUserRequest = serde_json::from_str(
+            r#"{
+  "callback": {
+    "encodingaeskey": "xxx",
+    "token": "xxx",
+    "url": "xxx"
+  },
+  "media_id": "xxxxxx",
+  "to_invite": true
+}"#,
+        )
+        .expect("the documented request decodes");
+    crate::support::assert_typed(&body);
+    #[allow(unused_mut)]
+    let mut call: BatchSyncUser = client.batch().sync_user(body.media_id);
+    if let Some(value) = body.to_invite {
+        call = call.to_invite(value);
+    }
+    if let Some(value) = body.callback {
+        call = call.callback(value);
+    }
+    let response = call
+        .await
+        .expect(concat!("batch.sync_user", " succeeds on its documented response"));
+    mock.assert_async().await;
+    crate::support::assert_decoded(
+        r#"{
+  "errcode": 0,
+  "errmsg": "ok",
+  "jobid": "xxxxx"
+}"#,
+        &response,
+    );
+}
+#[tokio::test]
+async fn batch_replace_user_example_0() {
+    let server = MockWeCom::start().await;
+    let mock = server
+        .expect_call(
+            Credential::AccessToken,
+            "POST",
+            "/cgi-bin/batch/replaceuser",
+            &[],
+            Some(
+                r#"{
+  "callback": {
+    "encodingaeskey": "xxx",
+    "token": "xxx",
+    "url": "xxx"
+  },
+  "media_id": "xxxxxx",
+  "to_invite": true
+}"#,
+            ),
+            r#"{
+  "errcode": 0,
+  "errmsg": "ok",
+  "jobid": "xxxxx"
+}"#,
+        )
+        .await;
+    let client = server.client();
+    let body: BatchSyncUserRequest = serde_json::from_str(
+            r#"{
+  "callback": {
+    "encodingaeskey": "xxx",
+    "token": "xxx",
+    "url": "xxx"
+  },
+  "media_id": "xxxxxx",
+  "to_invite": true
+}"#,
+        )
+        .expect("the documented request decodes");
+    crate::support::assert_typed(&body);
+    #[allow(unused_mut)]
+    let mut call: BatchReplaceUser = client.batch().replace_user(body.media_id);
+    if let Some(value) = body.to_invite {
+        call = call.to_invite(value);
+    }
+    if let Some(value) = body.callback {
+        call = call.callback(value);
+    }
+    let response = call
+        .await
+        .expect(concat!("batch.replace_user", " succeeds on its documented response"));
+    mock.assert_async().await;
+    crate::support::assert_decoded(
+        r#"{
+  "errcode": 0,
+  "errmsg": "ok",
+  "jobid": "xxxxx"
+}"#,
+        &response,
+    );
+}
+#[tokio::test]
+async fn batch_replace_party_example_0() {
+    let server = MockWeCom::start().await;
+    let mock = server
+        .expect_call(
+            Credential::AccessToken,
+            "POST",
+            "/cgi-bin/batch/replaceparty",
+            &[],
+            Some(
+                r#"{
+  "callback": {
+    "encodingaeskey": "xxx",
+    "token": "xxx",
+    "url": "xxx"
+  },
+  "media_id": "xxxxxx"
+}"#,
+            ),
+            r#"{
+  "errcode": 0,
+  "errmsg": "ok",
+  "jobid": "xxxxx"
+}"#,
+        )
+        .await;
+    let client = server.client();
+    let body: BatchReplacePartyRequest = serde_json::from_str(
+            r#"{
+  "callback": {
+    "encodingaeskey": "xxx",
+    "token": "xxx",
+    "url": "xxx"
+  },
+  "media_id": "xxxxxx"
+}"#,
+        )
+        .expect("the documented request decodes");
+    crate::support::assert_typed(&body);
+    #[allow(unused_mut)]
+    let mut call: BatchReplaceParty = client.batch().replace_party(body.media_id);
+    if let Some(value) = body.callback {
+        call = call.callback(value);
+    }
+    let response = call
+        .await
+        .expect(concat!("batch.replace_party", " succeeds on its documented response"));
+    mock.assert_async().await;
+    crate::support::assert_decoded(
+        r#"{
+  "errcode": 0,
+  "errmsg": "ok",
+  "jobid": "xxxxx"
+}"#,
+        &response,
+    );
+}
+#[tokio::test]
+async fn batch_get_result_example_0() {
+    let server = MockWeCom::start().await;
+    let mock = server
+        .expect_call(
+            Credential::AccessToken,
+            "GET",
+            "/cgi-bin/batch/getresult",
+            &[("jobid", "JOBID")],
+            None,
+            r#"{
+  "errcode": 0,
+  "errmsg": "ok",
+  "percentage": 33,
+  "result": [
+    {},
+    {}
+  ],
+  "status": 1,
+  "total": 3,
+  "type": "replace_user"
+}"#,
+        )
+        .await;
+    let client = server.client();
+    #[allow(unused_mut)]
+    let mut call: BatchGetResult = client.batch().get_result("JOBID");
+    let response = call
+        .await
+        .expect(concat!("batch.get_result", " succeeds on its documented response"));
+    mock.assert_async().await;
+    crate::support::assert_decoded(
+        r#"{
+  "errcode": 0,
+  "errmsg": "ok",
+  "percentage": 33,
+  "result": [
+    {},
+    {}
+  ],
+  "status": 1,
+  "total": 3,
+  "type": "replace_user"
+}"#,
+        &response,
+    );
+}
+#[tokio::test]
+async fn batch_get_result_example_1() {
+    let server = MockWeCom::start().await;
+    let mock = server
+        .expect_call(
+            Credential::AccessToken,
+            "GET",
+            "/cgi-bin/batch/getresult",
+            &[("jobid", "JOBID")],
+            None,
+            r#"{
+  "errcode": 0,
+  "errmsg": "ok",
+  "percentage": 100,
+  "result": [
+    {
+      "errcode": 0,
+      "errmsg": "ok",
+      "userid": "lisi"
+    },
+    {
+      "errcode": 0,
+      "errmsg": "ok",
+      "userid": "zhangsan"
+    }
+  ],
+  "status": 3,
+  "total": 2,
+  "type": "sync_user"
+}"#,
+        )
+        .await;
+    let client = server.client();
+    #[allow(unused_mut)]
+    let mut call: BatchGetResult = client.batch().get_result("JOBID");
+    let response = call
+        .await
+        .expect(concat!("batch.get_result", " succeeds on its documented response"));
+    mock.assert_async().await;
+    crate::support::assert_decoded(
+        r#"{
+  "errcode": 0,
+  "errmsg": "ok",
+  "percentage": 100,
+  "result": [
+    {
+      "errcode": 0,
+      "errmsg": "ok",
+      "userid": "lisi"
+    },
+    {
+      "errcode": 0,
+      "errmsg": "ok",
+      "userid": "zhangsan"
+    }
+  ],
+  "status": 3,
+  "total": 2,
+  "type": "sync_user"
+}"#,
+        &response,
+    );
+}
+#[tokio::test]
+async fn batch_get_result_example_2() {
+    let server = MockWeCom::start().await;
+    let mock = server
+        .expect_call(
+            Credential::AccessToken,
+            "GET",
+            "/cgi-bin/batch/getresult",
+            &[("jobid", "JOBID")],
+            None,
+            r#"{
+  "errcode": 0,
+  "errmsg": "ok",
+  "percentage": 100,
+  "result": [
+    {
+      "action": 1,
+      "errcode": 0,
+      "errmsg": "ok",
+      "partyid": 1
+    },
+    {
+      "action": 4,
+      "errcode": 0,
+      "errmsg": "ok",
+      "partyid": 2
+    }
+  ],
+  "status": 3,
+  "total": 2,
+  "type": "replace_party"
+}"#,
+        )
+        .await;
+    let client = server.client();
+    #[allow(unused_mut)]
+    let mut call: BatchGetResult = client.batch().get_result("JOBID");
+    let response = call
+        .await
+        .expect(concat!("batch.get_result", " succeeds on its documented response"));
+    mock.assert_async().await;
+    crate::support::assert_decoded(
+        r#"{
+  "errcode": 0,
+  "errmsg": "ok",
+  "percentage": 100,
+  "result": [
+    {
+      "action": 1,
+      "errcode": 0,
+      "errmsg": "ok",
+      "partyid": 1
+    },
+    {
+      "action": 4,
+      "errcode": 0,
+      "errmsg": "ok",
+      "partyid": 2
+    }
+  ],
+  "status": 3,
+  "total": 2,
+  "type": "replace_party"
+}"#,
+        &response,
+    );
+}
+#[tokio::test]
+async fn export_simple_user_example_0() {
+    let server = MockWeCom::start().await;
+    let mock = server
+        .expect_call(
+            Credential::AccessToken,
+            "POST",
+            "/cgi-bin/export/simple_user",
+            &[],
+            Some(
+                r#"{
+  "block_size": 1000000,
+  "encoding_aeskey": "IJUiXNpvGbODwKEBSEsAeOAPAhkqHqNCF6g19t9wfg2"
+}"#,
+            ),
+            r#"{
+  "errcode": 0,
+  "errmsg": "ok",
+  "jobid": "jobid_xxxxxxxxx"
+}"#,
+        )
+        .await;
+    let client = server.client();
+    let body: ExportRequest = serde_json::from_str(
+            r#"{
+  "block_size": 1000000,
+  "encoding_aeskey": "IJUiXNpvGbODwKEBSEsAeOAPAhkqHqNCF6g19t9wfg2"
+}"#,
+        )
+        .expect("the documented request decodes");
+    crate::support::assert_typed(&body);
+    #[allow(unused_mut)]
+    let mut call: ExportSimpleUser = client.export().simple_user(body.encoding_aeskey);
+    if let Some(value) = body.block_size {
+        call = call.block_size(value);
+    }
+    let response = call
+        .await
+        .expect(concat!("export.simple_user", " succeeds on its documented response"));
+    mock.assert_async().await;
+    crate::support::assert_decoded(
+        r#"{
+  "errcode": 0,
+  "errmsg": "ok",
+  "jobid": "jobid_xxxxxxxxx"
+}"#,
+        &response,
+    );
+}
+#[tokio::test]
+async fn export_user_example_0() {
+    let server = MockWeCom::start().await;
+    let mock = server
+        .expect_call(
+            Credential::AccessToken,
+            "POST",
+            "/cgi-bin/export/user",
+            &[],
+            Some(
+                r#"{
+  "block_size": 1000000,
+  "encoding_aeskey": "IJUiXNpvGbODwKEBSEsAeOAPAhkqHqNCF6g19t9wfg2"
+}"#,
+            ),
+            r#"{
+  "errcode": 0,
+  "errmsg": "ok",
+  "jobid": "jobid_xxxxxxxxxxxxxxx"
+}"#,
+        )
+        .await;
+    let client = server.client();
+    let body: ExportRequest = serde_json::from_str(
+            r#"{
+  "block_size": 1000000,
+  "encoding_aeskey": "IJUiXNpvGbODwKEBSEsAeOAPAhkqHqNCF6g19t9wfg2"
+}"#,
+        )
+        .expect("the documented request decodes");
+    crate::support::assert_typed(&body);
+    #[allow(unused_mut)]
+    let mut call: ExportUser = client.export().user(body.encoding_aeskey);
+    if let Some(value) = body.block_size {
+        call = call.block_size(value);
+    }
+    let response = call
+        .await
+        .expect(concat!("export.user", " succeeds on its documented response"));
+    mock.assert_async().await;
+    crate::support::assert_decoded(
+        r#"{
+  "errcode": 0,
+  "errmsg": "ok",
+  "jobid": "jobid_xxxxxxxxxxxxxxx"
+}"#,
+        &response,
+    );
+}
+#[tokio::test]
+async fn export_department_example_0() {
+    let server = MockWeCom::start().await;
+    let mock = server
+        .expect_call(
+            Credential::AccessToken,
+            "POST",
+            "/cgi-bin/export/department",
+            &[],
+            Some(
+                r#"{
+  "block_size": 1000000,
+  "encoding_aeskey": "IJUiXNpvGbODwKEBSEsAeOAPAhkqHqNCF6g19t9wfg2"
+}"#,
+            ),
+            r#"{
+  "errcode": 0,
+  "errmsg": "ok",
+  "jobid": "jobid_xxxxxxxxx"
+}"#,
+        )
+        .await;
+    let client = server.client();
+    let body: ExportRequest = serde_json::from_str(
+            r#"{
+  "block_size": 1000000,
+  "encoding_aeskey": "IJUiXNpvGbODwKEBSEsAeOAPAhkqHqNCF6g19t9wfg2"
+}"#,
+        )
+        .expect("the documented request decodes");
+    crate::support::assert_typed(&body);
+    #[allow(unused_mut)]
+    let mut call: ExportDepartment = client.export().department(body.encoding_aeskey);
+    if let Some(value) = body.block_size {
+        call = call.block_size(value);
+    }
+    let response = call
+        .await
+        .expect(concat!("export.department", " succeeds on its documented response"));
+    mock.assert_async().await;
+    crate::support::assert_decoded(
+        r#"{
+  "errcode": 0,
+  "errmsg": "ok",
+  "jobid": "jobid_xxxxxxxxx"
+}"#,
+        &response,
+    );
+}
+#[tokio::test]
+async fn export_tag_user_example_0() {
+    let server = MockWeCom::start().await;
+    let mock = server
+        .expect_call(
+            Credential::AccessToken,
+            "POST",
+            "/cgi-bin/export/taguser",
+            &[],
+            Some(
+                r#"{
+  "block_size": 1000000,
+  "encoding_aeskey": "IJUiXNpvGbODwKEBSEsAeOAPAhkqHqNCF6g19t9wfg2",
+  "tagid": 1
+}"#,
+            ),
+            r#"{
+  "errcode": 0,
+  "errmsg": "ok",
+  "jobid": "jobid_xxxxxxxxx"
+}"#,
+        )
+        .await;
+    let client = server.client();
+    let body: ExportTagUserRequest = serde_json::from_str(
+            r#"{
+  "block_size": 1000000,
+  "encoding_aeskey": "IJUiXNpvGbODwKEBSEsAeOAPAhkqHqNCF6g19t9wfg2",
+  "tagid": 1
+}"#,
+        )
+        .expect("the documented request decodes");
+    crate::support::assert_typed(&body);
+    #[allow(unused_mut)]
+    let mut call: ExportTagUser = client
+        .export()
+        .tag_user(body.tagid, body.encoding_aeskey);
+    if let Some(value) = body.block_size {
+        call = call.block_size(value);
+    }
+    let response = call
+        .await
+        .expect(concat!("export.tag_user", " succeeds on its documented response"));
+    mock.assert_async().await;
+    crate::support::assert_decoded(
+        r#"{
+  "errcode": 0,
+  "errmsg": "ok",
+  "jobid": "jobid_xxxxxxxxx"
+}"#,
+        &response,
+    );
+}
+#[tokio::test]
+async fn export_get_result_example_0() {
+    let server = MockWeCom::start().await;
+    let mock = server
+        .expect_call(
+            Credential::AccessToken,
+            "GET",
+            "/cgi-bin/export/get_result",
+            &[("jobid", "jobid_xxxxxxxxxxxxxxx")],
+            None,
+            r#"{
+  "data_list": [
+    {
+      "md5": "xxxxxxxxx",
+      "size": 1024,
+      "url": "https://xxxxx"
+    },
+    {
+      "md5": "xxxxxxxx",
+      "size": 2048,
+      "url": "https://xxxxx"
+    }
+  ],
+  "errcode": 0,
+  "errmsg": "ok",
+  "status": 2
+}"#,
+        )
+        .await;
+    let client = server.client();
+    #[allow(unused_mut)]
+    let mut call: ExportGetResult = client.export().get_result("jobid_xxxxxxxxxxxxxxx");
+    let response = call
+        .await
+        .expect(concat!("export.get_result", " succeeds on its documented response"));
+    mock.assert_async().await;
+    crate::support::assert_decoded(
+        r#"{
+  "data_list": [
+    {
+      "md5": "xxxxxxxxx",
+      "size": 1024,
+      "url": "https://xxxxx"
+    },
+    {
+      "md5": "xxxxxxxx",
+      "size": 2048,
+      "url": "https://xxxxx"
+    }
+  ],
+  "errcode": 0,
+  "errmsg": "ok",
+  "status": 2
+}"#,
+        &response,
+    );
+}
+#[tokio::test]
+async fn linkedcorp_get_perm_list_example_0() {
+    let server = MockWeCom::start().await;
+    let mock = server
+        .expect_call(
+            Credential::AccessToken,
+            "POST",
+            "/cgi-bin/linkedcorp/agent/get_perm_list",
+            &[],
+            None,
+            r#"{
+  "department_ids": [
+    "LINKEDID/DEPARTMENTID"
+  ],
+  "errcode": 0,
+  "errmsg": "ok",
+  "userids": [
+    "CORPID/USERID"
+  ]
+}"#,
+        )
+        .await;
+    let client = server.client();
+    #[allow(unused_mut)]
+    let mut call: LinkedcorpGetPermList = client.linkedcorp().get_perm_list();
+    let response = call
+        .await
+        .expect(
+            concat!("linkedcorp.get_perm_list", " succeeds on its documented response"),
+        );
+    mock.assert_async().await;
+    crate::support::assert_decoded(
+        r#"{
+  "department_ids": [
+    "LINKEDID/DEPARTMENTID"
+  ],
+  "errcode": 0,
+  "errmsg": "ok",
+  "userids": [
+    "CORPID/USERID"
+  ]
+}"#,
+        &response,
+    );
+}
+#[tokio::test]
+async fn linkedcorp_get_user_example_0() {
+    let server = MockWeCom::start().await;
+    let mock = server
+        .expect_call(
+            Credential::AccessToken,
+            "POST",
+            "/cgi-bin/linkedcorp/user/get",
+            &[],
+            Some(r#"{
+  "userid": "CORPID/USERID"
+}"#),
+            r#"{
+  "errcode": 0,
+  "errmsg": "ok",
+  "user_info": {
+    "corpid": "xxxxxx",
+    "department": [
+      "LINKEDID/1",
+      "LINKEDID/2"
+    ],
+    "email": "zhangsan@tencent.com",
+    "extattr": {
+      "attrs": [
+        {
+          "name": "自定义属性(文本)",
+          "text": {
+            "value": "10086"
+          },
+          "type": 0,
+          "value": "10086"
+        },
+        {
+          "name": "自定义属性(网页)",
+          "type": 1,
+          "web": {
+            "title": "官网",
+            "url": "https://work.weixin.qq.com/"
+          }
+        }
+      ]
+    },
+    "mobile": "+86 12345678901",
+    "name": "张三",
+    "position": "后台开发",
+    "telephone": "10086",
+    "userid": "zhangsan"
+  }
+}"#,
+        )
+        .await;
+    let client = server.client();
+    let body: LinkedcorpGetUserRequest = serde_json::from_str(
+            r#"{
+  "userid": "CORPID/USERID"
+}"#,
+        )
+        .expect("the documented request decodes");
+    crate::support::assert_typed(&body);
+    #[allow(unused_mut)]
+    let mut call: LinkedcorpGetUser = client.linkedcorp().get_user(body.userid);
+    let response = call
+        .await
+        .expect(concat!("linkedcorp.get_user", " succeeds on its documented response"));
+    mock.assert_async().await;
+    crate::support::assert_decoded(
+        r#"{
+  "errcode": 0,
+  "errmsg": "ok",
+  "user_info": {
+    "corpid": "xxxxxx",
+    "department": [
+      "LINKEDID/1",
+      "LINKEDID/2"
+    ],
+    "email": "zhangsan@tencent.com",
+    "extattr": {
+      "attrs": [
+        {
+          "name": "自定义属性(文本)",
+          "text": {
+            "value": "10086"
+          },
+          "type": 0,
+          "value": "10086"
+        },
+        {
+          "name": "自定义属性(网页)",
+          "type": 1,
+          "web": {
+            "title": "官网",
+            "url": "https://work.weixin.qq.com/"
+          }
+        }
+      ]
+    },
+    "mobile": "+86 12345678901",
+    "name": "张三",
+    "position": "后台开发",
+    "telephone": "10086",
+    "userid": "zhangsan"
+  }
+}"#,
+        &response,
+    );
+}
+#[tokio::test]
+async fn linkedcorp_user_simple_list_example_0() {
+    let server = MockWeCom::start().await;
+    let mock = server
+        .expect_call(
+            Credential::AccessToken,
+            "POST",
+            "/cgi-bin/linkedcorp/user/simplelist",
+            &[],
+            Some(
+                r#"{
+  "department_id": "LINKEDID/DEPARTMENTID",
+  "fetch_child": true
+}"#,
+            ),
+            r#"{
+  "errcode": 0,
+  "errmsg": "ok",
+  "userlist": [
+    {
+      "corpid": "xxxxxx",
+      "department": [
+        "LINKEDID/1",
+        "LINKEDID/2"
+      ],
+      "name": "张三",
+      "userid": "zhangsan"
+    },
+    {
+      "corpid": "xxxxxx",
+      "department": [
+        "LINKEDID/1"
+      ],
+      "name": "李四",
+      "userid": "lisi"
+    }
+  ]
+}"#,
+        )
+        .await;
+    let client = server.client();
+    let body: LinkedcorpUserListRequest = serde_json::from_str(
+            r#"{
+  "department_id": "LINKEDID/DEPARTMENTID",
+  "fetch_child": true
+}"#,
+        )
+        .expect("the documented request decodes");
+    crate::support::assert_typed(&body);
+    #[allow(unused_mut)]
+    let mut call: LinkedcorpUserSimpleList = client
+        .linkedcorp()
+        .user_simple_list(body.department_id);
+    if let Some(value) = body.fetch_child {
+        call = call.fetch_child(value);
+    }
+    let response = call
+        .await
+        .expect(
+            concat!(
+                "linkedcorp.user_simple_list", " succeeds on its documented response"
+            ),
+        );
+    mock.assert_async().await;
+    crate::support::assert_decoded(
+        r#"{
+  "errcode": 0,
+  "errmsg": "ok",
+  "userlist": [
+    {
+      "corpid": "xxxxxx",
+      "department": [
+        "LINKEDID/1",
+        "LINKEDID/2"
+      ],
+      "name": "张三",
+      "userid": "zhangsan"
+    },
+    {
+      "corpid": "xxxxxx",
+      "department": [
+        "LINKEDID/1"
+      ],
+      "name": "李四",
+      "userid": "lisi"
+    }
+  ]
+}"#,
+        &response,
+    );
+}
+#[tokio::test]
+async fn linkedcorp_user_list_example_0() {
+    let server = MockWeCom::start().await;
+    let mock = server
+        .expect_call(
+            Credential::AccessToken,
+            "POST",
+            "/cgi-bin/linkedcorp/user/list",
+            &[],
+            Some(
+                r#"{
+  "department_id": "LINKEDID/DEPARTMENTID",
+  "fetch_child": true
+}"#,
+            ),
+            r#"{
+  "errcode": 0,
+  "errmsg": "ok",
+  "userlist": [
+    {
+      "corpid": "xxxxxx",
+      "department": [
+        "LINKEDID/1",
+        "LINKEDID/2"
+      ],
+      "email": "zhangsan@tencent.com",
+      "extattr": {
+        "attrs": [
+          {
+            "name": "自定义属性(文本)",
+            "text": {
+              "value": "10086"
+            },
+            "type": 0,
+            "value": "10086"
+          },
+          {
+            "name": "自定义属性(网页)",
+            "type": 1,
+            "web": {
+              "title": "官网",
+              "url": "https://work.weixin.qq.com/"
+            }
+          }
+        ]
+      },
+      "mobile": "+86 12345678901",
+      "name": "张三",
+      "position": "后台开发",
+      "telephone": "10086",
+      "userid": "zhangsan"
+    }
+  ]
+}"#,
+        )
+        .await;
+    let client = server.client();
+    let body: LinkedcorpUserListRequest = serde_json::from_str(
+            r#"{
+  "department_id": "LINKEDID/DEPARTMENTID",
+  "fetch_child": true
+}"#,
+        )
+        .expect("the documented request decodes");
+    crate::support::assert_typed(&body);
+    #[allow(unused_mut)]
+    let mut call: LinkedcorpUserList = client.linkedcorp().user_list(body.department_id);
+    if let Some(value) = body.fetch_child {
+        call = call.fetch_child(value);
+    }
+    let response = call
+        .await
+        .expect(concat!("linkedcorp.user_list", " succeeds on its documented response"));
+    mock.assert_async().await;
+    crate::support::assert_decoded(
+        r#"{
+  "errcode": 0,
+  "errmsg": "ok",
+  "userlist": [
+    {
+      "corpid": "xxxxxx",
+      "department": [
+        "LINKEDID/1",
+        "LINKEDID/2"
+      ],
+      "email": "zhangsan@tencent.com",
+      "extattr": {
+        "attrs": [
+          {
+            "name": "自定义属性(文本)",
+            "text": {
+              "value": "10086"
+            },
+            "type": 0,
+            "value": "10086"
+          },
+          {
+            "name": "自定义属性(网页)",
+            "type": 1,
+            "web": {
+              "title": "官网",
+              "url": "https://work.weixin.qq.com/"
+            }
+          }
+        ]
+      },
+      "mobile": "+86 12345678901",
+      "name": "张三",
+      "position": "后台开发",
+      "telephone": "10086",
+      "userid": "zhangsan"
+    }
+  ]
+}"#,
+        &response,
+    );
+}
+#[tokio::test]
+async fn linkedcorp_department_list_example_0() {
+    let server = MockWeCom::start().await;
+    let mock = server
+        .expect_call(
+            Credential::AccessToken,
+            "POST",
+            "/cgi-bin/linkedcorp/department/list",
+            &[],
+            Some(r#"{
+  "department_id": "LINKEDID/DEPARTMENTID"
+}"#),
+            r#"{
+  "department_list": [
+    {
+      "department_id": "1",
+      "department_name": "测试部门1",
+      "order": 100000000,
+      "parentid": "0"
+    },
+    {
+      "department_id": "2",
+      "department_name": "测试部门2",
+      "order": 99999999,
+      "parentid": "1"
+    }
+  ],
+  "errcode": 0,
+  "errmsg": "ok"
+}"#,
+        )
+        .await;
+    let client = server.client();
+    let body: LinkedcorpDepartmentListRequest = serde_json::from_str(
+            r#"{
+  "department_id": "LINKEDID/DEPARTMENTID"
+}"#,
+        )
+        .expect("the documented request decodes");
+    crate::support::assert_typed(&body);
+    #[allow(unused_mut)]
+    let mut call: LinkedcorpDepartmentList = client
+        .linkedcorp()
+        .department_list(body.department_id);
+    let response = call
+        .await
+        .expect(
+            concat!("linkedcorp.department_list", " succeeds on its documented response"),
+        );
+    mock.assert_async().await;
+    crate::support::assert_decoded(
+        r#"{
+  "department_list": [
+    {
+      "department_id": "1",
+      "department_name": "测试部门1",
+      "order": 100000000,
+      "parentid": "0"
+    },
+    {
+      "department_id": "2",
+      "department_name": "测试部门2",
+      "order": 99999999,
+      "parentid": "1"
+    }
+  ],
+  "errcode": 0,
+  "errmsg": "ok"
 }"#,
         &response,
     );

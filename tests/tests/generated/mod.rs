@@ -5,3 +5,9 @@
 mod base;
 #[rustfmt::skip]
 mod contacts;
+#[rustfmt::skip]
+mod material;
+#[rustfmt::skip]
+mod media;
+#[rustfmt::skip]
+mod message;

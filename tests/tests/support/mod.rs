@@ -50,7 +50,7 @@ impl MockWeCom {
             .expect("a client for the mock server")
     }
 
-    /// Answers `method path` with `response` and records what the call sent.
+    /// Answers `method path` with the JSON `response` and records what the call sent.
     pub async fn expect_call(
         &self,
         credential: Credential,
@@ -60,33 +60,16 @@ impl MockWeCom {
         body: Option<&str>,
         response: &str,
     ) -> ExpectedCall<'_> {
-        let seen: Arc<Mutex<Vec<HttpMockRequest>>> = Arc::default();
-        let recorder = Arc::clone(&seen);
         let response = response.to_string();
-        let mock = self
-            .server
-            .mock_async(|when, then| {
-                when.method(method).path(path).is_true(move |request| {
-                    if let Ok(mut seen) = recorder.lock() {
-                        seen.push(request.clone());
-                    }
-                    true
-                });
+        let mut expected = self
+            .recorded(credential, method, path, query, move |then| {
                 then.status(200)
                     .header("content-type", "application/json; charset=UTF-8")
                     .body(response);
             })
             .await;
-        ExpectedCall {
-            mock,
-            seen,
-            credential,
-            query: query
-                .iter()
-                .map(|(k, v)| (k.to_string(), v.to_string()))
-                .collect(),
-            body: body.map(|b| serde_json::from_str(b).expect("documented request is JSON")),
-        }
+        expected.body = body.map(|b| serde_json::from_str(b).expect("documented request is JSON"));
+        expected
     }
 
     /// Answers `method path` with the bytes of a file.
@@ -98,6 +81,27 @@ impl MockWeCom {
         query: &[(&str, &str)],
         file: &'static [u8],
     ) -> ExpectedCall<'_> {
+        self.recorded(credential, method, path, query, move |then| {
+            then.status(200)
+                .header("content-type", "application/octet-stream")
+                .header(
+                    "content-disposition",
+                    "attachment; filename=\"example.bin\"",
+                )
+                .body(file);
+        })
+        .await
+    }
+
+    /// A mock of `method path` answering with `respond`, recording every request it gets.
+    async fn recorded(
+        &self,
+        credential: Credential,
+        method: &str,
+        path: &str,
+        query: &[(&str, &str)],
+        respond: impl FnOnce(httpmock::Then),
+    ) -> ExpectedCall<'_> {
         let seen: Arc<Mutex<Vec<HttpMockRequest>>> = Arc::default();
         let recorder = Arc::clone(&seen);
         let mock = self
@@ -109,19 +113,13 @@ impl MockWeCom {
                     }
                     true
                 });
-                then.status(200)
-                    .header("content-type", "application/octet-stream")
-                    .header(
-                        "content-disposition",
-                        "attachment; filename=\"example.bin\"",
-                    )
-                    .body(file);
+                respond(then);
             })
             .await;
         ExpectedCall {
             mock,
-            seen,
             credential,
+            seen,
             query: query
                 .iter()
                 .map(|(k, v)| (k.to_string(), v.to_string()))
@@ -194,13 +192,63 @@ impl ExpectedCall<'_> {
     }
 }
 
+impl ExpectedCall<'_> {
+    /// The last request carried one multipart file part `part` named `file_name` holding
+    /// `content`, laid out as WeCom documents it.
+    pub fn assert_upload(&self, part: &str, file_name: &str, content: &[u8]) {
+        let seen = self.seen.lock().expect("recorder lock").clone();
+        let request = seen.last().expect("the endpoint received a request");
+        let content_type = request
+            .headers()
+            .get("content-type")
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or_default()
+            .to_string();
+        let boundary = content_type
+            .strip_prefix("multipart/form-data; boundary=")
+            .unwrap_or_else(|| panic!("not a multipart upload: {content_type}"));
+        let mut expected = format!(
+            "--{boundary}\r\nContent-Disposition: form-data; name=\"{part}\";filename=\"{file_name}\"; \
+             filelength={}\r\nContent-Type: ",
+            content.len()
+        )
+        .into_bytes();
+        let body = request.body_ref();
+        assert!(
+            body.starts_with(&expected),
+            "upload part header differs:\n{}",
+            String::from_utf8_lossy(&body[..body.len().min(300)])
+        );
+        expected.clear();
+        expected.extend_from_slice(b"\r\n\r\n");
+        expected.extend_from_slice(content);
+        expected.extend_from_slice(format!("\r\n--{boundary}--\r\n").as_bytes());
+        assert!(
+            body.ends_with(&expected),
+            "upload content or closing differs"
+        );
+    }
+}
+
 fn take_param(query: &mut Vec<(String, String)>, name: &str) -> Option<String> {
     let index = query.iter().position(|(k, _)| k == name)?;
     Some(query.remove(index).1)
 }
 
-/// The decoded response, serialized again, still holds every field of the documented one.
-pub fn assert_decoded<T: serde::Serialize>(documented: &str, decoded: &T) {
+/// A documented example decodes to typed variants only: no enum or union fell back to its
+/// `Unknown(..)` catch-all (a round trip alone would not notice, since `Unknown` keeps all).
+pub fn assert_typed<T: std::fmt::Debug>(decoded: &T) {
+    let debug = format!("{decoded:?}");
+    assert!(
+        !debug.contains("Unknown("),
+        "a documented example decoded to an Unknown variant: {debug}"
+    );
+}
+
+/// The decoded response, serialized again, still holds every field of the documented one,
+/// in typed variants.
+pub fn assert_decoded<T: serde::Serialize + std::fmt::Debug>(documented: &str, decoded: &T) {
+    assert_typed(decoded);
     let mut documented: Value = serde_json::from_str(documented).expect("documented response");
     if let Some(map) = documented.as_object_mut() {
         map.remove("errcode");

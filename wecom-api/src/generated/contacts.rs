@@ -5,6 +5,215 @@
 //! 成员、部门、标签的增删改查，以及邀请成员、加入企业二维码、活跃成员数等。 写操作一般须使用「通讯录同步」secret 获取的 access_token；自建应用只能读取其可见范围内的数据。 Contacts: users (members), departments and tags.
 //!
 //! Enabled by the cargo feature `contacts`.
+/// 任务完成后推送 batch_job_result 事件的回调设置，参见应用的回调模式。
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct BatchCallback {
+    /// 接收企业微信推送请求的地址，支持 http 或 https
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "crate::de::opt_string"
+    )]
+    pub url: Option<String>,
+    /// 用于生成签名
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub token: Option<crate::Secret>,
+    /// 用于消息体加密，AES 密钥的 Base64 编码
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub encodingaeskey: Option<crate::Secret>,
+}
+/// 获取异步任务结果的返回。
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct BatchGetResultResponse {
+    /// 任务状态
+    pub status: BatchJobStatus,
+    /// 操作类型
+    #[serde(rename = "type", default, skip_serializing_if = "Option::is_none")]
+    pub job_type: Option<BatchJobType>,
+    /// 任务运行总条数
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "crate::de::opt_int"
+    )]
+    pub total: Option<i64>,
+    /// 目前运行百分比，任务完成时为 100
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "crate::de::opt_int"
+    )]
+    pub percentage: Option<i64>,
+    /// 每条记录的处理结果；任务完成后有效
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub result: Option<Vec<BatchJobResult>>,
+}
+/// 提交异步导入任务的返回。
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct BatchJobResponse {
+    /// 异步任务 id，最大长度 64 字节
+    #[serde(deserialize_with = "crate::de::string")]
+    pub jobid: String,
+}
+/// 一条记录的处理结果。成员任务（sync_user、replace_user）的条目带 userid；部门任务（replace_party）的条目带 action 与 partyid。两种条目都带 errcode 与 errmsg。
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct BatchJobResult {
+    /// 成员 UserID（成员任务）
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "crate::de::opt_string"
+    )]
+    pub userid: Option<String>,
+    /// 部门的操作类型，按位或：1 新建部门，2 更改部门名称，4 移动部门，8 修改部门排序（部门任务）
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "crate::de::opt_int"
+    )]
+    pub action: Option<i64>,
+    /// 部门 ID（部门任务）
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "crate::de::opt_int"
+    )]
+    pub partyid: Option<i64>,
+    /// 该条记录的结果错误码
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "crate::de::opt_int"
+    )]
+    pub errcode: Option<i64>,
+    /// 错误信息，例如无权限、键值冲突、格式错误
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "crate::de::opt_string"
+    )]
+    pub errmsg: Option<String>,
+}
+/// 异步导入任务的状态。
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum BatchJobStatus {
+    /// `1`: 任务开始
+    Started,
+    /// `2`: 任务进行中
+    Running,
+    /// `3`: 任务已完成
+    Finished,
+    /// A value this version of the crate does not know, kept as sent.
+    Unknown(i64),
+}
+impl From<i64> for BatchJobStatus {
+    fn from(value: i64) -> Self {
+        match value {
+            1 => Self::Started,
+            2 => Self::Running,
+            3 => Self::Finished,
+            other => Self::Unknown(other),
+        }
+    }
+}
+impl From<BatchJobStatus> for i64 {
+    fn from(value: BatchJobStatus) -> Self {
+        match value {
+            BatchJobStatus::Started => 1,
+            BatchJobStatus::Running => 2,
+            BatchJobStatus::Finished => 3,
+            BatchJobStatus::Unknown(other) => other,
+        }
+    }
+}
+impl serde::Serialize for BatchJobStatus {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.serialize_i64(i64::from(*self))
+    }
+}
+impl<'de> serde::Deserialize<'de> for BatchJobStatus {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::int(deserializer).map(Self::from)
+    }
+}
+/// 异步导入任务的操作类型。
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub enum BatchJobType {
+    /// `sync_user`: 增量更新成员
+    SyncUser,
+    /// `replace_user`: 全量覆盖成员
+    ReplaceUser,
+    /// `replace_party`: 全量覆盖部门
+    ReplaceParty,
+    /// `invite_user`: 邀请成员关注（见于异步任务完成通知）
+    InviteUser,
+    /// A value this version of the crate does not know, kept as sent.
+    Unknown(String),
+}
+impl BatchJobType {
+    /// The value on the wire.
+    pub fn as_str(&self) -> &str {
+        match self {
+            Self::SyncUser => "sync_user",
+            Self::ReplaceUser => "replace_user",
+            Self::ReplaceParty => "replace_party",
+            Self::InviteUser => "invite_user",
+            Self::Unknown(other) => other,
+        }
+    }
+}
+impl From<&str> for BatchJobType {
+    fn from(value: &str) -> Self {
+        match value {
+            "sync_user" => Self::SyncUser,
+            "replace_user" => Self::ReplaceUser,
+            "replace_party" => Self::ReplaceParty,
+            "invite_user" => Self::InviteUser,
+            other => Self::Unknown(other.to_string()),
+        }
+    }
+}
+impl serde::Serialize for BatchJobType {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.serialize_str(self.as_str())
+    }
+}
+impl<'de> serde::Deserialize<'de> for BatchJobType {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::string(deserializer).map(|value| Self::from(value.as_str()))
+    }
+}
+/// 全量覆盖部门的请求。
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct BatchReplacePartyRequest {
+    /// 上传的 CSV 文件的 media_id
+    #[serde(deserialize_with = "crate::de::string")]
+    pub media_id: String,
+    /// 回调信息；填写后任务完成时推送事件
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub callback: Option<BatchCallback>,
+}
+/// 增量更新成员或全量覆盖成员的请求。
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct BatchSyncUserRequest {
+    /// 上传的 CSV 文件的 media_id
+    #[serde(deserialize_with = "crate::de::string")]
+    pub media_id: String,
+    /// 是否邀请新建的成员使用企业微信（每天自动下发一次，最多持续 3 个工作日），默认 true
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "crate::de::opt_boolean"
+    )]
+    pub to_invite: Option<bool>,
+    /// 回调信息；填写后任务完成时推送事件
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub callback: Option<BatchCallback>,
+}
 /// 企业邮箱别名，覆盖式更新；传空结构或空数组表示清空。
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct BizMailAlias {
@@ -217,6 +426,120 @@ impl<'de> serde::Deserialize<'de> for EmailType {
 /// 除 errcode/errmsg 外没有其他字段的返回。
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct EmptyResponse {}
+/// 一块导出数据的密文文件。
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct ExportDataFile {
+    /// 下载链接，支持 Range 分段下载，2 小时内有效
+    #[serde(deserialize_with = "crate::de::string")]
+    pub url: String,
+    /// 密文数据大小（字节）
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "crate::de::opt_int"
+    )]
+    pub size: Option<i64>,
+    /// 密文数据的 md5
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "crate::de::opt_string"
+    )]
+    pub md5: Option<String>,
+}
+/// 获取导出结果的返回。
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct ExportGetResultResponse {
+    /// 任务状态
+    pub status: ExportJobStatus,
+    /// 数据文件列表；任务完成时返回
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub data_list: Option<Vec<ExportDataFile>>,
+}
+/// 提交导出任务的返回。
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct ExportJobResponse {
+    /// 任务 ID，用于获取导出结果
+    #[serde(deserialize_with = "crate::de::string")]
+    pub jobid: String,
+}
+/// 导出任务的状态。
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum ExportJobStatus {
+    /// `0`: 未处理
+    Pending,
+    /// `1`: 处理中
+    Processing,
+    /// `2`: 完成
+    Done,
+    /// `3`: 异常失败
+    Failed,
+    /// A value this version of the crate does not know, kept as sent.
+    Unknown(i64),
+}
+impl From<i64> for ExportJobStatus {
+    fn from(value: i64) -> Self {
+        match value {
+            0 => Self::Pending,
+            1 => Self::Processing,
+            2 => Self::Done,
+            3 => Self::Failed,
+            other => Self::Unknown(other),
+        }
+    }
+}
+impl From<ExportJobStatus> for i64 {
+    fn from(value: ExportJobStatus) -> Self {
+        match value {
+            ExportJobStatus::Pending => 0,
+            ExportJobStatus::Processing => 1,
+            ExportJobStatus::Done => 2,
+            ExportJobStatus::Failed => 3,
+            ExportJobStatus::Unknown(other) => other,
+        }
+    }
+}
+impl serde::Serialize for ExportJobStatus {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.serialize_i64(i64::from(*self))
+    }
+}
+impl<'de> serde::Deserialize<'de> for ExportJobStatus {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::int(deserializer).map(Self::from)
+    }
+}
+/// 导出成员、成员详情或部门的请求。
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct ExportRequest {
+    /// 加密密钥的 Base64 编码：43 个字符，取自 a-z、A-Z、0-9，解码后为 32 字节的 AESKey
+    pub encoding_aeskey: crate::Secret,
+    /// 每块数据的人员（或部门）数，范围 [10^4, 10^6]，默认 10^6
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "crate::de::opt_int"
+    )]
+    pub block_size: Option<i64>,
+}
+/// 导出标签成员的请求。
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct ExportTagUserRequest {
+    /// 需要导出的标签 id
+    #[serde(deserialize_with = "crate::de::int")]
+    pub tagid: i64,
+    /// 加密密钥的 Base64 编码：43 个字符，取自 a-z、A-Z、0-9，解码后为 32 字节的 AESKey
+    pub encoding_aeskey: crate::Secret,
+    /// 每块数据的人员和部门数之和，范围 [10^4, 10^6]，默认 10^6
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "crate::de::opt_int"
+    )]
+    pub block_size: Option<i64>,
+}
 /// 一个扩展属性（extattr.attrs 与 external_profile.external_attr 的元素）：名称加一种类型的内容。 extattr 只支持文本、网页；external_attr 还支持小程序。
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct ExtAttr {
@@ -517,6 +840,202 @@ impl<'de> serde::Deserialize<'de> for LeaderFlag {
     ) -> Result<Self, D::Error> {
         crate::de::int(deserializer).map(Self::from)
     }
+}
+/// 互联企业的部门。
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct LinkedcorpDepartment {
+    /// 部门 id
+    #[serde(deserialize_with = "crate::de::string")]
+    pub department_id: String,
+    /// 部门名称
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "crate::de::opt_string"
+    )]
+    pub department_name: Option<String>,
+    /// 上级部门的 id
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "crate::de::opt_string"
+    )]
+    pub parentid: Option<String>,
+    /// 排序值
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "crate::de::opt_int"
+    )]
+    pub order: Option<i64>,
+}
+/// 获取互联企业部门列表的请求。
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct LinkedcorpDepartmentListRequest {
+    /// 可见范围接口返回的 department_ids 中的值：LinkedId/DepartmentId
+    #[serde(deserialize_with = "crate::de::string")]
+    pub department_id: String,
+}
+/// 获取互联企业部门列表的返回。
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct LinkedcorpDepartmentListResponse {
+    /// 部门列表
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub department_list: Option<Vec<LinkedcorpDepartment>>,
+}
+/// 互联企业成员的一个扩展属性：名称加一种类型的内容；文本属性还带旧的 value 字段。
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct LinkedcorpExtAttr {
+    /// 属性名称
+    #[serde(deserialize_with = "crate::de::string")]
+    pub name: String,
+    /// 文本属性的值（与 text.value 相同）
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "crate::de::opt_string"
+    )]
+    pub value: Option<String>,
+    /// 属性内容，按 type 区分
+    #[serde(flatten)]
+    pub content: ExtAttrValue,
+}
+/// 互联企业成员的扩展属性。
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct LinkedcorpExtAttrs {
+    /// 属性列表
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub attrs: Option<Vec<LinkedcorpExtAttr>>,
+}
+/// 获取应用的可见范围的返回。
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct LinkedcorpGetPermListResponse {
+    /// 可见的成员，CorpId/UserID 拼成的字符串
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub userids: Option<Vec<String>>,
+    /// 可见的部门，LinkedId/DepartmentId 拼成的字符串
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub department_ids: Option<Vec<String>>,
+}
+/// 获取互联企业成员详细信息的请求。
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct LinkedcorpGetUserRequest {
+    /// 可见范围接口返回的 userids 中的值：CorpId/UserID
+    #[serde(deserialize_with = "crate::de::string")]
+    pub userid: String,
+}
+/// 获取互联企业成员详细信息的返回。
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct LinkedcorpGetUserResponse {
+    /// 成员的详细信息
+    pub user_info: LinkedcorpUser,
+}
+/// 互联企业部门成员（简要信息）。
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct LinkedcorpSimpleUser {
+    /// 成员 UserID
+    #[serde(deserialize_with = "crate::de::string")]
+    pub userid: String,
+    /// 成员真实名称
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "crate::de::opt_string"
+    )]
+    pub name: Option<String>,
+    /// 所属部门 id，只含传入部门所属互联企业的部门
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub department: Option<Vec<String>>,
+    /// 所属企业的 corpid
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "crate::de::opt_string"
+    )]
+    pub corpid: Option<String>,
+}
+/// 互联企业成员的详细信息；返回的属性可在管理端配置。
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct LinkedcorpUser {
+    /// 成员 UserID，企业内唯一，1~64 字节
+    #[serde(deserialize_with = "crate::de::string")]
+    pub userid: String,
+    /// 成员真实名称
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "crate::de::opt_string"
+    )]
+    pub name: Option<String>,
+    /// 所属部门，LinkedId/DepartmentId 拼成的字符串
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub department: Option<Vec<String>>,
+    /// 手机号码
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "crate::de::opt_string"
+    )]
+    pub mobile: Option<String>,
+    /// 座机
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "crate::de::opt_string"
+    )]
+    pub telephone: Option<String>,
+    /// 邮箱
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "crate::de::opt_string"
+    )]
+    pub email: Option<String>,
+    /// 职务
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "crate::de::opt_string"
+    )]
+    pub position: Option<String>,
+    /// 所属企业的 corpid
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "crate::de::opt_string"
+    )]
+    pub corpid: Option<String>,
+    /// 扩展属性
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub extattr: Option<LinkedcorpExtAttrs>,
+}
+/// 获取互联企业部门成员（详情）的请求。
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct LinkedcorpUserListRequest {
+    /// 可见范围接口返回的 department_ids 中的值：LinkedId/DepartmentId
+    #[serde(deserialize_with = "crate::de::string")]
+    pub department_id: String,
+    /// 是否递归获取子部门的成员；默认只获取本部门
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "crate::de::opt_boolean"
+    )]
+    pub fetch_child: Option<bool>,
+}
+/// 获取互联企业部门成员详情的返回。
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct LinkedcorpUserListResponse {
+    /// 成员详情列表
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub userlist: Option<Vec<LinkedcorpUser>>,
+}
+/// 获取互联企业部门成员的返回。
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct LinkedcorpUserSimpleListResponse {
+    /// 成员列表
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub userlist: Option<Vec<LinkedcorpSimpleUser>>,
 }
 /// 标签。
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
@@ -1367,9 +1886,23 @@ impl<'de> serde::Deserialize<'de> for WechatChannelsStatus {
     }
 }
 impl crate::Client {
+    /// `batch` endpoints of 通讯录管理 (contacts).
+    pub fn batch(&self) -> BatchApi {
+        BatchApi { client: self.clone() }
+    }
     /// `department` endpoints of 通讯录管理 (contacts).
     pub fn department(&self) -> DepartmentApi {
         DepartmentApi {
+            client: self.clone(),
+        }
+    }
+    /// `export` endpoints of 通讯录管理 (contacts).
+    pub fn export(&self) -> ExportApi {
+        ExportApi { client: self.clone() }
+    }
+    /// `linkedcorp` endpoints of 通讯录管理 (contacts).
+    pub fn linkedcorp(&self) -> LinkedcorpApi {
+        LinkedcorpApi {
             client: self.clone(),
         }
     }
@@ -1380,6 +1913,320 @@ impl crate::Client {
     /// `user` endpoints of 通讯录管理 (contacts).
     pub fn user(&self) -> UserApi {
         UserApi { client: self.clone() }
+    }
+}
+/// The `batch` endpoints, from [`Client::batch`](crate::Client::batch).
+#[derive(Debug, Clone)]
+pub struct BatchApi {
+    client: crate::Client,
+}
+impl BatchApi {
+    /// 增量更新成员
+    ///
+    /// 以 userid 为主键，按上传的 CSV 文件（先用素材管理上传得到 media_id）增量更新通讯录成员：文件与通讯录中都有的成员 更新文件指定的字段，仅文件中有的成员新增，仅通讯录中有的成员保持不变。异步执行，返回 jobid， 用「获取异步任务结果」查询；填写 callback 时任务完成后推送 batch_job_result 事件。须有通讯录写权限。
+    ///
+    /// `POST /cgi-bin/batch/syncuser` ([official documentation](https://developer.work.weixin.qq.com/document/path/90980))
+    ///
+    /// Endpoint id `batch.sync_user`; not safe to repeat, so it is sent at most once.
+    ///
+    /// # Example
+    ///
+    /// ```no_run
+    /// # async fn example(client: wecom_api::Client) -> Result<(), Box<dyn std::error::Error>> {
+    /// let response = client.batch().sync_user("xxxxxx")
+    ///     .to_invite(true)
+    ///     .await?;
+    /// # Ok(())
+    /// # }
+    /// ```
+    ///
+    /// Documented response:
+    ///
+    /// ```json
+    /// {
+    ///   "errcode": 0,
+    ///   "errmsg": "ok",
+    ///   "jobid": "xxxxx"
+    /// }
+    /// ```
+    #[doc(alias = "/cgi-bin/batch/syncuser")]
+    #[doc(alias = "增量更新成员")]
+    pub fn sync_user(&self, media_id: impl Into<String>) -> BatchSyncUser {
+        BatchSyncUser {
+            client: self.client.clone(),
+            request: BatchSyncUserRequest {
+                media_id: media_id.into(),
+                ..Default::default()
+            },
+        }
+    }
+    /// 全量覆盖成员
+    ///
+    /// 以 userid 为主键，用上传的 CSV 文件全量覆盖通讯录成员：任务完成后通讯录成员与文件一致，仅通讯录中有的成员被删除。 为安全起见，需要删除的成员多于 50 人且超过现有人数 20%，或少于 50 人且超过现有人数 80% 时，导入中止并返回错误。 异步执行，返回 jobid。须有通讯录写权限。
+    ///
+    /// `POST /cgi-bin/batch/replaceuser` ([official documentation](https://developer.work.weixin.qq.com/document/path/90981))
+    ///
+    /// Endpoint id `batch.replace_user`; not safe to repeat, so it is sent at most once.
+    ///
+    /// # Example
+    ///
+    /// ```no_run
+    /// # async fn example(client: wecom_api::Client) -> Result<(), Box<dyn std::error::Error>> {
+    /// let response = client.batch().replace_user("xxxxxx")
+    ///     .to_invite(true)
+    ///     .await?;
+    /// # Ok(())
+    /// # }
+    /// ```
+    ///
+    /// Documented response:
+    ///
+    /// ```json
+    /// {
+    ///   "errcode": 0,
+    ///   "errmsg": "ok",
+    ///   "jobid": "xxxxx"
+    /// }
+    /// ```
+    #[doc(alias = "/cgi-bin/batch/replaceuser")]
+    #[doc(alias = "全量覆盖成员")]
+    pub fn replace_user(&self, media_id: impl Into<String>) -> BatchReplaceUser {
+        BatchReplaceUser {
+            client: self.client.clone(),
+            request: BatchSyncUserRequest {
+                media_id: media_id.into(),
+                ..Default::default()
+            },
+        }
+    }
+    /// 全量覆盖部门
+    ///
+    /// 以 partyid 为键，用上传的 CSV 文件全量覆盖组织架构：文件与通讯录中都有的部门被修改，仅文件中有的被新增， 仅通讯录中有且没有成员与子部门的被删除（仍有成员或子部门的暂不删除）。部门名称、部门 ID、父部门 ID 必填。 异步执行，返回 jobid。须有通讯录写权限。
+    ///
+    /// `POST /cgi-bin/batch/replaceparty` ([official documentation](https://developer.work.weixin.qq.com/document/path/90982))
+    ///
+    /// Endpoint id `batch.replace_party`; not safe to repeat, so it is sent at most once.
+    ///
+    /// # Example
+    ///
+    /// ```no_run
+    /// # async fn example(client: wecom_api::Client) -> Result<(), Box<dyn std::error::Error>> {
+    /// let response = client.batch().replace_party("xxxxxx")
+    ///     .await?;
+    /// # Ok(())
+    /// # }
+    /// ```
+    ///
+    /// Documented response:
+    ///
+    /// ```json
+    /// {
+    ///   "errcode": 0,
+    ///   "errmsg": "ok",
+    ///   "jobid": "xxxxx"
+    /// }
+    /// ```
+    #[doc(alias = "/cgi-bin/batch/replaceparty")]
+    #[doc(alias = "全量覆盖部门")]
+    pub fn replace_party(&self, media_id: impl Into<String>) -> BatchReplaceParty {
+        BatchReplaceParty {
+            client: self.client.clone(),
+            request: BatchReplacePartyRequest {
+                media_id: media_id.into(),
+                ..Default::default()
+            },
+        }
+    }
+    /// 获取异步任务结果
+    ///
+    /// 查询增量更新成员、全量覆盖成员、全量覆盖部门任务的进度与结果；只能查询已提交过的任务。 任务完成后 result 列出每条记录的处理结果：成员任务的条目带 userid，部门任务的条目带 action 与 partyid。
+    ///
+    /// `GET /cgi-bin/batch/getresult` ([official documentation](https://developer.work.weixin.qq.com/document/path/90983))
+    ///
+    /// Endpoint id `batch.get_result`; safe to retry, so busy answers and transport failures are retried.
+    ///
+    /// # Example
+    ///
+    /// ```no_run
+    /// # async fn example(client: wecom_api::Client) -> Result<(), Box<dyn std::error::Error>> {
+    /// let response = client.batch().get_result("JOBID")
+    ///     .await?;
+    /// # Ok(())
+    /// # }
+    /// ```
+    ///
+    /// Documented response:
+    ///
+    /// ```json
+    /// {
+    ///   "errcode": 0,
+    ///   "errmsg": "ok",
+    ///   "percentage": 33,
+    ///   "result": [
+    ///     {},
+    ///     {}
+    ///   ],
+    ///   "status": 1,
+    ///   "total": 3,
+    ///   "type": "replace_user"
+    /// }
+    /// ```
+    #[doc(alias = "/cgi-bin/batch/getresult")]
+    #[doc(alias = "获取异步任务结果")]
+    pub fn get_result(&self, jobid: impl Into<String>) -> BatchGetResult {
+        BatchGetResult {
+            client: self.client.clone(),
+            query_jobid: jobid.into(),
+        }
+    }
+}
+static OP_BATCH_SYNC_USER: crate::operation::Operation = crate::operation::Operation {
+    id: "batch.sync_user",
+    method: crate::operation::Method::Post,
+    path: "/cgi-bin/batch/syncuser",
+    credential: crate::operation::Credential::AccessToken,
+    retry_safe: false,
+};
+/// Request builder of [`BatchApi::sync_user`] (增量更新成员): set optional inputs, then `.await` it.
+#[derive(Debug, Clone)]
+#[must_use = "a request does nothing until it is awaited"]
+pub struct BatchSyncUser {
+    client: crate::Client,
+    request: BatchSyncUserRequest,
+}
+impl BatchSyncUser {
+    /// 是否邀请新建的成员使用企业微信（每天自动下发一次，最多持续 3 个工作日），默认 true
+    pub fn to_invite(mut self, value: bool) -> Self {
+        self.request.to_invite = Some(value);
+        self
+    }
+    /// 回调信息；填写后任务完成时推送事件
+    pub fn callback(mut self, value: impl Into<BatchCallback>) -> Self {
+        self.request.callback = Some(value.into());
+        self
+    }
+}
+impl std::future::IntoFuture for BatchSyncUser {
+    type Output = crate::Result<BatchJobResponse>;
+    type IntoFuture = crate::BoxFuture<Self::Output>;
+    fn into_future(self) -> Self::IntoFuture {
+        Box::pin(async move {
+            let query: Vec<(&'static str, String)> = Vec::new();
+            self.client
+                .execute_json::<
+                    BatchJobResponse,
+                    _,
+                >(&OP_BATCH_SYNC_USER, &query, Some(&self.request))
+                .await
+        })
+    }
+}
+static OP_BATCH_REPLACE_USER: crate::operation::Operation = crate::operation::Operation {
+    id: "batch.replace_user",
+    method: crate::operation::Method::Post,
+    path: "/cgi-bin/batch/replaceuser",
+    credential: crate::operation::Credential::AccessToken,
+    retry_safe: false,
+};
+/// Request builder of [`BatchApi::replace_user`] (全量覆盖成员): set optional inputs, then `.await` it.
+#[derive(Debug, Clone)]
+#[must_use = "a request does nothing until it is awaited"]
+pub struct BatchReplaceUser {
+    client: crate::Client,
+    request: BatchSyncUserRequest,
+}
+impl BatchReplaceUser {
+    /// 是否邀请新建的成员使用企业微信（每天自动下发一次，最多持续 3 个工作日），默认 true
+    pub fn to_invite(mut self, value: bool) -> Self {
+        self.request.to_invite = Some(value);
+        self
+    }
+    /// 回调信息；填写后任务完成时推送事件
+    pub fn callback(mut self, value: impl Into<BatchCallback>) -> Self {
+        self.request.callback = Some(value.into());
+        self
+    }
+}
+impl std::future::IntoFuture for BatchReplaceUser {
+    type Output = crate::Result<BatchJobResponse>;
+    type IntoFuture = crate::BoxFuture<Self::Output>;
+    fn into_future(self) -> Self::IntoFuture {
+        Box::pin(async move {
+            let query: Vec<(&'static str, String)> = Vec::new();
+            self.client
+                .execute_json::<
+                    BatchJobResponse,
+                    _,
+                >(&OP_BATCH_REPLACE_USER, &query, Some(&self.request))
+                .await
+        })
+    }
+}
+static OP_BATCH_REPLACE_PARTY: crate::operation::Operation = crate::operation::Operation {
+    id: "batch.replace_party",
+    method: crate::operation::Method::Post,
+    path: "/cgi-bin/batch/replaceparty",
+    credential: crate::operation::Credential::AccessToken,
+    retry_safe: false,
+};
+/// Request builder of [`BatchApi::replace_party`] (全量覆盖部门): set optional inputs, then `.await` it.
+#[derive(Debug, Clone)]
+#[must_use = "a request does nothing until it is awaited"]
+pub struct BatchReplaceParty {
+    client: crate::Client,
+    request: BatchReplacePartyRequest,
+}
+impl BatchReplaceParty {
+    /// 回调信息；填写后任务完成时推送事件
+    pub fn callback(mut self, value: impl Into<BatchCallback>) -> Self {
+        self.request.callback = Some(value.into());
+        self
+    }
+}
+impl std::future::IntoFuture for BatchReplaceParty {
+    type Output = crate::Result<BatchJobResponse>;
+    type IntoFuture = crate::BoxFuture<Self::Output>;
+    fn into_future(self) -> Self::IntoFuture {
+        Box::pin(async move {
+            let query: Vec<(&'static str, String)> = Vec::new();
+            self.client
+                .execute_json::<
+                    BatchJobResponse,
+                    _,
+                >(&OP_BATCH_REPLACE_PARTY, &query, Some(&self.request))
+                .await
+        })
+    }
+}
+static OP_BATCH_GET_RESULT: crate::operation::Operation = crate::operation::Operation {
+    id: "batch.get_result",
+    method: crate::operation::Method::Get,
+    path: "/cgi-bin/batch/getresult",
+    credential: crate::operation::Credential::AccessToken,
+    retry_safe: true,
+};
+/// Request builder of [`BatchApi::get_result`] (获取异步任务结果): set optional inputs, then `.await` it.
+#[derive(Debug, Clone)]
+#[must_use = "a request does nothing until it is awaited"]
+pub struct BatchGetResult {
+    client: crate::Client,
+    query_jobid: String,
+}
+impl BatchGetResult {}
+impl std::future::IntoFuture for BatchGetResult {
+    type Output = crate::Result<BatchGetResultResponse>;
+    type IntoFuture = crate::BoxFuture<Self::Output>;
+    fn into_future(self) -> Self::IntoFuture {
+        Box::pin(async move {
+            let mut query: Vec<(&'static str, String)> = Vec::with_capacity(1usize);
+            query.push(("jobid", self.query_jobid));
+            self.client
+                .execute_json::<
+                    BatchGetResultResponse,
+                    _,
+                >(&OP_BATCH_GET_RESULT, &query, None::<&()>)
+                .await
+        })
     }
 }
 /// The `department` endpoints, from [`Client::department`](crate::Client::department).
@@ -1885,6 +2732,864 @@ impl std::future::IntoFuture for DepartmentGet {
                     DepartmentGetResponse,
                     _,
                 >(&OP_DEPARTMENT_GET, &query, None::<&()>)
+                .await
+        })
+    }
+}
+/// The `export` endpoints, from [`Client::export`](crate::Client::export).
+#[derive(Debug, Clone)]
+pub struct ExportApi {
+    client: crate::Client,
+}
+impl ExportApi {
+    /// 导出成员
+    ///
+    /// 异步导出应用有权限的成员（userid、姓名、部门等，格式同「获取部门成员」），数据按 block_size 分块、 以 encoding_aeskey 做 AES-256-CBC 加密。返回 jobid，用「获取导出结果」取下载链接。 2022-08-15 起通讯录同步新增 IP 不能再调用此接口。
+    ///
+    /// `POST /cgi-bin/export/simple_user` ([official documentation](https://developer.work.weixin.qq.com/document/path/94849))
+    ///
+    /// Endpoint id `export.simple_user`; not safe to repeat, so it is sent at most once.
+    ///
+    /// # Example
+    ///
+    /// ```no_run
+    /// # async fn example(client: wecom_api::Client) -> Result<(), Box<dyn std::error::Error>> {
+    /// let response = client.export().simple_user("IJUiXNpvGbODwKEBSEsAeOAPAhkqHqNCF6g19t9wfg2")
+    ///     .block_size(1000000)
+    ///     .await?;
+    /// # Ok(())
+    /// # }
+    /// ```
+    ///
+    /// Documented response:
+    ///
+    /// ```json
+    /// {
+    ///   "errcode": 0,
+    ///   "errmsg": "ok",
+    ///   "jobid": "jobid_xxxxxxxxx"
+    /// }
+    /// ```
+    #[doc(alias = "/cgi-bin/export/simple_user")]
+    #[doc(alias = "导出成员")]
+    pub fn simple_user(
+        &self,
+        encoding_aeskey: impl Into<crate::Secret>,
+    ) -> ExportSimpleUser {
+        ExportSimpleUser {
+            client: self.client.clone(),
+            request: ExportRequest {
+                encoding_aeskey: encoding_aeskey.into(),
+                ..Default::default()
+            },
+        }
+    }
+    /// 导出成员详情
+    ///
+    /// 异步导出应用有权限的成员详情（格式同「获取部门成员详情」），加密与分块同「导出成员」。返回 jobid。 2022-08-15 起通讯录同步新增 IP 不能再调用此接口。
+    ///
+    /// `POST /cgi-bin/export/user` ([official documentation](https://developer.work.weixin.qq.com/document/path/94851))
+    ///
+    /// Endpoint id `export.user`; not safe to repeat, so it is sent at most once.
+    ///
+    /// # Example
+    ///
+    /// ```no_run
+    /// # async fn example(client: wecom_api::Client) -> Result<(), Box<dyn std::error::Error>> {
+    /// let response = client.export().user("IJUiXNpvGbODwKEBSEsAeOAPAhkqHqNCF6g19t9wfg2")
+    ///     .block_size(1000000)
+    ///     .await?;
+    /// # Ok(())
+    /// # }
+    /// ```
+    ///
+    /// Documented response:
+    ///
+    /// ```json
+    /// {
+    ///   "errcode": 0,
+    ///   "errmsg": "ok",
+    ///   "jobid": "jobid_xxxxxxxxxxxxxxx"
+    /// }
+    /// ```
+    #[doc(alias = "/cgi-bin/export/user")]
+    #[doc(alias = "导出成员详情")]
+    pub fn user(&self, encoding_aeskey: impl Into<crate::Secret>) -> ExportUser {
+        ExportUser {
+            client: self.client.clone(),
+            request: ExportRequest {
+                encoding_aeskey: encoding_aeskey.into(),
+                ..Default::default()
+            },
+        }
+    }
+    /// 导出部门
+    ///
+    /// 异步导出应用有权限的部门（格式同「获取部门列表」），加密与分块同「导出成员」，block_size 为每块的部门数。 返回 jobid。
+    ///
+    /// `POST /cgi-bin/export/department` ([official documentation](https://developer.work.weixin.qq.com/document/path/94852))
+    ///
+    /// Endpoint id `export.department`; not safe to repeat, so it is sent at most once.
+    ///
+    /// # Example
+    ///
+    /// ```no_run
+    /// # async fn example(client: wecom_api::Client) -> Result<(), Box<dyn std::error::Error>> {
+    /// let response = client.export().department("IJUiXNpvGbODwKEBSEsAeOAPAhkqHqNCF6g19t9wfg2")
+    ///     .block_size(1000000)
+    ///     .await?;
+    /// # Ok(())
+    /// # }
+    /// ```
+    ///
+    /// Documented response:
+    ///
+    /// ```json
+    /// {
+    ///   "errcode": 0,
+    ///   "errmsg": "ok",
+    ///   "jobid": "jobid_xxxxxxxxx"
+    /// }
+    /// ```
+    #[doc(alias = "/cgi-bin/export/department")]
+    #[doc(alias = "导出部门")]
+    pub fn department(
+        &self,
+        encoding_aeskey: impl Into<crate::Secret>,
+    ) -> ExportDepartment {
+        ExportDepartment {
+            client: self.client.clone(),
+            request: ExportRequest {
+                encoding_aeskey: encoding_aeskey.into(),
+                ..Default::default()
+            },
+        }
+    }
+    /// 导出标签成员
+    ///
+    /// 异步导出一个标签的成员与部门（格式同「获取标签成员」），加密与分块同「导出成员」。返回 jobid。
+    ///
+    /// `POST /cgi-bin/export/taguser` ([official documentation](https://developer.work.weixin.qq.com/document/path/94853))
+    ///
+    /// Endpoint id `export.tag_user`; not safe to repeat, so it is sent at most once.
+    ///
+    /// # Example
+    ///
+    /// ```no_run
+    /// # async fn example(client: wecom_api::Client) -> Result<(), Box<dyn std::error::Error>> {
+    /// let response = client.export().tag_user(1, "IJUiXNpvGbODwKEBSEsAeOAPAhkqHqNCF6g19t9wfg2")
+    ///     .block_size(1000000)
+    ///     .await?;
+    /// # Ok(())
+    /// # }
+    /// ```
+    ///
+    /// Documented response:
+    ///
+    /// ```json
+    /// {
+    ///   "errcode": 0,
+    ///   "errmsg": "ok",
+    ///   "jobid": "jobid_xxxxxxxxx"
+    /// }
+    /// ```
+    #[doc(alias = "/cgi-bin/export/taguser")]
+    #[doc(alias = "导出标签成员")]
+    pub fn tag_user(
+        &self,
+        tagid: i64,
+        encoding_aeskey: impl Into<crate::Secret>,
+    ) -> ExportTagUser {
+        ExportTagUser {
+            client: self.client.clone(),
+            request: ExportTagUserRequest {
+                tagid,
+                encoding_aeskey: encoding_aeskey.into(),
+                ..Default::default()
+            },
+        }
+    }
+    /// 获取导出结果
+    ///
+    /// 查询导出任务的状态与结果文件。完成后 data_list 给出各块密文的下载链接（2 小时内有效，支持 Range 分段下载）、 大小与 md5；用导出时的 encoding_aeskey 解密：AESKey = Base64_Decode(encoding_aeskey + "=")， AES-256-CBC，IV 取 AESKey 前 16 字节，PKCS#7 填充至 32 字节的倍数。调用身份须与提交任务时一致。
+    ///
+    /// `GET /cgi-bin/export/get_result` ([official documentation](https://developer.work.weixin.qq.com/document/path/94854))
+    ///
+    /// Endpoint id `export.get_result`; safe to retry, so busy answers and transport failures are retried.
+    ///
+    /// # Example
+    ///
+    /// ```no_run
+    /// # async fn example(client: wecom_api::Client) -> Result<(), Box<dyn std::error::Error>> {
+    /// let response = client.export().get_result("jobid_xxxxxxxxxxxxxxx")
+    ///     .await?;
+    /// # Ok(())
+    /// # }
+    /// ```
+    ///
+    /// Documented response:
+    ///
+    /// ```json
+    /// {
+    ///   "data_list": [
+    ///     {
+    ///       "md5": "xxxxxxxxx",
+    ///       "size": 1024,
+    ///       "url": "https://xxxxx"
+    ///     },
+    ///     {
+    ///       "md5": "xxxxxxxx",
+    ///       "size": 2048,
+    ///       "url": "https://xxxxx"
+    ///     }
+    ///   ],
+    ///   "errcode": 0,
+    ///   "errmsg": "ok",
+    ///   "status": 2
+    /// }
+    /// ```
+    #[doc(alias = "/cgi-bin/export/get_result")]
+    #[doc(alias = "获取导出结果")]
+    pub fn get_result(&self, jobid: impl Into<String>) -> ExportGetResult {
+        ExportGetResult {
+            client: self.client.clone(),
+            query_jobid: jobid.into(),
+        }
+    }
+}
+static OP_EXPORT_SIMPLE_USER: crate::operation::Operation = crate::operation::Operation {
+    id: "export.simple_user",
+    method: crate::operation::Method::Post,
+    path: "/cgi-bin/export/simple_user",
+    credential: crate::operation::Credential::AccessToken,
+    retry_safe: false,
+};
+/// Request builder of [`ExportApi::simple_user`] (导出成员): set optional inputs, then `.await` it.
+#[derive(Debug, Clone)]
+#[must_use = "a request does nothing until it is awaited"]
+pub struct ExportSimpleUser {
+    client: crate::Client,
+    request: ExportRequest,
+}
+impl ExportSimpleUser {
+    /// 每块数据的人员（或部门）数，范围 [10^4, 10^6]，默认 10^6
+    pub fn block_size(mut self, value: i64) -> Self {
+        self.request.block_size = Some(value);
+        self
+    }
+}
+impl std::future::IntoFuture for ExportSimpleUser {
+    type Output = crate::Result<ExportJobResponse>;
+    type IntoFuture = crate::BoxFuture<Self::Output>;
+    fn into_future(self) -> Self::IntoFuture {
+        Box::pin(async move {
+            let query: Vec<(&'static str, String)> = Vec::new();
+            self.client
+                .execute_json::<
+                    ExportJobResponse,
+                    _,
+                >(&OP_EXPORT_SIMPLE_USER, &query, Some(&self.request))
+                .await
+        })
+    }
+}
+static OP_EXPORT_USER: crate::operation::Operation = crate::operation::Operation {
+    id: "export.user",
+    method: crate::operation::Method::Post,
+    path: "/cgi-bin/export/user",
+    credential: crate::operation::Credential::AccessToken,
+    retry_safe: false,
+};
+/// Request builder of [`ExportApi::user`] (导出成员详情): set optional inputs, then `.await` it.
+#[derive(Debug, Clone)]
+#[must_use = "a request does nothing until it is awaited"]
+pub struct ExportUser {
+    client: crate::Client,
+    request: ExportRequest,
+}
+impl ExportUser {
+    /// 每块数据的人员（或部门）数，范围 [10^4, 10^6]，默认 10^6
+    pub fn block_size(mut self, value: i64) -> Self {
+        self.request.block_size = Some(value);
+        self
+    }
+}
+impl std::future::IntoFuture for ExportUser {
+    type Output = crate::Result<ExportJobResponse>;
+    type IntoFuture = crate::BoxFuture<Self::Output>;
+    fn into_future(self) -> Self::IntoFuture {
+        Box::pin(async move {
+            let query: Vec<(&'static str, String)> = Vec::new();
+            self.client
+                .execute_json::<
+                    ExportJobResponse,
+                    _,
+                >(&OP_EXPORT_USER, &query, Some(&self.request))
+                .await
+        })
+    }
+}
+static OP_EXPORT_DEPARTMENT: crate::operation::Operation = crate::operation::Operation {
+    id: "export.department",
+    method: crate::operation::Method::Post,
+    path: "/cgi-bin/export/department",
+    credential: crate::operation::Credential::AccessToken,
+    retry_safe: false,
+};
+/// Request builder of [`ExportApi::department`] (导出部门): set optional inputs, then `.await` it.
+#[derive(Debug, Clone)]
+#[must_use = "a request does nothing until it is awaited"]
+pub struct ExportDepartment {
+    client: crate::Client,
+    request: ExportRequest,
+}
+impl ExportDepartment {
+    /// 每块数据的人员（或部门）数，范围 [10^4, 10^6]，默认 10^6
+    pub fn block_size(mut self, value: i64) -> Self {
+        self.request.block_size = Some(value);
+        self
+    }
+}
+impl std::future::IntoFuture for ExportDepartment {
+    type Output = crate::Result<ExportJobResponse>;
+    type IntoFuture = crate::BoxFuture<Self::Output>;
+    fn into_future(self) -> Self::IntoFuture {
+        Box::pin(async move {
+            let query: Vec<(&'static str, String)> = Vec::new();
+            self.client
+                .execute_json::<
+                    ExportJobResponse,
+                    _,
+                >(&OP_EXPORT_DEPARTMENT, &query, Some(&self.request))
+                .await
+        })
+    }
+}
+static OP_EXPORT_TAG_USER: crate::operation::Operation = crate::operation::Operation {
+    id: "export.tag_user",
+    method: crate::operation::Method::Post,
+    path: "/cgi-bin/export/taguser",
+    credential: crate::operation::Credential::AccessToken,
+    retry_safe: false,
+};
+/// Request builder of [`ExportApi::tag_user`] (导出标签成员): set optional inputs, then `.await` it.
+#[derive(Debug, Clone)]
+#[must_use = "a request does nothing until it is awaited"]
+pub struct ExportTagUser {
+    client: crate::Client,
+    request: ExportTagUserRequest,
+}
+impl ExportTagUser {
+    /// 每块数据的人员和部门数之和，范围 [10^4, 10^6]，默认 10^6
+    pub fn block_size(mut self, value: i64) -> Self {
+        self.request.block_size = Some(value);
+        self
+    }
+}
+impl std::future::IntoFuture for ExportTagUser {
+    type Output = crate::Result<ExportJobResponse>;
+    type IntoFuture = crate::BoxFuture<Self::Output>;
+    fn into_future(self) -> Self::IntoFuture {
+        Box::pin(async move {
+            let query: Vec<(&'static str, String)> = Vec::new();
+            self.client
+                .execute_json::<
+                    ExportJobResponse,
+                    _,
+                >(&OP_EXPORT_TAG_USER, &query, Some(&self.request))
+                .await
+        })
+    }
+}
+static OP_EXPORT_GET_RESULT: crate::operation::Operation = crate::operation::Operation {
+    id: "export.get_result",
+    method: crate::operation::Method::Get,
+    path: "/cgi-bin/export/get_result",
+    credential: crate::operation::Credential::AccessToken,
+    retry_safe: true,
+};
+/// Request builder of [`ExportApi::get_result`] (获取导出结果): set optional inputs, then `.await` it.
+#[derive(Debug, Clone)]
+#[must_use = "a request does nothing until it is awaited"]
+pub struct ExportGetResult {
+    client: crate::Client,
+    query_jobid: String,
+}
+impl ExportGetResult {}
+impl std::future::IntoFuture for ExportGetResult {
+    type Output = crate::Result<ExportGetResultResponse>;
+    type IntoFuture = crate::BoxFuture<Self::Output>;
+    fn into_future(self) -> Self::IntoFuture {
+        Box::pin(async move {
+            let mut query: Vec<(&'static str, String)> = Vec::with_capacity(1usize);
+            query.push(("jobid", self.query_jobid));
+            self.client
+                .execute_json::<
+                    ExportGetResultResponse,
+                    _,
+                >(&OP_EXPORT_GET_RESULT, &query, None::<&()>)
+                .await
+        })
+    }
+}
+/// The `linkedcorp` endpoints, from [`Client::linkedcorp`](crate::Client::linkedcorp).
+#[derive(Debug, Clone)]
+pub struct LinkedcorpApi {
+    client: crate::Client,
+}
+impl LinkedcorpApi {
+    /// 获取应用的可见范围
+    ///
+    /// 获取应用在互联企业中的可见范围：只返回非本企业的成员与部门，成员为 CorpId/UserID、部门为 LinkedId/DepartmentId 拼成的字符串；本企业内的可见范围请用「获取应用」。仅自建应用可调用。
+    ///
+    /// `POST /cgi-bin/linkedcorp/agent/get_perm_list` ([official documentation](https://developer.work.weixin.qq.com/document/path/93172))
+    ///
+    /// Endpoint id `linkedcorp.get_perm_list`; safe to retry, so busy answers and transport failures are retried.
+    ///
+    /// # Example
+    ///
+    /// ```no_run
+    /// # async fn example(client: wecom_api::Client) -> Result<(), Box<dyn std::error::Error>> {
+    /// let response = client.linkedcorp().get_perm_list()
+    ///     .await?;
+    /// # Ok(())
+    /// # }
+    /// ```
+    ///
+    /// Documented response:
+    ///
+    /// ```json
+    /// {
+    ///   "department_ids": [
+    ///     "LINKEDID/DEPARTMENTID"
+    ///   ],
+    ///   "errcode": 0,
+    ///   "errmsg": "ok",
+    ///   "userids": [
+    ///     "CORPID/USERID"
+    ///   ]
+    /// }
+    /// ```
+    #[doc(alias = "/cgi-bin/linkedcorp/agent/get_perm_list")]
+    #[doc(alias = "获取应用的可见范围")]
+    pub fn get_perm_list(&self) -> LinkedcorpGetPermList {
+        LinkedcorpGetPermList {
+            client: self.client.clone(),
+        }
+    }
+    /// 获取互联企业成员详细信息
+    ///
+    /// 读取互联企业中一个成员的详细信息。仅自建应用可调用，且须拥有该成员的查看权限。
+    ///
+    /// `POST /cgi-bin/linkedcorp/user/get` ([official documentation](https://developer.work.weixin.qq.com/document/path/93171))
+    ///
+    /// Endpoint id `linkedcorp.get_user`; safe to retry, so busy answers and transport failures are retried.
+    ///
+    /// # Example
+    ///
+    /// ```no_run
+    /// # async fn example(client: wecom_api::Client) -> Result<(), Box<dyn std::error::Error>> {
+    /// let response = client.linkedcorp().get_user("CORPID/USERID")
+    ///     .await?;
+    /// # Ok(())
+    /// # }
+    /// ```
+    ///
+    /// Documented response:
+    ///
+    /// ```json
+    /// {
+    ///   "errcode": 0,
+    ///   "errmsg": "ok",
+    ///   "user_info": {
+    ///     "corpid": "xxxxxx",
+    ///     "department": [
+    ///       "LINKEDID/1",
+    ///       "LINKEDID/2"
+    ///     ],
+    ///     "email": "zhangsan@tencent.com",
+    ///     "extattr": {
+    ///       "attrs": [
+    ///         {
+    ///           "name": "自定义属性(文本)",
+    ///           "text": {
+    ///             "value": "10086"
+    ///           },
+    ///           "type": 0,
+    ///           "value": "10086"
+    ///         },
+    ///         {
+    ///           "name": "自定义属性(网页)",
+    ///           "type": 1,
+    ///           "web": {
+    ///             "title": "官网",
+    ///             "url": "https://work.weixin.qq.com/"
+    ///           }
+    ///         }
+    ///       ]
+    ///     },
+    ///     "mobile": "+86 12345678901",
+    ///     "name": "张三",
+    ///     "position": "后台开发",
+    ///     "telephone": "10086",
+    ///     "userid": "zhangsan"
+    ///   }
+    /// }
+    /// ```
+    #[doc(alias = "/cgi-bin/linkedcorp/user/get")]
+    #[doc(alias = "获取互联企业成员详细信息")]
+    pub fn get_user(&self, userid: impl Into<String>) -> LinkedcorpGetUser {
+        LinkedcorpGetUser {
+            client: self.client.clone(),
+            request: LinkedcorpGetUserRequest {
+                userid: userid.into(),
+            },
+        }
+    }
+    /// 获取互联企业部门成员
+    ///
+    /// 获取互联企业一个部门的成员（userid、姓名、部门、所属企业）。department 只含传入部门所属互联企业的部门 id。 仅自建应用可调用，且须拥有该部门的查看权限。
+    ///
+    /// `POST /cgi-bin/linkedcorp/user/simplelist` ([official documentation](https://developer.work.weixin.qq.com/document/path/93168))
+    ///
+    /// Endpoint id `linkedcorp.user_simple_list`; safe to retry, so busy answers and transport failures are retried.
+    ///
+    /// # Example
+    ///
+    /// ```no_run
+    /// # async fn example(client: wecom_api::Client) -> Result<(), Box<dyn std::error::Error>> {
+    /// let response = client.linkedcorp().user_simple_list("LINKEDID/DEPARTMENTID")
+    ///     .fetch_child(true)
+    ///     .await?;
+    /// # Ok(())
+    /// # }
+    /// ```
+    ///
+    /// Documented response:
+    ///
+    /// ```json
+    /// {
+    ///   "errcode": 0,
+    ///   "errmsg": "ok",
+    ///   "userlist": [
+    ///     {
+    ///       "corpid": "xxxxxx",
+    ///       "department": [
+    ///         "LINKEDID/1",
+    ///         "LINKEDID/2"
+    ///       ],
+    ///       "name": "张三",
+    ///       "userid": "zhangsan"
+    ///     },
+    ///     {
+    ///       "corpid": "xxxxxx",
+    ///       "department": [
+    ///         "LINKEDID/1"
+    ///       ],
+    ///       "name": "李四",
+    ///       "userid": "lisi"
+    ///     }
+    ///   ]
+    /// }
+    /// ```
+    #[doc(alias = "/cgi-bin/linkedcorp/user/simplelist")]
+    #[doc(alias = "获取互联企业部门成员")]
+    pub fn user_simple_list(
+        &self,
+        department_id: impl Into<String>,
+    ) -> LinkedcorpUserSimpleList {
+        LinkedcorpUserSimpleList {
+            client: self.client.clone(),
+            request: LinkedcorpUserListRequest {
+                department_id: department_id.into(),
+                ..Default::default()
+            },
+        }
+    }
+    /// 获取互联企业部门成员详情
+    ///
+    /// 获取互联企业一个部门的成员详情，字段同「获取互联企业成员详细信息」。仅自建应用可调用，且须拥有该部门的查看权限。
+    ///
+    /// `POST /cgi-bin/linkedcorp/user/list` ([official documentation](https://developer.work.weixin.qq.com/document/path/93169))
+    ///
+    /// Endpoint id `linkedcorp.user_list`; safe to retry, so busy answers and transport failures are retried.
+    ///
+    /// # Example
+    ///
+    /// ```no_run
+    /// # async fn example(client: wecom_api::Client) -> Result<(), Box<dyn std::error::Error>> {
+    /// let response = client.linkedcorp().user_list("LINKEDID/DEPARTMENTID")
+    ///     .fetch_child(true)
+    ///     .await?;
+    /// # Ok(())
+    /// # }
+    /// ```
+    ///
+    /// Documented response:
+    ///
+    /// ```json
+    /// {
+    ///   "errcode": 0,
+    ///   "errmsg": "ok",
+    ///   "userlist": [
+    ///     {
+    ///       "corpid": "xxxxxx",
+    ///       "department": [
+    ///         "LINKEDID/1",
+    ///         "LINKEDID/2"
+    ///       ],
+    ///       "email": "zhangsan@tencent.com",
+    ///       "extattr": {
+    ///         "attrs": [
+    ///           {
+    ///             "name": "自定义属性(文本)",
+    ///             "text": {
+    ///               "value": "10086"
+    ///             },
+    ///             "type": 0,
+    ///             "value": "10086"
+    ///           },
+    ///           {
+    ///             "name": "自定义属性(网页)",
+    ///             "type": 1,
+    ///             "web": {
+    ///               "title": "官网",
+    ///               "url": "https://work.weixin.qq.com/"
+    ///             }
+    ///           }
+    ///         ]
+    ///       },
+    ///       "mobile": "+86 12345678901",
+    ///       "name": "张三",
+    ///       "position": "后台开发",
+    ///       "telephone": "10086",
+    ///       "userid": "zhangsan"
+    ///     }
+    ///   ]
+    /// }
+    /// ```
+    #[doc(alias = "/cgi-bin/linkedcorp/user/list")]
+    #[doc(alias = "获取互联企业部门成员详情")]
+    pub fn user_list(&self, department_id: impl Into<String>) -> LinkedcorpUserList {
+        LinkedcorpUserList {
+            client: self.client.clone(),
+            request: LinkedcorpUserListRequest {
+                department_id: department_id.into(),
+                ..Default::default()
+            },
+        }
+    }
+    /// 获取互联企业部门列表
+    ///
+    /// 获取互联企业中一个部门及其下的部门列表。仅自建应用可调用，且须拥有该部门的查看权限。
+    ///
+    /// `POST /cgi-bin/linkedcorp/department/list` ([official documentation](https://developer.work.weixin.qq.com/document/path/93170))
+    ///
+    /// Endpoint id `linkedcorp.department_list`; safe to retry, so busy answers and transport failures are retried.
+    ///
+    /// # Example
+    ///
+    /// ```no_run
+    /// # async fn example(client: wecom_api::Client) -> Result<(), Box<dyn std::error::Error>> {
+    /// let response = client.linkedcorp().department_list("LINKEDID/DEPARTMENTID")
+    ///     .await?;
+    /// # Ok(())
+    /// # }
+    /// ```
+    ///
+    /// Documented response:
+    ///
+    /// ```json
+    /// {
+    ///   "department_list": [
+    ///     {
+    ///       "department_id": "1",
+    ///       "department_name": "测试部门1",
+    ///       "order": 100000000,
+    ///       "parentid": "0"
+    ///     },
+    ///     {
+    ///       "department_id": "2",
+    ///       "department_name": "测试部门2",
+    ///       "order": 99999999,
+    ///       "parentid": "1"
+    ///     }
+    ///   ],
+    ///   "errcode": 0,
+    ///   "errmsg": "ok"
+    /// }
+    /// ```
+    #[doc(alias = "/cgi-bin/linkedcorp/department/list")]
+    #[doc(alias = "获取互联企业部门列表")]
+    pub fn department_list(
+        &self,
+        department_id: impl Into<String>,
+    ) -> LinkedcorpDepartmentList {
+        LinkedcorpDepartmentList {
+            client: self.client.clone(),
+            request: LinkedcorpDepartmentListRequest {
+                department_id: department_id.into(),
+            },
+        }
+    }
+}
+static OP_LINKEDCORP_GET_PERM_LIST: crate::operation::Operation = crate::operation::Operation {
+    id: "linkedcorp.get_perm_list",
+    method: crate::operation::Method::Post,
+    path: "/cgi-bin/linkedcorp/agent/get_perm_list",
+    credential: crate::operation::Credential::AccessToken,
+    retry_safe: true,
+};
+/// Request builder of [`LinkedcorpApi::get_perm_list`] (获取应用的可见范围): set optional inputs, then `.await` it.
+#[derive(Debug, Clone)]
+#[must_use = "a request does nothing until it is awaited"]
+pub struct LinkedcorpGetPermList {
+    client: crate::Client,
+}
+impl LinkedcorpGetPermList {}
+impl std::future::IntoFuture for LinkedcorpGetPermList {
+    type Output = crate::Result<LinkedcorpGetPermListResponse>;
+    type IntoFuture = crate::BoxFuture<Self::Output>;
+    fn into_future(self) -> Self::IntoFuture {
+        Box::pin(async move {
+            let query: Vec<(&'static str, String)> = Vec::new();
+            self.client
+                .execute_json::<
+                    LinkedcorpGetPermListResponse,
+                    _,
+                >(&OP_LINKEDCORP_GET_PERM_LIST, &query, None::<&()>)
+                .await
+        })
+    }
+}
+static OP_LINKEDCORP_GET_USER: crate::operation::Operation = crate::operation::Operation {
+    id: "linkedcorp.get_user",
+    method: crate::operation::Method::Post,
+    path: "/cgi-bin/linkedcorp/user/get",
+    credential: crate::operation::Credential::AccessToken,
+    retry_safe: true,
+};
+/// Request builder of [`LinkedcorpApi::get_user`] (获取互联企业成员详细信息): set optional inputs, then `.await` it.
+#[derive(Debug, Clone)]
+#[must_use = "a request does nothing until it is awaited"]
+pub struct LinkedcorpGetUser {
+    client: crate::Client,
+    request: LinkedcorpGetUserRequest,
+}
+impl LinkedcorpGetUser {}
+impl std::future::IntoFuture for LinkedcorpGetUser {
+    type Output = crate::Result<LinkedcorpGetUserResponse>;
+    type IntoFuture = crate::BoxFuture<Self::Output>;
+    fn into_future(self) -> Self::IntoFuture {
+        Box::pin(async move {
+            let query: Vec<(&'static str, String)> = Vec::new();
+            self.client
+                .execute_json::<
+                    LinkedcorpGetUserResponse,
+                    _,
+                >(&OP_LINKEDCORP_GET_USER, &query, Some(&self.request))
+                .await
+        })
+    }
+}
+static OP_LINKEDCORP_USER_SIMPLE_LIST: crate::operation::Operation = crate::operation::Operation {
+    id: "linkedcorp.user_simple_list",
+    method: crate::operation::Method::Post,
+    path: "/cgi-bin/linkedcorp/user/simplelist",
+    credential: crate::operation::Credential::AccessToken,
+    retry_safe: true,
+};
+/// Request builder of [`LinkedcorpApi::user_simple_list`] (获取互联企业部门成员): set optional inputs, then `.await` it.
+#[derive(Debug, Clone)]
+#[must_use = "a request does nothing until it is awaited"]
+pub struct LinkedcorpUserSimpleList {
+    client: crate::Client,
+    request: LinkedcorpUserListRequest,
+}
+impl LinkedcorpUserSimpleList {
+    /// 是否递归获取子部门的成员；默认只获取本部门
+    pub fn fetch_child(mut self, value: bool) -> Self {
+        self.request.fetch_child = Some(value);
+        self
+    }
+}
+impl std::future::IntoFuture for LinkedcorpUserSimpleList {
+    type Output = crate::Result<LinkedcorpUserSimpleListResponse>;
+    type IntoFuture = crate::BoxFuture<Self::Output>;
+    fn into_future(self) -> Self::IntoFuture {
+        Box::pin(async move {
+            let query: Vec<(&'static str, String)> = Vec::new();
+            self.client
+                .execute_json::<
+                    LinkedcorpUserSimpleListResponse,
+                    _,
+                >(&OP_LINKEDCORP_USER_SIMPLE_LIST, &query, Some(&self.request))
+                .await
+        })
+    }
+}
+static OP_LINKEDCORP_USER_LIST: crate::operation::Operation = crate::operation::Operation {
+    id: "linkedcorp.user_list",
+    method: crate::operation::Method::Post,
+    path: "/cgi-bin/linkedcorp/user/list",
+    credential: crate::operation::Credential::AccessToken,
+    retry_safe: true,
+};
+/// Request builder of [`LinkedcorpApi::user_list`] (获取互联企业部门成员详情): set optional inputs, then `.await` it.
+#[derive(Debug, Clone)]
+#[must_use = "a request does nothing until it is awaited"]
+pub struct LinkedcorpUserList {
+    client: crate::Client,
+    request: LinkedcorpUserListRequest,
+}
+impl LinkedcorpUserList {
+    /// 是否递归获取子部门的成员；默认只获取本部门
+    pub fn fetch_child(mut self, value: bool) -> Self {
+        self.request.fetch_child = Some(value);
+        self
+    }
+}
+impl std::future::IntoFuture for LinkedcorpUserList {
+    type Output = crate::Result<LinkedcorpUserListResponse>;
+    type IntoFuture = crate::BoxFuture<Self::Output>;
+    fn into_future(self) -> Self::IntoFuture {
+        Box::pin(async move {
+            let query: Vec<(&'static str, String)> = Vec::new();
+            self.client
+                .execute_json::<
+                    LinkedcorpUserListResponse,
+                    _,
+                >(&OP_LINKEDCORP_USER_LIST, &query, Some(&self.request))
+                .await
+        })
+    }
+}
+static OP_LINKEDCORP_DEPARTMENT_LIST: crate::operation::Operation = crate::operation::Operation {
+    id: "linkedcorp.department_list",
+    method: crate::operation::Method::Post,
+    path: "/cgi-bin/linkedcorp/department/list",
+    credential: crate::operation::Credential::AccessToken,
+    retry_safe: true,
+};
+/// Request builder of [`LinkedcorpApi::department_list`] (获取互联企业部门列表): set optional inputs, then `.await` it.
+#[derive(Debug, Clone)]
+#[must_use = "a request does nothing until it is awaited"]
+pub struct LinkedcorpDepartmentList {
+    client: crate::Client,
+    request: LinkedcorpDepartmentListRequest,
+}
+impl LinkedcorpDepartmentList {}
+impl std::future::IntoFuture for LinkedcorpDepartmentList {
+    type Output = crate::Result<LinkedcorpDepartmentListResponse>;
+    type IntoFuture = crate::BoxFuture<Self::Output>;
+    fn into_future(self) -> Self::IntoFuture {
+        Box::pin(async move {
+            let query: Vec<(&'static str, String)> = Vec::new();
+            self.client
+                .execute_json::<
+                    LinkedcorpDepartmentListResponse,
+                    _,
+                >(&OP_LINKEDCORP_DEPARTMENT_LIST, &query, Some(&self.request))
                 .await
         })
     }
@@ -3665,6 +5370,20 @@ impl UserListId {
     pub fn limit(mut self, value: i64) -> Self {
         self.request.limit = Some(value);
         self
+    }
+    /// Every item of every page, as a stream: the next page is fetched when the items of
+    /// the current one are used up. The stream ends after an error.
+    pub fn into_stream(
+        self,
+    ) -> impl futures::Stream<Item = crate::Result<DeptUser>> + Send + 'static {
+        crate::paging::stream(
+            self,
+            |call, cursor| call.cursor(cursor),
+            |page: UserListIdResponse| (
+                page.dept_user.unwrap_or_default(),
+                page.next_cursor,
+            ),
+        )
     }
 }
 impl std::future::IntoFuture for UserListId {

@@ -8,5 +8,17 @@ pub mod base;
 #[cfg_attr(docsrs, doc(cfg(feature = "contacts")))]
 #[rustfmt::skip]
 pub mod contacts;
+#[cfg(feature = "material")]
+#[cfg_attr(docsrs, doc(cfg(feature = "material")))]
+#[rustfmt::skip]
+pub mod material;
+#[cfg(feature = "media")]
+#[cfg_attr(docsrs, doc(cfg(feature = "media")))]
+#[rustfmt::skip]
+pub mod media;
+#[cfg(feature = "message")]
+#[cfg_attr(docsrs, doc(cfg(feature = "message")))]
+#[rustfmt::skip]
+pub mod message;
 #[rustfmt::skip]
 pub(crate) mod errcodes;

@@ -1,0 +1,109 @@
+//! Template cards are an inline union (`card_type` beside the card's fields) inside the
+//! `msgtype` union of a message: documented bodies must decode into the typed variants, not
+//! the `Unknown` fallback, and typed values must encode to the documented shape.
+
+use serde_json::json;
+use wecom_api::message::*;
+
+fn button_card_body() -> serde_json::Value {
+    json!({
+        "touser": "UserID1|UserID2|UserID3",
+        "msgtype": "template_card",
+        "agentid": 1,
+        "template_card": {
+            "card_type": "button_interaction",
+            "main_title": {"title": "欢迎使用企业微信"},
+            "task_id": "task_id",
+            "button_selection": {
+                "question_key": "btn_question_key1",
+                "option_list": [{"id": "btn_selection_id1", "text": "100分"}],
+                "selected_id": "btn_selection_id1"
+            },
+            "button_list": [{"text": "按钮1", "style": 1, "key": "button_key_1"}]
+        }
+    })
+}
+
+#[test]
+fn a_documented_card_decodes_into_its_typed_variant() {
+    let request: MessageSendRequest =
+        serde_json::from_value(button_card_body()).expect("the request decodes");
+    let AppMessage::TemplateCard(TemplateCard {
+        card: TemplateCardContent::ButtonInteraction(card),
+    }) = &request.message
+    else {
+        panic!("not a typed button card: {:?}", request.message);
+    };
+    assert_eq!(card.task_id.as_deref(), Some("task_id"));
+    assert_eq!(card.button_list[0].key.as_deref(), Some("button_key_1"));
+    assert_eq!(
+        card.button_selection
+            .as_ref()
+            .map(|s| s.question_key.as_str()),
+        Some("btn_question_key1")
+    );
+    assert_eq!(request.agentid, Some(1));
+    assert_eq!(serde_json::to_value(&request).unwrap(), button_card_body());
+}
+
+#[test]
+fn a_typed_card_encodes_with_card_type_beside_its_fields() {
+    let card = VoteInteractionCard {
+        main_title: CardMainTitle {
+            title: Some("投票".into()),
+            desc: None,
+        },
+        task_id: Some("t1".into()),
+        checkbox: CardCheckbox {
+            question_key: "q".into(),
+            option_list: vec![CardCheckboxOption {
+                id: "a".into(),
+                text: "A".into(),
+                is_checked: Some(true),
+            }],
+            disable: None,
+            mode: Some(CardCheckboxMode::Multiple),
+        },
+        submit_button: CardSubmitButton {
+            text: "提交".into(),
+            key: "submit".into(),
+        },
+        ..Default::default()
+    };
+    let message = AppMessage::from(TemplateCard { card: card.into() });
+    assert_eq!(
+        serde_json::to_value(&message).unwrap(),
+        json!({
+            "msgtype": "template_card",
+            "template_card": {
+                "card_type": "vote_interaction",
+                "main_title": {"title": "投票"},
+                "task_id": "t1",
+                "checkbox": {
+                    "question_key": "q",
+                    "option_list": [{"id": "a", "text": "A", "is_checked": true}],
+                    "mode": 1
+                },
+                "submit_button": {"text": "提交", "key": "submit"}
+            }
+        })
+    );
+}
+
+#[test]
+fn an_unknown_card_type_keeps_every_field() {
+    let body = json!({"card_type": "future_card", "main_title": {"title": "t"}, "x": [1]});
+    let card: TemplateCard = serde_json::from_value(body.clone()).expect("unknown cards decode");
+    assert!(matches!(&card.card, TemplateCardContent::Unknown(fields) if fields.len() == 3));
+    assert_eq!(serde_json::to_value(&card).unwrap(), body);
+}
+
+#[test]
+fn a_bad_card_field_is_reported_with_its_card_type() {
+    let mut body = button_card_body();
+    body["template_card"]["button_list"] = json!("not a list");
+    let error = serde_json::from_value::<MessageSendRequest>(body).unwrap_err();
+    let text = error.to_string();
+    assert!(text.contains("template_card"), "{text}");
+    assert!(text.contains("`button_interaction`"), "{text}");
+}

@@ -1,0 +1,107 @@
+//! Cursor-paged lists as streams: `user.list_id` fetches page after page on demand.
+
+mod runtime_common;
+
+use futures::StreamExt;
+use runtime_common::{client, mock_gettoken};
+use serde_json::json;
+
+#[tokio::test]
+async fn list_id_stream_walks_every_page_and_stops_at_the_empty_cursor() {
+    let server = httpmock::MockServer::start_async().await;
+    mock_gettoken(&server, "token", 7200).await;
+    let first = server
+        .mock_async(|when, then| {
+            when.method("POST")
+                .path("/cgi-bin/user/list_id")
+                .json_body(json!({"limit": 2}));
+            then.json_body(json!({
+                "errcode": 0, "errmsg": "ok", "next_cursor": "page2",
+                "dept_user": [{"userid": "a", "department": 1}, {"userid": "b", "department": 1}]
+            }));
+        })
+        .await;
+    let second = server
+        .mock_async(|when, then| {
+            when.method("POST")
+                .path("/cgi-bin/user/list_id")
+                .json_body(json!({"limit": 2, "cursor": "page2"}));
+            then.json_body(json!({
+                "errcode": 0, "errmsg": "ok", "next_cursor": "",
+                "dept_user": [{"userid": "c", "department": "2"}]
+            }));
+        })
+        .await;
+    let client = client(&server);
+    let users: Vec<String> = client
+        .user()
+        .list_id()
+        .limit(2)
+        .into_stream()
+        .map(|item| item.expect("page").userid)
+        .collect()
+        .await;
+    assert_eq!(users, ["a", "b", "c"]);
+    first.assert_async().await;
+    second.assert_async().await;
+}
+
+#[tokio::test]
+async fn list_id_stream_fetches_lazily_and_ends_after_an_error() {
+    let server = httpmock::MockServer::start_async().await;
+    mock_gettoken(&server, "token", 7200).await;
+    let first = server
+        .mock_async(|when, then| {
+            when.path("/cgi-bin/user/list_id").json_body(json!({}));
+            then.json_body(json!({
+                "errcode": 0, "errmsg": "ok", "next_cursor": "page2",
+                "dept_user": [{"userid": "a", "department": 1}]
+            }));
+        })
+        .await;
+    let failing = server
+        .mock_async(|when, then| {
+            when.path("/cgi-bin/user/list_id")
+                .json_body(json!({"cursor": "page2"}));
+            then.json_body(json!({"errcode": 40058, "errmsg": "invalid cursor"}));
+        })
+        .await;
+    let client = client(&server);
+    let mut stream = Box::pin(client.user().list_id().into_stream());
+    let first_item = stream.next().await.expect("an item").expect("ok");
+    assert_eq!(first_item.userid, "a");
+    // Only the first page has been asked for so far.
+    assert_eq!(failing.calls_async().await, 0);
+    let error = stream
+        .next()
+        .await
+        .expect("the error")
+        .expect_err("page 2 fails");
+    assert_eq!(error.errcode(), Some(40058));
+    assert!(
+        stream.next().await.is_none(),
+        "the stream ends after an error"
+    );
+    first.assert_async().await;
+    failing.assert_async().await;
+}
+
+#[tokio::test]
+async fn list_id_stream_stops_when_wecom_repeats_a_cursor() {
+    let server = httpmock::MockServer::start_async().await;
+    mock_gettoken(&server, "token", 7200).await;
+    let page = server
+        .mock_async(|when, then| {
+            when.path("/cgi-bin/user/list_id");
+            then.json_body(json!({
+                "errcode": 0, "errmsg": "ok", "next_cursor": "same",
+                "dept_user": [{"userid": "a", "department": 1}]
+            }));
+        })
+        .await;
+    let client = client(&server);
+    let count = client.user().list_id().into_stream().count().await;
+    // First call without cursor, second with "same", which answers "same" again: stop.
+    assert_eq!(count, 2);
+    assert_eq!(page.calls_async().await, 2);
+}
