@@ -20,7 +20,9 @@ use crate::media::{self, Download, UploadFile};
 use crate::operation::{Credential, Method, Operation};
 use crate::redact::MASK;
 use crate::retry::RetryPolicy;
-use crate::token::{Fetched, MemoryTokenStore, TokenCache, TokenKey, TokenKind, TokenStore};
+use crate::token::{
+    Fetched, MemoryTokenStore, SharedStore, TokenCache, TokenKey, TokenKind, TokenStore,
+};
 
 const DEFAULT_BASE_URL: &str = "https://qyapi.weixin.qq.com";
 const DEFAULT_TIMEOUT: Duration = Duration::from_secs(30);
@@ -35,6 +37,33 @@ const GETTOKEN: Call<'static> = Call {
     credential: Credential::CorpSecret,
     retry_safe: true,
 };
+
+/// The corp JS-SDK ticket (`wx.config`), fetched by the ticket cache.
+const JSAPI_TICKET: Call<'static> = Call {
+    id: Some("jsapi_ticket.get"),
+    method: Method::Get,
+    path: "/cgi-bin/get_jsapi_ticket",
+    credential: Credential::AccessToken,
+    retry_safe: true,
+};
+
+/// The app JS-SDK ticket (`wx.agentConfig`), fetched by the ticket cache.
+const AGENT_TICKET: Call<'static> = Call {
+    id: Some("agent_ticket.get"),
+    method: Method::Get,
+    path: "/cgi-bin/ticket/get",
+    credential: Credential::AccessToken,
+    retry_safe: true,
+};
+
+/// Which JS-SDK ticket.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum TicketKind {
+    /// `jsapi_ticket` of the corp, signs `wx.config`.
+    Corp,
+    /// Ticket of the app, signs `wx.agentConfig`.
+    Agent,
+}
 
 /// A WeCom API client for one corp and one secret (each secret has its own token).
 ///
@@ -57,7 +86,11 @@ struct Inner {
     http: reqwest::Client,
     timeout: Duration,
     retry: RetryPolicy,
+    /// The app's agentid, for `wx.agentConfig`.
+    agent_id: Option<i64>,
     tokens: TokenCache,
+    jsapi_ticket: TokenCache,
+    agent_ticket: TokenCache,
 }
 
 impl fmt::Debug for Client {
@@ -68,6 +101,7 @@ impl fmt::Debug for Client {
             .field("base_url", &i.base_url)
             .field("timeout", &i.timeout)
             .field("retry", &i.retry)
+            .field("agent_id", &i.agent_id)
             .field("token_store", i.tokens.store())
             .finish_non_exhaustive()
     }
@@ -83,7 +117,8 @@ pub struct ClientBuilder {
     timeout: Duration,
     connect_timeout: Duration,
     retry: RetryPolicy,
-    store: Option<Arc<dyn TokenStore>>,
+    agent_id: Option<i64>,
+    store: Option<Arc<SharedStore>>,
 }
 
 impl fmt::Debug for ClientBuilder {
@@ -96,6 +131,7 @@ impl fmt::Debug for ClientBuilder {
             .field("timeout", &self.timeout)
             .field("connect_timeout", &self.connect_timeout)
             .field("retry", &self.retry)
+            .field("agent_id", &self.agent_id)
             .field("token_store", &self.store)
             .finish()
     }
@@ -111,6 +147,7 @@ impl Default for ClientBuilder {
             timeout: DEFAULT_TIMEOUT,
             connect_timeout: DEFAULT_CONNECT_TIMEOUT,
             retry: RetryPolicy::default(),
+            agent_id: None,
             store: None,
         }
     }
@@ -163,9 +200,24 @@ impl ClientBuilder {
         self
     }
 
-    /// Where access tokens are kept (default: a fresh [`MemoryTokenStore`]).
+    /// The agentid of the app whose secret this is: needed for `wx.agentConfig`
+    /// ([`Client::wx_agent_config`]).
+    pub fn agent_id(mut self, agent_id: i64) -> Self {
+        self.agent_id = Some(agent_id);
+        self
+    }
+
+    /// Where access tokens and JS-SDK tickets are kept (default: a fresh
+    /// [`MemoryTokenStore`]). A shared store, such as `token::RedisTokenStore` (cargo
+    /// feature `redis`), lets many processes use one token.
     pub fn token_store(mut self, store: impl TokenStore + 'static) -> Self {
-        self.store = Some(Arc::new(store));
+        self.store = Some(Arc::new(SharedStore::new(Arc::new(store))));
+        self
+    }
+
+    /// The store, with its health, shared with other clients (see [`crate::Corp`]).
+    pub(crate) fn shared_store(mut self, store: Arc<SharedStore>) -> Self {
+        self.store = Some(store);
         self
     }
 
@@ -187,16 +239,15 @@ impl ClientBuilder {
         }
         let http = match self.http {
             Some(http) => http,
-            None => reqwest::Client::builder()
-                .connect_timeout(self.connect_timeout)
-                .user_agent(USER_AGENT)
-                .build()
-                .map_err(|e| Error::invalid_argument("http_client", e.without_url().to_string()))?,
+            None => default_http_client(self.connect_timeout)?,
         };
         let store = self
             .store
-            .unwrap_or_else(|| Arc::new(MemoryTokenStore::new()));
+            .unwrap_or_else(|| Arc::new(SharedStore::new(Arc::new(MemoryTokenStore::new()))));
         let key = TokenKey::new(TokenKind::AccessToken, corp_id.clone(), &secret);
+        // Tickets are obtained with this secret's token: same corp and fingerprint.
+        let jsapi_ticket = TokenCache::new(key.with_kind(TokenKind::JsapiTicket), store.clone());
+        let agent_ticket = TokenCache::new(key.with_kind(TokenKind::AgentTicket), store.clone());
         Ok(Client {
             inner: Arc::new(Inner {
                 corp_id,
@@ -207,13 +258,25 @@ impl ClientBuilder {
                 http,
                 timeout: self.timeout,
                 retry: self.retry,
+                agent_id: self.agent_id,
                 tokens: TokenCache::new(key, store),
+                jsapi_ticket,
+                agent_ticket,
             }),
         })
     }
 }
 
-fn required(value: Option<String>, what: &'static str) -> Result<String> {
+/// The reqwest client a builder makes when none is given.
+pub(crate) fn default_http_client(connect_timeout: Duration) -> Result<reqwest::Client> {
+    reqwest::Client::builder()
+        .connect_timeout(connect_timeout)
+        .user_agent(USER_AGENT)
+        .build()
+        .map_err(|e| Error::invalid_argument("http_client", e.without_url().to_string()))
+}
+
+pub(crate) fn required(value: Option<String>, what: &'static str) -> Result<String> {
     match value {
         Some(v) if !v.trim().is_empty() => Ok(v),
         Some(_) => Err(Error::invalid_argument(what, "must not be empty")),
@@ -591,6 +654,46 @@ impl Client {
         })
     }
 
+    /// A JS-SDK ticket, cached like the token: local copy, then the store, then one fetch
+    /// shared by every caller waiting for it (in every process, with a shared store).
+    pub(crate) async fn ticket(&self, kind: TicketKind) -> Result<Arc<str>> {
+        let (cache, call, query): (_, _, &[(&str, &str)]) = match kind {
+            TicketKind::Corp => (&self.inner.jsapi_ticket, &JSAPI_TICKET, &[]),
+            TicketKind::Agent => (
+                &self.inner.agent_ticket,
+                &AGENT_TICKET,
+                &[("type", "agent_config")],
+            ),
+        };
+        cache.get(|| self.fetch_ticket(call, query)).await
+    }
+
+    /// `GET` a ticket with the access token; a token error refreshes the token once
+    /// (the same path every call takes).
+    async fn fetch_ticket(&self, call: &Call<'_>, query: &[(&str, &str)]) -> Result<Fetched> {
+        let raw = self
+            .run(call, Query::Raw(query), &Payload::Empty, Expect::Json)
+            .await?;
+        let resp: TicketResponse = decode(call, &raw.body)?;
+        if resp.ticket.is_empty() {
+            return Err(Error::Decode {
+                endpoint: call.endpoint(),
+                path: "ticket".into(),
+                message: "empty ticket".into(),
+                excerpt: String::new(),
+            });
+        }
+        Ok(Fetched {
+            value: resp.ticket,
+            expires_in: resp.expires_in.unwrap_or(DEFAULT_TOKEN_LIFETIME),
+        })
+    }
+
+    /// The agentid given to the builder.
+    pub fn agent_id(&self) -> Option<i64> {
+        self.inner.agent_id
+    }
+
     /// Sends the request, retrying transient failures as the policy and `retry_safe` allow.
     async fn attempts(
         &self,
@@ -745,6 +848,14 @@ const DEFAULT_TOKEN_LIFETIME: i64 = 7200;
 struct TokenResponse {
     #[serde(default)]
     access_token: String,
+    #[serde(default, deserialize_with = "de::opt_int")]
+    expires_in: Option<i64>,
+}
+
+#[derive(serde::Deserialize)]
+struct TicketResponse {
+    #[serde(default)]
+    ticket: String,
     #[serde(default, deserialize_with = "de::opt_int")]
     expires_in: Option<i64>,
 }

@@ -32,11 +32,14 @@
 #![warn(missing_docs)]
 
 mod client;
+mod corp;
 pub mod de;
 mod error;
 #[allow(missing_docs)]
 mod generated;
+pub mod jssdk;
 pub mod media;
+pub mod oauth;
 pub mod operation;
 mod paging;
 mod redact;
@@ -49,6 +52,7 @@ use std::future::Future;
 use std::pin::Pin;
 
 pub use client::{Client, ClientBuilder};
+pub use corp::{Corp, CorpBuilder};
 pub use error::{Error, Result, TransportKind};
 // Generated groups (`contacts`, `base`, ...), each behind its cargo feature.
 pub use generated::*;

@@ -1,29 +1,43 @@
-//! Access tokens (and, later, JS-SDK tickets): storage and the single-flight cache.
+//! Access tokens and JS-SDK tickets: where they are stored, and the refresh lock.
 //!
-//! A [`TokenStore`] keeps tokens under a [`TokenKey`]; [`MemoryTokenStore`] is the default,
-//! and a shared store (e.g. Redis) lets many processes use one token. In front of the store
-//! each [`Client`](crate::Client) keeps a local copy, so a call with a fresh token touches
-//! neither the store nor a lock beyond a brief read, and refreshes happen through exactly
-//! one request however many calls wait for them.
+//! A [`TokenStore`] keeps tokens under a [`TokenKey`] (kind, corp, fingerprint of the
+//! secret). [`MemoryTokenStore`] is the default; a shared store lets many processes use
+//! one token: `RedisTokenStore` (cargo feature `redis`), or your own (a database, a
+//! central token service) implementing the trait.
+//!
+//! In front of the store each [`Client`](crate::Client) keeps a local copy, so a call
+//! with a fresh token touches neither the store nor a lock beyond a brief read. A refresh
+//! is made by exactly one caller: one per process (an in-process single flight), and one
+//! across processes when the store offers a lock ([`TokenStore::try_lock`]); the others
+//! wait and read what it stored. If the store fails, calls go on with a per-process token
+//! and the failure is logged once, not per call.
 
 use std::collections::HashMap;
 use std::fmt;
 use std::future::Future;
 use std::pin::Pin;
-use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, PoisonError, RwLock};
-use std::time::{SystemTime, UNIX_EPOCH};
+use std::time::Duration;
 
 use sha2::{Digest, Sha256};
 
 use crate::error::Result;
 use crate::redact::MASK;
 
+mod cache;
+#[cfg(feature = "redis")]
+mod redis;
+
+pub(crate) use cache::{Fetched, SharedStore, TokenCache, now_unix};
+#[cfg(feature = "redis")]
+pub use redis::RedisTokenStore;
+
 /// Future returned by [`TokenStore`] methods.
 pub type StoreFuture<'a, T> = Pin<Box<dyn Future<Output = Result<T>> + Send + 'a>>;
 
-/// Refresh this long before WeCom's expiry (capped at half the lifetime).
-const REFRESH_MARGIN_SECS: u64 = 300;
+/// How long a caller waits, by default, for another process's refresh before fetching
+/// by itself.
+pub const DEFAULT_LOCK_TIMEOUT: Duration = Duration::from_secs(30);
 
 /// What a stored value is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -170,10 +184,54 @@ impl fmt::Debug for Token {
     }
 }
 
+/// Proof of holding a store's refresh lock for one key, handed back to
+/// [`TokenStore::unlock`]. Its id tells holders apart, so a holder whose lease ran out
+/// cannot release the lock another has taken since.
+#[derive(Clone, PartialEq, Eq, Hash)]
+pub struct Lease {
+    id: String,
+}
+
+impl Lease {
+    /// A lease with this id.
+    pub fn new(id: impl Into<String>) -> Self {
+        Lease { id: id.into() }
+    }
+
+    /// A lease with a fresh random id (128 bits, hex).
+    pub fn random() -> Self {
+        let bits: u128 = rand::random();
+        Lease {
+            id: format!("{bits:032x}"),
+        }
+    }
+
+    /// The id.
+    pub fn id(&self) -> &str {
+        &self.id
+    }
+}
+
+impl fmt::Debug for Lease {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_tuple("Lease").field(&self.id).finish()
+    }
+}
+
 /// Where tokens live between calls. Implement it to share tokens between processes.
 ///
+/// `get`, `set` and `invalidate` are required. A store shared by several processes should
+/// also implement [`try_lock`](Self::try_lock) and [`unlock`](Self::unlock), so that only
+/// one of them asks WeCom when a token is missing or about to expire; the defaults grant
+/// every lock (right for a store used by one process, which the client's in-process single
+/// flight already covers).
+///
 /// Methods return boxed futures so the trait stays object-safe. Implementations must not
-/// print token values in their `Debug` output or errors.
+/// print token values in their `Debug` output or errors, nor put secrets in their keys
+/// (use [`TokenKey::storage_key`], which holds a fingerprint of the secret, not the secret).
+///
+/// An error from any method does not fail the call that needed the token: the client
+/// goes on with a token of its own process and logs the store's failure once.
 pub trait TokenStore: Send + Sync + fmt::Debug {
     /// The token stored under `key`, if any (stale ones may be returned; callers check
     /// [`Token::expires_at`]).
@@ -185,6 +243,28 @@ pub trait TokenStore: Send + Sync + fmt::Debug {
     /// Removes the token under `key` only if its value is still `value`, so that many
     /// calls failing with the same old token do not each throw away a fresh one.
     fn invalidate<'a>(&'a self, key: &'a TokenKey, value: &'a str) -> StoreFuture<'a, ()>;
+
+    /// Tries to take the lock that lets one caller, across every process sharing this
+    /// store, refresh `key`. `Some(lease)`: taken; the caller fetches, stores, then calls
+    /// [`unlock`](Self::unlock). `None`: someone else holds it; the caller waits, reading
+    /// the store again, for at most [`lock_timeout`](Self::lock_timeout).
+    ///
+    /// The lock must expire by itself (a lease), so that a holder that dies does not block
+    /// the others for longer than that. The default grants it at once.
+    fn try_lock<'a>(&'a self, _key: &'a TokenKey) -> StoreFuture<'a, Option<Lease>> {
+        Box::pin(async { Ok(Some(Lease::new("local"))) })
+    }
+
+    /// Releases the lock on `key` if `lease` still holds it. The default does nothing.
+    fn unlock<'a>(&'a self, _key: &'a TokenKey, _lease: &'a Lease) -> StoreFuture<'a, ()> {
+        Box::pin(async { Ok(()) })
+    }
+
+    /// How long a caller waits for another holder's refresh before fetching a token by
+    /// itself (default [`DEFAULT_LOCK_TIMEOUT`]).
+    fn lock_timeout(&self) -> Duration {
+        DEFAULT_LOCK_TIMEOUT
+    }
 }
 
 impl<T: TokenStore + ?Sized> TokenStore for Arc<T> {
@@ -196,6 +276,15 @@ impl<T: TokenStore + ?Sized> TokenStore for Arc<T> {
     }
     fn invalidate<'a>(&'a self, key: &'a TokenKey, value: &'a str) -> StoreFuture<'a, ()> {
         (**self).invalidate(key, value)
+    }
+    fn try_lock<'a>(&'a self, key: &'a TokenKey) -> StoreFuture<'a, Option<Lease>> {
+        (**self).try_lock(key)
+    }
+    fn unlock<'a>(&'a self, key: &'a TokenKey, lease: &'a Lease) -> StoreFuture<'a, ()> {
+        (**self).unlock(key, lease)
+    }
+    fn lock_timeout(&self) -> Duration {
+        (**self).lock_timeout()
     }
 }
 
@@ -263,153 +352,9 @@ impl TokenStore for MemoryTokenStore {
     }
 }
 
-/// Current unix time in seconds (0 if the clock is before 1970).
-pub(crate) fn now_unix() -> u64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map_or(0, |d| d.as_secs())
-}
-
-/// Unix time from which a token fetched at `now` with WeCom's `expires_in` is treated as
-/// stale: 5 minutes early, but never more than half of its lifetime early.
-pub(crate) fn usable_until(now: u64, expires_in: i64) -> u64 {
-    let lifetime = u64::try_from(expires_in).unwrap_or(0);
-    let margin = REFRESH_MARGIN_SECS.min(lifetime / 2);
-    now.saturating_add(lifetime - margin)
-}
-
-/// A token freshly obtained from WeCom.
-pub(crate) struct Fetched {
-    pub(crate) value: String,
-    pub(crate) expires_in: i64,
-}
-
-#[derive(Clone)]
-struct Cached {
-    value: Arc<str>,
-    expires_at: u64,
-}
-
-/// Local copy plus single-flight refresh in front of a [`TokenStore`], for one key.
-pub(crate) struct TokenCache {
-    key: TokenKey,
-    store: Arc<dyn TokenStore>,
-    /// Read on every call; written only on refresh and invalidation, held for a clone.
-    local: RwLock<Option<Cached>>,
-    /// Held by the one caller refreshing; keeps the outcome of the last refresh so the
-    /// callers that waited share it, success or failure.
-    flight: tokio::sync::Mutex<Option<Result<Cached>>>,
-    /// Number of completed refreshes; tells a waiter whether one finished while it waited.
-    completed: AtomicU64,
-}
-
-impl fmt::Debug for TokenCache {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("TokenCache")
-            .field("key", &self.key)
-            .field("store", &self.store)
-            .finish()
-    }
-}
-
-impl TokenCache {
-    pub(crate) fn new(key: TokenKey, store: Arc<dyn TokenStore>) -> Self {
-        TokenCache {
-            key,
-            store,
-            local: RwLock::new(None),
-            flight: tokio::sync::Mutex::new(None),
-            completed: AtomicU64::new(0),
-        }
-    }
-
-    pub(crate) fn store(&self) -> &Arc<dyn TokenStore> {
-        &self.store
-    }
-
-    fn fresh_local(&self, now: u64) -> Option<Arc<str>> {
-        let guard = self.local.read().unwrap_or_else(PoisonError::into_inner);
-        match guard.as_ref() {
-            Some(c) if now < c.expires_at => Some(Arc::clone(&c.value)),
-            _ => None,
-        }
-    }
-
-    fn set_local(&self, cached: Cached) {
-        *self.local.write().unwrap_or_else(PoisonError::into_inner) = Some(cached);
-    }
-
-    /// A usable token: the local copy if fresh, else the store's if fresh, else one
-    /// obtained by `fetch`, run by exactly one of the callers waiting at that moment.
-    pub(crate) async fn get<F, Fut>(&self, fetch: F) -> Result<Arc<str>>
-    where
-        F: FnOnce() -> Fut,
-        Fut: Future<Output = Result<Fetched>>,
-    {
-        if let Some(v) = self.fresh_local(now_unix()) {
-            return Ok(v);
-        }
-        let seen = self.completed.load(Ordering::Acquire);
-        let mut last = self.flight.lock().await;
-        if self.completed.load(Ordering::Acquire) != seen {
-            // Someone refreshed while we waited: take their outcome, even an error, rather
-            // than asking WeCom again.
-            if let Some(outcome) = last.as_ref() {
-                return outcome.clone().map(|c| c.value);
-            }
-        }
-        let now = now_unix();
-        if let Some(v) = self.fresh_local(now) {
-            return Ok(v);
-        }
-        if let Some(t) = self.store.get(&self.key).await? {
-            if t.is_valid_at(now) {
-                let cached = Cached {
-                    value: Arc::from(t.value),
-                    expires_at: t.expires_at,
-                };
-                self.set_local(cached.clone());
-                return Ok(cached.value);
-            }
-        }
-
-        let outcome = fetch().await.map(|f| Cached {
-            value: Arc::from(f.value),
-            expires_at: usable_until(now, f.expires_in),
-        });
-        if let Ok(c) = &outcome {
-            let token = Token::new(&*c.value, c.expires_at);
-            if let Err(e) = self.store.set(&self.key, token).await {
-                // The token itself is good; a shared store that is down only costs sharing.
-                tracing::warn!(key = %self.key, error = %e, "token store set failed");
-            }
-            self.set_local(c.clone());
-        }
-        *last = Some(outcome.clone());
-        self.completed.fetch_add(1, Ordering::Release);
-        outcome.map(|c| c.value)
-    }
-
-    /// Drops `failed` from the local copy and the store, if it is still the current token.
-    pub(crate) async fn invalidate(&self, failed: &str) {
-        {
-            let mut local = self.local.write().unwrap_or_else(PoisonError::into_inner);
-            if local.as_ref().is_some_and(|c| &*c.value == failed) {
-                *local = None;
-            }
-        }
-        if let Err(e) = self.store.invalidate(&self.key, failed).await {
-            tracing::warn!(key = %self.key, error = %e, "token store invalidate failed");
-        }
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::error::Error;
-    use std::sync::atomic::AtomicUsize;
-    use std::time::Duration;
 
     const SECRET: &str = "S3cr3t-very-secret-value";
 
@@ -442,15 +387,6 @@ mod tests {
         assert!(!t.is_valid_at(10));
     }
 
-    #[test]
-    fn refresh_margin() {
-        assert_eq!(usable_until(1000, 7200), 1000 + 7200 - 300);
-        assert_eq!(usable_until(1000, 400), 1000 + 200);
-        assert_eq!(usable_until(1000, 1), 1001);
-        assert_eq!(usable_until(1000, 0), 1000);
-        assert_eq!(usable_until(1000, -5), 1000);
-    }
-
     #[tokio::test]
     async fn memory_store_compare_and_invalidate() {
         let store = MemoryTokenStore::new();
@@ -465,121 +401,46 @@ mod tests {
         assert_eq!(format!("{store:?}"), "MemoryTokenStore { entries: 0 }");
     }
 
-    fn cache() -> (TokenCache, MemoryTokenStore) {
-        let store = MemoryTokenStore::new();
-        (TokenCache::new(key(), Arc::new(store.clone())), store)
-    }
-
-    #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-    async fn single_flight_under_concurrency() {
-        let (cache, _) = cache();
-        let cache = Arc::new(cache);
-        let calls = Arc::new(AtomicUsize::new(0));
-        let mut tasks = Vec::new();
-        for _ in 0..200 {
-            let cache = Arc::clone(&cache);
-            let calls = Arc::clone(&calls);
-            tasks.push(tokio::spawn(async move {
-                cache
-                    .get(|| async {
-                        calls.fetch_add(1, Ordering::SeqCst);
-                        tokio::time::sleep(Duration::from_millis(50)).await;
-                        Ok(Fetched {
-                            value: "T1".into(),
-                            expires_in: 7200,
-                        })
-                    })
-                    .await
-            }));
-        }
-        for t in tasks {
-            assert_eq!(&*t.await.unwrap().unwrap(), "T1");
-        }
-        assert_eq!(calls.load(Ordering::SeqCst), 1);
-    }
-
-    #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-    async fn failure_is_shared_by_waiters_and_not_cached() {
-        let (cache, store) = cache();
-        let cache = Arc::new(cache);
-        let calls = Arc::new(AtomicUsize::new(0));
-        let mut tasks = Vec::new();
-        for _ in 0..50 {
-            let cache = Arc::clone(&cache);
-            let calls = Arc::clone(&calls);
-            tasks.push(tokio::spawn(async move {
-                cache
-                    .get(|| async {
-                        calls.fetch_add(1, Ordering::SeqCst);
-                        tokio::time::sleep(Duration::from_millis(50)).await;
-                        Err::<Fetched, _>(Error::api("token.get".into(), 40013, "invalid corpid"))
-                    })
-                    .await
-            }));
-        }
-        for t in tasks {
-            assert_eq!(t.await.unwrap().unwrap_err().errcode(), Some(40013));
-        }
-        assert_eq!(calls.load(Ordering::SeqCst), 1);
-        assert!(store.is_empty());
-        // The next call tries again.
-        let v = cache
-            .get(|| async {
-                Ok(Fetched {
-                    value: "T2".into(),
-                    expires_in: 7200,
-                })
-            })
-            .await
-            .unwrap();
-        assert_eq!(&*v, "T2");
-    }
-
     #[tokio::test]
-    async fn invalidate_only_drops_the_failed_token() {
-        let (cache, store) = cache();
-        let fetch = |v: &'static str| {
-            move || async move {
-                Ok(Fetched {
-                    value: v.into(),
-                    expires_in: 7200,
-                })
+    async fn default_lock_is_granted_and_arc_forwards_every_method() {
+        #[derive(Debug)]
+        struct Locking;
+        impl TokenStore for Locking {
+            fn get<'a>(&'a self, _: &'a TokenKey) -> StoreFuture<'a, Option<Token>> {
+                Box::pin(async { Ok(None) })
             }
-        };
-        assert_eq!(&*cache.get(fetch("T1")).await.unwrap(), "T1");
-        // A stale failure report does not drop the current token.
-        cache.invalidate("T0").await;
-        assert_eq!(&*cache.get(fetch("never")).await.unwrap(), "T1");
-        cache.invalidate("T1").await;
-        assert!(store.is_empty());
-        assert_eq!(&*cache.get(fetch("T2")).await.unwrap(), "T2");
-        assert_eq!(store.get(&key()).await.unwrap().unwrap().value(), "T2");
+            fn set<'a>(&'a self, _: &'a TokenKey, _: Token) -> StoreFuture<'a, ()> {
+                Box::pin(async { Ok(()) })
+            }
+            fn invalidate<'a>(&'a self, _: &'a TokenKey, _: &'a str) -> StoreFuture<'a, ()> {
+                Box::pin(async { Ok(()) })
+            }
+            fn try_lock<'a>(&'a self, _: &'a TokenKey) -> StoreFuture<'a, Option<Lease>> {
+                Box::pin(async { Ok(None) })
+            }
+            fn lock_timeout(&self) -> Duration {
+                Duration::from_millis(7)
+            }
+        }
+        let k = key();
+        let plain = MemoryTokenStore::new();
+        assert!(plain.try_lock(&k).await.unwrap().is_some());
+        plain.unlock(&k, &Lease::random()).await.unwrap();
+        assert_eq!(plain.lock_timeout(), DEFAULT_LOCK_TIMEOUT);
+        // Through an Arc (what the client holds) the store's own methods are used.
+        let shared: Arc<dyn TokenStore> = Arc::new(Locking);
+        assert!(shared.try_lock(&k).await.unwrap().is_none());
+        assert_eq!(shared.lock_timeout(), Duration::from_millis(7));
+        let twice = Arc::new(Arc::clone(&shared));
+        assert!(twice.try_lock(&k).await.unwrap().is_none());
+        assert_eq!(twice.lock_timeout(), Duration::from_millis(7));
     }
 
-    #[tokio::test]
-    async fn fresh_token_in_store_is_used_without_fetching() {
-        let (cache, store) = cache();
-        store
-            .set(&key(), Token::new("SHARED", now_unix() + 1000))
-            .await
-            .unwrap();
-        let got = cache
-            .get(|| async { Err::<Fetched, _>(Error::crypto("must not fetch")) })
-            .await
-            .unwrap();
-        assert_eq!(&*got, "SHARED");
-        // A stale one is replaced.
-        store.set(&key(), Token::new("OLD", 1)).await.unwrap();
-        let cache2 = TokenCache::new(key(), Arc::new(store.clone()));
-        let got = cache2
-            .get(|| async {
-                Ok(Fetched {
-                    value: "NEW".into(),
-                    expires_in: 7200,
-                })
-            })
-            .await
-            .unwrap();
-        assert_eq!(&*got, "NEW");
+    #[test]
+    fn random_leases_differ() {
+        let (a, b) = (Lease::random(), Lease::random());
+        assert_eq!(a.id().len(), 32);
+        assert_ne!(a, b);
+        assert_eq!(Lease::new("x").id(), "x");
     }
 }

@@ -1,0 +1,244 @@
+//! [`RedisTokenStore`]: tokens and tickets kept in Redis, shared by every process that uses
+//! it, with a lock (a lease) so that one of them refreshes.
+
+use std::fmt;
+use std::sync::LazyLock;
+use std::time::Duration;
+
+use redis::aio::{ConnectionManager, ConnectionManagerConfig};
+
+use super::{Lease, StoreFuture, Token, TokenKey, TokenStore, now_unix};
+use crate::error::{Error, Result};
+
+/// How long a refresh lock is held at most, by default: a holder that dies blocks the
+/// others for no longer than this.
+pub const DEFAULT_LOCK_LEASE: Duration = Duration::from_secs(10);
+
+/// Bounds on one Redis exchange, so that a Redis that is down or stuck costs a call little
+/// before the client falls back to a per-process token.
+const CONNECT_TIMEOUT: Duration = Duration::from_secs(2);
+const RESPONSE_TIMEOUT: Duration = Duration::from_secs(2);
+
+/// Deletes a token only if it still holds the value that failed.
+static INVALIDATE: LazyLock<redis::Script> = LazyLock::new(|| {
+    redis::Script::new(
+        "if redis.call('HGET', KEYS[1], 'value') == ARGV[1] then \
+           return redis.call('DEL', KEYS[1]) \
+         end \
+         return 0",
+    )
+});
+
+/// Releases a lock only if this holder's lease still holds it.
+static UNLOCK: LazyLock<redis::Script> = LazyLock::new(|| {
+    redis::Script::new(
+        "if redis.call('GET', KEYS[1]) == ARGV[1] then \
+           return redis.call('DEL', KEYS[1]) \
+         end \
+         return 0",
+    )
+});
+
+/// A [`TokenStore`] in Redis: every process using the same Redis shares one access token
+/// (and one JS-SDK ticket) per corp and secret, and only one of them asks WeCom for a new
+/// one when it is missing or about to expire.
+///
+/// ```no_run
+/// # async fn demo() -> wecom_api::Result<()> {
+/// let store = wecom_api::token::RedisTokenStore::connect("redis://127.0.0.1:6379").await?;
+/// let client = wecom_api::Client::builder()
+///     .corp_id("ww0123456789abcdef")
+///     .secret("app-secret")
+///     .token_store(store)
+///     .build()?;
+/// # Ok(())
+/// # }
+/// ```
+///
+/// - Keys: a token lives in the hash `wecom:<kind>:<corp_id>:<fingerprint>` (fields `value`
+///   and `expires_at`, expiring with the token); the refresh lock of that key is
+///   `<that key>:lock`. The fingerprint identifies the secret without revealing it, so
+///   tokens are never shared across secrets or corps.
+/// - Lock: `SET NX PX` with a random lease id, released only by its holder; it expires by
+///   itself after the lease ([`with_lock_lease`](Self::with_lock_lease), default 10 s), so a
+///   holder that dies blocks the others no longer than that. The others poll the token key
+///   for at most [`with_lock_timeout`](Self::with_lock_timeout) (default 30 s).
+/// - Outages: if Redis cannot be reached, calls go on with a token of their own process,
+///   the failure is logged once, and the connection is made again when Redis is back.
+///
+/// Clones share one multiplexed connection. `Debug` shows the address only.
+#[derive(Clone)]
+pub struct RedisTokenStore {
+    conn: ConnectionManager,
+    addr: String,
+    lease: Duration,
+    lock_timeout: Duration,
+}
+
+impl fmt::Debug for RedisTokenStore {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("RedisTokenStore")
+            .field("addr", &self.addr)
+            .field("lease", &self.lease)
+            .field("lock_timeout", &self.lock_timeout)
+            .finish()
+    }
+}
+
+impl RedisTokenStore {
+    /// A store on the Redis at `url` (`redis://[user:password@]host:port[/db]`).
+    ///
+    /// Fails only if `url` is not a Redis URL. A Redis that cannot be reached now is not
+    /// an error: calls then use per-process tokens until it can be.
+    pub async fn connect(url: &str) -> Result<Self> {
+        // The URL may carry a password: it is never put in the error.
+        let client = redis::Client::open(url).map_err(|_| {
+            Error::invalid_argument(
+                "redis_url",
+                "not a Redis URL (expected redis://[user:password@]host:port[/db])",
+            )
+        })?;
+        let addr = client.get_connection_info().addr().to_string();
+        let config = ConnectionManagerConfig::new()
+            .set_connection_timeout(Some(CONNECT_TIMEOUT))
+            .set_response_timeout(Some(RESPONSE_TIMEOUT))
+            .set_number_of_retries(0);
+        let conn =
+            ConnectionManager::new_lazy_with_config(client, config).map_err(Error::token_store)?;
+        let store = RedisTokenStore {
+            conn,
+            addr,
+            lease: DEFAULT_LOCK_LEASE,
+            lock_timeout: super::DEFAULT_LOCK_TIMEOUT,
+        };
+        // Connect now rather than on the first call. A failure is the clients' to report
+        // (once) when they use the store.
+        if let Err(e) = store.ping().await {
+            tracing::debug!(addr = %store.addr, error = %e, "Redis not reachable yet");
+        }
+        Ok(store)
+    }
+
+    /// How long a refresh lock lasts unless released (default 10 s). Longer than a
+    /// `gettoken` takes; it bounds how long a dead holder blocks the others.
+    pub fn with_lock_lease(mut self, lease: Duration) -> Self {
+        // Redis refuses a zero PX.
+        self.lease = lease.max(Duration::from_millis(1));
+        self
+    }
+
+    /// How long a caller waits for another process's refresh before fetching by itself
+    /// (default 30 s).
+    pub fn with_lock_timeout(mut self, timeout: Duration) -> Self {
+        self.lock_timeout = timeout;
+        self
+    }
+
+    /// The Redis key of the refresh lock of `key`.
+    pub fn lock_key(key: &TokenKey) -> String {
+        format!("{}:lock", key.storage_key())
+    }
+
+    /// Whether Redis answers.
+    pub async fn ping(&self) -> Result<()> {
+        let mut conn = self.conn.clone();
+        redis::cmd("PING")
+            .query_async::<String>(&mut conn)
+            .await
+            .map(drop)
+            .map_err(Error::token_store)
+    }
+}
+
+impl TokenStore for RedisTokenStore {
+    fn get<'a>(&'a self, key: &'a TokenKey) -> StoreFuture<'a, Option<Token>> {
+        Box::pin(async move {
+            let mut conn = self.conn.clone();
+            let (value, expires_at): (Option<String>, Option<u64>) = redis::cmd("HMGET")
+                .arg(key.storage_key())
+                .arg("value")
+                .arg("expires_at")
+                .query_async(&mut conn)
+                .await
+                .map_err(Error::token_store)?;
+            Ok(value.zip(expires_at).map(|(v, e)| Token::new(v, e)))
+        })
+    }
+
+    fn set<'a>(&'a self, key: &'a TokenKey, token: Token) -> StoreFuture<'a, ()> {
+        Box::pin(async move {
+            if !token.is_valid_at(now_unix()) {
+                return Ok(());
+            }
+            let k = key.storage_key();
+            let mut conn = self.conn.clone();
+            redis::pipe()
+                .atomic()
+                .cmd("DEL")
+                .arg(&k)
+                .ignore()
+                .cmd("HSET")
+                .arg(&k)
+                .arg("value")
+                .arg(token.value())
+                .arg("expires_at")
+                .arg(token.expires_at())
+                .ignore()
+                .cmd("EXPIREAT")
+                .arg(&k)
+                .arg(token.expires_at())
+                .ignore()
+                .query_async::<()>(&mut conn)
+                .await
+                .map_err(Error::token_store)
+        })
+    }
+
+    fn invalidate<'a>(&'a self, key: &'a TokenKey, value: &'a str) -> StoreFuture<'a, ()> {
+        Box::pin(async move {
+            let mut conn = self.conn.clone();
+            INVALIDATE
+                .key(key.storage_key())
+                .arg(value)
+                .invoke_async::<i64>(&mut conn)
+                .await
+                .map(drop)
+                .map_err(Error::token_store)
+        })
+    }
+
+    fn try_lock<'a>(&'a self, key: &'a TokenKey) -> StoreFuture<'a, Option<Lease>> {
+        Box::pin(async move {
+            let lease = Lease::random();
+            let ms = u64::try_from(self.lease.as_millis()).unwrap_or(u64::MAX);
+            let mut conn = self.conn.clone();
+            let set: Option<String> = redis::cmd("SET")
+                .arg(Self::lock_key(key))
+                .arg(lease.id())
+                .arg("NX")
+                .arg("PX")
+                .arg(ms)
+                .query_async(&mut conn)
+                .await
+                .map_err(Error::token_store)?;
+            Ok(set.map(|_| lease))
+        })
+    }
+
+    fn unlock<'a>(&'a self, key: &'a TokenKey, lease: &'a Lease) -> StoreFuture<'a, ()> {
+        Box::pin(async move {
+            let mut conn = self.conn.clone();
+            UNLOCK
+                .key(Self::lock_key(key))
+                .arg(lease.id())
+                .invoke_async::<i64>(&mut conn)
+                .await
+                .map(drop)
+                .map_err(Error::token_store)
+        })
+    }
+
+    fn lock_timeout(&self) -> Duration {
+        self.lock_timeout
+    }
+}
