@@ -18,6 +18,26 @@ const RESERVED_QUERY: &[&str] = &["access_token", "corpid", "corpsecret"];
 /// Modules of the hand-written runtime: a group of the same name would be shadowed by them
 /// (`wecom_api::<group>` is a glob re-export). `media` is not here: the runtime module
 /// re-exports the `media` group's items.
+/// Methods of the runtime's `Client`: a namespace accessor of the same name would clash.
+const CLIENT_METHODS: &[&str] = &[
+    "agent_id",
+    "agent_ticket",
+    "base_url",
+    "builder",
+    "cached_ticket",
+    "corp_id",
+    "download",
+    "execute_download",
+    "execute_json",
+    "execute_upload",
+    "get_json",
+    "jsapi_ticket",
+    "post_json",
+    "upload",
+    "wx_agent_config",
+    "wx_config",
+];
+
 const RUNTIME_MODULES: &[&str] = &[
     "client",
     "de",
@@ -127,6 +147,10 @@ impl<'a> Checker<'a> {
     fn endpoint(&mut self, endpoint: &Endpoint) {
         let at = format!("endpoints[{}]", endpoint.id);
         match endpoint.id.split_once('.') {
+            Some((namespace, _)) if CLIENT_METHODS.contains(&namespace) => self.error(
+                &format!("{at}.id"),
+                format!("namespace `{namespace}` would clash with the method Client::{namespace}"),
+            ),
             Some((namespace, method))
                 if is_snake_identifier(namespace) && is_snake_identifier(method) => {}
             _ => self.error(

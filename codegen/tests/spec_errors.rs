@@ -118,6 +118,17 @@ fn a_namespace_belongs_to_one_group() {
 }
 
 #[test]
+fn a_namespace_cannot_shadow_a_client_method() {
+    assert_reports(
+        &error_after("id: user.get", "id: upload.get"),
+        &[
+            "endpoints[upload.get].id",
+            "would clash with the method Client::upload",
+        ],
+    );
+}
+
+#[test]
 fn malformed_ids_and_paths() {
     assert_reports(
         &error_after("id: user.get", "id: UserGet"),

@@ -656,7 +656,7 @@ impl Client {
 
     /// A JS-SDK ticket, cached like the token: local copy, then the store, then one fetch
     /// shared by every caller waiting for it (in every process, with a shared store).
-    pub(crate) async fn ticket(&self, kind: TicketKind) -> Result<Arc<str>> {
+    pub(crate) async fn cached_ticket(&self, kind: TicketKind) -> Result<Arc<str>> {
         let (cache, call, query): (_, _, &[(&str, &str)]) = match kind {
             TicketKind::Corp => (&self.inner.jsapi_ticket, &JSAPI_TICKET, &[]),
             TicketKind::Agent => (

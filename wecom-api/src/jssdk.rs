@@ -189,21 +189,21 @@ fn check_url(url: &str) -> Result<()> {
 impl Client {
     /// The corp's `jsapi_ticket` (`/cgi-bin/get_jsapi_ticket`), cached in the token store.
     pub async fn jsapi_ticket(&self) -> Result<Secret> {
-        let t = self.ticket(TicketKind::Corp).await?;
+        let t = self.cached_ticket(TicketKind::Corp).await?;
         Ok(Secret::new(&*t))
     }
 
     /// The app's JS-SDK ticket (`/cgi-bin/ticket/get?type=agent_config`), cached in the
     /// token store. The client's secret must be that app's.
     pub async fn agent_ticket(&self) -> Result<Secret> {
-        let t = self.ticket(TicketKind::Agent).await?;
+        let t = self.cached_ticket(TicketKind::Agent).await?;
         Ok(Secret::new(&*t))
     }
 
     /// `wx.config` parameters for the page at `url`, signed now with a fresh nonce.
     pub async fn wx_config(&self, url: &str) -> Result<WxConfig> {
         check_url(url)?;
-        let ticket = self.ticket(TicketKind::Corp).await?;
+        let ticket = self.cached_ticket(TicketKind::Corp).await?;
         Ok(WxConfig::sign(
             self.corp_id(),
             &ticket,
@@ -223,7 +223,7 @@ impl Client {
                 "is not set: give the app's agentid with ClientBuilder::agent_id",
             )
         })?;
-        let ticket = self.ticket(TicketKind::Agent).await?;
+        let ticket = self.cached_ticket(TicketKind::Agent).await?;
         Ok(AgentConfig::sign(
             self.corp_id(),
             agent_id,
