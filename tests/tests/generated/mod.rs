@@ -5,3 +5,5 @@
 mod base;
 #[rustfmt::skip]
 mod contacts;
+#[rustfmt::skip]
+mod callbacks;

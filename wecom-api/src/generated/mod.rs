@@ -9,4 +9,6 @@ pub mod base;
 #[rustfmt::skip]
 pub mod contacts;
 #[rustfmt::skip]
+pub(crate) mod callbacks;
+#[rustfmt::skip]
 pub(crate) mod errcodes;
