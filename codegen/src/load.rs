@@ -4,7 +4,7 @@
 use std::fmt;
 use std::path::Path;
 
-use crate::model::{ErrcodeFile, SpecFile};
+use crate::model::{CallbackFile, ErrcodeFile, SpecFile};
 use crate::validate;
 
 /// A loaded, validated spec: every group plus the errcode catalog.
@@ -12,6 +12,8 @@ use crate::validate;
 pub struct Spec {
     pub groups: Vec<Group>,
     pub errcodes: ErrcodeFile,
+    /// `callbacks.yaml`, if present.
+    pub callbacks: Option<CallbackFile>,
 }
 
 /// One spec file.
@@ -56,6 +58,9 @@ impl std::error::Error for SpecErrors {}
 /// The name of the errcode catalog inside the spec directory.
 pub const ERRCODES_FILE: &str = "errcodes.yaml";
 
+/// The name of the callback spec inside the spec directory.
+pub const CALLBACKS_FILE: &str = "callbacks.yaml";
+
 /// Reads every `*.yaml` file of `dir` and validates the whole.
 pub fn load_dir(dir: &Path) -> Result<Spec, SpecErrors> {
     let fail = |place: &str, message: String| {
@@ -92,9 +97,12 @@ pub fn load_sources(sources: &[(String, String)]) -> Result<Spec, SpecErrors> {
     let mut errcodes = ErrcodeFile {
         errcodes: Vec::new(),
     };
+    let mut callbacks = None;
     for (file, text) in sources {
         let parsed = if file == ERRCODES_FILE {
             parse::<ErrcodeFile>(file, text).map(|e| errcodes = e)
+        } else if file == CALLBACKS_FILE {
+            parse::<CallbackFile>(file, text).map(|c| callbacks = Some(c))
         } else {
             parse::<SpecFile>(file, text).map(|spec| {
                 groups.push(Group {
@@ -109,9 +117,16 @@ pub fn load_sources(sources: &[(String, String)]) -> Result<Spec, SpecErrors> {
     }
     if problems.is_empty() {
         problems = validate::validate(&groups, &errcodes);
+        if let Some(callbacks) = &callbacks {
+            problems.extend(validate::validate_callbacks(CALLBACKS_FILE, callbacks));
+        }
     }
     if problems.is_empty() {
-        Ok(Spec { groups, errcodes })
+        Ok(Spec {
+            groups,
+            errcodes,
+            callbacks,
+        })
     } else {
         Err(SpecErrors(problems))
     }

@@ -9,3 +9,11 @@ pub fn schema_json() -> String {
     text.push('\n');
     text
 }
+
+/// `spec/callbacks.schema.json`: the JSON Schema of `spec/callbacks.yaml`.
+pub fn callbacks_schema_json() -> String {
+    let schema = schemars::schema_for!(crate::model::CallbackFile);
+    let mut text = serde_json::to_string_pretty(&schema).unwrap_or_default();
+    text.push('\n');
+    text
+}

@@ -13,6 +13,11 @@ use crate::model::{
 };
 use crate::typeref::{TypeRef, is_type_name};
 
+mod callbacks;
+pub use callbacks::{
+    example_fields as callback_example_fields, rust_name as callbacks_rust_name, validate_callbacks,
+};
+
 /// Query parameters the runtime adds itself.
 const RESERVED_QUERY: &[&str] = &["access_token", "corpid", "corpsecret"];
 /// Modules of the hand-written runtime: a group of the same name would be shadowed by them

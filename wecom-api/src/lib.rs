@@ -31,6 +31,7 @@
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
+pub mod callback;
 mod client;
 mod corp;
 pub mod de;

@@ -1,5 +1,6 @@
 //! Emitters: the loaded spec in, file contents out. No I/O here; xtask writes the files.
 
+mod callbacks;
 mod docs;
 mod names;
 mod rust_ops;
@@ -52,6 +53,29 @@ pub fn generate(spec: &Spec) -> Result<Vec<GeneratedFile>, String> {
         files.push(GeneratedFile {
             path: format!("tests/tests/generated/{name}.rs"),
             contents: render(&tests::group_tests(&group.spec), &group.file)?,
+        });
+    }
+    if let Some(callbacks) = &spec.callbacks {
+        let source = crate::load::CALLBACKS_FILE;
+        modules.extend(quote! {
+            #[rustfmt::skip]
+            pub(crate) mod callbacks;
+        });
+        test_modules.extend(quote! {
+            #[rustfmt::skip]
+            mod callbacks;
+        });
+        files.push(GeneratedFile {
+            path: "wecom-api/src/generated/callbacks.rs".into(),
+            contents: render(&callbacks::module(callbacks), source)?,
+        });
+        files.push(GeneratedFile {
+            path: "tests/tests/generated/callbacks.rs".into(),
+            contents: render(&callbacks::tests(callbacks), source)?,
+        });
+        files.push(GeneratedFile {
+            path: "spec/callbacks.schema.json".into(),
+            contents: crate::schema::callbacks_schema_json(),
         });
     }
     let lints = quote! {

@@ -17,3 +17,5 @@ mod material;
 mod media;
 #[rustfmt::skip]
 mod message;
+#[rustfmt::skip]
+mod callbacks;

@@ -33,4 +33,6 @@ pub mod media;
 #[rustfmt::skip]
 pub mod message;
 #[rustfmt::skip]
+pub(crate) mod callbacks;
+#[rustfmt::skip]
 pub(crate) mod errcodes;

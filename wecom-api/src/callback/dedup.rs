@@ -1,0 +1,207 @@
+//! Retries from WeCom: the same callback arrives again when the answer took over 5 seconds
+//! (up to three times). [`Dedup`] remembers recent keys so the handler can skip repeats.
+
+use std::collections::{HashMap, VecDeque};
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
+
+use sha2::{Digest, Sha256};
+
+use super::Callback;
+
+/// A bounded, time-windowed memory of callback keys; safe to share between threads.
+///
+/// ```
+/// use std::time::Duration;
+/// use wecom_api::callback::{Callback, Dedup};
+///
+/// let dedup = Dedup::new(10_000, Duration::from_secs(60));
+/// let xml = "<xml><MsgType>text</MsgType><MsgId>42</MsgId></xml>";
+/// let callback = Callback::parse(xml)?;
+/// assert!(dedup.first_time(&callback.dedup_key()));
+/// assert!(!dedup.first_time(&callback.dedup_key())); // WeCom's retry
+/// # Ok::<(), wecom_api::Error>(())
+/// ```
+#[derive(Debug)]
+pub struct Dedup {
+    capacity: usize,
+    window: Duration,
+    state: Mutex<State>,
+}
+
+#[derive(Debug, Default)]
+struct State {
+    seen: HashMap<String, Instant>,
+    /// Keys in the order they were first seen, oldest first.
+    order: VecDeque<(String, Instant)>,
+}
+
+impl Default for Dedup {
+    /// 10,000 keys for 5 minutes: WeCom's retries come within about 15 seconds.
+    fn default() -> Self {
+        Dedup::new(10_000, Duration::from_secs(300))
+    }
+}
+
+impl Dedup {
+    /// Remembers at most `capacity` keys (at least one), each for `window`.
+    pub fn new(capacity: usize, window: Duration) -> Self {
+        Dedup {
+            capacity: capacity.max(1),
+            window,
+            state: Mutex::new(State::default()),
+        }
+    }
+
+    /// Whether `key` is new; it is remembered from now on.
+    pub fn first_time(&self, key: &str) -> bool {
+        self.first_time_at(key, Instant::now())
+    }
+
+    /// [`first_time`](Self::first_time) at a given instant (for tests and replays).
+    pub fn first_time_at(&self, key: &str, now: Instant) -> bool {
+        // A poisoned lock only means another thread panicked mid-update; the maps are
+        // still consistent enough to go on.
+        let mut state = self.state.lock().unwrap_or_else(|e| e.into_inner());
+        state.expire(now, self.window);
+        if let Some(&at) = state.seen.get(key) {
+            if now.saturating_duration_since(at) < self.window {
+                return false;
+            }
+        }
+        while state.seen.len() >= self.capacity {
+            match state.order.pop_front() {
+                Some((old, at)) => {
+                    if state.seen.get(&old) == Some(&at) {
+                        state.seen.remove(&old);
+                    }
+                }
+                None => break,
+            }
+        }
+        state.seen.insert(key.to_string(), now);
+        state.order.push_back((key.to_string(), now));
+        true
+    }
+
+    /// How many keys are remembered now.
+    pub fn len(&self) -> usize {
+        self.state.lock().map_or(0, |s| s.seen.len())
+    }
+
+    /// Whether no key is remembered.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+}
+
+impl State {
+    fn expire(&mut self, now: Instant, window: Duration) {
+        while let Some((key, at)) = self.order.front() {
+            if now.saturating_duration_since(*at) < window {
+                break;
+            }
+            if self.seen.get(key) == Some(at) {
+                self.seen.remove(key);
+            }
+            self.order.pop_front();
+        }
+    }
+}
+
+impl Callback {
+    /// The key that identifies this callback across WeCom's retries.
+    ///
+    /// `msgid:<MsgId>` for messages. Events have no id: WeCom suggests FromUserName +
+    /// CreateTime, but several events from `sys` can share a second (a batch of approvals
+    /// or contact changes), so a digest of the whole callback is added; a retry repeats
+    /// the callback exactly, so its key is the same.
+    pub fn dedup_key(&self) -> String {
+        let fields = self.to_fields();
+        if let Some(id) = fields.text("MsgId").filter(|id| !id.is_empty()) {
+            return format!("msgid:{id}");
+        }
+        let from = fields
+            .text("FromUserName")
+            .or_else(|| fields.text("SuiteId"))
+            .or_else(|| fields.text("AuthCorpId"))
+            .unwrap_or_default();
+        let time = fields
+            .text("CreateTime")
+            .or_else(|| fields.text("TimeStamp"))
+            .unwrap_or_default();
+        let canonical = serde_json::to_vec(&fields.0).unwrap_or_default();
+        let digest = Sha256::digest(&canonical);
+        let short: String = digest.iter().take(12).map(|b| format!("{b:02x}")).collect();
+        format!("event:{from}:{time}:{short}")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn repeats_within_the_window_are_caught_and_forgotten_after() {
+        let dedup = Dedup::new(100, Duration::from_secs(10));
+        let t0 = Instant::now();
+        assert!(dedup.first_time_at("a", t0));
+        assert!(!dedup.first_time_at("a", t0 + Duration::from_secs(5)));
+        assert!(dedup.first_time_at("b", t0 + Duration::from_secs(5)));
+        // "a" has aged out; "b" has not.
+        assert!(dedup.first_time_at("a", t0 + Duration::from_secs(11)));
+        assert!(!dedup.first_time_at("b", t0 + Duration::from_secs(12)));
+        assert_eq!(dedup.len(), 2);
+    }
+
+    #[test]
+    fn memory_is_bounded_oldest_first() {
+        let dedup = Dedup::new(3, Duration::from_secs(3600));
+        let t0 = Instant::now();
+        for (i, key) in ["a", "b", "c", "d"].iter().enumerate() {
+            assert!(dedup.first_time_at(key, t0 + Duration::from_millis(i as u64)));
+        }
+        assert_eq!(dedup.len(), 3);
+        // "a" was evicted to make room for "d"; the others are still known.
+        assert!(!dedup.first_time_at("d", t0));
+        assert!(!dedup.first_time_at("c", t0));
+        assert!(dedup.first_time_at("a", t0));
+        assert_eq!(dedup.len(), 3);
+        for i in 0..1000 {
+            dedup.first_time_at(&i.to_string(), t0);
+        }
+        assert_eq!(dedup.len(), 3);
+        // A zero capacity still remembers the latest key.
+        let tiny = Dedup::new(0, Duration::from_secs(60));
+        assert!(tiny.is_empty());
+        assert!(tiny.first_time_at("x", t0));
+        assert!(!tiny.first_time_at("x", t0));
+        assert_eq!(tiny.len(), 1);
+    }
+
+    #[test]
+    fn keys_follow_msgid_or_event_identity() {
+        let text = |id: &str| {
+            Callback::parse(&format!(
+                "<xml><FromUserName>u</FromUserName><CreateTime>1</CreateTime>\
+                 <MsgType>text</MsgType><Content>hi</Content><MsgId>{id}</MsgId></xml>"
+            ))
+            .unwrap()
+        };
+        assert_eq!(text("7").dedup_key(), "msgid:7");
+        assert_ne!(text("7").dedup_key(), text("8").dedup_key());
+        let approval = |sp_no: &str| {
+            Callback::parse(&format!(
+                "<xml><FromUserName>sys</FromUserName><CreateTime>1668557076</CreateTime>\
+                 <MsgType>event</MsgType><Event>sys_approval_change</Event>\
+                 <ApprovalInfo><SpNo>{sp_no}</SpNo></ApprovalInfo></xml>"
+            ))
+            .unwrap()
+        };
+        let a = approval("1").dedup_key();
+        assert!(a.starts_with("event:sys:1668557076:"), "{a}");
+        // Same sender and second, different approvals: not duplicates.
+        assert_ne!(a, approval("2").dedup_key());
+        assert_eq!(a, approval("1").dedup_key());
+    }
+}

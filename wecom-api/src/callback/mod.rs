@@ -1,0 +1,81 @@
+//! Receiving callbacks: what WeCom pushes to the application's callback URL.
+//!
+//! - [`CallbackCrypto`] checks the signature and decrypts (WXBizMsgCrypt), answers the URL
+//!   verification, and encrypts passive replies.
+//! - [`Callback`] is the decrypted message or event, typed from `spec/callbacks.yaml`:
+//!   dispatched on `MsgType`, `Event`, `InfoType` and `ChangeType`, with an `Unknown`
+//!   variant (keeping every element) for anything this version does not know.
+//! - [`Reply`] builds passive replies; [`Dedup`] skips WeCom's retries.
+//!
+//! A handler, whatever the web framework:
+//!
+//! ```
+//! use wecom_api::callback::{Callback, CallbackCrypto, Dedup, Message, Reply};
+//!
+//! fn on_post(crypto: &CallbackCrypto, dedup: &Dedup, query: &str, body: &[u8])
+//!     -> wecom_api::Result<String>
+//! {
+//!     let callback = crypto.open_request(query, body)?;
+//!     if !dedup.first_time(&callback.dedup_key()) {
+//!         return Ok(String::new()); // a retry: already handled
+//!     }
+//!     match &callback {
+//!         Callback::Message(Message::Text(text)) => {
+//!             let echo = text.content.clone().unwrap_or_default();
+//!             Reply::text(echo).to(&callback).encrypt_now(crypto)
+//!         }
+//!         other => {
+//!             println!("{}", other.kind());
+//!             Ok(String::new()) // an empty 200 answers without a reply
+//!         }
+//!     }
+//! }
+//! ```
+
+mod crypto;
+pub mod de;
+mod dedup;
+mod fields;
+mod reply;
+mod request;
+pub(crate) mod xml;
+
+pub use crate::generated::callbacks::*;
+pub use crypto::CallbackCrypto;
+pub use dedup::Dedup;
+pub use fields::Fields;
+pub use request::{CallbackQuery, encrypted_payload};
+pub use xml::parse_fields;
+
+use crate::Result;
+
+impl Callback {
+    /// Parses a decrypted callback, XML or JSON.
+    ///
+    /// ```
+    /// use wecom_api::callback::{Callback, Event};
+    /// let xml = "<xml><FromUserName><![CDATA[zhangsan]]></FromUserName>\
+    ///            <MsgType><![CDATA[event]]></MsgType><Event><![CDATA[subscribe]]></Event></xml>";
+    /// let Callback::Event(Event::Subscribe(event)) = Callback::parse(xml)? else { panic!() };
+    /// assert_eq!(event.from_user_name.as_deref(), Some("zhangsan"));
+    /// # Ok::<(), wecom_api::Error>(())
+    /// ```
+    pub fn parse(plaintext: &str) -> Result<Self> {
+        Callback::from_fields(parse_fields(plaintext)?)
+    }
+
+    /// Every element, typed ones written back in their wire names.
+    pub fn to_fields(&self) -> Fields {
+        match serde_json::to_value(self) {
+            Ok(serde_json::Value::Object(map)) => Fields(map),
+            _ => Fields::default(),
+        }
+    }
+}
+
+impl Reply {
+    /// Parses reply XML (as [`to_xml`](Self::to_xml) writes it).
+    pub fn parse(plaintext: &str) -> Result<Self> {
+        Reply::from_fields(parse_fields(plaintext)?)
+    }
+}
