@@ -1,6 +1,7 @@
 //! Throughput of typed calls through `Client` against raw `reqwest` doing the same request
 //! (same query, same 30 s per-request timeout that `Client` applies by default) and the same
-//! decode, on one loopback server. Reports the ratio (goal: at least 0.95).
+//! decode, on one loopback server. Reports the throughput ratio (goal: at least 0.95), and the
+//! ratio of process CPU time for the same work, which the noise of a shared machine moves less.
 //!
 //! Run: `cargo bench -p wecom-api --bench throughput`
 //! (`BENCH_REQUESTS`, `BENCH_CONCURRENCY` and `BENCH_ROUNDS` change the load; defaults 20000,
@@ -83,6 +84,29 @@ where
     start.elapsed()
 }
 
+/// CPU time of this process so far (user + system), from /proc on Linux; zero elsewhere.
+fn process_cpu() -> Duration {
+    let ticks = || -> Option<u64> {
+        let stat = std::fs::read_to_string("/proc/self/stat").ok()?;
+        // Fields after the command name (which may hold spaces) start after the last ')'.
+        let fields: Vec<&str> = stat.rsplit_once(')')?.1.split_whitespace().collect();
+        Some(fields.get(11)?.parse::<u64>().ok()? + fields.get(12)?.parse::<u64>().ok()?)
+    };
+    // The kernel counts in USER_HZ, 100 per second on Linux.
+    Duration::from_millis(ticks().unwrap_or(0) * 10)
+}
+
+/// Wall time and process CPU time of one batch of calls.
+async fn measure<F, Fut>(requests: usize, concurrency: usize, call: F) -> (Duration, Duration)
+where
+    F: Fn() -> Fut + Send + Sync + 'static,
+    Fut: std::future::Future<Output = ()> + Send,
+{
+    let cpu = process_cpu();
+    let wall = run_concurrently(requests, concurrency, call).await;
+    (wall, process_cpu().saturating_sub(cpu))
+}
+
 fn env_or(name: &str, default: usize) -> usize {
     std::env::var(name)
         .ok()
@@ -148,9 +172,25 @@ async fn main() {
     let rounds = env_or("BENCH_ROUNDS", 7).max(1);
     let mut ratios = Vec::new();
     let (mut raw_total, mut typed_total) = (Duration::ZERO, Duration::ZERO);
-    for _ in 0..rounds {
-        let raw_time = run_concurrently(requests, concurrency, raw.clone()).await;
-        let typed_time = run_concurrently(requests, concurrency, typed.clone()).await;
+    // CPU of the whole process (client and server alike): steadier than wall time.
+    let (mut raw_cpu_total, mut typed_cpu_total) = (Duration::ZERO, Duration::ZERO);
+    for round in 0..rounds {
+        // Alternate which side goes first, so neither always runs on a warmer machine.
+        let ((raw_time, raw_cpu), (typed_time, typed_cpu)) = if round % 2 == 0 {
+            let raw_side = measure(requests, concurrency, raw.clone()).await;
+            (
+                raw_side,
+                measure(requests, concurrency, typed.clone()).await,
+            )
+        } else {
+            let typed_side = measure(requests, concurrency, typed.clone()).await;
+            (
+                measure(requests, concurrency, raw.clone()).await,
+                typed_side,
+            )
+        };
+        raw_cpu_total += raw_cpu;
+        typed_cpu_total += typed_cpu;
         raw_total += raw_time;
         typed_total += typed_time;
         ratios.push(raw_time.as_secs_f64() / typed_time.as_secs_f64());
@@ -166,4 +206,10 @@ async fn main() {
         ratios[0],
         ratios[rounds - 1]
     );
+    if !typed_cpu_total.is_zero() {
+        println!(
+            "CPU time ratio raw/typed for the same work (whole process): {:.3}",
+            raw_cpu_total.as_secs_f64() / typed_cpu_total.as_secs_f64()
+        );
+    }
 }
