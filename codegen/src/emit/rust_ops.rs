@@ -9,7 +9,7 @@ use quote::quote;
 
 use super::docs::{doc_attrs, endpoint_doc};
 use super::names::{
-    accessor, api_struct, builder_struct, call_inputs, field_ident, field_type, ident,
+    CallInputs, accessor, api_struct, builder_struct, call_inputs, field_ident, field_type, ident,
     limits_static, operation_static, split_id,
 };
 use super::rust_types::{derives_default, rust_type};
@@ -249,7 +249,7 @@ fn builder(spec: &SpecFile, endpoint: &Endpoint) -> TokenStream {
     let paging = endpoint
         .pagination
         .as_ref()
-        .map(|p| paging_method(spec, endpoint, p));
+        .map(|p| paging_method(spec, endpoint, &inputs, p));
     let query_len = inputs.required_query.len() + inputs.optional_query.len();
     let query_binding = if query.is_empty() {
         quote!(let query: Vec<(&'static str, String)> = Vec::new();)
@@ -310,7 +310,12 @@ fn builder(spec: &SpecFile, endpoint: &Endpoint) -> TokenStream {
 }
 
 /// `into_stream`: every item of every page, fetched on demand.
-fn paging_method(spec: &SpecFile, endpoint: &Endpoint, pagination: &Pagination) -> TokenStream {
+fn paging_method(
+    spec: &SpecFile,
+    endpoint: &Endpoint,
+    inputs: &CallInputs<'_>,
+    pagination: &Pagination,
+) -> TokenStream {
     let ResponseBody::Json { type_name } = &endpoint.response else {
         return TokenStream::new();
     };
@@ -340,7 +345,6 @@ fn paging_method(spec: &SpecFile, endpoint: &Endpoint, pagination: &Pagination) 
         quote!(page.#next_name)
     };
     // The validator checked the cursor is an optional input, so it has a setter.
-    let inputs = call_inputs(spec, endpoint);
     let body_optional = inputs.body.iter().flat_map(|b| b.optional.iter());
     let Some(cursor) = inputs
         .optional_query
