@@ -106,8 +106,52 @@ pub enum Credential {
     AccessToken,
     /// `corpid` and `corpsecret` query parameters (only `gettoken`).
     CorpSecret,
+    /// `suite_access_token` of a third-party app (suite), from the pushed suite_ticket.
+    SuiteAccessToken,
+    /// `provider_access_token` of a service provider, from the provider secret.
+    ProviderAccessToken,
+    /// The provider token sent under the name `access_token` (`service/get_login_info`).
+    ProviderAccessTokenAsAccessToken,
+    /// `device_access_token` of a hardware device.
+    DeviceAccessToken,
+    /// `model_access_token` of a hardware model.
+    ModelAccessToken,
+    /// A group robot's `key` from its webhook URL; no token.
+    WebhookKey,
     /// Nothing.
     None,
+}
+
+impl Credential {
+    /// The variant of the runtime's `operation::Credential` with the same meaning.
+    pub fn rust_variant(self) -> &'static str {
+        match self {
+            Credential::AccessToken => "AccessToken",
+            Credential::CorpSecret => "CorpSecret",
+            Credential::SuiteAccessToken => "SuiteAccessToken",
+            Credential::ProviderAccessToken => "ProviderAccessToken",
+            Credential::ProviderAccessTokenAsAccessToken => "ProviderAccessTokenAsAccessToken",
+            Credential::DeviceAccessToken => "DeviceAccessToken",
+            Credential::ModelAccessToken => "ModelAccessToken",
+            Credential::WebhookKey => "WebhookKey",
+            Credential::None => "None",
+        }
+    }
+
+    /// The query parameter that carries the credential, where there is one.
+    pub fn query_name(self) -> Option<&'static str> {
+        match self {
+            Credential::AccessToken | Credential::ProviderAccessTokenAsAccessToken => {
+                Some("access_token")
+            }
+            Credential::SuiteAccessToken => Some("suite_access_token"),
+            Credential::ProviderAccessToken => Some("provider_access_token"),
+            Credential::DeviceAccessToken => Some("device_access_token"),
+            Credential::ModelAccessToken => Some("model_access_token"),
+            Credential::WebhookKey => Some("key"),
+            Credential::CorpSecret | Credential::None => None,
+        }
+    }
 }
 
 /// A request body.
@@ -190,7 +234,8 @@ pub struct Example {
 pub struct Field {
     /// Name on the wire.
     pub name: String,
-    /// Type reference: `string`, `integer`, `number`, `boolean`, `json`,
+    /// Type reference: `string`, `integer`, `number`, `boolean`, `flag` (a 0/1 integer on the
+    /// wire, `bool` in Rust), `json`,
     /// `array<T>`, `map<T>` or the name of a type of this group. A field whose type is a
     /// union is flattened into its object: its name is then only the Rust name.
     #[serde(rename = "type")]

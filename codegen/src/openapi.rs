@@ -57,14 +57,36 @@ pub fn openapi_json(spec: &Spec) -> String {
         "paths": paths,
         "components": {
             "schemas": schemas,
-            "securitySchemes": {
-                "access_token": {"type": "apiKey", "in": "query", "name": "access_token"}
-            }
+            "securitySchemes": security_schemes()
         }
     });
     let mut text = serde_json::to_string_pretty(&document).unwrap_or_default();
     text.push('\n');
     text
+}
+
+/// One apiKey scheme per credential kind sent in the query string.
+fn security_schemes() -> Value {
+    let mut schemes = serde_json::Map::new();
+    for kind in [
+        Credential::AccessToken,
+        Credential::SuiteAccessToken,
+        Credential::ProviderAccessToken,
+        Credential::ProviderAccessTokenAsAccessToken,
+        Credential::DeviceAccessToken,
+        Credential::ModelAccessToken,
+        Credential::WebhookKey,
+    ] {
+        let name = if kind == Credential::AccessToken {
+            "access_token".to_string()
+        } else {
+            kind.rust_variant().to_string()
+        };
+        if let Some(param) = kind.query_name() {
+            schemes.insert(name, json!({"type": "apiKey", "in": "query", "name": param}));
+        }
+    }
+    Value::Object(schemes)
 }
 
 fn operation(file: &SpecFile, endpoint: &Endpoint) -> Value {
@@ -80,6 +102,7 @@ fn operation(file: &SpecFile, endpoint: &Endpoint) -> Value {
             json!([])
         }
         Credential::None => json!([]),
+        other => json!([{ other.rust_variant(): [] }]),
     };
     let mut op = json!({
         "operationId": endpoint.id,
@@ -199,6 +222,7 @@ fn type_ref_schema(group: &str, type_ref: &TypeRef) -> Value {
         TypeRef::Integer => json!({"type": "integer", "format": "int64"}),
         TypeRef::Number => json!({"type": "number"}),
         TypeRef::Boolean => json!({"type": "boolean"}),
+        TypeRef::Flag => json!({"type": "integer", "enum": [0, 1]}),
         TypeRef::Json => json!({}),
         TypeRef::Array(inner) => json!({"type": "array", "items": type_ref_schema(group, inner)}),
         TypeRef::Map(inner) => {

@@ -8,6 +8,8 @@ pub enum TypeRef {
     Integer,
     Number,
     Boolean,
+    /// A 0/1 integer on the wire, `bool` in Rust.
+    Flag,
     /// Free-form JSON.
     Json,
     Array(Box<TypeRef>),
@@ -30,11 +32,12 @@ impl TypeRef {
             "integer" => Ok(TypeRef::Integer),
             "number" => Ok(TypeRef::Number),
             "boolean" => Ok(TypeRef::Boolean),
+            "flag" => Ok(TypeRef::Flag),
             "json" => Ok(TypeRef::Json),
             "" => Err("empty type".to_string()),
             name if is_type_name(name) => Ok(TypeRef::Named(name.to_string())),
             other => Err(format!(
-                "`{other}` is not a type: use string, integer, number, boolean, json, \
+                "`{other}` is not a type: use string, integer, number, boolean, flag, json, \
                  array<T>, map<T> or an UpperCamelCase type name"
             )),
         }
@@ -70,6 +73,7 @@ impl fmt::Display for TypeRef {
             TypeRef::Integer => f.write_str("integer"),
             TypeRef::Number => f.write_str("number"),
             TypeRef::Boolean => f.write_str("boolean"),
+            TypeRef::Flag => f.write_str("flag"),
             TypeRef::Json => f.write_str("json"),
             TypeRef::Array(inner) => write!(f, "array<{inner}>"),
             TypeRef::Map(inner) => write!(f, "map<{inner}>"),

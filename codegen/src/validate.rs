@@ -199,7 +199,13 @@ impl<'a> Checker<'a> {
             }
             self.field_names(&place, param);
             match TypeRef::parse(&param.type_ref) {
-                Ok(TypeRef::String | TypeRef::Integer | TypeRef::Number | TypeRef::Boolean) => {}
+                Ok(
+                    TypeRef::String
+                    | TypeRef::Integer
+                    | TypeRef::Number
+                    | TypeRef::Boolean
+                    | TypeRef::Flag,
+                ) => {}
                 Ok(TypeRef::Named(name)) if self.is_enum(&name) => {}
                 Ok(other) => self.error(
                     &format!("{place}.type"),
@@ -457,7 +463,7 @@ impl<'a> Checker<'a> {
             TypeRef::Number => {
                 value.is_number() || value.as_str().is_some_and(|s| s.parse::<f64>().is_ok())
             }
-            TypeRef::Boolean => {
+            TypeRef::Boolean | TypeRef::Flag => {
                 value.is_boolean()
                     || matches!(as_integer(value), Some(0 | 1))
                     || matches!(value.as_str(), Some("true" | "false"))

@@ -168,6 +168,35 @@ pub fn opt_boolean<'de, D: Deserializer<'de>>(d: D) -> Result<Option<bool>, D::E
     d.deserialize_any(Opt(BoolVisitor))
 }
 
+/// A 0/1 flag: `bool` in Rust, written as `0`/`1`, read like [`boolean`].
+pub mod flag {
+    use serde::{Deserializer, Serializer};
+
+    pub fn serialize<S: Serializer>(value: &bool, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_u8(u8::from(*value))
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<bool, D::Error> {
+        super::boolean(d)
+    }
+}
+
+/// Like [`flag`], for an optional field.
+pub mod opt_flag {
+    use serde::{Deserializer, Serializer};
+
+    pub fn serialize<S: Serializer>(value: &Option<bool>, s: S) -> Result<S::Ok, S::Error> {
+        match value {
+            Some(value) => s.serialize_u8(u8::from(*value)),
+            None => s.serialize_none(),
+        }
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Option<bool>, D::Error> {
+        super::opt_boolean(d)
+    }
+}
+
 // ---------------------------------------------------------------- strings
 
 struct StringVisitor;

@@ -8,9 +8,14 @@ mod codegen_task;
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
     let args: Vec<&str> = args.iter().map(String::as_str).collect();
-    let result = match args.as_slice() {
-        ["codegen"] => codegen_task::run(&workspace_root(), codegen_task::Mode::Write),
-        ["codegen", "--check"] => codegen_task::run(&workspace_root(), codegen_task::Mode::Check),
+    // `--root DIR` runs a prebuilt xtask on another checkout of the workspace.
+    let (root, args) = match args.as_slice() {
+        [rest @ .., "--root", dir] => (PathBuf::from(dir), rest),
+        rest => (workspace_root(), rest),
+    };
+    let result = match args {
+        ["codegen"] => codegen_task::run(&root, codegen_task::Mode::Write),
+        ["codegen", "--check"] => codegen_task::run(&root, codegen_task::Mode::Check),
         _ => Err(USAGE.to_string()),
     };
     match result {
@@ -29,7 +34,8 @@ const USAGE: &str = "usage:
   cargo xtask codegen           regenerate wecom-api/src/generated, tests/tests/generated,
                                 spec/schema.json, spec/openapi.json and the features of
                                 wecom-api/Cargo.toml from spec/*.yaml
-  cargo xtask codegen --check   fail if any of those is stale or orphaned";
+  cargo xtask codegen --check   fail if any of those is stale or orphaned
+  ... --root DIR                the workspace to work on (default: this one)";
 
 fn workspace_root() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR"))

@@ -382,7 +382,7 @@ fn element_type(type_ref: &TypeRef) -> TokenStream {
         TypeRef::String => quote!(String),
         TypeRef::Integer => quote!(i64),
         TypeRef::Number => quote!(f64),
-        TypeRef::Boolean => quote!(bool),
+        TypeRef::Boolean | TypeRef::Flag => quote!(bool),
         TypeRef::Json | TypeRef::Map(_) => quote!(serde_json::Value),
         TypeRef::Array(inner) => {
             let inner = element_type(inner);
@@ -422,7 +422,7 @@ fn struct_item(item: &Item) -> TokenStream {
             (TypeRef::String, _) => Some("crate::de::opt_string".to_string()),
             (TypeRef::Integer, _) => Some("crate::de::opt_int".to_string()),
             (TypeRef::Number, _) => Some("crate::de::opt_float".to_string()),
-            (TypeRef::Boolean, _) => Some("crate::de::opt_boolean".to_string()),
+            (TypeRef::Boolean | TypeRef::Flag, _) => Some("crate::de::opt_boolean".to_string()),
             (TypeRef::Named(_), _) => Some("crate::callback::de::opt_object".to_string()),
             (TypeRef::Array(_), Some(wrapper)) => {
                 let ser = format!("ser_{}", item_fn_name(wrapper));
@@ -607,6 +607,9 @@ fn write_value(type_ref: &TypeRef, secret: bool, name: &str, value: TokenStream)
         TypeRef::String => quote!(writer.cdata(#name, #value);),
         TypeRef::Integer | TypeRef::Number | TypeRef::Boolean => {
             quote!(writer.plain(#name, #value);)
+        }
+        TypeRef::Flag => {
+            quote!(writer.plain(#name, u8::from(*#value));)
         }
         TypeRef::Json | TypeRef::Map(_) | TypeRef::Array(_) => quote!(writer.value(#name, #value);),
         TypeRef::Named(_) => quote! {

@@ -199,7 +199,7 @@ fn literal(spec: &SpecFile, type_ref: &TypeRef, value: Option<&Value>) -> String
         (TypeRef::String, other) => format!("{:?}", other.to_string()),
         (TypeRef::Integer, _) => integer(value).map_or_else(|| "0".into(), |n| n.to_string()),
         (TypeRef::Number, Value::Number(n)) => format!("{:?}", n.as_f64().unwrap_or_default()),
-        (TypeRef::Boolean, _) => {
+        (TypeRef::Boolean | TypeRef::Flag, _) => {
             (value.as_bool().unwrap_or(false) || integer(value) == Some(1)).to_string()
         }
         (TypeRef::Array(inner), Value::Array(items))
@@ -234,7 +234,7 @@ fn rust_path(spec: &SpecFile, type_ref: &TypeRef) -> String {
         TypeRef::String => "String".into(),
         TypeRef::Integer => "i64".into(),
         TypeRef::Number => "f64".into(),
-        TypeRef::Boolean => "bool".into(),
+        TypeRef::Boolean | TypeRef::Flag => "bool".into(),
         TypeRef::Json => "serde_json::Value".into(),
         TypeRef::Array(inner) => format!("Vec<{}>", rust_path(spec, inner)),
         TypeRef::Map(inner) => format!(
@@ -250,7 +250,7 @@ fn default_literal(type_ref: &TypeRef) -> String {
         TypeRef::String => "\"\"".into(),
         TypeRef::Integer => "0".into(),
         TypeRef::Number => "0.0".into(),
-        TypeRef::Boolean => "false".into(),
+        TypeRef::Boolean | TypeRef::Flag => "false".into(),
         _ => "Default::default()".into(),
     }
 }

@@ -76,7 +76,7 @@ fn argument(type_ref: &TypeRef) -> (TokenStream, TokenStream) {
         TypeRef::String => (quote!(impl Into<String>), quote!(.into())),
         TypeRef::Integer => (quote!(i64), quote!()),
         TypeRef::Number => (quote!(f64), quote!()),
-        TypeRef::Boolean => (quote!(bool), quote!()),
+        TypeRef::Boolean | TypeRef::Flag => (quote!(bool), quote!()),
         TypeRef::Json => (quote!(impl Into<serde_json::Value>), quote!(.into())),
         TypeRef::Array(inner) => {
             let inner = rust_type(inner);
@@ -199,11 +199,7 @@ fn builder(spec: &SpecFile, endpoint: &Endpoint) -> TokenStream {
         HttpMethod::GET => quote!(Get),
         HttpMethod::POST => quote!(Post),
     };
-    let credential = match endpoint.credential {
-        Credential::AccessToken => quote!(AccessToken),
-        Credential::CorpSecret => quote!(CorpSecret),
-        Credential::None => quote!(None),
-    };
+    let credential = ident(endpoint.credential.rust_variant());
     let retry_safe = super::retry_safe(endpoint);
     let response = response_type(endpoint);
     let api = api_struct(namespace);
@@ -416,7 +412,7 @@ fn setter(field: &Field, target: TokenStream) -> TokenStream {
 fn query_value(spec: &SpecFile, type_ref: &TypeRef, value: TokenStream) -> TokenStream {
     match type_ref {
         TypeRef::String => quote!(#value),
-        TypeRef::Boolean => quote!(u8::from(#value).to_string()),
+        TypeRef::Boolean | TypeRef::Flag => quote!(u8::from(#value).to_string()),
         TypeRef::Named(name) => match spec.types.get(name) {
             Some(TypeDef::StringEnum { .. }) => quote!(#value.as_str().to_string()),
             _ => quote!(i64::from(#value).to_string()),

@@ -40,7 +40,7 @@ pub fn rust_type(type_ref: &TypeRef) -> TokenStream {
         TypeRef::String => quote!(String),
         TypeRef::Integer => quote!(i64),
         TypeRef::Number => quote!(f64),
-        TypeRef::Boolean => quote!(bool),
+        TypeRef::Boolean | TypeRef::Flag => quote!(bool),
         TypeRef::Json => quote!(serde_json::Value),
         TypeRef::Array(inner) => {
             let inner = rust_type(inner);
@@ -105,6 +105,8 @@ fn lenient(type_ref: &TypeRef, required: bool) -> Option<&'static str> {
         (TypeRef::Number, false) => "crate::de::opt_float",
         (TypeRef::Boolean, true) => "crate::de::boolean",
         (TypeRef::Boolean, false) => "crate::de::opt_boolean",
+        (TypeRef::Flag, true) => "crate::de::flag",
+        (TypeRef::Flag, false) => "crate::de::opt_flag",
         (TypeRef::String, true) => "crate::de::string",
         (TypeRef::String, false) => "crate::de::opt_string",
         (TypeRef::Array(inner), true) if **inner == TypeRef::Integer => "crate::de::int_vec",
@@ -137,8 +139,11 @@ fn object(spec: &SpecFile, name: &str, doc: &str, fields: &[Field]) -> TokenStre
             if !field.required {
                 serde_args.push(quote!(default, skip_serializing_if = "Option::is_none"));
             }
-            if let Some(path) = lenient(&type_ref, field.required).filter(|_| !field.secret) {
-                serde_args.push(quote!(deserialize_with = #path));
+            match lenient(&type_ref, field.required).filter(|_| !field.secret) {
+                // A flag is written as 0/1 and read leniently: one module does both.
+                Some(path) if type_ref == TypeRef::Flag => serde_args.push(quote!(with = #path)),
+                Some(path) => serde_args.push(quote!(deserialize_with = #path)),
+                None => {}
             }
         }
         let serde_attr = (!serde_args.is_empty()).then(|| quote!(#[serde(#(#serde_args),*)]));

@@ -137,7 +137,7 @@ fn example_test(
     let (start, credential) = match endpoint.credential {
         Credential::AccessToken => (quote!(MockWeCom::start()), quote!(Credential::AccessToken)),
         Credential::CorpSecret => (quote!(MockWeCom::bare()), quote!(Credential::CorpSecret)),
-        Credential::None => (quote!(MockWeCom::bare()), quote!(Credential::None)),
+        _ => (quote!(MockWeCom::bare()), quote!(Credential::None)),
     };
     let body = match &endpoint.response {
         ResponseBody::Json { .. } => quote! {
@@ -201,7 +201,7 @@ fn query_literal(spec: &SpecFile, type_ref: &TypeRef, value: Option<&Value>) -> 
             let n: f64 = text.trim().parse().unwrap_or_default();
             quote!(#n)
         }
-        TypeRef::Boolean => {
+        TypeRef::Boolean | TypeRef::Flag => {
             let b = matches!(text.trim(), "1" | "true");
             quote!(#b)
         }

@@ -376,7 +376,7 @@ impl Check<'_> {
             TypeRef::Number => {
                 is_blank(value) || as_text(value).is_some_and(|t| t.trim().parse::<f64>().is_ok())
             }
-            TypeRef::Boolean => {
+            TypeRef::Boolean | TypeRef::Flag => {
                 is_blank(value)
                     || matches!(value, Value::Bool(_))
                     || as_text(value)
