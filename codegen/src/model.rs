@@ -251,6 +251,19 @@ pub struct Field {
     /// A credential (token, ticket, key): a string kept out of Debug and logs.
     #[serde(default)]
     pub secret: bool,
+    /// A request field the client fills when the caller leaves it unset (`agent_id`: the
+    /// client's `agent_id`). The call is refused before sending when neither is set and the
+    /// field is required.
+    #[serde(default)]
+    pub client_default: Option<ClientDefault>,
+}
+
+/// A client setting that a request field defaults to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum ClientDefault {
+    /// The application's agent id (`ClientBuilder::agent_id`).
+    AgentId,
 }
 
 /// A named type.

@@ -482,6 +482,7 @@ pub fn rust_name(field: &CallbackField) -> String {
         doc: String::new(),
         rust_name: field.rust_name.clone(),
         secret: field.secret,
+        client_default: None,
     })
 }
 
