@@ -83,7 +83,10 @@ fn security_schemes() -> Value {
             kind.rust_variant().to_string()
         };
         if let Some(param) = kind.query_name() {
-            schemes.insert(name, json!({"type": "apiKey", "in": "query", "name": param}));
+            schemes.insert(
+                name,
+                json!({"type": "apiKey", "in": "query", "name": param}),
+            );
         }
     }
     Value::Object(schemes)

@@ -172,10 +172,12 @@ pub fn opt_boolean<'de, D: Deserializer<'de>>(d: D) -> Result<Option<bool>, D::E
 pub mod flag {
     use serde::{Deserializer, Serializer};
 
+    /// `true` as `1`, `false` as `0`.
     pub fn serialize<S: Serializer>(value: &bool, s: S) -> Result<S::Ok, S::Error> {
         s.serialize_u8(u8::from(*value))
     }
 
+    /// As [`boolean`](super::boolean).
     pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<bool, D::Error> {
         super::boolean(d)
     }
@@ -185,6 +187,7 @@ pub mod flag {
 pub mod opt_flag {
     use serde::{Deserializer, Serializer};
 
+    /// `Some(true)` as `1`, `Some(false)` as `0`.
     pub fn serialize<S: Serializer>(value: &Option<bool>, s: S) -> Result<S::Ok, S::Error> {
         match value {
             Some(value) => s.serialize_u8(u8::from(*value)),
@@ -192,6 +195,7 @@ pub mod opt_flag {
         }
     }
 
+    /// As [`opt_boolean`](super::opt_boolean).
     pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Option<bool>, D::Error> {
         super::opt_boolean(d)
     }

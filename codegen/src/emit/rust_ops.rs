@@ -14,8 +14,7 @@ use super::names::{
 };
 use super::rust_types::{derives_default, rust_type};
 use crate::model::{
-    Credential, Endpoint, Field, HttpMethod, Pagination, ResponseBody, SpecFile, TypeDef,
-    UploadLimit,
+    Endpoint, Field, HttpMethod, Pagination, ResponseBody, SpecFile, TypeDef, UploadLimit,
 };
 use crate::typeref::TypeRef;
 
