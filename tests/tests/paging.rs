@@ -100,8 +100,51 @@ async fn list_id_stream_stops_when_wecom_repeats_a_cursor() {
         })
         .await;
     let client = client(&server);
-    let count = client.user().list_id().into_stream().count().await;
-    // First call without cursor, second with "same", which answers "same" again: stop.
-    assert_eq!(count, 2);
+    let items: Vec<_> = client.user().list_id().into_stream().collect().await;
+    // First call without cursor, second with "same", which answers "same" again: the items
+    // come through, then an error names the cycle and the stream ends.
+    assert_eq!(items.len(), 3);
+    assert!(items[..2].iter().all(Result::is_ok));
+    let error = items[2].as_ref().expect_err("the cycle is reported");
+    assert!(error.to_string().contains("next_cursor"), "{error}");
     assert_eq!(page.calls_async().await, 2);
+}
+
+#[tokio::test]
+async fn a_cursor_cycle_a_b_a_ends_with_an_error_instead_of_paging_forever() {
+    let server = httpmock::MockServer::start_async().await;
+    mock_gettoken(&server, "token", 7200).await;
+    let mut pages = Vec::new();
+    for (cursor, next) in [(None, "A"), (Some("A"), "B"), (Some("B"), "A")] {
+        pages.push(
+            server
+                .mock_async(|when, then| {
+                    let when = when.path("/cgi-bin/user/list_id");
+                    match cursor {
+                        Some(cursor) => when.json_body(json!({"cursor": cursor})),
+                        None => when.json_body(json!({})),
+                    };
+                    then.json_body(json!({
+                        "errcode": 0, "errmsg": "ok", "next_cursor": next,
+                        "dept_user": [{"userid": next, "department": 1}]
+                    }));
+                })
+                .await,
+        );
+    }
+    let client = client(&server);
+    // README's pattern: no pinning, no StreamExt import needed.
+    let mut stream = client.user().list_id().into_stream();
+    let mut ok = 0;
+    let mut errors = 0;
+    while let Some(item) = stream.next().await {
+        match item {
+            Ok(_) => ok += 1,
+            Err(_) => errors += 1,
+        }
+    }
+    assert_eq!((ok, errors), (3, 1));
+    for page in pages {
+        assert_eq!(page.calls_async().await, 1);
+    }
 }

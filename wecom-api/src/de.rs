@@ -86,6 +86,30 @@ pub fn opt_int_vec<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Vec<i64>>, 
     d.deserialize_any(Opt(SeqOf(IntVisitor)))
 }
 
+/// Like [`int_vec`], and `null` becomes an empty list.
+pub fn int_vec_or_null<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<i64>, D::Error> {
+    opt_int_vec(d).map(Option::unwrap_or_default)
+}
+
+/// A list that is empty when `null` (absent is handled by `#[serde(default)]`).
+pub fn vec_or_null<'de, D, T>(d: D) -> Result<Vec<T>, D::Error>
+where
+    D: Deserializer<'de>,
+    T: serde::Deserialize<'de>,
+{
+    <Option<Vec<T>> as serde::Deserialize>::deserialize(d).map(Option::unwrap_or_default)
+}
+
+/// A map that is empty when `null`.
+pub fn map_or_null<'de, D, T>(d: D) -> Result<std::collections::BTreeMap<String, T>, D::Error>
+where
+    D: Deserializer<'de>,
+    T: serde::Deserialize<'de>,
+{
+    <Option<std::collections::BTreeMap<String, T>> as serde::Deserialize>::deserialize(d)
+        .map(Option::unwrap_or_default)
+}
+
 // ---------------------------------------------------------------- floats
 
 struct FloatVisitor;

@@ -58,6 +58,9 @@ pub use error::{Error, Result, TransportKind};
 // Generated groups (`contacts`, `base`, ...), each behind its cargo feature.
 pub use generated::*;
 pub use media::{Download, UploadFile};
+pub use paging::Paged;
+/// The HTTP client the runtime uses: [`ClientBuilder::http_client`] takes a `reqwest::Client`.
+pub use reqwest;
 pub use retry::RetryPolicy;
 pub use secret::Secret;
 pub use token::{MemoryTokenStore, TokenStore};

@@ -1,21 +1,74 @@
 //! Cursor-paged lists as streams of items: the next page is fetched only when the items of
-//! the current one are used up. Generated `into_stream` methods call `stream`.
+//! the current one are used up. Generated `into_stream` methods return a [`Paged`].
 
-use std::collections::VecDeque;
+use std::collections::{HashSet, VecDeque};
+use std::fmt;
 use std::future::IntoFuture;
+use std::pin::Pin;
+use std::task::{Context, Poll};
 
 use futures::Stream;
 
-use crate::Result;
+use crate::{Error, Result};
+
+/// Every item of a cursor-paged list, page after page: a [`Stream`] that is `Unpin`, so
+/// `while let Some(item) = stream.next().await` works without pinning or imports.
+///
+/// ```no_run
+/// # async fn example(client: wecom_api::Client) -> wecom_api::Result<()> {
+/// let mut members = client.user().list_id().limit(1000).into_stream();
+/// while let Some(member) = members.next().await {
+///     println!("{}", member?.userid);
+/// }
+/// # Ok(())
+/// # }
+/// ```
+///
+/// The stream ends after the last page, after an error, or with an error when WeCom hands
+/// back a cursor it already gave (a cycle that would otherwise page forever).
+#[must_use = "a stream does nothing until polled"]
+pub struct Paged<T> {
+    inner: Pin<Box<dyn Stream<Item = Result<T>> + Send + 'static>>,
+}
+
+impl<T> fmt::Debug for Paged<T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Paged").finish_non_exhaustive()
+    }
+}
+
+impl<T> Paged<T> {
+    /// The next item, fetching the next page when needed; `None` at the end. (The same as
+    /// `StreamExt::next`, without importing it.)
+    pub async fn next(&mut self) -> Option<Result<T>> {
+        futures::StreamExt::next(self).await
+    }
+
+    /// Every remaining item, or the first error.
+    pub async fn try_collect(mut self) -> Result<Vec<T>> {
+        let mut items = Vec::new();
+        while let Some(item) = self.next().await {
+            items.push(item?);
+        }
+        Ok(items)
+    }
+}
+
+impl<T> Stream for Paged<T> {
+    type Item = Result<T>;
+
+    fn poll_next(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
+        self.inner.as_mut().poll_next(cx)
+    }
+}
 
 /// Pages through `first`, setting each next cursor with `with_cursor`; `split` turns a page
-/// into its items and next cursor. Ends after an error, on an empty cursor, or when WeCom
-/// returns the cursor it was just given (which would otherwise loop forever).
+/// into its items and next cursor.
 pub(crate) fn stream<C, P, T>(
     first: C,
     with_cursor: fn(C, String) -> C,
     split: fn(P) -> (Vec<T>, Option<String>),
-) -> impl Stream<Item = Result<T>> + Send + 'static
+) -> Paged<T>
 where
     C: IntoFuture<Output = Result<P>> + Clone + Send + 'static,
     C::IntoFuture: Send,
@@ -25,33 +78,56 @@ where
     let state = State {
         next: Some(first),
         items: VecDeque::new(),
-        cursor: None,
+        seen: HashSet::new(),
+        cycle: false,
     };
-    futures::stream::unfold(state, move |mut state| async move {
+    let inner = futures::stream::unfold(state, move |mut state| async move {
         loop {
             if let Some(item) = state.items.pop_front() {
                 return Some((Ok(item), state));
             }
+            if std::mem::take(&mut state.cycle) {
+                return Some((Err(cursor_cycle()), state));
+            }
             let call = state.next.take()?;
             let page = match call.clone().into_future().await {
                 Ok(page) => page,
+                // `next` is empty now, so the stream ends after the error.
                 Err(error) => return Some((Err(error), state)),
             };
             let (items, next_cursor) = split(page);
             state.items.extend(items);
             if let Some(cursor) = next_cursor.filter(|c| !c.is_empty()) {
-                if state.cursor.as_deref() != Some(cursor.as_str()) {
-                    state.cursor = Some(cursor.clone());
+                if state.seen.insert(cursor.clone()) {
                     state.next = Some(with_cursor(call, cursor));
+                } else {
+                    // This page's items are still delivered; then the cycle is reported.
+                    state.cycle = true;
                 }
             }
         }
-    })
+    });
+    Paged {
+        inner: Box::pin(inner),
+    }
+}
+
+fn cursor_cycle() -> Error {
+    Error::Decode {
+        endpoint: "cursor paging".into(),
+        path: "next_cursor".into(),
+        message: "WeCom returned a cursor it had already returned in this listing; \
+                  stopped instead of paging forever"
+            .into(),
+        excerpt: String::new(),
+    }
 }
 
 struct State<C, T> {
     next: Option<C>,
     items: VecDeque<T>,
-    /// The cursor the pending call carries.
-    cursor: Option<String>,
+    /// Every cursor WeCom has handed out in this listing.
+    seen: HashSet<String>,
+    /// A repeated cursor was seen: report it once the pending items are out.
+    cycle: bool,
 }

@@ -102,7 +102,7 @@ fn events<'a>(
             if !e.description.trim().is_empty() {
                 doc = format!("{doc}\n\n{}", e.description.trim());
             }
-            let name = format!("{}Event", e.name);
+            let name = event_struct_name(&e.name);
             let snake = e.name.to_snake_case();
             let target = if e.change_types.is_empty() {
                 structs.push(Item {
@@ -251,7 +251,7 @@ pub fn module(spec: &CallbackFile) -> TokenStream {
                 let event = spec
                     .events
                     .iter()
-                    .find(|e| format!("{}Event", e.name) == *name)?;
+                    .find(|e| event_struct_name(&e.name) == *name)?;
                 let tags = event
                     .change_types
                     .iter()
@@ -780,5 +780,15 @@ fn collect<'a>(v: &Variant<'a>, reply: bool, cases: &mut Vec<(String, bool, &'a 
                 collect(c, reply, cases);
             }
         }
+    }
+}
+
+/// The struct of an event: `Subscribe` → `SubscribeEvent`; a name that already ends in
+/// `Event` is kept (`TemplateCardEvent`, not `TemplateCardEventEvent`).
+fn event_struct_name(name: &str) -> String {
+    if name.ends_with("Event") {
+        name.to_string()
+    } else {
+        format!("{name}Event")
     }
 }

@@ -1,6 +1,7 @@
 //! Emitters: the loaded spec in, file contents out. No I/O here; xtask writes the files.
 
 mod callbacks;
+mod conveniences;
 mod docs;
 mod names;
 mod rust_ops;
@@ -149,10 +150,13 @@ pub fn group_module(spec: &crate::model::SpecFile) -> TokenStream {
         quote!(#![doc = #line])
     });
     let types = rust_types::types(spec);
+    let request_side = names::request_types(spec);
+    let conveniences = conveniences::conveniences(spec, &request_side);
     let operations = rust_ops::operations(spec);
     quote! {
         #(#inner_docs)*
         #types
+        #conveniences
         #operations
     }
 }

@@ -26,9 +26,83 @@ pub fn api_struct(namespace: &str) -> Ident {
     ident(&format!("{}Api", namespace.to_upper_camel_case()))
 }
 
-/// The request builder of an endpoint: `UserGet`.
+/// The request builder of an endpoint: `UserGet`, in the group's `calls` module so the
+/// index does not list it beside the request body `UserGetRequest`.
 pub fn builder_struct(endpoint: &Endpoint) -> Ident {
     ident(&endpoint.id.replace('.', "_").to_upper_camel_case())
+}
+
+/// Name of the module holding a group's request builders.
+pub const CALLS_MODULE: &str = "calls";
+
+/// Whether a field is a plain (non-`Option`) value in Rust: required on the wire and not
+/// filled from the client (a client default is optional for the caller).
+pub fn rust_required(field: &Field) -> bool {
+    field.required && field.client_default.is_none()
+}
+
+/// Named types reachable from request bodies: they keep `Option` for every optional field,
+/// so an explicitly empty list can still be sent.
+pub fn request_types(spec: &SpecFile) -> std::collections::BTreeSet<&str> {
+    let mut seen = std::collections::BTreeSet::new();
+    let mut todo: Vec<&str> = spec
+        .endpoints
+        .iter()
+        .filter_map(|e| match &e.request {
+            Some(crate::model::RequestBody::Json { type_name }) => Some(type_name.as_str()),
+            _ => None,
+        })
+        .collect();
+    while let Some(name) = todo.pop() {
+        let Some((name, def)) = spec.types.get_key_value(name) else {
+            continue;
+        };
+        if !seen.insert(name.as_str()) {
+            continue;
+        }
+        let fields: Vec<&str> = match def {
+            TypeDef::Object { fields, .. } => fields.iter().map(|f| f.type_ref.as_str()).collect(),
+            TypeDef::Union { variants, .. } => variants
+                .iter()
+                .filter_map(|v| v.type_name.as_deref())
+                .collect(),
+            _ => Vec::new(),
+        };
+        for type_ref in fields {
+            if let Ok(parsed) = TypeRef::parse(type_ref) {
+                if let Some(inner) = parsed.named() {
+                    if let Some((key, _)) = spec.types.get_key_value(inner) {
+                        todo.push(key.as_str());
+                    }
+                }
+            }
+        }
+    }
+    seen
+}
+
+/// How a field is held in Rust.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FieldShape {
+    /// The value itself (required).
+    Plain,
+    /// `Option<T>`: absent is `None`.
+    Optional,
+    /// A list or map that is empty when absent (optional collections of response types).
+    EmptyWhenAbsent,
+}
+
+pub fn field_shape(field: &Field, in_request: bool) -> FieldShape {
+    if rust_required(field) {
+        FieldShape::Plain
+    } else if !in_request
+        && !field.secret
+        && matches!(field_type(field), TypeRef::Array(_) | TypeRef::Map(_))
+    {
+        FieldShape::EmptyWhenAbsent
+    } else {
+        FieldShape::Optional
+    }
 }
 
 /// The static `Operation` of an endpoint: `OP_USER_GET`.
@@ -75,7 +149,7 @@ pub struct BodyInputs<'a> {
 const MAX_REQUIRED_ARGUMENTS: usize = 4;
 
 pub fn call_inputs<'a>(spec: &'a SpecFile, endpoint: &'a Endpoint) -> CallInputs<'a> {
-    let (required_query, optional_query) = endpoint.query.iter().partition(|f| f.required);
+    let (required_query, optional_query) = endpoint.query.iter().partition(|f| rust_required(f));
     let mut multipart = None;
     let mut upload_limits: &[UploadLimit] = &[];
     let body = match &endpoint.request {
@@ -85,8 +159,9 @@ pub fn call_inputs<'a>(spec: &'a SpecFile, endpoint: &'a Endpoint) -> CallInputs
                 _ => &[],
             };
             let (required, optional): (Vec<&Field>, Vec<&Field>) =
-                fields.iter().partition(|f| f.required);
-            let as_struct = required.len() + endpoint.query.iter().filter(|f| f.required).count()
+                fields.iter().partition(|f| rust_required(f));
+            let as_struct = required.len()
+                + endpoint.query.iter().filter(|f| rust_required(f)).count()
                 > MAX_REQUIRED_ARGUMENTS;
             Some(BodyInputs {
                 type_name,

@@ -9,8 +9,9 @@ use quote::quote;
 
 use super::docs::{doc_attrs, endpoint_doc};
 use super::names::{
-    CallInputs, accessor, api_struct, builder_struct, call_inputs, field_ident, field_type, ident,
-    limits_static, operation_static, split_id,
+    CALLS_MODULE, CallInputs, FieldShape, accessor, api_struct, builder_struct, call_inputs,
+    field_ident, field_shape, field_type, ident, limits_static, operation_static, request_types,
+    split_id,
 };
 use super::rust_types::{derives_default, rust_type};
 use crate::model::{
@@ -27,6 +28,7 @@ pub fn operations(spec: &SpecFile) -> TokenStream {
             .push(endpoint);
     }
     let mut out = TokenStream::new();
+    let mut builders = TokenStream::new();
     let mut accessors = TokenStream::new();
     for (namespace, endpoints) in &namespaces {
         let accessor = accessor(namespace);
@@ -57,15 +59,29 @@ pub fn operations(spec: &SpecFile) -> TokenStream {
             }
         });
         for endpoint in endpoints {
-            out.extend(builder(spec, endpoint));
+            builders.extend(builder(spec, endpoint));
         }
     }
+    let calls = ident(CALLS_MODULE);
+    let calls_doc = doc_attrs(&format!(
+        "Request builders of {} ({}): what each method returns. Set optional inputs, then \
+         `.await` the builder.",
+        spec.title, spec.group
+    ));
     quote! {
         impl crate::Client {
             #accessors
         }
 
         #out
+
+        #calls_doc
+        pub mod #calls {
+            #[allow(unused_imports)]
+            use super::*;
+
+            #builders
+        }
     }
 }
 
@@ -93,7 +109,7 @@ fn argument(type_ref: &TypeRef) -> (TokenStream, TokenStream) {
 }
 
 /// `argument` for a field, where a secret string is taken as `impl Into<Secret>`.
-fn field_argument(field: &Field) -> (TokenStream, TokenStream) {
+pub(super) fn field_argument(field: &Field) -> (TokenStream, TokenStream) {
     if field.secret {
         (quote!(impl Into<crate::Secret>), quote!(.into()))
     } else {
@@ -119,6 +135,7 @@ fn method(spec: &SpecFile, endpoint: &Endpoint) -> TokenStream {
     let (_, method_name) = split_id(endpoint);
     let method_name = ident(method_name);
     let builder = builder_struct(endpoint);
+    let calls = ident(CALLS_MODULE);
     let inputs = call_inputs(spec, endpoint);
     let docs = doc_attrs(&endpoint_doc(spec, endpoint));
     let path_alias = &endpoint.path;
@@ -178,8 +195,8 @@ fn method(spec: &SpecFile, endpoint: &Endpoint) -> TokenStream {
         #[doc(alias = #path_alias)]
         #[doc(alias = #title_alias)]
         #deprecated
-        pub fn #method_name(&self, #(#params),*) -> #builder {
-            #builder {
+        pub fn #method_name(&self, #(#params),*) -> #calls::#builder {
+            #calls::#builder {
                 client: self.client.clone(),
                 #(#inits)*
             }
@@ -213,7 +230,7 @@ fn builder(spec: &SpecFile, endpoint: &Endpoint) -> TokenStream {
     for field in &inputs.required_query {
         let storage = query_storage(field);
         let ty = rust_type(&field_type(field));
-        fields.push(quote!(#storage: #ty,));
+        fields.push(quote!(pub(super) #storage: #ty,));
         let value = query_value(spec, &field_type(field), quote!(self.#storage));
         let wire = field.name.as_str();
         query.push(quote!(query.push((#wire, #value));));
@@ -222,7 +239,7 @@ fn builder(spec: &SpecFile, endpoint: &Endpoint) -> TokenStream {
         let storage = query_storage(field);
         let type_ref = field_type(field);
         let ty = rust_type(&type_ref);
-        fields.push(quote!(#storage: Option<#ty>,));
+        fields.push(quote!(pub(super) #storage: Option<#ty>,));
         let value = query_value(spec, &type_ref, quote!(value));
         let wire = field.name.as_str();
         query.push(quote!(if let Some(value) = self.#storage { query.push((#wire, #value)); }));
@@ -231,7 +248,7 @@ fn builder(spec: &SpecFile, endpoint: &Endpoint) -> TokenStream {
     let mut body_arg = quote!(None::<&()>);
     if let Some(body) = &inputs.body {
         let body_type = ident(body.type_name);
-        fields.push(quote!(request: #body_type,));
+        fields.push(quote!(pub(super) request: #body_type,));
         body_arg = quote!(Some(&self.request));
         for field in &body.optional {
             let name = field_ident(field);
@@ -239,7 +256,7 @@ fn builder(spec: &SpecFile, endpoint: &Endpoint) -> TokenStream {
         }
     }
     if inputs.multipart.is_some() {
-        fields.push(quote!(file: crate::media::UploadFile,));
+        fields.push(quote!(pub(super) file: crate::media::UploadFile,));
     }
     let paging = endpoint
         .pagination
@@ -253,6 +270,12 @@ fn builder(spec: &SpecFile, endpoint: &Endpoint) -> TokenStream {
             let mut query: Vec<(&'static str, String)> = Vec::with_capacity(#query_len);
             #(#query)*
         }
+    };
+    let defaults = client_defaults(endpoint, &inputs);
+    let self_binding = if defaults.is_empty() {
+        quote!(self)
+    } else {
+        quote!(mut self)
     };
     let (limits_item, limits_arg) = upload_limits(endpoint, inputs.upload_limits);
     let call = match (&endpoint.response, inputs.multipart) {
@@ -281,7 +304,7 @@ fn builder(spec: &SpecFile, endpoint: &Endpoint) -> TokenStream {
         #[derive(Debug, Clone)]
         #[must_use = "a request does nothing until it is awaited"]
         pub struct #builder {
-            client: crate::Client,
+            pub(super) client: crate::Client,
             #(#fields)*
         }
 
@@ -294,14 +317,58 @@ fn builder(spec: &SpecFile, endpoint: &Endpoint) -> TokenStream {
             type Output = crate::Result<#response>;
             type IntoFuture = crate::BoxFuture<Self::Output>;
 
-            fn into_future(self) -> Self::IntoFuture {
+            fn into_future(#self_binding) -> Self::IntoFuture {
                 Box::pin(async move {
+                    #defaults
                     #query_binding
                     #call
                 })
             }
         }
     }
+}
+
+/// Statements filling the inputs that default from the client (`agentid`), and refusing the
+/// call before sending when a required one is still unset.
+fn client_defaults(endpoint: &Endpoint, inputs: &CallInputs<'_>) -> TokenStream {
+    let query = inputs.optional_query.iter().map(|f| {
+        let storage = query_storage(f);
+        (f, quote!(self.#storage))
+    });
+    let body = inputs.body.iter().flat_map(|b| b.optional.iter()).map(|f| {
+        let name = field_ident(f);
+        (f, quote!(self.request.#name))
+    });
+    let mut out = TokenStream::new();
+    for (field, place) in query.chain(body) {
+        let Some(default) = field.client_default else {
+            continue;
+        };
+        let (getter, setting) = match default {
+            crate::model::ClientDefault::AgentId => (quote!(agent_id), "ClientBuilder::agent_id"),
+        };
+        out.extend(quote! {
+            if #place.is_none() {
+                #place = self.client.#getter();
+            }
+        });
+        if field.required {
+            let wire = field.name.as_str();
+            let why = format!(
+                "{} needs `{wire}`: set it on the call or give the client one with {setting}",
+                endpoint.id
+            );
+            out.extend(quote! {
+                if #place.is_none() {
+                    return Err(crate::Error::InvalidArgument {
+                        what: #wire.into(),
+                        why: #why.into(),
+                    });
+                }
+            });
+        }
+    }
+    out
 }
 
 /// `into_stream`: every item of every page, fetched on demand.
@@ -329,12 +396,13 @@ fn paging_method(
     let page_type = ident(type_name);
     let items_name = field_ident(items);
     let next_name = field_ident(next);
-    let items_value = if items.required {
-        quote!(page.#items_name)
-    } else {
+    let in_request = request_types(spec).contains(type_name.as_str());
+    let items_value = if field_shape(items, in_request) == FieldShape::Optional {
         quote!(page.#items_name.unwrap_or_default())
+    } else {
+        quote!(page.#items_name)
     };
-    let next_value = if next.required {
+    let next_value = if super::names::rust_required(next) {
         quote!(Some(page.#next_name))
     } else {
         quote!(page.#next_name)

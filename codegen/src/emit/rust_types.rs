@@ -4,7 +4,9 @@ use proc_macro2::TokenStream;
 use quote::quote;
 
 use super::docs::doc_attrs;
-use super::names::{field_ident, field_type, ident};
+use super::names::{
+    FieldShape, field_ident, field_shape, field_type, ident, request_types, rust_required,
+};
 use crate::model::{
     Field, IntEnumValue, SpecFile, StringEnumValue, TypeDef, UnionTag, UnionVariant,
 };
@@ -12,10 +14,17 @@ use crate::typeref::TypeRef;
 use crate::validate::{variant_key, variant_name};
 
 pub fn types(spec: &SpecFile) -> TokenStream {
+    let request_side = request_types(spec);
     spec.types
         .iter()
         .map(|(name, def)| match def {
-            TypeDef::Object { doc, fields } => object(spec, name, doc, fields),
+            TypeDef::Object { doc, fields } => object(
+                spec,
+                name,
+                doc,
+                fields,
+                request_side.contains(name.as_str()),
+            ),
             TypeDef::IntEnum { doc, values } => int_enum(name, doc, values),
             TypeDef::StringEnum { doc, values } => string_enum(name, doc, values),
             TypeDef::Union {
@@ -92,7 +101,7 @@ pub fn derives_default(spec: &SpecFile, type_name: &str) -> bool {
 fn object_has_default(spec: &SpecFile, fields: &[Field], depth: usize) -> bool {
     fields
         .iter()
-        .filter(|f| f.required)
+        .filter(|f| rust_required(f))
         .all(|f| has_default(spec, &field_type(f), depth))
 }
 
@@ -116,7 +125,13 @@ fn lenient(type_ref: &TypeRef, required: bool) -> Option<&'static str> {
     Some(name)
 }
 
-fn object(spec: &SpecFile, name: &str, doc: &str, fields: &[Field]) -> TokenStream {
+fn object(
+    spec: &SpecFile,
+    name: &str,
+    doc: &str,
+    fields: &[Field],
+    in_request: bool,
+) -> TokenStream {
     let name = ident(name);
     let docs = doc_attrs(doc);
     let default = object_has_default(spec, fields, 0).then(|| quote!(Default,));
@@ -125,7 +140,8 @@ fn object(spec: &SpecFile, name: &str, doc: &str, fields: &[Field]) -> TokenStre
         let rust_name = field_ident(field);
         let docs = doc_attrs(&field.doc);
         let mut ty = field_rust_type(field);
-        if !field.required {
+        let shape = field_shape(field, in_request);
+        if shape == FieldShape::Optional {
             ty = quote!(Option<#ty>);
         }
         let mut serde_args = Vec::new();
@@ -136,10 +152,29 @@ fn object(spec: &SpecFile, name: &str, doc: &str, fields: &[Field]) -> TokenStre
                 let wire = &field.name;
                 serde_args.push(quote!(rename = #wire));
             }
-            if !field.required {
-                serde_args.push(quote!(default, skip_serializing_if = "Option::is_none"));
-            }
-            match lenient(&type_ref, field.required).filter(|_| !field.secret) {
+            let lenient_path = match shape {
+                FieldShape::Plain => lenient(&type_ref, true),
+                FieldShape::Optional => {
+                    serde_args.push(quote!(default, skip_serializing_if = "Option::is_none"));
+                    lenient(&type_ref, false)
+                }
+                FieldShape::EmptyWhenAbsent => {
+                    let is_empty = if matches!(type_ref, TypeRef::Map(_)) {
+                        "std::collections::BTreeMap::is_empty"
+                    } else {
+                        "Vec::is_empty"
+                    };
+                    serde_args.push(quote!(default, skip_serializing_if = #is_empty));
+                    Some(match &type_ref {
+                        TypeRef::Array(inner) if **inner == TypeRef::Integer => {
+                            "crate::de::int_vec_or_null"
+                        }
+                        TypeRef::Map(_) => "crate::de::map_or_null",
+                        _ => "crate::de::vec_or_null",
+                    })
+                }
+            };
+            match lenient_path.filter(|_| !field.secret) {
                 // A flag is written as 0/1 and read leniently: one module does both.
                 Some(path) if type_ref == TypeRef::Flag => serde_args.push(quote!(with = #path)),
                 Some(path) => serde_args.push(quote!(deserialize_with = #path)),

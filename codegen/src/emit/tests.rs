@@ -130,7 +130,7 @@ fn example_test(
     }
     let call = quote! {
         #[allow(unused_mut)]
-        let mut call: #builder = client.#namespace().#method(#(#args),*) #(#setters)*;
+        let mut call: calls::#builder = client.#namespace().#method(#(#args),*) #(#setters)*;
         #optional_body
     };
     let id = &endpoint.id;

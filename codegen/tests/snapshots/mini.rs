@@ -329,10 +329,10 @@ pub struct Thing {
     pub color: Option<Color>,
     #[serde(
         default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_int_vec"
+        skip_serializing_if = "Vec::is_empty",
+        deserialize_with = "crate::de::int_vec_or_null"
     )]
-    pub tags: Option<Vec<i64>>,
+    pub tags: Vec<i64>,
     #[serde(flatten)]
     pub body: Body,
 }
@@ -359,6 +359,90 @@ pub struct Vote {
         deserialize_with = "crate::de::opt_string"
     )]
     pub question: Option<String>,
+}
+impl Card {
+    /// A `Card` with its required `kind` set and every optional field unset.
+    pub fn new(kind: impl Into<CardKind>) -> Self {
+        Self { kind: kind.into() }
+    }
+}
+impl Notice {
+    /// A `Notice` with its required `title` set and every optional field unset.
+    pub fn new(title: impl Into<String>) -> Self {
+        Self { title: title.into() }
+    }
+}
+impl SendRequest {
+    /// A `SendRequest` with its required `body` set and every optional field unset.
+    pub fn new(body: impl Into<Body>) -> Self {
+        Self {
+            touser: None,
+            body: body.into(),
+            safe: None,
+        }
+    }
+}
+impl Text {
+    /// A `Text` with its required `content` set and every optional field unset.
+    pub fn new(content: impl Into<String>) -> Self {
+        Self { content: content.into() }
+    }
+}
+impl From<CardKind> for Card {
+    fn from(value: CardKind) -> Self {
+        Card::new(value)
+    }
+}
+impl From<Notice> for Card {
+    fn from(value: Notice) -> Self {
+        Card::new(CardKind::from(value))
+    }
+}
+impl From<Vote> for Card {
+    fn from(value: Vote) -> Self {
+        Card::new(CardKind::from(value))
+    }
+}
+impl From<Body> for SendRequest {
+    fn from(value: Body) -> Self {
+        SendRequest::new(value)
+    }
+}
+impl From<Text> for SendRequest {
+    fn from(value: Text) -> Self {
+        SendRequest::new(Body::from(value))
+    }
+}
+impl From<Card> for SendRequest {
+    fn from(value: Card) -> Self {
+        SendRequest::new(Body::from(value))
+    }
+}
+impl From<Notice> for Body {
+    fn from(value: Notice) -> Self {
+        Self::from(Card::from(value))
+    }
+}
+impl From<Vote> for Body {
+    fn from(value: Vote) -> Self {
+        Self::from(Card::from(value))
+    }
+}
+impl Body {
+    /// 文本 (`Body::Text`) from its one required input.
+    pub fn text(content: impl Into<String>) -> Self {
+        Self::Text(Text::new(content))
+    }
+    /// 卡片 (`Body::Card`) from its one required input.
+    pub fn card(kind: impl Into<CardKind>) -> Self {
+        Self::Card(Card::new(kind))
+    }
+}
+impl CardKind {
+    /// 通知 (`CardKind::Notice`) from its one required input.
+    pub fn notice(title: impl Into<String>) -> Self {
+        Self::Notice(Notice::new(title))
+    }
 }
 impl crate::Client {
     /// `thing` endpoints of 小示例 (mini).
@@ -409,8 +493,8 @@ impl ThingApi {
     /// ```
     #[doc(alias = "/cgi-bin/thing/get")]
     #[doc(alias = "读取")]
-    pub fn get(&self, id: impl Into<String>) -> ThingGet {
-        ThingGet {
+    pub fn get(&self, id: impl Into<String>) -> calls::ThingGet {
+        calls::ThingGet {
             client: self.client.clone(),
             query_id: id.into(),
             query_level: None,
@@ -446,8 +530,8 @@ impl ThingApi {
     /// ```
     #[doc(alias = "/cgi-bin/thing/send")]
     #[doc(alias = "发送")]
-    pub fn send(&self, body: impl Into<Body>) -> ThingSend {
-        ThingSend {
+    pub fn send(&self, body: impl Into<Body>) -> calls::ThingSend {
+        calls::ThingSend {
             client: self.client.clone(),
             request: SendRequest {
                 body: body.into(),
@@ -473,8 +557,8 @@ impl ThingApi {
     /// ```
     #[doc(alias = "/cgi-bin/thing/download")]
     #[doc(alias = "下载")]
-    pub fn download(&self, media_id: impl Into<String>) -> ThingDownload {
-        ThingDownload {
+    pub fn download(&self, media_id: impl Into<String>) -> calls::ThingDownload {
+        calls::ThingDownload {
             client: self.client.clone(),
             query_media_id: media_id.into(),
         }
@@ -510,8 +594,8 @@ impl ThingApi {
     /// ```
     #[doc(alias = "/cgi-bin/thing/list")]
     #[doc(alias = "列表")]
-    pub fn list(&self) -> ThingList {
-        ThingList {
+    pub fn list(&self) -> calls::ThingList {
+        calls::ThingList {
             client: self.client.clone(),
             query_cursor: None,
         }
@@ -555,205 +639,210 @@ impl ThingApi {
         &self,
         kind: impl Into<Kind>,
         file: crate::media::UploadFile,
-    ) -> ThingUpload {
-        ThingUpload {
+    ) -> calls::ThingUpload {
+        calls::ThingUpload {
             client: self.client.clone(),
             query_kind: kind.into(),
             file,
         }
     }
 }
-static OP_THING_GET: crate::operation::Operation = crate::operation::Operation {
-    id: "thing.get",
-    method: crate::operation::Method::Get,
-    path: "/cgi-bin/thing/get",
-    credential: crate::operation::Credential::AccessToken,
-    retry_safe: true,
-};
-/// Request builder of [`ThingApi::get`] (读取): set optional inputs, then `.await` it.
-#[derive(Debug, Clone)]
-#[must_use = "a request does nothing until it is awaited"]
-pub struct ThingGet {
-    client: crate::Client,
-    query_id: String,
-    query_level: Option<Level>,
-}
-impl ThingGet {
-    /// 级别
-    pub fn level(mut self, value: impl Into<Level>) -> Self {
-        self.query_level = Some(value.into());
-        self
+/// Request builders of 小示例 (mini): what each method returns. Set optional inputs, then `.await` the builder.
+pub mod calls {
+    #[allow(unused_imports)]
+    use super::*;
+    static OP_THING_GET: crate::operation::Operation = crate::operation::Operation {
+        id: "thing.get",
+        method: crate::operation::Method::Get,
+        path: "/cgi-bin/thing/get",
+        credential: crate::operation::Credential::AccessToken,
+        retry_safe: true,
+    };
+    /// Request builder of [`ThingApi::get`] (读取): set optional inputs, then `.await` it.
+    #[derive(Debug, Clone)]
+    #[must_use = "a request does nothing until it is awaited"]
+    pub struct ThingGet {
+        pub(super) client: crate::Client,
+        pub(super) query_id: String,
+        pub(super) query_level: Option<Level>,
     }
-}
-impl std::future::IntoFuture for ThingGet {
-    type Output = crate::Result<Thing>;
-    type IntoFuture = crate::BoxFuture<Self::Output>;
-    fn into_future(self) -> Self::IntoFuture {
-        Box::pin(async move {
-            let mut query: Vec<(&'static str, String)> = Vec::with_capacity(2usize);
-            query.push(("id", self.query_id));
-            if let Some(value) = self.query_level {
-                query.push(("level", i64::from(value).to_string()));
-            }
-            self.client
-                .execute_json::<Thing, _>(&OP_THING_GET, &query, None::<&()>)
-                .await
-        })
+    impl ThingGet {
+        /// 级别
+        pub fn level(mut self, value: impl Into<Level>) -> Self {
+            self.query_level = Some(value.into());
+            self
+        }
     }
-}
-static OP_THING_SEND: crate::operation::Operation = crate::operation::Operation {
-    id: "thing.send",
-    method: crate::operation::Method::Post,
-    path: "/cgi-bin/thing/send",
-    credential: crate::operation::Credential::AccessToken,
-    retry_safe: false,
-};
-/// Request builder of [`ThingApi::send`] (发送): set optional inputs, then `.await` it.
-#[derive(Debug, Clone)]
-#[must_use = "a request does nothing until it is awaited"]
-pub struct ThingSend {
-    client: crate::Client,
-    request: SendRequest,
-}
-impl ThingSend {
-    pub fn touser(mut self, value: impl Into<String>) -> Self {
-        self.request.touser = Some(value.into());
-        self
+    impl std::future::IntoFuture for ThingGet {
+        type Output = crate::Result<Thing>;
+        type IntoFuture = crate::BoxFuture<Self::Output>;
+        fn into_future(self) -> Self::IntoFuture {
+            Box::pin(async move {
+                let mut query: Vec<(&'static str, String)> = Vec::with_capacity(2usize);
+                query.push(("id", self.query_id));
+                if let Some(value) = self.query_level {
+                    query.push(("level", i64::from(value).to_string()));
+                }
+                self.client
+                    .execute_json::<Thing, _>(&OP_THING_GET, &query, None::<&()>)
+                    .await
+            })
+        }
     }
-    pub fn safe(mut self, value: i64) -> Self {
-        self.request.safe = Some(value);
-        self
+    static OP_THING_SEND: crate::operation::Operation = crate::operation::Operation {
+        id: "thing.send",
+        method: crate::operation::Method::Post,
+        path: "/cgi-bin/thing/send",
+        credential: crate::operation::Credential::AccessToken,
+        retry_safe: false,
+    };
+    /// Request builder of [`ThingApi::send`] (发送): set optional inputs, then `.await` it.
+    #[derive(Debug, Clone)]
+    #[must_use = "a request does nothing until it is awaited"]
+    pub struct ThingSend {
+        pub(super) client: crate::Client,
+        pub(super) request: SendRequest,
     }
-}
-impl std::future::IntoFuture for ThingSend {
-    type Output = crate::Result<SendResponse>;
-    type IntoFuture = crate::BoxFuture<Self::Output>;
-    fn into_future(self) -> Self::IntoFuture {
-        Box::pin(async move {
-            let query: Vec<(&'static str, String)> = Vec::new();
-            self.client
-                .execute_json::<
-                    SendResponse,
-                    _,
-                >(&OP_THING_SEND, &query, Some(&self.request))
-                .await
-        })
+    impl ThingSend {
+        pub fn touser(mut self, value: impl Into<String>) -> Self {
+            self.request.touser = Some(value.into());
+            self
+        }
+        pub fn safe(mut self, value: i64) -> Self {
+            self.request.safe = Some(value);
+            self
+        }
     }
-}
-static OP_THING_DOWNLOAD: crate::operation::Operation = crate::operation::Operation {
-    id: "thing.download",
-    method: crate::operation::Method::Get,
-    path: "/cgi-bin/thing/download",
-    credential: crate::operation::Credential::AccessToken,
-    retry_safe: true,
-};
-/// Request builder of [`ThingApi::download`] (下载): set optional inputs, then `.await` it.
-#[derive(Debug, Clone)]
-#[must_use = "a request does nothing until it is awaited"]
-pub struct ThingDownload {
-    client: crate::Client,
-    query_media_id: String,
-}
-impl ThingDownload {}
-impl std::future::IntoFuture for ThingDownload {
-    type Output = crate::Result<crate::media::Download>;
-    type IntoFuture = crate::BoxFuture<Self::Output>;
-    fn into_future(self) -> Self::IntoFuture {
-        Box::pin(async move {
-            let mut query: Vec<(&'static str, String)> = Vec::with_capacity(1usize);
-            query.push(("media_id", self.query_media_id));
-            self.client.execute_download(&OP_THING_DOWNLOAD, &query).await
-        })
+    impl std::future::IntoFuture for ThingSend {
+        type Output = crate::Result<SendResponse>;
+        type IntoFuture = crate::BoxFuture<Self::Output>;
+        fn into_future(self) -> Self::IntoFuture {
+            Box::pin(async move {
+                let query: Vec<(&'static str, String)> = Vec::new();
+                self.client
+                    .execute_json::<
+                        SendResponse,
+                        _,
+                    >(&OP_THING_SEND, &query, Some(&self.request))
+                    .await
+            })
+        }
     }
-}
-static OP_THING_LIST: crate::operation::Operation = crate::operation::Operation {
-    id: "thing.list",
-    method: crate::operation::Method::Get,
-    path: "/cgi-bin/thing/list",
-    credential: crate::operation::Credential::AccessToken,
-    retry_safe: true,
-};
-/// Request builder of [`ThingApi::list`] (列表): set optional inputs, then `.await` it.
-#[derive(Debug, Clone)]
-#[must_use = "a request does nothing until it is awaited"]
-pub struct ThingList {
-    client: crate::Client,
-    query_cursor: Option<String>,
-}
-impl ThingList {
-    pub fn cursor(mut self, value: impl Into<String>) -> Self {
-        self.query_cursor = Some(value.into());
-        self
+    static OP_THING_DOWNLOAD: crate::operation::Operation = crate::operation::Operation {
+        id: "thing.download",
+        method: crate::operation::Method::Get,
+        path: "/cgi-bin/thing/download",
+        credential: crate::operation::Credential::AccessToken,
+        retry_safe: true,
+    };
+    /// Request builder of [`ThingApi::download`] (下载): set optional inputs, then `.await` it.
+    #[derive(Debug, Clone)]
+    #[must_use = "a request does nothing until it is awaited"]
+    pub struct ThingDownload {
+        pub(super) client: crate::Client,
+        pub(super) query_media_id: String,
     }
-    /// Every item of every page, as a stream: the next page is fetched when the items of
-    /// the current one are used up. The stream ends after an error.
-    pub fn into_stream(
-        self,
-    ) -> impl futures::Stream<Item = crate::Result<String>> + Send + 'static {
-        crate::paging::stream(
+    impl ThingDownload {}
+    impl std::future::IntoFuture for ThingDownload {
+        type Output = crate::Result<crate::media::Download>;
+        type IntoFuture = crate::BoxFuture<Self::Output>;
+        fn into_future(self) -> Self::IntoFuture {
+            Box::pin(async move {
+                let mut query: Vec<(&'static str, String)> = Vec::with_capacity(1usize);
+                query.push(("media_id", self.query_media_id));
+                self.client.execute_download(&OP_THING_DOWNLOAD, &query).await
+            })
+        }
+    }
+    static OP_THING_LIST: crate::operation::Operation = crate::operation::Operation {
+        id: "thing.list",
+        method: crate::operation::Method::Get,
+        path: "/cgi-bin/thing/list",
+        credential: crate::operation::Credential::AccessToken,
+        retry_safe: true,
+    };
+    /// Request builder of [`ThingApi::list`] (列表): set optional inputs, then `.await` it.
+    #[derive(Debug, Clone)]
+    #[must_use = "a request does nothing until it is awaited"]
+    pub struct ThingList {
+        pub(super) client: crate::Client,
+        pub(super) query_cursor: Option<String>,
+    }
+    impl ThingList {
+        pub fn cursor(mut self, value: impl Into<String>) -> Self {
+            self.query_cursor = Some(value.into());
+            self
+        }
+        /// Every item of every page, as a stream: the next page is fetched when the items of
+        /// the current one are used up. The stream ends after an error.
+        pub fn into_stream(
             self,
-            |call, cursor| call.cursor(cursor),
-            |page: ThingPage| (page.names, page.next_cursor),
-        )
+        ) -> impl futures::Stream<Item = crate::Result<String>> + Send + 'static {
+            crate::paging::stream(
+                self,
+                |call, cursor| call.cursor(cursor),
+                |page: ThingPage| (page.names, page.next_cursor),
+            )
+        }
     }
-}
-impl std::future::IntoFuture for ThingList {
-    type Output = crate::Result<ThingPage>;
-    type IntoFuture = crate::BoxFuture<Self::Output>;
-    fn into_future(self) -> Self::IntoFuture {
-        Box::pin(async move {
-            let mut query: Vec<(&'static str, String)> = Vec::with_capacity(1usize);
-            if let Some(value) = self.query_cursor {
-                query.push(("cursor", value));
-            }
-            self.client
-                .execute_json::<ThingPage, _>(&OP_THING_LIST, &query, None::<&()>)
-                .await
-        })
+    impl std::future::IntoFuture for ThingList {
+        type Output = crate::Result<ThingPage>;
+        type IntoFuture = crate::BoxFuture<Self::Output>;
+        fn into_future(self) -> Self::IntoFuture {
+            Box::pin(async move {
+                let mut query: Vec<(&'static str, String)> = Vec::with_capacity(1usize);
+                if let Some(value) = self.query_cursor {
+                    query.push(("cursor", value));
+                }
+                self.client
+                    .execute_json::<ThingPage, _>(&OP_THING_LIST, &query, None::<&()>)
+                    .await
+            })
+        }
     }
-}
-static OP_THING_UPLOAD: crate::operation::Operation = crate::operation::Operation {
-    id: "thing.upload",
-    method: crate::operation::Method::Post,
-    path: "/cgi-bin/thing/upload",
-    credential: crate::operation::Credential::AccessToken,
-    retry_safe: false,
-};
-static LIMITS_THING_UPLOAD: &[crate::media::UploadLimit] = &[
-    crate::media::UploadLimit {
-        when: Some(("type", "image")),
-        min_bytes: 6,
-        max_bytes: 2097152,
-        extensions: &["jpg", "png"],
-    },
-    crate::media::UploadLimit {
-        when: None,
-        min_bytes: 0,
-        max_bytes: 20971520,
-        extensions: &[],
-    },
-];
-/// Request builder of [`ThingApi::upload`] (上传): set optional inputs, then `.await` it.
-#[derive(Debug, Clone)]
-#[must_use = "a request does nothing until it is awaited"]
-pub struct ThingUpload {
-    client: crate::Client,
-    query_kind: Kind,
-    file: crate::media::UploadFile,
-}
-impl ThingUpload {}
-impl std::future::IntoFuture for ThingUpload {
-    type Output = crate::Result<Uploaded>;
-    type IntoFuture = crate::BoxFuture<Self::Output>;
-    fn into_future(self) -> Self::IntoFuture {
-        Box::pin(async move {
-            let mut query: Vec<(&'static str, String)> = Vec::with_capacity(1usize);
-            query.push(("type", self.query_kind.as_str().to_string()));
-            self.client
-                .execute_upload::<
-                    Uploaded,
-                >(&OP_THING_UPLOAD, &query, "media", LIMITS_THING_UPLOAD, self.file)
-                .await
-        })
+    static OP_THING_UPLOAD: crate::operation::Operation = crate::operation::Operation {
+        id: "thing.upload",
+        method: crate::operation::Method::Post,
+        path: "/cgi-bin/thing/upload",
+        credential: crate::operation::Credential::AccessToken,
+        retry_safe: false,
+    };
+    static LIMITS_THING_UPLOAD: &[crate::media::UploadLimit] = &[
+        crate::media::UploadLimit {
+            when: Some(("type", "image")),
+            min_bytes: 6,
+            max_bytes: 2097152,
+            extensions: &["jpg", "png"],
+        },
+        crate::media::UploadLimit {
+            when: None,
+            min_bytes: 0,
+            max_bytes: 20971520,
+            extensions: &[],
+        },
+    ];
+    /// Request builder of [`ThingApi::upload`] (上传): set optional inputs, then `.await` it.
+    #[derive(Debug, Clone)]
+    #[must_use = "a request does nothing until it is awaited"]
+    pub struct ThingUpload {
+        pub(super) client: crate::Client,
+        pub(super) query_kind: Kind,
+        pub(super) file: crate::media::UploadFile,
+    }
+    impl ThingUpload {}
+    impl std::future::IntoFuture for ThingUpload {
+        type Output = crate::Result<Uploaded>;
+        type IntoFuture = crate::BoxFuture<Self::Output>;
+        fn into_future(self) -> Self::IntoFuture {
+            Box::pin(async move {
+                let mut query: Vec<(&'static str, String)> = Vec::with_capacity(1usize);
+                query.push(("type", self.query_kind.as_str().to_string()));
+                self.client
+                    .execute_upload::<
+                        Uploaded,
+                    >(&OP_THING_UPLOAD, &query, "media", LIMITS_THING_UPLOAD, self.file)
+                    .await
+            })
+        }
     }
 }

@@ -33,7 +33,7 @@ async fn thing_get_example_0() {
         .await;
     let client = server.client();
     #[allow(unused_mut)]
-    let mut call: ThingGet = client.thing().get("a1").level(Level::from(2));
+    let mut call: calls::ThingGet = client.thing().get("a1").level(Level::from(2));
     let response = call
         .await
         .expect(concat!("thing.get", " succeeds on its documented response"));
@@ -98,7 +98,7 @@ async fn thing_send_example_0() {
         .expect("the documented request decodes");
     crate::support::assert_typed(&body);
     #[allow(unused_mut)]
-    let mut call: ThingSend = client.thing().send(body.body);
+    let mut call: calls::ThingSend = client.thing().send(body.body);
     if let Some(value) = body.touser {
         call = call.touser(value);
     }
@@ -156,7 +156,7 @@ async fn thing_send_example_1() {
         .expect("the documented request decodes");
     crate::support::assert_typed(&body);
     #[allow(unused_mut)]
-    let mut call: ThingSend = client.thing().send(body.body);
+    let mut call: calls::ThingSend = client.thing().send(body.body);
     if let Some(value) = body.touser {
         call = call.touser(value);
     }
@@ -186,7 +186,7 @@ async fn thing_download_example_0() {
         .await;
     let client = server.client();
     #[allow(unused_mut)]
-    let mut call: ThingDownload = client.thing().download("m1");
+    let mut call: calls::ThingDownload = client.thing().download("m1");
     let file = call.await.expect(concat!("thing.download", " returns the file"));
     mock.assert_async().await;
     assert_eq!(file.bytes.as_ref(), b"example file");
@@ -214,7 +214,7 @@ async fn thing_list_example_0() {
         .await;
     let client = server.client();
     #[allow(unused_mut)]
-    let mut call: ThingList = client.thing().list().cursor("c1");
+    let mut call: calls::ThingList = client.thing().list().cursor("c1");
     let response = call
         .await
         .expect(concat!("thing.list", " succeeds on its documented response"));
@@ -252,7 +252,7 @@ async fn thing_upload_example_0() {
     let client = server.client();
     let content: Vec<u8> = b"example".to_vec();
     #[allow(unused_mut)]
-    let mut call: ThingUpload = client
+    let mut call: calls::ThingUpload = client
         .thing()
         .upload(
             Kind::from("image"),

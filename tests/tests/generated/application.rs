@@ -54,7 +54,7 @@ async fn agent_get_example_0() {
         .await;
     let client = server.client();
     #[allow(unused_mut)]
-    let mut call: AgentGet = client.agent().get(1000005);
+    let mut call: calls::AgentGet = client.agent().get().agentid(1000005);
     let response = call
         .await
         .expect(concat!("agent.get", " succeeds on its documented response"));
@@ -142,7 +142,10 @@ async fn agent_set_example_0() {
         .expect("the documented request decodes");
     crate::support::assert_typed(&body);
     #[allow(unused_mut)]
-    let mut call: AgentSet = client.agent().set(body.agentid);
+    let mut call: calls::AgentSet = client.agent().set();
+    if let Some(value) = body.agentid {
+        call = call.agentid(value);
+    }
     if let Some(value) = body.report_location_flag {
         call = call.report_location_flag(value);
     }
@@ -198,7 +201,7 @@ async fn agent_list_example_0() {
         .await;
     let client = server.client();
     #[allow(unused_mut)]
-    let mut call: AgentList = client.agent().list();
+    let mut call: calls::AgentList = client.agent().list();
     let response = call
         .await
         .expect(concat!("agent.list", " succeeds on its documented response"));
@@ -251,7 +254,10 @@ async fn workbench_get_template_example_0() {
         .expect("the documented request decodes");
     crate::support::assert_typed(&body);
     #[allow(unused_mut)]
-    let mut call: WorkbenchGetTemplate = client.workbench().get_template(body.agentid);
+    let mut call: calls::WorkbenchGetTemplate = client.workbench().get_template();
+    if let Some(value) = body.agentid {
+        call = call.agentid(value);
+    }
     let response = call
         .await
         .expect(
@@ -315,9 +321,12 @@ async fn workbench_set_template_example_0() {
         .expect("the documented request decodes");
     crate::support::assert_typed(&body);
     #[allow(unused_mut)]
-    let mut call: WorkbenchSetTemplate = client
+    let mut call: calls::WorkbenchSetTemplate = client
         .workbench()
-        .set_template(body.agentid, body.template);
+        .set_template(body.template);
+    if let Some(value) = body.agentid {
+        call = call.agentid(value);
+    }
     if let Some(value) = body.replace_user_data {
         call = call.replace_user_data(value);
     }
@@ -361,9 +370,12 @@ async fn workbench_set_template_example_1() {
         .expect("the documented request decodes");
     crate::support::assert_typed(&body);
     #[allow(unused_mut)]
-    let mut call: WorkbenchSetTemplate = client
+    let mut call: calls::WorkbenchSetTemplate = client
         .workbench()
-        .set_template(body.agentid, body.template);
+        .set_template(body.template);
+    if let Some(value) = body.agentid {
+        call = call.agentid(value);
+    }
     if let Some(value) = body.replace_user_data {
         call = call.replace_user_data(value);
     }
@@ -467,9 +479,12 @@ async fn workbench_set_data_example_0() {
         .expect("the documented request decodes");
     crate::support::assert_typed(&body);
     #[allow(unused_mut)]
-    let mut call: WorkbenchSetData = client
+    let mut call: calls::WorkbenchSetData = client
         .workbench()
-        .set_data(body.agentid, body.userid, body.data);
+        .set_data(body.userid, body.data);
+    if let Some(value) = body.agentid {
+        call = call.agentid(value);
+    }
     let response = call
         .await
         .expect(concat!("workbench.set_data", " succeeds on its documented response"));
@@ -540,9 +555,12 @@ async fn workbench_set_data_example_1() {
         .expect("the documented request decodes");
     crate::support::assert_typed(&body);
     #[allow(unused_mut)]
-    let mut call: WorkbenchSetData = client
+    let mut call: calls::WorkbenchSetData = client
         .workbench()
-        .set_data(body.agentid, body.userid, body.data);
+        .set_data(body.userid, body.data);
+    if let Some(value) = body.agentid {
+        call = call.agentid(value);
+    }
     let response = call
         .await
         .expect(concat!("workbench.set_data", " succeeds on its documented response"));
@@ -601,9 +619,12 @@ async fn workbench_set_data_example_2() {
         .expect("the documented request decodes");
     crate::support::assert_typed(&body);
     #[allow(unused_mut)]
-    let mut call: WorkbenchSetData = client
+    let mut call: calls::WorkbenchSetData = client
         .workbench()
-        .set_data(body.agentid, body.userid, body.data);
+        .set_data(body.userid, body.data);
+    if let Some(value) = body.agentid {
+        call = call.agentid(value);
+    }
     let response = call
         .await
         .expect(concat!("workbench.set_data", " succeeds on its documented response"));
@@ -674,9 +695,12 @@ async fn workbench_batch_set_data_example_0() {
         .expect("the documented request decodes");
     crate::support::assert_typed(&body);
     #[allow(unused_mut)]
-    let mut call: WorkbenchBatchSetData = client
+    let mut call: calls::WorkbenchBatchSetData = client
         .workbench()
-        .batch_set_data(body.agentid, body.userid_list, body.data);
+        .batch_set_data(body.userid_list, body.data);
+    if let Some(value) = body.agentid {
+        call = call.agentid(value);
+    }
     let response = call
         .await
         .expect(
@@ -759,7 +783,7 @@ async fn menu_create_example_0() {
         .expect("the documented request decodes");
     crate::support::assert_typed(&body);
     #[allow(unused_mut)]
-    let mut call: MenuCreate = client.menu().create(1000005, body.button);
+    let mut call: calls::MenuCreate = client.menu().create(body.button).agentid(1000005);
     let response = call
         .await
         .expect(concat!("menu.create", " succeeds on its documented response"));
@@ -896,7 +920,7 @@ async fn menu_create_example_1() {
         .expect("the documented request decodes");
     crate::support::assert_typed(&body);
     #[allow(unused_mut)]
-    let mut call: MenuCreate = client.menu().create(1000005, body.button);
+    let mut call: calls::MenuCreate = client.menu().create(body.button).agentid(1000005);
     let response = call
         .await
         .expect(concat!("menu.create", " succeeds on its documented response"));
@@ -946,7 +970,7 @@ async fn menu_get_example_0() {
         .await;
     let client = server.client();
     #[allow(unused_mut)]
-    let mut call: MenuGet = client.menu().get(1000005);
+    let mut call: calls::MenuGet = client.menu().get().agentid(1000005);
     let response = call
         .await
         .expect(concat!("menu.get", " succeeds on its documented response"));
@@ -999,7 +1023,7 @@ async fn menu_delete_example_0() {
         .await;
     let client = server.client();
     #[allow(unused_mut)]
-    let mut call: MenuDelete = client.menu().delete(1000005);
+    let mut call: calls::MenuDelete = client.menu().delete().agentid(1000005);
     let response = call
         .await
         .expect(concat!("menu.delete", " succeeds on its documented response"));

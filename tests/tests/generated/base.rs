@@ -24,7 +24,7 @@ async fn token_get_example_0() {
         .await;
     let client = server.client();
     #[allow(unused_mut)]
-    let mut call: TokenGet = client.token().get();
+    let mut call: calls::TokenGet = client.token().get();
     let response = call
         .await
         .expect(concat!("token.get", " succeeds on its documented response"));
@@ -61,7 +61,7 @@ async fn ip_callback_ip_example_0() {
         .await;
     let client = server.client();
     #[allow(unused_mut)]
-    let mut call: IpCallbackIp = client.ip().callback_ip();
+    let mut call: calls::IpCallbackIp = client.ip().callback_ip();
     let response = call
         .await
         .expect(concat!("ip.callback_ip", " succeeds on its documented response"));
@@ -100,7 +100,7 @@ async fn ip_api_domain_ip_example_0() {
         .await;
     let client = server.client();
     #[allow(unused_mut)]
-    let mut call: IpApiDomainIp = client.ip().api_domain_ip();
+    let mut call: calls::IpApiDomainIp = client.ip().api_domain_ip();
     let response = call
         .await
         .expect(concat!("ip.api_domain_ip", " succeeds on its documented response"));

@@ -193,15 +193,14 @@ async fn user_create_example_0() {
         .expect("the documented request decodes");
     crate::support::assert_typed(&body);
     #[allow(unused_mut)]
-    let mut call: UserCreate = client.user().create(body.userid, body.name);
+    let mut call: calls::UserCreate = client
+        .user()
+        .create(body.userid, body.name, body.department);
     if let Some(value) = body.alias {
         call = call.alias(value);
     }
     if let Some(value) = body.mobile {
         call = call.mobile(value);
-    }
-    if let Some(value) = body.department {
-        call = call.department(value);
     }
     if let Some(value) = body.order {
         call = call.order(value);
@@ -365,7 +364,7 @@ async fn user_get_example_0() {
         .await;
     let client = server.client();
     #[allow(unused_mut)]
-    let mut call: UserGet = client.user().get("zhangsan");
+    let mut call: calls::UserGet = client.user().get("zhangsan");
     let response = call
         .await
         .expect(concat!("user.get", " succeeds on its documented response"));
@@ -643,7 +642,7 @@ async fn user_update_example_0() {
         .expect("the documented request decodes");
     crate::support::assert_typed(&body);
     #[allow(unused_mut)]
-    let mut call: UserUpdate = client.user().update(body.userid);
+    let mut call: calls::UserUpdate = client.user().update(body.userid);
     if let Some(value) = body.new_userid {
         call = call.new_userid(value);
     }
@@ -737,7 +736,7 @@ async fn user_delete_example_0() {
         .await;
     let client = server.client();
     #[allow(unused_mut)]
-    let mut call: UserDelete = client.user().delete("zhangsan");
+    let mut call: calls::UserDelete = client.user().delete("zhangsan");
     let response = call
         .await
         .expect(concat!("user.delete", " succeeds on its documented response"));
@@ -783,7 +782,7 @@ async fn user_batch_delete_example_0() {
         .expect("the documented request decodes");
     crate::support::assert_typed(&body);
     #[allow(unused_mut)]
-    let mut call: UserBatchDelete = client.user().batch_delete(body.useridlist);
+    let mut call: calls::UserBatchDelete = client.user().batch_delete(body.useridlist);
     let response = call
         .await
         .expect(concat!("user.batch_delete", " succeeds on its documented response"));
@@ -825,7 +824,7 @@ async fn user_simple_list_example_0() {
         .await;
     let client = server.client();
     #[allow(unused_mut)]
-    let mut call: UserSimpleList = client.user().simple_list(1);
+    let mut call: calls::UserSimpleList = client.user().simple_list(1);
     let response = call
         .await
         .expect(concat!("user.simple_list", " succeeds on its documented response"));
@@ -956,7 +955,7 @@ async fn user_list_example_0() {
         .await;
     let client = server.client();
     #[allow(unused_mut)]
-    let mut call: UserList = client.user().list(1);
+    let mut call: calls::UserList = client.user().list(1);
     let response = call
         .await
         .expect(concat!("user.list", " succeeds on its documented response"));
@@ -1102,7 +1101,7 @@ async fn user_list_id_example_0() {
         .expect("the documented request decodes");
     crate::support::assert_typed(&body);
     #[allow(unused_mut)]
-    let mut call: UserListId = client.user().list_id();
+    let mut call: calls::UserListId = client.user().list_id();
     if let Some(value) = body.cursor {
         call = call.cursor(value);
     }
@@ -1164,7 +1163,9 @@ async fn user_convert_to_openid_example_0() {
         .expect("the documented request decodes");
     crate::support::assert_typed(&body);
     #[allow(unused_mut)]
-    let mut call: UserConvertToOpenid = client.user().convert_to_openid(body.userid);
+    let mut call: calls::UserConvertToOpenid = client
+        .user()
+        .convert_to_openid(body.userid);
     let response = call
         .await
         .expect(
@@ -1208,7 +1209,9 @@ async fn user_convert_to_userid_example_0() {
         .expect("the documented request decodes");
     crate::support::assert_typed(&body);
     #[allow(unused_mut)]
-    let mut call: UserConvertToUserid = client.user().convert_to_userid(body.openid);
+    let mut call: calls::UserConvertToUserid = client
+        .user()
+        .convert_to_userid(body.openid);
     let response = call
         .await
         .expect(
@@ -1242,7 +1245,7 @@ async fn user_auth_success_example_0() {
         .await;
     let client = server.client();
     #[allow(unused_mut)]
-    let mut call: UserAuthSuccess = client.user().auth_success("zhangsan");
+    let mut call: calls::UserAuthSuccess = client.user().auth_success("zhangsan");
     let response = call
         .await
         .expect(concat!("user.auth_success", " succeeds on its documented response"));
@@ -1280,7 +1283,7 @@ async fn user_get_userid_example_0() {
         .expect("the documented request decodes");
     crate::support::assert_typed(&body);
     #[allow(unused_mut)]
-    let mut call: UserGetUserid = client.user().get_userid(body.mobile);
+    let mut call: calls::UserGetUserid = client.user().get_userid(body.mobile);
     let response = call
         .await
         .expect(concat!("user.get_userid", " succeeds on its documented response"));
@@ -1324,7 +1327,9 @@ async fn user_get_userid_by_email_example_0() {
         .expect("the documented request decodes");
     crate::support::assert_typed(&body);
     #[allow(unused_mut)]
-    let mut call: UserGetUseridByEmail = client.user().get_userid_by_email(body.email);
+    let mut call: calls::UserGetUseridByEmail = client
+        .user()
+        .get_userid_by_email(body.email);
     if let Some(value) = body.email_type {
         call = call.email_type(value);
     }
@@ -1371,7 +1376,7 @@ async fn user_get_active_stat_example_0() {
         .expect("the documented request decodes");
     crate::support::assert_typed(&body);
     #[allow(unused_mut)]
-    let mut call: UserGetActiveStat = client.user().get_active_stat(body.date);
+    let mut call: calls::UserGetActiveStat = client.user().get_active_stat(body.date);
     let response = call
         .await
         .expect(concat!("user.get_active_stat", " succeeds on its documented response"));
@@ -1450,7 +1455,7 @@ async fn user_batch_invite_example_0() {
         .expect("the documented request decodes");
     crate::support::assert_typed(&body);
     #[allow(unused_mut)]
-    let mut call: UserBatchInvite = client.user().batch_invite();
+    let mut call: calls::UserBatchInvite = client.user().batch_invite();
     if let Some(value) = body.user {
         call = call.user(value);
     }
@@ -1503,7 +1508,7 @@ async fn user_join_qrcode_example_0() {
         .await;
     let client = server.client();
     #[allow(unused_mut)]
-    let mut call: UserJoinQrcode = client
+    let mut call: calls::UserJoinQrcode = client
         .user()
         .join_qrcode()
         .size_type(JoinQrcodeSize::from(3));
@@ -1558,7 +1563,7 @@ async fn department_create_example_0() {
         .expect("the documented request decodes");
     crate::support::assert_typed(&body);
     #[allow(unused_mut)]
-    let mut call: DepartmentCreate = client
+    let mut call: calls::DepartmentCreate = client
         .department()
         .create(body.name, body.parentid);
     if let Some(value) = body.name_en {
@@ -1620,7 +1625,7 @@ async fn department_update_example_0() {
         .expect("the documented request decodes");
     crate::support::assert_typed(&body);
     #[allow(unused_mut)]
-    let mut call: DepartmentUpdate = client.department().update(body.id);
+    let mut call: calls::DepartmentUpdate = client.department().update(body.id);
     if let Some(value) = body.name {
         call = call.name(value);
     }
@@ -1663,7 +1668,7 @@ async fn department_delete_example_0() {
         .await;
     let client = server.client();
     #[allow(unused_mut)]
-    let mut call: DepartmentDelete = client.department().delete(2);
+    let mut call: calls::DepartmentDelete = client.department().delete(2);
     let response = call
         .await
         .expect(concat!("department.delete", " succeeds on its documented response"));
@@ -1718,7 +1723,7 @@ async fn department_list_example_0() {
         .await;
     let client = server.client();
     #[allow(unused_mut)]
-    let mut call: DepartmentList = client.department().list().id(1);
+    let mut call: calls::DepartmentList = client.department().list().id(1);
     let response = call
         .await
         .expect(concat!("department.list", " succeeds on its documented response"));
@@ -1785,7 +1790,7 @@ async fn department_simple_list_example_0() {
         .await;
     let client = server.client();
     #[allow(unused_mut)]
-    let mut call: DepartmentSimpleList = client.department().simple_list().id(1);
+    let mut call: calls::DepartmentSimpleList = client.department().simple_list().id(1);
     let response = call
         .await
         .expect(
@@ -1841,7 +1846,7 @@ async fn department_get_example_0() {
         .await;
     let client = server.client();
     #[allow(unused_mut)]
-    let mut call: DepartmentGet = client.department().get(2);
+    let mut call: calls::DepartmentGet = client.department().get(2);
     let response = call
         .await
         .expect(concat!("department.get", " succeeds on its documented response"));
@@ -1895,7 +1900,7 @@ async fn tag_create_example_0() {
         .expect("the documented request decodes");
     crate::support::assert_typed(&body);
     #[allow(unused_mut)]
-    let mut call: TagCreate = client.tag().create(body.tagname);
+    let mut call: calls::TagCreate = client.tag().create(body.tagname);
     if let Some(value) = body.tagid {
         call = call.tagid(value);
     }
@@ -1941,7 +1946,7 @@ async fn tag_update_example_0() {
         .expect("the documented request decodes");
     crate::support::assert_typed(&body);
     #[allow(unused_mut)]
-    let mut call: TagUpdate = client.tag().update(body.tagid, body.tagname);
+    let mut call: calls::TagUpdate = client.tag().update(body.tagid, body.tagname);
     let response = call
         .await
         .expect(concat!("tag.update", " succeeds on its documented response"));
@@ -1972,7 +1977,7 @@ async fn tag_delete_example_0() {
         .await;
     let client = server.client();
     #[allow(unused_mut)]
-    let mut call: TagDelete = client.tag().delete(12);
+    let mut call: calls::TagDelete = client.tag().delete(12);
     let response = call
         .await
         .expect(concat!("tag.delete", " succeeds on its documented response"));
@@ -2013,7 +2018,7 @@ async fn tag_get_example_0() {
         .await;
     let client = server.client();
     #[allow(unused_mut)]
-    let mut call: TagGet = client.tag().get(12);
+    let mut call: calls::TagGet = client.tag().get(12);
     let response = call
         .await
         .expect(concat!("tag.get", " succeeds on its documented response"));
@@ -2064,7 +2069,7 @@ async fn tag_list_example_0() {
         .await;
     let client = server.client();
     #[allow(unused_mut)]
-    let mut call: TagList = client.tag().list();
+    let mut call: calls::TagList = client.tag().list();
     let response = call
         .await
         .expect(concat!("tag.list", " succeeds on its documented response"));
@@ -2130,7 +2135,7 @@ async fn tag_add_users_example_0() {
         .expect("the documented request decodes");
     crate::support::assert_typed(&body);
     #[allow(unused_mut)]
-    let mut call: TagAddUsers = client.tag().add_users(body.tagid);
+    let mut call: calls::TagAddUsers = client.tag().add_users(body.tagid);
     if let Some(value) = body.userlist {
         call = call.userlist(value);
     }
@@ -2194,7 +2199,7 @@ async fn tag_add_users_example_1() {
         .expect("the documented request decodes");
     crate::support::assert_typed(&body);
     #[allow(unused_mut)]
-    let mut call: TagAddUsers = client.tag().add_users(body.tagid);
+    let mut call: calls::TagAddUsers = client.tag().add_users(body.tagid);
     if let Some(value) = body.userlist {
         call = call.userlist(value);
     }
@@ -2263,7 +2268,7 @@ async fn tag_delete_users_example_0() {
         .expect("the documented request decodes");
     crate::support::assert_typed(&body);
     #[allow(unused_mut)]
-    let mut call: TagDeleteUsers = client.tag().delete_users(body.tagid);
+    let mut call: calls::TagDeleteUsers = client.tag().delete_users(body.tagid);
     if let Some(value) = body.userlist {
         call = call.userlist(value);
     }
@@ -2332,7 +2337,7 @@ async fn tag_delete_users_example_1() {
         .expect("the documented request decodes");
     crate::support::assert_typed(&body);
     #[allow(unused_mut)]
-    let mut call: TagDeleteUsers = client.tag().delete_users(body.tagid);
+    let mut call: calls::TagDeleteUsers = client.tag().delete_users(body.tagid);
     if let Some(value) = body.userlist {
         call = call.userlist(value);
     }
@@ -2398,7 +2403,7 @@ async fn batch_sync_user_example_0() {
         .expect("the documented request decodes");
     crate::support::assert_typed(&body);
     #[allow(unused_mut)]
-    let mut call: BatchSyncUser = client.batch().sync_user(body.media_id);
+    let mut call: calls::BatchSyncUser = client.batch().sync_user(body.media_id);
     if let Some(value) = body.to_invite {
         call = call.to_invite(value);
     }
@@ -2460,7 +2465,7 @@ async fn batch_replace_user_example_0() {
         .expect("the documented request decodes");
     crate::support::assert_typed(&body);
     #[allow(unused_mut)]
-    let mut call: BatchReplaceUser = client.batch().replace_user(body.media_id);
+    let mut call: calls::BatchReplaceUser = client.batch().replace_user(body.media_id);
     if let Some(value) = body.to_invite {
         call = call.to_invite(value);
     }
@@ -2520,7 +2525,7 @@ async fn batch_replace_party_example_0() {
         .expect("the documented request decodes");
     crate::support::assert_typed(&body);
     #[allow(unused_mut)]
-    let mut call: BatchReplaceParty = client.batch().replace_party(body.media_id);
+    let mut call: calls::BatchReplaceParty = client.batch().replace_party(body.media_id);
     if let Some(value) = body.callback {
         call = call.callback(value);
     }
@@ -2563,7 +2568,7 @@ async fn batch_get_result_example_0() {
         .await;
     let client = server.client();
     #[allow(unused_mut)]
-    let mut call: BatchGetResult = client.batch().get_result("JOBID");
+    let mut call: calls::BatchGetResult = client.batch().get_result("JOBID");
     let response = call
         .await
         .expect(concat!("batch.get_result", " succeeds on its documented response"));
@@ -2618,7 +2623,7 @@ async fn batch_get_result_example_1() {
         .await;
     let client = server.client();
     #[allow(unused_mut)]
-    let mut call: BatchGetResult = client.batch().get_result("JOBID");
+    let mut call: calls::BatchGetResult = client.batch().get_result("JOBID");
     let response = call
         .await
         .expect(concat!("batch.get_result", " succeeds on its documented response"));
@@ -2683,7 +2688,7 @@ async fn batch_get_result_example_2() {
         .await;
     let client = server.client();
     #[allow(unused_mut)]
-    let mut call: BatchGetResult = client.batch().get_result("JOBID");
+    let mut call: calls::BatchGetResult = client.batch().get_result("JOBID");
     let response = call
         .await
         .expect(concat!("batch.get_result", " succeeds on its documented response"));
@@ -2746,7 +2751,9 @@ async fn export_simple_user_example_0() {
         .expect("the documented request decodes");
     crate::support::assert_typed(&body);
     #[allow(unused_mut)]
-    let mut call: ExportSimpleUser = client.export().simple_user(body.encoding_aeskey);
+    let mut call: calls::ExportSimpleUser = client
+        .export()
+        .simple_user(body.encoding_aeskey);
     if let Some(value) = body.block_size {
         call = call.block_size(value);
     }
@@ -2795,7 +2802,7 @@ async fn export_user_example_0() {
         .expect("the documented request decodes");
     crate::support::assert_typed(&body);
     #[allow(unused_mut)]
-    let mut call: ExportUser = client.export().user(body.encoding_aeskey);
+    let mut call: calls::ExportUser = client.export().user(body.encoding_aeskey);
     if let Some(value) = body.block_size {
         call = call.block_size(value);
     }
@@ -2844,7 +2851,9 @@ async fn export_department_example_0() {
         .expect("the documented request decodes");
     crate::support::assert_typed(&body);
     #[allow(unused_mut)]
-    let mut call: ExportDepartment = client.export().department(body.encoding_aeskey);
+    let mut call: calls::ExportDepartment = client
+        .export()
+        .department(body.encoding_aeskey);
     if let Some(value) = body.block_size {
         call = call.block_size(value);
     }
@@ -2895,7 +2904,7 @@ async fn export_tag_user_example_0() {
         .expect("the documented request decodes");
     crate::support::assert_typed(&body);
     #[allow(unused_mut)]
-    let mut call: ExportTagUser = client
+    let mut call: calls::ExportTagUser = client
         .export()
         .tag_user(body.tagid, body.encoding_aeskey);
     if let Some(value) = body.block_size {
@@ -2945,7 +2954,9 @@ async fn export_get_result_example_0() {
         .await;
     let client = server.client();
     #[allow(unused_mut)]
-    let mut call: ExportGetResult = client.export().get_result("jobid_xxxxxxxxxxxxxxx");
+    let mut call: calls::ExportGetResult = client
+        .export()
+        .get_result("jobid_xxxxxxxxxxxxxxx");
     let response = call
         .await
         .expect(concat!("export.get_result", " succeeds on its documented response"));
@@ -2995,7 +3006,7 @@ async fn linkedcorp_get_perm_list_example_0() {
         .await;
     let client = server.client();
     #[allow(unused_mut)]
-    let mut call: LinkedcorpGetPermList = client.linkedcorp().get_perm_list();
+    let mut call: calls::LinkedcorpGetPermList = client.linkedcorp().get_perm_list();
     let response = call
         .await
         .expect(
@@ -3076,7 +3087,7 @@ async fn linkedcorp_get_user_example_0() {
         .expect("the documented request decodes");
     crate::support::assert_typed(&body);
     #[allow(unused_mut)]
-    let mut call: LinkedcorpGetUser = client.linkedcorp().get_user(body.userid);
+    let mut call: calls::LinkedcorpGetUser = client.linkedcorp().get_user(body.userid);
     let response = call
         .await
         .expect(concat!("linkedcorp.get_user", " succeeds on its documented response"));
@@ -3172,7 +3183,7 @@ async fn linkedcorp_user_simple_list_example_0() {
         .expect("the documented request decodes");
     crate::support::assert_typed(&body);
     #[allow(unused_mut)]
-    let mut call: LinkedcorpUserSimpleList = client
+    let mut call: calls::LinkedcorpUserSimpleList = client
         .linkedcorp()
         .user_simple_list(body.department_id);
     if let Some(value) = body.fetch_child {
@@ -3279,7 +3290,9 @@ async fn linkedcorp_user_list_example_0() {
         .expect("the documented request decodes");
     crate::support::assert_typed(&body);
     #[allow(unused_mut)]
-    let mut call: LinkedcorpUserList = client.linkedcorp().user_list(body.department_id);
+    let mut call: calls::LinkedcorpUserList = client
+        .linkedcorp()
+        .user_list(body.department_id);
     if let Some(value) = body.fetch_child {
         call = call.fetch_child(value);
     }
@@ -3371,7 +3384,7 @@ async fn linkedcorp_department_list_example_0() {
         .expect("the documented request decodes");
     crate::support::assert_typed(&body);
     #[allow(unused_mut)]
-    let mut call: LinkedcorpDepartmentList = client
+    let mut call: calls::LinkedcorpDepartmentList = client
         .linkedcorp()
         .department_list(body.department_id);
     let response = call

@@ -24,7 +24,7 @@ async fn auth_get_user_info_example_0() {
         .await;
     let client = server.client();
     #[allow(unused_mut)]
-    let mut call: AuthGetUserInfo = client.auth().get_user_info("CODE");
+    let mut call: calls::AuthGetUserInfo = client.auth().get_user_info("CODE");
     let response = call
         .await
         .expect(concat!("auth.get_user_info", " succeeds on its documented response"));
@@ -59,7 +59,7 @@ async fn auth_get_user_info_example_1() {
         .await;
     let client = server.client();
     #[allow(unused_mut)]
-    let mut call: AuthGetUserInfo = client.auth().get_user_info("CODE");
+    let mut call: calls::AuthGetUserInfo = client.auth().get_user_info("CODE");
     let response = call
         .await
         .expect(concat!("auth.get_user_info", " succeeds on its documented response"));
@@ -109,7 +109,9 @@ async fn auth_get_user_detail_example_0() {
         .expect("the documented request decodes");
     crate::support::assert_typed(&body);
     #[allow(unused_mut)]
-    let mut call: AuthGetUserDetail = client.auth().get_user_detail(body.user_ticket);
+    let mut call: calls::AuthGetUserDetail = client
+        .auth()
+        .get_user_detail(body.user_ticket);
     let response = call
         .await
         .expect(concat!("auth.get_user_detail", " succeeds on its documented response"));
@@ -152,7 +154,9 @@ async fn auth_get_user_info_legacy_example_0() {
         .await;
     let client = server.client();
     #[allow(unused_mut)]
-    let mut call: AuthGetUserInfoLegacy = client.auth().get_user_info_legacy("CODE");
+    let mut call: calls::AuthGetUserInfoLegacy = client
+        .auth()
+        .get_user_info_legacy("CODE");
     let response = call
         .await
         .expect(
@@ -191,7 +195,9 @@ async fn auth_get_user_info_legacy_example_1() {
         .await;
     let client = server.client();
     #[allow(unused_mut)]
-    let mut call: AuthGetUserInfoLegacy = client.auth().get_user_info_legacy("CODE");
+    let mut call: calls::AuthGetUserInfoLegacy = client
+        .auth()
+        .get_user_info_legacy("CODE");
     let response = call
         .await
         .expect(
@@ -235,7 +241,7 @@ async fn auth_get_tfa_info_example_0() {
         .expect("the documented request decodes");
     crate::support::assert_typed(&body);
     #[allow(unused_mut)]
-    let mut call: AuthGetTfaInfo = client.auth().get_tfa_info(body.code);
+    let mut call: calls::AuthGetTfaInfo = client.auth().get_tfa_info(body.code);
     let response = call
         .await
         .expect(concat!("auth.get_tfa_info", " succeeds on its documented response"));
@@ -279,7 +285,9 @@ async fn auth_tfa_success_example_0() {
         .expect("the documented request decodes");
     crate::support::assert_typed(&body);
     #[allow(unused_mut)]
-    let mut call: AuthTfaSuccess = client.auth().tfa_success(body.userid, body.tfa_code);
+    let mut call: calls::AuthTfaSuccess = client
+        .auth()
+        .tfa_success(body.userid, body.tfa_code);
     let response = call
         .await
         .expect(concat!("auth.tfa_success", " succeeds on its documented response"));
@@ -309,7 +317,9 @@ async fn ticket_get_corp_jsapi_ticket_example_0() {
         .await;
     let client = server.client();
     #[allow(unused_mut)]
-    let mut call: TicketGetCorpJsapiTicket = client.ticket().get_corp_jsapi_ticket();
+    let mut call: calls::TicketGetCorpJsapiTicket = client
+        .ticket()
+        .get_corp_jsapi_ticket();
     let response = call
         .await
         .expect(
@@ -348,7 +358,7 @@ async fn ticket_get_agent_jsapi_ticket_example_0() {
         .await;
     let client = server.client();
     #[allow(unused_mut)]
-    let mut call: TicketGetAgentJsapiTicket = client
+    let mut call: calls::TicketGetAgentJsapiTicket = client
         .ticket()
         .get_agent_jsapi_ticket(TicketType::from("agent_config"));
     let response = call
@@ -411,7 +421,7 @@ async fn id_convert_userid_to_open_userid_example_0() {
         .expect("the documented request decodes");
     crate::support::assert_typed(&body);
     #[allow(unused_mut)]
-    let mut call: IdConvertUseridToOpenUserid = client
+    let mut call: calls::IdConvertUseridToOpenUserid = client
         .id_convert()
         .userid_to_open_userid(body.userid_list);
     let response = call
@@ -486,7 +496,7 @@ async fn id_convert_open_userid_to_userid_example_0() {
         .expect("the documented request decodes");
     crate::support::assert_typed(&body);
     #[allow(unused_mut)]
-    let mut call: IdConvertOpenUseridToUserid = client
+    let mut call: calls::IdConvertOpenUseridToUserid = client
         .id_convert()
         .open_userid_to_userid(body.open_userid_list);
     if let Some(value) = body.source_agentid {

@@ -30,7 +30,7 @@ async fn invite_send_example_0() {
         .expect("the documented request decodes");
     crate::support::assert_typed(&body);
     #[allow(unused_mut)]
-    let mut call: InviteSend = client.invite().send(body.userid);
+    let mut call: calls::InviteSend = client.invite().send(body.userid);
     if let Some(value) = body.invite_tips {
         call = call.invite_tips(value);
     }
@@ -77,7 +77,7 @@ async fn invite_send_example_1() {
         .expect("the documented request decodes");
     crate::support::assert_typed(&body);
     #[allow(unused_mut)]
-    let mut call: InviteSend = client.invite().send(body.userid);
+    let mut call: calls::InviteSend = client.invite().send(body.userid);
     if let Some(value) = body.invite_tips {
         call = call.invite_tips(value);
     }
@@ -131,7 +131,7 @@ async fn shakearound_get_shake_info_example_0() {
         .expect("the documented request decodes");
     crate::support::assert_typed(&body);
     #[allow(unused_mut)]
-    let mut call: ShakearoundGetShakeInfo = client
+    let mut call: calls::ShakearoundGetShakeInfo = client
         .shakearound()
         .get_shake_info(body.ticket);
     let response = call
@@ -196,7 +196,7 @@ async fn shakearound_get_shake_info_example_1() {
         .expect("the documented request decodes");
     crate::support::assert_typed(&body);
     #[allow(unused_mut)]
-    let mut call: ShakearoundGetShakeInfo = client
+    let mut call: calls::ShakearoundGetShakeInfo = client
         .shakearound()
         .get_shake_info(body.ticket);
     let response = call

@@ -24,13 +24,13 @@ async fn material_add_example_0() {
     let client = server.client();
     let content: Vec<u8> = b"example".to_vec();
     #[allow(unused_mut)]
-    let mut call: MaterialAdd = client
+    let mut call: calls::MaterialAdd = client
         .material()
         .add(
             MaterialUploadType::from("image"),
-            1,
             wecom_api::media::UploadFile::from_bytes("example.jpg", content.clone()),
-        );
+        )
+        .agentid(1);
     let response = call
         .await
         .expect(concat!("material.add", " succeeds on its documented response"));
@@ -101,9 +101,10 @@ async fn material_add_mpnews_example_0() {
         .expect("the documented request decodes");
     crate::support::assert_typed(&body);
     #[allow(unused_mut)]
-    let mut call: MaterialAddMpnews = client
-        .material()
-        .add_mpnews(body.agentid, body.mpnews);
+    let mut call: calls::MaterialAddMpnews = client.material().add_mpnews(body.mpnews);
+    if let Some(value) = body.agentid {
+        call = call.agentid(value);
+    }
     let response = call
         .await
         .expect(concat!("material.add_mpnews", " succeeds on its documented response"));
@@ -174,9 +175,12 @@ async fn material_update_mpnews_example_0() {
         .expect("the documented request decodes");
     crate::support::assert_typed(&body);
     #[allow(unused_mut)]
-    let mut call: MaterialUpdateMpnews = client
+    let mut call: calls::MaterialUpdateMpnews = client
         .material()
-        .update_mpnews(body.agentid, body.media_id, body.mpnews);
+        .update_mpnews(body.media_id, body.mpnews);
+    if let Some(value) = body.agentid {
+        call = call.agentid(value);
+    }
     let response = call
         .await
         .expect(
@@ -205,7 +209,7 @@ async fn material_get_example_0() {
         .await;
     let client = server.client();
     #[allow(unused_mut)]
-    let mut call: MaterialGet = client.material().get("MEDIA_ID", 1);
+    let mut call: calls::MaterialGet = client.material().get("MEDIA_ID").agentid(1);
     let file = call.await.expect(concat!("material.get", " returns the file"));
     mock.assert_async().await;
     assert_eq!(file.bytes.as_ref(), b"example file");
@@ -228,9 +232,10 @@ async fn material_delete_example_0() {
         .await;
     let client = server.client();
     #[allow(unused_mut)]
-    let mut call: MaterialDelete = client
+    let mut call: calls::MaterialDelete = client
         .material()
-        .delete(1, "2-G6nrLmr5EC3MMfasdfb_-zK1dDdzmd0p7");
+        .delete("2-G6nrLmr5EC3MMfasdfb_-zK1dDdzmd0p7")
+        .agentid(1);
     let response = call
         .await
         .expect(concat!("material.delete", " succeeds on its documented response"));
@@ -267,7 +272,7 @@ async fn material_get_count_example_0() {
         .await;
     let client = server.client();
     #[allow(unused_mut)]
-    let mut call: MaterialGetCount = client.material().get_count(1);
+    let mut call: calls::MaterialGetCount = client.material().get_count().agentid(1);
     let response = call
         .await
         .expect(concat!("material.get_count", " succeeds on its documented response"));
@@ -336,9 +341,12 @@ async fn material_batch_get_example_0() {
         .expect("the documented request decodes");
     crate::support::assert_typed(&body);
     #[allow(unused_mut)]
-    let mut call: MaterialBatchGet = client
+    let mut call: calls::MaterialBatchGet = client
         .material()
-        .batch_get(body.material_type, body.agentid, body.offset, body.count);
+        .batch_get(body.material_type, body.offset, body.count);
+    if let Some(value) = body.agentid {
+        call = call.agentid(value);
+    }
     let response = call
         .await
         .expect(concat!("material.batch_get", " succeeds on its documented response"));
@@ -423,9 +431,12 @@ async fn material_batch_get_example_1() {
         .expect("the documented request decodes");
     crate::support::assert_typed(&body);
     #[allow(unused_mut)]
-    let mut call: MaterialBatchGet = client
+    let mut call: calls::MaterialBatchGet = client
         .material()
-        .batch_get(body.material_type, body.agentid, body.offset, body.count);
+        .batch_get(body.material_type, body.offset, body.count);
+    if let Some(value) = body.agentid {
+        call = call.agentid(value);
+    }
     let response = call
         .await
         .expect(concat!("material.batch_get", " succeeds on its documented response"));

@@ -26,7 +26,7 @@ async fn media_upload_example_0() {
     let client = server.client();
     let content: Vec<u8> = b"example".to_vec();
     #[allow(unused_mut)]
-    let mut call: MediaUpload = client
+    let mut call: calls::MediaUpload = client
         .media()
         .upload(
             MediaType::from("file"),
@@ -68,7 +68,7 @@ async fn media_upload_image_example_0() {
     let client = server.client();
     let content: Vec<u8> = b"example".to_vec();
     #[allow(unused_mut)]
-    let mut call: MediaUploadImage = client
+    let mut call: calls::MediaUploadImage = client
         .media()
         .upload_image(
             wecom_api::media::UploadFile::from_bytes("example.jpg", content.clone()),
@@ -101,7 +101,7 @@ async fn media_get_example_0() {
         .await;
     let client = server.client();
     #[allow(unused_mut)]
-    let mut call: MediaGet = client.media().get("MEDIA_ID");
+    let mut call: calls::MediaGet = client.media().get("MEDIA_ID");
     let file = call.await.expect(concat!("media.get", " returns the file"));
     mock.assert_async().await;
     assert_eq!(file.bytes.as_ref(), b"example file");
@@ -120,7 +120,7 @@ async fn media_get_hd_voice_example_0() {
         .await;
     let client = server.client();
     #[allow(unused_mut)]
-    let mut call: MediaGetHdVoice = client.media().get_hd_voice("MEDIA_ID");
+    let mut call: calls::MediaGetHdVoice = client.media().get_hd_voice("MEDIA_ID");
     let file = call.await.expect(concat!("media.get_hd_voice", " returns the file"));
     mock.assert_async().await;
     assert_eq!(file.bytes.as_ref(), b"example file");
@@ -163,7 +163,7 @@ async fn media_upload_by_url_example_0() {
         .expect("the documented request decodes");
     crate::support::assert_typed(&body);
     #[allow(unused_mut)]
-    let mut call: MediaUploadByUrl = client.media().upload_by_url(body);
+    let mut call: calls::MediaUploadByUrl = client.media().upload_by_url(body);
     let response = call
         .await
         .expect(concat!("media.upload_by_url", " succeeds on its documented response"));
@@ -211,7 +211,7 @@ async fn media_get_upload_by_url_result_example_0() {
         .expect("the documented request decodes");
     crate::support::assert_typed(&body);
     #[allow(unused_mut)]
-    let mut call: MediaGetUploadByUrlResult = client
+    let mut call: calls::MediaGetUploadByUrlResult = client
         .media()
         .get_upload_by_url_result(body.jobid);
     let response = call
@@ -259,7 +259,7 @@ async fn media_upload_attachment_example_0() {
     let client = server.client();
     let content: Vec<u8> = b"example".to_vec();
     #[allow(unused_mut)]
-    let mut call: MediaUploadAttachment = client
+    let mut call: calls::MediaUploadAttachment = client
         .media()
         .upload_attachment(
             AttachmentMediaType::from("image"),

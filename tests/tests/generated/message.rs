@@ -61,7 +61,7 @@ async fn message_send_example_0() {
         .expect("the documented request decodes");
     crate::support::assert_typed(&body);
     #[allow(unused_mut)]
-    let mut call: MessageSend = client.message().send(body.message);
+    let mut call: calls::MessageSend = client.message().send(body.message);
     if let Some(value) = body.touser {
         call = call.touser(value);
     }
@@ -159,7 +159,7 @@ async fn message_send_example_1() {
         .expect("the documented request decodes");
     crate::support::assert_typed(&body);
     #[allow(unused_mut)]
-    let mut call: MessageSend = client.message().send(body.message);
+    let mut call: calls::MessageSend = client.message().send(body.message);
     if let Some(value) = body.touser {
         call = call.touser(value);
     }
@@ -255,7 +255,7 @@ async fn message_send_example_2() {
         .expect("the documented request decodes");
     crate::support::assert_typed(&body);
     #[allow(unused_mut)]
-    let mut call: MessageSend = client.message().send(body.message);
+    let mut call: calls::MessageSend = client.message().send(body.message);
     if let Some(value) = body.touser {
         call = call.touser(value);
     }
@@ -357,7 +357,7 @@ async fn message_send_example_3() {
         .expect("the documented request decodes");
     crate::support::assert_typed(&body);
     #[allow(unused_mut)]
-    let mut call: MessageSend = client.message().send(body.message);
+    let mut call: calls::MessageSend = client.message().send(body.message);
     if let Some(value) = body.touser {
         call = call.touser(value);
     }
@@ -455,7 +455,7 @@ async fn message_send_example_4() {
         .expect("the documented request decodes");
     crate::support::assert_typed(&body);
     #[allow(unused_mut)]
-    let mut call: MessageSend = client.message().send(body.message);
+    let mut call: calls::MessageSend = client.message().send(body.message);
     if let Some(value) = body.touser {
         call = call.touser(value);
     }
@@ -559,7 +559,7 @@ async fn message_send_example_5() {
         .expect("the documented request decodes");
     crate::support::assert_typed(&body);
     #[allow(unused_mut)]
-    let mut call: MessageSend = client.message().send(body.message);
+    let mut call: calls::MessageSend = client.message().send(body.message);
     if let Some(value) = body.touser {
         call = call.touser(value);
     }
@@ -675,7 +675,7 @@ async fn message_send_example_6() {
         .expect("the documented request decodes");
     crate::support::assert_typed(&body);
     #[allow(unused_mut)]
-    let mut call: MessageSend = client.message().send(body.message);
+    let mut call: calls::MessageSend = client.message().send(body.message);
     if let Some(value) = body.touser {
         call = call.touser(value);
     }
@@ -793,7 +793,7 @@ async fn message_send_example_7() {
         .expect("the documented request decodes");
     crate::support::assert_typed(&body);
     #[allow(unused_mut)]
-    let mut call: MessageSend = client.message().send(body.message);
+    let mut call: calls::MessageSend = client.message().send(body.message);
     if let Some(value) = body.touser {
         call = call.touser(value);
     }
@@ -889,7 +889,7 @@ async fn message_send_example_8() {
         .expect("the documented request decodes");
     crate::support::assert_typed(&body);
     #[allow(unused_mut)]
-    let mut call: MessageSend = client.message().send(body.message);
+    let mut call: calls::MessageSend = client.message().send(body.message);
     if let Some(value) = body.touser {
         call = call.touser(value);
     }
@@ -1029,7 +1029,7 @@ async fn message_send_example_9() {
         .expect("the documented request decodes");
     crate::support::assert_typed(&body);
     #[allow(unused_mut)]
-    let mut call: MessageSend = client.message().send(body.message);
+    let mut call: calls::MessageSend = client.message().send(body.message);
     if let Some(value) = body.touser {
         call = call.touser(value);
     }
@@ -1281,7 +1281,7 @@ async fn message_send_example_10() {
         .expect("the documented request decodes");
     crate::support::assert_typed(&body);
     #[allow(unused_mut)]
-    let mut call: MessageSend = client.message().send(body.message);
+    let mut call: calls::MessageSend = client.message().send(body.message);
     if let Some(value) = body.touser {
         call = call.touser(value);
     }
@@ -1557,7 +1557,7 @@ async fn message_send_example_11() {
         .expect("the documented request decodes");
     crate::support::assert_typed(&body);
     #[allow(unused_mut)]
-    let mut call: MessageSend = client.message().send(body.message);
+    let mut call: calls::MessageSend = client.message().send(body.message);
     if let Some(value) = body.touser {
         call = call.touser(value);
     }
@@ -1829,7 +1829,7 @@ async fn message_send_example_12() {
         .expect("the documented request decodes");
     crate::support::assert_typed(&body);
     #[allow(unused_mut)]
-    let mut call: MessageSend = client.message().send(body.message);
+    let mut call: calls::MessageSend = client.message().send(body.message);
     if let Some(value) = body.touser {
         call = call.touser(value);
     }
@@ -1985,7 +1985,7 @@ async fn message_send_example_13() {
         .expect("the documented request decodes");
     crate::support::assert_typed(&body);
     #[allow(unused_mut)]
-    let mut call: MessageSend = client.message().send(body.message);
+    let mut call: calls::MessageSend = client.message().send(body.message);
     if let Some(value) = body.touser {
         call = call.touser(value);
     }
@@ -2173,7 +2173,7 @@ async fn message_send_example_14() {
         .expect("the documented request decodes");
     crate::support::assert_typed(&body);
     #[allow(unused_mut)]
-    let mut call: MessageSend = client.message().send(body.message);
+    let mut call: calls::MessageSend = client.message().send(body.message);
     if let Some(value) = body.touser {
         call = call.touser(value);
     }
@@ -2245,7 +2245,7 @@ async fn message_recall_example_0() {
         .expect("the documented request decodes");
     crate::support::assert_typed(&body);
     #[allow(unused_mut)]
-    let mut call: MessageRecall = client.message().recall(body.msgid);
+    let mut call: calls::MessageRecall = client.message().recall(body.msgid);
     let response = call
         .await
         .expect(concat!("message.recall", " succeeds on its documented response"));
@@ -2322,9 +2322,9 @@ async fn message_update_template_card_example_0() {
         .expect("the documented request decodes");
     crate::support::assert_typed(&body);
     #[allow(unused_mut)]
-    let mut call: MessageUpdateTemplateCard = client
+    let mut call: calls::MessageUpdateTemplateCard = client
         .message()
-        .update_template_card(body.agentid, body.response_code);
+        .update_template_card(body.response_code);
     if let Some(value) = body.userids {
         call = call.userids(value);
     }
@@ -2336,6 +2336,9 @@ async fn message_update_template_card_example_0() {
     }
     if let Some(value) = body.atall {
         call = call.atall(value);
+    }
+    if let Some(value) = body.agentid {
+        call = call.agentid(value);
     }
     if let Some(value) = body.enable_id_trans {
         call = call.enable_id_trans(value);
@@ -2571,9 +2574,9 @@ async fn message_update_template_card_example_1() {
         .expect("the documented request decodes");
     crate::support::assert_typed(&body);
     #[allow(unused_mut)]
-    let mut call: MessageUpdateTemplateCard = client
+    let mut call: calls::MessageUpdateTemplateCard = client
         .message()
-        .update_template_card(body.agentid, body.response_code);
+        .update_template_card(body.response_code);
     if let Some(value) = body.userids {
         call = call.userids(value);
     }
@@ -2585,6 +2588,9 @@ async fn message_update_template_card_example_1() {
     }
     if let Some(value) = body.atall {
         call = call.atall(value);
+    }
+    if let Some(value) = body.agentid {
+        call = call.agentid(value);
     }
     if let Some(value) = body.enable_id_trans {
         call = call.enable_id_trans(value);
@@ -2721,9 +2727,9 @@ async fn message_update_template_card_example_2() {
         .expect("the documented request decodes");
     crate::support::assert_typed(&body);
     #[allow(unused_mut)]
-    let mut call: MessageUpdateTemplateCard = client
+    let mut call: calls::MessageUpdateTemplateCard = client
         .message()
-        .update_template_card(body.agentid, body.response_code);
+        .update_template_card(body.response_code);
     if let Some(value) = body.userids {
         call = call.userids(value);
     }
@@ -2735,6 +2741,9 @@ async fn message_update_template_card_example_2() {
     }
     if let Some(value) = body.atall {
         call = call.atall(value);
+    }
+    if let Some(value) = body.agentid {
+        call = call.agentid(value);
     }
     if let Some(value) = body.enable_id_trans {
         call = call.enable_id_trans(value);
@@ -2797,7 +2806,7 @@ async fn message_get_statistics_example_0() {
         .expect("the documented request decodes");
     crate::support::assert_typed(&body);
     #[allow(unused_mut)]
-    let mut call: MessageGetStatistics = client.message().get_statistics();
+    let mut call: calls::MessageGetStatistics = client.message().get_statistics();
     if let Some(value) = body.time_type {
         call = call.time_type(value);
     }
@@ -2916,9 +2925,9 @@ async fn message_send_linkedcorp_example_0() {
         .expect("the documented request decodes");
     crate::support::assert_typed(&body);
     #[allow(unused_mut)]
-    let mut call: MessageSendLinkedcorp = client
+    let mut call: calls::MessageSendLinkedcorp = client
         .message()
-        .send_linkedcorp(body.agentid, body.message);
+        .send_linkedcorp(body.message);
     if let Some(value) = body.touser {
         call = call.touser(value);
     }
@@ -2930,6 +2939,9 @@ async fn message_send_linkedcorp_example_0() {
     }
     if let Some(value) = body.toall {
         call = call.toall(value);
+    }
+    if let Some(value) = body.agentid {
+        call = call.agentid(value);
     }
     if let Some(value) = body.safe {
         call = call.safe(value);
@@ -3008,7 +3020,7 @@ async fn appchat_create_example_0() {
         .expect("the documented request decodes");
     crate::support::assert_typed(&body);
     #[allow(unused_mut)]
-    let mut call: AppchatCreate = client.appchat().create(body.userlist);
+    let mut call: calls::AppchatCreate = client.appchat().create(body.userlist);
     if let Some(value) = body.name {
         call = call.name(value);
     }
@@ -3082,7 +3094,7 @@ async fn appchat_update_example_0() {
         .expect("the documented request decodes");
     crate::support::assert_typed(&body);
     #[allow(unused_mut)]
-    let mut call: AppchatUpdate = client.appchat().update(body.chatid);
+    let mut call: calls::AppchatUpdate = client.appchat().update(body.chatid);
     if let Some(value) = body.name {
         call = call.name(value);
     }
@@ -3133,7 +3145,7 @@ async fn appchat_get_example_0() {
         .await;
     let client = server.client();
     #[allow(unused_mut)]
-    let mut call: AppchatGet = client.appchat().get("CHATID");
+    let mut call: calls::AppchatGet = client.appchat().get("CHATID");
     let response = call
         .await
         .expect(concat!("appchat.get", " succeeds on its documented response"));
@@ -3204,7 +3216,7 @@ async fn appchat_send_example_0() {
         .expect("the documented request decodes");
     crate::support::assert_typed(&body);
     #[allow(unused_mut)]
-    let mut call: AppchatSend = client.appchat().send(body.chatid, body.message);
+    let mut call: calls::AppchatSend = client.appchat().send(body.chatid, body.message);
     if let Some(value) = body.safe {
         call = call.safe(value);
     }
@@ -3256,7 +3268,7 @@ async fn appchat_send_example_1() {
         .expect("the documented request decodes");
     crate::support::assert_typed(&body);
     #[allow(unused_mut)]
-    let mut call: AppchatSend = client.appchat().send(body.chatid, body.message);
+    let mut call: calls::AppchatSend = client.appchat().send(body.chatid, body.message);
     if let Some(value) = body.safe {
         call = call.safe(value);
     }
@@ -3306,7 +3318,7 @@ async fn appchat_send_example_2() {
         .expect("the documented request decodes");
     crate::support::assert_typed(&body);
     #[allow(unused_mut)]
-    let mut call: AppchatSend = client.appchat().send(body.chatid, body.message);
+    let mut call: calls::AppchatSend = client.appchat().send(body.chatid, body.message);
     if let Some(value) = body.safe {
         call = call.safe(value);
     }
@@ -3362,7 +3374,7 @@ async fn appchat_send_example_3() {
         .expect("the documented request decodes");
     crate::support::assert_typed(&body);
     #[allow(unused_mut)]
-    let mut call: AppchatSend = client.appchat().send(body.chatid, body.message);
+    let mut call: calls::AppchatSend = client.appchat().send(body.chatid, body.message);
     if let Some(value) = body.safe {
         call = call.safe(value);
     }
@@ -3414,7 +3426,7 @@ async fn appchat_send_example_4() {
         .expect("the documented request decodes");
     crate::support::assert_typed(&body);
     #[allow(unused_mut)]
-    let mut call: AppchatSend = client.appchat().send(body.chatid, body.message);
+    let mut call: calls::AppchatSend = client.appchat().send(body.chatid, body.message);
     if let Some(value) = body.safe {
         call = call.safe(value);
     }
@@ -3472,7 +3484,7 @@ async fn appchat_send_example_5() {
         .expect("the documented request decodes");
     crate::support::assert_typed(&body);
     #[allow(unused_mut)]
-    let mut call: AppchatSend = client.appchat().send(body.chatid, body.message);
+    let mut call: calls::AppchatSend = client.appchat().send(body.chatid, body.message);
     if let Some(value) = body.safe {
         call = call.safe(value);
     }
@@ -3538,7 +3550,7 @@ async fn appchat_send_example_6() {
         .expect("the documented request decodes");
     crate::support::assert_typed(&body);
     #[allow(unused_mut)]
-    let mut call: AppchatSend = client.appchat().send(body.chatid, body.message);
+    let mut call: calls::AppchatSend = client.appchat().send(body.chatid, body.message);
     if let Some(value) = body.safe {
         call = call.safe(value);
     }
@@ -3608,7 +3620,7 @@ async fn appchat_send_example_7() {
         .expect("the documented request decodes");
     crate::support::assert_typed(&body);
     #[allow(unused_mut)]
-    let mut call: AppchatSend = client.appchat().send(body.chatid, body.message);
+    let mut call: calls::AppchatSend = client.appchat().send(body.chatid, body.message);
     if let Some(value) = body.safe {
         call = call.safe(value);
     }
@@ -3658,7 +3670,7 @@ async fn appchat_send_example_8() {
         .expect("the documented request decodes");
     crate::support::assert_typed(&body);
     #[allow(unused_mut)]
-    let mut call: AppchatSend = client.appchat().send(body.chatid, body.message);
+    let mut call: calls::AppchatSend = client.appchat().send(body.chatid, body.message);
     if let Some(value) = body.safe {
         call = call.safe(value);
     }

@@ -11,10 +11,10 @@ pub struct AgentAllowParties {
     /// 部门 id 列表
     #[serde(
         default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_int_vec"
+        skip_serializing_if = "Vec::is_empty",
+        deserialize_with = "crate::de::int_vec_or_null"
     )]
-    pub partyid: Option<Vec<i64>>,
+    pub partyid: Vec<i64>,
 }
 /// 应用可见范围（标签）。
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
@@ -22,10 +22,10 @@ pub struct AgentAllowTags {
     /// 标签 id 列表
     #[serde(
         default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_int_vec"
+        skip_serializing_if = "Vec::is_empty",
+        deserialize_with = "crate::de::int_vec_or_null"
     )]
-    pub tagid: Option<Vec<i64>>,
+    pub tagid: Vec<i64>,
 }
 /// 可见范围内的成员。
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
@@ -38,8 +38,12 @@ pub struct AgentAllowUser {
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct AgentAllowUsers {
     /// 成员列表
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub user: Option<Vec<AgentAllowUser>>,
+    #[serde(
+        default,
+        skip_serializing_if = "Vec::is_empty",
+        deserialize_with = "crate::de::vec_or_null"
+    )]
+    pub user: Vec<AgentAllowUser>,
 }
 /// 应用是否被停用。
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -152,15 +156,24 @@ pub struct AgentGetResponse {
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct AgentListResponse {
     /// 应用列表
-    #[serde(rename = "agentlist", default, skip_serializing_if = "Option::is_none")]
-    pub agents: Option<Vec<AgentSummary>>,
+    #[serde(
+        rename = "agentlist",
+        default,
+        skip_serializing_if = "Vec::is_empty",
+        deserialize_with = "crate::de::vec_or_null"
+    )]
+    pub agents: Vec<AgentSummary>,
 }
 /// 设置应用的请求；未填写的字段保持原值。
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct AgentSetRequest {
     /// 企业应用的 id
-    #[serde(deserialize_with = "crate::de::int")]
-    pub agentid: i64,
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "crate::de::opt_int"
+    )]
+    pub agentid: Option<i64>,
     /// 是否打开地理位置上报
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub report_location_flag: Option<ReportLocationFlag>,
@@ -395,8 +408,12 @@ pub struct MenuCreateRequest {
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct MenuGetResponse {
     /// 一级菜单
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub button: Option<Vec<MenuButton>>,
+    #[serde(
+        default,
+        skip_serializing_if = "Vec::is_empty",
+        deserialize_with = "crate::de::vec_or_null"
+    )]
+    pub button: Vec<MenuButton>,
 }
 /// 是否上报成员进入应用事件。
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -523,8 +540,12 @@ impl<'de> serde::Deserialize<'de> for WebviewHeight {
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct WorkbenchBatchSetDataRequest {
     /// 应用 id
-    #[serde(deserialize_with = "crate::de::int")]
-    pub agentid: i64,
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "crate::de::opt_int"
+    )]
+    pub agentid: Option<i64>,
     /// 成员 UserID 列表，最多 1000 个，须在应用可见范围内
     pub userid_list: Vec<String>,
     /// 成员工作台的数据
@@ -637,8 +658,12 @@ impl<'de> serde::Deserialize<'de> for WorkbenchData {
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct WorkbenchGetTemplateRequest {
     /// 应用 id
-    #[serde(deserialize_with = "crate::de::int")]
-    pub agentid: i64,
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "crate::de::opt_int"
+    )]
+    pub agentid: Option<i64>,
 }
 /// 应用当前的工作台模版。
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
@@ -746,8 +771,12 @@ pub struct WorkbenchListItem {
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct WorkbenchSetDataRequest {
     /// 应用 id
-    #[serde(deserialize_with = "crate::de::int")]
-    pub agentid: i64,
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "crate::de::opt_int"
+    )]
+    pub agentid: Option<i64>,
     /// 要设置的成员 UserID
     #[serde(deserialize_with = "crate::de::string")]
     pub userid: String,
@@ -759,8 +788,12 @@ pub struct WorkbenchSetDataRequest {
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct WorkbenchSetTemplateRequest {
     /// 应用 id
-    #[serde(deserialize_with = "crate::de::int")]
-    pub agentid: i64,
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "crate::de::opt_int"
+    )]
+    pub agentid: Option<i64>,
     /// 模版类型，以及（可选的）企业级默认数据
     #[serde(flatten)]
     pub template: WorkbenchTemplate,
@@ -936,6 +969,138 @@ pub struct WorkbenchWebview {
     )]
     pub enable_webview_click: Option<bool>,
 }
+impl MenuButton {
+    /// A `MenuButton` with its required `name` set and every optional field unset.
+    pub fn new(name: impl Into<String>) -> Self {
+        Self {
+            button_type: None,
+            name: name.into(),
+            key: None,
+            url: None,
+            pagepath: None,
+            appid: None,
+            sub_button: None,
+        }
+    }
+}
+impl MenuCreateRequest {
+    /// A `MenuCreateRequest` with its required `button` set and every optional field unset.
+    pub fn new(button: impl IntoIterator<Item = impl Into<MenuButton>>) -> Self {
+        Self {
+            button: button.into_iter().map(Into::into).collect(),
+        }
+    }
+}
+impl WorkbenchBatchSetDataRequest {
+    /// A `WorkbenchBatchSetDataRequest` with its required `userid_list`, `data` set and every optional field unset.
+    pub fn new(
+        userid_list: impl IntoIterator<Item = impl Into<String>>,
+        data: impl Into<WorkbenchUserData>,
+    ) -> Self {
+        Self {
+            agentid: None,
+            userid_list: userid_list.into_iter().map(Into::into).collect(),
+            data: data.into(),
+        }
+    }
+}
+impl WorkbenchKeydataItem {
+    /// A `WorkbenchKeydataItem` with its required `data` set and every optional field unset.
+    pub fn new(data: impl Into<String>) -> Self {
+        Self {
+            key: None,
+            data: data.into(),
+            jump_url: None,
+            pagepath: None,
+        }
+    }
+}
+impl WorkbenchListItem {
+    /// A `WorkbenchListItem` with its required `title` set and every optional field unset.
+    pub fn new(title: impl Into<String>) -> Self {
+        Self {
+            title: title.into(),
+            jump_url: None,
+            pagepath: None,
+        }
+    }
+}
+impl WorkbenchSetDataRequest {
+    /// A `WorkbenchSetDataRequest` with its required `userid`, `data` set and every optional field unset.
+    pub fn new(userid: impl Into<String>, data: impl Into<WorkbenchData>) -> Self {
+        Self {
+            agentid: None,
+            userid: userid.into(),
+            data: data.into(),
+        }
+    }
+}
+impl WorkbenchSetTemplateRequest {
+    /// A `WorkbenchSetTemplateRequest` with its required `template` set and every optional field unset.
+    pub fn new(template: impl Into<WorkbenchTemplate>) -> Self {
+        Self {
+            agentid: None,
+            template: template.into(),
+            replace_user_data: None,
+        }
+    }
+}
+impl WorkbenchUserData {
+    /// A `WorkbenchUserData` with its required `data` set and every optional field unset.
+    pub fn new(data: impl Into<WorkbenchData>) -> Self {
+        Self { data: data.into() }
+    }
+}
+impl From<WorkbenchTemplate> for WorkbenchSetTemplateRequest {
+    fn from(value: WorkbenchTemplate) -> Self {
+        WorkbenchSetTemplateRequest::new(value)
+    }
+}
+impl From<WorkbenchKeydata> for WorkbenchSetTemplateRequest {
+    fn from(value: WorkbenchKeydata) -> Self {
+        WorkbenchSetTemplateRequest::new(WorkbenchTemplate::from(value))
+    }
+}
+impl From<WorkbenchImage> for WorkbenchSetTemplateRequest {
+    fn from(value: WorkbenchImage) -> Self {
+        WorkbenchSetTemplateRequest::new(WorkbenchTemplate::from(value))
+    }
+}
+impl From<WorkbenchList> for WorkbenchSetTemplateRequest {
+    fn from(value: WorkbenchList) -> Self {
+        WorkbenchSetTemplateRequest::new(WorkbenchTemplate::from(value))
+    }
+}
+impl From<WorkbenchWebview> for WorkbenchSetTemplateRequest {
+    fn from(value: WorkbenchWebview) -> Self {
+        WorkbenchSetTemplateRequest::new(WorkbenchTemplate::from(value))
+    }
+}
+impl From<WorkbenchData> for WorkbenchUserData {
+    fn from(value: WorkbenchData) -> Self {
+        WorkbenchUserData::new(value)
+    }
+}
+impl From<WorkbenchKeydata> for WorkbenchUserData {
+    fn from(value: WorkbenchKeydata) -> Self {
+        WorkbenchUserData::new(WorkbenchData::from(value))
+    }
+}
+impl From<WorkbenchImage> for WorkbenchUserData {
+    fn from(value: WorkbenchImage) -> Self {
+        WorkbenchUserData::new(WorkbenchData::from(value))
+    }
+}
+impl From<WorkbenchList> for WorkbenchUserData {
+    fn from(value: WorkbenchList) -> Self {
+        WorkbenchUserData::new(WorkbenchData::from(value))
+    }
+}
+impl From<WorkbenchWebview> for WorkbenchUserData {
+    fn from(value: WorkbenchWebview) -> Self {
+        WorkbenchUserData::new(WorkbenchData::from(value))
+    }
+}
 impl crate::Client {
     /// `agent` endpoints of 应用管理 (application).
     pub fn agent(&self) -> AgentApi {
@@ -970,7 +1135,7 @@ impl AgentApi {
     ///
     /// ```no_run
     /// # async fn example(client: wecom_api::Client) -> Result<(), Box<dyn std::error::Error>> {
-    /// let response = client.agent().get(1000005)
+    /// let response = client.agent().get()
     ///     .await?;
     /// # Ok(())
     /// # }
@@ -1018,10 +1183,10 @@ impl AgentApi {
     /// ```
     #[doc(alias = "/cgi-bin/agent/get")]
     #[doc(alias = "获取指定的应用详情")]
-    pub fn get(&self, agentid: i64) -> AgentGet {
-        AgentGet {
+    pub fn get(&self) -> calls::AgentGet {
+        calls::AgentGet {
             client: self.client.clone(),
-            query_agentid: agentid,
+            query_agentid: None,
         }
     }
     /// 设置应用
@@ -1036,9 +1201,9 @@ impl AgentApi {
     ///
     /// ```no_run
     /// # async fn example(client: wecom_api::Client) -> Result<(), Box<dyn std::error::Error>> {
-    /// let response = client.agent().set(1000005)
+    /// let response = client.agent().set()
+    ///     .agentid(1000005)
     ///     .report_location_flag(wecom_api::application::ReportLocationFlag::from(0))
-    ///     .logo_mediaid("j5Y8X5yocspvBHcgXMSS6z1Cn9RQKREEJr4ecgLHi4YHOYP-plvom-yD9zNI0vEl")
     ///     .await?;
     /// # Ok(())
     /// # }
@@ -1054,11 +1219,10 @@ impl AgentApi {
     /// ```
     #[doc(alias = "/cgi-bin/agent/set")]
     #[doc(alias = "设置应用")]
-    pub fn set(&self, agentid: i64) -> AgentSet {
-        AgentSet {
+    pub fn set(&self) -> calls::AgentSet {
+        calls::AgentSet {
             client: self.client.clone(),
             request: AgentSetRequest {
-                agentid,
                 ..Default::default()
             },
         }
@@ -1098,133 +1262,10 @@ impl AgentApi {
     /// ```
     #[doc(alias = "/cgi-bin/agent/list")]
     #[doc(alias = "获取access_token对应的应用列表")]
-    pub fn list(&self) -> AgentList {
-        AgentList {
+    pub fn list(&self) -> calls::AgentList {
+        calls::AgentList {
             client: self.client.clone(),
         }
-    }
-}
-static OP_AGENT_GET: crate::operation::Operation = crate::operation::Operation {
-    id: "agent.get",
-    method: crate::operation::Method::Get,
-    path: "/cgi-bin/agent/get",
-    credential: crate::operation::Credential::AccessToken,
-    retry_safe: true,
-};
-/// Request builder of [`AgentApi::get`] (获取指定的应用详情): set optional inputs, then `.await` it.
-#[derive(Debug, Clone)]
-#[must_use = "a request does nothing until it is awaited"]
-pub struct AgentGet {
-    client: crate::Client,
-    query_agentid: i64,
-}
-impl AgentGet {}
-impl std::future::IntoFuture for AgentGet {
-    type Output = crate::Result<AgentGetResponse>;
-    type IntoFuture = crate::BoxFuture<Self::Output>;
-    fn into_future(self) -> Self::IntoFuture {
-        Box::pin(async move {
-            let mut query: Vec<(&'static str, String)> = Vec::with_capacity(1usize);
-            query.push(("agentid", self.query_agentid.to_string()));
-            self.client
-                .execute_json::<AgentGetResponse, _>(&OP_AGENT_GET, &query, None::<&()>)
-                .await
-        })
-    }
-}
-static OP_AGENT_SET: crate::operation::Operation = crate::operation::Operation {
-    id: "agent.set",
-    method: crate::operation::Method::Post,
-    path: "/cgi-bin/agent/set",
-    credential: crate::operation::Credential::AccessToken,
-    retry_safe: false,
-};
-/// Request builder of [`AgentApi::set`] (设置应用): set optional inputs, then `.await` it.
-#[derive(Debug, Clone)]
-#[must_use = "a request does nothing until it is awaited"]
-pub struct AgentSet {
-    client: crate::Client,
-    request: AgentSetRequest,
-}
-impl AgentSet {
-    /// 是否打开地理位置上报
-    pub fn report_location_flag(mut self, value: impl Into<ReportLocationFlag>) -> Self {
-        self.request.report_location_flag = Some(value.into());
-        self
-    }
-    /// 应用头像的 media_id，通过素材管理接口上传图片获得；上传后会自动裁剪成方形和圆形两个头像
-    pub fn logo_mediaid(mut self, value: impl Into<String>) -> Self {
-        self.request.logo_mediaid = Some(value.into());
-        self
-    }
-    /// 应用名称，不超过 32 个 UTF-8 字符
-    pub fn name(mut self, value: impl Into<String>) -> Self {
-        self.request.name = Some(value.into());
-        self
-    }
-    /// 应用详情，4~120 个 UTF-8 字符
-    pub fn description(mut self, value: impl Into<String>) -> Self {
-        self.request.description = Some(value.into());
-        self
-    }
-    /// 可信域名；须通过所有权校验，否则 JS-SDK 功能受限并返回 85005
-    pub fn redirect_domain(mut self, value: impl Into<String>) -> Self {
-        self.request.redirect_domain = Some(value.into());
-        self
-    }
-    /// 是否上报成员进入应用事件
-    pub fn report_enter(mut self, value: impl Into<ReportEnterFlag>) -> Self {
-        self.request.report_enter = Some(value.into());
-        self
-    }
-    /// 应用主页 url，须以 http 或 https 开头（建议 https）
-    pub fn home_url(mut self, value: impl Into<String>) -> Self {
-        self.request.home_url = Some(value.into());
-        self
-    }
-}
-impl std::future::IntoFuture for AgentSet {
-    type Output = crate::Result<EmptyResponse>;
-    type IntoFuture = crate::BoxFuture<Self::Output>;
-    fn into_future(self) -> Self::IntoFuture {
-        Box::pin(async move {
-            let query: Vec<(&'static str, String)> = Vec::new();
-            self.client
-                .execute_json::<
-                    EmptyResponse,
-                    _,
-                >(&OP_AGENT_SET, &query, Some(&self.request))
-                .await
-        })
-    }
-}
-static OP_AGENT_LIST: crate::operation::Operation = crate::operation::Operation {
-    id: "agent.list",
-    method: crate::operation::Method::Get,
-    path: "/cgi-bin/agent/list",
-    credential: crate::operation::Credential::AccessToken,
-    retry_safe: true,
-};
-/// Request builder of [`AgentApi::list`] (获取access_token对应的应用列表): set optional inputs, then `.await` it.
-#[derive(Debug, Clone)]
-#[must_use = "a request does nothing until it is awaited"]
-pub struct AgentList {
-    client: crate::Client,
-}
-impl AgentList {}
-impl std::future::IntoFuture for AgentList {
-    type Output = crate::Result<AgentListResponse>;
-    type IntoFuture = crate::BoxFuture<Self::Output>;
-    fn into_future(self) -> Self::IntoFuture {
-        Box::pin(async move {
-            let query: Vec<(&'static str, String)> = Vec::new();
-            self.client
-                .execute_json::<
-                    AgentListResponse,
-                    _,
-                >(&OP_AGENT_LIST, &query, None::<&()>)
-                .await
-        })
     }
 }
 /// The `menu` endpoints, from [`Client::menu`](crate::Client::menu).
@@ -1245,7 +1286,7 @@ impl MenuApi {
     ///
     /// ```no_run
     /// # async fn example(client: wecom_api::Client) -> Result<(), Box<dyn std::error::Error>> {
-    /// let response = client.menu().create(1000005, serde_json::from_str::<Vec<wecom_api::application::MenuButton>>(r##"[{"key":"V1001_TODAY_MUSIC","name":"今日歌曲","type":"click"},{"name":"菜单","sub_button":[{"name":"搜索","type":"view","url":"http://www.soso.com/"},{"key":"V1001_GOOD","name":"赞一下我们","type":"click"}]}]"##)?)
+    /// let response = client.menu().create(serde_json::from_str::<Vec<wecom_api::application::MenuButton>>(r##"[{"key":"V1001_TODAY_MUSIC","name":"今日歌曲","type":"click"},{"name":"菜单","sub_button":[{"name":"搜索","type":"view","url":"http://www.soso.com/"},{"key":"V1001_GOOD","name":"赞一下我们","type":"click"}]}]"##)?)
     ///     .await?;
     /// # Ok(())
     /// # }
@@ -1263,12 +1304,11 @@ impl MenuApi {
     #[doc(alias = "创建菜单")]
     pub fn create(
         &self,
-        agentid: i64,
         button: impl IntoIterator<Item = impl Into<MenuButton>>,
-    ) -> MenuCreate {
-        MenuCreate {
+    ) -> calls::MenuCreate {
+        calls::MenuCreate {
             client: self.client.clone(),
-            query_agentid: agentid,
+            query_agentid: None,
             request: MenuCreateRequest {
                 button: button.into_iter().map(Into::into).collect(),
             },
@@ -1286,7 +1326,7 @@ impl MenuApi {
     ///
     /// ```no_run
     /// # async fn example(client: wecom_api::Client) -> Result<(), Box<dyn std::error::Error>> {
-    /// let response = client.menu().get(1000005)
+    /// let response = client.menu().get()
     ///     .await?;
     /// # Ok(())
     /// # }
@@ -1324,10 +1364,10 @@ impl MenuApi {
     /// ```
     #[doc(alias = "/cgi-bin/menu/get")]
     #[doc(alias = "获取菜单")]
-    pub fn get(&self, agentid: i64) -> MenuGet {
-        MenuGet {
+    pub fn get(&self) -> calls::MenuGet {
+        calls::MenuGet {
             client: self.client.clone(),
-            query_agentid: agentid,
+            query_agentid: None,
         }
     }
     /// 删除菜单
@@ -1342,7 +1382,7 @@ impl MenuApi {
     ///
     /// ```no_run
     /// # async fn example(client: wecom_api::Client) -> Result<(), Box<dyn std::error::Error>> {
-    /// let response = client.menu().delete(1000005)
+    /// let response = client.menu().delete()
     ///     .await?;
     /// # Ok(())
     /// # }
@@ -1358,99 +1398,11 @@ impl MenuApi {
     /// ```
     #[doc(alias = "/cgi-bin/menu/delete")]
     #[doc(alias = "删除菜单")]
-    pub fn delete(&self, agentid: i64) -> MenuDelete {
-        MenuDelete {
+    pub fn delete(&self) -> calls::MenuDelete {
+        calls::MenuDelete {
             client: self.client.clone(),
-            query_agentid: agentid,
+            query_agentid: None,
         }
-    }
-}
-static OP_MENU_CREATE: crate::operation::Operation = crate::operation::Operation {
-    id: "menu.create",
-    method: crate::operation::Method::Post,
-    path: "/cgi-bin/menu/create",
-    credential: crate::operation::Credential::AccessToken,
-    retry_safe: false,
-};
-/// Request builder of [`MenuApi::create`] (创建菜单): set optional inputs, then `.await` it.
-#[derive(Debug, Clone)]
-#[must_use = "a request does nothing until it is awaited"]
-pub struct MenuCreate {
-    client: crate::Client,
-    query_agentid: i64,
-    request: MenuCreateRequest,
-}
-impl MenuCreate {}
-impl std::future::IntoFuture for MenuCreate {
-    type Output = crate::Result<EmptyResponse>;
-    type IntoFuture = crate::BoxFuture<Self::Output>;
-    fn into_future(self) -> Self::IntoFuture {
-        Box::pin(async move {
-            let mut query: Vec<(&'static str, String)> = Vec::with_capacity(1usize);
-            query.push(("agentid", self.query_agentid.to_string()));
-            self.client
-                .execute_json::<
-                    EmptyResponse,
-                    _,
-                >(&OP_MENU_CREATE, &query, Some(&self.request))
-                .await
-        })
-    }
-}
-static OP_MENU_GET: crate::operation::Operation = crate::operation::Operation {
-    id: "menu.get",
-    method: crate::operation::Method::Get,
-    path: "/cgi-bin/menu/get",
-    credential: crate::operation::Credential::AccessToken,
-    retry_safe: true,
-};
-/// Request builder of [`MenuApi::get`] (获取菜单): set optional inputs, then `.await` it.
-#[derive(Debug, Clone)]
-#[must_use = "a request does nothing until it is awaited"]
-pub struct MenuGet {
-    client: crate::Client,
-    query_agentid: i64,
-}
-impl MenuGet {}
-impl std::future::IntoFuture for MenuGet {
-    type Output = crate::Result<MenuGetResponse>;
-    type IntoFuture = crate::BoxFuture<Self::Output>;
-    fn into_future(self) -> Self::IntoFuture {
-        Box::pin(async move {
-            let mut query: Vec<(&'static str, String)> = Vec::with_capacity(1usize);
-            query.push(("agentid", self.query_agentid.to_string()));
-            self.client
-                .execute_json::<MenuGetResponse, _>(&OP_MENU_GET, &query, None::<&()>)
-                .await
-        })
-    }
-}
-static OP_MENU_DELETE: crate::operation::Operation = crate::operation::Operation {
-    id: "menu.delete",
-    method: crate::operation::Method::Get,
-    path: "/cgi-bin/menu/delete",
-    credential: crate::operation::Credential::AccessToken,
-    retry_safe: false,
-};
-/// Request builder of [`MenuApi::delete`] (删除菜单): set optional inputs, then `.await` it.
-#[derive(Debug, Clone)]
-#[must_use = "a request does nothing until it is awaited"]
-pub struct MenuDelete {
-    client: crate::Client,
-    query_agentid: i64,
-}
-impl MenuDelete {}
-impl std::future::IntoFuture for MenuDelete {
-    type Output = crate::Result<EmptyResponse>;
-    type IntoFuture = crate::BoxFuture<Self::Output>;
-    fn into_future(self) -> Self::IntoFuture {
-        Box::pin(async move {
-            let mut query: Vec<(&'static str, String)> = Vec::with_capacity(1usize);
-            query.push(("agentid", self.query_agentid.to_string()));
-            self.client
-                .execute_json::<EmptyResponse, _>(&OP_MENU_DELETE, &query, None::<&()>)
-                .await
-        })
     }
 }
 /// The `workbench` endpoints, from [`Client::workbench`](crate::Client::workbench).
@@ -1471,7 +1423,8 @@ impl WorkbenchApi {
     ///
     /// ```no_run
     /// # async fn example(client: wecom_api::Client) -> Result<(), Box<dyn std::error::Error>> {
-    /// let response = client.workbench().get_template(1000005)
+    /// let response = client.workbench().get_template()
+    ///     .agentid(1000005)
     ///     .await?;
     /// # Ok(())
     /// # }
@@ -1493,11 +1446,11 @@ impl WorkbenchApi {
     /// ```
     #[doc(alias = "/cgi-bin/agent/get_workbench_template")]
     #[doc(alias = "获取应用在工作台展示的模版")]
-    pub fn get_template(&self, agentid: i64) -> WorkbenchGetTemplate {
-        WorkbenchGetTemplate {
+    pub fn get_template(&self) -> calls::WorkbenchGetTemplate {
+        calls::WorkbenchGetTemplate {
             client: self.client.clone(),
             request: WorkbenchGetTemplateRequest {
-                agentid,
+                ..Default::default()
             },
         }
     }
@@ -1513,7 +1466,8 @@ impl WorkbenchApi {
     ///
     /// ```no_run
     /// # async fn example(client: wecom_api::Client) -> Result<(), Box<dyn std::error::Error>> {
-    /// let response = client.workbench().set_template(1000005, serde_json::from_str::<wecom_api::application::WorkbenchTemplate>(r##"{"agentid":1000005,"image":{"jump_url":"http://www.qq.com","pagepath":"pages/index","url":"xxxx"},"replace_user_data":true,"type":"image"}"##)?)
+    /// let response = client.workbench().set_template(serde_json::from_str::<wecom_api::application::WorkbenchTemplate>(r##"{"agentid":1000005,"image":{"jump_url":"http://www.qq.com","pagepath":"pages/index","url":"xxxx"},"replace_user_data":true,"type":"image"}"##)?)
+    ///     .agentid(1000005)
     ///     .replace_user_data(true)
     ///     .await?;
     /// # Ok(())
@@ -1532,14 +1486,13 @@ impl WorkbenchApi {
     #[doc(alias = "设置应用在工作台展示的模版")]
     pub fn set_template(
         &self,
-        agentid: i64,
         template: impl Into<WorkbenchTemplate>,
-    ) -> WorkbenchSetTemplate {
-        WorkbenchSetTemplate {
+    ) -> calls::WorkbenchSetTemplate {
+        calls::WorkbenchSetTemplate {
             client: self.client.clone(),
             request: WorkbenchSetTemplateRequest {
-                agentid,
                 template: template.into(),
+                agentid: None,
                 replace_user_data: None,
             },
         }
@@ -1556,7 +1509,8 @@ impl WorkbenchApi {
     ///
     /// ```no_run
     /// # async fn example(client: wecom_api::Client) -> Result<(), Box<dyn std::error::Error>> {
-    /// let response = client.workbench().set_data(1000005, "test", serde_json::from_str::<wecom_api::application::WorkbenchData>(r##"{"agentid":1000005,"keydata":{"items":[{"data":"2","jump_url":"http://www.qq.com","key":"待审批","pagepath":"pages/index"},{"data":"4","jump_url":"http://www.qq.com","key":"带批阅作业","pagepath":"pages/index"},{"data":"45","jump_url":"http://www.qq.com","key":"成绩录入","pagepath":"pages/index"},{"data":"98","jump_url":"http://www.qq.com","key":"综合评价","pagepath":"pages/index"}]},"type":"keydata","userid":"test"}"##)?)
+    /// let response = client.workbench().set_data("test", serde_json::from_str::<wecom_api::application::WorkbenchData>(r##"{"agentid":1000005,"keydata":{"items":[{"data":"2","jump_url":"http://www.qq.com","key":"待审批","pagepath":"pages/index"},{"data":"4","jump_url":"http://www.qq.com","key":"带批阅作业","pagepath":"pages/index"},{"data":"45","jump_url":"http://www.qq.com","key":"成绩录入","pagepath":"pages/index"},{"data":"98","jump_url":"http://www.qq.com","key":"综合评价","pagepath":"pages/index"}]},"type":"keydata","userid":"test"}"##)?)
+    ///     .agentid(1000005)
     ///     .await?;
     /// # Ok(())
     /// # }
@@ -1574,16 +1528,15 @@ impl WorkbenchApi {
     #[doc(alias = "设置应用在用户工作台展示的数据")]
     pub fn set_data(
         &self,
-        agentid: i64,
         userid: impl Into<String>,
         data: impl Into<WorkbenchData>,
-    ) -> WorkbenchSetData {
-        WorkbenchSetData {
+    ) -> calls::WorkbenchSetData {
+        calls::WorkbenchSetData {
             client: self.client.clone(),
             request: WorkbenchSetDataRequest {
-                agentid,
                 userid: userid.into(),
                 data: data.into(),
+                agentid: None,
             },
         }
     }
@@ -1599,7 +1552,8 @@ impl WorkbenchApi {
     ///
     /// ```no_run
     /// # async fn example(client: wecom_api::Client) -> Result<(), Box<dyn std::error::Error>> {
-    /// let response = client.workbench().batch_set_data(1000005, ["userid1", "userid2"], serde_json::from_str::<wecom_api::application::WorkbenchUserData>(r##"{"keydata":{"items":[{"data":"0","jump_url":"http://www.qq.com","key":"待审批"}]},"type":"keydata"}"##)?)
+    /// let response = client.workbench().batch_set_data(["userid1", "userid2"], serde_json::from_str::<wecom_api::application::WorkbenchUserData>(r##"{"keydata":{"items":[{"data":"0","jump_url":"http://www.qq.com","key":"待审批"}]},"type":"keydata"}"##)?)
+    ///     .agentid(1000005)
     ///     .await?;
     /// # Ok(())
     /// # }
@@ -1617,143 +1571,520 @@ impl WorkbenchApi {
     #[doc(alias = "批量设置应用在用户工作台展示的数据")]
     pub fn batch_set_data(
         &self,
-        agentid: i64,
         userid_list: impl IntoIterator<Item = impl Into<String>>,
         data: impl Into<WorkbenchUserData>,
-    ) -> WorkbenchBatchSetData {
-        WorkbenchBatchSetData {
+    ) -> calls::WorkbenchBatchSetData {
+        calls::WorkbenchBatchSetData {
             client: self.client.clone(),
             request: WorkbenchBatchSetDataRequest {
-                agentid,
                 userid_list: userid_list.into_iter().map(Into::into).collect(),
                 data: data.into(),
+                agentid: None,
             },
         }
     }
 }
-static OP_WORKBENCH_GET_TEMPLATE: crate::operation::Operation = crate::operation::Operation {
-    id: "workbench.get_template",
-    method: crate::operation::Method::Post,
-    path: "/cgi-bin/agent/get_workbench_template",
-    credential: crate::operation::Credential::AccessToken,
-    retry_safe: true,
-};
-/// Request builder of [`WorkbenchApi::get_template`] (获取应用在工作台展示的模版): set optional inputs, then `.await` it.
-#[derive(Debug, Clone)]
-#[must_use = "a request does nothing until it is awaited"]
-pub struct WorkbenchGetTemplate {
-    client: crate::Client,
-    request: WorkbenchGetTemplateRequest,
-}
-impl WorkbenchGetTemplate {}
-impl std::future::IntoFuture for WorkbenchGetTemplate {
-    type Output = crate::Result<WorkbenchGetTemplateResponse>;
-    type IntoFuture = crate::BoxFuture<Self::Output>;
-    fn into_future(self) -> Self::IntoFuture {
-        Box::pin(async move {
-            let query: Vec<(&'static str, String)> = Vec::new();
-            self.client
-                .execute_json::<
-                    WorkbenchGetTemplateResponse,
-                    _,
-                >(&OP_WORKBENCH_GET_TEMPLATE, &query, Some(&self.request))
-                .await
-        })
+/// Request builders of 应用管理 (application): what each method returns. Set optional inputs, then `.await` the builder.
+pub mod calls {
+    #[allow(unused_imports)]
+    use super::*;
+    static OP_AGENT_GET: crate::operation::Operation = crate::operation::Operation {
+        id: "agent.get",
+        method: crate::operation::Method::Get,
+        path: "/cgi-bin/agent/get",
+        credential: crate::operation::Credential::AccessToken,
+        retry_safe: true,
+    };
+    /// Request builder of [`AgentApi::get`] (获取指定的应用详情): set optional inputs, then `.await` it.
+    #[derive(Debug, Clone)]
+    #[must_use = "a request does nothing until it is awaited"]
+    pub struct AgentGet {
+        pub(super) client: crate::Client,
+        pub(super) query_agentid: Option<i64>,
     }
-}
-static OP_WORKBENCH_SET_TEMPLATE: crate::operation::Operation = crate::operation::Operation {
-    id: "workbench.set_template",
-    method: crate::operation::Method::Post,
-    path: "/cgi-bin/agent/set_workbench_template",
-    credential: crate::operation::Credential::AccessToken,
-    retry_safe: false,
-};
-/// Request builder of [`WorkbenchApi::set_template`] (设置应用在工作台展示的模版): set optional inputs, then `.await` it.
-#[derive(Debug, Clone)]
-#[must_use = "a request does nothing until it is awaited"]
-pub struct WorkbenchSetTemplate {
-    client: crate::Client,
-    request: WorkbenchSetTemplateRequest,
-}
-impl WorkbenchSetTemplate {
-    /// 是否覆盖成员工作台的数据：true 时用默认数据覆盖所有成员当前的数据，默认 false
-    pub fn replace_user_data(mut self, value: bool) -> Self {
-        self.request.replace_user_data = Some(value);
-        self
+    impl AgentGet {
+        /// 应用 id
+        pub fn agentid(mut self, value: i64) -> Self {
+            self.query_agentid = Some(value);
+            self
+        }
     }
-}
-impl std::future::IntoFuture for WorkbenchSetTemplate {
-    type Output = crate::Result<EmptyResponse>;
-    type IntoFuture = crate::BoxFuture<Self::Output>;
-    fn into_future(self) -> Self::IntoFuture {
-        Box::pin(async move {
-            let query: Vec<(&'static str, String)> = Vec::new();
-            self.client
-                .execute_json::<
-                    EmptyResponse,
-                    _,
-                >(&OP_WORKBENCH_SET_TEMPLATE, &query, Some(&self.request))
-                .await
-        })
+    impl std::future::IntoFuture for AgentGet {
+        type Output = crate::Result<AgentGetResponse>;
+        type IntoFuture = crate::BoxFuture<Self::Output>;
+        fn into_future(mut self) -> Self::IntoFuture {
+            Box::pin(async move {
+                if self.query_agentid.is_none() {
+                    self.query_agentid = self.client.agent_id();
+                }
+                if self.query_agentid.is_none() {
+                    return Err(crate::Error::InvalidArgument {
+                        what: "agentid".into(),
+                        why: "agent.get needs `agentid`: set it on the call or give the client one with ClientBuilder::agent_id"
+                            .into(),
+                    });
+                }
+                let mut query: Vec<(&'static str, String)> = Vec::with_capacity(1usize);
+                if let Some(value) = self.query_agentid {
+                    query.push(("agentid", value.to_string()));
+                }
+                self.client
+                    .execute_json::<
+                        AgentGetResponse,
+                        _,
+                    >(&OP_AGENT_GET, &query, None::<&()>)
+                    .await
+            })
+        }
     }
-}
-static OP_WORKBENCH_SET_DATA: crate::operation::Operation = crate::operation::Operation {
-    id: "workbench.set_data",
-    method: crate::operation::Method::Post,
-    path: "/cgi-bin/agent/set_workbench_data",
-    credential: crate::operation::Credential::AccessToken,
-    retry_safe: false,
-};
-/// Request builder of [`WorkbenchApi::set_data`] (设置应用在用户工作台展示的数据): set optional inputs, then `.await` it.
-#[derive(Debug, Clone)]
-#[must_use = "a request does nothing until it is awaited"]
-pub struct WorkbenchSetData {
-    client: crate::Client,
-    request: WorkbenchSetDataRequest,
-}
-impl WorkbenchSetData {}
-impl std::future::IntoFuture for WorkbenchSetData {
-    type Output = crate::Result<EmptyResponse>;
-    type IntoFuture = crate::BoxFuture<Self::Output>;
-    fn into_future(self) -> Self::IntoFuture {
-        Box::pin(async move {
-            let query: Vec<(&'static str, String)> = Vec::new();
-            self.client
-                .execute_json::<
-                    EmptyResponse,
-                    _,
-                >(&OP_WORKBENCH_SET_DATA, &query, Some(&self.request))
-                .await
-        })
+    static OP_AGENT_SET: crate::operation::Operation = crate::operation::Operation {
+        id: "agent.set",
+        method: crate::operation::Method::Post,
+        path: "/cgi-bin/agent/set",
+        credential: crate::operation::Credential::AccessToken,
+        retry_safe: false,
+    };
+    /// Request builder of [`AgentApi::set`] (设置应用): set optional inputs, then `.await` it.
+    #[derive(Debug, Clone)]
+    #[must_use = "a request does nothing until it is awaited"]
+    pub struct AgentSet {
+        pub(super) client: crate::Client,
+        pub(super) request: AgentSetRequest,
     }
-}
-static OP_WORKBENCH_BATCH_SET_DATA: crate::operation::Operation = crate::operation::Operation {
-    id: "workbench.batch_set_data",
-    method: crate::operation::Method::Post,
-    path: "/cgi-bin/agent/batch_set_workbench_data",
-    credential: crate::operation::Credential::AccessToken,
-    retry_safe: false,
-};
-/// Request builder of [`WorkbenchApi::batch_set_data`] (批量设置应用在用户工作台展示的数据): set optional inputs, then `.await` it.
-#[derive(Debug, Clone)]
-#[must_use = "a request does nothing until it is awaited"]
-pub struct WorkbenchBatchSetData {
-    client: crate::Client,
-    request: WorkbenchBatchSetDataRequest,
-}
-impl WorkbenchBatchSetData {}
-impl std::future::IntoFuture for WorkbenchBatchSetData {
-    type Output = crate::Result<EmptyResponse>;
-    type IntoFuture = crate::BoxFuture<Self::Output>;
-    fn into_future(self) -> Self::IntoFuture {
-        Box::pin(async move {
-            let query: Vec<(&'static str, String)> = Vec::new();
-            self.client
-                .execute_json::<
-                    EmptyResponse,
-                    _,
-                >(&OP_WORKBENCH_BATCH_SET_DATA, &query, Some(&self.request))
-                .await
-        })
+    impl AgentSet {
+        /// 企业应用的 id
+        pub fn agentid(mut self, value: i64) -> Self {
+            self.request.agentid = Some(value);
+            self
+        }
+        /// 是否打开地理位置上报
+        pub fn report_location_flag(
+            mut self,
+            value: impl Into<ReportLocationFlag>,
+        ) -> Self {
+            self.request.report_location_flag = Some(value.into());
+            self
+        }
+        /// 应用头像的 media_id，通过素材管理接口上传图片获得；上传后会自动裁剪成方形和圆形两个头像
+        pub fn logo_mediaid(mut self, value: impl Into<String>) -> Self {
+            self.request.logo_mediaid = Some(value.into());
+            self
+        }
+        /// 应用名称，不超过 32 个 UTF-8 字符
+        pub fn name(mut self, value: impl Into<String>) -> Self {
+            self.request.name = Some(value.into());
+            self
+        }
+        /// 应用详情，4~120 个 UTF-8 字符
+        pub fn description(mut self, value: impl Into<String>) -> Self {
+            self.request.description = Some(value.into());
+            self
+        }
+        /// 可信域名；须通过所有权校验，否则 JS-SDK 功能受限并返回 85005
+        pub fn redirect_domain(mut self, value: impl Into<String>) -> Self {
+            self.request.redirect_domain = Some(value.into());
+            self
+        }
+        /// 是否上报成员进入应用事件
+        pub fn report_enter(mut self, value: impl Into<ReportEnterFlag>) -> Self {
+            self.request.report_enter = Some(value.into());
+            self
+        }
+        /// 应用主页 url，须以 http 或 https 开头（建议 https）
+        pub fn home_url(mut self, value: impl Into<String>) -> Self {
+            self.request.home_url = Some(value.into());
+            self
+        }
+    }
+    impl std::future::IntoFuture for AgentSet {
+        type Output = crate::Result<EmptyResponse>;
+        type IntoFuture = crate::BoxFuture<Self::Output>;
+        fn into_future(mut self) -> Self::IntoFuture {
+            Box::pin(async move {
+                if self.request.agentid.is_none() {
+                    self.request.agentid = self.client.agent_id();
+                }
+                if self.request.agentid.is_none() {
+                    return Err(crate::Error::InvalidArgument {
+                        what: "agentid".into(),
+                        why: "agent.set needs `agentid`: set it on the call or give the client one with ClientBuilder::agent_id"
+                            .into(),
+                    });
+                }
+                let query: Vec<(&'static str, String)> = Vec::new();
+                self.client
+                    .execute_json::<
+                        EmptyResponse,
+                        _,
+                    >(&OP_AGENT_SET, &query, Some(&self.request))
+                    .await
+            })
+        }
+    }
+    static OP_AGENT_LIST: crate::operation::Operation = crate::operation::Operation {
+        id: "agent.list",
+        method: crate::operation::Method::Get,
+        path: "/cgi-bin/agent/list",
+        credential: crate::operation::Credential::AccessToken,
+        retry_safe: true,
+    };
+    /// Request builder of [`AgentApi::list`] (获取access_token对应的应用列表): set optional inputs, then `.await` it.
+    #[derive(Debug, Clone)]
+    #[must_use = "a request does nothing until it is awaited"]
+    pub struct AgentList {
+        pub(super) client: crate::Client,
+    }
+    impl AgentList {}
+    impl std::future::IntoFuture for AgentList {
+        type Output = crate::Result<AgentListResponse>;
+        type IntoFuture = crate::BoxFuture<Self::Output>;
+        fn into_future(self) -> Self::IntoFuture {
+            Box::pin(async move {
+                let query: Vec<(&'static str, String)> = Vec::new();
+                self.client
+                    .execute_json::<
+                        AgentListResponse,
+                        _,
+                    >(&OP_AGENT_LIST, &query, None::<&()>)
+                    .await
+            })
+        }
+    }
+    static OP_MENU_CREATE: crate::operation::Operation = crate::operation::Operation {
+        id: "menu.create",
+        method: crate::operation::Method::Post,
+        path: "/cgi-bin/menu/create",
+        credential: crate::operation::Credential::AccessToken,
+        retry_safe: false,
+    };
+    /// Request builder of [`MenuApi::create`] (创建菜单): set optional inputs, then `.await` it.
+    #[derive(Debug, Clone)]
+    #[must_use = "a request does nothing until it is awaited"]
+    pub struct MenuCreate {
+        pub(super) client: crate::Client,
+        pub(super) query_agentid: Option<i64>,
+        pub(super) request: MenuCreateRequest,
+    }
+    impl MenuCreate {
+        /// 企业应用的 id，可在应用的设置页面查看
+        pub fn agentid(mut self, value: i64) -> Self {
+            self.query_agentid = Some(value);
+            self
+        }
+    }
+    impl std::future::IntoFuture for MenuCreate {
+        type Output = crate::Result<EmptyResponse>;
+        type IntoFuture = crate::BoxFuture<Self::Output>;
+        fn into_future(mut self) -> Self::IntoFuture {
+            Box::pin(async move {
+                if self.query_agentid.is_none() {
+                    self.query_agentid = self.client.agent_id();
+                }
+                if self.query_agentid.is_none() {
+                    return Err(crate::Error::InvalidArgument {
+                        what: "agentid".into(),
+                        why: "menu.create needs `agentid`: set it on the call or give the client one with ClientBuilder::agent_id"
+                            .into(),
+                    });
+                }
+                let mut query: Vec<(&'static str, String)> = Vec::with_capacity(1usize);
+                if let Some(value) = self.query_agentid {
+                    query.push(("agentid", value.to_string()));
+                }
+                self.client
+                    .execute_json::<
+                        EmptyResponse,
+                        _,
+                    >(&OP_MENU_CREATE, &query, Some(&self.request))
+                    .await
+            })
+        }
+    }
+    static OP_MENU_GET: crate::operation::Operation = crate::operation::Operation {
+        id: "menu.get",
+        method: crate::operation::Method::Get,
+        path: "/cgi-bin/menu/get",
+        credential: crate::operation::Credential::AccessToken,
+        retry_safe: true,
+    };
+    /// Request builder of [`MenuApi::get`] (获取菜单): set optional inputs, then `.await` it.
+    #[derive(Debug, Clone)]
+    #[must_use = "a request does nothing until it is awaited"]
+    pub struct MenuGet {
+        pub(super) client: crate::Client,
+        pub(super) query_agentid: Option<i64>,
+    }
+    impl MenuGet {
+        /// 应用 id
+        pub fn agentid(mut self, value: i64) -> Self {
+            self.query_agentid = Some(value);
+            self
+        }
+    }
+    impl std::future::IntoFuture for MenuGet {
+        type Output = crate::Result<MenuGetResponse>;
+        type IntoFuture = crate::BoxFuture<Self::Output>;
+        fn into_future(mut self) -> Self::IntoFuture {
+            Box::pin(async move {
+                if self.query_agentid.is_none() {
+                    self.query_agentid = self.client.agent_id();
+                }
+                if self.query_agentid.is_none() {
+                    return Err(crate::Error::InvalidArgument {
+                        what: "agentid".into(),
+                        why: "menu.get needs `agentid`: set it on the call or give the client one with ClientBuilder::agent_id"
+                            .into(),
+                    });
+                }
+                let mut query: Vec<(&'static str, String)> = Vec::with_capacity(1usize);
+                if let Some(value) = self.query_agentid {
+                    query.push(("agentid", value.to_string()));
+                }
+                self.client
+                    .execute_json::<
+                        MenuGetResponse,
+                        _,
+                    >(&OP_MENU_GET, &query, None::<&()>)
+                    .await
+            })
+        }
+    }
+    static OP_MENU_DELETE: crate::operation::Operation = crate::operation::Operation {
+        id: "menu.delete",
+        method: crate::operation::Method::Get,
+        path: "/cgi-bin/menu/delete",
+        credential: crate::operation::Credential::AccessToken,
+        retry_safe: false,
+    };
+    /// Request builder of [`MenuApi::delete`] (删除菜单): set optional inputs, then `.await` it.
+    #[derive(Debug, Clone)]
+    #[must_use = "a request does nothing until it is awaited"]
+    pub struct MenuDelete {
+        pub(super) client: crate::Client,
+        pub(super) query_agentid: Option<i64>,
+    }
+    impl MenuDelete {
+        /// 应用 id
+        pub fn agentid(mut self, value: i64) -> Self {
+            self.query_agentid = Some(value);
+            self
+        }
+    }
+    impl std::future::IntoFuture for MenuDelete {
+        type Output = crate::Result<EmptyResponse>;
+        type IntoFuture = crate::BoxFuture<Self::Output>;
+        fn into_future(mut self) -> Self::IntoFuture {
+            Box::pin(async move {
+                if self.query_agentid.is_none() {
+                    self.query_agentid = self.client.agent_id();
+                }
+                if self.query_agentid.is_none() {
+                    return Err(crate::Error::InvalidArgument {
+                        what: "agentid".into(),
+                        why: "menu.delete needs `agentid`: set it on the call or give the client one with ClientBuilder::agent_id"
+                            .into(),
+                    });
+                }
+                let mut query: Vec<(&'static str, String)> = Vec::with_capacity(1usize);
+                if let Some(value) = self.query_agentid {
+                    query.push(("agentid", value.to_string()));
+                }
+                self.client
+                    .execute_json::<
+                        EmptyResponse,
+                        _,
+                    >(&OP_MENU_DELETE, &query, None::<&()>)
+                    .await
+            })
+        }
+    }
+    static OP_WORKBENCH_GET_TEMPLATE: crate::operation::Operation = crate::operation::Operation {
+        id: "workbench.get_template",
+        method: crate::operation::Method::Post,
+        path: "/cgi-bin/agent/get_workbench_template",
+        credential: crate::operation::Credential::AccessToken,
+        retry_safe: true,
+    };
+    /// Request builder of [`WorkbenchApi::get_template`] (获取应用在工作台展示的模版): set optional inputs, then `.await` it.
+    #[derive(Debug, Clone)]
+    #[must_use = "a request does nothing until it is awaited"]
+    pub struct WorkbenchGetTemplate {
+        pub(super) client: crate::Client,
+        pub(super) request: WorkbenchGetTemplateRequest,
+    }
+    impl WorkbenchGetTemplate {
+        /// 应用 id
+        pub fn agentid(mut self, value: i64) -> Self {
+            self.request.agentid = Some(value);
+            self
+        }
+    }
+    impl std::future::IntoFuture for WorkbenchGetTemplate {
+        type Output = crate::Result<WorkbenchGetTemplateResponse>;
+        type IntoFuture = crate::BoxFuture<Self::Output>;
+        fn into_future(mut self) -> Self::IntoFuture {
+            Box::pin(async move {
+                if self.request.agentid.is_none() {
+                    self.request.agentid = self.client.agent_id();
+                }
+                if self.request.agentid.is_none() {
+                    return Err(crate::Error::InvalidArgument {
+                        what: "agentid".into(),
+                        why: "workbench.get_template needs `agentid`: set it on the call or give the client one with ClientBuilder::agent_id"
+                            .into(),
+                    });
+                }
+                let query: Vec<(&'static str, String)> = Vec::new();
+                self.client
+                    .execute_json::<
+                        WorkbenchGetTemplateResponse,
+                        _,
+                    >(&OP_WORKBENCH_GET_TEMPLATE, &query, Some(&self.request))
+                    .await
+            })
+        }
+    }
+    static OP_WORKBENCH_SET_TEMPLATE: crate::operation::Operation = crate::operation::Operation {
+        id: "workbench.set_template",
+        method: crate::operation::Method::Post,
+        path: "/cgi-bin/agent/set_workbench_template",
+        credential: crate::operation::Credential::AccessToken,
+        retry_safe: false,
+    };
+    /// Request builder of [`WorkbenchApi::set_template`] (设置应用在工作台展示的模版): set optional inputs, then `.await` it.
+    #[derive(Debug, Clone)]
+    #[must_use = "a request does nothing until it is awaited"]
+    pub struct WorkbenchSetTemplate {
+        pub(super) client: crate::Client,
+        pub(super) request: WorkbenchSetTemplateRequest,
+    }
+    impl WorkbenchSetTemplate {
+        /// 应用 id
+        pub fn agentid(mut self, value: i64) -> Self {
+            self.request.agentid = Some(value);
+            self
+        }
+        /// 是否覆盖成员工作台的数据：true 时用默认数据覆盖所有成员当前的数据，默认 false
+        pub fn replace_user_data(mut self, value: bool) -> Self {
+            self.request.replace_user_data = Some(value);
+            self
+        }
+    }
+    impl std::future::IntoFuture for WorkbenchSetTemplate {
+        type Output = crate::Result<EmptyResponse>;
+        type IntoFuture = crate::BoxFuture<Self::Output>;
+        fn into_future(mut self) -> Self::IntoFuture {
+            Box::pin(async move {
+                if self.request.agentid.is_none() {
+                    self.request.agentid = self.client.agent_id();
+                }
+                if self.request.agentid.is_none() {
+                    return Err(crate::Error::InvalidArgument {
+                        what: "agentid".into(),
+                        why: "workbench.set_template needs `agentid`: set it on the call or give the client one with ClientBuilder::agent_id"
+                            .into(),
+                    });
+                }
+                let query: Vec<(&'static str, String)> = Vec::new();
+                self.client
+                    .execute_json::<
+                        EmptyResponse,
+                        _,
+                    >(&OP_WORKBENCH_SET_TEMPLATE, &query, Some(&self.request))
+                    .await
+            })
+        }
+    }
+    static OP_WORKBENCH_SET_DATA: crate::operation::Operation = crate::operation::Operation {
+        id: "workbench.set_data",
+        method: crate::operation::Method::Post,
+        path: "/cgi-bin/agent/set_workbench_data",
+        credential: crate::operation::Credential::AccessToken,
+        retry_safe: false,
+    };
+    /// Request builder of [`WorkbenchApi::set_data`] (设置应用在用户工作台展示的数据): set optional inputs, then `.await` it.
+    #[derive(Debug, Clone)]
+    #[must_use = "a request does nothing until it is awaited"]
+    pub struct WorkbenchSetData {
+        pub(super) client: crate::Client,
+        pub(super) request: WorkbenchSetDataRequest,
+    }
+    impl WorkbenchSetData {
+        /// 应用 id
+        pub fn agentid(mut self, value: i64) -> Self {
+            self.request.agentid = Some(value);
+            self
+        }
+    }
+    impl std::future::IntoFuture for WorkbenchSetData {
+        type Output = crate::Result<EmptyResponse>;
+        type IntoFuture = crate::BoxFuture<Self::Output>;
+        fn into_future(mut self) -> Self::IntoFuture {
+            Box::pin(async move {
+                if self.request.agentid.is_none() {
+                    self.request.agentid = self.client.agent_id();
+                }
+                if self.request.agentid.is_none() {
+                    return Err(crate::Error::InvalidArgument {
+                        what: "agentid".into(),
+                        why: "workbench.set_data needs `agentid`: set it on the call or give the client one with ClientBuilder::agent_id"
+                            .into(),
+                    });
+                }
+                let query: Vec<(&'static str, String)> = Vec::new();
+                self.client
+                    .execute_json::<
+                        EmptyResponse,
+                        _,
+                    >(&OP_WORKBENCH_SET_DATA, &query, Some(&self.request))
+                    .await
+            })
+        }
+    }
+    static OP_WORKBENCH_BATCH_SET_DATA: crate::operation::Operation = crate::operation::Operation {
+        id: "workbench.batch_set_data",
+        method: crate::operation::Method::Post,
+        path: "/cgi-bin/agent/batch_set_workbench_data",
+        credential: crate::operation::Credential::AccessToken,
+        retry_safe: false,
+    };
+    /// Request builder of [`WorkbenchApi::batch_set_data`] (批量设置应用在用户工作台展示的数据): set optional inputs, then `.await` it.
+    #[derive(Debug, Clone)]
+    #[must_use = "a request does nothing until it is awaited"]
+    pub struct WorkbenchBatchSetData {
+        pub(super) client: crate::Client,
+        pub(super) request: WorkbenchBatchSetDataRequest,
+    }
+    impl WorkbenchBatchSetData {
+        /// 应用 id
+        pub fn agentid(mut self, value: i64) -> Self {
+            self.request.agentid = Some(value);
+            self
+        }
+    }
+    impl std::future::IntoFuture for WorkbenchBatchSetData {
+        type Output = crate::Result<EmptyResponse>;
+        type IntoFuture = crate::BoxFuture<Self::Output>;
+        fn into_future(mut self) -> Self::IntoFuture {
+            Box::pin(async move {
+                if self.request.agentid.is_none() {
+                    self.request.agentid = self.client.agent_id();
+                }
+                if self.request.agentid.is_none() {
+                    return Err(crate::Error::InvalidArgument {
+                        what: "agentid".into(),
+                        why: "workbench.batch_set_data needs `agentid`: set it on the call or give the client one with ClientBuilder::agent_id"
+                            .into(),
+                    });
+                }
+                let query: Vec<(&'static str, String)> = Vec::new();
+                self.client
+                    .execute_json::<
+                        EmptyResponse,
+                        _,
+                    >(&OP_WORKBENCH_BATCH_SET_DATA, &query, Some(&self.request))
+                    .await
+            })
+        }
     }
 }

@@ -7,8 +7,12 @@
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct IpListResponse {
     /// 企业微信服务器 IP 段
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub ip_list: Option<Vec<String>>,
+    #[serde(
+        default,
+        skip_serializing_if = "Vec::is_empty",
+        deserialize_with = "crate::de::vec_or_null"
+    )]
+    pub ip_list: Vec<String>,
 }
 /// 获取 access_token 的返回。
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
@@ -67,8 +71,8 @@ impl IpApi {
     /// ```
     #[doc(alias = "/cgi-bin/getcallbackip")]
     #[doc(alias = "获取企业微信回调IP段")]
-    pub fn callback_ip(&self) -> IpCallbackIp {
-        IpCallbackIp {
+    pub fn callback_ip(&self) -> calls::IpCallbackIp {
+        calls::IpCallbackIp {
             client: self.client.clone(),
         }
     }
@@ -104,68 +108,10 @@ impl IpApi {
     /// ```
     #[doc(alias = "/cgi-bin/get_api_domain_ip")]
     #[doc(alias = "获取企业微信接口IP段")]
-    pub fn api_domain_ip(&self) -> IpApiDomainIp {
-        IpApiDomainIp {
+    pub fn api_domain_ip(&self) -> calls::IpApiDomainIp {
+        calls::IpApiDomainIp {
             client: self.client.clone(),
         }
-    }
-}
-static OP_IP_CALLBACK_IP: crate::operation::Operation = crate::operation::Operation {
-    id: "ip.callback_ip",
-    method: crate::operation::Method::Get,
-    path: "/cgi-bin/getcallbackip",
-    credential: crate::operation::Credential::AccessToken,
-    retry_safe: true,
-};
-/// Request builder of [`IpApi::callback_ip`] (获取企业微信回调IP段): set optional inputs, then `.await` it.
-#[derive(Debug, Clone)]
-#[must_use = "a request does nothing until it is awaited"]
-pub struct IpCallbackIp {
-    client: crate::Client,
-}
-impl IpCallbackIp {}
-impl std::future::IntoFuture for IpCallbackIp {
-    type Output = crate::Result<IpListResponse>;
-    type IntoFuture = crate::BoxFuture<Self::Output>;
-    fn into_future(self) -> Self::IntoFuture {
-        Box::pin(async move {
-            let query: Vec<(&'static str, String)> = Vec::new();
-            self.client
-                .execute_json::<
-                    IpListResponse,
-                    _,
-                >(&OP_IP_CALLBACK_IP, &query, None::<&()>)
-                .await
-        })
-    }
-}
-static OP_IP_API_DOMAIN_IP: crate::operation::Operation = crate::operation::Operation {
-    id: "ip.api_domain_ip",
-    method: crate::operation::Method::Get,
-    path: "/cgi-bin/get_api_domain_ip",
-    credential: crate::operation::Credential::AccessToken,
-    retry_safe: true,
-};
-/// Request builder of [`IpApi::api_domain_ip`] (获取企业微信接口IP段): set optional inputs, then `.await` it.
-#[derive(Debug, Clone)]
-#[must_use = "a request does nothing until it is awaited"]
-pub struct IpApiDomainIp {
-    client: crate::Client,
-}
-impl IpApiDomainIp {}
-impl std::future::IntoFuture for IpApiDomainIp {
-    type Output = crate::Result<IpListResponse>;
-    type IntoFuture = crate::BoxFuture<Self::Output>;
-    fn into_future(self) -> Self::IntoFuture {
-        Box::pin(async move {
-            let query: Vec<(&'static str, String)> = Vec::new();
-            self.client
-                .execute_json::<
-                    IpListResponse,
-                    _,
-                >(&OP_IP_API_DOMAIN_IP, &query, None::<&()>)
-                .await
-        })
     }
 }
 /// The `token` endpoints, from [`Client::token`](crate::Client::token).
@@ -204,35 +150,101 @@ impl TokenApi {
     /// ```
     #[doc(alias = "/cgi-bin/gettoken")]
     #[doc(alias = "获取access_token")]
-    pub fn get(&self) -> TokenGet {
-        TokenGet {
+    pub fn get(&self) -> calls::TokenGet {
+        calls::TokenGet {
             client: self.client.clone(),
         }
     }
 }
-static OP_TOKEN_GET: crate::operation::Operation = crate::operation::Operation {
-    id: "token.get",
-    method: crate::operation::Method::Get,
-    path: "/cgi-bin/gettoken",
-    credential: crate::operation::Credential::CorpSecret,
-    retry_safe: true,
-};
-/// Request builder of [`TokenApi::get`] (获取access_token): set optional inputs, then `.await` it.
-#[derive(Debug, Clone)]
-#[must_use = "a request does nothing until it is awaited"]
-pub struct TokenGet {
-    client: crate::Client,
-}
-impl TokenGet {}
-impl std::future::IntoFuture for TokenGet {
-    type Output = crate::Result<TokenGetResponse>;
-    type IntoFuture = crate::BoxFuture<Self::Output>;
-    fn into_future(self) -> Self::IntoFuture {
-        Box::pin(async move {
-            let query: Vec<(&'static str, String)> = Vec::new();
-            self.client
-                .execute_json::<TokenGetResponse, _>(&OP_TOKEN_GET, &query, None::<&()>)
-                .await
-        })
+/// Request builders of 基础 (base): what each method returns. Set optional inputs, then `.await` the builder.
+pub mod calls {
+    #[allow(unused_imports)]
+    use super::*;
+    static OP_IP_CALLBACK_IP: crate::operation::Operation = crate::operation::Operation {
+        id: "ip.callback_ip",
+        method: crate::operation::Method::Get,
+        path: "/cgi-bin/getcallbackip",
+        credential: crate::operation::Credential::AccessToken,
+        retry_safe: true,
+    };
+    /// Request builder of [`IpApi::callback_ip`] (获取企业微信回调IP段): set optional inputs, then `.await` it.
+    #[derive(Debug, Clone)]
+    #[must_use = "a request does nothing until it is awaited"]
+    pub struct IpCallbackIp {
+        pub(super) client: crate::Client,
+    }
+    impl IpCallbackIp {}
+    impl std::future::IntoFuture for IpCallbackIp {
+        type Output = crate::Result<IpListResponse>;
+        type IntoFuture = crate::BoxFuture<Self::Output>;
+        fn into_future(self) -> Self::IntoFuture {
+            Box::pin(async move {
+                let query: Vec<(&'static str, String)> = Vec::new();
+                self.client
+                    .execute_json::<
+                        IpListResponse,
+                        _,
+                    >(&OP_IP_CALLBACK_IP, &query, None::<&()>)
+                    .await
+            })
+        }
+    }
+    static OP_IP_API_DOMAIN_IP: crate::operation::Operation = crate::operation::Operation {
+        id: "ip.api_domain_ip",
+        method: crate::operation::Method::Get,
+        path: "/cgi-bin/get_api_domain_ip",
+        credential: crate::operation::Credential::AccessToken,
+        retry_safe: true,
+    };
+    /// Request builder of [`IpApi::api_domain_ip`] (获取企业微信接口IP段): set optional inputs, then `.await` it.
+    #[derive(Debug, Clone)]
+    #[must_use = "a request does nothing until it is awaited"]
+    pub struct IpApiDomainIp {
+        pub(super) client: crate::Client,
+    }
+    impl IpApiDomainIp {}
+    impl std::future::IntoFuture for IpApiDomainIp {
+        type Output = crate::Result<IpListResponse>;
+        type IntoFuture = crate::BoxFuture<Self::Output>;
+        fn into_future(self) -> Self::IntoFuture {
+            Box::pin(async move {
+                let query: Vec<(&'static str, String)> = Vec::new();
+                self.client
+                    .execute_json::<
+                        IpListResponse,
+                        _,
+                    >(&OP_IP_API_DOMAIN_IP, &query, None::<&()>)
+                    .await
+            })
+        }
+    }
+    static OP_TOKEN_GET: crate::operation::Operation = crate::operation::Operation {
+        id: "token.get",
+        method: crate::operation::Method::Get,
+        path: "/cgi-bin/gettoken",
+        credential: crate::operation::Credential::CorpSecret,
+        retry_safe: true,
+    };
+    /// Request builder of [`TokenApi::get`] (获取access_token): set optional inputs, then `.await` it.
+    #[derive(Debug, Clone)]
+    #[must_use = "a request does nothing until it is awaited"]
+    pub struct TokenGet {
+        pub(super) client: crate::Client,
+    }
+    impl TokenGet {}
+    impl std::future::IntoFuture for TokenGet {
+        type Output = crate::Result<TokenGetResponse>;
+        type IntoFuture = crate::BoxFuture<Self::Output>;
+        fn into_future(self) -> Self::IntoFuture {
+            Box::pin(async move {
+                let query: Vec<(&'static str, String)> = Vec::new();
+                self.client
+                    .execute_json::<
+                        TokenGetResponse,
+                        _,
+                    >(&OP_TOKEN_GET, &query, None::<&()>)
+                    .await
+            })
+        }
     }
 }

@@ -4170,7 +4170,7 @@ pub struct TaskcardClickEvent {
 }
 /// 模板卡片事件推送 ([official documentation](https://developer.work.weixin.qq.com/document/path/90240))
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-pub struct TemplateCardEventEvent {
+pub struct TemplateCardEvent {
     /// 企业微信CorpID (for a suite notification: absent)
     #[serde(
         rename = "ToUserName",
@@ -4266,7 +4266,7 @@ pub struct TemplateCardEventEvent {
 }
 /// 通用模板卡片右上角菜单事件推送 ([official documentation](https://developer.work.weixin.qq.com/document/path/90240))
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-pub struct TemplateCardMenuEventEvent {
+pub struct TemplateCardMenuEvent {
     /// 企业微信CorpID (for a suite notification: absent)
     #[serde(
         rename = "ToUserName",
@@ -6310,7 +6310,7 @@ pub struct ChangeExternalTagShuffle {
 }
 /// 微信客服: 接收消息和事件 ([official documentation](https://developer.work.weixin.qq.com/document/path/94670))
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-pub struct KfMsgOrEventEvent {
+pub struct KfMsgOrEvent {
     /// 企业微信CorpID (for a suite notification: absent)
     #[serde(
         rename = "ToUserName",
@@ -11101,9 +11101,9 @@ pub enum Event {
     /// `taskcard_click`: 任务卡片事件推送 ([official documentation](https://developer.work.weixin.qq.com/document/path/90240))
     TaskcardClick(TaskcardClickEvent),
     /// `template_card_event`: 模板卡片事件推送 ([official documentation](https://developer.work.weixin.qq.com/document/path/90240))
-    TemplateCardEvent(TemplateCardEventEvent),
+    TemplateCardEvent(TemplateCardEvent),
     /// `template_card_menu_event`: 通用模板卡片右上角菜单事件推送 ([official documentation](https://developer.work.weixin.qq.com/document/path/90240))
-    TemplateCardMenuEvent(TemplateCardMenuEventEvent),
+    TemplateCardMenuEvent(TemplateCardMenuEvent),
     /// `change_external_contact`: 企业客户事件 ([official documentation](https://developer.work.weixin.qq.com/document/path/92130))
     ChangeExternalContact(ChangeExternalContactEvent),
     /// `change_external_chat`: 客户群事件 ([official documentation](https://developer.work.weixin.qq.com/document/path/92130))
@@ -11111,7 +11111,7 @@ pub enum Event {
     /// `change_external_tag`: 企业客户标签事件 ([official documentation](https://developer.work.weixin.qq.com/document/path/92130))
     ChangeExternalTag(ChangeExternalTagEvent),
     /// `kf_msg_or_event`: 微信客服: 接收消息和事件 ([official documentation](https://developer.work.weixin.qq.com/document/path/94670))
-    KfMsgOrEvent(KfMsgOrEventEvent),
+    KfMsgOrEvent(KfMsgOrEvent),
     /// `kf_account_auth_change`: 微信客服: 客服账号授权变更事件 ([official documentation](https://developer.work.weixin.qq.com/document/path/94670))
     KfAccountAuthChange(KfAccountAuthChangeEvent),
     /// `finish_vip_account_approval`: 高级功能账号审批完成事件 ([official documentation](https://developer.work.weixin.qq.com/document/path/99792))

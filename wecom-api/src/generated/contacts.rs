@@ -45,8 +45,12 @@ pub struct BatchGetResultResponse {
     )]
     pub percentage: Option<i64>,
     /// 每条记录的处理结果；任务完成后有效
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub result: Option<Vec<BatchJobResult>>,
+    #[serde(
+        default,
+        skip_serializing_if = "Vec::is_empty",
+        deserialize_with = "crate::de::vec_or_null"
+    )]
+    pub result: Vec<BatchJobResult>,
 }
 /// 提交异步导入任务的返回。
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
@@ -242,8 +246,12 @@ pub struct Department {
     )]
     pub name_en: Option<String>,
     /// 部门负责人的 UserID，只返回应用可见范围内的
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub department_leader: Option<Vec<String>>,
+    #[serde(
+        default,
+        skip_serializing_if = "Vec::is_empty",
+        deserialize_with = "crate::de::vec_or_null"
+    )]
+    pub department_leader: Vec<String>,
     /// 父部门 id；根部门为 1
     #[serde(
         default,
@@ -307,8 +315,12 @@ pub struct DepartmentGetResponse {
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct DepartmentListResponse {
     /// 部门列表
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub department: Option<Vec<Department>>,
+    #[serde(
+        default,
+        skip_serializing_if = "Vec::is_empty",
+        deserialize_with = "crate::de::vec_or_null"
+    )]
+    pub department: Vec<Department>,
 }
 /// 部门的 id、父部门 id 与排序值。
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
@@ -335,8 +347,13 @@ pub struct DepartmentSimple {
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct DepartmentSimpleListResponse {
     /// 部门列表
-    #[serde(rename = "department_id", default, skip_serializing_if = "Option::is_none")]
-    pub departments: Option<Vec<DepartmentSimple>>,
+    #[serde(
+        rename = "department_id",
+        default,
+        skip_serializing_if = "Vec::is_empty",
+        deserialize_with = "crate::de::vec_or_null"
+    )]
+    pub departments: Vec<DepartmentSimple>,
 }
 /// 更新部门的请求；未填写的非必填字段保持原值。
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
@@ -453,8 +470,12 @@ pub struct ExportGetResultResponse {
     /// 任务状态
     pub status: ExportJobStatus,
     /// 数据文件列表；任务完成时返回
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub data_list: Option<Vec<ExportDataFile>>,
+    #[serde(
+        default,
+        skip_serializing_if = "Vec::is_empty",
+        deserialize_with = "crate::de::vec_or_null"
+    )]
+    pub data_list: Vec<ExportDataFile>,
 }
 /// 提交导出任务的返回。
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
@@ -883,8 +904,12 @@ pub struct LinkedcorpDepartmentListRequest {
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct LinkedcorpDepartmentListResponse {
     /// 部门列表
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub department_list: Option<Vec<LinkedcorpDepartment>>,
+    #[serde(
+        default,
+        skip_serializing_if = "Vec::is_empty",
+        deserialize_with = "crate::de::vec_or_null"
+    )]
+    pub department_list: Vec<LinkedcorpDepartment>,
 }
 /// 互联企业成员的一个扩展属性：名称加一种类型的内容；文本属性还带旧的 value 字段。
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
@@ -907,18 +932,30 @@ pub struct LinkedcorpExtAttr {
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct LinkedcorpExtAttrs {
     /// 属性列表
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub attrs: Option<Vec<LinkedcorpExtAttr>>,
+    #[serde(
+        default,
+        skip_serializing_if = "Vec::is_empty",
+        deserialize_with = "crate::de::vec_or_null"
+    )]
+    pub attrs: Vec<LinkedcorpExtAttr>,
 }
 /// 获取应用的可见范围的返回。
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct LinkedcorpGetPermListResponse {
     /// 可见的成员，CorpId/UserID 拼成的字符串
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub userids: Option<Vec<String>>,
+    #[serde(
+        default,
+        skip_serializing_if = "Vec::is_empty",
+        deserialize_with = "crate::de::vec_or_null"
+    )]
+    pub userids: Vec<String>,
     /// 可见的部门，LinkedId/DepartmentId 拼成的字符串
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub department_ids: Option<Vec<String>>,
+    #[serde(
+        default,
+        skip_serializing_if = "Vec::is_empty",
+        deserialize_with = "crate::de::vec_or_null"
+    )]
+    pub department_ids: Vec<String>,
 }
 /// 获取互联企业成员详细信息的请求。
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
@@ -947,8 +984,12 @@ pub struct LinkedcorpSimpleUser {
     )]
     pub name: Option<String>,
     /// 所属部门 id，只含传入部门所属互联企业的部门
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub department: Option<Vec<String>>,
+    #[serde(
+        default,
+        skip_serializing_if = "Vec::is_empty",
+        deserialize_with = "crate::de::vec_or_null"
+    )]
+    pub department: Vec<String>,
     /// 所属企业的 corpid
     #[serde(
         default,
@@ -971,8 +1012,12 @@ pub struct LinkedcorpUser {
     )]
     pub name: Option<String>,
     /// 所属部门，LinkedId/DepartmentId 拼成的字符串
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub department: Option<Vec<String>>,
+    #[serde(
+        default,
+        skip_serializing_if = "Vec::is_empty",
+        deserialize_with = "crate::de::vec_or_null"
+    )]
+    pub department: Vec<String>,
     /// 手机号码
     #[serde(
         default,
@@ -1030,15 +1075,23 @@ pub struct LinkedcorpUserListRequest {
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct LinkedcorpUserListResponse {
     /// 成员详情列表
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub userlist: Option<Vec<LinkedcorpUser>>,
+    #[serde(
+        default,
+        skip_serializing_if = "Vec::is_empty",
+        deserialize_with = "crate::de::vec_or_null"
+    )]
+    pub userlist: Vec<LinkedcorpUser>,
 }
 /// 获取互联企业部门成员的返回。
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct LinkedcorpUserSimpleListResponse {
     /// 成员列表
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub userlist: Option<Vec<LinkedcorpSimpleUser>>,
+    #[serde(
+        default,
+        skip_serializing_if = "Vec::is_empty",
+        deserialize_with = "crate::de::vec_or_null"
+    )]
+    pub userlist: Vec<LinkedcorpSimpleUser>,
 }
 /// 标签。
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
@@ -1086,22 +1139,30 @@ pub struct TagGetResponse {
     )]
     pub tagname: Option<String>,
     /// 标签中的成员（仅应用可见范围内的）
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub userlist: Option<Vec<TagUser>>,
+    #[serde(
+        default,
+        skip_serializing_if = "Vec::is_empty",
+        deserialize_with = "crate::de::vec_or_null"
+    )]
+    pub userlist: Vec<TagUser>,
     /// 标签中的部门 id 列表
     #[serde(
         default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_int_vec"
+        skip_serializing_if = "Vec::is_empty",
+        deserialize_with = "crate::de::int_vec_or_null"
     )]
-    pub partylist: Option<Vec<i64>>,
+    pub partylist: Vec<i64>,
 }
 /// 获取标签列表的返回。
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct TagListResponse {
     /// 标签列表
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub taglist: Option<Vec<Tag>>,
+    #[serde(
+        default,
+        skip_serializing_if = "Vec::is_empty",
+        deserialize_with = "crate::de::vec_or_null"
+    )]
+    pub taglist: Vec<Tag>,
 }
 /// 更新标签名字的请求。
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
@@ -1157,10 +1218,10 @@ pub struct TagUsersResponse {
     /// 非法的部门 id 列表
     #[serde(
         default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_int_vec"
+        skip_serializing_if = "Vec::is_empty",
+        deserialize_with = "crate::de::int_vec_or_null"
     )]
-    pub invalidparty: Option<Vec<i64>>,
+    pub invalidparty: Vec<i64>,
 }
 /// 成员详情（读取成员的返回，也是获取部门成员详情列表的元素）。除 userid 外的字段是否返回 取决于应用类型和授权：例如 2022-06-20 后新建的自建应用拿不到头像、性别、手机、邮箱、 企业邮箱、个人二维码、地址；第三方应用拿不到 name。
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
@@ -1185,17 +1246,17 @@ pub struct User {
     /// 所属部门 id 列表，仅返回应用有查看权限的部门
     #[serde(
         default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_int_vec"
+        skip_serializing_if = "Vec::is_empty",
+        deserialize_with = "crate::de::int_vec_or_null"
     )]
-    pub department: Option<Vec<i64>>,
+    pub department: Vec<i64>,
     /// 在各部门内的排序值，与 department 一一对应
     #[serde(
         default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_int_vec"
+        skip_serializing_if = "Vec::is_empty",
+        deserialize_with = "crate::de::int_vec_or_null"
     )]
-    pub order: Option<Vec<i64>>,
+    pub order: Vec<i64>,
     /// 职务
     #[serde(
         default,
@@ -1221,11 +1282,19 @@ pub struct User {
     )]
     pub biz_mail: Option<String>,
     /// 在各部门内是否为负责人，与 department 一一对应
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub is_leader_in_dept: Option<Vec<LeaderFlag>>,
+    #[serde(
+        default,
+        skip_serializing_if = "Vec::is_empty",
+        deserialize_with = "crate::de::vec_or_null"
+    )]
+    pub is_leader_in_dept: Vec<LeaderFlag>,
     /// 直属上级 UserID，返回应用可见范围内的，最多 5 个
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub direct_leader: Option<Vec<String>>,
+    #[serde(
+        default,
+        skip_serializing_if = "Vec::is_empty",
+        deserialize_with = "crate::de::vec_or_null"
+    )]
+    pub direct_leader: Vec<String>,
     /// 头像 URL；第三方仅通讯录应用可获取
     #[serde(
         default,
@@ -1337,22 +1406,26 @@ pub struct UserBatchInviteRequest {
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct UserBatchInviteResponse {
     /// 非法的成员列表
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub invaliduser: Option<Vec<String>>,
+    #[serde(
+        default,
+        skip_serializing_if = "Vec::is_empty",
+        deserialize_with = "crate::de::vec_or_null"
+    )]
+    pub invaliduser: Vec<String>,
     /// 非法的部门列表
     #[serde(
         default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_int_vec"
+        skip_serializing_if = "Vec::is_empty",
+        deserialize_with = "crate::de::int_vec_or_null"
     )]
-    pub invalidparty: Option<Vec<i64>>,
+    pub invalidparty: Vec<i64>,
     /// 非法的标签列表
     #[serde(
         default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_int_vec"
+        skip_serializing_if = "Vec::is_empty",
+        deserialize_with = "crate::de::int_vec_or_null"
     )]
-    pub invalidtag: Option<Vec<i64>>,
+    pub invalidtag: Vec<i64>,
 }
 /// userid 转 openid 的请求。
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
@@ -1405,13 +1478,9 @@ pub struct UserCreateRequest {
         deserialize_with = "crate::de::opt_string"
     )]
     pub mobile: Option<String>,
-    /// 所属部门 id 列表，不超过 100 个；实际使用时应填写
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_int_vec"
-    )]
-    pub department: Option<Vec<i64>>,
+    /// 所属部门 id 列表，不超过 100 个（官方字段表：必填）
+    #[serde(deserialize_with = "crate::de::int_vec")]
+    pub department: Vec<i64>,
     /// 在各部门内的排序值，个数须与 department 一致，值越大越靠前，范围 [0, 2^32)
     #[serde(
         default,
@@ -1615,15 +1684,23 @@ pub struct UserListIdResponse {
     )]
     pub next_cursor: Option<String>,
     /// 成员与部门的对应关系列表
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub dept_user: Option<Vec<DeptUser>>,
+    #[serde(
+        default,
+        skip_serializing_if = "Vec::is_empty",
+        deserialize_with = "crate::de::vec_or_null"
+    )]
+    pub dept_user: Vec<DeptUser>,
 }
 /// 获取部门成员详情的返回。
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct UserListResponse {
     /// 成员详情列表
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub userlist: Option<Vec<User>>,
+    #[serde(
+        default,
+        skip_serializing_if = "Vec::is_empty",
+        deserialize_with = "crate::de::vec_or_null"
+    )]
+    pub userlist: Vec<User>,
 }
 /// 部门成员（简要信息）。
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
@@ -1641,10 +1718,10 @@ pub struct UserSimple {
     /// 所属部门 id 列表
     #[serde(
         default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_int_vec"
+        skip_serializing_if = "Vec::is_empty",
+        deserialize_with = "crate::de::int_vec_or_null"
     )]
-    pub department: Option<Vec<i64>>,
+    pub department: Vec<i64>,
     /// 全局唯一 ID；仅第三方应用可获取
     #[serde(
         default,
@@ -1657,8 +1734,12 @@ pub struct UserSimple {
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct UserSimpleListResponse {
     /// 成员列表
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub userlist: Option<Vec<UserSimple>>,
+    #[serde(
+        default,
+        skip_serializing_if = "Vec::is_empty",
+        deserialize_with = "crate::de::vec_or_null"
+    )]
+    pub userlist: Vec<UserSimple>,
 }
 /// 激活状态。已激活指已激活企业微信或已关注微信插件（原企业号）；未激活指两者都没有。
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -1888,6 +1969,230 @@ impl<'de> serde::Deserialize<'de> for WechatChannelsStatus {
         crate::de::int(deserializer).map(Self::from)
     }
 }
+impl BatchReplacePartyRequest {
+    /// A `BatchReplacePartyRequest` with its required `media_id` set and every optional field unset.
+    pub fn new(media_id: impl Into<String>) -> Self {
+        Self {
+            media_id: media_id.into(),
+            callback: None,
+        }
+    }
+}
+impl BatchSyncUserRequest {
+    /// A `BatchSyncUserRequest` with its required `media_id` set and every optional field unset.
+    pub fn new(media_id: impl Into<String>) -> Self {
+        Self {
+            media_id: media_id.into(),
+            to_invite: None,
+            callback: None,
+        }
+    }
+}
+impl DepartmentCreateRequest {
+    /// A `DepartmentCreateRequest` with its required `name`, `parentid` set and every optional field unset.
+    pub fn new(name: impl Into<String>, parentid: i64) -> Self {
+        Self {
+            name: name.into(),
+            name_en: None,
+            parentid: parentid,
+            order: None,
+            id: None,
+        }
+    }
+}
+impl DepartmentUpdateRequest {
+    /// A `DepartmentUpdateRequest` with its required `id` set and every optional field unset.
+    pub fn new(id: i64) -> Self {
+        Self {
+            id: id,
+            name: None,
+            name_en: None,
+            parentid: None,
+            order: None,
+        }
+    }
+}
+impl ExportRequest {
+    /// A `ExportRequest` with its required `encoding_aeskey` set and every optional field unset.
+    pub fn new(encoding_aeskey: impl Into<crate::Secret>) -> Self {
+        Self {
+            encoding_aeskey: encoding_aeskey.into(),
+            block_size: None,
+        }
+    }
+}
+impl ExportTagUserRequest {
+    /// A `ExportTagUserRequest` with its required `tagid`, `encoding_aeskey` set and every optional field unset.
+    pub fn new(tagid: i64, encoding_aeskey: impl Into<crate::Secret>) -> Self {
+        Self {
+            tagid: tagid,
+            encoding_aeskey: encoding_aeskey.into(),
+            block_size: None,
+        }
+    }
+}
+impl ExtAttr {
+    /// A `ExtAttr` with its required `name`, `value` set and every optional field unset.
+    pub fn new(name: impl Into<String>, value: impl Into<ExtAttrValue>) -> Self {
+        Self {
+            name: name.into(),
+            value: value.into(),
+        }
+    }
+}
+impl LinkedcorpDepartmentListRequest {
+    /// A `LinkedcorpDepartmentListRequest` with its required `department_id` set and every optional field unset.
+    pub fn new(department_id: impl Into<String>) -> Self {
+        Self {
+            department_id: department_id.into(),
+        }
+    }
+}
+impl LinkedcorpGetUserRequest {
+    /// A `LinkedcorpGetUserRequest` with its required `userid` set and every optional field unset.
+    pub fn new(userid: impl Into<String>) -> Self {
+        Self { userid: userid.into() }
+    }
+}
+impl LinkedcorpUserListRequest {
+    /// A `LinkedcorpUserListRequest` with its required `department_id` set and every optional field unset.
+    pub fn new(department_id: impl Into<String>) -> Self {
+        Self {
+            department_id: department_id.into(),
+            fetch_child: None,
+        }
+    }
+}
+impl TagCreateRequest {
+    /// A `TagCreateRequest` with its required `tagname` set and every optional field unset.
+    pub fn new(tagname: impl Into<String>) -> Self {
+        Self {
+            tagname: tagname.into(),
+            tagid: None,
+        }
+    }
+}
+impl TagUpdateRequest {
+    /// A `TagUpdateRequest` with its required `tagid`, `tagname` set and every optional field unset.
+    pub fn new(tagid: i64, tagname: impl Into<String>) -> Self {
+        Self {
+            tagid: tagid,
+            tagname: tagname.into(),
+        }
+    }
+}
+impl TagUsersRequest {
+    /// A `TagUsersRequest` with its required `tagid` set and every optional field unset.
+    pub fn new(tagid: i64) -> Self {
+        Self {
+            tagid: tagid,
+            userlist: None,
+            partylist: None,
+        }
+    }
+}
+impl UserBatchDeleteRequest {
+    /// A `UserBatchDeleteRequest` with its required `useridlist` set and every optional field unset.
+    pub fn new(useridlist: impl IntoIterator<Item = impl Into<String>>) -> Self {
+        Self {
+            useridlist: useridlist.into_iter().map(Into::into).collect(),
+        }
+    }
+}
+impl UserConvertToOpenidRequest {
+    /// A `UserConvertToOpenidRequest` with its required `userid` set and every optional field unset.
+    pub fn new(userid: impl Into<String>) -> Self {
+        Self { userid: userid.into() }
+    }
+}
+impl UserConvertToUseridRequest {
+    /// A `UserConvertToUseridRequest` with its required `openid` set and every optional field unset.
+    pub fn new(openid: impl Into<String>) -> Self {
+        Self { openid: openid.into() }
+    }
+}
+impl UserCreateRequest {
+    /// A `UserCreateRequest` with its required `userid`, `name`, `department` set and every optional field unset.
+    pub fn new(
+        userid: impl Into<String>,
+        name: impl Into<String>,
+        department: impl IntoIterator<Item = impl Into<i64>>,
+    ) -> Self {
+        Self {
+            userid: userid.into(),
+            name: name.into(),
+            alias: None,
+            mobile: None,
+            department: department.into_iter().map(Into::into).collect(),
+            order: None,
+            position: None,
+            gender: None,
+            email: None,
+            biz_mail: None,
+            telephone: None,
+            is_leader_in_dept: None,
+            direct_leader: None,
+            avatar_mediaid: None,
+            enable: None,
+            extattr: None,
+            to_invite: None,
+            external_profile: None,
+            external_position: None,
+            address: None,
+            main_department: None,
+        }
+    }
+}
+impl UserGetActiveStatRequest {
+    /// A `UserGetActiveStatRequest` with its required `date` set and every optional field unset.
+    pub fn new(date: impl Into<String>) -> Self {
+        Self { date: date.into() }
+    }
+}
+impl UserGetUseridByEmailRequest {
+    /// A `UserGetUseridByEmailRequest` with its required `email` set and every optional field unset.
+    pub fn new(email: impl Into<String>) -> Self {
+        Self {
+            email: email.into(),
+            email_type: None,
+        }
+    }
+}
+impl UserGetUseridRequest {
+    /// A `UserGetUseridRequest` with its required `mobile` set and every optional field unset.
+    pub fn new(mobile: impl Into<String>) -> Self {
+        Self { mobile: mobile.into() }
+    }
+}
+impl UserUpdateRequest {
+    /// A `UserUpdateRequest` with its required `userid` set and every optional field unset.
+    pub fn new(userid: impl Into<String>) -> Self {
+        Self {
+            userid: userid.into(),
+            new_userid: None,
+            name: None,
+            alias: None,
+            mobile: None,
+            department: None,
+            order: None,
+            position: None,
+            gender: None,
+            email: None,
+            biz_mail: None,
+            biz_mail_alias: None,
+            telephone: None,
+            is_leader_in_dept: None,
+            direct_leader: None,
+            enable: None,
+            avatar_mediaid: None,
+            address: None,
+            main_department: None,
+            extattr: None,
+            external_position: None,
+            external_profile: None,
+        }
+    }
+}
 impl crate::Client {
     /// `batch` endpoints of 通讯录管理 (contacts).
     pub fn batch(&self) -> BatchApi {
@@ -1954,8 +2259,8 @@ impl BatchApi {
     /// ```
     #[doc(alias = "/cgi-bin/batch/syncuser")]
     #[doc(alias = "增量更新成员")]
-    pub fn sync_user(&self, media_id: impl Into<String>) -> BatchSyncUser {
-        BatchSyncUser {
+    pub fn sync_user(&self, media_id: impl Into<String>) -> calls::BatchSyncUser {
+        calls::BatchSyncUser {
             client: self.client.clone(),
             request: BatchSyncUserRequest {
                 media_id: media_id.into(),
@@ -1993,8 +2298,8 @@ impl BatchApi {
     /// ```
     #[doc(alias = "/cgi-bin/batch/replaceuser")]
     #[doc(alias = "全量覆盖成员")]
-    pub fn replace_user(&self, media_id: impl Into<String>) -> BatchReplaceUser {
-        BatchReplaceUser {
+    pub fn replace_user(&self, media_id: impl Into<String>) -> calls::BatchReplaceUser {
+        calls::BatchReplaceUser {
             client: self.client.clone(),
             request: BatchSyncUserRequest {
                 media_id: media_id.into(),
@@ -2031,8 +2336,11 @@ impl BatchApi {
     /// ```
     #[doc(alias = "/cgi-bin/batch/replaceparty")]
     #[doc(alias = "全量覆盖部门")]
-    pub fn replace_party(&self, media_id: impl Into<String>) -> BatchReplaceParty {
-        BatchReplaceParty {
+    pub fn replace_party(
+        &self,
+        media_id: impl Into<String>,
+    ) -> calls::BatchReplaceParty {
+        calls::BatchReplaceParty {
             client: self.client.clone(),
             request: BatchReplacePartyRequest {
                 media_id: media_id.into(),
@@ -2076,160 +2384,11 @@ impl BatchApi {
     /// ```
     #[doc(alias = "/cgi-bin/batch/getresult")]
     #[doc(alias = "获取异步任务结果")]
-    pub fn get_result(&self, jobid: impl Into<String>) -> BatchGetResult {
-        BatchGetResult {
+    pub fn get_result(&self, jobid: impl Into<String>) -> calls::BatchGetResult {
+        calls::BatchGetResult {
             client: self.client.clone(),
             query_jobid: jobid.into(),
         }
-    }
-}
-static OP_BATCH_SYNC_USER: crate::operation::Operation = crate::operation::Operation {
-    id: "batch.sync_user",
-    method: crate::operation::Method::Post,
-    path: "/cgi-bin/batch/syncuser",
-    credential: crate::operation::Credential::AccessToken,
-    retry_safe: false,
-};
-/// Request builder of [`BatchApi::sync_user`] (增量更新成员): set optional inputs, then `.await` it.
-#[derive(Debug, Clone)]
-#[must_use = "a request does nothing until it is awaited"]
-pub struct BatchSyncUser {
-    client: crate::Client,
-    request: BatchSyncUserRequest,
-}
-impl BatchSyncUser {
-    /// 是否邀请新建的成员使用企业微信（每天自动下发一次，最多持续 3 个工作日），默认 true
-    pub fn to_invite(mut self, value: bool) -> Self {
-        self.request.to_invite = Some(value);
-        self
-    }
-    /// 回调信息；填写后任务完成时推送事件
-    pub fn callback(mut self, value: impl Into<BatchCallback>) -> Self {
-        self.request.callback = Some(value.into());
-        self
-    }
-}
-impl std::future::IntoFuture for BatchSyncUser {
-    type Output = crate::Result<BatchJobResponse>;
-    type IntoFuture = crate::BoxFuture<Self::Output>;
-    fn into_future(self) -> Self::IntoFuture {
-        Box::pin(async move {
-            let query: Vec<(&'static str, String)> = Vec::new();
-            self.client
-                .execute_json::<
-                    BatchJobResponse,
-                    _,
-                >(&OP_BATCH_SYNC_USER, &query, Some(&self.request))
-                .await
-        })
-    }
-}
-static OP_BATCH_REPLACE_USER: crate::operation::Operation = crate::operation::Operation {
-    id: "batch.replace_user",
-    method: crate::operation::Method::Post,
-    path: "/cgi-bin/batch/replaceuser",
-    credential: crate::operation::Credential::AccessToken,
-    retry_safe: false,
-};
-/// Request builder of [`BatchApi::replace_user`] (全量覆盖成员): set optional inputs, then `.await` it.
-#[derive(Debug, Clone)]
-#[must_use = "a request does nothing until it is awaited"]
-pub struct BatchReplaceUser {
-    client: crate::Client,
-    request: BatchSyncUserRequest,
-}
-impl BatchReplaceUser {
-    /// 是否邀请新建的成员使用企业微信（每天自动下发一次，最多持续 3 个工作日），默认 true
-    pub fn to_invite(mut self, value: bool) -> Self {
-        self.request.to_invite = Some(value);
-        self
-    }
-    /// 回调信息；填写后任务完成时推送事件
-    pub fn callback(mut self, value: impl Into<BatchCallback>) -> Self {
-        self.request.callback = Some(value.into());
-        self
-    }
-}
-impl std::future::IntoFuture for BatchReplaceUser {
-    type Output = crate::Result<BatchJobResponse>;
-    type IntoFuture = crate::BoxFuture<Self::Output>;
-    fn into_future(self) -> Self::IntoFuture {
-        Box::pin(async move {
-            let query: Vec<(&'static str, String)> = Vec::new();
-            self.client
-                .execute_json::<
-                    BatchJobResponse,
-                    _,
-                >(&OP_BATCH_REPLACE_USER, &query, Some(&self.request))
-                .await
-        })
-    }
-}
-static OP_BATCH_REPLACE_PARTY: crate::operation::Operation = crate::operation::Operation {
-    id: "batch.replace_party",
-    method: crate::operation::Method::Post,
-    path: "/cgi-bin/batch/replaceparty",
-    credential: crate::operation::Credential::AccessToken,
-    retry_safe: false,
-};
-/// Request builder of [`BatchApi::replace_party`] (全量覆盖部门): set optional inputs, then `.await` it.
-#[derive(Debug, Clone)]
-#[must_use = "a request does nothing until it is awaited"]
-pub struct BatchReplaceParty {
-    client: crate::Client,
-    request: BatchReplacePartyRequest,
-}
-impl BatchReplaceParty {
-    /// 回调信息；填写后任务完成时推送事件
-    pub fn callback(mut self, value: impl Into<BatchCallback>) -> Self {
-        self.request.callback = Some(value.into());
-        self
-    }
-}
-impl std::future::IntoFuture for BatchReplaceParty {
-    type Output = crate::Result<BatchJobResponse>;
-    type IntoFuture = crate::BoxFuture<Self::Output>;
-    fn into_future(self) -> Self::IntoFuture {
-        Box::pin(async move {
-            let query: Vec<(&'static str, String)> = Vec::new();
-            self.client
-                .execute_json::<
-                    BatchJobResponse,
-                    _,
-                >(&OP_BATCH_REPLACE_PARTY, &query, Some(&self.request))
-                .await
-        })
-    }
-}
-static OP_BATCH_GET_RESULT: crate::operation::Operation = crate::operation::Operation {
-    id: "batch.get_result",
-    method: crate::operation::Method::Get,
-    path: "/cgi-bin/batch/getresult",
-    credential: crate::operation::Credential::AccessToken,
-    retry_safe: true,
-};
-/// Request builder of [`BatchApi::get_result`] (获取异步任务结果): set optional inputs, then `.await` it.
-#[derive(Debug, Clone)]
-#[must_use = "a request does nothing until it is awaited"]
-pub struct BatchGetResult {
-    client: crate::Client,
-    query_jobid: String,
-}
-impl BatchGetResult {}
-impl std::future::IntoFuture for BatchGetResult {
-    type Output = crate::Result<BatchGetResultResponse>;
-    type IntoFuture = crate::BoxFuture<Self::Output>;
-    fn into_future(self) -> Self::IntoFuture {
-        Box::pin(async move {
-            let mut query: Vec<(&'static str, String)> = Vec::with_capacity(1usize);
-            query.push(("jobid", self.query_jobid));
-            self.client
-                .execute_json::<
-                    BatchGetResultResponse,
-                    _,
-                >(&OP_BATCH_GET_RESULT, &query, None::<&()>)
-                .await
-        })
     }
 }
 /// The `department` endpoints, from [`Client::department`](crate::Client::department).
@@ -2269,8 +2428,12 @@ impl DepartmentApi {
     /// ```
     #[doc(alias = "/cgi-bin/department/create")]
     #[doc(alias = "创建部门")]
-    pub fn create(&self, name: impl Into<String>, parentid: i64) -> DepartmentCreate {
-        DepartmentCreate {
+    pub fn create(
+        &self,
+        name: impl Into<String>,
+        parentid: i64,
+    ) -> calls::DepartmentCreate {
+        calls::DepartmentCreate {
             client: self.client.clone(),
             request: DepartmentCreateRequest {
                 name: name.into(),
@@ -2309,8 +2472,8 @@ impl DepartmentApi {
     /// ```
     #[doc(alias = "/cgi-bin/department/update")]
     #[doc(alias = "更新部门")]
-    pub fn update(&self, id: i64) -> DepartmentUpdate {
-        DepartmentUpdate {
+    pub fn update(&self, id: i64) -> calls::DepartmentUpdate {
+        calls::DepartmentUpdate {
             client: self.client.clone(),
             request: DepartmentUpdateRequest {
                 id,
@@ -2346,8 +2509,8 @@ impl DepartmentApi {
     /// ```
     #[doc(alias = "/cgi-bin/department/delete")]
     #[doc(alias = "删除部门")]
-    pub fn delete(&self, id: i64) -> DepartmentDelete {
-        DepartmentDelete {
+    pub fn delete(&self, id: i64) -> calls::DepartmentDelete {
+        calls::DepartmentDelete {
             client: self.client.clone(),
             query_id: id,
         }
@@ -2404,8 +2567,8 @@ impl DepartmentApi {
     /// ```
     #[doc(alias = "/cgi-bin/department/list")]
     #[doc(alias = "获取部门列表")]
-    pub fn list(&self) -> DepartmentList {
-        DepartmentList {
+    pub fn list(&self) -> calls::DepartmentList {
+        calls::DepartmentList {
             client: self.client.clone(),
             query_id: None,
         }
@@ -2450,8 +2613,8 @@ impl DepartmentApi {
     /// ```
     #[doc(alias = "/cgi-bin/department/simplelist")]
     #[doc(alias = "获取子部门ID列表")]
-    pub fn simple_list(&self) -> DepartmentSimpleList {
-        DepartmentSimpleList {
+    pub fn simple_list(&self) -> calls::DepartmentSimpleList {
+        calls::DepartmentSimpleList {
             client: self.client.clone(),
             query_id: None,
         }
@@ -2495,248 +2658,11 @@ impl DepartmentApi {
     /// ```
     #[doc(alias = "/cgi-bin/department/get")]
     #[doc(alias = "获取单个部门详情")]
-    pub fn get(&self, id: i64) -> DepartmentGet {
-        DepartmentGet {
+    pub fn get(&self, id: i64) -> calls::DepartmentGet {
+        calls::DepartmentGet {
             client: self.client.clone(),
             query_id: id,
         }
-    }
-}
-static OP_DEPARTMENT_CREATE: crate::operation::Operation = crate::operation::Operation {
-    id: "department.create",
-    method: crate::operation::Method::Post,
-    path: "/cgi-bin/department/create",
-    credential: crate::operation::Credential::AccessToken,
-    retry_safe: false,
-};
-/// Request builder of [`DepartmentApi::create`] (创建部门): set optional inputs, then `.await` it.
-#[derive(Debug, Clone)]
-#[must_use = "a request does nothing until it is awaited"]
-pub struct DepartmentCreate {
-    client: crate::Client,
-    request: DepartmentCreateRequest,
-}
-impl DepartmentCreate {
-    /// 英文名称，须在管理后台开启多语言支持才生效
-    pub fn name_en(mut self, value: impl Into<String>) -> Self {
-        self.request.name_en = Some(value.into());
-        self
-    }
-    /// 在父部门中的次序值，值大的排序靠前，范围 [0, 2^32)
-    pub fn order(mut self, value: i64) -> Self {
-        self.request.order = Some(value);
-        self
-    }
-    /// 部门 id，32 位整型，指定时须大于 1；不填则自动生成
-    pub fn id(mut self, value: i64) -> Self {
-        self.request.id = Some(value);
-        self
-    }
-}
-impl std::future::IntoFuture for DepartmentCreate {
-    type Output = crate::Result<DepartmentCreateResponse>;
-    type IntoFuture = crate::BoxFuture<Self::Output>;
-    fn into_future(self) -> Self::IntoFuture {
-        Box::pin(async move {
-            let query: Vec<(&'static str, String)> = Vec::new();
-            self.client
-                .execute_json::<
-                    DepartmentCreateResponse,
-                    _,
-                >(&OP_DEPARTMENT_CREATE, &query, Some(&self.request))
-                .await
-        })
-    }
-}
-static OP_DEPARTMENT_UPDATE: crate::operation::Operation = crate::operation::Operation {
-    id: "department.update",
-    method: crate::operation::Method::Post,
-    path: "/cgi-bin/department/update",
-    credential: crate::operation::Credential::AccessToken,
-    retry_safe: false,
-};
-/// Request builder of [`DepartmentApi::update`] (更新部门): set optional inputs, then `.await` it.
-#[derive(Debug, Clone)]
-#[must_use = "a request does nothing until it is awaited"]
-pub struct DepartmentUpdate {
-    client: crate::Client,
-    request: DepartmentUpdateRequest,
-}
-impl DepartmentUpdate {
-    /// 部门名称，不能包含 \:*?"<>|
-    pub fn name(mut self, value: impl Into<String>) -> Self {
-        self.request.name = Some(value.into());
-        self
-    }
-    /// 英文名称，须在管理后台开启多语言支持才生效
-    pub fn name_en(mut self, value: impl Into<String>) -> Self {
-        self.request.name_en = Some(value.into());
-        self
-    }
-    /// 父部门 id
-    pub fn parentid(mut self, value: i64) -> Self {
-        self.request.parentid = Some(value);
-        self
-    }
-    /// 在父部门中的次序值，值大的排序靠前，范围 [0, 2^32)
-    pub fn order(mut self, value: i64) -> Self {
-        self.request.order = Some(value);
-        self
-    }
-}
-impl std::future::IntoFuture for DepartmentUpdate {
-    type Output = crate::Result<EmptyResponse>;
-    type IntoFuture = crate::BoxFuture<Self::Output>;
-    fn into_future(self) -> Self::IntoFuture {
-        Box::pin(async move {
-            let query: Vec<(&'static str, String)> = Vec::new();
-            self.client
-                .execute_json::<
-                    EmptyResponse,
-                    _,
-                >(&OP_DEPARTMENT_UPDATE, &query, Some(&self.request))
-                .await
-        })
-    }
-}
-static OP_DEPARTMENT_DELETE: crate::operation::Operation = crate::operation::Operation {
-    id: "department.delete",
-    method: crate::operation::Method::Get,
-    path: "/cgi-bin/department/delete",
-    credential: crate::operation::Credential::AccessToken,
-    retry_safe: false,
-};
-/// Request builder of [`DepartmentApi::delete`] (删除部门): set optional inputs, then `.await` it.
-#[derive(Debug, Clone)]
-#[must_use = "a request does nothing until it is awaited"]
-pub struct DepartmentDelete {
-    client: crate::Client,
-    query_id: i64,
-}
-impl DepartmentDelete {}
-impl std::future::IntoFuture for DepartmentDelete {
-    type Output = crate::Result<EmptyResponse>;
-    type IntoFuture = crate::BoxFuture<Self::Output>;
-    fn into_future(self) -> Self::IntoFuture {
-        Box::pin(async move {
-            let mut query: Vec<(&'static str, String)> = Vec::with_capacity(1usize);
-            query.push(("id", self.query_id.to_string()));
-            self.client
-                .execute_json::<
-                    EmptyResponse,
-                    _,
-                >(&OP_DEPARTMENT_DELETE, &query, None::<&()>)
-                .await
-        })
-    }
-}
-static OP_DEPARTMENT_LIST: crate::operation::Operation = crate::operation::Operation {
-    id: "department.list",
-    method: crate::operation::Method::Get,
-    path: "/cgi-bin/department/list",
-    credential: crate::operation::Credential::AccessToken,
-    retry_safe: true,
-};
-/// Request builder of [`DepartmentApi::list`] (获取部门列表): set optional inputs, then `.await` it.
-#[derive(Debug, Clone)]
-#[must_use = "a request does nothing until it is awaited"]
-pub struct DepartmentList {
-    client: crate::Client,
-    query_id: Option<i64>,
-}
-impl DepartmentList {
-    /// 部门 id；获取该部门及其下所有子部门（递归）。不填则获取全量组织架构
-    pub fn id(mut self, value: i64) -> Self {
-        self.query_id = Some(value);
-        self
-    }
-}
-impl std::future::IntoFuture for DepartmentList {
-    type Output = crate::Result<DepartmentListResponse>;
-    type IntoFuture = crate::BoxFuture<Self::Output>;
-    fn into_future(self) -> Self::IntoFuture {
-        Box::pin(async move {
-            let mut query: Vec<(&'static str, String)> = Vec::with_capacity(1usize);
-            if let Some(value) = self.query_id {
-                query.push(("id", value.to_string()));
-            }
-            self.client
-                .execute_json::<
-                    DepartmentListResponse,
-                    _,
-                >(&OP_DEPARTMENT_LIST, &query, None::<&()>)
-                .await
-        })
-    }
-}
-static OP_DEPARTMENT_SIMPLE_LIST: crate::operation::Operation = crate::operation::Operation {
-    id: "department.simple_list",
-    method: crate::operation::Method::Get,
-    path: "/cgi-bin/department/simplelist",
-    credential: crate::operation::Credential::AccessToken,
-    retry_safe: true,
-};
-/// Request builder of [`DepartmentApi::simple_list`] (获取子部门ID列表): set optional inputs, then `.await` it.
-#[derive(Debug, Clone)]
-#[must_use = "a request does nothing until it is awaited"]
-pub struct DepartmentSimpleList {
-    client: crate::Client,
-    query_id: Option<i64>,
-}
-impl DepartmentSimpleList {
-    /// 部门 id；获取该部门及其下所有子部门（递归）。不填则获取全量组织架构
-    pub fn id(mut self, value: i64) -> Self {
-        self.query_id = Some(value);
-        self
-    }
-}
-impl std::future::IntoFuture for DepartmentSimpleList {
-    type Output = crate::Result<DepartmentSimpleListResponse>;
-    type IntoFuture = crate::BoxFuture<Self::Output>;
-    fn into_future(self) -> Self::IntoFuture {
-        Box::pin(async move {
-            let mut query: Vec<(&'static str, String)> = Vec::with_capacity(1usize);
-            if let Some(value) = self.query_id {
-                query.push(("id", value.to_string()));
-            }
-            self.client
-                .execute_json::<
-                    DepartmentSimpleListResponse,
-                    _,
-                >(&OP_DEPARTMENT_SIMPLE_LIST, &query, None::<&()>)
-                .await
-        })
-    }
-}
-static OP_DEPARTMENT_GET: crate::operation::Operation = crate::operation::Operation {
-    id: "department.get",
-    method: crate::operation::Method::Get,
-    path: "/cgi-bin/department/get",
-    credential: crate::operation::Credential::AccessToken,
-    retry_safe: true,
-};
-/// Request builder of [`DepartmentApi::get`] (获取单个部门详情): set optional inputs, then `.await` it.
-#[derive(Debug, Clone)]
-#[must_use = "a request does nothing until it is awaited"]
-pub struct DepartmentGet {
-    client: crate::Client,
-    query_id: i64,
-}
-impl DepartmentGet {}
-impl std::future::IntoFuture for DepartmentGet {
-    type Output = crate::Result<DepartmentGetResponse>;
-    type IntoFuture = crate::BoxFuture<Self::Output>;
-    fn into_future(self) -> Self::IntoFuture {
-        Box::pin(async move {
-            let mut query: Vec<(&'static str, String)> = Vec::with_capacity(1usize);
-            query.push(("id", self.query_id.to_string()));
-            self.client
-                .execute_json::<
-                    DepartmentGetResponse,
-                    _,
-                >(&OP_DEPARTMENT_GET, &query, None::<&()>)
-                .await
-        })
     }
 }
 /// The `export` endpoints, from [`Client::export`](crate::Client::export).
@@ -2778,8 +2704,8 @@ impl ExportApi {
     pub fn simple_user(
         &self,
         encoding_aeskey: impl Into<crate::Secret>,
-    ) -> ExportSimpleUser {
-        ExportSimpleUser {
+    ) -> calls::ExportSimpleUser {
+        calls::ExportSimpleUser {
             client: self.client.clone(),
             request: ExportRequest {
                 encoding_aeskey: encoding_aeskey.into(),
@@ -2817,8 +2743,8 @@ impl ExportApi {
     /// ```
     #[doc(alias = "/cgi-bin/export/user")]
     #[doc(alias = "导出成员详情")]
-    pub fn user(&self, encoding_aeskey: impl Into<crate::Secret>) -> ExportUser {
-        ExportUser {
+    pub fn user(&self, encoding_aeskey: impl Into<crate::Secret>) -> calls::ExportUser {
+        calls::ExportUser {
             client: self.client.clone(),
             request: ExportRequest {
                 encoding_aeskey: encoding_aeskey.into(),
@@ -2859,8 +2785,8 @@ impl ExportApi {
     pub fn department(
         &self,
         encoding_aeskey: impl Into<crate::Secret>,
-    ) -> ExportDepartment {
-        ExportDepartment {
+    ) -> calls::ExportDepartment {
+        calls::ExportDepartment {
             client: self.client.clone(),
             request: ExportRequest {
                 encoding_aeskey: encoding_aeskey.into(),
@@ -2902,8 +2828,8 @@ impl ExportApi {
         &self,
         tagid: i64,
         encoding_aeskey: impl Into<crate::Secret>,
-    ) -> ExportTagUser {
-        ExportTagUser {
+    ) -> calls::ExportTagUser {
+        calls::ExportTagUser {
             client: self.client.clone(),
             request: ExportTagUserRequest {
                 tagid,
@@ -2953,186 +2879,11 @@ impl ExportApi {
     /// ```
     #[doc(alias = "/cgi-bin/export/get_result")]
     #[doc(alias = "获取导出结果")]
-    pub fn get_result(&self, jobid: impl Into<String>) -> ExportGetResult {
-        ExportGetResult {
+    pub fn get_result(&self, jobid: impl Into<String>) -> calls::ExportGetResult {
+        calls::ExportGetResult {
             client: self.client.clone(),
             query_jobid: jobid.into(),
         }
-    }
-}
-static OP_EXPORT_SIMPLE_USER: crate::operation::Operation = crate::operation::Operation {
-    id: "export.simple_user",
-    method: crate::operation::Method::Post,
-    path: "/cgi-bin/export/simple_user",
-    credential: crate::operation::Credential::AccessToken,
-    retry_safe: false,
-};
-/// Request builder of [`ExportApi::simple_user`] (导出成员): set optional inputs, then `.await` it.
-#[derive(Debug, Clone)]
-#[must_use = "a request does nothing until it is awaited"]
-pub struct ExportSimpleUser {
-    client: crate::Client,
-    request: ExportRequest,
-}
-impl ExportSimpleUser {
-    /// 每块数据的人员（或部门）数，范围 [10^4, 10^6]，默认 10^6
-    pub fn block_size(mut self, value: i64) -> Self {
-        self.request.block_size = Some(value);
-        self
-    }
-}
-impl std::future::IntoFuture for ExportSimpleUser {
-    type Output = crate::Result<ExportJobResponse>;
-    type IntoFuture = crate::BoxFuture<Self::Output>;
-    fn into_future(self) -> Self::IntoFuture {
-        Box::pin(async move {
-            let query: Vec<(&'static str, String)> = Vec::new();
-            self.client
-                .execute_json::<
-                    ExportJobResponse,
-                    _,
-                >(&OP_EXPORT_SIMPLE_USER, &query, Some(&self.request))
-                .await
-        })
-    }
-}
-static OP_EXPORT_USER: crate::operation::Operation = crate::operation::Operation {
-    id: "export.user",
-    method: crate::operation::Method::Post,
-    path: "/cgi-bin/export/user",
-    credential: crate::operation::Credential::AccessToken,
-    retry_safe: false,
-};
-/// Request builder of [`ExportApi::user`] (导出成员详情): set optional inputs, then `.await` it.
-#[derive(Debug, Clone)]
-#[must_use = "a request does nothing until it is awaited"]
-pub struct ExportUser {
-    client: crate::Client,
-    request: ExportRequest,
-}
-impl ExportUser {
-    /// 每块数据的人员（或部门）数，范围 [10^4, 10^6]，默认 10^6
-    pub fn block_size(mut self, value: i64) -> Self {
-        self.request.block_size = Some(value);
-        self
-    }
-}
-impl std::future::IntoFuture for ExportUser {
-    type Output = crate::Result<ExportJobResponse>;
-    type IntoFuture = crate::BoxFuture<Self::Output>;
-    fn into_future(self) -> Self::IntoFuture {
-        Box::pin(async move {
-            let query: Vec<(&'static str, String)> = Vec::new();
-            self.client
-                .execute_json::<
-                    ExportJobResponse,
-                    _,
-                >(&OP_EXPORT_USER, &query, Some(&self.request))
-                .await
-        })
-    }
-}
-static OP_EXPORT_DEPARTMENT: crate::operation::Operation = crate::operation::Operation {
-    id: "export.department",
-    method: crate::operation::Method::Post,
-    path: "/cgi-bin/export/department",
-    credential: crate::operation::Credential::AccessToken,
-    retry_safe: false,
-};
-/// Request builder of [`ExportApi::department`] (导出部门): set optional inputs, then `.await` it.
-#[derive(Debug, Clone)]
-#[must_use = "a request does nothing until it is awaited"]
-pub struct ExportDepartment {
-    client: crate::Client,
-    request: ExportRequest,
-}
-impl ExportDepartment {
-    /// 每块数据的人员（或部门）数，范围 [10^4, 10^6]，默认 10^6
-    pub fn block_size(mut self, value: i64) -> Self {
-        self.request.block_size = Some(value);
-        self
-    }
-}
-impl std::future::IntoFuture for ExportDepartment {
-    type Output = crate::Result<ExportJobResponse>;
-    type IntoFuture = crate::BoxFuture<Self::Output>;
-    fn into_future(self) -> Self::IntoFuture {
-        Box::pin(async move {
-            let query: Vec<(&'static str, String)> = Vec::new();
-            self.client
-                .execute_json::<
-                    ExportJobResponse,
-                    _,
-                >(&OP_EXPORT_DEPARTMENT, &query, Some(&self.request))
-                .await
-        })
-    }
-}
-static OP_EXPORT_TAG_USER: crate::operation::Operation = crate::operation::Operation {
-    id: "export.tag_user",
-    method: crate::operation::Method::Post,
-    path: "/cgi-bin/export/taguser",
-    credential: crate::operation::Credential::AccessToken,
-    retry_safe: false,
-};
-/// Request builder of [`ExportApi::tag_user`] (导出标签成员): set optional inputs, then `.await` it.
-#[derive(Debug, Clone)]
-#[must_use = "a request does nothing until it is awaited"]
-pub struct ExportTagUser {
-    client: crate::Client,
-    request: ExportTagUserRequest,
-}
-impl ExportTagUser {
-    /// 每块数据的人员和部门数之和，范围 [10^4, 10^6]，默认 10^6
-    pub fn block_size(mut self, value: i64) -> Self {
-        self.request.block_size = Some(value);
-        self
-    }
-}
-impl std::future::IntoFuture for ExportTagUser {
-    type Output = crate::Result<ExportJobResponse>;
-    type IntoFuture = crate::BoxFuture<Self::Output>;
-    fn into_future(self) -> Self::IntoFuture {
-        Box::pin(async move {
-            let query: Vec<(&'static str, String)> = Vec::new();
-            self.client
-                .execute_json::<
-                    ExportJobResponse,
-                    _,
-                >(&OP_EXPORT_TAG_USER, &query, Some(&self.request))
-                .await
-        })
-    }
-}
-static OP_EXPORT_GET_RESULT: crate::operation::Operation = crate::operation::Operation {
-    id: "export.get_result",
-    method: crate::operation::Method::Get,
-    path: "/cgi-bin/export/get_result",
-    credential: crate::operation::Credential::AccessToken,
-    retry_safe: true,
-};
-/// Request builder of [`ExportApi::get_result`] (获取导出结果): set optional inputs, then `.await` it.
-#[derive(Debug, Clone)]
-#[must_use = "a request does nothing until it is awaited"]
-pub struct ExportGetResult {
-    client: crate::Client,
-    query_jobid: String,
-}
-impl ExportGetResult {}
-impl std::future::IntoFuture for ExportGetResult {
-    type Output = crate::Result<ExportGetResultResponse>;
-    type IntoFuture = crate::BoxFuture<Self::Output>;
-    fn into_future(self) -> Self::IntoFuture {
-        Box::pin(async move {
-            let mut query: Vec<(&'static str, String)> = Vec::with_capacity(1usize);
-            query.push(("jobid", self.query_jobid));
-            self.client
-                .execute_json::<
-                    ExportGetResultResponse,
-                    _,
-                >(&OP_EXPORT_GET_RESULT, &query, None::<&()>)
-                .await
-        })
     }
 }
 /// The `linkedcorp` endpoints, from [`Client::linkedcorp`](crate::Client::linkedcorp).
@@ -3175,8 +2926,8 @@ impl LinkedcorpApi {
     /// ```
     #[doc(alias = "/cgi-bin/linkedcorp/agent/get_perm_list")]
     #[doc(alias = "获取应用的可见范围")]
-    pub fn get_perm_list(&self) -> LinkedcorpGetPermList {
-        LinkedcorpGetPermList {
+    pub fn get_perm_list(&self) -> calls::LinkedcorpGetPermList {
+        calls::LinkedcorpGetPermList {
             client: self.client.clone(),
         }
     }
@@ -3241,8 +2992,8 @@ impl LinkedcorpApi {
     /// ```
     #[doc(alias = "/cgi-bin/linkedcorp/user/get")]
     #[doc(alias = "获取互联企业成员详细信息")]
-    pub fn get_user(&self, userid: impl Into<String>) -> LinkedcorpGetUser {
-        LinkedcorpGetUser {
+    pub fn get_user(&self, userid: impl Into<String>) -> calls::LinkedcorpGetUser {
+        calls::LinkedcorpGetUser {
             client: self.client.clone(),
             request: LinkedcorpGetUserRequest {
                 userid: userid.into(),
@@ -3300,8 +3051,8 @@ impl LinkedcorpApi {
     pub fn user_simple_list(
         &self,
         department_id: impl Into<String>,
-    ) -> LinkedcorpUserSimpleList {
-        LinkedcorpUserSimpleList {
+    ) -> calls::LinkedcorpUserSimpleList {
+        calls::LinkedcorpUserSimpleList {
             client: self.client.clone(),
             request: LinkedcorpUserListRequest {
                 department_id: department_id.into(),
@@ -3373,8 +3124,11 @@ impl LinkedcorpApi {
     /// ```
     #[doc(alias = "/cgi-bin/linkedcorp/user/list")]
     #[doc(alias = "获取互联企业部门成员详情")]
-    pub fn user_list(&self, department_id: impl Into<String>) -> LinkedcorpUserList {
-        LinkedcorpUserList {
+    pub fn user_list(
+        &self,
+        department_id: impl Into<String>,
+    ) -> calls::LinkedcorpUserList {
+        calls::LinkedcorpUserList {
             client: self.client.clone(),
             request: LinkedcorpUserListRequest {
                 department_id: department_id.into(),
@@ -3427,174 +3181,13 @@ impl LinkedcorpApi {
     pub fn department_list(
         &self,
         department_id: impl Into<String>,
-    ) -> LinkedcorpDepartmentList {
-        LinkedcorpDepartmentList {
+    ) -> calls::LinkedcorpDepartmentList {
+        calls::LinkedcorpDepartmentList {
             client: self.client.clone(),
             request: LinkedcorpDepartmentListRequest {
                 department_id: department_id.into(),
             },
         }
-    }
-}
-static OP_LINKEDCORP_GET_PERM_LIST: crate::operation::Operation = crate::operation::Operation {
-    id: "linkedcorp.get_perm_list",
-    method: crate::operation::Method::Post,
-    path: "/cgi-bin/linkedcorp/agent/get_perm_list",
-    credential: crate::operation::Credential::AccessToken,
-    retry_safe: true,
-};
-/// Request builder of [`LinkedcorpApi::get_perm_list`] (获取应用的可见范围): set optional inputs, then `.await` it.
-#[derive(Debug, Clone)]
-#[must_use = "a request does nothing until it is awaited"]
-pub struct LinkedcorpGetPermList {
-    client: crate::Client,
-}
-impl LinkedcorpGetPermList {}
-impl std::future::IntoFuture for LinkedcorpGetPermList {
-    type Output = crate::Result<LinkedcorpGetPermListResponse>;
-    type IntoFuture = crate::BoxFuture<Self::Output>;
-    fn into_future(self) -> Self::IntoFuture {
-        Box::pin(async move {
-            let query: Vec<(&'static str, String)> = Vec::new();
-            self.client
-                .execute_json::<
-                    LinkedcorpGetPermListResponse,
-                    _,
-                >(&OP_LINKEDCORP_GET_PERM_LIST, &query, None::<&()>)
-                .await
-        })
-    }
-}
-static OP_LINKEDCORP_GET_USER: crate::operation::Operation = crate::operation::Operation {
-    id: "linkedcorp.get_user",
-    method: crate::operation::Method::Post,
-    path: "/cgi-bin/linkedcorp/user/get",
-    credential: crate::operation::Credential::AccessToken,
-    retry_safe: true,
-};
-/// Request builder of [`LinkedcorpApi::get_user`] (获取互联企业成员详细信息): set optional inputs, then `.await` it.
-#[derive(Debug, Clone)]
-#[must_use = "a request does nothing until it is awaited"]
-pub struct LinkedcorpGetUser {
-    client: crate::Client,
-    request: LinkedcorpGetUserRequest,
-}
-impl LinkedcorpGetUser {}
-impl std::future::IntoFuture for LinkedcorpGetUser {
-    type Output = crate::Result<LinkedcorpGetUserResponse>;
-    type IntoFuture = crate::BoxFuture<Self::Output>;
-    fn into_future(self) -> Self::IntoFuture {
-        Box::pin(async move {
-            let query: Vec<(&'static str, String)> = Vec::new();
-            self.client
-                .execute_json::<
-                    LinkedcorpGetUserResponse,
-                    _,
-                >(&OP_LINKEDCORP_GET_USER, &query, Some(&self.request))
-                .await
-        })
-    }
-}
-static OP_LINKEDCORP_USER_SIMPLE_LIST: crate::operation::Operation = crate::operation::Operation {
-    id: "linkedcorp.user_simple_list",
-    method: crate::operation::Method::Post,
-    path: "/cgi-bin/linkedcorp/user/simplelist",
-    credential: crate::operation::Credential::AccessToken,
-    retry_safe: true,
-};
-/// Request builder of [`LinkedcorpApi::user_simple_list`] (获取互联企业部门成员): set optional inputs, then `.await` it.
-#[derive(Debug, Clone)]
-#[must_use = "a request does nothing until it is awaited"]
-pub struct LinkedcorpUserSimpleList {
-    client: crate::Client,
-    request: LinkedcorpUserListRequest,
-}
-impl LinkedcorpUserSimpleList {
-    /// 是否递归获取子部门的成员；默认只获取本部门
-    pub fn fetch_child(mut self, value: bool) -> Self {
-        self.request.fetch_child = Some(value);
-        self
-    }
-}
-impl std::future::IntoFuture for LinkedcorpUserSimpleList {
-    type Output = crate::Result<LinkedcorpUserSimpleListResponse>;
-    type IntoFuture = crate::BoxFuture<Self::Output>;
-    fn into_future(self) -> Self::IntoFuture {
-        Box::pin(async move {
-            let query: Vec<(&'static str, String)> = Vec::new();
-            self.client
-                .execute_json::<
-                    LinkedcorpUserSimpleListResponse,
-                    _,
-                >(&OP_LINKEDCORP_USER_SIMPLE_LIST, &query, Some(&self.request))
-                .await
-        })
-    }
-}
-static OP_LINKEDCORP_USER_LIST: crate::operation::Operation = crate::operation::Operation {
-    id: "linkedcorp.user_list",
-    method: crate::operation::Method::Post,
-    path: "/cgi-bin/linkedcorp/user/list",
-    credential: crate::operation::Credential::AccessToken,
-    retry_safe: true,
-};
-/// Request builder of [`LinkedcorpApi::user_list`] (获取互联企业部门成员详情): set optional inputs, then `.await` it.
-#[derive(Debug, Clone)]
-#[must_use = "a request does nothing until it is awaited"]
-pub struct LinkedcorpUserList {
-    client: crate::Client,
-    request: LinkedcorpUserListRequest,
-}
-impl LinkedcorpUserList {
-    /// 是否递归获取子部门的成员；默认只获取本部门
-    pub fn fetch_child(mut self, value: bool) -> Self {
-        self.request.fetch_child = Some(value);
-        self
-    }
-}
-impl std::future::IntoFuture for LinkedcorpUserList {
-    type Output = crate::Result<LinkedcorpUserListResponse>;
-    type IntoFuture = crate::BoxFuture<Self::Output>;
-    fn into_future(self) -> Self::IntoFuture {
-        Box::pin(async move {
-            let query: Vec<(&'static str, String)> = Vec::new();
-            self.client
-                .execute_json::<
-                    LinkedcorpUserListResponse,
-                    _,
-                >(&OP_LINKEDCORP_USER_LIST, &query, Some(&self.request))
-                .await
-        })
-    }
-}
-static OP_LINKEDCORP_DEPARTMENT_LIST: crate::operation::Operation = crate::operation::Operation {
-    id: "linkedcorp.department_list",
-    method: crate::operation::Method::Post,
-    path: "/cgi-bin/linkedcorp/department/list",
-    credential: crate::operation::Credential::AccessToken,
-    retry_safe: true,
-};
-/// Request builder of [`LinkedcorpApi::department_list`] (获取互联企业部门列表): set optional inputs, then `.await` it.
-#[derive(Debug, Clone)]
-#[must_use = "a request does nothing until it is awaited"]
-pub struct LinkedcorpDepartmentList {
-    client: crate::Client,
-    request: LinkedcorpDepartmentListRequest,
-}
-impl LinkedcorpDepartmentList {}
-impl std::future::IntoFuture for LinkedcorpDepartmentList {
-    type Output = crate::Result<LinkedcorpDepartmentListResponse>;
-    type IntoFuture = crate::BoxFuture<Self::Output>;
-    fn into_future(self) -> Self::IntoFuture {
-        Box::pin(async move {
-            let query: Vec<(&'static str, String)> = Vec::new();
-            self.client
-                .execute_json::<
-                    LinkedcorpDepartmentListResponse,
-                    _,
-                >(&OP_LINKEDCORP_DEPARTMENT_LIST, &query, Some(&self.request))
-                .await
-        })
     }
 }
 /// The `tag` endpoints, from [`Client::tag`](crate::Client::tag).
@@ -3633,8 +3226,8 @@ impl TagApi {
     /// ```
     #[doc(alias = "/cgi-bin/tag/create")]
     #[doc(alias = "创建标签")]
-    pub fn create(&self, tagname: impl Into<String>) -> TagCreate {
-        TagCreate {
+    pub fn create(&self, tagname: impl Into<String>) -> calls::TagCreate {
+        calls::TagCreate {
             client: self.client.clone(),
             request: TagCreateRequest {
                 tagname: tagname.into(),
@@ -3670,8 +3263,8 @@ impl TagApi {
     /// ```
     #[doc(alias = "/cgi-bin/tag/update")]
     #[doc(alias = "更新标签名字")]
-    pub fn update(&self, tagid: i64, tagname: impl Into<String>) -> TagUpdate {
-        TagUpdate {
+    pub fn update(&self, tagid: i64, tagname: impl Into<String>) -> calls::TagUpdate {
+        calls::TagUpdate {
             client: self.client.clone(),
             request: TagUpdateRequest {
                 tagid,
@@ -3707,8 +3300,8 @@ impl TagApi {
     /// ```
     #[doc(alias = "/cgi-bin/tag/delete")]
     #[doc(alias = "删除标签")]
-    pub fn delete(&self, tagid: i64) -> TagDelete {
-        TagDelete {
+    pub fn delete(&self, tagid: i64) -> calls::TagDelete {
+        calls::TagDelete {
             client: self.client.clone(),
             query_tagid: tagid,
         }
@@ -3751,8 +3344,8 @@ impl TagApi {
     /// ```
     #[doc(alias = "/cgi-bin/tag/get")]
     #[doc(alias = "获取标签成员")]
-    pub fn get(&self, tagid: i64) -> TagGet {
-        TagGet {
+    pub fn get(&self, tagid: i64) -> calls::TagGet {
+        calls::TagGet {
             client: self.client.clone(),
             query_tagid: tagid,
         }
@@ -3795,8 +3388,8 @@ impl TagApi {
     /// ```
     #[doc(alias = "/cgi-bin/tag/list")]
     #[doc(alias = "获取标签列表")]
-    pub fn list(&self) -> TagList {
-        TagList {
+    pub fn list(&self) -> calls::TagList {
+        calls::TagList {
             client: self.client.clone(),
         }
     }
@@ -3830,8 +3423,8 @@ impl TagApi {
     /// ```
     #[doc(alias = "/cgi-bin/tag/addtagusers")]
     #[doc(alias = "增加标签成员")]
-    pub fn add_users(&self, tagid: i64) -> TagAddUsers {
-        TagAddUsers {
+    pub fn add_users(&self, tagid: i64) -> calls::TagAddUsers {
+        calls::TagAddUsers {
             client: self.client.clone(),
             request: TagUsersRequest {
                 tagid,
@@ -3869,250 +3462,14 @@ impl TagApi {
     /// ```
     #[doc(alias = "/cgi-bin/tag/deltagusers")]
     #[doc(alias = "删除标签成员")]
-    pub fn delete_users(&self, tagid: i64) -> TagDeleteUsers {
-        TagDeleteUsers {
+    pub fn delete_users(&self, tagid: i64) -> calls::TagDeleteUsers {
+        calls::TagDeleteUsers {
             client: self.client.clone(),
             request: TagUsersRequest {
                 tagid,
                 ..Default::default()
             },
         }
-    }
-}
-static OP_TAG_CREATE: crate::operation::Operation = crate::operation::Operation {
-    id: "tag.create",
-    method: crate::operation::Method::Post,
-    path: "/cgi-bin/tag/create",
-    credential: crate::operation::Credential::AccessToken,
-    retry_safe: false,
-};
-/// Request builder of [`TagApi::create`] (创建标签): set optional inputs, then `.await` it.
-#[derive(Debug, Clone)]
-#[must_use = "a request does nothing until it is awaited"]
-pub struct TagCreate {
-    client: crate::Client,
-    request: TagCreateRequest,
-}
-impl TagCreate {
-    /// 标签 id，非负整型；不填则在当前最大 id 上自增
-    pub fn tagid(mut self, value: i64) -> Self {
-        self.request.tagid = Some(value);
-        self
-    }
-}
-impl std::future::IntoFuture for TagCreate {
-    type Output = crate::Result<TagCreateResponse>;
-    type IntoFuture = crate::BoxFuture<Self::Output>;
-    fn into_future(self) -> Self::IntoFuture {
-        Box::pin(async move {
-            let query: Vec<(&'static str, String)> = Vec::new();
-            self.client
-                .execute_json::<
-                    TagCreateResponse,
-                    _,
-                >(&OP_TAG_CREATE, &query, Some(&self.request))
-                .await
-        })
-    }
-}
-static OP_TAG_UPDATE: crate::operation::Operation = crate::operation::Operation {
-    id: "tag.update",
-    method: crate::operation::Method::Post,
-    path: "/cgi-bin/tag/update",
-    credential: crate::operation::Credential::AccessToken,
-    retry_safe: false,
-};
-/// Request builder of [`TagApi::update`] (更新标签名字): set optional inputs, then `.await` it.
-#[derive(Debug, Clone)]
-#[must_use = "a request does nothing until it is awaited"]
-pub struct TagUpdate {
-    client: crate::Client,
-    request: TagUpdateRequest,
-}
-impl TagUpdate {}
-impl std::future::IntoFuture for TagUpdate {
-    type Output = crate::Result<EmptyResponse>;
-    type IntoFuture = crate::BoxFuture<Self::Output>;
-    fn into_future(self) -> Self::IntoFuture {
-        Box::pin(async move {
-            let query: Vec<(&'static str, String)> = Vec::new();
-            self.client
-                .execute_json::<
-                    EmptyResponse,
-                    _,
-                >(&OP_TAG_UPDATE, &query, Some(&self.request))
-                .await
-        })
-    }
-}
-static OP_TAG_DELETE: crate::operation::Operation = crate::operation::Operation {
-    id: "tag.delete",
-    method: crate::operation::Method::Get,
-    path: "/cgi-bin/tag/delete",
-    credential: crate::operation::Credential::AccessToken,
-    retry_safe: false,
-};
-/// Request builder of [`TagApi::delete`] (删除标签): set optional inputs, then `.await` it.
-#[derive(Debug, Clone)]
-#[must_use = "a request does nothing until it is awaited"]
-pub struct TagDelete {
-    client: crate::Client,
-    query_tagid: i64,
-}
-impl TagDelete {}
-impl std::future::IntoFuture for TagDelete {
-    type Output = crate::Result<EmptyResponse>;
-    type IntoFuture = crate::BoxFuture<Self::Output>;
-    fn into_future(self) -> Self::IntoFuture {
-        Box::pin(async move {
-            let mut query: Vec<(&'static str, String)> = Vec::with_capacity(1usize);
-            query.push(("tagid", self.query_tagid.to_string()));
-            self.client
-                .execute_json::<EmptyResponse, _>(&OP_TAG_DELETE, &query, None::<&()>)
-                .await
-        })
-    }
-}
-static OP_TAG_GET: crate::operation::Operation = crate::operation::Operation {
-    id: "tag.get",
-    method: crate::operation::Method::Get,
-    path: "/cgi-bin/tag/get",
-    credential: crate::operation::Credential::AccessToken,
-    retry_safe: true,
-};
-/// Request builder of [`TagApi::get`] (获取标签成员): set optional inputs, then `.await` it.
-#[derive(Debug, Clone)]
-#[must_use = "a request does nothing until it is awaited"]
-pub struct TagGet {
-    client: crate::Client,
-    query_tagid: i64,
-}
-impl TagGet {}
-impl std::future::IntoFuture for TagGet {
-    type Output = crate::Result<TagGetResponse>;
-    type IntoFuture = crate::BoxFuture<Self::Output>;
-    fn into_future(self) -> Self::IntoFuture {
-        Box::pin(async move {
-            let mut query: Vec<(&'static str, String)> = Vec::with_capacity(1usize);
-            query.push(("tagid", self.query_tagid.to_string()));
-            self.client
-                .execute_json::<TagGetResponse, _>(&OP_TAG_GET, &query, None::<&()>)
-                .await
-        })
-    }
-}
-static OP_TAG_LIST: crate::operation::Operation = crate::operation::Operation {
-    id: "tag.list",
-    method: crate::operation::Method::Get,
-    path: "/cgi-bin/tag/list",
-    credential: crate::operation::Credential::AccessToken,
-    retry_safe: true,
-};
-/// Request builder of [`TagApi::list`] (获取标签列表): set optional inputs, then `.await` it.
-#[derive(Debug, Clone)]
-#[must_use = "a request does nothing until it is awaited"]
-pub struct TagList {
-    client: crate::Client,
-}
-impl TagList {}
-impl std::future::IntoFuture for TagList {
-    type Output = crate::Result<TagListResponse>;
-    type IntoFuture = crate::BoxFuture<Self::Output>;
-    fn into_future(self) -> Self::IntoFuture {
-        Box::pin(async move {
-            let query: Vec<(&'static str, String)> = Vec::new();
-            self.client
-                .execute_json::<TagListResponse, _>(&OP_TAG_LIST, &query, None::<&()>)
-                .await
-        })
-    }
-}
-static OP_TAG_ADD_USERS: crate::operation::Operation = crate::operation::Operation {
-    id: "tag.add_users",
-    method: crate::operation::Method::Post,
-    path: "/cgi-bin/tag/addtagusers",
-    credential: crate::operation::Credential::AccessToken,
-    retry_safe: false,
-};
-/// Request builder of [`TagApi::add_users`] (增加标签成员): set optional inputs, then `.await` it.
-#[derive(Debug, Clone)]
-#[must_use = "a request does nothing until it is awaited"]
-pub struct TagAddUsers {
-    client: crate::Client,
-    request: TagUsersRequest,
-}
-impl TagAddUsers {
-    /// 成员 UserID 列表，单次不超过 1000 个
-    pub fn userlist(
-        mut self,
-        value: impl IntoIterator<Item = impl Into<String>>,
-    ) -> Self {
-        self.request.userlist = Some(value.into_iter().map(Into::into).collect());
-        self
-    }
-    /// 部门 ID 列表，单次不超过 100 个
-    pub fn partylist(mut self, value: impl IntoIterator<Item = impl Into<i64>>) -> Self {
-        self.request.partylist = Some(value.into_iter().map(Into::into).collect());
-        self
-    }
-}
-impl std::future::IntoFuture for TagAddUsers {
-    type Output = crate::Result<TagUsersResponse>;
-    type IntoFuture = crate::BoxFuture<Self::Output>;
-    fn into_future(self) -> Self::IntoFuture {
-        Box::pin(async move {
-            let query: Vec<(&'static str, String)> = Vec::new();
-            self.client
-                .execute_json::<
-                    TagUsersResponse,
-                    _,
-                >(&OP_TAG_ADD_USERS, &query, Some(&self.request))
-                .await
-        })
-    }
-}
-static OP_TAG_DELETE_USERS: crate::operation::Operation = crate::operation::Operation {
-    id: "tag.delete_users",
-    method: crate::operation::Method::Post,
-    path: "/cgi-bin/tag/deltagusers",
-    credential: crate::operation::Credential::AccessToken,
-    retry_safe: false,
-};
-/// Request builder of [`TagApi::delete_users`] (删除标签成员): set optional inputs, then `.await` it.
-#[derive(Debug, Clone)]
-#[must_use = "a request does nothing until it is awaited"]
-pub struct TagDeleteUsers {
-    client: crate::Client,
-    request: TagUsersRequest,
-}
-impl TagDeleteUsers {
-    /// 成员 UserID 列表，单次不超过 1000 个
-    pub fn userlist(
-        mut self,
-        value: impl IntoIterator<Item = impl Into<String>>,
-    ) -> Self {
-        self.request.userlist = Some(value.into_iter().map(Into::into).collect());
-        self
-    }
-    /// 部门 ID 列表，单次不超过 100 个
-    pub fn partylist(mut self, value: impl IntoIterator<Item = impl Into<i64>>) -> Self {
-        self.request.partylist = Some(value.into_iter().map(Into::into).collect());
-        self
-    }
-}
-impl std::future::IntoFuture for TagDeleteUsers {
-    type Output = crate::Result<TagUsersResponse>;
-    type IntoFuture = crate::BoxFuture<Self::Output>;
-    fn into_future(self) -> Self::IntoFuture {
-        Box::pin(async move {
-            let query: Vec<(&'static str, String)> = Vec::new();
-            self.client
-                .execute_json::<
-                    TagUsersResponse,
-                    _,
-                >(&OP_TAG_DELETE_USERS, &query, Some(&self.request))
-                .await
-        })
     }
 }
 /// The `user` endpoints, from [`Client::user`](crate::Client::user).
@@ -4133,7 +3490,7 @@ impl UserApi {
     ///
     /// ```no_run
     /// # async fn example(client: wecom_api::Client) -> Result<(), Box<dyn std::error::Error>> {
-    /// let response = client.user().create("zhangsan", "张三")
+    /// let response = client.user().create("zhangsan", "张三", [1, 2])
     ///     .alias("jackzhang")
     ///     .mobile("+86 13800000000")
     ///     .await?;
@@ -4155,12 +3512,14 @@ impl UserApi {
         &self,
         userid: impl Into<String>,
         name: impl Into<String>,
-    ) -> UserCreate {
-        UserCreate {
+        department: impl IntoIterator<Item = impl Into<i64>>,
+    ) -> calls::UserCreate {
+        calls::UserCreate {
             client: self.client.clone(),
             request: UserCreateRequest {
                 userid: userid.into(),
                 name: name.into(),
+                department: department.into_iter().map(Into::into).collect(),
                 ..Default::default()
             },
         }
@@ -4277,8 +3636,8 @@ impl UserApi {
     /// ```
     #[doc(alias = "/cgi-bin/user/get")]
     #[doc(alias = "读取成员")]
-    pub fn get(&self, userid: impl Into<String>) -> UserGet {
-        UserGet {
+    pub fn get(&self, userid: impl Into<String>) -> calls::UserGet {
+        calls::UserGet {
             client: self.client.clone(),
             query_userid: userid.into(),
         }
@@ -4312,8 +3671,8 @@ impl UserApi {
     /// ```
     #[doc(alias = "/cgi-bin/user/update")]
     #[doc(alias = "更新成员")]
-    pub fn update(&self, userid: impl Into<String>) -> UserUpdate {
-        UserUpdate {
+    pub fn update(&self, userid: impl Into<String>) -> calls::UserUpdate {
+        calls::UserUpdate {
             client: self.client.clone(),
             request: UserUpdateRequest {
                 userid: userid.into(),
@@ -4349,8 +3708,8 @@ impl UserApi {
     /// ```
     #[doc(alias = "/cgi-bin/user/delete")]
     #[doc(alias = "删除成员")]
-    pub fn delete(&self, userid: impl Into<String>) -> UserDelete {
-        UserDelete {
+    pub fn delete(&self, userid: impl Into<String>) -> calls::UserDelete {
+        calls::UserDelete {
             client: self.client.clone(),
             query_userid: userid.into(),
         }
@@ -4386,8 +3745,8 @@ impl UserApi {
     pub fn batch_delete(
         &self,
         useridlist: impl IntoIterator<Item = impl Into<String>>,
-    ) -> UserBatchDelete {
-        UserBatchDelete {
+    ) -> calls::UserBatchDelete {
+        calls::UserBatchDelete {
             client: self.client.clone(),
             request: UserBatchDeleteRequest {
                 useridlist: useridlist.into_iter().map(Into::into).collect(),
@@ -4433,8 +3792,8 @@ impl UserApi {
     /// ```
     #[doc(alias = "/cgi-bin/user/simplelist")]
     #[doc(alias = "获取部门成员")]
-    pub fn simple_list(&self, department_id: i64) -> UserSimpleList {
-        UserSimpleList {
+    pub fn simple_list(&self, department_id: i64) -> calls::UserSimpleList {
+        calls::UserSimpleList {
             client: self.client.clone(),
             query_department_id: department_id,
         }
@@ -4556,8 +3915,8 @@ impl UserApi {
     /// ```
     #[doc(alias = "/cgi-bin/user/list")]
     #[doc(alias = "获取部门成员详情")]
-    pub fn list(&self, department_id: i64) -> UserList {
-        UserList {
+    pub fn list(&self, department_id: i64) -> calls::UserList {
+        calls::UserList {
             client: self.client.clone(),
             query_department_id: department_id,
         }
@@ -4607,8 +3966,8 @@ impl UserApi {
     /// ```
     #[doc(alias = "/cgi-bin/user/list_id")]
     #[doc(alias = "获取成员ID列表")]
-    pub fn list_id(&self) -> UserListId {
-        UserListId {
+    pub fn list_id(&self) -> calls::UserListId {
+        calls::UserListId {
             client: self.client.clone(),
             request: UserListIdRequest {
                 ..Default::default()
@@ -4644,8 +4003,11 @@ impl UserApi {
     /// ```
     #[doc(alias = "/cgi-bin/user/convert_to_openid")]
     #[doc(alias = "userid转openid")]
-    pub fn convert_to_openid(&self, userid: impl Into<String>) -> UserConvertToOpenid {
-        UserConvertToOpenid {
+    pub fn convert_to_openid(
+        &self,
+        userid: impl Into<String>,
+    ) -> calls::UserConvertToOpenid {
+        calls::UserConvertToOpenid {
             client: self.client.clone(),
             request: UserConvertToOpenidRequest {
                 userid: userid.into(),
@@ -4681,8 +4043,11 @@ impl UserApi {
     /// ```
     #[doc(alias = "/cgi-bin/user/convert_to_userid")]
     #[doc(alias = "openid转userid")]
-    pub fn convert_to_userid(&self, openid: impl Into<String>) -> UserConvertToUserid {
-        UserConvertToUserid {
+    pub fn convert_to_userid(
+        &self,
+        openid: impl Into<String>,
+    ) -> calls::UserConvertToUserid {
+        calls::UserConvertToUserid {
             client: self.client.clone(),
             request: UserConvertToUseridRequest {
                 openid: openid.into(),
@@ -4717,8 +4082,8 @@ impl UserApi {
     /// ```
     #[doc(alias = "/cgi-bin/user/authsucc")]
     #[doc(alias = "登录二次验证")]
-    pub fn auth_success(&self, userid: impl Into<String>) -> UserAuthSuccess {
-        UserAuthSuccess {
+    pub fn auth_success(&self, userid: impl Into<String>) -> calls::UserAuthSuccess {
+        calls::UserAuthSuccess {
             client: self.client.clone(),
             query_userid: userid.into(),
         }
@@ -4752,8 +4117,8 @@ impl UserApi {
     /// ```
     #[doc(alias = "/cgi-bin/user/getuserid")]
     #[doc(alias = "手机号获取userid")]
-    pub fn get_userid(&self, mobile: impl Into<String>) -> UserGetUserid {
-        UserGetUserid {
+    pub fn get_userid(&self, mobile: impl Into<String>) -> calls::UserGetUserid {
+        calls::UserGetUserid {
             client: self.client.clone(),
             request: UserGetUseridRequest {
                 mobile: mobile.into(),
@@ -4790,8 +4155,11 @@ impl UserApi {
     /// ```
     #[doc(alias = "/cgi-bin/user/get_userid_by_email")]
     #[doc(alias = "邮箱获取userid")]
-    pub fn get_userid_by_email(&self, email: impl Into<String>) -> UserGetUseridByEmail {
-        UserGetUseridByEmail {
+    pub fn get_userid_by_email(
+        &self,
+        email: impl Into<String>,
+    ) -> calls::UserGetUseridByEmail {
+        calls::UserGetUseridByEmail {
             client: self.client.clone(),
             request: UserGetUseridByEmailRequest {
                 email: email.into(),
@@ -4828,8 +4196,8 @@ impl UserApi {
     /// ```
     #[doc(alias = "/cgi-bin/user/get_active_stat")]
     #[doc(alias = "获取企业活跃成员数")]
-    pub fn get_active_stat(&self, date: impl Into<String>) -> UserGetActiveStat {
-        UserGetActiveStat {
+    pub fn get_active_stat(&self, date: impl Into<String>) -> calls::UserGetActiveStat {
+        calls::UserGetActiveStat {
             client: self.client.clone(),
             request: UserGetActiveStatRequest {
                 date: date.into(),
@@ -4878,8 +4246,8 @@ impl UserApi {
     /// ```
     #[doc(alias = "/cgi-bin/batch/invite")]
     #[doc(alias = "邀请成员")]
-    pub fn batch_invite(&self) -> UserBatchInvite {
-        UserBatchInvite {
+    pub fn batch_invite(&self) -> calls::UserBatchInvite {
+        calls::UserBatchInvite {
             client: self.client.clone(),
             request: UserBatchInviteRequest {
                 ..Default::default()
@@ -4915,764 +4283,1743 @@ impl UserApi {
     /// ```
     #[doc(alias = "/cgi-bin/corp/get_join_qrcode")]
     #[doc(alias = "获取加入企业二维码")]
-    pub fn join_qrcode(&self) -> UserJoinQrcode {
-        UserJoinQrcode {
+    pub fn join_qrcode(&self) -> calls::UserJoinQrcode {
+        calls::UserJoinQrcode {
             client: self.client.clone(),
             query_size_type: None,
         }
     }
 }
-static OP_USER_CREATE: crate::operation::Operation = crate::operation::Operation {
-    id: "user.create",
-    method: crate::operation::Method::Post,
-    path: "/cgi-bin/user/create",
-    credential: crate::operation::Credential::AccessToken,
-    retry_safe: false,
-};
-/// Request builder of [`UserApi::create`] (创建成员): set optional inputs, then `.await` it.
-#[derive(Debug, Clone)]
-#[must_use = "a request does nothing until it is awaited"]
-pub struct UserCreate {
-    client: crate::Client,
-    request: UserCreateRequest,
-}
-impl UserCreate {
-    /// 成员别名，1~64 个 UTF-8 字符
-    pub fn alias(mut self, value: impl Into<String>) -> Self {
-        self.request.alias = Some(value.into());
-        self
+/// Request builders of 通讯录管理 (contacts): what each method returns. Set optional inputs, then `.await` the builder.
+pub mod calls {
+    #[allow(unused_imports)]
+    use super::*;
+    static OP_BATCH_SYNC_USER: crate::operation::Operation = crate::operation::Operation {
+        id: "batch.sync_user",
+        method: crate::operation::Method::Post,
+        path: "/cgi-bin/batch/syncuser",
+        credential: crate::operation::Credential::AccessToken,
+        retry_safe: false,
+    };
+    /// Request builder of [`BatchApi::sync_user`] (增量更新成员): set optional inputs, then `.await` it.
+    #[derive(Debug, Clone)]
+    #[must_use = "a request does nothing until it is awaited"]
+    pub struct BatchSyncUser {
+        pub(super) client: crate::Client,
+        pub(super) request: BatchSyncUserRequest,
     }
-    /// 手机号码，企业内唯一；mobile 与 email 不能同时为空
-    pub fn mobile(mut self, value: impl Into<String>) -> Self {
-        self.request.mobile = Some(value.into());
-        self
+    impl BatchSyncUser {
+        /// 是否邀请新建的成员使用企业微信（每天自动下发一次，最多持续 3 个工作日），默认 true
+        pub fn to_invite(mut self, value: bool) -> Self {
+            self.request.to_invite = Some(value);
+            self
+        }
+        /// 回调信息；填写后任务完成时推送事件
+        pub fn callback(mut self, value: impl Into<BatchCallback>) -> Self {
+            self.request.callback = Some(value.into());
+            self
+        }
     }
-    /// 所属部门 id 列表，不超过 100 个；实际使用时应填写
-    pub fn department(
-        mut self,
-        value: impl IntoIterator<Item = impl Into<i64>>,
-    ) -> Self {
-        self.request.department = Some(value.into_iter().map(Into::into).collect());
-        self
+    impl std::future::IntoFuture for BatchSyncUser {
+        type Output = crate::Result<BatchJobResponse>;
+        type IntoFuture = crate::BoxFuture<Self::Output>;
+        fn into_future(self) -> Self::IntoFuture {
+            Box::pin(async move {
+                let query: Vec<(&'static str, String)> = Vec::new();
+                self.client
+                    .execute_json::<
+                        BatchJobResponse,
+                        _,
+                    >(&OP_BATCH_SYNC_USER, &query, Some(&self.request))
+                    .await
+            })
+        }
     }
-    /// 在各部门内的排序值，个数须与 department 一致，值越大越靠前，范围 [0, 2^32)
-    pub fn order(mut self, value: impl IntoIterator<Item = impl Into<i64>>) -> Self {
-        self.request.order = Some(value.into_iter().map(Into::into).collect());
-        self
+    static OP_BATCH_REPLACE_USER: crate::operation::Operation = crate::operation::Operation {
+        id: "batch.replace_user",
+        method: crate::operation::Method::Post,
+        path: "/cgi-bin/batch/replaceuser",
+        credential: crate::operation::Credential::AccessToken,
+        retry_safe: false,
+    };
+    /// Request builder of [`BatchApi::replace_user`] (全量覆盖成员): set optional inputs, then `.await` it.
+    #[derive(Debug, Clone)]
+    #[must_use = "a request does nothing until it is awaited"]
+    pub struct BatchReplaceUser {
+        pub(super) client: crate::Client,
+        pub(super) request: BatchSyncUserRequest,
     }
-    /// 职务，0~128 个字符
-    pub fn position(mut self, value: impl Into<String>) -> Self {
-        self.request.position = Some(value.into());
-        self
+    impl BatchReplaceUser {
+        /// 是否邀请新建的成员使用企业微信（每天自动下发一次，最多持续 3 个工作日），默认 true
+        pub fn to_invite(mut self, value: bool) -> Self {
+            self.request.to_invite = Some(value);
+            self
+        }
+        /// 回调信息；填写后任务完成时推送事件
+        pub fn callback(mut self, value: impl Into<BatchCallback>) -> Self {
+            self.request.callback = Some(value.into());
+            self
+        }
     }
-    /// 性别：1 男，2 女
-    pub fn gender(mut self, value: impl Into<Gender>) -> Self {
-        self.request.gender = Some(value.into());
-        self
+    impl std::future::IntoFuture for BatchReplaceUser {
+        type Output = crate::Result<BatchJobResponse>;
+        type IntoFuture = crate::BoxFuture<Self::Output>;
+        fn into_future(self) -> Self::IntoFuture {
+            Box::pin(async move {
+                let query: Vec<(&'static str, String)> = Vec::new();
+                self.client
+                    .execute_json::<
+                        BatchJobResponse,
+                        _,
+                    >(&OP_BATCH_REPLACE_USER, &query, Some(&self.request))
+                    .await
+            })
+        }
     }
-    /// 邮箱，6~64 字节，企业内唯一；mobile 与 email 不能同时为空
-    pub fn email(mut self, value: impl Into<String>) -> Self {
-        self.request.email = Some(value.into());
-        self
+    static OP_BATCH_REPLACE_PARTY: crate::operation::Operation = crate::operation::Operation {
+        id: "batch.replace_party",
+        method: crate::operation::Method::Post,
+        path: "/cgi-bin/batch/replaceparty",
+        credential: crate::operation::Credential::AccessToken,
+        retry_safe: false,
+    };
+    /// Request builder of [`BatchApi::replace_party`] (全量覆盖部门): set optional inputs, then `.await` it.
+    #[derive(Debug, Clone)]
+    #[must_use = "a request does nothing until it is awaited"]
+    pub struct BatchReplaceParty {
+        pub(super) client: crate::Client,
+        pub(super) request: BatchReplacePartyRequest,
     }
-    /// 企业邮箱，仅对开通企业邮箱的企业有效，6~64 字节，企业内唯一；不填则系统生成默认企业邮箱
-    pub fn biz_mail(mut self, value: impl Into<String>) -> Self {
-        self.request.biz_mail = Some(value.into());
-        self
+    impl BatchReplaceParty {
+        /// 回调信息；填写后任务完成时推送事件
+        pub fn callback(mut self, value: impl Into<BatchCallback>) -> Self {
+            self.request.callback = Some(value.into());
+            self
+        }
     }
-    /// 座机，32 字节以内，由数字、-、+ 或 , 组成
-    pub fn telephone(mut self, value: impl Into<String>) -> Self {
-        self.request.telephone = Some(value.into());
-        self
+    impl std::future::IntoFuture for BatchReplaceParty {
+        type Output = crate::Result<BatchJobResponse>;
+        type IntoFuture = crate::BoxFuture<Self::Output>;
+        fn into_future(self) -> Self::IntoFuture {
+            Box::pin(async move {
+                let query: Vec<(&'static str, String)> = Vec::new();
+                self.client
+                    .execute_json::<
+                        BatchJobResponse,
+                        _,
+                    >(&OP_BATCH_REPLACE_PARTY, &query, Some(&self.request))
+                    .await
+            })
+        }
     }
-    /// 在各部门内是否为负责人，个数须与 department 一致
-    pub fn is_leader_in_dept(
-        mut self,
-        value: impl IntoIterator<Item = impl Into<LeaderFlag>>,
-    ) -> Self {
-        self.request.is_leader_in_dept = Some(
-            value.into_iter().map(Into::into).collect(),
-        );
-        self
+    static OP_BATCH_GET_RESULT: crate::operation::Operation = crate::operation::Operation {
+        id: "batch.get_result",
+        method: crate::operation::Method::Get,
+        path: "/cgi-bin/batch/getresult",
+        credential: crate::operation::Credential::AccessToken,
+        retry_safe: true,
+    };
+    /// Request builder of [`BatchApi::get_result`] (获取异步任务结果): set optional inputs, then `.await` it.
+    #[derive(Debug, Clone)]
+    #[must_use = "a request does nothing until it is awaited"]
+    pub struct BatchGetResult {
+        pub(super) client: crate::Client,
+        pub(super) query_jobid: String,
     }
-    /// 直属上级 UserID，须为企业内成员
-    pub fn direct_leader(
-        mut self,
-        value: impl IntoIterator<Item = impl Into<String>>,
-    ) -> Self {
-        self.request.direct_leader = Some(value.into_iter().map(Into::into).collect());
-        self
+    impl BatchGetResult {}
+    impl std::future::IntoFuture for BatchGetResult {
+        type Output = crate::Result<BatchGetResultResponse>;
+        type IntoFuture = crate::BoxFuture<Self::Output>;
+        fn into_future(self) -> Self::IntoFuture {
+            Box::pin(async move {
+                let mut query: Vec<(&'static str, String)> = Vec::with_capacity(1usize);
+                query.push(("jobid", self.query_jobid));
+                self.client
+                    .execute_json::<
+                        BatchGetResultResponse,
+                        _,
+                    >(&OP_BATCH_GET_RESULT, &query, None::<&()>)
+                    .await
+            })
+        }
     }
-    /// 头像的 media_id，通过素材管理接口上传图片获得
-    pub fn avatar_mediaid(mut self, value: impl Into<String>) -> Self {
-        self.request.avatar_mediaid = Some(value.into());
-        self
+    static OP_DEPARTMENT_CREATE: crate::operation::Operation = crate::operation::Operation {
+        id: "department.create",
+        method: crate::operation::Method::Post,
+        path: "/cgi-bin/department/create",
+        credential: crate::operation::Credential::AccessToken,
+        retry_safe: false,
+    };
+    /// Request builder of [`DepartmentApi::create`] (创建部门): set optional inputs, then `.await` it.
+    #[derive(Debug, Clone)]
+    #[must_use = "a request does nothing until it is awaited"]
+    pub struct DepartmentCreate {
+        pub(super) client: crate::Client,
+        pub(super) request: DepartmentCreateRequest,
     }
-    /// 启用或禁用成员，默认启用
-    pub fn enable(mut self, value: impl Into<UserEnable>) -> Self {
-        self.request.enable = Some(value.into());
-        self
+    impl DepartmentCreate {
+        /// 英文名称，须在管理后台开启多语言支持才生效
+        pub fn name_en(mut self, value: impl Into<String>) -> Self {
+            self.request.name_en = Some(value.into());
+            self
+        }
+        /// 在父部门中的次序值，值大的排序靠前，范围 [0, 2^32)
+        pub fn order(mut self, value: i64) -> Self {
+            self.request.order = Some(value);
+            self
+        }
+        /// 部门 id，32 位整型，指定时须大于 1；不填则自动生成
+        pub fn id(mut self, value: i64) -> Self {
+            self.request.id = Some(value);
+            self
+        }
     }
-    /// 自定义字段
-    pub fn extattr(mut self, value: impl Into<ExtAttrs>) -> Self {
-        self.request.extattr = Some(value.into());
-        self
+    impl std::future::IntoFuture for DepartmentCreate {
+        type Output = crate::Result<DepartmentCreateResponse>;
+        type IntoFuture = crate::BoxFuture<Self::Output>;
+        fn into_future(self) -> Self::IntoFuture {
+            Box::pin(async move {
+                let query: Vec<(&'static str, String)> = Vec::new();
+                self.client
+                    .execute_json::<
+                        DepartmentCreateResponse,
+                        _,
+                    >(&OP_DEPARTMENT_CREATE, &query, Some(&self.request))
+                    .await
+            })
+        }
     }
-    /// 是否邀请成员使用企业微信（通过短信或邮件），默认 true
-    pub fn to_invite(mut self, value: bool) -> Self {
-        self.request.to_invite = Some(value);
-        self
+    static OP_DEPARTMENT_UPDATE: crate::operation::Operation = crate::operation::Operation {
+        id: "department.update",
+        method: crate::operation::Method::Post,
+        path: "/cgi-bin/department/update",
+        credential: crate::operation::Credential::AccessToken,
+        retry_safe: false,
+    };
+    /// Request builder of [`DepartmentApi::update`] (更新部门): set optional inputs, then `.await` it.
+    #[derive(Debug, Clone)]
+    #[must_use = "a request does nothing until it is awaited"]
+    pub struct DepartmentUpdate {
+        pub(super) client: crate::Client,
+        pub(super) request: DepartmentUpdateRequest,
     }
-    /// 成员对外属性
-    pub fn external_profile(mut self, value: impl Into<ExternalProfile>) -> Self {
-        self.request.external_profile = Some(value.into());
-        self
+    impl DepartmentUpdate {
+        /// 部门名称，不能包含 \:*?"<>|
+        pub fn name(mut self, value: impl Into<String>) -> Self {
+            self.request.name = Some(value.into());
+            self
+        }
+        /// 英文名称，须在管理后台开启多语言支持才生效
+        pub fn name_en(mut self, value: impl Into<String>) -> Self {
+            self.request.name_en = Some(value.into());
+            self
+        }
+        /// 父部门 id
+        pub fn parentid(mut self, value: i64) -> Self {
+            self.request.parentid = Some(value);
+            self
+        }
+        /// 在父部门中的次序值，值大的排序靠前，范围 [0, 2^32)
+        pub fn order(mut self, value: i64) -> Self {
+            self.request.order = Some(value);
+            self
+        }
     }
-    /// 对外职务，不超过 12 个汉字；不设置时对外展示 position
-    pub fn external_position(mut self, value: impl Into<String>) -> Self {
-        self.request.external_position = Some(value.into());
-        self
+    impl std::future::IntoFuture for DepartmentUpdate {
+        type Output = crate::Result<EmptyResponse>;
+        type IntoFuture = crate::BoxFuture<Self::Output>;
+        fn into_future(self) -> Self::IntoFuture {
+            Box::pin(async move {
+                let query: Vec<(&'static str, String)> = Vec::new();
+                self.client
+                    .execute_json::<
+                        EmptyResponse,
+                        _,
+                    >(&OP_DEPARTMENT_UPDATE, &query, Some(&self.request))
+                    .await
+            })
+        }
     }
-    /// 地址，最长 128 个字符
-    pub fn address(mut self, value: impl Into<String>) -> Self {
-        self.request.address = Some(value.into());
-        self
+    static OP_DEPARTMENT_DELETE: crate::operation::Operation = crate::operation::Operation {
+        id: "department.delete",
+        method: crate::operation::Method::Get,
+        path: "/cgi-bin/department/delete",
+        credential: crate::operation::Credential::AccessToken,
+        retry_safe: false,
+    };
+    /// Request builder of [`DepartmentApi::delete`] (删除部门): set optional inputs, then `.await` it.
+    #[derive(Debug, Clone)]
+    #[must_use = "a request does nothing until it is awaited"]
+    pub struct DepartmentDelete {
+        pub(super) client: crate::Client,
+        pub(super) query_id: i64,
     }
-    /// 主部门
-    pub fn main_department(mut self, value: i64) -> Self {
-        self.request.main_department = Some(value);
-        self
+    impl DepartmentDelete {}
+    impl std::future::IntoFuture for DepartmentDelete {
+        type Output = crate::Result<EmptyResponse>;
+        type IntoFuture = crate::BoxFuture<Self::Output>;
+        fn into_future(self) -> Self::IntoFuture {
+            Box::pin(async move {
+                let mut query: Vec<(&'static str, String)> = Vec::with_capacity(1usize);
+                query.push(("id", self.query_id.to_string()));
+                self.client
+                    .execute_json::<
+                        EmptyResponse,
+                        _,
+                    >(&OP_DEPARTMENT_DELETE, &query, None::<&()>)
+                    .await
+            })
+        }
     }
-}
-impl std::future::IntoFuture for UserCreate {
-    type Output = crate::Result<EmptyResponse>;
-    type IntoFuture = crate::BoxFuture<Self::Output>;
-    fn into_future(self) -> Self::IntoFuture {
-        Box::pin(async move {
-            let query: Vec<(&'static str, String)> = Vec::new();
-            self.client
-                .execute_json::<
-                    EmptyResponse,
-                    _,
-                >(&OP_USER_CREATE, &query, Some(&self.request))
-                .await
-        })
+    static OP_DEPARTMENT_LIST: crate::operation::Operation = crate::operation::Operation {
+        id: "department.list",
+        method: crate::operation::Method::Get,
+        path: "/cgi-bin/department/list",
+        credential: crate::operation::Credential::AccessToken,
+        retry_safe: true,
+    };
+    /// Request builder of [`DepartmentApi::list`] (获取部门列表): set optional inputs, then `.await` it.
+    #[derive(Debug, Clone)]
+    #[must_use = "a request does nothing until it is awaited"]
+    pub struct DepartmentList {
+        pub(super) client: crate::Client,
+        pub(super) query_id: Option<i64>,
     }
-}
-static OP_USER_GET: crate::operation::Operation = crate::operation::Operation {
-    id: "user.get",
-    method: crate::operation::Method::Get,
-    path: "/cgi-bin/user/get",
-    credential: crate::operation::Credential::AccessToken,
-    retry_safe: true,
-};
-/// Request builder of [`UserApi::get`] (读取成员): set optional inputs, then `.await` it.
-#[derive(Debug, Clone)]
-#[must_use = "a request does nothing until it is awaited"]
-pub struct UserGet {
-    client: crate::Client,
-    query_userid: String,
-}
-impl UserGet {}
-impl std::future::IntoFuture for UserGet {
-    type Output = crate::Result<User>;
-    type IntoFuture = crate::BoxFuture<Self::Output>;
-    fn into_future(self) -> Self::IntoFuture {
-        Box::pin(async move {
-            let mut query: Vec<(&'static str, String)> = Vec::with_capacity(1usize);
-            query.push(("userid", self.query_userid));
-            self.client.execute_json::<User, _>(&OP_USER_GET, &query, None::<&()>).await
-        })
+    impl DepartmentList {
+        /// 部门 id；获取该部门及其下所有子部门（递归）。不填则获取全量组织架构
+        pub fn id(mut self, value: i64) -> Self {
+            self.query_id = Some(value);
+            self
+        }
     }
-}
-static OP_USER_UPDATE: crate::operation::Operation = crate::operation::Operation {
-    id: "user.update",
-    method: crate::operation::Method::Post,
-    path: "/cgi-bin/user/update",
-    credential: crate::operation::Credential::AccessToken,
-    retry_safe: false,
-};
-/// Request builder of [`UserApi::update`] (更新成员): set optional inputs, then `.await` it.
-#[derive(Debug, Clone)]
-#[must_use = "a request does nothing until it is awaited"]
-pub struct UserUpdate {
-    client: crate::Client,
-    request: UserUpdateRequest,
-}
-impl UserUpdate {
-    /// 新的 UserID；系统自动生成的 userid 只允许修改一次
-    pub fn new_userid(mut self, value: impl Into<String>) -> Self {
-        self.request.new_userid = Some(value.into());
-        self
+    impl std::future::IntoFuture for DepartmentList {
+        type Output = crate::Result<DepartmentListResponse>;
+        type IntoFuture = crate::BoxFuture<Self::Output>;
+        fn into_future(self) -> Self::IntoFuture {
+            Box::pin(async move {
+                let mut query: Vec<(&'static str, String)> = Vec::with_capacity(1usize);
+                if let Some(value) = self.query_id {
+                    query.push(("id", value.to_string()));
+                }
+                self.client
+                    .execute_json::<
+                        DepartmentListResponse,
+                        _,
+                    >(&OP_DEPARTMENT_LIST, &query, None::<&()>)
+                    .await
+            })
+        }
     }
-    /// 成员名称，1~64 个 UTF-8 字符
-    pub fn name(mut self, value: impl Into<String>) -> Self {
-        self.request.name = Some(value.into());
-        self
+    static OP_DEPARTMENT_SIMPLE_LIST: crate::operation::Operation = crate::operation::Operation {
+        id: "department.simple_list",
+        method: crate::operation::Method::Get,
+        path: "/cgi-bin/department/simplelist",
+        credential: crate::operation::Credential::AccessToken,
+        retry_safe: true,
+    };
+    /// Request builder of [`DepartmentApi::simple_list`] (获取子部门ID列表): set optional inputs, then `.await` it.
+    #[derive(Debug, Clone)]
+    #[must_use = "a request does nothing until it is awaited"]
+    pub struct DepartmentSimpleList {
+        pub(super) client: crate::Client,
+        pub(super) query_id: Option<i64>,
     }
-    /// 成员别名，1~64 个 UTF-8 字符
-    pub fn alias(mut self, value: impl Into<String>) -> Self {
-        self.request.alias = Some(value.into());
-        self
+    impl DepartmentSimpleList {
+        /// 部门 id；获取该部门及其下所有子部门（递归）。不填则获取全量组织架构
+        pub fn id(mut self, value: i64) -> Self {
+            self.query_id = Some(value);
+            self
+        }
     }
-    /// 手机号码，企业内唯一；上游企业不可修改下游企业成员的手机号
-    pub fn mobile(mut self, value: impl Into<String>) -> Self {
-        self.request.mobile = Some(value.into());
-        self
+    impl std::future::IntoFuture for DepartmentSimpleList {
+        type Output = crate::Result<DepartmentSimpleListResponse>;
+        type IntoFuture = crate::BoxFuture<Self::Output>;
+        fn into_future(self) -> Self::IntoFuture {
+            Box::pin(async move {
+                let mut query: Vec<(&'static str, String)> = Vec::with_capacity(1usize);
+                if let Some(value) = self.query_id {
+                    query.push(("id", value.to_string()));
+                }
+                self.client
+                    .execute_json::<
+                        DepartmentSimpleListResponse,
+                        _,
+                    >(&OP_DEPARTMENT_SIMPLE_LIST, &query, None::<&()>)
+                    .await
+            })
+        }
     }
-    /// 所属部门 id 列表，不超过 100 个
-    pub fn department(
-        mut self,
-        value: impl IntoIterator<Item = impl Into<i64>>,
-    ) -> Self {
-        self.request.department = Some(value.into_iter().map(Into::into).collect());
-        self
+    static OP_DEPARTMENT_GET: crate::operation::Operation = crate::operation::Operation {
+        id: "department.get",
+        method: crate::operation::Method::Get,
+        path: "/cgi-bin/department/get",
+        credential: crate::operation::Credential::AccessToken,
+        retry_safe: true,
+    };
+    /// Request builder of [`DepartmentApi::get`] (获取单个部门详情): set optional inputs, then `.await` it.
+    #[derive(Debug, Clone)]
+    #[must_use = "a request does nothing until it is awaited"]
+    pub struct DepartmentGet {
+        pub(super) client: crate::Client,
+        pub(super) query_id: i64,
     }
-    /// 在各部门内的排序值，个数须与 department 一致，值越大越靠前，范围 [0, 2^32)
-    pub fn order(mut self, value: impl IntoIterator<Item = impl Into<i64>>) -> Self {
-        self.request.order = Some(value.into_iter().map(Into::into).collect());
-        self
+    impl DepartmentGet {}
+    impl std::future::IntoFuture for DepartmentGet {
+        type Output = crate::Result<DepartmentGetResponse>;
+        type IntoFuture = crate::BoxFuture<Self::Output>;
+        fn into_future(self) -> Self::IntoFuture {
+            Box::pin(async move {
+                let mut query: Vec<(&'static str, String)> = Vec::with_capacity(1usize);
+                query.push(("id", self.query_id.to_string()));
+                self.client
+                    .execute_json::<
+                        DepartmentGetResponse,
+                        _,
+                    >(&OP_DEPARTMENT_GET, &query, None::<&()>)
+                    .await
+            })
+        }
     }
-    /// 职务，0~128 个字符
-    pub fn position(mut self, value: impl Into<String>) -> Self {
-        self.request.position = Some(value.into());
-        self
+    static OP_EXPORT_SIMPLE_USER: crate::operation::Operation = crate::operation::Operation {
+        id: "export.simple_user",
+        method: crate::operation::Method::Post,
+        path: "/cgi-bin/export/simple_user",
+        credential: crate::operation::Credential::AccessToken,
+        retry_safe: false,
+    };
+    /// Request builder of [`ExportApi::simple_user`] (导出成员): set optional inputs, then `.await` it.
+    #[derive(Debug, Clone)]
+    #[must_use = "a request does nothing until it is awaited"]
+    pub struct ExportSimpleUser {
+        pub(super) client: crate::Client,
+        pub(super) request: ExportRequest,
     }
-    /// 性别：1 男，2 女
-    pub fn gender(mut self, value: impl Into<Gender>) -> Self {
-        self.request.gender = Some(value.into());
-        self
+    impl ExportSimpleUser {
+        /// 每块数据的人员（或部门）数，范围 [10^4, 10^6]，默认 10^6
+        pub fn block_size(mut self, value: i64) -> Self {
+            self.request.block_size = Some(value);
+            self
+        }
     }
-    /// 邮箱，6~64 字节，企业内唯一
-    pub fn email(mut self, value: impl Into<String>) -> Self {
-        self.request.email = Some(value.into());
-        self
+    impl std::future::IntoFuture for ExportSimpleUser {
+        type Output = crate::Result<ExportJobResponse>;
+        type IntoFuture = crate::BoxFuture<Self::Output>;
+        fn into_future(self) -> Self::IntoFuture {
+            Box::pin(async move {
+                let query: Vec<(&'static str, String)> = Vec::new();
+                self.client
+                    .execute_json::<
+                        ExportJobResponse,
+                        _,
+                    >(&OP_EXPORT_SIMPLE_USER, &query, Some(&self.request))
+                    .await
+            })
+        }
     }
-    /// 企业邮箱，仅对开通企业邮箱的企业有效，企业内唯一
-    pub fn biz_mail(mut self, value: impl Into<String>) -> Self {
-        self.request.biz_mail = Some(value.into());
-        self
+    static OP_EXPORT_USER: crate::operation::Operation = crate::operation::Operation {
+        id: "export.user",
+        method: crate::operation::Method::Post,
+        path: "/cgi-bin/export/user",
+        credential: crate::operation::Credential::AccessToken,
+        retry_safe: false,
+    };
+    /// Request builder of [`ExportApi::user`] (导出成员详情): set optional inputs, then `.await` it.
+    #[derive(Debug, Clone)]
+    #[must_use = "a request does nothing until it is awaited"]
+    pub struct ExportUser {
+        pub(super) client: crate::Client,
+        pub(super) request: ExportRequest,
     }
-    /// 企业邮箱别名，覆盖式更新
-    pub fn biz_mail_alias(mut self, value: impl Into<BizMailAlias>) -> Self {
-        self.request.biz_mail_alias = Some(value.into());
-        self
+    impl ExportUser {
+        /// 每块数据的人员（或部门）数，范围 [10^4, 10^6]，默认 10^6
+        pub fn block_size(mut self, value: i64) -> Self {
+            self.request.block_size = Some(value);
+            self
+        }
     }
-    /// 座机，32 字节以内，由数字、-、+ 或 , 组成
-    pub fn telephone(mut self, value: impl Into<String>) -> Self {
-        self.request.telephone = Some(value.into());
-        self
+    impl std::future::IntoFuture for ExportUser {
+        type Output = crate::Result<ExportJobResponse>;
+        type IntoFuture = crate::BoxFuture<Self::Output>;
+        fn into_future(self) -> Self::IntoFuture {
+            Box::pin(async move {
+                let query: Vec<(&'static str, String)> = Vec::new();
+                self.client
+                    .execute_json::<
+                        ExportJobResponse,
+                        _,
+                    >(&OP_EXPORT_USER, &query, Some(&self.request))
+                    .await
+            })
+        }
     }
-    /// 在各部门内是否为负责人，个数须与 department 一致
-    pub fn is_leader_in_dept(
-        mut self,
-        value: impl IntoIterator<Item = impl Into<LeaderFlag>>,
-    ) -> Self {
-        self.request.is_leader_in_dept = Some(
-            value.into_iter().map(Into::into).collect(),
-        );
-        self
+    static OP_EXPORT_DEPARTMENT: crate::operation::Operation = crate::operation::Operation {
+        id: "export.department",
+        method: crate::operation::Method::Post,
+        path: "/cgi-bin/export/department",
+        credential: crate::operation::Credential::AccessToken,
+        retry_safe: false,
+    };
+    /// Request builder of [`ExportApi::department`] (导出部门): set optional inputs, then `.await` it.
+    #[derive(Debug, Clone)]
+    #[must_use = "a request does nothing until it is awaited"]
+    pub struct ExportDepartment {
+        pub(super) client: crate::Client,
+        pub(super) request: ExportRequest,
     }
-    /// 直属上级 UserID，须为企业内成员
-    pub fn direct_leader(
-        mut self,
-        value: impl IntoIterator<Item = impl Into<String>>,
-    ) -> Self {
-        self.request.direct_leader = Some(value.into_iter().map(Into::into).collect());
-        self
+    impl ExportDepartment {
+        /// 每块数据的人员（或部门）数，范围 [10^4, 10^6]，默认 10^6
+        pub fn block_size(mut self, value: i64) -> Self {
+            self.request.block_size = Some(value);
+            self
+        }
     }
-    /// 启用或禁用成员
-    pub fn enable(mut self, value: impl Into<UserEnable>) -> Self {
-        self.request.enable = Some(value.into());
-        self
+    impl std::future::IntoFuture for ExportDepartment {
+        type Output = crate::Result<ExportJobResponse>;
+        type IntoFuture = crate::BoxFuture<Self::Output>;
+        fn into_future(self) -> Self::IntoFuture {
+            Box::pin(async move {
+                let query: Vec<(&'static str, String)> = Vec::new();
+                self.client
+                    .execute_json::<
+                        ExportJobResponse,
+                        _,
+                    >(&OP_EXPORT_DEPARTMENT, &query, Some(&self.request))
+                    .await
+            })
+        }
     }
-    /// 头像的 media_id，通过素材管理接口上传图片获得
-    pub fn avatar_mediaid(mut self, value: impl Into<String>) -> Self {
-        self.request.avatar_mediaid = Some(value.into());
-        self
+    static OP_EXPORT_TAG_USER: crate::operation::Operation = crate::operation::Operation {
+        id: "export.tag_user",
+        method: crate::operation::Method::Post,
+        path: "/cgi-bin/export/taguser",
+        credential: crate::operation::Credential::AccessToken,
+        retry_safe: false,
+    };
+    /// Request builder of [`ExportApi::tag_user`] (导出标签成员): set optional inputs, then `.await` it.
+    #[derive(Debug, Clone)]
+    #[must_use = "a request does nothing until it is awaited"]
+    pub struct ExportTagUser {
+        pub(super) client: crate::Client,
+        pub(super) request: ExportTagUserRequest,
     }
-    /// 地址，最长 128 个字符
-    pub fn address(mut self, value: impl Into<String>) -> Self {
-        self.request.address = Some(value.into());
-        self
+    impl ExportTagUser {
+        /// 每块数据的人员和部门数之和，范围 [10^4, 10^6]，默认 10^6
+        pub fn block_size(mut self, value: i64) -> Self {
+            self.request.block_size = Some(value);
+            self
+        }
     }
-    /// 主部门
-    pub fn main_department(mut self, value: i64) -> Self {
-        self.request.main_department = Some(value);
-        self
+    impl std::future::IntoFuture for ExportTagUser {
+        type Output = crate::Result<ExportJobResponse>;
+        type IntoFuture = crate::BoxFuture<Self::Output>;
+        fn into_future(self) -> Self::IntoFuture {
+            Box::pin(async move {
+                let query: Vec<(&'static str, String)> = Vec::new();
+                self.client
+                    .execute_json::<
+                        ExportJobResponse,
+                        _,
+                    >(&OP_EXPORT_TAG_USER, &query, Some(&self.request))
+                    .await
+            })
+        }
     }
-    /// 自定义字段
-    pub fn extattr(mut self, value: impl Into<ExtAttrs>) -> Self {
-        self.request.extattr = Some(value.into());
-        self
+    static OP_EXPORT_GET_RESULT: crate::operation::Operation = crate::operation::Operation {
+        id: "export.get_result",
+        method: crate::operation::Method::Get,
+        path: "/cgi-bin/export/get_result",
+        credential: crate::operation::Credential::AccessToken,
+        retry_safe: true,
+    };
+    /// Request builder of [`ExportApi::get_result`] (获取导出结果): set optional inputs, then `.await` it.
+    #[derive(Debug, Clone)]
+    #[must_use = "a request does nothing until it is awaited"]
+    pub struct ExportGetResult {
+        pub(super) client: crate::Client,
+        pub(super) query_jobid: String,
     }
-    /// 对外职务，不超过 12 个汉字
-    pub fn external_position(mut self, value: impl Into<String>) -> Self {
-        self.request.external_position = Some(value.into());
-        self
+    impl ExportGetResult {}
+    impl std::future::IntoFuture for ExportGetResult {
+        type Output = crate::Result<ExportGetResultResponse>;
+        type IntoFuture = crate::BoxFuture<Self::Output>;
+        fn into_future(self) -> Self::IntoFuture {
+            Box::pin(async move {
+                let mut query: Vec<(&'static str, String)> = Vec::with_capacity(1usize);
+                query.push(("jobid", self.query_jobid));
+                self.client
+                    .execute_json::<
+                        ExportGetResultResponse,
+                        _,
+                    >(&OP_EXPORT_GET_RESULT, &query, None::<&()>)
+                    .await
+            })
+        }
     }
-    /// 成员对外属性
-    pub fn external_profile(mut self, value: impl Into<ExternalProfile>) -> Self {
-        self.request.external_profile = Some(value.into());
-        self
+    static OP_LINKEDCORP_GET_PERM_LIST: crate::operation::Operation = crate::operation::Operation {
+        id: "linkedcorp.get_perm_list",
+        method: crate::operation::Method::Post,
+        path: "/cgi-bin/linkedcorp/agent/get_perm_list",
+        credential: crate::operation::Credential::AccessToken,
+        retry_safe: true,
+    };
+    /// Request builder of [`LinkedcorpApi::get_perm_list`] (获取应用的可见范围): set optional inputs, then `.await` it.
+    #[derive(Debug, Clone)]
+    #[must_use = "a request does nothing until it is awaited"]
+    pub struct LinkedcorpGetPermList {
+        pub(super) client: crate::Client,
     }
-}
-impl std::future::IntoFuture for UserUpdate {
-    type Output = crate::Result<EmptyResponse>;
-    type IntoFuture = crate::BoxFuture<Self::Output>;
-    fn into_future(self) -> Self::IntoFuture {
-        Box::pin(async move {
-            let query: Vec<(&'static str, String)> = Vec::new();
-            self.client
-                .execute_json::<
-                    EmptyResponse,
-                    _,
-                >(&OP_USER_UPDATE, &query, Some(&self.request))
-                .await
-        })
+    impl LinkedcorpGetPermList {}
+    impl std::future::IntoFuture for LinkedcorpGetPermList {
+        type Output = crate::Result<LinkedcorpGetPermListResponse>;
+        type IntoFuture = crate::BoxFuture<Self::Output>;
+        fn into_future(self) -> Self::IntoFuture {
+            Box::pin(async move {
+                let query: Vec<(&'static str, String)> = Vec::new();
+                self.client
+                    .execute_json::<
+                        LinkedcorpGetPermListResponse,
+                        _,
+                    >(&OP_LINKEDCORP_GET_PERM_LIST, &query, None::<&()>)
+                    .await
+            })
+        }
     }
-}
-static OP_USER_DELETE: crate::operation::Operation = crate::operation::Operation {
-    id: "user.delete",
-    method: crate::operation::Method::Get,
-    path: "/cgi-bin/user/delete",
-    credential: crate::operation::Credential::AccessToken,
-    retry_safe: false,
-};
-/// Request builder of [`UserApi::delete`] (删除成员): set optional inputs, then `.await` it.
-#[derive(Debug, Clone)]
-#[must_use = "a request does nothing until it is awaited"]
-pub struct UserDelete {
-    client: crate::Client,
-    query_userid: String,
-}
-impl UserDelete {}
-impl std::future::IntoFuture for UserDelete {
-    type Output = crate::Result<EmptyResponse>;
-    type IntoFuture = crate::BoxFuture<Self::Output>;
-    fn into_future(self) -> Self::IntoFuture {
-        Box::pin(async move {
-            let mut query: Vec<(&'static str, String)> = Vec::with_capacity(1usize);
-            query.push(("userid", self.query_userid));
-            self.client
-                .execute_json::<EmptyResponse, _>(&OP_USER_DELETE, &query, None::<&()>)
-                .await
-        })
+    static OP_LINKEDCORP_GET_USER: crate::operation::Operation = crate::operation::Operation {
+        id: "linkedcorp.get_user",
+        method: crate::operation::Method::Post,
+        path: "/cgi-bin/linkedcorp/user/get",
+        credential: crate::operation::Credential::AccessToken,
+        retry_safe: true,
+    };
+    /// Request builder of [`LinkedcorpApi::get_user`] (获取互联企业成员详细信息): set optional inputs, then `.await` it.
+    #[derive(Debug, Clone)]
+    #[must_use = "a request does nothing until it is awaited"]
+    pub struct LinkedcorpGetUser {
+        pub(super) client: crate::Client,
+        pub(super) request: LinkedcorpGetUserRequest,
     }
-}
-static OP_USER_BATCH_DELETE: crate::operation::Operation = crate::operation::Operation {
-    id: "user.batch_delete",
-    method: crate::operation::Method::Post,
-    path: "/cgi-bin/user/batchdelete",
-    credential: crate::operation::Credential::AccessToken,
-    retry_safe: false,
-};
-/// Request builder of [`UserApi::batch_delete`] (批量删除成员): set optional inputs, then `.await` it.
-#[derive(Debug, Clone)]
-#[must_use = "a request does nothing until it is awaited"]
-pub struct UserBatchDelete {
-    client: crate::Client,
-    request: UserBatchDeleteRequest,
-}
-impl UserBatchDelete {}
-impl std::future::IntoFuture for UserBatchDelete {
-    type Output = crate::Result<EmptyResponse>;
-    type IntoFuture = crate::BoxFuture<Self::Output>;
-    fn into_future(self) -> Self::IntoFuture {
-        Box::pin(async move {
-            let query: Vec<(&'static str, String)> = Vec::new();
-            self.client
-                .execute_json::<
-                    EmptyResponse,
-                    _,
-                >(&OP_USER_BATCH_DELETE, &query, Some(&self.request))
-                .await
-        })
+    impl LinkedcorpGetUser {}
+    impl std::future::IntoFuture for LinkedcorpGetUser {
+        type Output = crate::Result<LinkedcorpGetUserResponse>;
+        type IntoFuture = crate::BoxFuture<Self::Output>;
+        fn into_future(self) -> Self::IntoFuture {
+            Box::pin(async move {
+                let query: Vec<(&'static str, String)> = Vec::new();
+                self.client
+                    .execute_json::<
+                        LinkedcorpGetUserResponse,
+                        _,
+                    >(&OP_LINKEDCORP_GET_USER, &query, Some(&self.request))
+                    .await
+            })
+        }
     }
-}
-static OP_USER_SIMPLE_LIST: crate::operation::Operation = crate::operation::Operation {
-    id: "user.simple_list",
-    method: crate::operation::Method::Get,
-    path: "/cgi-bin/user/simplelist",
-    credential: crate::operation::Credential::AccessToken,
-    retry_safe: true,
-};
-/// Request builder of [`UserApi::simple_list`] (获取部门成员): set optional inputs, then `.await` it.
-#[derive(Debug, Clone)]
-#[must_use = "a request does nothing until it is awaited"]
-pub struct UserSimpleList {
-    client: crate::Client,
-    query_department_id: i64,
-}
-impl UserSimpleList {}
-impl std::future::IntoFuture for UserSimpleList {
-    type Output = crate::Result<UserSimpleListResponse>;
-    type IntoFuture = crate::BoxFuture<Self::Output>;
-    fn into_future(self) -> Self::IntoFuture {
-        Box::pin(async move {
-            let mut query: Vec<(&'static str, String)> = Vec::with_capacity(1usize);
-            query.push(("department_id", self.query_department_id.to_string()));
-            self.client
-                .execute_json::<
-                    UserSimpleListResponse,
-                    _,
-                >(&OP_USER_SIMPLE_LIST, &query, None::<&()>)
-                .await
-        })
+    static OP_LINKEDCORP_USER_SIMPLE_LIST: crate::operation::Operation = crate::operation::Operation {
+        id: "linkedcorp.user_simple_list",
+        method: crate::operation::Method::Post,
+        path: "/cgi-bin/linkedcorp/user/simplelist",
+        credential: crate::operation::Credential::AccessToken,
+        retry_safe: true,
+    };
+    /// Request builder of [`LinkedcorpApi::user_simple_list`] (获取互联企业部门成员): set optional inputs, then `.await` it.
+    #[derive(Debug, Clone)]
+    #[must_use = "a request does nothing until it is awaited"]
+    pub struct LinkedcorpUserSimpleList {
+        pub(super) client: crate::Client,
+        pub(super) request: LinkedcorpUserListRequest,
     }
-}
-static OP_USER_LIST: crate::operation::Operation = crate::operation::Operation {
-    id: "user.list",
-    method: crate::operation::Method::Get,
-    path: "/cgi-bin/user/list",
-    credential: crate::operation::Credential::AccessToken,
-    retry_safe: true,
-};
-/// Request builder of [`UserApi::list`] (获取部门成员详情): set optional inputs, then `.await` it.
-#[derive(Debug, Clone)]
-#[must_use = "a request does nothing until it is awaited"]
-pub struct UserList {
-    client: crate::Client,
-    query_department_id: i64,
-}
-impl UserList {}
-impl std::future::IntoFuture for UserList {
-    type Output = crate::Result<UserListResponse>;
-    type IntoFuture = crate::BoxFuture<Self::Output>;
-    fn into_future(self) -> Self::IntoFuture {
-        Box::pin(async move {
-            let mut query: Vec<(&'static str, String)> = Vec::with_capacity(1usize);
-            query.push(("department_id", self.query_department_id.to_string()));
-            self.client
-                .execute_json::<UserListResponse, _>(&OP_USER_LIST, &query, None::<&()>)
-                .await
-        })
+    impl LinkedcorpUserSimpleList {
+        /// 是否递归获取子部门的成员；默认只获取本部门
+        pub fn fetch_child(mut self, value: bool) -> Self {
+            self.request.fetch_child = Some(value);
+            self
+        }
     }
-}
-static OP_USER_LIST_ID: crate::operation::Operation = crate::operation::Operation {
-    id: "user.list_id",
-    method: crate::operation::Method::Post,
-    path: "/cgi-bin/user/list_id",
-    credential: crate::operation::Credential::AccessToken,
-    retry_safe: true,
-};
-/// Request builder of [`UserApi::list_id`] (获取成员ID列表): set optional inputs, then `.await` it.
-#[derive(Debug, Clone)]
-#[must_use = "a request does nothing until it is awaited"]
-pub struct UserListId {
-    client: crate::Client,
-    request: UserListIdRequest,
-}
-impl UserListId {
-    /// 分页游标，由上一次调用返回；首次调用不填
-    pub fn cursor(mut self, value: impl Into<String>) -> Self {
-        self.request.cursor = Some(value.into());
-        self
+    impl std::future::IntoFuture for LinkedcorpUserSimpleList {
+        type Output = crate::Result<LinkedcorpUserSimpleListResponse>;
+        type IntoFuture = crate::BoxFuture<Self::Output>;
+        fn into_future(self) -> Self::IntoFuture {
+            Box::pin(async move {
+                let query: Vec<(&'static str, String)> = Vec::new();
+                self.client
+                    .execute_json::<
+                        LinkedcorpUserSimpleListResponse,
+                        _,
+                    >(&OP_LINKEDCORP_USER_SIMPLE_LIST, &query, Some(&self.request))
+                    .await
+            })
+        }
     }
-    /// 本页期望的数据量，1~10000
-    pub fn limit(mut self, value: i64) -> Self {
-        self.request.limit = Some(value);
-        self
+    static OP_LINKEDCORP_USER_LIST: crate::operation::Operation = crate::operation::Operation {
+        id: "linkedcorp.user_list",
+        method: crate::operation::Method::Post,
+        path: "/cgi-bin/linkedcorp/user/list",
+        credential: crate::operation::Credential::AccessToken,
+        retry_safe: true,
+    };
+    /// Request builder of [`LinkedcorpApi::user_list`] (获取互联企业部门成员详情): set optional inputs, then `.await` it.
+    #[derive(Debug, Clone)]
+    #[must_use = "a request does nothing until it is awaited"]
+    pub struct LinkedcorpUserList {
+        pub(super) client: crate::Client,
+        pub(super) request: LinkedcorpUserListRequest,
     }
-    /// Every item of every page, as a stream: the next page is fetched when the items of
-    /// the current one are used up. The stream ends after an error.
-    pub fn into_stream(
-        self,
-    ) -> impl futures::Stream<Item = crate::Result<DeptUser>> + Send + 'static {
-        crate::paging::stream(
+    impl LinkedcorpUserList {
+        /// 是否递归获取子部门的成员；默认只获取本部门
+        pub fn fetch_child(mut self, value: bool) -> Self {
+            self.request.fetch_child = Some(value);
+            self
+        }
+    }
+    impl std::future::IntoFuture for LinkedcorpUserList {
+        type Output = crate::Result<LinkedcorpUserListResponse>;
+        type IntoFuture = crate::BoxFuture<Self::Output>;
+        fn into_future(self) -> Self::IntoFuture {
+            Box::pin(async move {
+                let query: Vec<(&'static str, String)> = Vec::new();
+                self.client
+                    .execute_json::<
+                        LinkedcorpUserListResponse,
+                        _,
+                    >(&OP_LINKEDCORP_USER_LIST, &query, Some(&self.request))
+                    .await
+            })
+        }
+    }
+    static OP_LINKEDCORP_DEPARTMENT_LIST: crate::operation::Operation = crate::operation::Operation {
+        id: "linkedcorp.department_list",
+        method: crate::operation::Method::Post,
+        path: "/cgi-bin/linkedcorp/department/list",
+        credential: crate::operation::Credential::AccessToken,
+        retry_safe: true,
+    };
+    /// Request builder of [`LinkedcorpApi::department_list`] (获取互联企业部门列表): set optional inputs, then `.await` it.
+    #[derive(Debug, Clone)]
+    #[must_use = "a request does nothing until it is awaited"]
+    pub struct LinkedcorpDepartmentList {
+        pub(super) client: crate::Client,
+        pub(super) request: LinkedcorpDepartmentListRequest,
+    }
+    impl LinkedcorpDepartmentList {}
+    impl std::future::IntoFuture for LinkedcorpDepartmentList {
+        type Output = crate::Result<LinkedcorpDepartmentListResponse>;
+        type IntoFuture = crate::BoxFuture<Self::Output>;
+        fn into_future(self) -> Self::IntoFuture {
+            Box::pin(async move {
+                let query: Vec<(&'static str, String)> = Vec::new();
+                self.client
+                    .execute_json::<
+                        LinkedcorpDepartmentListResponse,
+                        _,
+                    >(&OP_LINKEDCORP_DEPARTMENT_LIST, &query, Some(&self.request))
+                    .await
+            })
+        }
+    }
+    static OP_TAG_CREATE: crate::operation::Operation = crate::operation::Operation {
+        id: "tag.create",
+        method: crate::operation::Method::Post,
+        path: "/cgi-bin/tag/create",
+        credential: crate::operation::Credential::AccessToken,
+        retry_safe: false,
+    };
+    /// Request builder of [`TagApi::create`] (创建标签): set optional inputs, then `.await` it.
+    #[derive(Debug, Clone)]
+    #[must_use = "a request does nothing until it is awaited"]
+    pub struct TagCreate {
+        pub(super) client: crate::Client,
+        pub(super) request: TagCreateRequest,
+    }
+    impl TagCreate {
+        /// 标签 id，非负整型；不填则在当前最大 id 上自增
+        pub fn tagid(mut self, value: i64) -> Self {
+            self.request.tagid = Some(value);
+            self
+        }
+    }
+    impl std::future::IntoFuture for TagCreate {
+        type Output = crate::Result<TagCreateResponse>;
+        type IntoFuture = crate::BoxFuture<Self::Output>;
+        fn into_future(self) -> Self::IntoFuture {
+            Box::pin(async move {
+                let query: Vec<(&'static str, String)> = Vec::new();
+                self.client
+                    .execute_json::<
+                        TagCreateResponse,
+                        _,
+                    >(&OP_TAG_CREATE, &query, Some(&self.request))
+                    .await
+            })
+        }
+    }
+    static OP_TAG_UPDATE: crate::operation::Operation = crate::operation::Operation {
+        id: "tag.update",
+        method: crate::operation::Method::Post,
+        path: "/cgi-bin/tag/update",
+        credential: crate::operation::Credential::AccessToken,
+        retry_safe: false,
+    };
+    /// Request builder of [`TagApi::update`] (更新标签名字): set optional inputs, then `.await` it.
+    #[derive(Debug, Clone)]
+    #[must_use = "a request does nothing until it is awaited"]
+    pub struct TagUpdate {
+        pub(super) client: crate::Client,
+        pub(super) request: TagUpdateRequest,
+    }
+    impl TagUpdate {}
+    impl std::future::IntoFuture for TagUpdate {
+        type Output = crate::Result<EmptyResponse>;
+        type IntoFuture = crate::BoxFuture<Self::Output>;
+        fn into_future(self) -> Self::IntoFuture {
+            Box::pin(async move {
+                let query: Vec<(&'static str, String)> = Vec::new();
+                self.client
+                    .execute_json::<
+                        EmptyResponse,
+                        _,
+                    >(&OP_TAG_UPDATE, &query, Some(&self.request))
+                    .await
+            })
+        }
+    }
+    static OP_TAG_DELETE: crate::operation::Operation = crate::operation::Operation {
+        id: "tag.delete",
+        method: crate::operation::Method::Get,
+        path: "/cgi-bin/tag/delete",
+        credential: crate::operation::Credential::AccessToken,
+        retry_safe: false,
+    };
+    /// Request builder of [`TagApi::delete`] (删除标签): set optional inputs, then `.await` it.
+    #[derive(Debug, Clone)]
+    #[must_use = "a request does nothing until it is awaited"]
+    pub struct TagDelete {
+        pub(super) client: crate::Client,
+        pub(super) query_tagid: i64,
+    }
+    impl TagDelete {}
+    impl std::future::IntoFuture for TagDelete {
+        type Output = crate::Result<EmptyResponse>;
+        type IntoFuture = crate::BoxFuture<Self::Output>;
+        fn into_future(self) -> Self::IntoFuture {
+            Box::pin(async move {
+                let mut query: Vec<(&'static str, String)> = Vec::with_capacity(1usize);
+                query.push(("tagid", self.query_tagid.to_string()));
+                self.client
+                    .execute_json::<
+                        EmptyResponse,
+                        _,
+                    >(&OP_TAG_DELETE, &query, None::<&()>)
+                    .await
+            })
+        }
+    }
+    static OP_TAG_GET: crate::operation::Operation = crate::operation::Operation {
+        id: "tag.get",
+        method: crate::operation::Method::Get,
+        path: "/cgi-bin/tag/get",
+        credential: crate::operation::Credential::AccessToken,
+        retry_safe: true,
+    };
+    /// Request builder of [`TagApi::get`] (获取标签成员): set optional inputs, then `.await` it.
+    #[derive(Debug, Clone)]
+    #[must_use = "a request does nothing until it is awaited"]
+    pub struct TagGet {
+        pub(super) client: crate::Client,
+        pub(super) query_tagid: i64,
+    }
+    impl TagGet {}
+    impl std::future::IntoFuture for TagGet {
+        type Output = crate::Result<TagGetResponse>;
+        type IntoFuture = crate::BoxFuture<Self::Output>;
+        fn into_future(self) -> Self::IntoFuture {
+            Box::pin(async move {
+                let mut query: Vec<(&'static str, String)> = Vec::with_capacity(1usize);
+                query.push(("tagid", self.query_tagid.to_string()));
+                self.client
+                    .execute_json::<TagGetResponse, _>(&OP_TAG_GET, &query, None::<&()>)
+                    .await
+            })
+        }
+    }
+    static OP_TAG_LIST: crate::operation::Operation = crate::operation::Operation {
+        id: "tag.list",
+        method: crate::operation::Method::Get,
+        path: "/cgi-bin/tag/list",
+        credential: crate::operation::Credential::AccessToken,
+        retry_safe: true,
+    };
+    /// Request builder of [`TagApi::list`] (获取标签列表): set optional inputs, then `.await` it.
+    #[derive(Debug, Clone)]
+    #[must_use = "a request does nothing until it is awaited"]
+    pub struct TagList {
+        pub(super) client: crate::Client,
+    }
+    impl TagList {}
+    impl std::future::IntoFuture for TagList {
+        type Output = crate::Result<TagListResponse>;
+        type IntoFuture = crate::BoxFuture<Self::Output>;
+        fn into_future(self) -> Self::IntoFuture {
+            Box::pin(async move {
+                let query: Vec<(&'static str, String)> = Vec::new();
+                self.client
+                    .execute_json::<
+                        TagListResponse,
+                        _,
+                    >(&OP_TAG_LIST, &query, None::<&()>)
+                    .await
+            })
+        }
+    }
+    static OP_TAG_ADD_USERS: crate::operation::Operation = crate::operation::Operation {
+        id: "tag.add_users",
+        method: crate::operation::Method::Post,
+        path: "/cgi-bin/tag/addtagusers",
+        credential: crate::operation::Credential::AccessToken,
+        retry_safe: false,
+    };
+    /// Request builder of [`TagApi::add_users`] (增加标签成员): set optional inputs, then `.await` it.
+    #[derive(Debug, Clone)]
+    #[must_use = "a request does nothing until it is awaited"]
+    pub struct TagAddUsers {
+        pub(super) client: crate::Client,
+        pub(super) request: TagUsersRequest,
+    }
+    impl TagAddUsers {
+        /// 成员 UserID 列表，单次不超过 1000 个
+        pub fn userlist(
+            mut self,
+            value: impl IntoIterator<Item = impl Into<String>>,
+        ) -> Self {
+            self.request.userlist = Some(value.into_iter().map(Into::into).collect());
+            self
+        }
+        /// 部门 ID 列表，单次不超过 100 个
+        pub fn partylist(
+            mut self,
+            value: impl IntoIterator<Item = impl Into<i64>>,
+        ) -> Self {
+            self.request.partylist = Some(value.into_iter().map(Into::into).collect());
+            self
+        }
+    }
+    impl std::future::IntoFuture for TagAddUsers {
+        type Output = crate::Result<TagUsersResponse>;
+        type IntoFuture = crate::BoxFuture<Self::Output>;
+        fn into_future(self) -> Self::IntoFuture {
+            Box::pin(async move {
+                let query: Vec<(&'static str, String)> = Vec::new();
+                self.client
+                    .execute_json::<
+                        TagUsersResponse,
+                        _,
+                    >(&OP_TAG_ADD_USERS, &query, Some(&self.request))
+                    .await
+            })
+        }
+    }
+    static OP_TAG_DELETE_USERS: crate::operation::Operation = crate::operation::Operation {
+        id: "tag.delete_users",
+        method: crate::operation::Method::Post,
+        path: "/cgi-bin/tag/deltagusers",
+        credential: crate::operation::Credential::AccessToken,
+        retry_safe: false,
+    };
+    /// Request builder of [`TagApi::delete_users`] (删除标签成员): set optional inputs, then `.await` it.
+    #[derive(Debug, Clone)]
+    #[must_use = "a request does nothing until it is awaited"]
+    pub struct TagDeleteUsers {
+        pub(super) client: crate::Client,
+        pub(super) request: TagUsersRequest,
+    }
+    impl TagDeleteUsers {
+        /// 成员 UserID 列表，单次不超过 1000 个
+        pub fn userlist(
+            mut self,
+            value: impl IntoIterator<Item = impl Into<String>>,
+        ) -> Self {
+            self.request.userlist = Some(value.into_iter().map(Into::into).collect());
+            self
+        }
+        /// 部门 ID 列表，单次不超过 100 个
+        pub fn partylist(
+            mut self,
+            value: impl IntoIterator<Item = impl Into<i64>>,
+        ) -> Self {
+            self.request.partylist = Some(value.into_iter().map(Into::into).collect());
+            self
+        }
+    }
+    impl std::future::IntoFuture for TagDeleteUsers {
+        type Output = crate::Result<TagUsersResponse>;
+        type IntoFuture = crate::BoxFuture<Self::Output>;
+        fn into_future(self) -> Self::IntoFuture {
+            Box::pin(async move {
+                let query: Vec<(&'static str, String)> = Vec::new();
+                self.client
+                    .execute_json::<
+                        TagUsersResponse,
+                        _,
+                    >(&OP_TAG_DELETE_USERS, &query, Some(&self.request))
+                    .await
+            })
+        }
+    }
+    static OP_USER_CREATE: crate::operation::Operation = crate::operation::Operation {
+        id: "user.create",
+        method: crate::operation::Method::Post,
+        path: "/cgi-bin/user/create",
+        credential: crate::operation::Credential::AccessToken,
+        retry_safe: false,
+    };
+    /// Request builder of [`UserApi::create`] (创建成员): set optional inputs, then `.await` it.
+    #[derive(Debug, Clone)]
+    #[must_use = "a request does nothing until it is awaited"]
+    pub struct UserCreate {
+        pub(super) client: crate::Client,
+        pub(super) request: UserCreateRequest,
+    }
+    impl UserCreate {
+        /// 成员别名，1~64 个 UTF-8 字符
+        pub fn alias(mut self, value: impl Into<String>) -> Self {
+            self.request.alias = Some(value.into());
+            self
+        }
+        /// 手机号码，企业内唯一；mobile 与 email 不能同时为空
+        pub fn mobile(mut self, value: impl Into<String>) -> Self {
+            self.request.mobile = Some(value.into());
+            self
+        }
+        /// 在各部门内的排序值，个数须与 department 一致，值越大越靠前，范围 [0, 2^32)
+        pub fn order(mut self, value: impl IntoIterator<Item = impl Into<i64>>) -> Self {
+            self.request.order = Some(value.into_iter().map(Into::into).collect());
+            self
+        }
+        /// 职务，0~128 个字符
+        pub fn position(mut self, value: impl Into<String>) -> Self {
+            self.request.position = Some(value.into());
+            self
+        }
+        /// 性别：1 男，2 女
+        pub fn gender(mut self, value: impl Into<Gender>) -> Self {
+            self.request.gender = Some(value.into());
+            self
+        }
+        /// 邮箱，6~64 字节，企业内唯一；mobile 与 email 不能同时为空
+        pub fn email(mut self, value: impl Into<String>) -> Self {
+            self.request.email = Some(value.into());
+            self
+        }
+        /// 企业邮箱，仅对开通企业邮箱的企业有效，6~64 字节，企业内唯一；不填则系统生成默认企业邮箱
+        pub fn biz_mail(mut self, value: impl Into<String>) -> Self {
+            self.request.biz_mail = Some(value.into());
+            self
+        }
+        /// 座机，32 字节以内，由数字、-、+ 或 , 组成
+        pub fn telephone(mut self, value: impl Into<String>) -> Self {
+            self.request.telephone = Some(value.into());
+            self
+        }
+        /// 在各部门内是否为负责人，个数须与 department 一致
+        pub fn is_leader_in_dept(
+            mut self,
+            value: impl IntoIterator<Item = impl Into<LeaderFlag>>,
+        ) -> Self {
+            self.request.is_leader_in_dept = Some(
+                value.into_iter().map(Into::into).collect(),
+            );
+            self
+        }
+        /// 直属上级 UserID，须为企业内成员
+        pub fn direct_leader(
+            mut self,
+            value: impl IntoIterator<Item = impl Into<String>>,
+        ) -> Self {
+            self.request.direct_leader = Some(
+                value.into_iter().map(Into::into).collect(),
+            );
+            self
+        }
+        /// 头像的 media_id，通过素材管理接口上传图片获得
+        pub fn avatar_mediaid(mut self, value: impl Into<String>) -> Self {
+            self.request.avatar_mediaid = Some(value.into());
+            self
+        }
+        /// 启用或禁用成员，默认启用
+        pub fn enable(mut self, value: impl Into<UserEnable>) -> Self {
+            self.request.enable = Some(value.into());
+            self
+        }
+        /// 自定义字段
+        pub fn extattr(mut self, value: impl Into<ExtAttrs>) -> Self {
+            self.request.extattr = Some(value.into());
+            self
+        }
+        /// 是否邀请成员使用企业微信（通过短信或邮件），默认 true
+        pub fn to_invite(mut self, value: bool) -> Self {
+            self.request.to_invite = Some(value);
+            self
+        }
+        /// 成员对外属性
+        pub fn external_profile(mut self, value: impl Into<ExternalProfile>) -> Self {
+            self.request.external_profile = Some(value.into());
+            self
+        }
+        /// 对外职务，不超过 12 个汉字；不设置时对外展示 position
+        pub fn external_position(mut self, value: impl Into<String>) -> Self {
+            self.request.external_position = Some(value.into());
+            self
+        }
+        /// 地址，最长 128 个字符
+        pub fn address(mut self, value: impl Into<String>) -> Self {
+            self.request.address = Some(value.into());
+            self
+        }
+        /// 主部门
+        pub fn main_department(mut self, value: i64) -> Self {
+            self.request.main_department = Some(value);
+            self
+        }
+    }
+    impl std::future::IntoFuture for UserCreate {
+        type Output = crate::Result<EmptyResponse>;
+        type IntoFuture = crate::BoxFuture<Self::Output>;
+        fn into_future(self) -> Self::IntoFuture {
+            Box::pin(async move {
+                let query: Vec<(&'static str, String)> = Vec::new();
+                self.client
+                    .execute_json::<
+                        EmptyResponse,
+                        _,
+                    >(&OP_USER_CREATE, &query, Some(&self.request))
+                    .await
+            })
+        }
+    }
+    static OP_USER_GET: crate::operation::Operation = crate::operation::Operation {
+        id: "user.get",
+        method: crate::operation::Method::Get,
+        path: "/cgi-bin/user/get",
+        credential: crate::operation::Credential::AccessToken,
+        retry_safe: true,
+    };
+    /// Request builder of [`UserApi::get`] (读取成员): set optional inputs, then `.await` it.
+    #[derive(Debug, Clone)]
+    #[must_use = "a request does nothing until it is awaited"]
+    pub struct UserGet {
+        pub(super) client: crate::Client,
+        pub(super) query_userid: String,
+    }
+    impl UserGet {}
+    impl std::future::IntoFuture for UserGet {
+        type Output = crate::Result<User>;
+        type IntoFuture = crate::BoxFuture<Self::Output>;
+        fn into_future(self) -> Self::IntoFuture {
+            Box::pin(async move {
+                let mut query: Vec<(&'static str, String)> = Vec::with_capacity(1usize);
+                query.push(("userid", self.query_userid));
+                self.client
+                    .execute_json::<User, _>(&OP_USER_GET, &query, None::<&()>)
+                    .await
+            })
+        }
+    }
+    static OP_USER_UPDATE: crate::operation::Operation = crate::operation::Operation {
+        id: "user.update",
+        method: crate::operation::Method::Post,
+        path: "/cgi-bin/user/update",
+        credential: crate::operation::Credential::AccessToken,
+        retry_safe: false,
+    };
+    /// Request builder of [`UserApi::update`] (更新成员): set optional inputs, then `.await` it.
+    #[derive(Debug, Clone)]
+    #[must_use = "a request does nothing until it is awaited"]
+    pub struct UserUpdate {
+        pub(super) client: crate::Client,
+        pub(super) request: UserUpdateRequest,
+    }
+    impl UserUpdate {
+        /// 新的 UserID；系统自动生成的 userid 只允许修改一次
+        pub fn new_userid(mut self, value: impl Into<String>) -> Self {
+            self.request.new_userid = Some(value.into());
+            self
+        }
+        /// 成员名称，1~64 个 UTF-8 字符
+        pub fn name(mut self, value: impl Into<String>) -> Self {
+            self.request.name = Some(value.into());
+            self
+        }
+        /// 成员别名，1~64 个 UTF-8 字符
+        pub fn alias(mut self, value: impl Into<String>) -> Self {
+            self.request.alias = Some(value.into());
+            self
+        }
+        /// 手机号码，企业内唯一；上游企业不可修改下游企业成员的手机号
+        pub fn mobile(mut self, value: impl Into<String>) -> Self {
+            self.request.mobile = Some(value.into());
+            self
+        }
+        /// 所属部门 id 列表，不超过 100 个
+        pub fn department(
+            mut self,
+            value: impl IntoIterator<Item = impl Into<i64>>,
+        ) -> Self {
+            self.request.department = Some(value.into_iter().map(Into::into).collect());
+            self
+        }
+        /// 在各部门内的排序值，个数须与 department 一致，值越大越靠前，范围 [0, 2^32)
+        pub fn order(mut self, value: impl IntoIterator<Item = impl Into<i64>>) -> Self {
+            self.request.order = Some(value.into_iter().map(Into::into).collect());
+            self
+        }
+        /// 职务，0~128 个字符
+        pub fn position(mut self, value: impl Into<String>) -> Self {
+            self.request.position = Some(value.into());
+            self
+        }
+        /// 性别：1 男，2 女
+        pub fn gender(mut self, value: impl Into<Gender>) -> Self {
+            self.request.gender = Some(value.into());
+            self
+        }
+        /// 邮箱，6~64 字节，企业内唯一
+        pub fn email(mut self, value: impl Into<String>) -> Self {
+            self.request.email = Some(value.into());
+            self
+        }
+        /// 企业邮箱，仅对开通企业邮箱的企业有效，企业内唯一
+        pub fn biz_mail(mut self, value: impl Into<String>) -> Self {
+            self.request.biz_mail = Some(value.into());
+            self
+        }
+        /// 企业邮箱别名，覆盖式更新
+        pub fn biz_mail_alias(mut self, value: impl Into<BizMailAlias>) -> Self {
+            self.request.biz_mail_alias = Some(value.into());
+            self
+        }
+        /// 座机，32 字节以内，由数字、-、+ 或 , 组成
+        pub fn telephone(mut self, value: impl Into<String>) -> Self {
+            self.request.telephone = Some(value.into());
+            self
+        }
+        /// 在各部门内是否为负责人，个数须与 department 一致
+        pub fn is_leader_in_dept(
+            mut self,
+            value: impl IntoIterator<Item = impl Into<LeaderFlag>>,
+        ) -> Self {
+            self.request.is_leader_in_dept = Some(
+                value.into_iter().map(Into::into).collect(),
+            );
+            self
+        }
+        /// 直属上级 UserID，须为企业内成员
+        pub fn direct_leader(
+            mut self,
+            value: impl IntoIterator<Item = impl Into<String>>,
+        ) -> Self {
+            self.request.direct_leader = Some(
+                value.into_iter().map(Into::into).collect(),
+            );
+            self
+        }
+        /// 启用或禁用成员
+        pub fn enable(mut self, value: impl Into<UserEnable>) -> Self {
+            self.request.enable = Some(value.into());
+            self
+        }
+        /// 头像的 media_id，通过素材管理接口上传图片获得
+        pub fn avatar_mediaid(mut self, value: impl Into<String>) -> Self {
+            self.request.avatar_mediaid = Some(value.into());
+            self
+        }
+        /// 地址，最长 128 个字符
+        pub fn address(mut self, value: impl Into<String>) -> Self {
+            self.request.address = Some(value.into());
+            self
+        }
+        /// 主部门
+        pub fn main_department(mut self, value: i64) -> Self {
+            self.request.main_department = Some(value);
+            self
+        }
+        /// 自定义字段
+        pub fn extattr(mut self, value: impl Into<ExtAttrs>) -> Self {
+            self.request.extattr = Some(value.into());
+            self
+        }
+        /// 对外职务，不超过 12 个汉字
+        pub fn external_position(mut self, value: impl Into<String>) -> Self {
+            self.request.external_position = Some(value.into());
+            self
+        }
+        /// 成员对外属性
+        pub fn external_profile(mut self, value: impl Into<ExternalProfile>) -> Self {
+            self.request.external_profile = Some(value.into());
+            self
+        }
+    }
+    impl std::future::IntoFuture for UserUpdate {
+        type Output = crate::Result<EmptyResponse>;
+        type IntoFuture = crate::BoxFuture<Self::Output>;
+        fn into_future(self) -> Self::IntoFuture {
+            Box::pin(async move {
+                let query: Vec<(&'static str, String)> = Vec::new();
+                self.client
+                    .execute_json::<
+                        EmptyResponse,
+                        _,
+                    >(&OP_USER_UPDATE, &query, Some(&self.request))
+                    .await
+            })
+        }
+    }
+    static OP_USER_DELETE: crate::operation::Operation = crate::operation::Operation {
+        id: "user.delete",
+        method: crate::operation::Method::Get,
+        path: "/cgi-bin/user/delete",
+        credential: crate::operation::Credential::AccessToken,
+        retry_safe: false,
+    };
+    /// Request builder of [`UserApi::delete`] (删除成员): set optional inputs, then `.await` it.
+    #[derive(Debug, Clone)]
+    #[must_use = "a request does nothing until it is awaited"]
+    pub struct UserDelete {
+        pub(super) client: crate::Client,
+        pub(super) query_userid: String,
+    }
+    impl UserDelete {}
+    impl std::future::IntoFuture for UserDelete {
+        type Output = crate::Result<EmptyResponse>;
+        type IntoFuture = crate::BoxFuture<Self::Output>;
+        fn into_future(self) -> Self::IntoFuture {
+            Box::pin(async move {
+                let mut query: Vec<(&'static str, String)> = Vec::with_capacity(1usize);
+                query.push(("userid", self.query_userid));
+                self.client
+                    .execute_json::<
+                        EmptyResponse,
+                        _,
+                    >(&OP_USER_DELETE, &query, None::<&()>)
+                    .await
+            })
+        }
+    }
+    static OP_USER_BATCH_DELETE: crate::operation::Operation = crate::operation::Operation {
+        id: "user.batch_delete",
+        method: crate::operation::Method::Post,
+        path: "/cgi-bin/user/batchdelete",
+        credential: crate::operation::Credential::AccessToken,
+        retry_safe: false,
+    };
+    /// Request builder of [`UserApi::batch_delete`] (批量删除成员): set optional inputs, then `.await` it.
+    #[derive(Debug, Clone)]
+    #[must_use = "a request does nothing until it is awaited"]
+    pub struct UserBatchDelete {
+        pub(super) client: crate::Client,
+        pub(super) request: UserBatchDeleteRequest,
+    }
+    impl UserBatchDelete {}
+    impl std::future::IntoFuture for UserBatchDelete {
+        type Output = crate::Result<EmptyResponse>;
+        type IntoFuture = crate::BoxFuture<Self::Output>;
+        fn into_future(self) -> Self::IntoFuture {
+            Box::pin(async move {
+                let query: Vec<(&'static str, String)> = Vec::new();
+                self.client
+                    .execute_json::<
+                        EmptyResponse,
+                        _,
+                    >(&OP_USER_BATCH_DELETE, &query, Some(&self.request))
+                    .await
+            })
+        }
+    }
+    static OP_USER_SIMPLE_LIST: crate::operation::Operation = crate::operation::Operation {
+        id: "user.simple_list",
+        method: crate::operation::Method::Get,
+        path: "/cgi-bin/user/simplelist",
+        credential: crate::operation::Credential::AccessToken,
+        retry_safe: true,
+    };
+    /// Request builder of [`UserApi::simple_list`] (获取部门成员): set optional inputs, then `.await` it.
+    #[derive(Debug, Clone)]
+    #[must_use = "a request does nothing until it is awaited"]
+    pub struct UserSimpleList {
+        pub(super) client: crate::Client,
+        pub(super) query_department_id: i64,
+    }
+    impl UserSimpleList {}
+    impl std::future::IntoFuture for UserSimpleList {
+        type Output = crate::Result<UserSimpleListResponse>;
+        type IntoFuture = crate::BoxFuture<Self::Output>;
+        fn into_future(self) -> Self::IntoFuture {
+            Box::pin(async move {
+                let mut query: Vec<(&'static str, String)> = Vec::with_capacity(1usize);
+                query.push(("department_id", self.query_department_id.to_string()));
+                self.client
+                    .execute_json::<
+                        UserSimpleListResponse,
+                        _,
+                    >(&OP_USER_SIMPLE_LIST, &query, None::<&()>)
+                    .await
+            })
+        }
+    }
+    static OP_USER_LIST: crate::operation::Operation = crate::operation::Operation {
+        id: "user.list",
+        method: crate::operation::Method::Get,
+        path: "/cgi-bin/user/list",
+        credential: crate::operation::Credential::AccessToken,
+        retry_safe: true,
+    };
+    /// Request builder of [`UserApi::list`] (获取部门成员详情): set optional inputs, then `.await` it.
+    #[derive(Debug, Clone)]
+    #[must_use = "a request does nothing until it is awaited"]
+    pub struct UserList {
+        pub(super) client: crate::Client,
+        pub(super) query_department_id: i64,
+    }
+    impl UserList {}
+    impl std::future::IntoFuture for UserList {
+        type Output = crate::Result<UserListResponse>;
+        type IntoFuture = crate::BoxFuture<Self::Output>;
+        fn into_future(self) -> Self::IntoFuture {
+            Box::pin(async move {
+                let mut query: Vec<(&'static str, String)> = Vec::with_capacity(1usize);
+                query.push(("department_id", self.query_department_id.to_string()));
+                self.client
+                    .execute_json::<
+                        UserListResponse,
+                        _,
+                    >(&OP_USER_LIST, &query, None::<&()>)
+                    .await
+            })
+        }
+    }
+    static OP_USER_LIST_ID: crate::operation::Operation = crate::operation::Operation {
+        id: "user.list_id",
+        method: crate::operation::Method::Post,
+        path: "/cgi-bin/user/list_id",
+        credential: crate::operation::Credential::AccessToken,
+        retry_safe: true,
+    };
+    /// Request builder of [`UserApi::list_id`] (获取成员ID列表): set optional inputs, then `.await` it.
+    #[derive(Debug, Clone)]
+    #[must_use = "a request does nothing until it is awaited"]
+    pub struct UserListId {
+        pub(super) client: crate::Client,
+        pub(super) request: UserListIdRequest,
+    }
+    impl UserListId {
+        /// 分页游标，由上一次调用返回；首次调用不填
+        pub fn cursor(mut self, value: impl Into<String>) -> Self {
+            self.request.cursor = Some(value.into());
+            self
+        }
+        /// 本页期望的数据量，1~10000
+        pub fn limit(mut self, value: i64) -> Self {
+            self.request.limit = Some(value);
+            self
+        }
+        /// Every item of every page, as a stream: the next page is fetched when the items of
+        /// the current one are used up. The stream ends after an error.
+        pub fn into_stream(
             self,
-            |call, cursor| call.cursor(cursor),
-            |page: UserListIdResponse| (
-                page.dept_user.unwrap_or_default(),
-                page.next_cursor,
-            ),
-        )
+        ) -> impl futures::Stream<Item = crate::Result<DeptUser>> + Send + 'static {
+            crate::paging::stream(
+                self,
+                |call, cursor| call.cursor(cursor),
+                |page: UserListIdResponse| (page.dept_user, page.next_cursor),
+            )
+        }
     }
-}
-impl std::future::IntoFuture for UserListId {
-    type Output = crate::Result<UserListIdResponse>;
-    type IntoFuture = crate::BoxFuture<Self::Output>;
-    fn into_future(self) -> Self::IntoFuture {
-        Box::pin(async move {
-            let query: Vec<(&'static str, String)> = Vec::new();
-            self.client
-                .execute_json::<
-                    UserListIdResponse,
-                    _,
-                >(&OP_USER_LIST_ID, &query, Some(&self.request))
-                .await
-        })
+    impl std::future::IntoFuture for UserListId {
+        type Output = crate::Result<UserListIdResponse>;
+        type IntoFuture = crate::BoxFuture<Self::Output>;
+        fn into_future(self) -> Self::IntoFuture {
+            Box::pin(async move {
+                let query: Vec<(&'static str, String)> = Vec::new();
+                self.client
+                    .execute_json::<
+                        UserListIdResponse,
+                        _,
+                    >(&OP_USER_LIST_ID, &query, Some(&self.request))
+                    .await
+            })
+        }
     }
-}
-static OP_USER_CONVERT_TO_OPENID: crate::operation::Operation = crate::operation::Operation {
-    id: "user.convert_to_openid",
-    method: crate::operation::Method::Post,
-    path: "/cgi-bin/user/convert_to_openid",
-    credential: crate::operation::Credential::AccessToken,
-    retry_safe: true,
-};
-/// Request builder of [`UserApi::convert_to_openid`] (userid转openid): set optional inputs, then `.await` it.
-#[derive(Debug, Clone)]
-#[must_use = "a request does nothing until it is awaited"]
-pub struct UserConvertToOpenid {
-    client: crate::Client,
-    request: UserConvertToOpenidRequest,
-}
-impl UserConvertToOpenid {}
-impl std::future::IntoFuture for UserConvertToOpenid {
-    type Output = crate::Result<UserConvertToOpenidResponse>;
-    type IntoFuture = crate::BoxFuture<Self::Output>;
-    fn into_future(self) -> Self::IntoFuture {
-        Box::pin(async move {
-            let query: Vec<(&'static str, String)> = Vec::new();
-            self.client
-                .execute_json::<
-                    UserConvertToOpenidResponse,
-                    _,
-                >(&OP_USER_CONVERT_TO_OPENID, &query, Some(&self.request))
-                .await
-        })
+    static OP_USER_CONVERT_TO_OPENID: crate::operation::Operation = crate::operation::Operation {
+        id: "user.convert_to_openid",
+        method: crate::operation::Method::Post,
+        path: "/cgi-bin/user/convert_to_openid",
+        credential: crate::operation::Credential::AccessToken,
+        retry_safe: true,
+    };
+    /// Request builder of [`UserApi::convert_to_openid`] (userid转openid): set optional inputs, then `.await` it.
+    #[derive(Debug, Clone)]
+    #[must_use = "a request does nothing until it is awaited"]
+    pub struct UserConvertToOpenid {
+        pub(super) client: crate::Client,
+        pub(super) request: UserConvertToOpenidRequest,
     }
-}
-static OP_USER_CONVERT_TO_USERID: crate::operation::Operation = crate::operation::Operation {
-    id: "user.convert_to_userid",
-    method: crate::operation::Method::Post,
-    path: "/cgi-bin/user/convert_to_userid",
-    credential: crate::operation::Credential::AccessToken,
-    retry_safe: true,
-};
-/// Request builder of [`UserApi::convert_to_userid`] (openid转userid): set optional inputs, then `.await` it.
-#[derive(Debug, Clone)]
-#[must_use = "a request does nothing until it is awaited"]
-pub struct UserConvertToUserid {
-    client: crate::Client,
-    request: UserConvertToUseridRequest,
-}
-impl UserConvertToUserid {}
-impl std::future::IntoFuture for UserConvertToUserid {
-    type Output = crate::Result<UserConvertToUseridResponse>;
-    type IntoFuture = crate::BoxFuture<Self::Output>;
-    fn into_future(self) -> Self::IntoFuture {
-        Box::pin(async move {
-            let query: Vec<(&'static str, String)> = Vec::new();
-            self.client
-                .execute_json::<
-                    UserConvertToUseridResponse,
-                    _,
-                >(&OP_USER_CONVERT_TO_USERID, &query, Some(&self.request))
-                .await
-        })
+    impl UserConvertToOpenid {}
+    impl std::future::IntoFuture for UserConvertToOpenid {
+        type Output = crate::Result<UserConvertToOpenidResponse>;
+        type IntoFuture = crate::BoxFuture<Self::Output>;
+        fn into_future(self) -> Self::IntoFuture {
+            Box::pin(async move {
+                let query: Vec<(&'static str, String)> = Vec::new();
+                self.client
+                    .execute_json::<
+                        UserConvertToOpenidResponse,
+                        _,
+                    >(&OP_USER_CONVERT_TO_OPENID, &query, Some(&self.request))
+                    .await
+            })
+        }
     }
-}
-static OP_USER_AUTH_SUCCESS: crate::operation::Operation = crate::operation::Operation {
-    id: "user.auth_success",
-    method: crate::operation::Method::Get,
-    path: "/cgi-bin/user/authsucc",
-    credential: crate::operation::Credential::AccessToken,
-    retry_safe: false,
-};
-/// Request builder of [`UserApi::auth_success`] (登录二次验证): set optional inputs, then `.await` it.
-#[derive(Debug, Clone)]
-#[must_use = "a request does nothing until it is awaited"]
-pub struct UserAuthSuccess {
-    client: crate::Client,
-    query_userid: String,
-}
-impl UserAuthSuccess {}
-impl std::future::IntoFuture for UserAuthSuccess {
-    type Output = crate::Result<EmptyResponse>;
-    type IntoFuture = crate::BoxFuture<Self::Output>;
-    fn into_future(self) -> Self::IntoFuture {
-        Box::pin(async move {
-            let mut query: Vec<(&'static str, String)> = Vec::with_capacity(1usize);
-            query.push(("userid", self.query_userid));
-            self.client
-                .execute_json::<
-                    EmptyResponse,
-                    _,
-                >(&OP_USER_AUTH_SUCCESS, &query, None::<&()>)
-                .await
-        })
+    static OP_USER_CONVERT_TO_USERID: crate::operation::Operation = crate::operation::Operation {
+        id: "user.convert_to_userid",
+        method: crate::operation::Method::Post,
+        path: "/cgi-bin/user/convert_to_userid",
+        credential: crate::operation::Credential::AccessToken,
+        retry_safe: true,
+    };
+    /// Request builder of [`UserApi::convert_to_userid`] (openid转userid): set optional inputs, then `.await` it.
+    #[derive(Debug, Clone)]
+    #[must_use = "a request does nothing until it is awaited"]
+    pub struct UserConvertToUserid {
+        pub(super) client: crate::Client,
+        pub(super) request: UserConvertToUseridRequest,
     }
-}
-static OP_USER_GET_USERID: crate::operation::Operation = crate::operation::Operation {
-    id: "user.get_userid",
-    method: crate::operation::Method::Post,
-    path: "/cgi-bin/user/getuserid",
-    credential: crate::operation::Credential::AccessToken,
-    retry_safe: true,
-};
-/// Request builder of [`UserApi::get_userid`] (手机号获取userid): set optional inputs, then `.await` it.
-#[derive(Debug, Clone)]
-#[must_use = "a request does nothing until it is awaited"]
-pub struct UserGetUserid {
-    client: crate::Client,
-    request: UserGetUseridRequest,
-}
-impl UserGetUserid {}
-impl std::future::IntoFuture for UserGetUserid {
-    type Output = crate::Result<UserGetUseridResponse>;
-    type IntoFuture = crate::BoxFuture<Self::Output>;
-    fn into_future(self) -> Self::IntoFuture {
-        Box::pin(async move {
-            let query: Vec<(&'static str, String)> = Vec::new();
-            self.client
-                .execute_json::<
-                    UserGetUseridResponse,
-                    _,
-                >(&OP_USER_GET_USERID, &query, Some(&self.request))
-                .await
-        })
+    impl UserConvertToUserid {}
+    impl std::future::IntoFuture for UserConvertToUserid {
+        type Output = crate::Result<UserConvertToUseridResponse>;
+        type IntoFuture = crate::BoxFuture<Self::Output>;
+        fn into_future(self) -> Self::IntoFuture {
+            Box::pin(async move {
+                let query: Vec<(&'static str, String)> = Vec::new();
+                self.client
+                    .execute_json::<
+                        UserConvertToUseridResponse,
+                        _,
+                    >(&OP_USER_CONVERT_TO_USERID, &query, Some(&self.request))
+                    .await
+            })
+        }
     }
-}
-static OP_USER_GET_USERID_BY_EMAIL: crate::operation::Operation = crate::operation::Operation {
-    id: "user.get_userid_by_email",
-    method: crate::operation::Method::Post,
-    path: "/cgi-bin/user/get_userid_by_email",
-    credential: crate::operation::Credential::AccessToken,
-    retry_safe: true,
-};
-/// Request builder of [`UserApi::get_userid_by_email`] (邮箱获取userid): set optional inputs, then `.await` it.
-#[derive(Debug, Clone)]
-#[must_use = "a request does nothing until it is awaited"]
-pub struct UserGetUseridByEmail {
-    client: crate::Client,
-    request: UserGetUseridByEmailRequest,
-}
-impl UserGetUseridByEmail {
-    /// 邮箱类型，默认企业邮箱
-    pub fn email_type(mut self, value: impl Into<EmailType>) -> Self {
-        self.request.email_type = Some(value.into());
-        self
+    static OP_USER_AUTH_SUCCESS: crate::operation::Operation = crate::operation::Operation {
+        id: "user.auth_success",
+        method: crate::operation::Method::Get,
+        path: "/cgi-bin/user/authsucc",
+        credential: crate::operation::Credential::AccessToken,
+        retry_safe: false,
+    };
+    /// Request builder of [`UserApi::auth_success`] (登录二次验证): set optional inputs, then `.await` it.
+    #[derive(Debug, Clone)]
+    #[must_use = "a request does nothing until it is awaited"]
+    pub struct UserAuthSuccess {
+        pub(super) client: crate::Client,
+        pub(super) query_userid: String,
     }
-}
-impl std::future::IntoFuture for UserGetUseridByEmail {
-    type Output = crate::Result<UserGetUseridResponse>;
-    type IntoFuture = crate::BoxFuture<Self::Output>;
-    fn into_future(self) -> Self::IntoFuture {
-        Box::pin(async move {
-            let query: Vec<(&'static str, String)> = Vec::new();
-            self.client
-                .execute_json::<
-                    UserGetUseridResponse,
-                    _,
-                >(&OP_USER_GET_USERID_BY_EMAIL, &query, Some(&self.request))
-                .await
-        })
+    impl UserAuthSuccess {}
+    impl std::future::IntoFuture for UserAuthSuccess {
+        type Output = crate::Result<EmptyResponse>;
+        type IntoFuture = crate::BoxFuture<Self::Output>;
+        fn into_future(self) -> Self::IntoFuture {
+            Box::pin(async move {
+                let mut query: Vec<(&'static str, String)> = Vec::with_capacity(1usize);
+                query.push(("userid", self.query_userid));
+                self.client
+                    .execute_json::<
+                        EmptyResponse,
+                        _,
+                    >(&OP_USER_AUTH_SUCCESS, &query, None::<&()>)
+                    .await
+            })
+        }
     }
-}
-static OP_USER_GET_ACTIVE_STAT: crate::operation::Operation = crate::operation::Operation {
-    id: "user.get_active_stat",
-    method: crate::operation::Method::Post,
-    path: "/cgi-bin/user/get_active_stat",
-    credential: crate::operation::Credential::AccessToken,
-    retry_safe: true,
-};
-/// Request builder of [`UserApi::get_active_stat`] (获取企业活跃成员数): set optional inputs, then `.await` it.
-#[derive(Debug, Clone)]
-#[must_use = "a request does nothing until it is awaited"]
-pub struct UserGetActiveStat {
-    client: crate::Client,
-    request: UserGetActiveStatRequest,
-}
-impl UserGetActiveStat {}
-impl std::future::IntoFuture for UserGetActiveStat {
-    type Output = crate::Result<UserGetActiveStatResponse>;
-    type IntoFuture = crate::BoxFuture<Self::Output>;
-    fn into_future(self) -> Self::IntoFuture {
-        Box::pin(async move {
-            let query: Vec<(&'static str, String)> = Vec::new();
-            self.client
-                .execute_json::<
-                    UserGetActiveStatResponse,
-                    _,
-                >(&OP_USER_GET_ACTIVE_STAT, &query, Some(&self.request))
-                .await
-        })
+    static OP_USER_GET_USERID: crate::operation::Operation = crate::operation::Operation {
+        id: "user.get_userid",
+        method: crate::operation::Method::Post,
+        path: "/cgi-bin/user/getuserid",
+        credential: crate::operation::Credential::AccessToken,
+        retry_safe: true,
+    };
+    /// Request builder of [`UserApi::get_userid`] (手机号获取userid): set optional inputs, then `.await` it.
+    #[derive(Debug, Clone)]
+    #[must_use = "a request does nothing until it is awaited"]
+    pub struct UserGetUserid {
+        pub(super) client: crate::Client,
+        pub(super) request: UserGetUseridRequest,
     }
-}
-static OP_USER_BATCH_INVITE: crate::operation::Operation = crate::operation::Operation {
-    id: "user.batch_invite",
-    method: crate::operation::Method::Post,
-    path: "/cgi-bin/batch/invite",
-    credential: crate::operation::Credential::AccessToken,
-    retry_safe: false,
-};
-/// Request builder of [`UserApi::batch_invite`] (邀请成员): set optional inputs, then `.await` it.
-#[derive(Debug, Clone)]
-#[must_use = "a request does nothing until it is awaited"]
-pub struct UserBatchInvite {
-    client: crate::Client,
-    request: UserBatchInviteRequest,
-}
-impl UserBatchInvite {
-    /// 成员 UserID 列表，最多 1000 个
-    pub fn user(mut self, value: impl IntoIterator<Item = impl Into<String>>) -> Self {
-        self.request.user = Some(value.into_iter().map(Into::into).collect());
-        self
+    impl UserGetUserid {}
+    impl std::future::IntoFuture for UserGetUserid {
+        type Output = crate::Result<UserGetUseridResponse>;
+        type IntoFuture = crate::BoxFuture<Self::Output>;
+        fn into_future(self) -> Self::IntoFuture {
+            Box::pin(async move {
+                let query: Vec<(&'static str, String)> = Vec::new();
+                self.client
+                    .execute_json::<
+                        UserGetUseridResponse,
+                        _,
+                    >(&OP_USER_GET_USERID, &query, Some(&self.request))
+                    .await
+            })
+        }
     }
-    /// 部门 ID 列表，最多 100 个
-    pub fn party(mut self, value: impl IntoIterator<Item = impl Into<i64>>) -> Self {
-        self.request.party = Some(value.into_iter().map(Into::into).collect());
-        self
+    static OP_USER_GET_USERID_BY_EMAIL: crate::operation::Operation = crate::operation::Operation {
+        id: "user.get_userid_by_email",
+        method: crate::operation::Method::Post,
+        path: "/cgi-bin/user/get_userid_by_email",
+        credential: crate::operation::Credential::AccessToken,
+        retry_safe: true,
+    };
+    /// Request builder of [`UserApi::get_userid_by_email`] (邮箱获取userid): set optional inputs, then `.await` it.
+    #[derive(Debug, Clone)]
+    #[must_use = "a request does nothing until it is awaited"]
+    pub struct UserGetUseridByEmail {
+        pub(super) client: crate::Client,
+        pub(super) request: UserGetUseridByEmailRequest,
     }
-    /// 标签 ID 列表，最多 100 个
-    pub fn tag(mut self, value: impl IntoIterator<Item = impl Into<i64>>) -> Self {
-        self.request.tag = Some(value.into_iter().map(Into::into).collect());
-        self
+    impl UserGetUseridByEmail {
+        /// 邮箱类型，默认企业邮箱
+        pub fn email_type(mut self, value: impl Into<EmailType>) -> Self {
+            self.request.email_type = Some(value.into());
+            self
+        }
     }
-}
-impl std::future::IntoFuture for UserBatchInvite {
-    type Output = crate::Result<UserBatchInviteResponse>;
-    type IntoFuture = crate::BoxFuture<Self::Output>;
-    fn into_future(self) -> Self::IntoFuture {
-        Box::pin(async move {
-            let query: Vec<(&'static str, String)> = Vec::new();
-            self.client
-                .execute_json::<
-                    UserBatchInviteResponse,
-                    _,
-                >(&OP_USER_BATCH_INVITE, &query, Some(&self.request))
-                .await
-        })
+    impl std::future::IntoFuture for UserGetUseridByEmail {
+        type Output = crate::Result<UserGetUseridResponse>;
+        type IntoFuture = crate::BoxFuture<Self::Output>;
+        fn into_future(self) -> Self::IntoFuture {
+            Box::pin(async move {
+                let query: Vec<(&'static str, String)> = Vec::new();
+                self.client
+                    .execute_json::<
+                        UserGetUseridResponse,
+                        _,
+                    >(&OP_USER_GET_USERID_BY_EMAIL, &query, Some(&self.request))
+                    .await
+            })
+        }
     }
-}
-static OP_USER_JOIN_QRCODE: crate::operation::Operation = crate::operation::Operation {
-    id: "user.join_qrcode",
-    method: crate::operation::Method::Get,
-    path: "/cgi-bin/corp/get_join_qrcode",
-    credential: crate::operation::Credential::AccessToken,
-    retry_safe: true,
-};
-/// Request builder of [`UserApi::join_qrcode`] (获取加入企业二维码): set optional inputs, then `.await` it.
-#[derive(Debug, Clone)]
-#[must_use = "a request does nothing until it is awaited"]
-pub struct UserJoinQrcode {
-    client: crate::Client,
-    query_size_type: Option<JoinQrcodeSize>,
-}
-impl UserJoinQrcode {
-    /// 二维码尺寸类型
-    pub fn size_type(mut self, value: impl Into<JoinQrcodeSize>) -> Self {
-        self.query_size_type = Some(value.into());
-        self
+    static OP_USER_GET_ACTIVE_STAT: crate::operation::Operation = crate::operation::Operation {
+        id: "user.get_active_stat",
+        method: crate::operation::Method::Post,
+        path: "/cgi-bin/user/get_active_stat",
+        credential: crate::operation::Credential::AccessToken,
+        retry_safe: true,
+    };
+    /// Request builder of [`UserApi::get_active_stat`] (获取企业活跃成员数): set optional inputs, then `.await` it.
+    #[derive(Debug, Clone)]
+    #[must_use = "a request does nothing until it is awaited"]
+    pub struct UserGetActiveStat {
+        pub(super) client: crate::Client,
+        pub(super) request: UserGetActiveStatRequest,
     }
-}
-impl std::future::IntoFuture for UserJoinQrcode {
-    type Output = crate::Result<UserJoinQrcodeResponse>;
-    type IntoFuture = crate::BoxFuture<Self::Output>;
-    fn into_future(self) -> Self::IntoFuture {
-        Box::pin(async move {
-            let mut query: Vec<(&'static str, String)> = Vec::with_capacity(1usize);
-            if let Some(value) = self.query_size_type {
-                query.push(("size_type", i64::from(value).to_string()));
-            }
-            self.client
-                .execute_json::<
-                    UserJoinQrcodeResponse,
-                    _,
-                >(&OP_USER_JOIN_QRCODE, &query, None::<&()>)
-                .await
-        })
+    impl UserGetActiveStat {}
+    impl std::future::IntoFuture for UserGetActiveStat {
+        type Output = crate::Result<UserGetActiveStatResponse>;
+        type IntoFuture = crate::BoxFuture<Self::Output>;
+        fn into_future(self) -> Self::IntoFuture {
+            Box::pin(async move {
+                let query: Vec<(&'static str, String)> = Vec::new();
+                self.client
+                    .execute_json::<
+                        UserGetActiveStatResponse,
+                        _,
+                    >(&OP_USER_GET_ACTIVE_STAT, &query, Some(&self.request))
+                    .await
+            })
+        }
+    }
+    static OP_USER_BATCH_INVITE: crate::operation::Operation = crate::operation::Operation {
+        id: "user.batch_invite",
+        method: crate::operation::Method::Post,
+        path: "/cgi-bin/batch/invite",
+        credential: crate::operation::Credential::AccessToken,
+        retry_safe: false,
+    };
+    /// Request builder of [`UserApi::batch_invite`] (邀请成员): set optional inputs, then `.await` it.
+    #[derive(Debug, Clone)]
+    #[must_use = "a request does nothing until it is awaited"]
+    pub struct UserBatchInvite {
+        pub(super) client: crate::Client,
+        pub(super) request: UserBatchInviteRequest,
+    }
+    impl UserBatchInvite {
+        /// 成员 UserID 列表，最多 1000 个
+        pub fn user(
+            mut self,
+            value: impl IntoIterator<Item = impl Into<String>>,
+        ) -> Self {
+            self.request.user = Some(value.into_iter().map(Into::into).collect());
+            self
+        }
+        /// 部门 ID 列表，最多 100 个
+        pub fn party(mut self, value: impl IntoIterator<Item = impl Into<i64>>) -> Self {
+            self.request.party = Some(value.into_iter().map(Into::into).collect());
+            self
+        }
+        /// 标签 ID 列表，最多 100 个
+        pub fn tag(mut self, value: impl IntoIterator<Item = impl Into<i64>>) -> Self {
+            self.request.tag = Some(value.into_iter().map(Into::into).collect());
+            self
+        }
+    }
+    impl std::future::IntoFuture for UserBatchInvite {
+        type Output = crate::Result<UserBatchInviteResponse>;
+        type IntoFuture = crate::BoxFuture<Self::Output>;
+        fn into_future(self) -> Self::IntoFuture {
+            Box::pin(async move {
+                let query: Vec<(&'static str, String)> = Vec::new();
+                self.client
+                    .execute_json::<
+                        UserBatchInviteResponse,
+                        _,
+                    >(&OP_USER_BATCH_INVITE, &query, Some(&self.request))
+                    .await
+            })
+        }
+    }
+    static OP_USER_JOIN_QRCODE: crate::operation::Operation = crate::operation::Operation {
+        id: "user.join_qrcode",
+        method: crate::operation::Method::Get,
+        path: "/cgi-bin/corp/get_join_qrcode",
+        credential: crate::operation::Credential::AccessToken,
+        retry_safe: true,
+    };
+    /// Request builder of [`UserApi::join_qrcode`] (获取加入企业二维码): set optional inputs, then `.await` it.
+    #[derive(Debug, Clone)]
+    #[must_use = "a request does nothing until it is awaited"]
+    pub struct UserJoinQrcode {
+        pub(super) client: crate::Client,
+        pub(super) query_size_type: Option<JoinQrcodeSize>,
+    }
+    impl UserJoinQrcode {
+        /// 二维码尺寸类型
+        pub fn size_type(mut self, value: impl Into<JoinQrcodeSize>) -> Self {
+            self.query_size_type = Some(value.into());
+            self
+        }
+    }
+    impl std::future::IntoFuture for UserJoinQrcode {
+        type Output = crate::Result<UserJoinQrcodeResponse>;
+        type IntoFuture = crate::BoxFuture<Self::Output>;
+        fn into_future(self) -> Self::IntoFuture {
+            Box::pin(async move {
+                let mut query: Vec<(&'static str, String)> = Vec::with_capacity(1usize);
+                if let Some(value) = self.query_size_type {
+                    query.push(("size_type", i64::from(value).to_string()));
+                }
+                self.client
+                    .execute_json::<
+                        UserJoinQrcodeResponse,
+                        _,
+                    >(&OP_USER_JOIN_QRCODE, &query, None::<&()>)
+                    .await
+            })
+        }
     }
 }

@@ -244,11 +244,19 @@ pub struct OpenUseridToUseridRequest {
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct OpenUseridToUseridResponse {
     /// 转换成功的 open_userid 及其 userid
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub userid_list: Option<Vec<UseridItem>>,
+    #[serde(
+        default,
+        skip_serializing_if = "Vec::is_empty",
+        deserialize_with = "crate::de::vec_or_null"
+    )]
+    pub userid_list: Vec<UseridItem>,
     /// 不合法的 open_userid；传入的已是明文 userid 时也在此列出
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub invalid_open_userid_list: Option<Vec<String>>,
+    #[serde(
+        default,
+        skip_serializing_if = "Vec::is_empty",
+        deserialize_with = "crate::de::vec_or_null"
+    )]
+    pub invalid_open_userid_list: Vec<String>,
 }
 /// 应用 jsapi_ticket 的类型；WeCom 只定义了一个值。
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
@@ -307,11 +315,59 @@ pub struct UseridToOpenUseridRequest {
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct UseridToOpenUseridResponse {
     /// 转换成功的 userid 及其 open_userid
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub open_userid_list: Option<Vec<OpenUseridItem>>,
+    #[serde(
+        default,
+        skip_serializing_if = "Vec::is_empty",
+        deserialize_with = "crate::de::vec_or_null"
+    )]
+    pub open_userid_list: Vec<OpenUseridItem>,
     /// 无法转换的 userid
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub invalid_userid_list: Option<Vec<String>>,
+    #[serde(
+        default,
+        skip_serializing_if = "Vec::is_empty",
+        deserialize_with = "crate::de::vec_or_null"
+    )]
+    pub invalid_userid_list: Vec<String>,
+}
+impl AuthGetTfaInfoRequest {
+    /// A `AuthGetTfaInfoRequest` with its required `code` set and every optional field unset.
+    pub fn new(code: impl Into<String>) -> Self {
+        Self { code: code.into() }
+    }
+}
+impl AuthTfaSuccessRequest {
+    /// A `AuthTfaSuccessRequest` with its required `userid`, `tfa_code` set and every optional field unset.
+    pub fn new(userid: impl Into<String>, tfa_code: impl Into<crate::Secret>) -> Self {
+        Self {
+            userid: userid.into(),
+            tfa_code: tfa_code.into(),
+        }
+    }
+}
+impl AuthUserDetailRequest {
+    /// A `AuthUserDetailRequest` with its required `user_ticket` set and every optional field unset.
+    pub fn new(user_ticket: impl Into<crate::Secret>) -> Self {
+        Self {
+            user_ticket: user_ticket.into(),
+        }
+    }
+}
+impl OpenUseridToUseridRequest {
+    /// A `OpenUseridToUseridRequest` with its required `open_userid_list` set and every optional field unset.
+    pub fn new(open_userid_list: impl IntoIterator<Item = impl Into<String>>) -> Self {
+        Self {
+            open_userid_list: open_userid_list.into_iter().map(Into::into).collect(),
+            source_agentid: None,
+        }
+    }
+}
+impl UseridToOpenUseridRequest {
+    /// A `UseridToOpenUseridRequest` with its required `userid_list` set and every optional field unset.
+    pub fn new(userid_list: impl IntoIterator<Item = impl Into<String>>) -> Self {
+        Self {
+            userid_list: userid_list.into_iter().map(Into::into).collect(),
+        }
+    }
 }
 impl crate::Client {
     /// `auth` endpoints of 身份验证 (identity).
@@ -365,8 +421,8 @@ impl AuthApi {
     /// ```
     #[doc(alias = "/cgi-bin/auth/getuserinfo")]
     #[doc(alias = "获取访问用户身份")]
-    pub fn get_user_info(&self, code: impl Into<String>) -> AuthGetUserInfo {
-        AuthGetUserInfo {
+    pub fn get_user_info(&self, code: impl Into<String>) -> calls::AuthGetUserInfo {
+        calls::AuthGetUserInfo {
             client: self.client.clone(),
             query_code: code.into(),
         }
@@ -410,8 +466,8 @@ impl AuthApi {
     pub fn get_user_detail(
         &self,
         user_ticket: impl Into<crate::Secret>,
-    ) -> AuthGetUserDetail {
-        AuthGetUserDetail {
+    ) -> calls::AuthGetUserDetail {
+        calls::AuthGetUserDetail {
             client: self.client.clone(),
             request: AuthUserDetailRequest {
                 user_ticket: user_ticket.into(),
@@ -458,8 +514,8 @@ impl AuthApi {
     pub fn get_user_info_legacy(
         &self,
         code: impl Into<String>,
-    ) -> AuthGetUserInfoLegacy {
-        AuthGetUserInfoLegacy {
+    ) -> calls::AuthGetUserInfoLegacy {
+        calls::AuthGetUserInfoLegacy {
             client: self.client.clone(),
             query_code: code.into(),
         }
@@ -494,8 +550,8 @@ impl AuthApi {
     /// ```
     #[doc(alias = "/cgi-bin/auth/get_tfa_info")]
     #[doc(alias = "获取用户二次验证信息")]
-    pub fn get_tfa_info(&self, code: impl Into<String>) -> AuthGetTfaInfo {
-        AuthGetTfaInfo {
+    pub fn get_tfa_info(&self, code: impl Into<String>) -> calls::AuthGetTfaInfo {
+        calls::AuthGetTfaInfo {
             client: self.client.clone(),
             request: AuthGetTfaInfoRequest {
                 code: code.into(),
@@ -534,166 +590,14 @@ impl AuthApi {
         &self,
         userid: impl Into<String>,
         tfa_code: impl Into<crate::Secret>,
-    ) -> AuthTfaSuccess {
-        AuthTfaSuccess {
+    ) -> calls::AuthTfaSuccess {
+        calls::AuthTfaSuccess {
             client: self.client.clone(),
             request: AuthTfaSuccessRequest {
                 userid: userid.into(),
                 tfa_code: tfa_code.into(),
             },
         }
-    }
-}
-static OP_AUTH_GET_USER_INFO: crate::operation::Operation = crate::operation::Operation {
-    id: "auth.get_user_info",
-    method: crate::operation::Method::Get,
-    path: "/cgi-bin/auth/getuserinfo",
-    credential: crate::operation::Credential::AccessToken,
-    retry_safe: false,
-};
-/// Request builder of [`AuthApi::get_user_info`] (获取访问用户身份): set optional inputs, then `.await` it.
-#[derive(Debug, Clone)]
-#[must_use = "a request does nothing until it is awaited"]
-pub struct AuthGetUserInfo {
-    client: crate::Client,
-    query_code: String,
-}
-impl AuthGetUserInfo {}
-impl std::future::IntoFuture for AuthGetUserInfo {
-    type Output = crate::Result<AuthUserInfoResponse>;
-    type IntoFuture = crate::BoxFuture<Self::Output>;
-    fn into_future(self) -> Self::IntoFuture {
-        Box::pin(async move {
-            let mut query: Vec<(&'static str, String)> = Vec::with_capacity(1usize);
-            query.push(("code", self.query_code));
-            self.client
-                .execute_json::<
-                    AuthUserInfoResponse,
-                    _,
-                >(&OP_AUTH_GET_USER_INFO, &query, None::<&()>)
-                .await
-        })
-    }
-}
-static OP_AUTH_GET_USER_DETAIL: crate::operation::Operation = crate::operation::Operation {
-    id: "auth.get_user_detail",
-    method: crate::operation::Method::Post,
-    path: "/cgi-bin/auth/getuserdetail",
-    credential: crate::operation::Credential::AccessToken,
-    retry_safe: true,
-};
-/// Request builder of [`AuthApi::get_user_detail`] (获取访问用户敏感信息): set optional inputs, then `.await` it.
-#[derive(Debug, Clone)]
-#[must_use = "a request does nothing until it is awaited"]
-pub struct AuthGetUserDetail {
-    client: crate::Client,
-    request: AuthUserDetailRequest,
-}
-impl AuthGetUserDetail {}
-impl std::future::IntoFuture for AuthGetUserDetail {
-    type Output = crate::Result<AuthUserDetailResponse>;
-    type IntoFuture = crate::BoxFuture<Self::Output>;
-    fn into_future(self) -> Self::IntoFuture {
-        Box::pin(async move {
-            let query: Vec<(&'static str, String)> = Vec::new();
-            self.client
-                .execute_json::<
-                    AuthUserDetailResponse,
-                    _,
-                >(&OP_AUTH_GET_USER_DETAIL, &query, Some(&self.request))
-                .await
-        })
-    }
-}
-static OP_AUTH_GET_USER_INFO_LEGACY: crate::operation::Operation = crate::operation::Operation {
-    id: "auth.get_user_info_legacy",
-    method: crate::operation::Method::Get,
-    path: "/cgi-bin/user/getuserinfo",
-    credential: crate::operation::Credential::AccessToken,
-    retry_safe: false,
-};
-/// Request builder of [`AuthApi::get_user_info_legacy`] (获取访问用户身份): set optional inputs, then `.await` it.
-#[derive(Debug, Clone)]
-#[must_use = "a request does nothing until it is awaited"]
-pub struct AuthGetUserInfoLegacy {
-    client: crate::Client,
-    query_code: String,
-}
-impl AuthGetUserInfoLegacy {}
-impl std::future::IntoFuture for AuthGetUserInfoLegacy {
-    type Output = crate::Result<LegacyUserInfoResponse>;
-    type IntoFuture = crate::BoxFuture<Self::Output>;
-    fn into_future(self) -> Self::IntoFuture {
-        Box::pin(async move {
-            let mut query: Vec<(&'static str, String)> = Vec::with_capacity(1usize);
-            query.push(("code", self.query_code));
-            self.client
-                .execute_json::<
-                    LegacyUserInfoResponse,
-                    _,
-                >(&OP_AUTH_GET_USER_INFO_LEGACY, &query, None::<&()>)
-                .await
-        })
-    }
-}
-static OP_AUTH_GET_TFA_INFO: crate::operation::Operation = crate::operation::Operation {
-    id: "auth.get_tfa_info",
-    method: crate::operation::Method::Post,
-    path: "/cgi-bin/auth/get_tfa_info",
-    credential: crate::operation::Credential::AccessToken,
-    retry_safe: false,
-};
-/// Request builder of [`AuthApi::get_tfa_info`] (获取用户二次验证信息): set optional inputs, then `.await` it.
-#[derive(Debug, Clone)]
-#[must_use = "a request does nothing until it is awaited"]
-pub struct AuthGetTfaInfo {
-    client: crate::Client,
-    request: AuthGetTfaInfoRequest,
-}
-impl AuthGetTfaInfo {}
-impl std::future::IntoFuture for AuthGetTfaInfo {
-    type Output = crate::Result<AuthGetTfaInfoResponse>;
-    type IntoFuture = crate::BoxFuture<Self::Output>;
-    fn into_future(self) -> Self::IntoFuture {
-        Box::pin(async move {
-            let query: Vec<(&'static str, String)> = Vec::new();
-            self.client
-                .execute_json::<
-                    AuthGetTfaInfoResponse,
-                    _,
-                >(&OP_AUTH_GET_TFA_INFO, &query, Some(&self.request))
-                .await
-        })
-    }
-}
-static OP_AUTH_TFA_SUCCESS: crate::operation::Operation = crate::operation::Operation {
-    id: "auth.tfa_success",
-    method: crate::operation::Method::Post,
-    path: "/cgi-bin/user/tfa_succ",
-    credential: crate::operation::Credential::AccessToken,
-    retry_safe: false,
-};
-/// Request builder of [`AuthApi::tfa_success`] (使用二次验证): set optional inputs, then `.await` it.
-#[derive(Debug, Clone)]
-#[must_use = "a request does nothing until it is awaited"]
-pub struct AuthTfaSuccess {
-    client: crate::Client,
-    request: AuthTfaSuccessRequest,
-}
-impl AuthTfaSuccess {}
-impl std::future::IntoFuture for AuthTfaSuccess {
-    type Output = crate::Result<EmptyResponse>;
-    type IntoFuture = crate::BoxFuture<Self::Output>;
-    fn into_future(self) -> Self::IntoFuture {
-        Box::pin(async move {
-            let query: Vec<(&'static str, String)> = Vec::new();
-            self.client
-                .execute_json::<
-                    EmptyResponse,
-                    _,
-                >(&OP_AUTH_TFA_SUCCESS, &query, Some(&self.request))
-                .await
-        })
     }
 }
 /// The `id_convert` endpoints, from [`Client::id_convert`](crate::Client::id_convert).
@@ -742,8 +646,8 @@ impl IdConvertApi {
     pub fn userid_to_open_userid(
         &self,
         userid_list: impl IntoIterator<Item = impl Into<String>>,
-    ) -> IdConvertUseridToOpenUserid {
-        IdConvertUseridToOpenUserid {
+    ) -> calls::IdConvertUseridToOpenUserid {
+        calls::IdConvertUseridToOpenUserid {
             client: self.client.clone(),
             request: UseridToOpenUseridRequest {
                 userid_list: userid_list.into_iter().map(Into::into).collect(),
@@ -791,80 +695,14 @@ impl IdConvertApi {
     pub fn open_userid_to_userid(
         &self,
         open_userid_list: impl IntoIterator<Item = impl Into<String>>,
-    ) -> IdConvertOpenUseridToUserid {
-        IdConvertOpenUseridToUserid {
+    ) -> calls::IdConvertOpenUseridToUserid {
+        calls::IdConvertOpenUseridToUserid {
             client: self.client.clone(),
             request: OpenUseridToUseridRequest {
                 open_userid_list: open_userid_list.into_iter().map(Into::into).collect(),
                 ..Default::default()
             },
         }
-    }
-}
-static OP_ID_CONVERT_USERID_TO_OPEN_USERID: crate::operation::Operation = crate::operation::Operation {
-    id: "id_convert.userid_to_open_userid",
-    method: crate::operation::Method::Post,
-    path: "/cgi-bin/batch/userid_to_openuserid",
-    credential: crate::operation::Credential::AccessToken,
-    retry_safe: true,
-};
-/// Request builder of [`IdConvertApi::userid_to_open_userid`] (userid的转换): set optional inputs, then `.await` it.
-#[derive(Debug, Clone)]
-#[must_use = "a request does nothing until it is awaited"]
-pub struct IdConvertUseridToOpenUserid {
-    client: crate::Client,
-    request: UseridToOpenUseridRequest,
-}
-impl IdConvertUseridToOpenUserid {}
-impl std::future::IntoFuture for IdConvertUseridToOpenUserid {
-    type Output = crate::Result<UseridToOpenUseridResponse>;
-    type IntoFuture = crate::BoxFuture<Self::Output>;
-    fn into_future(self) -> Self::IntoFuture {
-        Box::pin(async move {
-            let query: Vec<(&'static str, String)> = Vec::new();
-            self.client
-                .execute_json::<
-                    UseridToOpenUseridResponse,
-                    _,
-                >(&OP_ID_CONVERT_USERID_TO_OPEN_USERID, &query, Some(&self.request))
-                .await
-        })
-    }
-}
-static OP_ID_CONVERT_OPEN_USERID_TO_USERID: crate::operation::Operation = crate::operation::Operation {
-    id: "id_convert.open_userid_to_userid",
-    method: crate::operation::Method::Post,
-    path: "/cgi-bin/batch/openuserid_to_userid",
-    credential: crate::operation::Credential::AccessToken,
-    retry_safe: true,
-};
-/// Request builder of [`IdConvertApi::open_userid_to_userid`] (userid转换): set optional inputs, then `.await` it.
-#[derive(Debug, Clone)]
-#[must_use = "a request does nothing until it is awaited"]
-pub struct IdConvertOpenUseridToUserid {
-    client: crate::Client,
-    request: OpenUseridToUseridRequest,
-}
-impl IdConvertOpenUseridToUserid {
-    /// 获取这些 open_userid 的代开发自建应用或第三方应用的 agentid
-    pub fn source_agentid(mut self, value: i64) -> Self {
-        self.request.source_agentid = Some(value);
-        self
-    }
-}
-impl std::future::IntoFuture for IdConvertOpenUseridToUserid {
-    type Output = crate::Result<OpenUseridToUseridResponse>;
-    type IntoFuture = crate::BoxFuture<Self::Output>;
-    fn into_future(self) -> Self::IntoFuture {
-        Box::pin(async move {
-            let query: Vec<(&'static str, String)> = Vec::new();
-            self.client
-                .execute_json::<
-                    OpenUseridToUseridResponse,
-                    _,
-                >(&OP_ID_CONVERT_OPEN_USERID_TO_USERID, &query, Some(&self.request))
-                .await
-        })
     }
 }
 /// The `ticket` endpoints, from [`Client::ticket`](crate::Client::ticket).
@@ -903,8 +741,8 @@ impl TicketApi {
     /// ```
     #[doc(alias = "/cgi-bin/get_jsapi_ticket")]
     #[doc(alias = "获取企业的jsapi_ticket")]
-    pub fn get_corp_jsapi_ticket(&self) -> TicketGetCorpJsapiTicket {
-        TicketGetCorpJsapiTicket {
+    pub fn get_corp_jsapi_ticket(&self) -> calls::TicketGetCorpJsapiTicket {
+        calls::TicketGetCorpJsapiTicket {
             client: self.client.clone(),
         }
     }
@@ -941,70 +779,293 @@ impl TicketApi {
     pub fn get_agent_jsapi_ticket(
         &self,
         ticket_type: impl Into<TicketType>,
-    ) -> TicketGetAgentJsapiTicket {
-        TicketGetAgentJsapiTicket {
+    ) -> calls::TicketGetAgentJsapiTicket {
+        calls::TicketGetAgentJsapiTicket {
             client: self.client.clone(),
             query_ticket_type: ticket_type.into(),
         }
     }
 }
-static OP_TICKET_GET_CORP_JSAPI_TICKET: crate::operation::Operation = crate::operation::Operation {
-    id: "ticket.get_corp_jsapi_ticket",
-    method: crate::operation::Method::Get,
-    path: "/cgi-bin/get_jsapi_ticket",
-    credential: crate::operation::Credential::AccessToken,
-    retry_safe: true,
-};
-/// Request builder of [`TicketApi::get_corp_jsapi_ticket`] (获取企业的jsapi_ticket): set optional inputs, then `.await` it.
-#[derive(Debug, Clone)]
-#[must_use = "a request does nothing until it is awaited"]
-pub struct TicketGetCorpJsapiTicket {
-    client: crate::Client,
-}
-impl TicketGetCorpJsapiTicket {}
-impl std::future::IntoFuture for TicketGetCorpJsapiTicket {
-    type Output = crate::Result<JsapiTicketResponse>;
-    type IntoFuture = crate::BoxFuture<Self::Output>;
-    fn into_future(self) -> Self::IntoFuture {
-        Box::pin(async move {
-            let query: Vec<(&'static str, String)> = Vec::new();
-            self.client
-                .execute_json::<
-                    JsapiTicketResponse,
-                    _,
-                >(&OP_TICKET_GET_CORP_JSAPI_TICKET, &query, None::<&()>)
-                .await
-        })
+/// Request builders of 身份验证 (identity): what each method returns. Set optional inputs, then `.await` the builder.
+pub mod calls {
+    #[allow(unused_imports)]
+    use super::*;
+    static OP_AUTH_GET_USER_INFO: crate::operation::Operation = crate::operation::Operation {
+        id: "auth.get_user_info",
+        method: crate::operation::Method::Get,
+        path: "/cgi-bin/auth/getuserinfo",
+        credential: crate::operation::Credential::AccessToken,
+        retry_safe: false,
+    };
+    /// Request builder of [`AuthApi::get_user_info`] (获取访问用户身份): set optional inputs, then `.await` it.
+    #[derive(Debug, Clone)]
+    #[must_use = "a request does nothing until it is awaited"]
+    pub struct AuthGetUserInfo {
+        pub(super) client: crate::Client,
+        pub(super) query_code: String,
     }
-}
-static OP_TICKET_GET_AGENT_JSAPI_TICKET: crate::operation::Operation = crate::operation::Operation {
-    id: "ticket.get_agent_jsapi_ticket",
-    method: crate::operation::Method::Get,
-    path: "/cgi-bin/ticket/get",
-    credential: crate::operation::Credential::AccessToken,
-    retry_safe: true,
-};
-/// Request builder of [`TicketApi::get_agent_jsapi_ticket`] (获取应用的jsapi_ticket): set optional inputs, then `.await` it.
-#[derive(Debug, Clone)]
-#[must_use = "a request does nothing until it is awaited"]
-pub struct TicketGetAgentJsapiTicket {
-    client: crate::Client,
-    query_ticket_type: TicketType,
-}
-impl TicketGetAgentJsapiTicket {}
-impl std::future::IntoFuture for TicketGetAgentJsapiTicket {
-    type Output = crate::Result<JsapiTicketResponse>;
-    type IntoFuture = crate::BoxFuture<Self::Output>;
-    fn into_future(self) -> Self::IntoFuture {
-        Box::pin(async move {
-            let mut query: Vec<(&'static str, String)> = Vec::with_capacity(1usize);
-            query.push(("type", self.query_ticket_type.as_str().to_string()));
-            self.client
-                .execute_json::<
-                    JsapiTicketResponse,
-                    _,
-                >(&OP_TICKET_GET_AGENT_JSAPI_TICKET, &query, None::<&()>)
-                .await
-        })
+    impl AuthGetUserInfo {}
+    impl std::future::IntoFuture for AuthGetUserInfo {
+        type Output = crate::Result<AuthUserInfoResponse>;
+        type IntoFuture = crate::BoxFuture<Self::Output>;
+        fn into_future(self) -> Self::IntoFuture {
+            Box::pin(async move {
+                let mut query: Vec<(&'static str, String)> = Vec::with_capacity(1usize);
+                query.push(("code", self.query_code));
+                self.client
+                    .execute_json::<
+                        AuthUserInfoResponse,
+                        _,
+                    >(&OP_AUTH_GET_USER_INFO, &query, None::<&()>)
+                    .await
+            })
+        }
+    }
+    static OP_AUTH_GET_USER_DETAIL: crate::operation::Operation = crate::operation::Operation {
+        id: "auth.get_user_detail",
+        method: crate::operation::Method::Post,
+        path: "/cgi-bin/auth/getuserdetail",
+        credential: crate::operation::Credential::AccessToken,
+        retry_safe: true,
+    };
+    /// Request builder of [`AuthApi::get_user_detail`] (获取访问用户敏感信息): set optional inputs, then `.await` it.
+    #[derive(Debug, Clone)]
+    #[must_use = "a request does nothing until it is awaited"]
+    pub struct AuthGetUserDetail {
+        pub(super) client: crate::Client,
+        pub(super) request: AuthUserDetailRequest,
+    }
+    impl AuthGetUserDetail {}
+    impl std::future::IntoFuture for AuthGetUserDetail {
+        type Output = crate::Result<AuthUserDetailResponse>;
+        type IntoFuture = crate::BoxFuture<Self::Output>;
+        fn into_future(self) -> Self::IntoFuture {
+            Box::pin(async move {
+                let query: Vec<(&'static str, String)> = Vec::new();
+                self.client
+                    .execute_json::<
+                        AuthUserDetailResponse,
+                        _,
+                    >(&OP_AUTH_GET_USER_DETAIL, &query, Some(&self.request))
+                    .await
+            })
+        }
+    }
+    static OP_AUTH_GET_USER_INFO_LEGACY: crate::operation::Operation = crate::operation::Operation {
+        id: "auth.get_user_info_legacy",
+        method: crate::operation::Method::Get,
+        path: "/cgi-bin/user/getuserinfo",
+        credential: crate::operation::Credential::AccessToken,
+        retry_safe: false,
+    };
+    /// Request builder of [`AuthApi::get_user_info_legacy`] (获取访问用户身份): set optional inputs, then `.await` it.
+    #[derive(Debug, Clone)]
+    #[must_use = "a request does nothing until it is awaited"]
+    pub struct AuthGetUserInfoLegacy {
+        pub(super) client: crate::Client,
+        pub(super) query_code: String,
+    }
+    impl AuthGetUserInfoLegacy {}
+    impl std::future::IntoFuture for AuthGetUserInfoLegacy {
+        type Output = crate::Result<LegacyUserInfoResponse>;
+        type IntoFuture = crate::BoxFuture<Self::Output>;
+        fn into_future(self) -> Self::IntoFuture {
+            Box::pin(async move {
+                let mut query: Vec<(&'static str, String)> = Vec::with_capacity(1usize);
+                query.push(("code", self.query_code));
+                self.client
+                    .execute_json::<
+                        LegacyUserInfoResponse,
+                        _,
+                    >(&OP_AUTH_GET_USER_INFO_LEGACY, &query, None::<&()>)
+                    .await
+            })
+        }
+    }
+    static OP_AUTH_GET_TFA_INFO: crate::operation::Operation = crate::operation::Operation {
+        id: "auth.get_tfa_info",
+        method: crate::operation::Method::Post,
+        path: "/cgi-bin/auth/get_tfa_info",
+        credential: crate::operation::Credential::AccessToken,
+        retry_safe: false,
+    };
+    /// Request builder of [`AuthApi::get_tfa_info`] (获取用户二次验证信息): set optional inputs, then `.await` it.
+    #[derive(Debug, Clone)]
+    #[must_use = "a request does nothing until it is awaited"]
+    pub struct AuthGetTfaInfo {
+        pub(super) client: crate::Client,
+        pub(super) request: AuthGetTfaInfoRequest,
+    }
+    impl AuthGetTfaInfo {}
+    impl std::future::IntoFuture for AuthGetTfaInfo {
+        type Output = crate::Result<AuthGetTfaInfoResponse>;
+        type IntoFuture = crate::BoxFuture<Self::Output>;
+        fn into_future(self) -> Self::IntoFuture {
+            Box::pin(async move {
+                let query: Vec<(&'static str, String)> = Vec::new();
+                self.client
+                    .execute_json::<
+                        AuthGetTfaInfoResponse,
+                        _,
+                    >(&OP_AUTH_GET_TFA_INFO, &query, Some(&self.request))
+                    .await
+            })
+        }
+    }
+    static OP_AUTH_TFA_SUCCESS: crate::operation::Operation = crate::operation::Operation {
+        id: "auth.tfa_success",
+        method: crate::operation::Method::Post,
+        path: "/cgi-bin/user/tfa_succ",
+        credential: crate::operation::Credential::AccessToken,
+        retry_safe: false,
+    };
+    /// Request builder of [`AuthApi::tfa_success`] (使用二次验证): set optional inputs, then `.await` it.
+    #[derive(Debug, Clone)]
+    #[must_use = "a request does nothing until it is awaited"]
+    pub struct AuthTfaSuccess {
+        pub(super) client: crate::Client,
+        pub(super) request: AuthTfaSuccessRequest,
+    }
+    impl AuthTfaSuccess {}
+    impl std::future::IntoFuture for AuthTfaSuccess {
+        type Output = crate::Result<EmptyResponse>;
+        type IntoFuture = crate::BoxFuture<Self::Output>;
+        fn into_future(self) -> Self::IntoFuture {
+            Box::pin(async move {
+                let query: Vec<(&'static str, String)> = Vec::new();
+                self.client
+                    .execute_json::<
+                        EmptyResponse,
+                        _,
+                    >(&OP_AUTH_TFA_SUCCESS, &query, Some(&self.request))
+                    .await
+            })
+        }
+    }
+    static OP_ID_CONVERT_USERID_TO_OPEN_USERID: crate::operation::Operation = crate::operation::Operation {
+        id: "id_convert.userid_to_open_userid",
+        method: crate::operation::Method::Post,
+        path: "/cgi-bin/batch/userid_to_openuserid",
+        credential: crate::operation::Credential::AccessToken,
+        retry_safe: true,
+    };
+    /// Request builder of [`IdConvertApi::userid_to_open_userid`] (userid的转换): set optional inputs, then `.await` it.
+    #[derive(Debug, Clone)]
+    #[must_use = "a request does nothing until it is awaited"]
+    pub struct IdConvertUseridToOpenUserid {
+        pub(super) client: crate::Client,
+        pub(super) request: UseridToOpenUseridRequest,
+    }
+    impl IdConvertUseridToOpenUserid {}
+    impl std::future::IntoFuture for IdConvertUseridToOpenUserid {
+        type Output = crate::Result<UseridToOpenUseridResponse>;
+        type IntoFuture = crate::BoxFuture<Self::Output>;
+        fn into_future(self) -> Self::IntoFuture {
+            Box::pin(async move {
+                let query: Vec<(&'static str, String)> = Vec::new();
+                self.client
+                    .execute_json::<
+                        UseridToOpenUseridResponse,
+                        _,
+                    >(&OP_ID_CONVERT_USERID_TO_OPEN_USERID, &query, Some(&self.request))
+                    .await
+            })
+        }
+    }
+    static OP_ID_CONVERT_OPEN_USERID_TO_USERID: crate::operation::Operation = crate::operation::Operation {
+        id: "id_convert.open_userid_to_userid",
+        method: crate::operation::Method::Post,
+        path: "/cgi-bin/batch/openuserid_to_userid",
+        credential: crate::operation::Credential::AccessToken,
+        retry_safe: true,
+    };
+    /// Request builder of [`IdConvertApi::open_userid_to_userid`] (userid转换): set optional inputs, then `.await` it.
+    #[derive(Debug, Clone)]
+    #[must_use = "a request does nothing until it is awaited"]
+    pub struct IdConvertOpenUseridToUserid {
+        pub(super) client: crate::Client,
+        pub(super) request: OpenUseridToUseridRequest,
+    }
+    impl IdConvertOpenUseridToUserid {
+        /// 获取这些 open_userid 的代开发自建应用或第三方应用的 agentid
+        pub fn source_agentid(mut self, value: i64) -> Self {
+            self.request.source_agentid = Some(value);
+            self
+        }
+    }
+    impl std::future::IntoFuture for IdConvertOpenUseridToUserid {
+        type Output = crate::Result<OpenUseridToUseridResponse>;
+        type IntoFuture = crate::BoxFuture<Self::Output>;
+        fn into_future(self) -> Self::IntoFuture {
+            Box::pin(async move {
+                let query: Vec<(&'static str, String)> = Vec::new();
+                self.client
+                    .execute_json::<
+                        OpenUseridToUseridResponse,
+                        _,
+                    >(&OP_ID_CONVERT_OPEN_USERID_TO_USERID, &query, Some(&self.request))
+                    .await
+            })
+        }
+    }
+    static OP_TICKET_GET_CORP_JSAPI_TICKET: crate::operation::Operation = crate::operation::Operation {
+        id: "ticket.get_corp_jsapi_ticket",
+        method: crate::operation::Method::Get,
+        path: "/cgi-bin/get_jsapi_ticket",
+        credential: crate::operation::Credential::AccessToken,
+        retry_safe: true,
+    };
+    /// Request builder of [`TicketApi::get_corp_jsapi_ticket`] (获取企业的jsapi_ticket): set optional inputs, then `.await` it.
+    #[derive(Debug, Clone)]
+    #[must_use = "a request does nothing until it is awaited"]
+    pub struct TicketGetCorpJsapiTicket {
+        pub(super) client: crate::Client,
+    }
+    impl TicketGetCorpJsapiTicket {}
+    impl std::future::IntoFuture for TicketGetCorpJsapiTicket {
+        type Output = crate::Result<JsapiTicketResponse>;
+        type IntoFuture = crate::BoxFuture<Self::Output>;
+        fn into_future(self) -> Self::IntoFuture {
+            Box::pin(async move {
+                let query: Vec<(&'static str, String)> = Vec::new();
+                self.client
+                    .execute_json::<
+                        JsapiTicketResponse,
+                        _,
+                    >(&OP_TICKET_GET_CORP_JSAPI_TICKET, &query, None::<&()>)
+                    .await
+            })
+        }
+    }
+    static OP_TICKET_GET_AGENT_JSAPI_TICKET: crate::operation::Operation = crate::operation::Operation {
+        id: "ticket.get_agent_jsapi_ticket",
+        method: crate::operation::Method::Get,
+        path: "/cgi-bin/ticket/get",
+        credential: crate::operation::Credential::AccessToken,
+        retry_safe: true,
+    };
+    /// Request builder of [`TicketApi::get_agent_jsapi_ticket`] (获取应用的jsapi_ticket): set optional inputs, then `.await` it.
+    #[derive(Debug, Clone)]
+    #[must_use = "a request does nothing until it is awaited"]
+    pub struct TicketGetAgentJsapiTicket {
+        pub(super) client: crate::Client,
+        pub(super) query_ticket_type: TicketType,
+    }
+    impl TicketGetAgentJsapiTicket {}
+    impl std::future::IntoFuture for TicketGetAgentJsapiTicket {
+        type Output = crate::Result<JsapiTicketResponse>;
+        type IntoFuture = crate::BoxFuture<Self::Output>;
+        fn into_future(self) -> Self::IntoFuture {
+            Box::pin(async move {
+                let mut query: Vec<(&'static str, String)> = Vec::with_capacity(1usize);
+                query.push(("type", self.query_ticket_type.as_str().to_string()));
+                self.client
+                    .execute_json::<
+                        JsapiTicketResponse,
+                        _,
+                    >(&OP_TICKET_GET_AGENT_JSAPI_TICKET, &query, None::<&()>)
+                    .await
+            })
+        }
     }
 }

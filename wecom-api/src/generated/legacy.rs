@@ -146,6 +146,21 @@ pub struct ShakeInfoResponse {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub data: Option<ShakeInfo>,
 }
+impl InviteSendRequest {
+    /// A `InviteSendRequest` with its required `userid` set and every optional field unset.
+    pub fn new(userid: impl Into<String>) -> Self {
+        Self {
+            userid: userid.into(),
+            invite_tips: None,
+        }
+    }
+}
+impl ShakeInfoRequest {
+    /// A `ShakeInfoRequest` with its required `ticket` set and every optional field unset.
+    pub fn new(ticket: impl Into<crate::Secret>) -> Self {
+        Self { ticket: ticket.into() }
+    }
+}
 impl crate::Client {
     /// `invite` endpoints of 旧版企业号接口 (legacy).
     pub fn invite(&self) -> InviteApi {
@@ -198,50 +213,14 @@ impl InviteApi {
     #[deprecated(
         note = "WeCom no longer documents /cgi-bin/invite/send (WeChat Enterprise era); use `user().batch_invite` (/cgi-bin/batch/invite) from the contacts group."
     )]
-    pub fn send(&self, userid: impl Into<String>) -> InviteSend {
-        InviteSend {
+    pub fn send(&self, userid: impl Into<String>) -> calls::InviteSend {
+        calls::InviteSend {
             client: self.client.clone(),
             request: InviteSendRequest {
                 userid: userid.into(),
                 ..Default::default()
             },
         }
-    }
-}
-static OP_INVITE_SEND: crate::operation::Operation = crate::operation::Operation {
-    id: "invite.send",
-    method: crate::operation::Method::Post,
-    path: "/cgi-bin/invite/send",
-    credential: crate::operation::Credential::AccessToken,
-    retry_safe: false,
-};
-/// Request builder of [`InviteApi::send`] (邀请成员关注): set optional inputs, then `.await` it.
-#[derive(Debug, Clone)]
-#[must_use = "a request does nothing until it is awaited"]
-pub struct InviteSend {
-    client: crate::Client,
-    request: InviteSendRequest,
-}
-impl InviteSend {
-    /// 推送到微信上的提示语，只有认证号可以使用；默认为“请关注XXX企业号”，邮件邀请时无效（较早的文档版本才有此字段）
-    pub fn invite_tips(mut self, value: impl Into<String>) -> Self {
-        self.request.invite_tips = Some(value.into());
-        self
-    }
-}
-impl std::future::IntoFuture for InviteSend {
-    type Output = crate::Result<InviteSendResponse>;
-    type IntoFuture = crate::BoxFuture<Self::Output>;
-    fn into_future(self) -> Self::IntoFuture {
-        Box::pin(async move {
-            let query: Vec<(&'static str, String)> = Vec::new();
-            self.client
-                .execute_json::<
-                    InviteSendResponse,
-                    _,
-                >(&OP_INVITE_SEND, &query, Some(&self.request))
-                .await
-        })
     }
 }
 /// The `shakearound` endpoints, from [`Client::shakearound`](crate::Client::shakearound).
@@ -296,8 +275,8 @@ impl ShakearoundApi {
     pub fn get_shake_info(
         &self,
         ticket: impl Into<crate::Secret>,
-    ) -> ShakearoundGetShakeInfo {
-        ShakearoundGetShakeInfo {
+    ) -> calls::ShakearoundGetShakeInfo {
+        calls::ShakearoundGetShakeInfo {
             client: self.client.clone(),
             request: ShakeInfoRequest {
                 ticket: ticket.into(),
@@ -305,33 +284,74 @@ impl ShakearoundApi {
         }
     }
 }
-static OP_SHAKEAROUND_GET_SHAKE_INFO: crate::operation::Operation = crate::operation::Operation {
-    id: "shakearound.get_shake_info",
-    method: crate::operation::Method::Post,
-    path: "/cgi-bin/shakearound/getshakeinfo",
-    credential: crate::operation::Credential::AccessToken,
-    retry_safe: true,
-};
-/// Request builder of [`ShakearoundApi::get_shake_info`] (获取设备及用户信息): set optional inputs, then `.await` it.
-#[derive(Debug, Clone)]
-#[must_use = "a request does nothing until it is awaited"]
-pub struct ShakearoundGetShakeInfo {
-    client: crate::Client,
-    request: ShakeInfoRequest,
-}
-impl ShakearoundGetShakeInfo {}
-impl std::future::IntoFuture for ShakearoundGetShakeInfo {
-    type Output = crate::Result<ShakeInfoResponse>;
-    type IntoFuture = crate::BoxFuture<Self::Output>;
-    fn into_future(self) -> Self::IntoFuture {
-        Box::pin(async move {
-            let query: Vec<(&'static str, String)> = Vec::new();
-            self.client
-                .execute_json::<
-                    ShakeInfoResponse,
-                    _,
-                >(&OP_SHAKEAROUND_GET_SHAKE_INFO, &query, Some(&self.request))
-                .await
-        })
+/// Request builders of 旧版企业号接口 (legacy): what each method returns. Set optional inputs, then `.await` the builder.
+pub mod calls {
+    #[allow(unused_imports)]
+    use super::*;
+    static OP_INVITE_SEND: crate::operation::Operation = crate::operation::Operation {
+        id: "invite.send",
+        method: crate::operation::Method::Post,
+        path: "/cgi-bin/invite/send",
+        credential: crate::operation::Credential::AccessToken,
+        retry_safe: false,
+    };
+    /// Request builder of [`InviteApi::send`] (邀请成员关注): set optional inputs, then `.await` it.
+    #[derive(Debug, Clone)]
+    #[must_use = "a request does nothing until it is awaited"]
+    pub struct InviteSend {
+        pub(super) client: crate::Client,
+        pub(super) request: InviteSendRequest,
+    }
+    impl InviteSend {
+        /// 推送到微信上的提示语，只有认证号可以使用；默认为“请关注XXX企业号”，邮件邀请时无效（较早的文档版本才有此字段）
+        pub fn invite_tips(mut self, value: impl Into<String>) -> Self {
+            self.request.invite_tips = Some(value.into());
+            self
+        }
+    }
+    impl std::future::IntoFuture for InviteSend {
+        type Output = crate::Result<InviteSendResponse>;
+        type IntoFuture = crate::BoxFuture<Self::Output>;
+        fn into_future(self) -> Self::IntoFuture {
+            Box::pin(async move {
+                let query: Vec<(&'static str, String)> = Vec::new();
+                self.client
+                    .execute_json::<
+                        InviteSendResponse,
+                        _,
+                    >(&OP_INVITE_SEND, &query, Some(&self.request))
+                    .await
+            })
+        }
+    }
+    static OP_SHAKEAROUND_GET_SHAKE_INFO: crate::operation::Operation = crate::operation::Operation {
+        id: "shakearound.get_shake_info",
+        method: crate::operation::Method::Post,
+        path: "/cgi-bin/shakearound/getshakeinfo",
+        credential: crate::operation::Credential::AccessToken,
+        retry_safe: true,
+    };
+    /// Request builder of [`ShakearoundApi::get_shake_info`] (获取设备及用户信息): set optional inputs, then `.await` it.
+    #[derive(Debug, Clone)]
+    #[must_use = "a request does nothing until it is awaited"]
+    pub struct ShakearoundGetShakeInfo {
+        pub(super) client: crate::Client,
+        pub(super) request: ShakeInfoRequest,
+    }
+    impl ShakearoundGetShakeInfo {}
+    impl std::future::IntoFuture for ShakearoundGetShakeInfo {
+        type Output = crate::Result<ShakeInfoResponse>;
+        type IntoFuture = crate::BoxFuture<Self::Output>;
+        fn into_future(self) -> Self::IntoFuture {
+            Box::pin(async move {
+                let query: Vec<(&'static str, String)> = Vec::new();
+                self.client
+                    .execute_json::<
+                        ShakeInfoResponse,
+                        _,
+                    >(&OP_SHAKEAROUND_GET_SHAKE_INFO, &query, Some(&self.request))
+                    .await
+            })
+        }
     }
 }

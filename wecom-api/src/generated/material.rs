@@ -12,8 +12,12 @@ pub struct EmptyResponse {}
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct MaterialAddMpnewsRequest {
     /// 企业应用的 id
-    #[serde(deserialize_with = "crate::de::int")]
-    pub agentid: i64,
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "crate::de::opt_int"
+    )]
+    pub agentid: Option<i64>,
     /// 图文内容
     pub mpnews: MaterialMpnews,
 }
@@ -72,8 +76,12 @@ pub struct MaterialBatchGetRequest {
     #[serde(rename = "type")]
     pub material_type: MaterialType,
     /// 企业应用的 id
-    #[serde(deserialize_with = "crate::de::int")]
-    pub agentid: i64,
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "crate::de::opt_int"
+    )]
+    pub agentid: Option<i64>,
     /// 从该类型素材的该偏移位置开始返回，0 表示第一个
     #[serde(deserialize_with = "crate::de::int")]
     pub offset: i64,
@@ -102,8 +110,12 @@ pub struct MaterialBatchGetResponse {
     )]
     pub item_count: Option<i64>,
     /// 素材列表
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub itemlist: Option<Vec<MaterialItem>>,
+    #[serde(
+        default,
+        skip_serializing_if = "Vec::is_empty",
+        deserialize_with = "crate::de::vec_or_null"
+    )]
+    pub itemlist: Vec<MaterialItem>,
 }
 /// 获取素材总数的返回。
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
@@ -238,8 +250,12 @@ impl<'de> serde::Deserialize<'de> for MaterialType {
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct MaterialUpdateMpnewsRequest {
     /// 企业应用的 id
-    #[serde(deserialize_with = "crate::de::int")]
-    pub agentid: i64,
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "crate::de::opt_int"
+    )]
+    pub agentid: Option<i64>,
     /// 要修改的图文素材的 media_id
     #[serde(deserialize_with = "crate::de::string")]
     pub media_id: String,
@@ -295,6 +311,62 @@ impl<'de> serde::Deserialize<'de> for MaterialUploadType {
         crate::de::string(deserializer).map(|value| Self::from(value.as_str()))
     }
 }
+impl MaterialAddMpnewsRequest {
+    /// A `MaterialAddMpnewsRequest` with its required `mpnews` set and every optional field unset.
+    pub fn new(mpnews: impl Into<MaterialMpnews>) -> Self {
+        Self {
+            agentid: None,
+            mpnews: mpnews.into(),
+        }
+    }
+}
+impl MaterialArticle {
+    /// A `MaterialArticle` with its required `title`, `thumb_media_id`, `content` set and every optional field unset.
+    pub fn new(
+        title: impl Into<String>,
+        thumb_media_id: impl Into<String>,
+        content: impl Into<String>,
+    ) -> Self {
+        Self {
+            title: title.into(),
+            thumb_media_id: thumb_media_id.into(),
+            author: None,
+            content_source_url: None,
+            content: content.into(),
+            digest: None,
+            show_cover_pic: None,
+        }
+    }
+}
+impl MaterialBatchGetRequest {
+    /// A `MaterialBatchGetRequest` with its required `type`, `offset`, `count` set and every optional field unset.
+    pub fn new(material_type: impl Into<MaterialType>, offset: i64, count: i64) -> Self {
+        Self {
+            material_type: material_type.into(),
+            agentid: None,
+            offset: offset,
+            count: count,
+        }
+    }
+}
+impl MaterialMpnews {
+    /// A `MaterialMpnews` with its required `articles` set and every optional field unset.
+    pub fn new(articles: impl IntoIterator<Item = impl Into<MaterialArticle>>) -> Self {
+        Self {
+            articles: articles.into_iter().map(Into::into).collect(),
+        }
+    }
+}
+impl MaterialUpdateMpnewsRequest {
+    /// A `MaterialUpdateMpnewsRequest` with its required `media_id`, `mpnews` set and every optional field unset.
+    pub fn new(media_id: impl Into<String>, mpnews: impl Into<MaterialMpnews>) -> Self {
+        Self {
+            agentid: None,
+            media_id: media_id.into(),
+            mpnews: mpnews.into(),
+        }
+    }
+}
 impl crate::Client {
     /// `material` endpoints of 永久素材 (material).
     pub fn material(&self) -> MaterialApi {
@@ -333,7 +405,7 @@ impl MaterialApi {
     /// ```no_run
     /// # async fn example(client: wecom_api::Client) -> Result<(), Box<dyn std::error::Error>> {
     /// let file = wecom_api::media::UploadFile::from_path("path/to/example.jpg").await?;
-    /// let response = client.material().add(wecom_api::material::MaterialUploadType::from("image"), 1, file)
+    /// let response = client.material().add(wecom_api::material::MaterialUploadType::from("image"), file)
     ///     .await?;
     /// # Ok(())
     /// # }
@@ -356,13 +428,12 @@ impl MaterialApi {
     pub fn add(
         &self,
         material_type: impl Into<MaterialUploadType>,
-        agentid: i64,
         file: crate::media::UploadFile,
-    ) -> MaterialAdd {
-        MaterialAdd {
+    ) -> calls::MaterialAdd {
+        calls::MaterialAdd {
             client: self.client.clone(),
             query_material_type: material_type.into(),
-            query_agentid: agentid,
+            query_agentid: None,
             file,
         }
     }
@@ -380,7 +451,8 @@ impl MaterialApi {
     ///
     /// ```no_run
     /// # async fn example(client: wecom_api::Client) -> Result<(), Box<dyn std::error::Error>> {
-    /// let response = client.material().add_mpnews(1, serde_json::from_str::<wecom_api::material::MaterialMpnews>(r##"{"articles":[{"author":"zs","content":"Content001","content_source_url":"https://work.weixin.qq.com","digest":"airticle01","show_cover_pic":"0","thumb_media_id":"2-G6nrLmr5EC3MMb_-zK1dDdzmd0p7cNliYu9V5w7o8K0","title":"Title01"}]}"##)?)
+    /// let response = client.material().add_mpnews(serde_json::from_str::<wecom_api::material::MaterialMpnews>(r##"{"articles":[{"author":"zs","content":"Content001","content_source_url":"https://work.weixin.qq.com","digest":"airticle01","show_cover_pic":"0","thumb_media_id":"2-G6nrLmr5EC3MMb_-zK1dDdzmd0p7cNliYu9V5w7o8K0","title":"Title01"}]}"##)?)
+    ///     .agentid(1)
     ///     .await?;
     /// # Ok(())
     /// # }
@@ -402,14 +474,13 @@ impl MaterialApi {
     )]
     pub fn add_mpnews(
         &self,
-        agentid: i64,
         mpnews: impl Into<MaterialMpnews>,
-    ) -> MaterialAddMpnews {
-        MaterialAddMpnews {
+    ) -> calls::MaterialAddMpnews {
+        calls::MaterialAddMpnews {
             client: self.client.clone(),
             request: MaterialAddMpnewsRequest {
-                agentid,
                 mpnews: mpnews.into(),
+                ..Default::default()
             },
         }
     }
@@ -427,7 +498,8 @@ impl MaterialApi {
     ///
     /// ```no_run
     /// # async fn example(client: wecom_api::Client) -> Result<(), Box<dyn std::error::Error>> {
-    /// let response = client.material().update_mpnews(1, "2-G6nrLmr5EC3MMfasdfb_-zK1dDdzmd0p7", serde_json::from_str::<wecom_api::material::MaterialMpnews>(r##"{"articles":[{"author":"zs","content":"Content001","content_source_url":"https://work.weixin.qq.com","digest":"airticle01","show_cover_pic":"0","thumb_media_id":"2-G6nrLmr5EC3MMb_-zK1dDdzmd0p7cNliYu9V5w7o8K0","title":"Title01"}]}"##)?)
+    /// let response = client.material().update_mpnews("2-G6nrLmr5EC3MMfasdfb_-zK1dDdzmd0p7", serde_json::from_str::<wecom_api::material::MaterialMpnews>(r##"{"articles":[{"author":"zs","content":"Content001","content_source_url":"https://work.weixin.qq.com","digest":"airticle01","show_cover_pic":"0","thumb_media_id":"2-G6nrLmr5EC3MMb_-zK1dDdzmd0p7cNliYu9V5w7o8K0","title":"Title01"}]}"##)?)
+    ///     .agentid(1)
     ///     .await?;
     /// # Ok(())
     /// # }
@@ -446,16 +518,15 @@ impl MaterialApi {
     #[deprecated(note = "企业微信现行文档已不再收录永久素材接口")]
     pub fn update_mpnews(
         &self,
-        agentid: i64,
         media_id: impl Into<String>,
         mpnews: impl Into<MaterialMpnews>,
-    ) -> MaterialUpdateMpnews {
-        MaterialUpdateMpnews {
+    ) -> calls::MaterialUpdateMpnews {
+        calls::MaterialUpdateMpnews {
             client: self.client.clone(),
             request: MaterialUpdateMpnewsRequest {
-                agentid,
                 media_id: media_id.into(),
                 mpnews: mpnews.into(),
+                ..Default::default()
             },
         }
     }
@@ -473,7 +544,7 @@ impl MaterialApi {
     ///
     /// ```no_run
     /// # async fn example(client: wecom_api::Client) -> Result<(), Box<dyn std::error::Error>> {
-    /// let file = client.material().get("MEDIA_ID", 1)
+    /// let file = client.material().get("MEDIA_ID")
     ///     .await?;
     /// # Ok(())
     /// # }
@@ -483,11 +554,11 @@ impl MaterialApi {
     #[deprecated(
         note = "企业微信现行文档已不再收录永久素材接口；请改用 media.get"
     )]
-    pub fn get(&self, media_id: impl Into<String>, agentid: i64) -> MaterialGet {
-        MaterialGet {
+    pub fn get(&self, media_id: impl Into<String>) -> calls::MaterialGet {
+        calls::MaterialGet {
             client: self.client.clone(),
             query_media_id: media_id.into(),
-            query_agentid: agentid,
+            query_agentid: None,
         }
     }
     /// 删除永久素材
@@ -504,7 +575,7 @@ impl MaterialApi {
     ///
     /// ```no_run
     /// # async fn example(client: wecom_api::Client) -> Result<(), Box<dyn std::error::Error>> {
-    /// let response = client.material().delete(1, "2-G6nrLmr5EC3MMfasdfb_-zK1dDdzmd0p7")
+    /// let response = client.material().delete("2-G6nrLmr5EC3MMfasdfb_-zK1dDdzmd0p7")
     ///     .await?;
     /// # Ok(())
     /// # }
@@ -521,11 +592,11 @@ impl MaterialApi {
     #[doc(alias = "/cgi-bin/material/del")]
     #[doc(alias = "删除永久素材")]
     #[deprecated(note = "企业微信现行文档已不再收录永久素材接口")]
-    pub fn delete(&self, agentid: i64, media_id: impl Into<String>) -> MaterialDelete {
-        MaterialDelete {
+    pub fn delete(&self, media_id: impl Into<String>) -> calls::MaterialDelete {
+        calls::MaterialDelete {
             client: self.client.clone(),
-            query_agentid: agentid,
             query_media_id: media_id.into(),
+            query_agentid: None,
         }
     }
     /// 获取素材总数
@@ -542,7 +613,7 @@ impl MaterialApi {
     ///
     /// ```no_run
     /// # async fn example(client: wecom_api::Client) -> Result<(), Box<dyn std::error::Error>> {
-    /// let response = client.material().get_count(1)
+    /// let response = client.material().get_count()
     ///     .await?;
     /// # Ok(())
     /// # }
@@ -565,10 +636,10 @@ impl MaterialApi {
     #[doc(alias = "/cgi-bin/material/get_count")]
     #[doc(alias = "获取素材总数")]
     #[deprecated(note = "企业微信现行文档已不再收录永久素材接口")]
-    pub fn get_count(&self, agentid: i64) -> MaterialGetCount {
-        MaterialGetCount {
+    pub fn get_count(&self) -> calls::MaterialGetCount {
+        calls::MaterialGetCount {
             client: self.client.clone(),
-            query_agentid: agentid,
+            query_agentid: None,
         }
     }
     /// 获取素材列表
@@ -585,7 +656,8 @@ impl MaterialApi {
     ///
     /// ```no_run
     /// # async fn example(client: wecom_api::Client) -> Result<(), Box<dyn std::error::Error>> {
-    /// let response = client.material().batch_get(wecom_api::material::MaterialType::from("image"), 1, 0, 10)
+    /// let response = client.material().batch_get(wecom_api::material::MaterialType::from("image"), 0, 10)
+    ///     .agentid(1)
     ///     .await?;
     /// # Ok(())
     /// # }
@@ -620,259 +692,383 @@ impl MaterialApi {
     pub fn batch_get(
         &self,
         material_type: impl Into<MaterialType>,
-        agentid: i64,
         offset: i64,
         count: i64,
-    ) -> MaterialBatchGet {
-        MaterialBatchGet {
+    ) -> calls::MaterialBatchGet {
+        calls::MaterialBatchGet {
             client: self.client.clone(),
             request: MaterialBatchGetRequest {
                 material_type: material_type.into(),
-                agentid,
                 offset,
                 count,
+                agentid: None,
             },
         }
     }
 }
-static OP_MATERIAL_ADD: crate::operation::Operation = crate::operation::Operation {
-    id: "material.add",
-    method: crate::operation::Method::Post,
-    path: "/cgi-bin/material/add_material",
-    credential: crate::operation::Credential::AccessToken,
-    retry_safe: false,
-};
-static LIMITS_MATERIAL_ADD: &[crate::media::UploadLimit] = &[
-    crate::media::UploadLimit {
-        when: None,
-        min_bytes: 6,
-        max_bytes: 20971520,
-        extensions: &[],
-    },
-    crate::media::UploadLimit {
-        when: Some(("type", "image")),
-        min_bytes: 0,
-        max_bytes: 10485760,
-        extensions: &["jpg", "jpeg", "png"],
-    },
-    crate::media::UploadLimit {
-        when: Some(("type", "voice")),
-        min_bytes: 0,
-        max_bytes: 2097152,
-        extensions: &["amr"],
-    },
-    crate::media::UploadLimit {
-        when: Some(("type", "video")),
-        min_bytes: 0,
-        max_bytes: 10485760,
-        extensions: &["mp4"],
-    },
-];
-/// Request builder of [`MaterialApi::add`] (上传永久素材): set optional inputs, then `.await` it.
-#[derive(Debug, Clone)]
-#[must_use = "a request does nothing until it is awaited"]
-pub struct MaterialAdd {
-    client: crate::Client,
-    query_material_type: MaterialUploadType,
-    query_agentid: i64,
-    file: crate::media::UploadFile,
-}
-impl MaterialAdd {}
-impl std::future::IntoFuture for MaterialAdd {
-    type Output = crate::Result<MaterialAddResponse>;
-    type IntoFuture = crate::BoxFuture<Self::Output>;
-    fn into_future(self) -> Self::IntoFuture {
-        Box::pin(async move {
-            let mut query: Vec<(&'static str, String)> = Vec::with_capacity(2usize);
-            query.push(("type", self.query_material_type.as_str().to_string()));
-            query.push(("agentid", self.query_agentid.to_string()));
-            self.client
-                .execute_upload::<
-                    MaterialAddResponse,
-                >(&OP_MATERIAL_ADD, &query, "media", LIMITS_MATERIAL_ADD, self.file)
-                .await
-        })
+/// Request builders of 永久素材 (material): what each method returns. Set optional inputs, then `.await` the builder.
+pub mod calls {
+    #[allow(unused_imports)]
+    use super::*;
+    static OP_MATERIAL_ADD: crate::operation::Operation = crate::operation::Operation {
+        id: "material.add",
+        method: crate::operation::Method::Post,
+        path: "/cgi-bin/material/add_material",
+        credential: crate::operation::Credential::AccessToken,
+        retry_safe: false,
+    };
+    static LIMITS_MATERIAL_ADD: &[crate::media::UploadLimit] = &[
+        crate::media::UploadLimit {
+            when: None,
+            min_bytes: 6,
+            max_bytes: 20971520,
+            extensions: &[],
+        },
+        crate::media::UploadLimit {
+            when: Some(("type", "image")),
+            min_bytes: 0,
+            max_bytes: 10485760,
+            extensions: &["jpg", "jpeg", "png"],
+        },
+        crate::media::UploadLimit {
+            when: Some(("type", "voice")),
+            min_bytes: 0,
+            max_bytes: 2097152,
+            extensions: &["amr"],
+        },
+        crate::media::UploadLimit {
+            when: Some(("type", "video")),
+            min_bytes: 0,
+            max_bytes: 10485760,
+            extensions: &["mp4"],
+        },
+    ];
+    /// Request builder of [`MaterialApi::add`] (上传永久素材): set optional inputs, then `.await` it.
+    #[derive(Debug, Clone)]
+    #[must_use = "a request does nothing until it is awaited"]
+    pub struct MaterialAdd {
+        pub(super) client: crate::Client,
+        pub(super) query_material_type: MaterialUploadType,
+        pub(super) query_agentid: Option<i64>,
+        pub(super) file: crate::media::UploadFile,
     }
-}
-static OP_MATERIAL_ADD_MPNEWS: crate::operation::Operation = crate::operation::Operation {
-    id: "material.add_mpnews",
-    method: crate::operation::Method::Post,
-    path: "/cgi-bin/material/add_mpnews",
-    credential: crate::operation::Credential::AccessToken,
-    retry_safe: false,
-};
-/// Request builder of [`MaterialApi::add_mpnews`] (上传永久图文素材): set optional inputs, then `.await` it.
-#[derive(Debug, Clone)]
-#[must_use = "a request does nothing until it is awaited"]
-pub struct MaterialAddMpnews {
-    client: crate::Client,
-    request: MaterialAddMpnewsRequest,
-}
-impl MaterialAddMpnews {}
-impl std::future::IntoFuture for MaterialAddMpnews {
-    type Output = crate::Result<MaterialAddResponse>;
-    type IntoFuture = crate::BoxFuture<Self::Output>;
-    fn into_future(self) -> Self::IntoFuture {
-        Box::pin(async move {
-            let query: Vec<(&'static str, String)> = Vec::new();
-            self.client
-                .execute_json::<
-                    MaterialAddResponse,
-                    _,
-                >(&OP_MATERIAL_ADD_MPNEWS, &query, Some(&self.request))
-                .await
-        })
+    impl MaterialAdd {
+        /// 企业应用的 id，素材归属于该应用
+        pub fn agentid(mut self, value: i64) -> Self {
+            self.query_agentid = Some(value);
+            self
+        }
     }
-}
-static OP_MATERIAL_UPDATE_MPNEWS: crate::operation::Operation = crate::operation::Operation {
-    id: "material.update_mpnews",
-    method: crate::operation::Method::Post,
-    path: "/cgi-bin/material/update_mpnews",
-    credential: crate::operation::Credential::AccessToken,
-    retry_safe: false,
-};
-/// Request builder of [`MaterialApi::update_mpnews`] (修改永久图文素材): set optional inputs, then `.await` it.
-#[derive(Debug, Clone)]
-#[must_use = "a request does nothing until it is awaited"]
-pub struct MaterialUpdateMpnews {
-    client: crate::Client,
-    request: MaterialUpdateMpnewsRequest,
-}
-impl MaterialUpdateMpnews {}
-impl std::future::IntoFuture for MaterialUpdateMpnews {
-    type Output = crate::Result<EmptyResponse>;
-    type IntoFuture = crate::BoxFuture<Self::Output>;
-    fn into_future(self) -> Self::IntoFuture {
-        Box::pin(async move {
-            let query: Vec<(&'static str, String)> = Vec::new();
-            self.client
-                .execute_json::<
-                    EmptyResponse,
-                    _,
-                >(&OP_MATERIAL_UPDATE_MPNEWS, &query, Some(&self.request))
-                .await
-        })
+    impl std::future::IntoFuture for MaterialAdd {
+        type Output = crate::Result<MaterialAddResponse>;
+        type IntoFuture = crate::BoxFuture<Self::Output>;
+        fn into_future(mut self) -> Self::IntoFuture {
+            Box::pin(async move {
+                if self.query_agentid.is_none() {
+                    self.query_agentid = self.client.agent_id();
+                }
+                if self.query_agentid.is_none() {
+                    return Err(crate::Error::InvalidArgument {
+                        what: "agentid".into(),
+                        why: "material.add needs `agentid`: set it on the call or give the client one with ClientBuilder::agent_id"
+                            .into(),
+                    });
+                }
+                let mut query: Vec<(&'static str, String)> = Vec::with_capacity(2usize);
+                query.push(("type", self.query_material_type.as_str().to_string()));
+                if let Some(value) = self.query_agentid {
+                    query.push(("agentid", value.to_string()));
+                }
+                self.client
+                    .execute_upload::<
+                        MaterialAddResponse,
+                    >(&OP_MATERIAL_ADD, &query, "media", LIMITS_MATERIAL_ADD, self.file)
+                    .await
+            })
+        }
     }
-}
-static OP_MATERIAL_GET: crate::operation::Operation = crate::operation::Operation {
-    id: "material.get",
-    method: crate::operation::Method::Get,
-    path: "/cgi-bin/material/get",
-    credential: crate::operation::Credential::AccessToken,
-    retry_safe: true,
-};
-/// Request builder of [`MaterialApi::get`] (获取永久素材): set optional inputs, then `.await` it.
-#[derive(Debug, Clone)]
-#[must_use = "a request does nothing until it is awaited"]
-pub struct MaterialGet {
-    client: crate::Client,
-    query_media_id: String,
-    query_agentid: i64,
-}
-impl MaterialGet {}
-impl std::future::IntoFuture for MaterialGet {
-    type Output = crate::Result<crate::media::Download>;
-    type IntoFuture = crate::BoxFuture<Self::Output>;
-    fn into_future(self) -> Self::IntoFuture {
-        Box::pin(async move {
-            let mut query: Vec<(&'static str, String)> = Vec::with_capacity(2usize);
-            query.push(("media_id", self.query_media_id));
-            query.push(("agentid", self.query_agentid.to_string()));
-            self.client.execute_download(&OP_MATERIAL_GET, &query).await
-        })
+    static OP_MATERIAL_ADD_MPNEWS: crate::operation::Operation = crate::operation::Operation {
+        id: "material.add_mpnews",
+        method: crate::operation::Method::Post,
+        path: "/cgi-bin/material/add_mpnews",
+        credential: crate::operation::Credential::AccessToken,
+        retry_safe: false,
+    };
+    /// Request builder of [`MaterialApi::add_mpnews`] (上传永久图文素材): set optional inputs, then `.await` it.
+    #[derive(Debug, Clone)]
+    #[must_use = "a request does nothing until it is awaited"]
+    pub struct MaterialAddMpnews {
+        pub(super) client: crate::Client,
+        pub(super) request: MaterialAddMpnewsRequest,
     }
-}
-static OP_MATERIAL_DELETE: crate::operation::Operation = crate::operation::Operation {
-    id: "material.delete",
-    method: crate::operation::Method::Get,
-    path: "/cgi-bin/material/del",
-    credential: crate::operation::Credential::AccessToken,
-    retry_safe: false,
-};
-/// Request builder of [`MaterialApi::delete`] (删除永久素材): set optional inputs, then `.await` it.
-#[derive(Debug, Clone)]
-#[must_use = "a request does nothing until it is awaited"]
-pub struct MaterialDelete {
-    client: crate::Client,
-    query_agentid: i64,
-    query_media_id: String,
-}
-impl MaterialDelete {}
-impl std::future::IntoFuture for MaterialDelete {
-    type Output = crate::Result<EmptyResponse>;
-    type IntoFuture = crate::BoxFuture<Self::Output>;
-    fn into_future(self) -> Self::IntoFuture {
-        Box::pin(async move {
-            let mut query: Vec<(&'static str, String)> = Vec::with_capacity(2usize);
-            query.push(("agentid", self.query_agentid.to_string()));
-            query.push(("media_id", self.query_media_id));
-            self.client
-                .execute_json::<
-                    EmptyResponse,
-                    _,
-                >(&OP_MATERIAL_DELETE, &query, None::<&()>)
-                .await
-        })
+    impl MaterialAddMpnews {
+        /// 企业应用的 id
+        pub fn agentid(mut self, value: i64) -> Self {
+            self.request.agentid = Some(value);
+            self
+        }
     }
-}
-static OP_MATERIAL_GET_COUNT: crate::operation::Operation = crate::operation::Operation {
-    id: "material.get_count",
-    method: crate::operation::Method::Get,
-    path: "/cgi-bin/material/get_count",
-    credential: crate::operation::Credential::AccessToken,
-    retry_safe: true,
-};
-/// Request builder of [`MaterialApi::get_count`] (获取素材总数): set optional inputs, then `.await` it.
-#[derive(Debug, Clone)]
-#[must_use = "a request does nothing until it is awaited"]
-pub struct MaterialGetCount {
-    client: crate::Client,
-    query_agentid: i64,
-}
-impl MaterialGetCount {}
-impl std::future::IntoFuture for MaterialGetCount {
-    type Output = crate::Result<MaterialGetCountResponse>;
-    type IntoFuture = crate::BoxFuture<Self::Output>;
-    fn into_future(self) -> Self::IntoFuture {
-        Box::pin(async move {
-            let mut query: Vec<(&'static str, String)> = Vec::with_capacity(1usize);
-            query.push(("agentid", self.query_agentid.to_string()));
-            self.client
-                .execute_json::<
-                    MaterialGetCountResponse,
-                    _,
-                >(&OP_MATERIAL_GET_COUNT, &query, None::<&()>)
-                .await
-        })
+    impl std::future::IntoFuture for MaterialAddMpnews {
+        type Output = crate::Result<MaterialAddResponse>;
+        type IntoFuture = crate::BoxFuture<Self::Output>;
+        fn into_future(mut self) -> Self::IntoFuture {
+            Box::pin(async move {
+                if self.request.agentid.is_none() {
+                    self.request.agentid = self.client.agent_id();
+                }
+                if self.request.agentid.is_none() {
+                    return Err(crate::Error::InvalidArgument {
+                        what: "agentid".into(),
+                        why: "material.add_mpnews needs `agentid`: set it on the call or give the client one with ClientBuilder::agent_id"
+                            .into(),
+                    });
+                }
+                let query: Vec<(&'static str, String)> = Vec::new();
+                self.client
+                    .execute_json::<
+                        MaterialAddResponse,
+                        _,
+                    >(&OP_MATERIAL_ADD_MPNEWS, &query, Some(&self.request))
+                    .await
+            })
+        }
     }
-}
-static OP_MATERIAL_BATCH_GET: crate::operation::Operation = crate::operation::Operation {
-    id: "material.batch_get",
-    method: crate::operation::Method::Post,
-    path: "/cgi-bin/material/batchget",
-    credential: crate::operation::Credential::AccessToken,
-    retry_safe: true,
-};
-/// Request builder of [`MaterialApi::batch_get`] (获取素材列表): set optional inputs, then `.await` it.
-#[derive(Debug, Clone)]
-#[must_use = "a request does nothing until it is awaited"]
-pub struct MaterialBatchGet {
-    client: crate::Client,
-    request: MaterialBatchGetRequest,
-}
-impl MaterialBatchGet {}
-impl std::future::IntoFuture for MaterialBatchGet {
-    type Output = crate::Result<MaterialBatchGetResponse>;
-    type IntoFuture = crate::BoxFuture<Self::Output>;
-    fn into_future(self) -> Self::IntoFuture {
-        Box::pin(async move {
-            let query: Vec<(&'static str, String)> = Vec::new();
-            self.client
-                .execute_json::<
-                    MaterialBatchGetResponse,
-                    _,
-                >(&OP_MATERIAL_BATCH_GET, &query, Some(&self.request))
-                .await
-        })
+    static OP_MATERIAL_UPDATE_MPNEWS: crate::operation::Operation = crate::operation::Operation {
+        id: "material.update_mpnews",
+        method: crate::operation::Method::Post,
+        path: "/cgi-bin/material/update_mpnews",
+        credential: crate::operation::Credential::AccessToken,
+        retry_safe: false,
+    };
+    /// Request builder of [`MaterialApi::update_mpnews`] (修改永久图文素材): set optional inputs, then `.await` it.
+    #[derive(Debug, Clone)]
+    #[must_use = "a request does nothing until it is awaited"]
+    pub struct MaterialUpdateMpnews {
+        pub(super) client: crate::Client,
+        pub(super) request: MaterialUpdateMpnewsRequest,
+    }
+    impl MaterialUpdateMpnews {
+        /// 企业应用的 id
+        pub fn agentid(mut self, value: i64) -> Self {
+            self.request.agentid = Some(value);
+            self
+        }
+    }
+    impl std::future::IntoFuture for MaterialUpdateMpnews {
+        type Output = crate::Result<EmptyResponse>;
+        type IntoFuture = crate::BoxFuture<Self::Output>;
+        fn into_future(mut self) -> Self::IntoFuture {
+            Box::pin(async move {
+                if self.request.agentid.is_none() {
+                    self.request.agentid = self.client.agent_id();
+                }
+                if self.request.agentid.is_none() {
+                    return Err(crate::Error::InvalidArgument {
+                        what: "agentid".into(),
+                        why: "material.update_mpnews needs `agentid`: set it on the call or give the client one with ClientBuilder::agent_id"
+                            .into(),
+                    });
+                }
+                let query: Vec<(&'static str, String)> = Vec::new();
+                self.client
+                    .execute_json::<
+                        EmptyResponse,
+                        _,
+                    >(&OP_MATERIAL_UPDATE_MPNEWS, &query, Some(&self.request))
+                    .await
+            })
+        }
+    }
+    static OP_MATERIAL_GET: crate::operation::Operation = crate::operation::Operation {
+        id: "material.get",
+        method: crate::operation::Method::Get,
+        path: "/cgi-bin/material/get",
+        credential: crate::operation::Credential::AccessToken,
+        retry_safe: true,
+    };
+    /// Request builder of [`MaterialApi::get`] (获取永久素材): set optional inputs, then `.await` it.
+    #[derive(Debug, Clone)]
+    #[must_use = "a request does nothing until it is awaited"]
+    pub struct MaterialGet {
+        pub(super) client: crate::Client,
+        pub(super) query_media_id: String,
+        pub(super) query_agentid: Option<i64>,
+    }
+    impl MaterialGet {
+        /// 素材所属应用的 id
+        pub fn agentid(mut self, value: i64) -> Self {
+            self.query_agentid = Some(value);
+            self
+        }
+    }
+    impl std::future::IntoFuture for MaterialGet {
+        type Output = crate::Result<crate::media::Download>;
+        type IntoFuture = crate::BoxFuture<Self::Output>;
+        fn into_future(mut self) -> Self::IntoFuture {
+            Box::pin(async move {
+                if self.query_agentid.is_none() {
+                    self.query_agentid = self.client.agent_id();
+                }
+                if self.query_agentid.is_none() {
+                    return Err(crate::Error::InvalidArgument {
+                        what: "agentid".into(),
+                        why: "material.get needs `agentid`: set it on the call or give the client one with ClientBuilder::agent_id"
+                            .into(),
+                    });
+                }
+                let mut query: Vec<(&'static str, String)> = Vec::with_capacity(2usize);
+                query.push(("media_id", self.query_media_id));
+                if let Some(value) = self.query_agentid {
+                    query.push(("agentid", value.to_string()));
+                }
+                self.client.execute_download(&OP_MATERIAL_GET, &query).await
+            })
+        }
+    }
+    static OP_MATERIAL_DELETE: crate::operation::Operation = crate::operation::Operation {
+        id: "material.delete",
+        method: crate::operation::Method::Get,
+        path: "/cgi-bin/material/del",
+        credential: crate::operation::Credential::AccessToken,
+        retry_safe: false,
+    };
+    /// Request builder of [`MaterialApi::delete`] (删除永久素材): set optional inputs, then `.await` it.
+    #[derive(Debug, Clone)]
+    #[must_use = "a request does nothing until it is awaited"]
+    pub struct MaterialDelete {
+        pub(super) client: crate::Client,
+        pub(super) query_media_id: String,
+        pub(super) query_agentid: Option<i64>,
+    }
+    impl MaterialDelete {
+        /// 素材所属应用的 id
+        pub fn agentid(mut self, value: i64) -> Self {
+            self.query_agentid = Some(value);
+            self
+        }
+    }
+    impl std::future::IntoFuture for MaterialDelete {
+        type Output = crate::Result<EmptyResponse>;
+        type IntoFuture = crate::BoxFuture<Self::Output>;
+        fn into_future(mut self) -> Self::IntoFuture {
+            Box::pin(async move {
+                if self.query_agentid.is_none() {
+                    self.query_agentid = self.client.agent_id();
+                }
+                if self.query_agentid.is_none() {
+                    return Err(crate::Error::InvalidArgument {
+                        what: "agentid".into(),
+                        why: "material.delete needs `agentid`: set it on the call or give the client one with ClientBuilder::agent_id"
+                            .into(),
+                    });
+                }
+                let mut query: Vec<(&'static str, String)> = Vec::with_capacity(2usize);
+                query.push(("media_id", self.query_media_id));
+                if let Some(value) = self.query_agentid {
+                    query.push(("agentid", value.to_string()));
+                }
+                self.client
+                    .execute_json::<
+                        EmptyResponse,
+                        _,
+                    >(&OP_MATERIAL_DELETE, &query, None::<&()>)
+                    .await
+            })
+        }
+    }
+    static OP_MATERIAL_GET_COUNT: crate::operation::Operation = crate::operation::Operation {
+        id: "material.get_count",
+        method: crate::operation::Method::Get,
+        path: "/cgi-bin/material/get_count",
+        credential: crate::operation::Credential::AccessToken,
+        retry_safe: true,
+    };
+    /// Request builder of [`MaterialApi::get_count`] (获取素材总数): set optional inputs, then `.await` it.
+    #[derive(Debug, Clone)]
+    #[must_use = "a request does nothing until it is awaited"]
+    pub struct MaterialGetCount {
+        pub(super) client: crate::Client,
+        pub(super) query_agentid: Option<i64>,
+    }
+    impl MaterialGetCount {
+        /// 企业应用的 id
+        pub fn agentid(mut self, value: i64) -> Self {
+            self.query_agentid = Some(value);
+            self
+        }
+    }
+    impl std::future::IntoFuture for MaterialGetCount {
+        type Output = crate::Result<MaterialGetCountResponse>;
+        type IntoFuture = crate::BoxFuture<Self::Output>;
+        fn into_future(mut self) -> Self::IntoFuture {
+            Box::pin(async move {
+                if self.query_agentid.is_none() {
+                    self.query_agentid = self.client.agent_id();
+                }
+                if self.query_agentid.is_none() {
+                    return Err(crate::Error::InvalidArgument {
+                        what: "agentid".into(),
+                        why: "material.get_count needs `agentid`: set it on the call or give the client one with ClientBuilder::agent_id"
+                            .into(),
+                    });
+                }
+                let mut query: Vec<(&'static str, String)> = Vec::with_capacity(1usize);
+                if let Some(value) = self.query_agentid {
+                    query.push(("agentid", value.to_string()));
+                }
+                self.client
+                    .execute_json::<
+                        MaterialGetCountResponse,
+                        _,
+                    >(&OP_MATERIAL_GET_COUNT, &query, None::<&()>)
+                    .await
+            })
+        }
+    }
+    static OP_MATERIAL_BATCH_GET: crate::operation::Operation = crate::operation::Operation {
+        id: "material.batch_get",
+        method: crate::operation::Method::Post,
+        path: "/cgi-bin/material/batchget",
+        credential: crate::operation::Credential::AccessToken,
+        retry_safe: true,
+    };
+    /// Request builder of [`MaterialApi::batch_get`] (获取素材列表): set optional inputs, then `.await` it.
+    #[derive(Debug, Clone)]
+    #[must_use = "a request does nothing until it is awaited"]
+    pub struct MaterialBatchGet {
+        pub(super) client: crate::Client,
+        pub(super) request: MaterialBatchGetRequest,
+    }
+    impl MaterialBatchGet {
+        /// 企业应用的 id
+        pub fn agentid(mut self, value: i64) -> Self {
+            self.request.agentid = Some(value);
+            self
+        }
+    }
+    impl std::future::IntoFuture for MaterialBatchGet {
+        type Output = crate::Result<MaterialBatchGetResponse>;
+        type IntoFuture = crate::BoxFuture<Self::Output>;
+        fn into_future(mut self) -> Self::IntoFuture {
+            Box::pin(async move {
+                if self.request.agentid.is_none() {
+                    self.request.agentid = self.client.agent_id();
+                }
+                if self.request.agentid.is_none() {
+                    return Err(crate::Error::InvalidArgument {
+                        what: "agentid".into(),
+                        why: "material.batch_get needs `agentid`: set it on the call or give the client one with ClientBuilder::agent_id"
+                            .into(),
+                    });
+                }
+                let query: Vec<(&'static str, String)> = Vec::new();
+                self.client
+                    .execute_json::<
+                        MaterialBatchGetResponse,
+                        _,
+                    >(&OP_MATERIAL_BATCH_GET, &query, Some(&self.request))
+                    .await
+            })
+        }
     }
 }

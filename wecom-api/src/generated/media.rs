@@ -357,6 +357,12 @@ impl<'de> serde::Deserialize<'de> for UploadByUrlStatus {
         crate::de::int(deserializer).map(Self::from)
     }
 }
+impl MediaGetUploadByUrlResultRequest {
+    /// A `MediaGetUploadByUrlResultRequest` with its required `jobid` set and every optional field unset.
+    pub fn new(jobid: impl Into<String>) -> Self {
+        Self { jobid: jobid.into() }
+    }
+}
 impl crate::Client {
     /// `media` endpoints of 素材管理 (media).
     pub fn media(&self) -> MediaApi {
@@ -414,8 +420,8 @@ impl MediaApi {
         &self,
         media_type: impl Into<MediaType>,
         file: crate::media::UploadFile,
-    ) -> MediaUpload {
-        MediaUpload {
+    ) -> calls::MediaUpload {
+        calls::MediaUpload {
             client: self.client.clone(),
             query_media_type: media_type.into(),
             file,
@@ -457,8 +463,11 @@ impl MediaApi {
     /// ```
     #[doc(alias = "/cgi-bin/media/uploadimg")]
     #[doc(alias = "上传图片")]
-    pub fn upload_image(&self, file: crate::media::UploadFile) -> MediaUploadImage {
-        MediaUploadImage {
+    pub fn upload_image(
+        &self,
+        file: crate::media::UploadFile,
+    ) -> calls::MediaUploadImage {
+        calls::MediaUploadImage {
             client: self.client.clone(),
             file,
         }
@@ -482,8 +491,8 @@ impl MediaApi {
     /// ```
     #[doc(alias = "/cgi-bin/media/get")]
     #[doc(alias = "获取临时素材")]
-    pub fn get(&self, media_id: impl Into<String>) -> MediaGet {
-        MediaGet {
+    pub fn get(&self, media_id: impl Into<String>) -> calls::MediaGet {
+        calls::MediaGet {
             client: self.client.clone(),
             query_media_id: media_id.into(),
         }
@@ -507,8 +516,8 @@ impl MediaApi {
     /// ```
     #[doc(alias = "/cgi-bin/media/get/jssdk")]
     #[doc(alias = "获取高清语音素材")]
-    pub fn get_hd_voice(&self, media_id: impl Into<String>) -> MediaGetHdVoice {
-        MediaGetHdVoice {
+    pub fn get_hd_voice(&self, media_id: impl Into<String>) -> calls::MediaGetHdVoice {
+        calls::MediaGetHdVoice {
             client: self.client.clone(),
             query_media_id: media_id.into(),
         }
@@ -543,8 +552,11 @@ impl MediaApi {
     /// ```
     #[doc(alias = "/cgi-bin/media/upload_by_url")]
     #[doc(alias = "生成异步上传任务")]
-    pub fn upload_by_url(&self, request: MediaUploadByUrlRequest) -> MediaUploadByUrl {
-        MediaUploadByUrl {
+    pub fn upload_by_url(
+        &self,
+        request: MediaUploadByUrlRequest,
+    ) -> calls::MediaUploadByUrl {
+        calls::MediaUploadByUrl {
             client: self.client.clone(),
             request,
         }
@@ -587,8 +599,8 @@ impl MediaApi {
     pub fn get_upload_by_url_result(
         &self,
         jobid: impl Into<String>,
-    ) -> MediaGetUploadByUrlResult {
-        MediaGetUploadByUrlResult {
+    ) -> calls::MediaGetUploadByUrlResult {
+        calls::MediaGetUploadByUrlResult {
             client: self.client.clone(),
             request: MediaGetUploadByUrlResultRequest {
                 jobid: jobid.into(),
@@ -640,8 +652,8 @@ impl MediaApi {
         media_type: impl Into<AttachmentMediaType>,
         attachment_type: impl Into<AttachmentType>,
         file: crate::media::UploadFile,
-    ) -> MediaUploadAttachment {
-        MediaUploadAttachment {
+    ) -> calls::MediaUploadAttachment {
+        calls::MediaUploadAttachment {
             client: self.client.clone(),
             query_media_type: media_type.into(),
             query_attachment_type: attachment_type.into(),
@@ -649,278 +661,283 @@ impl MediaApi {
         }
     }
 }
-static OP_MEDIA_UPLOAD: crate::operation::Operation = crate::operation::Operation {
-    id: "media.upload",
-    method: crate::operation::Method::Post,
-    path: "/cgi-bin/media/upload",
-    credential: crate::operation::Credential::AccessToken,
-    retry_safe: false,
-};
-static LIMITS_MEDIA_UPLOAD: &[crate::media::UploadLimit] = &[
-    crate::media::UploadLimit {
-        when: None,
-        min_bytes: 6,
-        max_bytes: 20971520,
-        extensions: &[],
-    },
-    crate::media::UploadLimit {
-        when: Some(("type", "image")),
-        min_bytes: 0,
-        max_bytes: 10485760,
-        extensions: &["jpg", "jpeg", "png"],
-    },
-    crate::media::UploadLimit {
-        when: Some(("type", "voice")),
-        min_bytes: 0,
-        max_bytes: 2097152,
-        extensions: &["amr"],
-    },
-    crate::media::UploadLimit {
-        when: Some(("type", "video")),
-        min_bytes: 0,
-        max_bytes: 10485760,
-        extensions: &["mp4"],
-    },
-];
-/// Request builder of [`MediaApi::upload`] (上传临时素材): set optional inputs, then `.await` it.
-#[derive(Debug, Clone)]
-#[must_use = "a request does nothing until it is awaited"]
-pub struct MediaUpload {
-    client: crate::Client,
-    query_media_type: MediaType,
-    file: crate::media::UploadFile,
-}
-impl MediaUpload {}
-impl std::future::IntoFuture for MediaUpload {
-    type Output = crate::Result<MediaUploadResponse>;
-    type IntoFuture = crate::BoxFuture<Self::Output>;
-    fn into_future(self) -> Self::IntoFuture {
-        Box::pin(async move {
-            let mut query: Vec<(&'static str, String)> = Vec::with_capacity(1usize);
-            query.push(("type", self.query_media_type.as_str().to_string()));
-            self.client
-                .execute_upload::<
-                    MediaUploadResponse,
-                >(&OP_MEDIA_UPLOAD, &query, "media", LIMITS_MEDIA_UPLOAD, self.file)
-                .await
-        })
+/// Request builders of 素材管理 (media): what each method returns. Set optional inputs, then `.await` the builder.
+pub mod calls {
+    #[allow(unused_imports)]
+    use super::*;
+    static OP_MEDIA_UPLOAD: crate::operation::Operation = crate::operation::Operation {
+        id: "media.upload",
+        method: crate::operation::Method::Post,
+        path: "/cgi-bin/media/upload",
+        credential: crate::operation::Credential::AccessToken,
+        retry_safe: false,
+    };
+    static LIMITS_MEDIA_UPLOAD: &[crate::media::UploadLimit] = &[
+        crate::media::UploadLimit {
+            when: None,
+            min_bytes: 6,
+            max_bytes: 20971520,
+            extensions: &[],
+        },
+        crate::media::UploadLimit {
+            when: Some(("type", "image")),
+            min_bytes: 0,
+            max_bytes: 10485760,
+            extensions: &["jpg", "jpeg", "png"],
+        },
+        crate::media::UploadLimit {
+            when: Some(("type", "voice")),
+            min_bytes: 0,
+            max_bytes: 2097152,
+            extensions: &["amr"],
+        },
+        crate::media::UploadLimit {
+            when: Some(("type", "video")),
+            min_bytes: 0,
+            max_bytes: 10485760,
+            extensions: &["mp4"],
+        },
+    ];
+    /// Request builder of [`MediaApi::upload`] (上传临时素材): set optional inputs, then `.await` it.
+    #[derive(Debug, Clone)]
+    #[must_use = "a request does nothing until it is awaited"]
+    pub struct MediaUpload {
+        pub(super) client: crate::Client,
+        pub(super) query_media_type: MediaType,
+        pub(super) file: crate::media::UploadFile,
     }
-}
-static OP_MEDIA_UPLOAD_IMAGE: crate::operation::Operation = crate::operation::Operation {
-    id: "media.upload_image",
-    method: crate::operation::Method::Post,
-    path: "/cgi-bin/media/uploadimg",
-    credential: crate::operation::Credential::AccessToken,
-    retry_safe: false,
-};
-static LIMITS_MEDIA_UPLOAD_IMAGE: &[crate::media::UploadLimit] = &[
-    crate::media::UploadLimit {
-        when: None,
-        min_bytes: 5,
-        max_bytes: 2097152,
-        extensions: &["jpg", "jpeg", "png"],
-    },
-];
-/// Request builder of [`MediaApi::upload_image`] (上传图片): set optional inputs, then `.await` it.
-#[derive(Debug, Clone)]
-#[must_use = "a request does nothing until it is awaited"]
-pub struct MediaUploadImage {
-    client: crate::Client,
-    file: crate::media::UploadFile,
-}
-impl MediaUploadImage {}
-impl std::future::IntoFuture for MediaUploadImage {
-    type Output = crate::Result<MediaUploadImageResponse>;
-    type IntoFuture = crate::BoxFuture<Self::Output>;
-    fn into_future(self) -> Self::IntoFuture {
-        Box::pin(async move {
-            let query: Vec<(&'static str, String)> = Vec::new();
-            self.client
-                .execute_upload::<
-                    MediaUploadImageResponse,
-                >(
-                    &OP_MEDIA_UPLOAD_IMAGE,
-                    &query,
-                    "media",
-                    LIMITS_MEDIA_UPLOAD_IMAGE,
-                    self.file,
-                )
-                .await
-        })
+    impl MediaUpload {}
+    impl std::future::IntoFuture for MediaUpload {
+        type Output = crate::Result<MediaUploadResponse>;
+        type IntoFuture = crate::BoxFuture<Self::Output>;
+        fn into_future(self) -> Self::IntoFuture {
+            Box::pin(async move {
+                let mut query: Vec<(&'static str, String)> = Vec::with_capacity(1usize);
+                query.push(("type", self.query_media_type.as_str().to_string()));
+                self.client
+                    .execute_upload::<
+                        MediaUploadResponse,
+                    >(&OP_MEDIA_UPLOAD, &query, "media", LIMITS_MEDIA_UPLOAD, self.file)
+                    .await
+            })
+        }
     }
-}
-static OP_MEDIA_GET: crate::operation::Operation = crate::operation::Operation {
-    id: "media.get",
-    method: crate::operation::Method::Get,
-    path: "/cgi-bin/media/get",
-    credential: crate::operation::Credential::AccessToken,
-    retry_safe: true,
-};
-/// Request builder of [`MediaApi::get`] (获取临时素材): set optional inputs, then `.await` it.
-#[derive(Debug, Clone)]
-#[must_use = "a request does nothing until it is awaited"]
-pub struct MediaGet {
-    client: crate::Client,
-    query_media_id: String,
-}
-impl MediaGet {}
-impl std::future::IntoFuture for MediaGet {
-    type Output = crate::Result<crate::media::Download>;
-    type IntoFuture = crate::BoxFuture<Self::Output>;
-    fn into_future(self) -> Self::IntoFuture {
-        Box::pin(async move {
-            let mut query: Vec<(&'static str, String)> = Vec::with_capacity(1usize);
-            query.push(("media_id", self.query_media_id));
-            self.client.execute_download(&OP_MEDIA_GET, &query).await
-        })
+    static OP_MEDIA_UPLOAD_IMAGE: crate::operation::Operation = crate::operation::Operation {
+        id: "media.upload_image",
+        method: crate::operation::Method::Post,
+        path: "/cgi-bin/media/uploadimg",
+        credential: crate::operation::Credential::AccessToken,
+        retry_safe: false,
+    };
+    static LIMITS_MEDIA_UPLOAD_IMAGE: &[crate::media::UploadLimit] = &[
+        crate::media::UploadLimit {
+            when: None,
+            min_bytes: 5,
+            max_bytes: 2097152,
+            extensions: &["jpg", "jpeg", "png"],
+        },
+    ];
+    /// Request builder of [`MediaApi::upload_image`] (上传图片): set optional inputs, then `.await` it.
+    #[derive(Debug, Clone)]
+    #[must_use = "a request does nothing until it is awaited"]
+    pub struct MediaUploadImage {
+        pub(super) client: crate::Client,
+        pub(super) file: crate::media::UploadFile,
     }
-}
-static OP_MEDIA_GET_HD_VOICE: crate::operation::Operation = crate::operation::Operation {
-    id: "media.get_hd_voice",
-    method: crate::operation::Method::Get,
-    path: "/cgi-bin/media/get/jssdk",
-    credential: crate::operation::Credential::AccessToken,
-    retry_safe: true,
-};
-/// Request builder of [`MediaApi::get_hd_voice`] (获取高清语音素材): set optional inputs, then `.await` it.
-#[derive(Debug, Clone)]
-#[must_use = "a request does nothing until it is awaited"]
-pub struct MediaGetHdVoice {
-    client: crate::Client,
-    query_media_id: String,
-}
-impl MediaGetHdVoice {}
-impl std::future::IntoFuture for MediaGetHdVoice {
-    type Output = crate::Result<crate::media::Download>;
-    type IntoFuture = crate::BoxFuture<Self::Output>;
-    fn into_future(self) -> Self::IntoFuture {
-        Box::pin(async move {
-            let mut query: Vec<(&'static str, String)> = Vec::with_capacity(1usize);
-            query.push(("media_id", self.query_media_id));
-            self.client.execute_download(&OP_MEDIA_GET_HD_VOICE, &query).await
-        })
+    impl MediaUploadImage {}
+    impl std::future::IntoFuture for MediaUploadImage {
+        type Output = crate::Result<MediaUploadImageResponse>;
+        type IntoFuture = crate::BoxFuture<Self::Output>;
+        fn into_future(self) -> Self::IntoFuture {
+            Box::pin(async move {
+                let query: Vec<(&'static str, String)> = Vec::new();
+                self.client
+                    .execute_upload::<
+                        MediaUploadImageResponse,
+                    >(
+                        &OP_MEDIA_UPLOAD_IMAGE,
+                        &query,
+                        "media",
+                        LIMITS_MEDIA_UPLOAD_IMAGE,
+                        self.file,
+                    )
+                    .await
+            })
+        }
     }
-}
-static OP_MEDIA_UPLOAD_BY_URL: crate::operation::Operation = crate::operation::Operation {
-    id: "media.upload_by_url",
-    method: crate::operation::Method::Post,
-    path: "/cgi-bin/media/upload_by_url",
-    credential: crate::operation::Credential::AccessToken,
-    retry_safe: false,
-};
-/// Request builder of [`MediaApi::upload_by_url`] (生成异步上传任务): set optional inputs, then `.await` it.
-#[derive(Debug, Clone)]
-#[must_use = "a request does nothing until it is awaited"]
-pub struct MediaUploadByUrl {
-    client: crate::Client,
-    request: MediaUploadByUrlRequest,
-}
-impl MediaUploadByUrl {}
-impl std::future::IntoFuture for MediaUploadByUrl {
-    type Output = crate::Result<MediaUploadByUrlResponse>;
-    type IntoFuture = crate::BoxFuture<Self::Output>;
-    fn into_future(self) -> Self::IntoFuture {
-        Box::pin(async move {
-            let query: Vec<(&'static str, String)> = Vec::new();
-            self.client
-                .execute_json::<
-                    MediaUploadByUrlResponse,
-                    _,
-                >(&OP_MEDIA_UPLOAD_BY_URL, &query, Some(&self.request))
-                .await
-        })
+    static OP_MEDIA_GET: crate::operation::Operation = crate::operation::Operation {
+        id: "media.get",
+        method: crate::operation::Method::Get,
+        path: "/cgi-bin/media/get",
+        credential: crate::operation::Credential::AccessToken,
+        retry_safe: true,
+    };
+    /// Request builder of [`MediaApi::get`] (获取临时素材): set optional inputs, then `.await` it.
+    #[derive(Debug, Clone)]
+    #[must_use = "a request does nothing until it is awaited"]
+    pub struct MediaGet {
+        pub(super) client: crate::Client,
+        pub(super) query_media_id: String,
     }
-}
-static OP_MEDIA_GET_UPLOAD_BY_URL_RESULT: crate::operation::Operation = crate::operation::Operation {
-    id: "media.get_upload_by_url_result",
-    method: crate::operation::Method::Post,
-    path: "/cgi-bin/media/get_upload_by_url_result",
-    credential: crate::operation::Credential::AccessToken,
-    retry_safe: true,
-};
-/// Request builder of [`MediaApi::get_upload_by_url_result`] (查询异步任务结果): set optional inputs, then `.await` it.
-#[derive(Debug, Clone)]
-#[must_use = "a request does nothing until it is awaited"]
-pub struct MediaGetUploadByUrlResult {
-    client: crate::Client,
-    request: MediaGetUploadByUrlResultRequest,
-}
-impl MediaGetUploadByUrlResult {}
-impl std::future::IntoFuture for MediaGetUploadByUrlResult {
-    type Output = crate::Result<MediaGetUploadByUrlResultResponse>;
-    type IntoFuture = crate::BoxFuture<Self::Output>;
-    fn into_future(self) -> Self::IntoFuture {
-        Box::pin(async move {
-            let query: Vec<(&'static str, String)> = Vec::new();
-            self.client
-                .execute_json::<
-                    MediaGetUploadByUrlResultResponse,
-                    _,
-                >(&OP_MEDIA_GET_UPLOAD_BY_URL_RESULT, &query, Some(&self.request))
-                .await
-        })
+    impl MediaGet {}
+    impl std::future::IntoFuture for MediaGet {
+        type Output = crate::Result<crate::media::Download>;
+        type IntoFuture = crate::BoxFuture<Self::Output>;
+        fn into_future(self) -> Self::IntoFuture {
+            Box::pin(async move {
+                let mut query: Vec<(&'static str, String)> = Vec::with_capacity(1usize);
+                query.push(("media_id", self.query_media_id));
+                self.client.execute_download(&OP_MEDIA_GET, &query).await
+            })
+        }
     }
-}
-static OP_MEDIA_UPLOAD_ATTACHMENT: crate::operation::Operation = crate::operation::Operation {
-    id: "media.upload_attachment",
-    method: crate::operation::Method::Post,
-    path: "/cgi-bin/media/upload_attachment",
-    credential: crate::operation::Credential::AccessToken,
-    retry_safe: false,
-};
-static LIMITS_MEDIA_UPLOAD_ATTACHMENT: &[crate::media::UploadLimit] = &[
-    crate::media::UploadLimit {
-        when: None,
-        min_bytes: 6,
-        max_bytes: 20971520,
-        extensions: &[],
-    },
-    crate::media::UploadLimit {
-        when: Some(("media_type", "image")),
-        min_bytes: 0,
-        max_bytes: 10485760,
-        extensions: &["jpg", "jpeg", "png"],
-    },
-    crate::media::UploadLimit {
-        when: Some(("media_type", "video")),
-        min_bytes: 0,
-        max_bytes: 10485760,
-        extensions: &["mp4"],
-    },
-];
-/// Request builder of [`MediaApi::upload_attachment`] (上传附件资源): set optional inputs, then `.await` it.
-#[derive(Debug, Clone)]
-#[must_use = "a request does nothing until it is awaited"]
-pub struct MediaUploadAttachment {
-    client: crate::Client,
-    query_media_type: AttachmentMediaType,
-    query_attachment_type: AttachmentType,
-    file: crate::media::UploadFile,
-}
-impl MediaUploadAttachment {}
-impl std::future::IntoFuture for MediaUploadAttachment {
-    type Output = crate::Result<MediaUploadResponse>;
-    type IntoFuture = crate::BoxFuture<Self::Output>;
-    fn into_future(self) -> Self::IntoFuture {
-        Box::pin(async move {
-            let mut query: Vec<(&'static str, String)> = Vec::with_capacity(2usize);
-            query.push(("media_type", self.query_media_type.as_str().to_string()));
-            query
-                .push((
-                    "attachment_type",
-                    i64::from(self.query_attachment_type).to_string(),
-                ));
-            self.client
-                .execute_upload::<
-                    MediaUploadResponse,
-                >(
-                    &OP_MEDIA_UPLOAD_ATTACHMENT,
-                    &query,
-                    "media",
-                    LIMITS_MEDIA_UPLOAD_ATTACHMENT,
-                    self.file,
-                )
-                .await
-        })
+    static OP_MEDIA_GET_HD_VOICE: crate::operation::Operation = crate::operation::Operation {
+        id: "media.get_hd_voice",
+        method: crate::operation::Method::Get,
+        path: "/cgi-bin/media/get/jssdk",
+        credential: crate::operation::Credential::AccessToken,
+        retry_safe: true,
+    };
+    /// Request builder of [`MediaApi::get_hd_voice`] (获取高清语音素材): set optional inputs, then `.await` it.
+    #[derive(Debug, Clone)]
+    #[must_use = "a request does nothing until it is awaited"]
+    pub struct MediaGetHdVoice {
+        pub(super) client: crate::Client,
+        pub(super) query_media_id: String,
+    }
+    impl MediaGetHdVoice {}
+    impl std::future::IntoFuture for MediaGetHdVoice {
+        type Output = crate::Result<crate::media::Download>;
+        type IntoFuture = crate::BoxFuture<Self::Output>;
+        fn into_future(self) -> Self::IntoFuture {
+            Box::pin(async move {
+                let mut query: Vec<(&'static str, String)> = Vec::with_capacity(1usize);
+                query.push(("media_id", self.query_media_id));
+                self.client.execute_download(&OP_MEDIA_GET_HD_VOICE, &query).await
+            })
+        }
+    }
+    static OP_MEDIA_UPLOAD_BY_URL: crate::operation::Operation = crate::operation::Operation {
+        id: "media.upload_by_url",
+        method: crate::operation::Method::Post,
+        path: "/cgi-bin/media/upload_by_url",
+        credential: crate::operation::Credential::AccessToken,
+        retry_safe: false,
+    };
+    /// Request builder of [`MediaApi::upload_by_url`] (生成异步上传任务): set optional inputs, then `.await` it.
+    #[derive(Debug, Clone)]
+    #[must_use = "a request does nothing until it is awaited"]
+    pub struct MediaUploadByUrl {
+        pub(super) client: crate::Client,
+        pub(super) request: MediaUploadByUrlRequest,
+    }
+    impl MediaUploadByUrl {}
+    impl std::future::IntoFuture for MediaUploadByUrl {
+        type Output = crate::Result<MediaUploadByUrlResponse>;
+        type IntoFuture = crate::BoxFuture<Self::Output>;
+        fn into_future(self) -> Self::IntoFuture {
+            Box::pin(async move {
+                let query: Vec<(&'static str, String)> = Vec::new();
+                self.client
+                    .execute_json::<
+                        MediaUploadByUrlResponse,
+                        _,
+                    >(&OP_MEDIA_UPLOAD_BY_URL, &query, Some(&self.request))
+                    .await
+            })
+        }
+    }
+    static OP_MEDIA_GET_UPLOAD_BY_URL_RESULT: crate::operation::Operation = crate::operation::Operation {
+        id: "media.get_upload_by_url_result",
+        method: crate::operation::Method::Post,
+        path: "/cgi-bin/media/get_upload_by_url_result",
+        credential: crate::operation::Credential::AccessToken,
+        retry_safe: true,
+    };
+    /// Request builder of [`MediaApi::get_upload_by_url_result`] (查询异步任务结果): set optional inputs, then `.await` it.
+    #[derive(Debug, Clone)]
+    #[must_use = "a request does nothing until it is awaited"]
+    pub struct MediaGetUploadByUrlResult {
+        pub(super) client: crate::Client,
+        pub(super) request: MediaGetUploadByUrlResultRequest,
+    }
+    impl MediaGetUploadByUrlResult {}
+    impl std::future::IntoFuture for MediaGetUploadByUrlResult {
+        type Output = crate::Result<MediaGetUploadByUrlResultResponse>;
+        type IntoFuture = crate::BoxFuture<Self::Output>;
+        fn into_future(self) -> Self::IntoFuture {
+            Box::pin(async move {
+                let query: Vec<(&'static str, String)> = Vec::new();
+                self.client
+                    .execute_json::<
+                        MediaGetUploadByUrlResultResponse,
+                        _,
+                    >(&OP_MEDIA_GET_UPLOAD_BY_URL_RESULT, &query, Some(&self.request))
+                    .await
+            })
+        }
+    }
+    static OP_MEDIA_UPLOAD_ATTACHMENT: crate::operation::Operation = crate::operation::Operation {
+        id: "media.upload_attachment",
+        method: crate::operation::Method::Post,
+        path: "/cgi-bin/media/upload_attachment",
+        credential: crate::operation::Credential::AccessToken,
+        retry_safe: false,
+    };
+    static LIMITS_MEDIA_UPLOAD_ATTACHMENT: &[crate::media::UploadLimit] = &[
+        crate::media::UploadLimit {
+            when: None,
+            min_bytes: 6,
+            max_bytes: 20971520,
+            extensions: &[],
+        },
+        crate::media::UploadLimit {
+            when: Some(("media_type", "image")),
+            min_bytes: 0,
+            max_bytes: 10485760,
+            extensions: &["jpg", "jpeg", "png"],
+        },
+        crate::media::UploadLimit {
+            when: Some(("media_type", "video")),
+            min_bytes: 0,
+            max_bytes: 10485760,
+            extensions: &["mp4"],
+        },
+    ];
+    /// Request builder of [`MediaApi::upload_attachment`] (上传附件资源): set optional inputs, then `.await` it.
+    #[derive(Debug, Clone)]
+    #[must_use = "a request does nothing until it is awaited"]
+    pub struct MediaUploadAttachment {
+        pub(super) client: crate::Client,
+        pub(super) query_media_type: AttachmentMediaType,
+        pub(super) query_attachment_type: AttachmentType,
+        pub(super) file: crate::media::UploadFile,
+    }
+    impl MediaUploadAttachment {}
+    impl std::future::IntoFuture for MediaUploadAttachment {
+        type Output = crate::Result<MediaUploadResponse>;
+        type IntoFuture = crate::BoxFuture<Self::Output>;
+        fn into_future(self) -> Self::IntoFuture {
+            Box::pin(async move {
+                let mut query: Vec<(&'static str, String)> = Vec::with_capacity(2usize);
+                query.push(("media_type", self.query_media_type.as_str().to_string()));
+                query
+                    .push((
+                        "attachment_type",
+                        i64::from(self.query_attachment_type).to_string(),
+                    ));
+                self.client
+                    .execute_upload::<
+                        MediaUploadResponse,
+                    >(
+                        &OP_MEDIA_UPLOAD_ATTACHMENT,
+                        &query,
+                        "media",
+                        LIMITS_MEDIA_UPLOAD_ATTACHMENT,
+                        self.file,
+                    )
+                    .await
+            })
+        }
     }
 }

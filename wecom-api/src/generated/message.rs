@@ -66,8 +66,12 @@ pub struct AppChatInfo {
     )]
     pub owner: Option<String>,
     /// 群成员 userid 列表
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub userlist: Option<Vec<String>>,
+    #[serde(
+        default,
+        skip_serializing_if = "Vec::is_empty",
+        deserialize_with = "crate::de::vec_or_null"
+    )]
+    pub userlist: Vec<String>,
     /// 群聊类型
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub chat_type: Option<AppChatType>,
@@ -687,11 +691,11 @@ pub struct ButtonInteractionCard {
     pub replace_text: Option<String>,
 }
 /// 整张卡片的点击跳转事件。通知型卡片必填，type 只能为 1 或 2。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct CardAction {
-    /// 跳转事件类型
-    #[serde(rename = "type", default, skip_serializing_if = "Option::is_none")]
-    pub kind: Option<CardClickType>,
+    /// 跳转事件类型（官方字段表：必填）；通知型卡片只能为 1 或 2
+    #[serde(rename = "type")]
+    pub kind: CardClickType,
     /// 跳转的 url，type 为 1 时必填
     #[serde(
         default,
@@ -1582,8 +1586,12 @@ pub struct LinkedCorpMessageSendRequest {
     )]
     pub toall: Option<i64>,
     /// 企业应用的 id
-    #[serde(deserialize_with = "crate::de::int")]
-    pub agentid: i64,
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "crate::de::opt_int"
+    )]
+    pub agentid: Option<i64>,
     /// 消息类型（msgtype）及其内容
     #[serde(flatten)]
     pub message: LinkedCorpMessage,
@@ -1595,14 +1603,26 @@ pub struct LinkedCorpMessageSendRequest {
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct LinkedCorpMessageSendResponse {
     /// 无效的成员（统一转为小写）
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub invaliduser: Option<Vec<String>>,
+    #[serde(
+        default,
+        skip_serializing_if = "Vec::is_empty",
+        deserialize_with = "crate::de::vec_or_null"
+    )]
+    pub invaliduser: Vec<String>,
     /// 无效的部门
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub invalidparty: Option<Vec<String>>,
+    #[serde(
+        default,
+        skip_serializing_if = "Vec::is_empty",
+        deserialize_with = "crate::de::vec_or_null"
+    )]
+    pub invalidparty: Vec<String>,
     /// 无效的标签
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub invalidtag: Option<Vec<String>>,
+    #[serde(
+        default,
+        skip_serializing_if = "Vec::is_empty",
+        deserialize_with = "crate::de::vec_or_null"
+    )]
+    pub invalidtag: Vec<String>,
 }
 /// markdown 消息，支持部分 markdown 语法；微信插件端看不到。
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
@@ -1622,8 +1642,12 @@ pub struct MessageGetStatisticsRequest {
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct MessageGetStatisticsResponse {
     /// 各应用的发送统计
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub statistics: Option<Vec<AppMessageStatistics>>,
+    #[serde(
+        default,
+        skip_serializing_if = "Vec::is_empty",
+        deserialize_with = "crate::de::vec_or_null"
+    )]
+    pub statistics: Vec<AppMessageStatistics>,
 }
 /// 撤回应用消息的请求。
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
@@ -1765,8 +1789,12 @@ pub struct MessageUpdateTemplateCardRequest {
     )]
     pub atall: Option<i64>,
     /// 应用的 agentid
-    #[serde(deserialize_with = "crate::de::int")]
-    pub agentid: i64,
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "crate::de::opt_int"
+    )]
+    pub agentid: Option<i64>,
     /// 更新卡片所消费的 code，来自发送消息的返回或回调事件；只能用一次
     #[serde(deserialize_with = "crate::de::string")]
     pub response_code: String,
@@ -1788,8 +1816,12 @@ pub struct MessageUpdateTemplateCardRequest {
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct MessageUpdateTemplateCardResponse {
     /// 不存在或不可见的成员（统一转为小写）；这部分不会被更新
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub invaliduser: Option<Vec<String>>,
+    #[serde(
+        default,
+        skip_serializing_if = "Vec::is_empty",
+        deserialize_with = "crate::de::vec_or_null"
+    )]
+    pub invaliduser: Vec<String>,
 }
 /// 小程序通知消息，只允许绑定了小程序的应用发送。
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
@@ -1959,7 +1991,7 @@ pub struct NewsArticle {
     pub pagepath: Option<String>,
 }
 /// 图文展示型模板卡片。card_image 与 image_text_area 至少填一个。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct NewsNoticeCard {
     /// 卡片来源样式，不需要可不填
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -2289,7 +2321,7 @@ pub struct TextCard {
     pub btntxt: Option<String>,
 }
 /// 文本通知型模板卡片。main_title.title 与 sub_title_text 至少填一个。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct TextNoticeCard {
     /// 卡片来源样式，不需要可不填
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -2384,6 +2416,766 @@ pub struct VoteInteractionCard {
     )]
     pub replace_text: Option<String>,
 }
+impl AppChatCreateRequest {
+    /// A `AppChatCreateRequest` with its required `userlist` set and every optional field unset.
+    pub fn new(userlist: impl IntoIterator<Item = impl Into<String>>) -> Self {
+        Self {
+            name: None,
+            owner: None,
+            userlist: userlist.into_iter().map(Into::into).collect(),
+            chatid: None,
+        }
+    }
+}
+impl AppChatSendRequest {
+    /// A `AppChatSendRequest` with its required `chatid`, `message` set and every optional field unset.
+    pub fn new(chatid: impl Into<String>, message: impl Into<AppChatMessage>) -> Self {
+        Self {
+            chatid: chatid.into(),
+            message: message.into(),
+            safe: None,
+        }
+    }
+}
+impl AppChatText {
+    /// A `AppChatText` with its required `content` set and every optional field unset.
+    pub fn new(content: impl Into<String>) -> Self {
+        Self {
+            content: content.into(),
+            mentioned_list: None,
+        }
+    }
+}
+impl AppChatUpdateRequest {
+    /// A `AppChatUpdateRequest` with its required `chatid` set and every optional field unset.
+    pub fn new(chatid: impl Into<String>) -> Self {
+        Self {
+            chatid: chatid.into(),
+            name: None,
+            owner: None,
+            add_user_list: None,
+            del_user_list: None,
+        }
+    }
+}
+impl ButtonInteractionCard {
+    /// A `ButtonInteractionCard` with its required `main_title`, `button_list` set and every optional field unset.
+    pub fn new(
+        main_title: impl Into<CardMainTitle>,
+        button_list: impl IntoIterator<Item = impl Into<CardButton>>,
+    ) -> Self {
+        Self {
+            source: None,
+            action_menu: None,
+            main_title: main_title.into(),
+            quote_area: None,
+            sub_title_text: None,
+            horizontal_content_list: None,
+            card_action: None,
+            task_id: None,
+            button_selection: None,
+            button_list: button_list.into_iter().map(Into::into).collect(),
+            replace_text: None,
+        }
+    }
+}
+impl CardAction {
+    /// A `CardAction` with its required `type` set and every optional field unset.
+    pub fn new(kind: impl Into<CardClickType>) -> Self {
+        Self {
+            kind: kind.into(),
+            url: None,
+            appid: None,
+            pagepath: None,
+        }
+    }
+}
+impl CardActionMenu {
+    /// A `CardActionMenu` with its required `action_list` set and every optional field unset.
+    pub fn new(
+        action_list: impl IntoIterator<Item = impl Into<CardActionMenuItem>>,
+    ) -> Self {
+        Self {
+            desc: None,
+            action_list: action_list.into_iter().map(Into::into).collect(),
+        }
+    }
+}
+impl CardActionMenuItem {
+    /// A `CardActionMenuItem` with its required `text`, `key` set and every optional field unset.
+    pub fn new(text: impl Into<String>, key: impl Into<String>) -> Self {
+        Self {
+            text: text.into(),
+            key: key.into(),
+        }
+    }
+}
+impl CardButton {
+    /// A `CardButton` with its required `text` set and every optional field unset.
+    pub fn new(text: impl Into<String>) -> Self {
+        Self {
+            kind: None,
+            text: text.into(),
+            style: None,
+            key: None,
+            url: None,
+        }
+    }
+}
+impl CardCheckbox {
+    /// A `CardCheckbox` with its required `question_key`, `option_list` set and every optional field unset.
+    pub fn new(
+        question_key: impl Into<String>,
+        option_list: impl IntoIterator<Item = impl Into<CardCheckboxOption>>,
+    ) -> Self {
+        Self {
+            question_key: question_key.into(),
+            option_list: option_list.into_iter().map(Into::into).collect(),
+            disable: None,
+            mode: None,
+        }
+    }
+}
+impl CardCheckboxOption {
+    /// A `CardCheckboxOption` with its required `id`, `text` set and every optional field unset.
+    pub fn new(id: impl Into<String>, text: impl Into<String>) -> Self {
+        Self {
+            id: id.into(),
+            text: text.into(),
+            is_checked: None,
+        }
+    }
+}
+impl CardHorizontalContent {
+    /// A `CardHorizontalContent` with its required `keyname` set and every optional field unset.
+    pub fn new(keyname: impl Into<String>) -> Self {
+        Self {
+            kind: None,
+            keyname: keyname.into(),
+            value: None,
+            url: None,
+            media_id: None,
+            userid: None,
+        }
+    }
+}
+impl CardImage {
+    /// A `CardImage` with its required `url` set and every optional field unset.
+    pub fn new(url: impl Into<String>) -> Self {
+        Self {
+            url: url.into(),
+            aspect_ratio: None,
+        }
+    }
+}
+impl CardImageTextArea {
+    /// A `CardImageTextArea` with its required `image_url` set and every optional field unset.
+    pub fn new(image_url: impl Into<String>) -> Self {
+        Self {
+            kind: None,
+            url: None,
+            appid: None,
+            pagepath: None,
+            title: None,
+            desc: None,
+            image_url: image_url.into(),
+        }
+    }
+}
+impl CardJump {
+    /// A `CardJump` with its required `title` set and every optional field unset.
+    pub fn new(title: impl Into<String>) -> Self {
+        Self {
+            kind: None,
+            title: title.into(),
+            url: None,
+            appid: None,
+            pagepath: None,
+        }
+    }
+}
+impl CardSelection {
+    /// A `CardSelection` with its required `question_key`, `option_list` set and every optional field unset.
+    pub fn new(
+        question_key: impl Into<String>,
+        option_list: impl IntoIterator<Item = impl Into<CardSelectionOption>>,
+    ) -> Self {
+        Self {
+            question_key: question_key.into(),
+            title: None,
+            option_list: option_list.into_iter().map(Into::into).collect(),
+            selected_id: None,
+            disable: None,
+        }
+    }
+}
+impl CardSelectionOption {
+    /// A `CardSelectionOption` with its required `id`, `text` set and every optional field unset.
+    pub fn new(id: impl Into<String>, text: impl Into<String>) -> Self {
+        Self {
+            id: id.into(),
+            text: text.into(),
+        }
+    }
+}
+impl CardSubmitButton {
+    /// A `CardSubmitButton` with its required `text`, `key` set and every optional field unset.
+    pub fn new(text: impl Into<String>, key: impl Into<String>) -> Self {
+        Self {
+            text: text.into(),
+            key: key.into(),
+        }
+    }
+}
+impl CardVerticalContent {
+    /// A `CardVerticalContent` with its required `title` set and every optional field unset.
+    pub fn new(title: impl Into<String>) -> Self {
+        Self {
+            title: title.into(),
+            desc: None,
+        }
+    }
+}
+impl File {
+    /// A `File` with its required `media_id` set and every optional field unset.
+    pub fn new(media_id: impl Into<String>) -> Self {
+        Self { media_id: media_id.into() }
+    }
+}
+impl Image {
+    /// A `Image` with its required `media_id` set and every optional field unset.
+    pub fn new(media_id: impl Into<String>) -> Self {
+        Self { media_id: media_id.into() }
+    }
+}
+impl LinkedCorpMessageSendRequest {
+    /// A `LinkedCorpMessageSendRequest` with its required `message` set and every optional field unset.
+    pub fn new(message: impl Into<LinkedCorpMessage>) -> Self {
+        Self {
+            touser: None,
+            toparty: None,
+            totag: None,
+            toall: None,
+            agentid: None,
+            message: message.into(),
+            safe: None,
+        }
+    }
+}
+impl Markdown {
+    /// A `Markdown` with its required `content` set and every optional field unset.
+    pub fn new(content: impl Into<String>) -> Self {
+        Self { content: content.into() }
+    }
+}
+impl MessageRecallRequest {
+    /// A `MessageRecallRequest` with its required `msgid` set and every optional field unset.
+    pub fn new(msgid: impl Into<String>) -> Self {
+        Self { msgid: msgid.into() }
+    }
+}
+impl MessageSendRequest {
+    /// A `MessageSendRequest` with its required `message` set and every optional field unset.
+    pub fn new(message: impl Into<AppMessage>) -> Self {
+        Self {
+            touser: None,
+            toparty: None,
+            totag: None,
+            message: message.into(),
+            agentid: None,
+            safe: None,
+            enable_id_trans: None,
+            enable_duplicate_check: None,
+            duplicate_check_interval: None,
+        }
+    }
+}
+impl MessageUpdateTemplateCardRequest {
+    /// A `MessageUpdateTemplateCardRequest` with its required `response_code` set and every optional field unset.
+    pub fn new(response_code: impl Into<String>) -> Self {
+        Self {
+            userids: None,
+            partyids: None,
+            tagids: None,
+            atall: None,
+            agentid: None,
+            response_code: response_code.into(),
+            enable_id_trans: None,
+            button: None,
+            template_card: None,
+        }
+    }
+}
+impl MiniprogramNotice {
+    /// A `MiniprogramNotice` with its required `appid`, `title` set and every optional field unset.
+    pub fn new(appid: impl Into<String>, title: impl Into<String>) -> Self {
+        Self {
+            appid: appid.into(),
+            page: None,
+            title: title.into(),
+            description: None,
+            emphasis_first_item: None,
+            content_item: None,
+        }
+    }
+}
+impl MpNews {
+    /// A `MpNews` with its required `articles` set and every optional field unset.
+    pub fn new(articles: impl IntoIterator<Item = impl Into<MpNewsArticle>>) -> Self {
+        Self {
+            articles: articles.into_iter().map(Into::into).collect(),
+        }
+    }
+}
+impl MpNewsArticle {
+    /// A `MpNewsArticle` with its required `title`, `thumb_media_id`, `content` set and every optional field unset.
+    pub fn new(
+        title: impl Into<String>,
+        thumb_media_id: impl Into<String>,
+        content: impl Into<String>,
+    ) -> Self {
+        Self {
+            title: title.into(),
+            thumb_media_id: thumb_media_id.into(),
+            author: None,
+            content_source_url: None,
+            content: content.into(),
+            digest: None,
+        }
+    }
+}
+impl MultipleInteractionCard {
+    /// A `MultipleInteractionCard` with its required `main_title`, `select_list`, `submit_button` set and every optional field unset.
+    pub fn new(
+        main_title: impl Into<CardMainTitle>,
+        select_list: impl IntoIterator<Item = impl Into<CardSelection>>,
+        submit_button: impl Into<CardSubmitButton>,
+    ) -> Self {
+        Self {
+            source: None,
+            main_title: main_title.into(),
+            task_id: None,
+            select_list: select_list.into_iter().map(Into::into).collect(),
+            submit_button: submit_button.into(),
+            replace_text: None,
+        }
+    }
+}
+impl News {
+    /// A `News` with its required `articles` set and every optional field unset.
+    pub fn new(articles: impl IntoIterator<Item = impl Into<NewsArticle>>) -> Self {
+        Self {
+            articles: articles.into_iter().map(Into::into).collect(),
+        }
+    }
+}
+impl NewsArticle {
+    /// A `NewsArticle` with its required `title` set and every optional field unset.
+    pub fn new(title: impl Into<String>) -> Self {
+        Self {
+            title: title.into(),
+            description: None,
+            url: None,
+            picurl: None,
+            appid: None,
+            pagepath: None,
+        }
+    }
+}
+impl NewsNoticeCard {
+    /// A `NewsNoticeCard` with its required `main_title`, `card_action` set and every optional field unset.
+    pub fn new(
+        main_title: impl Into<CardMainTitle>,
+        card_action: impl Into<CardAction>,
+    ) -> Self {
+        Self {
+            source: None,
+            action_menu: None,
+            task_id: None,
+            main_title: main_title.into(),
+            quote_area: None,
+            image_text_area: None,
+            card_image: None,
+            vertical_content_list: None,
+            horizontal_content_list: None,
+            jump_list: None,
+            card_action: card_action.into(),
+        }
+    }
+}
+impl TemplateCard {
+    /// A `TemplateCard` with its required `card` set and every optional field unset.
+    pub fn new(card: impl Into<TemplateCardContent>) -> Self {
+        Self { card: card.into() }
+    }
+}
+impl TemplateCardButtonUpdate {
+    /// A `TemplateCardButtonUpdate` with its required `replace_name` set and every optional field unset.
+    pub fn new(replace_name: impl Into<String>) -> Self {
+        Self {
+            replace_name: replace_name.into(),
+        }
+    }
+}
+impl Text {
+    /// A `Text` with its required `content` set and every optional field unset.
+    pub fn new(content: impl Into<String>) -> Self {
+        Self { content: content.into() }
+    }
+}
+impl TextCard {
+    /// A `TextCard` with its required `title`, `description`, `url` set and every optional field unset.
+    pub fn new(
+        title: impl Into<String>,
+        description: impl Into<String>,
+        url: impl Into<String>,
+    ) -> Self {
+        Self {
+            title: title.into(),
+            description: description.into(),
+            url: url.into(),
+            btntxt: None,
+        }
+    }
+}
+impl TextNoticeCard {
+    /// A `TextNoticeCard` with its required `card_action` set and every optional field unset.
+    pub fn new(card_action: impl Into<CardAction>) -> Self {
+        Self {
+            source: None,
+            action_menu: None,
+            task_id: None,
+            main_title: None,
+            quote_area: None,
+            emphasis_content: None,
+            sub_title_text: None,
+            horizontal_content_list: None,
+            jump_list: None,
+            card_action: card_action.into(),
+        }
+    }
+}
+impl Video {
+    /// A `Video` with its required `media_id` set and every optional field unset.
+    pub fn new(media_id: impl Into<String>) -> Self {
+        Self {
+            media_id: media_id.into(),
+            title: None,
+            description: None,
+        }
+    }
+}
+impl Voice {
+    /// A `Voice` with its required `media_id` set and every optional field unset.
+    pub fn new(media_id: impl Into<String>) -> Self {
+        Self { media_id: media_id.into() }
+    }
+}
+impl VoteInteractionCard {
+    /// A `VoteInteractionCard` with its required `main_title`, `checkbox`, `submit_button` set and every optional field unset.
+    pub fn new(
+        main_title: impl Into<CardMainTitle>,
+        checkbox: impl Into<CardCheckbox>,
+        submit_button: impl Into<CardSubmitButton>,
+    ) -> Self {
+        Self {
+            source: None,
+            main_title: main_title.into(),
+            task_id: None,
+            checkbox: checkbox.into(),
+            submit_button: submit_button.into(),
+            replace_text: None,
+        }
+    }
+}
+impl From<LinkedCorpMessage> for LinkedCorpMessageSendRequest {
+    fn from(value: LinkedCorpMessage) -> Self {
+        LinkedCorpMessageSendRequest::new(value)
+    }
+}
+impl From<Text> for LinkedCorpMessageSendRequest {
+    fn from(value: Text) -> Self {
+        LinkedCorpMessageSendRequest::new(LinkedCorpMessage::from(value))
+    }
+}
+impl From<Image> for LinkedCorpMessageSendRequest {
+    fn from(value: Image) -> Self {
+        LinkedCorpMessageSendRequest::new(LinkedCorpMessage::from(value))
+    }
+}
+impl From<Voice> for LinkedCorpMessageSendRequest {
+    fn from(value: Voice) -> Self {
+        LinkedCorpMessageSendRequest::new(LinkedCorpMessage::from(value))
+    }
+}
+impl From<Video> for LinkedCorpMessageSendRequest {
+    fn from(value: Video) -> Self {
+        LinkedCorpMessageSendRequest::new(LinkedCorpMessage::from(value))
+    }
+}
+impl From<File> for LinkedCorpMessageSendRequest {
+    fn from(value: File) -> Self {
+        LinkedCorpMessageSendRequest::new(LinkedCorpMessage::from(value))
+    }
+}
+impl From<TextCard> for LinkedCorpMessageSendRequest {
+    fn from(value: TextCard) -> Self {
+        LinkedCorpMessageSendRequest::new(LinkedCorpMessage::from(value))
+    }
+}
+impl From<News> for LinkedCorpMessageSendRequest {
+    fn from(value: News) -> Self {
+        LinkedCorpMessageSendRequest::new(LinkedCorpMessage::from(value))
+    }
+}
+impl From<MpNews> for LinkedCorpMessageSendRequest {
+    fn from(value: MpNews) -> Self {
+        LinkedCorpMessageSendRequest::new(LinkedCorpMessage::from(value))
+    }
+}
+impl From<Markdown> for LinkedCorpMessageSendRequest {
+    fn from(value: Markdown) -> Self {
+        LinkedCorpMessageSendRequest::new(LinkedCorpMessage::from(value))
+    }
+}
+impl From<MiniprogramNotice> for LinkedCorpMessageSendRequest {
+    fn from(value: MiniprogramNotice) -> Self {
+        LinkedCorpMessageSendRequest::new(LinkedCorpMessage::from(value))
+    }
+}
+impl From<AppMessage> for MessageSendRequest {
+    fn from(value: AppMessage) -> Self {
+        MessageSendRequest::new(value)
+    }
+}
+impl From<Text> for MessageSendRequest {
+    fn from(value: Text) -> Self {
+        MessageSendRequest::new(AppMessage::from(value))
+    }
+}
+impl From<Image> for MessageSendRequest {
+    fn from(value: Image) -> Self {
+        MessageSendRequest::new(AppMessage::from(value))
+    }
+}
+impl From<Voice> for MessageSendRequest {
+    fn from(value: Voice) -> Self {
+        MessageSendRequest::new(AppMessage::from(value))
+    }
+}
+impl From<Video> for MessageSendRequest {
+    fn from(value: Video) -> Self {
+        MessageSendRequest::new(AppMessage::from(value))
+    }
+}
+impl From<File> for MessageSendRequest {
+    fn from(value: File) -> Self {
+        MessageSendRequest::new(AppMessage::from(value))
+    }
+}
+impl From<TextCard> for MessageSendRequest {
+    fn from(value: TextCard) -> Self {
+        MessageSendRequest::new(AppMessage::from(value))
+    }
+}
+impl From<News> for MessageSendRequest {
+    fn from(value: News) -> Self {
+        MessageSendRequest::new(AppMessage::from(value))
+    }
+}
+impl From<MpNews> for MessageSendRequest {
+    fn from(value: MpNews) -> Self {
+        MessageSendRequest::new(AppMessage::from(value))
+    }
+}
+impl From<Markdown> for MessageSendRequest {
+    fn from(value: Markdown) -> Self {
+        MessageSendRequest::new(AppMessage::from(value))
+    }
+}
+impl From<MiniprogramNotice> for MessageSendRequest {
+    fn from(value: MiniprogramNotice) -> Self {
+        MessageSendRequest::new(AppMessage::from(value))
+    }
+}
+impl From<TemplateCard> for MessageSendRequest {
+    fn from(value: TemplateCard) -> Self {
+        MessageSendRequest::new(AppMessage::from(value))
+    }
+}
+impl From<TemplateCardContent> for TemplateCard {
+    fn from(value: TemplateCardContent) -> Self {
+        TemplateCard::new(value)
+    }
+}
+impl From<TextNoticeCard> for TemplateCard {
+    fn from(value: TextNoticeCard) -> Self {
+        TemplateCard::new(TemplateCardContent::from(value))
+    }
+}
+impl From<NewsNoticeCard> for TemplateCard {
+    fn from(value: NewsNoticeCard) -> Self {
+        TemplateCard::new(TemplateCardContent::from(value))
+    }
+}
+impl From<ButtonInteractionCard> for TemplateCard {
+    fn from(value: ButtonInteractionCard) -> Self {
+        TemplateCard::new(TemplateCardContent::from(value))
+    }
+}
+impl From<VoteInteractionCard> for TemplateCard {
+    fn from(value: VoteInteractionCard) -> Self {
+        TemplateCard::new(TemplateCardContent::from(value))
+    }
+}
+impl From<MultipleInteractionCard> for TemplateCard {
+    fn from(value: MultipleInteractionCard) -> Self {
+        TemplateCard::new(TemplateCardContent::from(value))
+    }
+}
+impl AppChatMessage {
+    /// 文本消息 (`AppChatMessage::Text`) from its one required input.
+    pub fn text(content: impl Into<String>) -> Self {
+        Self::Text(AppChatText::new(content))
+    }
+    /// 图片消息 (`AppChatMessage::Image`) from its one required input.
+    pub fn image(media_id: impl Into<String>) -> Self {
+        Self::Image(Image::new(media_id))
+    }
+    /// 语音消息 (`AppChatMessage::Voice`) from its one required input.
+    pub fn voice(media_id: impl Into<String>) -> Self {
+        Self::Voice(Voice::new(media_id))
+    }
+    /// 视频消息 (`AppChatMessage::Video`) from its one required input.
+    pub fn video(media_id: impl Into<String>) -> Self {
+        Self::Video(Video::new(media_id))
+    }
+    /// 文件消息 (`AppChatMessage::File`) from its one required input.
+    pub fn file(media_id: impl Into<String>) -> Self {
+        Self::File(File::new(media_id))
+    }
+    /// 图文消息 (`AppChatMessage::News`) from its one required input.
+    pub fn news(articles: impl IntoIterator<Item = impl Into<NewsArticle>>) -> Self {
+        Self::News(News::new(articles))
+    }
+    /// 图文消息（mpnews） (`AppChatMessage::MpNews`) from its one required input.
+    pub fn mp_news(
+        articles: impl IntoIterator<Item = impl Into<MpNewsArticle>>,
+    ) -> Self {
+        Self::MpNews(MpNews::new(articles))
+    }
+    /// markdown消息 (`AppChatMessage::Markdown`) from its one required input.
+    pub fn markdown(content: impl Into<String>) -> Self {
+        Self::Markdown(Markdown::new(content))
+    }
+}
+impl From<TextNoticeCard> for AppMessage {
+    fn from(value: TextNoticeCard) -> Self {
+        Self::from(TemplateCard::from(value))
+    }
+}
+impl From<NewsNoticeCard> for AppMessage {
+    fn from(value: NewsNoticeCard) -> Self {
+        Self::from(TemplateCard::from(value))
+    }
+}
+impl From<ButtonInteractionCard> for AppMessage {
+    fn from(value: ButtonInteractionCard) -> Self {
+        Self::from(TemplateCard::from(value))
+    }
+}
+impl From<VoteInteractionCard> for AppMessage {
+    fn from(value: VoteInteractionCard) -> Self {
+        Self::from(TemplateCard::from(value))
+    }
+}
+impl From<MultipleInteractionCard> for AppMessage {
+    fn from(value: MultipleInteractionCard) -> Self {
+        Self::from(TemplateCard::from(value))
+    }
+}
+impl AppMessage {
+    /// 文本消息 (`AppMessage::Text`) from its one required input.
+    pub fn text(content: impl Into<String>) -> Self {
+        Self::Text(Text::new(content))
+    }
+    /// 图片消息 (`AppMessage::Image`) from its one required input.
+    pub fn image(media_id: impl Into<String>) -> Self {
+        Self::Image(Image::new(media_id))
+    }
+    /// 语音消息 (`AppMessage::Voice`) from its one required input.
+    pub fn voice(media_id: impl Into<String>) -> Self {
+        Self::Voice(Voice::new(media_id))
+    }
+    /// 视频消息 (`AppMessage::Video`) from its one required input.
+    pub fn video(media_id: impl Into<String>) -> Self {
+        Self::Video(Video::new(media_id))
+    }
+    /// 文件消息 (`AppMessage::File`) from its one required input.
+    pub fn file(media_id: impl Into<String>) -> Self {
+        Self::File(File::new(media_id))
+    }
+    /// 图文消息 (`AppMessage::News`) from its one required input.
+    pub fn news(articles: impl IntoIterator<Item = impl Into<NewsArticle>>) -> Self {
+        Self::News(News::new(articles))
+    }
+    /// 图文消息（mpnews），内容存在企业微信 (`AppMessage::MpNews`) from its one required input.
+    pub fn mp_news(
+        articles: impl IntoIterator<Item = impl Into<MpNewsArticle>>,
+    ) -> Self {
+        Self::MpNews(MpNews::new(articles))
+    }
+    /// markdown消息，仅企业微信客户端可见 (`AppMessage::Markdown`) from its one required input.
+    pub fn markdown(content: impl Into<String>) -> Self {
+        Self::Markdown(Markdown::new(content))
+    }
+    /// 模板卡片消息 (`AppMessage::TemplateCard`) from its one required input.
+    pub fn template_card(card: impl Into<TemplateCardContent>) -> Self {
+        Self::TemplateCard(TemplateCard::new(card))
+    }
+}
+impl LinkedCorpMessage {
+    /// 文本消息 (`LinkedCorpMessage::Text`) from its one required input.
+    pub fn text(content: impl Into<String>) -> Self {
+        Self::Text(Text::new(content))
+    }
+    /// 图片消息 (`LinkedCorpMessage::Image`) from its one required input.
+    pub fn image(media_id: impl Into<String>) -> Self {
+        Self::Image(Image::new(media_id))
+    }
+    /// 语音消息 (`LinkedCorpMessage::Voice`) from its one required input.
+    pub fn voice(media_id: impl Into<String>) -> Self {
+        Self::Voice(Voice::new(media_id))
+    }
+    /// 视频消息 (`LinkedCorpMessage::Video`) from its one required input.
+    pub fn video(media_id: impl Into<String>) -> Self {
+        Self::Video(Video::new(media_id))
+    }
+    /// 文件消息 (`LinkedCorpMessage::File`) from its one required input.
+    pub fn file(media_id: impl Into<String>) -> Self {
+        Self::File(File::new(media_id))
+    }
+    /// 图文消息 (`LinkedCorpMessage::News`) from its one required input.
+    pub fn news(articles: impl IntoIterator<Item = impl Into<NewsArticle>>) -> Self {
+        Self::News(News::new(articles))
+    }
+    /// 图文消息（mpnews） (`LinkedCorpMessage::MpNews`) from its one required input.
+    pub fn mp_news(
+        articles: impl IntoIterator<Item = impl Into<MpNewsArticle>>,
+    ) -> Self {
+        Self::MpNews(MpNews::new(articles))
+    }
+    /// markdown消息 (`LinkedCorpMessage::Markdown`) from its one required input.
+    pub fn markdown(content: impl Into<String>) -> Self {
+        Self::Markdown(Markdown::new(content))
+    }
+}
+impl TemplateCardContent {
+    /// 文本通知型 (`TemplateCardContent::TextNotice`) from its one required input.
+    pub fn text_notice(card_action: impl Into<CardAction>) -> Self {
+        Self::TextNotice(TextNoticeCard::new(card_action))
+    }
+}
 impl crate::Client {
     /// `appchat` endpoints of 消息推送 (message).
     pub fn appchat(&self) -> AppchatApi {
@@ -2434,8 +3226,8 @@ impl AppchatApi {
     pub fn create(
         &self,
         userlist: impl IntoIterator<Item = impl Into<String>>,
-    ) -> AppchatCreate {
-        AppchatCreate {
+    ) -> calls::AppchatCreate {
+        calls::AppchatCreate {
             client: self.client.clone(),
             request: AppChatCreateRequest {
                 userlist: userlist.into_iter().map(Into::into).collect(),
@@ -2473,8 +3265,8 @@ impl AppchatApi {
     /// ```
     #[doc(alias = "/cgi-bin/appchat/update")]
     #[doc(alias = "修改群聊会话")]
-    pub fn update(&self, chatid: impl Into<String>) -> AppchatUpdate {
-        AppchatUpdate {
+    pub fn update(&self, chatid: impl Into<String>) -> calls::AppchatUpdate {
+        calls::AppchatUpdate {
             client: self.client.clone(),
             request: AppChatUpdateRequest {
                 chatid: chatid.into(),
@@ -2521,8 +3313,8 @@ impl AppchatApi {
     /// ```
     #[doc(alias = "/cgi-bin/appchat/get")]
     #[doc(alias = "获取群聊会话")]
-    pub fn get(&self, chatid: impl Into<String>) -> AppchatGet {
-        AppchatGet {
+    pub fn get(&self, chatid: impl Into<String>) -> calls::AppchatGet {
+        calls::AppchatGet {
             client: self.client.clone(),
             query_chatid: chatid.into(),
         }
@@ -2560,8 +3352,8 @@ impl AppchatApi {
         &self,
         chatid: impl Into<String>,
         message: impl Into<AppChatMessage>,
-    ) -> AppchatSend {
-        AppchatSend {
+    ) -> calls::AppchatSend {
+        calls::AppchatSend {
             client: self.client.clone(),
             request: AppChatSendRequest {
                 chatid: chatid.into(),
@@ -2569,176 +3361,6 @@ impl AppchatApi {
                 safe: None,
             },
         }
-    }
-}
-static OP_APPCHAT_CREATE: crate::operation::Operation = crate::operation::Operation {
-    id: "appchat.create",
-    method: crate::operation::Method::Post,
-    path: "/cgi-bin/appchat/create",
-    credential: crate::operation::Credential::AccessToken,
-    retry_safe: false,
-};
-/// Request builder of [`AppchatApi::create`] (创建群聊会话): set optional inputs, then `.await` it.
-#[derive(Debug, Clone)]
-#[must_use = "a request does nothing until it is awaited"]
-pub struct AppchatCreate {
-    client: crate::Client,
-    request: AppChatCreateRequest,
-}
-impl AppchatCreate {
-    /// 群聊名，最多 50 个 utf8 字符，超过截断
-    pub fn name(mut self, value: impl Into<String>) -> Self {
-        self.request.name = Some(value.into());
-        self
-    }
-    /// 群主的 userid；不填则从 userlist 中随机选一人
-    pub fn owner(mut self, value: impl Into<String>) -> Self {
-        self.request.owner = Some(value.into());
-        self
-    }
-    /// 群聊 id，不能与已有的群重复；最长 32 个字符，只含 0-9、a-z、A-Z；不填则随机生成
-    pub fn chatid(mut self, value: impl Into<String>) -> Self {
-        self.request.chatid = Some(value.into());
-        self
-    }
-}
-impl std::future::IntoFuture for AppchatCreate {
-    type Output = crate::Result<AppChatCreateResponse>;
-    type IntoFuture = crate::BoxFuture<Self::Output>;
-    fn into_future(self) -> Self::IntoFuture {
-        Box::pin(async move {
-            let query: Vec<(&'static str, String)> = Vec::new();
-            self.client
-                .execute_json::<
-                    AppChatCreateResponse,
-                    _,
-                >(&OP_APPCHAT_CREATE, &query, Some(&self.request))
-                .await
-        })
-    }
-}
-static OP_APPCHAT_UPDATE: crate::operation::Operation = crate::operation::Operation {
-    id: "appchat.update",
-    method: crate::operation::Method::Post,
-    path: "/cgi-bin/appchat/update",
-    credential: crate::operation::Credential::AccessToken,
-    retry_safe: false,
-};
-/// Request builder of [`AppchatApi::update`] (修改群聊会话): set optional inputs, then `.await` it.
-#[derive(Debug, Clone)]
-#[must_use = "a request does nothing until it is awaited"]
-pub struct AppchatUpdate {
-    client: crate::Client,
-    request: AppChatUpdateRequest,
-}
-impl AppchatUpdate {
-    /// 新的群聊名，最多 50 个 utf8 字符，超过截断
-    pub fn name(mut self, value: impl Into<String>) -> Self {
-        self.request.name = Some(value.into());
-        self
-    }
-    /// 新群主的 userid
-    pub fn owner(mut self, value: impl Into<String>) -> Self {
-        self.request.owner = Some(value.into());
-        self
-    }
-    /// 要加入的成员 userid 列表
-    pub fn add_user_list(
-        mut self,
-        value: impl IntoIterator<Item = impl Into<String>>,
-    ) -> Self {
-        self.request.add_user_list = Some(value.into_iter().map(Into::into).collect());
-        self
-    }
-    /// 要踢出的成员 userid 列表
-    pub fn del_user_list(
-        mut self,
-        value: impl IntoIterator<Item = impl Into<String>>,
-    ) -> Self {
-        self.request.del_user_list = Some(value.into_iter().map(Into::into).collect());
-        self
-    }
-}
-impl std::future::IntoFuture for AppchatUpdate {
-    type Output = crate::Result<EmptyResponse>;
-    type IntoFuture = crate::BoxFuture<Self::Output>;
-    fn into_future(self) -> Self::IntoFuture {
-        Box::pin(async move {
-            let query: Vec<(&'static str, String)> = Vec::new();
-            self.client
-                .execute_json::<
-                    EmptyResponse,
-                    _,
-                >(&OP_APPCHAT_UPDATE, &query, Some(&self.request))
-                .await
-        })
-    }
-}
-static OP_APPCHAT_GET: crate::operation::Operation = crate::operation::Operation {
-    id: "appchat.get",
-    method: crate::operation::Method::Get,
-    path: "/cgi-bin/appchat/get",
-    credential: crate::operation::Credential::AccessToken,
-    retry_safe: true,
-};
-/// Request builder of [`AppchatApi::get`] (获取群聊会话): set optional inputs, then `.await` it.
-#[derive(Debug, Clone)]
-#[must_use = "a request does nothing until it is awaited"]
-pub struct AppchatGet {
-    client: crate::Client,
-    query_chatid: String,
-}
-impl AppchatGet {}
-impl std::future::IntoFuture for AppchatGet {
-    type Output = crate::Result<AppChatGetResponse>;
-    type IntoFuture = crate::BoxFuture<Self::Output>;
-    fn into_future(self) -> Self::IntoFuture {
-        Box::pin(async move {
-            let mut query: Vec<(&'static str, String)> = Vec::with_capacity(1usize);
-            query.push(("chatid", self.query_chatid));
-            self.client
-                .execute_json::<
-                    AppChatGetResponse,
-                    _,
-                >(&OP_APPCHAT_GET, &query, None::<&()>)
-                .await
-        })
-    }
-}
-static OP_APPCHAT_SEND: crate::operation::Operation = crate::operation::Operation {
-    id: "appchat.send",
-    method: crate::operation::Method::Post,
-    path: "/cgi-bin/appchat/send",
-    credential: crate::operation::Credential::AccessToken,
-    retry_safe: false,
-};
-/// Request builder of [`AppchatApi::send`] (应用推送消息): set optional inputs, then `.await` it.
-#[derive(Debug, Clone)]
-#[must_use = "a request does nothing until it is awaited"]
-pub struct AppchatSend {
-    client: crate::Client,
-    request: AppChatSendRequest,
-}
-impl AppchatSend {
-    /// 是否保密消息，默认 0
-    pub fn safe(mut self, value: impl Into<Safe>) -> Self {
-        self.request.safe = Some(value.into());
-        self
-    }
-}
-impl std::future::IntoFuture for AppchatSend {
-    type Output = crate::Result<EmptyResponse>;
-    type IntoFuture = crate::BoxFuture<Self::Output>;
-    fn into_future(self) -> Self::IntoFuture {
-        Box::pin(async move {
-            let query: Vec<(&'static str, String)> = Vec::new();
-            self.client
-                .execute_json::<
-                    EmptyResponse,
-                    _,
-                >(&OP_APPCHAT_SEND, &query, Some(&self.request))
-                .await
-        })
     }
 }
 /// The `message` endpoints, from [`Client::message`](crate::Client::message).
@@ -2783,8 +3405,8 @@ impl MessageApi {
     /// ```
     #[doc(alias = "/cgi-bin/message/send")]
     #[doc(alias = "发送应用消息")]
-    pub fn send(&self, message: impl Into<AppMessage>) -> MessageSend {
-        MessageSend {
+    pub fn send(&self, message: impl Into<AppMessage>) -> calls::MessageSend {
+        calls::MessageSend {
             client: self.client.clone(),
             request: MessageSendRequest {
                 message: message.into(),
@@ -2827,8 +3449,8 @@ impl MessageApi {
     /// ```
     #[doc(alias = "/cgi-bin/message/recall")]
     #[doc(alias = "撤回应用消息")]
-    pub fn recall(&self, msgid: impl Into<String>) -> MessageRecall {
-        MessageRecall {
+    pub fn recall(&self, msgid: impl Into<String>) -> calls::MessageRecall {
+        calls::MessageRecall {
             client: self.client.clone(),
             request: MessageRecallRequest {
                 msgid: msgid.into(),
@@ -2847,7 +3469,7 @@ impl MessageApi {
     ///
     /// ```no_run
     /// # async fn example(client: wecom_api::Client) -> Result<(), Box<dyn std::error::Error>> {
-    /// let response = client.message().update_template_card(1, "response_code")
+    /// let response = client.message().update_template_card("response_code")
     ///     .userids(["userid1", "userid2"])
     ///     .partyids([2, 3])
     ///     .await?;
@@ -2871,13 +3493,11 @@ impl MessageApi {
     #[doc(alias = "更新模版卡片消息")]
     pub fn update_template_card(
         &self,
-        agentid: i64,
         response_code: impl Into<String>,
-    ) -> MessageUpdateTemplateCard {
-        MessageUpdateTemplateCard {
+    ) -> calls::MessageUpdateTemplateCard {
+        calls::MessageUpdateTemplateCard {
             client: self.client.clone(),
             request: MessageUpdateTemplateCardRequest {
-                agentid,
                 response_code: response_code.into(),
                 ..Default::default()
             },
@@ -2924,8 +3544,8 @@ impl MessageApi {
     /// ```
     #[doc(alias = "/cgi-bin/message/get_statistics")]
     #[doc(alias = "查询应用消息发送统计")]
-    pub fn get_statistics(&self) -> MessageGetStatistics {
-        MessageGetStatistics {
+    pub fn get_statistics(&self) -> calls::MessageGetStatistics {
+        calls::MessageGetStatistics {
             client: self.client.clone(),
             request: MessageGetStatisticsRequest {
                 ..Default::default()
@@ -2944,7 +3564,7 @@ impl MessageApi {
     ///
     /// ```no_run
     /// # async fn example(client: wecom_api::Client) -> Result<(), Box<dyn std::error::Error>> {
-    /// let response = client.message().send_linkedcorp(1, serde_json::from_str::<wecom_api::message::LinkedCorpMessage>(r##"{"agentid":1,"msgtype":"text","safe":0,"text":{"content":"你的快递已到，请携带工卡前往邮件中心领取。\n出发前可查看<a href=\"http://work.weixin.qq.com\">邮件中心视频实况</a>，聪明避开排队。"},"toall":0,"toparty":["partyid1","partyid2","LinkedId1/partyid1","LinkedId2/partyid2"],"totag":["tagid1","tagid2"],"touser":["userid1","userid2","CorpId1/userid1","CorpId2/userid2"]}"##)?)
+    /// let response = client.message().send_linkedcorp(serde_json::from_str::<wecom_api::message::LinkedCorpMessage>(r##"{"agentid":1,"msgtype":"text","safe":0,"text":{"content":"你的快递已到，请携带工卡前往邮件中心领取。\n出发前可查看<a href=\"http://work.weixin.qq.com\">邮件中心视频实况</a>，聪明避开排队。"},"toall":0,"toparty":["partyid1","partyid2","LinkedId1/partyid1","LinkedId2/partyid2"],"totag":["tagid1","tagid2"],"touser":["userid1","userid2","CorpId1/userid1","CorpId2/userid2"]}"##)?)
     ///     .touser(["userid1", "userid2", "CorpId1/userid1", "CorpId2/userid2"])
     ///     .toparty(["partyid1", "partyid2", "LinkedId1/partyid1", "LinkedId2/partyid2"])
     ///     .await?;
@@ -2980,285 +3600,508 @@ impl MessageApi {
     #[doc(alias = "互联企业发送应用消息")]
     pub fn send_linkedcorp(
         &self,
-        agentid: i64,
         message: impl Into<LinkedCorpMessage>,
-    ) -> MessageSendLinkedcorp {
-        MessageSendLinkedcorp {
+    ) -> calls::MessageSendLinkedcorp {
+        calls::MessageSendLinkedcorp {
             client: self.client.clone(),
             request: LinkedCorpMessageSendRequest {
-                agentid,
                 message: message.into(),
                 touser: None,
                 toparty: None,
                 totag: None,
                 toall: None,
+                agentid: None,
                 safe: None,
             },
         }
     }
 }
-static OP_MESSAGE_SEND: crate::operation::Operation = crate::operation::Operation {
-    id: "message.send",
-    method: crate::operation::Method::Post,
-    path: "/cgi-bin/message/send",
-    credential: crate::operation::Credential::AccessToken,
-    retry_safe: false,
-};
-/// Request builder of [`MessageApi::send`] (发送应用消息): set optional inputs, then `.await` it.
-#[derive(Debug, Clone)]
-#[must_use = "a request does nothing until it is awaited"]
-pub struct MessageSend {
-    client: crate::Client,
-    request: MessageSendRequest,
-}
-impl MessageSend {
-    /// 成员 UserID 列表，多个用 `|` 分隔，最多 1000 个；`@all` 表示应用可见范围内的全部成员
-    pub fn touser(mut self, value: impl Into<String>) -> Self {
-        self.request.touser = Some(value.into());
-        self
+/// Request builders of 消息推送 (message): what each method returns. Set optional inputs, then `.await` the builder.
+pub mod calls {
+    #[allow(unused_imports)]
+    use super::*;
+    static OP_APPCHAT_CREATE: crate::operation::Operation = crate::operation::Operation {
+        id: "appchat.create",
+        method: crate::operation::Method::Post,
+        path: "/cgi-bin/appchat/create",
+        credential: crate::operation::Credential::AccessToken,
+        retry_safe: false,
+    };
+    /// Request builder of [`AppchatApi::create`] (创建群聊会话): set optional inputs, then `.await` it.
+    #[derive(Debug, Clone)]
+    #[must_use = "a request does nothing until it is awaited"]
+    pub struct AppchatCreate {
+        pub(super) client: crate::Client,
+        pub(super) request: AppChatCreateRequest,
     }
-    /// 部门 ID 列表，多个用 `|` 分隔，最多 100 个；touser 为 `@all` 时忽略
-    pub fn toparty(mut self, value: impl Into<String>) -> Self {
-        self.request.toparty = Some(value.into());
-        self
+    impl AppchatCreate {
+        /// 群聊名，最多 50 个 utf8 字符，超过截断
+        pub fn name(mut self, value: impl Into<String>) -> Self {
+            self.request.name = Some(value.into());
+            self
+        }
+        /// 群主的 userid；不填则从 userlist 中随机选一人
+        pub fn owner(mut self, value: impl Into<String>) -> Self {
+            self.request.owner = Some(value.into());
+            self
+        }
+        /// 群聊 id，不能与已有的群重复；最长 32 个字符，只含 0-9、a-z、A-Z；不填则随机生成
+        pub fn chatid(mut self, value: impl Into<String>) -> Self {
+            self.request.chatid = Some(value.into());
+            self
+        }
     }
-    /// 标签 ID 列表，多个用 `|` 分隔，最多 100 个；touser 为 `@all` 时忽略
-    pub fn totag(mut self, value: impl Into<String>) -> Self {
-        self.request.totag = Some(value.into());
-        self
+    impl std::future::IntoFuture for AppchatCreate {
+        type Output = crate::Result<AppChatCreateResponse>;
+        type IntoFuture = crate::BoxFuture<Self::Output>;
+        fn into_future(self) -> Self::IntoFuture {
+            Box::pin(async move {
+                let query: Vec<(&'static str, String)> = Vec::new();
+                self.client
+                    .execute_json::<
+                        AppChatCreateResponse,
+                        _,
+                    >(&OP_APPCHAT_CREATE, &query, Some(&self.request))
+                    .await
+            })
+        }
     }
-    /// 企业应用的 id；除小程序通知消息外都须填写
-    pub fn agentid(mut self, value: i64) -> Self {
-        self.request.agentid = Some(value);
-        self
+    static OP_APPCHAT_UPDATE: crate::operation::Operation = crate::operation::Operation {
+        id: "appchat.update",
+        method: crate::operation::Method::Post,
+        path: "/cgi-bin/appchat/update",
+        credential: crate::operation::Credential::AccessToken,
+        retry_safe: false,
+    };
+    /// Request builder of [`AppchatApi::update`] (修改群聊会话): set optional inputs, then `.await` it.
+    #[derive(Debug, Clone)]
+    #[must_use = "a request does nothing until it is awaited"]
+    pub struct AppchatUpdate {
+        pub(super) client: crate::Client,
+        pub(super) request: AppChatUpdateRequest,
     }
-    /// 是否保密消息（文本、图片、视频、文件、mpnews 支持），默认 0
-    pub fn safe(mut self, value: impl Into<Safe>) -> Self {
-        self.request.safe = Some(value.into());
-        self
+    impl AppchatUpdate {
+        /// 新的群聊名，最多 50 个 utf8 字符，超过截断
+        pub fn name(mut self, value: impl Into<String>) -> Self {
+            self.request.name = Some(value.into());
+            self
+        }
+        /// 新群主的 userid
+        pub fn owner(mut self, value: impl Into<String>) -> Self {
+            self.request.owner = Some(value.into());
+            self
+        }
+        /// 要加入的成员 userid 列表
+        pub fn add_user_list(
+            mut self,
+            value: impl IntoIterator<Item = impl Into<String>>,
+        ) -> Self {
+            self.request.add_user_list = Some(
+                value.into_iter().map(Into::into).collect(),
+            );
+            self
+        }
+        /// 要踢出的成员 userid 列表
+        pub fn del_user_list(
+            mut self,
+            value: impl IntoIterator<Item = impl Into<String>>,
+        ) -> Self {
+            self.request.del_user_list = Some(
+                value.into_iter().map(Into::into).collect(),
+            );
+            self
+        }
     }
-    /// 是否开启 id 转译，0 否 1 是，默认 0
-    pub fn enable_id_trans(mut self, value: i64) -> Self {
-        self.request.enable_id_trans = Some(value);
-        self
+    impl std::future::IntoFuture for AppchatUpdate {
+        type Output = crate::Result<EmptyResponse>;
+        type IntoFuture = crate::BoxFuture<Self::Output>;
+        fn into_future(self) -> Self::IntoFuture {
+            Box::pin(async move {
+                let query: Vec<(&'static str, String)> = Vec::new();
+                self.client
+                    .execute_json::<
+                        EmptyResponse,
+                        _,
+                    >(&OP_APPCHAT_UPDATE, &query, Some(&self.request))
+                    .await
+            })
+        }
     }
-    /// 是否开启重复消息检查，0 否 1 是，默认 0
-    pub fn enable_duplicate_check(mut self, value: i64) -> Self {
-        self.request.enable_duplicate_check = Some(value);
-        self
+    static OP_APPCHAT_GET: crate::operation::Operation = crate::operation::Operation {
+        id: "appchat.get",
+        method: crate::operation::Method::Get,
+        path: "/cgi-bin/appchat/get",
+        credential: crate::operation::Credential::AccessToken,
+        retry_safe: true,
+    };
+    /// Request builder of [`AppchatApi::get`] (获取群聊会话): set optional inputs, then `.await` it.
+    #[derive(Debug, Clone)]
+    #[must_use = "a request does nothing until it is awaited"]
+    pub struct AppchatGet {
+        pub(super) client: crate::Client,
+        pub(super) query_chatid: String,
     }
-    /// 重复消息检查的时间间隔（秒），默认 1800，最大 4 小时
-    pub fn duplicate_check_interval(mut self, value: i64) -> Self {
-        self.request.duplicate_check_interval = Some(value);
-        self
+    impl AppchatGet {}
+    impl std::future::IntoFuture for AppchatGet {
+        type Output = crate::Result<AppChatGetResponse>;
+        type IntoFuture = crate::BoxFuture<Self::Output>;
+        fn into_future(self) -> Self::IntoFuture {
+            Box::pin(async move {
+                let mut query: Vec<(&'static str, String)> = Vec::with_capacity(1usize);
+                query.push(("chatid", self.query_chatid));
+                self.client
+                    .execute_json::<
+                        AppChatGetResponse,
+                        _,
+                    >(&OP_APPCHAT_GET, &query, None::<&()>)
+                    .await
+            })
+        }
     }
-}
-impl std::future::IntoFuture for MessageSend {
-    type Output = crate::Result<MessageSendResponse>;
-    type IntoFuture = crate::BoxFuture<Self::Output>;
-    fn into_future(self) -> Self::IntoFuture {
-        Box::pin(async move {
-            let query: Vec<(&'static str, String)> = Vec::new();
-            self.client
-                .execute_json::<
-                    MessageSendResponse,
-                    _,
-                >(&OP_MESSAGE_SEND, &query, Some(&self.request))
-                .await
-        })
+    static OP_APPCHAT_SEND: crate::operation::Operation = crate::operation::Operation {
+        id: "appchat.send",
+        method: crate::operation::Method::Post,
+        path: "/cgi-bin/appchat/send",
+        credential: crate::operation::Credential::AccessToken,
+        retry_safe: false,
+    };
+    /// Request builder of [`AppchatApi::send`] (应用推送消息): set optional inputs, then `.await` it.
+    #[derive(Debug, Clone)]
+    #[must_use = "a request does nothing until it is awaited"]
+    pub struct AppchatSend {
+        pub(super) client: crate::Client,
+        pub(super) request: AppChatSendRequest,
     }
-}
-static OP_MESSAGE_RECALL: crate::operation::Operation = crate::operation::Operation {
-    id: "message.recall",
-    method: crate::operation::Method::Post,
-    path: "/cgi-bin/message/recall",
-    credential: crate::operation::Credential::AccessToken,
-    retry_safe: false,
-};
-/// Request builder of [`MessageApi::recall`] (撤回应用消息): set optional inputs, then `.await` it.
-#[derive(Debug, Clone)]
-#[must_use = "a request does nothing until it is awaited"]
-pub struct MessageRecall {
-    client: crate::Client,
-    request: MessageRecallRequest,
-}
-impl MessageRecall {}
-impl std::future::IntoFuture for MessageRecall {
-    type Output = crate::Result<EmptyResponse>;
-    type IntoFuture = crate::BoxFuture<Self::Output>;
-    fn into_future(self) -> Self::IntoFuture {
-        Box::pin(async move {
-            let query: Vec<(&'static str, String)> = Vec::new();
-            self.client
-                .execute_json::<
-                    EmptyResponse,
-                    _,
-                >(&OP_MESSAGE_RECALL, &query, Some(&self.request))
-                .await
-        })
+    impl AppchatSend {
+        /// 是否保密消息，默认 0
+        pub fn safe(mut self, value: impl Into<Safe>) -> Self {
+            self.request.safe = Some(value.into());
+            self
+        }
     }
-}
-static OP_MESSAGE_UPDATE_TEMPLATE_CARD: crate::operation::Operation = crate::operation::Operation {
-    id: "message.update_template_card",
-    method: crate::operation::Method::Post,
-    path: "/cgi-bin/message/update_template_card",
-    credential: crate::operation::Credential::AccessToken,
-    retry_safe: false,
-};
-/// Request builder of [`MessageApi::update_template_card`] (更新模版卡片消息): set optional inputs, then `.await` it.
-#[derive(Debug, Clone)]
-#[must_use = "a request does nothing until it is awaited"]
-pub struct MessageUpdateTemplateCard {
-    client: crate::Client,
-    request: MessageUpdateTemplateCardRequest,
-}
-impl MessageUpdateTemplateCard {
-    /// 要更新的成员 ID 列表，最多 1000 个
-    pub fn userids(
-        mut self,
-        value: impl IntoIterator<Item = impl Into<String>>,
-    ) -> Self {
-        self.request.userids = Some(value.into_iter().map(Into::into).collect());
-        self
+    impl std::future::IntoFuture for AppchatSend {
+        type Output = crate::Result<EmptyResponse>;
+        type IntoFuture = crate::BoxFuture<Self::Output>;
+        fn into_future(self) -> Self::IntoFuture {
+            Box::pin(async move {
+                let query: Vec<(&'static str, String)> = Vec::new();
+                self.client
+                    .execute_json::<
+                        EmptyResponse,
+                        _,
+                    >(&OP_APPCHAT_SEND, &query, Some(&self.request))
+                    .await
+            })
+        }
     }
-    /// 要更新的部门 ID 列表，最多 100 个
-    pub fn partyids(mut self, value: impl IntoIterator<Item = impl Into<i64>>) -> Self {
-        self.request.partyids = Some(value.into_iter().map(Into::into).collect());
-        self
+    static OP_MESSAGE_SEND: crate::operation::Operation = crate::operation::Operation {
+        id: "message.send",
+        method: crate::operation::Method::Post,
+        path: "/cgi-bin/message/send",
+        credential: crate::operation::Credential::AccessToken,
+        retry_safe: false,
+    };
+    /// Request builder of [`MessageApi::send`] (发送应用消息): set optional inputs, then `.await` it.
+    #[derive(Debug, Clone)]
+    #[must_use = "a request does nothing until it is awaited"]
+    pub struct MessageSend {
+        pub(super) client: crate::Client,
+        pub(super) request: MessageSendRequest,
     }
-    /// 要更新的标签 ID 列表，最多 100 个
-    pub fn tagids(mut self, value: impl IntoIterator<Item = impl Into<i64>>) -> Self {
-        self.request.tagids = Some(value.into_iter().map(Into::into).collect());
-        self
+    impl MessageSend {
+        /// 成员 UserID 列表，多个用 `|` 分隔，最多 1000 个；`@all` 表示应用可见范围内的全部成员
+        pub fn touser(mut self, value: impl Into<String>) -> Self {
+            self.request.touser = Some(value.into());
+            self
+        }
+        /// 部门 ID 列表，多个用 `|` 分隔，最多 100 个；touser 为 `@all` 时忽略
+        pub fn toparty(mut self, value: impl Into<String>) -> Self {
+            self.request.toparty = Some(value.into());
+            self
+        }
+        /// 标签 ID 列表，多个用 `|` 分隔，最多 100 个；touser 为 `@all` 时忽略
+        pub fn totag(mut self, value: impl Into<String>) -> Self {
+            self.request.totag = Some(value.into());
+            self
+        }
+        /// 企业应用的 id；除小程序通知消息外都须填写
+        pub fn agentid(mut self, value: i64) -> Self {
+            self.request.agentid = Some(value);
+            self
+        }
+        /// 是否保密消息（文本、图片、视频、文件、mpnews 支持），默认 0
+        pub fn safe(mut self, value: impl Into<Safe>) -> Self {
+            self.request.safe = Some(value.into());
+            self
+        }
+        /// 是否开启 id 转译，0 否 1 是，默认 0
+        pub fn enable_id_trans(mut self, value: i64) -> Self {
+            self.request.enable_id_trans = Some(value);
+            self
+        }
+        /// 是否开启重复消息检查，0 否 1 是，默认 0
+        pub fn enable_duplicate_check(mut self, value: i64) -> Self {
+            self.request.enable_duplicate_check = Some(value);
+            self
+        }
+        /// 重复消息检查的时间间隔（秒），默认 1800，最大 4 小时
+        pub fn duplicate_check_interval(mut self, value: i64) -> Self {
+            self.request.duplicate_check_interval = Some(value);
+            self
+        }
     }
-    /// 1 表示更新整个任务的全部接收人
-    pub fn atall(mut self, value: i64) -> Self {
-        self.request.atall = Some(value);
-        self
+    impl std::future::IntoFuture for MessageSend {
+        type Output = crate::Result<MessageSendResponse>;
+        type IntoFuture = crate::BoxFuture<Self::Output>;
+        fn into_future(mut self) -> Self::IntoFuture {
+            Box::pin(async move {
+                if self.request.agentid.is_none() {
+                    self.request.agentid = self.client.agent_id();
+                }
+                let query: Vec<(&'static str, String)> = Vec::new();
+                self.client
+                    .execute_json::<
+                        MessageSendResponse,
+                        _,
+                    >(&OP_MESSAGE_SEND, &query, Some(&self.request))
+                    .await
+            })
+        }
     }
-    /// 是否开启 id 转译，0 否 1 是，默认 0
-    pub fn enable_id_trans(mut self, value: i64) -> Self {
-        self.request.enable_id_trans = Some(value);
-        self
+    static OP_MESSAGE_RECALL: crate::operation::Operation = crate::operation::Operation {
+        id: "message.recall",
+        method: crate::operation::Method::Post,
+        path: "/cgi-bin/message/recall",
+        credential: crate::operation::Credential::AccessToken,
+        retry_safe: false,
+    };
+    /// Request builder of [`MessageApi::recall`] (撤回应用消息): set optional inputs, then `.await` it.
+    #[derive(Debug, Clone)]
+    #[must_use = "a request does nothing until it is awaited"]
+    pub struct MessageRecall {
+        pub(super) client: crate::Client,
+        pub(super) request: MessageRecallRequest,
     }
-    /// 把按钮更新为不可点击状态
-    pub fn button(mut self, value: impl Into<TemplateCardButtonUpdate>) -> Self {
-        self.request.button = Some(value.into());
-        self
+    impl MessageRecall {}
+    impl std::future::IntoFuture for MessageRecall {
+        type Output = crate::Result<EmptyResponse>;
+        type IntoFuture = crate::BoxFuture<Self::Output>;
+        fn into_future(self) -> Self::IntoFuture {
+            Box::pin(async move {
+                let query: Vec<(&'static str, String)> = Vec::new();
+                self.client
+                    .execute_json::<
+                        EmptyResponse,
+                        _,
+                    >(&OP_MESSAGE_RECALL, &query, Some(&self.request))
+                    .await
+            })
+        }
     }
-    /// 更新成的新模板卡片
-    pub fn template_card(mut self, value: impl Into<TemplateCard>) -> Self {
-        self.request.template_card = Some(value.into());
-        self
+    static OP_MESSAGE_UPDATE_TEMPLATE_CARD: crate::operation::Operation = crate::operation::Operation {
+        id: "message.update_template_card",
+        method: crate::operation::Method::Post,
+        path: "/cgi-bin/message/update_template_card",
+        credential: crate::operation::Credential::AccessToken,
+        retry_safe: false,
+    };
+    /// Request builder of [`MessageApi::update_template_card`] (更新模版卡片消息): set optional inputs, then `.await` it.
+    #[derive(Debug, Clone)]
+    #[must_use = "a request does nothing until it is awaited"]
+    pub struct MessageUpdateTemplateCard {
+        pub(super) client: crate::Client,
+        pub(super) request: MessageUpdateTemplateCardRequest,
     }
-}
-impl std::future::IntoFuture for MessageUpdateTemplateCard {
-    type Output = crate::Result<MessageUpdateTemplateCardResponse>;
-    type IntoFuture = crate::BoxFuture<Self::Output>;
-    fn into_future(self) -> Self::IntoFuture {
-        Box::pin(async move {
-            let query: Vec<(&'static str, String)> = Vec::new();
-            self.client
-                .execute_json::<
-                    MessageUpdateTemplateCardResponse,
-                    _,
-                >(&OP_MESSAGE_UPDATE_TEMPLATE_CARD, &query, Some(&self.request))
-                .await
-        })
+    impl MessageUpdateTemplateCard {
+        /// 要更新的成员 ID 列表，最多 1000 个
+        pub fn userids(
+            mut self,
+            value: impl IntoIterator<Item = impl Into<String>>,
+        ) -> Self {
+            self.request.userids = Some(value.into_iter().map(Into::into).collect());
+            self
+        }
+        /// 要更新的部门 ID 列表，最多 100 个
+        pub fn partyids(
+            mut self,
+            value: impl IntoIterator<Item = impl Into<i64>>,
+        ) -> Self {
+            self.request.partyids = Some(value.into_iter().map(Into::into).collect());
+            self
+        }
+        /// 要更新的标签 ID 列表，最多 100 个
+        pub fn tagids(
+            mut self,
+            value: impl IntoIterator<Item = impl Into<i64>>,
+        ) -> Self {
+            self.request.tagids = Some(value.into_iter().map(Into::into).collect());
+            self
+        }
+        /// 1 表示更新整个任务的全部接收人
+        pub fn atall(mut self, value: i64) -> Self {
+            self.request.atall = Some(value);
+            self
+        }
+        /// 应用的 agentid
+        pub fn agentid(mut self, value: i64) -> Self {
+            self.request.agentid = Some(value);
+            self
+        }
+        /// 是否开启 id 转译，0 否 1 是，默认 0
+        pub fn enable_id_trans(mut self, value: i64) -> Self {
+            self.request.enable_id_trans = Some(value);
+            self
+        }
+        /// 把按钮更新为不可点击状态
+        pub fn button(mut self, value: impl Into<TemplateCardButtonUpdate>) -> Self {
+            self.request.button = Some(value.into());
+            self
+        }
+        /// 更新成的新模板卡片
+        pub fn template_card(mut self, value: impl Into<TemplateCard>) -> Self {
+            self.request.template_card = Some(value.into());
+            self
+        }
     }
-}
-static OP_MESSAGE_GET_STATISTICS: crate::operation::Operation = crate::operation::Operation {
-    id: "message.get_statistics",
-    method: crate::operation::Method::Post,
-    path: "/cgi-bin/message/get_statistics",
-    credential: crate::operation::Credential::AccessToken,
-    retry_safe: true,
-};
-/// Request builder of [`MessageApi::get_statistics`] (查询应用消息发送统计): set optional inputs, then `.await` it.
-#[derive(Debug, Clone)]
-#[must_use = "a request does nothing until it is awaited"]
-pub struct MessageGetStatistics {
-    client: crate::Client,
-    request: MessageGetStatisticsRequest,
-}
-impl MessageGetStatistics {
-    /// 查询哪天的数据，默认当天
-    pub fn time_type(mut self, value: impl Into<StatisticsTimeType>) -> Self {
-        self.request.time_type = Some(value.into());
-        self
+    impl std::future::IntoFuture for MessageUpdateTemplateCard {
+        type Output = crate::Result<MessageUpdateTemplateCardResponse>;
+        type IntoFuture = crate::BoxFuture<Self::Output>;
+        fn into_future(mut self) -> Self::IntoFuture {
+            Box::pin(async move {
+                if self.request.agentid.is_none() {
+                    self.request.agentid = self.client.agent_id();
+                }
+                if self.request.agentid.is_none() {
+                    return Err(crate::Error::InvalidArgument {
+                        what: "agentid".into(),
+                        why: "message.update_template_card needs `agentid`: set it on the call or give the client one with ClientBuilder::agent_id"
+                            .into(),
+                    });
+                }
+                let query: Vec<(&'static str, String)> = Vec::new();
+                self.client
+                    .execute_json::<
+                        MessageUpdateTemplateCardResponse,
+                        _,
+                    >(&OP_MESSAGE_UPDATE_TEMPLATE_CARD, &query, Some(&self.request))
+                    .await
+            })
+        }
     }
-}
-impl std::future::IntoFuture for MessageGetStatistics {
-    type Output = crate::Result<MessageGetStatisticsResponse>;
-    type IntoFuture = crate::BoxFuture<Self::Output>;
-    fn into_future(self) -> Self::IntoFuture {
-        Box::pin(async move {
-            let query: Vec<(&'static str, String)> = Vec::new();
-            self.client
-                .execute_json::<
-                    MessageGetStatisticsResponse,
-                    _,
-                >(&OP_MESSAGE_GET_STATISTICS, &query, Some(&self.request))
-                .await
-        })
+    static OP_MESSAGE_GET_STATISTICS: crate::operation::Operation = crate::operation::Operation {
+        id: "message.get_statistics",
+        method: crate::operation::Method::Post,
+        path: "/cgi-bin/message/get_statistics",
+        credential: crate::operation::Credential::AccessToken,
+        retry_safe: true,
+    };
+    /// Request builder of [`MessageApi::get_statistics`] (查询应用消息发送统计): set optional inputs, then `.await` it.
+    #[derive(Debug, Clone)]
+    #[must_use = "a request does nothing until it is awaited"]
+    pub struct MessageGetStatistics {
+        pub(super) client: crate::Client,
+        pub(super) request: MessageGetStatisticsRequest,
     }
-}
-static OP_MESSAGE_SEND_LINKEDCORP: crate::operation::Operation = crate::operation::Operation {
-    id: "message.send_linkedcorp",
-    method: crate::operation::Method::Post,
-    path: "/cgi-bin/linkedcorp/message/send",
-    credential: crate::operation::Credential::AccessToken,
-    retry_safe: false,
-};
-/// Request builder of [`MessageApi::send_linkedcorp`] (互联企业发送应用消息): set optional inputs, then `.await` it.
-#[derive(Debug, Clone)]
-#[must_use = "a request does nothing until it is awaited"]
-pub struct MessageSendLinkedcorp {
-    client: crate::Client,
-    request: LinkedCorpMessageSendRequest,
-}
-impl MessageSendLinkedcorp {
-    /// 成员列表，最多 1000 个；互联企业成员写作 `corpid/userid`，本企业成员直接写 userid
-    pub fn touser(mut self, value: impl IntoIterator<Item = impl Into<String>>) -> Self {
-        self.request.touser = Some(value.into_iter().map(Into::into).collect());
-        self
+    impl MessageGetStatistics {
+        /// 查询哪天的数据，默认当天
+        pub fn time_type(mut self, value: impl Into<StatisticsTimeType>) -> Self {
+            self.request.time_type = Some(value.into());
+            self
+        }
     }
-    /// 部门列表，最多 100 个；互联部门写作 `linked_id/party_id`，本企业部门直接写 party_id
-    pub fn toparty(
-        mut self,
-        value: impl IntoIterator<Item = impl Into<String>>,
-    ) -> Self {
-        self.request.toparty = Some(value.into_iter().map(Into::into).collect());
-        self
+    impl std::future::IntoFuture for MessageGetStatistics {
+        type Output = crate::Result<MessageGetStatisticsResponse>;
+        type IntoFuture = crate::BoxFuture<Self::Output>;
+        fn into_future(self) -> Self::IntoFuture {
+            Box::pin(async move {
+                let query: Vec<(&'static str, String)> = Vec::new();
+                self.client
+                    .execute_json::<
+                        MessageGetStatisticsResponse,
+                        _,
+                    >(&OP_MESSAGE_GET_STATISTICS, &query, Some(&self.request))
+                    .await
+            })
+        }
     }
-    /// 本企业的标签 ID 列表，最多 100 个
-    pub fn totag(mut self, value: impl IntoIterator<Item = impl Into<String>>) -> Self {
-        self.request.totag = Some(value.into_iter().map(Into::into).collect());
-        self
+    static OP_MESSAGE_SEND_LINKEDCORP: crate::operation::Operation = crate::operation::Operation {
+        id: "message.send_linkedcorp",
+        method: crate::operation::Method::Post,
+        path: "/cgi-bin/linkedcorp/message/send",
+        credential: crate::operation::Credential::AccessToken,
+        retry_safe: false,
+    };
+    /// Request builder of [`MessageApi::send_linkedcorp`] (互联企业发送应用消息): set optional inputs, then `.await` it.
+    #[derive(Debug, Clone)]
+    #[must_use = "a request does nothing until it is awaited"]
+    pub struct MessageSendLinkedcorp {
+        pub(super) client: crate::Client,
+        pub(super) request: LinkedCorpMessageSendRequest,
     }
-    /// 1 表示发给应用可见范围内的所有人（含互联企业成员），默认 0
-    pub fn toall(mut self, value: i64) -> Self {
-        self.request.toall = Some(value);
-        self
+    impl MessageSendLinkedcorp {
+        /// 成员列表，最多 1000 个；互联企业成员写作 `corpid/userid`，本企业成员直接写 userid
+        pub fn touser(
+            mut self,
+            value: impl IntoIterator<Item = impl Into<String>>,
+        ) -> Self {
+            self.request.touser = Some(value.into_iter().map(Into::into).collect());
+            self
+        }
+        /// 部门列表，最多 100 个；互联部门写作 `linked_id/party_id`，本企业部门直接写 party_id
+        pub fn toparty(
+            mut self,
+            value: impl IntoIterator<Item = impl Into<String>>,
+        ) -> Self {
+            self.request.toparty = Some(value.into_iter().map(Into::into).collect());
+            self
+        }
+        /// 本企业的标签 ID 列表，最多 100 个
+        pub fn totag(
+            mut self,
+            value: impl IntoIterator<Item = impl Into<String>>,
+        ) -> Self {
+            self.request.totag = Some(value.into_iter().map(Into::into).collect());
+            self
+        }
+        /// 1 表示发给应用可见范围内的所有人（含互联企业成员），默认 0
+        pub fn toall(mut self, value: i64) -> Self {
+            self.request.toall = Some(value);
+            self
+        }
+        /// 企业应用的 id
+        pub fn agentid(mut self, value: i64) -> Self {
+            self.request.agentid = Some(value);
+            self
+        }
+        /// 是否保密消息，默认 0
+        pub fn safe(mut self, value: impl Into<Safe>) -> Self {
+            self.request.safe = Some(value.into());
+            self
+        }
     }
-    /// 是否保密消息，默认 0
-    pub fn safe(mut self, value: impl Into<Safe>) -> Self {
-        self.request.safe = Some(value.into());
-        self
-    }
-}
-impl std::future::IntoFuture for MessageSendLinkedcorp {
-    type Output = crate::Result<LinkedCorpMessageSendResponse>;
-    type IntoFuture = crate::BoxFuture<Self::Output>;
-    fn into_future(self) -> Self::IntoFuture {
-        Box::pin(async move {
-            let query: Vec<(&'static str, String)> = Vec::new();
-            self.client
-                .execute_json::<
-                    LinkedCorpMessageSendResponse,
-                    _,
-                >(&OP_MESSAGE_SEND_LINKEDCORP, &query, Some(&self.request))
-                .await
-        })
+    impl std::future::IntoFuture for MessageSendLinkedcorp {
+        type Output = crate::Result<LinkedCorpMessageSendResponse>;
+        type IntoFuture = crate::BoxFuture<Self::Output>;
+        fn into_future(mut self) -> Self::IntoFuture {
+            Box::pin(async move {
+                if self.request.agentid.is_none() {
+                    self.request.agentid = self.client.agent_id();
+                }
+                if self.request.agentid.is_none() {
+                    return Err(crate::Error::InvalidArgument {
+                        what: "agentid".into(),
+                        why: "message.send_linkedcorp needs `agentid`: set it on the call or give the client one with ClientBuilder::agent_id"
+                            .into(),
+                    });
+                }
+                let query: Vec<(&'static str, String)> = Vec::new();
+                self.client
+                    .execute_json::<
+                        LinkedCorpMessageSendResponse,
+                        _,
+                    >(&OP_MESSAGE_SEND_LINKEDCORP, &query, Some(&self.request))
+                    .await
+            })
+        }
     }
 }
