@@ -1,33 +1,6 @@
-//! Typed client for the WeCom (企业微信) server API.
-//!
-//! A [`Client`] holds one corp id and one secret (WeCom issues a separate access token per
-//! secret: app, contacts sync, customer contact, ...). It fetches and caches the access
-//! token, checks every response's `errcode`, retries what is safe to retry, and keeps
-//! secrets out of errors and logs.
-//!
-//! ```no_run
-//! # async fn demo() -> wecom_api::Result<()> {
-//! let client = wecom_api::Client::builder()
-//!     .corp_id("ww0123456789abcdef")
-//!     .secret("app-or-contacts-secret")
-//!     .build()?;
-//!
-//! // Endpoints not (yet) in the spec: raw JSON with the same token, checks and retries.
-//! let user = client
-//!     .get_json("/cgi-bin/user/get", &[("userid", "zhangsan")])
-//!     .await?;
-//! println!("{}", user["name"]);
-//!
-//! match client.get_json("/cgi-bin/user/get", &[("userid", "nobody")]).await {
-//!     Err(e) if e.errcode() == Some(60111) => println!("no such user"),
-//!     other => println!("{other:?}"),
-//! }
-//! # Ok(())
-//! # }
-//! ```
-//!
-//! Every call runs in a `wecom.call` [`tracing`] span with the endpoint id, method,
-//! attempt, errcode and latency; URLs (whose query carries the token) are never logged.
+// The crate's front page is README.md: its typed tour is compiled and run as doctests, so
+// an example there can never break unnoticed.
+#![doc = include_str!("../README.md")]
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 

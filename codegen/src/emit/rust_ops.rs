@@ -421,9 +421,7 @@ fn paging_method(
     quote! {
         /// Every item of every page, as a stream: the next page is fetched when the items of
         /// the current one are used up. The stream ends after an error.
-        pub fn into_stream(
-            self,
-        ) -> impl futures::Stream<Item = crate::Result<#item_type>> + Send + 'static {
+        pub fn into_stream(self) -> crate::Paged<#item_type> {
             crate::paging::stream(
                 self,
                 |call, cursor| call.#cursor_setter(cursor),

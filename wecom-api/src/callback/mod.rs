@@ -38,6 +38,7 @@ mod dedup;
 mod fields;
 mod reply;
 mod request;
+pub mod testing;
 pub(crate) mod xml;
 
 pub use crate::generated::callbacks::*;
@@ -45,6 +46,7 @@ pub use crypto::CallbackCrypto;
 pub use dedup::Dedup;
 pub use fields::Fields;
 pub use request::{CallbackQuery, encrypted_payload};
+pub use testing::SealedRequest;
 pub use xml::parse_fields;
 
 use crate::Result;

@@ -5722,9 +5722,7 @@ pub mod calls {
         }
         /// Every item of every page, as a stream: the next page is fetched when the items of
         /// the current one are used up. The stream ends after an error.
-        pub fn into_stream(
-            self,
-        ) -> impl futures::Stream<Item = crate::Result<DeptUser>> + Send + 'static {
+        pub fn into_stream(self) -> crate::Paged<DeptUser> {
             crate::paging::stream(
                 self,
                 |call, cursor| call.cursor(cursor),
