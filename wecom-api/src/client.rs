@@ -166,6 +166,17 @@ impl ClientBuilder {
         self
     }
 
+    /// A group robot's (or smart sheet's) webhook key, the `key` of its webhook URL, for a
+    /// client that calls the endpoints authenticated by it (`client.robot().send(..)`). Such a
+    /// client needs no corp id or secret; the key is kept out of Debug and logs like one.
+    pub fn webhook_key(mut self, key: impl Into<String>) -> Self {
+        self.secret = Some(key.into());
+        if self.corp_id.is_none() {
+            self.corp_id = Some(WEBHOOK_CORP_ID.to_string());
+        }
+        self
+    }
+
     /// Base URL (default `https://qyapi.weixin.qq.com`), e.g. a proxy or a test server.
     /// May carry a path prefix; must not carry a query.
     pub fn base_url(mut self, base_url: impl Into<String>) -> Self {
@@ -264,6 +275,25 @@ impl ClientBuilder {
                 agent_ticket,
             }),
         })
+    }
+}
+
+/// The corp id of a client built from a webhook key alone.
+const WEBHOOK_CORP_ID: &str = "webhook";
+
+/// The name of a credential kind this client cannot attach, if it is one.
+fn unsupported_credential(credential: Credential) -> Option<&'static str> {
+    match credential {
+        Credential::SuiteAccessToken => Some("suite_access_token"),
+        Credential::ProviderAccessToken | Credential::ProviderAccessTokenAsAccessToken => {
+            Some("provider_access_token")
+        }
+        Credential::DeviceAccessToken => Some("device_access_token"),
+        Credential::ModelAccessToken => Some("model_access_token"),
+        Credential::AccessToken
+        | Credential::CorpSecret
+        | Credential::WebhookKey
+        | Credential::None => None,
     }
 }
 
@@ -594,6 +624,16 @@ impl Client {
         expect: Expect,
         span: &Span,
     ) -> Result<Raw> {
+        if let Some(kind) = unsupported_credential(call.credential) {
+            return Err(Error::invalid_argument(
+                kind,
+                format!(
+                    "{} needs a {kind}, which a corp Client does not hold yet \
+                     (third-party, provider and hardware tokens are not supported)",
+                    call.endpoint()
+                ),
+            ));
+        }
         if call.credential != Credential::AccessToken {
             return self
                 .attempts(call, query, payload, expect, None, span)
@@ -818,8 +858,8 @@ impl Client {
         }
         let has_credential = match call.credential {
             Credential::AccessToken => token.is_some(),
-            Credential::CorpSecret => true,
-            Credential::None => false,
+            Credential::CorpSecret | Credential::WebhookKey => true,
+            _ => false,
         };
         if has_credential || !query.is_empty() {
             let mut q = url.query_pairs_mut();
@@ -830,6 +870,9 @@ impl Client {
                 (Credential::CorpSecret, _) => {
                     q.append_pair("corpid", &i.corp_id);
                     q.append_pair("corpsecret", &i.secret);
+                }
+                (Credential::WebhookKey, _) => {
+                    q.append_pair("key", &i.secret);
                 }
                 _ => {}
             }

@@ -36,6 +36,20 @@ pub enum Credential {
     AccessToken,
     /// `corpid=...&corpsecret=...` (only `/cgi-bin/gettoken`).
     CorpSecret,
+    /// `suite_access_token` of a third-party app. Not yet held by a [`Client`](crate::Client):
+    /// such calls are refused before sending.
+    SuiteAccessToken,
+    /// `provider_access_token` of a service provider (refused before sending, as above).
+    ProviderAccessToken,
+    /// The provider token sent as `access_token` (refused before sending, as above).
+    ProviderAccessTokenAsAccessToken,
+    /// `device_access_token` of a hardware device (refused before sending, as above).
+    DeviceAccessToken,
+    /// `model_access_token` of a hardware model (refused before sending, as above).
+    ModelAccessToken,
+    /// `key=...`: a group robot's or smart sheet's webhook key, the client's
+    /// [`webhook_key`](crate::ClientBuilder::webhook_key). No token.
+    WebhookKey,
     /// Nothing: the endpoint is public or carries its own credential.
     None,
 }

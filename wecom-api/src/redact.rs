@@ -22,7 +22,8 @@ pub(crate) const EXCERPT_CHARS: usize = 200;
 /// `*ticket`, `encoding_aes_key` / `EncodingAESKey`, plus the third-party `permanent_code`.
 pub(crate) fn is_sensitive_key(key: &str) -> bool {
     const SUFFIXES: [&str; 5] = ["token", "ticket", "secret", "aes_key", "aeskey"];
-    const EXACT: [&str; 2] = ["permanent_code", "session_key"];
+    // `key`: a group robot's webhook key, which is its whole credential.
+    const EXACT: [&str; 3] = ["permanent_code", "session_key", "key"];
     let lower = key.to_ascii_lowercase();
     SUFFIXES.iter().any(|s| lower.ends_with(s)) || EXACT.contains(&lower.as_str())
 }

@@ -21,6 +21,7 @@ pub fn conveniences(spec: &SpecFile, request_side: &BTreeSet<&str>) -> TokenStre
     let mut out = TokenStream::new();
     // (from, to) conversions already implemented: the unions' own variant conversions first.
     let mut froms: BTreeSet<(String, String)> = BTreeSet::new();
+    // A content type shared by two variants gets no conversion at all (ambiguous).
     for (name, def) in &spec.types {
         if let TypeDef::Union { variants, .. } = def {
             for v in variants {

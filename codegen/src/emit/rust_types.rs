@@ -345,13 +345,16 @@ fn union(name: &str, doc: &str, tag: &str, variants: &[UnionVariant]) -> TokenSt
                 variant_defs.push(quote!(#docs #variant(#content),));
                 serialize_arms.push(quote!(Self::#variant(content) => crate::union::serialize(serializer, #tag, #tag_value, #key, content),));
                 deserialize_arms.push(quote!(if crate::union::matches(&fields, #tag, #tag_value) { return crate::union::content(fields, #key).map(Self::#variant); }));
-                from_impls.push(quote! {
-                    impl From<#content> for #name {
-                        fn from(content: #content) -> Self {
-                            Self::#variant(content)
+                // Two variants with one content type: which one `from` means is ambiguous.
+                if !shared_content(variants, type_name) {
+                    from_impls.push(quote! {
+                        impl From<#content> for #name {
+                            fn from(content: #content) -> Self {
+                                Self::#variant(content)
+                            }
                         }
-                    }
-                });
+                    });
+                }
             }
             (None, _) => {
                 // No content: the tag alone is the whole value.
@@ -401,6 +404,15 @@ fn union(name: &str, doc: &str, tag: &str, variants: &[UnionVariant]) -> TokenSt
     }
 }
 
+/// Whether more than one variant carries `type_name`.
+pub fn shared_content(variants: &[UnionVariant], type_name: &str) -> bool {
+    variants
+        .iter()
+        .filter(|v| v.type_name.as_deref() == Some(type_name))
+        .count()
+        > 1
+}
+
 /// A union whose variants' fields sit beside the tag: `{"card_type": "text_notice", ...}`.
 fn inline_union(name: &str, doc: &str, tag: &str, variants: &[UnionVariant]) -> TokenStream {
     let name = ident(name);
@@ -447,15 +459,22 @@ fn inline_union(name: &str, doc: &str, tag: &str, variants: &[UnionVariant]) -> 
             }
         }
     });
-    let from_impls = rows.iter().map(|(_, variant, content, ..)| {
-        quote! {
-            impl From<#content> for #name {
-                fn from(content: #content) -> Self {
-                    Self::#variant(content)
+    let from_impls = rows
+        .iter()
+        .filter(|(v, ..)| {
+            v.type_name
+                .as_deref()
+                .is_some_and(|t| !shared_content(variants, t))
+        })
+        .map(|(_, variant, content, ..)| {
+            quote! {
+                impl From<#content> for #name {
+                    fn from(content: #content) -> Self {
+                        Self::#variant(content)
+                    }
                 }
             }
-        }
-    });
+        });
     quote! {
         #docs
         #[derive(Debug, Clone, PartialEq)]

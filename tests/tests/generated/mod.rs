@@ -16,6 +16,8 @@ mod material;
 #[rustfmt::skip]
 mod media;
 #[rustfmt::skip]
+mod meeting;
+#[rustfmt::skip]
 mod message;
 #[rustfmt::skip]
 mod callbacks;

@@ -134,6 +134,8 @@ impl MockWeCom {
 pub enum Credential {
     AccessToken,
     CorpSecret,
+    /// `key=SECRET`: the client is built with `webhook_key(SECRET)`.
+    WebhookKey,
     None,
 }
 
@@ -175,6 +177,14 @@ impl ExpectedCall<'_> {
                     "gettoken carries the secret"
                 );
                 assert_eq!(token, None, "gettoken carries no access token");
+            }
+            Credential::WebhookKey => {
+                assert_eq!(token, None, "a webhook call carries no access token");
+                assert_eq!(
+                    take_param(&mut query, "key").as_deref(),
+                    Some(SECRET),
+                    "the call carries the webhook key"
+                );
             }
             Credential::None => assert_eq!(token, None, "the call carries no credential"),
         }

@@ -28,6 +28,10 @@ pub mod material;
 #[cfg_attr(docsrs, doc(cfg(feature = "media")))]
 #[rustfmt::skip]
 pub mod media;
+#[cfg(feature = "meeting")]
+#[cfg_attr(docsrs, doc(cfg(feature = "meeting")))]
+#[rustfmt::skip]
+pub mod meeting;
 #[cfg(feature = "message")]
 #[cfg_attr(docsrs, doc(cfg(feature = "message")))]
 #[rustfmt::skip]
