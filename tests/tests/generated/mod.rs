@@ -8,9 +8,17 @@ mod base;
 #[rustfmt::skip]
 mod contacts;
 #[rustfmt::skip]
+mod email;
+#[rustfmt::skip]
+mod external_contact;
+#[rustfmt::skip]
 mod identity;
 #[rustfmt::skip]
+mod kf;
+#[rustfmt::skip]
 mod legacy;
+#[rustfmt::skip]
+mod living;
 #[rustfmt::skip]
 mod material;
 #[rustfmt::skip]
@@ -19,5 +27,11 @@ mod media;
 mod meeting;
 #[rustfmt::skip]
 mod message;
+#[rustfmt::skip]
+mod report;
+#[rustfmt::skip]
+mod wedoc;
+#[rustfmt::skip]
+mod wedrive;
 #[rustfmt::skip]
 mod callbacks;

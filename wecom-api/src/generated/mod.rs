@@ -12,14 +12,30 @@ pub mod base;
 #[cfg_attr(docsrs, doc(cfg(feature = "contacts")))]
 #[rustfmt::skip]
 pub mod contacts;
+#[cfg(feature = "email")]
+#[cfg_attr(docsrs, doc(cfg(feature = "email")))]
+#[rustfmt::skip]
+pub mod email;
+#[cfg(feature = "external_contact")]
+#[cfg_attr(docsrs, doc(cfg(feature = "external_contact")))]
+#[rustfmt::skip]
+pub mod external_contact;
 #[cfg(feature = "identity")]
 #[cfg_attr(docsrs, doc(cfg(feature = "identity")))]
 #[rustfmt::skip]
 pub mod identity;
+#[cfg(feature = "kf")]
+#[cfg_attr(docsrs, doc(cfg(feature = "kf")))]
+#[rustfmt::skip]
+pub mod kf;
 #[cfg(feature = "legacy")]
 #[cfg_attr(docsrs, doc(cfg(feature = "legacy")))]
 #[rustfmt::skip]
 pub mod legacy;
+#[cfg(feature = "living")]
+#[cfg_attr(docsrs, doc(cfg(feature = "living")))]
+#[rustfmt::skip]
+pub mod living;
 #[cfg(feature = "material")]
 #[cfg_attr(docsrs, doc(cfg(feature = "material")))]
 #[rustfmt::skip]
@@ -36,6 +52,18 @@ pub mod meeting;
 #[cfg_attr(docsrs, doc(cfg(feature = "message")))]
 #[rustfmt::skip]
 pub mod message;
+#[cfg(feature = "report")]
+#[cfg_attr(docsrs, doc(cfg(feature = "report")))]
+#[rustfmt::skip]
+pub mod report;
+#[cfg(feature = "wedoc")]
+#[cfg_attr(docsrs, doc(cfg(feature = "wedoc")))]
+#[rustfmt::skip]
+pub mod wedoc;
+#[cfg(feature = "wedrive")]
+#[cfg_attr(docsrs, doc(cfg(feature = "wedrive")))]
+#[rustfmt::skip]
+pub mod wedrive;
 #[rustfmt::skip]
 pub(crate) mod callbacks;
 #[rustfmt::skip]
