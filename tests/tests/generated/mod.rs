@@ -6,11 +6,17 @@ mod application;
 #[rustfmt::skip]
 mod base;
 #[rustfmt::skip]
+mod chatdata;
+#[rustfmt::skip]
 mod contacts;
 #[rustfmt::skip]
 mod email;
 #[rustfmt::skip]
 mod external_contact;
+#[rustfmt::skip]
+mod health;
+#[rustfmt::skip]
+mod hr;
 #[rustfmt::skip]
 mod identity;
 #[rustfmt::skip]
@@ -28,7 +34,13 @@ mod meeting;
 #[rustfmt::skip]
 mod message;
 #[rustfmt::skip]
+mod oa;
+#[rustfmt::skip]
 mod report;
+#[rustfmt::skip]
+mod school;
+#[rustfmt::skip]
+mod security;
 #[rustfmt::skip]
 mod wedoc;
 #[rustfmt::skip]

@@ -8,6 +8,10 @@
 pub mod application;
 #[rustfmt::skip]
 pub mod base;
+#[cfg(feature = "chatdata")]
+#[cfg_attr(docsrs, doc(cfg(feature = "chatdata")))]
+#[rustfmt::skip]
+pub mod chatdata;
 #[cfg(feature = "contacts")]
 #[cfg_attr(docsrs, doc(cfg(feature = "contacts")))]
 #[rustfmt::skip]
@@ -20,6 +24,14 @@ pub mod email;
 #[cfg_attr(docsrs, doc(cfg(feature = "external_contact")))]
 #[rustfmt::skip]
 pub mod external_contact;
+#[cfg(feature = "health")]
+#[cfg_attr(docsrs, doc(cfg(feature = "health")))]
+#[rustfmt::skip]
+pub mod health;
+#[cfg(feature = "hr")]
+#[cfg_attr(docsrs, doc(cfg(feature = "hr")))]
+#[rustfmt::skip]
+pub mod hr;
 #[cfg(feature = "identity")]
 #[cfg_attr(docsrs, doc(cfg(feature = "identity")))]
 #[rustfmt::skip]
@@ -52,10 +64,22 @@ pub mod meeting;
 #[cfg_attr(docsrs, doc(cfg(feature = "message")))]
 #[rustfmt::skip]
 pub mod message;
+#[cfg(feature = "oa")]
+#[cfg_attr(docsrs, doc(cfg(feature = "oa")))]
+#[rustfmt::skip]
+pub mod oa;
 #[cfg(feature = "report")]
 #[cfg_attr(docsrs, doc(cfg(feature = "report")))]
 #[rustfmt::skip]
 pub mod report;
+#[cfg(feature = "school")]
+#[cfg_attr(docsrs, doc(cfg(feature = "school")))]
+#[rustfmt::skip]
+pub mod school;
+#[cfg(feature = "security")]
+#[cfg_attr(docsrs, doc(cfg(feature = "security")))]
+#[rustfmt::skip]
+pub mod security;
 #[cfg(feature = "wedoc")]
 #[cfg_attr(docsrs, doc(cfg(feature = "wedoc")))]
 #[rustfmt::skip]
