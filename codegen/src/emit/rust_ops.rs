@@ -13,7 +13,7 @@ use super::names::{
     field_ident, field_shape, field_type, ident, limits_static, operation_static, request_types,
     split_id,
 };
-use super::rust_types::{derives_default, rust_type};
+use super::rust_types::{derives_default, field_rust_type, rust_type};
 use crate::model::{
     Endpoint, Field, HttpMethod, Pagination, ResponseBody, SpecFile, TypeDef, UploadLimit,
 };
@@ -229,18 +229,26 @@ fn builder(spec: &SpecFile, endpoint: &Endpoint) -> TokenStream {
     let mut query = Vec::new();
     for field in &inputs.required_query {
         let storage = query_storage(field);
-        let ty = rust_type(&field_type(field));
+        let ty = field_rust_type(field);
         fields.push(quote!(pub(super) #storage: #ty,));
-        let value = query_value(spec, &field_type(field), quote!(self.#storage));
+        let value = if field.secret {
+            quote!(self.#storage.expose().to_string())
+        } else {
+            query_value(spec, &field_type(field), quote!(self.#storage))
+        };
         let wire = field.name.as_str();
         query.push(quote!(query.push((#wire, #value));));
     }
     for field in &inputs.optional_query {
         let storage = query_storage(field);
         let type_ref = field_type(field);
-        let ty = rust_type(&type_ref);
+        let ty = field_rust_type(field);
         fields.push(quote!(pub(super) #storage: Option<#ty>,));
-        let value = query_value(spec, &type_ref, quote!(value));
+        let value = if field.secret {
+            quote!(value.expose().to_string())
+        } else {
+            query_value(spec, &type_ref, quote!(value))
+        };
         let wire = field.name.as_str();
         query.push(quote!(if let Some(value) = self.#storage { query.push((#wire, #value)); }));
         setters.push(setter(field, quote!(self.#storage)));

@@ -1033,3 +1033,325 @@ async fn menu_delete_example_0() {
   "errmsg": "ok"
 }"#, &response);
 }
+#[tokio::test]
+async fn agent_set_scope_example_0() {
+    let server = MockWeCom::start().await;
+    let mock = server
+        .expect_call(
+            Credential::AccessToken,
+            "POST",
+            "/cgi-bin/agent/set_scope",
+            &[],
+            Some(
+                r#"{
+  "agentid": 1,
+  "allow_party": [
+    1,
+    2,
+    3
+  ],
+  "allow_tag": [
+    1,
+    2,
+    3
+  ],
+  "allow_user": [
+    "zhansan",
+    "lisi"
+  ]
+}"#,
+            ),
+            r#"{
+  "errcode": 0,
+  "errmsg": "ok",
+  "invalidparty": [
+    2,
+    3
+  ],
+  "invalidtag": [
+    2,
+    3
+  ],
+  "invaliduser": [
+    "zhangshan",
+    "lisi"
+  ]
+}"#,
+        )
+        .await;
+    let client = server.client();
+    let body: AgentSetScopeRequest = serde_json::from_str(
+            r#"{
+  "agentid": 1,
+  "allow_party": [
+    1,
+    2,
+    3
+  ],
+  "allow_tag": [
+    1,
+    2,
+    3
+  ],
+  "allow_user": [
+    "zhansan",
+    "lisi"
+  ]
+}"#,
+        )
+        .expect("the documented request decodes");
+    crate::support::assert_typed(&body);
+    #[allow(unused_mut)]
+    let mut call: calls::AgentSetScope = client.agent().set_scope();
+    if let Some(value) = body.agentid {
+        call = call.agentid(value);
+    }
+    if let Some(value) = body.allow_user {
+        call = call.allow_user(value);
+    }
+    if let Some(value) = body.allow_party {
+        call = call.allow_party(value);
+    }
+    if let Some(value) = body.allow_tag {
+        call = call.allow_tag(value);
+    }
+    let response = call
+        .await
+        .expect(concat!("agent.set_scope", " succeeds on its documented response"));
+    mock.assert_async().await;
+    crate::support::assert_decoded(
+        r#"{
+  "errcode": 0,
+  "errmsg": "ok",
+  "invalidparty": [
+    2,
+    3
+  ],
+  "invalidtag": [
+    2,
+    3
+  ],
+  "invaliduser": [
+    "zhangshan",
+    "lisi"
+  ]
+}"#,
+        &response,
+    );
+}
+#[tokio::test]
+async fn agent_get_permissions_example_0() {
+    let server = MockWeCom::start().await;
+    let mock = server
+        .expect_call(
+            Credential::AccessToken,
+            "POST",
+            "/cgi-bin/agent/get_permissions",
+            &[],
+            Some(r#"{}"#),
+            r#"{
+  "app_permissions": [
+    "contact:base:read",
+    "externalcontact:base"
+  ],
+  "errcode": 0,
+  "errmsg": "ok"
+}"#,
+        )
+        .await;
+    let client = server.client();
+    let body: AgentGetPermissionsRequest = serde_json::from_str(r#"{}"#)
+        .expect("the documented request decodes");
+    crate::support::assert_typed(&body);
+    #[allow(unused_mut)]
+    let mut call: calls::AgentGetPermissions = client.agent().get_permissions();
+    let response = call
+        .await
+        .expect(
+            concat!("agent.get_permissions", " succeeds on its documented response"),
+        );
+    mock.assert_async().await;
+    crate::support::assert_decoded(
+        r#"{
+  "app_permissions": [
+    "contact:base:read",
+    "externalcontact:base"
+  ],
+  "errcode": 0,
+  "errmsg": "ok"
+}"#,
+        &response,
+    );
+}
+#[tokio::test]
+async fn agent_get_admin_list_example_0() {
+    let server = MockWeCom::start().await;
+    let mock = server
+        .expect_call(
+            Credential::AccessToken,
+            "POST",
+            "/cgi-bin/agent/get_admin_list",
+            &[],
+            Some(r#"{}"#),
+            r#"{
+  "admin": [
+    {
+      "auth_type": 1,
+      "userid": "woxxxx"
+    },
+    {
+      "auth_type": 0,
+      "userid": "woxxxx"
+    }
+  ],
+  "errcode": 0,
+  "errmsg": "ok"
+}"#,
+        )
+        .await;
+    let client = server.client();
+    let body: AgentGetAdminListRequest = serde_json::from_str(r#"{}"#)
+        .expect("the documented request decodes");
+    crate::support::assert_typed(&body);
+    #[allow(unused_mut)]
+    let mut call: calls::AgentGetAdminList = client.agent().get_admin_list();
+    let response = call
+        .await
+        .expect(concat!("agent.get_admin_list", " succeeds on its documented response"));
+    mock.assert_async().await;
+    crate::support::assert_decoded(
+        r#"{
+  "admin": [
+    {
+      "auth_type": 1,
+      "userid": "woxxxx"
+    },
+    {
+      "auth_type": 0,
+      "userid": "woxxxx"
+    }
+  ],
+  "errcode": 0,
+  "errmsg": "ok"
+}"#,
+        &response,
+    );
+}
+#[tokio::test]
+async fn agent_migrate_to_customized_app_example_0() {
+    let server = MockWeCom::start().await;
+    let mock = server
+        .expect_call(
+            Credential::AccessToken,
+            "POST",
+            "/cgi-bin/agent/migrate_to_customized_app",
+            &[],
+            Some(r#"{
+  "suite_access_token": "SUITE_ACCESS_TOKEN"
+}"#),
+            r#"{
+  "errcode": 0,
+  "errmsg": "ok"
+}"#,
+        )
+        .await;
+    let client = server.client();
+    let body: AgentMigrateRequest = serde_json::from_str(
+            r#"{
+  "suite_access_token": "SUITE_ACCESS_TOKEN"
+}"#,
+        )
+        .expect("the documented request decodes");
+    crate::support::assert_typed(&body);
+    #[allow(unused_mut)]
+    let mut call: calls::AgentMigrateToCustomizedApp = client
+        .agent()
+        .migrate_to_customized_app(body.suite_access_token);
+    let response = call
+        .await
+        .expect(
+            concat!(
+                "agent.migrate_to_customized_app", " succeeds on its documented response"
+            ),
+        );
+    mock.assert_async().await;
+    crate::support::assert_decoded(r#"{
+  "errcode": 0,
+  "errmsg": "ok"
+}"#, &response);
+}
+#[tokio::test]
+async fn agent_get_workbench_data_example_0() {
+    let server = MockWeCom::start().await;
+    let mock = server
+        .expect_call(
+            Credential::AccessToken,
+            "POST",
+            "/cgi-bin/agent/get_workbench_data",
+            &[],
+            Some(r#"{
+  "agentid": 1000005,
+  "userid": "test"
+}"#),
+            r#"{
+  "data": {
+    "keydata": {
+      "items": [
+        {
+          "data": "2",
+          "jump_url": "http://www.qq.com",
+          "key": "待审批",
+          "pagepath": "pages/index"
+        }
+      ]
+    },
+    "type": "keydata"
+  },
+  "errcode": 0,
+  "errmsg": "ok"
+}"#,
+        )
+        .await;
+    let client = server.client();
+    let body: AgentGetWorkbenchDataRequest = serde_json::from_str(
+            r#"{
+  "agentid": 1000005,
+  "userid": "test"
+}"#,
+        )
+        .expect("the documented request decodes");
+    crate::support::assert_typed(&body);
+    #[allow(unused_mut)]
+    let mut call: calls::AgentGetWorkbenchData = client
+        .agent()
+        .get_workbench_data(body.userid);
+    if let Some(value) = body.agentid {
+        call = call.agentid(value);
+    }
+    let response = call
+        .await
+        .expect(
+            concat!("agent.get_workbench_data", " succeeds on its documented response"),
+        );
+    mock.assert_async().await;
+    crate::support::assert_decoded(
+        r#"{
+  "data": {
+    "keydata": {
+      "items": [
+        {
+          "data": "2",
+          "jump_url": "http://www.qq.com",
+          "key": "待审批",
+          "pagepath": "pages/index"
+        }
+      ]
+    },
+    "type": "keydata"
+  },
+  "errcode": 0,
+  "errmsg": "ok"
+}"#,
+        &response,
+    );
+}

@@ -3415,3 +3415,729 @@ async fn linkedcorp_department_list_example_0() {
         &response,
     );
 }
+#[tokio::test]
+async fn user_check_member_auth_example_0() {
+    let server = MockWeCom::start().await;
+    let mock = server
+        .expect_call(
+            Credential::AccessToken,
+            "POST",
+            "/cgi-bin/user/check_member_auth",
+            &[],
+            Some(r#"{
+  "open_userid": "xxx"
+}"#),
+            r#"{
+  "errcode": 0,
+  "errmsg": "ok",
+  "is_member_auth": true
+}"#,
+        )
+        .await;
+    let client = server.client();
+    let body: MemberAuthCheckRequest = serde_json::from_str(
+            r#"{
+  "open_userid": "xxx"
+}"#,
+        )
+        .expect("the documented request decodes");
+    crate::support::assert_typed(&body);
+    #[allow(unused_mut)]
+    let mut call: calls::UserCheckMemberAuth = client
+        .user()
+        .check_member_auth(body.open_userid);
+    let response = call
+        .await
+        .expect(
+            concat!("user.check_member_auth", " succeeds on its documented response"),
+        );
+    mock.assert_async().await;
+    crate::support::assert_decoded(
+        r#"{
+  "errcode": 0,
+  "errmsg": "ok",
+  "is_member_auth": true
+}"#,
+        &response,
+    );
+}
+#[tokio::test]
+async fn user_list_member_auth_example_0() {
+    let server = MockWeCom::start().await;
+    let mock = server
+        .expect_call(
+            Credential::AccessToken,
+            "POST",
+            "/cgi-bin/user/list_member_auth",
+            &[],
+            Some(r#"{
+  "cursor": "xxxxxxx",
+  "limit": 100
+}"#),
+            r#"{
+  "errcode": 0,
+  "errmsg": "ok",
+  "member_auth_list": [
+    {
+      "open_userid": "woAJ2GCAAAXtWyujaWJHDDGi0mACHAAA"
+    },
+    {
+      "open_userid": "woAJ2GCAAAXtWyujaWJHDDGi0mACHBBB"
+    }
+  ],
+  "next_cursor": "NEXT_CURSOR"
+}"#,
+        )
+        .await;
+    let client = server.client();
+    let body: MemberAuthListRequest = serde_json::from_str(
+            r#"{
+  "cursor": "xxxxxxx",
+  "limit": 100
+}"#,
+        )
+        .expect("the documented request decodes");
+    crate::support::assert_typed(&body);
+    #[allow(unused_mut)]
+    let mut call: calls::UserListMemberAuth = client.user().list_member_auth();
+    if let Some(value) = body.cursor {
+        call = call.cursor(value);
+    }
+    if let Some(value) = body.limit {
+        call = call.limit(value);
+    }
+    let response = call
+        .await
+        .expect(
+            concat!("user.list_member_auth", " succeeds on its documented response"),
+        );
+    mock.assert_async().await;
+    crate::support::assert_decoded(
+        r#"{
+  "errcode": 0,
+  "errmsg": "ok",
+  "member_auth_list": [
+    {
+      "open_userid": "woAJ2GCAAAXtWyujaWJHDDGi0mACHAAA"
+    },
+    {
+      "open_userid": "woAJ2GCAAAXtWyujaWJHDDGi0mACHBBB"
+    }
+  ],
+  "next_cursor": "NEXT_CURSOR"
+}"#,
+        &response,
+    );
+}
+#[tokio::test]
+async fn user_list_selected_ticket_user_example_0() {
+    let server = MockWeCom::start().await;
+    let mock = server
+        .expect_call(
+            Credential::AccessToken,
+            "POST",
+            "/cgi-bin/user/list_selected_ticket_user",
+            &[],
+            Some(r#"{
+  "selected_ticket": "xxxx"
+}"#),
+            r#"{
+  "errcode": 0,
+  "errmsg": "ok",
+  "open_userid_list": [
+    "xxxx",
+    "xxxx"
+  ],
+  "operator_open_userid": "xxx",
+  "total": 10,
+  "unauth_open_userid_list": [
+    "yyyy",
+    "yyy"
+  ]
+}"#,
+        )
+        .await;
+    let client = server.client();
+    let body: SelectedTicketUsersRequest = serde_json::from_str(
+            r#"{
+  "selected_ticket": "xxxx"
+}"#,
+        )
+        .expect("the documented request decodes");
+    crate::support::assert_typed(&body);
+    #[allow(unused_mut)]
+    let mut call: calls::UserListSelectedTicketUser = client
+        .user()
+        .list_selected_ticket_user(body.selected_ticket);
+    let response = call
+        .await
+        .expect(
+            concat!(
+                "user.list_selected_ticket_user", " succeeds on its documented response"
+            ),
+        );
+    mock.assert_async().await;
+    crate::support::assert_decoded(
+        r#"{
+  "errcode": 0,
+  "errmsg": "ok",
+  "open_userid_list": [
+    "xxxx",
+    "xxxx"
+  ],
+  "operator_open_userid": "xxx",
+  "total": 10,
+  "unauth_open_userid_list": [
+    "yyyy",
+    "yyy"
+  ]
+}"#,
+        &response,
+    );
+}
+#[tokio::test]
+async fn user_get_mobile_hashcode_example_0() {
+    let server = MockWeCom::start().await;
+    let mock = server
+        .expect_call(
+            Credential::AccessToken,
+            "POST",
+            "/cgi-bin/user/get_mobile_hashcode",
+            &[],
+            Some(r#"{
+  "mobile": "+8613800000000",
+  "state": "123456"
+}"#),
+            r#"{
+  "errcode": 0,
+  "errmsg": "ok",
+  "hashcode": "1abcd2xaba3dxab4sdxa"
+}"#,
+        )
+        .await;
+    let client = server.client();
+    let body: MobileHashcodeRequest = serde_json::from_str(
+            r#"{
+  "mobile": "+8613800000000",
+  "state": "123456"
+}"#,
+        )
+        .expect("the documented request decodes");
+    crate::support::assert_typed(&body);
+    #[allow(unused_mut)]
+    let mut call: calls::UserGetMobileHashcode = client
+        .user()
+        .get_mobile_hashcode(body.mobile);
+    if let Some(value) = body.state {
+        call = call.state(value);
+    }
+    let response = call
+        .await
+        .expect(
+            concat!("user.get_mobile_hashcode", " succeeds on its documented response"),
+        );
+    mock.assert_async().await;
+    crate::support::assert_decoded(
+        r#"{
+  "errcode": 0,
+  "errmsg": "ok",
+  "hashcode": "1abcd2xaba3dxab4sdxa"
+}"#,
+        &response,
+    );
+}
+#[tokio::test]
+async fn contact_rule_create_example_0() {
+    let server = MockWeCom::start().await;
+    let mock = server
+        .expect_call(
+            Credential::AccessToken,
+            "POST",
+            "/cgi-bin/contactrule/create",
+            &[],
+            Some(
+                r#"{
+  "rules": [
+    {
+      "range": {
+        "partyid": [
+          1,
+          2
+        ],
+        "tagid": [
+          3
+        ],
+        "userid": [
+          "zhangsan",
+          "lisi"
+        ]
+      },
+      "rule_type": 1,
+      "whitelist": {
+        "partyid": [
+          4
+        ],
+        "tagid": [],
+        "userid": [
+          "wangwu"
+        ]
+      }
+    }
+  ]
+}"#,
+            ),
+            r#"{
+  "errcode": 0,
+  "errmsg": "ok",
+  "rule_ids": [
+    10001,
+    10002
+  ]
+}"#,
+        )
+        .await;
+    let client = server.client();
+    let body: ContactRuleCreateRequest = serde_json::from_str(
+            r#"{
+  "rules": [
+    {
+      "range": {
+        "partyid": [
+          1,
+          2
+        ],
+        "tagid": [
+          3
+        ],
+        "userid": [
+          "zhangsan",
+          "lisi"
+        ]
+      },
+      "rule_type": 1,
+      "whitelist": {
+        "partyid": [
+          4
+        ],
+        "tagid": [],
+        "userid": [
+          "wangwu"
+        ]
+      }
+    }
+  ]
+}"#,
+        )
+        .expect("the documented request decodes");
+    crate::support::assert_typed(&body);
+    #[allow(unused_mut)]
+    let mut call: calls::ContactRuleCreate = client.contact_rule().create(body.rules);
+    let response = call
+        .await
+        .expect(concat!("contact_rule.create", " succeeds on its documented response"));
+    mock.assert_async().await;
+    crate::support::assert_decoded(
+        r#"{
+  "errcode": 0,
+  "errmsg": "ok",
+  "rule_ids": [
+    10001,
+    10002
+  ]
+}"#,
+        &response,
+    );
+}
+#[tokio::test]
+async fn contact_rule_create_example_1() {
+    let server = MockWeCom::start().await;
+    let mock = server
+        .expect_call(
+            Credential::AccessToken,
+            "POST",
+            "/cgi-bin/contactrule/create",
+            &[],
+            Some(
+                r#"{
+  "rules": [
+    {
+      "exclude": {
+        "userid": [
+          "zhaoliu"
+        ]
+      },
+      "is_allowed_conversation": false,
+      "is_allowed_search": true,
+      "range": {
+        "partyid": [
+          5
+        ]
+      },
+      "rule_type": 3
+    }
+  ]
+}"#,
+            ),
+            r#"{
+  "errcode": 0,
+  "errmsg": "ok",
+  "rule_ids": [
+    10003
+  ]
+}"#,
+        )
+        .await;
+    let client = server.client();
+    let body: ContactRuleCreateRequest = serde_json::from_str(
+            r#"{
+  "rules": [
+    {
+      "exclude": {
+        "userid": [
+          "zhaoliu"
+        ]
+      },
+      "is_allowed_conversation": false,
+      "is_allowed_search": true,
+      "range": {
+        "partyid": [
+          5
+        ]
+      },
+      "rule_type": 3
+    }
+  ]
+}"#,
+        )
+        .expect("the documented request decodes");
+    crate::support::assert_typed(&body);
+    #[allow(unused_mut)]
+    let mut call: calls::ContactRuleCreate = client.contact_rule().create(body.rules);
+    let response = call
+        .await
+        .expect(concat!("contact_rule.create", " succeeds on its documented response"));
+    mock.assert_async().await;
+    crate::support::assert_decoded(
+        r#"{
+  "errcode": 0,
+  "errmsg": "ok",
+  "rule_ids": [
+    10003
+  ]
+}"#,
+        &response,
+    );
+}
+#[tokio::test]
+async fn contact_rule_list_example_0() {
+    let server = MockWeCom::start().await;
+    let mock = server
+        .expect_call(
+            Credential::AccessToken,
+            "POST",
+            "/cgi-bin/contactrule/list",
+            &[],
+            Some(r#"{}"#),
+            r#"{
+  "errcode": 0,
+  "errmsg": "ok",
+  "rules": [
+    {
+      "range": {
+        "partyid": [
+          1,
+          2
+        ],
+        "tagid": [
+          3
+        ],
+        "userid": [
+          "zhangsan",
+          "lisi"
+        ]
+      },
+      "rule_id": 10001,
+      "rule_type": 1,
+      "whitelist": {
+        "partyid": [
+          4
+        ],
+        "tagid": [],
+        "userid": [
+          "wangwu"
+        ]
+      }
+    }
+  ]
+}"#,
+        )
+        .await;
+    let client = server.client();
+    let body: ContactRuleListRequest = serde_json::from_str(r#"{}"#)
+        .expect("the documented request decodes");
+    crate::support::assert_typed(&body);
+    #[allow(unused_mut)]
+    let mut call: calls::ContactRuleList = client.contact_rule().list();
+    let response = call
+        .await
+        .expect(concat!("contact_rule.list", " succeeds on its documented response"));
+    mock.assert_async().await;
+    crate::support::assert_decoded(
+        r#"{
+  "errcode": 0,
+  "errmsg": "ok",
+  "rules": [
+    {
+      "range": {
+        "partyid": [
+          1,
+          2
+        ],
+        "tagid": [
+          3
+        ],
+        "userid": [
+          "zhangsan",
+          "lisi"
+        ]
+      },
+      "rule_id": 10001,
+      "rule_type": 1,
+      "whitelist": {
+        "partyid": [
+          4
+        ],
+        "tagid": [],
+        "userid": [
+          "wangwu"
+        ]
+      }
+    }
+  ]
+}"#,
+        &response,
+    );
+}
+#[tokio::test]
+async fn contact_rule_update_example_0() {
+    let server = MockWeCom::start().await;
+    let mock = server
+        .expect_call(
+            Credential::AccessToken,
+            "POST",
+            "/cgi-bin/contactrule/update",
+            &[],
+            Some(
+                r#"{
+  "rules": [
+    {
+      "range": {
+        "partyid": [
+          1,
+          2
+        ],
+        "tagid": [
+          3
+        ],
+        "userid": [
+          "zhangsan",
+          "lisi"
+        ]
+      },
+      "rule_id": 10001,
+      "whitelist": {
+        "partyid": [
+          4
+        ],
+        "tagid": [],
+        "userid": [
+          "wangwu"
+        ]
+      }
+    }
+  ]
+}"#,
+            ),
+            r#"{
+  "errcode": 0,
+  "errmsg": "ok",
+  "rules": [
+    {
+      "range": {
+        "partyid": [
+          1,
+          2
+        ],
+        "tagid": [
+          3
+        ],
+        "userid": [
+          "zhangsan",
+          "lisi"
+        ]
+      },
+      "rule_id": 10001,
+      "rule_type": 1,
+      "whitelist": {
+        "partyid": [
+          4
+        ],
+        "tagid": [],
+        "userid": [
+          "wangwu"
+        ]
+      }
+    }
+  ]
+}"#,
+        )
+        .await;
+    let client = server.client();
+    let body: ContactRuleUpdateRequest = serde_json::from_str(
+            r#"{
+  "rules": [
+    {
+      "range": {
+        "partyid": [
+          1,
+          2
+        ],
+        "tagid": [
+          3
+        ],
+        "userid": [
+          "zhangsan",
+          "lisi"
+        ]
+      },
+      "rule_id": 10001,
+      "whitelist": {
+        "partyid": [
+          4
+        ],
+        "tagid": [],
+        "userid": [
+          "wangwu"
+        ]
+      }
+    }
+  ]
+}"#,
+        )
+        .expect("the documented request decodes");
+    crate::support::assert_typed(&body);
+    #[allow(unused_mut)]
+    let mut call: calls::ContactRuleUpdate = client.contact_rule().update(body.rules);
+    let response = call
+        .await
+        .expect(concat!("contact_rule.update", " succeeds on its documented response"));
+    mock.assert_async().await;
+    crate::support::assert_decoded(
+        r#"{
+  "errcode": 0,
+  "errmsg": "ok",
+  "rules": [
+    {
+      "range": {
+        "partyid": [
+          1,
+          2
+        ],
+        "tagid": [
+          3
+        ],
+        "userid": [
+          "zhangsan",
+          "lisi"
+        ]
+      },
+      "rule_id": 10001,
+      "rule_type": 1,
+      "whitelist": {
+        "partyid": [
+          4
+        ],
+        "tagid": [],
+        "userid": [
+          "wangwu"
+        ]
+      }
+    }
+  ]
+}"#,
+        &response,
+    );
+}
+#[tokio::test]
+async fn contact_rule_delete_example_0() {
+    let server = MockWeCom::start().await;
+    let mock = server
+        .expect_call(
+            Credential::AccessToken,
+            "POST",
+            "/cgi-bin/contactrule/delete",
+            &[],
+            Some(r#"{
+  "rule_ids": [
+    1001,
+    1002
+  ]
+}"#),
+            r#"{
+  "errcode": 0,
+  "errmsg": "ok"
+}"#,
+        )
+        .await;
+    let client = server.client();
+    let body: ContactRuleDeleteRequest = serde_json::from_str(
+            r#"{
+  "rule_ids": [
+    1001,
+    1002
+  ]
+}"#,
+        )
+        .expect("the documented request decodes");
+    crate::support::assert_typed(&body);
+    #[allow(unused_mut)]
+    let mut call: calls::ContactRuleDelete = client.contact_rule().delete(body.rule_ids);
+    let response = call
+        .await
+        .expect(concat!("contact_rule.delete", " succeeds on its documented response"));
+    mock.assert_async().await;
+    crate::support::assert_decoded(r#"{
+  "errcode": 0,
+  "errmsg": "ok"
+}"#, &response);
+}
+#[tokio::test]
+async fn sync_contact_sync_success_example_0() {
+    let server = MockWeCom::start().await;
+    let mock = server
+        .expect_call(
+            Credential::AccessToken,
+            "GET",
+            "/cgi-bin/sync/contact_sync_success",
+            &[],
+            None,
+            r#"{
+  "errcode": 0,
+  "errmsg": "ok"
+}"#,
+        )
+        .await;
+    let client = server.client();
+    #[allow(unused_mut)]
+    let mut call: calls::SyncContactSyncSuccess = client.sync().contact_sync_success();
+    let response = call
+        .await
+        .expect(
+            concat!("sync.contact_sync_success", " succeeds on its documented response"),
+        );
+    mock.assert_async().await;
+    crate::support::assert_decoded(r#"{
+  "errcode": 0,
+  "errmsg": "ok"
+}"#, &response);
+}

@@ -528,3 +528,689 @@ async fn id_convert_open_userid_to_userid_example_0() {
         &response,
     );
 }
+#[tokio::test]
+async fn id_convert_unionid_to_external_userid_example_0() {
+    let server = MockWeCom::start().await;
+    let mock = server
+        .expect_call(
+            Credential::AccessToken,
+            "POST",
+            "/cgi-bin/idconvert/unionid_to_external_userid",
+            &[],
+            Some(
+                r#"{
+  "openid": "oBBBB",
+  "subject_type": 1,
+  "unionid": "oAAAAAAA"
+}"#,
+            ),
+            r#"{
+  "errcode": 0,
+  "errmsg": "ok",
+  "external_userid": "ooAAAAAAAAAAAAAA",
+  "pending_id": "pAAAAAAA"
+}"#,
+        )
+        .await;
+    let client = server.client();
+    let body: UnionidToExternalUseridRequest = serde_json::from_str(
+            r#"{
+  "openid": "oBBBB",
+  "subject_type": 1,
+  "unionid": "oAAAAAAA"
+}"#,
+        )
+        .expect("the documented request decodes");
+    crate::support::assert_typed(&body);
+    #[allow(unused_mut)]
+    let mut call: calls::IdConvertUnionidToExternalUserid = client
+        .id_convert()
+        .unionid_to_external_userid(body.unionid, body.openid);
+    if let Some(value) = body.subject_type {
+        call = call.subject_type(value);
+    }
+    let response = call
+        .await
+        .expect(
+            concat!(
+                "id_convert.unionid_to_external_userid",
+                " succeeds on its documented response"
+            ),
+        );
+    mock.assert_async().await;
+    crate::support::assert_decoded(
+        r#"{
+  "errcode": 0,
+  "errmsg": "ok",
+  "external_userid": "ooAAAAAAAAAAAAAA",
+  "pending_id": "pAAAAAAA"
+}"#,
+        &response,
+    );
+}
+#[tokio::test]
+async fn id_convert_external_userid_to_pending_id_example_0() {
+    let server = MockWeCom::start().await;
+    let mock = server
+        .expect_call(
+            Credential::AccessToken,
+            "POST",
+            "/cgi-bin/idconvert/batch/external_userid_to_pending_id",
+            &[],
+            Some(
+                r#"{
+  "chat_id": "xxxxxx",
+  "external_userid": [
+    "oAAAAAAA",
+    "oBBBBB"
+  ]
+}"#,
+            ),
+            r#"{
+  "errcode": 0,
+  "errmsg": "ok",
+  "result": [
+    {
+      "external_userid": "oAAAAAAA",
+      "pending_id": "pAAAAA"
+    },
+    {
+      "external_userid": "oBBBBB",
+      "pending_id": "pBBBBB"
+    }
+  ]
+}"#,
+        )
+        .await;
+    let client = server.client();
+    let body: ExternalUseridToPendingIdRequest = serde_json::from_str(
+            r#"{
+  "chat_id": "xxxxxx",
+  "external_userid": [
+    "oAAAAAAA",
+    "oBBBBB"
+  ]
+}"#,
+        )
+        .expect("the documented request decodes");
+    crate::support::assert_typed(&body);
+    #[allow(unused_mut)]
+    let mut call: calls::IdConvertExternalUseridToPendingId = client
+        .id_convert()
+        .external_userid_to_pending_id(body.external_userid);
+    if let Some(value) = body.chat_id {
+        call = call.chat_id(value);
+    }
+    let response = call
+        .await
+        .expect(
+            concat!(
+                "id_convert.external_userid_to_pending_id",
+                " succeeds on its documented response"
+            ),
+        );
+    mock.assert_async().await;
+    crate::support::assert_decoded(
+        r#"{
+  "errcode": 0,
+  "errmsg": "ok",
+  "result": [
+    {
+      "external_userid": "oAAAAAAA",
+      "pending_id": "pAAAAA"
+    },
+    {
+      "external_userid": "oBBBBB",
+      "pending_id": "pBBBBB"
+    }
+  ]
+}"#,
+        &response,
+    );
+}
+#[tokio::test]
+async fn id_convert_convert_tmp_external_userid_example_0() {
+    let server = MockWeCom::start().await;
+    let mock = server
+        .expect_call(
+            Credential::AccessToken,
+            "POST",
+            "/cgi-bin/idconvert/convert_tmp_external_userid",
+            &[],
+            Some(
+                r#"{
+  "business_type": 1,
+  "tmp_external_userid_list": [
+    "ouXXX1",
+    "ouXXX2",
+    "ouXXX3"
+  ],
+  "user_type": 1
+}"#,
+            ),
+            r#"{
+  "errcode": 0,
+  "errmsg": "ok",
+  "invalid_tmp_external_userid_list": [
+    "ouXXX3"
+  ],
+  "results": [
+    {
+      "external_userid": "EXTERNAL_USER_ID",
+      "tmp_external_userid": "ouXXX1"
+    },
+    {
+      "corpid": "CORPID",
+      "tmp_external_userid": "ouXXX2",
+      "userid": "USERID"
+    }
+  ]
+}"#,
+        )
+        .await;
+    let client = server.client();
+    let body: ConvertTmpExternalUseridRequest = serde_json::from_str(
+            r#"{
+  "business_type": 1,
+  "tmp_external_userid_list": [
+    "ouXXX1",
+    "ouXXX2",
+    "ouXXX3"
+  ],
+  "user_type": 1
+}"#,
+        )
+        .expect("the documented request decodes");
+    crate::support::assert_typed(&body);
+    #[allow(unused_mut)]
+    let mut call: calls::IdConvertConvertTmpExternalUserid = client
+        .id_convert()
+        .convert_tmp_external_userid(
+            body.business_type,
+            body.user_type,
+            body.tmp_external_userid_list,
+        );
+    let response = call
+        .await
+        .expect(
+            concat!(
+                "id_convert.convert_tmp_external_userid",
+                " succeeds on its documented response"
+            ),
+        );
+    mock.assert_async().await;
+    crate::support::assert_decoded(
+        r#"{
+  "errcode": 0,
+  "errmsg": "ok",
+  "invalid_tmp_external_userid_list": [
+    "ouXXX3"
+  ],
+  "results": [
+    {
+      "external_userid": "EXTERNAL_USER_ID",
+      "tmp_external_userid": "ouXXX1"
+    },
+    {
+      "corpid": "CORPID",
+      "tmp_external_userid": "ouXXX2",
+      "userid": "USERID"
+    }
+  ]
+}"#,
+        &response,
+    );
+}
+#[tokio::test]
+async fn id_convert_convert_external_tagid_example_0() {
+    let server = MockWeCom::start().await;
+    let mock = server
+        .expect_call(
+            Credential::AccessToken,
+            "POST",
+            "/cgi-bin/idconvert/external_tagid",
+            &[],
+            Some(r#"{
+  "external_tagid_list": [
+    "etAAAA",
+    "etBBBB"
+  ]
+}"#),
+            r#"{
+  "errcode": 0,
+  "errmsg": "ok",
+  "invalid_external_tagid_list": [
+    "etBBBB"
+  ],
+  "items": [
+    {
+      "external_tagid": "etAAAA",
+      "open_external_tagid": "oetAAAA"
+    }
+  ]
+}"#,
+        )
+        .await;
+    let client = server.client();
+    let body: ExternalTagidConvertRequest = serde_json::from_str(
+            r#"{
+  "external_tagid_list": [
+    "etAAAA",
+    "etBBBB"
+  ]
+}"#,
+        )
+        .expect("the documented request decodes");
+    crate::support::assert_typed(&body);
+    #[allow(unused_mut)]
+    let mut call: calls::IdConvertConvertExternalTagid = client
+        .id_convert()
+        .convert_external_tagid(body.external_tagid_list);
+    let response = call
+        .await
+        .expect(
+            concat!(
+                "id_convert.convert_external_tagid",
+                " succeeds on its documented response"
+            ),
+        );
+    mock.assert_async().await;
+    crate::support::assert_decoded(
+        r#"{
+  "errcode": 0,
+  "errmsg": "ok",
+  "invalid_external_tagid_list": [
+    "etBBBB"
+  ],
+  "items": [
+    {
+      "external_tagid": "etAAAA",
+      "open_external_tagid": "oetAAAA"
+    }
+  ]
+}"#,
+        &response,
+    );
+}
+#[tokio::test]
+async fn id_convert_convert_open_kfid_example_0() {
+    let server = MockWeCom::start().await;
+    let mock = server
+        .expect_call(
+            Credential::AccessToken,
+            "POST",
+            "/cgi-bin/idconvert/open_kfid",
+            &[],
+            Some(r#"{
+  "open_kfid_list": [
+    "wkAAAA",
+    "wkBBBB"
+  ]
+}"#),
+            r#"{
+  "errcode": 0,
+  "errmsg": "ok",
+  "invalid_open_kfid_list": [
+    "wkBBBB"
+  ],
+  "items": [
+    {
+      "new_open_kfid": "wkNEWAAAA",
+      "open_kfid": "wkAAAA"
+    }
+  ]
+}"#,
+        )
+        .await;
+    let client = server.client();
+    let body: OpenKfidConvertRequest = serde_json::from_str(
+            r#"{
+  "open_kfid_list": [
+    "wkAAAA",
+    "wkBBBB"
+  ]
+}"#,
+        )
+        .expect("the documented request decodes");
+    crate::support::assert_typed(&body);
+    #[allow(unused_mut)]
+    let mut call: calls::IdConvertConvertOpenKfid = client
+        .id_convert()
+        .convert_open_kfid(body.open_kfid_list);
+    let response = call
+        .await
+        .expect(
+            concat!(
+                "id_convert.convert_open_kfid", " succeeds on its documented response"
+            ),
+        );
+    mock.assert_async().await;
+    crate::support::assert_decoded(
+        r#"{
+  "errcode": 0,
+  "errmsg": "ok",
+  "invalid_open_kfid_list": [
+    "wkBBBB"
+  ],
+  "items": [
+    {
+      "new_open_kfid": "wkNEWAAAA",
+      "open_kfid": "wkAAAA"
+    }
+  ]
+}"#,
+        &response,
+    );
+}
+#[tokio::test]
+async fn id_convert_apply_to_upgrade_chatid_example_0() {
+    let server = MockWeCom::start().await;
+    let mock = server
+        .expect_call(
+            Credential::AccessToken,
+            "POST",
+            "/cgi-bin/idconvert/apply_to_upgrade_chatid",
+            &[],
+            Some(r#"{
+  "upgrade_time": 1234567
+}"#),
+            r#"{
+  "errcode": 0,
+  "errmsg": "ok"
+}"#,
+        )
+        .await;
+    let client = server.client();
+    let body: ApplyToUpgradeChatidRequest = serde_json::from_str(
+            r#"{
+  "upgrade_time": 1234567
+}"#,
+        )
+        .expect("the documented request decodes");
+    crate::support::assert_typed(&body);
+    #[allow(unused_mut)]
+    let mut call: calls::IdConvertApplyToUpgradeChatid = client
+        .id_convert()
+        .apply_to_upgrade_chatid(body.upgrade_time);
+    let response = call
+        .await
+        .expect(
+            concat!(
+                "id_convert.apply_to_upgrade_chatid",
+                " succeeds on its documented response"
+            ),
+        );
+    mock.assert_async().await;
+    crate::support::assert_decoded(r#"{
+  "errcode": 0,
+  "errmsg": "ok"
+}"#, &response);
+}
+#[tokio::test]
+async fn id_convert_convert_chat_id_example_0() {
+    let server = MockWeCom::start().await;
+    let mock = server
+        .expect_call(
+            Credential::AccessToken,
+            "POST",
+            "/cgi-bin/idconvert/chatid",
+            &[],
+            Some(
+                r#"{
+  "chat_id_list": [
+    "xxxxxx",
+    "yyyyyy",
+    "zzzzzzz"
+  ]
+}"#,
+            ),
+            r#"{
+  "errcode": 0,
+  "errmsg": "ok",
+  "invalid_chat_id_list": [
+    "zzzzzzz"
+  ],
+  "items": [
+    {
+      "chat_id": "xxxxxx",
+      "new_chat_id": "wrNEWxxxxxx"
+    },
+    {
+      "chat_id": "yyyyyy",
+      "new_chat_id": "wrNEWyyyyyy"
+    }
+  ]
+}"#,
+        )
+        .await;
+    let client = server.client();
+    let body: ChatIdConvertRequest = serde_json::from_str(
+            r#"{
+  "chat_id_list": [
+    "xxxxxx",
+    "yyyyyy",
+    "zzzzzzz"
+  ]
+}"#,
+        )
+        .expect("the documented request decodes");
+    crate::support::assert_typed(&body);
+    #[allow(unused_mut)]
+    let mut call: calls::IdConvertConvertChatId = client
+        .id_convert()
+        .convert_chat_id(body.chat_id_list);
+    let response = call
+        .await
+        .expect(
+            concat!("id_convert.convert_chat_id", " succeeds on its documented response"),
+        );
+    mock.assert_async().await;
+    crate::support::assert_decoded(
+        r#"{
+  "errcode": 0,
+  "errmsg": "ok",
+  "invalid_chat_id_list": [
+    "zzzzzzz"
+  ],
+  "items": [
+    {
+      "chat_id": "xxxxxx",
+      "new_chat_id": "wrNEWxxxxxx"
+    },
+    {
+      "chat_id": "yyyyyy",
+      "new_chat_id": "wrNEWyyyyyy"
+    }
+  ]
+}"#,
+        &response,
+    );
+}
+#[tokio::test]
+async fn id_convert_upgrade_chatid_for_new_corp_example_0() {
+    let server = MockWeCom::bare().await;
+    let anything = server
+        .server
+        .mock_async(|_, then| {
+            then.status(500);
+        })
+        .await;
+    let client = server.client();
+    let body: UpgradeChatidForNewCorpRequest = serde_json::from_str(r#"{}"#)
+        .expect("the documented request decodes");
+    crate::support::assert_typed(&body);
+    #[allow(unused_mut)]
+    let mut call: calls::IdConvertUpgradeChatidForNewCorp = client
+        .id_convert()
+        .upgrade_chatid_for_new_corp();
+    let error = call
+        .await
+        .expect_err(
+            concat!(
+                "id_convert.upgrade_chatid_for_new_corp",
+                " needs a credential a corp client does not hold"
+            ),
+        );
+    assert!(error.to_string().contains("suite_access_token"), "{error}");
+    assert_eq!(anything.calls_async(). await, 0, "nothing was sent");
+    let response: EmptyResponse = serde_json::from_str(
+            r#"{
+  "errcode": 0,
+  "errmsg": "ok"
+}"#,
+        )
+        .expect("the documented response decodes");
+    crate::support::assert_decoded(r#"{
+  "errcode": 0,
+  "errmsg": "ok"
+}"#, &response);
+}
+#[tokio::test]
+async fn launch_code_get_example_0() {
+    let server = MockWeCom::start().await;
+    let mock = server
+        .expect_call(
+            Credential::AccessToken,
+            "POST",
+            "/cgi-bin/get_launch_code",
+            &[],
+            Some(
+                r#"{
+  "operator_userid": "zhangshan",
+  "single_chat": {
+    "userid": "lisi"
+  }
+}"#,
+            ),
+            r#"{
+  "errcode": 0,
+  "errmsg": "ok",
+  "launch_code": "xxxx"
+}"#,
+        )
+        .await;
+    let client = server.client();
+    let body: LaunchCodeRequest = serde_json::from_str(
+            r#"{
+  "operator_userid": "zhangshan",
+  "single_chat": {
+    "userid": "lisi"
+  }
+}"#,
+        )
+        .expect("the documented request decodes");
+    crate::support::assert_typed(&body);
+    #[allow(unused_mut)]
+    let mut call: calls::LaunchCodeGet = client
+        .launch_code()
+        .get(body.operator_userid, body.single_chat);
+    let response = call
+        .await
+        .expect(concat!("launch_code.get", " succeeds on its documented response"));
+    mock.assert_async().await;
+    crate::support::assert_decoded(
+        r#"{
+  "errcode": 0,
+  "errmsg": "ok",
+  "launch_code": "xxxx"
+}"#,
+        &response,
+    );
+}
+#[tokio::test]
+async fn miniprogram_code_to_session_example_0() {
+    let server = MockWeCom::start().await;
+    let mock = server
+        .expect_call(
+            Credential::AccessToken,
+            "GET",
+            "/cgi-bin/miniprogram/jscode2session",
+            &[("grant_type", "authorization_code"), ("js_code", "CODE")],
+            None,
+            r#"{
+  "corpid": "CORPID",
+  "errcode": 0,
+  "errmsg": "ok",
+  "session_key": "kJtdi6RF+Dv67QkbLlPGjw==",
+  "userid": "USERID"
+}"#,
+        )
+        .await;
+    let client = server.client();
+    #[allow(unused_mut)]
+    let mut call: calls::MiniprogramCodeToSession = client
+        .miniprogram()
+        .code_to_session("CODE", "authorization_code");
+    let response = call
+        .await
+        .expect(
+            concat!(
+                "miniprogram.code_to_session", " succeeds on its documented response"
+            ),
+        );
+    mock.assert_async().await;
+    crate::support::assert_decoded(
+        r#"{
+  "corpid": "CORPID",
+  "errcode": 0,
+  "errmsg": "ok",
+  "session_key": "kJtdi6RF+Dv67QkbLlPGjw==",
+  "userid": "USERID"
+}"#,
+        &response,
+    );
+}
+#[tokio::test]
+async fn miniprogram_transfer_session_example_0() {
+    let server = MockWeCom::start().await;
+    let mock = server
+        .expect_call(
+            Credential::AccessToken,
+            "POST",
+            "/cgi-bin/miniprogram/transfer_session",
+            &[],
+            Some(
+                r#"{
+  "session_key": "n8cnNEoyW1pxSRz6/Lwjwg==",
+  "userid": "wmAoNVCwAAUrSqEqz7oQpEIEMVWDrPeg"
+}"#,
+            ),
+            r#"{
+  "errcode": 0,
+  "errmsg": "ok",
+  "session_key": "DGAuy2KVaGcnsUrXk8ERgw==",
+  "userid": "abcdef"
+}"#,
+        )
+        .await;
+    let client = server.client();
+    let body: MiniprogramTransferSessionRequest = serde_json::from_str(
+            r#"{
+  "session_key": "n8cnNEoyW1pxSRz6/Lwjwg==",
+  "userid": "wmAoNVCwAAUrSqEqz7oQpEIEMVWDrPeg"
+}"#,
+        )
+        .expect("the documented request decodes");
+    crate::support::assert_typed(&body);
+    #[allow(unused_mut)]
+    let mut call: calls::MiniprogramTransferSession = client
+        .miniprogram()
+        .transfer_session(body.userid, body.session_key);
+    let response = call
+        .await
+        .expect(
+            concat!(
+                "miniprogram.transfer_session", " succeeds on its documented response"
+            ),
+        );
+    mock.assert_async().await;
+    crate::support::assert_decoded(
+        r#"{
+  "errcode": 0,
+  "errmsg": "ok",
+  "session_key": "DGAuy2KVaGcnsUrXk8ERgw==",
+  "userid": "abcdef"
+}"#,
+        &response,
+    );
+}

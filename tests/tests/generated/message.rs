@@ -3683,3 +3683,70 @@ async fn appchat_send_example_8() {
   "errmsg": "ok"
 }"#, &response);
 }
+#[tokio::test]
+async fn message_update_taskcard_example_0() {
+    let server = MockWeCom::start().await;
+    let mock = server
+        .expect_call(
+            Credential::AccessToken,
+            "POST",
+            "/cgi-bin/message/update_taskcard",
+            &[],
+            Some(
+                r#"{
+  "agentid": 1,
+  "replace_name": "key111",
+  "task_id": "taskid122",
+  "userids": [
+    "userid1",
+    "userid2"
+  ]
+}"#,
+            ),
+            r#"{
+  "errcode": 0,
+  "errmsg": "ok",
+  "invaliduser": [
+    "userid3"
+  ]
+}"#,
+        )
+        .await;
+    let client = server.client();
+    let body: TaskCardUpdateRequest = serde_json::from_str(
+            r#"{
+  "agentid": 1,
+  "replace_name": "key111",
+  "task_id": "taskid122",
+  "userids": [
+    "userid1",
+    "userid2"
+  ]
+}"#,
+        )
+        .expect("the documented request decodes");
+    crate::support::assert_typed(&body);
+    #[allow(unused_mut)]
+    let mut call: calls::MessageUpdateTaskcard = client
+        .message()
+        .update_taskcard(body.userids, body.task_id, body.replace_name);
+    if let Some(value) = body.agentid {
+        call = call.agentid(value);
+    }
+    let response = call
+        .await
+        .expect(
+            concat!("message.update_taskcard", " succeeds on its documented response"),
+        );
+    mock.assert_async().await;
+    crate::support::assert_decoded(
+        r#"{
+  "errcode": 0,
+  "errmsg": "ok",
+  "invaliduser": [
+    "userid3"
+  ]
+}"#,
+        &response,
+    );
+}

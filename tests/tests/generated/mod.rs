@@ -10,15 +10,21 @@ mod chatdata;
 #[rustfmt::skip]
 mod contacts;
 #[rustfmt::skip]
+mod corpgroup;
+#[rustfmt::skip]
 mod email;
 #[rustfmt::skip]
 mod external_contact;
+#[rustfmt::skip]
+mod external_pay;
 #[rustfmt::skip]
 mod health;
 #[rustfmt::skip]
 mod hr;
 #[rustfmt::skip]
 mod identity;
+#[rustfmt::skip]
+mod invoice;
 #[rustfmt::skip]
 mod kf;
 #[rustfmt::skip]
@@ -37,6 +43,8 @@ mod message;
 mod oa;
 #[rustfmt::skip]
 mod report;
+#[rustfmt::skip]
+mod robot;
 #[rustfmt::skip]
 mod school;
 #[rustfmt::skip]

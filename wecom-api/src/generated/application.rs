@@ -5,6 +5,78 @@
 //! 读取与设置自建应用（头像、名称、可信域名、主页等），应用在工作台的自定义展示（模版与成员数据）， 以及应用的自定义菜单。须使用该应用自己的 secret 获取的 access_token：每个 token 只能操作它所属的应用。 Application management: app details and settings, workbench display, custom menus.
 //!
 //! Enabled by the cargo feature `application`.
+/// 应用的一个管理员。
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct AgentAdmin {
+    /// 管理员 userid
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "crate::de::opt_string"
+    )]
+    pub userid: Option<String>,
+    /// 管理员的 open_userid（旧版接口返回的字段，保留以兼容）
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "crate::de::opt_string"
+    )]
+    pub open_userid: Option<String>,
+    /// 该管理员对应用的权限
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub auth_type: Option<AgentAdminAuthType>,
+}
+/// 管理员对应用的权限。
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum AgentAdminAuthType {
+    /// `0`: 发消息权限
+    SendMessage,
+    /// `1`: 管理权限
+    Manage,
+    /// A value this version of the crate does not know, kept as sent.
+    Unknown(i64),
+}
+impl From<i64> for AgentAdminAuthType {
+    fn from(value: i64) -> Self {
+        match value {
+            0 => Self::SendMessage,
+            1 => Self::Manage,
+            other => Self::Unknown(other),
+        }
+    }
+}
+impl From<AgentAdminAuthType> for i64 {
+    fn from(value: AgentAdminAuthType) -> Self {
+        match value {
+            AgentAdminAuthType::SendMessage => 0,
+            AgentAdminAuthType::Manage => 1,
+            AgentAdminAuthType::Unknown(other) => other,
+        }
+    }
+}
+impl serde::Serialize for AgentAdminAuthType {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.serialize_i64(i64::from(*self))
+    }
+}
+impl<'de> serde::Deserialize<'de> for AgentAdminAuthType {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::int(deserializer).map(Self::from)
+    }
+}
+/// 应用管理员列表。
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct AgentAdminListResponse {
+    /// 管理员列表
+    #[serde(
+        default,
+        skip_serializing_if = "Vec::is_empty",
+        deserialize_with = "crate::de::vec_or_null"
+    )]
+    pub admin: Vec<AgentAdmin>,
+}
 /// 应用可见范围（部门）。
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct AgentAllowParties {
@@ -85,6 +157,12 @@ impl<'de> serde::Deserialize<'de> for AgentClose {
         crate::de::int(deserializer).map(Self::from)
     }
 }
+/// 获取应用管理员列表的请求（空对象）。
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct AgentGetAdminListRequest {}
+/// 获取应用权限详情的请求（空对象）。
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct AgentGetPermissionsRequest {}
 /// 应用详情。
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct AgentGetResponse {
@@ -152,6 +230,20 @@ pub struct AgentGetResponse {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub customized_publish_status: Option<CustomizedPublishStatus>,
 }
+/// 获取成员工作台数据的请求。
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct AgentGetWorkbenchDataRequest {
+    /// 应用 id
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "crate::de::opt_int"
+    )]
+    pub agentid: Option<i64>,
+    /// 成员 UserID
+    #[serde(deserialize_with = "crate::de::string")]
+    pub userid: String,
+}
 /// 获取应用列表的返回。
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct AgentListResponse {
@@ -163,6 +255,23 @@ pub struct AgentListResponse {
         deserialize_with = "crate::de::vec_or_null"
     )]
     pub agents: Vec<AgentSummary>,
+}
+/// 自建应用迁移成代开发自建应用的请求。
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct AgentMigrateRequest {
+    /// 代开发应用模版的 suite_access_token
+    pub suite_access_token: crate::Secret,
+}
+/// 应用已获得的权限。
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct AgentPermissions {
+    /// 权限标识列表
+    #[serde(
+        default,
+        skip_serializing_if = "Vec::is_empty",
+        deserialize_with = "crate::de::vec_or_null"
+    )]
+    pub app_permissions: Vec<String>,
 }
 /// 设置应用的请求；未填写的字段保持原值。
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
@@ -216,6 +325,59 @@ pub struct AgentSetRequest {
     )]
     pub home_url: Option<String>,
 }
+/// 设置授权应用可见范围的请求。
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct AgentSetScopeRequest {
+    /// 授权方应用 id
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "crate::de::opt_int"
+    )]
+    pub agentid: Option<i64>,
+    /// 应用可见范围（成员）；不填则清空可见范围中的成员列表
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub allow_user: Option<Vec<String>>,
+    /// 应用可见范围（部门）；不填则清空可见范围中的部门列表
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "crate::de::opt_int_vec"
+    )]
+    pub allow_party: Option<Vec<i64>>,
+    /// 应用可见范围（标签）；不填则清空可见范围中的标签列表
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "crate::de::opt_int_vec"
+    )]
+    pub allow_tag: Option<Vec<i64>>,
+}
+/// 设置可见范围的返回：无效的成员、部门与标签。
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct AgentSetScopeResponse {
+    /// 无效的 userid
+    #[serde(
+        default,
+        skip_serializing_if = "Vec::is_empty",
+        deserialize_with = "crate::de::vec_or_null"
+    )]
+    pub invaliduser: Vec<String>,
+    /// 无效的部门 id
+    #[serde(
+        default,
+        skip_serializing_if = "Vec::is_empty",
+        deserialize_with = "crate::de::int_vec_or_null"
+    )]
+    pub invalidparty: Vec<i64>,
+    /// 无效的标签 id
+    #[serde(
+        default,
+        skip_serializing_if = "Vec::is_empty",
+        deserialize_with = "crate::de::int_vec_or_null"
+    )]
+    pub invalidtag: Vec<i64>,
+}
 /// 应用列表中的一项。
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct AgentSummary {
@@ -236,6 +398,13 @@ pub struct AgentSummary {
         deserialize_with = "crate::de::opt_string"
     )]
     pub square_logo_url: Option<String>,
+}
+/// 成员工作台展示的数据。
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct AgentWorkbenchDataResponse {
+    /// 数据类型及数据
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub data: Option<WorkbenchUserData>,
 }
 /// 代开发自建应用的发布状态。
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -969,6 +1138,23 @@ pub struct WorkbenchWebview {
     )]
     pub enable_webview_click: Option<bool>,
 }
+impl AgentGetWorkbenchDataRequest {
+    /// A `AgentGetWorkbenchDataRequest` with its required `userid` set and every optional field unset.
+    pub fn new(userid: impl Into<String>) -> Self {
+        Self {
+            agentid: None,
+            userid: userid.into(),
+        }
+    }
+}
+impl AgentMigrateRequest {
+    /// A `AgentMigrateRequest` with its required `suite_access_token` set and every optional field unset.
+    pub fn new(suite_access_token: impl Into<crate::Secret>) -> Self {
+        Self {
+            suite_access_token: suite_access_token.into(),
+        }
+    }
+}
 impl MenuButton {
     /// A `MenuButton` with its required `name` set and every optional field unset.
     pub fn new(name: impl Into<String>) -> Self {
@@ -1265,6 +1451,231 @@ impl AgentApi {
     pub fn list(&self) -> calls::AgentList {
         calls::AgentList {
             client: self.client.clone(),
+        }
+    }
+    /// 设置授权应用可见范围
+    ///
+    /// 服务商代企业注册（推广二维码注册）后，设置授权应用的可见范围（成员、部门、标签），返回其中无效的部分。 只能使用「注册完成」回调事件或查询注册状态返回的通讯录迁移 access_token（调用时以它作为客户端的 access_token）； 调用 sync.contact_sync_success 之后或该 token 超过 30 分钟失效后不能再调用。 注意：未填写的 allow_user／allow_party／allow_tag 会清空可见范围中对应的列表。
+    ///
+    /// `POST /cgi-bin/agent/set_scope` ([official documentation](https://developer.work.weixin.qq.com/document/path/90583))
+    ///
+    /// Endpoint id `agent.set_scope`; not safe to repeat, so it is sent at most once.
+    ///
+    /// # Example
+    ///
+    /// ```no_run
+    /// # async fn example(client: wecom_api::Client) -> Result<(), Box<dyn std::error::Error>> {
+    /// let response = client.agent().set_scope()
+    ///     .agentid(1)
+    ///     .allow_user(["zhansan", "lisi"])
+    ///     .await?;
+    /// # Ok(())
+    /// # }
+    /// ```
+    ///
+    /// Documented response:
+    ///
+    /// ```json
+    /// {
+    ///   "errcode": 0,
+    ///   "errmsg": "ok",
+    ///   "invalidparty": [
+    ///     2,
+    ///     3
+    ///   ],
+    ///   "invalidtag": [
+    ///     2,
+    ///     3
+    ///   ],
+    ///   "invaliduser": [
+    ///     "zhangshan",
+    ///     "lisi"
+    ///   ]
+    /// }
+    /// ```
+    #[doc(alias = "/cgi-bin/agent/set_scope")]
+    #[doc(alias = "设置授权应用可见范围")]
+    pub fn set_scope(&self) -> calls::AgentSetScope {
+        calls::AgentSetScope {
+            client: self.client.clone(),
+            request: AgentSetScopeRequest {
+                ..Default::default()
+            },
+        }
+    }
+    /// 获取应用权限详情
+    ///
+    /// 获取当前应用（代开发应用或第三方应用）已获得的权限列表，用于判断是否需要引导管理员授权新的权限。 请求包体为空对象。字段未能与官方文档逐一核对（据字段表与 SDK 模型整理）。
+    ///
+    /// `POST /cgi-bin/agent/get_permissions` ([official documentation](https://developer.work.weixin.qq.com/document/path/99052))
+    ///
+    /// Endpoint id `agent.get_permissions`; safe to retry, so busy answers and transport failures are retried.
+    ///
+    /// # Example
+    ///
+    /// ```no_run
+    /// # async fn example(client: wecom_api::Client) -> Result<(), Box<dyn std::error::Error>> {
+    /// let response = client.agent().get_permissions()
+    ///     .await?;
+    /// # Ok(())
+    /// # }
+    /// ```
+    ///
+    /// Documented response:
+    ///
+    /// ```json
+    /// {
+    ///   "app_permissions": [
+    ///     "contact:base:read",
+    ///     "externalcontact:base"
+    ///   ],
+    ///   "errcode": 0,
+    ///   "errmsg": "ok"
+    /// }
+    /// ```
+    #[doc(alias = "/cgi-bin/agent/get_permissions")]
+    #[doc(alias = "获取应用权限详情")]
+    pub fn get_permissions(&self) -> calls::AgentGetPermissions {
+        calls::AgentGetPermissions {
+            client: self.client.clone(),
+            request: AgentGetPermissionsRequest {},
+        }
+    }
+    /// 获取应用管理员列表
+    ///
+    /// 第三方应用或代开发应用获取授权企业中本应用的管理员列表（不包括外部管理员；成员授权模式下不返回）， 用于在成员进入应用主页后区分管理员身份。使用代开发自建应用或第三方应用的 access_token；官方页面只列出 access_token 一个参数，请求包体为空对象。旧的 service/get_admin_list（suite_access_token）方式已不再维护。
+    ///
+    /// `POST /cgi-bin/agent/get_admin_list` ([official documentation](https://developer.work.weixin.qq.com/document/path/100073))
+    ///
+    /// Endpoint id `agent.get_admin_list`; safe to retry, so busy answers and transport failures are retried.
+    ///
+    /// # Example
+    ///
+    /// ```no_run
+    /// # async fn example(client: wecom_api::Client) -> Result<(), Box<dyn std::error::Error>> {
+    /// let response = client.agent().get_admin_list()
+    ///     .await?;
+    /// # Ok(())
+    /// # }
+    /// ```
+    ///
+    /// Documented response:
+    ///
+    /// ```json
+    /// {
+    ///   "admin": [
+    ///     {
+    ///       "auth_type": 1,
+    ///       "userid": "woxxxx"
+    ///     },
+    ///     {
+    ///       "auth_type": 0,
+    ///       "userid": "woxxxx"
+    ///     }
+    ///   ],
+    ///   "errcode": 0,
+    ///   "errmsg": "ok"
+    /// }
+    /// ```
+    #[doc(alias = "/cgi-bin/agent/get_admin_list")]
+    #[doc(alias = "获取应用管理员列表")]
+    pub fn get_admin_list(&self) -> calls::AgentGetAdminList {
+        calls::AgentGetAdminList {
+            client: self.client.clone(),
+            request: AgentGetAdminListRequest {},
+        }
+    }
+    /// 自建应用迁移成代开发自建应用
+    ///
+    /// 把企业的自建应用迁移到服务商的代开发应用模版下，成为代开发自建应用。用该自建应用的 access_token 调用， 请求包体中传入代开发应用模版的 suite_access_token。迁移不可逆，所以本调用不自动重试。 字段未能与官方文档逐一核对（据字段表与 SDK 模型整理）。
+    ///
+    /// `POST /cgi-bin/agent/migrate_to_customized_app` ([official documentation](https://developer.work.weixin.qq.com/document/path/96072))
+    ///
+    /// Endpoint id `agent.migrate_to_customized_app`; not safe to repeat, so it is sent at most once.
+    ///
+    /// # Example
+    ///
+    /// ```no_run
+    /// # async fn example(client: wecom_api::Client) -> Result<(), Box<dyn std::error::Error>> {
+    /// let response = client.agent().migrate_to_customized_app("SUITE_ACCESS_TOKEN")
+    ///     .await?;
+    /// # Ok(())
+    /// # }
+    /// ```
+    ///
+    /// Documented response:
+    ///
+    /// ```json
+    /// {
+    ///   "errcode": 0,
+    ///   "errmsg": "ok"
+    /// }
+    /// ```
+    #[doc(alias = "/cgi-bin/agent/migrate_to_customized_app")]
+    #[doc(alias = "自建应用迁移成代开发自建应用")]
+    pub fn migrate_to_customized_app(
+        &self,
+        suite_access_token: impl Into<crate::Secret>,
+    ) -> calls::AgentMigrateToCustomizedApp {
+        calls::AgentMigrateToCustomizedApp {
+            client: self.client.clone(),
+            request: AgentMigrateRequest {
+                suite_access_token: suite_access_token.into(),
+            },
+        }
+    }
+    /// 获取应用在用户工作台展示的数据
+    ///
+    /// 读取某个成员的工作台展示数据（类型与数据，结构同设置接口）。字段未能与官方文档逐一核对 （请求据工作台接口的通用字段，返回据设置接口的数据结构整理）。
+    ///
+    /// `POST /cgi-bin/agent/get_workbench_data` ([official documentation](https://developer.work.weixin.qq.com/document/path/92535))
+    ///
+    /// Endpoint id `agent.get_workbench_data`; safe to retry, so busy answers and transport failures are retried.
+    ///
+    /// # Example
+    ///
+    /// ```no_run
+    /// # async fn example(client: wecom_api::Client) -> Result<(), Box<dyn std::error::Error>> {
+    /// let response = client.agent().get_workbench_data("test")
+    ///     .agentid(1000005)
+    ///     .await?;
+    /// # Ok(())
+    /// # }
+    /// ```
+    ///
+    /// Documented response:
+    ///
+    /// ```json
+    /// {
+    ///   "data": {
+    ///     "keydata": {
+    ///       "items": [
+    ///         {
+    ///           "data": "2",
+    ///           "jump_url": "http://www.qq.com",
+    ///           "key": "待审批",
+    ///           "pagepath": "pages/index"
+    ///         }
+    ///       ]
+    ///     },
+    ///     "type": "keydata"
+    ///   },
+    ///   "errcode": 0,
+    ///   "errmsg": "ok"
+    /// }
+    /// ```
+    #[doc(alias = "/cgi-bin/agent/get_workbench_data")]
+    #[doc(alias = "获取应用在用户工作台展示的数据")]
+    pub fn get_workbench_data(
+        &self,
+        userid: impl Into<String>,
+    ) -> calls::AgentGetWorkbenchData {
+        calls::AgentGetWorkbenchData {
+            client: self.client.clone(),
+            request: AgentGetWorkbenchDataRequest {
+                userid: userid.into(),
+                ..Default::default()
+            },
         }
     }
 }
@@ -1746,6 +2157,212 @@ pub mod calls {
                         AgentListResponse,
                         _,
                     >(&OP_AGENT_LIST, &query, None::<&()>)
+                    .await
+            })
+        }
+    }
+    static OP_AGENT_SET_SCOPE: crate::operation::Operation = crate::operation::Operation {
+        id: "agent.set_scope",
+        method: crate::operation::Method::Post,
+        path: "/cgi-bin/agent/set_scope",
+        credential: crate::operation::Credential::AccessToken,
+        retry_safe: false,
+    };
+    /// Request builder of [`AgentApi::set_scope`] (设置授权应用可见范围): set optional inputs, then `.await` it.
+    #[derive(Debug, Clone)]
+    #[must_use = "a request does nothing until it is awaited"]
+    pub struct AgentSetScope {
+        pub(super) client: crate::Client,
+        pub(super) request: AgentSetScopeRequest,
+    }
+    impl AgentSetScope {
+        /// 授权方应用 id
+        pub fn agentid(mut self, value: i64) -> Self {
+            self.request.agentid = Some(value);
+            self
+        }
+        /// 应用可见范围（成员）；不填则清空可见范围中的成员列表
+        pub fn allow_user(
+            mut self,
+            value: impl IntoIterator<Item = impl Into<String>>,
+        ) -> Self {
+            self.request.allow_user = Some(value.into_iter().map(Into::into).collect());
+            self
+        }
+        /// 应用可见范围（部门）；不填则清空可见范围中的部门列表
+        pub fn allow_party(
+            mut self,
+            value: impl IntoIterator<Item = impl Into<i64>>,
+        ) -> Self {
+            self.request.allow_party = Some(value.into_iter().map(Into::into).collect());
+            self
+        }
+        /// 应用可见范围（标签）；不填则清空可见范围中的标签列表
+        pub fn allow_tag(
+            mut self,
+            value: impl IntoIterator<Item = impl Into<i64>>,
+        ) -> Self {
+            self.request.allow_tag = Some(value.into_iter().map(Into::into).collect());
+            self
+        }
+    }
+    impl std::future::IntoFuture for AgentSetScope {
+        type Output = crate::Result<AgentSetScopeResponse>;
+        type IntoFuture = crate::BoxFuture<Self::Output>;
+        fn into_future(mut self) -> Self::IntoFuture {
+            Box::pin(async move {
+                if self.request.agentid.is_none() {
+                    self.request.agentid = self.client.agent_id();
+                }
+                if self.request.agentid.is_none() {
+                    return Err(crate::Error::InvalidArgument {
+                        what: "agentid".into(),
+                        why: "agent.set_scope needs `agentid`: set it on the call or give the client one with ClientBuilder::agent_id"
+                            .into(),
+                    });
+                }
+                let query: Vec<(&'static str, String)> = Vec::new();
+                self.client
+                    .execute_json::<
+                        AgentSetScopeResponse,
+                        _,
+                    >(&OP_AGENT_SET_SCOPE, &query, Some(&self.request))
+                    .await
+            })
+        }
+    }
+    static OP_AGENT_GET_PERMISSIONS: crate::operation::Operation = crate::operation::Operation {
+        id: "agent.get_permissions",
+        method: crate::operation::Method::Post,
+        path: "/cgi-bin/agent/get_permissions",
+        credential: crate::operation::Credential::AccessToken,
+        retry_safe: true,
+    };
+    /// Request builder of [`AgentApi::get_permissions`] (获取应用权限详情): set optional inputs, then `.await` it.
+    #[derive(Debug, Clone)]
+    #[must_use = "a request does nothing until it is awaited"]
+    pub struct AgentGetPermissions {
+        pub(super) client: crate::Client,
+        pub(super) request: AgentGetPermissionsRequest,
+    }
+    impl AgentGetPermissions {}
+    impl std::future::IntoFuture for AgentGetPermissions {
+        type Output = crate::Result<AgentPermissions>;
+        type IntoFuture = crate::BoxFuture<Self::Output>;
+        fn into_future(self) -> Self::IntoFuture {
+            Box::pin(async move {
+                let query: Vec<(&'static str, String)> = Vec::new();
+                self.client
+                    .execute_json::<
+                        AgentPermissions,
+                        _,
+                    >(&OP_AGENT_GET_PERMISSIONS, &query, Some(&self.request))
+                    .await
+            })
+        }
+    }
+    static OP_AGENT_GET_ADMIN_LIST: crate::operation::Operation = crate::operation::Operation {
+        id: "agent.get_admin_list",
+        method: crate::operation::Method::Post,
+        path: "/cgi-bin/agent/get_admin_list",
+        credential: crate::operation::Credential::AccessToken,
+        retry_safe: true,
+    };
+    /// Request builder of [`AgentApi::get_admin_list`] (获取应用管理员列表): set optional inputs, then `.await` it.
+    #[derive(Debug, Clone)]
+    #[must_use = "a request does nothing until it is awaited"]
+    pub struct AgentGetAdminList {
+        pub(super) client: crate::Client,
+        pub(super) request: AgentGetAdminListRequest,
+    }
+    impl AgentGetAdminList {}
+    impl std::future::IntoFuture for AgentGetAdminList {
+        type Output = crate::Result<AgentAdminListResponse>;
+        type IntoFuture = crate::BoxFuture<Self::Output>;
+        fn into_future(self) -> Self::IntoFuture {
+            Box::pin(async move {
+                let query: Vec<(&'static str, String)> = Vec::new();
+                self.client
+                    .execute_json::<
+                        AgentAdminListResponse,
+                        _,
+                    >(&OP_AGENT_GET_ADMIN_LIST, &query, Some(&self.request))
+                    .await
+            })
+        }
+    }
+    static OP_AGENT_MIGRATE_TO_CUSTOMIZED_APP: crate::operation::Operation = crate::operation::Operation {
+        id: "agent.migrate_to_customized_app",
+        method: crate::operation::Method::Post,
+        path: "/cgi-bin/agent/migrate_to_customized_app",
+        credential: crate::operation::Credential::AccessToken,
+        retry_safe: false,
+    };
+    /// Request builder of [`AgentApi::migrate_to_customized_app`] (自建应用迁移成代开发自建应用): set optional inputs, then `.await` it.
+    #[derive(Debug, Clone)]
+    #[must_use = "a request does nothing until it is awaited"]
+    pub struct AgentMigrateToCustomizedApp {
+        pub(super) client: crate::Client,
+        pub(super) request: AgentMigrateRequest,
+    }
+    impl AgentMigrateToCustomizedApp {}
+    impl std::future::IntoFuture for AgentMigrateToCustomizedApp {
+        type Output = crate::Result<EmptyResponse>;
+        type IntoFuture = crate::BoxFuture<Self::Output>;
+        fn into_future(self) -> Self::IntoFuture {
+            Box::pin(async move {
+                let query: Vec<(&'static str, String)> = Vec::new();
+                self.client
+                    .execute_json::<
+                        EmptyResponse,
+                        _,
+                    >(&OP_AGENT_MIGRATE_TO_CUSTOMIZED_APP, &query, Some(&self.request))
+                    .await
+            })
+        }
+    }
+    static OP_AGENT_GET_WORKBENCH_DATA: crate::operation::Operation = crate::operation::Operation {
+        id: "agent.get_workbench_data",
+        method: crate::operation::Method::Post,
+        path: "/cgi-bin/agent/get_workbench_data",
+        credential: crate::operation::Credential::AccessToken,
+        retry_safe: true,
+    };
+    /// Request builder of [`AgentApi::get_workbench_data`] (获取应用在用户工作台展示的数据): set optional inputs, then `.await` it.
+    #[derive(Debug, Clone)]
+    #[must_use = "a request does nothing until it is awaited"]
+    pub struct AgentGetWorkbenchData {
+        pub(super) client: crate::Client,
+        pub(super) request: AgentGetWorkbenchDataRequest,
+    }
+    impl AgentGetWorkbenchData {
+        /// 应用 id
+        pub fn agentid(mut self, value: i64) -> Self {
+            self.request.agentid = Some(value);
+            self
+        }
+    }
+    impl std::future::IntoFuture for AgentGetWorkbenchData {
+        type Output = crate::Result<AgentWorkbenchDataResponse>;
+        type IntoFuture = crate::BoxFuture<Self::Output>;
+        fn into_future(mut self) -> Self::IntoFuture {
+            Box::pin(async move {
+                if self.request.agentid.is_none() {
+                    self.request.agentid = self.client.agent_id();
+                }
+                if self.request.agentid.is_none() {
+                    return Err(crate::Error::InvalidArgument {
+                        what: "agentid".into(),
+                        why: "agent.get_workbench_data needs `agentid`: set it on the call or give the client one with ClientBuilder::agent_id"
+                            .into(),
+                    });
+                }
+                let query: Vec<(&'static str, String)> = Vec::new();
+                self.client
+                    .execute_json::<
+                        AgentWorkbenchDataResponse,
+                        _,
+                    >(&OP_AGENT_GET_WORKBENCH_DATA, &query, Some(&self.request))
                     .await
             })
         }

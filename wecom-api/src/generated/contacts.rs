@@ -225,6 +225,217 @@ pub struct BizMailAlias {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub item: Option<Vec<String>>,
 }
+/// 一条通讯录查看规则。
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct ContactRule {
+    /// 规则唯一标识
+    #[serde(deserialize_with = "crate::de::int")]
+    pub rule_id: i64,
+    /// 规则类型
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rule_type: Option<ContactRuleType>,
+    /// 规则目标范围
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub range: Option<ContactRuleRange>,
+    /// 白名单范围
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub whitelist: Option<ContactRuleRange>,
+    /// 排除名单范围
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub exclude: Option<ContactRuleRange>,
+    /// 是否允许搜索
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "crate::de::opt_boolean"
+    )]
+    pub is_allowed_search: Option<bool>,
+    /// 是否允许会话
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "crate::de::opt_boolean"
+    )]
+    pub is_allowed_conversation: Option<bool>,
+}
+/// 要修改的一条通讯录查看规则；规则类型不能修改。
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct ContactRuleChange {
+    /// 规则唯一标识
+    #[serde(deserialize_with = "crate::de::int")]
+    pub rule_id: i64,
+    /// 新的规则目标范围
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub range: Option<ContactRuleRange>,
+    /// 新的白名单范围
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub whitelist: Option<ContactRuleRange>,
+    /// 新的排除名单范围；限制查看外部门／所有人时使用
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub exclude: Option<ContactRuleRange>,
+    /// 是否允许搜索；限制查看外部门／所有人时使用
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "crate::de::opt_boolean"
+    )]
+    pub is_allowed_search: Option<bool>,
+    /// 是否允许会话；限制查看外部门／所有人时使用
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "crate::de::opt_boolean"
+    )]
+    pub is_allowed_conversation: Option<bool>,
+}
+/// 创建通讯录查看规则的请求。
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct ContactRuleCreateRequest {
+    /// 要创建的规则列表，最多 100 条
+    pub rules: Vec<ContactRuleInput>,
+}
+/// 创建通讯录查看规则的返回。
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct ContactRuleCreateResponse {
+    /// 新规则的 id，与请求中规则的顺序对应
+    #[serde(
+        default,
+        skip_serializing_if = "Vec::is_empty",
+        deserialize_with = "crate::de::int_vec_or_null"
+    )]
+    pub rule_ids: Vec<i64>,
+}
+/// 删除通讯录查看规则的请求。
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct ContactRuleDeleteRequest {
+    /// 要删除的规则 id，最多 100 个
+    #[serde(deserialize_with = "crate::de::int_vec")]
+    pub rule_ids: Vec<i64>,
+}
+/// 要创建的一条通讯录查看规则。
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct ContactRuleInput {
+    /// 规则类型
+    pub rule_type: ContactRuleType,
+    /// 规则目标范围：被隐藏或受限的部门、成员、标签
+    pub range: ContactRuleRange,
+    /// 白名单范围：允许查看的部门、成员、标签
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub whitelist: Option<ContactRuleRange>,
+    /// 排除名单范围：不受该规则限制的部门、成员、标签；限制查看外部门／所有人时使用
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub exclude: Option<ContactRuleRange>,
+    /// 是否允许搜索；限制查看外部门／所有人时使用
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "crate::de::opt_boolean"
+    )]
+    pub is_allowed_search: Option<bool>,
+    /// 是否允许会话；限制查看外部门／所有人时使用
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "crate::de::opt_boolean"
+    )]
+    pub is_allowed_conversation: Option<bool>,
+}
+/// 读取通讯录查看规则列表的请求（空对象）。
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct ContactRuleListRequest {}
+/// 通讯录查看规则列表。
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct ContactRuleListResponse {
+    /// 通讯录隐藏规则列表
+    #[serde(
+        default,
+        skip_serializing_if = "Vec::is_empty",
+        deserialize_with = "crate::de::vec_or_null"
+    )]
+    pub rules: Vec<ContactRule>,
+}
+/// 规则涉及的成员、部门与标签。
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct ContactRuleRange {
+    /// 成员 userid 列表，最多 1000 个
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub userid: Option<Vec<String>>,
+    /// 部门 id 列表，最多 100 个
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "crate::de::opt_int_vec"
+    )]
+    pub partyid: Option<Vec<i64>>,
+    /// 标签 id 列表，最多 100 个
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "crate::de::opt_int_vec"
+    )]
+    pub tagid: Option<Vec<i64>>,
+}
+/// 通讯录查看规则的类型。
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum ContactRuleType {
+    /// `1`: 隐藏部门／成员
+    HideMembers,
+    /// `2`: 限制查看外部门
+    RestrictOtherDepartments,
+    /// `3`: 限制查看所有人
+    RestrictEveryone,
+    /// A value this version of the crate does not know, kept as sent.
+    Unknown(i64),
+}
+impl From<i64> for ContactRuleType {
+    fn from(value: i64) -> Self {
+        match value {
+            1 => Self::HideMembers,
+            2 => Self::RestrictOtherDepartments,
+            3 => Self::RestrictEveryone,
+            other => Self::Unknown(other),
+        }
+    }
+}
+impl From<ContactRuleType> for i64 {
+    fn from(value: ContactRuleType) -> Self {
+        match value {
+            ContactRuleType::HideMembers => 1,
+            ContactRuleType::RestrictOtherDepartments => 2,
+            ContactRuleType::RestrictEveryone => 3,
+            ContactRuleType::Unknown(other) => other,
+        }
+    }
+}
+impl serde::Serialize for ContactRuleType {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.serialize_i64(i64::from(*self))
+    }
+}
+impl<'de> serde::Deserialize<'de> for ContactRuleType {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::int(deserializer).map(Self::from)
+    }
+}
+/// 修改通讯录查看规则的请求。
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct ContactRuleUpdateRequest {
+    /// 要修改的规则列表，最多 100 条，每条须带 rule_id
+    pub rules: Vec<ContactRuleChange>,
+}
+/// 修改通讯录查看规则的返回：修改后的规则。
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct ContactRuleUpdateResponse {
+    /// 修改后的规则
+    #[serde(
+        default,
+        skip_serializing_if = "Vec::is_empty",
+        deserialize_with = "crate::de::vec_or_null"
+    )]
+    pub rules: Vec<ContactRule>,
+}
 /// 部门详情。name、name_en 对第三方应用不返回，代开发应用须管理员授权。
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct Department {
@@ -1092,6 +1303,126 @@ pub struct LinkedcorpUserSimpleListResponse {
         deserialize_with = "crate::de::vec_or_null"
     )]
     pub userlist: Vec<LinkedcorpSimpleUser>,
+}
+/// 一个已授权的成员。
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct MemberAuth {
+    /// 成员的 open_userid，对同一服务商的不同应用相同
+    #[serde(deserialize_with = "crate::de::string")]
+    pub open_userid: String,
+}
+/// 查询成员是否已授权的请求。
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct MemberAuthCheckRequest {
+    /// 成员的 open_userid；对同一服务商的不同应用相同，对不同服务商不同
+    #[serde(deserialize_with = "crate::de::string")]
+    pub open_userid: String,
+}
+/// 成员是否已授权。
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct MemberAuthCheckResponse {
+    /// 成员授权模式下，该成员是否已授权
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "crate::de::opt_boolean"
+    )]
+    pub is_member_auth: Option<bool>,
+}
+/// 获取成员授权列表的请求。
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct MemberAuthListRequest {
+    /// 上一次调用返回的 next_cursor，第一次拉取不填
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "crate::de::opt_string"
+    )]
+    pub cursor: Option<String>,
+    /// 每次拉取的数据量，默认值和最大值都为 1000
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "crate::de::opt_int"
+    )]
+    pub limit: Option<i64>,
+}
+/// 一页成员授权列表。
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct MemberAuthListResponse {
+    /// 已授权的成员
+    #[serde(
+        default,
+        skip_serializing_if = "Vec::is_empty",
+        deserialize_with = "crate::de::vec_or_null"
+    )]
+    pub member_auth_list: Vec<MemberAuth>,
+    /// 下一页的分页游标；空字符串表示已是最后一页
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "crate::de::opt_string"
+    )]
+    pub next_cursor: Option<String>,
+}
+/// 获取手机号随机串的请求。
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct MobileHashcodeRequest {
+    /// 手机号
+    #[serde(deserialize_with = "crate::de::string")]
+    pub mobile: String,
+    /// 企业自定义的 state，用于区分添加渠道，获取外部联系人详情时返回
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "crate::de::opt_string"
+    )]
+    pub state: Option<String>,
+}
+/// 手机号随机串。
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct MobileHashcodeResponse {
+    /// 手机号对应的随机串，20 个字节，30 分钟内有效
+    #[serde(deserialize_with = "crate::de::string")]
+    pub hashcode: String,
+}
+/// 选人 ticket 对应的成员。
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct SelectedTicketUsers {
+    /// 选人成员的 open_userid
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "crate::de::opt_string"
+    )]
+    pub operator_open_userid: Option<String>,
+    /// 所选成员中在应用可见范围内的 open_userid
+    #[serde(
+        default,
+        skip_serializing_if = "Vec::is_empty",
+        deserialize_with = "crate::de::vec_or_null"
+    )]
+    pub open_userid_list: Vec<String>,
+    /// 所选成员中不在应用可见范围内的 open_userid
+    #[serde(
+        default,
+        skip_serializing_if = "Vec::is_empty",
+        deserialize_with = "crate::de::vec_or_null"
+    )]
+    pub unauth_open_userid_list: Vec<String>,
+    /// 所选的总人数
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "crate::de::opt_int"
+    )]
+    pub total: Option<i64>,
+}
+/// 获取选人 ticket 对应用户的请求。
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct SelectedTicketUsersRequest {
+    /// 选人 JS-SDK 返回的 selectedTicket
+    pub selected_ticket: crate::Secret,
 }
 /// 标签。
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
@@ -1988,6 +2319,59 @@ impl BatchSyncUserRequest {
         }
     }
 }
+impl ContactRuleChange {
+    /// A `ContactRuleChange` with its required `rule_id` set and every optional field unset.
+    pub fn new(rule_id: i64) -> Self {
+        Self {
+            rule_id: rule_id,
+            range: None,
+            whitelist: None,
+            exclude: None,
+            is_allowed_search: None,
+            is_allowed_conversation: None,
+        }
+    }
+}
+impl ContactRuleCreateRequest {
+    /// A `ContactRuleCreateRequest` with its required `rules` set and every optional field unset.
+    pub fn new(rules: impl IntoIterator<Item = impl Into<ContactRuleInput>>) -> Self {
+        Self {
+            rules: rules.into_iter().map(Into::into).collect(),
+        }
+    }
+}
+impl ContactRuleDeleteRequest {
+    /// A `ContactRuleDeleteRequest` with its required `rule_ids` set and every optional field unset.
+    pub fn new(rule_ids: impl IntoIterator<Item = impl Into<i64>>) -> Self {
+        Self {
+            rule_ids: rule_ids.into_iter().map(Into::into).collect(),
+        }
+    }
+}
+impl ContactRuleInput {
+    /// A `ContactRuleInput` with its required `rule_type`, `range` set and every optional field unset.
+    pub fn new(
+        rule_type: impl Into<ContactRuleType>,
+        range: impl Into<ContactRuleRange>,
+    ) -> Self {
+        Self {
+            rule_type: rule_type.into(),
+            range: range.into(),
+            whitelist: None,
+            exclude: None,
+            is_allowed_search: None,
+            is_allowed_conversation: None,
+        }
+    }
+}
+impl ContactRuleUpdateRequest {
+    /// A `ContactRuleUpdateRequest` with its required `rules` set and every optional field unset.
+    pub fn new(rules: impl IntoIterator<Item = impl Into<ContactRuleChange>>) -> Self {
+        Self {
+            rules: rules.into_iter().map(Into::into).collect(),
+        }
+    }
+}
 impl DepartmentCreateRequest {
     /// A `DepartmentCreateRequest` with its required `name`, `parentid` set and every optional field unset.
     pub fn new(name: impl Into<String>, parentid: i64) -> Self {
@@ -2060,6 +2444,31 @@ impl LinkedcorpUserListRequest {
         Self {
             department_id: department_id.into(),
             fetch_child: None,
+        }
+    }
+}
+impl MemberAuthCheckRequest {
+    /// A `MemberAuthCheckRequest` with its required `open_userid` set and every optional field unset.
+    pub fn new(open_userid: impl Into<String>) -> Self {
+        Self {
+            open_userid: open_userid.into(),
+        }
+    }
+}
+impl MobileHashcodeRequest {
+    /// A `MobileHashcodeRequest` with its required `mobile` set and every optional field unset.
+    pub fn new(mobile: impl Into<String>) -> Self {
+        Self {
+            mobile: mobile.into(),
+            state: None,
+        }
+    }
+}
+impl SelectedTicketUsersRequest {
+    /// A `SelectedTicketUsersRequest` with its required `selected_ticket` set and every optional field unset.
+    pub fn new(selected_ticket: impl Into<crate::Secret>) -> Self {
+        Self {
+            selected_ticket: selected_ticket.into(),
         }
     }
 }
@@ -2198,6 +2607,12 @@ impl crate::Client {
     pub fn batch(&self) -> BatchApi {
         BatchApi { client: self.clone() }
     }
+    /// `contact_rule` endpoints of 通讯录管理 (contacts).
+    pub fn contact_rule(&self) -> ContactRuleApi {
+        ContactRuleApi {
+            client: self.clone(),
+        }
+    }
     /// `department` endpoints of 通讯录管理 (contacts).
     pub fn department(&self) -> DepartmentApi {
         DepartmentApi {
@@ -2213,6 +2628,10 @@ impl crate::Client {
         LinkedcorpApi {
             client: self.clone(),
         }
+    }
+    /// `sync` endpoints of 通讯录管理 (contacts).
+    pub fn sync(&self) -> SyncApi {
+        SyncApi { client: self.clone() }
     }
     /// `tag` endpoints of 通讯录管理 (contacts).
     pub fn tag(&self) -> TagApi {
@@ -2388,6 +2807,224 @@ impl BatchApi {
         calls::BatchGetResult {
             client: self.client.clone(),
             query_jobid: jobid.into(),
+        }
+    }
+}
+/// The `contact_rule` endpoints, from [`Client::contact_rule`](crate::Client::contact_rule).
+#[derive(Debug, Clone)]
+pub struct ContactRuleApi {
+    client: crate::Client,
+}
+impl ContactRuleApi {
+    /// 创建通讯录查看规则
+    ///
+    /// 批量创建通讯录隐藏规则（隐藏部门／成员、限制查看外部门、限制查看所有人），一次最多 100 条； 返回的 rule_ids 与请求中规则的顺序对应。仅「通讯录同步」应用的 access_token 可调用； 创建、修改、删除共用频率限制：每分钟 5 次、每小时 10 次、每天 60 次。 官方页面未给出 is_allowed_search／is_allowed_conversation 的取值类型，按布尔建模。
+    ///
+    /// `POST /cgi-bin/contactrule/create` ([official documentation](https://developer.work.weixin.qq.com/document/path/101536))
+    ///
+    /// Endpoint id `contact_rule.create`; not safe to repeat, so it is sent at most once.
+    ///
+    /// # Example
+    ///
+    /// ```no_run
+    /// # async fn example(client: wecom_api::Client) -> Result<(), Box<dyn std::error::Error>> {
+    /// let response = client.contact_rule().create(serde_json::from_str::<Vec<wecom_api::contacts::ContactRuleInput>>(r##"[{"range":{"partyid":[1,2],"tagid":[3],"userid":["zhangsan","lisi"]},"rule_type":1,"whitelist":{"partyid":[4],"tagid":[],"userid":["wangwu"]}}]"##)?)
+    ///     .await?;
+    /// # Ok(())
+    /// # }
+    /// ```
+    ///
+    /// Documented response:
+    ///
+    /// ```json
+    /// {
+    ///   "errcode": 0,
+    ///   "errmsg": "ok",
+    ///   "rule_ids": [
+    ///     10001,
+    ///     10002
+    ///   ]
+    /// }
+    /// ```
+    #[doc(alias = "/cgi-bin/contactrule/create")]
+    #[doc(alias = "创建通讯录查看规则")]
+    pub fn create(
+        &self,
+        rules: impl IntoIterator<Item = impl Into<ContactRuleInput>>,
+    ) -> calls::ContactRuleCreate {
+        calls::ContactRuleCreate {
+            client: self.client.clone(),
+            request: ContactRuleCreateRequest {
+                rules: rules.into_iter().map(Into::into).collect(),
+            },
+        }
+    }
+    /// 读取通讯录查看规则列表
+    ///
+    /// 读取企业当前配置的通讯录隐藏规则。仅「通讯录同步」应用的 access_token 可调用； 官方页面只列出 access_token 一个参数，请求包体为空对象。
+    ///
+    /// `POST /cgi-bin/contactrule/list` ([official documentation](https://developer.work.weixin.qq.com/document/path/101537))
+    ///
+    /// Endpoint id `contact_rule.list`; safe to retry, so busy answers and transport failures are retried.
+    ///
+    /// # Example
+    ///
+    /// ```no_run
+    /// # async fn example(client: wecom_api::Client) -> Result<(), Box<dyn std::error::Error>> {
+    /// let response = client.contact_rule().list()
+    ///     .await?;
+    /// # Ok(())
+    /// # }
+    /// ```
+    ///
+    /// Documented response:
+    ///
+    /// ```json
+    /// {
+    ///   "errcode": 0,
+    ///   "errmsg": "ok",
+    ///   "rules": [
+    ///     {
+    ///       "range": {
+    ///         "partyid": [
+    ///           1,
+    ///           2
+    ///         ],
+    ///         "tagid": [
+    ///           3
+    ///         ],
+    ///         "userid": [
+    ///           "zhangsan",
+    ///           "lisi"
+    ///         ]
+    ///       },
+    ///       "rule_id": 10001,
+    ///       "rule_type": 1,
+    ///       "whitelist": {
+    ///         "partyid": [
+    ///           4
+    ///         ],
+    ///         "tagid": [],
+    ///         "userid": [
+    ///           "wangwu"
+    ///         ]
+    ///       }
+    ///     }
+    ///   ]
+    /// }
+    /// ```
+    #[doc(alias = "/cgi-bin/contactrule/list")]
+    #[doc(alias = "读取通讯录查看规则列表")]
+    pub fn list(&self) -> calls::ContactRuleList {
+        calls::ContactRuleList {
+            client: self.client.clone(),
+            request: ContactRuleListRequest {},
+        }
+    }
+    /// 修改通讯录查看规则
+    ///
+    /// 批量修改通讯录隐藏规则，一次最多 100 条；每条规则须带 rule_id，规则类型不能修改。返回修改后的规则。 仅「通讯录同步」应用的 access_token 可调用；与创建、删除共用频率限制（每分钟 5 次、每小时 10 次、每天 60 次）。
+    ///
+    /// `POST /cgi-bin/contactrule/update` ([official documentation](https://developer.work.weixin.qq.com/document/path/101539))
+    ///
+    /// Endpoint id `contact_rule.update`; not safe to repeat, so it is sent at most once.
+    ///
+    /// # Example
+    ///
+    /// ```no_run
+    /// # async fn example(client: wecom_api::Client) -> Result<(), Box<dyn std::error::Error>> {
+    /// let response = client.contact_rule().update(serde_json::from_str::<Vec<wecom_api::contacts::ContactRuleChange>>(r##"[{"range":{"partyid":[1,2],"tagid":[3],"userid":["zhangsan","lisi"]},"rule_id":10001,"whitelist":{"partyid":[4],"tagid":[],"userid":["wangwu"]}}]"##)?)
+    ///     .await?;
+    /// # Ok(())
+    /// # }
+    /// ```
+    ///
+    /// Documented response:
+    ///
+    /// ```json
+    /// {
+    ///   "errcode": 0,
+    ///   "errmsg": "ok",
+    ///   "rules": [
+    ///     {
+    ///       "range": {
+    ///         "partyid": [
+    ///           1,
+    ///           2
+    ///         ],
+    ///         "tagid": [
+    ///           3
+    ///         ],
+    ///         "userid": [
+    ///           "zhangsan",
+    ///           "lisi"
+    ///         ]
+    ///       },
+    ///       "rule_id": 10001,
+    ///       "rule_type": 1,
+    ///       "whitelist": {
+    ///         "partyid": [
+    ///           4
+    ///         ],
+    ///         "tagid": [],
+    ///         "userid": [
+    ///           "wangwu"
+    ///         ]
+    ///       }
+    ///     }
+    ///   ]
+    /// }
+    /// ```
+    #[doc(alias = "/cgi-bin/contactrule/update")]
+    #[doc(alias = "修改通讯录查看规则")]
+    pub fn update(
+        &self,
+        rules: impl IntoIterator<Item = impl Into<ContactRuleChange>>,
+    ) -> calls::ContactRuleUpdate {
+        calls::ContactRuleUpdate {
+            client: self.client.clone(),
+            request: ContactRuleUpdateRequest {
+                rules: rules.into_iter().map(Into::into).collect(),
+            },
+        }
+    }
+    /// 删除通讯录查看规则
+    ///
+    /// 按 rule_id 批量删除通讯录隐藏规则，一次最多 100 个。仅「通讯录同步」应用可调用；与创建、修改共用频率限制。 字段未能与官方文档逐一核对（删除页未能取得，据同组页面与公开实现整理）。
+    ///
+    /// `POST /cgi-bin/contactrule/delete` ([official documentation](https://developer.work.weixin.qq.com/document/path/101540))
+    ///
+    /// Endpoint id `contact_rule.delete`; not safe to repeat, so it is sent at most once.
+    ///
+    /// # Example
+    ///
+    /// ```no_run
+    /// # async fn example(client: wecom_api::Client) -> Result<(), Box<dyn std::error::Error>> {
+    /// let response = client.contact_rule().delete([1001, 1002])
+    ///     .await?;
+    /// # Ok(())
+    /// # }
+    /// ```
+    ///
+    /// Documented response:
+    ///
+    /// ```json
+    /// {
+    ///   "errcode": 0,
+    ///   "errmsg": "ok"
+    /// }
+    /// ```
+    #[doc(alias = "/cgi-bin/contactrule/delete")]
+    #[doc(alias = "删除通讯录查看规则")]
+    pub fn delete(
+        &self,
+        rule_ids: impl IntoIterator<Item = impl Into<i64>>,
+    ) -> calls::ContactRuleDelete {
+        calls::ContactRuleDelete {
+            client: self.client.clone(),
+            request: ContactRuleDeleteRequest {
+                rule_ids: rule_ids.into_iter().map(Into::into).collect(),
+            },
         }
     }
 }
@@ -3187,6 +3824,46 @@ impl LinkedcorpApi {
             request: LinkedcorpDepartmentListRequest {
                 department_id: department_id.into(),
             },
+        }
+    }
+}
+/// The `sync` endpoints, from [`Client::sync`](crate::Client::sync).
+#[derive(Debug, Clone)]
+pub struct SyncApi {
+    client: crate::Client,
+}
+impl SyncApi {
+    /// 设置通讯录同步完成
+    ///
+    /// 服务商代企业注册后，用通讯录迁移 access_token（「注册完成」回调事件中的 AccessToken，或查询注册状态返回的 access_token，不是 provider_access_token）完成通讯录初始化后调用：设置通讯录同步完成、解除通讯录锁定， 并使该迁移 access_token 失效；之后不能再调用 agent.set_scope。GET 但改变状态且不可逆，所以本调用不自动重试。 调用时以该迁移 access_token 作为客户端的 access_token。
+    ///
+    /// `GET /cgi-bin/sync/contact_sync_success` ([official documentation](https://developer.work.weixin.qq.com/document/path/90584))
+    ///
+    /// Endpoint id `sync.contact_sync_success`; not safe to repeat, so it is sent at most once.
+    ///
+    /// # Example
+    ///
+    /// ```no_run
+    /// # async fn example(client: wecom_api::Client) -> Result<(), Box<dyn std::error::Error>> {
+    /// let response = client.sync().contact_sync_success()
+    ///     .await?;
+    /// # Ok(())
+    /// # }
+    /// ```
+    ///
+    /// Documented response:
+    ///
+    /// ```json
+    /// {
+    ///   "errcode": 0,
+    ///   "errmsg": "ok"
+    /// }
+    /// ```
+    #[doc(alias = "/cgi-bin/sync/contact_sync_success")]
+    #[doc(alias = "设置通讯录同步完成")]
+    pub fn contact_sync_success(&self) -> calls::SyncContactSyncSuccess {
+        calls::SyncContactSyncSuccess {
+            client: self.client.clone(),
         }
     }
 }
@@ -4289,6 +4966,189 @@ impl UserApi {
             query_size_type: None,
         }
     }
+    /// 查询成员用户是否已授权
+    ///
+    /// 企业以成员授权模式安装第三方应用时，查询某个成员是否已授权；仅成员授权模式下可调用。 使用第三方应用获取的授权企业 access_token。目录把本接口列为 GET，官方页面为 POST 加 JSON 包体，以官方为准。
+    ///
+    /// `POST /cgi-bin/user/check_member_auth` ([official documentation](https://developer.work.weixin.qq.com/document/path/94514))
+    ///
+    /// Endpoint id `user.check_member_auth`; safe to retry, so busy answers and transport failures are retried.
+    ///
+    /// # Example
+    ///
+    /// ```no_run
+    /// # async fn example(client: wecom_api::Client) -> Result<(), Box<dyn std::error::Error>> {
+    /// let response = client.user().check_member_auth("xxx")
+    ///     .await?;
+    /// # Ok(())
+    /// # }
+    /// ```
+    ///
+    /// Documented response:
+    ///
+    /// ```json
+    /// {
+    ///   "errcode": 0,
+    ///   "errmsg": "ok",
+    ///   "is_member_auth": true
+    /// }
+    /// ```
+    #[doc(alias = "/cgi-bin/user/check_member_auth")]
+    #[doc(alias = "查询成员用户是否已授权")]
+    pub fn check_member_auth(
+        &self,
+        open_userid: impl Into<String>,
+    ) -> calls::UserCheckMemberAuth {
+        calls::UserCheckMemberAuth {
+            client: self.client.clone(),
+            request: MemberAuthCheckRequest {
+                open_userid: open_userid.into(),
+            },
+        }
+    }
+    /// 获取成员授权列表
+    ///
+    /// 企业当前授权模式为成员授权时，第三方应用分页获取已授权成员的 open_userid；next_cursor 为空表示已是最后一页。 使用第三方应用获取的授权企业 access_token。同组官方页面均为 POST 加 JSON 包体，本接口按同样方式建模； 字段未能与官方文档逐一核对（据同组页面与公开实现整理）。
+    ///
+    /// `POST /cgi-bin/user/list_member_auth` ([official documentation](https://developer.work.weixin.qq.com/document/path/94513))
+    ///
+    /// Endpoint id `user.list_member_auth`; safe to retry, so busy answers and transport failures are retried.
+    ///
+    /// # Example
+    ///
+    /// ```no_run
+    /// # async fn example(client: wecom_api::Client) -> Result<(), Box<dyn std::error::Error>> {
+    /// let response = client.user().list_member_auth()
+    ///     .cursor("xxxxxxx")
+    ///     .limit(100)
+    ///     .await?;
+    /// # Ok(())
+    /// # }
+    /// ```
+    ///
+    /// Documented response:
+    ///
+    /// ```json
+    /// {
+    ///   "errcode": 0,
+    ///   "errmsg": "ok",
+    ///   "member_auth_list": [
+    ///     {
+    ///       "open_userid": "woAJ2GCAAAXtWyujaWJHDDGi0mACHAAA"
+    ///     },
+    ///     {
+    ///       "open_userid": "woAJ2GCAAAXtWyujaWJHDDGi0mACHBBB"
+    ///     }
+    ///   ],
+    ///   "next_cursor": "NEXT_CURSOR"
+    /// }
+    /// ```
+    #[doc(alias = "/cgi-bin/user/list_member_auth")]
+    #[doc(alias = "获取成员授权列表")]
+    pub fn list_member_auth(&self) -> calls::UserListMemberAuth {
+        calls::UserListMemberAuth {
+            client: self.client.clone(),
+            request: MemberAuthListRequest {
+                ..Default::default()
+            },
+        }
+    }
+    /// 获取选人ticket对应的用户
+    ///
+    /// 企业以成员授权方式安装第三方应用后，成员通过选人 JS-SDK 选择通讯录，应用用返回的 selectedTicket 获取所选成员： 可见范围内的 open_userid、不在可见范围内的 open_userid、选人者与总人数。仅支持切换为成员授权模式的第三方应用调用。 目录把本接口列为 GET，官方页面为 POST 加 JSON 包体，以官方为准。
+    ///
+    /// `POST /cgi-bin/user/list_selected_ticket_user` ([official documentation](https://developer.work.weixin.qq.com/document/path/94894))
+    ///
+    /// Endpoint id `user.list_selected_ticket_user`; safe to retry, so busy answers and transport failures are retried.
+    ///
+    /// # Example
+    ///
+    /// ```no_run
+    /// # async fn example(client: wecom_api::Client) -> Result<(), Box<dyn std::error::Error>> {
+    /// let response = client.user().list_selected_ticket_user("xxxx")
+    ///     .await?;
+    /// # Ok(())
+    /// # }
+    /// ```
+    ///
+    /// Documented response:
+    ///
+    /// ```json
+    /// {
+    ///   "errcode": 0,
+    ///   "errmsg": "ok",
+    ///   "open_userid_list": [
+    ///     "xxxx",
+    ///     "xxxx"
+    ///   ],
+    ///   "operator_open_userid": "xxx",
+    ///   "total": 10,
+    ///   "unauth_open_userid_list": [
+    ///     "yyyy",
+    ///     "yyy"
+    ///   ]
+    /// }
+    /// ```
+    #[doc(alias = "/cgi-bin/user/list_selected_ticket_user")]
+    #[doc(alias = "获取选人ticket对应的用户")]
+    pub fn list_selected_ticket_user(
+        &self,
+        selected_ticket: impl Into<crate::Secret>,
+    ) -> calls::UserListSelectedTicketUser {
+        calls::UserListSelectedTicketUser {
+            client: self.client.clone(),
+            request: SelectedTicketUsersRequest {
+                selected_ticket: selected_ticket.into(),
+            },
+        }
+    }
+    /// 获取手机号随机串
+    ///
+    /// **Deprecated:** WeCom no longer documents this endpoint (the page has been removed); existing integrations may still work.
+    ///
+    /// 获取手机号对应的随机串（20 字节，30 分钟内有效），可直接在企业微信终端搜索该手机号对应的微信用户。仅限自建应用调用。
+    ///
+    /// `POST /cgi-bin/user/get_mobile_hashcode` ([official documentation](https://developer.work.weixin.qq.com/document/path/92790))
+    ///
+    /// Endpoint id `user.get_mobile_hashcode`; not safe to repeat, so it is sent at most once.
+    ///
+    /// # Example
+    ///
+    /// ```no_run
+    /// # async fn example(client: wecom_api::Client) -> Result<(), Box<dyn std::error::Error>> {
+    /// let response = client.user().get_mobile_hashcode("+8613800000000")
+    ///     .state("123456")
+    ///     .await?;
+    /// # Ok(())
+    /// # }
+    /// ```
+    ///
+    /// Documented response:
+    ///
+    /// ```json
+    /// {
+    ///   "errcode": 0,
+    ///   "errmsg": "ok",
+    ///   "hashcode": "1abcd2xaba3dxab4sdxa"
+    /// }
+    /// ```
+    #[doc(alias = "/cgi-bin/user/get_mobile_hashcode")]
+    #[doc(alias = "获取手机号随机串")]
+    #[deprecated(
+        note = "WeCom no longer documents this endpoint (the page has been removed); existing integrations may still work."
+    )]
+    pub fn get_mobile_hashcode(
+        &self,
+        mobile: impl Into<String>,
+    ) -> calls::UserGetMobileHashcode {
+        calls::UserGetMobileHashcode {
+            client: self.client.clone(),
+            request: MobileHashcodeRequest {
+                mobile: mobile.into(),
+                ..Default::default()
+            },
+        }
+    }
 }
 /// Request builders of 通讯录管理 (contacts): what each method returns. Set optional inputs, then `.await` the builder.
 pub mod calls {
@@ -4439,6 +5299,126 @@ pub mod calls {
                         BatchGetResultResponse,
                         _,
                     >(&OP_BATCH_GET_RESULT, &query, None::<&()>)
+                    .await
+            })
+        }
+    }
+    static OP_CONTACT_RULE_CREATE: crate::operation::Operation = crate::operation::Operation {
+        id: "contact_rule.create",
+        method: crate::operation::Method::Post,
+        path: "/cgi-bin/contactrule/create",
+        credential: crate::operation::Credential::AccessToken,
+        retry_safe: false,
+    };
+    /// Request builder of [`ContactRuleApi::create`] (创建通讯录查看规则): set optional inputs, then `.await` it.
+    #[derive(Debug, Clone)]
+    #[must_use = "a request does nothing until it is awaited"]
+    pub struct ContactRuleCreate {
+        pub(super) client: crate::Client,
+        pub(super) request: ContactRuleCreateRequest,
+    }
+    impl ContactRuleCreate {}
+    impl std::future::IntoFuture for ContactRuleCreate {
+        type Output = crate::Result<ContactRuleCreateResponse>;
+        type IntoFuture = crate::BoxFuture<Self::Output>;
+        fn into_future(self) -> Self::IntoFuture {
+            Box::pin(async move {
+                let query: Vec<(&'static str, String)> = Vec::new();
+                self.client
+                    .execute_json::<
+                        ContactRuleCreateResponse,
+                        _,
+                    >(&OP_CONTACT_RULE_CREATE, &query, Some(&self.request))
+                    .await
+            })
+        }
+    }
+    static OP_CONTACT_RULE_LIST: crate::operation::Operation = crate::operation::Operation {
+        id: "contact_rule.list",
+        method: crate::operation::Method::Post,
+        path: "/cgi-bin/contactrule/list",
+        credential: crate::operation::Credential::AccessToken,
+        retry_safe: true,
+    };
+    /// Request builder of [`ContactRuleApi::list`] (读取通讯录查看规则列表): set optional inputs, then `.await` it.
+    #[derive(Debug, Clone)]
+    #[must_use = "a request does nothing until it is awaited"]
+    pub struct ContactRuleList {
+        pub(super) client: crate::Client,
+        pub(super) request: ContactRuleListRequest,
+    }
+    impl ContactRuleList {}
+    impl std::future::IntoFuture for ContactRuleList {
+        type Output = crate::Result<ContactRuleListResponse>;
+        type IntoFuture = crate::BoxFuture<Self::Output>;
+        fn into_future(self) -> Self::IntoFuture {
+            Box::pin(async move {
+                let query: Vec<(&'static str, String)> = Vec::new();
+                self.client
+                    .execute_json::<
+                        ContactRuleListResponse,
+                        _,
+                    >(&OP_CONTACT_RULE_LIST, &query, Some(&self.request))
+                    .await
+            })
+        }
+    }
+    static OP_CONTACT_RULE_UPDATE: crate::operation::Operation = crate::operation::Operation {
+        id: "contact_rule.update",
+        method: crate::operation::Method::Post,
+        path: "/cgi-bin/contactrule/update",
+        credential: crate::operation::Credential::AccessToken,
+        retry_safe: false,
+    };
+    /// Request builder of [`ContactRuleApi::update`] (修改通讯录查看规则): set optional inputs, then `.await` it.
+    #[derive(Debug, Clone)]
+    #[must_use = "a request does nothing until it is awaited"]
+    pub struct ContactRuleUpdate {
+        pub(super) client: crate::Client,
+        pub(super) request: ContactRuleUpdateRequest,
+    }
+    impl ContactRuleUpdate {}
+    impl std::future::IntoFuture for ContactRuleUpdate {
+        type Output = crate::Result<ContactRuleUpdateResponse>;
+        type IntoFuture = crate::BoxFuture<Self::Output>;
+        fn into_future(self) -> Self::IntoFuture {
+            Box::pin(async move {
+                let query: Vec<(&'static str, String)> = Vec::new();
+                self.client
+                    .execute_json::<
+                        ContactRuleUpdateResponse,
+                        _,
+                    >(&OP_CONTACT_RULE_UPDATE, &query, Some(&self.request))
+                    .await
+            })
+        }
+    }
+    static OP_CONTACT_RULE_DELETE: crate::operation::Operation = crate::operation::Operation {
+        id: "contact_rule.delete",
+        method: crate::operation::Method::Post,
+        path: "/cgi-bin/contactrule/delete",
+        credential: crate::operation::Credential::AccessToken,
+        retry_safe: false,
+    };
+    /// Request builder of [`ContactRuleApi::delete`] (删除通讯录查看规则): set optional inputs, then `.await` it.
+    #[derive(Debug, Clone)]
+    #[must_use = "a request does nothing until it is awaited"]
+    pub struct ContactRuleDelete {
+        pub(super) client: crate::Client,
+        pub(super) request: ContactRuleDeleteRequest,
+    }
+    impl ContactRuleDelete {}
+    impl std::future::IntoFuture for ContactRuleDelete {
+        type Output = crate::Result<EmptyResponse>;
+        type IntoFuture = crate::BoxFuture<Self::Output>;
+        fn into_future(self) -> Self::IntoFuture {
+            Box::pin(async move {
+                let query: Vec<(&'static str, String)> = Vec::new();
+                self.client
+                    .execute_json::<
+                        EmptyResponse,
+                        _,
+                    >(&OP_CONTACT_RULE_DELETE, &query, Some(&self.request))
                     .await
             })
         }
@@ -5012,6 +5992,35 @@ pub mod calls {
                         LinkedcorpDepartmentListResponse,
                         _,
                     >(&OP_LINKEDCORP_DEPARTMENT_LIST, &query, Some(&self.request))
+                    .await
+            })
+        }
+    }
+    static OP_SYNC_CONTACT_SYNC_SUCCESS: crate::operation::Operation = crate::operation::Operation {
+        id: "sync.contact_sync_success",
+        method: crate::operation::Method::Get,
+        path: "/cgi-bin/sync/contact_sync_success",
+        credential: crate::operation::Credential::AccessToken,
+        retry_safe: false,
+    };
+    /// Request builder of [`SyncApi::contact_sync_success`] (设置通讯录同步完成): set optional inputs, then `.await` it.
+    #[derive(Debug, Clone)]
+    #[must_use = "a request does nothing until it is awaited"]
+    pub struct SyncContactSyncSuccess {
+        pub(super) client: crate::Client,
+    }
+    impl SyncContactSyncSuccess {}
+    impl std::future::IntoFuture for SyncContactSyncSuccess {
+        type Output = crate::Result<EmptyResponse>;
+        type IntoFuture = crate::BoxFuture<Self::Output>;
+        fn into_future(self) -> Self::IntoFuture {
+            Box::pin(async move {
+                let query: Vec<(&'static str, String)> = Vec::new();
+                self.client
+                    .execute_json::<
+                        EmptyResponse,
+                        _,
+                    >(&OP_SYNC_CONTACT_SYNC_SUCCESS, &query, None::<&()>)
                     .await
             })
         }
@@ -6016,6 +7025,152 @@ pub mod calls {
                         UserJoinQrcodeResponse,
                         _,
                     >(&OP_USER_JOIN_QRCODE, &query, None::<&()>)
+                    .await
+            })
+        }
+    }
+    static OP_USER_CHECK_MEMBER_AUTH: crate::operation::Operation = crate::operation::Operation {
+        id: "user.check_member_auth",
+        method: crate::operation::Method::Post,
+        path: "/cgi-bin/user/check_member_auth",
+        credential: crate::operation::Credential::AccessToken,
+        retry_safe: true,
+    };
+    /// Request builder of [`UserApi::check_member_auth`] (查询成员用户是否已授权): set optional inputs, then `.await` it.
+    #[derive(Debug, Clone)]
+    #[must_use = "a request does nothing until it is awaited"]
+    pub struct UserCheckMemberAuth {
+        pub(super) client: crate::Client,
+        pub(super) request: MemberAuthCheckRequest,
+    }
+    impl UserCheckMemberAuth {}
+    impl std::future::IntoFuture for UserCheckMemberAuth {
+        type Output = crate::Result<MemberAuthCheckResponse>;
+        type IntoFuture = crate::BoxFuture<Self::Output>;
+        fn into_future(self) -> Self::IntoFuture {
+            Box::pin(async move {
+                let query: Vec<(&'static str, String)> = Vec::new();
+                self.client
+                    .execute_json::<
+                        MemberAuthCheckResponse,
+                        _,
+                    >(&OP_USER_CHECK_MEMBER_AUTH, &query, Some(&self.request))
+                    .await
+            })
+        }
+    }
+    static OP_USER_LIST_MEMBER_AUTH: crate::operation::Operation = crate::operation::Operation {
+        id: "user.list_member_auth",
+        method: crate::operation::Method::Post,
+        path: "/cgi-bin/user/list_member_auth",
+        credential: crate::operation::Credential::AccessToken,
+        retry_safe: true,
+    };
+    /// Request builder of [`UserApi::list_member_auth`] (获取成员授权列表): set optional inputs, then `.await` it.
+    #[derive(Debug, Clone)]
+    #[must_use = "a request does nothing until it is awaited"]
+    pub struct UserListMemberAuth {
+        pub(super) client: crate::Client,
+        pub(super) request: MemberAuthListRequest,
+    }
+    impl UserListMemberAuth {
+        /// 上一次调用返回的 next_cursor，第一次拉取不填
+        pub fn cursor(mut self, value: impl Into<String>) -> Self {
+            self.request.cursor = Some(value.into());
+            self
+        }
+        /// 每次拉取的数据量，默认值和最大值都为 1000
+        pub fn limit(mut self, value: i64) -> Self {
+            self.request.limit = Some(value);
+            self
+        }
+        /// Every item of every page, as a stream: the next page is fetched when the items of
+        /// the current one are used up. The stream ends after an error.
+        pub fn into_stream(self) -> crate::Paged<MemberAuth> {
+            crate::paging::stream(
+                self,
+                |call, cursor| call.cursor(cursor),
+                |page: MemberAuthListResponse| (page.member_auth_list, page.next_cursor),
+            )
+        }
+    }
+    impl std::future::IntoFuture for UserListMemberAuth {
+        type Output = crate::Result<MemberAuthListResponse>;
+        type IntoFuture = crate::BoxFuture<Self::Output>;
+        fn into_future(self) -> Self::IntoFuture {
+            Box::pin(async move {
+                let query: Vec<(&'static str, String)> = Vec::new();
+                self.client
+                    .execute_json::<
+                        MemberAuthListResponse,
+                        _,
+                    >(&OP_USER_LIST_MEMBER_AUTH, &query, Some(&self.request))
+                    .await
+            })
+        }
+    }
+    static OP_USER_LIST_SELECTED_TICKET_USER: crate::operation::Operation = crate::operation::Operation {
+        id: "user.list_selected_ticket_user",
+        method: crate::operation::Method::Post,
+        path: "/cgi-bin/user/list_selected_ticket_user",
+        credential: crate::operation::Credential::AccessToken,
+        retry_safe: true,
+    };
+    /// Request builder of [`UserApi::list_selected_ticket_user`] (获取选人ticket对应的用户): set optional inputs, then `.await` it.
+    #[derive(Debug, Clone)]
+    #[must_use = "a request does nothing until it is awaited"]
+    pub struct UserListSelectedTicketUser {
+        pub(super) client: crate::Client,
+        pub(super) request: SelectedTicketUsersRequest,
+    }
+    impl UserListSelectedTicketUser {}
+    impl std::future::IntoFuture for UserListSelectedTicketUser {
+        type Output = crate::Result<SelectedTicketUsers>;
+        type IntoFuture = crate::BoxFuture<Self::Output>;
+        fn into_future(self) -> Self::IntoFuture {
+            Box::pin(async move {
+                let query: Vec<(&'static str, String)> = Vec::new();
+                self.client
+                    .execute_json::<
+                        SelectedTicketUsers,
+                        _,
+                    >(&OP_USER_LIST_SELECTED_TICKET_USER, &query, Some(&self.request))
+                    .await
+            })
+        }
+    }
+    static OP_USER_GET_MOBILE_HASHCODE: crate::operation::Operation = crate::operation::Operation {
+        id: "user.get_mobile_hashcode",
+        method: crate::operation::Method::Post,
+        path: "/cgi-bin/user/get_mobile_hashcode",
+        credential: crate::operation::Credential::AccessToken,
+        retry_safe: false,
+    };
+    /// Request builder of [`UserApi::get_mobile_hashcode`] (获取手机号随机串): set optional inputs, then `.await` it.
+    #[derive(Debug, Clone)]
+    #[must_use = "a request does nothing until it is awaited"]
+    pub struct UserGetMobileHashcode {
+        pub(super) client: crate::Client,
+        pub(super) request: MobileHashcodeRequest,
+    }
+    impl UserGetMobileHashcode {
+        /// 企业自定义的 state，用于区分添加渠道，获取外部联系人详情时返回
+        pub fn state(mut self, value: impl Into<String>) -> Self {
+            self.request.state = Some(value.into());
+            self
+        }
+    }
+    impl std::future::IntoFuture for UserGetMobileHashcode {
+        type Output = crate::Result<MobileHashcodeResponse>;
+        type IntoFuture = crate::BoxFuture<Self::Output>;
+        fn into_future(self) -> Self::IntoFuture {
+            Box::pin(async move {
+                let query: Vec<(&'static str, String)> = Vec::new();
+                self.client
+                    .execute_json::<
+                        MobileHashcodeResponse,
+                        _,
+                    >(&OP_USER_GET_MOBILE_HASHCODE, &query, Some(&self.request))
                     .await
             })
         }

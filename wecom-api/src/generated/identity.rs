@@ -5,6 +5,13 @@
 //! 网页授权与登录后的身份换取（code 换成员身份、user_ticket 换敏感信息）、登录二次验证、 JS-SDK 所需的 jsapi_ticket，以及自建应用与第三方／代开发应用之间的 userid 转换。 Identity: OAuth2 code exchange, two-factor join, JS-SDK tickets, userid conversion.
 //!
 //! Enabled by the cargo feature `identity`.
+/// 申请群 id 升级的请求。
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct ApplyToUpgradeChatidRequest {
+    /// 完成升级的时间戳（秒），不得早于当前时间或晚于 7 天之后
+    #[serde(deserialize_with = "crate::de::int")]
+    pub upgrade_time: i64,
+}
 /// 获取用户二次验证信息的请求。
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct AuthGetTfaInfoRequest {
@@ -116,9 +123,129 @@ pub struct AuthUserInfoResponse {
     )]
     pub external_userid: Option<String>,
 }
+/// 群 id 转换的请求。
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct ChatIdConvertRequest {
+    /// 需要转换的客户群 id 列表
+    pub chat_id_list: Vec<String>,
+}
+/// 群 id 转换的结果。
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct ChatIdConvertResponse {
+    /// 转换成功的结果
+    #[serde(
+        default,
+        skip_serializing_if = "Vec::is_empty",
+        deserialize_with = "crate::de::vec_or_null"
+    )]
+    pub items: Vec<ChatIdPair>,
+    /// 无法转换的群 id
+    #[serde(
+        default,
+        skip_serializing_if = "Vec::is_empty",
+        deserialize_with = "crate::de::vec_or_null"
+    )]
+    pub invalid_chat_id_list: Vec<String>,
+}
+/// 一个客户群 id 的转换结果。
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct ChatIdPair {
+    /// 升级前的群 id
+    #[serde(deserialize_with = "crate::de::string")]
+    pub chat_id: String,
+    /// 升级后的群 id
+    #[serde(deserialize_with = "crate::de::string")]
+    pub new_chat_id: String,
+}
+/// tmp_external_userid 转换的请求。
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct ConvertTmpExternalUseridRequest {
+    /// 业务类型
+    pub business_type: TmpExternalUseridBusinessType,
+    /// 转换的目标用户类型
+    pub user_type: TmpExternalUseridUserType,
+    /// 外部用户临时 id 列表，最多 100 个
+    pub tmp_external_userid_list: Vec<String>,
+}
+/// tmp_external_userid 转换的结果。
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct ConvertTmpExternalUseridResponse {
+    /// 转换成功的结果
+    #[serde(
+        default,
+        skip_serializing_if = "Vec::is_empty",
+        deserialize_with = "crate::de::vec_or_null"
+    )]
+    pub results: Vec<TmpExternalUseridResult>,
+    /// 无法转换的临时 id
+    #[serde(
+        default,
+        skip_serializing_if = "Vec::is_empty",
+        deserialize_with = "crate::de::vec_or_null"
+    )]
+    pub invalid_tmp_external_userid_list: Vec<String>,
+}
 /// 除 errcode/errmsg 外没有其他字段的返回。
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct EmptyResponse {}
+/// 客户标签 id 转换的请求。
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct ExternalTagidConvertRequest {
+    /// 企业主体的客户标签 id 列表
+    pub external_tagid_list: Vec<String>,
+}
+/// 客户标签 id 转换的结果。
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct ExternalTagidConvertResponse {
+    /// 转换成功的结果
+    #[serde(
+        default,
+        skip_serializing_if = "Vec::is_empty",
+        deserialize_with = "crate::de::vec_or_null"
+    )]
+    pub items: Vec<ExternalTagidPair>,
+    /// 无法转换的客户标签 id
+    #[serde(
+        default,
+        skip_serializing_if = "Vec::is_empty",
+        deserialize_with = "crate::de::vec_or_null"
+    )]
+    pub invalid_external_tagid_list: Vec<String>,
+}
+/// 一个客户标签 id 的转换结果。
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct ExternalTagidPair {
+    /// 企业主体的客户标签 id
+    #[serde(deserialize_with = "crate::de::string")]
+    pub external_tagid: String,
+    /// 服务商主体的客户标签 id
+    #[serde(deserialize_with = "crate::de::string")]
+    pub open_external_tagid: String,
+}
+/// external_userid 查询 pending_id 的请求。
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct ExternalUseridToPendingIdRequest {
+    /// 客户群 id；传入时只检查群主是否在可见范围，并忽略不在该群的 external_userid
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "crate::de::opt_string"
+    )]
+    pub chat_id: Option<String>,
+    /// 外部联系人 id，最多 100 个
+    pub external_userid: Vec<String>,
+}
+/// external_userid 查询 pending_id 的结果。
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct ExternalUseridToPendingIdResponse {
+    /// 转换结果
+    #[serde(
+        default,
+        skip_serializing_if = "Vec::is_empty",
+        deserialize_with = "crate::de::vec_or_null"
+    )]
+    pub result: Vec<PendingIdResult>,
+}
 /// 性别。WeCom 以字符串传输（"1"）。
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Gender {
@@ -172,6 +299,28 @@ pub struct JsapiTicketResponse {
     #[serde(deserialize_with = "crate::de::int")]
     pub expires_in: i64,
 }
+/// 获取唤起企业微信 code 的请求。
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct LaunchCodeRequest {
+    /// 当前操作者的 userid
+    #[serde(deserialize_with = "crate::de::string")]
+    pub operator_userid: String,
+    /// 要发起的单聊
+    pub single_chat: LaunchSingleChat,
+}
+/// 唤起企业微信的 code。
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct LaunchCodeResponse {
+    /// 用于 `wxwork://launch` 的 launch_code，5 分钟内有效，只能使用一次
+    pub launch_code: crate::Secret,
+}
+/// 要打开的单聊。
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct LaunchSingleChat {
+    /// 单聊对象的 userid，仅支持企业内部成员
+    #[serde(deserialize_with = "crate::de::string")]
+    pub userid: String,
+}
 /// 旧版获取访问用户身份的返回；字段名首字母大写。
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct LegacyUserInfoResponse {
@@ -217,6 +366,84 @@ pub struct LegacyUserInfoResponse {
     )]
     pub external_userid: Option<String>,
 }
+/// 小程序登录得到的成员身份与会话密钥。
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct MiniprogramSession {
+    /// 成员所属企业的 corpid
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "crate::de::opt_string"
+    )]
+    pub corpid: Option<String>,
+    /// 成员 userid
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "crate::de::opt_string"
+    )]
+    pub userid: Option<String>,
+    /// 会话密钥，不要下发到小程序端
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub session_key: Option<crate::Secret>,
+}
+/// 获取下级／下游企业小程序 session 的请求。
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct MiniprogramTransferSessionRequest {
+    /// code2Session 返回的上级／上游企业的加密 userid
+    #[serde(deserialize_with = "crate::de::string")]
+    pub userid: String,
+    /// code2Session 返回的上级／上游企业的会话密钥
+    pub session_key: crate::Secret,
+}
+/// 下级／下游企业的小程序 session。
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct MiniprogramTransferSessionResponse {
+    /// 下级／下游企业的成员 userid
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "crate::de::opt_string"
+    )]
+    pub userid: Option<String>,
+    /// 属于下级／下游企业的会话密钥
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub session_key: Option<crate::Secret>,
+}
+/// 微信客服 id 转换的请求。
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct OpenKfidConvertRequest {
+    /// 企业主体的客服账号 open_kfid 列表
+    pub open_kfid_list: Vec<String>,
+}
+/// 微信客服 id 转换的结果。
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct OpenKfidConvertResponse {
+    /// 转换成功的结果
+    #[serde(
+        default,
+        skip_serializing_if = "Vec::is_empty",
+        deserialize_with = "crate::de::vec_or_null"
+    )]
+    pub items: Vec<OpenKfidPair>,
+    /// 无法转换的 open_kfid
+    #[serde(
+        default,
+        skip_serializing_if = "Vec::is_empty",
+        deserialize_with = "crate::de::vec_or_null"
+    )]
+    pub invalid_open_kfid_list: Vec<String>,
+}
+/// 一个客服账号 id 的转换结果。
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct OpenKfidPair {
+    /// 企业主体的 open_kfid
+    #[serde(deserialize_with = "crate::de::string")]
+    pub open_kfid: String,
+    /// 服务商主体的 open_kfid
+    #[serde(deserialize_with = "crate::de::string")]
+    pub new_open_kfid: String,
+}
 /// 一个转换成功的 userid。
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct OpenUseridItem {
@@ -258,6 +485,20 @@ pub struct OpenUseridToUseridResponse {
     )]
     pub invalid_open_userid_list: Vec<String>,
 }
+/// 一个 external_userid 对应的 pending_id。
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct PendingIdResult {
+    /// 转换的 external_userid
+    #[serde(deserialize_with = "crate::de::string")]
+    pub external_userid: String,
+    /// 该用户此前通过 unionid 查询得到的 pending_id
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "crate::de::opt_string"
+    )]
+    pub pending_id: Option<String>,
+}
 /// 应用 jsapi_ticket 的类型；WeCom 只定义了一个值。
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub enum TicketType {
@@ -295,6 +536,196 @@ impl<'de> serde::Deserialize<'de> for TicketType {
         crate::de::string(deserializer).map(|value| Self::from(value.as_str()))
     }
 }
+/// 产生临时 ID 的业务。
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum TmpExternalUseridBusinessType {
+    /// `1`: 会议
+    Meeting,
+    /// `2`: 收集表
+    Form,
+    /// A value this version of the crate does not know, kept as sent.
+    Unknown(i64),
+}
+impl From<i64> for TmpExternalUseridBusinessType {
+    fn from(value: i64) -> Self {
+        match value {
+            1 => Self::Meeting,
+            2 => Self::Form,
+            other => Self::Unknown(other),
+        }
+    }
+}
+impl From<TmpExternalUseridBusinessType> for i64 {
+    fn from(value: TmpExternalUseridBusinessType) -> Self {
+        match value {
+            TmpExternalUseridBusinessType::Meeting => 1,
+            TmpExternalUseridBusinessType::Form => 2,
+            TmpExternalUseridBusinessType::Unknown(other) => other,
+        }
+    }
+}
+impl serde::Serialize for TmpExternalUseridBusinessType {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.serialize_i64(i64::from(*self))
+    }
+}
+impl<'de> serde::Deserialize<'de> for TmpExternalUseridBusinessType {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::int(deserializer).map(Self::from)
+    }
+}
+/// 一个临时 id 的转换结果：客户得到 external_userid，互联或上下游成员得到 corpid 与 userid。
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct TmpExternalUseridResult {
+    /// 外部用户临时 id
+    #[serde(deserialize_with = "crate::de::string")]
+    pub tmp_external_userid: String,
+    /// 转换得到的客户 external_userid
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "crate::de::opt_string"
+    )]
+    pub external_userid: Option<String>,
+    /// 成员所在企业的 corpid
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "crate::de::opt_string"
+    )]
+    pub corpid: Option<String>,
+    /// 成员 userid
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "crate::de::opt_string"
+    )]
+    pub userid: Option<String>,
+}
+/// 转换的目标用户类型。
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum TmpExternalUseridUserType {
+    /// `1`: 客户
+    Customer,
+    /// `2`: 企业互联
+    LinkedCorp,
+    /// `3`: 上下游
+    Chain,
+    /// `4`: 互联企业（圈子）
+    Circle,
+    /// A value this version of the crate does not know, kept as sent.
+    Unknown(i64),
+}
+impl From<i64> for TmpExternalUseridUserType {
+    fn from(value: i64) -> Self {
+        match value {
+            1 => Self::Customer,
+            2 => Self::LinkedCorp,
+            3 => Self::Chain,
+            4 => Self::Circle,
+            other => Self::Unknown(other),
+        }
+    }
+}
+impl From<TmpExternalUseridUserType> for i64 {
+    fn from(value: TmpExternalUseridUserType) -> Self {
+        match value {
+            TmpExternalUseridUserType::Customer => 1,
+            TmpExternalUseridUserType::LinkedCorp => 2,
+            TmpExternalUseridUserType::Chain => 3,
+            TmpExternalUseridUserType::Circle => 4,
+            TmpExternalUseridUserType::Unknown(other) => other,
+        }
+    }
+}
+impl serde::Serialize for TmpExternalUseridUserType {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.serialize_i64(i64::from(*self))
+    }
+}
+impl<'de> serde::Deserialize<'de> for TmpExternalUseridUserType {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::int(deserializer).map(Self::from)
+    }
+}
+/// 小程序或公众号的主体类型。
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum UnionidSubjectType {
+    /// `0`: 企业主体
+    Corp,
+    /// `1`: 服务商主体
+    Provider,
+    /// A value this version of the crate does not know, kept as sent.
+    Unknown(i64),
+}
+impl From<i64> for UnionidSubjectType {
+    fn from(value: i64) -> Self {
+        match value {
+            0 => Self::Corp,
+            1 => Self::Provider,
+            other => Self::Unknown(other),
+        }
+    }
+}
+impl From<UnionidSubjectType> for i64 {
+    fn from(value: UnionidSubjectType) -> Self {
+        match value {
+            UnionidSubjectType::Corp => 0,
+            UnionidSubjectType::Provider => 1,
+            UnionidSubjectType::Unknown(other) => other,
+        }
+    }
+}
+impl serde::Serialize for UnionidSubjectType {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.serialize_i64(i64::from(*self))
+    }
+}
+impl<'de> serde::Deserialize<'de> for UnionidSubjectType {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::int(deserializer).map(Self::from)
+    }
+}
+/// unionid 转换为第三方 external_userid 的请求。
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct UnionidToExternalUseridRequest {
+    /// 微信客户的 unionid
+    #[serde(deserialize_with = "crate::de::string")]
+    pub unionid: String,
+    /// 微信客户的 openid
+    #[serde(deserialize_with = "crate::de::string")]
+    pub openid: String,
+    /// 小程序或公众号的主体类型，默认 0（企业主体）
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub subject_type: Option<UnionidSubjectType>,
+}
+/// unionid 对应的 external_userid 或 pending_id。
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct UnionidToExternalUseridResponse {
+    /// 服务商主体的 external_userid；该用户是企业客户时返回
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "crate::de::opt_string"
+    )]
+    pub external_userid: Option<String>,
+    /// 该用户还不是企业客户时返回的临时外部联系人 id，90 天内有效
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "crate::de::opt_string"
+    )]
+    pub pending_id: Option<String>,
+}
+/// 对所有新授权企业升级群 id 的请求（空对象）。
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct UpgradeChatidForNewCorpRequest {}
 /// 一个转换成功的 open_userid。
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct UseridItem {
@@ -329,6 +760,12 @@ pub struct UseridToOpenUseridResponse {
     )]
     pub invalid_userid_list: Vec<String>,
 }
+impl ApplyToUpgradeChatidRequest {
+    /// A `ApplyToUpgradeChatidRequest` with its required `upgrade_time` set and every optional field unset.
+    pub fn new(upgrade_time: i64) -> Self {
+        Self { upgrade_time: upgrade_time }
+    }
+}
 impl AuthGetTfaInfoRequest {
     /// A `AuthGetTfaInfoRequest` with its required `code` set and every optional field unset.
     pub fn new(code: impl Into<String>) -> Self {
@@ -352,12 +789,107 @@ impl AuthUserDetailRequest {
         }
     }
 }
+impl ChatIdConvertRequest {
+    /// A `ChatIdConvertRequest` with its required `chat_id_list` set and every optional field unset.
+    pub fn new(chat_id_list: impl IntoIterator<Item = impl Into<String>>) -> Self {
+        Self {
+            chat_id_list: chat_id_list.into_iter().map(Into::into).collect(),
+        }
+    }
+}
+impl ConvertTmpExternalUseridRequest {
+    /// A `ConvertTmpExternalUseridRequest` with its required `business_type`, `user_type`, `tmp_external_userid_list` set and every optional field unset.
+    pub fn new(
+        business_type: impl Into<TmpExternalUseridBusinessType>,
+        user_type: impl Into<TmpExternalUseridUserType>,
+        tmp_external_userid_list: impl IntoIterator<Item = impl Into<String>>,
+    ) -> Self {
+        Self {
+            business_type: business_type.into(),
+            user_type: user_type.into(),
+            tmp_external_userid_list: tmp_external_userid_list
+                .into_iter()
+                .map(Into::into)
+                .collect(),
+        }
+    }
+}
+impl ExternalTagidConvertRequest {
+    /// A `ExternalTagidConvertRequest` with its required `external_tagid_list` set and every optional field unset.
+    pub fn new(
+        external_tagid_list: impl IntoIterator<Item = impl Into<String>>,
+    ) -> Self {
+        Self {
+            external_tagid_list: external_tagid_list
+                .into_iter()
+                .map(Into::into)
+                .collect(),
+        }
+    }
+}
+impl ExternalUseridToPendingIdRequest {
+    /// A `ExternalUseridToPendingIdRequest` with its required `external_userid` set and every optional field unset.
+    pub fn new(external_userid: impl IntoIterator<Item = impl Into<String>>) -> Self {
+        Self {
+            chat_id: None,
+            external_userid: external_userid.into_iter().map(Into::into).collect(),
+        }
+    }
+}
+impl LaunchCodeRequest {
+    /// A `LaunchCodeRequest` with its required `operator_userid`, `single_chat` set and every optional field unset.
+    pub fn new(
+        operator_userid: impl Into<String>,
+        single_chat: impl Into<LaunchSingleChat>,
+    ) -> Self {
+        Self {
+            operator_userid: operator_userid.into(),
+            single_chat: single_chat.into(),
+        }
+    }
+}
+impl LaunchSingleChat {
+    /// A `LaunchSingleChat` with its required `userid` set and every optional field unset.
+    pub fn new(userid: impl Into<String>) -> Self {
+        Self { userid: userid.into() }
+    }
+}
+impl MiniprogramTransferSessionRequest {
+    /// A `MiniprogramTransferSessionRequest` with its required `userid`, `session_key` set and every optional field unset.
+    pub fn new(
+        userid: impl Into<String>,
+        session_key: impl Into<crate::Secret>,
+    ) -> Self {
+        Self {
+            userid: userid.into(),
+            session_key: session_key.into(),
+        }
+    }
+}
+impl OpenKfidConvertRequest {
+    /// A `OpenKfidConvertRequest` with its required `open_kfid_list` set and every optional field unset.
+    pub fn new(open_kfid_list: impl IntoIterator<Item = impl Into<String>>) -> Self {
+        Self {
+            open_kfid_list: open_kfid_list.into_iter().map(Into::into).collect(),
+        }
+    }
+}
 impl OpenUseridToUseridRequest {
     /// A `OpenUseridToUseridRequest` with its required `open_userid_list` set and every optional field unset.
     pub fn new(open_userid_list: impl IntoIterator<Item = impl Into<String>>) -> Self {
         Self {
             open_userid_list: open_userid_list.into_iter().map(Into::into).collect(),
             source_agentid: None,
+        }
+    }
+}
+impl UnionidToExternalUseridRequest {
+    /// A `UnionidToExternalUseridRequest` with its required `unionid`, `openid` set and every optional field unset.
+    pub fn new(unionid: impl Into<String>, openid: impl Into<String>) -> Self {
+        Self {
+            unionid: unionid.into(),
+            openid: openid.into(),
+            subject_type: None,
         }
     }
 }
@@ -377,6 +909,18 @@ impl crate::Client {
     /// `id_convert` endpoints of 身份验证 (identity).
     pub fn id_convert(&self) -> IdConvertApi {
         IdConvertApi {
+            client: self.clone(),
+        }
+    }
+    /// `launch_code` endpoints of 身份验证 (identity).
+    pub fn launch_code(&self) -> LaunchCodeApi {
+        LaunchCodeApi {
+            client: self.clone(),
+        }
+    }
+    /// `miniprogram` endpoints of 身份验证 (identity).
+    pub fn miniprogram(&self) -> MiniprogramApi {
+        MiniprogramApi {
             client: self.clone(),
         }
     }
@@ -704,6 +1248,529 @@ impl IdConvertApi {
             },
         }
     }
+    /// unionid转换为第三方external_userid
+    ///
+    /// 微信用户进入服务商的小程序或公众号时，把其 unionid（与 openid）转为服务商主体的 external_userid； 该用户还不是企业客户时返回 pending_id（90 天内有效），可在其成为客户后用 id_convert.external_userid_to_pending_id 关联。 使用第三方应用或代开发应用的 access_token。subject_type 为 0 时按企业限频（所有服务商共用：10 万次／小时、 48 万次／天、750 万次／月），为 1 时按服务商限频（额度相同）。
+    ///
+    /// `POST /cgi-bin/idconvert/unionid_to_external_userid` ([official documentation](https://developer.work.weixin.qq.com/document/path/95926))
+    ///
+    /// Endpoint id `id_convert.unionid_to_external_userid`; safe to retry, so busy answers and transport failures are retried.
+    ///
+    /// # Example
+    ///
+    /// ```no_run
+    /// # async fn example(client: wecom_api::Client) -> Result<(), Box<dyn std::error::Error>> {
+    /// let response = client.id_convert().unionid_to_external_userid("oAAAAAAA", "oBBBB")
+    ///     .subject_type(wecom_api::identity::UnionidSubjectType::from(1))
+    ///     .await?;
+    /// # Ok(())
+    /// # }
+    /// ```
+    ///
+    /// Documented response:
+    ///
+    /// ```json
+    /// {
+    ///   "errcode": 0,
+    ///   "errmsg": "ok",
+    ///   "external_userid": "ooAAAAAAAAAAAAAA",
+    ///   "pending_id": "pAAAAAAA"
+    /// }
+    /// ```
+    #[doc(alias = "/cgi-bin/idconvert/unionid_to_external_userid")]
+    #[doc(alias = "unionid转换为第三方external_userid")]
+    pub fn unionid_to_external_userid(
+        &self,
+        unionid: impl Into<String>,
+        openid: impl Into<String>,
+    ) -> calls::IdConvertUnionidToExternalUserid {
+        calls::IdConvertUnionidToExternalUserid {
+            client: self.client.clone(),
+            request: UnionidToExternalUseridRequest {
+                unionid: unionid.into(),
+                openid: openid.into(),
+                ..Default::default()
+            },
+        }
+    }
+    /// external_userid查询pending_id
+    ///
+    /// 微信用户成为企业客户（外部联系人、进入客户群、48 小时内进入微信客服会话）后，把 external_userid 转为此前 unionid 查询时得到的 pending_id，每次最多 100 个。传 chat_id 时只检查群主是否在应用可见范围，并忽略不在该群的客户； 不传时检查客户跟进人是否在可见范围。使用第三方应用或代开发应用的 access_token。 字段未能与官方文档逐一核对（据字段表与 SDK 模型整理）。
+    ///
+    /// `POST /cgi-bin/idconvert/batch/external_userid_to_pending_id` ([official documentation](https://developer.work.weixin.qq.com/document/path/95926))
+    ///
+    /// Endpoint id `id_convert.external_userid_to_pending_id`; safe to retry, so busy answers and transport failures are retried.
+    ///
+    /// # Example
+    ///
+    /// ```no_run
+    /// # async fn example(client: wecom_api::Client) -> Result<(), Box<dyn std::error::Error>> {
+    /// let response = client.id_convert().external_userid_to_pending_id(["oAAAAAAA", "oBBBBB"])
+    ///     .chat_id("xxxxxx")
+    ///     .await?;
+    /// # Ok(())
+    /// # }
+    /// ```
+    ///
+    /// Documented response:
+    ///
+    /// ```json
+    /// {
+    ///   "errcode": 0,
+    ///   "errmsg": "ok",
+    ///   "result": [
+    ///     {
+    ///       "external_userid": "oAAAAAAA",
+    ///       "pending_id": "pAAAAA"
+    ///     },
+    ///     {
+    ///       "external_userid": "oBBBBB",
+    ///       "pending_id": "pBBBBB"
+    ///     }
+    ///   ]
+    /// }
+    /// ```
+    #[doc(alias = "/cgi-bin/idconvert/batch/external_userid_to_pending_id")]
+    #[doc(alias = "external_userid查询pending_id")]
+    pub fn external_userid_to_pending_id(
+        &self,
+        external_userid: impl IntoIterator<Item = impl Into<String>>,
+    ) -> calls::IdConvertExternalUseridToPendingId {
+        calls::IdConvertExternalUseridToPendingId {
+            client: self.client.clone(),
+            request: ExternalUseridToPendingIdRequest {
+                external_userid: external_userid.into_iter().map(Into::into).collect(),
+                ..Default::default()
+            },
+        }
+    }
+    /// tmp_external_userid的转换
+    ///
+    /// 把会议、收集表等业务中获取的外部用户临时 ID（tmp_external_userid）转为 external_userid（客户）或 corpid + userid（企业互联、上下游等成员），无法转换的放在 invalid_tmp_external_userid_list。 字段未能与官方文档逐一核对（据官方示例、字段表与 SDK 模型整理）。
+    ///
+    /// `POST /cgi-bin/idconvert/convert_tmp_external_userid` ([official documentation](https://developer.work.weixin.qq.com/document/path/98729))
+    ///
+    /// Endpoint id `id_convert.convert_tmp_external_userid`; safe to retry, so busy answers and transport failures are retried.
+    ///
+    /// # Example
+    ///
+    /// ```no_run
+    /// # async fn example(client: wecom_api::Client) -> Result<(), Box<dyn std::error::Error>> {
+    /// let response = client.id_convert().convert_tmp_external_userid(wecom_api::identity::TmpExternalUseridBusinessType::from(1), wecom_api::identity::TmpExternalUseridUserType::from(1), ["ouXXX1", "ouXXX2", "ouXXX3"])
+    ///     .await?;
+    /// # Ok(())
+    /// # }
+    /// ```
+    ///
+    /// Documented response:
+    ///
+    /// ```json
+    /// {
+    ///   "errcode": 0,
+    ///   "errmsg": "ok",
+    ///   "invalid_tmp_external_userid_list": [
+    ///     "ouXXX3"
+    ///   ],
+    ///   "results": [
+    ///     {
+    ///       "external_userid": "EXTERNAL_USER_ID",
+    ///       "tmp_external_userid": "ouXXX1"
+    ///     },
+    ///     {
+    ///       "corpid": "CORPID",
+    ///       "tmp_external_userid": "ouXXX2",
+    ///       "userid": "USERID"
+    ///     }
+    ///   ]
+    /// }
+    /// ```
+    #[doc(alias = "/cgi-bin/idconvert/convert_tmp_external_userid")]
+    #[doc(alias = "tmp_external_userid的转换")]
+    pub fn convert_tmp_external_userid(
+        &self,
+        business_type: impl Into<TmpExternalUseridBusinessType>,
+        user_type: impl Into<TmpExternalUseridUserType>,
+        tmp_external_userid_list: impl IntoIterator<Item = impl Into<String>>,
+    ) -> calls::IdConvertConvertTmpExternalUserid {
+        calls::IdConvertConvertTmpExternalUserid {
+            client: self.client.clone(),
+            request: ConvertTmpExternalUseridRequest {
+                business_type: business_type.into(),
+                user_type: user_type.into(),
+                tmp_external_userid_list: tmp_external_userid_list
+                    .into_iter()
+                    .map(Into::into)
+                    .collect(),
+            },
+        }
+    }
+    /// 客户标签ID的转换
+    ///
+    /// 代开发应用把企业主体的客户标签 id 转为服务商主体的客户标签 id，无法转换的放在 invalid_external_tagid_list。 使用代开发应用的 access_token。字段未能与官方文档逐一核对（据字段表与 SDK 模型整理）。
+    ///
+    /// `POST /cgi-bin/idconvert/external_tagid` ([official documentation](https://developer.work.weixin.qq.com/document/path/95926))
+    ///
+    /// Endpoint id `id_convert.convert_external_tagid`; safe to retry, so busy answers and transport failures are retried.
+    ///
+    /// # Example
+    ///
+    /// ```no_run
+    /// # async fn example(client: wecom_api::Client) -> Result<(), Box<dyn std::error::Error>> {
+    /// let response = client.id_convert().convert_external_tagid(["etAAAA", "etBBBB"])
+    ///     .await?;
+    /// # Ok(())
+    /// # }
+    /// ```
+    ///
+    /// Documented response:
+    ///
+    /// ```json
+    /// {
+    ///   "errcode": 0,
+    ///   "errmsg": "ok",
+    ///   "invalid_external_tagid_list": [
+    ///     "etBBBB"
+    ///   ],
+    ///   "items": [
+    ///     {
+    ///       "external_tagid": "etAAAA",
+    ///       "open_external_tagid": "oetAAAA"
+    ///     }
+    ///   ]
+    /// }
+    /// ```
+    #[doc(alias = "/cgi-bin/idconvert/external_tagid")]
+    #[doc(alias = "客户标签ID的转换")]
+    pub fn convert_external_tagid(
+        &self,
+        external_tagid_list: impl IntoIterator<Item = impl Into<String>>,
+    ) -> calls::IdConvertConvertExternalTagid {
+        calls::IdConvertConvertExternalTagid {
+            client: self.client.clone(),
+            request: ExternalTagidConvertRequest {
+                external_tagid_list: external_tagid_list
+                    .into_iter()
+                    .map(Into::into)
+                    .collect(),
+            },
+        }
+    }
+    /// 微信客服ID的转换
+    ///
+    /// 代开发应用把企业主体的微信客服账号 open_kfid 转为服务商主体的 open_kfid，无法转换的放在 invalid_open_kfid_list。 使用代开发应用的 access_token。字段未能与官方文档逐一核对（据字段表与 SDK 模型整理）。
+    ///
+    /// `POST /cgi-bin/idconvert/open_kfid` ([official documentation](https://developer.work.weixin.qq.com/document/path/97064))
+    ///
+    /// Endpoint id `id_convert.convert_open_kfid`; safe to retry, so busy answers and transport failures are retried.
+    ///
+    /// # Example
+    ///
+    /// ```no_run
+    /// # async fn example(client: wecom_api::Client) -> Result<(), Box<dyn std::error::Error>> {
+    /// let response = client.id_convert().convert_open_kfid(["wkAAAA", "wkBBBB"])
+    ///     .await?;
+    /// # Ok(())
+    /// # }
+    /// ```
+    ///
+    /// Documented response:
+    ///
+    /// ```json
+    /// {
+    ///   "errcode": 0,
+    ///   "errmsg": "ok",
+    ///   "invalid_open_kfid_list": [
+    ///     "wkBBBB"
+    ///   ],
+    ///   "items": [
+    ///     {
+    ///       "new_open_kfid": "wkNEWAAAA",
+    ///       "open_kfid": "wkAAAA"
+    ///     }
+    ///   ]
+    /// }
+    /// ```
+    #[doc(alias = "/cgi-bin/idconvert/open_kfid")]
+    #[doc(alias = "微信客服ID的转换")]
+    pub fn convert_open_kfid(
+        &self,
+        open_kfid_list: impl IntoIterator<Item = impl Into<String>>,
+    ) -> calls::IdConvertConvertOpenKfid {
+        calls::IdConvertConvertOpenKfid {
+            client: self.client.clone(),
+            request: OpenKfidConvertRequest {
+                open_kfid_list: open_kfid_list.into_iter().map(Into::into).collect(),
+            },
+        }
+    }
+    /// 申请群ID的升级
+    ///
+    /// 代开发应用设置已授权企业的客户群 ID 完成升级的时间（不早于当前时间、不晚于 7 天后）。此后到生效前可用新旧两种群 ID 调用接口（返回仍为旧 ID），也可用 id_convert.convert_chat_id 转换存量数据；生效后只能使用升级后的群 ID， 与同一服务商第三方应用获取的群 ID 一致。仅代开发应用可调用，须有「客户联系 - 基础客户信息」权限。
+    ///
+    /// `POST /cgi-bin/idconvert/apply_to_upgrade_chatid` ([official documentation](https://developer.work.weixin.qq.com/document/path/99601))
+    ///
+    /// Endpoint id `id_convert.apply_to_upgrade_chatid`; not safe to repeat, so it is sent at most once.
+    ///
+    /// # Example
+    ///
+    /// ```no_run
+    /// # async fn example(client: wecom_api::Client) -> Result<(), Box<dyn std::error::Error>> {
+    /// let response = client.id_convert().apply_to_upgrade_chatid(1234567)
+    ///     .await?;
+    /// # Ok(())
+    /// # }
+    /// ```
+    ///
+    /// Documented response:
+    ///
+    /// ```json
+    /// {
+    ///   "errcode": 0,
+    ///   "errmsg": "ok"
+    /// }
+    /// ```
+    #[doc(alias = "/cgi-bin/idconvert/apply_to_upgrade_chatid")]
+    #[doc(alias = "申请群ID的升级")]
+    pub fn apply_to_upgrade_chatid(
+        &self,
+        upgrade_time: i64,
+    ) -> calls::IdConvertApplyToUpgradeChatid {
+        calls::IdConvertApplyToUpgradeChatid {
+            client: self.client.clone(),
+            request: ApplyToUpgradeChatidRequest {
+                upgrade_time,
+            },
+        }
+    }
+    /// 群ID转换接口
+    ///
+    /// 在申请的升级时间生效前，把升级前企业主体的客户群 ID 转为升级后服务商主体的群 ID；传入已升级的群 ID 则原样返回。 到达升级时间后不能再调用。仅代开发应用可调用。返回字段未能与官方文档逐一核对（据字段表与 SDK 模型整理）。
+    ///
+    /// `POST /cgi-bin/idconvert/chatid` ([official documentation](https://developer.work.weixin.qq.com/document/path/99601))
+    ///
+    /// Endpoint id `id_convert.convert_chat_id`; safe to retry, so busy answers and transport failures are retried.
+    ///
+    /// # Example
+    ///
+    /// ```no_run
+    /// # async fn example(client: wecom_api::Client) -> Result<(), Box<dyn std::error::Error>> {
+    /// let response = client.id_convert().convert_chat_id(["xxxxxx", "yyyyyy", "zzzzzzz"])
+    ///     .await?;
+    /// # Ok(())
+    /// # }
+    /// ```
+    ///
+    /// Documented response:
+    ///
+    /// ```json
+    /// {
+    ///   "errcode": 0,
+    ///   "errmsg": "ok",
+    ///   "invalid_chat_id_list": [
+    ///     "zzzzzzz"
+    ///   ],
+    ///   "items": [
+    ///     {
+    ///       "chat_id": "xxxxxx",
+    ///       "new_chat_id": "wrNEWxxxxxx"
+    ///     },
+    ///     {
+    ///       "chat_id": "yyyyyy",
+    ///       "new_chat_id": "wrNEWyyyyyy"
+    ///     }
+    ///   ]
+    /// }
+    /// ```
+    #[doc(alias = "/cgi-bin/idconvert/chatid")]
+    #[doc(alias = "群ID转换接口")]
+    pub fn convert_chat_id(
+        &self,
+        chat_id_list: impl IntoIterator<Item = impl Into<String>>,
+    ) -> calls::IdConvertConvertChatId {
+        calls::IdConvertConvertChatId {
+            client: self.client.clone(),
+            request: ChatIdConvertRequest {
+                chat_id_list: chat_id_list.into_iter().map(Into::into).collect(),
+            },
+        }
+    }
+    /// 对所有新授权企业升级群ID
+    ///
+    /// 代开发应用模版调用后，之后新授权的企业获取到的客户群 ID 都是升级后（与第三方应用一致）的群 ID。 使用代开发应用模版的 suite_access_token；请求包体为空对象。字段未能与官方文档逐一核对。
+    ///
+    /// `POST /cgi-bin/idconvert/upgrade_chatid_for_new_corp` ([official documentation](https://developer.work.weixin.qq.com/document/path/99601))
+    ///
+    /// Endpoint id `id_convert.upgrade_chatid_for_new_corp`; not safe to repeat, so it is sent at most once.
+    ///
+    /// # Example
+    ///
+    /// ```no_run
+    /// # async fn example(client: wecom_api::Client) -> Result<(), Box<dyn std::error::Error>> {
+    /// let response = client.id_convert().upgrade_chatid_for_new_corp()
+    ///     .await?;
+    /// # Ok(())
+    /// # }
+    /// ```
+    ///
+    /// Documented response:
+    ///
+    /// ```json
+    /// {
+    ///   "errcode": 0,
+    ///   "errmsg": "ok"
+    /// }
+    /// ```
+    #[doc(alias = "/cgi-bin/idconvert/upgrade_chatid_for_new_corp")]
+    #[doc(alias = "对所有新授权企业升级群ID")]
+    pub fn upgrade_chatid_for_new_corp(
+        &self,
+    ) -> calls::IdConvertUpgradeChatidForNewCorp {
+        calls::IdConvertUpgradeChatidForNewCorp {
+            client: self.client.clone(),
+            request: UpgradeChatidForNewCorpRequest {},
+        }
+    }
+}
+/// The `launch_code` endpoints, from [`Client::launch_code`](crate::Client::launch_code).
+#[derive(Debug, Clone)]
+pub struct LaunchCodeApi {
+    client: crate::Client,
+}
+impl LaunchCodeApi {
+    /// 获取唤起企业微信code
+    ///
+    /// 获取 launch_code，在外部浏览器的网页中通过 `wxwork://launch?launch_code=xxx` 打开与某成员的单聊窗口 （仅 Windows 与 Mac 3.1.6 及以后版本）。launch_code 5 分钟内有效且只能使用一次。 操作者与单聊对象须在应用可见范围内；自建应用与第三方应用可调用。
+    ///
+    /// `POST /cgi-bin/get_launch_code` ([official documentation](https://developer.work.weixin.qq.com/document/path/94345))
+    ///
+    /// Endpoint id `launch_code.get`; not safe to repeat, so it is sent at most once.
+    ///
+    /// # Example
+    ///
+    /// ```no_run
+    /// # async fn example(client: wecom_api::Client) -> Result<(), Box<dyn std::error::Error>> {
+    /// let response = client.launch_code().get("zhangshan", serde_json::from_str::<wecom_api::identity::LaunchSingleChat>(r##"{"userid":"lisi"}"##)?)
+    ///     .await?;
+    /// # Ok(())
+    /// # }
+    /// ```
+    ///
+    /// Documented response:
+    ///
+    /// ```json
+    /// {
+    ///   "errcode": 0,
+    ///   "errmsg": "ok",
+    ///   "launch_code": "xxxx"
+    /// }
+    /// ```
+    #[doc(alias = "/cgi-bin/get_launch_code")]
+    #[doc(alias = "获取唤起企业微信code")]
+    pub fn get(
+        &self,
+        operator_userid: impl Into<String>,
+        single_chat: impl Into<LaunchSingleChat>,
+    ) -> calls::LaunchCodeGet {
+        calls::LaunchCodeGet {
+            client: self.client.clone(),
+            request: LaunchCodeRequest {
+                operator_userid: operator_userid.into(),
+                single_chat: single_chat.into(),
+            },
+        }
+    }
+}
+/// The `miniprogram` endpoints, from [`Client::miniprogram`](crate::Client::miniprogram).
+#[derive(Debug, Clone)]
+pub struct MiniprogramApi {
+    client: crate::Client,
+}
+impl MiniprogramApi {
+    /// 登录
+    ///
+    /// 企业微信小程序用 wx.qy.login 得到的临时登录凭证 code 换取成员的 corpid、userid 与会话密钥 session_key。 使用小程序所关联的自建应用的 access_token。code 只能使用一次，所以本调用不自动重试；session_key 不要下发到小程序端。
+    ///
+    /// `GET /cgi-bin/miniprogram/jscode2session` ([official documentation](https://developer.work.weixin.qq.com/document/path/91507))
+    ///
+    /// Endpoint id `miniprogram.code_to_session`; not safe to repeat, so it is sent at most once.
+    ///
+    /// # Example
+    ///
+    /// ```no_run
+    /// # async fn example(client: wecom_api::Client) -> Result<(), Box<dyn std::error::Error>> {
+    /// let response = client.miniprogram().code_to_session("CODE", "authorization_code")
+    ///     .await?;
+    /// # Ok(())
+    /// # }
+    /// ```
+    ///
+    /// Documented response:
+    ///
+    /// ```json
+    /// {
+    ///   "corpid": "CORPID",
+    ///   "errcode": 0,
+    ///   "errmsg": "ok",
+    ///   "session_key": "kJtdi6RF+Dv67QkbLlPGjw==",
+    ///   "userid": "USERID"
+    /// }
+    /// ```
+    #[doc(alias = "/cgi-bin/miniprogram/jscode2session")]
+    #[doc(alias = "登录")]
+    pub fn code_to_session(
+        &self,
+        js_code: impl Into<String>,
+        grant_type: impl Into<String>,
+    ) -> calls::MiniprogramCodeToSession {
+        calls::MiniprogramCodeToSession {
+            client: self.client.clone(),
+            query_js_code: js_code.into(),
+            query_grant_type: grant_type.into(),
+        }
+    }
+    /// 获取下级/下游企业小程序session
+    ///
+    /// 上级／上游企业的小程序共享给下级／下游企业后，用 code2Session 得到的上游 userid 与 session_key 换取下级／下游企业的 userid 与 session_key。使用上级／上游企业通过「获取下级／下游企业的 access_token」得到的下级企业 access_token。
+    ///
+    /// `POST /cgi-bin/miniprogram/transfer_session` ([official documentation](https://developer.work.weixin.qq.com/document/path/93403))
+    ///
+    /// Endpoint id `miniprogram.transfer_session`; not safe to repeat, so it is sent at most once.
+    ///
+    /// # Example
+    ///
+    /// ```no_run
+    /// # async fn example(client: wecom_api::Client) -> Result<(), Box<dyn std::error::Error>> {
+    /// let response = client.miniprogram().transfer_session("wmAoNVCwAAUrSqEqz7oQpEIEMVWDrPeg", "n8cnNEoyW1pxSRz6/Lwjwg==")
+    ///     .await?;
+    /// # Ok(())
+    /// # }
+    /// ```
+    ///
+    /// Documented response:
+    ///
+    /// ```json
+    /// {
+    ///   "errcode": 0,
+    ///   "errmsg": "ok",
+    ///   "session_key": "DGAuy2KVaGcnsUrXk8ERgw==",
+    ///   "userid": "abcdef"
+    /// }
+    /// ```
+    #[doc(alias = "/cgi-bin/miniprogram/transfer_session")]
+    #[doc(alias = "获取下级/下游企业小程序session")]
+    pub fn transfer_session(
+        &self,
+        userid: impl Into<String>,
+        session_key: impl Into<crate::Secret>,
+    ) -> calls::MiniprogramTransferSession {
+        calls::MiniprogramTransferSession {
+            client: self.client.clone(),
+            request: MiniprogramTransferSessionRequest {
+                userid: userid.into(),
+                session_key: session_key.into(),
+            },
+        }
+    }
 }
 /// The `ticket` endpoints, from [`Client::ticket`](crate::Client::ticket).
 #[derive(Debug, Clone)]
@@ -1004,6 +2071,371 @@ pub mod calls {
                         OpenUseridToUseridResponse,
                         _,
                     >(&OP_ID_CONVERT_OPEN_USERID_TO_USERID, &query, Some(&self.request))
+                    .await
+            })
+        }
+    }
+    static OP_ID_CONVERT_UNIONID_TO_EXTERNAL_USERID: crate::operation::Operation = crate::operation::Operation {
+        id: "id_convert.unionid_to_external_userid",
+        method: crate::operation::Method::Post,
+        path: "/cgi-bin/idconvert/unionid_to_external_userid",
+        credential: crate::operation::Credential::AccessToken,
+        retry_safe: true,
+    };
+    /// Request builder of [`IdConvertApi::unionid_to_external_userid`] (unionid转换为第三方external_userid): set optional inputs, then `.await` it.
+    #[derive(Debug, Clone)]
+    #[must_use = "a request does nothing until it is awaited"]
+    pub struct IdConvertUnionidToExternalUserid {
+        pub(super) client: crate::Client,
+        pub(super) request: UnionidToExternalUseridRequest,
+    }
+    impl IdConvertUnionidToExternalUserid {
+        /// 小程序或公众号的主体类型，默认 0（企业主体）
+        pub fn subject_type(mut self, value: impl Into<UnionidSubjectType>) -> Self {
+            self.request.subject_type = Some(value.into());
+            self
+        }
+    }
+    impl std::future::IntoFuture for IdConvertUnionidToExternalUserid {
+        type Output = crate::Result<UnionidToExternalUseridResponse>;
+        type IntoFuture = crate::BoxFuture<Self::Output>;
+        fn into_future(self) -> Self::IntoFuture {
+            Box::pin(async move {
+                let query: Vec<(&'static str, String)> = Vec::new();
+                self.client
+                    .execute_json::<
+                        UnionidToExternalUseridResponse,
+                        _,
+                    >(
+                        &OP_ID_CONVERT_UNIONID_TO_EXTERNAL_USERID,
+                        &query,
+                        Some(&self.request),
+                    )
+                    .await
+            })
+        }
+    }
+    static OP_ID_CONVERT_EXTERNAL_USERID_TO_PENDING_ID: crate::operation::Operation = crate::operation::Operation {
+        id: "id_convert.external_userid_to_pending_id",
+        method: crate::operation::Method::Post,
+        path: "/cgi-bin/idconvert/batch/external_userid_to_pending_id",
+        credential: crate::operation::Credential::AccessToken,
+        retry_safe: true,
+    };
+    /// Request builder of [`IdConvertApi::external_userid_to_pending_id`] (external_userid查询pending_id): set optional inputs, then `.await` it.
+    #[derive(Debug, Clone)]
+    #[must_use = "a request does nothing until it is awaited"]
+    pub struct IdConvertExternalUseridToPendingId {
+        pub(super) client: crate::Client,
+        pub(super) request: ExternalUseridToPendingIdRequest,
+    }
+    impl IdConvertExternalUseridToPendingId {
+        /// 客户群 id；传入时只检查群主是否在可见范围，并忽略不在该群的 external_userid
+        pub fn chat_id(mut self, value: impl Into<String>) -> Self {
+            self.request.chat_id = Some(value.into());
+            self
+        }
+    }
+    impl std::future::IntoFuture for IdConvertExternalUseridToPendingId {
+        type Output = crate::Result<ExternalUseridToPendingIdResponse>;
+        type IntoFuture = crate::BoxFuture<Self::Output>;
+        fn into_future(self) -> Self::IntoFuture {
+            Box::pin(async move {
+                let query: Vec<(&'static str, String)> = Vec::new();
+                self.client
+                    .execute_json::<
+                        ExternalUseridToPendingIdResponse,
+                        _,
+                    >(
+                        &OP_ID_CONVERT_EXTERNAL_USERID_TO_PENDING_ID,
+                        &query,
+                        Some(&self.request),
+                    )
+                    .await
+            })
+        }
+    }
+    static OP_ID_CONVERT_CONVERT_TMP_EXTERNAL_USERID: crate::operation::Operation = crate::operation::Operation {
+        id: "id_convert.convert_tmp_external_userid",
+        method: crate::operation::Method::Post,
+        path: "/cgi-bin/idconvert/convert_tmp_external_userid",
+        credential: crate::operation::Credential::AccessToken,
+        retry_safe: true,
+    };
+    /// Request builder of [`IdConvertApi::convert_tmp_external_userid`] (tmp_external_userid的转换): set optional inputs, then `.await` it.
+    #[derive(Debug, Clone)]
+    #[must_use = "a request does nothing until it is awaited"]
+    pub struct IdConvertConvertTmpExternalUserid {
+        pub(super) client: crate::Client,
+        pub(super) request: ConvertTmpExternalUseridRequest,
+    }
+    impl IdConvertConvertTmpExternalUserid {}
+    impl std::future::IntoFuture for IdConvertConvertTmpExternalUserid {
+        type Output = crate::Result<ConvertTmpExternalUseridResponse>;
+        type IntoFuture = crate::BoxFuture<Self::Output>;
+        fn into_future(self) -> Self::IntoFuture {
+            Box::pin(async move {
+                let query: Vec<(&'static str, String)> = Vec::new();
+                self.client
+                    .execute_json::<
+                        ConvertTmpExternalUseridResponse,
+                        _,
+                    >(
+                        &OP_ID_CONVERT_CONVERT_TMP_EXTERNAL_USERID,
+                        &query,
+                        Some(&self.request),
+                    )
+                    .await
+            })
+        }
+    }
+    static OP_ID_CONVERT_CONVERT_EXTERNAL_TAGID: crate::operation::Operation = crate::operation::Operation {
+        id: "id_convert.convert_external_tagid",
+        method: crate::operation::Method::Post,
+        path: "/cgi-bin/idconvert/external_tagid",
+        credential: crate::operation::Credential::AccessToken,
+        retry_safe: true,
+    };
+    /// Request builder of [`IdConvertApi::convert_external_tagid`] (客户标签ID的转换): set optional inputs, then `.await` it.
+    #[derive(Debug, Clone)]
+    #[must_use = "a request does nothing until it is awaited"]
+    pub struct IdConvertConvertExternalTagid {
+        pub(super) client: crate::Client,
+        pub(super) request: ExternalTagidConvertRequest,
+    }
+    impl IdConvertConvertExternalTagid {}
+    impl std::future::IntoFuture for IdConvertConvertExternalTagid {
+        type Output = crate::Result<ExternalTagidConvertResponse>;
+        type IntoFuture = crate::BoxFuture<Self::Output>;
+        fn into_future(self) -> Self::IntoFuture {
+            Box::pin(async move {
+                let query: Vec<(&'static str, String)> = Vec::new();
+                self.client
+                    .execute_json::<
+                        ExternalTagidConvertResponse,
+                        _,
+                    >(&OP_ID_CONVERT_CONVERT_EXTERNAL_TAGID, &query, Some(&self.request))
+                    .await
+            })
+        }
+    }
+    static OP_ID_CONVERT_CONVERT_OPEN_KFID: crate::operation::Operation = crate::operation::Operation {
+        id: "id_convert.convert_open_kfid",
+        method: crate::operation::Method::Post,
+        path: "/cgi-bin/idconvert/open_kfid",
+        credential: crate::operation::Credential::AccessToken,
+        retry_safe: true,
+    };
+    /// Request builder of [`IdConvertApi::convert_open_kfid`] (微信客服ID的转换): set optional inputs, then `.await` it.
+    #[derive(Debug, Clone)]
+    #[must_use = "a request does nothing until it is awaited"]
+    pub struct IdConvertConvertOpenKfid {
+        pub(super) client: crate::Client,
+        pub(super) request: OpenKfidConvertRequest,
+    }
+    impl IdConvertConvertOpenKfid {}
+    impl std::future::IntoFuture for IdConvertConvertOpenKfid {
+        type Output = crate::Result<OpenKfidConvertResponse>;
+        type IntoFuture = crate::BoxFuture<Self::Output>;
+        fn into_future(self) -> Self::IntoFuture {
+            Box::pin(async move {
+                let query: Vec<(&'static str, String)> = Vec::new();
+                self.client
+                    .execute_json::<
+                        OpenKfidConvertResponse,
+                        _,
+                    >(&OP_ID_CONVERT_CONVERT_OPEN_KFID, &query, Some(&self.request))
+                    .await
+            })
+        }
+    }
+    static OP_ID_CONVERT_APPLY_TO_UPGRADE_CHATID: crate::operation::Operation = crate::operation::Operation {
+        id: "id_convert.apply_to_upgrade_chatid",
+        method: crate::operation::Method::Post,
+        path: "/cgi-bin/idconvert/apply_to_upgrade_chatid",
+        credential: crate::operation::Credential::AccessToken,
+        retry_safe: false,
+    };
+    /// Request builder of [`IdConvertApi::apply_to_upgrade_chatid`] (申请群ID的升级): set optional inputs, then `.await` it.
+    #[derive(Debug, Clone)]
+    #[must_use = "a request does nothing until it is awaited"]
+    pub struct IdConvertApplyToUpgradeChatid {
+        pub(super) client: crate::Client,
+        pub(super) request: ApplyToUpgradeChatidRequest,
+    }
+    impl IdConvertApplyToUpgradeChatid {}
+    impl std::future::IntoFuture for IdConvertApplyToUpgradeChatid {
+        type Output = crate::Result<EmptyResponse>;
+        type IntoFuture = crate::BoxFuture<Self::Output>;
+        fn into_future(self) -> Self::IntoFuture {
+            Box::pin(async move {
+                let query: Vec<(&'static str, String)> = Vec::new();
+                self.client
+                    .execute_json::<
+                        EmptyResponse,
+                        _,
+                    >(
+                        &OP_ID_CONVERT_APPLY_TO_UPGRADE_CHATID,
+                        &query,
+                        Some(&self.request),
+                    )
+                    .await
+            })
+        }
+    }
+    static OP_ID_CONVERT_CONVERT_CHAT_ID: crate::operation::Operation = crate::operation::Operation {
+        id: "id_convert.convert_chat_id",
+        method: crate::operation::Method::Post,
+        path: "/cgi-bin/idconvert/chatid",
+        credential: crate::operation::Credential::AccessToken,
+        retry_safe: true,
+    };
+    /// Request builder of [`IdConvertApi::convert_chat_id`] (群ID转换接口): set optional inputs, then `.await` it.
+    #[derive(Debug, Clone)]
+    #[must_use = "a request does nothing until it is awaited"]
+    pub struct IdConvertConvertChatId {
+        pub(super) client: crate::Client,
+        pub(super) request: ChatIdConvertRequest,
+    }
+    impl IdConvertConvertChatId {}
+    impl std::future::IntoFuture for IdConvertConvertChatId {
+        type Output = crate::Result<ChatIdConvertResponse>;
+        type IntoFuture = crate::BoxFuture<Self::Output>;
+        fn into_future(self) -> Self::IntoFuture {
+            Box::pin(async move {
+                let query: Vec<(&'static str, String)> = Vec::new();
+                self.client
+                    .execute_json::<
+                        ChatIdConvertResponse,
+                        _,
+                    >(&OP_ID_CONVERT_CONVERT_CHAT_ID, &query, Some(&self.request))
+                    .await
+            })
+        }
+    }
+    static OP_ID_CONVERT_UPGRADE_CHATID_FOR_NEW_CORP: crate::operation::Operation = crate::operation::Operation {
+        id: "id_convert.upgrade_chatid_for_new_corp",
+        method: crate::operation::Method::Post,
+        path: "/cgi-bin/idconvert/upgrade_chatid_for_new_corp",
+        credential: crate::operation::Credential::SuiteAccessToken,
+        retry_safe: false,
+    };
+    /// Request builder of [`IdConvertApi::upgrade_chatid_for_new_corp`] (对所有新授权企业升级群ID): set optional inputs, then `.await` it.
+    #[derive(Debug, Clone)]
+    #[must_use = "a request does nothing until it is awaited"]
+    pub struct IdConvertUpgradeChatidForNewCorp {
+        pub(super) client: crate::Client,
+        pub(super) request: UpgradeChatidForNewCorpRequest,
+    }
+    impl IdConvertUpgradeChatidForNewCorp {}
+    impl std::future::IntoFuture for IdConvertUpgradeChatidForNewCorp {
+        type Output = crate::Result<EmptyResponse>;
+        type IntoFuture = crate::BoxFuture<Self::Output>;
+        fn into_future(self) -> Self::IntoFuture {
+            Box::pin(async move {
+                let query: Vec<(&'static str, String)> = Vec::new();
+                self.client
+                    .execute_json::<
+                        EmptyResponse,
+                        _,
+                    >(
+                        &OP_ID_CONVERT_UPGRADE_CHATID_FOR_NEW_CORP,
+                        &query,
+                        Some(&self.request),
+                    )
+                    .await
+            })
+        }
+    }
+    static OP_LAUNCH_CODE_GET: crate::operation::Operation = crate::operation::Operation {
+        id: "launch_code.get",
+        method: crate::operation::Method::Post,
+        path: "/cgi-bin/get_launch_code",
+        credential: crate::operation::Credential::AccessToken,
+        retry_safe: false,
+    };
+    /// Request builder of [`LaunchCodeApi::get`] (获取唤起企业微信code): set optional inputs, then `.await` it.
+    #[derive(Debug, Clone)]
+    #[must_use = "a request does nothing until it is awaited"]
+    pub struct LaunchCodeGet {
+        pub(super) client: crate::Client,
+        pub(super) request: LaunchCodeRequest,
+    }
+    impl LaunchCodeGet {}
+    impl std::future::IntoFuture for LaunchCodeGet {
+        type Output = crate::Result<LaunchCodeResponse>;
+        type IntoFuture = crate::BoxFuture<Self::Output>;
+        fn into_future(self) -> Self::IntoFuture {
+            Box::pin(async move {
+                let query: Vec<(&'static str, String)> = Vec::new();
+                self.client
+                    .execute_json::<
+                        LaunchCodeResponse,
+                        _,
+                    >(&OP_LAUNCH_CODE_GET, &query, Some(&self.request))
+                    .await
+            })
+        }
+    }
+    static OP_MINIPROGRAM_CODE_TO_SESSION: crate::operation::Operation = crate::operation::Operation {
+        id: "miniprogram.code_to_session",
+        method: crate::operation::Method::Get,
+        path: "/cgi-bin/miniprogram/jscode2session",
+        credential: crate::operation::Credential::AccessToken,
+        retry_safe: false,
+    };
+    /// Request builder of [`MiniprogramApi::code_to_session`] (登录): set optional inputs, then `.await` it.
+    #[derive(Debug, Clone)]
+    #[must_use = "a request does nothing until it is awaited"]
+    pub struct MiniprogramCodeToSession {
+        pub(super) client: crate::Client,
+        pub(super) query_js_code: String,
+        pub(super) query_grant_type: String,
+    }
+    impl MiniprogramCodeToSession {}
+    impl std::future::IntoFuture for MiniprogramCodeToSession {
+        type Output = crate::Result<MiniprogramSession>;
+        type IntoFuture = crate::BoxFuture<Self::Output>;
+        fn into_future(self) -> Self::IntoFuture {
+            Box::pin(async move {
+                let mut query: Vec<(&'static str, String)> = Vec::with_capacity(2usize);
+                query.push(("js_code", self.query_js_code));
+                query.push(("grant_type", self.query_grant_type));
+                self.client
+                    .execute_json::<
+                        MiniprogramSession,
+                        _,
+                    >(&OP_MINIPROGRAM_CODE_TO_SESSION, &query, None::<&()>)
+                    .await
+            })
+        }
+    }
+    static OP_MINIPROGRAM_TRANSFER_SESSION: crate::operation::Operation = crate::operation::Operation {
+        id: "miniprogram.transfer_session",
+        method: crate::operation::Method::Post,
+        path: "/cgi-bin/miniprogram/transfer_session",
+        credential: crate::operation::Credential::AccessToken,
+        retry_safe: false,
+    };
+    /// Request builder of [`MiniprogramApi::transfer_session`] (获取下级/下游企业小程序session): set optional inputs, then `.await` it.
+    #[derive(Debug, Clone)]
+    #[must_use = "a request does nothing until it is awaited"]
+    pub struct MiniprogramTransferSession {
+        pub(super) client: crate::Client,
+        pub(super) request: MiniprogramTransferSessionRequest,
+    }
+    impl MiniprogramTransferSession {}
+    impl std::future::IntoFuture for MiniprogramTransferSession {
+        type Output = crate::Result<MiniprogramTransferSessionResponse>;
+        type IntoFuture = crate::BoxFuture<Self::Output>;
+        fn into_future(self) -> Self::IntoFuture {
+            Box::pin(async move {
+                let query: Vec<(&'static str, String)> = Vec::new();
+                self.client
+                    .execute_json::<
+                        MiniprogramTransferSessionResponse,
+                        _,
+                    >(&OP_MINIPROGRAM_TRANSFER_SESSION, &query, Some(&self.request))
                     .await
             })
         }

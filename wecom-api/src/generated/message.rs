@@ -2113,6 +2113,36 @@ impl<'de> serde::Deserialize<'de> for StatisticsTimeType {
         crate::de::int(deserializer).map(Self::from)
     }
 }
+/// 更新任务卡片消息状态的请求。
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct TaskCardUpdateRequest {
+    /// 要更新的成员 userid 列表（消息接收者），最多 1000 个
+    pub userids: Vec<String>,
+    /// 发送任务卡片消息的应用 id
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "crate::de::opt_int"
+    )]
+    pub agentid: Option<i64>,
+    /// 发送任务卡片消息时指定的 task_id
+    #[serde(deserialize_with = "crate::de::string")]
+    pub task_id: String,
+    /// 设置为已选择状态的按钮，须与发送消息时按钮的 key 一致
+    #[serde(deserialize_with = "crate::de::string")]
+    pub replace_name: String,
+}
+/// 更新任务卡片消息状态的返回。
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct TaskCardUpdateResponse {
+    /// 不合法的 userid
+    #[serde(
+        default,
+        skip_serializing_if = "Vec::is_empty",
+        deserialize_with = "crate::de::vec_or_null"
+    )]
+    pub invaliduser: Vec<String>,
+}
 /// 模板卡片：card_type 决定卡片样式，其余字段与 card_type 并列。
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct TemplateCard {
@@ -2800,6 +2830,21 @@ impl NewsNoticeCard {
             horizontal_content_list: None,
             jump_list: None,
             card_action: card_action.into(),
+        }
+    }
+}
+impl TaskCardUpdateRequest {
+    /// A `TaskCardUpdateRequest` with its required `userids`, `task_id`, `replace_name` set and every optional field unset.
+    pub fn new(
+        userids: impl IntoIterator<Item = impl Into<String>>,
+        task_id: impl Into<String>,
+        replace_name: impl Into<String>,
+    ) -> Self {
+        Self {
+            userids: userids.into_iter().map(Into::into).collect(),
+            agentid: None,
+            task_id: task_id.into(),
+            replace_name: replace_name.into(),
         }
     }
 }
@@ -3615,6 +3660,59 @@ impl MessageApi {
             },
         }
     }
+    /// 更新任务卡片消息状态
+    ///
+    /// **Deprecated:** Task card messages were replaced by template cards and this page is no longer in the official docs; use `message().update_template_card`.
+    ///
+    /// 把已发送的任务卡片消息（msgtype 为 interactive_taskcard，旧版的 taskcard 类型不支持）在指定成员处更新为 已处理状态：replace_name 须与发送时某个按钮的 key 一致，该按钮显示为已选择。task_id 须是发送任务卡片时指定的 task_id。 任务卡片已被模板卡片取代，官方文档不再收录本接口（据官方社区答复），新应用请改用模板卡片与 message.update_template_card。字段据旧版文档与社区示例整理，未能与官方文档逐一核对。
+    ///
+    /// `POST /cgi-bin/message/update_taskcard` ([official documentation](https://developer.work.weixin.qq.com/document/path/91579))
+    ///
+    /// Endpoint id `message.update_taskcard`; not safe to repeat, so it is sent at most once.
+    ///
+    /// # Example
+    ///
+    /// ```no_run
+    /// # async fn example(client: wecom_api::Client) -> Result<(), Box<dyn std::error::Error>> {
+    /// let response = client.message().update_taskcard(["userid1", "userid2"], "taskid122", "key111")
+    ///     .agentid(1)
+    ///     .await?;
+    /// # Ok(())
+    /// # }
+    /// ```
+    ///
+    /// Documented response:
+    ///
+    /// ```json
+    /// {
+    ///   "errcode": 0,
+    ///   "errmsg": "ok",
+    ///   "invaliduser": [
+    ///     "userid3"
+    ///   ]
+    /// }
+    /// ```
+    #[doc(alias = "/cgi-bin/message/update_taskcard")]
+    #[doc(alias = "更新任务卡片消息状态")]
+    #[deprecated(
+        note = "Task card messages were replaced by template cards and this page is no longer in the official docs; use `message().update_template_card`."
+    )]
+    pub fn update_taskcard(
+        &self,
+        userids: impl IntoIterator<Item = impl Into<String>>,
+        task_id: impl Into<String>,
+        replace_name: impl Into<String>,
+    ) -> calls::MessageUpdateTaskcard {
+        calls::MessageUpdateTaskcard {
+            client: self.client.clone(),
+            request: TaskCardUpdateRequest {
+                userids: userids.into_iter().map(Into::into).collect(),
+                task_id: task_id.into(),
+                replace_name: replace_name.into(),
+                ..Default::default()
+            },
+        }
+    }
 }
 /// Request builders of 消息推送 (message): what each method returns. Set optional inputs, then `.await` the builder.
 pub mod calls {
@@ -4100,6 +4198,52 @@ pub mod calls {
                         LinkedCorpMessageSendResponse,
                         _,
                     >(&OP_MESSAGE_SEND_LINKEDCORP, &query, Some(&self.request))
+                    .await
+            })
+        }
+    }
+    static OP_MESSAGE_UPDATE_TASKCARD: crate::operation::Operation = crate::operation::Operation {
+        id: "message.update_taskcard",
+        method: crate::operation::Method::Post,
+        path: "/cgi-bin/message/update_taskcard",
+        credential: crate::operation::Credential::AccessToken,
+        retry_safe: false,
+    };
+    /// Request builder of [`MessageApi::update_taskcard`] (更新任务卡片消息状态): set optional inputs, then `.await` it.
+    #[derive(Debug, Clone)]
+    #[must_use = "a request does nothing until it is awaited"]
+    pub struct MessageUpdateTaskcard {
+        pub(super) client: crate::Client,
+        pub(super) request: TaskCardUpdateRequest,
+    }
+    impl MessageUpdateTaskcard {
+        /// 发送任务卡片消息的应用 id
+        pub fn agentid(mut self, value: i64) -> Self {
+            self.request.agentid = Some(value);
+            self
+        }
+    }
+    impl std::future::IntoFuture for MessageUpdateTaskcard {
+        type Output = crate::Result<TaskCardUpdateResponse>;
+        type IntoFuture = crate::BoxFuture<Self::Output>;
+        fn into_future(mut self) -> Self::IntoFuture {
+            Box::pin(async move {
+                if self.request.agentid.is_none() {
+                    self.request.agentid = self.client.agent_id();
+                }
+                if self.request.agentid.is_none() {
+                    return Err(crate::Error::InvalidArgument {
+                        what: "agentid".into(),
+                        why: "message.update_taskcard needs `agentid`: set it on the call or give the client one with ClientBuilder::agent_id"
+                            .into(),
+                    });
+                }
+                let query: Vec<(&'static str, String)> = Vec::new();
+                self.client
+                    .execute_json::<
+                        TaskCardUpdateResponse,
+                        _,
+                    >(&OP_MESSAGE_UPDATE_TASKCARD, &query, Some(&self.request))
                     .await
             })
         }

@@ -16,6 +16,10 @@ pub mod chatdata;
 #[cfg_attr(docsrs, doc(cfg(feature = "contacts")))]
 #[rustfmt::skip]
 pub mod contacts;
+#[cfg(feature = "corpgroup")]
+#[cfg_attr(docsrs, doc(cfg(feature = "corpgroup")))]
+#[rustfmt::skip]
+pub mod corpgroup;
 #[cfg(feature = "email")]
 #[cfg_attr(docsrs, doc(cfg(feature = "email")))]
 #[rustfmt::skip]
@@ -24,6 +28,10 @@ pub mod email;
 #[cfg_attr(docsrs, doc(cfg(feature = "external_contact")))]
 #[rustfmt::skip]
 pub mod external_contact;
+#[cfg(feature = "external_pay")]
+#[cfg_attr(docsrs, doc(cfg(feature = "external_pay")))]
+#[rustfmt::skip]
+pub mod external_pay;
 #[cfg(feature = "health")]
 #[cfg_attr(docsrs, doc(cfg(feature = "health")))]
 #[rustfmt::skip]
@@ -36,6 +44,10 @@ pub mod hr;
 #[cfg_attr(docsrs, doc(cfg(feature = "identity")))]
 #[rustfmt::skip]
 pub mod identity;
+#[cfg(feature = "invoice")]
+#[cfg_attr(docsrs, doc(cfg(feature = "invoice")))]
+#[rustfmt::skip]
+pub mod invoice;
 #[cfg(feature = "kf")]
 #[cfg_attr(docsrs, doc(cfg(feature = "kf")))]
 #[rustfmt::skip]
@@ -72,6 +84,10 @@ pub mod oa;
 #[cfg_attr(docsrs, doc(cfg(feature = "report")))]
 #[rustfmt::skip]
 pub mod report;
+#[cfg(feature = "robot")]
+#[cfg_attr(docsrs, doc(cfg(feature = "robot")))]
+#[rustfmt::skip]
+pub mod robot;
 #[cfg(feature = "school")]
 #[cfg_attr(docsrs, doc(cfg(feature = "school")))]
 #[rustfmt::skip]
