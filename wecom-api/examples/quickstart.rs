@@ -47,7 +47,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     );
 
     let departments = client.department().list().await?;
-    for department in departments.department.unwrap_or_default() {
+    for department in departments.department {
         println!(
             "department {} {:?} (parent {:?})",
             department.id, department.name, department.parentid

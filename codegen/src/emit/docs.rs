@@ -56,10 +56,16 @@ pub fn endpoint_doc(spec: &SpecFile, endpoint: &Endpoint) -> String {
         doc.push_str(&limits);
     }
     doc.push_str("# Example\n\n```no_run\n");
+    let call = call_example(spec, endpoint);
+    let group = &spec.group;
+    // Typed values name the group's types; one import keeps the example readable.
+    if call.contains(super::example_values::TYPE_MARK) {
+        doc.push_str(&format!("use wecom_api::{group}::*;\n\n"));
+    }
     doc.push_str(
         "# async fn example(client: wecom_api::Client) -> Result<(), Box<dyn std::error::Error>> {\n",
     );
-    doc.push_str(&call_example(spec, endpoint));
+    doc.push_str(&call.replace(super::example_values::TYPE_MARK, ""));
     doc.push_str("# Ok(())\n# }\n```\n");
     if let (ResponseBody::Json { .. }, Some(example)) =
         (&endpoint.response, endpoint.examples.first())
@@ -133,20 +139,30 @@ fn call_example(spec: &SpecFile, endpoint: &Endpoint) -> String {
     let (namespace, method) = split_id(endpoint);
     let inputs = call_inputs(spec, endpoint);
     let example = endpoint.examples.first();
+    let printer = super::example_values::Printer::new(spec);
+    let literal = |type_ref: &TypeRef, value: Option<&Value>| literal(&printer, spec, type_ref, value);
     let mut args = Vec::new();
     let mut setup = String::new();
     for param in &inputs.required_query {
         let value = example.and_then(|e| e.query.get(&param.name));
-        args.push(literal(spec, &field_type(param), value));
+        args.push(literal(&field_type(param), value));
     }
     if let Some(body) = &inputs.body {
         let request = example.and_then(|e| e.request.as_ref());
         if body.as_struct {
-            let json = request.map(Value::to_string).unwrap_or_else(|| "{}".into());
-            setup.push_str(&format!(
-                "let request: wecom_api::{}::{} = serde_json::from_str(r##\"{json}\"##)?;\n",
-                spec.group, body.type_name
-            ));
+            let typed = request.and_then(|r| {
+                printer.exact(&TypeRef::Named(body.type_name.to_string()), r, 0)
+            });
+            match typed {
+                Some(expr) => setup.push_str(&format!("let request = {expr};\n")),
+                None => {
+                    let json = request.map(Value::to_string).unwrap_or_else(|| "{}".into());
+                    setup.push_str(&format!(
+                        "let request: wecom_api::{}::{} = serde_json::from_str(r##\"{json}\"##)?;\n",
+                        spec.group, body.type_name
+                    ));
+                }
+            }
             args.push("request".to_string());
         } else {
             for field in &body.required {
@@ -157,7 +173,7 @@ fn call_example(spec: &SpecFile, endpoint: &Endpoint) -> String {
                 } else {
                     request.and_then(|r| r.get(&field.name))
                 };
-                args.push(literal(spec, &type_ref, value));
+                args.push(literal(&type_ref, value));
             }
         }
     }
@@ -173,8 +189,8 @@ fn call_example(spec: &SpecFile, endpoint: &Endpoint) -> String {
     if let (Some(body), Some(request)) = (&inputs.body, example.and_then(|e| e.request.as_ref())) {
         if !body.as_struct {
             for field in body.optional.iter().take(2) {
-                if let Some(value) = request.get(&field.name) {
-                    let value = literal(spec, &field_type(field), Some(value));
+                if let Some(value) = request.get(&field.name).filter(|_| field.client_default.is_none()) {
+                    let value = literal(&field_type(field), Some(value));
                     if !value.starts_with("serde_json") {
                         call.push_str(&format!("\n    .{}({value})", rust_field_name(field)));
                     }
@@ -190,7 +206,12 @@ fn call_example(spec: &SpecFile, endpoint: &Endpoint) -> String {
 }
 
 /// A Rust expression for an example value that the generated argument type accepts.
-fn literal(spec: &SpecFile, type_ref: &TypeRef, value: Option<&Value>) -> String {
+fn literal(
+    printer: &super::example_values::Printer<'_>,
+    spec: &SpecFile,
+    type_ref: &TypeRef,
+    value: Option<&Value>,
+) -> String {
     let Some(value) = value else {
         return default_literal(type_ref);
     };
@@ -207,24 +228,17 @@ fn literal(spec: &SpecFile, type_ref: &TypeRef, value: Option<&Value>) -> String
         {
             let items: Vec<String> = items
                 .iter()
-                .map(|item| literal(spec, inner, Some(item)))
+                .map(|item| literal(printer, spec, inner, Some(item)))
                 .collect();
             format!("[{}]", items.join(", "))
         }
-        (TypeRef::Named(name), Value::String(text)) if is_string_enum(spec, name) => {
-            format!("wecom_api::{}::{name}::from({text:?})", spec.group)
-        }
-        (TypeRef::Named(name), _) if is_int_enum(spec, name) => {
-            format!(
-                "wecom_api::{}::{name}::from({})",
-                spec.group,
-                integer(value).unwrap_or(0)
-            )
-        }
-        _ => format!(
-            "serde_json::from_str::<{}>(r##\"{value}\"##)?",
-            rust_path(spec, type_ref)
-        ),
+        _ => match printer.exact(type_ref, value, 0) {
+            Some(expr) => expr,
+            None => format!(
+                "serde_json::from_str::<{}>(r##\"{value}\"##)?",
+                rust_path(spec, type_ref)
+            ),
+        },
     }
 }
 
@@ -253,20 +267,6 @@ fn default_literal(type_ref: &TypeRef) -> String {
         TypeRef::Boolean | TypeRef::Flag => "false".into(),
         _ => "Default::default()".into(),
     }
-}
-
-fn is_int_enum(spec: &SpecFile, name: &str) -> bool {
-    matches!(
-        spec.types.get(name),
-        Some(crate::model::TypeDef::IntEnum { .. })
-    )
-}
-
-fn is_string_enum(spec: &SpecFile, name: &str) -> bool {
-    matches!(
-        spec.types.get(name),
-        Some(crate::model::TypeDef::StringEnum { .. })
-    )
 }
 
 fn integer(value: &Value) -> Option<i64> {

@@ -3,6 +3,7 @@
 mod callbacks;
 mod conveniences;
 mod docs;
+mod example_values;
 mod names;
 mod rust_ops;
 mod rust_types;

@@ -103,7 +103,9 @@ fn example_test(
                 args.push(quote!(body.#name));
             }
         }
-        for field in &body.optional {
+        // A request struct passed whole already carries its optional fields.
+        let optional: &[&crate::model::Field] = if body.as_struct { &[] } else { &body.optional };
+        for field in optional {
             let name = field_ident(field);
             optional_body.extend(quote! {
                 if let Some(value) = body.#name {

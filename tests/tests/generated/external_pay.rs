@@ -721,24 +721,6 @@ async fn external_pay_miniapp_create_order_example_0() {
     let mut call: calls::ExternalPayMiniappCreateOrder = client
         .external_pay_miniapp()
         .create_order(body);
-    if let Some(value) = body.scenekey {
-        call = call.scenekey(value);
-    }
-    if let Some(value) = body.time_expire {
-        call = call.time_expire(value);
-    }
-    if let Some(value) = body.attach {
-        call = call.attach(value);
-    }
-    if let Some(value) = body.goods_tag {
-        call = call.goods_tag(value);
-    }
-    if let Some(value) = body.scene_info {
-        call = call.scene_info(value);
-    }
-    if let Some(value) = body.detail {
-        call = call.detail(value);
-    }
     let response = call
         .await
         .expect(
@@ -1055,12 +1037,6 @@ async fn external_pay_miniapp_refund_example_0() {
     let mut call: calls::ExternalPayMiniappRefund = client
         .external_pay_miniapp()
         .refund(body);
-    if let Some(value) = body.reason {
-        call = call.reason(value);
-    }
-    if let Some(value) = body.funds_account {
-        call = call.funds_account(value);
-    }
     let response = call
         .await
         .expect(

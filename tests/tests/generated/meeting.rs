@@ -1614,48 +1614,6 @@ async fn meeting_webinar_create_example_0() {
     crate::support::assert_typed(&body);
     #[allow(unused_mut)]
     let mut call: calls::MeetingWebinarCreate = client.meeting_webinar().create(body);
-    if let Some(value) = body.sponsor {
-        call = call.sponsor(value);
-    }
-    if let Some(value) = body.hosts {
-        call = call.hosts(value);
-    }
-    if let Some(value) = body.password {
-        call = call.password(value);
-    }
-    if let Some(value) = body.cover_url {
-        call = call.cover_url(value);
-    }
-    if let Some(value) = body.description {
-        call = call.description(value);
-    }
-    if let Some(value) = body.enable_guest_invite_link {
-        call = call.enable_guest_invite_link(value);
-    }
-    if let Some(value) = body.media_setting {
-        call = call.media_setting(value);
-    }
-    if let Some(value) = body.enable_qa {
-        call = call.enable_qa(value);
-    }
-    if let Some(value) = body.sensitive_words {
-        call = call.sensitive_words(value);
-    }
-    if let Some(value) = body.enable_manual_check {
-        call = call.enable_manual_check(value);
-    }
-    if let Some(value) = body.activity_page {
-        call = call.activity_page(value);
-    }
-    if let Some(value) = body.display_number_of_attendees {
-        call = call.display_number_of_attendees(value);
-    }
-    if let Some(value) = body.playback_for_audience {
-        call = call.playback_for_audience(value);
-    }
-    if let Some(value) = body.preparation_mode {
-        call = call.preparation_mode(value);
-    }
     let response = call
         .await
         .expect(
@@ -1779,48 +1737,6 @@ async fn meeting_webinar_update_example_0() {
     crate::support::assert_typed(&body);
     #[allow(unused_mut)]
     let mut call: calls::MeetingWebinarUpdate = client.meeting_webinar().update(body);
-    if let Some(value) = body.sponsor {
-        call = call.sponsor(value);
-    }
-    if let Some(value) = body.hosts {
-        call = call.hosts(value);
-    }
-    if let Some(value) = body.password {
-        call = call.password(value);
-    }
-    if let Some(value) = body.cover_url {
-        call = call.cover_url(value);
-    }
-    if let Some(value) = body.description {
-        call = call.description(value);
-    }
-    if let Some(value) = body.enable_guest_invite_link {
-        call = call.enable_guest_invite_link(value);
-    }
-    if let Some(value) = body.media_setting {
-        call = call.media_setting(value);
-    }
-    if let Some(value) = body.enable_qa {
-        call = call.enable_qa(value);
-    }
-    if let Some(value) = body.sensitive_words {
-        call = call.sensitive_words(value);
-    }
-    if let Some(value) = body.enable_manual_check {
-        call = call.enable_manual_check(value);
-    }
-    if let Some(value) = body.activity_page {
-        call = call.activity_page(value);
-    }
-    if let Some(value) = body.display_number_of_attendees {
-        call = call.display_number_of_attendees(value);
-    }
-    if let Some(value) = body.playback_for_audience {
-        call = call.playback_for_audience(value);
-    }
-    if let Some(value) = body.preparation_mode {
-        call = call.preparation_mode(value);
-    }
     let response = call
         .await
         .expect(
@@ -7159,12 +7075,6 @@ async fn meeting_poll_create_theme_example_0() {
     let mut call: calls::MeetingPollCreateTheme = client
         .meeting_poll()
         .create_theme(body);
-    if let Some(value) = body.poll_desc {
-        call = call.poll_desc(value);
-    }
-    if let Some(value) = body.is_anony {
-        call = call.is_anony(value);
-    }
     let response = call
         .await
         .expect(
@@ -7244,9 +7154,6 @@ async fn meeting_poll_update_theme_example_0() {
     let mut call: calls::MeetingPollUpdateTheme = client
         .meeting_poll()
         .update_theme(body);
-    if let Some(value) = body.is_anony {
-        call = call.is_anony(value);
-    }
     let response = call
         .await
         .expect(

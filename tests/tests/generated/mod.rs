@@ -18,6 +18,8 @@ mod external_contact;
 #[rustfmt::skip]
 mod external_pay;
 #[rustfmt::skip]
+mod hardware;
+#[rustfmt::skip]
 mod health;
 #[rustfmt::skip]
 mod hr;
@@ -41,6 +43,8 @@ mod meeting;
 mod message;
 #[rustfmt::skip]
 mod oa;
+#[rustfmt::skip]
+mod provider;
 #[rustfmt::skip]
 mod report;
 #[rustfmt::skip]

@@ -462,21 +462,6 @@ async fn approval_apply_example_0() {
     crate::support::assert_typed(&body);
     #[allow(unused_mut)]
     let mut call: calls::ApprovalApply = client.approval().apply(body);
-    if let Some(value) = body.choose_department {
-        call = call.choose_department(value);
-    }
-    if let Some(value) = body.process {
-        call = call.process(value);
-    }
-    if let Some(value) = body.approver {
-        call = call.approver(value);
-    }
-    if let Some(value) = body.notifyer {
-        call = call.notifyer(value);
-    }
-    if let Some(value) = body.notify_type {
-        call = call.notify_type(value);
-    }
     let response = call
         .await
         .expect(concat!("approval.apply", " succeeds on its documented response"));
@@ -917,21 +902,6 @@ async fn approval_apply_example_1() {
     crate::support::assert_typed(&body);
     #[allow(unused_mut)]
     let mut call: calls::ApprovalApply = client.approval().apply(body);
-    if let Some(value) = body.choose_department {
-        call = call.choose_department(value);
-    }
-    if let Some(value) = body.process {
-        call = call.process(value);
-    }
-    if let Some(value) = body.approver {
-        call = call.approver(value);
-    }
-    if let Some(value) = body.notifyer {
-        call = call.notifyer(value);
-    }
-    if let Some(value) = body.notify_type {
-        call = call.notify_type(value);
-    }
     let response = call
         .await
         .expect(concat!("approval.apply", " succeeds on its documented response"));

@@ -1386,10 +1386,11 @@ impl AgentApi {
     /// # Example
     ///
     /// ```no_run
+    /// use wecom_api::application::*;
+    ///
     /// # async fn example(client: wecom_api::Client) -> Result<(), Box<dyn std::error::Error>> {
     /// let response = client.agent().set()
-    ///     .agentid(1000005)
-    ///     .report_location_flag(wecom_api::application::ReportLocationFlag::from(0))
+    ///     .report_location_flag(ReportLocationFlag::NotReported)
     ///     .await?;
     /// # Ok(())
     /// # }
@@ -1466,7 +1467,6 @@ impl AgentApi {
     /// ```no_run
     /// # async fn example(client: wecom_api::Client) -> Result<(), Box<dyn std::error::Error>> {
     /// let response = client.agent().set_scope()
-    ///     .agentid(1)
     ///     .allow_user(["zhansan", "lisi"])
     ///     .await?;
     /// # Ok(())
@@ -1637,7 +1637,6 @@ impl AgentApi {
     /// ```no_run
     /// # async fn example(client: wecom_api::Client) -> Result<(), Box<dyn std::error::Error>> {
     /// let response = client.agent().get_workbench_data("test")
-    ///     .agentid(1000005)
     ///     .await?;
     /// # Ok(())
     /// # }
@@ -1696,8 +1695,35 @@ impl MenuApi {
     /// # Example
     ///
     /// ```no_run
+    /// use wecom_api::application::*;
+    ///
     /// # async fn example(client: wecom_api::Client) -> Result<(), Box<dyn std::error::Error>> {
-    /// let response = client.menu().create(serde_json::from_str::<Vec<wecom_api::application::MenuButton>>(r##"[{"key":"V1001_TODAY_MUSIC","name":"今日歌曲","type":"click"},{"name":"菜单","sub_button":[{"name":"搜索","type":"view","url":"http://www.soso.com/"},{"key":"V1001_GOOD","name":"赞一下我们","type":"click"}]}]"##)?)
+    /// let response = client.menu().create(vec![
+    ///     MenuButton {
+    ///         button_type: Some(MenuButtonType::Click),
+    ///         name: "今日歌曲".into(),
+    ///         key: Some("V1001_TODAY_MUSIC".into()),
+    ///         ..Default::default()
+    ///     },
+    ///     MenuButton {
+    ///         name: "菜单".into(),
+    ///         sub_button: Some(vec![
+    ///             MenuButton {
+    ///                 button_type: Some(MenuButtonType::View),
+    ///                 name: "搜索".into(),
+    ///                 url: Some("http://www.soso.com/".into()),
+    ///                 ..Default::default()
+    ///             },
+    ///             MenuButton {
+    ///                 button_type: Some(MenuButtonType::Click),
+    ///                 name: "赞一下我们".into(),
+    ///                 key: Some("V1001_GOOD".into()),
+    ///                 ..Default::default()
+    ///             }
+    ///         ]),
+    ///         ..Default::default()
+    ///     }
+    /// ])
     ///     .await?;
     /// # Ok(())
     /// # }
@@ -1835,7 +1861,6 @@ impl WorkbenchApi {
     /// ```no_run
     /// # async fn example(client: wecom_api::Client) -> Result<(), Box<dyn std::error::Error>> {
     /// let response = client.workbench().get_template()
-    ///     .agentid(1000005)
     ///     .await?;
     /// # Ok(())
     /// # }
@@ -1876,9 +1901,14 @@ impl WorkbenchApi {
     /// # Example
     ///
     /// ```no_run
+    /// use wecom_api::application::*;
+    ///
     /// # async fn example(client: wecom_api::Client) -> Result<(), Box<dyn std::error::Error>> {
-    /// let response = client.workbench().set_template(serde_json::from_str::<wecom_api::application::WorkbenchTemplate>(r##"{"agentid":1000005,"image":{"jump_url":"http://www.qq.com","pagepath":"pages/index","url":"xxxx"},"replace_user_data":true,"type":"image"}"##)?)
-    ///     .agentid(1000005)
+    /// let response = client.workbench().set_template(WorkbenchTemplate::Image(WorkbenchImage {
+    ///     url: Some("xxxx".into()),
+    ///     jump_url: Some("http://www.qq.com".into()),
+    ///     pagepath: Some("pages/index".into())
+    /// }))
     ///     .replace_user_data(true)
     ///     .await?;
     /// # Ok(())
@@ -1919,9 +1949,25 @@ impl WorkbenchApi {
     /// # Example
     ///
     /// ```no_run
+    /// use wecom_api::application::*;
+    ///
     /// # async fn example(client: wecom_api::Client) -> Result<(), Box<dyn std::error::Error>> {
-    /// let response = client.workbench().set_data("test", serde_json::from_str::<wecom_api::application::WorkbenchData>(r##"{"agentid":1000005,"keydata":{"items":[{"data":"2","jump_url":"http://www.qq.com","key":"待审批","pagepath":"pages/index"},{"data":"4","jump_url":"http://www.qq.com","key":"带批阅作业","pagepath":"pages/index"},{"data":"45","jump_url":"http://www.qq.com","key":"成绩录入","pagepath":"pages/index"},{"data":"98","jump_url":"http://www.qq.com","key":"综合评价","pagepath":"pages/index"}]},"type":"keydata","userid":"test"}"##)?)
-    ///     .agentid(1000005)
+    /// let response = client.workbench().set_data("test", WorkbenchData::Keydata(WorkbenchKeydata {
+    ///     items: Some(vec![
+    ///         WorkbenchKeydataItem {
+    ///             key: Some("待审批".into()),
+    ///             data: "2".into(),
+    ///             jump_url: Some("http://www.qq.com".into()),
+    ///             pagepath: Some("pages/index".into())
+    ///         },
+    ///         WorkbenchKeydataItem {
+    ///             key: Some("带批阅作业".into()),
+    ///             data: "4".into(),
+    ///             jump_url: Some("http://www.qq.com".into()),
+    ///             pagepath: Some("pages/index".into())
+    ///         }
+    ///     ])
+    /// }))
     ///     .await?;
     /// # Ok(())
     /// # }
@@ -1962,9 +2008,21 @@ impl WorkbenchApi {
     /// # Example
     ///
     /// ```no_run
+    /// use wecom_api::application::*;
+    ///
     /// # async fn example(client: wecom_api::Client) -> Result<(), Box<dyn std::error::Error>> {
-    /// let response = client.workbench().batch_set_data(["userid1", "userid2"], serde_json::from_str::<wecom_api::application::WorkbenchUserData>(r##"{"keydata":{"items":[{"data":"0","jump_url":"http://www.qq.com","key":"待审批"}]},"type":"keydata"}"##)?)
-    ///     .agentid(1000005)
+    /// let response = client.workbench().batch_set_data(["userid1", "userid2"], WorkbenchUserData {
+    ///     data: WorkbenchData::Keydata(WorkbenchKeydata {
+    ///         items: Some(vec![
+    ///             WorkbenchKeydataItem {
+    ///                 key: Some("待审批".into()),
+    ///                 data: "0".into(),
+    ///                 jump_url: Some("http://www.qq.com".into()),
+    ///                 ..Default::default()
+    ///             }
+    ///         ])
+    ///     })
+    /// })
     ///     .await?;
     /// # Ok(())
     /// # }

@@ -2413,8 +2413,14 @@ impl ChatdataApi {
     /// # Example
     ///
     /// ```no_run
+    /// use wecom_api::chatdata::*;
+    ///
     /// # async fn example(client: wecom_api::Client) -> Result<(), Box<dyn std::error::Error>> {
-    /// let response = client.chatdata().set_hide_sensitiveinfo_config(serde_json::from_str::<wecom_api::chatdata::HideSensitiveInfoConfig>(r##"{"hide_bankno":true,"hide_idcard":true,"hide_mobile":false}"##)?)
+    /// let response = client.chatdata().set_hide_sensitiveinfo_config(HideSensitiveInfoConfig {
+    ///     hide_mobile: Some(false),
+    ///     hide_idcard: Some(true),
+    ///     hide_bankno: Some(true)
+    /// })
     ///     .userid("xxxxx")
     ///     .await?;
     /// # Ok(())
@@ -2612,8 +2618,23 @@ impl ChatdataApi {
     /// # Example
     ///
     /// ```no_run
+    /// use wecom_api::chatdata::*;
+    ///
     /// # async fn example(client: wecom_api::Client) -> Result<(), Box<dyn std::error::Error>> {
     /// let response = client.chatdata().search_msg("合同")
+    ///     .chat_info(SearchChatInfo {
+    ///     chat_type: 1,
+    ///     id_list: vec![
+    ///         SearchChatParty {
+    ///             open_userid: Some("woxxxxxx".into()),
+    ///             ..Default::default()
+    ///         },
+    ///         SearchChatParty {
+    ///             external_userid: Some("wmxxxxxx".into()),
+    ///             ..Default::default()
+    ///         }
+    ///     ]
+    /// })
     ///     .start_time(1700000000)
     ///     .await?;
     /// # Ok(())
@@ -2710,8 +2731,16 @@ impl ChatdataApi {
     /// # Example
     ///
     /// ```no_run
+    /// use wecom_api::chatdata::*;
+    ///
     /// # async fn example(client: wecom_api::Client) -> Result<(), Box<dyn std::error::Error>> {
-    /// let response = client.chatdata().get_agree_status_single(serde_json::from_str::<Vec<wecom_api::chatdata::AgreeStatusSingleItem>>(r##"[{"external_userid":"wmXXXXXXXXXXXXX","open_userid":"woAAAAAAAAAAA"}]"##)?)
+    /// let response = client.chatdata().get_agree_status_single(vec![
+    ///     AgreeStatusSingleItem {
+    ///         open_userid: Some("woAAAAAAAAAAA".into()),
+    ///         external_userid: Some("wmXXXXXXXXXXXXX".into()),
+    ///         ..Default::default()
+    ///     }
+    /// ])
     ///     .await?;
     /// # Ok(())
     /// # }
@@ -2810,8 +2839,23 @@ impl ChatdataAnalyzeApi {
     /// # Example
     ///
     /// ```no_run
+    /// use wecom_api::chatdata::*;
+    ///
     /// # async fn example(client: wecom_api::Client) -> Result<(), Box<dyn std::error::Error>> {
-    /// let response = client.chatdata_analyze().add(wecom_api::chatdata::AnalyzeTaskType::from(1), serde_json::from_str::<Vec<wecom_api::chatdata::EncryptedMsgRef>>(r##"[{"encrypt_info":{"secret_key":"SECRETKEY1"},"msgid":"MSGID1"},{"encrypt_info":{"secret_key":"SECRETKEY2"},"msgid":"MSGID2"}]"##)?)
+    /// let response = client.chatdata_analyze().add(AnalyzeTaskType::Sentiment, vec![
+    ///     EncryptedMsgRef {
+    ///         msg_id: "MSGID1".into(),
+    ///         encrypt_info: MsgSecret {
+    ///             secret_key: "SECRETKEY1".into()
+    ///         }
+    ///     },
+    ///     EncryptedMsgRef {
+    ///         msg_id: "MSGID2".into(),
+    ///         encrypt_info: MsgSecret {
+    ///             secret_key: "SECRETKEY2".into()
+    ///         }
+    ///     }
+    /// ])
     ///     .job_id("JOBID")
     ///     .await?;
     /// # Ok(())
@@ -3109,8 +3153,30 @@ impl ChatdataKeywordApi {
     /// # Example
     ///
     /// ```no_run
+    /// use wecom_api::chatdata::*;
+    ///
     /// # async fn example(client: wecom_api::Client) -> Result<(), Box<dyn std::error::Error>> {
-    /// let response = client.chatdata_keyword().create_rule("敏感词规则", serde_json::from_str::<wecom_api::chatdata::KeywordList>(r##"{"word_list":["转账","私下交易"]}"##)?)
+    /// let response = client.chatdata_keyword().create_rule("敏感词规则", KeywordList {
+    ///     word_list: vec!["转账".into(), "私下交易".into()]
+    /// })
+    ///     .semantics(SemanticsList {
+    ///     semantics_list: vec![1, 2]
+    /// })
+    ///     .applicable_range(ApplicableRange {
+    ///     target_type: Some(TypeList {
+    ///         type_list: Some(vec![1, 2])
+    ///     }),
+    ///     chat_type: Some(TypeList {
+    ///         type_list: Some(vec![1])
+    ///     }),
+    ///     department: Some(IntIdList {
+    ///         id_list: Some(vec![2])
+    ///     }),
+    ///     user: Some(StringIdList {
+    ///         id_list: Some(vec!["woAAAAAAAAAAA".into()])
+    ///     }),
+    ///     ..Default::default()
+    /// })
     ///     .await?;
     /// # Ok(())
     /// # }
@@ -3262,9 +3328,14 @@ impl ChatdataKeywordApi {
     /// # Example
     ///
     /// ```no_run
+    /// use wecom_api::chatdata::*;
+    ///
     /// # async fn example(client: wecom_api::Client) -> Result<(), Box<dyn std::error::Error>> {
     /// let response = client.chatdata_keyword().update_rule("RULE_ID")
     ///     .name("敏感词规则2")
+    ///     .keyword(KeywordList {
+    ///     word_list: vec!["转账".into()]
+    /// })
     ///     .await?;
     /// # Ok(())
     /// # }
@@ -3678,8 +3749,10 @@ impl ChatdataProgramApi {
     /// # Example
     ///
     /// ```no_run
+    /// use wecom_api::chatdata::*;
+    ///
     /// # async fn example(client: wecom_api::Client) -> Result<(), Box<dyn std::error::Error>> {
-    /// let response = client.chatdata_program().set_log_level("xxxx", wecom_api::chatdata::LogLevel::from(2))
+    /// let response = client.chatdata_program().set_log_level("xxxx", LogLevel::Info)
     ///     .await?;
     /// # Ok(())
     /// # }
@@ -3768,8 +3841,26 @@ impl ChatdataSpecapiApi {
     /// # Example
     ///
     /// ```no_run
+    /// use wecom_api::chatdata::*;
+    ///
     /// # async fn example(client: wecom_api::Client) -> Result<(), Box<dyn std::error::Error>> {
     /// let response = client.chatdata_specapi().create_job("xxx")
+    ///     .msg_filter(SpecApiMsgFilter {
+    ///     msg_list: Some(vec![
+    ///         EncryptedMsgRef {
+    ///             msg_id: "xxxmsgid".into(),
+    ///             encrypt_info: MsgSecret {
+    ///                 secret_key: "xxx".into()
+    ///             }
+    ///         },
+    ///         EncryptedMsgRef {
+    ///             msg_id: "yyymsgid".into(),
+    ///             encrypt_info: MsgSecret {
+    ///                 secret_key: "xxx".into()
+    ///             }
+    ///         }
+    ///     ])
+    /// })
     ///     .custom_data("xxxx")
     ///     .await?;
     /// # Ok(())
@@ -3867,9 +3958,11 @@ impl MsgauditApi {
     /// # Example
     ///
     /// ```no_run
+    /// use wecom_api::chatdata::*;
+    ///
     /// # async fn example(client: wecom_api::Client) -> Result<(), Box<dyn std::error::Error>> {
     /// let response = client.msgaudit().get_permit_user_list()
-    ///     .edition(wecom_api::chatdata::PermitEdition::from(1))
+    ///     .edition(PermitEdition::Office)
     ///     .await?;
     /// # Ok(())
     /// # }
@@ -3909,8 +4002,19 @@ impl MsgauditApi {
     /// # Example
     ///
     /// ```no_run
+    /// use wecom_api::chatdata::*;
+    ///
     /// # async fn example(client: wecom_api::Client) -> Result<(), Box<dyn std::error::Error>> {
-    /// let response = client.msgaudit().check_single_agree(serde_json::from_str::<Vec<wecom_api::chatdata::SingleAgreePair>>(r##"[{"exteranalopenid":"wmeDKaCQAAGd9oGiQWxVsAKwV2HxNAAA","userid":"XuJinSheng"},{"exteranalopenid":"wmeDKaCQAAIQ_p7ACn_jpLVBJSGocAAA","userid":"XuJinSheng"},{"exteranalopenid":"wmeDKaCQAAPE_p7ABnxkpLBBJSGocAAA","userid":"XuJinSheng"}]"##)?)
+    /// let response = client.msgaudit().check_single_agree(vec![
+    ///     SingleAgreePair {
+    ///         userid: "XuJinSheng".into(),
+    ///         external_open_id: "wmeDKaCQAAGd9oGiQWxVsAKwV2HxNAAA".into()
+    ///     },
+    ///     SingleAgreePair {
+    ///         userid: "XuJinSheng".into(),
+    ///         external_open_id: "wmeDKaCQAAIQ_p7ACn_jpLVBJSGocAAA".into()
+    ///     }
+    /// ])
     ///     .await?;
     /// # Ok(())
     /// # }

@@ -2659,9 +2659,16 @@ impl BatchApi {
     /// # Example
     ///
     /// ```no_run
+    /// use wecom_api::contacts::*;
+    ///
     /// # async fn example(client: wecom_api::Client) -> Result<(), Box<dyn std::error::Error>> {
     /// let response = client.batch().sync_user("xxxxxx")
     ///     .to_invite(true)
+    ///     .callback(BatchCallback {
+    ///     url: Some("xxx".into()),
+    ///     token: Some("xxx".into()),
+    ///     encodingaeskey: Some("xxx".into())
+    /// })
     ///     .await?;
     /// # Ok(())
     /// # }
@@ -2698,9 +2705,16 @@ impl BatchApi {
     /// # Example
     ///
     /// ```no_run
+    /// use wecom_api::contacts::*;
+    ///
     /// # async fn example(client: wecom_api::Client) -> Result<(), Box<dyn std::error::Error>> {
     /// let response = client.batch().replace_user("xxxxxx")
     ///     .to_invite(true)
+    ///     .callback(BatchCallback {
+    ///     url: Some("xxx".into()),
+    ///     token: Some("xxx".into()),
+    ///     encodingaeskey: Some("xxx".into())
+    /// })
     ///     .await?;
     /// # Ok(())
     /// # }
@@ -2737,8 +2751,15 @@ impl BatchApi {
     /// # Example
     ///
     /// ```no_run
+    /// use wecom_api::contacts::*;
+    ///
     /// # async fn example(client: wecom_api::Client) -> Result<(), Box<dyn std::error::Error>> {
     /// let response = client.batch().replace_party("xxxxxx")
+    ///     .callback(BatchCallback {
+    ///     url: Some("xxx".into()),
+    ///     token: Some("xxx".into()),
+    ///     encodingaeskey: Some("xxx".into())
+    /// })
     ///     .await?;
     /// # Ok(())
     /// # }
@@ -2827,8 +2848,27 @@ impl ContactRuleApi {
     /// # Example
     ///
     /// ```no_run
+    /// use wecom_api::contacts::*;
+    ///
     /// # async fn example(client: wecom_api::Client) -> Result<(), Box<dyn std::error::Error>> {
-    /// let response = client.contact_rule().create(serde_json::from_str::<Vec<wecom_api::contacts::ContactRuleInput>>(r##"[{"range":{"partyid":[1,2],"tagid":[3],"userid":["zhangsan","lisi"]},"rule_type":1,"whitelist":{"partyid":[4],"tagid":[],"userid":["wangwu"]}}]"##)?)
+    /// let response = client.contact_rule().create(vec![
+    ///     ContactRuleInput {
+    ///         rule_type: ContactRuleType::HideMembers,
+    ///         range: ContactRuleRange {
+    ///             userid: Some(vec!["zhangsan".into(), "lisi".into()]),
+    ///             partyid: Some(vec![1, 2]),
+    ///             tagid: Some(vec![3])
+    ///         },
+    ///         whitelist: Some(ContactRuleRange {
+    ///             userid: Some(vec!["wangwu".into()]),
+    ///             partyid: Some(vec![4]),
+    ///             tagid: Some(vec![])
+    ///         }),
+    ///         exclude: None,
+    ///         is_allowed_search: None,
+    ///         is_allowed_conversation: None
+    ///     }
+    /// ])
     ///     .await?;
     /// # Ok(())
     /// # }
@@ -2932,8 +2972,25 @@ impl ContactRuleApi {
     /// # Example
     ///
     /// ```no_run
+    /// use wecom_api::contacts::*;
+    ///
     /// # async fn example(client: wecom_api::Client) -> Result<(), Box<dyn std::error::Error>> {
-    /// let response = client.contact_rule().update(serde_json::from_str::<Vec<wecom_api::contacts::ContactRuleChange>>(r##"[{"range":{"partyid":[1,2],"tagid":[3],"userid":["zhangsan","lisi"]},"rule_id":10001,"whitelist":{"partyid":[4],"tagid":[],"userid":["wangwu"]}}]"##)?)
+    /// let response = client.contact_rule().update(vec![
+    ///     ContactRuleChange {
+    ///         rule_id: 10001,
+    ///         range: Some(ContactRuleRange {
+    ///             userid: Some(vec!["zhangsan".into(), "lisi".into()]),
+    ///             partyid: Some(vec![1, 2]),
+    ///             tagid: Some(vec![3])
+    ///         }),
+    ///         whitelist: Some(ContactRuleRange {
+    ///             userid: Some(vec!["wangwu".into()]),
+    ///             partyid: Some(vec![4]),
+    ///             tagid: Some(vec![])
+    ///         }),
+    ///         ..Default::default()
+    ///     }
+    /// ])
     ///     .await?;
     /// # Ok(())
     /// # }
@@ -4813,9 +4870,11 @@ impl UserApi {
     /// # Example
     ///
     /// ```no_run
+    /// use wecom_api::contacts::*;
+    ///
     /// # async fn example(client: wecom_api::Client) -> Result<(), Box<dyn std::error::Error>> {
     /// let response = client.user().get_userid_by_email("12345@qq.com")
-    ///     .email_type(wecom_api::contacts::EmailType::from(1))
+    ///     .email_type(EmailType::Corporate)
     ///     .await?;
     /// # Ok(())
     /// # }

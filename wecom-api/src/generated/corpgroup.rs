@@ -1461,8 +1461,30 @@ impl CorpgroupApi {
     /// # Example
     ///
     /// ```no_run
+    /// use wecom_api::corpgroup::*;
+    ///
     /// # async fn example(client: wecom_api::Client) -> Result<(), Box<dyn std::error::Error>> {
-    /// let response = client.corpgroup().import_chain_contact("xxxxxx", serde_json::from_str::<Vec<wecom_api::corpgroup::ChainContactCorp>>(r##"[{"contact_info_list":[{"identity_type":1,"mobile":"13000000001","name":"张三","user_custom_id":"100"},{"identity_type":2,"mobile":"13000000001","name":"李四","user_custom_id":"100"}],"corp_name":"飞飞培训学校","custom_id":"wof3du51quo5sl1is","group_path":"华北区/北京市/海淀区"}]"##)?)
+    /// let response = client.corpgroup().import_chain_contact("xxxxxx", vec![
+    ///     ChainContactCorp {
+    ///         corp_name: "飞飞培训学校".into(),
+    ///         group_path: Some("华北区/北京市/海淀区".into()),
+    ///         custom_id: Some("wof3du51quo5sl1is".into()),
+    ///         contact_info_list: vec![
+    ///             ChainContactInfo {
+    ///                 name: "张三".into(),
+    ///                 identity_type: ChainContactIdentity::Member,
+    ///                 mobile: "13000000001".into(),
+    ///                 user_custom_id: Some("100".into())
+    ///             },
+    ///             ChainContactInfo {
+    ///                 name: "李四".into(),
+    ///                 identity_type: ChainContactIdentity::Leader,
+    ///                 mobile: "13000000001".into(),
+    ///                 user_custom_id: Some("100".into())
+    ///             }
+    ///         ]
+    ///     }
+    /// ])
     ///     .await?;
     /// # Ok(())
     /// # }
@@ -1643,9 +1665,11 @@ impl CorpgroupApi {
     /// # Example
     ///
     /// ```no_run
+    /// use wecom_api::corpgroup::*;
+    ///
     /// # async fn example(client: wecom_api::Client) -> Result<(), Box<dyn std::error::Error>> {
     /// let response = client.corpgroup().get_token("wwabc", 1111)
-    ///     .business_type(wecom_api::corpgroup::BusinessType::from(1))
+    ///     .business_type(BusinessType::Chain)
     ///     .await?;
     /// # Ok(())
     /// # }
@@ -1688,9 +1712,11 @@ impl CorpgroupApi {
     /// # Example
     ///
     /// ```no_run
+    /// use wecom_api::corpgroup::*;
+    ///
     /// # async fn example(client: wecom_api::Client) -> Result<(), Box<dyn std::error::Error>> {
     /// let response = client.corpgroup().list_app_share_info(1111)
-    ///     .business_type(wecom_api::corpgroup::BusinessType::from(1))
+    ///     .business_type(BusinessType::Chain)
     ///     .corpid("wwcorp")
     ///     .await?;
     /// # Ok(())
@@ -2041,8 +2067,19 @@ impl CorpgroupRuleApi {
     /// # Example
     ///
     /// ```no_run
+    /// use wecom_api::corpgroup::*;
+    ///
     /// # async fn example(client: wecom_api::Client) -> Result<(), Box<dyn std::error::Error>> {
-    /// let response = client.corpgroup_rule().add("Chxxxxxx", serde_json::from_str::<wecom_api::corpgroup::ChainRule>(r##"{"member_corp_range":{"corpids":["corpid1","corpid2"],"groupids":[2,3]},"owner_corp_range":{"departmentids":[1,2],"userids":["userid1","userid2"]}}"##)?)
+    /// let response = client.corpgroup_rule().add("Chxxxxxx", ChainRule {
+    ///     owner_corp_range: OwnerCorpRange {
+    ///         departmentids: Some(vec![1, 2]),
+    ///         userids: Some(vec!["userid1".into(), "userid2".into()])
+    ///     },
+    ///     member_corp_range: MemberCorpRange {
+    ///         groupids: Some(vec![2, 3]),
+    ///         corpids: Some(vec!["corpid1".into(), "corpid2".into()])
+    ///     }
+    /// })
     ///     .await?;
     /// # Ok(())
     /// # }
@@ -2083,8 +2120,19 @@ impl CorpgroupRuleApi {
     /// # Example
     ///
     /// ```no_run
+    /// use wecom_api::corpgroup::*;
+    ///
     /// # async fn example(client: wecom_api::Client) -> Result<(), Box<dyn std::error::Error>> {
-    /// let response = client.corpgroup_rule().modify("Chxxxxxx", 1, serde_json::from_str::<wecom_api::corpgroup::ChainRule>(r##"{"member_corp_range":{"corpids":["corpid1","corpid2"],"groupids":[2,3]},"owner_corp_range":{"departmentids":[1,2],"userids":["userid1","userid2"]}}"##)?)
+    /// let response = client.corpgroup_rule().modify("Chxxxxxx", 1, ChainRule {
+    ///     owner_corp_range: OwnerCorpRange {
+    ///         departmentids: Some(vec![1, 2]),
+    ///         userids: Some(vec!["userid1".into(), "userid2".into()])
+    ///     },
+    ///     member_corp_range: MemberCorpRange {
+    ///         groupids: Some(vec![2, 3]),
+    ///         corpids: Some(vec!["corpid1".into(), "corpid2".into()])
+    ///     }
+    /// })
     ///     .await?;
     /// # Ok(())
     /// # }

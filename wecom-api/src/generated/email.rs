@@ -1451,8 +1451,10 @@ impl EmailApi {
     /// # Example
     ///
     /// ```no_run
+    /// use wecom_api::email::*;
+    ///
     /// # async fn example(client: wecom_api::Client) -> Result<(), Box<dyn std::error::Error>> {
-    /// let response = client.email().act_email(wecom_api::email::EmailActType::from(1))
+    /// let response = client.email().act_email(EmailActType::Enable)
     ///     .userid("member")
     ///     .publicemail_id(1)
     ///     .await?;
@@ -1535,8 +1537,13 @@ impl EmailAppApi {
     /// # Example
     ///
     /// ```no_run
+    /// use wecom_api::email::*;
+    ///
     /// # async fn example(client: wecom_api::Client) -> Result<(), Box<dyn std::error::Error>> {
-    /// let response = client.email_app().compose_send(serde_json::from_str::<wecom_api::email::EmailRecipients>(r##"{"emails":["word@bgjkcsqy.wecom.work","jyan1@tiyantest.wang"],"userids":["william"]}"##)?, "邮件标题", "邮件正文")
+    /// let response = client.email_app().compose_send(EmailRecipients {
+    ///     emails: Some(vec!["word@bgjkcsqy.wecom.work".into(), "jyan1@tiyantest.wang".into()]),
+    ///     userids: Some(vec!["william".into()])
+    /// }, "邮件标题", "邮件正文")
     ///     .await?;
     /// # Ok(())
     /// # }
@@ -1751,8 +1758,16 @@ impl EmailGroupApi {
     /// # Example
     ///
     /// ```no_run
+    /// use wecom_api::email::*;
+    ///
     /// # async fn example(client: wecom_api::Client) -> Result<(), Box<dyn std::error::Error>> {
     /// let response = client.email_group().create("zhangsangroup@gzdev.com", "zhangsangroup")
+    ///     .email_list(EmailStringList {
+    ///     list: Some(vec!["lisi@gzdev.com".into(), "wangwu@gzdev.com".into()])
+    /// })
+    ///     .tag_list(EmailIdList {
+    ///     list: Some(vec![2, 5])
+    /// })
     ///     .await?;
     /// # Ok(())
     /// # }
@@ -1793,9 +1808,14 @@ impl EmailGroupApi {
     /// # Example
     ///
     /// ```no_run
+    /// use wecom_api::email::*;
+    ///
     /// # async fn example(client: wecom_api::Client) -> Result<(), Box<dyn std::error::Error>> {
     /// let response = client.email_group().update("zhangsangroup@gzdev.com")
     ///     .groupname("zhangsangroup")
+    ///     .email_list(EmailStringList {
+    ///     list: Some(vec!["lisi@gzdev.com".into(), "wangwu@gzdev.com".into()])
+    /// })
     ///     .await?;
     /// # Ok(())
     /// # }
@@ -1944,8 +1964,10 @@ impl EmailGroupApi {
     /// # Example
     ///
     /// ```no_run
+    /// use wecom_api::email::*;
+    ///
     /// # async fn example(client: wecom_api::Client) -> Result<(), Box<dyn std::error::Error>> {
-    /// let response = client.email_group().search(wecom_api::email::EmailFuzzy::from(1))
+    /// let response = client.email_group().search(EmailFuzzy::Fuzzy)
     ///     .await?;
     /// # Ok(())
     /// # }
@@ -1997,8 +2019,10 @@ impl EmailOptionApi {
     /// # Example
     ///
     /// ```no_run
+    /// use wecom_api::email::*;
+    ///
     /// # async fn example(client: wecom_api::Client) -> Result<(), Box<dyn std::error::Error>> {
-    /// let response = client.email_option().get("zhangsan", serde_json::from_str::<Vec<wecom_api::email::EmailOptionType>>(r##"[1,2,3]"##)?)
+    /// let response = client.email_option().get("zhangsan", vec![EmailOptionType::ForceSecureLogin, EmailOptionType::ImapSmtp])
     ///     .await?;
     /// # Ok(())
     /// # }
@@ -2054,8 +2078,21 @@ impl EmailOptionApi {
     /// # Example
     ///
     /// ```no_run
+    /// use wecom_api::email::*;
+    ///
     /// # async fn example(client: wecom_api::Client) -> Result<(), Box<dyn std::error::Error>> {
-    /// let response = client.email_option().update("zhangsan", serde_json::from_str::<wecom_api::email::EmailOptions>(r##"{"list":[{"type":1,"value":"0"},{"type":2,"value":"1"},{"type":3,"value":"0"}]}"##)?)
+    /// let response = client.email_option().update("zhangsan", EmailOptions {
+    ///     list: Some(vec![
+    ///         EmailOption {
+    ///             option_type: EmailOptionType::ForceSecureLogin,
+    ///             value: "0".into()
+    ///         },
+    ///         EmailOption {
+    ///             option_type: EmailOptionType::ImapSmtp,
+    ///             value: "1".into()
+    ///         }
+    ///     ])
+    /// })
     ///     .await?;
     /// # Ok(())
     /// # }
@@ -2102,8 +2139,16 @@ impl EmailPublicApi {
     /// # Example
     ///
     /// ```no_run
+    /// use wecom_api::email::*;
+    ///
     /// # async fn example(client: wecom_api::Client) -> Result<(), Box<dyn std::error::Error>> {
     /// let response = client.email_public().create("apitest@gzdev.com", "apitest")
+    ///     .userid_list(EmailStringList {
+    ///     list: Some(vec!["apitest1".into(), "apitest2".into()])
+    /// })
+    ///     .department_list(EmailIdList {
+    ///     list: Some(vec![1, 2])
+    /// })
     ///     .await?;
     /// # Ok(())
     /// # }
@@ -2147,9 +2192,14 @@ impl EmailPublicApi {
     /// # Example
     ///
     /// ```no_run
+    /// use wecom_api::email::*;
+    ///
     /// # async fn example(client: wecom_api::Client) -> Result<(), Box<dyn std::error::Error>> {
     /// let response = client.email_public().update(1)
     ///     .name("apitest")
+    ///     .userid_list(EmailStringList {
+    ///     list: Some(vec!["apitest1".into(), "apitest2".into()])
+    /// })
     ///     .await?;
     /// # Ok(())
     /// # }
@@ -2291,8 +2341,10 @@ impl EmailPublicApi {
     /// # Example
     ///
     /// ```no_run
+    /// use wecom_api::email::*;
+    ///
     /// # async fn example(client: wecom_api::Client) -> Result<(), Box<dyn std::error::Error>> {
-    /// let response = client.email_public().search(wecom_api::email::EmailFuzzy::from(1))
+    /// let response = client.email_public().search(EmailFuzzy::Fuzzy)
     ///     .await?;
     /// # Ok(())
     /// # }

@@ -7362,8 +7362,10 @@ impl ContactWayApi {
     /// # Example
     ///
     /// ```no_run
+    /// use wecom_api::external_contact::*;
+    ///
     /// # async fn example(client: wecom_api::Client) -> Result<(), Box<dyn std::error::Error>> {
-    /// let response = client.contact_way().add(wecom_api::external_contact::ContactWayType::from(1), wecom_api::external_contact::ContactScene::from(1))
+    /// let response = client.contact_way().add(ContactWayType::Single, ContactScene::Miniprogram)
     ///     .style(1)
     ///     .remark("渠道客户")
     ///     .await?;
@@ -7772,8 +7774,14 @@ impl CustomerAcquisitionApi {
     /// # Example
     ///
     /// ```no_run
+    /// use wecom_api::external_contact::*;
+    ///
     /// # async fn example(client: wecom_api::Client) -> Result<(), Box<dyn std::error::Error>> {
     /// let response = client.customer_acquisition().create_link("获客链接1号")
+    ///     .range(AcquisitionRange {
+    ///     user_list: Some(vec!["zhangsan".into(), "lisi".into()]),
+    ///     department_list: Some(vec![2, 3])
+    /// })
     ///     .await?;
     /// # Ok(())
     /// # }
@@ -7818,9 +7826,15 @@ impl CustomerAcquisitionApi {
     /// # Example
     ///
     /// ```no_run
+    /// use wecom_api::external_contact::*;
+    ///
     /// # async fn example(client: wecom_api::Client) -> Result<(), Box<dyn std::error::Error>> {
     /// let response = client.customer_acquisition().update_link("LINK_ID")
     ///     .link_name("获客链接1号")
+    ///     .range(AcquisitionRange {
+    ///     user_list: Some(vec!["zhangsan".into(), "lisi".into()]),
+    ///     department_list: Some(vec![2, 3])
+    /// })
     ///     .await?;
     /// # Ok(())
     /// # }
@@ -8230,9 +8244,11 @@ impl CustomerMessageApi {
     /// # Example
     ///
     /// ```no_run
+    /// use wecom_api::external_contact::*;
+    ///
     /// # async fn example(client: wecom_api::Client) -> Result<(), Box<dyn std::error::Error>> {
     /// let response = client.customer_message().add_template()
-    ///     .chat_type(wecom_api::external_contact::ChatType::from("single"))
+    ///     .chat_type(ChatType::Single)
     ///     .external_userids(["woAJ2GCAAAXtWyujaWJHDDGi0mACAAAA", "wmqfasd1e1927831123109rBAAAA"])
     ///     .await?;
     /// # Ok(())
@@ -8272,10 +8288,12 @@ impl CustomerMessageApi {
     /// # Example
     ///
     /// ```no_run
+    /// use wecom_api::external_contact::*;
+    ///
     /// # async fn example(client: wecom_api::Client) -> Result<(), Box<dyn std::error::Error>> {
-    /// let response = client.customer_message().list(wecom_api::external_contact::ChatType::from("single"), 1605171726, 1605172726)
+    /// let response = client.customer_message().list(ChatType::Single, 1605171726, 1605172726)
     ///     .creator("zhangshan")
-    ///     .filter_type(wecom_api::external_contact::GroupMsgFilterType::from(1))
+    ///     .filter_type(GroupMsgFilterType::Personal)
     ///     .await?;
     /// # Ok(())
     /// # }
@@ -8374,10 +8392,12 @@ impl CustomerMessageApi {
     /// # Example
     ///
     /// ```no_run
+    /// use wecom_api::external_contact::*;
+    ///
     /// # async fn example(client: wecom_api::Client) -> Result<(), Box<dyn std::error::Error>> {
-    /// let response = client.customer_message().list_v1(wecom_api::external_contact::ChatType::from("single"), 1605171726, 1605172726)
+    /// let response = client.customer_message().list_v1(ChatType::Single, 1605171726, 1605172726)
     ///     .creator("zhangshan")
-    ///     .filter_type(wecom_api::external_contact::GroupMsgFilterType::from(1))
+    ///     .filter_type(GroupMsgFilterType::Personal)
     ///     .await?;
     /// # Ok(())
     /// # }
@@ -8681,8 +8701,29 @@ impl CustomerMessageApi {
     /// # Example
     ///
     /// ```no_run
+    /// use wecom_api::external_contact::*;
+    ///
     /// # async fn example(client: wecom_api::Client) -> Result<(), Box<dyn std::error::Error>> {
     /// let response = client.customer_message().send_welcome("CALLBACK_CODE")
+    ///     .text(TextContent {
+    ///     content: "文本消息内容".into()
+    /// })
+    ///     .attachments(vec![
+    ///     Attachment {
+    ///         content: AttachmentContent::Image(ImageContent {
+    ///             media_id: Some("MEDIA_ID".into()),
+    ///             pic_url: Some("http://p.qpic.cn/pic_wework/3474110808/7a6344sdadfwehe42060/0".into())
+    ///         })
+    ///     },
+    ///     Attachment {
+    ///         content: AttachmentContent::Link(LinkContent {
+    ///             title: "消息标题".into(),
+    ///             picurl: Some("https://example.pic.com/path".into()),
+    ///             desc: Some("消息描述".into()),
+    ///             url: "https://example.link.com/path".into()
+    ///         })
+    ///     }
+    /// ])
     ///     .await?;
     /// # Ok(())
     /// # }
@@ -8721,8 +8762,17 @@ impl CustomerMessageApi {
     /// # Example
     ///
     /// ```no_run
+    /// use wecom_api::external_contact::*;
+    ///
     /// # async fn example(client: wecom_api::Client) -> Result<(), Box<dyn std::error::Error>> {
     /// let response = client.customer_message().add_group_welcome_template()
+    ///     .text(TextContent {
+    ///     content: "亲爱的%NICKNAME%用户，你好".into()
+    /// })
+    ///     .image(ImageContent {
+    ///     media_id: Some("MEDIA_ID".into()),
+    ///     pic_url: Some("http://p.qpic.cn/pic_wework/3474110808/7a6344sdadfwehe42060/0".into())
+    /// })
     ///     .await?;
     /// # Ok(())
     /// # }
@@ -8760,8 +8810,17 @@ impl CustomerMessageApi {
     /// # Example
     ///
     /// ```no_run
+    /// use wecom_api::external_contact::*;
+    ///
     /// # async fn example(client: wecom_api::Client) -> Result<(), Box<dyn std::error::Error>> {
     /// let response = client.customer_message().edit_group_welcome_template("msgXXXXXXX")
+    ///     .text(TextContent {
+    ///     content: "文本消息内容".into()
+    /// })
+    ///     .image(ImageContent {
+    ///     media_id: Some("MEDIA_ID".into()),
+    ///     pic_url: Some("http://p.qpic.cn/pic_wework/3474110808/7a6344sdadfwehe42060/0".into())
+    /// })
     ///     .await?;
     /// # Ok(())
     /// # }
@@ -8977,10 +9036,14 @@ impl CustomerStatsApi {
     /// # Example
     ///
     /// ```no_run
+    /// use wecom_api::external_contact::*;
+    ///
     /// # async fn example(client: wecom_api::Client) -> Result<(), Box<dyn std::error::Error>> {
-    /// let response = client.customer_stats().group_chat_by_owner(1600272000, serde_json::from_str::<wecom_api::external_contact::StatOwnerFilter>(r##"{"userid_list":["zhangsan"]}"##)?)
+    /// let response = client.customer_stats().group_chat_by_owner(1600272000, StatOwnerFilter {
+    ///     userid_list: vec!["zhangsan".into()]
+    /// })
     ///     .day_end_time(1600444800)
-    ///     .order_by(wecom_api::external_contact::GroupChatOrderBy::from(2))
+    ///     .order_by(GroupChatOrderBy::ChatTotal)
     ///     .await?;
     /// # Ok(())
     /// # }
@@ -9051,8 +9114,12 @@ impl CustomerStatsApi {
     /// # Example
     ///
     /// ```no_run
+    /// use wecom_api::external_contact::*;
+    ///
     /// # async fn example(client: wecom_api::Client) -> Result<(), Box<dyn std::error::Error>> {
-    /// let response = client.customer_stats().group_chat_by_day(1600272000, serde_json::from_str::<wecom_api::external_contact::StatOwnerFilter>(r##"{"userid_list":["zhangsan"]}"##)?)
+    /// let response = client.customer_stats().group_chat_by_day(1600272000, StatOwnerFilter {
+    ///     userid_list: vec!["zhangsan".into()]
+    /// })
     ///     .day_end_time(1600358400)
     ///     .await?;
     /// # Ok(())
@@ -9293,9 +9360,45 @@ impl CustomerStrategyApi {
     /// # Example
     ///
     /// ```no_run
+    /// use wecom_api::external_contact::*;
+    ///
     /// # async fn example(client: wecom_api::Client) -> Result<(), Box<dyn std::error::Error>> {
-    /// let response = client.customer_strategy().create("NAME", ["zhangsan", "lisi"], serde_json::from_str::<Vec<wecom_api::external_contact::StrategyRange>>(r##"[{"type":1,"userid":"zhangsan"},{"partyid":1,"type":2}]"##)?)
+    /// let response = client.customer_strategy().create("NAME", ["zhangsan", "lisi"], vec![
+    ///     StrategyRange {
+    ///         kind: StrategyRangeKind::Member,
+    ///         userid: Some("zhangsan".into()),
+    ///         partyid: None
+    ///     },
+    ///     StrategyRange {
+    ///         kind: StrategyRangeKind::Department,
+    ///         partyid: Some(1),
+    ///         userid: None
+    ///     }
+    /// ])
     ///     .parent_id(0)
+    ///     .privilege(CustomerStrategyPrivilege {
+    ///     view_customer_list: Some(true),
+    ///     view_customer_data: Some(true),
+    ///     view_room_list: Some(true),
+    ///     contact_me: Some(true),
+    ///     join_room: Some(true),
+    ///     share_customer: Some(false),
+    ///     oper_resign_customer: Some(true),
+    ///     send_customer_msg: Some(true),
+    ///     edit_welcome_msg: Some(true),
+    ///     view_behavior_data: Some(true),
+    ///     view_room_data: Some(true),
+    ///     send_group_msg: Some(true),
+    ///     room_deduplication: Some(true),
+    ///     rapid_reply: Some(true),
+    ///     onjob_customer_transfer: Some(true),
+    ///     edit_anti_spam_rule: Some(true),
+    ///     export_customer_list: Some(true),
+    ///     export_customer_data: Some(true),
+    ///     export_customer_group_list: Some(true),
+    ///     manage_customer_tag: Some(true),
+    ///     ..Default::default()
+    /// })
     ///     .await?;
     /// # Ok(())
     /// # }
@@ -9482,8 +9585,19 @@ impl CustomerTagApi {
     /// # Example
     ///
     /// ```no_run
+    /// use wecom_api::external_contact::*;
+    ///
     /// # async fn example(client: wecom_api::Client) -> Result<(), Box<dyn std::error::Error>> {
-    /// let response = client.customer_tag().add(serde_json::from_str::<Vec<wecom_api::external_contact::NewCorpTag>>(r##"[{"name":"TAG_NAME_1","order":1},{"name":"TAG_NAME_2","order":2}]"##)?)
+    /// let response = client.customer_tag().add(vec![
+    ///     NewCorpTag {
+    ///         name: "TAG_NAME_1".into(),
+    ///         order: Some(1)
+    ///     },
+    ///     NewCorpTag {
+    ///         name: "TAG_NAME_2".into(),
+    ///         order: Some(2)
+    ///     }
+    /// ])
     ///     .group_id("GROUP_ID")
     ///     .group_name("GROUP_NAME")
     ///     .await?;
@@ -9726,8 +9840,19 @@ impl CustomerTagApi {
     /// # Example
     ///
     /// ```no_run
+    /// use wecom_api::external_contact::*;
+    ///
     /// # async fn example(client: wecom_api::Client) -> Result<(), Box<dyn std::error::Error>> {
-    /// let response = client.customer_tag().add_strategy(1, serde_json::from_str::<Vec<wecom_api::external_contact::NewCorpTag>>(r##"[{"name":"TAG_NAME_1","order":1},{"name":"TAG_NAME_2","order":2}]"##)?)
+    /// let response = client.customer_tag().add_strategy(1, vec![
+    ///     NewCorpTag {
+    ///         name: "TAG_NAME_1".into(),
+    ///         order: Some(1)
+    ///     },
+    ///     NewCorpTag {
+    ///         name: "TAG_NAME_2".into(),
+    ///         order: Some(2)
+    ///     }
+    /// ])
     ///     .group_id("GROUP_ID")
     ///     .group_name("GROUP_NAME")
     ///     .await?;
@@ -11174,8 +11299,10 @@ impl GroupChatApi {
     /// # Example
     ///
     /// ```no_run
+    /// use wecom_api::external_contact::*;
+    ///
     /// # async fn example(client: wecom_api::Client) -> Result<(), Box<dyn std::error::Error>> {
-    /// let response = client.group_chat().add_join_way(wecom_api::external_contact::ContactScene::from(2), ["wrOgQhDgAAH2Yy-CTZ6POca8mlBEdaaa", "wrOgQhDgAALPUthpRAKvl7mgiQRwAAA"])
+    /// let response = client.group_chat().add_join_way(ContactScene::Qrcode, ["wrOgQhDgAAH2Yy-CTZ6POca8mlBEdaaa", "wrOgQhDgAALPUthpRAKvl7mgiQRwAAA"])
     ///     .remark("aa_remark")
     ///     .auto_create_room(true)
     ///     .await?;
@@ -11277,8 +11404,10 @@ impl GroupChatApi {
     /// # Example
     ///
     /// ```no_run
+    /// use wecom_api::external_contact::*;
+    ///
     /// # async fn example(client: wecom_api::Client) -> Result<(), Box<dyn std::error::Error>> {
-    /// let response = client.group_chat().update_join_way("9ad7fa5cdaa6511298498f979c472aaa", wecom_api::external_contact::ContactScene::from(2), ["wrOgQhDgAAH2Yy-CTZ6POca8mlBEdaaa", "wrOgQhDgAALPUthpRAKvl7mgiQRwAAA"])
+    /// let response = client.group_chat().update_join_way("9ad7fa5cdaa6511298498f979c472aaa", ContactScene::Qrcode, ["wrOgQhDgAAH2Yy-CTZ6POca8mlBEdaaa", "wrOgQhDgAALPUthpRAKvl7mgiQRwAAA"])
     ///     .remark("bb_remark")
     ///     .auto_create_room(true)
     ///     .await?;
@@ -11367,9 +11496,14 @@ impl GroupChatApi {
     /// # Example
     ///
     /// ```no_run
+    /// use wecom_api::external_contact::*;
+    ///
     /// # async fn example(client: wecom_api::Client) -> Result<(), Box<dyn std::error::Error>> {
     /// let response = client.group_chat().list(10)
-    ///     .status_filter(wecom_api::external_contact::GroupChatStatusFilter::from(0))
+    ///     .status_filter(GroupChatStatusFilter::Normal)
+    ///     .owner_filter(OwnerFilter {
+    ///     userid_list: Some(vec!["abel".into()])
+    /// })
     ///     .await?;
     /// # Ok(())
     /// # }
@@ -11593,8 +11727,14 @@ impl InterceptRuleApi {
     /// # Example
     ///
     /// ```no_run
+    /// use wecom_api::external_contact::*;
+    ///
     /// # async fn example(client: wecom_api::Client) -> Result<(), Box<dyn std::error::Error>> {
-    /// let response = client.intercept_rule().add("rulename", ["敏感词1", "敏感词2"], wecom_api::external_contact::InterceptType::from(1), serde_json::from_str::<wecom_api::external_contact::ApplicableRange>(r##"{"department_list":[2,3],"user_list":["zhangshan"]}"##)?)
+    /// let response = client.intercept_rule().add("rulename", ["敏感词1", "敏感词2"], InterceptType::WarnAndBlock, ApplicableRange {
+    ///     user_list: Some(vec!["zhangshan".into()]),
+    ///     department_list: Some(vec![2, 3])
+    /// })
+    ///     .semantics_list(vec![InterceptSemantics::Mobile, InterceptSemantics::Email])
     ///     .await?;
     /// # Ok(())
     /// # }
@@ -11969,9 +12109,27 @@ impl MomentApi {
     /// # Example
     ///
     /// ```no_run
+    /// use wecom_api::external_contact::*;
+    ///
     /// # async fn example(client: wecom_api::Client) -> Result<(), Box<dyn std::error::Error>> {
-    /// let response = client.moment().strategy_create("NAME", ["zhangsan", "lisi"], serde_json::from_str::<Vec<wecom_api::external_contact::StrategyRange>>(r##"[{"type":1,"userid":"zhangsan"},{"partyid":1,"type":2}]"##)?)
+    /// let response = client.moment().strategy_create("NAME", ["zhangsan", "lisi"], vec![
+    ///     StrategyRange {
+    ///         kind: StrategyRangeKind::Member,
+    ///         userid: Some("zhangsan".into()),
+    ///         partyid: None
+    ///     },
+    ///     StrategyRange {
+    ///         kind: StrategyRangeKind::Department,
+    ///         partyid: Some(1),
+    ///         userid: None
+    ///     }
+    /// ])
     ///     .parent_id(0)
+    ///     .privilege(MomentStrategyPrivilege {
+    ///     view_moment_list: Some(true),
+    ///     send_moment: Some(true),
+    ///     manage_moment_cover_and_sign: Some(true)
+    /// })
     ///     .await?;
     /// # Ok(())
     /// # }
@@ -12088,8 +12246,25 @@ impl MomentApi {
     /// # Example
     ///
     /// ```no_run
+    /// use wecom_api::external_contact::*;
+    ///
     /// # async fn example(client: wecom_api::Client) -> Result<(), Box<dyn std::error::Error>> {
     /// let response = client.moment().add_task()
+    ///     .text(TextContent {
+    ///     content: "文本消息内容".into()
+    /// })
+    ///     .attachments(vec![
+    ///     MomentAttachment {
+    ///         content: MomentAttachmentContent::Image(MomentImage {
+    ///             media_id: "MEDIA_ID".into()
+    ///         })
+    ///     },
+    ///     MomentAttachment {
+    ///         content: MomentAttachmentContent::Video(MomentVideoAttachment {
+    ///             media_id: "MEDIA_ID".into()
+    ///         })
+    ///     }
+    /// ])
     ///     .await?;
     /// # Ok(())
     /// # }
@@ -12220,10 +12395,12 @@ impl MomentApi {
     /// # Example
     ///
     /// ```no_run
+    /// use wecom_api::external_contact::*;
+    ///
     /// # async fn example(client: wecom_api::Client) -> Result<(), Box<dyn std::error::Error>> {
     /// let response = client.moment().list(1605000000, 1605172726)
     ///     .creator("zhangsan")
-    ///     .filter_type(wecom_api::external_contact::GroupMsgFilterType::from(1))
+    ///     .filter_type(GroupMsgFilterType::Personal)
     ///     .await?;
     /// # Ok(())
     /// # }
@@ -12506,8 +12683,16 @@ impl ProductAlbumApi {
     /// # Example
     ///
     /// ```no_run
+    /// use wecom_api::external_contact::*;
+    ///
     /// # async fn example(client: wecom_api::Client) -> Result<(), Box<dyn std::error::Error>> {
-    /// let response = client.product_album().add("世界上最好的商品", 30000, serde_json::from_str::<Vec<wecom_api::external_contact::ProductAttachment>>(r##"[{"image":{"media_id":"MEDIA_ID"},"type":"image"}]"##)?)
+    /// let response = client.product_album().add("世界上最好的商品", 30000, vec![
+    ///     ProductAttachment {
+    ///         content: ProductAttachmentContent::Image(MediaIdContent {
+    ///             media_id: "MEDIA_ID".into()
+    ///         })
+    ///     }
+    /// ])
     ///     .product_sn("xxxxxxxx")
     ///     .await?;
     /// # Ok(())
@@ -12658,9 +12843,18 @@ impl ProductAlbumApi {
     /// # Example
     ///
     /// ```no_run
+    /// use wecom_api::external_contact::*;
+    ///
     /// # async fn example(client: wecom_api::Client) -> Result<(), Box<dyn std::error::Error>> {
     /// let response = client.product_album().update("xxxxxxxxxx", "世界上最好的商品", 30000)
     ///     .product_sn("xxxxxx")
+    ///     .attachments(vec![
+    ///     ProductAttachment {
+    ///         content: ProductAttachmentContent::Image(MediaIdContent {
+    ///             media_id: "MEDIA_ID".into()
+    ///         })
+    ///     }
+    /// ])
     ///     .await?;
     /// # Ok(())
     /// # }

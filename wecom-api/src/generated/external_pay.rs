@@ -2669,8 +2669,14 @@ impl ExternalPayApi {
     /// # Example
     ///
     /// ```no_run
+    /// use wecom_api::external_pay::*;
+    ///
     /// # async fn example(client: wecom_api::Client) -> Result<(), Box<dyn std::error::Error>> {
-    /// let response = client.external_pay().set_mch_use_scope("12334", serde_json::from_str::<wecom_api::external_pay::MerchantUseScope>(r##"{"partyid":[1],"tagid":[1,2,3],"user":["zhangsan","lisi"]}"##)?)
+    /// let response = client.external_pay().set_mch_use_scope("12334", MerchantUseScope {
+    ///     user: Some(vec!["zhangsan".into(), "lisi".into()]),
+    ///     partyid: Some(vec![1]),
+    ///     tagid: Some(vec![1, 2])
+    /// })
     ///     .await?;
     /// # Ok(())
     /// # }
@@ -2920,8 +2926,49 @@ impl ExternalPayMiniappApi {
     /// # Example
     ///
     /// ```no_run
+    /// use wecom_api::external_pay::*;
+    ///
     /// # async fn example(client: wecom_api::Client) -> Result<(), Box<dyn std::error::Error>> {
-    /// let request: wecom_api::external_pay::OrderCreateRequest = serde_json::from_str(r##"{"amount":{"currency":"CNY","total":100},"appid":"xx","attach":"xxxxx","description":"xxxxx","detail":{"cost_price":123,"goods_detail":[{"goods_name":"iPhoneX 256G","merchant_goods_id":"xxxx","quantity":1,"unit_price":828800,"wechatpay_goods_id":"xxxx"}],"invoice_id":"asdfasdfasdf"},"goods_tag":"xxxxxxx","mchid":"xx","out_trade_no":"xxxx","payer":{"openid":"xxx"},"scene_info":{"device_id":"xxxxxxx","payer_client_ip":"127.0.0.1","store_info":{"address":"xxxxx","area_code":"xxxx","id":"xxxx","name":"xxxx"}},"scenekey":"xxxx","time_expire":"2015-05-20T13:29:35+08:00"}"##)?;
+    /// let request = OrderCreateRequest {
+    ///     appid: "xx".into(),
+    ///     mchid: "xx".into(),
+    ///     out_trade_no: "xxxx".into(),
+    ///     description: "xxxxx".into(),
+    ///     scenekey: Some("xxxx".into()),
+    ///     amount: OrderAmount {
+    ///         total: 100,
+    ///         currency: "CNY".into()
+    ///     },
+    ///     payer: Payer {
+    ///         openid: "xxx".into()
+    ///     },
+    ///     time_expire: Some("2015-05-20T13:29:35+08:00".into()),
+    ///     attach: Some("xxxxx".into()),
+    ///     goods_tag: Some("xxxxxxx".into()),
+    ///     scene_info: Some(OrderSceneInfo {
+    ///         payer_client_ip: "127.0.0.1".into(),
+    ///         device_id: Some("xxxxxxx".into()),
+    ///         store_info: Some(StoreInfo {
+    ///             id: "xxxx".into(),
+    ///             name: Some("xxxx".into()),
+    ///             area_code: Some("xxxx".into()),
+    ///             address: Some("xxxxx".into())
+    ///         })
+    ///     }),
+    ///     detail: Some(OrderDetail {
+    ///         cost_price: Some(123),
+    ///         invoice_id: Some("asdfasdfasdf".into()),
+    ///         goods_detail: Some(vec![
+    ///             OrderGoods {
+    ///                 merchant_goods_id: "xxxx".into(),
+    ///                 wechatpay_goods_id: Some("xxxx".into()),
+    ///                 goods_name: Some("iPhoneX 256G".into()),
+    ///                 quantity: 1,
+    ///                 unit_price: 828800
+    ///             }
+    ///         ])
+    ///     })
+    /// };
     /// let response = client.external_pay_miniapp().create_order(request)
     ///     .await?;
     /// # Ok(())
@@ -3131,8 +3178,22 @@ impl ExternalPayMiniappApi {
     /// # Example
     ///
     /// ```no_run
+    /// use wecom_api::external_pay::*;
+    ///
     /// # async fn example(client: wecom_api::Client) -> Result<(), Box<dyn std::error::Error>> {
-    /// let request: wecom_api::external_pay::RefundRequest = serde_json::from_str(r##"{"amount":{"currency":"CNY","refund":888,"total":888},"appid":"wx1cce664e7cdcf31a","mchid":"1900000109","out_refund_no":"1217752501201407033233368019","out_trade_no":"1217752501201407033233368018","reason":"商品已售完"}"##)?;
+    /// let request = RefundRequest {
+    ///     appid: "wx1cce664e7cdcf31a".into(),
+    ///     mchid: "1900000109".into(),
+    ///     out_trade_no: "1217752501201407033233368018".into(),
+    ///     out_refund_no: "1217752501201407033233368019".into(),
+    ///     reason: Some("商品已售完".into()),
+    ///     amount: RefundAmountRequest {
+    ///         refund: 888,
+    ///         total: 888,
+    ///         currency: "CNY".into()
+    ///     },
+    ///     ..Default::default()
+    /// };
     /// let response = client.external_pay_miniapp().refund(request)
     ///     .await?;
     /// # Ok(())
@@ -3227,9 +3288,11 @@ impl ExternalPayMiniappApi {
     /// # Example
     ///
     /// ```no_run
+    /// use wecom_api::external_pay::*;
+    ///
     /// # async fn example(client: wecom_api::Client) -> Result<(), Box<dyn std::error::Error>> {
     /// let response = client.external_pay_miniapp().get_bill("2019-06-11", "1900000001")
-    ///     .bill_type(wecom_api::external_pay::TradeBillType::from("ALL"))
+    ///     .bill_type(TradeBillType::All)
     ///     .tar_type("GZIP")
     ///     .await?;
     /// # Ok(())
@@ -3320,9 +3383,21 @@ impl ExternalPayMiniappApi {
     /// # Example
     ///
     /// ```no_run
+    /// use wecom_api::external_pay::*;
+    ///
     /// # async fn example(client: wecom_api::Client) -> Result<(), Box<dyn std::error::Error>> {
     /// let response = client.external_pay_miniapp().apply_mch("12345678901234567890123456789012")
     ///     .organization_type(0)
+    ///     .business_license_info(BusinessLicenseInfo {
+    ///     cert_type: Some(2389),
+    ///     business_license_copy_open_wx_pay_media_id: Some("media_id_1".into()),
+    ///     business_license_number: Some("91440300MA5XXXXX".into()),
+    ///     merchant_name: Some("深圳市某某科技有限公司".into()),
+    ///     legal_person: Some("张三".into()),
+    ///     company_address: Some("广东省深圳市南山区科技园".into()),
+    ///     business_time_begin_time: Some("2020-01-01".into()),
+    ///     business_time_end_time: Some("长期".into())
+    /// })
     ///     .await?;
     /// # Ok(())
     /// # }

@@ -782,9 +782,21 @@ impl HrApi {
     /// # Example
     ///
     /// ```no_run
+    /// use wecom_api::hr::*;
+    ///
     /// # async fn example(client: wecom_api::Client) -> Result<(), Box<dyn std::error::Error>> {
     /// let response = client.hr().get_staff_info("xxxxx")
     ///     .get_all(false)
+    ///     .fieldids(vec![
+    ///     StaffFieldRef {
+    ///         fieldid: 11004,
+    ///         sub_idx: Some(0)
+    ///     },
+    ///     StaffFieldRef {
+    ///         fieldid: 14001,
+    ///         sub_idx: Some(1)
+    ///     }
+    /// ])
     ///     .await?;
     /// # Ok(())
     /// # }
@@ -851,8 +863,37 @@ impl HrApi {
     /// # Example
     ///
     /// ```no_run
+    /// use wecom_api::hr::*;
+    ///
     /// # async fn example(client: wecom_api::Client) -> Result<(), Box<dyn std::error::Error>> {
     /// let response = client.hr().update_staff_info("xxxxx")
+    ///     .update_items(vec![
+    ///     StaffFieldInput {
+    ///         fieldid: 11020,
+    ///         sub_idx: Some(0),
+    ///         value_string: Some("xxxxx".into()),
+    ///         ..Default::default()
+    ///     },
+    ///     StaffFieldInput {
+    ///         fieldid: 17003,
+    ///         sub_idx: Some(1),
+    ///         value_mobile: Some(StaffMobile {
+    ///             value_country_code: Some("xxx".into()),
+    ///             value_mobile: Some("xxxxxxxx".into())
+    ///         }),
+    ///         ..Default::default()
+    ///     }
+    /// ])
+    ///     .remove_items(vec![
+    ///     StaffGroupRemove {
+    ///         group_type: StaffRepeatGroup::Education,
+    ///         sub_idx: 1
+    ///     },
+    ///     StaffGroupRemove {
+    ///         group_type: StaffRepeatGroup::Education,
+    ///         sub_idx: 2
+    ///     }
+    /// ])
     ///     .await?;
     /// # Ok(())
     /// # }

@@ -1259,9 +1259,11 @@ impl IdConvertApi {
     /// # Example
     ///
     /// ```no_run
+    /// use wecom_api::identity::*;
+    ///
     /// # async fn example(client: wecom_api::Client) -> Result<(), Box<dyn std::error::Error>> {
     /// let response = client.id_convert().unionid_to_external_userid("oAAAAAAA", "oBBBB")
-    ///     .subject_type(wecom_api::identity::UnionidSubjectType::from(1))
+    ///     .subject_type(UnionidSubjectType::Provider)
     ///     .await?;
     /// # Ok(())
     /// # }
@@ -1355,8 +1357,10 @@ impl IdConvertApi {
     /// # Example
     ///
     /// ```no_run
+    /// use wecom_api::identity::*;
+    ///
     /// # async fn example(client: wecom_api::Client) -> Result<(), Box<dyn std::error::Error>> {
-    /// let response = client.id_convert().convert_tmp_external_userid(wecom_api::identity::TmpExternalUseridBusinessType::from(1), wecom_api::identity::TmpExternalUseridUserType::from(1), ["ouXXX1", "ouXXX2", "ouXXX3"])
+    /// let response = client.id_convert().convert_tmp_external_userid(TmpExternalUseridBusinessType::Meeting, TmpExternalUseridUserType::Customer, ["ouXXX1", "ouXXX2", "ouXXX3"])
     ///     .await?;
     /// # Ok(())
     /// # }
@@ -1648,8 +1652,12 @@ impl LaunchCodeApi {
     /// # Example
     ///
     /// ```no_run
+    /// use wecom_api::identity::*;
+    ///
     /// # async fn example(client: wecom_api::Client) -> Result<(), Box<dyn std::error::Error>> {
-    /// let response = client.launch_code().get("zhangshan", serde_json::from_str::<wecom_api::identity::LaunchSingleChat>(r##"{"userid":"lisi"}"##)?)
+    /// let response = client.launch_code().get("zhangshan", LaunchSingleChat {
+    ///     userid: "lisi".into()
+    /// })
     ///     .await?;
     /// # Ok(())
     /// # }
@@ -1824,8 +1832,10 @@ impl TicketApi {
     /// # Example
     ///
     /// ```no_run
+    /// use wecom_api::identity::*;
+    ///
     /// # async fn example(client: wecom_api::Client) -> Result<(), Box<dyn std::error::Error>> {
-    /// let response = client.ticket().get_agent_jsapi_ticket(wecom_api::identity::TicketType::from("agent_config"))
+    /// let response = client.ticket().get_agent_jsapi_ticket(TicketType::AgentConfig)
     ///     .await?;
     /// # Ok(())
     /// # }

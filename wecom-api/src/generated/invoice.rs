@@ -501,8 +501,19 @@ impl InvoiceApi {
     /// # Example
     ///
     /// ```no_run
+    /// use wecom_api::invoice::*;
+    ///
     /// # async fn example(client: wecom_api::Client) -> Result<(), Box<dyn std::error::Error>> {
-    /// let response = client.invoice().get_info_batch(serde_json::from_str::<Vec<wecom_api::invoice::InvoiceKey>>(r##"[{"card_id":"CARDID1","encrypt_code":"ENCRYPTCODE1"},{"card_id":"CARDID2","encrypt_code":"ENCRYPTCODE2"}]"##)?)
+    /// let response = client.invoice().get_info_batch(vec![
+    ///     InvoiceKey {
+    ///         card_id: "CARDID1".into(),
+    ///         encrypt_code: "ENCRYPTCODE1".into()
+    ///     },
+    ///     InvoiceKey {
+    ///         card_id: "CARDID2".into(),
+    ///         encrypt_code: "ENCRYPTCODE2".into()
+    ///     }
+    /// ])
     ///     .await?;
     /// # Ok(())
     /// # }
@@ -573,8 +584,10 @@ impl InvoiceApi {
     /// # Example
     ///
     /// ```no_run
+    /// use wecom_api::invoice::*;
+    ///
     /// # async fn example(client: wecom_api::Client) -> Result<(), Box<dyn std::error::Error>> {
-    /// let response = client.invoice().update_status("CARDID", "ENCRYPTCODE", wecom_api::invoice::ReimburseStatus::from("INVOICE_REIMBURSE_INIT"))
+    /// let response = client.invoice().update_status("CARDID", "ENCRYPTCODE", ReimburseStatus::Init)
     ///     .await?;
     /// # Ok(())
     /// # }
@@ -616,8 +629,19 @@ impl InvoiceApi {
     /// # Example
     ///
     /// ```no_run
+    /// use wecom_api::invoice::*;
+    ///
     /// # async fn example(client: wecom_api::Client) -> Result<(), Box<dyn std::error::Error>> {
-    /// let response = client.invoice().update_status_batch("OPENID", wecom_api::invoice::ReimburseStatus::from("INVOICE_REIMBURSE_INIT"), serde_json::from_str::<Vec<wecom_api::invoice::InvoiceKey>>(r##"[{"card_id":"cardid_1","encrypt_code":"encrypt_code_1"},{"card_id":"cardid_2","encrypt_code":"encrypt_code_2"}]"##)?)
+    /// let response = client.invoice().update_status_batch("OPENID", ReimburseStatus::Init, vec![
+    ///     InvoiceKey {
+    ///         card_id: "cardid_1".into(),
+    ///         encrypt_code: "encrypt_code_1".into()
+    ///     },
+    ///     InvoiceKey {
+    ///         card_id: "cardid_2".into(),
+    ///         encrypt_code: "encrypt_code_2".into()
+    ///     }
+    /// ])
     ///     .await?;
     /// # Ok(())
     /// # }

@@ -4211,8 +4211,14 @@ impl KfCustomerApi {
     /// # Example
     ///
     /// ```no_run
+    /// use wecom_api::kf::*;
+    ///
     /// # async fn example(client: wecom_api::Client) -> Result<(), Box<dyn std::error::Error>> {
-    /// let response = client.kf_customer().upgrade_service("kfxxxxxxxxxxxxxx", "wmxxxxxxxxxxxxxxxxxx", wecom_api::kf::KfUpgradeType::from(1))
+    /// let response = client.kf_customer().upgrade_service("kfxxxxxxxxxxxxxx", "wmxxxxxxxxxxxxxxxxxx", KfUpgradeType::Member)
+    ///     .member(KfUpgradeMember {
+    ///     userid: "zhangsan".into(),
+    ///     wording: Some("你好，我是你的专属服务专员zhangsan".into())
+    /// })
     ///     .await?;
     /// # Ok(())
     /// # }
@@ -4465,8 +4471,41 @@ impl KfKnowledgeApi {
     /// # Example
     ///
     /// ```no_run
+    /// use wecom_api::kf::*;
+    ///
     /// # async fn example(client: wecom_api::Client) -> Result<(), Box<dyn std::error::Error>> {
-    /// let response = client.kf_knowledge().add_intent("GROUP_ID", serde_json::from_str::<wecom_api::kf::KfKnowledgeQuestion>(r##"{"text":{"content":"主问题"}}"##)?, serde_json::from_str::<Vec<wecom_api::kf::KfKnowledgeAnswer>>(r##"[{"attachments":[{"image":{"media_id":"MEDIA_ID"},"msgtype":"image"}],"text":{"content":"问题的回复"}}]"##)?)
+    /// let response = client.kf_knowledge().add_intent("GROUP_ID", KfKnowledgeQuestion {
+    ///     text: KfKnowledgeText {
+    ///         content: "主问题".into()
+    ///     }
+    /// }, vec![
+    ///     KfKnowledgeAnswer {
+    ///         text: KfKnowledgeText {
+    ///             content: "问题的回复".into()
+    ///         },
+    ///         attachments: Some(vec![
+    ///             KfKnowledgeAttachment {
+    ///                 attachment: KfKnowledgeAttachmentKind::Image(KfKnowledgeImage {
+    ///                     media_id: "MEDIA_ID".into()
+    ///                 })
+    ///             }
+    ///         ])
+    ///     }
+    /// ])
+    ///     .similar_questions(KfKnowledgeSimilarQuestions {
+    ///     items: Some(vec![
+    ///         KfKnowledgeQuestion {
+    ///             text: KfKnowledgeText {
+    ///                 content: "相似问题1".into()
+    ///             }
+    ///         },
+    ///         KfKnowledgeQuestion {
+    ///             text: KfKnowledgeText {
+    ///                 content: "相似问题2".into()
+    ///             }
+    ///         }
+    ///     ])
+    /// })
     ///     .await?;
     /// # Ok(())
     /// # }
@@ -4549,8 +4588,29 @@ impl KfKnowledgeApi {
     /// # Example
     ///
     /// ```no_run
+    /// use wecom_api::kf::*;
+    ///
     /// # async fn example(client: wecom_api::Client) -> Result<(), Box<dyn std::error::Error>> {
     /// let response = client.kf_knowledge().mod_intent("INTENT_ID")
+    ///     .question(KfKnowledgeQuestion {
+    ///     text: KfKnowledgeText {
+    ///         content: "主问题".into()
+    ///     }
+    /// })
+    ///     .similar_questions(KfKnowledgeSimilarQuestions {
+    ///     items: Some(vec![
+    ///         KfKnowledgeQuestion {
+    ///             text: KfKnowledgeText {
+    ///                 content: "相似问题1".into()
+    ///             }
+    ///         },
+    ///         KfKnowledgeQuestion {
+    ///             text: KfKnowledgeText {
+    ///                 content: "相似问题2".into()
+    ///             }
+    ///         }
+    ///     ])
+    /// })
     ///     .await?;
     /// # Ok(())
     /// # }
@@ -4755,8 +4815,12 @@ impl KfMessageApi {
     /// # Example
     ///
     /// ```no_run
+    /// use wecom_api::kf::*;
+    ///
     /// # async fn example(client: wecom_api::Client) -> Result<(), Box<dyn std::error::Error>> {
-    /// let response = client.kf_message().send("EXTERNAL_USERID", "OPEN_KFID", serde_json::from_str::<wecom_api::kf::KfSendMessage>(r##"{"msgid":"MSGID","msgtype":"text","open_kfid":"OPEN_KFID","text":{"content":"你好，这是测试消息"},"touser":"EXTERNAL_USERID"}"##)?)
+    /// let response = client.kf_message().send("EXTERNAL_USERID", "OPEN_KFID", KfSendMessage::Text(KfText {
+    ///     content: "你好，这是测试消息".into()
+    /// }))
     ///     .msgid("MSGID")
     ///     .await?;
     /// # Ok(())
@@ -4801,8 +4865,12 @@ impl KfMessageApi {
     /// # Example
     ///
     /// ```no_run
+    /// use wecom_api::kf::*;
+    ///
     /// # async fn example(client: wecom_api::Client) -> Result<(), Box<dyn std::error::Error>> {
-    /// let response = client.kf_message().send_on_event("CODE", serde_json::from_str::<wecom_api::kf::KfEventReplyMessage>(r##"{"code":"CODE","msgid":"MSG_ID","msgtype":"text","text":{"content":"欢迎咨询"}}"##)?)
+    /// let response = client.kf_message().send_on_event("CODE", KfEventReplyMessage::Text(KfText {
+    ///     content: "欢迎咨询".into()
+    /// }))
     ///     .msgid("MSG_ID")
     ///     .await?;
     /// # Ok(())
@@ -5074,8 +5142,10 @@ impl KfSessionApi {
     /// # Example
     ///
     /// ```no_run
+    /// use wecom_api::kf::*;
+    ///
     /// # async fn example(client: wecom_api::Client) -> Result<(), Box<dyn std::error::Error>> {
-    /// let response = client.kf_session().trans_state("wkxxxxxxxxxxxxxxxxxx", "wmxxxxxxxxxxxxxxxxxx", wecom_api::kf::KfServiceState::from(3))
+    /// let response = client.kf_session().trans_state("wkxxxxxxxxxxxxxxxxxx", "wmxxxxxxxxxxxxxxxxxx", KfServiceState::ServicerReceiving)
     ///     .servicer_userid("zhangsan")
     ///     .await?;
     /// # Ok(())

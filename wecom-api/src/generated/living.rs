@@ -780,10 +780,12 @@ impl LivingApi {
     /// # Example
     ///
     /// ```no_run
+    /// use wecom_api::living::*;
+    ///
     /// # async fn example(client: wecom_api::Client) -> Result<(), Box<dyn std::error::Error>> {
     /// let response = client.living().create("zhangsan", "theme", 1600000000, 3600)
     ///     .description("test description")
-    ///     .living_type(wecom_api::living::LivingType::from(4))
+    ///     .living_type(LivingType::Activity)
     ///     .await?;
     /// # Ok(())
     /// # }

@@ -403,9 +403,11 @@ impl MaterialApi {
     /// # Example
     ///
     /// ```no_run
+    /// use wecom_api::material::*;
+    ///
     /// # async fn example(client: wecom_api::Client) -> Result<(), Box<dyn std::error::Error>> {
     /// let file = wecom_api::media::UploadFile::from_path("path/to/example.jpg").await?;
-    /// let response = client.material().add(wecom_api::material::MaterialUploadType::from("image"), file)
+    /// let response = client.material().add(MaterialUploadType::Image, file)
     ///     .await?;
     /// # Ok(())
     /// # }
@@ -450,9 +452,22 @@ impl MaterialApi {
     /// # Example
     ///
     /// ```no_run
+    /// use wecom_api::material::*;
+    ///
     /// # async fn example(client: wecom_api::Client) -> Result<(), Box<dyn std::error::Error>> {
-    /// let response = client.material().add_mpnews(serde_json::from_str::<wecom_api::material::MaterialMpnews>(r##"{"articles":[{"author":"zs","content":"Content001","content_source_url":"https://work.weixin.qq.com","digest":"airticle01","show_cover_pic":"0","thumb_media_id":"2-G6nrLmr5EC3MMb_-zK1dDdzmd0p7cNliYu9V5w7o8K0","title":"Title01"}]}"##)?)
-    ///     .agentid(1)
+    /// let response = client.material().add_mpnews(MaterialMpnews {
+    ///     articles: vec![
+    ///         MaterialArticle {
+    ///             title: "Title01".into(),
+    ///             thumb_media_id: "2-G6nrLmr5EC3MMb_-zK1dDdzmd0p7cNliYu9V5w7o8K0".into(),
+    ///             author: Some("zs".into()),
+    ///             content_source_url: Some("https://work.weixin.qq.com".into()),
+    ///             content: "Content001".into(),
+    ///             digest: Some("airticle01".into()),
+    ///             show_cover_pic: Some("0".into())
+    ///         }
+    ///     ]
+    /// })
     ///     .await?;
     /// # Ok(())
     /// # }
@@ -497,9 +512,22 @@ impl MaterialApi {
     /// # Example
     ///
     /// ```no_run
+    /// use wecom_api::material::*;
+    ///
     /// # async fn example(client: wecom_api::Client) -> Result<(), Box<dyn std::error::Error>> {
-    /// let response = client.material().update_mpnews("2-G6nrLmr5EC3MMfasdfb_-zK1dDdzmd0p7", serde_json::from_str::<wecom_api::material::MaterialMpnews>(r##"{"articles":[{"author":"zs","content":"Content001","content_source_url":"https://work.weixin.qq.com","digest":"airticle01","show_cover_pic":"0","thumb_media_id":"2-G6nrLmr5EC3MMb_-zK1dDdzmd0p7cNliYu9V5w7o8K0","title":"Title01"}]}"##)?)
-    ///     .agentid(1)
+    /// let response = client.material().update_mpnews("2-G6nrLmr5EC3MMfasdfb_-zK1dDdzmd0p7", MaterialMpnews {
+    ///     articles: vec![
+    ///         MaterialArticle {
+    ///             title: "Title01".into(),
+    ///             thumb_media_id: "2-G6nrLmr5EC3MMb_-zK1dDdzmd0p7cNliYu9V5w7o8K0".into(),
+    ///             author: Some("zs".into()),
+    ///             content_source_url: Some("https://work.weixin.qq.com".into()),
+    ///             content: "Content001".into(),
+    ///             digest: Some("airticle01".into()),
+    ///             show_cover_pic: Some("0".into())
+    ///         }
+    ///     ]
+    /// })
     ///     .await?;
     /// # Ok(())
     /// # }
@@ -655,9 +683,10 @@ impl MaterialApi {
     /// # Example
     ///
     /// ```no_run
+    /// use wecom_api::material::*;
+    ///
     /// # async fn example(client: wecom_api::Client) -> Result<(), Box<dyn std::error::Error>> {
-    /// let response = client.material().batch_get(wecom_api::material::MaterialType::from("image"), 0, 10)
-    ///     .agentid(1)
+    /// let response = client.material().batch_get(MaterialType::Image, 0, 10)
     ///     .await?;
     /// # Ok(())
     /// # }

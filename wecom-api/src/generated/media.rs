@@ -395,9 +395,11 @@ impl MediaApi {
     /// # Example
     ///
     /// ```no_run
+    /// use wecom_api::media::*;
+    ///
     /// # async fn example(client: wecom_api::Client) -> Result<(), Box<dyn std::error::Error>> {
     /// let file = wecom_api::media::UploadFile::from_path("path/to/example.txt").await?;
-    /// let response = client.media().upload(wecom_api::media::MediaType::from("file"), file)
+    /// let response = client.media().upload(MediaType::File, file)
     ///     .await?;
     /// # Ok(())
     /// # }
@@ -533,8 +535,16 @@ impl MediaApi {
     /// # Example
     ///
     /// ```no_run
+    /// use wecom_api::media::*;
+    ///
     /// # async fn example(client: wecom_api::Client) -> Result<(), Box<dyn std::error::Error>> {
-    /// let request: wecom_api::media::MediaUploadByUrlRequest = serde_json::from_str(r##"{"filename":"video.mp4","md5":"MD5","scene":1,"type":"video","url":"https://xxxx"}"##)?;
+    /// let request = MediaUploadByUrlRequest {
+    ///     scene: UploadByUrlScene::GroupWelcome,
+    ///     media_type: UploadByUrlMediaType::Video,
+    ///     filename: "video.mp4".into(),
+    ///     url: "https://xxxx".into(),
+    ///     md5: "MD5".into()
+    /// };
     /// let response = client.media().upload_by_url(request)
     ///     .await?;
     /// # Ok(())
@@ -626,9 +636,11 @@ impl MediaApi {
     /// # Example
     ///
     /// ```no_run
+    /// use wecom_api::media::*;
+    ///
     /// # async fn example(client: wecom_api::Client) -> Result<(), Box<dyn std::error::Error>> {
     /// let file = wecom_api::media::UploadFile::from_path("path/to/example.jpg").await?;
-    /// let response = client.media().upload_attachment(wecom_api::media::AttachmentMediaType::from("image"), wecom_api::media::AttachmentType::from(1), file)
+    /// let response = client.media().upload_attachment(AttachmentMediaType::Image, AttachmentType::Moment, file)
     ///     .await?;
     /// # Ok(())
     /// # }

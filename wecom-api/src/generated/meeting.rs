@@ -9348,8 +9348,17 @@ impl MeetingApi {
     /// # Example
     ///
     /// ```no_run
+    /// use wecom_api::meeting::*;
+    ///
     /// # async fn example(client: wecom_api::Client) -> Result<(), Box<dyn std::error::Error>> {
-    /// let response = client.meeting().set_invitees("meetingid", serde_json::from_str::<Vec<wecom_api::meeting::MeetingInvitee>>(r##"[{"userid":"zhangsan"},{"userid":"lisi"}]"##)?)
+    /// let response = client.meeting().set_invitees("meetingid", vec![
+    ///     MeetingInvitee {
+    ///         userid: "zhangsan".into()
+    ///     },
+    ///     MeetingInvitee {
+    ///         userid: "lisi".into()
+    ///     }
+    /// ])
     ///     .await?;
     /// # Ok(())
     /// # }
@@ -9435,8 +9444,16 @@ impl MeetingApi {
     /// # Example
     ///
     /// ```no_run
+    /// use wecom_api::meeting::*;
+    ///
     /// # async fn example(client: wecom_api::Client) -> Result<(), Box<dyn std::error::Error>> {
-    /// let response = client.meeting().set_guests("ID", serde_json::from_str::<Vec<wecom_api::meeting::MeetingGuest>>(r##"[{"area":"86","guest_name":"xxxx","phone_number":"xxxxxxxxx"}]"##)?)
+    /// let response = client.meeting().set_guests("ID", vec![
+    ///     MeetingGuest {
+    ///         area: "86".into(),
+    ///         phone_number: "xxxxxxxxx".into(),
+    ///         guest_name: Some("xxxx".into())
+    ///     }
+    /// ])
     ///     .await?;
     /// # Ok(())
     /// # }
@@ -9658,8 +9675,11 @@ impl MeetingApi {
     /// # Example
     ///
     /// ```no_run
+    /// use wecom_api::meeting::*;
+    ///
     /// # async fn example(client: wecom_api::Client) -> Result<(), Box<dyn std::error::Error>> {
     /// let response = client.meeting().check_device_in_meeting("USERID")
+    ///     .instance_id_list(vec![InstanceId::Pc, InstanceId::Mac])
     ///     .meetingid_list(["meeting1", "meeting2"])
     ///     .await?;
     /// # Ok(())
@@ -9843,8 +9863,13 @@ impl MeetingControlApi {
     /// # Example
     ///
     /// ```no_run
+    /// use wecom_api::meeting::*;
+    ///
     /// # async fn example(client: wecom_api::Client) -> Result<(), Box<dyn std::error::Error>> {
-    /// let response = client.meeting_control().set_cohost("meetingid11234", true, serde_json::from_str::<wecom_api::meeting::OperatedUser>(r##"{"instance_id":1,"tmp_openid":"OPENID"}"##)?)
+    /// let response = client.meeting_control().set_cohost("meetingid11234", true, OperatedUser {
+    ///     tmp_openid: "OPENID".into(),
+    ///     instance_id: InstanceId::Pc
+    /// })
     ///     .await?;
     /// # Ok(())
     /// # }
@@ -9886,8 +9911,15 @@ impl MeetingControlApi {
     /// # Example
     ///
     /// ```no_run
+    /// use wecom_api::meeting::*;
+    ///
     /// # async fn example(client: wecom_api::Client) -> Result<(), Box<dyn std::error::Error>> {
-    /// let response = client.meeting_control().kickout_users("meetingid11234", serde_json::from_str::<Vec<wecom_api::meeting::OperatedUser>>(r##"[{"instance_id":1,"tmp_openid":"MS_OPENID"}]"##)?)
+    /// let response = client.meeting_control().kickout_users("meetingid11234", vec![
+    ///     OperatedUser {
+    ///         tmp_openid: "MS_OPENID".into(),
+    ///         instance_id: InstanceId::Pc
+    ///     }
+    /// ])
     ///     .allow_rejoin(true)
     ///     .await?;
     /// # Ok(())
@@ -9929,8 +9961,15 @@ impl MeetingControlApi {
     /// # Example
     ///
     /// ```no_run
+    /// use wecom_api::meeting::*;
+    ///
     /// # async fn example(client: wecom_api::Client) -> Result<(), Box<dyn std::error::Error>> {
-    /// let response = client.meeting_control().mute_user("meetingid11234", true, serde_json::from_str::<Vec<wecom_api::meeting::OperatedUser>>(r##"[{"instance_id":1,"tmp_openid":"MS_OPENID"}]"##)?)
+    /// let response = client.meeting_control().mute_user("meetingid11234", true, vec![
+    ///     OperatedUser {
+    ///         tmp_openid: "MS_OPENID".into(),
+    ///         instance_id: InstanceId::Pc
+    ///     }
+    /// ])
     ///     .await?;
     /// # Ok(())
     /// # }
@@ -9972,8 +10011,13 @@ impl MeetingControlApi {
     /// # Example
     ///
     /// ```no_run
+    /// use wecom_api::meeting::*;
+    ///
     /// # async fn example(client: wecom_api::Client) -> Result<(), Box<dyn std::error::Error>> {
-    /// let response = client.meeting_control().close_screen_share("meetingid11234", serde_json::from_str::<wecom_api::meeting::OperatedUser>(r##"{"instance_id":1,"tmp_openid":"MS_OPENID"}"##)?)
+    /// let response = client.meeting_control().close_screen_share("meetingid11234", OperatedUser {
+    ///     tmp_openid: "MS_OPENID".into(),
+    ///     instance_id: InstanceId::Pc
+    /// })
     ///     .await?;
     /// # Ok(())
     /// # }
@@ -10013,8 +10057,15 @@ impl MeetingControlApi {
     /// # Example
     ///
     /// ```no_run
+    /// use wecom_api::meeting::*;
+    ///
     /// # async fn example(client: wecom_api::Client) -> Result<(), Box<dyn std::error::Error>> {
-    /// let response = client.meeting_control().manage_waiting_room_users("MEETINGID", wecom_api::meeting::WaitingRoomOperation::from(1), serde_json::from_str::<Vec<wecom_api::meeting::OperatedUser>>(r##"[{"instance_id":1,"tmp_openid":"MS_OPENID"}]"##)?)
+    /// let response = client.meeting_control().manage_waiting_room_users("MEETINGID", WaitingRoomOperation::AdmitToMeeting, vec![
+    ///     OperatedUser {
+    ///         tmp_openid: "MS_OPENID".into(),
+    ///         instance_id: InstanceId::Pc
+    ///     }
+    /// ])
     ///     .allow_rejoin(true)
     ///     .await?;
     /// # Ok(())
@@ -10097,8 +10148,16 @@ impl MeetingControlApi {
     /// # Example
     ///
     /// ```no_run
+    /// use wecom_api::meeting::*;
+    ///
     /// # async fn example(client: wecom_api::Client) -> Result<(), Box<dyn std::error::Error>> {
-    /// let response = client.meeting_control().set_nicknames("meetingid11234", serde_json::from_str::<Vec<wecom_api::meeting::NicknameUser>>(r##"[{"instance_id":1,"nickname":"nick","tmp_openid":"MSOPENID"}]"##)?)
+    /// let response = client.meeting_control().set_nicknames("meetingid11234", vec![
+    ///     NicknameUser {
+    ///         tmp_openid: "MSOPENID".into(),
+    ///         instance_id: InstanceId::Pc,
+    ///         nickname: "nick".into()
+    ///     }
+    /// ])
     ///     .await?;
     /// # Ok(())
     /// # }
@@ -10138,8 +10197,13 @@ impl MeetingControlApi {
     /// # Example
     ///
     /// ```no_run
+    /// use wecom_api::meeting::*;
+    ///
     /// # async fn example(client: wecom_api::Client) -> Result<(), Box<dyn std::error::Error>> {
-    /// let response = client.meeting_control().switch_user_video("meetingid11234", serde_json::from_str::<wecom_api::meeting::OperatedUser>(r##"{"instance_id":1,"tmp_openid":"MS_OPENID"}"##)?)
+    /// let response = client.meeting_control().switch_user_video("meetingid11234", OperatedUser {
+    ///     tmp_openid: "MS_OPENID".into(),
+    ///     instance_id: InstanceId::Pc
+    /// })
     ///     .video(true)
     ///     .await?;
     /// # Ok(())
@@ -10188,10 +10252,12 @@ impl MeetingEnrollApi {
     /// # Example
     ///
     /// ```no_run
+    /// use wecom_api::meeting::*;
+    ///
     /// # async fn example(client: wecom_api::Client) -> Result<(), Box<dyn std::error::Error>> {
     /// let response = client.meeting_enroll().set_config("MEETINGID1")
-    ///     .approve_type(wecom_api::meeting::EnrollApproveType::from(1))
-    ///     .is_collect_question(wecom_api::meeting::EnrollCollectQuestion::from(1))
+    ///     .approve_type(EnrollApproveType::Auto)
+    ///     .is_collect_question(EnrollCollectQuestion::NotCollect)
     ///     .await?;
     /// # Ok(())
     /// # }
@@ -10286,9 +10352,11 @@ impl MeetingEnrollApi {
     /// # Example
     ///
     /// ```no_run
+    /// use wecom_api::meeting::*;
+    ///
     /// # async fn example(client: wecom_api::Client) -> Result<(), Box<dyn std::error::Error>> {
     /// let response = client.meeting_enroll().list("meetingid11234")
-    ///     .status(wecom_api::meeting::EnrollStatus::from(0))
+    ///     .status(EnrollStatus::All)
     ///     .cursor("CURSOR")
     ///     .await?;
     /// # Ok(())
@@ -10352,8 +10420,10 @@ impl MeetingEnrollApi {
     /// # Example
     ///
     /// ```no_run
+    /// use wecom_api::meeting::*;
+    ///
     /// # async fn example(client: wecom_api::Client) -> Result<(), Box<dyn std::error::Error>> {
-    /// let response = client.meeting_enroll().approve("meetingid11234", ["mexxxxxxx"], wecom_api::meeting::EnrollAction::from(1))
+    /// let response = client.meeting_enroll().approve("meetingid11234", ["mexxxxxxx"], EnrollAction::CancelApproval)
     ///     .await?;
     /// # Ok(())
     /// # }
@@ -10396,8 +10466,14 @@ impl MeetingEnrollApi {
     /// # Example
     ///
     /// ```no_run
+    /// use wecom_api::meeting::*;
+    ///
     /// # async fn example(client: wecom_api::Client) -> Result<(), Box<dyn std::error::Error>> {
-    /// let response = client.meeting_enroll().delete("meetingid11234", serde_json::from_str::<Vec<wecom_api::meeting::EnrollRef>>(r##"[{"enroll_id":"123456"}]"##)?)
+    /// let response = client.meeting_enroll().delete("meetingid11234", vec![
+    ///     EnrollRef {
+    ///         enroll_id: "123456".into()
+    ///     }
+    /// ])
     ///     .await?;
     /// # Ok(())
     /// # }
@@ -10438,8 +10514,17 @@ impl MeetingEnrollApi {
     /// # Example
     ///
     /// ```no_run
+    /// use wecom_api::meeting::*;
+    ///
     /// # async fn example(client: wecom_api::Client) -> Result<(), Box<dyn std::error::Error>> {
-    /// let response = client.meeting_enroll().import_enrolls("meetingid11234", serde_json::from_str::<Vec<wecom_api::meeting::EnrollImportItem>>(r##"[{"area":"86","nick_name":"NICKNAME","phone_number":"13333333333","userid":"USERID"}]"##)?)
+    /// let response = client.meeting_enroll().import_enrolls("meetingid11234", vec![
+    ///     EnrollImportItem {
+    ///         userid: Some("USERID".into()),
+    ///         area: Some("86".into()),
+    ///         phone_number: Some("13333333333".into()),
+    ///         nick_name: Some("NICKNAME".into())
+    ///     }
+    /// ])
     ///     .await?;
     /// # Ok(())
     /// # }
@@ -10591,8 +10676,29 @@ impl MeetingLayoutApi {
     /// # Example
     ///
     /// ```no_run
+    /// use wecom_api::meeting::*;
+    ///
     /// # async fn example(client: wecom_api::Client) -> Result<(), Box<dyn std::error::Error>> {
-    /// let response = client.meeting_layout().add("MEETINGID", serde_json::from_str::<Vec<wecom_api::meeting::Layout>>(r##"[{"page_list":[{"layout_template_id":"TEMID1","user_seat_list":[{"grid_id":"10","grid_type":1,"nick_name":"NICK","tmp_openid":"68j2xkYT1","tool_sdkid":"SDKID","userid":"USERID"}]}]}]"##)?)
+    /// let response = client.meeting_layout().add("MEETINGID", vec![
+    ///     Layout {
+    ///         page_list: vec![
+    ///             LayoutPage {
+    ///                 layout_template_id: "TEMID1".into(),
+    ///                 user_seat_list: Some(vec![
+    ///                     UserSeat {
+    ///                         grid_id: String::new(),
+    ///                         grid_type: GridType::Video,
+    ///                         userid: None,
+    ///                         tmp_openid: None,
+    ///                         nick_name: None,
+    ///                         tool_sdkid: None
+    ///                     }
+    ///                 ])
+    ///             }
+    ///         ],
+    ///         ..Default::default()
+    ///     }
+    /// ])
     ///     .default_layout_order(1)
     ///     .await?;
     /// # Ok(())
@@ -10655,8 +10761,24 @@ impl MeetingLayoutApi {
     /// # Example
     ///
     /// ```no_run
+    /// use wecom_api::meeting::*;
+    ///
     /// # async fn example(client: wecom_api::Client) -> Result<(), Box<dyn std::error::Error>> {
-    /// let response = client.meeting_layout().update("MEETINGID", "LAYOUTID1", serde_json::from_str::<Vec<wecom_api::meeting::LayoutPage>>(r##"[{"layout_template_id":"TEMID1","user_seat_list":[{"grid_id":"10","grid_type":1,"nick_name":"NICK","tmp_openid":"68j2xkYT1","tool_sdkid":"SDKID","userid":"USERID"}]}]"##)?)
+    /// let response = client.meeting_layout().update("MEETINGID", "LAYOUTID1", vec![
+    ///     LayoutPage {
+    ///         layout_template_id: "TEMID1".into(),
+    ///         user_seat_list: Some(vec![
+    ///             UserSeat {
+    ///                 grid_id: "10".into(),
+    ///                 grid_type: GridType::Video,
+    ///                 userid: Some("USERID".into()),
+    ///                 tmp_openid: Some("68j2xkYT1".into()),
+    ///                 nick_name: Some("NICK".into()),
+    ///                 tool_sdkid: Some("SDKID".into())
+    ///             }
+    ///         ])
+    ///     }
+    /// ])
     ///     .enable_set_default(false)
     ///     .await?;
     /// # Ok(())
@@ -10741,8 +10863,15 @@ impl MeetingLayoutApi {
     /// # Example
     ///
     /// ```no_run
+    /// use wecom_api::meeting::*;
+    ///
     /// # async fn example(client: wecom_api::Client) -> Result<(), Box<dyn std::error::Error>> {
-    /// let response = client.meeting_layout().add_background("MEETINGID", serde_json::from_str::<Vec<wecom_api::meeting::BackgroundImage>>(r##"[{"image_md5":"eax879asd3z","image_url":"https://image.qq.com/1jsaz.png"}]"##)?)
+    /// let response = client.meeting_layout().add_background("MEETINGID", vec![
+    ///     BackgroundImage {
+    ///         image_md5: "eax879asd3z".into(),
+    ///         image_url: "https://image.qq.com/1jsaz.png".into()
+    ///     }
+    /// ])
     ///     .default_image_order(1)
     ///     .await?;
     /// # Ok(())
@@ -10963,8 +11092,35 @@ impl MeetingLayoutApi {
     /// # Example
     ///
     /// ```no_run
+    /// use wecom_api::meeting::*;
+    ///
     /// # async fn example(client: wecom_api::Client) -> Result<(), Box<dyn std::error::Error>> {
-    /// let response = client.meeting_layout().add_advanced("MEETINGID", serde_json::from_str::<Vec<wecom_api::meeting::AdvancedLayout>>(r##"[{"layout_name":"testmictest","page_list":[{"enable_polling":true,"layout_template_id":"3","polling_setting":{"ignore_user_absence":false,"ignore_user_novideo":false,"polling_interval":10,"polling_interval_unit":1},"user_seat_list":[{"grid_id":"1","grid_type":1,"user_list":[{"nick_name":"bmlja25hbWUK","tmp_openid":"TMPOPENID1","userid":"USERID"}],"video_type":3}]}]}]"##)?)
+    /// let response = client.meeting_layout().add_advanced("MEETINGID", vec![
+    ///     AdvancedLayout {
+    ///         layout_name: Some("testmictest".into()),
+    ///         page_list: vec![
+    ///             AdvancedLayoutPage {
+    ///                 layout_template_id: "3".into(),
+    ///                 enable_polling: Some(true),
+    ///                 polling_setting: Some(PollingSetting {
+    ///                     polling_interval_unit: PollingIntervalUnit::Second,
+    ///                     polling_interval: 10,
+    ///                     ignore_user_novideo: false,
+    ///                     ignore_user_absence: false
+    ///                 }),
+    ///                 user_seat_list: Some(vec![
+    ///                     AdvancedUserSeat {
+    ///                         grid_id: String::new(),
+    ///                         grid_type: GridType::Video,
+    ///                         video_type: None,
+    ///                         user_list: None
+    ///                     }
+    ///                 ])
+    ///             }
+    ///         ],
+    ///         ..Default::default()
+    ///     }
+    /// ])
     ///     .await?;
     /// # Ok(())
     /// # }
@@ -11036,8 +11192,33 @@ impl MeetingLayoutApi {
     /// # Example
     ///
     /// ```no_run
+    /// use wecom_api::meeting::*;
+    ///
     /// # async fn example(client: wecom_api::Client) -> Result<(), Box<dyn std::error::Error>> {
-    /// let response = client.meeting_layout().update_advanced("MEETINGID", "LAYOUTID1", serde_json::from_str::<Vec<wecom_api::meeting::AdvancedLayoutPage>>(r##"[{"enable_polling":true,"layout_template_id":"3","polling_setting":{"ignore_user_absence":false,"ignore_user_novideo":false,"polling_interval":10,"polling_interval_unit":1},"user_seat_list":[{"grid_id":"1","grid_type":1,"user_list":[{"tmp_openid":"TMPOPENID1","userid":"USERID"}],"video_type":3}]}]"##)?)
+    /// let response = client.meeting_layout().update_advanced("MEETINGID", "LAYOUTID1", vec![
+    ///     AdvancedLayoutPage {
+    ///         layout_template_id: "3".into(),
+    ///         enable_polling: Some(true),
+    ///         polling_setting: Some(PollingSetting {
+    ///             polling_interval_unit: PollingIntervalUnit::Second,
+    ///             polling_interval: 10,
+    ///             ignore_user_novideo: false,
+    ///             ignore_user_absence: false
+    ///         }),
+    ///         user_seat_list: Some(vec![
+    ///             AdvancedUserSeat {
+    ///                 grid_id: "1".into(),
+    ///                 grid_type: GridType::Video,
+    ///                 video_type: Some(VideoSource::Specified),
+    ///                 user_list: Some(vec![
+    ///                     LayoutUser {
+    ///                         ..Default::default()
+    ///                     }
+    ///                 ])
+    ///             }
+    ///         ])
+    ///     }
+    /// ])
     ///     .layout_name("testmictest")
     ///     .await?;
     /// # Ok(())
@@ -11081,9 +11262,17 @@ impl MeetingLayoutApi {
     /// # Example
     ///
     /// ```no_run
+    /// use wecom_api::meeting::*;
+    ///
     /// # async fn example(client: wecom_api::Client) -> Result<(), Box<dyn std::error::Error>> {
     /// let response = client.meeting_layout().apply_advanced("MEETINGID")
     ///     .layout_id("LAYOUTID1")
+    ///     .user_list(vec![
+    ///     LayoutUser {
+    ///         tmp_openid: Some("TMPOPENID1".into()),
+    ///         ..Default::default()
+    ///     }
+    /// ])
     ///     .await?;
     /// # Ok(())
     /// # }
@@ -11235,8 +11424,10 @@ impl MeetingLayoutApi {
     /// # Example
     ///
     /// ```no_run
+    /// use wecom_api::meeting::*;
+    ///
     /// # async fn example(client: wecom_api::Client) -> Result<(), Box<dyn std::error::Error>> {
-    /// let response = client.meeting_layout().get_user_layout("MEETINGID", "TMPOPENID1", wecom_api::meeting::InstanceId::from(1))
+    /// let response = client.meeting_layout().get_user_layout("MEETINGID", "TMPOPENID1", InstanceId::Pc)
     ///     .await?;
     /// # Ok(())
     /// # }
@@ -11364,8 +11555,12 @@ impl MeetingMraApi {
     /// # Example
     ///
     /// ```no_run
+    /// use wecom_api::meeting::*;
+    ///
     /// # async fn example(client: wecom_api::Client) -> Result<(), Box<dyn std::error::Error>> {
-    /// let response = client.meeting_mra().set_default_layout("MEETINGID", wecom_api::meeting::MraLayout::from(2), wecom_api::meeting::NoVideoUserDisplay::from(1), serde_json::from_str::<wecom_api::meeting::MraDevice>(r##"{"tmp_openid":"TMP_OPENID"}"##)?)
+    /// let response = client.meeting_mra().set_default_layout("MEETINGID", MraLayout::FullScreen, NoVideoUserDisplay::Show, MraDevice {
+    ///     tmp_openid: "TMP_OPENID".into()
+    /// })
     ///     .await?;
     /// # Ok(())
     /// # }
@@ -11409,8 +11604,12 @@ impl MeetingMraApi {
     /// # Example
     ///
     /// ```no_run
+    /// use wecom_api::meeting::*;
+    ///
     /// # async fn example(client: wecom_api::Client) -> Result<(), Box<dyn std::error::Error>> {
-    /// let response = client.meeting_mra().set_raise_hand("MEETINGID", true, serde_json::from_str::<wecom_api::meeting::MraDevice>(r##"{"tmp_openid":"TMP_OPENID"}"##)?)
+    /// let response = client.meeting_mra().set_raise_hand("MEETINGID", true, MraDevice {
+    ///     tmp_openid: "TMP_OPENID".into()
+    /// })
     ///     .await?;
     /// # Ok(())
     /// # }
@@ -11452,8 +11651,12 @@ impl MeetingMraApi {
     /// # Example
     ///
     /// ```no_run
+    /// use wecom_api::meeting::*;
+    ///
     /// # async fn example(client: wecom_api::Client) -> Result<(), Box<dyn std::error::Error>> {
-    /// let response = client.meeting_mra().hangup("MEETINGID", serde_json::from_str::<wecom_api::meeting::MraDevice>(r##"{"tmp_openid":"TMP_OPENID"}"##)?)
+    /// let response = client.meeting_mra().hangup("MEETINGID", MraDevice {
+    ///     tmp_openid: "TMP_OPENID".into()
+    /// })
     ///     .await?;
     /// # Ok(())
     /// # }
@@ -11500,8 +11703,17 @@ impl MeetingPhoneApi {
     /// # Example
     ///
     /// ```no_run
+    /// use wecom_api::meeting::*;
+    ///
     /// # async fn example(client: wecom_api::Client) -> Result<(), Box<dyn std::error::Error>> {
-    /// let response = client.meeting_phone().callout("MEETINGID", serde_json::from_str::<Vec<wecom_api::meeting::PhoneNumber>>(r##"[{"area":86,"extension_number":"12345678","phone":"13333333333"}]"##)?)
+    /// let response = client.meeting_phone().callout("MEETINGID", vec![
+    ///     PhoneNumber {
+    ///         area: 86,
+    ///         phone: "13333333333".into(),
+    ///         extension_number: Some("12345678".into()),
+    ///         ..Default::default()
+    ///     }
+    /// ])
     ///     .await?;
     /// # Ok(())
     /// # }
@@ -11609,8 +11821,17 @@ impl MeetingPhoneApi {
     /// # Example
     ///
     /// ```no_run
+    /// use wecom_api::meeting::*;
+    ///
     /// # async fn example(client: wecom_api::Client) -> Result<(), Box<dyn std::error::Error>> {
-    /// let response = client.meeting_phone().get_tmp_openid("MEETINGID", serde_json::from_str::<Vec<wecom_api::meeting::PhoneNumber>>(r##"[{"area":86,"extension_number":"12345678","phone":"13333333333"}]"##)?)
+    /// let response = client.meeting_phone().get_tmp_openid("MEETINGID", vec![
+    ///     PhoneNumber {
+    ///         area: 86,
+    ///         phone: "13333333333".into(),
+    ///         extension_number: Some("12345678".into()),
+    ///         ..Default::default()
+    ///     }
+    /// ])
     ///     .await?;
     /// # Ok(())
     /// # }
@@ -11665,8 +11886,24 @@ impl MeetingPollApi {
     /// # Example
     ///
     /// ```no_run
+    /// use wecom_api::meeting::*;
+    ///
     /// # async fn example(client: wecom_api::Client) -> Result<(), Box<dyn std::error::Error>> {
-    /// let request: wecom_api::meeting::PollCreateThemeRequest = serde_json::from_str(r##"{"instance_id":1,"is_anony":1,"meetingid":"ID","operator_userid":"OPENID","poll_desc":"desc","poll_questions":[{"poll_option":["OPTION1","OPTION2"],"question_desc":"DESC","question_type":1}],"poll_topic":"TOPIC"}"##)?;
+    /// let request = PollCreateThemeRequest {
+    ///     operator_userid: "OPENID".into(),
+    ///     instance_id: InstanceId::Pc,
+    ///     meetingid: "ID".into(),
+    ///     poll_topic: "TOPIC".into(),
+    ///     poll_desc: Some("desc".into()),
+    ///     is_anony: Some(true),
+    ///     poll_questions: vec![
+    ///         PollQuestion {
+    ///             question_type: PollQuestionType::MultipleChoice,
+    ///             question_desc: "DESC".into(),
+    ///             poll_option: vec!["OPTION1".into(), "OPTION2".into()]
+    ///         }
+    ///     ]
+    /// };
     /// let response = client.meeting_poll().create_theme(request)
     ///     .await?;
     /// # Ok(())
@@ -11704,8 +11941,25 @@ impl MeetingPollApi {
     /// # Example
     ///
     /// ```no_run
+    /// use wecom_api::meeting::*;
+    ///
     /// # async fn example(client: wecom_api::Client) -> Result<(), Box<dyn std::error::Error>> {
-    /// let request: wecom_api::meeting::PollUpdateThemeRequest = serde_json::from_str(r##"{"instance_id":1,"is_anony":1,"meetingid":"ID","operator_userid":"OPENID","poll_desc":"desc","poll_questions":[{"poll_option":["OPTION1","OPTION2"],"question_desc":"DESC","question_type":1}],"poll_theme_id":"theme1","poll_topic":"TOPIC"}"##)?;
+    /// let request = PollUpdateThemeRequest {
+    ///     operator_userid: "OPENID".into(),
+    ///     instance_id: InstanceId::Pc,
+    ///     meetingid: "ID".into(),
+    ///     poll_theme_id: "theme1".into(),
+    ///     poll_topic: "TOPIC".into(),
+    ///     poll_desc: "desc".into(),
+    ///     is_anony: Some(true),
+    ///     poll_questions: vec![
+    ///         PollQuestion {
+    ///             question_type: PollQuestionType::MultipleChoice,
+    ///             question_desc: "DESC".into(),
+    ///             poll_option: vec!["OPTION1".into(), "OPTION2".into()]
+    ///         }
+    ///     ]
+    /// };
     /// let response = client.meeting_poll().update_theme(request)
     ///     .await?;
     /// # Ok(())
@@ -11742,8 +11996,10 @@ impl MeetingPollApi {
     /// # Example
     ///
     /// ```no_run
+    /// use wecom_api::meeting::*;
+    ///
     /// # async fn example(client: wecom_api::Client) -> Result<(), Box<dyn std::error::Error>> {
-    /// let response = client.meeting_poll().get_theme_info("OPENID", wecom_api::meeting::InstanceId::from(1), "theme1")
+    /// let response = client.meeting_poll().get_theme_info("OPENID", InstanceId::Pc, "theme1")
     ///     .meetingid("ID")
     ///     .await?;
     /// # Ok(())
@@ -11801,8 +12057,10 @@ impl MeetingPollApi {
     /// # Example
     ///
     /// ```no_run
+    /// use wecom_api::meeting::*;
+    ///
     /// # async fn example(client: wecom_api::Client) -> Result<(), Box<dyn std::error::Error>> {
-    /// let response = client.meeting_poll().start("OPENID", wecom_api::meeting::InstanceId::from(1), "ID", "THEME1")
+    /// let response = client.meeting_poll().start("OPENID", InstanceId::Pc, "ID", "THEME1")
     ///     .await?;
     /// # Ok(())
     /// # }
@@ -11847,8 +12105,10 @@ impl MeetingPollApi {
     /// # Example
     ///
     /// ```no_run
+    /// use wecom_api::meeting::*;
+    ///
     /// # async fn example(client: wecom_api::Client) -> Result<(), Box<dyn std::error::Error>> {
-    /// let response = client.meeting_poll().finish("OPENID", wecom_api::meeting::InstanceId::from(1), "MEETINGID", "ID")
+    /// let response = client.meeting_poll().finish("OPENID", InstanceId::Pc, "MEETINGID", "ID")
     ///     .poll_theme_id("themeid")
     ///     .await?;
     /// # Ok(())
@@ -11894,8 +12154,10 @@ impl MeetingPollApi {
     /// # Example
     ///
     /// ```no_run
+    /// use wecom_api::meeting::*;
+    ///
     /// # async fn example(client: wecom_api::Client) -> Result<(), Box<dyn std::error::Error>> {
-    /// let response = client.meeting_poll().delete("OPENID", wecom_api::meeting::InstanceId::from(1), "MEETINGID", "theme")
+    /// let response = client.meeting_poll().delete("OPENID", InstanceId::Pc, "MEETINGID", "theme")
     ///     .await?;
     /// # Ok(())
     /// # }
@@ -11939,8 +12201,10 @@ impl MeetingPollApi {
     /// # Example
     ///
     /// ```no_run
+    /// use wecom_api::meeting::*;
+    ///
     /// # async fn example(client: wecom_api::Client) -> Result<(), Box<dyn std::error::Error>> {
-    /// let response = client.meeting_poll().get_poll_list("OPENID", wecom_api::meeting::InstanceId::from(1), "ID")
+    /// let response = client.meeting_poll().get_poll_list("OPENID", InstanceId::Pc, "ID")
     ///     .await?;
     /// # Ok(())
     /// # }
@@ -11996,8 +12260,10 @@ impl MeetingPollApi {
     /// # Example
     ///
     /// ```no_run
+    /// use wecom_api::meeting::*;
+    ///
     /// # async fn example(client: wecom_api::Client) -> Result<(), Box<dyn std::error::Error>> {
-    /// let response = client.meeting_poll().get_poll_detail("OPENID", wecom_api::meeting::InstanceId::from(1), "ID", "POLLID")
+    /// let response = client.meeting_poll().get_poll_detail("OPENID", InstanceId::Pc, "ID", "POLLID")
     ///     .await?;
     /// # Ok(())
     /// # }
@@ -12316,8 +12582,18 @@ impl MeetingRecordApi {
     /// # Example
     ///
     /// ```no_run
+    /// use wecom_api::meeting::*;
+    ///
     /// # async fn example(client: wecom_api::Client) -> Result<(), Box<dyn std::error::Error>> {
-    /// let response = client.meeting_record().update_sharing_config("record", "MEETINGID", serde_json::from_str::<wecom_api::meeting::RecordSharingConfig>(r##"{"allow_download":true,"enable_password":true,"enable_sharing":true,"enable_sharing_expire":true,"password":"123352","sharing_auth_type":0,"sharing_expire":1999999999}"##)?)
+    /// let response = client.meeting_record().update_sharing_config("record", "MEETINGID", RecordSharingConfig {
+    ///     enable_sharing: Some(true),
+    ///     sharing_auth_type: Some(0),
+    ///     enable_password: Some(true),
+    ///     password: Some("123352".into()),
+    ///     enable_sharing_expire: Some(true),
+    ///     sharing_expire: Some(1999999999),
+    ///     allow_download: Some(true)
+    /// })
     ///     .await?;
     /// # Ok(())
     /// # }
@@ -13140,9 +13416,15 @@ impl MeetingRoomsApi {
     /// # Example
     ///
     /// ```no_run
+    /// use wecom_api::meeting::*;
+    ///
     /// # async fn example(client: wecom_api::Client) -> Result<(), Box<dyn std::error::Error>> {
     /// let response = client.meeting_rooms().call("MEETINGID")
     ///     .meeting_room_id("ROOMID")
+    ///     .mra_address(MraAddress {
+    ///     protocol: MraProtocol::H323,
+    ///     dial_string: "xxx".into()
+    /// })
     ///     .await?;
     /// # Ok(())
     /// # }
@@ -13179,9 +13461,15 @@ impl MeetingRoomsApi {
     /// # Example
     ///
     /// ```no_run
+    /// use wecom_api::meeting::*;
+    ///
     /// # async fn example(client: wecom_api::Client) -> Result<(), Box<dyn std::error::Error>> {
     /// let response = client.meeting_rooms().cancel_call("MEETINGID", "INVITEID")
     ///     .meeting_room_id("ROOMID")
+    ///     .mra_address(MraAddress {
+    ///     protocol: MraProtocol::H323,
+    ///     dial_string: "xxx".into()
+    /// })
     ///     .await?;
     /// # Ok(())
     /// # }
@@ -13222,9 +13510,15 @@ impl MeetingRoomsApi {
     /// # Example
     ///
     /// ```no_run
+    /// use wecom_api::meeting::*;
+    ///
     /// # async fn example(client: wecom_api::Client) -> Result<(), Box<dyn std::error::Error>> {
     /// let response = client.meeting_rooms().get_response_status("MEETINGID")
     ///     .meeting_room_id("ROOMID")
+    ///     .mra_address(MraAddress {
+    ///     protocol: MraProtocol::H323,
+    ///     dial_string: "xxx".into()
+    /// })
     ///     .await?;
     /// # Ok(())
     /// # }
@@ -13272,8 +13566,10 @@ impl MeetingStatsApi {
     /// # Example
     ///
     /// ```no_run
+    /// use wecom_api::meeting::*;
+    ///
     /// # async fn example(client: wecom_api::Client) -> Result<(), Box<dyn std::error::Error>> {
-    /// let response = client.meeting_stats().get_start_list(wecom_api::meeting::StartListType::from(1), 1700000000, 1700001000)
+    /// let response = client.meeting_stats().get_start_list(StartListType::Succeeded, 1700000000, 1700001000)
     ///     .limit(1000)
     ///     .cursor("CURSOR")
     ///     .await?;
@@ -13688,8 +13984,45 @@ impl MeetingWebinarApi {
     /// # Example
     ///
     /// ```no_run
+    /// use wecom_api::meeting::*;
+    ///
     /// # async fn example(client: wecom_api::Client) -> Result<(), Box<dyn std::error::Error>> {
-    /// let request: wecom_api::meeting::WebinarCreateRequest = serde_json::from_str(r##"{"activity_page":false,"admin_userid":"USERID","admission_type":0,"cover_url":"URL","description":"description","display_number_of_attendees":0,"enable_guest_invite_link":false,"enable_manual_check":false,"enable_qa":false,"end_time":"177777777","hosts":[{"userid":"USERID"}],"media_setting":{"allow_enter_before_host":false,"allow_external_user":false,"allow_unmute_self":false,"attendee_join_auto_record":false,"auto_record_type":"none","enable_enter_mute":false,"enable_host_pause_auto_record":false,"enable_screen_watermark":false,"watermark_type":0},"password":"PASSWORD","playback_for_audience":true,"preparation_mode":false,"sensitive_words":["WORD1"],"sponsor":"SPONSOR","start_time":"166666666","title":"TITLE"}"##)?;
+    /// let request = WebinarCreateRequest {
+    ///     admin_userid: "USERID".into(),
+    ///     title: "TITLE".into(),
+    ///     sponsor: Some("SPONSOR".into()),
+    ///     start_time: "166666666".into(),
+    ///     end_time: "177777777".into(),
+    ///     admission_type: AdmissionType::Public,
+    ///     hosts: Some(vec![
+    ///         WebinarHost {
+    ///             userid: "USERID".into()
+    ///         }
+    ///     ]),
+    ///     password: Some("PASSWORD".into()),
+    ///     cover_url: Some("URL".into()),
+    ///     description: Some("description".into()),
+    ///     enable_guest_invite_link: Some(false),
+    ///     media_setting: Some(WebinarMediaSetting {
+    ///         enable_enter_mute: Some(false),
+    ///         allow_unmute_self: Some(false),
+    ///         allow_enter_before_host: Some(false),
+    ///         enable_screen_watermark: Some(false),
+    ///         watermark_type: Some(WatermarkType::SingleRow),
+    ///         allow_external_user: Some(false),
+    ///         auto_record_type: Some(AutoRecordType::None),
+    ///         attendee_join_auto_record: Some(false),
+    ///         enable_host_pause_auto_record: Some(false),
+    ///         ..Default::default()
+    ///     }),
+    ///     enable_qa: Some(false),
+    ///     sensitive_words: Some(vec!["WORD1".into()]),
+    ///     enable_manual_check: Some(false),
+    ///     activity_page: Some(false),
+    ///     display_number_of_attendees: Some(0),
+    ///     playback_for_audience: Some(true),
+    ///     preparation_mode: Some(false)
+    /// };
     /// let response = client.meeting_webinar().create(request)
     ///     .await?;
     /// # Ok(())
@@ -13734,8 +14067,45 @@ impl MeetingWebinarApi {
     /// # Example
     ///
     /// ```no_run
+    /// use wecom_api::meeting::*;
+    ///
     /// # async fn example(client: wecom_api::Client) -> Result<(), Box<dyn std::error::Error>> {
-    /// let request: wecom_api::meeting::WebinarUpdateRequest = serde_json::from_str(r##"{"activity_page":false,"admission_type":0,"cover_url":"URL","description":"description","display_number_of_attendees":0,"enable_guest_invite_link":false,"enable_manual_check":false,"enable_qa":false,"end_time":"177777777","hosts":[{"userid":"USERID"}],"media_setting":{"allow_enter_before_host":false,"allow_external_user":false,"allow_unmute_self":false,"attendee_join_auto_record":false,"auto_record_type":"none","enable_enter_mute":false,"enable_host_pause_auto_record":false,"enable_screen_watermark":false,"watermark_type":0},"meetingid":"MEETINGID","password":"PASSWORD","playback_for_audience":true,"preparation_mode":false,"sensitive_words":["WORD1"],"sponsor":"SPONSOR","start_time":"166666666","title":"TITLE"}"##)?;
+    /// let request = WebinarUpdateRequest {
+    ///     meetingid: "MEETINGID".into(),
+    ///     title: "TITLE".into(),
+    ///     sponsor: Some("SPONSOR".into()),
+    ///     start_time: "166666666".into(),
+    ///     end_time: "177777777".into(),
+    ///     admission_type: AdmissionType::Public,
+    ///     hosts: Some(vec![
+    ///         WebinarHost {
+    ///             userid: "USERID".into()
+    ///         }
+    ///     ]),
+    ///     password: Some("PASSWORD".into()),
+    ///     cover_url: Some("URL".into()),
+    ///     description: Some("description".into()),
+    ///     enable_guest_invite_link: Some(false),
+    ///     media_setting: Some(WebinarMediaSetting {
+    ///         enable_enter_mute: Some(false),
+    ///         allow_unmute_self: Some(false),
+    ///         allow_enter_before_host: Some(false),
+    ///         enable_screen_watermark: Some(false),
+    ///         watermark_type: Some(WatermarkType::SingleRow),
+    ///         allow_external_user: Some(false),
+    ///         auto_record_type: Some(AutoRecordType::None),
+    ///         attendee_join_auto_record: Some(false),
+    ///         enable_host_pause_auto_record: Some(false),
+    ///         ..Default::default()
+    ///     }),
+    ///     enable_qa: Some(false),
+    ///     sensitive_words: Some(vec!["WORD1".into()]),
+    ///     enable_manual_check: Some(false),
+    ///     activity_page: Some(false),
+    ///     display_number_of_attendees: Some(0),
+    ///     playback_for_audience: Some(true),
+    ///     preparation_mode: Some(false)
+    /// };
     /// let response = client.meeting_webinar().update(request)
     ///     .await?;
     /// # Ok(())
@@ -13927,8 +14297,19 @@ impl MeetingWebinarApi {
     /// # Example
     ///
     /// ```no_run
+    /// use wecom_api::meeting::*;
+    ///
     /// # async fn example(client: wecom_api::Client) -> Result<(), Box<dyn std::error::Error>> {
-    /// let response = client.meeting_webinar().update_guest_list("MEETINGID", serde_json::from_str::<Vec<wecom_api::meeting::WebinarGuest>>(r##"[{"area":"86","email":"xxxxx@yy.com","guest_name":"NAME","guest_type":1,"phone_number":"13333333333","userid":"USERID"}]"##)?)
+    /// let response = client.meeting_webinar().update_guest_list("MEETINGID", vec![
+    ///     WebinarGuest {
+    ///         guest_type: WebinarGuestType::Internal,
+    ///         userid: Some("USERID".into()),
+    ///         area: Some("86".into()),
+    ///         phone_number: Some("13333333333".into()),
+    ///         guest_name: Some("NAME".into()),
+    ///         email: Some("xxxxx@yy.com".into())
+    ///     }
+    /// ])
     ///     .await?;
     /// # Ok(())
     /// # }
@@ -14010,10 +14391,12 @@ impl MeetingWebinarApi {
     /// # Example
     ///
     /// ```no_run
+    /// use wecom_api::meeting::*;
+    ///
     /// # async fn example(client: wecom_api::Client) -> Result<(), Box<dyn std::error::Error>> {
     /// let response = client.meeting_webinar().enroll_set_config("MEETINGID1")
-    ///     .approve_type(wecom_api::meeting::EnrollApproveType::from(1))
-    ///     .is_collect_question(wecom_api::meeting::EnrollCollectQuestion::from(1))
+    ///     .approve_type(EnrollApproveType::Auto)
+    ///     .is_collect_question(EnrollCollectQuestion::NotCollect)
     ///     .await?;
     /// # Ok(())
     /// # }
@@ -14108,9 +14491,11 @@ impl MeetingWebinarApi {
     /// # Example
     ///
     /// ```no_run
+    /// use wecom_api::meeting::*;
+    ///
     /// # async fn example(client: wecom_api::Client) -> Result<(), Box<dyn std::error::Error>> {
     /// let response = client.meeting_webinar().enroll_list("MEETINGID1")
-    ///     .status(wecom_api::meeting::EnrollStatus::from(1))
+    ///     .status(EnrollStatus::Pending)
     ///     .cursor("CURSOR")
     ///     .await?;
     /// # Ok(())
@@ -14176,8 +14561,10 @@ impl MeetingWebinarApi {
     /// # Example
     ///
     /// ```no_run
+    /// use wecom_api::meeting::*;
+    ///
     /// # async fn example(client: wecom_api::Client) -> Result<(), Box<dyn std::error::Error>> {
-    /// let response = client.meeting_webinar().enroll_approve("MEETINGID1", ["xxxxxx", "yyyyyyy"], wecom_api::meeting::EnrollAction::from(3))
+    /// let response = client.meeting_webinar().enroll_approve("MEETINGID1", ["xxxxxx", "yyyyyyy"], EnrollAction::Approve)
     ///     .await?;
     /// # Ok(())
     /// # }
@@ -14220,8 +14607,14 @@ impl MeetingWebinarApi {
     /// # Example
     ///
     /// ```no_run
+    /// use wecom_api::meeting::*;
+    ///
     /// # async fn example(client: wecom_api::Client) -> Result<(), Box<dyn std::error::Error>> {
-    /// let response = client.meeting_webinar().enroll_delete("meetingid11234", serde_json::from_str::<Vec<wecom_api::meeting::EnrollRef>>(r##"[{"enroll_id":"123456"}]"##)?)
+    /// let response = client.meeting_webinar().enroll_delete("meetingid11234", vec![
+    ///     EnrollRef {
+    ///         enroll_id: "123456".into()
+    ///     }
+    /// ])
     ///     .await?;
     /// # Ok(())
     /// # }
@@ -14262,8 +14655,17 @@ impl MeetingWebinarApi {
     /// # Example
     ///
     /// ```no_run
+    /// use wecom_api::meeting::*;
+    ///
     /// # async fn example(client: wecom_api::Client) -> Result<(), Box<dyn std::error::Error>> {
-    /// let response = client.meeting_webinar().enroll_import("meetingid11234", serde_json::from_str::<Vec<wecom_api::meeting::EnrollImportItem>>(r##"[{"area":"86","nick_name":"NICKNAME","phone_number":"13333333333","userid":"USERID"}]"##)?)
+    /// let response = client.meeting_webinar().enroll_import("meetingid11234", vec![
+    ///     EnrollImportItem {
+    ///         userid: Some("USERID".into()),
+    ///         area: Some("86".into()),
+    ///         phone_number: Some("13333333333".into()),
+    ///         nick_name: Some("NICKNAME".into())
+    ///     }
+    /// ])
     ///     .await?;
     /// # Ok(())
     /// # }

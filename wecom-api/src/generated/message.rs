@@ -3375,9 +3375,14 @@ impl AppchatApi {
     /// # Example
     ///
     /// ```no_run
+    /// use wecom_api::message::*;
+    ///
     /// # async fn example(client: wecom_api::Client) -> Result<(), Box<dyn std::error::Error>> {
-    /// let response = client.appchat().send("CHATID123", serde_json::from_str::<wecom_api::message::AppChatMessage>(r##"{"chatid":"CHATID123","msgtype":"text","safe":0,"text":{"content":"您的快递已到\n请携带工卡前往邮件中心领取","mentioned_list":["wangqing","@all"]}}"##)?)
-    ///     .safe(wecom_api::message::Safe::from(0))
+    /// let response = client.appchat().send("CHATID123", AppChatMessage::Text(AppChatText {
+    ///     content: "您的快递已到\n请携带工卡前往邮件中心领取".into(),
+    ///     mentioned_list: Some(vec!["wangqing".into(), "@all".into()])
+    /// }))
+    ///     .safe(Safe::Shareable)
     ///     .await?;
     /// # Ok(())
     /// # }
@@ -3425,8 +3430,12 @@ impl MessageApi {
     /// # Example
     ///
     /// ```no_run
+    /// use wecom_api::message::*;
+    ///
     /// # async fn example(client: wecom_api::Client) -> Result<(), Box<dyn std::error::Error>> {
-    /// let response = client.message().send(serde_json::from_str::<wecom_api::message::AppMessage>(r##"{"agentid":1,"duplicate_check_interval":1800,"enable_duplicate_check":0,"enable_id_trans":0,"msgtype":"text","safe":0,"text":{"content":"你的快递已到，请携带工卡前往邮件中心领取。\n出发前可查看<a href=\"https://work.weixin.qq.com\">邮件中心视频实况</a>，聪明避开排队。"},"toparty":"PartyID1","totag":"TagID1","touser":"UserID1|UserID2"}"##)?)
+    /// let response = client.message().send(AppMessage::Text(Text {
+    ///     content: "你的快递已到，请携带工卡前往邮件中心领取。\n出发前可查看<a href=\"https://work.weixin.qq.com\">邮件中心视频实况</a>，聪明避开排队。".into()
+    /// }))
     ///     .touser("UserID1|UserID2")
     ///     .toparty("PartyID1")
     ///     .await?;
@@ -3559,9 +3568,11 @@ impl MessageApi {
     /// # Example
     ///
     /// ```no_run
+    /// use wecom_api::message::*;
+    ///
     /// # async fn example(client: wecom_api::Client) -> Result<(), Box<dyn std::error::Error>> {
     /// let response = client.message().get_statistics()
-    ///     .time_type(wecom_api::message::StatisticsTimeType::from(0))
+    ///     .time_type(StatisticsTimeType::Today)
     ///     .await?;
     /// # Ok(())
     /// # }
@@ -3608,8 +3619,12 @@ impl MessageApi {
     /// # Example
     ///
     /// ```no_run
+    /// use wecom_api::message::*;
+    ///
     /// # async fn example(client: wecom_api::Client) -> Result<(), Box<dyn std::error::Error>> {
-    /// let response = client.message().send_linkedcorp(serde_json::from_str::<wecom_api::message::LinkedCorpMessage>(r##"{"agentid":1,"msgtype":"text","safe":0,"text":{"content":"你的快递已到，请携带工卡前往邮件中心领取。\n出发前可查看<a href=\"http://work.weixin.qq.com\">邮件中心视频实况</a>，聪明避开排队。"},"toall":0,"toparty":["partyid1","partyid2","LinkedId1/partyid1","LinkedId2/partyid2"],"totag":["tagid1","tagid2"],"touser":["userid1","userid2","CorpId1/userid1","CorpId2/userid2"]}"##)?)
+    /// let response = client.message().send_linkedcorp(LinkedCorpMessage::Text(Text {
+    ///     content: "你的快递已到，请携带工卡前往邮件中心领取。\n出发前可查看<a href=\"http://work.weixin.qq.com\">邮件中心视频实况</a>，聪明避开排队。".into()
+    /// }))
     ///     .touser(["userid1", "userid2", "CorpId1/userid1", "CorpId2/userid2"])
     ///     .toparty(["partyid1", "partyid2", "LinkedId1/partyid1", "LinkedId2/partyid2"])
     ///     .await?;
@@ -3675,7 +3690,6 @@ impl MessageApi {
     /// ```no_run
     /// # async fn example(client: wecom_api::Client) -> Result<(), Box<dyn std::error::Error>> {
     /// let response = client.message().update_taskcard(["userid1", "userid2"], "taskid122", "key111")
-    ///     .agentid(1)
     ///     .await?;
     /// # Ok(())
     /// # }

@@ -32,6 +32,10 @@ pub mod external_contact;
 #[cfg_attr(docsrs, doc(cfg(feature = "external_pay")))]
 #[rustfmt::skip]
 pub mod external_pay;
+#[cfg(feature = "hardware")]
+#[cfg_attr(docsrs, doc(cfg(feature = "hardware")))]
+#[rustfmt::skip]
+pub mod hardware;
 #[cfg(feature = "health")]
 #[cfg_attr(docsrs, doc(cfg(feature = "health")))]
 #[rustfmt::skip]
@@ -80,6 +84,10 @@ pub mod message;
 #[cfg_attr(docsrs, doc(cfg(feature = "oa")))]
 #[rustfmt::skip]
 pub mod oa;
+#[cfg(feature = "provider")]
+#[cfg_attr(docsrs, doc(cfg(feature = "provider")))]
+#[rustfmt::skip]
+pub mod provider;
 #[cfg(feature = "report")]
 #[cfg_attr(docsrs, doc(cfg(feature = "report")))]
 #[rustfmt::skip]

@@ -8487,8 +8487,59 @@ impl ApprovalApi {
     /// # Example
     ///
     /// ```no_run
+    /// use wecom_api::oa::*;
+    ///
     /// # async fn example(client: wecom_api::Client) -> Result<(), Box<dyn std::error::Error>> {
-    /// let request: wecom_api::oa::ApprovalApplyRequest = serde_json::from_str(r##"{"apply_data":{"contents":[{"control":"Text","id":"Text-15111111111","value":{"text":"文本填写的内容"}}]},"choose_department":2,"creator_userid":"WangXiaoMing","process":{"node_list":[{"apv_rel":1,"type":1,"userid":["abc","bcd"]},{"apv_rel":1,"type":1,"userid":["abc"]}]},"summary_list":[{"summary_info":[{"lang":"zh_CN","text":"摘要第1行"}]},{"summary_info":[{"lang":"zh_CN","text":"摘要第2行"}]},{"summary_info":[{"lang":"zh_CN","text":"摘要第3行"}]}],"template_id":"3Tka1eD6v6JfzhDMqPd3aMkFdxqtJMc2ZRioeFXkaaa","use_template_approver":0}"##)?;
+    /// let request = ApprovalApplyRequest {
+    ///     creator_userid: "WangXiaoMing".into(),
+    ///     template_id: "3Tka1eD6v6JfzhDMqPd3aMkFdxqtJMc2ZRioeFXkaaa".into(),
+    ///     use_template_approver: false,
+    ///     choose_department: Some(2),
+    ///     process: Some(ApprovalApplyProcess {
+    ///         node_list: vec![
+    ///             ApprovalApplyNode {
+    ///                 node_type: ApprovalNodeType::Approver,
+    ///                 apv_rel: Some(ApprovalRelation::Any),
+    ///                 userid: vec!["abc".into(), "bcd".into()]
+    ///             },
+    ///             ApprovalApplyNode {
+    ///                 node_type: ApprovalNodeType::Approver,
+    ///                 apv_rel: Some(ApprovalRelation::Any),
+    ///                 userid: vec!["abc".into()]
+    ///             }
+    ///         ]
+    ///     }),
+    ///     apply_data: ApprovalApplyData {
+    ///         contents: vec![
+    ///             ApprovalContent {
+    ///                 control: ApprovalControl::Text(TextControlValue {
+    ///                     text: "文本填写的内容".into()
+    ///                 }),
+    ///                 id: "Text-15111111111".into(),
+    ///                 title: None
+    ///             }
+    ///         ]
+    ///     },
+    ///     summary_list: vec![
+    ///         ApprovalSummary {
+    ///             summary_info: vec![
+    ///                 LangText {
+    ///                     text: "摘要第1行".into(),
+    ///                     lang: Some("zh_CN".into())
+    ///                 }
+    ///             ]
+    ///         },
+    ///         ApprovalSummary {
+    ///             summary_info: vec![
+    ///                 LangText {
+    ///                     text: "摘要第2行".into(),
+    ///                     lang: Some("zh_CN".into())
+    ///                 }
+    ///             ]
+    ///         }
+    ///     ],
+    ///     ..Default::default()
+    /// };
     /// let response = client.approval().apply(request)
     ///     .await?;
     /// # Ok(())
@@ -8563,8 +8614,71 @@ impl ApprovalApi {
     /// # Example
     ///
     /// ```no_run
+    /// use wecom_api::oa::*;
+    ///
     /// # async fn example(client: wecom_api::Client) -> Result<(), Box<dyn std::error::Error>> {
-    /// let response = client.approval().create_template(serde_json::from_str::<Vec<wecom_api::oa::LangText>>(r##"[{"lang":"zh_CN","text":"我的api测试模版"}]"##)?)
+    /// let response = client.approval().create_template(vec![
+    ///     LangText {
+    ///         text: "我的api测试模版".into(),
+    ///         lang: Some("zh_CN".into())
+    ///     }
+    /// ])
+    ///     .template_content(TemplateContentInput {
+    ///     controls: Some(vec![
+    ///         TemplateControlInput {
+    ///             property: TemplateControlProperty {
+    ///                 control: "Selector".into(),
+    ///                 id: "Selector-01".into(),
+    ///                 title: vec![
+    ///                     LangText {
+    ///                         text: String::new(),
+    ///                         ..Default::default()
+    ///                     }
+    ///                 ],
+    ///                 placeholder: Some(vec![
+    ///                     LangText {
+    ///                         text: String::new(),
+    ///                         ..Default::default()
+    ///                     }
+    ///                 ]),
+    ///                 require: Some(false),
+    ///                 un_print: Some(true),
+    ///                 ..Default::default()
+    ///             },
+    ///             config: Some(TemplateConfigInput {
+    ///                 selector: Some(TemplateSelectorInput {
+    ///                     selector_type: SelectorType::Multi,
+    ///                     options: Default::default()
+    ///                 }),
+    ///                 ..Default::default()
+    ///             })
+    ///         },
+    ///         TemplateControlInput {
+    ///             property: TemplateControlProperty {
+    ///                 control: "Text".into(),
+    ///                 id: "Text-01".into(),
+    ///                 title: vec![
+    ///                     LangText {
+    ///                         text: String::new(),
+    ///                         ..Default::default()
+    ///                     }
+    ///                 ],
+    ///                 placeholder: Some(vec![
+    ///                     LangText {
+    ///                         text: String::new(),
+    ///                         ..Default::default()
+    ///                     }
+    ///                 ]),
+    ///                 require: Some(false),
+    ///                 un_print: Some(true),
+    ///                 ..Default::default()
+    ///             },
+    ///             config: Some(TemplateConfigInput {
+    ///                 ..Default::default()
+    ///             })
+    ///         }
+    ///     ])
+    /// })
     ///     .await?;
     /// # Ok(())
     /// # }
@@ -8604,8 +8718,71 @@ impl ApprovalApi {
     /// # Example
     ///
     /// ```no_run
+    /// use wecom_api::oa::*;
+    ///
     /// # async fn example(client: wecom_api::Client) -> Result<(), Box<dyn std::error::Error>> {
-    /// let response = client.approval().update_template("TEMPLATE_ID", serde_json::from_str::<Vec<wecom_api::oa::LangText>>(r##"[{"lang":"zh_CN","text":"我的api测试模版"}]"##)?)
+    /// let response = client.approval().update_template("TEMPLATE_ID", vec![
+    ///     LangText {
+    ///         text: "我的api测试模版".into(),
+    ///         lang: Some("zh_CN".into())
+    ///     }
+    /// ])
+    ///     .template_content(TemplateContentInput {
+    ///     controls: Some(vec![
+    ///         TemplateControlInput {
+    ///             property: TemplateControlProperty {
+    ///                 control: "Selector".into(),
+    ///                 id: "Selector-01".into(),
+    ///                 title: vec![
+    ///                     LangText {
+    ///                         text: String::new(),
+    ///                         ..Default::default()
+    ///                     }
+    ///                 ],
+    ///                 placeholder: Some(vec![
+    ///                     LangText {
+    ///                         text: String::new(),
+    ///                         ..Default::default()
+    ///                     }
+    ///                 ]),
+    ///                 require: Some(false),
+    ///                 un_print: Some(true),
+    ///                 ..Default::default()
+    ///             },
+    ///             config: Some(TemplateConfigInput {
+    ///                 selector: Some(TemplateSelectorInput {
+    ///                     selector_type: SelectorType::Multi,
+    ///                     options: Default::default()
+    ///                 }),
+    ///                 ..Default::default()
+    ///             })
+    ///         },
+    ///         TemplateControlInput {
+    ///             property: TemplateControlProperty {
+    ///                 control: "Text".into(),
+    ///                 id: "Text-01".into(),
+    ///                 title: vec![
+    ///                     LangText {
+    ///                         text: String::new(),
+    ///                         ..Default::default()
+    ///                     }
+    ///                 ],
+    ///                 placeholder: Some(vec![
+    ///                     LangText {
+    ///                         text: String::new(),
+    ///                         ..Default::default()
+    ///                     }
+    ///                 ]),
+    ///                 require: Some(false),
+    ///                 un_print: Some(true),
+    ///                 ..Default::default()
+    ///             },
+    ///             config: Some(TemplateConfigInput {
+    ///                 ..Default::default()
+    ///             })
+    ///         }
+    ///     ])
+    /// })
     ///     .await?;
     /// # Ok(())
     /// # }
@@ -8909,8 +9086,10 @@ impl ApprovalApi {
     /// # Example
     ///
     /// ```no_run
+    /// use wecom_api::oa::*;
+    ///
     /// # async fn example(client: wecom_api::Client) -> Result<(), Box<dyn std::error::Error>> {
-    /// let response = client.approval().list_apply_ids(wecom_api::oa::AdvancedBusinessType::from(1))
+    /// let response = client.approval().list_apply_ids(AdvancedBusinessType::Mail)
     ///     .userid("zhangsan")
     ///     .limit(10)
     ///     .await?;
@@ -9010,9 +9189,29 @@ impl ApprovalApi {
     /// # Example
     ///
     /// ```no_run
+    /// use wecom_api::oa::*;
+    ///
     /// # async fn example(client: wecom_api::Client) -> Result<(), Box<dyn std::error::Error>> {
-    /// let response = client.approval().set_apply_approval("ApplyId", "APPROVALID", wecom_api::oa::AdvancedApprovalStatus::from(1))
+    /// let response = client.approval().set_apply_approval("ApplyId", "APPROVALID", AdvancedApprovalStatus::Pending)
     ///     .approval_url("https://www.qq.com")
+    ///     .process_list(AdvancedProcess {
+    ///     node_list: vec![
+    ///         AdvancedProcessNode {
+    ///             node_apv_status: Some(AdvancedApprovalStatus::Pending),
+    ///             node_apv_rel: Some(1),
+    ///             current_approvers: Some(vec!["LEADER1".into(), "LEADER2".into()]),
+    ///             completed_approvers: Some(vec!["LEADER0".into()]),
+    ///             apv_update_time: Some(1715741759)
+    ///         },
+    ///         AdvancedProcessNode {
+    ///             node_apv_status: Some(AdvancedApprovalStatus::Pending),
+    ///             node_apv_rel: Some(1),
+    ///             current_approvers: Some(vec!["LEADER3".into(), "LEADER4".into()]),
+    ///             completed_approvers: Some(vec!["LEADER5".into()]),
+    ///             apv_update_time: Some(1715741759)
+    ///         }
+    ///     ]
+    /// })
     ///     .await?;
     /// # Ok(())
     /// # }
@@ -9063,9 +9262,29 @@ impl CalendarApi {
     /// # Example
     ///
     /// ```no_run
+    /// use wecom_api::oa::*;
+    ///
     /// # async fn example(client: wecom_api::Client) -> Result<(), Box<dyn std::error::Error>> {
-    /// let response = client.calendar().add(serde_json::from_str::<wecom_api::oa::CalendarInput>(r##"{"color":"#FF3030","description":"test_describe","organizer":"userid1","readonly":1,"set_as_default":1,"shares":[{"userid":"userid2"},{"readonly":1,"userid":"userid3"}],"summary":"test_summary"}"##)?)
-    ///     .agentid(1000014)
+    /// let response = client.calendar().add(CalendarInput {
+    ///     organizer: Some("userid1".into()),
+    ///     readonly: Some(true),
+    ///     set_as_default: Some(true),
+    ///     summary: "test_summary".into(),
+    ///     color: "#FF3030".into(),
+    ///     description: Some("test_describe".into()),
+    ///     shares: Some(vec![
+    ///         CalendarShare {
+    ///             userid: "userid2".into(),
+    ///             ..Default::default()
+    ///         },
+    ///         CalendarShare {
+    ///             userid: "userid3".into(),
+    ///             readonly: Some(true),
+    ///             ..Default::default()
+    ///         }
+    ///     ]),
+    ///     ..Default::default()
+    /// })
     ///     .await?;
     /// # Ok(())
     /// # }
@@ -9102,8 +9321,28 @@ impl CalendarApi {
     /// # Example
     ///
     /// ```no_run
+    /// use wecom_api::oa::*;
+    ///
     /// # async fn example(client: wecom_api::Client) -> Result<(), Box<dyn std::error::Error>> {
-    /// let response = client.calendar().update(serde_json::from_str::<wecom_api::oa::CalendarChanges>(r##"{"cal_id":"wcjgewCwAAqeJcPI1d8Pwbjt7nttzAAA","color":"#FF3030","description":"test_describe_1","readonly":1,"shares":[{"userid":"userid1"},{"readonly":1,"userid":"userid2"}],"summary":"test_summary"}"##)?)
+    /// let response = client.calendar().update(CalendarChanges {
+    ///     cal_id: "wcjgewCwAAqeJcPI1d8Pwbjt7nttzAAA".into(),
+    ///     readonly: Some(true),
+    ///     summary: "test_summary".into(),
+    ///     color: "#FF3030".into(),
+    ///     description: Some("test_describe_1".into()),
+    ///     shares: Some(vec![
+    ///         CalendarShare {
+    ///             userid: "userid1".into(),
+    ///             ..Default::default()
+    ///         },
+    ///         CalendarShare {
+    ///             userid: "userid2".into(),
+    ///             readonly: Some(true),
+    ///             ..Default::default()
+    ///         }
+    ///     ]),
+    ///     ..Default::default()
+    /// })
     ///     .await?;
     /// # Ok(())
     /// # }
@@ -9240,8 +9479,86 @@ impl CheckinApi {
     /// # Example
     ///
     /// ```no_run
+    /// use wecom_api::oa::*;
+    ///
     /// # async fn example(client: wecom_api::Client) -> Result<(), Box<dyn std::error::Error>> {
-    /// let response = client.checkin().add_option(serde_json::from_str::<wecom_api::oa::CheckinGroup>(r##"{"allow_apply_bk_cnt":-1,"allow_apply_bk_day_limit":-1,"allow_apply_offworkday":true,"allow_checkin_offworkday":true,"buka_limit_next_month":-1,"buka_remind":{"buka_remind_day":28,"buka_remind_month":0,"open_remind":true},"buka_restriction":0,"checkin_method_type":0,"checkindate":[{"checkintime":[{"earliest_off_work_sec":43140,"earliest_work_sec":35040,"latest_off_work_sec":43800,"latest_work_sec":37020,"off_work_sec":43200,"remind_off_work_sec":43200,"remind_work_sec":35400,"time_id":1,"work_sec":36000}],"flex_off_duty_time":0,"flex_on_duty_time":0,"workdays":[1,2,3,4,5]}],"groupname":"打卡规则1","grouptype":1,"loc_infos":[{"distance":300,"lat":30547030,"lng":104062890,"loc_detail":"四川省成都市武侯区高新南区天府三街","loc_title":"腾讯成都大厦"}],"need_photo":true,"note_can_use_local_pic":false,"open_face_live_detect":true,"option_out_range":0,"ot_info_v2":{"workdayconf":{"allow_ot":true,"type":0}},"range":{"party_id":[],"tagid":[],"userid":["xiaoxioa"]},"reporterinfo":{"reporters":[{"userid":"xiaoxioa"}]},"sync_holidays":true,"sync_out_checkin":true,"type":0,"use_face_detect":true,"white_users":["xiaoxioa"],"wifimac_infos":[{"wifimac":"c0:7b:bc:37:f8:d3","wifiname":"Tencent-WiFi-1"}]}"##)?)
+    /// let response = client.checkin().add_option(CheckinGroup {
+    ///     grouptype: Some(CheckinGroupType::Fixed),
+    ///     groupname: Some("打卡规则1".into()),
+    ///     checkindate: Some(vec![
+    ///         CheckinDate {
+    ///             workdays: Some(vec![1, 2]),
+    ///             checkintime: Some(vec![
+    ///                 CheckinTime {
+    ///                     time_id: Some(1),
+    ///                     work_sec: Some(36000),
+    ///                     off_work_sec: Some(43200),
+    ///                     remind_work_sec: Some(35400),
+    ///                     remind_off_work_sec: Some(43200),
+    ///                     earliest_work_sec: Some(35040),
+    ///                     latest_work_sec: Some(37020),
+    ///                     earliest_off_work_sec: Some(43140),
+    ///                     latest_off_work_sec: Some(43800),
+    ///                     ..Default::default()
+    ///                 }
+    ///             ]),
+    ///             flex_on_duty_time: Some(0),
+    ///             flex_off_duty_time: Some(0),
+    ///             ..Default::default()
+    ///         }
+    ///     ]),
+    ///     sync_holidays: Some(true),
+    ///     need_photo: Some(true),
+    ///     note_can_use_local_pic: Some(false),
+    ///     allow_checkin_offworkday: Some(true),
+    ///     allow_apply_offworkday: Some(true),
+    ///     wifimac_infos: Some(vec![
+    ///         CheckinWifi {
+    ///             wifiname: Some("Tencent-WiFi-1".into()),
+    ///             wifimac: Some("c0:7b:bc:37:f8:d3".into())
+    ///         }
+    ///     ]),
+    ///     loc_infos: Some(vec![
+    ///         CheckinLocation {
+    ///             lat: Some(30547030),
+    ///             lng: Some(104062890),
+    ///             loc_title: Some("腾讯成都大厦".into()),
+    ///             loc_detail: Some("四川省成都市武侯区高新南区天府三街".into()),
+    ///             distance: Some(300)
+    ///         }
+    ///     ]),
+    ///     range: Some(CheckinRange {
+    ///         party_id: Some(vec![]),
+    ///         userid: Some(vec!["xiaoxioa".into()]),
+    ///         tagid: Some(vec![])
+    ///     }),
+    ///     white_users: Some(vec!["xiaoxioa".into()]),
+    ///     checkin_type: Some(0),
+    ///     reporterinfo: Some(CheckinReporterInfo {
+    ///         reporters: Some(vec![
+    ///             CheckinReporter {
+    ///                 userid: "xiaoxioa".into()
+    ///             }
+    ///         ]),
+    ///         ..Default::default()
+    ///     }),
+    ///     ot_info_v2: Some(serde_json::json!({"workdayconf":{"allow_ot":true,"type":0}})),
+    ///     allow_apply_bk_cnt: Some(-1),
+    ///     option_out_range: Some(0),
+    ///     use_face_detect: Some(true),
+    ///     allow_apply_bk_day_limit: Some(-1),
+    ///     open_face_live_detect: Some(true),
+    ///     buka_limit_next_month: Some(-1),
+    ///     sync_out_checkin: Some(true),
+    ///     buka_remind: Some(CheckinBukaRemind {
+    ///         open_remind: Some(true),
+    ///         buka_remind_day: Some(28),
+    ///         buka_remind_month: Some(0)
+    ///     }),
+    ///     buka_restriction: Some(0),
+    ///     checkin_method_type: Some(0),
+    ///     ..Default::default()
+    /// })
     ///     .effective_now(true)
     ///     .await?;
     /// # Ok(())
@@ -9278,8 +9595,21 @@ impl CheckinApi {
     /// # Example
     ///
     /// ```no_run
+    /// use wecom_api::oa::*;
+    ///
     /// # async fn example(client: wecom_api::Client) -> Result<(), Box<dyn std::error::Error>> {
-    /// let response = client.checkin().update_option(serde_json::from_str::<wecom_api::oa::CheckinGroup>(r##"{"groupid":69,"groupname":"打卡规则1","need_photo":false,"wifimac_infos":[{"wifimac":"70:10:5c:7d:f6:d5","wifiname":"Tencent-WiFi-2"}]}"##)?)
+    /// let response = client.checkin().update_option(CheckinGroup {
+    ///     groupid: Some(69),
+    ///     groupname: Some("打卡规则1".into()),
+    ///     need_photo: Some(false),
+    ///     wifimac_infos: Some(vec![
+    ///         CheckinWifi {
+    ///             wifiname: Some("Tencent-WiFi-2".into()),
+    ///             wifimac: Some("70:10:5c:7d:f6:d5".into())
+    ///         }
+    ///     ]),
+    ///     ..Default::default()
+    /// })
     ///     .effective_now(true)
     ///     .await?;
     /// # Ok(())
@@ -9319,8 +9649,10 @@ impl CheckinApi {
     /// # Example
     ///
     /// ```no_run
+    /// use wecom_api::oa::*;
+    ///
     /// # async fn example(client: wecom_api::Client) -> Result<(), Box<dyn std::error::Error>> {
-    /// let response = client.checkin().clear_option_array_field(69, serde_json::from_str::<Vec<wecom_api::oa::CheckinClearField>>(r##"[1,2]"##)?)
+    /// let response = client.checkin().clear_option_array_field(69, vec![CheckinClearField::SpecialWorkdays, CheckinClearField::SpecialOffdays])
     ///     .effective_now(true)
     ///     .await?;
     /// # Ok(())
@@ -9400,8 +9732,25 @@ impl CheckinApi {
     /// # Example
     ///
     /// ```no_run
+    /// use wecom_api::oa::*;
+    ///
     /// # async fn example(client: wecom_api::Client) -> Result<(), Box<dyn std::error::Error>> {
-    /// let response = client.checkin().add_record(serde_json::from_str::<Vec<wecom_api::oa::CheckinRecordInput>>(r##"[{"checkin_time":1705899000,"device_detail":"device_detail_test","device_type":1,"lat":22234233,"lng":1233123,"location_detail":"1234","location_title":"1234","mediaids":["mediaId"],"notes":"","userid":"userId","wifimac":"a2:8b:7f:c0:27:4b","wifiname":"Tencent-WiFi"}]"##)?)
+    /// let response = client.checkin().add_record(vec![
+    ///     CheckinRecordInput {
+    ///         userid: "userId".into(),
+    ///         checkin_time: 1705899000,
+    ///         location_title: Some("1234".into()),
+    ///         location_detail: Some("1234".into()),
+    ///         mediaids: Some(vec!["mediaId".into()]),
+    ///         notes: Some("".into()),
+    ///         device_type: Some(CheckinDeviceType::AccessControl),
+    ///         lat: Some(22234233),
+    ///         lng: Some(1233123),
+    ///         device_detail: Some("device_detail_test".into()),
+    ///         wifiname: Some("Tencent-WiFi".into()),
+    ///         wifimac: Some("a2:8b:7f:c0:27:4b".into())
+    ///     }
+    /// ])
     ///     .await?;
     /// # Ok(())
     /// # }
@@ -9720,8 +10069,10 @@ impl CheckinApi {
     /// # Example
     ///
     /// ```no_run
+    /// use wecom_api::oa::*;
+    ///
     /// # async fn example(client: wecom_api::Client) -> Result<(), Box<dyn std::error::Error>> {
-    /// let response = client.checkin().get_data(wecom_api::oa::CheckinDataType::from(3), 1492617600, 1492790400, ["james", "paul"])
+    /// let response = client.checkin().get_data(CheckinDataType::All, 1492617600, 1492790400, ["james", "paul"])
     ///     .await?;
     /// # Ok(())
     /// # }
@@ -10102,8 +10453,16 @@ impl CheckinApi {
     /// # Example
     ///
     /// ```no_run
+    /// use wecom_api::oa::*;
+    ///
     /// # async fn example(client: wecom_api::Client) -> Result<(), Box<dyn std::error::Error>> {
-    /// let response = client.checkin().set_schedules(226, serde_json::from_str::<Vec<wecom_api::oa::CheckinScheduleItem>>(r##"[{"day":5,"schedule_id":234,"userid":"james"}]"##)?, 202012)
+    /// let response = client.checkin().set_schedules(226, vec![
+    ///     CheckinScheduleItem {
+    ///         userid: "james".into(),
+    ///         day: 5,
+    ///         schedule_id: 234
+    ///     }
+    /// ], 202012)
     ///     .await?;
     /// # Ok(())
     /// # }
@@ -10260,8 +10619,20 @@ impl JournalApi {
     /// # Example
     ///
     /// ```no_run
+    /// use wecom_api::oa::*;
+    ///
     /// # async fn example(client: wecom_api::Client) -> Result<(), Box<dyn std::error::Error>> {
     /// let response = client.journal().list_records(1606230000, 1606361304, 0, 10)
+    ///     .filters(vec![
+    ///     JournalFilter {
+    ///         key: Some("creator".into()),
+    ///         value: Some("kele".into())
+    ///     },
+    ///     JournalFilter {
+    ///         key: Some("department".into()),
+    ///         value: Some("1".into())
+    ///     }
+    /// ])
     ///     .await?;
     /// # Ok(())
     /// # }
@@ -11334,9 +11705,38 @@ impl ScheduleApi {
     /// # Example
     ///
     /// ```no_run
+    /// use wecom_api::oa::*;
+    ///
     /// # async fn example(client: wecom_api::Client) -> Result<(), Box<dyn std::error::Error>> {
-    /// let response = client.schedule().add(serde_json::from_str::<wecom_api::oa::ScheduleInput>(r##"{"attendees":[{"userid":"userid2"}],"cal_id":"wcjgewCwAAqeJcPI1d8Pwbjt7nttzAAA","description":"2.0版本需求初步评审","end_time":1571320210,"location":"广州国际媒体港10楼1005会议室","organizer":"userid1","reminders":{"is_custom_repeat":1,"is_remind":1,"is_repeat":1,"remind_before_event_secs":3600,"repeat_day_of_month":[10,21],"repeat_day_of_week":[3,7],"repeat_interval":1,"repeat_type":7,"repeat_until":1606976813,"timezone":8},"start_time":1571274600,"summary":"需求评审会议"}"##)?)
-    ///     .agentid(1000014)
+    /// let response = client.schedule().add(ScheduleInput {
+    ///     organizer: Some("userid1".into()),
+    ///     start_time: 1571274600,
+    ///     end_time: 1571320210,
+    ///     attendees: Some(vec![
+    ///         ScheduleAttendee {
+    ///             userid: "userid2".into(),
+    ///             ..Default::default()
+    ///         }
+    ///     ]),
+    ///     summary: Some("需求评审会议".into()),
+    ///     description: Some("2.0版本需求初步评审".into()),
+    ///     reminders: Some(ScheduleReminders {
+    ///         is_remind: Some(true),
+    ///         remind_before_event_secs: Some(3600),
+    ///         is_repeat: Some(true),
+    ///         repeat_type: Some(ScheduleRepeatType::Workdays),
+    ///         repeat_until: Some(1606976813),
+    ///         is_custom_repeat: Some(true),
+    ///         repeat_interval: Some(1),
+    ///         repeat_day_of_week: Some(vec![3, 7]),
+    ///         repeat_day_of_month: Some(vec![10, 21]),
+    ///         timezone: Some(8),
+    ///         ..Default::default()
+    ///     }),
+    ///     location: Some("广州国际媒体港10楼1005会议室".into()),
+    ///     cal_id: Some("wcjgewCwAAqeJcPI1d8Pwbjt7nttzAAA".into()),
+    ///     ..Default::default()
+    /// })
     ///     .await?;
     /// # Ok(())
     /// # }
@@ -11373,8 +11773,38 @@ impl ScheduleApi {
     /// # Example
     ///
     /// ```no_run
+    /// use wecom_api::oa::*;
+    ///
     /// # async fn example(client: wecom_api::Client) -> Result<(), Box<dyn std::error::Error>> {
-    /// let response = client.schedule().update(serde_json::from_str::<wecom_api::oa::ScheduleInput>(r##"{"attendees":[{"userid":"userid2"}],"description":"test_description","end_time":1571320210,"location":"test_place","organizer":"userid1","reminders":{"is_custom_repeat":1,"is_remind":1,"is_repeat":1,"remind_before_event_secs":3600,"repeat_day_of_month":[10,21],"repeat_day_of_week":[3,7],"repeat_interval":1,"repeat_type":7,"repeat_until":1606976813,"timezone":8},"schedule_id":"17c7d2bd9f20d652840f72f59e796AAA","start_time":1571274600,"summary":"test_summary"}"##)?)
+    /// let response = client.schedule().update(ScheduleInput {
+    ///     schedule_id: Some("17c7d2bd9f20d652840f72f59e796AAA".into()),
+    ///     organizer: Some("userid1".into()),
+    ///     start_time: 1571274600,
+    ///     end_time: 1571320210,
+    ///     attendees: Some(vec![
+    ///         ScheduleAttendee {
+    ///             userid: "userid2".into(),
+    ///             ..Default::default()
+    ///         }
+    ///     ]),
+    ///     summary: Some("test_summary".into()),
+    ///     description: Some("test_description".into()),
+    ///     reminders: Some(ScheduleReminders {
+    ///         is_remind: Some(true),
+    ///         remind_before_event_secs: Some(3600),
+    ///         is_repeat: Some(true),
+    ///         repeat_type: Some(ScheduleRepeatType::Workdays),
+    ///         repeat_until: Some(1606976813),
+    ///         is_custom_repeat: Some(true),
+    ///         repeat_interval: Some(1),
+    ///         repeat_day_of_week: Some(vec![3, 7]),
+    ///         repeat_day_of_month: Some(vec![10, 21]),
+    ///         timezone: Some(8),
+    ///         ..Default::default()
+    ///     }),
+    ///     location: Some("test_place".into()),
+    ///     ..Default::default()
+    /// })
     ///     .await?;
     /// # Ok(())
     /// # }
@@ -11410,8 +11840,16 @@ impl ScheduleApi {
     /// # Example
     ///
     /// ```no_run
+    /// use wecom_api::oa::*;
+    ///
     /// # async fn example(client: wecom_api::Client) -> Result<(), Box<dyn std::error::Error>> {
     /// let response = client.schedule().add_attendees("17c7d2bd9f20d652840f72f59e796AAA")
+    ///     .attendees(vec![
+    ///     ScheduleAttendee {
+    ///         userid: "userid2".into(),
+    ///         ..Default::default()
+    ///     }
+    /// ])
     ///     .await?;
     /// # Ok(())
     /// # }
@@ -11450,8 +11888,16 @@ impl ScheduleApi {
     /// # Example
     ///
     /// ```no_run
+    /// use wecom_api::oa::*;
+    ///
     /// # async fn example(client: wecom_api::Client) -> Result<(), Box<dyn std::error::Error>> {
     /// let response = client.schedule().delete_attendees("17c7d2bd9f20d652840f72f59e796AAA")
+    ///     .attendees(vec![
+    ///     ScheduleAttendee {
+    ///         userid: "userid2".into(),
+    ///         ..Default::default()
+    ///     }
+    /// ])
     ///     .await?;
     /// # Ok(())
     /// # }
@@ -11753,9 +12199,17 @@ impl TodoApi {
     /// # Example
     ///
     /// ```no_run
+    /// use wecom_api::oa::*;
+    ///
     /// # async fn example(client: wecom_api::Client) -> Result<(), Box<dyn std::error::Error>> {
     /// let response = client.todo().update("17c7d2bd9f20d652840f72f59e796AAA")
-    ///     .status(wecom_api::oa::TodoStatus::from(0))
+    ///     .status(TodoStatus::Done)
+    ///     .attendees(vec![
+    ///     TodoAttendee {
+    ///         userid: "zhangsan".into(),
+    ///         status: Some(TodoStatus::Done)
+    ///     }
+    /// ])
     ///     .await?;
     /// # Ok(())
     /// # }
@@ -11943,8 +12397,10 @@ impl VacationApi {
     /// # Example
     ///
     /// ```no_run
+    /// use wecom_api::oa::*;
+    ///
     /// # async fn example(client: wecom_api::Client) -> Result<(), Box<dyn std::error::Error>> {
-    /// let response = client.vacation().set_user_quota("ZhangSan", 1, 604800, wecom_api::oa::VacationTimeAttr::from(1))
+    /// let response = client.vacation().set_user_quota("ZhangSan", 1, 604800, VacationTimeAttr::Hour)
     ///     .remarks("PLACE_HOLDER")
     ///     .await?;
     /// # Ok(())

@@ -1480,8 +1480,10 @@ impl ReportGridApi {
     /// # Example
     ///
     /// ```no_run
+    /// use wecom_api::report::*;
+    ///
     /// # async fn example(client: wecom_api::Client) -> Result<(), Box<dyn std::error::Error>> {
-    /// let response = client.report_grid().add_cata("安全生产", wecom_api::report::ReportCategoryLevel::from(2))
+    /// let response = client.report_grid().add_cata("安全生产", ReportCategoryLevel::Second)
     ///     .parent_category_id("1001")
     ///     .await?;
     /// # Ok(())
@@ -1524,8 +1526,10 @@ impl ReportGridApi {
     /// # Example
     ///
     /// ```no_run
+    /// use wecom_api::report::*;
+    ///
     /// # async fn example(client: wecom_api::Client) -> Result<(), Box<dyn std::error::Error>> {
-    /// let response = client.report_grid().update_cata("category_id", "分类名称", wecom_api::report::ReportCategoryLevel::from(2))
+    /// let response = client.report_grid().update_cata("category_id", "分类名称", ReportCategoryLevel::Second)
     ///     .parent_category_id("parent_category_id")
     ///     .await?;
     /// # Ok(())

@@ -2001,8 +2001,14 @@ impl RobotApi {
     /// # Example
     ///
     /// ```no_run
+    /// use wecom_api::robot::*;
+    ///
     /// # async fn example(client: wecom_api::Client) -> Result<(), Box<dyn std::error::Error>> {
-    /// let response = client.robot().send(serde_json::from_str::<wecom_api::robot::RobotMessage>(r##"{"msgtype":"text","text":{"content":"hello world","mentioned_list":["wangqing","@all"],"mentioned_mobile_list":["13800001111"]}}"##)?)
+    /// let response = client.robot().send(RobotMessage::Text(RobotText {
+    ///     content: "hello world".into(),
+    ///     mentioned_list: Some(vec!["wangqing".into(), "@all".into()]),
+    ///     mentioned_mobile_list: Some(vec!["13800001111".into()])
+    /// }))
     ///     .await?;
     /// # Ok(())
     /// # }
@@ -2044,9 +2050,11 @@ impl RobotApi {
     /// # Example
     ///
     /// ```no_run
+    /// use wecom_api::robot::*;
+    ///
     /// # async fn example(client: wecom_api::Client) -> Result<(), Box<dyn std::error::Error>> {
     /// let file = wecom_api::media::UploadFile::from_path("path/to/example.txt").await?;
-    /// let response = client.robot().upload_media(wecom_api::robot::RobotMediaType::from("file"), file)
+    /// let response = client.robot().upload_media(RobotMediaType::File, file)
     ///     .await?;
     /// # Ok(())
     /// # }
@@ -2087,8 +2095,12 @@ impl RobotApi {
     /// # Example
     ///
     /// ```no_run
+    /// use wecom_api::robot::*;
+    ///
     /// # async fn example(client: wecom_api::Client) -> Result<(), Box<dyn std::error::Error>> {
-    /// let response = client.robot().aibot_respond("RESPONSE_CODE", serde_json::from_str::<wecom_api::robot::AibotMessage>(r##"{"markdown":{"content":"hello world"},"msgtype":"markdown"}"##)?)
+    /// let response = client.robot().aibot_respond("RESPONSE_CODE", AibotMessage::Markdown(AibotMarkdown {
+    ///     content: "hello world".into()
+    /// }))
     ///     .await?;
     /// # Ok(())
     /// # }

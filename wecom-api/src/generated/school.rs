@@ -2843,8 +2843,10 @@ impl SchoolApi {
     /// # Example
     ///
     /// ```no_run
+    /// use wecom_api::school::*;
+    ///
     /// # async fn example(client: wecom_api::Client) -> Result<(), Box<dyn std::error::Error>> {
-    /// let response = client.school().set_arch_sync_mode(wecom_api::school::ArchSyncMode::from(1))
+    /// let response = client.school().set_arch_sync_mode(ArchSyncMode::NoTagToArch)
     ///     .await?;
     /// # Ok(())
     /// # }
@@ -2955,8 +2957,10 @@ impl SchoolApi {
     /// # Example
     ///
     /// ```no_run
+    /// use wecom_api::school::*;
+    ///
     /// # async fn example(client: wecom_api::Client) -> Result<(), Box<dyn std::error::Error>> {
-    /// let response = client.school().set_chat_create_mode(wecom_api::school::ChatCreateModeValue::from(1))
+    /// let response = client.school().set_chat_create_mode(ChatCreateModeValue::Manual)
     ///     .await?;
     /// # Ok(())
     /// # }
@@ -3028,8 +3032,10 @@ impl SchoolApi {
     /// # Example
     ///
     /// ```no_run
+    /// use wecom_api::school::*;
+    ///
     /// # async fn example(client: wecom_api::Client) -> Result<(), Box<dyn std::error::Error>> {
-    /// let response = client.school().set_teacher_view_mode(wecom_api::school::TeacherViewModeValue::from(1))
+    /// let response = client.school().set_teacher_view_mode(TeacherViewModeValue::AllClasses)
     ///     .await?;
     /// # Ok(())
     /// # }
@@ -3243,9 +3249,13 @@ impl SchoolApi {
     /// # Example
     ///
     /// ```no_run
+    /// use wecom_api::school::*;
+    ///
     /// # async fn example(client: wecom_api::Client) -> Result<(), Box<dyn std::error::Error>> {
-    /// let response = client.school().send_message(serde_json::from_str::<wecom_api::school::SchoolMessage>(r##"{"agentid":1,"duplicate_check_interval":1800,"enable_duplicate_check":0,"enable_id_trans":0,"msgtype":"text","recv_scope":0,"text":{"content":"你的快递已到，请携带工卡前往邮件中心领取。"},"to_parent_userid":["parent_userid1","parent_userid2"],"to_party":["partyid1","partyid2"],"to_student_userid":["student_userid1","student_userid2"],"toall":0}"##)?)
-    ///     .recv_scope(wecom_api::school::RecvScope::from(0))
+    /// let response = client.school().send_message(SchoolMessage::Text(SchoolText {
+    ///     content: "你的快递已到，请携带工卡前往邮件中心领取。".into()
+    /// }))
+    ///     .recv_scope(RecvScope::Parents)
     ///     .await?;
     /// # Ok(())
     /// # }
@@ -3309,8 +3319,10 @@ impl SchoolDepartmentApi {
     /// # Example
     ///
     /// ```no_run
+    /// use wecom_api::school::*;
+    ///
     /// # async fn example(client: wecom_api::Client) -> Result<(), Box<dyn std::error::Error>> {
-    /// let response = client.school_department().create("一年级", 5, wecom_api::school::SchoolDepartmentType::from(1))
+    /// let response = client.school_department().create("一年级", 5, SchoolDepartmentType::Class)
     ///     .id(2)
     ///     .standard_grade(1)
     ///     .await?;
@@ -3907,8 +3919,10 @@ impl SchoolSubscribeApi {
     /// # Example
     ///
     /// ```no_run
+    /// use wecom_api::school::*;
+    ///
     /// # async fn example(client: wecom_api::Client) -> Result<(), Box<dyn std::error::Error>> {
-    /// let response = client.school_subscribe().set_mode(wecom_api::school::SubscribeModeValue::from(1))
+    /// let response = client.school_subscribe().set_mode(SubscribeModeValue::ScanToJoin)
     ///     .await?;
     /// # Ok(())
     /// # }
@@ -4112,8 +4126,25 @@ impl SchoolUserApi {
     /// # Example
     ///
     /// ```no_run
+    /// use wecom_api::school::*;
+    ///
     /// # async fn example(client: wecom_api::Client) -> Result<(), Box<dyn std::error::Error>> {
-    /// let response = client.school_user().batch_create_student(serde_json::from_str::<Vec<wecom_api::school::StudentCreateRequest>>(r##"[{"department":[1,2],"mobile":"18000000000","name":"张三","student_userid":"zhangsan","to_invite":false},{"department":[3,4],"mobile":"18000000000","name":"李四","student_userid":"lisi"}]"##)?)
+    /// let response = client.school_user().batch_create_student(vec![
+    ///     StudentCreateRequest {
+    ///         student_userid: "zhangsan".into(),
+    ///         name: "张三".into(),
+    ///         department: vec![1, 2],
+    ///         mobile: Some("18000000000".into()),
+    ///         to_invite: Some(false)
+    ///     },
+    ///     StudentCreateRequest {
+    ///         student_userid: "lisi".into(),
+    ///         name: "李四".into(),
+    ///         department: vec![3, 4],
+    ///         mobile: Some("18000000000".into()),
+    ///         ..Default::default()
+    ///     }
+    /// ])
     ///     .await?;
     /// # Ok(())
     /// # }
@@ -4204,8 +4235,25 @@ impl SchoolUserApi {
     /// # Example
     ///
     /// ```no_run
+    /// use wecom_api::school::*;
+    ///
     /// # async fn example(client: wecom_api::Client) -> Result<(), Box<dyn std::error::Error>> {
-    /// let response = client.school_user().batch_update_student(serde_json::from_str::<Vec<wecom_api::school::StudentUpdateRequest>>(r##"[{"department":[1,2],"mobile":"10000000000","name":"张三","new_student_userid":"zhangsan_new","student_userid":"zhangsan"},{"department":[3,4],"mobile":"10000000000","name":"李四","student_userid":"lisi"}]"##)?)
+    /// let response = client.school_user().batch_update_student(vec![
+    ///     StudentUpdateRequest {
+    ///         student_userid: "zhangsan".into(),
+    ///         new_student_userid: Some("zhangsan_new".into()),
+    ///         name: Some("张三".into()),
+    ///         department: Some(vec![1, 2]),
+    ///         mobile: Some("10000000000".into())
+    ///     },
+    ///     StudentUpdateRequest {
+    ///         student_userid: "lisi".into(),
+    ///         name: Some("李四".into()),
+    ///         department: Some(vec![3, 4]),
+    ///         mobile: Some("10000000000".into()),
+    ///         ..Default::default()
+    ///     }
+    /// ])
     ///     .await?;
     /// # Ok(())
     /// # }
@@ -4250,8 +4298,19 @@ impl SchoolUserApi {
     /// # Example
     ///
     /// ```no_run
+    /// use wecom_api::school::*;
+    ///
     /// # async fn example(client: wecom_api::Client) -> Result<(), Box<dyn std::error::Error>> {
-    /// let response = client.school_user().create_parent("zhangsan_parent_userid", "10000000000", serde_json::from_str::<Vec<wecom_api::school::ParentChildLink>>(r##"[{"relation":"爸爸","student_userid":"zhangsan"},{"relation":"伯父","student_userid":"lisi"}]"##)?)
+    /// let response = client.school_user().create_parent("zhangsan_parent_userid", "10000000000", vec![
+    ///     ParentChildLink {
+    ///         student_userid: "zhangsan".into(),
+    ///         relation: "爸爸".into()
+    ///     },
+    ///     ParentChildLink {
+    ///         student_userid: "lisi".into(),
+    ///         relation: "伯父".into()
+    ///     }
+    /// ])
     ///     .to_invite(false)
     ///     .await?;
     /// # Ok(())
@@ -4374,8 +4433,41 @@ impl SchoolUserApi {
     /// # Example
     ///
     /// ```no_run
+    /// use wecom_api::school::*;
+    ///
     /// # async fn example(client: wecom_api::Client) -> Result<(), Box<dyn std::error::Error>> {
-    /// let response = client.school_user().batch_create_parent(serde_json::from_str::<Vec<wecom_api::school::ParentCreateRequest>>(r##"[{"children":[{"relation":"爸爸","student_userid":"zhangsan"},{"relation":"伯父","student_userid":"lisi"}],"mobile":"18000000000","parent_userid":"zhangsan_parent_userid","to_invite":false},{"children":[{"relation":"爸爸","student_userid":"lisi"},{"relation":"伯父","student_userid":"zhangsan"}],"mobile":"18000000001","parent_userid":"lisi_parent_userid"}]"##)?)
+    /// let response = client.school_user().batch_create_parent(vec![
+    ///     ParentCreateRequest {
+    ///         parent_userid: "zhangsan_parent_userid".into(),
+    ///         mobile: "18000000000".into(),
+    ///         to_invite: Some(false),
+    ///         children: vec![
+    ///             ParentChildLink {
+    ///                 student_userid: "zhangsan".into(),
+    ///                 relation: "爸爸".into()
+    ///             },
+    ///             ParentChildLink {
+    ///                 student_userid: "lisi".into(),
+    ///                 relation: "伯父".into()
+    ///             }
+    ///         ]
+    ///     },
+    ///     ParentCreateRequest {
+    ///         parent_userid: "lisi_parent_userid".into(),
+    ///         mobile: "18000000001".into(),
+    ///         children: vec![
+    ///             ParentChildLink {
+    ///                 student_userid: "lisi".into(),
+    ///                 relation: "爸爸".into()
+    ///             },
+    ///             ParentChildLink {
+    ///                 student_userid: "zhangsan".into(),
+    ///                 relation: "伯父".into()
+    ///             }
+    ///         ],
+    ///         ..Default::default()
+    ///     }
+    /// ])
     ///     .await?;
     /// # Ok(())
     /// # }
@@ -4466,8 +4558,33 @@ impl SchoolUserApi {
     /// # Example
     ///
     /// ```no_run
+    /// use wecom_api::school::*;
+    ///
     /// # async fn example(client: wecom_api::Client) -> Result<(), Box<dyn std::error::Error>> {
-    /// let response = client.school_user().batch_update_parent(serde_json::from_str::<Vec<wecom_api::school::ParentUpdateRequest>>(r##"[{"children":[{"relation":"爸爸","student_userid":"zhangsan"}],"mobile":"10000000000","new_parent_userid":"zhangsan_baba_new","parent_userid":"zhangsan_baba"},{"children":[{"relation":"妈妈","student_userid":"lisi"}],"mobile":"10000000001","parent_userid":"lisi_mama"}]"##)?)
+    /// let response = client.school_user().batch_update_parent(vec![
+    ///     ParentUpdateRequest {
+    ///         parent_userid: "zhangsan_baba".into(),
+    ///         new_parent_userid: Some("zhangsan_baba_new".into()),
+    ///         mobile: Some("10000000000".into()),
+    ///         children: Some(vec![
+    ///             ParentChildLink {
+    ///                 student_userid: "zhangsan".into(),
+    ///                 relation: "爸爸".into()
+    ///             }
+    ///         ])
+    ///     },
+    ///     ParentUpdateRequest {
+    ///         parent_userid: "lisi_mama".into(),
+    ///         mobile: Some("10000000001".into()),
+    ///         children: Some(vec![
+    ///             ParentChildLink {
+    ///                 student_userid: "lisi".into(),
+    ///                 relation: "妈妈".into()
+    ///             }
+    ///         ]),
+    ///         ..Default::default()
+    ///     }
+    /// ])
     ///     .await?;
     /// # Ok(())
     /// # }
@@ -4882,8 +4999,10 @@ impl SchoolUserApi {
     /// # Example
     ///
     /// ```no_run
+    /// use wecom_api::school::*;
+    ///
     /// # async fn example(client: wecom_api::Client) -> Result<(), Box<dyn std::error::Error>> {
-    /// let response = client.school_user().get_health_qrcode(wecom_api::school::HealthQrcodeUserType::from(1), ["zhangsan", "lisi"])
+    /// let response = client.school_user().get_health_qrcode(HealthQrcodeUserType::Teacher, ["zhangsan", "lisi"])
     ///     .await?;
     /// # Ok(())
     /// # }

@@ -2390,9 +2390,15 @@ impl SecurityApi {
     /// # Example
     ///
     /// ```no_run
+    /// use wecom_api::security::*;
+    ///
     /// # async fn example(client: wecom_api::Client) -> Result<(), Box<dyn std::error::Error>> {
     /// let response = client.security().get_file_oper_record(166666666, 166666667)
     ///     .userid_list(["zhangsan", "lisi"])
+    ///     .operation(FileOperation {
+    ///     oper_type: 103,
+    ///     source: Some(401)
+    /// })
     ///     .await?;
     /// # Ok(())
     /// # }
@@ -2855,8 +2861,26 @@ impl SecurityDeviceApi {
     /// # Example
     ///
     /// ```no_run
+    /// use wecom_api::security::*;
+    ///
     /// # async fn example(client: wecom_api::Client) -> Result<(), Box<dyn std::error::Error>> {
-    /// let response = client.security_device().import(serde_json::from_str::<Vec<wecom_api::security::TrustDeviceImport>>(r##"[{"domain":"WINDOWS_DOMAIN","harddisk_uuid":["HD_UUID1","HD_UUID2"],"mac_addr":["50:81:40:29:33:CA","36:27:51:DF:6E:80"],"motherboard_uuid":"MB_UUID","pc_name":"PC_001","system":"Windows"},{"mac_addr":["81:40:50:29:33:DB"],"seq_no":"SEQ_NO","system":"Mac"}]"##)?)
+    /// let response = client.security_device().import(vec![
+    ///     TrustDeviceImport {
+    ///         system: "Windows".into(),
+    ///         mac_addr: Some(vec!["50:81:40:29:33:CA".into(), "36:27:51:DF:6E:80".into()]),
+    ///         motherboard_uuid: Some("MB_UUID".into()),
+    ///         harddisk_uuid: Some(vec!["HD_UUID1".into(), "HD_UUID2".into()]),
+    ///         domain: Some("WINDOWS_DOMAIN".into()),
+    ///         pc_name: Some("PC_001".into()),
+    ///         ..Default::default()
+    ///     },
+    ///     TrustDeviceImport {
+    ///         system: "Mac".into(),
+    ///         mac_addr: Some(vec!["81:40:50:29:33:DB".into()]),
+    ///         seq_no: Some("SEQ_NO".into()),
+    ///         ..Default::default()
+    ///     }
+    /// ])
     ///     .await?;
     /// # Ok(())
     /// # }
@@ -2910,8 +2934,10 @@ impl SecurityDeviceApi {
     /// # Example
     ///
     /// ```no_run
+    /// use wecom_api::security::*;
+    ///
     /// # async fn example(client: wecom_api::Client) -> Result<(), Box<dyn std::error::Error>> {
-    /// let response = client.security_device().list(wecom_api::security::TrustDeviceType::from(1))
+    /// let response = client.security_device().list(TrustDeviceType::CorpTrusted)
     ///     .cursor("CURSOR")
     ///     .limit(100)
     ///     .await?;
@@ -2986,8 +3012,10 @@ impl SecurityDeviceApi {
     /// # Example
     ///
     /// ```no_run
+    /// use wecom_api::security::*;
+    ///
     /// # async fn example(client: wecom_api::Client) -> Result<(), Box<dyn std::error::Error>> {
-    /// let response = client.security_device().get_by_user("zhangsan", wecom_api::security::TrustDeviceType::from(1))
+    /// let response = client.security_device().get_by_user("zhangsan", TrustDeviceType::CorpTrusted)
     ///     .await?;
     /// # Ok(())
     /// # }
@@ -3059,8 +3087,10 @@ impl SecurityDeviceApi {
     /// # Example
     ///
     /// ```no_run
+    /// use wecom_api::security::*;
+    ///
     /// # async fn example(client: wecom_api::Client) -> Result<(), Box<dyn std::error::Error>> {
-    /// let response = client.security_device().delete(wecom_api::security::TrustDeviceType::from(1), ["49nNtYq", "rjDTnOh"])
+    /// let response = client.security_device().delete(TrustDeviceType::CorpTrusted, ["49nNtYq", "rjDTnOh"])
     ///     .await?;
     /// # Ok(())
     /// # }
@@ -3280,9 +3310,11 @@ impl SecurityDocApi {
     /// # Example
     ///
     /// ```no_run
+    /// use wecom_api::security::*;
+    ///
     /// # async fn example(client: wecom_api::Client) -> Result<(), Box<dyn std::error::Error>> {
     /// let response = client.security_doc().list(166666666, 166666667, "zhangsan")
-    ///     .is_resigned(wecom_api::security::ResignedFlag::from(0))
+    ///     .is_resigned(ResignedFlag::Active)
     ///     .doc_type(1)
     ///     .await?;
     /// # Ok(())
@@ -3402,9 +3434,11 @@ impl SecurityLogApi {
     /// # Example
     ///
     /// ```no_run
+    /// use wecom_api::security::*;
+    ///
     /// # async fn example(client: wecom_api::Client) -> Result<(), Box<dyn std::error::Error>> {
     /// let response = client.security_log().list_member_oper(1724256000, 1724860799)
-    ///     .oper_type(wecom_api::security::MemberOperType::from(1))
+    ///     .oper_type(MemberOperType::AddExternalContact)
     ///     .userid("sam")
     ///     .await?;
     /// # Ok(())
@@ -3768,9 +3802,11 @@ impl SecurityWedriveApi {
     /// # Example
     ///
     /// ```no_run
+    /// use wecom_api::security::*;
+    ///
     /// # async fn example(client: wecom_api::Client) -> Result<(), Box<dyn std::error::Error>> {
     /// let response = client.security_wedrive().get_auth_space_list("woxxxxxxx")
-    ///     .is_resigned(wecom_api::security::ResignedFlag::from(0))
+    ///     .is_resigned(ResignedFlag::Active)
     ///     .await?;
     /// # Ok(())
     /// # }
@@ -3821,9 +3857,11 @@ impl SecurityWedriveApi {
     /// # Example
     ///
     /// ```no_run
+    /// use wecom_api::security::*;
+    ///
     /// # async fn example(client: wecom_api::Client) -> Result<(), Box<dyn std::error::Error>> {
     /// let response = client.security_wedrive().get_auth_file_list("woxxxxxxxxx", "spxxxxxxxxx")
-    ///     .is_resigned(wecom_api::security::ResignedFlag::from(0))
+    ///     .is_resigned(ResignedFlag::Active)
     ///     .cursor("JMgigeong")
     ///     .await?;
     /// # Ok(())

@@ -6344,8 +6344,10 @@ impl WedocApi {
     /// # Example
     ///
     /// ```no_run
+    /// use wecom_api::wedoc::*;
+    ///
     /// # async fn example(client: wecom_api::Client) -> Result<(), Box<dyn std::error::Error>> {
-    /// let response = client.wedoc().create(wecom_api::wedoc::DocType::from(3), "DOC_NAME")
+    /// let response = client.wedoc().create(DocType::Doc, "DOC_NAME")
     ///     .spaceid("SPACEID")
     ///     .fatherid("FATHERID")
     ///     .await?;
@@ -6661,8 +6663,32 @@ impl WedocApi {
     /// # Example
     ///
     /// ```no_run
+    /// use wecom_api::wedoc::*;
+    ///
     /// # async fn example(client: wecom_api::Client) -> Result<(), Box<dyn std::error::Error>> {
     /// let response = client.wedoc().mod_member("DOCID")
+    ///     .update_file_member_list(vec![
+    ///     DocMember {
+    ///         member_type: DocMemberType::User,
+    ///         userid: Some("USERID1".into()),
+    ///         auth: Some(DocAuthLevel::Manage),
+    ///         tmp_external_userid: None
+    ///     }
+    /// ])
+    ///     .del_file_member_list(vec![
+    ///     DocMember {
+    ///         member_type: DocMemberType::User,
+    ///         userid: Some("USERID2".into()),
+    ///         tmp_external_userid: None,
+    ///         auth: None
+    ///     },
+    ///     DocMember {
+    ///         member_type: DocMemberType::User,
+    ///         tmp_external_userid: Some("TMP_EXTERNAL_USERID2".into()),
+    ///         userid: None,
+    ///         auth: None
+    ///     }
+    /// ])
     ///     .await?;
     /// # Ok(())
     /// # }
@@ -6920,8 +6946,30 @@ impl WedocApi {
     /// # Example
     ///
     /// ```no_run
+    /// use wecom_api::wedoc::*;
+    ///
     /// # async fn example(client: wecom_api::Client) -> Result<(), Box<dyn std::error::Error>> {
-    /// let response = client.wedoc().batch_update_content("DOCID", serde_json::from_str::<Vec<wecom_api::wedoc::DocumentUpdate>>(r##"[{"insert_text":{"location":{"index":10},"text":"text content"}},{"insert_table":{"cols":2,"location":{"index":10},"rows":2}}]"##)?)
+    /// let response = client.wedoc().batch_update_content("DOCID", vec![
+    ///     DocumentUpdate {
+    ///         insert_text: Some(InsertText {
+    ///             text: "text content".into(),
+    ///             location: DocLocation {
+    ///                 index: 10
+    ///             }
+    ///         }),
+    ///         ..Default::default()
+    ///     },
+    ///     DocumentUpdate {
+    ///         insert_table: Some(InsertTable {
+    ///             rows: 2,
+    ///             cols: 2,
+    ///             location: DocLocation {
+    ///                 index: 10
+    ///             }
+    ///         }),
+    ///         ..Default::default()
+    ///     }
+    /// ])
     ///     .version(10)
     ///     .await?;
     /// # Ok(())
@@ -7210,8 +7258,61 @@ impl WedocFormApi {
     /// # Example
     ///
     /// ```no_run
+    /// use wecom_api::wedoc::*;
+    ///
     /// # async fn example(client: wecom_api::Client) -> Result<(), Box<dyn std::error::Error>> {
-    /// let response = client.wedoc_form().create(serde_json::from_str::<wecom_api::wedoc::FormInfo>(r##"{"form_desc":"FORM_DESC","form_header":"FORM_HEADER","form_question":{"items":[{"must_reply":false,"note":"NOTE","option_item":[{"key":1,"status":1,"value":"VALUE"}],"placeholder":"PLACEHOLDER","pos":1,"question_extend_setting":{},"question_id":1,"reply_type":1,"status":1,"title":"TITLE"}]},"form_setting":{"allow_multi_fill":false,"can_anonymous":false,"can_notify_submit":false,"fill_in_range":{"departmentids":[10001,10002,10003],"userids":["USER_1","USER_2","USER_3"]},"fill_out_auth":0,"setting_manager_range":{"userids":["USER_4","USER_5","USER_6"]},"timed_finish":0,"timed_repeat_info":{"day_of_month":1,"enable":false,"fork_finish_type":0,"remind_time":0,"repeat_type":0,"skip_holiday":false,"week_flag":0}},"form_title":"FORM_TITLE"}"##)?)
+    /// let response = client.wedoc_form().create(FormInfo {
+    ///     form_title: Some("FORM_TITLE".into()),
+    ///     form_desc: Some("FORM_DESC".into()),
+    ///     form_header: Some("FORM_HEADER".into()),
+    ///     form_question: Some(FormQuestions {
+    ///         items: Some(vec![
+    ///             FormQuestion {
+    ///                 question_id: 1,
+    ///                 title: Some("TITLE".into()),
+    ///                 pos: Some(1),
+    ///                 status: Some(1),
+    ///                 reply_type: Some(1),
+    ///                 must_reply: Some(false),
+    ///                 note: Some("NOTE".into()),
+    ///                 placeholder: Some("PLACEHOLDER".into()),
+    ///                 option_item: Some(vec![
+    ///                     FormOption {
+    ///                         key: 0,
+    ///                         ..Default::default()
+    ///                     }
+    ///                 ]),
+    ///                 question_extend_setting: Some(serde_json::json!({}))
+    ///             }
+    ///         ])
+    ///     }),
+    ///     form_setting: Some(FormSetting {
+    ///         fill_out_auth: Some(0),
+    ///         fill_in_range: Some(FormRange {
+    ///             userids: Some(vec!["USER_1".into(), "USER_2".into()]),
+    ///             departmentids: Some(vec![10001, 10002])
+    ///         }),
+    ///         setting_manager_range: Some(FormRange {
+    ///             userids: Some(vec!["USER_4".into(), "USER_5".into()]),
+    ///             ..Default::default()
+    ///         }),
+    ///         timed_repeat_info: Some(TimedRepeatInfo {
+    ///             enable: Some(false),
+    ///             week_flag: Some(0),
+    ///             remind_time: Some(0),
+    ///             repeat_type: Some(0),
+    ///             skip_holiday: Some(false),
+    ///             day_of_month: Some(1),
+    ///             fork_finish_type: Some(0),
+    ///             ..Default::default()
+    ///         }),
+    ///         allow_multi_fill: Some(false),
+    ///         timed_finish: Some(0),
+    ///         can_anonymous: Some(false),
+    ///         can_notify_submit: Some(false)
+    ///     }),
+    ///     ..Default::default()
+    /// })
     ///     .spaceid("SPACEID")
     ///     .fatherid("FATHERID")
     ///     .await?;
@@ -7250,8 +7351,61 @@ impl WedocFormApi {
     /// # Example
     ///
     /// ```no_run
+    /// use wecom_api::wedoc::*;
+    ///
     /// # async fn example(client: wecom_api::Client) -> Result<(), Box<dyn std::error::Error>> {
-    /// let response = client.wedoc_form().modify(wecom_api::wedoc::FormModifyOper::from(1), "FORMID", serde_json::from_str::<wecom_api::wedoc::FormInfo>(r##"{"form_desc":"FORM_DESC","form_header":"FORM_HEADER","form_question":{"items":[{"must_reply":false,"note":"NOTE","option_item":[{"key":1,"status":1,"value":"VALUE"}],"placeholder":"PLACEHOLDER","pos":1,"question_extend_setting":{},"question_id":1,"reply_type":1,"status":1,"title":"TITLE"}]},"form_setting":{"allow_multi_fill":false,"can_anonymous":false,"can_notify_submit":false,"fill_in_range":{"departmentids":[10001,10002,10003],"userids":["USER_1","USER_2","USER_3"]},"fill_out_auth":0,"setting_manager_range":{"userids":["USER_4","USER_5","USER_6"]},"timed_finish":0,"timed_repeat_info":{"day_of_month":1,"enable":false,"fork_finish_type":0,"remind_time":0,"repeat_type":0,"skip_holiday":false,"week_flag":0}},"form_title":"FORM_TITLE"}"##)?)
+    /// let response = client.wedoc_form().modify(FormModifyOper::Questions, "FORMID", FormInfo {
+    ///     form_title: Some("FORM_TITLE".into()),
+    ///     form_desc: Some("FORM_DESC".into()),
+    ///     form_header: Some("FORM_HEADER".into()),
+    ///     form_question: Some(FormQuestions {
+    ///         items: Some(vec![
+    ///             FormQuestion {
+    ///                 question_id: 1,
+    ///                 title: Some("TITLE".into()),
+    ///                 pos: Some(1),
+    ///                 status: Some(1),
+    ///                 reply_type: Some(1),
+    ///                 must_reply: Some(false),
+    ///                 note: Some("NOTE".into()),
+    ///                 placeholder: Some("PLACEHOLDER".into()),
+    ///                 option_item: Some(vec![
+    ///                     FormOption {
+    ///                         key: 0,
+    ///                         ..Default::default()
+    ///                     }
+    ///                 ]),
+    ///                 question_extend_setting: Some(serde_json::json!({}))
+    ///             }
+    ///         ])
+    ///     }),
+    ///     form_setting: Some(FormSetting {
+    ///         fill_out_auth: Some(0),
+    ///         fill_in_range: Some(FormRange {
+    ///             userids: Some(vec!["USER_1".into(), "USER_2".into()]),
+    ///             departmentids: Some(vec![10001, 10002])
+    ///         }),
+    ///         setting_manager_range: Some(FormRange {
+    ///             userids: Some(vec!["USER_4".into(), "USER_5".into()]),
+    ///             ..Default::default()
+    ///         }),
+    ///         timed_repeat_info: Some(TimedRepeatInfo {
+    ///             enable: Some(false),
+    ///             week_flag: Some(0),
+    ///             remind_time: Some(0),
+    ///             repeat_type: Some(0),
+    ///             skip_holiday: Some(false),
+    ///             day_of_month: Some(1),
+    ///             fork_finish_type: Some(0),
+    ///             ..Default::default()
+    ///         }),
+    ///         allow_multi_fill: Some(false),
+    ///         timed_finish: Some(0),
+    ///         can_anonymous: Some(false),
+    ///         can_notify_submit: Some(false)
+    ///     }),
+    ///     ..Default::default()
+    /// })
     ///     .await?;
     /// # Ok(())
     /// # }
@@ -7485,8 +7639,10 @@ impl WedocFormApi {
     /// # Example
     ///
     /// ```no_run
+    /// use wecom_api::wedoc::*;
+    ///
     /// # async fn example(client: wecom_api::Client) -> Result<(), Box<dyn std::error::Error>> {
-    /// let response = client.wedoc_form().get_statistic("REPEATED_ID2", wecom_api::wedoc::FormStatisticReqType::from(2))
+    /// let response = client.wedoc_form().get_statistic("REPEATED_ID2", FormStatisticReqType::Submitted)
     ///     .start_time(1667395287)
     ///     .end_time(1668418369)
     ///     .await?;
@@ -7552,9 +7708,23 @@ impl WedocSmartdocApi {
     /// # Example
     ///
     /// ```no_run
+    /// use wecom_api::wedoc::*;
+    ///
     /// # async fn example(client: wecom_api::Client) -> Result<(), Box<dyn std::error::Error>> {
     /// let response = client.wedoc_smartdoc().publish("DOCID")
-    ///     .publish_range(wecom_api::wedoc::PublishRange::from(4))
+    ///     .publish_range(PublishRange::Specified)
+    ///     .auth_list(vec![
+    ///     PublishAuth {
+    ///         member_type: DocMemberType::User,
+    ///         userid: Some("USERID".into()),
+    ///         departmentid: None
+    ///     },
+    ///     PublishAuth {
+    ///         member_type: DocMemberType::Department,
+    ///         departmentid: Some(1),
+    ///         userid: None
+    ///     }
+    /// ])
     ///     .await?;
     /// # Ok(())
     /// # }
@@ -7634,9 +7804,23 @@ impl WedocSmartdocApi {
     /// # Example
     ///
     /// ```no_run
+    /// use wecom_api::wedoc::*;
+    ///
     /// # async fn example(client: wecom_api::Client) -> Result<(), Box<dyn std::error::Error>> {
     /// let response = client.wedoc_smartdoc().publish_setting("DOCID")
-    ///     .publish_range(wecom_api::wedoc::PublishRange::from(4))
+    ///     .publish_range(PublishRange::Specified)
+    ///     .auth_list(vec![
+    ///     PublishAuth {
+    ///         member_type: DocMemberType::User,
+    ///         userid: Some("USERID".into()),
+    ///         departmentid: None
+    ///     },
+    ///     PublishAuth {
+    ///         member_type: DocMemberType::Department,
+    ///         departmentid: Some(1),
+    ///         userid: None
+    ///     }
+    /// ])
     ///     .await?;
     /// # Ok(())
     /// # }
@@ -7731,8 +7915,16 @@ impl WedocSmartdocApi {
     /// # Example
     ///
     /// ```no_run
+    /// use wecom_api::wedoc::*;
+    ///
     /// # async fn example(client: wecom_api::Client) -> Result<(), Box<dyn std::error::Error>> {
-    /// let response = client.wedoc_smartdoc().add_page("DOC_ID", serde_json::from_str::<wecom_api::wedoc::PageInfo>(r##"{"after_id":"AFTER_PAGE_ID","layout_mode":1,"parent_id":"PARENT_PAGE_ID","title":"页面标题"}"##)?)
+    /// let response = client.wedoc_smartdoc().add_page("DOC_ID", PageInfo {
+    ///     title: Some("页面标题".into()),
+    ///     parent_id: Some("PARENT_PAGE_ID".into()),
+    ///     after_id: Some("AFTER_PAGE_ID".into()),
+    ///     layout_mode: Some(PageLayoutMode::Default),
+    ///     ..Default::default()
+    /// })
     ///     .await?;
     /// # Ok(())
     /// # }
@@ -7779,8 +7971,16 @@ impl WedocSmartdocApi {
     /// # Example
     ///
     /// ```no_run
+    /// use wecom_api::wedoc::*;
+    ///
     /// # async fn example(client: wecom_api::Client) -> Result<(), Box<dyn std::error::Error>> {
-    /// let response = client.wedoc_smartdoc().update_page("DOC_ID", serde_json::from_str::<wecom_api::wedoc::PageInfo>(r##"{"after_id":"AFTER_PAGE_ID","layout_mode":2,"page_id":"PAGE_ID","parent_id":"PARENT_PAGE_ID","title":"新的页面标题"}"##)?)
+    /// let response = client.wedoc_smartdoc().update_page("DOC_ID", PageInfo {
+    ///     page_id: Some("PAGE_ID".into()),
+    ///     title: Some("新的页面标题".into()),
+    ///     parent_id: Some("PARENT_PAGE_ID".into()),
+    ///     after_id: Some("AFTER_PAGE_ID".into()),
+    ///     layout_mode: Some(PageLayoutMode::Paper)
+    /// })
     ///     .await?;
     /// # Ok(())
     /// # }
@@ -7868,8 +8068,19 @@ impl WedocSmartdocApi {
     /// # Example
     ///
     /// ```no_run
+    /// use wecom_api::wedoc::*;
+    ///
     /// # async fn example(client: wecom_api::Client) -> Result<(), Box<dyn std::error::Error>> {
-    /// let response = client.wedoc_smartdoc().add_blocks("DOC_ID", "PAGE_ID", serde_json::from_str::<Vec<wecom_api::wedoc::BlockInfo>>(r##"[{"after_id":"AFTER_BLOCK_ID","parent_id":"PARENT_BLOCK_ID","props":{},"title":"Hello World","type":"BLOCK_TYPE_TEXT"}]"##)?)
+    /// let response = client.wedoc_smartdoc().add_blocks("DOC_ID", "PAGE_ID", vec![
+    ///     BlockInfo {
+    ///         block_type: Some("BLOCK_TYPE_TEXT".into()),
+    ///         title: Some("Hello World".into()),
+    ///         parent_id: Some("PARENT_BLOCK_ID".into()),
+    ///         after_id: Some("AFTER_BLOCK_ID".into()),
+    ///         props: Some(serde_json::json!({})),
+    ///         ..Default::default()
+    ///     }
+    /// ])
     ///     .await?;
     /// # Ok(())
     /// # }
@@ -7921,8 +8132,18 @@ impl WedocSmartdocApi {
     /// # Example
     ///
     /// ```no_run
+    /// use wecom_api::wedoc::*;
+    ///
     /// # async fn example(client: wecom_api::Client) -> Result<(), Box<dyn std::error::Error>> {
-    /// let response = client.wedoc_smartdoc().update_blocks("DOC_ID", "PAGE_ID", serde_json::from_str::<Vec<wecom_api::wedoc::BlockInfo>>(r##"[{"content":"Updated Content","id":"BLOCK_ID","props":{},"type":"BLOCK_TYPE_TEXT"}]"##)?)
+    /// let response = client.wedoc_smartdoc().update_blocks("DOC_ID", "PAGE_ID", vec![
+    ///     BlockInfo {
+    ///         id: Some("BLOCK_ID".into()),
+    ///         block_type: Some("BLOCK_TYPE_TEXT".into()),
+    ///         content: Some("Updated Content".into()),
+    ///         props: Some(serde_json::json!({})),
+    ///         ..Default::default()
+    ///     }
+    /// ])
     ///     .await?;
     /// # Ok(())
     /// # }
@@ -8200,8 +8421,14 @@ impl WedocSmartdocApi {
     /// # Example
     ///
     /// ```no_run
+    /// use wecom_api::wedoc::*;
+    ///
     /// # async fn example(client: wecom_api::Client) -> Result<(), Box<dyn std::error::Error>> {
-    /// let response = client.wedoc_smartdoc().add_smartsheet("DOC_ID", serde_json::from_str::<wecom_api::wedoc::SmartdocSheetInfo>(r##"{"after_id":"BLOCK_ID0","title":"数据表标题"}"##)?)
+    /// let response = client.wedoc_smartdoc().add_smartsheet("DOC_ID", SmartdocSheetInfo {
+    ///     title: Some("数据表标题".into()),
+    ///     after_id: Some("BLOCK_ID0".into()),
+    ///     ..Default::default()
+    /// })
     ///     .await?;
     /// # Ok(())
     /// # }
@@ -8289,8 +8516,15 @@ impl WedocSmartdocApi {
     /// # Example
     ///
     /// ```no_run
+    /// use wecom_api::wedoc::*;
+    ///
     /// # async fn example(client: wecom_api::Client) -> Result<(), Box<dyn std::error::Error>> {
-    /// let response = client.wedoc_smartdoc().update_smartsheet("DOC_ID", serde_json::from_str::<wecom_api::wedoc::SmartdocSheetInfo>(r##"{"after_id":"BLOCK_ID0","block_id":"BLOCK_ID","title":"新的数据表标题"}"##)?)
+    /// let response = client.wedoc_smartdoc().update_smartsheet("DOC_ID", SmartdocSheetInfo {
+    ///     block_id: Some("BLOCK_ID".into()),
+    ///     title: Some("新的数据表标题".into()),
+    ///     after_id: Some("BLOCK_ID0".into()),
+    ///     ..Default::default()
+    /// })
     ///     .await?;
     /// # Ok(())
     /// # }
@@ -8344,8 +8578,15 @@ impl WedocSmartsheetApi {
     /// # Example
     ///
     /// ```no_run
+    /// use wecom_api::wedoc::*;
+    ///
     /// # async fn example(client: wecom_api::Client) -> Result<(), Box<dyn std::error::Error>> {
     /// let response = client.wedoc_smartsheet().add_sheet("DOCID")
+    ///     .properties(SmartsheetSheetProperties {
+    ///     title: Some("智能表".into()),
+    ///     index: Some(3),
+    ///     ..Default::default()
+    /// })
     ///     .await?;
     /// # Ok(())
     /// # }
@@ -8427,8 +8668,14 @@ impl WedocSmartsheetApi {
     /// # Example
     ///
     /// ```no_run
+    /// use wecom_api::wedoc::*;
+    ///
     /// # async fn example(client: wecom_api::Client) -> Result<(), Box<dyn std::error::Error>> {
-    /// let response = client.wedoc_smartsheet().update_sheet("DOCID", serde_json::from_str::<wecom_api::wedoc::SmartsheetSheetProperties>(r##"{"sheet_id":"123abc","title":"XXXX"}"##)?)
+    /// let response = client.wedoc_smartsheet().update_sheet("DOCID", SmartsheetSheetProperties {
+    ///     sheet_id: Some("123abc".into()),
+    ///     title: Some("XXXX".into()),
+    ///     ..Default::default()
+    /// })
     ///     .await?;
     /// # Ok(())
     /// # }
@@ -8527,8 +8774,10 @@ impl WedocSmartsheetApi {
     /// # Example
     ///
     /// ```no_run
+    /// use wecom_api::wedoc::*;
+    ///
     /// # async fn example(client: wecom_api::Client) -> Result<(), Box<dyn std::error::Error>> {
-    /// let response = client.wedoc_smartsheet().add_view("DOCID", "123Abc", "XXX", serde_json::from_str::<wecom_api::wedoc::ViewKind>(r##"{"docid":"DOCID","sheet_id":"123Abc","view_title":"XXX","view_type":"VIEW_TYPE_GRID"}"##)?)
+    /// let response = client.wedoc_smartsheet().add_view("DOCID", "123Abc", "XXX", ViewKind::Grid)
     ///     .await?;
     /// # Ok(())
     /// # }
@@ -8620,9 +8869,42 @@ impl WedocSmartsheetApi {
     /// # Example
     ///
     /// ```no_run
+    /// use wecom_api::wedoc::*;
+    ///
     /// # async fn example(client: wecom_api::Client) -> Result<(), Box<dyn std::error::Error>> {
     /// let response = client.wedoc_smartsheet().update_view("DOCID", "123Abc", "VIEWID")
     ///     .view_title("XXX")
+    ///     .property(ViewProperty {
+    ///     auto_sort: Some(true),
+    ///     sort_spec: Some(SortSpec {
+    ///         sort_infos: Some(vec![
+    ///             SortInfo {
+    ///                 field_id: "fAbc".into(),
+    ///                 desc: Some(true)
+    ///             }
+    ///         ])
+    ///     }),
+    ///     filter_spec: Some(FilterSpec {
+    ///         conjunction: Some(Conjunction::And),
+    ///         conditions: Some(vec![
+    ///             FilterCondition {
+    ///                 field_id: "f53B4X".into(),
+    ///                 field_type: Some(FieldType::Text),
+    ///                 operator: FilterOperator::Contains,
+    ///                 string_value: Some(FilterStringValue {
+    ///                     ..Default::default()
+    ///                 }),
+    ///                 number_value: None,
+    ///                 bool_value: None,
+    ///                 user_value: None,
+    ///                 date_time_value: None
+    ///             }
+    ///         ])
+    ///     }),
+    ///     field_visibility: Some(std::collections::BTreeMap::from([("fAbc".to_string(), true)])),
+    ///     frozen_field_count: Some(1),
+    ///     ..Default::default()
+    /// })
     ///     .await?;
     /// # Ok(())
     /// # }
@@ -8731,8 +9013,15 @@ impl WedocSmartsheetApi {
     /// # Example
     ///
     /// ```no_run
+    /// use wecom_api::wedoc::*;
+    ///
     /// # async fn example(client: wecom_api::Client) -> Result<(), Box<dyn std::error::Error>> {
-    /// let response = client.wedoc_smartsheet().add_fields("DOCID", "SHEETID", serde_json::from_str::<Vec<wecom_api::wedoc::AddField>>(r##"[{"field_title":"TITLE","field_type":"FIELD_TYPE_TEXT"}]"##)?)
+    /// let response = client.wedoc_smartsheet().add_fields("DOCID", "SHEETID", vec![
+    ///     AddField {
+    ///         field_title: "TITLE".into(),
+    ///         kind: FieldKind::Text
+    ///     }
+    /// ])
     ///     .await?;
     /// # Ok(())
     /// # }
@@ -8824,8 +9113,16 @@ impl WedocSmartsheetApi {
     /// # Example
     ///
     /// ```no_run
+    /// use wecom_api::wedoc::*;
+    ///
     /// # async fn example(client: wecom_api::Client) -> Result<(), Box<dyn std::error::Error>> {
-    /// let response = client.wedoc_smartsheet().update_fields("DOCID_123456", "SHEETID_789", serde_json::from_str::<Vec<wecom_api::wedoc::UpdateField>>(r##"[{"field_id":"FIELD_ID_001","field_title":"新标题","field_type":"FIELD_TYPE_TEXT"}]"##)?)
+    /// let response = client.wedoc_smartsheet().update_fields("DOCID_123456", "SHEETID_789", vec![
+    ///     UpdateField {
+    ///         field_id: "FIELD_ID_001".into(),
+    ///         field_title: Some("新标题".into()),
+    ///         kind: FieldKind::Text
+    ///     }
+    /// ])
     ///     .await?;
     /// # Ok(())
     /// # }
@@ -8924,8 +9221,18 @@ impl WedocSmartsheetApi {
     /// # Example
     ///
     /// ```no_run
+    /// use wecom_api::wedoc::*;
+    ///
     /// # async fn example(client: wecom_api::Client) -> Result<(), Box<dyn std::error::Error>> {
     /// let response = client.wedoc_smartsheet().add_field_group("DOCID", "SHEETID", "编组名称")
+    ///     .children(vec![
+    ///     FieldRef {
+    ///         field_id: "field_id".into()
+    ///     },
+    ///     FieldRef {
+    ///         field_id: "field_id".into()
+    ///     }
+    /// ])
     ///     .await?;
     /// # Ok(())
     /// # }
@@ -9023,9 +9330,19 @@ impl WedocSmartsheetApi {
     /// # Example
     ///
     /// ```no_run
+    /// use wecom_api::wedoc::*;
+    ///
     /// # async fn example(client: wecom_api::Client) -> Result<(), Box<dyn std::error::Error>> {
     /// let response = client.wedoc_smartsheet().update_field_group("DOCID", "SHEETID", "FIELD_GROUP_ID")
     ///     .name("编组名称")
+    ///     .children(vec![
+    ///     FieldRef {
+    ///         field_id: "FIELD_ID".into()
+    ///     },
+    ///     FieldRef {
+    ///         field_id: "FIELD_ID".into()
+    ///     }
+    /// ])
     ///     .await?;
     /// # Ok(())
     /// # }
@@ -9138,9 +9455,15 @@ impl WedocSmartsheetApi {
     /// # Example
     ///
     /// ```no_run
+    /// use wecom_api::wedoc::*;
+    ///
     /// # async fn example(client: wecom_api::Client) -> Result<(), Box<dyn std::error::Error>> {
-    /// let response = client.wedoc_smartsheet().add_records("DOCID", "123Abc", serde_json::from_str::<Vec<wecom_api::wedoc::AddRecord>>(r##"[{"values":{"字段标题":[{"text":"文本内容","type":"text"}]}}]"##)?)
-    ///     .key_type(wecom_api::wedoc::CellValueKeyType::from("CELL_VALUE_KEY_TYPE_FIELD_TITLE"))
+    /// let response = client.wedoc_smartsheet().add_records("DOCID", "123Abc", vec![
+    ///     AddRecord {
+    ///         values: std::collections::BTreeMap::from([("字段标题".to_string(), serde_json::json!([{"text":"文本内容","type":"text"}]))])
+    ///     }
+    /// ])
+    ///     .key_type(CellValueKeyType::FieldTitle)
     ///     .await?;
     /// # Ok(())
     /// # }
@@ -9239,9 +9562,16 @@ impl WedocSmartsheetApi {
     /// # Example
     ///
     /// ```no_run
+    /// use wecom_api::wedoc::*;
+    ///
     /// # async fn example(client: wecom_api::Client) -> Result<(), Box<dyn std::error::Error>> {
-    /// let response = client.wedoc_smartsheet().update_records("DOCID", "123Abc", serde_json::from_str::<Vec<wecom_api::wedoc::UpdateRecord>>(r##"[{"record_id":"re9IqD","values":{"字段标题":[{"text":"新的文本","type":"text"}]}}]"##)?)
-    ///     .key_type(wecom_api::wedoc::CellValueKeyType::from("CELL_VALUE_KEY_TYPE_FIELD_TITLE"))
+    /// let response = client.wedoc_smartsheet().update_records("DOCID", "123Abc", vec![
+    ///     UpdateRecord {
+    ///         record_id: "re9IqD".into(),
+    ///         values: std::collections::BTreeMap::from([("字段标题".to_string(), serde_json::json!([{"text":"新的文本","type":"text"}]))])
+    ///     }
+    /// ])
+    ///     .key_type(CellValueKeyType::FieldTitle)
     ///     .await?;
     /// # Ok(())
     /// # }
@@ -9502,8 +9832,15 @@ impl WedocSmartsheetApi {
     /// # Example
     ///
     /// ```no_run
+    /// use wecom_api::wedoc::*;
+    ///
     /// # async fn example(client: wecom_api::Client) -> Result<(), Box<dyn std::error::Error>> {
     /// let response = client.wedoc_smartsheet().webhook()
+    ///     .add_records(vec![
+    ///     AddRecord {
+    ///         values: std::collections::BTreeMap::from([("FIELD_ID".to_string(), serde_json::json!([{"text":"文本内容","type":"text"}]))])
+    ///     }
+    /// ])
     ///     .await?;
     /// # Ok(())
     /// # }
@@ -9551,8 +9888,10 @@ impl WedocSmartsheetApi {
     /// # Example
     ///
     /// ```no_run
+    /// use wecom_api::wedoc::*;
+    ///
     /// # async fn example(client: wecom_api::Client) -> Result<(), Box<dyn std::error::Error>> {
-    /// let response = client.wedoc_smartsheet().get_sheet_priv("DOCID", wecom_api::wedoc::SheetPrivRuleType::from(2))
+    /// let response = client.wedoc_smartsheet().get_sheet_priv("DOCID", SheetPrivRuleType::Extra)
     ///     .rule_id_list([1, 2])
     ///     .await?;
     /// # Ok(())
@@ -9634,8 +9973,10 @@ impl WedocSmartsheetApi {
     /// # Example
     ///
     /// ```no_run
+    /// use wecom_api::wedoc::*;
+    ///
     /// # async fn example(client: wecom_api::Client) -> Result<(), Box<dyn std::error::Error>> {
-    /// let response = client.wedoc_smartsheet().update_sheet_priv("DOCID", wecom_api::wedoc::SheetPrivRuleType::from(2))
+    /// let response = client.wedoc_smartsheet().update_sheet_priv("DOCID", SheetPrivRuleType::Extra)
     ///     .rule_id(123)
     ///     .name("研发组")
     ///     .await?;
@@ -9722,8 +10063,16 @@ impl WedocSmartsheetApi {
     /// # Example
     ///
     /// ```no_run
+    /// use wecom_api::wedoc::*;
+    ///
     /// # async fn example(client: wecom_api::Client) -> Result<(), Box<dyn std::error::Error>> {
     /// let response = client.wedoc_smartsheet().mod_rule_member("DOCID", 9)
+    ///     .add_member_range(MemberRange {
+    ///     userid_list: Some(vec!["u1".into()])
+    /// })
+    ///     .del_member_range(MemberRange {
+    ///     userid_list: Some(vec!["u2".into()])
+    /// })
     ///     .await?;
     /// # Ok(())
     /// # }
@@ -9812,8 +10161,34 @@ impl WedocSpreadsheetApi {
     /// # Example
     ///
     /// ```no_run
+    /// use wecom_api::wedoc::*;
+    ///
     /// # async fn example(client: wecom_api::Client) -> Result<(), Box<dyn std::error::Error>> {
-    /// let response = client.wedoc_spreadsheet().batch_update("DOCID", serde_json::from_str::<Vec<wecom_api::wedoc::SpreadsheetUpdate>>(r##"[{"add_sheet_request":{"column_count":10,"row_count":10,"title":"sheet_name"}},{"update_range_request":{"grid_data":{"rows":[{"values":[{"cell_value":{"text":"文本"}},{"cell_format":{"text_format":{"bold":true,"color":{"alpha":255,"blue":0,"green":0,"red":255},"font":"Microsoft YaHei","font_size":12,"italic":false,"strikethrough":false,"underline":false}},"cell_value":{"link":{"text":"企业微信","url":"https://work.weixin.qq.com"}}}]}],"start_column":0,"start_row":0},"sheet_id":"AAAAA"}},{"delete_dimension_request":{"dimension":"ROW","end_index":3,"sheet_id":"AAAAA","start_index":1}},{"delete_sheet_request":{"sheet_id":"AABBCC"}}]"##)?)
+    /// let response = client.wedoc_spreadsheet().batch_update("DOCID", vec![
+    ///     SpreadsheetUpdate {
+    ///         add_sheet_request: Some(AddSheetRequest {
+    ///             title: Some("sheet_name".into()),
+    ///             row_count: Some(10),
+    ///             column_count: Some(10)
+    ///         }),
+    ///         ..Default::default()
+    ///     },
+    ///     SpreadsheetUpdate {
+    ///         update_range_request: Some(UpdateRangeRequest {
+    ///             sheet_id: "AAAAA".into(),
+    ///             grid_data: GridData {
+    ///                 start_row: Some(0),
+    ///                 start_column: Some(0),
+    ///                 rows: Some(vec![
+    ///                     GridRow {
+    ///                         ..Default::default()
+    ///                     }
+    ///                 ])
+    ///             }
+    ///         }),
+    ///         ..Default::default()
+    ///     }
+    /// ])
     ///     .await?;
     /// # Ok(())
     /// # }

@@ -1697,8 +1697,10 @@ impl WedriveFileApi {
     /// # Example
     ///
     /// ```no_run
+    /// use wecom_api::wedrive::*;
+    ///
     /// # async fn example(client: wecom_api::Client) -> Result<(), Box<dyn std::error::Error>> {
-    /// let response = client.wedrive_file().create("SPACEID", "FATHERID", wecom_api::wedrive::FileType::from(1), "新建文件夹")
+    /// let response = client.wedrive_file().create("SPACEID", "FATHERID", FileType::Folder, "新建文件夹")
     ///     .await?;
     /// # Ok(())
     /// # }
@@ -1947,8 +1949,16 @@ impl WedriveFileApi {
     /// # Example
     ///
     /// ```no_run
+    /// use wecom_api::wedrive::*;
+    ///
     /// # async fn example(client: wecom_api::Client) -> Result<(), Box<dyn std::error::Error>> {
-    /// let request: wecom_api::wedrive::FileListRequest = serde_json::from_str(r##"{"fatherid":"FATHERID","limit":100,"sort_type":1,"spaceid":"SPACEID","start":0}"##)?;
+    /// let request = FileListRequest {
+    ///     spaceid: "SPACEID".into(),
+    ///     fatherid: "FATHERID".into(),
+    ///     sort_type: FileSortType::NameAsc,
+    ///     start: 0,
+    ///     limit: 100
+    /// };
     /// let response = client.wedrive_file().list(request)
     ///     .await?;
     /// # Ok(())
@@ -2219,8 +2229,23 @@ impl WedriveFileApi {
     /// # Example
     ///
     /// ```no_run
+    /// use wecom_api::wedrive::*;
+    ///
     /// # async fn example(client: wecom_api::Client) -> Result<(), Box<dyn std::error::Error>> {
-    /// let response = client.wedrive_file().acl_add("FILEID", serde_json::from_str::<Vec<wecom_api::wedrive::AuthInfo>>(r##"[{"auth":1,"departmentid":1,"type":2},{"auth":1,"type":1,"userid":"USERID1"}]"##)?)
+    /// let response = client.wedrive_file().acl_add("FILEID", vec![
+    ///     AuthInfo {
+    ///         member_type: MemberType::Department,
+    ///         departmentid: Some(1),
+    ///         auth: Some(DriveAuth::Download),
+    ///         userid: None
+    ///     },
+    ///     AuthInfo {
+    ///         member_type: MemberType::User,
+    ///         userid: Some("USERID1".into()),
+    ///         auth: Some(DriveAuth::Download),
+    ///         departmentid: None
+    ///     }
+    /// ])
     ///     .await?;
     /// # Ok(())
     /// # }
@@ -2260,8 +2285,23 @@ impl WedriveFileApi {
     /// # Example
     ///
     /// ```no_run
+    /// use wecom_api::wedrive::*;
+    ///
     /// # async fn example(client: wecom_api::Client) -> Result<(), Box<dyn std::error::Error>> {
-    /// let response = client.wedrive_file().acl_del("FILEID", serde_json::from_str::<Vec<wecom_api::wedrive::AuthInfo>>(r##"[{"type":1,"userid":"USERID1"},{"departmentid":1,"type":2}]"##)?)
+    /// let response = client.wedrive_file().acl_del("FILEID", vec![
+    ///     AuthInfo {
+    ///         member_type: MemberType::User,
+    ///         userid: Some("USERID1".into()),
+    ///         departmentid: None,
+    ///         auth: None
+    ///     },
+    ///     AuthInfo {
+    ///         member_type: MemberType::Department,
+    ///         departmentid: Some(1),
+    ///         userid: None,
+    ///         auth: None
+    ///     }
+    /// ])
     ///     .await?;
     /// # Ok(())
     /// # }
@@ -2301,9 +2341,11 @@ impl WedriveFileApi {
     /// # Example
     ///
     /// ```no_run
+    /// use wecom_api::wedrive::*;
+    ///
     /// # async fn example(client: wecom_api::Client) -> Result<(), Box<dyn std::error::Error>> {
-    /// let response = client.wedrive_file().setting("FILDID", wecom_api::wedrive::FileAuthScope::from(1))
-    ///     .auth(wecom_api::wedrive::DriveAuth::from(1))
+    /// let response = client.wedrive_file().setting("FILDID", FileAuthScope::Specified)
+    ///     .auth(DriveAuth::Download)
     ///     .await?;
     /// # Ok(())
     /// # }
@@ -2457,8 +2499,16 @@ impl WedriveFileApi {
     /// # Example
     ///
     /// ```no_run
+    /// use wecom_api::wedrive::*;
+    ///
     /// # async fn example(client: wecom_api::Client) -> Result<(), Box<dyn std::error::Error>> {
     /// let response = client.wedrive_file().secure_setting("FILEID")
+    ///     .watermark(WatermarkSetting {
+    ///     text: Some("WATERMARK_TEXT".into()),
+    ///     margin_type: Some(0),
+    ///     show_visitor_name: Some(false),
+    ///     show_text: Some(false)
+    /// })
     ///     .await?;
     /// # Ok(())
     /// # }
@@ -2504,8 +2554,24 @@ impl WedriveSpaceApi {
     /// # Example
     ///
     /// ```no_run
+    /// use wecom_api::wedrive::*;
+    ///
     /// # async fn example(client: wecom_api::Client) -> Result<(), Box<dyn std::error::Error>> {
     /// let response = client.wedrive_space().create("SPACE_NAME")
+    ///     .auth_info(vec![
+    ///     AuthInfo {
+    ///         member_type: MemberType::User,
+    ///         userid: Some("USERID".into()),
+    ///         auth: Some(DriveAuth::Admin),
+    ///         departmentid: None
+    ///     },
+    ///     AuthInfo {
+    ///         member_type: MemberType::Department,
+    ///         departmentid: Some(1),
+    ///         auth: Some(DriveAuth::Download),
+    ///         userid: None
+    ///     }
+    /// ])
     ///     .space_sub_type(0)
     ///     .await?;
     /// # Ok(())
@@ -2757,8 +2823,23 @@ impl WedriveSpaceApi {
     /// # Example
     ///
     /// ```no_run
+    /// use wecom_api::wedrive::*;
+    ///
     /// # async fn example(client: wecom_api::Client) -> Result<(), Box<dyn std::error::Error>> {
-    /// let response = client.wedrive_space().acl_add("SPACEID", serde_json::from_str::<Vec<wecom_api::wedrive::AuthInfo>>(r##"[{"auth":7,"type":1,"userid":"USERID1"},{"auth":1,"departmentid":1,"type":2}]"##)?)
+    /// let response = client.wedrive_space().acl_add("SPACEID", vec![
+    ///     AuthInfo {
+    ///         member_type: MemberType::User,
+    ///         userid: Some("USERID1".into()),
+    ///         auth: Some(DriveAuth::Admin),
+    ///         departmentid: None
+    ///     },
+    ///     AuthInfo {
+    ///         member_type: MemberType::Department,
+    ///         departmentid: Some(1),
+    ///         auth: Some(DriveAuth::Download),
+    ///         userid: None
+    ///     }
+    /// ])
     ///     .await?;
     /// # Ok(())
     /// # }
@@ -2798,8 +2879,23 @@ impl WedriveSpaceApi {
     /// # Example
     ///
     /// ```no_run
+    /// use wecom_api::wedrive::*;
+    ///
     /// # async fn example(client: wecom_api::Client) -> Result<(), Box<dyn std::error::Error>> {
-    /// let response = client.wedrive_space().acl_del("SPACEID", serde_json::from_str::<Vec<wecom_api::wedrive::AuthInfo>>(r##"[{"type":1,"userid":"USERID1"},{"departmentid":1,"type":2}]"##)?)
+    /// let response = client.wedrive_space().acl_del("SPACEID", vec![
+    ///     AuthInfo {
+    ///         member_type: MemberType::User,
+    ///         userid: Some("USERID1".into()),
+    ///         departmentid: None,
+    ///         auth: None
+    ///     },
+    ///     AuthInfo {
+    ///         member_type: MemberType::Department,
+    ///         departmentid: Some(1),
+    ///         userid: None,
+    ///         auth: None
+    ///     }
+    /// ])
     ///     .await?;
     /// # Ok(())
     /// # }
