@@ -256,6 +256,10 @@ pub struct Field {
     /// field is required.
     #[serde(default)]
     pub client_default: Option<ClientDefault>,
+    /// A string holding a list joined by this separator (`|` in `invaliduser`): the type
+    /// gets an accessor `<field>_list()` returning the parts.
+    #[serde(default)]
+    pub separator: Option<String>,
 }
 
 /// A client setting that a request field defaults to.

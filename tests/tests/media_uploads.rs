@@ -83,34 +83,34 @@ async fn files_outside_the_documented_limits_never_reach_wecom() {
     let cases = [
         (
             refusal(upload_as(MediaType::Image, "big.jpg", 10 * MIB + 1).await),
-            "file `big.jpg`: is 10485761 bytes; media.upload with type=image accepts at most \
+            "file: `big.jpg` is 10485761 bytes; media.upload with type=image accepts at most \
              10 MB (10485760 bytes)",
         ),
         (
             refusal(upload_as(MediaType::Image, "anim.gif", 100).await),
-            "file `anim.gif`: is a .gif file; media.upload with type=image accepts .jpg, .jpeg, \
+            "file: `anim.gif` is a .gif file; media.upload with type=image accepts .jpg, .jpeg, \
              .png",
         ),
         (
             refusal(upload_as(MediaType::Voice, "talk.mp3", 100).await),
-            "file `talk.mp3`: is a .mp3 file; media.upload with type=voice accepts .amr",
+            "file: `talk.mp3` is a .mp3 file; media.upload with type=voice accepts .amr",
         ),
         (
             refusal(upload_as(MediaType::Voice, "long.amr", 2 * MIB + 1).await),
-            "file `long.amr`: is 2097153 bytes; media.upload with type=voice accepts at most \
+            "file: `long.amr` is 2097153 bytes; media.upload with type=voice accepts at most \
              2 MB (2097152 bytes)",
         ),
         (
             refusal(upload_as(MediaType::Video, "clip.mov", 100).await),
-            "file `clip.mov`: is a .mov file; media.upload with type=video accepts .mp4",
+            "file: `clip.mov` is a .mov file; media.upload with type=video accepts .mp4",
         ),
         (
             refusal(upload_as(MediaType::File, "huge.zip", 20 * MIB + 1).await),
-            "file `huge.zip`: is 20971521 bytes; media.upload accepts at most 20 MB (20971520 bytes)",
+            "file: `huge.zip` is 20971521 bytes; media.upload accepts at most 20 MB (20971520 bytes)",
         ),
         (
             refusal(upload_as(MediaType::File, "tiny.txt", 5).await),
-            "file `tiny.txt`: is 5 bytes; media.upload needs at least 6 bytes",
+            "file: `tiny.txt` is 5 bytes; media.upload needs at least 6 bytes",
         ),
         (
             refusal(
@@ -119,7 +119,7 @@ async fn files_outside_the_documented_limits_never_reach_wecom() {
                     .upload_image(UploadFile::from_bytes("cover.png", vec![1u8; 2 * MIB + 1]))
                     .await,
             ),
-            "file `cover.png`: is 2097153 bytes; media.upload_image accepts at most 2 MB \
+            "file: `cover.png` is 2097153 bytes; media.upload_image accepts at most 2 MB \
              (2097152 bytes)",
         ),
         (
@@ -129,7 +129,7 @@ async fn files_outside_the_documented_limits_never_reach_wecom() {
                     .upload_image(UploadFile::from_bytes("cover.bmp", vec![1u8; 100]))
                     .await,
             ),
-            "file `cover.bmp`: is a .bmp file; media.upload_image accepts .jpg, .jpeg, .png",
+            "file: `cover.bmp` is a .bmp file; media.upload_image accepts .jpg, .jpeg, .png",
         ),
     ];
     for (got, expected) in cases {
@@ -228,7 +228,7 @@ async fn an_upload_can_come_from_a_path() {
     let file = UploadFile::from_path(&too_big).await.unwrap();
     let why = refusal(client.media().upload(MediaType::Voice, file).await);
     assert!(
-        why.starts_with("file `too-big.amr`: is 2097153 bytes"),
+        why.starts_with("file: `too-big.amr` is 2097153 bytes"),
         "{why}"
     );
     upload.assert_calls_async(1).await;

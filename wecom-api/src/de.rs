@@ -468,32 +468,24 @@ fn envelope_error(body: &[u8]) -> DecodeError {
     }
 }
 
-/// Decodes a whole JSON body into `T`. The success path is a plain serde_json parse; on
-/// failure the bytes are parsed again with path tracking, so the error names the field.
+/// Decodes a whole JSON body into `T`, tracking the field path so an error names it.
+///
+/// One deserializer for success and failure alike: a plain parse plus a path-tracking
+/// retry would compile every response type's `Deserialize` twice, and with hundreds of
+/// endpoints that doubles most of the crate's compile time for a parse that only runs once
+/// per response.
 pub(crate) fn decode<T: serde::de::DeserializeOwned>(body: &[u8]) -> Result<T, DecodeError> {
-    match serde_json::from_slice(body) {
-        Ok(value) => Ok(value),
-        Err(plain) => Err(decode_error::<T>(body, plain)),
-    }
-}
-
-#[cold]
-fn decode_error<T: serde::de::DeserializeOwned>(
-    body: &[u8],
-    plain: serde_json::Error,
-) -> DecodeError {
     let mut de = serde_json::Deserializer::from_slice(body);
-    match serde_path_to_error::deserialize::<_, T>(&mut de) {
-        Err(e) => DecodeError {
-            path: e.path().to_string(),
-            message: e.inner().to_string(),
-        },
-        // The value itself parsed, so what failed was trailing input.
-        Ok(_) => DecodeError {
-            path: ".".to_owned(),
-            message: plain.to_string(),
-        },
-    }
+    let value = serde_path_to_error::deserialize::<_, T>(&mut de).map_err(|e| DecodeError {
+        path: e.path().to_string(),
+        message: e.inner().to_string(),
+    })?;
+    // Trailing input after the value is an error too, as `from_slice` would say.
+    de.end().map_err(|e| DecodeError {
+        path: ".".to_owned(),
+        message: e.to_string(),
+    })?;
+    Ok(value)
 }
 
 pub(crate) type PathError = serde_path_to_error::Error<serde_json::Error>;

@@ -3,6 +3,7 @@
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
+mod bench_codegen;
 mod codegen_task;
 
 fn main() -> ExitCode {
@@ -16,6 +17,7 @@ fn main() -> ExitCode {
     let result = match args {
         ["codegen"] => codegen_task::run(&root, codegen_task::Mode::Write),
         ["codegen", "--check"] => codegen_task::run(&root, codegen_task::Mode::Check),
+        ["bench-codegen"] => bench_codegen::run(&root),
         _ => Err(USAGE.to_string()),
     };
     match result {
@@ -35,6 +37,8 @@ const USAGE: &str = "usage:
                                 spec/schema.json, spec/openapi.json and the features of
                                 wecom-api/Cargo.toml from spec/*.yaml
   cargo xtask codegen --check   fail if any of those is stale or orphaned
+  cargo xtask bench-codegen     time the generator on the real spec and on a synthetic
+                                spec of 2,000+ endpoints (run with --release)
   ... --root DIR                the workspace to work on (default: this one)";
 
 fn workspace_root() -> PathBuf {

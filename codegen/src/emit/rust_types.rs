@@ -135,6 +135,7 @@ fn object(
     let name = ident(name);
     let docs = doc_attrs(doc);
     let default = object_has_default(spec, fields, 0).then(|| quote!(Default,));
+    let accessors = separated_lists(&name, fields, in_request);
     let fields = fields.iter().map(|field| {
         let type_ref = field_type(field);
         let rust_name = field_ident(field);
@@ -194,7 +195,41 @@ fn object(
         pub struct #name {
             #(#fields)*
         }
+
+        #accessors
     }
+}
+
+/// `<field>_list()` for each string field that joins a list with a separator.
+fn separated_lists(name: &proc_macro2::Ident, fields: &[Field], in_request: bool) -> TokenStream {
+    let methods: Vec<TokenStream> = fields
+        .iter()
+        .filter(|f| field_type(f) == TypeRef::String && !f.secret)
+        .filter_map(|f| {
+            let separator = f.separator.as_deref()?;
+            let field = field_ident(f);
+            let method = ident(&format!("{field}_list"));
+            let doc = format!(
+                " The parts of `{}` (joined by `{separator}` on the wire); empty parts are skipped.",
+                f.name
+            );
+            let value = if field_shape(f, in_request) == FieldShape::Plain {
+                quote!(self.#field.as_str())
+            } else {
+                quote!(self.#field.as_deref().unwrap_or_default())
+            };
+            Some(quote! {
+                #[doc = #doc]
+                pub fn #method(&self) -> Vec<&str> {
+                    #value.split(#separator).filter(|part| !part.is_empty()).collect()
+                }
+            })
+        })
+        .collect();
+    if methods.is_empty() {
+        return TokenStream::new();
+    }
+    quote!(impl #name { #(#methods)* })
 }
 
 fn int_enum(name: &str, doc: &str, values: &[IntEnumValue]) -> TokenStream {

@@ -483,6 +483,7 @@ pub fn rust_name(field: &CallbackField) -> String {
         rust_name: field.rust_name.clone(),
         secret: field.secret,
         client_default: None,
+        separator: None,
     })
 }
 

@@ -44,13 +44,15 @@ pub(crate) fn check_limits(
 }
 
 fn check_one(scope: &str, limit: &UploadLimit, file: &UploadFile) -> Result<()> {
-    let what = || format!("file `{}`", file.file_name());
+    // `what` is shown in backticks by Error's Display: keep it plain, name the file in `why`.
+    let what = || "file".to_string();
+    let name = file.file_name();
     let size = u64::try_from(file.len()).unwrap_or(u64::MAX);
     if size > limit.max_bytes {
         return Err(Error::invalid_argument(
             what(),
             format!(
-                "is {size} bytes; {scope} accepts at most {}",
+                "`{name}` is {size} bytes; {scope} accepts at most {}",
                 human(limit.max_bytes)
             ),
         ));
@@ -59,7 +61,7 @@ fn check_one(scope: &str, limit: &UploadLimit, file: &UploadFile) -> Result<()> 
         return Err(Error::invalid_argument(
             what(),
             format!(
-                "is {size} bytes; {scope} needs at least {}",
+                "`{name}` is {size} bytes; {scope} needs at least {}",
                 human(limit.min_bytes)
             ),
         ));
@@ -71,8 +73,8 @@ fn check_one(scope: &str, limit: &UploadLimit, file: &UploadFile) -> Result<()> 
             .is_some_and(|ext| limit.extensions.contains(&ext));
         if !allowed {
             let found = match &extension {
-                Some(ext) => format!("is a .{ext} file"),
-                None => "has no file extension".to_owned(),
+                Some(ext) => format!("`{name}` is a .{ext} file"),
+                None => format!("`{name}` has no file extension"),
             };
             let accepted: Vec<String> = limit.extensions.iter().map(|e| format!(".{e}")).collect();
             return Err(Error::invalid_argument(
@@ -143,21 +145,21 @@ mod tests {
         let image = [("type", "image".to_owned())];
         assert_eq!(
             why(check("big.jpg", 10 * 1024 * 1024 + 1, &image)),
-            "file `big.jpg`: is 10485761 bytes; media.upload with type=image accepts at most \
+            "file: `big.jpg` is 10485761 bytes; media.upload with type=image accepts at most \
              10 MB (10485760 bytes)"
         );
         assert_eq!(
             why(check("pic.gif", 100, &image)),
-            "file `pic.gif`: is a .gif file; media.upload with type=image accepts .jpg, .jpeg, .png"
+            "file: `pic.gif` is a .gif file; media.upload with type=image accepts .jpg, .jpeg, .png"
         );
         assert_eq!(
             why(check("noext", 100, &image)),
-            "file `noext`: has no file extension; media.upload with type=image accepts .jpg, \
+            "file: `noext` has no file extension; media.upload with type=image accepts .jpg, \
              .jpeg, .png"
         );
         assert_eq!(
             why(check("tiny.txt", 5, &[])),
-            "file `tiny.txt`: is 5 bytes; media.upload needs at least 6 bytes"
+            "file: `tiny.txt` is 5 bytes; media.upload needs at least 6 bytes"
         );
         assert!(check("edge.jpg", 10 * 1024 * 1024, &image).is_ok());
         assert!(check("edge.txt", 6, &[]).is_ok());
