@@ -57,8 +57,8 @@ pub use corp::{Corp, CorpBuilder};
 pub use error::{Error, Result, TransportKind};
 // Generated groups (`contacts`, `base`, ...), each behind its cargo feature.
 pub use generated::*;
-pub use media::{Download, UploadFile};
-pub use retry::RetryPolicy;
+pub use media::{Download, DownloadStream, UploadFile};
+pub use retry::{RetryPolicy, RetrySafety};
 pub use secret::Secret;
 pub use token::{MemoryTokenStore, TokenStore};
 
