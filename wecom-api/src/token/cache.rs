@@ -820,4 +820,94 @@ mod tests {
         assert_eq!(store.lock_attempts.load(Ordering::SeqCst), 0);
         assert!(shared_store.failing.load(Ordering::SeqCst));
     }
+
+    /// A store whose reads take a while and return what was there when they began: a
+    /// refresh reading it can come back with a token invalidated meanwhile.
+    #[derive(Debug, Default)]
+    struct SlowReads {
+        inner: MemoryTokenStore,
+    }
+
+    impl TokenStore for SlowReads {
+        fn get<'a>(&'a self, key: &'a TokenKey) -> StoreFuture<'a, Option<Token>> {
+            let snapshot = self.inner.map.read().unwrap().get(key).cloned();
+            Box::pin(async move {
+                tokio::time::sleep(Duration::from_millis(200)).await;
+                Ok(snapshot)
+            })
+        }
+        fn set<'a>(&'a self, key: &'a TokenKey, token: Token) -> StoreFuture<'a, ()> {
+            self.inner.set(key, token)
+        }
+        fn invalidate<'a>(&'a self, key: &'a TokenKey, value: &'a str) -> StoreFuture<'a, ()> {
+            self.inner.invalidate(key, value)
+        }
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_rejected_token_is_not_handed_back_by_a_refresh_already_running() {
+        let store = Arc::new(SlowReads::default());
+        store
+            .set(&key(), Token::new("REJECTED", now_unix() + 1000))
+            .await
+            .unwrap();
+        let cache = Arc::new(TokenCache::new(key(), shared(Arc::clone(&store))));
+        // A refresh starts and reads the store (slowly): it will find REJECTED.
+        let early = {
+            let cache = Arc::clone(&cache);
+            tokio::spawn(async move { cache.get(ok("FRESH"), None).await })
+        };
+        tokio::time::sleep(Duration::from_millis(50)).await;
+        // Meanwhile WeCom rejects REJECTED: the caller drops it and asks again.
+        cache.invalidate("REJECTED").await;
+        let got = cache.get(ok("FRESH"), Some("REJECTED")).await.unwrap();
+        assert_eq!(&*got, "FRESH");
+        // The caller that knew nothing of the rejection gets what its refresh found.
+        assert_eq!(&*early.await.unwrap().unwrap(), "REJECTED");
+        // From now on the fresh one is served.
+        assert_eq!(&*cache.get(ok("never"), None).await.unwrap(), "FRESH");
+    }
+
+    #[tokio::test]
+    async fn a_dropped_caller_does_not_cancel_the_refresh_and_the_lock_is_released() {
+        let store = Arc::new(Contended {
+            grant: true,
+            ..Contended::default()
+        });
+        let cache = Arc::new(TokenCache::new(key(), shared(Arc::clone(&store))));
+        let calls = Arc::new(AtomicUsize::new(0));
+        let slow = {
+            let calls = Arc::clone(&calls);
+            move || async move {
+                calls.fetch_add(1, Ordering::SeqCst);
+                tokio::time::sleep(Duration::from_millis(200)).await;
+                Ok(Fetched {
+                    value: "SLOW".into(),
+                    expires_in: 7200,
+                })
+            }
+        };
+        let dropped = tokio::time::timeout(Duration::from_millis(50), cache.get(slow, None)).await;
+        assert!(dropped.is_err());
+        // The refresh goes on without its caller: the next caller gets its token.
+        let got = cache
+            .get(
+                || async { Err::<Fetched, _>(Error::crypto("must not fetch")) },
+                None,
+            )
+            .await
+            .unwrap();
+        assert_eq!(&*got, "SLOW");
+        assert_eq!(calls.load(Ordering::SeqCst), 1);
+        assert_eq!(*store.unlocked.lock().unwrap(), [Lease::new("mine")]);
+    }
+
+    #[test]
+    fn instants_never_overflow() {
+        let far = instant_after(Duration::MAX);
+        assert!(far > Instant::now());
+        let t = Token::new("T", u64::MAX);
+        assert!(Cached::from_token(t, now_unix()).is_some());
+        assert!(Cached::from_token(Token::new("T", 5), 10).is_none());
+    }
 }
