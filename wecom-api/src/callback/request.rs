@@ -95,7 +95,7 @@ pub fn encrypted_payload(body: &[u8]) -> Result<String> {
 /// Largest callback body accepted by default: WeCom's are a few KB.
 pub const DEFAULT_MAX_BODY: usize = 1024 * 1024;
 
-pub(crate) fn find_encrypt(body: &[u8], max_body: usize) -> Result<String> {
+fn check_size(body: &[u8], max_body: usize) -> Result<()> {
     if body.len() > max_body {
         return Err(Error::TooLarge {
             what: "callback body",
@@ -103,6 +103,11 @@ pub(crate) fn find_encrypt(body: &[u8], max_body: usize) -> Result<String> {
             size: Some(body.len() as u64),
         });
     }
+    Ok(())
+}
+
+pub(crate) fn find_encrypt(body: &[u8], max_body: usize) -> Result<String> {
+    check_size(body, max_body)?;
     let text = std::str::from_utf8(body).map_err(|_| malformed("body", "the body is not UTF-8"))?;
     let text = text.trim_start_matches(['\u{feff}', ' ', '\t', '\r', '\n']);
     let found = if text.starts_with('{') {
@@ -234,6 +239,7 @@ impl CallbackCrypto {
     /// Nothing of the body is parsed before the signature is checked but the scan for
     /// `Encrypt`, and a body over the size limit (default 1 MiB) is refused unread.
     pub fn decrypt_request(&self, query: &str, body: &[u8]) -> Result<String> {
+        check_size(body, self.max_body_size())?;
         let q = CallbackQuery::parse(query)?;
         let encrypt = find_encrypt(body, self.max_body_size())?;
         self.decrypt(&q.msg_signature, &q.timestamp, &q.nonce, &encrypt)
