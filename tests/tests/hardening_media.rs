@@ -65,7 +65,9 @@ fn serve(
                 "HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: {}\r\n\r\n",
                 body.len()
             );
-            if stream.write_all(head.as_bytes()).is_err() || stream.write_all(body.as_bytes()).is_err() {
+            if stream.write_all(head.as_bytes()).is_err()
+                || stream.write_all(body.as_bytes()).is_err()
+            {
                 return;
             }
             continue;
@@ -98,7 +100,9 @@ fn serve(
 }
 
 fn expected(chunks: usize, chunk: usize) -> Vec<u8> {
-    (0..chunks).flat_map(|i| vec![(i % 251) as u8; chunk]).collect()
+    (0..chunks)
+        .flat_map(|i| vec![(i % 251) as u8; chunk])
+        .collect()
 }
 
 /// 2 s of body at 100 ms a chunk, with a 700 ms request timeout: in memory it times out
@@ -120,10 +124,18 @@ async fn a_slow_big_file_streams_where_the_in_memory_form_times_out() {
     let dir = std::env::temp_dir().join(format!("wecom-hardening-media-{}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();
     let path = dir.join("big.bin");
-    let stream = client.download_stream("/cgi-bin/media/get", &q).await.unwrap();
+    let stream = client
+        .download_stream("/cgi-bin/media/get", &q)
+        .await
+        .unwrap();
     assert_eq!(stream.file_name(), Some("big.bin"));
     assert_eq!(stream.content_length(), Some(20 * 8 * 1024));
-    let written = stream.limit(1024 * 1024).unwrap().save_to_file(&path).await.unwrap();
+    let written = stream
+        .limit(1024 * 1024)
+        .unwrap()
+        .save_to_file(&path)
+        .await
+        .unwrap();
     assert_eq!(written, 20 * 8 * 1024);
     assert_eq!(std::fs::read(&path).unwrap(), expected(20, 8 * 1024));
     assert_eq!(server.downloads.load(Ordering::SeqCst), attempts + 1);
@@ -143,11 +155,24 @@ async fn size_limits_hold() {
     let q = [("media_id", "MEDIA")];
     let e = client.download("/cgi-bin/media/get", &q).await.unwrap_err();
     assert!(
-        matches!(e, Error::TooLarge { what: "download", limit: 102_400, size: Some(262_144) }),
+        matches!(
+            e,
+            Error::TooLarge {
+                what: "download",
+                limit: 102_400,
+                size: Some(262_144)
+            }
+        ),
         "{e:?}"
     );
-    let stream = client.download_stream("/cgi-bin/media/get", &q).await.unwrap();
-    assert!(matches!(stream.limit(1000).unwrap_err(), Error::TooLarge { .. }));
+    let stream = client
+        .download_stream("/cgi-bin/media/get", &q)
+        .await
+        .unwrap();
+    assert!(matches!(
+        stream.limit(1000).unwrap_err(),
+        Error::TooLarge { .. }
+    ));
 
     // Unannounced: refused while reading, once past the limit.
     let unannounced = trickle(8, 64 * 1024, Duration::from_millis(5), false);
@@ -169,7 +194,10 @@ async fn size_limits_hold() {
     assert!(matches!(err, Error::TooLarge { .. }), "{err:?}");
     assert!(got <= 200 * 1024);
     // Unlimited, chunk by chunk, into a writer.
-    let stream = client.download_stream("/cgi-bin/media/get", &q).await.unwrap();
+    let stream = client
+        .download_stream("/cgi-bin/media/get", &q)
+        .await
+        .unwrap();
     let mut out: Vec<u8> = Vec::new();
     let n = stream.write_to(&mut out).await.unwrap();
     assert_eq!(n as usize, out.len());
@@ -183,7 +211,8 @@ async fn streams_recognise_error_envelopes_and_small_files() {
     mock_gettoken(&server, TOKEN, 7200).await;
     server
         .mock_async(|when, then| {
-            when.path("/cgi-bin/media/get").query_param("media_id", "bad");
+            when.path("/cgi-bin/media/get")
+                .query_param("media_id", "bad");
             then.status(200)
                 .header("content-type", "application/json")
                 .body(r#"{"errcode":40007,"errmsg":"invalid media_id"}"#);
@@ -191,7 +220,8 @@ async fn streams_recognise_error_envelopes_and_small_files() {
         .await;
     server
         .mock_async(|when, then| {
-            when.path("/cgi-bin/media/get").query_param("media_id", "txt");
+            when.path("/cgi-bin/media/get")
+                .query_param("media_id", "txt");
             then.status(200)
                 .header("content-type", "text/plain")
                 .body("just a text file");

@@ -114,8 +114,6 @@ fn raw_default_covers_every_unsafe_get_of_the_spec() {
 async fn the_deadline_bounds_retries_and_names_itself() {
     let server = MockServer::start_async().await;
     mock_gettoken(&server, TOKEN, 7200).await;
-    let slow = answer(&server, "/cgi-bin/slow", 200, OK).await;
-    drop(slow);
     server
         .mock_async(|when, then| {
             when.path("/cgi-bin/hangs");
@@ -174,7 +172,7 @@ async fn the_deadline_bounds_retries_and_names_itself() {
 async fn http_429_retry_after_is_honoured() {
     let server = MockServer::start_async().await;
     mock_gettoken(&server, TOKEN, 7200).await;
-    let mut limited = server
+    let limited = server
         .mock_async(|when, then| {
             when.path("/cgi-bin/user/get");
             then.status(429)

@@ -151,7 +151,7 @@ async fn wrong_secret_under_load_asks_once() {
 #[tokio::test]
 async fn success_after_the_wait_clears_the_failure() {
     let server = MockServer::start_async().await;
-    let mut bad = server
+    let bad = server
         .mock_async(|when, then| {
             when.path("/cgi-bin/gettoken");
             then.status(200)

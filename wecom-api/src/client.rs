@@ -94,6 +94,8 @@ struct Inner {
     base_path: String,
     http: reqwest::Client,
     timeout: Duration,
+    /// The builder's deadline: the default of every handle, and the one refreshes use.
+    deadline: Duration,
     max_download: u64,
     retry: RetryPolicy,
     /// The app's agentid, for `wx.agentConfig`.
@@ -320,6 +322,7 @@ impl ClientBuilder {
                 base_path,
                 http,
                 timeout: self.timeout,
+                deadline: self.deadline,
                 max_download: self.max_download,
                 retry: self.retry,
                 agent_id: self.agent_id,
@@ -871,7 +874,8 @@ impl Client {
         let mut rejected: Option<Arc<str>> = None;
         loop {
             budget.enter(PHASE_TOKEN);
-            let client = self.clone();
+            // The refresh is shared: it keeps the client's deadline, not this call's.
+            let client = self.with_deadline(self.inner.deadline);
             let token = self
                 .inner
                 .tokens
@@ -946,7 +950,7 @@ impl Client {
                 &[("type", "agent_config")],
             ),
         };
-        let client = self.clone();
+        let client = self.with_deadline(self.inner.deadline);
         cache
             .get(
                 move || async move { client.fetch_ticket(call, query).await },
