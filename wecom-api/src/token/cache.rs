@@ -375,7 +375,7 @@ impl CacheInner {
                 Err(_) => Err(Error::Deadline {
                     endpoint: inner.key.kind().as_str().into(),
                     budget,
-                    during: "refreshing (the client's token refresh budget)",
+                    during: "while refreshing it (a refresh gets the client's deadline)",
                 }),
             };
             if let Ok(c) = &outcome {
