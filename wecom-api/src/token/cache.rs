@@ -269,7 +269,7 @@ impl TokenCache {
                         *slot = Some(f.clone());
                         f
                     }
-                    // Only reached after our own refresh, which never hands back `rejected`.
+                    // Unreachable: the loop goes round only while `fetch` is unused.
                     (None, None) => return Err(Error::token_store("token refresh lost")),
                 }
             };
