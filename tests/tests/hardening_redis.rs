@@ -43,7 +43,8 @@ fn key() -> TokenKey {
 async fn dropped_callers_leave_no_lease_behind() {
     let redis = RedisServer::start();
     let server = MockServer::start_async().await;
-    let gettoken = slow_gettoken(&server, Duration::from_millis(600)).await;
+    // Longer than the five callers' 100 ms each, with room for a loaded machine.
+    let gettoken = slow_gettoken(&server, Duration::from_millis(1500)).await;
     let api = user_get(&server).await;
     let store = RedisTokenStore::connect(&redis.url()).await.unwrap();
     let client = builder(server.base_url())

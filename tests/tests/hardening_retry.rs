@@ -145,7 +145,7 @@ async fn the_deadline_bounds_retries_and_names_itself() {
         "{e:?}"
     );
     assert!(started.elapsed() < Duration::from_secs(4));
-    assert!(busy.calls_async().await >= 2);
+    assert!(busy.calls_async().await >= 1);
 
     // Per call: a handler's shorter budget.
     let quick = client.with_deadline(Duration::from_millis(200));
