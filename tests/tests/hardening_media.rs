@@ -233,10 +233,7 @@ async fn streams_recognise_error_envelopes_and_small_files() {
         .await
         .unwrap_err();
     assert_eq!(e.errcode(), Some(40007));
-    let stream = client
-        .download_stream("/cgi-bin/media/get", &[("media_id", "txt")])
-        .await
-        .unwrap();
+    let stream = client.media_stream("txt").await.unwrap();
     let chunks: Vec<_> = stream.into_stream().collect().await;
     let body: Vec<u8> = chunks
         .into_iter()

@@ -394,6 +394,21 @@ impl DownloadStream {
     }
 }
 
+impl crate::Client {
+    /// A temporary media file (`/cgi-bin/media/get`, what `media().get(..)` reads into
+    /// memory) as a [`DownloadStream`], for files too big or links too slow for memory.
+    ///
+    /// ```no_run
+    /// # async fn demo(client: wecom_api::Client) -> wecom_api::Result<()> {
+    /// let bytes = client.media_stream("MEDIA_ID").await?.limit(50 << 20)?.save_to_file("video.mp4").await?;
+    /// # Ok(()) }
+    /// ```
+    pub async fn media_stream(&self, media_id: &str) -> Result<DownloadStream> {
+        self.download_stream("/cgi-bin/media/get", &[("media_id", media_id)])
+            .await
+    }
+}
+
 /// Whether a content type is one WeCom's error envelopes come with (JSON or text), or
 /// unknown.
 pub(crate) fn may_be_error_type(content_type: Option<&str>) -> bool {
