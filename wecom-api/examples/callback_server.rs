@@ -58,9 +58,10 @@ async fn receive(State(app): State<Arc<App>>, RawQuery(query): RawQuery, body: B
         Ok(callback) => callback,
         Err(e) => return refused(e),
     };
-    if !app.dedup.first_time(&callback.dedup_key()) {
+    // Marked handled only by `claim.done()`: a failure below lets WeCom's retry in.
+    let Some(claim) = app.dedup.claim(&callback.dedup_key()) else {
         return (StatusCode::OK, String::new()); // WeCom's retry of one already handled
-    }
+    };
     let reply = match &callback {
         Callback::Message(Message::Text(text)) => {
             let said = text.content.as_deref().unwrap_or_default();
@@ -79,9 +80,15 @@ async fn receive(State(app): State<Arc<App>>, RawQuery(query): RawQuery, body: B
     };
     // An empty 200 means "received, no reply".
     match reply.map(|r| r.to(&callback).encrypt_now(&app.crypto)) {
-        Some(Ok(xml)) => (StatusCode::OK, xml),
+        Some(Ok(xml)) => {
+            claim.done();
+            (StatusCode::OK, xml)
+        }
         Some(Err(e)) => refused(e),
-        None => (StatusCode::OK, String::new()),
+        None => {
+            claim.done();
+            (StatusCode::OK, String::new())
+        }
     }
 }
 

@@ -5,6 +5,7 @@ use std::borrow::Cow;
 use std::fmt;
 use std::future::Future;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicU8, Ordering};
 use std::time::{Duration, Instant};
 
 use bytes::Bytes;
@@ -16,17 +17,23 @@ use tracing::{Instrument, Span};
 
 use crate::de::{self, Status};
 use crate::error::{Error, Result};
-use crate::media::{self, Download, UploadFile};
+use crate::media::{self, Download, DownloadStream, UploadFile};
 use crate::operation::{Credential, Method, Operation};
 use crate::redact::MASK;
-use crate::retry::RetryPolicy;
+use crate::retry::{RetryPolicy, RetrySafety};
 use crate::token::{
-    Fetched, MemoryTokenStore, SharedStore, TokenCache, TokenKey, TokenKind, TokenStore,
+    FAILURE_BACKOFF_FIRST, FAILURE_BACKOFF_MAX, Fetched, MemoryTokenStore, RefreshSettings,
+    SharedStore, TokenCache, TokenKey, TokenKind, TokenStore, instant_after,
 };
 
 const DEFAULT_BASE_URL: &str = "https://qyapi.weixin.qq.com";
 const DEFAULT_TIMEOUT: Duration = Duration::from_secs(30);
 const DEFAULT_CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
+/// Total time of one call by default: token refresh, attempts and backoffs together.
+pub(crate) const DEFAULT_DEADLINE: Duration = Duration::from_secs(60);
+/// Largest file a download keeps in memory by default (WeCom's temporary media are at
+/// most 20 MB); larger ones are for [`Client::download_stream`].
+pub(crate) const DEFAULT_MAX_DOWNLOAD: u64 = 64 * 1024 * 1024;
 const USER_AGENT: &str = concat!("wecom-api/", env!("CARGO_PKG_VERSION"));
 
 /// The gettoken call, made by the token cache itself rather than through generated code.
@@ -72,6 +79,8 @@ pub(crate) enum TicketKind {
 #[derive(Clone)]
 pub struct Client {
     inner: Arc<Inner>,
+    /// Total time of one call made through this handle (see [`Client::with_deadline`]).
+    deadline: Duration,
 }
 
 struct Inner {
@@ -85,6 +94,9 @@ struct Inner {
     base_path: String,
     http: reqwest::Client,
     timeout: Duration,
+    /// The builder's deadline: the default of every handle, and the one refreshes use.
+    deadline: Duration,
+    max_download: u64,
     retry: RetryPolicy,
     /// The app's agentid, for `wx.agentConfig`.
     agent_id: Option<i64>,
@@ -98,8 +110,9 @@ impl fmt::Debug for Client {
         let i = &self.inner;
         f.debug_struct("Client")
             .field("corp_id", &i.corp_id)
-            .field("base_url", &i.base_url)
+            .field("base_url", &crate::redact::redact_userinfo(&i.base_url))
             .field("timeout", &i.timeout)
+            .field("deadline", &self.deadline)
             .field("retry", &i.retry)
             .field("agent_id", &i.agent_id)
             .field("token_store", i.tokens.store())
@@ -116,6 +129,9 @@ pub struct ClientBuilder {
     http: Option<reqwest::Client>,
     timeout: Duration,
     connect_timeout: Duration,
+    deadline: Duration,
+    max_download: u64,
+    token_backoff: (Duration, Duration),
     retry: RetryPolicy,
     agent_id: Option<i64>,
     store: Option<Arc<SharedStore>>,
@@ -126,10 +142,16 @@ impl fmt::Debug for ClientBuilder {
         f.debug_struct("ClientBuilder")
             .field("corp_id", &self.corp_id)
             .field("secret", &self.secret.as_ref().map(|_| MASK))
-            .field("base_url", &self.base_url)
+            .field(
+                "base_url",
+                &self.base_url.as_deref().map(crate::redact::redact_userinfo),
+            )
             .field("shared_http_client", &self.http.is_some())
             .field("timeout", &self.timeout)
             .field("connect_timeout", &self.connect_timeout)
+            .field("deadline", &self.deadline)
+            .field("max_download_size", &self.max_download)
+            .field("token_failure_backoff", &self.token_backoff)
             .field("retry", &self.retry)
             .field("agent_id", &self.agent_id)
             .field("token_store", &self.store)
@@ -146,6 +168,9 @@ impl Default for ClientBuilder {
             http: None,
             timeout: DEFAULT_TIMEOUT,
             connect_timeout: DEFAULT_CONNECT_TIMEOUT,
+            deadline: DEFAULT_DEADLINE,
+            max_download: DEFAULT_MAX_DOWNLOAD,
+            token_backoff: (FAILURE_BACKOFF_FIRST, FAILURE_BACKOFF_MAX),
             retry: RetryPolicy::default(),
             agent_id: None,
             store: None,
@@ -199,6 +224,32 @@ impl ClientBuilder {
         self
     }
 
+    /// Total time of one call (default 60 s): getting the token (a refresh, a wait on
+    /// another process's refresh), every attempt and every backoff together. A call that
+    /// runs out fails with [`Error::Deadline`]; a retry that could not finish in time is
+    /// not started (the last error is returned). Per call: [`Client::with_deadline`].
+    pub fn deadline(mut self, deadline: Duration) -> Self {
+        self.deadline = deadline;
+        self
+    }
+
+    /// Largest file a download keeps in memory (default 64 MiB); a larger one fails with
+    /// [`Error::TooLarge`] before its body is read. Stream big files with
+    /// [`Client::download_stream`].
+    pub fn max_download_size(mut self, bytes: u64) -> Self {
+        self.max_download = bytes;
+        self
+    }
+
+    /// How long a failed token (or ticket) refresh is remembered before the next request:
+    /// `first` after one failure, doubling with each failure in a row, at most `max`
+    /// (default 1 s to 60 s). Meanwhile calls fail at once with
+    /// [`Error::TokenRefreshBackoff`]. `Duration::ZERO` turns it off.
+    pub fn token_failure_backoff(mut self, first: Duration, max: Duration) -> Self {
+        self.token_backoff = (first, max.max(first));
+        self
+    }
+
     /// Time to establish a connection (default 10 s), for the client built here.
     pub fn connect_timeout(mut self, timeout: Duration) -> Self {
         self.connect_timeout = timeout;
@@ -248,6 +299,12 @@ impl ClientBuilder {
                 "must be greater than zero",
             ));
         }
+        if self.deadline.is_zero() {
+            return Err(Error::invalid_argument(
+                "deadline",
+                "must be greater than zero",
+            ));
+        }
         let http = match self.http {
             Some(http) => http,
             None => default_http_client(self.connect_timeout)?,
@@ -256,9 +313,17 @@ impl ClientBuilder {
             .store
             .unwrap_or_else(|| Arc::new(SharedStore::new(Arc::new(MemoryTokenStore::new()))));
         let key = TokenKey::new(TokenKind::AccessToken, corp_id.clone(), &secret);
+        // A refresh runs on its own, bounded like a call.
+        let settings = RefreshSettings {
+            budget: self.deadline,
+            backoff_first: self.token_backoff.0,
+            backoff_max: self.token_backoff.1,
+        };
+        let cache = |kind| TokenCache::with_settings(key.with_kind(kind), store.clone(), settings);
         // Tickets are obtained with this secret's token: same corp and fingerprint.
-        let jsapi_ticket = TokenCache::new(key.with_kind(TokenKind::JsapiTicket), store.clone());
-        let agent_ticket = TokenCache::new(key.with_kind(TokenKind::AgentTicket), store.clone());
+        let jsapi_ticket = cache(TokenKind::JsapiTicket);
+        let agent_ticket = cache(TokenKind::AgentTicket);
+        let tokens = cache(TokenKind::AccessToken);
         Ok(Client {
             inner: Arc::new(Inner {
                 corp_id,
@@ -268,12 +333,15 @@ impl ClientBuilder {
                 base_path,
                 http,
                 timeout: self.timeout,
+                deadline: self.deadline,
+                max_download: self.max_download,
                 retry: self.retry,
                 agent_id: self.agent_id,
-                tokens: TokenCache::new(key, store),
+                tokens,
                 jsapi_ticket,
                 agent_ticket,
             }),
+            deadline: self.deadline,
         })
     }
 }
@@ -401,14 +469,110 @@ enum Payload {
 enum Expect {
     Json,
     Download,
+    /// A download whose body is handed over unread (after an error check).
+    Stream,
 }
 
 /// A successful response: the body, and for downloads the headers that describe it.
+/// For a stream, `body` is what was read to rule out an error envelope and `response` the
+/// rest.
 struct Raw {
     body: Bytes,
     content_type: Option<String>,
     disposition: Option<String>,
+    content_length: Option<u64>,
+    response: Option<reqwest::Response>,
 }
+
+/// What a call was doing, for the error when its deadline runs out.
+const DURING: [&str; 4] = [
+    "while waiting for the access token",
+    "while waiting for a response",
+    "while waiting to retry",
+    "while reading the response",
+];
+const PHASE_TOKEN: u8 = 0;
+const PHASE_REQUEST: u8 = 1;
+const PHASE_BACKOFF: u8 = 2;
+const PHASE_BODY: u8 = 3;
+
+/// The time one call may still take, what it is doing, and its span.
+struct Budget {
+    span: Span,
+    total: Duration,
+    until: Instant,
+    phase: AtomicU8,
+}
+
+impl Budget {
+    fn new(total: Duration, span: &Span) -> Self {
+        Budget {
+            span: span.clone(),
+            total,
+            until: instant_after(total),
+            phase: AtomicU8::new(PHASE_TOKEN),
+        }
+    }
+
+    fn enter(&self, phase: u8) {
+        self.phase.store(phase, Ordering::Relaxed);
+    }
+
+    fn exceeded(&self, call: &Call<'_>) -> Error {
+        let phase = usize::from(self.phase.load(Ordering::Relaxed));
+        Error::Deadline {
+            endpoint: call.endpoint(),
+            budget: self.total,
+            during: DURING.get(phase).copied().unwrap_or(DURING[1]),
+        }
+    }
+
+    fn left(&self) -> Duration {
+        self.until.saturating_duration_since(Instant::now())
+    }
+}
+
+/// `Retry-After` in seconds (the HTTP-date form is not used by WeCom's gateways).
+fn retry_after(headers: &reqwest::header::HeaderMap) -> Option<Duration> {
+    let v = headers.get(reqwest::header::RETRY_AFTER)?.to_str().ok()?;
+    v.trim().parse::<u64>().ok().map(Duration::from_secs)
+}
+
+/// Reads a body, refusing it past `limit` bytes (before reading, when `Content-Length`
+/// already says so).
+async fn read_limited(
+    call: &Call<'_>,
+    resp: &mut reqwest::Response,
+    limit: u64,
+    what: &'static str,
+) -> Result<Bytes> {
+    if let Some(len) = resp.content_length().filter(|&l| l > limit) {
+        return Err(Error::TooLarge {
+            what,
+            limit,
+            size: Some(len),
+        });
+    }
+    let mut buf = bytes::BytesMut::new();
+    while let Some(chunk) = resp
+        .chunk()
+        .await
+        .map_err(|e| Error::transport(call.endpoint(), e))?
+    {
+        if (buf.len() + chunk.len()) as u64 > limit {
+            return Err(Error::TooLarge {
+                what,
+                limit,
+                size: resp.content_length(),
+            });
+        }
+        buf.extend_from_slice(&chunk);
+    }
+    Ok(buf.freeze())
+}
+
+/// How much of a streamed download that may be an error envelope is read to tell.
+const ENVELOPE_PEEK: u64 = 64 * 1024;
 
 fn encode_json<B: Serialize + ?Sized>(body: &B) -> Result<Bytes> {
     serde_json::to_vec(body)
@@ -458,15 +622,80 @@ impl Client {
         &self.inner.base_url
     }
 
-    /// `GET path?query` with the access token, errcode check and retries (reads are safe
-    /// to retry). For endpoints not yet in the spec.
+    /// This client with another total deadline per call (see
+    /// [`ClientBuilder::deadline`]): cheap, it shares everything else.
+    ///
+    /// ```
+    /// # let client = wecom_api::Client::builder().corp_id("ww1").secret("s").build()?;
+    /// use std::time::Duration;
+    /// let quick = client.with_deadline(Duration::from_secs(3)); // for a web handler
+    /// assert_eq!(quick.deadline(), Duration::from_secs(3));
+    /// # Ok::<(), wecom_api::Error>(())
+    /// ```
+    pub fn with_deadline(&self, deadline: Duration) -> Client {
+        Client {
+            inner: Arc::clone(&self.inner),
+            deadline: deadline.max(Duration::from_millis(1)),
+        }
+    }
+
+    /// The total deadline of one call made through this handle.
+    pub fn deadline(&self) -> Duration {
+        self.deadline
+    }
+
+    /// `GET path?query` with the access token, errcode check and retries. For endpoints
+    /// not yet in the spec.
+    ///
+    /// Resent after a transient failure unless `path` is a GET WeCom documents as changing
+    /// state or as one-time ([`RetrySafety::for_get`]: `user/delete`, `department/delete`,
+    /// `tag/delete`, `menu/delete`, `material/del`, `user/authsucc`, the OAuth code
+    /// exchanges `auth/getuserinfo` and `user/getuserinfo`). Say it yourself with
+    /// [`get_json_with`](Self::get_json_with).
     pub async fn get_json(&self, path: &str, query: &[(&str, &str)]) -> Result<serde_json::Value> {
+        self.get_json_with(path, query, RetrySafety::for_get(path))
+            .await
+    }
+
+    /// [`get_json`](Self::get_json) with explicit retry safety: [`RetrySafety::Unsafe`]
+    /// sends it again only when it surely never left (a failed connection).
+    pub async fn get_json_with(
+        &self,
+        path: &str,
+        query: &[(&str, &str)],
+        safety: RetrySafety,
+    ) -> Result<serde_json::Value> {
         check_raw_path(path)?;
-        let call = raw_call(Method::Get, path, true);
+        let call = raw_call(Method::Get, path, safety.is_safe());
         let raw = self
             .run(&call, Query::Raw(query), &Payload::Empty, Expect::Json)
             .await?;
         decode(&call, &raw.body)
+    }
+
+    /// [`post_json`](Self::post_json) with explicit retry safety, for a POST you know to
+    /// be idempotent (a read WeCom happens to serve by POST).
+    pub fn post_json_with<'a, B: Serialize + ?Sized>(
+        &'a self,
+        path: &'a str,
+        query: &'a [(&'a str, &'a str)],
+        body: &B,
+        safety: RetrySafety,
+    ) -> impl Future<Output = Result<serde_json::Value>> + Send + use<'a, B> {
+        let body = encode_json(body);
+        async move {
+            check_raw_path(path)?;
+            let call = raw_call(Method::Post, path, safety.is_safe());
+            let raw = self
+                .run(
+                    &call,
+                    Query::Raw(query),
+                    &Payload::Json(body?),
+                    Expect::Json,
+                )
+                .await?;
+            decode(&call, &raw.body)
+        }
     }
 
     /// `POST path?query` with a JSON body, the access token and errcode check. Not retried
@@ -512,8 +741,9 @@ impl Client {
         decode(&call, &raw.body)
     }
 
-    /// `GET path?query` returning a file. An error envelope is recognised even with HTTP
-    /// 200 (as `/cgi-bin/media/get` answers).
+    /// `GET path?query` returning a file, in memory (up to
+    /// [`ClientBuilder::max_download_size`]). An error envelope is recognised even with
+    /// HTTP 200 (as `/cgi-bin/media/get` answers).
     pub async fn download(&self, path: &str, query: &[(&str, &str)]) -> Result<Download> {
         check_raw_path(path)?;
         let call = raw_call(Method::Get, path, true);
@@ -524,6 +754,44 @@ impl Client {
             raw.body,
             raw.content_type,
             raw.disposition.as_deref(),
+        ))
+    }
+
+    /// `GET path?query` returning a file as it arrives: to a file
+    /// ([`DownloadStream::save_to_file`]), an `AsyncWrite`
+    /// ([`DownloadStream::write_to`]) or chunk by chunk ([`DownloadStream::chunk`],
+    /// [`DownloadStream::into_stream`]).
+    ///
+    /// The call (token, retries, deadline) ends when the response starts; the body then
+    /// has no total timeout, only the client's request timeout between two chunks, so a
+    /// big file on a slow link is neither cut off nor started over. At most
+    /// [`DownloadStream::limit`] bytes (default: no limit) are accepted. An error envelope
+    /// (HTTP 200 with JSON, as `/cgi-bin/media/get` answers) is recognised first.
+    ///
+    /// ```no_run
+    /// # async fn demo(client: wecom_api::Client) -> wecom_api::Result<()> {
+    /// let file = client.download_stream("/cgi-bin/media/get", &[("media_id", "MEDIA_ID")]).await?;
+    /// let written = file.limit(200 * 1024 * 1024)?.save_to_file("/tmp/media.bin").await?;
+    /// # Ok(()) }
+    /// ```
+    pub async fn download_stream(
+        &self,
+        path: &str,
+        query: &[(&str, &str)],
+    ) -> Result<DownloadStream> {
+        check_raw_path(path)?;
+        let call = raw_call(Method::Get, path, true);
+        let raw = self
+            .run(&call, Query::Raw(query), &Payload::Empty, Expect::Stream)
+            .await?;
+        Ok(DownloadStream::new(
+            call.endpoint(),
+            raw.body,
+            raw.response,
+            raw.content_type,
+            raw.disposition.as_deref(),
+            raw.content_length,
+            self.inner.timeout,
         ))
     }
 
@@ -607,10 +875,14 @@ impl Client {
     ) -> Result<Raw> {
         let span = call_span(call);
         let start = (!span.is_disabled()).then(Instant::now);
-        let out = self
-            .with_token(call, query, payload, expect, &span)
-            .instrument(span.clone())
-            .await;
+        let budget = Budget::new(self.deadline, &span);
+        let work = self
+            .with_token(call, query, payload, expect, &budget)
+            .instrument(span.clone());
+        let out = match tokio::time::timeout(self.deadline, work).await {
+            Ok(out) => out,
+            Err(_) => Err(budget.exceeded(call)),
+        };
         finish_span(&span, start, &out);
         out
     }
@@ -622,7 +894,7 @@ impl Client {
         query: Query<'_>,
         payload: &Payload,
         expect: Expect,
-        span: &Span,
+        budget: &Budget,
     ) -> Result<Raw> {
         if let Some(kind) = unsupported_credential(call.credential) {
             return Err(Error::invalid_argument(
@@ -636,23 +908,33 @@ impl Client {
         }
         if call.credential != Credential::AccessToken {
             return self
-                .attempts(call, query, payload, expect, None, span)
+                .attempts(call, query, payload, expect, None, budget)
                 .await;
         }
-        let mut refreshed = false;
+        let mut rejected: Option<Arc<str>> = None;
         loop {
-            let token = self.inner.tokens.get(|| self.fetch_token()).await?;
+            budget.enter(PHASE_TOKEN);
+            // The refresh is shared: it keeps the client's deadline, not this call's.
+            let client = self.with_deadline(self.inner.deadline);
+            let token = self
+                .inner
+                .tokens
+                .get(
+                    move || async move { client.fetch_token().await },
+                    rejected.as_deref(),
+                )
+                .await?;
             match self
-                .attempts(call, query, payload, expect, Some(&token), span)
+                .attempts(call, query, payload, expect, Some(&token), budget)
                 .await
             {
-                Err(e) if !refreshed && e.is_token_error() => {
+                Err(e) if rejected.is_none() && e.is_token_error() => {
                     tracing::info!(
                         errcode = e.errcode(),
                         "access token rejected; refreshing it and retrying once"
                     );
                     self.inner.tokens.invalidate(&token).await;
-                    refreshed = true;
+                    rejected = Some(token);
                 }
                 other => return other,
             }
@@ -669,6 +951,8 @@ impl Client {
     }
 
     async fn fetch_token_in(&self, span: &Span) -> Result<Fetched> {
+        // The refresh task bounds the whole refresh; this only keeps backoffs inside it.
+        let budget = Budget::new(self.deadline, span);
         let raw = self
             .attempts(
                 &GETTOKEN,
@@ -676,7 +960,7 @@ impl Client {
                 &Payload::Empty,
                 Expect::Json,
                 None,
-                span,
+                &budget,
             )
             .await?;
         let resp: TokenResponse = decode(&GETTOKEN, &raw.body)?;
@@ -697,7 +981,8 @@ impl Client {
     /// A JS-SDK ticket, cached like the token: local copy, then the store, then one fetch
     /// shared by every caller waiting for it (in every process, with a shared store).
     pub(crate) async fn cached_ticket(&self, kind: TicketKind) -> Result<Arc<str>> {
-        let (cache, call, query): (_, _, &[(&str, &str)]) = match kind {
+        let (cache, call, query): (_, &'static Call<'static>, &'static [(&str, &str)]) = match kind
+        {
             TicketKind::Corp => (&self.inner.jsapi_ticket, &JSAPI_TICKET, &[]),
             TicketKind::Agent => (
                 &self.inner.agent_ticket,
@@ -705,12 +990,18 @@ impl Client {
                 &[("type", "agent_config")],
             ),
         };
-        cache.get(|| self.fetch_ticket(call, query)).await
+        let client = self.with_deadline(self.inner.deadline);
+        cache
+            .get(
+                move || async move { client.fetch_ticket(call, query).await },
+                None,
+            )
+            .await
     }
 
     /// `GET` a ticket with the access token; a token error refreshes the token once
     /// (the same path every call takes).
-    async fn fetch_ticket(&self, call: &Call<'_>, query: &[(&str, &str)]) -> Result<Fetched> {
+    async fn fetch_ticket(&self, call: &Call<'static>, query: &[(&str, &str)]) -> Result<Fetched> {
         let raw = self
             .run(call, Query::Raw(query), &Payload::Empty, Expect::Json)
             .await?;
@@ -742,14 +1033,17 @@ impl Client {
         payload: &Payload,
         expect: Expect,
         token: Option<&str>,
-        span: &Span,
+        budget: &Budget,
     ) -> Result<Raw> {
+        let span = &budget.span;
         let policy = &self.inner.retry;
-        let mut retries = 0;
+        let mut retries: u32 = 0;
         loop {
-            span.record("attempt", retries + 1);
+            // u64: `max_retries` may be u32::MAX.
+            span.record("attempt", u64::from(retries) + 1);
+            budget.enter(PHASE_REQUEST);
             let err = match self
-                .attempt(call, query, payload, expect, token, span)
+                .attempt(call, query, payload, expect, token, budget)
                 .await
             {
                 Ok(raw) => return Ok(raw),
@@ -758,14 +1052,22 @@ impl Client {
             if !policy.should_retry(&err, call.retry_safe, retries) {
                 return Err(err);
             }
-            retries += 1;
-            let delay = policy.delay(retries);
+            retries = retries.saturating_add(1);
+            // The server's word, when it gave one, over our own backoff.
+            let delay = policy
+                .delay(retries)
+                .max(err.retry_after().unwrap_or_default());
+            if delay >= budget.left() {
+                tracing::debug!(error = %err, "no time left in the deadline for a retry");
+                return Err(err);
+            }
             tracing::debug!(
                 retry = retries,
                 delay_ms = u64::try_from(delay.as_millis()).unwrap_or(u64::MAX),
                 error = %err,
                 "transient failure; retrying"
             );
+            budget.enter(PHASE_BACKOFF);
             tokio::time::sleep(delay).await;
         }
     }
@@ -778,14 +1080,15 @@ impl Client {
         payload: &Payload,
         expect: Expect,
         token: Option<&str>,
-        span: &Span,
+        budget: &Budget,
     ) -> Result<Raw> {
+        let span = &budget.span;
         let url = self.url(call, query, token);
-        let mut req = self
-            .inner
-            .http
-            .request(call.method.to_reqwest(), url)
-            .timeout(self.inner.timeout);
+        let mut req = self.inner.http.request(call.method.to_reqwest(), url);
+        // A stream's body has no total timeout: each chunk gets the request timeout.
+        if expect != Expect::Stream {
+            req = req.timeout(self.inner.timeout);
+        }
         match payload {
             Payload::Empty => {}
             Payload::Json(bytes) => {
@@ -799,29 +1102,87 @@ impl Client {
                     .body(multipart.body.clone());
             }
         }
-        let resp = req
-            .send()
-            .await
-            .map_err(|e| Error::transport(call.endpoint(), e))?;
+        let sent = req.send();
+        let mut resp = if expect == Expect::Stream {
+            match tokio::time::timeout(self.inner.timeout, sent).await {
+                Ok(r) => r,
+                Err(_) => {
+                    return Err(Error::Deadline {
+                        endpoint: call.endpoint(),
+                        budget: self.inner.timeout,
+                        during: "while waiting for the response to start (the request timeout)",
+                    });
+                }
+            }
+        } else {
+            sent.await
+        }
+        .map_err(|e| Error::transport(call.endpoint(), e))?;
         let status = resp.status();
-        let (content_type, disposition) = if expect == Expect::Download {
+        let (content_type, disposition) = if expect == Expect::Json {
+            (None, None)
+        } else {
             let h = resp.headers();
             (
                 header_string(h.get(CONTENT_TYPE)),
                 header_string(h.get(CONTENT_DISPOSITION)),
             )
-        } else {
-            (None, None)
         };
-        let body = resp
-            .bytes()
-            .await
-            .map_err(|e| Error::transport(call.endpoint(), e))?;
+        let content_length = resp.content_length();
         if !status.is_success() {
-            return Err(Error::http_status(call.endpoint(), status.as_u16(), &body));
+            let wait = retry_after(resp.headers());
+            // Only an excerpt is shown: no need to read a big error page whole.
+            let body = read_limited(call, &mut resp, ENVELOPE_PEEK, "error response")
+                .await
+                .unwrap_or_default();
+            return Err(Error::from_status(
+                call.endpoint(),
+                status.as_u16(),
+                wait,
+                &body,
+            ));
         }
-        let check =
-            expect == Expect::Json || media::may_be_error_body(content_type.as_deref(), &body);
+        budget.enter(PHASE_BODY);
+        let mut rest = None;
+        let body = match expect {
+            Expect::Json => resp
+                .bytes()
+                .await
+                .map_err(|e| Error::transport(call.endpoint(), e))?,
+            Expect::Download => {
+                read_limited(call, &mut resp, self.inner.max_download, "download").await?
+            }
+            Expect::Stream => {
+                let small = content_length.is_some_and(|l| l <= ENVELOPE_PEEK);
+                if media::may_be_error_type(content_type.as_deref()) || small {
+                    // Read up to the peek size: an envelope is small; more is a file.
+                    let mut buf = bytes::BytesMut::new();
+                    let mut done = false;
+                    while (buf.len() as u64) < ENVELOPE_PEEK {
+                        match resp
+                            .chunk()
+                            .await
+                            .map_err(|e| Error::transport(call.endpoint(), e))?
+                        {
+                            Some(c) => buf.extend_from_slice(&c),
+                            None => {
+                                done = true;
+                                break;
+                            }
+                        }
+                    }
+                    if !done {
+                        rest = Some(resp);
+                    }
+                    buf.freeze()
+                } else {
+                    rest = Some(resp);
+                    Bytes::new()
+                }
+            }
+        };
+        let check = expect == Expect::Json
+            || (rest.is_none() && media::may_be_error_body(content_type.as_deref(), &body));
         if check {
             match de::envelope(&body) {
                 Ok(Status::Ok) => {
@@ -829,10 +1190,10 @@ impl Client {
                 }
                 Ok(Status::Failed { errcode, errmsg }) => {
                     span.record("errcode", errcode);
-                    return Err(Error::api(call.endpoint(), errcode, &errmsg));
+                    return Err(Error::from_errcode(call.endpoint(), errcode, &errmsg));
                 }
                 // A download that only looked like JSON is a file after all.
-                Err(_) if expect == Expect::Download => {}
+                Err(_) if expect != Expect::Json => {}
                 Err(e) => return Err(Error::decode(call.endpoint(), e, &body)),
             }
         }
@@ -840,6 +1201,8 @@ impl Client {
             body,
             content_type,
             disposition,
+            content_length,
+            response: rest,
         })
     }
 

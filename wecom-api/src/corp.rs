@@ -94,6 +94,7 @@ pub struct CorpBuilder {
     http: Option<reqwest::Client>,
     timeout: Option<Duration>,
     connect_timeout: Duration,
+    deadline: Option<Duration>,
     retry: Option<RetryPolicy>,
     store: Option<Arc<dyn TokenStore>>,
 }
@@ -107,6 +108,7 @@ impl Default for CorpBuilder {
             http: None,
             timeout: None,
             connect_timeout: DEFAULT_CONNECT_TIMEOUT,
+            deadline: None,
             retry: None,
             store: None,
         }
@@ -123,7 +125,10 @@ impl fmt::Debug for CorpBuilder {
         f.debug_struct("CorpBuilder")
             .field("corp_id", &self.corp_id)
             .field("secrets", &secrets)
-            .field("base_url", &self.base_url)
+            .field(
+                "base_url",
+                &self.base_url.as_deref().map(crate::redact::redact_userinfo),
+            )
             .field("token_store", &self.store)
             .finish_non_exhaustive()
     }
@@ -186,7 +191,13 @@ impl CorpBuilder {
         self
     }
 
-    /// Retry policy of every client.
+    /// Total deadline of one call, for every client (see [`ClientBuilder::deadline`]).
+    pub fn deadline(mut self, deadline: Duration) -> Self {
+        self.deadline = Some(deadline);
+        self
+    }
+
+    /// Retry policy of every client (see [`ClientBuilder::retry_policy`]).
     pub fn retry_policy(mut self, policy: RetryPolicy) -> Self {
         self.retry = Some(policy);
         self
@@ -244,6 +255,9 @@ impl CorpBuilder {
             }
             if let Some(t) = self.timeout {
                 b = b.timeout(t);
+            }
+            if let Some(d) = self.deadline {
+                b = b.deadline(d);
             }
             if let Some(r) = &self.retry {
                 b = b.retry_policy(r.clone());

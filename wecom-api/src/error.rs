@@ -6,6 +6,7 @@
 use std::borrow::Cow;
 use std::fmt;
 use std::sync::Arc;
+use std::time::Duration;
 
 use crate::de::DecodeError;
 use crate::redact;
@@ -20,6 +21,15 @@ pub(crate) const TOKEN_ERRCODES: [i64; 3] = [40001, 40014, 42001];
 
 /// errcode -1: "system busy, retry later".
 pub(crate) const ERRCODE_BUSY: i64 = -1;
+
+/// errcodes of WeCom's rate limits, and how long to wait before trying again (WeCom does
+/// not say): 45009 (calls over the per-minute/hour limit: its window is a minute),
+/// 45033 (too many concurrent calls: a short pause), 45011 (calls too frequent).
+pub(crate) const RATE_LIMIT_ERRCODES: [(i64, Duration); 3] = [
+    (45009, Duration::from_secs(60)),
+    (45033, Duration::from_secs(1)),
+    (45011, Duration::from_secs(1)),
+];
 
 /// What went wrong below HTTP.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -117,11 +127,106 @@ pub enum Error {
     /// A [`TokenStore`](crate::token::TokenStore) failed.
     #[error("token store error: {}", redacted_display(.source))]
     TokenStore {
-        /// The store's error.
+        /// The store's error, redacted (its message and causes, with secrets and URL
+        /// passwords blanked; `Debug` shows the same).
         #[source]
         source: Arc<dyn std::error::Error + Send + Sync>,
     },
+
+    /// The call's total deadline ran out (see `ClientBuilder::deadline`): token refresh,
+    /// every attempt and every backoff together took longer than `budget`.
+    #[error("{endpoint}: deadline of {} ran out {during}", fmt_duration(*.budget))]
+    Deadline {
+        /// Endpoint id or path (for a token refresh: what was being refreshed).
+        endpoint: Cow<'static, str>,
+        /// The budget that ran out.
+        budget: Duration,
+        /// What the call was doing then (`while waiting for the access token`, ...).
+        during: &'static str,
+    },
+
+    /// Getting the access token (or a ticket) failed a moment ago and is not tried again
+    /// before `retry_in`: a wrong secret or a revoked app must not turn every call into a
+    /// `gettoken` request (WeCom throttles those). The wait doubles with each failure in a
+    /// row, up to a minute by default.
+    #[error("{source} (cached: token refresh failed {failures} time(s) in a row; next try allowed in {})", fmt_duration(*.retry_in))]
+    TokenRefreshBackoff {
+        /// The error of the last refresh.
+        source: Arc<Error>,
+        /// Failures in a row.
+        failures: u32,
+        /// Time left, when this error was made, before a new request is allowed.
+        retry_in: Duration,
+    },
+
+    /// Something was bigger than its limit: a download kept in memory (use
+    /// `Client::download_stream`), a streamed download past its `limit`, or a callback
+    /// body (WeCom's are a few KB).
+    #[error("{what} is larger than the limit of {limit} bytes{}", size_suffix(*.size))]
+    TooLarge {
+        /// What: `download`, `callback body`, ...
+        what: &'static str,
+        /// The limit, in bytes.
+        limit: u64,
+        /// The size, when known (a `Content-Length`, a body's length).
+        size: Option<u64>,
+    },
+
+    /// WeCom or a gateway said to slow down: HTTP 429 (with its `Retry-After`), or errcode
+    /// 45009 / 45033 / 45011. `retry_after` is the server's word, or for an errcode (WeCom
+    /// gives none) a suggestion: 60 s for 45009, 1 s for the others.
+    #[error("{endpoint}: rate limited: {}{}; retry after {}", describe_limit(*.status, *.errcode), errmsg_suffix(.message), retry_after.map_or_else(|| "an unknown time".to_string(), fmt_duration))]
+    RateLimited {
+        /// Endpoint id or path.
+        endpoint: Cow<'static, str>,
+        /// HTTP status (429), when the limit came as one.
+        status: Option<u16>,
+        /// WeCom errcode, when the limit came as one.
+        errcode: Option<i64>,
+        /// WeCom's errmsg or a body excerpt (redacted).
+        message: String,
+        /// When to try again.
+        retry_after: Option<Duration>,
+    },
 }
+
+fn size_suffix(size: Option<u64>) -> String {
+    size.map_or_else(String::new, |s| format!(" (it is {s} bytes)"))
+}
+
+fn fmt_duration(d: Duration) -> String {
+    if d.subsec_millis() == 0 {
+        format!("{} s", d.as_secs())
+    } else {
+        format!("{} ms", d.as_millis())
+    }
+}
+
+fn describe_limit(status: Option<u16>, errcode: Option<i64>) -> String {
+    match (status, errcode) {
+        (_, Some(code)) => format!("WeCom errcode {code}{}", meaning_suffix(code)),
+        (Some(s), None) => format!("HTTP status {s}"),
+        (None, None) => "rate limit".to_string(),
+    }
+}
+
+/// A store error as text only: its message and causes, redacted once, so that neither
+/// `Display` nor `Debug` of [`Error::TokenStore`] can show a password or token.
+struct RedactedError(String);
+
+impl fmt::Debug for RedactedError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl fmt::Display for RedactedError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl std::error::Error for RedactedError {}
 
 fn meaning_suffix(code: i64) -> String {
     match crate::errcode_meaning(code) {
@@ -168,10 +273,59 @@ fn redacted_display(err: &(dyn std::error::Error + Send + Sync)) -> String {
 
 impl Error {
     /// Wraps an error of a [`TokenStore`](crate::token::TokenStore) implementation.
+    ///
+    /// Only its message and causes are kept, redacted (a Redis URL's password, a token
+    /// quoted in a message): the original error value is not.
     pub fn token_store(err: impl Into<Box<dyn std::error::Error + Send + Sync>>) -> Self {
-        Error::TokenStore {
-            source: Arc::from(err.into()),
+        let err = err.into();
+        let mut text = err.to_string();
+        let mut cur = err.source();
+        while let Some(e) = cur {
+            let s = e.to_string();
+            if !text.ends_with(&s) {
+                text.push_str(": ");
+                text.push_str(&s);
+            }
+            cur = e.source();
         }
+        Error::TokenStore {
+            source: Arc::new(RedactedError(redact::redact(&text).into_owned())),
+        }
+    }
+
+    /// An errcode answer: [`Error::RateLimited`] for a rate-limit errcode, else
+    /// [`Error::Api`].
+    pub(crate) fn from_errcode(endpoint: Cow<'static, str>, errcode: i64, errmsg: &str) -> Self {
+        match RATE_LIMIT_ERRCODES.iter().find(|(c, _)| *c == errcode) {
+            Some(&(_, wait)) => Error::RateLimited {
+                endpoint,
+                status: None,
+                errcode: Some(errcode),
+                message: redact::redact(errmsg).into_owned(),
+                retry_after: Some(wait),
+            },
+            None => Error::api(endpoint, errcode, errmsg),
+        }
+    }
+
+    /// An HTTP status answer: [`Error::RateLimited`] for 429 (with its `Retry-After`), else
+    /// [`Error::HttpStatus`].
+    pub(crate) fn from_status(
+        endpoint: Cow<'static, str>,
+        status: u16,
+        retry_after: Option<Duration>,
+        body: &[u8],
+    ) -> Self {
+        if status == 429 {
+            return Error::RateLimited {
+                endpoint,
+                status: Some(status),
+                errcode: None,
+                message: redact::excerpt(body, redact::EXCERPT_CHARS),
+                retry_after,
+            };
+        }
+        Error::http_status(endpoint, status, body)
     }
 
     /// Builds a [`Error::Crypto`].
@@ -240,6 +394,8 @@ impl Error {
     pub fn errcode(&self) -> Option<i64> {
         match self {
             Error::Api { errcode, .. } => Some(*errcode),
+            Error::RateLimited { errcode, .. } => *errcode,
+            Error::TokenRefreshBackoff { source, .. } => source.errcode(),
             _ => None,
         }
     }
@@ -248,6 +404,12 @@ impl Error {
     pub fn errmsg(&self) -> Option<&str> {
         match self {
             Error::Api { errmsg, .. } => Some(errmsg),
+            Error::RateLimited {
+                message,
+                errcode: Some(_),
+                ..
+            } => Some(message),
+            Error::TokenRefreshBackoff { source, .. } => source.errmsg(),
             _ => None,
         }
     }
@@ -258,17 +420,36 @@ impl Error {
             Error::Api { endpoint, .. }
             | Error::HttpStatus { endpoint, .. }
             | Error::Transport { endpoint, .. }
-            | Error::Decode { endpoint, .. } => Some(endpoint),
+            | Error::Decode { endpoint, .. }
+            | Error::Deadline { endpoint, .. }
+            | Error::RateLimited { endpoint, .. } => Some(endpoint),
+            Error::TokenRefreshBackoff { source, .. } => source.endpoint(),
             _ => None,
         }
     }
 
-    /// HTTP status, for [`Error::HttpStatus`].
+    /// HTTP status, for [`Error::HttpStatus`] (and a 429 [`Error::RateLimited`]).
     pub fn status(&self) -> Option<u16> {
         match self {
             Error::HttpStatus { status, .. } => Some(*status),
+            Error::RateLimited { status, .. } => *status,
             _ => None,
         }
+    }
+
+    /// When to try again: the `Retry-After` of an HTTP 429, the suggested wait of a
+    /// rate-limit errcode, or the time left before a failed token refresh is tried again.
+    pub fn retry_after(&self) -> Option<Duration> {
+        match self {
+            Error::RateLimited { retry_after, .. } => *retry_after,
+            Error::TokenRefreshBackoff { retry_in, .. } => Some(*retry_in),
+            _ => None,
+        }
+    }
+
+    /// WeCom or a gateway asked to slow down ([`Error::RateLimited`]).
+    pub fn is_rate_limited(&self) -> bool {
+        matches!(self, Error::RateLimited { .. })
     }
 
     /// The access token was rejected (40001, 40014, 42001).
@@ -284,16 +465,18 @@ impl Error {
             Error::Api { errcode, .. } => *errcode == ERRCODE_BUSY,
             Error::Transport { .. } => true,
             Error::HttpStatus { status, .. } => *status == 429 || *status >= 500,
+            Error::RateLimited { .. } => true,
             _ => false,
         }
     }
 
-    /// The request timed out (connect or total timeout).
+    /// The request timed out (connect or request timeout), or the call's deadline ran out.
     pub fn is_timeout(&self) -> bool {
         match self {
             Error::Transport { kind, source, .. } => {
                 *kind == TransportKind::Timeout || source.is_timeout()
             }
+            Error::Deadline { .. } => true,
             _ => false,
         }
     }

@@ -30,11 +30,11 @@ pub use corp::{Corp, CorpBuilder};
 pub use error::{Error, Result, TransportKind};
 // Generated groups (`contacts`, `base`, ...), each behind its cargo feature.
 pub use generated::*;
-pub use media::{Download, UploadFile};
+pub use media::{Download, DownloadStream, UploadFile};
 pub use paging::Paged;
 /// The HTTP client the runtime uses: [`ClientBuilder::http_client`] takes a `reqwest::Client`.
 pub use reqwest;
-pub use retry::RetryPolicy;
+pub use retry::{RetryPolicy, RetrySafety};
 pub use secret::Secret;
 pub use token::{MemoryTokenStore, TokenStore};
 

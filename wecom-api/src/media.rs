@@ -9,11 +9,15 @@ mod limits;
 #[cfg_attr(docsrs, doc(cfg(feature = "media")))]
 pub use crate::generated::media::*;
 
+use std::borrow::Cow;
 use std::fmt;
 use std::path::Path;
+use std::time::Duration;
 
 use bytes::{BufMut, Bytes, BytesMut};
+use futures::Stream;
 use reqwest::header::HeaderValue;
+use tokio::io::{AsyncWrite, AsyncWriteExt};
 
 use crate::error::{Error, Result};
 
@@ -211,6 +215,214 @@ impl Download {
             file_name: disposition.and_then(file_name_from_disposition),
             content_type,
         }
+    }
+}
+
+/// A file being downloaded, read as it arrives (see
+/// [`Client::download_stream`](crate::Client::download_stream)).
+///
+/// Nothing is kept in memory beyond one chunk. Between two chunks the client's request
+/// timeout applies; there is no total timeout. [`limit`](Self::limit) caps the size.
+pub struct DownloadStream {
+    endpoint: Cow<'static, str>,
+    /// Bytes read before the stream was handed over (to rule out an error envelope).
+    first: Option<Bytes>,
+    response: Option<reqwest::Response>,
+    /// File name from `Content-Disposition`, reduced to its last path component.
+    file_name: Option<String>,
+    content_type: Option<String>,
+    content_length: Option<u64>,
+    idle_timeout: Duration,
+    limit: u64,
+    received: u64,
+}
+
+impl fmt::Debug for DownloadStream {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("DownloadStream")
+            .field("endpoint", &self.endpoint)
+            .field("file_name", &self.file_name)
+            .field("content_type", &self.content_type)
+            .field("content_length", &self.content_length)
+            .field("limit", &self.limit)
+            .field("received", &self.received)
+            .finish_non_exhaustive()
+    }
+}
+
+impl DownloadStream {
+    pub(crate) fn new(
+        endpoint: Cow<'static, str>,
+        first: Bytes,
+        response: Option<reqwest::Response>,
+        content_type: Option<String>,
+        disposition: Option<&str>,
+        content_length: Option<u64>,
+        idle_timeout: Duration,
+    ) -> Self {
+        DownloadStream {
+            endpoint,
+            first: (!first.is_empty()).then_some(first),
+            response,
+            file_name: disposition.and_then(file_name_from_disposition),
+            content_type,
+            content_length,
+            idle_timeout,
+            limit: u64::MAX,
+            received: 0,
+        }
+    }
+
+    /// Accepts at most `max_bytes`: fails at once with [`Error::TooLarge`] when the
+    /// announced `Content-Length` is larger, else while reading once more has arrived.
+    pub fn limit(mut self, max_bytes: u64) -> Result<Self> {
+        self.limit = max_bytes;
+        match self.content_length {
+            Some(len) if len > max_bytes => Err(self.too_large(Some(len))),
+            _ => Ok(self),
+        }
+    }
+
+    fn too_large(&self, size: Option<u64>) -> Error {
+        Error::TooLarge {
+            what: "download",
+            limit: self.limit,
+            size,
+        }
+    }
+
+    /// File name from `Content-Disposition`, reduced to its last path component.
+    pub fn file_name(&self) -> Option<&str> {
+        self.file_name.as_deref()
+    }
+
+    /// `Content-Type` as sent.
+    pub fn content_type(&self) -> Option<&str> {
+        self.content_type.as_deref()
+    }
+
+    /// `Content-Length` as sent, if it was.
+    pub fn content_length(&self) -> Option<u64> {
+        self.content_length
+    }
+
+    /// Bytes handed out so far.
+    pub fn received(&self) -> u64 {
+        self.received
+    }
+
+    /// The next chunk; `None` at the end.
+    pub async fn chunk(&mut self) -> Result<Option<Bytes>> {
+        let next = match self.first.take() {
+            Some(first) => Some(first),
+            None => match self.response.as_mut() {
+                None => None,
+                Some(resp) => match tokio::time::timeout(self.idle_timeout, resp.chunk()).await {
+                    Err(_) => {
+                        return Err(Error::Deadline {
+                            endpoint: self.endpoint.clone(),
+                            budget: self.idle_timeout,
+                            during: "while waiting for the next chunk of a download (the request timeout)",
+                        });
+                    }
+                    Ok(r) => r.map_err(|e| Error::transport(self.endpoint.clone(), e))?,
+                },
+            },
+        };
+        let Some(chunk) = next else {
+            self.response = None;
+            return Ok(None);
+        };
+        self.received = self.received.saturating_add(chunk.len() as u64);
+        if self.received > self.limit {
+            self.response = None;
+            return Err(self.too_large(self.content_length));
+        }
+        Ok(Some(chunk))
+    }
+
+    /// The chunks as a [`Stream`].
+    pub fn into_stream(self) -> impl Stream<Item = Result<Bytes>> + Send + 'static {
+        futures::stream::unfold(Some(self), |state| async move {
+            let mut s = state?;
+            match s.chunk().await {
+                Ok(Some(c)) => Some((Ok(c), Some(s))),
+                Ok(None) => None,
+                Err(e) => Some((Err(e), None)),
+            }
+        })
+    }
+
+    /// Writes every chunk to `out` (then flushes it); returns the number of bytes.
+    pub async fn write_to<W: AsyncWrite + Unpin + ?Sized>(mut self, out: &mut W) -> Result<u64> {
+        let io = |e: std::io::Error| Error::invalid_argument("writer", e.to_string());
+        while let Some(chunk) = self.chunk().await? {
+            out.write_all(&chunk).await.map_err(io)?;
+        }
+        out.flush().await.map_err(io)?;
+        Ok(self.received)
+    }
+
+    /// Writes the file to `path` (created or truncated); on failure the partial file is
+    /// removed. Returns the number of bytes.
+    pub async fn save_to_file(self, path: impl AsRef<Path>) -> Result<u64> {
+        let path = path.as_ref();
+        let mut file = tokio::fs::File::create(path).await.map_err(|e| {
+            Error::invalid_argument("path", format!("cannot create {}: {e}", path.display()))
+        })?;
+        match self.write_to(&mut file).await {
+            Ok(n) => Ok(n),
+            Err(e) => {
+                drop(file);
+                let _ = tokio::fs::remove_file(path).await;
+                Err(e)
+            }
+        }
+    }
+
+    /// Reads the rest into memory, within the limit.
+    pub async fn into_download(mut self) -> Result<Download> {
+        let mut buf = BytesMut::new();
+        while let Some(chunk) = self.chunk().await? {
+            buf.extend_from_slice(&chunk);
+        }
+        Ok(Download {
+            bytes: buf.freeze(),
+            file_name: self.file_name,
+            content_type: self.content_type,
+        })
+    }
+}
+
+impl crate::Client {
+    /// A temporary media file (`/cgi-bin/media/get`, what `media().get(..)` reads into
+    /// memory) as a [`DownloadStream`], for files too big or links too slow for memory.
+    ///
+    /// ```no_run
+    /// # async fn demo(client: wecom_api::Client) -> wecom_api::Result<()> {
+    /// let bytes = client.media_stream("MEDIA_ID").await?.limit(50 << 20)?.save_to_file("video.mp4").await?;
+    /// # Ok(()) }
+    /// ```
+    pub async fn media_stream(&self, media_id: &str) -> Result<DownloadStream> {
+        self.download_stream("/cgi-bin/media/get", &[("media_id", media_id)])
+            .await
+    }
+}
+
+/// Whether a content type is one WeCom's error envelopes come with (JSON or text), or
+/// unknown.
+pub(crate) fn may_be_error_type(content_type: Option<&str>) -> bool {
+    match content_type {
+        Some(ct) => {
+            let mime = ct
+                .split(';')
+                .next()
+                .unwrap_or("")
+                .trim()
+                .to_ascii_lowercase();
+            mime == "application/json" || mime.ends_with("+json") || mime.starts_with("text/")
+        }
+        None => true,
     }
 }
 

@@ -18,14 +18,34 @@ pub(crate) const EXCERPT_CHARS: usize = 200;
 
 /// Whether the value of `key` must never be shown.
 ///
-/// Covers `access_token` (and `suite_access_token` & co.), `corpsecret`, `secret`, every
-/// `*ticket`, `encoding_aes_key` / `EncodingAESKey`, plus the third-party `permanent_code`.
+/// Keys are compared without case, `_` or `-`, so `access_token`, `AccessToken` and
+/// `ACCESS-TOKEN` are one key. Covers every `*token` (`suite_access_token`, callbacks'
+/// `Token`), `*ticket` (`SuiteTicket`), `*secret` (`corpsecret`), `*aeskey`
+/// (`EncodingAESKey`), passwords, and the one-time or long-lived codes of OAuth and the
+/// callbacks: `code`, `AuthCode`, `PermanentCode`, `RegisterCode`, `ActiveCode`,
+/// `WelcomeCode`, `ResponseCode`, `session_key`.
 pub(crate) fn is_sensitive_key(key: &str) -> bool {
-    const SUFFIXES: [&str; 5] = ["token", "ticket", "secret", "aes_key", "aeskey"];
+    const SUFFIXES: [&str; 6] = ["token", "ticket", "secret", "aeskey", "password", "passwd"];
     // `key`: a group robot's webhook key, which is its whole credential.
-    const EXACT: [&str; 3] = ["permanent_code", "session_key", "key"];
-    let lower = key.to_ascii_lowercase();
-    SUFFIXES.iter().any(|s| lower.ends_with(s)) || EXACT.contains(&lower.as_str())
+    const EXACT: [&str; 10] = [
+        "key",
+        "code",
+        "authcode",
+        "permanentcode",
+        "registercode",
+        "activecode",
+        "previousactivecode",
+        "welcomecode",
+        "responsecode",
+        "sessionkey",
+    ];
+    let mut norm = String::with_capacity(key.len());
+    norm.extend(
+        key.chars()
+            .filter(|c| !matches!(c, '_' | '-'))
+            .map(|c| c.to_ascii_lowercase()),
+    );
+    SUFFIXES.iter().any(|s| norm.ends_with(s)) || EXACT.contains(&norm.as_str())
 }
 
 fn is_ident(b: u8) -> bool {
@@ -98,8 +118,52 @@ fn value_span(b: &[u8], i: usize) -> Option<(usize, usize)> {
     (end > start).then_some((start, end))
 }
 
-/// Returns `text` with the value of every sensitive key replaced by [`MASK`].
+/// Returns `text` with the value of every sensitive key, and the user and password of
+/// every URL (`redis://user:pass@host`), replaced by [`MASK`].
 pub(crate) fn redact(text: &str) -> Cow<'_, str> {
+    match redact_keys(text) {
+        Cow::Borrowed(t) => redact_userinfo(t),
+        Cow::Owned(t) => Cow::Owned(redact_userinfo(&t).into_owned()),
+    }
+}
+
+/// Blanks `user:pass` in `scheme://user:pass@host`.
+pub(crate) fn redact_userinfo(text: &str) -> Cow<'_, str> {
+    if !text.contains("://") {
+        return Cow::Borrowed(text);
+    }
+    let mut out = String::with_capacity(text.len());
+    let mut rest = text;
+    let mut changed = false;
+    while let Some(at) = rest.find("://") {
+        let (before, after) = rest.split_at(at + 3);
+        out.push_str(before);
+        let end = after
+            .find(|c: char| {
+                matches!(c, '/' | '?' | '#' | '"' | '\'' | '<' | '>') || c.is_whitespace()
+            })
+            .unwrap_or(after.len());
+        let authority = &after[..end];
+        match authority.rfind('@') {
+            Some(i) => {
+                out.push_str(MASK);
+                out.push_str(&authority[i..]);
+                changed = true;
+            }
+            None => out.push_str(authority),
+        }
+        rest = &after[end..];
+    }
+    out.push_str(rest);
+    if changed {
+        Cow::Owned(out)
+    } else {
+        Cow::Borrowed(text)
+    }
+}
+
+/// Returns `text` with the value of every sensitive key replaced by [`MASK`].
+fn redact_keys(text: &str) -> Cow<'_, str> {
     let b = text.as_bytes();
     let mut out: Option<String> = None;
     let mut copied = 0;
@@ -224,6 +288,60 @@ mod tests {
             redact(r#"{"suite_ticket": 12345}"#),
             r#"{"suite_ticket": ***}"#
         );
+    }
+
+    #[test]
+    fn keys_match_without_case_or_underscores() {
+        for key in [
+            "AuthCode",
+            "PermanentCode",
+            "permanent_code",
+            "SuiteTicket",
+            "suite_ticket",
+            "AccessToken",
+            "ACCESS-TOKEN",
+            "EncodingAESKey",
+            "encoding_aes_key",
+            "RegisterCode",
+            "WelcomeCode",
+            "ResponseCode",
+            "ActiveCode",
+            "code",
+            "SessionKey",
+            "password",
+        ] {
+            assert!(is_sensitive_key(key), "{key}");
+        }
+        for key in [
+            "errcode",
+            "ErrCode",
+            "ChangeType",
+            "EventKey",
+            "userid",
+            "token_count",
+        ] {
+            assert!(!is_sensitive_key(key), "{key}");
+        }
+        assert_eq!(
+            redact(r#"{"AuthCode":"AC","PermanentCode":"PC"}"#),
+            r#"{"AuthCode":"***","PermanentCode":"***"}"#
+        );
+    }
+
+    #[test]
+    fn blanks_url_passwords() {
+        assert_eq!(
+            redact("connect to redis://user:p4ss@127.0.0.1:6379/0 failed"),
+            "connect to redis://***@127.0.0.1:6379/0 failed"
+        );
+        assert_eq!(
+            redact("http://u:p@h:1/x?a=1 and https://h2/"),
+            "http://***@h:1/x?a=1 and https://h2/"
+        );
+        assert!(matches!(
+            redact("https://qyapi.weixin.qq.com/cgi-bin"),
+            Cow::Borrowed(_)
+        ));
     }
 
     #[test]

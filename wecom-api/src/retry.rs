@@ -6,6 +6,71 @@ use rand::Rng;
 
 use crate::error::{ERRCODE_BUSY, Error};
 
+/// Whether a call may be sent again after it possibly reached WeCom.
+///
+/// Generated endpoints carry it from the spec. Raw calls say it: `get_json` uses
+/// [`RetrySafety::for_get`], `post_json` and `upload` are [`Unsafe`](Self::Unsafe), and
+/// `get_json_with` / `post_json_with` take it. An unsafe call is still sent again when it
+/// surely never left (the connection failed), and after a token error (WeCom refused it
+/// without performing it).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum RetrySafety {
+    /// Reads and idempotent writes: a resend after a timeout or a 5xx is harmless.
+    Safe,
+    /// State-changing or one-time calls: a resend could hide that the first one worked.
+    Unsafe,
+}
+
+/// GETs WeCom documents as changing state or as one-time (an OAuth `code` works once):
+/// every GET the spec marks `retry_safe: false`.
+const UNSAFE_GETS: [&str; 8] = [
+    "/cgi-bin/user/delete",
+    "/cgi-bin/department/delete",
+    "/cgi-bin/tag/delete",
+    "/cgi-bin/menu/delete",
+    "/cgi-bin/material/del",
+    "/cgi-bin/user/authsucc",
+    "/cgi-bin/auth/getuserinfo",
+    "/cgi-bin/user/getuserinfo",
+];
+
+impl RetrySafety {
+    /// The default of a raw GET of `path`: [`Unsafe`](Self::Unsafe) for the GETs WeCom
+    /// documents as changing state or one-time (`user/delete`, `department/delete`,
+    /// `tag/delete`, `menu/delete`, `material/del`, `user/authsucc`, and the OAuth code
+    /// exchanges `auth/getuserinfo`, `user/getuserinfo`), and for any other path whose
+    /// last segment says `delete`/`del`, `authsucc` or `getuserinfo`; else
+    /// [`Safe`](Self::Safe).
+    ///
+    /// ```
+    /// use wecom_api::RetrySafety;
+    /// assert_eq!(RetrySafety::for_get("/cgi-bin/user/get"), RetrySafety::Safe);
+    /// assert_eq!(RetrySafety::for_get("/cgi-bin/user/delete"), RetrySafety::Unsafe);
+    /// assert_eq!(RetrySafety::for_get("/cgi-bin/service/getuserinfo3rd"), RetrySafety::Unsafe);
+    /// ```
+    pub fn for_get(path: &str) -> RetrySafety {
+        let path = path.trim_end_matches('/');
+        if UNSAFE_GETS.contains(&path) {
+            return RetrySafety::Unsafe;
+        }
+        let last = path.rsplit('/').next().unwrap_or(path).to_ascii_lowercase();
+        let risky = last == "del"
+            || last.contains("delete")
+            || last.contains("authsucc")
+            || last.contains("getuserinfo");
+        if risky {
+            RetrySafety::Unsafe
+        } else {
+            RetrySafety::Safe
+        }
+    }
+
+    /// Whether it is [`Safe`](Self::Safe).
+    pub fn is_safe(self) -> bool {
+        self == RetrySafety::Safe
+    }
+}
+
 /// How often and how patiently transient failures are retried.
 ///
 /// Retried: errcode -1 (system busy), transport failures, HTTP 429 and 5xx, but only for
@@ -29,8 +94,13 @@ pub struct RetryPolicy {
     pub max_retries: u32,
     /// Delay before the first retry; doubles for each further one (default 200 ms).
     pub base_delay: Duration,
-    /// Upper bound of any single delay (default 5 s).
+    /// Upper bound of any single delay of our own backoff (default 5 s). A server's
+    /// `Retry-After` (HTTP 429) is honoured over it, within the call's deadline.
     pub max_delay: Duration,
+    /// Also retry WeCom's rate-limit errcodes (45009, 45033, 45011) for retry-safe calls,
+    /// after their suggested wait, within the call's deadline (default `false`: they are
+    /// returned at once, as [`Error::RateLimited`]).
+    pub retry_rate_limited: bool,
 }
 
 impl Default for RetryPolicy {
@@ -39,6 +109,7 @@ impl Default for RetryPolicy {
             max_retries: 3,
             base_delay: Duration::from_millis(200),
             max_delay: Duration::from_secs(5),
+            retry_rate_limited: false,
         }
     }
 }
@@ -61,6 +132,12 @@ impl RetryPolicy {
     /// Sets [`base_delay`](Self::base_delay).
     pub fn with_base_delay(mut self, d: Duration) -> Self {
         self.base_delay = d;
+        self
+    }
+
+    /// Sets [`retry_rate_limited`](Self::retry_rate_limited).
+    pub fn with_rate_limit_retries(mut self, on: bool) -> Self {
+        self.retry_rate_limited = on;
         self
     }
 
@@ -95,14 +172,16 @@ impl RetryPolicy {
         if err.is_unsent() {
             return true;
         }
-        retry_safe && is_transient(err)
+        retry_safe && self.is_transient(err)
     }
-}
 
-fn is_transient(err: &Error) -> bool {
-    match err {
-        Error::Api { errcode, .. } => *errcode == ERRCODE_BUSY,
-        other => other.is_retryable(),
+    fn is_transient(&self, err: &Error) -> bool {
+        match err {
+            Error::Api { errcode, .. } => *errcode == ERRCODE_BUSY,
+            // An errcode limit only on request; a 429 as before (it says when).
+            Error::RateLimited { errcode, .. } => errcode.is_none() || self.retry_rate_limited,
+            other => other.is_retryable(),
+        }
     }
 }
 

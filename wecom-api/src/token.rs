@@ -28,7 +28,10 @@ mod cache;
 #[cfg(feature = "redis")]
 mod redis;
 
-pub(crate) use cache::{Fetched, SharedStore, TokenCache, now_unix};
+pub(crate) use cache::{
+    FAILURE_BACKOFF_FIRST, FAILURE_BACKOFF_MAX, Fetched, RefreshSettings, SharedStore, TokenCache,
+    instant_after, now_unix,
+};
 #[cfg(feature = "redis")]
 pub use redis::RedisTokenStore;
 

@@ -6,6 +6,7 @@
 //! `sha1(sorted([token, timestamp, nonce, encrypt]).concat())` in lowercase hex.
 
 use std::fmt;
+use std::time::Duration;
 
 use aes::Aes256;
 use aes::cipher::block_padding::NoPadding;
@@ -63,6 +64,8 @@ pub struct CallbackCrypto {
     key: [u8; 32],
     iv: [u8; 16],
     receive_id: String,
+    max_body: usize,
+    max_age: Option<Duration>,
 }
 
 impl fmt::Debug for CallbackCrypto {
@@ -71,6 +74,8 @@ impl fmt::Debug for CallbackCrypto {
             .field("token", &self.token)
             .field("encoding_aes_key", &crate::redact::MASK)
             .field("receive_id", &self.receive_id)
+            .field("max_body_size", &self.max_body)
+            .field("max_age", &self.max_age)
             .finish()
     }
 }
@@ -93,7 +98,62 @@ impl CallbackCrypto {
             key,
             iv,
             receive_id: receive_id.to_string(),
+            max_body: super::request::DEFAULT_MAX_BODY,
+            max_age: None,
         })
+    }
+
+    /// Largest POST body [`decrypt_request`](Self::decrypt_request) accepts (default
+    /// 1 MiB; WeCom's are a few KB). A larger one is refused with [`Error::TooLarge`]
+    /// before anything in it is read.
+    pub fn with_max_body_size(mut self, bytes: usize) -> Self {
+        self.max_body = bytes;
+        self
+    }
+
+    /// The body size limit.
+    pub fn max_body_size(&self) -> usize {
+        self.max_body
+    }
+
+    /// Refuses callbacks whose signed `timestamp` is further than `window` from now
+    /// (either way), so a captured request cannot be replayed later. Off by default;
+    /// WeCom retries within about 15 s, so a few minutes is a safe window.
+    ///
+    /// ```
+    /// # use wecom_api::callback::CallbackCrypto;
+    /// let crypto = CallbackCrypto::new("QDG6eK", "jWmYm7qr5nMoAUwZRjGtBxmz3KA1tkAj3ykkR6q2B2C", "wx5823bf96d3bd56c7")?
+    ///     .with_max_age(std::time::Duration::from_secs(300));
+    /// // The official sample is from 2014: refused as a replay.
+    /// let err = crypto.verify_url(
+    ///     "5c45ff5e21c57e6ad56bac8758b79b1d9ac89fd3", "1409659589", "263014780",
+    ///     "P9nAzCzyDtyTWESHep1vC5X9xho/qYX3Zpb4yKa9SKld1DsH3Iyt3tP3zNdtp+4RPcs8TgAE7OaBO+FZXvnaqQ==",
+    /// ).unwrap_err();
+    /// assert!(err.to_string().contains("replay"));
+    /// # Ok::<(), wecom_api::Error>(())
+    /// ```
+    pub fn with_max_age(mut self, window: Duration) -> Self {
+        self.max_age = Some(window);
+        self
+    }
+
+    /// Checks `timestamp` against the freshness window, if one is set.
+    fn check_fresh(&self, timestamp: &str) -> Result<()> {
+        let Some(window) = self.max_age else {
+            return Ok(());
+        };
+        let Ok(at) = timestamp.trim().parse::<u64>() else {
+            return Err(Error::crypto("timestamp is not decimal seconds"));
+        };
+        let now = crate::token::now_unix();
+        let off = now.abs_diff(at);
+        if off > window.as_secs() {
+            return Err(Error::crypto(format!(
+                "timestamp is {off} s from now, outside the freshness window of {} s: refused as a possible replay",
+                window.as_secs()
+            )));
+        }
+        Ok(())
     }
 
     /// The receive id decrypted messages must carry.
@@ -125,6 +185,7 @@ impl CallbackCrypto {
         encrypt: &str,
     ) -> Result<String> {
         self.check_signature(msg_signature, timestamp, nonce, encrypt)?;
+        self.check_fresh(timestamp)?;
         let message = self.decrypt_unsigned(encrypt)?;
         String::from_utf8(message)
             .map_err(|_| Error::crypto("decrypted message is not valid UTF-8"))

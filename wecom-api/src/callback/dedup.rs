@@ -1,5 +1,6 @@
 //! Retries from WeCom: the same callback arrives again when the answer took over 5 seconds
-//! (up to three times). [`Dedup`] remembers recent keys so the handler can skip repeats.
+//! or failed (up to three times). [`Dedup`] remembers recent keys so the handler can skip
+//! repeats, and forgets a key whose handling failed so that WeCom's retry is handled.
 
 use std::collections::{HashMap, VecDeque};
 use std::sync::Mutex;
@@ -10,6 +11,12 @@ use sha2::{Digest, Sha256};
 use super::Callback;
 
 /// A bounded, time-windowed memory of callback keys; safe to share between threads.
+///
+/// Mark a callback seen when it has been handled, not before: [`claim`](Self::claim) takes
+/// the key (a retry arriving meanwhile is skipped) and the [`DedupClaim`] either keeps it
+/// ([`DedupClaim::done`]) or, dropped after a failure, gives it back so WeCom's retry is
+/// handled. [`first_time`](Self::first_time) marks at once; pair it with
+/// [`forget`](Self::forget) when the handler fails.
 ///
 /// ```
 /// use std::time::Duration;
@@ -53,7 +60,49 @@ impl Dedup {
         }
     }
 
-    /// Whether `key` is new; it is remembered from now on.
+    /// Takes `key` for handling: `None` if it was handled (or is being handled) within the
+    /// window, else a claim that keeps the key once [`done`](DedupClaim::done), and forgets
+    /// it if dropped without that (the handler failed: WeCom's retry must be handled).
+    ///
+    /// ```
+    /// use wecom_api::callback::Dedup;
+    /// let dedup = Dedup::default();
+    /// {
+    ///     let claim = dedup.claim("msgid:1").expect("new");
+    ///     assert!(dedup.claim("msgid:1").is_none()); // a retry while we work
+    ///     // ... the handler fails: `claim` is dropped
+    /// }
+    /// let claim = dedup.claim("msgid:1").expect("WeCom's retry is handled");
+    /// claim.done();
+    /// assert!(dedup.claim("msgid:1").is_none());
+    /// ```
+    pub fn claim<'a>(&'a self, key: &str) -> Option<DedupClaim<'a>> {
+        let now = Instant::now();
+        self.first_time_at(key, now).then(|| DedupClaim {
+            dedup: self,
+            key: key.to_string(),
+            at: now,
+            done: false,
+        })
+    }
+
+    /// Forgets `key`, so that the next callback with it counts as new (its handling
+    /// failed after [`first_time`](Self::first_time)).
+    pub fn forget(&self, key: &str) {
+        let mut state = self.state.lock().unwrap_or_else(|e| e.into_inner());
+        state.seen.remove(key);
+    }
+
+    /// Forgets `key` only if it is still the mark made at `at` (not a newer one).
+    fn forget_mark(&self, key: &str, at: Instant) {
+        let mut state = self.state.lock().unwrap_or_else(|e| e.into_inner());
+        if state.seen.get(key) == Some(&at) {
+            state.seen.remove(key);
+        }
+    }
+
+    /// Whether `key` is new; it is remembered from now on, handled or not (see
+    /// [`claim`](Self::claim) to remember it only once handled).
     pub fn first_time(&self, key: &str) -> bool {
         self.first_time_at(key, Instant::now())
     }
@@ -92,6 +141,36 @@ impl Dedup {
     /// Whether no key is remembered.
     pub fn is_empty(&self) -> bool {
         self.len() == 0
+    }
+}
+
+/// A callback key taken for handling (see [`Dedup::claim`]).
+#[derive(Debug)]
+#[must_use = "dropping the claim forgets the key at once; call `done` once handled"]
+pub struct DedupClaim<'a> {
+    dedup: &'a Dedup,
+    key: String,
+    at: Instant,
+    done: bool,
+}
+
+impl DedupClaim<'_> {
+    /// The callback was handled: its retries are skipped from now on.
+    pub fn done(mut self) {
+        self.done = true;
+    }
+
+    /// The key.
+    pub fn key(&self) -> &str {
+        &self.key
+    }
+}
+
+impl Drop for DedupClaim<'_> {
+    fn drop(&mut self) {
+        if !self.done {
+            self.dedup.forget_mark(&self.key, self.at);
+        }
     }
 }
 

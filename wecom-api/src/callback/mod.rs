@@ -16,19 +16,22 @@
 //!     -> wecom_api::Result<String>
 //! {
 //!     let callback = crypto.open_request(query, body)?;
-//!     if !dedup.first_time(&callback.dedup_key()) {
-//!         return Ok(String::new()); // a retry: already handled
-//!     }
-//!     match &callback {
+//!     let key = callback.dedup_key();
+//!     let Some(claim) = dedup.claim(&key) else {
+//!         return Ok(String::new()); // a retry: handled, or being handled
+//!     };
+//!     let answer = match &callback {
 //!         Callback::Message(Message::Text(text)) => {
 //!             let echo = text.content.clone().unwrap_or_default();
-//!             Reply::text(echo).to(&callback).encrypt_now(crypto)
+//!             Reply::text(echo).to(&callback).encrypt_now(crypto)?
 //!         }
 //!         other => {
 //!             println!("{}", other.kind());
-//!             Ok(String::new()) // an empty 200 answers without a reply
+//!             String::new() // an empty 200 answers without a reply
 //!         }
-//!     }
+//!     };
+//!     claim.done(); // handled: WeCom's retries are skipped from now on
+//!     Ok(answer)
 //! }
 //! ```
 
@@ -43,9 +46,9 @@ pub(crate) mod xml;
 
 pub use crate::generated::callbacks::*;
 pub use crypto::CallbackCrypto;
-pub use dedup::Dedup;
+pub use dedup::{Dedup, DedupClaim};
 pub use fields::Fields;
-pub use request::{CallbackQuery, encrypted_payload};
+pub use request::{CallbackQuery, DEFAULT_MAX_BODY, encrypted_payload};
 pub use testing::SealedRequest;
 pub use xml::parse_fields;
 

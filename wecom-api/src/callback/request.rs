@@ -2,7 +2,7 @@
 //!
 //! So a web handler is a few lines: hand over the raw query string and body bytes.
 
-use super::xml::{malformed, parse_fields};
+use super::xml::{MAX_DEPTH, malformed};
 use super::{Callback, CallbackCrypto};
 use crate::{Error, Result};
 
@@ -82,15 +82,144 @@ fn percent_decode(value: &str) -> Result<String> {
 
 /// The `Encrypt` value of a POST body: XML (`<xml><Encrypt>...`) or JSON
 /// (`{"encrypt": "..."}`, the key in any case, as bots and JSON callbacks send it).
+///
+/// The body is not trusted yet (its signature covers only `Encrypt`), so it is scanned,
+/// not parsed into a tree: the scan stops at the `Encrypt` child of the root, keeps no
+/// element but that one, and allocates nothing else in proportion to the body. Bodies
+/// larger than [`DEFAULT_MAX_BODY`] are refused; [`CallbackCrypto::decrypt_request`] uses
+/// the crypto's own limit ([`CallbackCrypto::with_max_body_size`]).
 pub fn encrypted_payload(body: &[u8]) -> Result<String> {
+    find_encrypt(body, DEFAULT_MAX_BODY)
+}
+
+/// Largest callback body accepted by default: WeCom's are a few KB.
+pub const DEFAULT_MAX_BODY: usize = 1024 * 1024;
+
+fn check_size(body: &[u8], max_body: usize) -> Result<()> {
+    if body.len() > max_body {
+        return Err(Error::TooLarge {
+            what: "callback body",
+            limit: max_body as u64,
+            size: Some(body.len() as u64),
+        });
+    }
+    Ok(())
+}
+
+pub(crate) fn find_encrypt(body: &[u8], max_body: usize) -> Result<String> {
+    check_size(body, max_body)?;
     let text = std::str::from_utf8(body).map_err(|_| malformed("body", "the body is not UTF-8"))?;
-    let fields = parse_fields(text)?;
-    fields
-        .iter()
-        .find(|(key, _)| key.eq_ignore_ascii_case("encrypt"))
-        .and_then(|(_, value)| value.as_str())
-        .map(str::to_string)
-        .ok_or_else(|| malformed("body", "the body has no Encrypt element"))
+    let text = text.trim_start_matches(['\u{feff}', ' ', '\t', '\r', '\n']);
+    let found = if text.starts_with('{') {
+        encrypt_in_json(text)?
+    } else {
+        encrypt_in_xml(text)?
+    };
+    found.ok_or_else(|| malformed("body", "the body has no Encrypt element"))
+}
+
+/// The `Encrypt` child of the root element, read event by event; end tags are not matched
+/// against a stack of names (that stack would grow with a hostile body), only counted.
+fn encrypt_in_xml(text: &str) -> Result<Option<String>> {
+    use quick_xml::Reader;
+    use quick_xml::events::Event;
+
+    let mut reader = Reader::from_str(text);
+    reader.config_mut().check_end_names = false;
+    let bad = |e: &dyn std::fmt::Display| malformed("xml", format!("malformed XML: {e}"));
+    let mut depth = 0usize;
+    // Some(text so far) while inside <Encrypt> at depth 2.
+    let mut inside: Option<String> = None;
+    loop {
+        match reader.read_event().map_err(|e| bad(&e))? {
+            Event::Start(start) => {
+                depth += 1;
+                if depth > MAX_DEPTH {
+                    return Err(malformed(
+                        "xml",
+                        format!("elements nested deeper than {MAX_DEPTH} levels"),
+                    ));
+                }
+                if depth == 2 && start.name().as_ref().eq_ignore_ascii_case(b"encrypt") {
+                    inside = Some(String::new());
+                }
+            }
+            Event::Empty(empty) => {
+                if depth == 0 {
+                    return Ok(None);
+                }
+                if depth == 1 && empty.name().as_ref().eq_ignore_ascii_case(b"encrypt") {
+                    return Ok(Some(String::new()));
+                }
+            }
+            Event::Text(t) if depth == 2 => {
+                if let Some(buf) = inside.as_mut() {
+                    let piece = t.decode().map_err(|e| bad(&e))?;
+                    buf.push_str(piece.trim());
+                }
+            }
+            Event::CData(c) if depth == 2 => {
+                if let Some(buf) = inside.as_mut() {
+                    let piece = c.decode().map_err(|e| bad(&e))?;
+                    buf.push_str(&piece);
+                }
+            }
+            Event::End(_) => {
+                if depth == 0 {
+                    return Err(malformed("xml", "closing tag without an opening one"));
+                }
+                if depth == 2 && inside.is_some() {
+                    return Ok(inside);
+                }
+                depth -= 1;
+                if depth == 0 {
+                    return Ok(None);
+                }
+            }
+            Event::Eof => {
+                return Err(malformed("xml", "the document ends inside an element"));
+            }
+            _ => {}
+        }
+    }
+}
+
+/// The top-level `encrypt` key (any case) of a JSON object; other values are skipped
+/// without being kept.
+fn encrypt_in_json(text: &str) -> Result<Option<String>> {
+    use serde::de::{Deserializer, IgnoredAny, MapAccess, Visitor};
+    use std::borrow::Cow;
+    use std::fmt;
+
+    struct Find;
+    impl<'de> Visitor<'de> for Find {
+        type Value = Option<String>;
+        fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+            f.write_str("a JSON object")
+        }
+        fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
+            let mut found = None;
+            while let Some(key) = map.next_key::<Cow<'de, str>>()? {
+                if found.is_none() && key.eq_ignore_ascii_case("encrypt") {
+                    // Not a string: no Encrypt.
+                    found = Some(map.next_value::<serde_json::Value>()?);
+                } else {
+                    map.next_value::<IgnoredAny>()?;
+                }
+            }
+            Ok(found.and_then(|v| match v {
+                serde_json::Value::String(s) => Some(s),
+                _ => None,
+            }))
+        }
+    }
+    let mut de = serde_json::Deserializer::from_str(text);
+    let found = de
+        .deserialize_map(Find)
+        .map_err(|e| malformed("json", format!("malformed JSON: {e}")))?;
+    de.end()
+        .map_err(|e| malformed("json", format!("malformed JSON: {e}")))?;
+    Ok(found)
 }
 
 impl CallbackCrypto {
@@ -106,13 +235,18 @@ impl CallbackCrypto {
 
     /// Verifies and decrypts a callback POST: give the raw query string and body. Returns
     /// the plaintext (XML, or JSON for bots and JSON callbacks).
+    ///
+    /// Nothing of the body is parsed before the signature is checked but the scan for
+    /// `Encrypt`, and a body over the size limit (default 1 MiB) is refused unread.
     pub fn decrypt_request(&self, query: &str, body: &[u8]) -> Result<String> {
+        check_size(body, self.max_body_size())?;
         let q = CallbackQuery::parse(query)?;
-        let encrypt = encrypted_payload(body)?;
+        let encrypt = find_encrypt(body, self.max_body_size())?;
         self.decrypt(&q.msg_signature, &q.timestamp, &q.nonce, &encrypt)
     }
 
-    /// [`decrypt_request`](Self::decrypt_request), then [`Callback::parse`].
+    /// [`decrypt_request`](Self::decrypt_request), then [`Callback::parse`] (of the
+    /// authenticated plaintext only).
     pub fn open_request(&self, query: &str, body: &[u8]) -> Result<Callback> {
         Callback::parse(&self.decrypt_request(query, body)?)
     }
@@ -155,5 +289,31 @@ mod tests {
         assert!(encrypted_payload(b"<xml><A>1</A></xml>").is_err());
         assert!(encrypted_payload(b"\xff").is_err());
         assert!(encrypted_payload(br#"{"encrypt":1}"#).is_err());
+        // Only a child of the root counts, and the scan stops there.
+        let nested = b"<xml><A><Encrypt>no</Encrypt></A><Encrypt>yes</Encrypt><B></xml>";
+        assert_eq!(encrypted_payload(nested).unwrap(), "yes");
+        assert_eq!(
+            encrypted_payload(b"\xef\xbb\xbf <xml><Encrypt>\n abc \n</Encrypt></xml>").unwrap(),
+            "abc"
+        );
+        assert_eq!(
+            encrypted_payload(br#"{"a":{"encrypt":"no"},"ENCRYPT":"yes"}"#).unwrap(),
+            "yes"
+        );
+        for bad in [
+            &b"<xml><Encrypt>abc"[..],
+            b"<xml>",
+            b"",
+            b"{",
+            b"[1]",
+            b"</x>",
+        ] {
+            assert!(encrypted_payload(bad).is_err(), "{bad:?}");
+        }
+        let big = vec![b' '; DEFAULT_MAX_BODY + 1];
+        assert!(matches!(
+            encrypted_payload(&big).unwrap_err(),
+            Error::TooLarge { .. }
+        ));
     }
 }

@@ -1,14 +1,21 @@
 //! The refresh path in front of a [`TokenStore`]: a local copy, the in-process single
 //! flight, the store's cross-process lock, and degradation when the store fails.
+//!
+//! A refresh runs as its own task, shared by every caller waiting for it: a caller that is
+//! dropped (a request deadline, a handler's timeout) leaves the refresh running for the
+//! others, and the store's lock is released by a guard whatever happens.
 
 use std::fmt;
 use std::future::Future;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
-use std::sync::{Arc, PoisonError, RwLock};
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError, RwLock};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
+use futures::FutureExt;
+use futures::future::{BoxFuture, Shared};
+
 use super::{Lease, Token, TokenKey, TokenStore};
-use crate::error::Result;
+use crate::error::{Error, Result};
 
 /// Refresh this long before WeCom's expiry (capped at half the lifetime).
 const REFRESH_MARGIN_SECS: u64 = 300;
@@ -25,18 +32,54 @@ pub(crate) fn now_unix() -> u64 {
         .map_or(0, |d| d.as_secs())
 }
 
-/// Unix time from which a token fetched at `now` with WeCom's `expires_in` is treated as
-/// stale: 5 minutes early, but never more than half of its lifetime early.
-pub(crate) fn usable_until(now: u64, expires_in: i64) -> u64 {
+/// Seconds a token with WeCom's `expires_in` is used: 5 minutes less, but never more than
+/// half of its lifetime less.
+fn usable_secs(expires_in: i64) -> u64 {
     let lifetime = u64::try_from(expires_in).unwrap_or(0);
-    let margin = REFRESH_MARGIN_SECS.min(lifetime / 2);
-    now.saturating_add(lifetime - margin)
+    lifetime - REFRESH_MARGIN_SECS.min(lifetime / 2)
+}
+
+/// Unix time from which a token fetched at `now` with WeCom's `expires_in` is treated as
+/// stale (what a shared store keeps: other processes only share the wall clock).
+#[cfg(test)]
+pub(crate) fn usable_until(now: u64, expires_in: i64) -> u64 {
+    now.saturating_add(usable_secs(expires_in))
+}
+
+/// `now + d`, capped (far enough for any token) so that no duration overflows an
+/// `Instant`.
+pub(crate) fn instant_after(d: Duration) -> Instant {
+    const FAR: Duration = Duration::from_secs(10 * 365 * 24 * 3600);
+    Instant::now() + d.min(FAR)
 }
 
 /// A token (or ticket) freshly obtained from WeCom.
 pub(crate) struct Fetched {
     pub(crate) value: String,
     pub(crate) expires_in: i64,
+}
+
+/// How a cache refreshes: the bound on one refresh, and how long a failed refresh is
+/// remembered (growing from `backoff_first`, doubling, up to `backoff_max`).
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct RefreshSettings {
+    pub(crate) budget: Duration,
+    pub(crate) backoff_first: Duration,
+    pub(crate) backoff_max: Duration,
+}
+
+/// Default interval a failed refresh is remembered for, and its cap.
+pub(crate) const FAILURE_BACKOFF_FIRST: Duration = Duration::from_secs(1);
+pub(crate) const FAILURE_BACKOFF_MAX: Duration = Duration::from_secs(60);
+
+impl Default for RefreshSettings {
+    fn default() -> Self {
+        RefreshSettings {
+            budget: Duration::from_secs(60),
+            backoff_first: FAILURE_BACKOFF_FIRST,
+            backoff_max: FAILURE_BACKOFF_MAX,
+        }
+    }
 }
 
 /// A [`TokenStore`] and whether it is failing, shared by every cache of the clients that
@@ -90,59 +133,177 @@ impl SharedStore {
 #[derive(Clone)]
 struct Cached {
     value: Arc<str>,
+    /// Wall-clock expiry, for the shared store.
     expires_at: u64,
+    /// The same on the monotonic clock, for the local copy: a wall clock set back or
+    /// forward does not keep a stale token or drop a fresh one.
+    fresh_until: Instant,
 }
 
 impl Cached {
     fn from_token(t: Token, now: u64) -> Option<Cached> {
-        t.is_valid_at(now).then(|| Cached {
+        let left = t.expires_at.checked_sub(now).filter(|&s| s > 0)?;
+        Some(Cached {
             value: Arc::from(t.value),
             expires_at: t.expires_at,
+            fresh_until: instant_after(Duration::from_secs(left)),
         })
     }
 }
 
+type Outcome = Shared<BoxFuture<'static, Result<Cached>>>;
+
+/// One refresh in progress (or just finished), shared by the callers waiting for it.
+#[derive(Clone)]
+struct Flight {
+    id: u64,
+    /// A token this refresh must not hand out (one WeCom just rejected).
+    avoid: Option<Arc<str>>,
+    outcome: Outcome,
+}
+
+/// The last refreshes failed: until `until`, callers get `error` without a new request.
+struct Failure {
+    consecutive: u32,
+    until: Instant,
+    error: Error,
+}
+
 /// Local copy plus single-flight refresh in front of a [`TokenStore`], for one key.
 pub(crate) struct TokenCache {
+    inner: Arc<CacheInner>,
+}
+
+struct CacheInner {
     key: TokenKey,
     store: Arc<SharedStore>,
+    settings: RefreshSettings,
     /// Read on every call; written only on refresh and invalidation, held for a clone.
     local: RwLock<Option<Cached>>,
-    /// Held by the one caller refreshing; keeps the outcome of the last refresh so the
-    /// callers that waited share it, success or failure.
-    flight: tokio::sync::Mutex<Option<Result<Cached>>>,
-    /// Number of completed refreshes; tells a waiter whether one finished while it waited.
-    completed: AtomicU64,
+    /// The refresh in progress, if any. Never held across an await.
+    flight: Mutex<Option<Flight>>,
+    next_flight: AtomicU64,
+    failure: Mutex<Option<Failure>>,
+}
+
+fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(PoisonError::into_inner)
 }
 
 impl fmt::Debug for TokenCache {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("TokenCache")
-            .field("key", &self.key)
-            .field("store", &self.store)
+            .field("key", &self.inner.key)
+            .field("store", &self.inner.store)
             .finish()
     }
 }
 
 impl TokenCache {
+    #[cfg(test)]
     pub(crate) fn new(key: TokenKey, store: Arc<SharedStore>) -> Self {
+        Self::with_settings(key, store, RefreshSettings::default())
+    }
+
+    pub(crate) fn with_settings(
+        key: TokenKey,
+        store: Arc<SharedStore>,
+        settings: RefreshSettings,
+    ) -> Self {
         TokenCache {
-            key,
-            store,
-            local: RwLock::new(None),
-            flight: tokio::sync::Mutex::new(None),
-            completed: AtomicU64::new(0),
+            inner: Arc::new(CacheInner {
+                key,
+                store,
+                settings,
+                local: RwLock::new(None),
+                flight: Mutex::new(None),
+                next_flight: AtomicU64::new(0),
+                failure: Mutex::new(None),
+            }),
         }
     }
 
     pub(crate) fn store(&self) -> &Arc<SharedStore> {
-        &self.store
+        &self.inner.store
     }
 
-    fn fresh_local(&self, now: u64) -> Option<Arc<str>> {
+    /// A usable token: the local copy if fresh, else the store's if fresh, else one
+    /// obtained by `fetch`, run once for every caller waiting at that moment in this
+    /// process (and, when the store has a lock, in every process sharing it).
+    ///
+    /// `rejected` is a token WeCom has just refused: it is never returned, even if a
+    /// refresh that started earlier comes back with it.
+    ///
+    /// The refresh is a task of its own: dropping this future does not stop it. After a
+    /// failed refresh, callers get its error (as [`Error::TokenRefreshBackoff`]) without a
+    /// new request until a growing interval has passed.
+    pub(crate) async fn get<F, Fut>(&self, fetch: F, rejected: Option<&str>) -> Result<Arc<str>>
+    where
+        F: FnOnce() -> Fut + Send + 'static,
+        Fut: Future<Output = Result<Fetched>> + Send + 'static,
+    {
+        let inner = &self.inner;
+        let mut fetch = Some(fetch);
+        // Twice at most: a refresh joined that hands back `rejected`, then one that avoids it.
+        let mut first = true;
+        loop {
+            let flight = {
+                let mut slot = lock(&inner.flight);
+                if let Some(v) = inner.fresh_local(rejected) {
+                    return Ok(v);
+                }
+                let join = slot
+                    .as_ref()
+                    .filter(|f| first || (rejected.is_some() && f.avoid.as_deref() == rejected))
+                    .cloned();
+                match (join, fetch.take()) {
+                    (Some(f), unused) => {
+                        fetch = unused;
+                        f
+                    }
+                    (None, Some(fetch)) => {
+                        if let Some(err) = inner.backing_off() {
+                            return Err(err);
+                        }
+                        let f = CacheInner::start(inner, fetch, rejected.map(Arc::from));
+                        *slot = Some(f.clone());
+                        f
+                    }
+                    // Unreachable: the loop goes round only while `fetch` is unused.
+                    (None, None) => return Err(Error::token_store("token refresh lost")),
+                }
+            };
+            let cached = flight.outcome.await?;
+            let handed_back_rejected = rejected.is_some_and(|r| &*cached.value == r)
+                && flight.avoid.as_deref() != rejected;
+            if !handed_back_rejected || !first || fetch.is_none() {
+                return Ok(cached.value);
+            }
+            first = false;
+        }
+    }
+
+    /// Drops `failed` from the local copy and the store, if it is still the current token.
+    pub(crate) async fn invalidate(&self, failed: &str) {
+        let inner = &self.inner;
+        {
+            let mut local = inner.local.write().unwrap_or_else(PoisonError::into_inner);
+            if local.as_ref().is_some_and(|c| &*c.value == failed) {
+                *local = None;
+            }
+        }
+        let dropped = inner.store.store.invalidate(&inner.key, failed).await;
+        inner.store.check(&inner.key, "invalidate", dropped);
+    }
+}
+
+impl CacheInner {
+    fn fresh_local(&self, rejected: Option<&str>) -> Option<Arc<str>> {
         let guard = self.local.read().unwrap_or_else(PoisonError::into_inner);
         match guard.as_ref() {
-            Some(c) if now < c.expires_at => Some(Arc::clone(&c.value)),
+            Some(c) if Instant::now() < c.fresh_until && rejected != Some(&*c.value) => {
+                Some(Arc::clone(&c.value))
+            }
             _ => None,
         }
     }
@@ -151,41 +312,97 @@ impl TokenCache {
         *self.local.write().unwrap_or_else(PoisonError::into_inner) = Some(cached);
     }
 
-    /// A usable token: the local copy if fresh, else the store's if fresh, else one
-    /// obtained by `fetch`, run by exactly one of the callers waiting at that moment in
-    /// this process, and, when the store has a lock, in every process sharing it.
-    pub(crate) async fn get<F, Fut>(&self, fetch: F) -> Result<Arc<str>>
-    where
-        F: FnOnce() -> Fut,
-        Fut: Future<Output = Result<Fetched>>,
-    {
-        if let Some(v) = self.fresh_local(now_unix()) {
-            return Ok(v);
+    /// The remembered failure, while its interval lasts.
+    fn backing_off(&self) -> Option<Error> {
+        let failure = lock(&self.failure);
+        let f = failure.as_ref()?;
+        let left = f.until.checked_duration_since(Instant::now())?;
+        if left.is_zero() {
+            return None;
         }
-        let seen = self.completed.load(Ordering::Acquire);
-        let mut last = self.flight.lock().await;
-        if self.completed.load(Ordering::Acquire) != seen {
-            // Someone refreshed while we waited: take their outcome, even an error, rather
-            // than asking WeCom again.
-            if let Some(outcome) = last.as_ref() {
-                return outcome.clone().map(|c| c.value);
+        Some(Error::TokenRefreshBackoff {
+            source: Arc::new(f.error.clone()),
+            failures: f.consecutive,
+            retry_in: left,
+        })
+    }
+
+    fn record(&self, outcome: &Result<Cached>) {
+        let mut failure = lock(&self.failure);
+        match outcome {
+            Ok(_) => *failure = None,
+            Err(e) => {
+                let consecutive = failure.as_ref().map_or(0, |f| f.consecutive) + 1;
+                let s = &self.settings;
+                let exp = (consecutive - 1).min(20);
+                let wait = s.backoff_first.saturating_mul(1 << exp).min(s.backoff_max);
+                tracing::debug!(
+                    key = %self.key,
+                    consecutive,
+                    wait_ms = u64::try_from(wait.as_millis()).unwrap_or(u64::MAX),
+                    error = %e,
+                    "token refresh failed; callers get this error until the wait is over"
+                );
+                // A backoff error stays the error it wraps, not a wrapper of a wrapper.
+                let error = match e {
+                    Error::TokenRefreshBackoff { source, .. } => (**source).clone(),
+                    other => other.clone(),
+                };
+                *failure = Some(Failure {
+                    consecutive,
+                    until: instant_after(wait),
+                    error,
+                });
             }
         }
-        if let Some(v) = self.fresh_local(now_unix()) {
-            return Ok(v);
+    }
+
+    /// Spawns the refresh. Called with the flight slot held, so the task's own clearing
+    /// of the slot cannot run before the slot holds it.
+    fn start<F, Fut>(this: &Arc<CacheInner>, fetch: F, avoid: Option<Arc<str>>) -> Flight
+    where
+        F: FnOnce() -> Fut + Send + 'static,
+        Fut: Future<Output = Result<Fetched>> + Send + 'static,
+    {
+        let id = this.next_flight.fetch_add(1, Ordering::Relaxed);
+        let inner = Arc::clone(this);
+        let avoid_in_task = avoid.clone();
+        let task = tokio::spawn(async move {
+            let budget = inner.settings.budget;
+            let work = inner.obtain(fetch, avoid_in_task.as_deref());
+            let outcome = match tokio::time::timeout(budget, work).await {
+                Ok(outcome) => outcome,
+                Err(_) => Err(Error::Deadline {
+                    endpoint: inner.key.kind().as_str().into(),
+                    budget,
+                    during: "while refreshing it (a refresh gets the client's deadline)",
+                }),
+            };
+            if let Ok(c) = &outcome {
+                inner.set_local(c.clone());
+            }
+            inner.record(&outcome);
+            let mut slot = lock(&inner.flight);
+            if slot.as_ref().is_some_and(|f| f.id == id) {
+                *slot = None;
+            }
+            outcome
+        });
+        let outcome = async move {
+            task.await.unwrap_or_else(|e| {
+                Err(Error::token_store(format!(
+                    "token refresh task ended abnormally: {e}"
+                )))
+            })
         }
-        let outcome = self.obtain(fetch).await;
-        if let Ok(c) = &outcome {
-            self.set_local(c.clone());
-        }
-        *last = Some(outcome.clone());
-        self.completed.fetch_add(1, Ordering::Release);
-        outcome.map(|c| c.value)
+        .boxed()
+        .shared();
+        Flight { id, avoid, outcome }
     }
 
     /// The store's token if fresh; else the lock and a fetch; else, while another holds
     /// the lock, the token it stores. A failing store leaves a per-process fetch.
-    async fn obtain<F, Fut>(&self, fetch: F) -> Result<Cached>
+    async fn obtain<F, Fut>(self: &Arc<Self>, fetch: F, avoid: Option<&str>) -> Result<Cached>
     where
         F: FnOnce() -> Fut,
         Fut: Future<Output = Result<Fetched>>,
@@ -195,7 +412,7 @@ impl TokenCache {
         let timeout = store.lock_timeout();
         let mut pause = POLL_FIRST;
         loop {
-            let Some(found) = self.shared_token().await else {
+            let Some(found) = self.shared_token(avoid).await else {
                 return fetch_now(fetch).await;
             };
             if let Some(c) = found {
@@ -206,7 +423,15 @@ impl TokenCache {
                 return fetch_now(fetch).await;
             };
             match lease {
-                Some(lease) => return self.fetch_locked(fetch, &lease).await,
+                Some(lease) => {
+                    let guard = LeaseGuard {
+                        cache: Arc::clone(self),
+                        lease: Some(lease),
+                    };
+                    let out = self.fetch_locked(fetch, avoid).await;
+                    guard.release().await;
+                    return out;
+                }
                 None if started.elapsed() >= timeout => {
                     tracing::warn!(
                         key = %self.key,
@@ -223,26 +448,28 @@ impl TokenCache {
         }
     }
 
-    /// `Some(fresh token or None)` from the store; `None` if the store failed.
-    async fn shared_token(&self) -> Option<Option<Cached>> {
+    /// `Some(fresh token or None)` from the store; `None` if the store failed. A token
+    /// equal to `avoid` counts as none.
+    async fn shared_token(&self, avoid: Option<&str>) -> Option<Option<Cached>> {
         let got = self.store.store.get(&self.key).await;
         let found = self.store.check(&self.key, "get", got)?;
-        Some(found.and_then(|t| Cached::from_token(t, now_unix())))
+        Some(
+            found
+                .filter(|t| avoid != Some(t.value()))
+                .and_then(|t| Cached::from_token(t, now_unix())),
+        )
     }
 
-    async fn fetch_locked<F, Fut>(&self, fetch: F, lease: &Lease) -> Result<Cached>
+    async fn fetch_locked<F, Fut>(&self, fetch: F, avoid: Option<&str>) -> Result<Cached>
     where
         F: FnOnce() -> Fut,
         Fut: Future<Output = Result<Fetched>>,
     {
         // The previous holder may have stored a token between our read and our lock.
-        let out = match self.shared_token().await {
+        match self.shared_token(avoid).await {
             Some(Some(c)) => Ok(c),
             _ => self.fetch_and_share(fetch).await,
-        };
-        let released = self.store.store.unlock(&self.key, lease).await;
-        self.store.check(&self.key, "unlock", released);
-        out
+        }
     }
 
     async fn fetch_and_share<F, Fut>(&self, fetch: F) -> Result<Cached>
@@ -260,17 +487,38 @@ impl TokenCache {
         self.store.check(&self.key, "set", stored);
         Ok(c)
     }
+}
 
-    /// Drops `failed` from the local copy and the store, if it is still the current token.
-    pub(crate) async fn invalidate(&self, failed: &str) {
-        {
-            let mut local = self.local.write().unwrap_or_else(PoisonError::into_inner);
-            if local.as_ref().is_some_and(|c| &*c.value == failed) {
-                *local = None;
-            }
+/// Holds a store lock; releases it when done, or, if dropped first (the runtime shutting
+/// down mid-refresh), from a task of its own, so other processes do not wait out the lease.
+struct LeaseGuard {
+    cache: Arc<CacheInner>,
+    lease: Option<Lease>,
+}
+
+impl LeaseGuard {
+    async fn release(mut self) {
+        if let Some(lease) = self.lease.take() {
+            let c = &self.cache;
+            let released = c.store.store.unlock(&c.key, &lease).await;
+            c.store.check(&c.key, "unlock", released);
         }
-        let dropped = self.store.store.invalidate(&self.key, failed).await;
-        self.store.check(&self.key, "invalidate", dropped);
+    }
+}
+
+impl Drop for LeaseGuard {
+    fn drop(&mut self) {
+        let Some(lease) = self.lease.take() else {
+            return;
+        };
+        let Ok(handle) = tokio::runtime::Handle::try_current() else {
+            return;
+        };
+        let cache = Arc::clone(&self.cache);
+        handle.spawn(async move {
+            let released = cache.store.store.unlock(&cache.key, &lease).await;
+            cache.store.check(&cache.key, "unlock", released);
+        });
     }
 }
 
@@ -280,10 +528,14 @@ where
     Fut: Future<Output = Result<Fetched>>,
 {
     let now = now_unix();
+    let started = Instant::now();
     let f = fetch().await?;
+    let usable = Duration::from_secs(usable_secs(f.expires_in));
     Ok(Cached {
         value: Arc::from(f.value),
-        expires_at: usable_until(now, f.expires_in),
+        expires_at: now.saturating_add(usable.as_secs()),
+        // Counted from before the request, on the monotonic clock.
+        fresh_until: instant_after(usable.saturating_sub(started.elapsed())),
     })
 }
 
@@ -339,14 +591,17 @@ mod tests {
             let calls = Arc::clone(&calls);
             tasks.push(tokio::spawn(async move {
                 cache
-                    .get(|| async {
-                        calls.fetch_add(1, Ordering::SeqCst);
-                        tokio::time::sleep(Duration::from_millis(50)).await;
-                        Ok(Fetched {
-                            value: "T1".into(),
-                            expires_in: 7200,
-                        })
-                    })
+                    .get(
+                        move || async move {
+                            calls.fetch_add(1, Ordering::SeqCst);
+                            tokio::time::sleep(Duration::from_millis(50)).await;
+                            Ok(Fetched {
+                                value: "T1".into(),
+                                expires_in: 7200,
+                            })
+                        },
+                        None,
+                    )
                     .await
             }));
         }
@@ -357,7 +612,7 @@ mod tests {
     }
 
     #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-    async fn failure_is_shared_by_waiters_and_not_cached() {
+    async fn failure_is_shared_by_waiters_then_remembered_for_a_while() {
         let (cache, store) = cache();
         let cache = Arc::new(cache);
         let calls = Arc::new(AtomicUsize::new(0));
@@ -367,11 +622,18 @@ mod tests {
             let calls = Arc::clone(&calls);
             tasks.push(tokio::spawn(async move {
                 cache
-                    .get(|| async {
-                        calls.fetch_add(1, Ordering::SeqCst);
-                        tokio::time::sleep(Duration::from_millis(50)).await;
-                        Err::<Fetched, _>(Error::api("token.get".into(), 40013, "invalid corpid"))
-                    })
+                    .get(
+                        move || async move {
+                            calls.fetch_add(1, Ordering::SeqCst);
+                            tokio::time::sleep(Duration::from_millis(50)).await;
+                            Err::<Fetched, _>(Error::api(
+                                "token.get".into(),
+                                40013,
+                                "invalid corpid",
+                            ))
+                        },
+                        None,
+                    )
                     .await
             }));
         }
@@ -380,20 +642,26 @@ mod tests {
         }
         assert_eq!(calls.load(Ordering::SeqCst), 1);
         assert!(store.is_empty());
-        // The next call tries again.
-        assert_eq!(&*cache.get(ok("T2")).await.unwrap(), "T2");
+        // The next call gets the same failure, said to be remembered, without a request.
+        let err = cache.get(ok("T2"), None).await.unwrap_err();
+        assert!(
+            matches!(err, Error::TokenRefreshBackoff { failures: 1, .. }),
+            "{err:?}"
+        );
+        assert_eq!(err.errcode(), Some(40013));
+        assert_eq!(calls.load(Ordering::SeqCst), 1);
     }
 
     #[tokio::test]
     async fn invalidate_only_drops_the_failed_token() {
         let (cache, store) = cache();
-        assert_eq!(&*cache.get(ok("T1")).await.unwrap(), "T1");
+        assert_eq!(&*cache.get(ok("T1"), None).await.unwrap(), "T1");
         // A stale failure report does not drop the current token.
         cache.invalidate("T0").await;
-        assert_eq!(&*cache.get(ok("never")).await.unwrap(), "T1");
+        assert_eq!(&*cache.get(ok("never"), None).await.unwrap(), "T1");
         cache.invalidate("T1").await;
         assert!(store.is_empty());
-        assert_eq!(&*cache.get(ok("T2")).await.unwrap(), "T2");
+        assert_eq!(&*cache.get(ok("T2"), None).await.unwrap(), "T2");
         assert_eq!(store.get(&key()).await.unwrap().unwrap().value(), "T2");
     }
 
@@ -405,14 +673,17 @@ mod tests {
             .await
             .unwrap();
         let got = cache
-            .get(|| async { Err::<Fetched, _>(Error::crypto("must not fetch")) })
+            .get(
+                || async { Err::<Fetched, _>(Error::crypto("must not fetch")) },
+                None,
+            )
             .await
             .unwrap();
         assert_eq!(&*got, "SHARED");
         // A stale one is replaced.
         store.set(&key(), Token::new("OLD", 1)).await.unwrap();
         let cache2 = TokenCache::new(key(), shared(store.clone()));
-        assert_eq!(&*cache2.get(ok("NEW")).await.unwrap(), "NEW");
+        assert_eq!(&*cache2.get(ok("NEW"), None).await.unwrap(), "NEW");
     }
 
     /// A store whose lock another "process" holds until it has stored its token, or for
@@ -473,7 +744,10 @@ mod tests {
         });
         let cache = TokenCache::new(key(), shared(Arc::clone(&store)));
         let got = cache
-            .get(|| async { Err::<Fetched, _>(Error::crypto("must not fetch")) })
+            .get(
+                || async { Err::<Fetched, _>(Error::crypto("must not fetch")) },
+                None,
+            )
             .await
             .unwrap();
         assert_eq!(&*got, "THEIRS");
@@ -488,7 +762,7 @@ mod tests {
             ..Contended::default()
         });
         let cache = TokenCache::new(key(), shared(Arc::clone(&store)));
-        assert_eq!(&*cache.get(ok("MINE")).await.unwrap(), "MINE");
+        assert_eq!(&*cache.get(ok("MINE"), None).await.unwrap(), "MINE");
         assert_eq!(
             store.inner.get(&key()).await.unwrap().unwrap().value(),
             "MINE"
@@ -500,7 +774,10 @@ mod tests {
             shared(Arc::clone(&store)),
         );
         let err = cache
-            .get(|| async { Err::<Fetched, _>(Error::api("t".into(), 40013, "bad")) })
+            .get(
+                || async { Err::<Fetched, _>(Error::api("t".into(), 40013, "bad")) },
+                None,
+            )
             .await
             .unwrap_err();
         assert_eq!(err.errcode(), Some(40013));
@@ -511,7 +788,7 @@ mod tests {
     async fn lock_never_released_means_fetching_after_the_timeout() {
         let store = Arc::new(Contended::default());
         let cache = TokenCache::new(key(), shared(Arc::clone(&store)));
-        assert_eq!(&*cache.get(ok("LATE")).await.unwrap(), "LATE");
+        assert_eq!(&*cache.get(ok("LATE"), None).await.unwrap(), "LATE");
         assert!(store.lock_attempts.load(Ordering::SeqCst) > 1);
         // And shared for the others.
         assert_eq!(
@@ -529,15 +806,108 @@ mod tests {
         });
         let shared_store = shared(Arc::clone(&store));
         let cache = TokenCache::new(key(), Arc::clone(&shared_store));
-        assert_eq!(&*cache.get(ok("LOCAL")).await.unwrap(), "LOCAL");
+        assert_eq!(&*cache.get(ok("LOCAL"), None).await.unwrap(), "LOCAL");
         // Served locally from now on: the next call does not fetch.
         let again = cache
-            .get(|| async { Err::<Fetched, _>(Error::crypto("must not fetch")) })
+            .get(
+                || async { Err::<Fetched, _>(Error::crypto("must not fetch")) },
+                None,
+            )
             .await
             .unwrap();
         assert_eq!(&*again, "LOCAL");
         // The lock is not even tried once the store failed a read.
         assert_eq!(store.lock_attempts.load(Ordering::SeqCst), 0);
         assert!(shared_store.failing.load(Ordering::SeqCst));
+    }
+
+    /// A store whose reads take a while and return what was there when they began: a
+    /// refresh reading it can come back with a token invalidated meanwhile.
+    #[derive(Debug, Default)]
+    struct SlowReads {
+        inner: MemoryTokenStore,
+    }
+
+    impl TokenStore for SlowReads {
+        fn get<'a>(&'a self, key: &'a TokenKey) -> StoreFuture<'a, Option<Token>> {
+            let snapshot = self.inner.map.read().unwrap().get(key).cloned();
+            Box::pin(async move {
+                tokio::time::sleep(Duration::from_millis(200)).await;
+                Ok(snapshot)
+            })
+        }
+        fn set<'a>(&'a self, key: &'a TokenKey, token: Token) -> StoreFuture<'a, ()> {
+            self.inner.set(key, token)
+        }
+        fn invalidate<'a>(&'a self, key: &'a TokenKey, value: &'a str) -> StoreFuture<'a, ()> {
+            self.inner.invalidate(key, value)
+        }
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_rejected_token_is_not_handed_back_by_a_refresh_already_running() {
+        let store = Arc::new(SlowReads::default());
+        store
+            .set(&key(), Token::new("REJECTED", now_unix() + 1000))
+            .await
+            .unwrap();
+        let cache = Arc::new(TokenCache::new(key(), shared(Arc::clone(&store))));
+        // A refresh starts and reads the store (slowly): it will find REJECTED.
+        let early = {
+            let cache = Arc::clone(&cache);
+            tokio::spawn(async move { cache.get(ok("FRESH"), None).await })
+        };
+        tokio::time::sleep(Duration::from_millis(50)).await;
+        // Meanwhile WeCom rejects REJECTED: the caller drops it and asks again.
+        cache.invalidate("REJECTED").await;
+        let got = cache.get(ok("FRESH"), Some("REJECTED")).await.unwrap();
+        assert_eq!(&*got, "FRESH");
+        // The caller that knew nothing of the rejection gets what its refresh found.
+        assert_eq!(&*early.await.unwrap().unwrap(), "REJECTED");
+        // From now on the fresh one is served.
+        assert_eq!(&*cache.get(ok("never"), None).await.unwrap(), "FRESH");
+    }
+
+    #[tokio::test]
+    async fn a_dropped_caller_does_not_cancel_the_refresh_and_the_lock_is_released() {
+        let store = Arc::new(Contended {
+            grant: true,
+            ..Contended::default()
+        });
+        let cache = Arc::new(TokenCache::new(key(), shared(Arc::clone(&store))));
+        let calls = Arc::new(AtomicUsize::new(0));
+        let slow = {
+            let calls = Arc::clone(&calls);
+            move || async move {
+                calls.fetch_add(1, Ordering::SeqCst);
+                tokio::time::sleep(Duration::from_millis(200)).await;
+                Ok(Fetched {
+                    value: "SLOW".into(),
+                    expires_in: 7200,
+                })
+            }
+        };
+        let dropped = tokio::time::timeout(Duration::from_millis(50), cache.get(slow, None)).await;
+        assert!(dropped.is_err());
+        // The refresh goes on without its caller: the next caller gets its token.
+        let got = cache
+            .get(
+                || async { Err::<Fetched, _>(Error::crypto("must not fetch")) },
+                None,
+            )
+            .await
+            .unwrap();
+        assert_eq!(&*got, "SLOW");
+        assert_eq!(calls.load(Ordering::SeqCst), 1);
+        assert_eq!(*store.unlocked.lock().unwrap(), [Lease::new("mine")]);
+    }
+
+    #[test]
+    fn instants_never_overflow() {
+        let far = instant_after(Duration::MAX);
+        assert!(far > Instant::now());
+        let t = Token::new("T", u64::MAX);
+        assert!(Cached::from_token(t, now_unix()).is_some());
+        assert!(Cached::from_token(Token::new("T", 5), 10).is_none());
     }
 }
