@@ -812,6 +812,11 @@ impl Client {
         async move {
             let payload = match payload? {
                 Some(bytes) => Payload::Json(bytes),
+                // A POST whose documented body has no fields still sends `{}`: WeCom reads
+                // every POST body as JSON, and an empty body is not a JSON object.
+                None if op.method == crate::operation::Method::Post => {
+                    Payload::Json(Bytes::from_static(b"{}"))
+                }
                 None => Payload::Empty,
             };
             let call = Call::from_op(op);

@@ -59,7 +59,9 @@ pub fn generate(spec: &Spec) -> Result<Vec<GeneratedFile>, String> {
     }
     if let Some(callbacks) = &spec.callbacks {
         let source = crate::load::CALLBACKS_FILE;
+        let cfg = feature_cfg(true, CALLBACKS_FEATURE);
         modules.extend(quote! {
+            #cfg
             #[rustfmt::skip]
             pub(crate) mod callbacks;
         });
@@ -240,12 +242,15 @@ pub fn retry_safe(endpoint: &Endpoint) -> bool {
 
 /// The `[features]` lines of wecom-api/Cargo.toml between the generated markers.
 pub fn features_block(spec: &Spec) -> String {
-    let featured: Vec<&str> = spec
+    let mut featured: Vec<&str> = spec
         .groups
         .iter()
         .filter(|g| g.spec.feature)
         .map(|g| g.spec.group.as_str())
         .collect();
+    if spec.callbacks.is_some() {
+        featured.insert(0, CALLBACKS_FEATURE);
+    }
     let mut block = format!(
         "default = [{}]\n",
         featured
@@ -254,6 +259,11 @@ pub fn features_block(spec: &Spec) -> String {
             .collect::<Vec<_>>()
             .join(", ")
     );
+    if spec.callbacks.is_some() {
+        block.push_str(&format!(
+            "# 回调: typed callback messages, events and passive replies\n{CALLBACKS_FEATURE} = []\n"
+        ));
+    }
     for group in spec.groups.iter().filter(|g| g.spec.feature) {
         block.push_str(&format!(
             "# {}\n{} = []\n",
@@ -262,6 +272,9 @@ pub fn features_block(spec: &Spec) -> String {
     }
     block
 }
+
+/// The cargo feature of the typed callbacks (`spec/callbacks.yaml`).
+pub const CALLBACKS_FEATURE: &str = "callbacks";
 
 pub const FEATURES_BEGIN: &str =
     "# BEGIN GENERATED FEATURES: written by `cargo xtask codegen` from spec/*.yaml\n";

@@ -6,8 +6,10 @@ use std::collections::{HashMap, VecDeque};
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
+#[cfg(feature = "callbacks")]
 use sha2::{Digest, Sha256};
 
+#[cfg(feature = "callbacks")]
 use super::Callback;
 
 /// A bounded, time-windowed memory of callback keys; safe to share between threads.
@@ -188,6 +190,7 @@ impl State {
     }
 }
 
+#[cfg(feature = "callbacks")]
 impl Callback {
     /// The key that identifies this callback across WeCom's retries.
     ///
@@ -216,7 +219,7 @@ impl Callback {
     }
 }
 
-#[cfg(test)]
+#[cfg(all(test, feature = "callbacks"))]
 mod tests {
     use super::*;
 

@@ -39,11 +39,15 @@ mod crypto;
 pub mod de;
 mod dedup;
 mod fields;
+#[cfg(feature = "callbacks")]
 mod reply;
 mod request;
 pub mod testing;
 pub(crate) mod xml;
 
+// The typed messages, events and replies: cargo feature `callbacks` (on by default). Without
+// it, the crypto, the element tree (`Fields`) and dedup remain.
+#[cfg(feature = "callbacks")]
 pub use crate::generated::callbacks::*;
 pub use crypto::CallbackCrypto;
 pub use dedup::{Dedup, DedupClaim};
@@ -54,6 +58,7 @@ pub use xml::parse_fields;
 
 use crate::Result;
 
+#[cfg(feature = "callbacks")]
 impl Callback {
     /// Parses a decrypted callback, XML or JSON.
     ///
@@ -78,6 +83,7 @@ impl Callback {
     }
 }
 
+#[cfg(feature = "callbacks")]
 impl Reply {
     /// Parses reply XML (as [`to_xml`](Self::to_xml) writes it).
     pub fn parse(plaintext: &str) -> Result<Self> {

@@ -3,7 +3,9 @@
 //! So a web handler is a few lines: hand over the raw query string and body bytes.
 
 use super::xml::{MAX_DEPTH, malformed};
-use super::{Callback, CallbackCrypto};
+use super::CallbackCrypto;
+#[cfg(feature = "callbacks")]
+use super::Callback;
 use crate::{Error, Result};
 
 /// The signed query parameters of a callback request.
@@ -247,6 +249,7 @@ impl CallbackCrypto {
 
     /// [`decrypt_request`](Self::decrypt_request), then [`Callback::parse`] (of the
     /// authenticated plaintext only).
+    #[cfg(feature = "callbacks")]
     pub fn open_request(&self, query: &str, body: &[u8]) -> Result<Callback> {
         Callback::parse(&self.decrypt_request(query, body)?)
     }

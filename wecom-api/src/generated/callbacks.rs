@@ -331,13 +331,8 @@ pub struct ContactSync {
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct LicenseAccount {
     /// 激活码
-    #[serde(
-        rename = "ActiveCode",
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
-    pub active_code: Option<String>,
+    #[serde(rename = "ActiveCode", default, skip_serializing_if = "Option::is_none")]
+    pub active_code: Option<crate::Secret>,
     /// 账号类型: 1-基础账号, 2-互通账号
     #[serde(
         rename = "Type",
@@ -374,10 +369,9 @@ pub struct LicenseAccount {
     #[serde(
         rename = "PreviousActiveCode",
         default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
+        skip_serializing_if = "Option::is_none"
     )]
-    pub previous_active_code: Option<String>,
+    pub previous_active_code: Option<crate::Secret>,
     /// Elements this version of the crate does not know, as sent.
     #[serde(flatten)]
     pub extra: Fields,
@@ -4244,13 +4238,8 @@ pub struct TemplateCardEvent {
     )]
     pub card_type: Option<String>,
     /// 用于调用更新卡片接口的ResponseCode, 72小时内有效, 且只能使用一次
-    #[serde(
-        rename = "ResponseCode",
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
-    pub response_code: Option<String>,
+    #[serde(rename = "ResponseCode", default, skip_serializing_if = "Option::is_none")]
+    pub response_code: Option<crate::Secret>,
     /// 下拉式的选择器选择的选项
     #[serde(
         rename = "SelectedItems",
@@ -4340,13 +4329,8 @@ pub struct TemplateCardMenuEvent {
     )]
     pub card_type: Option<String>,
     /// 用于调用更新卡片接口的ResponseCode, 72小时内有效, 且只能使用一次
-    #[serde(
-        rename = "ResponseCode",
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
-    pub response_code: Option<String>,
+    #[serde(rename = "ResponseCode", default, skip_serializing_if = "Option::is_none")]
+    pub response_code: Option<crate::Secret>,
     /// Elements this version of the crate does not know, as sent.
     #[serde(flatten)]
     pub extra: Fields,
@@ -4467,13 +4451,8 @@ pub struct ChangeExternalContactAddExternalContact {
     )]
     pub state: Option<String>,
     /// 欢迎语code, 可用于发送欢迎语
-    #[serde(
-        rename = "WelcomeCode",
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
-    pub welcome_code: Option<String>,
+    #[serde(rename = "WelcomeCode", default, skip_serializing_if = "Option::is_none")]
+    pub welcome_code: Option<crate::Secret>,
     /// 接替失败的原因, customer_refused-客户拒绝, customer_limit_exceed-接替成员的客户数达到上限
     #[serde(
         rename = "FailReason",
@@ -4610,13 +4589,8 @@ pub struct ChangeExternalContactEditExternalContact {
     )]
     pub state: Option<String>,
     /// 欢迎语code, 可用于发送欢迎语
-    #[serde(
-        rename = "WelcomeCode",
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
-    pub welcome_code: Option<String>,
+    #[serde(rename = "WelcomeCode", default, skip_serializing_if = "Option::is_none")]
+    pub welcome_code: Option<crate::Secret>,
     /// 接替失败的原因, customer_refused-客户拒绝, customer_limit_exceed-接替成员的客户数达到上限
     #[serde(
         rename = "FailReason",
@@ -4753,13 +4727,8 @@ pub struct ChangeExternalContactAddHalfExternalContact {
     )]
     pub state: Option<String>,
     /// 欢迎语code, 可用于发送欢迎语
-    #[serde(
-        rename = "WelcomeCode",
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
-    pub welcome_code: Option<String>,
+    #[serde(rename = "WelcomeCode", default, skip_serializing_if = "Option::is_none")]
+    pub welcome_code: Option<crate::Secret>,
     /// 接替失败的原因, customer_refused-客户拒绝, customer_limit_exceed-接替成员的客户数达到上限
     #[serde(
         rename = "FailReason",
@@ -4896,13 +4865,8 @@ pub struct ChangeExternalContactDelExternalContact {
     )]
     pub state: Option<String>,
     /// 欢迎语code, 可用于发送欢迎语
-    #[serde(
-        rename = "WelcomeCode",
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
-    pub welcome_code: Option<String>,
+    #[serde(rename = "WelcomeCode", default, skip_serializing_if = "Option::is_none")]
+    pub welcome_code: Option<crate::Secret>,
     /// 接替失败的原因, customer_refused-客户拒绝, customer_limit_exceed-接替成员的客户数达到上限
     #[serde(
         rename = "FailReason",
@@ -5039,13 +5003,8 @@ pub struct ChangeExternalContactDelFollowUser {
     )]
     pub state: Option<String>,
     /// 欢迎语code, 可用于发送欢迎语
-    #[serde(
-        rename = "WelcomeCode",
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
-    pub welcome_code: Option<String>,
+    #[serde(rename = "WelcomeCode", default, skip_serializing_if = "Option::is_none")]
+    pub welcome_code: Option<crate::Secret>,
     /// 接替失败的原因, customer_refused-客户拒绝, customer_limit_exceed-接替成员的客户数达到上限
     #[serde(
         rename = "FailReason",
@@ -5182,13 +5141,8 @@ pub struct ChangeExternalContactTransferFail {
     )]
     pub state: Option<String>,
     /// 欢迎语code, 可用于发送欢迎语
-    #[serde(
-        rename = "WelcomeCode",
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
-    pub welcome_code: Option<String>,
+    #[serde(rename = "WelcomeCode", default, skip_serializing_if = "Option::is_none")]
+    pub welcome_code: Option<crate::Secret>,
     /// 接替失败的原因, customer_refused-客户拒绝, customer_limit_exceed-接替成员的客户数达到上限
     #[serde(
         rename = "FailReason",
@@ -5325,13 +5279,8 @@ pub struct ChangeExternalContactMsgAuditApproved {
     )]
     pub state: Option<String>,
     /// 欢迎语code, 可用于发送欢迎语
-    #[serde(
-        rename = "WelcomeCode",
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
-    pub welcome_code: Option<String>,
+    #[serde(rename = "WelcomeCode", default, skip_serializing_if = "Option::is_none")]
+    pub welcome_code: Option<crate::Secret>,
     /// 接替失败的原因, customer_refused-客户拒绝, customer_limit_exceed-接替成员的客户数达到上限
     #[serde(
         rename = "FailReason",
@@ -9855,13 +9804,8 @@ pub struct EnterRegisterPackageEvent {
     )]
     pub auth_user_info: Option<AuthUserInfo>,
     /// 注册码
-    #[serde(
-        rename = "RegisterCode",
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
-    pub register_code: Option<String>,
+    #[serde(rename = "RegisterCode", default, skip_serializing_if = "Option::is_none")]
+    pub register_code: Option<crate::Secret>,
     /// 添加此用户的「联系我」方式配置的state参数, 或授权链接中的state
     #[serde(
         rename = "State",
@@ -10209,13 +10153,8 @@ pub struct RegisterCorpEvent {
     )]
     pub service_corp_id: Option<String>,
     /// 注册码
-    #[serde(
-        rename = "RegisterCode",
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
-    pub register_code: Option<String>,
+    #[serde(rename = "RegisterCode", default, skip_serializing_if = "Option::is_none")]
+    pub register_code: Option<crate::Secret>,
     /// 通讯录迁移信息
     #[serde(
         rename = "ContactSync",

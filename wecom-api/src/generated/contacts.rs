@@ -1554,6 +1554,17 @@ pub struct TagUsersResponse {
     )]
     pub invalidparty: Vec<i64>,
 }
+impl TagUsersResponse {
+    /// The parts of `invalidlist` (joined by `|` on the wire); empty parts are skipped.
+    pub fn invalidlist_list(&self) -> Vec<&str> {
+        self.invalidlist
+            .as_deref()
+            .unwrap_or_default()
+            .split("|")
+            .filter(|part| !part.is_empty())
+            .collect()
+    }
+}
 /// 成员详情（读取成员的返回，也是获取部门成员详情列表的元素）。除 userid 外的字段是否返回 取决于应用类型和授权：例如 2022-06-20 后新建的自建应用拿不到头像、性别、手机、邮箱、 企业邮箱、个人二维码、地址；第三方应用拿不到 name。
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct User {

@@ -1697,16 +1697,16 @@ pub struct MessageSendRequest {
     #[serde(
         default,
         skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_int"
+        with = "crate::de::opt_flag"
     )]
-    pub enable_id_trans: Option<i64>,
+    pub enable_id_trans: Option<bool>,
     /// 是否开启重复消息检查，0 否 1 是，默认 0
     #[serde(
         default,
         skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_int"
+        with = "crate::de::opt_flag"
     )]
-    pub enable_duplicate_check: Option<i64>,
+    pub enable_duplicate_check: Option<bool>,
     /// 重复消息检查的时间间隔（秒），默认 1800，最大 4 小时
     #[serde(
         default,
@@ -1761,6 +1761,44 @@ pub struct MessageSendResponse {
     )]
     pub response_code: Option<String>,
 }
+impl MessageSendResponse {
+    /// The parts of `invaliduser` (joined by `|` on the wire); empty parts are skipped.
+    pub fn invaliduser_list(&self) -> Vec<&str> {
+        self.invaliduser
+            .as_deref()
+            .unwrap_or_default()
+            .split("|")
+            .filter(|part| !part.is_empty())
+            .collect()
+    }
+    /// The parts of `invalidparty` (joined by `|` on the wire); empty parts are skipped.
+    pub fn invalidparty_list(&self) -> Vec<&str> {
+        self.invalidparty
+            .as_deref()
+            .unwrap_or_default()
+            .split("|")
+            .filter(|part| !part.is_empty())
+            .collect()
+    }
+    /// The parts of `invalidtag` (joined by `|` on the wire); empty parts are skipped.
+    pub fn invalidtag_list(&self) -> Vec<&str> {
+        self.invalidtag
+            .as_deref()
+            .unwrap_or_default()
+            .split("|")
+            .filter(|part| !part.is_empty())
+            .collect()
+    }
+    /// The parts of `unlicenseduser` (joined by `|` on the wire); empty parts are skipped.
+    pub fn unlicenseduser_list(&self) -> Vec<&str> {
+        self.unlicenseduser
+            .as_deref()
+            .unwrap_or_default()
+            .split("|")
+            .filter(|part| !part.is_empty())
+            .collect()
+    }
+}
 /// 更新模版卡片消息的请求：button（把按钮改为不可点击并替换文案）与 template_card（换成新卡片）二选一。
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct MessageUpdateTemplateCardRequest {
@@ -1802,9 +1840,9 @@ pub struct MessageUpdateTemplateCardRequest {
     #[serde(
         default,
         skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_int"
+        with = "crate::de::opt_flag"
     )]
-    pub enable_id_trans: Option<i64>,
+    pub enable_id_trans: Option<bool>,
     /// 把按钮更新为不可点击状态
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub button: Option<TemplateCardButtonUpdate>,
@@ -3947,12 +3985,12 @@ pub mod calls {
             self
         }
         /// 是否开启 id 转译，0 否 1 是，默认 0
-        pub fn enable_id_trans(mut self, value: i64) -> Self {
+        pub fn enable_id_trans(mut self, value: bool) -> Self {
             self.request.enable_id_trans = Some(value);
             self
         }
         /// 是否开启重复消息检查，0 否 1 是，默认 0
-        pub fn enable_duplicate_check(mut self, value: i64) -> Self {
+        pub fn enable_duplicate_check(mut self, value: bool) -> Self {
             self.request.enable_duplicate_check = Some(value);
             self
         }
@@ -4060,7 +4098,7 @@ pub mod calls {
             self
         }
         /// 是否开启 id 转译，0 否 1 是，默认 0
-        pub fn enable_id_trans(mut self, value: i64) -> Self {
+        pub fn enable_id_trans(mut self, value: bool) -> Self {
             self.request.enable_id_trans = Some(value);
             self
         }

@@ -112,6 +112,8 @@ pub mod wedoc;
 #[cfg_attr(docsrs, doc(cfg(feature = "wedrive")))]
 #[rustfmt::skip]
 pub mod wedrive;
+#[cfg(feature = "callbacks")]
+#[cfg_attr(docsrs, doc(cfg(feature = "callbacks")))]
 #[rustfmt::skip]
 pub(crate) mod callbacks;
 #[rustfmt::skip]

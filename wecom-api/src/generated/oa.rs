@@ -3322,6 +3322,17 @@ pub struct CheckinRecord {
     )]
     pub timeline_id: Option<i64>,
 }
+impl CheckinRecord {
+    /// The parts of `exception_type` (joined by `;` on the wire); empty parts are skipped.
+    pub fn exception_type_list(&self) -> Vec<&str> {
+        self.exception_type
+            .as_deref()
+            .unwrap_or_default()
+            .split(";")
+            .filter(|part| !part.is_empty())
+            .collect()
+    }
+}
 /// 一条导入的打卡记录。
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct CheckinRecordInput {
