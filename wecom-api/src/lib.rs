@@ -5,6 +5,7 @@
 #![warn(missing_docs)]
 
 pub mod callback;
+pub mod chunked_upload;
 mod client;
 mod corp;
 pub mod de;

@@ -17,7 +17,9 @@ pub fn run(root: &Path) -> Result<String, String> {
     for (name, sources) in [("real", &real), ("synthetic", &synthetic)] {
         let endpoints = count_endpoints(sources);
         let load = median(|| {
-            codegen::load_sources(sources).map(|_| ()).map_err(|e| e.to_string())
+            codegen::load_sources(sources)
+                .map(|_| ())
+                .map_err(|e| e.to_string())
         })?;
         let spec = codegen::load_sources(sources).map_err(|e| e.to_string())?;
         let generate = median(|| codegen::generate(&spec).map(|_| ()))?;
@@ -41,7 +43,11 @@ fn read_sources(dir: &Path) -> Result<Vec<(String, String)>, String> {
         if path.extension().and_then(|e| e.to_str()) != Some("yaml") {
             continue;
         }
-        let name = path.file_name().and_then(|n| n.to_str()).unwrap_or_default().to_string();
+        let name = path
+            .file_name()
+            .and_then(|n| n.to_str())
+            .unwrap_or_default()
+            .to_string();
         let text = std::fs::read_to_string(&path).map_err(|e| format!("{name}: {e}"))?;
         sources.push((name, text));
     }
@@ -61,7 +67,9 @@ fn count_endpoints(sources: &[(String, String)]) -> usize {
 fn synthetic(real: &[(String, String)]) -> Vec<(String, String)> {
     let groups: Vec<&(String, String)> = real
         .iter()
-        .filter(|(name, text)| name != "errcodes.yaml" && name != "callbacks.yaml" && text.contains("\n  - id: "))
+        .filter(|(name, text)| {
+            name != "errcodes.yaml" && name != "callbacks.yaml" && text.contains("\n  - id: ")
+        })
         .collect();
     let mut out = real.to_vec();
     let mut copy = 1;

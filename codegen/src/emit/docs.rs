@@ -140,7 +140,8 @@ fn call_example(spec: &SpecFile, endpoint: &Endpoint) -> String {
     let inputs = call_inputs(spec, endpoint);
     let example = endpoint.examples.first();
     let printer = super::example_values::Printer::new(spec);
-    let literal = |type_ref: &TypeRef, value: Option<&Value>| literal(&printer, spec, type_ref, value);
+    let literal =
+        |type_ref: &TypeRef, value: Option<&Value>| literal(&printer, spec, type_ref, value);
     let mut args = Vec::new();
     let mut setup = String::new();
     for param in &inputs.required_query {
@@ -150,9 +151,8 @@ fn call_example(spec: &SpecFile, endpoint: &Endpoint) -> String {
     if let Some(body) = &inputs.body {
         let request = example.and_then(|e| e.request.as_ref());
         if body.as_struct {
-            let typed = request.and_then(|r| {
-                printer.exact(&TypeRef::Named(body.type_name.to_string()), r, 0)
-            });
+            let typed = request
+                .and_then(|r| printer.exact(&TypeRef::Named(body.type_name.to_string()), r, 0));
             match typed {
                 Some(expr) => setup.push_str(&format!("let request = {expr};\n")),
                 None => {
@@ -189,7 +189,10 @@ fn call_example(spec: &SpecFile, endpoint: &Endpoint) -> String {
     if let (Some(body), Some(request)) = (&inputs.body, example.and_then(|e| e.request.as_ref())) {
         if !body.as_struct {
             for field in body.optional.iter().take(2) {
-                if let Some(value) = request.get(&field.name).filter(|_| field.client_default.is_none()) {
+                if let Some(value) = request
+                    .get(&field.name)
+                    .filter(|_| field.client_default.is_none())
+                {
                     let value = literal(&field_type(field), Some(value));
                     if !value.starts_with("serde_json") {
                         call.push_str(&format!("\n    .{}({value})", rust_field_name(field)));

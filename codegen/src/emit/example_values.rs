@@ -78,7 +78,12 @@ impl<'a> Printer<'a> {
                 let entries: Vec<String> = map
                     .iter()
                     .take(MAX_ITEMS)
-                    .map(|(k, v)| Some(format!("({k:?}.to_string(), {})", self.exact(inner, v, depth + 1)?)))
+                    .map(|(k, v)| {
+                        Some(format!(
+                            "({k:?}.to_string(), {})",
+                            self.exact(inner, v, depth + 1)?
+                        ))
+                    })
                     .collect::<Option<_>>()?;
                 format!("std::collections::BTreeMap::from([{}])", entries.join(", "))
             }
@@ -97,7 +102,10 @@ impl<'a> Printer<'a> {
                 })
             }
             TypeDef::StringEnum { values, .. } => {
-                let text = value.as_str().map(str::to_string).unwrap_or_else(|| value.to_string());
+                let text = value
+                    .as_str()
+                    .map(str::to_string)
+                    .unwrap_or_else(|| value.to_string());
                 Some(match values.iter().find(|v| v.value == text) {
                     Some(v) => format!("{path}::{}", v.name),
                     None => format!("{path}::from({text:?})"),
@@ -116,7 +124,11 @@ impl<'a> Printer<'a> {
                     let is_union = matches!(&type_ref, TypeRef::Named(n)
                         if matches!(self.spec.types.get(n), Some(TypeDef::Union { .. })));
                     // A flattened union reads its tag and content from this same object.
-                    let field_value = if is_union { Some(value) } else { map.get(&field.name) };
+                    let field_value = if is_union {
+                        Some(value)
+                    } else {
+                        map.get(&field.name)
+                    };
                     let shape = field_shape(field, in_request);
                     let expr = field_value
                         .filter(|v| !v.is_null() && field.client_default.is_none())
@@ -164,7 +176,12 @@ impl<'a> Printer<'a> {
                     lines.join(&format!(",\n{pad}"))
                 ))
             }
-            TypeDef::Union { tag, inline, variants, .. } => {
+            TypeDef::Union {
+                tag,
+                inline,
+                variants,
+                ..
+            } => {
                 let map = value.as_object()?;
                 let found = map.get(tag)?;
                 let variant = variants.iter().find(|v| tag_matches(&v.tag, found))?;

@@ -509,8 +509,12 @@ impl ThingApi {
     /// # Example
     ///
     /// ```no_run
+    /// use wecom_api::mini::*;
+    ///
     /// # async fn example(client: wecom_api::Client) -> Result<(), Box<dyn std::error::Error>> {
-    /// let response = client.thing().send(serde_json::from_str::<wecom_api::mini::Body>(r##"{"msgtype":"text","safe":0,"text":{"content":"hi"},"touser":"a|b"}"##)?)
+    /// let response = client.thing().send(Body::Text(Text {
+    ///     content: "hi".into()
+    /// }))
     ///     .touser("a|b")
     ///     .safe(0)
     ///     .await?;
@@ -616,9 +620,11 @@ impl ThingApi {
     /// # Example
     ///
     /// ```no_run
+    /// use wecom_api::mini::*;
+    ///
     /// # async fn example(client: wecom_api::Client) -> Result<(), Box<dyn std::error::Error>> {
     /// let file = wecom_api::media::UploadFile::from_path("path/to/example.jpg").await?;
-    /// let response = client.thing().upload(wecom_api::mini::Kind::from("image"), file)
+    /// let response = client.thing().upload(Kind::Image, file)
     ///     .await?;
     /// # Ok(())
     /// # }

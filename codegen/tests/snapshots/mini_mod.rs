@@ -4,6 +4,7 @@
 #![allow(clippy::too_many_arguments, clippy::large_enum_variant)]
 #[cfg(feature = "mini")]
 #[cfg_attr(docsrs, doc(cfg(feature = "mini")))]
+#[cfg(not(test))]
 #[rustfmt::skip]
 pub mod mini;
 #[rustfmt::skip]

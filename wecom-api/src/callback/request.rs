@@ -2,10 +2,10 @@
 //!
 //! So a web handler is a few lines: hand over the raw query string and body bytes.
 
-use super::xml::{MAX_DEPTH, malformed};
-use super::CallbackCrypto;
 #[cfg(feature = "callbacks")]
 use super::Callback;
+use super::CallbackCrypto;
+use super::xml::{MAX_DEPTH, malformed};
 use crate::{Error, Result};
 
 /// The signed query parameters of a callback request.

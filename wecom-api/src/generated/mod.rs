@@ -4,112 +4,140 @@
 #![allow(clippy::too_many_arguments, clippy::large_enum_variant)]
 #[cfg(feature = "application")]
 #[cfg_attr(docsrs, doc(cfg(feature = "application")))]
+#[cfg(not(test))]
 #[rustfmt::skip]
 pub mod application;
+#[cfg(not(test))]
 #[rustfmt::skip]
 pub mod base;
 #[cfg(feature = "chatdata")]
 #[cfg_attr(docsrs, doc(cfg(feature = "chatdata")))]
+#[cfg(not(test))]
 #[rustfmt::skip]
 pub mod chatdata;
 #[cfg(feature = "contacts")]
 #[cfg_attr(docsrs, doc(cfg(feature = "contacts")))]
+#[cfg(not(test))]
 #[rustfmt::skip]
 pub mod contacts;
 #[cfg(feature = "corpgroup")]
 #[cfg_attr(docsrs, doc(cfg(feature = "corpgroup")))]
+#[cfg(not(test))]
 #[rustfmt::skip]
 pub mod corpgroup;
 #[cfg(feature = "email")]
 #[cfg_attr(docsrs, doc(cfg(feature = "email")))]
+#[cfg(not(test))]
 #[rustfmt::skip]
 pub mod email;
 #[cfg(feature = "external_contact")]
 #[cfg_attr(docsrs, doc(cfg(feature = "external_contact")))]
+#[cfg(not(test))]
 #[rustfmt::skip]
 pub mod external_contact;
 #[cfg(feature = "external_pay")]
 #[cfg_attr(docsrs, doc(cfg(feature = "external_pay")))]
+#[cfg(not(test))]
 #[rustfmt::skip]
 pub mod external_pay;
 #[cfg(feature = "hardware")]
 #[cfg_attr(docsrs, doc(cfg(feature = "hardware")))]
+#[cfg(not(test))]
 #[rustfmt::skip]
 pub mod hardware;
 #[cfg(feature = "health")]
 #[cfg_attr(docsrs, doc(cfg(feature = "health")))]
+#[cfg(not(test))]
 #[rustfmt::skip]
 pub mod health;
 #[cfg(feature = "hr")]
 #[cfg_attr(docsrs, doc(cfg(feature = "hr")))]
+#[cfg(not(test))]
 #[rustfmt::skip]
 pub mod hr;
 #[cfg(feature = "identity")]
 #[cfg_attr(docsrs, doc(cfg(feature = "identity")))]
+#[cfg(not(test))]
 #[rustfmt::skip]
 pub mod identity;
 #[cfg(feature = "invoice")]
 #[cfg_attr(docsrs, doc(cfg(feature = "invoice")))]
+#[cfg(not(test))]
 #[rustfmt::skip]
 pub mod invoice;
 #[cfg(feature = "kf")]
 #[cfg_attr(docsrs, doc(cfg(feature = "kf")))]
+#[cfg(not(test))]
 #[rustfmt::skip]
 pub mod kf;
 #[cfg(feature = "legacy")]
 #[cfg_attr(docsrs, doc(cfg(feature = "legacy")))]
+#[cfg(not(test))]
 #[rustfmt::skip]
 pub mod legacy;
 #[cfg(feature = "living")]
 #[cfg_attr(docsrs, doc(cfg(feature = "living")))]
+#[cfg(not(test))]
 #[rustfmt::skip]
 pub mod living;
 #[cfg(feature = "material")]
 #[cfg_attr(docsrs, doc(cfg(feature = "material")))]
+#[cfg(not(test))]
 #[rustfmt::skip]
 pub mod material;
 #[cfg(feature = "media")]
 #[cfg_attr(docsrs, doc(cfg(feature = "media")))]
+#[cfg(not(test))]
 #[rustfmt::skip]
 pub mod media;
 #[cfg(feature = "meeting")]
 #[cfg_attr(docsrs, doc(cfg(feature = "meeting")))]
+#[cfg(not(test))]
 #[rustfmt::skip]
 pub mod meeting;
 #[cfg(feature = "message")]
 #[cfg_attr(docsrs, doc(cfg(feature = "message")))]
+#[cfg(not(test))]
 #[rustfmt::skip]
 pub mod message;
 #[cfg(feature = "oa")]
 #[cfg_attr(docsrs, doc(cfg(feature = "oa")))]
+#[cfg(not(test))]
 #[rustfmt::skip]
 pub mod oa;
 #[cfg(feature = "provider")]
 #[cfg_attr(docsrs, doc(cfg(feature = "provider")))]
+#[cfg(not(test))]
 #[rustfmt::skip]
 pub mod provider;
 #[cfg(feature = "report")]
 #[cfg_attr(docsrs, doc(cfg(feature = "report")))]
+#[cfg(not(test))]
 #[rustfmt::skip]
 pub mod report;
 #[cfg(feature = "robot")]
 #[cfg_attr(docsrs, doc(cfg(feature = "robot")))]
+#[cfg(not(test))]
 #[rustfmt::skip]
 pub mod robot;
 #[cfg(feature = "school")]
 #[cfg_attr(docsrs, doc(cfg(feature = "school")))]
+#[cfg(not(test))]
 #[rustfmt::skip]
 pub mod school;
 #[cfg(feature = "security")]
 #[cfg_attr(docsrs, doc(cfg(feature = "security")))]
+#[cfg(not(test))]
 #[rustfmt::skip]
 pub mod security;
 #[cfg(feature = "wedoc")]
 #[cfg_attr(docsrs, doc(cfg(feature = "wedoc")))]
+#[cfg(not(test))]
 #[rustfmt::skip]
 pub mod wedoc;
 #[cfg(feature = "wedrive")]
 #[cfg_attr(docsrs, doc(cfg(feature = "wedrive")))]
+#[cfg(not(test))]
 #[rustfmt::skip]
 pub mod wedrive;
 #[cfg(feature = "callbacks")]
