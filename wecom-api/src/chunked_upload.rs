@@ -9,8 +9,6 @@
 
 use std::path::Path;
 
-use base64::Engine as _;
-use base64::engine::general_purpose::STANDARD;
 use sha1::{Digest, Sha1};
 use tokio::io::AsyncReadExt;
 
@@ -154,6 +152,7 @@ impl crate::Client {
             return started.fileid.ok_or_else(|| missing("fileid"));
         }
         let upload_key = started.upload_key.ok_or_else(|| missing("upload_key"))?;
+        use base64::Engine as _;
         let mut file = open(path).await?;
         let mut block = vec![0u8; BLOCK_SIZE];
         let mut index = 1;
@@ -162,7 +161,7 @@ impl crate::Client {
             if filled == 0 {
                 break;
             }
-            let content = STANDARD.encode(&block[..filled]);
+            let content = base64::engine::general_purpose::STANDARD.encode(&block[..filled]);
             self.wedrive_file()
                 .upload_part(upload_key.as_str(), index, content)
                 .await?;

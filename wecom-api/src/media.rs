@@ -5,7 +5,7 @@ mod limits;
 
 // The generated group shares this module's name: its items are re-exported here, so
 // `wecom_api::media::MediaType` and `wecom_api::media::UploadFile` both resolve.
-#[cfg(feature = "media")]
+#[cfg(all(feature = "media", not(test)))]
 #[cfg_attr(docsrs, doc(cfg(feature = "media")))]
 pub use crate::generated::media::*;
 
