@@ -23,7 +23,7 @@ pub enum RetrySafety {
 
 /// GETs WeCom documents as changing state or as one-time (an OAuth `code` works once):
 /// every GET the spec marks `retry_safe: false`.
-const UNSAFE_GETS: [&str; 8] = [
+const UNSAFE_GETS: [&str; 9] = [
     "/cgi-bin/user/delete",
     "/cgi-bin/department/delete",
     "/cgi-bin/tag/delete",
@@ -32,6 +32,8 @@ const UNSAFE_GETS: [&str; 8] = [
     "/cgi-bin/user/authsucc",
     "/cgi-bin/auth/getuserinfo",
     "/cgi-bin/user/getuserinfo",
+    // One ticket per corp, ever: a resend after a lost answer could not get it again.
+    "/cgi-bin/corp/apply_mass_call_ticket",
 ];
 
 impl RetrySafety {

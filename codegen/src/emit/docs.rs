@@ -226,6 +226,12 @@ fn literal(
         (TypeRef::Boolean | TypeRef::Flag, _) => {
             (value.as_bool().unwrap_or(false) || integer(value) == Some(1)).to_string()
         }
+        // An empty array literal cannot tell the setter's item type.
+        (TypeRef::Array(inner), Value::Array(items))
+            if items.is_empty() && matches!(**inner, TypeRef::String | TypeRef::Integer) =>
+        {
+            format!("Vec::<{}>::new()", rust_path(spec, inner))
+        }
         (TypeRef::Array(inner), Value::Array(items))
             if matches!(**inner, TypeRef::String | TypeRef::Integer) =>
         {

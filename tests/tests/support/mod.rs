@@ -274,12 +274,24 @@ pub fn assert_decoded<T: serde::Serialize + std::fmt::Debug>(documented: &str, d
 
 /// Whether `actual` holds everything in `expected` (nulls may be absent).
 fn covers(expected: &Value, actual: &Value, at: &str) -> Result<(), String> {
+    covers_in(expected, actual, at, Bools::FlagsDecoded)
+}
+
+/// Whether a documented 0/1 may come back as a `bool` (a decoded response) or must be sent
+/// exactly as documented (a request body: WeCom reads `true` and `1` differently).
+#[derive(Clone, Copy, PartialEq)]
+enum Bools {
+    FlagsDecoded,
+    Exact,
+}
+
+fn covers_in(expected: &Value, actual: &Value, at: &str, bools: Bools) -> Result<(), String> {
     match (expected, actual) {
         (Value::Object(want), Value::Object(have)) => {
             for (key, value) in want {
                 let place = format!("{at}.{key}");
                 match have.get(key) {
-                    Some(found) => covers(value, found, &place)?,
+                    Some(found) => covers_in(value, found, &place, bools)?,
                     // An empty list or map decodes to an empty Vec/map, which is not re-sent.
                     None if value.is_null() || is_empty_container(value) => {}
                     None => return Err(format!("{place}: missing")),
@@ -291,8 +303,8 @@ fn covers(expected: &Value, actual: &Value, at: &str) -> Result<(), String> {
             .iter()
             .zip(have)
             .enumerate()
-            .try_for_each(|(i, (w, h))| covers(w, h, &format!("{at}[{i}]"))),
-        _ if same_scalar(expected, actual) => Ok(()),
+            .try_for_each(|(i, (w, h))| covers_in(w, h, &format!("{at}[{i}]"), bools)),
+        _ if same_scalar(expected, actual, bools) => Ok(()),
         _ => Err(format!("{at}: expected {expected}, found {actual}")),
     }
 }
@@ -304,15 +316,23 @@ fn is_empty_container(value: &Value) -> bool {
 
 /// Same JSON both ways, with `covers`' leniency.
 fn equivalent(expected: &Value, actual: &Value, at: &str) -> Result<(), String> {
-    covers(expected, actual, at)?;
-    covers(actual, expected, at)
+    covers_in(expected, actual, at, Bools::Exact)?;
+    covers_in(actual, expected, at, Bools::Exact)
 }
 
 /// Equal scalars, where a number and its decimal string count as equal (WeCom mixes them).
-fn same_scalar(a: &Value, b: &Value) -> bool {
+fn same_scalar(a: &Value, b: &Value, bools: Bools) -> bool {
     match (a, b) {
         (Value::Number(n), Value::String(s)) | (Value::String(s), Value::Number(n)) => {
             s.trim() == n.to_string()
+        }
+        // `0` decoded into an `f64` comes back as `0.0`: the same number.
+        (Value::Number(x), Value::Number(y)) => x.as_f64() == y.as_f64(),
+        // A 0/1 flag decodes to a `bool`.
+        (Value::Number(n), Value::Bool(b)) | (Value::Bool(b), Value::Number(n))
+            if bools == Bools::FlagsDecoded =>
+        {
+            n.as_i64() == Some(i64::from(*b))
         }
         _ => a == b,
     }

@@ -1776,7 +1776,7 @@ impl HardwareDataApi {
     /// # async fn example(client: wecom_api::Client) -> Result<(), Box<dyn std::error::Error>> {
     /// let response = client.hardware_data().get_temperature_data(DeviceUserType::Member, 12345, 67890, 1)
     ///     .device_sn_list(["SN1", "SN2"])
-    ///     .open_userid_list([])
+    ///     .open_userid_list(Vec::<String>::new())
     ///     .await?;
     /// # Ok(())
     /// # }

@@ -9630,7 +9630,7 @@ impl WedocSmartsheetApi {
     /// # async fn example(client: wecom_api::Client) -> Result<(), Box<dyn std::error::Error>> {
     /// let response = client.wedoc_smartsheet().get_records("DOCID", "123Abc")
     ///     .view_id("vCRl8n")
-    ///     .record_ids([])
+    ///     .record_ids(Vec::<String>::new())
     ///     .await?;
     /// # Ok(())
     /// # }
