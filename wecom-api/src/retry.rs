@@ -21,26 +21,11 @@ pub enum RetrySafety {
     Unsafe,
 }
 
-/// GETs WeCom documents as changing state or as one-time (an OAuth `code` works once):
-/// every GET the spec marks `retry_safe: false`.
-const UNSAFE_GETS: [&str; 9] = [
-    "/cgi-bin/user/delete",
-    "/cgi-bin/department/delete",
-    "/cgi-bin/tag/delete",
-    "/cgi-bin/menu/delete",
-    "/cgi-bin/material/del",
-    "/cgi-bin/user/authsucc",
-    "/cgi-bin/auth/getuserinfo",
-    "/cgi-bin/user/getuserinfo",
-    // One ticket per corp, ever: a resend after a lost answer could not get it again.
-    "/cgi-bin/corp/apply_mass_call_ticket",
-];
-
 impl RetrySafety {
-    /// The default of a raw GET of `path`: [`Unsafe`](Self::Unsafe) for the GETs WeCom
-    /// documents as changing state or one-time (`user/delete`, `department/delete`,
-    /// `tag/delete`, `menu/delete`, `material/del`, `user/authsucc`, and the OAuth code
-    /// exchanges `auth/getuserinfo`, `user/getuserinfo`), and for any other path whose
+    /// The default of a raw GET of `path`: [`Unsafe`](Self::Unsafe) for every GET the spec
+    /// marks `retry_safe: false` (state-changing or one-time: `user/delete`,
+    /// `department/delete`, `tag/delete`, `menu/delete`, `material/del`, `user/authsucc`, the
+    /// OAuth code exchanges, `sync/contact_sync_success`, ...), and for any other path whose
     /// last segment says `delete`/`del`, `authsucc` or `getuserinfo`; else
     /// [`Safe`](Self::Safe).
     ///
@@ -52,7 +37,7 @@ impl RetrySafety {
     /// ```
     pub fn for_get(path: &str) -> RetrySafety {
         let path = path.trim_end_matches('/');
-        if UNSAFE_GETS.contains(&path) {
+        if crate::generated::UNSAFE_GETS.binary_search(&path).is_ok() {
             return RetrySafety::Unsafe;
         }
         let last = path.rsplit('/').next().unwrap_or(path).to_ascii_lowercase();

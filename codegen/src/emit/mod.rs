@@ -88,6 +88,22 @@ pub fn generate(spec: &Spec) -> Result<Vec<GeneratedFile>, String> {
     let lints = quote! {
         #![allow(clippy::too_many_arguments, clippy::large_enum_variant)]
     };
+    // Raw `get_json` calls consult this: every GET the spec says must not be resent, in every
+    // group whether its feature is on or not.
+    let mut unsafe_gets: Vec<&str> = spec
+        .groups
+        .iter()
+        .flat_map(|g| &g.spec.endpoints)
+        .filter(|e| e.method == HttpMethod::GET && !retry_safe(e))
+        .map(|e| e.path.as_str())
+        .collect();
+    unsafe_gets.sort_unstable();
+    unsafe_gets.dedup();
+    modules.extend(quote! {
+        /// Paths of the GETs that change state or are one-time (`retry_safe: false` in the
+        /// spec), sorted: a raw call to one is not resent.
+        pub(crate) const UNSAFE_GETS: &[&str] = &[#(#unsafe_gets),*];
+    });
     files.push(GeneratedFile {
         path: "wecom-api/src/generated/mod.rs".into(),
         contents: render(

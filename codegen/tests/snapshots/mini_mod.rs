@@ -7,5 +7,8 @@
 #[cfg(not(test))]
 #[rustfmt::skip]
 pub mod mini;
+/// Paths of the GETs that change state or are one-time (`retry_safe: false` in the
+/// spec), sorted: a raw call to one is not resent.
+pub(crate) const UNSAFE_GETS: &[&str] = &[];
 #[rustfmt::skip]
 pub(crate) mod errcodes;

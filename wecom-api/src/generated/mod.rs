@@ -144,5 +144,28 @@ pub mod wedrive;
 #[cfg_attr(docsrs, doc(cfg(feature = "callbacks")))]
 #[rustfmt::skip]
 pub(crate) mod callbacks;
+/// Paths of the GETs that change state or are one-time (`retry_safe: false` in the
+/// spec), sorted: a raw call to one is not resent.
+pub(crate) const UNSAFE_GETS: &[&str] = &[
+    "/cgi-bin/auth/getuserinfo",
+    "/cgi-bin/corp/apply_mass_call_ticket",
+    "/cgi-bin/department/delete",
+    "/cgi-bin/material/del",
+    "/cgi-bin/menu/delete",
+    "/cgi-bin/miniprogram/jscode2session",
+    "/cgi-bin/school/department/delete",
+    "/cgi-bin/school/getuserinfo",
+    "/cgi-bin/school/user/delete_parent",
+    "/cgi-bin/school/user/delete_student",
+    "/cgi-bin/service/auth/getuserinfo3rd",
+    "/cgi-bin/service/get_pre_auth_code",
+    "/cgi-bin/service/getuserinfo3rd",
+    "/cgi-bin/service/miniprogram/jscode2session",
+    "/cgi-bin/sync/contact_sync_success",
+    "/cgi-bin/tag/delete",
+    "/cgi-bin/user/authsucc",
+    "/cgi-bin/user/delete",
+    "/cgi-bin/user/getuserinfo",
+];
 #[rustfmt::skip]
 pub(crate) mod errcodes;
