@@ -76,7 +76,7 @@ impl BlockSha {
             let state = self.state.get_or_insert(SHA1_INIT);
             let blocks: Vec<sha1::digest::generic_array::GenericArray<u8, _>> = block
                 .chunks_exact(64)
-                .map(|chunk| sha1::digest::generic_array::GenericArray::clone_from_slice(chunk))
+                .map(sha1::digest::generic_array::GenericArray::clone_from_slice)
                 .collect();
             sha1::compress(state, &blocks);
             self.hashes

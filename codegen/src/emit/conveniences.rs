@@ -125,7 +125,11 @@ fn constructor(name: &str, fields: &[Field]) -> TokenStream {
         let name = field_ident(f);
         if rust_required(f) {
             let (_, convert) = field_argument(f);
-            quote!(#name: #name #convert,)
+            if convert.is_empty() {
+                quote!(#name,)
+            } else {
+                quote!(#name: #name #convert,)
+            }
         } else if field_shape(f, true) == FieldShape::Optional {
             quote!(#name: None,)
         } else {

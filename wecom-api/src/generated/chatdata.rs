@@ -1988,7 +1988,7 @@ impl PublicKeySetRequest {
     pub fn new(public_key: impl Into<String>, public_key_ver: i64) -> Self {
         Self {
             public_key: public_key.into(),
-            public_key_ver: public_key_ver,
+            public_key_ver,
         }
     }
 }
@@ -2005,7 +2005,7 @@ impl SearchChatInfo {
         id_list: impl IntoIterator<Item = impl Into<SearchChatParty>>,
     ) -> Self {
         Self {
-            chat_type: chat_type,
+            chat_type,
             id_list: id_list.into_iter().map(Into::into).collect(),
         }
     }

@@ -2334,7 +2334,7 @@ impl ContactRuleChange {
     /// A `ContactRuleChange` with its required `rule_id` set and every optional field unset.
     pub fn new(rule_id: i64) -> Self {
         Self {
-            rule_id: rule_id,
+            rule_id,
             range: None,
             whitelist: None,
             exclude: None,
@@ -2389,7 +2389,7 @@ impl DepartmentCreateRequest {
         Self {
             name: name.into(),
             name_en: None,
-            parentid: parentid,
+            parentid,
             order: None,
             id: None,
         }
@@ -2399,7 +2399,7 @@ impl DepartmentUpdateRequest {
     /// A `DepartmentUpdateRequest` with its required `id` set and every optional field unset.
     pub fn new(id: i64) -> Self {
         Self {
-            id: id,
+            id,
             name: None,
             name_en: None,
             parentid: None,
@@ -2420,7 +2420,7 @@ impl ExportTagUserRequest {
     /// A `ExportTagUserRequest` with its required `tagid`, `encoding_aeskey` set and every optional field unset.
     pub fn new(tagid: i64, encoding_aeskey: impl Into<crate::Secret>) -> Self {
         Self {
-            tagid: tagid,
+            tagid,
             encoding_aeskey: encoding_aeskey.into(),
             block_size: None,
         }
@@ -2496,7 +2496,7 @@ impl TagUpdateRequest {
     /// A `TagUpdateRequest` with its required `tagid`, `tagname` set and every optional field unset.
     pub fn new(tagid: i64, tagname: impl Into<String>) -> Self {
         Self {
-            tagid: tagid,
+            tagid,
             tagname: tagname.into(),
         }
     }
@@ -2505,7 +2505,7 @@ impl TagUsersRequest {
     /// A `TagUsersRequest` with its required `tagid` set and every optional field unset.
     pub fn new(tagid: i64) -> Self {
         Self {
-            tagid: tagid,
+            tagid,
             userlist: None,
             partylist: None,
         }

@@ -970,7 +970,7 @@ impl AppShareInfoListRequest {
     /// A `AppShareInfoListRequest` with its required `agentid` set and every optional field unset.
     pub fn new(agentid: i64) -> Self {
         Self {
-            agentid: agentid,
+            agentid,
             business_type: None,
             corpid: None,
             limit: None,
@@ -1100,7 +1100,7 @@ impl CorpGroupTokenRequest {
         Self {
             corpid: corpid.into(),
             business_type: None,
-            agentid: agentid,
+            agentid,
         }
     }
 }
@@ -1146,7 +1146,7 @@ impl RuleIdRequest {
     pub fn new(chain_id: impl Into<String>, rule_id: i64) -> Self {
         Self {
             chain_id: chain_id.into(),
-            rule_id: rule_id,
+            rule_id,
         }
     }
 }
@@ -1165,7 +1165,7 @@ impl RuleModifyRequest {
     ) -> Self {
         Self {
             chain_id: chain_id.into(),
-            rule_id: rule_id,
+            rule_id,
             rule_info: rule_info.into(),
         }
     }

@@ -1224,18 +1224,15 @@ impl EmailComposeSendRequest {
 impl EmailDeleteAuthCodeRequest {
     /// A `EmailDeleteAuthCodeRequest` with its required `id`, `auth_code_id` set and every optional field unset.
     pub fn new(id: i64, auth_code_id: i64) -> Self {
-        Self {
-            id: id,
-            auth_code_id: auth_code_id,
-        }
+        Self { id, auth_code_id }
     }
 }
 impl EmailGetMailListRequest {
     /// A `EmailGetMailListRequest` with its required `begin_time`, `end_time` set and every optional field unset.
     pub fn new(begin_time: i64, end_time: i64) -> Self {
         Self {
-            begin_time: begin_time,
-            end_time: end_time,
+            begin_time,
+            end_time,
             cursor: None,
             limit: None,
         }
@@ -1339,14 +1336,14 @@ impl EmailPublicGetRequest {
 impl EmailPublicIdRequest {
     /// A `EmailPublicIdRequest` with its required `id` set and every optional field unset.
     pub fn new(id: i64) -> Self {
-        Self { id: id }
+        Self { id }
     }
 }
 impl EmailPublicUpdateRequest {
     /// A `EmailPublicUpdateRequest` with its required `id` set and every optional field unset.
     pub fn new(id: i64) -> Self {
         Self {
-            id: id,
+            id,
             name: None,
             userid_list: None,
             department_list: None,
@@ -1370,8 +1367,8 @@ impl EmailSchedule {
             schedule_id: None,
             method: None,
             location: None,
-            start_time: start_time,
-            end_time: end_time,
+            start_time,
+            end_time,
             reminders: None,
         }
     }

@@ -6377,8 +6377,8 @@ impl AcquisitionStatisticRequest {
     pub fn new(link_id: impl Into<String>, start_time: i64, end_time: i64) -> Self {
         Self {
             link_id: link_id.into(),
-            start_time: start_time,
-            end_time: end_time,
+            start_time,
+            end_time,
         }
     }
 }
@@ -6527,7 +6527,7 @@ impl CustomerStrategyEditRequest {
     /// A `CustomerStrategyEditRequest` with its required `strategy_id` set and every optional field unset.
     pub fn new(strategy_id: i64) -> Self {
         Self {
-            strategy_id: strategy_id,
+            strategy_id,
             strategy_name: None,
             admin_list: None,
             privilege: None,
@@ -6575,7 +6575,7 @@ impl FromServiceExternalUseridRequest {
     pub fn new(external_userid: impl Into<String>, source_agentid: i64) -> Self {
         Self {
             external_userid: external_userid.into(),
-            source_agentid: source_agentid,
+            source_agentid,
         }
     }
 }
@@ -6595,7 +6595,7 @@ impl GroupChatListRequest {
             status_filter: None,
             owner_filter: None,
             cursor: None,
-            limit: limit,
+            limit,
         }
     }
 }
@@ -6618,7 +6618,7 @@ impl GroupChatStatisticByDayRequest {
     /// A `GroupChatStatisticByDayRequest` with its required `day_begin_time`, `owner_filter` set and every optional field unset.
     pub fn new(day_begin_time: i64, owner_filter: impl Into<StatOwnerFilter>) -> Self {
         Self {
-            day_begin_time: day_begin_time,
+            day_begin_time,
             day_end_time: None,
             owner_filter: owner_filter.into(),
         }
@@ -6628,7 +6628,7 @@ impl GroupChatStatisticRequest {
     /// A `GroupChatStatisticRequest` with its required `day_begin_time`, `owner_filter` set and every optional field unset.
     pub fn new(day_begin_time: i64, owner_filter: impl Into<StatOwnerFilter>) -> Self {
         Self {
-            day_begin_time: day_begin_time,
+            day_begin_time,
             day_end_time: None,
             owner_filter: owner_filter.into(),
             order_by: None,
@@ -6655,8 +6655,8 @@ impl GroupMsgListRequest {
     pub fn new(chat_type: impl Into<ChatType>, start_time: i64, end_time: i64) -> Self {
         Self {
             chat_type: chat_type.into(),
-            start_time: start_time,
-            end_time: end_time,
+            start_time,
+            end_time,
             creator: None,
             filter_type: None,
             limit: None,
@@ -6873,8 +6873,8 @@ impl MomentListRequest {
     /// A `MomentListRequest` with its required `start_time`, `end_time` set and every optional field unset.
     pub fn new(start_time: i64, end_time: i64) -> Self {
         Self {
-            start_time: start_time,
-            end_time: end_time,
+            start_time,
+            end_time,
             creator: None,
             filter_type: None,
             cursor: None,
@@ -6902,7 +6902,7 @@ impl MomentStrategyEditRequest {
     /// A `MomentStrategyEditRequest` with its required `strategy_id` set and every optional field unset.
     pub fn new(strategy_id: i64) -> Self {
         Self {
-            strategy_id: strategy_id,
+            strategy_id,
             strategy_name: None,
             admin_list: None,
             privilege: None,
@@ -6979,7 +6979,7 @@ impl ProductAlbumAddRequest {
     ) -> Self {
         Self {
             description: description.into(),
-            price: price,
+            price,
             product_sn: None,
             attachments: attachments.into_iter().map(Into::into).collect(),
         }
@@ -6995,7 +6995,7 @@ impl ProductAlbumUpdateRequest {
         Self {
             product_id: product_id.into(),
             description: description.into(),
-            price: price,
+            price,
             product_sn: None,
             attachments: None,
         }
@@ -7040,7 +7040,7 @@ impl StatOwnerFilter {
 impl StrategyIdRequest {
     /// A `StrategyIdRequest` with its required `strategy_id` set and every optional field unset.
     pub fn new(strategy_id: i64) -> Self {
-        Self { strategy_id: strategy_id }
+        Self { strategy_id }
     }
 }
 impl StrategyRange {
@@ -7057,7 +7057,7 @@ impl StrategyRangeRequest {
     /// A `StrategyRangeRequest` with its required `strategy_id` set and every optional field unset.
     pub fn new(strategy_id: i64) -> Self {
         Self {
-            strategy_id: strategy_id,
+            strategy_id,
             cursor: None,
             limit: None,
         }
@@ -7070,7 +7070,7 @@ impl StrategyTagAddRequest {
         tag: impl IntoIterator<Item = impl Into<NewCorpTag>>,
     ) -> Self {
         Self {
-            strategy_id: strategy_id,
+            strategy_id,
             group_id: None,
             group_name: None,
             order: None,
@@ -7166,8 +7166,8 @@ impl UserBehaviorDataRequest {
         Self {
             userids: None,
             partyids: None,
-            start_time: start_time,
-            end_time: end_time,
+            start_time,
+            end_time,
         }
     }
 }

@@ -2324,8 +2324,8 @@ impl BillListRequest {
     /// A `BillListRequest` with its required `begin_time`, `end_time` set and every optional field unset.
     pub fn new(begin_time: i64, end_time: i64) -> Self {
         Self {
-            begin_time: begin_time,
-            end_time: end_time,
+            begin_time,
+            end_time,
             payee_userid: None,
             cursor: None,
             limit: None,
@@ -2336,8 +2336,8 @@ impl FundFlowRequest {
     /// A `FundFlowRequest` with its required `begin_time`, `end_time`, `mch_id` set and every optional field unset.
     pub fn new(begin_time: i64, end_time: i64, mch_id: impl Into<String>) -> Self {
         Self {
-            begin_time: begin_time,
-            end_time: end_time,
+            begin_time,
+            end_time,
             mch_id: mch_id.into(),
             cursor: None,
             limit: None,
@@ -2397,7 +2397,7 @@ impl OrderAmount {
     /// A `OrderAmount` with its required `total`, `currency` set and every optional field unset.
     pub fn new(total: i64, currency: impl Into<String>) -> Self {
         Self {
-            total: total,
+            total,
             currency: currency.into(),
         }
     }
@@ -2413,8 +2413,8 @@ impl OrderGoods {
             merchant_goods_id: merchant_goods_id.into(),
             wechatpay_goods_id: None,
             goods_name: None,
-            quantity: quantity,
-            unit_price: unit_price,
+            quantity,
+            unit_price,
         }
     }
 }
@@ -2455,8 +2455,8 @@ impl RefundAmountRequest {
     /// A `RefundAmountRequest` with its required `refund`, `total`, `currency` set and every optional field unset.
     pub fn new(refund: i64, total: i64, currency: impl Into<String>) -> Self {
         Self {
-            refund: refund,
-            total: total,
+            refund,
+            total,
             currency: currency.into(),
         }
     }

@@ -1376,7 +1376,7 @@ impl BioInfoResultRequest {
     pub fn new(errcode: i64) -> Self {
         Self {
             oper_id: None,
-            errcode: errcode,
+            errcode,
             errmsg: None,
             open_userid: None,
             user_type: None,
@@ -1394,7 +1394,7 @@ impl CheckinRecord {
         Self {
             open_userid: open_userid.into(),
             user_type: user_type.into(),
-            timestamp: timestamp,
+            timestamp,
         }
     }
 }
@@ -1465,7 +1465,7 @@ impl FirmwareUpgradeResultRequest {
     ) -> Self {
         Self {
             oper_id: oper_id.into(),
-            errcode: errcode,
+            errcode,
             errmsg: None,
             cur_version: cur_version.into(),
         }
@@ -1495,7 +1495,7 @@ impl RemoteOpenResultRequest {
         Self {
             oper_id: oper_id.into(),
             report_type: report_type.into(),
-            errcode: errcode,
+            errcode,
             errmsg: None,
         }
     }

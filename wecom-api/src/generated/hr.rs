@@ -622,7 +622,7 @@ impl StaffFieldInput {
     /// A `StaffFieldInput` with its required `fieldid` set and every optional field unset.
     pub fn new(fieldid: i64) -> Self {
         Self {
-            fieldid: fieldid,
+            fieldid,
             sub_idx: None,
             value_string: None,
             value_uint32: None,
@@ -636,10 +636,7 @@ impl StaffFieldInput {
 impl StaffFieldRef {
     /// A `StaffFieldRef` with its required `fieldid` set and every optional field unset.
     pub fn new(fieldid: i64) -> Self {
-        Self {
-            fieldid: fieldid,
-            sub_idx: None,
-        }
+        Self { fieldid, sub_idx: None }
     }
 }
 impl StaffGroupInsert {
@@ -656,7 +653,7 @@ impl StaffGroupRemove {
     pub fn new(group_type: impl Into<StaffRepeatGroup>, sub_idx: i64) -> Self {
         Self {
             group_type: group_type.into(),
-            sub_idx: sub_idx,
+            sub_idx,
         }
     }
 }

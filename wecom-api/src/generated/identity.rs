@@ -763,7 +763,7 @@ pub struct UseridToOpenUseridResponse {
 impl ApplyToUpgradeChatidRequest {
     /// A `ApplyToUpgradeChatidRequest` with its required `upgrade_time` set and every optional field unset.
     pub fn new(upgrade_time: i64) -> Self {
-        Self { upgrade_time: upgrade_time }
+        Self { upgrade_time }
     }
 }
 impl AuthGetTfaInfoRequest {

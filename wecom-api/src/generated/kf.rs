@@ -3300,8 +3300,8 @@ impl KfCorpStatisticRequest {
     pub fn new(open_kfid: impl Into<String>, start_time: i64, end_time: i64) -> Self {
         Self {
             open_kfid: open_kfid.into(),
-            start_time: start_time,
-            end_time: end_time,
+            start_time,
+            end_time,
         }
     }
 }
@@ -3468,8 +3468,8 @@ impl KfLocation {
     /// A `KfLocation` with its required `latitude`, `longitude` set and every optional field unset.
     pub fn new(latitude: f64, longitude: f64) -> Self {
         Self {
-            latitude: latitude,
-            longitude: longitude,
+            latitude,
+            longitude,
             name: None,
             address: None,
         }
@@ -3608,8 +3608,8 @@ impl KfServicerStatisticRequest {
         Self {
             open_kfid: open_kfid.into(),
             servicer_userid: None,
-            start_time: start_time,
-            end_time: end_time,
+            start_time,
+            end_time,
         }
     }
 }

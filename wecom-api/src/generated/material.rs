@@ -344,8 +344,8 @@ impl MaterialBatchGetRequest {
         Self {
             material_type: material_type.into(),
             agentid: None,
-            offset: offset,
-            count: count,
+            offset,
+            count,
         }
     }
 }

@@ -7912,7 +7912,7 @@ impl ControlMuteUserRequest {
     ) -> Self {
         Self {
             meetingid: meetingid.into(),
-            option: option,
+            option,
             operated_user: operated_user.into_iter().map(Into::into).collect(),
         }
     }
@@ -7926,7 +7926,7 @@ impl ControlSetCohostRequest {
     ) -> Self {
         Self {
             meetingid: meetingid.into(),
-            action: action,
+            action,
             operated_user: operated_user.into(),
         }
     }
@@ -8489,7 +8489,7 @@ impl MraSetRaiseHandRequest {
     ) -> Self {
         Self {
             meetingid: meetingid.into(),
-            raise_hand: raise_hand,
+            raise_hand,
             mra: mra.into(),
         }
     }
@@ -8558,7 +8558,7 @@ impl PhoneNumber {
     /// A `PhoneNumber` with its required `area`, `phone` set and every optional field unset.
     pub fn new(area: i64, phone: impl Into<String>) -> Self {
         Self {
-            area: area,
+            area,
             phone: phone.into(),
             extension_number: None,
             status: None,
@@ -8668,8 +8668,8 @@ impl RecordListRequest {
         Self {
             meetingid: None,
             meeting_code: None,
-            start_time: start_time,
-            end_time: end_time,
+            start_time,
+            end_time,
             userid: None,
             cursor: None,
             limit: None,
@@ -8811,8 +8811,8 @@ impl StatsGetStartListRequest {
     ) -> Self {
         Self {
             stats_type: stats_type.into(),
-            begin_time: begin_time,
-            end_time: end_time,
+            begin_time,
+            end_time,
             limit: None,
             cursor: None,
         }

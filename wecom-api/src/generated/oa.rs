@@ -7261,8 +7261,8 @@ impl ApprovalDataLegacyRequest {
     /// A `ApprovalDataLegacyRequest` with its required `starttime`, `endtime` set and every optional field unset.
     pub fn new(starttime: i64, endtime: i64) -> Self {
         Self {
-            starttime: starttime,
-            endtime: endtime,
+            starttime,
+            endtime,
             next_spnum: None,
         }
     }
@@ -7315,7 +7315,7 @@ impl ApprovalListNumbersRequest {
             endtime: endtime.into(),
             new_cursor: None,
             cursor: None,
-            size: size,
+            size,
             filters: None,
         }
     }
@@ -7523,7 +7523,7 @@ impl CheckinOptionClearRequest {
         clear_field: impl IntoIterator<Item = impl Into<CheckinClearField>>,
     ) -> Self {
         Self {
-            groupid: groupid,
+            groupid,
             clear_field: clear_field.into_iter().map(Into::into).collect(),
             effective_now: None,
         }
@@ -7533,7 +7533,7 @@ impl CheckinOptionDeleteRequest {
     /// A `CheckinOptionDeleteRequest` with its required `groupid` set and every optional field unset.
     pub fn new(groupid: i64) -> Self {
         Self {
-            groupid: groupid,
+            groupid,
             effective_now: None,
         }
     }
@@ -7556,9 +7556,9 @@ impl CheckinPunchCorrectionRequest {
     ) -> Self {
         Self {
             userid: userid.into(),
-            schedule_date_time: schedule_date_time,
+            schedule_date_time,
             schedule_checkin_time: None,
-            checkin_time: checkin_time,
+            checkin_time,
             remark: None,
         }
     }
@@ -7568,7 +7568,7 @@ impl CheckinRecordInput {
     pub fn new(userid: impl Into<String>, checkin_time: i64) -> Self {
         Self {
             userid: userid.into(),
-            checkin_time: checkin_time,
+            checkin_time,
             location_title: None,
             location_detail: None,
             mediaids: None,
@@ -7590,8 +7590,8 @@ impl CheckinReportRequest {
         useridlist: impl IntoIterator<Item = impl Into<String>>,
     ) -> Self {
         Self {
-            starttime: starttime,
-            endtime: endtime,
+            starttime,
+            endtime,
             useridlist: useridlist.into_iter().map(Into::into).collect(),
         }
     }
@@ -7607,8 +7607,8 @@ impl CheckinScheduleItem {
     pub fn new(userid: impl Into<String>, day: i64, schedule_id: i64) -> Self {
         Self {
             userid: userid.into(),
-            day: day,
-            schedule_id: schedule_id,
+            day,
+            schedule_id,
         }
     }
 }
@@ -7620,8 +7620,8 @@ impl CheckinScheduleListRequest {
         useridlist: impl IntoIterator<Item = impl Into<String>>,
     ) -> Self {
         Self {
-            starttime: starttime,
-            endtime: endtime,
+            starttime,
+            endtime,
             useridlist: useridlist.into_iter().map(Into::into).collect(),
         }
     }
@@ -7634,9 +7634,9 @@ impl CheckinSetSchedulesRequest {
         yearmonth: i64,
     ) -> Self {
         Self {
-            groupid: groupid,
+            groupid,
             items: items.into_iter().map(Into::into).collect(),
-            yearmonth: yearmonth,
+            yearmonth,
         }
     }
 }
@@ -7647,7 +7647,7 @@ impl CheckinUserOptionRequest {
         useridlist: impl IntoIterator<Item = impl Into<String>>,
     ) -> Self {
         Self {
-            datetime: datetime,
+            datetime,
             useridlist: useridlist.into_iter().map(Into::into).collect(),
         }
     }
@@ -7735,8 +7735,8 @@ impl JournalStatListRequest {
     pub fn new(template_id: impl Into<String>, starttime: i64, endtime: i64) -> Self {
         Self {
             template_id: template_id.into(),
-            starttime: starttime,
-            endtime: endtime,
+            starttime,
+            endtime,
         }
     }
 }
@@ -7760,7 +7760,7 @@ impl MeetingRoomAddRequest {
     pub fn new(name: impl Into<String>, capacity: i64) -> Self {
         Self {
             name: name.into(),
-            capacity: capacity,
+            capacity,
             city: None,
             building: None,
             floor: None,
@@ -7778,7 +7778,7 @@ impl MeetingRoomBookByMeetingRequest {
         booker: impl Into<String>,
     ) -> Self {
         Self {
-            meetingroom_id: meetingroom_id,
+            meetingroom_id,
             meetingid: meetingid.into(),
             booker: booker.into(),
         }
@@ -7792,7 +7792,7 @@ impl MeetingRoomBookByScheduleRequest {
         booker: impl Into<String>,
     ) -> Self {
         Self {
-            meetingroom_id: meetingroom_id,
+            meetingroom_id,
             schedule_id: schedule_id.into(),
             booker: booker.into(),
         }
@@ -7802,7 +7802,7 @@ impl MeetingRoomBookInfoRequest {
     /// A `MeetingRoomBookInfoRequest` with its required `meetingroom_id`, `booking_id` set and every optional field unset.
     pub fn new(meetingroom_id: i64, booking_id: impl Into<String>) -> Self {
         Self {
-            meetingroom_id: meetingroom_id,
+            meetingroom_id,
             booking_id: booking_id.into(),
         }
     }
@@ -7811,7 +7811,7 @@ impl MeetingRoomByMeetingIdRequest {
     /// A `MeetingRoomByMeetingIdRequest` with its required `meetingroom_id`, `meeting_id` set and every optional field unset.
     pub fn new(meetingroom_id: i64, meeting_id: impl Into<String>) -> Self {
         Self {
-            meetingroom_id: meetingroom_id,
+            meetingroom_id,
             meeting_id: meeting_id.into(),
         }
     }
@@ -7820,7 +7820,7 @@ impl MeetingRoomEditRequest {
     /// A `MeetingRoomEditRequest` with its required `meetingroom_id` set and every optional field unset.
     pub fn new(meetingroom_id: i64) -> Self {
         Self {
-            meetingroom_id: meetingroom_id,
+            meetingroom_id,
             name: None,
             capacity: None,
             city: None,
@@ -7835,9 +7835,7 @@ impl MeetingRoomEditRequest {
 impl MeetingRoomIdRequest {
     /// A `MeetingRoomIdRequest` with its required `meetingroom_id` set and every optional field unset.
     pub fn new(meetingroom_id: i64) -> Self {
-        Self {
-            meetingroom_id: meetingroom_id,
-        }
+        Self { meetingroom_id }
     }
 }
 impl MoneyControlValue {
@@ -7884,7 +7882,7 @@ impl PunchCorrection {
     pub fn new(state: impl Into<String>, time: i64) -> Self {
         Self {
             state: state.into(),
-            time: time,
+            time,
             version: None,
             daymonthyear: None,
         }
@@ -7981,8 +7979,8 @@ impl ScheduleInput {
         Self {
             schedule_id: None,
             organizer: None,
-            start_time: start_time,
-            end_time: end_time,
+            start_time,
+            end_time,
             is_whole_day: None,
             attendees: None,
             admins: None,

@@ -5140,8 +5140,8 @@ impl AcquisitionBillListRequest {
     /// A `AcquisitionBillListRequest` with its required `begin_time`, `end_time`, `auth_corpid` set and every optional field unset.
     pub fn new(begin_time: i64, end_time: i64, auth_corpid: impl Into<String>) -> Self {
         Self {
-            begin_time: begin_time,
-            end_time: end_time,
+            begin_time,
+            end_time,
             auth_corpid: auth_corpid.into(),
             cursor: None,
             limit: None,
@@ -5152,7 +5152,7 @@ impl AdvancedApiCorpBuyInfoRequest {
     /// A `AdvancedApiCorpBuyInfoRequest` with its required `advanced_api_type`, `custom_corpid` set and every optional field unset.
     pub fn new(advanced_api_type: i64, custom_corpid: impl Into<String>) -> Self {
         Self {
-            advanced_api_type: advanced_api_type,
+            advanced_api_type,
             custom_corpid: custom_corpid.into(),
         }
     }
@@ -5503,7 +5503,7 @@ impl LicenseSetAutoActiveRequest {
     pub fn new(corpid: impl Into<String>, auto_active_status: bool) -> Self {
         Self {
             corpid: corpid.into(),
-            auto_active_status: auto_active_status,
+            auto_active_status,
         }
     }
 }
@@ -5608,8 +5608,8 @@ impl PayInvoiceListRequest {
     /// A `PayInvoiceListRequest` with its required `start_time`, `end_time` set and every optional field unset.
     pub fn new(start_time: i64, end_time: i64) -> Self {
         Self {
-            start_time: start_time,
-            end_time: end_time,
+            start_time,
+            end_time,
             cursor: None,
             limit: None,
         }
@@ -5621,7 +5621,7 @@ impl PayMarkInvoiceRequest {
         Self {
             order_id: order_id.into(),
             oper_userid: None,
-            invoice_status: invoice_status,
+            invoice_status,
             invoice_note: None,
         }
     }
@@ -5648,7 +5648,7 @@ impl ProlongTryRequest {
     pub fn new(buyer_corpid: impl Into<String>, prolong_days: i64) -> Self {
         Self {
             buyer_corpid: buyer_corpid.into(),
-            prolong_days: prolong_days,
+            prolong_days,
             appid: None,
         }
     }
@@ -5739,7 +5739,7 @@ impl SuiteAdminListRequest {
     pub fn new(auth_corpid: impl Into<String>, agentid: i64) -> Self {
         Self {
             auth_corpid: auth_corpid.into(),
-            agentid: agentid,
+            agentid,
         }
     }
 }
@@ -5753,8 +5753,8 @@ impl SuiteOrderListRequest {
     /// A `SuiteOrderListRequest` with its required `start_time`, `end_time` set and every optional field unset.
     pub fn new(start_time: i64, end_time: i64) -> Self {
         Self {
-            start_time: start_time,
-            end_time: end_time,
+            start_time,
+            end_time,
             test_mode: None,
         }
     }

@@ -2496,7 +2496,7 @@ impl SchoolDepartmentCreateRequest {
     ) -> Self {
         Self {
             name: name.into(),
-            parent_id: parent_id,
+            parent_id,
             id: None,
             department_type: department_type.into(),
             standard_grade: None,
@@ -2510,7 +2510,7 @@ impl SchoolDepartmentUpdateRequest {
     /// A `SchoolDepartmentUpdateRequest` with its required `id` set and every optional field unset.
     pub fn new(id: i64) -> Self {
         Self {
-            id: id,
+            id,
             new_id: None,
             name: None,
             parent_id: None,

@@ -2091,8 +2091,8 @@ impl AdminOperLogRequest {
     /// A `AdminOperLogRequest` with its required `start_time`, `end_time` set and every optional field unset.
     pub fn new(start_time: i64, end_time: i64) -> Self {
         Self {
-            start_time: start_time,
-            end_time: end_time,
+            start_time,
+            end_time,
             oper_type: None,
             userid: None,
             cursor: None,
@@ -2164,8 +2164,8 @@ impl DocListRequest {
     /// A `DocListRequest` with its required `start_time`, `end_time`, `userid` set and every optional field unset.
     pub fn new(start_time: i64, end_time: i64, userid: impl Into<String>) -> Self {
         Self {
-            start_time: start_time,
-            end_time: end_time,
+            start_time,
+            end_time,
             userid: userid.into(),
             is_resigned: None,
             doc_type: None,
@@ -2178,8 +2178,8 @@ impl FileOperRecordRequest {
     /// A `FileOperRecordRequest` with its required `start_time`, `end_time` set and every optional field unset.
     pub fn new(start_time: i64, end_time: i64) -> Self {
         Self {
-            start_time: start_time,
-            end_time: end_time,
+            start_time,
+            end_time,
             userid_list: None,
             operation: None,
             cursor: None,
@@ -2190,18 +2190,15 @@ impl FileOperRecordRequest {
 impl FileOperation {
     /// A `FileOperation` with its required `type` set and every optional field unset.
     pub fn new(oper_type: i64) -> Self {
-        Self {
-            oper_type: oper_type,
-            source: None,
-        }
+        Self { oper_type, source: None }
     }
 }
 impl MemberOperLogRequest {
     /// A `MemberOperLogRequest` with its required `start_time`, `end_time` set and every optional field unset.
     pub fn new(start_time: i64, end_time: i64) -> Self {
         Self {
-            start_time: start_time,
-            end_time: end_time,
+            start_time,
+            end_time,
             oper_type: None,
             userid: None,
             cursor: None,
@@ -2235,8 +2232,8 @@ impl ScreenOperRecordRequest {
     /// A `ScreenOperRecordRequest` with its required `start_time`, `end_time` set and every optional field unset.
     pub fn new(start_time: i64, end_time: i64) -> Self {
         Self {
-            start_time: start_time,
-            end_time: end_time,
+            start_time,
+            end_time,
             userid_list: None,
             department_id_list: None,
             screen_shot_type: None,

@@ -5354,7 +5354,7 @@ impl AddField {
 impl AddRecord {
     /// A `AddRecord` with its required `values` set and every optional field unset.
     pub fn new(values: std::collections::BTreeMap<String, serde_json::Value>) -> Self {
-        Self { values: values }
+        Self { values }
     }
 }
 impl BlockIdsRequest {
@@ -5457,7 +5457,7 @@ impl DocFileUploadPartRequest {
     ) -> Self {
         Self {
             upload_key: upload_key.into(),
-            index: index,
+            index,
             file_base64_content: file_base64_content.into(),
         }
     }
@@ -5502,7 +5502,7 @@ impl DocJoinRuleRequest {
 impl DocLocation {
     /// A `DocLocation` with its required `index` set and every optional field unset.
     pub fn new(index: i64) -> Self {
-        Self { index: index }
+        Self { index }
     }
 }
 impl DocMember {
@@ -5529,10 +5529,7 @@ impl DocMemberModifyRequest {
 impl DocRange {
     /// A `DocRange` with its required `start_index`, `length` set and every optional field unset.
     pub fn new(start_index: i64, length: i64) -> Self {
-        Self {
-            start_index: start_index,
-            length: length,
-        }
+        Self { start_index, length }
     }
 }
 impl DocRenameRequest {
@@ -5580,7 +5577,7 @@ impl ExportTaskRequest {
     pub fn new(docid: impl Into<String>, content_type: i64) -> Self {
         Self {
             docid: docid.into(),
-            content_type: content_type,
+            content_type,
             page_id: None,
         }
     }
@@ -5723,7 +5720,7 @@ impl FormOption {
     /// A `FormOption` with its required `key` set and every optional field unset.
     pub fn new(key: i64) -> Self {
         Self {
-            key: key,
+            key,
             value: None,
             status: None,
         }
@@ -5733,7 +5730,7 @@ impl FormQuestion {
     /// A `FormQuestion` with its required `question_id` set and every optional field unset.
     pub fn new(question_id: i64) -> Self {
         Self {
-            question_id: question_id,
+            question_id,
             title: None,
             pos: None,
             status: None,
@@ -5829,8 +5826,8 @@ impl InsertTable {
     /// A `InsertTable` with its required `rows`, `cols`, `location` set and every optional field unset.
     pub fn new(rows: i64, cols: i64, location: impl Into<DocLocation>) -> Self {
         Self {
-            rows: rows,
-            cols: cols,
+            rows,
+            cols,
             location: location.into(),
         }
     }
@@ -5955,7 +5952,7 @@ impl SheetPrivRuleMemberRequest {
     pub fn new(docid: impl Into<String>, rule_id: i64) -> Self {
         Self {
             docid: docid.into(),
-            rule_id: rule_id,
+            rule_id,
             add_member_range: None,
             del_member_range: None,
         }
@@ -6267,7 +6264,7 @@ impl UpdateRecord {
     ) -> Self {
         Self {
             record_id: record_id.into(),
-            values: values,
+            values,
         }
     }
 }

@@ -1351,7 +1351,7 @@ impl FileUploadInitRequest {
             fatherid: None,
             selected_ticket: None,
             file_name: file_name.into(),
-            size: size,
+            size,
             block_sha: block_sha.into_iter().map(Into::into).collect(),
             skip_push_card: None,
         }
@@ -1366,7 +1366,7 @@ impl FileUploadPartRequest {
     ) -> Self {
         Self {
             upload_key: upload_key.into(),
-            index: index,
+            index,
             file_base64_content: file_base64_content.into(),
         }
     }
