@@ -43,6 +43,8 @@ mod fields;
 mod reply;
 mod request;
 pub mod testing;
+// The reply writer serves the typed replies only (feature `callbacks`).
+#[cfg_attr(not(feature = "callbacks"), allow(dead_code))]
 pub(crate) mod xml;
 
 // The typed messages, events and replies: cargo feature `callbacks` (on by default). Without
@@ -56,6 +58,7 @@ pub use request::{CallbackQuery, DEFAULT_MAX_BODY, encrypted_payload};
 pub use testing::SealedRequest;
 pub use xml::parse_fields;
 
+#[cfg(feature = "callbacks")]
 use crate::Result;
 
 #[cfg(feature = "callbacks")]
