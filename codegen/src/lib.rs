@@ -10,4 +10,4 @@ pub mod typeref;
 pub mod validate;
 
 pub use emit::{GeneratedFile, generate};
-pub use load::{Diagnostic, Spec, SpecErrors, load_dir, load_sources};
+pub use load::{Diagnostic, Spec, SpecErrors, load_dir, load_sources, read_sources};

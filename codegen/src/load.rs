@@ -63,6 +63,11 @@ pub const CALLBACKS_FILE: &str = "callbacks.yaml";
 
 /// Reads every `*.yaml` file of `dir` and validates the whole.
 pub fn load_dir(dir: &Path) -> Result<Spec, SpecErrors> {
+    load_sources(&read_sources(dir)?)
+}
+
+/// Every `*.yaml` file of `dir` as `(file name, text)`, sorted by name.
+pub fn read_sources(dir: &Path) -> Result<Vec<(String, String)>, SpecErrors> {
     let fail = |place: &str, message: String| {
         SpecErrors(vec![Diagnostic {
             file: dir.display().to_string(),
@@ -86,7 +91,7 @@ pub fn load_dir(dir: &Path) -> Result<Spec, SpecErrors> {
         sources.push((name, text));
     }
     sources.sort();
-    load_sources(&sources)
+    Ok(sources)
 }
 
 /// Parses and validates spec sources given as `(file name, text)`; `errcodes.yaml`, if

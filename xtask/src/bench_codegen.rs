@@ -11,7 +11,7 @@ const SYNTHETIC_ENDPOINTS: usize = 2_000;
 const RUNS: usize = 5;
 
 pub fn run(root: &Path) -> Result<String, String> {
-    let real = read_sources(&root.join("spec"))?;
+    let real = codegen::read_sources(&root.join("spec")).map_err(|e| e.to_string())?;
     let synthetic = synthetic(&real);
     let mut report = String::new();
     for (name, sources) in [("real", &real), ("synthetic", &synthetic)] {
@@ -34,25 +34,6 @@ pub fn run(root: &Path) -> Result<String, String> {
         ));
     }
     Ok(report)
-}
-
-fn read_sources(dir: &Path) -> Result<Vec<(String, String)>, String> {
-    let mut sources = Vec::new();
-    for entry in std::fs::read_dir(dir).map_err(|e| format!("{}: {e}", dir.display()))? {
-        let path = entry.map_err(|e| e.to_string())?.path();
-        if path.extension().and_then(|e| e.to_str()) != Some("yaml") {
-            continue;
-        }
-        let name = path
-            .file_name()
-            .and_then(|n| n.to_str())
-            .unwrap_or_default()
-            .to_string();
-        let text = std::fs::read_to_string(&path).map_err(|e| format!("{name}: {e}"))?;
-        sources.push((name, text));
-    }
-    sources.sort();
-    Ok(sources)
 }
 
 fn count_endpoints(sources: &[(String, String)]) -> usize {

@@ -221,11 +221,13 @@ fn literal(
     match (type_ref, value) {
         (TypeRef::String, Value::String(s)) => format!("{s:?}"),
         (TypeRef::String, other) => format!("{:?}", other.to_string()),
-        (TypeRef::Integer, _) => integer(value).map_or_else(|| "0".into(), |n| n.to_string()),
-        (TypeRef::Number, Value::Number(n)) => format!("{:?}", n.as_f64().unwrap_or_default()),
-        (TypeRef::Boolean | TypeRef::Flag, _) => {
-            (value.as_bool().unwrap_or(false) || integer(value) == Some(1)).to_string()
+        (TypeRef::Integer, _) => {
+            super::example_values::integer(value).map_or_else(|| "0".into(), |n| n.to_string())
         }
+        (TypeRef::Number, Value::Number(n)) => format!("{:?}", n.as_f64().unwrap_or_default()),
+        (TypeRef::Boolean | TypeRef::Flag, _) => (value.as_bool().unwrap_or(false)
+            || super::example_values::integer(value) == Some(1))
+        .to_string(),
         // An empty array literal cannot tell the setter's item type.
         (TypeRef::Array(inner), Value::Array(items))
             if items.is_empty() && matches!(**inner, TypeRef::String | TypeRef::Integer) =>
@@ -275,13 +277,5 @@ fn default_literal(type_ref: &TypeRef) -> String {
         TypeRef::Number => "0.0".into(),
         TypeRef::Boolean | TypeRef::Flag => "false".into(),
         _ => "Default::default()".into(),
-    }
-}
-
-fn integer(value: &Value) -> Option<i64> {
-    match value {
-        Value::Number(n) => n.as_i64(),
-        Value::String(s) => s.trim().parse().ok(),
-        _ => None,
     }
 }
