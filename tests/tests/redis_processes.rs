@@ -1,13 +1,18 @@
 //! Several OS processes sharing one Redis token store: exactly one `gettoken` between them,
 //! a killed lock holder blocks the others only for its lease, and JS-SDK tickets are
-//! fetched once too. The processes are `redis-token-worker` (tests/src/bin); the mock
+//! fetched once too; four suite processes share one suite token (from a ticket only one
+//! of them received) and one token per authorised corp; a thousand authorised corps cost
+//! one token request each. The processes are `redis-token-worker` (tests/src/bin); the mock
 //! WeCom they all call runs in this test process and counts their requests.
 
 mod redis_common;
 
 use std::time::{Duration, Instant};
 
-use httpmock::{Mock, MockServer};
+use std::collections::BTreeSet;
+use std::sync::{Arc, Mutex};
+
+use httpmock::{HttpMockRequest, Mock, MockServer};
 use redis::AsyncCommands;
 use redis_common::{RedisServer, Worker};
 use wecom_api::jssdk;
@@ -242,4 +247,262 @@ async fn js_sdk_tickets_are_fetched_once_across_processes() {
         let stored: Option<String> = conn.hget(&key, "value").await.unwrap();
         assert_eq!(stored.as_deref(), Some(value), "{key}");
     }
+}
+
+const SUITE_TICKET: &str = "TiCkEt-pushed-to-one-process-71f0";
+const SUITE_TOKEN: &str = "ToKeN-suite-shared-5d2a";
+const CORP_TOKEN: &str = "ToKeN-authorised-corp-shared-a4c9";
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn four_suite_processes_share_one_suite_token_and_one_token_per_authorised_corp() {
+    const SUITE_PROCESSES: usize = 4;
+    let redis = RedisServer::start();
+    let server = MockServer::start_async().await;
+    // Slow answers, so that every process wants each token while it is being fetched.
+    let delay = Duration::from_millis(300);
+    let suite_issuer = mock_suite_issuer(&server, delay).await;
+    let asked: Arc<Mutex<Vec<String>>> = Arc::default();
+    let corp_issuer = mock_corp_issuer(&server, &asked, delay).await;
+    let api = mock_corp_user_get(&server).await;
+
+    // WeCom pushed the ticket to one process only; it saved it before saying `ready`.
+    let mut workers = vec![Worker::spawn(
+        "suite",
+        &redis.url(),
+        &server.base_url(),
+        CALLS_PER_PROCESS,
+        &[("WORKER_SAVE_TICKET", SUITE_TICKET.to_string())],
+    )];
+    workers[0].expect("ready");
+    for _ in 1..SUITE_PROCESSES {
+        let mut w = Worker::spawn(
+            "suite",
+            &redis.url(),
+            &server.base_url(),
+            CALLS_PER_PROCESS,
+            &[],
+        );
+        w.expect("ready");
+        workers.push(w);
+    }
+    for w in &mut workers {
+        w.go();
+    }
+    for w in workers {
+        let said = w.finish();
+        assert!(
+            said.contains(&format!("done {CALLS_PER_PROCESS}")),
+            "{said:?}"
+        );
+    }
+
+    assert_eq!(
+        suite_issuer.calls_async().await,
+        1,
+        "one suite token between the processes"
+    );
+    assert_eq!(
+        corp_issuer.calls_async().await,
+        WORKER_CORPS,
+        "one token request per authorised corp between the processes"
+    );
+    let distinct: BTreeSet<String> = asked.lock().unwrap().iter().cloned().collect();
+    assert_eq!(distinct.len(), WORKER_CORPS);
+    assert_eq!(api.calls_async().await, SUITE_PROCESSES * CALLS_PER_PROCESS);
+    let mut conn = redis.connection().await;
+    let keys: Vec<String> = conn.keys("*").await.unwrap();
+    for secret in [WORKER_SUITE_SECRET, SUITE_TICKET, "PeRmAnEnT-"] {
+        assert!(keys.iter().all(|k| !k.contains(secret)), "{keys:?}");
+    }
+}
+
+/// `service/get_suite_token` for the worker suite and `SUITE_TICKET`, answering `SUITE_TOKEN`.
+async fn mock_suite_issuer(server: &MockServer, delay: Duration) -> Mock<'_> {
+    server
+        .mock_async(|when, then| {
+            when.method("POST")
+                .path("/cgi-bin/service/get_suite_token")
+                .json_body(serde_json::json!({
+                    "suite_id": WORKER_SUITE_ID,
+                    "suite_secret": WORKER_SUITE_SECRET,
+                    "suite_ticket": SUITE_TICKET,
+                }));
+            then.status(200)
+                .json_body(
+                    serde_json::json!({ "suite_access_token": SUITE_TOKEN, "expires_in": 7200 }),
+                )
+                .delay(delay);
+        })
+        .await
+}
+
+/// `service/get_corp_token` with `SUITE_TOKEN`, for a corp with its own permanent code,
+/// answering `CORP_TOKEN`; records the corps that asked.
+async fn mock_corp_issuer<'a>(
+    server: &'a MockServer,
+    asked: &Arc<Mutex<Vec<String>>>,
+    delay: Duration,
+) -> Mock<'a> {
+    let recorder = Arc::clone(asked);
+    server
+        .mock_async(move |when, then| {
+            when.method("POST")
+                .path("/cgi-bin/service/get_corp_token")
+                .query_param("suite_access_token", SUITE_TOKEN)
+                .is_true(move |req: &HttpMockRequest| {
+                    let body: serde_json::Value =
+                        serde_json::from_slice(req.body_ref()).unwrap_or_default();
+                    let corp = body["auth_corpid"].as_str().unwrap_or_default().to_owned();
+                    let ok = body["permanent_code"] == worker_permanent_code(&corp);
+                    if ok {
+                        recorder.lock().unwrap().push(corp);
+                    }
+                    ok
+                });
+            then.status(200)
+                .json_body(serde_json::json!({ "errcode": 0, "errmsg": "ok", "access_token": CORP_TOKEN, "expires_in": 7200 }))
+                .delay(delay);
+        })
+        .await
+}
+
+async fn mock_corp_user_get(server: &MockServer) -> Mock<'_> {
+    server
+        .mock_async(|when, then| {
+            when.path("/cgi-bin/user/get")
+                .query_param("access_token", CORP_TOKEN);
+            then.status(200)
+                .body(r#"{"errcode":0,"errmsg":"ok","userid":"zhangsan","name":"张三"}"#);
+        })
+        .await
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_thousand_authorised_corps_cost_one_token_request_each() {
+    const CORPS: usize = 1000;
+    let redis = RedisServer::start();
+    let server = MockServer::start_async().await;
+    let suite_issuer = mock_suite_issuer(&server, Duration::ZERO).await;
+    let asked: Arc<Mutex<Vec<String>>> = Arc::default();
+    let corp_issuer = mock_corp_issuer(&server, &asked, Duration::ZERO).await;
+    let api = mock_corp_user_get(&server).await;
+    let store = RedisTokenStore::connect(&redis.url()).await.unwrap();
+    let suite = wecom_api::Client::builder()
+        .base_url(server.base_url())
+        .suite(WORKER_SUITE_ID, WORKER_SUITE_SECRET)
+        .token_store(store)
+        .build()
+        .unwrap();
+    suite.save_ticket(SUITE_TICKET, None).await.unwrap();
+    let corp = |i: usize| {
+        let id = worker_corp(i);
+        let code = worker_permanent_code(&id);
+        suite.authorized_corp(id, code).unwrap()
+    };
+
+    let mut tasks = Vec::new();
+    for i in 0..CORPS {
+        let client = corp(i);
+        tasks.push(tokio::spawn(async move {
+            // Two concurrent calls per corp: one token request between them.
+            let (a, b) = tokio::join!(client.user().get("zhangsan"), client.user().get("zhangsan"));
+            a.and(b).map(|user| user.name)
+        }));
+    }
+    for t in tasks {
+        assert_eq!(t.await.unwrap().unwrap().as_deref(), Some("张三"));
+    }
+    // Made again (per request, say), a corp's client finds its token in the store.
+    for i in (0..CORPS).step_by(100) {
+        corp(i).user().get("zhangsan").await.unwrap();
+    }
+
+    assert_eq!(
+        suite_issuer.calls_async().await,
+        1,
+        "one suite token for all"
+    );
+    assert_eq!(
+        corp_issuer.calls_async().await,
+        CORPS,
+        "one token request per corp"
+    );
+    let distinct: BTreeSet<String> = asked.lock().unwrap().iter().cloned().collect();
+    assert_eq!(distinct.len(), CORPS, "each corp asked once");
+    assert_eq!(api.calls_async().await, 2 * CORPS + CORPS / 100);
+    // In Redis: the ticket, the suite token and one token per corp; no lock left behind.
+    let mut conn = redis.connection().await;
+    let keys: Vec<String> = conn.keys("wecom:*").await.unwrap();
+    assert_eq!(keys.len(), CORPS + 2, "{:?}", &keys[..keys.len().min(5)]);
+    assert!(keys.iter().all(|k| !k.ends_with(":lock")));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_suite_token_rejected_with_42009_in_redis_is_refreshed_once() {
+    let redis = RedisServer::start();
+    let server = MockServer::start_async().await;
+    let issuer = server
+        .mock_async(|when, then| {
+            when.path("/cgi-bin/service/get_suite_token");
+            then.status(200).json_body(
+                serde_json::json!({ "suite_access_token": SUITE_TOKEN, "expires_in": 7200 }),
+            );
+        })
+        .await;
+    let expired = server
+        .mock_async(|when, then| {
+            when.path("/cgi-bin/service/get_pre_auth_code")
+                .query_param("suite_access_token", "ToKeN-suite-expired");
+            then.status(200).json_body(
+                serde_json::json!({ "errcode": 42009, "errmsg": "suite_access_token expired" }),
+            );
+        })
+        .await;
+    let fresh = server
+        .mock_async(|when, then| {
+            when.path("/cgi-bin/service/get_pre_auth_code")
+                .query_param("suite_access_token", SUITE_TOKEN);
+            then.status(200).json_body(serde_json::json!({ "errcode": 0, "errmsg": "ok", "pre_auth_code": "PRE", "expires_in": 1200 }));
+        })
+        .await;
+    // What another process stored, since expired by WeCom.
+    let store = RedisTokenStore::connect(&redis.url()).await.unwrap();
+    let key = TokenKey::new(
+        TokenKind::SuiteAccessToken,
+        WORKER_SUITE_ID,
+        WORKER_SUITE_SECRET,
+    );
+    wecom_api::TokenStore::set(
+        &store,
+        &key,
+        wecom_api::token::Token::new("ToKeN-suite-expired", in_an_hour()),
+    )
+    .await
+    .unwrap();
+    let suite = wecom_api::Client::builder()
+        .base_url(server.base_url())
+        .suite(WORKER_SUITE_ID, WORKER_SUITE_SECRET)
+        .token_store(store)
+        .build()
+        .unwrap();
+    suite.save_ticket(SUITE_TICKET, None).await.unwrap();
+    let answer = suite.suite().get_pre_auth_code().await.unwrap();
+    assert_eq!(answer.pre_auth_code.expose(), "PRE");
+    assert_eq!(expired.calls_async().await, 1);
+    assert_eq!(issuer.calls_async().await, 1, "refreshed once");
+    assert_eq!(fresh.calls_async().await, 1);
+    let mut conn = redis.connection().await;
+    let stored: Option<String> = conn.hget(key.storage_key(), "value").await.unwrap();
+    assert_eq!(
+        stored.as_deref(),
+        Some(SUITE_TOKEN),
+        "the fresh token replaced it for every process"
+    );
+}
+
+fn in_an_hour() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs())
+        + 3600
 }

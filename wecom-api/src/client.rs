@@ -4,8 +4,8 @@
 use std::borrow::Cow;
 use std::fmt;
 use std::future::Future;
-use std::sync::Arc;
 use std::sync::atomic::{AtomicU8, Ordering};
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use bytes::Bytes;
@@ -23,8 +23,14 @@ use crate::redact::MASK;
 use crate::retry::{RetryPolicy, RetrySafety};
 use crate::token::{
     FAILURE_BACKOFF_FIRST, FAILURE_BACKOFF_MAX, Fetched, MemoryTokenStore, RefreshSettings,
-    SharedStore, TokenCache, TokenKey, TokenKind, TokenStore, instant_after,
+    SharedStore, Token, TokenCache, TokenKind, TokenStore, instant_after,
 };
+
+mod principal;
+mod third_party;
+
+use principal::Principal;
+pub use third_party::CorpGroupKind;
 
 const DEFAULT_BASE_URL: &str = "https://qyapi.weixin.qq.com";
 const DEFAULT_TIMEOUT: Duration = Duration::from_secs(30);
@@ -72,7 +78,9 @@ pub(crate) enum TicketKind {
     Agent,
 }
 
-/// A WeCom API client for one corp and one secret (each secret has its own token).
+/// A WeCom API client holding one credential: a corp's app secret (each secret has its
+/// own token), a third-party suite, a corp that authorised one, a service provider, a
+/// downstream corp, a hardware model or device, or a group robot's webhook key.
 ///
 /// Cheap to clone: clones share the connection pool and the token cache.
 /// Its `Debug` output shows neither the secret nor the token.
@@ -81,11 +89,12 @@ pub struct Client {
     inner: Arc<Inner>,
     /// Total time of one call made through this handle (see [`Client::with_deadline`]).
     deadline: Duration,
+    /// The app's agentid (see [`Client::with_agent_id`]).
+    agent_id: Option<i64>,
 }
 
 struct Inner {
-    corp_id: String,
-    secret: String,
+    principal: Principal,
     /// Without trailing `/`; endpoint paths start with one.
     base_url: String,
     /// `base_url` parsed once; each call only swaps in its path.
@@ -98,23 +107,74 @@ struct Inner {
     deadline: Duration,
     max_download: u64,
     retry: RetryPolicy,
-    /// The app's agentid, for `wx.agentConfig`.
-    agent_id: Option<i64>,
+    refresh: RefreshSettings,
     tokens: TokenCache,
     jsapi_ticket: TokenCache,
     agent_ticket: TokenCache,
+    /// The newest pushed ticket handed to this process (suites and hardware models), for
+    /// when the store cannot be read.
+    ticket: Mutex<Option<Token>>,
+}
+
+impl Inner {
+    /// Settings of `self`, a credential of its own, and token caches for it in the same
+    /// store.
+    fn derive(&self, principal: Principal) -> Inner {
+        Inner {
+            timeout: self.timeout,
+            deadline: self.deadline,
+            max_download: self.max_download,
+            retry: self.retry.clone(),
+            ..Inner::with_caches(
+                principal,
+                Arc::clone(self.tokens.store()),
+                self.refresh,
+                self.base.clone(),
+                self.http.clone(),
+            )
+        }
+    }
+
+    /// Token caches for `principal` in `store`; the rest at defaults, to be overwritten.
+    fn with_caches(
+        principal: Principal,
+        store: Arc<SharedStore>,
+        refresh: RefreshSettings,
+        base: reqwest::Url,
+        http: reqwest::Client,
+    ) -> Inner {
+        let key = principal.token_key();
+        let cache = |kind| TokenCache::with_settings(key.with_kind(kind), store.clone(), refresh);
+        // Tickets are obtained with this credential's token: same id and fingerprint.
+        Inner {
+            jsapi_ticket: cache(TokenKind::JsapiTicket),
+            agent_ticket: cache(TokenKind::AgentTicket),
+            tokens: cache(principal.token_kind()),
+            principal,
+            base_url: base.as_str().trim_end_matches('/').to_owned(),
+            base_path: base.path().trim_end_matches('/').to_owned(),
+            base,
+            http,
+            timeout: DEFAULT_TIMEOUT,
+            deadline: DEFAULT_DEADLINE,
+            max_download: DEFAULT_MAX_DOWNLOAD,
+            retry: RetryPolicy::default(),
+            refresh,
+            ticket: Mutex::new(None),
+        }
+    }
 }
 
 impl fmt::Debug for Client {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let i = &self.inner;
         f.debug_struct("Client")
-            .field("corp_id", &i.corp_id)
+            .field("credential", &i.principal)
             .field("base_url", &crate::redact::redact_userinfo(&i.base_url))
             .field("timeout", &i.timeout)
             .field("deadline", &self.deadline)
             .field("retry", &i.retry)
-            .field("agent_id", &i.agent_id)
+            .field("agent_id", &self.agent_id)
             .field("token_store", i.tokens.store())
             .finish_non_exhaustive()
     }
@@ -135,6 +195,9 @@ pub struct ClientBuilder {
     retry: RetryPolicy,
     agent_id: Option<i64>,
     store: Option<Arc<SharedStore>>,
+    /// A credential other than a corp secret, set by `suite`, `provider`,
+    /// `hardware_model` or `webhook_key`.
+    other: Option<Principal>,
 }
 
 impl fmt::Debug for ClientBuilder {
@@ -142,6 +205,7 @@ impl fmt::Debug for ClientBuilder {
         f.debug_struct("ClientBuilder")
             .field("corp_id", &self.corp_id)
             .field("secret", &self.secret.as_ref().map(|_| MASK))
+            .field("credential", &self.other)
             .field(
                 "base_url",
                 &self.base_url.as_deref().map(crate::redact::redact_userinfo),
@@ -174,6 +238,7 @@ impl Default for ClientBuilder {
             retry: RetryPolicy::default(),
             agent_id: None,
             store: None,
+            other: None,
         }
     }
 }
@@ -195,10 +260,51 @@ impl ClientBuilder {
     /// client that calls the endpoints authenticated by it (`client.robot().send(..)`). Such a
     /// client needs no corp id or secret; the key is kept out of Debug and logs like one.
     pub fn webhook_key(mut self, key: impl Into<String>) -> Self {
-        self.secret = Some(key.into());
-        if self.corp_id.is_none() {
-            self.corp_id = Some(WEBHOOK_CORP_ID.to_string());
-        }
+        self.other = Some(Principal::Webhook { key: key.into() });
+        self
+    }
+
+    /// A third-party app (suite, 第三方应用) or 代开发 template: its `suite_id` and
+    /// `suite_secret`. The client calls the endpoints authenticated by the
+    /// `suite_access_token` (`client.suite()...`), obtained with the newest `suite_ticket`
+    /// WeCom pushed ([`Client::save_ticket`]), and makes a client per authorised corp
+    /// ([`Client::authorized_corp`]). No corp id or secret.
+    pub fn suite(mut self, suite_id: impl Into<String>, suite_secret: impl Into<String>) -> Self {
+        self.other = Some(Principal::Suite {
+            suite_id: suite_id.into(),
+            secret: suite_secret.into(),
+        });
+        self
+    }
+
+    /// A service provider (服务商): its corp id and `provider_secret`. The client calls the
+    /// endpoints authenticated by the `provider_access_token` (login, registration,
+    /// licences: `client.provider()...`, `client.license()...`).
+    pub fn provider(
+        mut self,
+        corp_id: impl Into<String>,
+        provider_secret: impl Into<String>,
+    ) -> Self {
+        self.other = Some(Principal::Provider {
+            corp_id: corp_id.into(),
+            secret: provider_secret.into(),
+        });
+        self
+    }
+
+    /// A hardware model (智慧硬件): its `model_id` and `model_secret`. The client calls the
+    /// endpoints authenticated by the `model_access_token`, obtained with the newest
+    /// `model_ticket` WeCom pushed ([`Client::save_ticket`]), and makes device clients
+    /// ([`Client::device`]).
+    pub fn hardware_model(
+        mut self,
+        model_id: impl Into<String>,
+        model_secret: impl Into<String>,
+    ) -> Self {
+        self.other = Some(Principal::Model {
+            model_id: model_id.into(),
+            secret: model_secret.into(),
+        });
         self
     }
 
@@ -285,14 +391,28 @@ impl ClientBuilder {
 
     /// Checks the settings and builds the client.
     ///
-    /// Fails with [`Error::InvalidArgument`] naming `corp_id`, `secret`, `base_url`,
-    /// `timeout` or `http_client`.
+    /// Fails with [`Error::InvalidArgument`] naming `corp_id`, `secret`, `credential`
+    /// (two kinds of credential given), `base_url`, `timeout` or `http_client`.
     pub fn build(self) -> Result<Client> {
-        let corp_id = required(self.corp_id, "corp_id")?;
-        let secret = required(self.secret, "secret")?;
+        let principal = match self.other {
+            Some(other) => {
+                if self.corp_id.is_some() || self.secret.is_some() {
+                    return Err(Error::invalid_argument(
+                        "credential",
+                        format!(
+                            "a client holds one credential: {} and a corp id/secret were both given",
+                            other.describe()
+                        ),
+                    ));
+                }
+                other
+            }
+            None => Principal::Corp {
+                corp_id: required(self.corp_id, "corp_id")?,
+                secret: required(self.secret, "secret")?,
+            },
+        };
         let base = normalize_base_url(self.base_url.as_deref().unwrap_or(DEFAULT_BASE_URL))?;
-        let base_path = base.path().trim_end_matches('/').to_owned();
-        let base_url = base.as_str().trim_end_matches('/').to_owned();
         if self.timeout.is_zero() {
             return Err(Error::invalid_argument(
                 "timeout",
@@ -312,56 +432,23 @@ impl ClientBuilder {
         let store = self
             .store
             .unwrap_or_else(|| Arc::new(SharedStore::new(Arc::new(MemoryTokenStore::new()))));
-        let key = TokenKey::new(TokenKind::AccessToken, corp_id.clone(), &secret);
         // A refresh runs on its own, bounded like a call.
-        let settings = RefreshSettings {
+        let refresh = RefreshSettings {
             budget: self.deadline,
             backoff_first: self.token_backoff.0,
             backoff_max: self.token_backoff.1,
         };
-        let cache = |kind| TokenCache::with_settings(key.with_kind(kind), store.clone(), settings);
-        // Tickets are obtained with this secret's token: same corp and fingerprint.
-        let jsapi_ticket = cache(TokenKind::JsapiTicket);
-        let agent_ticket = cache(TokenKind::AgentTicket);
-        let tokens = cache(TokenKind::AccessToken);
         Ok(Client {
             inner: Arc::new(Inner {
-                corp_id,
-                secret,
-                base_url,
-                base,
-                base_path,
-                http,
                 timeout: self.timeout,
                 deadline: self.deadline,
                 max_download: self.max_download,
                 retry: self.retry,
-                agent_id: self.agent_id,
-                tokens,
-                jsapi_ticket,
-                agent_ticket,
+                ..Inner::with_caches(principal, store, refresh, base, http)
             }),
             deadline: self.deadline,
+            agent_id: self.agent_id,
         })
-    }
-}
-
-/// The corp id of a client built from a webhook key alone.
-const WEBHOOK_CORP_ID: &str = "webhook";
-
-/// The name of a credential kind this client cannot attach, if it is one.
-fn unsupported_credential(credential: Credential) -> Option<&'static str> {
-    match credential {
-        Credential::SuiteAccessToken => Some("suite_access_token"),
-        Credential::ProviderAccessToken | Credential::ProviderAccessTokenAsAccessToken => {
-            Some("provider_access_token")
-        }
-        Credential::DeviceAccessToken => Some("device_access_token"),
-        Credential::ModelAccessToken => Some("model_access_token"),
-        Credential::AccessToken
-        | Credential::CorpSecret
-        | Credential::WebhookKey
-        | Credential::None => None,
     }
 }
 
@@ -612,9 +699,11 @@ impl Client {
         ClientBuilder::default()
     }
 
-    /// The corp id.
+    /// The id this client acts for: the corp id (of an app, an authorised or a downstream
+    /// corp, a service provider), a suite id, a hardware model id or a device SN; `webhook`
+    /// for a group robot.
     pub fn corp_id(&self) -> &str {
-        &self.inner.corp_id
+        self.inner.principal.id()
     }
 
     /// The base URL, without trailing `/`.
@@ -636,6 +725,7 @@ impl Client {
         Client {
             inner: Arc::clone(&self.inner),
             deadline: deadline.max(Duration::from_millis(1)),
+            agent_id: self.agent_id,
         }
     }
 
@@ -644,7 +734,8 @@ impl Client {
         self.deadline
     }
 
-    /// `GET path?query` with the access token, errcode check and retries. For endpoints
+    /// `GET path?query` with this client's token (`access_token`, or for a suite, provider or
+    /// hardware client its own kind), errcode check and retries. For endpoints
     /// not yet in the spec.
     ///
     /// Resent after a transient failure unless `path` is a GET WeCom documents as changing
@@ -666,7 +757,7 @@ impl Client {
         safety: RetrySafety,
     ) -> Result<serde_json::Value> {
         check_raw_path(path)?;
-        let call = raw_call(Method::Get, path, safety.is_safe());
+        let call = self.raw_call(Method::Get, path, safety.is_safe());
         let raw = self
             .run(&call, Query::Raw(query), &Payload::Empty, Expect::Json)
             .await?;
@@ -685,7 +776,7 @@ impl Client {
         let body = encode_json(body);
         async move {
             check_raw_path(path)?;
-            let call = raw_call(Method::Post, path, safety.is_safe());
+            let call = self.raw_call(Method::Post, path, safety.is_safe());
             let raw = self
                 .run(
                     &call,
@@ -710,7 +801,7 @@ impl Client {
         let body = encode_json(body);
         async move {
             check_raw_path(path)?;
-            let call = raw_call(Method::Post, path, false);
+            let call = self.raw_call(Method::Post, path, false);
             let raw = self
                 .run(
                     &call,
@@ -733,7 +824,7 @@ impl Client {
         file: UploadFile,
     ) -> Result<serde_json::Value> {
         check_raw_path(path)?;
-        let call = raw_call(Method::Post, path, false);
+        let call = self.raw_call(Method::Post, path, false);
         let payload = Payload::Multipart(file.to_multipart(part)?);
         let raw = self
             .run(&call, Query::Raw(query), &payload, Expect::Json)
@@ -746,7 +837,7 @@ impl Client {
     /// HTTP 200 (as `/cgi-bin/media/get` answers).
     pub async fn download(&self, path: &str, query: &[(&str, &str)]) -> Result<Download> {
         check_raw_path(path)?;
-        let call = raw_call(Method::Get, path, true);
+        let call = self.raw_call(Method::Get, path, true);
         let raw = self
             .run(&call, Query::Raw(query), &Payload::Empty, Expect::Download)
             .await?;
@@ -780,7 +871,7 @@ impl Client {
         query: &[(&str, &str)],
     ) -> Result<DownloadStream> {
         check_raw_path(path)?;
-        let call = raw_call(Method::Get, path, true);
+        let call = self.raw_call(Method::Get, path, true);
         let raw = self
             .run(&call, Query::Raw(query), &Payload::Empty, Expect::Stream)
             .await?;
@@ -901,17 +992,8 @@ impl Client {
         expect: Expect,
         budget: &Budget,
     ) -> Result<Raw> {
-        if let Some(kind) = unsupported_credential(call.credential) {
-            return Err(Error::invalid_argument(
-                kind,
-                format!(
-                    "{} needs a {kind}, which a corp Client does not hold yet \
-                     (third-party, provider and hardware tokens are not supported)",
-                    call.endpoint()
-                ),
-            ));
-        }
-        if call.credential != Credential::AccessToken {
+        let principal = &self.inner.principal;
+        if !principal.sends_token(call.credential, call.label())? {
             return self
                 .attempts(call, query, payload, expect, None, budget)
                 .await;
@@ -925,7 +1007,7 @@ impl Client {
                 .inner
                 .tokens
                 .get(
-                    move || async move { client.fetch_token().await },
+                    move || async move { client.fetch_own_token().await },
                     rejected.as_deref(),
                 )
                 .await?;
@@ -933,10 +1015,11 @@ impl Client {
                 .attempts(call, query, payload, expect, Some(&token), budget)
                 .await
             {
-                Err(e) if rejected.is_none() && e.is_token_error() => {
+                Err(e) if rejected.is_none() && principal.rejects_token(&e) => {
                     tracing::info!(
                         errcode = e.errcode(),
-                        "access token rejected; refreshing it and retrying once"
+                        kind = principal.token_kind().as_str(),
+                        "token rejected; refreshing it and retrying once"
                     );
                     self.inner.tokens.invalidate(&token).await;
                     rejected = Some(token);
@@ -1025,9 +1108,31 @@ impl Client {
         })
     }
 
-    /// The agentid given to the builder.
+    /// A call to a path not in the spec, with this client's own credential.
+    fn raw_call<'a>(&self, method: Method, path: &'a str, retry_safe: bool) -> Call<'a> {
+        Call {
+            id: None,
+            method,
+            path,
+            credential: self.inner.principal.own_credential(),
+            retry_safe,
+        }
+    }
+
+    /// The agentid given to the builder or to [`with_agent_id`](Self::with_agent_id).
     pub fn agent_id(&self) -> Option<i64> {
-        self.inner.agent_id
+        self.agent_id
+    }
+
+    /// This client with the app's agentid set: what generated calls fill in when the
+    /// caller leaves `agentid` unset, and what `wx.agentConfig` signs for. Cheap, it shares
+    /// everything else; for a client made by [`authorized_corp`](Self::authorized_corp)
+    /// it is the app's agentid in that corp (from its authorisation info).
+    pub fn with_agent_id(&self, agent_id: i64) -> Client {
+        Client {
+            agent_id: Some(agent_id),
+            ..self.clone()
+        }
     }
 
     /// Sends the request, retrying transient failures as the policy and `retry_safe` allow.
@@ -1225,22 +1330,24 @@ impl Client {
             url.set_path(&path);
         }
         let has_credential = match call.credential {
-            Credential::AccessToken => token.is_some(),
             Credential::CorpSecret | Credential::WebhookKey => true,
-            _ => false,
+            Credential::None => false,
+            _ => token.is_some(),
         };
         if has_credential || !query.is_empty() {
             let mut q = url.query_pairs_mut();
-            match (call.credential, token) {
-                (Credential::AccessToken, Some(t)) => {
-                    q.append_pair("access_token", t);
+            match (&i.principal, call.credential, token) {
+                (Principal::Corp { corp_id, secret }, Credential::CorpSecret, _) => {
+                    q.append_pair("corpid", corp_id);
+                    q.append_pair("corpsecret", secret);
                 }
-                (Credential::CorpSecret, _) => {
-                    q.append_pair("corpid", &i.corp_id);
-                    q.append_pair("corpsecret", &i.secret);
+                (Principal::Webhook { key }, Credential::WebhookKey, _) => {
+                    q.append_pair("key", key);
                 }
-                (Credential::WebhookKey, _) => {
-                    q.append_pair("key", &i.secret);
+                (_, credential, Some(t)) => {
+                    if let Some(name) = credential.query_name() {
+                        q.append_pair(name, t);
+                    }
                 }
                 _ => {}
             }
@@ -1269,16 +1376,6 @@ struct TicketResponse {
     ticket: String,
     #[serde(default, deserialize_with = "de::opt_int")]
     expires_in: Option<i64>,
-}
-
-fn raw_call(method: Method, path: &str, retry_safe: bool) -> Call<'_> {
-    Call {
-        id: None,
-        method,
-        path,
-        credential: Credential::AccessToken,
-        retry_safe,
-    }
 }
 
 fn decode<T: DeserializeOwned>(call: &Call<'_>, body: &[u8]) -> Result<T> {

@@ -159,6 +159,20 @@ pub enum Error {
         retry_in: Duration,
     },
 
+    /// A ticket-based credential has no ticket yet: WeCom pushes the `suite_ticket` (or a
+    /// hardware model's `model_ticket`) to the callback URL every ten minutes, and the
+    /// client was given none ([`Client::save_ticket`](crate::Client::save_ticket)) nor
+    /// found one in its token store. Nothing was sent; the next call looks again.
+    #[error(
+        "no {kind} for {id} yet: WeCom pushes one to the callback URL every 10 minutes; hand it to Client::save_ticket (nothing was sent)"
+    )]
+    MissingTicket {
+        /// `suite_ticket` or `model_ticket`.
+        kind: &'static str,
+        /// The suite id or model id.
+        id: String,
+    },
+
     /// Something was bigger than its limit: a download kept in memory (use
     /// `Client::download_stream`), a streamed download past its `limit`, or a callback
     /// body (WeCom's are a few KB).

@@ -19,6 +19,9 @@ pub mod operation;
 mod paging;
 mod redact;
 mod retry;
+// Runtime additions to a generated group.
+#[cfg(all(feature = "robot", not(test)))]
+mod robot_image;
 mod secret;
 pub mod token;
 mod union;
@@ -26,7 +29,7 @@ mod union;
 use std::future::Future;
 use std::pin::Pin;
 
-pub use client::{Client, ClientBuilder};
+pub use client::{Client, ClientBuilder, CorpGroupKind};
 pub use corp::{Corp, CorpBuilder};
 pub use error::{Error, Result, TransportKind};
 // Generated groups (`contacts`, `base`, ...), each behind its cargo feature (and left out of

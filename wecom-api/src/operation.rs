@@ -32,26 +32,46 @@ impl Method {
 /// Which credential the runtime adds to the query string.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Credential {
-    /// `access_token=...` from the token cache; token errcodes trigger one refresh and retry.
+    /// `access_token=...` of a corp (an app's secret, an authorised corp, a downstream corp)
+    /// from the token cache; token errcodes trigger one refresh and retry.
     AccessToken,
     /// `corpid=...&corpsecret=...` (only `/cgi-bin/gettoken`).
     CorpSecret,
-    /// `suite_access_token` of a third-party app. Not yet held by a [`Client`](crate::Client):
-    /// such calls are refused before sending.
+    /// `suite_access_token` of a third-party app, held by a client built with
+    /// [`ClientBuilder::suite`](crate::ClientBuilder::suite). Any other client refuses
+    /// the call before sending, as for every kind below.
     SuiteAccessToken,
-    /// `provider_access_token` of a service provider (refused before sending, as above).
+    /// `provider_access_token` of a service provider
+    /// ([`ClientBuilder::provider`](crate::ClientBuilder::provider)).
     ProviderAccessToken,
-    /// The provider token sent as `access_token` (refused before sending, as above).
+    /// The provider token sent as `access_token` (`service/get_login_info`).
     ProviderAccessTokenAsAccessToken,
-    /// `device_access_token` of a hardware device (refused before sending, as above).
+    /// `device_access_token` of a hardware device ([`Client::device`](crate::Client::device)).
     DeviceAccessToken,
-    /// `model_access_token` of a hardware model (refused before sending, as above).
+    /// `model_access_token` of a hardware model
+    /// ([`ClientBuilder::hardware_model`](crate::ClientBuilder::hardware_model)).
     ModelAccessToken,
     /// `key=...`: a group robot's or smart sheet's webhook key, the client's
     /// [`webhook_key`](crate::ClientBuilder::webhook_key). No token.
     WebhookKey,
     /// Nothing: the endpoint is public or carries its own credential.
     None,
+}
+
+impl Credential {
+    /// The query parameter a token of this kind is sent as, for the token-bearing kinds.
+    pub fn query_name(self) -> Option<&'static str> {
+        match self {
+            Credential::AccessToken | Credential::ProviderAccessTokenAsAccessToken => {
+                Some("access_token")
+            }
+            Credential::SuiteAccessToken => Some("suite_access_token"),
+            Credential::ProviderAccessToken => Some("provider_access_token"),
+            Credential::DeviceAccessToken => Some("device_access_token"),
+            Credential::ModelAccessToken => Some("model_access_token"),
+            Credential::CorpSecret | Credential::WebhookKey | Credential::None => None,
+        }
+    }
 }
 
 /// One endpoint. Generated code builds these as `static` items.

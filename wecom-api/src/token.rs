@@ -52,6 +52,18 @@ pub enum TokenKind {
     JsapiTicket,
     /// App JS-SDK ticket (`/cgi-bin/ticket/get?type=agent_config`).
     AgentTicket,
+    /// A third-party app's `suite_access_token` (`/cgi-bin/service/get_suite_token`).
+    SuiteAccessToken,
+    /// The `suite_ticket` WeCom pushes to a suite's callback URL every ten minutes.
+    SuiteTicket,
+    /// A service provider's `provider_access_token` (`/cgi-bin/service/get_provider_token`).
+    ProviderAccessToken,
+    /// A hardware model's `model_access_token` (`/cgi-bin/openhw/get_model_token`).
+    ModelAccessToken,
+    /// The `model_ticket` WeCom pushes for a hardware model every ten minutes.
+    ModelTicket,
+    /// A hardware device's `device_access_token` (`/cgi-bin/openhw/get_device_token`).
+    DeviceAccessToken,
 }
 
 impl TokenKind {
@@ -61,6 +73,12 @@ impl TokenKind {
             TokenKind::AccessToken => "access_token",
             TokenKind::JsapiTicket => "jsapi_ticket",
             TokenKind::AgentTicket => "agent_ticket",
+            TokenKind::SuiteAccessToken => "suite_access_token",
+            TokenKind::SuiteTicket => "suite_ticket",
+            TokenKind::ProviderAccessToken => "provider_access_token",
+            TokenKind::ModelAccessToken => "model_access_token",
+            TokenKind::ModelTicket => "model_ticket",
+            TokenKind::DeviceAccessToken => "device_access_token",
         }
     }
 }
@@ -247,6 +265,24 @@ pub trait TokenStore: Send + Sync + fmt::Debug {
     /// calls failing with the same old token do not each throw away a fresh one.
     fn invalidate<'a>(&'a self, key: &'a TokenKey, value: &'a str) -> StoreFuture<'a, ()>;
 
+    /// Stores `token` unless the one under `key` expires later; returns whether it was
+    /// stored. Pushed tickets use it: WeCom resends a push that was not acknowledged, so an
+    /// older ticket can arrive after a newer one, and the newest must win in every process.
+    ///
+    /// The default reads, then writes: right for a store used by one process at a time.
+    /// A shared store should do it atomically (`RedisTokenStore` runs a script).
+    fn set_if_newer<'a>(&'a self, key: &'a TokenKey, token: Token) -> StoreFuture<'a, bool> {
+        Box::pin(async move {
+            if let Some(held) = self.get(key).await?
+                && held.expires_at > token.expires_at
+            {
+                return Ok(false);
+            }
+            self.set(key, token).await?;
+            Ok(true)
+        })
+    }
+
     /// Tries to take the lock that lets one caller, across every process sharing this
     /// store, refresh `key`. `Some(lease)`: taken; the caller fetches, stores, then calls
     /// [`unlock`](Self::unlock). `None`: someone else holds it; the caller waits, reading
@@ -279,6 +315,9 @@ impl<T: TokenStore + ?Sized> TokenStore for Arc<T> {
     }
     fn invalidate<'a>(&'a self, key: &'a TokenKey, value: &'a str) -> StoreFuture<'a, ()> {
         (**self).invalidate(key, value)
+    }
+    fn set_if_newer<'a>(&'a self, key: &'a TokenKey, token: Token) -> StoreFuture<'a, bool> {
+        (**self).set_if_newer(key, token)
     }
     fn try_lock<'a>(&'a self, key: &'a TokenKey) -> StoreFuture<'a, Option<Lease>> {
         (**self).try_lock(key)
@@ -353,6 +392,18 @@ impl TokenStore for MemoryTokenStore {
         drop(map);
         Box::pin(async { Ok(()) })
     }
+
+    fn set_if_newer<'a>(&'a self, key: &'a TokenKey, token: Token) -> StoreFuture<'a, bool> {
+        let mut map = self.map.write().unwrap_or_else(PoisonError::into_inner);
+        let newer = map
+            .get(key)
+            .is_none_or(|held| held.expires_at <= token.expires_at);
+        if newer {
+            map.insert(key.clone(), token);
+        }
+        drop(map);
+        Box::pin(async move { Ok(newer) })
+    }
 }
 
 #[cfg(test)]
@@ -402,6 +453,33 @@ mod tests {
         assert!(store.get(&k).await.unwrap().is_none());
         assert!(store.is_empty());
         assert_eq!(format!("{store:?}"), "MemoryTokenStore { entries: 0 }");
+    }
+
+    #[tokio::test]
+    async fn newest_ticket_wins_in_memory_and_through_the_default() {
+        #[derive(Debug, Default)]
+        struct PlainStore(MemoryTokenStore);
+        impl TokenStore for PlainStore {
+            fn get<'a>(&'a self, k: &'a TokenKey) -> StoreFuture<'a, Option<Token>> {
+                self.0.get(k)
+            }
+            fn set<'a>(&'a self, k: &'a TokenKey, t: Token) -> StoreFuture<'a, ()> {
+                self.0.set(k, t)
+            }
+            fn invalidate<'a>(&'a self, k: &'a TokenKey, v: &'a str) -> StoreFuture<'a, ()> {
+                self.0.invalidate(k, v)
+            }
+        }
+        let k = TokenKey::new(TokenKind::SuiteTicket, "wwsuite", "");
+        let memory: Arc<dyn TokenStore> = Arc::new(MemoryTokenStore::new());
+        let plain: Arc<dyn TokenStore> = Arc::new(PlainStore::default());
+        for store in [memory, plain] {
+            assert!(store.set_if_newer(&k, Token::new("T2", 200)).await.unwrap());
+            assert!(!store.set_if_newer(&k, Token::new("T1", 100)).await.unwrap());
+            assert_eq!(store.get(&k).await.unwrap().unwrap().value(), "T2");
+            assert!(store.set_if_newer(&k, Token::new("T3", 300)).await.unwrap());
+            assert_eq!(store.get(&k).await.unwrap().unwrap().value(), "T3");
+        }
     }
 
     #[tokio::test]

@@ -6,7 +6,7 @@ use serde_json::Value;
 
 use super::names::{call_inputs, field_type, split_id};
 use super::rust_types::is_union;
-use crate::model::{Endpoint, HttpMethod, RequestBody, ResponseBody, SpecFile};
+use crate::model::{Credential, Endpoint, HttpMethod, RequestBody, ResponseBody, SpecFile};
 use crate::typeref::TypeRef;
 use crate::validate::rust_field_name;
 
@@ -21,6 +21,38 @@ pub fn doc_attrs(text: &str) -> TokenStream {
         quote!(#[doc = #line])
     });
     quote!(#(#lines)*)
+}
+
+/// Which client can make the call: the credential it sends.
+fn credential_doc(credential: Credential) -> &'static str {
+    match credential {
+        Credential::AccessToken => {
+            "Credential: a corp's `access_token` (a client built with `.corp_id(..).secret(..)`, \
+             or made by `authorized_corp` or `downstream_corp`).\n\n"
+        }
+        Credential::CorpSecret => "Credential: the corp id and secret themselves.\n\n",
+        Credential::SuiteAccessToken => {
+            "Credential: the `suite_access_token` of a suite client \
+             (`Client::builder().suite(..)`).\n\n"
+        }
+        Credential::ProviderAccessToken | Credential::ProviderAccessTokenAsAccessToken => {
+            "Credential: the `provider_access_token` of a provider client \
+             (`Client::builder().provider(..)`).\n\n"
+        }
+        Credential::ModelAccessToken => {
+            "Credential: the `model_access_token` of a hardware model client \
+             (`Client::builder().hardware_model(..)`).\n\n"
+        }
+        Credential::DeviceAccessToken => {
+            "Credential: the `device_access_token` of a device client (a model client's \
+             `device(..)`).\n\n"
+        }
+        Credential::WebhookKey => {
+            "Credential: a group robot's webhook key (`Client::builder().webhook_key(..)`); \
+             no token.\n\n"
+        }
+        Credential::None => "Credential: none; any client can make the call.\n\n",
+    }
 }
 
 /// The documentation of an endpoint's method: title, description, method and path, the
@@ -51,6 +83,7 @@ pub fn endpoint_doc(spec: &SpecFile, endpoint: &Endpoint) -> String {
             "not safe to repeat, so it is sent at most once"
         }
     ));
+    doc.push_str(credential_doc(endpoint.credential));
     let limits = upload_limits_doc(endpoint);
     if !limits.is_empty() {
         doc.push_str(&limits);

@@ -462,6 +462,8 @@ impl ThingApi {
     ///
     /// Endpoint id `thing.get`; safe to retry, so busy answers and transport failures are retried.
     ///
+    /// Credential: a corp's `access_token` (a client built with `.corp_id(..).secret(..)`, or made by `authorized_corp` or `downstream_corp`).
+    ///
     /// # Example
     ///
     /// ```no_run
@@ -505,6 +507,8 @@ impl ThingApi {
     /// `POST /cgi-bin/thing/send` ([official documentation](https://developer.work.weixin.qq.com/document/path/2))
     ///
     /// Endpoint id `thing.send`; not safe to repeat, so it is sent at most once.
+    ///
+    /// Credential: a corp's `access_token` (a client built with `.corp_id(..).secret(..)`, or made by `authorized_corp` or `downstream_corp`).
     ///
     /// # Example
     ///
@@ -550,6 +554,8 @@ impl ThingApi {
     ///
     /// Endpoint id `thing.download`; safe to retry, so busy answers and transport failures are retried.
     ///
+    /// Credential: a corp's `access_token` (a client built with `.corp_id(..).secret(..)`, or made by `authorized_corp` or `downstream_corp`).
+    ///
     /// # Example
     ///
     /// ```no_run
@@ -572,6 +578,8 @@ impl ThingApi {
     /// `GET /cgi-bin/thing/list` ([official documentation](https://developer.work.weixin.qq.com/document/path/4))
     ///
     /// Endpoint id `thing.list`; safe to retry, so busy answers and transport failures are retried.
+    ///
+    /// Credential: a corp's `access_token` (a client built with `.corp_id(..).secret(..)`, or made by `authorized_corp` or `downstream_corp`).
     ///
     /// # Example
     ///
@@ -609,6 +617,8 @@ impl ThingApi {
     /// `POST /cgi-bin/thing/upload` ([official documentation](https://developer.work.weixin.qq.com/document/path/4))
     ///
     /// Endpoint id `thing.upload`; not safe to repeat, so it is sent at most once.
+    ///
+    /// Credential: a corp's `access_token` (a client built with `.corp_id(..).secret(..)`, or made by `authorized_corp` or `downstream_corp`).
     ///
     /// # Upload limits
     ///

@@ -1,12 +1,15 @@
 //! A process that shares a Redis token store with others, for the Redis tests.
 //!
-//! `redis-token-worker <token|tickets> <redis_url> <base_url> <calls>`
+//! `redis-token-worker <token|tickets|suite> <redis_url> <base_url> <calls>`
 //!
 //! It connects, prints `ready`, waits for a line on stdin (so that all workers start
 //! together), then makes `calls` concurrent calls: `token` calls `/cgi-bin/user/get`;
 //! `tickets` gets the corp and app JS-SDK tickets and prints the signature of
-//! `WORKER_PAGE` made with each. It prints `done <calls>` and exits 0, or `error ...` and
-//! exits 1. Optional: `WORKER_LEASE_MS`, `WORKER_LOCK_TIMEOUT_MS`.
+//! `WORKER_PAGE` made with each; `suite` is the suite `WORKER_SUITE_ID`, and call `i` is
+//! `/cgi-bin/user/get` in authorised corp `worker_corp(i % WORKER_CORPS)`. It prints
+//! `done <calls>` and exits 0, or `error ...` and exits 1. Optional: `WORKER_LEASE_MS`,
+//! `WORKER_LOCK_TIMEOUT_MS`, and in `suite` mode `WORKER_SAVE_TICKET` (a pushed
+//! `suite_ticket` this process received, saved before `ready`).
 
 use std::io::{BufRead, Write};
 use std::process::ExitCode;
@@ -59,14 +62,25 @@ async fn run() -> Result<(), String> {
     if let Some(timeout) = env_ms("WORKER_LOCK_TIMEOUT_MS") {
         store = store.with_lock_timeout(timeout);
     }
-    let client = wecom_api::Client::builder()
-        .corp_id(WORKER_CORP_ID)
-        .secret(WORKER_SECRET)
-        .agent_id(WORKER_AGENT_ID)
+    let builder = wecom_api::Client::builder()
         .base_url(base_url.as_str())
-        .token_store(store)
-        .build()
-        .map_err(|e| e.to_string())?;
+        .token_store(store);
+    let client = if mode == "suite" {
+        builder.suite(WORKER_SUITE_ID, WORKER_SUITE_SECRET)
+    } else {
+        builder
+            .corp_id(WORKER_CORP_ID)
+            .secret(WORKER_SECRET)
+            .agent_id(WORKER_AGENT_ID)
+    }
+    .build()
+    .map_err(|e| e.to_string())?;
+    if let Ok(ticket) = std::env::var("WORKER_SAVE_TICKET") {
+        client
+            .save_ticket(&ticket, None)
+            .await
+            .map_err(|e| e.to_string())?;
+    }
 
     say("ready");
     let mut go = String::new();
@@ -76,7 +90,7 @@ async fn run() -> Result<(), String> {
         .map_err(|e| e.to_string())?;
 
     let mut tasks = Vec::new();
-    for _ in 0..calls {
+    for call in 0..calls {
         let client = client.clone();
         let mode = mode.clone();
         tasks.push(tokio::spawn(async move {
@@ -93,6 +107,17 @@ async fn run() -> Result<(), String> {
                         jssdk::signature(t.expose(), WORKER_NONCE, WORKER_TIMESTAMP, WORKER_PAGE)
                     };
                     Ok(Some(format!("{} {}", sign(&corp), sign(&app))))
+                }
+                "suite" => {
+                    let corp_id = worker_corp(call % WORKER_CORPS);
+                    let code = worker_permanent_code(&corp_id);
+                    let corp = client
+                        .authorized_corp(corp_id, code)
+                        .map_err(|e| e.to_string())?;
+                    corp.get_json("/cgi-bin/user/get", &[("userid", "zhangsan")])
+                        .await
+                        .map(|_| None)
+                        .map_err(|e| e.to_string())
                 }
                 other => Err(format!("unknown mode {other}")),
             }

@@ -975,6 +975,14 @@ fn event_create_auth_1() {
         "event.create_auth",
     );
 }
+/// 官方文档示例
+#[test]
+fn event_reset_permanent_code_0() {
+    check_callback(
+        "<xml>\n    <SuiteId><![CDATA[dk4asffe9xxx4c0f4c]]></SuiteId>\n    <AuthCode><![CDATA[AUTHCODE]]></AuthCode>\n    <InfoType><![CDATA[reset_permanent_code]]></InfoType>\n    <TimeStamp>1403610513</TimeStamp>\n</xml>",
+        "event.reset_permanent_code",
+    );
+}
 /// events/Service/ChangeAppAdminEvent.xml
 #[test]
 fn event_change_app_admin_0() {

@@ -6,7 +6,7 @@ use crate::support::{Credential, MockWeCom};
 use wecom_api::robot::*;
 #[tokio::test]
 async fn robot_send_example_0() {
-    let server = MockWeCom::bare().await;
+    let server = MockWeCom::holding(Credential::WebhookKey).await;
     let mock = server
         .expect_call(
             Credential::WebhookKey,
@@ -65,7 +65,7 @@ async fn robot_send_example_0() {
 }
 #[tokio::test]
 async fn robot_send_example_1() {
-    let server = MockWeCom::bare().await;
+    let server = MockWeCom::holding(Credential::WebhookKey).await;
     let mock = server
         .expect_call(
             Credential::WebhookKey,
@@ -110,7 +110,7 @@ async fn robot_send_example_1() {
 }
 #[tokio::test]
 async fn robot_send_example_2() {
-    let server = MockWeCom::bare().await;
+    let server = MockWeCom::holding(Credential::WebhookKey).await;
     let mock = server
         .expect_call(
             Credential::WebhookKey,
@@ -155,7 +155,7 @@ async fn robot_send_example_2() {
 }
 #[tokio::test]
 async fn robot_send_example_3() {
-    let server = MockWeCom::bare().await;
+    let server = MockWeCom::holding(Credential::WebhookKey).await;
     let mock = server
         .expect_call(
             Credential::WebhookKey,
@@ -202,7 +202,7 @@ async fn robot_send_example_3() {
 }
 #[tokio::test]
 async fn robot_send_example_4() {
-    let server = MockWeCom::bare().await;
+    let server = MockWeCom::holding(Credential::WebhookKey).await;
     let mock = server
         .expect_call(
             Credential::WebhookKey,
@@ -261,7 +261,7 @@ async fn robot_send_example_4() {
 }
 #[tokio::test]
 async fn robot_send_example_5() {
-    let server = MockWeCom::bare().await;
+    let server = MockWeCom::holding(Credential::WebhookKey).await;
     let mock = server
         .expect_call(
             Credential::WebhookKey,
@@ -306,7 +306,7 @@ async fn robot_send_example_5() {
 }
 #[tokio::test]
 async fn robot_send_example_6() {
-    let server = MockWeCom::bare().await;
+    let server = MockWeCom::holding(Credential::WebhookKey).await;
     let mock = server
         .expect_call(
             Credential::WebhookKey,
@@ -351,7 +351,7 @@ async fn robot_send_example_6() {
 }
 #[tokio::test]
 async fn robot_send_example_7() {
-    let server = MockWeCom::bare().await;
+    let server = MockWeCom::holding(Credential::WebhookKey).await;
     let mock = server
         .expect_call(
             Credential::WebhookKey,
@@ -514,7 +514,7 @@ async fn robot_send_example_7() {
 }
 #[tokio::test]
 async fn robot_send_example_8() {
-    let server = MockWeCom::bare().await;
+    let server = MockWeCom::holding(Credential::WebhookKey).await;
     let mock = server
         .expect_call(
             Credential::WebhookKey,
@@ -701,7 +701,7 @@ async fn robot_send_example_8() {
 }
 #[tokio::test]
 async fn robot_upload_media_example_0() {
-    let server = MockWeCom::bare().await;
+    let server = MockWeCom::holding(Credential::WebhookKey).await;
     let mock = server
         .expect_call(
             Credential::WebhookKey,

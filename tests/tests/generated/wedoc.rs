@@ -4622,7 +4622,7 @@ async fn wedoc_smartsheet_groupchat_update_example_0() {
 }
 #[tokio::test]
 async fn wedoc_smartsheet_webhook_example_0() {
-    let server = MockWeCom::bare().await;
+    let server = MockWeCom::holding(Credential::WebhookKey).await;
     let mock = server
         .expect_call(
             Credential::WebhookKey,
@@ -4720,7 +4720,7 @@ async fn wedoc_smartsheet_webhook_example_0() {
 }
 #[tokio::test]
 async fn wedoc_smartsheet_webhook_example_1() {
-    let server = MockWeCom::bare().await;
+    let server = MockWeCom::holding(Credential::WebhookKey).await;
     let mock = server
         .expect_call(
             Credential::WebhookKey,

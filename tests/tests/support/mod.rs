@@ -11,9 +11,16 @@ use serde_json::Value;
 pub const CORP_ID: &str = "wwmockcorp0000001";
 pub const SECRET: &str = "mock-secret-not-real";
 pub const TOKEN: &str = "mock-access-token";
+/// What `openhw/get_model_token` answers for a device client's model.
+pub const MODEL_TOKEN: &str = "mock-model-token";
+pub const DEVICE_SN: &str = "MOCKSN0001";
 
 pub struct MockWeCom {
     pub server: MockServer,
+    /// The credential `client()` holds.
+    holds: Credential,
+    /// Where `client()` finds the pushed ticket a suite or hardware model needs.
+    store: wecom_api::MemoryTokenStore,
 }
 
 impl MockWeCom {
@@ -21,13 +28,95 @@ impl MockWeCom {
     pub async fn bare() -> Self {
         MockWeCom {
             server: MockServer::start_async().await,
+            holds: Credential::AccessToken,
+            store: wecom_api::MemoryTokenStore::new(),
         }
+    }
+
+    /// A server that issues `TOKEN` for the credential `holds` (a suite, provider, hardware
+    /// model or device token; none for a webhook key), and whose `client()` holds it.
+    pub async fn holding(holds: Credential) -> Self {
+        let mut mock = MockWeCom::bare().await;
+        mock.holds = holds;
+        let issued = |path: &'static str, field: &'static str, token: &'static str| {
+            let server = &mock.server;
+            async move {
+                server
+                    .mock_async(|when, then| {
+                        when.method("POST").path(path);
+                        then.status(200)
+                            .json_body(serde_json::json!({ field: token, "expires_in": 7200 }));
+                    })
+                    .await;
+            }
+        };
+        match holds {
+            Credential::SuiteAccessToken => {
+                issued(
+                    "/cgi-bin/service/get_suite_token",
+                    "suite_access_token",
+                    TOKEN,
+                )
+                .await
+            }
+            Credential::ProviderAccessToken | Credential::ProviderAccessTokenAsAccessToken => {
+                issued(
+                    "/cgi-bin/service/get_provider_token",
+                    "provider_access_token",
+                    TOKEN,
+                )
+                .await
+            }
+            Credential::ModelAccessToken => {
+                issued(
+                    "/cgi-bin/openhw/get_model_token",
+                    "model_access_token",
+                    TOKEN,
+                )
+                .await
+            }
+            Credential::DeviceAccessToken => {
+                issued(
+                    "/cgi-bin/openhw/get_model_token",
+                    "model_access_token",
+                    MODEL_TOKEN,
+                )
+                .await;
+                issued(
+                    "/cgi-bin/openhw/get_device_token",
+                    "device_access_token",
+                    TOKEN,
+                )
+                .await;
+            }
+            Credential::AccessToken
+            | Credential::CorpSecret
+            | Credential::WebhookKey
+            | Credential::None => {}
+        }
+        if matches!(
+            holds,
+            Credential::SuiteAccessToken
+                | Credential::ModelAccessToken
+                | Credential::DeviceAccessToken
+        ) {
+            // The suite (or model) client itself: a device's ticket is its model's.
+            let pusher = mock
+                .builder()
+                .build()
+                .expect("a client for the mock server");
+            pusher
+                .save_ticket("mock-ticket", None)
+                .await
+                .expect("the ticket is kept");
+        }
+        mock
     }
 
     /// A server that answers `gettoken` for `CORP_ID`/`SECRET` with `TOKEN`.
     pub async fn start() -> Self {
-        let server = MockServer::start_async().await;
-        server
+        let mock = MockWeCom::bare().await;
+        mock.server
             .mock_async(|when, then| {
                 when.method("GET")
                     .path("/cgi-bin/gettoken")
@@ -38,16 +127,40 @@ impl MockWeCom {
                 }));
             })
             .await;
-        MockWeCom { server }
+        mock
+    }
+
+    /// The builder of the client for this server (for a device: of its model's client).
+    fn builder(&self) -> wecom_api::ClientBuilder {
+        let builder = wecom_api::Client::builder()
+            .base_url(self.server.base_url())
+            .token_store(self.store.clone());
+        match self.holds {
+            Credential::SuiteAccessToken => builder.suite(CORP_ID, SECRET),
+            Credential::ProviderAccessToken | Credential::ProviderAccessTokenAsAccessToken => {
+                builder.provider(CORP_ID, SECRET)
+            }
+            Credential::ModelAccessToken | Credential::DeviceAccessToken => {
+                builder.hardware_model(CORP_ID, SECRET)
+            }
+            Credential::WebhookKey => builder.webhook_key(SECRET),
+            Credential::AccessToken | Credential::CorpSecret | Credential::None => {
+                builder.corp_id(CORP_ID).secret(SECRET)
+            }
+        }
     }
 
     pub fn client(&self) -> wecom_api::Client {
-        wecom_api::Client::builder()
-            .corp_id(CORP_ID)
-            .secret(SECRET)
-            .base_url(self.server.base_url())
+        let client = self
+            .builder()
             .build()
-            .expect("a client for the mock server")
+            .expect("a client for the mock server");
+        match self.holds {
+            Credential::DeviceAccessToken => client
+                .device(DEVICE_SN, SECRET)
+                .expect("a device client for the mock server"),
+            _ => client,
+        }
     }
 
     /// Answers `method path` with the JSON `response` and records what the call sent.
@@ -136,7 +249,33 @@ pub enum Credential {
     CorpSecret,
     /// `key=SECRET`: the client is built with `webhook_key(SECRET)`.
     WebhookKey,
+    /// `suite_access_token=TOKEN`: a suite client with a pushed ticket.
+    SuiteAccessToken,
+    /// `provider_access_token=TOKEN`.
+    ProviderAccessToken,
+    /// `access_token=TOKEN`, the provider's token.
+    ProviderAccessTokenAsAccessToken,
+    /// `model_access_token=TOKEN`: a hardware model client with a pushed ticket.
+    ModelAccessToken,
+    /// `device_access_token=TOKEN`: a device of a hardware model client.
+    DeviceAccessToken,
     None,
+}
+
+impl Credential {
+    /// The query parameter that carries the token, for the kinds that send one.
+    fn token_param(self) -> Option<&'static str> {
+        match self {
+            Credential::AccessToken | Credential::ProviderAccessTokenAsAccessToken => {
+                Some("access_token")
+            }
+            Credential::SuiteAccessToken => Some("suite_access_token"),
+            Credential::ProviderAccessToken => Some("provider_access_token"),
+            Credential::ModelAccessToken => Some("model_access_token"),
+            Credential::DeviceAccessToken => Some("device_access_token"),
+            Credential::CorpSecret | Credential::WebhookKey | Credential::None => None,
+        }
+    }
 }
 
 pub struct ExpectedCall<'a> {
@@ -154,11 +293,31 @@ impl ExpectedCall<'_> {
         let seen = self.seen.lock().expect("recorder lock").clone();
         let request = seen.last().expect("the endpoint received a request");
         let mut query = request.query_params();
+        if let Some(param) = self
+            .credential
+            .token_param()
+            .filter(|p| *p != "access_token")
+        {
+            assert_eq!(
+                take_param(&mut query, param).as_deref(),
+                Some(TOKEN),
+                "the call carries its {param}"
+            );
+        }
         let token = take_param(&mut query, "access_token");
         let corpid = take_param(&mut query, "corpid");
         let corpsecret = take_param(&mut query, "corpsecret");
         match self.credential {
-            Credential::AccessToken => {
+            Credential::SuiteAccessToken
+            | Credential::ProviderAccessToken
+            | Credential::ModelAccessToken
+            | Credential::DeviceAccessToken => {
+                assert_eq!(
+                    token, None,
+                    "the call carries no access_token beside its token"
+                );
+            }
+            Credential::AccessToken | Credential::ProviderAccessTokenAsAccessToken => {
                 assert_eq!(
                     token.as_deref(),
                     Some(TOKEN),

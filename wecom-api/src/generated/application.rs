@@ -1317,6 +1317,8 @@ impl AgentApi {
     ///
     /// Endpoint id `agent.get`; safe to retry, so busy answers and transport failures are retried.
     ///
+    /// Credential: a corp's `access_token` (a client built with `.corp_id(..).secret(..)`, or made by `authorized_corp` or `downstream_corp`).
+    ///
     /// # Example
     ///
     /// ```no_run
@@ -1383,6 +1385,8 @@ impl AgentApi {
     ///
     /// Endpoint id `agent.set`; not safe to repeat, so it is sent at most once.
     ///
+    /// Credential: a corp's `access_token` (a client built with `.corp_id(..).secret(..)`, or made by `authorized_corp` or `downstream_corp`).
+    ///
     /// # Example
     ///
     /// ```no_run
@@ -1421,6 +1425,8 @@ impl AgentApi {
     /// `GET /cgi-bin/agent/list` ([official documentation](https://developer.work.weixin.qq.com/document/path/90227))
     ///
     /// Endpoint id `agent.list`; safe to retry, so busy answers and transport failures are retried.
+    ///
+    /// Credential: a corp's `access_token` (a client built with `.corp_id(..).secret(..)`, or made by `authorized_corp` or `downstream_corp`).
     ///
     /// # Example
     ///
@@ -1461,6 +1467,8 @@ impl AgentApi {
     /// `POST /cgi-bin/agent/set_scope` ([official documentation](https://developer.work.weixin.qq.com/document/path/90583))
     ///
     /// Endpoint id `agent.set_scope`; not safe to repeat, so it is sent at most once.
+    ///
+    /// Credential: a corp's `access_token` (a client built with `.corp_id(..).secret(..)`, or made by `authorized_corp` or `downstream_corp`).
     ///
     /// # Example
     ///
@@ -1511,6 +1519,8 @@ impl AgentApi {
     ///
     /// Endpoint id `agent.get_permissions`; safe to retry, so busy answers and transport failures are retried.
     ///
+    /// Credential: a corp's `access_token` (a client built with `.corp_id(..).secret(..)`, or made by `authorized_corp` or `downstream_corp`).
+    ///
     /// # Example
     ///
     /// ```no_run
@@ -1548,6 +1558,8 @@ impl AgentApi {
     /// `POST /cgi-bin/agent/get_admin_list` ([official documentation](https://developer.work.weixin.qq.com/document/path/100073))
     ///
     /// Endpoint id `agent.get_admin_list`; safe to retry, so busy answers and transport failures are retried.
+    ///
+    /// Credential: a corp's `access_token` (a client built with `.corp_id(..).secret(..)`, or made by `authorized_corp` or `downstream_corp`).
     ///
     /// # Example
     ///
@@ -1593,6 +1605,8 @@ impl AgentApi {
     ///
     /// Endpoint id `agent.migrate_to_customized_app`; not safe to repeat, so it is sent at most once.
     ///
+    /// Credential: a corp's `access_token` (a client built with `.corp_id(..).secret(..)`, or made by `authorized_corp` or `downstream_corp`).
+    ///
     /// # Example
     ///
     /// ```no_run
@@ -1631,6 +1645,8 @@ impl AgentApi {
     /// `POST /cgi-bin/agent/get_workbench_data` ([official documentation](https://developer.work.weixin.qq.com/document/path/92535))
     ///
     /// Endpoint id `agent.get_workbench_data`; safe to retry, so busy answers and transport failures are retried.
+    ///
+    /// Credential: a corp's `access_token` (a client built with `.corp_id(..).secret(..)`, or made by `authorized_corp` or `downstream_corp`).
     ///
     /// # Example
     ///
@@ -1691,6 +1707,8 @@ impl MenuApi {
     /// `POST /cgi-bin/menu/create` ([official documentation](https://developer.work.weixin.qq.com/document/path/90231))
     ///
     /// Endpoint id `menu.create`; not safe to repeat, so it is sent at most once.
+    ///
+    /// Credential: a corp's `access_token` (a client built with `.corp_id(..).secret(..)`, or made by `authorized_corp` or `downstream_corp`).
     ///
     /// # Example
     ///
@@ -1759,6 +1777,8 @@ impl MenuApi {
     ///
     /// Endpoint id `menu.get`; safe to retry, so busy answers and transport failures are retried.
     ///
+    /// Credential: a corp's `access_token` (a client built with `.corp_id(..).secret(..)`, or made by `authorized_corp` or `downstream_corp`).
+    ///
     /// # Example
     ///
     /// ```no_run
@@ -1815,6 +1835,8 @@ impl MenuApi {
     ///
     /// Endpoint id `menu.delete`; not safe to repeat, so it is sent at most once.
     ///
+    /// Credential: a corp's `access_token` (a client built with `.corp_id(..).secret(..)`, or made by `authorized_corp` or `downstream_corp`).
+    ///
     /// # Example
     ///
     /// ```no_run
@@ -1855,6 +1877,8 @@ impl WorkbenchApi {
     /// `POST /cgi-bin/agent/get_workbench_template` ([official documentation](https://developer.work.weixin.qq.com/document/path/92535))
     ///
     /// Endpoint id `workbench.get_template`; safe to retry, so busy answers and transport failures are retried.
+    ///
+    /// Credential: a corp's `access_token` (a client built with `.corp_id(..).secret(..)`, or made by `authorized_corp` or `downstream_corp`).
     ///
     /// # Example
     ///
@@ -1897,6 +1921,8 @@ impl WorkbenchApi {
     /// `POST /cgi-bin/agent/set_workbench_template` ([official documentation](https://developer.work.weixin.qq.com/document/path/92535))
     ///
     /// Endpoint id `workbench.set_template`; not safe to repeat, so it is sent at most once.
+    ///
+    /// Credential: a corp's `access_token` (a client built with `.corp_id(..).secret(..)`, or made by `authorized_corp` or `downstream_corp`).
     ///
     /// # Example
     ///
@@ -1945,6 +1971,8 @@ impl WorkbenchApi {
     /// `POST /cgi-bin/agent/set_workbench_data` ([official documentation](https://developer.work.weixin.qq.com/document/path/92535))
     ///
     /// Endpoint id `workbench.set_data`; not safe to repeat, so it is sent at most once.
+    ///
+    /// Credential: a corp's `access_token` (a client built with `.corp_id(..).secret(..)`, or made by `authorized_corp` or `downstream_corp`).
     ///
     /// # Example
     ///
@@ -2004,6 +2032,8 @@ impl WorkbenchApi {
     /// `POST /cgi-bin/agent/batch_set_workbench_data` ([official documentation](https://developer.work.weixin.qq.com/document/path/92535))
     ///
     /// Endpoint id `workbench.batch_set_data`; not safe to repeat, so it is sent at most once.
+    ///
+    /// Credential: a corp's `access_token` (a client built with `.corp_id(..).secret(..)`, or made by `authorized_corp` or `downstream_corp`).
     ///
     /// # Example
     ///

@@ -47,6 +47,8 @@ impl IpApi {
     ///
     /// Endpoint id `ip.callback_ip`; safe to retry, so busy answers and transport failures are retried.
     ///
+    /// Credential: a corp's `access_token` (a client built with `.corp_id(..).secret(..)`, or made by `authorized_corp` or `downstream_corp`).
+    ///
     /// # Example
     ///
     /// ```no_run
@@ -83,6 +85,8 @@ impl IpApi {
     /// `GET /cgi-bin/get_api_domain_ip` ([official documentation](https://developer.work.weixin.qq.com/document/path/92520))
     ///
     /// Endpoint id `ip.api_domain_ip`; safe to retry, so busy answers and transport failures are retried.
+    ///
+    /// Credential: a corp's `access_token` (a client built with `.corp_id(..).secret(..)`, or made by `authorized_corp` or `downstream_corp`).
     ///
     /// # Example
     ///
@@ -127,6 +131,8 @@ impl TokenApi {
     /// `GET /cgi-bin/gettoken` ([official documentation](https://developer.work.weixin.qq.com/document/path/91039))
     ///
     /// Endpoint id `token.get`; safe to retry, so busy answers and transport failures are retried.
+    ///
+    /// Credential: the corp id and secret themselves.
     ///
     /// # Example
     ///

@@ -9346,6 +9346,48 @@ pub struct CreateAuthEvent {
     #[serde(flatten)]
     pub extra: Fields,
 }
+/// 重置永久授权码通知 ([official documentation](https://developer.work.weixin.qq.com/document/path/97175))
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct ResetPermanentCodeEvent {
+    /// 第三方应用的SuiteId
+    #[serde(
+        rename = "SuiteId",
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "crate::de::opt_string"
+    )]
+    pub suite_id: Option<String>,
+    /// 授权企业的CorpID
+    #[serde(
+        rename = "AuthCorpId",
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "crate::de::opt_string"
+    )]
+    pub auth_corp_id: Option<String>,
+    /// 通知类型
+    #[serde(
+        rename = "InfoType",
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "crate::de::opt_string"
+    )]
+    pub info_type: Option<String>,
+    /// 时间戳 (Unix seconds)
+    #[serde(
+        rename = "TimeStamp",
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "crate::de::opt_int"
+    )]
+    pub time_stamp: Option<i64>,
+    /// 临时授权码, 最长为512字节, 10分钟内有效; 用它获取代开发应用最新的 secret（permanent_code）
+    #[serde(rename = "AuthCode", default, skip_serializing_if = "Option::is_none")]
+    pub auth_code: Option<crate::Secret>,
+    /// Elements this version of the crate does not know, as sent.
+    #[serde(flatten)]
+    pub extra: Fields,
+}
 /// 应用管理员变更通知 ([official documentation](https://developer.work.weixin.qq.com/document/path/95038))
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct ChangeAppAdminEvent {
@@ -11125,6 +11167,8 @@ pub enum Event {
     ChangeAuth(ChangeAuthEvent),
     /// InfoType `create_auth`: 授权成功通知 ([official documentation](https://developer.work.weixin.qq.com/document/path/90642))
     CreateAuth(CreateAuthEvent),
+    /// InfoType `reset_permanent_code`: 重置永久授权码通知 ([official documentation](https://developer.work.weixin.qq.com/document/path/97175))
+    ResetPermanentCode(ResetPermanentCodeEvent),
     /// `change_app_admin`: 应用管理员变更通知 ([official documentation](https://developer.work.weixin.qq.com/document/path/95038))
     ChangeAppAdmin(ChangeAppAdminEvent),
     /// InfoType `advanced_api_expired`: 高级接口过期通知 ([official documentation](https://developer.work.weixin.qq.com/document/path/99888))
@@ -11580,6 +11624,11 @@ impl Event {
                         crate::callback::de::typed(fields, "event.create_auth")?,
                     )
                 }
+                Some("reset_permanent_code") => {
+                    Self::ResetPermanentCode(
+                        crate::callback::de::typed(fields, "event.reset_permanent_code")?,
+                    )
+                }
                 Some("advanced_api_expired") => {
                     Self::AdvancedApiExpired(
                         crate::callback::de::typed(fields, "event.advanced_api_expired")?,
@@ -11742,6 +11791,7 @@ impl Event {
             Self::CancelAuth(_) => "event.cancel_auth",
             Self::ChangeAuth(_) => "event.change_auth",
             Self::CreateAuth(_) => "event.create_auth",
+            Self::ResetPermanentCode(_) => "event.reset_permanent_code",
             Self::ChangeAppAdmin(_) => "event.change_app_admin",
             Self::AdvancedApiExpired(_) => "event.advanced_api_expired",
             Self::AdvancedApiTrialExpired(_) => "event.advanced_api_trial_expired",
@@ -11836,6 +11886,7 @@ impl serde::Serialize for Event {
             Self::CancelAuth(inner) => inner.serialize(serializer),
             Self::ChangeAuth(inner) => inner.serialize(serializer),
             Self::CreateAuth(inner) => inner.serialize(serializer),
+            Self::ResetPermanentCode(inner) => inner.serialize(serializer),
             Self::ChangeAppAdmin(inner) => inner.serialize(serializer),
             Self::AdvancedApiExpired(inner) => inner.serialize(serializer),
             Self::AdvancedApiTrialExpired(inner) => inner.serialize(serializer),

@@ -2147,6 +2147,8 @@ impl ChatdataApi {
     ///
     /// Endpoint id `chatdata.set_public_key`; not safe to repeat, so it is sent at most once.
     ///
+    /// Credential: a corp's `access_token` (a client built with `.corp_id(..).secret(..)`, or made by `authorized_corp` or `downstream_corp`).
+    ///
     /// # Example
     ///
     /// ```no_run
@@ -2187,6 +2189,8 @@ impl ChatdataApi {
     /// `POST /cgi-bin/chatdata/get_auth_user_list` ([official documentation](https://developer.work.weixin.qq.com/document/path/99641))
     ///
     /// Endpoint id `chatdata.get_auth_user_list`; safe to retry, so busy answers and transport failures are retried.
+    ///
+    /// Credential: a corp's `access_token` (a client built with `.corp_id(..).secret(..)`, or made by `authorized_corp` or `downstream_corp`).
     ///
     /// # Example
     ///
@@ -2243,6 +2247,8 @@ impl ChatdataApi {
     /// `POST /cgi-bin/chatdata/get_corp_auth_info` ([official documentation](https://developer.work.weixin.qq.com/document/path/100237))
     ///
     /// Endpoint id `chatdata.get_corp_auth_info`; safe to retry, so busy answers and transport failures are retried.
+    ///
+    /// Credential: a corp's `access_token` (a client built with `.corp_id(..).secret(..)`, or made by `authorized_corp` or `downstream_corp`).
     ///
     /// # Example
     ///
@@ -2322,6 +2328,8 @@ impl ChatdataApi {
     ///
     /// Endpoint id `chatdata.set_receive_callback`; not safe to repeat, so it is sent at most once.
     ///
+    /// Credential: a corp's `access_token` (a client built with `.corp_id(..).secret(..)`, or made by `authorized_corp` or `downstream_corp`).
+    ///
     /// # Example
     ///
     /// ```no_run
@@ -2360,6 +2368,8 @@ impl ChatdataApi {
     /// `POST /cgi-bin/chatdata/upload_media` ([official documentation](https://developer.work.weixin.qq.com/document/path/100175))
     ///
     /// Endpoint id `chatdata.upload_media`; not safe to repeat, so it is sent at most once.
+    ///
+    /// Credential: a corp's `access_token` (a client built with `.corp_id(..).secret(..)`, or made by `authorized_corp` or `downstream_corp`).
     ///
     /// # Upload limits
     ///
@@ -2410,6 +2420,8 @@ impl ChatdataApi {
     ///
     /// Endpoint id `chatdata.set_hide_sensitiveinfo_config`; not safe to repeat, so it is sent at most once.
     ///
+    /// Credential: a corp's `access_token` (a client built with `.corp_id(..).secret(..)`, or made by `authorized_corp` or `downstream_corp`).
+    ///
     /// # Example
     ///
     /// ```no_run
@@ -2457,6 +2469,8 @@ impl ChatdataApi {
     ///
     /// Endpoint id `chatdata.get_hide_sensitiveinfo_config`; safe to retry, so busy answers and transport failures are retried.
     ///
+    /// Credential: a corp's `access_token` (a client built with `.corp_id(..).secret(..)`, or made by `authorized_corp` or `downstream_corp`).
+    ///
     /// # Example
     ///
     /// ```no_run
@@ -2500,6 +2514,8 @@ impl ChatdataApi {
     /// `POST /cgi-bin/chatdata/sync_msg` ([official documentation](https://developer.work.weixin.qq.com/document/path/97240))
     ///
     /// Endpoint id `chatdata.sync_msg`; safe to retry, so busy answers and transport failures are retried.
+    ///
+    /// Credential: a corp's `access_token` (a client built with `.corp_id(..).secret(..)`, or made by `authorized_corp` or `downstream_corp`).
     ///
     /// # Example
     ///
@@ -2567,6 +2583,8 @@ impl ChatdataApi {
     ///
     /// Endpoint id `chatdata.search_chat`; safe to retry, so busy answers and transport failures are retried.
     ///
+    /// Credential: a corp's `access_token` (a client built with `.corp_id(..).secret(..)`, or made by `authorized_corp` or `downstream_corp`).
+    ///
     /// # Example
     ///
     /// ```no_run
@@ -2614,6 +2632,8 @@ impl ChatdataApi {
     /// `POST /cgi-bin/chatdata/search_msg` ([official documentation](https://developer.work.weixin.qq.com/document/path/97374))
     ///
     /// Endpoint id `chatdata.search_msg`; safe to retry, so busy answers and transport failures are retried.
+    ///
+    /// Credential: a corp's `access_token` (a client built with `.corp_id(..).secret(..)`, or made by `authorized_corp` or `downstream_corp`).
     ///
     /// # Example
     ///
@@ -2675,6 +2695,8 @@ impl ChatdataApi {
     ///
     /// Endpoint id `chatdata.get_group_chat`; safe to retry, so busy answers and transport failures are retried.
     ///
+    /// Credential: a corp's `access_token` (a client built with `.corp_id(..).secret(..)`, or made by `authorized_corp` or `downstream_corp`).
+    ///
     /// # Example
     ///
     /// ```no_run
@@ -2727,6 +2749,8 @@ impl ChatdataApi {
     /// `POST /cgi-bin/chatdata/getagreestatus/single` ([official documentation](https://developer.work.weixin.qq.com/document/path/99530))
     ///
     /// Endpoint id `chatdata.get_agree_status_single`; safe to retry, so busy answers and transport failures are retried.
+    ///
+    /// Credential: a corp's `access_token` (a client built with `.corp_id(..).secret(..)`, or made by `authorized_corp` or `downstream_corp`).
     ///
     /// # Example
     ///
@@ -2783,6 +2807,8 @@ impl ChatdataApi {
     ///
     /// Endpoint id `chatdata.get_agree_status_room`; safe to retry, so busy answers and transport failures are retried.
     ///
+    /// Credential: a corp's `access_token` (a client built with `.corp_id(..).secret(..)`, or made by `authorized_corp` or `downstream_corp`).
+    ///
     /// # Example
     ///
     /// ```no_run
@@ -2835,6 +2861,8 @@ impl ChatdataAnalyzeApi {
     /// `POST /cgi-bin/chatdata/analyze_task_add` ([official documentation](https://developer.work.weixin.qq.com/document/path/99527))
     ///
     /// Endpoint id `chatdata_analyze.add`; not safe to repeat, so it is sent at most once.
+    ///
+    /// Credential: a corp's `access_token` (a client built with `.corp_id(..).secret(..)`, or made by `authorized_corp` or `downstream_corp`).
     ///
     /// # Example
     ///
@@ -2902,6 +2930,8 @@ impl ChatdataAnalyzeApi {
     ///
     /// Endpoint id `chatdata_analyze.submit`; not safe to repeat, so it is sent at most once.
     ///
+    /// Credential: a corp's `access_token` (a client built with `.corp_id(..).secret(..)`, or made by `authorized_corp` or `downstream_corp`).
+    ///
     /// # Example
     ///
     /// ```no_run
@@ -2937,6 +2967,8 @@ impl ChatdataAnalyzeApi {
     /// `POST /cgi-bin/chatdata/analyze_task_result` ([official documentation](https://developer.work.weixin.qq.com/document/path/99527))
     ///
     /// Endpoint id `chatdata_analyze.result`; safe to retry, so busy answers and transport failures are retried.
+    ///
+    /// Credential: a corp's `access_token` (a client built with `.corp_id(..).secret(..)`, or made by `authorized_corp` or `downstream_corp`).
     ///
     /// # Example
     ///
@@ -3003,6 +3035,8 @@ impl ChatdataDocApi {
     ///
     /// Endpoint id `chatdata_doc.get_auth_user_list`; safe to retry, so busy answers and transport failures are retried.
     ///
+    /// Credential: a corp's `access_token` (a client built with `.corp_id(..).secret(..)`, or made by `authorized_corp` or `downstream_corp`).
+    ///
     /// # Example
     ///
     /// ```no_run
@@ -3058,6 +3092,8 @@ impl ChatdataExportApi {
     ///
     /// Endpoint id `chatdata_export.create_job`; not safe to repeat, so it is sent at most once.
     ///
+    /// Credential: a corp's `access_token` (a client built with `.corp_id(..).secret(..)`, or made by `authorized_corp` or `downstream_corp`).
+    ///
     /// # Example
     ///
     /// ```no_run
@@ -3099,6 +3135,8 @@ impl ChatdataExportApi {
     /// `POST /cgi-bin/chatdata/export/get_job_status` ([official documentation](https://developer.work.weixin.qq.com/document/path/99620))
     ///
     /// Endpoint id `chatdata_export.get_job_status`; safe to retry, so busy answers and transport failures are retried.
+    ///
+    /// Credential: a corp's `access_token` (a client built with `.corp_id(..).secret(..)`, or made by `authorized_corp` or `downstream_corp`).
     ///
     /// # Example
     ///
@@ -3149,6 +3187,8 @@ impl ChatdataKeywordApi {
     /// `POST /cgi-bin/chatdata/keyword/create_rule` ([official documentation](https://developer.work.weixin.qq.com/document/path/97237))
     ///
     /// Endpoint id `chatdata_keyword.create_rule`; not safe to repeat, so it is sent at most once.
+    ///
+    /// Credential: a corp's `access_token` (a client built with `.corp_id(..).secret(..)`, or made by `authorized_corp` or `downstream_corp`).
     ///
     /// # Example
     ///
@@ -3215,6 +3255,8 @@ impl ChatdataKeywordApi {
     ///
     /// Endpoint id `chatdata_keyword.get_rule_list`; safe to retry, so busy answers and transport failures are retried.
     ///
+    /// Credential: a corp's `access_token` (a client built with `.corp_id(..).secret(..)`, or made by `authorized_corp` or `downstream_corp`).
+    ///
     /// # Example
     ///
     /// ```no_run
@@ -3260,6 +3302,8 @@ impl ChatdataKeywordApi {
     /// `POST /cgi-bin/chatdata/keyword/get_rule_detail` ([official documentation](https://developer.work.weixin.qq.com/document/path/97237))
     ///
     /// Endpoint id `chatdata_keyword.get_rule_detail`; safe to retry, so busy answers and transport failures are retried.
+    ///
+    /// Credential: a corp's `access_token` (a client built with `.corp_id(..).secret(..)`, or made by `authorized_corp` or `downstream_corp`).
     ///
     /// # Example
     ///
@@ -3325,6 +3369,8 @@ impl ChatdataKeywordApi {
     ///
     /// Endpoint id `chatdata_keyword.update_rule`; not safe to repeat, so it is sent at most once.
     ///
+    /// Credential: a corp's `access_token` (a client built with `.corp_id(..).secret(..)`, or made by `authorized_corp` or `downstream_corp`).
+    ///
     /// # Example
     ///
     /// ```no_run
@@ -3371,6 +3417,8 @@ impl ChatdataKeywordApi {
     ///
     /// Endpoint id `chatdata_keyword.delete_rule`; not safe to repeat, so it is sent at most once.
     ///
+    /// Credential: a corp's `access_token` (a client built with `.corp_id(..).secret(..)`, or made by `authorized_corp` or `downstream_corp`).
+    ///
     /// # Example
     ///
     /// ```no_run
@@ -3409,6 +3457,8 @@ impl ChatdataKeywordApi {
     /// `POST /cgi-bin/chatdata/keyword/get_hit_msg_list` ([official documentation](https://developer.work.weixin.qq.com/document/path/97266))
     ///
     /// Endpoint id `chatdata_keyword.get_hit_msg_list`; safe to retry, so busy answers and transport failures are retried.
+    ///
+    /// Credential: a corp's `access_token` (a client built with `.corp_id(..).secret(..)`, or made by `authorized_corp` or `downstream_corp`).
     ///
     /// # Example
     ///
@@ -3495,6 +3545,8 @@ impl ChatdataProgramApi {
     ///
     /// Endpoint id `chatdata_program.sync_call`; not safe to repeat, so it is sent at most once.
     ///
+    /// Credential: a corp's `access_token` (a client built with `.corp_id(..).secret(..)`, or made by `authorized_corp` or `downstream_corp`).
+    ///
     /// # Example
     ///
     /// ```no_run
@@ -3541,6 +3593,8 @@ impl ChatdataProgramApi {
     ///
     /// Endpoint id `chatdata_program.async_task`; not safe to repeat, so it is sent at most once.
     ///
+    /// Credential: a corp's `access_token` (a client built with `.corp_id(..).secret(..)`, or made by `authorized_corp` or `downstream_corp`).
+    ///
     /// # Example
     ///
     /// ```no_run
@@ -3585,6 +3639,8 @@ impl ChatdataProgramApi {
     ///
     /// Endpoint id `chatdata_program.async_result`; safe to retry, so busy answers and transport failures are retried.
     ///
+    /// Credential: a corp's `access_token` (a client built with `.corp_id(..).secret(..)`, or made by `authorized_corp` or `downstream_corp`).
+    ///
     /// # Example
     ///
     /// ```no_run
@@ -3625,6 +3681,8 @@ impl ChatdataProgramApi {
     /// `POST /cgi-bin/chatdata/open_debug_mode` ([official documentation](https://developer.work.weixin.qq.com/document/path/100091))
     ///
     /// Endpoint id `chatdata_program.open_debug_mode`; not safe to repeat, so it is sent at most once.
+    ///
+    /// Credential: a corp's `access_token` (a client built with `.corp_id(..).secret(..)`, or made by `authorized_corp` or `downstream_corp`).
     ///
     /// # Example
     ///
@@ -3667,6 +3725,8 @@ impl ChatdataProgramApi {
     ///
     /// Endpoint id `chatdata_program.close_debug_mode`; not safe to repeat, so it is sent at most once.
     ///
+    /// Credential: a corp's `access_token` (a client built with `.corp_id(..).secret(..)`, or made by `authorized_corp` or `downstream_corp`).
+    ///
     /// # Example
     ///
     /// ```no_run
@@ -3705,6 +3765,8 @@ impl ChatdataProgramApi {
     /// `POST /cgi-bin/chatdata/check_debug_mode` ([official documentation](https://developer.work.weixin.qq.com/document/path/100114))
     ///
     /// Endpoint id `chatdata_program.check_debug_mode`; safe to retry, so busy answers and transport failures are retried.
+    ///
+    /// Credential: a corp's `access_token` (a client built with `.corp_id(..).secret(..)`, or made by `authorized_corp` or `downstream_corp`).
     ///
     /// # Example
     ///
@@ -3745,6 +3807,8 @@ impl ChatdataProgramApi {
     /// `POST /cgi-bin/chatdata/set_log_level` ([official documentation](https://developer.work.weixin.qq.com/document/path/100109))
     ///
     /// Endpoint id `chatdata_program.set_log_level`; not safe to repeat, so it is sent at most once.
+    ///
+    /// Credential: a corp's `access_token` (a client built with `.corp_id(..).secret(..)`, or made by `authorized_corp` or `downstream_corp`).
     ///
     /// # Example
     ///
@@ -3788,6 +3852,8 @@ impl ChatdataProgramApi {
     /// `POST /cgi-bin/chatdata/get_log_level` ([official documentation](https://developer.work.weixin.qq.com/document/path/100108))
     ///
     /// Endpoint id `chatdata_program.get_log_level`; safe to retry, so busy answers and transport failures are retried.
+    ///
+    /// Credential: a corp's `access_token` (a client built with `.corp_id(..).secret(..)`, or made by `authorized_corp` or `downstream_corp`).
     ///
     /// # Example
     ///
@@ -3837,6 +3903,8 @@ impl ChatdataSpecapiApi {
     /// `POST /cgi-bin/chatdata/specapi/create_job` ([official documentation](https://developer.work.weixin.qq.com/document/path/99460))
     ///
     /// Endpoint id `chatdata_specapi.create_job`; not safe to repeat, so it is sent at most once.
+    ///
+    /// Credential: a corp's `access_token` (a client built with `.corp_id(..).secret(..)`, or made by `authorized_corp` or `downstream_corp`).
     ///
     /// # Example
     ///
@@ -3901,6 +3969,8 @@ impl ChatdataSpecapiApi {
     ///
     /// Endpoint id `chatdata_specapi.get_job_result`; safe to retry, so busy answers and transport failures are retried.
     ///
+    /// Credential: a corp's `access_token` (a client built with `.corp_id(..).secret(..)`, or made by `authorized_corp` or `downstream_corp`).
+    ///
     /// # Example
     ///
     /// ```no_run
@@ -3955,6 +4025,8 @@ impl MsgauditApi {
     ///
     /// Endpoint id `msgaudit.get_permit_user_list`; safe to retry, so busy answers and transport failures are retried.
     ///
+    /// Credential: a corp's `access_token` (a client built with `.corp_id(..).secret(..)`, or made by `authorized_corp` or `downstream_corp`).
+    ///
     /// # Example
     ///
     /// ```no_run
@@ -3998,6 +4070,8 @@ impl MsgauditApi {
     /// `POST /cgi-bin/msgaudit/check_single_agree` ([official documentation](https://developer.work.weixin.qq.com/document/path/91782))
     ///
     /// Endpoint id `msgaudit.check_single_agree`; safe to retry, so busy answers and transport failures are retried.
+    ///
+    /// Credential: a corp's `access_token` (a client built with `.corp_id(..).secret(..)`, or made by `authorized_corp` or `downstream_corp`).
     ///
     /// # Example
     ///
@@ -4069,6 +4143,8 @@ impl MsgauditApi {
     ///
     /// Endpoint id `msgaudit.check_room_agree`; safe to retry, so busy answers and transport failures are retried.
     ///
+    /// Credential: a corp's `access_token` (a client built with `.corp_id(..).secret(..)`, or made by `authorized_corp` or `downstream_corp`).
+    ///
     /// # Example
     ///
     /// ```no_run
@@ -4125,6 +4201,8 @@ impl MsgauditApi {
     ///
     /// Endpoint id `msgaudit.get_group_chat`; safe to retry, so busy answers and transport failures are retried.
     ///
+    /// Credential: a corp's `access_token` (a client built with `.corp_id(..).secret(..)`, or made by `authorized_corp` or `downstream_corp`).
+    ///
     /// # Example
     ///
     /// ```no_run
@@ -4177,6 +4255,8 @@ impl MsgauditApi {
     /// `GET /cgi-bin/msgaudit/get_robot_info` ([official documentation](https://developer.work.weixin.qq.com/document/path/91774))
     ///
     /// Endpoint id `msgaudit.get_robot_info`; safe to retry, so busy answers and transport failures are retried.
+    ///
+    /// Credential: a corp's `access_token` (a client built with `.corp_id(..).secret(..)`, or made by `authorized_corp` or `downstream_corp`).
     ///
     /// # Example
     ///

@@ -2667,6 +2667,8 @@ impl BatchApi {
     ///
     /// Endpoint id `batch.sync_user`; not safe to repeat, so it is sent at most once.
     ///
+    /// Credential: a corp's `access_token` (a client built with `.corp_id(..).secret(..)`, or made by `authorized_corp` or `downstream_corp`).
+    ///
     /// # Example
     ///
     /// ```no_run
@@ -2713,6 +2715,8 @@ impl BatchApi {
     ///
     /// Endpoint id `batch.replace_user`; not safe to repeat, so it is sent at most once.
     ///
+    /// Credential: a corp's `access_token` (a client built with `.corp_id(..).secret(..)`, or made by `authorized_corp` or `downstream_corp`).
+    ///
     /// # Example
     ///
     /// ```no_run
@@ -2758,6 +2762,8 @@ impl BatchApi {
     /// `POST /cgi-bin/batch/replaceparty` ([official documentation](https://developer.work.weixin.qq.com/document/path/90982))
     ///
     /// Endpoint id `batch.replace_party`; not safe to repeat, so it is sent at most once.
+    ///
+    /// Credential: a corp's `access_token` (a client built with `.corp_id(..).secret(..)`, or made by `authorized_corp` or `downstream_corp`).
     ///
     /// # Example
     ///
@@ -2807,6 +2813,8 @@ impl BatchApi {
     ///
     /// Endpoint id `batch.get_result`; safe to retry, so busy answers and transport failures are retried.
     ///
+    /// Credential: a corp's `access_token` (a client built with `.corp_id(..).secret(..)`, or made by `authorized_corp` or `downstream_corp`).
+    ///
     /// # Example
     ///
     /// ```no_run
@@ -2855,6 +2863,8 @@ impl ContactRuleApi {
     /// `POST /cgi-bin/contactrule/create` ([official documentation](https://developer.work.weixin.qq.com/document/path/101536))
     ///
     /// Endpoint id `contact_rule.create`; not safe to repeat, so it is sent at most once.
+    ///
+    /// Credential: a corp's `access_token` (a client built with `.corp_id(..).secret(..)`, or made by `authorized_corp` or `downstream_corp`).
     ///
     /// # Example
     ///
@@ -2918,6 +2928,8 @@ impl ContactRuleApi {
     ///
     /// Endpoint id `contact_rule.list`; safe to retry, so busy answers and transport failures are retried.
     ///
+    /// Credential: a corp's `access_token` (a client built with `.corp_id(..).secret(..)`, or made by `authorized_corp` or `downstream_corp`).
+    ///
     /// # Example
     ///
     /// ```no_run
@@ -2979,6 +2991,8 @@ impl ContactRuleApi {
     /// `POST /cgi-bin/contactrule/update` ([official documentation](https://developer.work.weixin.qq.com/document/path/101539))
     ///
     /// Endpoint id `contact_rule.update`; not safe to repeat, so it is sent at most once.
+    ///
+    /// Credential: a corp's `access_token` (a client built with `.corp_id(..).secret(..)`, or made by `authorized_corp` or `downstream_corp`).
     ///
     /// # Example
     ///
@@ -3064,6 +3078,8 @@ impl ContactRuleApi {
     ///
     /// Endpoint id `contact_rule.delete`; not safe to repeat, so it is sent at most once.
     ///
+    /// Credential: a corp's `access_token` (a client built with `.corp_id(..).secret(..)`, or made by `authorized_corp` or `downstream_corp`).
+    ///
     /// # Example
     ///
     /// ```no_run
@@ -3110,6 +3126,8 @@ impl DepartmentApi {
     ///
     /// Endpoint id `department.create`; not safe to repeat, so it is sent at most once.
     ///
+    /// Credential: a corp's `access_token` (a client built with `.corp_id(..).secret(..)`, or made by `authorized_corp` or `downstream_corp`).
+    ///
     /// # Example
     ///
     /// ```no_run
@@ -3155,6 +3173,8 @@ impl DepartmentApi {
     ///
     /// Endpoint id `department.update`; not safe to repeat, so it is sent at most once.
     ///
+    /// Credential: a corp's `access_token` (a client built with `.corp_id(..).secret(..)`, or made by `authorized_corp` or `downstream_corp`).
+    ///
     /// # Example
     ///
     /// ```no_run
@@ -3194,6 +3214,8 @@ impl DepartmentApi {
     ///
     /// Endpoint id `department.delete`; not safe to repeat, so it is sent at most once.
     ///
+    /// Credential: a corp's `access_token` (a client built with `.corp_id(..).secret(..)`, or made by `authorized_corp` or `downstream_corp`).
+    ///
     /// # Example
     ///
     /// ```no_run
@@ -3227,6 +3249,8 @@ impl DepartmentApi {
     /// `GET /cgi-bin/department/list` ([official documentation](https://developer.work.weixin.qq.com/document/path/90208))
     ///
     /// Endpoint id `department.list`; safe to retry, so busy answers and transport failures are retried.
+    ///
+    /// Credential: a corp's `access_token` (a client built with `.corp_id(..).secret(..)`, or made by `authorized_corp` or `downstream_corp`).
     ///
     /// # Example
     ///
@@ -3286,6 +3310,8 @@ impl DepartmentApi {
     ///
     /// Endpoint id `department.simple_list`; safe to retry, so busy answers and transport failures are retried.
     ///
+    /// Credential: a corp's `access_token` (a client built with `.corp_id(..).secret(..)`, or made by `authorized_corp` or `downstream_corp`).
+    ///
     /// # Example
     ///
     /// ```no_run
@@ -3331,6 +3357,8 @@ impl DepartmentApi {
     /// `GET /cgi-bin/department/get` ([official documentation](https://developer.work.weixin.qq.com/document/path/95351))
     ///
     /// Endpoint id `department.get`; safe to retry, so busy answers and transport failures are retried.
+    ///
+    /// Credential: a corp's `access_token` (a client built with `.corp_id(..).secret(..)`, or made by `authorized_corp` or `downstream_corp`).
     ///
     /// # Example
     ///
@@ -3384,6 +3412,8 @@ impl ExportApi {
     ///
     /// Endpoint id `export.simple_user`; not safe to repeat, so it is sent at most once.
     ///
+    /// Credential: a corp's `access_token` (a client built with `.corp_id(..).secret(..)`, or made by `authorized_corp` or `downstream_corp`).
+    ///
     /// # Example
     ///
     /// ```no_run
@@ -3426,6 +3456,8 @@ impl ExportApi {
     ///
     /// Endpoint id `export.user`; not safe to repeat, so it is sent at most once.
     ///
+    /// Credential: a corp's `access_token` (a client built with `.corp_id(..).secret(..)`, or made by `authorized_corp` or `downstream_corp`).
+    ///
     /// # Example
     ///
     /// ```no_run
@@ -3464,6 +3496,8 @@ impl ExportApi {
     /// `POST /cgi-bin/export/department` ([official documentation](https://developer.work.weixin.qq.com/document/path/94852))
     ///
     /// Endpoint id `export.department`; not safe to repeat, so it is sent at most once.
+    ///
+    /// Credential: a corp's `access_token` (a client built with `.corp_id(..).secret(..)`, or made by `authorized_corp` or `downstream_corp`).
     ///
     /// # Example
     ///
@@ -3506,6 +3540,8 @@ impl ExportApi {
     /// `POST /cgi-bin/export/taguser` ([official documentation](https://developer.work.weixin.qq.com/document/path/94853))
     ///
     /// Endpoint id `export.tag_user`; not safe to repeat, so it is sent at most once.
+    ///
+    /// Credential: a corp's `access_token` (a client built with `.corp_id(..).secret(..)`, or made by `authorized_corp` or `downstream_corp`).
     ///
     /// # Example
     ///
@@ -3550,6 +3586,8 @@ impl ExportApi {
     /// `GET /cgi-bin/export/get_result` ([official documentation](https://developer.work.weixin.qq.com/document/path/94854))
     ///
     /// Endpoint id `export.get_result`; safe to retry, so busy answers and transport failures are retried.
+    ///
+    /// Credential: a corp's `access_token` (a client built with `.corp_id(..).secret(..)`, or made by `authorized_corp` or `downstream_corp`).
     ///
     /// # Example
     ///
@@ -3605,6 +3643,8 @@ impl LinkedcorpApi {
     ///
     /// Endpoint id `linkedcorp.get_perm_list`; safe to retry, so busy answers and transport failures are retried.
     ///
+    /// Credential: a corp's `access_token` (a client built with `.corp_id(..).secret(..)`, or made by `authorized_corp` or `downstream_corp`).
+    ///
     /// # Example
     ///
     /// ```no_run
@@ -3643,6 +3683,8 @@ impl LinkedcorpApi {
     /// `POST /cgi-bin/linkedcorp/user/get` ([official documentation](https://developer.work.weixin.qq.com/document/path/93171))
     ///
     /// Endpoint id `linkedcorp.get_user`; safe to retry, so busy answers and transport failures are retried.
+    ///
+    /// Credential: a corp's `access_token` (a client built with `.corp_id(..).secret(..)`, or made by `authorized_corp` or `downstream_corp`).
     ///
     /// # Example
     ///
@@ -3713,6 +3755,8 @@ impl LinkedcorpApi {
     ///
     /// Endpoint id `linkedcorp.user_simple_list`; safe to retry, so busy answers and transport failures are retried.
     ///
+    /// Credential: a corp's `access_token` (a client built with `.corp_id(..).secret(..)`, or made by `authorized_corp` or `downstream_corp`).
+    ///
     /// # Example
     ///
     /// ```no_run
@@ -3772,6 +3816,8 @@ impl LinkedcorpApi {
     /// `POST /cgi-bin/linkedcorp/user/list` ([official documentation](https://developer.work.weixin.qq.com/document/path/93169))
     ///
     /// Endpoint id `linkedcorp.user_list`; safe to retry, so busy answers and transport failures are retried.
+    ///
+    /// Credential: a corp's `access_token` (a client built with `.corp_id(..).secret(..)`, or made by `authorized_corp` or `downstream_corp`).
     ///
     /// # Example
     ///
@@ -3849,6 +3895,8 @@ impl LinkedcorpApi {
     ///
     /// Endpoint id `linkedcorp.department_list`; safe to retry, so busy answers and transport failures are retried.
     ///
+    /// Credential: a corp's `access_token` (a client built with `.corp_id(..).secret(..)`, or made by `authorized_corp` or `downstream_corp`).
+    ///
     /// # Example
     ///
     /// ```no_run
@@ -3909,6 +3957,8 @@ impl SyncApi {
     ///
     /// Endpoint id `sync.contact_sync_success`; not safe to repeat, so it is sent at most once.
     ///
+    /// Credential: a corp's `access_token` (a client built with `.corp_id(..).secret(..)`, or made by `authorized_corp` or `downstream_corp`).
+    ///
     /// # Example
     ///
     /// ```no_run
@@ -3949,6 +3999,8 @@ impl TagApi {
     ///
     /// Endpoint id `tag.create`; not safe to repeat, so it is sent at most once.
     ///
+    /// Credential: a corp's `access_token` (a client built with `.corp_id(..).secret(..)`, or made by `authorized_corp` or `downstream_corp`).
+    ///
     /// # Example
     ///
     /// ```no_run
@@ -3988,6 +4040,8 @@ impl TagApi {
     ///
     /// Endpoint id `tag.update`; not safe to repeat, so it is sent at most once.
     ///
+    /// Credential: a corp's `access_token` (a client built with `.corp_id(..).secret(..)`, or made by `authorized_corp` or `downstream_corp`).
+    ///
     /// # Example
     ///
     /// ```no_run
@@ -4025,6 +4079,8 @@ impl TagApi {
     ///
     /// Endpoint id `tag.delete`; not safe to repeat, so it is sent at most once.
     ///
+    /// Credential: a corp's `access_token` (a client built with `.corp_id(..).secret(..)`, or made by `authorized_corp` or `downstream_corp`).
+    ///
     /// # Example
     ///
     /// ```no_run
@@ -4058,6 +4114,8 @@ impl TagApi {
     /// `GET /cgi-bin/tag/get` ([official documentation](https://developer.work.weixin.qq.com/document/path/90213))
     ///
     /// Endpoint id `tag.get`; safe to retry, so busy answers and transport failures are retried.
+    ///
+    /// Credential: a corp's `access_token` (a client built with `.corp_id(..).secret(..)`, or made by `authorized_corp` or `downstream_corp`).
     ///
     /// # Example
     ///
@@ -4103,6 +4161,8 @@ impl TagApi {
     ///
     /// Endpoint id `tag.list`; safe to retry, so busy answers and transport failures are retried.
     ///
+    /// Credential: a corp's `access_token` (a client built with `.corp_id(..).secret(..)`, or made by `authorized_corp` or `downstream_corp`).
+    ///
     /// # Example
     ///
     /// ```no_run
@@ -4146,6 +4206,8 @@ impl TagApi {
     ///
     /// Endpoint id `tag.add_users`; not safe to repeat, so it is sent at most once.
     ///
+    /// Credential: a corp's `access_token` (a client built with `.corp_id(..).secret(..)`, or made by `authorized_corp` or `downstream_corp`).
+    ///
     /// # Example
     ///
     /// ```no_run
@@ -4184,6 +4246,8 @@ impl TagApi {
     /// `POST /cgi-bin/tag/deltagusers` ([official documentation](https://developer.work.weixin.qq.com/document/path/90215))
     ///
     /// Endpoint id `tag.delete_users`; not safe to repeat, so it is sent at most once.
+    ///
+    /// Credential: a corp's `access_token` (a client built with `.corp_id(..).secret(..)`, or made by `authorized_corp` or `downstream_corp`).
     ///
     /// # Example
     ///
@@ -4231,6 +4295,8 @@ impl UserApi {
     ///
     /// Endpoint id `user.create`; not safe to repeat, so it is sent at most once.
     ///
+    /// Credential: a corp's `access_token` (a client built with `.corp_id(..).secret(..)`, or made by `authorized_corp` or `downstream_corp`).
+    ///
     /// # Example
     ///
     /// ```no_run
@@ -4276,6 +4342,8 @@ impl UserApi {
     /// `GET /cgi-bin/user/get` ([official documentation](https://developer.work.weixin.qq.com/document/path/90196))
     ///
     /// Endpoint id `user.get`; safe to retry, so busy answers and transport failures are retried.
+    ///
+    /// Credential: a corp's `access_token` (a client built with `.corp_id(..).secret(..)`, or made by `authorized_corp` or `downstream_corp`).
     ///
     /// # Example
     ///
@@ -4395,6 +4463,8 @@ impl UserApi {
     ///
     /// Endpoint id `user.update`; not safe to repeat, so it is sent at most once.
     ///
+    /// Credential: a corp's `access_token` (a client built with `.corp_id(..).secret(..)`, or made by `authorized_corp` or `downstream_corp`).
+    ///
     /// # Example
     ///
     /// ```no_run
@@ -4433,6 +4503,8 @@ impl UserApi {
     ///
     /// Endpoint id `user.delete`; not safe to repeat, so it is sent at most once.
     ///
+    /// Credential: a corp's `access_token` (a client built with `.corp_id(..).secret(..)`, or made by `authorized_corp` or `downstream_corp`).
+    ///
     /// # Example
     ///
     /// ```no_run
@@ -4466,6 +4538,8 @@ impl UserApi {
     /// `POST /cgi-bin/user/batchdelete` ([official documentation](https://developer.work.weixin.qq.com/document/path/90199))
     ///
     /// Endpoint id `user.batch_delete`; not safe to repeat, so it is sent at most once.
+    ///
+    /// Credential: a corp's `access_token` (a client built with `.corp_id(..).secret(..)`, or made by `authorized_corp` or `downstream_corp`).
     ///
     /// # Example
     ///
@@ -4505,6 +4579,8 @@ impl UserApi {
     /// `GET /cgi-bin/user/simplelist` ([official documentation](https://developer.work.weixin.qq.com/document/path/90200))
     ///
     /// Endpoint id `user.simple_list`; safe to retry, so busy answers and transport failures are retried.
+    ///
+    /// Credential: a corp's `access_token` (a client built with `.corp_id(..).secret(..)`, or made by `authorized_corp` or `downstream_corp`).
     ///
     /// # Example
     ///
@@ -4550,6 +4626,8 @@ impl UserApi {
     /// `GET /cgi-bin/user/list` ([official documentation](https://developer.work.weixin.qq.com/document/path/90201))
     ///
     /// Endpoint id `user.list`; safe to retry, so busy answers and transport failures are retried.
+    ///
+    /// Credential: a corp's `access_token` (a client built with `.corp_id(..).secret(..)`, or made by `authorized_corp` or `downstream_corp`).
     ///
     /// # Example
     ///
@@ -4674,6 +4752,8 @@ impl UserApi {
     ///
     /// Endpoint id `user.list_id`; safe to retry, so busy answers and transport failures are retried.
     ///
+    /// Credential: a corp's `access_token` (a client built with `.corp_id(..).secret(..)`, or made by `authorized_corp` or `downstream_corp`).
+    ///
     /// # Example
     ///
     /// ```no_run
@@ -4727,6 +4807,8 @@ impl UserApi {
     ///
     /// Endpoint id `user.convert_to_openid`; safe to retry, so busy answers and transport failures are retried.
     ///
+    /// Credential: a corp's `access_token` (a client built with `.corp_id(..).secret(..)`, or made by `authorized_corp` or `downstream_corp`).
+    ///
     /// # Example
     ///
     /// ```no_run
@@ -4766,6 +4848,8 @@ impl UserApi {
     /// `POST /cgi-bin/user/convert_to_userid` ([official documentation](https://developer.work.weixin.qq.com/document/path/90202))
     ///
     /// Endpoint id `user.convert_to_userid`; safe to retry, so busy answers and transport failures are retried.
+    ///
+    /// Credential: a corp's `access_token` (a client built with `.corp_id(..).secret(..)`, or made by `authorized_corp` or `downstream_corp`).
     ///
     /// # Example
     ///
@@ -4807,6 +4891,8 @@ impl UserApi {
     ///
     /// Endpoint id `user.auth_success`; not safe to repeat, so it is sent at most once.
     ///
+    /// Credential: a corp's `access_token` (a client built with `.corp_id(..).secret(..)`, or made by `authorized_corp` or `downstream_corp`).
+    ///
     /// # Example
     ///
     /// ```no_run
@@ -4840,6 +4926,8 @@ impl UserApi {
     /// `POST /cgi-bin/user/getuserid` ([official documentation](https://developer.work.weixin.qq.com/document/path/95402))
     ///
     /// Endpoint id `user.get_userid`; safe to retry, so busy answers and transport failures are retried.
+    ///
+    /// Credential: a corp's `access_token` (a client built with `.corp_id(..).secret(..)`, or made by `authorized_corp` or `downstream_corp`).
     ///
     /// # Example
     ///
@@ -4877,6 +4965,8 @@ impl UserApi {
     /// `POST /cgi-bin/user/get_userid_by_email` ([official documentation](https://developer.work.weixin.qq.com/document/path/95895))
     ///
     /// Endpoint id `user.get_userid_by_email`; safe to retry, so busy answers and transport failures are retried.
+    ///
+    /// Credential: a corp's `access_token` (a client built with `.corp_id(..).secret(..)`, or made by `authorized_corp` or `downstream_corp`).
     ///
     /// # Example
     ///
@@ -4922,6 +5012,8 @@ impl UserApi {
     ///
     /// Endpoint id `user.get_active_stat`; safe to retry, so busy answers and transport failures are retried.
     ///
+    /// Credential: a corp's `access_token` (a client built with `.corp_id(..).secret(..)`, or made by `authorized_corp` or `downstream_corp`).
+    ///
     /// # Example
     ///
     /// ```no_run
@@ -4958,6 +5050,8 @@ impl UserApi {
     /// `POST /cgi-bin/batch/invite` ([official documentation](https://developer.work.weixin.qq.com/document/path/90975))
     ///
     /// Endpoint id `user.batch_invite`; not safe to repeat, so it is sent at most once.
+    ///
+    /// Credential: a corp's `access_token` (a client built with `.corp_id(..).secret(..)`, or made by `authorized_corp` or `downstream_corp`).
     ///
     /// # Example
     ///
@@ -5009,6 +5103,8 @@ impl UserApi {
     ///
     /// Endpoint id `user.join_qrcode`; safe to retry, so busy answers and transport failures are retried.
     ///
+    /// Credential: a corp's `access_token` (a client built with `.corp_id(..).secret(..)`, or made by `authorized_corp` or `downstream_corp`).
+    ///
     /// # Example
     ///
     /// ```no_run
@@ -5043,6 +5139,8 @@ impl UserApi {
     /// `POST /cgi-bin/user/check_member_auth` ([official documentation](https://developer.work.weixin.qq.com/document/path/94514))
     ///
     /// Endpoint id `user.check_member_auth`; safe to retry, so busy answers and transport failures are retried.
+    ///
+    /// Credential: a corp's `access_token` (a client built with `.corp_id(..).secret(..)`, or made by `authorized_corp` or `downstream_corp`).
     ///
     /// # Example
     ///
@@ -5083,6 +5181,8 @@ impl UserApi {
     /// `POST /cgi-bin/user/list_member_auth` ([official documentation](https://developer.work.weixin.qq.com/document/path/94513))
     ///
     /// Endpoint id `user.list_member_auth`; safe to retry, so busy answers and transport failures are retried.
+    ///
+    /// Credential: a corp's `access_token` (a client built with `.corp_id(..).secret(..)`, or made by `authorized_corp` or `downstream_corp`).
     ///
     /// # Example
     ///
@@ -5130,6 +5230,8 @@ impl UserApi {
     /// `POST /cgi-bin/user/list_selected_ticket_user` ([official documentation](https://developer.work.weixin.qq.com/document/path/94894))
     ///
     /// Endpoint id `user.list_selected_ticket_user`; safe to retry, so busy answers and transport failures are retried.
+    ///
+    /// Credential: a corp's `access_token` (a client built with `.corp_id(..).secret(..)`, or made by `authorized_corp` or `downstream_corp`).
     ///
     /// # Example
     ///
@@ -5181,6 +5283,8 @@ impl UserApi {
     /// `POST /cgi-bin/user/get_mobile_hashcode` ([official documentation](https://developer.work.weixin.qq.com/document/path/92790))
     ///
     /// Endpoint id `user.get_mobile_hashcode`; not safe to repeat, so it is sent at most once.
+    ///
+    /// Credential: a corp's `access_token` (a client built with `.corp_id(..).secret(..)`, or made by `authorized_corp` or `downstream_corp`).
     ///
     /// # Example
     ///

@@ -1210,6 +1210,8 @@ impl CorpgroupApi {
     ///
     /// Endpoint id `corpgroup.get_chain_list`; safe to retry, so busy answers and transport failures are retried.
     ///
+    /// Credential: a corp's `access_token` (a client built with `.corp_id(..).secret(..)`, or made by `authorized_corp` or `downstream_corp`).
+    ///
     /// # Example
     ///
     /// ```no_run
@@ -1252,6 +1254,8 @@ impl CorpgroupApi {
     /// `POST /cgi-bin/corpgroup/corp/get_chain_group` ([official documentation](https://developer.work.weixin.qq.com/document/path/95820))
     ///
     /// Endpoint id `corpgroup.get_chain_group`; safe to retry, so busy answers and transport failures are retried.
+    ///
+    /// Credential: a corp's `access_token` (a client built with `.corp_id(..).secret(..)`, or made by `authorized_corp` or `downstream_corp`).
     ///
     /// # Example
     ///
@@ -1307,6 +1311,8 @@ impl CorpgroupApi {
     /// `POST /cgi-bin/corpgroup/corp/get_chain_corpinfo_list` ([official documentation](https://developer.work.weixin.qq.com/document/path/95820))
     ///
     /// Endpoint id `corpgroup.get_chain_corpinfo_list`; safe to retry, so busy answers and transport failures are retried.
+    ///
+    /// Credential: a corp's `access_token` (a client built with `.corp_id(..).secret(..)`, or made by `authorized_corp` or `downstream_corp`).
     ///
     /// # Example
     ///
@@ -1367,6 +1373,8 @@ impl CorpgroupApi {
     ///
     /// Endpoint id `corpgroup.get_chain_corpinfo`; safe to retry, so busy answers and transport failures are retried.
     ///
+    /// Credential: a corp's `access_token` (a client built with `.corp_id(..).secret(..)`, or made by `authorized_corp` or `downstream_corp`).
+    ///
     /// # Example
     ///
     /// ```no_run
@@ -1413,6 +1421,8 @@ impl CorpgroupApi {
     ///
     /// Endpoint id `corpgroup.get_corp_shared_chain_list`; safe to retry, so busy answers and transport failures are retried.
     ///
+    /// Credential: a corp's `access_token` (a client built with `.corp_id(..).secret(..)`, or made by `authorized_corp` or `downstream_corp`).
+    ///
     /// # Example
     ///
     /// ```no_run
@@ -1457,6 +1467,8 @@ impl CorpgroupApi {
     /// `POST /cgi-bin/corpgroup/import_chain_contact` ([official documentation](https://developer.work.weixin.qq.com/document/path/95821))
     ///
     /// Endpoint id `corpgroup.import_chain_contact`; not safe to repeat, so it is sent at most once.
+    ///
+    /// Credential: a corp's `access_token` (a client built with `.corp_id(..).secret(..)`, or made by `authorized_corp` or `downstream_corp`).
     ///
     /// # Example
     ///
@@ -1522,6 +1534,8 @@ impl CorpgroupApi {
     ///
     /// Endpoint id `corpgroup.get_result`; safe to retry, so busy answers and transport failures are retried.
     ///
+    /// Credential: a corp's `access_token` (a client built with `.corp_id(..).secret(..)`, or made by `authorized_corp` or `downstream_corp`).
+    ///
     /// # Example
     ///
     /// ```no_run
@@ -1576,6 +1590,8 @@ impl CorpgroupApi {
     ///
     /// Endpoint id `corpgroup.remove_corp`; not safe to repeat, so it is sent at most once.
     ///
+    /// Credential: a corp's `access_token` (a client built with `.corp_id(..).secret(..)`, or made by `authorized_corp` or `downstream_corp`).
+    ///
     /// # Example
     ///
     /// ```no_run
@@ -1617,6 +1633,8 @@ impl CorpgroupApi {
     /// `POST /cgi-bin/corpgroup/corp/get_chain_user_custom_id` ([official documentation](https://developer.work.weixin.qq.com/document/path/97441))
     ///
     /// Endpoint id `corpgroup.get_chain_user_custom_id`; safe to retry, so busy answers and transport failures are retried.
+    ///
+    /// Credential: a corp's `access_token` (a client built with `.corp_id(..).secret(..)`, or made by `authorized_corp` or `downstream_corp`).
     ///
     /// # Example
     ///
@@ -1661,6 +1679,8 @@ impl CorpgroupApi {
     /// `POST /cgi-bin/corpgroup/corp/gettoken` ([official documentation](https://developer.work.weixin.qq.com/document/path/93359))
     ///
     /// Endpoint id `corpgroup.get_token`; not safe to repeat, so it is sent at most once.
+    ///
+    /// Credential: a corp's `access_token` (a client built with `.corp_id(..).secret(..)`, or made by `authorized_corp` or `downstream_corp`).
     ///
     /// # Example
     ///
@@ -1708,6 +1728,8 @@ impl CorpgroupApi {
     /// `POST /cgi-bin/corpgroup/corp/list_app_share_info` ([official documentation](https://developer.work.weixin.qq.com/document/path/93403))
     ///
     /// Endpoint id `corpgroup.list_app_share_info`; safe to retry, so busy answers and transport failures are retried.
+    ///
+    /// Credential: a corp's `access_token` (a client built with `.corp_id(..).secret(..)`, or made by `authorized_corp` or `downstream_corp`).
     ///
     /// # Example
     ///
@@ -1764,6 +1786,8 @@ impl CorpgroupApi {
     ///
     /// Endpoint id `corpgroup.transfer_session`; not safe to repeat, so it is sent at most once.
     ///
+    /// Credential: a corp's `access_token` (a client built with `.corp_id(..).secret(..)`, or made by `authorized_corp` or `downstream_corp`).
+    ///
     /// # Example
     ///
     /// ```no_run
@@ -1806,6 +1830,8 @@ impl CorpgroupApi {
     /// `POST /cgi-bin/corpgroup/unionid_to_external_userid` ([official documentation](https://developer.work.weixin.qq.com/document/path/95818))
     ///
     /// Endpoint id `corpgroup.unionid_to_external_userid`; safe to retry, so busy answers and transport failures are retried.
+    ///
+    /// Credential: a corp's `access_token` (a client built with `.corp_id(..).secret(..)`, or made by `authorized_corp` or `downstream_corp`).
     ///
     /// # Example
     ///
@@ -1861,6 +1887,8 @@ impl CorpgroupApi {
     ///
     /// Endpoint id `corpgroup.unionid_to_pending_id`; safe to retry, so busy answers and transport failures are retried.
     ///
+    /// Credential: a corp's `access_token` (a client built with `.corp_id(..).secret(..)`, or made by `authorized_corp` or `downstream_corp`).
+    ///
     /// # Example
     ///
     /// ```no_run
@@ -1902,6 +1930,8 @@ impl CorpgroupApi {
     /// `POST /cgi-bin/corpgroup/batch/external_userid_to_pending_id` ([official documentation](https://developer.work.weixin.qq.com/document/path/97357))
     ///
     /// Endpoint id `corpgroup.external_userid_to_pending_id`; safe to retry, so busy answers and transport failures are retried.
+    ///
+    /// Credential: a corp's `access_token` (a client built with `.corp_id(..).secret(..)`, or made by `authorized_corp` or `downstream_corp`).
     ///
     /// # Example
     ///
@@ -1961,6 +1991,8 @@ impl CorpgroupRuleApi {
     ///
     /// Endpoint id `corpgroup_rule.list_ids`; safe to retry, so busy answers and transport failures are retried.
     ///
+    /// Credential: a corp's `access_token` (a client built with `.corp_id(..).secret(..)`, or made by `authorized_corp` or `downstream_corp`).
+    ///
     /// # Example
     ///
     /// ```no_run
@@ -2000,6 +2032,8 @@ impl CorpgroupRuleApi {
     /// `POST /cgi-bin/corpgroup/rule/get_rule_info` ([official documentation](https://developer.work.weixin.qq.com/document/path/95633))
     ///
     /// Endpoint id `corpgroup_rule.get_info`; safe to retry, so busy answers and transport failures are retried.
+    ///
+    /// Credential: a corp's `access_token` (a client built with `.corp_id(..).secret(..)`, or made by `authorized_corp` or `downstream_corp`).
     ///
     /// # Example
     ///
@@ -2064,6 +2098,8 @@ impl CorpgroupRuleApi {
     ///
     /// Endpoint id `corpgroup_rule.add`; not safe to repeat, so it is sent at most once.
     ///
+    /// Credential: a corp's `access_token` (a client built with `.corp_id(..).secret(..)`, or made by `authorized_corp` or `downstream_corp`).
+    ///
     /// # Example
     ///
     /// ```no_run
@@ -2116,6 +2152,8 @@ impl CorpgroupRuleApi {
     /// `POST /cgi-bin/corpgroup/rule/modify_rule` ([official documentation](https://developer.work.weixin.qq.com/document/path/95635))
     ///
     /// Endpoint id `corpgroup_rule.modify`; not safe to repeat, so it is sent at most once.
+    ///
+    /// Credential: a corp's `access_token` (a client built with `.corp_id(..).secret(..)`, or made by `authorized_corp` or `downstream_corp`).
     ///
     /// # Example
     ///
@@ -2170,6 +2208,8 @@ impl CorpgroupRuleApi {
     /// `POST /cgi-bin/corpgroup/rule/delete_rule` ([official documentation](https://developer.work.weixin.qq.com/document/path/95632))
     ///
     /// Endpoint id `corpgroup_rule.delete`; not safe to repeat, so it is sent at most once.
+    ///
+    /// Credential: a corp's `access_token` (a client built with `.corp_id(..).secret(..)`, or made by `authorized_corp` or `downstream_corp`).
     ///
     /// # Example
     ///

@@ -1445,6 +1445,8 @@ impl EmailApi {
     ///
     /// Endpoint id `email.act_email`; not safe to repeat, so it is sent at most once.
     ///
+    /// Credential: a corp's `access_token` (a client built with `.corp_id(..).secret(..)`, or made by `authorized_corp` or `downstream_corp`).
+    ///
     /// # Example
     ///
     /// ```no_run
@@ -1486,6 +1488,8 @@ impl EmailApi {
     /// `POST /cgi-bin/exmail/mail/get_newcount` ([official documentation](https://developer.work.weixin.qq.com/document/path/95514))
     ///
     /// Endpoint id `email.get_newcount`; safe to retry, so busy answers and transport failures are retried.
+    ///
+    /// Credential: a corp's `access_token` (a client built with `.corp_id(..).secret(..)`, or made by `authorized_corp` or `downstream_corp`).
     ///
     /// # Example
     ///
@@ -1530,6 +1534,8 @@ impl EmailAppApi {
     /// `POST /cgi-bin/exmail/app/compose_send` ([official documentation](https://developer.work.weixin.qq.com/document/path/97445))
     ///
     /// Endpoint id `email_app.compose_send`; not safe to repeat, so it is sent at most once.
+    ///
+    /// Credential: a corp's `access_token` (a client built with `.corp_id(..).secret(..)`, or made by `authorized_corp` or `downstream_corp`).
     ///
     /// # Example
     ///
@@ -1580,6 +1586,8 @@ impl EmailAppApi {
     ///
     /// Endpoint id `email_app.get_email_alias`; safe to retry, so busy answers and transport failures are retried.
     ///
+    /// Credential: a corp's `access_token` (a client built with `.corp_id(..).secret(..)`, or made by `authorized_corp` or `downstream_corp`).
+    ///
     /// # Example
     ///
     /// ```no_run
@@ -1617,6 +1625,8 @@ impl EmailAppApi {
     /// `POST /cgi-bin/exmail/app/update_email_alias` ([official documentation](https://developer.work.weixin.qq.com/document/path/97503))
     ///
     /// Endpoint id `email_app.update_email_alias`; not safe to repeat, so it is sent at most once.
+    ///
+    /// Credential: a corp's `access_token` (a client built with `.corp_id(..).secret(..)`, or made by `authorized_corp` or `downstream_corp`).
     ///
     /// # Example
     ///
@@ -1656,6 +1666,8 @@ impl EmailAppApi {
     /// `POST /cgi-bin/exmail/app/get_mail_list` ([official documentation](https://developer.work.weixin.qq.com/document/path/97505))
     ///
     /// Endpoint id `email_app.get_mail_list`; safe to retry, so busy answers and transport failures are retried.
+    ///
+    /// Credential: a corp's `access_token` (a client built with `.corp_id(..).secret(..)`, or made by `authorized_corp` or `downstream_corp`).
     ///
     /// # Example
     ///
@@ -1708,6 +1720,8 @@ impl EmailAppApi {
     ///
     /// Endpoint id `email_app.read_mail`; safe to retry, so busy answers and transport failures are retried.
     ///
+    /// Credential: a corp's `access_token` (a client built with `.corp_id(..).secret(..)`, or made by `authorized_corp` or `downstream_corp`).
+    ///
     /// # Example
     ///
     /// ```no_run
@@ -1751,6 +1765,8 @@ impl EmailGroupApi {
     /// `POST /cgi-bin/exmail/group/create` ([official documentation](https://developer.work.weixin.qq.com/document/path/95510))
     ///
     /// Endpoint id `email_group.create`; not safe to repeat, so it is sent at most once.
+    ///
+    /// Credential: a corp's `access_token` (a client built with `.corp_id(..).secret(..)`, or made by `authorized_corp` or `downstream_corp`).
     ///
     /// # Example
     ///
@@ -1802,6 +1818,8 @@ impl EmailGroupApi {
     ///
     /// Endpoint id `email_group.update`; not safe to repeat, so it is sent at most once.
     ///
+    /// Credential: a corp's `access_token` (a client built with `.corp_id(..).secret(..)`, or made by `authorized_corp` or `downstream_corp`).
+    ///
     /// # Example
     ///
     /// ```no_run
@@ -1845,6 +1863,8 @@ impl EmailGroupApi {
     ///
     /// Endpoint id `email_group.delete`; not safe to repeat, so it is sent at most once.
     ///
+    /// Credential: a corp's `access_token` (a client built with `.corp_id(..).secret(..)`, or made by `authorized_corp` or `downstream_corp`).
+    ///
     /// # Example
     ///
     /// ```no_run
@@ -1880,6 +1900,8 @@ impl EmailGroupApi {
     /// `GET /cgi-bin/exmail/group/get` ([official documentation](https://developer.work.weixin.qq.com/document/path/97997))
     ///
     /// Endpoint id `email_group.get`; safe to retry, so busy answers and transport failures are retried.
+    ///
+    /// Credential: a corp's `access_token` (a client built with `.corp_id(..).secret(..)`, or made by `authorized_corp` or `downstream_corp`).
     ///
     /// # Example
     ///
@@ -1958,6 +1980,8 @@ impl EmailGroupApi {
     ///
     /// Endpoint id `email_group.search`; safe to retry, so busy answers and transport failures are retried.
     ///
+    /// Credential: a corp's `access_token` (a client built with `.corp_id(..).secret(..)`, or made by `authorized_corp` or `downstream_corp`).
+    ///
     /// # Example
     ///
     /// ```no_run
@@ -2012,6 +2036,8 @@ impl EmailOptionApi {
     /// `POST /cgi-bin/exmail/useroption/get` ([official documentation](https://developer.work.weixin.qq.com/document/path/95513))
     ///
     /// Endpoint id `email_option.get`; safe to retry, so busy answers and transport failures are retried.
+    ///
+    /// Credential: a corp's `access_token` (a client built with `.corp_id(..).secret(..)`, or made by `authorized_corp` or `downstream_corp`).
     ///
     /// # Example
     ///
@@ -2071,6 +2097,8 @@ impl EmailOptionApi {
     /// `POST /cgi-bin/exmail/useroption/update` ([official documentation](https://developer.work.weixin.qq.com/document/path/98008))
     ///
     /// Endpoint id `email_option.update`; not safe to repeat, so it is sent at most once.
+    ///
+    /// Credential: a corp's `access_token` (a client built with `.corp_id(..).secret(..)`, or made by `authorized_corp` or `downstream_corp`).
     ///
     /// # Example
     ///
@@ -2133,6 +2161,8 @@ impl EmailPublicApi {
     ///
     /// Endpoint id `email_public.create`; not safe to repeat, so it is sent at most once.
     ///
+    /// Credential: a corp's `access_token` (a client built with `.corp_id(..).secret(..)`, or made by `authorized_corp` or `downstream_corp`).
+    ///
     /// # Example
     ///
     /// ```no_run
@@ -2186,6 +2216,8 @@ impl EmailPublicApi {
     ///
     /// Endpoint id `email_public.update`; not safe to repeat, so it is sent at most once.
     ///
+    /// Credential: a corp's `access_token` (a client built with `.corp_id(..).secret(..)`, or made by `authorized_corp` or `downstream_corp`).
+    ///
     /// # Example
     ///
     /// ```no_run
@@ -2231,6 +2263,8 @@ impl EmailPublicApi {
     ///
     /// Endpoint id `email_public.delete`; not safe to repeat, so it is sent at most once.
     ///
+    /// Credential: a corp's `access_token` (a client built with `.corp_id(..).secret(..)`, or made by `authorized_corp` or `downstream_corp`).
+    ///
     /// # Example
     ///
     /// ```no_run
@@ -2264,6 +2298,8 @@ impl EmailPublicApi {
     /// `POST /cgi-bin/exmail/publicmail/get` ([official documentation](https://developer.work.weixin.qq.com/document/path/98002))
     ///
     /// Endpoint id `email_public.get`; safe to retry, so busy answers and transport failures are retried.
+    ///
+    /// Credential: a corp's `access_token` (a client built with `.corp_id(..).secret(..)`, or made by `authorized_corp` or `downstream_corp`).
     ///
     /// # Example
     ///
@@ -2335,6 +2371,8 @@ impl EmailPublicApi {
     ///
     /// Endpoint id `email_public.search`; safe to retry, so busy answers and transport failures are retried.
     ///
+    /// Credential: a corp's `access_token` (a client built with `.corp_id(..).secret(..)`, or made by `authorized_corp` or `downstream_corp`).
+    ///
     /// # Example
     ///
     /// ```no_run
@@ -2384,6 +2422,8 @@ impl EmailPublicApi {
     ///
     /// Endpoint id `email_public.get_auth_code_list`; safe to retry, so busy answers and transport failures are retried.
     ///
+    /// Credential: a corp's `access_token` (a client built with `.corp_id(..).secret(..)`, or made by `authorized_corp` or `downstream_corp`).
+    ///
     /// # Example
     ///
     /// ```no_run
@@ -2431,6 +2471,8 @@ impl EmailPublicApi {
     /// `POST /cgi-bin/exmail/publicmail/delete_auth_code` ([official documentation](https://developer.work.weixin.qq.com/document/path/100184))
     ///
     /// Endpoint id `email_public.delete_auth_code`; not safe to repeat, so it is sent at most once.
+    ///
+    /// Credential: a corp's `access_token` (a client built with `.corp_id(..).secret(..)`, or made by `authorized_corp` or `downstream_corp`).
     ///
     /// # Example
     ///
@@ -2480,6 +2522,8 @@ impl EmailVipApi {
     ///
     /// Endpoint id `email_vip.batch_add`; not safe to repeat, so it is sent at most once.
     ///
+    /// Credential: a corp's `access_token` (a client built with `.corp_id(..).secret(..)`, or made by `authorized_corp` or `downstream_corp`).
+    ///
     /// # Example
     ///
     /// ```no_run
@@ -2526,6 +2570,8 @@ impl EmailVipApi {
     ///
     /// Endpoint id `email_vip.batch_del`; not safe to repeat, so it is sent at most once.
     ///
+    /// Credential: a corp's `access_token` (a client built with `.corp_id(..).secret(..)`, or made by `authorized_corp` or `downstream_corp`).
+    ///
     /// # Example
     ///
     /// ```no_run
@@ -2571,6 +2617,8 @@ impl EmailVipApi {
     /// `POST /cgi-bin/exmail/vip/list` ([official documentation](https://developer.work.weixin.qq.com/document/path/99322))
     ///
     /// Endpoint id `email_vip.list`; safe to retry, so busy answers and transport failures are retried.
+    ///
+    /// Credential: a corp's `access_token` (a client built with `.corp_id(..).secret(..)`, or made by `authorized_corp` or `downstream_corp`).
     ///
     /// # Example
     ///

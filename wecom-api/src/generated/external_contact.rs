@@ -7359,6 +7359,8 @@ impl ContactWayApi {
     ///
     /// Endpoint id `contact_way.add`; not safe to repeat, so it is sent at most once.
     ///
+    /// Credential: a corp's `access_token` (a client built with `.corp_id(..).secret(..)`, or made by `authorized_corp` or `downstream_corp`).
+    ///
     /// # Example
     ///
     /// ```no_run
@@ -7418,6 +7420,8 @@ impl ContactWayApi {
     /// `POST /cgi-bin/externalcontact/get_contact_way` ([official documentation](https://developer.work.weixin.qq.com/document/path/92572))
     ///
     /// Endpoint id `contact_way.get`; safe to retry, so busy answers and transport failures are retried.
+    ///
+    /// Credential: a corp's `access_token` (a client built with `.corp_id(..).secret(..)`, or made by `authorized_corp` or `downstream_corp`).
     ///
     /// # Example
     ///
@@ -7499,6 +7503,8 @@ impl ContactWayApi {
     ///
     /// Endpoint id `contact_way.list`; safe to retry, so busy answers and transport failures are retried.
     ///
+    /// Credential: a corp's `access_token` (a client built with `.corp_id(..).secret(..)`, or made by `authorized_corp` or `downstream_corp`).
+    ///
     /// # Example
     ///
     /// ```no_run
@@ -7546,6 +7552,8 @@ impl ContactWayApi {
     ///
     /// Endpoint id `contact_way.update`; not safe to repeat, so it is sent at most once.
     ///
+    /// Credential: a corp's `access_token` (a client built with `.corp_id(..).secret(..)`, or made by `authorized_corp` or `downstream_corp`).
+    ///
     /// # Example
     ///
     /// ```no_run
@@ -7585,6 +7593,8 @@ impl ContactWayApi {
     ///
     /// Endpoint id `contact_way.delete`; not safe to repeat, so it is sent at most once.
     ///
+    /// Credential: a corp's `access_token` (a client built with `.corp_id(..).secret(..)`, or made by `authorized_corp` or `downstream_corp`).
+    ///
     /// # Example
     ///
     /// ```no_run
@@ -7620,6 +7630,8 @@ impl ContactWayApi {
     /// `POST /cgi-bin/externalcontact/close_temp_chat` ([official documentation](https://developer.work.weixin.qq.com/document/path/92572))
     ///
     /// Endpoint id `contact_way.close_temp_chat`; not safe to repeat, so it is sent at most once.
+    ///
+    /// Credential: a corp's `access_token` (a client built with `.corp_id(..).secret(..)`, or made by `authorized_corp` or `downstream_corp`).
     ///
     /// # Example
     ///
@@ -7669,6 +7681,8 @@ impl CustomerAcquisitionApi {
     ///
     /// Endpoint id `customer_acquisition.list_link`; safe to retry, so busy answers and transport failures are retried.
     ///
+    /// Credential: a corp's `access_token` (a client built with `.corp_id(..).secret(..)`, or made by `authorized_corp` or `downstream_corp`).
+    ///
     /// # Example
     ///
     /// ```no_run
@@ -7712,6 +7726,8 @@ impl CustomerAcquisitionApi {
     /// `POST /cgi-bin/externalcontact/customer_acquisition/get` ([official documentation](https://developer.work.weixin.qq.com/document/path/97297))
     ///
     /// Endpoint id `customer_acquisition.get`; safe to retry, so busy answers and transport failures are retried.
+    ///
+    /// Credential: a corp's `access_token` (a client built with `.corp_id(..).secret(..)`, or made by `authorized_corp` or `downstream_corp`).
     ///
     /// # Example
     ///
@@ -7771,6 +7787,8 @@ impl CustomerAcquisitionApi {
     ///
     /// Endpoint id `customer_acquisition.create_link`; not safe to repeat, so it is sent at most once.
     ///
+    /// Credential: a corp's `access_token` (a client built with `.corp_id(..).secret(..)`, or made by `authorized_corp` or `downstream_corp`).
+    ///
     /// # Example
     ///
     /// ```no_run
@@ -7823,6 +7841,8 @@ impl CustomerAcquisitionApi {
     ///
     /// Endpoint id `customer_acquisition.update_link`; not safe to repeat, so it is sent at most once.
     ///
+    /// Credential: a corp's `access_token` (a client built with `.corp_id(..).secret(..)`, or made by `authorized_corp` or `downstream_corp`).
+    ///
     /// # Example
     ///
     /// ```no_run
@@ -7870,6 +7890,8 @@ impl CustomerAcquisitionApi {
     ///
     /// Endpoint id `customer_acquisition.delete_link`; not safe to repeat, so it is sent at most once.
     ///
+    /// Credential: a corp's `access_token` (a client built with `.corp_id(..).secret(..)`, or made by `authorized_corp` or `downstream_corp`).
+    ///
     /// # Example
     ///
     /// ```no_run
@@ -7908,6 +7930,8 @@ impl CustomerAcquisitionApi {
     /// `POST /cgi-bin/externalcontact/customer_acquisition/customer` ([official documentation](https://developer.work.weixin.qq.com/document/path/97298))
     ///
     /// Endpoint id `customer_acquisition.list_customers`; safe to retry, so busy answers and transport failures are retried.
+    ///
+    /// Credential: a corp's `access_token` (a client built with `.corp_id(..).secret(..)`, or made by `authorized_corp` or `downstream_corp`).
     ///
     /// # Example
     ///
@@ -7966,6 +7990,8 @@ impl CustomerAcquisitionApi {
     ///
     /// Endpoint id `customer_acquisition.quota`; safe to retry, so busy answers and transport failures are retried.
     ///
+    /// Credential: a corp's `access_token` (a client built with `.corp_id(..).secret(..)`, or made by `authorized_corp` or `downstream_corp`).
+    ///
     /// # Example
     ///
     /// ```no_run
@@ -8011,6 +8037,8 @@ impl CustomerAcquisitionApi {
     ///
     /// Endpoint id `customer_acquisition.statistic`; safe to retry, so busy answers and transport failures are retried.
     ///
+    /// Credential: a corp's `access_token` (a client built with `.corp_id(..).secret(..)`, or made by `authorized_corp` or `downstream_corp`).
+    ///
     /// # Example
     ///
     /// ```no_run
@@ -8055,6 +8083,8 @@ impl CustomerAcquisitionApi {
     /// `POST /cgi-bin/externalcontact/customer_acquisition/get_chat_info` ([official documentation](https://developer.work.weixin.qq.com/document/path/100130))
     ///
     /// Endpoint id `customer_acquisition.get_chat_info`; safe to retry, so busy answers and transport failures are retried.
+    ///
+    /// Credential: a corp's `access_token` (a client built with `.corp_id(..).secret(..)`, or made by `authorized_corp` or `downstream_corp`).
     ///
     /// # Example
     ///
@@ -8102,6 +8132,8 @@ impl CustomerAcquisitionApi {
     ///
     /// Endpoint id `customer_acquisition.get_permit`; safe to retry, so busy answers and transport failures are retried.
     ///
+    /// Credential: a corp's `access_token` (a client built with `.corp_id(..).secret(..)`, or made by `authorized_corp` or `downstream_corp`).
+    ///
     /// # Example
     ///
     /// ```no_run
@@ -8146,6 +8178,8 @@ impl CustomerAcquisitionApi {
     ///
     /// Endpoint id `customer_acquisition.get_comp_auth_info`; safe to retry, so busy answers and transport failures are retried.
     ///
+    /// Credential: a corp's `access_token` (a client built with `.corp_id(..).secret(..)`, or made by `authorized_corp` or `downstream_corp`).
+    ///
     /// # Example
     ///
     /// ```no_run
@@ -8189,6 +8223,8 @@ impl CustomerAcquisitionApi {
     /// `POST /cgi-bin/externalcontact/customer_acquisition/create_once_key` ([official documentation](https://developer.work.weixin.qq.com/document/path/99603))
     ///
     /// Endpoint id `customer_acquisition.create_once_key`; not safe to repeat, so it is sent at most once.
+    ///
+    /// Credential: a corp's `access_token` (a client built with `.corp_id(..).secret(..)`, or made by `authorized_corp` or `downstream_corp`).
     ///
     /// # Example
     ///
@@ -8241,6 +8277,8 @@ impl CustomerMessageApi {
     ///
     /// Endpoint id `customer_message.add_template`; not safe to repeat, so it is sent at most once.
     ///
+    /// Credential: a corp's `access_token` (a client built with `.corp_id(..).secret(..)`, or made by `authorized_corp` or `downstream_corp`).
+    ///
     /// # Example
     ///
     /// ```no_run
@@ -8284,6 +8322,8 @@ impl CustomerMessageApi {
     /// `POST /cgi-bin/externalcontact/get_groupmsg_list_v2` ([official documentation](https://developer.work.weixin.qq.com/document/path/93338))
     ///
     /// Endpoint id `customer_message.list`; safe to retry, so busy answers and transport failures are retried.
+    ///
+    /// Credential: a corp's `access_token` (a client built with `.corp_id(..).secret(..)`, or made by `authorized_corp` or `downstream_corp`).
     ///
     /// # Example
     ///
@@ -8389,6 +8429,8 @@ impl CustomerMessageApi {
     ///
     /// Endpoint id `customer_message.list_v1`; safe to retry, so busy answers and transport failures are retried.
     ///
+    /// Credential: a corp's `access_token` (a client built with `.corp_id(..).secret(..)`, or made by `authorized_corp` or `downstream_corp`).
+    ///
     /// # Example
     ///
     /// ```no_run
@@ -8472,6 +8514,8 @@ impl CustomerMessageApi {
     ///
     /// Endpoint id `customer_message.get_task`; safe to retry, so busy answers and transport failures are retried.
     ///
+    /// Credential: a corp's `access_token` (a client built with `.corp_id(..).secret(..)`, or made by `authorized_corp` or `downstream_corp`).
+    ///
     /// # Example
     ///
     /// ```no_run
@@ -8518,6 +8562,8 @@ impl CustomerMessageApi {
     /// `POST /cgi-bin/externalcontact/get_groupmsg_send_result` ([official documentation](https://developer.work.weixin.qq.com/document/path/93338))
     ///
     /// Endpoint id `customer_message.get_send_result`; safe to retry, so busy answers and transport failures are retried.
+    ///
+    /// Credential: a corp's `access_token` (a client built with `.corp_id(..).secret(..)`, or made by `authorized_corp` or `downstream_corp`).
     ///
     /// # Example
     ///
@@ -8575,6 +8621,8 @@ impl CustomerMessageApi {
     ///
     /// Endpoint id `customer_message.get_result_legacy`; safe to retry, so busy answers and transport failures are retried.
     ///
+    /// Credential: a corp's `access_token` (a client built with `.corp_id(..).secret(..)`, or made by `authorized_corp` or `downstream_corp`).
+    ///
     /// # Example
     ///
     /// ```no_run
@@ -8626,6 +8674,8 @@ impl CustomerMessageApi {
     ///
     /// Endpoint id `customer_message.remind`; not safe to repeat, so it is sent at most once.
     ///
+    /// Credential: a corp's `access_token` (a client built with `.corp_id(..).secret(..)`, or made by `authorized_corp` or `downstream_corp`).
+    ///
     /// # Example
     ///
     /// ```no_run
@@ -8662,6 +8712,8 @@ impl CustomerMessageApi {
     ///
     /// Endpoint id `customer_message.cancel`; not safe to repeat, so it is sent at most once.
     ///
+    /// Credential: a corp's `access_token` (a client built with `.corp_id(..).secret(..)`, or made by `authorized_corp` or `downstream_corp`).
+    ///
     /// # Example
     ///
     /// ```no_run
@@ -8697,6 +8749,8 @@ impl CustomerMessageApi {
     /// `POST /cgi-bin/externalcontact/send_welcome_msg` ([official documentation](https://developer.work.weixin.qq.com/document/path/92137))
     ///
     /// Endpoint id `customer_message.send_welcome`; not safe to repeat, so it is sent at most once.
+    ///
+    /// Credential: a corp's `access_token` (a client built with `.corp_id(..).secret(..)`, or made by `authorized_corp` or `downstream_corp`).
     ///
     /// # Example
     ///
@@ -8759,6 +8813,8 @@ impl CustomerMessageApi {
     ///
     /// Endpoint id `customer_message.add_group_welcome_template`; not safe to repeat, so it is sent at most once.
     ///
+    /// Credential: a corp's `access_token` (a client built with `.corp_id(..).secret(..)`, or made by `authorized_corp` or `downstream_corp`).
+    ///
     /// # Example
     ///
     /// ```no_run
@@ -8806,6 +8862,8 @@ impl CustomerMessageApi {
     /// `POST /cgi-bin/externalcontact/group_welcome_template/edit` ([official documentation](https://developer.work.weixin.qq.com/document/path/92366))
     ///
     /// Endpoint id `customer_message.edit_group_welcome_template`; not safe to repeat, so it is sent at most once.
+    ///
+    /// Credential: a corp's `access_token` (a client built with `.corp_id(..).secret(..)`, or made by `authorized_corp` or `downstream_corp`).
     ///
     /// # Example
     ///
@@ -8855,6 +8913,8 @@ impl CustomerMessageApi {
     /// `POST /cgi-bin/externalcontact/group_welcome_template/get` ([official documentation](https://developer.work.weixin.qq.com/document/path/92366))
     ///
     /// Endpoint id `customer_message.get_group_welcome_template`; safe to retry, so busy answers and transport failures are retried.
+    ///
+    /// Credential: a corp's `access_token` (a client built with `.corp_id(..).secret(..)`, or made by `authorized_corp` or `downstream_corp`).
     ///
     /// # Example
     ///
@@ -8919,6 +8979,8 @@ impl CustomerMessageApi {
     ///
     /// Endpoint id `customer_message.delete_group_welcome_template`; not safe to repeat, so it is sent at most once.
     ///
+    /// Credential: a corp's `access_token` (a client built with `.corp_id(..).secret(..)`, or made by `authorized_corp` or `downstream_corp`).
+    ///
     /// # Example
     ///
     /// ```no_run
@@ -8966,6 +9028,8 @@ impl CustomerStatsApi {
     /// `POST /cgi-bin/externalcontact/get_user_behavior_data` ([official documentation](https://developer.work.weixin.qq.com/document/path/92132))
     ///
     /// Endpoint id `customer_stats.get_user_behavior_data`; safe to retry, so busy answers and transport failures are retried.
+    ///
+    /// Credential: a corp's `access_token` (a client built with `.corp_id(..).secret(..)`, or made by `authorized_corp` or `downstream_corp`).
     ///
     /// # Example
     ///
@@ -9032,6 +9096,8 @@ impl CustomerStatsApi {
     /// `POST /cgi-bin/externalcontact/groupchat/statistic` ([official documentation](https://developer.work.weixin.qq.com/document/path/92133))
     ///
     /// Endpoint id `customer_stats.group_chat_by_owner`; safe to retry, so busy answers and transport failures are retried.
+    ///
+    /// Credential: a corp's `access_token` (a client built with `.corp_id(..).secret(..)`, or made by `authorized_corp` or `downstream_corp`).
     ///
     /// # Example
     ///
@@ -9110,6 +9176,8 @@ impl CustomerStatsApi {
     /// `POST /cgi-bin/externalcontact/groupchat/statistic_group_by_day` ([official documentation](https://developer.work.weixin.qq.com/document/path/92133))
     ///
     /// Endpoint id `customer_stats.group_chat_by_day`; safe to retry, so busy answers and transport failures are retried.
+    ///
+    /// Credential: a corp's `access_token` (a client built with `.corp_id(..).secret(..)`, or made by `authorized_corp` or `downstream_corp`).
     ///
     /// # Example
     ///
@@ -9193,6 +9261,8 @@ impl CustomerStrategyApi {
     ///
     /// Endpoint id `customer_strategy.list`; safe to retry, so busy answers and transport failures are retried.
     ///
+    /// Credential: a corp's `access_token` (a client built with `.corp_id(..).secret(..)`, or made by `authorized_corp` or `downstream_corp`).
+    ///
     /// # Example
     ///
     /// ```no_run
@@ -9239,6 +9309,8 @@ impl CustomerStrategyApi {
     /// `POST /cgi-bin/externalcontact/customer_strategy/get` ([official documentation](https://developer.work.weixin.qq.com/document/path/94883))
     ///
     /// Endpoint id `customer_strategy.get`; safe to retry, so busy answers and transport failures are retried.
+    ///
+    /// Credential: a corp's `access_token` (a client built with `.corp_id(..).secret(..)`, or made by `authorized_corp` or `downstream_corp`).
     ///
     /// # Example
     ///
@@ -9307,6 +9379,8 @@ impl CustomerStrategyApi {
     ///
     /// Endpoint id `customer_strategy.get_range`; safe to retry, so busy answers and transport failures are retried.
     ///
+    /// Credential: a corp's `access_token` (a client built with `.corp_id(..).secret(..)`, or made by `authorized_corp` or `downstream_corp`).
+    ///
     /// # Example
     ///
     /// ```no_run
@@ -9356,6 +9430,8 @@ impl CustomerStrategyApi {
     /// `POST /cgi-bin/externalcontact/customer_strategy/create` ([official documentation](https://developer.work.weixin.qq.com/document/path/94883))
     ///
     /// Endpoint id `customer_strategy.create`; not safe to repeat, so it is sent at most once.
+    ///
+    /// Credential: a corp's `access_token` (a client built with `.corp_id(..).secret(..)`, or made by `authorized_corp` or `downstream_corp`).
     ///
     /// # Example
     ///
@@ -9439,6 +9515,8 @@ impl CustomerStrategyApi {
     ///
     /// Endpoint id `customer_strategy.edit`; not safe to repeat, so it is sent at most once.
     ///
+    /// Credential: a corp's `access_token` (a client built with `.corp_id(..).secret(..)`, or made by `authorized_corp` or `downstream_corp`).
+    ///
     /// # Example
     ///
     /// ```no_run
@@ -9477,6 +9555,8 @@ impl CustomerStrategyApi {
     /// `POST /cgi-bin/externalcontact/customer_strategy/del` ([official documentation](https://developer.work.weixin.qq.com/document/path/94883))
     ///
     /// Endpoint id `customer_strategy.delete`; not safe to repeat, so it is sent at most once.
+    ///
+    /// Credential: a corp's `access_token` (a client built with `.corp_id(..).secret(..)`, or made by `authorized_corp` or `downstream_corp`).
     ///
     /// # Example
     ///
@@ -9518,6 +9598,8 @@ impl CustomerTagApi {
     /// `POST /cgi-bin/externalcontact/get_corp_tag_list` ([official documentation](https://developer.work.weixin.qq.com/document/path/92117))
     ///
     /// Endpoint id `customer_tag.list`; safe to retry, so busy answers and transport failures are retried.
+    ///
+    /// Credential: a corp's `access_token` (a client built with `.corp_id(..).secret(..)`, or made by `authorized_corp` or `downstream_corp`).
     ///
     /// # Example
     ///
@@ -9581,6 +9663,8 @@ impl CustomerTagApi {
     /// `POST /cgi-bin/externalcontact/add_corp_tag` ([official documentation](https://developer.work.weixin.qq.com/document/path/92117))
     ///
     /// Endpoint id `customer_tag.add`; not safe to repeat, so it is sent at most once.
+    ///
+    /// Credential: a corp's `access_token` (a client built with `.corp_id(..).secret(..)`, or made by `authorized_corp` or `downstream_corp`).
     ///
     /// # Example
     ///
@@ -9655,6 +9739,8 @@ impl CustomerTagApi {
     ///
     /// Endpoint id `customer_tag.edit`; not safe to repeat, so it is sent at most once.
     ///
+    /// Credential: a corp's `access_token` (a client built with `.corp_id(..).secret(..)`, or made by `authorized_corp` or `downstream_corp`).
+    ///
     /// # Example
     ///
     /// ```no_run
@@ -9694,6 +9780,8 @@ impl CustomerTagApi {
     ///
     /// Endpoint id `customer_tag.delete`; not safe to repeat, so it is sent at most once.
     ///
+    /// Credential: a corp's `access_token` (a client built with `.corp_id(..).secret(..)`, or made by `authorized_corp` or `downstream_corp`).
+    ///
     /// # Example
     ///
     /// ```no_run
@@ -9731,6 +9819,8 @@ impl CustomerTagApi {
     /// `POST /cgi-bin/externalcontact/mark_tag` ([official documentation](https://developer.work.weixin.qq.com/document/path/92118))
     ///
     /// Endpoint id `customer_tag.mark`; not safe to repeat, so it is sent at most once.
+    ///
+    /// Credential: a corp's `access_token` (a client built with `.corp_id(..).secret(..)`, or made by `authorized_corp` or `downstream_corp`).
     ///
     /// # Example
     ///
@@ -9775,6 +9865,8 @@ impl CustomerTagApi {
     /// `POST /cgi-bin/externalcontact/get_strategy_tag_list` ([official documentation](https://developer.work.weixin.qq.com/document/path/94882))
     ///
     /// Endpoint id `customer_tag.list_strategy`; safe to retry, so busy answers and transport failures are retried.
+    ///
+    /// Credential: a corp's `access_token` (a client built with `.corp_id(..).secret(..)`, or made by `authorized_corp` or `downstream_corp`).
     ///
     /// # Example
     ///
@@ -9836,6 +9928,8 @@ impl CustomerTagApi {
     /// `POST /cgi-bin/externalcontact/add_strategy_tag` ([official documentation](https://developer.work.weixin.qq.com/document/path/94882))
     ///
     /// Endpoint id `customer_tag.add_strategy`; not safe to repeat, so it is sent at most once.
+    ///
+    /// Credential: a corp's `access_token` (a client built with `.corp_id(..).secret(..)`, or made by `authorized_corp` or `downstream_corp`).
     ///
     /// # Example
     ///
@@ -9912,6 +10006,8 @@ impl CustomerTagApi {
     ///
     /// Endpoint id `customer_tag.edit_strategy`; not safe to repeat, so it is sent at most once.
     ///
+    /// Credential: a corp's `access_token` (a client built with `.corp_id(..).secret(..)`, or made by `authorized_corp` or `downstream_corp`).
+    ///
     /// # Example
     ///
     /// ```no_run
@@ -9953,6 +10049,8 @@ impl CustomerTagApi {
     /// `POST /cgi-bin/externalcontact/del_strategy_tag` ([official documentation](https://developer.work.weixin.qq.com/document/path/94882))
     ///
     /// Endpoint id `customer_tag.delete_strategy`; not safe to repeat, so it is sent at most once.
+    ///
+    /// Credential: a corp's `access_token` (a client built with `.corp_id(..).secret(..)`, or made by `authorized_corp` or `downstream_corp`).
     ///
     /// # Example
     ///
@@ -9998,6 +10096,8 @@ impl CustomerTransferApi {
     /// `POST /cgi-bin/externalcontact/transfer_customer` ([official documentation](https://developer.work.weixin.qq.com/document/path/92125))
     ///
     /// Endpoint id `customer_transfer.transfer_customer`; not safe to repeat, so it is sent at most once.
+    ///
+    /// Credential: a corp's `access_token` (a client built with `.corp_id(..).secret(..)`, or made by `authorized_corp` or `downstream_corp`).
     ///
     /// # Example
     ///
@@ -10053,6 +10153,8 @@ impl CustomerTransferApi {
     /// `POST /cgi-bin/externalcontact/transfer_result` ([official documentation](https://developer.work.weixin.qq.com/document/path/94088))
     ///
     /// Endpoint id `customer_transfer.transfer_result`; safe to retry, so busy answers and transport failures are retried.
+    ///
+    /// Credential: a corp's `access_token` (a client built with `.corp_id(..).secret(..)`, or made by `authorized_corp` or `downstream_corp`).
     ///
     /// # Example
     ///
@@ -10115,6 +10217,8 @@ impl CustomerTransferApi {
     ///
     /// Endpoint id `customer_transfer.resigned_transfer_customer`; not safe to repeat, so it is sent at most once.
     ///
+    /// Credential: a corp's `access_token` (a client built with `.corp_id(..).secret(..)`, or made by `authorized_corp` or `downstream_corp`).
+    ///
     /// # Example
     ///
     /// ```no_run
@@ -10167,6 +10271,8 @@ impl CustomerTransferApi {
     /// `POST /cgi-bin/externalcontact/resigned/transfer_result` ([official documentation](https://developer.work.weixin.qq.com/document/path/94082))
     ///
     /// Endpoint id `customer_transfer.resigned_transfer_result`; safe to retry, so busy answers and transport failures are retried.
+    ///
+    /// Credential: a corp's `access_token` (a client built with `.corp_id(..).secret(..)`, or made by `authorized_corp` or `downstream_corp`).
     ///
     /// # Example
     ///
@@ -10229,6 +10335,8 @@ impl CustomerTransferApi {
     ///
     /// Endpoint id `customer_transfer.group_chat_transfer`; not safe to repeat, so it is sent at most once.
     ///
+    /// Credential: a corp's `access_token` (a client built with `.corp_id(..).secret(..)`, or made by `authorized_corp` or `downstream_corp`).
+    ///
     /// # Example
     ///
     /// ```no_run
@@ -10276,6 +10384,8 @@ impl CustomerTransferApi {
     /// `POST /cgi-bin/externalcontact/groupchat/onjob_transfer` ([official documentation](https://developer.work.weixin.qq.com/document/path/95703))
     ///
     /// Endpoint id `customer_transfer.group_chat_onjob_transfer`; not safe to repeat, so it is sent at most once.
+    ///
+    /// Credential: a corp's `access_token` (a client built with `.corp_id(..).secret(..)`, or made by `authorized_corp` or `downstream_corp`).
     ///
     /// # Example
     ///
@@ -10327,6 +10437,8 @@ impl CustomerTransferApi {
     ///
     /// Endpoint id `customer_transfer.transfer_legacy`; not safe to repeat, so it is sent at most once.
     ///
+    /// Credential: a corp's `access_token` (a client built with `.corp_id(..).secret(..)`, or made by `authorized_corp` or `downstream_corp`).
+    ///
     /// # Example
     ///
     /// ```no_run
@@ -10376,6 +10488,8 @@ impl CustomerTransferApi {
     /// `POST /cgi-bin/externalcontact/get_transfer_result` ([official documentation](https://developer.work.weixin.qq.com/document/path/92973))
     ///
     /// Endpoint id `customer_transfer.get_transfer_result_legacy`; safe to retry, so busy answers and transport failures are retried.
+    ///
+    /// Credential: a corp's `access_token` (a client built with `.corp_id(..).secret(..)`, or made by `authorized_corp` or `downstream_corp`).
     ///
     /// # Example
     ///
@@ -10432,6 +10546,8 @@ impl ExternalContactApi {
     ///
     /// Endpoint id `external_contact.get_follow_user_list`; safe to retry, so busy answers and transport failures are retried.
     ///
+    /// Credential: a corp's `access_token` (a client built with `.corp_id(..).secret(..)`, or made by `authorized_corp` or `downstream_corp`).
+    ///
     /// # Example
     ///
     /// ```no_run
@@ -10468,6 +10584,8 @@ impl ExternalContactApi {
     /// `GET /cgi-bin/externalcontact/list` ([official documentation](https://developer.work.weixin.qq.com/document/path/92113))
     ///
     /// Endpoint id `external_contact.list`; safe to retry, so busy answers and transport failures are retried.
+    ///
+    /// Credential: a corp's `access_token` (a client built with `.corp_id(..).secret(..)`, or made by `authorized_corp` or `downstream_corp`).
     ///
     /// # Example
     ///
@@ -10506,6 +10624,8 @@ impl ExternalContactApi {
     /// `GET /cgi-bin/externalcontact/get` ([official documentation](https://developer.work.weixin.qq.com/document/path/92114))
     ///
     /// Endpoint id `external_contact.get`; safe to retry, so busy answers and transport failures are retried.
+    ///
+    /// Credential: a corp's `access_token` (a client built with `.corp_id(..).secret(..)`, or made by `authorized_corp` or `downstream_corp`).
     ///
     /// # Example
     ///
@@ -10628,6 +10748,8 @@ impl ExternalContactApi {
     /// `POST /cgi-bin/externalcontact/batch/get_by_user` ([official documentation](https://developer.work.weixin.qq.com/document/path/92994))
     ///
     /// Endpoint id `external_contact.batch_get_by_user`; safe to retry, so busy answers and transport failures are retried.
+    ///
+    /// Credential: a corp's `access_token` (a client built with `.corp_id(..).secret(..)`, or made by `authorized_corp` or `downstream_corp`).
     ///
     /// # Example
     ///
@@ -10762,6 +10884,8 @@ impl ExternalContactApi {
     ///
     /// Endpoint id `external_contact.contact_list`; safe to retry, so busy answers and transport failures are retried.
     ///
+    /// Credential: a corp's `access_token` (a client built with `.corp_id(..).secret(..)`, or made by `authorized_corp` or `downstream_corp`).
+    ///
     /// # Example
     ///
     /// ```no_run
@@ -10832,6 +10956,8 @@ impl ExternalContactApi {
     ///
     /// Endpoint id `external_contact.remark`; not safe to repeat, so it is sent at most once.
     ///
+    /// Credential: a corp's `access_token` (a client built with `.corp_id(..).secret(..)`, or made by `authorized_corp` or `downstream_corp`).
+    ///
     /// # Example
     ///
     /// ```no_run
@@ -10875,6 +11001,8 @@ impl ExternalContactApi {
     /// `POST /cgi-bin/externalcontact/get_unassigned_list` ([official documentation](https://developer.work.weixin.qq.com/document/path/92124))
     ///
     /// Endpoint id `external_contact.get_unassigned_list`; safe to retry, so busy answers and transport failures are retried.
+    ///
+    /// Credential: a corp's `access_token` (a client built with `.corp_id(..).secret(..)`, or made by `authorized_corp` or `downstream_corp`).
     ///
     /// # Example
     ///
@@ -10929,6 +11057,8 @@ impl ExternalContactApi {
     ///
     /// Endpoint id `external_contact.get_legacy`; safe to retry, so busy answers and transport failures are retried.
     ///
+    /// Credential: a corp's `access_token` (a client built with `.corp_id(..).secret(..)`, or made by `authorized_corp` or `downstream_corp`).
+    ///
     /// # Example
     ///
     /// ```no_run
@@ -10982,6 +11112,8 @@ impl ExternalContactApi {
     ///
     /// Endpoint id `external_contact.convert_to_openid`; safe to retry, so busy answers and transport failures are retried.
     ///
+    /// Credential: a corp's `access_token` (a client built with `.corp_id(..).secret(..)`, or made by `authorized_corp` or `downstream_corp`).
+    ///
     /// # Example
     ///
     /// ```no_run
@@ -11021,6 +11153,8 @@ impl ExternalContactApi {
     /// `POST /cgi-bin/externalcontact/unionid_to_external_userid` ([official documentation](https://developer.work.weixin.qq.com/document/path/93274))
     ///
     /// Endpoint id `external_contact.unionid_to_external_userid`; safe to retry, so busy answers and transport failures are retried.
+    ///
+    /// Credential: a corp's `access_token` (a client built with `.corp_id(..).secret(..)`, or made by `authorized_corp` or `downstream_corp`).
     ///
     /// # Example
     ///
@@ -11063,6 +11197,8 @@ impl ExternalContactApi {
     /// `POST /cgi-bin/externalcontact/batch_to_external_userid` ([official documentation](https://developer.work.weixin.qq.com/document/path/92506))
     ///
     /// Endpoint id `external_contact.batch_to_external_userid`; safe to retry, so busy answers and transport failures are retried.
+    ///
+    /// Credential: a corp's `access_token` (a client built with `.corp_id(..).secret(..)`, or made by `authorized_corp` or `downstream_corp`).
     ///
     /// # Example
     ///
@@ -11116,6 +11252,8 @@ impl ExternalContactApi {
     ///
     /// Endpoint id `external_contact.get_new_external_userid`; safe to retry, so busy answers and transport failures are retried.
     ///
+    /// Credential: a corp's `access_token` (a client built with `.corp_id(..).secret(..)`, or made by `authorized_corp` or `downstream_corp`).
+    ///
     /// # Example
     ///
     /// ```no_run
@@ -11168,6 +11306,8 @@ impl ExternalContactApi {
     ///
     /// Endpoint id `external_contact.to_service_external_userid`; safe to retry, so busy answers and transport failures are retried.
     ///
+    /// Credential: a corp's `access_token` (a client built with `.corp_id(..).secret(..)`, or made by `authorized_corp` or `downstream_corp`).
+    ///
     /// # Example
     ///
     /// ```no_run
@@ -11207,6 +11347,8 @@ impl ExternalContactApi {
     /// `POST /cgi-bin/externalcontact/from_service_external_userid` ([official documentation](https://developer.work.weixin.qq.com/document/path/95884))
     ///
     /// Endpoint id `external_contact.from_service_external_userid`; safe to retry, so busy answers and transport failures are retried.
+    ///
+    /// Credential: a corp's `access_token` (a client built with `.corp_id(..).secret(..)`, or made by `authorized_corp` or `downstream_corp`).
     ///
     /// # Example
     ///
@@ -11249,6 +11391,8 @@ impl ExternalContactApi {
     /// `POST /cgi-bin/externalcontact/finish_external_userid_migration` ([official documentation](https://developer.work.weixin.qq.com/document/path/95327))
     ///
     /// Endpoint id `external_contact.finish_external_userid_migration`; not safe to repeat, so it is sent at most once.
+    ///
+    /// Credential: a corp's `access_token` (a client built with `.corp_id(..).secret(..)`, or made by `authorized_corp` or `downstream_corp`).
     ///
     /// # Example
     ///
@@ -11295,6 +11439,8 @@ impl GroupChatApi {
     /// `POST /cgi-bin/externalcontact/groupchat/add_join_way` ([official documentation](https://developer.work.weixin.qq.com/document/path/92229))
     ///
     /// Endpoint id `group_chat.add_join_way`; not safe to repeat, so it is sent at most once.
+    ///
+    /// Credential: a corp's `access_token` (a client built with `.corp_id(..).secret(..)`, or made by `authorized_corp` or `downstream_corp`).
     ///
     /// # Example
     ///
@@ -11347,6 +11493,8 @@ impl GroupChatApi {
     /// `POST /cgi-bin/externalcontact/groupchat/get_join_way` ([official documentation](https://developer.work.weixin.qq.com/document/path/92229))
     ///
     /// Endpoint id `group_chat.get_join_way`; safe to retry, so busy answers and transport failures are retried.
+    ///
+    /// Credential: a corp's `access_token` (a client built with `.corp_id(..).secret(..)`, or made by `authorized_corp` or `downstream_corp`).
     ///
     /// # Example
     ///
@@ -11401,6 +11549,8 @@ impl GroupChatApi {
     ///
     /// Endpoint id `group_chat.update_join_way`; not safe to repeat, so it is sent at most once.
     ///
+    /// Credential: a corp's `access_token` (a client built with `.corp_id(..).secret(..)`, or made by `authorized_corp` or `downstream_corp`).
+    ///
     /// # Example
     ///
     /// ```no_run
@@ -11454,6 +11604,8 @@ impl GroupChatApi {
     ///
     /// Endpoint id `group_chat.delete_join_way`; not safe to repeat, so it is sent at most once.
     ///
+    /// Credential: a corp's `access_token` (a client built with `.corp_id(..).secret(..)`, or made by `authorized_corp` or `downstream_corp`).
+    ///
     /// # Example
     ///
     /// ```no_run
@@ -11492,6 +11644,8 @@ impl GroupChatApi {
     /// `POST /cgi-bin/externalcontact/groupchat/list` ([official documentation](https://developer.work.weixin.qq.com/document/path/92120))
     ///
     /// Endpoint id `group_chat.list`; safe to retry, so busy answers and transport failures are retried.
+    ///
+    /// Credential: a corp's `access_token` (a client built with `.corp_id(..).secret(..)`, or made by `authorized_corp` or `downstream_corp`).
     ///
     /// # Example
     ///
@@ -11546,6 +11700,8 @@ impl GroupChatApi {
     /// `POST /cgi-bin/externalcontact/groupchat/get` ([official documentation](https://developer.work.weixin.qq.com/document/path/92122))
     ///
     /// Endpoint id `group_chat.get`; safe to retry, so busy answers and transport failures are retried.
+    ///
+    /// Credential: a corp's `access_token` (a client built with `.corp_id(..).secret(..)`, or made by `authorized_corp` or `downstream_corp`).
     ///
     /// # Example
     ///
@@ -11623,6 +11779,8 @@ impl GroupChatApi {
     ///
     /// Endpoint id `group_chat.opengid_to_chatid`; safe to retry, so busy answers and transport failures are retried.
     ///
+    /// Credential: a corp's `access_token` (a client built with `.corp_id(..).secret(..)`, or made by `authorized_corp` or `downstream_corp`).
+    ///
     /// # Example
     ///
     /// ```no_run
@@ -11662,6 +11820,8 @@ impl GroupChatApi {
     /// `POST /cgi-bin/externalcontact/groupchat/get_new_external_userid` ([official documentation](https://developer.work.weixin.qq.com/document/path/95327))
     ///
     /// Endpoint id `group_chat.get_new_external_userid`; safe to retry, so busy answers and transport failures are retried.
+    ///
+    /// Credential: a corp's `access_token` (a client built with `.corp_id(..).secret(..)`, or made by `authorized_corp` or `downstream_corp`).
     ///
     /// # Example
     ///
@@ -11724,6 +11884,8 @@ impl InterceptRuleApi {
     ///
     /// Endpoint id `intercept_rule.add`; not safe to repeat, so it is sent at most once.
     ///
+    /// Credential: a corp's `access_token` (a client built with `.corp_id(..).secret(..)`, or made by `authorized_corp` or `downstream_corp`).
+    ///
     /// # Example
     ///
     /// ```no_run
@@ -11777,6 +11939,8 @@ impl InterceptRuleApi {
     ///
     /// Endpoint id `intercept_rule.list`; safe to retry, so busy answers and transport failures are retried.
     ///
+    /// Credential: a corp's `access_token` (a client built with `.corp_id(..).secret(..)`, or made by `authorized_corp` or `downstream_corp`).
+    ///
     /// # Example
     ///
     /// ```no_run
@@ -11816,6 +11980,8 @@ impl InterceptRuleApi {
     /// `POST /cgi-bin/externalcontact/get_intercept_rule` ([official documentation](https://developer.work.weixin.qq.com/document/path/95097))
     ///
     /// Endpoint id `intercept_rule.get`; safe to retry, so busy answers and transport failures are retried.
+    ///
+    /// Credential: a corp's `access_token` (a client built with `.corp_id(..).secret(..)`, or made by `authorized_corp` or `downstream_corp`).
     ///
     /// # Example
     ///
@@ -11878,6 +12044,8 @@ impl InterceptRuleApi {
     ///
     /// Endpoint id `intercept_rule.update`; not safe to repeat, so it is sent at most once.
     ///
+    /// Credential: a corp's `access_token` (a client built with `.corp_id(..).secret(..)`, or made by `authorized_corp` or `downstream_corp`).
+    ///
     /// # Example
     ///
     /// ```no_run
@@ -11916,6 +12084,8 @@ impl InterceptRuleApi {
     /// `POST /cgi-bin/externalcontact/del_intercept_rule` ([official documentation](https://developer.work.weixin.qq.com/document/path/95097))
     ///
     /// Endpoint id `intercept_rule.delete`; not safe to repeat, so it is sent at most once.
+    ///
+    /// Credential: a corp's `access_token` (a client built with `.corp_id(..).secret(..)`, or made by `authorized_corp` or `downstream_corp`).
     ///
     /// # Example
     ///
@@ -11959,6 +12129,8 @@ impl MomentApi {
     /// `POST /cgi-bin/externalcontact/moment_strategy/list` ([official documentation](https://developer.work.weixin.qq.com/document/path/94890))
     ///
     /// Endpoint id `moment.strategy_list`; safe to retry, so busy answers and transport failures are retried.
+    ///
+    /// Credential: a corp's `access_token` (a client built with `.corp_id(..).secret(..)`, or made by `authorized_corp` or `downstream_corp`).
     ///
     /// # Example
     ///
@@ -12006,6 +12178,8 @@ impl MomentApi {
     /// `POST /cgi-bin/externalcontact/moment_strategy/get` ([official documentation](https://developer.work.weixin.qq.com/document/path/94890))
     ///
     /// Endpoint id `moment.strategy_get`; safe to retry, so busy answers and transport failures are retried.
+    ///
+    /// Credential: a corp's `access_token` (a client built with `.corp_id(..).secret(..)`, or made by `authorized_corp` or `downstream_corp`).
     ///
     /// # Example
     ///
@@ -12056,6 +12230,8 @@ impl MomentApi {
     ///
     /// Endpoint id `moment.strategy_get_range`; safe to retry, so busy answers and transport failures are retried.
     ///
+    /// Credential: a corp's `access_token` (a client built with `.corp_id(..).secret(..)`, or made by `authorized_corp` or `downstream_corp`).
+    ///
     /// # Example
     ///
     /// ```no_run
@@ -12105,6 +12281,8 @@ impl MomentApi {
     /// `POST /cgi-bin/externalcontact/moment_strategy/create` ([official documentation](https://developer.work.weixin.qq.com/document/path/94890))
     ///
     /// Endpoint id `moment.strategy_create`; not safe to repeat, so it is sent at most once.
+    ///
+    /// Credential: a corp's `access_token` (a client built with `.corp_id(..).secret(..)`, or made by `authorized_corp` or `downstream_corp`).
     ///
     /// # Example
     ///
@@ -12170,6 +12348,8 @@ impl MomentApi {
     ///
     /// Endpoint id `moment.strategy_edit`; not safe to repeat, so it is sent at most once.
     ///
+    /// Credential: a corp's `access_token` (a client built with `.corp_id(..).secret(..)`, or made by `authorized_corp` or `downstream_corp`).
+    ///
     /// # Example
     ///
     /// ```no_run
@@ -12209,6 +12389,8 @@ impl MomentApi {
     ///
     /// Endpoint id `moment.strategy_delete`; not safe to repeat, so it is sent at most once.
     ///
+    /// Credential: a corp's `access_token` (a client built with `.corp_id(..).secret(..)`, or made by `authorized_corp` or `downstream_corp`).
+    ///
     /// # Example
     ///
     /// ```no_run
@@ -12242,6 +12424,8 @@ impl MomentApi {
     /// `POST /cgi-bin/externalcontact/add_moment_task` ([official documentation](https://developer.work.weixin.qq.com/document/path/95094))
     ///
     /// Endpoint id `moment.add_task`; not safe to repeat, so it is sent at most once.
+    ///
+    /// Credential: a corp's `access_token` (a client built with `.corp_id(..).secret(..)`, or made by `authorized_corp` or `downstream_corp`).
     ///
     /// # Example
     ///
@@ -12296,6 +12480,8 @@ impl MomentApi {
     /// `GET /cgi-bin/externalcontact/get_moment_task_result` ([official documentation](https://developer.work.weixin.qq.com/document/path/95094))
     ///
     /// Endpoint id `moment.get_task_result`; safe to retry, so busy answers and transport failures are retried.
+    ///
+    /// Credential: a corp's `access_token` (a client built with `.corp_id(..).secret(..)`, or made by `authorized_corp` or `downstream_corp`).
     ///
     /// # Example
     ///
@@ -12356,6 +12542,8 @@ impl MomentApi {
     ///
     /// Endpoint id `moment.cancel_task`; not safe to repeat, so it is sent at most once.
     ///
+    /// Credential: a corp's `access_token` (a client built with `.corp_id(..).secret(..)`, or made by `authorized_corp` or `downstream_corp`).
+    ///
     /// # Example
     ///
     /// ```no_run
@@ -12391,6 +12579,8 @@ impl MomentApi {
     /// `POST /cgi-bin/externalcontact/get_moment_list` ([official documentation](https://developer.work.weixin.qq.com/document/path/93333))
     ///
     /// Endpoint id `moment.list`; safe to retry, so busy answers and transport failures are retried.
+    ///
+    /// Credential: a corp's `access_token` (a client built with `.corp_id(..).secret(..)`, or made by `authorized_corp` or `downstream_corp`).
     ///
     /// # Example
     ///
@@ -12465,6 +12655,8 @@ impl MomentApi {
     ///
     /// Endpoint id `moment.get_task`; safe to retry, so busy answers and transport failures are retried.
     ///
+    /// Credential: a corp's `access_token` (a client built with `.corp_id(..).secret(..)`, or made by `authorized_corp` or `downstream_corp`).
+    ///
     /// # Example
     ///
     /// ```no_run
@@ -12510,6 +12702,8 @@ impl MomentApi {
     /// `POST /cgi-bin/externalcontact/get_moment_customer_list` ([official documentation](https://developer.work.weixin.qq.com/document/path/93333))
     ///
     /// Endpoint id `moment.get_customer_list`; safe to retry, so busy answers and transport failures are retried.
+    ///
+    /// Credential: a corp's `access_token` (a client built with `.corp_id(..).secret(..)`, or made by `authorized_corp` or `downstream_corp`).
     ///
     /// # Example
     ///
@@ -12562,6 +12756,8 @@ impl MomentApi {
     ///
     /// Endpoint id `moment.get_send_result`; safe to retry, so busy answers and transport failures are retried.
     ///
+    /// Credential: a corp's `access_token` (a client built with `.corp_id(..).secret(..)`, or made by `authorized_corp` or `downstream_corp`).
+    ///
     /// # Example
     ///
     /// ```no_run
@@ -12611,6 +12807,8 @@ impl MomentApi {
     /// `POST /cgi-bin/externalcontact/get_moment_comments` ([official documentation](https://developer.work.weixin.qq.com/document/path/93333))
     ///
     /// Endpoint id `moment.get_comments`; safe to retry, so busy answers and transport failures are retried.
+    ///
+    /// Credential: a corp's `access_token` (a client built with `.corp_id(..).secret(..)`, or made by `authorized_corp` or `downstream_corp`).
     ///
     /// # Example
     ///
@@ -12680,6 +12878,8 @@ impl ProductAlbumApi {
     ///
     /// Endpoint id `product_album.add`; not safe to repeat, so it is sent at most once.
     ///
+    /// Credential: a corp's `access_token` (a client built with `.corp_id(..).secret(..)`, or made by `authorized_corp` or `downstream_corp`).
+    ///
     /// # Example
     ///
     /// ```no_run
@@ -12734,6 +12934,8 @@ impl ProductAlbumApi {
     ///
     /// Endpoint id `product_album.get`; safe to retry, so busy answers and transport failures are retried.
     ///
+    /// Credential: a corp's `access_token` (a client built with `.corp_id(..).secret(..)`, or made by `authorized_corp` or `downstream_corp`).
+    ///
     /// # Example
     ///
     /// ```no_run
@@ -12784,6 +12986,8 @@ impl ProductAlbumApi {
     /// `POST /cgi-bin/externalcontact/get_product_album_list` ([official documentation](https://developer.work.weixin.qq.com/document/path/95096))
     ///
     /// Endpoint id `product_album.list`; safe to retry, so busy answers and transport failures are retried.
+    ///
+    /// Credential: a corp's `access_token` (a client built with `.corp_id(..).secret(..)`, or made by `authorized_corp` or `downstream_corp`).
     ///
     /// # Example
     ///
@@ -12840,6 +13044,8 @@ impl ProductAlbumApi {
     ///
     /// Endpoint id `product_album.update`; not safe to repeat, so it is sent at most once.
     ///
+    /// Credential: a corp's `access_token` (a client built with `.corp_id(..).secret(..)`, or made by `authorized_corp` or `downstream_corp`).
+    ///
     /// # Example
     ///
     /// ```no_run
@@ -12893,6 +13099,8 @@ impl ProductAlbumApi {
     /// `POST /cgi-bin/externalcontact/delete_product_album` ([official documentation](https://developer.work.weixin.qq.com/document/path/95096))
     ///
     /// Endpoint id `product_album.delete`; not safe to repeat, so it is sent at most once.
+    ///
+    /// Credential: a corp's `access_token` (a client built with `.corp_id(..).secret(..)`, or made by `authorized_corp` or `downstream_corp`).
     ///
     /// # Example
     ///

@@ -2522,6 +2522,8 @@ impl ExternalPayApi {
     ///
     /// Endpoint id `external_pay.add_merchant`; not safe to repeat, so it is sent at most once.
     ///
+    /// Credential: a corp's `access_token` (a client built with `.corp_id(..).secret(..)`, or made by `authorized_corp` or `downstream_corp`).
+    ///
     /// # Example
     ///
     /// ```no_run
@@ -2565,6 +2567,8 @@ impl ExternalPayApi {
     /// `POST /cgi-bin/externalpay/getmerchant` ([official documentation](https://developer.work.weixin.qq.com/document/path/93666))
     ///
     /// Endpoint id `external_pay.get_merchant`; safe to retry, so busy answers and transport failures are retried.
+    ///
+    /// Credential: a corp's `access_token` (a client built with `.corp_id(..).secret(..)`, or made by `authorized_corp` or `downstream_corp`).
     ///
     /// # Example
     ///
@@ -2624,6 +2628,8 @@ impl ExternalPayApi {
     ///
     /// Endpoint id `external_pay.delete_merchant`; not safe to repeat, so it is sent at most once.
     ///
+    /// Credential: a corp's `access_token` (a client built with `.corp_id(..).secret(..)`, or made by `authorized_corp` or `downstream_corp`).
+    ///
     /// # Example
     ///
     /// ```no_run
@@ -2665,6 +2671,8 @@ impl ExternalPayApi {
     /// `POST /cgi-bin/externalpay/set_mch_use_scope` ([official documentation](https://developer.work.weixin.qq.com/document/path/93666))
     ///
     /// Endpoint id `external_pay.set_mch_use_scope`; not safe to repeat, so it is sent at most once.
+    ///
+    /// Credential: a corp's `access_token` (a client built with `.corp_id(..).secret(..)`, or made by `authorized_corp` or `downstream_corp`).
     ///
     /// # Example
     ///
@@ -2712,6 +2720,8 @@ impl ExternalPayApi {
     /// `POST /cgi-bin/externalpay/get_bill_list` ([official documentation](https://developer.work.weixin.qq.com/document/path/93667))
     ///
     /// Endpoint id `external_pay.get_bill_list`; safe to retry, so busy answers and transport failures are retried.
+    ///
+    /// Credential: a corp's `access_token` (a client built with `.corp_id(..).secret(..)`, or made by `authorized_corp` or `downstream_corp`).
     ///
     /// # Example
     ///
@@ -2800,6 +2810,8 @@ impl ExternalPayApi {
     ///
     /// Endpoint id `external_pay.get_fund_flow`; safe to retry, so busy answers and transport failures are retried.
     ///
+    /// Credential: a corp's `access_token` (a client built with `.corp_id(..).secret(..)`, or made by `authorized_corp` or `downstream_corp`).
+    ///
     /// # Example
     ///
     /// ```no_run
@@ -2869,6 +2881,8 @@ impl ExternalPayApi {
     ///
     /// Endpoint id `external_pay.get_payment_info`; safe to retry, so busy answers and transport failures are retried.
     ///
+    /// Credential: a corp's `access_token` (a client built with `.corp_id(..).secret(..)`, or made by `authorized_corp` or `downstream_corp`).
+    ///
     /// # Example
     ///
     /// ```no_run
@@ -2922,6 +2936,8 @@ impl ExternalPayMiniappApi {
     /// `POST /cgi-bin/miniapppay/create_order` ([official documentation](https://developer.work.weixin.qq.com/document/path/97322))
     ///
     /// Endpoint id `external_pay_miniapp.create_order`; not safe to repeat, so it is sent at most once.
+    ///
+    /// Credential: a corp's `access_token` (a client built with `.corp_id(..).secret(..)`, or made by `authorized_corp` or `downstream_corp`).
     ///
     /// # Example
     ///
@@ -3002,6 +3018,8 @@ impl ExternalPayMiniappApi {
     /// `POST /cgi-bin/miniapppay/get_order` ([official documentation](https://developer.work.weixin.qq.com/document/path/97323))
     ///
     /// Endpoint id `external_pay_miniapp.get_order`; safe to retry, so busy answers and transport failures are retried.
+    ///
+    /// Credential: a corp's `access_token` (a client built with `.corp_id(..).secret(..)`, or made by `authorized_corp` or `downstream_corp`).
     ///
     /// # Example
     ///
@@ -3086,6 +3104,8 @@ impl ExternalPayMiniappApi {
     ///
     /// Endpoint id `external_pay_miniapp.close_order`; not safe to repeat, so it is sent at most once.
     ///
+    /// Credential: a corp's `access_token` (a client built with `.corp_id(..).secret(..)`, or made by `authorized_corp` or `downstream_corp`).
+    ///
     /// # Example
     ///
     /// ```no_run
@@ -3126,6 +3146,8 @@ impl ExternalPayMiniappApi {
     /// `POST /cgi-bin/miniapppay/get_sign` ([official documentation](https://developer.work.weixin.qq.com/document/path/98130))
     ///
     /// Endpoint id `external_pay_miniapp.get_sign`; safe to retry, so busy answers and transport failures are retried.
+    ///
+    /// Credential: a corp's `access_token` (a client built with `.corp_id(..).secret(..)`, or made by `authorized_corp` or `downstream_corp`).
     ///
     /// # Example
     ///
@@ -3174,6 +3196,8 @@ impl ExternalPayMiniappApi {
     /// `POST /cgi-bin/miniapppay/refund` ([official documentation](https://developer.work.weixin.qq.com/document/path/97333))
     ///
     /// Endpoint id `external_pay_miniapp.refund`; not safe to repeat, so it is sent at most once.
+    ///
+    /// Credential: a corp's `access_token` (a client built with `.corp_id(..).secret(..)`, or made by `authorized_corp` or `downstream_corp`).
     ///
     /// # Example
     ///
@@ -3231,6 +3255,8 @@ impl ExternalPayMiniappApi {
     ///
     /// Endpoint id `external_pay_miniapp.get_refund_detail`; safe to retry, so busy answers and transport failures are retried.
     ///
+    /// Credential: a corp's `access_token` (a client built with `.corp_id(..).secret(..)`, or made by `authorized_corp` or `downstream_corp`).
+    ///
     /// # Example
     ///
     /// ```no_run
@@ -3285,6 +3311,8 @@ impl ExternalPayMiniappApi {
     ///
     /// Endpoint id `external_pay_miniapp.get_bill`; safe to retry, so busy answers and transport failures are retried.
     ///
+    /// Credential: a corp's `access_token` (a client built with `.corp_id(..).secret(..)`, or made by `authorized_corp` or `downstream_corp`).
+    ///
     /// # Example
     ///
     /// ```no_run
@@ -3335,6 +3363,8 @@ impl ExternalPayMiniappApi {
     ///
     /// Endpoint id `external_pay_miniapp.upload_image`; not safe to repeat, so it is sent at most once.
     ///
+    /// Credential: a corp's `access_token` (a client built with `.corp_id(..).secret(..)`, or made by `authorized_corp` or `downstream_corp`).
+    ///
     /// # Upload limits
     ///
     /// Checked before sending: a file outside them is refused with [`Error::InvalidArgument`](crate::Error::InvalidArgument) and never reaches WeCom.
@@ -3379,6 +3409,8 @@ impl ExternalPayMiniappApi {
     /// `POST /cgi-bin/miniapppay/apply_mch` ([official documentation](https://developer.work.weixin.qq.com/document/path/98973))
     ///
     /// Endpoint id `external_pay_miniapp.apply_mch`; not safe to repeat, so it is sent at most once.
+    ///
+    /// Credential: a corp's `access_token` (a client built with `.corp_id(..).secret(..)`, or made by `authorized_corp` or `downstream_corp`).
     ///
     /// # Example
     ///
@@ -3432,6 +3464,8 @@ impl ExternalPayMiniappApi {
     /// `POST /cgi-bin/miniapppay/get_applyment_status` ([official documentation](https://developer.work.weixin.qq.com/document/path/98974))
     ///
     /// Endpoint id `external_pay_miniapp.get_applyment_status`; safe to retry, so busy answers and transport failures are retried.
+    ///
+    /// Credential: a corp's `access_token` (a client built with `.corp_id(..).secret(..)`, or made by `authorized_corp` or `downstream_corp`).
     ///
     /// # Example
     ///

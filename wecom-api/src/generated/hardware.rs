@@ -1550,6 +1550,8 @@ impl HardwareApi {
     ///
     /// Endpoint id `hardware.get_checkin_data`; safe to retry, so busy answers and transport failures are retried.
     ///
+    /// Credential: a corp's `access_token` (a client built with `.corp_id(..).secret(..)`, or made by `authorized_corp` or `downstream_corp`).
+    ///
     /// # Example
     ///
     /// ```no_run
@@ -1609,6 +1611,8 @@ impl HardwareApi {
     ///
     /// Endpoint id `hardware.get_device_feature`; safe to retry, so busy answers and transport failures are retried.
     ///
+    /// Credential: the `provider_access_token` of a provider client (`Client::builder().provider(..)`).
+    ///
     /// # Example
     ///
     /// ```no_run
@@ -1655,6 +1659,8 @@ impl HardwareDataApi {
     /// `POST /cgi-bin/devicedata/get_auth_info` ([official documentation](https://developer.work.weixin.qq.com/document/path/96097))
     ///
     /// Endpoint id `hardware_data.get_auth_info`; safe to retry, so busy answers and transport failures are retried.
+    ///
+    /// Credential: a corp's `access_token` (a client built with `.corp_id(..).secret(..)`, or made by `authorized_corp` or `downstream_corp`).
     ///
     /// # Example
     ///
@@ -1704,6 +1710,8 @@ impl HardwareDataApi {
     /// `POST /cgi-bin/devicedata/get_checkin_data` ([official documentation](https://developer.work.weixin.qq.com/document/path/96027))
     ///
     /// Endpoint id `hardware_data.get_checkin_data`; safe to retry, so busy answers and transport failures are retried.
+    ///
+    /// Credential: a corp's `access_token` (a client built with `.corp_id(..).secret(..)`, or made by `authorized_corp` or `downstream_corp`).
     ///
     /// # Example
     ///
@@ -1767,6 +1775,8 @@ impl HardwareDataApi {
     /// `POST /cgi-bin/devicedata/get_temperature_data` ([official documentation](https://developer.work.weixin.qq.com/document/path/96028))
     ///
     /// Endpoint id `hardware_data.get_temperature_data`; safe to retry, so busy answers and transport failures are retried.
+    ///
+    /// Credential: a corp's `access_token` (a client built with `.corp_id(..).secret(..)`, or made by `authorized_corp` or `downstream_corp`).
     ///
     /// # Example
     ///
@@ -1835,6 +1845,8 @@ impl HardwareDataApi {
     ///
     /// Endpoint id `hardware_data.get_accesscontrol_data`; safe to retry, so busy answers and transport failures are retried.
     ///
+    /// Credential: a corp's `access_token` (a client built with `.corp_id(..).secret(..)`, or made by `authorized_corp` or `downstream_corp`).
+    ///
     /// # Example
     ///
     /// ```no_run
@@ -1901,6 +1913,8 @@ impl HardwareDataApi {
     ///
     /// Endpoint id `hardware_data.get_accesscontrol_rule`; safe to retry, so busy answers and transport failures are retried.
     ///
+    /// Credential: a corp's `access_token` (a client built with `.corp_id(..).secret(..)`, or made by `authorized_corp` or `downstream_corp`).
+    ///
     /// # Example
     ///
     /// ```no_run
@@ -1963,6 +1977,8 @@ impl HardwareDataApi {
     /// `POST /cgi-bin/devicedata/add_accesscontrol_rule` ([official documentation](https://developer.work.weixin.qq.com/document/path/96031))
     ///
     /// Endpoint id `hardware_data.add_accesscontrol_rule`; not safe to repeat, so it is sent at most once.
+    ///
+    /// Credential: a corp's `access_token` (a client built with `.corp_id(..).secret(..)`, or made by `authorized_corp` or `downstream_corp`).
     ///
     /// # Example
     ///
@@ -2038,6 +2054,8 @@ impl HardwareDataApi {
     ///
     /// Endpoint id `hardware_data.mod_accesscontrol_rule`; not safe to repeat, so it is sent at most once.
     ///
+    /// Credential: a corp's `access_token` (a client built with `.corp_id(..).secret(..)`, or made by `authorized_corp` or `downstream_corp`).
+    ///
     /// # Example
     ///
     /// ```no_run
@@ -2080,6 +2098,8 @@ impl HardwareDataApi {
     /// `POST /cgi-bin/devicedata/del_accesscontrol_rule` ([official documentation](https://developer.work.weixin.qq.com/document/path/96227))
     ///
     /// Endpoint id `hardware_data.del_accesscontrol_rule`; not safe to repeat, so it is sent at most once.
+    ///
+    /// Credential: a corp's `access_token` (a client built with `.corp_id(..).secret(..)`, or made by `authorized_corp` or `downstream_corp`).
     ///
     /// # Example
     ///
@@ -2127,6 +2147,8 @@ impl HardwareDeviceApi {
     ///
     /// Endpoint id `hardware_device.report_status`; not safe to repeat, so it is sent at most once.
     ///
+    /// Credential: the `device_access_token` of a device client (a model client's `device(..)`).
+    ///
     /// # Example
     ///
     /// ```no_run
@@ -2166,6 +2188,8 @@ impl HardwareDeviceApi {
     /// `POST /cgi-bin/openhw/device/get_userinfo_by_page` ([official documentation](https://developer.work.weixin.qq.com/document/path/95984))
     ///
     /// Endpoint id `hardware_device.list_users`; safe to retry, so busy answers and transport failures are retried.
+    ///
+    /// Credential: the `device_access_token` of a device client (a model client's `device(..)`).
     ///
     /// # Example
     ///
@@ -2229,6 +2253,8 @@ impl HardwareDeviceApi {
     /// `POST /cgi-bin/openhw/device/get_userinfo_by_ids` ([official documentation](https://developer.work.weixin.qq.com/document/path/96037))
     ///
     /// Endpoint id `hardware_device.get_users`; safe to retry, so busy answers and transport failures are retried.
+    ///
+    /// Credential: the `device_access_token` of a device client (a model client's `device(..)`).
     ///
     /// # Example
     ///
@@ -2303,6 +2329,8 @@ impl HardwareDeviceApi {
     ///
     /// Endpoint id `hardware_device.report_firmware_upgrade_result`; not safe to repeat, so it is sent at most once.
     ///
+    /// Credential: the `device_access_token` of a device client (a model client's `device(..)`).
+    ///
     /// # Example
     ///
     /// ```no_run
@@ -2347,6 +2375,8 @@ impl HardwareDeviceApi {
     /// `POST /cgi-bin/openhw/device/report_checkin_data` ([official documentation](https://developer.work.weixin.qq.com/document/path/95985))
     ///
     /// Endpoint id `hardware_device.report_checkin_data`; not safe to repeat, so it is sent at most once.
+    ///
+    /// Credential: the `device_access_token` of a device client (a model client's `device(..)`).
     ///
     /// # Example
     ///
@@ -2407,6 +2437,8 @@ impl HardwareDeviceApi {
     ///
     /// Endpoint id `hardware_device.report_temperature_data`; not safe to repeat, so it is sent at most once.
     ///
+    /// Credential: the `device_access_token` of a device client (a model client's `device(..)`).
+    ///
     /// # Example
     ///
     /// ```no_run
@@ -2464,6 +2496,8 @@ impl HardwareDeviceApi {
     /// `POST /cgi-bin/openhw/device/report_access_data` ([official documentation](https://developer.work.weixin.qq.com/document/path/95997))
     ///
     /// Endpoint id `hardware_device.report_access_data`; not safe to repeat, so it is sent at most once.
+    ///
+    /// Credential: the `device_access_token` of a device client (a model client's `device(..)`).
     ///
     /// # Example
     ///
@@ -2528,6 +2562,8 @@ impl HardwareDeviceApi {
     ///
     /// Endpoint id `hardware_device.report_bio_info_result`; not safe to repeat, so it is sent at most once.
     ///
+    /// Credential: the `device_access_token` of a device client (a model client's `device(..)`).
+    ///
     /// # Example
     ///
     /// ```no_run
@@ -2569,6 +2605,8 @@ impl HardwareDeviceApi {
     /// `POST /cgi-bin/openhw/device/report_remote_open_result` ([official documentation](https://developer.work.weixin.qq.com/document/path/96048))
     ///
     /// Endpoint id `hardware_device.report_remote_open_result`; not safe to repeat, so it is sent at most once.
+    ///
+    /// Credential: the `device_access_token` of a device client (a model client's `device(..)`).
     ///
     /// # Example
     ///
@@ -2624,6 +2662,8 @@ impl HardwareModelApi {
     ///
     /// Endpoint id `hardware_model.get_token`; not safe to repeat, so it is sent at most once.
     ///
+    /// Credential: none; any client can make the call.
+    ///
     /// # Example
     ///
     /// ```no_run
@@ -2669,6 +2709,8 @@ impl HardwareModelApi {
     ///
     /// Endpoint id `hardware_model.get_device_secret`; not safe to repeat, so it is sent at most once.
     ///
+    /// Credential: the `model_access_token` of a hardware model client (`Client::builder().hardware_model(..)`).
+    ///
     /// # Example
     ///
     /// ```no_run
@@ -2710,6 +2752,8 @@ impl HardwareModelApi {
     /// `POST /cgi-bin/openhw/get_device_token` ([official documentation](https://developer.work.weixin.qq.com/document/path/96022))
     ///
     /// Endpoint id `hardware_model.get_device_token`; not safe to repeat, so it is sent at most once.
+    ///
+    /// Credential: the `model_access_token` of a hardware model client (`Client::builder().hardware_model(..)`).
     ///
     /// # Example
     ///
@@ -2754,6 +2798,8 @@ impl HardwareModelApi {
     ///
     /// Endpoint id `hardware_model.register_sn`; not safe to repeat, so it is sent at most once.
     ///
+    /// Credential: the `model_access_token` of a hardware model client (`Client::builder().hardware_model(..)`).
+    ///
     /// # Example
     ///
     /// ```no_run
@@ -2794,6 +2840,8 @@ impl HardwareModelApi {
     ///
     /// Endpoint id `hardware_model.unregister_sn`; not safe to repeat, so it is sent at most once.
     ///
+    /// Credential: the `model_access_token` of a hardware model client (`Client::builder().hardware_model(..)`).
+    ///
     /// # Example
     ///
     /// ```no_run
@@ -2832,6 +2880,8 @@ impl HardwareModelApi {
     /// `POST /cgi-bin/openhw/device/get_device_detail` ([official documentation](https://developer.work.weixin.qq.com/document/path/95982))
     ///
     /// Endpoint id `hardware_model.get_device_detail`; safe to retry, so busy answers and transport failures are retried.
+    ///
+    /// Credential: the `model_access_token` of a hardware model client (`Client::builder().hardware_model(..)`).
     ///
     /// # Example
     ///

@@ -416,6 +416,8 @@ impl HealthApi {
     ///
     /// Endpoint id `health.get_report_stat`; safe to retry, so busy answers and transport failures are retried.
     ///
+    /// Credential: a corp's `access_token` (a client built with `.corp_id(..).secret(..)`, or made by `authorized_corp` or `downstream_corp`).
+    ///
     /// # Example
     ///
     /// ```no_run
@@ -456,6 +458,8 @@ impl HealthApi {
     /// `POST /cgi-bin/health/get_report_jobids` ([official documentation](https://developer.work.weixin.qq.com/document/path/93677))
     ///
     /// Endpoint id `health.list_job_ids`; safe to retry, so busy answers and transport failures are retried.
+    ///
+    /// Credential: a corp's `access_token` (a client built with `.corp_id(..).secret(..)`, or made by `authorized_corp` or `downstream_corp`).
     ///
     /// # Example
     ///
@@ -499,6 +503,8 @@ impl HealthApi {
     /// `POST /cgi-bin/health/get_report_job_info` ([official documentation](https://developer.work.weixin.qq.com/document/path/93678))
     ///
     /// Endpoint id `health.get_job_info`; safe to retry, so busy answers and transport failures are retried.
+    ///
+    /// Credential: a corp's `access_token` (a client built with `.corp_id(..).secret(..)`, or made by `authorized_corp` or `downstream_corp`).
     ///
     /// # Example
     ///
@@ -588,6 +594,8 @@ impl HealthApi {
     /// `POST /cgi-bin/health/get_report_answer` ([official documentation](https://developer.work.weixin.qq.com/document/path/93679))
     ///
     /// Endpoint id `health.get_report_answer`; safe to retry, so busy answers and transport failures are retried.
+    ///
+    /// Credential: a corp's `access_token` (a client built with `.corp_id(..).secret(..)`, or made by `authorized_corp` or `downstream_corp`).
     ///
     /// # Example
     ///

@@ -698,6 +698,8 @@ impl HrApi {
     ///
     /// Endpoint id `hr.get_fields`; safe to retry, so busy answers and transport failures are retried.
     ///
+    /// Credential: a corp's `access_token` (a client built with `.corp_id(..).secret(..)`, or made by `authorized_corp` or `downstream_corp`).
+    ///
     /// # Example
     ///
     /// ```no_run
@@ -775,6 +777,8 @@ impl HrApi {
     /// `POST /cgi-bin/hr/get_staff_info` ([official documentation](https://developer.work.weixin.qq.com/document/path/99132))
     ///
     /// Endpoint id `hr.get_staff_info`; safe to retry, so busy answers and transport failures are retried.
+    ///
+    /// Credential: a corp's `access_token` (a client built with `.corp_id(..).secret(..)`, or made by `authorized_corp` or `downstream_corp`).
     ///
     /// # Example
     ///
@@ -856,6 +860,8 @@ impl HrApi {
     /// `POST /cgi-bin/hr/update_staff_info` ([official documentation](https://developer.work.weixin.qq.com/document/path/99133))
     ///
     /// Endpoint id `hr.update_staff_info`; not safe to repeat, so it is sent at most once.
+    ///
+    /// Credential: a corp's `access_token` (a client built with `.corp_id(..).secret(..)`, or made by `authorized_corp` or `downstream_corp`).
     ///
     /// # Example
     ///

@@ -943,6 +943,8 @@ impl AuthApi {
     ///
     /// Endpoint id `auth.get_user_info`; not safe to repeat, so it is sent at most once.
     ///
+    /// Credential: a corp's `access_token` (a client built with `.corp_id(..).secret(..)`, or made by `authorized_corp` or `downstream_corp`).
+    ///
     /// # Example
     ///
     /// ```no_run
@@ -978,6 +980,8 @@ impl AuthApi {
     /// `POST /cgi-bin/auth/getuserdetail` ([official documentation](https://developer.work.weixin.qq.com/document/path/95833))
     ///
     /// Endpoint id `auth.get_user_detail`; safe to retry, so busy answers and transport failures are retried.
+    ///
+    /// Credential: a corp's `access_token` (a client built with `.corp_id(..).secret(..)`, or made by `authorized_corp` or `downstream_corp`).
     ///
     /// # Example
     ///
@@ -1028,6 +1032,8 @@ impl AuthApi {
     ///
     /// Endpoint id `auth.get_user_info_legacy`; not safe to repeat, so it is sent at most once.
     ///
+    /// Credential: a corp's `access_token` (a client built with `.corp_id(..).secret(..)`, or made by `authorized_corp` or `downstream_corp`).
+    ///
     /// # Example
     ///
     /// ```no_run
@@ -1072,6 +1078,8 @@ impl AuthApi {
     ///
     /// Endpoint id `auth.get_tfa_info`; not safe to repeat, so it is sent at most once.
     ///
+    /// Credential: a corp's `access_token` (a client built with `.corp_id(..).secret(..)`, or made by `authorized_corp` or `downstream_corp`).
+    ///
     /// # Example
     ///
     /// ```no_run
@@ -1109,6 +1117,8 @@ impl AuthApi {
     /// `POST /cgi-bin/user/tfa_succ` ([official documentation](https://developer.work.weixin.qq.com/document/path/99500))
     ///
     /// Endpoint id `auth.tfa_success`; not safe to repeat, so it is sent at most once.
+    ///
+    /// Credential: a corp's `access_token` (a client built with `.corp_id(..).secret(..)`, or made by `authorized_corp` or `downstream_corp`).
     ///
     /// # Example
     ///
@@ -1158,6 +1168,8 @@ impl IdConvertApi {
     ///
     /// Endpoint id `id_convert.userid_to_open_userid`; safe to retry, so busy answers and transport failures are retried.
     ///
+    /// Credential: a corp's `access_token` (a client built with `.corp_id(..).secret(..)`, or made by `authorized_corp` or `downstream_corp`).
+    ///
     /// # Example
     ///
     /// ```no_run
@@ -1205,6 +1217,8 @@ impl IdConvertApi {
     /// `POST /cgi-bin/batch/openuserid_to_userid` ([official documentation](https://developer.work.weixin.qq.com/document/path/95884))
     ///
     /// Endpoint id `id_convert.open_userid_to_userid`; safe to retry, so busy answers and transport failures are retried.
+    ///
+    /// Credential: a corp's `access_token` (a client built with `.corp_id(..).secret(..)`, or made by `authorized_corp` or `downstream_corp`).
     ///
     /// # Example
     ///
@@ -1256,6 +1270,8 @@ impl IdConvertApi {
     ///
     /// Endpoint id `id_convert.unionid_to_external_userid`; safe to retry, so busy answers and transport failures are retried.
     ///
+    /// Credential: a corp's `access_token` (a client built with `.corp_id(..).secret(..)`, or made by `authorized_corp` or `downstream_corp`).
+    ///
     /// # Example
     ///
     /// ```no_run
@@ -1302,6 +1318,8 @@ impl IdConvertApi {
     /// `POST /cgi-bin/idconvert/batch/external_userid_to_pending_id` ([official documentation](https://developer.work.weixin.qq.com/document/path/95926))
     ///
     /// Endpoint id `id_convert.external_userid_to_pending_id`; safe to retry, so busy answers and transport failures are retried.
+    ///
+    /// Credential: a corp's `access_token` (a client built with `.corp_id(..).secret(..)`, or made by `authorized_corp` or `downstream_corp`).
     ///
     /// # Example
     ///
@@ -1353,6 +1371,8 @@ impl IdConvertApi {
     /// `POST /cgi-bin/idconvert/convert_tmp_external_userid` ([official documentation](https://developer.work.weixin.qq.com/document/path/98729))
     ///
     /// Endpoint id `id_convert.convert_tmp_external_userid`; safe to retry, so busy answers and transport failures are retried.
+    ///
+    /// Credential: a corp's `access_token` (a client built with `.corp_id(..).secret(..)`, or made by `authorized_corp` or `downstream_corp`).
     ///
     /// # Example
     ///
@@ -1416,6 +1436,8 @@ impl IdConvertApi {
     ///
     /// Endpoint id `id_convert.convert_external_tagid`; safe to retry, so busy answers and transport failures are retried.
     ///
+    /// Credential: a corp's `access_token` (a client built with `.corp_id(..).secret(..)`, or made by `authorized_corp` or `downstream_corp`).
+    ///
     /// # Example
     ///
     /// ```no_run
@@ -1467,6 +1489,8 @@ impl IdConvertApi {
     ///
     /// Endpoint id `id_convert.convert_open_kfid`; safe to retry, so busy answers and transport failures are retried.
     ///
+    /// Credential: a corp's `access_token` (a client built with `.corp_id(..).secret(..)`, or made by `authorized_corp` or `downstream_corp`).
+    ///
     /// # Example
     ///
     /// ```no_run
@@ -1515,6 +1539,8 @@ impl IdConvertApi {
     ///
     /// Endpoint id `id_convert.apply_to_upgrade_chatid`; not safe to repeat, so it is sent at most once.
     ///
+    /// Credential: a corp's `access_token` (a client built with `.corp_id(..).secret(..)`, or made by `authorized_corp` or `downstream_corp`).
+    ///
     /// # Example
     ///
     /// ```no_run
@@ -1553,6 +1579,8 @@ impl IdConvertApi {
     /// `POST /cgi-bin/idconvert/chatid` ([official documentation](https://developer.work.weixin.qq.com/document/path/99601))
     ///
     /// Endpoint id `id_convert.convert_chat_id`; safe to retry, so busy answers and transport failures are retried.
+    ///
+    /// Credential: a corp's `access_token` (a client built with `.corp_id(..).secret(..)`, or made by `authorized_corp` or `downstream_corp`).
     ///
     /// # Example
     ///
@@ -1606,6 +1634,8 @@ impl IdConvertApi {
     ///
     /// Endpoint id `id_convert.upgrade_chatid_for_new_corp`; not safe to repeat, so it is sent at most once.
     ///
+    /// Credential: the `suite_access_token` of a suite client (`Client::builder().suite(..)`).
+    ///
     /// # Example
     ///
     /// ```no_run
@@ -1648,6 +1678,8 @@ impl LaunchCodeApi {
     /// `POST /cgi-bin/get_launch_code` ([official documentation](https://developer.work.weixin.qq.com/document/path/94345))
     ///
     /// Endpoint id `launch_code.get`; not safe to repeat, so it is sent at most once.
+    ///
+    /// Credential: a corp's `access_token` (a client built with `.corp_id(..).secret(..)`, or made by `authorized_corp` or `downstream_corp`).
     ///
     /// # Example
     ///
@@ -1702,6 +1734,8 @@ impl MiniprogramApi {
     ///
     /// Endpoint id `miniprogram.code_to_session`; not safe to repeat, so it is sent at most once.
     ///
+    /// Credential: a corp's `access_token` (a client built with `.corp_id(..).secret(..)`, or made by `authorized_corp` or `downstream_corp`).
+    ///
     /// # Example
     ///
     /// ```no_run
@@ -1743,6 +1777,8 @@ impl MiniprogramApi {
     /// `POST /cgi-bin/miniprogram/transfer_session` ([official documentation](https://developer.work.weixin.qq.com/document/path/93403))
     ///
     /// Endpoint id `miniprogram.transfer_session`; not safe to repeat, so it is sent at most once.
+    ///
+    /// Credential: a corp's `access_token` (a client built with `.corp_id(..).secret(..)`, or made by `authorized_corp` or `downstream_corp`).
     ///
     /// # Example
     ///
@@ -1794,6 +1830,8 @@ impl TicketApi {
     ///
     /// Endpoint id `ticket.get_corp_jsapi_ticket`; safe to retry, so busy answers and transport failures are retried.
     ///
+    /// Credential: a corp's `access_token` (a client built with `.corp_id(..).secret(..)`, or made by `authorized_corp` or `downstream_corp`).
+    ///
     /// # Example
     ///
     /// ```no_run
@@ -1828,6 +1866,8 @@ impl TicketApi {
     /// `GET /cgi-bin/ticket/get` ([official documentation](https://developer.work.weixin.qq.com/document/path/90506))
     ///
     /// Endpoint id `ticket.get_agent_jsapi_ticket`; safe to retry, so busy answers and transport failures are retried.
+    ///
+    /// Credential: a corp's `access_token` (a client built with `.corp_id(..).secret(..)`, or made by `authorized_corp` or `downstream_corp`).
     ///
     /// # Example
     ///

@@ -429,6 +429,8 @@ impl InvoiceApi {
     ///
     /// Endpoint id `invoice.get_info`; safe to retry, so busy answers and transport failures are retried.
     ///
+    /// Credential: a corp's `access_token` (a client built with `.corp_id(..).secret(..)`, or made by `authorized_corp` or `downstream_corp`).
+    ///
     /// # Example
     ///
     /// ```no_run
@@ -497,6 +499,8 @@ impl InvoiceApi {
     /// `POST /cgi-bin/card/invoice/reimburse/getinvoiceinfobatch` ([official documentation](https://developer.work.weixin.qq.com/document/path/90287))
     ///
     /// Endpoint id `invoice.get_info_batch`; safe to retry, so busy answers and transport failures are retried.
+    ///
+    /// Credential: a corp's `access_token` (a client built with `.corp_id(..).secret(..)`, or made by `authorized_corp` or `downstream_corp`).
     ///
     /// # Example
     ///
@@ -581,6 +585,8 @@ impl InvoiceApi {
     ///
     /// Endpoint id `invoice.update_status`; not safe to repeat, so it is sent at most once.
     ///
+    /// Credential: a corp's `access_token` (a client built with `.corp_id(..).secret(..)`, or made by `authorized_corp` or `downstream_corp`).
+    ///
     /// # Example
     ///
     /// ```no_run
@@ -625,6 +631,8 @@ impl InvoiceApi {
     /// `POST /cgi-bin/card/invoice/reimburse/updatestatusbatch` ([official documentation](https://developer.work.weixin.qq.com/document/path/90286))
     ///
     /// Endpoint id `invoice.update_status_batch`; not safe to repeat, so it is sent at most once.
+    ///
+    /// Credential: a corp's `access_token` (a client built with `.corp_id(..).secret(..)`, or made by `authorized_corp` or `downstream_corp`).
     ///
     /// # Example
     ///

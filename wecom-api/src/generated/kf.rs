@@ -3839,6 +3839,8 @@ impl KfApi {
     ///
     /// Endpoint id `kf.get_corp_qualification`; safe to retry, so busy answers and transport failures are retried.
     ///
+    /// Credential: a corp's `access_token` (a client built with `.corp_id(..).secret(..)`, or made by `authorized_corp` or `downstream_corp`).
+    ///
     /// # Example
     ///
     /// ```no_run
@@ -3879,6 +3881,8 @@ impl KfAccountApi {
     /// `POST /cgi-bin/kf/account/add` ([official documentation](https://developer.work.weixin.qq.com/document/path/94662))
     ///
     /// Endpoint id `kf_account.add`; not safe to repeat, so it is sent at most once.
+    ///
+    /// Credential: a corp's `access_token` (a client built with `.corp_id(..).secret(..)`, or made by `authorized_corp` or `downstream_corp`).
     ///
     /// # Example
     ///
@@ -3922,6 +3926,8 @@ impl KfAccountApi {
     ///
     /// Endpoint id `kf_account.delete`; not safe to repeat, so it is sent at most once.
     ///
+    /// Credential: a corp's `access_token` (a client built with `.corp_id(..).secret(..)`, or made by `authorized_corp` or `downstream_corp`).
+    ///
     /// # Example
     ///
     /// ```no_run
@@ -3957,6 +3963,8 @@ impl KfAccountApi {
     /// `POST /cgi-bin/kf/account/update` ([official documentation](https://developer.work.weixin.qq.com/document/path/94664))
     ///
     /// Endpoint id `kf_account.update`; not safe to repeat, so it is sent at most once.
+    ///
+    /// Credential: a corp's `access_token` (a client built with `.corp_id(..).secret(..)`, or made by `authorized_corp` or `downstream_corp`).
     ///
     /// # Example
     ///
@@ -3996,6 +4004,8 @@ impl KfAccountApi {
     /// `POST /cgi-bin/kf/account/list` ([official documentation](https://developer.work.weixin.qq.com/document/path/94661))
     ///
     /// Endpoint id `kf_account.list`; safe to retry, so busy answers and transport failures are retried.
+    ///
+    /// Credential: a corp's `access_token` (a client built with `.corp_id(..).secret(..)`, or made by `authorized_corp` or `downstream_corp`).
     ///
     /// # Example
     ///
@@ -4042,6 +4052,8 @@ impl KfAccountApi {
     /// `POST /cgi-bin/kf/add_contact_way` ([official documentation](https://developer.work.weixin.qq.com/document/path/94665))
     ///
     /// Endpoint id `kf_account.add_contact_way`; safe to retry, so busy answers and transport failures are retried.
+    ///
+    /// Credential: a corp's `access_token` (a client built with `.corp_id(..).secret(..)`, or made by `authorized_corp` or `downstream_corp`).
     ///
     /// # Example
     ///
@@ -4091,6 +4103,8 @@ impl KfCustomerApi {
     /// `POST /cgi-bin/kf/customer/batchget` ([official documentation](https://developer.work.weixin.qq.com/document/path/95159))
     ///
     /// Endpoint id `kf_customer.batch_get`; safe to retry, so busy answers and transport failures are retried.
+    ///
+    /// Credential: a corp's `access_token` (a client built with `.corp_id(..).secret(..)`, or made by `authorized_corp` or `downstream_corp`).
     ///
     /// # Example
     ///
@@ -4157,6 +4171,8 @@ impl KfCustomerApi {
     ///
     /// Endpoint id `kf_customer.get_upgrade_service_config`; safe to retry, so busy answers and transport failures are retried.
     ///
+    /// Credential: a corp's `access_token` (a client built with `.corp_id(..).secret(..)`, or made by `authorized_corp` or `downstream_corp`).
+    ///
     /// # Example
     ///
     /// ```no_run
@@ -4207,6 +4223,8 @@ impl KfCustomerApi {
     /// `POST /cgi-bin/kf/customer/upgrade_service` ([official documentation](https://developer.work.weixin.qq.com/document/path/94674))
     ///
     /// Endpoint id `kf_customer.upgrade_service`; not safe to repeat, so it is sent at most once.
+    ///
+    /// Credential: a corp's `access_token` (a client built with `.corp_id(..).secret(..)`, or made by `authorized_corp` or `downstream_corp`).
     ///
     /// # Example
     ///
@@ -4259,6 +4277,8 @@ impl KfCustomerApi {
     ///
     /// Endpoint id `kf_customer.cancel_upgrade_service`; not safe to repeat, so it is sent at most once.
     ///
+    /// Credential: a corp's `access_token` (a client built with `.corp_id(..).secret(..)`, or made by `authorized_corp` or `downstream_corp`).
+    ///
     /// # Example
     ///
     /// ```no_run
@@ -4307,6 +4327,8 @@ impl KfKnowledgeApi {
     ///
     /// Endpoint id `kf_knowledge.add_group`; not safe to repeat, so it is sent at most once.
     ///
+    /// Credential: a corp's `access_token` (a client built with `.corp_id(..).secret(..)`, or made by `authorized_corp` or `downstream_corp`).
+    ///
     /// # Example
     ///
     /// ```no_run
@@ -4344,6 +4366,8 @@ impl KfKnowledgeApi {
     ///
     /// Endpoint id `kf_knowledge.del_group`; not safe to repeat, so it is sent at most once.
     ///
+    /// Credential: a corp's `access_token` (a client built with `.corp_id(..).secret(..)`, or made by `authorized_corp` or `downstream_corp`).
+    ///
     /// # Example
     ///
     /// ```no_run
@@ -4379,6 +4403,8 @@ impl KfKnowledgeApi {
     /// `POST /cgi-bin/kf/knowledge/mod_group` ([official documentation](https://developer.work.weixin.qq.com/document/path/95971))
     ///
     /// Endpoint id `kf_knowledge.mod_group`; not safe to repeat, so it is sent at most once.
+    ///
+    /// Credential: a corp's `access_token` (a client built with `.corp_id(..).secret(..)`, or made by `authorized_corp` or `downstream_corp`).
     ///
     /// # Example
     ///
@@ -4420,6 +4446,8 @@ impl KfKnowledgeApi {
     /// `POST /cgi-bin/kf/knowledge/list_group` ([official documentation](https://developer.work.weixin.qq.com/document/path/95971))
     ///
     /// Endpoint id `kf_knowledge.list_group`; safe to retry, so busy answers and transport failures are retried.
+    ///
+    /// Credential: a corp's `access_token` (a client built with `.corp_id(..).secret(..)`, or made by `authorized_corp` or `downstream_corp`).
     ///
     /// # Example
     ///
@@ -4467,6 +4495,8 @@ impl KfKnowledgeApi {
     /// `POST /cgi-bin/kf/knowledge/add_intent` ([official documentation](https://developer.work.weixin.qq.com/document/path/95972))
     ///
     /// Endpoint id `kf_knowledge.add_intent`; not safe to repeat, so it is sent at most once.
+    ///
+    /// Credential: a corp's `access_token` (a client built with `.corp_id(..).secret(..)`, or made by `authorized_corp` or `downstream_corp`).
     ///
     /// # Example
     ///
@@ -4546,6 +4576,8 @@ impl KfKnowledgeApi {
     ///
     /// Endpoint id `kf_knowledge.del_intent`; not safe to repeat, so it is sent at most once.
     ///
+    /// Credential: a corp's `access_token` (a client built with `.corp_id(..).secret(..)`, or made by `authorized_corp` or `downstream_corp`).
+    ///
     /// # Example
     ///
     /// ```no_run
@@ -4584,6 +4616,8 @@ impl KfKnowledgeApi {
     /// `POST /cgi-bin/kf/knowledge/mod_intent` ([official documentation](https://developer.work.weixin.qq.com/document/path/95972))
     ///
     /// Endpoint id `kf_knowledge.mod_intent`; not safe to repeat, so it is sent at most once.
+    ///
+    /// Credential: a corp's `access_token` (a client built with `.corp_id(..).secret(..)`, or made by `authorized_corp` or `downstream_corp`).
     ///
     /// # Example
     ///
@@ -4645,6 +4679,8 @@ impl KfKnowledgeApi {
     /// `POST /cgi-bin/kf/knowledge/list_intent` ([official documentation](https://developer.work.weixin.qq.com/document/path/95972))
     ///
     /// Endpoint id `kf_knowledge.list_intent`; safe to retry, so busy answers and transport failures are retried.
+    ///
+    /// Credential: a corp's `access_token` (a client built with `.corp_id(..).secret(..)`, or made by `authorized_corp` or `downstream_corp`).
     ///
     /// # Example
     ///
@@ -4756,6 +4792,8 @@ impl KfMessageApi {
     ///
     /// Endpoint id `kf_message.sync`; safe to retry, so busy answers and transport failures are retried.
     ///
+    /// Credential: a corp's `access_token` (a client built with `.corp_id(..).secret(..)`, or made by `authorized_corp` or `downstream_corp`).
+    ///
     /// # Example
     ///
     /// ```no_run
@@ -4812,6 +4850,8 @@ impl KfMessageApi {
     ///
     /// Endpoint id `kf_message.send`; not safe to repeat, so it is sent at most once.
     ///
+    /// Credential: a corp's `access_token` (a client built with `.corp_id(..).secret(..)`, or made by `authorized_corp` or `downstream_corp`).
+    ///
     /// # Example
     ///
     /// ```no_run
@@ -4861,6 +4901,8 @@ impl KfMessageApi {
     /// `POST /cgi-bin/kf/send_msg_on_event` ([official documentation](https://developer.work.weixin.qq.com/document/path/95122))
     ///
     /// Endpoint id `kf_message.send_on_event`; not safe to repeat, so it is sent at most once.
+    ///
+    /// Credential: a corp's `access_token` (a client built with `.corp_id(..).secret(..)`, or made by `authorized_corp` or `downstream_corp`).
     ///
     /// # Example
     ///
@@ -4916,6 +4958,8 @@ impl KfServicerApi {
     /// `POST /cgi-bin/kf/servicer/add` ([official documentation](https://developer.work.weixin.qq.com/document/path/94646))
     ///
     /// Endpoint id `kf_servicer.add`; not safe to repeat, so it is sent at most once.
+    ///
+    /// Credential: a corp's `access_token` (a client built with `.corp_id(..).secret(..)`, or made by `authorized_corp` or `downstream_corp`).
     ///
     /// # Example
     ///
@@ -4978,6 +5022,8 @@ impl KfServicerApi {
     ///
     /// Endpoint id `kf_servicer.delete`; not safe to repeat, so it is sent at most once.
     ///
+    /// Credential: a corp's `access_token` (a client built with `.corp_id(..).secret(..)`, or made by `authorized_corp` or `downstream_corp`).
+    ///
     /// # Example
     ///
     /// ```no_run
@@ -5039,6 +5085,8 @@ impl KfServicerApi {
     ///
     /// Endpoint id `kf_servicer.list`; safe to retry, so busy answers and transport failures are retried.
     ///
+    /// Credential: a corp's `access_token` (a client built with `.corp_id(..).secret(..)`, or made by `authorized_corp` or `downstream_corp`).
+    ///
     /// # Example
     ///
     /// ```no_run
@@ -5096,6 +5144,8 @@ impl KfSessionApi {
     ///
     /// Endpoint id `kf_session.get_state`; safe to retry, so busy answers and transport failures are retried.
     ///
+    /// Credential: a corp's `access_token` (a client built with `.corp_id(..).secret(..)`, or made by `authorized_corp` or `downstream_corp`).
+    ///
     /// # Example
     ///
     /// ```no_run
@@ -5138,6 +5188,8 @@ impl KfSessionApi {
     /// `POST /cgi-bin/kf/service_state/trans` ([official documentation](https://developer.work.weixin.qq.com/document/path/94669))
     ///
     /// Endpoint id `kf_session.trans_state`; not safe to repeat, so it is sent at most once.
+    ///
+    /// Credential: a corp's `access_token` (a client built with `.corp_id(..).secret(..)`, or made by `authorized_corp` or `downstream_corp`).
     ///
     /// # Example
     ///
@@ -5193,6 +5245,8 @@ impl KfStatsApi {
     /// `POST /cgi-bin/kf/get_corp_statistic` ([official documentation](https://developer.work.weixin.qq.com/document/path/95489))
     ///
     /// Endpoint id `kf_stats.get_corp_statistic`; safe to retry, so busy answers and transport failures are retried.
+    ///
+    /// Credential: a corp's `access_token` (a client built with `.corp_id(..).secret(..)`, or made by `authorized_corp` or `downstream_corp`).
     ///
     /// # Example
     ///
@@ -5251,6 +5305,8 @@ impl KfStatsApi {
     /// `POST /cgi-bin/kf/get_servicer_statistic` ([official documentation](https://developer.work.weixin.qq.com/document/path/95490))
     ///
     /// Endpoint id `kf_stats.get_servicer_statistic`; safe to retry, so busy answers and transport failures are retried.
+    ///
+    /// Credential: a corp's `access_token` (a client built with `.corp_id(..).secret(..)`, or made by `authorized_corp` or `downstream_corp`).
     ///
     /// # Example
     ///

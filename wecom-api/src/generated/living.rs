@@ -777,6 +777,8 @@ impl LivingApi {
     ///
     /// Endpoint id `living.create`; not safe to repeat, so it is sent at most once.
     ///
+    /// Credential: a corp's `access_token` (a client built with `.corp_id(..).secret(..)`, or made by `authorized_corp` or `downstream_corp`).
+    ///
     /// # Example
     ///
     /// ```no_run
@@ -828,6 +830,8 @@ impl LivingApi {
     ///
     /// Endpoint id `living.modify`; not safe to repeat, so it is sent at most once.
     ///
+    /// Credential: a corp's `access_token` (a client built with `.corp_id(..).secret(..)`, or made by `authorized_corp` or `downstream_corp`).
+    ///
     /// # Example
     ///
     /// ```no_run
@@ -867,6 +871,8 @@ impl LivingApi {
     ///
     /// Endpoint id `living.cancel`; not safe to repeat, so it is sent at most once.
     ///
+    /// Credential: a corp's `access_token` (a client built with `.corp_id(..).secret(..)`, or made by `authorized_corp` or `downstream_corp`).
+    ///
     /// # Example
     ///
     /// ```no_run
@@ -902,6 +908,8 @@ impl LivingApi {
     /// `POST /cgi-bin/living/delete_replay_data` ([official documentation](https://developer.work.weixin.qq.com/document/path/93874))
     ///
     /// Endpoint id `living.delete_replay_data`; not safe to repeat, so it is sent at most once.
+    ///
+    /// Credential: a corp's `access_token` (a client built with `.corp_id(..).secret(..)`, or made by `authorized_corp` or `downstream_corp`).
     ///
     /// # Example
     ///
@@ -941,6 +949,8 @@ impl LivingApi {
     /// `POST /cgi-bin/living/get_living_code` ([official documentation](https://developer.work.weixin.qq.com/document/path/93641))
     ///
     /// Endpoint id `living.get_living_code`; not safe to repeat, so it is sent at most once.
+    ///
+    /// Credential: a corp's `access_token` (a client built with `.corp_id(..).secret(..)`, or made by `authorized_corp` or `downstream_corp`).
     ///
     /// # Example
     ///
@@ -983,6 +993,8 @@ impl LivingApi {
     /// `GET /cgi-bin/living/get_living_info` ([official documentation](https://developer.work.weixin.qq.com/document/path/93635))
     ///
     /// Endpoint id `living.get_living_info`; safe to retry, so busy answers and transport failures are retried.
+    ///
+    /// Credential: a corp's `access_token` (a client built with `.corp_id(..).secret(..)`, or made by `authorized_corp` or `downstream_corp`).
     ///
     /// # Example
     ///
@@ -1041,6 +1053,8 @@ impl LivingApi {
     ///
     /// Endpoint id `living.get_user_all_livingid`; safe to retry, so busy answers and transport failures are retried.
     ///
+    /// Credential: a corp's `access_token` (a client built with `.corp_id(..).secret(..)`, or made by `authorized_corp` or `downstream_corp`).
+    ///
     /// # Example
     ///
     /// ```no_run
@@ -1087,6 +1101,8 @@ impl LivingApi {
     /// `POST /cgi-bin/living/get_watch_stat` ([official documentation](https://developer.work.weixin.qq.com/document/path/93636))
     ///
     /// Endpoint id `living.get_watch_stat`; safe to retry, so busy answers and transport failures are retried.
+    ///
+    /// Credential: a corp's `access_token` (a client built with `.corp_id(..).secret(..)`, or made by `authorized_corp` or `downstream_corp`).
     ///
     /// # Example
     ///
@@ -1158,6 +1174,8 @@ impl LivingApi {
     /// `POST /cgi-bin/living/get_living_share_info` ([official documentation](https://developer.work.weixin.qq.com/document/path/94442))
     ///
     /// Endpoint id `living.get_living_share_info`; not safe to repeat, so it is sent at most once.
+    ///
+    /// Credential: a corp's `access_token` (a client built with `.corp_id(..).secret(..)`, or made by `authorized_corp` or `downstream_corp`).
     ///
     /// # Example
     ///

@@ -383,6 +383,8 @@ impl MediaApi {
     ///
     /// Endpoint id `media.upload`; not safe to repeat, so it is sent at most once.
     ///
+    /// Credential: a corp's `access_token` (a client built with `.corp_id(..).secret(..)`, or made by `authorized_corp` or `downstream_corp`).
+    ///
     /// # Upload limits
     ///
     /// Checked before sending: a file outside them is refused with [`Error::InvalidArgument`](crate::Error::InvalidArgument) and never reaches WeCom.
@@ -437,6 +439,8 @@ impl MediaApi {
     ///
     /// Endpoint id `media.upload_image`; not safe to repeat, so it is sent at most once.
     ///
+    /// Credential: a corp's `access_token` (a client built with `.corp_id(..).secret(..)`, or made by `authorized_corp` or `downstream_corp`).
+    ///
     /// # Upload limits
     ///
     /// Checked before sending: a file outside them is refused with [`Error::InvalidArgument`](crate::Error::InvalidArgument) and never reaches WeCom.
@@ -482,6 +486,8 @@ impl MediaApi {
     ///
     /// Endpoint id `media.get`; safe to retry, so busy answers and transport failures are retried.
     ///
+    /// Credential: a corp's `access_token` (a client built with `.corp_id(..).secret(..)`, or made by `authorized_corp` or `downstream_corp`).
+    ///
     /// # Example
     ///
     /// ```no_run
@@ -507,6 +513,8 @@ impl MediaApi {
     ///
     /// Endpoint id `media.get_hd_voice`; safe to retry, so busy answers and transport failures are retried.
     ///
+    /// Credential: a corp's `access_token` (a client built with `.corp_id(..).secret(..)`, or made by `authorized_corp` or `downstream_corp`).
+    ///
     /// # Example
     ///
     /// ```no_run
@@ -531,6 +539,8 @@ impl MediaApi {
     /// `POST /cgi-bin/media/upload_by_url` ([official documentation](https://developer.work.weixin.qq.com/document/path/96219))
     ///
     /// Endpoint id `media.upload_by_url`; not safe to repeat, so it is sent at most once.
+    ///
+    /// Credential: a corp's `access_token` (a client built with `.corp_id(..).secret(..)`, or made by `authorized_corp` or `downstream_corp`).
     ///
     /// # Example
     ///
@@ -579,6 +589,8 @@ impl MediaApi {
     ///
     /// Endpoint id `media.get_upload_by_url_result`; safe to retry, so busy answers and transport failures are retried.
     ///
+    /// Credential: a corp's `access_token` (a client built with `.corp_id(..).secret(..)`, or made by `authorized_corp` or `downstream_corp`).
+    ///
     /// # Example
     ///
     /// ```no_run
@@ -624,6 +636,8 @@ impl MediaApi {
     /// `POST /cgi-bin/media/upload_attachment` ([official documentation](https://developer.work.weixin.qq.com/document/path/95098))
     ///
     /// Endpoint id `media.upload_attachment`; not safe to repeat, so it is sent at most once.
+    ///
+    /// Credential: a corp's `access_token` (a client built with `.corp_id(..).secret(..)`, or made by `authorized_corp` or `downstream_corp`).
     ///
     /// # Upload limits
     ///

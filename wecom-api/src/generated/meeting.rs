@@ -9007,6 +9007,8 @@ impl MeetingApi {
     ///
     /// Endpoint id `meeting.create`; not safe to repeat, so it is sent at most once.
     ///
+    /// Credential: a corp's `access_token` (a client built with `.corp_id(..).secret(..)`, or made by `authorized_corp` or `downstream_corp`).
+    ///
     /// # Example
     ///
     /// ```no_run
@@ -9058,6 +9060,8 @@ impl MeetingApi {
     ///
     /// Endpoint id `meeting.update`; not safe to repeat, so it is sent at most once.
     ///
+    /// Credential: a corp's `access_token` (a client built with `.corp_id(..).secret(..)`, or made by `authorized_corp` or `downstream_corp`).
+    ///
     /// # Example
     ///
     /// ```no_run
@@ -9097,6 +9101,8 @@ impl MeetingApi {
     ///
     /// Endpoint id `meeting.cancel`; not safe to repeat, so it is sent at most once.
     ///
+    /// Credential: a corp's `access_token` (a client built with `.corp_id(..).secret(..)`, or made by `authorized_corp` or `downstream_corp`).
+    ///
     /// # Example
     ///
     /// ```no_run
@@ -9132,6 +9138,8 @@ impl MeetingApi {
     /// `POST /cgi-bin/meeting/get_info` ([official documentation](https://developer.work.weixin.qq.com/document/path/93629))
     ///
     /// Endpoint id `meeting.get_info`; safe to retry, so busy answers and transport failures are retried.
+    ///
+    /// Credential: a corp's `access_token` (a client built with `.corp_id(..).secret(..)`, or made by `authorized_corp` or `downstream_corp`).
     ///
     /// # Example
     ///
@@ -9250,6 +9258,8 @@ impl MeetingApi {
     ///
     /// Endpoint id `meeting.get_user_meeting_ids`; safe to retry, so busy answers and transport failures are retried.
     ///
+    /// Credential: a corp's `access_token` (a client built with `.corp_id(..).secret(..)`, or made by `authorized_corp` or `downstream_corp`).
+    ///
     /// # Example
     ///
     /// ```no_run
@@ -9296,6 +9306,8 @@ impl MeetingApi {
     /// `POST /cgi-bin/meeting/get_invitees` ([official documentation](https://developer.work.weixin.qq.com/document/path/98160))
     ///
     /// Endpoint id `meeting.get_invitees`; safe to retry, so busy answers and transport failures are retried.
+    ///
+    /// Credential: a corp's `access_token` (a client built with `.corp_id(..).secret(..)`, or made by `authorized_corp` or `downstream_corp`).
     ///
     /// # Example
     ///
@@ -9344,6 +9356,8 @@ impl MeetingApi {
     /// `POST /cgi-bin/meeting/set_invitees` ([official documentation](https://developer.work.weixin.qq.com/document/path/98162))
     ///
     /// Endpoint id `meeting.set_invitees`; not safe to repeat, so it is sent at most once.
+    ///
+    /// Credential: a corp's `access_token` (a client built with `.corp_id(..).secret(..)`, or made by `authorized_corp` or `downstream_corp`).
     ///
     /// # Example
     ///
@@ -9395,6 +9409,8 @@ impl MeetingApi {
     ///
     /// Endpoint id `meeting.get_guests`; safe to retry, so busy answers and transport failures are retried.
     ///
+    /// Credential: a corp's `access_token` (a client built with `.corp_id(..).secret(..)`, or made by `authorized_corp` or `downstream_corp`).
+    ///
     /// # Example
     ///
     /// ```no_run
@@ -9440,6 +9456,8 @@ impl MeetingApi {
     /// `POST /cgi-bin/meeting/set_guests` ([official documentation](https://developer.work.weixin.qq.com/document/path/99040))
     ///
     /// Endpoint id `meeting.set_guests`; not safe to repeat, so it is sent at most once.
+    ///
+    /// Credential: a corp's `access_token` (a client built with `.corp_id(..).secret(..)`, or made by `authorized_corp` or `downstream_corp`).
     ///
     /// # Example
     ///
@@ -9489,6 +9507,8 @@ impl MeetingApi {
     /// `POST /cgi-bin/meeting/get_attendee_list` ([official documentation](https://developer.work.weixin.qq.com/document/path/98156))
     ///
     /// Endpoint id `meeting.get_attendee_list`; safe to retry, so busy answers and transport failures are retried.
+    ///
+    /// Credential: a corp's `access_token` (a client built with `.corp_id(..).secret(..)`, or made by `authorized_corp` or `downstream_corp`).
     ///
     /// # Example
     ///
@@ -9550,6 +9570,8 @@ impl MeetingApi {
     ///
     /// Endpoint id `meeting.get_realtime_attendee_list`; safe to retry, so busy answers and transport failures are retried.
     ///
+    /// Credential: a corp's `access_token` (a client built with `.corp_id(..).secret(..)`, or made by `authorized_corp` or `downstream_corp`).
+    ///
     /// # Example
     ///
     /// ```no_run
@@ -9607,6 +9629,8 @@ impl MeetingApi {
     /// `POST /cgi-bin/meeting/get_quality` ([official documentation](https://developer.work.weixin.qq.com/document/path/98821))
     ///
     /// Endpoint id `meeting.get_quality`; safe to retry, so busy answers and transport failures are retried.
+    ///
+    /// Credential: a corp's `access_token` (a client built with `.corp_id(..).secret(..)`, or made by `authorized_corp` or `downstream_corp`).
     ///
     /// # Example
     ///
@@ -9672,6 +9696,8 @@ impl MeetingApi {
     ///
     /// Endpoint id `meeting.check_device_in_meeting`; safe to retry, so busy answers and transport failures are retried.
     ///
+    /// Credential: a corp's `access_token` (a client built with `.corp_id(..).secret(..)`, or made by `authorized_corp` or `downstream_corp`).
+    ///
     /// # Example
     ///
     /// ```no_run
@@ -9722,6 +9748,8 @@ impl MeetingApi {
     ///
     /// Endpoint id `meeting.create_customer_short_url`; not safe to repeat, so it is sent at most once.
     ///
+    /// Credential: a corp's `access_token` (a client built with `.corp_id(..).secret(..)`, or made by `authorized_corp` or `downstream_corp`).
+    ///
     /// # Example
     ///
     /// ```no_run
@@ -9768,6 +9796,8 @@ impl MeetingApi {
     /// `POST /cgi-bin/meeting/get_customer_short_url` ([official documentation](https://developer.work.weixin.qq.com/document/path/98819))
     ///
     /// Endpoint id `meeting.get_customer_short_url`; safe to retry, so busy answers and transport failures are retried.
+    ///
+    /// Credential: a corp's `access_token` (a client built with `.corp_id(..).secret(..)`, or made by `authorized_corp` or `downstream_corp`).
     ///
     /// # Example
     ///
@@ -9821,6 +9851,8 @@ impl MeetingControlApi {
     ///
     /// Endpoint id `meeting_control.set`; not safe to repeat, so it is sent at most once.
     ///
+    /// Credential: a corp's `access_token` (a client built with `.corp_id(..).secret(..)`, or made by `authorized_corp` or `downstream_corp`).
+    ///
     /// # Example
     ///
     /// ```no_run
@@ -9859,6 +9891,8 @@ impl MeetingControlApi {
     /// `POST /cgi-bin/meeting/realcontrol/set_cohost` ([official documentation](https://developer.work.weixin.qq.com/document/path/98180))
     ///
     /// Endpoint id `meeting_control.set_cohost`; not safe to repeat, so it is sent at most once.
+    ///
+    /// Credential: a corp's `access_token` (a client built with `.corp_id(..).secret(..)`, or made by `authorized_corp` or `downstream_corp`).
     ///
     /// # Example
     ///
@@ -9907,6 +9941,8 @@ impl MeetingControlApi {
     /// `POST /cgi-bin/meeting/realcontrol/kickout_users` ([official documentation](https://developer.work.weixin.qq.com/document/path/98181))
     ///
     /// Endpoint id `meeting_control.kickout_users`; not safe to repeat, so it is sent at most once.
+    ///
+    /// Credential: a corp's `access_token` (a client built with `.corp_id(..).secret(..)`, or made by `authorized_corp` or `downstream_corp`).
     ///
     /// # Example
     ///
@@ -9958,6 +9994,8 @@ impl MeetingControlApi {
     ///
     /// Endpoint id `meeting_control.mute_user`; not safe to repeat, so it is sent at most once.
     ///
+    /// Credential: a corp's `access_token` (a client built with `.corp_id(..).secret(..)`, or made by `authorized_corp` or `downstream_corp`).
+    ///
     /// # Example
     ///
     /// ```no_run
@@ -10008,6 +10046,8 @@ impl MeetingControlApi {
     ///
     /// Endpoint id `meeting_control.close_screen_share`; not safe to repeat, so it is sent at most once.
     ///
+    /// Credential: a corp's `access_token` (a client built with `.corp_id(..).secret(..)`, or made by `authorized_corp` or `downstream_corp`).
+    ///
     /// # Example
     ///
     /// ```no_run
@@ -10053,6 +10093,8 @@ impl MeetingControlApi {
     /// `POST /cgi-bin/meeting/realcontrol/manage_waiting_room_users` ([official documentation](https://developer.work.weixin.qq.com/document/path/98186))
     ///
     /// Endpoint id `meeting_control.manage_waiting_room_users`; not safe to repeat, so it is sent at most once.
+    ///
+    /// Credential: a corp's `access_token` (a client built with `.corp_id(..).secret(..)`, or made by `authorized_corp` or `downstream_corp`).
     ///
     /// # Example
     ///
@@ -10106,6 +10148,8 @@ impl MeetingControlApi {
     ///
     /// Endpoint id `meeting_control.dismiss`; not safe to repeat, so it is sent at most once.
     ///
+    /// Credential: a corp's `access_token` (a client built with `.corp_id(..).secret(..)`, or made by `authorized_corp` or `downstream_corp`).
+    ///
     /// # Example
     ///
     /// ```no_run
@@ -10144,6 +10188,8 @@ impl MeetingControlApi {
     /// `POST /cgi-bin/meeting/realcontrol/set_nicknames` ([official documentation](https://developer.work.weixin.qq.com/document/path/98188))
     ///
     /// Endpoint id `meeting_control.set_nicknames`; not safe to repeat, so it is sent at most once.
+    ///
+    /// Credential: a corp's `access_token` (a client built with `.corp_id(..).secret(..)`, or made by `authorized_corp` or `downstream_corp`).
     ///
     /// # Example
     ///
@@ -10193,6 +10239,8 @@ impl MeetingControlApi {
     /// `POST /cgi-bin/meeting/realcontrol/switch_user_video` ([official documentation](https://developer.work.weixin.qq.com/document/path/98189))
     ///
     /// Endpoint id `meeting_control.switch_user_video`; not safe to repeat, so it is sent at most once.
+    ///
+    /// Credential: a corp's `access_token` (a client built with `.corp_id(..).secret(..)`, or made by `authorized_corp` or `downstream_corp`).
     ///
     /// # Example
     ///
@@ -10249,6 +10297,8 @@ impl MeetingEnrollApi {
     ///
     /// Endpoint id `meeting_enroll.set_config`; not safe to repeat, so it is sent at most once.
     ///
+    /// Credential: a corp's `access_token` (a client built with `.corp_id(..).secret(..)`, or made by `authorized_corp` or `downstream_corp`).
+    ///
     /// # Example
     ///
     /// ```no_run
@@ -10293,6 +10343,8 @@ impl MeetingEnrollApi {
     /// `POST /cgi-bin/meeting/enroll/get_config` ([official documentation](https://developer.work.weixin.qq.com/document/path/98821))
     ///
     /// Endpoint id `meeting_enroll.get_config`; safe to retry, so busy answers and transport failures are retried.
+    ///
+    /// Credential: a corp's `access_token` (a client built with `.corp_id(..).secret(..)`, or made by `authorized_corp` or `downstream_corp`).
     ///
     /// # Example
     ///
@@ -10348,6 +10400,8 @@ impl MeetingEnrollApi {
     /// `POST /cgi-bin/meeting/enroll/list` ([official documentation](https://developer.work.weixin.qq.com/document/path/98810))
     ///
     /// Endpoint id `meeting_enroll.list`; safe to retry, so busy answers and transport failures are retried.
+    ///
+    /// Credential: a corp's `access_token` (a client built with `.corp_id(..).secret(..)`, or made by `authorized_corp` or `downstream_corp`).
     ///
     /// # Example
     ///
@@ -10417,6 +10471,8 @@ impl MeetingEnrollApi {
     ///
     /// Endpoint id `meeting_enroll.approve`; not safe to repeat, so it is sent at most once.
     ///
+    /// Credential: a corp's `access_token` (a client built with `.corp_id(..).secret(..)`, or made by `authorized_corp` or `downstream_corp`).
+    ///
     /// # Example
     ///
     /// ```no_run
@@ -10462,6 +10518,8 @@ impl MeetingEnrollApi {
     /// `POST /cgi-bin/meeting/enroll/delete` ([official documentation](https://developer.work.weixin.qq.com/document/path/98817))
     ///
     /// Endpoint id `meeting_enroll.delete`; not safe to repeat, so it is sent at most once.
+    ///
+    /// Credential: a corp's `access_token` (a client built with `.corp_id(..).secret(..)`, or made by `authorized_corp` or `downstream_corp`).
     ///
     /// # Example
     ///
@@ -10510,6 +10568,8 @@ impl MeetingEnrollApi {
     /// `POST /cgi-bin/meeting/enroll/import` ([official documentation](https://developer.work.weixin.qq.com/document/path/98816))
     ///
     /// Endpoint id `meeting_enroll.import_enrolls`; not safe to repeat, so it is sent at most once.
+    ///
+    /// Credential: a corp's `access_token` (a client built with `.corp_id(..).secret(..)`, or made by `authorized_corp` or `downstream_corp`).
     ///
     /// # Example
     ///
@@ -10572,6 +10632,8 @@ impl MeetingEnrollApi {
     ///
     /// Endpoint id `meeting_enroll.query_by_tmp_openid`; safe to retry, so busy answers and transport failures are retried.
     ///
+    /// Credential: a corp's `access_token` (a client built with `.corp_id(..).secret(..)`, or made by `authorized_corp` or `downstream_corp`).
+    ///
     /// # Example
     ///
     /// ```no_run
@@ -10632,6 +10694,8 @@ impl MeetingLayoutApi {
     ///
     /// Endpoint id `meeting_layout.list_template`; safe to retry, so busy answers and transport failures are retried.
     ///
+    /// Credential: a corp's `access_token` (a client built with `.corp_id(..).secret(..)`, or made by `authorized_corp` or `downstream_corp`).
+    ///
     /// # Example
     ///
     /// ```no_run
@@ -10672,6 +10736,8 @@ impl MeetingLayoutApi {
     /// `POST /cgi-bin/meeting/layout/add` ([official documentation](https://developer.work.weixin.qq.com/document/path/98845))
     ///
     /// Endpoint id `meeting_layout.add`; not safe to repeat, so it is sent at most once.
+    ///
+    /// Credential: a corp's `access_token` (a client built with `.corp_id(..).secret(..)`, or made by `authorized_corp` or `downstream_corp`).
     ///
     /// # Example
     ///
@@ -10758,6 +10824,8 @@ impl MeetingLayoutApi {
     ///
     /// Endpoint id `meeting_layout.update`; not safe to repeat, so it is sent at most once.
     ///
+    /// Credential: a corp's `access_token` (a client built with `.corp_id(..).secret(..)`, or made by `authorized_corp` or `downstream_corp`).
+    ///
     /// # Example
     ///
     /// ```no_run
@@ -10819,6 +10887,8 @@ impl MeetingLayoutApi {
     ///
     /// Endpoint id `meeting_layout.set_default`; not safe to repeat, so it is sent at most once.
     ///
+    /// Credential: a corp's `access_token` (a client built with `.corp_id(..).secret(..)`, or made by `authorized_corp` or `downstream_corp`).
+    ///
     /// # Example
     ///
     /// ```no_run
@@ -10859,6 +10929,8 @@ impl MeetingLayoutApi {
     /// `POST /cgi-bin/meeting/layout/add_background` ([official documentation](https://developer.work.weixin.qq.com/document/path/98851))
     ///
     /// Endpoint id `meeting_layout.add_background`; not safe to repeat, so it is sent at most once.
+    ///
+    /// Credential: a corp's `access_token` (a client built with `.corp_id(..).secret(..)`, or made by `authorized_corp` or `downstream_corp`).
     ///
     /// # Example
     ///
@@ -10917,6 +10989,8 @@ impl MeetingLayoutApi {
     ///
     /// Endpoint id `meeting_layout.delete_background`; not safe to repeat, so it is sent at most once.
     ///
+    /// Credential: a corp's `access_token` (a client built with `.corp_id(..).secret(..)`, or made by `authorized_corp` or `downstream_corp`).
+    ///
     /// # Example
     ///
     /// ```no_run
@@ -10957,6 +11031,8 @@ impl MeetingLayoutApi {
     /// `POST /cgi-bin/meeting/layout/batch_delete_background` ([official documentation](https://developer.work.weixin.qq.com/document/path/98854))
     ///
     /// Endpoint id `meeting_layout.batch_delete_background`; not safe to repeat, so it is sent at most once.
+    ///
+    /// Credential: a corp's `access_token` (a client built with `.corp_id(..).secret(..)`, or made by `authorized_corp` or `downstream_corp`).
     ///
     /// # Example
     ///
@@ -11001,6 +11077,8 @@ impl MeetingLayoutApi {
     /// `POST /cgi-bin/meeting/layout/list_background` ([official documentation](https://developer.work.weixin.qq.com/document/path/98856))
     ///
     /// Endpoint id `meeting_layout.list_background`; safe to retry, so busy answers and transport failures are retried.
+    ///
+    /// Credential: a corp's `access_token` (a client built with `.corp_id(..).secret(..)`, or made by `authorized_corp` or `downstream_corp`).
     ///
     /// # Example
     ///
@@ -11048,6 +11126,8 @@ impl MeetingLayoutApi {
     ///
     /// Endpoint id `meeting_layout.set_default_background`; not safe to repeat, so it is sent at most once.
     ///
+    /// Credential: a corp's `access_token` (a client built with `.corp_id(..).secret(..)`, or made by `authorized_corp` or `downstream_corp`).
+    ///
     /// # Example
     ///
     /// ```no_run
@@ -11088,6 +11168,8 @@ impl MeetingLayoutApi {
     /// `POST /cgi-bin/meeting/advanced_layout/add` ([official documentation](https://developer.work.weixin.qq.com/document/path/98861))
     ///
     /// Endpoint id `meeting_layout.add_advanced`; not safe to repeat, so it is sent at most once.
+    ///
+    /// Credential: a corp's `access_token` (a client built with `.corp_id(..).secret(..)`, or made by `authorized_corp` or `downstream_corp`).
     ///
     /// # Example
     ///
@@ -11189,6 +11271,8 @@ impl MeetingLayoutApi {
     ///
     /// Endpoint id `meeting_layout.update_advanced`; not safe to repeat, so it is sent at most once.
     ///
+    /// Credential: a corp's `access_token` (a client built with `.corp_id(..).secret(..)`, or made by `authorized_corp` or `downstream_corp`).
+    ///
     /// # Example
     ///
     /// ```no_run
@@ -11259,6 +11343,8 @@ impl MeetingLayoutApi {
     ///
     /// Endpoint id `meeting_layout.apply_advanced`; not safe to repeat, so it is sent at most once.
     ///
+    /// Credential: a corp's `access_token` (a client built with `.corp_id(..).secret(..)`, or made by `authorized_corp` or `downstream_corp`).
+    ///
     /// # Example
     ///
     /// ```no_run
@@ -11308,6 +11394,8 @@ impl MeetingLayoutApi {
     ///
     /// Endpoint id `meeting_layout.batch_delete_advanced`; not safe to repeat, so it is sent at most once.
     ///
+    /// Credential: a corp's `access_token` (a client built with `.corp_id(..).secret(..)`, or made by `authorized_corp` or `downstream_corp`).
+    ///
     /// # Example
     ///
     /// ```no_run
@@ -11348,6 +11436,8 @@ impl MeetingLayoutApi {
     /// `POST /cgi-bin/meeting/advanced_layout/list` ([official documentation](https://developer.work.weixin.qq.com/document/path/98862))
     ///
     /// Endpoint id `meeting_layout.list_advanced`; safe to retry, so busy answers and transport failures are retried.
+    ///
+    /// Credential: a corp's `access_token` (a client built with `.corp_id(..).secret(..)`, or made by `authorized_corp` or `downstream_corp`).
     ///
     /// # Example
     ///
@@ -11420,6 +11510,8 @@ impl MeetingLayoutApi {
     /// `POST /cgi-bin/meeting/advanced_layout/get_user_layout` ([official documentation](https://developer.work.weixin.qq.com/document/path/98865))
     ///
     /// Endpoint id `meeting_layout.get_user_layout`; safe to retry, so busy answers and transport failures are retried.
+    ///
+    /// Credential: a corp's `access_token` (a client built with `.corp_id(..).secret(..)`, or made by `authorized_corp` or `downstream_corp`).
     ///
     /// # Example
     ///
@@ -11500,6 +11592,8 @@ impl MeetingMraApi {
     ///
     /// Endpoint id `meeting_mra.query_status`; safe to retry, so busy answers and transport failures are retried.
     ///
+    /// Credential: a corp's `access_token` (a client built with `.corp_id(..).secret(..)`, or made by `authorized_corp` or `downstream_corp`).
+    ///
     /// # Example
     ///
     /// ```no_run
@@ -11552,6 +11646,8 @@ impl MeetingMraApi {
     ///
     /// Endpoint id `meeting_mra.set_default_layout`; not safe to repeat, so it is sent at most once.
     ///
+    /// Credential: a corp's `access_token` (a client built with `.corp_id(..).secret(..)`, or made by `authorized_corp` or `downstream_corp`).
+    ///
     /// # Example
     ///
     /// ```no_run
@@ -11601,6 +11697,8 @@ impl MeetingMraApi {
     ///
     /// Endpoint id `meeting_mra.set_raise_hand`; not safe to repeat, so it is sent at most once.
     ///
+    /// Credential: a corp's `access_token` (a client built with `.corp_id(..).secret(..)`, or made by `authorized_corp` or `downstream_corp`).
+    ///
     /// # Example
     ///
     /// ```no_run
@@ -11647,6 +11745,8 @@ impl MeetingMraApi {
     /// `POST /cgi-bin/meeting/mra/hangup` ([official documentation](https://developer.work.weixin.qq.com/document/path/98789))
     ///
     /// Endpoint id `meeting_mra.hangup`; not safe to repeat, so it is sent at most once.
+    ///
+    /// Credential: a corp's `access_token` (a client built with `.corp_id(..).secret(..)`, or made by `authorized_corp` or `downstream_corp`).
     ///
     /// # Example
     ///
@@ -11699,6 +11799,8 @@ impl MeetingPhoneApi {
     /// `POST /cgi-bin/meeting/phone/callout` ([official documentation](https://developer.work.weixin.qq.com/document/path/98823))
     ///
     /// Endpoint id `meeting_phone.callout`; not safe to repeat, so it is sent at most once.
+    ///
+    /// Credential: a corp's `access_token` (a client built with `.corp_id(..).secret(..)`, or made by `authorized_corp` or `downstream_corp`).
     ///
     /// # Example
     ///
@@ -11765,6 +11867,8 @@ impl MeetingPhoneApi {
     ///
     /// Endpoint id `meeting_phone.get_callout_status`; safe to retry, so busy answers and transport failures are retried.
     ///
+    /// Credential: a corp's `access_token` (a client built with `.corp_id(..).secret(..)`, or made by `authorized_corp` or `downstream_corp`).
+    ///
     /// # Example
     ///
     /// ```no_run
@@ -11817,6 +11921,8 @@ impl MeetingPhoneApi {
     /// `POST /cgi-bin/meeting/phone/get_tmp_openid` ([official documentation](https://developer.work.weixin.qq.com/document/path/98825))
     ///
     /// Endpoint id `meeting_phone.get_tmp_openid`; safe to retry, so busy answers and transport failures are retried.
+    ///
+    /// Credential: a corp's `access_token` (a client built with `.corp_id(..).secret(..)`, or made by `authorized_corp` or `downstream_corp`).
     ///
     /// # Example
     ///
@@ -11883,6 +11989,8 @@ impl MeetingPollApi {
     ///
     /// Endpoint id `meeting_poll.create_theme`; not safe to repeat, so it is sent at most once.
     ///
+    /// Credential: a corp's `access_token` (a client built with `.corp_id(..).secret(..)`, or made by `authorized_corp` or `downstream_corp`).
+    ///
     /// # Example
     ///
     /// ```no_run
@@ -11938,6 +12046,8 @@ impl MeetingPollApi {
     ///
     /// Endpoint id `meeting_poll.update_theme`; not safe to repeat, so it is sent at most once.
     ///
+    /// Credential: a corp's `access_token` (a client built with `.corp_id(..).secret(..)`, or made by `authorized_corp` or `downstream_corp`).
+    ///
     /// # Example
     ///
     /// ```no_run
@@ -11992,6 +12102,8 @@ impl MeetingPollApi {
     /// `POST /cgi-bin/meeting/poll/get_theme_info` ([official documentation](https://developer.work.weixin.qq.com/document/path/98837))
     ///
     /// Endpoint id `meeting_poll.get_theme_info`; safe to retry, so busy answers and transport failures are retried.
+    ///
+    /// Credential: a corp's `access_token` (a client built with `.corp_id(..).secret(..)`, or made by `authorized_corp` or `downstream_corp`).
     ///
     /// # Example
     ///
@@ -12054,6 +12166,8 @@ impl MeetingPollApi {
     ///
     /// Endpoint id `meeting_poll.start`; not safe to repeat, so it is sent at most once.
     ///
+    /// Credential: a corp's `access_token` (a client built with `.corp_id(..).secret(..)`, or made by `authorized_corp` or `downstream_corp`).
+    ///
     /// # Example
     ///
     /// ```no_run
@@ -12101,6 +12215,8 @@ impl MeetingPollApi {
     /// `POST /cgi-bin/meeting/poll/finish` ([official documentation](https://developer.work.weixin.qq.com/document/path/98841))
     ///
     /// Endpoint id `meeting_poll.finish`; not safe to repeat, so it is sent at most once.
+    ///
+    /// Credential: a corp's `access_token` (a client built with `.corp_id(..).secret(..)`, or made by `authorized_corp` or `downstream_corp`).
     ///
     /// # Example
     ///
@@ -12151,6 +12267,8 @@ impl MeetingPollApi {
     ///
     /// Endpoint id `meeting_poll.delete`; not safe to repeat, so it is sent at most once.
     ///
+    /// Credential: a corp's `access_token` (a client built with `.corp_id(..).secret(..)`, or made by `authorized_corp` or `downstream_corp`).
+    ///
     /// # Example
     ///
     /// ```no_run
@@ -12197,6 +12315,8 @@ impl MeetingPollApi {
     /// `POST /cgi-bin/meeting/poll/get_poll_list` ([official documentation](https://developer.work.weixin.qq.com/document/path/98836))
     ///
     /// Endpoint id `meeting_poll.get_poll_list`; safe to retry, so busy answers and transport failures are retried.
+    ///
+    /// Credential: a corp's `access_token` (a client built with `.corp_id(..).secret(..)`, or made by `authorized_corp` or `downstream_corp`).
     ///
     /// # Example
     ///
@@ -12256,6 +12376,8 @@ impl MeetingPollApi {
     /// `POST /cgi-bin/meeting/poll/get_poll_detail` ([official documentation](https://developer.work.weixin.qq.com/document/path/98838))
     ///
     /// Endpoint id `meeting_poll.get_poll_detail`; safe to retry, so busy answers and transport failures are retried.
+    ///
+    /// Credential: a corp's `access_token` (a client built with `.corp_id(..).secret(..)`, or made by `authorized_corp` or `downstream_corp`).
     ///
     /// # Example
     ///
@@ -12339,6 +12461,8 @@ impl MeetingRecordApi {
     ///
     /// Endpoint id `meeting_record.list`; safe to retry, so busy answers and transport failures are retried.
     ///
+    /// Credential: a corp's `access_token` (a client built with `.corp_id(..).secret(..)`, or made by `authorized_corp` or `downstream_corp`).
+    ///
     /// # Example
     ///
     /// ```no_run
@@ -12404,6 +12528,8 @@ impl MeetingRecordApi {
     ///
     /// Endpoint id `meeting_record.get_file_list`; safe to retry, so busy answers and transport failures are retried.
     ///
+    /// Credential: a corp's `access_token` (a client built with `.corp_id(..).secret(..)`, or made by `authorized_corp` or `downstream_corp`).
+    ///
     /// # Example
     ///
     /// ```no_run
@@ -12464,6 +12590,8 @@ impl MeetingRecordApi {
     /// `POST /cgi-bin/meeting/record/get_file` ([official documentation](https://developer.work.weixin.qq.com/document/path/100916))
     ///
     /// Endpoint id `meeting_record.get_file`; safe to retry, so busy answers and transport failures are retried.
+    ///
+    /// Credential: a corp's `access_token` (a client built with `.corp_id(..).secret(..)`, or made by `authorized_corp` or `downstream_corp`).
     ///
     /// # Example
     ///
@@ -12530,6 +12658,8 @@ impl MeetingRecordApi {
     ///
     /// Endpoint id `meeting_record.get_statistics`; safe to retry, so busy answers and transport failures are retried.
     ///
+    /// Credential: a corp's `access_token` (a client built with `.corp_id(..).secret(..)`, or made by `authorized_corp` or `downstream_corp`).
+    ///
     /// # Example
     ///
     /// ```no_run
@@ -12578,6 +12708,8 @@ impl MeetingRecordApi {
     /// `POST /cgi-bin/meeting/record/update_sharing_config` ([official documentation](https://developer.work.weixin.qq.com/document/path/98208))
     ///
     /// Endpoint id `meeting_record.update_sharing_config`; not safe to repeat, so it is sent at most once.
+    ///
+    /// Credential: a corp's `access_token` (a client built with `.corp_id(..).secret(..)`, or made by `authorized_corp` or `downstream_corp`).
     ///
     /// # Example
     ///
@@ -12632,6 +12764,8 @@ impl MeetingRecordApi {
     ///
     /// Endpoint id `meeting_record.delete`; not safe to repeat, so it is sent at most once.
     ///
+    /// Credential: a corp's `access_token` (a client built with `.corp_id(..).secret(..)`, or made by `authorized_corp` or `downstream_corp`).
+    ///
     /// # Example
     ///
     /// ```no_run
@@ -12673,6 +12807,8 @@ impl MeetingRecordApi {
     ///
     /// Endpoint id `meeting_record.delete_file`; not safe to repeat, so it is sent at most once.
     ///
+    /// Credential: a corp's `access_token` (a client built with `.corp_id(..).secret(..)`, or made by `authorized_corp` or `downstream_corp`).
+    ///
     /// # Example
     ///
     /// ```no_run
@@ -12713,6 +12849,8 @@ impl MeetingRecordApi {
     /// `POST /cgi-bin/meeting/record/transcript/get_detail` ([official documentation](https://developer.work.weixin.qq.com/document/path/100926))
     ///
     /// Endpoint id `meeting_record.transcript_get_detail`; safe to retry, so busy answers and transport failures are retried.
+    ///
+    /// Credential: a corp's `access_token` (a client built with `.corp_id(..).secret(..)`, or made by `authorized_corp` or `downstream_corp`).
     ///
     /// # Example
     ///
@@ -12791,6 +12929,8 @@ impl MeetingRecordApi {
     ///
     /// Endpoint id `meeting_record.transcript_get_paragraph_list`; safe to retry, so busy answers and transport failures are retried.
     ///
+    /// Credential: a corp's `access_token` (a client built with `.corp_id(..).secret(..)`, or made by `authorized_corp` or `downstream_corp`).
+    ///
     /// # Example
     ///
     /// ```no_run
@@ -12839,6 +12979,8 @@ impl MeetingRecordApi {
     /// `POST /cgi-bin/meeting/record/transcript/search` ([official documentation](https://developer.work.weixin.qq.com/document/path/100927))
     ///
     /// Endpoint id `meeting_record.transcript_search`; safe to retry, so busy answers and transport failures are retried.
+    ///
+    /// Credential: a corp's `access_token` (a client built with `.corp_id(..).secret(..)`, or made by `authorized_corp` or `downstream_corp`).
     ///
     /// # Example
     ///
@@ -12905,6 +13047,8 @@ impl MeetingRoomsApi {
     ///
     /// Endpoint id `meeting_rooms.book`; not safe to repeat, so it is sent at most once.
     ///
+    /// Credential: a corp's `access_token` (a client built with `.corp_id(..).secret(..)`, or made by `authorized_corp` or `downstream_corp`).
+    ///
     /// # Example
     ///
     /// ```no_run
@@ -12963,6 +13107,8 @@ impl MeetingRoomsApi {
     ///
     /// Endpoint id `meeting_rooms.release`; not safe to repeat, so it is sent at most once.
     ///
+    /// Credential: a corp's `access_token` (a client built with `.corp_id(..).secret(..)`, or made by `authorized_corp` or `downstream_corp`).
+    ///
     /// # Example
     ///
     /// ```no_run
@@ -13006,6 +13152,8 @@ impl MeetingRoomsApi {
     /// `POST /cgi-bin/meeting/rooms/list` ([official documentation](https://developer.work.weixin.qq.com/document/path/98795))
     ///
     /// Endpoint id `meeting_rooms.list`; safe to retry, so busy answers and transport failures are retried.
+    ///
+    /// Credential: a corp's `access_token` (a client built with `.corp_id(..).secret(..)`, or made by `authorized_corp` or `downstream_corp`).
     ///
     /// # Example
     ///
@@ -13070,6 +13218,8 @@ impl MeetingRoomsApi {
     /// `POST /cgi-bin/meeting/rooms/get_info` ([official documentation](https://developer.work.weixin.qq.com/document/path/98793))
     ///
     /// Endpoint id `meeting_rooms.get_info`; safe to retry, so busy answers and transport failures are retried.
+    ///
+    /// Credential: a corp's `access_token` (a client built with `.corp_id(..).secret(..)`, or made by `authorized_corp` or `downstream_corp`).
     ///
     /// # Example
     ///
@@ -13157,6 +13307,8 @@ impl MeetingRoomsApi {
     ///
     /// Endpoint id `meeting_rooms.list_meetings`; safe to retry, so busy answers and transport failures are retried.
     ///
+    /// Credential: a corp's `access_token` (a client built with `.corp_id(..).secret(..)`, or made by `authorized_corp` or `downstream_corp`).
+    ///
     /// # Example
     ///
     /// ```no_run
@@ -13208,6 +13360,8 @@ impl MeetingRoomsApi {
     ///
     /// Endpoint id `meeting_rooms.get_inventory`; safe to retry, so busy answers and transport failures are retried.
     ///
+    /// Credential: a corp's `access_token` (a client built with `.corp_id(..).secret(..)`, or made by `authorized_corp` or `downstream_corp`).
+    ///
     /// # Example
     ///
     /// ```no_run
@@ -13247,6 +13401,8 @@ impl MeetingRoomsApi {
     /// `POST /cgi-bin/meeting/rooms/list_devices` ([official documentation](https://developer.work.weixin.qq.com/document/path/98798))
     ///
     /// Endpoint id `meeting_rooms.list_devices`; safe to retry, so busy answers and transport failures are retried.
+    ///
+    /// Credential: a corp's `access_token` (a client built with `.corp_id(..).secret(..)`, or made by `authorized_corp` or `downstream_corp`).
     ///
     /// # Example
     ///
@@ -13303,6 +13459,8 @@ impl MeetingRoomsApi {
     /// `POST /cgi-bin/meeting/rooms/list_controllers` ([official documentation](https://developer.work.weixin.qq.com/document/path/98799))
     ///
     /// Endpoint id `meeting_rooms.list_controllers`; safe to retry, so busy answers and transport failures are retried.
+    ///
+    /// Credential: a corp's `access_token` (a client built with `.corp_id(..).secret(..)`, or made by `authorized_corp` or `downstream_corp`).
     ///
     /// # Example
     ///
@@ -13363,6 +13521,8 @@ impl MeetingRoomsApi {
     ///
     /// Endpoint id `meeting_rooms.get_config`; safe to retry, so busy answers and transport failures are retried.
     ///
+    /// Credential: a corp's `access_token` (a client built with `.corp_id(..).secret(..)`, or made by `authorized_corp` or `downstream_corp`).
+    ///
     /// # Example
     ///
     /// ```no_run
@@ -13413,6 +13573,8 @@ impl MeetingRoomsApi {
     ///
     /// Endpoint id `meeting_rooms.call`; not safe to repeat, so it is sent at most once.
     ///
+    /// Credential: a corp's `access_token` (a client built with `.corp_id(..).secret(..)`, or made by `authorized_corp` or `downstream_corp`).
+    ///
     /// # Example
     ///
     /// ```no_run
@@ -13457,6 +13619,8 @@ impl MeetingRoomsApi {
     /// `POST /cgi-bin/meeting/rooms/cancel_call` ([official documentation](https://developer.work.weixin.qq.com/document/path/98805))
     ///
     /// Endpoint id `meeting_rooms.cancel_call`; not safe to repeat, so it is sent at most once.
+    ///
+    /// Credential: a corp's `access_token` (a client built with `.corp_id(..).secret(..)`, or made by `authorized_corp` or `downstream_corp`).
     ///
     /// # Example
     ///
@@ -13506,6 +13670,8 @@ impl MeetingRoomsApi {
     /// `POST /cgi-bin/meeting/rooms/get_response_status` ([official documentation](https://developer.work.weixin.qq.com/document/path/98806))
     ///
     /// Endpoint id `meeting_rooms.get_response_status`; safe to retry, so busy answers and transport failures are retried.
+    ///
+    /// Credential: a corp's `access_token` (a client built with `.corp_id(..).secret(..)`, or made by `authorized_corp` or `downstream_corp`).
     ///
     /// # Example
     ///
@@ -13562,6 +13728,8 @@ impl MeetingStatsApi {
     /// `POST /cgi-bin/meeting/statistics/get_start_list` ([official documentation](https://developer.work.weixin.qq.com/document/path/99651))
     ///
     /// Endpoint id `meeting_stats.get_start_list`; safe to retry, so busy answers and transport failures are retried.
+    ///
+    /// Credential: a corp's `access_token` (a client built with `.corp_id(..).secret(..)`, or made by `authorized_corp` or `downstream_corp`).
     ///
     /// # Example
     ///
@@ -13630,6 +13798,8 @@ impl MeetingVipApi {
     ///
     /// Endpoint id `meeting_vip.submit_batch_add_job`; not safe to repeat, so it is sent at most once.
     ///
+    /// Credential: a corp's `access_token` (a client built with `.corp_id(..).secret(..)`, or made by `authorized_corp` or `downstream_corp`).
+    ///
     /// # Example
     ///
     /// ```no_run
@@ -13672,6 +13842,8 @@ impl MeetingVipApi {
     /// `POST /cgi-bin/meeting/vip/batch_add_job_result` ([official documentation](https://developer.work.weixin.qq.com/document/path/99508))
     ///
     /// Endpoint id `meeting_vip.batch_add_job_result`; safe to retry, so busy answers and transport failures are retried.
+    ///
+    /// Credential: a corp's `access_token` (a client built with `.corp_id(..).secret(..)`, or made by `authorized_corp` or `downstream_corp`).
     ///
     /// # Example
     ///
@@ -13721,6 +13893,8 @@ impl MeetingVipApi {
     ///
     /// Endpoint id `meeting_vip.submit_batch_del_job`; not safe to repeat, so it is sent at most once.
     ///
+    /// Credential: a corp's `access_token` (a client built with `.corp_id(..).secret(..)`, or made by `authorized_corp` or `downstream_corp`).
+    ///
     /// # Example
     ///
     /// ```no_run
@@ -13763,6 +13937,8 @@ impl MeetingVipApi {
     /// `POST /cgi-bin/meeting/vip/batch_del_job_result` ([official documentation](https://developer.work.weixin.qq.com/document/path/99509))
     ///
     /// Endpoint id `meeting_vip.batch_del_job_result`; safe to retry, so busy answers and transport failures are retried.
+    ///
+    /// Credential: a corp's `access_token` (a client built with `.corp_id(..).secret(..)`, or made by `authorized_corp` or `downstream_corp`).
     ///
     /// # Example
     ///
@@ -13811,6 +13987,8 @@ impl MeetingVipApi {
     /// `POST /cgi-bin/meeting/vip/list` ([official documentation](https://developer.work.weixin.qq.com/document/path/99510))
     ///
     /// Endpoint id `meeting_vip.list`; safe to retry, so busy answers and transport failures are retried.
+    ///
+    /// Credential: a corp's `access_token` (a client built with `.corp_id(..).secret(..)`, or made by `authorized_corp` or `downstream_corp`).
     ///
     /// # Example
     ///
@@ -13862,6 +14040,8 @@ impl MeetingWaitingRoomApi {
     /// `POST /cgi-bin/meeting/waitingroom/get_current_user_list` ([official documentation](https://developer.work.weixin.qq.com/document/path/98163))
     ///
     /// Endpoint id `meeting_waiting_room.get_current_user_list`; safe to retry, so busy answers and transport failures are retried.
+    ///
+    /// Credential: a corp's `access_token` (a client built with `.corp_id(..).secret(..)`, or made by `authorized_corp` or `downstream_corp`).
     ///
     /// # Example
     ///
@@ -13920,6 +14100,8 @@ impl MeetingWaitingRoomApi {
     /// `POST /cgi-bin/meeting/waitingroom/get_user_list` ([official documentation](https://developer.work.weixin.qq.com/document/path/98164))
     ///
     /// Endpoint id `meeting_waiting_room.get_user_list`; safe to retry, so busy answers and transport failures are retried.
+    ///
+    /// Credential: a corp's `access_token` (a client built with `.corp_id(..).secret(..)`, or made by `authorized_corp` or `downstream_corp`).
     ///
     /// # Example
     ///
@@ -13980,6 +14162,8 @@ impl MeetingWebinarApi {
     /// `POST /cgi-bin/meeting/webinar/create` ([official documentation](https://developer.work.weixin.qq.com/document/path/98842))
     ///
     /// Endpoint id `meeting_webinar.create`; not safe to repeat, so it is sent at most once.
+    ///
+    /// Credential: a corp's `access_token` (a client built with `.corp_id(..).secret(..)`, or made by `authorized_corp` or `downstream_corp`).
     ///
     /// # Example
     ///
@@ -14064,6 +14248,8 @@ impl MeetingWebinarApi {
     ///
     /// Endpoint id `meeting_webinar.update`; not safe to repeat, so it is sent at most once.
     ///
+    /// Credential: a corp's `access_token` (a client built with `.corp_id(..).secret(..)`, or made by `authorized_corp` or `downstream_corp`).
+    ///
     /// # Example
     ///
     /// ```no_run
@@ -14136,6 +14322,8 @@ impl MeetingWebinarApi {
     ///
     /// Endpoint id `meeting_webinar.cancel`; not safe to repeat, so it is sent at most once.
     ///
+    /// Credential: a corp's `access_token` (a client built with `.corp_id(..).secret(..)`, or made by `authorized_corp` or `downstream_corp`).
+    ///
     /// # Example
     ///
     /// ```no_run
@@ -14171,6 +14359,8 @@ impl MeetingWebinarApi {
     /// `POST /cgi-bin/meeting/webinar/get` ([official documentation](https://developer.work.weixin.qq.com/document/path/98860))
     ///
     /// Endpoint id `meeting_webinar.get`; safe to retry, so busy answers and transport failures are retried.
+    ///
+    /// Credential: a corp's `access_token` (a client built with `.corp_id(..).secret(..)`, or made by `authorized_corp` or `downstream_corp`).
     ///
     /// # Example
     ///
@@ -14246,6 +14436,8 @@ impl MeetingWebinarApi {
     ///
     /// Endpoint id `meeting_webinar.list_guest`; safe to retry, so busy answers and transport failures are retried.
     ///
+    /// Credential: a corp's `access_token` (a client built with `.corp_id(..).secret(..)`, or made by `authorized_corp` or `downstream_corp`).
+    ///
     /// # Example
     ///
     /// ```no_run
@@ -14293,6 +14485,8 @@ impl MeetingWebinarApi {
     /// `POST /cgi-bin/meeting/webinar/update_guest_list` ([official documentation](https://developer.work.weixin.qq.com/document/path/98872))
     ///
     /// Endpoint id `meeting_webinar.update_guest_list`; not safe to repeat, so it is sent at most once.
+    ///
+    /// Credential: a corp's `access_token` (a client built with `.corp_id(..).secret(..)`, or made by `authorized_corp` or `downstream_corp`).
     ///
     /// # Example
     ///
@@ -14346,6 +14540,8 @@ impl MeetingWebinarApi {
     ///
     /// Endpoint id `meeting_webinar.update_warm_up`; not safe to repeat, so it is sent at most once.
     ///
+    /// Credential: a corp's `access_token` (a client built with `.corp_id(..).secret(..)`, or made by `authorized_corp` or `downstream_corp`).
+    ///
     /// # Example
     ///
     /// ```no_run
@@ -14387,6 +14583,8 @@ impl MeetingWebinarApi {
     /// `POST /cgi-bin/meeting/webinar/enroll/set_config` ([official documentation](https://developer.work.weixin.qq.com/document/path/98875))
     ///
     /// Endpoint id `meeting_webinar.enroll_set_config`; not safe to repeat, so it is sent at most once.
+    ///
+    /// Credential: a corp's `access_token` (a client built with `.corp_id(..).secret(..)`, or made by `authorized_corp` or `downstream_corp`).
     ///
     /// # Example
     ///
@@ -14432,6 +14630,8 @@ impl MeetingWebinarApi {
     /// `POST /cgi-bin/meeting/webinar/enroll/get_config` ([official documentation](https://developer.work.weixin.qq.com/document/path/98874))
     ///
     /// Endpoint id `meeting_webinar.enroll_get_config`; safe to retry, so busy answers and transport failures are retried.
+    ///
+    /// Credential: a corp's `access_token` (a client built with `.corp_id(..).secret(..)`, or made by `authorized_corp` or `downstream_corp`).
     ///
     /// # Example
     ///
@@ -14487,6 +14687,8 @@ impl MeetingWebinarApi {
     /// `POST /cgi-bin/meeting/webinar/enroll/list` ([official documentation](https://developer.work.weixin.qq.com/document/path/98876))
     ///
     /// Endpoint id `meeting_webinar.enroll_list`; safe to retry, so busy answers and transport failures are retried.
+    ///
+    /// Credential: a corp's `access_token` (a client built with `.corp_id(..).secret(..)`, or made by `authorized_corp` or `downstream_corp`).
     ///
     /// # Example
     ///
@@ -14558,6 +14760,8 @@ impl MeetingWebinarApi {
     ///
     /// Endpoint id `meeting_webinar.enroll_approve`; not safe to repeat, so it is sent at most once.
     ///
+    /// Credential: a corp's `access_token` (a client built with `.corp_id(..).secret(..)`, or made by `authorized_corp` or `downstream_corp`).
+    ///
     /// # Example
     ///
     /// ```no_run
@@ -14603,6 +14807,8 @@ impl MeetingWebinarApi {
     /// `POST /cgi-bin/meeting/webinar/enroll/delete` ([official documentation](https://developer.work.weixin.qq.com/document/path/98881))
     ///
     /// Endpoint id `meeting_webinar.enroll_delete`; not safe to repeat, so it is sent at most once.
+    ///
+    /// Credential: a corp's `access_token` (a client built with `.corp_id(..).secret(..)`, or made by `authorized_corp` or `downstream_corp`).
     ///
     /// # Example
     ///
@@ -14651,6 +14857,8 @@ impl MeetingWebinarApi {
     /// `POST /cgi-bin/meeting/webinar/enroll/import` ([official documentation](https://developer.work.weixin.qq.com/document/path/98880))
     ///
     /// Endpoint id `meeting_webinar.enroll_import`; not safe to repeat, so it is sent at most once.
+    ///
+    /// Credential: a corp's `access_token` (a client built with `.corp_id(..).secret(..)`, or made by `authorized_corp` or `downstream_corp`).
     ///
     /// # Example
     ///
@@ -14712,6 +14920,8 @@ impl MeetingWebinarApi {
     /// `POST /cgi-bin/meeting/webinar/enroll/query_by_tmp_openid` ([official documentation](https://developer.work.weixin.qq.com/document/path/98873))
     ///
     /// Endpoint id `meeting_webinar.enroll_query_by_tmp_openid`; safe to retry, so busy answers and transport failures are retried.
+    ///
+    /// Credential: a corp's `access_token` (a client built with `.corp_id(..).secret(..)`, or made by `authorized_corp` or `downstream_corp`).
     ///
     /// # Example
     ///

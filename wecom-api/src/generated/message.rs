@@ -3283,6 +3283,8 @@ impl AppchatApi {
     ///
     /// Endpoint id `appchat.create`; not safe to repeat, so it is sent at most once.
     ///
+    /// Credential: a corp's `access_token` (a client built with `.corp_id(..).secret(..)`, or made by `authorized_corp` or `downstream_corp`).
+    ///
     /// # Example
     ///
     /// ```no_run
@@ -3326,6 +3328,8 @@ impl AppchatApi {
     ///
     /// Endpoint id `appchat.update`; not safe to repeat, so it is sent at most once.
     ///
+    /// Credential: a corp's `access_token` (a client built with `.corp_id(..).secret(..)`, or made by `authorized_corp` or `downstream_corp`).
+    ///
     /// # Example
     ///
     /// ```no_run
@@ -3364,6 +3368,8 @@ impl AppchatApi {
     /// `GET /cgi-bin/appchat/get` ([official documentation](https://developer.work.weixin.qq.com/document/path/98914))
     ///
     /// Endpoint id `appchat.get`; safe to retry, so busy answers and transport failures are retried.
+    ///
+    /// Credential: a corp's `access_token` (a client built with `.corp_id(..).secret(..)`, or made by `authorized_corp` or `downstream_corp`).
     ///
     /// # Example
     ///
@@ -3409,6 +3415,8 @@ impl AppchatApi {
     /// `POST /cgi-bin/appchat/send` ([official documentation](https://developer.work.weixin.qq.com/document/path/90248))
     ///
     /// Endpoint id `appchat.send`; not safe to repeat, so it is sent at most once.
+    ///
+    /// Credential: a corp's `access_token` (a client built with `.corp_id(..).secret(..)`, or made by `authorized_corp` or `downstream_corp`).
     ///
     /// # Example
     ///
@@ -3464,6 +3472,8 @@ impl MessageApi {
     /// `POST /cgi-bin/message/send` ([official documentation](https://developer.work.weixin.qq.com/document/path/90236))
     ///
     /// Endpoint id `message.send`; not safe to repeat, so it is sent at most once.
+    ///
+    /// Credential: a corp's `access_token` (a client built with `.corp_id(..).secret(..)`, or made by `authorized_corp` or `downstream_corp`).
     ///
     /// # Example
     ///
@@ -3521,6 +3531,8 @@ impl MessageApi {
     ///
     /// Endpoint id `message.recall`; not safe to repeat, so it is sent at most once.
     ///
+    /// Credential: a corp's `access_token` (a client built with `.corp_id(..).secret(..)`, or made by `authorized_corp` or `downstream_corp`).
+    ///
     /// # Example
     ///
     /// ```no_run
@@ -3556,6 +3568,8 @@ impl MessageApi {
     /// `POST /cgi-bin/message/update_template_card` ([official documentation](https://developer.work.weixin.qq.com/document/path/94888))
     ///
     /// Endpoint id `message.update_template_card`; not safe to repeat, so it is sent at most once.
+    ///
+    /// Credential: a corp's `access_token` (a client built with `.corp_id(..).secret(..)`, or made by `authorized_corp` or `downstream_corp`).
     ///
     /// # Example
     ///
@@ -3602,6 +3616,8 @@ impl MessageApi {
     /// `POST /cgi-bin/message/get_statistics` ([official documentation](https://developer.work.weixin.qq.com/document/path/92369))
     ///
     /// Endpoint id `message.get_statistics`; safe to retry, so busy answers and transport failures are retried.
+    ///
+    /// Credential: a corp's `access_token` (a client built with `.corp_id(..).secret(..)`, or made by `authorized_corp` or `downstream_corp`).
     ///
     /// # Example
     ///
@@ -3653,6 +3669,8 @@ impl MessageApi {
     /// `POST /cgi-bin/linkedcorp/message/send` ([official documentation](https://developer.work.weixin.qq.com/document/path/90250))
     ///
     /// Endpoint id `message.send_linkedcorp`; not safe to repeat, so it is sent at most once.
+    ///
+    /// Credential: a corp's `access_token` (a client built with `.corp_id(..).secret(..)`, or made by `authorized_corp` or `downstream_corp`).
     ///
     /// # Example
     ///
@@ -3722,6 +3740,8 @@ impl MessageApi {
     /// `POST /cgi-bin/message/update_taskcard` ([official documentation](https://developer.work.weixin.qq.com/document/path/91579))
     ///
     /// Endpoint id `message.update_taskcard`; not safe to repeat, so it is sent at most once.
+    ///
+    /// Credential: a corp's `access_token` (a client built with `.corp_id(..).secret(..)`, or made by `authorized_corp` or `downstream_corp`).
     ///
     /// # Example
     ///

@@ -8302,6 +8302,8 @@ impl ApprovalApi {
     ///
     /// Endpoint id `approval.get_data_legacy`; safe to retry, so busy answers and transport failures are retried.
     ///
+    /// Credential: a corp's `access_token` (a client built with `.corp_id(..).secret(..)`, or made by `authorized_corp` or `downstream_corp`).
+    ///
     /// # Example
     ///
     /// ```no_run
@@ -8412,6 +8414,8 @@ impl ApprovalApi {
     ///
     /// Endpoint id `approval.get_open_data`; safe to retry, so busy answers and transport failures are retried.
     ///
+    /// Credential: a corp's `access_token` (a client built with `.corp_id(..).secret(..)`, or made by `authorized_corp` or `downstream_corp`).
+    ///
     /// # Example
     ///
     /// ```no_run
@@ -8492,6 +8496,8 @@ impl ApprovalApi {
     /// `POST /cgi-bin/oa/applyevent` ([official documentation](https://developer.work.weixin.qq.com/document/path/91853))
     ///
     /// Endpoint id `approval.apply`; not safe to repeat, so it is sent at most once.
+    ///
+    /// Credential: a corp's `access_token` (a client built with `.corp_id(..).secret(..)`, or made by `authorized_corp` or `downstream_corp`).
     ///
     /// # Example
     ///
@@ -8580,6 +8586,8 @@ impl ApprovalApi {
     ///
     /// Endpoint id `approval.copy_template`; not safe to repeat, so it is sent at most once.
     ///
+    /// Credential: a corp's `access_token` (a client built with `.corp_id(..).secret(..)`, or made by `authorized_corp` or `downstream_corp`).
+    ///
     /// # Example
     ///
     /// ```no_run
@@ -8619,6 +8627,8 @@ impl ApprovalApi {
     /// `POST /cgi-bin/oa/approval/create_template` ([official documentation](https://developer.work.weixin.qq.com/document/path/97437))
     ///
     /// Endpoint id `approval.create_template`; not safe to repeat, so it is sent at most once.
+    ///
+    /// Credential: a corp's `access_token` (a client built with `.corp_id(..).secret(..)`, or made by `authorized_corp` or `downstream_corp`).
     ///
     /// # Example
     ///
@@ -8724,6 +8734,8 @@ impl ApprovalApi {
     ///
     /// Endpoint id `approval.update_template`; not safe to repeat, so it is sent at most once.
     ///
+    /// Credential: a corp's `access_token` (a client built with `.corp_id(..).secret(..)`, or made by `authorized_corp` or `downstream_corp`).
+    ///
     /// # Example
     ///
     /// ```no_run
@@ -8828,6 +8840,8 @@ impl ApprovalApi {
     /// `POST /cgi-bin/oa/getapprovaldetail` ([official documentation](https://developer.work.weixin.qq.com/document/path/91983))
     ///
     /// Endpoint id `approval.get_detail`; safe to retry, so busy answers and transport failures are retried.
+    ///
+    /// Credential: a corp's `access_token` (a client built with `.corp_id(..).secret(..)`, or made by `authorized_corp` or `downstream_corp`).
     ///
     /// # Example
     ///
@@ -8946,6 +8960,8 @@ impl ApprovalApi {
     ///
     /// Endpoint id `approval.list_numbers`; safe to retry, so busy answers and transport failures are retried.
     ///
+    /// Credential: a corp's `access_token` (a client built with `.corp_id(..).secret(..)`, or made by `authorized_corp` or `downstream_corp`).
+    ///
     /// # Example
     ///
     /// ```no_run
@@ -8996,6 +9012,8 @@ impl ApprovalApi {
     /// `POST /cgi-bin/oa/gettemplatedetail` ([official documentation](https://developer.work.weixin.qq.com/document/path/91982))
     ///
     /// Endpoint id `approval.get_template`; safe to retry, so busy answers and transport failures are retried.
+    ///
+    /// Credential: a corp's `access_token` (a client built with `.corp_id(..).secret(..)`, or made by `authorized_corp` or `downstream_corp`).
     ///
     /// # Example
     ///
@@ -9092,6 +9110,8 @@ impl ApprovalApi {
     ///
     /// Endpoint id `approval.list_apply_ids`; safe to retry, so busy answers and transport failures are retried.
     ///
+    /// Credential: a corp's `access_token` (a client built with `.corp_id(..).secret(..)`, or made by `authorized_corp` or `downstream_corp`).
+    ///
     /// # Example
     ///
     /// ```no_run
@@ -9145,6 +9165,8 @@ impl ApprovalApi {
     ///
     /// Endpoint id `approval.get_apply_info`; safe to retry, so busy answers and transport failures are retried.
     ///
+    /// Credential: a corp's `access_token` (a client built with `.corp_id(..).secret(..)`, or made by `authorized_corp` or `downstream_corp`).
+    ///
     /// # Example
     ///
     /// ```no_run
@@ -9194,6 +9216,8 @@ impl ApprovalApi {
     /// `POST /cgi-bin/advanced_feature/set_approval_detail` ([official documentation](https://developer.work.weixin.qq.com/document/path/99880))
     ///
     /// Endpoint id `approval.set_apply_approval`; not safe to repeat, so it is sent at most once.
+    ///
+    /// Credential: a corp's `access_token` (a client built with `.corp_id(..).secret(..)`, or made by `authorized_corp` or `downstream_corp`).
     ///
     /// # Example
     ///
@@ -9268,6 +9292,8 @@ impl CalendarApi {
     ///
     /// Endpoint id `calendar.add`; not safe to repeat, so it is sent at most once.
     ///
+    /// Credential: a corp's `access_token` (a client built with `.corp_id(..).secret(..)`, or made by `authorized_corp` or `downstream_corp`).
+    ///
     /// # Example
     ///
     /// ```no_run
@@ -9327,6 +9353,8 @@ impl CalendarApi {
     ///
     /// Endpoint id `calendar.update`; not safe to repeat, so it is sent at most once.
     ///
+    /// Credential: a corp's `access_token` (a client built with `.corp_id(..).secret(..)`, or made by `authorized_corp` or `downstream_corp`).
+    ///
     /// # Example
     ///
     /// ```no_run
@@ -9383,6 +9411,8 @@ impl CalendarApi {
     /// `POST /cgi-bin/oa/calendar/get` ([official documentation](https://developer.work.weixin.qq.com/document/path/97717))
     ///
     /// Endpoint id `calendar.get`; safe to retry, so busy answers and transport failures are retried.
+    ///
+    /// Credential: a corp's `access_token` (a client built with `.corp_id(..).secret(..)`, or made by `authorized_corp` or `downstream_corp`).
     ///
     /// # Example
     ///
@@ -9442,6 +9472,8 @@ impl CalendarApi {
     ///
     /// Endpoint id `calendar.delete`; not safe to repeat, so it is sent at most once.
     ///
+    /// Credential: a corp's `access_token` (a client built with `.corp_id(..).secret(..)`, or made by `authorized_corp` or `downstream_corp`).
+    ///
     /// # Example
     ///
     /// ```no_run
@@ -9484,6 +9516,8 @@ impl CheckinApi {
     /// `POST /cgi-bin/checkin/add_checkin_option` ([official documentation](https://developer.work.weixin.qq.com/document/path/98041))
     ///
     /// Endpoint id `checkin.add_option`; not safe to repeat, so it is sent at most once.
+    ///
+    /// Credential: a corp's `access_token` (a client built with `.corp_id(..).secret(..)`, or made by `authorized_corp` or `downstream_corp`).
     ///
     /// # Example
     ///
@@ -9601,6 +9635,8 @@ impl CheckinApi {
     ///
     /// Endpoint id `checkin.update_option`; not safe to repeat, so it is sent at most once.
     ///
+    /// Credential: a corp's `access_token` (a client built with `.corp_id(..).secret(..)`, or made by `authorized_corp` or `downstream_corp`).
+    ///
     /// # Example
     ///
     /// ```no_run
@@ -9655,6 +9691,8 @@ impl CheckinApi {
     ///
     /// Endpoint id `checkin.clear_option_array_field`; not safe to repeat, so it is sent at most once.
     ///
+    /// Credential: a corp's `access_token` (a client built with `.corp_id(..).secret(..)`, or made by `authorized_corp` or `downstream_corp`).
+    ///
     /// # Example
     ///
     /// ```no_run
@@ -9700,6 +9738,8 @@ impl CheckinApi {
     ///
     /// Endpoint id `checkin.delete_option`; not safe to repeat, so it is sent at most once.
     ///
+    /// Credential: a corp's `access_token` (a client built with `.corp_id(..).secret(..)`, or made by `authorized_corp` or `downstream_corp`).
+    ///
     /// # Example
     ///
     /// ```no_run
@@ -9737,6 +9777,8 @@ impl CheckinApi {
     /// `POST /cgi-bin/checkin/add_checkin_record` ([official documentation](https://developer.work.weixin.qq.com/document/path/99647))
     ///
     /// Endpoint id `checkin.add_record`; not safe to repeat, so it is sent at most once.
+    ///
+    /// Credential: a corp's `access_token` (a client built with `.corp_id(..).secret(..)`, or made by `authorized_corp` or `downstream_corp`).
     ///
     /// # Example
     ///
@@ -9794,6 +9836,8 @@ impl CheckinApi {
     ///
     /// Endpoint id `checkin.add_user_face`; not safe to repeat, so it is sent at most once.
     ///
+    /// Credential: a corp's `access_token` (a client built with `.corp_id(..).secret(..)`, or made by `authorized_corp` or `downstream_corp`).
+    ///
     /// # Example
     ///
     /// ```no_run
@@ -9831,6 +9875,8 @@ impl CheckinApi {
     /// `POST /cgi-bin/checkin/getcheckin_daydata` ([official documentation](https://developer.work.weixin.qq.com/document/path/93374))
     ///
     /// Endpoint id `checkin.get_day_data`; safe to retry, so busy answers and transport failures are retried.
+    ///
+    /// Credential: a corp's `access_token` (a client built with `.corp_id(..).secret(..)`, or made by `authorized_corp` or `downstream_corp`).
     ///
     /// # Example
     ///
@@ -9983,6 +10029,8 @@ impl CheckinApi {
     ///
     /// Endpoint id `checkin.get_month_data`; safe to retry, so busy answers and transport failures are retried.
     ///
+    /// Credential: a corp's `access_token` (a client built with `.corp_id(..).secret(..)`, or made by `authorized_corp` or `downstream_corp`).
+    ///
     /// # Example
     ///
     /// ```no_run
@@ -10075,6 +10123,8 @@ impl CheckinApi {
     ///
     /// Endpoint id `checkin.get_data`; safe to retry, so busy answers and transport failures are retried.
     ///
+    /// Credential: a corp's `access_token` (a client built with `.corp_id(..).secret(..)`, or made by `authorized_corp` or `downstream_corp`).
+    ///
     /// # Example
     ///
     /// ```no_run
@@ -10165,6 +10215,8 @@ impl CheckinApi {
     ///
     /// Endpoint id `checkin.get_user_option`; safe to retry, so busy answers and transport failures are retried.
     ///
+    /// Credential: a corp's `access_token` (a client built with `.corp_id(..).secret(..)`, or made by `authorized_corp` or `downstream_corp`).
+    ///
     /// # Example
     ///
     /// ```no_run
@@ -10251,6 +10303,8 @@ impl CheckinApi {
     /// `POST /cgi-bin/checkin/getcorpcheckinoption` ([official documentation](https://developer.work.weixin.qq.com/document/path/93384))
     ///
     /// Endpoint id `checkin.get_corp_option`; safe to retry, so busy answers and transport failures are retried.
+    ///
+    /// Credential: a corp's `access_token` (a client built with `.corp_id(..).secret(..)`, or made by `authorized_corp` or `downstream_corp`).
     ///
     /// # Example
     ///
@@ -10364,6 +10418,8 @@ impl CheckinApi {
     ///
     /// Endpoint id `checkin.list_schedules`; safe to retry, so busy answers and transport failures are retried.
     ///
+    /// Credential: a corp's `access_token` (a client built with `.corp_id(..).secret(..)`, or made by `authorized_corp` or `downstream_corp`).
+    ///
     /// # Example
     ///
     /// ```no_run
@@ -10459,6 +10515,8 @@ impl CheckinApi {
     ///
     /// Endpoint id `checkin.set_schedules`; not safe to repeat, so it is sent at most once.
     ///
+    /// Credential: a corp's `access_token` (a client built with `.corp_id(..).secret(..)`, or made by `authorized_corp` or `downstream_corp`).
+    ///
     /// # Example
     ///
     /// ```no_run
@@ -10509,6 +10567,8 @@ impl CheckinApi {
     /// `POST /cgi-bin/checkin/punch_correction` ([official documentation](https://developer.work.weixin.qq.com/document/path/95803))
     ///
     /// Endpoint id `checkin.punch_correction`; not safe to repeat, so it is sent at most once.
+    ///
+    /// Credential: a corp's `access_token` (a client built with `.corp_id(..).secret(..)`, or made by `authorized_corp` or `downstream_corp`).
     ///
     /// # Example
     ///
@@ -10562,6 +10622,8 @@ impl DialApi {
     /// `POST /cgi-bin/dial/get_dial_record` ([official documentation](https://developer.work.weixin.qq.com/document/path/93662))
     ///
     /// Endpoint id `dial.get_record`; safe to retry, so busy answers and transport failures are retried.
+    ///
+    /// Credential: a corp's `access_token` (a client built with `.corp_id(..).secret(..)`, or made by `authorized_corp` or `downstream_corp`).
     ///
     /// # Example
     ///
@@ -10625,6 +10687,8 @@ impl JournalApi {
     ///
     /// Endpoint id `journal.list_records`; safe to retry, so busy answers and transport failures are retried.
     ///
+    /// Credential: a corp's `access_token` (a client built with `.corp_id(..).secret(..)`, or made by `authorized_corp` or `downstream_corp`).
+    ///
     /// # Example
     ///
     /// ```no_run
@@ -10687,6 +10751,8 @@ impl JournalApi {
     /// `POST /cgi-bin/oa/journal/get_record_detail` ([official documentation](https://developer.work.weixin.qq.com/document/path/93394))
     ///
     /// Endpoint id `journal.get_record_detail`; safe to retry, so busy answers and transport failures are retried.
+    ///
+    /// Credential: a corp's `access_token` (a client built with `.corp_id(..).secret(..)`, or made by `authorized_corp` or `downstream_corp`).
     ///
     /// # Example
     ///
@@ -10771,6 +10837,8 @@ impl JournalApi {
     /// `POST /cgi-bin/oa/journal/get_stat_list` ([official documentation](https://developer.work.weixin.qq.com/document/path/93395))
     ///
     /// Endpoint id `journal.get_stat_list`; safe to retry, so busy answers and transport failures are retried.
+    ///
+    /// Credential: a corp's `access_token` (a client built with `.corp_id(..).secret(..)`, or made by `authorized_corp` or `downstream_corp`).
     ///
     /// # Example
     ///
@@ -10893,6 +10961,8 @@ impl JournalApi {
     ///
     /// Endpoint id `journal.download_wedrive_file`; safe to retry, so busy answers and transport failures are retried.
     ///
+    /// Credential: a corp's `access_token` (a client built with `.corp_id(..).secret(..)`, or made by `authorized_corp` or `downstream_corp`).
+    ///
     /// # Example
     ///
     /// ```no_run
@@ -10937,6 +11007,8 @@ impl JournalApi {
     ///
     /// Endpoint id `journal.export_doc`; not safe to repeat, so it is sent at most once.
     ///
+    /// Credential: a corp's `access_token` (a client built with `.corp_id(..).secret(..)`, or made by `authorized_corp` or `downstream_corp`).
+    ///
     /// # Example
     ///
     /// ```no_run
@@ -10978,6 +11050,8 @@ impl JournalApi {
     /// `POST /cgi-bin/oa/journal/get_export_doc_result` ([official documentation](https://developer.work.weixin.qq.com/document/path/96108))
     ///
     /// Endpoint id `journal.get_export_doc_result`; safe to retry, so busy answers and transport failures are retried.
+    ///
+    /// Credential: a corp's `access_token` (a client built with `.corp_id(..).secret(..)`, or made by `authorized_corp` or `downstream_corp`).
     ///
     /// # Example
     ///
@@ -11027,6 +11101,8 @@ impl MeetingRoomApi {
     ///
     /// Endpoint id `meeting_room.add`; not safe to repeat, so it is sent at most once.
     ///
+    /// Credential: a corp's `access_token` (a client built with `.corp_id(..).secret(..)`, or made by `authorized_corp` or `downstream_corp`).
+    ///
     /// # Example
     ///
     /// ```no_run
@@ -11067,6 +11143,8 @@ impl MeetingRoomApi {
     /// `POST /cgi-bin/oa/meetingroom/list` ([official documentation](https://developer.work.weixin.qq.com/document/path/93619))
     ///
     /// Endpoint id `meeting_room.list`; safe to retry, so busy answers and transport failures are retried.
+    ///
+    /// Credential: a corp's `access_token` (a client built with `.corp_id(..).secret(..)`, or made by `authorized_corp` or `downstream_corp`).
     ///
     /// # Example
     ///
@@ -11142,6 +11220,8 @@ impl MeetingRoomApi {
     ///
     /// Endpoint id `meeting_room.edit`; not safe to repeat, so it is sent at most once.
     ///
+    /// Credential: a corp's `access_token` (a client built with `.corp_id(..).secret(..)`, or made by `authorized_corp` or `downstream_corp`).
+    ///
     /// # Example
     ///
     /// ```no_run
@@ -11181,6 +11261,8 @@ impl MeetingRoomApi {
     ///
     /// Endpoint id `meeting_room.delete`; not safe to repeat, so it is sent at most once.
     ///
+    /// Credential: a corp's `access_token` (a client built with `.corp_id(..).secret(..)`, or made by `authorized_corp` or `downstream_corp`).
+    ///
     /// # Example
     ///
     /// ```no_run
@@ -11216,6 +11298,8 @@ impl MeetingRoomApi {
     /// `POST /cgi-bin/oa/meetingroom/get_booking_info` ([official documentation](https://developer.work.weixin.qq.com/document/path/93620))
     ///
     /// Endpoint id `meeting_room.get_booking_info`; safe to retry, so busy answers and transport failures are retried.
+    ///
+    /// Credential: a corp's `access_token` (a client built with `.corp_id(..).secret(..)`, or made by `authorized_corp` or `downstream_corp`).
     ///
     /// # Example
     ///
@@ -11274,6 +11358,8 @@ impl MeetingRoomApi {
     ///
     /// Endpoint id `meeting_room.book`; not safe to repeat, so it is sent at most once.
     ///
+    /// Credential: a corp's `access_token` (a client built with `.corp_id(..).secret(..)`, or made by `authorized_corp` or `downstream_corp`).
+    ///
     /// # Example
     ///
     /// ```no_run
@@ -11324,6 +11410,8 @@ impl MeetingRoomApi {
     ///
     /// Endpoint id `meeting_room.book_by_schedule`; not safe to repeat, so it is sent at most once.
     ///
+    /// Credential: a corp's `access_token` (a client built with `.corp_id(..).secret(..)`, or made by `authorized_corp` or `downstream_corp`).
+    ///
     /// # Example
     ///
     /// ```no_run
@@ -11371,6 +11459,8 @@ impl MeetingRoomApi {
     ///
     /// Endpoint id `meeting_room.book_by_meeting`; not safe to repeat, so it is sent at most once.
     ///
+    /// Credential: a corp's `access_token` (a client built with `.corp_id(..).secret(..)`, or made by `authorized_corp` or `downstream_corp`).
+    ///
     /// # Example
     ///
     /// ```no_run
@@ -11416,6 +11506,8 @@ impl MeetingRoomApi {
     ///
     /// Endpoint id `meeting_room.cancel_book`; not safe to repeat, so it is sent at most once.
     ///
+    /// Credential: a corp's `access_token` (a client built with `.corp_id(..).secret(..)`, or made by `authorized_corp` or `downstream_corp`).
+    ///
     /// # Example
     ///
     /// ```no_run
@@ -11452,6 +11544,8 @@ impl MeetingRoomApi {
     /// `POST /cgi-bin/oa/meetingroom/bookinfo/get` ([official documentation](https://developer.work.weixin.qq.com/document/path/93620))
     ///
     /// Endpoint id `meeting_room.get_book_info`; safe to retry, so busy answers and transport failures are retried.
+    ///
+    /// Credential: a corp's `access_token` (a client built with `.corp_id(..).secret(..)`, or made by `authorized_corp` or `downstream_corp`).
     ///
     /// # Example
     ///
@@ -11505,6 +11599,8 @@ impl MeetingRoomApi {
     /// `POST /cgi-bin/oa/meetingroom/get_booking_info_by_meeting_id` ([official documentation](https://developer.work.weixin.qq.com/document/path/93620))
     ///
     /// Endpoint id `meeting_room.get_booking_info_by_meeting_id`; safe to retry, so busy answers and transport failures are retried.
+    ///
+    /// Credential: a corp's `access_token` (a client built with `.corp_id(..).secret(..)`, or made by `authorized_corp` or `downstream_corp`).
     ///
     /// # Example
     ///
@@ -11567,6 +11663,8 @@ impl OaMassCallApi {
     ///
     /// Endpoint id `oa_mass_call.apply_ticket`; not safe to repeat, so it is sent at most once.
     ///
+    /// Credential: a corp's `access_token` (a client built with `.corp_id(..).secret(..)`, or made by `authorized_corp` or `downstream_corp`).
+    ///
     /// # Example
     ///
     /// ```no_run
@@ -11607,6 +11705,8 @@ impl PstnccApi {
     /// `POST /cgi-bin/pstncc/call` ([official documentation](https://developer.work.weixin.qq.com/document/path/91627))
     ///
     /// Endpoint id `pstncc.call`; not safe to repeat, so it is sent at most once.
+    ///
+    /// Credential: a corp's `access_token` (a client built with `.corp_id(..).secret(..)`, or made by `authorized_corp` or `downstream_corp`).
     ///
     /// # Example
     ///
@@ -11659,6 +11759,8 @@ impl PstnccApi {
     ///
     /// Endpoint id `pstncc.get_states`; safe to retry, so busy answers and transport failures are retried.
     ///
+    /// Credential: a corp's `access_token` (a client built with `.corp_id(..).secret(..)`, or made by `authorized_corp` or `downstream_corp`).
+    ///
     /// # Example
     ///
     /// ```no_run
@@ -11710,6 +11812,8 @@ impl ScheduleApi {
     /// `POST /cgi-bin/oa/schedule/add` ([official documentation](https://developer.work.weixin.qq.com/document/path/93648))
     ///
     /// Endpoint id `schedule.add`; not safe to repeat, so it is sent at most once.
+    ///
+    /// Credential: a corp's `access_token` (a client built with `.corp_id(..).secret(..)`, or made by `authorized_corp` or `downstream_corp`).
     ///
     /// # Example
     ///
@@ -11779,6 +11883,8 @@ impl ScheduleApi {
     ///
     /// Endpoint id `schedule.update`; not safe to repeat, so it is sent at most once.
     ///
+    /// Credential: a corp's `access_token` (a client built with `.corp_id(..).secret(..)`, or made by `authorized_corp` or `downstream_corp`).
+    ///
     /// # Example
     ///
     /// ```no_run
@@ -11846,6 +11952,8 @@ impl ScheduleApi {
     ///
     /// Endpoint id `schedule.add_attendees`; not safe to repeat, so it is sent at most once.
     ///
+    /// Credential: a corp's `access_token` (a client built with `.corp_id(..).secret(..)`, or made by `authorized_corp` or `downstream_corp`).
+    ///
     /// # Example
     ///
     /// ```no_run
@@ -11894,6 +12002,8 @@ impl ScheduleApi {
     ///
     /// Endpoint id `schedule.delete_attendees`; not safe to repeat, so it is sent at most once.
     ///
+    /// Credential: a corp's `access_token` (a client built with `.corp_id(..).secret(..)`, or made by `authorized_corp` or `downstream_corp`).
+    ///
     /// # Example
     ///
     /// ```no_run
@@ -11941,6 +12051,8 @@ impl ScheduleApi {
     /// `POST /cgi-bin/oa/schedule/get` ([official documentation](https://developer.work.weixin.qq.com/document/path/93648))
     ///
     /// Endpoint id `schedule.get`; safe to retry, so busy answers and transport failures are retried.
+    ///
+    /// Credential: a corp's `access_token` (a client built with `.corp_id(..).secret(..)`, or made by `authorized_corp` or `downstream_corp`).
     ///
     /// # Example
     ///
@@ -12026,6 +12138,8 @@ impl ScheduleApi {
     ///
     /// Endpoint id `schedule.list_by_calendar`; safe to retry, so busy answers and transport failures are retried.
     ///
+    /// Credential: a corp's `access_token` (a client built with `.corp_id(..).secret(..)`, or made by `authorized_corp` or `downstream_corp`).
+    ///
     /// # Example
     ///
     /// ```no_run
@@ -12105,6 +12219,8 @@ impl ScheduleApi {
     ///
     /// Endpoint id `schedule.delete`; not safe to repeat, so it is sent at most once.
     ///
+    /// Credential: a corp's `access_token` (a client built with `.corp_id(..).secret(..)`, or made by `authorized_corp` or `downstream_corp`).
+    ///
     /// # Example
     ///
     /// ```no_run
@@ -12148,6 +12264,8 @@ impl TodoApi {
     /// `POST /cgi-bin/todo/get` ([official documentation](https://developer.work.weixin.qq.com/document/path/101524))
     ///
     /// Endpoint id `todo.get`; safe to retry, so busy answers and transport failures are retried.
+    ///
+    /// Credential: a corp's `access_token` (a client built with `.corp_id(..).secret(..)`, or made by `authorized_corp` or `downstream_corp`).
     ///
     /// # Example
     ///
@@ -12205,6 +12323,8 @@ impl TodoApi {
     ///
     /// Endpoint id `todo.update`; not safe to repeat, so it is sent at most once.
     ///
+    /// Credential: a corp's `access_token` (a client built with `.corp_id(..).secret(..)`, or made by `authorized_corp` or `downstream_corp`).
+    ///
     /// # Example
     ///
     /// ```no_run
@@ -12257,6 +12377,8 @@ impl VacationApi {
     /// `GET /cgi-bin/oa/vacation/getcorpconf` ([official documentation](https://developer.work.weixin.qq.com/document/path/93375))
     ///
     /// Endpoint id `vacation.get_corp_conf`; safe to retry, so busy answers and transport failures are retried.
+    ///
+    /// Credential: a corp's `access_token` (a client built with `.corp_id(..).secret(..)`, or made by `authorized_corp` or `downstream_corp`).
     ///
     /// # Example
     ///
@@ -12338,6 +12460,8 @@ impl VacationApi {
     ///
     /// Endpoint id `vacation.get_user_quota`; safe to retry, so busy answers and transport failures are retried.
     ///
+    /// Credential: a corp's `access_token` (a client built with `.corp_id(..).secret(..)`, or made by `authorized_corp` or `downstream_corp`).
+    ///
     /// # Example
     ///
     /// ```no_run
@@ -12402,6 +12526,8 @@ impl VacationApi {
     /// `POST /cgi-bin/oa/vacation/setoneuserquota` ([official documentation](https://developer.work.weixin.qq.com/document/path/93377))
     ///
     /// Endpoint id `vacation.set_user_quota`; not safe to repeat, so it is sent at most once.
+    ///
+    /// Credential: a corp's `access_token` (a client built with `.corp_id(..).secret(..)`, or made by `authorized_corp` or `downstream_corp`).
     ///
     /// # Example
     ///

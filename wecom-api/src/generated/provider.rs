@@ -5871,6 +5871,8 @@ impl ProviderApi {
     ///
     /// Endpoint id `provider.get_token`; not safe to repeat, so it is sent at most once.
     ///
+    /// Credential: none; any client can make the call.
+    ///
     /// # Example
     ///
     /// ```no_run
@@ -5913,6 +5915,8 @@ impl ProviderApi {
     /// `POST /cgi-bin/service/get_login_info` ([official documentation](https://developer.work.weixin.qq.com/document/path/91125))
     ///
     /// Endpoint id `provider.get_login_info`; not safe to repeat, so it is sent at most once.
+    ///
+    /// Credential: the `provider_access_token` of a provider client (`Client::builder().provider(..)`).
     ///
     /// # Example
     ///
@@ -5981,6 +5985,8 @@ impl ProviderApi {
     ///
     /// Endpoint id `provider.get_register_code`; not safe to repeat, so it is sent at most once.
     ///
+    /// Credential: the `provider_access_token` of a provider client (`Client::builder().provider(..)`).
+    ///
     /// # Example
     ///
     /// ```no_run
@@ -6024,6 +6030,8 @@ impl ProviderApi {
     /// `POST /cgi-bin/service/get_register_info` ([official documentation](https://developer.work.weixin.qq.com/document/path/90582))
     ///
     /// Endpoint id `provider.get_register_info`; safe to retry, so busy answers and transport failures are retried.
+    ///
+    /// Credential: the `provider_access_token` of a provider client (`Client::builder().provider(..)`).
     ///
     /// # Example
     ///
@@ -6074,6 +6082,8 @@ impl ProviderApi {
     ///
     /// Endpoint id `provider.get_customized_auth_url`; not safe to repeat, so it is sent at most once.
     ///
+    /// Credential: the `provider_access_token` of a provider client (`Client::builder().provider(..)`).
+    ///
     /// # Example
     ///
     /// ```no_run
@@ -6117,6 +6127,8 @@ impl ProviderApi {
     ///
     /// Endpoint id `provider.get_account_balance`; safe to retry, so busy answers and transport failures are retried.
     ///
+    /// Credential: the `provider_access_token` of a provider client (`Client::builder().provider(..)`).
+    ///
     /// # Example
     ///
     /// ```no_run
@@ -6157,6 +6169,8 @@ impl ProviderAdvancedApiApi {
     /// `POST /cgi-bin/advanced_api/create_order` ([official documentation](https://developer.work.weixin.qq.com/document/path/100257))
     ///
     /// Endpoint id `provider_advanced_api.create_order`; not safe to repeat, so it is sent at most once.
+    ///
+    /// Credential: the `provider_access_token` of a provider client (`Client::builder().provider(..)`).
     ///
     /// # Example
     ///
@@ -6205,6 +6219,8 @@ impl ProviderAdvancedApiApi {
     ///
     /// Endpoint id `provider_advanced_api.cancel_order`; not safe to repeat, so it is sent at most once.
     ///
+    /// Credential: the `provider_access_token` of a provider client (`Client::builder().provider(..)`).
+    ///
     /// # Example
     ///
     /// ```no_run
@@ -6243,6 +6259,8 @@ impl ProviderAdvancedApiApi {
     /// `POST /cgi-bin/advanced_api/submit_pay` ([official documentation](https://developer.work.weixin.qq.com/document/path/100259))
     ///
     /// Endpoint id `provider_advanced_api.submit_pay`; not safe to repeat, so it is sent at most once.
+    ///
+    /// Credential: the `provider_access_token` of a provider client (`Client::builder().provider(..)`).
     ///
     /// # Example
     ///
@@ -6284,6 +6302,8 @@ impl ProviderAdvancedApiApi {
     /// `POST /cgi-bin/advanced_api/list_order` ([official documentation](https://developer.work.weixin.qq.com/document/path/100260))
     ///
     /// Endpoint id `provider_advanced_api.list_order`; safe to retry, so busy answers and transport failures are retried.
+    ///
+    /// Credential: the `provider_access_token` of a provider client (`Client::builder().provider(..)`).
     ///
     /// # Example
     ///
@@ -6332,6 +6352,8 @@ impl ProviderAdvancedApiApi {
     /// `POST /cgi-bin/advanced_api/get_order` ([official documentation](https://developer.work.weixin.qq.com/document/path/100261))
     ///
     /// Endpoint id `provider_advanced_api.get_order`; safe to retry, so busy answers and transport failures are retried.
+    ///
+    /// Credential: the `provider_access_token` of a provider client (`Client::builder().provider(..)`).
     ///
     /// # Example
     ///
@@ -6389,6 +6411,8 @@ impl ProviderAdvancedApiApi {
     /// `POST /cgi-bin/advanced_api/get_corp_buy_info` ([official documentation](https://developer.work.weixin.qq.com/document/path/100271))
     ///
     /// Endpoint id `provider_advanced_api.get_corp_buy_info`; safe to retry, so busy answers and transport failures are retried.
+    ///
+    /// Credential: the `provider_access_token` of a provider client (`Client::builder().provider(..)`).
     ///
     /// # Example
     ///
@@ -6453,6 +6477,8 @@ impl ProviderContactApi {
     /// `POST /cgi-bin/service/contact/search` ([official documentation](https://developer.work.weixin.qq.com/document/path/91844))
     ///
     /// Endpoint id `provider_contact.search`; safe to retry, so busy answers and transport failures are retried.
+    ///
+    /// Credential: the `provider_access_token` of a provider client (`Client::builder().provider(..)`).
     ///
     /// # Example
     ///
@@ -6530,6 +6556,8 @@ impl ProviderContactApi {
     /// `POST /cgi-bin/service/contact/batchsearch` ([official documentation](https://developer.work.weixin.qq.com/document/path/91844))
     ///
     /// Endpoint id `provider_contact.batch_search`; safe to retry, so busy answers and transport failures are retried.
+    ///
+    /// Credential: the `provider_access_token` of a provider client (`Client::builder().provider(..)`).
     ///
     /// # Example
     ///
@@ -6613,6 +6641,8 @@ impl ProviderContactApi {
     ///
     /// Endpoint id `provider_contact.sort`; safe to retry, so busy answers and transport failures are retried.
     ///
+    /// Credential: the `provider_access_token` of a provider client (`Client::builder().provider(..)`).
+    ///
     /// # Example
     ///
     /// ```no_run
@@ -6671,6 +6701,8 @@ impl ProviderContactApi {
     ///
     /// Endpoint id `provider_contact.id_translate`; not safe to repeat, so it is sent at most once.
     ///
+    /// Credential: the `provider_access_token` of a provider client (`Client::builder().provider(..)`).
+    ///
     /// # Example
     ///
     /// ```no_run
@@ -6715,6 +6747,8 @@ impl ProviderContactApi {
     /// `GET /cgi-bin/service/batch/getresult` ([official documentation](https://developer.work.weixin.qq.com/document/path/91882))
     ///
     /// Endpoint id `provider_contact.get_job_result`; safe to retry, so busy answers and transport failures are retried.
+    ///
+    /// Credential: the `provider_access_token` of a provider client (`Client::builder().provider(..)`).
     ///
     /// # Example
     ///
@@ -6767,6 +6801,8 @@ impl ProviderDeviceApi {
     ///
     /// Endpoint id `provider_device.add`; not safe to repeat, so it is sent at most once.
     ///
+    /// Credential: the `provider_access_token` of a provider client (`Client::builder().provider(..)`).
+    ///
     /// # Example
     ///
     /// ```no_run
@@ -6818,6 +6854,8 @@ impl ProviderDeviceApi {
     ///
     /// Endpoint id `provider_device.delete`; not safe to repeat, so it is sent at most once.
     ///
+    /// Credential: the `provider_access_token` of a provider client (`Client::builder().provider(..)`).
+    ///
     /// # Example
     ///
     /// ```no_run
@@ -6853,6 +6891,8 @@ impl ProviderDeviceApi {
     /// `POST /cgi-bin/service/list_device` ([official documentation](https://developer.work.weixin.qq.com/document/path/91346))
     ///
     /// Endpoint id `provider_device.list`; safe to retry, so busy answers and transport failures are retried.
+    ///
+    /// Credential: the `provider_access_token` of a provider client (`Client::builder().provider(..)`).
     ///
     /// # Example
     ///
@@ -6897,6 +6937,8 @@ impl ProviderDeviceApi {
     /// `POST /cgi-bin/service/get_device_auth_info` ([official documentation](https://developer.work.weixin.qq.com/document/path/90753))
     ///
     /// Endpoint id `provider_device.get_auth_info`; safe to retry, so busy answers and transport failures are retried.
+    ///
+    /// Credential: the `provider_access_token` of a provider client (`Client::builder().provider(..)`).
     ///
     /// # Example
     ///
@@ -6945,6 +6987,8 @@ impl ProviderDeviceApi {
     ///
     /// Endpoint id `provider_device.reset_secret_no`; not safe to repeat, so it is sent at most once.
     ///
+    /// Credential: the `provider_access_token` of a provider client (`Client::builder().provider(..)`).
+    ///
     /// # Example
     ///
     /// ```no_run
@@ -6983,6 +7027,8 @@ impl ProviderDeviceApi {
     /// `POST /cgi-bin/service/fetch_device_log` ([official documentation](https://developer.work.weixin.qq.com/document/path/91475))
     ///
     /// Endpoint id `provider_device.fetch_log`; not safe to repeat, so it is sent at most once.
+    ///
+    /// Credential: the `provider_access_token` of a provider client (`Client::builder().provider(..)`).
     ///
     /// # Example
     ///
@@ -7024,6 +7070,8 @@ impl ProviderDeviceApi {
     /// `POST /cgi-bin/service/set_printer_support_state` ([official documentation](https://developer.work.weixin.qq.com/document/path/92782))
     ///
     /// Endpoint id `provider_device.set_printer_support_state`; not safe to repeat, so it is sent at most once.
+    ///
+    /// Credential: the `provider_access_token` of a provider client (`Client::builder().provider(..)`).
     ///
     /// # Example
     ///
@@ -7072,6 +7120,8 @@ impl ProviderExternalContactApi {
     /// `POST /cgi-bin/service/externalcontact/unionid_to_external_userid_3rd` ([official documentation](https://developer.work.weixin.qq.com/document/path/95878))
     ///
     /// Endpoint id `provider_external_contact.unionid_to_external_userid`; safe to retry, so busy answers and transport failures are retried.
+    ///
+    /// Credential: the `suite_access_token` of a suite client (`Client::builder().suite(..)`).
     ///
     /// # Example
     ///
@@ -7126,6 +7176,8 @@ impl ProviderExternalContactApi {
     ///
     /// Endpoint id `provider_external_contact.finish_external_userid_migration`; not safe to repeat, so it is sent at most once.
     ///
+    /// Credential: the `provider_access_token` of a provider client (`Client::builder().provider(..)`).
+    ///
     /// # Example
     ///
     /// ```no_run
@@ -7172,6 +7224,8 @@ impl ProviderIdApi {
     ///
     /// Endpoint id `provider_id.corpid_to_open_corpid`; safe to retry, so busy answers and transport failures are retried.
     ///
+    /// Credential: the `provider_access_token` of a provider client (`Client::builder().provider(..)`).
+    ///
     /// # Example
     ///
     /// ```no_run
@@ -7211,6 +7265,8 @@ impl ProviderIdApi {
     /// `POST /cgi-bin/service/batch/userid_to_openuserid` ([official documentation](https://developer.work.weixin.qq.com/document/path/97062))
     ///
     /// Endpoint id `provider_id.userid_to_open_userid`; safe to retry, so busy answers and transport failures are retried.
+    ///
+    /// Credential: the `provider_access_token` of a provider client (`Client::builder().provider(..)`).
     ///
     /// # Example
     ///
@@ -7262,6 +7318,8 @@ impl ProviderIdApi {
     ///
     /// Endpoint id `provider_id.finish_openid_migration`; not safe to repeat, so it is sent at most once.
     ///
+    /// Credential: the `provider_access_token` of a provider client (`Client::builder().provider(..)`).
+    ///
     /// # Example
     ///
     /// ```no_run
@@ -7310,6 +7368,8 @@ impl ProviderLicenseApi {
     /// `POST /cgi-bin/license/create_new_order` ([official documentation](https://developer.work.weixin.qq.com/document/path/95644))
     ///
     /// Endpoint id `provider_license.create_new_order`; not safe to repeat, so it is sent at most once.
+    ///
+    /// Credential: the `provider_access_token` of a provider client (`Client::builder().provider(..)`).
     ///
     /// # Example
     ///
@@ -7365,6 +7425,8 @@ impl ProviderLicenseApi {
     /// `POST /cgi-bin/license/create_renew_order_job` ([official documentation](https://developer.work.weixin.qq.com/document/path/95646))
     ///
     /// Endpoint id `provider_license.create_renew_order_job`; not safe to repeat, so it is sent at most once.
+    ///
+    /// Credential: the `provider_access_token` of a provider client (`Client::builder().provider(..)`).
     ///
     /// # Example
     ///
@@ -7425,6 +7487,8 @@ impl ProviderLicenseApi {
     ///
     /// Endpoint id `provider_license.submit_order_job`; not safe to repeat, so it is sent at most once.
     ///
+    /// Credential: the `provider_access_token` of a provider client (`Client::builder().provider(..)`).
+    ///
     /// # Example
     ///
     /// ```no_run
@@ -7473,6 +7537,8 @@ impl ProviderLicenseApi {
     /// `POST /cgi-bin/license/create_new_order_job` ([official documentation](https://developer.work.weixin.qq.com/document/path/98892))
     ///
     /// Endpoint id `provider_license.create_new_order_job`; not safe to repeat, so it is sent at most once.
+    ///
+    /// Credential: the `provider_access_token` of a provider client (`Client::builder().provider(..)`).
     ///
     /// # Example
     ///
@@ -7540,6 +7606,8 @@ impl ProviderLicenseApi {
     ///
     /// Endpoint id `provider_license.submit_new_order_job`; not safe to repeat, so it is sent at most once.
     ///
+    /// Credential: the `provider_access_token` of a provider client (`Client::builder().provider(..)`).
+    ///
     /// # Example
     ///
     /// ```no_run
@@ -7581,6 +7649,8 @@ impl ProviderLicenseApi {
     /// `POST /cgi-bin/license/new_order_job_result` ([official documentation](https://developer.work.weixin.qq.com/document/path/98892))
     ///
     /// Endpoint id `provider_license.new_order_job_result`; safe to retry, so busy answers and transport failures are retried.
+    ///
+    /// Credential: the `provider_access_token` of a provider client (`Client::builder().provider(..)`).
     ///
     /// # Example
     ///
@@ -7629,6 +7699,8 @@ impl ProviderLicenseApi {
     /// `POST /cgi-bin/license/get_union_order` ([official documentation](https://developer.work.weixin.qq.com/document/path/98893))
     ///
     /// Endpoint id `provider_license.get_union_order`; safe to retry, so busy answers and transport failures are retried.
+    ///
+    /// Credential: the `provider_access_token` of a provider client (`Client::builder().provider(..)`).
     ///
     /// # Example
     ///
@@ -7696,6 +7768,8 @@ impl ProviderLicenseApi {
     ///
     /// Endpoint id `provider_license.submit_pay_job`; not safe to repeat, so it is sent at most once.
     ///
+    /// Credential: the `provider_access_token` of a provider client (`Client::builder().provider(..)`).
+    ///
     /// # Example
     ///
     /// ```no_run
@@ -7737,6 +7811,8 @@ impl ProviderLicenseApi {
     /// `POST /cgi-bin/license/pay_job_result` ([official documentation](https://developer.work.weixin.qq.com/document/path/99415))
     ///
     /// Endpoint id `provider_license.pay_job_result`; safe to retry, so busy answers and transport failures are retried.
+    ///
+    /// Credential: the `provider_access_token` of a provider client (`Client::builder().provider(..)`).
     ///
     /// # Example
     ///
@@ -7789,6 +7865,8 @@ impl ProviderLicenseApi {
     ///
     /// Endpoint id `provider_license.cancel_order`; not safe to repeat, so it is sent at most once.
     ///
+    /// Credential: the `provider_access_token` of a provider client (`Client::builder().provider(..)`).
+    ///
     /// # Example
     ///
     /// ```no_run
@@ -7829,6 +7907,8 @@ impl ProviderLicenseApi {
     /// `POST /cgi-bin/license/list_order` ([official documentation](https://developer.work.weixin.qq.com/document/path/95647))
     ///
     /// Endpoint id `provider_license.list_order`; safe to retry, so busy answers and transport failures are retried.
+    ///
+    /// Credential: the `provider_access_token` of a provider client (`Client::builder().provider(..)`).
     ///
     /// # Example
     ///
@@ -7875,6 +7955,8 @@ impl ProviderLicenseApi {
     /// `POST /cgi-bin/license/get_order` ([official documentation](https://developer.work.weixin.qq.com/document/path/95648))
     ///
     /// Endpoint id `provider_license.get_order`; safe to retry, so busy answers and transport failures are retried.
+    ///
+    /// Credential: the `provider_access_token` of a provider client (`Client::builder().provider(..)`).
     ///
     /// # Example
     ///
@@ -7933,6 +8015,8 @@ impl ProviderLicenseApi {
     ///
     /// Endpoint id `provider_license.list_order_account`; safe to retry, so busy answers and transport failures are retried.
     ///
+    /// Credential: the `provider_access_token` of a provider client (`Client::builder().provider(..)`).
+    ///
     /// # Example
     ///
     /// ```no_run
@@ -7989,6 +8073,8 @@ impl ProviderLicenseApi {
     ///
     /// Endpoint id `provider_license.active_account`; not safe to repeat, so it is sent at most once.
     ///
+    /// Credential: the `provider_access_token` of a provider client (`Client::builder().provider(..)`).
+    ///
     /// # Example
     ///
     /// ```no_run
@@ -8031,6 +8117,8 @@ impl ProviderLicenseApi {
     /// `POST /cgi-bin/license/batch_active_account` ([official documentation](https://developer.work.weixin.qq.com/document/path/95553))
     ///
     /// Endpoint id `provider_license.batch_active_account`; not safe to repeat, so it is sent at most once.
+    ///
+    /// Credential: the `provider_access_token` of a provider client (`Client::builder().provider(..)`).
     ///
     /// # Example
     ///
@@ -8096,6 +8184,8 @@ impl ProviderLicenseApi {
     ///
     /// Endpoint id `provider_license.get_active_info_by_code`; safe to retry, so busy answers and transport failures are retried.
     ///
+    /// Credential: the `provider_access_token` of a provider client (`Client::builder().provider(..)`).
+    ///
     /// # Example
     ///
     /// ```no_run
@@ -8154,6 +8244,8 @@ impl ProviderLicenseApi {
     ///
     /// Endpoint id `provider_license.batch_get_active_info_by_code`; safe to retry, so busy answers and transport failures are retried.
     ///
+    /// Credential: the `provider_access_token` of a provider client (`Client::builder().provider(..)`).
+    ///
     /// # Example
     ///
     /// ```no_run
@@ -8208,6 +8300,8 @@ impl ProviderLicenseApi {
     /// `POST /cgi-bin/license/list_actived_account` ([official documentation](https://developer.work.weixin.qq.com/document/path/95544))
     ///
     /// Endpoint id `provider_license.list_actived_account`; safe to retry, so busy answers and transport failures are retried.
+    ///
+    /// Credential: the `provider_access_token` of a provider client (`Client::builder().provider(..)`).
     ///
     /// # Example
     ///
@@ -8267,6 +8361,8 @@ impl ProviderLicenseApi {
     ///
     /// Endpoint id `provider_license.get_active_info_by_user`; safe to retry, so busy answers and transport failures are retried.
     ///
+    /// Credential: the `provider_access_token` of a provider client (`Client::builder().provider(..)`).
+    ///
     /// # Example
     ///
     /// ```no_run
@@ -8325,6 +8421,8 @@ impl ProviderLicenseApi {
     ///
     /// Endpoint id `provider_license.batch_transfer_license`; not safe to repeat, so it is sent at most once.
     ///
+    /// Credential: the `provider_access_token` of a provider client (`Client::builder().provider(..)`).
+    ///
     /// # Example
     ///
     /// ```no_run
@@ -8379,6 +8477,8 @@ impl ProviderLicenseApi {
     /// `POST /cgi-bin/license/batch_share_active_code` ([official documentation](https://developer.work.weixin.qq.com/document/path/96059))
     ///
     /// Endpoint id `provider_license.batch_share_active_code`; not safe to repeat, so it is sent at most once.
+    ///
+    /// Credential: the `provider_access_token` of a provider client (`Client::builder().provider(..)`).
     ///
     /// # Example
     ///
@@ -8441,6 +8541,8 @@ impl ProviderLicenseApi {
     ///
     /// Endpoint id `provider_license.get_app_license_info`; safe to retry, so busy answers and transport failures are retried.
     ///
+    /// Credential: the `provider_access_token` of a provider client (`Client::builder().provider(..)`).
+    ///
     /// # Example
     ///
     /// ```no_run
@@ -8490,6 +8592,8 @@ impl ProviderLicenseApi {
     ///
     /// Endpoint id `provider_license.set_auto_active_status`; not safe to repeat, so it is sent at most once.
     ///
+    /// Credential: the `provider_access_token` of a provider client (`Client::builder().provider(..)`).
+    ///
     /// # Example
     ///
     /// ```no_run
@@ -8530,6 +8634,8 @@ impl ProviderLicenseApi {
     /// `POST /cgi-bin/license/get_auto_active_status` ([official documentation](https://developer.work.weixin.qq.com/document/path/95874))
     ///
     /// Endpoint id `provider_license.get_auto_active_status`; safe to retry, so busy answers and transport failures are retried.
+    ///
+    /// Credential: the `provider_access_token` of a provider client (`Client::builder().provider(..)`).
     ///
     /// # Example
     ///
@@ -8572,6 +8678,8 @@ impl ProviderLicenseApi {
     /// `POST /cgi-bin/license/support_policy_query` ([official documentation](https://developer.work.weixin.qq.com/document/path/96515))
     ///
     /// Endpoint id `provider_license.support_policy_query`; safe to retry, so busy answers and transport failures are retried.
+    ///
+    /// Credential: the `provider_access_token` of a provider client (`Client::builder().provider(..)`).
     ///
     /// # Example
     ///
@@ -8626,6 +8734,8 @@ impl ProviderMediaApi {
     /// `POST /cgi-bin/service/media/upload` ([official documentation](https://developer.work.weixin.qq.com/document/path/91883))
     ///
     /// Endpoint id `provider_media.upload`; not safe to repeat, so it is sent at most once.
+    ///
+    /// Credential: the `provider_access_token` of a provider client (`Client::builder().provider(..)`).
     ///
     /// # Upload limits
     ///
@@ -8683,6 +8793,8 @@ impl ProviderMiniprogramApi {
     ///
     /// Endpoint id `provider_miniprogram.code_to_session`; not safe to repeat, so it is sent at most once.
     ///
+    /// Credential: the `suite_access_token` of a suite client (`Client::builder().suite(..)`).
+    ///
     /// # Example
     ///
     /// ```no_run
@@ -8732,6 +8844,8 @@ impl ProviderPayApi {
     /// `POST /cgi-bin/paytool/open_order` ([official documentation](https://developer.work.weixin.qq.com/document/path/98045))
     ///
     /// Endpoint id `provider_pay.open_order`; not safe to repeat, so it is sent at most once.
+    ///
+    /// Credential: the `provider_access_token` of a provider client (`Client::builder().provider(..)`).
     ///
     /// # Example
     ///
@@ -8787,6 +8901,8 @@ impl ProviderPayApi {
     ///
     /// Endpoint id `provider_pay.close_order`; not safe to repeat, so it is sent at most once.
     ///
+    /// Credential: the `provider_access_token` of a provider client (`Client::builder().provider(..)`).
+    ///
     /// # Example
     ///
     /// ```no_run
@@ -8831,6 +8947,8 @@ impl ProviderPayApi {
     /// `POST /cgi-bin/paytool/get_order_list` ([official documentation](https://developer.work.weixin.qq.com/document/path/98053))
     ///
     /// Endpoint id `provider_pay.get_order_list`; safe to retry, so busy answers and transport failures are retried.
+    ///
+    /// Credential: the `provider_access_token` of a provider client (`Client::builder().provider(..)`).
     ///
     /// # Example
     ///
@@ -8895,6 +9013,8 @@ impl ProviderPayApi {
     /// `POST /cgi-bin/paytool/get_order_detail` ([official documentation](https://developer.work.weixin.qq.com/document/path/98054))
     ///
     /// Endpoint id `provider_pay.get_order_detail`; safe to retry, so busy answers and transport failures are retried.
+    ///
+    /// Credential: the `provider_access_token` of a provider client (`Client::builder().provider(..)`).
     ///
     /// # Example
     ///
@@ -8964,6 +9084,8 @@ impl ProviderPayApi {
     ///
     /// Endpoint id `provider_pay.get_invoice_list`; safe to retry, so busy answers and transport failures are retried.
     ///
+    /// Credential: the `provider_access_token` of a provider client (`Client::builder().provider(..)`).
+    ///
     /// # Example
     ///
     /// ```no_run
@@ -9023,6 +9145,8 @@ impl ProviderPayApi {
     ///
     /// Endpoint id `provider_pay.mark_invoice_status`; not safe to repeat, so it is sent at most once.
     ///
+    /// Credential: the `provider_access_token` of a provider client (`Client::builder().provider(..)`).
+    ///
     /// # Example
     ///
     /// ```no_run
@@ -9074,6 +9198,8 @@ impl SuiteApi {
     ///
     /// Endpoint id `suite.get_token`; not safe to repeat, so it is sent at most once.
     ///
+    /// Credential: none; any client can make the call.
+    ///
     /// # Example
     ///
     /// ```no_run
@@ -9119,6 +9245,8 @@ impl SuiteApi {
     ///
     /// Endpoint id `suite.get_pre_auth_code`; not safe to repeat, so it is sent at most once.
     ///
+    /// Credential: the `suite_access_token` of a suite client (`Client::builder().suite(..)`).
+    ///
     /// # Example
     ///
     /// ```no_run
@@ -9153,6 +9281,8 @@ impl SuiteApi {
     /// `POST /cgi-bin/service/set_session_info` ([official documentation](https://developer.work.weixin.qq.com/document/path/90602))
     ///
     /// Endpoint id `suite.set_session_info`; not safe to repeat, so it is sent at most once.
+    ///
+    /// Credential: the `suite_access_token` of a suite client (`Client::builder().suite(..)`).
     ///
     /// # Example
     ///
@@ -9199,6 +9329,8 @@ impl SuiteApi {
     /// `POST /cgi-bin/service/get_permanent_code` ([official documentation](https://developer.work.weixin.qq.com/document/path/90603))
     ///
     /// Endpoint id `suite.get_permanent_code`; not safe to repeat, so it is sent at most once.
+    ///
+    /// Credential: the `suite_access_token` of a suite client (`Client::builder().suite(..)`).
     ///
     /// # Example
     ///
@@ -9331,6 +9463,8 @@ impl SuiteApi {
     ///
     /// Endpoint id `suite.get_permanent_code_v2`; not safe to repeat, so it is sent at most once.
     ///
+    /// Credential: the `suite_access_token` of a suite client (`Client::builder().suite(..)`).
+    ///
     /// # Example
     ///
     /// ```no_run
@@ -9386,6 +9520,8 @@ impl SuiteApi {
     /// `POST /cgi-bin/service/get_auth_info` ([official documentation](https://developer.work.weixin.qq.com/document/path/91912))
     ///
     /// Endpoint id `suite.get_auth_info`; safe to retry, so busy answers and transport failures are retried.
+    ///
+    /// Credential: the `suite_access_token` of a suite client (`Client::builder().suite(..)`).
     ///
     /// # Example
     ///
@@ -9505,6 +9641,8 @@ impl SuiteApi {
     ///
     /// Endpoint id `suite.get_corp_token`; safe to retry, so busy answers and transport failures are retried.
     ///
+    /// Credential: the `suite_access_token` of a suite client (`Client::builder().suite(..)`).
+    ///
     /// # Example
     ///
     /// ```no_run
@@ -9547,6 +9685,8 @@ impl SuiteApi {
     /// `POST /cgi-bin/service/get_admin_list` ([official documentation](https://developer.work.weixin.qq.com/document/path/90606))
     ///
     /// Endpoint id `suite.get_admin_list`; safe to retry, so busy answers and transport failures are retried.
+    ///
+    /// Credential: the `suite_access_token` of a suite client (`Client::builder().suite(..)`).
     ///
     /// # Example
     ///
@@ -9601,6 +9741,8 @@ impl SuiteApi {
     ///
     /// Endpoint id `suite.get_app_qrcode`; safe to retry, so busy answers and transport failures are retried.
     ///
+    /// Credential: the `suite_access_token` of a suite client (`Client::builder().suite(..)`).
+    ///
     /// # Example
     ///
     /// ```no_run
@@ -9644,6 +9786,8 @@ impl SuiteApi {
     ///
     /// Endpoint id `suite.get_user_info`; not safe to repeat, so it is sent at most once.
     ///
+    /// Credential: the `suite_access_token` of a suite client (`Client::builder().suite(..)`).
+    ///
     /// # Example
     ///
     /// ```no_run
@@ -9685,6 +9829,8 @@ impl SuiteApi {
     /// `POST /cgi-bin/service/auth/getuserdetail3rd` ([official documentation](https://developer.work.weixin.qq.com/document/path/91122))
     ///
     /// Endpoint id `suite.get_user_detail`; safe to retry, so busy answers and transport failures are retried.
+    ///
+    /// Credential: the `suite_access_token` of a suite client (`Client::builder().suite(..)`).
     ///
     /// # Example
     ///
@@ -9732,6 +9878,8 @@ impl SuiteApi {
     /// `GET /cgi-bin/service/getuserinfo3rd` ([official documentation](https://developer.work.weixin.qq.com/document/path/91711))
     ///
     /// Endpoint id `suite.get_user_info_legacy`; not safe to repeat, so it is sent at most once.
+    ///
+    /// Credential: the `suite_access_token` of a suite client (`Client::builder().suite(..)`).
     ///
     /// # Example
     ///
@@ -9790,6 +9938,8 @@ impl SuiteApi {
     ///
     /// Endpoint id `suite.get_user_detail_legacy`; safe to retry, so busy answers and transport failures are retried.
     ///
+    /// Credential: the `suite_access_token` of a suite client (`Client::builder().suite(..)`).
+    ///
     /// # Example
     ///
     /// ```no_run
@@ -9837,6 +9987,8 @@ impl SuiteApi {
     /// `POST /cgi-bin/service/get_order_list` ([official documentation](https://developer.work.weixin.qq.com/document/path/91910))
     ///
     /// Endpoint id `suite.list_orders`; safe to retry, so busy answers and transport failures are retried.
+    ///
+    /// Credential: the `suite_access_token` of a suite client (`Client::builder().suite(..)`).
     ///
     /// # Example
     ///
@@ -9906,6 +10058,8 @@ impl SuiteApi {
     ///
     /// Endpoint id `suite.get_order`; safe to retry, so busy answers and transport failures are retried.
     ///
+    /// Credential: the `suite_access_token` of a suite client (`Client::builder().suite(..)`).
+    ///
     /// # Example
     ///
     /// ```no_run
@@ -9967,6 +10121,8 @@ impl SuiteApi {
     ///
     /// Endpoint id `suite.prolong_try`; not safe to repeat, so it is sent at most once.
     ///
+    /// Credential: the `suite_access_token` of a suite client (`Client::builder().suite(..)`).
+    ///
     /// # Example
     ///
     /// ```no_run
@@ -10010,6 +10166,8 @@ impl SuiteApi {
     /// `POST /cgi-bin/service/customer_acquisition/get_bill_list` ([official documentation](https://developer.work.weixin.qq.com/document/path/99602))
     ///
     /// Endpoint id `suite.get_acquisition_bill_list`; safe to retry, so busy answers and transport failures are retried.
+    ///
+    /// Credential: the `suite_access_token` of a suite client (`Client::builder().suite(..)`).
     ///
     /// # Example
     ///

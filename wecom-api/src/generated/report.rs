@@ -1232,6 +1232,8 @@ impl ReportGridApi {
     ///
     /// Endpoint id `report_grid.add`; not safe to repeat, so it is sent at most once.
     ///
+    /// Credential: a corp's `access_token` (a client built with `.corp_id(..).secret(..)`, or made by `authorized_corp` or `downstream_corp`).
+    ///
     /// # Example
     ///
     /// ```no_run
@@ -1280,6 +1282,8 @@ impl ReportGridApi {
     /// `POST /cgi-bin/report/grid/update` ([official documentation](https://developer.work.weixin.qq.com/document/path/94479))
     ///
     /// Endpoint id `report_grid.update`; not safe to repeat, so it is sent at most once.
+    ///
+    /// Credential: a corp's `access_token` (a client built with `.corp_id(..).secret(..)`, or made by `authorized_corp` or `downstream_corp`).
     ///
     /// # Example
     ///
@@ -1331,6 +1335,8 @@ impl ReportGridApi {
     ///
     /// Endpoint id `report_grid.delete`; not safe to repeat, so it is sent at most once.
     ///
+    /// Credential: a corp's `access_token` (a client built with `.corp_id(..).secret(..)`, or made by `authorized_corp` or `downstream_corp`).
+    ///
     /// # Example
     ///
     /// ```no_run
@@ -1366,6 +1372,8 @@ impl ReportGridApi {
     /// `POST /cgi-bin/report/grid/list` ([official documentation](https://developer.work.weixin.qq.com/document/path/94481))
     ///
     /// Endpoint id `report_grid.list`; safe to retry, so busy answers and transport failures are retried.
+    ///
+    /// Credential: a corp's `access_token` (a client built with `.corp_id(..).secret(..)`, or made by `authorized_corp` or `downstream_corp`).
     ///
     /// # Example
     ///
@@ -1417,6 +1425,8 @@ impl ReportGridApi {
     /// `POST /cgi-bin/report/grid/get_user_grid_info` ([official documentation](https://developer.work.weixin.qq.com/document/path/94482))
     ///
     /// Endpoint id `report_grid.get_user_grid_info`; safe to retry, so busy answers and transport failures are retried.
+    ///
+    /// Credential: a corp's `access_token` (a client built with `.corp_id(..).secret(..)`, or made by `authorized_corp` or `downstream_corp`).
     ///
     /// # Example
     ///
@@ -1477,6 +1487,8 @@ impl ReportGridApi {
     ///
     /// Endpoint id `report_grid.add_cata`; not safe to repeat, so it is sent at most once.
     ///
+    /// Credential: a corp's `access_token` (a client built with `.corp_id(..).secret(..)`, or made by `authorized_corp` or `downstream_corp`).
+    ///
     /// # Example
     ///
     /// ```no_run
@@ -1522,6 +1534,8 @@ impl ReportGridApi {
     /// `POST /cgi-bin/report/grid/update_cata` ([official documentation](https://developer.work.weixin.qq.com/document/path/94537))
     ///
     /// Endpoint id `report_grid.update_cata`; not safe to repeat, so it is sent at most once.
+    ///
+    /// Credential: a corp's `access_token` (a client built with `.corp_id(..).secret(..)`, or made by `authorized_corp` or `downstream_corp`).
     ///
     /// # Example
     ///
@@ -1570,6 +1584,8 @@ impl ReportGridApi {
     ///
     /// Endpoint id `report_grid.delete_cata`; not safe to repeat, so it is sent at most once.
     ///
+    /// Credential: a corp's `access_token` (a client built with `.corp_id(..).secret(..)`, or made by `authorized_corp` or `downstream_corp`).
+    ///
     /// # Example
     ///
     /// ```no_run
@@ -1608,6 +1624,8 @@ impl ReportGridApi {
     /// `POST /cgi-bin/report/grid/list_cata` ([official documentation](https://developer.work.weixin.qq.com/document/path/94540))
     ///
     /// Endpoint id `report_grid.list_cata`; safe to retry, so busy answers and transport failures are retried.
+    ///
+    /// Credential: a corp's `access_token` (a client built with `.corp_id(..).secret(..)`, or made by `authorized_corp` or `downstream_corp`).
     ///
     /// # Example
     ///
@@ -1662,6 +1680,8 @@ impl ReportPatrolApi {
     ///
     /// Endpoint id `report_patrol.get_grid_info`; safe to retry, so busy answers and transport failures are retried.
     ///
+    /// Credential: a corp's `access_token` (a client built with `.corp_id(..).secret(..)`, or made by `authorized_corp` or `downstream_corp`).
+    ///
     /// # Example
     ///
     /// ```no_run
@@ -1704,6 +1724,8 @@ impl ReportPatrolApi {
     /// `POST /cgi-bin/report/patrol/get_corp_status` ([official documentation](https://developer.work.weixin.qq.com/document/path/93532))
     ///
     /// Endpoint id `report_patrol.get_corp_status`; safe to retry, so busy answers and transport failures are retried.
+    ///
+    /// Credential: a corp's `access_token` (a client built with `.corp_id(..).secret(..)`, or made by `authorized_corp` or `downstream_corp`).
     ///
     /// # Example
     ///
@@ -1748,6 +1770,8 @@ impl ReportPatrolApi {
     ///
     /// Endpoint id `report_patrol.get_user_status`; safe to retry, so busy answers and transport failures are retried.
     ///
+    /// Credential: a corp's `access_token` (a client built with `.corp_id(..).secret(..)`, or made by `authorized_corp` or `downstream_corp`).
+    ///
     /// # Example
     ///
     /// ```no_run
@@ -1789,6 +1813,8 @@ impl ReportPatrolApi {
     /// `POST /cgi-bin/report/patrol/category_statistic` ([official documentation](https://developer.work.weixin.qq.com/document/path/93534))
     ///
     /// Endpoint id `report_patrol.category_statistic`; safe to retry, so busy answers and transport failures are retried.
+    ///
+    /// Credential: a corp's `access_token` (a client built with `.corp_id(..).secret(..)`, or made by `authorized_corp` or `downstream_corp`).
     ///
     /// # Example
     ///
@@ -1836,6 +1862,8 @@ impl ReportPatrolApi {
     /// `POST /cgi-bin/report/patrol/get_order_list` ([official documentation](https://developer.work.weixin.qq.com/document/path/93536))
     ///
     /// Endpoint id `report_patrol.get_order_list`; safe to retry, so busy answers and transport failures are retried.
+    ///
+    /// Credential: a corp's `access_token` (a client built with `.corp_id(..).secret(..)`, or made by `authorized_corp` or `downstream_corp`).
     ///
     /// # Example
     ///
@@ -1921,6 +1949,8 @@ impl ReportPatrolApi {
     /// `POST /cgi-bin/report/patrol/get_order_info` ([official documentation](https://developer.work.weixin.qq.com/document/path/93535))
     ///
     /// Endpoint id `report_patrol.get_order_info`; safe to retry, so busy answers and transport failures are retried.
+    ///
+    /// Credential: a corp's `access_token` (a client built with `.corp_id(..).secret(..)`, or made by `authorized_corp` or `downstream_corp`).
     ///
     /// # Example
     ///
@@ -2012,6 +2042,8 @@ impl ReportResidentApi {
     ///
     /// Endpoint id `report_resident.get_grid_info`; safe to retry, so busy answers and transport failures are retried.
     ///
+    /// Credential: a corp's `access_token` (a client built with `.corp_id(..).secret(..)`, or made by `authorized_corp` or `downstream_corp`).
+    ///
     /// # Example
     ///
     /// ```no_run
@@ -2054,6 +2086,8 @@ impl ReportResidentApi {
     /// `POST /cgi-bin/report/resident/get_corp_status` ([official documentation](https://developer.work.weixin.qq.com/document/path/93515))
     ///
     /// Endpoint id `report_resident.get_corp_status`; safe to retry, so busy answers and transport failures are retried.
+    ///
+    /// Credential: a corp's `access_token` (a client built with `.corp_id(..).secret(..)`, or made by `authorized_corp` or `downstream_corp`).
     ///
     /// # Example
     ///
@@ -2099,6 +2133,8 @@ impl ReportResidentApi {
     ///
     /// Endpoint id `report_resident.get_user_status`; safe to retry, so busy answers and transport failures are retried.
     ///
+    /// Credential: a corp's `access_token` (a client built with `.corp_id(..).secret(..)`, or made by `authorized_corp` or `downstream_corp`).
+    ///
     /// # Example
     ///
     /// ```no_run
@@ -2141,6 +2177,8 @@ impl ReportResidentApi {
     /// `POST /cgi-bin/report/resident/category_statistic` ([official documentation](https://developer.work.weixin.qq.com/document/path/93517))
     ///
     /// Endpoint id `report_resident.category_statistic`; safe to retry, so busy answers and transport failures are retried.
+    ///
+    /// Credential: a corp's `access_token` (a client built with `.corp_id(..).secret(..)`, or made by `authorized_corp` or `downstream_corp`).
     ///
     /// # Example
     ///
@@ -2188,6 +2226,8 @@ impl ReportResidentApi {
     /// `POST /cgi-bin/report/resident/get_order_list` ([official documentation](https://developer.work.weixin.qq.com/document/path/93518))
     ///
     /// Endpoint id `report_resident.get_order_list`; safe to retry, so busy answers and transport failures are retried.
+    ///
+    /// Credential: a corp's `access_token` (a client built with `.corp_id(..).secret(..)`, or made by `authorized_corp` or `downstream_corp`).
     ///
     /// # Example
     ///
@@ -2276,6 +2316,8 @@ impl ReportResidentApi {
     /// `POST /cgi-bin/report/resident/get_order_info` ([official documentation](https://developer.work.weixin.qq.com/document/path/93519))
     ///
     /// Endpoint id `report_resident.get_order_info`; safe to retry, so busy answers and transport failures are retried.
+    ///
+    /// Credential: a corp's `access_token` (a client built with `.corp_id(..).secret(..)`, or made by `authorized_corp` or `downstream_corp`).
     ///
     /// # Example
     ///
@@ -2370,6 +2412,8 @@ impl ReportSitecodeApi {
     ///
     /// Endpoint id `report_sitecode.list`; safe to retry, so busy answers and transport failures are retried.
     ///
+    /// Credential: a corp's `access_token` (a client built with `.corp_id(..).secret(..)`, or made by `authorized_corp` or `downstream_corp`).
+    ///
     /// # Example
     ///
     /// ```no_run
@@ -2422,6 +2466,8 @@ impl ReportSitecodeApi {
     /// `POST /cgi-bin/report/sitecode/get_site_report_info` ([official documentation](https://developer.work.weixin.qq.com/document/path/95461))
     ///
     /// Endpoint id `report_sitecode.get_site_report_info`; safe to retry, so busy answers and transport failures are retried.
+    ///
+    /// Credential: a corp's `access_token` (a client built with `.corp_id(..).secret(..)`, or made by `authorized_corp` or `downstream_corp`).
     ///
     /// # Example
     ///
@@ -2485,6 +2531,8 @@ impl ReportSitecodeApi {
     /// `POST /cgi-bin/report/sitecode/get_report_answer` ([official documentation](https://developer.work.weixin.qq.com/document/path/95464))
     ///
     /// Endpoint id `report_sitecode.get_report_answer`; safe to retry, so busy answers and transport failures are retried.
+    ///
+    /// Credential: a corp's `access_token` (a client built with `.corp_id(..).secret(..)`, or made by `authorized_corp` or `downstream_corp`).
     ///
     /// # Example
     ///

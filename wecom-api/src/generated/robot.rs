@@ -1998,6 +1998,8 @@ impl RobotApi {
     ///
     /// Endpoint id `robot.send`; not safe to repeat, so it is sent at most once.
     ///
+    /// Credential: a group robot's webhook key (`Client::builder().webhook_key(..)`); no token.
+    ///
     /// # Example
     ///
     /// ```no_run
@@ -2039,6 +2041,8 @@ impl RobotApi {
     /// `POST /cgi-bin/webhook/upload_media` ([official documentation](https://developer.work.weixin.qq.com/document/path/91770))
     ///
     /// Endpoint id `robot.upload_media`; not safe to repeat, so it is sent at most once.
+    ///
+    /// Credential: a group robot's webhook key (`Client::builder().webhook_key(..)`); no token.
     ///
     /// # Upload limits
     ///
@@ -2091,6 +2095,8 @@ impl RobotApi {
     /// `POST /cgi-bin/aibot/response` ([official documentation](https://developer.work.weixin.qq.com/document/path/101138))
     ///
     /// Endpoint id `robot.aibot_respond`; not safe to repeat, so it is sent at most once.
+    ///
+    /// Credential: none; any client can make the call.
     ///
     /// # Example
     ///

@@ -2840,6 +2840,8 @@ impl SchoolApi {
     ///
     /// Endpoint id `school.set_arch_sync_mode`; not safe to repeat, so it is sent at most once.
     ///
+    /// Credential: a corp's `access_token` (a client built with `.corp_id(..).secret(..)`, or made by `authorized_corp` or `downstream_corp`).
+    ///
     /// # Example
     ///
     /// ```no_run
@@ -2881,6 +2883,8 @@ impl SchoolApi {
     ///
     /// Endpoint id `school.set_upgrade_info`; not safe to repeat, so it is sent at most once.
     ///
+    /// Credential: a corp's `access_token` (a client built with `.corp_id(..).secret(..)`, or made by `authorized_corp` or `downstream_corp`).
+    ///
     /// # Example
     ///
     /// ```no_run
@@ -2920,6 +2924,8 @@ impl SchoolApi {
     ///
     /// Endpoint id `school.get_chat_create_mode`; safe to retry, so busy answers and transport failures are retried.
     ///
+    /// Credential: a corp's `access_token` (a client built with `.corp_id(..).secret(..)`, or made by `authorized_corp` or `downstream_corp`).
+    ///
     /// # Example
     ///
     /// ```no_run
@@ -2953,6 +2959,8 @@ impl SchoolApi {
     /// `POST /cgi-bin/school/set_chat_create_mode` ([official documentation](https://developer.work.weixin.qq.com/document/path/92430))
     ///
     /// Endpoint id `school.set_chat_create_mode`; not safe to repeat, so it is sent at most once.
+    ///
+    /// Credential: a corp's `access_token` (a client built with `.corp_id(..).secret(..)`, or made by `authorized_corp` or `downstream_corp`).
     ///
     /// # Example
     ///
@@ -2995,6 +3003,8 @@ impl SchoolApi {
     ///
     /// Endpoint id `school.get_teacher_view_mode`; safe to retry, so busy answers and transport failures are retried.
     ///
+    /// Credential: a corp's `access_token` (a client built with `.corp_id(..).secret(..)`, or made by `authorized_corp` or `downstream_corp`).
+    ///
     /// # Example
     ///
     /// ```no_run
@@ -3028,6 +3038,8 @@ impl SchoolApi {
     /// `POST /cgi-bin/school/set_teacher_view_mode` ([official documentation](https://developer.work.weixin.qq.com/document/path/92652))
     ///
     /// Endpoint id `school.set_teacher_view_mode`; not safe to repeat, so it is sent at most once.
+    ///
+    /// Credential: a corp's `access_token` (a client built with `.corp_id(..).secret(..)`, or made by `authorized_corp` or `downstream_corp`).
     ///
     /// # Example
     ///
@@ -3070,6 +3082,8 @@ impl SchoolApi {
     ///
     /// Endpoint id `school.get_user_info`; not safe to repeat, so it is sent at most once.
     ///
+    /// Credential: a corp's `access_token` (a client built with `.corp_id(..).secret(..)`, or made by `authorized_corp` or `downstream_corp`).
+    ///
     /// # Example
     ///
     /// ```no_run
@@ -3105,6 +3119,8 @@ impl SchoolApi {
     /// `GET /cgi-bin/school/agent/get_allow_scope` ([official documentation](https://developer.work.weixin.qq.com/document/path/94895))
     ///
     /// Endpoint id `school.get_allow_scope`; safe to retry, so busy answers and transport failures are retried.
+    ///
+    /// Credential: a corp's `access_token` (a client built with `.corp_id(..).secret(..)`, or made by `authorized_corp` or `downstream_corp`).
     ///
     /// # Example
     ///
@@ -3153,6 +3169,8 @@ impl SchoolApi {
     /// `POST /cgi-bin/school/get_payment_result` ([official documentation](https://developer.work.weixin.qq.com/document/path/94470))
     ///
     /// Endpoint id `school.get_payment_result`; safe to retry, so busy answers and transport failures are retried.
+    ///
+    /// Credential: a corp's `access_token` (a client built with `.corp_id(..).secret(..)`, or made by `authorized_corp` or `downstream_corp`).
     ///
     /// # Example
     ///
@@ -3203,6 +3221,8 @@ impl SchoolApi {
     ///
     /// Endpoint id `school.get_trade`; safe to retry, so busy answers and transport failures are retried.
     ///
+    /// Credential: a corp's `access_token` (a client built with `.corp_id(..).secret(..)`, or made by `authorized_corp` or `downstream_corp`).
+    ///
     /// # Example
     ///
     /// ```no_run
@@ -3245,6 +3265,8 @@ impl SchoolApi {
     /// `POST /cgi-bin/externalcontact/message/send` ([official documentation](https://developer.work.weixin.qq.com/document/path/91609))
     ///
     /// Endpoint id `school.send_message`; not safe to repeat, so it is sent at most once.
+    ///
+    /// Credential: a corp's `access_token` (a client built with `.corp_id(..).secret(..)`, or made by `authorized_corp` or `downstream_corp`).
     ///
     /// # Example
     ///
@@ -3316,6 +3338,8 @@ impl SchoolDepartmentApi {
     ///
     /// Endpoint id `school_department.create`; not safe to repeat, so it is sent at most once.
     ///
+    /// Credential: a corp's `access_token` (a client built with `.corp_id(..).secret(..)`, or made by `authorized_corp` or `downstream_corp`).
+    ///
     /// # Example
     ///
     /// ```no_run
@@ -3369,6 +3393,8 @@ impl SchoolDepartmentApi {
     ///
     /// Endpoint id `school_department.update`; not safe to repeat, so it is sent at most once.
     ///
+    /// Credential: a corp's `access_token` (a client built with `.corp_id(..).secret(..)`, or made by `authorized_corp` or `downstream_corp`).
+    ///
     /// # Example
     ///
     /// ```no_run
@@ -3408,6 +3434,8 @@ impl SchoolDepartmentApi {
     ///
     /// Endpoint id `school_department.delete`; not safe to repeat, so it is sent at most once.
     ///
+    /// Credential: a corp's `access_token` (a client built with `.corp_id(..).secret(..)`, or made by `authorized_corp` or `downstream_corp`).
+    ///
     /// # Example
     ///
     /// ```no_run
@@ -3441,6 +3469,8 @@ impl SchoolDepartmentApi {
     /// `GET /cgi-bin/school/department/list` ([official documentation](https://developer.work.weixin.qq.com/document/path/92343))
     ///
     /// Endpoint id `school_department.list`; safe to retry, so busy answers and transport failures are retried.
+    ///
+    /// Credential: a corp's `access_token` (a client built with `.corp_id(..).secret(..)`, or made by `authorized_corp` or `downstream_corp`).
     ///
     /// # Example
     ///
@@ -3525,6 +3555,8 @@ impl SchoolLivingApi {
     ///
     /// Endpoint id `school_living.get_living_info`; safe to retry, so busy answers and transport failures are retried.
     ///
+    /// Credential: a corp's `access_token` (a client built with `.corp_id(..).secret(..)`, or made by `authorized_corp` or `downstream_corp`).
+    ///
     /// # Example
     ///
     /// ```no_run
@@ -3584,6 +3616,8 @@ impl SchoolLivingApi {
     /// `POST /cgi-bin/school/living/get_watch_stat` ([official documentation](https://developer.work.weixin.qq.com/document/path/93741))
     ///
     /// Endpoint id `school_living.get_watch_stat`; safe to retry, so busy answers and transport failures are retried.
+    ///
+    /// Credential: a corp's `access_token` (a client built with `.corp_id(..).secret(..)`, or made by `authorized_corp` or `downstream_corp`).
     ///
     /// # Example
     ///
@@ -3653,6 +3687,8 @@ impl SchoolLivingApi {
     ///
     /// Endpoint id `school_living.get_unwatch_stat`; safe to retry, so busy answers and transport failures are retried.
     ///
+    /// Credential: a corp's `access_token` (a client built with `.corp_id(..).secret(..)`, or made by `authorized_corp` or `downstream_corp`).
+    ///
     /// # Example
     ///
     /// ```no_run
@@ -3714,6 +3750,8 @@ impl SchoolLivingApi {
     /// `POST /cgi-bin/school/living/get_watch_stat_v2` ([official documentation](https://developer.work.weixin.qq.com/document/path/95793))
     ///
     /// Endpoint id `school_living.get_watch_stat_v2`; safe to retry, so busy answers and transport failures are retried.
+    ///
+    /// Credential: a corp's `access_token` (a client built with `.corp_id(..).secret(..)`, or made by `authorized_corp` or `downstream_corp`).
     ///
     /// # Example
     ///
@@ -3795,6 +3833,8 @@ impl SchoolLivingApi {
     /// `POST /cgi-bin/school/living/get_unwatch_stat_v2` ([official documentation](https://developer.work.weixin.qq.com/document/path/95795))
     ///
     /// Endpoint id `school_living.get_unwatch_stat_v2`; safe to retry, so busy answers and transport failures are retried.
+    ///
+    /// Credential: a corp's `access_token` (a client built with `.corp_id(..).secret(..)`, or made by `authorized_corp` or `downstream_corp`).
     ///
     /// # Example
     ///
@@ -3880,6 +3920,8 @@ impl SchoolSubscribeApi {
     ///
     /// Endpoint id `school_subscribe.get_qr_code`; safe to retry, so busy answers and transport failures are retried.
     ///
+    /// Credential: a corp's `access_token` (a client built with `.corp_id(..).secret(..)`, or made by `authorized_corp` or `downstream_corp`).
+    ///
     /// # Example
     ///
     /// ```no_run
@@ -3915,6 +3957,8 @@ impl SchoolSubscribeApi {
     /// `POST /cgi-bin/externalcontact/set_subscribe_mode` ([official documentation](https://developer.work.weixin.qq.com/document/path/92318))
     ///
     /// Endpoint id `school_subscribe.set_mode`; not safe to repeat, so it is sent at most once.
+    ///
+    /// Credential: a corp's `access_token` (a client built with `.corp_id(..).secret(..)`, or made by `authorized_corp` or `downstream_corp`).
     ///
     /// # Example
     ///
@@ -3957,6 +4001,8 @@ impl SchoolSubscribeApi {
     ///
     /// Endpoint id `school_subscribe.get_mode`; safe to retry, so busy answers and transport failures are retried.
     ///
+    /// Credential: a corp's `access_token` (a client built with `.corp_id(..).secret(..)`, or made by `authorized_corp` or `downstream_corp`).
+    ///
     /// # Example
     ///
     /// ```no_run
@@ -3997,6 +4043,8 @@ impl SchoolUserApi {
     /// `POST /cgi-bin/school/user/create_student` ([official documentation](https://developer.work.weixin.qq.com/document/path/92325))
     ///
     /// Endpoint id `school_user.create_student`; not safe to repeat, so it is sent at most once.
+    ///
+    /// Credential: a corp's `access_token` (a client built with `.corp_id(..).secret(..)`, or made by `authorized_corp` or `downstream_corp`).
     ///
     /// # Example
     ///
@@ -4044,6 +4092,8 @@ impl SchoolUserApi {
     ///
     /// Endpoint id `school_user.delete_student`; not safe to repeat, so it is sent at most once.
     ///
+    /// Credential: a corp's `access_token` (a client built with `.corp_id(..).secret(..)`, or made by `authorized_corp` or `downstream_corp`).
+    ///
     /// # Example
     ///
     /// ```no_run
@@ -4080,6 +4130,8 @@ impl SchoolUserApi {
     /// `POST /cgi-bin/school/user/update_student` ([official documentation](https://developer.work.weixin.qq.com/document/path/92327))
     ///
     /// Endpoint id `school_user.update_student`; not safe to repeat, so it is sent at most once.
+    ///
+    /// Credential: a corp's `access_token` (a client built with `.corp_id(..).secret(..)`, or made by `authorized_corp` or `downstream_corp`).
     ///
     /// # Example
     ///
@@ -4122,6 +4174,8 @@ impl SchoolUserApi {
     /// `POST /cgi-bin/school/user/batch_create_student` ([official documentation](https://developer.work.weixin.qq.com/document/path/92328))
     ///
     /// Endpoint id `school_user.batch_create_student`; not safe to repeat, so it is sent at most once.
+    ///
+    /// Credential: a corp's `access_token` (a client built with `.corp_id(..).secret(..)`, or made by `authorized_corp` or `downstream_corp`).
     ///
     /// # Example
     ///
@@ -4186,6 +4240,8 @@ impl SchoolUserApi {
     ///
     /// Endpoint id `school_user.batch_delete_student`; not safe to repeat, so it is sent at most once.
     ///
+    /// Credential: a corp's `access_token` (a client built with `.corp_id(..).secret(..)`, or made by `authorized_corp` or `downstream_corp`).
+    ///
     /// # Example
     ///
     /// ```no_run
@@ -4231,6 +4287,8 @@ impl SchoolUserApi {
     /// `POST /cgi-bin/school/user/batch_update_student` ([official documentation](https://developer.work.weixin.qq.com/document/path/92330))
     ///
     /// Endpoint id `school_user.batch_update_student`; not safe to repeat, so it is sent at most once.
+    ///
+    /// Credential: a corp's `access_token` (a client built with `.corp_id(..).secret(..)`, or made by `authorized_corp` or `downstream_corp`).
     ///
     /// # Example
     ///
@@ -4295,6 +4353,8 @@ impl SchoolUserApi {
     ///
     /// Endpoint id `school_user.create_parent`; not safe to repeat, so it is sent at most once.
     ///
+    /// Credential: a corp's `access_token` (a client built with `.corp_id(..).secret(..)`, or made by `authorized_corp` or `downstream_corp`).
+    ///
     /// # Example
     ///
     /// ```no_run
@@ -4351,6 +4411,8 @@ impl SchoolUserApi {
     ///
     /// Endpoint id `school_user.delete_parent`; not safe to repeat, so it is sent at most once.
     ///
+    /// Credential: a corp's `access_token` (a client built with `.corp_id(..).secret(..)`, or made by `authorized_corp` or `downstream_corp`).
+    ///
     /// # Example
     ///
     /// ```no_run
@@ -4387,6 +4449,8 @@ impl SchoolUserApi {
     /// `POST /cgi-bin/school/user/update_parent` ([official documentation](https://developer.work.weixin.qq.com/document/path/92333))
     ///
     /// Endpoint id `school_user.update_parent`; not safe to repeat, so it is sent at most once.
+    ///
+    /// Credential: a corp's `access_token` (a client built with `.corp_id(..).secret(..)`, or made by `authorized_corp` or `downstream_corp`).
     ///
     /// # Example
     ///
@@ -4429,6 +4493,8 @@ impl SchoolUserApi {
     /// `POST /cgi-bin/school/user/batch_create_parent` ([official documentation](https://developer.work.weixin.qq.com/document/path/92334))
     ///
     /// Endpoint id `school_user.batch_create_parent`; not safe to repeat, so it is sent at most once.
+    ///
+    /// Credential: a corp's `access_token` (a client built with `.corp_id(..).secret(..)`, or made by `authorized_corp` or `downstream_corp`).
     ///
     /// # Example
     ///
@@ -4509,6 +4575,8 @@ impl SchoolUserApi {
     ///
     /// Endpoint id `school_user.batch_delete_parent`; not safe to repeat, so it is sent at most once.
     ///
+    /// Credential: a corp's `access_token` (a client built with `.corp_id(..).secret(..)`, or made by `authorized_corp` or `downstream_corp`).
+    ///
     /// # Example
     ///
     /// ```no_run
@@ -4554,6 +4622,8 @@ impl SchoolUserApi {
     /// `POST /cgi-bin/school/user/batch_update_parent` ([official documentation](https://developer.work.weixin.qq.com/document/path/92336))
     ///
     /// Endpoint id `school_user.batch_update_parent`; not safe to repeat, so it is sent at most once.
+    ///
+    /// Credential: a corp's `access_token` (a client built with `.corp_id(..).secret(..)`, or made by `authorized_corp` or `downstream_corp`).
     ///
     /// # Example
     ///
@@ -4625,6 +4695,8 @@ impl SchoolUserApi {
     /// `GET /cgi-bin/school/user/get` ([official documentation](https://developer.work.weixin.qq.com/document/path/92337))
     ///
     /// Endpoint id `school_user.get`; safe to retry, so busy answers and transport failures are retried.
+    ///
+    /// Credential: a corp's `access_token` (a client built with `.corp_id(..).secret(..)`, or made by `authorized_corp` or `downstream_corp`).
     ///
     /// # Example
     ///
@@ -4699,6 +4771,8 @@ impl SchoolUserApi {
     /// `GET /cgi-bin/school/user/list` ([official documentation](https://developer.work.weixin.qq.com/document/path/92338))
     ///
     /// Endpoint id `school_user.list`; safe to retry, so busy answers and transport failures are retried.
+    ///
+    /// Credential: a corp's `access_token` (a client built with `.corp_id(..).secret(..)`, or made by `authorized_corp` or `downstream_corp`).
     ///
     /// # Example
     ///
@@ -4784,6 +4858,8 @@ impl SchoolUserApi {
     ///
     /// Endpoint id `school_user.list_parent`; safe to retry, so busy answers and transport failures are retried.
     ///
+    /// Credential: a corp's `access_token` (a client built with `.corp_id(..).secret(..)`, or made by `authorized_corp` or `downstream_corp`).
+    ///
     /// # Example
     ///
     /// ```no_run
@@ -4846,6 +4922,8 @@ impl SchoolUserApi {
     /// `POST /cgi-bin/school/user/get_teacher_customize_health_info` ([official documentation](https://developer.work.weixin.qq.com/document/path/93744))
     ///
     /// Endpoint id `school_user.get_teacher_customize_health_info`; safe to retry, so busy answers and transport failures are retried.
+    ///
+    /// Credential: a corp's `access_token` (a client built with `.corp_id(..).secret(..)`, or made by `authorized_corp` or `downstream_corp`).
     ///
     /// # Example
     ///
@@ -4927,6 +5005,8 @@ impl SchoolUserApi {
     ///
     /// Endpoint id `school_user.get_student_customize_health_info`; safe to retry, so busy answers and transport failures are retried.
     ///
+    /// Credential: a corp's `access_token` (a client built with `.corp_id(..).secret(..)`, or made by `authorized_corp` or `downstream_corp`).
+    ///
     /// # Example
     ///
     /// ```no_run
@@ -4995,6 +5075,8 @@ impl SchoolUserApi {
     /// `POST /cgi-bin/school/user/get_health_qrcode` ([official documentation](https://developer.work.weixin.qq.com/document/path/93746))
     ///
     /// Endpoint id `school_user.get_health_qrcode`; safe to retry, so busy answers and transport failures are retried.
+    ///
+    /// Credential: a corp's `access_token` (a client built with `.corp_id(..).secret(..)`, or made by `authorized_corp` or `downstream_corp`).
     ///
     /// # Example
     ///

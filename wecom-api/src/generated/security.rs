@@ -2384,6 +2384,8 @@ impl SecurityApi {
     ///
     /// Endpoint id `security.get_file_oper_record`; safe to retry, so busy answers and transport failures are retried.
     ///
+    /// Credential: a corp's `access_token` (a client built with `.corp_id(..).secret(..)`, or made by `authorized_corp` or `downstream_corp`).
+    ///
     /// # Example
     ///
     /// ```no_run
@@ -2472,6 +2474,8 @@ impl SecurityApi {
     ///
     /// Endpoint id `security.get_screen_oper_record`; safe to retry, so busy answers and transport failures are retried.
     ///
+    /// Credential: a corp's `access_token` (a client built with `.corp_id(..).secret(..)`, or made by `authorized_corp` or `downstream_corp`).
+    ///
     /// # Example
     ///
     /// ```no_run
@@ -2535,6 +2539,8 @@ impl SecurityApi {
     /// `GET /cgi-bin/security/get_server_domain_ip` ([official documentation](https://developer.work.weixin.qq.com/document/path/93221))
     ///
     /// Endpoint id `security.get_server_domain_ip`; safe to retry, so busy answers and transport failures are retried.
+    ///
+    /// Credential: a corp's `access_token` (a client built with `.corp_id(..).secret(..)`, or made by `authorized_corp` or `downstream_corp`).
     ///
     /// # Example
     ///
@@ -2622,6 +2628,8 @@ impl SecurityCalendarApi {
     ///
     /// Endpoint id `security_calendar.get_default_calendar`; safe to retry, so busy answers and transport failures are retried.
     ///
+    /// Credential: a corp's `access_token` (a client built with `.corp_id(..).secret(..)`, or made by `authorized_corp` or `downstream_corp`).
+    ///
     /// # Example
     ///
     /// ```no_run
@@ -2661,6 +2669,8 @@ impl SecurityCalendarApi {
     /// `POST /cgi-bin/security/calendar/get_schedule_list` ([official documentation](https://developer.work.weixin.qq.com/document/path/101696))
     ///
     /// Endpoint id `security_calendar.get_schedule_list`; safe to retry, so busy answers and transport failures are retried.
+    ///
+    /// Credential: a corp's `access_token` (a client built with `.corp_id(..).secret(..)`, or made by `authorized_corp` or `downstream_corp`).
     ///
     /// # Example
     ///
@@ -2707,6 +2717,8 @@ impl SecurityCalendarApi {
     /// `POST /cgi-bin/security/calendar/get_schedule_list_by_sequence` ([official documentation](https://developer.work.weixin.qq.com/document/path/101696))
     ///
     /// Endpoint id `security_calendar.get_schedule_list_by_sequence`; safe to retry, so busy answers and transport failures are retried.
+    ///
+    /// Credential: a corp's `access_token` (a client built with `.corp_id(..).secret(..)`, or made by `authorized_corp` or `downstream_corp`).
     ///
     /// # Example
     ///
@@ -2762,6 +2774,8 @@ impl SecurityCalendarApi {
     /// `POST /cgi-bin/security/calendar/get_schedule_detail` ([official documentation](https://developer.work.weixin.qq.com/document/path/101697))
     ///
     /// Endpoint id `security_calendar.get_schedule_detail`; safe to retry, so busy answers and transport failures are retried.
+    ///
+    /// Credential: a corp's `access_token` (a client built with `.corp_id(..).secret(..)`, or made by `authorized_corp` or `downstream_corp`).
     ///
     /// # Example
     ///
@@ -2855,6 +2869,8 @@ impl SecurityDeviceApi {
     ///
     /// Endpoint id `security_device.import`; not safe to repeat, so it is sent at most once.
     ///
+    /// Credential: a corp's `access_token` (a client built with `.corp_id(..).secret(..)`, or made by `authorized_corp` or `downstream_corp`).
+    ///
     /// # Example
     ///
     /// ```no_run
@@ -2927,6 +2943,8 @@ impl SecurityDeviceApi {
     /// `POST /cgi-bin/security/trustdevice/list` ([official documentation](https://developer.work.weixin.qq.com/document/path/98920))
     ///
     /// Endpoint id `security_device.list`; safe to retry, so busy answers and transport failures are retried.
+    ///
+    /// Credential: a corp's `access_token` (a client built with `.corp_id(..).secret(..)`, or made by `authorized_corp` or `downstream_corp`).
     ///
     /// # Example
     ///
@@ -3006,6 +3024,8 @@ impl SecurityDeviceApi {
     ///
     /// Endpoint id `security_device.get_by_user`; safe to retry, so busy answers and transport failures are retried.
     ///
+    /// Credential: a corp's `access_token` (a client built with `.corp_id(..).secret(..)`, or made by `authorized_corp` or `downstream_corp`).
+    ///
     /// # Example
     ///
     /// ```no_run
@@ -3081,6 +3101,8 @@ impl SecurityDeviceApi {
     ///
     /// Endpoint id `security_device.delete`; not safe to repeat, so it is sent at most once.
     ///
+    /// Credential: a corp's `access_token` (a client built with `.corp_id(..).secret(..)`, or made by `authorized_corp` or `downstream_corp`).
+    ///
     /// # Example
     ///
     /// ```no_run
@@ -3123,6 +3145,8 @@ impl SecurityDeviceApi {
     /// `POST /cgi-bin/security/trustdevice/approve` ([official documentation](https://developer.work.weixin.qq.com/document/path/98920))
     ///
     /// Endpoint id `security_device.approve`; not safe to repeat, so it is sent at most once.
+    ///
+    /// Credential: a corp's `access_token` (a client built with `.corp_id(..).secret(..)`, or made by `authorized_corp` or `downstream_corp`).
     ///
     /// # Example
     ///
@@ -3168,6 +3192,8 @@ impl SecurityDeviceApi {
     /// `POST /cgi-bin/security/trustdevice/reject` ([official documentation](https://developer.work.weixin.qq.com/document/path/98920))
     ///
     /// Endpoint id `security_device.reject`; not safe to repeat, so it is sent at most once.
+    ///
+    /// Credential: a corp's `access_token` (a client built with `.corp_id(..).secret(..)`, or made by `authorized_corp` or `downstream_corp`).
     ///
     /// # Example
     ///
@@ -3221,6 +3247,8 @@ impl SecurityDocApi {
     ///
     /// Endpoint id `security_doc.export`; not safe to repeat, so it is sent at most once.
     ///
+    /// Credential: a corp's `access_token` (a client built with `.corp_id(..).secret(..)`, or made by `authorized_corp` or `downstream_corp`).
+    ///
     /// # Example
     ///
     /// ```no_run
@@ -3263,6 +3291,8 @@ impl SecurityDocApi {
     ///
     /// Endpoint id `security_doc.get_export_result`; safe to retry, so busy answers and transport failures are retried.
     ///
+    /// Credential: a corp's `access_token` (a client built with `.corp_id(..).secret(..)`, or made by `authorized_corp` or `downstream_corp`).
+    ///
     /// # Example
     ///
     /// ```no_run
@@ -3303,6 +3333,8 @@ impl SecurityDocApi {
     /// `POST /cgi-bin/security/doc/list` ([official documentation](https://developer.work.weixin.qq.com/document/path/101704))
     ///
     /// Endpoint id `security_doc.list`; safe to retry, so busy answers and transport failures are retried.
+    ///
+    /// Credential: a corp's `access_token` (a client built with `.corp_id(..).secret(..)`, or made by `authorized_corp` or `downstream_corp`).
     ///
     /// # Example
     ///
@@ -3371,6 +3403,8 @@ impl SecurityFileContentApi {
     ///
     /// Endpoint id `security_file_content.get_auth_user_list`; safe to retry, so busy answers and transport failures are retried.
     ///
+    /// Credential: a corp's `access_token` (a client built with `.corp_id(..).secret(..)`, or made by `authorized_corp` or `downstream_corp`).
+    ///
     /// # Example
     ///
     /// ```no_run
@@ -3427,6 +3461,8 @@ impl SecurityLogApi {
     /// `POST /cgi-bin/security/member_oper_log/list` ([official documentation](https://developer.work.weixin.qq.com/document/path/100178))
     ///
     /// Endpoint id `security_log.list_member_oper`; safe to retry, so busy answers and transport failures are retried.
+    ///
+    /// Credential: a corp's `access_token` (a client built with `.corp_id(..).secret(..)`, or made by `authorized_corp` or `downstream_corp`).
     ///
     /// # Example
     ///
@@ -3491,6 +3527,8 @@ impl SecurityLogApi {
     /// `POST /cgi-bin/security/admin_oper_log/list` ([official documentation](https://developer.work.weixin.qq.com/document/path/100179))
     ///
     /// Endpoint id `security_log.list_admin_oper`; safe to retry, so busy answers and transport failures are retried.
+    ///
+    /// Credential: a corp's `access_token` (a client built with `.corp_id(..).secret(..)`, or made by `authorized_corp` or `downstream_corp`).
     ///
     /// # Example
     ///
@@ -3563,6 +3601,8 @@ impl SecurityVipApi {
     ///
     /// Endpoint id `security_vip.submit_batch_add_job`; not safe to repeat, so it is sent at most once.
     ///
+    /// Credential: a corp's `access_token` (a client built with `.corp_id(..).secret(..)`, or made by `authorized_corp` or `downstream_corp`).
+    ///
     /// # Example
     ///
     /// ```no_run
@@ -3605,6 +3645,8 @@ impl SecurityVipApi {
     /// `POST /cgi-bin/security/vip/batch_add_job_result` ([official documentation](https://developer.work.weixin.qq.com/document/path/99503))
     ///
     /// Endpoint id `security_vip.batch_add_job_result`; safe to retry, so busy answers and transport failures are retried.
+    ///
+    /// Credential: a corp's `access_token` (a client built with `.corp_id(..).secret(..)`, or made by `authorized_corp` or `downstream_corp`).
     ///
     /// # Example
     ///
@@ -3654,6 +3696,8 @@ impl SecurityVipApi {
     ///
     /// Endpoint id `security_vip.submit_batch_del_job`; not safe to repeat, so it is sent at most once.
     ///
+    /// Credential: a corp's `access_token` (a client built with `.corp_id(..).secret(..)`, or made by `authorized_corp` or `downstream_corp`).
+    ///
     /// # Example
     ///
     /// ```no_run
@@ -3696,6 +3740,8 @@ impl SecurityVipApi {
     /// `POST /cgi-bin/security/vip/batch_del_job_result` ([official documentation](https://developer.work.weixin.qq.com/document/path/99505))
     ///
     /// Endpoint id `security_vip.batch_del_job_result`; safe to retry, so busy answers and transport failures are retried.
+    ///
+    /// Credential: a corp's `access_token` (a client built with `.corp_id(..).secret(..)`, or made by `authorized_corp` or `downstream_corp`).
     ///
     /// # Example
     ///
@@ -3744,6 +3790,8 @@ impl SecurityVipApi {
     /// `POST /cgi-bin/security/vip/list` ([official documentation](https://developer.work.weixin.qq.com/document/path/99506))
     ///
     /// Endpoint id `security_vip.list`; safe to retry, so busy answers and transport failures are retried.
+    ///
+    /// Credential: a corp's `access_token` (a client built with `.corp_id(..).secret(..)`, or made by `authorized_corp` or `downstream_corp`).
     ///
     /// # Example
     ///
@@ -3795,6 +3843,8 @@ impl SecurityWedriveApi {
     /// `POST /cgi-bin/security/wedrive/get_auth_space_list` ([official documentation](https://developer.work.weixin.qq.com/document/path/101674))
     ///
     /// Endpoint id `security_wedrive.get_auth_space_list`; safe to retry, so busy answers and transport failures are retried.
+    ///
+    /// Credential: a corp's `access_token` (a client built with `.corp_id(..).secret(..)`, or made by `authorized_corp` or `downstream_corp`).
     ///
     /// # Example
     ///
@@ -3850,6 +3900,8 @@ impl SecurityWedriveApi {
     /// `POST /cgi-bin/security/wedrive/get_auth_file_list` ([official documentation](https://developer.work.weixin.qq.com/document/path/101676))
     ///
     /// Endpoint id `security_wedrive.get_auth_file_list`; safe to retry, so busy answers and transport failures are retried.
+    ///
+    /// Credential: a corp's `access_token` (a client built with `.corp_id(..).secret(..)`, or made by `authorized_corp` or `downstream_corp`).
     ///
     /// # Example
     ///
@@ -3911,6 +3963,8 @@ impl SecurityWedriveApi {
     /// `POST /cgi-bin/security/wedrive/download_file` ([official documentation](https://developer.work.weixin.qq.com/document/path/101677))
     ///
     /// Endpoint id `security_wedrive.download_file`; safe to retry, so busy answers and transport failures are retried.
+    ///
+    /// Credential: a corp's `access_token` (a client built with `.corp_id(..).secret(..)`, or made by `authorized_corp` or `downstream_corp`).
     ///
     /// # Example
     ///

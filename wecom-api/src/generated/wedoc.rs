@@ -6338,6 +6338,8 @@ impl WedocApi {
     ///
     /// Endpoint id `wedoc.create`; not safe to repeat, so it is sent at most once.
     ///
+    /// Credential: a corp's `access_token` (a client built with `.corp_id(..).secret(..)`, or made by `authorized_corp` or `downstream_corp`).
+    ///
     /// # Example
     ///
     /// ```no_run
@@ -6388,6 +6390,8 @@ impl WedocApi {
     ///
     /// Endpoint id `wedoc.rename`; not safe to repeat, so it is sent at most once.
     ///
+    /// Credential: a corp's `access_token` (a client built with `.corp_id(..).secret(..)`, or made by `authorized_corp` or `downstream_corp`).
+    ///
     /// # Example
     ///
     /// ```no_run
@@ -6426,6 +6430,8 @@ impl WedocApi {
     ///
     /// Endpoint id `wedoc.delete`; not safe to repeat, so it is sent at most once.
     ///
+    /// Credential: a corp's `access_token` (a client built with `.corp_id(..).secret(..)`, or made by `authorized_corp` or `downstream_corp`).
+    ///
     /// # Example
     ///
     /// ```no_run
@@ -6462,6 +6468,8 @@ impl WedocApi {
     /// `POST /cgi-bin/wedoc/get_doc_base_info` ([official documentation](https://developer.work.weixin.qq.com/document/path/97734))
     ///
     /// Endpoint id `wedoc.base_info`; safe to retry, so busy answers and transport failures are retried.
+    ///
+    /// Credential: a corp's `access_token` (a client built with `.corp_id(..).secret(..)`, or made by `authorized_corp` or `downstream_corp`).
     ///
     /// # Example
     ///
@@ -6506,6 +6514,8 @@ impl WedocApi {
     ///
     /// Endpoint id `wedoc.share`; safe to retry, so busy answers and transport failures are retried.
     ///
+    /// Credential: a corp's `access_token` (a client built with `.corp_id(..).secret(..)`, or made by `authorized_corp` or `downstream_corp`).
+    ///
     /// # Example
     ///
     /// ```no_run
@@ -6543,6 +6553,8 @@ impl WedocApi {
     /// `POST /cgi-bin/wedoc/doc_get_auth` ([official documentation](https://developer.work.weixin.qq.com/document/path/97733))
     ///
     /// Endpoint id `wedoc.get_auth`; safe to retry, so busy answers and transport failures are retried.
+    ///
+    /// Credential: a corp's `access_token` (a client built with `.corp_id(..).secret(..)`, or made by `authorized_corp` or `downstream_corp`).
     ///
     /// # Example
     ///
@@ -6618,6 +6630,8 @@ impl WedocApi {
     ///
     /// Endpoint id `wedoc.mod_join_rule`; not safe to repeat, so it is sent at most once.
     ///
+    /// Credential: a corp's `access_token` (a client built with `.corp_id(..).secret(..)`, or made by `authorized_corp` or `downstream_corp`).
+    ///
     /// # Example
     ///
     /// ```no_run
@@ -6656,6 +6670,8 @@ impl WedocApi {
     /// `POST /cgi-bin/wedoc/mod_doc_member` ([official documentation](https://developer.work.weixin.qq.com/document/path/97733))
     ///
     /// Endpoint id `wedoc.mod_member`; not safe to repeat, so it is sent at most once.
+    ///
+    /// Credential: a corp's `access_token` (a client built with `.corp_id(..).secret(..)`, or made by `authorized_corp` or `downstream_corp`).
     ///
     /// # Example
     ///
@@ -6718,6 +6734,8 @@ impl WedocApi {
     ///
     /// Endpoint id `wedoc.mod_safety_setting`; not safe to repeat, so it is sent at most once.
     ///
+    /// Credential: a corp's `access_token` (a client built with `.corp_id(..).secret(..)`, or made by `authorized_corp` or `downstream_corp`).
+    ///
     /// # Example
     ///
     /// ```no_run
@@ -6758,6 +6776,8 @@ impl WedocApi {
     /// `POST /cgi-bin/wedoc/image_upload` ([official documentation](https://developer.work.weixin.qq.com/document/path/99933))
     ///
     /// Endpoint id `wedoc.upload_image`; not safe to repeat, so it is sent at most once.
+    ///
+    /// Credential: a corp's `access_token` (a client built with `.corp_id(..).secret(..)`, or made by `authorized_corp` or `downstream_corp`).
     ///
     /// # Example
     ///
@@ -6803,6 +6823,8 @@ impl WedocApi {
     /// `POST /cgi-bin/wedoc/vip/batch_add` ([official documentation](https://developer.work.weixin.qq.com/document/path/99516))
     ///
     /// Endpoint id `wedoc.vip_batch_add`; not safe to repeat, so it is sent at most once.
+    ///
+    /// Credential: a corp's `access_token` (a client built with `.corp_id(..).secret(..)`, or made by `authorized_corp` or `downstream_corp`).
     ///
     /// # Example
     ///
@@ -6850,6 +6872,8 @@ impl WedocApi {
     ///
     /// Endpoint id `wedoc.vip_batch_del`; not safe to repeat, so it is sent at most once.
     ///
+    /// Credential: a corp's `access_token` (a client built with `.corp_id(..).secret(..)`, or made by `authorized_corp` or `downstream_corp`).
+    ///
     /// # Example
     ///
     /// ```no_run
@@ -6896,6 +6920,8 @@ impl WedocApi {
     ///
     /// Endpoint id `wedoc.vip_list`; safe to retry, so busy answers and transport failures are retried.
     ///
+    /// Credential: a corp's `access_token` (a client built with `.corp_id(..).secret(..)`, or made by `authorized_corp` or `downstream_corp`).
+    ///
     /// # Example
     ///
     /// ```no_run
@@ -6939,6 +6965,8 @@ impl WedocApi {
     /// `POST /cgi-bin/wedoc/document/batch_update` ([official documentation](https://developer.work.weixin.qq.com/document/path/97626))
     ///
     /// Endpoint id `wedoc.batch_update_content`; not safe to repeat, so it is sent at most once.
+    ///
+    /// Credential: a corp's `access_token` (a client built with `.corp_id(..).secret(..)`, or made by `authorized_corp` or `downstream_corp`).
     ///
     /// # Example
     ///
@@ -7005,6 +7033,8 @@ impl WedocApi {
     ///
     /// Endpoint id `wedoc.get_content`; safe to retry, so busy answers and transport failures are retried.
     ///
+    /// Credential: a corp's `access_token` (a client built with `.corp_id(..).secret(..)`, or made by `authorized_corp` or `downstream_corp`).
+    ///
     /// # Example
     ///
     /// ```no_run
@@ -7070,6 +7100,8 @@ impl WedocFileApi {
     ///
     /// Endpoint id `wedoc_file.upload`; not safe to repeat, so it is sent at most once.
     ///
+    /// Credential: a corp's `access_token` (a client built with `.corp_id(..).secret(..)`, or made by `authorized_corp` or `downstream_corp`).
+    ///
     /// # Example
     ///
     /// ```no_run
@@ -7113,6 +7145,8 @@ impl WedocFileApi {
     /// `POST /cgi-bin/wedoc/file_upload_init` ([official documentation](https://developer.work.weixin.qq.com/document/path/101871))
     ///
     /// Endpoint id `wedoc_file.upload_init`; not safe to repeat, so it is sent at most once.
+    ///
+    /// Credential: a corp's `access_token` (a client built with `.corp_id(..).secret(..)`, or made by `authorized_corp` or `downstream_corp`).
     ///
     /// # Example
     ///
@@ -7162,6 +7196,8 @@ impl WedocFileApi {
     ///
     /// Endpoint id `wedoc_file.upload_part`; not safe to repeat, so it is sent at most once.
     ///
+    /// Credential: a corp's `access_token` (a client built with `.corp_id(..).secret(..)`, or made by `authorized_corp` or `downstream_corp`).
+    ///
     /// # Example
     ///
     /// ```no_run
@@ -7204,6 +7240,8 @@ impl WedocFileApi {
     /// `POST /cgi-bin/wedoc/file_upload_finish` ([official documentation](https://developer.work.weixin.qq.com/document/path/101871))
     ///
     /// Endpoint id `wedoc_file.upload_finish`; not safe to repeat, so it is sent at most once.
+    ///
+    /// Credential: a corp's `access_token` (a client built with `.corp_id(..).secret(..)`, or made by `authorized_corp` or `downstream_corp`).
     ///
     /// # Example
     ///
@@ -7251,6 +7289,8 @@ impl WedocFormApi {
     /// `POST /cgi-bin/wedoc/create_form` ([official documentation](https://developer.work.weixin.qq.com/document/path/97462))
     ///
     /// Endpoint id `wedoc_form.create`; not safe to repeat, so it is sent at most once.
+    ///
+    /// Credential: a corp's `access_token` (a client built with `.corp_id(..).secret(..)`, or made by `authorized_corp` or `downstream_corp`).
     ///
     /// # Example
     ///
@@ -7344,6 +7384,8 @@ impl WedocFormApi {
     /// `POST /cgi-bin/wedoc/modify_form` ([official documentation](https://developer.work.weixin.qq.com/document/path/97462))
     ///
     /// Endpoint id `wedoc_form.modify`; not safe to repeat, so it is sent at most once.
+    ///
+    /// Credential: a corp's `access_token` (a client built with `.corp_id(..).secret(..)`, or made by `authorized_corp` or `downstream_corp`).
     ///
     /// # Example
     ///
@@ -7440,6 +7482,8 @@ impl WedocFormApi {
     /// `POST /cgi-bin/wedoc/get_form_info` ([official documentation](https://developer.work.weixin.qq.com/document/path/97817))
     ///
     /// Endpoint id `wedoc_form.get_info`; safe to retry, so busy answers and transport failures are retried.
+    ///
+    /// Credential: a corp's `access_token` (a client built with `.corp_id(..).secret(..)`, or made by `authorized_corp` or `downstream_corp`).
     ///
     /// # Example
     ///
@@ -7557,6 +7601,8 @@ impl WedocFormApi {
     ///
     /// Endpoint id `wedoc_form.get_answer`; safe to retry, so busy answers and transport failures are retried.
     ///
+    /// Credential: a corp's `access_token` (a client built with `.corp_id(..).secret(..)`, or made by `authorized_corp` or `downstream_corp`).
+    ///
     /// # Example
     ///
     /// ```no_run
@@ -7633,6 +7679,8 @@ impl WedocFormApi {
     ///
     /// Endpoint id `wedoc_form.get_statistic`; safe to retry, so busy answers and transport failures are retried.
     ///
+    /// Credential: a corp's `access_token` (a client built with `.corp_id(..).secret(..)`, or made by `authorized_corp` or `downstream_corp`).
+    ///
     /// # Example
     ///
     /// ```no_run
@@ -7702,6 +7750,8 @@ impl WedocSmartdocApi {
     ///
     /// Endpoint id `wedoc_smartdoc.publish`; not safe to repeat, so it is sent at most once.
     ///
+    /// Credential: a corp's `access_token` (a client built with `.corp_id(..).secret(..)`, or made by `authorized_corp` or `downstream_corp`).
+    ///
     /// # Example
     ///
     /// ```no_run
@@ -7759,6 +7809,8 @@ impl WedocSmartdocApi {
     ///
     /// Endpoint id `wedoc_smartdoc.cancel_publish`; not safe to repeat, so it is sent at most once.
     ///
+    /// Credential: a corp's `access_token` (a client built with `.corp_id(..).secret(..)`, or made by `authorized_corp` or `downstream_corp`).
+    ///
     /// # Example
     ///
     /// ```no_run
@@ -7797,6 +7849,8 @@ impl WedocSmartdocApi {
     /// `POST /cgi-bin/wedoc/smartdoc/publish_setting` ([official documentation](https://developer.work.weixin.qq.com/document/path/101618))
     ///
     /// Endpoint id `wedoc_smartdoc.publish_setting`; not safe to repeat, so it is sent at most once.
+    ///
+    /// Credential: a corp's `access_token` (a client built with `.corp_id(..).secret(..)`, or made by `authorized_corp` or `downstream_corp`).
     ///
     /// # Example
     ///
@@ -7852,6 +7906,8 @@ impl WedocSmartdocApi {
     /// `POST /cgi-bin/wedoc/smartdoc/get_page_hierarchy` ([official documentation](https://developer.work.weixin.qq.com/document/path/101619))
     ///
     /// Endpoint id `wedoc_smartdoc.get_page_hierarchy`; safe to retry, so busy answers and transport failures are retried.
+    ///
+    /// Credential: a corp's `access_token` (a client built with `.corp_id(..).secret(..)`, or made by `authorized_corp` or `downstream_corp`).
     ///
     /// # Example
     ///
@@ -7909,6 +7965,8 @@ impl WedocSmartdocApi {
     ///
     /// Endpoint id `wedoc_smartdoc.add_page`; not safe to repeat, so it is sent at most once.
     ///
+    /// Credential: a corp's `access_token` (a client built with `.corp_id(..).secret(..)`, or made by `authorized_corp` or `downstream_corp`).
+    ///
     /// # Example
     ///
     /// ```no_run
@@ -7964,6 +8022,8 @@ impl WedocSmartdocApi {
     /// `POST /cgi-bin/wedoc/smartdoc/update_page` ([official documentation](https://developer.work.weixin.qq.com/document/path/101621))
     ///
     /// Endpoint id `wedoc_smartdoc.update_page`; not safe to repeat, so it is sent at most once.
+    ///
+    /// Credential: a corp's `access_token` (a client built with `.corp_id(..).secret(..)`, or made by `authorized_corp` or `downstream_corp`).
     ///
     /// # Example
     ///
@@ -8021,6 +8081,8 @@ impl WedocSmartdocApi {
     ///
     /// Endpoint id `wedoc_smartdoc.delete_page`; not safe to repeat, so it is sent at most once.
     ///
+    /// Credential: a corp's `access_token` (a client built with `.corp_id(..).secret(..)`, or made by `authorized_corp` or `downstream_corp`).
+    ///
     /// # Example
     ///
     /// ```no_run
@@ -8061,6 +8123,8 @@ impl WedocSmartdocApi {
     /// `POST /cgi-bin/wedoc/smartdoc/add_blocks` ([official documentation](https://developer.work.weixin.qq.com/document/path/101623))
     ///
     /// Endpoint id `wedoc_smartdoc.add_blocks`; not safe to repeat, so it is sent at most once.
+    ///
+    /// Credential: a corp's `access_token` (a client built with `.corp_id(..).secret(..)`, or made by `authorized_corp` or `downstream_corp`).
     ///
     /// # Example
     ///
@@ -8126,6 +8190,8 @@ impl WedocSmartdocApi {
     ///
     /// Endpoint id `wedoc_smartdoc.update_blocks`; not safe to repeat, so it is sent at most once.
     ///
+    /// Credential: a corp's `access_token` (a client built with `.corp_id(..).secret(..)`, or made by `authorized_corp` or `downstream_corp`).
+    ///
     /// # Example
     ///
     /// ```no_run
@@ -8189,6 +8255,8 @@ impl WedocSmartdocApi {
     ///
     /// Endpoint id `wedoc_smartdoc.delete_blocks`; not safe to repeat, so it is sent at most once.
     ///
+    /// Credential: a corp's `access_token` (a client built with `.corp_id(..).secret(..)`, or made by `authorized_corp` or `downstream_corp`).
+    ///
     /// # Example
     ///
     /// ```no_run
@@ -8231,6 +8299,8 @@ impl WedocSmartdocApi {
     /// `POST /cgi-bin/wedoc/smartdoc/get_block_list` ([official documentation](https://developer.work.weixin.qq.com/document/path/101626))
     ///
     /// Endpoint id `wedoc_smartdoc.get_block_list`; safe to retry, so busy answers and transport failures are retried.
+    ///
+    /// Credential: a corp's `access_token` (a client built with `.corp_id(..).secret(..)`, or made by `authorized_corp` or `downstream_corp`).
     ///
     /// # Example
     ///
@@ -8290,6 +8360,8 @@ impl WedocSmartdocApi {
     ///
     /// Endpoint id `wedoc_smartdoc.export_task`; not safe to repeat, so it is sent at most once.
     ///
+    /// Credential: a corp's `access_token` (a client built with `.corp_id(..).secret(..)`, or made by `authorized_corp` or `downstream_corp`).
+    ///
     /// # Example
     ///
     /// ```no_run
@@ -8334,6 +8406,8 @@ impl WedocSmartdocApi {
     ///
     /// Endpoint id `wedoc_smartdoc.get_export_result`; safe to retry, so busy answers and transport failures are retried.
     ///
+    /// Credential: a corp's `access_token` (a client built with `.corp_id(..).secret(..)`, or made by `authorized_corp` or `downstream_corp`).
+    ///
     /// # Example
     ///
     /// ```no_run
@@ -8375,6 +8449,8 @@ impl WedocSmartdocApi {
     ///
     /// Endpoint id `wedoc_smartdoc.get_smartsheet_info`; not safe to repeat, so it is sent at most once.
     ///
+    /// Credential: a corp's `access_token` (a client built with `.corp_id(..).secret(..)`, or made by `authorized_corp` or `downstream_corp`).
+    ///
     /// # Example
     ///
     /// ```no_run
@@ -8414,6 +8490,8 @@ impl WedocSmartdocApi {
     /// `POST /cgi-bin/wedoc/smartdoc/add_smartsheet` ([official documentation](https://developer.work.weixin.qq.com/document/path/101629))
     ///
     /// Endpoint id `wedoc_smartdoc.add_smartsheet`; not safe to repeat, so it is sent at most once.
+    ///
+    /// Credential: a corp's `access_token` (a client built with `.corp_id(..).secret(..)`, or made by `authorized_corp` or `downstream_corp`).
     ///
     /// # Example
     ///
@@ -8469,6 +8547,8 @@ impl WedocSmartdocApi {
     ///
     /// Endpoint id `wedoc_smartdoc.delete_smartsheet`; not safe to repeat, so it is sent at most once.
     ///
+    /// Credential: a corp's `access_token` (a client built with `.corp_id(..).secret(..)`, or made by `authorized_corp` or `downstream_corp`).
+    ///
     /// # Example
     ///
     /// ```no_run
@@ -8509,6 +8589,8 @@ impl WedocSmartdocApi {
     /// `POST /cgi-bin/wedoc/smartdoc/update_smartsheet` ([official documentation](https://developer.work.weixin.qq.com/document/path/101631))
     ///
     /// Endpoint id `wedoc_smartdoc.update_smartsheet`; not safe to repeat, so it is sent at most once.
+    ///
+    /// Credential: a corp's `access_token` (a client built with `.corp_id(..).secret(..)`, or made by `authorized_corp` or `downstream_corp`).
     ///
     /// # Example
     ///
@@ -8572,6 +8654,8 @@ impl WedocSmartsheetApi {
     ///
     /// Endpoint id `wedoc_smartsheet.add_sheet`; not safe to repeat, so it is sent at most once.
     ///
+    /// Credential: a corp's `access_token` (a client built with `.corp_id(..).secret(..)`, or made by `authorized_corp` or `downstream_corp`).
+    ///
     /// # Example
     ///
     /// ```no_run
@@ -8621,6 +8705,8 @@ impl WedocSmartsheetApi {
     ///
     /// Endpoint id `wedoc_smartsheet.delete_sheet`; not safe to repeat, so it is sent at most once.
     ///
+    /// Credential: a corp's `access_token` (a client built with `.corp_id(..).secret(..)`, or made by `authorized_corp` or `downstream_corp`).
+    ///
     /// # Example
     ///
     /// ```no_run
@@ -8661,6 +8747,8 @@ impl WedocSmartsheetApi {
     /// `POST /cgi-bin/wedoc/smartsheet/update_sheet` ([official documentation](https://developer.work.weixin.qq.com/document/path/99898))
     ///
     /// Endpoint id `wedoc_smartsheet.update_sheet`; not safe to repeat, so it is sent at most once.
+    ///
+    /// Credential: a corp's `access_token` (a client built with `.corp_id(..).secret(..)`, or made by `authorized_corp` or `downstream_corp`).
     ///
     /// # Example
     ///
@@ -8708,6 +8796,8 @@ impl WedocSmartsheetApi {
     /// `POST /cgi-bin/wedoc/smartsheet/get_sheet` ([official documentation](https://developer.work.weixin.qq.com/document/path/99911))
     ///
     /// Endpoint id `wedoc_smartsheet.get_sheet`; safe to retry, so busy answers and transport failures are retried.
+    ///
+    /// Credential: a corp's `access_token` (a client built with `.corp_id(..).secret(..)`, or made by `authorized_corp` or `downstream_corp`).
     ///
     /// # Example
     ///
@@ -8768,6 +8858,8 @@ impl WedocSmartsheetApi {
     ///
     /// Endpoint id `wedoc_smartsheet.add_view`; not safe to repeat, so it is sent at most once.
     ///
+    /// Credential: a corp's `access_token` (a client built with `.corp_id(..).secret(..)`, or made by `authorized_corp` or `downstream_corp`).
+    ///
     /// # Example
     ///
     /// ```no_run
@@ -8820,6 +8912,8 @@ impl WedocSmartsheetApi {
     ///
     /// Endpoint id `wedoc_smartsheet.delete_views`; not safe to repeat, so it is sent at most once.
     ///
+    /// Credential: a corp's `access_token` (a client built with `.corp_id(..).secret(..)`, or made by `authorized_corp` or `downstream_corp`).
+    ///
     /// # Example
     ///
     /// ```no_run
@@ -8862,6 +8956,8 @@ impl WedocSmartsheetApi {
     /// `POST /cgi-bin/wedoc/smartsheet/update_view` ([official documentation](https://developer.work.weixin.qq.com/document/path/99902))
     ///
     /// Endpoint id `wedoc_smartsheet.update_view`; not safe to repeat, so it is sent at most once.
+    ///
+    /// Credential: a corp's `access_token` (a client built with `.corp_id(..).secret(..)`, or made by `authorized_corp` or `downstream_corp`).
     ///
     /// # Example
     ///
@@ -8950,6 +9046,8 @@ impl WedocSmartsheetApi {
     ///
     /// Endpoint id `wedoc_smartsheet.get_views`; safe to retry, so busy answers and transport failures are retried.
     ///
+    /// Credential: a corp's `access_token` (a client built with `.corp_id(..).secret(..)`, or made by `authorized_corp` or `downstream_corp`).
+    ///
     /// # Example
     ///
     /// ```no_run
@@ -9006,6 +9104,8 @@ impl WedocSmartsheetApi {
     /// `POST /cgi-bin/wedoc/smartsheet/add_fields` ([official documentation](https://developer.work.weixin.qq.com/document/path/99904))
     ///
     /// Endpoint id `wedoc_smartsheet.add_fields`; not safe to repeat, so it is sent at most once.
+    ///
+    /// Credential: a corp's `access_token` (a client built with `.corp_id(..).secret(..)`, or made by `authorized_corp` or `downstream_corp`).
     ///
     /// # Example
     ///
@@ -9064,6 +9164,8 @@ impl WedocSmartsheetApi {
     ///
     /// Endpoint id `wedoc_smartsheet.delete_fields`; not safe to repeat, so it is sent at most once.
     ///
+    /// Credential: a corp's `access_token` (a client built with `.corp_id(..).secret(..)`, or made by `authorized_corp` or `downstream_corp`).
+    ///
     /// # Example
     ///
     /// ```no_run
@@ -9106,6 +9208,8 @@ impl WedocSmartsheetApi {
     /// `POST /cgi-bin/wedoc/smartsheet/update_fields` ([official documentation](https://developer.work.weixin.qq.com/document/path/99906))
     ///
     /// Endpoint id `wedoc_smartsheet.update_fields`; not safe to repeat, so it is sent at most once.
+    ///
+    /// Credential: a corp's `access_token` (a client built with `.corp_id(..).secret(..)`, or made by `authorized_corp` or `downstream_corp`).
     ///
     /// # Example
     ///
@@ -9165,6 +9269,8 @@ impl WedocSmartsheetApi {
     ///
     /// Endpoint id `wedoc_smartsheet.get_fields`; safe to retry, so busy answers and transport failures are retried.
     ///
+    /// Credential: a corp's `access_token` (a client built with `.corp_id(..).secret(..)`, or made by `authorized_corp` or `downstream_corp`).
+    ///
     /// # Example
     ///
     /// ```no_run
@@ -9214,6 +9320,8 @@ impl WedocSmartsheetApi {
     /// `POST /cgi-bin/wedoc/smartsheet/add_field_group` ([official documentation](https://developer.work.weixin.qq.com/document/path/101100))
     ///
     /// Endpoint id `wedoc_smartsheet.add_field_group`; not safe to repeat, so it is sent at most once.
+    ///
+    /// Credential: a corp's `access_token` (a client built with `.corp_id(..).secret(..)`, or made by `authorized_corp` or `downstream_corp`).
     ///
     /// # Example
     ///
@@ -9281,6 +9389,8 @@ impl WedocSmartsheetApi {
     ///
     /// Endpoint id `wedoc_smartsheet.delete_field_groups`; not safe to repeat, so it is sent at most once.
     ///
+    /// Credential: a corp's `access_token` (a client built with `.corp_id(..).secret(..)`, or made by `authorized_corp` or `downstream_corp`).
+    ///
     /// # Example
     ///
     /// ```no_run
@@ -9323,6 +9433,8 @@ impl WedocSmartsheetApi {
     /// `POST /cgi-bin/wedoc/smartsheet/update_field_group` ([official documentation](https://developer.work.weixin.qq.com/document/path/101101))
     ///
     /// Endpoint id `wedoc_smartsheet.update_field_group`; not safe to repeat, so it is sent at most once.
+    ///
+    /// Credential: a corp's `access_token` (a client built with `.corp_id(..).secret(..)`, or made by `authorized_corp` or `downstream_corp`).
     ///
     /// # Example
     ///
@@ -9391,6 +9503,8 @@ impl WedocSmartsheetApi {
     ///
     /// Endpoint id `wedoc_smartsheet.get_field_groups`; safe to retry, so busy answers and transport failures are retried.
     ///
+    /// Credential: a corp's `access_token` (a client built with `.corp_id(..).secret(..)`, or made by `authorized_corp` or `downstream_corp`).
+    ///
     /// # Example
     ///
     /// ```no_run
@@ -9448,6 +9562,8 @@ impl WedocSmartsheetApi {
     /// `POST /cgi-bin/wedoc/smartsheet/add_records` ([official documentation](https://developer.work.weixin.qq.com/document/path/99907))
     ///
     /// Endpoint id `wedoc_smartsheet.add_records`; not safe to repeat, so it is sent at most once.
+    ///
+    /// Credential: a corp's `access_token` (a client built with `.corp_id(..).secret(..)`, or made by `authorized_corp` or `downstream_corp`).
     ///
     /// # Example
     ///
@@ -9513,6 +9629,8 @@ impl WedocSmartsheetApi {
     ///
     /// Endpoint id `wedoc_smartsheet.delete_records`; not safe to repeat, so it is sent at most once.
     ///
+    /// Credential: a corp's `access_token` (a client built with `.corp_id(..).secret(..)`, or made by `authorized_corp` or `downstream_corp`).
+    ///
     /// # Example
     ///
     /// ```no_run
@@ -9555,6 +9673,8 @@ impl WedocSmartsheetApi {
     /// `POST /cgi-bin/wedoc/smartsheet/update_records` ([official documentation](https://developer.work.weixin.qq.com/document/path/99909))
     ///
     /// Endpoint id `wedoc_smartsheet.update_records`; not safe to repeat, so it is sent at most once.
+    ///
+    /// Credential: a corp's `access_token` (a client built with `.corp_id(..).secret(..)`, or made by `authorized_corp` or `downstream_corp`).
     ///
     /// # Example
     ///
@@ -9621,6 +9741,8 @@ impl WedocSmartsheetApi {
     ///
     /// Endpoint id `wedoc_smartsheet.get_records`; safe to retry, so busy answers and transport failures are retried.
     ///
+    /// Credential: a corp's `access_token` (a client built with `.corp_id(..).secret(..)`, or made by `authorized_corp` or `downstream_corp`).
+    ///
     /// # Example
     ///
     /// ```no_run
@@ -9686,6 +9808,8 @@ impl WedocSmartsheetApi {
     ///
     /// Endpoint id `wedoc_smartsheet.groupchat_list`; safe to retry, so busy answers and transport failures are retried.
     ///
+    /// Credential: a corp's `access_token` (a client built with `.corp_id(..).secret(..)`, or made by `authorized_corp` or `downstream_corp`).
+    ///
     /// # Example
     ///
     /// ```no_run
@@ -9733,6 +9857,8 @@ impl WedocSmartsheetApi {
     /// `POST /cgi-bin/wedoc/smartsheet/groupchat/get` ([official documentation](https://developer.work.weixin.qq.com/document/path/101028))
     ///
     /// Endpoint id `wedoc_smartsheet.groupchat_get`; safe to retry, so busy answers and transport failures are retried.
+    ///
+    /// Credential: a corp's `access_token` (a client built with `.corp_id(..).secret(..)`, or made by `authorized_corp` or `downstream_corp`).
     ///
     /// # Example
     ///
@@ -9782,6 +9908,8 @@ impl WedocSmartsheetApi {
     ///
     /// Endpoint id `wedoc_smartsheet.groupchat_update`; not safe to repeat, so it is sent at most once.
     ///
+    /// Credential: a corp's `access_token` (a client built with `.corp_id(..).secret(..)`, or made by `authorized_corp` or `downstream_corp`).
+    ///
     /// # Example
     ///
     /// ```no_run
@@ -9825,6 +9953,8 @@ impl WedocSmartsheetApi {
     /// `POST /cgi-bin/wedoc/smartsheet/webhook` ([official documentation](https://developer.work.weixin.qq.com/document/path/101260))
     ///
     /// Endpoint id `wedoc_smartsheet.webhook`; not safe to repeat, so it is sent at most once.
+    ///
+    /// Credential: a group robot's webhook key (`Client::builder().webhook_key(..)`); no token.
     ///
     /// # Example
     ///
@@ -9881,6 +10011,8 @@ impl WedocSmartsheetApi {
     /// `POST /cgi-bin/wedoc/smartsheet/content_priv/get_sheet_priv` ([official documentation](https://developer.work.weixin.qq.com/document/path/99935))
     ///
     /// Endpoint id `wedoc_smartsheet.get_sheet_priv`; safe to retry, so busy answers and transport failures are retried.
+    ///
+    /// Credential: a corp's `access_token` (a client built with `.corp_id(..).secret(..)`, or made by `authorized_corp` or `downstream_corp`).
     ///
     /// # Example
     ///
@@ -9967,6 +10099,8 @@ impl WedocSmartsheetApi {
     ///
     /// Endpoint id `wedoc_smartsheet.update_sheet_priv`; not safe to repeat, so it is sent at most once.
     ///
+    /// Credential: a corp's `access_token` (a client built with `.corp_id(..).secret(..)`, or made by `authorized_corp` or `downstream_corp`).
+    ///
     /// # Example
     ///
     /// ```no_run
@@ -10015,6 +10149,8 @@ impl WedocSmartsheetApi {
     ///
     /// Endpoint id `wedoc_smartsheet.create_rule`; not safe to repeat, so it is sent at most once.
     ///
+    /// Credential: a corp's `access_token` (a client built with `.corp_id(..).secret(..)`, or made by `authorized_corp` or `downstream_corp`).
+    ///
     /// # Example
     ///
     /// ```no_run
@@ -10056,6 +10192,8 @@ impl WedocSmartsheetApi {
     /// `POST /cgi-bin/wedoc/smartsheet/content_priv/mod_rule_member` ([official documentation](https://developer.work.weixin.qq.com/document/path/99935))
     ///
     /// Endpoint id `wedoc_smartsheet.mod_rule_member`; not safe to repeat, so it is sent at most once.
+    ///
+    /// Credential: a corp's `access_token` (a client built with `.corp_id(..).secret(..)`, or made by `authorized_corp` or `downstream_corp`).
     ///
     /// # Example
     ///
@@ -10107,6 +10245,8 @@ impl WedocSmartsheetApi {
     ///
     /// Endpoint id `wedoc_smartsheet.delete_rule`; not safe to repeat, so it is sent at most once.
     ///
+    /// Credential: a corp's `access_token` (a client built with `.corp_id(..).secret(..)`, or made by `authorized_corp` or `downstream_corp`).
+    ///
     /// # Example
     ///
     /// ```no_run
@@ -10154,6 +10294,8 @@ impl WedocSpreadsheetApi {
     /// `POST /cgi-bin/wedoc/spreadsheet/batch_update` ([official documentation](https://developer.work.weixin.qq.com/document/path/97628))
     ///
     /// Endpoint id `wedoc_spreadsheet.batch_update`; not safe to repeat, so it is sent at most once.
+    ///
+    /// Credential: a corp's `access_token` (a client built with `.corp_id(..).secret(..)`, or made by `authorized_corp` or `downstream_corp`).
     ///
     /// # Example
     ///
@@ -10251,6 +10393,8 @@ impl WedocSpreadsheetApi {
     ///
     /// Endpoint id `wedoc_spreadsheet.get_sheet_properties`; safe to retry, so busy answers and transport failures are retried.
     ///
+    /// Credential: a corp's `access_token` (a client built with `.corp_id(..).secret(..)`, or made by `authorized_corp` or `downstream_corp`).
+    ///
     /// # Example
     ///
     /// ```no_run
@@ -10297,6 +10441,8 @@ impl WedocSpreadsheetApi {
     /// `POST /cgi-bin/wedoc/spreadsheet/get_sheet_range_data` ([official documentation](https://developer.work.weixin.qq.com/document/path/97661))
     ///
     /// Endpoint id `wedoc_spreadsheet.get_range_data`; safe to retry, so busy answers and transport failures are retried.
+    ///
+    /// Credential: a corp's `access_token` (a client built with `.corp_id(..).secret(..)`, or made by `authorized_corp` or `downstream_corp`).
     ///
     /// # Example
     ///

@@ -1477,6 +1477,8 @@ impl WedriveApi {
     ///
     /// Endpoint id `wedrive.pro_info`; safe to retry, so busy answers and transport failures are retried.
     ///
+    /// Credential: a corp's `access_token` (a client built with `.corp_id(..).secret(..)`, or made by `authorized_corp` or `downstream_corp`).
+    ///
     /// # Example
     ///
     /// ```no_run
@@ -1515,6 +1517,8 @@ impl WedriveApi {
     ///
     /// Endpoint id `wedrive.capacity`; safe to retry, so busy answers and transport failures are retried.
     ///
+    /// Credential: a corp's `access_token` (a client built with `.corp_id(..).secret(..)`, or made by `authorized_corp` or `downstream_corp`).
+    ///
     /// # Example
     ///
     /// ```no_run
@@ -1550,6 +1554,8 @@ impl WedriveApi {
     /// `POST /cgi-bin/wedrive/vip/batch_add` ([official documentation](https://developer.work.weixin.qq.com/document/path/99512))
     ///
     /// Endpoint id `wedrive.vip_batch_add`; not safe to repeat, so it is sent at most once.
+    ///
+    /// Credential: a corp's `access_token` (a client built with `.corp_id(..).secret(..)`, or made by `authorized_corp` or `downstream_corp`).
     ///
     /// # Example
     ///
@@ -1597,6 +1603,8 @@ impl WedriveApi {
     ///
     /// Endpoint id `wedrive.vip_batch_del`; not safe to repeat, so it is sent at most once.
     ///
+    /// Credential: a corp's `access_token` (a client built with `.corp_id(..).secret(..)`, or made by `authorized_corp` or `downstream_corp`).
+    ///
     /// # Example
     ///
     /// ```no_run
@@ -1642,6 +1650,8 @@ impl WedriveApi {
     /// `POST /cgi-bin/wedrive/vip/list` ([official documentation](https://developer.work.weixin.qq.com/document/path/99514))
     ///
     /// Endpoint id `wedrive.vip_list`; safe to retry, so busy answers and transport failures are retried.
+    ///
+    /// Credential: a corp's `access_token` (a client built with `.corp_id(..).secret(..)`, or made by `authorized_corp` or `downstream_corp`).
     ///
     /// # Example
     ///
@@ -1694,6 +1704,8 @@ impl WedriveFileApi {
     ///
     /// Endpoint id `wedrive_file.create`; not safe to repeat, so it is sent at most once.
     ///
+    /// Credential: a corp's `access_token` (a client built with `.corp_id(..).secret(..)`, or made by `authorized_corp` or `downstream_corp`).
+    ///
     /// # Example
     ///
     /// ```no_run
@@ -1742,6 +1754,8 @@ impl WedriveFileApi {
     /// `POST /cgi-bin/wedrive/file_rename` ([official documentation](https://developer.work.weixin.qq.com/document/path/97883))
     ///
     /// Endpoint id `wedrive_file.rename`; not safe to repeat, so it is sent at most once.
+    ///
+    /// Credential: a corp's `access_token` (a client built with `.corp_id(..).secret(..)`, or made by `authorized_corp` or `downstream_corp`).
     ///
     /// # Example
     ///
@@ -1796,6 +1810,8 @@ impl WedriveFileApi {
     /// `POST /cgi-bin/wedrive/file_move` ([official documentation](https://developer.work.weixin.qq.com/document/path/97884))
     ///
     /// Endpoint id `wedrive_file.move_to`; not safe to repeat, so it is sent at most once.
+    ///
+    /// Credential: a corp's `access_token` (a client built with `.corp_id(..).secret(..)`, or made by `authorized_corp` or `downstream_corp`).
     ///
     /// # Example
     ///
@@ -1857,6 +1873,8 @@ impl WedriveFileApi {
     ///
     /// Endpoint id `wedrive_file.delete`; not safe to repeat, so it is sent at most once.
     ///
+    /// Credential: a corp's `access_token` (a client built with `.corp_id(..).secret(..)`, or made by `authorized_corp` or `downstream_corp`).
+    ///
     /// # Example
     ///
     /// ```no_run
@@ -1895,6 +1913,8 @@ impl WedriveFileApi {
     /// `POST /cgi-bin/wedrive/file_info` ([official documentation](https://developer.work.weixin.qq.com/document/path/97886))
     ///
     /// Endpoint id `wedrive_file.info`; safe to retry, so busy answers and transport failures are retried.
+    ///
+    /// Credential: a corp's `access_token` (a client built with `.corp_id(..).secret(..)`, or made by `authorized_corp` or `downstream_corp`).
     ///
     /// # Example
     ///
@@ -1945,6 +1965,8 @@ impl WedriveFileApi {
     /// `POST /cgi-bin/wedrive/file_list` ([official documentation](https://developer.work.weixin.qq.com/document/path/93657))
     ///
     /// Endpoint id `wedrive_file.list`; safe to retry, so busy answers and transport failures are retried.
+    ///
+    /// Credential: a corp's `access_token` (a client built with `.corp_id(..).secret(..)`, or made by `authorized_corp` or `downstream_corp`).
     ///
     /// # Example
     ///
@@ -2009,6 +2031,8 @@ impl WedriveFileApi {
     ///
     /// Endpoint id `wedrive_file.upload`; not safe to repeat, so it is sent at most once.
     ///
+    /// Credential: a corp's `access_token` (a client built with `.corp_id(..).secret(..)`, or made by `authorized_corp` or `downstream_corp`).
+    ///
     /// # Example
     ///
     /// ```no_run
@@ -2053,6 +2077,8 @@ impl WedriveFileApi {
     /// `POST /cgi-bin/wedrive/file_upload_init` ([official documentation](https://developer.work.weixin.qq.com/document/path/98004))
     ///
     /// Endpoint id `wedrive_file.upload_init`; not safe to repeat, so it is sent at most once.
+    ///
+    /// Credential: a corp's `access_token` (a client built with `.corp_id(..).secret(..)`, or made by `authorized_corp` or `downstream_corp`).
     ///
     /// # Example
     ///
@@ -2103,6 +2129,8 @@ impl WedriveFileApi {
     ///
     /// Endpoint id `wedrive_file.upload_part`; not safe to repeat, so it is sent at most once.
     ///
+    /// Credential: a corp's `access_token` (a client built with `.corp_id(..).secret(..)`, or made by `authorized_corp` or `downstream_corp`).
+    ///
     /// # Example
     ///
     /// ```no_run
@@ -2146,6 +2174,8 @@ impl WedriveFileApi {
     ///
     /// Endpoint id `wedrive_file.upload_finish`; not safe to repeat, so it is sent at most once.
     ///
+    /// Credential: a corp's `access_token` (a client built with `.corp_id(..).secret(..)`, or made by `authorized_corp` or `downstream_corp`).
+    ///
     /// # Example
     ///
     /// ```no_run
@@ -2186,6 +2216,8 @@ impl WedriveFileApi {
     ///
     /// Endpoint id `wedrive_file.download`; safe to retry, so busy answers and transport failures are retried.
     ///
+    /// Credential: a corp's `access_token` (a client built with `.corp_id(..).secret(..)`, or made by `authorized_corp` or `downstream_corp`).
+    ///
     /// # Example
     ///
     /// ```no_run
@@ -2225,6 +2257,8 @@ impl WedriveFileApi {
     /// `POST /cgi-bin/wedrive/file_acl_add` ([official documentation](https://developer.work.weixin.qq.com/document/path/93658))
     ///
     /// Endpoint id `wedrive_file.acl_add`; not safe to repeat, so it is sent at most once.
+    ///
+    /// Credential: a corp's `access_token` (a client built with `.corp_id(..).secret(..)`, or made by `authorized_corp` or `downstream_corp`).
     ///
     /// # Example
     ///
@@ -2282,6 +2316,8 @@ impl WedriveFileApi {
     ///
     /// Endpoint id `wedrive_file.acl_del`; not safe to repeat, so it is sent at most once.
     ///
+    /// Credential: a corp's `access_token` (a client built with `.corp_id(..).secret(..)`, or made by `authorized_corp` or `downstream_corp`).
+    ///
     /// # Example
     ///
     /// ```no_run
@@ -2338,6 +2374,8 @@ impl WedriveFileApi {
     ///
     /// Endpoint id `wedrive_file.setting`; not safe to repeat, so it is sent at most once.
     ///
+    /// Credential: a corp's `access_token` (a client built with `.corp_id(..).secret(..)`, or made by `authorized_corp` or `downstream_corp`).
+    ///
     /// # Example
     ///
     /// ```no_run
@@ -2383,6 +2421,8 @@ impl WedriveFileApi {
     ///
     /// Endpoint id `wedrive_file.share`; not safe to repeat, so it is sent at most once.
     ///
+    /// Credential: a corp's `access_token` (a client built with `.corp_id(..).secret(..)`, or made by `authorized_corp` or `downstream_corp`).
+    ///
     /// # Example
     ///
     /// ```no_run
@@ -2419,6 +2459,8 @@ impl WedriveFileApi {
     /// `POST /cgi-bin/wedrive/get_file_permission` ([official documentation](https://developer.work.weixin.qq.com/document/path/97891))
     ///
     /// Endpoint id `wedrive_file.get_permission`; safe to retry, so busy answers and transport failures are retried.
+    ///
+    /// Credential: a corp's `access_token` (a client built with `.corp_id(..).secret(..)`, or made by `authorized_corp` or `downstream_corp`).
     ///
     /// # Example
     ///
@@ -2496,6 +2538,8 @@ impl WedriveFileApi {
     ///
     /// Endpoint id `wedrive_file.secure_setting`; not safe to repeat, so it is sent at most once.
     ///
+    /// Credential: a corp's `access_token` (a client built with `.corp_id(..).secret(..)`, or made by `authorized_corp` or `downstream_corp`).
+    ///
     /// # Example
     ///
     /// ```no_run
@@ -2550,6 +2594,8 @@ impl WedriveSpaceApi {
     /// `POST /cgi-bin/wedrive/space_create` ([official documentation](https://developer.work.weixin.qq.com/document/path/93655))
     ///
     /// Endpoint id `wedrive_space.create`; not safe to repeat, so it is sent at most once.
+    ///
+    /// Credential: a corp's `access_token` (a client built with `.corp_id(..).secret(..)`, or made by `authorized_corp` or `downstream_corp`).
     ///
     /// # Example
     ///
@@ -2606,6 +2652,8 @@ impl WedriveSpaceApi {
     ///
     /// Endpoint id `wedrive_space.rename`; not safe to repeat, so it is sent at most once.
     ///
+    /// Credential: a corp's `access_token` (a client built with `.corp_id(..).secret(..)`, or made by `authorized_corp` or `downstream_corp`).
+    ///
     /// # Example
     ///
     /// ```no_run
@@ -2647,6 +2695,8 @@ impl WedriveSpaceApi {
     ///
     /// Endpoint id `wedrive_space.dismiss`; not safe to repeat, so it is sent at most once.
     ///
+    /// Credential: a corp's `access_token` (a client built with `.corp_id(..).secret(..)`, or made by `authorized_corp` or `downstream_corp`).
+    ///
     /// # Example
     ///
     /// ```no_run
@@ -2682,6 +2732,8 @@ impl WedriveSpaceApi {
     /// `POST /cgi-bin/wedrive/space_info` ([official documentation](https://developer.work.weixin.qq.com/document/path/97858))
     ///
     /// Endpoint id `wedrive_space.info`; safe to retry, so busy answers and transport failures are retried.
+    ///
+    /// Credential: a corp's `access_token` (a client built with `.corp_id(..).secret(..)`, or made by `authorized_corp` or `downstream_corp`).
     ///
     /// # Example
     ///
@@ -2746,6 +2798,8 @@ impl WedriveSpaceApi {
     /// `POST /cgi-bin/wedrive/new_space_info` ([official documentation](https://developer.work.weixin.qq.com/document/path/97878))
     ///
     /// Endpoint id `wedrive_space.new_info`; safe to retry, so busy answers and transport failures are retried.
+    ///
+    /// Credential: a corp's `access_token` (a client built with `.corp_id(..).secret(..)`, or made by `authorized_corp` or `downstream_corp`).
     ///
     /// # Example
     ///
@@ -2820,6 +2874,8 @@ impl WedriveSpaceApi {
     ///
     /// Endpoint id `wedrive_space.acl_add`; not safe to repeat, so it is sent at most once.
     ///
+    /// Credential: a corp's `access_token` (a client built with `.corp_id(..).secret(..)`, or made by `authorized_corp` or `downstream_corp`).
+    ///
     /// # Example
     ///
     /// ```no_run
@@ -2875,6 +2931,8 @@ impl WedriveSpaceApi {
     /// `POST /cgi-bin/wedrive/space_acl_del` ([official documentation](https://developer.work.weixin.qq.com/document/path/97875))
     ///
     /// Endpoint id `wedrive_space.acl_del`; not safe to repeat, so it is sent at most once.
+    ///
+    /// Credential: a corp's `access_token` (a client built with `.corp_id(..).secret(..)`, or made by `authorized_corp` or `downstream_corp`).
     ///
     /// # Example
     ///
@@ -2932,6 +2990,8 @@ impl WedriveSpaceApi {
     ///
     /// Endpoint id `wedrive_space.setting`; not safe to repeat, so it is sent at most once.
     ///
+    /// Credential: a corp's `access_token` (a client built with `.corp_id(..).secret(..)`, or made by `authorized_corp` or `downstream_corp`).
+    ///
     /// # Example
     ///
     /// ```no_run
@@ -2970,6 +3030,8 @@ impl WedriveSpaceApi {
     /// `POST /cgi-bin/wedrive/space_share` ([official documentation](https://developer.work.weixin.qq.com/document/path/97877))
     ///
     /// Endpoint id `wedrive_space.share`; not safe to repeat, so it is sent at most once.
+    ///
+    /// Credential: a corp's `access_token` (a client built with `.corp_id(..).secret(..)`, or made by `authorized_corp` or `downstream_corp`).
     ///
     /// # Example
     ///

@@ -103,6 +103,18 @@ impl SharedStore {
         }
     }
 
+    /// The value under `key`; `None` when absent or when the store failed (logged once).
+    pub(crate) async fn get(&self, key: &TokenKey) -> Option<Token> {
+        let found = self.store.get(key).await;
+        self.check(key, "get", found).flatten()
+    }
+
+    /// [`TokenStore::set_if_newer`]; `None` when the store failed (logged once).
+    pub(crate) async fn set_if_newer(&self, key: &TokenKey, token: Token) -> Option<bool> {
+        let stored = self.store.set_if_newer(key, token).await;
+        self.check(key, "set_if_newer", stored)
+    }
+
     /// `Some` on success; on failure `None`, logged as a warning only when the store was
     /// working until now (later failures go to debug), and its recovery once at info.
     fn check<T>(&self, key: &TokenKey, op: &'static str, outcome: Result<T>) -> Option<T> {
@@ -227,6 +239,10 @@ impl TokenCache {
         &self.inner.store
     }
 
+    pub(crate) fn key(&self) -> &TokenKey {
+        &self.inner.key
+    }
+
     /// A usable token: the local copy if fresh, else the store's if fresh, else one
     /// obtained by `fetch`, run once for every caller waiting at that moment in this
     /// process (and, when the store has a lock, in every process sharing it).
@@ -331,6 +347,8 @@ impl CacheInner {
         let mut failure = lock(&self.failure);
         match outcome {
             Ok(_) => *failure = None,
+            // Waiting for a pushed ticket costs no request: look again on the next call.
+            Err(Error::MissingTicket { .. }) => {}
             Err(e) => {
                 let consecutive = failure.as_ref().map_or(0, |f| f.consecutive) + 1;
                 let s = &self.settings;

@@ -30,6 +30,18 @@ static INVALIDATE: LazyLock<redis::Script> = LazyLock::new(|| {
 });
 
 /// Releases a lock only if this holder's lease still holds it.
+/// Replaces the token unless the stored one expires later (ARGV: value, expires_at).
+static SET_IF_NEWER: LazyLock<redis::Script> = LazyLock::new(|| {
+    redis::Script::new(
+        "local held = tonumber(redis.call('HGET', KEYS[1], 'expires_at')) \
+         if held and held > tonumber(ARGV[2]) then return 0 end \
+         redis.call('DEL', KEYS[1]) \
+         redis.call('HSET', KEYS[1], 'value', ARGV[1], 'expires_at', ARGV[2]) \
+         redis.call('EXPIREAT', KEYS[1], ARGV[2]) \
+         return 1",
+    )
+});
+
 static UNLOCK: LazyLock<redis::Script> = LazyLock::new(|| {
     redis::Script::new(
         "if redis.call('GET', KEYS[1]) == ARGV[1] then \
@@ -203,6 +215,23 @@ impl TokenStore for RedisTokenStore {
                 .invoke_async::<i64>(&mut conn)
                 .await
                 .map(drop)
+                .map_err(Error::token_store)
+        })
+    }
+
+    fn set_if_newer<'a>(&'a self, key: &'a TokenKey, token: Token) -> StoreFuture<'a, bool> {
+        Box::pin(async move {
+            if !token.is_valid_at(now_unix()) {
+                return Ok(false);
+            }
+            let mut conn = self.conn.clone();
+            SET_IF_NEWER
+                .key(key.storage_key())
+                .arg(token.value())
+                .arg(token.expires_at())
+                .invoke_async::<i64>(&mut conn)
+                .await
+                .map(|stored| stored == 1)
                 .map_err(Error::token_store)
         })
     }
