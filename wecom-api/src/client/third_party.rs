@@ -6,6 +6,7 @@ use std::sync::{Arc, PoisonError};
 
 use super::Client;
 use super::principal::{Principal, TICKET_LIFETIME_SECS};
+use crate::Secret;
 use crate::error::{Error, Result};
 use crate::token::{Token, now_unix};
 
@@ -30,8 +31,9 @@ impl CorpGroupKind {
 
 impl Client {
     /// A client for a corp that authorised this suite, from its corp id and the
-    /// permanent code of the authorisation (`service/get_permanent_code`, or the
-    /// `create_auth` callback with `service/v2/get_permanent_code`).
+    /// permanent code of the authorisation (a `String` or the `Secret` that
+    /// `service/get_permanent_code` or `service/v2/get_permanent_code` answer, after the
+    /// `create_auth` notification).
     ///
     /// Its `access_token` comes from `service/get_corp_token` with this suite's token,
     /// is kept in the same token store under a key of its own, and is refreshed by itself
@@ -48,7 +50,7 @@ impl Client {
     pub fn authorized_corp(
         &self,
         corp_id: impl Into<String>,
-        permanent_code: impl Into<String>,
+        permanent_code: impl Into<Secret>,
     ) -> Result<Client> {
         if !matches!(self.inner.principal, Principal::Suite { .. }) {
             return Err(self.not_for("authorized_corp", "a suite client"));
@@ -56,7 +58,7 @@ impl Client {
         let principal = Principal::AuthorizedCorp {
             suite: self.clone(),
             corp_id: non_empty(corp_id.into(), "corp_id")?,
-            permanent_code: non_empty(permanent_code.into(), "permanent_code")?,
+            permanent_code: non_empty(permanent_code.into().into_inner(), "permanent_code")?,
         };
         Ok(self.derived(principal))
     }
@@ -98,7 +100,7 @@ impl Client {
     pub fn device(
         &self,
         device_sn: impl Into<String>,
-        device_secret: impl Into<String>,
+        device_secret: impl Into<Secret>,
     ) -> Result<Client> {
         if !matches!(self.inner.principal, Principal::Model { .. }) {
             return Err(self.not_for("device", "a hardware model client"));
@@ -106,7 +108,7 @@ impl Client {
         let principal = Principal::Device {
             model: self.clone(),
             device_sn: non_empty(device_sn.into(), "device_sn")?,
-            device_secret: non_empty(device_secret.into(), "device_secret")?,
+            device_secret: non_empty(device_secret.into().into_inner(), "device_secret")?,
         };
         Ok(self.derived(principal))
     }
@@ -137,6 +139,13 @@ impl Client {
             .map_or(now, |t| t.min(now));
         let token = Token::new(ticket, pushed.saturating_add(TICKET_LIFETIME_SECS));
         if !token.is_valid_at(now) {
+            // Usually a push retried long after, or a clock far from WeCom's.
+            tracing::warn!(
+                id = self.inner.principal.id(),
+                pushed,
+                now,
+                "ignored a pushed ticket more than 30 minutes old"
+            );
             return Ok(false);
         }
         let newer_here = {
