@@ -22,6 +22,8 @@
 use std::fmt;
 
 use serde::de::{self, Deserializer, SeqAccess, Visitor};
+
+mod json_path;
 /// Largest float that still converts to an `i64` exactly enough for ids and timestamps.
 const I64_FLOAT_LIMIT: f64 = 9_223_372_036_854_775_807.0;
 
@@ -453,13 +455,11 @@ fn leading_zero_errcode(body: &[u8]) -> bool {
     expect(i, b",") || expect(i, b"}")
 }
 
-/// The envelope failed to parse: parse again, tracking the path, to say where.
+/// The envelope failed to parse: parse again to say where.
 #[cold]
 fn envelope_error(body: &[u8]) -> DecodeError {
-    match serde_path_to_error::deserialize::<_, Envelope>(
-        &mut serde_json::Deserializer::from_slice(body),
-    ) {
-        Err(e) => e.into(),
+    match serde_json::from_slice::<Envelope>(body) {
+        Err(e) => DecodeError::at(body, &e),
         // Unreachable in practice: the plain parse failed on the same bytes.
         Ok(_) => DecodeError {
             path: ".".to_owned(),
@@ -468,18 +468,16 @@ fn envelope_error(body: &[u8]) -> DecodeError {
     }
 }
 
-/// Decodes a whole JSON body into `T`, tracking the field path so an error names it.
+/// Decodes a whole JSON body into `T`; an error names the field path where it failed.
 ///
-/// One deserializer for success and failure alike: a plain parse plus a path-tracking
-/// retry would compile every response type's `Deserialize` twice, and with hundreds of
-/// endpoints that doubles most of the crate's compile time for a parse that only runs once
-/// per response.
+/// One plain deserializer, no path tracking: a tracking wrapper compiled every response
+/// type's `Deserialize` a second time, which with hundreds of endpoints was most of the
+/// crate's compile time. The path is found after the fact, from the error's position
+/// (`json_path`).
 pub(crate) fn decode<T: serde::de::DeserializeOwned>(body: &[u8]) -> Result<T, DecodeError> {
     let mut de = serde_json::Deserializer::from_slice(body);
-    let value = serde_path_to_error::deserialize::<_, T>(&mut de).map_err(|e| DecodeError {
-        path: e.path().to_string(),
-        message: e.inner().to_string(),
-    })?;
+    let value =
+        <T as serde::Deserialize>::deserialize(&mut de).map_err(|e| DecodeError::at(body, &e))?;
     // Trailing input after the value is an error too, as `from_slice` would say.
     de.end().map_err(|e| DecodeError {
         path: ".".to_owned(),
@@ -488,8 +486,6 @@ pub(crate) fn decode<T: serde::de::DeserializeOwned>(body: &[u8]) -> Result<T, D
     Ok(value)
 }
 
-pub(crate) type PathError = serde_path_to_error::Error<serde_json::Error>;
-
 /// Where and why decoding failed (not yet redacted).
 #[derive(Debug)]
 pub(crate) struct DecodeError {
@@ -497,11 +493,14 @@ pub(crate) struct DecodeError {
     pub(crate) message: String,
 }
 
-impl From<PathError> for DecodeError {
-    fn from(e: PathError) -> Self {
+impl DecodeError {
+    /// The error `e` of decoding `body`, with the path of the place it points to.
+    #[cold]
+    fn at(body: &[u8], e: &serde_json::Error) -> Self {
+        let offset = json_path::offset_of(body, e.line(), e.column());
         DecodeError {
-            path: e.path().to_string(),
-            message: e.inner().to_string(),
+            path: json_path::path_at(body, offset),
+            message: e.to_string(),
         }
     }
 }

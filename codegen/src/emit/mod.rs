@@ -33,7 +33,50 @@ pub fn generate(spec: &Spec) -> Result<Vec<GeneratedFile>, String> {
     let mut files = Vec::new();
     let mut modules = TokenStream::new();
     let mut test_modules = TokenStream::new();
+    // Emitting and formatting is most of the generator's time: each group's module and
+    // tests are jobs spread over the machine's cores, the biggest first (tokens are not
+    // `Send`, so each job renders its own to text).
+    let mut jobs: Vec<(usize, Job<'_>)> = Vec::new();
     for group in &spec.groups {
+        let weight = group.spec.endpoints.len() + group.spec.types.len();
+        jobs.push((
+            weight,
+            Box::new(move || render(&group_module(&group.spec), &group.file)),
+        ));
+        jobs.push((
+            weight,
+            Box::new(move || render(&tests::group_tests(&group.spec), &group.file)),
+        ));
+    }
+    let callbacks_source = crate::load::CALLBACKS_FILE;
+    if let Some(callbacks) = &spec.callbacks {
+        let weight = callbacks.events.len() + callbacks.messages.len();
+        jobs.push((
+            weight,
+            Box::new(move || render(&callbacks::module(callbacks), callbacks_source)),
+        ));
+        jobs.push((
+            weight,
+            Box::new(move || render(&callbacks::tests(callbacks), callbacks_source)),
+        ));
+    }
+    jobs.push((
+        spec.groups.len(),
+        Box::new(|| Ok(crate::openapi::openapi_json(spec))),
+    ));
+    let mut texts = run_jobs(jobs).into_iter();
+    let mut rendered = Vec::new();
+    for _ in &spec.groups {
+        let module_text = texts
+            .next()
+            .unwrap_or_else(|| Err("a job was lost".to_owned()));
+        let tests_text = texts
+            .next()
+            .unwrap_or_else(|| Err("a job was lost".to_owned()));
+        rendered.push(module_text.and_then(|m| tests_text.map(|t| (m, t))));
+    }
+    for (group, rendered) in spec.groups.iter().zip(rendered) {
+        let (module_text, tests_text) = rendered?;
         let name = &group.spec.group;
         let module = ident(name);
         let cfg = feature_cfg(group.spec.feature, name);
@@ -53,15 +96,19 @@ pub fn generate(spec: &Spec) -> Result<Vec<GeneratedFile>, String> {
         });
         files.push(GeneratedFile {
             path: format!("wecom-api/src/generated/{name}.rs"),
-            contents: render(&group_module(&group.spec), &group.file)?,
+            contents: module_text,
         });
         files.push(GeneratedFile {
             path: format!("tests/tests/generated/{name}.rs"),
-            contents: render(&tests::group_tests(&group.spec), &group.file)?,
+            contents: tests_text,
         });
     }
-    if let Some(callbacks) = &spec.callbacks {
-        let source = crate::load::CALLBACKS_FILE;
+    let mut next_text = || {
+        texts
+            .next()
+            .unwrap_or_else(|| Err("a job was lost".to_owned()))
+    };
+    if spec.callbacks.is_some() {
         let cfg = feature_cfg(true, CALLBACKS_FEATURE);
         modules.extend(quote! {
             #cfg
@@ -74,11 +121,11 @@ pub fn generate(spec: &Spec) -> Result<Vec<GeneratedFile>, String> {
         });
         files.push(GeneratedFile {
             path: "wecom-api/src/generated/callbacks.rs".into(),
-            contents: render(&callbacks::module(callbacks), source)?,
+            contents: next_text()?,
         });
         files.push(GeneratedFile {
             path: "tests/tests/generated/callbacks.rs".into(),
-            contents: render(&callbacks::tests(callbacks), source)?,
+            contents: next_text()?,
         });
         files.push(GeneratedFile {
             path: "spec/callbacks.schema.json".into(),
@@ -86,7 +133,7 @@ pub fn generate(spec: &Spec) -> Result<Vec<GeneratedFile>, String> {
         });
     }
     let lints = quote! {
-        #![allow(clippy::too_many_arguments, clippy::large_enum_variant)]
+        #![allow(clippy::too_many_arguments, clippy::large_enum_variant, clippy::vec_init_then_push)]
     };
     // Raw `get_json` calls consult this: every GET the spec says must not be resent, in every
     // group whether its feature is on or not.
@@ -137,9 +184,57 @@ pub fn generate(spec: &Spec) -> Result<Vec<GeneratedFile>, String> {
     });
     files.push(GeneratedFile {
         path: "spec/openapi.json".into(),
-        contents: crate::openapi::openapi_json(spec),
+        contents: next_text()?,
     });
     Ok(files)
+}
+
+/// One file's emission, to run on any thread.
+type Job<'a> = Box<dyn FnOnce() -> Result<String, String> + Send + 'a>;
+
+/// Runs `jobs` (each with a weight) on as many threads as the machine has cores, heaviest
+/// first; the results come back in the order of `jobs`.
+fn run_jobs(jobs: Vec<(usize, Job<'_>)>) -> Vec<Result<String, String>> {
+    use std::sync::Mutex;
+    use std::sync::atomic::{AtomicUsize, Ordering};
+
+    let count = jobs.len();
+    let mut order: Vec<usize> = (0..count).collect();
+    order.sort_by_key(|&i| std::cmp::Reverse(jobs[i].0));
+    let slots: Vec<Mutex<Option<Job<'_>>>> = jobs
+        .into_iter()
+        .map(|(_, job)| Mutex::new(Some(job)))
+        .collect();
+    let results: Vec<Mutex<Option<Result<String, String>>>> =
+        (0..count).map(|_| Mutex::new(None)).collect();
+    let next = AtomicUsize::new(0);
+    let workers = std::thread::available_parallelism()
+        .map_or(1, |n| n.get())
+        .min(count.max(1));
+    std::thread::scope(|scope| {
+        for _ in 0..workers {
+            scope.spawn(|| {
+                while let Some(&index) = order.get(next.fetch_add(1, Ordering::Relaxed)) {
+                    let job = slots[index].lock().ok().and_then(|mut slot| slot.take());
+                    if let Some(job) = job {
+                        let out = job();
+                        if let Ok(mut slot) = results[index].lock() {
+                            *slot = Some(out);
+                        }
+                    }
+                }
+            });
+        }
+    });
+    results
+        .into_iter()
+        .map(|slot| {
+            slot.into_inner()
+                .ok()
+                .flatten()
+                .unwrap_or_else(|| Err("the generator panicked while emitting a file".to_owned()))
+        })
+        .collect()
 }
 
 fn feature_cfg(feature: bool, name: &str) -> TokenStream {

@@ -253,11 +253,11 @@ fn builder(spec: &SpecFile, endpoint: &Endpoint) -> TokenStream {
         query.push(quote!(if let Some(value) = self.#storage { query.push((#wire, #value)); }));
         setters.push(setter(field, quote!(self.#storage)));
     }
-    let mut body_arg = quote!(None::<&()>);
+    let mut body_arg = quote!(Ok(None));
     if let Some(body) = &inputs.body {
         let body_type = ident(body.type_name);
         fields.push(quote!(pub(super) request: #body_type,));
-        body_arg = quote!(Some(&self.request));
+        body_arg = quote!(crate::client::encode_body(&self.request));
         for field in &body.optional {
             let name = field_ident(field);
             setters.push(setter(field, quote!(self.request.#name)));
@@ -286,15 +286,15 @@ fn builder(spec: &SpecFile, endpoint: &Endpoint) -> TokenStream {
         quote!(mut self)
     };
     let (limits_item, limits_arg) = upload_limits(endpoint, inputs.upload_limits);
+    // The runtime's boxed future is the builder's future as it is: no async block here, so
+    // no state machine per endpoint.
     let call = match (&endpoint.response, inputs.multipart) {
-        (ResponseBody::Binary, _) => quote!(self.client.execute_download(&#op, &query).await),
+        (ResponseBody::Binary, _) => quote!(self.client.execute_download(&#op, query)),
         (ResponseBody::Json { .. }, Some(part)) => quote! {
-            self.client
-                .execute_upload::<#response>(&#op, &query, #part, #limits_arg, self.file)
-                .await
+            self.client.execute_upload::<#response>(&#op, query, #part, #limits_arg, self.file)
         },
         (ResponseBody::Json { .. }, None) => {
-            quote!(self.client.execute_json::<#response, _>(&#op, &query, #body_arg).await)
+            quote!(self.client.execute_json::<#response>(&#op, query, #body_arg))
         }
     };
     quote! {
@@ -326,11 +326,9 @@ fn builder(spec: &SpecFile, endpoint: &Endpoint) -> TokenStream {
             type IntoFuture = crate::BoxFuture<Self::Output>;
 
             fn into_future(#self_binding) -> Self::IntoFuture {
-                Box::pin(async move {
-                    #defaults
-                    #query_binding
-                    #call
-                })
+                #defaults
+                #query_binding
+                #call
             }
         }
     }
@@ -368,7 +366,7 @@ fn client_defaults(endpoint: &Endpoint, inputs: &CallInputs<'_>) -> TokenStream 
             );
             out.extend(quote! {
                 if #place.is_none() {
-                    return Err(crate::Error::InvalidArgument {
+                    return crate::client::refused(crate::Error::InvalidArgument {
                         what: #wire.into(),
                         why: #why.into(),
                     });

@@ -693,16 +693,12 @@ pub mod calls {
         type Output = crate::Result<Thing>;
         type IntoFuture = crate::BoxFuture<Self::Output>;
         fn into_future(self) -> Self::IntoFuture {
-            Box::pin(async move {
-                let mut query: Vec<(&'static str, String)> = Vec::with_capacity(2usize);
-                query.push(("id", self.query_id));
-                if let Some(value) = self.query_level {
-                    query.push(("level", i64::from(value).to_string()));
-                }
-                self.client
-                    .execute_json::<Thing, _>(&OP_THING_GET, &query, None::<&()>)
-                    .await
-            })
+            let mut query: Vec<(&'static str, String)> = Vec::with_capacity(2usize);
+            query.push(("id", self.query_id));
+            if let Some(value) = self.query_level {
+                query.push(("level", i64::from(value).to_string()));
+            }
+            self.client.execute_json::<Thing>(&OP_THING_GET, query, Ok(None))
         }
     }
     static OP_THING_SEND: crate::operation::Operation = crate::operation::Operation {
@@ -733,15 +729,11 @@ pub mod calls {
         type Output = crate::Result<SendResponse>;
         type IntoFuture = crate::BoxFuture<Self::Output>;
         fn into_future(self) -> Self::IntoFuture {
-            Box::pin(async move {
-                let query: Vec<(&'static str, String)> = Vec::new();
-                self.client
-                    .execute_json::<
-                        SendResponse,
-                        _,
-                    >(&OP_THING_SEND, &query, Some(&self.request))
-                    .await
-            })
+            let query: Vec<(&'static str, String)> = Vec::new();
+            self.client
+                .execute_json::<
+                    SendResponse,
+                >(&OP_THING_SEND, query, crate::client::encode_body(&self.request))
         }
     }
     static OP_THING_DOWNLOAD: crate::operation::Operation = crate::operation::Operation {
@@ -763,11 +755,9 @@ pub mod calls {
         type Output = crate::Result<crate::media::Download>;
         type IntoFuture = crate::BoxFuture<Self::Output>;
         fn into_future(self) -> Self::IntoFuture {
-            Box::pin(async move {
-                let mut query: Vec<(&'static str, String)> = Vec::with_capacity(1usize);
-                query.push(("media_id", self.query_media_id));
-                self.client.execute_download(&OP_THING_DOWNLOAD, &query).await
-            })
+            let mut query: Vec<(&'static str, String)> = Vec::with_capacity(1usize);
+            query.push(("media_id", self.query_media_id));
+            self.client.execute_download(&OP_THING_DOWNLOAD, query)
         }
     }
     static OP_THING_LIST: crate::operation::Operation = crate::operation::Operation {
@@ -803,15 +793,11 @@ pub mod calls {
         type Output = crate::Result<ThingPage>;
         type IntoFuture = crate::BoxFuture<Self::Output>;
         fn into_future(self) -> Self::IntoFuture {
-            Box::pin(async move {
-                let mut query: Vec<(&'static str, String)> = Vec::with_capacity(1usize);
-                if let Some(value) = self.query_cursor {
-                    query.push(("cursor", value));
-                }
-                self.client
-                    .execute_json::<ThingPage, _>(&OP_THING_LIST, &query, None::<&()>)
-                    .await
-            })
+            let mut query: Vec<(&'static str, String)> = Vec::with_capacity(1usize);
+            if let Some(value) = self.query_cursor {
+                query.push(("cursor", value));
+            }
+            self.client.execute_json::<ThingPage>(&OP_THING_LIST, query, Ok(None))
         }
     }
     static OP_THING_UPLOAD: crate::operation::Operation = crate::operation::Operation {
@@ -848,15 +834,12 @@ pub mod calls {
         type Output = crate::Result<Uploaded>;
         type IntoFuture = crate::BoxFuture<Self::Output>;
         fn into_future(self) -> Self::IntoFuture {
-            Box::pin(async move {
-                let mut query: Vec<(&'static str, String)> = Vec::with_capacity(1usize);
-                query.push(("type", self.query_kind.as_str().to_string()));
-                self.client
-                    .execute_upload::<
-                        Uploaded,
-                    >(&OP_THING_UPLOAD, &query, "media", LIMITS_THING_UPLOAD, self.file)
-                    .await
-            })
+            let mut query: Vec<(&'static str, String)> = Vec::with_capacity(1usize);
+            query.push(("type", self.query_kind.as_str().to_string()));
+            self.client
+                .execute_upload::<
+                    Uploaded,
+                >(&OP_THING_UPLOAD, query, "media", LIMITS_THING_UPLOAD, self.file)
         }
     }
 }

@@ -2112,28 +2112,21 @@ pub mod calls {
         type Output = crate::Result<AgentGetResponse>;
         type IntoFuture = crate::BoxFuture<Self::Output>;
         fn into_future(mut self) -> Self::IntoFuture {
-            Box::pin(async move {
-                if self.query_agentid.is_none() {
-                    self.query_agentid = self.client.agent_id();
-                }
-                if self.query_agentid.is_none() {
-                    return Err(crate::Error::InvalidArgument {
-                        what: "agentid".into(),
-                        why: "agent.get needs `agentid`: set it on the call or give the client one with ClientBuilder::agent_id"
-                            .into(),
-                    });
-                }
-                let mut query: Vec<(&'static str, String)> = Vec::with_capacity(1usize);
-                if let Some(value) = self.query_agentid {
-                    query.push(("agentid", value.to_string()));
-                }
-                self.client
-                    .execute_json::<
-                        AgentGetResponse,
-                        _,
-                    >(&OP_AGENT_GET, &query, None::<&()>)
-                    .await
-            })
+            if self.query_agentid.is_none() {
+                self.query_agentid = self.client.agent_id();
+            }
+            if self.query_agentid.is_none() {
+                return crate::client::refused(crate::Error::InvalidArgument {
+                    what: "agentid".into(),
+                    why: "agent.get needs `agentid`: set it on the call or give the client one with ClientBuilder::agent_id"
+                        .into(),
+                });
+            }
+            let mut query: Vec<(&'static str, String)> = Vec::with_capacity(1usize);
+            if let Some(value) = self.query_agentid {
+                query.push(("agentid", value.to_string()));
+            }
+            self.client.execute_json::<AgentGetResponse>(&OP_AGENT_GET, query, Ok(None))
         }
     }
     static OP_AGENT_SET: crate::operation::Operation = crate::operation::Operation {
@@ -2199,25 +2192,21 @@ pub mod calls {
         type Output = crate::Result<EmptyResponse>;
         type IntoFuture = crate::BoxFuture<Self::Output>;
         fn into_future(mut self) -> Self::IntoFuture {
-            Box::pin(async move {
-                if self.request.agentid.is_none() {
-                    self.request.agentid = self.client.agent_id();
-                }
-                if self.request.agentid.is_none() {
-                    return Err(crate::Error::InvalidArgument {
-                        what: "agentid".into(),
-                        why: "agent.set needs `agentid`: set it on the call or give the client one with ClientBuilder::agent_id"
-                            .into(),
-                    });
-                }
-                let query: Vec<(&'static str, String)> = Vec::new();
-                self.client
-                    .execute_json::<
-                        EmptyResponse,
-                        _,
-                    >(&OP_AGENT_SET, &query, Some(&self.request))
-                    .await
-            })
+            if self.request.agentid.is_none() {
+                self.request.agentid = self.client.agent_id();
+            }
+            if self.request.agentid.is_none() {
+                return crate::client::refused(crate::Error::InvalidArgument {
+                    what: "agentid".into(),
+                    why: "agent.set needs `agentid`: set it on the call or give the client one with ClientBuilder::agent_id"
+                        .into(),
+                });
+            }
+            let query: Vec<(&'static str, String)> = Vec::new();
+            self.client
+                .execute_json::<
+                    EmptyResponse,
+                >(&OP_AGENT_SET, query, crate::client::encode_body(&self.request))
         }
     }
     static OP_AGENT_LIST: crate::operation::Operation = crate::operation::Operation {
@@ -2238,15 +2227,9 @@ pub mod calls {
         type Output = crate::Result<AgentListResponse>;
         type IntoFuture = crate::BoxFuture<Self::Output>;
         fn into_future(self) -> Self::IntoFuture {
-            Box::pin(async move {
-                let query: Vec<(&'static str, String)> = Vec::new();
-                self.client
-                    .execute_json::<
-                        AgentListResponse,
-                        _,
-                    >(&OP_AGENT_LIST, &query, None::<&()>)
-                    .await
-            })
+            let query: Vec<(&'static str, String)> = Vec::new();
+            self.client
+                .execute_json::<AgentListResponse>(&OP_AGENT_LIST, query, Ok(None))
         }
     }
     static OP_AGENT_SET_SCOPE: crate::operation::Operation = crate::operation::Operation {
@@ -2298,25 +2281,21 @@ pub mod calls {
         type Output = crate::Result<AgentSetScopeResponse>;
         type IntoFuture = crate::BoxFuture<Self::Output>;
         fn into_future(mut self) -> Self::IntoFuture {
-            Box::pin(async move {
-                if self.request.agentid.is_none() {
-                    self.request.agentid = self.client.agent_id();
-                }
-                if self.request.agentid.is_none() {
-                    return Err(crate::Error::InvalidArgument {
-                        what: "agentid".into(),
-                        why: "agent.set_scope needs `agentid`: set it on the call or give the client one with ClientBuilder::agent_id"
-                            .into(),
-                    });
-                }
-                let query: Vec<(&'static str, String)> = Vec::new();
-                self.client
-                    .execute_json::<
-                        AgentSetScopeResponse,
-                        _,
-                    >(&OP_AGENT_SET_SCOPE, &query, Some(&self.request))
-                    .await
-            })
+            if self.request.agentid.is_none() {
+                self.request.agentid = self.client.agent_id();
+            }
+            if self.request.agentid.is_none() {
+                return crate::client::refused(crate::Error::InvalidArgument {
+                    what: "agentid".into(),
+                    why: "agent.set_scope needs `agentid`: set it on the call or give the client one with ClientBuilder::agent_id"
+                        .into(),
+                });
+            }
+            let query: Vec<(&'static str, String)> = Vec::new();
+            self.client
+                .execute_json::<
+                    AgentSetScopeResponse,
+                >(&OP_AGENT_SET_SCOPE, query, crate::client::encode_body(&self.request))
         }
     }
     static OP_AGENT_GET_PERMISSIONS: crate::operation::Operation = crate::operation::Operation {
@@ -2338,15 +2317,15 @@ pub mod calls {
         type Output = crate::Result<AgentPermissions>;
         type IntoFuture = crate::BoxFuture<Self::Output>;
         fn into_future(self) -> Self::IntoFuture {
-            Box::pin(async move {
-                let query: Vec<(&'static str, String)> = Vec::new();
-                self.client
-                    .execute_json::<
-                        AgentPermissions,
-                        _,
-                    >(&OP_AGENT_GET_PERMISSIONS, &query, Some(&self.request))
-                    .await
-            })
+            let query: Vec<(&'static str, String)> = Vec::new();
+            self.client
+                .execute_json::<
+                    AgentPermissions,
+                >(
+                    &OP_AGENT_GET_PERMISSIONS,
+                    query,
+                    crate::client::encode_body(&self.request),
+                )
         }
     }
     static OP_AGENT_GET_ADMIN_LIST: crate::operation::Operation = crate::operation::Operation {
@@ -2368,15 +2347,15 @@ pub mod calls {
         type Output = crate::Result<AgentAdminListResponse>;
         type IntoFuture = crate::BoxFuture<Self::Output>;
         fn into_future(self) -> Self::IntoFuture {
-            Box::pin(async move {
-                let query: Vec<(&'static str, String)> = Vec::new();
-                self.client
-                    .execute_json::<
-                        AgentAdminListResponse,
-                        _,
-                    >(&OP_AGENT_GET_ADMIN_LIST, &query, Some(&self.request))
-                    .await
-            })
+            let query: Vec<(&'static str, String)> = Vec::new();
+            self.client
+                .execute_json::<
+                    AgentAdminListResponse,
+                >(
+                    &OP_AGENT_GET_ADMIN_LIST,
+                    query,
+                    crate::client::encode_body(&self.request),
+                )
         }
     }
     static OP_AGENT_MIGRATE_TO_CUSTOMIZED_APP: crate::operation::Operation = crate::operation::Operation {
@@ -2398,15 +2377,15 @@ pub mod calls {
         type Output = crate::Result<EmptyResponse>;
         type IntoFuture = crate::BoxFuture<Self::Output>;
         fn into_future(self) -> Self::IntoFuture {
-            Box::pin(async move {
-                let query: Vec<(&'static str, String)> = Vec::new();
-                self.client
-                    .execute_json::<
-                        EmptyResponse,
-                        _,
-                    >(&OP_AGENT_MIGRATE_TO_CUSTOMIZED_APP, &query, Some(&self.request))
-                    .await
-            })
+            let query: Vec<(&'static str, String)> = Vec::new();
+            self.client
+                .execute_json::<
+                    EmptyResponse,
+                >(
+                    &OP_AGENT_MIGRATE_TO_CUSTOMIZED_APP,
+                    query,
+                    crate::client::encode_body(&self.request),
+                )
         }
     }
     static OP_AGENT_GET_WORKBENCH_DATA: crate::operation::Operation = crate::operation::Operation {
@@ -2434,25 +2413,25 @@ pub mod calls {
         type Output = crate::Result<AgentWorkbenchDataResponse>;
         type IntoFuture = crate::BoxFuture<Self::Output>;
         fn into_future(mut self) -> Self::IntoFuture {
-            Box::pin(async move {
-                if self.request.agentid.is_none() {
-                    self.request.agentid = self.client.agent_id();
-                }
-                if self.request.agentid.is_none() {
-                    return Err(crate::Error::InvalidArgument {
-                        what: "agentid".into(),
-                        why: "agent.get_workbench_data needs `agentid`: set it on the call or give the client one with ClientBuilder::agent_id"
-                            .into(),
-                    });
-                }
-                let query: Vec<(&'static str, String)> = Vec::new();
-                self.client
-                    .execute_json::<
-                        AgentWorkbenchDataResponse,
-                        _,
-                    >(&OP_AGENT_GET_WORKBENCH_DATA, &query, Some(&self.request))
-                    .await
-            })
+            if self.request.agentid.is_none() {
+                self.request.agentid = self.client.agent_id();
+            }
+            if self.request.agentid.is_none() {
+                return crate::client::refused(crate::Error::InvalidArgument {
+                    what: "agentid".into(),
+                    why: "agent.get_workbench_data needs `agentid`: set it on the call or give the client one with ClientBuilder::agent_id"
+                        .into(),
+                });
+            }
+            let query: Vec<(&'static str, String)> = Vec::new();
+            self.client
+                .execute_json::<
+                    AgentWorkbenchDataResponse,
+                >(
+                    &OP_AGENT_GET_WORKBENCH_DATA,
+                    query,
+                    crate::client::encode_body(&self.request),
+                )
         }
     }
     static OP_MENU_CREATE: crate::operation::Operation = crate::operation::Operation {
@@ -2481,28 +2460,24 @@ pub mod calls {
         type Output = crate::Result<EmptyResponse>;
         type IntoFuture = crate::BoxFuture<Self::Output>;
         fn into_future(mut self) -> Self::IntoFuture {
-            Box::pin(async move {
-                if self.query_agentid.is_none() {
-                    self.query_agentid = self.client.agent_id();
-                }
-                if self.query_agentid.is_none() {
-                    return Err(crate::Error::InvalidArgument {
-                        what: "agentid".into(),
-                        why: "menu.create needs `agentid`: set it on the call or give the client one with ClientBuilder::agent_id"
-                            .into(),
-                    });
-                }
-                let mut query: Vec<(&'static str, String)> = Vec::with_capacity(1usize);
-                if let Some(value) = self.query_agentid {
-                    query.push(("agentid", value.to_string()));
-                }
-                self.client
-                    .execute_json::<
-                        EmptyResponse,
-                        _,
-                    >(&OP_MENU_CREATE, &query, Some(&self.request))
-                    .await
-            })
+            if self.query_agentid.is_none() {
+                self.query_agentid = self.client.agent_id();
+            }
+            if self.query_agentid.is_none() {
+                return crate::client::refused(crate::Error::InvalidArgument {
+                    what: "agentid".into(),
+                    why: "menu.create needs `agentid`: set it on the call or give the client one with ClientBuilder::agent_id"
+                        .into(),
+                });
+            }
+            let mut query: Vec<(&'static str, String)> = Vec::with_capacity(1usize);
+            if let Some(value) = self.query_agentid {
+                query.push(("agentid", value.to_string()));
+            }
+            self.client
+                .execute_json::<
+                    EmptyResponse,
+                >(&OP_MENU_CREATE, query, crate::client::encode_body(&self.request))
         }
     }
     static OP_MENU_GET: crate::operation::Operation = crate::operation::Operation {
@@ -2530,28 +2505,21 @@ pub mod calls {
         type Output = crate::Result<MenuGetResponse>;
         type IntoFuture = crate::BoxFuture<Self::Output>;
         fn into_future(mut self) -> Self::IntoFuture {
-            Box::pin(async move {
-                if self.query_agentid.is_none() {
-                    self.query_agentid = self.client.agent_id();
-                }
-                if self.query_agentid.is_none() {
-                    return Err(crate::Error::InvalidArgument {
-                        what: "agentid".into(),
-                        why: "menu.get needs `agentid`: set it on the call or give the client one with ClientBuilder::agent_id"
-                            .into(),
-                    });
-                }
-                let mut query: Vec<(&'static str, String)> = Vec::with_capacity(1usize);
-                if let Some(value) = self.query_agentid {
-                    query.push(("agentid", value.to_string()));
-                }
-                self.client
-                    .execute_json::<
-                        MenuGetResponse,
-                        _,
-                    >(&OP_MENU_GET, &query, None::<&()>)
-                    .await
-            })
+            if self.query_agentid.is_none() {
+                self.query_agentid = self.client.agent_id();
+            }
+            if self.query_agentid.is_none() {
+                return crate::client::refused(crate::Error::InvalidArgument {
+                    what: "agentid".into(),
+                    why: "menu.get needs `agentid`: set it on the call or give the client one with ClientBuilder::agent_id"
+                        .into(),
+                });
+            }
+            let mut query: Vec<(&'static str, String)> = Vec::with_capacity(1usize);
+            if let Some(value) = self.query_agentid {
+                query.push(("agentid", value.to_string()));
+            }
+            self.client.execute_json::<MenuGetResponse>(&OP_MENU_GET, query, Ok(None))
         }
     }
     static OP_MENU_DELETE: crate::operation::Operation = crate::operation::Operation {
@@ -2579,28 +2547,21 @@ pub mod calls {
         type Output = crate::Result<EmptyResponse>;
         type IntoFuture = crate::BoxFuture<Self::Output>;
         fn into_future(mut self) -> Self::IntoFuture {
-            Box::pin(async move {
-                if self.query_agentid.is_none() {
-                    self.query_agentid = self.client.agent_id();
-                }
-                if self.query_agentid.is_none() {
-                    return Err(crate::Error::InvalidArgument {
-                        what: "agentid".into(),
-                        why: "menu.delete needs `agentid`: set it on the call or give the client one with ClientBuilder::agent_id"
-                            .into(),
-                    });
-                }
-                let mut query: Vec<(&'static str, String)> = Vec::with_capacity(1usize);
-                if let Some(value) = self.query_agentid {
-                    query.push(("agentid", value.to_string()));
-                }
-                self.client
-                    .execute_json::<
-                        EmptyResponse,
-                        _,
-                    >(&OP_MENU_DELETE, &query, None::<&()>)
-                    .await
-            })
+            if self.query_agentid.is_none() {
+                self.query_agentid = self.client.agent_id();
+            }
+            if self.query_agentid.is_none() {
+                return crate::client::refused(crate::Error::InvalidArgument {
+                    what: "agentid".into(),
+                    why: "menu.delete needs `agentid`: set it on the call or give the client one with ClientBuilder::agent_id"
+                        .into(),
+                });
+            }
+            let mut query: Vec<(&'static str, String)> = Vec::with_capacity(1usize);
+            if let Some(value) = self.query_agentid {
+                query.push(("agentid", value.to_string()));
+            }
+            self.client.execute_json::<EmptyResponse>(&OP_MENU_DELETE, query, Ok(None))
         }
     }
     static OP_WORKBENCH_GET_TEMPLATE: crate::operation::Operation = crate::operation::Operation {
@@ -2628,25 +2589,25 @@ pub mod calls {
         type Output = crate::Result<WorkbenchGetTemplateResponse>;
         type IntoFuture = crate::BoxFuture<Self::Output>;
         fn into_future(mut self) -> Self::IntoFuture {
-            Box::pin(async move {
-                if self.request.agentid.is_none() {
-                    self.request.agentid = self.client.agent_id();
-                }
-                if self.request.agentid.is_none() {
-                    return Err(crate::Error::InvalidArgument {
-                        what: "agentid".into(),
-                        why: "workbench.get_template needs `agentid`: set it on the call or give the client one with ClientBuilder::agent_id"
-                            .into(),
-                    });
-                }
-                let query: Vec<(&'static str, String)> = Vec::new();
-                self.client
-                    .execute_json::<
-                        WorkbenchGetTemplateResponse,
-                        _,
-                    >(&OP_WORKBENCH_GET_TEMPLATE, &query, Some(&self.request))
-                    .await
-            })
+            if self.request.agentid.is_none() {
+                self.request.agentid = self.client.agent_id();
+            }
+            if self.request.agentid.is_none() {
+                return crate::client::refused(crate::Error::InvalidArgument {
+                    what: "agentid".into(),
+                    why: "workbench.get_template needs `agentid`: set it on the call or give the client one with ClientBuilder::agent_id"
+                        .into(),
+                });
+            }
+            let query: Vec<(&'static str, String)> = Vec::new();
+            self.client
+                .execute_json::<
+                    WorkbenchGetTemplateResponse,
+                >(
+                    &OP_WORKBENCH_GET_TEMPLATE,
+                    query,
+                    crate::client::encode_body(&self.request),
+                )
         }
     }
     static OP_WORKBENCH_SET_TEMPLATE: crate::operation::Operation = crate::operation::Operation {
@@ -2679,25 +2640,25 @@ pub mod calls {
         type Output = crate::Result<EmptyResponse>;
         type IntoFuture = crate::BoxFuture<Self::Output>;
         fn into_future(mut self) -> Self::IntoFuture {
-            Box::pin(async move {
-                if self.request.agentid.is_none() {
-                    self.request.agentid = self.client.agent_id();
-                }
-                if self.request.agentid.is_none() {
-                    return Err(crate::Error::InvalidArgument {
-                        what: "agentid".into(),
-                        why: "workbench.set_template needs `agentid`: set it on the call or give the client one with ClientBuilder::agent_id"
-                            .into(),
-                    });
-                }
-                let query: Vec<(&'static str, String)> = Vec::new();
-                self.client
-                    .execute_json::<
-                        EmptyResponse,
-                        _,
-                    >(&OP_WORKBENCH_SET_TEMPLATE, &query, Some(&self.request))
-                    .await
-            })
+            if self.request.agentid.is_none() {
+                self.request.agentid = self.client.agent_id();
+            }
+            if self.request.agentid.is_none() {
+                return crate::client::refused(crate::Error::InvalidArgument {
+                    what: "agentid".into(),
+                    why: "workbench.set_template needs `agentid`: set it on the call or give the client one with ClientBuilder::agent_id"
+                        .into(),
+                });
+            }
+            let query: Vec<(&'static str, String)> = Vec::new();
+            self.client
+                .execute_json::<
+                    EmptyResponse,
+                >(
+                    &OP_WORKBENCH_SET_TEMPLATE,
+                    query,
+                    crate::client::encode_body(&self.request),
+                )
         }
     }
     static OP_WORKBENCH_SET_DATA: crate::operation::Operation = crate::operation::Operation {
@@ -2725,25 +2686,25 @@ pub mod calls {
         type Output = crate::Result<EmptyResponse>;
         type IntoFuture = crate::BoxFuture<Self::Output>;
         fn into_future(mut self) -> Self::IntoFuture {
-            Box::pin(async move {
-                if self.request.agentid.is_none() {
-                    self.request.agentid = self.client.agent_id();
-                }
-                if self.request.agentid.is_none() {
-                    return Err(crate::Error::InvalidArgument {
-                        what: "agentid".into(),
-                        why: "workbench.set_data needs `agentid`: set it on the call or give the client one with ClientBuilder::agent_id"
-                            .into(),
-                    });
-                }
-                let query: Vec<(&'static str, String)> = Vec::new();
-                self.client
-                    .execute_json::<
-                        EmptyResponse,
-                        _,
-                    >(&OP_WORKBENCH_SET_DATA, &query, Some(&self.request))
-                    .await
-            })
+            if self.request.agentid.is_none() {
+                self.request.agentid = self.client.agent_id();
+            }
+            if self.request.agentid.is_none() {
+                return crate::client::refused(crate::Error::InvalidArgument {
+                    what: "agentid".into(),
+                    why: "workbench.set_data needs `agentid`: set it on the call or give the client one with ClientBuilder::agent_id"
+                        .into(),
+                });
+            }
+            let query: Vec<(&'static str, String)> = Vec::new();
+            self.client
+                .execute_json::<
+                    EmptyResponse,
+                >(
+                    &OP_WORKBENCH_SET_DATA,
+                    query,
+                    crate::client::encode_body(&self.request),
+                )
         }
     }
     static OP_WORKBENCH_BATCH_SET_DATA: crate::operation::Operation = crate::operation::Operation {
@@ -2771,25 +2732,25 @@ pub mod calls {
         type Output = crate::Result<EmptyResponse>;
         type IntoFuture = crate::BoxFuture<Self::Output>;
         fn into_future(mut self) -> Self::IntoFuture {
-            Box::pin(async move {
-                if self.request.agentid.is_none() {
-                    self.request.agentid = self.client.agent_id();
-                }
-                if self.request.agentid.is_none() {
-                    return Err(crate::Error::InvalidArgument {
-                        what: "agentid".into(),
-                        why: "workbench.batch_set_data needs `agentid`: set it on the call or give the client one with ClientBuilder::agent_id"
-                            .into(),
-                    });
-                }
-                let query: Vec<(&'static str, String)> = Vec::new();
-                self.client
-                    .execute_json::<
-                        EmptyResponse,
-                        _,
-                    >(&OP_WORKBENCH_BATCH_SET_DATA, &query, Some(&self.request))
-                    .await
-            })
+            if self.request.agentid.is_none() {
+                self.request.agentid = self.client.agent_id();
+            }
+            if self.request.agentid.is_none() {
+                return crate::client::refused(crate::Error::InvalidArgument {
+                    what: "agentid".into(),
+                    why: "workbench.batch_set_data needs `agentid`: set it on the call or give the client one with ClientBuilder::agent_id"
+                        .into(),
+                });
+            }
+            let query: Vec<(&'static str, String)> = Vec::new();
+            self.client
+                .execute_json::<
+                    EmptyResponse,
+                >(
+                    &OP_WORKBENCH_BATCH_SET_DATA,
+                    query,
+                    crate::client::encode_body(&self.request),
+                )
         }
     }
 }

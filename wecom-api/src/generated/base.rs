@@ -184,15 +184,9 @@ pub mod calls {
         type Output = crate::Result<IpListResponse>;
         type IntoFuture = crate::BoxFuture<Self::Output>;
         fn into_future(self) -> Self::IntoFuture {
-            Box::pin(async move {
-                let query: Vec<(&'static str, String)> = Vec::new();
-                self.client
-                    .execute_json::<
-                        IpListResponse,
-                        _,
-                    >(&OP_IP_CALLBACK_IP, &query, None::<&()>)
-                    .await
-            })
+            let query: Vec<(&'static str, String)> = Vec::new();
+            self.client
+                .execute_json::<IpListResponse>(&OP_IP_CALLBACK_IP, query, Ok(None))
         }
     }
     static OP_IP_API_DOMAIN_IP: crate::operation::Operation = crate::operation::Operation {
@@ -213,15 +207,9 @@ pub mod calls {
         type Output = crate::Result<IpListResponse>;
         type IntoFuture = crate::BoxFuture<Self::Output>;
         fn into_future(self) -> Self::IntoFuture {
-            Box::pin(async move {
-                let query: Vec<(&'static str, String)> = Vec::new();
-                self.client
-                    .execute_json::<
-                        IpListResponse,
-                        _,
-                    >(&OP_IP_API_DOMAIN_IP, &query, None::<&()>)
-                    .await
-            })
+            let query: Vec<(&'static str, String)> = Vec::new();
+            self.client
+                .execute_json::<IpListResponse>(&OP_IP_API_DOMAIN_IP, query, Ok(None))
         }
     }
     static OP_TOKEN_GET: crate::operation::Operation = crate::operation::Operation {
@@ -242,15 +230,8 @@ pub mod calls {
         type Output = crate::Result<TokenGetResponse>;
         type IntoFuture = crate::BoxFuture<Self::Output>;
         fn into_future(self) -> Self::IntoFuture {
-            Box::pin(async move {
-                let query: Vec<(&'static str, String)> = Vec::new();
-                self.client
-                    .execute_json::<
-                        TokenGetResponse,
-                        _,
-                    >(&OP_TOKEN_GET, &query, None::<&()>)
-                    .await
-            })
+            let query: Vec<(&'static str, String)> = Vec::new();
+            self.client.execute_json::<TokenGetResponse>(&OP_TOKEN_GET, query, Ok(None))
         }
     }
 }

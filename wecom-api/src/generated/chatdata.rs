@@ -4316,15 +4316,15 @@ pub mod calls {
         type Output = crate::Result<EmptyResponse>;
         type IntoFuture = crate::BoxFuture<Self::Output>;
         fn into_future(self) -> Self::IntoFuture {
-            Box::pin(async move {
-                let query: Vec<(&'static str, String)> = Vec::new();
-                self.client
-                    .execute_json::<
-                        EmptyResponse,
-                        _,
-                    >(&OP_CHATDATA_SET_PUBLIC_KEY, &query, Some(&self.request))
-                    .await
-            })
+            let query: Vec<(&'static str, String)> = Vec::new();
+            self.client
+                .execute_json::<
+                    EmptyResponse,
+                >(
+                    &OP_CHATDATA_SET_PUBLIC_KEY,
+                    query,
+                    crate::client::encode_body(&self.request),
+                )
         }
     }
     static OP_CHATDATA_GET_AUTH_USER_LIST: crate::operation::Operation = crate::operation::Operation {
@@ -4366,15 +4366,15 @@ pub mod calls {
         type Output = crate::Result<AuthUserListResponse>;
         type IntoFuture = crate::BoxFuture<Self::Output>;
         fn into_future(self) -> Self::IntoFuture {
-            Box::pin(async move {
-                let query: Vec<(&'static str, String)> = Vec::new();
-                self.client
-                    .execute_json::<
-                        AuthUserListResponse,
-                        _,
-                    >(&OP_CHATDATA_GET_AUTH_USER_LIST, &query, Some(&self.request))
-                    .await
-            })
+            let query: Vec<(&'static str, String)> = Vec::new();
+            self.client
+                .execute_json::<
+                    AuthUserListResponse,
+                >(
+                    &OP_CHATDATA_GET_AUTH_USER_LIST,
+                    query,
+                    crate::client::encode_body(&self.request),
+                )
         }
     }
     static OP_CHATDATA_GET_CORP_AUTH_INFO: crate::operation::Operation = crate::operation::Operation {
@@ -4396,15 +4396,15 @@ pub mod calls {
         type Output = crate::Result<CorpAuthInfoResponse>;
         type IntoFuture = crate::BoxFuture<Self::Output>;
         fn into_future(self) -> Self::IntoFuture {
-            Box::pin(async move {
-                let query: Vec<(&'static str, String)> = Vec::new();
-                self.client
-                    .execute_json::<
-                        CorpAuthInfoResponse,
-                        _,
-                    >(&OP_CHATDATA_GET_CORP_AUTH_INFO, &query, Some(&self.request))
-                    .await
-            })
+            let query: Vec<(&'static str, String)> = Vec::new();
+            self.client
+                .execute_json::<
+                    CorpAuthInfoResponse,
+                >(
+                    &OP_CHATDATA_GET_CORP_AUTH_INFO,
+                    query,
+                    crate::client::encode_body(&self.request),
+                )
         }
     }
     static OP_CHATDATA_SET_RECEIVE_CALLBACK: crate::operation::Operation = crate::operation::Operation {
@@ -4426,15 +4426,15 @@ pub mod calls {
         type Output = crate::Result<EmptyResponse>;
         type IntoFuture = crate::BoxFuture<Self::Output>;
         fn into_future(self) -> Self::IntoFuture {
-            Box::pin(async move {
-                let query: Vec<(&'static str, String)> = Vec::new();
-                self.client
-                    .execute_json::<
-                        EmptyResponse,
-                        _,
-                    >(&OP_CHATDATA_SET_RECEIVE_CALLBACK, &query, Some(&self.request))
-                    .await
-            })
+            let query: Vec<(&'static str, String)> = Vec::new();
+            self.client
+                .execute_json::<
+                    EmptyResponse,
+                >(
+                    &OP_CHATDATA_SET_RECEIVE_CALLBACK,
+                    query,
+                    crate::client::encode_body(&self.request),
+                )
         }
     }
     static OP_CHATDATA_UPLOAD_MEDIA: crate::operation::Operation = crate::operation::Operation {
@@ -4465,21 +4465,18 @@ pub mod calls {
         type Output = crate::Result<ZoneMediaUploadResponse>;
         type IntoFuture = crate::BoxFuture<Self::Output>;
         fn into_future(self) -> Self::IntoFuture {
-            Box::pin(async move {
-                let mut query: Vec<(&'static str, String)> = Vec::with_capacity(1usize);
-                query.push(("type", self.query_media_type));
-                self.client
-                    .execute_upload::<
-                        ZoneMediaUploadResponse,
-                    >(
-                        &OP_CHATDATA_UPLOAD_MEDIA,
-                        &query,
-                        "media",
-                        LIMITS_CHATDATA_UPLOAD_MEDIA,
-                        self.file,
-                    )
-                    .await
-            })
+            let mut query: Vec<(&'static str, String)> = Vec::with_capacity(1usize);
+            query.push(("type", self.query_media_type));
+            self.client
+                .execute_upload::<
+                    ZoneMediaUploadResponse,
+                >(
+                    &OP_CHATDATA_UPLOAD_MEDIA,
+                    query,
+                    "media",
+                    LIMITS_CHATDATA_UPLOAD_MEDIA,
+                    self.file,
+                )
         }
     }
     static OP_CHATDATA_SET_HIDE_SENSITIVEINFO_CONFIG: crate::operation::Operation = crate::operation::Operation {
@@ -4512,19 +4509,15 @@ pub mod calls {
         type Output = crate::Result<EmptyResponse>;
         type IntoFuture = crate::BoxFuture<Self::Output>;
         fn into_future(self) -> Self::IntoFuture {
-            Box::pin(async move {
-                let query: Vec<(&'static str, String)> = Vec::new();
-                self.client
-                    .execute_json::<
-                        EmptyResponse,
-                        _,
-                    >(
-                        &OP_CHATDATA_SET_HIDE_SENSITIVEINFO_CONFIG,
-                        &query,
-                        Some(&self.request),
-                    )
-                    .await
-            })
+            let query: Vec<(&'static str, String)> = Vec::new();
+            self.client
+                .execute_json::<
+                    EmptyResponse,
+                >(
+                    &OP_CHATDATA_SET_HIDE_SENSITIVEINFO_CONFIG,
+                    query,
+                    crate::client::encode_body(&self.request),
+                )
         }
     }
     static OP_CHATDATA_GET_HIDE_SENSITIVEINFO_CONFIG: crate::operation::Operation = crate::operation::Operation {
@@ -4557,19 +4550,15 @@ pub mod calls {
         type Output = crate::Result<HideSensitiveInfoConfigResponse>;
         type IntoFuture = crate::BoxFuture<Self::Output>;
         fn into_future(self) -> Self::IntoFuture {
-            Box::pin(async move {
-                let query: Vec<(&'static str, String)> = Vec::new();
-                self.client
-                    .execute_json::<
-                        HideSensitiveInfoConfigResponse,
-                        _,
-                    >(
-                        &OP_CHATDATA_GET_HIDE_SENSITIVEINFO_CONFIG,
-                        &query,
-                        Some(&self.request),
-                    )
-                    .await
-            })
+            let query: Vec<(&'static str, String)> = Vec::new();
+            self.client
+                .execute_json::<
+                    HideSensitiveInfoConfigResponse,
+                >(
+                    &OP_CHATDATA_GET_HIDE_SENSITIVEINFO_CONFIG,
+                    query,
+                    crate::client::encode_body(&self.request),
+                )
         }
     }
     static OP_CHATDATA_SYNC_MSG: crate::operation::Operation = crate::operation::Operation {
@@ -4616,15 +4605,15 @@ pub mod calls {
         type Output = crate::Result<SyncMsgResponse>;
         type IntoFuture = crate::BoxFuture<Self::Output>;
         fn into_future(self) -> Self::IntoFuture {
-            Box::pin(async move {
-                let query: Vec<(&'static str, String)> = Vec::new();
-                self.client
-                    .execute_json::<
-                        SyncMsgResponse,
-                        _,
-                    >(&OP_CHATDATA_SYNC_MSG, &query, Some(&self.request))
-                    .await
-            })
+            let query: Vec<(&'static str, String)> = Vec::new();
+            self.client
+                .execute_json::<
+                    SyncMsgResponse,
+                >(
+                    &OP_CHATDATA_SYNC_MSG,
+                    query,
+                    crate::client::encode_body(&self.request),
+                )
         }
     }
     static OP_CHATDATA_SEARCH_CHAT: crate::operation::Operation = crate::operation::Operation {
@@ -4666,15 +4655,15 @@ pub mod calls {
         type Output = crate::Result<SearchChatResponse>;
         type IntoFuture = crate::BoxFuture<Self::Output>;
         fn into_future(self) -> Self::IntoFuture {
-            Box::pin(async move {
-                let query: Vec<(&'static str, String)> = Vec::new();
-                self.client
-                    .execute_json::<
-                        SearchChatResponse,
-                        _,
-                    >(&OP_CHATDATA_SEARCH_CHAT, &query, Some(&self.request))
-                    .await
-            })
+            let query: Vec<(&'static str, String)> = Vec::new();
+            self.client
+                .execute_json::<
+                    SearchChatResponse,
+                >(
+                    &OP_CHATDATA_SEARCH_CHAT,
+                    query,
+                    crate::client::encode_body(&self.request),
+                )
         }
     }
     static OP_CHATDATA_SEARCH_MSG: crate::operation::Operation = crate::operation::Operation {
@@ -4731,15 +4720,15 @@ pub mod calls {
         type Output = crate::Result<SearchMsgResponse>;
         type IntoFuture = crate::BoxFuture<Self::Output>;
         fn into_future(self) -> Self::IntoFuture {
-            Box::pin(async move {
-                let query: Vec<(&'static str, String)> = Vec::new();
-                self.client
-                    .execute_json::<
-                        SearchMsgResponse,
-                        _,
-                    >(&OP_CHATDATA_SEARCH_MSG, &query, Some(&self.request))
-                    .await
-            })
+            let query: Vec<(&'static str, String)> = Vec::new();
+            self.client
+                .execute_json::<
+                    SearchMsgResponse,
+                >(
+                    &OP_CHATDATA_SEARCH_MSG,
+                    query,
+                    crate::client::encode_body(&self.request),
+                )
         }
     }
     static OP_CHATDATA_GET_GROUP_CHAT: crate::operation::Operation = crate::operation::Operation {
@@ -4761,15 +4750,15 @@ pub mod calls {
         type Output = crate::Result<ZoneGroupChat>;
         type IntoFuture = crate::BoxFuture<Self::Output>;
         fn into_future(self) -> Self::IntoFuture {
-            Box::pin(async move {
-                let query: Vec<(&'static str, String)> = Vec::new();
-                self.client
-                    .execute_json::<
-                        ZoneGroupChat,
-                        _,
-                    >(&OP_CHATDATA_GET_GROUP_CHAT, &query, Some(&self.request))
-                    .await
-            })
+            let query: Vec<(&'static str, String)> = Vec::new();
+            self.client
+                .execute_json::<
+                    ZoneGroupChat,
+                >(
+                    &OP_CHATDATA_GET_GROUP_CHAT,
+                    query,
+                    crate::client::encode_body(&self.request),
+                )
         }
     }
     static OP_CHATDATA_GET_AGREE_STATUS_SINGLE: crate::operation::Operation = crate::operation::Operation {
@@ -4791,15 +4780,15 @@ pub mod calls {
         type Output = crate::Result<AgreeStatusResponse>;
         type IntoFuture = crate::BoxFuture<Self::Output>;
         fn into_future(self) -> Self::IntoFuture {
-            Box::pin(async move {
-                let query: Vec<(&'static str, String)> = Vec::new();
-                self.client
-                    .execute_json::<
-                        AgreeStatusResponse,
-                        _,
-                    >(&OP_CHATDATA_GET_AGREE_STATUS_SINGLE, &query, Some(&self.request))
-                    .await
-            })
+            let query: Vec<(&'static str, String)> = Vec::new();
+            self.client
+                .execute_json::<
+                    AgreeStatusResponse,
+                >(
+                    &OP_CHATDATA_GET_AGREE_STATUS_SINGLE,
+                    query,
+                    crate::client::encode_body(&self.request),
+                )
         }
     }
     static OP_CHATDATA_GET_AGREE_STATUS_ROOM: crate::operation::Operation = crate::operation::Operation {
@@ -4821,15 +4810,15 @@ pub mod calls {
         type Output = crate::Result<AgreeStatusResponse>;
         type IntoFuture = crate::BoxFuture<Self::Output>;
         fn into_future(self) -> Self::IntoFuture {
-            Box::pin(async move {
-                let query: Vec<(&'static str, String)> = Vec::new();
-                self.client
-                    .execute_json::<
-                        AgreeStatusResponse,
-                        _,
-                    >(&OP_CHATDATA_GET_AGREE_STATUS_ROOM, &query, Some(&self.request))
-                    .await
-            })
+            let query: Vec<(&'static str, String)> = Vec::new();
+            self.client
+                .execute_json::<
+                    AgreeStatusResponse,
+                >(
+                    &OP_CHATDATA_GET_AGREE_STATUS_ROOM,
+                    query,
+                    crate::client::encode_body(&self.request),
+                )
         }
     }
     static OP_CHATDATA_ANALYZE_ADD: crate::operation::Operation = crate::operation::Operation {
@@ -4857,15 +4846,15 @@ pub mod calls {
         type Output = crate::Result<AnalyzeTaskAddResponse>;
         type IntoFuture = crate::BoxFuture<Self::Output>;
         fn into_future(self) -> Self::IntoFuture {
-            Box::pin(async move {
-                let query: Vec<(&'static str, String)> = Vec::new();
-                self.client
-                    .execute_json::<
-                        AnalyzeTaskAddResponse,
-                        _,
-                    >(&OP_CHATDATA_ANALYZE_ADD, &query, Some(&self.request))
-                    .await
-            })
+            let query: Vec<(&'static str, String)> = Vec::new();
+            self.client
+                .execute_json::<
+                    AnalyzeTaskAddResponse,
+                >(
+                    &OP_CHATDATA_ANALYZE_ADD,
+                    query,
+                    crate::client::encode_body(&self.request),
+                )
         }
     }
     static OP_CHATDATA_ANALYZE_SUBMIT: crate::operation::Operation = crate::operation::Operation {
@@ -4887,15 +4876,15 @@ pub mod calls {
         type Output = crate::Result<EmptyResponse>;
         type IntoFuture = crate::BoxFuture<Self::Output>;
         fn into_future(self) -> Self::IntoFuture {
-            Box::pin(async move {
-                let query: Vec<(&'static str, String)> = Vec::new();
-                self.client
-                    .execute_json::<
-                        EmptyResponse,
-                        _,
-                    >(&OP_CHATDATA_ANALYZE_SUBMIT, &query, Some(&self.request))
-                    .await
-            })
+            let query: Vec<(&'static str, String)> = Vec::new();
+            self.client
+                .execute_json::<
+                    EmptyResponse,
+                >(
+                    &OP_CHATDATA_ANALYZE_SUBMIT,
+                    query,
+                    crate::client::encode_body(&self.request),
+                )
         }
     }
     static OP_CHATDATA_ANALYZE_RESULT: crate::operation::Operation = crate::operation::Operation {
@@ -4917,15 +4906,15 @@ pub mod calls {
         type Output = crate::Result<AnalyzeTaskResultResponse>;
         type IntoFuture = crate::BoxFuture<Self::Output>;
         fn into_future(self) -> Self::IntoFuture {
-            Box::pin(async move {
-                let query: Vec<(&'static str, String)> = Vec::new();
-                self.client
-                    .execute_json::<
-                        AnalyzeTaskResultResponse,
-                        _,
-                    >(&OP_CHATDATA_ANALYZE_RESULT, &query, Some(&self.request))
-                    .await
-            })
+            let query: Vec<(&'static str, String)> = Vec::new();
+            self.client
+                .execute_json::<
+                    AnalyzeTaskResultResponse,
+                >(
+                    &OP_CHATDATA_ANALYZE_RESULT,
+                    query,
+                    crate::client::encode_body(&self.request),
+                )
         }
     }
     static OP_CHATDATA_DOC_GET_AUTH_USER_LIST: crate::operation::Operation = crate::operation::Operation {
@@ -4967,15 +4956,15 @@ pub mod calls {
         type Output = crate::Result<DocAuthUserListResponse>;
         type IntoFuture = crate::BoxFuture<Self::Output>;
         fn into_future(self) -> Self::IntoFuture {
-            Box::pin(async move {
-                let query: Vec<(&'static str, String)> = Vec::new();
-                self.client
-                    .execute_json::<
-                        DocAuthUserListResponse,
-                        _,
-                    >(&OP_CHATDATA_DOC_GET_AUTH_USER_LIST, &query, Some(&self.request))
-                    .await
-            })
+            let query: Vec<(&'static str, String)> = Vec::new();
+            self.client
+                .execute_json::<
+                    DocAuthUserListResponse,
+                >(
+                    &OP_CHATDATA_DOC_GET_AUTH_USER_LIST,
+                    query,
+                    crate::client::encode_body(&self.request),
+                )
         }
     }
     static OP_CHATDATA_EXPORT_CREATE_JOB: crate::operation::Operation = crate::operation::Operation {
@@ -4997,15 +4986,15 @@ pub mod calls {
         type Output = crate::Result<JobIdResponse>;
         type IntoFuture = crate::BoxFuture<Self::Output>;
         fn into_future(self) -> Self::IntoFuture {
-            Box::pin(async move {
-                let query: Vec<(&'static str, String)> = Vec::new();
-                self.client
-                    .execute_json::<
-                        JobIdResponse,
-                        _,
-                    >(&OP_CHATDATA_EXPORT_CREATE_JOB, &query, Some(&self.request))
-                    .await
-            })
+            let query: Vec<(&'static str, String)> = Vec::new();
+            self.client
+                .execute_json::<
+                    JobIdResponse,
+                >(
+                    &OP_CHATDATA_EXPORT_CREATE_JOB,
+                    query,
+                    crate::client::encode_body(&self.request),
+                )
         }
     }
     static OP_CHATDATA_EXPORT_GET_JOB_STATUS: crate::operation::Operation = crate::operation::Operation {
@@ -5027,15 +5016,15 @@ pub mod calls {
         type Output = crate::Result<ExportJobStatus>;
         type IntoFuture = crate::BoxFuture<Self::Output>;
         fn into_future(self) -> Self::IntoFuture {
-            Box::pin(async move {
-                let query: Vec<(&'static str, String)> = Vec::new();
-                self.client
-                    .execute_json::<
-                        ExportJobStatus,
-                        _,
-                    >(&OP_CHATDATA_EXPORT_GET_JOB_STATUS, &query, Some(&self.request))
-                    .await
-            })
+            let query: Vec<(&'static str, String)> = Vec::new();
+            self.client
+                .execute_json::<
+                    ExportJobStatus,
+                >(
+                    &OP_CHATDATA_EXPORT_GET_JOB_STATUS,
+                    query,
+                    crate::client::encode_body(&self.request),
+                )
         }
     }
     static OP_CHATDATA_KEYWORD_CREATE_RULE: crate::operation::Operation = crate::operation::Operation {
@@ -5068,15 +5057,15 @@ pub mod calls {
         type Output = crate::Result<KeywordRuleCreateResponse>;
         type IntoFuture = crate::BoxFuture<Self::Output>;
         fn into_future(self) -> Self::IntoFuture {
-            Box::pin(async move {
-                let query: Vec<(&'static str, String)> = Vec::new();
-                self.client
-                    .execute_json::<
-                        KeywordRuleCreateResponse,
-                        _,
-                    >(&OP_CHATDATA_KEYWORD_CREATE_RULE, &query, Some(&self.request))
-                    .await
-            })
+            let query: Vec<(&'static str, String)> = Vec::new();
+            self.client
+                .execute_json::<
+                    KeywordRuleCreateResponse,
+                >(
+                    &OP_CHATDATA_KEYWORD_CREATE_RULE,
+                    query,
+                    crate::client::encode_body(&self.request),
+                )
         }
     }
     static OP_CHATDATA_KEYWORD_GET_RULE_LIST: crate::operation::Operation = crate::operation::Operation {
@@ -5118,15 +5107,15 @@ pub mod calls {
         type Output = crate::Result<KeywordRuleListResponse>;
         type IntoFuture = crate::BoxFuture<Self::Output>;
         fn into_future(self) -> Self::IntoFuture {
-            Box::pin(async move {
-                let query: Vec<(&'static str, String)> = Vec::new();
-                self.client
-                    .execute_json::<
-                        KeywordRuleListResponse,
-                        _,
-                    >(&OP_CHATDATA_KEYWORD_GET_RULE_LIST, &query, Some(&self.request))
-                    .await
-            })
+            let query: Vec<(&'static str, String)> = Vec::new();
+            self.client
+                .execute_json::<
+                    KeywordRuleListResponse,
+                >(
+                    &OP_CHATDATA_KEYWORD_GET_RULE_LIST,
+                    query,
+                    crate::client::encode_body(&self.request),
+                )
         }
     }
     static OP_CHATDATA_KEYWORD_GET_RULE_DETAIL: crate::operation::Operation = crate::operation::Operation {
@@ -5148,15 +5137,15 @@ pub mod calls {
         type Output = crate::Result<KeywordRuleDetail>;
         type IntoFuture = crate::BoxFuture<Self::Output>;
         fn into_future(self) -> Self::IntoFuture {
-            Box::pin(async move {
-                let query: Vec<(&'static str, String)> = Vec::new();
-                self.client
-                    .execute_json::<
-                        KeywordRuleDetail,
-                        _,
-                    >(&OP_CHATDATA_KEYWORD_GET_RULE_DETAIL, &query, Some(&self.request))
-                    .await
-            })
+            let query: Vec<(&'static str, String)> = Vec::new();
+            self.client
+                .execute_json::<
+                    KeywordRuleDetail,
+                >(
+                    &OP_CHATDATA_KEYWORD_GET_RULE_DETAIL,
+                    query,
+                    crate::client::encode_body(&self.request),
+                )
         }
     }
     static OP_CHATDATA_KEYWORD_UPDATE_RULE: crate::operation::Operation = crate::operation::Operation {
@@ -5199,15 +5188,15 @@ pub mod calls {
         type Output = crate::Result<EmptyResponse>;
         type IntoFuture = crate::BoxFuture<Self::Output>;
         fn into_future(self) -> Self::IntoFuture {
-            Box::pin(async move {
-                let query: Vec<(&'static str, String)> = Vec::new();
-                self.client
-                    .execute_json::<
-                        EmptyResponse,
-                        _,
-                    >(&OP_CHATDATA_KEYWORD_UPDATE_RULE, &query, Some(&self.request))
-                    .await
-            })
+            let query: Vec<(&'static str, String)> = Vec::new();
+            self.client
+                .execute_json::<
+                    EmptyResponse,
+                >(
+                    &OP_CHATDATA_KEYWORD_UPDATE_RULE,
+                    query,
+                    crate::client::encode_body(&self.request),
+                )
         }
     }
     static OP_CHATDATA_KEYWORD_DELETE_RULE: crate::operation::Operation = crate::operation::Operation {
@@ -5229,15 +5218,15 @@ pub mod calls {
         type Output = crate::Result<EmptyResponse>;
         type IntoFuture = crate::BoxFuture<Self::Output>;
         fn into_future(self) -> Self::IntoFuture {
-            Box::pin(async move {
-                let query: Vec<(&'static str, String)> = Vec::new();
-                self.client
-                    .execute_json::<
-                        EmptyResponse,
-                        _,
-                    >(&OP_CHATDATA_KEYWORD_DELETE_RULE, &query, Some(&self.request))
-                    .await
-            })
+            let query: Vec<(&'static str, String)> = Vec::new();
+            self.client
+                .execute_json::<
+                    EmptyResponse,
+                >(
+                    &OP_CHATDATA_KEYWORD_DELETE_RULE,
+                    query,
+                    crate::client::encode_body(&self.request),
+                )
         }
     }
     static OP_CHATDATA_KEYWORD_GET_HIT_MSG_LIST: crate::operation::Operation = crate::operation::Operation {
@@ -5294,15 +5283,15 @@ pub mod calls {
         type Output = crate::Result<HitMsgListResponse>;
         type IntoFuture = crate::BoxFuture<Self::Output>;
         fn into_future(self) -> Self::IntoFuture {
-            Box::pin(async move {
-                let query: Vec<(&'static str, String)> = Vec::new();
-                self.client
-                    .execute_json::<
-                        HitMsgListResponse,
-                        _,
-                    >(&OP_CHATDATA_KEYWORD_GET_HIT_MSG_LIST, &query, Some(&self.request))
-                    .await
-            })
+            let query: Vec<(&'static str, String)> = Vec::new();
+            self.client
+                .execute_json::<
+                    HitMsgListResponse,
+                >(
+                    &OP_CHATDATA_KEYWORD_GET_HIT_MSG_LIST,
+                    query,
+                    crate::client::encode_body(&self.request),
+                )
         }
     }
     static OP_CHATDATA_PROGRAM_SYNC_CALL: crate::operation::Operation = crate::operation::Operation {
@@ -5330,15 +5319,15 @@ pub mod calls {
         type Output = crate::Result<SyncCallProgramResponse>;
         type IntoFuture = crate::BoxFuture<Self::Output>;
         fn into_future(self) -> Self::IntoFuture {
-            Box::pin(async move {
-                let query: Vec<(&'static str, String)> = Vec::new();
-                self.client
-                    .execute_json::<
-                        SyncCallProgramResponse,
-                        _,
-                    >(&OP_CHATDATA_PROGRAM_SYNC_CALL, &query, Some(&self.request))
-                    .await
-            })
+            let query: Vec<(&'static str, String)> = Vec::new();
+            self.client
+                .execute_json::<
+                    SyncCallProgramResponse,
+                >(
+                    &OP_CHATDATA_PROGRAM_SYNC_CALL,
+                    query,
+                    crate::client::encode_body(&self.request),
+                )
         }
     }
     static OP_CHATDATA_PROGRAM_ASYNC_TASK: crate::operation::Operation = crate::operation::Operation {
@@ -5360,15 +5349,15 @@ pub mod calls {
         type Output = crate::Result<JobIdResponse>;
         type IntoFuture = crate::BoxFuture<Self::Output>;
         fn into_future(self) -> Self::IntoFuture {
-            Box::pin(async move {
-                let query: Vec<(&'static str, String)> = Vec::new();
-                self.client
-                    .execute_json::<
-                        JobIdResponse,
-                        _,
-                    >(&OP_CHATDATA_PROGRAM_ASYNC_TASK, &query, Some(&self.request))
-                    .await
-            })
+            let query: Vec<(&'static str, String)> = Vec::new();
+            self.client
+                .execute_json::<
+                    JobIdResponse,
+                >(
+                    &OP_CHATDATA_PROGRAM_ASYNC_TASK,
+                    query,
+                    crate::client::encode_body(&self.request),
+                )
         }
     }
     static OP_CHATDATA_PROGRAM_ASYNC_RESULT: crate::operation::Operation = crate::operation::Operation {
@@ -5390,15 +5379,15 @@ pub mod calls {
         type Output = crate::Result<AsyncProgramResult>;
         type IntoFuture = crate::BoxFuture<Self::Output>;
         fn into_future(self) -> Self::IntoFuture {
-            Box::pin(async move {
-                let query: Vec<(&'static str, String)> = Vec::new();
-                self.client
-                    .execute_json::<
-                        AsyncProgramResult,
-                        _,
-                    >(&OP_CHATDATA_PROGRAM_ASYNC_RESULT, &query, Some(&self.request))
-                    .await
-            })
+            let query: Vec<(&'static str, String)> = Vec::new();
+            self.client
+                .execute_json::<
+                    AsyncProgramResult,
+                >(
+                    &OP_CHATDATA_PROGRAM_ASYNC_RESULT,
+                    query,
+                    crate::client::encode_body(&self.request),
+                )
         }
     }
     static OP_CHATDATA_PROGRAM_OPEN_DEBUG_MODE: crate::operation::Operation = crate::operation::Operation {
@@ -5420,15 +5409,15 @@ pub mod calls {
         type Output = crate::Result<EmptyResponse>;
         type IntoFuture = crate::BoxFuture<Self::Output>;
         fn into_future(self) -> Self::IntoFuture {
-            Box::pin(async move {
-                let query: Vec<(&'static str, String)> = Vec::new();
-                self.client
-                    .execute_json::<
-                        EmptyResponse,
-                        _,
-                    >(&OP_CHATDATA_PROGRAM_OPEN_DEBUG_MODE, &query, Some(&self.request))
-                    .await
-            })
+            let query: Vec<(&'static str, String)> = Vec::new();
+            self.client
+                .execute_json::<
+                    EmptyResponse,
+                >(
+                    &OP_CHATDATA_PROGRAM_OPEN_DEBUG_MODE,
+                    query,
+                    crate::client::encode_body(&self.request),
+                )
         }
     }
     static OP_CHATDATA_PROGRAM_CLOSE_DEBUG_MODE: crate::operation::Operation = crate::operation::Operation {
@@ -5450,15 +5439,15 @@ pub mod calls {
         type Output = crate::Result<EmptyResponse>;
         type IntoFuture = crate::BoxFuture<Self::Output>;
         fn into_future(self) -> Self::IntoFuture {
-            Box::pin(async move {
-                let query: Vec<(&'static str, String)> = Vec::new();
-                self.client
-                    .execute_json::<
-                        EmptyResponse,
-                        _,
-                    >(&OP_CHATDATA_PROGRAM_CLOSE_DEBUG_MODE, &query, Some(&self.request))
-                    .await
-            })
+            let query: Vec<(&'static str, String)> = Vec::new();
+            self.client
+                .execute_json::<
+                    EmptyResponse,
+                >(
+                    &OP_CHATDATA_PROGRAM_CLOSE_DEBUG_MODE,
+                    query,
+                    crate::client::encode_body(&self.request),
+                )
         }
     }
     static OP_CHATDATA_PROGRAM_CHECK_DEBUG_MODE: crate::operation::Operation = crate::operation::Operation {
@@ -5480,15 +5469,15 @@ pub mod calls {
         type Output = crate::Result<DebugModeStatus>;
         type IntoFuture = crate::BoxFuture<Self::Output>;
         fn into_future(self) -> Self::IntoFuture {
-            Box::pin(async move {
-                let query: Vec<(&'static str, String)> = Vec::new();
-                self.client
-                    .execute_json::<
-                        DebugModeStatus,
-                        _,
-                    >(&OP_CHATDATA_PROGRAM_CHECK_DEBUG_MODE, &query, Some(&self.request))
-                    .await
-            })
+            let query: Vec<(&'static str, String)> = Vec::new();
+            self.client
+                .execute_json::<
+                    DebugModeStatus,
+                >(
+                    &OP_CHATDATA_PROGRAM_CHECK_DEBUG_MODE,
+                    query,
+                    crate::client::encode_body(&self.request),
+                )
         }
     }
     static OP_CHATDATA_PROGRAM_SET_LOG_LEVEL: crate::operation::Operation = crate::operation::Operation {
@@ -5510,15 +5499,15 @@ pub mod calls {
         type Output = crate::Result<EmptyResponse>;
         type IntoFuture = crate::BoxFuture<Self::Output>;
         fn into_future(self) -> Self::IntoFuture {
-            Box::pin(async move {
-                let query: Vec<(&'static str, String)> = Vec::new();
-                self.client
-                    .execute_json::<
-                        EmptyResponse,
-                        _,
-                    >(&OP_CHATDATA_PROGRAM_SET_LOG_LEVEL, &query, Some(&self.request))
-                    .await
-            })
+            let query: Vec<(&'static str, String)> = Vec::new();
+            self.client
+                .execute_json::<
+                    EmptyResponse,
+                >(
+                    &OP_CHATDATA_PROGRAM_SET_LOG_LEVEL,
+                    query,
+                    crate::client::encode_body(&self.request),
+                )
         }
     }
     static OP_CHATDATA_PROGRAM_GET_LOG_LEVEL: crate::operation::Operation = crate::operation::Operation {
@@ -5540,15 +5529,15 @@ pub mod calls {
         type Output = crate::Result<LogLevelResponse>;
         type IntoFuture = crate::BoxFuture<Self::Output>;
         fn into_future(self) -> Self::IntoFuture {
-            Box::pin(async move {
-                let query: Vec<(&'static str, String)> = Vec::new();
-                self.client
-                    .execute_json::<
-                        LogLevelResponse,
-                        _,
-                    >(&OP_CHATDATA_PROGRAM_GET_LOG_LEVEL, &query, Some(&self.request))
-                    .await
-            })
+            let query: Vec<(&'static str, String)> = Vec::new();
+            self.client
+                .execute_json::<
+                    LogLevelResponse,
+                >(
+                    &OP_CHATDATA_PROGRAM_GET_LOG_LEVEL,
+                    query,
+                    crate::client::encode_body(&self.request),
+                )
         }
     }
     static OP_CHATDATA_SPECAPI_CREATE_JOB: crate::operation::Operation = crate::operation::Operation {
@@ -5581,15 +5570,15 @@ pub mod calls {
         type Output = crate::Result<JobIdResponse>;
         type IntoFuture = crate::BoxFuture<Self::Output>;
         fn into_future(self) -> Self::IntoFuture {
-            Box::pin(async move {
-                let query: Vec<(&'static str, String)> = Vec::new();
-                self.client
-                    .execute_json::<
-                        JobIdResponse,
-                        _,
-                    >(&OP_CHATDATA_SPECAPI_CREATE_JOB, &query, Some(&self.request))
-                    .await
-            })
+            let query: Vec<(&'static str, String)> = Vec::new();
+            self.client
+                .execute_json::<
+                    JobIdResponse,
+                >(
+                    &OP_CHATDATA_SPECAPI_CREATE_JOB,
+                    query,
+                    crate::client::encode_body(&self.request),
+                )
         }
     }
     static OP_CHATDATA_SPECAPI_GET_JOB_RESULT: crate::operation::Operation = crate::operation::Operation {
@@ -5611,15 +5600,15 @@ pub mod calls {
         type Output = crate::Result<SpecApiJobResult>;
         type IntoFuture = crate::BoxFuture<Self::Output>;
         fn into_future(self) -> Self::IntoFuture {
-            Box::pin(async move {
-                let query: Vec<(&'static str, String)> = Vec::new();
-                self.client
-                    .execute_json::<
-                        SpecApiJobResult,
-                        _,
-                    >(&OP_CHATDATA_SPECAPI_GET_JOB_RESULT, &query, Some(&self.request))
-                    .await
-            })
+            let query: Vec<(&'static str, String)> = Vec::new();
+            self.client
+                .execute_json::<
+                    SpecApiJobResult,
+                >(
+                    &OP_CHATDATA_SPECAPI_GET_JOB_RESULT,
+                    query,
+                    crate::client::encode_body(&self.request),
+                )
         }
     }
     static OP_MSGAUDIT_GET_PERMIT_USER_LIST: crate::operation::Operation = crate::operation::Operation {
@@ -5647,15 +5636,15 @@ pub mod calls {
         type Output = crate::Result<PermitUserListResponse>;
         type IntoFuture = crate::BoxFuture<Self::Output>;
         fn into_future(self) -> Self::IntoFuture {
-            Box::pin(async move {
-                let query: Vec<(&'static str, String)> = Vec::new();
-                self.client
-                    .execute_json::<
-                        PermitUserListResponse,
-                        _,
-                    >(&OP_MSGAUDIT_GET_PERMIT_USER_LIST, &query, Some(&self.request))
-                    .await
-            })
+            let query: Vec<(&'static str, String)> = Vec::new();
+            self.client
+                .execute_json::<
+                    PermitUserListResponse,
+                >(
+                    &OP_MSGAUDIT_GET_PERMIT_USER_LIST,
+                    query,
+                    crate::client::encode_body(&self.request),
+                )
         }
     }
     static OP_MSGAUDIT_CHECK_SINGLE_AGREE: crate::operation::Operation = crate::operation::Operation {
@@ -5677,15 +5666,15 @@ pub mod calls {
         type Output = crate::Result<SingleAgreeResponse>;
         type IntoFuture = crate::BoxFuture<Self::Output>;
         fn into_future(self) -> Self::IntoFuture {
-            Box::pin(async move {
-                let query: Vec<(&'static str, String)> = Vec::new();
-                self.client
-                    .execute_json::<
-                        SingleAgreeResponse,
-                        _,
-                    >(&OP_MSGAUDIT_CHECK_SINGLE_AGREE, &query, Some(&self.request))
-                    .await
-            })
+            let query: Vec<(&'static str, String)> = Vec::new();
+            self.client
+                .execute_json::<
+                    SingleAgreeResponse,
+                >(
+                    &OP_MSGAUDIT_CHECK_SINGLE_AGREE,
+                    query,
+                    crate::client::encode_body(&self.request),
+                )
         }
     }
     static OP_MSGAUDIT_CHECK_ROOM_AGREE: crate::operation::Operation = crate::operation::Operation {
@@ -5707,15 +5696,15 @@ pub mod calls {
         type Output = crate::Result<RoomAgreeResponse>;
         type IntoFuture = crate::BoxFuture<Self::Output>;
         fn into_future(self) -> Self::IntoFuture {
-            Box::pin(async move {
-                let query: Vec<(&'static str, String)> = Vec::new();
-                self.client
-                    .execute_json::<
-                        RoomAgreeResponse,
-                        _,
-                    >(&OP_MSGAUDIT_CHECK_ROOM_AGREE, &query, Some(&self.request))
-                    .await
-            })
+            let query: Vec<(&'static str, String)> = Vec::new();
+            self.client
+                .execute_json::<
+                    RoomAgreeResponse,
+                >(
+                    &OP_MSGAUDIT_CHECK_ROOM_AGREE,
+                    query,
+                    crate::client::encode_body(&self.request),
+                )
         }
     }
     static OP_MSGAUDIT_GET_GROUP_CHAT: crate::operation::Operation = crate::operation::Operation {
@@ -5737,15 +5726,15 @@ pub mod calls {
         type Output = crate::Result<ArchiveRoom>;
         type IntoFuture = crate::BoxFuture<Self::Output>;
         fn into_future(self) -> Self::IntoFuture {
-            Box::pin(async move {
-                let query: Vec<(&'static str, String)> = Vec::new();
-                self.client
-                    .execute_json::<
-                        ArchiveRoom,
-                        _,
-                    >(&OP_MSGAUDIT_GET_GROUP_CHAT, &query, Some(&self.request))
-                    .await
-            })
+            let query: Vec<(&'static str, String)> = Vec::new();
+            self.client
+                .execute_json::<
+                    ArchiveRoom,
+                >(
+                    &OP_MSGAUDIT_GET_GROUP_CHAT,
+                    query,
+                    crate::client::encode_body(&self.request),
+                )
         }
     }
     static OP_MSGAUDIT_GET_ROBOT_INFO: crate::operation::Operation = crate::operation::Operation {
@@ -5767,16 +5756,12 @@ pub mod calls {
         type Output = crate::Result<RobotInfoResponse>;
         type IntoFuture = crate::BoxFuture<Self::Output>;
         fn into_future(self) -> Self::IntoFuture {
-            Box::pin(async move {
-                let mut query: Vec<(&'static str, String)> = Vec::with_capacity(1usize);
-                query.push(("robot_id", self.query_robot_id));
-                self.client
-                    .execute_json::<
-                        RobotInfoResponse,
-                        _,
-                    >(&OP_MSGAUDIT_GET_ROBOT_INFO, &query, None::<&()>)
-                    .await
-            })
+            let mut query: Vec<(&'static str, String)> = Vec::with_capacity(1usize);
+            query.push(("robot_id", self.query_robot_id));
+            self.client
+                .execute_json::<
+                    RobotInfoResponse,
+                >(&OP_MSGAUDIT_GET_ROBOT_INFO, query, Ok(None))
         }
     }
 }

@@ -5358,15 +5358,11 @@ pub mod calls {
         type Output = crate::Result<BatchJobResponse>;
         type IntoFuture = crate::BoxFuture<Self::Output>;
         fn into_future(self) -> Self::IntoFuture {
-            Box::pin(async move {
-                let query: Vec<(&'static str, String)> = Vec::new();
-                self.client
-                    .execute_json::<
-                        BatchJobResponse,
-                        _,
-                    >(&OP_BATCH_SYNC_USER, &query, Some(&self.request))
-                    .await
-            })
+            let query: Vec<(&'static str, String)> = Vec::new();
+            self.client
+                .execute_json::<
+                    BatchJobResponse,
+                >(&OP_BATCH_SYNC_USER, query, crate::client::encode_body(&self.request))
         }
     }
     static OP_BATCH_REPLACE_USER: crate::operation::Operation = crate::operation::Operation {
@@ -5399,15 +5395,15 @@ pub mod calls {
         type Output = crate::Result<BatchJobResponse>;
         type IntoFuture = crate::BoxFuture<Self::Output>;
         fn into_future(self) -> Self::IntoFuture {
-            Box::pin(async move {
-                let query: Vec<(&'static str, String)> = Vec::new();
-                self.client
-                    .execute_json::<
-                        BatchJobResponse,
-                        _,
-                    >(&OP_BATCH_REPLACE_USER, &query, Some(&self.request))
-                    .await
-            })
+            let query: Vec<(&'static str, String)> = Vec::new();
+            self.client
+                .execute_json::<
+                    BatchJobResponse,
+                >(
+                    &OP_BATCH_REPLACE_USER,
+                    query,
+                    crate::client::encode_body(&self.request),
+                )
         }
     }
     static OP_BATCH_REPLACE_PARTY: crate::operation::Operation = crate::operation::Operation {
@@ -5435,15 +5431,15 @@ pub mod calls {
         type Output = crate::Result<BatchJobResponse>;
         type IntoFuture = crate::BoxFuture<Self::Output>;
         fn into_future(self) -> Self::IntoFuture {
-            Box::pin(async move {
-                let query: Vec<(&'static str, String)> = Vec::new();
-                self.client
-                    .execute_json::<
-                        BatchJobResponse,
-                        _,
-                    >(&OP_BATCH_REPLACE_PARTY, &query, Some(&self.request))
-                    .await
-            })
+            let query: Vec<(&'static str, String)> = Vec::new();
+            self.client
+                .execute_json::<
+                    BatchJobResponse,
+                >(
+                    &OP_BATCH_REPLACE_PARTY,
+                    query,
+                    crate::client::encode_body(&self.request),
+                )
         }
     }
     static OP_BATCH_GET_RESULT: crate::operation::Operation = crate::operation::Operation {
@@ -5465,16 +5461,12 @@ pub mod calls {
         type Output = crate::Result<BatchGetResultResponse>;
         type IntoFuture = crate::BoxFuture<Self::Output>;
         fn into_future(self) -> Self::IntoFuture {
-            Box::pin(async move {
-                let mut query: Vec<(&'static str, String)> = Vec::with_capacity(1usize);
-                query.push(("jobid", self.query_jobid));
-                self.client
-                    .execute_json::<
-                        BatchGetResultResponse,
-                        _,
-                    >(&OP_BATCH_GET_RESULT, &query, None::<&()>)
-                    .await
-            })
+            let mut query: Vec<(&'static str, String)> = Vec::with_capacity(1usize);
+            query.push(("jobid", self.query_jobid));
+            self.client
+                .execute_json::<
+                    BatchGetResultResponse,
+                >(&OP_BATCH_GET_RESULT, query, Ok(None))
         }
     }
     static OP_CONTACT_RULE_CREATE: crate::operation::Operation = crate::operation::Operation {
@@ -5496,15 +5488,15 @@ pub mod calls {
         type Output = crate::Result<ContactRuleCreateResponse>;
         type IntoFuture = crate::BoxFuture<Self::Output>;
         fn into_future(self) -> Self::IntoFuture {
-            Box::pin(async move {
-                let query: Vec<(&'static str, String)> = Vec::new();
-                self.client
-                    .execute_json::<
-                        ContactRuleCreateResponse,
-                        _,
-                    >(&OP_CONTACT_RULE_CREATE, &query, Some(&self.request))
-                    .await
-            })
+            let query: Vec<(&'static str, String)> = Vec::new();
+            self.client
+                .execute_json::<
+                    ContactRuleCreateResponse,
+                >(
+                    &OP_CONTACT_RULE_CREATE,
+                    query,
+                    crate::client::encode_body(&self.request),
+                )
         }
     }
     static OP_CONTACT_RULE_LIST: crate::operation::Operation = crate::operation::Operation {
@@ -5526,15 +5518,15 @@ pub mod calls {
         type Output = crate::Result<ContactRuleListResponse>;
         type IntoFuture = crate::BoxFuture<Self::Output>;
         fn into_future(self) -> Self::IntoFuture {
-            Box::pin(async move {
-                let query: Vec<(&'static str, String)> = Vec::new();
-                self.client
-                    .execute_json::<
-                        ContactRuleListResponse,
-                        _,
-                    >(&OP_CONTACT_RULE_LIST, &query, Some(&self.request))
-                    .await
-            })
+            let query: Vec<(&'static str, String)> = Vec::new();
+            self.client
+                .execute_json::<
+                    ContactRuleListResponse,
+                >(
+                    &OP_CONTACT_RULE_LIST,
+                    query,
+                    crate::client::encode_body(&self.request),
+                )
         }
     }
     static OP_CONTACT_RULE_UPDATE: crate::operation::Operation = crate::operation::Operation {
@@ -5556,15 +5548,15 @@ pub mod calls {
         type Output = crate::Result<ContactRuleUpdateResponse>;
         type IntoFuture = crate::BoxFuture<Self::Output>;
         fn into_future(self) -> Self::IntoFuture {
-            Box::pin(async move {
-                let query: Vec<(&'static str, String)> = Vec::new();
-                self.client
-                    .execute_json::<
-                        ContactRuleUpdateResponse,
-                        _,
-                    >(&OP_CONTACT_RULE_UPDATE, &query, Some(&self.request))
-                    .await
-            })
+            let query: Vec<(&'static str, String)> = Vec::new();
+            self.client
+                .execute_json::<
+                    ContactRuleUpdateResponse,
+                >(
+                    &OP_CONTACT_RULE_UPDATE,
+                    query,
+                    crate::client::encode_body(&self.request),
+                )
         }
     }
     static OP_CONTACT_RULE_DELETE: crate::operation::Operation = crate::operation::Operation {
@@ -5586,15 +5578,15 @@ pub mod calls {
         type Output = crate::Result<EmptyResponse>;
         type IntoFuture = crate::BoxFuture<Self::Output>;
         fn into_future(self) -> Self::IntoFuture {
-            Box::pin(async move {
-                let query: Vec<(&'static str, String)> = Vec::new();
-                self.client
-                    .execute_json::<
-                        EmptyResponse,
-                        _,
-                    >(&OP_CONTACT_RULE_DELETE, &query, Some(&self.request))
-                    .await
-            })
+            let query: Vec<(&'static str, String)> = Vec::new();
+            self.client
+                .execute_json::<
+                    EmptyResponse,
+                >(
+                    &OP_CONTACT_RULE_DELETE,
+                    query,
+                    crate::client::encode_body(&self.request),
+                )
         }
     }
     static OP_DEPARTMENT_CREATE: crate::operation::Operation = crate::operation::Operation {
@@ -5632,15 +5624,15 @@ pub mod calls {
         type Output = crate::Result<DepartmentCreateResponse>;
         type IntoFuture = crate::BoxFuture<Self::Output>;
         fn into_future(self) -> Self::IntoFuture {
-            Box::pin(async move {
-                let query: Vec<(&'static str, String)> = Vec::new();
-                self.client
-                    .execute_json::<
-                        DepartmentCreateResponse,
-                        _,
-                    >(&OP_DEPARTMENT_CREATE, &query, Some(&self.request))
-                    .await
-            })
+            let query: Vec<(&'static str, String)> = Vec::new();
+            self.client
+                .execute_json::<
+                    DepartmentCreateResponse,
+                >(
+                    &OP_DEPARTMENT_CREATE,
+                    query,
+                    crate::client::encode_body(&self.request),
+                )
         }
     }
     static OP_DEPARTMENT_UPDATE: crate::operation::Operation = crate::operation::Operation {
@@ -5683,15 +5675,15 @@ pub mod calls {
         type Output = crate::Result<EmptyResponse>;
         type IntoFuture = crate::BoxFuture<Self::Output>;
         fn into_future(self) -> Self::IntoFuture {
-            Box::pin(async move {
-                let query: Vec<(&'static str, String)> = Vec::new();
-                self.client
-                    .execute_json::<
-                        EmptyResponse,
-                        _,
-                    >(&OP_DEPARTMENT_UPDATE, &query, Some(&self.request))
-                    .await
-            })
+            let query: Vec<(&'static str, String)> = Vec::new();
+            self.client
+                .execute_json::<
+                    EmptyResponse,
+                >(
+                    &OP_DEPARTMENT_UPDATE,
+                    query,
+                    crate::client::encode_body(&self.request),
+                )
         }
     }
     static OP_DEPARTMENT_DELETE: crate::operation::Operation = crate::operation::Operation {
@@ -5713,16 +5705,10 @@ pub mod calls {
         type Output = crate::Result<EmptyResponse>;
         type IntoFuture = crate::BoxFuture<Self::Output>;
         fn into_future(self) -> Self::IntoFuture {
-            Box::pin(async move {
-                let mut query: Vec<(&'static str, String)> = Vec::with_capacity(1usize);
-                query.push(("id", self.query_id.to_string()));
-                self.client
-                    .execute_json::<
-                        EmptyResponse,
-                        _,
-                    >(&OP_DEPARTMENT_DELETE, &query, None::<&()>)
-                    .await
-            })
+            let mut query: Vec<(&'static str, String)> = Vec::with_capacity(1usize);
+            query.push(("id", self.query_id.to_string()));
+            self.client
+                .execute_json::<EmptyResponse>(&OP_DEPARTMENT_DELETE, query, Ok(None))
         }
     }
     static OP_DEPARTMENT_LIST: crate::operation::Operation = crate::operation::Operation {
@@ -5750,18 +5736,14 @@ pub mod calls {
         type Output = crate::Result<DepartmentListResponse>;
         type IntoFuture = crate::BoxFuture<Self::Output>;
         fn into_future(self) -> Self::IntoFuture {
-            Box::pin(async move {
-                let mut query: Vec<(&'static str, String)> = Vec::with_capacity(1usize);
-                if let Some(value) = self.query_id {
-                    query.push(("id", value.to_string()));
-                }
-                self.client
-                    .execute_json::<
-                        DepartmentListResponse,
-                        _,
-                    >(&OP_DEPARTMENT_LIST, &query, None::<&()>)
-                    .await
-            })
+            let mut query: Vec<(&'static str, String)> = Vec::with_capacity(1usize);
+            if let Some(value) = self.query_id {
+                query.push(("id", value.to_string()));
+            }
+            self.client
+                .execute_json::<
+                    DepartmentListResponse,
+                >(&OP_DEPARTMENT_LIST, query, Ok(None))
         }
     }
     static OP_DEPARTMENT_SIMPLE_LIST: crate::operation::Operation = crate::operation::Operation {
@@ -5789,18 +5771,14 @@ pub mod calls {
         type Output = crate::Result<DepartmentSimpleListResponse>;
         type IntoFuture = crate::BoxFuture<Self::Output>;
         fn into_future(self) -> Self::IntoFuture {
-            Box::pin(async move {
-                let mut query: Vec<(&'static str, String)> = Vec::with_capacity(1usize);
-                if let Some(value) = self.query_id {
-                    query.push(("id", value.to_string()));
-                }
-                self.client
-                    .execute_json::<
-                        DepartmentSimpleListResponse,
-                        _,
-                    >(&OP_DEPARTMENT_SIMPLE_LIST, &query, None::<&()>)
-                    .await
-            })
+            let mut query: Vec<(&'static str, String)> = Vec::with_capacity(1usize);
+            if let Some(value) = self.query_id {
+                query.push(("id", value.to_string()));
+            }
+            self.client
+                .execute_json::<
+                    DepartmentSimpleListResponse,
+                >(&OP_DEPARTMENT_SIMPLE_LIST, query, Ok(None))
         }
     }
     static OP_DEPARTMENT_GET: crate::operation::Operation = crate::operation::Operation {
@@ -5822,16 +5800,12 @@ pub mod calls {
         type Output = crate::Result<DepartmentGetResponse>;
         type IntoFuture = crate::BoxFuture<Self::Output>;
         fn into_future(self) -> Self::IntoFuture {
-            Box::pin(async move {
-                let mut query: Vec<(&'static str, String)> = Vec::with_capacity(1usize);
-                query.push(("id", self.query_id.to_string()));
-                self.client
-                    .execute_json::<
-                        DepartmentGetResponse,
-                        _,
-                    >(&OP_DEPARTMENT_GET, &query, None::<&()>)
-                    .await
-            })
+            let mut query: Vec<(&'static str, String)> = Vec::with_capacity(1usize);
+            query.push(("id", self.query_id.to_string()));
+            self.client
+                .execute_json::<
+                    DepartmentGetResponse,
+                >(&OP_DEPARTMENT_GET, query, Ok(None))
         }
     }
     static OP_EXPORT_SIMPLE_USER: crate::operation::Operation = crate::operation::Operation {
@@ -5859,15 +5833,15 @@ pub mod calls {
         type Output = crate::Result<ExportJobResponse>;
         type IntoFuture = crate::BoxFuture<Self::Output>;
         fn into_future(self) -> Self::IntoFuture {
-            Box::pin(async move {
-                let query: Vec<(&'static str, String)> = Vec::new();
-                self.client
-                    .execute_json::<
-                        ExportJobResponse,
-                        _,
-                    >(&OP_EXPORT_SIMPLE_USER, &query, Some(&self.request))
-                    .await
-            })
+            let query: Vec<(&'static str, String)> = Vec::new();
+            self.client
+                .execute_json::<
+                    ExportJobResponse,
+                >(
+                    &OP_EXPORT_SIMPLE_USER,
+                    query,
+                    crate::client::encode_body(&self.request),
+                )
         }
     }
     static OP_EXPORT_USER: crate::operation::Operation = crate::operation::Operation {
@@ -5895,15 +5869,11 @@ pub mod calls {
         type Output = crate::Result<ExportJobResponse>;
         type IntoFuture = crate::BoxFuture<Self::Output>;
         fn into_future(self) -> Self::IntoFuture {
-            Box::pin(async move {
-                let query: Vec<(&'static str, String)> = Vec::new();
-                self.client
-                    .execute_json::<
-                        ExportJobResponse,
-                        _,
-                    >(&OP_EXPORT_USER, &query, Some(&self.request))
-                    .await
-            })
+            let query: Vec<(&'static str, String)> = Vec::new();
+            self.client
+                .execute_json::<
+                    ExportJobResponse,
+                >(&OP_EXPORT_USER, query, crate::client::encode_body(&self.request))
         }
     }
     static OP_EXPORT_DEPARTMENT: crate::operation::Operation = crate::operation::Operation {
@@ -5931,15 +5901,15 @@ pub mod calls {
         type Output = crate::Result<ExportJobResponse>;
         type IntoFuture = crate::BoxFuture<Self::Output>;
         fn into_future(self) -> Self::IntoFuture {
-            Box::pin(async move {
-                let query: Vec<(&'static str, String)> = Vec::new();
-                self.client
-                    .execute_json::<
-                        ExportJobResponse,
-                        _,
-                    >(&OP_EXPORT_DEPARTMENT, &query, Some(&self.request))
-                    .await
-            })
+            let query: Vec<(&'static str, String)> = Vec::new();
+            self.client
+                .execute_json::<
+                    ExportJobResponse,
+                >(
+                    &OP_EXPORT_DEPARTMENT,
+                    query,
+                    crate::client::encode_body(&self.request),
+                )
         }
     }
     static OP_EXPORT_TAG_USER: crate::operation::Operation = crate::operation::Operation {
@@ -5967,15 +5937,11 @@ pub mod calls {
         type Output = crate::Result<ExportJobResponse>;
         type IntoFuture = crate::BoxFuture<Self::Output>;
         fn into_future(self) -> Self::IntoFuture {
-            Box::pin(async move {
-                let query: Vec<(&'static str, String)> = Vec::new();
-                self.client
-                    .execute_json::<
-                        ExportJobResponse,
-                        _,
-                    >(&OP_EXPORT_TAG_USER, &query, Some(&self.request))
-                    .await
-            })
+            let query: Vec<(&'static str, String)> = Vec::new();
+            self.client
+                .execute_json::<
+                    ExportJobResponse,
+                >(&OP_EXPORT_TAG_USER, query, crate::client::encode_body(&self.request))
         }
     }
     static OP_EXPORT_GET_RESULT: crate::operation::Operation = crate::operation::Operation {
@@ -5997,16 +5963,12 @@ pub mod calls {
         type Output = crate::Result<ExportGetResultResponse>;
         type IntoFuture = crate::BoxFuture<Self::Output>;
         fn into_future(self) -> Self::IntoFuture {
-            Box::pin(async move {
-                let mut query: Vec<(&'static str, String)> = Vec::with_capacity(1usize);
-                query.push(("jobid", self.query_jobid));
-                self.client
-                    .execute_json::<
-                        ExportGetResultResponse,
-                        _,
-                    >(&OP_EXPORT_GET_RESULT, &query, None::<&()>)
-                    .await
-            })
+            let mut query: Vec<(&'static str, String)> = Vec::with_capacity(1usize);
+            query.push(("jobid", self.query_jobid));
+            self.client
+                .execute_json::<
+                    ExportGetResultResponse,
+                >(&OP_EXPORT_GET_RESULT, query, Ok(None))
         }
     }
     static OP_LINKEDCORP_GET_PERM_LIST: crate::operation::Operation = crate::operation::Operation {
@@ -6027,15 +5989,11 @@ pub mod calls {
         type Output = crate::Result<LinkedcorpGetPermListResponse>;
         type IntoFuture = crate::BoxFuture<Self::Output>;
         fn into_future(self) -> Self::IntoFuture {
-            Box::pin(async move {
-                let query: Vec<(&'static str, String)> = Vec::new();
-                self.client
-                    .execute_json::<
-                        LinkedcorpGetPermListResponse,
-                        _,
-                    >(&OP_LINKEDCORP_GET_PERM_LIST, &query, None::<&()>)
-                    .await
-            })
+            let query: Vec<(&'static str, String)> = Vec::new();
+            self.client
+                .execute_json::<
+                    LinkedcorpGetPermListResponse,
+                >(&OP_LINKEDCORP_GET_PERM_LIST, query, Ok(None))
         }
     }
     static OP_LINKEDCORP_GET_USER: crate::operation::Operation = crate::operation::Operation {
@@ -6057,15 +6015,15 @@ pub mod calls {
         type Output = crate::Result<LinkedcorpGetUserResponse>;
         type IntoFuture = crate::BoxFuture<Self::Output>;
         fn into_future(self) -> Self::IntoFuture {
-            Box::pin(async move {
-                let query: Vec<(&'static str, String)> = Vec::new();
-                self.client
-                    .execute_json::<
-                        LinkedcorpGetUserResponse,
-                        _,
-                    >(&OP_LINKEDCORP_GET_USER, &query, Some(&self.request))
-                    .await
-            })
+            let query: Vec<(&'static str, String)> = Vec::new();
+            self.client
+                .execute_json::<
+                    LinkedcorpGetUserResponse,
+                >(
+                    &OP_LINKEDCORP_GET_USER,
+                    query,
+                    crate::client::encode_body(&self.request),
+                )
         }
     }
     static OP_LINKEDCORP_USER_SIMPLE_LIST: crate::operation::Operation = crate::operation::Operation {
@@ -6093,15 +6051,15 @@ pub mod calls {
         type Output = crate::Result<LinkedcorpUserSimpleListResponse>;
         type IntoFuture = crate::BoxFuture<Self::Output>;
         fn into_future(self) -> Self::IntoFuture {
-            Box::pin(async move {
-                let query: Vec<(&'static str, String)> = Vec::new();
-                self.client
-                    .execute_json::<
-                        LinkedcorpUserSimpleListResponse,
-                        _,
-                    >(&OP_LINKEDCORP_USER_SIMPLE_LIST, &query, Some(&self.request))
-                    .await
-            })
+            let query: Vec<(&'static str, String)> = Vec::new();
+            self.client
+                .execute_json::<
+                    LinkedcorpUserSimpleListResponse,
+                >(
+                    &OP_LINKEDCORP_USER_SIMPLE_LIST,
+                    query,
+                    crate::client::encode_body(&self.request),
+                )
         }
     }
     static OP_LINKEDCORP_USER_LIST: crate::operation::Operation = crate::operation::Operation {
@@ -6129,15 +6087,15 @@ pub mod calls {
         type Output = crate::Result<LinkedcorpUserListResponse>;
         type IntoFuture = crate::BoxFuture<Self::Output>;
         fn into_future(self) -> Self::IntoFuture {
-            Box::pin(async move {
-                let query: Vec<(&'static str, String)> = Vec::new();
-                self.client
-                    .execute_json::<
-                        LinkedcorpUserListResponse,
-                        _,
-                    >(&OP_LINKEDCORP_USER_LIST, &query, Some(&self.request))
-                    .await
-            })
+            let query: Vec<(&'static str, String)> = Vec::new();
+            self.client
+                .execute_json::<
+                    LinkedcorpUserListResponse,
+                >(
+                    &OP_LINKEDCORP_USER_LIST,
+                    query,
+                    crate::client::encode_body(&self.request),
+                )
         }
     }
     static OP_LINKEDCORP_DEPARTMENT_LIST: crate::operation::Operation = crate::operation::Operation {
@@ -6159,15 +6117,15 @@ pub mod calls {
         type Output = crate::Result<LinkedcorpDepartmentListResponse>;
         type IntoFuture = crate::BoxFuture<Self::Output>;
         fn into_future(self) -> Self::IntoFuture {
-            Box::pin(async move {
-                let query: Vec<(&'static str, String)> = Vec::new();
-                self.client
-                    .execute_json::<
-                        LinkedcorpDepartmentListResponse,
-                        _,
-                    >(&OP_LINKEDCORP_DEPARTMENT_LIST, &query, Some(&self.request))
-                    .await
-            })
+            let query: Vec<(&'static str, String)> = Vec::new();
+            self.client
+                .execute_json::<
+                    LinkedcorpDepartmentListResponse,
+                >(
+                    &OP_LINKEDCORP_DEPARTMENT_LIST,
+                    query,
+                    crate::client::encode_body(&self.request),
+                )
         }
     }
     static OP_SYNC_CONTACT_SYNC_SUCCESS: crate::operation::Operation = crate::operation::Operation {
@@ -6188,15 +6146,11 @@ pub mod calls {
         type Output = crate::Result<EmptyResponse>;
         type IntoFuture = crate::BoxFuture<Self::Output>;
         fn into_future(self) -> Self::IntoFuture {
-            Box::pin(async move {
-                let query: Vec<(&'static str, String)> = Vec::new();
-                self.client
-                    .execute_json::<
-                        EmptyResponse,
-                        _,
-                    >(&OP_SYNC_CONTACT_SYNC_SUCCESS, &query, None::<&()>)
-                    .await
-            })
+            let query: Vec<(&'static str, String)> = Vec::new();
+            self.client
+                .execute_json::<
+                    EmptyResponse,
+                >(&OP_SYNC_CONTACT_SYNC_SUCCESS, query, Ok(None))
         }
     }
     static OP_TAG_CREATE: crate::operation::Operation = crate::operation::Operation {
@@ -6224,15 +6178,11 @@ pub mod calls {
         type Output = crate::Result<TagCreateResponse>;
         type IntoFuture = crate::BoxFuture<Self::Output>;
         fn into_future(self) -> Self::IntoFuture {
-            Box::pin(async move {
-                let query: Vec<(&'static str, String)> = Vec::new();
-                self.client
-                    .execute_json::<
-                        TagCreateResponse,
-                        _,
-                    >(&OP_TAG_CREATE, &query, Some(&self.request))
-                    .await
-            })
+            let query: Vec<(&'static str, String)> = Vec::new();
+            self.client
+                .execute_json::<
+                    TagCreateResponse,
+                >(&OP_TAG_CREATE, query, crate::client::encode_body(&self.request))
         }
     }
     static OP_TAG_UPDATE: crate::operation::Operation = crate::operation::Operation {
@@ -6254,15 +6204,11 @@ pub mod calls {
         type Output = crate::Result<EmptyResponse>;
         type IntoFuture = crate::BoxFuture<Self::Output>;
         fn into_future(self) -> Self::IntoFuture {
-            Box::pin(async move {
-                let query: Vec<(&'static str, String)> = Vec::new();
-                self.client
-                    .execute_json::<
-                        EmptyResponse,
-                        _,
-                    >(&OP_TAG_UPDATE, &query, Some(&self.request))
-                    .await
-            })
+            let query: Vec<(&'static str, String)> = Vec::new();
+            self.client
+                .execute_json::<
+                    EmptyResponse,
+                >(&OP_TAG_UPDATE, query, crate::client::encode_body(&self.request))
         }
     }
     static OP_TAG_DELETE: crate::operation::Operation = crate::operation::Operation {
@@ -6284,16 +6230,9 @@ pub mod calls {
         type Output = crate::Result<EmptyResponse>;
         type IntoFuture = crate::BoxFuture<Self::Output>;
         fn into_future(self) -> Self::IntoFuture {
-            Box::pin(async move {
-                let mut query: Vec<(&'static str, String)> = Vec::with_capacity(1usize);
-                query.push(("tagid", self.query_tagid.to_string()));
-                self.client
-                    .execute_json::<
-                        EmptyResponse,
-                        _,
-                    >(&OP_TAG_DELETE, &query, None::<&()>)
-                    .await
-            })
+            let mut query: Vec<(&'static str, String)> = Vec::with_capacity(1usize);
+            query.push(("tagid", self.query_tagid.to_string()));
+            self.client.execute_json::<EmptyResponse>(&OP_TAG_DELETE, query, Ok(None))
         }
     }
     static OP_TAG_GET: crate::operation::Operation = crate::operation::Operation {
@@ -6315,13 +6254,9 @@ pub mod calls {
         type Output = crate::Result<TagGetResponse>;
         type IntoFuture = crate::BoxFuture<Self::Output>;
         fn into_future(self) -> Self::IntoFuture {
-            Box::pin(async move {
-                let mut query: Vec<(&'static str, String)> = Vec::with_capacity(1usize);
-                query.push(("tagid", self.query_tagid.to_string()));
-                self.client
-                    .execute_json::<TagGetResponse, _>(&OP_TAG_GET, &query, None::<&()>)
-                    .await
-            })
+            let mut query: Vec<(&'static str, String)> = Vec::with_capacity(1usize);
+            query.push(("tagid", self.query_tagid.to_string()));
+            self.client.execute_json::<TagGetResponse>(&OP_TAG_GET, query, Ok(None))
         }
     }
     static OP_TAG_LIST: crate::operation::Operation = crate::operation::Operation {
@@ -6342,15 +6277,8 @@ pub mod calls {
         type Output = crate::Result<TagListResponse>;
         type IntoFuture = crate::BoxFuture<Self::Output>;
         fn into_future(self) -> Self::IntoFuture {
-            Box::pin(async move {
-                let query: Vec<(&'static str, String)> = Vec::new();
-                self.client
-                    .execute_json::<
-                        TagListResponse,
-                        _,
-                    >(&OP_TAG_LIST, &query, None::<&()>)
-                    .await
-            })
+            let query: Vec<(&'static str, String)> = Vec::new();
+            self.client.execute_json::<TagListResponse>(&OP_TAG_LIST, query, Ok(None))
         }
     }
     static OP_TAG_ADD_USERS: crate::operation::Operation = crate::operation::Operation {
@@ -6389,15 +6317,11 @@ pub mod calls {
         type Output = crate::Result<TagUsersResponse>;
         type IntoFuture = crate::BoxFuture<Self::Output>;
         fn into_future(self) -> Self::IntoFuture {
-            Box::pin(async move {
-                let query: Vec<(&'static str, String)> = Vec::new();
-                self.client
-                    .execute_json::<
-                        TagUsersResponse,
-                        _,
-                    >(&OP_TAG_ADD_USERS, &query, Some(&self.request))
-                    .await
-            })
+            let query: Vec<(&'static str, String)> = Vec::new();
+            self.client
+                .execute_json::<
+                    TagUsersResponse,
+                >(&OP_TAG_ADD_USERS, query, crate::client::encode_body(&self.request))
         }
     }
     static OP_TAG_DELETE_USERS: crate::operation::Operation = crate::operation::Operation {
@@ -6436,15 +6360,11 @@ pub mod calls {
         type Output = crate::Result<TagUsersResponse>;
         type IntoFuture = crate::BoxFuture<Self::Output>;
         fn into_future(self) -> Self::IntoFuture {
-            Box::pin(async move {
-                let query: Vec<(&'static str, String)> = Vec::new();
-                self.client
-                    .execute_json::<
-                        TagUsersResponse,
-                        _,
-                    >(&OP_TAG_DELETE_USERS, &query, Some(&self.request))
-                    .await
-            })
+            let query: Vec<(&'static str, String)> = Vec::new();
+            self.client
+                .execute_json::<
+                    TagUsersResponse,
+                >(&OP_TAG_DELETE_USERS, query, crate::client::encode_body(&self.request))
         }
     }
     static OP_USER_CREATE: crate::operation::Operation = crate::operation::Operation {
@@ -6567,15 +6487,11 @@ pub mod calls {
         type Output = crate::Result<EmptyResponse>;
         type IntoFuture = crate::BoxFuture<Self::Output>;
         fn into_future(self) -> Self::IntoFuture {
-            Box::pin(async move {
-                let query: Vec<(&'static str, String)> = Vec::new();
-                self.client
-                    .execute_json::<
-                        EmptyResponse,
-                        _,
-                    >(&OP_USER_CREATE, &query, Some(&self.request))
-                    .await
-            })
+            let query: Vec<(&'static str, String)> = Vec::new();
+            self.client
+                .execute_json::<
+                    EmptyResponse,
+                >(&OP_USER_CREATE, query, crate::client::encode_body(&self.request))
         }
     }
     static OP_USER_GET: crate::operation::Operation = crate::operation::Operation {
@@ -6597,13 +6513,9 @@ pub mod calls {
         type Output = crate::Result<User>;
         type IntoFuture = crate::BoxFuture<Self::Output>;
         fn into_future(self) -> Self::IntoFuture {
-            Box::pin(async move {
-                let mut query: Vec<(&'static str, String)> = Vec::with_capacity(1usize);
-                query.push(("userid", self.query_userid));
-                self.client
-                    .execute_json::<User, _>(&OP_USER_GET, &query, None::<&()>)
-                    .await
-            })
+            let mut query: Vec<(&'static str, String)> = Vec::with_capacity(1usize);
+            query.push(("userid", self.query_userid));
+            self.client.execute_json::<User>(&OP_USER_GET, query, Ok(None))
         }
     }
     static OP_USER_UPDATE: crate::operation::Operation = crate::operation::Operation {
@@ -6744,15 +6656,11 @@ pub mod calls {
         type Output = crate::Result<EmptyResponse>;
         type IntoFuture = crate::BoxFuture<Self::Output>;
         fn into_future(self) -> Self::IntoFuture {
-            Box::pin(async move {
-                let query: Vec<(&'static str, String)> = Vec::new();
-                self.client
-                    .execute_json::<
-                        EmptyResponse,
-                        _,
-                    >(&OP_USER_UPDATE, &query, Some(&self.request))
-                    .await
-            })
+            let query: Vec<(&'static str, String)> = Vec::new();
+            self.client
+                .execute_json::<
+                    EmptyResponse,
+                >(&OP_USER_UPDATE, query, crate::client::encode_body(&self.request))
         }
     }
     static OP_USER_DELETE: crate::operation::Operation = crate::operation::Operation {
@@ -6774,16 +6682,9 @@ pub mod calls {
         type Output = crate::Result<EmptyResponse>;
         type IntoFuture = crate::BoxFuture<Self::Output>;
         fn into_future(self) -> Self::IntoFuture {
-            Box::pin(async move {
-                let mut query: Vec<(&'static str, String)> = Vec::with_capacity(1usize);
-                query.push(("userid", self.query_userid));
-                self.client
-                    .execute_json::<
-                        EmptyResponse,
-                        _,
-                    >(&OP_USER_DELETE, &query, None::<&()>)
-                    .await
-            })
+            let mut query: Vec<(&'static str, String)> = Vec::with_capacity(1usize);
+            query.push(("userid", self.query_userid));
+            self.client.execute_json::<EmptyResponse>(&OP_USER_DELETE, query, Ok(None))
         }
     }
     static OP_USER_BATCH_DELETE: crate::operation::Operation = crate::operation::Operation {
@@ -6805,15 +6706,15 @@ pub mod calls {
         type Output = crate::Result<EmptyResponse>;
         type IntoFuture = crate::BoxFuture<Self::Output>;
         fn into_future(self) -> Self::IntoFuture {
-            Box::pin(async move {
-                let query: Vec<(&'static str, String)> = Vec::new();
-                self.client
-                    .execute_json::<
-                        EmptyResponse,
-                        _,
-                    >(&OP_USER_BATCH_DELETE, &query, Some(&self.request))
-                    .await
-            })
+            let query: Vec<(&'static str, String)> = Vec::new();
+            self.client
+                .execute_json::<
+                    EmptyResponse,
+                >(
+                    &OP_USER_BATCH_DELETE,
+                    query,
+                    crate::client::encode_body(&self.request),
+                )
         }
     }
     static OP_USER_SIMPLE_LIST: crate::operation::Operation = crate::operation::Operation {
@@ -6835,16 +6736,12 @@ pub mod calls {
         type Output = crate::Result<UserSimpleListResponse>;
         type IntoFuture = crate::BoxFuture<Self::Output>;
         fn into_future(self) -> Self::IntoFuture {
-            Box::pin(async move {
-                let mut query: Vec<(&'static str, String)> = Vec::with_capacity(1usize);
-                query.push(("department_id", self.query_department_id.to_string()));
-                self.client
-                    .execute_json::<
-                        UserSimpleListResponse,
-                        _,
-                    >(&OP_USER_SIMPLE_LIST, &query, None::<&()>)
-                    .await
-            })
+            let mut query: Vec<(&'static str, String)> = Vec::with_capacity(1usize);
+            query.push(("department_id", self.query_department_id.to_string()));
+            self.client
+                .execute_json::<
+                    UserSimpleListResponse,
+                >(&OP_USER_SIMPLE_LIST, query, Ok(None))
         }
     }
     static OP_USER_LIST: crate::operation::Operation = crate::operation::Operation {
@@ -6866,16 +6763,9 @@ pub mod calls {
         type Output = crate::Result<UserListResponse>;
         type IntoFuture = crate::BoxFuture<Self::Output>;
         fn into_future(self) -> Self::IntoFuture {
-            Box::pin(async move {
-                let mut query: Vec<(&'static str, String)> = Vec::with_capacity(1usize);
-                query.push(("department_id", self.query_department_id.to_string()));
-                self.client
-                    .execute_json::<
-                        UserListResponse,
-                        _,
-                    >(&OP_USER_LIST, &query, None::<&()>)
-                    .await
-            })
+            let mut query: Vec<(&'static str, String)> = Vec::with_capacity(1usize);
+            query.push(("department_id", self.query_department_id.to_string()));
+            self.client.execute_json::<UserListResponse>(&OP_USER_LIST, query, Ok(None))
         }
     }
     static OP_USER_LIST_ID: crate::operation::Operation = crate::operation::Operation {
@@ -6917,15 +6807,11 @@ pub mod calls {
         type Output = crate::Result<UserListIdResponse>;
         type IntoFuture = crate::BoxFuture<Self::Output>;
         fn into_future(self) -> Self::IntoFuture {
-            Box::pin(async move {
-                let query: Vec<(&'static str, String)> = Vec::new();
-                self.client
-                    .execute_json::<
-                        UserListIdResponse,
-                        _,
-                    >(&OP_USER_LIST_ID, &query, Some(&self.request))
-                    .await
-            })
+            let query: Vec<(&'static str, String)> = Vec::new();
+            self.client
+                .execute_json::<
+                    UserListIdResponse,
+                >(&OP_USER_LIST_ID, query, crate::client::encode_body(&self.request))
         }
     }
     static OP_USER_CONVERT_TO_OPENID: crate::operation::Operation = crate::operation::Operation {
@@ -6947,15 +6833,15 @@ pub mod calls {
         type Output = crate::Result<UserConvertToOpenidResponse>;
         type IntoFuture = crate::BoxFuture<Self::Output>;
         fn into_future(self) -> Self::IntoFuture {
-            Box::pin(async move {
-                let query: Vec<(&'static str, String)> = Vec::new();
-                self.client
-                    .execute_json::<
-                        UserConvertToOpenidResponse,
-                        _,
-                    >(&OP_USER_CONVERT_TO_OPENID, &query, Some(&self.request))
-                    .await
-            })
+            let query: Vec<(&'static str, String)> = Vec::new();
+            self.client
+                .execute_json::<
+                    UserConvertToOpenidResponse,
+                >(
+                    &OP_USER_CONVERT_TO_OPENID,
+                    query,
+                    crate::client::encode_body(&self.request),
+                )
         }
     }
     static OP_USER_CONVERT_TO_USERID: crate::operation::Operation = crate::operation::Operation {
@@ -6977,15 +6863,15 @@ pub mod calls {
         type Output = crate::Result<UserConvertToUseridResponse>;
         type IntoFuture = crate::BoxFuture<Self::Output>;
         fn into_future(self) -> Self::IntoFuture {
-            Box::pin(async move {
-                let query: Vec<(&'static str, String)> = Vec::new();
-                self.client
-                    .execute_json::<
-                        UserConvertToUseridResponse,
-                        _,
-                    >(&OP_USER_CONVERT_TO_USERID, &query, Some(&self.request))
-                    .await
-            })
+            let query: Vec<(&'static str, String)> = Vec::new();
+            self.client
+                .execute_json::<
+                    UserConvertToUseridResponse,
+                >(
+                    &OP_USER_CONVERT_TO_USERID,
+                    query,
+                    crate::client::encode_body(&self.request),
+                )
         }
     }
     static OP_USER_AUTH_SUCCESS: crate::operation::Operation = crate::operation::Operation {
@@ -7007,16 +6893,10 @@ pub mod calls {
         type Output = crate::Result<EmptyResponse>;
         type IntoFuture = crate::BoxFuture<Self::Output>;
         fn into_future(self) -> Self::IntoFuture {
-            Box::pin(async move {
-                let mut query: Vec<(&'static str, String)> = Vec::with_capacity(1usize);
-                query.push(("userid", self.query_userid));
-                self.client
-                    .execute_json::<
-                        EmptyResponse,
-                        _,
-                    >(&OP_USER_AUTH_SUCCESS, &query, None::<&()>)
-                    .await
-            })
+            let mut query: Vec<(&'static str, String)> = Vec::with_capacity(1usize);
+            query.push(("userid", self.query_userid));
+            self.client
+                .execute_json::<EmptyResponse>(&OP_USER_AUTH_SUCCESS, query, Ok(None))
         }
     }
     static OP_USER_GET_USERID: crate::operation::Operation = crate::operation::Operation {
@@ -7038,15 +6918,11 @@ pub mod calls {
         type Output = crate::Result<UserGetUseridResponse>;
         type IntoFuture = crate::BoxFuture<Self::Output>;
         fn into_future(self) -> Self::IntoFuture {
-            Box::pin(async move {
-                let query: Vec<(&'static str, String)> = Vec::new();
-                self.client
-                    .execute_json::<
-                        UserGetUseridResponse,
-                        _,
-                    >(&OP_USER_GET_USERID, &query, Some(&self.request))
-                    .await
-            })
+            let query: Vec<(&'static str, String)> = Vec::new();
+            self.client
+                .execute_json::<
+                    UserGetUseridResponse,
+                >(&OP_USER_GET_USERID, query, crate::client::encode_body(&self.request))
         }
     }
     static OP_USER_GET_USERID_BY_EMAIL: crate::operation::Operation = crate::operation::Operation {
@@ -7074,15 +6950,15 @@ pub mod calls {
         type Output = crate::Result<UserGetUseridResponse>;
         type IntoFuture = crate::BoxFuture<Self::Output>;
         fn into_future(self) -> Self::IntoFuture {
-            Box::pin(async move {
-                let query: Vec<(&'static str, String)> = Vec::new();
-                self.client
-                    .execute_json::<
-                        UserGetUseridResponse,
-                        _,
-                    >(&OP_USER_GET_USERID_BY_EMAIL, &query, Some(&self.request))
-                    .await
-            })
+            let query: Vec<(&'static str, String)> = Vec::new();
+            self.client
+                .execute_json::<
+                    UserGetUseridResponse,
+                >(
+                    &OP_USER_GET_USERID_BY_EMAIL,
+                    query,
+                    crate::client::encode_body(&self.request),
+                )
         }
     }
     static OP_USER_GET_ACTIVE_STAT: crate::operation::Operation = crate::operation::Operation {
@@ -7104,15 +6980,15 @@ pub mod calls {
         type Output = crate::Result<UserGetActiveStatResponse>;
         type IntoFuture = crate::BoxFuture<Self::Output>;
         fn into_future(self) -> Self::IntoFuture {
-            Box::pin(async move {
-                let query: Vec<(&'static str, String)> = Vec::new();
-                self.client
-                    .execute_json::<
-                        UserGetActiveStatResponse,
-                        _,
-                    >(&OP_USER_GET_ACTIVE_STAT, &query, Some(&self.request))
-                    .await
-            })
+            let query: Vec<(&'static str, String)> = Vec::new();
+            self.client
+                .execute_json::<
+                    UserGetActiveStatResponse,
+                >(
+                    &OP_USER_GET_ACTIVE_STAT,
+                    query,
+                    crate::client::encode_body(&self.request),
+                )
         }
     }
     static OP_USER_BATCH_INVITE: crate::operation::Operation = crate::operation::Operation {
@@ -7153,15 +7029,15 @@ pub mod calls {
         type Output = crate::Result<UserBatchInviteResponse>;
         type IntoFuture = crate::BoxFuture<Self::Output>;
         fn into_future(self) -> Self::IntoFuture {
-            Box::pin(async move {
-                let query: Vec<(&'static str, String)> = Vec::new();
-                self.client
-                    .execute_json::<
-                        UserBatchInviteResponse,
-                        _,
-                    >(&OP_USER_BATCH_INVITE, &query, Some(&self.request))
-                    .await
-            })
+            let query: Vec<(&'static str, String)> = Vec::new();
+            self.client
+                .execute_json::<
+                    UserBatchInviteResponse,
+                >(
+                    &OP_USER_BATCH_INVITE,
+                    query,
+                    crate::client::encode_body(&self.request),
+                )
         }
     }
     static OP_USER_JOIN_QRCODE: crate::operation::Operation = crate::operation::Operation {
@@ -7189,18 +7065,14 @@ pub mod calls {
         type Output = crate::Result<UserJoinQrcodeResponse>;
         type IntoFuture = crate::BoxFuture<Self::Output>;
         fn into_future(self) -> Self::IntoFuture {
-            Box::pin(async move {
-                let mut query: Vec<(&'static str, String)> = Vec::with_capacity(1usize);
-                if let Some(value) = self.query_size_type {
-                    query.push(("size_type", i64::from(value).to_string()));
-                }
-                self.client
-                    .execute_json::<
-                        UserJoinQrcodeResponse,
-                        _,
-                    >(&OP_USER_JOIN_QRCODE, &query, None::<&()>)
-                    .await
-            })
+            let mut query: Vec<(&'static str, String)> = Vec::with_capacity(1usize);
+            if let Some(value) = self.query_size_type {
+                query.push(("size_type", i64::from(value).to_string()));
+            }
+            self.client
+                .execute_json::<
+                    UserJoinQrcodeResponse,
+                >(&OP_USER_JOIN_QRCODE, query, Ok(None))
         }
     }
     static OP_USER_CHECK_MEMBER_AUTH: crate::operation::Operation = crate::operation::Operation {
@@ -7222,15 +7094,15 @@ pub mod calls {
         type Output = crate::Result<MemberAuthCheckResponse>;
         type IntoFuture = crate::BoxFuture<Self::Output>;
         fn into_future(self) -> Self::IntoFuture {
-            Box::pin(async move {
-                let query: Vec<(&'static str, String)> = Vec::new();
-                self.client
-                    .execute_json::<
-                        MemberAuthCheckResponse,
-                        _,
-                    >(&OP_USER_CHECK_MEMBER_AUTH, &query, Some(&self.request))
-                    .await
-            })
+            let query: Vec<(&'static str, String)> = Vec::new();
+            self.client
+                .execute_json::<
+                    MemberAuthCheckResponse,
+                >(
+                    &OP_USER_CHECK_MEMBER_AUTH,
+                    query,
+                    crate::client::encode_body(&self.request),
+                )
         }
     }
     static OP_USER_LIST_MEMBER_AUTH: crate::operation::Operation = crate::operation::Operation {
@@ -7272,15 +7144,15 @@ pub mod calls {
         type Output = crate::Result<MemberAuthListResponse>;
         type IntoFuture = crate::BoxFuture<Self::Output>;
         fn into_future(self) -> Self::IntoFuture {
-            Box::pin(async move {
-                let query: Vec<(&'static str, String)> = Vec::new();
-                self.client
-                    .execute_json::<
-                        MemberAuthListResponse,
-                        _,
-                    >(&OP_USER_LIST_MEMBER_AUTH, &query, Some(&self.request))
-                    .await
-            })
+            let query: Vec<(&'static str, String)> = Vec::new();
+            self.client
+                .execute_json::<
+                    MemberAuthListResponse,
+                >(
+                    &OP_USER_LIST_MEMBER_AUTH,
+                    query,
+                    crate::client::encode_body(&self.request),
+                )
         }
     }
     static OP_USER_LIST_SELECTED_TICKET_USER: crate::operation::Operation = crate::operation::Operation {
@@ -7302,15 +7174,15 @@ pub mod calls {
         type Output = crate::Result<SelectedTicketUsers>;
         type IntoFuture = crate::BoxFuture<Self::Output>;
         fn into_future(self) -> Self::IntoFuture {
-            Box::pin(async move {
-                let query: Vec<(&'static str, String)> = Vec::new();
-                self.client
-                    .execute_json::<
-                        SelectedTicketUsers,
-                        _,
-                    >(&OP_USER_LIST_SELECTED_TICKET_USER, &query, Some(&self.request))
-                    .await
-            })
+            let query: Vec<(&'static str, String)> = Vec::new();
+            self.client
+                .execute_json::<
+                    SelectedTicketUsers,
+                >(
+                    &OP_USER_LIST_SELECTED_TICKET_USER,
+                    query,
+                    crate::client::encode_body(&self.request),
+                )
         }
     }
     static OP_USER_GET_MOBILE_HASHCODE: crate::operation::Operation = crate::operation::Operation {
@@ -7338,15 +7210,15 @@ pub mod calls {
         type Output = crate::Result<MobileHashcodeResponse>;
         type IntoFuture = crate::BoxFuture<Self::Output>;
         fn into_future(self) -> Self::IntoFuture {
-            Box::pin(async move {
-                let query: Vec<(&'static str, String)> = Vec::new();
-                self.client
-                    .execute_json::<
-                        MobileHashcodeResponse,
-                        _,
-                    >(&OP_USER_GET_MOBILE_HASHCODE, &query, Some(&self.request))
-                    .await
-            })
+            let query: Vec<(&'static str, String)> = Vec::new();
+            self.client
+                .execute_json::<
+                    MobileHashcodeResponse,
+                >(
+                    &OP_USER_GET_MOBILE_HASHCODE,
+                    query,
+                    crate::client::encode_body(&self.request),
+                )
         }
     }
 }

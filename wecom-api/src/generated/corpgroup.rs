@@ -2267,15 +2267,11 @@ pub mod calls {
         type Output = crate::Result<ChainListResponse>;
         type IntoFuture = crate::BoxFuture<Self::Output>;
         fn into_future(self) -> Self::IntoFuture {
-            Box::pin(async move {
-                let query: Vec<(&'static str, String)> = Vec::new();
-                self.client
-                    .execute_json::<
-                        ChainListResponse,
-                        _,
-                    >(&OP_CORPGROUP_GET_CHAIN_LIST, &query, None::<&()>)
-                    .await
-            })
+            let query: Vec<(&'static str, String)> = Vec::new();
+            self.client
+                .execute_json::<
+                    ChainListResponse,
+                >(&OP_CORPGROUP_GET_CHAIN_LIST, query, Ok(None))
         }
     }
     static OP_CORPGROUP_GET_CHAIN_GROUP: crate::operation::Operation = crate::operation::Operation {
@@ -2303,15 +2299,15 @@ pub mod calls {
         type Output = crate::Result<ChainGroupGetResponse>;
         type IntoFuture = crate::BoxFuture<Self::Output>;
         fn into_future(self) -> Self::IntoFuture {
-            Box::pin(async move {
-                let query: Vec<(&'static str, String)> = Vec::new();
-                self.client
-                    .execute_json::<
-                        ChainGroupGetResponse,
-                        _,
-                    >(&OP_CORPGROUP_GET_CHAIN_GROUP, &query, Some(&self.request))
-                    .await
-            })
+            let query: Vec<(&'static str, String)> = Vec::new();
+            self.client
+                .execute_json::<
+                    ChainGroupGetResponse,
+                >(
+                    &OP_CORPGROUP_GET_CHAIN_GROUP,
+                    query,
+                    crate::client::encode_body(&self.request),
+                )
         }
     }
     static OP_CORPGROUP_GET_CHAIN_CORPINFO_LIST: crate::operation::Operation = crate::operation::Operation {
@@ -2368,15 +2364,15 @@ pub mod calls {
         type Output = crate::Result<ChainCorpInfoListResponse>;
         type IntoFuture = crate::BoxFuture<Self::Output>;
         fn into_future(self) -> Self::IntoFuture {
-            Box::pin(async move {
-                let query: Vec<(&'static str, String)> = Vec::new();
-                self.client
-                    .execute_json::<
-                        ChainCorpInfoListResponse,
-                        _,
-                    >(&OP_CORPGROUP_GET_CHAIN_CORPINFO_LIST, &query, Some(&self.request))
-                    .await
-            })
+            let query: Vec<(&'static str, String)> = Vec::new();
+            self.client
+                .execute_json::<
+                    ChainCorpInfoListResponse,
+                >(
+                    &OP_CORPGROUP_GET_CHAIN_CORPINFO_LIST,
+                    query,
+                    crate::client::encode_body(&self.request),
+                )
         }
     }
     static OP_CORPGROUP_GET_CHAIN_CORPINFO: crate::operation::Operation = crate::operation::Operation {
@@ -2409,15 +2405,15 @@ pub mod calls {
         type Output = crate::Result<ChainCorpInfo>;
         type IntoFuture = crate::BoxFuture<Self::Output>;
         fn into_future(self) -> Self::IntoFuture {
-            Box::pin(async move {
-                let query: Vec<(&'static str, String)> = Vec::new();
-                self.client
-                    .execute_json::<
-                        ChainCorpInfo,
-                        _,
-                    >(&OP_CORPGROUP_GET_CHAIN_CORPINFO, &query, Some(&self.request))
-                    .await
-            })
+            let query: Vec<(&'static str, String)> = Vec::new();
+            self.client
+                .execute_json::<
+                    ChainCorpInfo,
+                >(
+                    &OP_CORPGROUP_GET_CHAIN_CORPINFO,
+                    query,
+                    crate::client::encode_body(&self.request),
+                )
         }
     }
     static OP_CORPGROUP_GET_CORP_SHARED_CHAIN_LIST: crate::operation::Operation = crate::operation::Operation {
@@ -2439,19 +2435,15 @@ pub mod calls {
         type Output = crate::Result<ChainListResponse>;
         type IntoFuture = crate::BoxFuture<Self::Output>;
         fn into_future(self) -> Self::IntoFuture {
-            Box::pin(async move {
-                let query: Vec<(&'static str, String)> = Vec::new();
-                self.client
-                    .execute_json::<
-                        ChainListResponse,
-                        _,
-                    >(
-                        &OP_CORPGROUP_GET_CORP_SHARED_CHAIN_LIST,
-                        &query,
-                        Some(&self.request),
-                    )
-                    .await
-            })
+            let query: Vec<(&'static str, String)> = Vec::new();
+            self.client
+                .execute_json::<
+                    ChainListResponse,
+                >(
+                    &OP_CORPGROUP_GET_CORP_SHARED_CHAIN_LIST,
+                    query,
+                    crate::client::encode_body(&self.request),
+                )
         }
     }
     static OP_CORPGROUP_IMPORT_CHAIN_CONTACT: crate::operation::Operation = crate::operation::Operation {
@@ -2473,15 +2465,15 @@ pub mod calls {
         type Output = crate::Result<ImportChainContactResponse>;
         type IntoFuture = crate::BoxFuture<Self::Output>;
         fn into_future(self) -> Self::IntoFuture {
-            Box::pin(async move {
-                let query: Vec<(&'static str, String)> = Vec::new();
-                self.client
-                    .execute_json::<
-                        ImportChainContactResponse,
-                        _,
-                    >(&OP_CORPGROUP_IMPORT_CHAIN_CONTACT, &query, Some(&self.request))
-                    .await
-            })
+            let query: Vec<(&'static str, String)> = Vec::new();
+            self.client
+                .execute_json::<
+                    ImportChainContactResponse,
+                >(
+                    &OP_CORPGROUP_IMPORT_CHAIN_CONTACT,
+                    query,
+                    crate::client::encode_body(&self.request),
+                )
         }
     }
     static OP_CORPGROUP_GET_RESULT: crate::operation::Operation = crate::operation::Operation {
@@ -2503,16 +2495,12 @@ pub mod calls {
         type Output = crate::Result<ChainImportResultResponse>;
         type IntoFuture = crate::BoxFuture<Self::Output>;
         fn into_future(self) -> Self::IntoFuture {
-            Box::pin(async move {
-                let mut query: Vec<(&'static str, String)> = Vec::with_capacity(1usize);
-                query.push(("jobid", self.query_jobid));
-                self.client
-                    .execute_json::<
-                        ChainImportResultResponse,
-                        _,
-                    >(&OP_CORPGROUP_GET_RESULT, &query, None::<&()>)
-                    .await
-            })
+            let mut query: Vec<(&'static str, String)> = Vec::with_capacity(1usize);
+            query.push(("jobid", self.query_jobid));
+            self.client
+                .execute_json::<
+                    ChainImportResultResponse,
+                >(&OP_CORPGROUP_GET_RESULT, query, Ok(None))
         }
     }
     static OP_CORPGROUP_REMOVE_CORP: crate::operation::Operation = crate::operation::Operation {
@@ -2545,15 +2533,15 @@ pub mod calls {
         type Output = crate::Result<EmptyResponse>;
         type IntoFuture = crate::BoxFuture<Self::Output>;
         fn into_future(self) -> Self::IntoFuture {
-            Box::pin(async move {
-                let query: Vec<(&'static str, String)> = Vec::new();
-                self.client
-                    .execute_json::<
-                        EmptyResponse,
-                        _,
-                    >(&OP_CORPGROUP_REMOVE_CORP, &query, Some(&self.request))
-                    .await
-            })
+            let query: Vec<(&'static str, String)> = Vec::new();
+            self.client
+                .execute_json::<
+                    EmptyResponse,
+                >(
+                    &OP_CORPGROUP_REMOVE_CORP,
+                    query,
+                    crate::client::encode_body(&self.request),
+                )
         }
     }
     static OP_CORPGROUP_GET_CHAIN_USER_CUSTOM_ID: crate::operation::Operation = crate::operation::Operation {
@@ -2575,19 +2563,15 @@ pub mod calls {
         type Output = crate::Result<ChainUserCustomIdResponse>;
         type IntoFuture = crate::BoxFuture<Self::Output>;
         fn into_future(self) -> Self::IntoFuture {
-            Box::pin(async move {
-                let query: Vec<(&'static str, String)> = Vec::new();
-                self.client
-                    .execute_json::<
-                        ChainUserCustomIdResponse,
-                        _,
-                    >(
-                        &OP_CORPGROUP_GET_CHAIN_USER_CUSTOM_ID,
-                        &query,
-                        Some(&self.request),
-                    )
-                    .await
-            })
+            let query: Vec<(&'static str, String)> = Vec::new();
+            self.client
+                .execute_json::<
+                    ChainUserCustomIdResponse,
+                >(
+                    &OP_CORPGROUP_GET_CHAIN_USER_CUSTOM_ID,
+                    query,
+                    crate::client::encode_body(&self.request),
+                )
         }
     }
     static OP_CORPGROUP_GET_TOKEN: crate::operation::Operation = crate::operation::Operation {
@@ -2615,15 +2599,15 @@ pub mod calls {
         type Output = crate::Result<CorpGroupTokenResponse>;
         type IntoFuture = crate::BoxFuture<Self::Output>;
         fn into_future(self) -> Self::IntoFuture {
-            Box::pin(async move {
-                let query: Vec<(&'static str, String)> = Vec::new();
-                self.client
-                    .execute_json::<
-                        CorpGroupTokenResponse,
-                        _,
-                    >(&OP_CORPGROUP_GET_TOKEN, &query, Some(&self.request))
-                    .await
-            })
+            let query: Vec<(&'static str, String)> = Vec::new();
+            self.client
+                .execute_json::<
+                    CorpGroupTokenResponse,
+                >(
+                    &OP_CORPGROUP_GET_TOKEN,
+                    query,
+                    crate::client::encode_body(&self.request),
+                )
         }
     }
     static OP_CORPGROUP_LIST_APP_SHARE_INFO: crate::operation::Operation = crate::operation::Operation {
@@ -2675,15 +2659,15 @@ pub mod calls {
         type Output = crate::Result<AppShareInfoListResponse>;
         type IntoFuture = crate::BoxFuture<Self::Output>;
         fn into_future(self) -> Self::IntoFuture {
-            Box::pin(async move {
-                let query: Vec<(&'static str, String)> = Vec::new();
-                self.client
-                    .execute_json::<
-                        AppShareInfoListResponse,
-                        _,
-                    >(&OP_CORPGROUP_LIST_APP_SHARE_INFO, &query, Some(&self.request))
-                    .await
-            })
+            let query: Vec<(&'static str, String)> = Vec::new();
+            self.client
+                .execute_json::<
+                    AppShareInfoListResponse,
+                >(
+                    &OP_CORPGROUP_LIST_APP_SHARE_INFO,
+                    query,
+                    crate::client::encode_body(&self.request),
+                )
         }
     }
     static OP_CORPGROUP_TRANSFER_SESSION: crate::operation::Operation = crate::operation::Operation {
@@ -2705,15 +2689,15 @@ pub mod calls {
         type Output = crate::Result<TransferSessionResponse>;
         type IntoFuture = crate::BoxFuture<Self::Output>;
         fn into_future(self) -> Self::IntoFuture {
-            Box::pin(async move {
-                let query: Vec<(&'static str, String)> = Vec::new();
-                self.client
-                    .execute_json::<
-                        TransferSessionResponse,
-                        _,
-                    >(&OP_CORPGROUP_TRANSFER_SESSION, &query, Some(&self.request))
-                    .await
-            })
+            let query: Vec<(&'static str, String)> = Vec::new();
+            self.client
+                .execute_json::<
+                    TransferSessionResponse,
+                >(
+                    &OP_CORPGROUP_TRANSFER_SESSION,
+                    query,
+                    crate::client::encode_body(&self.request),
+                )
         }
     }
     static OP_CORPGROUP_UNIONID_TO_EXTERNAL_USERID: crate::operation::Operation = crate::operation::Operation {
@@ -2746,19 +2730,15 @@ pub mod calls {
         type Output = crate::Result<ChainUnionidToExternalUseridResponse>;
         type IntoFuture = crate::BoxFuture<Self::Output>;
         fn into_future(self) -> Self::IntoFuture {
-            Box::pin(async move {
-                let query: Vec<(&'static str, String)> = Vec::new();
-                self.client
-                    .execute_json::<
-                        ChainUnionidToExternalUseridResponse,
-                        _,
-                    >(
-                        &OP_CORPGROUP_UNIONID_TO_EXTERNAL_USERID,
-                        &query,
-                        Some(&self.request),
-                    )
-                    .await
-            })
+            let query: Vec<(&'static str, String)> = Vec::new();
+            self.client
+                .execute_json::<
+                    ChainUnionidToExternalUseridResponse,
+                >(
+                    &OP_CORPGROUP_UNIONID_TO_EXTERNAL_USERID,
+                    query,
+                    crate::client::encode_body(&self.request),
+                )
         }
     }
     static OP_CORPGROUP_UNIONID_TO_PENDING_ID: crate::operation::Operation = crate::operation::Operation {
@@ -2780,15 +2760,15 @@ pub mod calls {
         type Output = crate::Result<ChainUnionidToPendingIdResponse>;
         type IntoFuture = crate::BoxFuture<Self::Output>;
         fn into_future(self) -> Self::IntoFuture {
-            Box::pin(async move {
-                let query: Vec<(&'static str, String)> = Vec::new();
-                self.client
-                    .execute_json::<
-                        ChainUnionidToPendingIdResponse,
-                        _,
-                    >(&OP_CORPGROUP_UNIONID_TO_PENDING_ID, &query, Some(&self.request))
-                    .await
-            })
+            let query: Vec<(&'static str, String)> = Vec::new();
+            self.client
+                .execute_json::<
+                    ChainUnionidToPendingIdResponse,
+                >(
+                    &OP_CORPGROUP_UNIONID_TO_PENDING_ID,
+                    query,
+                    crate::client::encode_body(&self.request),
+                )
         }
     }
     static OP_CORPGROUP_EXTERNAL_USERID_TO_PENDING_ID: crate::operation::Operation = crate::operation::Operation {
@@ -2816,19 +2796,15 @@ pub mod calls {
         type Output = crate::Result<ChainExternalUseridToPendingIdResponse>;
         type IntoFuture = crate::BoxFuture<Self::Output>;
         fn into_future(self) -> Self::IntoFuture {
-            Box::pin(async move {
-                let query: Vec<(&'static str, String)> = Vec::new();
-                self.client
-                    .execute_json::<
-                        ChainExternalUseridToPendingIdResponse,
-                        _,
-                    >(
-                        &OP_CORPGROUP_EXTERNAL_USERID_TO_PENDING_ID,
-                        &query,
-                        Some(&self.request),
-                    )
-                    .await
-            })
+            let query: Vec<(&'static str, String)> = Vec::new();
+            self.client
+                .execute_json::<
+                    ChainExternalUseridToPendingIdResponse,
+                >(
+                    &OP_CORPGROUP_EXTERNAL_USERID_TO_PENDING_ID,
+                    query,
+                    crate::client::encode_body(&self.request),
+                )
         }
     }
     static OP_CORPGROUP_RULE_LIST_IDS: crate::operation::Operation = crate::operation::Operation {
@@ -2850,15 +2826,15 @@ pub mod calls {
         type Output = crate::Result<RuleListIdsResponse>;
         type IntoFuture = crate::BoxFuture<Self::Output>;
         fn into_future(self) -> Self::IntoFuture {
-            Box::pin(async move {
-                let query: Vec<(&'static str, String)> = Vec::new();
-                self.client
-                    .execute_json::<
-                        RuleListIdsResponse,
-                        _,
-                    >(&OP_CORPGROUP_RULE_LIST_IDS, &query, Some(&self.request))
-                    .await
-            })
+            let query: Vec<(&'static str, String)> = Vec::new();
+            self.client
+                .execute_json::<
+                    RuleListIdsResponse,
+                >(
+                    &OP_CORPGROUP_RULE_LIST_IDS,
+                    query,
+                    crate::client::encode_body(&self.request),
+                )
         }
     }
     static OP_CORPGROUP_RULE_GET_INFO: crate::operation::Operation = crate::operation::Operation {
@@ -2880,15 +2856,15 @@ pub mod calls {
         type Output = crate::Result<RuleGetInfoResponse>;
         type IntoFuture = crate::BoxFuture<Self::Output>;
         fn into_future(self) -> Self::IntoFuture {
-            Box::pin(async move {
-                let query: Vec<(&'static str, String)> = Vec::new();
-                self.client
-                    .execute_json::<
-                        RuleGetInfoResponse,
-                        _,
-                    >(&OP_CORPGROUP_RULE_GET_INFO, &query, Some(&self.request))
-                    .await
-            })
+            let query: Vec<(&'static str, String)> = Vec::new();
+            self.client
+                .execute_json::<
+                    RuleGetInfoResponse,
+                >(
+                    &OP_CORPGROUP_RULE_GET_INFO,
+                    query,
+                    crate::client::encode_body(&self.request),
+                )
         }
     }
     static OP_CORPGROUP_RULE_ADD: crate::operation::Operation = crate::operation::Operation {
@@ -2910,15 +2886,15 @@ pub mod calls {
         type Output = crate::Result<RuleAddResponse>;
         type IntoFuture = crate::BoxFuture<Self::Output>;
         fn into_future(self) -> Self::IntoFuture {
-            Box::pin(async move {
-                let query: Vec<(&'static str, String)> = Vec::new();
-                self.client
-                    .execute_json::<
-                        RuleAddResponse,
-                        _,
-                    >(&OP_CORPGROUP_RULE_ADD, &query, Some(&self.request))
-                    .await
-            })
+            let query: Vec<(&'static str, String)> = Vec::new();
+            self.client
+                .execute_json::<
+                    RuleAddResponse,
+                >(
+                    &OP_CORPGROUP_RULE_ADD,
+                    query,
+                    crate::client::encode_body(&self.request),
+                )
         }
     }
     static OP_CORPGROUP_RULE_MODIFY: crate::operation::Operation = crate::operation::Operation {
@@ -2940,15 +2916,15 @@ pub mod calls {
         type Output = crate::Result<EmptyResponse>;
         type IntoFuture = crate::BoxFuture<Self::Output>;
         fn into_future(self) -> Self::IntoFuture {
-            Box::pin(async move {
-                let query: Vec<(&'static str, String)> = Vec::new();
-                self.client
-                    .execute_json::<
-                        EmptyResponse,
-                        _,
-                    >(&OP_CORPGROUP_RULE_MODIFY, &query, Some(&self.request))
-                    .await
-            })
+            let query: Vec<(&'static str, String)> = Vec::new();
+            self.client
+                .execute_json::<
+                    EmptyResponse,
+                >(
+                    &OP_CORPGROUP_RULE_MODIFY,
+                    query,
+                    crate::client::encode_body(&self.request),
+                )
         }
     }
     static OP_CORPGROUP_RULE_DELETE: crate::operation::Operation = crate::operation::Operation {
@@ -2970,15 +2946,15 @@ pub mod calls {
         type Output = crate::Result<EmptyResponse>;
         type IntoFuture = crate::BoxFuture<Self::Output>;
         fn into_future(self) -> Self::IntoFuture {
-            Box::pin(async move {
-                let query: Vec<(&'static str, String)> = Vec::new();
-                self.client
-                    .execute_json::<
-                        EmptyResponse,
-                        _,
-                    >(&OP_CORPGROUP_RULE_DELETE, &query, Some(&self.request))
-                    .await
-            })
+            let query: Vec<(&'static str, String)> = Vec::new();
+            self.client
+                .execute_json::<
+                    EmptyResponse,
+                >(
+                    &OP_CORPGROUP_RULE_DELETE,
+                    query,
+                    crate::client::encode_body(&self.request),
+                )
         }
     }
 }

@@ -2691,15 +2691,11 @@ pub mod calls {
         type Output = crate::Result<EmptyResponse>;
         type IntoFuture = crate::BoxFuture<Self::Output>;
         fn into_future(self) -> Self::IntoFuture {
-            Box::pin(async move {
-                let query: Vec<(&'static str, String)> = Vec::new();
-                self.client
-                    .execute_json::<
-                        EmptyResponse,
-                        _,
-                    >(&OP_EMAIL_ACT_EMAIL, &query, Some(&self.request))
-                    .await
-            })
+            let query: Vec<(&'static str, String)> = Vec::new();
+            self.client
+                .execute_json::<
+                    EmptyResponse,
+                >(&OP_EMAIL_ACT_EMAIL, query, crate::client::encode_body(&self.request))
         }
     }
     static OP_EMAIL_GET_NEWCOUNT: crate::operation::Operation = crate::operation::Operation {
@@ -2721,15 +2717,15 @@ pub mod calls {
         type Output = crate::Result<EmailNewCountResponse>;
         type IntoFuture = crate::BoxFuture<Self::Output>;
         fn into_future(self) -> Self::IntoFuture {
-            Box::pin(async move {
-                let query: Vec<(&'static str, String)> = Vec::new();
-                self.client
-                    .execute_json::<
-                        EmailNewCountResponse,
-                        _,
-                    >(&OP_EMAIL_GET_NEWCOUNT, &query, Some(&self.request))
-                    .await
-            })
+            let query: Vec<(&'static str, String)> = Vec::new();
+            self.client
+                .execute_json::<
+                    EmailNewCountResponse,
+                >(
+                    &OP_EMAIL_GET_NEWCOUNT,
+                    query,
+                    crate::client::encode_body(&self.request),
+                )
         }
     }
     static OP_EMAIL_APP_COMPOSE_SEND: crate::operation::Operation = crate::operation::Operation {
@@ -2792,15 +2788,15 @@ pub mod calls {
         type Output = crate::Result<EmptyResponse>;
         type IntoFuture = crate::BoxFuture<Self::Output>;
         fn into_future(self) -> Self::IntoFuture {
-            Box::pin(async move {
-                let query: Vec<(&'static str, String)> = Vec::new();
-                self.client
-                    .execute_json::<
-                        EmptyResponse,
-                        _,
-                    >(&OP_EMAIL_APP_COMPOSE_SEND, &query, Some(&self.request))
-                    .await
-            })
+            let query: Vec<(&'static str, String)> = Vec::new();
+            self.client
+                .execute_json::<
+                    EmptyResponse,
+                >(
+                    &OP_EMAIL_APP_COMPOSE_SEND,
+                    query,
+                    crate::client::encode_body(&self.request),
+                )
         }
     }
     static OP_EMAIL_APP_GET_EMAIL_ALIAS: crate::operation::Operation = crate::operation::Operation {
@@ -2821,15 +2817,11 @@ pub mod calls {
         type Output = crate::Result<EmailAppAlias>;
         type IntoFuture = crate::BoxFuture<Self::Output>;
         fn into_future(self) -> Self::IntoFuture {
-            Box::pin(async move {
-                let query: Vec<(&'static str, String)> = Vec::new();
-                self.client
-                    .execute_json::<
-                        EmailAppAlias,
-                        _,
-                    >(&OP_EMAIL_APP_GET_EMAIL_ALIAS, &query, None::<&()>)
-                    .await
-            })
+            let query: Vec<(&'static str, String)> = Vec::new();
+            self.client
+                .execute_json::<
+                    EmailAppAlias,
+                >(&OP_EMAIL_APP_GET_EMAIL_ALIAS, query, Ok(None))
         }
     }
     static OP_EMAIL_APP_UPDATE_EMAIL_ALIAS: crate::operation::Operation = crate::operation::Operation {
@@ -2851,15 +2843,15 @@ pub mod calls {
         type Output = crate::Result<EmptyResponse>;
         type IntoFuture = crate::BoxFuture<Self::Output>;
         fn into_future(self) -> Self::IntoFuture {
-            Box::pin(async move {
-                let query: Vec<(&'static str, String)> = Vec::new();
-                self.client
-                    .execute_json::<
-                        EmptyResponse,
-                        _,
-                    >(&OP_EMAIL_APP_UPDATE_EMAIL_ALIAS, &query, Some(&self.request))
-                    .await
-            })
+            let query: Vec<(&'static str, String)> = Vec::new();
+            self.client
+                .execute_json::<
+                    EmptyResponse,
+                >(
+                    &OP_EMAIL_APP_UPDATE_EMAIL_ALIAS,
+                    query,
+                    crate::client::encode_body(&self.request),
+                )
         }
     }
     static OP_EMAIL_APP_GET_MAIL_LIST: crate::operation::Operation = crate::operation::Operation {
@@ -2901,15 +2893,15 @@ pub mod calls {
         type Output = crate::Result<EmailGetMailListResponse>;
         type IntoFuture = crate::BoxFuture<Self::Output>;
         fn into_future(self) -> Self::IntoFuture {
-            Box::pin(async move {
-                let query: Vec<(&'static str, String)> = Vec::new();
-                self.client
-                    .execute_json::<
-                        EmailGetMailListResponse,
-                        _,
-                    >(&OP_EMAIL_APP_GET_MAIL_LIST, &query, Some(&self.request))
-                    .await
-            })
+            let query: Vec<(&'static str, String)> = Vec::new();
+            self.client
+                .execute_json::<
+                    EmailGetMailListResponse,
+                >(
+                    &OP_EMAIL_APP_GET_MAIL_LIST,
+                    query,
+                    crate::client::encode_body(&self.request),
+                )
         }
     }
     static OP_EMAIL_APP_READ_MAIL: crate::operation::Operation = crate::operation::Operation {
@@ -2931,15 +2923,15 @@ pub mod calls {
         type Output = crate::Result<EmailReadMailResponse>;
         type IntoFuture = crate::BoxFuture<Self::Output>;
         fn into_future(self) -> Self::IntoFuture {
-            Box::pin(async move {
-                let query: Vec<(&'static str, String)> = Vec::new();
-                self.client
-                    .execute_json::<
-                        EmailReadMailResponse,
-                        _,
-                    >(&OP_EMAIL_APP_READ_MAIL, &query, Some(&self.request))
-                    .await
-            })
+            let query: Vec<(&'static str, String)> = Vec::new();
+            self.client
+                .execute_json::<
+                    EmailReadMailResponse,
+                >(
+                    &OP_EMAIL_APP_READ_MAIL,
+                    query,
+                    crate::client::encode_body(&self.request),
+                )
         }
     }
     static OP_EMAIL_GROUP_CREATE: crate::operation::Operation = crate::operation::Operation {
@@ -3002,15 +2994,15 @@ pub mod calls {
         type Output = crate::Result<EmptyResponse>;
         type IntoFuture = crate::BoxFuture<Self::Output>;
         fn into_future(self) -> Self::IntoFuture {
-            Box::pin(async move {
-                let query: Vec<(&'static str, String)> = Vec::new();
-                self.client
-                    .execute_json::<
-                        EmptyResponse,
-                        _,
-                    >(&OP_EMAIL_GROUP_CREATE, &query, Some(&self.request))
-                    .await
-            })
+            let query: Vec<(&'static str, String)> = Vec::new();
+            self.client
+                .execute_json::<
+                    EmptyResponse,
+                >(
+                    &OP_EMAIL_GROUP_CREATE,
+                    query,
+                    crate::client::encode_body(&self.request),
+                )
         }
     }
     static OP_EMAIL_GROUP_UPDATE: crate::operation::Operation = crate::operation::Operation {
@@ -3078,15 +3070,15 @@ pub mod calls {
         type Output = crate::Result<EmptyResponse>;
         type IntoFuture = crate::BoxFuture<Self::Output>;
         fn into_future(self) -> Self::IntoFuture {
-            Box::pin(async move {
-                let query: Vec<(&'static str, String)> = Vec::new();
-                self.client
-                    .execute_json::<
-                        EmptyResponse,
-                        _,
-                    >(&OP_EMAIL_GROUP_UPDATE, &query, Some(&self.request))
-                    .await
-            })
+            let query: Vec<(&'static str, String)> = Vec::new();
+            self.client
+                .execute_json::<
+                    EmptyResponse,
+                >(
+                    &OP_EMAIL_GROUP_UPDATE,
+                    query,
+                    crate::client::encode_body(&self.request),
+                )
         }
     }
     static OP_EMAIL_GROUP_DELETE: crate::operation::Operation = crate::operation::Operation {
@@ -3108,15 +3100,15 @@ pub mod calls {
         type Output = crate::Result<EmptyResponse>;
         type IntoFuture = crate::BoxFuture<Self::Output>;
         fn into_future(self) -> Self::IntoFuture {
-            Box::pin(async move {
-                let query: Vec<(&'static str, String)> = Vec::new();
-                self.client
-                    .execute_json::<
-                        EmptyResponse,
-                        _,
-                    >(&OP_EMAIL_GROUP_DELETE, &query, Some(&self.request))
-                    .await
-            })
+            let query: Vec<(&'static str, String)> = Vec::new();
+            self.client
+                .execute_json::<
+                    EmptyResponse,
+                >(
+                    &OP_EMAIL_GROUP_DELETE,
+                    query,
+                    crate::client::encode_body(&self.request),
+                )
         }
     }
     static OP_EMAIL_GROUP_GET: crate::operation::Operation = crate::operation::Operation {
@@ -3138,16 +3130,9 @@ pub mod calls {
         type Output = crate::Result<EmailGroup>;
         type IntoFuture = crate::BoxFuture<Self::Output>;
         fn into_future(self) -> Self::IntoFuture {
-            Box::pin(async move {
-                let mut query: Vec<(&'static str, String)> = Vec::with_capacity(1usize);
-                query.push(("groupid", self.query_groupid));
-                self.client
-                    .execute_json::<
-                        EmailGroup,
-                        _,
-                    >(&OP_EMAIL_GROUP_GET, &query, None::<&()>)
-                    .await
-            })
+            let mut query: Vec<(&'static str, String)> = Vec::with_capacity(1usize);
+            query.push(("groupid", self.query_groupid));
+            self.client.execute_json::<EmailGroup>(&OP_EMAIL_GROUP_GET, query, Ok(None))
         }
     }
     static OP_EMAIL_GROUP_SEARCH: crate::operation::Operation = crate::operation::Operation {
@@ -3176,19 +3161,15 @@ pub mod calls {
         type Output = crate::Result<EmailGroupSearchResponse>;
         type IntoFuture = crate::BoxFuture<Self::Output>;
         fn into_future(self) -> Self::IntoFuture {
-            Box::pin(async move {
-                let mut query: Vec<(&'static str, String)> = Vec::with_capacity(2usize);
-                query.push(("fuzzy", i64::from(self.query_fuzzy).to_string()));
-                if let Some(value) = self.query_groupid {
-                    query.push(("groupid", value));
-                }
-                self.client
-                    .execute_json::<
-                        EmailGroupSearchResponse,
-                        _,
-                    >(&OP_EMAIL_GROUP_SEARCH, &query, None::<&()>)
-                    .await
-            })
+            let mut query: Vec<(&'static str, String)> = Vec::with_capacity(2usize);
+            query.push(("fuzzy", i64::from(self.query_fuzzy).to_string()));
+            if let Some(value) = self.query_groupid {
+                query.push(("groupid", value));
+            }
+            self.client
+                .execute_json::<
+                    EmailGroupSearchResponse,
+                >(&OP_EMAIL_GROUP_SEARCH, query, Ok(None))
         }
     }
     static OP_EMAIL_OPTION_GET: crate::operation::Operation = crate::operation::Operation {
@@ -3210,15 +3191,11 @@ pub mod calls {
         type Output = crate::Result<EmailOptionGetResponse>;
         type IntoFuture = crate::BoxFuture<Self::Output>;
         fn into_future(self) -> Self::IntoFuture {
-            Box::pin(async move {
-                let query: Vec<(&'static str, String)> = Vec::new();
-                self.client
-                    .execute_json::<
-                        EmailOptionGetResponse,
-                        _,
-                    >(&OP_EMAIL_OPTION_GET, &query, Some(&self.request))
-                    .await
-            })
+            let query: Vec<(&'static str, String)> = Vec::new();
+            self.client
+                .execute_json::<
+                    EmailOptionGetResponse,
+                >(&OP_EMAIL_OPTION_GET, query, crate::client::encode_body(&self.request))
         }
     }
     static OP_EMAIL_OPTION_UPDATE: crate::operation::Operation = crate::operation::Operation {
@@ -3240,15 +3217,15 @@ pub mod calls {
         type Output = crate::Result<EmptyResponse>;
         type IntoFuture = crate::BoxFuture<Self::Output>;
         fn into_future(self) -> Self::IntoFuture {
-            Box::pin(async move {
-                let query: Vec<(&'static str, String)> = Vec::new();
-                self.client
-                    .execute_json::<
-                        EmptyResponse,
-                        _,
-                    >(&OP_EMAIL_OPTION_UPDATE, &query, Some(&self.request))
-                    .await
-            })
+            let query: Vec<(&'static str, String)> = Vec::new();
+            self.client
+                .execute_json::<
+                    EmptyResponse,
+                >(
+                    &OP_EMAIL_OPTION_UPDATE,
+                    query,
+                    crate::client::encode_body(&self.request),
+                )
         }
     }
     static OP_EMAIL_PUBLIC_CREATE: crate::operation::Operation = crate::operation::Operation {
@@ -3296,15 +3273,15 @@ pub mod calls {
         type Output = crate::Result<EmailPublicCreateResponse>;
         type IntoFuture = crate::BoxFuture<Self::Output>;
         fn into_future(self) -> Self::IntoFuture {
-            Box::pin(async move {
-                let query: Vec<(&'static str, String)> = Vec::new();
-                self.client
-                    .execute_json::<
-                        EmailPublicCreateResponse,
-                        _,
-                    >(&OP_EMAIL_PUBLIC_CREATE, &query, Some(&self.request))
-                    .await
-            })
+            let query: Vec<(&'static str, String)> = Vec::new();
+            self.client
+                .execute_json::<
+                    EmailPublicCreateResponse,
+                >(
+                    &OP_EMAIL_PUBLIC_CREATE,
+                    query,
+                    crate::client::encode_body(&self.request),
+                )
         }
     }
     static OP_EMAIL_PUBLIC_UPDATE: crate::operation::Operation = crate::operation::Operation {
@@ -3362,15 +3339,15 @@ pub mod calls {
         type Output = crate::Result<EmailPublicUpdateResponse>;
         type IntoFuture = crate::BoxFuture<Self::Output>;
         fn into_future(self) -> Self::IntoFuture {
-            Box::pin(async move {
-                let query: Vec<(&'static str, String)> = Vec::new();
-                self.client
-                    .execute_json::<
-                        EmailPublicUpdateResponse,
-                        _,
-                    >(&OP_EMAIL_PUBLIC_UPDATE, &query, Some(&self.request))
-                    .await
-            })
+            let query: Vec<(&'static str, String)> = Vec::new();
+            self.client
+                .execute_json::<
+                    EmailPublicUpdateResponse,
+                >(
+                    &OP_EMAIL_PUBLIC_UPDATE,
+                    query,
+                    crate::client::encode_body(&self.request),
+                )
         }
     }
     static OP_EMAIL_PUBLIC_DELETE: crate::operation::Operation = crate::operation::Operation {
@@ -3392,15 +3369,15 @@ pub mod calls {
         type Output = crate::Result<EmptyResponse>;
         type IntoFuture = crate::BoxFuture<Self::Output>;
         fn into_future(self) -> Self::IntoFuture {
-            Box::pin(async move {
-                let query: Vec<(&'static str, String)> = Vec::new();
-                self.client
-                    .execute_json::<
-                        EmptyResponse,
-                        _,
-                    >(&OP_EMAIL_PUBLIC_DELETE, &query, Some(&self.request))
-                    .await
-            })
+            let query: Vec<(&'static str, String)> = Vec::new();
+            self.client
+                .execute_json::<
+                    EmptyResponse,
+                >(
+                    &OP_EMAIL_PUBLIC_DELETE,
+                    query,
+                    crate::client::encode_body(&self.request),
+                )
         }
     }
     static OP_EMAIL_PUBLIC_GET: crate::operation::Operation = crate::operation::Operation {
@@ -3422,15 +3399,11 @@ pub mod calls {
         type Output = crate::Result<EmailPublicGetResponse>;
         type IntoFuture = crate::BoxFuture<Self::Output>;
         fn into_future(self) -> Self::IntoFuture {
-            Box::pin(async move {
-                let query: Vec<(&'static str, String)> = Vec::new();
-                self.client
-                    .execute_json::<
-                        EmailPublicGetResponse,
-                        _,
-                    >(&OP_EMAIL_PUBLIC_GET, &query, Some(&self.request))
-                    .await
-            })
+            let query: Vec<(&'static str, String)> = Vec::new();
+            self.client
+                .execute_json::<
+                    EmailPublicGetResponse,
+                >(&OP_EMAIL_PUBLIC_GET, query, crate::client::encode_body(&self.request))
         }
     }
     static OP_EMAIL_PUBLIC_SEARCH: crate::operation::Operation = crate::operation::Operation {
@@ -3459,19 +3432,15 @@ pub mod calls {
         type Output = crate::Result<EmailPublicSearchResponse>;
         type IntoFuture = crate::BoxFuture<Self::Output>;
         fn into_future(self) -> Self::IntoFuture {
-            Box::pin(async move {
-                let mut query: Vec<(&'static str, String)> = Vec::with_capacity(2usize);
-                query.push(("fuzzy", i64::from(self.query_fuzzy).to_string()));
-                if let Some(value) = self.query_email {
-                    query.push(("email", value));
-                }
-                self.client
-                    .execute_json::<
-                        EmailPublicSearchResponse,
-                        _,
-                    >(&OP_EMAIL_PUBLIC_SEARCH, &query, None::<&()>)
-                    .await
-            })
+            let mut query: Vec<(&'static str, String)> = Vec::with_capacity(2usize);
+            query.push(("fuzzy", i64::from(self.query_fuzzy).to_string()));
+            if let Some(value) = self.query_email {
+                query.push(("email", value));
+            }
+            self.client
+                .execute_json::<
+                    EmailPublicSearchResponse,
+                >(&OP_EMAIL_PUBLIC_SEARCH, query, Ok(None))
         }
     }
     static OP_EMAIL_PUBLIC_GET_AUTH_CODE_LIST: crate::operation::Operation = crate::operation::Operation {
@@ -3493,15 +3462,15 @@ pub mod calls {
         type Output = crate::Result<EmailAuthCodeListResponse>;
         type IntoFuture = crate::BoxFuture<Self::Output>;
         fn into_future(self) -> Self::IntoFuture {
-            Box::pin(async move {
-                let query: Vec<(&'static str, String)> = Vec::new();
-                self.client
-                    .execute_json::<
-                        EmailAuthCodeListResponse,
-                        _,
-                    >(&OP_EMAIL_PUBLIC_GET_AUTH_CODE_LIST, &query, Some(&self.request))
-                    .await
-            })
+            let query: Vec<(&'static str, String)> = Vec::new();
+            self.client
+                .execute_json::<
+                    EmailAuthCodeListResponse,
+                >(
+                    &OP_EMAIL_PUBLIC_GET_AUTH_CODE_LIST,
+                    query,
+                    crate::client::encode_body(&self.request),
+                )
         }
     }
     static OP_EMAIL_PUBLIC_DELETE_AUTH_CODE: crate::operation::Operation = crate::operation::Operation {
@@ -3523,15 +3492,15 @@ pub mod calls {
         type Output = crate::Result<EmptyResponse>;
         type IntoFuture = crate::BoxFuture<Self::Output>;
         fn into_future(self) -> Self::IntoFuture {
-            Box::pin(async move {
-                let query: Vec<(&'static str, String)> = Vec::new();
-                self.client
-                    .execute_json::<
-                        EmptyResponse,
-                        _,
-                    >(&OP_EMAIL_PUBLIC_DELETE_AUTH_CODE, &query, Some(&self.request))
-                    .await
-            })
+            let query: Vec<(&'static str, String)> = Vec::new();
+            self.client
+                .execute_json::<
+                    EmptyResponse,
+                >(
+                    &OP_EMAIL_PUBLIC_DELETE_AUTH_CODE,
+                    query,
+                    crate::client::encode_body(&self.request),
+                )
         }
     }
     static OP_EMAIL_VIP_BATCH_ADD: crate::operation::Operation = crate::operation::Operation {
@@ -3553,15 +3522,15 @@ pub mod calls {
         type Output = crate::Result<EmailVipBatchResponse>;
         type IntoFuture = crate::BoxFuture<Self::Output>;
         fn into_future(self) -> Self::IntoFuture {
-            Box::pin(async move {
-                let query: Vec<(&'static str, String)> = Vec::new();
-                self.client
-                    .execute_json::<
-                        EmailVipBatchResponse,
-                        _,
-                    >(&OP_EMAIL_VIP_BATCH_ADD, &query, Some(&self.request))
-                    .await
-            })
+            let query: Vec<(&'static str, String)> = Vec::new();
+            self.client
+                .execute_json::<
+                    EmailVipBatchResponse,
+                >(
+                    &OP_EMAIL_VIP_BATCH_ADD,
+                    query,
+                    crate::client::encode_body(&self.request),
+                )
         }
     }
     static OP_EMAIL_VIP_BATCH_DEL: crate::operation::Operation = crate::operation::Operation {
@@ -3583,15 +3552,15 @@ pub mod calls {
         type Output = crate::Result<EmailVipBatchResponse>;
         type IntoFuture = crate::BoxFuture<Self::Output>;
         fn into_future(self) -> Self::IntoFuture {
-            Box::pin(async move {
-                let query: Vec<(&'static str, String)> = Vec::new();
-                self.client
-                    .execute_json::<
-                        EmailVipBatchResponse,
-                        _,
-                    >(&OP_EMAIL_VIP_BATCH_DEL, &query, Some(&self.request))
-                    .await
-            })
+            let query: Vec<(&'static str, String)> = Vec::new();
+            self.client
+                .execute_json::<
+                    EmailVipBatchResponse,
+                >(
+                    &OP_EMAIL_VIP_BATCH_DEL,
+                    query,
+                    crate::client::encode_body(&self.request),
+                )
         }
     }
     static OP_EMAIL_VIP_LIST: crate::operation::Operation = crate::operation::Operation {
@@ -3633,15 +3602,11 @@ pub mod calls {
         type Output = crate::Result<EmailVipListResponse>;
         type IntoFuture = crate::BoxFuture<Self::Output>;
         fn into_future(self) -> Self::IntoFuture {
-            Box::pin(async move {
-                let query: Vec<(&'static str, String)> = Vec::new();
-                self.client
-                    .execute_json::<
-                        EmailVipListResponse,
-                        _,
-                    >(&OP_EMAIL_VIP_LIST, &query, Some(&self.request))
-                    .await
-            })
+            let query: Vec<(&'static str, String)> = Vec::new();
+            self.client
+                .execute_json::<
+                    EmailVipListResponse,
+                >(&OP_EMAIL_VIP_LIST, query, crate::client::encode_body(&self.request))
         }
     }
 }

@@ -13223,15 +13223,11 @@ pub mod calls {
         type Output = crate::Result<ContactWayAddResponse>;
         type IntoFuture = crate::BoxFuture<Self::Output>;
         fn into_future(self) -> Self::IntoFuture {
-            Box::pin(async move {
-                let query: Vec<(&'static str, String)> = Vec::new();
-                self.client
-                    .execute_json::<
-                        ContactWayAddResponse,
-                        _,
-                    >(&OP_CONTACT_WAY_ADD, &query, Some(&self.request))
-                    .await
-            })
+            let query: Vec<(&'static str, String)> = Vec::new();
+            self.client
+                .execute_json::<
+                    ContactWayAddResponse,
+                >(&OP_CONTACT_WAY_ADD, query, crate::client::encode_body(&self.request))
         }
     }
     static OP_CONTACT_WAY_GET: crate::operation::Operation = crate::operation::Operation {
@@ -13253,15 +13249,11 @@ pub mod calls {
         type Output = crate::Result<ContactWayGetResponse>;
         type IntoFuture = crate::BoxFuture<Self::Output>;
         fn into_future(self) -> Self::IntoFuture {
-            Box::pin(async move {
-                let query: Vec<(&'static str, String)> = Vec::new();
-                self.client
-                    .execute_json::<
-                        ContactWayGetResponse,
-                        _,
-                    >(&OP_CONTACT_WAY_GET, &query, Some(&self.request))
-                    .await
-            })
+            let query: Vec<(&'static str, String)> = Vec::new();
+            self.client
+                .execute_json::<
+                    ContactWayGetResponse,
+                >(&OP_CONTACT_WAY_GET, query, crate::client::encode_body(&self.request))
         }
     }
     static OP_CONTACT_WAY_LIST: crate::operation::Operation = crate::operation::Operation {
@@ -13313,15 +13305,11 @@ pub mod calls {
         type Output = crate::Result<ContactWayListResponse>;
         type IntoFuture = crate::BoxFuture<Self::Output>;
         fn into_future(self) -> Self::IntoFuture {
-            Box::pin(async move {
-                let query: Vec<(&'static str, String)> = Vec::new();
-                self.client
-                    .execute_json::<
-                        ContactWayListResponse,
-                        _,
-                    >(&OP_CONTACT_WAY_LIST, &query, Some(&self.request))
-                    .await
-            })
+            let query: Vec<(&'static str, String)> = Vec::new();
+            self.client
+                .execute_json::<
+                    ContactWayListResponse,
+                >(&OP_CONTACT_WAY_LIST, query, crate::client::encode_body(&self.request))
         }
     }
     static OP_CONTACT_WAY_UPDATE: crate::operation::Operation = crate::operation::Operation {
@@ -13407,15 +13395,15 @@ pub mod calls {
         type Output = crate::Result<EmptyResponse>;
         type IntoFuture = crate::BoxFuture<Self::Output>;
         fn into_future(self) -> Self::IntoFuture {
-            Box::pin(async move {
-                let query: Vec<(&'static str, String)> = Vec::new();
-                self.client
-                    .execute_json::<
-                        EmptyResponse,
-                        _,
-                    >(&OP_CONTACT_WAY_UPDATE, &query, Some(&self.request))
-                    .await
-            })
+            let query: Vec<(&'static str, String)> = Vec::new();
+            self.client
+                .execute_json::<
+                    EmptyResponse,
+                >(
+                    &OP_CONTACT_WAY_UPDATE,
+                    query,
+                    crate::client::encode_body(&self.request),
+                )
         }
     }
     static OP_CONTACT_WAY_DELETE: crate::operation::Operation = crate::operation::Operation {
@@ -13437,15 +13425,15 @@ pub mod calls {
         type Output = crate::Result<EmptyResponse>;
         type IntoFuture = crate::BoxFuture<Self::Output>;
         fn into_future(self) -> Self::IntoFuture {
-            Box::pin(async move {
-                let query: Vec<(&'static str, String)> = Vec::new();
-                self.client
-                    .execute_json::<
-                        EmptyResponse,
-                        _,
-                    >(&OP_CONTACT_WAY_DELETE, &query, Some(&self.request))
-                    .await
-            })
+            let query: Vec<(&'static str, String)> = Vec::new();
+            self.client
+                .execute_json::<
+                    EmptyResponse,
+                >(
+                    &OP_CONTACT_WAY_DELETE,
+                    query,
+                    crate::client::encode_body(&self.request),
+                )
         }
     }
     static OP_CONTACT_WAY_CLOSE_TEMP_CHAT: crate::operation::Operation = crate::operation::Operation {
@@ -13467,15 +13455,15 @@ pub mod calls {
         type Output = crate::Result<EmptyResponse>;
         type IntoFuture = crate::BoxFuture<Self::Output>;
         fn into_future(self) -> Self::IntoFuture {
-            Box::pin(async move {
-                let query: Vec<(&'static str, String)> = Vec::new();
-                self.client
-                    .execute_json::<
-                        EmptyResponse,
-                        _,
-                    >(&OP_CONTACT_WAY_CLOSE_TEMP_CHAT, &query, Some(&self.request))
-                    .await
-            })
+            let query: Vec<(&'static str, String)> = Vec::new();
+            self.client
+                .execute_json::<
+                    EmptyResponse,
+                >(
+                    &OP_CONTACT_WAY_CLOSE_TEMP_CHAT,
+                    query,
+                    crate::client::encode_body(&self.request),
+                )
         }
     }
     static OP_CUSTOMER_ACQUISITION_LIST_LINK: crate::operation::Operation = crate::operation::Operation {
@@ -13517,15 +13505,15 @@ pub mod calls {
         type Output = crate::Result<AcquisitionLinkListResponse>;
         type IntoFuture = crate::BoxFuture<Self::Output>;
         fn into_future(self) -> Self::IntoFuture {
-            Box::pin(async move {
-                let query: Vec<(&'static str, String)> = Vec::new();
-                self.client
-                    .execute_json::<
-                        AcquisitionLinkListResponse,
-                        _,
-                    >(&OP_CUSTOMER_ACQUISITION_LIST_LINK, &query, Some(&self.request))
-                    .await
-            })
+            let query: Vec<(&'static str, String)> = Vec::new();
+            self.client
+                .execute_json::<
+                    AcquisitionLinkListResponse,
+                >(
+                    &OP_CUSTOMER_ACQUISITION_LIST_LINK,
+                    query,
+                    crate::client::encode_body(&self.request),
+                )
         }
     }
     static OP_CUSTOMER_ACQUISITION_GET: crate::operation::Operation = crate::operation::Operation {
@@ -13547,15 +13535,15 @@ pub mod calls {
         type Output = crate::Result<AcquisitionLinkGetResponse>;
         type IntoFuture = crate::BoxFuture<Self::Output>;
         fn into_future(self) -> Self::IntoFuture {
-            Box::pin(async move {
-                let query: Vec<(&'static str, String)> = Vec::new();
-                self.client
-                    .execute_json::<
-                        AcquisitionLinkGetResponse,
-                        _,
-                    >(&OP_CUSTOMER_ACQUISITION_GET, &query, Some(&self.request))
-                    .await
-            })
+            let query: Vec<(&'static str, String)> = Vec::new();
+            self.client
+                .execute_json::<
+                    AcquisitionLinkGetResponse,
+                >(
+                    &OP_CUSTOMER_ACQUISITION_GET,
+                    query,
+                    crate::client::encode_body(&self.request),
+                )
         }
     }
     static OP_CUSTOMER_ACQUISITION_CREATE_LINK: crate::operation::Operation = crate::operation::Operation {
@@ -13598,15 +13586,15 @@ pub mod calls {
         type Output = crate::Result<AcquisitionLinkCreateResponse>;
         type IntoFuture = crate::BoxFuture<Self::Output>;
         fn into_future(self) -> Self::IntoFuture {
-            Box::pin(async move {
-                let query: Vec<(&'static str, String)> = Vec::new();
-                self.client
-                    .execute_json::<
-                        AcquisitionLinkCreateResponse,
-                        _,
-                    >(&OP_CUSTOMER_ACQUISITION_CREATE_LINK, &query, Some(&self.request))
-                    .await
-            })
+            let query: Vec<(&'static str, String)> = Vec::new();
+            self.client
+                .execute_json::<
+                    AcquisitionLinkCreateResponse,
+                >(
+                    &OP_CUSTOMER_ACQUISITION_CREATE_LINK,
+                    query,
+                    crate::client::encode_body(&self.request),
+                )
         }
     }
     static OP_CUSTOMER_ACQUISITION_UPDATE_LINK: crate::operation::Operation = crate::operation::Operation {
@@ -13654,15 +13642,15 @@ pub mod calls {
         type Output = crate::Result<EmptyResponse>;
         type IntoFuture = crate::BoxFuture<Self::Output>;
         fn into_future(self) -> Self::IntoFuture {
-            Box::pin(async move {
-                let query: Vec<(&'static str, String)> = Vec::new();
-                self.client
-                    .execute_json::<
-                        EmptyResponse,
-                        _,
-                    >(&OP_CUSTOMER_ACQUISITION_UPDATE_LINK, &query, Some(&self.request))
-                    .await
-            })
+            let query: Vec<(&'static str, String)> = Vec::new();
+            self.client
+                .execute_json::<
+                    EmptyResponse,
+                >(
+                    &OP_CUSTOMER_ACQUISITION_UPDATE_LINK,
+                    query,
+                    crate::client::encode_body(&self.request),
+                )
         }
     }
     static OP_CUSTOMER_ACQUISITION_DELETE_LINK: crate::operation::Operation = crate::operation::Operation {
@@ -13684,15 +13672,15 @@ pub mod calls {
         type Output = crate::Result<EmptyResponse>;
         type IntoFuture = crate::BoxFuture<Self::Output>;
         fn into_future(self) -> Self::IntoFuture {
-            Box::pin(async move {
-                let query: Vec<(&'static str, String)> = Vec::new();
-                self.client
-                    .execute_json::<
-                        EmptyResponse,
-                        _,
-                    >(&OP_CUSTOMER_ACQUISITION_DELETE_LINK, &query, Some(&self.request))
-                    .await
-            })
+            let query: Vec<(&'static str, String)> = Vec::new();
+            self.client
+                .execute_json::<
+                    EmptyResponse,
+                >(
+                    &OP_CUSTOMER_ACQUISITION_DELETE_LINK,
+                    query,
+                    crate::client::encode_body(&self.request),
+                )
         }
     }
     static OP_CUSTOMER_ACQUISITION_LIST_CUSTOMERS: crate::operation::Operation = crate::operation::Operation {
@@ -13737,19 +13725,15 @@ pub mod calls {
         type Output = crate::Result<AcquisitionCustomerListResponse>;
         type IntoFuture = crate::BoxFuture<Self::Output>;
         fn into_future(self) -> Self::IntoFuture {
-            Box::pin(async move {
-                let query: Vec<(&'static str, String)> = Vec::new();
-                self.client
-                    .execute_json::<
-                        AcquisitionCustomerListResponse,
-                        _,
-                    >(
-                        &OP_CUSTOMER_ACQUISITION_LIST_CUSTOMERS,
-                        &query,
-                        Some(&self.request),
-                    )
-                    .await
-            })
+            let query: Vec<(&'static str, String)> = Vec::new();
+            self.client
+                .execute_json::<
+                    AcquisitionCustomerListResponse,
+                >(
+                    &OP_CUSTOMER_ACQUISITION_LIST_CUSTOMERS,
+                    query,
+                    crate::client::encode_body(&self.request),
+                )
         }
     }
     static OP_CUSTOMER_ACQUISITION_QUOTA: crate::operation::Operation = crate::operation::Operation {
@@ -13770,15 +13754,11 @@ pub mod calls {
         type Output = crate::Result<AcquisitionQuotaResponse>;
         type IntoFuture = crate::BoxFuture<Self::Output>;
         fn into_future(self) -> Self::IntoFuture {
-            Box::pin(async move {
-                let query: Vec<(&'static str, String)> = Vec::new();
-                self.client
-                    .execute_json::<
-                        AcquisitionQuotaResponse,
-                        _,
-                    >(&OP_CUSTOMER_ACQUISITION_QUOTA, &query, None::<&()>)
-                    .await
-            })
+            let query: Vec<(&'static str, String)> = Vec::new();
+            self.client
+                .execute_json::<
+                    AcquisitionQuotaResponse,
+                >(&OP_CUSTOMER_ACQUISITION_QUOTA, query, Ok(None))
         }
     }
     static OP_CUSTOMER_ACQUISITION_STATISTIC: crate::operation::Operation = crate::operation::Operation {
@@ -13800,15 +13780,15 @@ pub mod calls {
         type Output = crate::Result<AcquisitionStatisticResponse>;
         type IntoFuture = crate::BoxFuture<Self::Output>;
         fn into_future(self) -> Self::IntoFuture {
-            Box::pin(async move {
-                let query: Vec<(&'static str, String)> = Vec::new();
-                self.client
-                    .execute_json::<
-                        AcquisitionStatisticResponse,
-                        _,
-                    >(&OP_CUSTOMER_ACQUISITION_STATISTIC, &query, Some(&self.request))
-                    .await
-            })
+            let query: Vec<(&'static str, String)> = Vec::new();
+            self.client
+                .execute_json::<
+                    AcquisitionStatisticResponse,
+                >(
+                    &OP_CUSTOMER_ACQUISITION_STATISTIC,
+                    query,
+                    crate::client::encode_body(&self.request),
+                )
         }
     }
     static OP_CUSTOMER_ACQUISITION_GET_CHAT_INFO: crate::operation::Operation = crate::operation::Operation {
@@ -13830,19 +13810,15 @@ pub mod calls {
         type Output = crate::Result<AcquisitionChatInfoResponse>;
         type IntoFuture = crate::BoxFuture<Self::Output>;
         fn into_future(self) -> Self::IntoFuture {
-            Box::pin(async move {
-                let query: Vec<(&'static str, String)> = Vec::new();
-                self.client
-                    .execute_json::<
-                        AcquisitionChatInfoResponse,
-                        _,
-                    >(
-                        &OP_CUSTOMER_ACQUISITION_GET_CHAT_INFO,
-                        &query,
-                        Some(&self.request),
-                    )
-                    .await
-            })
+            let query: Vec<(&'static str, String)> = Vec::new();
+            self.client
+                .execute_json::<
+                    AcquisitionChatInfoResponse,
+                >(
+                    &OP_CUSTOMER_ACQUISITION_GET_CHAT_INFO,
+                    query,
+                    crate::client::encode_body(&self.request),
+                )
         }
     }
     static OP_CUSTOMER_ACQUISITION_GET_PERMIT: crate::operation::Operation = crate::operation::Operation {
@@ -13863,15 +13839,11 @@ pub mod calls {
         type Output = crate::Result<AcquisitionPermitResponse>;
         type IntoFuture = crate::BoxFuture<Self::Output>;
         fn into_future(self) -> Self::IntoFuture {
-            Box::pin(async move {
-                let query: Vec<(&'static str, String)> = Vec::new();
-                self.client
-                    .execute_json::<
-                        AcquisitionPermitResponse,
-                        _,
-                    >(&OP_CUSTOMER_ACQUISITION_GET_PERMIT, &query, None::<&()>)
-                    .await
-            })
+            let query: Vec<(&'static str, String)> = Vec::new();
+            self.client
+                .execute_json::<
+                    AcquisitionPermitResponse,
+                >(&OP_CUSTOMER_ACQUISITION_GET_PERMIT, query, Ok(None))
         }
     }
     static OP_CUSTOMER_ACQUISITION_GET_COMP_AUTH_INFO: crate::operation::Operation = crate::operation::Operation {
@@ -13892,15 +13864,11 @@ pub mod calls {
         type Output = crate::Result<CompAuthInfoResponse>;
         type IntoFuture = crate::BoxFuture<Self::Output>;
         fn into_future(self) -> Self::IntoFuture {
-            Box::pin(async move {
-                let query: Vec<(&'static str, String)> = Vec::new();
-                self.client
-                    .execute_json::<
-                        CompAuthInfoResponse,
-                        _,
-                    >(&OP_CUSTOMER_ACQUISITION_GET_COMP_AUTH_INFO, &query, None::<&()>)
-                    .await
-            })
+            let query: Vec<(&'static str, String)> = Vec::new();
+            self.client
+                .execute_json::<
+                    CompAuthInfoResponse,
+                >(&OP_CUSTOMER_ACQUISITION_GET_COMP_AUTH_INFO, query, Ok(None))
         }
     }
     static OP_CUSTOMER_ACQUISITION_CREATE_ONCE_KEY: crate::operation::Operation = crate::operation::Operation {
@@ -13928,19 +13896,15 @@ pub mod calls {
         type Output = crate::Result<OnceKeyCreateResponse>;
         type IntoFuture = crate::BoxFuture<Self::Output>;
         fn into_future(self) -> Self::IntoFuture {
-            Box::pin(async move {
-                let query: Vec<(&'static str, String)> = Vec::new();
-                self.client
-                    .execute_json::<
-                        OnceKeyCreateResponse,
-                        _,
-                    >(
-                        &OP_CUSTOMER_ACQUISITION_CREATE_ONCE_KEY,
-                        &query,
-                        Some(&self.request),
-                    )
-                    .await
-            })
+            let query: Vec<(&'static str, String)> = Vec::new();
+            self.client
+                .execute_json::<
+                    OnceKeyCreateResponse,
+                >(
+                    &OP_CUSTOMER_ACQUISITION_CREATE_ONCE_KEY,
+                    query,
+                    crate::client::encode_body(&self.request),
+                )
         }
     }
     static OP_CUSTOMER_MESSAGE_ADD_TEMPLATE: crate::operation::Operation = crate::operation::Operation {
@@ -14016,15 +13980,15 @@ pub mod calls {
         type Output = crate::Result<MsgTemplateAddResponse>;
         type IntoFuture = crate::BoxFuture<Self::Output>;
         fn into_future(self) -> Self::IntoFuture {
-            Box::pin(async move {
-                let query: Vec<(&'static str, String)> = Vec::new();
-                self.client
-                    .execute_json::<
-                        MsgTemplateAddResponse,
-                        _,
-                    >(&OP_CUSTOMER_MESSAGE_ADD_TEMPLATE, &query, Some(&self.request))
-                    .await
-            })
+            let query: Vec<(&'static str, String)> = Vec::new();
+            self.client
+                .execute_json::<
+                    MsgTemplateAddResponse,
+                >(
+                    &OP_CUSTOMER_MESSAGE_ADD_TEMPLATE,
+                    query,
+                    crate::client::encode_body(&self.request),
+                )
         }
     }
     static OP_CUSTOMER_MESSAGE_LIST: crate::operation::Operation = crate::operation::Operation {
@@ -14076,15 +14040,15 @@ pub mod calls {
         type Output = crate::Result<GroupMsgListResponse>;
         type IntoFuture = crate::BoxFuture<Self::Output>;
         fn into_future(self) -> Self::IntoFuture {
-            Box::pin(async move {
-                let query: Vec<(&'static str, String)> = Vec::new();
-                self.client
-                    .execute_json::<
-                        GroupMsgListResponse,
-                        _,
-                    >(&OP_CUSTOMER_MESSAGE_LIST, &query, Some(&self.request))
-                    .await
-            })
+            let query: Vec<(&'static str, String)> = Vec::new();
+            self.client
+                .execute_json::<
+                    GroupMsgListResponse,
+                >(
+                    &OP_CUSTOMER_MESSAGE_LIST,
+                    query,
+                    crate::client::encode_body(&self.request),
+                )
         }
     }
     static OP_CUSTOMER_MESSAGE_LIST_V1: crate::operation::Operation = crate::operation::Operation {
@@ -14136,15 +14100,15 @@ pub mod calls {
         type Output = crate::Result<GroupMsgV1Response>;
         type IntoFuture = crate::BoxFuture<Self::Output>;
         fn into_future(self) -> Self::IntoFuture {
-            Box::pin(async move {
-                let query: Vec<(&'static str, String)> = Vec::new();
-                self.client
-                    .execute_json::<
-                        GroupMsgV1Response,
-                        _,
-                    >(&OP_CUSTOMER_MESSAGE_LIST_V1, &query, Some(&self.request))
-                    .await
-            })
+            let query: Vec<(&'static str, String)> = Vec::new();
+            self.client
+                .execute_json::<
+                    GroupMsgV1Response,
+                >(
+                    &OP_CUSTOMER_MESSAGE_LIST_V1,
+                    query,
+                    crate::client::encode_body(&self.request),
+                )
         }
     }
     static OP_CUSTOMER_MESSAGE_GET_TASK: crate::operation::Operation = crate::operation::Operation {
@@ -14186,15 +14150,15 @@ pub mod calls {
         type Output = crate::Result<GroupMsgTaskResponse>;
         type IntoFuture = crate::BoxFuture<Self::Output>;
         fn into_future(self) -> Self::IntoFuture {
-            Box::pin(async move {
-                let query: Vec<(&'static str, String)> = Vec::new();
-                self.client
-                    .execute_json::<
-                        GroupMsgTaskResponse,
-                        _,
-                    >(&OP_CUSTOMER_MESSAGE_GET_TASK, &query, Some(&self.request))
-                    .await
-            })
+            let query: Vec<(&'static str, String)> = Vec::new();
+            self.client
+                .execute_json::<
+                    GroupMsgTaskResponse,
+                >(
+                    &OP_CUSTOMER_MESSAGE_GET_TASK,
+                    query,
+                    crate::client::encode_body(&self.request),
+                )
         }
     }
     static OP_CUSTOMER_MESSAGE_GET_SEND_RESULT: crate::operation::Operation = crate::operation::Operation {
@@ -14236,15 +14200,15 @@ pub mod calls {
         type Output = crate::Result<GroupMsgSendResultResponse>;
         type IntoFuture = crate::BoxFuture<Self::Output>;
         fn into_future(self) -> Self::IntoFuture {
-            Box::pin(async move {
-                let query: Vec<(&'static str, String)> = Vec::new();
-                self.client
-                    .execute_json::<
-                        GroupMsgSendResultResponse,
-                        _,
-                    >(&OP_CUSTOMER_MESSAGE_GET_SEND_RESULT, &query, Some(&self.request))
-                    .await
-            })
+            let query: Vec<(&'static str, String)> = Vec::new();
+            self.client
+                .execute_json::<
+                    GroupMsgSendResultResponse,
+                >(
+                    &OP_CUSTOMER_MESSAGE_GET_SEND_RESULT,
+                    query,
+                    crate::client::encode_body(&self.request),
+                )
         }
     }
     static OP_CUSTOMER_MESSAGE_GET_RESULT_LEGACY: crate::operation::Operation = crate::operation::Operation {
@@ -14266,19 +14230,15 @@ pub mod calls {
         type Output = crate::Result<GroupMsgResultLegacyResponse>;
         type IntoFuture = crate::BoxFuture<Self::Output>;
         fn into_future(self) -> Self::IntoFuture {
-            Box::pin(async move {
-                let query: Vec<(&'static str, String)> = Vec::new();
-                self.client
-                    .execute_json::<
-                        GroupMsgResultLegacyResponse,
-                        _,
-                    >(
-                        &OP_CUSTOMER_MESSAGE_GET_RESULT_LEGACY,
-                        &query,
-                        Some(&self.request),
-                    )
-                    .await
-            })
+            let query: Vec<(&'static str, String)> = Vec::new();
+            self.client
+                .execute_json::<
+                    GroupMsgResultLegacyResponse,
+                >(
+                    &OP_CUSTOMER_MESSAGE_GET_RESULT_LEGACY,
+                    query,
+                    crate::client::encode_body(&self.request),
+                )
         }
     }
     static OP_CUSTOMER_MESSAGE_REMIND: crate::operation::Operation = crate::operation::Operation {
@@ -14300,15 +14260,15 @@ pub mod calls {
         type Output = crate::Result<EmptyResponse>;
         type IntoFuture = crate::BoxFuture<Self::Output>;
         fn into_future(self) -> Self::IntoFuture {
-            Box::pin(async move {
-                let query: Vec<(&'static str, String)> = Vec::new();
-                self.client
-                    .execute_json::<
-                        EmptyResponse,
-                        _,
-                    >(&OP_CUSTOMER_MESSAGE_REMIND, &query, Some(&self.request))
-                    .await
-            })
+            let query: Vec<(&'static str, String)> = Vec::new();
+            self.client
+                .execute_json::<
+                    EmptyResponse,
+                >(
+                    &OP_CUSTOMER_MESSAGE_REMIND,
+                    query,
+                    crate::client::encode_body(&self.request),
+                )
         }
     }
     static OP_CUSTOMER_MESSAGE_CANCEL: crate::operation::Operation = crate::operation::Operation {
@@ -14330,15 +14290,15 @@ pub mod calls {
         type Output = crate::Result<EmptyResponse>;
         type IntoFuture = crate::BoxFuture<Self::Output>;
         fn into_future(self) -> Self::IntoFuture {
-            Box::pin(async move {
-                let query: Vec<(&'static str, String)> = Vec::new();
-                self.client
-                    .execute_json::<
-                        EmptyResponse,
-                        _,
-                    >(&OP_CUSTOMER_MESSAGE_CANCEL, &query, Some(&self.request))
-                    .await
-            })
+            let query: Vec<(&'static str, String)> = Vec::new();
+            self.client
+                .execute_json::<
+                    EmptyResponse,
+                >(
+                    &OP_CUSTOMER_MESSAGE_CANCEL,
+                    query,
+                    crate::client::encode_body(&self.request),
+                )
         }
     }
     static OP_CUSTOMER_MESSAGE_SEND_WELCOME: crate::operation::Operation = crate::operation::Operation {
@@ -14374,15 +14334,15 @@ pub mod calls {
         type Output = crate::Result<EmptyResponse>;
         type IntoFuture = crate::BoxFuture<Self::Output>;
         fn into_future(self) -> Self::IntoFuture {
-            Box::pin(async move {
-                let query: Vec<(&'static str, String)> = Vec::new();
-                self.client
-                    .execute_json::<
-                        EmptyResponse,
-                        _,
-                    >(&OP_CUSTOMER_MESSAGE_SEND_WELCOME, &query, Some(&self.request))
-                    .await
-            })
+            let query: Vec<(&'static str, String)> = Vec::new();
+            self.client
+                .execute_json::<
+                    EmptyResponse,
+                >(
+                    &OP_CUSTOMER_MESSAGE_SEND_WELCOME,
+                    query,
+                    crate::client::encode_body(&self.request),
+                )
         }
     }
     static OP_CUSTOMER_MESSAGE_ADD_GROUP_WELCOME_TEMPLATE: crate::operation::Operation = crate::operation::Operation {
@@ -14445,19 +14405,15 @@ pub mod calls {
         type Output = crate::Result<GroupWelcomeTemplateAddResponse>;
         type IntoFuture = crate::BoxFuture<Self::Output>;
         fn into_future(self) -> Self::IntoFuture {
-            Box::pin(async move {
-                let query: Vec<(&'static str, String)> = Vec::new();
-                self.client
-                    .execute_json::<
-                        GroupWelcomeTemplateAddResponse,
-                        _,
-                    >(
-                        &OP_CUSTOMER_MESSAGE_ADD_GROUP_WELCOME_TEMPLATE,
-                        &query,
-                        Some(&self.request),
-                    )
-                    .await
-            })
+            let query: Vec<(&'static str, String)> = Vec::new();
+            self.client
+                .execute_json::<
+                    GroupWelcomeTemplateAddResponse,
+                >(
+                    &OP_CUSTOMER_MESSAGE_ADD_GROUP_WELCOME_TEMPLATE,
+                    query,
+                    crate::client::encode_body(&self.request),
+                )
         }
     }
     static OP_CUSTOMER_MESSAGE_EDIT_GROUP_WELCOME_TEMPLATE: crate::operation::Operation = crate::operation::Operation {
@@ -14515,19 +14471,15 @@ pub mod calls {
         type Output = crate::Result<EmptyResponse>;
         type IntoFuture = crate::BoxFuture<Self::Output>;
         fn into_future(self) -> Self::IntoFuture {
-            Box::pin(async move {
-                let query: Vec<(&'static str, String)> = Vec::new();
-                self.client
-                    .execute_json::<
-                        EmptyResponse,
-                        _,
-                    >(
-                        &OP_CUSTOMER_MESSAGE_EDIT_GROUP_WELCOME_TEMPLATE,
-                        &query,
-                        Some(&self.request),
-                    )
-                    .await
-            })
+            let query: Vec<(&'static str, String)> = Vec::new();
+            self.client
+                .execute_json::<
+                    EmptyResponse,
+                >(
+                    &OP_CUSTOMER_MESSAGE_EDIT_GROUP_WELCOME_TEMPLATE,
+                    query,
+                    crate::client::encode_body(&self.request),
+                )
         }
     }
     static OP_CUSTOMER_MESSAGE_GET_GROUP_WELCOME_TEMPLATE: crate::operation::Operation = crate::operation::Operation {
@@ -14549,19 +14501,15 @@ pub mod calls {
         type Output = crate::Result<GroupWelcomeTemplate>;
         type IntoFuture = crate::BoxFuture<Self::Output>;
         fn into_future(self) -> Self::IntoFuture {
-            Box::pin(async move {
-                let query: Vec<(&'static str, String)> = Vec::new();
-                self.client
-                    .execute_json::<
-                        GroupWelcomeTemplate,
-                        _,
-                    >(
-                        &OP_CUSTOMER_MESSAGE_GET_GROUP_WELCOME_TEMPLATE,
-                        &query,
-                        Some(&self.request),
-                    )
-                    .await
-            })
+            let query: Vec<(&'static str, String)> = Vec::new();
+            self.client
+                .execute_json::<
+                    GroupWelcomeTemplate,
+                >(
+                    &OP_CUSTOMER_MESSAGE_GET_GROUP_WELCOME_TEMPLATE,
+                    query,
+                    crate::client::encode_body(&self.request),
+                )
         }
     }
     static OP_CUSTOMER_MESSAGE_DELETE_GROUP_WELCOME_TEMPLATE: crate::operation::Operation = crate::operation::Operation {
@@ -14589,19 +14537,15 @@ pub mod calls {
         type Output = crate::Result<EmptyResponse>;
         type IntoFuture = crate::BoxFuture<Self::Output>;
         fn into_future(self) -> Self::IntoFuture {
-            Box::pin(async move {
-                let query: Vec<(&'static str, String)> = Vec::new();
-                self.client
-                    .execute_json::<
-                        EmptyResponse,
-                        _,
-                    >(
-                        &OP_CUSTOMER_MESSAGE_DELETE_GROUP_WELCOME_TEMPLATE,
-                        &query,
-                        Some(&self.request),
-                    )
-                    .await
-            })
+            let query: Vec<(&'static str, String)> = Vec::new();
+            self.client
+                .execute_json::<
+                    EmptyResponse,
+                >(
+                    &OP_CUSTOMER_MESSAGE_DELETE_GROUP_WELCOME_TEMPLATE,
+                    query,
+                    crate::client::encode_body(&self.request),
+                )
         }
     }
     static OP_CUSTOMER_STATS_GET_USER_BEHAVIOR_DATA: crate::operation::Operation = crate::operation::Operation {
@@ -14640,19 +14584,15 @@ pub mod calls {
         type Output = crate::Result<UserBehaviorDataResponse>;
         type IntoFuture = crate::BoxFuture<Self::Output>;
         fn into_future(self) -> Self::IntoFuture {
-            Box::pin(async move {
-                let query: Vec<(&'static str, String)> = Vec::new();
-                self.client
-                    .execute_json::<
-                        UserBehaviorDataResponse,
-                        _,
-                    >(
-                        &OP_CUSTOMER_STATS_GET_USER_BEHAVIOR_DATA,
-                        &query,
-                        Some(&self.request),
-                    )
-                    .await
-            })
+            let query: Vec<(&'static str, String)> = Vec::new();
+            self.client
+                .execute_json::<
+                    UserBehaviorDataResponse,
+                >(
+                    &OP_CUSTOMER_STATS_GET_USER_BEHAVIOR_DATA,
+                    query,
+                    crate::client::encode_body(&self.request),
+                )
         }
     }
     static OP_CUSTOMER_STATS_GROUP_CHAT_BY_OWNER: crate::operation::Operation = crate::operation::Operation {
@@ -14700,19 +14640,15 @@ pub mod calls {
         type Output = crate::Result<GroupChatStatisticResponse>;
         type IntoFuture = crate::BoxFuture<Self::Output>;
         fn into_future(self) -> Self::IntoFuture {
-            Box::pin(async move {
-                let query: Vec<(&'static str, String)> = Vec::new();
-                self.client
-                    .execute_json::<
-                        GroupChatStatisticResponse,
-                        _,
-                    >(
-                        &OP_CUSTOMER_STATS_GROUP_CHAT_BY_OWNER,
-                        &query,
-                        Some(&self.request),
-                    )
-                    .await
-            })
+            let query: Vec<(&'static str, String)> = Vec::new();
+            self.client
+                .execute_json::<
+                    GroupChatStatisticResponse,
+                >(
+                    &OP_CUSTOMER_STATS_GROUP_CHAT_BY_OWNER,
+                    query,
+                    crate::client::encode_body(&self.request),
+                )
         }
     }
     static OP_CUSTOMER_STATS_GROUP_CHAT_BY_DAY: crate::operation::Operation = crate::operation::Operation {
@@ -14740,15 +14676,15 @@ pub mod calls {
         type Output = crate::Result<GroupChatStatisticByDayResponse>;
         type IntoFuture = crate::BoxFuture<Self::Output>;
         fn into_future(self) -> Self::IntoFuture {
-            Box::pin(async move {
-                let query: Vec<(&'static str, String)> = Vec::new();
-                self.client
-                    .execute_json::<
-                        GroupChatStatisticByDayResponse,
-                        _,
-                    >(&OP_CUSTOMER_STATS_GROUP_CHAT_BY_DAY, &query, Some(&self.request))
-                    .await
-            })
+            let query: Vec<(&'static str, String)> = Vec::new();
+            self.client
+                .execute_json::<
+                    GroupChatStatisticByDayResponse,
+                >(
+                    &OP_CUSTOMER_STATS_GROUP_CHAT_BY_DAY,
+                    query,
+                    crate::client::encode_body(&self.request),
+                )
         }
     }
     static OP_CUSTOMER_STRATEGY_LIST: crate::operation::Operation = crate::operation::Operation {
@@ -14790,15 +14726,15 @@ pub mod calls {
         type Output = crate::Result<CustomerStrategyListResponse>;
         type IntoFuture = crate::BoxFuture<Self::Output>;
         fn into_future(self) -> Self::IntoFuture {
-            Box::pin(async move {
-                let query: Vec<(&'static str, String)> = Vec::new();
-                self.client
-                    .execute_json::<
-                        CustomerStrategyListResponse,
-                        _,
-                    >(&OP_CUSTOMER_STRATEGY_LIST, &query, Some(&self.request))
-                    .await
-            })
+            let query: Vec<(&'static str, String)> = Vec::new();
+            self.client
+                .execute_json::<
+                    CustomerStrategyListResponse,
+                >(
+                    &OP_CUSTOMER_STRATEGY_LIST,
+                    query,
+                    crate::client::encode_body(&self.request),
+                )
         }
     }
     static OP_CUSTOMER_STRATEGY_GET: crate::operation::Operation = crate::operation::Operation {
@@ -14820,15 +14756,15 @@ pub mod calls {
         type Output = crate::Result<CustomerStrategyGetResponse>;
         type IntoFuture = crate::BoxFuture<Self::Output>;
         fn into_future(self) -> Self::IntoFuture {
-            Box::pin(async move {
-                let query: Vec<(&'static str, String)> = Vec::new();
-                self.client
-                    .execute_json::<
-                        CustomerStrategyGetResponse,
-                        _,
-                    >(&OP_CUSTOMER_STRATEGY_GET, &query, Some(&self.request))
-                    .await
-            })
+            let query: Vec<(&'static str, String)> = Vec::new();
+            self.client
+                .execute_json::<
+                    CustomerStrategyGetResponse,
+                >(
+                    &OP_CUSTOMER_STRATEGY_GET,
+                    query,
+                    crate::client::encode_body(&self.request),
+                )
         }
     }
     static OP_CUSTOMER_STRATEGY_GET_RANGE: crate::operation::Operation = crate::operation::Operation {
@@ -14870,15 +14806,15 @@ pub mod calls {
         type Output = crate::Result<StrategyRangeResponse>;
         type IntoFuture = crate::BoxFuture<Self::Output>;
         fn into_future(self) -> Self::IntoFuture {
-            Box::pin(async move {
-                let query: Vec<(&'static str, String)> = Vec::new();
-                self.client
-                    .execute_json::<
-                        StrategyRangeResponse,
-                        _,
-                    >(&OP_CUSTOMER_STRATEGY_GET_RANGE, &query, Some(&self.request))
-                    .await
-            })
+            let query: Vec<(&'static str, String)> = Vec::new();
+            self.client
+                .execute_json::<
+                    StrategyRangeResponse,
+                >(
+                    &OP_CUSTOMER_STRATEGY_GET_RANGE,
+                    query,
+                    crate::client::encode_body(&self.request),
+                )
         }
     }
     static OP_CUSTOMER_STRATEGY_CREATE: crate::operation::Operation = crate::operation::Operation {
@@ -14911,15 +14847,15 @@ pub mod calls {
         type Output = crate::Result<StrategyCreateResponse>;
         type IntoFuture = crate::BoxFuture<Self::Output>;
         fn into_future(self) -> Self::IntoFuture {
-            Box::pin(async move {
-                let query: Vec<(&'static str, String)> = Vec::new();
-                self.client
-                    .execute_json::<
-                        StrategyCreateResponse,
-                        _,
-                    >(&OP_CUSTOMER_STRATEGY_CREATE, &query, Some(&self.request))
-                    .await
-            })
+            let query: Vec<(&'static str, String)> = Vec::new();
+            self.client
+                .execute_json::<
+                    StrategyCreateResponse,
+                >(
+                    &OP_CUSTOMER_STRATEGY_CREATE,
+                    query,
+                    crate::client::encode_body(&self.request),
+                )
         }
     }
     static OP_CUSTOMER_STRATEGY_EDIT: crate::operation::Operation = crate::operation::Operation {
@@ -14976,15 +14912,15 @@ pub mod calls {
         type Output = crate::Result<EmptyResponse>;
         type IntoFuture = crate::BoxFuture<Self::Output>;
         fn into_future(self) -> Self::IntoFuture {
-            Box::pin(async move {
-                let query: Vec<(&'static str, String)> = Vec::new();
-                self.client
-                    .execute_json::<
-                        EmptyResponse,
-                        _,
-                    >(&OP_CUSTOMER_STRATEGY_EDIT, &query, Some(&self.request))
-                    .await
-            })
+            let query: Vec<(&'static str, String)> = Vec::new();
+            self.client
+                .execute_json::<
+                    EmptyResponse,
+                >(
+                    &OP_CUSTOMER_STRATEGY_EDIT,
+                    query,
+                    crate::client::encode_body(&self.request),
+                )
         }
     }
     static OP_CUSTOMER_STRATEGY_DELETE: crate::operation::Operation = crate::operation::Operation {
@@ -15006,15 +14942,15 @@ pub mod calls {
         type Output = crate::Result<EmptyResponse>;
         type IntoFuture = crate::BoxFuture<Self::Output>;
         fn into_future(self) -> Self::IntoFuture {
-            Box::pin(async move {
-                let query: Vec<(&'static str, String)> = Vec::new();
-                self.client
-                    .execute_json::<
-                        EmptyResponse,
-                        _,
-                    >(&OP_CUSTOMER_STRATEGY_DELETE, &query, Some(&self.request))
-                    .await
-            })
+            let query: Vec<(&'static str, String)> = Vec::new();
+            self.client
+                .execute_json::<
+                    EmptyResponse,
+                >(
+                    &OP_CUSTOMER_STRATEGY_DELETE,
+                    query,
+                    crate::client::encode_body(&self.request),
+                )
         }
     }
     static OP_CUSTOMER_TAG_LIST: crate::operation::Operation = crate::operation::Operation {
@@ -15053,15 +14989,15 @@ pub mod calls {
         type Output = crate::Result<CorpTagListResponse>;
         type IntoFuture = crate::BoxFuture<Self::Output>;
         fn into_future(self) -> Self::IntoFuture {
-            Box::pin(async move {
-                let query: Vec<(&'static str, String)> = Vec::new();
-                self.client
-                    .execute_json::<
-                        CorpTagListResponse,
-                        _,
-                    >(&OP_CUSTOMER_TAG_LIST, &query, Some(&self.request))
-                    .await
-            })
+            let query: Vec<(&'static str, String)> = Vec::new();
+            self.client
+                .execute_json::<
+                    CorpTagListResponse,
+                >(
+                    &OP_CUSTOMER_TAG_LIST,
+                    query,
+                    crate::client::encode_body(&self.request),
+                )
         }
     }
     static OP_CUSTOMER_TAG_ADD: crate::operation::Operation = crate::operation::Operation {
@@ -15104,15 +15040,11 @@ pub mod calls {
         type Output = crate::Result<CorpTagAddResponse>;
         type IntoFuture = crate::BoxFuture<Self::Output>;
         fn into_future(self) -> Self::IntoFuture {
-            Box::pin(async move {
-                let query: Vec<(&'static str, String)> = Vec::new();
-                self.client
-                    .execute_json::<
-                        CorpTagAddResponse,
-                        _,
-                    >(&OP_CUSTOMER_TAG_ADD, &query, Some(&self.request))
-                    .await
-            })
+            let query: Vec<(&'static str, String)> = Vec::new();
+            self.client
+                .execute_json::<
+                    CorpTagAddResponse,
+                >(&OP_CUSTOMER_TAG_ADD, query, crate::client::encode_body(&self.request))
         }
     }
     static OP_CUSTOMER_TAG_EDIT: crate::operation::Operation = crate::operation::Operation {
@@ -15150,15 +15082,15 @@ pub mod calls {
         type Output = crate::Result<EmptyResponse>;
         type IntoFuture = crate::BoxFuture<Self::Output>;
         fn into_future(self) -> Self::IntoFuture {
-            Box::pin(async move {
-                let query: Vec<(&'static str, String)> = Vec::new();
-                self.client
-                    .execute_json::<
-                        EmptyResponse,
-                        _,
-                    >(&OP_CUSTOMER_TAG_EDIT, &query, Some(&self.request))
-                    .await
-            })
+            let query: Vec<(&'static str, String)> = Vec::new();
+            self.client
+                .execute_json::<
+                    EmptyResponse,
+                >(
+                    &OP_CUSTOMER_TAG_EDIT,
+                    query,
+                    crate::client::encode_body(&self.request),
+                )
         }
     }
     static OP_CUSTOMER_TAG_DELETE: crate::operation::Operation = crate::operation::Operation {
@@ -15202,15 +15134,15 @@ pub mod calls {
         type Output = crate::Result<EmptyResponse>;
         type IntoFuture = crate::BoxFuture<Self::Output>;
         fn into_future(self) -> Self::IntoFuture {
-            Box::pin(async move {
-                let query: Vec<(&'static str, String)> = Vec::new();
-                self.client
-                    .execute_json::<
-                        EmptyResponse,
-                        _,
-                    >(&OP_CUSTOMER_TAG_DELETE, &query, Some(&self.request))
-                    .await
-            })
+            let query: Vec<(&'static str, String)> = Vec::new();
+            self.client
+                .execute_json::<
+                    EmptyResponse,
+                >(
+                    &OP_CUSTOMER_TAG_DELETE,
+                    query,
+                    crate::client::encode_body(&self.request),
+                )
         }
     }
     static OP_CUSTOMER_TAG_MARK: crate::operation::Operation = crate::operation::Operation {
@@ -15249,15 +15181,15 @@ pub mod calls {
         type Output = crate::Result<EmptyResponse>;
         type IntoFuture = crate::BoxFuture<Self::Output>;
         fn into_future(self) -> Self::IntoFuture {
-            Box::pin(async move {
-                let query: Vec<(&'static str, String)> = Vec::new();
-                self.client
-                    .execute_json::<
-                        EmptyResponse,
-                        _,
-                    >(&OP_CUSTOMER_TAG_MARK, &query, Some(&self.request))
-                    .await
-            })
+            let query: Vec<(&'static str, String)> = Vec::new();
+            self.client
+                .execute_json::<
+                    EmptyResponse,
+                >(
+                    &OP_CUSTOMER_TAG_MARK,
+                    query,
+                    crate::client::encode_body(&self.request),
+                )
         }
     }
     static OP_CUSTOMER_TAG_LIST_STRATEGY: crate::operation::Operation = crate::operation::Operation {
@@ -15301,15 +15233,15 @@ pub mod calls {
         type Output = crate::Result<StrategyTagListResponse>;
         type IntoFuture = crate::BoxFuture<Self::Output>;
         fn into_future(self) -> Self::IntoFuture {
-            Box::pin(async move {
-                let query: Vec<(&'static str, String)> = Vec::new();
-                self.client
-                    .execute_json::<
-                        StrategyTagListResponse,
-                        _,
-                    >(&OP_CUSTOMER_TAG_LIST_STRATEGY, &query, Some(&self.request))
-                    .await
-            })
+            let query: Vec<(&'static str, String)> = Vec::new();
+            self.client
+                .execute_json::<
+                    StrategyTagListResponse,
+                >(
+                    &OP_CUSTOMER_TAG_LIST_STRATEGY,
+                    query,
+                    crate::client::encode_body(&self.request),
+                )
         }
     }
     static OP_CUSTOMER_TAG_ADD_STRATEGY: crate::operation::Operation = crate::operation::Operation {
@@ -15347,15 +15279,15 @@ pub mod calls {
         type Output = crate::Result<StrategyTagAddResponse>;
         type IntoFuture = crate::BoxFuture<Self::Output>;
         fn into_future(self) -> Self::IntoFuture {
-            Box::pin(async move {
-                let query: Vec<(&'static str, String)> = Vec::new();
-                self.client
-                    .execute_json::<
-                        StrategyTagAddResponse,
-                        _,
-                    >(&OP_CUSTOMER_TAG_ADD_STRATEGY, &query, Some(&self.request))
-                    .await
-            })
+            let query: Vec<(&'static str, String)> = Vec::new();
+            self.client
+                .execute_json::<
+                    StrategyTagAddResponse,
+                >(
+                    &OP_CUSTOMER_TAG_ADD_STRATEGY,
+                    query,
+                    crate::client::encode_body(&self.request),
+                )
         }
     }
     static OP_CUSTOMER_TAG_EDIT_STRATEGY: crate::operation::Operation = crate::operation::Operation {
@@ -15388,15 +15320,15 @@ pub mod calls {
         type Output = crate::Result<EmptyResponse>;
         type IntoFuture = crate::BoxFuture<Self::Output>;
         fn into_future(self) -> Self::IntoFuture {
-            Box::pin(async move {
-                let query: Vec<(&'static str, String)> = Vec::new();
-                self.client
-                    .execute_json::<
-                        EmptyResponse,
-                        _,
-                    >(&OP_CUSTOMER_TAG_EDIT_STRATEGY, &query, Some(&self.request))
-                    .await
-            })
+            let query: Vec<(&'static str, String)> = Vec::new();
+            self.client
+                .execute_json::<
+                    EmptyResponse,
+                >(
+                    &OP_CUSTOMER_TAG_EDIT_STRATEGY,
+                    query,
+                    crate::client::encode_body(&self.request),
+                )
         }
     }
     static OP_CUSTOMER_TAG_DELETE_STRATEGY: crate::operation::Operation = crate::operation::Operation {
@@ -15435,15 +15367,15 @@ pub mod calls {
         type Output = crate::Result<EmptyResponse>;
         type IntoFuture = crate::BoxFuture<Self::Output>;
         fn into_future(self) -> Self::IntoFuture {
-            Box::pin(async move {
-                let query: Vec<(&'static str, String)> = Vec::new();
-                self.client
-                    .execute_json::<
-                        EmptyResponse,
-                        _,
-                    >(&OP_CUSTOMER_TAG_DELETE_STRATEGY, &query, Some(&self.request))
-                    .await
-            })
+            let query: Vec<(&'static str, String)> = Vec::new();
+            self.client
+                .execute_json::<
+                    EmptyResponse,
+                >(
+                    &OP_CUSTOMER_TAG_DELETE_STRATEGY,
+                    query,
+                    crate::client::encode_body(&self.request),
+                )
         }
     }
     static OP_CUSTOMER_TRANSFER_TRANSFER_CUSTOMER: crate::operation::Operation = crate::operation::Operation {
@@ -15471,19 +15403,15 @@ pub mod calls {
         type Output = crate::Result<TransferCustomerResponse>;
         type IntoFuture = crate::BoxFuture<Self::Output>;
         fn into_future(self) -> Self::IntoFuture {
-            Box::pin(async move {
-                let query: Vec<(&'static str, String)> = Vec::new();
-                self.client
-                    .execute_json::<
-                        TransferCustomerResponse,
-                        _,
-                    >(
-                        &OP_CUSTOMER_TRANSFER_TRANSFER_CUSTOMER,
-                        &query,
-                        Some(&self.request),
-                    )
-                    .await
-            })
+            let query: Vec<(&'static str, String)> = Vec::new();
+            self.client
+                .execute_json::<
+                    TransferCustomerResponse,
+                >(
+                    &OP_CUSTOMER_TRANSFER_TRANSFER_CUSTOMER,
+                    query,
+                    crate::client::encode_body(&self.request),
+                )
         }
     }
     static OP_CUSTOMER_TRANSFER_TRANSFER_RESULT: crate::operation::Operation = crate::operation::Operation {
@@ -15520,15 +15448,15 @@ pub mod calls {
         type Output = crate::Result<TransferResultResponse>;
         type IntoFuture = crate::BoxFuture<Self::Output>;
         fn into_future(self) -> Self::IntoFuture {
-            Box::pin(async move {
-                let query: Vec<(&'static str, String)> = Vec::new();
-                self.client
-                    .execute_json::<
-                        TransferResultResponse,
-                        _,
-                    >(&OP_CUSTOMER_TRANSFER_TRANSFER_RESULT, &query, Some(&self.request))
-                    .await
-            })
+            let query: Vec<(&'static str, String)> = Vec::new();
+            self.client
+                .execute_json::<
+                    TransferResultResponse,
+                >(
+                    &OP_CUSTOMER_TRANSFER_TRANSFER_RESULT,
+                    query,
+                    crate::client::encode_body(&self.request),
+                )
         }
     }
     static OP_CUSTOMER_TRANSFER_RESIGNED_TRANSFER_CUSTOMER: crate::operation::Operation = crate::operation::Operation {
@@ -15550,19 +15478,15 @@ pub mod calls {
         type Output = crate::Result<TransferCustomerResponse>;
         type IntoFuture = crate::BoxFuture<Self::Output>;
         fn into_future(self) -> Self::IntoFuture {
-            Box::pin(async move {
-                let query: Vec<(&'static str, String)> = Vec::new();
-                self.client
-                    .execute_json::<
-                        TransferCustomerResponse,
-                        _,
-                    >(
-                        &OP_CUSTOMER_TRANSFER_RESIGNED_TRANSFER_CUSTOMER,
-                        &query,
-                        Some(&self.request),
-                    )
-                    .await
-            })
+            let query: Vec<(&'static str, String)> = Vec::new();
+            self.client
+                .execute_json::<
+                    TransferCustomerResponse,
+                >(
+                    &OP_CUSTOMER_TRANSFER_RESIGNED_TRANSFER_CUSTOMER,
+                    query,
+                    crate::client::encode_body(&self.request),
+                )
         }
     }
     static OP_CUSTOMER_TRANSFER_RESIGNED_TRANSFER_RESULT: crate::operation::Operation = crate::operation::Operation {
@@ -15599,19 +15523,15 @@ pub mod calls {
         type Output = crate::Result<TransferResultResponse>;
         type IntoFuture = crate::BoxFuture<Self::Output>;
         fn into_future(self) -> Self::IntoFuture {
-            Box::pin(async move {
-                let query: Vec<(&'static str, String)> = Vec::new();
-                self.client
-                    .execute_json::<
-                        TransferResultResponse,
-                        _,
-                    >(
-                        &OP_CUSTOMER_TRANSFER_RESIGNED_TRANSFER_RESULT,
-                        &query,
-                        Some(&self.request),
-                    )
-                    .await
-            })
+            let query: Vec<(&'static str, String)> = Vec::new();
+            self.client
+                .execute_json::<
+                    TransferResultResponse,
+                >(
+                    &OP_CUSTOMER_TRANSFER_RESIGNED_TRANSFER_RESULT,
+                    query,
+                    crate::client::encode_body(&self.request),
+                )
         }
     }
     static OP_CUSTOMER_TRANSFER_GROUP_CHAT_TRANSFER: crate::operation::Operation = crate::operation::Operation {
@@ -15633,19 +15553,15 @@ pub mod calls {
         type Output = crate::Result<GroupChatTransferResponse>;
         type IntoFuture = crate::BoxFuture<Self::Output>;
         fn into_future(self) -> Self::IntoFuture {
-            Box::pin(async move {
-                let query: Vec<(&'static str, String)> = Vec::new();
-                self.client
-                    .execute_json::<
-                        GroupChatTransferResponse,
-                        _,
-                    >(
-                        &OP_CUSTOMER_TRANSFER_GROUP_CHAT_TRANSFER,
-                        &query,
-                        Some(&self.request),
-                    )
-                    .await
-            })
+            let query: Vec<(&'static str, String)> = Vec::new();
+            self.client
+                .execute_json::<
+                    GroupChatTransferResponse,
+                >(
+                    &OP_CUSTOMER_TRANSFER_GROUP_CHAT_TRANSFER,
+                    query,
+                    crate::client::encode_body(&self.request),
+                )
         }
     }
     static OP_CUSTOMER_TRANSFER_GROUP_CHAT_ONJOB_TRANSFER: crate::operation::Operation = crate::operation::Operation {
@@ -15667,19 +15583,15 @@ pub mod calls {
         type Output = crate::Result<GroupChatTransferResponse>;
         type IntoFuture = crate::BoxFuture<Self::Output>;
         fn into_future(self) -> Self::IntoFuture {
-            Box::pin(async move {
-                let query: Vec<(&'static str, String)> = Vec::new();
-                self.client
-                    .execute_json::<
-                        GroupChatTransferResponse,
-                        _,
-                    >(
-                        &OP_CUSTOMER_TRANSFER_GROUP_CHAT_ONJOB_TRANSFER,
-                        &query,
-                        Some(&self.request),
-                    )
-                    .await
-            })
+            let query: Vec<(&'static str, String)> = Vec::new();
+            self.client
+                .execute_json::<
+                    GroupChatTransferResponse,
+                >(
+                    &OP_CUSTOMER_TRANSFER_GROUP_CHAT_ONJOB_TRANSFER,
+                    query,
+                    crate::client::encode_body(&self.request),
+                )
         }
     }
     static OP_CUSTOMER_TRANSFER_TRANSFER_LEGACY: crate::operation::Operation = crate::operation::Operation {
@@ -15707,15 +15619,15 @@ pub mod calls {
         type Output = crate::Result<EmptyResponse>;
         type IntoFuture = crate::BoxFuture<Self::Output>;
         fn into_future(self) -> Self::IntoFuture {
-            Box::pin(async move {
-                let query: Vec<(&'static str, String)> = Vec::new();
-                self.client
-                    .execute_json::<
-                        EmptyResponse,
-                        _,
-                    >(&OP_CUSTOMER_TRANSFER_TRANSFER_LEGACY, &query, Some(&self.request))
-                    .await
-            })
+            let query: Vec<(&'static str, String)> = Vec::new();
+            self.client
+                .execute_json::<
+                    EmptyResponse,
+                >(
+                    &OP_CUSTOMER_TRANSFER_TRANSFER_LEGACY,
+                    query,
+                    crate::client::encode_body(&self.request),
+                )
         }
     }
     static OP_CUSTOMER_TRANSFER_GET_TRANSFER_RESULT_LEGACY: crate::operation::Operation = crate::operation::Operation {
@@ -15737,19 +15649,15 @@ pub mod calls {
         type Output = crate::Result<TransferResultLegacyResponse>;
         type IntoFuture = crate::BoxFuture<Self::Output>;
         fn into_future(self) -> Self::IntoFuture {
-            Box::pin(async move {
-                let query: Vec<(&'static str, String)> = Vec::new();
-                self.client
-                    .execute_json::<
-                        TransferResultLegacyResponse,
-                        _,
-                    >(
-                        &OP_CUSTOMER_TRANSFER_GET_TRANSFER_RESULT_LEGACY,
-                        &query,
-                        Some(&self.request),
-                    )
-                    .await
-            })
+            let query: Vec<(&'static str, String)> = Vec::new();
+            self.client
+                .execute_json::<
+                    TransferResultLegacyResponse,
+                >(
+                    &OP_CUSTOMER_TRANSFER_GET_TRANSFER_RESULT_LEGACY,
+                    query,
+                    crate::client::encode_body(&self.request),
+                )
         }
     }
     static OP_EXTERNAL_CONTACT_GET_FOLLOW_USER_LIST: crate::operation::Operation = crate::operation::Operation {
@@ -15770,15 +15678,11 @@ pub mod calls {
         type Output = crate::Result<FollowUserListResponse>;
         type IntoFuture = crate::BoxFuture<Self::Output>;
         fn into_future(self) -> Self::IntoFuture {
-            Box::pin(async move {
-                let query: Vec<(&'static str, String)> = Vec::new();
-                self.client
-                    .execute_json::<
-                        FollowUserListResponse,
-                        _,
-                    >(&OP_EXTERNAL_CONTACT_GET_FOLLOW_USER_LIST, &query, None::<&()>)
-                    .await
-            })
+            let query: Vec<(&'static str, String)> = Vec::new();
+            self.client
+                .execute_json::<
+                    FollowUserListResponse,
+                >(&OP_EXTERNAL_CONTACT_GET_FOLLOW_USER_LIST, query, Ok(None))
         }
     }
     static OP_EXTERNAL_CONTACT_LIST: crate::operation::Operation = crate::operation::Operation {
@@ -15800,16 +15704,12 @@ pub mod calls {
         type Output = crate::Result<ExternalContactListResponse>;
         type IntoFuture = crate::BoxFuture<Self::Output>;
         fn into_future(self) -> Self::IntoFuture {
-            Box::pin(async move {
-                let mut query: Vec<(&'static str, String)> = Vec::with_capacity(1usize);
-                query.push(("userid", self.query_userid));
-                self.client
-                    .execute_json::<
-                        ExternalContactListResponse,
-                        _,
-                    >(&OP_EXTERNAL_CONTACT_LIST, &query, None::<&()>)
-                    .await
-            })
+            let mut query: Vec<(&'static str, String)> = Vec::with_capacity(1usize);
+            query.push(("userid", self.query_userid));
+            self.client
+                .execute_json::<
+                    ExternalContactListResponse,
+                >(&OP_EXTERNAL_CONTACT_LIST, query, Ok(None))
         }
     }
     static OP_EXTERNAL_CONTACT_GET: crate::operation::Operation = crate::operation::Operation {
@@ -15847,19 +15747,15 @@ pub mod calls {
         type Output = crate::Result<ExternalContactGetResponse>;
         type IntoFuture = crate::BoxFuture<Self::Output>;
         fn into_future(self) -> Self::IntoFuture {
-            Box::pin(async move {
-                let mut query: Vec<(&'static str, String)> = Vec::with_capacity(2usize);
-                query.push(("external_userid", self.query_external_userid));
-                if let Some(value) = self.query_cursor {
-                    query.push(("cursor", value));
-                }
-                self.client
-                    .execute_json::<
-                        ExternalContactGetResponse,
-                        _,
-                    >(&OP_EXTERNAL_CONTACT_GET, &query, None::<&()>)
-                    .await
-            })
+            let mut query: Vec<(&'static str, String)> = Vec::with_capacity(2usize);
+            query.push(("external_userid", self.query_external_userid));
+            if let Some(value) = self.query_cursor {
+                query.push(("cursor", value));
+            }
+            self.client
+                .execute_json::<
+                    ExternalContactGetResponse,
+                >(&OP_EXTERNAL_CONTACT_GET, query, Ok(None))
         }
     }
     static OP_EXTERNAL_CONTACT_BATCH_GET_BY_USER: crate::operation::Operation = crate::operation::Operation {
@@ -15904,19 +15800,15 @@ pub mod calls {
         type Output = crate::Result<BatchGetByUserResponse>;
         type IntoFuture = crate::BoxFuture<Self::Output>;
         fn into_future(self) -> Self::IntoFuture {
-            Box::pin(async move {
-                let query: Vec<(&'static str, String)> = Vec::new();
-                self.client
-                    .execute_json::<
-                        BatchGetByUserResponse,
-                        _,
-                    >(
-                        &OP_EXTERNAL_CONTACT_BATCH_GET_BY_USER,
-                        &query,
-                        Some(&self.request),
-                    )
-                    .await
-            })
+            let query: Vec<(&'static str, String)> = Vec::new();
+            self.client
+                .execute_json::<
+                    BatchGetByUserResponse,
+                >(
+                    &OP_EXTERNAL_CONTACT_BATCH_GET_BY_USER,
+                    query,
+                    crate::client::encode_body(&self.request),
+                )
         }
     }
     static OP_EXTERNAL_CONTACT_CONTACT_LIST: crate::operation::Operation = crate::operation::Operation {
@@ -15958,15 +15850,15 @@ pub mod calls {
         type Output = crate::Result<ServedContactListResponse>;
         type IntoFuture = crate::BoxFuture<Self::Output>;
         fn into_future(self) -> Self::IntoFuture {
-            Box::pin(async move {
-                let query: Vec<(&'static str, String)> = Vec::new();
-                self.client
-                    .execute_json::<
-                        ServedContactListResponse,
-                        _,
-                    >(&OP_EXTERNAL_CONTACT_CONTACT_LIST, &query, Some(&self.request))
-                    .await
-            })
+            let query: Vec<(&'static str, String)> = Vec::new();
+            self.client
+                .execute_json::<
+                    ServedContactListResponse,
+                >(
+                    &OP_EXTERNAL_CONTACT_CONTACT_LIST,
+                    query,
+                    crate::client::encode_body(&self.request),
+                )
         }
     }
     static OP_EXTERNAL_CONTACT_REMARK: crate::operation::Operation = crate::operation::Operation {
@@ -16019,15 +15911,15 @@ pub mod calls {
         type Output = crate::Result<EmptyResponse>;
         type IntoFuture = crate::BoxFuture<Self::Output>;
         fn into_future(self) -> Self::IntoFuture {
-            Box::pin(async move {
-                let query: Vec<(&'static str, String)> = Vec::new();
-                self.client
-                    .execute_json::<
-                        EmptyResponse,
-                        _,
-                    >(&OP_EXTERNAL_CONTACT_REMARK, &query, Some(&self.request))
-                    .await
-            })
+            let query: Vec<(&'static str, String)> = Vec::new();
+            self.client
+                .execute_json::<
+                    EmptyResponse,
+                >(
+                    &OP_EXTERNAL_CONTACT_REMARK,
+                    query,
+                    crate::client::encode_body(&self.request),
+                )
         }
     }
     static OP_EXTERNAL_CONTACT_GET_UNASSIGNED_LIST: crate::operation::Operation = crate::operation::Operation {
@@ -16074,19 +15966,15 @@ pub mod calls {
         type Output = crate::Result<UnassignedListResponse>;
         type IntoFuture = crate::BoxFuture<Self::Output>;
         fn into_future(self) -> Self::IntoFuture {
-            Box::pin(async move {
-                let query: Vec<(&'static str, String)> = Vec::new();
-                self.client
-                    .execute_json::<
-                        UnassignedListResponse,
-                        _,
-                    >(
-                        &OP_EXTERNAL_CONTACT_GET_UNASSIGNED_LIST,
-                        &query,
-                        Some(&self.request),
-                    )
-                    .await
-            })
+            let query: Vec<(&'static str, String)> = Vec::new();
+            self.client
+                .execute_json::<
+                    UnassignedListResponse,
+                >(
+                    &OP_EXTERNAL_CONTACT_GET_UNASSIGNED_LIST,
+                    query,
+                    crate::client::encode_body(&self.request),
+                )
         }
     }
     static OP_EXTERNAL_CONTACT_GET_LEGACY: crate::operation::Operation = crate::operation::Operation {
@@ -16108,16 +15996,12 @@ pub mod calls {
         type Output = crate::Result<ExternalContactGetResponse>;
         type IntoFuture = crate::BoxFuture<Self::Output>;
         fn into_future(self) -> Self::IntoFuture {
-            Box::pin(async move {
-                let mut query: Vec<(&'static str, String)> = Vec::with_capacity(1usize);
-                query.push(("external_userid", self.query_external_userid));
-                self.client
-                    .execute_json::<
-                        ExternalContactGetResponse,
-                        _,
-                    >(&OP_EXTERNAL_CONTACT_GET_LEGACY, &query, None::<&()>)
-                    .await
-            })
+            let mut query: Vec<(&'static str, String)> = Vec::with_capacity(1usize);
+            query.push(("external_userid", self.query_external_userid));
+            self.client
+                .execute_json::<
+                    ExternalContactGetResponse,
+                >(&OP_EXTERNAL_CONTACT_GET_LEGACY, query, Ok(None))
         }
     }
     static OP_EXTERNAL_CONTACT_CONVERT_TO_OPENID: crate::operation::Operation = crate::operation::Operation {
@@ -16139,19 +16023,15 @@ pub mod calls {
         type Output = crate::Result<ConvertToOpenidResponse>;
         type IntoFuture = crate::BoxFuture<Self::Output>;
         fn into_future(self) -> Self::IntoFuture {
-            Box::pin(async move {
-                let query: Vec<(&'static str, String)> = Vec::new();
-                self.client
-                    .execute_json::<
-                        ConvertToOpenidResponse,
-                        _,
-                    >(
-                        &OP_EXTERNAL_CONTACT_CONVERT_TO_OPENID,
-                        &query,
-                        Some(&self.request),
-                    )
-                    .await
-            })
+            let query: Vec<(&'static str, String)> = Vec::new();
+            self.client
+                .execute_json::<
+                    ConvertToOpenidResponse,
+                >(
+                    &OP_EXTERNAL_CONTACT_CONVERT_TO_OPENID,
+                    query,
+                    crate::client::encode_body(&self.request),
+                )
         }
     }
     static OP_EXTERNAL_CONTACT_UNIONID_TO_EXTERNAL_USERID: crate::operation::Operation = crate::operation::Operation {
@@ -16173,19 +16053,15 @@ pub mod calls {
         type Output = crate::Result<ExternalUseridResponse>;
         type IntoFuture = crate::BoxFuture<Self::Output>;
         fn into_future(self) -> Self::IntoFuture {
-            Box::pin(async move {
-                let query: Vec<(&'static str, String)> = Vec::new();
-                self.client
-                    .execute_json::<
-                        ExternalUseridResponse,
-                        _,
-                    >(
-                        &OP_EXTERNAL_CONTACT_UNIONID_TO_EXTERNAL_USERID,
-                        &query,
-                        Some(&self.request),
-                    )
-                    .await
-            })
+            let query: Vec<(&'static str, String)> = Vec::new();
+            self.client
+                .execute_json::<
+                    ExternalUseridResponse,
+                >(
+                    &OP_EXTERNAL_CONTACT_UNIONID_TO_EXTERNAL_USERID,
+                    query,
+                    crate::client::encode_body(&self.request),
+                )
         }
     }
     static OP_EXTERNAL_CONTACT_BATCH_TO_EXTERNAL_USERID: crate::operation::Operation = crate::operation::Operation {
@@ -16207,19 +16083,15 @@ pub mod calls {
         type Output = crate::Result<BatchToExternalUseridResponse>;
         type IntoFuture = crate::BoxFuture<Self::Output>;
         fn into_future(self) -> Self::IntoFuture {
-            Box::pin(async move {
-                let query: Vec<(&'static str, String)> = Vec::new();
-                self.client
-                    .execute_json::<
-                        BatchToExternalUseridResponse,
-                        _,
-                    >(
-                        &OP_EXTERNAL_CONTACT_BATCH_TO_EXTERNAL_USERID,
-                        &query,
-                        Some(&self.request),
-                    )
-                    .await
-            })
+            let query: Vec<(&'static str, String)> = Vec::new();
+            self.client
+                .execute_json::<
+                    BatchToExternalUseridResponse,
+                >(
+                    &OP_EXTERNAL_CONTACT_BATCH_TO_EXTERNAL_USERID,
+                    query,
+                    crate::client::encode_body(&self.request),
+                )
         }
     }
     static OP_EXTERNAL_CONTACT_GET_NEW_EXTERNAL_USERID: crate::operation::Operation = crate::operation::Operation {
@@ -16241,19 +16113,15 @@ pub mod calls {
         type Output = crate::Result<NewExternalUseridResponse>;
         type IntoFuture = crate::BoxFuture<Self::Output>;
         fn into_future(self) -> Self::IntoFuture {
-            Box::pin(async move {
-                let query: Vec<(&'static str, String)> = Vec::new();
-                self.client
-                    .execute_json::<
-                        NewExternalUseridResponse,
-                        _,
-                    >(
-                        &OP_EXTERNAL_CONTACT_GET_NEW_EXTERNAL_USERID,
-                        &query,
-                        Some(&self.request),
-                    )
-                    .await
-            })
+            let query: Vec<(&'static str, String)> = Vec::new();
+            self.client
+                .execute_json::<
+                    NewExternalUseridResponse,
+                >(
+                    &OP_EXTERNAL_CONTACT_GET_NEW_EXTERNAL_USERID,
+                    query,
+                    crate::client::encode_body(&self.request),
+                )
         }
     }
     static OP_EXTERNAL_CONTACT_TO_SERVICE_EXTERNAL_USERID: crate::operation::Operation = crate::operation::Operation {
@@ -16275,19 +16143,15 @@ pub mod calls {
         type Output = crate::Result<ExternalUseridResponse>;
         type IntoFuture = crate::BoxFuture<Self::Output>;
         fn into_future(self) -> Self::IntoFuture {
-            Box::pin(async move {
-                let query: Vec<(&'static str, String)> = Vec::new();
-                self.client
-                    .execute_json::<
-                        ExternalUseridResponse,
-                        _,
-                    >(
-                        &OP_EXTERNAL_CONTACT_TO_SERVICE_EXTERNAL_USERID,
-                        &query,
-                        Some(&self.request),
-                    )
-                    .await
-            })
+            let query: Vec<(&'static str, String)> = Vec::new();
+            self.client
+                .execute_json::<
+                    ExternalUseridResponse,
+                >(
+                    &OP_EXTERNAL_CONTACT_TO_SERVICE_EXTERNAL_USERID,
+                    query,
+                    crate::client::encode_body(&self.request),
+                )
         }
     }
     static OP_EXTERNAL_CONTACT_FROM_SERVICE_EXTERNAL_USERID: crate::operation::Operation = crate::operation::Operation {
@@ -16309,19 +16173,15 @@ pub mod calls {
         type Output = crate::Result<ExternalUseridResponse>;
         type IntoFuture = crate::BoxFuture<Self::Output>;
         fn into_future(self) -> Self::IntoFuture {
-            Box::pin(async move {
-                let query: Vec<(&'static str, String)> = Vec::new();
-                self.client
-                    .execute_json::<
-                        ExternalUseridResponse,
-                        _,
-                    >(
-                        &OP_EXTERNAL_CONTACT_FROM_SERVICE_EXTERNAL_USERID,
-                        &query,
-                        Some(&self.request),
-                    )
-                    .await
-            })
+            let query: Vec<(&'static str, String)> = Vec::new();
+            self.client
+                .execute_json::<
+                    ExternalUseridResponse,
+                >(
+                    &OP_EXTERNAL_CONTACT_FROM_SERVICE_EXTERNAL_USERID,
+                    query,
+                    crate::client::encode_body(&self.request),
+                )
         }
     }
     static OP_EXTERNAL_CONTACT_FINISH_EXTERNAL_USERID_MIGRATION: crate::operation::Operation = crate::operation::Operation {
@@ -16343,19 +16203,15 @@ pub mod calls {
         type Output = crate::Result<EmptyResponse>;
         type IntoFuture = crate::BoxFuture<Self::Output>;
         fn into_future(self) -> Self::IntoFuture {
-            Box::pin(async move {
-                let query: Vec<(&'static str, String)> = Vec::new();
-                self.client
-                    .execute_json::<
-                        EmptyResponse,
-                        _,
-                    >(
-                        &OP_EXTERNAL_CONTACT_FINISH_EXTERNAL_USERID_MIGRATION,
-                        &query,
-                        Some(&self.request),
-                    )
-                    .await
-            })
+            let query: Vec<(&'static str, String)> = Vec::new();
+            self.client
+                .execute_json::<
+                    EmptyResponse,
+                >(
+                    &OP_EXTERNAL_CONTACT_FINISH_EXTERNAL_USERID_MIGRATION,
+                    query,
+                    crate::client::encode_body(&self.request),
+                )
         }
     }
     static OP_GROUP_CHAT_ADD_JOIN_WAY: crate::operation::Operation = crate::operation::Operation {
@@ -16408,15 +16264,15 @@ pub mod calls {
         type Output = crate::Result<JoinWayAddResponse>;
         type IntoFuture = crate::BoxFuture<Self::Output>;
         fn into_future(self) -> Self::IntoFuture {
-            Box::pin(async move {
-                let query: Vec<(&'static str, String)> = Vec::new();
-                self.client
-                    .execute_json::<
-                        JoinWayAddResponse,
-                        _,
-                    >(&OP_GROUP_CHAT_ADD_JOIN_WAY, &query, Some(&self.request))
-                    .await
-            })
+            let query: Vec<(&'static str, String)> = Vec::new();
+            self.client
+                .execute_json::<
+                    JoinWayAddResponse,
+                >(
+                    &OP_GROUP_CHAT_ADD_JOIN_WAY,
+                    query,
+                    crate::client::encode_body(&self.request),
+                )
         }
     }
     static OP_GROUP_CHAT_GET_JOIN_WAY: crate::operation::Operation = crate::operation::Operation {
@@ -16438,15 +16294,15 @@ pub mod calls {
         type Output = crate::Result<JoinWayGetResponse>;
         type IntoFuture = crate::BoxFuture<Self::Output>;
         fn into_future(self) -> Self::IntoFuture {
-            Box::pin(async move {
-                let query: Vec<(&'static str, String)> = Vec::new();
-                self.client
-                    .execute_json::<
-                        JoinWayGetResponse,
-                        _,
-                    >(&OP_GROUP_CHAT_GET_JOIN_WAY, &query, Some(&self.request))
-                    .await
-            })
+            let query: Vec<(&'static str, String)> = Vec::new();
+            self.client
+                .execute_json::<
+                    JoinWayGetResponse,
+                >(
+                    &OP_GROUP_CHAT_GET_JOIN_WAY,
+                    query,
+                    crate::client::encode_body(&self.request),
+                )
         }
     }
     static OP_GROUP_CHAT_UPDATE_JOIN_WAY: crate::operation::Operation = crate::operation::Operation {
@@ -16499,15 +16355,15 @@ pub mod calls {
         type Output = crate::Result<EmptyResponse>;
         type IntoFuture = crate::BoxFuture<Self::Output>;
         fn into_future(self) -> Self::IntoFuture {
-            Box::pin(async move {
-                let query: Vec<(&'static str, String)> = Vec::new();
-                self.client
-                    .execute_json::<
-                        EmptyResponse,
-                        _,
-                    >(&OP_GROUP_CHAT_UPDATE_JOIN_WAY, &query, Some(&self.request))
-                    .await
-            })
+            let query: Vec<(&'static str, String)> = Vec::new();
+            self.client
+                .execute_json::<
+                    EmptyResponse,
+                >(
+                    &OP_GROUP_CHAT_UPDATE_JOIN_WAY,
+                    query,
+                    crate::client::encode_body(&self.request),
+                )
         }
     }
     static OP_GROUP_CHAT_DELETE_JOIN_WAY: crate::operation::Operation = crate::operation::Operation {
@@ -16529,15 +16385,15 @@ pub mod calls {
         type Output = crate::Result<EmptyResponse>;
         type IntoFuture = crate::BoxFuture<Self::Output>;
         fn into_future(self) -> Self::IntoFuture {
-            Box::pin(async move {
-                let query: Vec<(&'static str, String)> = Vec::new();
-                self.client
-                    .execute_json::<
-                        EmptyResponse,
-                        _,
-                    >(&OP_GROUP_CHAT_DELETE_JOIN_WAY, &query, Some(&self.request))
-                    .await
-            })
+            let query: Vec<(&'static str, String)> = Vec::new();
+            self.client
+                .execute_json::<
+                    EmptyResponse,
+                >(
+                    &OP_GROUP_CHAT_DELETE_JOIN_WAY,
+                    query,
+                    crate::client::encode_body(&self.request),
+                )
         }
     }
     static OP_GROUP_CHAT_LIST: crate::operation::Operation = crate::operation::Operation {
@@ -16584,15 +16440,11 @@ pub mod calls {
         type Output = crate::Result<GroupChatListResponse>;
         type IntoFuture = crate::BoxFuture<Self::Output>;
         fn into_future(self) -> Self::IntoFuture {
-            Box::pin(async move {
-                let query: Vec<(&'static str, String)> = Vec::new();
-                self.client
-                    .execute_json::<
-                        GroupChatListResponse,
-                        _,
-                    >(&OP_GROUP_CHAT_LIST, &query, Some(&self.request))
-                    .await
-            })
+            let query: Vec<(&'static str, String)> = Vec::new();
+            self.client
+                .execute_json::<
+                    GroupChatListResponse,
+                >(&OP_GROUP_CHAT_LIST, query, crate::client::encode_body(&self.request))
         }
     }
     static OP_GROUP_CHAT_GET: crate::operation::Operation = crate::operation::Operation {
@@ -16620,15 +16472,11 @@ pub mod calls {
         type Output = crate::Result<GroupChatGetResponse>;
         type IntoFuture = crate::BoxFuture<Self::Output>;
         fn into_future(self) -> Self::IntoFuture {
-            Box::pin(async move {
-                let query: Vec<(&'static str, String)> = Vec::new();
-                self.client
-                    .execute_json::<
-                        GroupChatGetResponse,
-                        _,
-                    >(&OP_GROUP_CHAT_GET, &query, Some(&self.request))
-                    .await
-            })
+            let query: Vec<(&'static str, String)> = Vec::new();
+            self.client
+                .execute_json::<
+                    GroupChatGetResponse,
+                >(&OP_GROUP_CHAT_GET, query, crate::client::encode_body(&self.request))
         }
     }
     static OP_GROUP_CHAT_OPENGID_TO_CHATID: crate::operation::Operation = crate::operation::Operation {
@@ -16650,15 +16498,15 @@ pub mod calls {
         type Output = crate::Result<OpengidToChatidResponse>;
         type IntoFuture = crate::BoxFuture<Self::Output>;
         fn into_future(self) -> Self::IntoFuture {
-            Box::pin(async move {
-                let query: Vec<(&'static str, String)> = Vec::new();
-                self.client
-                    .execute_json::<
-                        OpengidToChatidResponse,
-                        _,
-                    >(&OP_GROUP_CHAT_OPENGID_TO_CHATID, &query, Some(&self.request))
-                    .await
-            })
+            let query: Vec<(&'static str, String)> = Vec::new();
+            self.client
+                .execute_json::<
+                    OpengidToChatidResponse,
+                >(
+                    &OP_GROUP_CHAT_OPENGID_TO_CHATID,
+                    query,
+                    crate::client::encode_body(&self.request),
+                )
         }
     }
     static OP_GROUP_CHAT_GET_NEW_EXTERNAL_USERID: crate::operation::Operation = crate::operation::Operation {
@@ -16680,19 +16528,15 @@ pub mod calls {
         type Output = crate::Result<NewExternalUseridResponse>;
         type IntoFuture = crate::BoxFuture<Self::Output>;
         fn into_future(self) -> Self::IntoFuture {
-            Box::pin(async move {
-                let query: Vec<(&'static str, String)> = Vec::new();
-                self.client
-                    .execute_json::<
-                        NewExternalUseridResponse,
-                        _,
-                    >(
-                        &OP_GROUP_CHAT_GET_NEW_EXTERNAL_USERID,
-                        &query,
-                        Some(&self.request),
-                    )
-                    .await
-            })
+            let query: Vec<(&'static str, String)> = Vec::new();
+            self.client
+                .execute_json::<
+                    NewExternalUseridResponse,
+                >(
+                    &OP_GROUP_CHAT_GET_NEW_EXTERNAL_USERID,
+                    query,
+                    crate::client::encode_body(&self.request),
+                )
         }
     }
     static OP_INTERCEPT_RULE_ADD: crate::operation::Operation = crate::operation::Operation {
@@ -16725,15 +16569,15 @@ pub mod calls {
         type Output = crate::Result<InterceptRuleAddResponse>;
         type IntoFuture = crate::BoxFuture<Self::Output>;
         fn into_future(self) -> Self::IntoFuture {
-            Box::pin(async move {
-                let query: Vec<(&'static str, String)> = Vec::new();
-                self.client
-                    .execute_json::<
-                        InterceptRuleAddResponse,
-                        _,
-                    >(&OP_INTERCEPT_RULE_ADD, &query, Some(&self.request))
-                    .await
-            })
+            let query: Vec<(&'static str, String)> = Vec::new();
+            self.client
+                .execute_json::<
+                    InterceptRuleAddResponse,
+                >(
+                    &OP_INTERCEPT_RULE_ADD,
+                    query,
+                    crate::client::encode_body(&self.request),
+                )
         }
     }
     static OP_INTERCEPT_RULE_LIST: crate::operation::Operation = crate::operation::Operation {
@@ -16754,15 +16598,11 @@ pub mod calls {
         type Output = crate::Result<InterceptRuleListResponse>;
         type IntoFuture = crate::BoxFuture<Self::Output>;
         fn into_future(self) -> Self::IntoFuture {
-            Box::pin(async move {
-                let query: Vec<(&'static str, String)> = Vec::new();
-                self.client
-                    .execute_json::<
-                        InterceptRuleListResponse,
-                        _,
-                    >(&OP_INTERCEPT_RULE_LIST, &query, None::<&()>)
-                    .await
-            })
+            let query: Vec<(&'static str, String)> = Vec::new();
+            self.client
+                .execute_json::<
+                    InterceptRuleListResponse,
+                >(&OP_INTERCEPT_RULE_LIST, query, Ok(None))
         }
     }
     static OP_INTERCEPT_RULE_GET: crate::operation::Operation = crate::operation::Operation {
@@ -16784,15 +16624,15 @@ pub mod calls {
         type Output = crate::Result<InterceptRuleGetResponse>;
         type IntoFuture = crate::BoxFuture<Self::Output>;
         fn into_future(self) -> Self::IntoFuture {
-            Box::pin(async move {
-                let query: Vec<(&'static str, String)> = Vec::new();
-                self.client
-                    .execute_json::<
-                        InterceptRuleGetResponse,
-                        _,
-                    >(&OP_INTERCEPT_RULE_GET, &query, Some(&self.request))
-                    .await
-            })
+            let query: Vec<(&'static str, String)> = Vec::new();
+            self.client
+                .execute_json::<
+                    InterceptRuleGetResponse,
+                >(
+                    &OP_INTERCEPT_RULE_GET,
+                    query,
+                    crate::client::encode_body(&self.request),
+                )
         }
     }
     static OP_INTERCEPT_RULE_UPDATE: crate::operation::Operation = crate::operation::Operation {
@@ -16854,15 +16694,15 @@ pub mod calls {
         type Output = crate::Result<EmptyResponse>;
         type IntoFuture = crate::BoxFuture<Self::Output>;
         fn into_future(self) -> Self::IntoFuture {
-            Box::pin(async move {
-                let query: Vec<(&'static str, String)> = Vec::new();
-                self.client
-                    .execute_json::<
-                        EmptyResponse,
-                        _,
-                    >(&OP_INTERCEPT_RULE_UPDATE, &query, Some(&self.request))
-                    .await
-            })
+            let query: Vec<(&'static str, String)> = Vec::new();
+            self.client
+                .execute_json::<
+                    EmptyResponse,
+                >(
+                    &OP_INTERCEPT_RULE_UPDATE,
+                    query,
+                    crate::client::encode_body(&self.request),
+                )
         }
     }
     static OP_INTERCEPT_RULE_DELETE: crate::operation::Operation = crate::operation::Operation {
@@ -16884,15 +16724,15 @@ pub mod calls {
         type Output = crate::Result<EmptyResponse>;
         type IntoFuture = crate::BoxFuture<Self::Output>;
         fn into_future(self) -> Self::IntoFuture {
-            Box::pin(async move {
-                let query: Vec<(&'static str, String)> = Vec::new();
-                self.client
-                    .execute_json::<
-                        EmptyResponse,
-                        _,
-                    >(&OP_INTERCEPT_RULE_DELETE, &query, Some(&self.request))
-                    .await
-            })
+            let query: Vec<(&'static str, String)> = Vec::new();
+            self.client
+                .execute_json::<
+                    EmptyResponse,
+                >(
+                    &OP_INTERCEPT_RULE_DELETE,
+                    query,
+                    crate::client::encode_body(&self.request),
+                )
         }
     }
     static OP_MOMENT_STRATEGY_LIST: crate::operation::Operation = crate::operation::Operation {
@@ -16934,15 +16774,15 @@ pub mod calls {
         type Output = crate::Result<MomentStrategyListResponse>;
         type IntoFuture = crate::BoxFuture<Self::Output>;
         fn into_future(self) -> Self::IntoFuture {
-            Box::pin(async move {
-                let query: Vec<(&'static str, String)> = Vec::new();
-                self.client
-                    .execute_json::<
-                        MomentStrategyListResponse,
-                        _,
-                    >(&OP_MOMENT_STRATEGY_LIST, &query, Some(&self.request))
-                    .await
-            })
+            let query: Vec<(&'static str, String)> = Vec::new();
+            self.client
+                .execute_json::<
+                    MomentStrategyListResponse,
+                >(
+                    &OP_MOMENT_STRATEGY_LIST,
+                    query,
+                    crate::client::encode_body(&self.request),
+                )
         }
     }
     static OP_MOMENT_STRATEGY_GET: crate::operation::Operation = crate::operation::Operation {
@@ -16964,15 +16804,15 @@ pub mod calls {
         type Output = crate::Result<MomentStrategyGetResponse>;
         type IntoFuture = crate::BoxFuture<Self::Output>;
         fn into_future(self) -> Self::IntoFuture {
-            Box::pin(async move {
-                let query: Vec<(&'static str, String)> = Vec::new();
-                self.client
-                    .execute_json::<
-                        MomentStrategyGetResponse,
-                        _,
-                    >(&OP_MOMENT_STRATEGY_GET, &query, Some(&self.request))
-                    .await
-            })
+            let query: Vec<(&'static str, String)> = Vec::new();
+            self.client
+                .execute_json::<
+                    MomentStrategyGetResponse,
+                >(
+                    &OP_MOMENT_STRATEGY_GET,
+                    query,
+                    crate::client::encode_body(&self.request),
+                )
         }
     }
     static OP_MOMENT_STRATEGY_GET_RANGE: crate::operation::Operation = crate::operation::Operation {
@@ -17014,15 +16854,15 @@ pub mod calls {
         type Output = crate::Result<StrategyRangeResponse>;
         type IntoFuture = crate::BoxFuture<Self::Output>;
         fn into_future(self) -> Self::IntoFuture {
-            Box::pin(async move {
-                let query: Vec<(&'static str, String)> = Vec::new();
-                self.client
-                    .execute_json::<
-                        StrategyRangeResponse,
-                        _,
-                    >(&OP_MOMENT_STRATEGY_GET_RANGE, &query, Some(&self.request))
-                    .await
-            })
+            let query: Vec<(&'static str, String)> = Vec::new();
+            self.client
+                .execute_json::<
+                    StrategyRangeResponse,
+                >(
+                    &OP_MOMENT_STRATEGY_GET_RANGE,
+                    query,
+                    crate::client::encode_body(&self.request),
+                )
         }
     }
     static OP_MOMENT_STRATEGY_CREATE: crate::operation::Operation = crate::operation::Operation {
@@ -17055,15 +16895,15 @@ pub mod calls {
         type Output = crate::Result<StrategyCreateResponse>;
         type IntoFuture = crate::BoxFuture<Self::Output>;
         fn into_future(self) -> Self::IntoFuture {
-            Box::pin(async move {
-                let query: Vec<(&'static str, String)> = Vec::new();
-                self.client
-                    .execute_json::<
-                        StrategyCreateResponse,
-                        _,
-                    >(&OP_MOMENT_STRATEGY_CREATE, &query, Some(&self.request))
-                    .await
-            })
+            let query: Vec<(&'static str, String)> = Vec::new();
+            self.client
+                .execute_json::<
+                    StrategyCreateResponse,
+                >(
+                    &OP_MOMENT_STRATEGY_CREATE,
+                    query,
+                    crate::client::encode_body(&self.request),
+                )
         }
     }
     static OP_MOMENT_STRATEGY_EDIT: crate::operation::Operation = crate::operation::Operation {
@@ -17120,15 +16960,15 @@ pub mod calls {
         type Output = crate::Result<EmptyResponse>;
         type IntoFuture = crate::BoxFuture<Self::Output>;
         fn into_future(self) -> Self::IntoFuture {
-            Box::pin(async move {
-                let query: Vec<(&'static str, String)> = Vec::new();
-                self.client
-                    .execute_json::<
-                        EmptyResponse,
-                        _,
-                    >(&OP_MOMENT_STRATEGY_EDIT, &query, Some(&self.request))
-                    .await
-            })
+            let query: Vec<(&'static str, String)> = Vec::new();
+            self.client
+                .execute_json::<
+                    EmptyResponse,
+                >(
+                    &OP_MOMENT_STRATEGY_EDIT,
+                    query,
+                    crate::client::encode_body(&self.request),
+                )
         }
     }
     static OP_MOMENT_STRATEGY_DELETE: crate::operation::Operation = crate::operation::Operation {
@@ -17150,15 +16990,15 @@ pub mod calls {
         type Output = crate::Result<EmptyResponse>;
         type IntoFuture = crate::BoxFuture<Self::Output>;
         fn into_future(self) -> Self::IntoFuture {
-            Box::pin(async move {
-                let query: Vec<(&'static str, String)> = Vec::new();
-                self.client
-                    .execute_json::<
-                        EmptyResponse,
-                        _,
-                    >(&OP_MOMENT_STRATEGY_DELETE, &query, Some(&self.request))
-                    .await
-            })
+            let query: Vec<(&'static str, String)> = Vec::new();
+            self.client
+                .execute_json::<
+                    EmptyResponse,
+                >(
+                    &OP_MOMENT_STRATEGY_DELETE,
+                    query,
+                    crate::client::encode_body(&self.request),
+                )
         }
     }
     static OP_MOMENT_ADD_TASK: crate::operation::Operation = crate::operation::Operation {
@@ -17199,15 +17039,11 @@ pub mod calls {
         type Output = crate::Result<MomentTaskAddResponse>;
         type IntoFuture = crate::BoxFuture<Self::Output>;
         fn into_future(self) -> Self::IntoFuture {
-            Box::pin(async move {
-                let query: Vec<(&'static str, String)> = Vec::new();
-                self.client
-                    .execute_json::<
-                        MomentTaskAddResponse,
-                        _,
-                    >(&OP_MOMENT_ADD_TASK, &query, Some(&self.request))
-                    .await
-            })
+            let query: Vec<(&'static str, String)> = Vec::new();
+            self.client
+                .execute_json::<
+                    MomentTaskAddResponse,
+                >(&OP_MOMENT_ADD_TASK, query, crate::client::encode_body(&self.request))
         }
     }
     static OP_MOMENT_GET_TASK_RESULT: crate::operation::Operation = crate::operation::Operation {
@@ -17229,16 +17065,12 @@ pub mod calls {
         type Output = crate::Result<MomentTaskResult>;
         type IntoFuture = crate::BoxFuture<Self::Output>;
         fn into_future(self) -> Self::IntoFuture {
-            Box::pin(async move {
-                let mut query: Vec<(&'static str, String)> = Vec::with_capacity(1usize);
-                query.push(("jobid", self.query_jobid));
-                self.client
-                    .execute_json::<
-                        MomentTaskResult,
-                        _,
-                    >(&OP_MOMENT_GET_TASK_RESULT, &query, None::<&()>)
-                    .await
-            })
+            let mut query: Vec<(&'static str, String)> = Vec::with_capacity(1usize);
+            query.push(("jobid", self.query_jobid));
+            self.client
+                .execute_json::<
+                    MomentTaskResult,
+                >(&OP_MOMENT_GET_TASK_RESULT, query, Ok(None))
         }
     }
     static OP_MOMENT_CANCEL_TASK: crate::operation::Operation = crate::operation::Operation {
@@ -17260,15 +17092,15 @@ pub mod calls {
         type Output = crate::Result<EmptyResponse>;
         type IntoFuture = crate::BoxFuture<Self::Output>;
         fn into_future(self) -> Self::IntoFuture {
-            Box::pin(async move {
-                let query: Vec<(&'static str, String)> = Vec::new();
-                self.client
-                    .execute_json::<
-                        EmptyResponse,
-                        _,
-                    >(&OP_MOMENT_CANCEL_TASK, &query, Some(&self.request))
-                    .await
-            })
+            let query: Vec<(&'static str, String)> = Vec::new();
+            self.client
+                .execute_json::<
+                    EmptyResponse,
+                >(
+                    &OP_MOMENT_CANCEL_TASK,
+                    query,
+                    crate::client::encode_body(&self.request),
+                )
         }
     }
     static OP_MOMENT_LIST: crate::operation::Operation = crate::operation::Operation {
@@ -17320,15 +17152,11 @@ pub mod calls {
         type Output = crate::Result<MomentListResponse>;
         type IntoFuture = crate::BoxFuture<Self::Output>;
         fn into_future(self) -> Self::IntoFuture {
-            Box::pin(async move {
-                let query: Vec<(&'static str, String)> = Vec::new();
-                self.client
-                    .execute_json::<
-                        MomentListResponse,
-                        _,
-                    >(&OP_MOMENT_LIST, &query, Some(&self.request))
-                    .await
-            })
+            let query: Vec<(&'static str, String)> = Vec::new();
+            self.client
+                .execute_json::<
+                    MomentListResponse,
+                >(&OP_MOMENT_LIST, query, crate::client::encode_body(&self.request))
         }
     }
     static OP_MOMENT_GET_TASK: crate::operation::Operation = crate::operation::Operation {
@@ -17370,15 +17198,11 @@ pub mod calls {
         type Output = crate::Result<MomentTaskListResponse>;
         type IntoFuture = crate::BoxFuture<Self::Output>;
         fn into_future(self) -> Self::IntoFuture {
-            Box::pin(async move {
-                let query: Vec<(&'static str, String)> = Vec::new();
-                self.client
-                    .execute_json::<
-                        MomentTaskListResponse,
-                        _,
-                    >(&OP_MOMENT_GET_TASK, &query, Some(&self.request))
-                    .await
-            })
+            let query: Vec<(&'static str, String)> = Vec::new();
+            self.client
+                .execute_json::<
+                    MomentTaskListResponse,
+                >(&OP_MOMENT_GET_TASK, query, crate::client::encode_body(&self.request))
         }
     }
     static OP_MOMENT_GET_CUSTOMER_LIST: crate::operation::Operation = crate::operation::Operation {
@@ -17420,15 +17244,15 @@ pub mod calls {
         type Output = crate::Result<MomentCustomerListResponse>;
         type IntoFuture = crate::BoxFuture<Self::Output>;
         fn into_future(self) -> Self::IntoFuture {
-            Box::pin(async move {
-                let query: Vec<(&'static str, String)> = Vec::new();
-                self.client
-                    .execute_json::<
-                        MomentCustomerListResponse,
-                        _,
-                    >(&OP_MOMENT_GET_CUSTOMER_LIST, &query, Some(&self.request))
-                    .await
-            })
+            let query: Vec<(&'static str, String)> = Vec::new();
+            self.client
+                .execute_json::<
+                    MomentCustomerListResponse,
+                >(
+                    &OP_MOMENT_GET_CUSTOMER_LIST,
+                    query,
+                    crate::client::encode_body(&self.request),
+                )
         }
     }
     static OP_MOMENT_GET_SEND_RESULT: crate::operation::Operation = crate::operation::Operation {
@@ -17470,15 +17294,15 @@ pub mod calls {
         type Output = crate::Result<MomentSendResultResponse>;
         type IntoFuture = crate::BoxFuture<Self::Output>;
         fn into_future(self) -> Self::IntoFuture {
-            Box::pin(async move {
-                let query: Vec<(&'static str, String)> = Vec::new();
-                self.client
-                    .execute_json::<
-                        MomentSendResultResponse,
-                        _,
-                    >(&OP_MOMENT_GET_SEND_RESULT, &query, Some(&self.request))
-                    .await
-            })
+            let query: Vec<(&'static str, String)> = Vec::new();
+            self.client
+                .execute_json::<
+                    MomentSendResultResponse,
+                >(
+                    &OP_MOMENT_GET_SEND_RESULT,
+                    query,
+                    crate::client::encode_body(&self.request),
+                )
         }
     }
     static OP_MOMENT_GET_COMMENTS: crate::operation::Operation = crate::operation::Operation {
@@ -17500,15 +17324,15 @@ pub mod calls {
         type Output = crate::Result<MomentCommentsResponse>;
         type IntoFuture = crate::BoxFuture<Self::Output>;
         fn into_future(self) -> Self::IntoFuture {
-            Box::pin(async move {
-                let query: Vec<(&'static str, String)> = Vec::new();
-                self.client
-                    .execute_json::<
-                        MomentCommentsResponse,
-                        _,
-                    >(&OP_MOMENT_GET_COMMENTS, &query, Some(&self.request))
-                    .await
-            })
+            let query: Vec<(&'static str, String)> = Vec::new();
+            self.client
+                .execute_json::<
+                    MomentCommentsResponse,
+                >(
+                    &OP_MOMENT_GET_COMMENTS,
+                    query,
+                    crate::client::encode_body(&self.request),
+                )
         }
     }
     static OP_PRODUCT_ALBUM_ADD: crate::operation::Operation = crate::operation::Operation {
@@ -17536,15 +17360,15 @@ pub mod calls {
         type Output = crate::Result<ProductAlbumAddResponse>;
         type IntoFuture = crate::BoxFuture<Self::Output>;
         fn into_future(self) -> Self::IntoFuture {
-            Box::pin(async move {
-                let query: Vec<(&'static str, String)> = Vec::new();
-                self.client
-                    .execute_json::<
-                        ProductAlbumAddResponse,
-                        _,
-                    >(&OP_PRODUCT_ALBUM_ADD, &query, Some(&self.request))
-                    .await
-            })
+            let query: Vec<(&'static str, String)> = Vec::new();
+            self.client
+                .execute_json::<
+                    ProductAlbumAddResponse,
+                >(
+                    &OP_PRODUCT_ALBUM_ADD,
+                    query,
+                    crate::client::encode_body(&self.request),
+                )
         }
     }
     static OP_PRODUCT_ALBUM_GET: crate::operation::Operation = crate::operation::Operation {
@@ -17566,15 +17390,15 @@ pub mod calls {
         type Output = crate::Result<ProductAlbumGetResponse>;
         type IntoFuture = crate::BoxFuture<Self::Output>;
         fn into_future(self) -> Self::IntoFuture {
-            Box::pin(async move {
-                let query: Vec<(&'static str, String)> = Vec::new();
-                self.client
-                    .execute_json::<
-                        ProductAlbumGetResponse,
-                        _,
-                    >(&OP_PRODUCT_ALBUM_GET, &query, Some(&self.request))
-                    .await
-            })
+            let query: Vec<(&'static str, String)> = Vec::new();
+            self.client
+                .execute_json::<
+                    ProductAlbumGetResponse,
+                >(
+                    &OP_PRODUCT_ALBUM_GET,
+                    query,
+                    crate::client::encode_body(&self.request),
+                )
         }
     }
     static OP_PRODUCT_ALBUM_LIST: crate::operation::Operation = crate::operation::Operation {
@@ -17616,15 +17440,15 @@ pub mod calls {
         type Output = crate::Result<ProductAlbumListResponse>;
         type IntoFuture = crate::BoxFuture<Self::Output>;
         fn into_future(self) -> Self::IntoFuture {
-            Box::pin(async move {
-                let query: Vec<(&'static str, String)> = Vec::new();
-                self.client
-                    .execute_json::<
-                        ProductAlbumListResponse,
-                        _,
-                    >(&OP_PRODUCT_ALBUM_LIST, &query, Some(&self.request))
-                    .await
-            })
+            let query: Vec<(&'static str, String)> = Vec::new();
+            self.client
+                .execute_json::<
+                    ProductAlbumListResponse,
+                >(
+                    &OP_PRODUCT_ALBUM_LIST,
+                    query,
+                    crate::client::encode_body(&self.request),
+                )
         }
     }
     static OP_PRODUCT_ALBUM_UPDATE: crate::operation::Operation = crate::operation::Operation {
@@ -17660,15 +17484,15 @@ pub mod calls {
         type Output = crate::Result<EmptyResponse>;
         type IntoFuture = crate::BoxFuture<Self::Output>;
         fn into_future(self) -> Self::IntoFuture {
-            Box::pin(async move {
-                let query: Vec<(&'static str, String)> = Vec::new();
-                self.client
-                    .execute_json::<
-                        EmptyResponse,
-                        _,
-                    >(&OP_PRODUCT_ALBUM_UPDATE, &query, Some(&self.request))
-                    .await
-            })
+            let query: Vec<(&'static str, String)> = Vec::new();
+            self.client
+                .execute_json::<
+                    EmptyResponse,
+                >(
+                    &OP_PRODUCT_ALBUM_UPDATE,
+                    query,
+                    crate::client::encode_body(&self.request),
+                )
         }
     }
     static OP_PRODUCT_ALBUM_DELETE: crate::operation::Operation = crate::operation::Operation {
@@ -17690,15 +17514,15 @@ pub mod calls {
         type Output = crate::Result<EmptyResponse>;
         type IntoFuture = crate::BoxFuture<Self::Output>;
         fn into_future(self) -> Self::IntoFuture {
-            Box::pin(async move {
-                let query: Vec<(&'static str, String)> = Vec::new();
-                self.client
-                    .execute_json::<
-                        EmptyResponse,
-                        _,
-                    >(&OP_PRODUCT_ALBUM_DELETE, &query, Some(&self.request))
-                    .await
-            })
+            let query: Vec<(&'static str, String)> = Vec::new();
+            self.client
+                .execute_json::<
+                    EmptyResponse,
+                >(
+                    &OP_PRODUCT_ALBUM_DELETE,
+                    query,
+                    crate::client::encode_body(&self.request),
+                )
         }
     }
 }

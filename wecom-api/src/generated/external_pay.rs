@@ -3550,15 +3550,15 @@ pub mod calls {
         type Output = crate::Result<EmptyResponse>;
         type IntoFuture = crate::BoxFuture<Self::Output>;
         fn into_future(self) -> Self::IntoFuture {
-            Box::pin(async move {
-                let query: Vec<(&'static str, String)> = Vec::new();
-                self.client
-                    .execute_json::<
-                        EmptyResponse,
-                        _,
-                    >(&OP_EXTERNAL_PAY_ADD_MERCHANT, &query, Some(&self.request))
-                    .await
-            })
+            let query: Vec<(&'static str, String)> = Vec::new();
+            self.client
+                .execute_json::<
+                    EmptyResponse,
+                >(
+                    &OP_EXTERNAL_PAY_ADD_MERCHANT,
+                    query,
+                    crate::client::encode_body(&self.request),
+                )
         }
     }
     static OP_EXTERNAL_PAY_GET_MERCHANT: crate::operation::Operation = crate::operation::Operation {
@@ -3580,15 +3580,15 @@ pub mod calls {
         type Output = crate::Result<Merchant>;
         type IntoFuture = crate::BoxFuture<Self::Output>;
         fn into_future(self) -> Self::IntoFuture {
-            Box::pin(async move {
-                let query: Vec<(&'static str, String)> = Vec::new();
-                self.client
-                    .execute_json::<
-                        Merchant,
-                        _,
-                    >(&OP_EXTERNAL_PAY_GET_MERCHANT, &query, Some(&self.request))
-                    .await
-            })
+            let query: Vec<(&'static str, String)> = Vec::new();
+            self.client
+                .execute_json::<
+                    Merchant,
+                >(
+                    &OP_EXTERNAL_PAY_GET_MERCHANT,
+                    query,
+                    crate::client::encode_body(&self.request),
+                )
         }
     }
     static OP_EXTERNAL_PAY_DELETE_MERCHANT: crate::operation::Operation = crate::operation::Operation {
@@ -3610,15 +3610,15 @@ pub mod calls {
         type Output = crate::Result<EmptyResponse>;
         type IntoFuture = crate::BoxFuture<Self::Output>;
         fn into_future(self) -> Self::IntoFuture {
-            Box::pin(async move {
-                let query: Vec<(&'static str, String)> = Vec::new();
-                self.client
-                    .execute_json::<
-                        EmptyResponse,
-                        _,
-                    >(&OP_EXTERNAL_PAY_DELETE_MERCHANT, &query, Some(&self.request))
-                    .await
-            })
+            let query: Vec<(&'static str, String)> = Vec::new();
+            self.client
+                .execute_json::<
+                    EmptyResponse,
+                >(
+                    &OP_EXTERNAL_PAY_DELETE_MERCHANT,
+                    query,
+                    crate::client::encode_body(&self.request),
+                )
         }
     }
     static OP_EXTERNAL_PAY_SET_MCH_USE_SCOPE: crate::operation::Operation = crate::operation::Operation {
@@ -3640,15 +3640,15 @@ pub mod calls {
         type Output = crate::Result<EmptyResponse>;
         type IntoFuture = crate::BoxFuture<Self::Output>;
         fn into_future(self) -> Self::IntoFuture {
-            Box::pin(async move {
-                let query: Vec<(&'static str, String)> = Vec::new();
-                self.client
-                    .execute_json::<
-                        EmptyResponse,
-                        _,
-                    >(&OP_EXTERNAL_PAY_SET_MCH_USE_SCOPE, &query, Some(&self.request))
-                    .await
-            })
+            let query: Vec<(&'static str, String)> = Vec::new();
+            self.client
+                .execute_json::<
+                    EmptyResponse,
+                >(
+                    &OP_EXTERNAL_PAY_SET_MCH_USE_SCOPE,
+                    query,
+                    crate::client::encode_body(&self.request),
+                )
         }
     }
     static OP_EXTERNAL_PAY_GET_BILL_LIST: crate::operation::Operation = crate::operation::Operation {
@@ -3695,15 +3695,15 @@ pub mod calls {
         type Output = crate::Result<BillListResponse>;
         type IntoFuture = crate::BoxFuture<Self::Output>;
         fn into_future(self) -> Self::IntoFuture {
-            Box::pin(async move {
-                let query: Vec<(&'static str, String)> = Vec::new();
-                self.client
-                    .execute_json::<
-                        BillListResponse,
-                        _,
-                    >(&OP_EXTERNAL_PAY_GET_BILL_LIST, &query, Some(&self.request))
-                    .await
-            })
+            let query: Vec<(&'static str, String)> = Vec::new();
+            self.client
+                .execute_json::<
+                    BillListResponse,
+                >(
+                    &OP_EXTERNAL_PAY_GET_BILL_LIST,
+                    query,
+                    crate::client::encode_body(&self.request),
+                )
         }
     }
     static OP_EXTERNAL_PAY_GET_FUND_FLOW: crate::operation::Operation = crate::operation::Operation {
@@ -3745,15 +3745,15 @@ pub mod calls {
         type Output = crate::Result<FundFlowResponse>;
         type IntoFuture = crate::BoxFuture<Self::Output>;
         fn into_future(self) -> Self::IntoFuture {
-            Box::pin(async move {
-                let query: Vec<(&'static str, String)> = Vec::new();
-                self.client
-                    .execute_json::<
-                        FundFlowResponse,
-                        _,
-                    >(&OP_EXTERNAL_PAY_GET_FUND_FLOW, &query, Some(&self.request))
-                    .await
-            })
+            let query: Vec<(&'static str, String)> = Vec::new();
+            self.client
+                .execute_json::<
+                    FundFlowResponse,
+                >(
+                    &OP_EXTERNAL_PAY_GET_FUND_FLOW,
+                    query,
+                    crate::client::encode_body(&self.request),
+                )
         }
     }
     static OP_EXTERNAL_PAY_GET_PAYMENT_INFO: crate::operation::Operation = crate::operation::Operation {
@@ -3775,15 +3775,15 @@ pub mod calls {
         type Output = crate::Result<PaymentInfoResponse>;
         type IntoFuture = crate::BoxFuture<Self::Output>;
         fn into_future(self) -> Self::IntoFuture {
-            Box::pin(async move {
-                let query: Vec<(&'static str, String)> = Vec::new();
-                self.client
-                    .execute_json::<
-                        PaymentInfoResponse,
-                        _,
-                    >(&OP_EXTERNAL_PAY_GET_PAYMENT_INFO, &query, Some(&self.request))
-                    .await
-            })
+            let query: Vec<(&'static str, String)> = Vec::new();
+            self.client
+                .execute_json::<
+                    PaymentInfoResponse,
+                >(
+                    &OP_EXTERNAL_PAY_GET_PAYMENT_INFO,
+                    query,
+                    crate::client::encode_body(&self.request),
+                )
         }
     }
     static OP_EXTERNAL_PAY_MINIAPP_CREATE_ORDER: crate::operation::Operation = crate::operation::Operation {
@@ -3836,15 +3836,15 @@ pub mod calls {
         type Output = crate::Result<OrderCreateResponse>;
         type IntoFuture = crate::BoxFuture<Self::Output>;
         fn into_future(self) -> Self::IntoFuture {
-            Box::pin(async move {
-                let query: Vec<(&'static str, String)> = Vec::new();
-                self.client
-                    .execute_json::<
-                        OrderCreateResponse,
-                        _,
-                    >(&OP_EXTERNAL_PAY_MINIAPP_CREATE_ORDER, &query, Some(&self.request))
-                    .await
-            })
+            let query: Vec<(&'static str, String)> = Vec::new();
+            self.client
+                .execute_json::<
+                    OrderCreateResponse,
+                >(
+                    &OP_EXTERNAL_PAY_MINIAPP_CREATE_ORDER,
+                    query,
+                    crate::client::encode_body(&self.request),
+                )
         }
     }
     static OP_EXTERNAL_PAY_MINIAPP_GET_ORDER: crate::operation::Operation = crate::operation::Operation {
@@ -3866,15 +3866,15 @@ pub mod calls {
         type Output = crate::Result<Order>;
         type IntoFuture = crate::BoxFuture<Self::Output>;
         fn into_future(self) -> Self::IntoFuture {
-            Box::pin(async move {
-                let query: Vec<(&'static str, String)> = Vec::new();
-                self.client
-                    .execute_json::<
-                        Order,
-                        _,
-                    >(&OP_EXTERNAL_PAY_MINIAPP_GET_ORDER, &query, Some(&self.request))
-                    .await
-            })
+            let query: Vec<(&'static str, String)> = Vec::new();
+            self.client
+                .execute_json::<
+                    Order,
+                >(
+                    &OP_EXTERNAL_PAY_MINIAPP_GET_ORDER,
+                    query,
+                    crate::client::encode_body(&self.request),
+                )
         }
     }
     static OP_EXTERNAL_PAY_MINIAPP_CLOSE_ORDER: crate::operation::Operation = crate::operation::Operation {
@@ -3896,15 +3896,15 @@ pub mod calls {
         type Output = crate::Result<EmptyResponse>;
         type IntoFuture = crate::BoxFuture<Self::Output>;
         fn into_future(self) -> Self::IntoFuture {
-            Box::pin(async move {
-                let query: Vec<(&'static str, String)> = Vec::new();
-                self.client
-                    .execute_json::<
-                        EmptyResponse,
-                        _,
-                    >(&OP_EXTERNAL_PAY_MINIAPP_CLOSE_ORDER, &query, Some(&self.request))
-                    .await
-            })
+            let query: Vec<(&'static str, String)> = Vec::new();
+            self.client
+                .execute_json::<
+                    EmptyResponse,
+                >(
+                    &OP_EXTERNAL_PAY_MINIAPP_CLOSE_ORDER,
+                    query,
+                    crate::client::encode_body(&self.request),
+                )
         }
     }
     static OP_EXTERNAL_PAY_MINIAPP_GET_SIGN: crate::operation::Operation = crate::operation::Operation {
@@ -3932,15 +3932,15 @@ pub mod calls {
         type Output = crate::Result<PaySignResponse>;
         type IntoFuture = crate::BoxFuture<Self::Output>;
         fn into_future(self) -> Self::IntoFuture {
-            Box::pin(async move {
-                let query: Vec<(&'static str, String)> = Vec::new();
-                self.client
-                    .execute_json::<
-                        PaySignResponse,
-                        _,
-                    >(&OP_EXTERNAL_PAY_MINIAPP_GET_SIGN, &query, Some(&self.request))
-                    .await
-            })
+            let query: Vec<(&'static str, String)> = Vec::new();
+            self.client
+                .execute_json::<
+                    PaySignResponse,
+                >(
+                    &OP_EXTERNAL_PAY_MINIAPP_GET_SIGN,
+                    query,
+                    crate::client::encode_body(&self.request),
+                )
         }
     }
     static OP_EXTERNAL_PAY_MINIAPP_REFUND: crate::operation::Operation = crate::operation::Operation {
@@ -3973,15 +3973,15 @@ pub mod calls {
         type Output = crate::Result<RefundResponse>;
         type IntoFuture = crate::BoxFuture<Self::Output>;
         fn into_future(self) -> Self::IntoFuture {
-            Box::pin(async move {
-                let query: Vec<(&'static str, String)> = Vec::new();
-                self.client
-                    .execute_json::<
-                        RefundResponse,
-                        _,
-                    >(&OP_EXTERNAL_PAY_MINIAPP_REFUND, &query, Some(&self.request))
-                    .await
-            })
+            let query: Vec<(&'static str, String)> = Vec::new();
+            self.client
+                .execute_json::<
+                    RefundResponse,
+                >(
+                    &OP_EXTERNAL_PAY_MINIAPP_REFUND,
+                    query,
+                    crate::client::encode_body(&self.request),
+                )
         }
     }
     static OP_EXTERNAL_PAY_MINIAPP_GET_REFUND_DETAIL: crate::operation::Operation = crate::operation::Operation {
@@ -4003,19 +4003,15 @@ pub mod calls {
         type Output = crate::Result<Refund>;
         type IntoFuture = crate::BoxFuture<Self::Output>;
         fn into_future(self) -> Self::IntoFuture {
-            Box::pin(async move {
-                let query: Vec<(&'static str, String)> = Vec::new();
-                self.client
-                    .execute_json::<
-                        Refund,
-                        _,
-                    >(
-                        &OP_EXTERNAL_PAY_MINIAPP_GET_REFUND_DETAIL,
-                        &query,
-                        Some(&self.request),
-                    )
-                    .await
-            })
+            let query: Vec<(&'static str, String)> = Vec::new();
+            self.client
+                .execute_json::<
+                    Refund,
+                >(
+                    &OP_EXTERNAL_PAY_MINIAPP_GET_REFUND_DETAIL,
+                    query,
+                    crate::client::encode_body(&self.request),
+                )
         }
     }
     static OP_EXTERNAL_PAY_MINIAPP_GET_BILL: crate::operation::Operation = crate::operation::Operation {
@@ -4048,15 +4044,15 @@ pub mod calls {
         type Output = crate::Result<TradeBillResponse>;
         type IntoFuture = crate::BoxFuture<Self::Output>;
         fn into_future(self) -> Self::IntoFuture {
-            Box::pin(async move {
-                let query: Vec<(&'static str, String)> = Vec::new();
-                self.client
-                    .execute_json::<
-                        TradeBillResponse,
-                        _,
-                    >(&OP_EXTERNAL_PAY_MINIAPP_GET_BILL, &query, Some(&self.request))
-                    .await
-            })
+            let query: Vec<(&'static str, String)> = Vec::new();
+            self.client
+                .execute_json::<
+                    TradeBillResponse,
+                >(
+                    &OP_EXTERNAL_PAY_MINIAPP_GET_BILL,
+                    query,
+                    crate::client::encode_body(&self.request),
+                )
         }
     }
     static OP_EXTERNAL_PAY_MINIAPP_UPLOAD_IMAGE: crate::operation::Operation = crate::operation::Operation {
@@ -4086,20 +4082,17 @@ pub mod calls {
         type Output = crate::Result<PayImageUploadResponse>;
         type IntoFuture = crate::BoxFuture<Self::Output>;
         fn into_future(self) -> Self::IntoFuture {
-            Box::pin(async move {
-                let query: Vec<(&'static str, String)> = Vec::new();
-                self.client
-                    .execute_upload::<
-                        PayImageUploadResponse,
-                    >(
-                        &OP_EXTERNAL_PAY_MINIAPP_UPLOAD_IMAGE,
-                        &query,
-                        "media",
-                        LIMITS_EXTERNAL_PAY_MINIAPP_UPLOAD_IMAGE,
-                        self.file,
-                    )
-                    .await
-            })
+            let query: Vec<(&'static str, String)> = Vec::new();
+            self.client
+                .execute_upload::<
+                    PayImageUploadResponse,
+                >(
+                    &OP_EXTERNAL_PAY_MINIAPP_UPLOAD_IMAGE,
+                    query,
+                    "media",
+                    LIMITS_EXTERNAL_PAY_MINIAPP_UPLOAD_IMAGE,
+                    self.file,
+                )
         }
     }
     static OP_EXTERNAL_PAY_MINIAPP_APPLY_MCH: crate::operation::Operation = crate::operation::Operation {
@@ -4198,15 +4191,15 @@ pub mod calls {
         type Output = crate::Result<MchApplyResponse>;
         type IntoFuture = crate::BoxFuture<Self::Output>;
         fn into_future(self) -> Self::IntoFuture {
-            Box::pin(async move {
-                let query: Vec<(&'static str, String)> = Vec::new();
-                self.client
-                    .execute_json::<
-                        MchApplyResponse,
-                        _,
-                    >(&OP_EXTERNAL_PAY_MINIAPP_APPLY_MCH, &query, Some(&self.request))
-                    .await
-            })
+            let query: Vec<(&'static str, String)> = Vec::new();
+            self.client
+                .execute_json::<
+                    MchApplyResponse,
+                >(
+                    &OP_EXTERNAL_PAY_MINIAPP_APPLY_MCH,
+                    query,
+                    crate::client::encode_body(&self.request),
+                )
         }
     }
     static OP_EXTERNAL_PAY_MINIAPP_GET_APPLYMENT_STATUS: crate::operation::Operation = crate::operation::Operation {
@@ -4228,19 +4221,15 @@ pub mod calls {
         type Output = crate::Result<ApplymentStatusResponse>;
         type IntoFuture = crate::BoxFuture<Self::Output>;
         fn into_future(self) -> Self::IntoFuture {
-            Box::pin(async move {
-                let query: Vec<(&'static str, String)> = Vec::new();
-                self.client
-                    .execute_json::<
-                        ApplymentStatusResponse,
-                        _,
-                    >(
-                        &OP_EXTERNAL_PAY_MINIAPP_GET_APPLYMENT_STATUS,
-                        &query,
-                        Some(&self.request),
-                    )
-                    .await
-            })
+            let query: Vec<(&'static str, String)> = Vec::new();
+            self.client
+                .execute_json::<
+                    ApplymentStatusResponse,
+                >(
+                    &OP_EXTERNAL_PAY_MINIAPP_GET_APPLYMENT_STATUS,
+                    query,
+                    crate::client::encode_body(&self.request),
+                )
         }
     }
 }

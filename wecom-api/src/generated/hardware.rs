@@ -2949,15 +2949,15 @@ pub mod calls {
         type Output = crate::Result<HardwareCheckinDataResponse>;
         type IntoFuture = crate::BoxFuture<Self::Output>;
         fn into_future(self) -> Self::IntoFuture {
-            Box::pin(async move {
-                let query: Vec<(&'static str, String)> = Vec::new();
-                self.client
-                    .execute_json::<
-                        HardwareCheckinDataResponse,
-                        _,
-                    >(&OP_HARDWARE_GET_CHECKIN_DATA, &query, Some(&self.request))
-                    .await
-            })
+            let query: Vec<(&'static str, String)> = Vec::new();
+            self.client
+                .execute_json::<
+                    HardwareCheckinDataResponse,
+                >(
+                    &OP_HARDWARE_GET_CHECKIN_DATA,
+                    query,
+                    crate::client::encode_body(&self.request),
+                )
         }
     }
     static OP_HARDWARE_GET_DEVICE_FEATURE: crate::operation::Operation = crate::operation::Operation {
@@ -2979,15 +2979,15 @@ pub mod calls {
         type Output = crate::Result<DeviceFeatureResponse>;
         type IntoFuture = crate::BoxFuture<Self::Output>;
         fn into_future(self) -> Self::IntoFuture {
-            Box::pin(async move {
-                let query: Vec<(&'static str, String)> = Vec::new();
-                self.client
-                    .execute_json::<
-                        DeviceFeatureResponse,
-                        _,
-                    >(&OP_HARDWARE_GET_DEVICE_FEATURE, &query, Some(&self.request))
-                    .await
-            })
+            let query: Vec<(&'static str, String)> = Vec::new();
+            self.client
+                .execute_json::<
+                    DeviceFeatureResponse,
+                >(
+                    &OP_HARDWARE_GET_DEVICE_FEATURE,
+                    query,
+                    crate::client::encode_body(&self.request),
+                )
         }
     }
     static OP_HARDWARE_DATA_GET_AUTH_INFO: crate::operation::Operation = crate::operation::Operation {
@@ -3015,15 +3015,15 @@ pub mod calls {
         type Output = crate::Result<DeviceDataAuthInfoResponse>;
         type IntoFuture = crate::BoxFuture<Self::Output>;
         fn into_future(self) -> Self::IntoFuture {
-            Box::pin(async move {
-                let query: Vec<(&'static str, String)> = Vec::new();
-                self.client
-                    .execute_json::<
-                        DeviceDataAuthInfoResponse,
-                        _,
-                    >(&OP_HARDWARE_DATA_GET_AUTH_INFO, &query, Some(&self.request))
-                    .await
-            })
+            let query: Vec<(&'static str, String)> = Vec::new();
+            self.client
+                .execute_json::<
+                    DeviceDataAuthInfoResponse,
+                >(
+                    &OP_HARDWARE_DATA_GET_AUTH_INFO,
+                    query,
+                    crate::client::encode_body(&self.request),
+                )
         }
     }
     static OP_HARDWARE_DATA_GET_CHECKIN_DATA: crate::operation::Operation = crate::operation::Operation {
@@ -3081,15 +3081,15 @@ pub mod calls {
         type Output = crate::Result<DeviceCheckinDataResponse>;
         type IntoFuture = crate::BoxFuture<Self::Output>;
         fn into_future(self) -> Self::IntoFuture {
-            Box::pin(async move {
-                let query: Vec<(&'static str, String)> = Vec::new();
-                self.client
-                    .execute_json::<
-                        DeviceCheckinDataResponse,
-                        _,
-                    >(&OP_HARDWARE_DATA_GET_CHECKIN_DATA, &query, Some(&self.request))
-                    .await
-            })
+            let query: Vec<(&'static str, String)> = Vec::new();
+            self.client
+                .execute_json::<
+                    DeviceCheckinDataResponse,
+                >(
+                    &OP_HARDWARE_DATA_GET_CHECKIN_DATA,
+                    query,
+                    crate::client::encode_body(&self.request),
+                )
         }
     }
     static OP_HARDWARE_DATA_GET_TEMPERATURE_DATA: crate::operation::Operation = crate::operation::Operation {
@@ -3147,19 +3147,15 @@ pub mod calls {
         type Output = crate::Result<DeviceTemperatureDataResponse>;
         type IntoFuture = crate::BoxFuture<Self::Output>;
         fn into_future(self) -> Self::IntoFuture {
-            Box::pin(async move {
-                let query: Vec<(&'static str, String)> = Vec::new();
-                self.client
-                    .execute_json::<
-                        DeviceTemperatureDataResponse,
-                        _,
-                    >(
-                        &OP_HARDWARE_DATA_GET_TEMPERATURE_DATA,
-                        &query,
-                        Some(&self.request),
-                    )
-                    .await
-            })
+            let query: Vec<(&'static str, String)> = Vec::new();
+            self.client
+                .execute_json::<
+                    DeviceTemperatureDataResponse,
+                >(
+                    &OP_HARDWARE_DATA_GET_TEMPERATURE_DATA,
+                    query,
+                    crate::client::encode_body(&self.request),
+                )
         }
     }
     static OP_HARDWARE_DATA_GET_ACCESSCONTROL_DATA: crate::operation::Operation = crate::operation::Operation {
@@ -3217,19 +3213,15 @@ pub mod calls {
         type Output = crate::Result<DeviceAccessDataResponse>;
         type IntoFuture = crate::BoxFuture<Self::Output>;
         fn into_future(self) -> Self::IntoFuture {
-            Box::pin(async move {
-                let query: Vec<(&'static str, String)> = Vec::new();
-                self.client
-                    .execute_json::<
-                        DeviceAccessDataResponse,
-                        _,
-                    >(
-                        &OP_HARDWARE_DATA_GET_ACCESSCONTROL_DATA,
-                        &query,
-                        Some(&self.request),
-                    )
-                    .await
-            })
+            let query: Vec<(&'static str, String)> = Vec::new();
+            self.client
+                .execute_json::<
+                    DeviceAccessDataResponse,
+                >(
+                    &OP_HARDWARE_DATA_GET_ACCESSCONTROL_DATA,
+                    query,
+                    crate::client::encode_body(&self.request),
+                )
         }
     }
     static OP_HARDWARE_DATA_GET_ACCESSCONTROL_RULE: crate::operation::Operation = crate::operation::Operation {
@@ -3251,19 +3243,15 @@ pub mod calls {
         type Output = crate::Result<AccessRuleGetResponse>;
         type IntoFuture = crate::BoxFuture<Self::Output>;
         fn into_future(self) -> Self::IntoFuture {
-            Box::pin(async move {
-                let query: Vec<(&'static str, String)> = Vec::new();
-                self.client
-                    .execute_json::<
-                        AccessRuleGetResponse,
-                        _,
-                    >(
-                        &OP_HARDWARE_DATA_GET_ACCESSCONTROL_RULE,
-                        &query,
-                        Some(&self.request),
-                    )
-                    .await
-            })
+            let query: Vec<(&'static str, String)> = Vec::new();
+            self.client
+                .execute_json::<
+                    AccessRuleGetResponse,
+                >(
+                    &OP_HARDWARE_DATA_GET_ACCESSCONTROL_RULE,
+                    query,
+                    crate::client::encode_body(&self.request),
+                )
         }
     }
     static OP_HARDWARE_DATA_ADD_ACCESSCONTROL_RULE: crate::operation::Operation = crate::operation::Operation {
@@ -3296,19 +3284,15 @@ pub mod calls {
         type Output = crate::Result<AccessRuleAddResponse>;
         type IntoFuture = crate::BoxFuture<Self::Output>;
         fn into_future(self) -> Self::IntoFuture {
-            Box::pin(async move {
-                let query: Vec<(&'static str, String)> = Vec::new();
-                self.client
-                    .execute_json::<
-                        AccessRuleAddResponse,
-                        _,
-                    >(
-                        &OP_HARDWARE_DATA_ADD_ACCESSCONTROL_RULE,
-                        &query,
-                        Some(&self.request),
-                    )
-                    .await
-            })
+            let query: Vec<(&'static str, String)> = Vec::new();
+            self.client
+                .execute_json::<
+                    AccessRuleAddResponse,
+                >(
+                    &OP_HARDWARE_DATA_ADD_ACCESSCONTROL_RULE,
+                    query,
+                    crate::client::encode_body(&self.request),
+                )
         }
     }
     static OP_HARDWARE_DATA_MOD_ACCESSCONTROL_RULE: crate::operation::Operation = crate::operation::Operation {
@@ -3356,19 +3340,15 @@ pub mod calls {
         type Output = crate::Result<AccessRuleModResponse>;
         type IntoFuture = crate::BoxFuture<Self::Output>;
         fn into_future(self) -> Self::IntoFuture {
-            Box::pin(async move {
-                let query: Vec<(&'static str, String)> = Vec::new();
-                self.client
-                    .execute_json::<
-                        AccessRuleModResponse,
-                        _,
-                    >(
-                        &OP_HARDWARE_DATA_MOD_ACCESSCONTROL_RULE,
-                        &query,
-                        Some(&self.request),
-                    )
-                    .await
-            })
+            let query: Vec<(&'static str, String)> = Vec::new();
+            self.client
+                .execute_json::<
+                    AccessRuleModResponse,
+                >(
+                    &OP_HARDWARE_DATA_MOD_ACCESSCONTROL_RULE,
+                    query,
+                    crate::client::encode_body(&self.request),
+                )
         }
     }
     static OP_HARDWARE_DATA_DEL_ACCESSCONTROL_RULE: crate::operation::Operation = crate::operation::Operation {
@@ -3390,19 +3370,15 @@ pub mod calls {
         type Output = crate::Result<EmptyResponse>;
         type IntoFuture = crate::BoxFuture<Self::Output>;
         fn into_future(self) -> Self::IntoFuture {
-            Box::pin(async move {
-                let query: Vec<(&'static str, String)> = Vec::new();
-                self.client
-                    .execute_json::<
-                        EmptyResponse,
-                        _,
-                    >(
-                        &OP_HARDWARE_DATA_DEL_ACCESSCONTROL_RULE,
-                        &query,
-                        Some(&self.request),
-                    )
-                    .await
-            })
+            let query: Vec<(&'static str, String)> = Vec::new();
+            self.client
+                .execute_json::<
+                    EmptyResponse,
+                >(
+                    &OP_HARDWARE_DATA_DEL_ACCESSCONTROL_RULE,
+                    query,
+                    crate::client::encode_body(&self.request),
+                )
         }
     }
     static OP_HARDWARE_DEVICE_REPORT_STATUS: crate::operation::Operation = crate::operation::Operation {
@@ -3445,15 +3421,15 @@ pub mod calls {
         type Output = crate::Result<EmptyResponse>;
         type IntoFuture = crate::BoxFuture<Self::Output>;
         fn into_future(self) -> Self::IntoFuture {
-            Box::pin(async move {
-                let query: Vec<(&'static str, String)> = Vec::new();
-                self.client
-                    .execute_json::<
-                        EmptyResponse,
-                        _,
-                    >(&OP_HARDWARE_DEVICE_REPORT_STATUS, &query, Some(&self.request))
-                    .await
-            })
+            let query: Vec<(&'static str, String)> = Vec::new();
+            self.client
+                .execute_json::<
+                    EmptyResponse,
+                >(
+                    &OP_HARDWARE_DEVICE_REPORT_STATUS,
+                    query,
+                    crate::client::encode_body(&self.request),
+                )
         }
     }
     static OP_HARDWARE_DEVICE_LIST_USERS: crate::operation::Operation = crate::operation::Operation {
@@ -3491,15 +3467,15 @@ pub mod calls {
         type Output = crate::Result<DeviceUserPageResponse>;
         type IntoFuture = crate::BoxFuture<Self::Output>;
         fn into_future(self) -> Self::IntoFuture {
-            Box::pin(async move {
-                let query: Vec<(&'static str, String)> = Vec::new();
-                self.client
-                    .execute_json::<
-                        DeviceUserPageResponse,
-                        _,
-                    >(&OP_HARDWARE_DEVICE_LIST_USERS, &query, Some(&self.request))
-                    .await
-            })
+            let query: Vec<(&'static str, String)> = Vec::new();
+            self.client
+                .execute_json::<
+                    DeviceUserPageResponse,
+                >(
+                    &OP_HARDWARE_DEVICE_LIST_USERS,
+                    query,
+                    crate::client::encode_body(&self.request),
+                )
         }
     }
     static OP_HARDWARE_DEVICE_GET_USERS: crate::operation::Operation = crate::operation::Operation {
@@ -3521,15 +3497,15 @@ pub mod calls {
         type Output = crate::Result<DeviceUsersResponse>;
         type IntoFuture = crate::BoxFuture<Self::Output>;
         fn into_future(self) -> Self::IntoFuture {
-            Box::pin(async move {
-                let query: Vec<(&'static str, String)> = Vec::new();
-                self.client
-                    .execute_json::<
-                        DeviceUsersResponse,
-                        _,
-                    >(&OP_HARDWARE_DEVICE_GET_USERS, &query, Some(&self.request))
-                    .await
-            })
+            let query: Vec<(&'static str, String)> = Vec::new();
+            self.client
+                .execute_json::<
+                    DeviceUsersResponse,
+                >(
+                    &OP_HARDWARE_DEVICE_GET_USERS,
+                    query,
+                    crate::client::encode_body(&self.request),
+                )
         }
     }
     static OP_HARDWARE_DEVICE_REPORT_FIRMWARE_UPGRADE_RESULT: crate::operation::Operation = crate::operation::Operation {
@@ -3557,19 +3533,15 @@ pub mod calls {
         type Output = crate::Result<EmptyResponse>;
         type IntoFuture = crate::BoxFuture<Self::Output>;
         fn into_future(self) -> Self::IntoFuture {
-            Box::pin(async move {
-                let query: Vec<(&'static str, String)> = Vec::new();
-                self.client
-                    .execute_json::<
-                        EmptyResponse,
-                        _,
-                    >(
-                        &OP_HARDWARE_DEVICE_REPORT_FIRMWARE_UPGRADE_RESULT,
-                        &query,
-                        Some(&self.request),
-                    )
-                    .await
-            })
+            let query: Vec<(&'static str, String)> = Vec::new();
+            self.client
+                .execute_json::<
+                    EmptyResponse,
+                >(
+                    &OP_HARDWARE_DEVICE_REPORT_FIRMWARE_UPGRADE_RESULT,
+                    query,
+                    crate::client::encode_body(&self.request),
+                )
         }
     }
     static OP_HARDWARE_DEVICE_REPORT_CHECKIN_DATA: crate::operation::Operation = crate::operation::Operation {
@@ -3591,19 +3563,15 @@ pub mod calls {
         type Output = crate::Result<CheckinReportResponse>;
         type IntoFuture = crate::BoxFuture<Self::Output>;
         fn into_future(self) -> Self::IntoFuture {
-            Box::pin(async move {
-                let query: Vec<(&'static str, String)> = Vec::new();
-                self.client
-                    .execute_json::<
-                        CheckinReportResponse,
-                        _,
-                    >(
-                        &OP_HARDWARE_DEVICE_REPORT_CHECKIN_DATA,
-                        &query,
-                        Some(&self.request),
-                    )
-                    .await
-            })
+            let query: Vec<(&'static str, String)> = Vec::new();
+            self.client
+                .execute_json::<
+                    CheckinReportResponse,
+                >(
+                    &OP_HARDWARE_DEVICE_REPORT_CHECKIN_DATA,
+                    query,
+                    crate::client::encode_body(&self.request),
+                )
         }
     }
     static OP_HARDWARE_DEVICE_REPORT_TEMPERATURE_DATA: crate::operation::Operation = crate::operation::Operation {
@@ -3625,19 +3593,15 @@ pub mod calls {
         type Output = crate::Result<TemperatureReportResponse>;
         type IntoFuture = crate::BoxFuture<Self::Output>;
         fn into_future(self) -> Self::IntoFuture {
-            Box::pin(async move {
-                let query: Vec<(&'static str, String)> = Vec::new();
-                self.client
-                    .execute_json::<
-                        TemperatureReportResponse,
-                        _,
-                    >(
-                        &OP_HARDWARE_DEVICE_REPORT_TEMPERATURE_DATA,
-                        &query,
-                        Some(&self.request),
-                    )
-                    .await
-            })
+            let query: Vec<(&'static str, String)> = Vec::new();
+            self.client
+                .execute_json::<
+                    TemperatureReportResponse,
+                >(
+                    &OP_HARDWARE_DEVICE_REPORT_TEMPERATURE_DATA,
+                    query,
+                    crate::client::encode_body(&self.request),
+                )
         }
     }
     static OP_HARDWARE_DEVICE_REPORT_ACCESS_DATA: crate::operation::Operation = crate::operation::Operation {
@@ -3659,19 +3623,15 @@ pub mod calls {
         type Output = crate::Result<CheckinReportResponse>;
         type IntoFuture = crate::BoxFuture<Self::Output>;
         fn into_future(self) -> Self::IntoFuture {
-            Box::pin(async move {
-                let query: Vec<(&'static str, String)> = Vec::new();
-                self.client
-                    .execute_json::<
-                        CheckinReportResponse,
-                        _,
-                    >(
-                        &OP_HARDWARE_DEVICE_REPORT_ACCESS_DATA,
-                        &query,
-                        Some(&self.request),
-                    )
-                    .await
-            })
+            let query: Vec<(&'static str, String)> = Vec::new();
+            self.client
+                .execute_json::<
+                    CheckinReportResponse,
+                >(
+                    &OP_HARDWARE_DEVICE_REPORT_ACCESS_DATA,
+                    query,
+                    crate::client::encode_body(&self.request),
+                )
         }
     }
     static OP_HARDWARE_DEVICE_REPORT_BIO_INFO_RESULT: crate::operation::Operation = crate::operation::Operation {
@@ -3719,19 +3679,15 @@ pub mod calls {
         type Output = crate::Result<EmptyResponse>;
         type IntoFuture = crate::BoxFuture<Self::Output>;
         fn into_future(self) -> Self::IntoFuture {
-            Box::pin(async move {
-                let query: Vec<(&'static str, String)> = Vec::new();
-                self.client
-                    .execute_json::<
-                        EmptyResponse,
-                        _,
-                    >(
-                        &OP_HARDWARE_DEVICE_REPORT_BIO_INFO_RESULT,
-                        &query,
-                        Some(&self.request),
-                    )
-                    .await
-            })
+            let query: Vec<(&'static str, String)> = Vec::new();
+            self.client
+                .execute_json::<
+                    EmptyResponse,
+                >(
+                    &OP_HARDWARE_DEVICE_REPORT_BIO_INFO_RESULT,
+                    query,
+                    crate::client::encode_body(&self.request),
+                )
         }
     }
     static OP_HARDWARE_DEVICE_REPORT_REMOTE_OPEN_RESULT: crate::operation::Operation = crate::operation::Operation {
@@ -3759,19 +3715,15 @@ pub mod calls {
         type Output = crate::Result<EmptyResponse>;
         type IntoFuture = crate::BoxFuture<Self::Output>;
         fn into_future(self) -> Self::IntoFuture {
-            Box::pin(async move {
-                let query: Vec<(&'static str, String)> = Vec::new();
-                self.client
-                    .execute_json::<
-                        EmptyResponse,
-                        _,
-                    >(
-                        &OP_HARDWARE_DEVICE_REPORT_REMOTE_OPEN_RESULT,
-                        &query,
-                        Some(&self.request),
-                    )
-                    .await
-            })
+            let query: Vec<(&'static str, String)> = Vec::new();
+            self.client
+                .execute_json::<
+                    EmptyResponse,
+                >(
+                    &OP_HARDWARE_DEVICE_REPORT_REMOTE_OPEN_RESULT,
+                    query,
+                    crate::client::encode_body(&self.request),
+                )
         }
     }
     static OP_HARDWARE_MODEL_GET_TOKEN: crate::operation::Operation = crate::operation::Operation {
@@ -3793,15 +3745,15 @@ pub mod calls {
         type Output = crate::Result<ModelTokenResponse>;
         type IntoFuture = crate::BoxFuture<Self::Output>;
         fn into_future(self) -> Self::IntoFuture {
-            Box::pin(async move {
-                let query: Vec<(&'static str, String)> = Vec::new();
-                self.client
-                    .execute_json::<
-                        ModelTokenResponse,
-                        _,
-                    >(&OP_HARDWARE_MODEL_GET_TOKEN, &query, Some(&self.request))
-                    .await
-            })
+            let query: Vec<(&'static str, String)> = Vec::new();
+            self.client
+                .execute_json::<
+                    ModelTokenResponse,
+                >(
+                    &OP_HARDWARE_MODEL_GET_TOKEN,
+                    query,
+                    crate::client::encode_body(&self.request),
+                )
         }
     }
     static OP_HARDWARE_MODEL_GET_DEVICE_SECRET: crate::operation::Operation = crate::operation::Operation {
@@ -3823,15 +3775,15 @@ pub mod calls {
         type Output = crate::Result<DeviceSecretResponse>;
         type IntoFuture = crate::BoxFuture<Self::Output>;
         fn into_future(self) -> Self::IntoFuture {
-            Box::pin(async move {
-                let query: Vec<(&'static str, String)> = Vec::new();
-                self.client
-                    .execute_json::<
-                        DeviceSecretResponse,
-                        _,
-                    >(&OP_HARDWARE_MODEL_GET_DEVICE_SECRET, &query, Some(&self.request))
-                    .await
-            })
+            let query: Vec<(&'static str, String)> = Vec::new();
+            self.client
+                .execute_json::<
+                    DeviceSecretResponse,
+                >(
+                    &OP_HARDWARE_MODEL_GET_DEVICE_SECRET,
+                    query,
+                    crate::client::encode_body(&self.request),
+                )
         }
     }
     static OP_HARDWARE_MODEL_GET_DEVICE_TOKEN: crate::operation::Operation = crate::operation::Operation {
@@ -3853,15 +3805,15 @@ pub mod calls {
         type Output = crate::Result<DeviceTokenResponse>;
         type IntoFuture = crate::BoxFuture<Self::Output>;
         fn into_future(self) -> Self::IntoFuture {
-            Box::pin(async move {
-                let query: Vec<(&'static str, String)> = Vec::new();
-                self.client
-                    .execute_json::<
-                        DeviceTokenResponse,
-                        _,
-                    >(&OP_HARDWARE_MODEL_GET_DEVICE_TOKEN, &query, Some(&self.request))
-                    .await
-            })
+            let query: Vec<(&'static str, String)> = Vec::new();
+            self.client
+                .execute_json::<
+                    DeviceTokenResponse,
+                >(
+                    &OP_HARDWARE_MODEL_GET_DEVICE_TOKEN,
+                    query,
+                    crate::client::encode_body(&self.request),
+                )
         }
     }
     static OP_HARDWARE_MODEL_REGISTER_SN: crate::operation::Operation = crate::operation::Operation {
@@ -3883,15 +3835,15 @@ pub mod calls {
         type Output = crate::Result<RegisterSnResponse>;
         type IntoFuture = crate::BoxFuture<Self::Output>;
         fn into_future(self) -> Self::IntoFuture {
-            Box::pin(async move {
-                let query: Vec<(&'static str, String)> = Vec::new();
-                self.client
-                    .execute_json::<
-                        RegisterSnResponse,
-                        _,
-                    >(&OP_HARDWARE_MODEL_REGISTER_SN, &query, Some(&self.request))
-                    .await
-            })
+            let query: Vec<(&'static str, String)> = Vec::new();
+            self.client
+                .execute_json::<
+                    RegisterSnResponse,
+                >(
+                    &OP_HARDWARE_MODEL_REGISTER_SN,
+                    query,
+                    crate::client::encode_body(&self.request),
+                )
         }
     }
     static OP_HARDWARE_MODEL_UNREGISTER_SN: crate::operation::Operation = crate::operation::Operation {
@@ -3913,15 +3865,15 @@ pub mod calls {
         type Output = crate::Result<EmptyResponse>;
         type IntoFuture = crate::BoxFuture<Self::Output>;
         fn into_future(self) -> Self::IntoFuture {
-            Box::pin(async move {
-                let query: Vec<(&'static str, String)> = Vec::new();
-                self.client
-                    .execute_json::<
-                        EmptyResponse,
-                        _,
-                    >(&OP_HARDWARE_MODEL_UNREGISTER_SN, &query, Some(&self.request))
-                    .await
-            })
+            let query: Vec<(&'static str, String)> = Vec::new();
+            self.client
+                .execute_json::<
+                    EmptyResponse,
+                >(
+                    &OP_HARDWARE_MODEL_UNREGISTER_SN,
+                    query,
+                    crate::client::encode_body(&self.request),
+                )
         }
     }
     static OP_HARDWARE_MODEL_GET_DEVICE_DETAIL: crate::operation::Operation = crate::operation::Operation {
@@ -3943,15 +3895,15 @@ pub mod calls {
         type Output = crate::Result<DeviceDetailResponse>;
         type IntoFuture = crate::BoxFuture<Self::Output>;
         fn into_future(self) -> Self::IntoFuture {
-            Box::pin(async move {
-                let query: Vec<(&'static str, String)> = Vec::new();
-                self.client
-                    .execute_json::<
-                        DeviceDetailResponse,
-                        _,
-                    >(&OP_HARDWARE_MODEL_GET_DEVICE_DETAIL, &query, Some(&self.request))
-                    .await
-            })
+            let query: Vec<(&'static str, String)> = Vec::new();
+            self.client
+                .execute_json::<
+                    DeviceDetailResponse,
+                >(
+                    &OP_HARDWARE_MODEL_GET_DEVICE_DETAIL,
+                    query,
+                    crate::client::encode_body(&self.request),
+                )
         }
     }
 }

@@ -717,15 +717,15 @@ pub mod calls {
         type Output = crate::Result<HealthReportStatResponse>;
         type IntoFuture = crate::BoxFuture<Self::Output>;
         fn into_future(self) -> Self::IntoFuture {
-            Box::pin(async move {
-                let query: Vec<(&'static str, String)> = Vec::new();
-                self.client
-                    .execute_json::<
-                        HealthReportStatResponse,
-                        _,
-                    >(&OP_HEALTH_GET_REPORT_STAT, &query, Some(&self.request))
-                    .await
-            })
+            let query: Vec<(&'static str, String)> = Vec::new();
+            self.client
+                .execute_json::<
+                    HealthReportStatResponse,
+                >(
+                    &OP_HEALTH_GET_REPORT_STAT,
+                    query,
+                    crate::client::encode_body(&self.request),
+                )
         }
     }
     static OP_HEALTH_LIST_JOB_IDS: crate::operation::Operation = crate::operation::Operation {
@@ -758,15 +758,15 @@ pub mod calls {
         type Output = crate::Result<HealthJobIdsResponse>;
         type IntoFuture = crate::BoxFuture<Self::Output>;
         fn into_future(self) -> Self::IntoFuture {
-            Box::pin(async move {
-                let query: Vec<(&'static str, String)> = Vec::new();
-                self.client
-                    .execute_json::<
-                        HealthJobIdsResponse,
-                        _,
-                    >(&OP_HEALTH_LIST_JOB_IDS, &query, Some(&self.request))
-                    .await
-            })
+            let query: Vec<(&'static str, String)> = Vec::new();
+            self.client
+                .execute_json::<
+                    HealthJobIdsResponse,
+                >(
+                    &OP_HEALTH_LIST_JOB_IDS,
+                    query,
+                    crate::client::encode_body(&self.request),
+                )
         }
     }
     static OP_HEALTH_GET_JOB_INFO: crate::operation::Operation = crate::operation::Operation {
@@ -788,15 +788,15 @@ pub mod calls {
         type Output = crate::Result<HealthJobInfoResponse>;
         type IntoFuture = crate::BoxFuture<Self::Output>;
         fn into_future(self) -> Self::IntoFuture {
-            Box::pin(async move {
-                let query: Vec<(&'static str, String)> = Vec::new();
-                self.client
-                    .execute_json::<
-                        HealthJobInfoResponse,
-                        _,
-                    >(&OP_HEALTH_GET_JOB_INFO, &query, Some(&self.request))
-                    .await
-            })
+            let query: Vec<(&'static str, String)> = Vec::new();
+            self.client
+                .execute_json::<
+                    HealthJobInfoResponse,
+                >(
+                    &OP_HEALTH_GET_JOB_INFO,
+                    query,
+                    crate::client::encode_body(&self.request),
+                )
         }
     }
     static OP_HEALTH_GET_REPORT_ANSWER: crate::operation::Operation = crate::operation::Operation {
@@ -829,15 +829,15 @@ pub mod calls {
         type Output = crate::Result<HealthAnswerResponse>;
         type IntoFuture = crate::BoxFuture<Self::Output>;
         fn into_future(self) -> Self::IntoFuture {
-            Box::pin(async move {
-                let query: Vec<(&'static str, String)> = Vec::new();
-                self.client
-                    .execute_json::<
-                        HealthAnswerResponse,
-                        _,
-                    >(&OP_HEALTH_GET_REPORT_ANSWER, &query, Some(&self.request))
-                    .await
-            })
+            let query: Vec<(&'static str, String)> = Vec::new();
+            self.client
+                .execute_json::<
+                    HealthAnswerResponse,
+                >(
+                    &OP_HEALTH_GET_REPORT_ANSWER,
+                    query,
+                    crate::client::encode_body(&self.request),
+                )
         }
     }
 }

@@ -968,15 +968,9 @@ pub mod calls {
         type Output = crate::Result<StaffFieldsResponse>;
         type IntoFuture = crate::BoxFuture<Self::Output>;
         fn into_future(self) -> Self::IntoFuture {
-            Box::pin(async move {
-                let query: Vec<(&'static str, String)> = Vec::new();
-                self.client
-                    .execute_json::<
-                        StaffFieldsResponse,
-                        _,
-                    >(&OP_HR_GET_FIELDS, &query, None::<&()>)
-                    .await
-            })
+            let query: Vec<(&'static str, String)> = Vec::new();
+            self.client
+                .execute_json::<StaffFieldsResponse>(&OP_HR_GET_FIELDS, query, Ok(None))
         }
     }
     static OP_HR_GET_STAFF_INFO: crate::operation::Operation = crate::operation::Operation {
@@ -1012,15 +1006,15 @@ pub mod calls {
         type Output = crate::Result<StaffInfoResponse>;
         type IntoFuture = crate::BoxFuture<Self::Output>;
         fn into_future(self) -> Self::IntoFuture {
-            Box::pin(async move {
-                let query: Vec<(&'static str, String)> = Vec::new();
-                self.client
-                    .execute_json::<
-                        StaffInfoResponse,
-                        _,
-                    >(&OP_HR_GET_STAFF_INFO, &query, Some(&self.request))
-                    .await
-            })
+            let query: Vec<(&'static str, String)> = Vec::new();
+            self.client
+                .execute_json::<
+                    StaffInfoResponse,
+                >(
+                    &OP_HR_GET_STAFF_INFO,
+                    query,
+                    crate::client::encode_body(&self.request),
+                )
         }
     }
     static OP_HR_UPDATE_STAFF_INFO: crate::operation::Operation = crate::operation::Operation {
@@ -1073,15 +1067,15 @@ pub mod calls {
         type Output = crate::Result<StaffUpdateResponse>;
         type IntoFuture = crate::BoxFuture<Self::Output>;
         fn into_future(self) -> Self::IntoFuture {
-            Box::pin(async move {
-                let query: Vec<(&'static str, String)> = Vec::new();
-                self.client
-                    .execute_json::<
-                        StaffUpdateResponse,
-                        _,
-                    >(&OP_HR_UPDATE_STAFF_INFO, &query, Some(&self.request))
-                    .await
-            })
+            let query: Vec<(&'static str, String)> = Vec::new();
+            self.client
+                .execute_json::<
+                    StaffUpdateResponse,
+                >(
+                    &OP_HR_UPDATE_STAFF_INFO,
+                    query,
+                    crate::client::encode_body(&self.request),
+                )
         }
     }
 }

@@ -1926,16 +1926,12 @@ pub mod calls {
         type Output = crate::Result<AuthUserInfoResponse>;
         type IntoFuture = crate::BoxFuture<Self::Output>;
         fn into_future(self) -> Self::IntoFuture {
-            Box::pin(async move {
-                let mut query: Vec<(&'static str, String)> = Vec::with_capacity(1usize);
-                query.push(("code", self.query_code));
-                self.client
-                    .execute_json::<
-                        AuthUserInfoResponse,
-                        _,
-                    >(&OP_AUTH_GET_USER_INFO, &query, None::<&()>)
-                    .await
-            })
+            let mut query: Vec<(&'static str, String)> = Vec::with_capacity(1usize);
+            query.push(("code", self.query_code));
+            self.client
+                .execute_json::<
+                    AuthUserInfoResponse,
+                >(&OP_AUTH_GET_USER_INFO, query, Ok(None))
         }
     }
     static OP_AUTH_GET_USER_DETAIL: crate::operation::Operation = crate::operation::Operation {
@@ -1957,15 +1953,15 @@ pub mod calls {
         type Output = crate::Result<AuthUserDetailResponse>;
         type IntoFuture = crate::BoxFuture<Self::Output>;
         fn into_future(self) -> Self::IntoFuture {
-            Box::pin(async move {
-                let query: Vec<(&'static str, String)> = Vec::new();
-                self.client
-                    .execute_json::<
-                        AuthUserDetailResponse,
-                        _,
-                    >(&OP_AUTH_GET_USER_DETAIL, &query, Some(&self.request))
-                    .await
-            })
+            let query: Vec<(&'static str, String)> = Vec::new();
+            self.client
+                .execute_json::<
+                    AuthUserDetailResponse,
+                >(
+                    &OP_AUTH_GET_USER_DETAIL,
+                    query,
+                    crate::client::encode_body(&self.request),
+                )
         }
     }
     static OP_AUTH_GET_USER_INFO_LEGACY: crate::operation::Operation = crate::operation::Operation {
@@ -1987,16 +1983,12 @@ pub mod calls {
         type Output = crate::Result<LegacyUserInfoResponse>;
         type IntoFuture = crate::BoxFuture<Self::Output>;
         fn into_future(self) -> Self::IntoFuture {
-            Box::pin(async move {
-                let mut query: Vec<(&'static str, String)> = Vec::with_capacity(1usize);
-                query.push(("code", self.query_code));
-                self.client
-                    .execute_json::<
-                        LegacyUserInfoResponse,
-                        _,
-                    >(&OP_AUTH_GET_USER_INFO_LEGACY, &query, None::<&()>)
-                    .await
-            })
+            let mut query: Vec<(&'static str, String)> = Vec::with_capacity(1usize);
+            query.push(("code", self.query_code));
+            self.client
+                .execute_json::<
+                    LegacyUserInfoResponse,
+                >(&OP_AUTH_GET_USER_INFO_LEGACY, query, Ok(None))
         }
     }
     static OP_AUTH_GET_TFA_INFO: crate::operation::Operation = crate::operation::Operation {
@@ -2018,15 +2010,15 @@ pub mod calls {
         type Output = crate::Result<AuthGetTfaInfoResponse>;
         type IntoFuture = crate::BoxFuture<Self::Output>;
         fn into_future(self) -> Self::IntoFuture {
-            Box::pin(async move {
-                let query: Vec<(&'static str, String)> = Vec::new();
-                self.client
-                    .execute_json::<
-                        AuthGetTfaInfoResponse,
-                        _,
-                    >(&OP_AUTH_GET_TFA_INFO, &query, Some(&self.request))
-                    .await
-            })
+            let query: Vec<(&'static str, String)> = Vec::new();
+            self.client
+                .execute_json::<
+                    AuthGetTfaInfoResponse,
+                >(
+                    &OP_AUTH_GET_TFA_INFO,
+                    query,
+                    crate::client::encode_body(&self.request),
+                )
         }
     }
     static OP_AUTH_TFA_SUCCESS: crate::operation::Operation = crate::operation::Operation {
@@ -2048,15 +2040,11 @@ pub mod calls {
         type Output = crate::Result<EmptyResponse>;
         type IntoFuture = crate::BoxFuture<Self::Output>;
         fn into_future(self) -> Self::IntoFuture {
-            Box::pin(async move {
-                let query: Vec<(&'static str, String)> = Vec::new();
-                self.client
-                    .execute_json::<
-                        EmptyResponse,
-                        _,
-                    >(&OP_AUTH_TFA_SUCCESS, &query, Some(&self.request))
-                    .await
-            })
+            let query: Vec<(&'static str, String)> = Vec::new();
+            self.client
+                .execute_json::<
+                    EmptyResponse,
+                >(&OP_AUTH_TFA_SUCCESS, query, crate::client::encode_body(&self.request))
         }
     }
     static OP_ID_CONVERT_USERID_TO_OPEN_USERID: crate::operation::Operation = crate::operation::Operation {
@@ -2078,15 +2066,15 @@ pub mod calls {
         type Output = crate::Result<UseridToOpenUseridResponse>;
         type IntoFuture = crate::BoxFuture<Self::Output>;
         fn into_future(self) -> Self::IntoFuture {
-            Box::pin(async move {
-                let query: Vec<(&'static str, String)> = Vec::new();
-                self.client
-                    .execute_json::<
-                        UseridToOpenUseridResponse,
-                        _,
-                    >(&OP_ID_CONVERT_USERID_TO_OPEN_USERID, &query, Some(&self.request))
-                    .await
-            })
+            let query: Vec<(&'static str, String)> = Vec::new();
+            self.client
+                .execute_json::<
+                    UseridToOpenUseridResponse,
+                >(
+                    &OP_ID_CONVERT_USERID_TO_OPEN_USERID,
+                    query,
+                    crate::client::encode_body(&self.request),
+                )
         }
     }
     static OP_ID_CONVERT_OPEN_USERID_TO_USERID: crate::operation::Operation = crate::operation::Operation {
@@ -2114,15 +2102,15 @@ pub mod calls {
         type Output = crate::Result<OpenUseridToUseridResponse>;
         type IntoFuture = crate::BoxFuture<Self::Output>;
         fn into_future(self) -> Self::IntoFuture {
-            Box::pin(async move {
-                let query: Vec<(&'static str, String)> = Vec::new();
-                self.client
-                    .execute_json::<
-                        OpenUseridToUseridResponse,
-                        _,
-                    >(&OP_ID_CONVERT_OPEN_USERID_TO_USERID, &query, Some(&self.request))
-                    .await
-            })
+            let query: Vec<(&'static str, String)> = Vec::new();
+            self.client
+                .execute_json::<
+                    OpenUseridToUseridResponse,
+                >(
+                    &OP_ID_CONVERT_OPEN_USERID_TO_USERID,
+                    query,
+                    crate::client::encode_body(&self.request),
+                )
         }
     }
     static OP_ID_CONVERT_UNIONID_TO_EXTERNAL_USERID: crate::operation::Operation = crate::operation::Operation {
@@ -2150,19 +2138,15 @@ pub mod calls {
         type Output = crate::Result<UnionidToExternalUseridResponse>;
         type IntoFuture = crate::BoxFuture<Self::Output>;
         fn into_future(self) -> Self::IntoFuture {
-            Box::pin(async move {
-                let query: Vec<(&'static str, String)> = Vec::new();
-                self.client
-                    .execute_json::<
-                        UnionidToExternalUseridResponse,
-                        _,
-                    >(
-                        &OP_ID_CONVERT_UNIONID_TO_EXTERNAL_USERID,
-                        &query,
-                        Some(&self.request),
-                    )
-                    .await
-            })
+            let query: Vec<(&'static str, String)> = Vec::new();
+            self.client
+                .execute_json::<
+                    UnionidToExternalUseridResponse,
+                >(
+                    &OP_ID_CONVERT_UNIONID_TO_EXTERNAL_USERID,
+                    query,
+                    crate::client::encode_body(&self.request),
+                )
         }
     }
     static OP_ID_CONVERT_EXTERNAL_USERID_TO_PENDING_ID: crate::operation::Operation = crate::operation::Operation {
@@ -2190,19 +2174,15 @@ pub mod calls {
         type Output = crate::Result<ExternalUseridToPendingIdResponse>;
         type IntoFuture = crate::BoxFuture<Self::Output>;
         fn into_future(self) -> Self::IntoFuture {
-            Box::pin(async move {
-                let query: Vec<(&'static str, String)> = Vec::new();
-                self.client
-                    .execute_json::<
-                        ExternalUseridToPendingIdResponse,
-                        _,
-                    >(
-                        &OP_ID_CONVERT_EXTERNAL_USERID_TO_PENDING_ID,
-                        &query,
-                        Some(&self.request),
-                    )
-                    .await
-            })
+            let query: Vec<(&'static str, String)> = Vec::new();
+            self.client
+                .execute_json::<
+                    ExternalUseridToPendingIdResponse,
+                >(
+                    &OP_ID_CONVERT_EXTERNAL_USERID_TO_PENDING_ID,
+                    query,
+                    crate::client::encode_body(&self.request),
+                )
         }
     }
     static OP_ID_CONVERT_CONVERT_TMP_EXTERNAL_USERID: crate::operation::Operation = crate::operation::Operation {
@@ -2224,19 +2204,15 @@ pub mod calls {
         type Output = crate::Result<ConvertTmpExternalUseridResponse>;
         type IntoFuture = crate::BoxFuture<Self::Output>;
         fn into_future(self) -> Self::IntoFuture {
-            Box::pin(async move {
-                let query: Vec<(&'static str, String)> = Vec::new();
-                self.client
-                    .execute_json::<
-                        ConvertTmpExternalUseridResponse,
-                        _,
-                    >(
-                        &OP_ID_CONVERT_CONVERT_TMP_EXTERNAL_USERID,
-                        &query,
-                        Some(&self.request),
-                    )
-                    .await
-            })
+            let query: Vec<(&'static str, String)> = Vec::new();
+            self.client
+                .execute_json::<
+                    ConvertTmpExternalUseridResponse,
+                >(
+                    &OP_ID_CONVERT_CONVERT_TMP_EXTERNAL_USERID,
+                    query,
+                    crate::client::encode_body(&self.request),
+                )
         }
     }
     static OP_ID_CONVERT_CONVERT_EXTERNAL_TAGID: crate::operation::Operation = crate::operation::Operation {
@@ -2258,15 +2234,15 @@ pub mod calls {
         type Output = crate::Result<ExternalTagidConvertResponse>;
         type IntoFuture = crate::BoxFuture<Self::Output>;
         fn into_future(self) -> Self::IntoFuture {
-            Box::pin(async move {
-                let query: Vec<(&'static str, String)> = Vec::new();
-                self.client
-                    .execute_json::<
-                        ExternalTagidConvertResponse,
-                        _,
-                    >(&OP_ID_CONVERT_CONVERT_EXTERNAL_TAGID, &query, Some(&self.request))
-                    .await
-            })
+            let query: Vec<(&'static str, String)> = Vec::new();
+            self.client
+                .execute_json::<
+                    ExternalTagidConvertResponse,
+                >(
+                    &OP_ID_CONVERT_CONVERT_EXTERNAL_TAGID,
+                    query,
+                    crate::client::encode_body(&self.request),
+                )
         }
     }
     static OP_ID_CONVERT_CONVERT_OPEN_KFID: crate::operation::Operation = crate::operation::Operation {
@@ -2288,15 +2264,15 @@ pub mod calls {
         type Output = crate::Result<OpenKfidConvertResponse>;
         type IntoFuture = crate::BoxFuture<Self::Output>;
         fn into_future(self) -> Self::IntoFuture {
-            Box::pin(async move {
-                let query: Vec<(&'static str, String)> = Vec::new();
-                self.client
-                    .execute_json::<
-                        OpenKfidConvertResponse,
-                        _,
-                    >(&OP_ID_CONVERT_CONVERT_OPEN_KFID, &query, Some(&self.request))
-                    .await
-            })
+            let query: Vec<(&'static str, String)> = Vec::new();
+            self.client
+                .execute_json::<
+                    OpenKfidConvertResponse,
+                >(
+                    &OP_ID_CONVERT_CONVERT_OPEN_KFID,
+                    query,
+                    crate::client::encode_body(&self.request),
+                )
         }
     }
     static OP_ID_CONVERT_APPLY_TO_UPGRADE_CHATID: crate::operation::Operation = crate::operation::Operation {
@@ -2318,19 +2294,15 @@ pub mod calls {
         type Output = crate::Result<EmptyResponse>;
         type IntoFuture = crate::BoxFuture<Self::Output>;
         fn into_future(self) -> Self::IntoFuture {
-            Box::pin(async move {
-                let query: Vec<(&'static str, String)> = Vec::new();
-                self.client
-                    .execute_json::<
-                        EmptyResponse,
-                        _,
-                    >(
-                        &OP_ID_CONVERT_APPLY_TO_UPGRADE_CHATID,
-                        &query,
-                        Some(&self.request),
-                    )
-                    .await
-            })
+            let query: Vec<(&'static str, String)> = Vec::new();
+            self.client
+                .execute_json::<
+                    EmptyResponse,
+                >(
+                    &OP_ID_CONVERT_APPLY_TO_UPGRADE_CHATID,
+                    query,
+                    crate::client::encode_body(&self.request),
+                )
         }
     }
     static OP_ID_CONVERT_CONVERT_CHAT_ID: crate::operation::Operation = crate::operation::Operation {
@@ -2352,15 +2324,15 @@ pub mod calls {
         type Output = crate::Result<ChatIdConvertResponse>;
         type IntoFuture = crate::BoxFuture<Self::Output>;
         fn into_future(self) -> Self::IntoFuture {
-            Box::pin(async move {
-                let query: Vec<(&'static str, String)> = Vec::new();
-                self.client
-                    .execute_json::<
-                        ChatIdConvertResponse,
-                        _,
-                    >(&OP_ID_CONVERT_CONVERT_CHAT_ID, &query, Some(&self.request))
-                    .await
-            })
+            let query: Vec<(&'static str, String)> = Vec::new();
+            self.client
+                .execute_json::<
+                    ChatIdConvertResponse,
+                >(
+                    &OP_ID_CONVERT_CONVERT_CHAT_ID,
+                    query,
+                    crate::client::encode_body(&self.request),
+                )
         }
     }
     static OP_ID_CONVERT_UPGRADE_CHATID_FOR_NEW_CORP: crate::operation::Operation = crate::operation::Operation {
@@ -2382,19 +2354,15 @@ pub mod calls {
         type Output = crate::Result<EmptyResponse>;
         type IntoFuture = crate::BoxFuture<Self::Output>;
         fn into_future(self) -> Self::IntoFuture {
-            Box::pin(async move {
-                let query: Vec<(&'static str, String)> = Vec::new();
-                self.client
-                    .execute_json::<
-                        EmptyResponse,
-                        _,
-                    >(
-                        &OP_ID_CONVERT_UPGRADE_CHATID_FOR_NEW_CORP,
-                        &query,
-                        Some(&self.request),
-                    )
-                    .await
-            })
+            let query: Vec<(&'static str, String)> = Vec::new();
+            self.client
+                .execute_json::<
+                    EmptyResponse,
+                >(
+                    &OP_ID_CONVERT_UPGRADE_CHATID_FOR_NEW_CORP,
+                    query,
+                    crate::client::encode_body(&self.request),
+                )
         }
     }
     static OP_LAUNCH_CODE_GET: crate::operation::Operation = crate::operation::Operation {
@@ -2416,15 +2384,11 @@ pub mod calls {
         type Output = crate::Result<LaunchCodeResponse>;
         type IntoFuture = crate::BoxFuture<Self::Output>;
         fn into_future(self) -> Self::IntoFuture {
-            Box::pin(async move {
-                let query: Vec<(&'static str, String)> = Vec::new();
-                self.client
-                    .execute_json::<
-                        LaunchCodeResponse,
-                        _,
-                    >(&OP_LAUNCH_CODE_GET, &query, Some(&self.request))
-                    .await
-            })
+            let query: Vec<(&'static str, String)> = Vec::new();
+            self.client
+                .execute_json::<
+                    LaunchCodeResponse,
+                >(&OP_LAUNCH_CODE_GET, query, crate::client::encode_body(&self.request))
         }
     }
     static OP_MINIPROGRAM_CODE_TO_SESSION: crate::operation::Operation = crate::operation::Operation {
@@ -2447,17 +2411,13 @@ pub mod calls {
         type Output = crate::Result<MiniprogramSession>;
         type IntoFuture = crate::BoxFuture<Self::Output>;
         fn into_future(self) -> Self::IntoFuture {
-            Box::pin(async move {
-                let mut query: Vec<(&'static str, String)> = Vec::with_capacity(2usize);
-                query.push(("js_code", self.query_js_code));
-                query.push(("grant_type", self.query_grant_type));
-                self.client
-                    .execute_json::<
-                        MiniprogramSession,
-                        _,
-                    >(&OP_MINIPROGRAM_CODE_TO_SESSION, &query, None::<&()>)
-                    .await
-            })
+            let mut query: Vec<(&'static str, String)> = Vec::with_capacity(2usize);
+            query.push(("js_code", self.query_js_code));
+            query.push(("grant_type", self.query_grant_type));
+            self.client
+                .execute_json::<
+                    MiniprogramSession,
+                >(&OP_MINIPROGRAM_CODE_TO_SESSION, query, Ok(None))
         }
     }
     static OP_MINIPROGRAM_TRANSFER_SESSION: crate::operation::Operation = crate::operation::Operation {
@@ -2479,15 +2439,15 @@ pub mod calls {
         type Output = crate::Result<MiniprogramTransferSessionResponse>;
         type IntoFuture = crate::BoxFuture<Self::Output>;
         fn into_future(self) -> Self::IntoFuture {
-            Box::pin(async move {
-                let query: Vec<(&'static str, String)> = Vec::new();
-                self.client
-                    .execute_json::<
-                        MiniprogramTransferSessionResponse,
-                        _,
-                    >(&OP_MINIPROGRAM_TRANSFER_SESSION, &query, Some(&self.request))
-                    .await
-            })
+            let query: Vec<(&'static str, String)> = Vec::new();
+            self.client
+                .execute_json::<
+                    MiniprogramTransferSessionResponse,
+                >(
+                    &OP_MINIPROGRAM_TRANSFER_SESSION,
+                    query,
+                    crate::client::encode_body(&self.request),
+                )
         }
     }
     static OP_TICKET_GET_CORP_JSAPI_TICKET: crate::operation::Operation = crate::operation::Operation {
@@ -2508,15 +2468,11 @@ pub mod calls {
         type Output = crate::Result<JsapiTicketResponse>;
         type IntoFuture = crate::BoxFuture<Self::Output>;
         fn into_future(self) -> Self::IntoFuture {
-            Box::pin(async move {
-                let query: Vec<(&'static str, String)> = Vec::new();
-                self.client
-                    .execute_json::<
-                        JsapiTicketResponse,
-                        _,
-                    >(&OP_TICKET_GET_CORP_JSAPI_TICKET, &query, None::<&()>)
-                    .await
-            })
+            let query: Vec<(&'static str, String)> = Vec::new();
+            self.client
+                .execute_json::<
+                    JsapiTicketResponse,
+                >(&OP_TICKET_GET_CORP_JSAPI_TICKET, query, Ok(None))
         }
     }
     static OP_TICKET_GET_AGENT_JSAPI_TICKET: crate::operation::Operation = crate::operation::Operation {
@@ -2538,16 +2494,12 @@ pub mod calls {
         type Output = crate::Result<JsapiTicketResponse>;
         type IntoFuture = crate::BoxFuture<Self::Output>;
         fn into_future(self) -> Self::IntoFuture {
-            Box::pin(async move {
-                let mut query: Vec<(&'static str, String)> = Vec::with_capacity(1usize);
-                query.push(("type", self.query_ticket_type.as_str().to_string()));
-                self.client
-                    .execute_json::<
-                        JsapiTicketResponse,
-                        _,
-                    >(&OP_TICKET_GET_AGENT_JSAPI_TICKET, &query, None::<&()>)
-                    .await
-            })
+            let mut query: Vec<(&'static str, String)> = Vec::with_capacity(1usize);
+            query.push(("type", self.query_ticket_type.as_str().to_string()));
+            self.client
+                .execute_json::<
+                    JsapiTicketResponse,
+                >(&OP_TICKET_GET_AGENT_JSAPI_TICKET, query, Ok(None))
         }
     }
 }

@@ -704,15 +704,11 @@ pub mod calls {
         type Output = crate::Result<Invoice>;
         type IntoFuture = crate::BoxFuture<Self::Output>;
         fn into_future(self) -> Self::IntoFuture {
-            Box::pin(async move {
-                let query: Vec<(&'static str, String)> = Vec::new();
-                self.client
-                    .execute_json::<
-                        Invoice,
-                        _,
-                    >(&OP_INVOICE_GET_INFO, &query, Some(&self.request))
-                    .await
-            })
+            let query: Vec<(&'static str, String)> = Vec::new();
+            self.client
+                .execute_json::<
+                    Invoice,
+                >(&OP_INVOICE_GET_INFO, query, crate::client::encode_body(&self.request))
         }
     }
     static OP_INVOICE_GET_INFO_BATCH: crate::operation::Operation = crate::operation::Operation {
@@ -734,15 +730,15 @@ pub mod calls {
         type Output = crate::Result<InvoiceBatchGetResponse>;
         type IntoFuture = crate::BoxFuture<Self::Output>;
         fn into_future(self) -> Self::IntoFuture {
-            Box::pin(async move {
-                let query: Vec<(&'static str, String)> = Vec::new();
-                self.client
-                    .execute_json::<
-                        InvoiceBatchGetResponse,
-                        _,
-                    >(&OP_INVOICE_GET_INFO_BATCH, &query, Some(&self.request))
-                    .await
-            })
+            let query: Vec<(&'static str, String)> = Vec::new();
+            self.client
+                .execute_json::<
+                    InvoiceBatchGetResponse,
+                >(
+                    &OP_INVOICE_GET_INFO_BATCH,
+                    query,
+                    crate::client::encode_body(&self.request),
+                )
         }
     }
     static OP_INVOICE_UPDATE_STATUS: crate::operation::Operation = crate::operation::Operation {
@@ -764,15 +760,15 @@ pub mod calls {
         type Output = crate::Result<EmptyResponse>;
         type IntoFuture = crate::BoxFuture<Self::Output>;
         fn into_future(self) -> Self::IntoFuture {
-            Box::pin(async move {
-                let query: Vec<(&'static str, String)> = Vec::new();
-                self.client
-                    .execute_json::<
-                        EmptyResponse,
-                        _,
-                    >(&OP_INVOICE_UPDATE_STATUS, &query, Some(&self.request))
-                    .await
-            })
+            let query: Vec<(&'static str, String)> = Vec::new();
+            self.client
+                .execute_json::<
+                    EmptyResponse,
+                >(
+                    &OP_INVOICE_UPDATE_STATUS,
+                    query,
+                    crate::client::encode_body(&self.request),
+                )
         }
     }
     static OP_INVOICE_UPDATE_STATUS_BATCH: crate::operation::Operation = crate::operation::Operation {
@@ -794,15 +790,15 @@ pub mod calls {
         type Output = crate::Result<EmptyResponse>;
         type IntoFuture = crate::BoxFuture<Self::Output>;
         fn into_future(self) -> Self::IntoFuture {
-            Box::pin(async move {
-                let query: Vec<(&'static str, String)> = Vec::new();
-                self.client
-                    .execute_json::<
-                        EmptyResponse,
-                        _,
-                    >(&OP_INVOICE_UPDATE_STATUS_BATCH, &query, Some(&self.request))
-                    .await
-            })
+            let query: Vec<(&'static str, String)> = Vec::new();
+            self.client
+                .execute_json::<
+                    EmptyResponse,
+                >(
+                    &OP_INVOICE_UPDATE_STATUS_BATCH,
+                    query,
+                    crate::client::encode_body(&self.request),
+                )
         }
     }
 }

@@ -5391,15 +5391,11 @@ pub mod calls {
         type Output = crate::Result<KfCorpQualification>;
         type IntoFuture = crate::BoxFuture<Self::Output>;
         fn into_future(self) -> Self::IntoFuture {
-            Box::pin(async move {
-                let query: Vec<(&'static str, String)> = Vec::new();
-                self.client
-                    .execute_json::<
-                        KfCorpQualification,
-                        _,
-                    >(&OP_KF_GET_CORP_QUALIFICATION, &query, None::<&()>)
-                    .await
-            })
+            let query: Vec<(&'static str, String)> = Vec::new();
+            self.client
+                .execute_json::<
+                    KfCorpQualification,
+                >(&OP_KF_GET_CORP_QUALIFICATION, query, Ok(None))
         }
     }
     static OP_KF_ACCOUNT_ADD: crate::operation::Operation = crate::operation::Operation {
@@ -5421,15 +5417,11 @@ pub mod calls {
         type Output = crate::Result<KfAccountAddResponse>;
         type IntoFuture = crate::BoxFuture<Self::Output>;
         fn into_future(self) -> Self::IntoFuture {
-            Box::pin(async move {
-                let query: Vec<(&'static str, String)> = Vec::new();
-                self.client
-                    .execute_json::<
-                        KfAccountAddResponse,
-                        _,
-                    >(&OP_KF_ACCOUNT_ADD, &query, Some(&self.request))
-                    .await
-            })
+            let query: Vec<(&'static str, String)> = Vec::new();
+            self.client
+                .execute_json::<
+                    KfAccountAddResponse,
+                >(&OP_KF_ACCOUNT_ADD, query, crate::client::encode_body(&self.request))
         }
     }
     static OP_KF_ACCOUNT_DELETE: crate::operation::Operation = crate::operation::Operation {
@@ -5451,15 +5443,15 @@ pub mod calls {
         type Output = crate::Result<EmptyResponse>;
         type IntoFuture = crate::BoxFuture<Self::Output>;
         fn into_future(self) -> Self::IntoFuture {
-            Box::pin(async move {
-                let query: Vec<(&'static str, String)> = Vec::new();
-                self.client
-                    .execute_json::<
-                        EmptyResponse,
-                        _,
-                    >(&OP_KF_ACCOUNT_DELETE, &query, Some(&self.request))
-                    .await
-            })
+            let query: Vec<(&'static str, String)> = Vec::new();
+            self.client
+                .execute_json::<
+                    EmptyResponse,
+                >(
+                    &OP_KF_ACCOUNT_DELETE,
+                    query,
+                    crate::client::encode_body(&self.request),
+                )
         }
     }
     static OP_KF_ACCOUNT_UPDATE: crate::operation::Operation = crate::operation::Operation {
@@ -5492,15 +5484,15 @@ pub mod calls {
         type Output = crate::Result<EmptyResponse>;
         type IntoFuture = crate::BoxFuture<Self::Output>;
         fn into_future(self) -> Self::IntoFuture {
-            Box::pin(async move {
-                let query: Vec<(&'static str, String)> = Vec::new();
-                self.client
-                    .execute_json::<
-                        EmptyResponse,
-                        _,
-                    >(&OP_KF_ACCOUNT_UPDATE, &query, Some(&self.request))
-                    .await
-            })
+            let query: Vec<(&'static str, String)> = Vec::new();
+            self.client
+                .execute_json::<
+                    EmptyResponse,
+                >(
+                    &OP_KF_ACCOUNT_UPDATE,
+                    query,
+                    crate::client::encode_body(&self.request),
+                )
         }
     }
     static OP_KF_ACCOUNT_LIST: crate::operation::Operation = crate::operation::Operation {
@@ -5533,15 +5525,11 @@ pub mod calls {
         type Output = crate::Result<KfAccountListResponse>;
         type IntoFuture = crate::BoxFuture<Self::Output>;
         fn into_future(self) -> Self::IntoFuture {
-            Box::pin(async move {
-                let query: Vec<(&'static str, String)> = Vec::new();
-                self.client
-                    .execute_json::<
-                        KfAccountListResponse,
-                        _,
-                    >(&OP_KF_ACCOUNT_LIST, &query, Some(&self.request))
-                    .await
-            })
+            let query: Vec<(&'static str, String)> = Vec::new();
+            self.client
+                .execute_json::<
+                    KfAccountListResponse,
+                >(&OP_KF_ACCOUNT_LIST, query, crate::client::encode_body(&self.request))
         }
     }
     static OP_KF_ACCOUNT_ADD_CONTACT_WAY: crate::operation::Operation = crate::operation::Operation {
@@ -5569,15 +5557,15 @@ pub mod calls {
         type Output = crate::Result<KfAddContactWayResponse>;
         type IntoFuture = crate::BoxFuture<Self::Output>;
         fn into_future(self) -> Self::IntoFuture {
-            Box::pin(async move {
-                let query: Vec<(&'static str, String)> = Vec::new();
-                self.client
-                    .execute_json::<
-                        KfAddContactWayResponse,
-                        _,
-                    >(&OP_KF_ACCOUNT_ADD_CONTACT_WAY, &query, Some(&self.request))
-                    .await
-            })
+            let query: Vec<(&'static str, String)> = Vec::new();
+            self.client
+                .execute_json::<
+                    KfAddContactWayResponse,
+                >(
+                    &OP_KF_ACCOUNT_ADD_CONTACT_WAY,
+                    query,
+                    crate::client::encode_body(&self.request),
+                )
         }
     }
     static OP_KF_CUSTOMER_BATCH_GET: crate::operation::Operation = crate::operation::Operation {
@@ -5605,15 +5593,15 @@ pub mod calls {
         type Output = crate::Result<KfCustomerBatchGetResponse>;
         type IntoFuture = crate::BoxFuture<Self::Output>;
         fn into_future(self) -> Self::IntoFuture {
-            Box::pin(async move {
-                let query: Vec<(&'static str, String)> = Vec::new();
-                self.client
-                    .execute_json::<
-                        KfCustomerBatchGetResponse,
-                        _,
-                    >(&OP_KF_CUSTOMER_BATCH_GET, &query, Some(&self.request))
-                    .await
-            })
+            let query: Vec<(&'static str, String)> = Vec::new();
+            self.client
+                .execute_json::<
+                    KfCustomerBatchGetResponse,
+                >(
+                    &OP_KF_CUSTOMER_BATCH_GET,
+                    query,
+                    crate::client::encode_body(&self.request),
+                )
         }
     }
     static OP_KF_CUSTOMER_GET_UPGRADE_SERVICE_CONFIG: crate::operation::Operation = crate::operation::Operation {
@@ -5634,15 +5622,11 @@ pub mod calls {
         type Output = crate::Result<KfUpgradeServiceConfig>;
         type IntoFuture = crate::BoxFuture<Self::Output>;
         fn into_future(self) -> Self::IntoFuture {
-            Box::pin(async move {
-                let query: Vec<(&'static str, String)> = Vec::new();
-                self.client
-                    .execute_json::<
-                        KfUpgradeServiceConfig,
-                        _,
-                    >(&OP_KF_CUSTOMER_GET_UPGRADE_SERVICE_CONFIG, &query, None::<&()>)
-                    .await
-            })
+            let query: Vec<(&'static str, String)> = Vec::new();
+            self.client
+                .execute_json::<
+                    KfUpgradeServiceConfig,
+                >(&OP_KF_CUSTOMER_GET_UPGRADE_SERVICE_CONFIG, query, Ok(None))
         }
     }
     static OP_KF_CUSTOMER_UPGRADE_SERVICE: crate::operation::Operation = crate::operation::Operation {
@@ -5675,15 +5659,15 @@ pub mod calls {
         type Output = crate::Result<EmptyResponse>;
         type IntoFuture = crate::BoxFuture<Self::Output>;
         fn into_future(self) -> Self::IntoFuture {
-            Box::pin(async move {
-                let query: Vec<(&'static str, String)> = Vec::new();
-                self.client
-                    .execute_json::<
-                        EmptyResponse,
-                        _,
-                    >(&OP_KF_CUSTOMER_UPGRADE_SERVICE, &query, Some(&self.request))
-                    .await
-            })
+            let query: Vec<(&'static str, String)> = Vec::new();
+            self.client
+                .execute_json::<
+                    EmptyResponse,
+                >(
+                    &OP_KF_CUSTOMER_UPGRADE_SERVICE,
+                    query,
+                    crate::client::encode_body(&self.request),
+                )
         }
     }
     static OP_KF_CUSTOMER_CANCEL_UPGRADE_SERVICE: crate::operation::Operation = crate::operation::Operation {
@@ -5705,19 +5689,15 @@ pub mod calls {
         type Output = crate::Result<EmptyResponse>;
         type IntoFuture = crate::BoxFuture<Self::Output>;
         fn into_future(self) -> Self::IntoFuture {
-            Box::pin(async move {
-                let query: Vec<(&'static str, String)> = Vec::new();
-                self.client
-                    .execute_json::<
-                        EmptyResponse,
-                        _,
-                    >(
-                        &OP_KF_CUSTOMER_CANCEL_UPGRADE_SERVICE,
-                        &query,
-                        Some(&self.request),
-                    )
-                    .await
-            })
+            let query: Vec<(&'static str, String)> = Vec::new();
+            self.client
+                .execute_json::<
+                    EmptyResponse,
+                >(
+                    &OP_KF_CUSTOMER_CANCEL_UPGRADE_SERVICE,
+                    query,
+                    crate::client::encode_body(&self.request),
+                )
         }
     }
     static OP_KF_KNOWLEDGE_ADD_GROUP: crate::operation::Operation = crate::operation::Operation {
@@ -5739,15 +5719,15 @@ pub mod calls {
         type Output = crate::Result<KfKnowledgeAddGroupResponse>;
         type IntoFuture = crate::BoxFuture<Self::Output>;
         fn into_future(self) -> Self::IntoFuture {
-            Box::pin(async move {
-                let query: Vec<(&'static str, String)> = Vec::new();
-                self.client
-                    .execute_json::<
-                        KfKnowledgeAddGroupResponse,
-                        _,
-                    >(&OP_KF_KNOWLEDGE_ADD_GROUP, &query, Some(&self.request))
-                    .await
-            })
+            let query: Vec<(&'static str, String)> = Vec::new();
+            self.client
+                .execute_json::<
+                    KfKnowledgeAddGroupResponse,
+                >(
+                    &OP_KF_KNOWLEDGE_ADD_GROUP,
+                    query,
+                    crate::client::encode_body(&self.request),
+                )
         }
     }
     static OP_KF_KNOWLEDGE_DEL_GROUP: crate::operation::Operation = crate::operation::Operation {
@@ -5769,15 +5749,15 @@ pub mod calls {
         type Output = crate::Result<EmptyResponse>;
         type IntoFuture = crate::BoxFuture<Self::Output>;
         fn into_future(self) -> Self::IntoFuture {
-            Box::pin(async move {
-                let query: Vec<(&'static str, String)> = Vec::new();
-                self.client
-                    .execute_json::<
-                        EmptyResponse,
-                        _,
-                    >(&OP_KF_KNOWLEDGE_DEL_GROUP, &query, Some(&self.request))
-                    .await
-            })
+            let query: Vec<(&'static str, String)> = Vec::new();
+            self.client
+                .execute_json::<
+                    EmptyResponse,
+                >(
+                    &OP_KF_KNOWLEDGE_DEL_GROUP,
+                    query,
+                    crate::client::encode_body(&self.request),
+                )
         }
     }
     static OP_KF_KNOWLEDGE_MOD_GROUP: crate::operation::Operation = crate::operation::Operation {
@@ -5799,15 +5779,15 @@ pub mod calls {
         type Output = crate::Result<EmptyResponse>;
         type IntoFuture = crate::BoxFuture<Self::Output>;
         fn into_future(self) -> Self::IntoFuture {
-            Box::pin(async move {
-                let query: Vec<(&'static str, String)> = Vec::new();
-                self.client
-                    .execute_json::<
-                        EmptyResponse,
-                        _,
-                    >(&OP_KF_KNOWLEDGE_MOD_GROUP, &query, Some(&self.request))
-                    .await
-            })
+            let query: Vec<(&'static str, String)> = Vec::new();
+            self.client
+                .execute_json::<
+                    EmptyResponse,
+                >(
+                    &OP_KF_KNOWLEDGE_MOD_GROUP,
+                    query,
+                    crate::client::encode_body(&self.request),
+                )
         }
     }
     static OP_KF_KNOWLEDGE_LIST_GROUP: crate::operation::Operation = crate::operation::Operation {
@@ -5854,15 +5834,15 @@ pub mod calls {
         type Output = crate::Result<KfKnowledgeListGroupResponse>;
         type IntoFuture = crate::BoxFuture<Self::Output>;
         fn into_future(self) -> Self::IntoFuture {
-            Box::pin(async move {
-                let query: Vec<(&'static str, String)> = Vec::new();
-                self.client
-                    .execute_json::<
-                        KfKnowledgeListGroupResponse,
-                        _,
-                    >(&OP_KF_KNOWLEDGE_LIST_GROUP, &query, Some(&self.request))
-                    .await
-            })
+            let query: Vec<(&'static str, String)> = Vec::new();
+            self.client
+                .execute_json::<
+                    KfKnowledgeListGroupResponse,
+                >(
+                    &OP_KF_KNOWLEDGE_LIST_GROUP,
+                    query,
+                    crate::client::encode_body(&self.request),
+                )
         }
     }
     static OP_KF_KNOWLEDGE_ADD_INTENT: crate::operation::Operation = crate::operation::Operation {
@@ -5893,15 +5873,15 @@ pub mod calls {
         type Output = crate::Result<KfKnowledgeAddIntentResponse>;
         type IntoFuture = crate::BoxFuture<Self::Output>;
         fn into_future(self) -> Self::IntoFuture {
-            Box::pin(async move {
-                let query: Vec<(&'static str, String)> = Vec::new();
-                self.client
-                    .execute_json::<
-                        KfKnowledgeAddIntentResponse,
-                        _,
-                    >(&OP_KF_KNOWLEDGE_ADD_INTENT, &query, Some(&self.request))
-                    .await
-            })
+            let query: Vec<(&'static str, String)> = Vec::new();
+            self.client
+                .execute_json::<
+                    KfKnowledgeAddIntentResponse,
+                >(
+                    &OP_KF_KNOWLEDGE_ADD_INTENT,
+                    query,
+                    crate::client::encode_body(&self.request),
+                )
         }
     }
     static OP_KF_KNOWLEDGE_DEL_INTENT: crate::operation::Operation = crate::operation::Operation {
@@ -5923,15 +5903,15 @@ pub mod calls {
         type Output = crate::Result<EmptyResponse>;
         type IntoFuture = crate::BoxFuture<Self::Output>;
         fn into_future(self) -> Self::IntoFuture {
-            Box::pin(async move {
-                let query: Vec<(&'static str, String)> = Vec::new();
-                self.client
-                    .execute_json::<
-                        EmptyResponse,
-                        _,
-                    >(&OP_KF_KNOWLEDGE_DEL_INTENT, &query, Some(&self.request))
-                    .await
-            })
+            let query: Vec<(&'static str, String)> = Vec::new();
+            self.client
+                .execute_json::<
+                    EmptyResponse,
+                >(
+                    &OP_KF_KNOWLEDGE_DEL_INTENT,
+                    query,
+                    crate::client::encode_body(&self.request),
+                )
         }
     }
     static OP_KF_KNOWLEDGE_MOD_INTENT: crate::operation::Operation = crate::operation::Operation {
@@ -5975,15 +5955,15 @@ pub mod calls {
         type Output = crate::Result<EmptyResponse>;
         type IntoFuture = crate::BoxFuture<Self::Output>;
         fn into_future(self) -> Self::IntoFuture {
-            Box::pin(async move {
-                let query: Vec<(&'static str, String)> = Vec::new();
-                self.client
-                    .execute_json::<
-                        EmptyResponse,
-                        _,
-                    >(&OP_KF_KNOWLEDGE_MOD_INTENT, &query, Some(&self.request))
-                    .await
-            })
+            let query: Vec<(&'static str, String)> = Vec::new();
+            self.client
+                .execute_json::<
+                    EmptyResponse,
+                >(
+                    &OP_KF_KNOWLEDGE_MOD_INTENT,
+                    query,
+                    crate::client::encode_body(&self.request),
+                )
         }
     }
     static OP_KF_KNOWLEDGE_LIST_INTENT: crate::operation::Operation = crate::operation::Operation {
@@ -6038,15 +6018,15 @@ pub mod calls {
         type Output = crate::Result<KfKnowledgeListIntentResponse>;
         type IntoFuture = crate::BoxFuture<Self::Output>;
         fn into_future(self) -> Self::IntoFuture {
-            Box::pin(async move {
-                let query: Vec<(&'static str, String)> = Vec::new();
-                self.client
-                    .execute_json::<
-                        KfKnowledgeListIntentResponse,
-                        _,
-                    >(&OP_KF_KNOWLEDGE_LIST_INTENT, &query, Some(&self.request))
-                    .await
-            })
+            let query: Vec<(&'static str, String)> = Vec::new();
+            self.client
+                .execute_json::<
+                    KfKnowledgeListIntentResponse,
+                >(
+                    &OP_KF_KNOWLEDGE_LIST_INTENT,
+                    query,
+                    crate::client::encode_body(&self.request),
+                )
         }
     }
     static OP_KF_MESSAGE_SYNC: crate::operation::Operation = crate::operation::Operation {
@@ -6098,15 +6078,11 @@ pub mod calls {
         type Output = crate::Result<KfSyncMsgResponse>;
         type IntoFuture = crate::BoxFuture<Self::Output>;
         fn into_future(self) -> Self::IntoFuture {
-            Box::pin(async move {
-                let query: Vec<(&'static str, String)> = Vec::new();
-                self.client
-                    .execute_json::<
-                        KfSyncMsgResponse,
-                        _,
-                    >(&OP_KF_MESSAGE_SYNC, &query, Some(&self.request))
-                    .await
-            })
+            let query: Vec<(&'static str, String)> = Vec::new();
+            self.client
+                .execute_json::<
+                    KfSyncMsgResponse,
+                >(&OP_KF_MESSAGE_SYNC, query, crate::client::encode_body(&self.request))
         }
     }
     static OP_KF_MESSAGE_SEND: crate::operation::Operation = crate::operation::Operation {
@@ -6134,15 +6110,11 @@ pub mod calls {
         type Output = crate::Result<KfSendMsgResponse>;
         type IntoFuture = crate::BoxFuture<Self::Output>;
         fn into_future(self) -> Self::IntoFuture {
-            Box::pin(async move {
-                let query: Vec<(&'static str, String)> = Vec::new();
-                self.client
-                    .execute_json::<
-                        KfSendMsgResponse,
-                        _,
-                    >(&OP_KF_MESSAGE_SEND, &query, Some(&self.request))
-                    .await
-            })
+            let query: Vec<(&'static str, String)> = Vec::new();
+            self.client
+                .execute_json::<
+                    KfSendMsgResponse,
+                >(&OP_KF_MESSAGE_SEND, query, crate::client::encode_body(&self.request))
         }
     }
     static OP_KF_MESSAGE_SEND_ON_EVENT: crate::operation::Operation = crate::operation::Operation {
@@ -6170,15 +6142,15 @@ pub mod calls {
         type Output = crate::Result<KfSendMsgResponse>;
         type IntoFuture = crate::BoxFuture<Self::Output>;
         fn into_future(self) -> Self::IntoFuture {
-            Box::pin(async move {
-                let query: Vec<(&'static str, String)> = Vec::new();
-                self.client
-                    .execute_json::<
-                        KfSendMsgResponse,
-                        _,
-                    >(&OP_KF_MESSAGE_SEND_ON_EVENT, &query, Some(&self.request))
-                    .await
-            })
+            let query: Vec<(&'static str, String)> = Vec::new();
+            self.client
+                .execute_json::<
+                    KfSendMsgResponse,
+                >(
+                    &OP_KF_MESSAGE_SEND_ON_EVENT,
+                    query,
+                    crate::client::encode_body(&self.request),
+                )
         }
     }
     static OP_KF_SERVICER_ADD: crate::operation::Operation = crate::operation::Operation {
@@ -6219,15 +6191,11 @@ pub mod calls {
         type Output = crate::Result<KfServicerChangeResponse>;
         type IntoFuture = crate::BoxFuture<Self::Output>;
         fn into_future(self) -> Self::IntoFuture {
-            Box::pin(async move {
-                let query: Vec<(&'static str, String)> = Vec::new();
-                self.client
-                    .execute_json::<
-                        KfServicerChangeResponse,
-                        _,
-                    >(&OP_KF_SERVICER_ADD, &query, Some(&self.request))
-                    .await
-            })
+            let query: Vec<(&'static str, String)> = Vec::new();
+            self.client
+                .execute_json::<
+                    KfServicerChangeResponse,
+                >(&OP_KF_SERVICER_ADD, query, crate::client::encode_body(&self.request))
         }
     }
     static OP_KF_SERVICER_DELETE: crate::operation::Operation = crate::operation::Operation {
@@ -6268,15 +6236,15 @@ pub mod calls {
         type Output = crate::Result<KfServicerChangeResponse>;
         type IntoFuture = crate::BoxFuture<Self::Output>;
         fn into_future(self) -> Self::IntoFuture {
-            Box::pin(async move {
-                let query: Vec<(&'static str, String)> = Vec::new();
-                self.client
-                    .execute_json::<
-                        KfServicerChangeResponse,
-                        _,
-                    >(&OP_KF_SERVICER_DELETE, &query, Some(&self.request))
-                    .await
-            })
+            let query: Vec<(&'static str, String)> = Vec::new();
+            self.client
+                .execute_json::<
+                    KfServicerChangeResponse,
+                >(
+                    &OP_KF_SERVICER_DELETE,
+                    query,
+                    crate::client::encode_body(&self.request),
+                )
         }
     }
     static OP_KF_SERVICER_LIST: crate::operation::Operation = crate::operation::Operation {
@@ -6298,16 +6266,12 @@ pub mod calls {
         type Output = crate::Result<KfServicerListResponse>;
         type IntoFuture = crate::BoxFuture<Self::Output>;
         fn into_future(self) -> Self::IntoFuture {
-            Box::pin(async move {
-                let mut query: Vec<(&'static str, String)> = Vec::with_capacity(1usize);
-                query.push(("open_kfid", self.query_open_kfid));
-                self.client
-                    .execute_json::<
-                        KfServicerListResponse,
-                        _,
-                    >(&OP_KF_SERVICER_LIST, &query, None::<&()>)
-                    .await
-            })
+            let mut query: Vec<(&'static str, String)> = Vec::with_capacity(1usize);
+            query.push(("open_kfid", self.query_open_kfid));
+            self.client
+                .execute_json::<
+                    KfServicerListResponse,
+                >(&OP_KF_SERVICER_LIST, query, Ok(None))
         }
     }
     static OP_KF_SESSION_GET_STATE: crate::operation::Operation = crate::operation::Operation {
@@ -6329,15 +6293,15 @@ pub mod calls {
         type Output = crate::Result<KfServiceStateGetResponse>;
         type IntoFuture = crate::BoxFuture<Self::Output>;
         fn into_future(self) -> Self::IntoFuture {
-            Box::pin(async move {
-                let query: Vec<(&'static str, String)> = Vec::new();
-                self.client
-                    .execute_json::<
-                        KfServiceStateGetResponse,
-                        _,
-                    >(&OP_KF_SESSION_GET_STATE, &query, Some(&self.request))
-                    .await
-            })
+            let query: Vec<(&'static str, String)> = Vec::new();
+            self.client
+                .execute_json::<
+                    KfServiceStateGetResponse,
+                >(
+                    &OP_KF_SESSION_GET_STATE,
+                    query,
+                    crate::client::encode_body(&self.request),
+                )
         }
     }
     static OP_KF_SESSION_TRANS_STATE: crate::operation::Operation = crate::operation::Operation {
@@ -6365,15 +6329,15 @@ pub mod calls {
         type Output = crate::Result<KfServiceStateTransResponse>;
         type IntoFuture = crate::BoxFuture<Self::Output>;
         fn into_future(self) -> Self::IntoFuture {
-            Box::pin(async move {
-                let query: Vec<(&'static str, String)> = Vec::new();
-                self.client
-                    .execute_json::<
-                        KfServiceStateTransResponse,
-                        _,
-                    >(&OP_KF_SESSION_TRANS_STATE, &query, Some(&self.request))
-                    .await
-            })
+            let query: Vec<(&'static str, String)> = Vec::new();
+            self.client
+                .execute_json::<
+                    KfServiceStateTransResponse,
+                >(
+                    &OP_KF_SESSION_TRANS_STATE,
+                    query,
+                    crate::client::encode_body(&self.request),
+                )
         }
     }
     static OP_KF_STATS_GET_CORP_STATISTIC: crate::operation::Operation = crate::operation::Operation {
@@ -6395,15 +6359,15 @@ pub mod calls {
         type Output = crate::Result<KfCorpStatisticResponse>;
         type IntoFuture = crate::BoxFuture<Self::Output>;
         fn into_future(self) -> Self::IntoFuture {
-            Box::pin(async move {
-                let query: Vec<(&'static str, String)> = Vec::new();
-                self.client
-                    .execute_json::<
-                        KfCorpStatisticResponse,
-                        _,
-                    >(&OP_KF_STATS_GET_CORP_STATISTIC, &query, Some(&self.request))
-                    .await
-            })
+            let query: Vec<(&'static str, String)> = Vec::new();
+            self.client
+                .execute_json::<
+                    KfCorpStatisticResponse,
+                >(
+                    &OP_KF_STATS_GET_CORP_STATISTIC,
+                    query,
+                    crate::client::encode_body(&self.request),
+                )
         }
     }
     static OP_KF_STATS_GET_SERVICER_STATISTIC: crate::operation::Operation = crate::operation::Operation {
@@ -6431,15 +6395,15 @@ pub mod calls {
         type Output = crate::Result<KfServicerStatisticResponse>;
         type IntoFuture = crate::BoxFuture<Self::Output>;
         fn into_future(self) -> Self::IntoFuture {
-            Box::pin(async move {
-                let query: Vec<(&'static str, String)> = Vec::new();
-                self.client
-                    .execute_json::<
-                        KfServicerStatisticResponse,
-                        _,
-                    >(&OP_KF_STATS_GET_SERVICER_STATISTIC, &query, Some(&self.request))
-                    .await
-            })
+            let query: Vec<(&'static str, String)> = Vec::new();
+            self.client
+                .execute_json::<
+                    KfServicerStatisticResponse,
+                >(
+                    &OP_KF_STATS_GET_SERVICER_STATISTIC,
+                    query,
+                    crate::client::encode_body(&self.request),
+                )
         }
     }
 }

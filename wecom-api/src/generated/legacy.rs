@@ -317,15 +317,11 @@ pub mod calls {
         type Output = crate::Result<InviteSendResponse>;
         type IntoFuture = crate::BoxFuture<Self::Output>;
         fn into_future(self) -> Self::IntoFuture {
-            Box::pin(async move {
-                let query: Vec<(&'static str, String)> = Vec::new();
-                self.client
-                    .execute_json::<
-                        InviteSendResponse,
-                        _,
-                    >(&OP_INVITE_SEND, &query, Some(&self.request))
-                    .await
-            })
+            let query: Vec<(&'static str, String)> = Vec::new();
+            self.client
+                .execute_json::<
+                    InviteSendResponse,
+                >(&OP_INVITE_SEND, query, crate::client::encode_body(&self.request))
         }
     }
     static OP_SHAKEAROUND_GET_SHAKE_INFO: crate::operation::Operation = crate::operation::Operation {
@@ -347,15 +343,15 @@ pub mod calls {
         type Output = crate::Result<ShakeInfoResponse>;
         type IntoFuture = crate::BoxFuture<Self::Output>;
         fn into_future(self) -> Self::IntoFuture {
-            Box::pin(async move {
-                let query: Vec<(&'static str, String)> = Vec::new();
-                self.client
-                    .execute_json::<
-                        ShakeInfoResponse,
-                        _,
-                    >(&OP_SHAKEAROUND_GET_SHAKE_INFO, &query, Some(&self.request))
-                    .await
-            })
+            let query: Vec<(&'static str, String)> = Vec::new();
+            self.client
+                .execute_json::<
+                    ShakeInfoResponse,
+                >(
+                    &OP_SHAKEAROUND_GET_SHAKE_INFO,
+                    query,
+                    crate::client::encode_body(&self.request),
+                )
         }
     }
 }

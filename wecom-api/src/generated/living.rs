@@ -1276,15 +1276,11 @@ pub mod calls {
         type Output = crate::Result<LivingCreateResponse>;
         type IntoFuture = crate::BoxFuture<Self::Output>;
         fn into_future(self) -> Self::IntoFuture {
-            Box::pin(async move {
-                let query: Vec<(&'static str, String)> = Vec::new();
-                self.client
-                    .execute_json::<
-                        LivingCreateResponse,
-                        _,
-                    >(&OP_LIVING_CREATE, &query, Some(&self.request))
-                    .await
-            })
+            let query: Vec<(&'static str, String)> = Vec::new();
+            self.client
+                .execute_json::<
+                    LivingCreateResponse,
+                >(&OP_LIVING_CREATE, query, crate::client::encode_body(&self.request))
         }
     }
     static OP_LIVING_MODIFY: crate::operation::Operation = crate::operation::Operation {
@@ -1337,15 +1333,11 @@ pub mod calls {
         type Output = crate::Result<EmptyResponse>;
         type IntoFuture = crate::BoxFuture<Self::Output>;
         fn into_future(self) -> Self::IntoFuture {
-            Box::pin(async move {
-                let query: Vec<(&'static str, String)> = Vec::new();
-                self.client
-                    .execute_json::<
-                        EmptyResponse,
-                        _,
-                    >(&OP_LIVING_MODIFY, &query, Some(&self.request))
-                    .await
-            })
+            let query: Vec<(&'static str, String)> = Vec::new();
+            self.client
+                .execute_json::<
+                    EmptyResponse,
+                >(&OP_LIVING_MODIFY, query, crate::client::encode_body(&self.request))
         }
     }
     static OP_LIVING_CANCEL: crate::operation::Operation = crate::operation::Operation {
@@ -1367,15 +1359,11 @@ pub mod calls {
         type Output = crate::Result<EmptyResponse>;
         type IntoFuture = crate::BoxFuture<Self::Output>;
         fn into_future(self) -> Self::IntoFuture {
-            Box::pin(async move {
-                let query: Vec<(&'static str, String)> = Vec::new();
-                self.client
-                    .execute_json::<
-                        EmptyResponse,
-                        _,
-                    >(&OP_LIVING_CANCEL, &query, Some(&self.request))
-                    .await
-            })
+            let query: Vec<(&'static str, String)> = Vec::new();
+            self.client
+                .execute_json::<
+                    EmptyResponse,
+                >(&OP_LIVING_CANCEL, query, crate::client::encode_body(&self.request))
         }
     }
     static OP_LIVING_DELETE_REPLAY_DATA: crate::operation::Operation = crate::operation::Operation {
@@ -1397,15 +1385,15 @@ pub mod calls {
         type Output = crate::Result<EmptyResponse>;
         type IntoFuture = crate::BoxFuture<Self::Output>;
         fn into_future(self) -> Self::IntoFuture {
-            Box::pin(async move {
-                let query: Vec<(&'static str, String)> = Vec::new();
-                self.client
-                    .execute_json::<
-                        EmptyResponse,
-                        _,
-                    >(&OP_LIVING_DELETE_REPLAY_DATA, &query, Some(&self.request))
-                    .await
-            })
+            let query: Vec<(&'static str, String)> = Vec::new();
+            self.client
+                .execute_json::<
+                    EmptyResponse,
+                >(
+                    &OP_LIVING_DELETE_REPLAY_DATA,
+                    query,
+                    crate::client::encode_body(&self.request),
+                )
         }
     }
     static OP_LIVING_GET_LIVING_CODE: crate::operation::Operation = crate::operation::Operation {
@@ -1427,15 +1415,15 @@ pub mod calls {
         type Output = crate::Result<LivingGetCodeResponse>;
         type IntoFuture = crate::BoxFuture<Self::Output>;
         fn into_future(self) -> Self::IntoFuture {
-            Box::pin(async move {
-                let query: Vec<(&'static str, String)> = Vec::new();
-                self.client
-                    .execute_json::<
-                        LivingGetCodeResponse,
-                        _,
-                    >(&OP_LIVING_GET_LIVING_CODE, &query, Some(&self.request))
-                    .await
-            })
+            let query: Vec<(&'static str, String)> = Vec::new();
+            self.client
+                .execute_json::<
+                    LivingGetCodeResponse,
+                >(
+                    &OP_LIVING_GET_LIVING_CODE,
+                    query,
+                    crate::client::encode_body(&self.request),
+                )
         }
     }
     static OP_LIVING_GET_LIVING_INFO: crate::operation::Operation = crate::operation::Operation {
@@ -1457,16 +1445,12 @@ pub mod calls {
         type Output = crate::Result<LivingGetInfoResponse>;
         type IntoFuture = crate::BoxFuture<Self::Output>;
         fn into_future(self) -> Self::IntoFuture {
-            Box::pin(async move {
-                let mut query: Vec<(&'static str, String)> = Vec::with_capacity(1usize);
-                query.push(("livingid", self.query_livingid));
-                self.client
-                    .execute_json::<
-                        LivingGetInfoResponse,
-                        _,
-                    >(&OP_LIVING_GET_LIVING_INFO, &query, None::<&()>)
-                    .await
-            })
+            let mut query: Vec<(&'static str, String)> = Vec::with_capacity(1usize);
+            query.push(("livingid", self.query_livingid));
+            self.client
+                .execute_json::<
+                    LivingGetInfoResponse,
+                >(&OP_LIVING_GET_LIVING_INFO, query, Ok(None))
         }
     }
     static OP_LIVING_GET_USER_ALL_LIVINGID: crate::operation::Operation = crate::operation::Operation {
@@ -1508,15 +1492,15 @@ pub mod calls {
         type Output = crate::Result<LivingUserAllIdsResponse>;
         type IntoFuture = crate::BoxFuture<Self::Output>;
         fn into_future(self) -> Self::IntoFuture {
-            Box::pin(async move {
-                let query: Vec<(&'static str, String)> = Vec::new();
-                self.client
-                    .execute_json::<
-                        LivingUserAllIdsResponse,
-                        _,
-                    >(&OP_LIVING_GET_USER_ALL_LIVINGID, &query, Some(&self.request))
-                    .await
-            })
+            let query: Vec<(&'static str, String)> = Vec::new();
+            self.client
+                .execute_json::<
+                    LivingUserAllIdsResponse,
+                >(
+                    &OP_LIVING_GET_USER_ALL_LIVINGID,
+                    query,
+                    crate::client::encode_body(&self.request),
+                )
         }
     }
     static OP_LIVING_GET_WATCH_STAT: crate::operation::Operation = crate::operation::Operation {
@@ -1544,15 +1528,15 @@ pub mod calls {
         type Output = crate::Result<LivingWatchStatResponse>;
         type IntoFuture = crate::BoxFuture<Self::Output>;
         fn into_future(self) -> Self::IntoFuture {
-            Box::pin(async move {
-                let query: Vec<(&'static str, String)> = Vec::new();
-                self.client
-                    .execute_json::<
-                        LivingWatchStatResponse,
-                        _,
-                    >(&OP_LIVING_GET_WATCH_STAT, &query, Some(&self.request))
-                    .await
-            })
+            let query: Vec<(&'static str, String)> = Vec::new();
+            self.client
+                .execute_json::<
+                    LivingWatchStatResponse,
+                >(
+                    &OP_LIVING_GET_WATCH_STAT,
+                    query,
+                    crate::client::encode_body(&self.request),
+                )
         }
     }
     static OP_LIVING_GET_LIVING_SHARE_INFO: crate::operation::Operation = crate::operation::Operation {
@@ -1574,15 +1558,15 @@ pub mod calls {
         type Output = crate::Result<LivingShareInfo>;
         type IntoFuture = crate::BoxFuture<Self::Output>;
         fn into_future(self) -> Self::IntoFuture {
-            Box::pin(async move {
-                let query: Vec<(&'static str, String)> = Vec::new();
-                self.client
-                    .execute_json::<
-                        LivingShareInfo,
-                        _,
-                    >(&OP_LIVING_GET_LIVING_SHARE_INFO, &query, Some(&self.request))
-                    .await
-            })
+            let query: Vec<(&'static str, String)> = Vec::new();
+            self.client
+                .execute_json::<
+                    LivingShareInfo,
+                >(
+                    &OP_LIVING_GET_LIVING_SHARE_INFO,
+                    query,
+                    crate::client::encode_body(&self.request),
+                )
         }
     }
 }

@@ -806,28 +806,25 @@ pub mod calls {
         type Output = crate::Result<MaterialAddResponse>;
         type IntoFuture = crate::BoxFuture<Self::Output>;
         fn into_future(mut self) -> Self::IntoFuture {
-            Box::pin(async move {
-                if self.query_agentid.is_none() {
-                    self.query_agentid = self.client.agent_id();
-                }
-                if self.query_agentid.is_none() {
-                    return Err(crate::Error::InvalidArgument {
-                        what: "agentid".into(),
-                        why: "material.add needs `agentid`: set it on the call or give the client one with ClientBuilder::agent_id"
-                            .into(),
-                    });
-                }
-                let mut query: Vec<(&'static str, String)> = Vec::with_capacity(2usize);
-                query.push(("type", self.query_material_type.as_str().to_string()));
-                if let Some(value) = self.query_agentid {
-                    query.push(("agentid", value.to_string()));
-                }
-                self.client
-                    .execute_upload::<
-                        MaterialAddResponse,
-                    >(&OP_MATERIAL_ADD, &query, "media", LIMITS_MATERIAL_ADD, self.file)
-                    .await
-            })
+            if self.query_agentid.is_none() {
+                self.query_agentid = self.client.agent_id();
+            }
+            if self.query_agentid.is_none() {
+                return crate::client::refused(crate::Error::InvalidArgument {
+                    what: "agentid".into(),
+                    why: "material.add needs `agentid`: set it on the call or give the client one with ClientBuilder::agent_id"
+                        .into(),
+                });
+            }
+            let mut query: Vec<(&'static str, String)> = Vec::with_capacity(2usize);
+            query.push(("type", self.query_material_type.as_str().to_string()));
+            if let Some(value) = self.query_agentid {
+                query.push(("agentid", value.to_string()));
+            }
+            self.client
+                .execute_upload::<
+                    MaterialAddResponse,
+                >(&OP_MATERIAL_ADD, query, "media", LIMITS_MATERIAL_ADD, self.file)
         }
     }
     static OP_MATERIAL_ADD_MPNEWS: crate::operation::Operation = crate::operation::Operation {
@@ -855,25 +852,25 @@ pub mod calls {
         type Output = crate::Result<MaterialAddResponse>;
         type IntoFuture = crate::BoxFuture<Self::Output>;
         fn into_future(mut self) -> Self::IntoFuture {
-            Box::pin(async move {
-                if self.request.agentid.is_none() {
-                    self.request.agentid = self.client.agent_id();
-                }
-                if self.request.agentid.is_none() {
-                    return Err(crate::Error::InvalidArgument {
-                        what: "agentid".into(),
-                        why: "material.add_mpnews needs `agentid`: set it on the call or give the client one with ClientBuilder::agent_id"
-                            .into(),
-                    });
-                }
-                let query: Vec<(&'static str, String)> = Vec::new();
-                self.client
-                    .execute_json::<
-                        MaterialAddResponse,
-                        _,
-                    >(&OP_MATERIAL_ADD_MPNEWS, &query, Some(&self.request))
-                    .await
-            })
+            if self.request.agentid.is_none() {
+                self.request.agentid = self.client.agent_id();
+            }
+            if self.request.agentid.is_none() {
+                return crate::client::refused(crate::Error::InvalidArgument {
+                    what: "agentid".into(),
+                    why: "material.add_mpnews needs `agentid`: set it on the call or give the client one with ClientBuilder::agent_id"
+                        .into(),
+                });
+            }
+            let query: Vec<(&'static str, String)> = Vec::new();
+            self.client
+                .execute_json::<
+                    MaterialAddResponse,
+                >(
+                    &OP_MATERIAL_ADD_MPNEWS,
+                    query,
+                    crate::client::encode_body(&self.request),
+                )
         }
     }
     static OP_MATERIAL_UPDATE_MPNEWS: crate::operation::Operation = crate::operation::Operation {
@@ -901,25 +898,25 @@ pub mod calls {
         type Output = crate::Result<EmptyResponse>;
         type IntoFuture = crate::BoxFuture<Self::Output>;
         fn into_future(mut self) -> Self::IntoFuture {
-            Box::pin(async move {
-                if self.request.agentid.is_none() {
-                    self.request.agentid = self.client.agent_id();
-                }
-                if self.request.agentid.is_none() {
-                    return Err(crate::Error::InvalidArgument {
-                        what: "agentid".into(),
-                        why: "material.update_mpnews needs `agentid`: set it on the call or give the client one with ClientBuilder::agent_id"
-                            .into(),
-                    });
-                }
-                let query: Vec<(&'static str, String)> = Vec::new();
-                self.client
-                    .execute_json::<
-                        EmptyResponse,
-                        _,
-                    >(&OP_MATERIAL_UPDATE_MPNEWS, &query, Some(&self.request))
-                    .await
-            })
+            if self.request.agentid.is_none() {
+                self.request.agentid = self.client.agent_id();
+            }
+            if self.request.agentid.is_none() {
+                return crate::client::refused(crate::Error::InvalidArgument {
+                    what: "agentid".into(),
+                    why: "material.update_mpnews needs `agentid`: set it on the call or give the client one with ClientBuilder::agent_id"
+                        .into(),
+                });
+            }
+            let query: Vec<(&'static str, String)> = Vec::new();
+            self.client
+                .execute_json::<
+                    EmptyResponse,
+                >(
+                    &OP_MATERIAL_UPDATE_MPNEWS,
+                    query,
+                    crate::client::encode_body(&self.request),
+                )
         }
     }
     static OP_MATERIAL_GET: crate::operation::Operation = crate::operation::Operation {
@@ -948,24 +945,22 @@ pub mod calls {
         type Output = crate::Result<crate::media::Download>;
         type IntoFuture = crate::BoxFuture<Self::Output>;
         fn into_future(mut self) -> Self::IntoFuture {
-            Box::pin(async move {
-                if self.query_agentid.is_none() {
-                    self.query_agentid = self.client.agent_id();
-                }
-                if self.query_agentid.is_none() {
-                    return Err(crate::Error::InvalidArgument {
-                        what: "agentid".into(),
-                        why: "material.get needs `agentid`: set it on the call or give the client one with ClientBuilder::agent_id"
-                            .into(),
-                    });
-                }
-                let mut query: Vec<(&'static str, String)> = Vec::with_capacity(2usize);
-                query.push(("media_id", self.query_media_id));
-                if let Some(value) = self.query_agentid {
-                    query.push(("agentid", value.to_string()));
-                }
-                self.client.execute_download(&OP_MATERIAL_GET, &query).await
-            })
+            if self.query_agentid.is_none() {
+                self.query_agentid = self.client.agent_id();
+            }
+            if self.query_agentid.is_none() {
+                return crate::client::refused(crate::Error::InvalidArgument {
+                    what: "agentid".into(),
+                    why: "material.get needs `agentid`: set it on the call or give the client one with ClientBuilder::agent_id"
+                        .into(),
+                });
+            }
+            let mut query: Vec<(&'static str, String)> = Vec::with_capacity(2usize);
+            query.push(("media_id", self.query_media_id));
+            if let Some(value) = self.query_agentid {
+                query.push(("agentid", value.to_string()));
+            }
+            self.client.execute_download(&OP_MATERIAL_GET, query)
         }
     }
     static OP_MATERIAL_DELETE: crate::operation::Operation = crate::operation::Operation {
@@ -994,29 +989,23 @@ pub mod calls {
         type Output = crate::Result<EmptyResponse>;
         type IntoFuture = crate::BoxFuture<Self::Output>;
         fn into_future(mut self) -> Self::IntoFuture {
-            Box::pin(async move {
-                if self.query_agentid.is_none() {
-                    self.query_agentid = self.client.agent_id();
-                }
-                if self.query_agentid.is_none() {
-                    return Err(crate::Error::InvalidArgument {
-                        what: "agentid".into(),
-                        why: "material.delete needs `agentid`: set it on the call or give the client one with ClientBuilder::agent_id"
-                            .into(),
-                    });
-                }
-                let mut query: Vec<(&'static str, String)> = Vec::with_capacity(2usize);
-                query.push(("media_id", self.query_media_id));
-                if let Some(value) = self.query_agentid {
-                    query.push(("agentid", value.to_string()));
-                }
-                self.client
-                    .execute_json::<
-                        EmptyResponse,
-                        _,
-                    >(&OP_MATERIAL_DELETE, &query, None::<&()>)
-                    .await
-            })
+            if self.query_agentid.is_none() {
+                self.query_agentid = self.client.agent_id();
+            }
+            if self.query_agentid.is_none() {
+                return crate::client::refused(crate::Error::InvalidArgument {
+                    what: "agentid".into(),
+                    why: "material.delete needs `agentid`: set it on the call or give the client one with ClientBuilder::agent_id"
+                        .into(),
+                });
+            }
+            let mut query: Vec<(&'static str, String)> = Vec::with_capacity(2usize);
+            query.push(("media_id", self.query_media_id));
+            if let Some(value) = self.query_agentid {
+                query.push(("agentid", value.to_string()));
+            }
+            self.client
+                .execute_json::<EmptyResponse>(&OP_MATERIAL_DELETE, query, Ok(None))
         }
     }
     static OP_MATERIAL_GET_COUNT: crate::operation::Operation = crate::operation::Operation {
@@ -1044,28 +1033,24 @@ pub mod calls {
         type Output = crate::Result<MaterialGetCountResponse>;
         type IntoFuture = crate::BoxFuture<Self::Output>;
         fn into_future(mut self) -> Self::IntoFuture {
-            Box::pin(async move {
-                if self.query_agentid.is_none() {
-                    self.query_agentid = self.client.agent_id();
-                }
-                if self.query_agentid.is_none() {
-                    return Err(crate::Error::InvalidArgument {
-                        what: "agentid".into(),
-                        why: "material.get_count needs `agentid`: set it on the call or give the client one with ClientBuilder::agent_id"
-                            .into(),
-                    });
-                }
-                let mut query: Vec<(&'static str, String)> = Vec::with_capacity(1usize);
-                if let Some(value) = self.query_agentid {
-                    query.push(("agentid", value.to_string()));
-                }
-                self.client
-                    .execute_json::<
-                        MaterialGetCountResponse,
-                        _,
-                    >(&OP_MATERIAL_GET_COUNT, &query, None::<&()>)
-                    .await
-            })
+            if self.query_agentid.is_none() {
+                self.query_agentid = self.client.agent_id();
+            }
+            if self.query_agentid.is_none() {
+                return crate::client::refused(crate::Error::InvalidArgument {
+                    what: "agentid".into(),
+                    why: "material.get_count needs `agentid`: set it on the call or give the client one with ClientBuilder::agent_id"
+                        .into(),
+                });
+            }
+            let mut query: Vec<(&'static str, String)> = Vec::with_capacity(1usize);
+            if let Some(value) = self.query_agentid {
+                query.push(("agentid", value.to_string()));
+            }
+            self.client
+                .execute_json::<
+                    MaterialGetCountResponse,
+                >(&OP_MATERIAL_GET_COUNT, query, Ok(None))
         }
     }
     static OP_MATERIAL_BATCH_GET: crate::operation::Operation = crate::operation::Operation {
@@ -1093,25 +1078,25 @@ pub mod calls {
         type Output = crate::Result<MaterialBatchGetResponse>;
         type IntoFuture = crate::BoxFuture<Self::Output>;
         fn into_future(mut self) -> Self::IntoFuture {
-            Box::pin(async move {
-                if self.request.agentid.is_none() {
-                    self.request.agentid = self.client.agent_id();
-                }
-                if self.request.agentid.is_none() {
-                    return Err(crate::Error::InvalidArgument {
-                        what: "agentid".into(),
-                        why: "material.batch_get needs `agentid`: set it on the call or give the client one with ClientBuilder::agent_id"
-                            .into(),
-                    });
-                }
-                let query: Vec<(&'static str, String)> = Vec::new();
-                self.client
-                    .execute_json::<
-                        MaterialBatchGetResponse,
-                        _,
-                    >(&OP_MATERIAL_BATCH_GET, &query, Some(&self.request))
-                    .await
-            })
+            if self.request.agentid.is_none() {
+                self.request.agentid = self.client.agent_id();
+            }
+            if self.request.agentid.is_none() {
+                return crate::client::refused(crate::Error::InvalidArgument {
+                    what: "agentid".into(),
+                    why: "material.batch_get needs `agentid`: set it on the call or give the client one with ClientBuilder::agent_id"
+                        .into(),
+                });
+            }
+            let query: Vec<(&'static str, String)> = Vec::new();
+            self.client
+                .execute_json::<
+                    MaterialBatchGetResponse,
+                >(
+                    &OP_MATERIAL_BATCH_GET,
+                    query,
+                    crate::client::encode_body(&self.request),
+                )
         }
     }
 }

@@ -737,15 +737,12 @@ pub mod calls {
         type Output = crate::Result<MediaUploadResponse>;
         type IntoFuture = crate::BoxFuture<Self::Output>;
         fn into_future(self) -> Self::IntoFuture {
-            Box::pin(async move {
-                let mut query: Vec<(&'static str, String)> = Vec::with_capacity(1usize);
-                query.push(("type", self.query_media_type.as_str().to_string()));
-                self.client
-                    .execute_upload::<
-                        MediaUploadResponse,
-                    >(&OP_MEDIA_UPLOAD, &query, "media", LIMITS_MEDIA_UPLOAD, self.file)
-                    .await
-            })
+            let mut query: Vec<(&'static str, String)> = Vec::with_capacity(1usize);
+            query.push(("type", self.query_media_type.as_str().to_string()));
+            self.client
+                .execute_upload::<
+                    MediaUploadResponse,
+                >(&OP_MEDIA_UPLOAD, query, "media", LIMITS_MEDIA_UPLOAD, self.file)
         }
     }
     static OP_MEDIA_UPLOAD_IMAGE: crate::operation::Operation = crate::operation::Operation {
@@ -775,20 +772,17 @@ pub mod calls {
         type Output = crate::Result<MediaUploadImageResponse>;
         type IntoFuture = crate::BoxFuture<Self::Output>;
         fn into_future(self) -> Self::IntoFuture {
-            Box::pin(async move {
-                let query: Vec<(&'static str, String)> = Vec::new();
-                self.client
-                    .execute_upload::<
-                        MediaUploadImageResponse,
-                    >(
-                        &OP_MEDIA_UPLOAD_IMAGE,
-                        &query,
-                        "media",
-                        LIMITS_MEDIA_UPLOAD_IMAGE,
-                        self.file,
-                    )
-                    .await
-            })
+            let query: Vec<(&'static str, String)> = Vec::new();
+            self.client
+                .execute_upload::<
+                    MediaUploadImageResponse,
+                >(
+                    &OP_MEDIA_UPLOAD_IMAGE,
+                    query,
+                    "media",
+                    LIMITS_MEDIA_UPLOAD_IMAGE,
+                    self.file,
+                )
         }
     }
     static OP_MEDIA_GET: crate::operation::Operation = crate::operation::Operation {
@@ -810,11 +804,9 @@ pub mod calls {
         type Output = crate::Result<crate::media::Download>;
         type IntoFuture = crate::BoxFuture<Self::Output>;
         fn into_future(self) -> Self::IntoFuture {
-            Box::pin(async move {
-                let mut query: Vec<(&'static str, String)> = Vec::with_capacity(1usize);
-                query.push(("media_id", self.query_media_id));
-                self.client.execute_download(&OP_MEDIA_GET, &query).await
-            })
+            let mut query: Vec<(&'static str, String)> = Vec::with_capacity(1usize);
+            query.push(("media_id", self.query_media_id));
+            self.client.execute_download(&OP_MEDIA_GET, query)
         }
     }
     static OP_MEDIA_GET_HD_VOICE: crate::operation::Operation = crate::operation::Operation {
@@ -836,11 +828,9 @@ pub mod calls {
         type Output = crate::Result<crate::media::Download>;
         type IntoFuture = crate::BoxFuture<Self::Output>;
         fn into_future(self) -> Self::IntoFuture {
-            Box::pin(async move {
-                let mut query: Vec<(&'static str, String)> = Vec::with_capacity(1usize);
-                query.push(("media_id", self.query_media_id));
-                self.client.execute_download(&OP_MEDIA_GET_HD_VOICE, &query).await
-            })
+            let mut query: Vec<(&'static str, String)> = Vec::with_capacity(1usize);
+            query.push(("media_id", self.query_media_id));
+            self.client.execute_download(&OP_MEDIA_GET_HD_VOICE, query)
         }
     }
     static OP_MEDIA_UPLOAD_BY_URL: crate::operation::Operation = crate::operation::Operation {
@@ -862,15 +852,15 @@ pub mod calls {
         type Output = crate::Result<MediaUploadByUrlResponse>;
         type IntoFuture = crate::BoxFuture<Self::Output>;
         fn into_future(self) -> Self::IntoFuture {
-            Box::pin(async move {
-                let query: Vec<(&'static str, String)> = Vec::new();
-                self.client
-                    .execute_json::<
-                        MediaUploadByUrlResponse,
-                        _,
-                    >(&OP_MEDIA_UPLOAD_BY_URL, &query, Some(&self.request))
-                    .await
-            })
+            let query: Vec<(&'static str, String)> = Vec::new();
+            self.client
+                .execute_json::<
+                    MediaUploadByUrlResponse,
+                >(
+                    &OP_MEDIA_UPLOAD_BY_URL,
+                    query,
+                    crate::client::encode_body(&self.request),
+                )
         }
     }
     static OP_MEDIA_GET_UPLOAD_BY_URL_RESULT: crate::operation::Operation = crate::operation::Operation {
@@ -892,15 +882,15 @@ pub mod calls {
         type Output = crate::Result<MediaGetUploadByUrlResultResponse>;
         type IntoFuture = crate::BoxFuture<Self::Output>;
         fn into_future(self) -> Self::IntoFuture {
-            Box::pin(async move {
-                let query: Vec<(&'static str, String)> = Vec::new();
-                self.client
-                    .execute_json::<
-                        MediaGetUploadByUrlResultResponse,
-                        _,
-                    >(&OP_MEDIA_GET_UPLOAD_BY_URL_RESULT, &query, Some(&self.request))
-                    .await
-            })
+            let query: Vec<(&'static str, String)> = Vec::new();
+            self.client
+                .execute_json::<
+                    MediaGetUploadByUrlResultResponse,
+                >(
+                    &OP_MEDIA_GET_UPLOAD_BY_URL_RESULT,
+                    query,
+                    crate::client::encode_body(&self.request),
+                )
         }
     }
     static OP_MEDIA_UPLOAD_ATTACHMENT: crate::operation::Operation = crate::operation::Operation {
@@ -944,26 +934,23 @@ pub mod calls {
         type Output = crate::Result<MediaUploadResponse>;
         type IntoFuture = crate::BoxFuture<Self::Output>;
         fn into_future(self) -> Self::IntoFuture {
-            Box::pin(async move {
-                let mut query: Vec<(&'static str, String)> = Vec::with_capacity(2usize);
-                query.push(("media_type", self.query_media_type.as_str().to_string()));
-                query
-                    .push((
-                        "attachment_type",
-                        i64::from(self.query_attachment_type).to_string(),
-                    ));
-                self.client
-                    .execute_upload::<
-                        MediaUploadResponse,
-                    >(
-                        &OP_MEDIA_UPLOAD_ATTACHMENT,
-                        &query,
-                        "media",
-                        LIMITS_MEDIA_UPLOAD_ATTACHMENT,
-                        self.file,
-                    )
-                    .await
-            })
+            let mut query: Vec<(&'static str, String)> = Vec::with_capacity(2usize);
+            query.push(("media_type", self.query_media_type.as_str().to_string()));
+            query
+                .push((
+                    "attachment_type",
+                    i64::from(self.query_attachment_type).to_string(),
+                ));
+            self.client
+                .execute_upload::<
+                    MediaUploadResponse,
+                >(
+                    &OP_MEDIA_UPLOAD_ATTACHMENT,
+                    query,
+                    "media",
+                    LIMITS_MEDIA_UPLOAD_ATTACHMENT,
+                    self.file,
+                )
         }
     }
 }

@@ -15042,15 +15042,11 @@ pub mod calls {
         type Output = crate::Result<MeetingCreateResponse>;
         type IntoFuture = crate::BoxFuture<Self::Output>;
         fn into_future(self) -> Self::IntoFuture {
-            Box::pin(async move {
-                let query: Vec<(&'static str, String)> = Vec::new();
-                self.client
-                    .execute_json::<
-                        MeetingCreateResponse,
-                        _,
-                    >(&OP_MEETING_CREATE, &query, Some(&self.request))
-                    .await
-            })
+            let query: Vec<(&'static str, String)> = Vec::new();
+            self.client
+                .execute_json::<
+                    MeetingCreateResponse,
+                >(&OP_MEETING_CREATE, query, crate::client::encode_body(&self.request))
         }
     }
     static OP_MEETING_UPDATE: crate::operation::Operation = crate::operation::Operation {
@@ -15126,15 +15122,11 @@ pub mod calls {
         type Output = crate::Result<EmptyResponse>;
         type IntoFuture = crate::BoxFuture<Self::Output>;
         fn into_future(self) -> Self::IntoFuture {
-            Box::pin(async move {
-                let query: Vec<(&'static str, String)> = Vec::new();
-                self.client
-                    .execute_json::<
-                        EmptyResponse,
-                        _,
-                    >(&OP_MEETING_UPDATE, &query, Some(&self.request))
-                    .await
-            })
+            let query: Vec<(&'static str, String)> = Vec::new();
+            self.client
+                .execute_json::<
+                    EmptyResponse,
+                >(&OP_MEETING_UPDATE, query, crate::client::encode_body(&self.request))
         }
     }
     static OP_MEETING_CANCEL: crate::operation::Operation = crate::operation::Operation {
@@ -15156,15 +15148,11 @@ pub mod calls {
         type Output = crate::Result<EmptyResponse>;
         type IntoFuture = crate::BoxFuture<Self::Output>;
         fn into_future(self) -> Self::IntoFuture {
-            Box::pin(async move {
-                let query: Vec<(&'static str, String)> = Vec::new();
-                self.client
-                    .execute_json::<
-                        EmptyResponse,
-                        _,
-                    >(&OP_MEETING_CANCEL, &query, Some(&self.request))
-                    .await
-            })
+            let query: Vec<(&'static str, String)> = Vec::new();
+            self.client
+                .execute_json::<
+                    EmptyResponse,
+                >(&OP_MEETING_CANCEL, query, crate::client::encode_body(&self.request))
         }
     }
     static OP_MEETING_GET_INFO: crate::operation::Operation = crate::operation::Operation {
@@ -15197,15 +15185,11 @@ pub mod calls {
         type Output = crate::Result<MeetingInfo>;
         type IntoFuture = crate::BoxFuture<Self::Output>;
         fn into_future(self) -> Self::IntoFuture {
-            Box::pin(async move {
-                let query: Vec<(&'static str, String)> = Vec::new();
-                self.client
-                    .execute_json::<
-                        MeetingInfo,
-                        _,
-                    >(&OP_MEETING_GET_INFO, &query, Some(&self.request))
-                    .await
-            })
+            let query: Vec<(&'static str, String)> = Vec::new();
+            self.client
+                .execute_json::<
+                    MeetingInfo,
+                >(&OP_MEETING_GET_INFO, query, crate::client::encode_body(&self.request))
         }
     }
     static OP_MEETING_GET_USER_MEETING_IDS: crate::operation::Operation = crate::operation::Operation {
@@ -15260,15 +15244,15 @@ pub mod calls {
         type Output = crate::Result<MeetingGetUserMeetingIdsResponse>;
         type IntoFuture = crate::BoxFuture<Self::Output>;
         fn into_future(self) -> Self::IntoFuture {
-            Box::pin(async move {
-                let query: Vec<(&'static str, String)> = Vec::new();
-                self.client
-                    .execute_json::<
-                        MeetingGetUserMeetingIdsResponse,
-                        _,
-                    >(&OP_MEETING_GET_USER_MEETING_IDS, &query, Some(&self.request))
-                    .await
-            })
+            let query: Vec<(&'static str, String)> = Vec::new();
+            self.client
+                .execute_json::<
+                    MeetingGetUserMeetingIdsResponse,
+                >(
+                    &OP_MEETING_GET_USER_MEETING_IDS,
+                    query,
+                    crate::client::encode_body(&self.request),
+                )
         }
     }
     static OP_MEETING_GET_INVITEES: crate::operation::Operation = crate::operation::Operation {
@@ -15305,15 +15289,15 @@ pub mod calls {
         type Output = crate::Result<MeetingGetInviteesResponse>;
         type IntoFuture = crate::BoxFuture<Self::Output>;
         fn into_future(self) -> Self::IntoFuture {
-            Box::pin(async move {
-                let query: Vec<(&'static str, String)> = Vec::new();
-                self.client
-                    .execute_json::<
-                        MeetingGetInviteesResponse,
-                        _,
-                    >(&OP_MEETING_GET_INVITEES, &query, Some(&self.request))
-                    .await
-            })
+            let query: Vec<(&'static str, String)> = Vec::new();
+            self.client
+                .execute_json::<
+                    MeetingGetInviteesResponse,
+                >(
+                    &OP_MEETING_GET_INVITEES,
+                    query,
+                    crate::client::encode_body(&self.request),
+                )
         }
     }
     static OP_MEETING_SET_INVITEES: crate::operation::Operation = crate::operation::Operation {
@@ -15335,15 +15319,15 @@ pub mod calls {
         type Output = crate::Result<EmptyResponse>;
         type IntoFuture = crate::BoxFuture<Self::Output>;
         fn into_future(self) -> Self::IntoFuture {
-            Box::pin(async move {
-                let query: Vec<(&'static str, String)> = Vec::new();
-                self.client
-                    .execute_json::<
-                        EmptyResponse,
-                        _,
-                    >(&OP_MEETING_SET_INVITEES, &query, Some(&self.request))
-                    .await
-            })
+            let query: Vec<(&'static str, String)> = Vec::new();
+            self.client
+                .execute_json::<
+                    EmptyResponse,
+                >(
+                    &OP_MEETING_SET_INVITEES,
+                    query,
+                    crate::client::encode_body(&self.request),
+                )
         }
     }
     static OP_MEETING_GET_GUESTS: crate::operation::Operation = crate::operation::Operation {
@@ -15365,15 +15349,15 @@ pub mod calls {
         type Output = crate::Result<MeetingGetGuestsResponse>;
         type IntoFuture = crate::BoxFuture<Self::Output>;
         fn into_future(self) -> Self::IntoFuture {
-            Box::pin(async move {
-                let query: Vec<(&'static str, String)> = Vec::new();
-                self.client
-                    .execute_json::<
-                        MeetingGetGuestsResponse,
-                        _,
-                    >(&OP_MEETING_GET_GUESTS, &query, Some(&self.request))
-                    .await
-            })
+            let query: Vec<(&'static str, String)> = Vec::new();
+            self.client
+                .execute_json::<
+                    MeetingGetGuestsResponse,
+                >(
+                    &OP_MEETING_GET_GUESTS,
+                    query,
+                    crate::client::encode_body(&self.request),
+                )
         }
     }
     static OP_MEETING_SET_GUESTS: crate::operation::Operation = crate::operation::Operation {
@@ -15395,15 +15379,15 @@ pub mod calls {
         type Output = crate::Result<EmptyResponse>;
         type IntoFuture = crate::BoxFuture<Self::Output>;
         fn into_future(self) -> Self::IntoFuture {
-            Box::pin(async move {
-                let query: Vec<(&'static str, String)> = Vec::new();
-                self.client
-                    .execute_json::<
-                        EmptyResponse,
-                        _,
-                    >(&OP_MEETING_SET_GUESTS, &query, Some(&self.request))
-                    .await
-            })
+            let query: Vec<(&'static str, String)> = Vec::new();
+            self.client
+                .execute_json::<
+                    EmptyResponse,
+                >(
+                    &OP_MEETING_SET_GUESTS,
+                    query,
+                    crate::client::encode_body(&self.request),
+                )
         }
     }
     static OP_MEETING_GET_ATTENDEE_LIST: crate::operation::Operation = crate::operation::Operation {
@@ -15460,15 +15444,15 @@ pub mod calls {
         type Output = crate::Result<MeetingGetAttendeeListResponse>;
         type IntoFuture = crate::BoxFuture<Self::Output>;
         fn into_future(self) -> Self::IntoFuture {
-            Box::pin(async move {
-                let query: Vec<(&'static str, String)> = Vec::new();
-                self.client
-                    .execute_json::<
-                        MeetingGetAttendeeListResponse,
-                        _,
-                    >(&OP_MEETING_GET_ATTENDEE_LIST, &query, Some(&self.request))
-                    .await
-            })
+            let query: Vec<(&'static str, String)> = Vec::new();
+            self.client
+                .execute_json::<
+                    MeetingGetAttendeeListResponse,
+                >(
+                    &OP_MEETING_GET_ATTENDEE_LIST,
+                    query,
+                    crate::client::encode_body(&self.request),
+                )
         }
     }
     static OP_MEETING_GET_REALTIME_ATTENDEE_LIST: crate::operation::Operation = crate::operation::Operation {
@@ -15518,19 +15502,15 @@ pub mod calls {
         type Output = crate::Result<MeetingGetRealtimeAttendeeListResponse>;
         type IntoFuture = crate::BoxFuture<Self::Output>;
         fn into_future(self) -> Self::IntoFuture {
-            Box::pin(async move {
-                let query: Vec<(&'static str, String)> = Vec::new();
-                self.client
-                    .execute_json::<
-                        MeetingGetRealtimeAttendeeListResponse,
-                        _,
-                    >(
-                        &OP_MEETING_GET_REALTIME_ATTENDEE_LIST,
-                        &query,
-                        Some(&self.request),
-                    )
-                    .await
-            })
+            let query: Vec<(&'static str, String)> = Vec::new();
+            self.client
+                .execute_json::<
+                    MeetingGetRealtimeAttendeeListResponse,
+                >(
+                    &OP_MEETING_GET_REALTIME_ATTENDEE_LIST,
+                    query,
+                    crate::client::encode_body(&self.request),
+                )
         }
     }
     static OP_MEETING_GET_QUALITY: crate::operation::Operation = crate::operation::Operation {
@@ -15582,15 +15562,15 @@ pub mod calls {
         type Output = crate::Result<MeetingGetQualityResponse>;
         type IntoFuture = crate::BoxFuture<Self::Output>;
         fn into_future(self) -> Self::IntoFuture {
-            Box::pin(async move {
-                let query: Vec<(&'static str, String)> = Vec::new();
-                self.client
-                    .execute_json::<
-                        MeetingGetQualityResponse,
-                        _,
-                    >(&OP_MEETING_GET_QUALITY, &query, Some(&self.request))
-                    .await
-            })
+            let query: Vec<(&'static str, String)> = Vec::new();
+            self.client
+                .execute_json::<
+                    MeetingGetQualityResponse,
+                >(
+                    &OP_MEETING_GET_QUALITY,
+                    query,
+                    crate::client::encode_body(&self.request),
+                )
         }
     }
     static OP_MEETING_CHECK_DEVICE_IN_MEETING: crate::operation::Operation = crate::operation::Operation {
@@ -15633,15 +15613,15 @@ pub mod calls {
         type Output = crate::Result<MeetingCheckDeviceInMeetingResponse>;
         type IntoFuture = crate::BoxFuture<Self::Output>;
         fn into_future(self) -> Self::IntoFuture {
-            Box::pin(async move {
-                let query: Vec<(&'static str, String)> = Vec::new();
-                self.client
-                    .execute_json::<
-                        MeetingCheckDeviceInMeetingResponse,
-                        _,
-                    >(&OP_MEETING_CHECK_DEVICE_IN_MEETING, &query, Some(&self.request))
-                    .await
-            })
+            let query: Vec<(&'static str, String)> = Vec::new();
+            self.client
+                .execute_json::<
+                    MeetingCheckDeviceInMeetingResponse,
+                >(
+                    &OP_MEETING_CHECK_DEVICE_IN_MEETING,
+                    query,
+                    crate::client::encode_body(&self.request),
+                )
         }
     }
     static OP_MEETING_CREATE_CUSTOMER_SHORT_URL: crate::operation::Operation = crate::operation::Operation {
@@ -15663,15 +15643,15 @@ pub mod calls {
         type Output = crate::Result<MeetingCreateCustomerShortUrlResponse>;
         type IntoFuture = crate::BoxFuture<Self::Output>;
         fn into_future(self) -> Self::IntoFuture {
-            Box::pin(async move {
-                let query: Vec<(&'static str, String)> = Vec::new();
-                self.client
-                    .execute_json::<
-                        MeetingCreateCustomerShortUrlResponse,
-                        _,
-                    >(&OP_MEETING_CREATE_CUSTOMER_SHORT_URL, &query, Some(&self.request))
-                    .await
-            })
+            let query: Vec<(&'static str, String)> = Vec::new();
+            self.client
+                .execute_json::<
+                    MeetingCreateCustomerShortUrlResponse,
+                >(
+                    &OP_MEETING_CREATE_CUSTOMER_SHORT_URL,
+                    query,
+                    crate::client::encode_body(&self.request),
+                )
         }
     }
     static OP_MEETING_GET_CUSTOMER_SHORT_URL: crate::operation::Operation = crate::operation::Operation {
@@ -15693,15 +15673,15 @@ pub mod calls {
         type Output = crate::Result<MeetingGetCustomerShortUrlResponse>;
         type IntoFuture = crate::BoxFuture<Self::Output>;
         fn into_future(self) -> Self::IntoFuture {
-            Box::pin(async move {
-                let query: Vec<(&'static str, String)> = Vec::new();
-                self.client
-                    .execute_json::<
-                        MeetingGetCustomerShortUrlResponse,
-                        _,
-                    >(&OP_MEETING_GET_CUSTOMER_SHORT_URL, &query, Some(&self.request))
-                    .await
-            })
+            let query: Vec<(&'static str, String)> = Vec::new();
+            self.client
+                .execute_json::<
+                    MeetingGetCustomerShortUrlResponse,
+                >(
+                    &OP_MEETING_GET_CUSTOMER_SHORT_URL,
+                    query,
+                    crate::client::encode_body(&self.request),
+                )
         }
     }
     static OP_MEETING_CONTROL_SET: crate::operation::Operation = crate::operation::Operation {
@@ -15774,15 +15754,15 @@ pub mod calls {
         type Output = crate::Result<EmptyResponse>;
         type IntoFuture = crate::BoxFuture<Self::Output>;
         fn into_future(self) -> Self::IntoFuture {
-            Box::pin(async move {
-                let query: Vec<(&'static str, String)> = Vec::new();
-                self.client
-                    .execute_json::<
-                        EmptyResponse,
-                        _,
-                    >(&OP_MEETING_CONTROL_SET, &query, Some(&self.request))
-                    .await
-            })
+            let query: Vec<(&'static str, String)> = Vec::new();
+            self.client
+                .execute_json::<
+                    EmptyResponse,
+                >(
+                    &OP_MEETING_CONTROL_SET,
+                    query,
+                    crate::client::encode_body(&self.request),
+                )
         }
     }
     static OP_MEETING_CONTROL_SET_COHOST: crate::operation::Operation = crate::operation::Operation {
@@ -15804,15 +15784,15 @@ pub mod calls {
         type Output = crate::Result<EmptyResponse>;
         type IntoFuture = crate::BoxFuture<Self::Output>;
         fn into_future(self) -> Self::IntoFuture {
-            Box::pin(async move {
-                let query: Vec<(&'static str, String)> = Vec::new();
-                self.client
-                    .execute_json::<
-                        EmptyResponse,
-                        _,
-                    >(&OP_MEETING_CONTROL_SET_COHOST, &query, Some(&self.request))
-                    .await
-            })
+            let query: Vec<(&'static str, String)> = Vec::new();
+            self.client
+                .execute_json::<
+                    EmptyResponse,
+                >(
+                    &OP_MEETING_CONTROL_SET_COHOST,
+                    query,
+                    crate::client::encode_body(&self.request),
+                )
         }
     }
     static OP_MEETING_CONTROL_KICKOUT_USERS: crate::operation::Operation = crate::operation::Operation {
@@ -15840,15 +15820,15 @@ pub mod calls {
         type Output = crate::Result<EmptyResponse>;
         type IntoFuture = crate::BoxFuture<Self::Output>;
         fn into_future(self) -> Self::IntoFuture {
-            Box::pin(async move {
-                let query: Vec<(&'static str, String)> = Vec::new();
-                self.client
-                    .execute_json::<
-                        EmptyResponse,
-                        _,
-                    >(&OP_MEETING_CONTROL_KICKOUT_USERS, &query, Some(&self.request))
-                    .await
-            })
+            let query: Vec<(&'static str, String)> = Vec::new();
+            self.client
+                .execute_json::<
+                    EmptyResponse,
+                >(
+                    &OP_MEETING_CONTROL_KICKOUT_USERS,
+                    query,
+                    crate::client::encode_body(&self.request),
+                )
         }
     }
     static OP_MEETING_CONTROL_MUTE_USER: crate::operation::Operation = crate::operation::Operation {
@@ -15870,15 +15850,15 @@ pub mod calls {
         type Output = crate::Result<EmptyResponse>;
         type IntoFuture = crate::BoxFuture<Self::Output>;
         fn into_future(self) -> Self::IntoFuture {
-            Box::pin(async move {
-                let query: Vec<(&'static str, String)> = Vec::new();
-                self.client
-                    .execute_json::<
-                        EmptyResponse,
-                        _,
-                    >(&OP_MEETING_CONTROL_MUTE_USER, &query, Some(&self.request))
-                    .await
-            })
+            let query: Vec<(&'static str, String)> = Vec::new();
+            self.client
+                .execute_json::<
+                    EmptyResponse,
+                >(
+                    &OP_MEETING_CONTROL_MUTE_USER,
+                    query,
+                    crate::client::encode_body(&self.request),
+                )
         }
     }
     static OP_MEETING_CONTROL_CLOSE_SCREEN_SHARE: crate::operation::Operation = crate::operation::Operation {
@@ -15900,19 +15880,15 @@ pub mod calls {
         type Output = crate::Result<EmptyResponse>;
         type IntoFuture = crate::BoxFuture<Self::Output>;
         fn into_future(self) -> Self::IntoFuture {
-            Box::pin(async move {
-                let query: Vec<(&'static str, String)> = Vec::new();
-                self.client
-                    .execute_json::<
-                        EmptyResponse,
-                        _,
-                    >(
-                        &OP_MEETING_CONTROL_CLOSE_SCREEN_SHARE,
-                        &query,
-                        Some(&self.request),
-                    )
-                    .await
-            })
+            let query: Vec<(&'static str, String)> = Vec::new();
+            self.client
+                .execute_json::<
+                    EmptyResponse,
+                >(
+                    &OP_MEETING_CONTROL_CLOSE_SCREEN_SHARE,
+                    query,
+                    crate::client::encode_body(&self.request),
+                )
         }
     }
     static OP_MEETING_CONTROL_MANAGE_WAITING_ROOM_USERS: crate::operation::Operation = crate::operation::Operation {
@@ -15940,19 +15916,15 @@ pub mod calls {
         type Output = crate::Result<EmptyResponse>;
         type IntoFuture = crate::BoxFuture<Self::Output>;
         fn into_future(self) -> Self::IntoFuture {
-            Box::pin(async move {
-                let query: Vec<(&'static str, String)> = Vec::new();
-                self.client
-                    .execute_json::<
-                        EmptyResponse,
-                        _,
-                    >(
-                        &OP_MEETING_CONTROL_MANAGE_WAITING_ROOM_USERS,
-                        &query,
-                        Some(&self.request),
-                    )
-                    .await
-            })
+            let query: Vec<(&'static str, String)> = Vec::new();
+            self.client
+                .execute_json::<
+                    EmptyResponse,
+                >(
+                    &OP_MEETING_CONTROL_MANAGE_WAITING_ROOM_USERS,
+                    query,
+                    crate::client::encode_body(&self.request),
+                )
         }
     }
     static OP_MEETING_CONTROL_DISMISS: crate::operation::Operation = crate::operation::Operation {
@@ -15985,15 +15957,15 @@ pub mod calls {
         type Output = crate::Result<EmptyResponse>;
         type IntoFuture = crate::BoxFuture<Self::Output>;
         fn into_future(self) -> Self::IntoFuture {
-            Box::pin(async move {
-                let query: Vec<(&'static str, String)> = Vec::new();
-                self.client
-                    .execute_json::<
-                        EmptyResponse,
-                        _,
-                    >(&OP_MEETING_CONTROL_DISMISS, &query, Some(&self.request))
-                    .await
-            })
+            let query: Vec<(&'static str, String)> = Vec::new();
+            self.client
+                .execute_json::<
+                    EmptyResponse,
+                >(
+                    &OP_MEETING_CONTROL_DISMISS,
+                    query,
+                    crate::client::encode_body(&self.request),
+                )
         }
     }
     static OP_MEETING_CONTROL_SET_NICKNAMES: crate::operation::Operation = crate::operation::Operation {
@@ -16015,15 +15987,15 @@ pub mod calls {
         type Output = crate::Result<EmptyResponse>;
         type IntoFuture = crate::BoxFuture<Self::Output>;
         fn into_future(self) -> Self::IntoFuture {
-            Box::pin(async move {
-                let query: Vec<(&'static str, String)> = Vec::new();
-                self.client
-                    .execute_json::<
-                        EmptyResponse,
-                        _,
-                    >(&OP_MEETING_CONTROL_SET_NICKNAMES, &query, Some(&self.request))
-                    .await
-            })
+            let query: Vec<(&'static str, String)> = Vec::new();
+            self.client
+                .execute_json::<
+                    EmptyResponse,
+                >(
+                    &OP_MEETING_CONTROL_SET_NICKNAMES,
+                    query,
+                    crate::client::encode_body(&self.request),
+                )
         }
     }
     static OP_MEETING_CONTROL_SWITCH_USER_VIDEO: crate::operation::Operation = crate::operation::Operation {
@@ -16051,15 +16023,15 @@ pub mod calls {
         type Output = crate::Result<EmptyResponse>;
         type IntoFuture = crate::BoxFuture<Self::Output>;
         fn into_future(self) -> Self::IntoFuture {
-            Box::pin(async move {
-                let query: Vec<(&'static str, String)> = Vec::new();
-                self.client
-                    .execute_json::<
-                        EmptyResponse,
-                        _,
-                    >(&OP_MEETING_CONTROL_SWITCH_USER_VIDEO, &query, Some(&self.request))
-                    .await
-            })
+            let query: Vec<(&'static str, String)> = Vec::new();
+            self.client
+                .execute_json::<
+                    EmptyResponse,
+                >(
+                    &OP_MEETING_CONTROL_SWITCH_USER_VIDEO,
+                    query,
+                    crate::client::encode_body(&self.request),
+                )
         }
     }
     static OP_MEETING_ENROLL_SET_CONFIG: crate::operation::Operation = crate::operation::Operation {
@@ -16110,15 +16082,15 @@ pub mod calls {
         type Output = crate::Result<EnrollSetConfigResponse>;
         type IntoFuture = crate::BoxFuture<Self::Output>;
         fn into_future(self) -> Self::IntoFuture {
-            Box::pin(async move {
-                let query: Vec<(&'static str, String)> = Vec::new();
-                self.client
-                    .execute_json::<
-                        EnrollSetConfigResponse,
-                        _,
-                    >(&OP_MEETING_ENROLL_SET_CONFIG, &query, Some(&self.request))
-                    .await
-            })
+            let query: Vec<(&'static str, String)> = Vec::new();
+            self.client
+                .execute_json::<
+                    EnrollSetConfigResponse,
+                >(
+                    &OP_MEETING_ENROLL_SET_CONFIG,
+                    query,
+                    crate::client::encode_body(&self.request),
+                )
         }
     }
     static OP_MEETING_ENROLL_GET_CONFIG: crate::operation::Operation = crate::operation::Operation {
@@ -16140,15 +16112,15 @@ pub mod calls {
         type Output = crate::Result<EnrollConfig>;
         type IntoFuture = crate::BoxFuture<Self::Output>;
         fn into_future(self) -> Self::IntoFuture {
-            Box::pin(async move {
-                let query: Vec<(&'static str, String)> = Vec::new();
-                self.client
-                    .execute_json::<
-                        EnrollConfig,
-                        _,
-                    >(&OP_MEETING_ENROLL_GET_CONFIG, &query, Some(&self.request))
-                    .await
-            })
+            let query: Vec<(&'static str, String)> = Vec::new();
+            self.client
+                .execute_json::<
+                    EnrollConfig,
+                >(
+                    &OP_MEETING_ENROLL_GET_CONFIG,
+                    query,
+                    crate::client::encode_body(&self.request),
+                )
         }
     }
     static OP_MEETING_ENROLL_LIST: crate::operation::Operation = crate::operation::Operation {
@@ -16195,15 +16167,15 @@ pub mod calls {
         type Output = crate::Result<EnrollListResponse>;
         type IntoFuture = crate::BoxFuture<Self::Output>;
         fn into_future(self) -> Self::IntoFuture {
-            Box::pin(async move {
-                let query: Vec<(&'static str, String)> = Vec::new();
-                self.client
-                    .execute_json::<
-                        EnrollListResponse,
-                        _,
-                    >(&OP_MEETING_ENROLL_LIST, &query, Some(&self.request))
-                    .await
-            })
+            let query: Vec<(&'static str, String)> = Vec::new();
+            self.client
+                .execute_json::<
+                    EnrollListResponse,
+                >(
+                    &OP_MEETING_ENROLL_LIST,
+                    query,
+                    crate::client::encode_body(&self.request),
+                )
         }
     }
     static OP_MEETING_ENROLL_APPROVE: crate::operation::Operation = crate::operation::Operation {
@@ -16225,15 +16197,15 @@ pub mod calls {
         type Output = crate::Result<EnrollApproveResponse>;
         type IntoFuture = crate::BoxFuture<Self::Output>;
         fn into_future(self) -> Self::IntoFuture {
-            Box::pin(async move {
-                let query: Vec<(&'static str, String)> = Vec::new();
-                self.client
-                    .execute_json::<
-                        EnrollApproveResponse,
-                        _,
-                    >(&OP_MEETING_ENROLL_APPROVE, &query, Some(&self.request))
-                    .await
-            })
+            let query: Vec<(&'static str, String)> = Vec::new();
+            self.client
+                .execute_json::<
+                    EnrollApproveResponse,
+                >(
+                    &OP_MEETING_ENROLL_APPROVE,
+                    query,
+                    crate::client::encode_body(&self.request),
+                )
         }
     }
     static OP_MEETING_ENROLL_DELETE: crate::operation::Operation = crate::operation::Operation {
@@ -16255,15 +16227,15 @@ pub mod calls {
         type Output = crate::Result<EnrollDeleteResponse>;
         type IntoFuture = crate::BoxFuture<Self::Output>;
         fn into_future(self) -> Self::IntoFuture {
-            Box::pin(async move {
-                let query: Vec<(&'static str, String)> = Vec::new();
-                self.client
-                    .execute_json::<
-                        EnrollDeleteResponse,
-                        _,
-                    >(&OP_MEETING_ENROLL_DELETE, &query, Some(&self.request))
-                    .await
-            })
+            let query: Vec<(&'static str, String)> = Vec::new();
+            self.client
+                .execute_json::<
+                    EnrollDeleteResponse,
+                >(
+                    &OP_MEETING_ENROLL_DELETE,
+                    query,
+                    crate::client::encode_body(&self.request),
+                )
         }
     }
     static OP_MEETING_ENROLL_IMPORT_ENROLLS: crate::operation::Operation = crate::operation::Operation {
@@ -16285,15 +16257,15 @@ pub mod calls {
         type Output = crate::Result<EnrollImportResponse>;
         type IntoFuture = crate::BoxFuture<Self::Output>;
         fn into_future(self) -> Self::IntoFuture {
-            Box::pin(async move {
-                let query: Vec<(&'static str, String)> = Vec::new();
-                self.client
-                    .execute_json::<
-                        EnrollImportResponse,
-                        _,
-                    >(&OP_MEETING_ENROLL_IMPORT_ENROLLS, &query, Some(&self.request))
-                    .await
-            })
+            let query: Vec<(&'static str, String)> = Vec::new();
+            self.client
+                .execute_json::<
+                    EnrollImportResponse,
+                >(
+                    &OP_MEETING_ENROLL_IMPORT_ENROLLS,
+                    query,
+                    crate::client::encode_body(&self.request),
+                )
         }
     }
     static OP_MEETING_ENROLL_QUERY_BY_TMP_OPENID: crate::operation::Operation = crate::operation::Operation {
@@ -16321,19 +16293,15 @@ pub mod calls {
         type Output = crate::Result<EnrollQueryByTmpOpenidResponse>;
         type IntoFuture = crate::BoxFuture<Self::Output>;
         fn into_future(self) -> Self::IntoFuture {
-            Box::pin(async move {
-                let query: Vec<(&'static str, String)> = Vec::new();
-                self.client
-                    .execute_json::<
-                        EnrollQueryByTmpOpenidResponse,
-                        _,
-                    >(
-                        &OP_MEETING_ENROLL_QUERY_BY_TMP_OPENID,
-                        &query,
-                        Some(&self.request),
-                    )
-                    .await
-            })
+            let query: Vec<(&'static str, String)> = Vec::new();
+            self.client
+                .execute_json::<
+                    EnrollQueryByTmpOpenidResponse,
+                >(
+                    &OP_MEETING_ENROLL_QUERY_BY_TMP_OPENID,
+                    query,
+                    crate::client::encode_body(&self.request),
+                )
         }
     }
     static OP_MEETING_LAYOUT_LIST_TEMPLATE: crate::operation::Operation = crate::operation::Operation {
@@ -16354,15 +16322,11 @@ pub mod calls {
         type Output = crate::Result<LayoutListTemplateResponse>;
         type IntoFuture = crate::BoxFuture<Self::Output>;
         fn into_future(self) -> Self::IntoFuture {
-            Box::pin(async move {
-                let query: Vec<(&'static str, String)> = Vec::new();
-                self.client
-                    .execute_json::<
-                        LayoutListTemplateResponse,
-                        _,
-                    >(&OP_MEETING_LAYOUT_LIST_TEMPLATE, &query, None::<&()>)
-                    .await
-            })
+            let query: Vec<(&'static str, String)> = Vec::new();
+            self.client
+                .execute_json::<
+                    LayoutListTemplateResponse,
+                >(&OP_MEETING_LAYOUT_LIST_TEMPLATE, query, Ok(None))
         }
     }
     static OP_MEETING_LAYOUT_ADD: crate::operation::Operation = crate::operation::Operation {
@@ -16390,15 +16354,15 @@ pub mod calls {
         type Output = crate::Result<LayoutAddResponse>;
         type IntoFuture = crate::BoxFuture<Self::Output>;
         fn into_future(self) -> Self::IntoFuture {
-            Box::pin(async move {
-                let query: Vec<(&'static str, String)> = Vec::new();
-                self.client
-                    .execute_json::<
-                        LayoutAddResponse,
-                        _,
-                    >(&OP_MEETING_LAYOUT_ADD, &query, Some(&self.request))
-                    .await
-            })
+            let query: Vec<(&'static str, String)> = Vec::new();
+            self.client
+                .execute_json::<
+                    LayoutAddResponse,
+                >(
+                    &OP_MEETING_LAYOUT_ADD,
+                    query,
+                    crate::client::encode_body(&self.request),
+                )
         }
     }
     static OP_MEETING_LAYOUT_UPDATE: crate::operation::Operation = crate::operation::Operation {
@@ -16426,15 +16390,15 @@ pub mod calls {
         type Output = crate::Result<EmptyResponse>;
         type IntoFuture = crate::BoxFuture<Self::Output>;
         fn into_future(self) -> Self::IntoFuture {
-            Box::pin(async move {
-                let query: Vec<(&'static str, String)> = Vec::new();
-                self.client
-                    .execute_json::<
-                        EmptyResponse,
-                        _,
-                    >(&OP_MEETING_LAYOUT_UPDATE, &query, Some(&self.request))
-                    .await
-            })
+            let query: Vec<(&'static str, String)> = Vec::new();
+            self.client
+                .execute_json::<
+                    EmptyResponse,
+                >(
+                    &OP_MEETING_LAYOUT_UPDATE,
+                    query,
+                    crate::client::encode_body(&self.request),
+                )
         }
     }
     static OP_MEETING_LAYOUT_SET_DEFAULT: crate::operation::Operation = crate::operation::Operation {
@@ -16456,15 +16420,15 @@ pub mod calls {
         type Output = crate::Result<EmptyResponse>;
         type IntoFuture = crate::BoxFuture<Self::Output>;
         fn into_future(self) -> Self::IntoFuture {
-            Box::pin(async move {
-                let query: Vec<(&'static str, String)> = Vec::new();
-                self.client
-                    .execute_json::<
-                        EmptyResponse,
-                        _,
-                    >(&OP_MEETING_LAYOUT_SET_DEFAULT, &query, Some(&self.request))
-                    .await
-            })
+            let query: Vec<(&'static str, String)> = Vec::new();
+            self.client
+                .execute_json::<
+                    EmptyResponse,
+                >(
+                    &OP_MEETING_LAYOUT_SET_DEFAULT,
+                    query,
+                    crate::client::encode_body(&self.request),
+                )
         }
     }
     static OP_MEETING_LAYOUT_ADD_BACKGROUND: crate::operation::Operation = crate::operation::Operation {
@@ -16492,15 +16456,15 @@ pub mod calls {
         type Output = crate::Result<LayoutAddBackgroundResponse>;
         type IntoFuture = crate::BoxFuture<Self::Output>;
         fn into_future(self) -> Self::IntoFuture {
-            Box::pin(async move {
-                let query: Vec<(&'static str, String)> = Vec::new();
-                self.client
-                    .execute_json::<
-                        LayoutAddBackgroundResponse,
-                        _,
-                    >(&OP_MEETING_LAYOUT_ADD_BACKGROUND, &query, Some(&self.request))
-                    .await
-            })
+            let query: Vec<(&'static str, String)> = Vec::new();
+            self.client
+                .execute_json::<
+                    LayoutAddBackgroundResponse,
+                >(
+                    &OP_MEETING_LAYOUT_ADD_BACKGROUND,
+                    query,
+                    crate::client::encode_body(&self.request),
+                )
         }
     }
     static OP_MEETING_LAYOUT_DELETE_BACKGROUND: crate::operation::Operation = crate::operation::Operation {
@@ -16522,15 +16486,15 @@ pub mod calls {
         type Output = crate::Result<EmptyResponse>;
         type IntoFuture = crate::BoxFuture<Self::Output>;
         fn into_future(self) -> Self::IntoFuture {
-            Box::pin(async move {
-                let query: Vec<(&'static str, String)> = Vec::new();
-                self.client
-                    .execute_json::<
-                        EmptyResponse,
-                        _,
-                    >(&OP_MEETING_LAYOUT_DELETE_BACKGROUND, &query, Some(&self.request))
-                    .await
-            })
+            let query: Vec<(&'static str, String)> = Vec::new();
+            self.client
+                .execute_json::<
+                    EmptyResponse,
+                >(
+                    &OP_MEETING_LAYOUT_DELETE_BACKGROUND,
+                    query,
+                    crate::client::encode_body(&self.request),
+                )
         }
     }
     static OP_MEETING_LAYOUT_BATCH_DELETE_BACKGROUND: crate::operation::Operation = crate::operation::Operation {
@@ -16552,19 +16516,15 @@ pub mod calls {
         type Output = crate::Result<EmptyResponse>;
         type IntoFuture = crate::BoxFuture<Self::Output>;
         fn into_future(self) -> Self::IntoFuture {
-            Box::pin(async move {
-                let query: Vec<(&'static str, String)> = Vec::new();
-                self.client
-                    .execute_json::<
-                        EmptyResponse,
-                        _,
-                    >(
-                        &OP_MEETING_LAYOUT_BATCH_DELETE_BACKGROUND,
-                        &query,
-                        Some(&self.request),
-                    )
-                    .await
-            })
+            let query: Vec<(&'static str, String)> = Vec::new();
+            self.client
+                .execute_json::<
+                    EmptyResponse,
+                >(
+                    &OP_MEETING_LAYOUT_BATCH_DELETE_BACKGROUND,
+                    query,
+                    crate::client::encode_body(&self.request),
+                )
         }
     }
     static OP_MEETING_LAYOUT_LIST_BACKGROUND: crate::operation::Operation = crate::operation::Operation {
@@ -16586,15 +16546,15 @@ pub mod calls {
         type Output = crate::Result<LayoutListBackgroundResponse>;
         type IntoFuture = crate::BoxFuture<Self::Output>;
         fn into_future(self) -> Self::IntoFuture {
-            Box::pin(async move {
-                let query: Vec<(&'static str, String)> = Vec::new();
-                self.client
-                    .execute_json::<
-                        LayoutListBackgroundResponse,
-                        _,
-                    >(&OP_MEETING_LAYOUT_LIST_BACKGROUND, &query, Some(&self.request))
-                    .await
-            })
+            let query: Vec<(&'static str, String)> = Vec::new();
+            self.client
+                .execute_json::<
+                    LayoutListBackgroundResponse,
+                >(
+                    &OP_MEETING_LAYOUT_LIST_BACKGROUND,
+                    query,
+                    crate::client::encode_body(&self.request),
+                )
         }
     }
     static OP_MEETING_LAYOUT_SET_DEFAULT_BACKGROUND: crate::operation::Operation = crate::operation::Operation {
@@ -16616,19 +16576,15 @@ pub mod calls {
         type Output = crate::Result<EmptyResponse>;
         type IntoFuture = crate::BoxFuture<Self::Output>;
         fn into_future(self) -> Self::IntoFuture {
-            Box::pin(async move {
-                let query: Vec<(&'static str, String)> = Vec::new();
-                self.client
-                    .execute_json::<
-                        EmptyResponse,
-                        _,
-                    >(
-                        &OP_MEETING_LAYOUT_SET_DEFAULT_BACKGROUND,
-                        &query,
-                        Some(&self.request),
-                    )
-                    .await
-            })
+            let query: Vec<(&'static str, String)> = Vec::new();
+            self.client
+                .execute_json::<
+                    EmptyResponse,
+                >(
+                    &OP_MEETING_LAYOUT_SET_DEFAULT_BACKGROUND,
+                    query,
+                    crate::client::encode_body(&self.request),
+                )
         }
     }
     static OP_MEETING_LAYOUT_ADD_ADVANCED: crate::operation::Operation = crate::operation::Operation {
@@ -16650,15 +16606,15 @@ pub mod calls {
         type Output = crate::Result<LayoutAddAdvancedResponse>;
         type IntoFuture = crate::BoxFuture<Self::Output>;
         fn into_future(self) -> Self::IntoFuture {
-            Box::pin(async move {
-                let query: Vec<(&'static str, String)> = Vec::new();
-                self.client
-                    .execute_json::<
-                        LayoutAddAdvancedResponse,
-                        _,
-                    >(&OP_MEETING_LAYOUT_ADD_ADVANCED, &query, Some(&self.request))
-                    .await
-            })
+            let query: Vec<(&'static str, String)> = Vec::new();
+            self.client
+                .execute_json::<
+                    LayoutAddAdvancedResponse,
+                >(
+                    &OP_MEETING_LAYOUT_ADD_ADVANCED,
+                    query,
+                    crate::client::encode_body(&self.request),
+                )
         }
     }
     static OP_MEETING_LAYOUT_UPDATE_ADVANCED: crate::operation::Operation = crate::operation::Operation {
@@ -16686,15 +16642,15 @@ pub mod calls {
         type Output = crate::Result<EmptyResponse>;
         type IntoFuture = crate::BoxFuture<Self::Output>;
         fn into_future(self) -> Self::IntoFuture {
-            Box::pin(async move {
-                let query: Vec<(&'static str, String)> = Vec::new();
-                self.client
-                    .execute_json::<
-                        EmptyResponse,
-                        _,
-                    >(&OP_MEETING_LAYOUT_UPDATE_ADVANCED, &query, Some(&self.request))
-                    .await
-            })
+            let query: Vec<(&'static str, String)> = Vec::new();
+            self.client
+                .execute_json::<
+                    EmptyResponse,
+                >(
+                    &OP_MEETING_LAYOUT_UPDATE_ADVANCED,
+                    query,
+                    crate::client::encode_body(&self.request),
+                )
         }
     }
     static OP_MEETING_LAYOUT_APPLY_ADVANCED: crate::operation::Operation = crate::operation::Operation {
@@ -16730,15 +16686,15 @@ pub mod calls {
         type Output = crate::Result<EmptyResponse>;
         type IntoFuture = crate::BoxFuture<Self::Output>;
         fn into_future(self) -> Self::IntoFuture {
-            Box::pin(async move {
-                let query: Vec<(&'static str, String)> = Vec::new();
-                self.client
-                    .execute_json::<
-                        EmptyResponse,
-                        _,
-                    >(&OP_MEETING_LAYOUT_APPLY_ADVANCED, &query, Some(&self.request))
-                    .await
-            })
+            let query: Vec<(&'static str, String)> = Vec::new();
+            self.client
+                .execute_json::<
+                    EmptyResponse,
+                >(
+                    &OP_MEETING_LAYOUT_APPLY_ADVANCED,
+                    query,
+                    crate::client::encode_body(&self.request),
+                )
         }
     }
     static OP_MEETING_LAYOUT_BATCH_DELETE_ADVANCED: crate::operation::Operation = crate::operation::Operation {
@@ -16760,19 +16716,15 @@ pub mod calls {
         type Output = crate::Result<EmptyResponse>;
         type IntoFuture = crate::BoxFuture<Self::Output>;
         fn into_future(self) -> Self::IntoFuture {
-            Box::pin(async move {
-                let query: Vec<(&'static str, String)> = Vec::new();
-                self.client
-                    .execute_json::<
-                        EmptyResponse,
-                        _,
-                    >(
-                        &OP_MEETING_LAYOUT_BATCH_DELETE_ADVANCED,
-                        &query,
-                        Some(&self.request),
-                    )
-                    .await
-            })
+            let query: Vec<(&'static str, String)> = Vec::new();
+            self.client
+                .execute_json::<
+                    EmptyResponse,
+                >(
+                    &OP_MEETING_LAYOUT_BATCH_DELETE_ADVANCED,
+                    query,
+                    crate::client::encode_body(&self.request),
+                )
         }
     }
     static OP_MEETING_LAYOUT_LIST_ADVANCED: crate::operation::Operation = crate::operation::Operation {
@@ -16794,15 +16746,15 @@ pub mod calls {
         type Output = crate::Result<LayoutListAdvancedResponse>;
         type IntoFuture = crate::BoxFuture<Self::Output>;
         fn into_future(self) -> Self::IntoFuture {
-            Box::pin(async move {
-                let query: Vec<(&'static str, String)> = Vec::new();
-                self.client
-                    .execute_json::<
-                        LayoutListAdvancedResponse,
-                        _,
-                    >(&OP_MEETING_LAYOUT_LIST_ADVANCED, &query, Some(&self.request))
-                    .await
-            })
+            let query: Vec<(&'static str, String)> = Vec::new();
+            self.client
+                .execute_json::<
+                    LayoutListAdvancedResponse,
+                >(
+                    &OP_MEETING_LAYOUT_LIST_ADVANCED,
+                    query,
+                    crate::client::encode_body(&self.request),
+                )
         }
     }
     static OP_MEETING_LAYOUT_GET_USER_LAYOUT: crate::operation::Operation = crate::operation::Operation {
@@ -16824,15 +16776,15 @@ pub mod calls {
         type Output = crate::Result<LayoutGetUserLayoutResponse>;
         type IntoFuture = crate::BoxFuture<Self::Output>;
         fn into_future(self) -> Self::IntoFuture {
-            Box::pin(async move {
-                let query: Vec<(&'static str, String)> = Vec::new();
-                self.client
-                    .execute_json::<
-                        LayoutGetUserLayoutResponse,
-                        _,
-                    >(&OP_MEETING_LAYOUT_GET_USER_LAYOUT, &query, Some(&self.request))
-                    .await
-            })
+            let query: Vec<(&'static str, String)> = Vec::new();
+            self.client
+                .execute_json::<
+                    LayoutGetUserLayoutResponse,
+                >(
+                    &OP_MEETING_LAYOUT_GET_USER_LAYOUT,
+                    query,
+                    crate::client::encode_body(&self.request),
+                )
         }
     }
     static OP_MEETING_MRA_QUERY_STATUS: crate::operation::Operation = crate::operation::Operation {
@@ -16854,15 +16806,15 @@ pub mod calls {
         type Output = crate::Result<MraStatus>;
         type IntoFuture = crate::BoxFuture<Self::Output>;
         fn into_future(self) -> Self::IntoFuture {
-            Box::pin(async move {
-                let query: Vec<(&'static str, String)> = Vec::new();
-                self.client
-                    .execute_json::<
-                        MraStatus,
-                        _,
-                    >(&OP_MEETING_MRA_QUERY_STATUS, &query, Some(&self.request))
-                    .await
-            })
+            let query: Vec<(&'static str, String)> = Vec::new();
+            self.client
+                .execute_json::<
+                    MraStatus,
+                >(
+                    &OP_MEETING_MRA_QUERY_STATUS,
+                    query,
+                    crate::client::encode_body(&self.request),
+                )
         }
     }
     static OP_MEETING_MRA_SET_DEFAULT_LAYOUT: crate::operation::Operation = crate::operation::Operation {
@@ -16884,15 +16836,15 @@ pub mod calls {
         type Output = crate::Result<EmptyResponse>;
         type IntoFuture = crate::BoxFuture<Self::Output>;
         fn into_future(self) -> Self::IntoFuture {
-            Box::pin(async move {
-                let query: Vec<(&'static str, String)> = Vec::new();
-                self.client
-                    .execute_json::<
-                        EmptyResponse,
-                        _,
-                    >(&OP_MEETING_MRA_SET_DEFAULT_LAYOUT, &query, Some(&self.request))
-                    .await
-            })
+            let query: Vec<(&'static str, String)> = Vec::new();
+            self.client
+                .execute_json::<
+                    EmptyResponse,
+                >(
+                    &OP_MEETING_MRA_SET_DEFAULT_LAYOUT,
+                    query,
+                    crate::client::encode_body(&self.request),
+                )
         }
     }
     static OP_MEETING_MRA_SET_RAISE_HAND: crate::operation::Operation = crate::operation::Operation {
@@ -16914,15 +16866,15 @@ pub mod calls {
         type Output = crate::Result<EmptyResponse>;
         type IntoFuture = crate::BoxFuture<Self::Output>;
         fn into_future(self) -> Self::IntoFuture {
-            Box::pin(async move {
-                let query: Vec<(&'static str, String)> = Vec::new();
-                self.client
-                    .execute_json::<
-                        EmptyResponse,
-                        _,
-                    >(&OP_MEETING_MRA_SET_RAISE_HAND, &query, Some(&self.request))
-                    .await
-            })
+            let query: Vec<(&'static str, String)> = Vec::new();
+            self.client
+                .execute_json::<
+                    EmptyResponse,
+                >(
+                    &OP_MEETING_MRA_SET_RAISE_HAND,
+                    query,
+                    crate::client::encode_body(&self.request),
+                )
         }
     }
     static OP_MEETING_MRA_HANGUP: crate::operation::Operation = crate::operation::Operation {
@@ -16944,15 +16896,15 @@ pub mod calls {
         type Output = crate::Result<EmptyResponse>;
         type IntoFuture = crate::BoxFuture<Self::Output>;
         fn into_future(self) -> Self::IntoFuture {
-            Box::pin(async move {
-                let query: Vec<(&'static str, String)> = Vec::new();
-                self.client
-                    .execute_json::<
-                        EmptyResponse,
-                        _,
-                    >(&OP_MEETING_MRA_HANGUP, &query, Some(&self.request))
-                    .await
-            })
+            let query: Vec<(&'static str, String)> = Vec::new();
+            self.client
+                .execute_json::<
+                    EmptyResponse,
+                >(
+                    &OP_MEETING_MRA_HANGUP,
+                    query,
+                    crate::client::encode_body(&self.request),
+                )
         }
     }
     static OP_MEETING_PHONE_CALLOUT: crate::operation::Operation = crate::operation::Operation {
@@ -16974,15 +16926,15 @@ pub mod calls {
         type Output = crate::Result<PhoneCalloutResponse>;
         type IntoFuture = crate::BoxFuture<Self::Output>;
         fn into_future(self) -> Self::IntoFuture {
-            Box::pin(async move {
-                let query: Vec<(&'static str, String)> = Vec::new();
-                self.client
-                    .execute_json::<
-                        PhoneCalloutResponse,
-                        _,
-                    >(&OP_MEETING_PHONE_CALLOUT, &query, Some(&self.request))
-                    .await
-            })
+            let query: Vec<(&'static str, String)> = Vec::new();
+            self.client
+                .execute_json::<
+                    PhoneCalloutResponse,
+                >(
+                    &OP_MEETING_PHONE_CALLOUT,
+                    query,
+                    crate::client::encode_body(&self.request),
+                )
         }
     }
     static OP_MEETING_PHONE_GET_CALLOUT_STATUS: crate::operation::Operation = crate::operation::Operation {
@@ -17027,15 +16979,15 @@ pub mod calls {
         type Output = crate::Result<PhoneGetCalloutStatusResponse>;
         type IntoFuture = crate::BoxFuture<Self::Output>;
         fn into_future(self) -> Self::IntoFuture {
-            Box::pin(async move {
-                let query: Vec<(&'static str, String)> = Vec::new();
-                self.client
-                    .execute_json::<
-                        PhoneGetCalloutStatusResponse,
-                        _,
-                    >(&OP_MEETING_PHONE_GET_CALLOUT_STATUS, &query, Some(&self.request))
-                    .await
-            })
+            let query: Vec<(&'static str, String)> = Vec::new();
+            self.client
+                .execute_json::<
+                    PhoneGetCalloutStatusResponse,
+                >(
+                    &OP_MEETING_PHONE_GET_CALLOUT_STATUS,
+                    query,
+                    crate::client::encode_body(&self.request),
+                )
         }
     }
     static OP_MEETING_PHONE_GET_TMP_OPENID: crate::operation::Operation = crate::operation::Operation {
@@ -17057,15 +17009,15 @@ pub mod calls {
         type Output = crate::Result<PhoneGetTmpOpenidResponse>;
         type IntoFuture = crate::BoxFuture<Self::Output>;
         fn into_future(self) -> Self::IntoFuture {
-            Box::pin(async move {
-                let query: Vec<(&'static str, String)> = Vec::new();
-                self.client
-                    .execute_json::<
-                        PhoneGetTmpOpenidResponse,
-                        _,
-                    >(&OP_MEETING_PHONE_GET_TMP_OPENID, &query, Some(&self.request))
-                    .await
-            })
+            let query: Vec<(&'static str, String)> = Vec::new();
+            self.client
+                .execute_json::<
+                    PhoneGetTmpOpenidResponse,
+                >(
+                    &OP_MEETING_PHONE_GET_TMP_OPENID,
+                    query,
+                    crate::client::encode_body(&self.request),
+                )
         }
     }
     static OP_MEETING_POLL_CREATE_THEME: crate::operation::Operation = crate::operation::Operation {
@@ -17098,15 +17050,15 @@ pub mod calls {
         type Output = crate::Result<PollCreateThemeResponse>;
         type IntoFuture = crate::BoxFuture<Self::Output>;
         fn into_future(self) -> Self::IntoFuture {
-            Box::pin(async move {
-                let query: Vec<(&'static str, String)> = Vec::new();
-                self.client
-                    .execute_json::<
-                        PollCreateThemeResponse,
-                        _,
-                    >(&OP_MEETING_POLL_CREATE_THEME, &query, Some(&self.request))
-                    .await
-            })
+            let query: Vec<(&'static str, String)> = Vec::new();
+            self.client
+                .execute_json::<
+                    PollCreateThemeResponse,
+                >(
+                    &OP_MEETING_POLL_CREATE_THEME,
+                    query,
+                    crate::client::encode_body(&self.request),
+                )
         }
     }
     static OP_MEETING_POLL_UPDATE_THEME: crate::operation::Operation = crate::operation::Operation {
@@ -17134,15 +17086,15 @@ pub mod calls {
         type Output = crate::Result<EmptyResponse>;
         type IntoFuture = crate::BoxFuture<Self::Output>;
         fn into_future(self) -> Self::IntoFuture {
-            Box::pin(async move {
-                let query: Vec<(&'static str, String)> = Vec::new();
-                self.client
-                    .execute_json::<
-                        EmptyResponse,
-                        _,
-                    >(&OP_MEETING_POLL_UPDATE_THEME, &query, Some(&self.request))
-                    .await
-            })
+            let query: Vec<(&'static str, String)> = Vec::new();
+            self.client
+                .execute_json::<
+                    EmptyResponse,
+                >(
+                    &OP_MEETING_POLL_UPDATE_THEME,
+                    query,
+                    crate::client::encode_body(&self.request),
+                )
         }
     }
     static OP_MEETING_POLL_GET_THEME_INFO: crate::operation::Operation = crate::operation::Operation {
@@ -17170,15 +17122,15 @@ pub mod calls {
         type Output = crate::Result<PollThemeInfo>;
         type IntoFuture = crate::BoxFuture<Self::Output>;
         fn into_future(self) -> Self::IntoFuture {
-            Box::pin(async move {
-                let query: Vec<(&'static str, String)> = Vec::new();
-                self.client
-                    .execute_json::<
-                        PollThemeInfo,
-                        _,
-                    >(&OP_MEETING_POLL_GET_THEME_INFO, &query, Some(&self.request))
-                    .await
-            })
+            let query: Vec<(&'static str, String)> = Vec::new();
+            self.client
+                .execute_json::<
+                    PollThemeInfo,
+                >(
+                    &OP_MEETING_POLL_GET_THEME_INFO,
+                    query,
+                    crate::client::encode_body(&self.request),
+                )
         }
     }
     static OP_MEETING_POLL_START: crate::operation::Operation = crate::operation::Operation {
@@ -17200,15 +17152,15 @@ pub mod calls {
         type Output = crate::Result<PollStartResponse>;
         type IntoFuture = crate::BoxFuture<Self::Output>;
         fn into_future(self) -> Self::IntoFuture {
-            Box::pin(async move {
-                let query: Vec<(&'static str, String)> = Vec::new();
-                self.client
-                    .execute_json::<
-                        PollStartResponse,
-                        _,
-                    >(&OP_MEETING_POLL_START, &query, Some(&self.request))
-                    .await
-            })
+            let query: Vec<(&'static str, String)> = Vec::new();
+            self.client
+                .execute_json::<
+                    PollStartResponse,
+                >(
+                    &OP_MEETING_POLL_START,
+                    query,
+                    crate::client::encode_body(&self.request),
+                )
         }
     }
     static OP_MEETING_POLL_FINISH: crate::operation::Operation = crate::operation::Operation {
@@ -17236,15 +17188,15 @@ pub mod calls {
         type Output = crate::Result<EmptyResponse>;
         type IntoFuture = crate::BoxFuture<Self::Output>;
         fn into_future(self) -> Self::IntoFuture {
-            Box::pin(async move {
-                let query: Vec<(&'static str, String)> = Vec::new();
-                self.client
-                    .execute_json::<
-                        EmptyResponse,
-                        _,
-                    >(&OP_MEETING_POLL_FINISH, &query, Some(&self.request))
-                    .await
-            })
+            let query: Vec<(&'static str, String)> = Vec::new();
+            self.client
+                .execute_json::<
+                    EmptyResponse,
+                >(
+                    &OP_MEETING_POLL_FINISH,
+                    query,
+                    crate::client::encode_body(&self.request),
+                )
         }
     }
     static OP_MEETING_POLL_DELETE: crate::operation::Operation = crate::operation::Operation {
@@ -17266,15 +17218,15 @@ pub mod calls {
         type Output = crate::Result<EmptyResponse>;
         type IntoFuture = crate::BoxFuture<Self::Output>;
         fn into_future(self) -> Self::IntoFuture {
-            Box::pin(async move {
-                let query: Vec<(&'static str, String)> = Vec::new();
-                self.client
-                    .execute_json::<
-                        EmptyResponse,
-                        _,
-                    >(&OP_MEETING_POLL_DELETE, &query, Some(&self.request))
-                    .await
-            })
+            let query: Vec<(&'static str, String)> = Vec::new();
+            self.client
+                .execute_json::<
+                    EmptyResponse,
+                >(
+                    &OP_MEETING_POLL_DELETE,
+                    query,
+                    crate::client::encode_body(&self.request),
+                )
         }
     }
     static OP_MEETING_POLL_GET_POLL_LIST: crate::operation::Operation = crate::operation::Operation {
@@ -17296,15 +17248,15 @@ pub mod calls {
         type Output = crate::Result<PollGetPollListResponse>;
         type IntoFuture = crate::BoxFuture<Self::Output>;
         fn into_future(self) -> Self::IntoFuture {
-            Box::pin(async move {
-                let query: Vec<(&'static str, String)> = Vec::new();
-                self.client
-                    .execute_json::<
-                        PollGetPollListResponse,
-                        _,
-                    >(&OP_MEETING_POLL_GET_POLL_LIST, &query, Some(&self.request))
-                    .await
-            })
+            let query: Vec<(&'static str, String)> = Vec::new();
+            self.client
+                .execute_json::<
+                    PollGetPollListResponse,
+                >(
+                    &OP_MEETING_POLL_GET_POLL_LIST,
+                    query,
+                    crate::client::encode_body(&self.request),
+                )
         }
     }
     static OP_MEETING_POLL_GET_POLL_DETAIL: crate::operation::Operation = crate::operation::Operation {
@@ -17326,15 +17278,15 @@ pub mod calls {
         type Output = crate::Result<PollDetail>;
         type IntoFuture = crate::BoxFuture<Self::Output>;
         fn into_future(self) -> Self::IntoFuture {
-            Box::pin(async move {
-                let query: Vec<(&'static str, String)> = Vec::new();
-                self.client
-                    .execute_json::<
-                        PollDetail,
-                        _,
-                    >(&OP_MEETING_POLL_GET_POLL_DETAIL, &query, Some(&self.request))
-                    .await
-            })
+            let query: Vec<(&'static str, String)> = Vec::new();
+            self.client
+                .execute_json::<
+                    PollDetail,
+                >(
+                    &OP_MEETING_POLL_GET_POLL_DETAIL,
+                    query,
+                    crate::client::encode_body(&self.request),
+                )
         }
     }
     static OP_MEETING_RECORD_LIST: crate::operation::Operation = crate::operation::Operation {
@@ -17391,15 +17343,15 @@ pub mod calls {
         type Output = crate::Result<RecordListResponse>;
         type IntoFuture = crate::BoxFuture<Self::Output>;
         fn into_future(self) -> Self::IntoFuture {
-            Box::pin(async move {
-                let query: Vec<(&'static str, String)> = Vec::new();
-                self.client
-                    .execute_json::<
-                        RecordListResponse,
-                        _,
-                    >(&OP_MEETING_RECORD_LIST, &query, Some(&self.request))
-                    .await
-            })
+            let query: Vec<(&'static str, String)> = Vec::new();
+            self.client
+                .execute_json::<
+                    RecordListResponse,
+                >(
+                    &OP_MEETING_RECORD_LIST,
+                    query,
+                    crate::client::encode_body(&self.request),
+                )
         }
     }
     static OP_MEETING_RECORD_GET_FILE_LIST: crate::operation::Operation = crate::operation::Operation {
@@ -17421,15 +17373,15 @@ pub mod calls {
         type Output = crate::Result<RecordGetFileListResponse>;
         type IntoFuture = crate::BoxFuture<Self::Output>;
         fn into_future(self) -> Self::IntoFuture {
-            Box::pin(async move {
-                let query: Vec<(&'static str, String)> = Vec::new();
-                self.client
-                    .execute_json::<
-                        RecordGetFileListResponse,
-                        _,
-                    >(&OP_MEETING_RECORD_GET_FILE_LIST, &query, Some(&self.request))
-                    .await
-            })
+            let query: Vec<(&'static str, String)> = Vec::new();
+            self.client
+                .execute_json::<
+                    RecordGetFileListResponse,
+                >(
+                    &OP_MEETING_RECORD_GET_FILE_LIST,
+                    query,
+                    crate::client::encode_body(&self.request),
+                )
         }
     }
     static OP_MEETING_RECORD_GET_FILE: crate::operation::Operation = crate::operation::Operation {
@@ -17451,15 +17403,15 @@ pub mod calls {
         type Output = crate::Result<RecordFileDetail>;
         type IntoFuture = crate::BoxFuture<Self::Output>;
         fn into_future(self) -> Self::IntoFuture {
-            Box::pin(async move {
-                let query: Vec<(&'static str, String)> = Vec::new();
-                self.client
-                    .execute_json::<
-                        RecordFileDetail,
-                        _,
-                    >(&OP_MEETING_RECORD_GET_FILE, &query, Some(&self.request))
-                    .await
-            })
+            let query: Vec<(&'static str, String)> = Vec::new();
+            self.client
+                .execute_json::<
+                    RecordFileDetail,
+                >(
+                    &OP_MEETING_RECORD_GET_FILE,
+                    query,
+                    crate::client::encode_body(&self.request),
+                )
         }
     }
     static OP_MEETING_RECORD_GET_STATISTICS: crate::operation::Operation = crate::operation::Operation {
@@ -17497,15 +17449,15 @@ pub mod calls {
         type Output = crate::Result<RecordGetStatisticsResponse>;
         type IntoFuture = crate::BoxFuture<Self::Output>;
         fn into_future(self) -> Self::IntoFuture {
-            Box::pin(async move {
-                let query: Vec<(&'static str, String)> = Vec::new();
-                self.client
-                    .execute_json::<
-                        RecordGetStatisticsResponse,
-                        _,
-                    >(&OP_MEETING_RECORD_GET_STATISTICS, &query, Some(&self.request))
-                    .await
-            })
+            let query: Vec<(&'static str, String)> = Vec::new();
+            self.client
+                .execute_json::<
+                    RecordGetStatisticsResponse,
+                >(
+                    &OP_MEETING_RECORD_GET_STATISTICS,
+                    query,
+                    crate::client::encode_body(&self.request),
+                )
         }
     }
     static OP_MEETING_RECORD_UPDATE_SHARING_CONFIG: crate::operation::Operation = crate::operation::Operation {
@@ -17527,19 +17479,15 @@ pub mod calls {
         type Output = crate::Result<EmptyResponse>;
         type IntoFuture = crate::BoxFuture<Self::Output>;
         fn into_future(self) -> Self::IntoFuture {
-            Box::pin(async move {
-                let query: Vec<(&'static str, String)> = Vec::new();
-                self.client
-                    .execute_json::<
-                        EmptyResponse,
-                        _,
-                    >(
-                        &OP_MEETING_RECORD_UPDATE_SHARING_CONFIG,
-                        &query,
-                        Some(&self.request),
-                    )
-                    .await
-            })
+            let query: Vec<(&'static str, String)> = Vec::new();
+            self.client
+                .execute_json::<
+                    EmptyResponse,
+                >(
+                    &OP_MEETING_RECORD_UPDATE_SHARING_CONFIG,
+                    query,
+                    crate::client::encode_body(&self.request),
+                )
         }
     }
     static OP_MEETING_RECORD_DELETE: crate::operation::Operation = crate::operation::Operation {
@@ -17561,15 +17509,15 @@ pub mod calls {
         type Output = crate::Result<EmptyResponse>;
         type IntoFuture = crate::BoxFuture<Self::Output>;
         fn into_future(self) -> Self::IntoFuture {
-            Box::pin(async move {
-                let query: Vec<(&'static str, String)> = Vec::new();
-                self.client
-                    .execute_json::<
-                        EmptyResponse,
-                        _,
-                    >(&OP_MEETING_RECORD_DELETE, &query, Some(&self.request))
-                    .await
-            })
+            let query: Vec<(&'static str, String)> = Vec::new();
+            self.client
+                .execute_json::<
+                    EmptyResponse,
+                >(
+                    &OP_MEETING_RECORD_DELETE,
+                    query,
+                    crate::client::encode_body(&self.request),
+                )
         }
     }
     static OP_MEETING_RECORD_DELETE_FILE: crate::operation::Operation = crate::operation::Operation {
@@ -17591,15 +17539,15 @@ pub mod calls {
         type Output = crate::Result<EmptyResponse>;
         type IntoFuture = crate::BoxFuture<Self::Output>;
         fn into_future(self) -> Self::IntoFuture {
-            Box::pin(async move {
-                let query: Vec<(&'static str, String)> = Vec::new();
-                self.client
-                    .execute_json::<
-                        EmptyResponse,
-                        _,
-                    >(&OP_MEETING_RECORD_DELETE_FILE, &query, Some(&self.request))
-                    .await
-            })
+            let query: Vec<(&'static str, String)> = Vec::new();
+            self.client
+                .execute_json::<
+                    EmptyResponse,
+                >(
+                    &OP_MEETING_RECORD_DELETE_FILE,
+                    query,
+                    crate::client::encode_body(&self.request),
+                )
         }
     }
     static OP_MEETING_RECORD_TRANSCRIPT_GET_DETAIL: crate::operation::Operation = crate::operation::Operation {
@@ -17632,19 +17580,15 @@ pub mod calls {
         type Output = crate::Result<RecordTranscriptGetDetailResponse>;
         type IntoFuture = crate::BoxFuture<Self::Output>;
         fn into_future(self) -> Self::IntoFuture {
-            Box::pin(async move {
-                let query: Vec<(&'static str, String)> = Vec::new();
-                self.client
-                    .execute_json::<
-                        RecordTranscriptGetDetailResponse,
-                        _,
-                    >(
-                        &OP_MEETING_RECORD_TRANSCRIPT_GET_DETAIL,
-                        &query,
-                        Some(&self.request),
-                    )
-                    .await
-            })
+            let query: Vec<(&'static str, String)> = Vec::new();
+            self.client
+                .execute_json::<
+                    RecordTranscriptGetDetailResponse,
+                >(
+                    &OP_MEETING_RECORD_TRANSCRIPT_GET_DETAIL,
+                    query,
+                    crate::client::encode_body(&self.request),
+                )
         }
     }
     static OP_MEETING_RECORD_TRANSCRIPT_GET_PARAGRAPH_LIST: crate::operation::Operation = crate::operation::Operation {
@@ -17666,19 +17610,15 @@ pub mod calls {
         type Output = crate::Result<RecordTranscriptGetParagraphListResponse>;
         type IntoFuture = crate::BoxFuture<Self::Output>;
         fn into_future(self) -> Self::IntoFuture {
-            Box::pin(async move {
-                let query: Vec<(&'static str, String)> = Vec::new();
-                self.client
-                    .execute_json::<
-                        RecordTranscriptGetParagraphListResponse,
-                        _,
-                    >(
-                        &OP_MEETING_RECORD_TRANSCRIPT_GET_PARAGRAPH_LIST,
-                        &query,
-                        Some(&self.request),
-                    )
-                    .await
-            })
+            let query: Vec<(&'static str, String)> = Vec::new();
+            self.client
+                .execute_json::<
+                    RecordTranscriptGetParagraphListResponse,
+                >(
+                    &OP_MEETING_RECORD_TRANSCRIPT_GET_PARAGRAPH_LIST,
+                    query,
+                    crate::client::encode_body(&self.request),
+                )
         }
     }
     static OP_MEETING_RECORD_TRANSCRIPT_SEARCH: crate::operation::Operation = crate::operation::Operation {
@@ -17700,15 +17640,15 @@ pub mod calls {
         type Output = crate::Result<RecordTranscriptSearchResponse>;
         type IntoFuture = crate::BoxFuture<Self::Output>;
         fn into_future(self) -> Self::IntoFuture {
-            Box::pin(async move {
-                let query: Vec<(&'static str, String)> = Vec::new();
-                self.client
-                    .execute_json::<
-                        RecordTranscriptSearchResponse,
-                        _,
-                    >(&OP_MEETING_RECORD_TRANSCRIPT_SEARCH, &query, Some(&self.request))
-                    .await
-            })
+            let query: Vec<(&'static str, String)> = Vec::new();
+            self.client
+                .execute_json::<
+                    RecordTranscriptSearchResponse,
+                >(
+                    &OP_MEETING_RECORD_TRANSCRIPT_SEARCH,
+                    query,
+                    crate::client::encode_body(&self.request),
+                )
         }
     }
     static OP_MEETING_ROOMS_BOOK: crate::operation::Operation = crate::operation::Operation {
@@ -17736,15 +17676,15 @@ pub mod calls {
         type Output = crate::Result<RoomsBookResponse>;
         type IntoFuture = crate::BoxFuture<Self::Output>;
         fn into_future(self) -> Self::IntoFuture {
-            Box::pin(async move {
-                let query: Vec<(&'static str, String)> = Vec::new();
-                self.client
-                    .execute_json::<
-                        RoomsBookResponse,
-                        _,
-                    >(&OP_MEETING_ROOMS_BOOK, &query, Some(&self.request))
-                    .await
-            })
+            let query: Vec<(&'static str, String)> = Vec::new();
+            self.client
+                .execute_json::<
+                    RoomsBookResponse,
+                >(
+                    &OP_MEETING_ROOMS_BOOK,
+                    query,
+                    crate::client::encode_body(&self.request),
+                )
         }
     }
     static OP_MEETING_ROOMS_RELEASE: crate::operation::Operation = crate::operation::Operation {
@@ -17766,15 +17706,15 @@ pub mod calls {
         type Output = crate::Result<EmptyResponse>;
         type IntoFuture = crate::BoxFuture<Self::Output>;
         fn into_future(self) -> Self::IntoFuture {
-            Box::pin(async move {
-                let query: Vec<(&'static str, String)> = Vec::new();
-                self.client
-                    .execute_json::<
-                        EmptyResponse,
-                        _,
-                    >(&OP_MEETING_ROOMS_RELEASE, &query, Some(&self.request))
-                    .await
-            })
+            let query: Vec<(&'static str, String)> = Vec::new();
+            self.client
+                .execute_json::<
+                    EmptyResponse,
+                >(
+                    &OP_MEETING_ROOMS_RELEASE,
+                    query,
+                    crate::client::encode_body(&self.request),
+                )
         }
     }
     static OP_MEETING_ROOMS_LIST: crate::operation::Operation = crate::operation::Operation {
@@ -17821,15 +17761,15 @@ pub mod calls {
         type Output = crate::Result<RoomsListResponse>;
         type IntoFuture = crate::BoxFuture<Self::Output>;
         fn into_future(self) -> Self::IntoFuture {
-            Box::pin(async move {
-                let query: Vec<(&'static str, String)> = Vec::new();
-                self.client
-                    .execute_json::<
-                        RoomsListResponse,
-                        _,
-                    >(&OP_MEETING_ROOMS_LIST, &query, Some(&self.request))
-                    .await
-            })
+            let query: Vec<(&'static str, String)> = Vec::new();
+            self.client
+                .execute_json::<
+                    RoomsListResponse,
+                >(
+                    &OP_MEETING_ROOMS_LIST,
+                    query,
+                    crate::client::encode_body(&self.request),
+                )
         }
     }
     static OP_MEETING_ROOMS_GET_INFO: crate::operation::Operation = crate::operation::Operation {
@@ -17851,15 +17791,15 @@ pub mod calls {
         type Output = crate::Result<MeetingRoomInfo>;
         type IntoFuture = crate::BoxFuture<Self::Output>;
         fn into_future(self) -> Self::IntoFuture {
-            Box::pin(async move {
-                let query: Vec<(&'static str, String)> = Vec::new();
-                self.client
-                    .execute_json::<
-                        MeetingRoomInfo,
-                        _,
-                    >(&OP_MEETING_ROOMS_GET_INFO, &query, Some(&self.request))
-                    .await
-            })
+            let query: Vec<(&'static str, String)> = Vec::new();
+            self.client
+                .execute_json::<
+                    MeetingRoomInfo,
+                >(
+                    &OP_MEETING_ROOMS_GET_INFO,
+                    query,
+                    crate::client::encode_body(&self.request),
+                )
         }
     }
     static OP_MEETING_ROOMS_LIST_MEETINGS: crate::operation::Operation = crate::operation::Operation {
@@ -17924,15 +17864,15 @@ pub mod calls {
         type Output = crate::Result<RoomsListMeetingsResponse>;
         type IntoFuture = crate::BoxFuture<Self::Output>;
         fn into_future(self) -> Self::IntoFuture {
-            Box::pin(async move {
-                let query: Vec<(&'static str, String)> = Vec::new();
-                self.client
-                    .execute_json::<
-                        RoomsListMeetingsResponse,
-                        _,
-                    >(&OP_MEETING_ROOMS_LIST_MEETINGS, &query, Some(&self.request))
-                    .await
-            })
+            let query: Vec<(&'static str, String)> = Vec::new();
+            self.client
+                .execute_json::<
+                    RoomsListMeetingsResponse,
+                >(
+                    &OP_MEETING_ROOMS_LIST_MEETINGS,
+                    query,
+                    crate::client::encode_body(&self.request),
+                )
         }
     }
     static OP_MEETING_ROOMS_GET_INVENTORY: crate::operation::Operation = crate::operation::Operation {
@@ -17954,15 +17894,15 @@ pub mod calls {
         type Output = crate::Result<RoomsInventory>;
         type IntoFuture = crate::BoxFuture<Self::Output>;
         fn into_future(self) -> Self::IntoFuture {
-            Box::pin(async move {
-                let query: Vec<(&'static str, String)> = Vec::new();
-                self.client
-                    .execute_json::<
-                        RoomsInventory,
-                        _,
-                    >(&OP_MEETING_ROOMS_GET_INVENTORY, &query, Some(&self.request))
-                    .await
-            })
+            let query: Vec<(&'static str, String)> = Vec::new();
+            self.client
+                .execute_json::<
+                    RoomsInventory,
+                >(
+                    &OP_MEETING_ROOMS_GET_INVENTORY,
+                    query,
+                    crate::client::encode_body(&self.request),
+                )
         }
     }
     static OP_MEETING_ROOMS_LIST_DEVICES: crate::operation::Operation = crate::operation::Operation {
@@ -18012,15 +17952,15 @@ pub mod calls {
         type Output = crate::Result<RoomsListDevicesResponse>;
         type IntoFuture = crate::BoxFuture<Self::Output>;
         fn into_future(self) -> Self::IntoFuture {
-            Box::pin(async move {
-                let query: Vec<(&'static str, String)> = Vec::new();
-                self.client
-                    .execute_json::<
-                        RoomsListDevicesResponse,
-                        _,
-                    >(&OP_MEETING_ROOMS_LIST_DEVICES, &query, Some(&self.request))
-                    .await
-            })
+            let query: Vec<(&'static str, String)> = Vec::new();
+            self.client
+                .execute_json::<
+                    RoomsListDevicesResponse,
+                >(
+                    &OP_MEETING_ROOMS_LIST_DEVICES,
+                    query,
+                    crate::client::encode_body(&self.request),
+                )
         }
     }
     static OP_MEETING_ROOMS_LIST_CONTROLLERS: crate::operation::Operation = crate::operation::Operation {
@@ -18070,15 +18010,15 @@ pub mod calls {
         type Output = crate::Result<RoomsListControllersResponse>;
         type IntoFuture = crate::BoxFuture<Self::Output>;
         fn into_future(self) -> Self::IntoFuture {
-            Box::pin(async move {
-                let query: Vec<(&'static str, String)> = Vec::new();
-                self.client
-                    .execute_json::<
-                        RoomsListControllersResponse,
-                        _,
-                    >(&OP_MEETING_ROOMS_LIST_CONTROLLERS, &query, Some(&self.request))
-                    .await
-            })
+            let query: Vec<(&'static str, String)> = Vec::new();
+            self.client
+                .execute_json::<
+                    RoomsListControllersResponse,
+                >(
+                    &OP_MEETING_ROOMS_LIST_CONTROLLERS,
+                    query,
+                    crate::client::encode_body(&self.request),
+                )
         }
     }
     static OP_MEETING_ROOMS_GET_CONFIG: crate::operation::Operation = crate::operation::Operation {
@@ -18100,15 +18040,15 @@ pub mod calls {
         type Output = crate::Result<RoomsConfig>;
         type IntoFuture = crate::BoxFuture<Self::Output>;
         fn into_future(self) -> Self::IntoFuture {
-            Box::pin(async move {
-                let query: Vec<(&'static str, String)> = Vec::new();
-                self.client
-                    .execute_json::<
-                        RoomsConfig,
-                        _,
-                    >(&OP_MEETING_ROOMS_GET_CONFIG, &query, Some(&self.request))
-                    .await
-            })
+            let query: Vec<(&'static str, String)> = Vec::new();
+            self.client
+                .execute_json::<
+                    RoomsConfig,
+                >(
+                    &OP_MEETING_ROOMS_GET_CONFIG,
+                    query,
+                    crate::client::encode_body(&self.request),
+                )
         }
     }
     static OP_MEETING_ROOMS_CALL: crate::operation::Operation = crate::operation::Operation {
@@ -18141,15 +18081,15 @@ pub mod calls {
         type Output = crate::Result<RoomsCallResponse>;
         type IntoFuture = crate::BoxFuture<Self::Output>;
         fn into_future(self) -> Self::IntoFuture {
-            Box::pin(async move {
-                let query: Vec<(&'static str, String)> = Vec::new();
-                self.client
-                    .execute_json::<
-                        RoomsCallResponse,
-                        _,
-                    >(&OP_MEETING_ROOMS_CALL, &query, Some(&self.request))
-                    .await
-            })
+            let query: Vec<(&'static str, String)> = Vec::new();
+            self.client
+                .execute_json::<
+                    RoomsCallResponse,
+                >(
+                    &OP_MEETING_ROOMS_CALL,
+                    query,
+                    crate::client::encode_body(&self.request),
+                )
         }
     }
     static OP_MEETING_ROOMS_CANCEL_CALL: crate::operation::Operation = crate::operation::Operation {
@@ -18182,15 +18122,15 @@ pub mod calls {
         type Output = crate::Result<EmptyResponse>;
         type IntoFuture = crate::BoxFuture<Self::Output>;
         fn into_future(self) -> Self::IntoFuture {
-            Box::pin(async move {
-                let query: Vec<(&'static str, String)> = Vec::new();
-                self.client
-                    .execute_json::<
-                        EmptyResponse,
-                        _,
-                    >(&OP_MEETING_ROOMS_CANCEL_CALL, &query, Some(&self.request))
-                    .await
-            })
+            let query: Vec<(&'static str, String)> = Vec::new();
+            self.client
+                .execute_json::<
+                    EmptyResponse,
+                >(
+                    &OP_MEETING_ROOMS_CANCEL_CALL,
+                    query,
+                    crate::client::encode_body(&self.request),
+                )
         }
     }
     static OP_MEETING_ROOMS_GET_RESPONSE_STATUS: crate::operation::Operation = crate::operation::Operation {
@@ -18223,15 +18163,15 @@ pub mod calls {
         type Output = crate::Result<RoomsGetResponseStatusResponse>;
         type IntoFuture = crate::BoxFuture<Self::Output>;
         fn into_future(self) -> Self::IntoFuture {
-            Box::pin(async move {
-                let query: Vec<(&'static str, String)> = Vec::new();
-                self.client
-                    .execute_json::<
-                        RoomsGetResponseStatusResponse,
-                        _,
-                    >(&OP_MEETING_ROOMS_GET_RESPONSE_STATUS, &query, Some(&self.request))
-                    .await
-            })
+            let query: Vec<(&'static str, String)> = Vec::new();
+            self.client
+                .execute_json::<
+                    RoomsGetResponseStatusResponse,
+                >(
+                    &OP_MEETING_ROOMS_GET_RESPONSE_STATUS,
+                    query,
+                    crate::client::encode_body(&self.request),
+                )
         }
     }
     static OP_MEETING_STATS_GET_START_LIST: crate::operation::Operation = crate::operation::Operation {
@@ -18273,15 +18213,15 @@ pub mod calls {
         type Output = crate::Result<StatsGetStartListResponse>;
         type IntoFuture = crate::BoxFuture<Self::Output>;
         fn into_future(self) -> Self::IntoFuture {
-            Box::pin(async move {
-                let query: Vec<(&'static str, String)> = Vec::new();
-                self.client
-                    .execute_json::<
-                        StatsGetStartListResponse,
-                        _,
-                    >(&OP_MEETING_STATS_GET_START_LIST, &query, Some(&self.request))
-                    .await
-            })
+            let query: Vec<(&'static str, String)> = Vec::new();
+            self.client
+                .execute_json::<
+                    StatsGetStartListResponse,
+                >(
+                    &OP_MEETING_STATS_GET_START_LIST,
+                    query,
+                    crate::client::encode_body(&self.request),
+                )
         }
     }
     static OP_MEETING_VIP_SUBMIT_BATCH_ADD_JOB: crate::operation::Operation = crate::operation::Operation {
@@ -18303,15 +18243,15 @@ pub mod calls {
         type Output = crate::Result<VipJobSubmitResponse>;
         type IntoFuture = crate::BoxFuture<Self::Output>;
         fn into_future(self) -> Self::IntoFuture {
-            Box::pin(async move {
-                let query: Vec<(&'static str, String)> = Vec::new();
-                self.client
-                    .execute_json::<
-                        VipJobSubmitResponse,
-                        _,
-                    >(&OP_MEETING_VIP_SUBMIT_BATCH_ADD_JOB, &query, Some(&self.request))
-                    .await
-            })
+            let query: Vec<(&'static str, String)> = Vec::new();
+            self.client
+                .execute_json::<
+                    VipJobSubmitResponse,
+                >(
+                    &OP_MEETING_VIP_SUBMIT_BATCH_ADD_JOB,
+                    query,
+                    crate::client::encode_body(&self.request),
+                )
         }
     }
     static OP_MEETING_VIP_BATCH_ADD_JOB_RESULT: crate::operation::Operation = crate::operation::Operation {
@@ -18333,15 +18273,15 @@ pub mod calls {
         type Output = crate::Result<VipJobResultResponse>;
         type IntoFuture = crate::BoxFuture<Self::Output>;
         fn into_future(self) -> Self::IntoFuture {
-            Box::pin(async move {
-                let query: Vec<(&'static str, String)> = Vec::new();
-                self.client
-                    .execute_json::<
-                        VipJobResultResponse,
-                        _,
-                    >(&OP_MEETING_VIP_BATCH_ADD_JOB_RESULT, &query, Some(&self.request))
-                    .await
-            })
+            let query: Vec<(&'static str, String)> = Vec::new();
+            self.client
+                .execute_json::<
+                    VipJobResultResponse,
+                >(
+                    &OP_MEETING_VIP_BATCH_ADD_JOB_RESULT,
+                    query,
+                    crate::client::encode_body(&self.request),
+                )
         }
     }
     static OP_MEETING_VIP_SUBMIT_BATCH_DEL_JOB: crate::operation::Operation = crate::operation::Operation {
@@ -18363,15 +18303,15 @@ pub mod calls {
         type Output = crate::Result<VipJobSubmitResponse>;
         type IntoFuture = crate::BoxFuture<Self::Output>;
         fn into_future(self) -> Self::IntoFuture {
-            Box::pin(async move {
-                let query: Vec<(&'static str, String)> = Vec::new();
-                self.client
-                    .execute_json::<
-                        VipJobSubmitResponse,
-                        _,
-                    >(&OP_MEETING_VIP_SUBMIT_BATCH_DEL_JOB, &query, Some(&self.request))
-                    .await
-            })
+            let query: Vec<(&'static str, String)> = Vec::new();
+            self.client
+                .execute_json::<
+                    VipJobSubmitResponse,
+                >(
+                    &OP_MEETING_VIP_SUBMIT_BATCH_DEL_JOB,
+                    query,
+                    crate::client::encode_body(&self.request),
+                )
         }
     }
     static OP_MEETING_VIP_BATCH_DEL_JOB_RESULT: crate::operation::Operation = crate::operation::Operation {
@@ -18393,15 +18333,15 @@ pub mod calls {
         type Output = crate::Result<VipJobResultResponse>;
         type IntoFuture = crate::BoxFuture<Self::Output>;
         fn into_future(self) -> Self::IntoFuture {
-            Box::pin(async move {
-                let query: Vec<(&'static str, String)> = Vec::new();
-                self.client
-                    .execute_json::<
-                        VipJobResultResponse,
-                        _,
-                    >(&OP_MEETING_VIP_BATCH_DEL_JOB_RESULT, &query, Some(&self.request))
-                    .await
-            })
+            let query: Vec<(&'static str, String)> = Vec::new();
+            self.client
+                .execute_json::<
+                    VipJobResultResponse,
+                >(
+                    &OP_MEETING_VIP_BATCH_DEL_JOB_RESULT,
+                    query,
+                    crate::client::encode_body(&self.request),
+                )
         }
     }
     static OP_MEETING_VIP_LIST: crate::operation::Operation = crate::operation::Operation {
@@ -18443,15 +18383,11 @@ pub mod calls {
         type Output = crate::Result<VipListResponse>;
         type IntoFuture = crate::BoxFuture<Self::Output>;
         fn into_future(self) -> Self::IntoFuture {
-            Box::pin(async move {
-                let query: Vec<(&'static str, String)> = Vec::new();
-                self.client
-                    .execute_json::<
-                        VipListResponse,
-                        _,
-                    >(&OP_MEETING_VIP_LIST, &query, Some(&self.request))
-                    .await
-            })
+            let query: Vec<(&'static str, String)> = Vec::new();
+            self.client
+                .execute_json::<
+                    VipListResponse,
+                >(&OP_MEETING_VIP_LIST, query, crate::client::encode_body(&self.request))
         }
     }
     static OP_MEETING_WAITING_ROOM_GET_CURRENT_USER_LIST: crate::operation::Operation = crate::operation::Operation {
@@ -18496,19 +18432,15 @@ pub mod calls {
         type Output = crate::Result<WaitingRoomGetCurrentUserListResponse>;
         type IntoFuture = crate::BoxFuture<Self::Output>;
         fn into_future(self) -> Self::IntoFuture {
-            Box::pin(async move {
-                let query: Vec<(&'static str, String)> = Vec::new();
-                self.client
-                    .execute_json::<
-                        WaitingRoomGetCurrentUserListResponse,
-                        _,
-                    >(
-                        &OP_MEETING_WAITING_ROOM_GET_CURRENT_USER_LIST,
-                        &query,
-                        Some(&self.request),
-                    )
-                    .await
-            })
+            let query: Vec<(&'static str, String)> = Vec::new();
+            self.client
+                .execute_json::<
+                    WaitingRoomGetCurrentUserListResponse,
+                >(
+                    &OP_MEETING_WAITING_ROOM_GET_CURRENT_USER_LIST,
+                    query,
+                    crate::client::encode_body(&self.request),
+                )
         }
     }
     static OP_MEETING_WAITING_ROOM_GET_USER_LIST: crate::operation::Operation = crate::operation::Operation {
@@ -18550,19 +18482,15 @@ pub mod calls {
         type Output = crate::Result<WaitingRoomGetUserListResponse>;
         type IntoFuture = crate::BoxFuture<Self::Output>;
         fn into_future(self) -> Self::IntoFuture {
-            Box::pin(async move {
-                let query: Vec<(&'static str, String)> = Vec::new();
-                self.client
-                    .execute_json::<
-                        WaitingRoomGetUserListResponse,
-                        _,
-                    >(
-                        &OP_MEETING_WAITING_ROOM_GET_USER_LIST,
-                        &query,
-                        Some(&self.request),
-                    )
-                    .await
-            })
+            let query: Vec<(&'static str, String)> = Vec::new();
+            self.client
+                .execute_json::<
+                    WaitingRoomGetUserListResponse,
+                >(
+                    &OP_MEETING_WAITING_ROOM_GET_USER_LIST,
+                    query,
+                    crate::client::encode_body(&self.request),
+                )
         }
     }
     static OP_MEETING_WEBINAR_CREATE: crate::operation::Operation = crate::operation::Operation {
@@ -18663,15 +18591,15 @@ pub mod calls {
         type Output = crate::Result<WebinarCreateResponse>;
         type IntoFuture = crate::BoxFuture<Self::Output>;
         fn into_future(self) -> Self::IntoFuture {
-            Box::pin(async move {
-                let query: Vec<(&'static str, String)> = Vec::new();
-                self.client
-                    .execute_json::<
-                        WebinarCreateResponse,
-                        _,
-                    >(&OP_MEETING_WEBINAR_CREATE, &query, Some(&self.request))
-                    .await
-            })
+            let query: Vec<(&'static str, String)> = Vec::new();
+            self.client
+                .execute_json::<
+                    WebinarCreateResponse,
+                >(
+                    &OP_MEETING_WEBINAR_CREATE,
+                    query,
+                    crate::client::encode_body(&self.request),
+                )
         }
     }
     static OP_MEETING_WEBINAR_UPDATE: crate::operation::Operation = crate::operation::Operation {
@@ -18772,15 +18700,15 @@ pub mod calls {
         type Output = crate::Result<EmptyResponse>;
         type IntoFuture = crate::BoxFuture<Self::Output>;
         fn into_future(self) -> Self::IntoFuture {
-            Box::pin(async move {
-                let query: Vec<(&'static str, String)> = Vec::new();
-                self.client
-                    .execute_json::<
-                        EmptyResponse,
-                        _,
-                    >(&OP_MEETING_WEBINAR_UPDATE, &query, Some(&self.request))
-                    .await
-            })
+            let query: Vec<(&'static str, String)> = Vec::new();
+            self.client
+                .execute_json::<
+                    EmptyResponse,
+                >(
+                    &OP_MEETING_WEBINAR_UPDATE,
+                    query,
+                    crate::client::encode_body(&self.request),
+                )
         }
     }
     static OP_MEETING_WEBINAR_CANCEL: crate::operation::Operation = crate::operation::Operation {
@@ -18802,15 +18730,15 @@ pub mod calls {
         type Output = crate::Result<EmptyResponse>;
         type IntoFuture = crate::BoxFuture<Self::Output>;
         fn into_future(self) -> Self::IntoFuture {
-            Box::pin(async move {
-                let query: Vec<(&'static str, String)> = Vec::new();
-                self.client
-                    .execute_json::<
-                        EmptyResponse,
-                        _,
-                    >(&OP_MEETING_WEBINAR_CANCEL, &query, Some(&self.request))
-                    .await
-            })
+            let query: Vec<(&'static str, String)> = Vec::new();
+            self.client
+                .execute_json::<
+                    EmptyResponse,
+                >(
+                    &OP_MEETING_WEBINAR_CANCEL,
+                    query,
+                    crate::client::encode_body(&self.request),
+                )
         }
     }
     static OP_MEETING_WEBINAR_GET: crate::operation::Operation = crate::operation::Operation {
@@ -18838,15 +18766,15 @@ pub mod calls {
         type Output = crate::Result<WebinarInfo>;
         type IntoFuture = crate::BoxFuture<Self::Output>;
         fn into_future(self) -> Self::IntoFuture {
-            Box::pin(async move {
-                let query: Vec<(&'static str, String)> = Vec::new();
-                self.client
-                    .execute_json::<
-                        WebinarInfo,
-                        _,
-                    >(&OP_MEETING_WEBINAR_GET, &query, Some(&self.request))
-                    .await
-            })
+            let query: Vec<(&'static str, String)> = Vec::new();
+            self.client
+                .execute_json::<
+                    WebinarInfo,
+                >(
+                    &OP_MEETING_WEBINAR_GET,
+                    query,
+                    crate::client::encode_body(&self.request),
+                )
         }
     }
     static OP_MEETING_WEBINAR_LIST_GUEST: crate::operation::Operation = crate::operation::Operation {
@@ -18879,15 +18807,15 @@ pub mod calls {
         type Output = crate::Result<WebinarListGuestResponse>;
         type IntoFuture = crate::BoxFuture<Self::Output>;
         fn into_future(self) -> Self::IntoFuture {
-            Box::pin(async move {
-                let query: Vec<(&'static str, String)> = Vec::new();
-                self.client
-                    .execute_json::<
-                        WebinarListGuestResponse,
-                        _,
-                    >(&OP_MEETING_WEBINAR_LIST_GUEST, &query, Some(&self.request))
-                    .await
-            })
+            let query: Vec<(&'static str, String)> = Vec::new();
+            self.client
+                .execute_json::<
+                    WebinarListGuestResponse,
+                >(
+                    &OP_MEETING_WEBINAR_LIST_GUEST,
+                    query,
+                    crate::client::encode_body(&self.request),
+                )
         }
     }
     static OP_MEETING_WEBINAR_UPDATE_GUEST_LIST: crate::operation::Operation = crate::operation::Operation {
@@ -18909,15 +18837,15 @@ pub mod calls {
         type Output = crate::Result<EmptyResponse>;
         type IntoFuture = crate::BoxFuture<Self::Output>;
         fn into_future(self) -> Self::IntoFuture {
-            Box::pin(async move {
-                let query: Vec<(&'static str, String)> = Vec::new();
-                self.client
-                    .execute_json::<
-                        EmptyResponse,
-                        _,
-                    >(&OP_MEETING_WEBINAR_UPDATE_GUEST_LIST, &query, Some(&self.request))
-                    .await
-            })
+            let query: Vec<(&'static str, String)> = Vec::new();
+            self.client
+                .execute_json::<
+                    EmptyResponse,
+                >(
+                    &OP_MEETING_WEBINAR_UPDATE_GUEST_LIST,
+                    query,
+                    crate::client::encode_body(&self.request),
+                )
         }
     }
     static OP_MEETING_WEBINAR_UPDATE_WARM_UP: crate::operation::Operation = crate::operation::Operation {
@@ -18955,15 +18883,15 @@ pub mod calls {
         type Output = crate::Result<EmptyResponse>;
         type IntoFuture = crate::BoxFuture<Self::Output>;
         fn into_future(self) -> Self::IntoFuture {
-            Box::pin(async move {
-                let query: Vec<(&'static str, String)> = Vec::new();
-                self.client
-                    .execute_json::<
-                        EmptyResponse,
-                        _,
-                    >(&OP_MEETING_WEBINAR_UPDATE_WARM_UP, &query, Some(&self.request))
-                    .await
-            })
+            let query: Vec<(&'static str, String)> = Vec::new();
+            self.client
+                .execute_json::<
+                    EmptyResponse,
+                >(
+                    &OP_MEETING_WEBINAR_UPDATE_WARM_UP,
+                    query,
+                    crate::client::encode_body(&self.request),
+                )
         }
     }
     static OP_MEETING_WEBINAR_ENROLL_SET_CONFIG: crate::operation::Operation = crate::operation::Operation {
@@ -19014,15 +18942,15 @@ pub mod calls {
         type Output = crate::Result<EnrollSetConfigResponse>;
         type IntoFuture = crate::BoxFuture<Self::Output>;
         fn into_future(self) -> Self::IntoFuture {
-            Box::pin(async move {
-                let query: Vec<(&'static str, String)> = Vec::new();
-                self.client
-                    .execute_json::<
-                        EnrollSetConfigResponse,
-                        _,
-                    >(&OP_MEETING_WEBINAR_ENROLL_SET_CONFIG, &query, Some(&self.request))
-                    .await
-            })
+            let query: Vec<(&'static str, String)> = Vec::new();
+            self.client
+                .execute_json::<
+                    EnrollSetConfigResponse,
+                >(
+                    &OP_MEETING_WEBINAR_ENROLL_SET_CONFIG,
+                    query,
+                    crate::client::encode_body(&self.request),
+                )
         }
     }
     static OP_MEETING_WEBINAR_ENROLL_GET_CONFIG: crate::operation::Operation = crate::operation::Operation {
@@ -19044,15 +18972,15 @@ pub mod calls {
         type Output = crate::Result<EnrollConfig>;
         type IntoFuture = crate::BoxFuture<Self::Output>;
         fn into_future(self) -> Self::IntoFuture {
-            Box::pin(async move {
-                let query: Vec<(&'static str, String)> = Vec::new();
-                self.client
-                    .execute_json::<
-                        EnrollConfig,
-                        _,
-                    >(&OP_MEETING_WEBINAR_ENROLL_GET_CONFIG, &query, Some(&self.request))
-                    .await
-            })
+            let query: Vec<(&'static str, String)> = Vec::new();
+            self.client
+                .execute_json::<
+                    EnrollConfig,
+                >(
+                    &OP_MEETING_WEBINAR_ENROLL_GET_CONFIG,
+                    query,
+                    crate::client::encode_body(&self.request),
+                )
         }
     }
     static OP_MEETING_WEBINAR_ENROLL_LIST: crate::operation::Operation = crate::operation::Operation {
@@ -19099,15 +19027,15 @@ pub mod calls {
         type Output = crate::Result<EnrollListResponse>;
         type IntoFuture = crate::BoxFuture<Self::Output>;
         fn into_future(self) -> Self::IntoFuture {
-            Box::pin(async move {
-                let query: Vec<(&'static str, String)> = Vec::new();
-                self.client
-                    .execute_json::<
-                        EnrollListResponse,
-                        _,
-                    >(&OP_MEETING_WEBINAR_ENROLL_LIST, &query, Some(&self.request))
-                    .await
-            })
+            let query: Vec<(&'static str, String)> = Vec::new();
+            self.client
+                .execute_json::<
+                    EnrollListResponse,
+                >(
+                    &OP_MEETING_WEBINAR_ENROLL_LIST,
+                    query,
+                    crate::client::encode_body(&self.request),
+                )
         }
     }
     static OP_MEETING_WEBINAR_ENROLL_APPROVE: crate::operation::Operation = crate::operation::Operation {
@@ -19129,15 +19057,15 @@ pub mod calls {
         type Output = crate::Result<EnrollApproveResponse>;
         type IntoFuture = crate::BoxFuture<Self::Output>;
         fn into_future(self) -> Self::IntoFuture {
-            Box::pin(async move {
-                let query: Vec<(&'static str, String)> = Vec::new();
-                self.client
-                    .execute_json::<
-                        EnrollApproveResponse,
-                        _,
-                    >(&OP_MEETING_WEBINAR_ENROLL_APPROVE, &query, Some(&self.request))
-                    .await
-            })
+            let query: Vec<(&'static str, String)> = Vec::new();
+            self.client
+                .execute_json::<
+                    EnrollApproveResponse,
+                >(
+                    &OP_MEETING_WEBINAR_ENROLL_APPROVE,
+                    query,
+                    crate::client::encode_body(&self.request),
+                )
         }
     }
     static OP_MEETING_WEBINAR_ENROLL_DELETE: crate::operation::Operation = crate::operation::Operation {
@@ -19159,15 +19087,15 @@ pub mod calls {
         type Output = crate::Result<EnrollDeleteResponse>;
         type IntoFuture = crate::BoxFuture<Self::Output>;
         fn into_future(self) -> Self::IntoFuture {
-            Box::pin(async move {
-                let query: Vec<(&'static str, String)> = Vec::new();
-                self.client
-                    .execute_json::<
-                        EnrollDeleteResponse,
-                        _,
-                    >(&OP_MEETING_WEBINAR_ENROLL_DELETE, &query, Some(&self.request))
-                    .await
-            })
+            let query: Vec<(&'static str, String)> = Vec::new();
+            self.client
+                .execute_json::<
+                    EnrollDeleteResponse,
+                >(
+                    &OP_MEETING_WEBINAR_ENROLL_DELETE,
+                    query,
+                    crate::client::encode_body(&self.request),
+                )
         }
     }
     static OP_MEETING_WEBINAR_ENROLL_IMPORT: crate::operation::Operation = crate::operation::Operation {
@@ -19189,15 +19117,15 @@ pub mod calls {
         type Output = crate::Result<EnrollImportResponse>;
         type IntoFuture = crate::BoxFuture<Self::Output>;
         fn into_future(self) -> Self::IntoFuture {
-            Box::pin(async move {
-                let query: Vec<(&'static str, String)> = Vec::new();
-                self.client
-                    .execute_json::<
-                        EnrollImportResponse,
-                        _,
-                    >(&OP_MEETING_WEBINAR_ENROLL_IMPORT, &query, Some(&self.request))
-                    .await
-            })
+            let query: Vec<(&'static str, String)> = Vec::new();
+            self.client
+                .execute_json::<
+                    EnrollImportResponse,
+                >(
+                    &OP_MEETING_WEBINAR_ENROLL_IMPORT,
+                    query,
+                    crate::client::encode_body(&self.request),
+                )
         }
     }
     static OP_MEETING_WEBINAR_ENROLL_QUERY_BY_TMP_OPENID: crate::operation::Operation = crate::operation::Operation {
@@ -19225,19 +19153,15 @@ pub mod calls {
         type Output = crate::Result<EnrollQueryByTmpOpenidResponse>;
         type IntoFuture = crate::BoxFuture<Self::Output>;
         fn into_future(self) -> Self::IntoFuture {
-            Box::pin(async move {
-                let query: Vec<(&'static str, String)> = Vec::new();
-                self.client
-                    .execute_json::<
-                        EnrollQueryByTmpOpenidResponse,
-                        _,
-                    >(
-                        &OP_MEETING_WEBINAR_ENROLL_QUERY_BY_TMP_OPENID,
-                        &query,
-                        Some(&self.request),
-                    )
-                    .await
-            })
+            let query: Vec<(&'static str, String)> = Vec::new();
+            self.client
+                .execute_json::<
+                    EnrollQueryByTmpOpenidResponse,
+                >(
+                    &OP_MEETING_WEBINAR_ENROLL_QUERY_BY_TMP_OPENID,
+                    query,
+                    crate::client::encode_body(&self.request),
+                )
         }
     }
 }

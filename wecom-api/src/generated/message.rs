@@ -3825,15 +3825,11 @@ pub mod calls {
         type Output = crate::Result<AppChatCreateResponse>;
         type IntoFuture = crate::BoxFuture<Self::Output>;
         fn into_future(self) -> Self::IntoFuture {
-            Box::pin(async move {
-                let query: Vec<(&'static str, String)> = Vec::new();
-                self.client
-                    .execute_json::<
-                        AppChatCreateResponse,
-                        _,
-                    >(&OP_APPCHAT_CREATE, &query, Some(&self.request))
-                    .await
-            })
+            let query: Vec<(&'static str, String)> = Vec::new();
+            self.client
+                .execute_json::<
+                    AppChatCreateResponse,
+                >(&OP_APPCHAT_CREATE, query, crate::client::encode_body(&self.request))
         }
     }
     static OP_APPCHAT_UPDATE: crate::operation::Operation = crate::operation::Operation {
@@ -3886,15 +3882,11 @@ pub mod calls {
         type Output = crate::Result<EmptyResponse>;
         type IntoFuture = crate::BoxFuture<Self::Output>;
         fn into_future(self) -> Self::IntoFuture {
-            Box::pin(async move {
-                let query: Vec<(&'static str, String)> = Vec::new();
-                self.client
-                    .execute_json::<
-                        EmptyResponse,
-                        _,
-                    >(&OP_APPCHAT_UPDATE, &query, Some(&self.request))
-                    .await
-            })
+            let query: Vec<(&'static str, String)> = Vec::new();
+            self.client
+                .execute_json::<
+                    EmptyResponse,
+                >(&OP_APPCHAT_UPDATE, query, crate::client::encode_body(&self.request))
         }
     }
     static OP_APPCHAT_GET: crate::operation::Operation = crate::operation::Operation {
@@ -3916,16 +3908,10 @@ pub mod calls {
         type Output = crate::Result<AppChatGetResponse>;
         type IntoFuture = crate::BoxFuture<Self::Output>;
         fn into_future(self) -> Self::IntoFuture {
-            Box::pin(async move {
-                let mut query: Vec<(&'static str, String)> = Vec::with_capacity(1usize);
-                query.push(("chatid", self.query_chatid));
-                self.client
-                    .execute_json::<
-                        AppChatGetResponse,
-                        _,
-                    >(&OP_APPCHAT_GET, &query, None::<&()>)
-                    .await
-            })
+            let mut query: Vec<(&'static str, String)> = Vec::with_capacity(1usize);
+            query.push(("chatid", self.query_chatid));
+            self.client
+                .execute_json::<AppChatGetResponse>(&OP_APPCHAT_GET, query, Ok(None))
         }
     }
     static OP_APPCHAT_SEND: crate::operation::Operation = crate::operation::Operation {
@@ -3953,15 +3939,11 @@ pub mod calls {
         type Output = crate::Result<EmptyResponse>;
         type IntoFuture = crate::BoxFuture<Self::Output>;
         fn into_future(self) -> Self::IntoFuture {
-            Box::pin(async move {
-                let query: Vec<(&'static str, String)> = Vec::new();
-                self.client
-                    .execute_json::<
-                        EmptyResponse,
-                        _,
-                    >(&OP_APPCHAT_SEND, &query, Some(&self.request))
-                    .await
-            })
+            let query: Vec<(&'static str, String)> = Vec::new();
+            self.client
+                .execute_json::<
+                    EmptyResponse,
+                >(&OP_APPCHAT_SEND, query, crate::client::encode_body(&self.request))
         }
     }
     static OP_MESSAGE_SEND: crate::operation::Operation = crate::operation::Operation {
@@ -4024,18 +4006,14 @@ pub mod calls {
         type Output = crate::Result<MessageSendResponse>;
         type IntoFuture = crate::BoxFuture<Self::Output>;
         fn into_future(mut self) -> Self::IntoFuture {
-            Box::pin(async move {
-                if self.request.agentid.is_none() {
-                    self.request.agentid = self.client.agent_id();
-                }
-                let query: Vec<(&'static str, String)> = Vec::new();
-                self.client
-                    .execute_json::<
-                        MessageSendResponse,
-                        _,
-                    >(&OP_MESSAGE_SEND, &query, Some(&self.request))
-                    .await
-            })
+            if self.request.agentid.is_none() {
+                self.request.agentid = self.client.agent_id();
+            }
+            let query: Vec<(&'static str, String)> = Vec::new();
+            self.client
+                .execute_json::<
+                    MessageSendResponse,
+                >(&OP_MESSAGE_SEND, query, crate::client::encode_body(&self.request))
         }
     }
     static OP_MESSAGE_RECALL: crate::operation::Operation = crate::operation::Operation {
@@ -4057,15 +4035,11 @@ pub mod calls {
         type Output = crate::Result<EmptyResponse>;
         type IntoFuture = crate::BoxFuture<Self::Output>;
         fn into_future(self) -> Self::IntoFuture {
-            Box::pin(async move {
-                let query: Vec<(&'static str, String)> = Vec::new();
-                self.client
-                    .execute_json::<
-                        EmptyResponse,
-                        _,
-                    >(&OP_MESSAGE_RECALL, &query, Some(&self.request))
-                    .await
-            })
+            let query: Vec<(&'static str, String)> = Vec::new();
+            self.client
+                .execute_json::<
+                    EmptyResponse,
+                >(&OP_MESSAGE_RECALL, query, crate::client::encode_body(&self.request))
         }
     }
     static OP_MESSAGE_UPDATE_TEMPLATE_CARD: crate::operation::Operation = crate::operation::Operation {
@@ -4137,25 +4111,25 @@ pub mod calls {
         type Output = crate::Result<MessageUpdateTemplateCardResponse>;
         type IntoFuture = crate::BoxFuture<Self::Output>;
         fn into_future(mut self) -> Self::IntoFuture {
-            Box::pin(async move {
-                if self.request.agentid.is_none() {
-                    self.request.agentid = self.client.agent_id();
-                }
-                if self.request.agentid.is_none() {
-                    return Err(crate::Error::InvalidArgument {
-                        what: "agentid".into(),
-                        why: "message.update_template_card needs `agentid`: set it on the call or give the client one with ClientBuilder::agent_id"
-                            .into(),
-                    });
-                }
-                let query: Vec<(&'static str, String)> = Vec::new();
-                self.client
-                    .execute_json::<
-                        MessageUpdateTemplateCardResponse,
-                        _,
-                    >(&OP_MESSAGE_UPDATE_TEMPLATE_CARD, &query, Some(&self.request))
-                    .await
-            })
+            if self.request.agentid.is_none() {
+                self.request.agentid = self.client.agent_id();
+            }
+            if self.request.agentid.is_none() {
+                return crate::client::refused(crate::Error::InvalidArgument {
+                    what: "agentid".into(),
+                    why: "message.update_template_card needs `agentid`: set it on the call or give the client one with ClientBuilder::agent_id"
+                        .into(),
+                });
+            }
+            let query: Vec<(&'static str, String)> = Vec::new();
+            self.client
+                .execute_json::<
+                    MessageUpdateTemplateCardResponse,
+                >(
+                    &OP_MESSAGE_UPDATE_TEMPLATE_CARD,
+                    query,
+                    crate::client::encode_body(&self.request),
+                )
         }
     }
     static OP_MESSAGE_GET_STATISTICS: crate::operation::Operation = crate::operation::Operation {
@@ -4183,15 +4157,15 @@ pub mod calls {
         type Output = crate::Result<MessageGetStatisticsResponse>;
         type IntoFuture = crate::BoxFuture<Self::Output>;
         fn into_future(self) -> Self::IntoFuture {
-            Box::pin(async move {
-                let query: Vec<(&'static str, String)> = Vec::new();
-                self.client
-                    .execute_json::<
-                        MessageGetStatisticsResponse,
-                        _,
-                    >(&OP_MESSAGE_GET_STATISTICS, &query, Some(&self.request))
-                    .await
-            })
+            let query: Vec<(&'static str, String)> = Vec::new();
+            self.client
+                .execute_json::<
+                    MessageGetStatisticsResponse,
+                >(
+                    &OP_MESSAGE_GET_STATISTICS,
+                    query,
+                    crate::client::encode_body(&self.request),
+                )
         }
     }
     static OP_MESSAGE_SEND_LINKEDCORP: crate::operation::Operation = crate::operation::Operation {
@@ -4253,25 +4227,25 @@ pub mod calls {
         type Output = crate::Result<LinkedCorpMessageSendResponse>;
         type IntoFuture = crate::BoxFuture<Self::Output>;
         fn into_future(mut self) -> Self::IntoFuture {
-            Box::pin(async move {
-                if self.request.agentid.is_none() {
-                    self.request.agentid = self.client.agent_id();
-                }
-                if self.request.agentid.is_none() {
-                    return Err(crate::Error::InvalidArgument {
-                        what: "agentid".into(),
-                        why: "message.send_linkedcorp needs `agentid`: set it on the call or give the client one with ClientBuilder::agent_id"
-                            .into(),
-                    });
-                }
-                let query: Vec<(&'static str, String)> = Vec::new();
-                self.client
-                    .execute_json::<
-                        LinkedCorpMessageSendResponse,
-                        _,
-                    >(&OP_MESSAGE_SEND_LINKEDCORP, &query, Some(&self.request))
-                    .await
-            })
+            if self.request.agentid.is_none() {
+                self.request.agentid = self.client.agent_id();
+            }
+            if self.request.agentid.is_none() {
+                return crate::client::refused(crate::Error::InvalidArgument {
+                    what: "agentid".into(),
+                    why: "message.send_linkedcorp needs `agentid`: set it on the call or give the client one with ClientBuilder::agent_id"
+                        .into(),
+                });
+            }
+            let query: Vec<(&'static str, String)> = Vec::new();
+            self.client
+                .execute_json::<
+                    LinkedCorpMessageSendResponse,
+                >(
+                    &OP_MESSAGE_SEND_LINKEDCORP,
+                    query,
+                    crate::client::encode_body(&self.request),
+                )
         }
     }
     static OP_MESSAGE_UPDATE_TASKCARD: crate::operation::Operation = crate::operation::Operation {
@@ -4299,25 +4273,25 @@ pub mod calls {
         type Output = crate::Result<TaskCardUpdateResponse>;
         type IntoFuture = crate::BoxFuture<Self::Output>;
         fn into_future(mut self) -> Self::IntoFuture {
-            Box::pin(async move {
-                if self.request.agentid.is_none() {
-                    self.request.agentid = self.client.agent_id();
-                }
-                if self.request.agentid.is_none() {
-                    return Err(crate::Error::InvalidArgument {
-                        what: "agentid".into(),
-                        why: "message.update_taskcard needs `agentid`: set it on the call or give the client one with ClientBuilder::agent_id"
-                            .into(),
-                    });
-                }
-                let query: Vec<(&'static str, String)> = Vec::new();
-                self.client
-                    .execute_json::<
-                        TaskCardUpdateResponse,
-                        _,
-                    >(&OP_MESSAGE_UPDATE_TASKCARD, &query, Some(&self.request))
-                    .await
-            })
+            if self.request.agentid.is_none() {
+                self.request.agentid = self.client.agent_id();
+            }
+            if self.request.agentid.is_none() {
+                return crate::client::refused(crate::Error::InvalidArgument {
+                    what: "agentid".into(),
+                    why: "message.update_taskcard needs `agentid`: set it on the call or give the client one with ClientBuilder::agent_id"
+                        .into(),
+                });
+            }
+            let query: Vec<(&'static str, String)> = Vec::new();
+            self.client
+                .execute_json::<
+                    TaskCardUpdateResponse,
+                >(
+                    &OP_MESSAGE_UPDATE_TASKCARD,
+                    query,
+                    crate::client::encode_body(&self.request),
+                )
         }
     }
 }

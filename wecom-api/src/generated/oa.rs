@@ -12600,15 +12600,15 @@ pub mod calls {
         type Output = crate::Result<ApprovalDataLegacyResponse>;
         type IntoFuture = crate::BoxFuture<Self::Output>;
         fn into_future(self) -> Self::IntoFuture {
-            Box::pin(async move {
-                let query: Vec<(&'static str, String)> = Vec::new();
-                self.client
-                    .execute_json::<
-                        ApprovalDataLegacyResponse,
-                        _,
-                    >(&OP_APPROVAL_GET_DATA_LEGACY, &query, Some(&self.request))
-                    .await
-            })
+            let query: Vec<(&'static str, String)> = Vec::new();
+            self.client
+                .execute_json::<
+                    ApprovalDataLegacyResponse,
+                >(
+                    &OP_APPROVAL_GET_DATA_LEGACY,
+                    query,
+                    crate::client::encode_body(&self.request),
+                )
         }
     }
     static OP_APPROVAL_GET_OPEN_DATA: crate::operation::Operation = crate::operation::Operation {
@@ -12630,15 +12630,15 @@ pub mod calls {
         type Output = crate::Result<OpenApprovalDataResponse>;
         type IntoFuture = crate::BoxFuture<Self::Output>;
         fn into_future(self) -> Self::IntoFuture {
-            Box::pin(async move {
-                let query: Vec<(&'static str, String)> = Vec::new();
-                self.client
-                    .execute_json::<
-                        OpenApprovalDataResponse,
-                        _,
-                    >(&OP_APPROVAL_GET_OPEN_DATA, &query, Some(&self.request))
-                    .await
-            })
+            let query: Vec<(&'static str, String)> = Vec::new();
+            self.client
+                .execute_json::<
+                    OpenApprovalDataResponse,
+                >(
+                    &OP_APPROVAL_GET_OPEN_DATA,
+                    query,
+                    crate::client::encode_body(&self.request),
+                )
         }
     }
     static OP_APPROVAL_APPLY: crate::operation::Operation = crate::operation::Operation {
@@ -12692,15 +12692,11 @@ pub mod calls {
         type Output = crate::Result<ApprovalApplyResponse>;
         type IntoFuture = crate::BoxFuture<Self::Output>;
         fn into_future(self) -> Self::IntoFuture {
-            Box::pin(async move {
-                let query: Vec<(&'static str, String)> = Vec::new();
-                self.client
-                    .execute_json::<
-                        ApprovalApplyResponse,
-                        _,
-                    >(&OP_APPROVAL_APPLY, &query, Some(&self.request))
-                    .await
-            })
+            let query: Vec<(&'static str, String)> = Vec::new();
+            self.client
+                .execute_json::<
+                    ApprovalApplyResponse,
+                >(&OP_APPROVAL_APPLY, query, crate::client::encode_body(&self.request))
         }
     }
     static OP_APPROVAL_COPY_TEMPLATE: crate::operation::Operation = crate::operation::Operation {
@@ -12722,15 +12718,15 @@ pub mod calls {
         type Output = crate::Result<ApprovalTemplateIdResponse>;
         type IntoFuture = crate::BoxFuture<Self::Output>;
         fn into_future(self) -> Self::IntoFuture {
-            Box::pin(async move {
-                let query: Vec<(&'static str, String)> = Vec::new();
-                self.client
-                    .execute_json::<
-                        ApprovalTemplateIdResponse,
-                        _,
-                    >(&OP_APPROVAL_COPY_TEMPLATE, &query, Some(&self.request))
-                    .await
-            })
+            let query: Vec<(&'static str, String)> = Vec::new();
+            self.client
+                .execute_json::<
+                    ApprovalTemplateIdResponse,
+                >(
+                    &OP_APPROVAL_COPY_TEMPLATE,
+                    query,
+                    crate::client::encode_body(&self.request),
+                )
         }
     }
     static OP_APPROVAL_CREATE_TEMPLATE: crate::operation::Operation = crate::operation::Operation {
@@ -12761,15 +12757,15 @@ pub mod calls {
         type Output = crate::Result<ApprovalTemplateIdResponse>;
         type IntoFuture = crate::BoxFuture<Self::Output>;
         fn into_future(self) -> Self::IntoFuture {
-            Box::pin(async move {
-                let query: Vec<(&'static str, String)> = Vec::new();
-                self.client
-                    .execute_json::<
-                        ApprovalTemplateIdResponse,
-                        _,
-                    >(&OP_APPROVAL_CREATE_TEMPLATE, &query, Some(&self.request))
-                    .await
-            })
+            let query: Vec<(&'static str, String)> = Vec::new();
+            self.client
+                .execute_json::<
+                    ApprovalTemplateIdResponse,
+                >(
+                    &OP_APPROVAL_CREATE_TEMPLATE,
+                    query,
+                    crate::client::encode_body(&self.request),
+                )
         }
     }
     static OP_APPROVAL_UPDATE_TEMPLATE: crate::operation::Operation = crate::operation::Operation {
@@ -12800,15 +12796,15 @@ pub mod calls {
         type Output = crate::Result<EmptyResponse>;
         type IntoFuture = crate::BoxFuture<Self::Output>;
         fn into_future(self) -> Self::IntoFuture {
-            Box::pin(async move {
-                let query: Vec<(&'static str, String)> = Vec::new();
-                self.client
-                    .execute_json::<
-                        EmptyResponse,
-                        _,
-                    >(&OP_APPROVAL_UPDATE_TEMPLATE, &query, Some(&self.request))
-                    .await
-            })
+            let query: Vec<(&'static str, String)> = Vec::new();
+            self.client
+                .execute_json::<
+                    EmptyResponse,
+                >(
+                    &OP_APPROVAL_UPDATE_TEMPLATE,
+                    query,
+                    crate::client::encode_body(&self.request),
+                )
         }
     }
     static OP_APPROVAL_GET_DETAIL: crate::operation::Operation = crate::operation::Operation {
@@ -12830,15 +12826,15 @@ pub mod calls {
         type Output = crate::Result<ApprovalDetailResponse>;
         type IntoFuture = crate::BoxFuture<Self::Output>;
         fn into_future(self) -> Self::IntoFuture {
-            Box::pin(async move {
-                let query: Vec<(&'static str, String)> = Vec::new();
-                self.client
-                    .execute_json::<
-                        ApprovalDetailResponse,
-                        _,
-                    >(&OP_APPROVAL_GET_DETAIL, &query, Some(&self.request))
-                    .await
-            })
+            let query: Vec<(&'static str, String)> = Vec::new();
+            self.client
+                .execute_json::<
+                    ApprovalDetailResponse,
+                >(
+                    &OP_APPROVAL_GET_DETAIL,
+                    query,
+                    crate::client::encode_body(&self.request),
+                )
         }
     }
     static OP_APPROVAL_LIST_NUMBERS: crate::operation::Operation = crate::operation::Operation {
@@ -12891,15 +12887,15 @@ pub mod calls {
         type Output = crate::Result<ApprovalListNumbersResponse>;
         type IntoFuture = crate::BoxFuture<Self::Output>;
         fn into_future(self) -> Self::IntoFuture {
-            Box::pin(async move {
-                let query: Vec<(&'static str, String)> = Vec::new();
-                self.client
-                    .execute_json::<
-                        ApprovalListNumbersResponse,
-                        _,
-                    >(&OP_APPROVAL_LIST_NUMBERS, &query, Some(&self.request))
-                    .await
-            })
+            let query: Vec<(&'static str, String)> = Vec::new();
+            self.client
+                .execute_json::<
+                    ApprovalListNumbersResponse,
+                >(
+                    &OP_APPROVAL_LIST_NUMBERS,
+                    query,
+                    crate::client::encode_body(&self.request),
+                )
         }
     }
     static OP_APPROVAL_GET_TEMPLATE: crate::operation::Operation = crate::operation::Operation {
@@ -12921,15 +12917,15 @@ pub mod calls {
         type Output = crate::Result<ApprovalTemplate>;
         type IntoFuture = crate::BoxFuture<Self::Output>;
         fn into_future(self) -> Self::IntoFuture {
-            Box::pin(async move {
-                let query: Vec<(&'static str, String)> = Vec::new();
-                self.client
-                    .execute_json::<
-                        ApprovalTemplate,
-                        _,
-                    >(&OP_APPROVAL_GET_TEMPLATE, &query, Some(&self.request))
-                    .await
-            })
+            let query: Vec<(&'static str, String)> = Vec::new();
+            self.client
+                .execute_json::<
+                    ApprovalTemplate,
+                >(
+                    &OP_APPROVAL_GET_TEMPLATE,
+                    query,
+                    crate::client::encode_body(&self.request),
+                )
         }
     }
     static OP_APPROVAL_LIST_APPLY_IDS: crate::operation::Operation = crate::operation::Operation {
@@ -12984,15 +12980,15 @@ pub mod calls {
         type Output = crate::Result<AdvancedApplyIdListResponse>;
         type IntoFuture = crate::BoxFuture<Self::Output>;
         fn into_future(self) -> Self::IntoFuture {
-            Box::pin(async move {
-                let query: Vec<(&'static str, String)> = Vec::new();
-                self.client
-                    .execute_json::<
-                        AdvancedApplyIdListResponse,
-                        _,
-                    >(&OP_APPROVAL_LIST_APPLY_IDS, &query, Some(&self.request))
-                    .await
-            })
+            let query: Vec<(&'static str, String)> = Vec::new();
+            self.client
+                .execute_json::<
+                    AdvancedApplyIdListResponse,
+                >(
+                    &OP_APPROVAL_LIST_APPLY_IDS,
+                    query,
+                    crate::client::encode_body(&self.request),
+                )
         }
     }
     static OP_APPROVAL_GET_APPLY_INFO: crate::operation::Operation = crate::operation::Operation {
@@ -13014,15 +13010,15 @@ pub mod calls {
         type Output = crate::Result<AdvancedApplyInfoResponse>;
         type IntoFuture = crate::BoxFuture<Self::Output>;
         fn into_future(self) -> Self::IntoFuture {
-            Box::pin(async move {
-                let query: Vec<(&'static str, String)> = Vec::new();
-                self.client
-                    .execute_json::<
-                        AdvancedApplyInfoResponse,
-                        _,
-                    >(&OP_APPROVAL_GET_APPLY_INFO, &query, Some(&self.request))
-                    .await
-            })
+            let query: Vec<(&'static str, String)> = Vec::new();
+            self.client
+                .execute_json::<
+                    AdvancedApplyInfoResponse,
+                >(
+                    &OP_APPROVAL_GET_APPLY_INFO,
+                    query,
+                    crate::client::encode_body(&self.request),
+                )
         }
     }
     static OP_APPROVAL_SET_APPLY_APPROVAL: crate::operation::Operation = crate::operation::Operation {
@@ -13055,15 +13051,15 @@ pub mod calls {
         type Output = crate::Result<EmptyResponse>;
         type IntoFuture = crate::BoxFuture<Self::Output>;
         fn into_future(self) -> Self::IntoFuture {
-            Box::pin(async move {
-                let query: Vec<(&'static str, String)> = Vec::new();
-                self.client
-                    .execute_json::<
-                        EmptyResponse,
-                        _,
-                    >(&OP_APPROVAL_SET_APPLY_APPROVAL, &query, Some(&self.request))
-                    .await
-            })
+            let query: Vec<(&'static str, String)> = Vec::new();
+            self.client
+                .execute_json::<
+                    EmptyResponse,
+                >(
+                    &OP_APPROVAL_SET_APPLY_APPROVAL,
+                    query,
+                    crate::client::encode_body(&self.request),
+                )
         }
     }
     static OP_CALENDAR_ADD: crate::operation::Operation = crate::operation::Operation {
@@ -13091,18 +13087,14 @@ pub mod calls {
         type Output = crate::Result<CalendarAddResponse>;
         type IntoFuture = crate::BoxFuture<Self::Output>;
         fn into_future(mut self) -> Self::IntoFuture {
-            Box::pin(async move {
-                if self.request.agentid.is_none() {
-                    self.request.agentid = self.client.agent_id();
-                }
-                let query: Vec<(&'static str, String)> = Vec::new();
-                self.client
-                    .execute_json::<
-                        CalendarAddResponse,
-                        _,
-                    >(&OP_CALENDAR_ADD, &query, Some(&self.request))
-                    .await
-            })
+            if self.request.agentid.is_none() {
+                self.request.agentid = self.client.agent_id();
+            }
+            let query: Vec<(&'static str, String)> = Vec::new();
+            self.client
+                .execute_json::<
+                    CalendarAddResponse,
+                >(&OP_CALENDAR_ADD, query, crate::client::encode_body(&self.request))
         }
     }
     static OP_CALENDAR_UPDATE: crate::operation::Operation = crate::operation::Operation {
@@ -13130,15 +13122,11 @@ pub mod calls {
         type Output = crate::Result<CalendarUpdateResponse>;
         type IntoFuture = crate::BoxFuture<Self::Output>;
         fn into_future(self) -> Self::IntoFuture {
-            Box::pin(async move {
-                let query: Vec<(&'static str, String)> = Vec::new();
-                self.client
-                    .execute_json::<
-                        CalendarUpdateResponse,
-                        _,
-                    >(&OP_CALENDAR_UPDATE, &query, Some(&self.request))
-                    .await
-            })
+            let query: Vec<(&'static str, String)> = Vec::new();
+            self.client
+                .execute_json::<
+                    CalendarUpdateResponse,
+                >(&OP_CALENDAR_UPDATE, query, crate::client::encode_body(&self.request))
         }
     }
     static OP_CALENDAR_GET: crate::operation::Operation = crate::operation::Operation {
@@ -13160,15 +13148,11 @@ pub mod calls {
         type Output = crate::Result<CalendarGetResponse>;
         type IntoFuture = crate::BoxFuture<Self::Output>;
         fn into_future(self) -> Self::IntoFuture {
-            Box::pin(async move {
-                let query: Vec<(&'static str, String)> = Vec::new();
-                self.client
-                    .execute_json::<
-                        CalendarGetResponse,
-                        _,
-                    >(&OP_CALENDAR_GET, &query, Some(&self.request))
-                    .await
-            })
+            let query: Vec<(&'static str, String)> = Vec::new();
+            self.client
+                .execute_json::<
+                    CalendarGetResponse,
+                >(&OP_CALENDAR_GET, query, crate::client::encode_body(&self.request))
         }
     }
     static OP_CALENDAR_DELETE: crate::operation::Operation = crate::operation::Operation {
@@ -13190,15 +13174,11 @@ pub mod calls {
         type Output = crate::Result<EmptyResponse>;
         type IntoFuture = crate::BoxFuture<Self::Output>;
         fn into_future(self) -> Self::IntoFuture {
-            Box::pin(async move {
-                let query: Vec<(&'static str, String)> = Vec::new();
-                self.client
-                    .execute_json::<
-                        EmptyResponse,
-                        _,
-                    >(&OP_CALENDAR_DELETE, &query, Some(&self.request))
-                    .await
-            })
+            let query: Vec<(&'static str, String)> = Vec::new();
+            self.client
+                .execute_json::<
+                    EmptyResponse,
+                >(&OP_CALENDAR_DELETE, query, crate::client::encode_body(&self.request))
         }
     }
     static OP_CHECKIN_ADD_OPTION: crate::operation::Operation = crate::operation::Operation {
@@ -13226,15 +13206,15 @@ pub mod calls {
         type Output = crate::Result<EmptyResponse>;
         type IntoFuture = crate::BoxFuture<Self::Output>;
         fn into_future(self) -> Self::IntoFuture {
-            Box::pin(async move {
-                let query: Vec<(&'static str, String)> = Vec::new();
-                self.client
-                    .execute_json::<
-                        EmptyResponse,
-                        _,
-                    >(&OP_CHECKIN_ADD_OPTION, &query, Some(&self.request))
-                    .await
-            })
+            let query: Vec<(&'static str, String)> = Vec::new();
+            self.client
+                .execute_json::<
+                    EmptyResponse,
+                >(
+                    &OP_CHECKIN_ADD_OPTION,
+                    query,
+                    crate::client::encode_body(&self.request),
+                )
         }
     }
     static OP_CHECKIN_UPDATE_OPTION: crate::operation::Operation = crate::operation::Operation {
@@ -13262,15 +13242,15 @@ pub mod calls {
         type Output = crate::Result<EmptyResponse>;
         type IntoFuture = crate::BoxFuture<Self::Output>;
         fn into_future(self) -> Self::IntoFuture {
-            Box::pin(async move {
-                let query: Vec<(&'static str, String)> = Vec::new();
-                self.client
-                    .execute_json::<
-                        EmptyResponse,
-                        _,
-                    >(&OP_CHECKIN_UPDATE_OPTION, &query, Some(&self.request))
-                    .await
-            })
+            let query: Vec<(&'static str, String)> = Vec::new();
+            self.client
+                .execute_json::<
+                    EmptyResponse,
+                >(
+                    &OP_CHECKIN_UPDATE_OPTION,
+                    query,
+                    crate::client::encode_body(&self.request),
+                )
         }
     }
     static OP_CHECKIN_CLEAR_OPTION_ARRAY_FIELD: crate::operation::Operation = crate::operation::Operation {
@@ -13298,15 +13278,15 @@ pub mod calls {
         type Output = crate::Result<EmptyResponse>;
         type IntoFuture = crate::BoxFuture<Self::Output>;
         fn into_future(self) -> Self::IntoFuture {
-            Box::pin(async move {
-                let query: Vec<(&'static str, String)> = Vec::new();
-                self.client
-                    .execute_json::<
-                        EmptyResponse,
-                        _,
-                    >(&OP_CHECKIN_CLEAR_OPTION_ARRAY_FIELD, &query, Some(&self.request))
-                    .await
-            })
+            let query: Vec<(&'static str, String)> = Vec::new();
+            self.client
+                .execute_json::<
+                    EmptyResponse,
+                >(
+                    &OP_CHECKIN_CLEAR_OPTION_ARRAY_FIELD,
+                    query,
+                    crate::client::encode_body(&self.request),
+                )
         }
     }
     static OP_CHECKIN_DELETE_OPTION: crate::operation::Operation = crate::operation::Operation {
@@ -13334,15 +13314,15 @@ pub mod calls {
         type Output = crate::Result<EmptyResponse>;
         type IntoFuture = crate::BoxFuture<Self::Output>;
         fn into_future(self) -> Self::IntoFuture {
-            Box::pin(async move {
-                let query: Vec<(&'static str, String)> = Vec::new();
-                self.client
-                    .execute_json::<
-                        EmptyResponse,
-                        _,
-                    >(&OP_CHECKIN_DELETE_OPTION, &query, Some(&self.request))
-                    .await
-            })
+            let query: Vec<(&'static str, String)> = Vec::new();
+            self.client
+                .execute_json::<
+                    EmptyResponse,
+                >(
+                    &OP_CHECKIN_DELETE_OPTION,
+                    query,
+                    crate::client::encode_body(&self.request),
+                )
         }
     }
     static OP_CHECKIN_ADD_RECORD: crate::operation::Operation = crate::operation::Operation {
@@ -13364,15 +13344,15 @@ pub mod calls {
         type Output = crate::Result<EmptyResponse>;
         type IntoFuture = crate::BoxFuture<Self::Output>;
         fn into_future(self) -> Self::IntoFuture {
-            Box::pin(async move {
-                let query: Vec<(&'static str, String)> = Vec::new();
-                self.client
-                    .execute_json::<
-                        EmptyResponse,
-                        _,
-                    >(&OP_CHECKIN_ADD_RECORD, &query, Some(&self.request))
-                    .await
-            })
+            let query: Vec<(&'static str, String)> = Vec::new();
+            self.client
+                .execute_json::<
+                    EmptyResponse,
+                >(
+                    &OP_CHECKIN_ADD_RECORD,
+                    query,
+                    crate::client::encode_body(&self.request),
+                )
         }
     }
     static OP_CHECKIN_ADD_USER_FACE: crate::operation::Operation = crate::operation::Operation {
@@ -13405,15 +13385,15 @@ pub mod calls {
         type Output = crate::Result<EmptyResponse>;
         type IntoFuture = crate::BoxFuture<Self::Output>;
         fn into_future(self) -> Self::IntoFuture {
-            Box::pin(async move {
-                let query: Vec<(&'static str, String)> = Vec::new();
-                self.client
-                    .execute_json::<
-                        EmptyResponse,
-                        _,
-                    >(&OP_CHECKIN_ADD_USER_FACE, &query, Some(&self.request))
-                    .await
-            })
+            let query: Vec<(&'static str, String)> = Vec::new();
+            self.client
+                .execute_json::<
+                    EmptyResponse,
+                >(
+                    &OP_CHECKIN_ADD_USER_FACE,
+                    query,
+                    crate::client::encode_body(&self.request),
+                )
         }
     }
     static OP_CHECKIN_GET_DAY_DATA: crate::operation::Operation = crate::operation::Operation {
@@ -13435,15 +13415,15 @@ pub mod calls {
         type Output = crate::Result<CheckinDayDataResponse>;
         type IntoFuture = crate::BoxFuture<Self::Output>;
         fn into_future(self) -> Self::IntoFuture {
-            Box::pin(async move {
-                let query: Vec<(&'static str, String)> = Vec::new();
-                self.client
-                    .execute_json::<
-                        CheckinDayDataResponse,
-                        _,
-                    >(&OP_CHECKIN_GET_DAY_DATA, &query, Some(&self.request))
-                    .await
-            })
+            let query: Vec<(&'static str, String)> = Vec::new();
+            self.client
+                .execute_json::<
+                    CheckinDayDataResponse,
+                >(
+                    &OP_CHECKIN_GET_DAY_DATA,
+                    query,
+                    crate::client::encode_body(&self.request),
+                )
         }
     }
     static OP_CHECKIN_GET_MONTH_DATA: crate::operation::Operation = crate::operation::Operation {
@@ -13465,15 +13445,15 @@ pub mod calls {
         type Output = crate::Result<CheckinMonthDataResponse>;
         type IntoFuture = crate::BoxFuture<Self::Output>;
         fn into_future(self) -> Self::IntoFuture {
-            Box::pin(async move {
-                let query: Vec<(&'static str, String)> = Vec::new();
-                self.client
-                    .execute_json::<
-                        CheckinMonthDataResponse,
-                        _,
-                    >(&OP_CHECKIN_GET_MONTH_DATA, &query, Some(&self.request))
-                    .await
-            })
+            let query: Vec<(&'static str, String)> = Vec::new();
+            self.client
+                .execute_json::<
+                    CheckinMonthDataResponse,
+                >(
+                    &OP_CHECKIN_GET_MONTH_DATA,
+                    query,
+                    crate::client::encode_body(&self.request),
+                )
         }
     }
     static OP_CHECKIN_GET_DATA: crate::operation::Operation = crate::operation::Operation {
@@ -13495,15 +13475,11 @@ pub mod calls {
         type Output = crate::Result<CheckinDataResponse>;
         type IntoFuture = crate::BoxFuture<Self::Output>;
         fn into_future(self) -> Self::IntoFuture {
-            Box::pin(async move {
-                let query: Vec<(&'static str, String)> = Vec::new();
-                self.client
-                    .execute_json::<
-                        CheckinDataResponse,
-                        _,
-                    >(&OP_CHECKIN_GET_DATA, &query, Some(&self.request))
-                    .await
-            })
+            let query: Vec<(&'static str, String)> = Vec::new();
+            self.client
+                .execute_json::<
+                    CheckinDataResponse,
+                >(&OP_CHECKIN_GET_DATA, query, crate::client::encode_body(&self.request))
         }
     }
     static OP_CHECKIN_GET_USER_OPTION: crate::operation::Operation = crate::operation::Operation {
@@ -13525,15 +13501,15 @@ pub mod calls {
         type Output = crate::Result<CheckinUserOptionResponse>;
         type IntoFuture = crate::BoxFuture<Self::Output>;
         fn into_future(self) -> Self::IntoFuture {
-            Box::pin(async move {
-                let query: Vec<(&'static str, String)> = Vec::new();
-                self.client
-                    .execute_json::<
-                        CheckinUserOptionResponse,
-                        _,
-                    >(&OP_CHECKIN_GET_USER_OPTION, &query, Some(&self.request))
-                    .await
-            })
+            let query: Vec<(&'static str, String)> = Vec::new();
+            self.client
+                .execute_json::<
+                    CheckinUserOptionResponse,
+                >(
+                    &OP_CHECKIN_GET_USER_OPTION,
+                    query,
+                    crate::client::encode_body(&self.request),
+                )
         }
     }
     static OP_CHECKIN_GET_CORP_OPTION: crate::operation::Operation = crate::operation::Operation {
@@ -13555,15 +13531,15 @@ pub mod calls {
         type Output = crate::Result<CheckinCorpOptionResponse>;
         type IntoFuture = crate::BoxFuture<Self::Output>;
         fn into_future(self) -> Self::IntoFuture {
-            Box::pin(async move {
-                let query: Vec<(&'static str, String)> = Vec::new();
-                self.client
-                    .execute_json::<
-                        CheckinCorpOptionResponse,
-                        _,
-                    >(&OP_CHECKIN_GET_CORP_OPTION, &query, Some(&self.request))
-                    .await
-            })
+            let query: Vec<(&'static str, String)> = Vec::new();
+            self.client
+                .execute_json::<
+                    CheckinCorpOptionResponse,
+                >(
+                    &OP_CHECKIN_GET_CORP_OPTION,
+                    query,
+                    crate::client::encode_body(&self.request),
+                )
         }
     }
     static OP_CHECKIN_LIST_SCHEDULES: crate::operation::Operation = crate::operation::Operation {
@@ -13585,15 +13561,15 @@ pub mod calls {
         type Output = crate::Result<CheckinScheduleListResponse>;
         type IntoFuture = crate::BoxFuture<Self::Output>;
         fn into_future(self) -> Self::IntoFuture {
-            Box::pin(async move {
-                let query: Vec<(&'static str, String)> = Vec::new();
-                self.client
-                    .execute_json::<
-                        CheckinScheduleListResponse,
-                        _,
-                    >(&OP_CHECKIN_LIST_SCHEDULES, &query, Some(&self.request))
-                    .await
-            })
+            let query: Vec<(&'static str, String)> = Vec::new();
+            self.client
+                .execute_json::<
+                    CheckinScheduleListResponse,
+                >(
+                    &OP_CHECKIN_LIST_SCHEDULES,
+                    query,
+                    crate::client::encode_body(&self.request),
+                )
         }
     }
     static OP_CHECKIN_SET_SCHEDULES: crate::operation::Operation = crate::operation::Operation {
@@ -13615,15 +13591,15 @@ pub mod calls {
         type Output = crate::Result<EmptyResponse>;
         type IntoFuture = crate::BoxFuture<Self::Output>;
         fn into_future(self) -> Self::IntoFuture {
-            Box::pin(async move {
-                let query: Vec<(&'static str, String)> = Vec::new();
-                self.client
-                    .execute_json::<
-                        EmptyResponse,
-                        _,
-                    >(&OP_CHECKIN_SET_SCHEDULES, &query, Some(&self.request))
-                    .await
-            })
+            let query: Vec<(&'static str, String)> = Vec::new();
+            self.client
+                .execute_json::<
+                    EmptyResponse,
+                >(
+                    &OP_CHECKIN_SET_SCHEDULES,
+                    query,
+                    crate::client::encode_body(&self.request),
+                )
         }
     }
     static OP_CHECKIN_PUNCH_CORRECTION: crate::operation::Operation = crate::operation::Operation {
@@ -13656,15 +13632,15 @@ pub mod calls {
         type Output = crate::Result<EmptyResponse>;
         type IntoFuture = crate::BoxFuture<Self::Output>;
         fn into_future(self) -> Self::IntoFuture {
-            Box::pin(async move {
-                let query: Vec<(&'static str, String)> = Vec::new();
-                self.client
-                    .execute_json::<
-                        EmptyResponse,
-                        _,
-                    >(&OP_CHECKIN_PUNCH_CORRECTION, &query, Some(&self.request))
-                    .await
-            })
+            let query: Vec<(&'static str, String)> = Vec::new();
+            self.client
+                .execute_json::<
+                    EmptyResponse,
+                >(
+                    &OP_CHECKIN_PUNCH_CORRECTION,
+                    query,
+                    crate::client::encode_body(&self.request),
+                )
         }
     }
     static OP_DIAL_GET_RECORD: crate::operation::Operation = crate::operation::Operation {
@@ -13707,15 +13683,11 @@ pub mod calls {
         type Output = crate::Result<DialRecordResponse>;
         type IntoFuture = crate::BoxFuture<Self::Output>;
         fn into_future(self) -> Self::IntoFuture {
-            Box::pin(async move {
-                let query: Vec<(&'static str, String)> = Vec::new();
-                self.client
-                    .execute_json::<
-                        DialRecordResponse,
-                        _,
-                    >(&OP_DIAL_GET_RECORD, &query, Some(&self.request))
-                    .await
-            })
+            let query: Vec<(&'static str, String)> = Vec::new();
+            self.client
+                .execute_json::<
+                    DialRecordResponse,
+                >(&OP_DIAL_GET_RECORD, query, crate::client::encode_body(&self.request))
         }
     }
     static OP_JOURNAL_LIST_RECORDS: crate::operation::Operation = crate::operation::Operation {
@@ -13746,15 +13718,15 @@ pub mod calls {
         type Output = crate::Result<JournalRecordListResponse>;
         type IntoFuture = crate::BoxFuture<Self::Output>;
         fn into_future(self) -> Self::IntoFuture {
-            Box::pin(async move {
-                let query: Vec<(&'static str, String)> = Vec::new();
-                self.client
-                    .execute_json::<
-                        JournalRecordListResponse,
-                        _,
-                    >(&OP_JOURNAL_LIST_RECORDS, &query, Some(&self.request))
-                    .await
-            })
+            let query: Vec<(&'static str, String)> = Vec::new();
+            self.client
+                .execute_json::<
+                    JournalRecordListResponse,
+                >(
+                    &OP_JOURNAL_LIST_RECORDS,
+                    query,
+                    crate::client::encode_body(&self.request),
+                )
         }
     }
     static OP_JOURNAL_GET_RECORD_DETAIL: crate::operation::Operation = crate::operation::Operation {
@@ -13776,15 +13748,15 @@ pub mod calls {
         type Output = crate::Result<JournalRecordDetailResponse>;
         type IntoFuture = crate::BoxFuture<Self::Output>;
         fn into_future(self) -> Self::IntoFuture {
-            Box::pin(async move {
-                let query: Vec<(&'static str, String)> = Vec::new();
-                self.client
-                    .execute_json::<
-                        JournalRecordDetailResponse,
-                        _,
-                    >(&OP_JOURNAL_GET_RECORD_DETAIL, &query, Some(&self.request))
-                    .await
-            })
+            let query: Vec<(&'static str, String)> = Vec::new();
+            self.client
+                .execute_json::<
+                    JournalRecordDetailResponse,
+                >(
+                    &OP_JOURNAL_GET_RECORD_DETAIL,
+                    query,
+                    crate::client::encode_body(&self.request),
+                )
         }
     }
     static OP_JOURNAL_GET_STAT_LIST: crate::operation::Operation = crate::operation::Operation {
@@ -13806,15 +13778,15 @@ pub mod calls {
         type Output = crate::Result<JournalStatListResponse>;
         type IntoFuture = crate::BoxFuture<Self::Output>;
         fn into_future(self) -> Self::IntoFuture {
-            Box::pin(async move {
-                let query: Vec<(&'static str, String)> = Vec::new();
-                self.client
-                    .execute_json::<
-                        JournalStatListResponse,
-                        _,
-                    >(&OP_JOURNAL_GET_STAT_LIST, &query, Some(&self.request))
-                    .await
-            })
+            let query: Vec<(&'static str, String)> = Vec::new();
+            self.client
+                .execute_json::<
+                    JournalStatListResponse,
+                >(
+                    &OP_JOURNAL_GET_STAT_LIST,
+                    query,
+                    crate::client::encode_body(&self.request),
+                )
         }
     }
     static OP_JOURNAL_DOWNLOAD_WEDRIVE_FILE: crate::operation::Operation = crate::operation::Operation {
@@ -13836,15 +13808,15 @@ pub mod calls {
         type Output = crate::Result<JournalDownloadFileResponse>;
         type IntoFuture = crate::BoxFuture<Self::Output>;
         fn into_future(self) -> Self::IntoFuture {
-            Box::pin(async move {
-                let query: Vec<(&'static str, String)> = Vec::new();
-                self.client
-                    .execute_json::<
-                        JournalDownloadFileResponse,
-                        _,
-                    >(&OP_JOURNAL_DOWNLOAD_WEDRIVE_FILE, &query, Some(&self.request))
-                    .await
-            })
+            let query: Vec<(&'static str, String)> = Vec::new();
+            self.client
+                .execute_json::<
+                    JournalDownloadFileResponse,
+                >(
+                    &OP_JOURNAL_DOWNLOAD_WEDRIVE_FILE,
+                    query,
+                    crate::client::encode_body(&self.request),
+                )
         }
     }
     static OP_JOURNAL_EXPORT_DOC: crate::operation::Operation = crate::operation::Operation {
@@ -13866,15 +13838,15 @@ pub mod calls {
         type Output = crate::Result<JournalExportDocResponse>;
         type IntoFuture = crate::BoxFuture<Self::Output>;
         fn into_future(self) -> Self::IntoFuture {
-            Box::pin(async move {
-                let query: Vec<(&'static str, String)> = Vec::new();
-                self.client
-                    .execute_json::<
-                        JournalExportDocResponse,
-                        _,
-                    >(&OP_JOURNAL_EXPORT_DOC, &query, Some(&self.request))
-                    .await
-            })
+            let query: Vec<(&'static str, String)> = Vec::new();
+            self.client
+                .execute_json::<
+                    JournalExportDocResponse,
+                >(
+                    &OP_JOURNAL_EXPORT_DOC,
+                    query,
+                    crate::client::encode_body(&self.request),
+                )
         }
     }
     static OP_JOURNAL_GET_EXPORT_DOC_RESULT: crate::operation::Operation = crate::operation::Operation {
@@ -13896,15 +13868,15 @@ pub mod calls {
         type Output = crate::Result<JournalExportResultResponse>;
         type IntoFuture = crate::BoxFuture<Self::Output>;
         fn into_future(self) -> Self::IntoFuture {
-            Box::pin(async move {
-                let query: Vec<(&'static str, String)> = Vec::new();
-                self.client
-                    .execute_json::<
-                        JournalExportResultResponse,
-                        _,
-                    >(&OP_JOURNAL_GET_EXPORT_DOC_RESULT, &query, Some(&self.request))
-                    .await
-            })
+            let query: Vec<(&'static str, String)> = Vec::new();
+            self.client
+                .execute_json::<
+                    JournalExportResultResponse,
+                >(
+                    &OP_JOURNAL_GET_EXPORT_DOC_RESULT,
+                    query,
+                    crate::client::encode_body(&self.request),
+                )
         }
     }
     static OP_MEETING_ROOM_ADD: crate::operation::Operation = crate::operation::Operation {
@@ -13960,15 +13932,11 @@ pub mod calls {
         type Output = crate::Result<MeetingRoomAddResponse>;
         type IntoFuture = crate::BoxFuture<Self::Output>;
         fn into_future(self) -> Self::IntoFuture {
-            Box::pin(async move {
-                let query: Vec<(&'static str, String)> = Vec::new();
-                self.client
-                    .execute_json::<
-                        MeetingRoomAddResponse,
-                        _,
-                    >(&OP_MEETING_ROOM_ADD, &query, Some(&self.request))
-                    .await
-            })
+            let query: Vec<(&'static str, String)> = Vec::new();
+            self.client
+                .execute_json::<
+                    MeetingRoomAddResponse,
+                >(&OP_MEETING_ROOM_ADD, query, crate::client::encode_body(&self.request))
         }
     }
     static OP_MEETING_ROOM_LIST: crate::operation::Operation = crate::operation::Operation {
@@ -14014,15 +13982,15 @@ pub mod calls {
         type Output = crate::Result<MeetingRoomListResponse>;
         type IntoFuture = crate::BoxFuture<Self::Output>;
         fn into_future(self) -> Self::IntoFuture {
-            Box::pin(async move {
-                let query: Vec<(&'static str, String)> = Vec::new();
-                self.client
-                    .execute_json::<
-                        MeetingRoomListResponse,
-                        _,
-                    >(&OP_MEETING_ROOM_LIST, &query, Some(&self.request))
-                    .await
-            })
+            let query: Vec<(&'static str, String)> = Vec::new();
+            self.client
+                .execute_json::<
+                    MeetingRoomListResponse,
+                >(
+                    &OP_MEETING_ROOM_LIST,
+                    query,
+                    crate::client::encode_body(&self.request),
+                )
         }
     }
     static OP_MEETING_ROOM_EDIT: crate::operation::Operation = crate::operation::Operation {
@@ -14088,15 +14056,15 @@ pub mod calls {
         type Output = crate::Result<EmptyResponse>;
         type IntoFuture = crate::BoxFuture<Self::Output>;
         fn into_future(self) -> Self::IntoFuture {
-            Box::pin(async move {
-                let query: Vec<(&'static str, String)> = Vec::new();
-                self.client
-                    .execute_json::<
-                        EmptyResponse,
-                        _,
-                    >(&OP_MEETING_ROOM_EDIT, &query, Some(&self.request))
-                    .await
-            })
+            let query: Vec<(&'static str, String)> = Vec::new();
+            self.client
+                .execute_json::<
+                    EmptyResponse,
+                >(
+                    &OP_MEETING_ROOM_EDIT,
+                    query,
+                    crate::client::encode_body(&self.request),
+                )
         }
     }
     static OP_MEETING_ROOM_DELETE: crate::operation::Operation = crate::operation::Operation {
@@ -14118,15 +14086,15 @@ pub mod calls {
         type Output = crate::Result<EmptyResponse>;
         type IntoFuture = crate::BoxFuture<Self::Output>;
         fn into_future(self) -> Self::IntoFuture {
-            Box::pin(async move {
-                let query: Vec<(&'static str, String)> = Vec::new();
-                self.client
-                    .execute_json::<
-                        EmptyResponse,
-                        _,
-                    >(&OP_MEETING_ROOM_DELETE, &query, Some(&self.request))
-                    .await
-            })
+            let query: Vec<(&'static str, String)> = Vec::new();
+            self.client
+                .execute_json::<
+                    EmptyResponse,
+                >(
+                    &OP_MEETING_ROOM_DELETE,
+                    query,
+                    crate::client::encode_body(&self.request),
+                )
         }
     }
     static OP_MEETING_ROOM_GET_BOOKING_INFO: crate::operation::Operation = crate::operation::Operation {
@@ -14179,15 +14147,15 @@ pub mod calls {
         type Output = crate::Result<MeetingRoomBookingInfoResponse>;
         type IntoFuture = crate::BoxFuture<Self::Output>;
         fn into_future(self) -> Self::IntoFuture {
-            Box::pin(async move {
-                let query: Vec<(&'static str, String)> = Vec::new();
-                self.client
-                    .execute_json::<
-                        MeetingRoomBookingInfoResponse,
-                        _,
-                    >(&OP_MEETING_ROOM_GET_BOOKING_INFO, &query, Some(&self.request))
-                    .await
-            })
+            let query: Vec<(&'static str, String)> = Vec::new();
+            self.client
+                .execute_json::<
+                    MeetingRoomBookingInfoResponse,
+                >(
+                    &OP_MEETING_ROOM_GET_BOOKING_INFO,
+                    query,
+                    crate::client::encode_body(&self.request),
+                )
         }
     }
     static OP_MEETING_ROOM_BOOK: crate::operation::Operation = crate::operation::Operation {
@@ -14223,15 +14191,15 @@ pub mod calls {
         type Output = crate::Result<MeetingRoomBookResponse>;
         type IntoFuture = crate::BoxFuture<Self::Output>;
         fn into_future(self) -> Self::IntoFuture {
-            Box::pin(async move {
-                let query: Vec<(&'static str, String)> = Vec::new();
-                self.client
-                    .execute_json::<
-                        MeetingRoomBookResponse,
-                        _,
-                    >(&OP_MEETING_ROOM_BOOK, &query, Some(&self.request))
-                    .await
-            })
+            let query: Vec<(&'static str, String)> = Vec::new();
+            self.client
+                .execute_json::<
+                    MeetingRoomBookResponse,
+                >(
+                    &OP_MEETING_ROOM_BOOK,
+                    query,
+                    crate::client::encode_body(&self.request),
+                )
         }
     }
     static OP_MEETING_ROOM_BOOK_BY_SCHEDULE: crate::operation::Operation = crate::operation::Operation {
@@ -14253,15 +14221,15 @@ pub mod calls {
         type Output = crate::Result<MeetingRoomBookByResponse>;
         type IntoFuture = crate::BoxFuture<Self::Output>;
         fn into_future(self) -> Self::IntoFuture {
-            Box::pin(async move {
-                let query: Vec<(&'static str, String)> = Vec::new();
-                self.client
-                    .execute_json::<
-                        MeetingRoomBookByResponse,
-                        _,
-                    >(&OP_MEETING_ROOM_BOOK_BY_SCHEDULE, &query, Some(&self.request))
-                    .await
-            })
+            let query: Vec<(&'static str, String)> = Vec::new();
+            self.client
+                .execute_json::<
+                    MeetingRoomBookByResponse,
+                >(
+                    &OP_MEETING_ROOM_BOOK_BY_SCHEDULE,
+                    query,
+                    crate::client::encode_body(&self.request),
+                )
         }
     }
     static OP_MEETING_ROOM_BOOK_BY_MEETING: crate::operation::Operation = crate::operation::Operation {
@@ -14283,15 +14251,15 @@ pub mod calls {
         type Output = crate::Result<MeetingRoomBookByResponse>;
         type IntoFuture = crate::BoxFuture<Self::Output>;
         fn into_future(self) -> Self::IntoFuture {
-            Box::pin(async move {
-                let query: Vec<(&'static str, String)> = Vec::new();
-                self.client
-                    .execute_json::<
-                        MeetingRoomBookByResponse,
-                        _,
-                    >(&OP_MEETING_ROOM_BOOK_BY_MEETING, &query, Some(&self.request))
-                    .await
-            })
+            let query: Vec<(&'static str, String)> = Vec::new();
+            self.client
+                .execute_json::<
+                    MeetingRoomBookByResponse,
+                >(
+                    &OP_MEETING_ROOM_BOOK_BY_MEETING,
+                    query,
+                    crate::client::encode_body(&self.request),
+                )
         }
     }
     static OP_MEETING_ROOM_CANCEL_BOOK: crate::operation::Operation = crate::operation::Operation {
@@ -14334,15 +14302,15 @@ pub mod calls {
         type Output = crate::Result<EmptyResponse>;
         type IntoFuture = crate::BoxFuture<Self::Output>;
         fn into_future(self) -> Self::IntoFuture {
-            Box::pin(async move {
-                let query: Vec<(&'static str, String)> = Vec::new();
-                self.client
-                    .execute_json::<
-                        EmptyResponse,
-                        _,
-                    >(&OP_MEETING_ROOM_CANCEL_BOOK, &query, Some(&self.request))
-                    .await
-            })
+            let query: Vec<(&'static str, String)> = Vec::new();
+            self.client
+                .execute_json::<
+                    EmptyResponse,
+                >(
+                    &OP_MEETING_ROOM_CANCEL_BOOK,
+                    query,
+                    crate::client::encode_body(&self.request),
+                )
         }
     }
     static OP_MEETING_ROOM_GET_BOOK_INFO: crate::operation::Operation = crate::operation::Operation {
@@ -14364,15 +14332,15 @@ pub mod calls {
         type Output = crate::Result<MeetingRoomBookInfoResponse>;
         type IntoFuture = crate::BoxFuture<Self::Output>;
         fn into_future(self) -> Self::IntoFuture {
-            Box::pin(async move {
-                let query: Vec<(&'static str, String)> = Vec::new();
-                self.client
-                    .execute_json::<
-                        MeetingRoomBookInfoResponse,
-                        _,
-                    >(&OP_MEETING_ROOM_GET_BOOK_INFO, &query, Some(&self.request))
-                    .await
-            })
+            let query: Vec<(&'static str, String)> = Vec::new();
+            self.client
+                .execute_json::<
+                    MeetingRoomBookInfoResponse,
+                >(
+                    &OP_MEETING_ROOM_GET_BOOK_INFO,
+                    query,
+                    crate::client::encode_body(&self.request),
+                )
         }
     }
     static OP_MEETING_ROOM_GET_BOOKING_INFO_BY_MEETING_ID: crate::operation::Operation = crate::operation::Operation {
@@ -14394,19 +14362,15 @@ pub mod calls {
         type Output = crate::Result<MeetingRoomBooking>;
         type IntoFuture = crate::BoxFuture<Self::Output>;
         fn into_future(self) -> Self::IntoFuture {
-            Box::pin(async move {
-                let query: Vec<(&'static str, String)> = Vec::new();
-                self.client
-                    .execute_json::<
-                        MeetingRoomBooking,
-                        _,
-                    >(
-                        &OP_MEETING_ROOM_GET_BOOKING_INFO_BY_MEETING_ID,
-                        &query,
-                        Some(&self.request),
-                    )
-                    .await
-            })
+            let query: Vec<(&'static str, String)> = Vec::new();
+            self.client
+                .execute_json::<
+                    MeetingRoomBooking,
+                >(
+                    &OP_MEETING_ROOM_GET_BOOKING_INFO_BY_MEETING_ID,
+                    query,
+                    crate::client::encode_body(&self.request),
+                )
         }
     }
     static OP_OA_MASS_CALL_APPLY_TICKET: crate::operation::Operation = crate::operation::Operation {
@@ -14427,15 +14391,11 @@ pub mod calls {
         type Output = crate::Result<MassCallTicketResponse>;
         type IntoFuture = crate::BoxFuture<Self::Output>;
         fn into_future(self) -> Self::IntoFuture {
-            Box::pin(async move {
-                let query: Vec<(&'static str, String)> = Vec::new();
-                self.client
-                    .execute_json::<
-                        MassCallTicketResponse,
-                        _,
-                    >(&OP_OA_MASS_CALL_APPLY_TICKET, &query, None::<&()>)
-                    .await
-            })
+            let query: Vec<(&'static str, String)> = Vec::new();
+            self.client
+                .execute_json::<
+                    MassCallTicketResponse,
+                >(&OP_OA_MASS_CALL_APPLY_TICKET, query, Ok(None))
         }
     }
     static OP_PSTNCC_CALL: crate::operation::Operation = crate::operation::Operation {
@@ -14457,15 +14417,11 @@ pub mod calls {
         type Output = crate::Result<PstnccCallResponse>;
         type IntoFuture = crate::BoxFuture<Self::Output>;
         fn into_future(self) -> Self::IntoFuture {
-            Box::pin(async move {
-                let query: Vec<(&'static str, String)> = Vec::new();
-                self.client
-                    .execute_json::<
-                        PstnccCallResponse,
-                        _,
-                    >(&OP_PSTNCC_CALL, &query, Some(&self.request))
-                    .await
-            })
+            let query: Vec<(&'static str, String)> = Vec::new();
+            self.client
+                .execute_json::<
+                    PstnccCallResponse,
+                >(&OP_PSTNCC_CALL, query, crate::client::encode_body(&self.request))
         }
     }
     static OP_PSTNCC_GET_STATES: crate::operation::Operation = crate::operation::Operation {
@@ -14487,15 +14443,15 @@ pub mod calls {
         type Output = crate::Result<PstnccStatesResponse>;
         type IntoFuture = crate::BoxFuture<Self::Output>;
         fn into_future(self) -> Self::IntoFuture {
-            Box::pin(async move {
-                let query: Vec<(&'static str, String)> = Vec::new();
-                self.client
-                    .execute_json::<
-                        PstnccStatesResponse,
-                        _,
-                    >(&OP_PSTNCC_GET_STATES, &query, Some(&self.request))
-                    .await
-            })
+            let query: Vec<(&'static str, String)> = Vec::new();
+            self.client
+                .execute_json::<
+                    PstnccStatesResponse,
+                >(
+                    &OP_PSTNCC_GET_STATES,
+                    query,
+                    crate::client::encode_body(&self.request),
+                )
         }
     }
     static OP_SCHEDULE_ADD: crate::operation::Operation = crate::operation::Operation {
@@ -14523,18 +14479,14 @@ pub mod calls {
         type Output = crate::Result<ScheduleAddResponse>;
         type IntoFuture = crate::BoxFuture<Self::Output>;
         fn into_future(mut self) -> Self::IntoFuture {
-            Box::pin(async move {
-                if self.request.agentid.is_none() {
-                    self.request.agentid = self.client.agent_id();
-                }
-                let query: Vec<(&'static str, String)> = Vec::new();
-                self.client
-                    .execute_json::<
-                        ScheduleAddResponse,
-                        _,
-                    >(&OP_SCHEDULE_ADD, &query, Some(&self.request))
-                    .await
-            })
+            if self.request.agentid.is_none() {
+                self.request.agentid = self.client.agent_id();
+            }
+            let query: Vec<(&'static str, String)> = Vec::new();
+            self.client
+                .execute_json::<
+                    ScheduleAddResponse,
+                >(&OP_SCHEDULE_ADD, query, crate::client::encode_body(&self.request))
         }
     }
     static OP_SCHEDULE_UPDATE: crate::operation::Operation = crate::operation::Operation {
@@ -14572,15 +14524,11 @@ pub mod calls {
         type Output = crate::Result<ScheduleUpdateResponse>;
         type IntoFuture = crate::BoxFuture<Self::Output>;
         fn into_future(self) -> Self::IntoFuture {
-            Box::pin(async move {
-                let query: Vec<(&'static str, String)> = Vec::new();
-                self.client
-                    .execute_json::<
-                        ScheduleUpdateResponse,
-                        _,
-                    >(&OP_SCHEDULE_UPDATE, &query, Some(&self.request))
-                    .await
-            })
+            let query: Vec<(&'static str, String)> = Vec::new();
+            self.client
+                .execute_json::<
+                    ScheduleUpdateResponse,
+                >(&OP_SCHEDULE_UPDATE, query, crate::client::encode_body(&self.request))
         }
     }
     static OP_SCHEDULE_ADD_ATTENDEES: crate::operation::Operation = crate::operation::Operation {
@@ -14611,15 +14559,15 @@ pub mod calls {
         type Output = crate::Result<EmptyResponse>;
         type IntoFuture = crate::BoxFuture<Self::Output>;
         fn into_future(self) -> Self::IntoFuture {
-            Box::pin(async move {
-                let query: Vec<(&'static str, String)> = Vec::new();
-                self.client
-                    .execute_json::<
-                        EmptyResponse,
-                        _,
-                    >(&OP_SCHEDULE_ADD_ATTENDEES, &query, Some(&self.request))
-                    .await
-            })
+            let query: Vec<(&'static str, String)> = Vec::new();
+            self.client
+                .execute_json::<
+                    EmptyResponse,
+                >(
+                    &OP_SCHEDULE_ADD_ATTENDEES,
+                    query,
+                    crate::client::encode_body(&self.request),
+                )
         }
     }
     static OP_SCHEDULE_DELETE_ATTENDEES: crate::operation::Operation = crate::operation::Operation {
@@ -14650,15 +14598,15 @@ pub mod calls {
         type Output = crate::Result<EmptyResponse>;
         type IntoFuture = crate::BoxFuture<Self::Output>;
         fn into_future(self) -> Self::IntoFuture {
-            Box::pin(async move {
-                let query: Vec<(&'static str, String)> = Vec::new();
-                self.client
-                    .execute_json::<
-                        EmptyResponse,
-                        _,
-                    >(&OP_SCHEDULE_DELETE_ATTENDEES, &query, Some(&self.request))
-                    .await
-            })
+            let query: Vec<(&'static str, String)> = Vec::new();
+            self.client
+                .execute_json::<
+                    EmptyResponse,
+                >(
+                    &OP_SCHEDULE_DELETE_ATTENDEES,
+                    query,
+                    crate::client::encode_body(&self.request),
+                )
         }
     }
     static OP_SCHEDULE_GET: crate::operation::Operation = crate::operation::Operation {
@@ -14680,15 +14628,11 @@ pub mod calls {
         type Output = crate::Result<ScheduleListResponse>;
         type IntoFuture = crate::BoxFuture<Self::Output>;
         fn into_future(self) -> Self::IntoFuture {
-            Box::pin(async move {
-                let query: Vec<(&'static str, String)> = Vec::new();
-                self.client
-                    .execute_json::<
-                        ScheduleListResponse,
-                        _,
-                    >(&OP_SCHEDULE_GET, &query, Some(&self.request))
-                    .await
-            })
+            let query: Vec<(&'static str, String)> = Vec::new();
+            self.client
+                .execute_json::<
+                    ScheduleListResponse,
+                >(&OP_SCHEDULE_GET, query, crate::client::encode_body(&self.request))
         }
     }
     static OP_SCHEDULE_LIST_BY_CALENDAR: crate::operation::Operation = crate::operation::Operation {
@@ -14721,15 +14665,15 @@ pub mod calls {
         type Output = crate::Result<ScheduleListResponse>;
         type IntoFuture = crate::BoxFuture<Self::Output>;
         fn into_future(self) -> Self::IntoFuture {
-            Box::pin(async move {
-                let query: Vec<(&'static str, String)> = Vec::new();
-                self.client
-                    .execute_json::<
-                        ScheduleListResponse,
-                        _,
-                    >(&OP_SCHEDULE_LIST_BY_CALENDAR, &query, Some(&self.request))
-                    .await
-            })
+            let query: Vec<(&'static str, String)> = Vec::new();
+            self.client
+                .execute_json::<
+                    ScheduleListResponse,
+                >(
+                    &OP_SCHEDULE_LIST_BY_CALENDAR,
+                    query,
+                    crate::client::encode_body(&self.request),
+                )
         }
     }
     static OP_SCHEDULE_DELETE: crate::operation::Operation = crate::operation::Operation {
@@ -14762,15 +14706,11 @@ pub mod calls {
         type Output = crate::Result<EmptyResponse>;
         type IntoFuture = crate::BoxFuture<Self::Output>;
         fn into_future(self) -> Self::IntoFuture {
-            Box::pin(async move {
-                let query: Vec<(&'static str, String)> = Vec::new();
-                self.client
-                    .execute_json::<
-                        EmptyResponse,
-                        _,
-                    >(&OP_SCHEDULE_DELETE, &query, Some(&self.request))
-                    .await
-            })
+            let query: Vec<(&'static str, String)> = Vec::new();
+            self.client
+                .execute_json::<
+                    EmptyResponse,
+                >(&OP_SCHEDULE_DELETE, query, crate::client::encode_body(&self.request))
         }
     }
     static OP_TODO_GET: crate::operation::Operation = crate::operation::Operation {
@@ -14792,12 +14732,11 @@ pub mod calls {
         type Output = crate::Result<Todo>;
         type IntoFuture = crate::BoxFuture<Self::Output>;
         fn into_future(self) -> Self::IntoFuture {
-            Box::pin(async move {
-                let query: Vec<(&'static str, String)> = Vec::new();
-                self.client
-                    .execute_json::<Todo, _>(&OP_TODO_GET, &query, Some(&self.request))
-                    .await
-            })
+            let query: Vec<(&'static str, String)> = Vec::new();
+            self.client
+                .execute_json::<
+                    Todo,
+                >(&OP_TODO_GET, query, crate::client::encode_body(&self.request))
         }
     }
     static OP_TODO_UPDATE: crate::operation::Operation = crate::operation::Operation {
@@ -14833,15 +14772,11 @@ pub mod calls {
         type Output = crate::Result<EmptyResponse>;
         type IntoFuture = crate::BoxFuture<Self::Output>;
         fn into_future(self) -> Self::IntoFuture {
-            Box::pin(async move {
-                let query: Vec<(&'static str, String)> = Vec::new();
-                self.client
-                    .execute_json::<
-                        EmptyResponse,
-                        _,
-                    >(&OP_TODO_UPDATE, &query, Some(&self.request))
-                    .await
-            })
+            let query: Vec<(&'static str, String)> = Vec::new();
+            self.client
+                .execute_json::<
+                    EmptyResponse,
+                >(&OP_TODO_UPDATE, query, crate::client::encode_body(&self.request))
         }
     }
     static OP_VACATION_GET_CORP_CONF: crate::operation::Operation = crate::operation::Operation {
@@ -14862,15 +14797,11 @@ pub mod calls {
         type Output = crate::Result<VacationCorpConf>;
         type IntoFuture = crate::BoxFuture<Self::Output>;
         fn into_future(self) -> Self::IntoFuture {
-            Box::pin(async move {
-                let query: Vec<(&'static str, String)> = Vec::new();
-                self.client
-                    .execute_json::<
-                        VacationCorpConf,
-                        _,
-                    >(&OP_VACATION_GET_CORP_CONF, &query, None::<&()>)
-                    .await
-            })
+            let query: Vec<(&'static str, String)> = Vec::new();
+            self.client
+                .execute_json::<
+                    VacationCorpConf,
+                >(&OP_VACATION_GET_CORP_CONF, query, Ok(None))
         }
     }
     static OP_VACATION_GET_USER_QUOTA: crate::operation::Operation = crate::operation::Operation {
@@ -14892,15 +14823,15 @@ pub mod calls {
         type Output = crate::Result<VacationUserQuotaResponse>;
         type IntoFuture = crate::BoxFuture<Self::Output>;
         fn into_future(self) -> Self::IntoFuture {
-            Box::pin(async move {
-                let query: Vec<(&'static str, String)> = Vec::new();
-                self.client
-                    .execute_json::<
-                        VacationUserQuotaResponse,
-                        _,
-                    >(&OP_VACATION_GET_USER_QUOTA, &query, Some(&self.request))
-                    .await
-            })
+            let query: Vec<(&'static str, String)> = Vec::new();
+            self.client
+                .execute_json::<
+                    VacationUserQuotaResponse,
+                >(
+                    &OP_VACATION_GET_USER_QUOTA,
+                    query,
+                    crate::client::encode_body(&self.request),
+                )
         }
     }
     static OP_VACATION_SET_USER_QUOTA: crate::operation::Operation = crate::operation::Operation {
@@ -14928,15 +14859,15 @@ pub mod calls {
         type Output = crate::Result<EmptyResponse>;
         type IntoFuture = crate::BoxFuture<Self::Output>;
         fn into_future(self) -> Self::IntoFuture {
-            Box::pin(async move {
-                let query: Vec<(&'static str, String)> = Vec::new();
-                self.client
-                    .execute_json::<
-                        EmptyResponse,
-                        _,
-                    >(&OP_VACATION_SET_USER_QUOTA, &query, Some(&self.request))
-                    .await
-            })
+            let query: Vec<(&'static str, String)> = Vec::new();
+            self.client
+                .execute_json::<
+                    EmptyResponse,
+                >(
+                    &OP_VACATION_SET_USER_QUOTA,
+                    query,
+                    crate::client::encode_body(&self.request),
+                )
         }
     }
 }

@@ -10240,15 +10240,15 @@ pub mod calls {
         type Output = crate::Result<ProviderTokenResponse>;
         type IntoFuture = crate::BoxFuture<Self::Output>;
         fn into_future(self) -> Self::IntoFuture {
-            Box::pin(async move {
-                let query: Vec<(&'static str, String)> = Vec::new();
-                self.client
-                    .execute_json::<
-                        ProviderTokenResponse,
-                        _,
-                    >(&OP_PROVIDER_GET_TOKEN, &query, Some(&self.request))
-                    .await
-            })
+            let query: Vec<(&'static str, String)> = Vec::new();
+            self.client
+                .execute_json::<
+                    ProviderTokenResponse,
+                >(
+                    &OP_PROVIDER_GET_TOKEN,
+                    query,
+                    crate::client::encode_body(&self.request),
+                )
         }
     }
     static OP_PROVIDER_GET_LOGIN_INFO: crate::operation::Operation = crate::operation::Operation {
@@ -10270,15 +10270,15 @@ pub mod calls {
         type Output = crate::Result<LoginInfo>;
         type IntoFuture = crate::BoxFuture<Self::Output>;
         fn into_future(self) -> Self::IntoFuture {
-            Box::pin(async move {
-                let query: Vec<(&'static str, String)> = Vec::new();
-                self.client
-                    .execute_json::<
-                        LoginInfo,
-                        _,
-                    >(&OP_PROVIDER_GET_LOGIN_INFO, &query, Some(&self.request))
-                    .await
-            })
+            let query: Vec<(&'static str, String)> = Vec::new();
+            self.client
+                .execute_json::<
+                    LoginInfo,
+                >(
+                    &OP_PROVIDER_GET_LOGIN_INFO,
+                    query,
+                    crate::client::encode_body(&self.request),
+                )
         }
     }
     static OP_PROVIDER_GET_REGISTER_CODE: crate::operation::Operation = crate::operation::Operation {
@@ -10326,15 +10326,15 @@ pub mod calls {
         type Output = crate::Result<RegisterCodeResponse>;
         type IntoFuture = crate::BoxFuture<Self::Output>;
         fn into_future(self) -> Self::IntoFuture {
-            Box::pin(async move {
-                let query: Vec<(&'static str, String)> = Vec::new();
-                self.client
-                    .execute_json::<
-                        RegisterCodeResponse,
-                        _,
-                    >(&OP_PROVIDER_GET_REGISTER_CODE, &query, Some(&self.request))
-                    .await
-            })
+            let query: Vec<(&'static str, String)> = Vec::new();
+            self.client
+                .execute_json::<
+                    RegisterCodeResponse,
+                >(
+                    &OP_PROVIDER_GET_REGISTER_CODE,
+                    query,
+                    crate::client::encode_body(&self.request),
+                )
         }
     }
     static OP_PROVIDER_GET_REGISTER_INFO: crate::operation::Operation = crate::operation::Operation {
@@ -10356,15 +10356,15 @@ pub mod calls {
         type Output = crate::Result<RegisterInfo>;
         type IntoFuture = crate::BoxFuture<Self::Output>;
         fn into_future(self) -> Self::IntoFuture {
-            Box::pin(async move {
-                let query: Vec<(&'static str, String)> = Vec::new();
-                self.client
-                    .execute_json::<
-                        RegisterInfo,
-                        _,
-                    >(&OP_PROVIDER_GET_REGISTER_INFO, &query, Some(&self.request))
-                    .await
-            })
+            let query: Vec<(&'static str, String)> = Vec::new();
+            self.client
+                .execute_json::<
+                    RegisterInfo,
+                >(
+                    &OP_PROVIDER_GET_REGISTER_INFO,
+                    query,
+                    crate::client::encode_body(&self.request),
+                )
         }
     }
     static OP_PROVIDER_GET_CUSTOMIZED_AUTH_URL: crate::operation::Operation = crate::operation::Operation {
@@ -10392,15 +10392,15 @@ pub mod calls {
         type Output = crate::Result<CustomizedAuthUrlResponse>;
         type IntoFuture = crate::BoxFuture<Self::Output>;
         fn into_future(self) -> Self::IntoFuture {
-            Box::pin(async move {
-                let query: Vec<(&'static str, String)> = Vec::new();
-                self.client
-                    .execute_json::<
-                        CustomizedAuthUrlResponse,
-                        _,
-                    >(&OP_PROVIDER_GET_CUSTOMIZED_AUTH_URL, &query, Some(&self.request))
-                    .await
-            })
+            let query: Vec<(&'static str, String)> = Vec::new();
+            self.client
+                .execute_json::<
+                    CustomizedAuthUrlResponse,
+                >(
+                    &OP_PROVIDER_GET_CUSTOMIZED_AUTH_URL,
+                    query,
+                    crate::client::encode_body(&self.request),
+                )
         }
     }
     static OP_PROVIDER_GET_ACCOUNT_BALANCE: crate::operation::Operation = crate::operation::Operation {
@@ -10421,15 +10421,11 @@ pub mod calls {
         type Output = crate::Result<AccountBalance>;
         type IntoFuture = crate::BoxFuture<Self::Output>;
         fn into_future(self) -> Self::IntoFuture {
-            Box::pin(async move {
-                let query: Vec<(&'static str, String)> = Vec::new();
-                self.client
-                    .execute_json::<
-                        AccountBalance,
-                        _,
-                    >(&OP_PROVIDER_GET_ACCOUNT_BALANCE, &query, None::<&()>)
-                    .await
-            })
+            let query: Vec<(&'static str, String)> = Vec::new();
+            self.client
+                .execute_json::<
+                    AccountBalance,
+                >(&OP_PROVIDER_GET_ACCOUNT_BALANCE, query, Ok(None))
         }
     }
     static OP_PROVIDER_ADVANCED_API_CREATE_ORDER: crate::operation::Operation = crate::operation::Operation {
@@ -10470,19 +10466,15 @@ pub mod calls {
         type Output = crate::Result<AdvancedApiOrderIdResponse>;
         type IntoFuture = crate::BoxFuture<Self::Output>;
         fn into_future(self) -> Self::IntoFuture {
-            Box::pin(async move {
-                let query: Vec<(&'static str, String)> = Vec::new();
-                self.client
-                    .execute_json::<
-                        AdvancedApiOrderIdResponse,
-                        _,
-                    >(
-                        &OP_PROVIDER_ADVANCED_API_CREATE_ORDER,
-                        &query,
-                        Some(&self.request),
-                    )
-                    .await
-            })
+            let query: Vec<(&'static str, String)> = Vec::new();
+            self.client
+                .execute_json::<
+                    AdvancedApiOrderIdResponse,
+                >(
+                    &OP_PROVIDER_ADVANCED_API_CREATE_ORDER,
+                    query,
+                    crate::client::encode_body(&self.request),
+                )
         }
     }
     static OP_PROVIDER_ADVANCED_API_CANCEL_ORDER: crate::operation::Operation = crate::operation::Operation {
@@ -10504,19 +10496,15 @@ pub mod calls {
         type Output = crate::Result<EmptyResponse>;
         type IntoFuture = crate::BoxFuture<Self::Output>;
         fn into_future(self) -> Self::IntoFuture {
-            Box::pin(async move {
-                let query: Vec<(&'static str, String)> = Vec::new();
-                self.client
-                    .execute_json::<
-                        EmptyResponse,
-                        _,
-                    >(
-                        &OP_PROVIDER_ADVANCED_API_CANCEL_ORDER,
-                        &query,
-                        Some(&self.request),
-                    )
-                    .await
-            })
+            let query: Vec<(&'static str, String)> = Vec::new();
+            self.client
+                .execute_json::<
+                    EmptyResponse,
+                >(
+                    &OP_PROVIDER_ADVANCED_API_CANCEL_ORDER,
+                    query,
+                    crate::client::encode_body(&self.request),
+                )
         }
     }
     static OP_PROVIDER_ADVANCED_API_SUBMIT_PAY: crate::operation::Operation = crate::operation::Operation {
@@ -10538,15 +10526,15 @@ pub mod calls {
         type Output = crate::Result<EmptyResponse>;
         type IntoFuture = crate::BoxFuture<Self::Output>;
         fn into_future(self) -> Self::IntoFuture {
-            Box::pin(async move {
-                let query: Vec<(&'static str, String)> = Vec::new();
-                self.client
-                    .execute_json::<
-                        EmptyResponse,
-                        _,
-                    >(&OP_PROVIDER_ADVANCED_API_SUBMIT_PAY, &query, Some(&self.request))
-                    .await
-            })
+            let query: Vec<(&'static str, String)> = Vec::new();
+            self.client
+                .execute_json::<
+                    EmptyResponse,
+                >(
+                    &OP_PROVIDER_ADVANCED_API_SUBMIT_PAY,
+                    query,
+                    crate::client::encode_body(&self.request),
+                )
         }
     }
     static OP_PROVIDER_ADVANCED_API_LIST_ORDER: crate::operation::Operation = crate::operation::Operation {
@@ -10608,15 +10596,15 @@ pub mod calls {
         type Output = crate::Result<AdvancedApiListOrderResponse>;
         type IntoFuture = crate::BoxFuture<Self::Output>;
         fn into_future(self) -> Self::IntoFuture {
-            Box::pin(async move {
-                let query: Vec<(&'static str, String)> = Vec::new();
-                self.client
-                    .execute_json::<
-                        AdvancedApiListOrderResponse,
-                        _,
-                    >(&OP_PROVIDER_ADVANCED_API_LIST_ORDER, &query, Some(&self.request))
-                    .await
-            })
+            let query: Vec<(&'static str, String)> = Vec::new();
+            self.client
+                .execute_json::<
+                    AdvancedApiListOrderResponse,
+                >(
+                    &OP_PROVIDER_ADVANCED_API_LIST_ORDER,
+                    query,
+                    crate::client::encode_body(&self.request),
+                )
         }
     }
     static OP_PROVIDER_ADVANCED_API_GET_ORDER: crate::operation::Operation = crate::operation::Operation {
@@ -10638,15 +10626,15 @@ pub mod calls {
         type Output = crate::Result<AdvancedApiGetOrderResponse>;
         type IntoFuture = crate::BoxFuture<Self::Output>;
         fn into_future(self) -> Self::IntoFuture {
-            Box::pin(async move {
-                let query: Vec<(&'static str, String)> = Vec::new();
-                self.client
-                    .execute_json::<
-                        AdvancedApiGetOrderResponse,
-                        _,
-                    >(&OP_PROVIDER_ADVANCED_API_GET_ORDER, &query, Some(&self.request))
-                    .await
-            })
+            let query: Vec<(&'static str, String)> = Vec::new();
+            self.client
+                .execute_json::<
+                    AdvancedApiGetOrderResponse,
+                >(
+                    &OP_PROVIDER_ADVANCED_API_GET_ORDER,
+                    query,
+                    crate::client::encode_body(&self.request),
+                )
         }
     }
     static OP_PROVIDER_ADVANCED_API_GET_CORP_BUY_INFO: crate::operation::Operation = crate::operation::Operation {
@@ -10668,19 +10656,15 @@ pub mod calls {
         type Output = crate::Result<AdvancedApiCorpBuyInfoResponse>;
         type IntoFuture = crate::BoxFuture<Self::Output>;
         fn into_future(self) -> Self::IntoFuture {
-            Box::pin(async move {
-                let query: Vec<(&'static str, String)> = Vec::new();
-                self.client
-                    .execute_json::<
-                        AdvancedApiCorpBuyInfoResponse,
-                        _,
-                    >(
-                        &OP_PROVIDER_ADVANCED_API_GET_CORP_BUY_INFO,
-                        &query,
-                        Some(&self.request),
-                    )
-                    .await
-            })
+            let query: Vec<(&'static str, String)> = Vec::new();
+            self.client
+                .execute_json::<
+                    AdvancedApiCorpBuyInfoResponse,
+                >(
+                    &OP_PROVIDER_ADVANCED_API_GET_CORP_BUY_INFO,
+                    query,
+                    crate::client::encode_body(&self.request),
+                )
         }
     }
     static OP_PROVIDER_CONTACT_SEARCH: crate::operation::Operation = crate::operation::Operation {
@@ -10733,15 +10717,15 @@ pub mod calls {
         type Output = crate::Result<ContactSearchResponse>;
         type IntoFuture = crate::BoxFuture<Self::Output>;
         fn into_future(self) -> Self::IntoFuture {
-            Box::pin(async move {
-                let query: Vec<(&'static str, String)> = Vec::new();
-                self.client
-                    .execute_json::<
-                        ContactSearchResponse,
-                        _,
-                    >(&OP_PROVIDER_CONTACT_SEARCH, &query, Some(&self.request))
-                    .await
-            })
+            let query: Vec<(&'static str, String)> = Vec::new();
+            self.client
+                .execute_json::<
+                    ContactSearchResponse,
+                >(
+                    &OP_PROVIDER_CONTACT_SEARCH,
+                    query,
+                    crate::client::encode_body(&self.request),
+                )
         }
     }
     static OP_PROVIDER_CONTACT_BATCH_SEARCH: crate::operation::Operation = crate::operation::Operation {
@@ -10769,15 +10753,15 @@ pub mod calls {
         type Output = crate::Result<ContactBatchSearchResponse>;
         type IntoFuture = crate::BoxFuture<Self::Output>;
         fn into_future(self) -> Self::IntoFuture {
-            Box::pin(async move {
-                let query: Vec<(&'static str, String)> = Vec::new();
-                self.client
-                    .execute_json::<
-                        ContactBatchSearchResponse,
-                        _,
-                    >(&OP_PROVIDER_CONTACT_BATCH_SEARCH, &query, Some(&self.request))
-                    .await
-            })
+            let query: Vec<(&'static str, String)> = Vec::new();
+            self.client
+                .execute_json::<
+                    ContactBatchSearchResponse,
+                >(
+                    &OP_PROVIDER_CONTACT_BATCH_SEARCH,
+                    query,
+                    crate::client::encode_body(&self.request),
+                )
         }
     }
     static OP_PROVIDER_CONTACT_SORT: crate::operation::Operation = crate::operation::Operation {
@@ -10810,15 +10794,15 @@ pub mod calls {
         type Output = crate::Result<ContactSortResponse>;
         type IntoFuture = crate::BoxFuture<Self::Output>;
         fn into_future(self) -> Self::IntoFuture {
-            Box::pin(async move {
-                let query: Vec<(&'static str, String)> = Vec::new();
-                self.client
-                    .execute_json::<
-                        ContactSortResponse,
-                        _,
-                    >(&OP_PROVIDER_CONTACT_SORT, &query, Some(&self.request))
-                    .await
-            })
+            let query: Vec<(&'static str, String)> = Vec::new();
+            self.client
+                .execute_json::<
+                    ContactSortResponse,
+                >(
+                    &OP_PROVIDER_CONTACT_SORT,
+                    query,
+                    crate::client::encode_body(&self.request),
+                )
         }
     }
     static OP_PROVIDER_CONTACT_ID_TRANSLATE: crate::operation::Operation = crate::operation::Operation {
@@ -10851,15 +10835,15 @@ pub mod calls {
         type Output = crate::Result<JobIdResponse>;
         type IntoFuture = crate::BoxFuture<Self::Output>;
         fn into_future(self) -> Self::IntoFuture {
-            Box::pin(async move {
-                let query: Vec<(&'static str, String)> = Vec::new();
-                self.client
-                    .execute_json::<
-                        JobIdResponse,
-                        _,
-                    >(&OP_PROVIDER_CONTACT_ID_TRANSLATE, &query, Some(&self.request))
-                    .await
-            })
+            let query: Vec<(&'static str, String)> = Vec::new();
+            self.client
+                .execute_json::<
+                    JobIdResponse,
+                >(
+                    &OP_PROVIDER_CONTACT_ID_TRANSLATE,
+                    query,
+                    crate::client::encode_body(&self.request),
+                )
         }
     }
     static OP_PROVIDER_CONTACT_GET_JOB_RESULT: crate::operation::Operation = crate::operation::Operation {
@@ -10881,16 +10865,12 @@ pub mod calls {
         type Output = crate::Result<ProviderJobResult>;
         type IntoFuture = crate::BoxFuture<Self::Output>;
         fn into_future(self) -> Self::IntoFuture {
-            Box::pin(async move {
-                let mut query: Vec<(&'static str, String)> = Vec::with_capacity(1usize);
-                query.push(("jobid", self.query_jobid));
-                self.client
-                    .execute_json::<
-                        ProviderJobResult,
-                        _,
-                    >(&OP_PROVIDER_CONTACT_GET_JOB_RESULT, &query, None::<&()>)
-                    .await
-            })
+            let mut query: Vec<(&'static str, String)> = Vec::with_capacity(1usize);
+            query.push(("jobid", self.query_jobid));
+            self.client
+                .execute_json::<
+                    ProviderJobResult,
+                >(&OP_PROVIDER_CONTACT_GET_JOB_RESULT, query, Ok(None))
         }
     }
     static OP_PROVIDER_DEVICE_ADD: crate::operation::Operation = crate::operation::Operation {
@@ -10918,15 +10898,15 @@ pub mod calls {
         type Output = crate::Result<ProviderDeviceAddResponse>;
         type IntoFuture = crate::BoxFuture<Self::Output>;
         fn into_future(self) -> Self::IntoFuture {
-            Box::pin(async move {
-                let query: Vec<(&'static str, String)> = Vec::new();
-                self.client
-                    .execute_json::<
-                        ProviderDeviceAddResponse,
-                        _,
-                    >(&OP_PROVIDER_DEVICE_ADD, &query, Some(&self.request))
-                    .await
-            })
+            let query: Vec<(&'static str, String)> = Vec::new();
+            self.client
+                .execute_json::<
+                    ProviderDeviceAddResponse,
+                >(
+                    &OP_PROVIDER_DEVICE_ADD,
+                    query,
+                    crate::client::encode_body(&self.request),
+                )
         }
     }
     static OP_PROVIDER_DEVICE_DELETE: crate::operation::Operation = crate::operation::Operation {
@@ -10948,15 +10928,15 @@ pub mod calls {
         type Output = crate::Result<EmptyResponse>;
         type IntoFuture = crate::BoxFuture<Self::Output>;
         fn into_future(self) -> Self::IntoFuture {
-            Box::pin(async move {
-                let query: Vec<(&'static str, String)> = Vec::new();
-                self.client
-                    .execute_json::<
-                        EmptyResponse,
-                        _,
-                    >(&OP_PROVIDER_DEVICE_DELETE, &query, Some(&self.request))
-                    .await
-            })
+            let query: Vec<(&'static str, String)> = Vec::new();
+            self.client
+                .execute_json::<
+                    EmptyResponse,
+                >(
+                    &OP_PROVIDER_DEVICE_DELETE,
+                    query,
+                    crate::client::encode_body(&self.request),
+                )
         }
     }
     static OP_PROVIDER_DEVICE_LIST: crate::operation::Operation = crate::operation::Operation {
@@ -10989,15 +10969,15 @@ pub mod calls {
         type Output = crate::Result<ProviderDeviceListResponse>;
         type IntoFuture = crate::BoxFuture<Self::Output>;
         fn into_future(self) -> Self::IntoFuture {
-            Box::pin(async move {
-                let query: Vec<(&'static str, String)> = Vec::new();
-                self.client
-                    .execute_json::<
-                        ProviderDeviceListResponse,
-                        _,
-                    >(&OP_PROVIDER_DEVICE_LIST, &query, Some(&self.request))
-                    .await
-            })
+            let query: Vec<(&'static str, String)> = Vec::new();
+            self.client
+                .execute_json::<
+                    ProviderDeviceListResponse,
+                >(
+                    &OP_PROVIDER_DEVICE_LIST,
+                    query,
+                    crate::client::encode_body(&self.request),
+                )
         }
     }
     static OP_PROVIDER_DEVICE_GET_AUTH_INFO: crate::operation::Operation = crate::operation::Operation {
@@ -11019,15 +10999,15 @@ pub mod calls {
         type Output = crate::Result<ProviderDeviceAuthInfoResponse>;
         type IntoFuture = crate::BoxFuture<Self::Output>;
         fn into_future(self) -> Self::IntoFuture {
-            Box::pin(async move {
-                let query: Vec<(&'static str, String)> = Vec::new();
-                self.client
-                    .execute_json::<
-                        ProviderDeviceAuthInfoResponse,
-                        _,
-                    >(&OP_PROVIDER_DEVICE_GET_AUTH_INFO, &query, Some(&self.request))
-                    .await
-            })
+            let query: Vec<(&'static str, String)> = Vec::new();
+            self.client
+                .execute_json::<
+                    ProviderDeviceAuthInfoResponse,
+                >(
+                    &OP_PROVIDER_DEVICE_GET_AUTH_INFO,
+                    query,
+                    crate::client::encode_body(&self.request),
+                )
         }
     }
     static OP_PROVIDER_DEVICE_RESET_SECRET_NO: crate::operation::Operation = crate::operation::Operation {
@@ -11049,15 +11029,15 @@ pub mod calls {
         type Output = crate::Result<EmptyResponse>;
         type IntoFuture = crate::BoxFuture<Self::Output>;
         fn into_future(self) -> Self::IntoFuture {
-            Box::pin(async move {
-                let query: Vec<(&'static str, String)> = Vec::new();
-                self.client
-                    .execute_json::<
-                        EmptyResponse,
-                        _,
-                    >(&OP_PROVIDER_DEVICE_RESET_SECRET_NO, &query, Some(&self.request))
-                    .await
-            })
+            let query: Vec<(&'static str, String)> = Vec::new();
+            self.client
+                .execute_json::<
+                    EmptyResponse,
+                >(
+                    &OP_PROVIDER_DEVICE_RESET_SECRET_NO,
+                    query,
+                    crate::client::encode_body(&self.request),
+                )
         }
     }
     static OP_PROVIDER_DEVICE_FETCH_LOG: crate::operation::Operation = crate::operation::Operation {
@@ -11085,15 +11065,15 @@ pub mod calls {
         type Output = crate::Result<EmptyResponse>;
         type IntoFuture = crate::BoxFuture<Self::Output>;
         fn into_future(self) -> Self::IntoFuture {
-            Box::pin(async move {
-                let query: Vec<(&'static str, String)> = Vec::new();
-                self.client
-                    .execute_json::<
-                        EmptyResponse,
-                        _,
-                    >(&OP_PROVIDER_DEVICE_FETCH_LOG, &query, Some(&self.request))
-                    .await
-            })
+            let query: Vec<(&'static str, String)> = Vec::new();
+            self.client
+                .execute_json::<
+                    EmptyResponse,
+                >(
+                    &OP_PROVIDER_DEVICE_FETCH_LOG,
+                    query,
+                    crate::client::encode_body(&self.request),
+                )
         }
     }
     static OP_PROVIDER_DEVICE_SET_PRINTER_SUPPORT_STATE: crate::operation::Operation = crate::operation::Operation {
@@ -11121,19 +11101,15 @@ pub mod calls {
         type Output = crate::Result<EmptyResponse>;
         type IntoFuture = crate::BoxFuture<Self::Output>;
         fn into_future(self) -> Self::IntoFuture {
-            Box::pin(async move {
-                let query: Vec<(&'static str, String)> = Vec::new();
-                self.client
-                    .execute_json::<
-                        EmptyResponse,
-                        _,
-                    >(
-                        &OP_PROVIDER_DEVICE_SET_PRINTER_SUPPORT_STATE,
-                        &query,
-                        Some(&self.request),
-                    )
-                    .await
-            })
+            let query: Vec<(&'static str, String)> = Vec::new();
+            self.client
+                .execute_json::<
+                    EmptyResponse,
+                >(
+                    &OP_PROVIDER_DEVICE_SET_PRINTER_SUPPORT_STATE,
+                    query,
+                    crate::client::encode_body(&self.request),
+                )
         }
     }
     static OP_PROVIDER_EXTERNAL_CONTACT_UNIONID_TO_EXTERNAL_USERID: crate::operation::Operation = crate::operation::Operation {
@@ -11161,19 +11137,15 @@ pub mod calls {
         type Output = crate::Result<UnionidToExternalUseridResponse>;
         type IntoFuture = crate::BoxFuture<Self::Output>;
         fn into_future(self) -> Self::IntoFuture {
-            Box::pin(async move {
-                let query: Vec<(&'static str, String)> = Vec::new();
-                self.client
-                    .execute_json::<
-                        UnionidToExternalUseridResponse,
-                        _,
-                    >(
-                        &OP_PROVIDER_EXTERNAL_CONTACT_UNIONID_TO_EXTERNAL_USERID,
-                        &query,
-                        Some(&self.request),
-                    )
-                    .await
-            })
+            let query: Vec<(&'static str, String)> = Vec::new();
+            self.client
+                .execute_json::<
+                    UnionidToExternalUseridResponse,
+                >(
+                    &OP_PROVIDER_EXTERNAL_CONTACT_UNIONID_TO_EXTERNAL_USERID,
+                    query,
+                    crate::client::encode_body(&self.request),
+                )
         }
     }
     static OP_PROVIDER_EXTERNAL_CONTACT_FINISH_EXTERNAL_USERID_MIGRATION: crate::operation::Operation = crate::operation::Operation {
@@ -11196,19 +11168,15 @@ pub mod calls {
         type Output = crate::Result<EmptyResponse>;
         type IntoFuture = crate::BoxFuture<Self::Output>;
         fn into_future(self) -> Self::IntoFuture {
-            Box::pin(async move {
-                let query: Vec<(&'static str, String)> = Vec::new();
-                self.client
-                    .execute_json::<
-                        EmptyResponse,
-                        _,
-                    >(
-                        &OP_PROVIDER_EXTERNAL_CONTACT_FINISH_EXTERNAL_USERID_MIGRATION,
-                        &query,
-                        Some(&self.request),
-                    )
-                    .await
-            })
+            let query: Vec<(&'static str, String)> = Vec::new();
+            self.client
+                .execute_json::<
+                    EmptyResponse,
+                >(
+                    &OP_PROVIDER_EXTERNAL_CONTACT_FINISH_EXTERNAL_USERID_MIGRATION,
+                    query,
+                    crate::client::encode_body(&self.request),
+                )
         }
     }
     static OP_PROVIDER_ID_CORPID_TO_OPEN_CORPID: crate::operation::Operation = crate::operation::Operation {
@@ -11230,15 +11198,15 @@ pub mod calls {
         type Output = crate::Result<CorpidToOpenCorpidResponse>;
         type IntoFuture = crate::BoxFuture<Self::Output>;
         fn into_future(self) -> Self::IntoFuture {
-            Box::pin(async move {
-                let query: Vec<(&'static str, String)> = Vec::new();
-                self.client
-                    .execute_json::<
-                        CorpidToOpenCorpidResponse,
-                        _,
-                    >(&OP_PROVIDER_ID_CORPID_TO_OPEN_CORPID, &query, Some(&self.request))
-                    .await
-            })
+            let query: Vec<(&'static str, String)> = Vec::new();
+            self.client
+                .execute_json::<
+                    CorpidToOpenCorpidResponse,
+                >(
+                    &OP_PROVIDER_ID_CORPID_TO_OPEN_CORPID,
+                    query,
+                    crate::client::encode_body(&self.request),
+                )
         }
     }
     static OP_PROVIDER_ID_USERID_TO_OPEN_USERID: crate::operation::Operation = crate::operation::Operation {
@@ -11266,15 +11234,15 @@ pub mod calls {
         type Output = crate::Result<ProviderUseridToOpenUseridResponse>;
         type IntoFuture = crate::BoxFuture<Self::Output>;
         fn into_future(self) -> Self::IntoFuture {
-            Box::pin(async move {
-                let query: Vec<(&'static str, String)> = Vec::new();
-                self.client
-                    .execute_json::<
-                        ProviderUseridToOpenUseridResponse,
-                        _,
-                    >(&OP_PROVIDER_ID_USERID_TO_OPEN_USERID, &query, Some(&self.request))
-                    .await
-            })
+            let query: Vec<(&'static str, String)> = Vec::new();
+            self.client
+                .execute_json::<
+                    ProviderUseridToOpenUseridResponse,
+                >(
+                    &OP_PROVIDER_ID_USERID_TO_OPEN_USERID,
+                    query,
+                    crate::client::encode_body(&self.request),
+                )
         }
     }
     static OP_PROVIDER_ID_FINISH_OPENID_MIGRATION: crate::operation::Operation = crate::operation::Operation {
@@ -11302,19 +11270,15 @@ pub mod calls {
         type Output = crate::Result<EmptyResponse>;
         type IntoFuture = crate::BoxFuture<Self::Output>;
         fn into_future(self) -> Self::IntoFuture {
-            Box::pin(async move {
-                let query: Vec<(&'static str, String)> = Vec::new();
-                self.client
-                    .execute_json::<
-                        EmptyResponse,
-                        _,
-                    >(
-                        &OP_PROVIDER_ID_FINISH_OPENID_MIGRATION,
-                        &query,
-                        Some(&self.request),
-                    )
-                    .await
-            })
+            let query: Vec<(&'static str, String)> = Vec::new();
+            self.client
+                .execute_json::<
+                    EmptyResponse,
+                >(
+                    &OP_PROVIDER_ID_FINISH_OPENID_MIGRATION,
+                    query,
+                    crate::client::encode_body(&self.request),
+                )
         }
     }
     static OP_PROVIDER_LICENSE_CREATE_NEW_ORDER: crate::operation::Operation = crate::operation::Operation {
@@ -11336,15 +11300,15 @@ pub mod calls {
         type Output = crate::Result<LicenseOrderIdResponse>;
         type IntoFuture = crate::BoxFuture<Self::Output>;
         fn into_future(self) -> Self::IntoFuture {
-            Box::pin(async move {
-                let query: Vec<(&'static str, String)> = Vec::new();
-                self.client
-                    .execute_json::<
-                        LicenseOrderIdResponse,
-                        _,
-                    >(&OP_PROVIDER_LICENSE_CREATE_NEW_ORDER, &query, Some(&self.request))
-                    .await
-            })
+            let query: Vec<(&'static str, String)> = Vec::new();
+            self.client
+                .execute_json::<
+                    LicenseOrderIdResponse,
+                >(
+                    &OP_PROVIDER_LICENSE_CREATE_NEW_ORDER,
+                    query,
+                    crate::client::encode_body(&self.request),
+                )
         }
     }
     static OP_PROVIDER_LICENSE_CREATE_RENEW_ORDER_JOB: crate::operation::Operation = crate::operation::Operation {
@@ -11372,19 +11336,15 @@ pub mod calls {
         type Output = crate::Result<LicenseRenewJobResponse>;
         type IntoFuture = crate::BoxFuture<Self::Output>;
         fn into_future(self) -> Self::IntoFuture {
-            Box::pin(async move {
-                let query: Vec<(&'static str, String)> = Vec::new();
-                self.client
-                    .execute_json::<
-                        LicenseRenewJobResponse,
-                        _,
-                    >(
-                        &OP_PROVIDER_LICENSE_CREATE_RENEW_ORDER_JOB,
-                        &query,
-                        Some(&self.request),
-                    )
-                    .await
-            })
+            let query: Vec<(&'static str, String)> = Vec::new();
+            self.client
+                .execute_json::<
+                    LicenseRenewJobResponse,
+                >(
+                    &OP_PROVIDER_LICENSE_CREATE_RENEW_ORDER_JOB,
+                    query,
+                    crate::client::encode_body(&self.request),
+                )
         }
     }
     static OP_PROVIDER_LICENSE_SUBMIT_ORDER_JOB: crate::operation::Operation = crate::operation::Operation {
@@ -11406,15 +11366,15 @@ pub mod calls {
         type Output = crate::Result<LicenseOrderIdResponse>;
         type IntoFuture = crate::BoxFuture<Self::Output>;
         fn into_future(self) -> Self::IntoFuture {
-            Box::pin(async move {
-                let query: Vec<(&'static str, String)> = Vec::new();
-                self.client
-                    .execute_json::<
-                        LicenseOrderIdResponse,
-                        _,
-                    >(&OP_PROVIDER_LICENSE_SUBMIT_ORDER_JOB, &query, Some(&self.request))
-                    .await
-            })
+            let query: Vec<(&'static str, String)> = Vec::new();
+            self.client
+                .execute_json::<
+                    LicenseOrderIdResponse,
+                >(
+                    &OP_PROVIDER_LICENSE_SUBMIT_ORDER_JOB,
+                    query,
+                    crate::client::encode_body(&self.request),
+                )
         }
     }
     static OP_PROVIDER_LICENSE_CREATE_NEW_ORDER_JOB: crate::operation::Operation = crate::operation::Operation {
@@ -11442,19 +11402,15 @@ pub mod calls {
         type Output = crate::Result<LicenseNewOrderJobResponse>;
         type IntoFuture = crate::BoxFuture<Self::Output>;
         fn into_future(self) -> Self::IntoFuture {
-            Box::pin(async move {
-                let query: Vec<(&'static str, String)> = Vec::new();
-                self.client
-                    .execute_json::<
-                        LicenseNewOrderJobResponse,
-                        _,
-                    >(
-                        &OP_PROVIDER_LICENSE_CREATE_NEW_ORDER_JOB,
-                        &query,
-                        Some(&self.request),
-                    )
-                    .await
-            })
+            let query: Vec<(&'static str, String)> = Vec::new();
+            self.client
+                .execute_json::<
+                    LicenseNewOrderJobResponse,
+                >(
+                    &OP_PROVIDER_LICENSE_CREATE_NEW_ORDER_JOB,
+                    query,
+                    crate::client::encode_body(&self.request),
+                )
         }
     }
     static OP_PROVIDER_LICENSE_SUBMIT_NEW_ORDER_JOB: crate::operation::Operation = crate::operation::Operation {
@@ -11476,19 +11432,15 @@ pub mod calls {
         type Output = crate::Result<LicenseJobIdResponse>;
         type IntoFuture = crate::BoxFuture<Self::Output>;
         fn into_future(self) -> Self::IntoFuture {
-            Box::pin(async move {
-                let query: Vec<(&'static str, String)> = Vec::new();
-                self.client
-                    .execute_json::<
-                        LicenseJobIdResponse,
-                        _,
-                    >(
-                        &OP_PROVIDER_LICENSE_SUBMIT_NEW_ORDER_JOB,
-                        &query,
-                        Some(&self.request),
-                    )
-                    .await
-            })
+            let query: Vec<(&'static str, String)> = Vec::new();
+            self.client
+                .execute_json::<
+                    LicenseJobIdResponse,
+                >(
+                    &OP_PROVIDER_LICENSE_SUBMIT_NEW_ORDER_JOB,
+                    query,
+                    crate::client::encode_body(&self.request),
+                )
         }
     }
     static OP_PROVIDER_LICENSE_NEW_ORDER_JOB_RESULT: crate::operation::Operation = crate::operation::Operation {
@@ -11510,19 +11462,15 @@ pub mod calls {
         type Output = crate::Result<LicenseNewOrderJobResult>;
         type IntoFuture = crate::BoxFuture<Self::Output>;
         fn into_future(self) -> Self::IntoFuture {
-            Box::pin(async move {
-                let query: Vec<(&'static str, String)> = Vec::new();
-                self.client
-                    .execute_json::<
-                        LicenseNewOrderJobResult,
-                        _,
-                    >(
-                        &OP_PROVIDER_LICENSE_NEW_ORDER_JOB_RESULT,
-                        &query,
-                        Some(&self.request),
-                    )
-                    .await
-            })
+            let query: Vec<(&'static str, String)> = Vec::new();
+            self.client
+                .execute_json::<
+                    LicenseNewOrderJobResult,
+                >(
+                    &OP_PROVIDER_LICENSE_NEW_ORDER_JOB_RESULT,
+                    query,
+                    crate::client::encode_body(&self.request),
+                )
         }
     }
     static OP_PROVIDER_LICENSE_GET_UNION_ORDER: crate::operation::Operation = crate::operation::Operation {
@@ -11564,15 +11512,15 @@ pub mod calls {
         type Output = crate::Result<LicenseUnionOrderResponse>;
         type IntoFuture = crate::BoxFuture<Self::Output>;
         fn into_future(self) -> Self::IntoFuture {
-            Box::pin(async move {
-                let query: Vec<(&'static str, String)> = Vec::new();
-                self.client
-                    .execute_json::<
-                        LicenseUnionOrderResponse,
-                        _,
-                    >(&OP_PROVIDER_LICENSE_GET_UNION_ORDER, &query, Some(&self.request))
-                    .await
-            })
+            let query: Vec<(&'static str, String)> = Vec::new();
+            self.client
+                .execute_json::<
+                    LicenseUnionOrderResponse,
+                >(
+                    &OP_PROVIDER_LICENSE_GET_UNION_ORDER,
+                    query,
+                    crate::client::encode_body(&self.request),
+                )
         }
     }
     static OP_PROVIDER_LICENSE_SUBMIT_PAY_JOB: crate::operation::Operation = crate::operation::Operation {
@@ -11594,15 +11542,15 @@ pub mod calls {
         type Output = crate::Result<LicenseJobIdResponse>;
         type IntoFuture = crate::BoxFuture<Self::Output>;
         fn into_future(self) -> Self::IntoFuture {
-            Box::pin(async move {
-                let query: Vec<(&'static str, String)> = Vec::new();
-                self.client
-                    .execute_json::<
-                        LicenseJobIdResponse,
-                        _,
-                    >(&OP_PROVIDER_LICENSE_SUBMIT_PAY_JOB, &query, Some(&self.request))
-                    .await
-            })
+            let query: Vec<(&'static str, String)> = Vec::new();
+            self.client
+                .execute_json::<
+                    LicenseJobIdResponse,
+                >(
+                    &OP_PROVIDER_LICENSE_SUBMIT_PAY_JOB,
+                    query,
+                    crate::client::encode_body(&self.request),
+                )
         }
     }
     static OP_PROVIDER_LICENSE_PAY_JOB_RESULT: crate::operation::Operation = crate::operation::Operation {
@@ -11624,15 +11572,15 @@ pub mod calls {
         type Output = crate::Result<LicensePayJobResult>;
         type IntoFuture = crate::BoxFuture<Self::Output>;
         fn into_future(self) -> Self::IntoFuture {
-            Box::pin(async move {
-                let query: Vec<(&'static str, String)> = Vec::new();
-                self.client
-                    .execute_json::<
-                        LicensePayJobResult,
-                        _,
-                    >(&OP_PROVIDER_LICENSE_PAY_JOB_RESULT, &query, Some(&self.request))
-                    .await
-            })
+            let query: Vec<(&'static str, String)> = Vec::new();
+            self.client
+                .execute_json::<
+                    LicensePayJobResult,
+                >(
+                    &OP_PROVIDER_LICENSE_PAY_JOB_RESULT,
+                    query,
+                    crate::client::encode_body(&self.request),
+                )
         }
     }
     static OP_PROVIDER_LICENSE_CANCEL_ORDER: crate::operation::Operation = crate::operation::Operation {
@@ -11660,15 +11608,15 @@ pub mod calls {
         type Output = crate::Result<EmptyResponse>;
         type IntoFuture = crate::BoxFuture<Self::Output>;
         fn into_future(self) -> Self::IntoFuture {
-            Box::pin(async move {
-                let query: Vec<(&'static str, String)> = Vec::new();
-                self.client
-                    .execute_json::<
-                        EmptyResponse,
-                        _,
-                    >(&OP_PROVIDER_LICENSE_CANCEL_ORDER, &query, Some(&self.request))
-                    .await
-            })
+            let query: Vec<(&'static str, String)> = Vec::new();
+            self.client
+                .execute_json::<
+                    EmptyResponse,
+                >(
+                    &OP_PROVIDER_LICENSE_CANCEL_ORDER,
+                    query,
+                    crate::client::encode_body(&self.request),
+                )
         }
     }
     static OP_PROVIDER_LICENSE_LIST_ORDER: crate::operation::Operation = crate::operation::Operation {
@@ -11725,15 +11673,15 @@ pub mod calls {
         type Output = crate::Result<LicenseListOrderResponse>;
         type IntoFuture = crate::BoxFuture<Self::Output>;
         fn into_future(self) -> Self::IntoFuture {
-            Box::pin(async move {
-                let query: Vec<(&'static str, String)> = Vec::new();
-                self.client
-                    .execute_json::<
-                        LicenseListOrderResponse,
-                        _,
-                    >(&OP_PROVIDER_LICENSE_LIST_ORDER, &query, Some(&self.request))
-                    .await
-            })
+            let query: Vec<(&'static str, String)> = Vec::new();
+            self.client
+                .execute_json::<
+                    LicenseListOrderResponse,
+                >(
+                    &OP_PROVIDER_LICENSE_LIST_ORDER,
+                    query,
+                    crate::client::encode_body(&self.request),
+                )
         }
     }
     static OP_PROVIDER_LICENSE_GET_ORDER: crate::operation::Operation = crate::operation::Operation {
@@ -11755,15 +11703,15 @@ pub mod calls {
         type Output = crate::Result<LicenseGetOrderResponse>;
         type IntoFuture = crate::BoxFuture<Self::Output>;
         fn into_future(self) -> Self::IntoFuture {
-            Box::pin(async move {
-                let query: Vec<(&'static str, String)> = Vec::new();
-                self.client
-                    .execute_json::<
-                        LicenseGetOrderResponse,
-                        _,
-                    >(&OP_PROVIDER_LICENSE_GET_ORDER, &query, Some(&self.request))
-                    .await
-            })
+            let query: Vec<(&'static str, String)> = Vec::new();
+            self.client
+                .execute_json::<
+                    LicenseGetOrderResponse,
+                >(
+                    &OP_PROVIDER_LICENSE_GET_ORDER,
+                    query,
+                    crate::client::encode_body(&self.request),
+                )
         }
     }
     static OP_PROVIDER_LICENSE_LIST_ORDER_ACCOUNT: crate::operation::Operation = crate::operation::Operation {
@@ -11808,19 +11756,15 @@ pub mod calls {
         type Output = crate::Result<LicenseListOrderAccountResponse>;
         type IntoFuture = crate::BoxFuture<Self::Output>;
         fn into_future(self) -> Self::IntoFuture {
-            Box::pin(async move {
-                let query: Vec<(&'static str, String)> = Vec::new();
-                self.client
-                    .execute_json::<
-                        LicenseListOrderAccountResponse,
-                        _,
-                    >(
-                        &OP_PROVIDER_LICENSE_LIST_ORDER_ACCOUNT,
-                        &query,
-                        Some(&self.request),
-                    )
-                    .await
-            })
+            let query: Vec<(&'static str, String)> = Vec::new();
+            self.client
+                .execute_json::<
+                    LicenseListOrderAccountResponse,
+                >(
+                    &OP_PROVIDER_LICENSE_LIST_ORDER_ACCOUNT,
+                    query,
+                    crate::client::encode_body(&self.request),
+                )
         }
     }
     static OP_PROVIDER_LICENSE_ACTIVE_ACCOUNT: crate::operation::Operation = crate::operation::Operation {
@@ -11842,15 +11786,15 @@ pub mod calls {
         type Output = crate::Result<EmptyResponse>;
         type IntoFuture = crate::BoxFuture<Self::Output>;
         fn into_future(self) -> Self::IntoFuture {
-            Box::pin(async move {
-                let query: Vec<(&'static str, String)> = Vec::new();
-                self.client
-                    .execute_json::<
-                        EmptyResponse,
-                        _,
-                    >(&OP_PROVIDER_LICENSE_ACTIVE_ACCOUNT, &query, Some(&self.request))
-                    .await
-            })
+            let query: Vec<(&'static str, String)> = Vec::new();
+            self.client
+                .execute_json::<
+                    EmptyResponse,
+                >(
+                    &OP_PROVIDER_LICENSE_ACTIVE_ACCOUNT,
+                    query,
+                    crate::client::encode_body(&self.request),
+                )
         }
     }
     static OP_PROVIDER_LICENSE_BATCH_ACTIVE_ACCOUNT: crate::operation::Operation = crate::operation::Operation {
@@ -11872,19 +11816,15 @@ pub mod calls {
         type Output = crate::Result<LicenseBatchActiveResponse>;
         type IntoFuture = crate::BoxFuture<Self::Output>;
         fn into_future(self) -> Self::IntoFuture {
-            Box::pin(async move {
-                let query: Vec<(&'static str, String)> = Vec::new();
-                self.client
-                    .execute_json::<
-                        LicenseBatchActiveResponse,
-                        _,
-                    >(
-                        &OP_PROVIDER_LICENSE_BATCH_ACTIVE_ACCOUNT,
-                        &query,
-                        Some(&self.request),
-                    )
-                    .await
-            })
+            let query: Vec<(&'static str, String)> = Vec::new();
+            self.client
+                .execute_json::<
+                    LicenseBatchActiveResponse,
+                >(
+                    &OP_PROVIDER_LICENSE_BATCH_ACTIVE_ACCOUNT,
+                    query,
+                    crate::client::encode_body(&self.request),
+                )
         }
     }
     static OP_PROVIDER_LICENSE_GET_ACTIVE_INFO_BY_CODE: crate::operation::Operation = crate::operation::Operation {
@@ -11906,19 +11846,15 @@ pub mod calls {
         type Output = crate::Result<LicenseActiveInfoByCodeResponse>;
         type IntoFuture = crate::BoxFuture<Self::Output>;
         fn into_future(self) -> Self::IntoFuture {
-            Box::pin(async move {
-                let query: Vec<(&'static str, String)> = Vec::new();
-                self.client
-                    .execute_json::<
-                        LicenseActiveInfoByCodeResponse,
-                        _,
-                    >(
-                        &OP_PROVIDER_LICENSE_GET_ACTIVE_INFO_BY_CODE,
-                        &query,
-                        Some(&self.request),
-                    )
-                    .await
-            })
+            let query: Vec<(&'static str, String)> = Vec::new();
+            self.client
+                .execute_json::<
+                    LicenseActiveInfoByCodeResponse,
+                >(
+                    &OP_PROVIDER_LICENSE_GET_ACTIVE_INFO_BY_CODE,
+                    query,
+                    crate::client::encode_body(&self.request),
+                )
         }
     }
     static OP_PROVIDER_LICENSE_BATCH_GET_ACTIVE_INFO_BY_CODE: crate::operation::Operation = crate::operation::Operation {
@@ -11940,19 +11876,15 @@ pub mod calls {
         type Output = crate::Result<LicenseBatchActiveInfoResponse>;
         type IntoFuture = crate::BoxFuture<Self::Output>;
         fn into_future(self) -> Self::IntoFuture {
-            Box::pin(async move {
-                let query: Vec<(&'static str, String)> = Vec::new();
-                self.client
-                    .execute_json::<
-                        LicenseBatchActiveInfoResponse,
-                        _,
-                    >(
-                        &OP_PROVIDER_LICENSE_BATCH_GET_ACTIVE_INFO_BY_CODE,
-                        &query,
-                        Some(&self.request),
-                    )
-                    .await
-            })
+            let query: Vec<(&'static str, String)> = Vec::new();
+            self.client
+                .execute_json::<
+                    LicenseBatchActiveInfoResponse,
+                >(
+                    &OP_PROVIDER_LICENSE_BATCH_GET_ACTIVE_INFO_BY_CODE,
+                    query,
+                    crate::client::encode_body(&self.request),
+                )
         }
     }
     static OP_PROVIDER_LICENSE_LIST_ACTIVED_ACCOUNT: crate::operation::Operation = crate::operation::Operation {
@@ -11997,19 +11929,15 @@ pub mod calls {
         type Output = crate::Result<LicenseListActivedAccountResponse>;
         type IntoFuture = crate::BoxFuture<Self::Output>;
         fn into_future(self) -> Self::IntoFuture {
-            Box::pin(async move {
-                let query: Vec<(&'static str, String)> = Vec::new();
-                self.client
-                    .execute_json::<
-                        LicenseListActivedAccountResponse,
-                        _,
-                    >(
-                        &OP_PROVIDER_LICENSE_LIST_ACTIVED_ACCOUNT,
-                        &query,
-                        Some(&self.request),
-                    )
-                    .await
-            })
+            let query: Vec<(&'static str, String)> = Vec::new();
+            self.client
+                .execute_json::<
+                    LicenseListActivedAccountResponse,
+                >(
+                    &OP_PROVIDER_LICENSE_LIST_ACTIVED_ACCOUNT,
+                    query,
+                    crate::client::encode_body(&self.request),
+                )
         }
     }
     static OP_PROVIDER_LICENSE_GET_ACTIVE_INFO_BY_USER: crate::operation::Operation = crate::operation::Operation {
@@ -12031,19 +11959,15 @@ pub mod calls {
         type Output = crate::Result<LicenseActiveInfoByUserResponse>;
         type IntoFuture = crate::BoxFuture<Self::Output>;
         fn into_future(self) -> Self::IntoFuture {
-            Box::pin(async move {
-                let query: Vec<(&'static str, String)> = Vec::new();
-                self.client
-                    .execute_json::<
-                        LicenseActiveInfoByUserResponse,
-                        _,
-                    >(
-                        &OP_PROVIDER_LICENSE_GET_ACTIVE_INFO_BY_USER,
-                        &query,
-                        Some(&self.request),
-                    )
-                    .await
-            })
+            let query: Vec<(&'static str, String)> = Vec::new();
+            self.client
+                .execute_json::<
+                    LicenseActiveInfoByUserResponse,
+                >(
+                    &OP_PROVIDER_LICENSE_GET_ACTIVE_INFO_BY_USER,
+                    query,
+                    crate::client::encode_body(&self.request),
+                )
         }
     }
     static OP_PROVIDER_LICENSE_BATCH_TRANSFER_LICENSE: crate::operation::Operation = crate::operation::Operation {
@@ -12065,19 +11989,15 @@ pub mod calls {
         type Output = crate::Result<LicenseTransferResponse>;
         type IntoFuture = crate::BoxFuture<Self::Output>;
         fn into_future(self) -> Self::IntoFuture {
-            Box::pin(async move {
-                let query: Vec<(&'static str, String)> = Vec::new();
-                self.client
-                    .execute_json::<
-                        LicenseTransferResponse,
-                        _,
-                    >(
-                        &OP_PROVIDER_LICENSE_BATCH_TRANSFER_LICENSE,
-                        &query,
-                        Some(&self.request),
-                    )
-                    .await
-            })
+            let query: Vec<(&'static str, String)> = Vec::new();
+            self.client
+                .execute_json::<
+                    LicenseTransferResponse,
+                >(
+                    &OP_PROVIDER_LICENSE_BATCH_TRANSFER_LICENSE,
+                    query,
+                    crate::client::encode_body(&self.request),
+                )
         }
     }
     static OP_PROVIDER_LICENSE_BATCH_SHARE_ACTIVE_CODE: crate::operation::Operation = crate::operation::Operation {
@@ -12105,19 +12025,15 @@ pub mod calls {
         type Output = crate::Result<LicenseShareResponse>;
         type IntoFuture = crate::BoxFuture<Self::Output>;
         fn into_future(self) -> Self::IntoFuture {
-            Box::pin(async move {
-                let query: Vec<(&'static str, String)> = Vec::new();
-                self.client
-                    .execute_json::<
-                        LicenseShareResponse,
-                        _,
-                    >(
-                        &OP_PROVIDER_LICENSE_BATCH_SHARE_ACTIVE_CODE,
-                        &query,
-                        Some(&self.request),
-                    )
-                    .await
-            })
+            let query: Vec<(&'static str, String)> = Vec::new();
+            self.client
+                .execute_json::<
+                    LicenseShareResponse,
+                >(
+                    &OP_PROVIDER_LICENSE_BATCH_SHARE_ACTIVE_CODE,
+                    query,
+                    crate::client::encode_body(&self.request),
+                )
         }
     }
     static OP_PROVIDER_LICENSE_GET_APP_LICENSE_INFO: crate::operation::Operation = crate::operation::Operation {
@@ -12145,19 +12061,15 @@ pub mod calls {
         type Output = crate::Result<LicenseAppInfoResponse>;
         type IntoFuture = crate::BoxFuture<Self::Output>;
         fn into_future(self) -> Self::IntoFuture {
-            Box::pin(async move {
-                let query: Vec<(&'static str, String)> = Vec::new();
-                self.client
-                    .execute_json::<
-                        LicenseAppInfoResponse,
-                        _,
-                    >(
-                        &OP_PROVIDER_LICENSE_GET_APP_LICENSE_INFO,
-                        &query,
-                        Some(&self.request),
-                    )
-                    .await
-            })
+            let query: Vec<(&'static str, String)> = Vec::new();
+            self.client
+                .execute_json::<
+                    LicenseAppInfoResponse,
+                >(
+                    &OP_PROVIDER_LICENSE_GET_APP_LICENSE_INFO,
+                    query,
+                    crate::client::encode_body(&self.request),
+                )
         }
     }
     static OP_PROVIDER_LICENSE_SET_AUTO_ACTIVE_STATUS: crate::operation::Operation = crate::operation::Operation {
@@ -12179,19 +12091,15 @@ pub mod calls {
         type Output = crate::Result<EmptyResponse>;
         type IntoFuture = crate::BoxFuture<Self::Output>;
         fn into_future(self) -> Self::IntoFuture {
-            Box::pin(async move {
-                let query: Vec<(&'static str, String)> = Vec::new();
-                self.client
-                    .execute_json::<
-                        EmptyResponse,
-                        _,
-                    >(
-                        &OP_PROVIDER_LICENSE_SET_AUTO_ACTIVE_STATUS,
-                        &query,
-                        Some(&self.request),
-                    )
-                    .await
-            })
+            let query: Vec<(&'static str, String)> = Vec::new();
+            self.client
+                .execute_json::<
+                    EmptyResponse,
+                >(
+                    &OP_PROVIDER_LICENSE_SET_AUTO_ACTIVE_STATUS,
+                    query,
+                    crate::client::encode_body(&self.request),
+                )
         }
     }
     static OP_PROVIDER_LICENSE_GET_AUTO_ACTIVE_STATUS: crate::operation::Operation = crate::operation::Operation {
@@ -12213,19 +12121,15 @@ pub mod calls {
         type Output = crate::Result<LicenseAutoActiveStatus>;
         type IntoFuture = crate::BoxFuture<Self::Output>;
         fn into_future(self) -> Self::IntoFuture {
-            Box::pin(async move {
-                let query: Vec<(&'static str, String)> = Vec::new();
-                self.client
-                    .execute_json::<
-                        LicenseAutoActiveStatus,
-                        _,
-                    >(
-                        &OP_PROVIDER_LICENSE_GET_AUTO_ACTIVE_STATUS,
-                        &query,
-                        Some(&self.request),
-                    )
-                    .await
-            })
+            let query: Vec<(&'static str, String)> = Vec::new();
+            self.client
+                .execute_json::<
+                    LicenseAutoActiveStatus,
+                >(
+                    &OP_PROVIDER_LICENSE_GET_AUTO_ACTIVE_STATUS,
+                    query,
+                    crate::client::encode_body(&self.request),
+                )
         }
     }
     static OP_PROVIDER_LICENSE_SUPPORT_POLICY_QUERY: crate::operation::Operation = crate::operation::Operation {
@@ -12247,19 +12151,15 @@ pub mod calls {
         type Output = crate::Result<LicensePolicyQueryResponse>;
         type IntoFuture = crate::BoxFuture<Self::Output>;
         fn into_future(self) -> Self::IntoFuture {
-            Box::pin(async move {
-                let query: Vec<(&'static str, String)> = Vec::new();
-                self.client
-                    .execute_json::<
-                        LicensePolicyQueryResponse,
-                        _,
-                    >(
-                        &OP_PROVIDER_LICENSE_SUPPORT_POLICY_QUERY,
-                        &query,
-                        Some(&self.request),
-                    )
-                    .await
-            })
+            let query: Vec<(&'static str, String)> = Vec::new();
+            self.client
+                .execute_json::<
+                    LicensePolicyQueryResponse,
+                >(
+                    &OP_PROVIDER_LICENSE_SUPPORT_POLICY_QUERY,
+                    query,
+                    crate::client::encode_body(&self.request),
+                )
         }
     }
     static OP_PROVIDER_MEDIA_UPLOAD: crate::operation::Operation = crate::operation::Operation {
@@ -12290,21 +12190,18 @@ pub mod calls {
         type Output = crate::Result<ProviderMediaUploadResponse>;
         type IntoFuture = crate::BoxFuture<Self::Output>;
         fn into_future(self) -> Self::IntoFuture {
-            Box::pin(async move {
-                let mut query: Vec<(&'static str, String)> = Vec::with_capacity(1usize);
-                query.push(("type", self.query_media_type));
-                self.client
-                    .execute_upload::<
-                        ProviderMediaUploadResponse,
-                    >(
-                        &OP_PROVIDER_MEDIA_UPLOAD,
-                        &query,
-                        "media",
-                        LIMITS_PROVIDER_MEDIA_UPLOAD,
-                        self.file,
-                    )
-                    .await
-            })
+            let mut query: Vec<(&'static str, String)> = Vec::with_capacity(1usize);
+            query.push(("type", self.query_media_type));
+            self.client
+                .execute_upload::<
+                    ProviderMediaUploadResponse,
+                >(
+                    &OP_PROVIDER_MEDIA_UPLOAD,
+                    query,
+                    "media",
+                    LIMITS_PROVIDER_MEDIA_UPLOAD,
+                    self.file,
+                )
         }
     }
     static OP_PROVIDER_MINIPROGRAM_CODE_TO_SESSION: crate::operation::Operation = crate::operation::Operation {
@@ -12327,17 +12224,13 @@ pub mod calls {
         type Output = crate::Result<MiniprogramSession>;
         type IntoFuture = crate::BoxFuture<Self::Output>;
         fn into_future(self) -> Self::IntoFuture {
-            Box::pin(async move {
-                let mut query: Vec<(&'static str, String)> = Vec::with_capacity(2usize);
-                query.push(("js_code", self.query_js_code.expose().to_string()));
-                query.push(("grant_type", self.query_grant_type));
-                self.client
-                    .execute_json::<
-                        MiniprogramSession,
-                        _,
-                    >(&OP_PROVIDER_MINIPROGRAM_CODE_TO_SESSION, &query, None::<&()>)
-                    .await
-            })
+            let mut query: Vec<(&'static str, String)> = Vec::with_capacity(2usize);
+            query.push(("js_code", self.query_js_code.expose().to_string()));
+            query.push(("grant_type", self.query_grant_type));
+            self.client
+                .execute_json::<
+                    MiniprogramSession,
+                >(&OP_PROVIDER_MINIPROGRAM_CODE_TO_SESSION, query, Ok(None))
         }
     }
     static OP_PROVIDER_PAY_OPEN_ORDER: crate::operation::Operation = crate::operation::Operation {
@@ -12370,15 +12263,15 @@ pub mod calls {
         type Output = crate::Result<PayOpenOrderResponse>;
         type IntoFuture = crate::BoxFuture<Self::Output>;
         fn into_future(self) -> Self::IntoFuture {
-            Box::pin(async move {
-                let query: Vec<(&'static str, String)> = Vec::new();
-                self.client
-                    .execute_json::<
-                        PayOpenOrderResponse,
-                        _,
-                    >(&OP_PROVIDER_PAY_OPEN_ORDER, &query, Some(&self.request))
-                    .await
-            })
+            let query: Vec<(&'static str, String)> = Vec::new();
+            self.client
+                .execute_json::<
+                    PayOpenOrderResponse,
+                >(
+                    &OP_PROVIDER_PAY_OPEN_ORDER,
+                    query,
+                    crate::client::encode_body(&self.request),
+                )
         }
     }
     static OP_PROVIDER_PAY_CLOSE_ORDER: crate::operation::Operation = crate::operation::Operation {
@@ -12400,15 +12293,15 @@ pub mod calls {
         type Output = crate::Result<EmptyResponse>;
         type IntoFuture = crate::BoxFuture<Self::Output>;
         fn into_future(self) -> Self::IntoFuture {
-            Box::pin(async move {
-                let query: Vec<(&'static str, String)> = Vec::new();
-                self.client
-                    .execute_json::<
-                        EmptyResponse,
-                        _,
-                    >(&OP_PROVIDER_PAY_CLOSE_ORDER, &query, Some(&self.request))
-                    .await
-            })
+            let query: Vec<(&'static str, String)> = Vec::new();
+            self.client
+                .execute_json::<
+                    EmptyResponse,
+                >(
+                    &OP_PROVIDER_PAY_CLOSE_ORDER,
+                    query,
+                    crate::client::encode_body(&self.request),
+                )
         }
     }
     static OP_PROVIDER_PAY_GET_ORDER_LIST: crate::operation::Operation = crate::operation::Operation {
@@ -12450,15 +12343,15 @@ pub mod calls {
         type Output = crate::Result<PayOrderListResponse>;
         type IntoFuture = crate::BoxFuture<Self::Output>;
         fn into_future(self) -> Self::IntoFuture {
-            Box::pin(async move {
-                let query: Vec<(&'static str, String)> = Vec::new();
-                self.client
-                    .execute_json::<
-                        PayOrderListResponse,
-                        _,
-                    >(&OP_PROVIDER_PAY_GET_ORDER_LIST, &query, Some(&self.request))
-                    .await
-            })
+            let query: Vec<(&'static str, String)> = Vec::new();
+            self.client
+                .execute_json::<
+                    PayOrderListResponse,
+                >(
+                    &OP_PROVIDER_PAY_GET_ORDER_LIST,
+                    query,
+                    crate::client::encode_body(&self.request),
+                )
         }
     }
     static OP_PROVIDER_PAY_GET_ORDER_DETAIL: crate::operation::Operation = crate::operation::Operation {
@@ -12480,15 +12373,15 @@ pub mod calls {
         type Output = crate::Result<PayOrderDetailResponse>;
         type IntoFuture = crate::BoxFuture<Self::Output>;
         fn into_future(self) -> Self::IntoFuture {
-            Box::pin(async move {
-                let query: Vec<(&'static str, String)> = Vec::new();
-                self.client
-                    .execute_json::<
-                        PayOrderDetailResponse,
-                        _,
-                    >(&OP_PROVIDER_PAY_GET_ORDER_DETAIL, &query, Some(&self.request))
-                    .await
-            })
+            let query: Vec<(&'static str, String)> = Vec::new();
+            self.client
+                .execute_json::<
+                    PayOrderDetailResponse,
+                >(
+                    &OP_PROVIDER_PAY_GET_ORDER_DETAIL,
+                    query,
+                    crate::client::encode_body(&self.request),
+                )
         }
     }
     static OP_PROVIDER_PAY_GET_INVOICE_LIST: crate::operation::Operation = crate::operation::Operation {
@@ -12530,15 +12423,15 @@ pub mod calls {
         type Output = crate::Result<PayInvoiceListResponse>;
         type IntoFuture = crate::BoxFuture<Self::Output>;
         fn into_future(self) -> Self::IntoFuture {
-            Box::pin(async move {
-                let query: Vec<(&'static str, String)> = Vec::new();
-                self.client
-                    .execute_json::<
-                        PayInvoiceListResponse,
-                        _,
-                    >(&OP_PROVIDER_PAY_GET_INVOICE_LIST, &query, Some(&self.request))
-                    .await
-            })
+            let query: Vec<(&'static str, String)> = Vec::new();
+            self.client
+                .execute_json::<
+                    PayInvoiceListResponse,
+                >(
+                    &OP_PROVIDER_PAY_GET_INVOICE_LIST,
+                    query,
+                    crate::client::encode_body(&self.request),
+                )
         }
     }
     static OP_PROVIDER_PAY_MARK_INVOICE_STATUS: crate::operation::Operation = crate::operation::Operation {
@@ -12571,15 +12464,15 @@ pub mod calls {
         type Output = crate::Result<EmptyResponse>;
         type IntoFuture = crate::BoxFuture<Self::Output>;
         fn into_future(self) -> Self::IntoFuture {
-            Box::pin(async move {
-                let query: Vec<(&'static str, String)> = Vec::new();
-                self.client
-                    .execute_json::<
-                        EmptyResponse,
-                        _,
-                    >(&OP_PROVIDER_PAY_MARK_INVOICE_STATUS, &query, Some(&self.request))
-                    .await
-            })
+            let query: Vec<(&'static str, String)> = Vec::new();
+            self.client
+                .execute_json::<
+                    EmptyResponse,
+                >(
+                    &OP_PROVIDER_PAY_MARK_INVOICE_STATUS,
+                    query,
+                    crate::client::encode_body(&self.request),
+                )
         }
     }
     static OP_SUITE_GET_TOKEN: crate::operation::Operation = crate::operation::Operation {
@@ -12601,15 +12494,11 @@ pub mod calls {
         type Output = crate::Result<SuiteTokenResponse>;
         type IntoFuture = crate::BoxFuture<Self::Output>;
         fn into_future(self) -> Self::IntoFuture {
-            Box::pin(async move {
-                let query: Vec<(&'static str, String)> = Vec::new();
-                self.client
-                    .execute_json::<
-                        SuiteTokenResponse,
-                        _,
-                    >(&OP_SUITE_GET_TOKEN, &query, Some(&self.request))
-                    .await
-            })
+            let query: Vec<(&'static str, String)> = Vec::new();
+            self.client
+                .execute_json::<
+                    SuiteTokenResponse,
+                >(&OP_SUITE_GET_TOKEN, query, crate::client::encode_body(&self.request))
         }
     }
     static OP_SUITE_GET_PRE_AUTH_CODE: crate::operation::Operation = crate::operation::Operation {
@@ -12630,15 +12519,11 @@ pub mod calls {
         type Output = crate::Result<PreAuthCodeResponse>;
         type IntoFuture = crate::BoxFuture<Self::Output>;
         fn into_future(self) -> Self::IntoFuture {
-            Box::pin(async move {
-                let query: Vec<(&'static str, String)> = Vec::new();
-                self.client
-                    .execute_json::<
-                        PreAuthCodeResponse,
-                        _,
-                    >(&OP_SUITE_GET_PRE_AUTH_CODE, &query, None::<&()>)
-                    .await
-            })
+            let query: Vec<(&'static str, String)> = Vec::new();
+            self.client
+                .execute_json::<
+                    PreAuthCodeResponse,
+                >(&OP_SUITE_GET_PRE_AUTH_CODE, query, Ok(None))
         }
     }
     static OP_SUITE_SET_SESSION_INFO: crate::operation::Operation = crate::operation::Operation {
@@ -12660,15 +12545,15 @@ pub mod calls {
         type Output = crate::Result<EmptyResponse>;
         type IntoFuture = crate::BoxFuture<Self::Output>;
         fn into_future(self) -> Self::IntoFuture {
-            Box::pin(async move {
-                let query: Vec<(&'static str, String)> = Vec::new();
-                self.client
-                    .execute_json::<
-                        EmptyResponse,
-                        _,
-                    >(&OP_SUITE_SET_SESSION_INFO, &query, Some(&self.request))
-                    .await
-            })
+            let query: Vec<(&'static str, String)> = Vec::new();
+            self.client
+                .execute_json::<
+                    EmptyResponse,
+                >(
+                    &OP_SUITE_SET_SESSION_INFO,
+                    query,
+                    crate::client::encode_body(&self.request),
+                )
         }
     }
     static OP_SUITE_GET_PERMANENT_CODE: crate::operation::Operation = crate::operation::Operation {
@@ -12690,15 +12575,15 @@ pub mod calls {
         type Output = crate::Result<PermanentCodeResponse>;
         type IntoFuture = crate::BoxFuture<Self::Output>;
         fn into_future(self) -> Self::IntoFuture {
-            Box::pin(async move {
-                let query: Vec<(&'static str, String)> = Vec::new();
-                self.client
-                    .execute_json::<
-                        PermanentCodeResponse,
-                        _,
-                    >(&OP_SUITE_GET_PERMANENT_CODE, &query, Some(&self.request))
-                    .await
-            })
+            let query: Vec<(&'static str, String)> = Vec::new();
+            self.client
+                .execute_json::<
+                    PermanentCodeResponse,
+                >(
+                    &OP_SUITE_GET_PERMANENT_CODE,
+                    query,
+                    crate::client::encode_body(&self.request),
+                )
         }
     }
     static OP_SUITE_GET_PERMANENT_CODE_V2: crate::operation::Operation = crate::operation::Operation {
@@ -12720,15 +12605,15 @@ pub mod calls {
         type Output = crate::Result<PermanentCodeV2Response>;
         type IntoFuture = crate::BoxFuture<Self::Output>;
         fn into_future(self) -> Self::IntoFuture {
-            Box::pin(async move {
-                let query: Vec<(&'static str, String)> = Vec::new();
-                self.client
-                    .execute_json::<
-                        PermanentCodeV2Response,
-                        _,
-                    >(&OP_SUITE_GET_PERMANENT_CODE_V2, &query, Some(&self.request))
-                    .await
-            })
+            let query: Vec<(&'static str, String)> = Vec::new();
+            self.client
+                .execute_json::<
+                    PermanentCodeV2Response,
+                >(
+                    &OP_SUITE_GET_PERMANENT_CODE_V2,
+                    query,
+                    crate::client::encode_body(&self.request),
+                )
         }
     }
     static OP_SUITE_GET_AUTH_INFO: crate::operation::Operation = crate::operation::Operation {
@@ -12750,15 +12635,15 @@ pub mod calls {
         type Output = crate::Result<AuthInfoResponse>;
         type IntoFuture = crate::BoxFuture<Self::Output>;
         fn into_future(self) -> Self::IntoFuture {
-            Box::pin(async move {
-                let query: Vec<(&'static str, String)> = Vec::new();
-                self.client
-                    .execute_json::<
-                        AuthInfoResponse,
-                        _,
-                    >(&OP_SUITE_GET_AUTH_INFO, &query, Some(&self.request))
-                    .await
-            })
+            let query: Vec<(&'static str, String)> = Vec::new();
+            self.client
+                .execute_json::<
+                    AuthInfoResponse,
+                >(
+                    &OP_SUITE_GET_AUTH_INFO,
+                    query,
+                    crate::client::encode_body(&self.request),
+                )
         }
     }
     static OP_SUITE_GET_CORP_TOKEN: crate::operation::Operation = crate::operation::Operation {
@@ -12780,15 +12665,15 @@ pub mod calls {
         type Output = crate::Result<CorpTokenResponse>;
         type IntoFuture = crate::BoxFuture<Self::Output>;
         fn into_future(self) -> Self::IntoFuture {
-            Box::pin(async move {
-                let query: Vec<(&'static str, String)> = Vec::new();
-                self.client
-                    .execute_json::<
-                        CorpTokenResponse,
-                        _,
-                    >(&OP_SUITE_GET_CORP_TOKEN, &query, Some(&self.request))
-                    .await
-            })
+            let query: Vec<(&'static str, String)> = Vec::new();
+            self.client
+                .execute_json::<
+                    CorpTokenResponse,
+                >(
+                    &OP_SUITE_GET_CORP_TOKEN,
+                    query,
+                    crate::client::encode_body(&self.request),
+                )
         }
     }
     static OP_SUITE_GET_ADMIN_LIST: crate::operation::Operation = crate::operation::Operation {
@@ -12810,15 +12695,15 @@ pub mod calls {
         type Output = crate::Result<SuiteAdminListResponse>;
         type IntoFuture = crate::BoxFuture<Self::Output>;
         fn into_future(self) -> Self::IntoFuture {
-            Box::pin(async move {
-                let query: Vec<(&'static str, String)> = Vec::new();
-                self.client
-                    .execute_json::<
-                        SuiteAdminListResponse,
-                        _,
-                    >(&OP_SUITE_GET_ADMIN_LIST, &query, Some(&self.request))
-                    .await
-            })
+            let query: Vec<(&'static str, String)> = Vec::new();
+            self.client
+                .execute_json::<
+                    SuiteAdminListResponse,
+                >(
+                    &OP_SUITE_GET_ADMIN_LIST,
+                    query,
+                    crate::client::encode_body(&self.request),
+                )
         }
     }
     static OP_SUITE_GET_APP_QRCODE: crate::operation::Operation = crate::operation::Operation {
@@ -12861,15 +12746,15 @@ pub mod calls {
         type Output = crate::Result<AppQrcodeResponse>;
         type IntoFuture = crate::BoxFuture<Self::Output>;
         fn into_future(self) -> Self::IntoFuture {
-            Box::pin(async move {
-                let query: Vec<(&'static str, String)> = Vec::new();
-                self.client
-                    .execute_json::<
-                        AppQrcodeResponse,
-                        _,
-                    >(&OP_SUITE_GET_APP_QRCODE, &query, Some(&self.request))
-                    .await
-            })
+            let query: Vec<(&'static str, String)> = Vec::new();
+            self.client
+                .execute_json::<
+                    AppQrcodeResponse,
+                >(
+                    &OP_SUITE_GET_APP_QRCODE,
+                    query,
+                    crate::client::encode_body(&self.request),
+                )
         }
     }
     static OP_SUITE_GET_USER_INFO: crate::operation::Operation = crate::operation::Operation {
@@ -12891,16 +12776,10 @@ pub mod calls {
         type Output = crate::Result<SuiteUserInfo>;
         type IntoFuture = crate::BoxFuture<Self::Output>;
         fn into_future(self) -> Self::IntoFuture {
-            Box::pin(async move {
-                let mut query: Vec<(&'static str, String)> = Vec::with_capacity(1usize);
-                query.push(("code", self.query_code.expose().to_string()));
-                self.client
-                    .execute_json::<
-                        SuiteUserInfo,
-                        _,
-                    >(&OP_SUITE_GET_USER_INFO, &query, None::<&()>)
-                    .await
-            })
+            let mut query: Vec<(&'static str, String)> = Vec::with_capacity(1usize);
+            query.push(("code", self.query_code.expose().to_string()));
+            self.client
+                .execute_json::<SuiteUserInfo>(&OP_SUITE_GET_USER_INFO, query, Ok(None))
         }
     }
     static OP_SUITE_GET_USER_DETAIL: crate::operation::Operation = crate::operation::Operation {
@@ -12922,15 +12801,15 @@ pub mod calls {
         type Output = crate::Result<SuiteUserDetail>;
         type IntoFuture = crate::BoxFuture<Self::Output>;
         fn into_future(self) -> Self::IntoFuture {
-            Box::pin(async move {
-                let query: Vec<(&'static str, String)> = Vec::new();
-                self.client
-                    .execute_json::<
-                        SuiteUserDetail,
-                        _,
-                    >(&OP_SUITE_GET_USER_DETAIL, &query, Some(&self.request))
-                    .await
-            })
+            let query: Vec<(&'static str, String)> = Vec::new();
+            self.client
+                .execute_json::<
+                    SuiteUserDetail,
+                >(
+                    &OP_SUITE_GET_USER_DETAIL,
+                    query,
+                    crate::client::encode_body(&self.request),
+                )
         }
     }
     static OP_SUITE_GET_USER_INFO_LEGACY: crate::operation::Operation = crate::operation::Operation {
@@ -12952,16 +12831,12 @@ pub mod calls {
         type Output = crate::Result<SuiteUserInfoLegacy>;
         type IntoFuture = crate::BoxFuture<Self::Output>;
         fn into_future(self) -> Self::IntoFuture {
-            Box::pin(async move {
-                let mut query: Vec<(&'static str, String)> = Vec::with_capacity(1usize);
-                query.push(("code", self.query_code.expose().to_string()));
-                self.client
-                    .execute_json::<
-                        SuiteUserInfoLegacy,
-                        _,
-                    >(&OP_SUITE_GET_USER_INFO_LEGACY, &query, None::<&()>)
-                    .await
-            })
+            let mut query: Vec<(&'static str, String)> = Vec::with_capacity(1usize);
+            query.push(("code", self.query_code.expose().to_string()));
+            self.client
+                .execute_json::<
+                    SuiteUserInfoLegacy,
+                >(&OP_SUITE_GET_USER_INFO_LEGACY, query, Ok(None))
         }
     }
     static OP_SUITE_GET_USER_DETAIL_LEGACY: crate::operation::Operation = crate::operation::Operation {
@@ -12983,15 +12858,15 @@ pub mod calls {
         type Output = crate::Result<SuiteUserDetail>;
         type IntoFuture = crate::BoxFuture<Self::Output>;
         fn into_future(self) -> Self::IntoFuture {
-            Box::pin(async move {
-                let query: Vec<(&'static str, String)> = Vec::new();
-                self.client
-                    .execute_json::<
-                        SuiteUserDetail,
-                        _,
-                    >(&OP_SUITE_GET_USER_DETAIL_LEGACY, &query, Some(&self.request))
-                    .await
-            })
+            let query: Vec<(&'static str, String)> = Vec::new();
+            self.client
+                .execute_json::<
+                    SuiteUserDetail,
+                >(
+                    &OP_SUITE_GET_USER_DETAIL_LEGACY,
+                    query,
+                    crate::client::encode_body(&self.request),
+                )
         }
     }
     static OP_SUITE_LIST_ORDERS: crate::operation::Operation = crate::operation::Operation {
@@ -13019,15 +12894,15 @@ pub mod calls {
         type Output = crate::Result<SuiteOrderListResponse>;
         type IntoFuture = crate::BoxFuture<Self::Output>;
         fn into_future(self) -> Self::IntoFuture {
-            Box::pin(async move {
-                let query: Vec<(&'static str, String)> = Vec::new();
-                self.client
-                    .execute_json::<
-                        SuiteOrderListResponse,
-                        _,
-                    >(&OP_SUITE_LIST_ORDERS, &query, Some(&self.request))
-                    .await
-            })
+            let query: Vec<(&'static str, String)> = Vec::new();
+            self.client
+                .execute_json::<
+                    SuiteOrderListResponse,
+                >(
+                    &OP_SUITE_LIST_ORDERS,
+                    query,
+                    crate::client::encode_body(&self.request),
+                )
         }
     }
     static OP_SUITE_GET_ORDER: crate::operation::Operation = crate::operation::Operation {
@@ -13049,15 +12924,11 @@ pub mod calls {
         type Output = crate::Result<SuiteOrder>;
         type IntoFuture = crate::BoxFuture<Self::Output>;
         fn into_future(self) -> Self::IntoFuture {
-            Box::pin(async move {
-                let query: Vec<(&'static str, String)> = Vec::new();
-                self.client
-                    .execute_json::<
-                        SuiteOrder,
-                        _,
-                    >(&OP_SUITE_GET_ORDER, &query, Some(&self.request))
-                    .await
-            })
+            let query: Vec<(&'static str, String)> = Vec::new();
+            self.client
+                .execute_json::<
+                    SuiteOrder,
+                >(&OP_SUITE_GET_ORDER, query, crate::client::encode_body(&self.request))
         }
     }
     static OP_SUITE_PROLONG_TRY: crate::operation::Operation = crate::operation::Operation {
@@ -13085,15 +12956,15 @@ pub mod calls {
         type Output = crate::Result<ProlongTryResponse>;
         type IntoFuture = crate::BoxFuture<Self::Output>;
         fn into_future(self) -> Self::IntoFuture {
-            Box::pin(async move {
-                let query: Vec<(&'static str, String)> = Vec::new();
-                self.client
-                    .execute_json::<
-                        ProlongTryResponse,
-                        _,
-                    >(&OP_SUITE_PROLONG_TRY, &query, Some(&self.request))
-                    .await
-            })
+            let query: Vec<(&'static str, String)> = Vec::new();
+            self.client
+                .execute_json::<
+                    ProlongTryResponse,
+                >(
+                    &OP_SUITE_PROLONG_TRY,
+                    query,
+                    crate::client::encode_body(&self.request),
+                )
         }
     }
     static OP_SUITE_GET_ACQUISITION_BILL_LIST: crate::operation::Operation = crate::operation::Operation {
@@ -13135,15 +13006,15 @@ pub mod calls {
         type Output = crate::Result<AcquisitionBillListResponse>;
         type IntoFuture = crate::BoxFuture<Self::Output>;
         fn into_future(self) -> Self::IntoFuture {
-            Box::pin(async move {
-                let query: Vec<(&'static str, String)> = Vec::new();
-                self.client
-                    .execute_json::<
-                        AcquisitionBillListResponse,
-                        _,
-                    >(&OP_SUITE_GET_ACQUISITION_BILL_LIST, &query, Some(&self.request))
-                    .await
-            })
+            let query: Vec<(&'static str, String)> = Vec::new();
+            self.client
+                .execute_json::<
+                    AcquisitionBillListResponse,
+                >(
+                    &OP_SUITE_GET_ACQUISITION_BILL_LIST,
+                    query,
+                    crate::client::encode_body(&self.request),
+                )
         }
     }
 }

@@ -2627,15 +2627,11 @@ pub mod calls {
         type Output = crate::Result<ReportGridAddResponse>;
         type IntoFuture = crate::BoxFuture<Self::Output>;
         fn into_future(self) -> Self::IntoFuture {
-            Box::pin(async move {
-                let query: Vec<(&'static str, String)> = Vec::new();
-                self.client
-                    .execute_json::<
-                        ReportGridAddResponse,
-                        _,
-                    >(&OP_REPORT_GRID_ADD, &query, Some(&self.request))
-                    .await
-            })
+            let query: Vec<(&'static str, String)> = Vec::new();
+            self.client
+                .execute_json::<
+                    ReportGridAddResponse,
+                >(&OP_REPORT_GRID_ADD, query, crate::client::encode_body(&self.request))
         }
     }
     static OP_REPORT_GRID_UPDATE: crate::operation::Operation = crate::operation::Operation {
@@ -2666,15 +2662,15 @@ pub mod calls {
         type Output = crate::Result<ReportGridUpdateResponse>;
         type IntoFuture = crate::BoxFuture<Self::Output>;
         fn into_future(self) -> Self::IntoFuture {
-            Box::pin(async move {
-                let query: Vec<(&'static str, String)> = Vec::new();
-                self.client
-                    .execute_json::<
-                        ReportGridUpdateResponse,
-                        _,
-                    >(&OP_REPORT_GRID_UPDATE, &query, Some(&self.request))
-                    .await
-            })
+            let query: Vec<(&'static str, String)> = Vec::new();
+            self.client
+                .execute_json::<
+                    ReportGridUpdateResponse,
+                >(
+                    &OP_REPORT_GRID_UPDATE,
+                    query,
+                    crate::client::encode_body(&self.request),
+                )
         }
     }
     static OP_REPORT_GRID_DELETE: crate::operation::Operation = crate::operation::Operation {
@@ -2696,15 +2692,15 @@ pub mod calls {
         type Output = crate::Result<EmptyResponse>;
         type IntoFuture = crate::BoxFuture<Self::Output>;
         fn into_future(self) -> Self::IntoFuture {
-            Box::pin(async move {
-                let query: Vec<(&'static str, String)> = Vec::new();
-                self.client
-                    .execute_json::<
-                        EmptyResponse,
-                        _,
-                    >(&OP_REPORT_GRID_DELETE, &query, Some(&self.request))
-                    .await
-            })
+            let query: Vec<(&'static str, String)> = Vec::new();
+            self.client
+                .execute_json::<
+                    EmptyResponse,
+                >(
+                    &OP_REPORT_GRID_DELETE,
+                    query,
+                    crate::client::encode_body(&self.request),
+                )
         }
     }
     static OP_REPORT_GRID_LIST: crate::operation::Operation = crate::operation::Operation {
@@ -2732,15 +2728,11 @@ pub mod calls {
         type Output = crate::Result<ReportGridListResponse>;
         type IntoFuture = crate::BoxFuture<Self::Output>;
         fn into_future(self) -> Self::IntoFuture {
-            Box::pin(async move {
-                let query: Vec<(&'static str, String)> = Vec::new();
-                self.client
-                    .execute_json::<
-                        ReportGridListResponse,
-                        _,
-                    >(&OP_REPORT_GRID_LIST, &query, Some(&self.request))
-                    .await
-            })
+            let query: Vec<(&'static str, String)> = Vec::new();
+            self.client
+                .execute_json::<
+                    ReportGridListResponse,
+                >(&OP_REPORT_GRID_LIST, query, crate::client::encode_body(&self.request))
         }
     }
     static OP_REPORT_GRID_GET_USER_GRID_INFO: crate::operation::Operation = crate::operation::Operation {
@@ -2762,15 +2754,15 @@ pub mod calls {
         type Output = crate::Result<ReportUserGridInfo>;
         type IntoFuture = crate::BoxFuture<Self::Output>;
         fn into_future(self) -> Self::IntoFuture {
-            Box::pin(async move {
-                let query: Vec<(&'static str, String)> = Vec::new();
-                self.client
-                    .execute_json::<
-                        ReportUserGridInfo,
-                        _,
-                    >(&OP_REPORT_GRID_GET_USER_GRID_INFO, &query, Some(&self.request))
-                    .await
-            })
+            let query: Vec<(&'static str, String)> = Vec::new();
+            self.client
+                .execute_json::<
+                    ReportUserGridInfo,
+                >(
+                    &OP_REPORT_GRID_GET_USER_GRID_INFO,
+                    query,
+                    crate::client::encode_body(&self.request),
+                )
         }
     }
     static OP_REPORT_GRID_ADD_CATA: crate::operation::Operation = crate::operation::Operation {
@@ -2798,15 +2790,15 @@ pub mod calls {
         type Output = crate::Result<ReportCategoryAddResponse>;
         type IntoFuture = crate::BoxFuture<Self::Output>;
         fn into_future(self) -> Self::IntoFuture {
-            Box::pin(async move {
-                let query: Vec<(&'static str, String)> = Vec::new();
-                self.client
-                    .execute_json::<
-                        ReportCategoryAddResponse,
-                        _,
-                    >(&OP_REPORT_GRID_ADD_CATA, &query, Some(&self.request))
-                    .await
-            })
+            let query: Vec<(&'static str, String)> = Vec::new();
+            self.client
+                .execute_json::<
+                    ReportCategoryAddResponse,
+                >(
+                    &OP_REPORT_GRID_ADD_CATA,
+                    query,
+                    crate::client::encode_body(&self.request),
+                )
         }
     }
     static OP_REPORT_GRID_UPDATE_CATA: crate::operation::Operation = crate::operation::Operation {
@@ -2834,15 +2826,15 @@ pub mod calls {
         type Output = crate::Result<EmptyResponse>;
         type IntoFuture = crate::BoxFuture<Self::Output>;
         fn into_future(self) -> Self::IntoFuture {
-            Box::pin(async move {
-                let query: Vec<(&'static str, String)> = Vec::new();
-                self.client
-                    .execute_json::<
-                        EmptyResponse,
-                        _,
-                    >(&OP_REPORT_GRID_UPDATE_CATA, &query, Some(&self.request))
-                    .await
-            })
+            let query: Vec<(&'static str, String)> = Vec::new();
+            self.client
+                .execute_json::<
+                    EmptyResponse,
+                >(
+                    &OP_REPORT_GRID_UPDATE_CATA,
+                    query,
+                    crate::client::encode_body(&self.request),
+                )
         }
     }
     static OP_REPORT_GRID_DELETE_CATA: crate::operation::Operation = crate::operation::Operation {
@@ -2864,15 +2856,15 @@ pub mod calls {
         type Output = crate::Result<EmptyResponse>;
         type IntoFuture = crate::BoxFuture<Self::Output>;
         fn into_future(self) -> Self::IntoFuture {
-            Box::pin(async move {
-                let query: Vec<(&'static str, String)> = Vec::new();
-                self.client
-                    .execute_json::<
-                        EmptyResponse,
-                        _,
-                    >(&OP_REPORT_GRID_DELETE_CATA, &query, Some(&self.request))
-                    .await
-            })
+            let query: Vec<(&'static str, String)> = Vec::new();
+            self.client
+                .execute_json::<
+                    EmptyResponse,
+                >(
+                    &OP_REPORT_GRID_DELETE_CATA,
+                    query,
+                    crate::client::encode_body(&self.request),
+                )
         }
     }
     static OP_REPORT_GRID_LIST_CATA: crate::operation::Operation = crate::operation::Operation {
@@ -2893,15 +2885,11 @@ pub mod calls {
         type Output = crate::Result<ReportCategoryListResponse>;
         type IntoFuture = crate::BoxFuture<Self::Output>;
         fn into_future(self) -> Self::IntoFuture {
-            Box::pin(async move {
-                let query: Vec<(&'static str, String)> = Vec::new();
-                self.client
-                    .execute_json::<
-                        ReportCategoryListResponse,
-                        _,
-                    >(&OP_REPORT_GRID_LIST_CATA, &query, None::<&()>)
-                    .await
-            })
+            let query: Vec<(&'static str, String)> = Vec::new();
+            self.client
+                .execute_json::<
+                    ReportCategoryListResponse,
+                >(&OP_REPORT_GRID_LIST_CATA, query, Ok(None))
         }
     }
     static OP_REPORT_PATROL_GET_GRID_INFO: crate::operation::Operation = crate::operation::Operation {
@@ -2922,15 +2910,11 @@ pub mod calls {
         type Output = crate::Result<ReportGridInfoResponse>;
         type IntoFuture = crate::BoxFuture<Self::Output>;
         fn into_future(self) -> Self::IntoFuture {
-            Box::pin(async move {
-                let query: Vec<(&'static str, String)> = Vec::new();
-                self.client
-                    .execute_json::<
-                        ReportGridInfoResponse,
-                        _,
-                    >(&OP_REPORT_PATROL_GET_GRID_INFO, &query, None::<&()>)
-                    .await
-            })
+            let query: Vec<(&'static str, String)> = Vec::new();
+            self.client
+                .execute_json::<
+                    ReportGridInfoResponse,
+                >(&OP_REPORT_PATROL_GET_GRID_INFO, query, Ok(None))
         }
     }
     static OP_REPORT_PATROL_GET_CORP_STATUS: crate::operation::Operation = crate::operation::Operation {
@@ -2958,15 +2942,15 @@ pub mod calls {
         type Output = crate::Result<ReportPatrolCorpStatus>;
         type IntoFuture = crate::BoxFuture<Self::Output>;
         fn into_future(self) -> Self::IntoFuture {
-            Box::pin(async move {
-                let query: Vec<(&'static str, String)> = Vec::new();
-                self.client
-                    .execute_json::<
-                        ReportPatrolCorpStatus,
-                        _,
-                    >(&OP_REPORT_PATROL_GET_CORP_STATUS, &query, Some(&self.request))
-                    .await
-            })
+            let query: Vec<(&'static str, String)> = Vec::new();
+            self.client
+                .execute_json::<
+                    ReportPatrolCorpStatus,
+                >(
+                    &OP_REPORT_PATROL_GET_CORP_STATUS,
+                    query,
+                    crate::client::encode_body(&self.request),
+                )
         }
     }
     static OP_REPORT_PATROL_GET_USER_STATUS: crate::operation::Operation = crate::operation::Operation {
@@ -2988,15 +2972,15 @@ pub mod calls {
         type Output = crate::Result<ReportPatrolUserStatus>;
         type IntoFuture = crate::BoxFuture<Self::Output>;
         fn into_future(self) -> Self::IntoFuture {
-            Box::pin(async move {
-                let query: Vec<(&'static str, String)> = Vec::new();
-                self.client
-                    .execute_json::<
-                        ReportPatrolUserStatus,
-                        _,
-                    >(&OP_REPORT_PATROL_GET_USER_STATUS, &query, Some(&self.request))
-                    .await
-            })
+            let query: Vec<(&'static str, String)> = Vec::new();
+            self.client
+                .execute_json::<
+                    ReportPatrolUserStatus,
+                >(
+                    &OP_REPORT_PATROL_GET_USER_STATUS,
+                    query,
+                    crate::client::encode_body(&self.request),
+                )
         }
     }
     static OP_REPORT_PATROL_CATEGORY_STATISTIC: crate::operation::Operation = crate::operation::Operation {
@@ -3024,15 +3008,15 @@ pub mod calls {
         type Output = crate::Result<ReportCategoryStatisticResponse>;
         type IntoFuture = crate::BoxFuture<Self::Output>;
         fn into_future(self) -> Self::IntoFuture {
-            Box::pin(async move {
-                let query: Vec<(&'static str, String)> = Vec::new();
-                self.client
-                    .execute_json::<
-                        ReportCategoryStatisticResponse,
-                        _,
-                    >(&OP_REPORT_PATROL_CATEGORY_STATISTIC, &query, Some(&self.request))
-                    .await
-            })
+            let query: Vec<(&'static str, String)> = Vec::new();
+            self.client
+                .execute_json::<
+                    ReportCategoryStatisticResponse,
+                >(
+                    &OP_REPORT_PATROL_CATEGORY_STATISTIC,
+                    query,
+                    crate::client::encode_body(&self.request),
+                )
         }
     }
     static OP_REPORT_PATROL_GET_ORDER_LIST: crate::operation::Operation = crate::operation::Operation {
@@ -3084,15 +3068,15 @@ pub mod calls {
         type Output = crate::Result<ReportOrderListResponse>;
         type IntoFuture = crate::BoxFuture<Self::Output>;
         fn into_future(self) -> Self::IntoFuture {
-            Box::pin(async move {
-                let query: Vec<(&'static str, String)> = Vec::new();
-                self.client
-                    .execute_json::<
-                        ReportOrderListResponse,
-                        _,
-                    >(&OP_REPORT_PATROL_GET_ORDER_LIST, &query, Some(&self.request))
-                    .await
-            })
+            let query: Vec<(&'static str, String)> = Vec::new();
+            self.client
+                .execute_json::<
+                    ReportOrderListResponse,
+                >(
+                    &OP_REPORT_PATROL_GET_ORDER_LIST,
+                    query,
+                    crate::client::encode_body(&self.request),
+                )
         }
     }
     static OP_REPORT_PATROL_GET_ORDER_INFO: crate::operation::Operation = crate::operation::Operation {
@@ -3114,15 +3098,15 @@ pub mod calls {
         type Output = crate::Result<ReportOrderInfoResponse>;
         type IntoFuture = crate::BoxFuture<Self::Output>;
         fn into_future(self) -> Self::IntoFuture {
-            Box::pin(async move {
-                let query: Vec<(&'static str, String)> = Vec::new();
-                self.client
-                    .execute_json::<
-                        ReportOrderInfoResponse,
-                        _,
-                    >(&OP_REPORT_PATROL_GET_ORDER_INFO, &query, Some(&self.request))
-                    .await
-            })
+            let query: Vec<(&'static str, String)> = Vec::new();
+            self.client
+                .execute_json::<
+                    ReportOrderInfoResponse,
+                >(
+                    &OP_REPORT_PATROL_GET_ORDER_INFO,
+                    query,
+                    crate::client::encode_body(&self.request),
+                )
         }
     }
     static OP_REPORT_RESIDENT_GET_GRID_INFO: crate::operation::Operation = crate::operation::Operation {
@@ -3143,15 +3127,11 @@ pub mod calls {
         type Output = crate::Result<ReportGridInfoResponse>;
         type IntoFuture = crate::BoxFuture<Self::Output>;
         fn into_future(self) -> Self::IntoFuture {
-            Box::pin(async move {
-                let query: Vec<(&'static str, String)> = Vec::new();
-                self.client
-                    .execute_json::<
-                        ReportGridInfoResponse,
-                        _,
-                    >(&OP_REPORT_RESIDENT_GET_GRID_INFO, &query, None::<&()>)
-                    .await
-            })
+            let query: Vec<(&'static str, String)> = Vec::new();
+            self.client
+                .execute_json::<
+                    ReportGridInfoResponse,
+                >(&OP_REPORT_RESIDENT_GET_GRID_INFO, query, Ok(None))
         }
     }
     static OP_REPORT_RESIDENT_GET_CORP_STATUS: crate::operation::Operation = crate::operation::Operation {
@@ -3179,15 +3159,15 @@ pub mod calls {
         type Output = crate::Result<ReportResidentCorpStatus>;
         type IntoFuture = crate::BoxFuture<Self::Output>;
         fn into_future(self) -> Self::IntoFuture {
-            Box::pin(async move {
-                let query: Vec<(&'static str, String)> = Vec::new();
-                self.client
-                    .execute_json::<
-                        ReportResidentCorpStatus,
-                        _,
-                    >(&OP_REPORT_RESIDENT_GET_CORP_STATUS, &query, Some(&self.request))
-                    .await
-            })
+            let query: Vec<(&'static str, String)> = Vec::new();
+            self.client
+                .execute_json::<
+                    ReportResidentCorpStatus,
+                >(
+                    &OP_REPORT_RESIDENT_GET_CORP_STATUS,
+                    query,
+                    crate::client::encode_body(&self.request),
+                )
         }
     }
     static OP_REPORT_RESIDENT_GET_USER_STATUS: crate::operation::Operation = crate::operation::Operation {
@@ -3209,15 +3189,15 @@ pub mod calls {
         type Output = crate::Result<ReportResidentUserStatus>;
         type IntoFuture = crate::BoxFuture<Self::Output>;
         fn into_future(self) -> Self::IntoFuture {
-            Box::pin(async move {
-                let query: Vec<(&'static str, String)> = Vec::new();
-                self.client
-                    .execute_json::<
-                        ReportResidentUserStatus,
-                        _,
-                    >(&OP_REPORT_RESIDENT_GET_USER_STATUS, &query, Some(&self.request))
-                    .await
-            })
+            let query: Vec<(&'static str, String)> = Vec::new();
+            self.client
+                .execute_json::<
+                    ReportResidentUserStatus,
+                >(
+                    &OP_REPORT_RESIDENT_GET_USER_STATUS,
+                    query,
+                    crate::client::encode_body(&self.request),
+                )
         }
     }
     static OP_REPORT_RESIDENT_CATEGORY_STATISTIC: crate::operation::Operation = crate::operation::Operation {
@@ -3245,19 +3225,15 @@ pub mod calls {
         type Output = crate::Result<ReportCategoryStatisticResponse>;
         type IntoFuture = crate::BoxFuture<Self::Output>;
         fn into_future(self) -> Self::IntoFuture {
-            Box::pin(async move {
-                let query: Vec<(&'static str, String)> = Vec::new();
-                self.client
-                    .execute_json::<
-                        ReportCategoryStatisticResponse,
-                        _,
-                    >(
-                        &OP_REPORT_RESIDENT_CATEGORY_STATISTIC,
-                        &query,
-                        Some(&self.request),
-                    )
-                    .await
-            })
+            let query: Vec<(&'static str, String)> = Vec::new();
+            self.client
+                .execute_json::<
+                    ReportCategoryStatisticResponse,
+                >(
+                    &OP_REPORT_RESIDENT_CATEGORY_STATISTIC,
+                    query,
+                    crate::client::encode_body(&self.request),
+                )
         }
     }
     static OP_REPORT_RESIDENT_GET_ORDER_LIST: crate::operation::Operation = crate::operation::Operation {
@@ -3309,15 +3285,15 @@ pub mod calls {
         type Output = crate::Result<ReportOrderListResponse>;
         type IntoFuture = crate::BoxFuture<Self::Output>;
         fn into_future(self) -> Self::IntoFuture {
-            Box::pin(async move {
-                let query: Vec<(&'static str, String)> = Vec::new();
-                self.client
-                    .execute_json::<
-                        ReportOrderListResponse,
-                        _,
-                    >(&OP_REPORT_RESIDENT_GET_ORDER_LIST, &query, Some(&self.request))
-                    .await
-            })
+            let query: Vec<(&'static str, String)> = Vec::new();
+            self.client
+                .execute_json::<
+                    ReportOrderListResponse,
+                >(
+                    &OP_REPORT_RESIDENT_GET_ORDER_LIST,
+                    query,
+                    crate::client::encode_body(&self.request),
+                )
         }
     }
     static OP_REPORT_RESIDENT_GET_ORDER_INFO: crate::operation::Operation = crate::operation::Operation {
@@ -3339,15 +3315,15 @@ pub mod calls {
         type Output = crate::Result<ReportOrderInfoResponse>;
         type IntoFuture = crate::BoxFuture<Self::Output>;
         fn into_future(self) -> Self::IntoFuture {
-            Box::pin(async move {
-                let query: Vec<(&'static str, String)> = Vec::new();
-                self.client
-                    .execute_json::<
-                        ReportOrderInfoResponse,
-                        _,
-                    >(&OP_REPORT_RESIDENT_GET_ORDER_INFO, &query, Some(&self.request))
-                    .await
-            })
+            let query: Vec<(&'static str, String)> = Vec::new();
+            self.client
+                .execute_json::<
+                    ReportOrderInfoResponse,
+                >(
+                    &OP_REPORT_RESIDENT_GET_ORDER_INFO,
+                    query,
+                    crate::client::encode_body(&self.request),
+                )
         }
     }
     static OP_REPORT_SITECODE_LIST: crate::operation::Operation = crate::operation::Operation {
@@ -3392,15 +3368,15 @@ pub mod calls {
         type Output = crate::Result<ReportSiteCodeListResponse>;
         type IntoFuture = crate::BoxFuture<Self::Output>;
         fn into_future(self) -> Self::IntoFuture {
-            Box::pin(async move {
-                let query: Vec<(&'static str, String)> = Vec::new();
-                self.client
-                    .execute_json::<
-                        ReportSiteCodeListResponse,
-                        _,
-                    >(&OP_REPORT_SITECODE_LIST, &query, Some(&self.request))
-                    .await
-            })
+            let query: Vec<(&'static str, String)> = Vec::new();
+            self.client
+                .execute_json::<
+                    ReportSiteCodeListResponse,
+                >(
+                    &OP_REPORT_SITECODE_LIST,
+                    query,
+                    crate::client::encode_body(&self.request),
+                )
         }
     }
     static OP_REPORT_SITECODE_GET_SITE_REPORT_INFO: crate::operation::Operation = crate::operation::Operation {
@@ -3422,19 +3398,15 @@ pub mod calls {
         type Output = crate::Result<ReportSiteReportInfo>;
         type IntoFuture = crate::BoxFuture<Self::Output>;
         fn into_future(self) -> Self::IntoFuture {
-            Box::pin(async move {
-                let query: Vec<(&'static str, String)> = Vec::new();
-                self.client
-                    .execute_json::<
-                        ReportSiteReportInfo,
-                        _,
-                    >(
-                        &OP_REPORT_SITECODE_GET_SITE_REPORT_INFO,
-                        &query,
-                        Some(&self.request),
-                    )
-                    .await
-            })
+            let query: Vec<(&'static str, String)> = Vec::new();
+            self.client
+                .execute_json::<
+                    ReportSiteReportInfo,
+                >(
+                    &OP_REPORT_SITECODE_GET_SITE_REPORT_INFO,
+                    query,
+                    crate::client::encode_body(&self.request),
+                )
         }
     }
     static OP_REPORT_SITECODE_GET_REPORT_ANSWER: crate::operation::Operation = crate::operation::Operation {
@@ -3476,15 +3448,15 @@ pub mod calls {
         type Output = crate::Result<ReportSiteAnswerResponse>;
         type IntoFuture = crate::BoxFuture<Self::Output>;
         fn into_future(self) -> Self::IntoFuture {
-            Box::pin(async move {
-                let query: Vec<(&'static str, String)> = Vec::new();
-                self.client
-                    .execute_json::<
-                        ReportSiteAnswerResponse,
-                        _,
-                    >(&OP_REPORT_SITECODE_GET_REPORT_ANSWER, &query, Some(&self.request))
-                    .await
-            })
+            let query: Vec<(&'static str, String)> = Vec::new();
+            self.client
+                .execute_json::<
+                    ReportSiteAnswerResponse,
+                >(
+                    &OP_REPORT_SITECODE_GET_REPORT_ANSWER,
+                    query,
+                    crate::client::encode_body(&self.request),
+                )
         }
     }
 }

@@ -2159,15 +2159,11 @@ pub mod calls {
         type Output = crate::Result<EmptyResponse>;
         type IntoFuture = crate::BoxFuture<Self::Output>;
         fn into_future(self) -> Self::IntoFuture {
-            Box::pin(async move {
-                let query: Vec<(&'static str, String)> = Vec::new();
-                self.client
-                    .execute_json::<
-                        EmptyResponse,
-                        _,
-                    >(&OP_ROBOT_SEND, &query, Some(&self.request))
-                    .await
-            })
+            let query: Vec<(&'static str, String)> = Vec::new();
+            self.client
+                .execute_json::<
+                    EmptyResponse,
+                >(&OP_ROBOT_SEND, query, crate::client::encode_body(&self.request))
         }
     }
     static OP_ROBOT_UPLOAD_MEDIA: crate::operation::Operation = crate::operation::Operation {
@@ -2204,21 +2200,18 @@ pub mod calls {
         type Output = crate::Result<RobotMediaUploadResponse>;
         type IntoFuture = crate::BoxFuture<Self::Output>;
         fn into_future(self) -> Self::IntoFuture {
-            Box::pin(async move {
-                let mut query: Vec<(&'static str, String)> = Vec::with_capacity(1usize);
-                query.push(("type", self.query_media_type.as_str().to_string()));
-                self.client
-                    .execute_upload::<
-                        RobotMediaUploadResponse,
-                    >(
-                        &OP_ROBOT_UPLOAD_MEDIA,
-                        &query,
-                        "media",
-                        LIMITS_ROBOT_UPLOAD_MEDIA,
-                        self.file,
-                    )
-                    .await
-            })
+            let mut query: Vec<(&'static str, String)> = Vec::with_capacity(1usize);
+            query.push(("type", self.query_media_type.as_str().to_string()));
+            self.client
+                .execute_upload::<
+                    RobotMediaUploadResponse,
+                >(
+                    &OP_ROBOT_UPLOAD_MEDIA,
+                    query,
+                    "media",
+                    LIMITS_ROBOT_UPLOAD_MEDIA,
+                    self.file,
+                )
         }
     }
     static OP_ROBOT_AIBOT_RESPOND: crate::operation::Operation = crate::operation::Operation {
@@ -2241,16 +2234,16 @@ pub mod calls {
         type Output = crate::Result<EmptyResponse>;
         type IntoFuture = crate::BoxFuture<Self::Output>;
         fn into_future(self) -> Self::IntoFuture {
-            Box::pin(async move {
-                let mut query: Vec<(&'static str, String)> = Vec::with_capacity(1usize);
-                query.push(("response_code", self.query_response_code));
-                self.client
-                    .execute_json::<
-                        EmptyResponse,
-                        _,
-                    >(&OP_ROBOT_AIBOT_RESPOND, &query, Some(&self.request))
-                    .await
-            })
+            let mut query: Vec<(&'static str, String)> = Vec::with_capacity(1usize);
+            query.push(("response_code", self.query_response_code));
+            self.client
+                .execute_json::<
+                    EmptyResponse,
+                >(
+                    &OP_ROBOT_AIBOT_RESPOND,
+                    query,
+                    crate::client::encode_body(&self.request),
+                )
         }
     }
 }

@@ -5151,15 +5151,15 @@ pub mod calls {
         type Output = crate::Result<EmptyResponse>;
         type IntoFuture = crate::BoxFuture<Self::Output>;
         fn into_future(self) -> Self::IntoFuture {
-            Box::pin(async move {
-                let query: Vec<(&'static str, String)> = Vec::new();
-                self.client
-                    .execute_json::<
-                        EmptyResponse,
-                        _,
-                    >(&OP_SCHOOL_SET_ARCH_SYNC_MODE, &query, Some(&self.request))
-                    .await
-            })
+            let query: Vec<(&'static str, String)> = Vec::new();
+            self.client
+                .execute_json::<
+                    EmptyResponse,
+                >(
+                    &OP_SCHOOL_SET_ARCH_SYNC_MODE,
+                    query,
+                    crate::client::encode_body(&self.request),
+                )
         }
     }
     static OP_SCHOOL_SET_UPGRADE_INFO: crate::operation::Operation = crate::operation::Operation {
@@ -5192,15 +5192,15 @@ pub mod calls {
         type Output = crate::Result<UpgradeInfoSetResponse>;
         type IntoFuture = crate::BoxFuture<Self::Output>;
         fn into_future(self) -> Self::IntoFuture {
-            Box::pin(async move {
-                let query: Vec<(&'static str, String)> = Vec::new();
-                self.client
-                    .execute_json::<
-                        UpgradeInfoSetResponse,
-                        _,
-                    >(&OP_SCHOOL_SET_UPGRADE_INFO, &query, Some(&self.request))
-                    .await
-            })
+            let query: Vec<(&'static str, String)> = Vec::new();
+            self.client
+                .execute_json::<
+                    UpgradeInfoSetResponse,
+                >(
+                    &OP_SCHOOL_SET_UPGRADE_INFO,
+                    query,
+                    crate::client::encode_body(&self.request),
+                )
         }
     }
     static OP_SCHOOL_GET_CHAT_CREATE_MODE: crate::operation::Operation = crate::operation::Operation {
@@ -5221,15 +5221,11 @@ pub mod calls {
         type Output = crate::Result<ChatCreateMode>;
         type IntoFuture = crate::BoxFuture<Self::Output>;
         fn into_future(self) -> Self::IntoFuture {
-            Box::pin(async move {
-                let query: Vec<(&'static str, String)> = Vec::new();
-                self.client
-                    .execute_json::<
-                        ChatCreateMode,
-                        _,
-                    >(&OP_SCHOOL_GET_CHAT_CREATE_MODE, &query, None::<&()>)
-                    .await
-            })
+            let query: Vec<(&'static str, String)> = Vec::new();
+            self.client
+                .execute_json::<
+                    ChatCreateMode,
+                >(&OP_SCHOOL_GET_CHAT_CREATE_MODE, query, Ok(None))
         }
     }
     static OP_SCHOOL_SET_CHAT_CREATE_MODE: crate::operation::Operation = crate::operation::Operation {
@@ -5251,15 +5247,15 @@ pub mod calls {
         type Output = crate::Result<EmptyResponse>;
         type IntoFuture = crate::BoxFuture<Self::Output>;
         fn into_future(self) -> Self::IntoFuture {
-            Box::pin(async move {
-                let query: Vec<(&'static str, String)> = Vec::new();
-                self.client
-                    .execute_json::<
-                        EmptyResponse,
-                        _,
-                    >(&OP_SCHOOL_SET_CHAT_CREATE_MODE, &query, Some(&self.request))
-                    .await
-            })
+            let query: Vec<(&'static str, String)> = Vec::new();
+            self.client
+                .execute_json::<
+                    EmptyResponse,
+                >(
+                    &OP_SCHOOL_SET_CHAT_CREATE_MODE,
+                    query,
+                    crate::client::encode_body(&self.request),
+                )
         }
     }
     static OP_SCHOOL_GET_TEACHER_VIEW_MODE: crate::operation::Operation = crate::operation::Operation {
@@ -5280,15 +5276,11 @@ pub mod calls {
         type Output = crate::Result<TeacherViewMode>;
         type IntoFuture = crate::BoxFuture<Self::Output>;
         fn into_future(self) -> Self::IntoFuture {
-            Box::pin(async move {
-                let query: Vec<(&'static str, String)> = Vec::new();
-                self.client
-                    .execute_json::<
-                        TeacherViewMode,
-                        _,
-                    >(&OP_SCHOOL_GET_TEACHER_VIEW_MODE, &query, None::<&()>)
-                    .await
-            })
+            let query: Vec<(&'static str, String)> = Vec::new();
+            self.client
+                .execute_json::<
+                    TeacherViewMode,
+                >(&OP_SCHOOL_GET_TEACHER_VIEW_MODE, query, Ok(None))
         }
     }
     static OP_SCHOOL_SET_TEACHER_VIEW_MODE: crate::operation::Operation = crate::operation::Operation {
@@ -5310,15 +5302,15 @@ pub mod calls {
         type Output = crate::Result<EmptyResponse>;
         type IntoFuture = crate::BoxFuture<Self::Output>;
         fn into_future(self) -> Self::IntoFuture {
-            Box::pin(async move {
-                let query: Vec<(&'static str, String)> = Vec::new();
-                self.client
-                    .execute_json::<
-                        EmptyResponse,
-                        _,
-                    >(&OP_SCHOOL_SET_TEACHER_VIEW_MODE, &query, Some(&self.request))
-                    .await
-            })
+            let query: Vec<(&'static str, String)> = Vec::new();
+            self.client
+                .execute_json::<
+                    EmptyResponse,
+                >(
+                    &OP_SCHOOL_SET_TEACHER_VIEW_MODE,
+                    query,
+                    crate::client::encode_body(&self.request),
+                )
         }
     }
     static OP_SCHOOL_GET_USER_INFO: crate::operation::Operation = crate::operation::Operation {
@@ -5340,16 +5332,12 @@ pub mod calls {
         type Output = crate::Result<SchoolUserInfo>;
         type IntoFuture = crate::BoxFuture<Self::Output>;
         fn into_future(self) -> Self::IntoFuture {
-            Box::pin(async move {
-                let mut query: Vec<(&'static str, String)> = Vec::with_capacity(1usize);
-                query.push(("code", self.query_code));
-                self.client
-                    .execute_json::<
-                        SchoolUserInfo,
-                        _,
-                    >(&OP_SCHOOL_GET_USER_INFO, &query, None::<&()>)
-                    .await
-            })
+            let mut query: Vec<(&'static str, String)> = Vec::with_capacity(1usize);
+            query.push(("code", self.query_code));
+            self.client
+                .execute_json::<
+                    SchoolUserInfo,
+                >(&OP_SCHOOL_GET_USER_INFO, query, Ok(None))
         }
     }
     static OP_SCHOOL_GET_ALLOW_SCOPE: crate::operation::Operation = crate::operation::Operation {
@@ -5377,28 +5365,24 @@ pub mod calls {
         type Output = crate::Result<AllowScopeResponse>;
         type IntoFuture = crate::BoxFuture<Self::Output>;
         fn into_future(mut self) -> Self::IntoFuture {
-            Box::pin(async move {
-                if self.query_agentid.is_none() {
-                    self.query_agentid = self.client.agent_id();
-                }
-                if self.query_agentid.is_none() {
-                    return Err(crate::Error::InvalidArgument {
-                        what: "agentid".into(),
-                        why: "school.get_allow_scope needs `agentid`: set it on the call or give the client one with ClientBuilder::agent_id"
-                            .into(),
-                    });
-                }
-                let mut query: Vec<(&'static str, String)> = Vec::with_capacity(1usize);
-                if let Some(value) = self.query_agentid {
-                    query.push(("agentid", value.to_string()));
-                }
-                self.client
-                    .execute_json::<
-                        AllowScopeResponse,
-                        _,
-                    >(&OP_SCHOOL_GET_ALLOW_SCOPE, &query, None::<&()>)
-                    .await
-            })
+            if self.query_agentid.is_none() {
+                self.query_agentid = self.client.agent_id();
+            }
+            if self.query_agentid.is_none() {
+                return crate::client::refused(crate::Error::InvalidArgument {
+                    what: "agentid".into(),
+                    why: "school.get_allow_scope needs `agentid`: set it on the call or give the client one with ClientBuilder::agent_id"
+                        .into(),
+                });
+            }
+            let mut query: Vec<(&'static str, String)> = Vec::with_capacity(1usize);
+            if let Some(value) = self.query_agentid {
+                query.push(("agentid", value.to_string()));
+            }
+            self.client
+                .execute_json::<
+                    AllowScopeResponse,
+                >(&OP_SCHOOL_GET_ALLOW_SCOPE, query, Ok(None))
         }
     }
     static OP_SCHOOL_GET_PAYMENT_RESULT: crate::operation::Operation = crate::operation::Operation {
@@ -5420,15 +5404,15 @@ pub mod calls {
         type Output = crate::Result<PaymentResultResponse>;
         type IntoFuture = crate::BoxFuture<Self::Output>;
         fn into_future(self) -> Self::IntoFuture {
-            Box::pin(async move {
-                let query: Vec<(&'static str, String)> = Vec::new();
-                self.client
-                    .execute_json::<
-                        PaymentResultResponse,
-                        _,
-                    >(&OP_SCHOOL_GET_PAYMENT_RESULT, &query, Some(&self.request))
-                    .await
-            })
+            let query: Vec<(&'static str, String)> = Vec::new();
+            self.client
+                .execute_json::<
+                    PaymentResultResponse,
+                >(
+                    &OP_SCHOOL_GET_PAYMENT_RESULT,
+                    query,
+                    crate::client::encode_body(&self.request),
+                )
         }
     }
     static OP_SCHOOL_GET_TRADE: crate::operation::Operation = crate::operation::Operation {
@@ -5450,15 +5434,11 @@ pub mod calls {
         type Output = crate::Result<Trade>;
         type IntoFuture = crate::BoxFuture<Self::Output>;
         fn into_future(self) -> Self::IntoFuture {
-            Box::pin(async move {
-                let query: Vec<(&'static str, String)> = Vec::new();
-                self.client
-                    .execute_json::<
-                        Trade,
-                        _,
-                    >(&OP_SCHOOL_GET_TRADE, &query, Some(&self.request))
-                    .await
-            })
+            let query: Vec<(&'static str, String)> = Vec::new();
+            self.client
+                .execute_json::<
+                    Trade,
+                >(&OP_SCHOOL_GET_TRADE, query, crate::client::encode_body(&self.request))
         }
     }
     static OP_SCHOOL_SEND_MESSAGE: crate::operation::Operation = crate::operation::Operation {
@@ -5549,25 +5529,25 @@ pub mod calls {
         type Output = crate::Result<SchoolMessageSendResponse>;
         type IntoFuture = crate::BoxFuture<Self::Output>;
         fn into_future(mut self) -> Self::IntoFuture {
-            Box::pin(async move {
-                if self.request.agentid.is_none() {
-                    self.request.agentid = self.client.agent_id();
-                }
-                if self.request.agentid.is_none() {
-                    return Err(crate::Error::InvalidArgument {
-                        what: "agentid".into(),
-                        why: "school.send_message needs `agentid`: set it on the call or give the client one with ClientBuilder::agent_id"
-                            .into(),
-                    });
-                }
-                let query: Vec<(&'static str, String)> = Vec::new();
-                self.client
-                    .execute_json::<
-                        SchoolMessageSendResponse,
-                        _,
-                    >(&OP_SCHOOL_SEND_MESSAGE, &query, Some(&self.request))
-                    .await
-            })
+            if self.request.agentid.is_none() {
+                self.request.agentid = self.client.agent_id();
+            }
+            if self.request.agentid.is_none() {
+                return crate::client::refused(crate::Error::InvalidArgument {
+                    what: "agentid".into(),
+                    why: "school.send_message needs `agentid`: set it on the call or give the client one with ClientBuilder::agent_id"
+                        .into(),
+                });
+            }
+            let query: Vec<(&'static str, String)> = Vec::new();
+            self.client
+                .execute_json::<
+                    SchoolMessageSendResponse,
+                >(
+                    &OP_SCHOOL_SEND_MESSAGE,
+                    query,
+                    crate::client::encode_body(&self.request),
+                )
         }
     }
     static OP_SCHOOL_DEPARTMENT_CREATE: crate::operation::Operation = crate::operation::Operation {
@@ -5620,15 +5600,15 @@ pub mod calls {
         type Output = crate::Result<SchoolDepartmentCreateResponse>;
         type IntoFuture = crate::BoxFuture<Self::Output>;
         fn into_future(self) -> Self::IntoFuture {
-            Box::pin(async move {
-                let query: Vec<(&'static str, String)> = Vec::new();
-                self.client
-                    .execute_json::<
-                        SchoolDepartmentCreateResponse,
-                        _,
-                    >(&OP_SCHOOL_DEPARTMENT_CREATE, &query, Some(&self.request))
-                    .await
-            })
+            let query: Vec<(&'static str, String)> = Vec::new();
+            self.client
+                .execute_json::<
+                    SchoolDepartmentCreateResponse,
+                >(
+                    &OP_SCHOOL_DEPARTMENT_CREATE,
+                    query,
+                    crate::client::encode_body(&self.request),
+                )
         }
     }
     static OP_SCHOOL_DEPARTMENT_UPDATE: crate::operation::Operation = crate::operation::Operation {
@@ -5691,15 +5671,15 @@ pub mod calls {
         type Output = crate::Result<EmptyResponse>;
         type IntoFuture = crate::BoxFuture<Self::Output>;
         fn into_future(self) -> Self::IntoFuture {
-            Box::pin(async move {
-                let query: Vec<(&'static str, String)> = Vec::new();
-                self.client
-                    .execute_json::<
-                        EmptyResponse,
-                        _,
-                    >(&OP_SCHOOL_DEPARTMENT_UPDATE, &query, Some(&self.request))
-                    .await
-            })
+            let query: Vec<(&'static str, String)> = Vec::new();
+            self.client
+                .execute_json::<
+                    EmptyResponse,
+                >(
+                    &OP_SCHOOL_DEPARTMENT_UPDATE,
+                    query,
+                    crate::client::encode_body(&self.request),
+                )
         }
     }
     static OP_SCHOOL_DEPARTMENT_DELETE: crate::operation::Operation = crate::operation::Operation {
@@ -5727,18 +5707,14 @@ pub mod calls {
         type Output = crate::Result<EmptyResponse>;
         type IntoFuture = crate::BoxFuture<Self::Output>;
         fn into_future(self) -> Self::IntoFuture {
-            Box::pin(async move {
-                let mut query: Vec<(&'static str, String)> = Vec::with_capacity(1usize);
-                if let Some(value) = self.query_id {
-                    query.push(("id", value.to_string()));
-                }
-                self.client
-                    .execute_json::<
-                        EmptyResponse,
-                        _,
-                    >(&OP_SCHOOL_DEPARTMENT_DELETE, &query, None::<&()>)
-                    .await
-            })
+            let mut query: Vec<(&'static str, String)> = Vec::with_capacity(1usize);
+            if let Some(value) = self.query_id {
+                query.push(("id", value.to_string()));
+            }
+            self.client
+                .execute_json::<
+                    EmptyResponse,
+                >(&OP_SCHOOL_DEPARTMENT_DELETE, query, Ok(None))
         }
     }
     static OP_SCHOOL_DEPARTMENT_LIST: crate::operation::Operation = crate::operation::Operation {
@@ -5766,18 +5742,14 @@ pub mod calls {
         type Output = crate::Result<SchoolDepartmentListResponse>;
         type IntoFuture = crate::BoxFuture<Self::Output>;
         fn into_future(self) -> Self::IntoFuture {
-            Box::pin(async move {
-                let mut query: Vec<(&'static str, String)> = Vec::with_capacity(1usize);
-                if let Some(value) = self.query_id {
-                    query.push(("id", value.to_string()));
-                }
-                self.client
-                    .execute_json::<
-                        SchoolDepartmentListResponse,
-                        _,
-                    >(&OP_SCHOOL_DEPARTMENT_LIST, &query, None::<&()>)
-                    .await
-            })
+            let mut query: Vec<(&'static str, String)> = Vec::with_capacity(1usize);
+            if let Some(value) = self.query_id {
+                query.push(("id", value.to_string()));
+            }
+            self.client
+                .execute_json::<
+                    SchoolDepartmentListResponse,
+                >(&OP_SCHOOL_DEPARTMENT_LIST, query, Ok(None))
         }
     }
     static OP_SCHOOL_LIVING_GET_LIVING_INFO: crate::operation::Operation = crate::operation::Operation {
@@ -5799,16 +5771,12 @@ pub mod calls {
         type Output = crate::Result<LivingInfoResponse>;
         type IntoFuture = crate::BoxFuture<Self::Output>;
         fn into_future(self) -> Self::IntoFuture {
-            Box::pin(async move {
-                let mut query: Vec<(&'static str, String)> = Vec::with_capacity(1usize);
-                query.push(("livingid", self.query_livingid));
-                self.client
-                    .execute_json::<
-                        LivingInfoResponse,
-                        _,
-                    >(&OP_SCHOOL_LIVING_GET_LIVING_INFO, &query, None::<&()>)
-                    .await
-            })
+            let mut query: Vec<(&'static str, String)> = Vec::with_capacity(1usize);
+            query.push(("livingid", self.query_livingid));
+            self.client
+                .execute_json::<
+                    LivingInfoResponse,
+                >(&OP_SCHOOL_LIVING_GET_LIVING_INFO, query, Ok(None))
         }
     }
     static OP_SCHOOL_LIVING_GET_WATCH_STAT: crate::operation::Operation = crate::operation::Operation {
@@ -5836,15 +5804,15 @@ pub mod calls {
         type Output = crate::Result<LivingWatchStatResponse>;
         type IntoFuture = crate::BoxFuture<Self::Output>;
         fn into_future(self) -> Self::IntoFuture {
-            Box::pin(async move {
-                let query: Vec<(&'static str, String)> = Vec::new();
-                self.client
-                    .execute_json::<
-                        LivingWatchStatResponse,
-                        _,
-                    >(&OP_SCHOOL_LIVING_GET_WATCH_STAT, &query, Some(&self.request))
-                    .await
-            })
+            let query: Vec<(&'static str, String)> = Vec::new();
+            self.client
+                .execute_json::<
+                    LivingWatchStatResponse,
+                >(
+                    &OP_SCHOOL_LIVING_GET_WATCH_STAT,
+                    query,
+                    crate::client::encode_body(&self.request),
+                )
         }
     }
     static OP_SCHOOL_LIVING_GET_UNWATCH_STAT: crate::operation::Operation = crate::operation::Operation {
@@ -5872,15 +5840,15 @@ pub mod calls {
         type Output = crate::Result<LivingUnwatchStatResponse>;
         type IntoFuture = crate::BoxFuture<Self::Output>;
         fn into_future(self) -> Self::IntoFuture {
-            Box::pin(async move {
-                let query: Vec<(&'static str, String)> = Vec::new();
-                self.client
-                    .execute_json::<
-                        LivingUnwatchStatResponse,
-                        _,
-                    >(&OP_SCHOOL_LIVING_GET_UNWATCH_STAT, &query, Some(&self.request))
-                    .await
-            })
+            let query: Vec<(&'static str, String)> = Vec::new();
+            self.client
+                .execute_json::<
+                    LivingUnwatchStatResponse,
+                >(
+                    &OP_SCHOOL_LIVING_GET_UNWATCH_STAT,
+                    query,
+                    crate::client::encode_body(&self.request),
+                )
         }
     }
     static OP_SCHOOL_LIVING_GET_WATCH_STAT_V2: crate::operation::Operation = crate::operation::Operation {
@@ -5908,15 +5876,15 @@ pub mod calls {
         type Output = crate::Result<LivingWatchStatV2Response>;
         type IntoFuture = crate::BoxFuture<Self::Output>;
         fn into_future(self) -> Self::IntoFuture {
-            Box::pin(async move {
-                let query: Vec<(&'static str, String)> = Vec::new();
-                self.client
-                    .execute_json::<
-                        LivingWatchStatV2Response,
-                        _,
-                    >(&OP_SCHOOL_LIVING_GET_WATCH_STAT_V2, &query, Some(&self.request))
-                    .await
-            })
+            let query: Vec<(&'static str, String)> = Vec::new();
+            self.client
+                .execute_json::<
+                    LivingWatchStatV2Response,
+                >(
+                    &OP_SCHOOL_LIVING_GET_WATCH_STAT_V2,
+                    query,
+                    crate::client::encode_body(&self.request),
+                )
         }
     }
     static OP_SCHOOL_LIVING_GET_UNWATCH_STAT_V2: crate::operation::Operation = crate::operation::Operation {
@@ -5944,15 +5912,15 @@ pub mod calls {
         type Output = crate::Result<LivingUnwatchStatV2Response>;
         type IntoFuture = crate::BoxFuture<Self::Output>;
         fn into_future(self) -> Self::IntoFuture {
-            Box::pin(async move {
-                let query: Vec<(&'static str, String)> = Vec::new();
-                self.client
-                    .execute_json::<
-                        LivingUnwatchStatV2Response,
-                        _,
-                    >(&OP_SCHOOL_LIVING_GET_UNWATCH_STAT_V2, &query, Some(&self.request))
-                    .await
-            })
+            let query: Vec<(&'static str, String)> = Vec::new();
+            self.client
+                .execute_json::<
+                    LivingUnwatchStatV2Response,
+                >(
+                    &OP_SCHOOL_LIVING_GET_UNWATCH_STAT_V2,
+                    query,
+                    crate::client::encode_body(&self.request),
+                )
         }
     }
     static OP_SCHOOL_SUBSCRIBE_GET_QR_CODE: crate::operation::Operation = crate::operation::Operation {
@@ -5973,15 +5941,11 @@ pub mod calls {
         type Output = crate::Result<SubscribeQrCode>;
         type IntoFuture = crate::BoxFuture<Self::Output>;
         fn into_future(self) -> Self::IntoFuture {
-            Box::pin(async move {
-                let query: Vec<(&'static str, String)> = Vec::new();
-                self.client
-                    .execute_json::<
-                        SubscribeQrCode,
-                        _,
-                    >(&OP_SCHOOL_SUBSCRIBE_GET_QR_CODE, &query, None::<&()>)
-                    .await
-            })
+            let query: Vec<(&'static str, String)> = Vec::new();
+            self.client
+                .execute_json::<
+                    SubscribeQrCode,
+                >(&OP_SCHOOL_SUBSCRIBE_GET_QR_CODE, query, Ok(None))
         }
     }
     static OP_SCHOOL_SUBSCRIBE_SET_MODE: crate::operation::Operation = crate::operation::Operation {
@@ -6003,15 +5967,15 @@ pub mod calls {
         type Output = crate::Result<EmptyResponse>;
         type IntoFuture = crate::BoxFuture<Self::Output>;
         fn into_future(self) -> Self::IntoFuture {
-            Box::pin(async move {
-                let query: Vec<(&'static str, String)> = Vec::new();
-                self.client
-                    .execute_json::<
-                        EmptyResponse,
-                        _,
-                    >(&OP_SCHOOL_SUBSCRIBE_SET_MODE, &query, Some(&self.request))
-                    .await
-            })
+            let query: Vec<(&'static str, String)> = Vec::new();
+            self.client
+                .execute_json::<
+                    EmptyResponse,
+                >(
+                    &OP_SCHOOL_SUBSCRIBE_SET_MODE,
+                    query,
+                    crate::client::encode_body(&self.request),
+                )
         }
     }
     static OP_SCHOOL_SUBSCRIBE_GET_MODE: crate::operation::Operation = crate::operation::Operation {
@@ -6032,15 +5996,11 @@ pub mod calls {
         type Output = crate::Result<SubscribeMode>;
         type IntoFuture = crate::BoxFuture<Self::Output>;
         fn into_future(self) -> Self::IntoFuture {
-            Box::pin(async move {
-                let query: Vec<(&'static str, String)> = Vec::new();
-                self.client
-                    .execute_json::<
-                        SubscribeMode,
-                        _,
-                    >(&OP_SCHOOL_SUBSCRIBE_GET_MODE, &query, None::<&()>)
-                    .await
-            })
+            let query: Vec<(&'static str, String)> = Vec::new();
+            self.client
+                .execute_json::<
+                    SubscribeMode,
+                >(&OP_SCHOOL_SUBSCRIBE_GET_MODE, query, Ok(None))
         }
     }
     static OP_SCHOOL_USER_CREATE_STUDENT: crate::operation::Operation = crate::operation::Operation {
@@ -6073,15 +6033,15 @@ pub mod calls {
         type Output = crate::Result<EmptyResponse>;
         type IntoFuture = crate::BoxFuture<Self::Output>;
         fn into_future(self) -> Self::IntoFuture {
-            Box::pin(async move {
-                let query: Vec<(&'static str, String)> = Vec::new();
-                self.client
-                    .execute_json::<
-                        EmptyResponse,
-                        _,
-                    >(&OP_SCHOOL_USER_CREATE_STUDENT, &query, Some(&self.request))
-                    .await
-            })
+            let query: Vec<(&'static str, String)> = Vec::new();
+            self.client
+                .execute_json::<
+                    EmptyResponse,
+                >(
+                    &OP_SCHOOL_USER_CREATE_STUDENT,
+                    query,
+                    crate::client::encode_body(&self.request),
+                )
         }
     }
     static OP_SCHOOL_USER_DELETE_STUDENT: crate::operation::Operation = crate::operation::Operation {
@@ -6103,16 +6063,12 @@ pub mod calls {
         type Output = crate::Result<EmptyResponse>;
         type IntoFuture = crate::BoxFuture<Self::Output>;
         fn into_future(self) -> Self::IntoFuture {
-            Box::pin(async move {
-                let mut query: Vec<(&'static str, String)> = Vec::with_capacity(1usize);
-                query.push(("userid", self.query_userid));
-                self.client
-                    .execute_json::<
-                        EmptyResponse,
-                        _,
-                    >(&OP_SCHOOL_USER_DELETE_STUDENT, &query, None::<&()>)
-                    .await
-            })
+            let mut query: Vec<(&'static str, String)> = Vec::with_capacity(1usize);
+            query.push(("userid", self.query_userid));
+            self.client
+                .execute_json::<
+                    EmptyResponse,
+                >(&OP_SCHOOL_USER_DELETE_STUDENT, query, Ok(None))
         }
     }
     static OP_SCHOOL_USER_UPDATE_STUDENT: crate::operation::Operation = crate::operation::Operation {
@@ -6158,15 +6114,15 @@ pub mod calls {
         type Output = crate::Result<EmptyResponse>;
         type IntoFuture = crate::BoxFuture<Self::Output>;
         fn into_future(self) -> Self::IntoFuture {
-            Box::pin(async move {
-                let query: Vec<(&'static str, String)> = Vec::new();
-                self.client
-                    .execute_json::<
-                        EmptyResponse,
-                        _,
-                    >(&OP_SCHOOL_USER_UPDATE_STUDENT, &query, Some(&self.request))
-                    .await
-            })
+            let query: Vec<(&'static str, String)> = Vec::new();
+            self.client
+                .execute_json::<
+                    EmptyResponse,
+                >(
+                    &OP_SCHOOL_USER_UPDATE_STUDENT,
+                    query,
+                    crate::client::encode_body(&self.request),
+                )
         }
     }
     static OP_SCHOOL_USER_BATCH_CREATE_STUDENT: crate::operation::Operation = crate::operation::Operation {
@@ -6188,15 +6144,15 @@ pub mod calls {
         type Output = crate::Result<StudentBatchResponse>;
         type IntoFuture = crate::BoxFuture<Self::Output>;
         fn into_future(self) -> Self::IntoFuture {
-            Box::pin(async move {
-                let query: Vec<(&'static str, String)> = Vec::new();
-                self.client
-                    .execute_json::<
-                        StudentBatchResponse,
-                        _,
-                    >(&OP_SCHOOL_USER_BATCH_CREATE_STUDENT, &query, Some(&self.request))
-                    .await
-            })
+            let query: Vec<(&'static str, String)> = Vec::new();
+            self.client
+                .execute_json::<
+                    StudentBatchResponse,
+                >(
+                    &OP_SCHOOL_USER_BATCH_CREATE_STUDENT,
+                    query,
+                    crate::client::encode_body(&self.request),
+                )
         }
     }
     static OP_SCHOOL_USER_BATCH_DELETE_STUDENT: crate::operation::Operation = crate::operation::Operation {
@@ -6218,15 +6174,15 @@ pub mod calls {
         type Output = crate::Result<StudentBatchResponse>;
         type IntoFuture = crate::BoxFuture<Self::Output>;
         fn into_future(self) -> Self::IntoFuture {
-            Box::pin(async move {
-                let query: Vec<(&'static str, String)> = Vec::new();
-                self.client
-                    .execute_json::<
-                        StudentBatchResponse,
-                        _,
-                    >(&OP_SCHOOL_USER_BATCH_DELETE_STUDENT, &query, Some(&self.request))
-                    .await
-            })
+            let query: Vec<(&'static str, String)> = Vec::new();
+            self.client
+                .execute_json::<
+                    StudentBatchResponse,
+                >(
+                    &OP_SCHOOL_USER_BATCH_DELETE_STUDENT,
+                    query,
+                    crate::client::encode_body(&self.request),
+                )
         }
     }
     static OP_SCHOOL_USER_BATCH_UPDATE_STUDENT: crate::operation::Operation = crate::operation::Operation {
@@ -6248,15 +6204,15 @@ pub mod calls {
         type Output = crate::Result<StudentBatchResponse>;
         type IntoFuture = crate::BoxFuture<Self::Output>;
         fn into_future(self) -> Self::IntoFuture {
-            Box::pin(async move {
-                let query: Vec<(&'static str, String)> = Vec::new();
-                self.client
-                    .execute_json::<
-                        StudentBatchResponse,
-                        _,
-                    >(&OP_SCHOOL_USER_BATCH_UPDATE_STUDENT, &query, Some(&self.request))
-                    .await
-            })
+            let query: Vec<(&'static str, String)> = Vec::new();
+            self.client
+                .execute_json::<
+                    StudentBatchResponse,
+                >(
+                    &OP_SCHOOL_USER_BATCH_UPDATE_STUDENT,
+                    query,
+                    crate::client::encode_body(&self.request),
+                )
         }
     }
     static OP_SCHOOL_USER_CREATE_PARENT: crate::operation::Operation = crate::operation::Operation {
@@ -6284,15 +6240,15 @@ pub mod calls {
         type Output = crate::Result<EmptyResponse>;
         type IntoFuture = crate::BoxFuture<Self::Output>;
         fn into_future(self) -> Self::IntoFuture {
-            Box::pin(async move {
-                let query: Vec<(&'static str, String)> = Vec::new();
-                self.client
-                    .execute_json::<
-                        EmptyResponse,
-                        _,
-                    >(&OP_SCHOOL_USER_CREATE_PARENT, &query, Some(&self.request))
-                    .await
-            })
+            let query: Vec<(&'static str, String)> = Vec::new();
+            self.client
+                .execute_json::<
+                    EmptyResponse,
+                >(
+                    &OP_SCHOOL_USER_CREATE_PARENT,
+                    query,
+                    crate::client::encode_body(&self.request),
+                )
         }
     }
     static OP_SCHOOL_USER_DELETE_PARENT: crate::operation::Operation = crate::operation::Operation {
@@ -6314,16 +6270,12 @@ pub mod calls {
         type Output = crate::Result<EmptyResponse>;
         type IntoFuture = crate::BoxFuture<Self::Output>;
         fn into_future(self) -> Self::IntoFuture {
-            Box::pin(async move {
-                let mut query: Vec<(&'static str, String)> = Vec::with_capacity(1usize);
-                query.push(("userid", self.query_userid));
-                self.client
-                    .execute_json::<
-                        EmptyResponse,
-                        _,
-                    >(&OP_SCHOOL_USER_DELETE_PARENT, &query, None::<&()>)
-                    .await
-            })
+            let mut query: Vec<(&'static str, String)> = Vec::with_capacity(1usize);
+            query.push(("userid", self.query_userid));
+            self.client
+                .execute_json::<
+                    EmptyResponse,
+                >(&OP_SCHOOL_USER_DELETE_PARENT, query, Ok(None))
         }
     }
     static OP_SCHOOL_USER_UPDATE_PARENT: crate::operation::Operation = crate::operation::Operation {
@@ -6364,15 +6316,15 @@ pub mod calls {
         type Output = crate::Result<EmptyResponse>;
         type IntoFuture = crate::BoxFuture<Self::Output>;
         fn into_future(self) -> Self::IntoFuture {
-            Box::pin(async move {
-                let query: Vec<(&'static str, String)> = Vec::new();
-                self.client
-                    .execute_json::<
-                        EmptyResponse,
-                        _,
-                    >(&OP_SCHOOL_USER_UPDATE_PARENT, &query, Some(&self.request))
-                    .await
-            })
+            let query: Vec<(&'static str, String)> = Vec::new();
+            self.client
+                .execute_json::<
+                    EmptyResponse,
+                >(
+                    &OP_SCHOOL_USER_UPDATE_PARENT,
+                    query,
+                    crate::client::encode_body(&self.request),
+                )
         }
     }
     static OP_SCHOOL_USER_BATCH_CREATE_PARENT: crate::operation::Operation = crate::operation::Operation {
@@ -6394,15 +6346,15 @@ pub mod calls {
         type Output = crate::Result<ParentBatchResponse>;
         type IntoFuture = crate::BoxFuture<Self::Output>;
         fn into_future(self) -> Self::IntoFuture {
-            Box::pin(async move {
-                let query: Vec<(&'static str, String)> = Vec::new();
-                self.client
-                    .execute_json::<
-                        ParentBatchResponse,
-                        _,
-                    >(&OP_SCHOOL_USER_BATCH_CREATE_PARENT, &query, Some(&self.request))
-                    .await
-            })
+            let query: Vec<(&'static str, String)> = Vec::new();
+            self.client
+                .execute_json::<
+                    ParentBatchResponse,
+                >(
+                    &OP_SCHOOL_USER_BATCH_CREATE_PARENT,
+                    query,
+                    crate::client::encode_body(&self.request),
+                )
         }
     }
     static OP_SCHOOL_USER_BATCH_DELETE_PARENT: crate::operation::Operation = crate::operation::Operation {
@@ -6424,15 +6376,15 @@ pub mod calls {
         type Output = crate::Result<ParentBatchResponse>;
         type IntoFuture = crate::BoxFuture<Self::Output>;
         fn into_future(self) -> Self::IntoFuture {
-            Box::pin(async move {
-                let query: Vec<(&'static str, String)> = Vec::new();
-                self.client
-                    .execute_json::<
-                        ParentBatchResponse,
-                        _,
-                    >(&OP_SCHOOL_USER_BATCH_DELETE_PARENT, &query, Some(&self.request))
-                    .await
-            })
+            let query: Vec<(&'static str, String)> = Vec::new();
+            self.client
+                .execute_json::<
+                    ParentBatchResponse,
+                >(
+                    &OP_SCHOOL_USER_BATCH_DELETE_PARENT,
+                    query,
+                    crate::client::encode_body(&self.request),
+                )
         }
     }
     static OP_SCHOOL_USER_BATCH_UPDATE_PARENT: crate::operation::Operation = crate::operation::Operation {
@@ -6454,15 +6406,15 @@ pub mod calls {
         type Output = crate::Result<ParentBatchResponse>;
         type IntoFuture = crate::BoxFuture<Self::Output>;
         fn into_future(self) -> Self::IntoFuture {
-            Box::pin(async move {
-                let query: Vec<(&'static str, String)> = Vec::new();
-                self.client
-                    .execute_json::<
-                        ParentBatchResponse,
-                        _,
-                    >(&OP_SCHOOL_USER_BATCH_UPDATE_PARENT, &query, Some(&self.request))
-                    .await
-            })
+            let query: Vec<(&'static str, String)> = Vec::new();
+            self.client
+                .execute_json::<
+                    ParentBatchResponse,
+                >(
+                    &OP_SCHOOL_USER_BATCH_UPDATE_PARENT,
+                    query,
+                    crate::client::encode_body(&self.request),
+                )
         }
     }
     static OP_SCHOOL_USER_GET: crate::operation::Operation = crate::operation::Operation {
@@ -6484,16 +6436,12 @@ pub mod calls {
         type Output = crate::Result<SchoolUserGetResponse>;
         type IntoFuture = crate::BoxFuture<Self::Output>;
         fn into_future(self) -> Self::IntoFuture {
-            Box::pin(async move {
-                let mut query: Vec<(&'static str, String)> = Vec::with_capacity(1usize);
-                query.push(("userid", self.query_userid));
-                self.client
-                    .execute_json::<
-                        SchoolUserGetResponse,
-                        _,
-                    >(&OP_SCHOOL_USER_GET, &query, None::<&()>)
-                    .await
-            })
+            let mut query: Vec<(&'static str, String)> = Vec::with_capacity(1usize);
+            query.push(("userid", self.query_userid));
+            self.client
+                .execute_json::<
+                    SchoolUserGetResponse,
+                >(&OP_SCHOOL_USER_GET, query, Ok(None))
         }
     }
     static OP_SCHOOL_USER_LIST: crate::operation::Operation = crate::operation::Operation {
@@ -6522,19 +6470,15 @@ pub mod calls {
         type Output = crate::Result<SchoolUserListResponse>;
         type IntoFuture = crate::BoxFuture<Self::Output>;
         fn into_future(self) -> Self::IntoFuture {
-            Box::pin(async move {
-                let mut query: Vec<(&'static str, String)> = Vec::with_capacity(2usize);
-                query.push(("department_id", self.query_department_id.to_string()));
-                if let Some(value) = self.query_fetch_child {
-                    query.push(("fetch_child", u8::from(value).to_string()));
-                }
-                self.client
-                    .execute_json::<
-                        SchoolUserListResponse,
-                        _,
-                    >(&OP_SCHOOL_USER_LIST, &query, None::<&()>)
-                    .await
-            })
+            let mut query: Vec<(&'static str, String)> = Vec::with_capacity(2usize);
+            query.push(("department_id", self.query_department_id.to_string()));
+            if let Some(value) = self.query_fetch_child {
+                query.push(("fetch_child", u8::from(value).to_string()));
+            }
+            self.client
+                .execute_json::<
+                    SchoolUserListResponse,
+                >(&OP_SCHOOL_USER_LIST, query, Ok(None))
         }
     }
     static OP_SCHOOL_USER_LIST_PARENT: crate::operation::Operation = crate::operation::Operation {
@@ -6556,16 +6500,12 @@ pub mod calls {
         type Output = crate::Result<ParentListResponse>;
         type IntoFuture = crate::BoxFuture<Self::Output>;
         fn into_future(self) -> Self::IntoFuture {
-            Box::pin(async move {
-                let mut query: Vec<(&'static str, String)> = Vec::with_capacity(1usize);
-                query.push(("department_id", self.query_department_id.to_string()));
-                self.client
-                    .execute_json::<
-                        ParentListResponse,
-                        _,
-                    >(&OP_SCHOOL_USER_LIST_PARENT, &query, None::<&()>)
-                    .await
-            })
+            let mut query: Vec<(&'static str, String)> = Vec::with_capacity(1usize);
+            query.push(("department_id", self.query_department_id.to_string()));
+            self.client
+                .execute_json::<
+                    ParentListResponse,
+                >(&OP_SCHOOL_USER_LIST_PARENT, query, Ok(None))
         }
     }
     static OP_SCHOOL_USER_GET_TEACHER_CUSTOMIZE_HEALTH_INFO: crate::operation::Operation = crate::operation::Operation {
@@ -6598,19 +6538,15 @@ pub mod calls {
         type Output = crate::Result<HealthInfoResponse>;
         type IntoFuture = crate::BoxFuture<Self::Output>;
         fn into_future(self) -> Self::IntoFuture {
-            Box::pin(async move {
-                let query: Vec<(&'static str, String)> = Vec::new();
-                self.client
-                    .execute_json::<
-                        HealthInfoResponse,
-                        _,
-                    >(
-                        &OP_SCHOOL_USER_GET_TEACHER_CUSTOMIZE_HEALTH_INFO,
-                        &query,
-                        Some(&self.request),
-                    )
-                    .await
-            })
+            let query: Vec<(&'static str, String)> = Vec::new();
+            self.client
+                .execute_json::<
+                    HealthInfoResponse,
+                >(
+                    &OP_SCHOOL_USER_GET_TEACHER_CUSTOMIZE_HEALTH_INFO,
+                    query,
+                    crate::client::encode_body(&self.request),
+                )
         }
     }
     static OP_SCHOOL_USER_GET_STUDENT_CUSTOMIZE_HEALTH_INFO: crate::operation::Operation = crate::operation::Operation {
@@ -6643,19 +6579,15 @@ pub mod calls {
         type Output = crate::Result<HealthInfoResponse>;
         type IntoFuture = crate::BoxFuture<Self::Output>;
         fn into_future(self) -> Self::IntoFuture {
-            Box::pin(async move {
-                let query: Vec<(&'static str, String)> = Vec::new();
-                self.client
-                    .execute_json::<
-                        HealthInfoResponse,
-                        _,
-                    >(
-                        &OP_SCHOOL_USER_GET_STUDENT_CUSTOMIZE_HEALTH_INFO,
-                        &query,
-                        Some(&self.request),
-                    )
-                    .await
-            })
+            let query: Vec<(&'static str, String)> = Vec::new();
+            self.client
+                .execute_json::<
+                    HealthInfoResponse,
+                >(
+                    &OP_SCHOOL_USER_GET_STUDENT_CUSTOMIZE_HEALTH_INFO,
+                    query,
+                    crate::client::encode_body(&self.request),
+                )
         }
     }
     static OP_SCHOOL_USER_GET_HEALTH_QRCODE: crate::operation::Operation = crate::operation::Operation {
@@ -6677,15 +6609,15 @@ pub mod calls {
         type Output = crate::Result<HealthQrcodeResponse>;
         type IntoFuture = crate::BoxFuture<Self::Output>;
         fn into_future(self) -> Self::IntoFuture {
-            Box::pin(async move {
-                let query: Vec<(&'static str, String)> = Vec::new();
-                self.client
-                    .execute_json::<
-                        HealthQrcodeResponse,
-                        _,
-                    >(&OP_SCHOOL_USER_GET_HEALTH_QRCODE, &query, Some(&self.request))
-                    .await
-            })
+            let query: Vec<(&'static str, String)> = Vec::new();
+            self.client
+                .execute_json::<
+                    HealthQrcodeResponse,
+                >(
+                    &OP_SCHOOL_USER_GET_HEALTH_QRCODE,
+                    query,
+                    crate::client::encode_body(&self.request),
+                )
         }
     }
 }

@@ -4057,15 +4057,15 @@ pub mod calls {
         type Output = crate::Result<FileOperRecordResponse>;
         type IntoFuture = crate::BoxFuture<Self::Output>;
         fn into_future(self) -> Self::IntoFuture {
-            Box::pin(async move {
-                let query: Vec<(&'static str, String)> = Vec::new();
-                self.client
-                    .execute_json::<
-                        FileOperRecordResponse,
-                        _,
-                    >(&OP_SECURITY_GET_FILE_OPER_RECORD, &query, Some(&self.request))
-                    .await
-            })
+            let query: Vec<(&'static str, String)> = Vec::new();
+            self.client
+                .execute_json::<
+                    FileOperRecordResponse,
+                >(
+                    &OP_SECURITY_GET_FILE_OPER_RECORD,
+                    query,
+                    crate::client::encode_body(&self.request),
+                )
         }
     }
     static OP_SECURITY_GET_SCREEN_OPER_RECORD: crate::operation::Operation = crate::operation::Operation {
@@ -4130,15 +4130,15 @@ pub mod calls {
         type Output = crate::Result<ScreenOperRecordResponse>;
         type IntoFuture = crate::BoxFuture<Self::Output>;
         fn into_future(self) -> Self::IntoFuture {
-            Box::pin(async move {
-                let query: Vec<(&'static str, String)> = Vec::new();
-                self.client
-                    .execute_json::<
-                        ScreenOperRecordResponse,
-                        _,
-                    >(&OP_SECURITY_GET_SCREEN_OPER_RECORD, &query, Some(&self.request))
-                    .await
-            })
+            let query: Vec<(&'static str, String)> = Vec::new();
+            self.client
+                .execute_json::<
+                    ScreenOperRecordResponse,
+                >(
+                    &OP_SECURITY_GET_SCREEN_OPER_RECORD,
+                    query,
+                    crate::client::encode_body(&self.request),
+                )
         }
     }
     static OP_SECURITY_GET_SERVER_DOMAIN_IP: crate::operation::Operation = crate::operation::Operation {
@@ -4159,15 +4159,11 @@ pub mod calls {
         type Output = crate::Result<ServerDomainIpResponse>;
         type IntoFuture = crate::BoxFuture<Self::Output>;
         fn into_future(self) -> Self::IntoFuture {
-            Box::pin(async move {
-                let query: Vec<(&'static str, String)> = Vec::new();
-                self.client
-                    .execute_json::<
-                        ServerDomainIpResponse,
-                        _,
-                    >(&OP_SECURITY_GET_SERVER_DOMAIN_IP, &query, None::<&()>)
-                    .await
-            })
+            let query: Vec<(&'static str, String)> = Vec::new();
+            self.client
+                .execute_json::<
+                    ServerDomainIpResponse,
+                >(&OP_SECURITY_GET_SERVER_DOMAIN_IP, query, Ok(None))
         }
     }
     static OP_SECURITY_CALENDAR_GET_DEFAULT_CALENDAR: crate::operation::Operation = crate::operation::Operation {
@@ -4189,19 +4185,15 @@ pub mod calls {
         type Output = crate::Result<DefaultCalendar>;
         type IntoFuture = crate::BoxFuture<Self::Output>;
         fn into_future(self) -> Self::IntoFuture {
-            Box::pin(async move {
-                let query: Vec<(&'static str, String)> = Vec::new();
-                self.client
-                    .execute_json::<
-                        DefaultCalendar,
-                        _,
-                    >(
-                        &OP_SECURITY_CALENDAR_GET_DEFAULT_CALENDAR,
-                        &query,
-                        Some(&self.request),
-                    )
-                    .await
-            })
+            let query: Vec<(&'static str, String)> = Vec::new();
+            self.client
+                .execute_json::<
+                    DefaultCalendar,
+                >(
+                    &OP_SECURITY_CALENDAR_GET_DEFAULT_CALENDAR,
+                    query,
+                    crate::client::encode_body(&self.request),
+                )
         }
     }
     static OP_SECURITY_CALENDAR_GET_SCHEDULE_LIST: crate::operation::Operation = crate::operation::Operation {
@@ -4246,19 +4238,15 @@ pub mod calls {
         type Output = crate::Result<ArchivedScheduleListResponse>;
         type IntoFuture = crate::BoxFuture<Self::Output>;
         fn into_future(self) -> Self::IntoFuture {
-            Box::pin(async move {
-                let query: Vec<(&'static str, String)> = Vec::new();
-                self.client
-                    .execute_json::<
-                        ArchivedScheduleListResponse,
-                        _,
-                    >(
-                        &OP_SECURITY_CALENDAR_GET_SCHEDULE_LIST,
-                        &query,
-                        Some(&self.request),
-                    )
-                    .await
-            })
+            let query: Vec<(&'static str, String)> = Vec::new();
+            self.client
+                .execute_json::<
+                    ArchivedScheduleListResponse,
+                >(
+                    &OP_SECURITY_CALENDAR_GET_SCHEDULE_LIST,
+                    query,
+                    crate::client::encode_body(&self.request),
+                )
         }
     }
     static OP_SECURITY_CALENDAR_GET_SCHEDULE_LIST_BY_SEQUENCE: crate::operation::Operation = crate::operation::Operation {
@@ -4291,19 +4279,15 @@ pub mod calls {
         type Output = crate::Result<ScheduleBySequenceResponse>;
         type IntoFuture = crate::BoxFuture<Self::Output>;
         fn into_future(self) -> Self::IntoFuture {
-            Box::pin(async move {
-                let query: Vec<(&'static str, String)> = Vec::new();
-                self.client
-                    .execute_json::<
-                        ScheduleBySequenceResponse,
-                        _,
-                    >(
-                        &OP_SECURITY_CALENDAR_GET_SCHEDULE_LIST_BY_SEQUENCE,
-                        &query,
-                        Some(&self.request),
-                    )
-                    .await
-            })
+            let query: Vec<(&'static str, String)> = Vec::new();
+            self.client
+                .execute_json::<
+                    ScheduleBySequenceResponse,
+                >(
+                    &OP_SECURITY_CALENDAR_GET_SCHEDULE_LIST_BY_SEQUENCE,
+                    query,
+                    crate::client::encode_body(&self.request),
+                )
         }
     }
     static OP_SECURITY_CALENDAR_GET_SCHEDULE_DETAIL: crate::operation::Operation = crate::operation::Operation {
@@ -4325,19 +4309,15 @@ pub mod calls {
         type Output = crate::Result<ScheduleDetailResponse>;
         type IntoFuture = crate::BoxFuture<Self::Output>;
         fn into_future(self) -> Self::IntoFuture {
-            Box::pin(async move {
-                let query: Vec<(&'static str, String)> = Vec::new();
-                self.client
-                    .execute_json::<
-                        ScheduleDetailResponse,
-                        _,
-                    >(
-                        &OP_SECURITY_CALENDAR_GET_SCHEDULE_DETAIL,
-                        &query,
-                        Some(&self.request),
-                    )
-                    .await
-            })
+            let query: Vec<(&'static str, String)> = Vec::new();
+            self.client
+                .execute_json::<
+                    ScheduleDetailResponse,
+                >(
+                    &OP_SECURITY_CALENDAR_GET_SCHEDULE_DETAIL,
+                    query,
+                    crate::client::encode_body(&self.request),
+                )
         }
     }
     static OP_SECURITY_DEVICE_IMPORT: crate::operation::Operation = crate::operation::Operation {
@@ -4359,15 +4339,15 @@ pub mod calls {
         type Output = crate::Result<TrustDeviceImportResponse>;
         type IntoFuture = crate::BoxFuture<Self::Output>;
         fn into_future(self) -> Self::IntoFuture {
-            Box::pin(async move {
-                let query: Vec<(&'static str, String)> = Vec::new();
-                self.client
-                    .execute_json::<
-                        TrustDeviceImportResponse,
-                        _,
-                    >(&OP_SECURITY_DEVICE_IMPORT, &query, Some(&self.request))
-                    .await
-            })
+            let query: Vec<(&'static str, String)> = Vec::new();
+            self.client
+                .execute_json::<
+                    TrustDeviceImportResponse,
+                >(
+                    &OP_SECURITY_DEVICE_IMPORT,
+                    query,
+                    crate::client::encode_body(&self.request),
+                )
         }
     }
     static OP_SECURITY_DEVICE_LIST: crate::operation::Operation = crate::operation::Operation {
@@ -4409,15 +4389,15 @@ pub mod calls {
         type Output = crate::Result<TrustDeviceListResponse>;
         type IntoFuture = crate::BoxFuture<Self::Output>;
         fn into_future(self) -> Self::IntoFuture {
-            Box::pin(async move {
-                let query: Vec<(&'static str, String)> = Vec::new();
-                self.client
-                    .execute_json::<
-                        TrustDeviceListResponse,
-                        _,
-                    >(&OP_SECURITY_DEVICE_LIST, &query, Some(&self.request))
-                    .await
-            })
+            let query: Vec<(&'static str, String)> = Vec::new();
+            self.client
+                .execute_json::<
+                    TrustDeviceListResponse,
+                >(
+                    &OP_SECURITY_DEVICE_LIST,
+                    query,
+                    crate::client::encode_body(&self.request),
+                )
         }
     }
     static OP_SECURITY_DEVICE_GET_BY_USER: crate::operation::Operation = crate::operation::Operation {
@@ -4439,15 +4419,15 @@ pub mod calls {
         type Output = crate::Result<TrustDeviceByUserResponse>;
         type IntoFuture = crate::BoxFuture<Self::Output>;
         fn into_future(self) -> Self::IntoFuture {
-            Box::pin(async move {
-                let query: Vec<(&'static str, String)> = Vec::new();
-                self.client
-                    .execute_json::<
-                        TrustDeviceByUserResponse,
-                        _,
-                    >(&OP_SECURITY_DEVICE_GET_BY_USER, &query, Some(&self.request))
-                    .await
-            })
+            let query: Vec<(&'static str, String)> = Vec::new();
+            self.client
+                .execute_json::<
+                    TrustDeviceByUserResponse,
+                >(
+                    &OP_SECURITY_DEVICE_GET_BY_USER,
+                    query,
+                    crate::client::encode_body(&self.request),
+                )
         }
     }
     static OP_SECURITY_DEVICE_DELETE: crate::operation::Operation = crate::operation::Operation {
@@ -4469,15 +4449,15 @@ pub mod calls {
         type Output = crate::Result<EmptyResponse>;
         type IntoFuture = crate::BoxFuture<Self::Output>;
         fn into_future(self) -> Self::IntoFuture {
-            Box::pin(async move {
-                let query: Vec<(&'static str, String)> = Vec::new();
-                self.client
-                    .execute_json::<
-                        EmptyResponse,
-                        _,
-                    >(&OP_SECURITY_DEVICE_DELETE, &query, Some(&self.request))
-                    .await
-            })
+            let query: Vec<(&'static str, String)> = Vec::new();
+            self.client
+                .execute_json::<
+                    EmptyResponse,
+                >(
+                    &OP_SECURITY_DEVICE_DELETE,
+                    query,
+                    crate::client::encode_body(&self.request),
+                )
         }
     }
     static OP_SECURITY_DEVICE_APPROVE: crate::operation::Operation = crate::operation::Operation {
@@ -4499,15 +4479,15 @@ pub mod calls {
         type Output = crate::Result<DeviceCodeResultResponse>;
         type IntoFuture = crate::BoxFuture<Self::Output>;
         fn into_future(self) -> Self::IntoFuture {
-            Box::pin(async move {
-                let query: Vec<(&'static str, String)> = Vec::new();
-                self.client
-                    .execute_json::<
-                        DeviceCodeResultResponse,
-                        _,
-                    >(&OP_SECURITY_DEVICE_APPROVE, &query, Some(&self.request))
-                    .await
-            })
+            let query: Vec<(&'static str, String)> = Vec::new();
+            self.client
+                .execute_json::<
+                    DeviceCodeResultResponse,
+                >(
+                    &OP_SECURITY_DEVICE_APPROVE,
+                    query,
+                    crate::client::encode_body(&self.request),
+                )
         }
     }
     static OP_SECURITY_DEVICE_REJECT: crate::operation::Operation = crate::operation::Operation {
@@ -4529,15 +4509,15 @@ pub mod calls {
         type Output = crate::Result<DeviceCodeResultResponse>;
         type IntoFuture = crate::BoxFuture<Self::Output>;
         fn into_future(self) -> Self::IntoFuture {
-            Box::pin(async move {
-                let query: Vec<(&'static str, String)> = Vec::new();
-                self.client
-                    .execute_json::<
-                        DeviceCodeResultResponse,
-                        _,
-                    >(&OP_SECURITY_DEVICE_REJECT, &query, Some(&self.request))
-                    .await
-            })
+            let query: Vec<(&'static str, String)> = Vec::new();
+            self.client
+                .execute_json::<
+                    DeviceCodeResultResponse,
+                >(
+                    &OP_SECURITY_DEVICE_REJECT,
+                    query,
+                    crate::client::encode_body(&self.request),
+                )
         }
     }
     static OP_SECURITY_DOC_EXPORT: crate::operation::Operation = crate::operation::Operation {
@@ -4559,15 +4539,15 @@ pub mod calls {
         type Output = crate::Result<DocExportResponse>;
         type IntoFuture = crate::BoxFuture<Self::Output>;
         fn into_future(self) -> Self::IntoFuture {
-            Box::pin(async move {
-                let query: Vec<(&'static str, String)> = Vec::new();
-                self.client
-                    .execute_json::<
-                        DocExportResponse,
-                        _,
-                    >(&OP_SECURITY_DOC_EXPORT, &query, Some(&self.request))
-                    .await
-            })
+            let query: Vec<(&'static str, String)> = Vec::new();
+            self.client
+                .execute_json::<
+                    DocExportResponse,
+                >(
+                    &OP_SECURITY_DOC_EXPORT,
+                    query,
+                    crate::client::encode_body(&self.request),
+                )
         }
     }
     static OP_SECURITY_DOC_GET_EXPORT_RESULT: crate::operation::Operation = crate::operation::Operation {
@@ -4589,15 +4569,15 @@ pub mod calls {
         type Output = crate::Result<DocExportResult>;
         type IntoFuture = crate::BoxFuture<Self::Output>;
         fn into_future(self) -> Self::IntoFuture {
-            Box::pin(async move {
-                let query: Vec<(&'static str, String)> = Vec::new();
-                self.client
-                    .execute_json::<
-                        DocExportResult,
-                        _,
-                    >(&OP_SECURITY_DOC_GET_EXPORT_RESULT, &query, Some(&self.request))
-                    .await
-            })
+            let query: Vec<(&'static str, String)> = Vec::new();
+            self.client
+                .execute_json::<
+                    DocExportResult,
+                >(
+                    &OP_SECURITY_DOC_GET_EXPORT_RESULT,
+                    query,
+                    crate::client::encode_body(&self.request),
+                )
         }
     }
     static OP_SECURITY_DOC_LIST: crate::operation::Operation = crate::operation::Operation {
@@ -4649,15 +4629,15 @@ pub mod calls {
         type Output = crate::Result<DocListResponse>;
         type IntoFuture = crate::BoxFuture<Self::Output>;
         fn into_future(self) -> Self::IntoFuture {
-            Box::pin(async move {
-                let query: Vec<(&'static str, String)> = Vec::new();
-                self.client
-                    .execute_json::<
-                        DocListResponse,
-                        _,
-                    >(&OP_SECURITY_DOC_LIST, &query, Some(&self.request))
-                    .await
-            })
+            let query: Vec<(&'static str, String)> = Vec::new();
+            self.client
+                .execute_json::<
+                    DocListResponse,
+                >(
+                    &OP_SECURITY_DOC_LIST,
+                    query,
+                    crate::client::encode_body(&self.request),
+                )
         }
     }
     static OP_SECURITY_FILE_CONTENT_GET_AUTH_USER_LIST: crate::operation::Operation = crate::operation::Operation {
@@ -4702,19 +4682,15 @@ pub mod calls {
         type Output = crate::Result<FileContentAuthUserListResponse>;
         type IntoFuture = crate::BoxFuture<Self::Output>;
         fn into_future(self) -> Self::IntoFuture {
-            Box::pin(async move {
-                let query: Vec<(&'static str, String)> = Vec::new();
-                self.client
-                    .execute_json::<
-                        FileContentAuthUserListResponse,
-                        _,
-                    >(
-                        &OP_SECURITY_FILE_CONTENT_GET_AUTH_USER_LIST,
-                        &query,
-                        Some(&self.request),
-                    )
-                    .await
-            })
+            let query: Vec<(&'static str, String)> = Vec::new();
+            self.client
+                .execute_json::<
+                    FileContentAuthUserListResponse,
+                >(
+                    &OP_SECURITY_FILE_CONTENT_GET_AUTH_USER_LIST,
+                    query,
+                    crate::client::encode_body(&self.request),
+                )
         }
     }
     static OP_SECURITY_LOG_LIST_MEMBER_OPER: crate::operation::Operation = crate::operation::Operation {
@@ -4766,15 +4742,15 @@ pub mod calls {
         type Output = crate::Result<MemberOperLogResponse>;
         type IntoFuture = crate::BoxFuture<Self::Output>;
         fn into_future(self) -> Self::IntoFuture {
-            Box::pin(async move {
-                let query: Vec<(&'static str, String)> = Vec::new();
-                self.client
-                    .execute_json::<
-                        MemberOperLogResponse,
-                        _,
-                    >(&OP_SECURITY_LOG_LIST_MEMBER_OPER, &query, Some(&self.request))
-                    .await
-            })
+            let query: Vec<(&'static str, String)> = Vec::new();
+            self.client
+                .execute_json::<
+                    MemberOperLogResponse,
+                >(
+                    &OP_SECURITY_LOG_LIST_MEMBER_OPER,
+                    query,
+                    crate::client::encode_body(&self.request),
+                )
         }
     }
     static OP_SECURITY_LOG_LIST_ADMIN_OPER: crate::operation::Operation = crate::operation::Operation {
@@ -4826,15 +4802,15 @@ pub mod calls {
         type Output = crate::Result<AdminOperLogResponse>;
         type IntoFuture = crate::BoxFuture<Self::Output>;
         fn into_future(self) -> Self::IntoFuture {
-            Box::pin(async move {
-                let query: Vec<(&'static str, String)> = Vec::new();
-                self.client
-                    .execute_json::<
-                        AdminOperLogResponse,
-                        _,
-                    >(&OP_SECURITY_LOG_LIST_ADMIN_OPER, &query, Some(&self.request))
-                    .await
-            })
+            let query: Vec<(&'static str, String)> = Vec::new();
+            self.client
+                .execute_json::<
+                    AdminOperLogResponse,
+                >(
+                    &OP_SECURITY_LOG_LIST_ADMIN_OPER,
+                    query,
+                    crate::client::encode_body(&self.request),
+                )
         }
     }
     static OP_SECURITY_VIP_SUBMIT_BATCH_ADD_JOB: crate::operation::Operation = crate::operation::Operation {
@@ -4856,15 +4832,15 @@ pub mod calls {
         type Output = crate::Result<VipJobSubmitResponse>;
         type IntoFuture = crate::BoxFuture<Self::Output>;
         fn into_future(self) -> Self::IntoFuture {
-            Box::pin(async move {
-                let query: Vec<(&'static str, String)> = Vec::new();
-                self.client
-                    .execute_json::<
-                        VipJobSubmitResponse,
-                        _,
-                    >(&OP_SECURITY_VIP_SUBMIT_BATCH_ADD_JOB, &query, Some(&self.request))
-                    .await
-            })
+            let query: Vec<(&'static str, String)> = Vec::new();
+            self.client
+                .execute_json::<
+                    VipJobSubmitResponse,
+                >(
+                    &OP_SECURITY_VIP_SUBMIT_BATCH_ADD_JOB,
+                    query,
+                    crate::client::encode_body(&self.request),
+                )
         }
     }
     static OP_SECURITY_VIP_BATCH_ADD_JOB_RESULT: crate::operation::Operation = crate::operation::Operation {
@@ -4886,15 +4862,15 @@ pub mod calls {
         type Output = crate::Result<VipJobResultResponse>;
         type IntoFuture = crate::BoxFuture<Self::Output>;
         fn into_future(self) -> Self::IntoFuture {
-            Box::pin(async move {
-                let query: Vec<(&'static str, String)> = Vec::new();
-                self.client
-                    .execute_json::<
-                        VipJobResultResponse,
-                        _,
-                    >(&OP_SECURITY_VIP_BATCH_ADD_JOB_RESULT, &query, Some(&self.request))
-                    .await
-            })
+            let query: Vec<(&'static str, String)> = Vec::new();
+            self.client
+                .execute_json::<
+                    VipJobResultResponse,
+                >(
+                    &OP_SECURITY_VIP_BATCH_ADD_JOB_RESULT,
+                    query,
+                    crate::client::encode_body(&self.request),
+                )
         }
     }
     static OP_SECURITY_VIP_SUBMIT_BATCH_DEL_JOB: crate::operation::Operation = crate::operation::Operation {
@@ -4916,15 +4892,15 @@ pub mod calls {
         type Output = crate::Result<VipJobSubmitResponse>;
         type IntoFuture = crate::BoxFuture<Self::Output>;
         fn into_future(self) -> Self::IntoFuture {
-            Box::pin(async move {
-                let query: Vec<(&'static str, String)> = Vec::new();
-                self.client
-                    .execute_json::<
-                        VipJobSubmitResponse,
-                        _,
-                    >(&OP_SECURITY_VIP_SUBMIT_BATCH_DEL_JOB, &query, Some(&self.request))
-                    .await
-            })
+            let query: Vec<(&'static str, String)> = Vec::new();
+            self.client
+                .execute_json::<
+                    VipJobSubmitResponse,
+                >(
+                    &OP_SECURITY_VIP_SUBMIT_BATCH_DEL_JOB,
+                    query,
+                    crate::client::encode_body(&self.request),
+                )
         }
     }
     static OP_SECURITY_VIP_BATCH_DEL_JOB_RESULT: crate::operation::Operation = crate::operation::Operation {
@@ -4946,15 +4922,15 @@ pub mod calls {
         type Output = crate::Result<VipJobResultResponse>;
         type IntoFuture = crate::BoxFuture<Self::Output>;
         fn into_future(self) -> Self::IntoFuture {
-            Box::pin(async move {
-                let query: Vec<(&'static str, String)> = Vec::new();
-                self.client
-                    .execute_json::<
-                        VipJobResultResponse,
-                        _,
-                    >(&OP_SECURITY_VIP_BATCH_DEL_JOB_RESULT, &query, Some(&self.request))
-                    .await
-            })
+            let query: Vec<(&'static str, String)> = Vec::new();
+            self.client
+                .execute_json::<
+                    VipJobResultResponse,
+                >(
+                    &OP_SECURITY_VIP_BATCH_DEL_JOB_RESULT,
+                    query,
+                    crate::client::encode_body(&self.request),
+                )
         }
     }
     static OP_SECURITY_VIP_LIST: crate::operation::Operation = crate::operation::Operation {
@@ -4996,15 +4972,15 @@ pub mod calls {
         type Output = crate::Result<VipListResponse>;
         type IntoFuture = crate::BoxFuture<Self::Output>;
         fn into_future(self) -> Self::IntoFuture {
-            Box::pin(async move {
-                let query: Vec<(&'static str, String)> = Vec::new();
-                self.client
-                    .execute_json::<
-                        VipListResponse,
-                        _,
-                    >(&OP_SECURITY_VIP_LIST, &query, Some(&self.request))
-                    .await
-            })
+            let query: Vec<(&'static str, String)> = Vec::new();
+            self.client
+                .execute_json::<
+                    VipListResponse,
+                >(
+                    &OP_SECURITY_VIP_LIST,
+                    query,
+                    crate::client::encode_body(&self.request),
+                )
         }
     }
     static OP_SECURITY_WEDRIVE_GET_AUTH_SPACE_LIST: crate::operation::Operation = crate::operation::Operation {
@@ -5032,19 +5008,15 @@ pub mod calls {
         type Output = crate::Result<AuthSpaceListResponse>;
         type IntoFuture = crate::BoxFuture<Self::Output>;
         fn into_future(self) -> Self::IntoFuture {
-            Box::pin(async move {
-                let query: Vec<(&'static str, String)> = Vec::new();
-                self.client
-                    .execute_json::<
-                        AuthSpaceListResponse,
-                        _,
-                    >(
-                        &OP_SECURITY_WEDRIVE_GET_AUTH_SPACE_LIST,
-                        &query,
-                        Some(&self.request),
-                    )
-                    .await
-            })
+            let query: Vec<(&'static str, String)> = Vec::new();
+            self.client
+                .execute_json::<
+                    AuthSpaceListResponse,
+                >(
+                    &OP_SECURITY_WEDRIVE_GET_AUTH_SPACE_LIST,
+                    query,
+                    crate::client::encode_body(&self.request),
+                )
         }
     }
     static OP_SECURITY_WEDRIVE_GET_AUTH_FILE_LIST: crate::operation::Operation = crate::operation::Operation {
@@ -5091,19 +5063,15 @@ pub mod calls {
         type Output = crate::Result<AuthFileListResponse>;
         type IntoFuture = crate::BoxFuture<Self::Output>;
         fn into_future(self) -> Self::IntoFuture {
-            Box::pin(async move {
-                let query: Vec<(&'static str, String)> = Vec::new();
-                self.client
-                    .execute_json::<
-                        AuthFileListResponse,
-                        _,
-                    >(
-                        &OP_SECURITY_WEDRIVE_GET_AUTH_FILE_LIST,
-                        &query,
-                        Some(&self.request),
-                    )
-                    .await
-            })
+            let query: Vec<(&'static str, String)> = Vec::new();
+            self.client
+                .execute_json::<
+                    AuthFileListResponse,
+                >(
+                    &OP_SECURITY_WEDRIVE_GET_AUTH_FILE_LIST,
+                    query,
+                    crate::client::encode_body(&self.request),
+                )
         }
     }
     static OP_SECURITY_WEDRIVE_DOWNLOAD_FILE: crate::operation::Operation = crate::operation::Operation {
@@ -5125,15 +5093,15 @@ pub mod calls {
         type Output = crate::Result<WedriveDownload>;
         type IntoFuture = crate::BoxFuture<Self::Output>;
         fn into_future(self) -> Self::IntoFuture {
-            Box::pin(async move {
-                let query: Vec<(&'static str, String)> = Vec::new();
-                self.client
-                    .execute_json::<
-                        WedriveDownload,
-                        _,
-                    >(&OP_SECURITY_WEDRIVE_DOWNLOAD_FILE, &query, Some(&self.request))
-                    .await
-            })
+            let query: Vec<(&'static str, String)> = Vec::new();
+            self.client
+                .execute_json::<
+                    WedriveDownload,
+                >(
+                    &OP_SECURITY_WEDRIVE_DOWNLOAD_FILE,
+                    query,
+                    crate::client::encode_body(&self.request),
+                )
         }
     }
 }

@@ -10555,15 +10555,11 @@ pub mod calls {
         type Output = crate::Result<DocCreateResponse>;
         type IntoFuture = crate::BoxFuture<Self::Output>;
         fn into_future(self) -> Self::IntoFuture {
-            Box::pin(async move {
-                let query: Vec<(&'static str, String)> = Vec::new();
-                self.client
-                    .execute_json::<
-                        DocCreateResponse,
-                        _,
-                    >(&OP_WEDOC_CREATE, &query, Some(&self.request))
-                    .await
-            })
+            let query: Vec<(&'static str, String)> = Vec::new();
+            self.client
+                .execute_json::<
+                    DocCreateResponse,
+                >(&OP_WEDOC_CREATE, query, crate::client::encode_body(&self.request))
         }
     }
     static OP_WEDOC_RENAME: crate::operation::Operation = crate::operation::Operation {
@@ -10596,15 +10592,11 @@ pub mod calls {
         type Output = crate::Result<EmptyResponse>;
         type IntoFuture = crate::BoxFuture<Self::Output>;
         fn into_future(self) -> Self::IntoFuture {
-            Box::pin(async move {
-                let query: Vec<(&'static str, String)> = Vec::new();
-                self.client
-                    .execute_json::<
-                        EmptyResponse,
-                        _,
-                    >(&OP_WEDOC_RENAME, &query, Some(&self.request))
-                    .await
-            })
+            let query: Vec<(&'static str, String)> = Vec::new();
+            self.client
+                .execute_json::<
+                    EmptyResponse,
+                >(&OP_WEDOC_RENAME, query, crate::client::encode_body(&self.request))
         }
     }
     static OP_WEDOC_DELETE: crate::operation::Operation = crate::operation::Operation {
@@ -10637,15 +10629,11 @@ pub mod calls {
         type Output = crate::Result<EmptyResponse>;
         type IntoFuture = crate::BoxFuture<Self::Output>;
         fn into_future(self) -> Self::IntoFuture {
-            Box::pin(async move {
-                let query: Vec<(&'static str, String)> = Vec::new();
-                self.client
-                    .execute_json::<
-                        EmptyResponse,
-                        _,
-                    >(&OP_WEDOC_DELETE, &query, Some(&self.request))
-                    .await
-            })
+            let query: Vec<(&'static str, String)> = Vec::new();
+            self.client
+                .execute_json::<
+                    EmptyResponse,
+                >(&OP_WEDOC_DELETE, query, crate::client::encode_body(&self.request))
         }
     }
     static OP_WEDOC_BASE_INFO: crate::operation::Operation = crate::operation::Operation {
@@ -10667,15 +10655,11 @@ pub mod calls {
         type Output = crate::Result<DocBaseInfoResponse>;
         type IntoFuture = crate::BoxFuture<Self::Output>;
         fn into_future(self) -> Self::IntoFuture {
-            Box::pin(async move {
-                let query: Vec<(&'static str, String)> = Vec::new();
-                self.client
-                    .execute_json::<
-                        DocBaseInfoResponse,
-                        _,
-                    >(&OP_WEDOC_BASE_INFO, &query, Some(&self.request))
-                    .await
-            })
+            let query: Vec<(&'static str, String)> = Vec::new();
+            self.client
+                .execute_json::<
+                    DocBaseInfoResponse,
+                >(&OP_WEDOC_BASE_INFO, query, crate::client::encode_body(&self.request))
         }
     }
     static OP_WEDOC_SHARE: crate::operation::Operation = crate::operation::Operation {
@@ -10708,15 +10692,11 @@ pub mod calls {
         type Output = crate::Result<DocShareResponse>;
         type IntoFuture = crate::BoxFuture<Self::Output>;
         fn into_future(self) -> Self::IntoFuture {
-            Box::pin(async move {
-                let query: Vec<(&'static str, String)> = Vec::new();
-                self.client
-                    .execute_json::<
-                        DocShareResponse,
-                        _,
-                    >(&OP_WEDOC_SHARE, &query, Some(&self.request))
-                    .await
-            })
+            let query: Vec<(&'static str, String)> = Vec::new();
+            self.client
+                .execute_json::<
+                    DocShareResponse,
+                >(&OP_WEDOC_SHARE, query, crate::client::encode_body(&self.request))
         }
     }
     static OP_WEDOC_GET_AUTH: crate::operation::Operation = crate::operation::Operation {
@@ -10738,15 +10718,11 @@ pub mod calls {
         type Output = crate::Result<DocAuth>;
         type IntoFuture = crate::BoxFuture<Self::Output>;
         fn into_future(self) -> Self::IntoFuture {
-            Box::pin(async move {
-                let query: Vec<(&'static str, String)> = Vec::new();
-                self.client
-                    .execute_json::<
-                        DocAuth,
-                        _,
-                    >(&OP_WEDOC_GET_AUTH, &query, Some(&self.request))
-                    .await
-            })
+            let query: Vec<(&'static str, String)> = Vec::new();
+            self.client
+                .execute_json::<
+                    DocAuth,
+                >(&OP_WEDOC_GET_AUTH, query, crate::client::encode_body(&self.request))
         }
     }
     static OP_WEDOC_MOD_JOIN_RULE: crate::operation::Operation = crate::operation::Operation {
@@ -10819,15 +10795,15 @@ pub mod calls {
         type Output = crate::Result<EmptyResponse>;
         type IntoFuture = crate::BoxFuture<Self::Output>;
         fn into_future(self) -> Self::IntoFuture {
-            Box::pin(async move {
-                let query: Vec<(&'static str, String)> = Vec::new();
-                self.client
-                    .execute_json::<
-                        EmptyResponse,
-                        _,
-                    >(&OP_WEDOC_MOD_JOIN_RULE, &query, Some(&self.request))
-                    .await
-            })
+            let query: Vec<(&'static str, String)> = Vec::new();
+            self.client
+                .execute_json::<
+                    EmptyResponse,
+                >(
+                    &OP_WEDOC_MOD_JOIN_RULE,
+                    query,
+                    crate::client::encode_body(&self.request),
+                )
         }
     }
     static OP_WEDOC_MOD_MEMBER: crate::operation::Operation = crate::operation::Operation {
@@ -10870,15 +10846,11 @@ pub mod calls {
         type Output = crate::Result<EmptyResponse>;
         type IntoFuture = crate::BoxFuture<Self::Output>;
         fn into_future(self) -> Self::IntoFuture {
-            Box::pin(async move {
-                let query: Vec<(&'static str, String)> = Vec::new();
-                self.client
-                    .execute_json::<
-                        EmptyResponse,
-                        _,
-                    >(&OP_WEDOC_MOD_MEMBER, &query, Some(&self.request))
-                    .await
-            })
+            let query: Vec<(&'static str, String)> = Vec::new();
+            self.client
+                .execute_json::<
+                    EmptyResponse,
+                >(&OP_WEDOC_MOD_MEMBER, query, crate::client::encode_body(&self.request))
         }
     }
     static OP_WEDOC_MOD_SAFETY_SETTING: crate::operation::Operation = crate::operation::Operation {
@@ -10916,15 +10888,15 @@ pub mod calls {
         type Output = crate::Result<EmptyResponse>;
         type IntoFuture = crate::BoxFuture<Self::Output>;
         fn into_future(self) -> Self::IntoFuture {
-            Box::pin(async move {
-                let query: Vec<(&'static str, String)> = Vec::new();
-                self.client
-                    .execute_json::<
-                        EmptyResponse,
-                        _,
-                    >(&OP_WEDOC_MOD_SAFETY_SETTING, &query, Some(&self.request))
-                    .await
-            })
+            let query: Vec<(&'static str, String)> = Vec::new();
+            self.client
+                .execute_json::<
+                    EmptyResponse,
+                >(
+                    &OP_WEDOC_MOD_SAFETY_SETTING,
+                    query,
+                    crate::client::encode_body(&self.request),
+                )
         }
     }
     static OP_WEDOC_UPLOAD_IMAGE: crate::operation::Operation = crate::operation::Operation {
@@ -10946,15 +10918,15 @@ pub mod calls {
         type Output = crate::Result<ImageUploadResponse>;
         type IntoFuture = crate::BoxFuture<Self::Output>;
         fn into_future(self) -> Self::IntoFuture {
-            Box::pin(async move {
-                let query: Vec<(&'static str, String)> = Vec::new();
-                self.client
-                    .execute_json::<
-                        ImageUploadResponse,
-                        _,
-                    >(&OP_WEDOC_UPLOAD_IMAGE, &query, Some(&self.request))
-                    .await
-            })
+            let query: Vec<(&'static str, String)> = Vec::new();
+            self.client
+                .execute_json::<
+                    ImageUploadResponse,
+                >(
+                    &OP_WEDOC_UPLOAD_IMAGE,
+                    query,
+                    crate::client::encode_body(&self.request),
+                )
         }
     }
     static OP_WEDOC_VIP_BATCH_ADD: crate::operation::Operation = crate::operation::Operation {
@@ -10976,15 +10948,15 @@ pub mod calls {
         type Output = crate::Result<VipBatchResponse>;
         type IntoFuture = crate::BoxFuture<Self::Output>;
         fn into_future(self) -> Self::IntoFuture {
-            Box::pin(async move {
-                let query: Vec<(&'static str, String)> = Vec::new();
-                self.client
-                    .execute_json::<
-                        VipBatchResponse,
-                        _,
-                    >(&OP_WEDOC_VIP_BATCH_ADD, &query, Some(&self.request))
-                    .await
-            })
+            let query: Vec<(&'static str, String)> = Vec::new();
+            self.client
+                .execute_json::<
+                    VipBatchResponse,
+                >(
+                    &OP_WEDOC_VIP_BATCH_ADD,
+                    query,
+                    crate::client::encode_body(&self.request),
+                )
         }
     }
     static OP_WEDOC_VIP_BATCH_DEL: crate::operation::Operation = crate::operation::Operation {
@@ -11006,15 +10978,15 @@ pub mod calls {
         type Output = crate::Result<VipBatchResponse>;
         type IntoFuture = crate::BoxFuture<Self::Output>;
         fn into_future(self) -> Self::IntoFuture {
-            Box::pin(async move {
-                let query: Vec<(&'static str, String)> = Vec::new();
-                self.client
-                    .execute_json::<
-                        VipBatchResponse,
-                        _,
-                    >(&OP_WEDOC_VIP_BATCH_DEL, &query, Some(&self.request))
-                    .await
-            })
+            let query: Vec<(&'static str, String)> = Vec::new();
+            self.client
+                .execute_json::<
+                    VipBatchResponse,
+                >(
+                    &OP_WEDOC_VIP_BATCH_DEL,
+                    query,
+                    crate::client::encode_body(&self.request),
+                )
         }
     }
     static OP_WEDOC_VIP_LIST: crate::operation::Operation = crate::operation::Operation {
@@ -11056,15 +11028,11 @@ pub mod calls {
         type Output = crate::Result<VipListResponse>;
         type IntoFuture = crate::BoxFuture<Self::Output>;
         fn into_future(self) -> Self::IntoFuture {
-            Box::pin(async move {
-                let query: Vec<(&'static str, String)> = Vec::new();
-                self.client
-                    .execute_json::<
-                        VipListResponse,
-                        _,
-                    >(&OP_WEDOC_VIP_LIST, &query, Some(&self.request))
-                    .await
-            })
+            let query: Vec<(&'static str, String)> = Vec::new();
+            self.client
+                .execute_json::<
+                    VipListResponse,
+                >(&OP_WEDOC_VIP_LIST, query, crate::client::encode_body(&self.request))
         }
     }
     static OP_WEDOC_BATCH_UPDATE_CONTENT: crate::operation::Operation = crate::operation::Operation {
@@ -11092,15 +11060,15 @@ pub mod calls {
         type Output = crate::Result<EmptyResponse>;
         type IntoFuture = crate::BoxFuture<Self::Output>;
         fn into_future(self) -> Self::IntoFuture {
-            Box::pin(async move {
-                let query: Vec<(&'static str, String)> = Vec::new();
-                self.client
-                    .execute_json::<
-                        EmptyResponse,
-                        _,
-                    >(&OP_WEDOC_BATCH_UPDATE_CONTENT, &query, Some(&self.request))
-                    .await
-            })
+            let query: Vec<(&'static str, String)> = Vec::new();
+            self.client
+                .execute_json::<
+                    EmptyResponse,
+                >(
+                    &OP_WEDOC_BATCH_UPDATE_CONTENT,
+                    query,
+                    crate::client::encode_body(&self.request),
+                )
         }
     }
     static OP_WEDOC_GET_CONTENT: crate::operation::Operation = crate::operation::Operation {
@@ -11122,15 +11090,15 @@ pub mod calls {
         type Output = crate::Result<DocumentGetResponse>;
         type IntoFuture = crate::BoxFuture<Self::Output>;
         fn into_future(self) -> Self::IntoFuture {
-            Box::pin(async move {
-                let query: Vec<(&'static str, String)> = Vec::new();
-                self.client
-                    .execute_json::<
-                        DocumentGetResponse,
-                        _,
-                    >(&OP_WEDOC_GET_CONTENT, &query, Some(&self.request))
-                    .await
-            })
+            let query: Vec<(&'static str, String)> = Vec::new();
+            self.client
+                .execute_json::<
+                    DocumentGetResponse,
+                >(
+                    &OP_WEDOC_GET_CONTENT,
+                    query,
+                    crate::client::encode_body(&self.request),
+                )
         }
     }
     static OP_WEDOC_FILE_UPLOAD: crate::operation::Operation = crate::operation::Operation {
@@ -11152,15 +11120,15 @@ pub mod calls {
         type Output = crate::Result<DocFileUrlResponse>;
         type IntoFuture = crate::BoxFuture<Self::Output>;
         fn into_future(self) -> Self::IntoFuture {
-            Box::pin(async move {
-                let query: Vec<(&'static str, String)> = Vec::new();
-                self.client
-                    .execute_json::<
-                        DocFileUrlResponse,
-                        _,
-                    >(&OP_WEDOC_FILE_UPLOAD, &query, Some(&self.request))
-                    .await
-            })
+            let query: Vec<(&'static str, String)> = Vec::new();
+            self.client
+                .execute_json::<
+                    DocFileUrlResponse,
+                >(
+                    &OP_WEDOC_FILE_UPLOAD,
+                    query,
+                    crate::client::encode_body(&self.request),
+                )
         }
     }
     static OP_WEDOC_FILE_UPLOAD_INIT: crate::operation::Operation = crate::operation::Operation {
@@ -11182,15 +11150,15 @@ pub mod calls {
         type Output = crate::Result<DocFileUploadInitResponse>;
         type IntoFuture = crate::BoxFuture<Self::Output>;
         fn into_future(self) -> Self::IntoFuture {
-            Box::pin(async move {
-                let query: Vec<(&'static str, String)> = Vec::new();
-                self.client
-                    .execute_json::<
-                        DocFileUploadInitResponse,
-                        _,
-                    >(&OP_WEDOC_FILE_UPLOAD_INIT, &query, Some(&self.request))
-                    .await
-            })
+            let query: Vec<(&'static str, String)> = Vec::new();
+            self.client
+                .execute_json::<
+                    DocFileUploadInitResponse,
+                >(
+                    &OP_WEDOC_FILE_UPLOAD_INIT,
+                    query,
+                    crate::client::encode_body(&self.request),
+                )
         }
     }
     static OP_WEDOC_FILE_UPLOAD_PART: crate::operation::Operation = crate::operation::Operation {
@@ -11212,15 +11180,15 @@ pub mod calls {
         type Output = crate::Result<EmptyResponse>;
         type IntoFuture = crate::BoxFuture<Self::Output>;
         fn into_future(self) -> Self::IntoFuture {
-            Box::pin(async move {
-                let query: Vec<(&'static str, String)> = Vec::new();
-                self.client
-                    .execute_json::<
-                        EmptyResponse,
-                        _,
-                    >(&OP_WEDOC_FILE_UPLOAD_PART, &query, Some(&self.request))
-                    .await
-            })
+            let query: Vec<(&'static str, String)> = Vec::new();
+            self.client
+                .execute_json::<
+                    EmptyResponse,
+                >(
+                    &OP_WEDOC_FILE_UPLOAD_PART,
+                    query,
+                    crate::client::encode_body(&self.request),
+                )
         }
     }
     static OP_WEDOC_FILE_UPLOAD_FINISH: crate::operation::Operation = crate::operation::Operation {
@@ -11242,15 +11210,15 @@ pub mod calls {
         type Output = crate::Result<DocFileUrlResponse>;
         type IntoFuture = crate::BoxFuture<Self::Output>;
         fn into_future(self) -> Self::IntoFuture {
-            Box::pin(async move {
-                let query: Vec<(&'static str, String)> = Vec::new();
-                self.client
-                    .execute_json::<
-                        DocFileUrlResponse,
-                        _,
-                    >(&OP_WEDOC_FILE_UPLOAD_FINISH, &query, Some(&self.request))
-                    .await
-            })
+            let query: Vec<(&'static str, String)> = Vec::new();
+            self.client
+                .execute_json::<
+                    DocFileUrlResponse,
+                >(
+                    &OP_WEDOC_FILE_UPLOAD_FINISH,
+                    query,
+                    crate::client::encode_body(&self.request),
+                )
         }
     }
     static OP_WEDOC_FORM_CREATE: crate::operation::Operation = crate::operation::Operation {
@@ -11283,15 +11251,15 @@ pub mod calls {
         type Output = crate::Result<FormCreateResponse>;
         type IntoFuture = crate::BoxFuture<Self::Output>;
         fn into_future(self) -> Self::IntoFuture {
-            Box::pin(async move {
-                let query: Vec<(&'static str, String)> = Vec::new();
-                self.client
-                    .execute_json::<
-                        FormCreateResponse,
-                        _,
-                    >(&OP_WEDOC_FORM_CREATE, &query, Some(&self.request))
-                    .await
-            })
+            let query: Vec<(&'static str, String)> = Vec::new();
+            self.client
+                .execute_json::<
+                    FormCreateResponse,
+                >(
+                    &OP_WEDOC_FORM_CREATE,
+                    query,
+                    crate::client::encode_body(&self.request),
+                )
         }
     }
     static OP_WEDOC_FORM_MODIFY: crate::operation::Operation = crate::operation::Operation {
@@ -11313,15 +11281,15 @@ pub mod calls {
         type Output = crate::Result<EmptyResponse>;
         type IntoFuture = crate::BoxFuture<Self::Output>;
         fn into_future(self) -> Self::IntoFuture {
-            Box::pin(async move {
-                let query: Vec<(&'static str, String)> = Vec::new();
-                self.client
-                    .execute_json::<
-                        EmptyResponse,
-                        _,
-                    >(&OP_WEDOC_FORM_MODIFY, &query, Some(&self.request))
-                    .await
-            })
+            let query: Vec<(&'static str, String)> = Vec::new();
+            self.client
+                .execute_json::<
+                    EmptyResponse,
+                >(
+                    &OP_WEDOC_FORM_MODIFY,
+                    query,
+                    crate::client::encode_body(&self.request),
+                )
         }
     }
     static OP_WEDOC_FORM_GET_INFO: crate::operation::Operation = crate::operation::Operation {
@@ -11343,15 +11311,15 @@ pub mod calls {
         type Output = crate::Result<FormInfoResponse>;
         type IntoFuture = crate::BoxFuture<Self::Output>;
         fn into_future(self) -> Self::IntoFuture {
-            Box::pin(async move {
-                let query: Vec<(&'static str, String)> = Vec::new();
-                self.client
-                    .execute_json::<
-                        FormInfoResponse,
-                        _,
-                    >(&OP_WEDOC_FORM_GET_INFO, &query, Some(&self.request))
-                    .await
-            })
+            let query: Vec<(&'static str, String)> = Vec::new();
+            self.client
+                .execute_json::<
+                    FormInfoResponse,
+                >(
+                    &OP_WEDOC_FORM_GET_INFO,
+                    query,
+                    crate::client::encode_body(&self.request),
+                )
         }
     }
     static OP_WEDOC_FORM_GET_ANSWER: crate::operation::Operation = crate::operation::Operation {
@@ -11373,15 +11341,15 @@ pub mod calls {
         type Output = crate::Result<FormAnswerResponse>;
         type IntoFuture = crate::BoxFuture<Self::Output>;
         fn into_future(self) -> Self::IntoFuture {
-            Box::pin(async move {
-                let query: Vec<(&'static str, String)> = Vec::new();
-                self.client
-                    .execute_json::<
-                        FormAnswerResponse,
-                        _,
-                    >(&OP_WEDOC_FORM_GET_ANSWER, &query, Some(&self.request))
-                    .await
-            })
+            let query: Vec<(&'static str, String)> = Vec::new();
+            self.client
+                .execute_json::<
+                    FormAnswerResponse,
+                >(
+                    &OP_WEDOC_FORM_GET_ANSWER,
+                    query,
+                    crate::client::encode_body(&self.request),
+                )
         }
     }
     static OP_WEDOC_FORM_GET_STATISTIC: crate::operation::Operation = crate::operation::Operation {
@@ -11424,15 +11392,15 @@ pub mod calls {
         type Output = crate::Result<FormStatisticResponse>;
         type IntoFuture = crate::BoxFuture<Self::Output>;
         fn into_future(self) -> Self::IntoFuture {
-            Box::pin(async move {
-                let query: Vec<(&'static str, String)> = Vec::new();
-                self.client
-                    .execute_json::<
-                        FormStatisticResponse,
-                        _,
-                    >(&OP_WEDOC_FORM_GET_STATISTIC, &query, Some(&self.request))
-                    .await
-            })
+            let query: Vec<(&'static str, String)> = Vec::new();
+            self.client
+                .execute_json::<
+                    FormStatisticResponse,
+                >(
+                    &OP_WEDOC_FORM_GET_STATISTIC,
+                    query,
+                    crate::client::encode_body(&self.request),
+                )
         }
     }
     static OP_WEDOC_SMARTDOC_PUBLISH: crate::operation::Operation = crate::operation::Operation {
@@ -11468,15 +11436,15 @@ pub mod calls {
         type Output = crate::Result<SmartdocPublishResponse>;
         type IntoFuture = crate::BoxFuture<Self::Output>;
         fn into_future(self) -> Self::IntoFuture {
-            Box::pin(async move {
-                let query: Vec<(&'static str, String)> = Vec::new();
-                self.client
-                    .execute_json::<
-                        SmartdocPublishResponse,
-                        _,
-                    >(&OP_WEDOC_SMARTDOC_PUBLISH, &query, Some(&self.request))
-                    .await
-            })
+            let query: Vec<(&'static str, String)> = Vec::new();
+            self.client
+                .execute_json::<
+                    SmartdocPublishResponse,
+                >(
+                    &OP_WEDOC_SMARTDOC_PUBLISH,
+                    query,
+                    crate::client::encode_body(&self.request),
+                )
         }
     }
     static OP_WEDOC_SMARTDOC_CANCEL_PUBLISH: crate::operation::Operation = crate::operation::Operation {
@@ -11498,15 +11466,15 @@ pub mod calls {
         type Output = crate::Result<EmptyResponse>;
         type IntoFuture = crate::BoxFuture<Self::Output>;
         fn into_future(self) -> Self::IntoFuture {
-            Box::pin(async move {
-                let query: Vec<(&'static str, String)> = Vec::new();
-                self.client
-                    .execute_json::<
-                        EmptyResponse,
-                        _,
-                    >(&OP_WEDOC_SMARTDOC_CANCEL_PUBLISH, &query, Some(&self.request))
-                    .await
-            })
+            let query: Vec<(&'static str, String)> = Vec::new();
+            self.client
+                .execute_json::<
+                    EmptyResponse,
+                >(
+                    &OP_WEDOC_SMARTDOC_CANCEL_PUBLISH,
+                    query,
+                    crate::client::encode_body(&self.request),
+                )
         }
     }
     static OP_WEDOC_SMARTDOC_PUBLISH_SETTING: crate::operation::Operation = crate::operation::Operation {
@@ -11542,15 +11510,15 @@ pub mod calls {
         type Output = crate::Result<EmptyResponse>;
         type IntoFuture = crate::BoxFuture<Self::Output>;
         fn into_future(self) -> Self::IntoFuture {
-            Box::pin(async move {
-                let query: Vec<(&'static str, String)> = Vec::new();
-                self.client
-                    .execute_json::<
-                        EmptyResponse,
-                        _,
-                    >(&OP_WEDOC_SMARTDOC_PUBLISH_SETTING, &query, Some(&self.request))
-                    .await
-            })
+            let query: Vec<(&'static str, String)> = Vec::new();
+            self.client
+                .execute_json::<
+                    EmptyResponse,
+                >(
+                    &OP_WEDOC_SMARTDOC_PUBLISH_SETTING,
+                    query,
+                    crate::client::encode_body(&self.request),
+                )
         }
     }
     static OP_WEDOC_SMARTDOC_GET_PAGE_HIERARCHY: crate::operation::Operation = crate::operation::Operation {
@@ -11572,15 +11540,15 @@ pub mod calls {
         type Output = crate::Result<PageHierarchyResponse>;
         type IntoFuture = crate::BoxFuture<Self::Output>;
         fn into_future(self) -> Self::IntoFuture {
-            Box::pin(async move {
-                let query: Vec<(&'static str, String)> = Vec::new();
-                self.client
-                    .execute_json::<
-                        PageHierarchyResponse,
-                        _,
-                    >(&OP_WEDOC_SMARTDOC_GET_PAGE_HIERARCHY, &query, Some(&self.request))
-                    .await
-            })
+            let query: Vec<(&'static str, String)> = Vec::new();
+            self.client
+                .execute_json::<
+                    PageHierarchyResponse,
+                >(
+                    &OP_WEDOC_SMARTDOC_GET_PAGE_HIERARCHY,
+                    query,
+                    crate::client::encode_body(&self.request),
+                )
         }
     }
     static OP_WEDOC_SMARTDOC_ADD_PAGE: crate::operation::Operation = crate::operation::Operation {
@@ -11602,15 +11570,15 @@ pub mod calls {
         type Output = crate::Result<PageInfoResponse>;
         type IntoFuture = crate::BoxFuture<Self::Output>;
         fn into_future(self) -> Self::IntoFuture {
-            Box::pin(async move {
-                let query: Vec<(&'static str, String)> = Vec::new();
-                self.client
-                    .execute_json::<
-                        PageInfoResponse,
-                        _,
-                    >(&OP_WEDOC_SMARTDOC_ADD_PAGE, &query, Some(&self.request))
-                    .await
-            })
+            let query: Vec<(&'static str, String)> = Vec::new();
+            self.client
+                .execute_json::<
+                    PageInfoResponse,
+                >(
+                    &OP_WEDOC_SMARTDOC_ADD_PAGE,
+                    query,
+                    crate::client::encode_body(&self.request),
+                )
         }
     }
     static OP_WEDOC_SMARTDOC_UPDATE_PAGE: crate::operation::Operation = crate::operation::Operation {
@@ -11632,15 +11600,15 @@ pub mod calls {
         type Output = crate::Result<PageInfoResponse>;
         type IntoFuture = crate::BoxFuture<Self::Output>;
         fn into_future(self) -> Self::IntoFuture {
-            Box::pin(async move {
-                let query: Vec<(&'static str, String)> = Vec::new();
-                self.client
-                    .execute_json::<
-                        PageInfoResponse,
-                        _,
-                    >(&OP_WEDOC_SMARTDOC_UPDATE_PAGE, &query, Some(&self.request))
-                    .await
-            })
+            let query: Vec<(&'static str, String)> = Vec::new();
+            self.client
+                .execute_json::<
+                    PageInfoResponse,
+                >(
+                    &OP_WEDOC_SMARTDOC_UPDATE_PAGE,
+                    query,
+                    crate::client::encode_body(&self.request),
+                )
         }
     }
     static OP_WEDOC_SMARTDOC_DELETE_PAGE: crate::operation::Operation = crate::operation::Operation {
@@ -11662,15 +11630,15 @@ pub mod calls {
         type Output = crate::Result<EmptyResponse>;
         type IntoFuture = crate::BoxFuture<Self::Output>;
         fn into_future(self) -> Self::IntoFuture {
-            Box::pin(async move {
-                let query: Vec<(&'static str, String)> = Vec::new();
-                self.client
-                    .execute_json::<
-                        EmptyResponse,
-                        _,
-                    >(&OP_WEDOC_SMARTDOC_DELETE_PAGE, &query, Some(&self.request))
-                    .await
-            })
+            let query: Vec<(&'static str, String)> = Vec::new();
+            self.client
+                .execute_json::<
+                    EmptyResponse,
+                >(
+                    &OP_WEDOC_SMARTDOC_DELETE_PAGE,
+                    query,
+                    crate::client::encode_body(&self.request),
+                )
         }
     }
     static OP_WEDOC_SMARTDOC_ADD_BLOCKS: crate::operation::Operation = crate::operation::Operation {
@@ -11692,15 +11660,15 @@ pub mod calls {
         type Output = crate::Result<BlocksResponse>;
         type IntoFuture = crate::BoxFuture<Self::Output>;
         fn into_future(self) -> Self::IntoFuture {
-            Box::pin(async move {
-                let query: Vec<(&'static str, String)> = Vec::new();
-                self.client
-                    .execute_json::<
-                        BlocksResponse,
-                        _,
-                    >(&OP_WEDOC_SMARTDOC_ADD_BLOCKS, &query, Some(&self.request))
-                    .await
-            })
+            let query: Vec<(&'static str, String)> = Vec::new();
+            self.client
+                .execute_json::<
+                    BlocksResponse,
+                >(
+                    &OP_WEDOC_SMARTDOC_ADD_BLOCKS,
+                    query,
+                    crate::client::encode_body(&self.request),
+                )
         }
     }
     static OP_WEDOC_SMARTDOC_UPDATE_BLOCKS: crate::operation::Operation = crate::operation::Operation {
@@ -11722,15 +11690,15 @@ pub mod calls {
         type Output = crate::Result<BlocksResponse>;
         type IntoFuture = crate::BoxFuture<Self::Output>;
         fn into_future(self) -> Self::IntoFuture {
-            Box::pin(async move {
-                let query: Vec<(&'static str, String)> = Vec::new();
-                self.client
-                    .execute_json::<
-                        BlocksResponse,
-                        _,
-                    >(&OP_WEDOC_SMARTDOC_UPDATE_BLOCKS, &query, Some(&self.request))
-                    .await
-            })
+            let query: Vec<(&'static str, String)> = Vec::new();
+            self.client
+                .execute_json::<
+                    BlocksResponse,
+                >(
+                    &OP_WEDOC_SMARTDOC_UPDATE_BLOCKS,
+                    query,
+                    crate::client::encode_body(&self.request),
+                )
         }
     }
     static OP_WEDOC_SMARTDOC_DELETE_BLOCKS: crate::operation::Operation = crate::operation::Operation {
@@ -11752,15 +11720,15 @@ pub mod calls {
         type Output = crate::Result<EmptyResponse>;
         type IntoFuture = crate::BoxFuture<Self::Output>;
         fn into_future(self) -> Self::IntoFuture {
-            Box::pin(async move {
-                let query: Vec<(&'static str, String)> = Vec::new();
-                self.client
-                    .execute_json::<
-                        EmptyResponse,
-                        _,
-                    >(&OP_WEDOC_SMARTDOC_DELETE_BLOCKS, &query, Some(&self.request))
-                    .await
-            })
+            let query: Vec<(&'static str, String)> = Vec::new();
+            self.client
+                .execute_json::<
+                    EmptyResponse,
+                >(
+                    &OP_WEDOC_SMARTDOC_DELETE_BLOCKS,
+                    query,
+                    crate::client::encode_body(&self.request),
+                )
         }
     }
     static OP_WEDOC_SMARTDOC_GET_BLOCK_LIST: crate::operation::Operation = crate::operation::Operation {
@@ -11801,15 +11769,15 @@ pub mod calls {
         type Output = crate::Result<BlockListResponse>;
         type IntoFuture = crate::BoxFuture<Self::Output>;
         fn into_future(self) -> Self::IntoFuture {
-            Box::pin(async move {
-                let query: Vec<(&'static str, String)> = Vec::new();
-                self.client
-                    .execute_json::<
-                        BlockListResponse,
-                        _,
-                    >(&OP_WEDOC_SMARTDOC_GET_BLOCK_LIST, &query, Some(&self.request))
-                    .await
-            })
+            let query: Vec<(&'static str, String)> = Vec::new();
+            self.client
+                .execute_json::<
+                    BlockListResponse,
+                >(
+                    &OP_WEDOC_SMARTDOC_GET_BLOCK_LIST,
+                    query,
+                    crate::client::encode_body(&self.request),
+                )
         }
     }
     static OP_WEDOC_SMARTDOC_EXPORT_TASK: crate::operation::Operation = crate::operation::Operation {
@@ -11837,15 +11805,15 @@ pub mod calls {
         type Output = crate::Result<ExportTaskResponse>;
         type IntoFuture = crate::BoxFuture<Self::Output>;
         fn into_future(self) -> Self::IntoFuture {
-            Box::pin(async move {
-                let query: Vec<(&'static str, String)> = Vec::new();
-                self.client
-                    .execute_json::<
-                        ExportTaskResponse,
-                        _,
-                    >(&OP_WEDOC_SMARTDOC_EXPORT_TASK, &query, Some(&self.request))
-                    .await
-            })
+            let query: Vec<(&'static str, String)> = Vec::new();
+            self.client
+                .execute_json::<
+                    ExportTaskResponse,
+                >(
+                    &OP_WEDOC_SMARTDOC_EXPORT_TASK,
+                    query,
+                    crate::client::encode_body(&self.request),
+                )
         }
     }
     static OP_WEDOC_SMARTDOC_GET_EXPORT_RESULT: crate::operation::Operation = crate::operation::Operation {
@@ -11867,15 +11835,15 @@ pub mod calls {
         type Output = crate::Result<ExportResultResponse>;
         type IntoFuture = crate::BoxFuture<Self::Output>;
         fn into_future(self) -> Self::IntoFuture {
-            Box::pin(async move {
-                let query: Vec<(&'static str, String)> = Vec::new();
-                self.client
-                    .execute_json::<
-                        ExportResultResponse,
-                        _,
-                    >(&OP_WEDOC_SMARTDOC_GET_EXPORT_RESULT, &query, Some(&self.request))
-                    .await
-            })
+            let query: Vec<(&'static str, String)> = Vec::new();
+            self.client
+                .execute_json::<
+                    ExportResultResponse,
+                >(
+                    &OP_WEDOC_SMARTDOC_GET_EXPORT_RESULT,
+                    query,
+                    crate::client::encode_body(&self.request),
+                )
         }
     }
     static OP_WEDOC_SMARTDOC_GET_SMARTSHEET_INFO: crate::operation::Operation = crate::operation::Operation {
@@ -11897,19 +11865,15 @@ pub mod calls {
         type Output = crate::Result<SmartdocDataSource>;
         type IntoFuture = crate::BoxFuture<Self::Output>;
         fn into_future(self) -> Self::IntoFuture {
-            Box::pin(async move {
-                let query: Vec<(&'static str, String)> = Vec::new();
-                self.client
-                    .execute_json::<
-                        SmartdocDataSource,
-                        _,
-                    >(
-                        &OP_WEDOC_SMARTDOC_GET_SMARTSHEET_INFO,
-                        &query,
-                        Some(&self.request),
-                    )
-                    .await
-            })
+            let query: Vec<(&'static str, String)> = Vec::new();
+            self.client
+                .execute_json::<
+                    SmartdocDataSource,
+                >(
+                    &OP_WEDOC_SMARTDOC_GET_SMARTSHEET_INFO,
+                    query,
+                    crate::client::encode_body(&self.request),
+                )
         }
     }
     static OP_WEDOC_SMARTDOC_ADD_SMARTSHEET: crate::operation::Operation = crate::operation::Operation {
@@ -11931,15 +11895,15 @@ pub mod calls {
         type Output = crate::Result<SmartdocSheetResponse>;
         type IntoFuture = crate::BoxFuture<Self::Output>;
         fn into_future(self) -> Self::IntoFuture {
-            Box::pin(async move {
-                let query: Vec<(&'static str, String)> = Vec::new();
-                self.client
-                    .execute_json::<
-                        SmartdocSheetResponse,
-                        _,
-                    >(&OP_WEDOC_SMARTDOC_ADD_SMARTSHEET, &query, Some(&self.request))
-                    .await
-            })
+            let query: Vec<(&'static str, String)> = Vec::new();
+            self.client
+                .execute_json::<
+                    SmartdocSheetResponse,
+                >(
+                    &OP_WEDOC_SMARTDOC_ADD_SMARTSHEET,
+                    query,
+                    crate::client::encode_body(&self.request),
+                )
         }
     }
     static OP_WEDOC_SMARTDOC_DELETE_SMARTSHEET: crate::operation::Operation = crate::operation::Operation {
@@ -11961,15 +11925,15 @@ pub mod calls {
         type Output = crate::Result<EmptyResponse>;
         type IntoFuture = crate::BoxFuture<Self::Output>;
         fn into_future(self) -> Self::IntoFuture {
-            Box::pin(async move {
-                let query: Vec<(&'static str, String)> = Vec::new();
-                self.client
-                    .execute_json::<
-                        EmptyResponse,
-                        _,
-                    >(&OP_WEDOC_SMARTDOC_DELETE_SMARTSHEET, &query, Some(&self.request))
-                    .await
-            })
+            let query: Vec<(&'static str, String)> = Vec::new();
+            self.client
+                .execute_json::<
+                    EmptyResponse,
+                >(
+                    &OP_WEDOC_SMARTDOC_DELETE_SMARTSHEET,
+                    query,
+                    crate::client::encode_body(&self.request),
+                )
         }
     }
     static OP_WEDOC_SMARTDOC_UPDATE_SMARTSHEET: crate::operation::Operation = crate::operation::Operation {
@@ -11991,15 +11955,15 @@ pub mod calls {
         type Output = crate::Result<SmartdocSheetResponse>;
         type IntoFuture = crate::BoxFuture<Self::Output>;
         fn into_future(self) -> Self::IntoFuture {
-            Box::pin(async move {
-                let query: Vec<(&'static str, String)> = Vec::new();
-                self.client
-                    .execute_json::<
-                        SmartdocSheetResponse,
-                        _,
-                    >(&OP_WEDOC_SMARTDOC_UPDATE_SMARTSHEET, &query, Some(&self.request))
-                    .await
-            })
+            let query: Vec<(&'static str, String)> = Vec::new();
+            self.client
+                .execute_json::<
+                    SmartdocSheetResponse,
+                >(
+                    &OP_WEDOC_SMARTDOC_UPDATE_SMARTSHEET,
+                    query,
+                    crate::client::encode_body(&self.request),
+                )
         }
     }
     static OP_WEDOC_SMARTSHEET_ADD_SHEET: crate::operation::Operation = crate::operation::Operation {
@@ -12030,15 +11994,15 @@ pub mod calls {
         type Output = crate::Result<SmartsheetAddSheetResponse>;
         type IntoFuture = crate::BoxFuture<Self::Output>;
         fn into_future(self) -> Self::IntoFuture {
-            Box::pin(async move {
-                let query: Vec<(&'static str, String)> = Vec::new();
-                self.client
-                    .execute_json::<
-                        SmartsheetAddSheetResponse,
-                        _,
-                    >(&OP_WEDOC_SMARTSHEET_ADD_SHEET, &query, Some(&self.request))
-                    .await
-            })
+            let query: Vec<(&'static str, String)> = Vec::new();
+            self.client
+                .execute_json::<
+                    SmartsheetAddSheetResponse,
+                >(
+                    &OP_WEDOC_SMARTSHEET_ADD_SHEET,
+                    query,
+                    crate::client::encode_body(&self.request),
+                )
         }
     }
     static OP_WEDOC_SMARTSHEET_DELETE_SHEET: crate::operation::Operation = crate::operation::Operation {
@@ -12060,15 +12024,15 @@ pub mod calls {
         type Output = crate::Result<EmptyResponse>;
         type IntoFuture = crate::BoxFuture<Self::Output>;
         fn into_future(self) -> Self::IntoFuture {
-            Box::pin(async move {
-                let query: Vec<(&'static str, String)> = Vec::new();
-                self.client
-                    .execute_json::<
-                        EmptyResponse,
-                        _,
-                    >(&OP_WEDOC_SMARTSHEET_DELETE_SHEET, &query, Some(&self.request))
-                    .await
-            })
+            let query: Vec<(&'static str, String)> = Vec::new();
+            self.client
+                .execute_json::<
+                    EmptyResponse,
+                >(
+                    &OP_WEDOC_SMARTSHEET_DELETE_SHEET,
+                    query,
+                    crate::client::encode_body(&self.request),
+                )
         }
     }
     static OP_WEDOC_SMARTSHEET_UPDATE_SHEET: crate::operation::Operation = crate::operation::Operation {
@@ -12090,15 +12054,15 @@ pub mod calls {
         type Output = crate::Result<EmptyResponse>;
         type IntoFuture = crate::BoxFuture<Self::Output>;
         fn into_future(self) -> Self::IntoFuture {
-            Box::pin(async move {
-                let query: Vec<(&'static str, String)> = Vec::new();
-                self.client
-                    .execute_json::<
-                        EmptyResponse,
-                        _,
-                    >(&OP_WEDOC_SMARTSHEET_UPDATE_SHEET, &query, Some(&self.request))
-                    .await
-            })
+            let query: Vec<(&'static str, String)> = Vec::new();
+            self.client
+                .execute_json::<
+                    EmptyResponse,
+                >(
+                    &OP_WEDOC_SMARTSHEET_UPDATE_SHEET,
+                    query,
+                    crate::client::encode_body(&self.request),
+                )
         }
     }
     static OP_WEDOC_SMARTSHEET_GET_SHEET: crate::operation::Operation = crate::operation::Operation {
@@ -12131,15 +12095,15 @@ pub mod calls {
         type Output = crate::Result<SmartsheetGetSheetResponse>;
         type IntoFuture = crate::BoxFuture<Self::Output>;
         fn into_future(self) -> Self::IntoFuture {
-            Box::pin(async move {
-                let query: Vec<(&'static str, String)> = Vec::new();
-                self.client
-                    .execute_json::<
-                        SmartsheetGetSheetResponse,
-                        _,
-                    >(&OP_WEDOC_SMARTSHEET_GET_SHEET, &query, Some(&self.request))
-                    .await
-            })
+            let query: Vec<(&'static str, String)> = Vec::new();
+            self.client
+                .execute_json::<
+                    SmartsheetGetSheetResponse,
+                >(
+                    &OP_WEDOC_SMARTSHEET_GET_SHEET,
+                    query,
+                    crate::client::encode_body(&self.request),
+                )
         }
     }
     static OP_WEDOC_SMARTSHEET_ADD_VIEW: crate::operation::Operation = crate::operation::Operation {
@@ -12161,15 +12125,15 @@ pub mod calls {
         type Output = crate::Result<SmartsheetViewResponse>;
         type IntoFuture = crate::BoxFuture<Self::Output>;
         fn into_future(self) -> Self::IntoFuture {
-            Box::pin(async move {
-                let query: Vec<(&'static str, String)> = Vec::new();
-                self.client
-                    .execute_json::<
-                        SmartsheetViewResponse,
-                        _,
-                    >(&OP_WEDOC_SMARTSHEET_ADD_VIEW, &query, Some(&self.request))
-                    .await
-            })
+            let query: Vec<(&'static str, String)> = Vec::new();
+            self.client
+                .execute_json::<
+                    SmartsheetViewResponse,
+                >(
+                    &OP_WEDOC_SMARTSHEET_ADD_VIEW,
+                    query,
+                    crate::client::encode_body(&self.request),
+                )
         }
     }
     static OP_WEDOC_SMARTSHEET_DELETE_VIEWS: crate::operation::Operation = crate::operation::Operation {
@@ -12191,15 +12155,15 @@ pub mod calls {
         type Output = crate::Result<EmptyResponse>;
         type IntoFuture = crate::BoxFuture<Self::Output>;
         fn into_future(self) -> Self::IntoFuture {
-            Box::pin(async move {
-                let query: Vec<(&'static str, String)> = Vec::new();
-                self.client
-                    .execute_json::<
-                        EmptyResponse,
-                        _,
-                    >(&OP_WEDOC_SMARTSHEET_DELETE_VIEWS, &query, Some(&self.request))
-                    .await
-            })
+            let query: Vec<(&'static str, String)> = Vec::new();
+            self.client
+                .execute_json::<
+                    EmptyResponse,
+                >(
+                    &OP_WEDOC_SMARTSHEET_DELETE_VIEWS,
+                    query,
+                    crate::client::encode_body(&self.request),
+                )
         }
     }
     static OP_WEDOC_SMARTSHEET_UPDATE_VIEW: crate::operation::Operation = crate::operation::Operation {
@@ -12232,15 +12196,15 @@ pub mod calls {
         type Output = crate::Result<SmartsheetViewResponse>;
         type IntoFuture = crate::BoxFuture<Self::Output>;
         fn into_future(self) -> Self::IntoFuture {
-            Box::pin(async move {
-                let query: Vec<(&'static str, String)> = Vec::new();
-                self.client
-                    .execute_json::<
-                        SmartsheetViewResponse,
-                        _,
-                    >(&OP_WEDOC_SMARTSHEET_UPDATE_VIEW, &query, Some(&self.request))
-                    .await
-            })
+            let query: Vec<(&'static str, String)> = Vec::new();
+            self.client
+                .execute_json::<
+                    SmartsheetViewResponse,
+                >(
+                    &OP_WEDOC_SMARTSHEET_UPDATE_VIEW,
+                    query,
+                    crate::client::encode_body(&self.request),
+                )
         }
     }
     static OP_WEDOC_SMARTSHEET_GET_VIEWS: crate::operation::Operation = crate::operation::Operation {
@@ -12281,15 +12245,15 @@ pub mod calls {
         type Output = crate::Result<SmartsheetGetViewsResponse>;
         type IntoFuture = crate::BoxFuture<Self::Output>;
         fn into_future(self) -> Self::IntoFuture {
-            Box::pin(async move {
-                let query: Vec<(&'static str, String)> = Vec::new();
-                self.client
-                    .execute_json::<
-                        SmartsheetGetViewsResponse,
-                        _,
-                    >(&OP_WEDOC_SMARTSHEET_GET_VIEWS, &query, Some(&self.request))
-                    .await
-            })
+            let query: Vec<(&'static str, String)> = Vec::new();
+            self.client
+                .execute_json::<
+                    SmartsheetGetViewsResponse,
+                >(
+                    &OP_WEDOC_SMARTSHEET_GET_VIEWS,
+                    query,
+                    crate::client::encode_body(&self.request),
+                )
         }
     }
     static OP_WEDOC_SMARTSHEET_ADD_FIELDS: crate::operation::Operation = crate::operation::Operation {
@@ -12311,15 +12275,15 @@ pub mod calls {
         type Output = crate::Result<SmartsheetFieldsResponse>;
         type IntoFuture = crate::BoxFuture<Self::Output>;
         fn into_future(self) -> Self::IntoFuture {
-            Box::pin(async move {
-                let query: Vec<(&'static str, String)> = Vec::new();
-                self.client
-                    .execute_json::<
-                        SmartsheetFieldsResponse,
-                        _,
-                    >(&OP_WEDOC_SMARTSHEET_ADD_FIELDS, &query, Some(&self.request))
-                    .await
-            })
+            let query: Vec<(&'static str, String)> = Vec::new();
+            self.client
+                .execute_json::<
+                    SmartsheetFieldsResponse,
+                >(
+                    &OP_WEDOC_SMARTSHEET_ADD_FIELDS,
+                    query,
+                    crate::client::encode_body(&self.request),
+                )
         }
     }
     static OP_WEDOC_SMARTSHEET_DELETE_FIELDS: crate::operation::Operation = crate::operation::Operation {
@@ -12341,15 +12305,15 @@ pub mod calls {
         type Output = crate::Result<EmptyResponse>;
         type IntoFuture = crate::BoxFuture<Self::Output>;
         fn into_future(self) -> Self::IntoFuture {
-            Box::pin(async move {
-                let query: Vec<(&'static str, String)> = Vec::new();
-                self.client
-                    .execute_json::<
-                        EmptyResponse,
-                        _,
-                    >(&OP_WEDOC_SMARTSHEET_DELETE_FIELDS, &query, Some(&self.request))
-                    .await
-            })
+            let query: Vec<(&'static str, String)> = Vec::new();
+            self.client
+                .execute_json::<
+                    EmptyResponse,
+                >(
+                    &OP_WEDOC_SMARTSHEET_DELETE_FIELDS,
+                    query,
+                    crate::client::encode_body(&self.request),
+                )
         }
     }
     static OP_WEDOC_SMARTSHEET_UPDATE_FIELDS: crate::operation::Operation = crate::operation::Operation {
@@ -12371,15 +12335,15 @@ pub mod calls {
         type Output = crate::Result<SmartsheetFieldsResponse>;
         type IntoFuture = crate::BoxFuture<Self::Output>;
         fn into_future(self) -> Self::IntoFuture {
-            Box::pin(async move {
-                let query: Vec<(&'static str, String)> = Vec::new();
-                self.client
-                    .execute_json::<
-                        SmartsheetFieldsResponse,
-                        _,
-                    >(&OP_WEDOC_SMARTSHEET_UPDATE_FIELDS, &query, Some(&self.request))
-                    .await
-            })
+            let query: Vec<(&'static str, String)> = Vec::new();
+            self.client
+                .execute_json::<
+                    SmartsheetFieldsResponse,
+                >(
+                    &OP_WEDOC_SMARTSHEET_UPDATE_FIELDS,
+                    query,
+                    crate::client::encode_body(&self.request),
+                )
         }
     }
     static OP_WEDOC_SMARTSHEET_GET_FIELDS: crate::operation::Operation = crate::operation::Operation {
@@ -12435,15 +12399,15 @@ pub mod calls {
         type Output = crate::Result<SmartsheetGetFieldsResponse>;
         type IntoFuture = crate::BoxFuture<Self::Output>;
         fn into_future(self) -> Self::IntoFuture {
-            Box::pin(async move {
-                let query: Vec<(&'static str, String)> = Vec::new();
-                self.client
-                    .execute_json::<
-                        SmartsheetGetFieldsResponse,
-                        _,
-                    >(&OP_WEDOC_SMARTSHEET_GET_FIELDS, &query, Some(&self.request))
-                    .await
-            })
+            let query: Vec<(&'static str, String)> = Vec::new();
+            self.client
+                .execute_json::<
+                    SmartsheetGetFieldsResponse,
+                >(
+                    &OP_WEDOC_SMARTSHEET_GET_FIELDS,
+                    query,
+                    crate::client::encode_body(&self.request),
+                )
         }
     }
     static OP_WEDOC_SMARTSHEET_ADD_FIELD_GROUP: crate::operation::Operation = crate::operation::Operation {
@@ -12474,15 +12438,15 @@ pub mod calls {
         type Output = crate::Result<FieldGroupResponse>;
         type IntoFuture = crate::BoxFuture<Self::Output>;
         fn into_future(self) -> Self::IntoFuture {
-            Box::pin(async move {
-                let query: Vec<(&'static str, String)> = Vec::new();
-                self.client
-                    .execute_json::<
-                        FieldGroupResponse,
-                        _,
-                    >(&OP_WEDOC_SMARTSHEET_ADD_FIELD_GROUP, &query, Some(&self.request))
-                    .await
-            })
+            let query: Vec<(&'static str, String)> = Vec::new();
+            self.client
+                .execute_json::<
+                    FieldGroupResponse,
+                >(
+                    &OP_WEDOC_SMARTSHEET_ADD_FIELD_GROUP,
+                    query,
+                    crate::client::encode_body(&self.request),
+                )
         }
     }
     static OP_WEDOC_SMARTSHEET_DELETE_FIELD_GROUPS: crate::operation::Operation = crate::operation::Operation {
@@ -12504,19 +12468,15 @@ pub mod calls {
         type Output = crate::Result<EmptyResponse>;
         type IntoFuture = crate::BoxFuture<Self::Output>;
         fn into_future(self) -> Self::IntoFuture {
-            Box::pin(async move {
-                let query: Vec<(&'static str, String)> = Vec::new();
-                self.client
-                    .execute_json::<
-                        EmptyResponse,
-                        _,
-                    >(
-                        &OP_WEDOC_SMARTSHEET_DELETE_FIELD_GROUPS,
-                        &query,
-                        Some(&self.request),
-                    )
-                    .await
-            })
+            let query: Vec<(&'static str, String)> = Vec::new();
+            self.client
+                .execute_json::<
+                    EmptyResponse,
+                >(
+                    &OP_WEDOC_SMARTSHEET_DELETE_FIELD_GROUPS,
+                    query,
+                    crate::client::encode_body(&self.request),
+                )
         }
     }
     static OP_WEDOC_SMARTSHEET_UPDATE_FIELD_GROUP: crate::operation::Operation = crate::operation::Operation {
@@ -12552,19 +12512,15 @@ pub mod calls {
         type Output = crate::Result<FieldGroupResponse>;
         type IntoFuture = crate::BoxFuture<Self::Output>;
         fn into_future(self) -> Self::IntoFuture {
-            Box::pin(async move {
-                let query: Vec<(&'static str, String)> = Vec::new();
-                self.client
-                    .execute_json::<
-                        FieldGroupResponse,
-                        _,
-                    >(
-                        &OP_WEDOC_SMARTSHEET_UPDATE_FIELD_GROUP,
-                        &query,
-                        Some(&self.request),
-                    )
-                    .await
-            })
+            let query: Vec<(&'static str, String)> = Vec::new();
+            self.client
+                .execute_json::<
+                    FieldGroupResponse,
+                >(
+                    &OP_WEDOC_SMARTSHEET_UPDATE_FIELD_GROUP,
+                    query,
+                    crate::client::encode_body(&self.request),
+                )
         }
     }
     static OP_WEDOC_SMARTSHEET_GET_FIELD_GROUPS: crate::operation::Operation = crate::operation::Operation {
@@ -12597,15 +12553,15 @@ pub mod calls {
         type Output = crate::Result<FieldGroupListResponse>;
         type IntoFuture = crate::BoxFuture<Self::Output>;
         fn into_future(self) -> Self::IntoFuture {
-            Box::pin(async move {
-                let query: Vec<(&'static str, String)> = Vec::new();
-                self.client
-                    .execute_json::<
-                        FieldGroupListResponse,
-                        _,
-                    >(&OP_WEDOC_SMARTSHEET_GET_FIELD_GROUPS, &query, Some(&self.request))
-                    .await
-            })
+            let query: Vec<(&'static str, String)> = Vec::new();
+            self.client
+                .execute_json::<
+                    FieldGroupListResponse,
+                >(
+                    &OP_WEDOC_SMARTSHEET_GET_FIELD_GROUPS,
+                    query,
+                    crate::client::encode_body(&self.request),
+                )
         }
     }
     static OP_WEDOC_SMARTSHEET_ADD_RECORDS: crate::operation::Operation = crate::operation::Operation {
@@ -12633,15 +12589,15 @@ pub mod calls {
         type Output = crate::Result<SmartsheetRecordsResponse>;
         type IntoFuture = crate::BoxFuture<Self::Output>;
         fn into_future(self) -> Self::IntoFuture {
-            Box::pin(async move {
-                let query: Vec<(&'static str, String)> = Vec::new();
-                self.client
-                    .execute_json::<
-                        SmartsheetRecordsResponse,
-                        _,
-                    >(&OP_WEDOC_SMARTSHEET_ADD_RECORDS, &query, Some(&self.request))
-                    .await
-            })
+            let query: Vec<(&'static str, String)> = Vec::new();
+            self.client
+                .execute_json::<
+                    SmartsheetRecordsResponse,
+                >(
+                    &OP_WEDOC_SMARTSHEET_ADD_RECORDS,
+                    query,
+                    crate::client::encode_body(&self.request),
+                )
         }
     }
     static OP_WEDOC_SMARTSHEET_DELETE_RECORDS: crate::operation::Operation = crate::operation::Operation {
@@ -12663,15 +12619,15 @@ pub mod calls {
         type Output = crate::Result<EmptyResponse>;
         type IntoFuture = crate::BoxFuture<Self::Output>;
         fn into_future(self) -> Self::IntoFuture {
-            Box::pin(async move {
-                let query: Vec<(&'static str, String)> = Vec::new();
-                self.client
-                    .execute_json::<
-                        EmptyResponse,
-                        _,
-                    >(&OP_WEDOC_SMARTSHEET_DELETE_RECORDS, &query, Some(&self.request))
-                    .await
-            })
+            let query: Vec<(&'static str, String)> = Vec::new();
+            self.client
+                .execute_json::<
+                    EmptyResponse,
+                >(
+                    &OP_WEDOC_SMARTSHEET_DELETE_RECORDS,
+                    query,
+                    crate::client::encode_body(&self.request),
+                )
         }
     }
     static OP_WEDOC_SMARTSHEET_UPDATE_RECORDS: crate::operation::Operation = crate::operation::Operation {
@@ -12699,15 +12655,15 @@ pub mod calls {
         type Output = crate::Result<SmartsheetRecordsResponse>;
         type IntoFuture = crate::BoxFuture<Self::Output>;
         fn into_future(self) -> Self::IntoFuture {
-            Box::pin(async move {
-                let query: Vec<(&'static str, String)> = Vec::new();
-                self.client
-                    .execute_json::<
-                        SmartsheetRecordsResponse,
-                        _,
-                    >(&OP_WEDOC_SMARTSHEET_UPDATE_RECORDS, &query, Some(&self.request))
-                    .await
-            })
+            let query: Vec<(&'static str, String)> = Vec::new();
+            self.client
+                .execute_json::<
+                    SmartsheetRecordsResponse,
+                >(
+                    &OP_WEDOC_SMARTSHEET_UPDATE_RECORDS,
+                    query,
+                    crate::client::encode_body(&self.request),
+                )
         }
     }
     static OP_WEDOC_SMARTSHEET_GET_RECORDS: crate::operation::Operation = crate::operation::Operation {
@@ -12794,15 +12750,15 @@ pub mod calls {
         type Output = crate::Result<SmartsheetGetRecordsResponse>;
         type IntoFuture = crate::BoxFuture<Self::Output>;
         fn into_future(self) -> Self::IntoFuture {
-            Box::pin(async move {
-                let query: Vec<(&'static str, String)> = Vec::new();
-                self.client
-                    .execute_json::<
-                        SmartsheetGetRecordsResponse,
-                        _,
-                    >(&OP_WEDOC_SMARTSHEET_GET_RECORDS, &query, Some(&self.request))
-                    .await
-            })
+            let query: Vec<(&'static str, String)> = Vec::new();
+            self.client
+                .execute_json::<
+                    SmartsheetGetRecordsResponse,
+                >(
+                    &OP_WEDOC_SMARTSHEET_GET_RECORDS,
+                    query,
+                    crate::client::encode_body(&self.request),
+                )
         }
     }
     static OP_WEDOC_SMARTSHEET_GROUPCHAT_LIST: crate::operation::Operation = crate::operation::Operation {
@@ -12844,15 +12800,15 @@ pub mod calls {
         type Output = crate::Result<GroupchatListResponse>;
         type IntoFuture = crate::BoxFuture<Self::Output>;
         fn into_future(self) -> Self::IntoFuture {
-            Box::pin(async move {
-                let query: Vec<(&'static str, String)> = Vec::new();
-                self.client
-                    .execute_json::<
-                        GroupchatListResponse,
-                        _,
-                    >(&OP_WEDOC_SMARTSHEET_GROUPCHAT_LIST, &query, Some(&self.request))
-                    .await
-            })
+            let query: Vec<(&'static str, String)> = Vec::new();
+            self.client
+                .execute_json::<
+                    GroupchatListResponse,
+                >(
+                    &OP_WEDOC_SMARTSHEET_GROUPCHAT_LIST,
+                    query,
+                    crate::client::encode_body(&self.request),
+                )
         }
     }
     static OP_WEDOC_SMARTSHEET_GROUPCHAT_GET: crate::operation::Operation = crate::operation::Operation {
@@ -12874,15 +12830,15 @@ pub mod calls {
         type Output = crate::Result<GroupchatInfo>;
         type IntoFuture = crate::BoxFuture<Self::Output>;
         fn into_future(self) -> Self::IntoFuture {
-            Box::pin(async move {
-                let query: Vec<(&'static str, String)> = Vec::new();
-                self.client
-                    .execute_json::<
-                        GroupchatInfo,
-                        _,
-                    >(&OP_WEDOC_SMARTSHEET_GROUPCHAT_GET, &query, Some(&self.request))
-                    .await
-            })
+            let query: Vec<(&'static str, String)> = Vec::new();
+            self.client
+                .execute_json::<
+                    GroupchatInfo,
+                >(
+                    &OP_WEDOC_SMARTSHEET_GROUPCHAT_GET,
+                    query,
+                    crate::client::encode_body(&self.request),
+                )
         }
     }
     static OP_WEDOC_SMARTSHEET_GROUPCHAT_UPDATE: crate::operation::Operation = crate::operation::Operation {
@@ -12930,15 +12886,15 @@ pub mod calls {
         type Output = crate::Result<EmptyResponse>;
         type IntoFuture = crate::BoxFuture<Self::Output>;
         fn into_future(self) -> Self::IntoFuture {
-            Box::pin(async move {
-                let query: Vec<(&'static str, String)> = Vec::new();
-                self.client
-                    .execute_json::<
-                        EmptyResponse,
-                        _,
-                    >(&OP_WEDOC_SMARTSHEET_GROUPCHAT_UPDATE, &query, Some(&self.request))
-                    .await
-            })
+            let query: Vec<(&'static str, String)> = Vec::new();
+            self.client
+                .execute_json::<
+                    EmptyResponse,
+                >(
+                    &OP_WEDOC_SMARTSHEET_GROUPCHAT_UPDATE,
+                    query,
+                    crate::client::encode_body(&self.request),
+                )
         }
     }
     static OP_WEDOC_SMARTSHEET_WEBHOOK: crate::operation::Operation = crate::operation::Operation {
@@ -12979,15 +12935,15 @@ pub mod calls {
         type Output = crate::Result<WebhookRecordsResponse>;
         type IntoFuture = crate::BoxFuture<Self::Output>;
         fn into_future(self) -> Self::IntoFuture {
-            Box::pin(async move {
-                let query: Vec<(&'static str, String)> = Vec::new();
-                self.client
-                    .execute_json::<
-                        WebhookRecordsResponse,
-                        _,
-                    >(&OP_WEDOC_SMARTSHEET_WEBHOOK, &query, Some(&self.request))
-                    .await
-            })
+            let query: Vec<(&'static str, String)> = Vec::new();
+            self.client
+                .execute_json::<
+                    WebhookRecordsResponse,
+                >(
+                    &OP_WEDOC_SMARTSHEET_WEBHOOK,
+                    query,
+                    crate::client::encode_body(&self.request),
+                )
         }
     }
     static OP_WEDOC_SMARTSHEET_GET_SHEET_PRIV: crate::operation::Operation = crate::operation::Operation {
@@ -13020,15 +12976,15 @@ pub mod calls {
         type Output = crate::Result<SheetPrivGetResponse>;
         type IntoFuture = crate::BoxFuture<Self::Output>;
         fn into_future(self) -> Self::IntoFuture {
-            Box::pin(async move {
-                let query: Vec<(&'static str, String)> = Vec::new();
-                self.client
-                    .execute_json::<
-                        SheetPrivGetResponse,
-                        _,
-                    >(&OP_WEDOC_SMARTSHEET_GET_SHEET_PRIV, &query, Some(&self.request))
-                    .await
-            })
+            let query: Vec<(&'static str, String)> = Vec::new();
+            self.client
+                .execute_json::<
+                    SheetPrivGetResponse,
+                >(
+                    &OP_WEDOC_SMARTSHEET_GET_SHEET_PRIV,
+                    query,
+                    crate::client::encode_body(&self.request),
+                )
         }
     }
     static OP_WEDOC_SMARTSHEET_UPDATE_SHEET_PRIV: crate::operation::Operation = crate::operation::Operation {
@@ -13069,19 +13025,15 @@ pub mod calls {
         type Output = crate::Result<EmptyResponse>;
         type IntoFuture = crate::BoxFuture<Self::Output>;
         fn into_future(self) -> Self::IntoFuture {
-            Box::pin(async move {
-                let query: Vec<(&'static str, String)> = Vec::new();
-                self.client
-                    .execute_json::<
-                        EmptyResponse,
-                        _,
-                    >(
-                        &OP_WEDOC_SMARTSHEET_UPDATE_SHEET_PRIV,
-                        &query,
-                        Some(&self.request),
-                    )
-                    .await
-            })
+            let query: Vec<(&'static str, String)> = Vec::new();
+            self.client
+                .execute_json::<
+                    EmptyResponse,
+                >(
+                    &OP_WEDOC_SMARTSHEET_UPDATE_SHEET_PRIV,
+                    query,
+                    crate::client::encode_body(&self.request),
+                )
         }
     }
     static OP_WEDOC_SMARTSHEET_CREATE_RULE: crate::operation::Operation = crate::operation::Operation {
@@ -13103,15 +13055,15 @@ pub mod calls {
         type Output = crate::Result<SheetPrivRuleCreateResponse>;
         type IntoFuture = crate::BoxFuture<Self::Output>;
         fn into_future(self) -> Self::IntoFuture {
-            Box::pin(async move {
-                let query: Vec<(&'static str, String)> = Vec::new();
-                self.client
-                    .execute_json::<
-                        SheetPrivRuleCreateResponse,
-                        _,
-                    >(&OP_WEDOC_SMARTSHEET_CREATE_RULE, &query, Some(&self.request))
-                    .await
-            })
+            let query: Vec<(&'static str, String)> = Vec::new();
+            self.client
+                .execute_json::<
+                    SheetPrivRuleCreateResponse,
+                >(
+                    &OP_WEDOC_SMARTSHEET_CREATE_RULE,
+                    query,
+                    crate::client::encode_body(&self.request),
+                )
         }
     }
     static OP_WEDOC_SMARTSHEET_MOD_RULE_MEMBER: crate::operation::Operation = crate::operation::Operation {
@@ -13144,15 +13096,15 @@ pub mod calls {
         type Output = crate::Result<EmptyResponse>;
         type IntoFuture = crate::BoxFuture<Self::Output>;
         fn into_future(self) -> Self::IntoFuture {
-            Box::pin(async move {
-                let query: Vec<(&'static str, String)> = Vec::new();
-                self.client
-                    .execute_json::<
-                        EmptyResponse,
-                        _,
-                    >(&OP_WEDOC_SMARTSHEET_MOD_RULE_MEMBER, &query, Some(&self.request))
-                    .await
-            })
+            let query: Vec<(&'static str, String)> = Vec::new();
+            self.client
+                .execute_json::<
+                    EmptyResponse,
+                >(
+                    &OP_WEDOC_SMARTSHEET_MOD_RULE_MEMBER,
+                    query,
+                    crate::client::encode_body(&self.request),
+                )
         }
     }
     static OP_WEDOC_SMARTSHEET_DELETE_RULE: crate::operation::Operation = crate::operation::Operation {
@@ -13174,15 +13126,15 @@ pub mod calls {
         type Output = crate::Result<EmptyResponse>;
         type IntoFuture = crate::BoxFuture<Self::Output>;
         fn into_future(self) -> Self::IntoFuture {
-            Box::pin(async move {
-                let query: Vec<(&'static str, String)> = Vec::new();
-                self.client
-                    .execute_json::<
-                        EmptyResponse,
-                        _,
-                    >(&OP_WEDOC_SMARTSHEET_DELETE_RULE, &query, Some(&self.request))
-                    .await
-            })
+            let query: Vec<(&'static str, String)> = Vec::new();
+            self.client
+                .execute_json::<
+                    EmptyResponse,
+                >(
+                    &OP_WEDOC_SMARTSHEET_DELETE_RULE,
+                    query,
+                    crate::client::encode_body(&self.request),
+                )
         }
     }
     static OP_WEDOC_SPREADSHEET_BATCH_UPDATE: crate::operation::Operation = crate::operation::Operation {
@@ -13204,15 +13156,15 @@ pub mod calls {
         type Output = crate::Result<SpreadsheetBatchUpdateResponse>;
         type IntoFuture = crate::BoxFuture<Self::Output>;
         fn into_future(self) -> Self::IntoFuture {
-            Box::pin(async move {
-                let query: Vec<(&'static str, String)> = Vec::new();
-                self.client
-                    .execute_json::<
-                        SpreadsheetBatchUpdateResponse,
-                        _,
-                    >(&OP_WEDOC_SPREADSHEET_BATCH_UPDATE, &query, Some(&self.request))
-                    .await
-            })
+            let query: Vec<(&'static str, String)> = Vec::new();
+            self.client
+                .execute_json::<
+                    SpreadsheetBatchUpdateResponse,
+                >(
+                    &OP_WEDOC_SPREADSHEET_BATCH_UPDATE,
+                    query,
+                    crate::client::encode_body(&self.request),
+                )
         }
     }
     static OP_WEDOC_SPREADSHEET_GET_SHEET_PROPERTIES: crate::operation::Operation = crate::operation::Operation {
@@ -13234,19 +13186,15 @@ pub mod calls {
         type Output = crate::Result<SheetPropertiesResponse>;
         type IntoFuture = crate::BoxFuture<Self::Output>;
         fn into_future(self) -> Self::IntoFuture {
-            Box::pin(async move {
-                let query: Vec<(&'static str, String)> = Vec::new();
-                self.client
-                    .execute_json::<
-                        SheetPropertiesResponse,
-                        _,
-                    >(
-                        &OP_WEDOC_SPREADSHEET_GET_SHEET_PROPERTIES,
-                        &query,
-                        Some(&self.request),
-                    )
-                    .await
-            })
+            let query: Vec<(&'static str, String)> = Vec::new();
+            self.client
+                .execute_json::<
+                    SheetPropertiesResponse,
+                >(
+                    &OP_WEDOC_SPREADSHEET_GET_SHEET_PROPERTIES,
+                    query,
+                    crate::client::encode_body(&self.request),
+                )
         }
     }
     static OP_WEDOC_SPREADSHEET_GET_RANGE_DATA: crate::operation::Operation = crate::operation::Operation {
@@ -13268,15 +13216,15 @@ pub mod calls {
         type Output = crate::Result<SheetRangeDataResponse>;
         type IntoFuture = crate::BoxFuture<Self::Output>;
         fn into_future(self) -> Self::IntoFuture {
-            Box::pin(async move {
-                let query: Vec<(&'static str, String)> = Vec::new();
-                self.client
-                    .execute_json::<
-                        SheetRangeDataResponse,
-                        _,
-                    >(&OP_WEDOC_SPREADSHEET_GET_RANGE_DATA, &query, Some(&self.request))
-                    .await
-            })
+            let query: Vec<(&'static str, String)> = Vec::new();
+            self.client
+                .execute_json::<
+                    SheetRangeDataResponse,
+                >(
+                    &OP_WEDOC_SPREADSHEET_GET_RANGE_DATA,
+                    query,
+                    crate::client::encode_body(&self.request),
+                )
         }
     }
 }

@@ -3086,15 +3086,11 @@ pub mod calls {
         type Output = crate::Result<ProInfoResponse>;
         type IntoFuture = crate::BoxFuture<Self::Output>;
         fn into_future(self) -> Self::IntoFuture {
-            Box::pin(async move {
-                let query: Vec<(&'static str, String)> = Vec::new();
-                self.client
-                    .execute_json::<
-                        ProInfoResponse,
-                        _,
-                    >(&OP_WEDRIVE_PRO_INFO, &query, Some(&self.request))
-                    .await
-            })
+            let query: Vec<(&'static str, String)> = Vec::new();
+            self.client
+                .execute_json::<
+                    ProInfoResponse,
+                >(&OP_WEDRIVE_PRO_INFO, query, crate::client::encode_body(&self.request))
         }
     }
     static OP_WEDRIVE_CAPACITY: crate::operation::Operation = crate::operation::Operation {
@@ -3116,15 +3112,11 @@ pub mod calls {
         type Output = crate::Result<CapacityResponse>;
         type IntoFuture = crate::BoxFuture<Self::Output>;
         fn into_future(self) -> Self::IntoFuture {
-            Box::pin(async move {
-                let query: Vec<(&'static str, String)> = Vec::new();
-                self.client
-                    .execute_json::<
-                        CapacityResponse,
-                        _,
-                    >(&OP_WEDRIVE_CAPACITY, &query, Some(&self.request))
-                    .await
-            })
+            let query: Vec<(&'static str, String)> = Vec::new();
+            self.client
+                .execute_json::<
+                    CapacityResponse,
+                >(&OP_WEDRIVE_CAPACITY, query, crate::client::encode_body(&self.request))
         }
     }
     static OP_WEDRIVE_VIP_BATCH_ADD: crate::operation::Operation = crate::operation::Operation {
@@ -3146,15 +3138,15 @@ pub mod calls {
         type Output = crate::Result<VipBatchResponse>;
         type IntoFuture = crate::BoxFuture<Self::Output>;
         fn into_future(self) -> Self::IntoFuture {
-            Box::pin(async move {
-                let query: Vec<(&'static str, String)> = Vec::new();
-                self.client
-                    .execute_json::<
-                        VipBatchResponse,
-                        _,
-                    >(&OP_WEDRIVE_VIP_BATCH_ADD, &query, Some(&self.request))
-                    .await
-            })
+            let query: Vec<(&'static str, String)> = Vec::new();
+            self.client
+                .execute_json::<
+                    VipBatchResponse,
+                >(
+                    &OP_WEDRIVE_VIP_BATCH_ADD,
+                    query,
+                    crate::client::encode_body(&self.request),
+                )
         }
     }
     static OP_WEDRIVE_VIP_BATCH_DEL: crate::operation::Operation = crate::operation::Operation {
@@ -3176,15 +3168,15 @@ pub mod calls {
         type Output = crate::Result<VipBatchResponse>;
         type IntoFuture = crate::BoxFuture<Self::Output>;
         fn into_future(self) -> Self::IntoFuture {
-            Box::pin(async move {
-                let query: Vec<(&'static str, String)> = Vec::new();
-                self.client
-                    .execute_json::<
-                        VipBatchResponse,
-                        _,
-                    >(&OP_WEDRIVE_VIP_BATCH_DEL, &query, Some(&self.request))
-                    .await
-            })
+            let query: Vec<(&'static str, String)> = Vec::new();
+            self.client
+                .execute_json::<
+                    VipBatchResponse,
+                >(
+                    &OP_WEDRIVE_VIP_BATCH_DEL,
+                    query,
+                    crate::client::encode_body(&self.request),
+                )
         }
     }
     static OP_WEDRIVE_VIP_LIST: crate::operation::Operation = crate::operation::Operation {
@@ -3226,15 +3218,11 @@ pub mod calls {
         type Output = crate::Result<VipListResponse>;
         type IntoFuture = crate::BoxFuture<Self::Output>;
         fn into_future(self) -> Self::IntoFuture {
-            Box::pin(async move {
-                let query: Vec<(&'static str, String)> = Vec::new();
-                self.client
-                    .execute_json::<
-                        VipListResponse,
-                        _,
-                    >(&OP_WEDRIVE_VIP_LIST, &query, Some(&self.request))
-                    .await
-            })
+            let query: Vec<(&'static str, String)> = Vec::new();
+            self.client
+                .execute_json::<
+                    VipListResponse,
+                >(&OP_WEDRIVE_VIP_LIST, query, crate::client::encode_body(&self.request))
         }
     }
     static OP_WEDRIVE_FILE_CREATE: crate::operation::Operation = crate::operation::Operation {
@@ -3256,15 +3244,15 @@ pub mod calls {
         type Output = crate::Result<FileCreateResponse>;
         type IntoFuture = crate::BoxFuture<Self::Output>;
         fn into_future(self) -> Self::IntoFuture {
-            Box::pin(async move {
-                let query: Vec<(&'static str, String)> = Vec::new();
-                self.client
-                    .execute_json::<
-                        FileCreateResponse,
-                        _,
-                    >(&OP_WEDRIVE_FILE_CREATE, &query, Some(&self.request))
-                    .await
-            })
+            let query: Vec<(&'static str, String)> = Vec::new();
+            self.client
+                .execute_json::<
+                    FileCreateResponse,
+                >(
+                    &OP_WEDRIVE_FILE_CREATE,
+                    query,
+                    crate::client::encode_body(&self.request),
+                )
         }
     }
     static OP_WEDRIVE_FILE_RENAME: crate::operation::Operation = crate::operation::Operation {
@@ -3286,15 +3274,15 @@ pub mod calls {
         type Output = crate::Result<FileRenameResponse>;
         type IntoFuture = crate::BoxFuture<Self::Output>;
         fn into_future(self) -> Self::IntoFuture {
-            Box::pin(async move {
-                let query: Vec<(&'static str, String)> = Vec::new();
-                self.client
-                    .execute_json::<
-                        FileRenameResponse,
-                        _,
-                    >(&OP_WEDRIVE_FILE_RENAME, &query, Some(&self.request))
-                    .await
-            })
+            let query: Vec<(&'static str, String)> = Vec::new();
+            self.client
+                .execute_json::<
+                    FileRenameResponse,
+                >(
+                    &OP_WEDRIVE_FILE_RENAME,
+                    query,
+                    crate::client::encode_body(&self.request),
+                )
         }
     }
     static OP_WEDRIVE_FILE_MOVE_TO: crate::operation::Operation = crate::operation::Operation {
@@ -3322,15 +3310,15 @@ pub mod calls {
         type Output = crate::Result<FileMoveResponse>;
         type IntoFuture = crate::BoxFuture<Self::Output>;
         fn into_future(self) -> Self::IntoFuture {
-            Box::pin(async move {
-                let query: Vec<(&'static str, String)> = Vec::new();
-                self.client
-                    .execute_json::<
-                        FileMoveResponse,
-                        _,
-                    >(&OP_WEDRIVE_FILE_MOVE_TO, &query, Some(&self.request))
-                    .await
-            })
+            let query: Vec<(&'static str, String)> = Vec::new();
+            self.client
+                .execute_json::<
+                    FileMoveResponse,
+                >(
+                    &OP_WEDRIVE_FILE_MOVE_TO,
+                    query,
+                    crate::client::encode_body(&self.request),
+                )
         }
     }
     static OP_WEDRIVE_FILE_DELETE: crate::operation::Operation = crate::operation::Operation {
@@ -3352,15 +3340,15 @@ pub mod calls {
         type Output = crate::Result<EmptyResponse>;
         type IntoFuture = crate::BoxFuture<Self::Output>;
         fn into_future(self) -> Self::IntoFuture {
-            Box::pin(async move {
-                let query: Vec<(&'static str, String)> = Vec::new();
-                self.client
-                    .execute_json::<
-                        EmptyResponse,
-                        _,
-                    >(&OP_WEDRIVE_FILE_DELETE, &query, Some(&self.request))
-                    .await
-            })
+            let query: Vec<(&'static str, String)> = Vec::new();
+            self.client
+                .execute_json::<
+                    EmptyResponse,
+                >(
+                    &OP_WEDRIVE_FILE_DELETE,
+                    query,
+                    crate::client::encode_body(&self.request),
+                )
         }
     }
     static OP_WEDRIVE_FILE_INFO: crate::operation::Operation = crate::operation::Operation {
@@ -3382,15 +3370,15 @@ pub mod calls {
         type Output = crate::Result<FileInfoResponse>;
         type IntoFuture = crate::BoxFuture<Self::Output>;
         fn into_future(self) -> Self::IntoFuture {
-            Box::pin(async move {
-                let query: Vec<(&'static str, String)> = Vec::new();
-                self.client
-                    .execute_json::<
-                        FileInfoResponse,
-                        _,
-                    >(&OP_WEDRIVE_FILE_INFO, &query, Some(&self.request))
-                    .await
-            })
+            let query: Vec<(&'static str, String)> = Vec::new();
+            self.client
+                .execute_json::<
+                    FileInfoResponse,
+                >(
+                    &OP_WEDRIVE_FILE_INFO,
+                    query,
+                    crate::client::encode_body(&self.request),
+                )
         }
     }
     static OP_WEDRIVE_FILE_LIST: crate::operation::Operation = crate::operation::Operation {
@@ -3412,15 +3400,15 @@ pub mod calls {
         type Output = crate::Result<FileListResponse>;
         type IntoFuture = crate::BoxFuture<Self::Output>;
         fn into_future(self) -> Self::IntoFuture {
-            Box::pin(async move {
-                let query: Vec<(&'static str, String)> = Vec::new();
-                self.client
-                    .execute_json::<
-                        FileListResponse,
-                        _,
-                    >(&OP_WEDRIVE_FILE_LIST, &query, Some(&self.request))
-                    .await
-            })
+            let query: Vec<(&'static str, String)> = Vec::new();
+            self.client
+                .execute_json::<
+                    FileListResponse,
+                >(
+                    &OP_WEDRIVE_FILE_LIST,
+                    query,
+                    crate::client::encode_body(&self.request),
+                )
         }
     }
     static OP_WEDRIVE_FILE_UPLOAD: crate::operation::Operation = crate::operation::Operation {
@@ -3458,15 +3446,15 @@ pub mod calls {
         type Output = crate::Result<FileUploadResponse>;
         type IntoFuture = crate::BoxFuture<Self::Output>;
         fn into_future(self) -> Self::IntoFuture {
-            Box::pin(async move {
-                let query: Vec<(&'static str, String)> = Vec::new();
-                self.client
-                    .execute_json::<
-                        FileUploadResponse,
-                        _,
-                    >(&OP_WEDRIVE_FILE_UPLOAD, &query, Some(&self.request))
-                    .await
-            })
+            let query: Vec<(&'static str, String)> = Vec::new();
+            self.client
+                .execute_json::<
+                    FileUploadResponse,
+                >(
+                    &OP_WEDRIVE_FILE_UPLOAD,
+                    query,
+                    crate::client::encode_body(&self.request),
+                )
         }
     }
     static OP_WEDRIVE_FILE_UPLOAD_INIT: crate::operation::Operation = crate::operation::Operation {
@@ -3509,15 +3497,15 @@ pub mod calls {
         type Output = crate::Result<FileUploadInitResponse>;
         type IntoFuture = crate::BoxFuture<Self::Output>;
         fn into_future(self) -> Self::IntoFuture {
-            Box::pin(async move {
-                let query: Vec<(&'static str, String)> = Vec::new();
-                self.client
-                    .execute_json::<
-                        FileUploadInitResponse,
-                        _,
-                    >(&OP_WEDRIVE_FILE_UPLOAD_INIT, &query, Some(&self.request))
-                    .await
-            })
+            let query: Vec<(&'static str, String)> = Vec::new();
+            self.client
+                .execute_json::<
+                    FileUploadInitResponse,
+                >(
+                    &OP_WEDRIVE_FILE_UPLOAD_INIT,
+                    query,
+                    crate::client::encode_body(&self.request),
+                )
         }
     }
     static OP_WEDRIVE_FILE_UPLOAD_PART: crate::operation::Operation = crate::operation::Operation {
@@ -3539,15 +3527,15 @@ pub mod calls {
         type Output = crate::Result<EmptyResponse>;
         type IntoFuture = crate::BoxFuture<Self::Output>;
         fn into_future(self) -> Self::IntoFuture {
-            Box::pin(async move {
-                let query: Vec<(&'static str, String)> = Vec::new();
-                self.client
-                    .execute_json::<
-                        EmptyResponse,
-                        _,
-                    >(&OP_WEDRIVE_FILE_UPLOAD_PART, &query, Some(&self.request))
-                    .await
-            })
+            let query: Vec<(&'static str, String)> = Vec::new();
+            self.client
+                .execute_json::<
+                    EmptyResponse,
+                >(
+                    &OP_WEDRIVE_FILE_UPLOAD_PART,
+                    query,
+                    crate::client::encode_body(&self.request),
+                )
         }
     }
     static OP_WEDRIVE_FILE_UPLOAD_FINISH: crate::operation::Operation = crate::operation::Operation {
@@ -3569,15 +3557,15 @@ pub mod calls {
         type Output = crate::Result<FileUploadResponse>;
         type IntoFuture = crate::BoxFuture<Self::Output>;
         fn into_future(self) -> Self::IntoFuture {
-            Box::pin(async move {
-                let query: Vec<(&'static str, String)> = Vec::new();
-                self.client
-                    .execute_json::<
-                        FileUploadResponse,
-                        _,
-                    >(&OP_WEDRIVE_FILE_UPLOAD_FINISH, &query, Some(&self.request))
-                    .await
-            })
+            let query: Vec<(&'static str, String)> = Vec::new();
+            self.client
+                .execute_json::<
+                    FileUploadResponse,
+                >(
+                    &OP_WEDRIVE_FILE_UPLOAD_FINISH,
+                    query,
+                    crate::client::encode_body(&self.request),
+                )
         }
     }
     static OP_WEDRIVE_FILE_DOWNLOAD: crate::operation::Operation = crate::operation::Operation {
@@ -3610,15 +3598,15 @@ pub mod calls {
         type Output = crate::Result<FileDownloadResponse>;
         type IntoFuture = crate::BoxFuture<Self::Output>;
         fn into_future(self) -> Self::IntoFuture {
-            Box::pin(async move {
-                let query: Vec<(&'static str, String)> = Vec::new();
-                self.client
-                    .execute_json::<
-                        FileDownloadResponse,
-                        _,
-                    >(&OP_WEDRIVE_FILE_DOWNLOAD, &query, Some(&self.request))
-                    .await
-            })
+            let query: Vec<(&'static str, String)> = Vec::new();
+            self.client
+                .execute_json::<
+                    FileDownloadResponse,
+                >(
+                    &OP_WEDRIVE_FILE_DOWNLOAD,
+                    query,
+                    crate::client::encode_body(&self.request),
+                )
         }
     }
     static OP_WEDRIVE_FILE_ACL_ADD: crate::operation::Operation = crate::operation::Operation {
@@ -3640,15 +3628,15 @@ pub mod calls {
         type Output = crate::Result<EmptyResponse>;
         type IntoFuture = crate::BoxFuture<Self::Output>;
         fn into_future(self) -> Self::IntoFuture {
-            Box::pin(async move {
-                let query: Vec<(&'static str, String)> = Vec::new();
-                self.client
-                    .execute_json::<
-                        EmptyResponse,
-                        _,
-                    >(&OP_WEDRIVE_FILE_ACL_ADD, &query, Some(&self.request))
-                    .await
-            })
+            let query: Vec<(&'static str, String)> = Vec::new();
+            self.client
+                .execute_json::<
+                    EmptyResponse,
+                >(
+                    &OP_WEDRIVE_FILE_ACL_ADD,
+                    query,
+                    crate::client::encode_body(&self.request),
+                )
         }
     }
     static OP_WEDRIVE_FILE_ACL_DEL: crate::operation::Operation = crate::operation::Operation {
@@ -3670,15 +3658,15 @@ pub mod calls {
         type Output = crate::Result<EmptyResponse>;
         type IntoFuture = crate::BoxFuture<Self::Output>;
         fn into_future(self) -> Self::IntoFuture {
-            Box::pin(async move {
-                let query: Vec<(&'static str, String)> = Vec::new();
-                self.client
-                    .execute_json::<
-                        EmptyResponse,
-                        _,
-                    >(&OP_WEDRIVE_FILE_ACL_DEL, &query, Some(&self.request))
-                    .await
-            })
+            let query: Vec<(&'static str, String)> = Vec::new();
+            self.client
+                .execute_json::<
+                    EmptyResponse,
+                >(
+                    &OP_WEDRIVE_FILE_ACL_DEL,
+                    query,
+                    crate::client::encode_body(&self.request),
+                )
         }
     }
     static OP_WEDRIVE_FILE_SETTING: crate::operation::Operation = crate::operation::Operation {
@@ -3706,15 +3694,15 @@ pub mod calls {
         type Output = crate::Result<EmptyResponse>;
         type IntoFuture = crate::BoxFuture<Self::Output>;
         fn into_future(self) -> Self::IntoFuture {
-            Box::pin(async move {
-                let query: Vec<(&'static str, String)> = Vec::new();
-                self.client
-                    .execute_json::<
-                        EmptyResponse,
-                        _,
-                    >(&OP_WEDRIVE_FILE_SETTING, &query, Some(&self.request))
-                    .await
-            })
+            let query: Vec<(&'static str, String)> = Vec::new();
+            self.client
+                .execute_json::<
+                    EmptyResponse,
+                >(
+                    &OP_WEDRIVE_FILE_SETTING,
+                    query,
+                    crate::client::encode_body(&self.request),
+                )
         }
     }
     static OP_WEDRIVE_FILE_SHARE: crate::operation::Operation = crate::operation::Operation {
@@ -3736,15 +3724,15 @@ pub mod calls {
         type Output = crate::Result<FileShareResponse>;
         type IntoFuture = crate::BoxFuture<Self::Output>;
         fn into_future(self) -> Self::IntoFuture {
-            Box::pin(async move {
-                let query: Vec<(&'static str, String)> = Vec::new();
-                self.client
-                    .execute_json::<
-                        FileShareResponse,
-                        _,
-                    >(&OP_WEDRIVE_FILE_SHARE, &query, Some(&self.request))
-                    .await
-            })
+            let query: Vec<(&'static str, String)> = Vec::new();
+            self.client
+                .execute_json::<
+                    FileShareResponse,
+                >(
+                    &OP_WEDRIVE_FILE_SHARE,
+                    query,
+                    crate::client::encode_body(&self.request),
+                )
         }
     }
     static OP_WEDRIVE_FILE_GET_PERMISSION: crate::operation::Operation = crate::operation::Operation {
@@ -3766,15 +3754,15 @@ pub mod calls {
         type Output = crate::Result<FilePermission>;
         type IntoFuture = crate::BoxFuture<Self::Output>;
         fn into_future(self) -> Self::IntoFuture {
-            Box::pin(async move {
-                let query: Vec<(&'static str, String)> = Vec::new();
-                self.client
-                    .execute_json::<
-                        FilePermission,
-                        _,
-                    >(&OP_WEDRIVE_FILE_GET_PERMISSION, &query, Some(&self.request))
-                    .await
-            })
+            let query: Vec<(&'static str, String)> = Vec::new();
+            self.client
+                .execute_json::<
+                    FilePermission,
+                >(
+                    &OP_WEDRIVE_FILE_GET_PERMISSION,
+                    query,
+                    crate::client::encode_body(&self.request),
+                )
         }
     }
     static OP_WEDRIVE_FILE_SECURE_SETTING: crate::operation::Operation = crate::operation::Operation {
@@ -3802,15 +3790,15 @@ pub mod calls {
         type Output = crate::Result<EmptyResponse>;
         type IntoFuture = crate::BoxFuture<Self::Output>;
         fn into_future(self) -> Self::IntoFuture {
-            Box::pin(async move {
-                let query: Vec<(&'static str, String)> = Vec::new();
-                self.client
-                    .execute_json::<
-                        EmptyResponse,
-                        _,
-                    >(&OP_WEDRIVE_FILE_SECURE_SETTING, &query, Some(&self.request))
-                    .await
-            })
+            let query: Vec<(&'static str, String)> = Vec::new();
+            self.client
+                .execute_json::<
+                    EmptyResponse,
+                >(
+                    &OP_WEDRIVE_FILE_SECURE_SETTING,
+                    query,
+                    crate::client::encode_body(&self.request),
+                )
         }
     }
     static OP_WEDRIVE_SPACE_CREATE: crate::operation::Operation = crate::operation::Operation {
@@ -3846,15 +3834,15 @@ pub mod calls {
         type Output = crate::Result<SpaceCreateResponse>;
         type IntoFuture = crate::BoxFuture<Self::Output>;
         fn into_future(self) -> Self::IntoFuture {
-            Box::pin(async move {
-                let query: Vec<(&'static str, String)> = Vec::new();
-                self.client
-                    .execute_json::<
-                        SpaceCreateResponse,
-                        _,
-                    >(&OP_WEDRIVE_SPACE_CREATE, &query, Some(&self.request))
-                    .await
-            })
+            let query: Vec<(&'static str, String)> = Vec::new();
+            self.client
+                .execute_json::<
+                    SpaceCreateResponse,
+                >(
+                    &OP_WEDRIVE_SPACE_CREATE,
+                    query,
+                    crate::client::encode_body(&self.request),
+                )
         }
     }
     static OP_WEDRIVE_SPACE_RENAME: crate::operation::Operation = crate::operation::Operation {
@@ -3876,15 +3864,15 @@ pub mod calls {
         type Output = crate::Result<EmptyResponse>;
         type IntoFuture = crate::BoxFuture<Self::Output>;
         fn into_future(self) -> Self::IntoFuture {
-            Box::pin(async move {
-                let query: Vec<(&'static str, String)> = Vec::new();
-                self.client
-                    .execute_json::<
-                        EmptyResponse,
-                        _,
-                    >(&OP_WEDRIVE_SPACE_RENAME, &query, Some(&self.request))
-                    .await
-            })
+            let query: Vec<(&'static str, String)> = Vec::new();
+            self.client
+                .execute_json::<
+                    EmptyResponse,
+                >(
+                    &OP_WEDRIVE_SPACE_RENAME,
+                    query,
+                    crate::client::encode_body(&self.request),
+                )
         }
     }
     static OP_WEDRIVE_SPACE_DISMISS: crate::operation::Operation = crate::operation::Operation {
@@ -3906,15 +3894,15 @@ pub mod calls {
         type Output = crate::Result<EmptyResponse>;
         type IntoFuture = crate::BoxFuture<Self::Output>;
         fn into_future(self) -> Self::IntoFuture {
-            Box::pin(async move {
-                let query: Vec<(&'static str, String)> = Vec::new();
-                self.client
-                    .execute_json::<
-                        EmptyResponse,
-                        _,
-                    >(&OP_WEDRIVE_SPACE_DISMISS, &query, Some(&self.request))
-                    .await
-            })
+            let query: Vec<(&'static str, String)> = Vec::new();
+            self.client
+                .execute_json::<
+                    EmptyResponse,
+                >(
+                    &OP_WEDRIVE_SPACE_DISMISS,
+                    query,
+                    crate::client::encode_body(&self.request),
+                )
         }
     }
     static OP_WEDRIVE_SPACE_INFO: crate::operation::Operation = crate::operation::Operation {
@@ -3936,15 +3924,15 @@ pub mod calls {
         type Output = crate::Result<SpaceInfoResponse>;
         type IntoFuture = crate::BoxFuture<Self::Output>;
         fn into_future(self) -> Self::IntoFuture {
-            Box::pin(async move {
-                let query: Vec<(&'static str, String)> = Vec::new();
-                self.client
-                    .execute_json::<
-                        SpaceInfoResponse,
-                        _,
-                    >(&OP_WEDRIVE_SPACE_INFO, &query, Some(&self.request))
-                    .await
-            })
+            let query: Vec<(&'static str, String)> = Vec::new();
+            self.client
+                .execute_json::<
+                    SpaceInfoResponse,
+                >(
+                    &OP_WEDRIVE_SPACE_INFO,
+                    query,
+                    crate::client::encode_body(&self.request),
+                )
         }
     }
     static OP_WEDRIVE_SPACE_NEW_INFO: crate::operation::Operation = crate::operation::Operation {
@@ -3966,15 +3954,15 @@ pub mod calls {
         type Output = crate::Result<SpaceInfoResponse>;
         type IntoFuture = crate::BoxFuture<Self::Output>;
         fn into_future(self) -> Self::IntoFuture {
-            Box::pin(async move {
-                let query: Vec<(&'static str, String)> = Vec::new();
-                self.client
-                    .execute_json::<
-                        SpaceInfoResponse,
-                        _,
-                    >(&OP_WEDRIVE_SPACE_NEW_INFO, &query, Some(&self.request))
-                    .await
-            })
+            let query: Vec<(&'static str, String)> = Vec::new();
+            self.client
+                .execute_json::<
+                    SpaceInfoResponse,
+                >(
+                    &OP_WEDRIVE_SPACE_NEW_INFO,
+                    query,
+                    crate::client::encode_body(&self.request),
+                )
         }
     }
     static OP_WEDRIVE_SPACE_ACL_ADD: crate::operation::Operation = crate::operation::Operation {
@@ -3996,15 +3984,15 @@ pub mod calls {
         type Output = crate::Result<EmptyResponse>;
         type IntoFuture = crate::BoxFuture<Self::Output>;
         fn into_future(self) -> Self::IntoFuture {
-            Box::pin(async move {
-                let query: Vec<(&'static str, String)> = Vec::new();
-                self.client
-                    .execute_json::<
-                        EmptyResponse,
-                        _,
-                    >(&OP_WEDRIVE_SPACE_ACL_ADD, &query, Some(&self.request))
-                    .await
-            })
+            let query: Vec<(&'static str, String)> = Vec::new();
+            self.client
+                .execute_json::<
+                    EmptyResponse,
+                >(
+                    &OP_WEDRIVE_SPACE_ACL_ADD,
+                    query,
+                    crate::client::encode_body(&self.request),
+                )
         }
     }
     static OP_WEDRIVE_SPACE_ACL_DEL: crate::operation::Operation = crate::operation::Operation {
@@ -4026,15 +4014,15 @@ pub mod calls {
         type Output = crate::Result<EmptyResponse>;
         type IntoFuture = crate::BoxFuture<Self::Output>;
         fn into_future(self) -> Self::IntoFuture {
-            Box::pin(async move {
-                let query: Vec<(&'static str, String)> = Vec::new();
-                self.client
-                    .execute_json::<
-                        EmptyResponse,
-                        _,
-                    >(&OP_WEDRIVE_SPACE_ACL_DEL, &query, Some(&self.request))
-                    .await
-            })
+            let query: Vec<(&'static str, String)> = Vec::new();
+            self.client
+                .execute_json::<
+                    EmptyResponse,
+                >(
+                    &OP_WEDRIVE_SPACE_ACL_DEL,
+                    query,
+                    crate::client::encode_body(&self.request),
+                )
         }
     }
     static OP_WEDRIVE_SPACE_SETTING: crate::operation::Operation = crate::operation::Operation {
@@ -4090,15 +4078,15 @@ pub mod calls {
         type Output = crate::Result<EmptyResponse>;
         type IntoFuture = crate::BoxFuture<Self::Output>;
         fn into_future(self) -> Self::IntoFuture {
-            Box::pin(async move {
-                let query: Vec<(&'static str, String)> = Vec::new();
-                self.client
-                    .execute_json::<
-                        EmptyResponse,
-                        _,
-                    >(&OP_WEDRIVE_SPACE_SETTING, &query, Some(&self.request))
-                    .await
-            })
+            let query: Vec<(&'static str, String)> = Vec::new();
+            self.client
+                .execute_json::<
+                    EmptyResponse,
+                >(
+                    &OP_WEDRIVE_SPACE_SETTING,
+                    query,
+                    crate::client::encode_body(&self.request),
+                )
         }
     }
     static OP_WEDRIVE_SPACE_SHARE: crate::operation::Operation = crate::operation::Operation {
@@ -4120,15 +4108,15 @@ pub mod calls {
         type Output = crate::Result<SpaceShareResponse>;
         type IntoFuture = crate::BoxFuture<Self::Output>;
         fn into_future(self) -> Self::IntoFuture {
-            Box::pin(async move {
-                let query: Vec<(&'static str, String)> = Vec::new();
-                self.client
-                    .execute_json::<
-                        SpaceShareResponse,
-                        _,
-                    >(&OP_WEDRIVE_SPACE_SHARE, &query, Some(&self.request))
-                    .await
-            })
+            let query: Vec<(&'static str, String)> = Vec::new();
+            self.client
+                .execute_json::<
+                    SpaceShareResponse,
+                >(
+                    &OP_WEDRIVE_SPACE_SHARE,
+                    query,
+                    crate::client::encode_body(&self.request),
+                )
         }
     }
 }
