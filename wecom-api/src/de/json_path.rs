@@ -236,6 +236,9 @@ mod tests {
             (r#"{"list":{}}"#, "list"),
             (r#"{"n":1}"#, "."),
             (r#"{"list":[{"n":true}]}"#, "list[0].n"),
+            // Columns count bytes: text before the error in Chinese moves nothing.
+            (r#"{"list":[{"n":1}],"名字":"张三李四王五","n":"x"}"#, "n"),
+            ("{\"名\":\"张三\",\n\"list\":[{\"n\":\"张\"}]}", "list[0].n"),
         ];
         for (body, want) in cases {
             let e = serde_json::from_str::<Outer>(body).unwrap_err();
