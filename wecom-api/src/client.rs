@@ -1102,19 +1102,7 @@ impl Client {
                 &budget,
             )
             .await?;
-        let resp: TokenResponse = decode(&GETTOKEN, &raw.body)?;
-        if resp.access_token.is_empty() {
-            return Err(Error::Decode {
-                endpoint: GETTOKEN.endpoint(),
-                path: "access_token".into(),
-                message: "empty access_token".into(),
-                excerpt: String::new(),
-            });
-        }
-        Ok(Fetched {
-            value: resp.access_token,
-            expires_in: resp.expires_in.unwrap_or(DEFAULT_TOKEN_LIFETIME),
-        })
+        issued(&GETTOKEN, &raw.body, "access_token")
     }
 
     /// A JS-SDK ticket, cached like the token: local copy, then the store, then one fetch
@@ -1144,19 +1132,7 @@ impl Client {
         let raw = self
             .run(call, Query::Raw(query), &Payload::Empty, Expect::Json)
             .await?;
-        let resp: TicketResponse = decode(call, &raw.body)?;
-        if resp.ticket.is_empty() {
-            return Err(Error::Decode {
-                endpoint: call.endpoint(),
-                path: "ticket".into(),
-                message: "empty ticket".into(),
-                excerpt: String::new(),
-            });
-        }
-        Ok(Fetched {
-            value: resp.ticket,
-            expires_in: resp.expires_in.unwrap_or(DEFAULT_TOKEN_LIFETIME),
-        })
+        issued(call, &raw.body, "ticket")
     }
 
     /// A call to a path not in the spec, with this client's own credential.
@@ -1413,20 +1389,38 @@ impl Client {
 /// WeCom's documented lifetime, for a gettoken answer without `expires_in`.
 const DEFAULT_TOKEN_LIFETIME: i64 = 7200;
 
+/// What the token and ticket issuers answer: each names its value after its kind.
 #[derive(serde::Deserialize)]
-struct TokenResponse {
-    #[serde(default)]
-    access_token: String,
+struct Issued {
+    #[serde(
+        default,
+        alias = "access_token",
+        alias = "suite_access_token",
+        alias = "provider_access_token",
+        alias = "model_access_token",
+        alias = "device_access_token",
+        alias = "ticket"
+    )]
+    value: String,
     #[serde(default, deserialize_with = "de::opt_int")]
     expires_in: Option<i64>,
 }
 
-#[derive(serde::Deserialize)]
-struct TicketResponse {
-    #[serde(default)]
-    ticket: String,
-    #[serde(default, deserialize_with = "de::opt_int")]
-    expires_in: Option<i64>,
+/// The token (or ticket) an issuer answered; `field` names it when it is missing.
+fn issued(call: &Call<'_>, body: &[u8], field: &'static str) -> Result<Fetched> {
+    let issued: Issued = decode(call, body)?;
+    if issued.value.is_empty() {
+        return Err(Error::Decode {
+            endpoint: call.endpoint(),
+            path: field.into(),
+            message: format!("no {field} in the answer"),
+            excerpt: String::new(),
+        });
+    }
+    Ok(Fetched {
+        value: issued.value,
+        expires_in: issued.expires_in.unwrap_or(DEFAULT_TOKEN_LIFETIME),
+    })
 }
 
 fn decode<T: DeserializeOwned>(call: &Call<'_>, body: &[u8]) -> Result<T> {

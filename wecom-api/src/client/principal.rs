@@ -7,7 +7,7 @@ use std::fmt;
 
 use futures::future::BoxFuture;
 
-use super::{Call, Client, Expect, Payload, Query, decode, encode_json};
+use super::{Call, Client, Expect, Payload, Query, encode_json, issued};
 use crate::error::{Error, Result};
 use crate::operation::{Credential, Method};
 use crate::token::{Fetched, TokenKey, TokenKind};
@@ -318,21 +318,6 @@ const GET_DEVICE_TOKEN: Call<'static> = issuer(
     Credential::ModelAccessToken,
 );
 
-/// What the issuers answer; each names its token field after its kind.
-#[derive(serde::Deserialize)]
-struct Issued {
-    #[serde(
-        default,
-        alias = "suite_access_token",
-        alias = "provider_access_token",
-        alias = "model_access_token",
-        alias = "device_access_token"
-    )]
-    access_token: String,
-    #[serde(default)]
-    expires_in: Option<i64>,
-}
-
 impl Client {
     /// Obtains this client's own token from WeCom. Runs inside the shared refresh task.
     pub(super) async fn fetch_own_token(&self) -> Result<Fetched> {
@@ -349,18 +334,24 @@ impl Client {
                 let body = serde_json::json!({
                     "suite_id": suite_id, "suite_secret": secret, "suite_ticket": ticket,
                 });
-                return self.issue(&GET_SUITE_TOKEN, &body).await;
+                return self
+                    .issue(&GET_SUITE_TOKEN, "suite_access_token", &body)
+                    .await;
             }
             Principal::Model { model_id, secret } => {
                 let ticket = self.current_ticket().await?;
                 let body = serde_json::json!({
                     "model_id": model_id, "model_secret": secret, "model_ticket": ticket,
                 });
-                return self.issue(&GET_MODEL_TOKEN, &body).await;
+                return self
+                    .issue(&GET_MODEL_TOKEN, "model_access_token", &body)
+                    .await;
             }
             Principal::Provider { corp_id, secret } => {
                 let body = serde_json::json!({ "corpid": corp_id, "provider_secret": secret });
-                return self.issue(&GET_PROVIDER_TOKEN, &body).await;
+                return self
+                    .issue(&GET_PROVIDER_TOKEN, "provider_access_token", &body)
+                    .await;
             }
             Principal::AuthorizedCorp {
                 suite,
@@ -369,6 +360,7 @@ impl Client {
             } => (
                 suite,
                 &GET_CORP_TOKEN,
+                "access_token",
                 serde_json::json!({ "auth_corpid": corp_id, "permanent_code": permanent_code }),
             ),
             Principal::Downstream {
@@ -379,6 +371,7 @@ impl Client {
             } => (
                 upstream,
                 &GET_DOWNSTREAM_TOKEN,
+                "access_token",
                 serde_json::json!({
                     "corpid": corp_id, "business_type": business_type, "agentid": agent_id,
                 }),
@@ -390,14 +383,15 @@ impl Client {
             } => (
                 model,
                 &GET_DEVICE_TOKEN,
+                "device_access_token",
                 serde_json::json!({ "device_sn": device_sn, "device_secret": device_secret }),
             ),
         };
         // Issued with another client's token: that client refreshes its own on rejection.
-        let (issuer_client, call, body) = body;
+        let (issuer_client, call, field, body) = body;
         issuer_client
             .with_deadline(issuer_client.inner.deadline)
-            .issue(call, &body)
+            .issue(call, field, &body)
             .await
     }
 
@@ -407,24 +401,13 @@ impl Client {
     fn issue<'a>(
         &'a self,
         call: &'static Call<'static>,
+        field: &'static str,
         body: &'a serde_json::Value,
     ) -> BoxFuture<'a, Result<Fetched>> {
         Box::pin(async move {
             let payload = Payload::Json(encode_json(body)?);
             let raw = self.run(call, Query::None, &payload, Expect::Json).await?;
-            let issued: Issued = decode(call, &raw.body)?;
-            if issued.access_token.is_empty() {
-                return Err(Error::Decode {
-                    endpoint: call.endpoint(),
-                    path: "access_token".into(),
-                    message: "no token in the answer".into(),
-                    excerpt: String::new(),
-                });
-            }
-            Ok(Fetched {
-                value: issued.access_token,
-                expires_in: issued.expires_in.unwrap_or(super::DEFAULT_TOKEN_LIFETIME),
-            })
+            issued(call, &raw.body, field)
         })
     }
 }
