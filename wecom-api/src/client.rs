@@ -913,11 +913,7 @@ impl Client {
     where
         R: DeserializeOwned + Send + 'static,
     {
-        let raw = self.send_json(op, query, body);
-        Box::pin(async move {
-            let raw = raw.await?;
-            decode(&Call::from_op(op), &raw.body)
-        })
+        decoded(op, self.send_json(op, query, body))
     }
 
     #[allow(dead_code)]
@@ -959,11 +955,7 @@ impl Client {
     where
         R: DeserializeOwned + Send + 'static,
     {
-        let raw = self.send_upload(op, query, part, limits, file);
-        Box::pin(async move {
-            let raw = raw.await?;
-            decode(&Call::from_op(op), &raw.body)
-        })
+        decoded(op, self.send_upload(op, query, part, limits, file))
     }
 
     #[allow(dead_code)]
@@ -1420,6 +1412,21 @@ fn issued(call: &Call<'_>, body: &[u8], field: &'static str) -> Result<Fetched> 
     Ok(Fetched {
         value: issued.value,
         expires_in: issued.expires_in.unwrap_or(DEFAULT_TOKEN_LIFETIME),
+    })
+}
+
+/// The typed answer of a generated call: the only part of it compiled per response type.
+#[allow(dead_code)]
+fn decoded<R>(
+    op: &'static Operation,
+    raw: crate::BoxFuture<Result<Raw>>,
+) -> crate::BoxFuture<Result<R>>
+where
+    R: DeserializeOwned + Send + 'static,
+{
+    Box::pin(async move {
+        let raw = raw.await?;
+        decode(&Call::from_op(op), &raw.body)
     })
 }
 
