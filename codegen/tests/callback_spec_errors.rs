@@ -94,7 +94,8 @@ fn the_valid_spec_generates_module_tests_and_schema() {
         "pub enum ChangeContactEvent",
         "Some(\"update_party\") =>",
         "\"event.change_contact.update_party\"",
-        "fn list_in_upper_item",
+        "fn ser_list_in_upper_item",
+        "crate::callback::de::wrapped_list(&mut fields, \"Items\", \"Item\")",
         "pub struct TextReply",
         "pub fn to_xml(&self) -> String",
     ] {

@@ -911,7 +911,7 @@ impl Client {
         body: Result<Option<Bytes>>,
     ) -> crate::BoxFuture<Result<R>>
     where
-        R: DeserializeOwned + Send + 'static,
+        R: de::Decode + Send + 'static,
     {
         decoded(op, self.send_json(op, query, body))
     }
@@ -953,7 +953,7 @@ impl Client {
         file: UploadFile,
     ) -> crate::BoxFuture<Result<R>>
     where
-        R: DeserializeOwned + Send + 'static,
+        R: de::Decode + Send + 'static,
     {
         decoded(op, self.send_upload(op, query, part, limits, file))
     }
@@ -1422,12 +1422,41 @@ fn decoded<R>(
     raw: crate::BoxFuture<Result<Raw>>,
 ) -> crate::BoxFuture<Result<R>>
 where
-    R: DeserializeOwned + Send + 'static,
+    R: de::Decode + Send + 'static,
 {
-    Box::pin(async move {
-        let raw = raw.await?;
-        decode(&Call::from_op(op), &raw.body)
+    Box::pin(Decoded {
+        op,
+        raw,
+        response: std::marker::PhantomData,
     })
+}
+
+/// Awaits a generated call's raw answer, then decodes it. A plain future rather than an
+/// async block: one small `poll` per response type instead of a state machine.
+struct Decoded<R> {
+    op: &'static Operation,
+    raw: crate::BoxFuture<Result<Raw>>,
+    response: std::marker::PhantomData<fn() -> R>,
+}
+
+impl<R: de::Decode> std::future::Future for Decoded<R> {
+    type Output = Result<R>;
+
+    fn poll(
+        mut self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<Result<R>> {
+        let raw = std::task::ready!(self.raw.as_mut().poll(cx));
+        std::task::Poll::Ready(raw.and_then(|raw| {
+            let value = parse_body(self.op, &raw.body)?;
+            R::decode(value).map_err(|e| Error::decode(self.op.id.into(), e.rooted(), &raw.body))
+        }))
+    }
+}
+
+/// A generated call's body as JSON; not generic.
+fn parse_body(op: &'static Operation, body: &[u8]) -> Result<serde_json::Value> {
+    de::parse(body).map_err(|e| Error::decode(op.id.into(), e, body))
 }
 
 fn decode<T: DeserializeOwned>(call: &Call<'_>, body: &[u8]) -> Result<T> {
@@ -1463,7 +1492,6 @@ fn finish_span<T>(span: &Span, start: Option<Instant>, out: &Result<T>) {
 mod tests {
     use super::*;
     use httpmock::MockServer;
-    use serde::Deserialize;
 
     const TOKEN: &str = "unit-token-0001";
     const SECRET: &str = "unit-secret-0001";
@@ -1524,11 +1552,20 @@ mod tests {
         (server, client)
     }
 
-    #[derive(Deserialize, Debug)]
+    #[derive(Debug)]
     struct User {
         userid: String,
-        #[serde(deserialize_with = "crate::de::int_vec")]
         department: Vec<i64>,
+    }
+
+    impl crate::de::Decode for User {
+        fn decode(value: serde_json::Value) -> std::result::Result<Self, crate::de::DecodeError> {
+            let mut fields = crate::de::Fields::of(value)?;
+            Ok(User {
+                userid: fields.required("userid")?,
+                department: fields.required("department")?,
+            })
+        }
     }
 
     #[tokio::test]
@@ -1635,11 +1672,20 @@ mod tests {
         m.assert_async().await;
     }
 
-    #[derive(Deserialize, Debug)]
+    #[derive(Debug)]
     struct Uploaded {
         media_id: String,
-        #[serde(deserialize_with = "crate::de::int")]
         created_at: i64,
+    }
+
+    impl crate::de::Decode for Uploaded {
+        fn decode(value: serde_json::Value) -> std::result::Result<Self, crate::de::DecodeError> {
+            let mut fields = crate::de::Fields::of(value)?;
+            Ok(Uploaded {
+                media_id: fields.required("media_id")?,
+                created_at: fields.required("created_at")?,
+            })
+        }
     }
 
     #[tokio::test]

@@ -24,6 +24,14 @@ use std::fmt;
 use serde::de::{self, Deserializer, SeqAccess, Visitor};
 
 mod json_path;
+mod value;
+
+#[cfg(test)]
+pub(crate) use value::decode_body;
+// The runtime's own unit tests build no generated group, which is what uses `deserialize`.
+#[cfg_attr(test, allow(unused_imports))]
+pub(crate) use value::{Decode, Fields, deserialize, parse};
+
 /// Largest float that still converts to an `i64` exactly enough for ids and timestamps.
 const I64_FLOAT_LIMIT: f64 = 9_223_372_036_854_775_807.0;
 

@@ -7,10 +7,11 @@
 // Only generated code calls these; with every feature group off nothing does.
 #![allow(dead_code)]
 
-use serde::de::DeserializeOwned;
 use serde::ser::SerializeMap;
 use serde::{Serialize, Serializer};
 use serde_json::{Map, Value};
+
+use crate::de::{Decode, DecodeError};
 
 /// Value of the tag field for one variant.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -62,15 +63,26 @@ pub(crate) fn matches(fields: &Map<String, Value>, tag_field: &str, tag: Tag) ->
 
 /// Decodes the content under `key`; a missing key reads as an empty object, so content
 /// types whose fields are all optional still decode.
-pub(crate) fn content<T, E>(mut fields: Map<String, Value>, key: &str) -> Result<T, E>
-where
-    T: DeserializeOwned,
-    E: serde::de::Error,
-{
+pub(crate) fn content<T: Decode>(
+    mut fields: Map<String, Value>,
+    key: &str,
+) -> Result<T, DecodeError> {
     let value = fields
         .remove(key)
         .unwrap_or_else(|| Value::Object(Map::new()));
-    serde_json::from_value(value).map_err(|e| E::custom(format_args!("in `{key}`: {e}")))
+    T::decode(value).map_err(|e| e.under(key))
+}
+
+/// Decodes an inline variant, whose fields sit beside the tag; `context` names the variant
+/// in an error.
+pub(crate) fn inline_content<T: Decode>(
+    fields: Map<String, Value>,
+    context: &str,
+) -> Result<T, DecodeError> {
+    T::decode(Value::Object(fields)).map_err(|mut e| {
+        e.message = format!("{context}: {}", e.message);
+        e
+    })
 }
 
 /// Writes a variant without content: the tag alone.
@@ -90,11 +102,20 @@ pub(crate) fn serialize_tag<S: serde::Serializer>(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use serde::Deserialize;
+    use crate::de::Fields;
 
-    #[derive(Debug, PartialEq, Serialize, Deserialize)]
+    #[derive(Debug, PartialEq, Serialize)]
     struct Web {
         url: String,
+    }
+
+    impl Decode for Web {
+        fn decode(value: Value) -> Result<Self, DecodeError> {
+            let mut fields = Fields::of(value)?;
+            Ok(Web {
+                url: fields.required("url")?,
+            })
+        }
     }
 
     #[derive(Debug, PartialEq)]
@@ -112,9 +133,9 @@ mod tests {
         }
     }
 
-    impl<'de> Deserialize<'de> for Attr {
-        fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-            let fields = Map::deserialize(d)?;
+    impl Decode for Attr {
+        fn decode(value: Value) -> Result<Self, DecodeError> {
+            let fields = Fields::of(value)?.into_map();
             if matches(&fields, "type", Tag::Int(1)) {
                 return content(fields, "web").map(Attr::Web);
             }
@@ -122,17 +143,31 @@ mod tests {
         }
     }
 
-    #[derive(Debug, PartialEq, Serialize, Deserialize)]
+    #[derive(Debug, PartialEq, Serialize)]
     struct Holder {
         name: String,
         #[serde(flatten)]
         attr: Attr,
     }
 
+    impl Decode for Holder {
+        fn decode(value: Value) -> Result<Self, DecodeError> {
+            let mut fields = Fields::of(value)?;
+            Ok(Holder {
+                name: fields.required("name")?,
+                attr: fields.flattened()?,
+            })
+        }
+    }
+
+    fn holder(json: &str) -> Result<Holder, DecodeError> {
+        crate::de::decode_body(json.as_bytes())
+    }
+
     #[test]
     fn round_trip_flattened() {
         let json = r#"{"name":"n","type":1,"web":{"url":"https://x"}}"#;
-        let h: Holder = serde_json::from_str(json).unwrap();
+        let h = holder(json).unwrap();
         assert_eq!(
             h.attr,
             Attr::Web(Web {
@@ -140,14 +175,12 @@ mod tests {
             })
         );
         assert_eq!(serde_json::to_string(&h).unwrap(), json);
-        let h: Holder =
-            serde_json::from_str(r#"{"name":"n","type":"1","web":{"url":"u"}}"#).unwrap();
+        let h = holder(r#"{"name":"n","type":"1","web":{"url":"u"}}"#).unwrap();
         assert!(matches!(h.attr, Attr::Web(_)));
-        let h: Holder = serde_json::from_str(r#"{"name":"n","type":9,"x":1}"#).unwrap();
+        let h = holder(r#"{"name":"n","type":9,"x":1}"#).unwrap();
         assert!(matches!(h.attr, Attr::Unknown(_)));
-        let e =
-            serde_json::from_str::<Holder>(r#"{"name":"n","type":1,"web":{"url":5}}"#).unwrap_err();
-        assert!(e.to_string().contains("in `web`"), "{e}");
+        let e = holder(r#"{"name":"n","type":1,"web":{"url":[5]}}"#).unwrap_err();
+        assert_eq!(e.path, "web.url");
         assert!(matches(
             &serde_json::from_str(r#"{"msgtype":"text"}"#).unwrap(),
             "msgtype",

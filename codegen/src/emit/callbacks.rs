@@ -163,7 +163,6 @@ pub fn module(spec: &CallbackFile) -> TokenStream {
             fields: fields.iter().collect(),
         })
         .collect();
-    let type_names: Vec<String> = spec.types.keys().cloned().collect();
     let message_variants = messages(
         &spec.messages,
         &spec.message_header,
@@ -182,10 +181,6 @@ pub fn module(spec: &CallbackFile) -> TokenStream {
 
     let list_helpers = list_helpers(&structs);
     let struct_items = structs.iter().map(struct_item);
-    let list_items = type_names.iter().map(|name| {
-        let name = ident(name);
-        quote!(impl crate::callback::de::ListItem for #name {})
-    });
 
     let message_enum = dispatch_enum(
         "Message",
@@ -282,7 +277,6 @@ pub fn module(spec: &CallbackFile) -> TokenStream {
 
         #list_helpers
         #(#struct_items)*
-        #(#list_items)*
         #message_enum
         #event_enum
         #(#change_enums)*
@@ -349,7 +343,7 @@ fn item_fn_name(item: &str) -> String {
     format!("list_in_{case}{}", item.to_snake_case())
 }
 
-/// Deserialize and serialize helpers for arrays wrapped in an item element.
+/// Serialize helpers for arrays wrapped in an item element (reading is in `Decode`).
 fn list_helpers(structs: &[Item]) -> TokenStream {
     let items: BTreeSet<&str> = structs
         .iter()
@@ -358,14 +352,8 @@ fn list_helpers(structs: &[Item]) -> TokenStream {
     items
         .into_iter()
         .map(|item| {
-            let de = ident(&item_fn_name(item));
             let ser = ident(&format!("ser_{}", item_fn_name(item)));
             quote! {
-                fn #de<'de, D: serde::Deserializer<'de>, T: crate::callback::de::ListItem>(
-                    deserializer: D,
-                ) -> Result<Option<Vec<T>>, D::Error> {
-                    crate::callback::de::wrapped_list(deserializer, #item)
-                }
                 fn #ser<S: serde::Serializer, T: serde::Serialize>(
                     value: &Option<Vec<T>>,
                     serializer: S,
@@ -402,53 +390,72 @@ fn field_type(field: &CallbackField) -> TypeRef {
 fn struct_item(item: &Item) -> TokenStream {
     let name = ident(&item.name);
     let docs = doc_attrs(&item.doc);
-    let fields = item.fields.iter().map(|field| {
-        let type_ref = field_type(field);
-        let rust = ident(&rust_name(field));
-        let wire = &field.name;
-        let docs = doc_attrs(&field.doc);
-        let ty = if field.secret {
-            quote!(crate::Secret)
-        } else {
-            element_type(&type_ref)
-        };
-        let mut args = vec![
-            quote!(rename = #wire),
-            quote!(default),
-            quote!(skip_serializing_if = "Option::is_none"),
-        ];
-        let de = match (&type_ref, &field.item) {
-            _ if field.secret => None,
-            (TypeRef::String, _) => Some("crate::de::opt_string".to_string()),
-            (TypeRef::Integer, _) => Some("crate::de::opt_int".to_string()),
-            (TypeRef::Number, _) => Some("crate::de::opt_float".to_string()),
-            (TypeRef::Boolean | TypeRef::Flag, _) => Some("crate::de::opt_boolean".to_string()),
-            (TypeRef::Named(_), _) => Some("crate::callback::de::opt_object".to_string()),
-            (TypeRef::Array(_), Some(wrapper)) => {
-                let ser = format!("ser_{}", item_fn_name(wrapper));
-                args.push(quote!(serialize_with = #ser));
-                Some(item_fn_name(wrapper))
+    let mut reads = Vec::new();
+    let fields: Vec<TokenStream> = item
+        .fields
+        .iter()
+        .map(|field| {
+            let type_ref = field_type(field);
+            let rust = ident(&rust_name(field));
+            let wire = &field.name;
+            let docs = doc_attrs(&field.doc);
+            let ty = if field.secret {
+                quote!(crate::Secret)
+            } else {
+                element_type(&type_ref)
+            };
+            let mut args = vec![
+                quote!(rename = #wire),
+                quote!(skip_serializing_if = "Option::is_none"),
+            ];
+            // XML has no arrays and no null: lists may be one element or wrapped in
+            // item elements, and an empty element is an absent object.
+            let read = match (&type_ref, &field.item) {
+                (TypeRef::Named(_), _) if !field.secret => {
+                    quote!(crate::callback::de::object(&mut fields, #wire)?)
+                }
+                (TypeRef::Array(_), Some(wrapper)) if !field.secret => {
+                    let ser = format!("ser_{}", item_fn_name(wrapper));
+                    args.push(quote!(serialize_with = #ser));
+                    quote!(crate::callback::de::wrapped_list(&mut fields, #wire, #wrapper)?)
+                }
+                (TypeRef::Array(_), None) if !field.secret => {
+                    quote!(crate::callback::de::list(&mut fields, #wire)?)
+                }
+                _ => quote!(fields.optional(#wire)?),
+            };
+            reads.push(quote!(#rust: #read,));
+            quote! {
+                #docs
+                #[serde(#(#args),*)]
+                pub #rust: Option<#ty>,
             }
-            (TypeRef::Array(_), None) => Some("crate::callback::de::opt_list".to_string()),
-            (TypeRef::Json | TypeRef::Map(_), _) => None,
-        };
-        if let Some(de) = de {
-            args.push(quote!(deserialize_with = #de));
-        }
-        quote! {
-            #docs
-            #[serde(#(#args),*)]
-            pub #rust: Option<#ty>,
-        }
-    });
+        })
+        .collect();
     quote! {
         #docs
-        #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+        #[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
         pub struct #name {
             #(#fields)*
             /// Elements this version of the crate does not know, as sent.
             #[serde(flatten)]
             pub extra: Fields,
+        }
+
+        impl crate::de::Decode for #name {
+            fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+                let mut fields = crate::de::Fields::of(value)?;
+                Ok(Self {
+                    #(#reads)*
+                    extra: Fields(fields.into_map()),
+                })
+            }
+        }
+
+        impl<'de> serde::Deserialize<'de> for #name {
+            fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+                crate::de::deserialize(deserializer)
+            }
         }
     }
 }

@@ -105,24 +105,15 @@ fn object_has_default(spec: &SpecFile, fields: &[Field], depth: usize) -> bool {
         .all(|f| has_default(spec, &field_type(f), depth))
 }
 
-/// The lenient deserializer for a scalar field, so `"1"` and `1` both decode.
-fn lenient(type_ref: &TypeRef, required: bool) -> Option<&'static str> {
-    let name = match (type_ref, required) {
-        (TypeRef::Integer, true) => "crate::de::int",
-        (TypeRef::Integer, false) => "crate::de::opt_int",
-        (TypeRef::Number, true) => "crate::de::float",
-        (TypeRef::Number, false) => "crate::de::opt_float",
-        (TypeRef::Boolean, true) => "crate::de::boolean",
-        (TypeRef::Boolean, false) => "crate::de::opt_boolean",
-        (TypeRef::Flag, true) => "crate::de::flag",
-        (TypeRef::Flag, false) => "crate::de::opt_flag",
-        (TypeRef::String, true) => "crate::de::string",
-        (TypeRef::String, false) => "crate::de::opt_string",
-        (TypeRef::Array(inner), true) if **inner == TypeRef::Integer => "crate::de::int_vec",
-        (TypeRef::Array(inner), false) if **inner == TypeRef::Integer => "crate::de::opt_int_vec",
-        _ => return None,
-    };
-    Some(name)
+/// `Deserialize` for a generated type: any self-describing input, read through `Decode`.
+fn deserialize_via_decode(name: &proc_macro2::Ident) -> TokenStream {
+    quote! {
+        impl<'de> serde::Deserialize<'de> for #name {
+            fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+                crate::de::deserialize(deserializer)
+            }
+        }
+    }
 }
 
 fn object(
@@ -136,7 +127,8 @@ fn object(
     let docs = doc_attrs(doc);
     let default = object_has_default(spec, fields, 0).then(|| quote!(Default,));
     let accessors = separated_lists(&name, fields, in_request);
-    let fields = fields.iter().map(|field| {
+    let deserialize = deserialize_via_decode(&name);
+    let field_defs = fields.iter().map(|field| {
         let type_ref = field_type(field);
         let rust_name = field_ident(field);
         let docs = doc_attrs(&field.doc);
@@ -145,6 +137,7 @@ fn object(
         if shape == FieldShape::Optional {
             ty = quote!(Option<#ty>);
         }
+        // Only serialization is derived; reading is the `Decode` implementation below.
         let mut serde_args = Vec::new();
         if is_union(spec, &type_ref) {
             serde_args.push(quote!(flatten));
@@ -153,11 +146,10 @@ fn object(
                 let wire = &field.name;
                 serde_args.push(quote!(rename = #wire));
             }
-            let lenient_path = match shape {
-                FieldShape::Plain => lenient(&type_ref, true),
+            match shape {
+                FieldShape::Plain => {}
                 FieldShape::Optional => {
-                    serde_args.push(quote!(default, skip_serializing_if = "Option::is_none"));
-                    lenient(&type_ref, false)
+                    serde_args.push(quote!(skip_serializing_if = "Option::is_none"))
                 }
                 FieldShape::EmptyWhenAbsent => {
                     let is_empty = if matches!(type_ref, TypeRef::Map(_)) {
@@ -165,21 +157,16 @@ fn object(
                     } else {
                         "Vec::is_empty"
                     };
-                    serde_args.push(quote!(default, skip_serializing_if = #is_empty));
-                    Some(match &type_ref {
-                        TypeRef::Array(inner) if **inner == TypeRef::Integer => {
-                            "crate::de::int_vec_or_null"
-                        }
-                        TypeRef::Map(_) => "crate::de::map_or_null",
-                        _ => "crate::de::vec_or_null",
-                    })
+                    serde_args.push(quote!(skip_serializing_if = #is_empty));
                 }
-            };
-            match lenient_path.filter(|_| !field.secret) {
-                // A flag is written as 0/1 and read leniently: one module does both.
-                Some(path) if type_ref == TypeRef::Flag => serde_args.push(quote!(with = #path)),
-                Some(path) => serde_args.push(quote!(deserialize_with = #path)),
-                None => {}
+            }
+            // A flag is `bool` in Rust and 0/1 on the wire.
+            if type_ref == TypeRef::Flag && !field.secret {
+                let path = match shape {
+                    FieldShape::Optional => "crate::de::opt_flag::serialize",
+                    _ => "crate::de::flag::serialize",
+                };
+                serde_args.push(quote!(serialize_with = #path));
             }
         }
         let serde_attr = (!serde_args.is_empty()).then(|| quote!(#[serde(#(#serde_args),*)]));
@@ -189,14 +176,62 @@ fn object(
             pub #rust_name: #ty,
         }
     });
+    // Named fields are taken out first: a flattened union reads the members left.
+    let (flattened, named): (Vec<&Field>, Vec<&Field>) = fields
+        .iter()
+        .partition(|field| is_union(spec, &field_type(field)));
+    let binding = if !named.is_empty() {
+        quote!(let mut fields =)
+    } else if !flattened.is_empty() {
+        quote!(let fields =)
+    } else {
+        TokenStream::new()
+    };
+    let reads = named.iter().chain(&flattened).map(|field| {
+        let rust_name = field_ident(field);
+        let wire = &field.name;
+        let read = match (
+            field_shape(field, in_request),
+            union_tag(spec, &field_type(field)),
+        ) {
+            (FieldShape::Optional, Some(tag)) => quote!(fields.flattened_optional(#tag)?),
+            (_, Some(_)) => quote!(fields.flattened()?),
+            (FieldShape::Plain, None) => quote!(fields.required(#wire)?),
+            (FieldShape::Optional, None) => quote!(fields.optional(#wire)?),
+            (FieldShape::EmptyWhenAbsent, None) => quote!(fields.or_empty(#wire)?),
+        };
+        quote!(#rust_name: #read,)
+    });
     quote! {
         #docs
-        #[derive(Debug, Clone, #default PartialEq, serde::Serialize, serde::Deserialize)]
+        #[derive(Debug, Clone, #default PartialEq, serde::Serialize)]
         pub struct #name {
-            #(#fields)*
+            #(#field_defs)*
         }
 
+        impl crate::de::Decode for #name {
+            fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+                #binding crate::de::Fields::of(value)?;
+                Ok(Self {
+                    #(#reads)*
+                })
+            }
+        }
+
+        #deserialize
+
         #accessors
+    }
+}
+
+/// The tag field of a union type, if `type_ref` names one.
+fn union_tag<'a>(spec: &'a SpecFile, type_ref: &TypeRef) -> Option<&'a str> {
+    match type_ref {
+        TypeRef::Named(name) => match spec.types.get(name) {
+            Some(TypeDef::Union { tag, .. }) => Some(tag.as_str()),
+            _ => None,
+        },
+        _ => None,
     }
 }
 
@@ -234,6 +269,7 @@ fn separated_lists(name: &proc_macro2::Ident, fields: &[Field], in_request: bool
 
 fn int_enum(name: &str, doc: &str, values: &[IntEnumValue]) -> TokenStream {
     let name = ident(name);
+    let deserialize = deserialize_via_decode(&name);
     let docs = doc_attrs(doc);
     let variants = values.iter().map(|v| {
         let variant = ident(&v.name);
@@ -283,16 +319,19 @@ fn int_enum(name: &str, doc: &str, values: &[IntEnumValue]) -> TokenStream {
             }
         }
 
-        impl<'de> serde::Deserialize<'de> for #name {
-            fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-                crate::de::int(deserializer).map(Self::from)
+        impl crate::de::Decode for #name {
+            fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+                <i64 as crate::de::Decode>::decode(value).map(Self::from)
             }
         }
+
+        #deserialize
     }
 }
 
 fn string_enum(name: &str, doc: &str, values: &[StringEnumValue]) -> TokenStream {
     let name = ident(name);
+    let deserialize = deserialize_via_decode(&name);
     let docs = doc_attrs(doc);
     let variants = values.iter().map(|v| {
         let variant = ident(&v.name);
@@ -343,16 +382,20 @@ fn string_enum(name: &str, doc: &str, values: &[StringEnumValue]) -> TokenStream
             }
         }
 
-        impl<'de> serde::Deserialize<'de> for #name {
-            fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-                crate::de::string(deserializer).map(|value| Self::from(value.as_str()))
+        impl crate::de::Decode for #name {
+            fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+                <String as crate::de::Decode>::decode(value).map(|value| Self::from(value.as_str()))
             }
         }
+
+        #deserialize
     }
 }
 
 fn union(name: &str, doc: &str, tag: &str, variants: &[UnionVariant]) -> TokenStream {
     let name = ident(name);
+    let deserialize = deserialize_via_decode(&name);
+    let missing_tag = format!("missing field `{tag}`");
     let docs = doc_attrs(doc);
     let mut variant_defs = Vec::new();
     let mut serialize_arms = Vec::new();
@@ -425,17 +468,18 @@ fn union(name: &str, doc: &str, tag: &str, variants: &[UnionVariant]) -> TokenSt
             }
         }
 
-        impl<'de> serde::Deserialize<'de> for #name {
-            fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-                let fields = <serde_json::Map<String, serde_json::Value> as serde::Deserialize>::deserialize(deserializer)?;
-                // No tag at all is an error, so an optional (flattened) union decodes as None.
+        impl crate::de::Decode for #name {
+            fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+                let fields = crate::de::Fields::of(value)?.into_map();
                 if !fields.contains_key(#tag) {
-                    return Err(serde::de::Error::missing_field(#tag));
+                    return Err(crate::de::DecodeError::here(#missing_tag));
                 }
                 #(#deserialize_arms)*
                 Ok(Self::Unknown(fields))
             }
         }
+
+        #deserialize
     }
 }
 
@@ -451,6 +495,8 @@ pub fn shared_content(variants: &[UnionVariant], type_name: &str) -> bool {
 /// A union whose variants' fields sit beside the tag: `{"card_type": "text_notice", ...}`.
 fn inline_union(name: &str, doc: &str, tag: &str, variants: &[UnionVariant]) -> TokenStream {
     let name = ident(name);
+    let deserialize = deserialize_via_decode(&name);
+    let missing_tag = format!("missing field `{tag}`");
     let docs = doc_attrs(doc);
     let rows: Vec<_> = variants
         .iter()
@@ -488,9 +534,7 @@ fn inline_union(name: &str, doc: &str, tag: &str, variants: &[UnionVariant]) -> 
     let deserialize_arms = rows.iter().map(|(_, variant, _, tag_value, _, context)| {
         quote! {
             if crate::union::matches(&fields, #tag, #tag_value) {
-                return serde_json::from_value(serde_json::Value::Object(fields))
-                    .map(Self::#variant)
-                    .map_err(|e| serde::de::Error::custom(format_args!("{}: {}", #context, e)));
+                return crate::union::inline_content(fields, #context).map(Self::#variant);
             }
         }
     });
@@ -536,17 +580,18 @@ fn inline_union(name: &str, doc: &str, tag: &str, variants: &[UnionVariant]) -> 
             }
         }
 
-        impl<'de> serde::Deserialize<'de> for #name {
-            fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-                let fields = <serde_json::Map<String, serde_json::Value> as serde::Deserialize>::deserialize(deserializer)?;
-                // No tag at all is an error, so an optional (flattened) union decodes as None.
+        impl crate::de::Decode for #name {
+            fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+                let fields = crate::de::Fields::of(value)?.into_map();
                 if !fields.contains_key(#tag) {
-                    return Err(serde::de::Error::missing_field(#tag));
+                    return Err(crate::de::DecodeError::here(#missing_tag));
                 }
                 #(#deserialize_arms)*
                 Ok(Self::Unknown(fields))
             }
         }
+
+        #deserialize
     }
 }
 

@@ -58,16 +58,11 @@ impl serde::Serialize for Body {
         }
     }
 }
-impl<'de> serde::Deserialize<'de> for Body {
-    fn deserialize<D: serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        let fields = <serde_json::Map<
-            String,
-            serde_json::Value,
-        > as serde::Deserialize>::deserialize(deserializer)?;
+impl crate::de::Decode for Body {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let fields = crate::de::Fields::of(value)?.into_map();
         if !fields.contains_key("msgtype") {
-            return Err(serde::de::Error::missing_field("msgtype"));
+            return Err(crate::de::DecodeError::here("missing field `msgtype`"));
         }
         if crate::union::matches(&fields, "msgtype", crate::union::Tag::Str("text")) {
             return crate::union::content(fields, "text").map(Self::Text);
@@ -81,10 +76,30 @@ impl<'de> serde::Deserialize<'de> for Body {
         Ok(Self::Unknown(fields))
     }
 }
-#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+impl<'de> serde::Deserialize<'de> for Body {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
 pub struct Card {
     #[serde(flatten)]
     pub kind: CardKind,
+}
+impl crate::de::Decode for Card {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let fields = crate::de::Fields::of(value)?;
+        Ok(Self { kind: fields.flattened()? })
+    }
+}
+impl<'de> serde::Deserialize<'de> for Card {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
 }
 #[derive(Debug, Clone, PartialEq)]
 pub enum CardKind {
@@ -132,36 +147,35 @@ impl serde::Serialize for CardKind {
         serde::Serialize::serialize(&fields, serializer)
     }
 }
-impl<'de> serde::Deserialize<'de> for CardKind {
-    fn deserialize<D: serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        let fields = <serde_json::Map<
-            String,
-            serde_json::Value,
-        > as serde::Deserialize>::deserialize(deserializer)?;
+impl crate::de::Decode for CardKind {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let fields = crate::de::Fields::of(value)?.into_map();
         if !fields.contains_key("card_type") {
-            return Err(serde::de::Error::missing_field("card_type"));
+            return Err(crate::de::DecodeError::here("missing field `card_type`"));
         }
         if crate::union::matches(
             &fields,
             "card_type",
             crate::union::Tag::Str("notice"),
         ) {
-            return serde_json::from_value(serde_json::Value::Object(fields))
-                .map(Self::Notice)
-                .map_err(|e| serde::de::Error::custom(
-                    format_args!("{}: {}", "in the fields of `card_type` `notice`", e),
-                ));
+            return crate::union::inline_content(
+                    fields,
+                    "in the fields of `card_type` `notice`",
+                )
+                .map(Self::Notice);
         }
         if crate::union::matches(&fields, "card_type", crate::union::Tag::Int(2)) {
-            return serde_json::from_value(serde_json::Value::Object(fields))
-                .map(Self::Vote)
-                .map_err(|e| serde::de::Error::custom(
-                    format_args!("{}: {}", "in the fields of `card_type` 2", e),
-                ));
+            return crate::union::inline_content(fields, "in the fields of `card_type` 2")
+                .map(Self::Vote);
         }
         Ok(Self::Unknown(fields))
+    }
+}
+impl<'de> serde::Deserialize<'de> for CardKind {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
     }
 }
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
@@ -193,11 +207,17 @@ impl serde::Serialize for Color {
         serializer.serialize_str(self.as_str())
     }
 }
+impl crate::de::Decode for Color {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        <String as crate::de::Decode>::decode(value)
+            .map(|value| Self::from(value.as_str()))
+    }
+}
 impl<'de> serde::Deserialize<'de> for Color {
     fn deserialize<D: serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::de::string(deserializer).map(|value| Self::from(value.as_str()))
+        crate::de::deserialize(deserializer)
     }
 }
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
@@ -233,11 +253,17 @@ impl serde::Serialize for Kind {
         serializer.serialize_str(self.as_str())
     }
 }
+impl crate::de::Decode for Kind {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        <String as crate::de::Decode>::decode(value)
+            .map(|value| Self::from(value.as_str()))
+    }
+}
 impl<'de> serde::Deserialize<'de> for Kind {
     fn deserialize<D: serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::de::string(deserializer).map(|value| Self::from(value.as_str()))
+        crate::de::deserialize(deserializer)
     }
 }
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -272,93 +298,198 @@ impl serde::Serialize for Level {
         serializer.serialize_i64(i64::from(*self))
     }
 }
+impl crate::de::Decode for Level {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        <i64 as crate::de::Decode>::decode(value).map(Self::from)
+    }
+}
 impl<'de> serde::Deserialize<'de> for Level {
     fn deserialize<D: serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::de::int(deserializer).map(Self::from)
+        crate::de::deserialize(deserializer)
     }
 }
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct Notice {
-    #[serde(deserialize_with = "crate::de::string")]
     pub title: String,
 }
-#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+impl crate::de::Decode for Notice {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            title: fields.required("title")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for Notice {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
 pub struct SendRequest {
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub touser: Option<String>,
     #[serde(flatten)]
     pub body: Body,
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_int"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub safe: Option<i64>,
 }
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+impl crate::de::Decode for SendRequest {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            touser: fields.optional("touser")?,
+            safe: fields.optional("safe")?,
+            body: fields.flattened()?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for SendRequest {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct SendResponse {
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub msgid: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub token: Option<crate::Secret>,
 }
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+impl crate::de::Decode for SendResponse {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            msgid: fields.optional("msgid")?,
+            token: fields.optional("token")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for SendResponse {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct Text {
-    #[serde(deserialize_with = "crate::de::string")]
     pub content: String,
 }
+impl crate::de::Decode for Text {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            content: fields.required("content")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for Text {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 /// 一个东西
-#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
 pub struct Thing {
     /// 名称
-    #[serde(deserialize_with = "crate::de::string")]
     pub name: String,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub level: Option<Level>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub color: Option<Color>,
-    #[serde(
-        default,
-        skip_serializing_if = "Vec::is_empty",
-        deserialize_with = "crate::de::int_vec_or_null"
-    )]
+    #[serde(skip_serializing_if = "Vec::is_empty")]
     pub tags: Vec<i64>,
     #[serde(flatten)]
     pub body: Body,
 }
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+impl crate::de::Decode for Thing {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            name: fields.required("name")?,
+            level: fields.optional("level")?,
+            color: fields.optional("color")?,
+            tags: fields.or_empty("tags")?,
+            body: fields.flattened()?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for Thing {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct ThingPage {
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub next_cursor: Option<String>,
     pub names: Vec<String>,
 }
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+impl crate::de::Decode for ThingPage {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            next_cursor: fields.optional("next_cursor")?,
+            names: fields.required("names")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for ThingPage {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct Uploaded {
-    #[serde(deserialize_with = "crate::de::string")]
     pub media_id: String,
 }
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+impl crate::de::Decode for Uploaded {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            media_id: fields.required("media_id")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for Uploaded {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct Vote {
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub question: Option<String>,
+}
+impl crate::de::Decode for Vote {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            question: fields.optional("question")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for Vote {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
 }
 impl Card {
     /// A `Card` with its required `kind` set and every optional field unset.

@@ -36,7 +36,9 @@
 //! ```
 
 mod crypto;
-pub mod de;
+// Only the generated callback types read through it.
+#[cfg(feature = "callbacks")]
+pub(crate) mod de;
 mod dedup;
 mod fields;
 #[cfg(feature = "callbacks")]

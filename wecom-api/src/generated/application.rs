@@ -6,25 +6,34 @@
 //!
 //! Enabled by the cargo feature `application`.
 /// 应用的一个管理员。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct AgentAdmin {
     /// 管理员 userid
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub userid: Option<String>,
     /// 管理员的 open_userid（旧版接口返回的字段，保留以兼容）
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub open_userid: Option<String>,
     /// 该管理员对应用的权限
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub auth_type: Option<AgentAdminAuthType>,
+}
+impl crate::de::Decode for AgentAdmin {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            userid: fields.optional("userid")?,
+            open_userid: fields.optional("open_userid")?,
+            auth_type: fields.optional("auth_type")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for AgentAdmin {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
 }
 /// 管理员对应用的权限。
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -59,63 +68,126 @@ impl serde::Serialize for AgentAdminAuthType {
         serializer.serialize_i64(i64::from(*self))
     }
 }
+impl crate::de::Decode for AgentAdminAuthType {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        <i64 as crate::de::Decode>::decode(value).map(Self::from)
+    }
+}
 impl<'de> serde::Deserialize<'de> for AgentAdminAuthType {
     fn deserialize<D: serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::de::int(deserializer).map(Self::from)
+        crate::de::deserialize(deserializer)
     }
 }
 /// 应用管理员列表。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct AgentAdminListResponse {
     /// 管理员列表
-    #[serde(
-        default,
-        skip_serializing_if = "Vec::is_empty",
-        deserialize_with = "crate::de::vec_or_null"
-    )]
+    #[serde(skip_serializing_if = "Vec::is_empty")]
     pub admin: Vec<AgentAdmin>,
 }
+impl crate::de::Decode for AgentAdminListResponse {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            admin: fields.or_empty("admin")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for AgentAdminListResponse {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 /// 应用可见范围（部门）。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct AgentAllowParties {
     /// 部门 id 列表
-    #[serde(
-        default,
-        skip_serializing_if = "Vec::is_empty",
-        deserialize_with = "crate::de::int_vec_or_null"
-    )]
+    #[serde(skip_serializing_if = "Vec::is_empty")]
     pub partyid: Vec<i64>,
 }
+impl crate::de::Decode for AgentAllowParties {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            partyid: fields.or_empty("partyid")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for AgentAllowParties {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 /// 应用可见范围（标签）。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct AgentAllowTags {
     /// 标签 id 列表
-    #[serde(
-        default,
-        skip_serializing_if = "Vec::is_empty",
-        deserialize_with = "crate::de::int_vec_or_null"
-    )]
+    #[serde(skip_serializing_if = "Vec::is_empty")]
     pub tagid: Vec<i64>,
 }
+impl crate::de::Decode for AgentAllowTags {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            tagid: fields.or_empty("tagid")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for AgentAllowTags {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 /// 可见范围内的成员。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct AgentAllowUser {
     /// 成员 UserID
-    #[serde(deserialize_with = "crate::de::string")]
     pub userid: String,
 }
+impl crate::de::Decode for AgentAllowUser {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            userid: fields.required("userid")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for AgentAllowUser {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 /// 应用可见范围（成员）。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct AgentAllowUsers {
     /// 成员列表
-    #[serde(
-        default,
-        skip_serializing_if = "Vec::is_empty",
-        deserialize_with = "crate::de::vec_or_null"
-    )]
+    #[serde(skip_serializing_if = "Vec::is_empty")]
     pub user: Vec<AgentAllowUser>,
+}
+impl crate::de::Decode for AgentAllowUsers {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            user: fields.or_empty("user")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for AgentAllowUsers {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
 }
 /// 应用是否被停用。
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -150,261 +222,373 @@ impl serde::Serialize for AgentClose {
         serializer.serialize_i64(i64::from(*self))
     }
 }
+impl crate::de::Decode for AgentClose {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        <i64 as crate::de::Decode>::decode(value).map(Self::from)
+    }
+}
 impl<'de> serde::Deserialize<'de> for AgentClose {
     fn deserialize<D: serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::de::int(deserializer).map(Self::from)
+        crate::de::deserialize(deserializer)
     }
 }
 /// 获取应用管理员列表的请求（空对象）。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct AgentGetAdminListRequest {}
+impl crate::de::Decode for AgentGetAdminListRequest {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        crate::de::Fields::of(value)?;
+        Ok(Self {})
+    }
+}
+impl<'de> serde::Deserialize<'de> for AgentGetAdminListRequest {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 /// 获取应用权限详情的请求（空对象）。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct AgentGetPermissionsRequest {}
+impl crate::de::Decode for AgentGetPermissionsRequest {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        crate::de::Fields::of(value)?;
+        Ok(Self {})
+    }
+}
+impl<'de> serde::Deserialize<'de> for AgentGetPermissionsRequest {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 /// 应用详情。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct AgentGetResponse {
     /// 企业应用 id
-    #[serde(deserialize_with = "crate::de::int")]
     pub agentid: i64,
     /// 企业应用名称
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub name: Option<String>,
     /// 企业应用方形头像
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub square_logo_url: Option<String>,
     /// 企业应用详情
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub description: Option<String>,
     /// 企业应用可见范围（成员）
-    #[serde(
-        rename = "allow_userinfos",
-        default,
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "allow_userinfos", skip_serializing_if = "Option::is_none")]
     pub allow_users: Option<AgentAllowUsers>,
     /// 企业应用可见范围（部门）
-    #[serde(rename = "allow_partys", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "allow_partys", skip_serializing_if = "Option::is_none")]
     pub allow_parties: Option<AgentAllowParties>,
     /// 企业应用可见范围（标签）
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub allow_tags: Option<AgentAllowTags>,
     /// 企业应用是否被停用
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub close: Option<AgentClose>,
     /// 企业应用可信域名
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub redirect_domain: Option<String>,
     /// 是否打开地理位置上报
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub report_location_flag: Option<ReportLocationFlag>,
     /// 是否上报成员进入应用事件
-    #[serde(rename = "isreportenter", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "isreportenter", skip_serializing_if = "Option::is_none")]
     pub report_enter: Option<ReportEnterFlag>,
     /// 应用主页 url
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub home_url: Option<String>,
     /// 代开发发布状态；仅代开发自建应用返回
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub customized_publish_status: Option<CustomizedPublishStatus>,
 }
+impl crate::de::Decode for AgentGetResponse {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            agentid: fields.required("agentid")?,
+            name: fields.optional("name")?,
+            square_logo_url: fields.optional("square_logo_url")?,
+            description: fields.optional("description")?,
+            allow_users: fields.optional("allow_userinfos")?,
+            allow_parties: fields.optional("allow_partys")?,
+            allow_tags: fields.optional("allow_tags")?,
+            close: fields.optional("close")?,
+            redirect_domain: fields.optional("redirect_domain")?,
+            report_location_flag: fields.optional("report_location_flag")?,
+            report_enter: fields.optional("isreportenter")?,
+            home_url: fields.optional("home_url")?,
+            customized_publish_status: fields.optional("customized_publish_status")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for AgentGetResponse {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 /// 获取成员工作台数据的请求。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct AgentGetWorkbenchDataRequest {
     /// 应用 id
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_int"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub agentid: Option<i64>,
     /// 成员 UserID
-    #[serde(deserialize_with = "crate::de::string")]
     pub userid: String,
 }
+impl crate::de::Decode for AgentGetWorkbenchDataRequest {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            agentid: fields.optional("agentid")?,
+            userid: fields.required("userid")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for AgentGetWorkbenchDataRequest {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 /// 获取应用列表的返回。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct AgentListResponse {
     /// 应用列表
-    #[serde(
-        rename = "agentlist",
-        default,
-        skip_serializing_if = "Vec::is_empty",
-        deserialize_with = "crate::de::vec_or_null"
-    )]
+    #[serde(rename = "agentlist", skip_serializing_if = "Vec::is_empty")]
     pub agents: Vec<AgentSummary>,
 }
+impl crate::de::Decode for AgentListResponse {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            agents: fields.or_empty("agentlist")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for AgentListResponse {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 /// 自建应用迁移成代开发自建应用的请求。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct AgentMigrateRequest {
     /// 代开发应用模版的 suite_access_token
     pub suite_access_token: crate::Secret,
 }
+impl crate::de::Decode for AgentMigrateRequest {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            suite_access_token: fields.required("suite_access_token")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for AgentMigrateRequest {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 /// 应用已获得的权限。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct AgentPermissions {
     /// 权限标识列表
-    #[serde(
-        default,
-        skip_serializing_if = "Vec::is_empty",
-        deserialize_with = "crate::de::vec_or_null"
-    )]
+    #[serde(skip_serializing_if = "Vec::is_empty")]
     pub app_permissions: Vec<String>,
 }
+impl crate::de::Decode for AgentPermissions {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            app_permissions: fields.or_empty("app_permissions")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for AgentPermissions {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 /// 设置应用的请求；未填写的字段保持原值。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct AgentSetRequest {
     /// 企业应用的 id
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_int"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub agentid: Option<i64>,
     /// 是否打开地理位置上报
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub report_location_flag: Option<ReportLocationFlag>,
     /// 应用头像的 media_id，通过素材管理接口上传图片获得；上传后会自动裁剪成方形和圆形两个头像
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub logo_mediaid: Option<String>,
     /// 应用名称，不超过 32 个 UTF-8 字符
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub name: Option<String>,
     /// 应用详情，4~120 个 UTF-8 字符
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub description: Option<String>,
     /// 可信域名；须通过所有权校验，否则 JS-SDK 功能受限并返回 85005
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub redirect_domain: Option<String>,
     /// 是否上报成员进入应用事件
-    #[serde(rename = "isreportenter", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "isreportenter", skip_serializing_if = "Option::is_none")]
     pub report_enter: Option<ReportEnterFlag>,
     /// 应用主页 url，须以 http 或 https 开头（建议 https）
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub home_url: Option<String>,
 }
+impl crate::de::Decode for AgentSetRequest {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            agentid: fields.optional("agentid")?,
+            report_location_flag: fields.optional("report_location_flag")?,
+            logo_mediaid: fields.optional("logo_mediaid")?,
+            name: fields.optional("name")?,
+            description: fields.optional("description")?,
+            redirect_domain: fields.optional("redirect_domain")?,
+            report_enter: fields.optional("isreportenter")?,
+            home_url: fields.optional("home_url")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for AgentSetRequest {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 /// 设置授权应用可见范围的请求。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct AgentSetScopeRequest {
     /// 授权方应用 id
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_int"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub agentid: Option<i64>,
     /// 应用可见范围（成员）；不填则清空可见范围中的成员列表
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub allow_user: Option<Vec<String>>,
     /// 应用可见范围（部门）；不填则清空可见范围中的部门列表
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_int_vec"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub allow_party: Option<Vec<i64>>,
     /// 应用可见范围（标签）；不填则清空可见范围中的标签列表
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_int_vec"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub allow_tag: Option<Vec<i64>>,
 }
+impl crate::de::Decode for AgentSetScopeRequest {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            agentid: fields.optional("agentid")?,
+            allow_user: fields.optional("allow_user")?,
+            allow_party: fields.optional("allow_party")?,
+            allow_tag: fields.optional("allow_tag")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for AgentSetScopeRequest {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 /// 设置可见范围的返回：无效的成员、部门与标签。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct AgentSetScopeResponse {
     /// 无效的 userid
-    #[serde(
-        default,
-        skip_serializing_if = "Vec::is_empty",
-        deserialize_with = "crate::de::vec_or_null"
-    )]
+    #[serde(skip_serializing_if = "Vec::is_empty")]
     pub invaliduser: Vec<String>,
     /// 无效的部门 id
-    #[serde(
-        default,
-        skip_serializing_if = "Vec::is_empty",
-        deserialize_with = "crate::de::int_vec_or_null"
-    )]
+    #[serde(skip_serializing_if = "Vec::is_empty")]
     pub invalidparty: Vec<i64>,
     /// 无效的标签 id
-    #[serde(
-        default,
-        skip_serializing_if = "Vec::is_empty",
-        deserialize_with = "crate::de::int_vec_or_null"
-    )]
+    #[serde(skip_serializing_if = "Vec::is_empty")]
     pub invalidtag: Vec<i64>,
 }
+impl crate::de::Decode for AgentSetScopeResponse {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            invaliduser: fields.or_empty("invaliduser")?,
+            invalidparty: fields.or_empty("invalidparty")?,
+            invalidtag: fields.or_empty("invalidtag")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for AgentSetScopeResponse {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 /// 应用列表中的一项。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct AgentSummary {
     /// 企业应用 id
-    #[serde(deserialize_with = "crate::de::int")]
     pub agentid: i64,
     /// 企业应用名称
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub name: Option<String>,
     /// 企业应用方形头像 url
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub square_logo_url: Option<String>,
 }
+impl crate::de::Decode for AgentSummary {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            agentid: fields.required("agentid")?,
+            name: fields.optional("name")?,
+            square_logo_url: fields.optional("square_logo_url")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for AgentSummary {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 /// 成员工作台展示的数据。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct AgentWorkbenchDataResponse {
     /// 数据类型及数据
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub data: Option<WorkbenchUserData>,
+}
+impl crate::de::Decode for AgentWorkbenchDataResponse {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            data: fields.optional("data")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for AgentWorkbenchDataResponse {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
 }
 /// 代开发自建应用的发布状态。
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -447,56 +631,78 @@ impl serde::Serialize for CustomizedPublishStatus {
         serializer.serialize_i64(i64::from(*self))
     }
 }
+impl crate::de::Decode for CustomizedPublishStatus {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        <i64 as crate::de::Decode>::decode(value).map(Self::from)
+    }
+}
 impl<'de> serde::Deserialize<'de> for CustomizedPublishStatus {
     fn deserialize<D: serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::de::int(deserializer).map(Self::from)
+        crate::de::deserialize(deserializer)
     }
 }
 /// 除 errcode/errmsg 外没有其他字段的返回。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct EmptyResponse {}
+impl crate::de::Decode for EmptyResponse {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        crate::de::Fields::of(value)?;
+        Ok(Self {})
+    }
+}
+impl<'de> serde::Deserialize<'de> for EmptyResponse {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 /// 一个菜单按钮；一级菜单可带二级菜单 sub_button，此时无需 type。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct MenuButton {
     /// 响应动作类型；有二级菜单的一级菜单不需要
-    #[serde(rename = "type", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "type", skip_serializing_if = "Option::is_none")]
     pub button_type: Option<MenuButtonType>,
     /// 菜单名称，不能为空；主菜单不超过 16 字节，子菜单不超过 40 字节
-    #[serde(deserialize_with = "crate::de::string")]
     pub name: String,
     /// 菜单 KEY 值，用于消息接口推送，不超过 128 字节（click 等点击类型必填）
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub key: Option<String>,
     /// 网页链接，成员点击菜单可打开，不超过 1024 字节（view 类型必填）
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub url: Option<String>,
     /// 小程序的页面路径（view_miniprogram 类型必填）
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub pagepath: Option<String>,
     /// 小程序的 appid，仅与企业绑定的小程序可配置（view_miniprogram 类型必填）
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub appid: Option<String>,
     /// 二级菜单，1~5 个
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub sub_button: Option<Vec<MenuButton>>,
+}
+impl crate::de::Decode for MenuButton {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            button_type: fields.optional("type")?,
+            name: fields.required("name")?,
+            key: fields.optional("key")?,
+            url: fields.optional("url")?,
+            pagepath: fields.optional("pagepath")?,
+            appid: fields.optional("appid")?,
+            sub_button: fields.optional("sub_button")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for MenuButton {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
 }
 /// 菜单按钮的响应动作类型。
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
@@ -560,29 +766,61 @@ impl serde::Serialize for MenuButtonType {
         serializer.serialize_str(self.as_str())
     }
 }
+impl crate::de::Decode for MenuButtonType {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        <String as crate::de::Decode>::decode(value)
+            .map(|value| Self::from(value.as_str()))
+    }
+}
 impl<'de> serde::Deserialize<'de> for MenuButtonType {
     fn deserialize<D: serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::de::string(deserializer).map(|value| Self::from(value.as_str()))
+        crate::de::deserialize(deserializer)
     }
 }
 /// 创建菜单的请求。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct MenuCreateRequest {
     /// 一级菜单，1~3 个
     pub button: Vec<MenuButton>,
 }
+impl crate::de::Decode for MenuCreateRequest {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            button: fields.required("button")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for MenuCreateRequest {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 /// 应用当前的菜单，结构同创建菜单的请求。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct MenuGetResponse {
     /// 一级菜单
-    #[serde(
-        default,
-        skip_serializing_if = "Vec::is_empty",
-        deserialize_with = "crate::de::vec_or_null"
-    )]
+    #[serde(skip_serializing_if = "Vec::is_empty")]
     pub button: Vec<MenuButton>,
+}
+impl crate::de::Decode for MenuGetResponse {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            button: fields.or_empty("button")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for MenuGetResponse {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
 }
 /// 是否上报成员进入应用事件。
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -617,11 +855,16 @@ impl serde::Serialize for ReportEnterFlag {
         serializer.serialize_i64(i64::from(*self))
     }
 }
+impl crate::de::Decode for ReportEnterFlag {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        <i64 as crate::de::Decode>::decode(value).map(Self::from)
+    }
+}
 impl<'de> serde::Deserialize<'de> for ReportEnterFlag {
     fn deserialize<D: serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::de::int(deserializer).map(Self::from)
+        crate::de::deserialize(deserializer)
     }
 }
 /// 是否打开地理位置上报。
@@ -657,11 +900,16 @@ impl serde::Serialize for ReportLocationFlag {
         serializer.serialize_i64(i64::from(*self))
     }
 }
+impl crate::de::Decode for ReportLocationFlag {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        <i64 as crate::de::Decode>::decode(value).map(Self::from)
+    }
+}
 impl<'de> serde::Deserialize<'de> for ReportLocationFlag {
     fn deserialize<D: serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::de::int(deserializer).map(Self::from)
+        crate::de::deserialize(deserializer)
     }
 }
 /// webview 型展示区域的高度。
@@ -698,27 +946,46 @@ impl serde::Serialize for WebviewHeight {
         serializer.serialize_str(self.as_str())
     }
 }
+impl crate::de::Decode for WebviewHeight {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        <String as crate::de::Decode>::decode(value)
+            .map(|value| Self::from(value.as_str()))
+    }
+}
 impl<'de> serde::Deserialize<'de> for WebviewHeight {
     fn deserialize<D: serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::de::string(deserializer).map(|value| Self::from(value.as_str()))
+        crate::de::deserialize(deserializer)
     }
 }
 /// 批量设置成员工作台数据的请求。
-#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
 pub struct WorkbenchBatchSetDataRequest {
     /// 应用 id
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_int"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub agentid: Option<i64>,
     /// 成员 UserID 列表，最多 1000 个，须在应用可见范围内
     pub userid_list: Vec<String>,
     /// 成员工作台的数据
     pub data: WorkbenchUserData,
+}
+impl crate::de::Decode for WorkbenchBatchSetDataRequest {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            agentid: fields.optional("agentid")?,
+            userid_list: fields.required("userid_list")?,
+            data: fields.required("data")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for WorkbenchBatchSetDataRequest {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
 }
 /// 成员工作台展示的数据：类型加对应的数据，类型须与应用的模版类型一致。
 #[derive(Debug, Clone, PartialEq)]
@@ -797,16 +1064,11 @@ impl serde::Serialize for WorkbenchData {
         }
     }
 }
-impl<'de> serde::Deserialize<'de> for WorkbenchData {
-    fn deserialize<D: serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        let fields = <serde_json::Map<
-            String,
-            serde_json::Value,
-        > as serde::Deserialize>::deserialize(deserializer)?;
+impl crate::de::Decode for WorkbenchData {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let fields = crate::de::Fields::of(value)?.into_map();
         if !fields.contains_key("type") {
-            return Err(serde::de::Error::missing_field("type"));
+            return Err(crate::de::DecodeError::here("missing field `type`"));
         }
         if crate::union::matches(&fields, "type", crate::union::Tag::Str("keydata")) {
             return crate::union::content(fields, "keydata").map(Self::Keydata);
@@ -823,156 +1085,255 @@ impl<'de> serde::Deserialize<'de> for WorkbenchData {
         Ok(Self::Unknown(fields))
     }
 }
+impl<'de> serde::Deserialize<'de> for WorkbenchData {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 /// 获取工作台模版的请求。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct WorkbenchGetTemplateRequest {
     /// 应用 id
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_int"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub agentid: Option<i64>,
 }
+impl crate::de::Decode for WorkbenchGetTemplateRequest {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            agentid: fields.optional("agentid")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for WorkbenchGetTemplateRequest {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 /// 应用当前的工作台模版。
-#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
 pub struct WorkbenchGetTemplateResponse {
     /// 模版类型及企业级默认数据
     #[serde(flatten)]
     pub template: WorkbenchTemplate,
     /// 是否用默认数据覆盖成员各自的数据
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_boolean"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub replace_user_data: Option<bool>,
 }
+impl crate::de::Decode for WorkbenchGetTemplateResponse {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            replace_user_data: fields.optional("replace_user_data")?,
+            template: fields.flattened()?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for WorkbenchGetTemplateResponse {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 /// 图片型数据。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct WorkbenchImage {
     /// 图片 url，最佳比例 3.35:1
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub url: Option<String>,
     /// 点击跳转 url；不填且应用设置了主页 url 则跳转主页，否则跳到应用会话窗口
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub jump_url: Option<String>,
     /// 应用为小程序类型时的小程序页面路径；不填则跳到小程序主页
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub pagepath: Option<String>,
+}
+impl crate::de::Decode for WorkbenchImage {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            url: fields.optional("url")?,
+            jump_url: fields.optional("jump_url")?,
+            pagepath: fields.optional("pagepath")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for WorkbenchImage {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
 }
 /// 关键数据型数据。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct WorkbenchKeydata {
     /// 关键数据列表，不超过 4 个
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub items: Option<Vec<WorkbenchKeydataItem>>,
 }
+impl crate::de::Decode for WorkbenchKeydata {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            items: fields.optional("items")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for WorkbenchKeydata {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 /// 一项关键数据。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct WorkbenchKeydataItem {
     /// 关键数据名称
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub key: Option<String>,
     /// 关键数据
-    #[serde(deserialize_with = "crate::de::string")]
     pub data: String,
     /// 点击跳转 url；不填且应用设置了主页 url 则跳转主页，否则跳到应用会话窗口
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub jump_url: Option<String>,
     /// 应用为小程序类型时的小程序页面路径；不填则跳到小程序主页
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub pagepath: Option<String>,
+}
+impl crate::de::Decode for WorkbenchKeydataItem {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            key: fields.optional("key")?,
+            data: fields.required("data")?,
+            jump_url: fields.optional("jump_url")?,
+            pagepath: fields.optional("pagepath")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for WorkbenchKeydataItem {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
 }
 /// 列表型数据。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct WorkbenchList {
     /// 列表，不超过 3 个
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub items: Option<Vec<WorkbenchListItem>>,
 }
+impl crate::de::Decode for WorkbenchList {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            items: fields.optional("items")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for WorkbenchList {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 /// 列表中的一项。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct WorkbenchListItem {
     /// 列表显示的文字，不超过 128 字节
-    #[serde(deserialize_with = "crate::de::string")]
     pub title: String,
     /// 点击跳转 url；不填且应用设置了主页 url 则跳转主页，否则跳到应用会话窗口
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub jump_url: Option<String>,
     /// 应用为小程序类型时的小程序页面路径；不填则跳到小程序主页
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub pagepath: Option<String>,
 }
+impl crate::de::Decode for WorkbenchListItem {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            title: fields.required("title")?,
+            jump_url: fields.optional("jump_url")?,
+            pagepath: fields.optional("pagepath")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for WorkbenchListItem {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 /// 设置单个成员工作台数据的请求。
-#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
 pub struct WorkbenchSetDataRequest {
     /// 应用 id
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_int"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub agentid: Option<i64>,
     /// 要设置的成员 UserID
-    #[serde(deserialize_with = "crate::de::string")]
     pub userid: String,
     /// 数据类型及数据
     #[serde(flatten)]
     pub data: WorkbenchData,
 }
+impl crate::de::Decode for WorkbenchSetDataRequest {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            agentid: fields.optional("agentid")?,
+            userid: fields.required("userid")?,
+            data: fields.flattened()?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for WorkbenchSetDataRequest {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 /// 设置工作台模版的请求。
-#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
 pub struct WorkbenchSetTemplateRequest {
     /// 应用 id
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_int"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub agentid: Option<i64>,
     /// 模版类型，以及（可选的）企业级默认数据
     #[serde(flatten)]
     pub template: WorkbenchTemplate,
     /// 是否覆盖成员工作台的数据：true 时用默认数据覆盖所有成员当前的数据，默认 false
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_boolean"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub replace_user_data: Option<bool>,
+}
+impl crate::de::Decode for WorkbenchSetTemplateRequest {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            agentid: fields.optional("agentid")?,
+            replace_user_data: fields.optional("replace_user_data")?,
+            template: fields.flattened()?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for WorkbenchSetTemplateRequest {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
 }
 /// 工作台模版：类型加对应的企业级默认数据（可不带数据）；normal 表示取消自定义、回到普通展示模式。
 #[derive(Debug, Clone, PartialEq)]
@@ -1060,16 +1421,11 @@ impl serde::Serialize for WorkbenchTemplate {
         }
     }
 }
-impl<'de> serde::Deserialize<'de> for WorkbenchTemplate {
-    fn deserialize<D: serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        let fields = <serde_json::Map<
-            String,
-            serde_json::Value,
-        > as serde::Deserialize>::deserialize(deserializer)?;
+impl crate::de::Decode for WorkbenchTemplate {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let fields = crate::de::Fields::of(value)?.into_map();
         if !fields.contains_key("type") {
-            return Err(serde::de::Error::missing_field("type"));
+            return Err(crate::de::DecodeError::here("missing field `type`"));
         }
         if crate::union::matches(&fields, "type", crate::union::Tag::Str("keydata")) {
             return crate::union::content(fields, "keydata").map(Self::Keydata);
@@ -1089,54 +1445,74 @@ impl<'de> serde::Deserialize<'de> for WorkbenchTemplate {
         Ok(Self::Unknown(fields))
     }
 }
+impl<'de> serde::Deserialize<'de> for WorkbenchTemplate {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 /// 批量设置时给成员的数据。
-#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
 pub struct WorkbenchUserData {
     /// 数据类型及数据
     #[serde(flatten)]
     pub data: WorkbenchData,
 }
+impl crate::de::Decode for WorkbenchUserData {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let fields = crate::de::Fields::of(value)?;
+        Ok(Self { data: fields.flattened()? })
+    }
+}
+impl<'de> serde::Deserialize<'de> for WorkbenchUserData {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 /// webview 型数据。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct WorkbenchWebview {
     /// 渲染展示的 url
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub url: Option<String>,
     /// 点击跳转 url；enable_webview_click 为 true 时失效
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub jump_url: Option<String>,
     /// 应用为小程序类型时的小程序页面路径；不填则跳到小程序主页
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub pagepath: Option<String>,
     /// 高度，默认 double_row
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub height: Option<WebviewHeight>,
     /// 是否隐藏展示应用名称的标题部分，默认 false
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_boolean"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub hide_title: Option<bool>,
     /// 是否开启 webview 内的链接跳转（仅支持 wxwork://openurl?url=编码后的url），默认 false；开启后 jump_url 失效
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_boolean"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub enable_webview_click: Option<bool>,
+}
+impl crate::de::Decode for WorkbenchWebview {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            url: fields.optional("url")?,
+            jump_url: fields.optional("jump_url")?,
+            pagepath: fields.optional("pagepath")?,
+            height: fields.optional("height")?,
+            hide_title: fields.optional("hide_title")?,
+            enable_webview_click: fields.optional("enable_webview_click")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for WorkbenchWebview {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
 }
 impl AgentGetWorkbenchDataRequest {
     /// A `AgentGetWorkbenchDataRequest` with its required `userid` set and every optional field unset.

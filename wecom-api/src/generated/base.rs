@@ -4,24 +4,50 @@
 //!
 //! 获取 access_token 与企业微信 IP 段。access_token 由运行时自动获取、缓存和刷新， 一般无需直接调用 token.get。 Access token and WeCom IP ranges; the runtime fetches and caches the token itself.
 /// IP 段列表。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct IpListResponse {
     /// 企业微信服务器 IP 段
-    #[serde(
-        default,
-        skip_serializing_if = "Vec::is_empty",
-        deserialize_with = "crate::de::vec_or_null"
-    )]
+    #[serde(skip_serializing_if = "Vec::is_empty")]
     pub ip_list: Vec<String>,
 }
+impl crate::de::Decode for IpListResponse {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            ip_list: fields.or_empty("ip_list")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for IpListResponse {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 /// 获取 access_token 的返回。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct TokenGetResponse {
     /// 获取到的凭证，最长 512 字节
     pub access_token: crate::Secret,
     /// 凭证有效时间，单位秒（通常为 7200）
-    #[serde(deserialize_with = "crate::de::int")]
     pub expires_in: i64,
+}
+impl crate::de::Decode for TokenGetResponse {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            access_token: fields.required("access_token")?,
+            expires_in: fields.required("expires_in")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for TokenGetResponse {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
 }
 impl crate::Client {
     /// `ip` endpoints of 基础 (base).

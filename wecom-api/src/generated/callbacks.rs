@@ -2,25 +2,11 @@
 
 //! Callback messages, events and passive replies.
 use crate::callback::Fields;
-fn list_in_upper_approval_node<
-    'de,
-    D: serde::Deserializer<'de>,
-    T: crate::callback::de::ListItem,
->(deserializer: D) -> Result<Option<Vec<T>>, D::Error> {
-    crate::callback::de::wrapped_list(deserializer, "ApprovalNode")
-}
 fn ser_list_in_upper_approval_node<S: serde::Serializer, T: serde::Serialize>(
     value: &Option<Vec<T>>,
     serializer: S,
 ) -> Result<S::Ok, S::Error> {
     crate::callback::de::serialize_wrapped(value, serializer, "ApprovalNode")
-}
-fn list_in_upper_corp_id<
-    'de,
-    D: serde::Deserializer<'de>,
-    T: crate::callback::de::ListItem,
->(deserializer: D) -> Result<Option<Vec<T>>, D::Error> {
-    crate::callback::de::wrapped_list(deserializer, "CorpId")
 }
 fn ser_list_in_upper_corp_id<S: serde::Serializer, T: serde::Serialize>(
     value: &Option<Vec<T>>,
@@ -28,25 +14,11 @@ fn ser_list_in_upper_corp_id<S: serde::Serializer, T: serde::Serialize>(
 ) -> Result<S::Ok, S::Error> {
     crate::callback::de::serialize_wrapped(value, serializer, "CorpId")
 }
-fn list_in_upper_group_id<
-    'de,
-    D: serde::Deserializer<'de>,
-    T: crate::callback::de::ListItem,
->(deserializer: D) -> Result<Option<Vec<T>>, D::Error> {
-    crate::callback::de::wrapped_list(deserializer, "GroupId")
-}
 fn ser_list_in_upper_group_id<S: serde::Serializer, T: serde::Serialize>(
     value: &Option<Vec<T>>,
     serializer: S,
 ) -> Result<S::Ok, S::Error> {
     crate::callback::de::serialize_wrapped(value, serializer, "GroupId")
-}
-fn list_in_upper_item<
-    'de,
-    D: serde::Deserializer<'de>,
-    T: crate::callback::de::ListItem,
->(deserializer: D) -> Result<Option<Vec<T>>, D::Error> {
-    crate::callback::de::wrapped_list(deserializer, "Item")
 }
 fn ser_list_in_upper_item<S: serde::Serializer, T: serde::Serialize>(
     value: &Option<Vec<T>>,
@@ -54,25 +26,11 @@ fn ser_list_in_upper_item<S: serde::Serializer, T: serde::Serialize>(
 ) -> Result<S::Ok, S::Error> {
     crate::callback::de::serialize_wrapped(value, serializer, "Item")
 }
-fn list_in_upper_notify_node<
-    'de,
-    D: serde::Deserializer<'de>,
-    T: crate::callback::de::ListItem,
->(deserializer: D) -> Result<Option<Vec<T>>, D::Error> {
-    crate::callback::de::wrapped_list(deserializer, "NotifyNode")
-}
 fn ser_list_in_upper_notify_node<S: serde::Serializer, T: serde::Serialize>(
     value: &Option<Vec<T>>,
     serializer: S,
 ) -> Result<S::Ok, S::Error> {
     crate::callback::de::serialize_wrapped(value, serializer, "NotifyNode")
-}
-fn list_in_upper_opiton_id<
-    'de,
-    D: serde::Deserializer<'de>,
-    T: crate::callback::de::ListItem,
->(deserializer: D) -> Result<Option<Vec<T>>, D::Error> {
-    crate::callback::de::wrapped_list(deserializer, "OpitonId")
 }
 fn ser_list_in_upper_opiton_id<S: serde::Serializer, T: serde::Serialize>(
     value: &Option<Vec<T>>,
@@ -80,36 +38,17 @@ fn ser_list_in_upper_opiton_id<S: serde::Serializer, T: serde::Serialize>(
 ) -> Result<S::Ok, S::Error> {
     crate::callback::de::serialize_wrapped(value, serializer, "OpitonId")
 }
-fn list_in_upper_option_id<
-    'de,
-    D: serde::Deserializer<'de>,
-    T: crate::callback::de::ListItem,
->(deserializer: D) -> Result<Option<Vec<T>>, D::Error> {
-    crate::callback::de::wrapped_list(deserializer, "OptionId")
-}
 fn ser_list_in_upper_option_id<S: serde::Serializer, T: serde::Serialize>(
     value: &Option<Vec<T>>,
     serializer: S,
 ) -> Result<S::Ok, S::Error> {
     crate::callback::de::serialize_wrapped(value, serializer, "OptionId")
 }
-fn list_in_upper_selected_item<
-    'de,
-    D: serde::Deserializer<'de>,
-    T: crate::callback::de::ListItem,
->(deserializer: D) -> Result<Option<Vec<T>>, D::Error> {
-    crate::callback::de::wrapped_list(deserializer, "SelectedItem")
-}
 fn ser_list_in_upper_selected_item<S: serde::Serializer, T: serde::Serialize>(
     value: &Option<Vec<T>>,
     serializer: S,
 ) -> Result<S::Ok, S::Error> {
     crate::callback::de::serialize_wrapped(value, serializer, "SelectedItem")
-}
-fn list_in_item<'de, D: serde::Deserializer<'de>, T: crate::callback::de::ListItem>(
-    deserializer: D,
-) -> Result<Option<Vec<T>>, D::Error> {
-    crate::callback::de::wrapped_list(deserializer, "item")
 }
 fn ser_list_in_item<S: serde::Serializer, T: serde::Serialize>(
     value: &Option<Vec<T>>,
@@ -118,10858 +57,8420 @@ fn ser_list_in_item<S: serde::Serializer, T: serde::Serialize>(
     crate::callback::de::serialize_wrapped(value, serializer, "item")
 }
 /// 申请人
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct ApprovalApplyer {
     /// 申请人userid
-    #[serde(
-        rename = "UserId",
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(rename = "UserId", skip_serializing_if = "Option::is_none")]
     pub user_id: Option<String>,
     /// 申请人所在部门pid
-    #[serde(
-        rename = "Party",
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(rename = "Party", skip_serializing_if = "Option::is_none")]
     pub party: Option<String>,
     /// Elements this version of the crate does not know, as sent.
     #[serde(flatten)]
     pub extra: Fields,
 }
+impl crate::de::Decode for ApprovalApplyer {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            user_id: fields.optional("UserId")?,
+            party: fields.optional("Party")?,
+            extra: Fields(fields.into_map()),
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for ApprovalApplyer {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 /// 一个成员
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct ApprovalUser {
     /// 成员userid
-    #[serde(
-        rename = "UserId",
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(rename = "UserId", skip_serializing_if = "Option::is_none")]
     pub user_id: Option<String>,
     /// Elements this version of the crate does not know, as sent.
     #[serde(flatten)]
     pub extra: Fields,
+}
+impl crate::de::Decode for ApprovalUser {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            user_id: fields.optional("UserId")?,
+            extra: Fields(fields.into_map()),
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for ApprovalUser {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
 }
 /// 授权管理员的信息
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct AuthUserInfo {
     /// 授权管理员的userid
-    #[serde(
-        rename = "UserId",
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(rename = "UserId", skip_serializing_if = "Option::is_none")]
     pub user_id: Option<String>,
     /// Elements this version of the crate does not know, as sent.
     #[serde(flatten)]
     pub extra: Fields,
 }
+impl crate::de::Decode for AuthUserInfo {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            user_id: fields.optional("UserId")?,
+            extra: Fields(fields.into_map()),
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for AuthUserInfo {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 /// 异步任务信息
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct BatchJob {
     /// 任务id
-    #[serde(
-        rename = "JobId",
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(rename = "JobId", skip_serializing_if = "Option::is_none")]
     pub job_id: Option<String>,
     /// 操作类型: sync_user, replace_user, invite_user, replace_party
-    #[serde(
-        rename = "JobType",
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(rename = "JobType", skip_serializing_if = "Option::is_none")]
     pub job_type: Option<String>,
     /// 返回码
-    #[serde(
-        rename = "ErrCode",
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_int"
-    )]
+    #[serde(rename = "ErrCode", skip_serializing_if = "Option::is_none")]
     pub err_code: Option<i64>,
     /// 返回码描述
-    #[serde(
-        rename = "ErrMsg",
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(rename = "ErrMsg", skip_serializing_if = "Option::is_none")]
     pub err_msg: Option<String>,
     /// Elements this version of the crate does not know, as sent.
     #[serde(flatten)]
     pub extra: Fields,
 }
+impl crate::de::Decode for BatchJob {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            job_id: fields.optional("JobId")?,
+            job_type: fields.optional("JobType")?,
+            err_code: fields.optional("ErrCode")?,
+            err_msg: fields.optional("ErrMsg")?,
+            extra: Fields(fields.into_map()),
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for BatchJob {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 /// 会话内容存档接口信息
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct ChatArchiveApi {
     /// 版本
-    #[serde(
-        rename = "Edition",
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_int"
-    )]
+    #[serde(rename = "Edition", skip_serializing_if = "Option::is_none")]
     pub edition: Option<i64>,
     /// Elements this version of the crate does not know, as sent.
     #[serde(flatten)]
     pub extra: Fields,
 }
+impl crate::de::Decode for ChatArchiveApi {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            edition: fields.optional("Edition")?,
+            extra: Fields(fields.into_map()),
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for ChatArchiveApi {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 /// 扩展属性
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct ContactExtAttr {
     /// 名称
-    #[serde(
-        rename = "Name",
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(rename = "Name", skip_serializing_if = "Option::is_none")]
     pub name: Option<String>,
     /// 属性类型: 0-文本, 1-网页
-    #[serde(
-        rename = "Type",
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_int"
-    )]
+    #[serde(rename = "Type", skip_serializing_if = "Option::is_none")]
     pub attr_type: Option<i64>,
     /// 文本属性
-    #[serde(
-        rename = "Text",
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::callback::de::opt_object"
-    )]
+    #[serde(rename = "Text", skip_serializing_if = "Option::is_none")]
     pub text: Option<ContactExtAttrText>,
     /// 网页属性
-    #[serde(
-        rename = "Web",
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::callback::de::opt_object"
-    )]
+    #[serde(rename = "Web", skip_serializing_if = "Option::is_none")]
     pub web: Option<ContactExtAttrWeb>,
     /// 属性值 (suite notifications)
-    #[serde(
-        rename = "Value",
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(rename = "Value", skip_serializing_if = "Option::is_none")]
     pub value: Option<String>,
     /// Elements this version of the crate does not know, as sent.
     #[serde(flatten)]
     pub extra: Fields,
+}
+impl crate::de::Decode for ContactExtAttr {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            name: fields.optional("Name")?,
+            attr_type: fields.optional("Type")?,
+            text: crate::callback::de::object(&mut fields, "Text")?,
+            web: crate::callback::de::object(&mut fields, "Web")?,
+            value: fields.optional("Value")?,
+            extra: Fields(fields.into_map()),
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for ContactExtAttr {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
 }
 /// 文本属性
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct ContactExtAttrText {
     /// 文本属性内容
-    #[serde(
-        rename = "Value",
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(rename = "Value", skip_serializing_if = "Option::is_none")]
     pub value: Option<String>,
     /// Elements this version of the crate does not know, as sent.
     #[serde(flatten)]
     pub extra: Fields,
 }
+impl crate::de::Decode for ContactExtAttrText {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            value: fields.optional("Value")?,
+            extra: Fields(fields.into_map()),
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for ContactExtAttrText {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 /// 网页属性
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct ContactExtAttrWeb {
     /// 网页的展示标题
-    #[serde(
-        rename = "Title",
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(rename = "Title", skip_serializing_if = "Option::is_none")]
     pub title: Option<String>,
     /// 网页的url
-    #[serde(
-        rename = "Url",
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(rename = "Url", skip_serializing_if = "Option::is_none")]
     pub url: Option<String>,
     /// Elements this version of the crate does not know, as sent.
     #[serde(flatten)]
     pub extra: Fields,
 }
+impl crate::de::Decode for ContactExtAttrWeb {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            title: fields.optional("Title")?,
+            url: fields.optional("Url")?,
+            extra: Fields(fields.into_map()),
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for ContactExtAttrWeb {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 /// 通讯录迁移信息
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct ContactSync {
     /// 通讯录api接口调用凭证, 有全部通讯录读写权限
-    #[serde(rename = "AccessToken", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "AccessToken", skip_serializing_if = "Option::is_none")]
     pub access_token: Option<crate::Secret>,
     /// AccessToken的有效时间 (秒)
-    #[serde(
-        rename = "ExpiresIn",
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_int"
-    )]
+    #[serde(rename = "ExpiresIn", skip_serializing_if = "Option::is_none")]
     pub expires_in: Option<i64>,
     /// Elements this version of the crate does not know, as sent.
     #[serde(flatten)]
     pub extra: Fields,
 }
+impl crate::de::Decode for ContactSync {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            access_token: fields.optional("AccessToken")?,
+            expires_in: fields.optional("ExpiresIn")?,
+            extra: Fields(fields.into_map()),
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for ContactSync {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 /// 被自动激活的账号
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct LicenseAccount {
     /// 激活码
-    #[serde(rename = "ActiveCode", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "ActiveCode", skip_serializing_if = "Option::is_none")]
     pub active_code: Option<crate::Secret>,
     /// 账号类型: 1-基础账号, 2-互通账号
-    #[serde(
-        rename = "Type",
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_int"
-    )]
+    #[serde(rename = "Type", skip_serializing_if = "Option::is_none")]
     pub account_type: Option<i64>,
     /// 账号的过期时间
-    #[serde(
-        rename = "ExpireTime",
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_int"
-    )]
+    #[serde(rename = "ExpireTime", skip_serializing_if = "Option::is_none")]
     pub expire_time: Option<i64>,
     /// 账号绑定激活的企业成员userid
-    #[serde(
-        rename = "UserId",
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(rename = "UserId", skip_serializing_if = "Option::is_none")]
     pub user_id: Option<String>,
     /// 激活前的账号状态
-    #[serde(
-        rename = "PreviousStatus",
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_int"
-    )]
+    #[serde(rename = "PreviousStatus", skip_serializing_if = "Option::is_none")]
     pub previous_status: Option<i64>,
     /// 续期前的激活码
-    #[serde(
-        rename = "PreviousActiveCode",
-        default,
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "PreviousActiveCode", skip_serializing_if = "Option::is_none")]
     pub previous_active_code: Option<crate::Secret>,
     /// Elements this version of the crate does not know, as sent.
     #[serde(flatten)]
     pub extra: Fields,
 }
+impl crate::de::Decode for LicenseAccount {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            active_code: fields.optional("ActiveCode")?,
+            account_type: fields.optional("Type")?,
+            expire_time: fields.optional("ExpireTime")?,
+            user_id: fields.optional("UserId")?,
+            previous_status: fields.optional("PreviousStatus")?,
+            previous_active_code: fields.optional("PreviousActiveCode")?,
+            extra: Fields(fields.into_map()),
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for LicenseAccount {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 /// 一篇图文
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct NewsArticle {
     /// 标题, 不超过128个字节, 超过会自动截断
-    #[serde(
-        rename = "Title",
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(rename = "Title", skip_serializing_if = "Option::is_none")]
     pub title: Option<String>,
     /// 描述, 不超过512个字节, 超过会自动截断
-    #[serde(
-        rename = "Description",
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(rename = "Description", skip_serializing_if = "Option::is_none")]
     pub description: Option<String>,
     /// 图文消息的图片链接, 支持JPG、PNG格式, 较好的效果为大图640x320, 小图80x80
-    #[serde(
-        rename = "PicUrl",
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(rename = "PicUrl", skip_serializing_if = "Option::is_none")]
     pub pic_url: Option<String>,
     /// 点击后跳转的链接
-    #[serde(
-        rename = "Url",
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(rename = "Url", skip_serializing_if = "Option::is_none")]
     pub url: Option<String>,
     /// Elements this version of the crate does not know, as sent.
     #[serde(flatten)]
     pub extra: Fields,
 }
+impl crate::de::Decode for NewsArticle {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            title: fields.optional("Title")?,
+            description: fields.optional("Description")?,
+            pic_url: fields.optional("PicUrl")?,
+            url: fields.optional("Url")?,
+            extra: Fields(fields.into_map()),
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for NewsArticle {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 /// 审批信息 (审批流程引擎)
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct OpenApprovalInfo {
     /// 审批单编号, 由开发者在发起申请时自定义
-    #[serde(
-        rename = "ThirdNo",
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(rename = "ThirdNo", skip_serializing_if = "Option::is_none")]
     pub third_no: Option<String>,
     /// 审批模板名称
-    #[serde(
-        rename = "OpenSpName",
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(rename = "OpenSpName", skip_serializing_if = "Option::is_none")]
     pub open_sp_name: Option<String>,
     /// 审批模板id
-    #[serde(
-        rename = "OpenTemplateId",
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(rename = "OpenTemplateId", skip_serializing_if = "Option::is_none")]
     pub open_template_id: Option<String>,
     /// 申请单当前审批状态: 1-审批中, 2-已通过, 3-已驳回, 4-已取消
-    #[serde(
-        rename = "OpenSpStatus",
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_int"
-    )]
+    #[serde(rename = "OpenSpStatus", skip_serializing_if = "Option::is_none")]
     pub open_sp_status: Option<i64>,
     /// 提交申请时间
-    #[serde(
-        rename = "ApplyTime",
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_int"
-    )]
+    #[serde(rename = "ApplyTime", skip_serializing_if = "Option::is_none")]
     pub apply_time: Option<i64>,
     /// 提交者姓名
-    #[serde(
-        rename = "ApplyUserName",
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(rename = "ApplyUserName", skip_serializing_if = "Option::is_none")]
     pub apply_user_name: Option<String>,
     /// 提交者userid
-    #[serde(
-        rename = "ApplyUserId",
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(rename = "ApplyUserId", skip_serializing_if = "Option::is_none")]
     pub apply_user_id: Option<String>,
     /// 提交者所在部门
-    #[serde(
-        rename = "ApplyUserParty",
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(rename = "ApplyUserParty", skip_serializing_if = "Option::is_none")]
     pub apply_user_party: Option<String>,
     /// 提交者头像
-    #[serde(
-        rename = "ApplyUserImage",
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(rename = "ApplyUserImage", skip_serializing_if = "Option::is_none")]
     pub apply_user_image: Option<String>,
     /// 审批流程信息
     #[serde(
         rename = "ApprovalNodes",
-        default,
         skip_serializing_if = "Option::is_none",
-        serialize_with = "ser_list_in_upper_approval_node",
-        deserialize_with = "list_in_upper_approval_node"
+        serialize_with = "ser_list_in_upper_approval_node"
     )]
     pub approval_nodes: Option<Vec<OpenApprovalNode>>,
     /// 抄送信息
     #[serde(
         rename = "NotifyNodes",
-        default,
         skip_serializing_if = "Option::is_none",
-        serialize_with = "ser_list_in_upper_notify_node",
-        deserialize_with = "list_in_upper_notify_node"
+        serialize_with = "ser_list_in_upper_notify_node"
     )]
     pub notify_nodes: Option<Vec<OpenApprovalNotifyNode>>,
     /// 当前审批节点: 0-第一个审批节点, 依此类推
-    #[serde(
-        rename = "ApproverStep",
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_int"
-    )]
+    #[serde(rename = "ApproverStep", skip_serializing_if = "Option::is_none")]
     pub approver_step: Option<i64>,
     /// Elements this version of the crate does not know, as sent.
     #[serde(flatten)]
     pub extra: Fields,
 }
+impl crate::de::Decode for OpenApprovalInfo {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            third_no: fields.optional("ThirdNo")?,
+            open_sp_name: fields.optional("OpenSpName")?,
+            open_template_id: fields.optional("OpenTemplateId")?,
+            open_sp_status: fields.optional("OpenSpStatus")?,
+            apply_time: fields.optional("ApplyTime")?,
+            apply_user_name: fields.optional("ApplyUserName")?,
+            apply_user_id: fields.optional("ApplyUserId")?,
+            apply_user_party: fields.optional("ApplyUserParty")?,
+            apply_user_image: fields.optional("ApplyUserImage")?,
+            approval_nodes: crate::callback::de::wrapped_list(
+                &mut fields,
+                "ApprovalNodes",
+                "ApprovalNode",
+            )?,
+            notify_nodes: crate::callback::de::wrapped_list(
+                &mut fields,
+                "NotifyNodes",
+                "NotifyNode",
+            )?,
+            approver_step: fields.optional("ApproverStep")?,
+            extra: Fields(fields.into_map()),
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for OpenApprovalInfo {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 /// 审批人
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct OpenApprovalItem {
     /// 审批人姓名
-    #[serde(
-        rename = "ItemName",
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(rename = "ItemName", skip_serializing_if = "Option::is_none")]
     pub item_name: Option<String>,
     /// 审批人userid
-    #[serde(
-        rename = "ItemUserid",
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(rename = "ItemUserid", skip_serializing_if = "Option::is_none")]
     pub item_userid: Option<String>,
     /// 审批人userid, as some documented examples spell it
-    #[serde(
-        rename = "ItemUserId",
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(rename = "ItemUserId", skip_serializing_if = "Option::is_none")]
     pub item_user_id: Option<String>,
     /// 审批人所在部门
-    #[serde(
-        rename = "ItemParty",
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(rename = "ItemParty", skip_serializing_if = "Option::is_none")]
     pub item_party: Option<String>,
     /// 审批人头像
-    #[serde(
-        rename = "ItemImage",
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(rename = "ItemImage", skip_serializing_if = "Option::is_none")]
     pub item_image: Option<String>,
     /// 审批人审批状态: 1-审批中, 2-已同意, 3-已驳回, 4-已转审
-    #[serde(
-        rename = "ItemStatus",
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_int"
-    )]
+    #[serde(rename = "ItemStatus", skip_serializing_if = "Option::is_none")]
     pub item_status: Option<i64>,
     /// 审批意见
-    #[serde(
-        rename = "ItemSpeech",
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(rename = "ItemSpeech", skip_serializing_if = "Option::is_none")]
     pub item_speech: Option<String>,
     /// 操作时间
-    #[serde(
-        rename = "ItemOpTime",
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_int"
-    )]
+    #[serde(rename = "ItemOpTime", skip_serializing_if = "Option::is_none")]
     pub item_op_time: Option<i64>,
     /// Elements this version of the crate does not know, as sent.
     #[serde(flatten)]
     pub extra: Fields,
 }
+impl crate::de::Decode for OpenApprovalItem {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            item_name: fields.optional("ItemName")?,
+            item_userid: fields.optional("ItemUserid")?,
+            item_user_id: fields.optional("ItemUserId")?,
+            item_party: fields.optional("ItemParty")?,
+            item_image: fields.optional("ItemImage")?,
+            item_status: fields.optional("ItemStatus")?,
+            item_speech: fields.optional("ItemSpeech")?,
+            item_op_time: fields.optional("ItemOpTime")?,
+            extra: Fields(fields.into_map()),
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for OpenApprovalItem {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 /// 审批节点
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct OpenApprovalNode {
     /// 节点审批操作状态: 1-审批中, 2-已同意, 3-已驳回, 4-已转审
-    #[serde(
-        rename = "NodeStatus",
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_int"
-    )]
+    #[serde(rename = "NodeStatus", skip_serializing_if = "Option::is_none")]
     pub node_status: Option<i64>,
     /// 审批节点属性: 1-或签, 2-会签
-    #[serde(
-        rename = "NodeAttr",
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_int"
-    )]
+    #[serde(rename = "NodeAttr", skip_serializing_if = "Option::is_none")]
     pub node_attr: Option<i64>,
     /// 审批节点类型: 1-固定成员, 2-标签, 3-上级
-    #[serde(
-        rename = "NodeType",
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_int"
-    )]
+    #[serde(rename = "NodeType", skip_serializing_if = "Option::is_none")]
     pub node_type: Option<i64>,
     /// 审批节点信息
     #[serde(
         rename = "Items",
-        default,
         skip_serializing_if = "Option::is_none",
-        serialize_with = "ser_list_in_upper_item",
-        deserialize_with = "list_in_upper_item"
+        serialize_with = "ser_list_in_upper_item"
     )]
     pub items: Option<Vec<OpenApprovalItem>>,
     /// Elements this version of the crate does not know, as sent.
     #[serde(flatten)]
     pub extra: Fields,
 }
+impl crate::de::Decode for OpenApprovalNode {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            node_status: fields.optional("NodeStatus")?,
+            node_attr: fields.optional("NodeAttr")?,
+            node_type: fields.optional("NodeType")?,
+            items: crate::callback::de::wrapped_list(&mut fields, "Items", "Item")?,
+            extra: Fields(fields.into_map()),
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for OpenApprovalNode {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 /// 抄送人
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct OpenApprovalNotifyNode {
     /// 抄送人姓名
-    #[serde(
-        rename = "ItemName",
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(rename = "ItemName", skip_serializing_if = "Option::is_none")]
     pub item_name: Option<String>,
     /// 抄送人userid
-    #[serde(
-        rename = "ItemUserid",
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(rename = "ItemUserid", skip_serializing_if = "Option::is_none")]
     pub item_userid: Option<String>,
     /// 抄送人userid, as some documented examples spell it
-    #[serde(
-        rename = "ItemUserId",
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(rename = "ItemUserId", skip_serializing_if = "Option::is_none")]
     pub item_user_id: Option<String>,
     /// 抄送人所在部门
-    #[serde(
-        rename = "ItemParty",
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(rename = "ItemParty", skip_serializing_if = "Option::is_none")]
     pub item_party: Option<String>,
     /// 抄送人头像
-    #[serde(
-        rename = "ItemImage",
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(rename = "ItemImage", skip_serializing_if = "Option::is_none")]
     pub item_image: Option<String>,
     /// Elements this version of the crate does not know, as sent.
     #[serde(flatten)]
     pub extra: Fields,
 }
+impl crate::de::Decode for OpenApprovalNotifyNode {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            item_name: fields.optional("ItemName")?,
+            item_userid: fields.optional("ItemUserid")?,
+            item_user_id: fields.optional("ItemUserId")?,
+            item_party: fields.optional("ItemParty")?,
+            item_image: fields.optional("ItemImage")?,
+            extra: Fields(fields.into_map()),
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for OpenApprovalNotifyNode {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 /// 一张图片
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct PicItem {
     /// 图片的MD5值, 开发者若需要, 可用于验证接收到图片
-    #[serde(
-        rename = "PicMd5Sum",
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(rename = "PicMd5Sum", skip_serializing_if = "Option::is_none")]
     pub pic_md5_sum: Option<String>,
     /// Elements this version of the crate does not know, as sent.
     #[serde(flatten)]
     pub extra: Fields,
 }
+impl crate::de::Decode for PicItem {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            pic_md5_sum: fields.optional("PicMd5Sum")?,
+            extra: Fields(fields.into_map()),
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for PicItem {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 /// 按钮的替换文案
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct ReplyButton {
     /// 点击卡片按钮后显示的按钮名称
-    #[serde(
-        rename = "ReplaceName",
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(rename = "ReplaceName", skip_serializing_if = "Option::is_none")]
     pub replace_name: Option<String>,
     /// Elements this version of the crate does not know, as sent.
     #[serde(flatten)]
     pub extra: Fields,
 }
+impl crate::de::Decode for ReplyButton {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            replace_name: fields.optional("ReplaceName")?,
+            extra: Fields(fields.into_map()),
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for ReplyButton {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 /// 回复的媒体文件
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct ReplyMedia {
     /// 媒体文件id, 可以调用上传临时素材接口获取
-    #[serde(
-        rename = "MediaId",
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(rename = "MediaId", skip_serializing_if = "Option::is_none")]
     pub media_id: Option<String>,
     /// Elements this version of the crate does not know, as sent.
     #[serde(flatten)]
     pub extra: Fields,
 }
+impl crate::de::Decode for ReplyMedia {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            media_id: fields.optional("MediaId")?,
+            extra: Fields(fields.into_map()),
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for ReplyMedia {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 /// 回复的视频
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct ReplyVideo {
     /// 视频文件id, 可以调用上传临时素材接口获取
-    #[serde(
-        rename = "MediaId",
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(rename = "MediaId", skip_serializing_if = "Option::is_none")]
     pub media_id: Option<String>,
     /// 视频消息的标题
-    #[serde(
-        rename = "Title",
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(rename = "Title", skip_serializing_if = "Option::is_none")]
     pub title: Option<String>,
     /// 视频消息的描述
-    #[serde(
-        rename = "Description",
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(rename = "Description", skip_serializing_if = "Option::is_none")]
     pub description: Option<String>,
     /// Elements this version of the crate does not know, as sent.
     #[serde(flatten)]
     pub extra: Fields,
 }
+impl crate::de::Decode for ReplyVideo {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            media_id: fields.optional("MediaId")?,
+            title: fields.optional("Title")?,
+            description: fields.optional("Description")?,
+            extra: Fields(fields.into_map()),
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for ReplyVideo {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 /// 扫描信息
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct ScanCodeInfo {
     /// 扫描类型, 一般是qrcode
-    #[serde(
-        rename = "ScanType",
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(rename = "ScanType", skip_serializing_if = "Option::is_none")]
     pub scan_type: Option<String>,
     /// 扫描结果, 即二维码对应的字符串信息
-    #[serde(
-        rename = "ScanResult",
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(rename = "ScanResult", skip_serializing_if = "Option::is_none")]
     pub scan_result: Option<String>,
     /// Elements this version of the crate does not know, as sent.
     #[serde(flatten)]
     pub extra: Fields,
 }
+impl crate::de::Decode for ScanCodeInfo {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            scan_type: fields.optional("ScanType")?,
+            scan_result: fields.optional("ScanResult")?,
+            extra: Fields(fields.into_map()),
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for ScanCodeInfo {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 /// 一个问题的选择
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct SelectedItem {
     /// 问题的key值
-    #[serde(
-        rename = "QuestionKey",
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(rename = "QuestionKey", skip_serializing_if = "Option::is_none")]
     pub question_key: Option<String>,
     /// 对应问题的选项id列表
     #[serde(
         rename = "OptionIds",
-        default,
         skip_serializing_if = "Option::is_none",
-        serialize_with = "ser_list_in_upper_option_id",
-        deserialize_with = "list_in_upper_option_id"
+        serialize_with = "ser_list_in_upper_option_id"
     )]
     pub option_ids: Option<Vec<String>>,
     /// the same list, as some documented examples spell it
     #[serde(
         rename = "OpitonIds",
-        default,
         skip_serializing_if = "Option::is_none",
-        serialize_with = "ser_list_in_upper_opiton_id",
-        deserialize_with = "list_in_upper_opiton_id"
+        serialize_with = "ser_list_in_upper_opiton_id"
     )]
     pub opiton_ids: Option<Vec<String>>,
     /// Elements this version of the crate does not know, as sent.
     #[serde(flatten)]
     pub extra: Fields,
 }
+impl crate::de::Decode for SelectedItem {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            question_key: fields.optional("QuestionKey")?,
+            option_ids: crate::callback::de::wrapped_list(
+                &mut fields,
+                "OptionIds",
+                "OptionId",
+            )?,
+            opiton_ids: crate::callback::de::wrapped_list(
+                &mut fields,
+                "OpitonIds",
+                "OpitonId",
+            )?,
+            extra: Fields(fields.into_map()),
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for SelectedItem {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 /// 发送的位置信息
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct SendLocationInfo {
     /// 地理位置纬度
-    #[serde(
-        rename = "Location_X",
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_float"
-    )]
+    #[serde(rename = "Location_X", skip_serializing_if = "Option::is_none")]
     pub location_x: Option<f64>,
     /// 地理位置经度
-    #[serde(
-        rename = "Location_Y",
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_float"
-    )]
+    #[serde(rename = "Location_Y", skip_serializing_if = "Option::is_none")]
     pub location_y: Option<f64>,
     /// 地图缩放大小
-    #[serde(
-        rename = "Scale",
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_int"
-    )]
+    #[serde(rename = "Scale", skip_serializing_if = "Option::is_none")]
     pub scale: Option<i64>,
     /// 地理位置信息
-    #[serde(
-        rename = "Label",
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(rename = "Label", skip_serializing_if = "Option::is_none")]
     pub label: Option<String>,
     /// POI的名字, 可能为空
-    #[serde(
-        rename = "Poiname",
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(rename = "Poiname", skip_serializing_if = "Option::is_none")]
     pub poiname: Option<String>,
     /// Elements this version of the crate does not know, as sent.
     #[serde(flatten)]
     pub extra: Fields,
 }
+impl crate::de::Decode for SendLocationInfo {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            location_x: fields.optional("Location_X")?,
+            location_y: fields.optional("Location_Y")?,
+            scale: fields.optional("Scale")?,
+            label: fields.optional("Label")?,
+            poiname: fields.optional("Poiname")?,
+            extra: Fields(fields.into_map()),
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for SendLocationInfo {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 /// 发送的图片信息
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct SendPicsInfo {
     /// 发送的图片数量
-    #[serde(
-        rename = "Count",
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_int"
-    )]
+    #[serde(rename = "Count", skip_serializing_if = "Option::is_none")]
     pub count: Option<i64>,
     /// 图片列表
     #[serde(
         rename = "PicList",
-        default,
         skip_serializing_if = "Option::is_none",
-        serialize_with = "ser_list_in_item",
-        deserialize_with = "list_in_item"
+        serialize_with = "ser_list_in_item"
     )]
     pub pic_list: Option<Vec<PicItem>>,
     /// Elements this version of the crate does not know, as sent.
     #[serde(flatten)]
     pub extra: Fields,
 }
+impl crate::de::Decode for SendPicsInfo {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            count: fields.optional("Count")?,
+            pic_list: crate::callback::de::wrapped_list(&mut fields, "PicList", "item")?,
+            extra: Fields(fields.into_map()),
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for SendPicsInfo {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 /// 备注
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct SysApprovalComment {
     /// 备注人信息
-    #[serde(
-        rename = "CommentUserInfo",
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::callback::de::opt_object"
-    )]
+    #[serde(rename = "CommentUserInfo", skip_serializing_if = "Option::is_none")]
     pub comment_user_info: Option<ApprovalUser>,
     /// 备注提交时间
-    #[serde(
-        rename = "CommentTime",
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_int"
-    )]
+    #[serde(rename = "CommentTime", skip_serializing_if = "Option::is_none")]
     pub comment_time: Option<i64>,
     /// 备注文本内容
-    #[serde(
-        rename = "CommentContent",
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(rename = "CommentContent", skip_serializing_if = "Option::is_none")]
     pub comment_content: Option<String>,
     /// 备注id
-    #[serde(
-        rename = "CommentId",
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(rename = "CommentId", skip_serializing_if = "Option::is_none")]
     pub comment_id: Option<String>,
     /// 备注附件id, 可能有多个
-    #[serde(
-        rename = "Attach",
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::callback::de::opt_list"
-    )]
+    #[serde(rename = "Attach", skip_serializing_if = "Option::is_none")]
     pub attach: Option<Vec<String>>,
     /// Elements this version of the crate does not know, as sent.
     #[serde(flatten)]
     pub extra: Fields,
+}
+impl crate::de::Decode for SysApprovalComment {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            comment_user_info: crate::callback::de::object(
+                &mut fields,
+                "CommentUserInfo",
+            )?,
+            comment_time: fields.optional("CommentTime")?,
+            comment_content: fields.optional("CommentContent")?,
+            comment_id: fields.optional("CommentId")?,
+            attach: crate::callback::de::list(&mut fields, "Attach")?,
+            extra: Fields(fields.into_map()),
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for SysApprovalComment {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
 }
 /// 审批节点分支
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct SysApprovalDetail {
     /// 分支审批人
-    #[serde(
-        rename = "Approver",
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::callback::de::opt_object"
-    )]
+    #[serde(rename = "Approver", skip_serializing_if = "Option::is_none")]
     pub approver: Option<ApprovalUser>,
     /// 审批意见字段
-    #[serde(
-        rename = "Speech",
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(rename = "Speech", skip_serializing_if = "Option::is_none")]
     pub speech: Option<String>,
     /// 分支审批人审批状态
-    #[serde(
-        rename = "SpStatus",
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_int"
-    )]
+    #[serde(rename = "SpStatus", skip_serializing_if = "Option::is_none")]
     pub sp_status: Option<i64>,
     /// 节点分支审批人审批操作时间, 0为尚未操作
-    #[serde(
-        rename = "SpTime",
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_int"
-    )]
+    #[serde(rename = "SpTime", skip_serializing_if = "Option::is_none")]
     pub sp_time: Option<i64>,
     /// 节点分支审批人审批意见附件, media_id
-    #[serde(
-        rename = "Attach",
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::callback::de::opt_list"
-    )]
+    #[serde(rename = "Attach", skip_serializing_if = "Option::is_none")]
     pub attach: Option<Vec<String>>,
     /// Elements this version of the crate does not know, as sent.
     #[serde(flatten)]
     pub extra: Fields,
 }
+impl crate::de::Decode for SysApprovalDetail {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            approver: crate::callback::de::object(&mut fields, "Approver")?,
+            speech: fields.optional("Speech")?,
+            sp_status: fields.optional("SpStatus")?,
+            sp_time: fields.optional("SpTime")?,
+            attach: crate::callback::de::list(&mut fields, "Attach")?,
+            extra: Fields(fields.into_map()),
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for SysApprovalDetail {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 /// 审批申请详情
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct SysApprovalInfo {
     /// 审批编号
-    #[serde(
-        rename = "SpNo",
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(rename = "SpNo", skip_serializing_if = "Option::is_none")]
     pub sp_no: Option<String>,
     /// 审批申请类型名称 (审批模板名称)
-    #[serde(
-        rename = "SpName",
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(rename = "SpName", skip_serializing_if = "Option::is_none")]
     pub sp_name: Option<String>,
     /// 申请单状态: 1-审批中, 2-已通过, 3-已驳回, 4-已撤销, 6-通过后撤销, 7-已删除, 10-已支付
-    #[serde(
-        rename = "SpStatus",
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_int"
-    )]
+    #[serde(rename = "SpStatus", skip_serializing_if = "Option::is_none")]
     pub sp_status: Option<i64>,
     /// 审批模板id
-    #[serde(
-        rename = "TemplateId",
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(rename = "TemplateId", skip_serializing_if = "Option::is_none")]
     pub template_id: Option<String>,
     /// 审批申请提交时间
-    #[serde(
-        rename = "ApplyTime",
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_int"
-    )]
+    #[serde(rename = "ApplyTime", skip_serializing_if = "Option::is_none")]
     pub apply_time: Option<i64>,
     /// 申请人信息
-    #[serde(
-        rename = "Applyer",
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::callback::de::opt_object"
-    )]
+    #[serde(rename = "Applyer", skip_serializing_if = "Option::is_none")]
     pub applyer: Option<ApprovalApplyer>,
     /// 审批流程信息, 可能有多个审批节点
-    #[serde(
-        rename = "SpRecord",
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::callback::de::opt_list"
-    )]
+    #[serde(rename = "SpRecord", skip_serializing_if = "Option::is_none")]
     pub sp_record: Option<Vec<SysApprovalRecord>>,
     /// 抄送信息, 可能有多个抄送人
-    #[serde(
-        rename = "Notifyer",
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::callback::de::opt_list"
-    )]
+    #[serde(rename = "Notifyer", skip_serializing_if = "Option::is_none")]
     pub notifyer: Option<Vec<ApprovalUser>>,
     /// 审批申请备注信息, 可能有多个备注节点
-    #[serde(
-        rename = "Comments",
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::callback::de::opt_list"
-    )]
+    #[serde(rename = "Comments", skip_serializing_if = "Option::is_none")]
     pub comments: Option<Vec<SysApprovalComment>>,
     /// 审批流程列表
-    #[serde(
-        rename = "ProcessList",
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::callback::de::opt_object"
-    )]
+    #[serde(rename = "ProcessList", skip_serializing_if = "Option::is_none")]
     pub process_list: Option<SysApprovalProcess>,
     /// 审批申请状态变化类型: 1-提单, 2-同意, 3-驳回, 4-转审, 5-催办, 6-撤销, 8-通过后撤销, 10-添加备注, 11-回退给指定审批人, 12-添加审批人, 13-加签并同意, 14-已办理, 15-已转交
-    #[serde(
-        rename = "StatuChangeEvent",
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_int"
-    )]
+    #[serde(rename = "StatuChangeEvent", skip_serializing_if = "Option::is_none")]
     pub statu_change_event: Option<i64>,
     /// Elements this version of the crate does not know, as sent.
     #[serde(flatten)]
     pub extra: Fields,
 }
+impl crate::de::Decode for SysApprovalInfo {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            sp_no: fields.optional("SpNo")?,
+            sp_name: fields.optional("SpName")?,
+            sp_status: fields.optional("SpStatus")?,
+            template_id: fields.optional("TemplateId")?,
+            apply_time: fields.optional("ApplyTime")?,
+            applyer: crate::callback::de::object(&mut fields, "Applyer")?,
+            sp_record: crate::callback::de::list(&mut fields, "SpRecord")?,
+            notifyer: crate::callback::de::list(&mut fields, "Notifyer")?,
+            comments: crate::callback::de::list(&mut fields, "Comments")?,
+            process_list: crate::callback::de::object(&mut fields, "ProcessList")?,
+            statu_change_event: fields.optional("StatuChangeEvent")?,
+            extra: Fields(fields.into_map()),
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for SysApprovalInfo {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 /// 流程节点
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct SysApprovalNode {
     /// 节点类型: 1-审批人, 2-抄送人, 3-办理人
-    #[serde(
-        rename = "NodeType",
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_int"
-    )]
+    #[serde(rename = "NodeType", skip_serializing_if = "Option::is_none")]
     pub node_type: Option<i64>,
     /// 节点状态
-    #[serde(
-        rename = "SpStatus",
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_int"
-    )]
+    #[serde(rename = "SpStatus", skip_serializing_if = "Option::is_none")]
     pub sp_status: Option<i64>,
     /// 多人审批方式: 1-或签, 2-会签, 3-依次审批
-    #[serde(
-        rename = "ApvRel",
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_int"
-    )]
+    #[serde(rename = "ApvRel", skip_serializing_if = "Option::is_none")]
     pub apv_rel: Option<i64>,
     /// 子节点列表
-    #[serde(
-        rename = "SubNodeList",
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::callback::de::opt_list"
-    )]
+    #[serde(rename = "SubNodeList", skip_serializing_if = "Option::is_none")]
     pub sub_node_list: Option<Vec<SysApprovalSubNode>>,
     /// Elements this version of the crate does not know, as sent.
     #[serde(flatten)]
     pub extra: Fields,
 }
+impl crate::de::Decode for SysApprovalNode {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            node_type: fields.optional("NodeType")?,
+            sp_status: fields.optional("SpStatus")?,
+            apv_rel: fields.optional("ApvRel")?,
+            sub_node_list: crate::callback::de::list(&mut fields, "SubNodeList")?,
+            extra: Fields(fields.into_map()),
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for SysApprovalNode {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 /// 审批流程
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct SysApprovalProcess {
     /// 流程节点
-    #[serde(
-        rename = "NodeList",
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::callback::de::opt_list"
-    )]
+    #[serde(rename = "NodeList", skip_serializing_if = "Option::is_none")]
     pub node_list: Option<Vec<SysApprovalNode>>,
     /// Elements this version of the crate does not know, as sent.
     #[serde(flatten)]
     pub extra: Fields,
 }
+impl crate::de::Decode for SysApprovalProcess {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            node_list: crate::callback::de::list(&mut fields, "NodeList")?,
+            extra: Fields(fields.into_map()),
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for SysApprovalProcess {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 /// 审批节点
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct SysApprovalRecord {
     /// 审批节点状态: 1-审批中, 2-已同意, 3-已驳回, 4-已转审, 11-已退回, 12-已加签, 13-已同意并加签
-    #[serde(
-        rename = "SpStatus",
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_int"
-    )]
+    #[serde(rename = "SpStatus", skip_serializing_if = "Option::is_none")]
     pub sp_status: Option<i64>,
     /// 节点审批方式: 1-或签, 2-会签
-    #[serde(
-        rename = "ApproverAttr",
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_int"
-    )]
+    #[serde(rename = "ApproverAttr", skip_serializing_if = "Option::is_none")]
     pub approver_attr: Option<i64>,
     /// 审批节点详情, 当节点为标签或上级时, 一个节点可能有多个分支
-    #[serde(
-        rename = "Details",
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::callback::de::opt_list"
-    )]
+    #[serde(rename = "Details", skip_serializing_if = "Option::is_none")]
     pub details: Option<Vec<SysApprovalDetail>>,
     /// Elements this version of the crate does not know, as sent.
     #[serde(flatten)]
     pub extra: Fields,
 }
+impl crate::de::Decode for SysApprovalRecord {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            sp_status: fields.optional("SpStatus")?,
+            approver_attr: fields.optional("ApproverAttr")?,
+            details: crate::callback::de::list(&mut fields, "Details")?,
+            extra: Fields(fields.into_map()),
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for SysApprovalRecord {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 /// 子节点
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct SysApprovalSubNode {
     /// 处理人信息
-    #[serde(
-        rename = "UserInfo",
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::callback::de::opt_object"
-    )]
+    #[serde(rename = "UserInfo", skip_serializing_if = "Option::is_none")]
     pub user_info: Option<ApprovalUser>,
     /// 审批/办理意见
-    #[serde(
-        rename = "Speech",
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(rename = "Speech", skip_serializing_if = "Option::is_none")]
     pub speech: Option<String>,
     /// 子节点状态
-    #[serde(
-        rename = "SpYj",
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_int"
-    )]
+    #[serde(rename = "SpYj", skip_serializing_if = "Option::is_none")]
     pub sp_yj: Option<i64>,
     /// 操作时间
-    #[serde(
-        rename = "Sptime",
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_int"
-    )]
+    #[serde(rename = "Sptime", skip_serializing_if = "Option::is_none")]
     pub sptime: Option<i64>,
     /// 审批/办理意见附件
-    #[serde(
-        rename = "MediaId",
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::callback::de::opt_list"
-    )]
+    #[serde(rename = "MediaId", skip_serializing_if = "Option::is_none")]
     pub media_id: Option<Vec<String>>,
     /// Elements this version of the crate does not know, as sent.
     #[serde(flatten)]
     pub extra: Fields,
 }
+impl crate::de::Decode for SysApprovalSubNode {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            user_info: crate::callback::de::object(&mut fields, "UserInfo")?,
+            speech: fields.optional("Speech")?,
+            sp_yj: fields.optional("SpYj")?,
+            sptime: fields.optional("Sptime")?,
+            media_id: crate::callback::de::list(&mut fields, "MediaId")?,
+            extra: Fields(fields.into_map()),
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for SysApprovalSubNode {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 /// 文本消息 ([official documentation](https://developer.work.weixin.qq.com/document/path/90239))
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct TextMessage {
     /// 企业微信CorpID (for a suite notification: absent)
-    #[serde(
-        rename = "ToUserName",
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(rename = "ToUserName", skip_serializing_if = "Option::is_none")]
     pub to_user_name: Option<String>,
     /// 成员UserID; `sys` for system events
-    #[serde(
-        rename = "FromUserName",
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(rename = "FromUserName", skip_serializing_if = "Option::is_none")]
     pub from_user_name: Option<String>,
     /// 消息创建时间 (Unix seconds)
-    #[serde(
-        rename = "CreateTime",
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_int"
-    )]
+    #[serde(rename = "CreateTime", skip_serializing_if = "Option::is_none")]
     pub create_time: Option<i64>,
     /// 消息类型
-    #[serde(
-        rename = "MsgType",
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(rename = "MsgType", skip_serializing_if = "Option::is_none")]
     pub msg_type: Option<String>,
     /// 消息id, 64位整型 (kept as text)
-    #[serde(
-        rename = "MsgId",
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(rename = "MsgId", skip_serializing_if = "Option::is_none")]
     pub msg_id: Option<String>,
     /// 企业应用的id
-    #[serde(
-        rename = "AgentID",
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_int"
-    )]
+    #[serde(rename = "AgentID", skip_serializing_if = "Option::is_none")]
     pub agent_id: Option<i64>,
     /// 文本消息内容
-    #[serde(
-        rename = "Content",
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(rename = "Content", skip_serializing_if = "Option::is_none")]
     pub content: Option<String>,
     /// Elements this version of the crate does not know, as sent.
     #[serde(flatten)]
     pub extra: Fields,
 }
+impl crate::de::Decode for TextMessage {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            to_user_name: fields.optional("ToUserName")?,
+            from_user_name: fields.optional("FromUserName")?,
+            create_time: fields.optional("CreateTime")?,
+            msg_type: fields.optional("MsgType")?,
+            msg_id: fields.optional("MsgId")?,
+            agent_id: fields.optional("AgentID")?,
+            content: fields.optional("Content")?,
+            extra: Fields(fields.into_map()),
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for TextMessage {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 /// 图片消息 ([official documentation](https://developer.work.weixin.qq.com/document/path/90239))
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct ImageMessage {
     /// 企业微信CorpID (for a suite notification: absent)
-    #[serde(
-        rename = "ToUserName",
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(rename = "ToUserName", skip_serializing_if = "Option::is_none")]
     pub to_user_name: Option<String>,
     /// 成员UserID; `sys` for system events
-    #[serde(
-        rename = "FromUserName",
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(rename = "FromUserName", skip_serializing_if = "Option::is_none")]
     pub from_user_name: Option<String>,
     /// 消息创建时间 (Unix seconds)
-    #[serde(
-        rename = "CreateTime",
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_int"
-    )]
+    #[serde(rename = "CreateTime", skip_serializing_if = "Option::is_none")]
     pub create_time: Option<i64>,
     /// 消息类型
-    #[serde(
-        rename = "MsgType",
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(rename = "MsgType", skip_serializing_if = "Option::is_none")]
     pub msg_type: Option<String>,
     /// 消息id, 64位整型 (kept as text)
-    #[serde(
-        rename = "MsgId",
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(rename = "MsgId", skip_serializing_if = "Option::is_none")]
     pub msg_id: Option<String>,
     /// 企业应用的id
-    #[serde(
-        rename = "AgentID",
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_int"
-    )]
+    #[serde(rename = "AgentID", skip_serializing_if = "Option::is_none")]
     pub agent_id: Option<i64>,
     /// 图片链接
-    #[serde(
-        rename = "PicUrl",
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(rename = "PicUrl", skip_serializing_if = "Option::is_none")]
     pub pic_url: Option<String>,
     /// 媒体文件id, 可以调用获取媒体文件接口拉取
-    #[serde(
-        rename = "MediaId",
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(rename = "MediaId", skip_serializing_if = "Option::is_none")]
     pub media_id: Option<String>,
     /// Elements this version of the crate does not know, as sent.
     #[serde(flatten)]
     pub extra: Fields,
 }
+impl crate::de::Decode for ImageMessage {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            to_user_name: fields.optional("ToUserName")?,
+            from_user_name: fields.optional("FromUserName")?,
+            create_time: fields.optional("CreateTime")?,
+            msg_type: fields.optional("MsgType")?,
+            msg_id: fields.optional("MsgId")?,
+            agent_id: fields.optional("AgentID")?,
+            pic_url: fields.optional("PicUrl")?,
+            media_id: fields.optional("MediaId")?,
+            extra: Fields(fields.into_map()),
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for ImageMessage {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 /// 语音消息 ([official documentation](https://developer.work.weixin.qq.com/document/path/90239))
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct VoiceMessage {
     /// 企业微信CorpID (for a suite notification: absent)
-    #[serde(
-        rename = "ToUserName",
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(rename = "ToUserName", skip_serializing_if = "Option::is_none")]
     pub to_user_name: Option<String>,
     /// 成员UserID; `sys` for system events
-    #[serde(
-        rename = "FromUserName",
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(rename = "FromUserName", skip_serializing_if = "Option::is_none")]
     pub from_user_name: Option<String>,
     /// 消息创建时间 (Unix seconds)
-    #[serde(
-        rename = "CreateTime",
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_int"
-    )]
+    #[serde(rename = "CreateTime", skip_serializing_if = "Option::is_none")]
     pub create_time: Option<i64>,
     /// 消息类型
-    #[serde(
-        rename = "MsgType",
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(rename = "MsgType", skip_serializing_if = "Option::is_none")]
     pub msg_type: Option<String>,
     /// 消息id, 64位整型 (kept as text)
-    #[serde(
-        rename = "MsgId",
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(rename = "MsgId", skip_serializing_if = "Option::is_none")]
     pub msg_id: Option<String>,
     /// 企业应用的id
-    #[serde(
-        rename = "AgentID",
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_int"
-    )]
+    #[serde(rename = "AgentID", skip_serializing_if = "Option::is_none")]
     pub agent_id: Option<i64>,
     /// 媒体文件id, 可以调用获取媒体文件接口拉取
-    #[serde(
-        rename = "MediaId",
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(rename = "MediaId", skip_serializing_if = "Option::is_none")]
     pub media_id: Option<String>,
     /// 语音格式, 如amr, speex等
-    #[serde(
-        rename = "Format",
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(rename = "Format", skip_serializing_if = "Option::is_none")]
     pub format: Option<String>,
     /// Elements this version of the crate does not know, as sent.
     #[serde(flatten)]
     pub extra: Fields,
 }
+impl crate::de::Decode for VoiceMessage {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            to_user_name: fields.optional("ToUserName")?,
+            from_user_name: fields.optional("FromUserName")?,
+            create_time: fields.optional("CreateTime")?,
+            msg_type: fields.optional("MsgType")?,
+            msg_id: fields.optional("MsgId")?,
+            agent_id: fields.optional("AgentID")?,
+            media_id: fields.optional("MediaId")?,
+            format: fields.optional("Format")?,
+            extra: Fields(fields.into_map()),
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for VoiceMessage {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 /// 视频消息 ([official documentation](https://developer.work.weixin.qq.com/document/path/90239))
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct VideoMessage {
     /// 企业微信CorpID (for a suite notification: absent)
-    #[serde(
-        rename = "ToUserName",
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(rename = "ToUserName", skip_serializing_if = "Option::is_none")]
     pub to_user_name: Option<String>,
     /// 成员UserID; `sys` for system events
-    #[serde(
-        rename = "FromUserName",
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(rename = "FromUserName", skip_serializing_if = "Option::is_none")]
     pub from_user_name: Option<String>,
     /// 消息创建时间 (Unix seconds)
-    #[serde(
-        rename = "CreateTime",
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_int"
-    )]
+    #[serde(rename = "CreateTime", skip_serializing_if = "Option::is_none")]
     pub create_time: Option<i64>,
     /// 消息类型
-    #[serde(
-        rename = "MsgType",
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(rename = "MsgType", skip_serializing_if = "Option::is_none")]
     pub msg_type: Option<String>,
     /// 消息id, 64位整型 (kept as text)
-    #[serde(
-        rename = "MsgId",
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(rename = "MsgId", skip_serializing_if = "Option::is_none")]
     pub msg_id: Option<String>,
     /// 企业应用的id
-    #[serde(
-        rename = "AgentID",
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_int"
-    )]
+    #[serde(rename = "AgentID", skip_serializing_if = "Option::is_none")]
     pub agent_id: Option<i64>,
     /// 媒体文件id, 可以调用获取媒体文件接口拉取
-    #[serde(
-        rename = "MediaId",
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(rename = "MediaId", skip_serializing_if = "Option::is_none")]
     pub media_id: Option<String>,
     /// 视频消息缩略图的媒体id
-    #[serde(
-        rename = "ThumbMediaId",
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(rename = "ThumbMediaId", skip_serializing_if = "Option::is_none")]
     pub thumb_media_id: Option<String>,
     /// Elements this version of the crate does not know, as sent.
     #[serde(flatten)]
     pub extra: Fields,
 }
+impl crate::de::Decode for VideoMessage {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            to_user_name: fields.optional("ToUserName")?,
+            from_user_name: fields.optional("FromUserName")?,
+            create_time: fields.optional("CreateTime")?,
+            msg_type: fields.optional("MsgType")?,
+            msg_id: fields.optional("MsgId")?,
+            agent_id: fields.optional("AgentID")?,
+            media_id: fields.optional("MediaId")?,
+            thumb_media_id: fields.optional("ThumbMediaId")?,
+            extra: Fields(fields.into_map()),
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for VideoMessage {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 /// 位置消息 ([official documentation](https://developer.work.weixin.qq.com/document/path/90239))
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct LocationMessage {
     /// 企业微信CorpID (for a suite notification: absent)
-    #[serde(
-        rename = "ToUserName",
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(rename = "ToUserName", skip_serializing_if = "Option::is_none")]
     pub to_user_name: Option<String>,
     /// 成员UserID; `sys` for system events
-    #[serde(
-        rename = "FromUserName",
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(rename = "FromUserName", skip_serializing_if = "Option::is_none")]
     pub from_user_name: Option<String>,
     /// 消息创建时间 (Unix seconds)
-    #[serde(
-        rename = "CreateTime",
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_int"
-    )]
+    #[serde(rename = "CreateTime", skip_serializing_if = "Option::is_none")]
     pub create_time: Option<i64>,
     /// 消息类型
-    #[serde(
-        rename = "MsgType",
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(rename = "MsgType", skip_serializing_if = "Option::is_none")]
     pub msg_type: Option<String>,
     /// 消息id, 64位整型 (kept as text)
-    #[serde(
-        rename = "MsgId",
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(rename = "MsgId", skip_serializing_if = "Option::is_none")]
     pub msg_id: Option<String>,
     /// 企业应用的id
-    #[serde(
-        rename = "AgentID",
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_int"
-    )]
+    #[serde(rename = "AgentID", skip_serializing_if = "Option::is_none")]
     pub agent_id: Option<i64>,
     /// 地理位置纬度
-    #[serde(
-        rename = "Location_X",
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_float"
-    )]
+    #[serde(rename = "Location_X", skip_serializing_if = "Option::is_none")]
     pub location_x: Option<f64>,
     /// 地理位置经度
-    #[serde(
-        rename = "Location_Y",
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_float"
-    )]
+    #[serde(rename = "Location_Y", skip_serializing_if = "Option::is_none")]
     pub location_y: Option<f64>,
     /// 地图缩放大小
-    #[serde(
-        rename = "Scale",
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_int"
-    )]
+    #[serde(rename = "Scale", skip_serializing_if = "Option::is_none")]
     pub scale: Option<i64>,
     /// 地理位置信息
-    #[serde(
-        rename = "Label",
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(rename = "Label", skip_serializing_if = "Option::is_none")]
     pub label: Option<String>,
     /// app类型, 在企业微信固定返回wxwork
-    #[serde(
-        rename = "AppType",
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(rename = "AppType", skip_serializing_if = "Option::is_none")]
     pub app_type: Option<String>,
     /// Elements this version of the crate does not know, as sent.
     #[serde(flatten)]
     pub extra: Fields,
 }
+impl crate::de::Decode for LocationMessage {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            to_user_name: fields.optional("ToUserName")?,
+            from_user_name: fields.optional("FromUserName")?,
+            create_time: fields.optional("CreateTime")?,
+            msg_type: fields.optional("MsgType")?,
+            msg_id: fields.optional("MsgId")?,
+            agent_id: fields.optional("AgentID")?,
+            location_x: fields.optional("Location_X")?,
+            location_y: fields.optional("Location_Y")?,
+            scale: fields.optional("Scale")?,
+            label: fields.optional("Label")?,
+            app_type: fields.optional("AppType")?,
+            extra: Fields(fields.into_map()),
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for LocationMessage {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 /// 链接消息 ([official documentation](https://developer.work.weixin.qq.com/document/path/90239))
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct LinkMessage {
     /// 企业微信CorpID (for a suite notification: absent)
-    #[serde(
-        rename = "ToUserName",
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(rename = "ToUserName", skip_serializing_if = "Option::is_none")]
     pub to_user_name: Option<String>,
     /// 成员UserID; `sys` for system events
-    #[serde(
-        rename = "FromUserName",
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(rename = "FromUserName", skip_serializing_if = "Option::is_none")]
     pub from_user_name: Option<String>,
     /// 消息创建时间 (Unix seconds)
-    #[serde(
-        rename = "CreateTime",
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_int"
-    )]
+    #[serde(rename = "CreateTime", skip_serializing_if = "Option::is_none")]
     pub create_time: Option<i64>,
     /// 消息类型
-    #[serde(
-        rename = "MsgType",
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(rename = "MsgType", skip_serializing_if = "Option::is_none")]
     pub msg_type: Option<String>,
     /// 消息id, 64位整型 (kept as text)
-    #[serde(
-        rename = "MsgId",
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(rename = "MsgId", skip_serializing_if = "Option::is_none")]
     pub msg_id: Option<String>,
     /// 企业应用的id
-    #[serde(
-        rename = "AgentID",
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_int"
-    )]
+    #[serde(rename = "AgentID", skip_serializing_if = "Option::is_none")]
     pub agent_id: Option<i64>,
     /// 标题
-    #[serde(
-        rename = "Title",
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(rename = "Title", skip_serializing_if = "Option::is_none")]
     pub title: Option<String>,
     /// 描述
-    #[serde(
-        rename = "Description",
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(rename = "Description", skip_serializing_if = "Option::is_none")]
     pub description: Option<String>,
     /// 链接
-    #[serde(
-        rename = "Url",
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(rename = "Url", skip_serializing_if = "Option::is_none")]
     pub url: Option<String>,
     /// 图片链接
-    #[serde(
-        rename = "PicUrl",
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(rename = "PicUrl", skip_serializing_if = "Option::is_none")]
     pub pic_url: Option<String>,
     /// Elements this version of the crate does not know, as sent.
     #[serde(flatten)]
     pub extra: Fields,
 }
+impl crate::de::Decode for LinkMessage {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            to_user_name: fields.optional("ToUserName")?,
+            from_user_name: fields.optional("FromUserName")?,
+            create_time: fields.optional("CreateTime")?,
+            msg_type: fields.optional("MsgType")?,
+            msg_id: fields.optional("MsgId")?,
+            agent_id: fields.optional("AgentID")?,
+            title: fields.optional("Title")?,
+            description: fields.optional("Description")?,
+            url: fields.optional("Url")?,
+            pic_url: fields.optional("PicUrl")?,
+            extra: Fields(fields.into_map()),
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for LinkMessage {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 /// 文本消息 ([official documentation](https://developer.work.weixin.qq.com/document/path/90241))
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct TextReply {
     /// 成员UserID
-    #[serde(
-        rename = "ToUserName",
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(rename = "ToUserName", skip_serializing_if = "Option::is_none")]
     pub to_user_name: Option<String>,
     /// 企业微信CorpID
-    #[serde(
-        rename = "FromUserName",
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(rename = "FromUserName", skip_serializing_if = "Option::is_none")]
     pub from_user_name: Option<String>,
     /// 消息创建时间 (Unix seconds)
-    #[serde(
-        rename = "CreateTime",
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_int"
-    )]
+    #[serde(rename = "CreateTime", skip_serializing_if = "Option::is_none")]
     pub create_time: Option<i64>,
     /// 消息类型; written from the variant when unset
-    #[serde(
-        rename = "MsgType",
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(rename = "MsgType", skip_serializing_if = "Option::is_none")]
     pub msg_type: Option<String>,
     /// 文本消息内容, 最长不超过2048个字节, 超过将截断
-    #[serde(
-        rename = "Content",
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(rename = "Content", skip_serializing_if = "Option::is_none")]
     pub content: Option<String>,
     /// Elements this version of the crate does not know, as sent.
     #[serde(flatten)]
     pub extra: Fields,
 }
+impl crate::de::Decode for TextReply {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            to_user_name: fields.optional("ToUserName")?,
+            from_user_name: fields.optional("FromUserName")?,
+            create_time: fields.optional("CreateTime")?,
+            msg_type: fields.optional("MsgType")?,
+            content: fields.optional("Content")?,
+            extra: Fields(fields.into_map()),
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for TextReply {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 /// 图片消息 ([official documentation](https://developer.work.weixin.qq.com/document/path/90241))
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct ImageReply {
     /// 成员UserID
-    #[serde(
-        rename = "ToUserName",
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(rename = "ToUserName", skip_serializing_if = "Option::is_none")]
     pub to_user_name: Option<String>,
     /// 企业微信CorpID
-    #[serde(
-        rename = "FromUserName",
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(rename = "FromUserName", skip_serializing_if = "Option::is_none")]
     pub from_user_name: Option<String>,
     /// 消息创建时间 (Unix seconds)
-    #[serde(
-        rename = "CreateTime",
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_int"
-    )]
+    #[serde(rename = "CreateTime", skip_serializing_if = "Option::is_none")]
     pub create_time: Option<i64>,
     /// 消息类型; written from the variant when unset
-    #[serde(
-        rename = "MsgType",
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(rename = "MsgType", skip_serializing_if = "Option::is_none")]
     pub msg_type: Option<String>,
     /// 图片
-    #[serde(
-        rename = "Image",
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::callback::de::opt_object"
-    )]
+    #[serde(rename = "Image", skip_serializing_if = "Option::is_none")]
     pub image: Option<ReplyMedia>,
     /// Elements this version of the crate does not know, as sent.
     #[serde(flatten)]
     pub extra: Fields,
 }
+impl crate::de::Decode for ImageReply {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            to_user_name: fields.optional("ToUserName")?,
+            from_user_name: fields.optional("FromUserName")?,
+            create_time: fields.optional("CreateTime")?,
+            msg_type: fields.optional("MsgType")?,
+            image: crate::callback::de::object(&mut fields, "Image")?,
+            extra: Fields(fields.into_map()),
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for ImageReply {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 /// 语音消息 ([official documentation](https://developer.work.weixin.qq.com/document/path/90241))
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct VoiceReply {
     /// 成员UserID
-    #[serde(
-        rename = "ToUserName",
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(rename = "ToUserName", skip_serializing_if = "Option::is_none")]
     pub to_user_name: Option<String>,
     /// 企业微信CorpID
-    #[serde(
-        rename = "FromUserName",
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(rename = "FromUserName", skip_serializing_if = "Option::is_none")]
     pub from_user_name: Option<String>,
     /// 消息创建时间 (Unix seconds)
-    #[serde(
-        rename = "CreateTime",
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_int"
-    )]
+    #[serde(rename = "CreateTime", skip_serializing_if = "Option::is_none")]
     pub create_time: Option<i64>,
     /// 消息类型; written from the variant when unset
-    #[serde(
-        rename = "MsgType",
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(rename = "MsgType", skip_serializing_if = "Option::is_none")]
     pub msg_type: Option<String>,
     /// 语音
-    #[serde(
-        rename = "Voice",
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::callback::de::opt_object"
-    )]
+    #[serde(rename = "Voice", skip_serializing_if = "Option::is_none")]
     pub voice: Option<ReplyMedia>,
     /// Elements this version of the crate does not know, as sent.
     #[serde(flatten)]
     pub extra: Fields,
 }
+impl crate::de::Decode for VoiceReply {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            to_user_name: fields.optional("ToUserName")?,
+            from_user_name: fields.optional("FromUserName")?,
+            create_time: fields.optional("CreateTime")?,
+            msg_type: fields.optional("MsgType")?,
+            voice: crate::callback::de::object(&mut fields, "Voice")?,
+            extra: Fields(fields.into_map()),
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for VoiceReply {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 /// 视频消息 ([official documentation](https://developer.work.weixin.qq.com/document/path/90241))
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct VideoReply {
     /// 成员UserID
-    #[serde(
-        rename = "ToUserName",
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(rename = "ToUserName", skip_serializing_if = "Option::is_none")]
     pub to_user_name: Option<String>,
     /// 企业微信CorpID
-    #[serde(
-        rename = "FromUserName",
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(rename = "FromUserName", skip_serializing_if = "Option::is_none")]
     pub from_user_name: Option<String>,
     /// 消息创建时间 (Unix seconds)
-    #[serde(
-        rename = "CreateTime",
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_int"
-    )]
+    #[serde(rename = "CreateTime", skip_serializing_if = "Option::is_none")]
     pub create_time: Option<i64>,
     /// 消息类型; written from the variant when unset
-    #[serde(
-        rename = "MsgType",
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(rename = "MsgType", skip_serializing_if = "Option::is_none")]
     pub msg_type: Option<String>,
     /// 视频
-    #[serde(
-        rename = "Video",
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::callback::de::opt_object"
-    )]
+    #[serde(rename = "Video", skip_serializing_if = "Option::is_none")]
     pub video: Option<ReplyVideo>,
     /// Elements this version of the crate does not know, as sent.
     #[serde(flatten)]
     pub extra: Fields,
 }
+impl crate::de::Decode for VideoReply {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            to_user_name: fields.optional("ToUserName")?,
+            from_user_name: fields.optional("FromUserName")?,
+            create_time: fields.optional("CreateTime")?,
+            msg_type: fields.optional("MsgType")?,
+            video: crate::callback::de::object(&mut fields, "Video")?,
+            extra: Fields(fields.into_map()),
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for VideoReply {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 /// 图文消息 ([official documentation](https://developer.work.weixin.qq.com/document/path/90241))
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct NewsReply {
     /// 成员UserID
-    #[serde(
-        rename = "ToUserName",
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(rename = "ToUserName", skip_serializing_if = "Option::is_none")]
     pub to_user_name: Option<String>,
     /// 企业微信CorpID
-    #[serde(
-        rename = "FromUserName",
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(rename = "FromUserName", skip_serializing_if = "Option::is_none")]
     pub from_user_name: Option<String>,
     /// 消息创建时间 (Unix seconds)
-    #[serde(
-        rename = "CreateTime",
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_int"
-    )]
+    #[serde(rename = "CreateTime", skip_serializing_if = "Option::is_none")]
     pub create_time: Option<i64>,
     /// 消息类型; written from the variant when unset
-    #[serde(
-        rename = "MsgType",
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(rename = "MsgType", skip_serializing_if = "Option::is_none")]
     pub msg_type: Option<String>,
     /// 图文消息的数量, 不超过8
-    #[serde(
-        rename = "ArticleCount",
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_int"
-    )]
+    #[serde(rename = "ArticleCount", skip_serializing_if = "Option::is_none")]
     pub article_count: Option<i64>,
     /// 图文消息, 第一篇为大图
     #[serde(
         rename = "Articles",
-        default,
         skip_serializing_if = "Option::is_none",
-        serialize_with = "ser_list_in_item",
-        deserialize_with = "list_in_item"
+        serialize_with = "ser_list_in_item"
     )]
     pub articles: Option<Vec<NewsArticle>>,
     /// Elements this version of the crate does not know, as sent.
     #[serde(flatten)]
     pub extra: Fields,
 }
+impl crate::de::Decode for NewsReply {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            to_user_name: fields.optional("ToUserName")?,
+            from_user_name: fields.optional("FromUserName")?,
+            create_time: fields.optional("CreateTime")?,
+            msg_type: fields.optional("MsgType")?,
+            article_count: fields.optional("ArticleCount")?,
+            articles: crate::callback::de::wrapped_list(
+                &mut fields,
+                "Articles",
+                "item",
+            )?,
+            extra: Fields(fields.into_map()),
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for NewsReply {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 /// 模板卡片更新消息: 更新点击用户的按钮文案 ([official documentation](https://developer.work.weixin.qq.com/document/path/90241))
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct UpdateButtonReply {
     /// 成员UserID
-    #[serde(
-        rename = "ToUserName",
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(rename = "ToUserName", skip_serializing_if = "Option::is_none")]
     pub to_user_name: Option<String>,
     /// 企业微信CorpID
-    #[serde(
-        rename = "FromUserName",
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(rename = "FromUserName", skip_serializing_if = "Option::is_none")]
     pub from_user_name: Option<String>,
     /// 消息创建时间 (Unix seconds)
-    #[serde(
-        rename = "CreateTime",
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_int"
-    )]
+    #[serde(rename = "CreateTime", skip_serializing_if = "Option::is_none")]
     pub create_time: Option<i64>,
     /// 消息类型; written from the variant when unset
-    #[serde(
-        rename = "MsgType",
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(rename = "MsgType", skip_serializing_if = "Option::is_none")]
     pub msg_type: Option<String>,
     /// 按钮
-    #[serde(
-        rename = "Button",
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::callback::de::opt_object"
-    )]
+    #[serde(rename = "Button", skip_serializing_if = "Option::is_none")]
     pub button: Option<ReplyButton>,
     /// Elements this version of the crate does not know, as sent.
     #[serde(flatten)]
     pub extra: Fields,
 }
+impl crate::de::Decode for UpdateButtonReply {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            to_user_name: fields.optional("ToUserName")?,
+            from_user_name: fields.optional("FromUserName")?,
+            create_time: fields.optional("CreateTime")?,
+            msg_type: fields.optional("MsgType")?,
+            button: crate::callback::de::object(&mut fields, "Button")?,
+            extra: Fields(fields.into_map()),
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for UpdateButtonReply {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 /// 成员关注事件 ([official documentation](https://developer.work.weixin.qq.com/document/path/90240))
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct SubscribeEvent {
     /// 企业微信CorpID (for a suite notification: absent)
-    #[serde(
-        rename = "ToUserName",
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(rename = "ToUserName", skip_serializing_if = "Option::is_none")]
     pub to_user_name: Option<String>,
     /// 成员UserID; `sys` for system events
-    #[serde(
-        rename = "FromUserName",
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(rename = "FromUserName", skip_serializing_if = "Option::is_none")]
     pub from_user_name: Option<String>,
     /// 消息创建时间 (Unix seconds)
-    #[serde(
-        rename = "CreateTime",
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_int"
-    )]
+    #[serde(rename = "CreateTime", skip_serializing_if = "Option::is_none")]
     pub create_time: Option<i64>,
     /// 消息类型
-    #[serde(
-        rename = "MsgType",
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(rename = "MsgType", skip_serializing_if = "Option::is_none")]
     pub msg_type: Option<String>,
     /// 事件类型
-    #[serde(
-        rename = "Event",
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(rename = "Event", skip_serializing_if = "Option::is_none")]
     pub event: Option<String>,
     /// 企业应用的id
-    #[serde(
-        rename = "AgentID",
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_int"
-    )]
+    #[serde(rename = "AgentID", skip_serializing_if = "Option::is_none")]
     pub agent_id: Option<i64>,
     /// Elements this version of the crate does not know, as sent.
     #[serde(flatten)]
     pub extra: Fields,
+}
+impl crate::de::Decode for SubscribeEvent {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            to_user_name: fields.optional("ToUserName")?,
+            from_user_name: fields.optional("FromUserName")?,
+            create_time: fields.optional("CreateTime")?,
+            msg_type: fields.optional("MsgType")?,
+            event: fields.optional("Event")?,
+            agent_id: fields.optional("AgentID")?,
+            extra: Fields(fields.into_map()),
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for SubscribeEvent {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
 }
 /// 成员取消关注事件 ([official documentation](https://developer.work.weixin.qq.com/document/path/90240))
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct UnsubscribeEvent {
     /// 企业微信CorpID (for a suite notification: absent)
-    #[serde(
-        rename = "ToUserName",
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(rename = "ToUserName", skip_serializing_if = "Option::is_none")]
     pub to_user_name: Option<String>,
     /// 成员UserID; `sys` for system events
-    #[serde(
-        rename = "FromUserName",
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(rename = "FromUserName", skip_serializing_if = "Option::is_none")]
     pub from_user_name: Option<String>,
     /// 消息创建时间 (Unix seconds)
-    #[serde(
-        rename = "CreateTime",
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_int"
-    )]
+    #[serde(rename = "CreateTime", skip_serializing_if = "Option::is_none")]
     pub create_time: Option<i64>,
     /// 消息类型
-    #[serde(
-        rename = "MsgType",
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(rename = "MsgType", skip_serializing_if = "Option::is_none")]
     pub msg_type: Option<String>,
     /// 事件类型
-    #[serde(
-        rename = "Event",
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(rename = "Event", skip_serializing_if = "Option::is_none")]
     pub event: Option<String>,
     /// 企业应用的id
-    #[serde(
-        rename = "AgentID",
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_int"
-    )]
+    #[serde(rename = "AgentID", skip_serializing_if = "Option::is_none")]
     pub agent_id: Option<i64>,
     /// Elements this version of the crate does not know, as sent.
     #[serde(flatten)]
     pub extra: Fields,
 }
+impl crate::de::Decode for UnsubscribeEvent {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            to_user_name: fields.optional("ToUserName")?,
+            from_user_name: fields.optional("FromUserName")?,
+            create_time: fields.optional("CreateTime")?,
+            msg_type: fields.optional("MsgType")?,
+            event: fields.optional("Event")?,
+            agent_id: fields.optional("AgentID")?,
+            extra: Fields(fields.into_map()),
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for UnsubscribeEvent {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 /// 进入应用 ([official documentation](https://developer.work.weixin.qq.com/document/path/90240))
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct EnterAgentEvent {
     /// 企业微信CorpID (for a suite notification: absent)
-    #[serde(
-        rename = "ToUserName",
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(rename = "ToUserName", skip_serializing_if = "Option::is_none")]
     pub to_user_name: Option<String>,
     /// 成员UserID; `sys` for system events
-    #[serde(
-        rename = "FromUserName",
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(rename = "FromUserName", skip_serializing_if = "Option::is_none")]
     pub from_user_name: Option<String>,
     /// 消息创建时间 (Unix seconds)
-    #[serde(
-        rename = "CreateTime",
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_int"
-    )]
+    #[serde(rename = "CreateTime", skip_serializing_if = "Option::is_none")]
     pub create_time: Option<i64>,
     /// 消息类型
-    #[serde(
-        rename = "MsgType",
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(rename = "MsgType", skip_serializing_if = "Option::is_none")]
     pub msg_type: Option<String>,
     /// 事件类型
-    #[serde(
-        rename = "Event",
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(rename = "Event", skip_serializing_if = "Option::is_none")]
     pub event: Option<String>,
     /// 企业应用的id
-    #[serde(
-        rename = "AgentID",
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_int"
-    )]
+    #[serde(rename = "AgentID", skip_serializing_if = "Option::is_none")]
     pub agent_id: Option<i64>,
     /// 事件KEY值
-    #[serde(
-        rename = "EventKey",
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(rename = "EventKey", skip_serializing_if = "Option::is_none")]
     pub event_key: Option<String>,
     /// Elements this version of the crate does not know, as sent.
     #[serde(flatten)]
     pub extra: Fields,
 }
+impl crate::de::Decode for EnterAgentEvent {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            to_user_name: fields.optional("ToUserName")?,
+            from_user_name: fields.optional("FromUserName")?,
+            create_time: fields.optional("CreateTime")?,
+            msg_type: fields.optional("MsgType")?,
+            event: fields.optional("Event")?,
+            agent_id: fields.optional("AgentID")?,
+            event_key: fields.optional("EventKey")?,
+            extra: Fields(fields.into_map()),
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for EnterAgentEvent {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 /// 上报地理位置 ([official documentation](https://developer.work.weixin.qq.com/document/path/90240))
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct LocationEvent {
     /// 企业微信CorpID (for a suite notification: absent)
-    #[serde(
-        rename = "ToUserName",
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(rename = "ToUserName", skip_serializing_if = "Option::is_none")]
     pub to_user_name: Option<String>,
     /// 成员UserID; `sys` for system events
-    #[serde(
-        rename = "FromUserName",
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(rename = "FromUserName", skip_serializing_if = "Option::is_none")]
     pub from_user_name: Option<String>,
     /// 消息创建时间 (Unix seconds)
-    #[serde(
-        rename = "CreateTime",
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_int"
-    )]
+    #[serde(rename = "CreateTime", skip_serializing_if = "Option::is_none")]
     pub create_time: Option<i64>,
     /// 消息类型
-    #[serde(
-        rename = "MsgType",
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(rename = "MsgType", skip_serializing_if = "Option::is_none")]
     pub msg_type: Option<String>,
     /// 事件类型
-    #[serde(
-        rename = "Event",
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(rename = "Event", skip_serializing_if = "Option::is_none")]
     pub event: Option<String>,
     /// 企业应用的id
-    #[serde(
-        rename = "AgentID",
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_int"
-    )]
+    #[serde(rename = "AgentID", skip_serializing_if = "Option::is_none")]
     pub agent_id: Option<i64>,
     /// 地理位置纬度
-    #[serde(
-        rename = "Latitude",
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_float"
-    )]
+    #[serde(rename = "Latitude", skip_serializing_if = "Option::is_none")]
     pub latitude: Option<f64>,
     /// 地理位置经度
-    #[serde(
-        rename = "Longitude",
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_float"
-    )]
+    #[serde(rename = "Longitude", skip_serializing_if = "Option::is_none")]
     pub longitude: Option<f64>,
     /// 地理位置精度
-    #[serde(
-        rename = "Precision",
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_float"
-    )]
+    #[serde(rename = "Precision", skip_serializing_if = "Option::is_none")]
     pub precision: Option<f64>,
     /// app类型, 在企业微信固定返回wxwork
-    #[serde(
-        rename = "AppType",
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(rename = "AppType", skip_serializing_if = "Option::is_none")]
     pub app_type: Option<String>,
     /// Elements this version of the crate does not know, as sent.
     #[serde(flatten)]
     pub extra: Fields,
 }
+impl crate::de::Decode for LocationEvent {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            to_user_name: fields.optional("ToUserName")?,
+            from_user_name: fields.optional("FromUserName")?,
+            create_time: fields.optional("CreateTime")?,
+            msg_type: fields.optional("MsgType")?,
+            event: fields.optional("Event")?,
+            agent_id: fields.optional("AgentID")?,
+            latitude: fields.optional("Latitude")?,
+            longitude: fields.optional("Longitude")?,
+            precision: fields.optional("Precision")?,
+            app_type: fields.optional("AppType")?,
+            extra: Fields(fields.into_map()),
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for LocationEvent {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 /// 异步任务完成事件推送 ([official documentation](https://developer.work.weixin.qq.com/document/path/90240))
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct BatchJobResultEvent {
     /// 企业微信CorpID (for a suite notification: absent)
-    #[serde(
-        rename = "ToUserName",
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(rename = "ToUserName", skip_serializing_if = "Option::is_none")]
     pub to_user_name: Option<String>,
     /// 成员UserID; `sys` for system events
-    #[serde(
-        rename = "FromUserName",
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(rename = "FromUserName", skip_serializing_if = "Option::is_none")]
     pub from_user_name: Option<String>,
     /// 消息创建时间 (Unix seconds)
-    #[serde(
-        rename = "CreateTime",
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_int"
-    )]
+    #[serde(rename = "CreateTime", skip_serializing_if = "Option::is_none")]
     pub create_time: Option<i64>,
     /// 消息类型
-    #[serde(
-        rename = "MsgType",
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(rename = "MsgType", skip_serializing_if = "Option::is_none")]
     pub msg_type: Option<String>,
     /// 事件类型
-    #[serde(
-        rename = "Event",
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(rename = "Event", skip_serializing_if = "Option::is_none")]
     pub event: Option<String>,
     /// 企业应用的id
-    #[serde(
-        rename = "AgentID",
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_int"
-    )]
+    #[serde(rename = "AgentID", skip_serializing_if = "Option::is_none")]
     pub agent_id: Option<i64>,
     /// 异步任务信息
-    #[serde(
-        rename = "BatchJob",
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::callback::de::opt_object"
-    )]
+    #[serde(rename = "BatchJob", skip_serializing_if = "Option::is_none")]
     pub batch_job: Option<BatchJob>,
     /// Elements this version of the crate does not know, as sent.
     #[serde(flatten)]
     pub extra: Fields,
 }
+impl crate::de::Decode for BatchJobResultEvent {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            to_user_name: fields.optional("ToUserName")?,
+            from_user_name: fields.optional("FromUserName")?,
+            create_time: fields.optional("CreateTime")?,
+            msg_type: fields.optional("MsgType")?,
+            event: fields.optional("Event")?,
+            agent_id: fields.optional("AgentID")?,
+            batch_job: crate::callback::de::object(&mut fields, "BatchJob")?,
+            extra: Fields(fields.into_map()),
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for BatchJobResultEvent {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 /// 新增成员事件: 通讯录变更事件 ([official documentation](https://developer.work.weixin.qq.com/document/path/90970))
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct ChangeContactCreateUser {
     /// 企业微信CorpID (for a suite notification: absent)
-    #[serde(
-        rename = "ToUserName",
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(rename = "ToUserName", skip_serializing_if = "Option::is_none")]
     pub to_user_name: Option<String>,
     /// 成员UserID; `sys` for system events
-    #[serde(
-        rename = "FromUserName",
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(rename = "FromUserName", skip_serializing_if = "Option::is_none")]
     pub from_user_name: Option<String>,
     /// 消息创建时间 (Unix seconds)
-    #[serde(
-        rename = "CreateTime",
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_int"
-    )]
+    #[serde(rename = "CreateTime", skip_serializing_if = "Option::is_none")]
     pub create_time: Option<i64>,
     /// 消息类型
-    #[serde(
-        rename = "MsgType",
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(rename = "MsgType", skip_serializing_if = "Option::is_none")]
     pub msg_type: Option<String>,
     /// 事件类型
-    #[serde(
-        rename = "Event",
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(rename = "Event", skip_serializing_if = "Option::is_none")]
     pub event: Option<String>,
     /// 企业应用的id
-    #[serde(
-        rename = "AgentID",
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_int"
-    )]
+    #[serde(rename = "AgentID", skip_serializing_if = "Option::is_none")]
     pub agent_id: Option<i64>,
     /// 第三方应用的SuiteId
-    #[serde(
-        rename = "SuiteId",
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(rename = "SuiteId", skip_serializing_if = "Option::is_none")]
     pub suite_id: Option<String>,
     /// 授权企业的CorpID
-    #[serde(
-        rename = "AuthCorpId",
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(rename = "AuthCorpId", skip_serializing_if = "Option::is_none")]
     pub auth_corp_id: Option<String>,
     /// 通知类型
-    #[serde(
-        rename = "InfoType",
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(rename = "InfoType", skip_serializing_if = "Option::is_none")]
     pub info_type: Option<String>,
     /// 时间戳 (Unix seconds)
-    #[serde(
-        rename = "TimeStamp",
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_int"
-    )]
+    #[serde(rename = "TimeStamp", skip_serializing_if = "Option::is_none")]
     pub time_stamp: Option<i64>,
     /// 变更类型
-    #[serde(
-        rename = "ChangeType",
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(rename = "ChangeType", skip_serializing_if = "Option::is_none")]
     pub change_type: Option<String>,
     /// 成员UserID
-    #[serde(
-        rename = "UserID",
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(rename = "UserID", skip_serializing_if = "Option::is_none")]
     pub user_id: Option<String>,
     /// 新的UserID, 变更时推送
-    #[serde(
-        rename = "NewUserID",
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(rename = "NewUserID", skip_serializing_if = "Option::is_none")]
     pub new_user_id: Option<String>,
     /// 名称
-    #[serde(
-        rename = "Name",
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(rename = "Name", skip_serializing_if = "Option::is_none")]
     pub name: Option<String>,
     /// 成员部门列表, 逗号分隔
-    #[serde(
-        rename = "Department",
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(rename = "Department", skip_serializing_if = "Option::is_none")]
     pub department: Option<String>,
     /// 主部门
-    #[serde(
-        rename = "MainDepartment",
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_int"
-    )]
+    #[serde(rename = "MainDepartment", skip_serializing_if = "Option::is_none")]
     pub main_department: Option<i64>,
     /// 在所在的部门内是否为部门负责人, 0-否, 1-是, 顺序与Department字段一致
-    #[serde(
-        rename = "IsLeaderInDept",
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(rename = "IsLeaderInDept", skip_serializing_if = "Option::is_none")]
     pub is_leader_in_dept: Option<String>,
     /// 直属上级UserID, 逗号分隔
-    #[serde(
-        rename = "DirectLeader",
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(rename = "DirectLeader", skip_serializing_if = "Option::is_none")]
     pub direct_leader: Option<String>,
     /// 职位信息
-    #[serde(
-        rename = "Position",
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(rename = "Position", skip_serializing_if = "Option::is_none")]
     pub position: Option<String>,
     /// 手机号码
-    #[serde(
-        rename = "Mobile",
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(rename = "Mobile", skip_serializing_if = "Option::is_none")]
     pub mobile: Option<String>,
     /// 性别, 1表示男性, 2表示女性
-    #[serde(
-        rename = "Gender",
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_int"
-    )]
+    #[serde(rename = "Gender", skip_serializing_if = "Option::is_none")]
     pub gender: Option<i64>,
     /// 邮箱
-    #[serde(
-        rename = "Email",
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(rename = "Email", skip_serializing_if = "Option::is_none")]
     pub email: Option<String>,
     /// 企业邮箱
-    #[serde(
-        rename = "BizMail",
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(rename = "BizMail", skip_serializing_if = "Option::is_none")]
     pub biz_mail: Option<String>,
     /// 状态
-    #[serde(
-        rename = "Status",
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_int"
-    )]
+    #[serde(rename = "Status", skip_serializing_if = "Option::is_none")]
     pub status: Option<i64>,
     /// 头像url
-    #[serde(
-        rename = "Avatar",
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(rename = "Avatar", skip_serializing_if = "Option::is_none")]
     pub avatar: Option<String>,
     /// 成员别名
-    #[serde(
-        rename = "Alias",
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(rename = "Alias", skip_serializing_if = "Option::is_none")]
     pub alias: Option<String>,
     /// 座机
-    #[serde(
-        rename = "Telephone",
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(rename = "Telephone", skip_serializing_if = "Option::is_none")]
     pub telephone: Option<String>,
     /// 地址
-    #[serde(
-        rename = "Address",
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(rename = "Address", skip_serializing_if = "Option::is_none")]
     pub address: Option<String>,
     /// 扩展属性
     #[serde(
         rename = "ExtAttr",
-        default,
         skip_serializing_if = "Option::is_none",
-        serialize_with = "ser_list_in_upper_item",
-        deserialize_with = "list_in_upper_item"
+        serialize_with = "ser_list_in_upper_item"
     )]
     pub ext_attr: Option<Vec<ContactExtAttr>>,
     /// 英文名
-    #[serde(
-        rename = "EnglishName",
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(rename = "EnglishName", skip_serializing_if = "Option::is_none")]
     pub english_name: Option<String>,
     /// 是否为上级
-    #[serde(
-        rename = "IsLeader",
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_int"
-    )]
+    #[serde(rename = "IsLeader", skip_serializing_if = "Option::is_none")]
     pub is_leader: Option<i64>,
     /// Elements this version of the crate does not know, as sent.
     #[serde(flatten)]
     pub extra: Fields,
+}
+impl crate::de::Decode for ChangeContactCreateUser {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            to_user_name: fields.optional("ToUserName")?,
+            from_user_name: fields.optional("FromUserName")?,
+            create_time: fields.optional("CreateTime")?,
+            msg_type: fields.optional("MsgType")?,
+            event: fields.optional("Event")?,
+            agent_id: fields.optional("AgentID")?,
+            suite_id: fields.optional("SuiteId")?,
+            auth_corp_id: fields.optional("AuthCorpId")?,
+            info_type: fields.optional("InfoType")?,
+            time_stamp: fields.optional("TimeStamp")?,
+            change_type: fields.optional("ChangeType")?,
+            user_id: fields.optional("UserID")?,
+            new_user_id: fields.optional("NewUserID")?,
+            name: fields.optional("Name")?,
+            department: fields.optional("Department")?,
+            main_department: fields.optional("MainDepartment")?,
+            is_leader_in_dept: fields.optional("IsLeaderInDept")?,
+            direct_leader: fields.optional("DirectLeader")?,
+            position: fields.optional("Position")?,
+            mobile: fields.optional("Mobile")?,
+            gender: fields.optional("Gender")?,
+            email: fields.optional("Email")?,
+            biz_mail: fields.optional("BizMail")?,
+            status: fields.optional("Status")?,
+            avatar: fields.optional("Avatar")?,
+            alias: fields.optional("Alias")?,
+            telephone: fields.optional("Telephone")?,
+            address: fields.optional("Address")?,
+            ext_attr: crate::callback::de::wrapped_list(&mut fields, "ExtAttr", "Item")?,
+            english_name: fields.optional("EnglishName")?,
+            is_leader: fields.optional("IsLeader")?,
+            extra: Fields(fields.into_map()),
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for ChangeContactCreateUser {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
 }
 /// 更新成员事件: 通讯录变更事件 ([official documentation](https://developer.work.weixin.qq.com/document/path/90970))
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct ChangeContactUpdateUser {
     /// 企业微信CorpID (for a suite notification: absent)
-    #[serde(
-        rename = "ToUserName",
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(rename = "ToUserName", skip_serializing_if = "Option::is_none")]
     pub to_user_name: Option<String>,
     /// 成员UserID; `sys` for system events
-    #[serde(
-        rename = "FromUserName",
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(rename = "FromUserName", skip_serializing_if = "Option::is_none")]
     pub from_user_name: Option<String>,
     /// 消息创建时间 (Unix seconds)
-    #[serde(
-        rename = "CreateTime",
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_int"
-    )]
+    #[serde(rename = "CreateTime", skip_serializing_if = "Option::is_none")]
     pub create_time: Option<i64>,
     /// 消息类型
-    #[serde(
-        rename = "MsgType",
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(rename = "MsgType", skip_serializing_if = "Option::is_none")]
     pub msg_type: Option<String>,
     /// 事件类型
-    #[serde(
-        rename = "Event",
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(rename = "Event", skip_serializing_if = "Option::is_none")]
     pub event: Option<String>,
     /// 企业应用的id
-    #[serde(
-        rename = "AgentID",
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_int"
-    )]
+    #[serde(rename = "AgentID", skip_serializing_if = "Option::is_none")]
     pub agent_id: Option<i64>,
     /// 第三方应用的SuiteId
-    #[serde(
-        rename = "SuiteId",
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(rename = "SuiteId", skip_serializing_if = "Option::is_none")]
     pub suite_id: Option<String>,
     /// 授权企业的CorpID
-    #[serde(
-        rename = "AuthCorpId",
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(rename = "AuthCorpId", skip_serializing_if = "Option::is_none")]
     pub auth_corp_id: Option<String>,
     /// 通知类型
-    #[serde(
-        rename = "InfoType",
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(rename = "InfoType", skip_serializing_if = "Option::is_none")]
     pub info_type: Option<String>,
     /// 时间戳 (Unix seconds)
-    #[serde(
-        rename = "TimeStamp",
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_int"
-    )]
+    #[serde(rename = "TimeStamp", skip_serializing_if = "Option::is_none")]
     pub time_stamp: Option<i64>,
     /// 变更类型
-    #[serde(
-        rename = "ChangeType",
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(rename = "ChangeType", skip_serializing_if = "Option::is_none")]
     pub change_type: Option<String>,
     /// 成员UserID
-    #[serde(
-        rename = "UserID",
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(rename = "UserID", skip_serializing_if = "Option::is_none")]
     pub user_id: Option<String>,
     /// 新的UserID, 变更时推送
-    #[serde(
-        rename = "NewUserID",
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(rename = "NewUserID", skip_serializing_if = "Option::is_none")]
     pub new_user_id: Option<String>,
     /// 名称
-    #[serde(
-        rename = "Name",
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(rename = "Name", skip_serializing_if = "Option::is_none")]
     pub name: Option<String>,
     /// 成员部门列表, 逗号分隔
-    #[serde(
-        rename = "Department",
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(rename = "Department", skip_serializing_if = "Option::is_none")]
     pub department: Option<String>,
     /// 主部门
-    #[serde(
-        rename = "MainDepartment",
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_int"
-    )]
+    #[serde(rename = "MainDepartment", skip_serializing_if = "Option::is_none")]
     pub main_department: Option<i64>,
     /// 在所在的部门内是否为部门负责人, 0-否, 1-是, 顺序与Department字段一致
-    #[serde(
-        rename = "IsLeaderInDept",
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(rename = "IsLeaderInDept", skip_serializing_if = "Option::is_none")]
     pub is_leader_in_dept: Option<String>,
     /// 直属上级UserID, 逗号分隔
-    #[serde(
-        rename = "DirectLeader",
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(rename = "DirectLeader", skip_serializing_if = "Option::is_none")]
     pub direct_leader: Option<String>,
     /// 职位信息
-    #[serde(
-        rename = "Position",
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(rename = "Position", skip_serializing_if = "Option::is_none")]
     pub position: Option<String>,
     /// 手机号码
-    #[serde(
-        rename = "Mobile",
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(rename = "Mobile", skip_serializing_if = "Option::is_none")]
     pub mobile: Option<String>,
     /// 性别, 1表示男性, 2表示女性
-    #[serde(
-        rename = "Gender",
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_int"
-    )]
+    #[serde(rename = "Gender", skip_serializing_if = "Option::is_none")]
     pub gender: Option<i64>,
     /// 邮箱
-    #[serde(
-        rename = "Email",
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(rename = "Email", skip_serializing_if = "Option::is_none")]
     pub email: Option<String>,
     /// 企业邮箱
-    #[serde(
-        rename = "BizMail",
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(rename = "BizMail", skip_serializing_if = "Option::is_none")]
     pub biz_mail: Option<String>,
     /// 状态
-    #[serde(
-        rename = "Status",
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_int"
-    )]
+    #[serde(rename = "Status", skip_serializing_if = "Option::is_none")]
     pub status: Option<i64>,
     /// 头像url
-    #[serde(
-        rename = "Avatar",
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(rename = "Avatar", skip_serializing_if = "Option::is_none")]
     pub avatar: Option<String>,
     /// 成员别名
-    #[serde(
-        rename = "Alias",
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(rename = "Alias", skip_serializing_if = "Option::is_none")]
     pub alias: Option<String>,
     /// 座机
-    #[serde(
-        rename = "Telephone",
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(rename = "Telephone", skip_serializing_if = "Option::is_none")]
     pub telephone: Option<String>,
     /// 地址
-    #[serde(
-        rename = "Address",
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(rename = "Address", skip_serializing_if = "Option::is_none")]
     pub address: Option<String>,
     /// 扩展属性
     #[serde(
         rename = "ExtAttr",
-        default,
         skip_serializing_if = "Option::is_none",
-        serialize_with = "ser_list_in_upper_item",
-        deserialize_with = "list_in_upper_item"
+        serialize_with = "ser_list_in_upper_item"
     )]
     pub ext_attr: Option<Vec<ContactExtAttr>>,
     /// 英文名
-    #[serde(
-        rename = "EnglishName",
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(rename = "EnglishName", skip_serializing_if = "Option::is_none")]
     pub english_name: Option<String>,
     /// 是否为上级
-    #[serde(
-        rename = "IsLeader",
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_int"
-    )]
+    #[serde(rename = "IsLeader", skip_serializing_if = "Option::is_none")]
     pub is_leader: Option<i64>,
     /// Elements this version of the crate does not know, as sent.
     #[serde(flatten)]
     pub extra: Fields,
 }
+impl crate::de::Decode for ChangeContactUpdateUser {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            to_user_name: fields.optional("ToUserName")?,
+            from_user_name: fields.optional("FromUserName")?,
+            create_time: fields.optional("CreateTime")?,
+            msg_type: fields.optional("MsgType")?,
+            event: fields.optional("Event")?,
+            agent_id: fields.optional("AgentID")?,
+            suite_id: fields.optional("SuiteId")?,
+            auth_corp_id: fields.optional("AuthCorpId")?,
+            info_type: fields.optional("InfoType")?,
+            time_stamp: fields.optional("TimeStamp")?,
+            change_type: fields.optional("ChangeType")?,
+            user_id: fields.optional("UserID")?,
+            new_user_id: fields.optional("NewUserID")?,
+            name: fields.optional("Name")?,
+            department: fields.optional("Department")?,
+            main_department: fields.optional("MainDepartment")?,
+            is_leader_in_dept: fields.optional("IsLeaderInDept")?,
+            direct_leader: fields.optional("DirectLeader")?,
+            position: fields.optional("Position")?,
+            mobile: fields.optional("Mobile")?,
+            gender: fields.optional("Gender")?,
+            email: fields.optional("Email")?,
+            biz_mail: fields.optional("BizMail")?,
+            status: fields.optional("Status")?,
+            avatar: fields.optional("Avatar")?,
+            alias: fields.optional("Alias")?,
+            telephone: fields.optional("Telephone")?,
+            address: fields.optional("Address")?,
+            ext_attr: crate::callback::de::wrapped_list(&mut fields, "ExtAttr", "Item")?,
+            english_name: fields.optional("EnglishName")?,
+            is_leader: fields.optional("IsLeader")?,
+            extra: Fields(fields.into_map()),
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for ChangeContactUpdateUser {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 /// 删除成员事件: 通讯录变更事件 ([official documentation](https://developer.work.weixin.qq.com/document/path/90970))
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct ChangeContactDeleteUser {
     /// 企业微信CorpID (for a suite notification: absent)
-    #[serde(
-        rename = "ToUserName",
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(rename = "ToUserName", skip_serializing_if = "Option::is_none")]
     pub to_user_name: Option<String>,
     /// 成员UserID; `sys` for system events
-    #[serde(
-        rename = "FromUserName",
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(rename = "FromUserName", skip_serializing_if = "Option::is_none")]
     pub from_user_name: Option<String>,
     /// 消息创建时间 (Unix seconds)
-    #[serde(
-        rename = "CreateTime",
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_int"
-    )]
+    #[serde(rename = "CreateTime", skip_serializing_if = "Option::is_none")]
     pub create_time: Option<i64>,
     /// 消息类型
-    #[serde(
-        rename = "MsgType",
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(rename = "MsgType", skip_serializing_if = "Option::is_none")]
     pub msg_type: Option<String>,
     /// 事件类型
-    #[serde(
-        rename = "Event",
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(rename = "Event", skip_serializing_if = "Option::is_none")]
     pub event: Option<String>,
     /// 企业应用的id
-    #[serde(
-        rename = "AgentID",
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_int"
-    )]
+    #[serde(rename = "AgentID", skip_serializing_if = "Option::is_none")]
     pub agent_id: Option<i64>,
     /// 第三方应用的SuiteId
-    #[serde(
-        rename = "SuiteId",
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(rename = "SuiteId", skip_serializing_if = "Option::is_none")]
     pub suite_id: Option<String>,
     /// 授权企业的CorpID
-    #[serde(
-        rename = "AuthCorpId",
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(rename = "AuthCorpId", skip_serializing_if = "Option::is_none")]
     pub auth_corp_id: Option<String>,
     /// 通知类型
-    #[serde(
-        rename = "InfoType",
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(rename = "InfoType", skip_serializing_if = "Option::is_none")]
     pub info_type: Option<String>,
     /// 时间戳 (Unix seconds)
-    #[serde(
-        rename = "TimeStamp",
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_int"
-    )]
+    #[serde(rename = "TimeStamp", skip_serializing_if = "Option::is_none")]
     pub time_stamp: Option<i64>,
     /// 变更类型
-    #[serde(
-        rename = "ChangeType",
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(rename = "ChangeType", skip_serializing_if = "Option::is_none")]
     pub change_type: Option<String>,
     /// 成员UserID
-    #[serde(
-        rename = "UserID",
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(rename = "UserID", skip_serializing_if = "Option::is_none")]
     pub user_id: Option<String>,
     /// Elements this version of the crate does not know, as sent.
     #[serde(flatten)]
     pub extra: Fields,
 }
+impl crate::de::Decode for ChangeContactDeleteUser {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            to_user_name: fields.optional("ToUserName")?,
+            from_user_name: fields.optional("FromUserName")?,
+            create_time: fields.optional("CreateTime")?,
+            msg_type: fields.optional("MsgType")?,
+            event: fields.optional("Event")?,
+            agent_id: fields.optional("AgentID")?,
+            suite_id: fields.optional("SuiteId")?,
+            auth_corp_id: fields.optional("AuthCorpId")?,
+            info_type: fields.optional("InfoType")?,
+            time_stamp: fields.optional("TimeStamp")?,
+            change_type: fields.optional("ChangeType")?,
+            user_id: fields.optional("UserID")?,
+            extra: Fields(fields.into_map()),
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for ChangeContactDeleteUser {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 /// 新增部门事件: 通讯录变更事件 ([official documentation](https://developer.work.weixin.qq.com/document/path/90970))
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct ChangeContactCreateParty {
     /// 企业微信CorpID (for a suite notification: absent)
-    #[serde(
-        rename = "ToUserName",
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(rename = "ToUserName", skip_serializing_if = "Option::is_none")]
     pub to_user_name: Option<String>,
     /// 成员UserID; `sys` for system events
-    #[serde(
-        rename = "FromUserName",
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(rename = "FromUserName", skip_serializing_if = "Option::is_none")]
     pub from_user_name: Option<String>,
     /// 消息创建时间 (Unix seconds)
-    #[serde(
-        rename = "CreateTime",
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_int"
-    )]
+    #[serde(rename = "CreateTime", skip_serializing_if = "Option::is_none")]
     pub create_time: Option<i64>,
     /// 消息类型
-    #[serde(
-        rename = "MsgType",
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(rename = "MsgType", skip_serializing_if = "Option::is_none")]
     pub msg_type: Option<String>,
     /// 事件类型
-    #[serde(
-        rename = "Event",
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(rename = "Event", skip_serializing_if = "Option::is_none")]
     pub event: Option<String>,
     /// 企业应用的id
-    #[serde(
-        rename = "AgentID",
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_int"
-    )]
+    #[serde(rename = "AgentID", skip_serializing_if = "Option::is_none")]
     pub agent_id: Option<i64>,
     /// 第三方应用的SuiteId
-    #[serde(
-        rename = "SuiteId",
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(rename = "SuiteId", skip_serializing_if = "Option::is_none")]
     pub suite_id: Option<String>,
     /// 授权企业的CorpID
-    #[serde(
-        rename = "AuthCorpId",
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(rename = "AuthCorpId", skip_serializing_if = "Option::is_none")]
     pub auth_corp_id: Option<String>,
     /// 通知类型
-    #[serde(
-        rename = "InfoType",
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(rename = "InfoType", skip_serializing_if = "Option::is_none")]
     pub info_type: Option<String>,
     /// 时间戳 (Unix seconds)
-    #[serde(
-        rename = "TimeStamp",
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_int"
-    )]
+    #[serde(rename = "TimeStamp", skip_serializing_if = "Option::is_none")]
     pub time_stamp: Option<i64>,
     /// 变更类型
-    #[serde(
-        rename = "ChangeType",
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(rename = "ChangeType", skip_serializing_if = "Option::is_none")]
     pub change_type: Option<String>,
     /// 部门Id
-    #[serde(
-        rename = "Id",
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_int"
-    )]
+    #[serde(rename = "Id", skip_serializing_if = "Option::is_none")]
     pub id: Option<i64>,
     /// 名称
-    #[serde(
-        rename = "Name",
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(rename = "Name", skip_serializing_if = "Option::is_none")]
     pub name: Option<String>,
     /// 父部门id
-    #[serde(
-        rename = "ParentId",
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_int"
-    )]
+    #[serde(rename = "ParentId", skip_serializing_if = "Option::is_none")]
     pub parent_id: Option<i64>,
     /// 部门排序
-    #[serde(
-        rename = "Order",
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_int"
-    )]
+    #[serde(rename = "Order", skip_serializing_if = "Option::is_none")]
     pub order: Option<i64>,
     /// Elements this version of the crate does not know, as sent.
     #[serde(flatten)]
     pub extra: Fields,
+}
+impl crate::de::Decode for ChangeContactCreateParty {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            to_user_name: fields.optional("ToUserName")?,
+            from_user_name: fields.optional("FromUserName")?,
+            create_time: fields.optional("CreateTime")?,
+            msg_type: fields.optional("MsgType")?,
+            event: fields.optional("Event")?,
+            agent_id: fields.optional("AgentID")?,
+            suite_id: fields.optional("SuiteId")?,
+            auth_corp_id: fields.optional("AuthCorpId")?,
+            info_type: fields.optional("InfoType")?,
+            time_stamp: fields.optional("TimeStamp")?,
+            change_type: fields.optional("ChangeType")?,
+            id: fields.optional("Id")?,
+            name: fields.optional("Name")?,
+            parent_id: fields.optional("ParentId")?,
+            order: fields.optional("Order")?,
+            extra: Fields(fields.into_map()),
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for ChangeContactCreateParty {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
 }
 /// 更新部门事件: 通讯录变更事件 ([official documentation](https://developer.work.weixin.qq.com/document/path/90970))
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct ChangeContactUpdateParty {
     /// 企业微信CorpID (for a suite notification: absent)
-    #[serde(
-        rename = "ToUserName",
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(rename = "ToUserName", skip_serializing_if = "Option::is_none")]
     pub to_user_name: Option<String>,
     /// 成员UserID; `sys` for system events
-    #[serde(
-        rename = "FromUserName",
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(rename = "FromUserName", skip_serializing_if = "Option::is_none")]
     pub from_user_name: Option<String>,
     /// 消息创建时间 (Unix seconds)
-    #[serde(
-        rename = "CreateTime",
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_int"
-    )]
+    #[serde(rename = "CreateTime", skip_serializing_if = "Option::is_none")]
     pub create_time: Option<i64>,
     /// 消息类型
-    #[serde(
-        rename = "MsgType",
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(rename = "MsgType", skip_serializing_if = "Option::is_none")]
     pub msg_type: Option<String>,
     /// 事件类型
-    #[serde(
-        rename = "Event",
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(rename = "Event", skip_serializing_if = "Option::is_none")]
     pub event: Option<String>,
     /// 企业应用的id
-    #[serde(
-        rename = "AgentID",
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_int"
-    )]
+    #[serde(rename = "AgentID", skip_serializing_if = "Option::is_none")]
     pub agent_id: Option<i64>,
     /// 第三方应用的SuiteId
-    #[serde(
-        rename = "SuiteId",
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(rename = "SuiteId", skip_serializing_if = "Option::is_none")]
     pub suite_id: Option<String>,
     /// 授权企业的CorpID
-    #[serde(
-        rename = "AuthCorpId",
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(rename = "AuthCorpId", skip_serializing_if = "Option::is_none")]
     pub auth_corp_id: Option<String>,
     /// 通知类型
-    #[serde(
-        rename = "InfoType",
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(rename = "InfoType", skip_serializing_if = "Option::is_none")]
     pub info_type: Option<String>,
     /// 时间戳 (Unix seconds)
-    #[serde(
-        rename = "TimeStamp",
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_int"
-    )]
+    #[serde(rename = "TimeStamp", skip_serializing_if = "Option::is_none")]
     pub time_stamp: Option<i64>,
     /// 变更类型
-    #[serde(
-        rename = "ChangeType",
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(rename = "ChangeType", skip_serializing_if = "Option::is_none")]
     pub change_type: Option<String>,
     /// 部门Id
-    #[serde(
-        rename = "Id",
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_int"
-    )]
+    #[serde(rename = "Id", skip_serializing_if = "Option::is_none")]
     pub id: Option<i64>,
     /// 名称
-    #[serde(
-        rename = "Name",
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(rename = "Name", skip_serializing_if = "Option::is_none")]
     pub name: Option<String>,
     /// 父部门id
-    #[serde(
-        rename = "ParentId",
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_int"
-    )]
+    #[serde(rename = "ParentId", skip_serializing_if = "Option::is_none")]
     pub parent_id: Option<i64>,
     /// 部门排序
-    #[serde(
-        rename = "Order",
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_int"
-    )]
+    #[serde(rename = "Order", skip_serializing_if = "Option::is_none")]
     pub order: Option<i64>,
     /// Elements this version of the crate does not know, as sent.
     #[serde(flatten)]
     pub extra: Fields,
+}
+impl crate::de::Decode for ChangeContactUpdateParty {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            to_user_name: fields.optional("ToUserName")?,
+            from_user_name: fields.optional("FromUserName")?,
+            create_time: fields.optional("CreateTime")?,
+            msg_type: fields.optional("MsgType")?,
+            event: fields.optional("Event")?,
+            agent_id: fields.optional("AgentID")?,
+            suite_id: fields.optional("SuiteId")?,
+            auth_corp_id: fields.optional("AuthCorpId")?,
+            info_type: fields.optional("InfoType")?,
+            time_stamp: fields.optional("TimeStamp")?,
+            change_type: fields.optional("ChangeType")?,
+            id: fields.optional("Id")?,
+            name: fields.optional("Name")?,
+            parent_id: fields.optional("ParentId")?,
+            order: fields.optional("Order")?,
+            extra: Fields(fields.into_map()),
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for ChangeContactUpdateParty {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
 }
 /// 删除部门事件: 通讯录变更事件 ([official documentation](https://developer.work.weixin.qq.com/document/path/90970))
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct ChangeContactDeleteParty {
     /// 企业微信CorpID (for a suite notification: absent)
-    #[serde(
-        rename = "ToUserName",
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(rename = "ToUserName", skip_serializing_if = "Option::is_none")]
     pub to_user_name: Option<String>,
     /// 成员UserID; `sys` for system events
-    #[serde(
-        rename = "FromUserName",
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(rename = "FromUserName", skip_serializing_if = "Option::is_none")]
     pub from_user_name: Option<String>,
     /// 消息创建时间 (Unix seconds)
-    #[serde(
-        rename = "CreateTime",
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_int"
-    )]
+    #[serde(rename = "CreateTime", skip_serializing_if = "Option::is_none")]
     pub create_time: Option<i64>,
     /// 消息类型
-    #[serde(
-        rename = "MsgType",
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(rename = "MsgType", skip_serializing_if = "Option::is_none")]
     pub msg_type: Option<String>,
     /// 事件类型
-    #[serde(
-        rename = "Event",
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(rename = "Event", skip_serializing_if = "Option::is_none")]
     pub event: Option<String>,
     /// 企业应用的id
-    #[serde(
-        rename = "AgentID",
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_int"
-    )]
+    #[serde(rename = "AgentID", skip_serializing_if = "Option::is_none")]
     pub agent_id: Option<i64>,
     /// 第三方应用的SuiteId
-    #[serde(
-        rename = "SuiteId",
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(rename = "SuiteId", skip_serializing_if = "Option::is_none")]
     pub suite_id: Option<String>,
     /// 授权企业的CorpID
-    #[serde(
-        rename = "AuthCorpId",
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(rename = "AuthCorpId", skip_serializing_if = "Option::is_none")]
     pub auth_corp_id: Option<String>,
     /// 通知类型
-    #[serde(
-        rename = "InfoType",
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(rename = "InfoType", skip_serializing_if = "Option::is_none")]
     pub info_type: Option<String>,
     /// 时间戳 (Unix seconds)
-    #[serde(
-        rename = "TimeStamp",
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_int"
-    )]
+    #[serde(rename = "TimeStamp", skip_serializing_if = "Option::is_none")]
     pub time_stamp: Option<i64>,
     /// 变更类型
-    #[serde(
-        rename = "ChangeType",
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(rename = "ChangeType", skip_serializing_if = "Option::is_none")]
     pub change_type: Option<String>,
     /// 部门Id
-    #[serde(
-        rename = "Id",
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_int"
-    )]
+    #[serde(rename = "Id", skip_serializing_if = "Option::is_none")]
     pub id: Option<i64>,
     /// 名称
-    #[serde(
-        rename = "Name",
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(rename = "Name", skip_serializing_if = "Option::is_none")]
     pub name: Option<String>,
     /// 父部门id
-    #[serde(
-        rename = "ParentId",
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_int"
-    )]
+    #[serde(rename = "ParentId", skip_serializing_if = "Option::is_none")]
     pub parent_id: Option<i64>,
     /// 部门排序
-    #[serde(
-        rename = "Order",
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_int"
-    )]
+    #[serde(rename = "Order", skip_serializing_if = "Option::is_none")]
     pub order: Option<i64>,
     /// Elements this version of the crate does not know, as sent.
     #[serde(flatten)]
     pub extra: Fields,
 }
+impl crate::de::Decode for ChangeContactDeleteParty {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            to_user_name: fields.optional("ToUserName")?,
+            from_user_name: fields.optional("FromUserName")?,
+            create_time: fields.optional("CreateTime")?,
+            msg_type: fields.optional("MsgType")?,
+            event: fields.optional("Event")?,
+            agent_id: fields.optional("AgentID")?,
+            suite_id: fields.optional("SuiteId")?,
+            auth_corp_id: fields.optional("AuthCorpId")?,
+            info_type: fields.optional("InfoType")?,
+            time_stamp: fields.optional("TimeStamp")?,
+            change_type: fields.optional("ChangeType")?,
+            id: fields.optional("Id")?,
+            name: fields.optional("Name")?,
+            parent_id: fields.optional("ParentId")?,
+            order: fields.optional("Order")?,
+            extra: Fields(fields.into_map()),
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for ChangeContactDeleteParty {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 /// 标签成员变更事件: 通讯录变更事件 ([official documentation](https://developer.work.weixin.qq.com/document/path/90970))
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct ChangeContactUpdateTag {
     /// 企业微信CorpID (for a suite notification: absent)
-    #[serde(
-        rename = "ToUserName",
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(rename = "ToUserName", skip_serializing_if = "Option::is_none")]
     pub to_user_name: Option<String>,
     /// 成员UserID; `sys` for system events
-    #[serde(
-        rename = "FromUserName",
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(rename = "FromUserName", skip_serializing_if = "Option::is_none")]
     pub from_user_name: Option<String>,
     /// 消息创建时间 (Unix seconds)
-    #[serde(
-        rename = "CreateTime",
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_int"
-    )]
+    #[serde(rename = "CreateTime", skip_serializing_if = "Option::is_none")]
     pub create_time: Option<i64>,
     /// 消息类型
-    #[serde(
-        rename = "MsgType",
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(rename = "MsgType", skip_serializing_if = "Option::is_none")]
     pub msg_type: Option<String>,
     /// 事件类型
-    #[serde(
-        rename = "Event",
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(rename = "Event", skip_serializing_if = "Option::is_none")]
     pub event: Option<String>,
     /// 企业应用的id
-    #[serde(
-        rename = "AgentID",
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_int"
-    )]
+    #[serde(rename = "AgentID", skip_serializing_if = "Option::is_none")]
     pub agent_id: Option<i64>,
     /// 第三方应用的SuiteId
-    #[serde(
-        rename = "SuiteId",
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(rename = "SuiteId", skip_serializing_if = "Option::is_none")]
     pub suite_id: Option<String>,
     /// 授权企业的CorpID
-    #[serde(
-        rename = "AuthCorpId",
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(rename = "AuthCorpId", skip_serializing_if = "Option::is_none")]
     pub auth_corp_id: Option<String>,
     /// 通知类型
-    #[serde(
-        rename = "InfoType",
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(rename = "InfoType", skip_serializing_if = "Option::is_none")]
     pub info_type: Option<String>,
     /// 时间戳 (Unix seconds)
-    #[serde(
-        rename = "TimeStamp",
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_int"
-    )]
+    #[serde(rename = "TimeStamp", skip_serializing_if = "Option::is_none")]
     pub time_stamp: Option<i64>,
     /// 变更类型
-    #[serde(
-        rename = "ChangeType",
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(rename = "ChangeType", skip_serializing_if = "Option::is_none")]
     pub change_type: Option<String>,
     /// 标签Id
-    #[serde(
-        rename = "TagId",
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_int"
-    )]
+    #[serde(rename = "TagId", skip_serializing_if = "Option::is_none")]
     pub tag_id: Option<i64>,
     /// 标签中新增的成员userid列表, 用逗号分隔
-    #[serde(
-        rename = "AddUserItems",
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(rename = "AddUserItems", skip_serializing_if = "Option::is_none")]
     pub add_user_items: Option<String>,
     /// 标签中删除的成员userid列表, 用逗号分隔
-    #[serde(
-        rename = "DelUserItems",
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(rename = "DelUserItems", skip_serializing_if = "Option::is_none")]
     pub del_user_items: Option<String>,
     /// 标签中新增的部门id列表, 用逗号分隔
-    #[serde(
-        rename = "AddPartyItems",
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(rename = "AddPartyItems", skip_serializing_if = "Option::is_none")]
     pub add_party_items: Option<String>,
     /// 标签中删除的部门id列表, 用逗号分隔
-    #[serde(
-        rename = "DelPartyItems",
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(rename = "DelPartyItems", skip_serializing_if = "Option::is_none")]
     pub del_party_items: Option<String>,
     /// Elements this version of the crate does not know, as sent.
     #[serde(flatten)]
     pub extra: Fields,
 }
+impl crate::de::Decode for ChangeContactUpdateTag {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            to_user_name: fields.optional("ToUserName")?,
+            from_user_name: fields.optional("FromUserName")?,
+            create_time: fields.optional("CreateTime")?,
+            msg_type: fields.optional("MsgType")?,
+            event: fields.optional("Event")?,
+            agent_id: fields.optional("AgentID")?,
+            suite_id: fields.optional("SuiteId")?,
+            auth_corp_id: fields.optional("AuthCorpId")?,
+            info_type: fields.optional("InfoType")?,
+            time_stamp: fields.optional("TimeStamp")?,
+            change_type: fields.optional("ChangeType")?,
+            tag_id: fields.optional("TagId")?,
+            add_user_items: fields.optional("AddUserItems")?,
+            del_user_items: fields.optional("DelUserItems")?,
+            add_party_items: fields.optional("AddPartyItems")?,
+            del_party_items: fields.optional("DelPartyItems")?,
+            extra: Fields(fields.into_map()),
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for ChangeContactUpdateTag {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 /// 点击菜单拉取消息的事件推送 ([official documentation](https://developer.work.weixin.qq.com/document/path/90240))
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct ClickEvent {
     /// 企业微信CorpID (for a suite notification: absent)
-    #[serde(
-        rename = "ToUserName",
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(rename = "ToUserName", skip_serializing_if = "Option::is_none")]
     pub to_user_name: Option<String>,
     /// 成员UserID; `sys` for system events
-    #[serde(
-        rename = "FromUserName",
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(rename = "FromUserName", skip_serializing_if = "Option::is_none")]
     pub from_user_name: Option<String>,
     /// 消息创建时间 (Unix seconds)
-    #[serde(
-        rename = "CreateTime",
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_int"
-    )]
+    #[serde(rename = "CreateTime", skip_serializing_if = "Option::is_none")]
     pub create_time: Option<i64>,
     /// 消息类型
-    #[serde(
-        rename = "MsgType",
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(rename = "MsgType", skip_serializing_if = "Option::is_none")]
     pub msg_type: Option<String>,
     /// 事件类型
-    #[serde(
-        rename = "Event",
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(rename = "Event", skip_serializing_if = "Option::is_none")]
     pub event: Option<String>,
     /// 企业应用的id
-    #[serde(
-        rename = "AgentID",
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_int"
-    )]
+    #[serde(rename = "AgentID", skip_serializing_if = "Option::is_none")]
     pub agent_id: Option<i64>,
     /// 事件KEY值
-    #[serde(
-        rename = "EventKey",
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(rename = "EventKey", skip_serializing_if = "Option::is_none")]
     pub event_key: Option<String>,
     /// Elements this version of the crate does not know, as sent.
     #[serde(flatten)]
     pub extra: Fields,
+}
+impl crate::de::Decode for ClickEvent {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            to_user_name: fields.optional("ToUserName")?,
+            from_user_name: fields.optional("FromUserName")?,
+            create_time: fields.optional("CreateTime")?,
+            msg_type: fields.optional("MsgType")?,
+            event: fields.optional("Event")?,
+            agent_id: fields.optional("AgentID")?,
+            event_key: fields.optional("EventKey")?,
+            extra: Fields(fields.into_map()),
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for ClickEvent {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
 }
 /// 点击菜单跳转链接的事件推送 ([official documentation](https://developer.work.weixin.qq.com/document/path/90240))
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct ViewEvent {
     /// 企业微信CorpID (for a suite notification: absent)
-    #[serde(
-        rename = "ToUserName",
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(rename = "ToUserName", skip_serializing_if = "Option::is_none")]
     pub to_user_name: Option<String>,
     /// 成员UserID; `sys` for system events
-    #[serde(
-        rename = "FromUserName",
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(rename = "FromUserName", skip_serializing_if = "Option::is_none")]
     pub from_user_name: Option<String>,
     /// 消息创建时间 (Unix seconds)
-    #[serde(
-        rename = "CreateTime",
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_int"
-    )]
+    #[serde(rename = "CreateTime", skip_serializing_if = "Option::is_none")]
     pub create_time: Option<i64>,
     /// 消息类型
-    #[serde(
-        rename = "MsgType",
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(rename = "MsgType", skip_serializing_if = "Option::is_none")]
     pub msg_type: Option<String>,
     /// 事件类型
-    #[serde(
-        rename = "Event",
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(rename = "Event", skip_serializing_if = "Option::is_none")]
     pub event: Option<String>,
     /// 企业应用的id
-    #[serde(
-        rename = "AgentID",
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_int"
-    )]
+    #[serde(rename = "AgentID", skip_serializing_if = "Option::is_none")]
     pub agent_id: Option<i64>,
     /// 事件KEY值, 设置的跳转URL
-    #[serde(
-        rename = "EventKey",
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(rename = "EventKey", skip_serializing_if = "Option::is_none")]
     pub event_key: Option<String>,
     /// Elements this version of the crate does not know, as sent.
     #[serde(flatten)]
     pub extra: Fields,
+}
+impl crate::de::Decode for ViewEvent {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            to_user_name: fields.optional("ToUserName")?,
+            from_user_name: fields.optional("FromUserName")?,
+            create_time: fields.optional("CreateTime")?,
+            msg_type: fields.optional("MsgType")?,
+            event: fields.optional("Event")?,
+            agent_id: fields.optional("AgentID")?,
+            event_key: fields.optional("EventKey")?,
+            extra: Fields(fields.into_map()),
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for ViewEvent {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
 }
 /// 扫码推事件的事件推送 ([official documentation](https://developer.work.weixin.qq.com/document/path/90240))
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct ScancodePushEvent {
     /// 企业微信CorpID (for a suite notification: absent)
-    #[serde(
-        rename = "ToUserName",
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(rename = "ToUserName", skip_serializing_if = "Option::is_none")]
     pub to_user_name: Option<String>,
     /// 成员UserID; `sys` for system events
-    #[serde(
-        rename = "FromUserName",
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(rename = "FromUserName", skip_serializing_if = "Option::is_none")]
     pub from_user_name: Option<String>,
     /// 消息创建时间 (Unix seconds)
-    #[serde(
-        rename = "CreateTime",
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_int"
-    )]
+    #[serde(rename = "CreateTime", skip_serializing_if = "Option::is_none")]
     pub create_time: Option<i64>,
     /// 消息类型
-    #[serde(
-        rename = "MsgType",
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(rename = "MsgType", skip_serializing_if = "Option::is_none")]
     pub msg_type: Option<String>,
     /// 事件类型
-    #[serde(
-        rename = "Event",
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(rename = "Event", skip_serializing_if = "Option::is_none")]
     pub event: Option<String>,
     /// 企业应用的id
-    #[serde(
-        rename = "AgentID",
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_int"
-    )]
+    #[serde(rename = "AgentID", skip_serializing_if = "Option::is_none")]
     pub agent_id: Option<i64>,
     /// 事件KEY值
-    #[serde(
-        rename = "EventKey",
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(rename = "EventKey", skip_serializing_if = "Option::is_none")]
     pub event_key: Option<String>,
     /// 扫描信息
-    #[serde(
-        rename = "ScanCodeInfo",
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::callback::de::opt_object"
-    )]
+    #[serde(rename = "ScanCodeInfo", skip_serializing_if = "Option::is_none")]
     pub scan_code_info: Option<ScanCodeInfo>,
     /// Elements this version of the crate does not know, as sent.
     #[serde(flatten)]
     pub extra: Fields,
+}
+impl crate::de::Decode for ScancodePushEvent {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            to_user_name: fields.optional("ToUserName")?,
+            from_user_name: fields.optional("FromUserName")?,
+            create_time: fields.optional("CreateTime")?,
+            msg_type: fields.optional("MsgType")?,
+            event: fields.optional("Event")?,
+            agent_id: fields.optional("AgentID")?,
+            event_key: fields.optional("EventKey")?,
+            scan_code_info: crate::callback::de::object(&mut fields, "ScanCodeInfo")?,
+            extra: Fields(fields.into_map()),
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for ScancodePushEvent {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
 }
 /// 扫码推事件且弹出“消息接收中”提示框的事件推送 ([official documentation](https://developer.work.weixin.qq.com/document/path/90240))
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct ScancodeWaitmsgEvent {
     /// 企业微信CorpID (for a suite notification: absent)
-    #[serde(
-        rename = "ToUserName",
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(rename = "ToUserName", skip_serializing_if = "Option::is_none")]
     pub to_user_name: Option<String>,
     /// 成员UserID; `sys` for system events
-    #[serde(
-        rename = "FromUserName",
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(rename = "FromUserName", skip_serializing_if = "Option::is_none")]
     pub from_user_name: Option<String>,
     /// 消息创建时间 (Unix seconds)
-    #[serde(
-        rename = "CreateTime",
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_int"
-    )]
+    #[serde(rename = "CreateTime", skip_serializing_if = "Option::is_none")]
     pub create_time: Option<i64>,
     /// 消息类型
-    #[serde(
-        rename = "MsgType",
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(rename = "MsgType", skip_serializing_if = "Option::is_none")]
     pub msg_type: Option<String>,
     /// 事件类型
-    #[serde(
-        rename = "Event",
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(rename = "Event", skip_serializing_if = "Option::is_none")]
     pub event: Option<String>,
     /// 企业应用的id
-    #[serde(
-        rename = "AgentID",
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_int"
-    )]
+    #[serde(rename = "AgentID", skip_serializing_if = "Option::is_none")]
     pub agent_id: Option<i64>,
     /// 事件KEY值
-    #[serde(
-        rename = "EventKey",
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(rename = "EventKey", skip_serializing_if = "Option::is_none")]
     pub event_key: Option<String>,
     /// 扫描信息
-    #[serde(
-        rename = "ScanCodeInfo",
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::callback::de::opt_object"
-    )]
+    #[serde(rename = "ScanCodeInfo", skip_serializing_if = "Option::is_none")]
     pub scan_code_info: Option<ScanCodeInfo>,
     /// Elements this version of the crate does not know, as sent.
     #[serde(flatten)]
     pub extra: Fields,
 }
+impl crate::de::Decode for ScancodeWaitmsgEvent {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            to_user_name: fields.optional("ToUserName")?,
+            from_user_name: fields.optional("FromUserName")?,
+            create_time: fields.optional("CreateTime")?,
+            msg_type: fields.optional("MsgType")?,
+            event: fields.optional("Event")?,
+            agent_id: fields.optional("AgentID")?,
+            event_key: fields.optional("EventKey")?,
+            scan_code_info: crate::callback::de::object(&mut fields, "ScanCodeInfo")?,
+            extra: Fields(fields.into_map()),
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for ScancodeWaitmsgEvent {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 /// 弹出系统拍照发图的事件推送 ([official documentation](https://developer.work.weixin.qq.com/document/path/90240))
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct PicSysphotoEvent {
     /// 企业微信CorpID (for a suite notification: absent)
-    #[serde(
-        rename = "ToUserName",
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(rename = "ToUserName", skip_serializing_if = "Option::is_none")]
     pub to_user_name: Option<String>,
     /// 成员UserID; `sys` for system events
-    #[serde(
-        rename = "FromUserName",
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(rename = "FromUserName", skip_serializing_if = "Option::is_none")]
     pub from_user_name: Option<String>,
     /// 消息创建时间 (Unix seconds)
-    #[serde(
-        rename = "CreateTime",
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_int"
-    )]
+    #[serde(rename = "CreateTime", skip_serializing_if = "Option::is_none")]
     pub create_time: Option<i64>,
     /// 消息类型
-    #[serde(
-        rename = "MsgType",
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(rename = "MsgType", skip_serializing_if = "Option::is_none")]
     pub msg_type: Option<String>,
     /// 事件类型
-    #[serde(
-        rename = "Event",
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(rename = "Event", skip_serializing_if = "Option::is_none")]
     pub event: Option<String>,
     /// 企业应用的id
-    #[serde(
-        rename = "AgentID",
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_int"
-    )]
+    #[serde(rename = "AgentID", skip_serializing_if = "Option::is_none")]
     pub agent_id: Option<i64>,
     /// 事件KEY值
-    #[serde(
-        rename = "EventKey",
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(rename = "EventKey", skip_serializing_if = "Option::is_none")]
     pub event_key: Option<String>,
     /// 发送的图片信息
-    #[serde(
-        rename = "SendPicsInfo",
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::callback::de::opt_object"
-    )]
+    #[serde(rename = "SendPicsInfo", skip_serializing_if = "Option::is_none")]
     pub send_pics_info: Option<SendPicsInfo>,
     /// Elements this version of the crate does not know, as sent.
     #[serde(flatten)]
     pub extra: Fields,
+}
+impl crate::de::Decode for PicSysphotoEvent {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            to_user_name: fields.optional("ToUserName")?,
+            from_user_name: fields.optional("FromUserName")?,
+            create_time: fields.optional("CreateTime")?,
+            msg_type: fields.optional("MsgType")?,
+            event: fields.optional("Event")?,
+            agent_id: fields.optional("AgentID")?,
+            event_key: fields.optional("EventKey")?,
+            send_pics_info: crate::callback::de::object(&mut fields, "SendPicsInfo")?,
+            extra: Fields(fields.into_map()),
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for PicSysphotoEvent {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
 }
 /// 弹出拍照或者相册发图的事件推送 ([official documentation](https://developer.work.weixin.qq.com/document/path/90240))
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct PicPhotoOrAlbumEvent {
     /// 企业微信CorpID (for a suite notification: absent)
-    #[serde(
-        rename = "ToUserName",
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(rename = "ToUserName", skip_serializing_if = "Option::is_none")]
     pub to_user_name: Option<String>,
     /// 成员UserID; `sys` for system events
-    #[serde(
-        rename = "FromUserName",
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(rename = "FromUserName", skip_serializing_if = "Option::is_none")]
     pub from_user_name: Option<String>,
     /// 消息创建时间 (Unix seconds)
-    #[serde(
-        rename = "CreateTime",
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_int"
-    )]
+    #[serde(rename = "CreateTime", skip_serializing_if = "Option::is_none")]
     pub create_time: Option<i64>,
     /// 消息类型
-    #[serde(
-        rename = "MsgType",
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(rename = "MsgType", skip_serializing_if = "Option::is_none")]
     pub msg_type: Option<String>,
     /// 事件类型
-    #[serde(
-        rename = "Event",
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(rename = "Event", skip_serializing_if = "Option::is_none")]
     pub event: Option<String>,
     /// 企业应用的id
-    #[serde(
-        rename = "AgentID",
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_int"
-    )]
+    #[serde(rename = "AgentID", skip_serializing_if = "Option::is_none")]
     pub agent_id: Option<i64>,
     /// 事件KEY值
-    #[serde(
-        rename = "EventKey",
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(rename = "EventKey", skip_serializing_if = "Option::is_none")]
     pub event_key: Option<String>,
     /// 发送的图片信息
-    #[serde(
-        rename = "SendPicsInfo",
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::callback::de::opt_object"
-    )]
+    #[serde(rename = "SendPicsInfo", skip_serializing_if = "Option::is_none")]
     pub send_pics_info: Option<SendPicsInfo>,
     /// Elements this version of the crate does not know, as sent.
     #[serde(flatten)]
     pub extra: Fields,
+}
+impl crate::de::Decode for PicPhotoOrAlbumEvent {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            to_user_name: fields.optional("ToUserName")?,
+            from_user_name: fields.optional("FromUserName")?,
+            create_time: fields.optional("CreateTime")?,
+            msg_type: fields.optional("MsgType")?,
+            event: fields.optional("Event")?,
+            agent_id: fields.optional("AgentID")?,
+            event_key: fields.optional("EventKey")?,
+            send_pics_info: crate::callback::de::object(&mut fields, "SendPicsInfo")?,
+            extra: Fields(fields.into_map()),
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for PicPhotoOrAlbumEvent {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
 }
 /// 弹出微信相册发图器的事件推送 ([official documentation](https://developer.work.weixin.qq.com/document/path/90240))
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct PicWeixinEvent {
     /// 企业微信CorpID (for a suite notification: absent)
-    #[serde(
-        rename = "ToUserName",
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(rename = "ToUserName", skip_serializing_if = "Option::is_none")]
     pub to_user_name: Option<String>,
     /// 成员UserID; `sys` for system events
-    #[serde(
-        rename = "FromUserName",
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(rename = "FromUserName", skip_serializing_if = "Option::is_none")]
     pub from_user_name: Option<String>,
     /// 消息创建时间 (Unix seconds)
-    #[serde(
-        rename = "CreateTime",
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_int"
-    )]
+    #[serde(rename = "CreateTime", skip_serializing_if = "Option::is_none")]
     pub create_time: Option<i64>,
     /// 消息类型
-    #[serde(
-        rename = "MsgType",
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(rename = "MsgType", skip_serializing_if = "Option::is_none")]
     pub msg_type: Option<String>,
     /// 事件类型
-    #[serde(
-        rename = "Event",
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(rename = "Event", skip_serializing_if = "Option::is_none")]
     pub event: Option<String>,
     /// 企业应用的id
-    #[serde(
-        rename = "AgentID",
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_int"
-    )]
+    #[serde(rename = "AgentID", skip_serializing_if = "Option::is_none")]
     pub agent_id: Option<i64>,
     /// 事件KEY值
-    #[serde(
-        rename = "EventKey",
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(rename = "EventKey", skip_serializing_if = "Option::is_none")]
     pub event_key: Option<String>,
     /// 发送的图片信息
-    #[serde(
-        rename = "SendPicsInfo",
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::callback::de::opt_object"
-    )]
+    #[serde(rename = "SendPicsInfo", skip_serializing_if = "Option::is_none")]
     pub send_pics_info: Option<SendPicsInfo>,
     /// Elements this version of the crate does not know, as sent.
     #[serde(flatten)]
     pub extra: Fields,
 }
+impl crate::de::Decode for PicWeixinEvent {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            to_user_name: fields.optional("ToUserName")?,
+            from_user_name: fields.optional("FromUserName")?,
+            create_time: fields.optional("CreateTime")?,
+            msg_type: fields.optional("MsgType")?,
+            event: fields.optional("Event")?,
+            agent_id: fields.optional("AgentID")?,
+            event_key: fields.optional("EventKey")?,
+            send_pics_info: crate::callback::de::object(&mut fields, "SendPicsInfo")?,
+            extra: Fields(fields.into_map()),
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for PicWeixinEvent {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 /// 弹出地理位置选择器的事件推送 ([official documentation](https://developer.work.weixin.qq.com/document/path/90240))
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct LocationSelectEvent {
     /// 企业微信CorpID (for a suite notification: absent)
-    #[serde(
-        rename = "ToUserName",
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(rename = "ToUserName", skip_serializing_if = "Option::is_none")]
     pub to_user_name: Option<String>,
     /// 成员UserID; `sys` for system events
-    #[serde(
-        rename = "FromUserName",
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(rename = "FromUserName", skip_serializing_if = "Option::is_none")]
     pub from_user_name: Option<String>,
     /// 消息创建时间 (Unix seconds)
-    #[serde(
-        rename = "CreateTime",
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_int"
-    )]
+    #[serde(rename = "CreateTime", skip_serializing_if = "Option::is_none")]
     pub create_time: Option<i64>,
     /// 消息类型
-    #[serde(
-        rename = "MsgType",
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(rename = "MsgType", skip_serializing_if = "Option::is_none")]
     pub msg_type: Option<String>,
     /// 事件类型
-    #[serde(
-        rename = "Event",
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(rename = "Event", skip_serializing_if = "Option::is_none")]
     pub event: Option<String>,
     /// 企业应用的id
-    #[serde(
-        rename = "AgentID",
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_int"
-    )]
+    #[serde(rename = "AgentID", skip_serializing_if = "Option::is_none")]
     pub agent_id: Option<i64>,
     /// 事件KEY值
-    #[serde(
-        rename = "EventKey",
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(rename = "EventKey", skip_serializing_if = "Option::is_none")]
     pub event_key: Option<String>,
     /// 发送的位置信息
-    #[serde(
-        rename = "SendLocationInfo",
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::callback::de::opt_object"
-    )]
+    #[serde(rename = "SendLocationInfo", skip_serializing_if = "Option::is_none")]
     pub send_location_info: Option<SendLocationInfo>,
     /// app类型, 在企业微信固定返回wxwork
-    #[serde(
-        rename = "AppType",
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(rename = "AppType", skip_serializing_if = "Option::is_none")]
     pub app_type: Option<String>,
     /// Elements this version of the crate does not know, as sent.
     #[serde(flatten)]
     pub extra: Fields,
 }
+impl crate::de::Decode for LocationSelectEvent {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            to_user_name: fields.optional("ToUserName")?,
+            from_user_name: fields.optional("FromUserName")?,
+            create_time: fields.optional("CreateTime")?,
+            msg_type: fields.optional("MsgType")?,
+            event: fields.optional("Event")?,
+            agent_id: fields.optional("AgentID")?,
+            event_key: fields.optional("EventKey")?,
+            send_location_info: crate::callback::de::object(
+                &mut fields,
+                "SendLocationInfo",
+            )?,
+            app_type: fields.optional("AppType")?,
+            extra: Fields(fields.into_map()),
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for LocationSelectEvent {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 /// 审批状态通知事件 (审批流程引擎) ([official documentation](https://developer.work.weixin.qq.com/document/path/93798))
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct OpenApprovalChangeEvent {
     /// 企业微信CorpID (for a suite notification: absent)
-    #[serde(
-        rename = "ToUserName",
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(rename = "ToUserName", skip_serializing_if = "Option::is_none")]
     pub to_user_name: Option<String>,
     /// 成员UserID; `sys` for system events
-    #[serde(
-        rename = "FromUserName",
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(rename = "FromUserName", skip_serializing_if = "Option::is_none")]
     pub from_user_name: Option<String>,
     /// 消息创建时间 (Unix seconds)
-    #[serde(
-        rename = "CreateTime",
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_int"
-    )]
+    #[serde(rename = "CreateTime", skip_serializing_if = "Option::is_none")]
     pub create_time: Option<i64>,
     /// 消息类型
-    #[serde(
-        rename = "MsgType",
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(rename = "MsgType", skip_serializing_if = "Option::is_none")]
     pub msg_type: Option<String>,
     /// 事件类型
-    #[serde(
-        rename = "Event",
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(rename = "Event", skip_serializing_if = "Option::is_none")]
     pub event: Option<String>,
     /// 企业应用的id
-    #[serde(
-        rename = "AgentID",
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_int"
-    )]
+    #[serde(rename = "AgentID", skip_serializing_if = "Option::is_none")]
     pub agent_id: Option<i64>,
     /// 审批信息
-    #[serde(
-        rename = "ApprovalInfo",
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::callback::de::opt_object"
-    )]
+    #[serde(rename = "ApprovalInfo", skip_serializing_if = "Option::is_none")]
     pub approval_info: Option<OpenApprovalInfo>,
     /// Elements this version of the crate does not know, as sent.
     #[serde(flatten)]
     pub extra: Fields,
 }
+impl crate::de::Decode for OpenApprovalChangeEvent {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            to_user_name: fields.optional("ToUserName")?,
+            from_user_name: fields.optional("FromUserName")?,
+            create_time: fields.optional("CreateTime")?,
+            msg_type: fields.optional("MsgType")?,
+            event: fields.optional("Event")?,
+            agent_id: fields.optional("AgentID")?,
+            approval_info: crate::callback::de::object(&mut fields, "ApprovalInfo")?,
+            extra: Fields(fields.into_map()),
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for OpenApprovalChangeEvent {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 /// 审批申请状态变化回调通知 ([official documentation](https://developer.work.weixin.qq.com/document/path/91815))
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct SysApprovalChangeEvent {
     /// 企业微信CorpID (for a suite notification: absent)
-    #[serde(
-        rename = "ToUserName",
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(rename = "ToUserName", skip_serializing_if = "Option::is_none")]
     pub to_user_name: Option<String>,
     /// 成员UserID; `sys` for system events
-    #[serde(
-        rename = "FromUserName",
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(rename = "FromUserName", skip_serializing_if = "Option::is_none")]
     pub from_user_name: Option<String>,
     /// 消息创建时间 (Unix seconds)
-    #[serde(
-        rename = "CreateTime",
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_int"
-    )]
+    #[serde(rename = "CreateTime", skip_serializing_if = "Option::is_none")]
     pub create_time: Option<i64>,
     /// 消息类型
-    #[serde(
-        rename = "MsgType",
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(rename = "MsgType", skip_serializing_if = "Option::is_none")]
     pub msg_type: Option<String>,
     /// 事件类型
-    #[serde(
-        rename = "Event",
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(rename = "Event", skip_serializing_if = "Option::is_none")]
     pub event: Option<String>,
     /// 企业应用的id
-    #[serde(
-        rename = "AgentID",
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_int"
-    )]
+    #[serde(rename = "AgentID", skip_serializing_if = "Option::is_none")]
     pub agent_id: Option<i64>,
     /// 审批信息
-    #[serde(
-        rename = "ApprovalInfo",
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::callback::de::opt_object"
-    )]
+    #[serde(rename = "ApprovalInfo", skip_serializing_if = "Option::is_none")]
     pub approval_info: Option<SysApprovalInfo>,
     /// Elements this version of the crate does not know, as sent.
     #[serde(flatten)]
     pub extra: Fields,
 }
+impl crate::de::Decode for SysApprovalChangeEvent {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            to_user_name: fields.optional("ToUserName")?,
+            from_user_name: fields.optional("FromUserName")?,
+            create_time: fields.optional("CreateTime")?,
+            msg_type: fields.optional("MsgType")?,
+            event: fields.optional("Event")?,
+            agent_id: fields.optional("AgentID")?,
+            approval_info: crate::callback::de::object(&mut fields, "ApprovalInfo")?,
+            extra: Fields(fields.into_map()),
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for SysApprovalChangeEvent {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 /// 任务卡片事件推送 ([official documentation](https://developer.work.weixin.qq.com/document/path/90240))
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct TaskcardClickEvent {
     /// 企业微信CorpID (for a suite notification: absent)
-    #[serde(
-        rename = "ToUserName",
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(rename = "ToUserName", skip_serializing_if = "Option::is_none")]
     pub to_user_name: Option<String>,
     /// 成员UserID; `sys` for system events
-    #[serde(
-        rename = "FromUserName",
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(rename = "FromUserName", skip_serializing_if = "Option::is_none")]
     pub from_user_name: Option<String>,
     /// 消息创建时间 (Unix seconds)
-    #[serde(
-        rename = "CreateTime",
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_int"
-    )]
+    #[serde(rename = "CreateTime", skip_serializing_if = "Option::is_none")]
     pub create_time: Option<i64>,
     /// 消息类型
-    #[serde(
-        rename = "MsgType",
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(rename = "MsgType", skip_serializing_if = "Option::is_none")]
     pub msg_type: Option<String>,
     /// 事件类型
-    #[serde(
-        rename = "Event",
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(rename = "Event", skip_serializing_if = "Option::is_none")]
     pub event: Option<String>,
     /// 企业应用的id
-    #[serde(
-        rename = "AgentID",
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_int"
-    )]
+    #[serde(rename = "AgentID", skip_serializing_if = "Option::is_none")]
     pub agent_id: Option<i64>,
     /// 事件KEY值
-    #[serde(
-        rename = "EventKey",
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(rename = "EventKey", skip_serializing_if = "Option::is_none")]
     pub event_key: Option<String>,
     /// 与发送任务卡片消息时指定的task_id相同
-    #[serde(
-        rename = "TaskId",
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(rename = "TaskId", skip_serializing_if = "Option::is_none")]
     pub task_id: Option<String>,
     /// Elements this version of the crate does not know, as sent.
     #[serde(flatten)]
     pub extra: Fields,
 }
+impl crate::de::Decode for TaskcardClickEvent {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            to_user_name: fields.optional("ToUserName")?,
+            from_user_name: fields.optional("FromUserName")?,
+            create_time: fields.optional("CreateTime")?,
+            msg_type: fields.optional("MsgType")?,
+            event: fields.optional("Event")?,
+            agent_id: fields.optional("AgentID")?,
+            event_key: fields.optional("EventKey")?,
+            task_id: fields.optional("TaskId")?,
+            extra: Fields(fields.into_map()),
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for TaskcardClickEvent {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 /// 模板卡片事件推送 ([official documentation](https://developer.work.weixin.qq.com/document/path/90240))
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct TemplateCardEvent {
     /// 企业微信CorpID (for a suite notification: absent)
-    #[serde(
-        rename = "ToUserName",
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(rename = "ToUserName", skip_serializing_if = "Option::is_none")]
     pub to_user_name: Option<String>,
     /// 成员UserID; `sys` for system events
-    #[serde(
-        rename = "FromUserName",
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(rename = "FromUserName", skip_serializing_if = "Option::is_none")]
     pub from_user_name: Option<String>,
     /// 消息创建时间 (Unix seconds)
-    #[serde(
-        rename = "CreateTime",
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_int"
-    )]
+    #[serde(rename = "CreateTime", skip_serializing_if = "Option::is_none")]
     pub create_time: Option<i64>,
     /// 消息类型
-    #[serde(
-        rename = "MsgType",
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(rename = "MsgType", skip_serializing_if = "Option::is_none")]
     pub msg_type: Option<String>,
     /// 事件类型
-    #[serde(
-        rename = "Event",
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(rename = "Event", skip_serializing_if = "Option::is_none")]
     pub event: Option<String>,
     /// 企业应用的id
-    #[serde(
-        rename = "AgentID",
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_int"
-    )]
+    #[serde(rename = "AgentID", skip_serializing_if = "Option::is_none")]
     pub agent_id: Option<i64>,
     /// 事件KEY值
-    #[serde(
-        rename = "EventKey",
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(rename = "EventKey", skip_serializing_if = "Option::is_none")]
     pub event_key: Option<String>,
     /// 与发送任务卡片消息时指定的task_id相同
-    #[serde(
-        rename = "TaskId",
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(rename = "TaskId", skip_serializing_if = "Option::is_none")]
     pub task_id: Option<String>,
     /// 通用模板卡片的类型
-    #[serde(
-        rename = "CardType",
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(rename = "CardType", skip_serializing_if = "Option::is_none")]
     pub card_type: Option<String>,
     /// 用于调用更新卡片接口的ResponseCode, 72小时内有效, 且只能使用一次
-    #[serde(rename = "ResponseCode", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "ResponseCode", skip_serializing_if = "Option::is_none")]
     pub response_code: Option<crate::Secret>,
     /// 下拉式的选择器选择的选项
     #[serde(
         rename = "SelectedItems",
-        default,
         skip_serializing_if = "Option::is_none",
-        serialize_with = "ser_list_in_upper_selected_item",
-        deserialize_with = "list_in_upper_selected_item"
+        serialize_with = "ser_list_in_upper_selected_item"
     )]
     pub selected_items: Option<Vec<SelectedItem>>,
     /// Elements this version of the crate does not know, as sent.
     #[serde(flatten)]
     pub extra: Fields,
 }
+impl crate::de::Decode for TemplateCardEvent {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            to_user_name: fields.optional("ToUserName")?,
+            from_user_name: fields.optional("FromUserName")?,
+            create_time: fields.optional("CreateTime")?,
+            msg_type: fields.optional("MsgType")?,
+            event: fields.optional("Event")?,
+            agent_id: fields.optional("AgentID")?,
+            event_key: fields.optional("EventKey")?,
+            task_id: fields.optional("TaskId")?,
+            card_type: fields.optional("CardType")?,
+            response_code: fields.optional("ResponseCode")?,
+            selected_items: crate::callback::de::wrapped_list(
+                &mut fields,
+                "SelectedItems",
+                "SelectedItem",
+            )?,
+            extra: Fields(fields.into_map()),
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for TemplateCardEvent {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 /// 通用模板卡片右上角菜单事件推送 ([official documentation](https://developer.work.weixin.qq.com/document/path/90240))
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct TemplateCardMenuEvent {
     /// 企业微信CorpID (for a suite notification: absent)
-    #[serde(
-        rename = "ToUserName",
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(rename = "ToUserName", skip_serializing_if = "Option::is_none")]
     pub to_user_name: Option<String>,
     /// 成员UserID; `sys` for system events
-    #[serde(
-        rename = "FromUserName",
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(rename = "FromUserName", skip_serializing_if = "Option::is_none")]
     pub from_user_name: Option<String>,
     /// 消息创建时间 (Unix seconds)
-    #[serde(
-        rename = "CreateTime",
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_int"
-    )]
+    #[serde(rename = "CreateTime", skip_serializing_if = "Option::is_none")]
     pub create_time: Option<i64>,
     /// 消息类型
-    #[serde(
-        rename = "MsgType",
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(rename = "MsgType", skip_serializing_if = "Option::is_none")]
     pub msg_type: Option<String>,
     /// 事件类型
-    #[serde(
-        rename = "Event",
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(rename = "Event", skip_serializing_if = "Option::is_none")]
     pub event: Option<String>,
     /// 企业应用的id
-    #[serde(
-        rename = "AgentID",
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_int"
-    )]
+    #[serde(rename = "AgentID", skip_serializing_if = "Option::is_none")]
     pub agent_id: Option<i64>,
     /// 事件KEY值
-    #[serde(
-        rename = "EventKey",
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(rename = "EventKey", skip_serializing_if = "Option::is_none")]
     pub event_key: Option<String>,
     /// 与发送任务卡片消息时指定的task_id相同
-    #[serde(
-        rename = "TaskId",
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(rename = "TaskId", skip_serializing_if = "Option::is_none")]
     pub task_id: Option<String>,
     /// 通用模板卡片的类型
-    #[serde(
-        rename = "CardType",
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(rename = "CardType", skip_serializing_if = "Option::is_none")]
     pub card_type: Option<String>,
     /// 用于调用更新卡片接口的ResponseCode, 72小时内有效, 且只能使用一次
-    #[serde(rename = "ResponseCode", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "ResponseCode", skip_serializing_if = "Option::is_none")]
     pub response_code: Option<crate::Secret>,
     /// Elements this version of the crate does not know, as sent.
     #[serde(flatten)]
     pub extra: Fields,
 }
+impl crate::de::Decode for TemplateCardMenuEvent {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            to_user_name: fields.optional("ToUserName")?,
+            from_user_name: fields.optional("FromUserName")?,
+            create_time: fields.optional("CreateTime")?,
+            msg_type: fields.optional("MsgType")?,
+            event: fields.optional("Event")?,
+            agent_id: fields.optional("AgentID")?,
+            event_key: fields.optional("EventKey")?,
+            task_id: fields.optional("TaskId")?,
+            card_type: fields.optional("CardType")?,
+            response_code: fields.optional("ResponseCode")?,
+            extra: Fields(fields.into_map()),
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for TemplateCardMenuEvent {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 /// 添加企业客户事件: 企业客户事件 ([official documentation](https://developer.work.weixin.qq.com/document/path/92130))
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct ChangeExternalContactAddExternalContact {
     /// 企业微信CorpID (for a suite notification: absent)
-    #[serde(
-        rename = "ToUserName",
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(rename = "ToUserName", skip_serializing_if = "Option::is_none")]
     pub to_user_name: Option<String>,
     /// 成员UserID; `sys` for system events
-    #[serde(
-        rename = "FromUserName",
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(rename = "FromUserName", skip_serializing_if = "Option::is_none")]
     pub from_user_name: Option<String>,
     /// 消息创建时间 (Unix seconds)
-    #[serde(
-        rename = "CreateTime",
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_int"
-    )]
+    #[serde(rename = "CreateTime", skip_serializing_if = "Option::is_none")]
     pub create_time: Option<i64>,
     /// 消息类型
-    #[serde(
-        rename = "MsgType",
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(rename = "MsgType", skip_serializing_if = "Option::is_none")]
     pub msg_type: Option<String>,
     /// 事件类型
-    #[serde(
-        rename = "Event",
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(rename = "Event", skip_serializing_if = "Option::is_none")]
     pub event: Option<String>,
     /// 企业应用的id
-    #[serde(
-        rename = "AgentID",
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_int"
-    )]
+    #[serde(rename = "AgentID", skip_serializing_if = "Option::is_none")]
     pub agent_id: Option<i64>,
     /// 第三方应用的SuiteId
-    #[serde(
-        rename = "SuiteId",
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(rename = "SuiteId", skip_serializing_if = "Option::is_none")]
     pub suite_id: Option<String>,
     /// 授权企业的CorpID
-    #[serde(
-        rename = "AuthCorpId",
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(rename = "AuthCorpId", skip_serializing_if = "Option::is_none")]
     pub auth_corp_id: Option<String>,
     /// 通知类型
-    #[serde(
-        rename = "InfoType",
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(rename = "InfoType", skip_serializing_if = "Option::is_none")]
     pub info_type: Option<String>,
     /// 时间戳 (Unix seconds)
-    #[serde(
-        rename = "TimeStamp",
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_int"
-    )]
+    #[serde(rename = "TimeStamp", skip_serializing_if = "Option::is_none")]
     pub time_stamp: Option<i64>,
     /// 变更类型
-    #[serde(
-        rename = "ChangeType",
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(rename = "ChangeType", skip_serializing_if = "Option::is_none")]
     pub change_type: Option<String>,
     /// 企业服务人员的UserID
-    #[serde(
-        rename = "UserID",
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(rename = "UserID", skip_serializing_if = "Option::is_none")]
     pub user_id: Option<String>,
     /// 外部联系人的userid
-    #[serde(
-        rename = "ExternalUserID",
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(rename = "ExternalUserID", skip_serializing_if = "Option::is_none")]
     pub external_user_id: Option<String>,
     /// 添加此用户的「联系我」方式配置的state参数, 或授权链接中的state
-    #[serde(
-        rename = "State",
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(rename = "State", skip_serializing_if = "Option::is_none")]
     pub state: Option<String>,
     /// 欢迎语code, 可用于发送欢迎语
-    #[serde(rename = "WelcomeCode", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "WelcomeCode", skip_serializing_if = "Option::is_none")]
     pub welcome_code: Option<crate::Secret>,
     /// 接替失败的原因, customer_refused-客户拒绝, customer_limit_exceed-接替成员的客户数达到上限
-    #[serde(
-        rename = "FailReason",
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(rename = "FailReason", skip_serializing_if = "Option::is_none")]
     pub fail_reason: Option<String>,
     /// 删除客户的操作来源
-    #[serde(
-        rename = "Source",
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(rename = "Source", skip_serializing_if = "Option::is_none")]
     pub source: Option<String>,
     /// Elements this version of the crate does not know, as sent.
     #[serde(flatten)]
     pub extra: Fields,
+}
+impl crate::de::Decode for ChangeExternalContactAddExternalContact {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            to_user_name: fields.optional("ToUserName")?,
+            from_user_name: fields.optional("FromUserName")?,
+            create_time: fields.optional("CreateTime")?,
+            msg_type: fields.optional("MsgType")?,
+            event: fields.optional("Event")?,
+            agent_id: fields.optional("AgentID")?,
+            suite_id: fields.optional("SuiteId")?,
+            auth_corp_id: fields.optional("AuthCorpId")?,
+            info_type: fields.optional("InfoType")?,
+            time_stamp: fields.optional("TimeStamp")?,
+            change_type: fields.optional("ChangeType")?,
+            user_id: fields.optional("UserID")?,
+            external_user_id: fields.optional("ExternalUserID")?,
+            state: fields.optional("State")?,
+            welcome_code: fields.optional("WelcomeCode")?,
+            fail_reason: fields.optional("FailReason")?,
+            source: fields.optional("Source")?,
+            extra: Fields(fields.into_map()),
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for ChangeExternalContactAddExternalContact {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
 }
 /// 编辑企业客户事件: 企业客户事件 ([official documentation](https://developer.work.weixin.qq.com/document/path/92130))
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct ChangeExternalContactEditExternalContact {
     /// 企业微信CorpID (for a suite notification: absent)
-    #[serde(
-        rename = "ToUserName",
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(rename = "ToUserName", skip_serializing_if = "Option::is_none")]
     pub to_user_name: Option<String>,
     /// 成员UserID; `sys` for system events
-    #[serde(
-        rename = "FromUserName",
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(rename = "FromUserName", skip_serializing_if = "Option::is_none")]
     pub from_user_name: Option<String>,
     /// 消息创建时间 (Unix seconds)
-    #[serde(
-        rename = "CreateTime",
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_int"
-    )]
+    #[serde(rename = "CreateTime", skip_serializing_if = "Option::is_none")]
     pub create_time: Option<i64>,
     /// 消息类型
-    #[serde(
-        rename = "MsgType",
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(rename = "MsgType", skip_serializing_if = "Option::is_none")]
     pub msg_type: Option<String>,
     /// 事件类型
-    #[serde(
-        rename = "Event",
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(rename = "Event", skip_serializing_if = "Option::is_none")]
     pub event: Option<String>,
     /// 企业应用的id
-    #[serde(
-        rename = "AgentID",
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_int"
-    )]
+    #[serde(rename = "AgentID", skip_serializing_if = "Option::is_none")]
     pub agent_id: Option<i64>,
     /// 第三方应用的SuiteId
-    #[serde(
-        rename = "SuiteId",
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(rename = "SuiteId", skip_serializing_if = "Option::is_none")]
     pub suite_id: Option<String>,
     /// 授权企业的CorpID
-    #[serde(
-        rename = "AuthCorpId",
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(rename = "AuthCorpId", skip_serializing_if = "Option::is_none")]
     pub auth_corp_id: Option<String>,
     /// 通知类型
-    #[serde(
-        rename = "InfoType",
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(rename = "InfoType", skip_serializing_if = "Option::is_none")]
     pub info_type: Option<String>,
     /// 时间戳 (Unix seconds)
-    #[serde(
-        rename = "TimeStamp",
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_int"
-    )]
+    #[serde(rename = "TimeStamp", skip_serializing_if = "Option::is_none")]
     pub time_stamp: Option<i64>,
     /// 变更类型
-    #[serde(
-        rename = "ChangeType",
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(rename = "ChangeType", skip_serializing_if = "Option::is_none")]
     pub change_type: Option<String>,
     /// 企业服务人员的UserID
-    #[serde(
-        rename = "UserID",
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(rename = "UserID", skip_serializing_if = "Option::is_none")]
     pub user_id: Option<String>,
     /// 外部联系人的userid
-    #[serde(
-        rename = "ExternalUserID",
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(rename = "ExternalUserID", skip_serializing_if = "Option::is_none")]
     pub external_user_id: Option<String>,
     /// 添加此用户的「联系我」方式配置的state参数, 或授权链接中的state
-    #[serde(
-        rename = "State",
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(rename = "State", skip_serializing_if = "Option::is_none")]
     pub state: Option<String>,
     /// 欢迎语code, 可用于发送欢迎语
-    #[serde(rename = "WelcomeCode", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "WelcomeCode", skip_serializing_if = "Option::is_none")]
     pub welcome_code: Option<crate::Secret>,
     /// 接替失败的原因, customer_refused-客户拒绝, customer_limit_exceed-接替成员的客户数达到上限
-    #[serde(
-        rename = "FailReason",
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(rename = "FailReason", skip_serializing_if = "Option::is_none")]
     pub fail_reason: Option<String>,
     /// 删除客户的操作来源
-    #[serde(
-        rename = "Source",
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(rename = "Source", skip_serializing_if = "Option::is_none")]
     pub source: Option<String>,
     /// Elements this version of the crate does not know, as sent.
     #[serde(flatten)]
     pub extra: Fields,
+}
+impl crate::de::Decode for ChangeExternalContactEditExternalContact {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            to_user_name: fields.optional("ToUserName")?,
+            from_user_name: fields.optional("FromUserName")?,
+            create_time: fields.optional("CreateTime")?,
+            msg_type: fields.optional("MsgType")?,
+            event: fields.optional("Event")?,
+            agent_id: fields.optional("AgentID")?,
+            suite_id: fields.optional("SuiteId")?,
+            auth_corp_id: fields.optional("AuthCorpId")?,
+            info_type: fields.optional("InfoType")?,
+            time_stamp: fields.optional("TimeStamp")?,
+            change_type: fields.optional("ChangeType")?,
+            user_id: fields.optional("UserID")?,
+            external_user_id: fields.optional("ExternalUserID")?,
+            state: fields.optional("State")?,
+            welcome_code: fields.optional("WelcomeCode")?,
+            fail_reason: fields.optional("FailReason")?,
+            source: fields.optional("Source")?,
+            extra: Fields(fields.into_map()),
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for ChangeExternalContactEditExternalContact {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
 }
 /// 外部联系人免验证添加成员事件: 企业客户事件 ([official documentation](https://developer.work.weixin.qq.com/document/path/92130))
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct ChangeExternalContactAddHalfExternalContact {
     /// 企业微信CorpID (for a suite notification: absent)
-    #[serde(
-        rename = "ToUserName",
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(rename = "ToUserName", skip_serializing_if = "Option::is_none")]
     pub to_user_name: Option<String>,
     /// 成员UserID; `sys` for system events
-    #[serde(
-        rename = "FromUserName",
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(rename = "FromUserName", skip_serializing_if = "Option::is_none")]
     pub from_user_name: Option<String>,
     /// 消息创建时间 (Unix seconds)
-    #[serde(
-        rename = "CreateTime",
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_int"
-    )]
+    #[serde(rename = "CreateTime", skip_serializing_if = "Option::is_none")]
     pub create_time: Option<i64>,
     /// 消息类型
-    #[serde(
-        rename = "MsgType",
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(rename = "MsgType", skip_serializing_if = "Option::is_none")]
     pub msg_type: Option<String>,
     /// 事件类型
-    #[serde(
-        rename = "Event",
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(rename = "Event", skip_serializing_if = "Option::is_none")]
     pub event: Option<String>,
     /// 企业应用的id
-    #[serde(
-        rename = "AgentID",
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_int"
-    )]
+    #[serde(rename = "AgentID", skip_serializing_if = "Option::is_none")]
     pub agent_id: Option<i64>,
     /// 第三方应用的SuiteId
-    #[serde(
-        rename = "SuiteId",
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(rename = "SuiteId", skip_serializing_if = "Option::is_none")]
     pub suite_id: Option<String>,
     /// 授权企业的CorpID
-    #[serde(
-        rename = "AuthCorpId",
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(rename = "AuthCorpId", skip_serializing_if = "Option::is_none")]
     pub auth_corp_id: Option<String>,
     /// 通知类型
-    #[serde(
-        rename = "InfoType",
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(rename = "InfoType", skip_serializing_if = "Option::is_none")]
     pub info_type: Option<String>,
     /// 时间戳 (Unix seconds)
-    #[serde(
-        rename = "TimeStamp",
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_int"
-    )]
+    #[serde(rename = "TimeStamp", skip_serializing_if = "Option::is_none")]
     pub time_stamp: Option<i64>,
     /// 变更类型
-    #[serde(
-        rename = "ChangeType",
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(rename = "ChangeType", skip_serializing_if = "Option::is_none")]
     pub change_type: Option<String>,
     /// 企业服务人员的UserID
-    #[serde(
-        rename = "UserID",
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(rename = "UserID", skip_serializing_if = "Option::is_none")]
     pub user_id: Option<String>,
     /// 外部联系人的userid
-    #[serde(
-        rename = "ExternalUserID",
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(rename = "ExternalUserID", skip_serializing_if = "Option::is_none")]
     pub external_user_id: Option<String>,
     /// 添加此用户的「联系我」方式配置的state参数, 或授权链接中的state
-    #[serde(
-        rename = "State",
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(rename = "State", skip_serializing_if = "Option::is_none")]
     pub state: Option<String>,
     /// 欢迎语code, 可用于发送欢迎语
-    #[serde(rename = "WelcomeCode", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "WelcomeCode", skip_serializing_if = "Option::is_none")]
     pub welcome_code: Option<crate::Secret>,
     /// 接替失败的原因, customer_refused-客户拒绝, customer_limit_exceed-接替成员的客户数达到上限
-    #[serde(
-        rename = "FailReason",
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(rename = "FailReason", skip_serializing_if = "Option::is_none")]
     pub fail_reason: Option<String>,
     /// 删除客户的操作来源
-    #[serde(
-        rename = "Source",
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(rename = "Source", skip_serializing_if = "Option::is_none")]
     pub source: Option<String>,
     /// Elements this version of the crate does not know, as sent.
     #[serde(flatten)]
     pub extra: Fields,
+}
+impl crate::de::Decode for ChangeExternalContactAddHalfExternalContact {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            to_user_name: fields.optional("ToUserName")?,
+            from_user_name: fields.optional("FromUserName")?,
+            create_time: fields.optional("CreateTime")?,
+            msg_type: fields.optional("MsgType")?,
+            event: fields.optional("Event")?,
+            agent_id: fields.optional("AgentID")?,
+            suite_id: fields.optional("SuiteId")?,
+            auth_corp_id: fields.optional("AuthCorpId")?,
+            info_type: fields.optional("InfoType")?,
+            time_stamp: fields.optional("TimeStamp")?,
+            change_type: fields.optional("ChangeType")?,
+            user_id: fields.optional("UserID")?,
+            external_user_id: fields.optional("ExternalUserID")?,
+            state: fields.optional("State")?,
+            welcome_code: fields.optional("WelcomeCode")?,
+            fail_reason: fields.optional("FailReason")?,
+            source: fields.optional("Source")?,
+            extra: Fields(fields.into_map()),
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for ChangeExternalContactAddHalfExternalContact {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
 }
 /// 删除企业客户事件: 企业客户事件 ([official documentation](https://developer.work.weixin.qq.com/document/path/92130))
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct ChangeExternalContactDelExternalContact {
     /// 企业微信CorpID (for a suite notification: absent)
-    #[serde(
-        rename = "ToUserName",
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(rename = "ToUserName", skip_serializing_if = "Option::is_none")]
     pub to_user_name: Option<String>,
     /// 成员UserID; `sys` for system events
-    #[serde(
-        rename = "FromUserName",
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(rename = "FromUserName", skip_serializing_if = "Option::is_none")]
     pub from_user_name: Option<String>,
     /// 消息创建时间 (Unix seconds)
-    #[serde(
-        rename = "CreateTime",
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_int"
-    )]
+    #[serde(rename = "CreateTime", skip_serializing_if = "Option::is_none")]
     pub create_time: Option<i64>,
     /// 消息类型
-    #[serde(
-        rename = "MsgType",
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(rename = "MsgType", skip_serializing_if = "Option::is_none")]
     pub msg_type: Option<String>,
     /// 事件类型
-    #[serde(
-        rename = "Event",
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(rename = "Event", skip_serializing_if = "Option::is_none")]
     pub event: Option<String>,
     /// 企业应用的id
-    #[serde(
-        rename = "AgentID",
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_int"
-    )]
+    #[serde(rename = "AgentID", skip_serializing_if = "Option::is_none")]
     pub agent_id: Option<i64>,
     /// 第三方应用的SuiteId
-    #[serde(
-        rename = "SuiteId",
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(rename = "SuiteId", skip_serializing_if = "Option::is_none")]
     pub suite_id: Option<String>,
     /// 授权企业的CorpID
-    #[serde(
-        rename = "AuthCorpId",
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(rename = "AuthCorpId", skip_serializing_if = "Option::is_none")]
     pub auth_corp_id: Option<String>,
     /// 通知类型
-    #[serde(
-        rename = "InfoType",
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(rename = "InfoType", skip_serializing_if = "Option::is_none")]
     pub info_type: Option<String>,
     /// 时间戳 (Unix seconds)
-    #[serde(
-        rename = "TimeStamp",
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_int"
-    )]
+    #[serde(rename = "TimeStamp", skip_serializing_if = "Option::is_none")]
     pub time_stamp: Option<i64>,
     /// 变更类型
-    #[serde(
-        rename = "ChangeType",
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(rename = "ChangeType", skip_serializing_if = "Option::is_none")]
     pub change_type: Option<String>,
     /// 企业服务人员的UserID
-    #[serde(
-        rename = "UserID",
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(rename = "UserID", skip_serializing_if = "Option::is_none")]
     pub user_id: Option<String>,
     /// 外部联系人的userid
-    #[serde(
-        rename = "ExternalUserID",
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(rename = "ExternalUserID", skip_serializing_if = "Option::is_none")]
     pub external_user_id: Option<String>,
     /// 添加此用户的「联系我」方式配置的state参数, 或授权链接中的state
-    #[serde(
-        rename = "State",
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(rename = "State", skip_serializing_if = "Option::is_none")]
     pub state: Option<String>,
     /// 欢迎语code, 可用于发送欢迎语
-    #[serde(rename = "WelcomeCode", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "WelcomeCode", skip_serializing_if = "Option::is_none")]
     pub welcome_code: Option<crate::Secret>,
     /// 接替失败的原因, customer_refused-客户拒绝, customer_limit_exceed-接替成员的客户数达到上限
-    #[serde(
-        rename = "FailReason",
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(rename = "FailReason", skip_serializing_if = "Option::is_none")]
     pub fail_reason: Option<String>,
     /// 删除客户的操作来源
-    #[serde(
-        rename = "Source",
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(rename = "Source", skip_serializing_if = "Option::is_none")]
     pub source: Option<String>,
     /// Elements this version of the crate does not know, as sent.
     #[serde(flatten)]
     pub extra: Fields,
+}
+impl crate::de::Decode for ChangeExternalContactDelExternalContact {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            to_user_name: fields.optional("ToUserName")?,
+            from_user_name: fields.optional("FromUserName")?,
+            create_time: fields.optional("CreateTime")?,
+            msg_type: fields.optional("MsgType")?,
+            event: fields.optional("Event")?,
+            agent_id: fields.optional("AgentID")?,
+            suite_id: fields.optional("SuiteId")?,
+            auth_corp_id: fields.optional("AuthCorpId")?,
+            info_type: fields.optional("InfoType")?,
+            time_stamp: fields.optional("TimeStamp")?,
+            change_type: fields.optional("ChangeType")?,
+            user_id: fields.optional("UserID")?,
+            external_user_id: fields.optional("ExternalUserID")?,
+            state: fields.optional("State")?,
+            welcome_code: fields.optional("WelcomeCode")?,
+            fail_reason: fields.optional("FailReason")?,
+            source: fields.optional("Source")?,
+            extra: Fields(fields.into_map()),
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for ChangeExternalContactDelExternalContact {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
 }
 /// 删除跟进成员事件: 企业客户事件 ([official documentation](https://developer.work.weixin.qq.com/document/path/92130))
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct ChangeExternalContactDelFollowUser {
     /// 企业微信CorpID (for a suite notification: absent)
-    #[serde(
-        rename = "ToUserName",
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(rename = "ToUserName", skip_serializing_if = "Option::is_none")]
     pub to_user_name: Option<String>,
     /// 成员UserID; `sys` for system events
-    #[serde(
-        rename = "FromUserName",
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(rename = "FromUserName", skip_serializing_if = "Option::is_none")]
     pub from_user_name: Option<String>,
     /// 消息创建时间 (Unix seconds)
-    #[serde(
-        rename = "CreateTime",
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_int"
-    )]
+    #[serde(rename = "CreateTime", skip_serializing_if = "Option::is_none")]
     pub create_time: Option<i64>,
     /// 消息类型
-    #[serde(
-        rename = "MsgType",
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(rename = "MsgType", skip_serializing_if = "Option::is_none")]
     pub msg_type: Option<String>,
     /// 事件类型
-    #[serde(
-        rename = "Event",
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(rename = "Event", skip_serializing_if = "Option::is_none")]
     pub event: Option<String>,
     /// 企业应用的id
-    #[serde(
-        rename = "AgentID",
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_int"
-    )]
+    #[serde(rename = "AgentID", skip_serializing_if = "Option::is_none")]
     pub agent_id: Option<i64>,
     /// 第三方应用的SuiteId
-    #[serde(
-        rename = "SuiteId",
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(rename = "SuiteId", skip_serializing_if = "Option::is_none")]
     pub suite_id: Option<String>,
     /// 授权企业的CorpID
-    #[serde(
-        rename = "AuthCorpId",
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(rename = "AuthCorpId", skip_serializing_if = "Option::is_none")]
     pub auth_corp_id: Option<String>,
     /// 通知类型
-    #[serde(
-        rename = "InfoType",
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(rename = "InfoType", skip_serializing_if = "Option::is_none")]
     pub info_type: Option<String>,
     /// 时间戳 (Unix seconds)
-    #[serde(
-        rename = "TimeStamp",
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_int"
-    )]
+    #[serde(rename = "TimeStamp", skip_serializing_if = "Option::is_none")]
     pub time_stamp: Option<i64>,
     /// 变更类型
-    #[serde(
-        rename = "ChangeType",
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(rename = "ChangeType", skip_serializing_if = "Option::is_none")]
     pub change_type: Option<String>,
     /// 企业服务人员的UserID
-    #[serde(
-        rename = "UserID",
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(rename = "UserID", skip_serializing_if = "Option::is_none")]
     pub user_id: Option<String>,
     /// 外部联系人的userid
-    #[serde(
-        rename = "ExternalUserID",
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(rename = "ExternalUserID", skip_serializing_if = "Option::is_none")]
     pub external_user_id: Option<String>,
     /// 添加此用户的「联系我」方式配置的state参数, 或授权链接中的state
-    #[serde(
-        rename = "State",
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(rename = "State", skip_serializing_if = "Option::is_none")]
     pub state: Option<String>,
     /// 欢迎语code, 可用于发送欢迎语
-    #[serde(rename = "WelcomeCode", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "WelcomeCode", skip_serializing_if = "Option::is_none")]
     pub welcome_code: Option<crate::Secret>,
     /// 接替失败的原因, customer_refused-客户拒绝, customer_limit_exceed-接替成员的客户数达到上限
-    #[serde(
-        rename = "FailReason",
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(rename = "FailReason", skip_serializing_if = "Option::is_none")]
     pub fail_reason: Option<String>,
     /// 删除客户的操作来源
-    #[serde(
-        rename = "Source",
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(rename = "Source", skip_serializing_if = "Option::is_none")]
     pub source: Option<String>,
     /// Elements this version of the crate does not know, as sent.
     #[serde(flatten)]
     pub extra: Fields,
+}
+impl crate::de::Decode for ChangeExternalContactDelFollowUser {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            to_user_name: fields.optional("ToUserName")?,
+            from_user_name: fields.optional("FromUserName")?,
+            create_time: fields.optional("CreateTime")?,
+            msg_type: fields.optional("MsgType")?,
+            event: fields.optional("Event")?,
+            agent_id: fields.optional("AgentID")?,
+            suite_id: fields.optional("SuiteId")?,
+            auth_corp_id: fields.optional("AuthCorpId")?,
+            info_type: fields.optional("InfoType")?,
+            time_stamp: fields.optional("TimeStamp")?,
+            change_type: fields.optional("ChangeType")?,
+            user_id: fields.optional("UserID")?,
+            external_user_id: fields.optional("ExternalUserID")?,
+            state: fields.optional("State")?,
+            welcome_code: fields.optional("WelcomeCode")?,
+            fail_reason: fields.optional("FailReason")?,
+            source: fields.optional("Source")?,
+            extra: Fields(fields.into_map()),
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for ChangeExternalContactDelFollowUser {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
 }
 /// 客户接替失败事件: 企业客户事件 ([official documentation](https://developer.work.weixin.qq.com/document/path/92130))
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct ChangeExternalContactTransferFail {
     /// 企业微信CorpID (for a suite notification: absent)
-    #[serde(
-        rename = "ToUserName",
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(rename = "ToUserName", skip_serializing_if = "Option::is_none")]
     pub to_user_name: Option<String>,
     /// 成员UserID; `sys` for system events
-    #[serde(
-        rename = "FromUserName",
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(rename = "FromUserName", skip_serializing_if = "Option::is_none")]
     pub from_user_name: Option<String>,
     /// 消息创建时间 (Unix seconds)
-    #[serde(
-        rename = "CreateTime",
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_int"
-    )]
+    #[serde(rename = "CreateTime", skip_serializing_if = "Option::is_none")]
     pub create_time: Option<i64>,
     /// 消息类型
-    #[serde(
-        rename = "MsgType",
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(rename = "MsgType", skip_serializing_if = "Option::is_none")]
     pub msg_type: Option<String>,
     /// 事件类型
-    #[serde(
-        rename = "Event",
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(rename = "Event", skip_serializing_if = "Option::is_none")]
     pub event: Option<String>,
     /// 企业应用的id
-    #[serde(
-        rename = "AgentID",
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_int"
-    )]
+    #[serde(rename = "AgentID", skip_serializing_if = "Option::is_none")]
     pub agent_id: Option<i64>,
     /// 第三方应用的SuiteId
-    #[serde(
-        rename = "SuiteId",
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(rename = "SuiteId", skip_serializing_if = "Option::is_none")]
     pub suite_id: Option<String>,
     /// 授权企业的CorpID
-    #[serde(
-        rename = "AuthCorpId",
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(rename = "AuthCorpId", skip_serializing_if = "Option::is_none")]
     pub auth_corp_id: Option<String>,
     /// 通知类型
-    #[serde(
-        rename = "InfoType",
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(rename = "InfoType", skip_serializing_if = "Option::is_none")]
     pub info_type: Option<String>,
     /// 时间戳 (Unix seconds)
-    #[serde(
-        rename = "TimeStamp",
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_int"
-    )]
+    #[serde(rename = "TimeStamp", skip_serializing_if = "Option::is_none")]
     pub time_stamp: Option<i64>,
     /// 变更类型
-    #[serde(
-        rename = "ChangeType",
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(rename = "ChangeType", skip_serializing_if = "Option::is_none")]
     pub change_type: Option<String>,
     /// 企业服务人员的UserID
-    #[serde(
-        rename = "UserID",
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(rename = "UserID", skip_serializing_if = "Option::is_none")]
     pub user_id: Option<String>,
     /// 外部联系人的userid
-    #[serde(
-        rename = "ExternalUserID",
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(rename = "ExternalUserID", skip_serializing_if = "Option::is_none")]
     pub external_user_id: Option<String>,
     /// 添加此用户的「联系我」方式配置的state参数, 或授权链接中的state
-    #[serde(
-        rename = "State",
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(rename = "State", skip_serializing_if = "Option::is_none")]
     pub state: Option<String>,
     /// 欢迎语code, 可用于发送欢迎语
-    #[serde(rename = "WelcomeCode", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "WelcomeCode", skip_serializing_if = "Option::is_none")]
     pub welcome_code: Option<crate::Secret>,
     /// 接替失败的原因, customer_refused-客户拒绝, customer_limit_exceed-接替成员的客户数达到上限
-    #[serde(
-        rename = "FailReason",
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(rename = "FailReason", skip_serializing_if = "Option::is_none")]
     pub fail_reason: Option<String>,
     /// 删除客户的操作来源
-    #[serde(
-        rename = "Source",
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(rename = "Source", skip_serializing_if = "Option::is_none")]
     pub source: Option<String>,
     /// Elements this version of the crate does not know, as sent.
     #[serde(flatten)]
     pub extra: Fields,
+}
+impl crate::de::Decode for ChangeExternalContactTransferFail {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            to_user_name: fields.optional("ToUserName")?,
+            from_user_name: fields.optional("FromUserName")?,
+            create_time: fields.optional("CreateTime")?,
+            msg_type: fields.optional("MsgType")?,
+            event: fields.optional("Event")?,
+            agent_id: fields.optional("AgentID")?,
+            suite_id: fields.optional("SuiteId")?,
+            auth_corp_id: fields.optional("AuthCorpId")?,
+            info_type: fields.optional("InfoType")?,
+            time_stamp: fields.optional("TimeStamp")?,
+            change_type: fields.optional("ChangeType")?,
+            user_id: fields.optional("UserID")?,
+            external_user_id: fields.optional("ExternalUserID")?,
+            state: fields.optional("State")?,
+            welcome_code: fields.optional("WelcomeCode")?,
+            fail_reason: fields.optional("FailReason")?,
+            source: fields.optional("Source")?,
+            extra: Fields(fields.into_map()),
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for ChangeExternalContactTransferFail {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
 }
 /// 客户同意进行聊天内容存档事件: 企业客户事件 ([official documentation](https://developer.work.weixin.qq.com/document/path/92130))
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct ChangeExternalContactMsgAuditApproved {
     /// 企业微信CorpID (for a suite notification: absent)
-    #[serde(
-        rename = "ToUserName",
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(rename = "ToUserName", skip_serializing_if = "Option::is_none")]
     pub to_user_name: Option<String>,
     /// 成员UserID; `sys` for system events
-    #[serde(
-        rename = "FromUserName",
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(rename = "FromUserName", skip_serializing_if = "Option::is_none")]
     pub from_user_name: Option<String>,
     /// 消息创建时间 (Unix seconds)
-    #[serde(
-        rename = "CreateTime",
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_int"
-    )]
+    #[serde(rename = "CreateTime", skip_serializing_if = "Option::is_none")]
     pub create_time: Option<i64>,
     /// 消息类型
-    #[serde(
-        rename = "MsgType",
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(rename = "MsgType", skip_serializing_if = "Option::is_none")]
     pub msg_type: Option<String>,
     /// 事件类型
-    #[serde(
-        rename = "Event",
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(rename = "Event", skip_serializing_if = "Option::is_none")]
     pub event: Option<String>,
     /// 企业应用的id
-    #[serde(
-        rename = "AgentID",
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_int"
-    )]
+    #[serde(rename = "AgentID", skip_serializing_if = "Option::is_none")]
     pub agent_id: Option<i64>,
     /// 第三方应用的SuiteId
-    #[serde(
-        rename = "SuiteId",
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(rename = "SuiteId", skip_serializing_if = "Option::is_none")]
     pub suite_id: Option<String>,
     /// 授权企业的CorpID
-    #[serde(
-        rename = "AuthCorpId",
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(rename = "AuthCorpId", skip_serializing_if = "Option::is_none")]
     pub auth_corp_id: Option<String>,
     /// 通知类型
-    #[serde(
-        rename = "InfoType",
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(rename = "InfoType", skip_serializing_if = "Option::is_none")]
     pub info_type: Option<String>,
     /// 时间戳 (Unix seconds)
-    #[serde(
-        rename = "TimeStamp",
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_int"
-    )]
+    #[serde(rename = "TimeStamp", skip_serializing_if = "Option::is_none")]
     pub time_stamp: Option<i64>,
     /// 变更类型
-    #[serde(
-        rename = "ChangeType",
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(rename = "ChangeType", skip_serializing_if = "Option::is_none")]
     pub change_type: Option<String>,
     /// 企业服务人员的UserID
-    #[serde(
-        rename = "UserID",
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(rename = "UserID", skip_serializing_if = "Option::is_none")]
     pub user_id: Option<String>,
     /// 外部联系人的userid
-    #[serde(
-        rename = "ExternalUserID",
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(rename = "ExternalUserID", skip_serializing_if = "Option::is_none")]
     pub external_user_id: Option<String>,
     /// 添加此用户的「联系我」方式配置的state参数, 或授权链接中的state
-    #[serde(
-        rename = "State",
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(rename = "State", skip_serializing_if = "Option::is_none")]
     pub state: Option<String>,
     /// 欢迎语code, 可用于发送欢迎语
-    #[serde(rename = "WelcomeCode", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "WelcomeCode", skip_serializing_if = "Option::is_none")]
     pub welcome_code: Option<crate::Secret>,
     /// 接替失败的原因, customer_refused-客户拒绝, customer_limit_exceed-接替成员的客户数达到上限
-    #[serde(
-        rename = "FailReason",
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(rename = "FailReason", skip_serializing_if = "Option::is_none")]
     pub fail_reason: Option<String>,
     /// 删除客户的操作来源
-    #[serde(
-        rename = "Source",
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(rename = "Source", skip_serializing_if = "Option::is_none")]
     pub source: Option<String>,
     /// Elements this version of the crate does not know, as sent.
     #[serde(flatten)]
     pub extra: Fields,
 }
+impl crate::de::Decode for ChangeExternalContactMsgAuditApproved {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            to_user_name: fields.optional("ToUserName")?,
+            from_user_name: fields.optional("FromUserName")?,
+            create_time: fields.optional("CreateTime")?,
+            msg_type: fields.optional("MsgType")?,
+            event: fields.optional("Event")?,
+            agent_id: fields.optional("AgentID")?,
+            suite_id: fields.optional("SuiteId")?,
+            auth_corp_id: fields.optional("AuthCorpId")?,
+            info_type: fields.optional("InfoType")?,
+            time_stamp: fields.optional("TimeStamp")?,
+            change_type: fields.optional("ChangeType")?,
+            user_id: fields.optional("UserID")?,
+            external_user_id: fields.optional("ExternalUserID")?,
+            state: fields.optional("State")?,
+            welcome_code: fields.optional("WelcomeCode")?,
+            fail_reason: fields.optional("FailReason")?,
+            source: fields.optional("Source")?,
+            extra: Fields(fields.into_map()),
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for ChangeExternalContactMsgAuditApproved {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 /// 客户群创建事件: 客户群事件 ([official documentation](https://developer.work.weixin.qq.com/document/path/92130))
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct ChangeExternalChatCreate {
     /// 企业微信CorpID (for a suite notification: absent)
-    #[serde(
-        rename = "ToUserName",
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(rename = "ToUserName", skip_serializing_if = "Option::is_none")]
     pub to_user_name: Option<String>,
     /// 成员UserID; `sys` for system events
-    #[serde(
-        rename = "FromUserName",
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(rename = "FromUserName", skip_serializing_if = "Option::is_none")]
     pub from_user_name: Option<String>,
     /// 消息创建时间 (Unix seconds)
-    #[serde(
-        rename = "CreateTime",
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_int"
-    )]
+    #[serde(rename = "CreateTime", skip_serializing_if = "Option::is_none")]
     pub create_time: Option<i64>,
     /// 消息类型
-    #[serde(
-        rename = "MsgType",
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(rename = "MsgType", skip_serializing_if = "Option::is_none")]
     pub msg_type: Option<String>,
     /// 事件类型
-    #[serde(
-        rename = "Event",
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(rename = "Event", skip_serializing_if = "Option::is_none")]
     pub event: Option<String>,
     /// 企业应用的id
-    #[serde(
-        rename = "AgentID",
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_int"
-    )]
+    #[serde(rename = "AgentID", skip_serializing_if = "Option::is_none")]
     pub agent_id: Option<i64>,
     /// 第三方应用的SuiteId
-    #[serde(
-        rename = "SuiteId",
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(rename = "SuiteId", skip_serializing_if = "Option::is_none")]
     pub suite_id: Option<String>,
     /// 授权企业的CorpID
-    #[serde(
-        rename = "AuthCorpId",
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(rename = "AuthCorpId", skip_serializing_if = "Option::is_none")]
     pub auth_corp_id: Option<String>,
     /// 通知类型
-    #[serde(
-        rename = "InfoType",
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(rename = "InfoType", skip_serializing_if = "Option::is_none")]
     pub info_type: Option<String>,
     /// 时间戳 (Unix seconds)
-    #[serde(
-        rename = "TimeStamp",
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_int"
-    )]
+    #[serde(rename = "TimeStamp", skip_serializing_if = "Option::is_none")]
     pub time_stamp: Option<i64>,
     /// 变更类型
-    #[serde(
-        rename = "ChangeType",
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(rename = "ChangeType", skip_serializing_if = "Option::is_none")]
     pub change_type: Option<String>,
     /// 群ID
-    #[serde(
-        rename = "ChatId",
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(rename = "ChatId", skip_serializing_if = "Option::is_none")]
     pub chat_id: Option<String>,
     /// 变更详情
-    #[serde(
-        rename = "UpdateDetail",
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(rename = "UpdateDetail", skip_serializing_if = "Option::is_none")]
     pub update_detail: Option<String>,
     /// 成员入群方式
-    #[serde(
-        rename = "JoinScene",
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_int"
-    )]
+    #[serde(rename = "JoinScene", skip_serializing_if = "Option::is_none")]
     pub join_scene: Option<i64>,
     /// 成员退群方式
-    #[serde(
-        rename = "QuitScene",
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_int"
-    )]
+    #[serde(rename = "QuitScene", skip_serializing_if = "Option::is_none")]
     pub quit_scene: Option<i64>,
     /// 成员变更数量
-    #[serde(
-        rename = "MemChangeCnt",
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_int"
-    )]
+    #[serde(rename = "MemChangeCnt", skip_serializing_if = "Option::is_none")]
     pub mem_change_cnt: Option<i64>,
     /// 变更的成员列表
     #[serde(
         rename = "MemChangeList",
-        default,
         skip_serializing_if = "Option::is_none",
-        serialize_with = "ser_list_in_upper_item",
-        deserialize_with = "list_in_upper_item"
+        serialize_with = "ser_list_in_upper_item"
     )]
     pub mem_change_list: Option<Vec<String>>,
     /// 变更前的群成员版本号
-    #[serde(
-        rename = "LastMemVer",
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(rename = "LastMemVer", skip_serializing_if = "Option::is_none")]
     pub last_mem_ver: Option<String>,
     /// 变更后的群成员版本号
-    #[serde(
-        rename = "CurMemVer",
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(rename = "CurMemVer", skip_serializing_if = "Option::is_none")]
     pub cur_mem_ver: Option<String>,
     /// Elements this version of the crate does not know, as sent.
     #[serde(flatten)]
     pub extra: Fields,
+}
+impl crate::de::Decode for ChangeExternalChatCreate {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            to_user_name: fields.optional("ToUserName")?,
+            from_user_name: fields.optional("FromUserName")?,
+            create_time: fields.optional("CreateTime")?,
+            msg_type: fields.optional("MsgType")?,
+            event: fields.optional("Event")?,
+            agent_id: fields.optional("AgentID")?,
+            suite_id: fields.optional("SuiteId")?,
+            auth_corp_id: fields.optional("AuthCorpId")?,
+            info_type: fields.optional("InfoType")?,
+            time_stamp: fields.optional("TimeStamp")?,
+            change_type: fields.optional("ChangeType")?,
+            chat_id: fields.optional("ChatId")?,
+            update_detail: fields.optional("UpdateDetail")?,
+            join_scene: fields.optional("JoinScene")?,
+            quit_scene: fields.optional("QuitScene")?,
+            mem_change_cnt: fields.optional("MemChangeCnt")?,
+            mem_change_list: crate::callback::de::wrapped_list(
+                &mut fields,
+                "MemChangeList",
+                "Item",
+            )?,
+            last_mem_ver: fields.optional("LastMemVer")?,
+            cur_mem_ver: fields.optional("CurMemVer")?,
+            extra: Fields(fields.into_map()),
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for ChangeExternalChatCreate {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
 }
 /// 客户群变更事件: 客户群事件 ([official documentation](https://developer.work.weixin.qq.com/document/path/92130))
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct ChangeExternalChatUpdate {
     /// 企业微信CorpID (for a suite notification: absent)
-    #[serde(
-        rename = "ToUserName",
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(rename = "ToUserName", skip_serializing_if = "Option::is_none")]
     pub to_user_name: Option<String>,
     /// 成员UserID; `sys` for system events
-    #[serde(
-        rename = "FromUserName",
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(rename = "FromUserName", skip_serializing_if = "Option::is_none")]
     pub from_user_name: Option<String>,
     /// 消息创建时间 (Unix seconds)
-    #[serde(
-        rename = "CreateTime",
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_int"
-    )]
+    #[serde(rename = "CreateTime", skip_serializing_if = "Option::is_none")]
     pub create_time: Option<i64>,
     /// 消息类型
-    #[serde(
-        rename = "MsgType",
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(rename = "MsgType", skip_serializing_if = "Option::is_none")]
     pub msg_type: Option<String>,
     /// 事件类型
-    #[serde(
-        rename = "Event",
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(rename = "Event", skip_serializing_if = "Option::is_none")]
     pub event: Option<String>,
     /// 企业应用的id
-    #[serde(
-        rename = "AgentID",
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_int"
-    )]
+    #[serde(rename = "AgentID", skip_serializing_if = "Option::is_none")]
     pub agent_id: Option<i64>,
     /// 第三方应用的SuiteId
-    #[serde(
-        rename = "SuiteId",
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(rename = "SuiteId", skip_serializing_if = "Option::is_none")]
     pub suite_id: Option<String>,
     /// 授权企业的CorpID
-    #[serde(
-        rename = "AuthCorpId",
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(rename = "AuthCorpId", skip_serializing_if = "Option::is_none")]
     pub auth_corp_id: Option<String>,
     /// 通知类型
-    #[serde(
-        rename = "InfoType",
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(rename = "InfoType", skip_serializing_if = "Option::is_none")]
     pub info_type: Option<String>,
     /// 时间戳 (Unix seconds)
-    #[serde(
-        rename = "TimeStamp",
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_int"
-    )]
+    #[serde(rename = "TimeStamp", skip_serializing_if = "Option::is_none")]
     pub time_stamp: Option<i64>,
     /// 变更类型
-    #[serde(
-        rename = "ChangeType",
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(rename = "ChangeType", skip_serializing_if = "Option::is_none")]
     pub change_type: Option<String>,
     /// 群ID
-    #[serde(
-        rename = "ChatId",
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(rename = "ChatId", skip_serializing_if = "Option::is_none")]
     pub chat_id: Option<String>,
     /// 变更详情
-    #[serde(
-        rename = "UpdateDetail",
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(rename = "UpdateDetail", skip_serializing_if = "Option::is_none")]
     pub update_detail: Option<String>,
     /// 成员入群方式
-    #[serde(
-        rename = "JoinScene",
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_int"
-    )]
+    #[serde(rename = "JoinScene", skip_serializing_if = "Option::is_none")]
     pub join_scene: Option<i64>,
     /// 成员退群方式
-    #[serde(
-        rename = "QuitScene",
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_int"
-    )]
+    #[serde(rename = "QuitScene", skip_serializing_if = "Option::is_none")]
     pub quit_scene: Option<i64>,
     /// 成员变更数量
-    #[serde(
-        rename = "MemChangeCnt",
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_int"
-    )]
+    #[serde(rename = "MemChangeCnt", skip_serializing_if = "Option::is_none")]
     pub mem_change_cnt: Option<i64>,
     /// 变更的成员列表
     #[serde(
         rename = "MemChangeList",
-        default,
         skip_serializing_if = "Option::is_none",
-        serialize_with = "ser_list_in_upper_item",
-        deserialize_with = "list_in_upper_item"
+        serialize_with = "ser_list_in_upper_item"
     )]
     pub mem_change_list: Option<Vec<String>>,
     /// 变更前的群成员版本号
-    #[serde(
-        rename = "LastMemVer",
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(rename = "LastMemVer", skip_serializing_if = "Option::is_none")]
     pub last_mem_ver: Option<String>,
     /// 变更后的群成员版本号
-    #[serde(
-        rename = "CurMemVer",
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(rename = "CurMemVer", skip_serializing_if = "Option::is_none")]
     pub cur_mem_ver: Option<String>,
     /// Elements this version of the crate does not know, as sent.
     #[serde(flatten)]
     pub extra: Fields,
+}
+impl crate::de::Decode for ChangeExternalChatUpdate {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            to_user_name: fields.optional("ToUserName")?,
+            from_user_name: fields.optional("FromUserName")?,
+            create_time: fields.optional("CreateTime")?,
+            msg_type: fields.optional("MsgType")?,
+            event: fields.optional("Event")?,
+            agent_id: fields.optional("AgentID")?,
+            suite_id: fields.optional("SuiteId")?,
+            auth_corp_id: fields.optional("AuthCorpId")?,
+            info_type: fields.optional("InfoType")?,
+            time_stamp: fields.optional("TimeStamp")?,
+            change_type: fields.optional("ChangeType")?,
+            chat_id: fields.optional("ChatId")?,
+            update_detail: fields.optional("UpdateDetail")?,
+            join_scene: fields.optional("JoinScene")?,
+            quit_scene: fields.optional("QuitScene")?,
+            mem_change_cnt: fields.optional("MemChangeCnt")?,
+            mem_change_list: crate::callback::de::wrapped_list(
+                &mut fields,
+                "MemChangeList",
+                "Item",
+            )?,
+            last_mem_ver: fields.optional("LastMemVer")?,
+            cur_mem_ver: fields.optional("CurMemVer")?,
+            extra: Fields(fields.into_map()),
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for ChangeExternalChatUpdate {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
 }
 /// 客户群解散事件: 客户群事件 ([official documentation](https://developer.work.weixin.qq.com/document/path/92130))
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct ChangeExternalChatDismiss {
     /// 企业微信CorpID (for a suite notification: absent)
-    #[serde(
-        rename = "ToUserName",
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(rename = "ToUserName", skip_serializing_if = "Option::is_none")]
     pub to_user_name: Option<String>,
     /// 成员UserID; `sys` for system events
-    #[serde(
-        rename = "FromUserName",
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(rename = "FromUserName", skip_serializing_if = "Option::is_none")]
     pub from_user_name: Option<String>,
     /// 消息创建时间 (Unix seconds)
-    #[serde(
-        rename = "CreateTime",
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_int"
-    )]
+    #[serde(rename = "CreateTime", skip_serializing_if = "Option::is_none")]
     pub create_time: Option<i64>,
     /// 消息类型
-    #[serde(
-        rename = "MsgType",
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(rename = "MsgType", skip_serializing_if = "Option::is_none")]
     pub msg_type: Option<String>,
     /// 事件类型
-    #[serde(
-        rename = "Event",
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(rename = "Event", skip_serializing_if = "Option::is_none")]
     pub event: Option<String>,
     /// 企业应用的id
-    #[serde(
-        rename = "AgentID",
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_int"
-    )]
+    #[serde(rename = "AgentID", skip_serializing_if = "Option::is_none")]
     pub agent_id: Option<i64>,
     /// 第三方应用的SuiteId
-    #[serde(
-        rename = "SuiteId",
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(rename = "SuiteId", skip_serializing_if = "Option::is_none")]
     pub suite_id: Option<String>,
     /// 授权企业的CorpID
-    #[serde(
-        rename = "AuthCorpId",
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(rename = "AuthCorpId", skip_serializing_if = "Option::is_none")]
     pub auth_corp_id: Option<String>,
     /// 通知类型
-    #[serde(
-        rename = "InfoType",
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(rename = "InfoType", skip_serializing_if = "Option::is_none")]
     pub info_type: Option<String>,
     /// 时间戳 (Unix seconds)
-    #[serde(
-        rename = "TimeStamp",
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_int"
-    )]
+    #[serde(rename = "TimeStamp", skip_serializing_if = "Option::is_none")]
     pub time_stamp: Option<i64>,
     /// 变更类型
-    #[serde(
-        rename = "ChangeType",
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(rename = "ChangeType", skip_serializing_if = "Option::is_none")]
     pub change_type: Option<String>,
     /// 群ID
-    #[serde(
-        rename = "ChatId",
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(rename = "ChatId", skip_serializing_if = "Option::is_none")]
     pub chat_id: Option<String>,
     /// 变更详情
-    #[serde(
-        rename = "UpdateDetail",
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(rename = "UpdateDetail", skip_serializing_if = "Option::is_none")]
     pub update_detail: Option<String>,
     /// 成员入群方式
-    #[serde(
-        rename = "JoinScene",
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_int"
-    )]
+    #[serde(rename = "JoinScene", skip_serializing_if = "Option::is_none")]
     pub join_scene: Option<i64>,
     /// 成员退群方式
-    #[serde(
-        rename = "QuitScene",
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_int"
-    )]
+    #[serde(rename = "QuitScene", skip_serializing_if = "Option::is_none")]
     pub quit_scene: Option<i64>,
     /// 成员变更数量
-    #[serde(
-        rename = "MemChangeCnt",
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_int"
-    )]
+    #[serde(rename = "MemChangeCnt", skip_serializing_if = "Option::is_none")]
     pub mem_change_cnt: Option<i64>,
     /// 变更的成员列表
     #[serde(
         rename = "MemChangeList",
-        default,
         skip_serializing_if = "Option::is_none",
-        serialize_with = "ser_list_in_upper_item",
-        deserialize_with = "list_in_upper_item"
+        serialize_with = "ser_list_in_upper_item"
     )]
     pub mem_change_list: Option<Vec<String>>,
     /// 变更前的群成员版本号
-    #[serde(
-        rename = "LastMemVer",
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(rename = "LastMemVer", skip_serializing_if = "Option::is_none")]
     pub last_mem_ver: Option<String>,
     /// 变更后的群成员版本号
-    #[serde(
-        rename = "CurMemVer",
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(rename = "CurMemVer", skip_serializing_if = "Option::is_none")]
     pub cur_mem_ver: Option<String>,
     /// Elements this version of the crate does not know, as sent.
     #[serde(flatten)]
     pub extra: Fields,
 }
+impl crate::de::Decode for ChangeExternalChatDismiss {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            to_user_name: fields.optional("ToUserName")?,
+            from_user_name: fields.optional("FromUserName")?,
+            create_time: fields.optional("CreateTime")?,
+            msg_type: fields.optional("MsgType")?,
+            event: fields.optional("Event")?,
+            agent_id: fields.optional("AgentID")?,
+            suite_id: fields.optional("SuiteId")?,
+            auth_corp_id: fields.optional("AuthCorpId")?,
+            info_type: fields.optional("InfoType")?,
+            time_stamp: fields.optional("TimeStamp")?,
+            change_type: fields.optional("ChangeType")?,
+            chat_id: fields.optional("ChatId")?,
+            update_detail: fields.optional("UpdateDetail")?,
+            join_scene: fields.optional("JoinScene")?,
+            quit_scene: fields.optional("QuitScene")?,
+            mem_change_cnt: fields.optional("MemChangeCnt")?,
+            mem_change_list: crate::callback::de::wrapped_list(
+                &mut fields,
+                "MemChangeList",
+                "Item",
+            )?,
+            last_mem_ver: fields.optional("LastMemVer")?,
+            cur_mem_ver: fields.optional("CurMemVer")?,
+            extra: Fields(fields.into_map()),
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for ChangeExternalChatDismiss {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 /// 企业客户标签创建事件: 企业客户标签事件 ([official documentation](https://developer.work.weixin.qq.com/document/path/92130))
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct ChangeExternalTagCreate {
     /// 企业微信CorpID (for a suite notification: absent)
-    #[serde(
-        rename = "ToUserName",
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(rename = "ToUserName", skip_serializing_if = "Option::is_none")]
     pub to_user_name: Option<String>,
     /// 成员UserID; `sys` for system events
-    #[serde(
-        rename = "FromUserName",
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(rename = "FromUserName", skip_serializing_if = "Option::is_none")]
     pub from_user_name: Option<String>,
     /// 消息创建时间 (Unix seconds)
-    #[serde(
-        rename = "CreateTime",
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_int"
-    )]
+    #[serde(rename = "CreateTime", skip_serializing_if = "Option::is_none")]
     pub create_time: Option<i64>,
     /// 消息类型
-    #[serde(
-        rename = "MsgType",
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(rename = "MsgType", skip_serializing_if = "Option::is_none")]
     pub msg_type: Option<String>,
     /// 事件类型
-    #[serde(
-        rename = "Event",
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(rename = "Event", skip_serializing_if = "Option::is_none")]
     pub event: Option<String>,
     /// 企业应用的id
-    #[serde(
-        rename = "AgentID",
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_int"
-    )]
+    #[serde(rename = "AgentID", skip_serializing_if = "Option::is_none")]
     pub agent_id: Option<i64>,
     /// 第三方应用的SuiteId
-    #[serde(
-        rename = "SuiteId",
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(rename = "SuiteId", skip_serializing_if = "Option::is_none")]
     pub suite_id: Option<String>,
     /// 授权企业的CorpID
-    #[serde(
-        rename = "AuthCorpId",
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(rename = "AuthCorpId", skip_serializing_if = "Option::is_none")]
     pub auth_corp_id: Option<String>,
     /// 通知类型
-    #[serde(
-        rename = "InfoType",
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(rename = "InfoType", skip_serializing_if = "Option::is_none")]
     pub info_type: Option<String>,
     /// 时间戳 (Unix seconds)
-    #[serde(
-        rename = "TimeStamp",
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_int"
-    )]
+    #[serde(rename = "TimeStamp", skip_serializing_if = "Option::is_none")]
     pub time_stamp: Option<i64>,
     /// 变更类型
-    #[serde(
-        rename = "ChangeType",
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(rename = "ChangeType", skip_serializing_if = "Option::is_none")]
     pub change_type: Option<String>,
     /// 标签或标签组的ID
-    #[serde(
-        rename = "Id",
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(rename = "Id", skip_serializing_if = "Option::is_none")]
     pub id: Option<String>,
     /// 标签或标签组, tag-标签, tag_group-标签组
-    #[serde(
-        rename = "TagType",
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(rename = "TagType", skip_serializing_if = "Option::is_none")]
     pub tag_type: Option<String>,
     /// 规则组id
-    #[serde(
-        rename = "StrategyId",
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(rename = "StrategyId", skip_serializing_if = "Option::is_none")]
     pub strategy_id: Option<String>,
     /// Elements this version of the crate does not know, as sent.
     #[serde(flatten)]
     pub extra: Fields,
+}
+impl crate::de::Decode for ChangeExternalTagCreate {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            to_user_name: fields.optional("ToUserName")?,
+            from_user_name: fields.optional("FromUserName")?,
+            create_time: fields.optional("CreateTime")?,
+            msg_type: fields.optional("MsgType")?,
+            event: fields.optional("Event")?,
+            agent_id: fields.optional("AgentID")?,
+            suite_id: fields.optional("SuiteId")?,
+            auth_corp_id: fields.optional("AuthCorpId")?,
+            info_type: fields.optional("InfoType")?,
+            time_stamp: fields.optional("TimeStamp")?,
+            change_type: fields.optional("ChangeType")?,
+            id: fields.optional("Id")?,
+            tag_type: fields.optional("TagType")?,
+            strategy_id: fields.optional("StrategyId")?,
+            extra: Fields(fields.into_map()),
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for ChangeExternalTagCreate {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
 }
 /// 企业客户标签变更事件: 企业客户标签事件 ([official documentation](https://developer.work.weixin.qq.com/document/path/92130))
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct ChangeExternalTagUpdate {
     /// 企业微信CorpID (for a suite notification: absent)
-    #[serde(
-        rename = "ToUserName",
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(rename = "ToUserName", skip_serializing_if = "Option::is_none")]
     pub to_user_name: Option<String>,
     /// 成员UserID; `sys` for system events
-    #[serde(
-        rename = "FromUserName",
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(rename = "FromUserName", skip_serializing_if = "Option::is_none")]
     pub from_user_name: Option<String>,
     /// 消息创建时间 (Unix seconds)
-    #[serde(
-        rename = "CreateTime",
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_int"
-    )]
+    #[serde(rename = "CreateTime", skip_serializing_if = "Option::is_none")]
     pub create_time: Option<i64>,
     /// 消息类型
-    #[serde(
-        rename = "MsgType",
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(rename = "MsgType", skip_serializing_if = "Option::is_none")]
     pub msg_type: Option<String>,
     /// 事件类型
-    #[serde(
-        rename = "Event",
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(rename = "Event", skip_serializing_if = "Option::is_none")]
     pub event: Option<String>,
     /// 企业应用的id
-    #[serde(
-        rename = "AgentID",
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_int"
-    )]
+    #[serde(rename = "AgentID", skip_serializing_if = "Option::is_none")]
     pub agent_id: Option<i64>,
     /// 第三方应用的SuiteId
-    #[serde(
-        rename = "SuiteId",
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(rename = "SuiteId", skip_serializing_if = "Option::is_none")]
     pub suite_id: Option<String>,
     /// 授权企业的CorpID
-    #[serde(
-        rename = "AuthCorpId",
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(rename = "AuthCorpId", skip_serializing_if = "Option::is_none")]
     pub auth_corp_id: Option<String>,
     /// 通知类型
-    #[serde(
-        rename = "InfoType",
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(rename = "InfoType", skip_serializing_if = "Option::is_none")]
     pub info_type: Option<String>,
     /// 时间戳 (Unix seconds)
-    #[serde(
-        rename = "TimeStamp",
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_int"
-    )]
+    #[serde(rename = "TimeStamp", skip_serializing_if = "Option::is_none")]
     pub time_stamp: Option<i64>,
     /// 变更类型
-    #[serde(
-        rename = "ChangeType",
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(rename = "ChangeType", skip_serializing_if = "Option::is_none")]
     pub change_type: Option<String>,
     /// 标签或标签组的ID
-    #[serde(
-        rename = "Id",
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(rename = "Id", skip_serializing_if = "Option::is_none")]
     pub id: Option<String>,
     /// 标签或标签组, tag-标签, tag_group-标签组
-    #[serde(
-        rename = "TagType",
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(rename = "TagType", skip_serializing_if = "Option::is_none")]
     pub tag_type: Option<String>,
     /// 规则组id
-    #[serde(
-        rename = "StrategyId",
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(rename = "StrategyId", skip_serializing_if = "Option::is_none")]
     pub strategy_id: Option<String>,
     /// Elements this version of the crate does not know, as sent.
     #[serde(flatten)]
     pub extra: Fields,
+}
+impl crate::de::Decode for ChangeExternalTagUpdate {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            to_user_name: fields.optional("ToUserName")?,
+            from_user_name: fields.optional("FromUserName")?,
+            create_time: fields.optional("CreateTime")?,
+            msg_type: fields.optional("MsgType")?,
+            event: fields.optional("Event")?,
+            agent_id: fields.optional("AgentID")?,
+            suite_id: fields.optional("SuiteId")?,
+            auth_corp_id: fields.optional("AuthCorpId")?,
+            info_type: fields.optional("InfoType")?,
+            time_stamp: fields.optional("TimeStamp")?,
+            change_type: fields.optional("ChangeType")?,
+            id: fields.optional("Id")?,
+            tag_type: fields.optional("TagType")?,
+            strategy_id: fields.optional("StrategyId")?,
+            extra: Fields(fields.into_map()),
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for ChangeExternalTagUpdate {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
 }
 /// 企业客户标签删除事件: 企业客户标签事件 ([official documentation](https://developer.work.weixin.qq.com/document/path/92130))
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct ChangeExternalTagDelete {
     /// 企业微信CorpID (for a suite notification: absent)
-    #[serde(
-        rename = "ToUserName",
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(rename = "ToUserName", skip_serializing_if = "Option::is_none")]
     pub to_user_name: Option<String>,
     /// 成员UserID; `sys` for system events
-    #[serde(
-        rename = "FromUserName",
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(rename = "FromUserName", skip_serializing_if = "Option::is_none")]
     pub from_user_name: Option<String>,
     /// 消息创建时间 (Unix seconds)
-    #[serde(
-        rename = "CreateTime",
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_int"
-    )]
+    #[serde(rename = "CreateTime", skip_serializing_if = "Option::is_none")]
     pub create_time: Option<i64>,
     /// 消息类型
-    #[serde(
-        rename = "MsgType",
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(rename = "MsgType", skip_serializing_if = "Option::is_none")]
     pub msg_type: Option<String>,
     /// 事件类型
-    #[serde(
-        rename = "Event",
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(rename = "Event", skip_serializing_if = "Option::is_none")]
     pub event: Option<String>,
     /// 企业应用的id
-    #[serde(
-        rename = "AgentID",
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_int"
-    )]
+    #[serde(rename = "AgentID", skip_serializing_if = "Option::is_none")]
     pub agent_id: Option<i64>,
     /// 第三方应用的SuiteId
-    #[serde(
-        rename = "SuiteId",
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(rename = "SuiteId", skip_serializing_if = "Option::is_none")]
     pub suite_id: Option<String>,
     /// 授权企业的CorpID
-    #[serde(
-        rename = "AuthCorpId",
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(rename = "AuthCorpId", skip_serializing_if = "Option::is_none")]
     pub auth_corp_id: Option<String>,
     /// 通知类型
-    #[serde(
-        rename = "InfoType",
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(rename = "InfoType", skip_serializing_if = "Option::is_none")]
     pub info_type: Option<String>,
     /// 时间戳 (Unix seconds)
-    #[serde(
-        rename = "TimeStamp",
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_int"
-    )]
+    #[serde(rename = "TimeStamp", skip_serializing_if = "Option::is_none")]
     pub time_stamp: Option<i64>,
     /// 变更类型
-    #[serde(
-        rename = "ChangeType",
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(rename = "ChangeType", skip_serializing_if = "Option::is_none")]
     pub change_type: Option<String>,
     /// 标签或标签组的ID
-    #[serde(
-        rename = "Id",
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(rename = "Id", skip_serializing_if = "Option::is_none")]
     pub id: Option<String>,
     /// 标签或标签组, tag-标签, tag_group-标签组
-    #[serde(
-        rename = "TagType",
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(rename = "TagType", skip_serializing_if = "Option::is_none")]
     pub tag_type: Option<String>,
     /// 规则组id
-    #[serde(
-        rename = "StrategyId",
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(rename = "StrategyId", skip_serializing_if = "Option::is_none")]
     pub strategy_id: Option<String>,
     /// Elements this version of the crate does not know, as sent.
     #[serde(flatten)]
     pub extra: Fields,
+}
+impl crate::de::Decode for ChangeExternalTagDelete {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            to_user_name: fields.optional("ToUserName")?,
+            from_user_name: fields.optional("FromUserName")?,
+            create_time: fields.optional("CreateTime")?,
+            msg_type: fields.optional("MsgType")?,
+            event: fields.optional("Event")?,
+            agent_id: fields.optional("AgentID")?,
+            suite_id: fields.optional("SuiteId")?,
+            auth_corp_id: fields.optional("AuthCorpId")?,
+            info_type: fields.optional("InfoType")?,
+            time_stamp: fields.optional("TimeStamp")?,
+            change_type: fields.optional("ChangeType")?,
+            id: fields.optional("Id")?,
+            tag_type: fields.optional("TagType")?,
+            strategy_id: fields.optional("StrategyId")?,
+            extra: Fields(fields.into_map()),
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for ChangeExternalTagDelete {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
 }
 /// 企业客户标签重排事件: 企业客户标签事件 ([official documentation](https://developer.work.weixin.qq.com/document/path/92130))
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct ChangeExternalTagShuffle {
     /// 企业微信CorpID (for a suite notification: absent)
-    #[serde(
-        rename = "ToUserName",
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(rename = "ToUserName", skip_serializing_if = "Option::is_none")]
     pub to_user_name: Option<String>,
     /// 成员UserID; `sys` for system events
-    #[serde(
-        rename = "FromUserName",
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(rename = "FromUserName", skip_serializing_if = "Option::is_none")]
     pub from_user_name: Option<String>,
     /// 消息创建时间 (Unix seconds)
-    #[serde(
-        rename = "CreateTime",
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_int"
-    )]
+    #[serde(rename = "CreateTime", skip_serializing_if = "Option::is_none")]
     pub create_time: Option<i64>,
     /// 消息类型
-    #[serde(
-        rename = "MsgType",
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(rename = "MsgType", skip_serializing_if = "Option::is_none")]
     pub msg_type: Option<String>,
     /// 事件类型
-    #[serde(
-        rename = "Event",
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(rename = "Event", skip_serializing_if = "Option::is_none")]
     pub event: Option<String>,
     /// 企业应用的id
-    #[serde(
-        rename = "AgentID",
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_int"
-    )]
+    #[serde(rename = "AgentID", skip_serializing_if = "Option::is_none")]
     pub agent_id: Option<i64>,
     /// 第三方应用的SuiteId
-    #[serde(
-        rename = "SuiteId",
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(rename = "SuiteId", skip_serializing_if = "Option::is_none")]
     pub suite_id: Option<String>,
     /// 授权企业的CorpID
-    #[serde(
-        rename = "AuthCorpId",
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(rename = "AuthCorpId", skip_serializing_if = "Option::is_none")]
     pub auth_corp_id: Option<String>,
     /// 通知类型
-    #[serde(
-        rename = "InfoType",
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(rename = "InfoType", skip_serializing_if = "Option::is_none")]
     pub info_type: Option<String>,
     /// 时间戳 (Unix seconds)
-    #[serde(
-        rename = "TimeStamp",
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_int"
-    )]
+    #[serde(rename = "TimeStamp", skip_serializing_if = "Option::is_none")]
     pub time_stamp: Option<i64>,
     /// 变更类型
-    #[serde(
-        rename = "ChangeType",
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(rename = "ChangeType", skip_serializing_if = "Option::is_none")]
     pub change_type: Option<String>,
     /// 标签或标签组的ID
-    #[serde(
-        rename = "Id",
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(rename = "Id", skip_serializing_if = "Option::is_none")]
     pub id: Option<String>,
     /// 标签或标签组, tag-标签, tag_group-标签组
-    #[serde(
-        rename = "TagType",
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(rename = "TagType", skip_serializing_if = "Option::is_none")]
     pub tag_type: Option<String>,
     /// 规则组id
-    #[serde(
-        rename = "StrategyId",
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(rename = "StrategyId", skip_serializing_if = "Option::is_none")]
     pub strategy_id: Option<String>,
     /// Elements this version of the crate does not know, as sent.
     #[serde(flatten)]
     pub extra: Fields,
 }
+impl crate::de::Decode for ChangeExternalTagShuffle {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            to_user_name: fields.optional("ToUserName")?,
+            from_user_name: fields.optional("FromUserName")?,
+            create_time: fields.optional("CreateTime")?,
+            msg_type: fields.optional("MsgType")?,
+            event: fields.optional("Event")?,
+            agent_id: fields.optional("AgentID")?,
+            suite_id: fields.optional("SuiteId")?,
+            auth_corp_id: fields.optional("AuthCorpId")?,
+            info_type: fields.optional("InfoType")?,
+            time_stamp: fields.optional("TimeStamp")?,
+            change_type: fields.optional("ChangeType")?,
+            id: fields.optional("Id")?,
+            tag_type: fields.optional("TagType")?,
+            strategy_id: fields.optional("StrategyId")?,
+            extra: Fields(fields.into_map()),
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for ChangeExternalTagShuffle {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 /// 微信客服: 接收消息和事件 ([official documentation](https://developer.work.weixin.qq.com/document/path/94670))
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct KfMsgOrEvent {
     /// 企业微信CorpID (for a suite notification: absent)
-    #[serde(
-        rename = "ToUserName",
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(rename = "ToUserName", skip_serializing_if = "Option::is_none")]
     pub to_user_name: Option<String>,
     /// 成员UserID; `sys` for system events
-    #[serde(
-        rename = "FromUserName",
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(rename = "FromUserName", skip_serializing_if = "Option::is_none")]
     pub from_user_name: Option<String>,
     /// 消息创建时间 (Unix seconds)
-    #[serde(
-        rename = "CreateTime",
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_int"
-    )]
+    #[serde(rename = "CreateTime", skip_serializing_if = "Option::is_none")]
     pub create_time: Option<i64>,
     /// 消息类型
-    #[serde(
-        rename = "MsgType",
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(rename = "MsgType", skip_serializing_if = "Option::is_none")]
     pub msg_type: Option<String>,
     /// 事件类型
-    #[serde(
-        rename = "Event",
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(rename = "Event", skip_serializing_if = "Option::is_none")]
     pub event: Option<String>,
     /// 企业应用的id
-    #[serde(
-        rename = "AgentID",
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_int"
-    )]
+    #[serde(rename = "AgentID", skip_serializing_if = "Option::is_none")]
     pub agent_id: Option<i64>,
     /// 调用拉取消息接口时, 需要传此token, 用于校验请求的合法性
-    #[serde(rename = "Token", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "Token", skip_serializing_if = "Option::is_none")]
     pub token: Option<crate::Secret>,
     /// 有新消息的客服账号
-    #[serde(
-        rename = "OpenKfId",
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(rename = "OpenKfId", skip_serializing_if = "Option::is_none")]
     pub open_kf_id: Option<String>,
     /// Elements this version of the crate does not know, as sent.
     #[serde(flatten)]
     pub extra: Fields,
 }
+impl crate::de::Decode for KfMsgOrEvent {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            to_user_name: fields.optional("ToUserName")?,
+            from_user_name: fields.optional("FromUserName")?,
+            create_time: fields.optional("CreateTime")?,
+            msg_type: fields.optional("MsgType")?,
+            event: fields.optional("Event")?,
+            agent_id: fields.optional("AgentID")?,
+            token: fields.optional("Token")?,
+            open_kf_id: fields.optional("OpenKfId")?,
+            extra: Fields(fields.into_map()),
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for KfMsgOrEvent {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 /// 微信客服: 客服账号授权变更事件 ([official documentation](https://developer.work.weixin.qq.com/document/path/94670))
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct KfAccountAuthChangeEvent {
     /// 企业微信CorpID (for a suite notification: absent)
-    #[serde(
-        rename = "ToUserName",
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(rename = "ToUserName", skip_serializing_if = "Option::is_none")]
     pub to_user_name: Option<String>,
     /// 成员UserID; `sys` for system events
-    #[serde(
-        rename = "FromUserName",
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(rename = "FromUserName", skip_serializing_if = "Option::is_none")]
     pub from_user_name: Option<String>,
     /// 消息创建时间 (Unix seconds)
-    #[serde(
-        rename = "CreateTime",
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_int"
-    )]
+    #[serde(rename = "CreateTime", skip_serializing_if = "Option::is_none")]
     pub create_time: Option<i64>,
     /// 消息类型
-    #[serde(
-        rename = "MsgType",
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(rename = "MsgType", skip_serializing_if = "Option::is_none")]
     pub msg_type: Option<String>,
     /// 事件类型
-    #[serde(
-        rename = "Event",
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(rename = "Event", skip_serializing_if = "Option::is_none")]
     pub event: Option<String>,
     /// 企业应用的id
-    #[serde(
-        rename = "AgentID",
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_int"
-    )]
+    #[serde(rename = "AgentID", skip_serializing_if = "Option::is_none")]
     pub agent_id: Option<i64>,
     /// 新增授权的客服账号
-    #[serde(
-        rename = "AuthAddOpenKfId",
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(rename = "AuthAddOpenKfId", skip_serializing_if = "Option::is_none")]
     pub auth_add_open_kf_id: Option<String>,
     /// 取消授权的客服账号
-    #[serde(
-        rename = "AuthDelOpenKfId",
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(rename = "AuthDelOpenKfId", skip_serializing_if = "Option::is_none")]
     pub auth_del_open_kf_id: Option<String>,
     /// Elements this version of the crate does not know, as sent.
     #[serde(flatten)]
     pub extra: Fields,
 }
+impl crate::de::Decode for KfAccountAuthChangeEvent {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            to_user_name: fields.optional("ToUserName")?,
+            from_user_name: fields.optional("FromUserName")?,
+            create_time: fields.optional("CreateTime")?,
+            msg_type: fields.optional("MsgType")?,
+            event: fields.optional("Event")?,
+            agent_id: fields.optional("AgentID")?,
+            auth_add_open_kf_id: fields.optional("AuthAddOpenKfId")?,
+            auth_del_open_kf_id: fields.optional("AuthDelOpenKfId")?,
+            extra: Fields(fields.into_map()),
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for KfAccountAuthChangeEvent {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 /// 高级功能账号审批完成事件 ([official documentation](https://developer.work.weixin.qq.com/document/path/99792))
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct FinishVipAccountApprovalEvent {
     /// 企业微信CorpID (for a suite notification: absent)
-    #[serde(
-        rename = "ToUserName",
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(rename = "ToUserName", skip_serializing_if = "Option::is_none")]
     pub to_user_name: Option<String>,
     /// 成员UserID; `sys` for system events
-    #[serde(
-        rename = "FromUserName",
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(rename = "FromUserName", skip_serializing_if = "Option::is_none")]
     pub from_user_name: Option<String>,
     /// 消息创建时间 (Unix seconds)
-    #[serde(
-        rename = "CreateTime",
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_int"
-    )]
+    #[serde(rename = "CreateTime", skip_serializing_if = "Option::is_none")]
     pub create_time: Option<i64>,
     /// 消息类型
-    #[serde(
-        rename = "MsgType",
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(rename = "MsgType", skip_serializing_if = "Option::is_none")]
     pub msg_type: Option<String>,
     /// 事件类型
-    #[serde(
-        rename = "Event",
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(rename = "Event", skip_serializing_if = "Option::is_none")]
     pub event: Option<String>,
     /// 企业应用的id
-    #[serde(
-        rename = "AgentID",
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_int"
-    )]
+    #[serde(rename = "AgentID", skip_serializing_if = "Option::is_none")]
     pub agent_id: Option<i64>,
     /// 审批结果
-    #[serde(
-        rename = "FinishType",
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_int"
-    )]
+    #[serde(rename = "FinishType", skip_serializing_if = "Option::is_none")]
     pub finish_type: Option<i64>,
     /// 申请单id
-    #[serde(
-        rename = "ApplyId",
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(rename = "ApplyId", skip_serializing_if = "Option::is_none")]
     pub apply_id: Option<String>,
     /// Elements this version of the crate does not know, as sent.
     #[serde(flatten)]
     pub extra: Fields,
+}
+impl crate::de::Decode for FinishVipAccountApprovalEvent {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            to_user_name: fields.optional("ToUserName")?,
+            from_user_name: fields.optional("FromUserName")?,
+            create_time: fields.optional("CreateTime")?,
+            msg_type: fields.optional("MsgType")?,
+            event: fields.optional("Event")?,
+            agent_id: fields.optional("AgentID")?,
+            finish_type: fields.optional("FinishType")?,
+            apply_id: fields.optional("ApplyId")?,
+            extra: Fields(fields.into_map()),
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for FinishVipAccountApprovalEvent {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
 }
 /// 高级功能账号申请事件 ([official documentation](https://developer.work.weixin.qq.com/document/path/99792))
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct SubmitVipAccountApprovalEvent {
     /// 企业微信CorpID (for a suite notification: absent)
-    #[serde(
-        rename = "ToUserName",
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(rename = "ToUserName", skip_serializing_if = "Option::is_none")]
     pub to_user_name: Option<String>,
     /// 成员UserID; `sys` for system events
-    #[serde(
-        rename = "FromUserName",
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(rename = "FromUserName", skip_serializing_if = "Option::is_none")]
     pub from_user_name: Option<String>,
     /// 消息创建时间 (Unix seconds)
-    #[serde(
-        rename = "CreateTime",
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_int"
-    )]
+    #[serde(rename = "CreateTime", skip_serializing_if = "Option::is_none")]
     pub create_time: Option<i64>,
     /// 消息类型
-    #[serde(
-        rename = "MsgType",
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(rename = "MsgType", skip_serializing_if = "Option::is_none")]
     pub msg_type: Option<String>,
     /// 事件类型
-    #[serde(
-        rename = "Event",
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(rename = "Event", skip_serializing_if = "Option::is_none")]
     pub event: Option<String>,
     /// 企业应用的id
-    #[serde(
-        rename = "AgentID",
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_int"
-    )]
+    #[serde(rename = "AgentID", skip_serializing_if = "Option::is_none")]
     pub agent_id: Option<i64>,
     /// 申请原因
-    #[serde(
-        rename = "ApplyReason",
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(rename = "ApplyReason", skip_serializing_if = "Option::is_none")]
     pub apply_reason: Option<String>,
     /// 业务类型
-    #[serde(
-        rename = "BusinessType",
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_int"
-    )]
+    #[serde(rename = "BusinessType", skip_serializing_if = "Option::is_none")]
     pub business_type: Option<i64>,
     /// 申请单id
-    #[serde(
-        rename = "ApplyId",
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(rename = "ApplyId", skip_serializing_if = "Option::is_none")]
     pub apply_id: Option<String>,
     /// Elements this version of the crate does not know, as sent.
     #[serde(flatten)]
     pub extra: Fields,
 }
+impl crate::de::Decode for SubmitVipAccountApprovalEvent {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            to_user_name: fields.optional("ToUserName")?,
+            from_user_name: fields.optional("FromUserName")?,
+            create_time: fields.optional("CreateTime")?,
+            msg_type: fields.optional("MsgType")?,
+            event: fields.optional("Event")?,
+            agent_id: fields.optional("AgentID")?,
+            apply_reason: fields.optional("ApplyReason")?,
+            business_type: fields.optional("BusinessType")?,
+            apply_id: fields.optional("ApplyId")?,
+            extra: Fields(fields.into_map()),
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for SubmitVipAccountApprovalEvent {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 /// 工作台自定义展示模式切换事件 ([official documentation](https://developer.work.weixin.qq.com/document/path/92535))
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct SwitchWorkbenchModeEvent {
     /// 企业微信CorpID (for a suite notification: absent)
-    #[serde(
-        rename = "ToUserName",
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(rename = "ToUserName", skip_serializing_if = "Option::is_none")]
     pub to_user_name: Option<String>,
     /// 成员UserID; `sys` for system events
-    #[serde(
-        rename = "FromUserName",
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(rename = "FromUserName", skip_serializing_if = "Option::is_none")]
     pub from_user_name: Option<String>,
     /// 消息创建时间 (Unix seconds)
-    #[serde(
-        rename = "CreateTime",
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_int"
-    )]
+    #[serde(rename = "CreateTime", skip_serializing_if = "Option::is_none")]
     pub create_time: Option<i64>,
     /// 消息类型
-    #[serde(
-        rename = "MsgType",
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(rename = "MsgType", skip_serializing_if = "Option::is_none")]
     pub msg_type: Option<String>,
     /// 事件类型
-    #[serde(
-        rename = "Event",
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(rename = "Event", skip_serializing_if = "Option::is_none")]
     pub event: Option<String>,
     /// 企业应用的id
-    #[serde(
-        rename = "AgentID",
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_int"
-    )]
+    #[serde(rename = "AgentID", skip_serializing_if = "Option::is_none")]
     pub agent_id: Option<i64>,
     /// 工作台自定义展示模式, 0-普通模式, 1-自定义模式
-    #[serde(
-        rename = "Mode",
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_int"
-    )]
+    #[serde(rename = "Mode", skip_serializing_if = "Option::is_none")]
     pub mode: Option<i64>,
     /// Elements this version of the crate does not know, as sent.
     #[serde(flatten)]
     pub extra: Fields,
 }
+impl crate::de::Decode for SwitchWorkbenchModeEvent {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            to_user_name: fields.optional("ToUserName")?,
+            from_user_name: fields.optional("FromUserName")?,
+            create_time: fields.optional("CreateTime")?,
+            msg_type: fields.optional("MsgType")?,
+            event: fields.optional("Event")?,
+            agent_id: fields.optional("AgentID")?,
+            mode: fields.optional("Mode")?,
+            extra: Fields(fields.into_map()),
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for SwitchWorkbenchModeEvent {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 /// 上下游变更事件 ([official documentation](https://developer.work.weixin.qq.com/document/path/95813))
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct ChangeChainEvent {
     /// 企业微信CorpID (for a suite notification: absent)
-    #[serde(
-        rename = "ToUserName",
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(rename = "ToUserName", skip_serializing_if = "Option::is_none")]
     pub to_user_name: Option<String>,
     /// 成员UserID; `sys` for system events
-    #[serde(
-        rename = "FromUserName",
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(rename = "FromUserName", skip_serializing_if = "Option::is_none")]
     pub from_user_name: Option<String>,
     /// 消息创建时间 (Unix seconds)
-    #[serde(
-        rename = "CreateTime",
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_int"
-    )]
+    #[serde(rename = "CreateTime", skip_serializing_if = "Option::is_none")]
     pub create_time: Option<i64>,
     /// 消息类型
-    #[serde(
-        rename = "MsgType",
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(rename = "MsgType", skip_serializing_if = "Option::is_none")]
     pub msg_type: Option<String>,
     /// 事件类型
-    #[serde(
-        rename = "Event",
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(rename = "Event", skip_serializing_if = "Option::is_none")]
     pub event: Option<String>,
     /// 企业应用的id
-    #[serde(
-        rename = "AgentID",
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_int"
-    )]
+    #[serde(rename = "AgentID", skip_serializing_if = "Option::is_none")]
     pub agent_id: Option<i64>,
     /// 变更类型
-    #[serde(
-        rename = "ChangeType",
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(rename = "ChangeType", skip_serializing_if = "Option::is_none")]
     pub change_type: Option<String>,
     /// 上下游id
-    #[serde(
-        rename = "ChainId",
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(rename = "ChainId", skip_serializing_if = "Option::is_none")]
     pub chain_id: Option<String>,
     /// 分组id列表
     #[serde(
         rename = "GroupIds",
-        default,
         skip_serializing_if = "Option::is_none",
-        serialize_with = "ser_list_in_upper_group_id",
-        deserialize_with = "list_in_upper_group_id"
+        serialize_with = "ser_list_in_upper_group_id"
     )]
     pub group_ids: Option<Vec<i64>>,
     /// 企业id列表
     #[serde(
         rename = "CorpIds",
-        default,
         skip_serializing_if = "Option::is_none",
-        serialize_with = "ser_list_in_upper_corp_id",
-        deserialize_with = "list_in_upper_corp_id"
+        serialize_with = "ser_list_in_upper_corp_id"
     )]
     pub corp_ids: Option<Vec<String>>,
     /// Elements this version of the crate does not know, as sent.
     #[serde(flatten)]
     pub extra: Fields,
 }
+impl crate::de::Decode for ChangeChainEvent {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            to_user_name: fields.optional("ToUserName")?,
+            from_user_name: fields.optional("FromUserName")?,
+            create_time: fields.optional("CreateTime")?,
+            msg_type: fields.optional("MsgType")?,
+            event: fields.optional("Event")?,
+            agent_id: fields.optional("AgentID")?,
+            change_type: fields.optional("ChangeType")?,
+            chain_id: fields.optional("ChainId")?,
+            group_ids: crate::callback::de::wrapped_list(
+                &mut fields,
+                "GroupIds",
+                "GroupId",
+            )?,
+            corp_ids: crate::callback::de::wrapped_list(
+                &mut fields,
+                "CorpIds",
+                "CorpId",
+            )?,
+            extra: Fields(fields.into_map()),
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for ChangeChainEvent {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 /// 添加设备事件 ([official documentation](https://developer.work.weixin.qq.com/document/path/91005))
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct AddDeviceEvent {
     /// 第三方应用的SuiteId
-    #[serde(
-        rename = "SuiteId",
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(rename = "SuiteId", skip_serializing_if = "Option::is_none")]
     pub suite_id: Option<String>,
     /// 授权企业的CorpID
-    #[serde(
-        rename = "AuthCorpId",
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(rename = "AuthCorpId", skip_serializing_if = "Option::is_none")]
     pub auth_corp_id: Option<String>,
     /// 通知类型
-    #[serde(
-        rename = "InfoType",
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(rename = "InfoType", skip_serializing_if = "Option::is_none")]
     pub info_type: Option<String>,
     /// 时间戳 (Unix seconds)
-    #[serde(
-        rename = "TimeStamp",
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_int"
-    )]
+    #[serde(rename = "TimeStamp", skip_serializing_if = "Option::is_none")]
     pub time_stamp: Option<i64>,
     /// 设备序列号
-    #[serde(
-        rename = "DeviceSn",
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(rename = "DeviceSn", skip_serializing_if = "Option::is_none")]
     pub device_sn: Option<String>,
     /// 服务商的CorpID
-    #[serde(
-        rename = "ServiceCorpId",
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(rename = "ServiceCorpId", skip_serializing_if = "Option::is_none")]
     pub service_corp_id: Option<String>,
     /// 备注名称
-    #[serde(
-        rename = "RemarkName",
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(rename = "RemarkName", skip_serializing_if = "Option::is_none")]
     pub remark_name: Option<String>,
     /// 设备型号id
-    #[serde(
-        rename = "ModelId",
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(rename = "ModelId", skip_serializing_if = "Option::is_none")]
     pub model_id: Option<String>,
     /// Elements this version of the crate does not know, as sent.
     #[serde(flatten)]
     pub extra: Fields,
 }
+impl crate::de::Decode for AddDeviceEvent {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            suite_id: fields.optional("SuiteId")?,
+            auth_corp_id: fields.optional("AuthCorpId")?,
+            info_type: fields.optional("InfoType")?,
+            time_stamp: fields.optional("TimeStamp")?,
+            device_sn: fields.optional("DeviceSn")?,
+            service_corp_id: fields.optional("ServiceCorpId")?,
+            remark_name: fields.optional("RemarkName")?,
+            model_id: fields.optional("ModelId")?,
+            extra: Fields(fields.into_map()),
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for AddDeviceEvent {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 /// 设备连接事件 ([official documentation](https://developer.work.weixin.qq.com/document/path/91005))
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct ConnectInfoEvent {
     /// 第三方应用的SuiteId
-    #[serde(
-        rename = "SuiteId",
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(rename = "SuiteId", skip_serializing_if = "Option::is_none")]
     pub suite_id: Option<String>,
     /// 授权企业的CorpID
-    #[serde(
-        rename = "AuthCorpId",
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(rename = "AuthCorpId", skip_serializing_if = "Option::is_none")]
     pub auth_corp_id: Option<String>,
     /// 通知类型
-    #[serde(
-        rename = "InfoType",
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(rename = "InfoType", skip_serializing_if = "Option::is_none")]
     pub info_type: Option<String>,
     /// 时间戳 (Unix seconds)
-    #[serde(
-        rename = "TimeStamp",
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_int"
-    )]
+    #[serde(rename = "TimeStamp", skip_serializing_if = "Option::is_none")]
     pub time_stamp: Option<i64>,
     /// 设备序列号
-    #[serde(
-        rename = "DeviceSn",
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(rename = "DeviceSn", skip_serializing_if = "Option::is_none")]
     pub device_sn: Option<String>,
     /// 服务商的CorpID
-    #[serde(
-        rename = "ServiceCorpId",
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(rename = "ServiceCorpId", skip_serializing_if = "Option::is_none")]
     pub service_corp_id: Option<String>,
     /// 连接时间
-    #[serde(
-        rename = "ConnectTime",
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_int"
-    )]
+    #[serde(rename = "ConnectTime", skip_serializing_if = "Option::is_none")]
     pub connect_time: Option<i64>,
     /// Elements this version of the crate does not know, as sent.
     #[serde(flatten)]
     pub extra: Fields,
 }
+impl crate::de::Decode for ConnectInfoEvent {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            suite_id: fields.optional("SuiteId")?,
+            auth_corp_id: fields.optional("AuthCorpId")?,
+            info_type: fields.optional("InfoType")?,
+            time_stamp: fields.optional("TimeStamp")?,
+            device_sn: fields.optional("DeviceSn")?,
+            service_corp_id: fields.optional("ServiceCorpId")?,
+            connect_time: fields.optional("ConnectTime")?,
+            extra: Fields(fields.into_map()),
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for ConnectInfoEvent {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 /// 删除设备事件 ([official documentation](https://developer.work.weixin.qq.com/document/path/91005))
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct DelDeviceEvent {
     /// 第三方应用的SuiteId
-    #[serde(
-        rename = "SuiteId",
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(rename = "SuiteId", skip_serializing_if = "Option::is_none")]
     pub suite_id: Option<String>,
     /// 授权企业的CorpID
-    #[serde(
-        rename = "AuthCorpId",
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(rename = "AuthCorpId", skip_serializing_if = "Option::is_none")]
     pub auth_corp_id: Option<String>,
     /// 通知类型
-    #[serde(
-        rename = "InfoType",
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(rename = "InfoType", skip_serializing_if = "Option::is_none")]
     pub info_type: Option<String>,
     /// 时间戳 (Unix seconds)
-    #[serde(
-        rename = "TimeStamp",
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_int"
-    )]
+    #[serde(rename = "TimeStamp", skip_serializing_if = "Option::is_none")]
     pub time_stamp: Option<i64>,
     /// 设备序列号
-    #[serde(
-        rename = "DeviceSn",
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(rename = "DeviceSn", skip_serializing_if = "Option::is_none")]
     pub device_sn: Option<String>,
     /// 服务商的CorpID
-    #[serde(
-        rename = "ServiceCorpId",
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(rename = "ServiceCorpId", skip_serializing_if = "Option::is_none")]
     pub service_corp_id: Option<String>,
     /// Elements this version of the crate does not know, as sent.
     #[serde(flatten)]
     pub extra: Fields,
+}
+impl crate::de::Decode for DelDeviceEvent {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            suite_id: fields.optional("SuiteId")?,
+            auth_corp_id: fields.optional("AuthCorpId")?,
+            info_type: fields.optional("InfoType")?,
+            time_stamp: fields.optional("TimeStamp")?,
+            device_sn: fields.optional("DeviceSn")?,
+            service_corp_id: fields.optional("ServiceCorpId")?,
+            extra: Fields(fields.into_map()),
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for DelDeviceEvent {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
 }
 /// 设备功能变更事件 ([official documentation](https://developer.work.weixin.qq.com/document/path/91005))
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct DeviceFeatureChangeEvent {
     /// 第三方应用的SuiteId
-    #[serde(
-        rename = "SuiteId",
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(rename = "SuiteId", skip_serializing_if = "Option::is_none")]
     pub suite_id: Option<String>,
     /// 授权企业的CorpID
-    #[serde(
-        rename = "AuthCorpId",
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(rename = "AuthCorpId", skip_serializing_if = "Option::is_none")]
     pub auth_corp_id: Option<String>,
     /// 通知类型
-    #[serde(
-        rename = "InfoType",
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(rename = "InfoType", skip_serializing_if = "Option::is_none")]
     pub info_type: Option<String>,
     /// 时间戳 (Unix seconds)
-    #[serde(
-        rename = "TimeStamp",
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_int"
-    )]
+    #[serde(rename = "TimeStamp", skip_serializing_if = "Option::is_none")]
     pub time_stamp: Option<i64>,
     /// 设备序列号
-    #[serde(
-        rename = "DeviceSn",
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(rename = "DeviceSn", skip_serializing_if = "Option::is_none")]
     pub device_sn: Option<String>,
     /// 服务商的CorpID
-    #[serde(
-        rename = "ServiceCorpId",
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(rename = "ServiceCorpId", skip_serializing_if = "Option::is_none")]
     pub service_corp_id: Option<String>,
     /// Elements this version of the crate does not know, as sent.
     #[serde(flatten)]
     pub extra: Fields,
 }
+impl crate::de::Decode for DeviceFeatureChangeEvent {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            suite_id: fields.optional("SuiteId")?,
+            auth_corp_id: fields.optional("AuthCorpId")?,
+            info_type: fields.optional("InfoType")?,
+            time_stamp: fields.optional("TimeStamp")?,
+            device_sn: fields.optional("DeviceSn")?,
+            service_corp_id: fields.optional("ServiceCorpId")?,
+            extra: Fields(fields.into_map()),
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for DeviceFeatureChangeEvent {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 /// 设备断开连接事件 ([official documentation](https://developer.work.weixin.qq.com/document/path/91005))
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct DisconnectInfoEvent {
     /// 第三方应用的SuiteId
-    #[serde(
-        rename = "SuiteId",
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(rename = "SuiteId", skip_serializing_if = "Option::is_none")]
     pub suite_id: Option<String>,
     /// 授权企业的CorpID
-    #[serde(
-        rename = "AuthCorpId",
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(rename = "AuthCorpId", skip_serializing_if = "Option::is_none")]
     pub auth_corp_id: Option<String>,
     /// 通知类型
-    #[serde(
-        rename = "InfoType",
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(rename = "InfoType", skip_serializing_if = "Option::is_none")]
     pub info_type: Option<String>,
     /// 时间戳 (Unix seconds)
-    #[serde(
-        rename = "TimeStamp",
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_int"
-    )]
+    #[serde(rename = "TimeStamp", skip_serializing_if = "Option::is_none")]
     pub time_stamp: Option<i64>,
     /// 设备序列号
-    #[serde(
-        rename = "DeviceSn",
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(rename = "DeviceSn", skip_serializing_if = "Option::is_none")]
     pub device_sn: Option<String>,
     /// 服务商的CorpID
-    #[serde(
-        rename = "ServiceCorpId",
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(rename = "ServiceCorpId", skip_serializing_if = "Option::is_none")]
     pub service_corp_id: Option<String>,
     /// 断开时间
-    #[serde(
-        rename = "DisconnectTime",
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_int"
-    )]
+    #[serde(rename = "DisconnectTime", skip_serializing_if = "Option::is_none")]
     pub disconnect_time: Option<i64>,
     /// 原因
-    #[serde(
-        rename = "Reason",
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_int"
-    )]
+    #[serde(rename = "Reason", skip_serializing_if = "Option::is_none")]
     pub reason: Option<i64>,
     /// Elements this version of the crate does not know, as sent.
     #[serde(flatten)]
     pub extra: Fields,
 }
+impl crate::de::Decode for DisconnectInfoEvent {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            suite_id: fields.optional("SuiteId")?,
+            auth_corp_id: fields.optional("AuthCorpId")?,
+            info_type: fields.optional("InfoType")?,
+            time_stamp: fields.optional("TimeStamp")?,
+            device_sn: fields.optional("DeviceSn")?,
+            service_corp_id: fields.optional("ServiceCorpId")?,
+            disconnect_time: fields.optional("DisconnectTime")?,
+            reason: fields.optional("Reason")?,
+            extra: Fields(fields.into_map()),
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for DisconnectInfoEvent {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 /// 设备异常上报事件 ([official documentation](https://developer.work.weixin.qq.com/document/path/91005))
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct ErrorReportEvent {
     /// 第三方应用的SuiteId
-    #[serde(
-        rename = "SuiteId",
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(rename = "SuiteId", skip_serializing_if = "Option::is_none")]
     pub suite_id: Option<String>,
     /// 授权企业的CorpID
-    #[serde(
-        rename = "AuthCorpId",
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(rename = "AuthCorpId", skip_serializing_if = "Option::is_none")]
     pub auth_corp_id: Option<String>,
     /// 通知类型
-    #[serde(
-        rename = "InfoType",
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(rename = "InfoType", skip_serializing_if = "Option::is_none")]
     pub info_type: Option<String>,
     /// 时间戳 (Unix seconds)
-    #[serde(
-        rename = "TimeStamp",
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_int"
-    )]
+    #[serde(rename = "TimeStamp", skip_serializing_if = "Option::is_none")]
     pub time_stamp: Option<i64>,
     /// 设备序列号
-    #[serde(
-        rename = "DeviceSn",
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(rename = "DeviceSn", skip_serializing_if = "Option::is_none")]
     pub device_sn: Option<String>,
     /// 服务商的CorpID
-    #[serde(
-        rename = "ServiceCorpId",
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(rename = "ServiceCorpId", skip_serializing_if = "Option::is_none")]
     pub service_corp_id: Option<String>,
     /// 返回码
-    #[serde(
-        rename = "ErrCode",
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_int"
-    )]
+    #[serde(rename = "ErrCode", skip_serializing_if = "Option::is_none")]
     pub err_code: Option<i64>,
     /// 返回码描述
-    #[serde(
-        rename = "ErrMsg",
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(rename = "ErrMsg", skip_serializing_if = "Option::is_none")]
     pub err_msg: Option<String>,
     /// Elements this version of the crate does not know, as sent.
     #[serde(flatten)]
     pub extra: Fields,
 }
+impl crate::de::Decode for ErrorReportEvent {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            suite_id: fields.optional("SuiteId")?,
+            auth_corp_id: fields.optional("AuthCorpId")?,
+            info_type: fields.optional("InfoType")?,
+            time_stamp: fields.optional("TimeStamp")?,
+            device_sn: fields.optional("DeviceSn")?,
+            service_corp_id: fields.optional("ServiceCorpId")?,
+            err_code: fields.optional("ErrCode")?,
+            err_msg: fields.optional("ErrMsg")?,
+            extra: Fields(fields.into_map()),
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for ErrorReportEvent {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 /// 设备日志拉取完成事件 ([official documentation](https://developer.work.weixin.qq.com/document/path/91005))
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct FetchLogFinishEvent {
     /// 第三方应用的SuiteId
-    #[serde(
-        rename = "SuiteId",
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(rename = "SuiteId", skip_serializing_if = "Option::is_none")]
     pub suite_id: Option<String>,
     /// 授权企业的CorpID
-    #[serde(
-        rename = "AuthCorpId",
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(rename = "AuthCorpId", skip_serializing_if = "Option::is_none")]
     pub auth_corp_id: Option<String>,
     /// 通知类型
-    #[serde(
-        rename = "InfoType",
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(rename = "InfoType", skip_serializing_if = "Option::is_none")]
     pub info_type: Option<String>,
     /// 时间戳 (Unix seconds)
-    #[serde(
-        rename = "TimeStamp",
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_int"
-    )]
+    #[serde(rename = "TimeStamp", skip_serializing_if = "Option::is_none")]
     pub time_stamp: Option<i64>,
     /// 设备序列号
-    #[serde(
-        rename = "DeviceSn",
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(rename = "DeviceSn", skip_serializing_if = "Option::is_none")]
     pub device_sn: Option<String>,
     /// 服务商的CorpID
-    #[serde(
-        rename = "ServiceCorpId",
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(rename = "ServiceCorpId", skip_serializing_if = "Option::is_none")]
     pub service_corp_id: Option<String>,
     /// 媒体文件id, 可以调用获取媒体文件接口拉取
-    #[serde(
-        rename = "MediaId",
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(rename = "MediaId", skip_serializing_if = "Option::is_none")]
     pub media_id: Option<String>,
     /// Elements this version of the crate does not know, as sent.
     #[serde(flatten)]
     pub extra: Fields,
 }
+impl crate::de::Decode for FetchLogFinishEvent {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            suite_id: fields.optional("SuiteId")?,
+            auth_corp_id: fields.optional("AuthCorpId")?,
+            info_type: fields.optional("InfoType")?,
+            time_stamp: fields.optional("TimeStamp")?,
+            device_sn: fields.optional("DeviceSn")?,
+            service_corp_id: fields.optional("ServiceCorpId")?,
+            media_id: fields.optional("MediaId")?,
+            extra: Fields(fields.into_map()),
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for FetchLogFinishEvent {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 /// 设备备注名称变更事件 ([official documentation](https://developer.work.weixin.qq.com/document/path/91005))
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct RemarkDeviceNameEvent {
     /// 第三方应用的SuiteId
-    #[serde(
-        rename = "SuiteId",
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(rename = "SuiteId", skip_serializing_if = "Option::is_none")]
     pub suite_id: Option<String>,
     /// 授权企业的CorpID
-    #[serde(
-        rename = "AuthCorpId",
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(rename = "AuthCorpId", skip_serializing_if = "Option::is_none")]
     pub auth_corp_id: Option<String>,
     /// 通知类型
-    #[serde(
-        rename = "InfoType",
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(rename = "InfoType", skip_serializing_if = "Option::is_none")]
     pub info_type: Option<String>,
     /// 时间戳 (Unix seconds)
-    #[serde(
-        rename = "TimeStamp",
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_int"
-    )]
+    #[serde(rename = "TimeStamp", skip_serializing_if = "Option::is_none")]
     pub time_stamp: Option<i64>,
     /// 设备序列号
-    #[serde(
-        rename = "DeviceSn",
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(rename = "DeviceSn", skip_serializing_if = "Option::is_none")]
     pub device_sn: Option<String>,
     /// 服务商的CorpID
-    #[serde(
-        rename = "ServiceCorpId",
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(rename = "ServiceCorpId", skip_serializing_if = "Option::is_none")]
     pub service_corp_id: Option<String>,
     /// 备注名称
-    #[serde(
-        rename = "RemarkName",
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(rename = "RemarkName", skip_serializing_if = "Option::is_none")]
     pub remark_name: Option<String>,
     /// Elements this version of the crate does not know, as sent.
     #[serde(flatten)]
     pub extra: Fields,
 }
+impl crate::de::Decode for RemarkDeviceNameEvent {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            suite_id: fields.optional("SuiteId")?,
+            auth_corp_id: fields.optional("AuthCorpId")?,
+            info_type: fields.optional("InfoType")?,
+            time_stamp: fields.optional("TimeStamp")?,
+            device_sn: fields.optional("DeviceSn")?,
+            service_corp_id: fields.optional("ServiceCorpId")?,
+            remark_name: fields.optional("RemarkName")?,
+            extra: Fields(fields.into_map()),
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for RemarkDeviceNameEvent {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 /// 设备数据授权变更事件 ([official documentation](https://developer.work.weixin.qq.com/document/path/91005))
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct DeviceDataAuthChangeEvent {
     /// 第三方应用的SuiteId
-    #[serde(
-        rename = "SuiteId",
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(rename = "SuiteId", skip_serializing_if = "Option::is_none")]
     pub suite_id: Option<String>,
     /// 授权企业的CorpID
-    #[serde(
-        rename = "AuthCorpId",
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(rename = "AuthCorpId", skip_serializing_if = "Option::is_none")]
     pub auth_corp_id: Option<String>,
     /// 通知类型
-    #[serde(
-        rename = "InfoType",
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(rename = "InfoType", skip_serializing_if = "Option::is_none")]
     pub info_type: Option<String>,
     /// 时间戳 (Unix seconds)
-    #[serde(
-        rename = "TimeStamp",
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_int"
-    )]
+    #[serde(rename = "TimeStamp", skip_serializing_if = "Option::is_none")]
     pub time_stamp: Option<i64>,
     /// 企业应用的id
-    #[serde(
-        rename = "AgentID",
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_int"
-    )]
+    #[serde(rename = "AgentID", skip_serializing_if = "Option::is_none")]
     pub agent_id: Option<i64>,
     /// Elements this version of the crate does not know, as sent.
     #[serde(flatten)]
     pub extra: Fields,
 }
+impl crate::de::Decode for DeviceDataAuthChangeEvent {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            suite_id: fields.optional("SuiteId")?,
+            auth_corp_id: fields.optional("AuthCorpId")?,
+            info_type: fields.optional("InfoType")?,
+            time_stamp: fields.optional("TimeStamp")?,
+            agent_id: fields.optional("AgentID")?,
+            extra: Fields(fields.into_map()),
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for DeviceDataAuthChangeEvent {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 /// 应用邮箱变更事件 ([official documentation](https://developer.work.weixin.qq.com/document/path/97514))
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct AppEmailChangeEvent {
     /// 企业微信CorpID (for a suite notification: absent)
-    #[serde(
-        rename = "ToUserName",
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(rename = "ToUserName", skip_serializing_if = "Option::is_none")]
     pub to_user_name: Option<String>,
     /// 成员UserID; `sys` for system events
-    #[serde(
-        rename = "FromUserName",
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(rename = "FromUserName", skip_serializing_if = "Option::is_none")]
     pub from_user_name: Option<String>,
     /// 消息创建时间 (Unix seconds)
-    #[serde(
-        rename = "CreateTime",
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_int"
-    )]
+    #[serde(rename = "CreateTime", skip_serializing_if = "Option::is_none")]
     pub create_time: Option<i64>,
     /// 消息类型
-    #[serde(
-        rename = "MsgType",
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(rename = "MsgType", skip_serializing_if = "Option::is_none")]
     pub msg_type: Option<String>,
     /// 事件类型
-    #[serde(
-        rename = "Event",
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(rename = "Event", skip_serializing_if = "Option::is_none")]
     pub event: Option<String>,
     /// 企业应用的id
-    #[serde(
-        rename = "AgentID",
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_int"
-    )]
+    #[serde(rename = "AgentID", skip_serializing_if = "Option::is_none")]
     pub agent_id: Option<i64>,
     /// 变更类型
-    #[serde(
-        rename = "ChangeType",
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(rename = "ChangeType", skip_serializing_if = "Option::is_none")]
     pub change_type: Option<String>,
     /// 数量
-    #[serde(
-        rename = "Amount",
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_int"
-    )]
+    #[serde(rename = "Amount", skip_serializing_if = "Option::is_none")]
     pub amount: Option<i64>,
     /// Elements this version of the crate does not know, as sent.
     #[serde(flatten)]
     pub extra: Fields,
 }
+impl crate::de::Decode for AppEmailChangeEvent {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            to_user_name: fields.optional("ToUserName")?,
+            from_user_name: fields.optional("FromUserName")?,
+            create_time: fields.optional("CreateTime")?,
+            msg_type: fields.optional("MsgType")?,
+            event: fields.optional("Event")?,
+            agent_id: fields.optional("AgentID")?,
+            change_type: fields.optional("ChangeType")?,
+            amount: fields.optional("Amount")?,
+            extra: Fields(fields.into_map()),
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for AppEmailChangeEvent {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 /// 自动激活回调通知 ([official documentation](https://developer.work.weixin.qq.com/document/path/95553))
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct AutoActivateEvent {
     /// 第三方应用的SuiteId
-    #[serde(
-        rename = "SuiteId",
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(rename = "SuiteId", skip_serializing_if = "Option::is_none")]
     pub suite_id: Option<String>,
     /// 授权企业的CorpID
-    #[serde(
-        rename = "AuthCorpId",
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(rename = "AuthCorpId", skip_serializing_if = "Option::is_none")]
     pub auth_corp_id: Option<String>,
     /// 通知类型
-    #[serde(
-        rename = "InfoType",
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(rename = "InfoType", skip_serializing_if = "Option::is_none")]
     pub info_type: Option<String>,
     /// 时间戳 (Unix seconds)
-    #[serde(
-        rename = "TimeStamp",
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_int"
-    )]
+    #[serde(rename = "TimeStamp", skip_serializing_if = "Option::is_none")]
     pub time_stamp: Option<i64>,
     /// 服务商的CorpID
-    #[serde(
-        rename = "ServiceCorpId",
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(rename = "ServiceCorpId", skip_serializing_if = "Option::is_none")]
     pub service_corp_id: Option<String>,
     /// 场景
-    #[serde(
-        rename = "Scene",
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_int"
-    )]
+    #[serde(rename = "Scene", skip_serializing_if = "Option::is_none")]
     pub scene: Option<i64>,
     /// 被自动激活的账号
-    #[serde(
-        rename = "AccountList",
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::callback::de::opt_list"
-    )]
+    #[serde(rename = "AccountList", skip_serializing_if = "Option::is_none")]
     pub account_list: Option<Vec<LicenseAccount>>,
     /// Elements this version of the crate does not know, as sent.
     #[serde(flatten)]
     pub extra: Fields,
 }
+impl crate::de::Decode for AutoActivateEvent {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            suite_id: fields.optional("SuiteId")?,
+            auth_corp_id: fields.optional("AuthCorpId")?,
+            info_type: fields.optional("InfoType")?,
+            time_stamp: fields.optional("TimeStamp")?,
+            service_corp_id: fields.optional("ServiceCorpId")?,
+            scene: fields.optional("Scene")?,
+            account_list: crate::callback::de::list(&mut fields, "AccountList")?,
+            extra: Fields(fields.into_map()),
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for AutoActivateEvent {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 /// 支付成功通知 ([official documentation](https://developer.work.weixin.qq.com/document/path/95553))
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct LicensePaySuccessEvent {
     /// 第三方应用的SuiteId
-    #[serde(
-        rename = "SuiteId",
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(rename = "SuiteId", skip_serializing_if = "Option::is_none")]
     pub suite_id: Option<String>,
     /// 授权企业的CorpID
-    #[serde(
-        rename = "AuthCorpId",
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(rename = "AuthCorpId", skip_serializing_if = "Option::is_none")]
     pub auth_corp_id: Option<String>,
     /// 通知类型
-    #[serde(
-        rename = "InfoType",
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(rename = "InfoType", skip_serializing_if = "Option::is_none")]
     pub info_type: Option<String>,
     /// 时间戳 (Unix seconds)
-    #[serde(
-        rename = "TimeStamp",
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_int"
-    )]
+    #[serde(rename = "TimeStamp", skip_serializing_if = "Option::is_none")]
     pub time_stamp: Option<i64>,
     /// 服务商的CorpID
-    #[serde(
-        rename = "ServiceCorpId",
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(rename = "ServiceCorpId", skip_serializing_if = "Option::is_none")]
     pub service_corp_id: Option<String>,
     /// 订单号
-    #[serde(
-        rename = "OrderId",
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(rename = "OrderId", skip_serializing_if = "Option::is_none")]
     pub order_id: Option<String>,
     /// 下单人userid
-    #[serde(
-        rename = "BuyerUserId",
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(rename = "BuyerUserId", skip_serializing_if = "Option::is_none")]
     pub buyer_user_id: Option<String>,
     /// Elements this version of the crate does not know, as sent.
     #[serde(flatten)]
     pub extra: Fields,
 }
+impl crate::de::Decode for LicensePaySuccessEvent {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            suite_id: fields.optional("SuiteId")?,
+            auth_corp_id: fields.optional("AuthCorpId")?,
+            info_type: fields.optional("InfoType")?,
+            time_stamp: fields.optional("TimeStamp")?,
+            service_corp_id: fields.optional("ServiceCorpId")?,
+            order_id: fields.optional("OrderId")?,
+            buyer_user_id: fields.optional("BuyerUserId")?,
+            extra: Fields(fields.into_map()),
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for LicensePaySuccessEvent {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 /// 退款结果通知 ([official documentation](https://developer.work.weixin.qq.com/document/path/95553))
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct LicenseRefundEvent {
     /// 第三方应用的SuiteId
-    #[serde(
-        rename = "SuiteId",
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(rename = "SuiteId", skip_serializing_if = "Option::is_none")]
     pub suite_id: Option<String>,
     /// 授权企业的CorpID
-    #[serde(
-        rename = "AuthCorpId",
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(rename = "AuthCorpId", skip_serializing_if = "Option::is_none")]
     pub auth_corp_id: Option<String>,
     /// 通知类型
-    #[serde(
-        rename = "InfoType",
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(rename = "InfoType", skip_serializing_if = "Option::is_none")]
     pub info_type: Option<String>,
     /// 时间戳 (Unix seconds)
-    #[serde(
-        rename = "TimeStamp",
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_int"
-    )]
+    #[serde(rename = "TimeStamp", skip_serializing_if = "Option::is_none")]
     pub time_stamp: Option<i64>,
     /// 服务商的CorpID
-    #[serde(
-        rename = "ServiceCorpId",
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(rename = "ServiceCorpId", skip_serializing_if = "Option::is_none")]
     pub service_corp_id: Option<String>,
     /// 订单号
-    #[serde(
-        rename = "OrderId",
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(rename = "OrderId", skip_serializing_if = "Option::is_none")]
     pub order_id: Option<String>,
     /// 订单状态
-    #[serde(
-        rename = "OrderStatus",
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_int"
-    )]
+    #[serde(rename = "OrderStatus", skip_serializing_if = "Option::is_none")]
     pub order_status: Option<i64>,
     /// Elements this version of the crate does not know, as sent.
     #[serde(flatten)]
     pub extra: Fields,
 }
+impl crate::de::Decode for LicenseRefundEvent {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            suite_id: fields.optional("SuiteId")?,
+            auth_corp_id: fields.optional("AuthCorpId")?,
+            info_type: fields.optional("InfoType")?,
+            time_stamp: fields.optional("TimeStamp")?,
+            service_corp_id: fields.optional("ServiceCorpId")?,
+            order_id: fields.optional("OrderId")?,
+            order_status: fields.optional("OrderStatus")?,
+            extra: Fields(fields.into_map()),
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for LicenseRefundEvent {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 /// 接口许可失效通知 ([official documentation](https://developer.work.weixin.qq.com/document/path/95553))
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct UnlicensedNotifyEvent {
     /// 企业微信CorpID (for a suite notification: absent)
-    #[serde(
-        rename = "ToUserName",
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(rename = "ToUserName", skip_serializing_if = "Option::is_none")]
     pub to_user_name: Option<String>,
     /// 成员UserID; `sys` for system events
-    #[serde(
-        rename = "FromUserName",
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(rename = "FromUserName", skip_serializing_if = "Option::is_none")]
     pub from_user_name: Option<String>,
     /// 消息创建时间 (Unix seconds)
-    #[serde(
-        rename = "CreateTime",
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_int"
-    )]
+    #[serde(rename = "CreateTime", skip_serializing_if = "Option::is_none")]
     pub create_time: Option<i64>,
     /// 消息类型
-    #[serde(
-        rename = "MsgType",
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(rename = "MsgType", skip_serializing_if = "Option::is_none")]
     pub msg_type: Option<String>,
     /// 事件类型
-    #[serde(
-        rename = "Event",
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(rename = "Event", skip_serializing_if = "Option::is_none")]
     pub event: Option<String>,
     /// 企业应用的id
-    #[serde(
-        rename = "AgentID",
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_int"
-    )]
+    #[serde(rename = "AgentID", skip_serializing_if = "Option::is_none")]
     pub agent_id: Option<i64>,
     /// Elements this version of the crate does not know, as sent.
     #[serde(flatten)]
     pub extra: Fields,
 }
+impl crate::de::Decode for UnlicensedNotifyEvent {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            to_user_name: fields.optional("ToUserName")?,
+            from_user_name: fields.optional("FromUserName")?,
+            create_time: fields.optional("CreateTime")?,
+            msg_type: fields.optional("MsgType")?,
+            event: fields.optional("Event")?,
+            agent_id: fields.optional("AgentID")?,
+            extra: Fields(fields.into_map()),
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for UnlicensedNotifyEvent {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 /// 直播回调事件 ([official documentation](https://developer.work.weixin.qq.com/document/path/94308))
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct LivingStatusChangeEvent {
     /// 企业微信CorpID (for a suite notification: absent)
-    #[serde(
-        rename = "ToUserName",
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(rename = "ToUserName", skip_serializing_if = "Option::is_none")]
     pub to_user_name: Option<String>,
     /// 成员UserID; `sys` for system events
-    #[serde(
-        rename = "FromUserName",
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(rename = "FromUserName", skip_serializing_if = "Option::is_none")]
     pub from_user_name: Option<String>,
     /// 消息创建时间 (Unix seconds)
-    #[serde(
-        rename = "CreateTime",
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_int"
-    )]
+    #[serde(rename = "CreateTime", skip_serializing_if = "Option::is_none")]
     pub create_time: Option<i64>,
     /// 消息类型
-    #[serde(
-        rename = "MsgType",
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(rename = "MsgType", skip_serializing_if = "Option::is_none")]
     pub msg_type: Option<String>,
     /// 事件类型
-    #[serde(
-        rename = "Event",
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(rename = "Event", skip_serializing_if = "Option::is_none")]
     pub event: Option<String>,
     /// 企业应用的id
-    #[serde(
-        rename = "AgentID",
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_int"
-    )]
+    #[serde(rename = "AgentID", skip_serializing_if = "Option::is_none")]
     pub agent_id: Option<i64>,
     /// 直播id
-    #[serde(
-        rename = "LivingId",
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(rename = "LivingId", skip_serializing_if = "Option::is_none")]
     pub living_id: Option<String>,
     /// 状态
-    #[serde(
-        rename = "Status",
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_int"
-    )]
+    #[serde(rename = "Status", skip_serializing_if = "Option::is_none")]
     pub status: Option<i64>,
     /// Elements this version of the crate does not know, as sent.
     #[serde(flatten)]
     pub extra: Fields,
 }
+impl crate::de::Decode for LivingStatusChangeEvent {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            to_user_name: fields.optional("ToUserName")?,
+            from_user_name: fields.optional("FromUserName")?,
+            create_time: fields.optional("CreateTime")?,
+            msg_type: fields.optional("MsgType")?,
+            event: fields.optional("Event")?,
+            agent_id: fields.optional("AgentID")?,
+            living_id: fields.optional("LivingId")?,
+            status: fields.optional("Status")?,
+            extra: Fields(fields.into_map()),
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for LivingStatusChangeEvent {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 /// 异步上传临时素材结果回调通知 ([official documentation](https://developer.work.weixin.qq.com/document/path/96488))
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct UploadMediaJobFinishEvent {
     /// 企业微信CorpID (for a suite notification: absent)
-    #[serde(
-        rename = "ToUserName",
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(rename = "ToUserName", skip_serializing_if = "Option::is_none")]
     pub to_user_name: Option<String>,
     /// 成员UserID; `sys` for system events
-    #[serde(
-        rename = "FromUserName",
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(rename = "FromUserName", skip_serializing_if = "Option::is_none")]
     pub from_user_name: Option<String>,
     /// 消息创建时间 (Unix seconds)
-    #[serde(
-        rename = "CreateTime",
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_int"
-    )]
+    #[serde(rename = "CreateTime", skip_serializing_if = "Option::is_none")]
     pub create_time: Option<i64>,
     /// 消息类型
-    #[serde(
-        rename = "MsgType",
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(rename = "MsgType", skip_serializing_if = "Option::is_none")]
     pub msg_type: Option<String>,
     /// 事件类型
-    #[serde(
-        rename = "Event",
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(rename = "Event", skip_serializing_if = "Option::is_none")]
     pub event: Option<String>,
     /// 企业应用的id
-    #[serde(
-        rename = "AgentID",
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_int"
-    )]
+    #[serde(rename = "AgentID", skip_serializing_if = "Option::is_none")]
     pub agent_id: Option<i64>,
     /// 任务id
-    #[serde(
-        rename = "JobId",
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(rename = "JobId", skip_serializing_if = "Option::is_none")]
     pub job_id: Option<String>,
     /// Elements this version of the crate does not know, as sent.
     #[serde(flatten)]
     pub extra: Fields,
 }
+impl crate::de::Decode for UploadMediaJobFinishEvent {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            to_user_name: fields.optional("ToUserName")?,
+            from_user_name: fields.optional("FromUserName")?,
+            create_time: fields.optional("CreateTime")?,
+            msg_type: fields.optional("MsgType")?,
+            event: fields.optional("Event")?,
+            agent_id: fields.optional("AgentID")?,
+            job_id: fields.optional("JobId")?,
+            extra: Fields(fields.into_map()),
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for UploadMediaJobFinishEvent {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 /// 会议变更事件 ([official documentation](https://developer.work.weixin.qq.com/document/path/98754))
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct MeetingChangeEvent {
     /// 企业微信CorpID (for a suite notification: absent)
-    #[serde(
-        rename = "ToUserName",
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(rename = "ToUserName", skip_serializing_if = "Option::is_none")]
     pub to_user_name: Option<String>,
     /// 成员UserID; `sys` for system events
-    #[serde(
-        rename = "FromUserName",
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(rename = "FromUserName", skip_serializing_if = "Option::is_none")]
     pub from_user_name: Option<String>,
     /// 消息创建时间 (Unix seconds)
-    #[serde(
-        rename = "CreateTime",
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_int"
-    )]
+    #[serde(rename = "CreateTime", skip_serializing_if = "Option::is_none")]
     pub create_time: Option<i64>,
     /// 消息类型
-    #[serde(
-        rename = "MsgType",
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(rename = "MsgType", skip_serializing_if = "Option::is_none")]
     pub msg_type: Option<String>,
     /// 事件类型
-    #[serde(
-        rename = "Event",
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(rename = "Event", skip_serializing_if = "Option::is_none")]
     pub event: Option<String>,
     /// 企业应用的id
-    #[serde(
-        rename = "AgentID",
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_int"
-    )]
+    #[serde(rename = "AgentID", skip_serializing_if = "Option::is_none")]
     pub agent_id: Option<i64>,
     /// 变更类型
-    #[serde(
-        rename = "ChangeType",
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(rename = "ChangeType", skip_serializing_if = "Option::is_none")]
     pub change_type: Option<String>,
     /// 会议id
-    #[serde(
-        rename = "MeetingId",
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(rename = "MeetingId", skip_serializing_if = "Option::is_none")]
     pub meeting_id: Option<String>,
     /// Elements this version of the crate does not know, as sent.
     #[serde(flatten)]
     pub extra: Fields,
 }
+impl crate::de::Decode for MeetingChangeEvent {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            to_user_name: fields.optional("ToUserName")?,
+            from_user_name: fields.optional("FromUserName")?,
+            create_time: fields.optional("CreateTime")?,
+            msg_type: fields.optional("MsgType")?,
+            event: fields.optional("Event")?,
+            agent_id: fields.optional("AgentID")?,
+            change_type: fields.optional("ChangeType")?,
+            meeting_id: fields.optional("MeetingId")?,
+            extra: Fields(fields.into_map()),
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for MeetingChangeEvent {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 /// 会议统计事件 ([official documentation](https://developer.work.weixin.qq.com/document/path/98754))
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct MeetingStatisticsEvent {
     /// 企业微信CorpID (for a suite notification: absent)
-    #[serde(
-        rename = "ToUserName",
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(rename = "ToUserName", skip_serializing_if = "Option::is_none")]
     pub to_user_name: Option<String>,
     /// 成员UserID; `sys` for system events
-    #[serde(
-        rename = "FromUserName",
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(rename = "FromUserName", skip_serializing_if = "Option::is_none")]
     pub from_user_name: Option<String>,
     /// 消息创建时间 (Unix seconds)
-    #[serde(
-        rename = "CreateTime",
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_int"
-    )]
+    #[serde(rename = "CreateTime", skip_serializing_if = "Option::is_none")]
     pub create_time: Option<i64>,
     /// 消息类型
-    #[serde(
-        rename = "MsgType",
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(rename = "MsgType", skip_serializing_if = "Option::is_none")]
     pub msg_type: Option<String>,
     /// 事件类型
-    #[serde(
-        rename = "Event",
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(rename = "Event", skip_serializing_if = "Option::is_none")]
     pub event: Option<String>,
     /// 企业应用的id
-    #[serde(
-        rename = "AgentID",
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_int"
-    )]
+    #[serde(rename = "AgentID", skip_serializing_if = "Option::is_none")]
     pub agent_id: Option<i64>,
     /// 变更类型
-    #[serde(
-        rename = "ChangeType",
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(rename = "ChangeType", skip_serializing_if = "Option::is_none")]
     pub change_type: Option<String>,
     /// 状态
-    #[serde(
-        rename = "Status",
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_int"
-    )]
+    #[serde(rename = "Status", skip_serializing_if = "Option::is_none")]
     pub status: Option<i64>,
     /// Elements this version of the crate does not know, as sent.
     #[serde(flatten)]
     pub extra: Fields,
 }
+impl crate::de::Decode for MeetingStatisticsEvent {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            to_user_name: fields.optional("ToUserName")?,
+            from_user_name: fields.optional("FromUserName")?,
+            create_time: fields.optional("CreateTime")?,
+            msg_type: fields.optional("MsgType")?,
+            event: fields.optional("Event")?,
+            agent_id: fields.optional("AgentID")?,
+            change_type: fields.optional("ChangeType")?,
+            status: fields.optional("Status")?,
+            extra: Fields(fields.into_map()),
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for MeetingStatisticsEvent {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 /// 删除日历事件 ([official documentation](https://developer.work.weixin.qq.com/document/path/93704))
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct DeleteCalendarEvent {
     /// 企业微信CorpID (for a suite notification: absent)
-    #[serde(
-        rename = "ToUserName",
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(rename = "ToUserName", skip_serializing_if = "Option::is_none")]
     pub to_user_name: Option<String>,
     /// 成员UserID; `sys` for system events
-    #[serde(
-        rename = "FromUserName",
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(rename = "FromUserName", skip_serializing_if = "Option::is_none")]
     pub from_user_name: Option<String>,
     /// 消息创建时间 (Unix seconds)
-    #[serde(
-        rename = "CreateTime",
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_int"
-    )]
+    #[serde(rename = "CreateTime", skip_serializing_if = "Option::is_none")]
     pub create_time: Option<i64>,
     /// 消息类型
-    #[serde(
-        rename = "MsgType",
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(rename = "MsgType", skip_serializing_if = "Option::is_none")]
     pub msg_type: Option<String>,
     /// 事件类型
-    #[serde(
-        rename = "Event",
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(rename = "Event", skip_serializing_if = "Option::is_none")]
     pub event: Option<String>,
     /// 企业应用的id
-    #[serde(
-        rename = "AgentID",
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_int"
-    )]
+    #[serde(rename = "AgentID", skip_serializing_if = "Option::is_none")]
     pub agent_id: Option<i64>,
     /// 日历ID
-    #[serde(
-        rename = "CalId",
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(rename = "CalId", skip_serializing_if = "Option::is_none")]
     pub cal_id: Option<String>,
     /// Elements this version of the crate does not know, as sent.
     #[serde(flatten)]
     pub extra: Fields,
+}
+impl crate::de::Decode for DeleteCalendarEvent {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            to_user_name: fields.optional("ToUserName")?,
+            from_user_name: fields.optional("FromUserName")?,
+            create_time: fields.optional("CreateTime")?,
+            msg_type: fields.optional("MsgType")?,
+            event: fields.optional("Event")?,
+            agent_id: fields.optional("AgentID")?,
+            cal_id: fields.optional("CalId")?,
+            extra: Fields(fields.into_map()),
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for DeleteCalendarEvent {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
 }
 /// 修改日历事件 ([official documentation](https://developer.work.weixin.qq.com/document/path/93704))
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct ModifyCalendarEvent {
     /// 企业微信CorpID (for a suite notification: absent)
-    #[serde(
-        rename = "ToUserName",
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(rename = "ToUserName", skip_serializing_if = "Option::is_none")]
     pub to_user_name: Option<String>,
     /// 成员UserID; `sys` for system events
-    #[serde(
-        rename = "FromUserName",
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(rename = "FromUserName", skip_serializing_if = "Option::is_none")]
     pub from_user_name: Option<String>,
     /// 消息创建时间 (Unix seconds)
-    #[serde(
-        rename = "CreateTime",
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_int"
-    )]
+    #[serde(rename = "CreateTime", skip_serializing_if = "Option::is_none")]
     pub create_time: Option<i64>,
     /// 消息类型
-    #[serde(
-        rename = "MsgType",
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(rename = "MsgType", skip_serializing_if = "Option::is_none")]
     pub msg_type: Option<String>,
     /// 事件类型
-    #[serde(
-        rename = "Event",
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(rename = "Event", skip_serializing_if = "Option::is_none")]
     pub event: Option<String>,
     /// 企业应用的id
-    #[serde(
-        rename = "AgentID",
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_int"
-    )]
+    #[serde(rename = "AgentID", skip_serializing_if = "Option::is_none")]
     pub agent_id: Option<i64>,
     /// 日历ID
-    #[serde(
-        rename = "CalId",
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(rename = "CalId", skip_serializing_if = "Option::is_none")]
     pub cal_id: Option<String>,
     /// Elements this version of the crate does not know, as sent.
     #[serde(flatten)]
     pub extra: Fields,
+}
+impl crate::de::Decode for ModifyCalendarEvent {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            to_user_name: fields.optional("ToUserName")?,
+            from_user_name: fields.optional("FromUserName")?,
+            create_time: fields.optional("CreateTime")?,
+            msg_type: fields.optional("MsgType")?,
+            event: fields.optional("Event")?,
+            agent_id: fields.optional("AgentID")?,
+            cal_id: fields.optional("CalId")?,
+            extra: Fields(fields.into_map()),
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for ModifyCalendarEvent {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
 }
 /// 添加日程事件 ([official documentation](https://developer.work.weixin.qq.com/document/path/93704))
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct AddScheduleEvent {
     /// 企业微信CorpID (for a suite notification: absent)
-    #[serde(
-        rename = "ToUserName",
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(rename = "ToUserName", skip_serializing_if = "Option::is_none")]
     pub to_user_name: Option<String>,
     /// 成员UserID; `sys` for system events
-    #[serde(
-        rename = "FromUserName",
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(rename = "FromUserName", skip_serializing_if = "Option::is_none")]
     pub from_user_name: Option<String>,
     /// 消息创建时间 (Unix seconds)
-    #[serde(
-        rename = "CreateTime",
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_int"
-    )]
+    #[serde(rename = "CreateTime", skip_serializing_if = "Option::is_none")]
     pub create_time: Option<i64>,
     /// 消息类型
-    #[serde(
-        rename = "MsgType",
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(rename = "MsgType", skip_serializing_if = "Option::is_none")]
     pub msg_type: Option<String>,
     /// 事件类型
-    #[serde(
-        rename = "Event",
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(rename = "Event", skip_serializing_if = "Option::is_none")]
     pub event: Option<String>,
     /// 企业应用的id
-    #[serde(
-        rename = "AgentID",
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_int"
-    )]
+    #[serde(rename = "AgentID", skip_serializing_if = "Option::is_none")]
     pub agent_id: Option<i64>,
     /// 日历ID
-    #[serde(
-        rename = "CalId",
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(rename = "CalId", skip_serializing_if = "Option::is_none")]
     pub cal_id: Option<String>,
     /// 日程ID
-    #[serde(
-        rename = "ScheduleId",
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(rename = "ScheduleId", skip_serializing_if = "Option::is_none")]
     pub schedule_id: Option<String>,
     /// Elements this version of the crate does not know, as sent.
     #[serde(flatten)]
     pub extra: Fields,
+}
+impl crate::de::Decode for AddScheduleEvent {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            to_user_name: fields.optional("ToUserName")?,
+            from_user_name: fields.optional("FromUserName")?,
+            create_time: fields.optional("CreateTime")?,
+            msg_type: fields.optional("MsgType")?,
+            event: fields.optional("Event")?,
+            agent_id: fields.optional("AgentID")?,
+            cal_id: fields.optional("CalId")?,
+            schedule_id: fields.optional("ScheduleId")?,
+            extra: Fields(fields.into_map()),
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for AddScheduleEvent {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
 }
 /// 修改日程事件 ([official documentation](https://developer.work.weixin.qq.com/document/path/93704))
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct ModifyScheduleEvent {
     /// 企业微信CorpID (for a suite notification: absent)
-    #[serde(
-        rename = "ToUserName",
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(rename = "ToUserName", skip_serializing_if = "Option::is_none")]
     pub to_user_name: Option<String>,
     /// 成员UserID; `sys` for system events
-    #[serde(
-        rename = "FromUserName",
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(rename = "FromUserName", skip_serializing_if = "Option::is_none")]
     pub from_user_name: Option<String>,
     /// 消息创建时间 (Unix seconds)
-    #[serde(
-        rename = "CreateTime",
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_int"
-    )]
+    #[serde(rename = "CreateTime", skip_serializing_if = "Option::is_none")]
     pub create_time: Option<i64>,
     /// 消息类型
-    #[serde(
-        rename = "MsgType",
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(rename = "MsgType", skip_serializing_if = "Option::is_none")]
     pub msg_type: Option<String>,
     /// 事件类型
-    #[serde(
-        rename = "Event",
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(rename = "Event", skip_serializing_if = "Option::is_none")]
     pub event: Option<String>,
     /// 企业应用的id
-    #[serde(
-        rename = "AgentID",
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_int"
-    )]
+    #[serde(rename = "AgentID", skip_serializing_if = "Option::is_none")]
     pub agent_id: Option<i64>,
     /// 日历ID
-    #[serde(
-        rename = "CalId",
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(rename = "CalId", skip_serializing_if = "Option::is_none")]
     pub cal_id: Option<String>,
     /// 日程ID
-    #[serde(
-        rename = "ScheduleId",
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(rename = "ScheduleId", skip_serializing_if = "Option::is_none")]
     pub schedule_id: Option<String>,
     /// Elements this version of the crate does not know, as sent.
     #[serde(flatten)]
     pub extra: Fields,
+}
+impl crate::de::Decode for ModifyScheduleEvent {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            to_user_name: fields.optional("ToUserName")?,
+            from_user_name: fields.optional("FromUserName")?,
+            create_time: fields.optional("CreateTime")?,
+            msg_type: fields.optional("MsgType")?,
+            event: fields.optional("Event")?,
+            agent_id: fields.optional("AgentID")?,
+            cal_id: fields.optional("CalId")?,
+            schedule_id: fields.optional("ScheduleId")?,
+            extra: Fields(fields.into_map()),
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for ModifyScheduleEvent {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
 }
 /// 删除日程事件 ([official documentation](https://developer.work.weixin.qq.com/document/path/93704))
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct DeleteScheduleEvent {
     /// 企业微信CorpID (for a suite notification: absent)
-    #[serde(
-        rename = "ToUserName",
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(rename = "ToUserName", skip_serializing_if = "Option::is_none")]
     pub to_user_name: Option<String>,
     /// 成员UserID; `sys` for system events
-    #[serde(
-        rename = "FromUserName",
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(rename = "FromUserName", skip_serializing_if = "Option::is_none")]
     pub from_user_name: Option<String>,
     /// 消息创建时间 (Unix seconds)
-    #[serde(
-        rename = "CreateTime",
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_int"
-    )]
+    #[serde(rename = "CreateTime", skip_serializing_if = "Option::is_none")]
     pub create_time: Option<i64>,
     /// 消息类型
-    #[serde(
-        rename = "MsgType",
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(rename = "MsgType", skip_serializing_if = "Option::is_none")]
     pub msg_type: Option<String>,
     /// 事件类型
-    #[serde(
-        rename = "Event",
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(rename = "Event", skip_serializing_if = "Option::is_none")]
     pub event: Option<String>,
     /// 企业应用的id
-    #[serde(
-        rename = "AgentID",
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_int"
-    )]
+    #[serde(rename = "AgentID", skip_serializing_if = "Option::is_none")]
     pub agent_id: Option<i64>,
     /// 日历ID
-    #[serde(
-        rename = "CalId",
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(rename = "CalId", skip_serializing_if = "Option::is_none")]
     pub cal_id: Option<String>,
     /// 日程ID
-    #[serde(
-        rename = "ScheduleId",
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(rename = "ScheduleId", skip_serializing_if = "Option::is_none")]
     pub schedule_id: Option<String>,
     /// Elements this version of the crate does not know, as sent.
     #[serde(flatten)]
     pub extra: Fields,
 }
+impl crate::de::Decode for DeleteScheduleEvent {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            to_user_name: fields.optional("ToUserName")?,
+            from_user_name: fields.optional("FromUserName")?,
+            create_time: fields.optional("CreateTime")?,
+            msg_type: fields.optional("MsgType")?,
+            event: fields.optional("Event")?,
+            agent_id: fields.optional("AgentID")?,
+            cal_id: fields.optional("CalId")?,
+            schedule_id: fields.optional("ScheduleId")?,
+            extra: Fields(fields.into_map()),
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for DeleteScheduleEvent {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 /// 会议室预定事件 ([official documentation](https://developer.work.weixin.qq.com/document/path/95333))
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct BookMeetingRoomEvent {
     /// 企业微信CorpID (for a suite notification: absent)
-    #[serde(
-        rename = "ToUserName",
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(rename = "ToUserName", skip_serializing_if = "Option::is_none")]
     pub to_user_name: Option<String>,
     /// 成员UserID; `sys` for system events
-    #[serde(
-        rename = "FromUserName",
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(rename = "FromUserName", skip_serializing_if = "Option::is_none")]
     pub from_user_name: Option<String>,
     /// 消息创建时间 (Unix seconds)
-    #[serde(
-        rename = "CreateTime",
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_int"
-    )]
+    #[serde(rename = "CreateTime", skip_serializing_if = "Option::is_none")]
     pub create_time: Option<i64>,
     /// 消息类型
-    #[serde(
-        rename = "MsgType",
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(rename = "MsgType", skip_serializing_if = "Option::is_none")]
     pub msg_type: Option<String>,
     /// 事件类型
-    #[serde(
-        rename = "Event",
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(rename = "Event", skip_serializing_if = "Option::is_none")]
     pub event: Option<String>,
     /// 企业应用的id
-    #[serde(
-        rename = "AgentID",
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_int"
-    )]
+    #[serde(rename = "AgentID", skip_serializing_if = "Option::is_none")]
     pub agent_id: Option<i64>,
     /// 会议室id
-    #[serde(
-        rename = "MeetingRoomId",
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_int"
-    )]
+    #[serde(rename = "MeetingRoomId", skip_serializing_if = "Option::is_none")]
     pub meeting_room_id: Option<i64>,
     /// 预定id
-    #[serde(
-        rename = "BookingId",
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(rename = "BookingId", skip_serializing_if = "Option::is_none")]
     pub booking_id: Option<String>,
     /// 会议id (older documentation)
-    #[serde(
-        rename = "MeetingId",
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(rename = "MeetingId", skip_serializing_if = "Option::is_none")]
     pub meeting_id: Option<String>,
     /// Elements this version of the crate does not know, as sent.
     #[serde(flatten)]
     pub extra: Fields,
+}
+impl crate::de::Decode for BookMeetingRoomEvent {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            to_user_name: fields.optional("ToUserName")?,
+            from_user_name: fields.optional("FromUserName")?,
+            create_time: fields.optional("CreateTime")?,
+            msg_type: fields.optional("MsgType")?,
+            event: fields.optional("Event")?,
+            agent_id: fields.optional("AgentID")?,
+            meeting_room_id: fields.optional("MeetingRoomId")?,
+            booking_id: fields.optional("BookingId")?,
+            meeting_id: fields.optional("MeetingId")?,
+            extra: Fields(fields.into_map()),
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for BookMeetingRoomEvent {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
 }
 /// 会议室取消事件 ([official documentation](https://developer.work.weixin.qq.com/document/path/95333))
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct CancelMeetingRoomEvent {
     /// 企业微信CorpID (for a suite notification: absent)
-    #[serde(
-        rename = "ToUserName",
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(rename = "ToUserName", skip_serializing_if = "Option::is_none")]
     pub to_user_name: Option<String>,
     /// 成员UserID; `sys` for system events
-    #[serde(
-        rename = "FromUserName",
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(rename = "FromUserName", skip_serializing_if = "Option::is_none")]
     pub from_user_name: Option<String>,
     /// 消息创建时间 (Unix seconds)
-    #[serde(
-        rename = "CreateTime",
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_int"
-    )]
+    #[serde(rename = "CreateTime", skip_serializing_if = "Option::is_none")]
     pub create_time: Option<i64>,
     /// 消息类型
-    #[serde(
-        rename = "MsgType",
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(rename = "MsgType", skip_serializing_if = "Option::is_none")]
     pub msg_type: Option<String>,
     /// 事件类型
-    #[serde(
-        rename = "Event",
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(rename = "Event", skip_serializing_if = "Option::is_none")]
     pub event: Option<String>,
     /// 企业应用的id
-    #[serde(
-        rename = "AgentID",
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_int"
-    )]
+    #[serde(rename = "AgentID", skip_serializing_if = "Option::is_none")]
     pub agent_id: Option<i64>,
     /// 会议室id
-    #[serde(
-        rename = "MeetingRoomId",
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_int"
-    )]
+    #[serde(rename = "MeetingRoomId", skip_serializing_if = "Option::is_none")]
     pub meeting_room_id: Option<i64>,
     /// 预定id
-    #[serde(
-        rename = "BookingId",
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(rename = "BookingId", skip_serializing_if = "Option::is_none")]
     pub booking_id: Option<String>,
     /// 会议id
-    #[serde(
-        rename = "MeetingId",
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(rename = "MeetingId", skip_serializing_if = "Option::is_none")]
     pub meeting_id: Option<String>,
     /// Elements this version of the crate does not know, as sent.
     #[serde(flatten)]
     pub extra: Fields,
 }
+impl crate::de::Decode for CancelMeetingRoomEvent {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            to_user_name: fields.optional("ToUserName")?,
+            from_user_name: fields.optional("FromUserName")?,
+            create_time: fields.optional("CreateTime")?,
+            msg_type: fields.optional("MsgType")?,
+            event: fields.optional("Event")?,
+            agent_id: fields.optional("AgentID")?,
+            meeting_room_id: fields.optional("MeetingRoomId")?,
+            booking_id: fields.optional("BookingId")?,
+            meeting_id: fields.optional("MeetingId")?,
+            extra: Fields(fields.into_map()),
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for CancelMeetingRoomEvent {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 /// 新增学生: 家校通讯录变更事件 ([official documentation](https://developer.work.weixin.qq.com/document/path/92052))
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct ChangeSchoolContactCreateStudent {
     /// 企业微信CorpID (for a suite notification: absent)
-    #[serde(
-        rename = "ToUserName",
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(rename = "ToUserName", skip_serializing_if = "Option::is_none")]
     pub to_user_name: Option<String>,
     /// 成员UserID; `sys` for system events
-    #[serde(
-        rename = "FromUserName",
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(rename = "FromUserName", skip_serializing_if = "Option::is_none")]
     pub from_user_name: Option<String>,
     /// 消息创建时间 (Unix seconds)
-    #[serde(
-        rename = "CreateTime",
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_int"
-    )]
+    #[serde(rename = "CreateTime", skip_serializing_if = "Option::is_none")]
     pub create_time: Option<i64>,
     /// 消息类型
-    #[serde(
-        rename = "MsgType",
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(rename = "MsgType", skip_serializing_if = "Option::is_none")]
     pub msg_type: Option<String>,
     /// 事件类型
-    #[serde(
-        rename = "Event",
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(rename = "Event", skip_serializing_if = "Option::is_none")]
     pub event: Option<String>,
     /// 企业应用的id
-    #[serde(
-        rename = "AgentID",
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_int"
-    )]
+    #[serde(rename = "AgentID", skip_serializing_if = "Option::is_none")]
     pub agent_id: Option<i64>,
     /// 变更类型
-    #[serde(
-        rename = "ChangeType",
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(rename = "ChangeType", skip_serializing_if = "Option::is_none")]
     pub change_type: Option<String>,
     /// 学生、家长的userid或部门id
-    #[serde(
-        rename = "Id",
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(rename = "Id", skip_serializing_if = "Option::is_none")]
     pub id: Option<String>,
     /// Elements this version of the crate does not know, as sent.
     #[serde(flatten)]
     pub extra: Fields,
+}
+impl crate::de::Decode for ChangeSchoolContactCreateStudent {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            to_user_name: fields.optional("ToUserName")?,
+            from_user_name: fields.optional("FromUserName")?,
+            create_time: fields.optional("CreateTime")?,
+            msg_type: fields.optional("MsgType")?,
+            event: fields.optional("Event")?,
+            agent_id: fields.optional("AgentID")?,
+            change_type: fields.optional("ChangeType")?,
+            id: fields.optional("Id")?,
+            extra: Fields(fields.into_map()),
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for ChangeSchoolContactCreateStudent {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
 }
 /// 编辑学生: 家校通讯录变更事件 ([official documentation](https://developer.work.weixin.qq.com/document/path/92052))
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct ChangeSchoolContactUpdateStudent {
     /// 企业微信CorpID (for a suite notification: absent)
-    #[serde(
-        rename = "ToUserName",
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(rename = "ToUserName", skip_serializing_if = "Option::is_none")]
     pub to_user_name: Option<String>,
     /// 成员UserID; `sys` for system events
-    #[serde(
-        rename = "FromUserName",
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(rename = "FromUserName", skip_serializing_if = "Option::is_none")]
     pub from_user_name: Option<String>,
     /// 消息创建时间 (Unix seconds)
-    #[serde(
-        rename = "CreateTime",
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_int"
-    )]
+    #[serde(rename = "CreateTime", skip_serializing_if = "Option::is_none")]
     pub create_time: Option<i64>,
     /// 消息类型
-    #[serde(
-        rename = "MsgType",
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(rename = "MsgType", skip_serializing_if = "Option::is_none")]
     pub msg_type: Option<String>,
     /// 事件类型
-    #[serde(
-        rename = "Event",
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(rename = "Event", skip_serializing_if = "Option::is_none")]
     pub event: Option<String>,
     /// 企业应用的id
-    #[serde(
-        rename = "AgentID",
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_int"
-    )]
+    #[serde(rename = "AgentID", skip_serializing_if = "Option::is_none")]
     pub agent_id: Option<i64>,
     /// 变更类型
-    #[serde(
-        rename = "ChangeType",
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(rename = "ChangeType", skip_serializing_if = "Option::is_none")]
     pub change_type: Option<String>,
     /// 学生、家长的userid或部门id
-    #[serde(
-        rename = "Id",
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(rename = "Id", skip_serializing_if = "Option::is_none")]
     pub id: Option<String>,
     /// Elements this version of the crate does not know, as sent.
     #[serde(flatten)]
     pub extra: Fields,
+}
+impl crate::de::Decode for ChangeSchoolContactUpdateStudent {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            to_user_name: fields.optional("ToUserName")?,
+            from_user_name: fields.optional("FromUserName")?,
+            create_time: fields.optional("CreateTime")?,
+            msg_type: fields.optional("MsgType")?,
+            event: fields.optional("Event")?,
+            agent_id: fields.optional("AgentID")?,
+            change_type: fields.optional("ChangeType")?,
+            id: fields.optional("Id")?,
+            extra: Fields(fields.into_map()),
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for ChangeSchoolContactUpdateStudent {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
 }
 /// 删除学生: 家校通讯录变更事件 ([official documentation](https://developer.work.weixin.qq.com/document/path/92052))
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct ChangeSchoolContactDeleteStudent {
     /// 企业微信CorpID (for a suite notification: absent)
-    #[serde(
-        rename = "ToUserName",
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(rename = "ToUserName", skip_serializing_if = "Option::is_none")]
     pub to_user_name: Option<String>,
     /// 成员UserID; `sys` for system events
-    #[serde(
-        rename = "FromUserName",
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(rename = "FromUserName", skip_serializing_if = "Option::is_none")]
     pub from_user_name: Option<String>,
     /// 消息创建时间 (Unix seconds)
-    #[serde(
-        rename = "CreateTime",
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_int"
-    )]
+    #[serde(rename = "CreateTime", skip_serializing_if = "Option::is_none")]
     pub create_time: Option<i64>,
     /// 消息类型
-    #[serde(
-        rename = "MsgType",
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(rename = "MsgType", skip_serializing_if = "Option::is_none")]
     pub msg_type: Option<String>,
     /// 事件类型
-    #[serde(
-        rename = "Event",
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(rename = "Event", skip_serializing_if = "Option::is_none")]
     pub event: Option<String>,
     /// 企业应用的id
-    #[serde(
-        rename = "AgentID",
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_int"
-    )]
+    #[serde(rename = "AgentID", skip_serializing_if = "Option::is_none")]
     pub agent_id: Option<i64>,
     /// 变更类型
-    #[serde(
-        rename = "ChangeType",
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(rename = "ChangeType", skip_serializing_if = "Option::is_none")]
     pub change_type: Option<String>,
     /// 学生、家长的userid或部门id
-    #[serde(
-        rename = "Id",
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(rename = "Id", skip_serializing_if = "Option::is_none")]
     pub id: Option<String>,
     /// Elements this version of the crate does not know, as sent.
     #[serde(flatten)]
     pub extra: Fields,
+}
+impl crate::de::Decode for ChangeSchoolContactDeleteStudent {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            to_user_name: fields.optional("ToUserName")?,
+            from_user_name: fields.optional("FromUserName")?,
+            create_time: fields.optional("CreateTime")?,
+            msg_type: fields.optional("MsgType")?,
+            event: fields.optional("Event")?,
+            agent_id: fields.optional("AgentID")?,
+            change_type: fields.optional("ChangeType")?,
+            id: fields.optional("Id")?,
+            extra: Fields(fields.into_map()),
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for ChangeSchoolContactDeleteStudent {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
 }
 /// 新增家长: 家校通讯录变更事件 ([official documentation](https://developer.work.weixin.qq.com/document/path/92052))
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct ChangeSchoolContactCreateParent {
     /// 企业微信CorpID (for a suite notification: absent)
-    #[serde(
-        rename = "ToUserName",
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(rename = "ToUserName", skip_serializing_if = "Option::is_none")]
     pub to_user_name: Option<String>,
     /// 成员UserID; `sys` for system events
-    #[serde(
-        rename = "FromUserName",
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(rename = "FromUserName", skip_serializing_if = "Option::is_none")]
     pub from_user_name: Option<String>,
     /// 消息创建时间 (Unix seconds)
-    #[serde(
-        rename = "CreateTime",
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_int"
-    )]
+    #[serde(rename = "CreateTime", skip_serializing_if = "Option::is_none")]
     pub create_time: Option<i64>,
     /// 消息类型
-    #[serde(
-        rename = "MsgType",
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(rename = "MsgType", skip_serializing_if = "Option::is_none")]
     pub msg_type: Option<String>,
     /// 事件类型
-    #[serde(
-        rename = "Event",
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(rename = "Event", skip_serializing_if = "Option::is_none")]
     pub event: Option<String>,
     /// 企业应用的id
-    #[serde(
-        rename = "AgentID",
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_int"
-    )]
+    #[serde(rename = "AgentID", skip_serializing_if = "Option::is_none")]
     pub agent_id: Option<i64>,
     /// 变更类型
-    #[serde(
-        rename = "ChangeType",
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(rename = "ChangeType", skip_serializing_if = "Option::is_none")]
     pub change_type: Option<String>,
     /// 学生、家长的userid或部门id
-    #[serde(
-        rename = "Id",
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(rename = "Id", skip_serializing_if = "Option::is_none")]
     pub id: Option<String>,
     /// Elements this version of the crate does not know, as sent.
     #[serde(flatten)]
     pub extra: Fields,
+}
+impl crate::de::Decode for ChangeSchoolContactCreateParent {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            to_user_name: fields.optional("ToUserName")?,
+            from_user_name: fields.optional("FromUserName")?,
+            create_time: fields.optional("CreateTime")?,
+            msg_type: fields.optional("MsgType")?,
+            event: fields.optional("Event")?,
+            agent_id: fields.optional("AgentID")?,
+            change_type: fields.optional("ChangeType")?,
+            id: fields.optional("Id")?,
+            extra: Fields(fields.into_map()),
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for ChangeSchoolContactCreateParent {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
 }
 /// 编辑家长: 家校通讯录变更事件 ([official documentation](https://developer.work.weixin.qq.com/document/path/92052))
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct ChangeSchoolContactUpdateParent {
     /// 企业微信CorpID (for a suite notification: absent)
-    #[serde(
-        rename = "ToUserName",
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(rename = "ToUserName", skip_serializing_if = "Option::is_none")]
     pub to_user_name: Option<String>,
     /// 成员UserID; `sys` for system events
-    #[serde(
-        rename = "FromUserName",
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(rename = "FromUserName", skip_serializing_if = "Option::is_none")]
     pub from_user_name: Option<String>,
     /// 消息创建时间 (Unix seconds)
-    #[serde(
-        rename = "CreateTime",
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_int"
-    )]
+    #[serde(rename = "CreateTime", skip_serializing_if = "Option::is_none")]
     pub create_time: Option<i64>,
     /// 消息类型
-    #[serde(
-        rename = "MsgType",
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(rename = "MsgType", skip_serializing_if = "Option::is_none")]
     pub msg_type: Option<String>,
     /// 事件类型
-    #[serde(
-        rename = "Event",
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(rename = "Event", skip_serializing_if = "Option::is_none")]
     pub event: Option<String>,
     /// 企业应用的id
-    #[serde(
-        rename = "AgentID",
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_int"
-    )]
+    #[serde(rename = "AgentID", skip_serializing_if = "Option::is_none")]
     pub agent_id: Option<i64>,
     /// 变更类型
-    #[serde(
-        rename = "ChangeType",
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(rename = "ChangeType", skip_serializing_if = "Option::is_none")]
     pub change_type: Option<String>,
     /// 学生、家长的userid或部门id
-    #[serde(
-        rename = "Id",
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(rename = "Id", skip_serializing_if = "Option::is_none")]
     pub id: Option<String>,
     /// Elements this version of the crate does not know, as sent.
     #[serde(flatten)]
     pub extra: Fields,
+}
+impl crate::de::Decode for ChangeSchoolContactUpdateParent {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            to_user_name: fields.optional("ToUserName")?,
+            from_user_name: fields.optional("FromUserName")?,
+            create_time: fields.optional("CreateTime")?,
+            msg_type: fields.optional("MsgType")?,
+            event: fields.optional("Event")?,
+            agent_id: fields.optional("AgentID")?,
+            change_type: fields.optional("ChangeType")?,
+            id: fields.optional("Id")?,
+            extra: Fields(fields.into_map()),
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for ChangeSchoolContactUpdateParent {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
 }
 /// 删除家长: 家校通讯录变更事件 ([official documentation](https://developer.work.weixin.qq.com/document/path/92052))
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct ChangeSchoolContactDeleteParent {
     /// 企业微信CorpID (for a suite notification: absent)
-    #[serde(
-        rename = "ToUserName",
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(rename = "ToUserName", skip_serializing_if = "Option::is_none")]
     pub to_user_name: Option<String>,
     /// 成员UserID; `sys` for system events
-    #[serde(
-        rename = "FromUserName",
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(rename = "FromUserName", skip_serializing_if = "Option::is_none")]
     pub from_user_name: Option<String>,
     /// 消息创建时间 (Unix seconds)
-    #[serde(
-        rename = "CreateTime",
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_int"
-    )]
+    #[serde(rename = "CreateTime", skip_serializing_if = "Option::is_none")]
     pub create_time: Option<i64>,
     /// 消息类型
-    #[serde(
-        rename = "MsgType",
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(rename = "MsgType", skip_serializing_if = "Option::is_none")]
     pub msg_type: Option<String>,
     /// 事件类型
-    #[serde(
-        rename = "Event",
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(rename = "Event", skip_serializing_if = "Option::is_none")]
     pub event: Option<String>,
     /// 企业应用的id
-    #[serde(
-        rename = "AgentID",
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_int"
-    )]
+    #[serde(rename = "AgentID", skip_serializing_if = "Option::is_none")]
     pub agent_id: Option<i64>,
     /// 变更类型
-    #[serde(
-        rename = "ChangeType",
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(rename = "ChangeType", skip_serializing_if = "Option::is_none")]
     pub change_type: Option<String>,
     /// 学生、家长的userid或部门id
-    #[serde(
-        rename = "Id",
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(rename = "Id", skip_serializing_if = "Option::is_none")]
     pub id: Option<String>,
     /// Elements this version of the crate does not know, as sent.
     #[serde(flatten)]
     pub extra: Fields,
+}
+impl crate::de::Decode for ChangeSchoolContactDeleteParent {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            to_user_name: fields.optional("ToUserName")?,
+            from_user_name: fields.optional("FromUserName")?,
+            create_time: fields.optional("CreateTime")?,
+            msg_type: fields.optional("MsgType")?,
+            event: fields.optional("Event")?,
+            agent_id: fields.optional("AgentID")?,
+            change_type: fields.optional("ChangeType")?,
+            id: fields.optional("Id")?,
+            extra: Fields(fields.into_map()),
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for ChangeSchoolContactDeleteParent {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
 }
 /// 家长关注: 家校通讯录变更事件 ([official documentation](https://developer.work.weixin.qq.com/document/path/92052))
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct ChangeSchoolContactSubscribe {
     /// 企业微信CorpID (for a suite notification: absent)
-    #[serde(
-        rename = "ToUserName",
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(rename = "ToUserName", skip_serializing_if = "Option::is_none")]
     pub to_user_name: Option<String>,
     /// 成员UserID; `sys` for system events
-    #[serde(
-        rename = "FromUserName",
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(rename = "FromUserName", skip_serializing_if = "Option::is_none")]
     pub from_user_name: Option<String>,
     /// 消息创建时间 (Unix seconds)
-    #[serde(
-        rename = "CreateTime",
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_int"
-    )]
+    #[serde(rename = "CreateTime", skip_serializing_if = "Option::is_none")]
     pub create_time: Option<i64>,
     /// 消息类型
-    #[serde(
-        rename = "MsgType",
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(rename = "MsgType", skip_serializing_if = "Option::is_none")]
     pub msg_type: Option<String>,
     /// 事件类型
-    #[serde(
-        rename = "Event",
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(rename = "Event", skip_serializing_if = "Option::is_none")]
     pub event: Option<String>,
     /// 企业应用的id
-    #[serde(
-        rename = "AgentID",
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_int"
-    )]
+    #[serde(rename = "AgentID", skip_serializing_if = "Option::is_none")]
     pub agent_id: Option<i64>,
     /// 变更类型
-    #[serde(
-        rename = "ChangeType",
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(rename = "ChangeType", skip_serializing_if = "Option::is_none")]
     pub change_type: Option<String>,
     /// 学生、家长的userid或部门id
-    #[serde(
-        rename = "Id",
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(rename = "Id", skip_serializing_if = "Option::is_none")]
     pub id: Option<String>,
     /// Elements this version of the crate does not know, as sent.
     #[serde(flatten)]
     pub extra: Fields,
+}
+impl crate::de::Decode for ChangeSchoolContactSubscribe {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            to_user_name: fields.optional("ToUserName")?,
+            from_user_name: fields.optional("FromUserName")?,
+            create_time: fields.optional("CreateTime")?,
+            msg_type: fields.optional("MsgType")?,
+            event: fields.optional("Event")?,
+            agent_id: fields.optional("AgentID")?,
+            change_type: fields.optional("ChangeType")?,
+            id: fields.optional("Id")?,
+            extra: Fields(fields.into_map()),
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for ChangeSchoolContactSubscribe {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
 }
 /// 新增部门 (the documented value is spelled `create_deparmtment`): 家校通讯录变更事件 ([official documentation](https://developer.work.weixin.qq.com/document/path/92052))
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct ChangeSchoolContactCreateDepartment {
     /// 企业微信CorpID (for a suite notification: absent)
-    #[serde(
-        rename = "ToUserName",
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(rename = "ToUserName", skip_serializing_if = "Option::is_none")]
     pub to_user_name: Option<String>,
     /// 成员UserID; `sys` for system events
-    #[serde(
-        rename = "FromUserName",
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(rename = "FromUserName", skip_serializing_if = "Option::is_none")]
     pub from_user_name: Option<String>,
     /// 消息创建时间 (Unix seconds)
-    #[serde(
-        rename = "CreateTime",
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_int"
-    )]
+    #[serde(rename = "CreateTime", skip_serializing_if = "Option::is_none")]
     pub create_time: Option<i64>,
     /// 消息类型
-    #[serde(
-        rename = "MsgType",
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(rename = "MsgType", skip_serializing_if = "Option::is_none")]
     pub msg_type: Option<String>,
     /// 事件类型
-    #[serde(
-        rename = "Event",
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(rename = "Event", skip_serializing_if = "Option::is_none")]
     pub event: Option<String>,
     /// 企业应用的id
-    #[serde(
-        rename = "AgentID",
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_int"
-    )]
+    #[serde(rename = "AgentID", skip_serializing_if = "Option::is_none")]
     pub agent_id: Option<i64>,
     /// 变更类型
-    #[serde(
-        rename = "ChangeType",
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(rename = "ChangeType", skip_serializing_if = "Option::is_none")]
     pub change_type: Option<String>,
     /// 学生、家长的userid或部门id
-    #[serde(
-        rename = "Id",
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(rename = "Id", skip_serializing_if = "Option::is_none")]
     pub id: Option<String>,
     /// Elements this version of the crate does not know, as sent.
     #[serde(flatten)]
     pub extra: Fields,
+}
+impl crate::de::Decode for ChangeSchoolContactCreateDepartment {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            to_user_name: fields.optional("ToUserName")?,
+            from_user_name: fields.optional("FromUserName")?,
+            create_time: fields.optional("CreateTime")?,
+            msg_type: fields.optional("MsgType")?,
+            event: fields.optional("Event")?,
+            agent_id: fields.optional("AgentID")?,
+            change_type: fields.optional("ChangeType")?,
+            id: fields.optional("Id")?,
+            extra: Fields(fields.into_map()),
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for ChangeSchoolContactCreateDepartment {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
 }
 /// 编辑部门 (the documented value is spelled `update_deparmtment`): 家校通讯录变更事件 ([official documentation](https://developer.work.weixin.qq.com/document/path/92052))
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct ChangeSchoolContactUpdateDepartment {
     /// 企业微信CorpID (for a suite notification: absent)
-    #[serde(
-        rename = "ToUserName",
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(rename = "ToUserName", skip_serializing_if = "Option::is_none")]
     pub to_user_name: Option<String>,
     /// 成员UserID; `sys` for system events
-    #[serde(
-        rename = "FromUserName",
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(rename = "FromUserName", skip_serializing_if = "Option::is_none")]
     pub from_user_name: Option<String>,
     /// 消息创建时间 (Unix seconds)
-    #[serde(
-        rename = "CreateTime",
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_int"
-    )]
+    #[serde(rename = "CreateTime", skip_serializing_if = "Option::is_none")]
     pub create_time: Option<i64>,
     /// 消息类型
-    #[serde(
-        rename = "MsgType",
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(rename = "MsgType", skip_serializing_if = "Option::is_none")]
     pub msg_type: Option<String>,
     /// 事件类型
-    #[serde(
-        rename = "Event",
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(rename = "Event", skip_serializing_if = "Option::is_none")]
     pub event: Option<String>,
     /// 企业应用的id
-    #[serde(
-        rename = "AgentID",
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_int"
-    )]
+    #[serde(rename = "AgentID", skip_serializing_if = "Option::is_none")]
     pub agent_id: Option<i64>,
     /// 变更类型
-    #[serde(
-        rename = "ChangeType",
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(rename = "ChangeType", skip_serializing_if = "Option::is_none")]
     pub change_type: Option<String>,
     /// 学生、家长的userid或部门id
-    #[serde(
-        rename = "Id",
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(rename = "Id", skip_serializing_if = "Option::is_none")]
     pub id: Option<String>,
     /// Elements this version of the crate does not know, as sent.
     #[serde(flatten)]
     pub extra: Fields,
+}
+impl crate::de::Decode for ChangeSchoolContactUpdateDepartment {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            to_user_name: fields.optional("ToUserName")?,
+            from_user_name: fields.optional("FromUserName")?,
+            create_time: fields.optional("CreateTime")?,
+            msg_type: fields.optional("MsgType")?,
+            event: fields.optional("Event")?,
+            agent_id: fields.optional("AgentID")?,
+            change_type: fields.optional("ChangeType")?,
+            id: fields.optional("Id")?,
+            extra: Fields(fields.into_map()),
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for ChangeSchoolContactUpdateDepartment {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
 }
 /// 删除部门 (the documented value is spelled `delete_deparmtment`): 家校通讯录变更事件 ([official documentation](https://developer.work.weixin.qq.com/document/path/92052))
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct ChangeSchoolContactDeleteDepartment {
     /// 企业微信CorpID (for a suite notification: absent)
-    #[serde(
-        rename = "ToUserName",
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(rename = "ToUserName", skip_serializing_if = "Option::is_none")]
     pub to_user_name: Option<String>,
     /// 成员UserID; `sys` for system events
-    #[serde(
-        rename = "FromUserName",
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(rename = "FromUserName", skip_serializing_if = "Option::is_none")]
     pub from_user_name: Option<String>,
     /// 消息创建时间 (Unix seconds)
-    #[serde(
-        rename = "CreateTime",
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_int"
-    )]
+    #[serde(rename = "CreateTime", skip_serializing_if = "Option::is_none")]
     pub create_time: Option<i64>,
     /// 消息类型
-    #[serde(
-        rename = "MsgType",
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(rename = "MsgType", skip_serializing_if = "Option::is_none")]
     pub msg_type: Option<String>,
     /// 事件类型
-    #[serde(
-        rename = "Event",
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(rename = "Event", skip_serializing_if = "Option::is_none")]
     pub event: Option<String>,
     /// 企业应用的id
-    #[serde(
-        rename = "AgentID",
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_int"
-    )]
+    #[serde(rename = "AgentID", skip_serializing_if = "Option::is_none")]
     pub agent_id: Option<i64>,
     /// 变更类型
-    #[serde(
-        rename = "ChangeType",
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(rename = "ChangeType", skip_serializing_if = "Option::is_none")]
     pub change_type: Option<String>,
     /// 学生、家长的userid或部门id
-    #[serde(
-        rename = "Id",
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(rename = "Id", skip_serializing_if = "Option::is_none")]
     pub id: Option<String>,
     /// Elements this version of the crate does not know, as sent.
     #[serde(flatten)]
     pub extra: Fields,
 }
+impl crate::de::Decode for ChangeSchoolContactDeleteDepartment {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            to_user_name: fields.optional("ToUserName")?,
+            from_user_name: fields.optional("FromUserName")?,
+            create_time: fields.optional("CreateTime")?,
+            msg_type: fields.optional("MsgType")?,
+            event: fields.optional("Event")?,
+            agent_id: fields.optional("AgentID")?,
+            change_type: fields.optional("ChangeType")?,
+            id: fields.optional("Id")?,
+            extra: Fields(fields.into_map()),
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for ChangeSchoolContactDeleteDepartment {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 /// 安全事件 ([official documentation](https://developer.work.weixin.qq.com/document/path/99042))
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct SecurityEvent {
     /// 企业微信CorpID (for a suite notification: absent)
-    #[serde(
-        rename = "ToUserName",
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(rename = "ToUserName", skip_serializing_if = "Option::is_none")]
     pub to_user_name: Option<String>,
     /// 成员UserID; `sys` for system events
-    #[serde(
-        rename = "FromUserName",
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(rename = "FromUserName", skip_serializing_if = "Option::is_none")]
     pub from_user_name: Option<String>,
     /// 消息创建时间 (Unix seconds)
-    #[serde(
-        rename = "CreateTime",
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_int"
-    )]
+    #[serde(rename = "CreateTime", skip_serializing_if = "Option::is_none")]
     pub create_time: Option<i64>,
     /// 消息类型
-    #[serde(
-        rename = "MsgType",
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(rename = "MsgType", skip_serializing_if = "Option::is_none")]
     pub msg_type: Option<String>,
     /// 事件类型
-    #[serde(
-        rename = "Event",
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(rename = "Event", skip_serializing_if = "Option::is_none")]
     pub event: Option<String>,
     /// 企业应用的id
-    #[serde(
-        rename = "AgentID",
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_int"
-    )]
+    #[serde(rename = "AgentID", skip_serializing_if = "Option::is_none")]
     pub agent_id: Option<i64>,
     /// 变更类型
-    #[serde(
-        rename = "ChangeType",
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(rename = "ChangeType", skip_serializing_if = "Option::is_none")]
     pub change_type: Option<String>,
     /// Elements this version of the crate does not know, as sent.
     #[serde(flatten)]
     pub extra: Fields,
 }
+impl crate::de::Decode for SecurityEvent {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            to_user_name: fields.optional("ToUserName")?,
+            from_user_name: fields.optional("FromUserName")?,
+            create_time: fields.optional("CreateTime")?,
+            msg_type: fields.optional("MsgType")?,
+            event: fields.optional("Event")?,
+            agent_id: fields.optional("AgentID")?,
+            change_type: fields.optional("ChangeType")?,
+            extra: Fields(fields.into_map()),
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for SecurityEvent {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 /// 授权同意外部联系人id迁移事件 ([official documentation](https://developer.work.weixin.qq.com/document/path/95327))
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct AgreeExternalUseridMigrationEvent {
     /// 第三方应用的SuiteId
-    #[serde(
-        rename = "SuiteId",
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(rename = "SuiteId", skip_serializing_if = "Option::is_none")]
     pub suite_id: Option<String>,
     /// 授权企业的CorpID
-    #[serde(
-        rename = "AuthCorpId",
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(rename = "AuthCorpId", skip_serializing_if = "Option::is_none")]
     pub auth_corp_id: Option<String>,
     /// 通知类型
-    #[serde(
-        rename = "InfoType",
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(rename = "InfoType", skip_serializing_if = "Option::is_none")]
     pub info_type: Option<String>,
     /// 时间戳 (Unix seconds)
-    #[serde(
-        rename = "TimeStamp",
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_int"
-    )]
+    #[serde(rename = "TimeStamp", skip_serializing_if = "Option::is_none")]
     pub time_stamp: Option<i64>,
     /// 服务商的CorpID
-    #[serde(
-        rename = "ServiceCorpId",
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(rename = "ServiceCorpId", skip_serializing_if = "Option::is_none")]
     pub service_corp_id: Option<String>,
     /// Elements this version of the crate does not know, as sent.
     #[serde(flatten)]
     pub extra: Fields,
 }
+impl crate::de::Decode for AgreeExternalUseridMigrationEvent {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            suite_id: fields.optional("SuiteId")?,
+            auth_corp_id: fields.optional("AuthCorpId")?,
+            info_type: fields.optional("InfoType")?,
+            time_stamp: fields.optional("TimeStamp")?,
+            service_corp_id: fields.optional("ServiceCorpId")?,
+            extra: Fields(fields.into_map()),
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for AgreeExternalUseridMigrationEvent {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 /// 特殊权限授权事件 ([official documentation](https://developer.work.weixin.qq.com/document/path/97377))
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct ApproveSpecialAuthEvent {
     /// 第三方应用的SuiteId
-    #[serde(
-        rename = "SuiteId",
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(rename = "SuiteId", skip_serializing_if = "Option::is_none")]
     pub suite_id: Option<String>,
     /// 授权企业的CorpID
-    #[serde(
-        rename = "AuthCorpId",
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(rename = "AuthCorpId", skip_serializing_if = "Option::is_none")]
     pub auth_corp_id: Option<String>,
     /// 通知类型
-    #[serde(
-        rename = "InfoType",
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(rename = "InfoType", skip_serializing_if = "Option::is_none")]
     pub info_type: Option<String>,
     /// 时间戳 (Unix seconds)
-    #[serde(
-        rename = "TimeStamp",
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_int"
-    )]
+    #[serde(rename = "TimeStamp", skip_serializing_if = "Option::is_none")]
     pub time_stamp: Option<i64>,
     /// 特殊权限类型
-    #[serde(
-        rename = "AuthType",
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(rename = "AuthType", skip_serializing_if = "Option::is_none")]
     pub auth_type: Option<String>,
     /// Elements this version of the crate does not know, as sent.
     #[serde(flatten)]
     pub extra: Fields,
 }
+impl crate::de::Decode for ApproveSpecialAuthEvent {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            suite_id: fields.optional("SuiteId")?,
+            auth_corp_id: fields.optional("AuthCorpId")?,
+            info_type: fields.optional("InfoType")?,
+            time_stamp: fields.optional("TimeStamp")?,
+            auth_type: fields.optional("AuthType")?,
+            extra: Fields(fields.into_map()),
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for ApproveSpecialAuthEvent {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 /// 取消授权通知 ([official documentation](https://developer.work.weixin.qq.com/document/path/90642))
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct CancelAuthEvent {
     /// 第三方应用的SuiteId
-    #[serde(
-        rename = "SuiteId",
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(rename = "SuiteId", skip_serializing_if = "Option::is_none")]
     pub suite_id: Option<String>,
     /// 授权企业的CorpID
-    #[serde(
-        rename = "AuthCorpId",
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(rename = "AuthCorpId", skip_serializing_if = "Option::is_none")]
     pub auth_corp_id: Option<String>,
     /// 通知类型
-    #[serde(
-        rename = "InfoType",
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(rename = "InfoType", skip_serializing_if = "Option::is_none")]
     pub info_type: Option<String>,
     /// 时间戳 (Unix seconds)
-    #[serde(
-        rename = "TimeStamp",
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_int"
-    )]
+    #[serde(rename = "TimeStamp", skip_serializing_if = "Option::is_none")]
     pub time_stamp: Option<i64>,
     /// Elements this version of the crate does not know, as sent.
     #[serde(flatten)]
     pub extra: Fields,
+}
+impl crate::de::Decode for CancelAuthEvent {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            suite_id: fields.optional("SuiteId")?,
+            auth_corp_id: fields.optional("AuthCorpId")?,
+            info_type: fields.optional("InfoType")?,
+            time_stamp: fields.optional("TimeStamp")?,
+            extra: Fields(fields.into_map()),
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for CancelAuthEvent {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
 }
 /// 变更授权通知 ([official documentation](https://developer.work.weixin.qq.com/document/path/90642))
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct ChangeAuthEvent {
     /// 第三方应用的SuiteId
-    #[serde(
-        rename = "SuiteId",
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(rename = "SuiteId", skip_serializing_if = "Option::is_none")]
     pub suite_id: Option<String>,
     /// 授权企业的CorpID
-    #[serde(
-        rename = "AuthCorpId",
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(rename = "AuthCorpId", skip_serializing_if = "Option::is_none")]
     pub auth_corp_id: Option<String>,
     /// 通知类型
-    #[serde(
-        rename = "InfoType",
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(rename = "InfoType", skip_serializing_if = "Option::is_none")]
     pub info_type: Option<String>,
     /// 时间戳 (Unix seconds)
-    #[serde(
-        rename = "TimeStamp",
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_int"
-    )]
+    #[serde(rename = "TimeStamp", skip_serializing_if = "Option::is_none")]
     pub time_stamp: Option<i64>,
     /// 添加此用户的「联系我」方式配置的state参数, 或授权链接中的state
-    #[serde(
-        rename = "State",
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(rename = "State", skip_serializing_if = "Option::is_none")]
     pub state: Option<String>,
     /// Elements this version of the crate does not know, as sent.
     #[serde(flatten)]
     pub extra: Fields,
+}
+impl crate::de::Decode for ChangeAuthEvent {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            suite_id: fields.optional("SuiteId")?,
+            auth_corp_id: fields.optional("AuthCorpId")?,
+            info_type: fields.optional("InfoType")?,
+            time_stamp: fields.optional("TimeStamp")?,
+            state: fields.optional("State")?,
+            extra: Fields(fields.into_map()),
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for ChangeAuthEvent {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
 }
 /// 授权成功通知 ([official documentation](https://developer.work.weixin.qq.com/document/path/90642))
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct CreateAuthEvent {
     /// 第三方应用的SuiteId
-    #[serde(
-        rename = "SuiteId",
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(rename = "SuiteId", skip_serializing_if = "Option::is_none")]
     pub suite_id: Option<String>,
     /// 授权企业的CorpID
-    #[serde(
-        rename = "AuthCorpId",
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(rename = "AuthCorpId", skip_serializing_if = "Option::is_none")]
     pub auth_corp_id: Option<String>,
     /// 通知类型
-    #[serde(
-        rename = "InfoType",
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(rename = "InfoType", skip_serializing_if = "Option::is_none")]
     pub info_type: Option<String>,
     /// 时间戳 (Unix seconds)
-    #[serde(
-        rename = "TimeStamp",
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_int"
-    )]
+    #[serde(rename = "TimeStamp", skip_serializing_if = "Option::is_none")]
     pub time_stamp: Option<i64>,
     /// 临时授权码, 最长为512字节, 用于获取企业永久授权码, 10分钟内有效
-    #[serde(rename = "AuthCode", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "AuthCode", skip_serializing_if = "Option::is_none")]
     pub auth_code: Option<crate::Secret>,
     /// 添加此用户的「联系我」方式配置的state参数, 或授权链接中的state
-    #[serde(
-        rename = "State",
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(rename = "State", skip_serializing_if = "Option::is_none")]
     pub state: Option<String>,
     /// Elements this version of the crate does not know, as sent.
     #[serde(flatten)]
     pub extra: Fields,
 }
+impl crate::de::Decode for CreateAuthEvent {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            suite_id: fields.optional("SuiteId")?,
+            auth_corp_id: fields.optional("AuthCorpId")?,
+            info_type: fields.optional("InfoType")?,
+            time_stamp: fields.optional("TimeStamp")?,
+            auth_code: fields.optional("AuthCode")?,
+            state: fields.optional("State")?,
+            extra: Fields(fields.into_map()),
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for CreateAuthEvent {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 /// 重置永久授权码通知 ([official documentation](https://developer.work.weixin.qq.com/document/path/97175))
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct ResetPermanentCodeEvent {
     /// 第三方应用的SuiteId
-    #[serde(
-        rename = "SuiteId",
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(rename = "SuiteId", skip_serializing_if = "Option::is_none")]
     pub suite_id: Option<String>,
     /// 授权企业的CorpID
-    #[serde(
-        rename = "AuthCorpId",
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(rename = "AuthCorpId", skip_serializing_if = "Option::is_none")]
     pub auth_corp_id: Option<String>,
     /// 通知类型
-    #[serde(
-        rename = "InfoType",
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(rename = "InfoType", skip_serializing_if = "Option::is_none")]
     pub info_type: Option<String>,
     /// 时间戳 (Unix seconds)
-    #[serde(
-        rename = "TimeStamp",
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_int"
-    )]
+    #[serde(rename = "TimeStamp", skip_serializing_if = "Option::is_none")]
     pub time_stamp: Option<i64>,
     /// 临时授权码, 最长为512字节, 10分钟内有效; 用它获取代开发应用最新的 secret（permanent_code）
-    #[serde(rename = "AuthCode", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "AuthCode", skip_serializing_if = "Option::is_none")]
     pub auth_code: Option<crate::Secret>,
     /// Elements this version of the crate does not know, as sent.
     #[serde(flatten)]
     pub extra: Fields,
 }
+impl crate::de::Decode for ResetPermanentCodeEvent {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            suite_id: fields.optional("SuiteId")?,
+            auth_corp_id: fields.optional("AuthCorpId")?,
+            info_type: fields.optional("InfoType")?,
+            time_stamp: fields.optional("TimeStamp")?,
+            auth_code: fields.optional("AuthCode")?,
+            extra: Fields(fields.into_map()),
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for ResetPermanentCodeEvent {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 /// 应用管理员变更通知 ([official documentation](https://developer.work.weixin.qq.com/document/path/95038))
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct ChangeAppAdminEvent {
     /// 企业微信CorpID (for a suite notification: absent)
-    #[serde(
-        rename = "ToUserName",
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(rename = "ToUserName", skip_serializing_if = "Option::is_none")]
     pub to_user_name: Option<String>,
     /// 成员UserID; `sys` for system events
-    #[serde(
-        rename = "FromUserName",
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(rename = "FromUserName", skip_serializing_if = "Option::is_none")]
     pub from_user_name: Option<String>,
     /// 消息创建时间 (Unix seconds)
-    #[serde(
-        rename = "CreateTime",
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_int"
-    )]
+    #[serde(rename = "CreateTime", skip_serializing_if = "Option::is_none")]
     pub create_time: Option<i64>,
     /// 消息类型
-    #[serde(
-        rename = "MsgType",
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(rename = "MsgType", skip_serializing_if = "Option::is_none")]
     pub msg_type: Option<String>,
     /// 事件类型
-    #[serde(
-        rename = "Event",
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(rename = "Event", skip_serializing_if = "Option::is_none")]
     pub event: Option<String>,
     /// 企业应用的id
-    #[serde(
-        rename = "AgentID",
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_int"
-    )]
+    #[serde(rename = "AgentID", skip_serializing_if = "Option::is_none")]
     pub agent_id: Option<i64>,
     /// Elements this version of the crate does not know, as sent.
     #[serde(flatten)]
     pub extra: Fields,
 }
+impl crate::de::Decode for ChangeAppAdminEvent {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            to_user_name: fields.optional("ToUserName")?,
+            from_user_name: fields.optional("FromUserName")?,
+            create_time: fields.optional("CreateTime")?,
+            msg_type: fields.optional("MsgType")?,
+            event: fields.optional("Event")?,
+            agent_id: fields.optional("AgentID")?,
+            extra: Fields(fields.into_map()),
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for ChangeAppAdminEvent {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 /// 高级接口过期通知 ([official documentation](https://developer.work.weixin.qq.com/document/path/99888))
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct AdvancedApiExpiredEvent {
     /// 第三方应用的SuiteId
-    #[serde(
-        rename = "SuiteId",
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(rename = "SuiteId", skip_serializing_if = "Option::is_none")]
     pub suite_id: Option<String>,
     /// 授权企业的CorpID
-    #[serde(
-        rename = "AuthCorpId",
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(rename = "AuthCorpId", skip_serializing_if = "Option::is_none")]
     pub auth_corp_id: Option<String>,
     /// 通知类型
-    #[serde(
-        rename = "InfoType",
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(rename = "InfoType", skip_serializing_if = "Option::is_none")]
     pub info_type: Option<String>,
     /// 时间戳 (Unix seconds)
-    #[serde(
-        rename = "TimeStamp",
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_int"
-    )]
+    #[serde(rename = "TimeStamp", skip_serializing_if = "Option::is_none")]
     pub time_stamp: Option<i64>,
     /// 服务商的CorpID
-    #[serde(
-        rename = "ServiceCorpId",
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(rename = "ServiceCorpId", skip_serializing_if = "Option::is_none")]
     pub service_corp_id: Option<String>,
     /// 高级接口类型
-    #[serde(
-        rename = "AdvanceApiType",
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(rename = "AdvanceApiType", skip_serializing_if = "Option::is_none")]
     pub advance_api_type: Option<String>,
     /// 会话内容存档接口信息
-    #[serde(
-        rename = "ChatArchiveApi",
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::callback::de::opt_object"
-    )]
+    #[serde(rename = "ChatArchiveApi", skip_serializing_if = "Option::is_none")]
     pub chat_archive_api: Option<ChatArchiveApi>,
     /// Elements this version of the crate does not know, as sent.
     #[serde(flatten)]
     pub extra: Fields,
 }
+impl crate::de::Decode for AdvancedApiExpiredEvent {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            suite_id: fields.optional("SuiteId")?,
+            auth_corp_id: fields.optional("AuthCorpId")?,
+            info_type: fields.optional("InfoType")?,
+            time_stamp: fields.optional("TimeStamp")?,
+            service_corp_id: fields.optional("ServiceCorpId")?,
+            advance_api_type: fields.optional("AdvanceApiType")?,
+            chat_archive_api: crate::callback::de::object(
+                &mut fields,
+                "ChatArchiveApi",
+            )?,
+            extra: Fields(fields.into_map()),
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for AdvancedApiExpiredEvent {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 /// 高级接口试用过期通知 ([official documentation](https://developer.work.weixin.qq.com/document/path/99888))
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct AdvancedApiTrialExpiredEvent {
     /// 第三方应用的SuiteId
-    #[serde(
-        rename = "SuiteId",
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(rename = "SuiteId", skip_serializing_if = "Option::is_none")]
     pub suite_id: Option<String>,
     /// 授权企业的CorpID
-    #[serde(
-        rename = "AuthCorpId",
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(rename = "AuthCorpId", skip_serializing_if = "Option::is_none")]
     pub auth_corp_id: Option<String>,
     /// 通知类型
-    #[serde(
-        rename = "InfoType",
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(rename = "InfoType", skip_serializing_if = "Option::is_none")]
     pub info_type: Option<String>,
     /// 时间戳 (Unix seconds)
-    #[serde(
-        rename = "TimeStamp",
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_int"
-    )]
+    #[serde(rename = "TimeStamp", skip_serializing_if = "Option::is_none")]
     pub time_stamp: Option<i64>,
     /// 服务商的CorpID
-    #[serde(
-        rename = "ServiceCorpId",
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(rename = "ServiceCorpId", skip_serializing_if = "Option::is_none")]
     pub service_corp_id: Option<String>,
     /// 高级接口类型
-    #[serde(
-        rename = "AdvanceApiType",
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(rename = "AdvanceApiType", skip_serializing_if = "Option::is_none")]
     pub advance_api_type: Option<String>,
     /// Elements this version of the crate does not know, as sent.
     #[serde(flatten)]
     pub extra: Fields,
 }
+impl crate::de::Decode for AdvancedApiTrialExpiredEvent {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            suite_id: fields.optional("SuiteId")?,
+            auth_corp_id: fields.optional("AuthCorpId")?,
+            info_type: fields.optional("InfoType")?,
+            time_stamp: fields.optional("TimeStamp")?,
+            service_corp_id: fields.optional("ServiceCorpId")?,
+            advance_api_type: fields.optional("AdvanceApiType")?,
+            extra: Fields(fields.into_map()),
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for AdvancedApiTrialExpiredEvent {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 /// 客户同意会话存档通知 ([official documentation](https://developer.work.weixin.qq.com/document/path/99888))
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct ChatArchiveAuditApprovedSingleEvent {
     /// 第三方应用的SuiteId
-    #[serde(
-        rename = "SuiteId",
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(rename = "SuiteId", skip_serializing_if = "Option::is_none")]
     pub suite_id: Option<String>,
     /// 授权企业的CorpID
-    #[serde(
-        rename = "AuthCorpId",
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(rename = "AuthCorpId", skip_serializing_if = "Option::is_none")]
     pub auth_corp_id: Option<String>,
     /// 通知类型
-    #[serde(
-        rename = "InfoType",
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(rename = "InfoType", skip_serializing_if = "Option::is_none")]
     pub info_type: Option<String>,
     /// 时间戳 (Unix seconds)
-    #[serde(
-        rename = "TimeStamp",
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_int"
-    )]
+    #[serde(rename = "TimeStamp", skip_serializing_if = "Option::is_none")]
     pub time_stamp: Option<i64>,
     /// 成员的open_userid
-    #[serde(
-        rename = "OpenUserID",
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(rename = "OpenUserID", skip_serializing_if = "Option::is_none")]
     pub open_user_id: Option<String>,
     /// 外部联系人的userid
-    #[serde(
-        rename = "ExternalUserID",
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(rename = "ExternalUserID", skip_serializing_if = "Option::is_none")]
     pub external_user_id: Option<String>,
     /// 群ID
-    #[serde(
-        rename = "ChatId",
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(rename = "ChatId", skip_serializing_if = "Option::is_none")]
     pub chat_id: Option<String>,
     /// Elements this version of the crate does not know, as sent.
     #[serde(flatten)]
     pub extra: Fields,
 }
+impl crate::de::Decode for ChatArchiveAuditApprovedSingleEvent {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            suite_id: fields.optional("SuiteId")?,
+            auth_corp_id: fields.optional("AuthCorpId")?,
+            info_type: fields.optional("InfoType")?,
+            time_stamp: fields.optional("TimeStamp")?,
+            open_user_id: fields.optional("OpenUserID")?,
+            external_user_id: fields.optional("ExternalUserID")?,
+            chat_id: fields.optional("ChatId")?,
+            extra: Fields(fields.into_map()),
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for ChatArchiveAuditApprovedSingleEvent {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 /// 会话存档导出完成通知 ([official documentation](https://developer.work.weixin.qq.com/document/path/99888))
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct ChatArchiveExportFinishedEvent {
     /// 第三方应用的SuiteId
-    #[serde(
-        rename = "SuiteId",
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(rename = "SuiteId", skip_serializing_if = "Option::is_none")]
     pub suite_id: Option<String>,
     /// 授权企业的CorpID
-    #[serde(
-        rename = "AuthCorpId",
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(rename = "AuthCorpId", skip_serializing_if = "Option::is_none")]
     pub auth_corp_id: Option<String>,
     /// 通知类型
-    #[serde(
-        rename = "InfoType",
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(rename = "InfoType", skip_serializing_if = "Option::is_none")]
     pub info_type: Option<String>,
     /// 时间戳 (Unix seconds)
-    #[serde(
-        rename = "TimeStamp",
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_int"
-    )]
+    #[serde(rename = "TimeStamp", skip_serializing_if = "Option::is_none")]
     pub time_stamp: Option<i64>,
     /// 任务id
-    #[serde(
-        rename = "JobId",
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(rename = "JobId", skip_serializing_if = "Option::is_none")]
     pub job_id: Option<String>,
     /// Elements this version of the crate does not know, as sent.
     #[serde(flatten)]
     pub extra: Fields,
 }
+impl crate::de::Decode for ChatArchiveExportFinishedEvent {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            suite_id: fields.optional("SuiteId")?,
+            auth_corp_id: fields.optional("AuthCorpId")?,
+            info_type: fields.optional("InfoType")?,
+            time_stamp: fields.optional("TimeStamp")?,
+            job_id: fields.optional("JobId")?,
+            extra: Fields(fields.into_map()),
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for ChatArchiveExportFinishedEvent {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 /// 会话新消息通知 ([official documentation](https://developer.work.weixin.qq.com/document/path/99888))
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct ConversationNewMessageEvent {
     /// 第三方应用的SuiteId
-    #[serde(
-        rename = "SuiteId",
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(rename = "SuiteId", skip_serializing_if = "Option::is_none")]
     pub suite_id: Option<String>,
     /// 授权企业的CorpID
-    #[serde(
-        rename = "AuthCorpId",
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(rename = "AuthCorpId", skip_serializing_if = "Option::is_none")]
     pub auth_corp_id: Option<String>,
     /// 通知类型
-    #[serde(
-        rename = "InfoType",
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(rename = "InfoType", skip_serializing_if = "Option::is_none")]
     pub info_type: Option<String>,
     /// 时间戳 (Unix seconds)
-    #[serde(
-        rename = "TimeStamp",
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_int"
-    )]
+    #[serde(rename = "TimeStamp", skip_serializing_if = "Option::is_none")]
     pub time_stamp: Option<i64>,
     /// 调用拉取消息接口时, 需要传此token, 用于校验请求的合法性
-    #[serde(rename = "Token", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "Token", skip_serializing_if = "Option::is_none")]
     pub token: Option<crate::Secret>,
     /// Elements this version of the crate does not know, as sent.
     #[serde(flatten)]
     pub extra: Fields,
+}
+impl crate::de::Decode for ConversationNewMessageEvent {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            suite_id: fields.optional("SuiteId")?,
+            auth_corp_id: fields.optional("AuthCorpId")?,
+            info_type: fields.optional("InfoType")?,
+            time_stamp: fields.optional("TimeStamp")?,
+            token: fields.optional("Token")?,
+            extra: Fields(fields.into_map()),
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for ConversationNewMessageEvent {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
 }
 /// 会话关键词命中通知 ([official documentation](https://developer.work.weixin.qq.com/document/path/99888))
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct HitKeywordEvent {
     /// 第三方应用的SuiteId
-    #[serde(
-        rename = "SuiteId",
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(rename = "SuiteId", skip_serializing_if = "Option::is_none")]
     pub suite_id: Option<String>,
     /// 授权企业的CorpID
-    #[serde(
-        rename = "AuthCorpId",
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(rename = "AuthCorpId", skip_serializing_if = "Option::is_none")]
     pub auth_corp_id: Option<String>,
     /// 通知类型
-    #[serde(
-        rename = "InfoType",
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(rename = "InfoType", skip_serializing_if = "Option::is_none")]
     pub info_type: Option<String>,
     /// 时间戳 (Unix seconds)
-    #[serde(
-        rename = "TimeStamp",
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_int"
-    )]
+    #[serde(rename = "TimeStamp", skip_serializing_if = "Option::is_none")]
     pub time_stamp: Option<i64>,
     /// 调用拉取消息接口时, 需要传此token, 用于校验请求的合法性
-    #[serde(rename = "Token", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "Token", skip_serializing_if = "Option::is_none")]
     pub token: Option<crate::Secret>,
     /// Elements this version of the crate does not know, as sent.
     #[serde(flatten)]
     pub extra: Fields,
 }
+impl crate::de::Decode for HitKeywordEvent {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            suite_id: fields.optional("SuiteId")?,
+            auth_corp_id: fields.optional("AuthCorpId")?,
+            info_type: fields.optional("InfoType")?,
+            time_stamp: fields.optional("TimeStamp")?,
+            token: fields.optional("Token")?,
+            extra: Fields(fields.into_map()),
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for HitKeywordEvent {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 /// 上下游企业授权通知 ([official documentation](https://developer.work.weixin.qq.com/document/path/96394))
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct CorpArchAuthEvent {
     /// 第三方应用的SuiteId
-    #[serde(
-        rename = "SuiteId",
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(rename = "SuiteId", skip_serializing_if = "Option::is_none")]
     pub suite_id: Option<String>,
     /// 授权企业的CorpID
-    #[serde(
-        rename = "AuthCorpId",
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(rename = "AuthCorpId", skip_serializing_if = "Option::is_none")]
     pub auth_corp_id: Option<String>,
     /// 通知类型
-    #[serde(
-        rename = "InfoType",
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(rename = "InfoType", skip_serializing_if = "Option::is_none")]
     pub info_type: Option<String>,
     /// 时间戳 (Unix seconds)
-    #[serde(
-        rename = "TimeStamp",
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_int"
-    )]
+    #[serde(rename = "TimeStamp", skip_serializing_if = "Option::is_none")]
     pub time_stamp: Option<i64>,
     /// Elements this version of the crate does not know, as sent.
     #[serde(flatten)]
     pub extra: Fields,
 }
+impl crate::de::Decode for CorpArchAuthEvent {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            suite_id: fields.optional("SuiteId")?,
+            auth_corp_id: fields.optional("AuthCorpId")?,
+            info_type: fields.optional("InfoType")?,
+            time_stamp: fields.optional("TimeStamp")?,
+            extra: Fields(fields.into_map()),
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for CorpArchAuthEvent {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 /// 进入注册推广包通知 ([official documentation](https://developer.work.weixin.qq.com/document/path/90581))
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct EnterRegisterPackageEvent {
     /// 第三方应用的SuiteId
-    #[serde(
-        rename = "SuiteId",
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(rename = "SuiteId", skip_serializing_if = "Option::is_none")]
     pub suite_id: Option<String>,
     /// 授权企业的CorpID
-    #[serde(
-        rename = "AuthCorpId",
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(rename = "AuthCorpId", skip_serializing_if = "Option::is_none")]
     pub auth_corp_id: Option<String>,
     /// 通知类型
-    #[serde(
-        rename = "InfoType",
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(rename = "InfoType", skip_serializing_if = "Option::is_none")]
     pub info_type: Option<String>,
     /// 时间戳 (Unix seconds)
-    #[serde(
-        rename = "TimeStamp",
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_int"
-    )]
+    #[serde(rename = "TimeStamp", skip_serializing_if = "Option::is_none")]
     pub time_stamp: Option<i64>,
     /// 服务商的CorpID
-    #[serde(
-        rename = "ServiceCorpId",
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(rename = "ServiceCorpId", skip_serializing_if = "Option::is_none")]
     pub service_corp_id: Option<String>,
     /// 授权管理员的信息
-    #[serde(
-        rename = "AuthUserInfo",
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::callback::de::opt_object"
-    )]
+    #[serde(rename = "AuthUserInfo", skip_serializing_if = "Option::is_none")]
     pub auth_user_info: Option<AuthUserInfo>,
     /// 注册码
-    #[serde(rename = "RegisterCode", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "RegisterCode", skip_serializing_if = "Option::is_none")]
     pub register_code: Option<crate::Secret>,
     /// 添加此用户的「联系我」方式配置的state参数, 或授权链接中的state
-    #[serde(
-        rename = "State",
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(rename = "State", skip_serializing_if = "Option::is_none")]
     pub state: Option<String>,
     /// 推广包id
-    #[serde(
-        rename = "TemplateId",
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(rename = "TemplateId", skip_serializing_if = "Option::is_none")]
     pub template_id: Option<String>,
     /// Elements this version of the crate does not know, as sent.
     #[serde(flatten)]
     pub extra: Fields,
 }
+impl crate::de::Decode for EnterRegisterPackageEvent {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            suite_id: fields.optional("SuiteId")?,
+            auth_corp_id: fields.optional("AuthCorpId")?,
+            info_type: fields.optional("InfoType")?,
+            time_stamp: fields.optional("TimeStamp")?,
+            service_corp_id: fields.optional("ServiceCorpId")?,
+            auth_user_info: crate::callback::de::object(&mut fields, "AuthUserInfo")?,
+            register_code: fields.optional("RegisterCode")?,
+            state: fields.optional("State")?,
+            template_id: fields.optional("TemplateId")?,
+            extra: Fields(fields.into_map()),
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for EnterRegisterPackageEvent {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 /// 版本变更通知 (the documented InfoType is spelled `change_editon`) ([official documentation](https://developer.work.weixin.qq.com/document/path/91933))
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct ChangeEditionEvent {
     /// 第三方应用的SuiteId
-    #[serde(
-        rename = "SuiteId",
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(rename = "SuiteId", skip_serializing_if = "Option::is_none")]
     pub suite_id: Option<String>,
     /// 授权企业的CorpID
-    #[serde(
-        rename = "AuthCorpId",
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(rename = "AuthCorpId", skip_serializing_if = "Option::is_none")]
     pub auth_corp_id: Option<String>,
     /// 通知类型
-    #[serde(
-        rename = "InfoType",
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(rename = "InfoType", skip_serializing_if = "Option::is_none")]
     pub info_type: Option<String>,
     /// 时间戳 (Unix seconds)
-    #[serde(
-        rename = "TimeStamp",
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_int"
-    )]
+    #[serde(rename = "TimeStamp", skip_serializing_if = "Option::is_none")]
     pub time_stamp: Option<i64>,
     /// 付费企业的CorpID
-    #[serde(
-        rename = "PaidCorpId",
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(rename = "PaidCorpId", skip_serializing_if = "Option::is_none")]
     pub paid_corp_id: Option<String>,
     /// Elements this version of the crate does not know, as sent.
     #[serde(flatten)]
     pub extra: Fields,
 }
+impl crate::de::Decode for ChangeEditionEvent {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            suite_id: fields.optional("SuiteId")?,
+            auth_corp_id: fields.optional("AuthCorpId")?,
+            info_type: fields.optional("InfoType")?,
+            time_stamp: fields.optional("TimeStamp")?,
+            paid_corp_id: fields.optional("PaidCorpId")?,
+            extra: Fields(fields.into_map()),
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for ChangeEditionEvent {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 /// 改单通知 ([official documentation](https://developer.work.weixin.qq.com/document/path/91933))
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct ChangeOrderEvent {
     /// 第三方应用的SuiteId
-    #[serde(
-        rename = "SuiteId",
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(rename = "SuiteId", skip_serializing_if = "Option::is_none")]
     pub suite_id: Option<String>,
     /// 授权企业的CorpID
-    #[serde(
-        rename = "AuthCorpId",
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(rename = "AuthCorpId", skip_serializing_if = "Option::is_none")]
     pub auth_corp_id: Option<String>,
     /// 通知类型
-    #[serde(
-        rename = "InfoType",
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(rename = "InfoType", skip_serializing_if = "Option::is_none")]
     pub info_type: Option<String>,
     /// 时间戳 (Unix seconds)
-    #[serde(
-        rename = "TimeStamp",
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_int"
-    )]
+    #[serde(rename = "TimeStamp", skip_serializing_if = "Option::is_none")]
     pub time_stamp: Option<i64>,
     /// 付费企业的CorpID
-    #[serde(
-        rename = "PaidCorpId",
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(rename = "PaidCorpId", skip_serializing_if = "Option::is_none")]
     pub paid_corp_id: Option<String>,
     /// 旧订单号
-    #[serde(
-        rename = "OldOrderId",
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(rename = "OldOrderId", skip_serializing_if = "Option::is_none")]
     pub old_order_id: Option<String>,
     /// 新订单号
-    #[serde(
-        rename = "NewOrderId",
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(rename = "NewOrderId", skip_serializing_if = "Option::is_none")]
     pub new_order_id: Option<String>,
     /// Elements this version of the crate does not know, as sent.
     #[serde(flatten)]
     pub extra: Fields,
 }
+impl crate::de::Decode for ChangeOrderEvent {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            suite_id: fields.optional("SuiteId")?,
+            auth_corp_id: fields.optional("AuthCorpId")?,
+            info_type: fields.optional("InfoType")?,
+            time_stamp: fields.optional("TimeStamp")?,
+            paid_corp_id: fields.optional("PaidCorpId")?,
+            old_order_id: fields.optional("OldOrderId")?,
+            new_order_id: fields.optional("NewOrderId")?,
+            extra: Fields(fields.into_map()),
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for ChangeOrderEvent {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 /// 下单成功通知 ([official documentation](https://developer.work.weixin.qq.com/document/path/91933))
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct OpenOrderEvent {
     /// 第三方应用的SuiteId
-    #[serde(
-        rename = "SuiteId",
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(rename = "SuiteId", skip_serializing_if = "Option::is_none")]
     pub suite_id: Option<String>,
     /// 授权企业的CorpID
-    #[serde(
-        rename = "AuthCorpId",
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(rename = "AuthCorpId", skip_serializing_if = "Option::is_none")]
     pub auth_corp_id: Option<String>,
     /// 通知类型
-    #[serde(
-        rename = "InfoType",
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(rename = "InfoType", skip_serializing_if = "Option::is_none")]
     pub info_type: Option<String>,
     /// 时间戳 (Unix seconds)
-    #[serde(
-        rename = "TimeStamp",
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_int"
-    )]
+    #[serde(rename = "TimeStamp", skip_serializing_if = "Option::is_none")]
     pub time_stamp: Option<i64>,
     /// 付费企业的CorpID
-    #[serde(
-        rename = "PaidCorpId",
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(rename = "PaidCorpId", skip_serializing_if = "Option::is_none")]
     pub paid_corp_id: Option<String>,
     /// 订单号
-    #[serde(
-        rename = "OrderId",
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(rename = "OrderId", skip_serializing_if = "Option::is_none")]
     pub order_id: Option<String>,
     /// 操作人userid
-    #[serde(
-        rename = "OperatorId",
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(rename = "OperatorId", skip_serializing_if = "Option::is_none")]
     pub operator_id: Option<String>,
     /// Elements this version of the crate does not know, as sent.
     #[serde(flatten)]
     pub extra: Fields,
 }
+impl crate::de::Decode for OpenOrderEvent {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            suite_id: fields.optional("SuiteId")?,
+            auth_corp_id: fields.optional("AuthCorpId")?,
+            info_type: fields.optional("InfoType")?,
+            time_stamp: fields.optional("TimeStamp")?,
+            paid_corp_id: fields.optional("PaidCorpId")?,
+            order_id: fields.optional("OrderId")?,
+            operator_id: fields.optional("OperatorId")?,
+            extra: Fields(fields.into_map()),
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for OpenOrderEvent {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 /// 支付成功通知 ([official documentation](https://developer.work.weixin.qq.com/document/path/91933))
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct PayForAppSuccessEvent {
     /// 第三方应用的SuiteId
-    #[serde(
-        rename = "SuiteId",
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(rename = "SuiteId", skip_serializing_if = "Option::is_none")]
     pub suite_id: Option<String>,
     /// 授权企业的CorpID
-    #[serde(
-        rename = "AuthCorpId",
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(rename = "AuthCorpId", skip_serializing_if = "Option::is_none")]
     pub auth_corp_id: Option<String>,
     /// 通知类型
-    #[serde(
-        rename = "InfoType",
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(rename = "InfoType", skip_serializing_if = "Option::is_none")]
     pub info_type: Option<String>,
     /// 时间戳 (Unix seconds)
-    #[serde(
-        rename = "TimeStamp",
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_int"
-    )]
+    #[serde(rename = "TimeStamp", skip_serializing_if = "Option::is_none")]
     pub time_stamp: Option<i64>,
     /// 付费企业的CorpID
-    #[serde(
-        rename = "PaidCorpId",
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(rename = "PaidCorpId", skip_serializing_if = "Option::is_none")]
     pub paid_corp_id: Option<String>,
     /// 订单号
-    #[serde(
-        rename = "OrderId",
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(rename = "OrderId", skip_serializing_if = "Option::is_none")]
     pub order_id: Option<String>,
     /// Elements this version of the crate does not know, as sent.
     #[serde(flatten)]
     pub extra: Fields,
+}
+impl crate::de::Decode for PayForAppSuccessEvent {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            suite_id: fields.optional("SuiteId")?,
+            auth_corp_id: fields.optional("AuthCorpId")?,
+            info_type: fields.optional("InfoType")?,
+            time_stamp: fields.optional("TimeStamp")?,
+            paid_corp_id: fields.optional("PaidCorpId")?,
+            order_id: fields.optional("OrderId")?,
+            extra: Fields(fields.into_map()),
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for PayForAppSuccessEvent {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
 }
 /// 退款通知 ([official documentation](https://developer.work.weixin.qq.com/document/path/91933))
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct RefundEvent {
     /// 第三方应用的SuiteId
-    #[serde(
-        rename = "SuiteId",
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(rename = "SuiteId", skip_serializing_if = "Option::is_none")]
     pub suite_id: Option<String>,
     /// 授权企业的CorpID
-    #[serde(
-        rename = "AuthCorpId",
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(rename = "AuthCorpId", skip_serializing_if = "Option::is_none")]
     pub auth_corp_id: Option<String>,
     /// 通知类型
-    #[serde(
-        rename = "InfoType",
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(rename = "InfoType", skip_serializing_if = "Option::is_none")]
     pub info_type: Option<String>,
     /// 时间戳 (Unix seconds)
-    #[serde(
-        rename = "TimeStamp",
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_int"
-    )]
+    #[serde(rename = "TimeStamp", skip_serializing_if = "Option::is_none")]
     pub time_stamp: Option<i64>,
     /// 付费企业的CorpID
-    #[serde(
-        rename = "PaidCorpId",
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(rename = "PaidCorpId", skip_serializing_if = "Option::is_none")]
     pub paid_corp_id: Option<String>,
     /// 订单号
-    #[serde(
-        rename = "OrderId",
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(rename = "OrderId", skip_serializing_if = "Option::is_none")]
     pub order_id: Option<String>,
     /// Elements this version of the crate does not know, as sent.
     #[serde(flatten)]
     pub extra: Fields,
 }
+impl crate::de::Decode for RefundEvent {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            suite_id: fields.optional("SuiteId")?,
+            auth_corp_id: fields.optional("AuthCorpId")?,
+            info_type: fields.optional("InfoType")?,
+            time_stamp: fields.optional("TimeStamp")?,
+            paid_corp_id: fields.optional("PaidCorpId")?,
+            order_id: fields.optional("OrderId")?,
+            extra: Fields(fields.into_map()),
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for RefundEvent {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 /// 注册完成回调事件 ([official documentation](https://developer.work.weixin.qq.com/document/path/90583))
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct RegisterCorpEvent {
     /// 第三方应用的SuiteId
-    #[serde(
-        rename = "SuiteId",
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(rename = "SuiteId", skip_serializing_if = "Option::is_none")]
     pub suite_id: Option<String>,
     /// 授权企业的CorpID
-    #[serde(
-        rename = "AuthCorpId",
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(rename = "AuthCorpId", skip_serializing_if = "Option::is_none")]
     pub auth_corp_id: Option<String>,
     /// 通知类型
-    #[serde(
-        rename = "InfoType",
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(rename = "InfoType", skip_serializing_if = "Option::is_none")]
     pub info_type: Option<String>,
     /// 时间戳 (Unix seconds)
-    #[serde(
-        rename = "TimeStamp",
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_int"
-    )]
+    #[serde(rename = "TimeStamp", skip_serializing_if = "Option::is_none")]
     pub time_stamp: Option<i64>,
     /// 服务商的CorpID
-    #[serde(
-        rename = "ServiceCorpId",
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(rename = "ServiceCorpId", skip_serializing_if = "Option::is_none")]
     pub service_corp_id: Option<String>,
     /// 注册码
-    #[serde(rename = "RegisterCode", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "RegisterCode", skip_serializing_if = "Option::is_none")]
     pub register_code: Option<crate::Secret>,
     /// 通讯录迁移信息
-    #[serde(
-        rename = "ContactSync",
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::callback::de::opt_object"
-    )]
+    #[serde(rename = "ContactSync", skip_serializing_if = "Option::is_none")]
     pub contact_sync: Option<ContactSync>,
     /// 授权管理员的信息
-    #[serde(
-        rename = "AuthUserInfo",
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::callback::de::opt_object"
-    )]
+    #[serde(rename = "AuthUserInfo", skip_serializing_if = "Option::is_none")]
     pub auth_user_info: Option<AuthUserInfo>,
     /// 添加此用户的「联系我」方式配置的state参数, 或授权链接中的state
-    #[serde(
-        rename = "State",
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(rename = "State", skip_serializing_if = "Option::is_none")]
     pub state: Option<String>,
     /// 推广包id
-    #[serde(
-        rename = "TemplateId",
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(rename = "TemplateId", skip_serializing_if = "Option::is_none")]
     pub template_id: Option<String>,
     /// Elements this version of the crate does not know, as sent.
     #[serde(flatten)]
     pub extra: Fields,
 }
+impl crate::de::Decode for RegisterCorpEvent {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            suite_id: fields.optional("SuiteId")?,
+            auth_corp_id: fields.optional("AuthCorpId")?,
+            info_type: fields.optional("InfoType")?,
+            time_stamp: fields.optional("TimeStamp")?,
+            service_corp_id: fields.optional("ServiceCorpId")?,
+            register_code: fields.optional("RegisterCode")?,
+            contact_sync: crate::callback::de::object(&mut fields, "ContactSync")?,
+            auth_user_info: crate::callback::de::object(&mut fields, "AuthUserInfo")?,
+            state: fields.optional("State")?,
+            template_id: fields.optional("TemplateId")?,
+            extra: Fields(fields.into_map()),
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for RegisterCorpEvent {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 /// 共享应用事件回调 ([official documentation](https://developer.work.weixin.qq.com/document/path/93373))
 ///
 /// Applications receive it as `Event`, suites as `InfoType`.
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct ShareAgentChangeEvent {
     /// 企业微信CorpID (for a suite notification: absent)
-    #[serde(
-        rename = "ToUserName",
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(rename = "ToUserName", skip_serializing_if = "Option::is_none")]
     pub to_user_name: Option<String>,
     /// 成员UserID; `sys` for system events
-    #[serde(
-        rename = "FromUserName",
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(rename = "FromUserName", skip_serializing_if = "Option::is_none")]
     pub from_user_name: Option<String>,
     /// 消息创建时间 (Unix seconds)
-    #[serde(
-        rename = "CreateTime",
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_int"
-    )]
+    #[serde(rename = "CreateTime", skip_serializing_if = "Option::is_none")]
     pub create_time: Option<i64>,
     /// 消息类型
-    #[serde(
-        rename = "MsgType",
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(rename = "MsgType", skip_serializing_if = "Option::is_none")]
     pub msg_type: Option<String>,
     /// 事件类型
-    #[serde(
-        rename = "Event",
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(rename = "Event", skip_serializing_if = "Option::is_none")]
     pub event: Option<String>,
     /// 企业应用的id
-    #[serde(
-        rename = "AgentID",
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_int"
-    )]
+    #[serde(rename = "AgentID", skip_serializing_if = "Option::is_none")]
     pub agent_id: Option<i64>,
     /// 第三方应用的SuiteId
-    #[serde(
-        rename = "SuiteId",
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(rename = "SuiteId", skip_serializing_if = "Option::is_none")]
     pub suite_id: Option<String>,
     /// 授权企业的CorpID
-    #[serde(
-        rename = "AuthCorpId",
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(rename = "AuthCorpId", skip_serializing_if = "Option::is_none")]
     pub auth_corp_id: Option<String>,
     /// 通知类型
-    #[serde(
-        rename = "InfoType",
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(rename = "InfoType", skip_serializing_if = "Option::is_none")]
     pub info_type: Option<String>,
     /// 时间戳 (Unix seconds)
-    #[serde(
-        rename = "TimeStamp",
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_int"
-    )]
+    #[serde(rename = "TimeStamp", skip_serializing_if = "Option::is_none")]
     pub time_stamp: Option<i64>,
     /// 旧的多应用套件中的对应应用id
-    #[serde(
-        rename = "AppId",
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_int"
-    )]
+    #[serde(rename = "AppId", skip_serializing_if = "Option::is_none")]
     pub app_id: Option<i64>,
     /// 企业CorpID
-    #[serde(
-        rename = "CorpId",
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(rename = "CorpId", skip_serializing_if = "Option::is_none")]
     pub corp_id: Option<String>,
     /// 授权企业的应用id
-    #[serde(
-        rename = "AgentId",
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_int"
-    )]
+    #[serde(rename = "AgentId", skip_serializing_if = "Option::is_none")]
     pub shared_agent_id: Option<i64>,
     /// Elements this version of the crate does not know, as sent.
     #[serde(flatten)]
     pub extra: Fields,
 }
+impl crate::de::Decode for ShareAgentChangeEvent {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            to_user_name: fields.optional("ToUserName")?,
+            from_user_name: fields.optional("FromUserName")?,
+            create_time: fields.optional("CreateTime")?,
+            msg_type: fields.optional("MsgType")?,
+            event: fields.optional("Event")?,
+            agent_id: fields.optional("AgentID")?,
+            suite_id: fields.optional("SuiteId")?,
+            auth_corp_id: fields.optional("AuthCorpId")?,
+            info_type: fields.optional("InfoType")?,
+            time_stamp: fields.optional("TimeStamp")?,
+            app_id: fields.optional("AppId")?,
+            corp_id: fields.optional("CorpId")?,
+            shared_agent_id: fields.optional("AgentId")?,
+            extra: Fields(fields.into_map()),
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for ShareAgentChangeEvent {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 /// 小程序通知事件 ([official documentation](https://developer.work.weixin.qq.com/document/path/96381))
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct ProgramNotifyEvent {
     /// 企业微信CorpID (for a suite notification: absent)
-    #[serde(
-        rename = "ToUserName",
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(rename = "ToUserName", skip_serializing_if = "Option::is_none")]
     pub to_user_name: Option<String>,
     /// 成员UserID; `sys` for system events
-    #[serde(
-        rename = "FromUserName",
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(rename = "FromUserName", skip_serializing_if = "Option::is_none")]
     pub from_user_name: Option<String>,
     /// 消息创建时间 (Unix seconds)
-    #[serde(
-        rename = "CreateTime",
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_int"
-    )]
+    #[serde(rename = "CreateTime", skip_serializing_if = "Option::is_none")]
     pub create_time: Option<i64>,
     /// 消息类型
-    #[serde(
-        rename = "MsgType",
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(rename = "MsgType", skip_serializing_if = "Option::is_none")]
     pub msg_type: Option<String>,
     /// 事件类型
-    #[serde(
-        rename = "Event",
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(rename = "Event", skip_serializing_if = "Option::is_none")]
     pub event: Option<String>,
     /// 企业应用的id
-    #[serde(
-        rename = "AgentID",
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_int"
-    )]
+    #[serde(rename = "AgentID", skip_serializing_if = "Option::is_none")]
     pub agent_id: Option<i64>,
     /// 通知id
-    #[serde(
-        rename = "NotifyId",
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(rename = "NotifyId", skip_serializing_if = "Option::is_none")]
     pub notify_id: Option<String>,
     /// 通知场景
-    #[serde(
-        rename = "NotifyScene",
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_int"
-    )]
+    #[serde(rename = "NotifyScene", skip_serializing_if = "Option::is_none")]
     pub notify_scene: Option<i64>,
     /// Elements this version of the crate does not know, as sent.
     #[serde(flatten)]
     pub extra: Fields,
 }
+impl crate::de::Decode for ProgramNotifyEvent {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            to_user_name: fields.optional("ToUserName")?,
+            from_user_name: fields.optional("FromUserName")?,
+            create_time: fields.optional("CreateTime")?,
+            msg_type: fields.optional("MsgType")?,
+            event: fields.optional("Event")?,
+            agent_id: fields.optional("AgentID")?,
+            notify_id: fields.optional("NotifyId")?,
+            notify_scene: fields.optional("NotifyScene")?,
+            extra: Fields(fields.into_map()),
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for ProgramNotifyEvent {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 /// 推送suite_ticket ([official documentation](https://developer.work.weixin.qq.com/document/path/90628))
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct SuiteTicketEvent {
     /// 第三方应用的SuiteId
-    #[serde(
-        rename = "SuiteId",
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(rename = "SuiteId", skip_serializing_if = "Option::is_none")]
     pub suite_id: Option<String>,
     /// 授权企业的CorpID
-    #[serde(
-        rename = "AuthCorpId",
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(rename = "AuthCorpId", skip_serializing_if = "Option::is_none")]
     pub auth_corp_id: Option<String>,
     /// 通知类型
-    #[serde(
-        rename = "InfoType",
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(rename = "InfoType", skip_serializing_if = "Option::is_none")]
     pub info_type: Option<String>,
     /// 时间戳 (Unix seconds)
-    #[serde(
-        rename = "TimeStamp",
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_int"
-    )]
+    #[serde(rename = "TimeStamp", skip_serializing_if = "Option::is_none")]
     pub time_stamp: Option<i64>,
     /// Ticket内容, 最长为512字节
-    #[serde(rename = "SuiteTicket", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "SuiteTicket", skip_serializing_if = "Option::is_none")]
     pub suite_ticket: Option<crate::Secret>,
     /// Elements this version of the crate does not know, as sent.
     #[serde(flatten)]
     pub extra: Fields,
 }
+impl crate::de::Decode for SuiteTicketEvent {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            suite_id: fields.optional("SuiteId")?,
+            auth_corp_id: fields.optional("AuthCorpId")?,
+            info_type: fields.optional("InfoType")?,
+            time_stamp: fields.optional("TimeStamp")?,
+            suite_ticket: fields.optional("SuiteTicket")?,
+            extra: Fields(fields.into_map()),
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for SuiteTicketEvent {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 /// 文档变更事件 ([official documentation](https://developer.work.weixin.qq.com/document/path/97992))
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct DocChangeEvent {
     /// 企业微信CorpID (for a suite notification: absent)
-    #[serde(
-        rename = "ToUserName",
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(rename = "ToUserName", skip_serializing_if = "Option::is_none")]
     pub to_user_name: Option<String>,
     /// 成员UserID; `sys` for system events
-    #[serde(
-        rename = "FromUserName",
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(rename = "FromUserName", skip_serializing_if = "Option::is_none")]
     pub from_user_name: Option<String>,
     /// 消息创建时间 (Unix seconds)
-    #[serde(
-        rename = "CreateTime",
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_int"
-    )]
+    #[serde(rename = "CreateTime", skip_serializing_if = "Option::is_none")]
     pub create_time: Option<i64>,
     /// 消息类型
-    #[serde(
-        rename = "MsgType",
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(rename = "MsgType", skip_serializing_if = "Option::is_none")]
     pub msg_type: Option<String>,
     /// 事件类型
-    #[serde(
-        rename = "Event",
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(rename = "Event", skip_serializing_if = "Option::is_none")]
     pub event: Option<String>,
     /// 企业应用的id
-    #[serde(
-        rename = "AgentID",
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_int"
-    )]
+    #[serde(rename = "AgentID", skip_serializing_if = "Option::is_none")]
     pub agent_id: Option<i64>,
     /// 变更类型
-    #[serde(
-        rename = "ChangeType",
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(rename = "ChangeType", skip_serializing_if = "Option::is_none")]
     pub change_type: Option<String>,
     /// 文档id列表
-    #[serde(
-        rename = "DocId",
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::callback::de::opt_list"
-    )]
+    #[serde(rename = "DocId", skip_serializing_if = "Option::is_none")]
     pub doc_id: Option<Vec<String>>,
     /// 收集表id列表
-    #[serde(
-        rename = "FormId",
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::callback::de::opt_list"
-    )]
+    #[serde(rename = "FormId", skip_serializing_if = "Option::is_none")]
     pub form_id: Option<Vec<String>>,
     /// Elements this version of the crate does not know, as sent.
     #[serde(flatten)]
     pub extra: Fields,
 }
+impl crate::de::Decode for DocChangeEvent {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            to_user_name: fields.optional("ToUserName")?,
+            from_user_name: fields.optional("FromUserName")?,
+            create_time: fields.optional("CreateTime")?,
+            msg_type: fields.optional("MsgType")?,
+            event: fields.optional("Event")?,
+            agent_id: fields.optional("AgentID")?,
+            change_type: fields.optional("ChangeType")?,
+            doc_id: crate::callback::de::list(&mut fields, "DocId")?,
+            form_id: crate::callback::de::list(&mut fields, "FormId")?,
+            extra: Fields(fields.into_map()),
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for DocChangeEvent {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 /// 智能表格变更事件 ([official documentation](https://developer.work.weixin.qq.com/document/path/97992))
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct SmartSheetChangeEvent {
     /// 企业微信CorpID (for a suite notification: absent)
-    #[serde(
-        rename = "ToUserName",
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(rename = "ToUserName", skip_serializing_if = "Option::is_none")]
     pub to_user_name: Option<String>,
     /// 成员UserID; `sys` for system events
-    #[serde(
-        rename = "FromUserName",
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(rename = "FromUserName", skip_serializing_if = "Option::is_none")]
     pub from_user_name: Option<String>,
     /// 消息创建时间 (Unix seconds)
-    #[serde(
-        rename = "CreateTime",
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_int"
-    )]
+    #[serde(rename = "CreateTime", skip_serializing_if = "Option::is_none")]
     pub create_time: Option<i64>,
     /// 消息类型
-    #[serde(
-        rename = "MsgType",
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(rename = "MsgType", skip_serializing_if = "Option::is_none")]
     pub msg_type: Option<String>,
     /// 事件类型
-    #[serde(
-        rename = "Event",
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(rename = "Event", skip_serializing_if = "Option::is_none")]
     pub event: Option<String>,
     /// 企业应用的id
-    #[serde(
-        rename = "AgentID",
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_int"
-    )]
+    #[serde(rename = "AgentID", skip_serializing_if = "Option::is_none")]
     pub agent_id: Option<i64>,
     /// 变更类型
-    #[serde(
-        rename = "ChangeType",
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(rename = "ChangeType", skip_serializing_if = "Option::is_none")]
     pub change_type: Option<String>,
     /// 文档id
-    #[serde(
-        rename = "DocId",
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(rename = "DocId", skip_serializing_if = "Option::is_none")]
     pub doc_id: Option<String>,
     /// 子表id
-    #[serde(
-        rename = "SheetId",
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(rename = "SheetId", skip_serializing_if = "Option::is_none")]
     pub sheet_id: Option<String>,
     /// 字段id列表
-    #[serde(
-        rename = "FieldId",
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::callback::de::opt_list"
-    )]
+    #[serde(rename = "FieldId", skip_serializing_if = "Option::is_none")]
     pub field_id: Option<Vec<String>>,
     /// 记录id列表
-    #[serde(
-        rename = "RecordId",
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::callback::de::opt_list"
-    )]
+    #[serde(rename = "RecordId", skip_serializing_if = "Option::is_none")]
     pub record_id: Option<Vec<String>>,
     /// Elements this version of the crate does not know, as sent.
     #[serde(flatten)]
     pub extra: Fields,
 }
+impl crate::de::Decode for SmartSheetChangeEvent {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            to_user_name: fields.optional("ToUserName")?,
+            from_user_name: fields.optional("FromUserName")?,
+            create_time: fields.optional("CreateTime")?,
+            msg_type: fields.optional("MsgType")?,
+            event: fields.optional("Event")?,
+            agent_id: fields.optional("AgentID")?,
+            change_type: fields.optional("ChangeType")?,
+            doc_id: fields.optional("DocId")?,
+            sheet_id: fields.optional("SheetId")?,
+            field_id: crate::callback::de::list(&mut fields, "FieldId")?,
+            record_id: crate::callback::de::list(&mut fields, "RecordId")?,
+            extra: Fields(fields.into_map()),
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for SmartSheetChangeEvent {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 /// 微盘文件变更事件 ([official documentation](https://developer.work.weixin.qq.com/document/path/97993))
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct WedriveFileChangeEvent {
     /// 企业微信CorpID (for a suite notification: absent)
-    #[serde(
-        rename = "ToUserName",
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(rename = "ToUserName", skip_serializing_if = "Option::is_none")]
     pub to_user_name: Option<String>,
     /// 成员UserID; `sys` for system events
-    #[serde(
-        rename = "FromUserName",
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(rename = "FromUserName", skip_serializing_if = "Option::is_none")]
     pub from_user_name: Option<String>,
     /// 消息创建时间 (Unix seconds)
-    #[serde(
-        rename = "CreateTime",
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_int"
-    )]
+    #[serde(rename = "CreateTime", skip_serializing_if = "Option::is_none")]
     pub create_time: Option<i64>,
     /// 消息类型
-    #[serde(
-        rename = "MsgType",
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(rename = "MsgType", skip_serializing_if = "Option::is_none")]
     pub msg_type: Option<String>,
     /// 事件类型
-    #[serde(
-        rename = "Event",
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(rename = "Event", skip_serializing_if = "Option::is_none")]
     pub event: Option<String>,
     /// 企业应用的id
-    #[serde(
-        rename = "AgentID",
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_int"
-    )]
+    #[serde(rename = "AgentID", skip_serializing_if = "Option::is_none")]
     pub agent_id: Option<i64>,
     /// 变更类型
-    #[serde(
-        rename = "ChangeType",
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(rename = "ChangeType", skip_serializing_if = "Option::is_none")]
     pub change_type: Option<String>,
     /// 文件id列表
-    #[serde(
-        rename = "FileId",
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::callback::de::opt_list"
-    )]
+    #[serde(rename = "FileId", skip_serializing_if = "Option::is_none")]
     pub file_id: Option<Vec<String>>,
     /// Elements this version of the crate does not know, as sent.
     #[serde(flatten)]
     pub extra: Fields,
 }
+impl crate::de::Decode for WedriveFileChangeEvent {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            to_user_name: fields.optional("ToUserName")?,
+            from_user_name: fields.optional("FromUserName")?,
+            create_time: fields.optional("CreateTime")?,
+            msg_type: fields.optional("MsgType")?,
+            event: fields.optional("Event")?,
+            agent_id: fields.optional("AgentID")?,
+            change_type: fields.optional("ChangeType")?,
+            file_id: crate::callback::de::list(&mut fields, "FileId")?,
+            extra: Fields(fields.into_map()),
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for WedriveFileChangeEvent {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 /// 微盘容量不足事件 ([official documentation](https://developer.work.weixin.qq.com/document/path/97993))
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct WedriveInsufficientCapacityEvent {
     /// 企业微信CorpID (for a suite notification: absent)
-    #[serde(
-        rename = "ToUserName",
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(rename = "ToUserName", skip_serializing_if = "Option::is_none")]
     pub to_user_name: Option<String>,
     /// 成员UserID; `sys` for system events
-    #[serde(
-        rename = "FromUserName",
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(rename = "FromUserName", skip_serializing_if = "Option::is_none")]
     pub from_user_name: Option<String>,
     /// 消息创建时间 (Unix seconds)
-    #[serde(
-        rename = "CreateTime",
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_int"
-    )]
+    #[serde(rename = "CreateTime", skip_serializing_if = "Option::is_none")]
     pub create_time: Option<i64>,
     /// 消息类型
-    #[serde(
-        rename = "MsgType",
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(rename = "MsgType", skip_serializing_if = "Option::is_none")]
     pub msg_type: Option<String>,
     /// 事件类型
-    #[serde(
-        rename = "Event",
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(rename = "Event", skip_serializing_if = "Option::is_none")]
     pub event: Option<String>,
     /// 企业应用的id
-    #[serde(
-        rename = "AgentID",
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_int"
-    )]
+    #[serde(rename = "AgentID", skip_serializing_if = "Option::is_none")]
     pub agent_id: Option<i64>,
     /// Elements this version of the crate does not know, as sent.
     #[serde(flatten)]
     pub extra: Fields,
 }
+impl crate::de::Decode for WedriveInsufficientCapacityEvent {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            to_user_name: fields.optional("ToUserName")?,
+            from_user_name: fields.optional("FromUserName")?,
+            create_time: fields.optional("CreateTime")?,
+            msg_type: fields.optional("MsgType")?,
+            event: fields.optional("Event")?,
+            agent_id: fields.optional("AgentID")?,
+            extra: Fields(fields.into_map()),
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for WedriveInsufficientCapacityEvent {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 /// 微盘空间变更事件 ([official documentation](https://developer.work.weixin.qq.com/document/path/97993))
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct WedriveSpaceChangeEvent {
     /// 企业微信CorpID (for a suite notification: absent)
-    #[serde(
-        rename = "ToUserName",
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(rename = "ToUserName", skip_serializing_if = "Option::is_none")]
     pub to_user_name: Option<String>,
     /// 成员UserID; `sys` for system events
-    #[serde(
-        rename = "FromUserName",
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(rename = "FromUserName", skip_serializing_if = "Option::is_none")]
     pub from_user_name: Option<String>,
     /// 消息创建时间 (Unix seconds)
-    #[serde(
-        rename = "CreateTime",
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_int"
-    )]
+    #[serde(rename = "CreateTime", skip_serializing_if = "Option::is_none")]
     pub create_time: Option<i64>,
     /// 消息类型
-    #[serde(
-        rename = "MsgType",
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(rename = "MsgType", skip_serializing_if = "Option::is_none")]
     pub msg_type: Option<String>,
     /// 事件类型
-    #[serde(
-        rename = "Event",
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(rename = "Event", skip_serializing_if = "Option::is_none")]
     pub event: Option<String>,
     /// 企业应用的id
-    #[serde(
-        rename = "AgentID",
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_int"
-    )]
+    #[serde(rename = "AgentID", skip_serializing_if = "Option::is_none")]
     pub agent_id: Option<i64>,
     /// 变更类型
-    #[serde(
-        rename = "ChangeType",
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(rename = "ChangeType", skip_serializing_if = "Option::is_none")]
     pub change_type: Option<String>,
     /// 空间id列表
-    #[serde(
-        rename = "SpaceId",
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::callback::de::opt_list"
-    )]
+    #[serde(rename = "SpaceId", skip_serializing_if = "Option::is_none")]
     pub space_id: Option<Vec<String>>,
     /// Elements this version of the crate does not know, as sent.
     #[serde(flatten)]
     pub extra: Fields,
 }
+impl crate::de::Decode for WedriveSpaceChangeEvent {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            to_user_name: fields.optional("ToUserName")?,
+            from_user_name: fields.optional("FromUserName")?,
+            create_time: fields.optional("CreateTime")?,
+            msg_type: fields.optional("MsgType")?,
+            event: fields.optional("Event")?,
+            agent_id: fields.optional("AgentID")?,
+            change_type: fields.optional("ChangeType")?,
+            space_id: crate::callback::de::list(&mut fields, "SpaceId")?,
+            extra: Fields(fields.into_map()),
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for WedriveSpaceChangeEvent {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 /// 长期未使用应用临时停用事件 ([official documentation](https://developer.work.weixin.qq.com/document/path/90240))
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct CloseInactiveAgentEvent {
     /// 企业微信CorpID (for a suite notification: absent)
-    #[serde(
-        rename = "ToUserName",
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(rename = "ToUserName", skip_serializing_if = "Option::is_none")]
     pub to_user_name: Option<String>,
     /// 成员UserID; `sys` for system events
-    #[serde(
-        rename = "FromUserName",
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(rename = "FromUserName", skip_serializing_if = "Option::is_none")]
     pub from_user_name: Option<String>,
     /// 消息创建时间 (Unix seconds)
-    #[serde(
-        rename = "CreateTime",
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_int"
-    )]
+    #[serde(rename = "CreateTime", skip_serializing_if = "Option::is_none")]
     pub create_time: Option<i64>,
     /// 消息类型
-    #[serde(
-        rename = "MsgType",
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(rename = "MsgType", skip_serializing_if = "Option::is_none")]
     pub msg_type: Option<String>,
     /// 事件类型
-    #[serde(
-        rename = "Event",
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(rename = "Event", skip_serializing_if = "Option::is_none")]
     pub event: Option<String>,
     /// 企业应用的id
-    #[serde(
-        rename = "AgentID",
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_int"
-    )]
+    #[serde(rename = "AgentID", skip_serializing_if = "Option::is_none")]
     pub agent_id: Option<i64>,
     /// Elements this version of the crate does not know, as sent.
     #[serde(flatten)]
     pub extra: Fields,
+}
+impl crate::de::Decode for CloseInactiveAgentEvent {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            to_user_name: fields.optional("ToUserName")?,
+            from_user_name: fields.optional("FromUserName")?,
+            create_time: fields.optional("CreateTime")?,
+            msg_type: fields.optional("MsgType")?,
+            event: fields.optional("Event")?,
+            agent_id: fields.optional("AgentID")?,
+            extra: Fields(fields.into_map()),
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for CloseInactiveAgentEvent {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
 }
 /// 长期未使用应用重新启用事件 ([official documentation](https://developer.work.weixin.qq.com/document/path/90240))
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct ReopenInactiveAgentEvent {
     /// 企业微信CorpID (for a suite notification: absent)
-    #[serde(
-        rename = "ToUserName",
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(rename = "ToUserName", skip_serializing_if = "Option::is_none")]
     pub to_user_name: Option<String>,
     /// 成员UserID; `sys` for system events
-    #[serde(
-        rename = "FromUserName",
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(rename = "FromUserName", skip_serializing_if = "Option::is_none")]
     pub from_user_name: Option<String>,
     /// 消息创建时间 (Unix seconds)
-    #[serde(
-        rename = "CreateTime",
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_int"
-    )]
+    #[serde(rename = "CreateTime", skip_serializing_if = "Option::is_none")]
     pub create_time: Option<i64>,
     /// 消息类型
-    #[serde(
-        rename = "MsgType",
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(rename = "MsgType", skip_serializing_if = "Option::is_none")]
     pub msg_type: Option<String>,
     /// 事件类型
-    #[serde(
-        rename = "Event",
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(rename = "Event", skip_serializing_if = "Option::is_none")]
     pub event: Option<String>,
     /// 企业应用的id
-    #[serde(
-        rename = "AgentID",
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_int"
-    )]
+    #[serde(rename = "AgentID", skip_serializing_if = "Option::is_none")]
     pub agent_id: Option<i64>,
     /// Elements this version of the crate does not know, as sent.
     #[serde(flatten)]
     pub extra: Fields,
 }
-impl crate::callback::de::ListItem for ApprovalApplyer {}
-impl crate::callback::de::ListItem for ApprovalUser {}
-impl crate::callback::de::ListItem for AuthUserInfo {}
-impl crate::callback::de::ListItem for BatchJob {}
-impl crate::callback::de::ListItem for ChatArchiveApi {}
-impl crate::callback::de::ListItem for ContactExtAttr {}
-impl crate::callback::de::ListItem for ContactExtAttrText {}
-impl crate::callback::de::ListItem for ContactExtAttrWeb {}
-impl crate::callback::de::ListItem for ContactSync {}
-impl crate::callback::de::ListItem for LicenseAccount {}
-impl crate::callback::de::ListItem for NewsArticle {}
-impl crate::callback::de::ListItem for OpenApprovalInfo {}
-impl crate::callback::de::ListItem for OpenApprovalItem {}
-impl crate::callback::de::ListItem for OpenApprovalNode {}
-impl crate::callback::de::ListItem for OpenApprovalNotifyNode {}
-impl crate::callback::de::ListItem for PicItem {}
-impl crate::callback::de::ListItem for ReplyButton {}
-impl crate::callback::de::ListItem for ReplyMedia {}
-impl crate::callback::de::ListItem for ReplyVideo {}
-impl crate::callback::de::ListItem for ScanCodeInfo {}
-impl crate::callback::de::ListItem for SelectedItem {}
-impl crate::callback::de::ListItem for SendLocationInfo {}
-impl crate::callback::de::ListItem for SendPicsInfo {}
-impl crate::callback::de::ListItem for SysApprovalComment {}
-impl crate::callback::de::ListItem for SysApprovalDetail {}
-impl crate::callback::de::ListItem for SysApprovalInfo {}
-impl crate::callback::de::ListItem for SysApprovalNode {}
-impl crate::callback::de::ListItem for SysApprovalProcess {}
-impl crate::callback::de::ListItem for SysApprovalRecord {}
-impl crate::callback::de::ListItem for SysApprovalSubNode {}
+impl crate::de::Decode for ReopenInactiveAgentEvent {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            to_user_name: fields.optional("ToUserName")?,
+            from_user_name: fields.optional("FromUserName")?,
+            create_time: fields.optional("CreateTime")?,
+            msg_type: fields.optional("MsgType")?,
+            event: fields.optional("Event")?,
+            agent_id: fields.optional("AgentID")?,
+            extra: Fields(fields.into_map()),
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for ReopenInactiveAgentEvent {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 /// Messages an application receives, by `MsgType`.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Message {

@@ -43,196 +43,278 @@ impl serde::Serialize for AgreeStatus {
         serializer.serialize_str(self.as_str())
     }
 }
+impl crate::de::Decode for AgreeStatus {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        <String as crate::de::Decode>::decode(value)
+            .map(|value| Self::from(value.as_str()))
+    }
+}
 impl<'de> serde::Deserialize<'de> for AgreeStatus {
     fn deserialize<D: serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::de::string(deserializer).map(|value| Self::from(value.as_str()))
+        crate::de::deserialize(deserializer)
     }
 }
 /// 一个客户的存档同意情况。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct AgreeStatusInfo {
     /// 内部成员的 userid（单聊）
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub userid: Option<String>,
     /// 成员的密文 userid（单聊，第三方、代开发应用）
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub open_userid: Option<String>,
     /// 客户的 external_userid
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub external_userid: Option<String>,
     /// 同意情况：Agree、Disagree、Default_Agree
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub agree_status: Option<AgreeStatus>,
     /// 状态改变时间
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_int"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub status_change_time: Option<i64>,
 }
+impl crate::de::Decode for AgreeStatusInfo {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            userid: fields.optional("userid")?,
+            open_userid: fields.optional("open_userid")?,
+            external_userid: fields.optional("external_userid")?,
+            agree_status: fields.optional("agree_status")?,
+            status_change_time: fields.optional("status_change_time")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for AgreeStatusInfo {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 /// 会话同意情况。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct AgreeStatusResponse {
     /// 同意情况列表
-    #[serde(
-        rename = "agreeinfo",
-        default,
-        skip_serializing_if = "Vec::is_empty",
-        deserialize_with = "crate::de::vec_or_null"
-    )]
+    #[serde(rename = "agreeinfo", skip_serializing_if = "Vec::is_empty")]
     pub agree_info: Vec<AgreeStatusInfo>,
 }
+impl crate::de::Decode for AgreeStatusResponse {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            agree_info: fields.or_empty("agreeinfo")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for AgreeStatusResponse {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 /// 一对待查询的单聊：成员（userid 或密文 open_userid）与客户 external_userid。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct AgreeStatusSingleItem {
     /// 内部成员的 userid
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub userid: Option<String>,
     /// 成员的密文 userid（第三方、代开发应用）
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub open_userid: Option<String>,
     /// 客户的 external_userid
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub external_userid: Option<String>,
 }
+impl crate::de::Decode for AgreeStatusSingleItem {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            userid: fields.optional("userid")?,
+            open_userid: fields.optional("open_userid")?,
+            external_userid: fields.optional("external_userid")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for AgreeStatusSingleItem {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 /// 获取单聊会话同意情况的请求。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct AgreeStatusSingleRequest {
     /// 待查询的单聊列表
     #[serde(rename = "item")]
     pub items: Vec<AgreeStatusSingleItem>,
 }
+impl crate::de::Decode for AgreeStatusSingleRequest {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            items: fields.required("item")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for AgreeStatusSingleRequest {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 /// 批量分析结果（加密）。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct AnalyzeBatchResult {
     /// 分析结果的临时 id
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub result_id: Option<String>,
     /// 结果密钥的加密信息
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub service_encrypt_info: Option<ServiceEncryptInfo>,
 }
+impl crate::de::Decode for AnalyzeBatchResult {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            result_id: fields.optional("result_id")?,
+            service_encrypt_info: fields.optional("service_encrypt_info")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for AnalyzeBatchResult {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 /// 一条消息的分析结果。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct AnalyzeItemResult {
     /// 消息 id
-    #[serde(rename = "msgid", deserialize_with = "crate::de::string")]
+    #[serde(rename = "msgid")]
     pub msg_id: String,
     /// 该消息的错误码
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_int"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub errcode: Option<i64>,
     /// 该消息的错误说明
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub errmsg: Option<String>,
     /// 情感分析结果
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_int"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub sentiment_result: Option<i64>,
     /// 反垃圾分析结果
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_int"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub spam_result: Option<i64>,
 }
+impl crate::de::Decode for AnalyzeItemResult {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            msg_id: fields.required("msgid")?,
+            errcode: fields.optional("errcode")?,
+            errmsg: fields.optional("errmsg")?,
+            sentiment_result: fields.optional("sentiment_result")?,
+            spam_result: fields.optional("spam_result")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for AnalyzeItemResult {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 /// 添加会话分析任务的请求。
-#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
 pub struct AnalyzeTaskAddRequest {
     /// 要分析的任务：1-情感分析（单条），2-反垃圾分析（单条），3-摘要提取（批量）
     pub analyze_task: AnalyzeTaskType,
     /// 任务 id；首次提交时不填，后续提交时填首次返回的 jobid
-    #[serde(
-        rename = "jobid",
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(rename = "jobid", skip_serializing_if = "Option::is_none")]
     pub job_id: Option<String>,
     /// 消息列表，每次最多 1000 个，总和不超过 1000 个；同一 msgid 多次出现以首次为准
     pub msg_list: Vec<EncryptedMsgRef>,
 }
+impl crate::de::Decode for AnalyzeTaskAddRequest {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            analyze_task: fields.required("analyze_task")?,
+            job_id: fields.optional("jobid")?,
+            msg_list: fields.required("msg_list")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for AnalyzeTaskAddRequest {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 /// 添加会话分析任务的结果。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct AnalyzeTaskAddResponse {
     /// 任务 id
-    #[serde(
-        rename = "jobid",
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(rename = "jobid", skip_serializing_if = "Option::is_none")]
     pub job_id: Option<String>,
     /// 添加失败的消息
-    #[serde(
-        default,
-        skip_serializing_if = "Vec::is_empty",
-        deserialize_with = "crate::de::vec_or_null"
-    )]
+    #[serde(skip_serializing_if = "Vec::is_empty")]
     pub fail_list: Vec<MsgFailure>,
 }
+impl crate::de::Decode for AnalyzeTaskAddResponse {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            job_id: fields.optional("jobid")?,
+            fail_list: fields.or_empty("fail_list")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for AnalyzeTaskAddResponse {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 /// 会话分析任务的状态与结果。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct AnalyzeTaskResultResponse {
     /// 任务状态
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_int"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub status: Option<i64>,
     /// 批量任务的分析结果
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub analyze_result: Option<AnalyzeBatchResult>,
     /// 逐条消息的分析结果
-    #[serde(
-        default,
-        skip_serializing_if = "Vec::is_empty",
-        deserialize_with = "crate::de::vec_or_null"
-    )]
+    #[serde(skip_serializing_if = "Vec::is_empty")]
     pub analyze_result_list: Vec<AnalyzeItemResult>,
+}
+impl crate::de::Decode for AnalyzeTaskResultResponse {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            status: fields.optional("status")?,
+            analyze_result: fields.optional("analyze_result")?,
+            analyze_result_list: fields.or_empty("analyze_result_list")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for AnalyzeTaskResultResponse {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
 }
 /// 会话内容分析任务的类型。
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -271,834 +353,1316 @@ impl serde::Serialize for AnalyzeTaskType {
         serializer.serialize_i64(i64::from(*self))
     }
 }
+impl crate::de::Decode for AnalyzeTaskType {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        <i64 as crate::de::Decode>::decode(value).map(Self::from)
+    }
+}
 impl<'de> serde::Deserialize<'de> for AnalyzeTaskType {
     fn deserialize<D: serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::de::int(deserializer).map(Self::from)
+        crate::de::deserialize(deserializer)
     }
 }
 /// 关键词规则的适用范围；各项更新时指定空列表会清空该配置项。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct ApplicableRange {
     /// 适用的对象类型：1-员工，2-客户；不填默认包含员工与客户
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub target_type: Option<TypeList>,
     /// 适用的会话类型：1-单聊，2-群聊；不填默认包括单聊与群聊
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub chat_type: Option<TypeList>,
     /// 适用的部门，不超过 100 个；未指定对象类型时在指定部门和所有客户中生效
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub department: Option<IntIdList>,
     /// 适用的员工 open_userid，不超过 100 个；未指定对象类型时在指定员工和所有客户中生效
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub user: Option<StringIdList>,
     /// 适用的客户 external_userid，不超过 100 个；未指定对象类型时在指定客户和所有员工中生效
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub external_contact: Option<StringIdList>,
     /// 适用的群聊 chat_id，不超过 100 个；未指定会话类型时在指定群聊和所有单聊中生效
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub chat: Option<StringIdList>,
     /// 适用的会话范围
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub session_type: Option<SessionTypeList>,
     /// 手机号白名单，不超过 100 个；会话消息中命中白名单的手机号不触发
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub exclude_mobile: Option<MobileList>,
     /// 邮箱白名单
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub exclude_email: Option<EmailList>,
     /// 银行卡号白名单
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub exclude_bank_card: Option<BankCardList>,
 }
+impl crate::de::Decode for ApplicableRange {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            target_type: fields.optional("target_type")?,
+            chat_type: fields.optional("chat_type")?,
+            department: fields.optional("department")?,
+            user: fields.optional("user")?,
+            external_contact: fields.optional("external_contact")?,
+            chat: fields.optional("chat")?,
+            session_type: fields.optional("session_type")?,
+            exclude_mobile: fields.optional("exclude_mobile")?,
+            exclude_email: fields.optional("exclude_email")?,
+            exclude_bank_card: fields.optional("exclude_bank_card")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for ApplicableRange {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 /// 会话内容存档中的一个内部群。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct ArchiveRoom {
     /// 群名称
-    #[serde(
-        rename = "roomname",
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(rename = "roomname", skip_serializing_if = "Option::is_none")]
     pub room_name: Option<String>,
     /// 群创建者的 userid
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub creator: Option<String>,
     /// 群创建时间
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_int"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub room_create_time: Option<i64>,
     /// 群公告
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub notice: Option<String>,
     /// 群成员列表
-    #[serde(
-        default,
-        skip_serializing_if = "Vec::is_empty",
-        deserialize_with = "crate::de::vec_or_null"
-    )]
+    #[serde(skip_serializing_if = "Vec::is_empty")]
     pub members: Vec<ArchiveRoomMember>,
 }
+impl crate::de::Decode for ArchiveRoom {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            room_name: fields.optional("roomname")?,
+            creator: fields.optional("creator")?,
+            room_create_time: fields.optional("room_create_time")?,
+            notice: fields.optional("notice")?,
+            members: fields.or_empty("members")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for ArchiveRoom {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 /// 内部群的一个成员。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct ArchiveRoomMember {
     /// 成员 userid
-    #[serde(rename = "memberid", deserialize_with = "crate::de::string")]
+    #[serde(rename = "memberid")]
     pub member_id: String,
     /// 入群时间
-    #[serde(
-        rename = "jointime",
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_int"
-    )]
+    #[serde(rename = "jointime", skip_serializing_if = "Option::is_none")]
     pub join_time: Option<i64>,
 }
+impl crate::de::Decode for ArchiveRoomMember {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            member_id: fields.required("memberid")?,
+            join_time: fields.optional("jointime")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for ArchiveRoomMember {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 /// 获取内部群信息的请求。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct ArchiveRoomRequest {
     /// 待查询的群 id
-    #[serde(rename = "roomid", deserialize_with = "crate::de::string")]
+    #[serde(rename = "roomid")]
     pub room_id: String,
 }
+impl crate::de::Decode for ArchiveRoomRequest {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            room_id: fields.required("roomid")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for ArchiveRoomRequest {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 /// 异步专区程序任务的结果。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct AsyncProgramResult {
     /// 专区程序上报异步任务结果时的错误码
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_int"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub response_errcode: Option<i64>,
     /// 专区程序上报的输出结果，自定义 JSON 字符串
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub response_data: Option<String>,
 }
+impl crate::de::Decode for AsyncProgramResult {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            response_errcode: fields.optional("response_errcode")?,
+            response_data: fields.optional("response_data")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for AsyncProgramResult {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 /// 创建专区程序调用任务的请求。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct AsyncProgramTaskRequest {
     /// 专区程序 id
-    #[serde(deserialize_with = "crate::de::string")]
     pub program_id: String,
     /// 程序的能力 id
-    #[serde(deserialize_with = "crate::de::string")]
     pub ability_id: String,
     /// 传给专区程序的输入，JSON 字符串
-    #[serde(deserialize_with = "crate::de::string")]
     pub request_data: String,
 }
+impl crate::de::Decode for AsyncProgramTaskRequest {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            program_id: fields.required("program_id")?,
+            ability_id: fields.required("ability_id")?,
+            request_data: fields.required("request_data")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for AsyncProgramTaskRequest {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 /// 一个授权的会话存档版本。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct AuthEdition {
     /// 企业授权的会话版本类型：1-内部会话，2-内外部会话，3-内外部会话及语音通话
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_int"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub edition: Option<i64>,
     /// 企业授权存档的范围；实际生效人员取决于服务商购买的人数
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub auth_scope: Option<AuthScope>,
     /// 授权状态
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_int"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub status: Option<i64>,
     /// 开始生效时间
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_int"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub begin_time: Option<i64>,
     /// 结束生效时间
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_int"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub end_time: Option<i64>,
     /// 授权的会话时长（天）
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_int"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub msg_duration_days: Option<i64>,
     /// 授权存档范围的去重人数
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_int"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub auth_user_count: Option<i64>,
 }
+impl crate::de::Decode for AuthEdition {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            edition: fields.optional("edition")?,
+            auth_scope: fields.optional("auth_scope")?,
+            status: fields.optional("status")?,
+            begin_time: fields.optional("begin_time")?,
+            end_time: fields.optional("end_time")?,
+            msg_duration_days: fields.optional("msg_duration_days")?,
+            auth_user_count: fields.optional("auth_user_count")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for AuthEdition {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 /// 授权存档的范围。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct AuthScope {
     /// 成员 userid 列表
-    #[serde(
-        default,
-        skip_serializing_if = "Vec::is_empty",
-        deserialize_with = "crate::de::vec_or_null"
-    )]
+    #[serde(skip_serializing_if = "Vec::is_empty")]
     pub userid_list: Vec<String>,
     /// 部门 id 列表
-    #[serde(
-        default,
-        skip_serializing_if = "Vec::is_empty",
-        deserialize_with = "crate::de::int_vec_or_null"
-    )]
+    #[serde(skip_serializing_if = "Vec::is_empty")]
     pub department_id_list: Vec<i64>,
     /// 标签 id 列表
-    #[serde(
-        default,
-        skip_serializing_if = "Vec::is_empty",
-        deserialize_with = "crate::de::int_vec_or_null"
-    )]
+    #[serde(skip_serializing_if = "Vec::is_empty")]
     pub tag_id_list: Vec<i64>,
 }
+impl crate::de::Decode for AuthScope {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            userid_list: fields.or_empty("userid_list")?,
+            department_id_list: fields.or_empty("department_id_list")?,
+            tag_id_list: fields.or_empty("tag_id_list")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for AuthScope {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 /// 一名授权存档的成员。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct AuthUser {
     /// 授权成员的 userid（第三方为密文 userid）
-    #[serde(deserialize_with = "crate::de::string")]
     pub userid: String,
     /// 生效的版本：1-内部会话，2-内外部会话，3-内外部会话以及语音通话
-    #[serde(
-        default,
-        skip_serializing_if = "Vec::is_empty",
-        deserialize_with = "crate::de::int_vec_or_null"
-    )]
+    #[serde(skip_serializing_if = "Vec::is_empty")]
     pub edition_list: Vec<i64>,
 }
+impl crate::de::Decode for AuthUser {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            userid: fields.required("userid")?,
+            edition_list: fields.or_empty("edition_list")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for AuthUser {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 /// 授权存档成员的一页。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct AuthUserListResponse {
     /// 生效成员列表
-    #[serde(
-        default,
-        skip_serializing_if = "Vec::is_empty",
-        deserialize_with = "crate::de::vec_or_null"
-    )]
+    #[serde(skip_serializing_if = "Vec::is_empty")]
     pub auth_user_list: Vec<AuthUser>,
     /// 下一次查询填到 cursor
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub next_cursor: Option<String>,
     /// 是否还有更多数据
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_boolean"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub has_more: Option<bool>,
 }
+impl crate::de::Decode for AuthUserListResponse {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            auth_user_list: fields.or_empty("auth_user_list")?,
+            next_cursor: fields.optional("next_cursor")?,
+            has_more: fields.optional("has_more")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for AuthUserListResponse {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 /// 银行卡号白名单。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct BankCardList {
     /// 银行卡号列表
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub bank_card_list: Option<Vec<String>>,
 }
+impl crate::de::Decode for BankCardList {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            bank_card_list: fields.optional("bank_card_list")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for BankCardList {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 /// 按群聊 id 查询的请求。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct ChatIdRequest {
     /// 群聊 id
-    #[serde(rename = "chatid", deserialize_with = "crate::de::string")]
+    #[serde(rename = "chatid")]
     pub chat_id: String,
 }
+impl crate::de::Decode for ChatIdRequest {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            chat_id: fields.required("chatid")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for ChatIdRequest {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 /// 一条会话记录（元数据与加密信息）。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct ChatMessage {
     /// 消息 id
-    #[serde(rename = "msgid", deserialize_with = "crate::de::string")]
+    #[serde(rename = "msgid")]
     pub msg_id: String,
     /// 发送者
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub sender: Option<ChatParticipant>,
     /// 接收者列表
-    #[serde(
-        default,
-        skip_serializing_if = "Vec::is_empty",
-        deserialize_with = "crate::de::vec_or_null"
-    )]
+    #[serde(skip_serializing_if = "Vec::is_empty")]
     pub receiver_list: Vec<ChatParticipant>,
     /// 群聊 id（群聊消息时返回）
-    #[serde(
-        rename = "chatid",
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(rename = "chatid", skip_serializing_if = "Option::is_none")]
     pub chat_id: Option<String>,
     /// 发送时间
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_int"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub send_time: Option<i64>,
     /// 消息类型
-    #[serde(
-        rename = "msgtype",
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_int"
-    )]
+    #[serde(rename = "msgtype", skip_serializing_if = "Option::is_none")]
     pub msg_type: Option<i64>,
     /// 消息密钥的加密信息
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub service_encrypt_info: Option<ServiceEncryptInfo>,
 }
+impl crate::de::Decode for ChatMessage {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            msg_id: fields.required("msgid")?,
+            sender: fields.optional("sender")?,
+            receiver_list: fields.or_empty("receiver_list")?,
+            chat_id: fields.optional("chatid")?,
+            send_time: fields.optional("send_time")?,
+            msg_type: fields.optional("msgtype")?,
+            service_encrypt_info: fields.optional("service_encrypt_info")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for ChatMessage {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 /// 消息的发送者或接收者。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct ChatParticipant {
     /// 身份类型：1-员工，2-外部联系人
-    #[serde(
-        rename = "type",
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_int"
-    )]
+    #[serde(rename = "type", skip_serializing_if = "Option::is_none")]
     pub participant_type: Option<i64>,
     /// 员工的密文 userid 或外部联系人的 external_userid
-    #[serde(deserialize_with = "crate::de::string")]
     pub id: String,
 }
+impl crate::de::Decode for ChatParticipant {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            participant_type: fields.optional("type")?,
+            id: fields.required("id")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for ChatParticipant {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 /// 企业的数据与智能专区授权信息。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct CorpAuthInfoResponse {
     /// 企业授权的会话版本列表
-    #[serde(
-        default,
-        skip_serializing_if = "Vec::is_empty",
-        deserialize_with = "crate::de::vec_or_null"
-    )]
+    #[serde(skip_serializing_if = "Vec::is_empty")]
     pub auth_edition_list: Vec<AuthEdition>,
 }
+impl crate::de::Decode for CorpAuthInfoResponse {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            auth_edition_list: fields.or_empty("auth_edition_list")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for CorpAuthInfoResponse {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 /// 只带游标与每页条数的分页请求。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct CursorRequest {
     /// 上一次调用返回的 next_cursor，首次不填
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub cursor: Option<String>,
     /// 本次返回的最大条数
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_int"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub limit: Option<i64>,
 }
+impl crate::de::Decode for CursorRequest {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            cursor: fields.optional("cursor")?,
+            limit: fields.optional("limit")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for CursorRequest {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 /// 开启调试模式的请求。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct DebugModeOpenRequest {
     /// 专区程序 id
-    #[serde(deserialize_with = "crate::de::string")]
     pub program_id: String,
     /// 程序的调试凭证，3 天内有效
     pub debug_token: crate::Secret,
 }
+impl crate::de::Decode for DebugModeOpenRequest {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            program_id: fields.required("program_id")?,
+            debug_token: fields.required("debug_token")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for DebugModeOpenRequest {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 /// 专区程序的调试模式状态。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct DebugModeStatus {
     /// 是否处于调试模式：1-开启，0-关闭
     #[serde(
-        default,
         skip_serializing_if = "Option::is_none",
-        with = "crate::de::opt_flag"
+        serialize_with = "crate::de::opt_flag::serialize"
     )]
     pub debug_mode_status: Option<bool>,
 }
+impl crate::de::Decode for DebugModeStatus {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            debug_mode_status: fields.optional("debug_mode_status")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for DebugModeStatus {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 /// 一名文件内容存档授权成员。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct DocAuthUser {
     /// 授权成员的 userid
-    #[serde(deserialize_with = "crate::de::string")]
     pub userid: String,
 }
+impl crate::de::Decode for DocAuthUser {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            userid: fields.required("userid")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for DocAuthUser {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 /// 文件内容存档授权成员的一页。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct DocAuthUserListResponse {
     /// 生效成员列表
-    #[serde(
-        default,
-        skip_serializing_if = "Vec::is_empty",
-        deserialize_with = "crate::de::vec_or_null"
-    )]
+    #[serde(skip_serializing_if = "Vec::is_empty")]
     pub auth_user_list: Vec<DocAuthUser>,
     /// 下一次查询填到 cursor
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub next_cursor: Option<String>,
     /// 是否还有更多数据：1-是，0-否
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_boolean"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub has_more: Option<bool>,
 }
+impl crate::de::Decode for DocAuthUserListResponse {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            auth_user_list: fields.or_empty("auth_user_list")?,
+            next_cursor: fields.optional("next_cursor")?,
+            has_more: fields.optional("has_more")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for DocAuthUserListResponse {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 /// 邮箱白名单。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct EmailList {
     /// 邮箱列表
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub email_list: Option<Vec<String>>,
 }
+impl crate::de::Decode for EmailList {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            email_list: fields.optional("email_list")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for EmailList {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 /// 空的请求包体（`{}`）。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct EmptyRequest {}
+impl crate::de::Decode for EmptyRequest {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        crate::de::Fields::of(value)?;
+        Ok(Self {})
+    }
+}
+impl<'de> serde::Deserialize<'de> for EmptyRequest {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 /// 除 errcode/errmsg 外没有其他字段的返回。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct EmptyResponse {}
+impl crate::de::Decode for EmptyResponse {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        crate::de::Fields::of(value)?;
+        Ok(Self {})
+    }
+}
+impl<'de> serde::Deserialize<'de> for EmptyResponse {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 /// 一条待分析的消息及其密钥。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct EncryptedMsgRef {
     /// 消息 id
-    #[serde(rename = "msgid", deserialize_with = "crate::de::string")]
+    #[serde(rename = "msgid")]
     pub msg_id: String,
     /// 消息的解密信息
     pub encrypt_info: MsgSecret,
 }
+impl crate::de::Decode for EncryptedMsgRef {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            msg_id: fields.required("msgid")?,
+            encrypt_info: fields.required("encrypt_info")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for EncryptedMsgRef {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 /// 创建会话内容导出任务的请求。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct ExportJobCreateRequest {
     /// 会话展示组件导出按钮返回的 code
     pub code: crate::Secret,
     /// 导出模板文件的 media_id（上传临时文件到专区获得）
-    #[serde(deserialize_with = "crate::de::string")]
     pub media_id: String,
 }
+impl crate::de::Decode for ExportJobCreateRequest {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            code: fields.required("code")?,
+            media_id: fields.required("media_id")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for ExportJobCreateRequest {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 /// 会话内容导出任务的状态。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct ExportJobStatus {
     /// 任务状态
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_int"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub status: Option<i64>,
     /// 导出结果 id
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub result_id: Option<String>,
     /// 导出结果错误码
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_int"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub result_errcode: Option<i64>,
     /// 导出结果错误说明
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub result_errmsg: Option<String>,
 }
+impl crate::de::Decode for ExportJobStatus {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            status: fields.optional("status")?,
+            result_id: fields.optional("result_id")?,
+            result_errcode: fields.optional("result_errcode")?,
+            result_errmsg: fields.optional("result_errmsg")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for ExportJobStatus {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 /// 会话组件敏感信息隐藏配置。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct HideSensitiveInfoConfig {
     /// 是否隐藏手机号
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_boolean"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub hide_mobile: Option<bool>,
     /// 是否隐藏身份证号
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_boolean"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub hide_idcard: Option<bool>,
     /// 是否隐藏银行卡号
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_boolean"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub hide_bankno: Option<bool>,
 }
+impl crate::de::Decode for HideSensitiveInfoConfig {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            hide_mobile: fields.optional("hide_mobile")?,
+            hide_idcard: fields.optional("hide_idcard")?,
+            hide_bankno: fields.optional("hide_bankno")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for HideSensitiveInfoConfig {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 /// 成员的敏感信息隐藏配置。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct HideSensitiveInfoConfigResponse {
     /// 隐藏配置
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub config: Option<HideSensitiveInfoConfig>,
 }
+impl crate::de::Decode for HideSensitiveInfoConfigResponse {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            config: fields.optional("config")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for HideSensitiveInfoConfigResponse {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 /// 获取敏感信息隐藏配置的请求。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct HideSensitiveInfoGetRequest {
     /// 成员 userid（自建应用）
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub userid: Option<String>,
     /// 成员密文 userid（第三方、代开发应用）
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub open_userid: Option<String>,
 }
+impl crate::de::Decode for HideSensitiveInfoGetRequest {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            userid: fields.optional("userid")?,
+            open_userid: fields.optional("open_userid")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for HideSensitiveInfoGetRequest {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 /// 设置敏感信息隐藏配置的请求。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct HideSensitiveInfoSetRequest {
     /// 成员 userid（自建应用）
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub userid: Option<String>,
     /// 成员密文 userid（第三方、代开发应用）
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub open_userid: Option<String>,
     /// 隐藏配置
     pub config: HideSensitiveInfoConfig,
 }
+impl crate::de::Decode for HideSensitiveInfoSetRequest {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            userid: fields.optional("userid")?,
+            open_userid: fields.optional("open_userid")?,
+            config: fields.required("config")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for HideSensitiveInfoSetRequest {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 /// 一条命中规则的会话记录。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct HitMsg {
     /// 消息 id
-    #[serde(rename = "msgid", deserialize_with = "crate::de::string")]
+    #[serde(rename = "msgid")]
     pub msg_id: String,
     /// 消息详情（need_detail 为 1 时返回）
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub msg_detail: Option<HitMsgDetail>,
     /// 命中的规则列表
-    #[serde(
-        default,
-        skip_serializing_if = "Vec::is_empty",
-        deserialize_with = "crate::de::vec_or_null"
-    )]
+    #[serde(skip_serializing_if = "Vec::is_empty")]
     pub hit_rule_list: Vec<HitRule>,
 }
+impl crate::de::Decode for HitMsg {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            msg_id: fields.required("msgid")?,
+            msg_detail: fields.optional("msg_detail")?,
+            hit_rule_list: fields.or_empty("hit_rule_list")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for HitMsg {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 /// 命中消息的详情。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct HitMsgDetail {
     /// 发送者
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub sender: Option<ChatParticipant>,
     /// 接收者列表
-    #[serde(
-        default,
-        skip_serializing_if = "Vec::is_empty",
-        deserialize_with = "crate::de::vec_or_null"
-    )]
+    #[serde(skip_serializing_if = "Vec::is_empty")]
     pub receiver_list: Vec<ChatParticipant>,
     /// 群聊 id
-    #[serde(
-        rename = "chatid",
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(rename = "chatid", skip_serializing_if = "Option::is_none")]
     pub chat_id: Option<String>,
     /// 发送时间
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_int"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub send_time: Option<i64>,
     /// 消息类型
-    #[serde(
-        rename = "msgtype",
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_int"
-    )]
+    #[serde(rename = "msgtype", skip_serializing_if = "Option::is_none")]
     pub msg_type: Option<i64>,
     /// 消息密钥的加密信息
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub service_encrypt_info: Option<ServiceEncryptInfo>,
 }
+impl crate::de::Decode for HitMsgDetail {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            sender: fields.optional("sender")?,
+            receiver_list: fields.or_empty("receiver_list")?,
+            chat_id: fields.optional("chatid")?,
+            send_time: fields.optional("send_time")?,
+            msg_type: fields.optional("msgtype")?,
+            service_encrypt_info: fields.optional("service_encrypt_info")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for HitMsgDetail {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 /// 获取命中关键词规则会话记录的请求。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct HitMsgListRequest {
     /// 上一次返回的 next_cursor，首次不填则从 5 天内最早的消息开始，不多于 64 字节
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub cursor: Option<String>,
     /// 「命中关键词规则通知」返回的 token，10 分钟内有效；不填则有严格的频率限制
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub token: Option<crate::Secret>,
     /// 是否需要消息详情，默认否
     #[serde(
-        default,
         skip_serializing_if = "Option::is_none",
-        with = "crate::de::opt_flag"
+        serialize_with = "crate::de::opt_flag::serialize"
     )]
     pub need_detail: Option<bool>,
     /// 每次返回的记录数，默认 200，最大 1000
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_int"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub limit: Option<i64>,
     /// 仅用于需要重新拉取而不清楚 cursor 的场景，从该时间附近开始返回
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_int"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub begin_time: Option<i64>,
 }
+impl crate::de::Decode for HitMsgListRequest {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            cursor: fields.optional("cursor")?,
+            token: fields.optional("token")?,
+            need_detail: fields.optional("need_detail")?,
+            limit: fields.optional("limit")?,
+            begin_time: fields.optional("begin_time")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for HitMsgListRequest {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 /// 命中关键词规则的会话记录的一页。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct HitMsgListResponse {
     /// 是否还有更多数据：0-否，1-是
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_boolean"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub has_more: Option<bool>,
     /// 下次调用带上该值以增量拉取，建议持久化
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub next_cursor: Option<String>,
     /// 命中的会话记录列表
-    #[serde(
-        default,
-        skip_serializing_if = "Vec::is_empty",
-        deserialize_with = "crate::de::vec_or_null"
-    )]
+    #[serde(skip_serializing_if = "Vec::is_empty")]
     pub msg_list: Vec<HitMsg>,
 }
+impl crate::de::Decode for HitMsgListResponse {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            has_more: fields.optional("has_more")?,
+            next_cursor: fields.optional("next_cursor")?,
+            msg_list: fields.or_empty("msg_list")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for HitMsgListResponse {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 /// 消息命中的一条规则。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct HitRule {
     /// 规则 id
-    #[serde(deserialize_with = "crate::de::string")]
     pub rule_id: String,
     /// 是否命中关键词
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_boolean"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub has_hit_keyword: Option<bool>,
     /// 命中的关键行为
-    #[serde(
-        default,
-        skip_serializing_if = "Vec::is_empty",
-        deserialize_with = "crate::de::int_vec_or_null"
-    )]
+    #[serde(skip_serializing_if = "Vec::is_empty")]
     pub semantics_list: Vec<i64>,
 }
+impl crate::de::Decode for HitRule {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            rule_id: fields.required("rule_id")?,
+            has_hit_keyword: fields.optional("has_hit_keyword")?,
+            semantics_list: fields.or_empty("semantics_list")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for HitRule {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 /// 整数 id 列表；更新时指定空列表会清空该配置项。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct IntIdList {
     /// id 列表
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_int_vec"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub id_list: Option<Vec<i64>>,
 }
+impl crate::de::Decode for IntIdList {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            id_list: fields.optional("id_list")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for IntIdList {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 /// 按任务 id 查询或提交的请求。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct JobIdRequest {
     /// 任务 id
-    #[serde(rename = "jobid", deserialize_with = "crate::de::string")]
+    #[serde(rename = "jobid")]
     pub job_id: String,
 }
+impl crate::de::Decode for JobIdRequest {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            job_id: fields.required("jobid")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for JobIdRequest {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 /// 创建任务的结果。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct JobIdResponse {
     /// 任务 id
-    #[serde(
-        rename = "jobid",
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(rename = "jobid", skip_serializing_if = "Option::is_none")]
     pub job_id: Option<String>,
 }
+impl crate::de::Decode for JobIdResponse {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            job_id: fields.optional("jobid")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for JobIdResponse {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 /// 规则的关键词。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct KeywordList {
     /// 关键词列表
     pub word_list: Vec<String>,
 }
+impl crate::de::Decode for KeywordList {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            word_list: fields.required("word_list")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for KeywordList {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 /// 新增关键词规则的请求。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct KeywordRuleCreateRequest {
     /// 规则名称
-    #[serde(deserialize_with = "crate::de::string")]
     pub name: String,
     /// 关键词
     pub keyword: KeywordList,
     /// 关键行为
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub semantics: Option<SemanticsList>,
     /// 适用范围
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub applicable_range: Option<ApplicableRange>,
+}
+impl crate::de::Decode for KeywordRuleCreateRequest {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            name: fields.required("name")?,
+            keyword: fields.required("keyword")?,
+            semantics: fields.optional("semantics")?,
+            applicable_range: fields.optional("applicable_range")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for KeywordRuleCreateRequest {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
 }
 /// 新增关键词规则的结果。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct KeywordRuleCreateResponse {
     /// 规则 id
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub rule_id: Option<String>,
 }
+impl crate::de::Decode for KeywordRuleCreateResponse {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            rule_id: fields.optional("rule_id")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for KeywordRuleCreateResponse {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 /// 关键词规则详情。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct KeywordRuleDetail {
     /// 规则名称
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub name: Option<String>,
     /// 关键词
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub keyword: Option<KeywordList>,
     /// 关键行为
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub semantics: Option<SemanticsList>,
     /// 适用范围
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub applicable_range: Option<ApplicableRange>,
+}
+impl crate::de::Decode for KeywordRuleDetail {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            name: fields.optional("name")?,
+            keyword: fields.optional("keyword")?,
+            semantics: fields.optional("semantics")?,
+            applicable_range: fields.optional("applicable_range")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for KeywordRuleDetail {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
 }
 /// 按规则 id 的请求。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct KeywordRuleIdRequest {
     /// 规则 id
-    #[serde(deserialize_with = "crate::de::string")]
     pub rule_id: String,
+}
+impl crate::de::Decode for KeywordRuleIdRequest {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            rule_id: fields.required("rule_id")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for KeywordRuleIdRequest {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
 }
 /// 关键词规则的一页。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct KeywordRuleListResponse {
     /// 规则列表
-    #[serde(
-        default,
-        skip_serializing_if = "Vec::is_empty",
-        deserialize_with = "crate::de::vec_or_null"
-    )]
+    #[serde(skip_serializing_if = "Vec::is_empty")]
     pub rule_list: Vec<KeywordRuleSummary>,
     /// 下一页的游标
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub next_cursor: Option<String>,
     /// 是否还有更多数据
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_boolean"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub has_more: Option<bool>,
 }
+impl crate::de::Decode for KeywordRuleListResponse {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            rule_list: fields.or_empty("rule_list")?,
+            next_cursor: fields.optional("next_cursor")?,
+            has_more: fields.optional("has_more")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for KeywordRuleListResponse {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 /// 关键词规则概要。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct KeywordRuleSummary {
     /// 规则 id
-    #[serde(deserialize_with = "crate::de::string")]
     pub rule_id: String,
     /// 规则名称
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub name: Option<String>,
     /// 创建时间
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_int"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub create_time: Option<i64>,
 }
+impl crate::de::Decode for KeywordRuleSummary {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            rule_id: fields.required("rule_id")?,
+            name: fields.optional("name")?,
+            create_time: fields.optional("create_time")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for KeywordRuleSummary {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 /// 修改关键词规则的请求。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct KeywordRuleUpdateRequest {
     /// 规则 id
-    #[serde(deserialize_with = "crate::de::string")]
     pub rule_id: String,
     /// 规则名称
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub name: Option<String>,
     /// 关键词
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub keyword: Option<KeywordList>,
     /// 关键行为
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub semantics: Option<SemanticsList>,
     /// 适用范围
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub applicable_range: Option<ApplicableRange>,
+}
+impl crate::de::Decode for KeywordRuleUpdateRequest {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            rule_id: fields.required("rule_id")?,
+            name: fields.optional("name")?,
+            keyword: fields.optional("keyword")?,
+            semantics: fields.optional("semantics")?,
+            applicable_range: fields.optional("applicable_range")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for KeywordRuleUpdateRequest {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
 }
 /// 专区程序的日志级别。
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -1137,62 +1701,136 @@ impl serde::Serialize for LogLevel {
         serializer.serialize_i64(i64::from(*self))
     }
 }
+impl crate::de::Decode for LogLevel {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        <i64 as crate::de::Decode>::decode(value).map(Self::from)
+    }
+}
 impl<'de> serde::Deserialize<'de> for LogLevel {
     fn deserialize<D: serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::de::int(deserializer).map(Self::from)
+        crate::de::deserialize(deserializer)
     }
 }
 /// 当前的日志级别。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct LogLevelResponse {
     /// 日志级别：1-ERR，2-INFO，3-DBG
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub log_level: Option<LogLevel>,
 }
+impl crate::de::Decode for LogLevelResponse {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            log_level: fields.optional("log_level")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for LogLevelResponse {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 /// 设置日志级别的请求。
-#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
 pub struct LogLevelSetRequest {
     /// 应用关联的程序 id
-    #[serde(deserialize_with = "crate::de::string")]
     pub program_id: String,
     /// 日志级别：1-ERR，2-INFO，3-DBG；仅存储不高于该级别的日志
     pub log_level: LogLevel,
 }
+impl crate::de::Decode for LogLevelSetRequest {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            program_id: fields.required("program_id")?,
+            log_level: fields.required("log_level")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for LogLevelSetRequest {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 /// 手机号白名单。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct MobileList {
     /// 手机号列表，不超过 100 个
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub mobile_list: Option<Vec<String>>,
 }
+impl crate::de::Decode for MobileList {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            mobile_list: fields.optional("mobile_list")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for MobileList {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 /// 一条处理失败的消息。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct MsgFailure {
     /// 消息 id
-    #[serde(rename = "msgid", deserialize_with = "crate::de::string")]
+    #[serde(rename = "msgid")]
     pub msg_id: String,
     /// 错误码
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_int"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub errcode: Option<i64>,
     /// 错误说明
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub errmsg: Option<String>,
 }
+impl crate::de::Decode for MsgFailure {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            msg_id: fields.required("msgid")?,
+            errcode: fields.optional("errcode")?,
+            errmsg: fields.optional("errmsg")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for MsgFailure {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 /// 一条消息的解密密钥。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct MsgSecret {
     /// 消息密钥，对会话记录中的 encrypted_secret_key 用私钥解密得到
     pub secret_key: crate::Secret,
+}
+impl crate::de::Decode for MsgSecret {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            secret_key: fields.required("secret_key")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for MsgSecret {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
 }
 /// 会话内容存档的版本。
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -1231,600 +1869,986 @@ impl serde::Serialize for PermitEdition {
         serializer.serialize_i64(i64::from(*self))
     }
 }
+impl crate::de::Decode for PermitEdition {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        <i64 as crate::de::Decode>::decode(value).map(Self::from)
+    }
+}
 impl<'de> serde::Deserialize<'de> for PermitEdition {
     fn deserialize<D: serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::de::int(deserializer).map(Self::from)
+        crate::de::deserialize(deserializer)
     }
 }
 /// 获取开启存档成员的请求。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct PermitUserListRequest {
     /// 拉取对应版本的开启成员：1-办公版，2-服务版，3-企业版；不填返回全量成员
-    #[serde(rename = "type", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "type", skip_serializing_if = "Option::is_none")]
     pub edition: Option<PermitEdition>,
 }
+impl crate::de::Decode for PermitUserListRequest {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            edition: fields.optional("type")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for PermitUserListRequest {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 /// 开启会话内容存档的成员。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct PermitUserListResponse {
     /// 开启存档的成员 userid 列表
-    #[serde(
-        rename = "ids",
-        default,
-        skip_serializing_if = "Vec::is_empty",
-        deserialize_with = "crate::de::vec_or_null"
-    )]
+    #[serde(rename = "ids", skip_serializing_if = "Vec::is_empty")]
     pub userids: Vec<String>,
 }
+impl crate::de::Decode for PermitUserListResponse {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            userids: fields.or_empty("ids")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for PermitUserListResponse {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 /// 只带专区程序 id 的请求。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct ProgramIdRequest {
     /// 应用关联的程序 id
-    #[serde(deserialize_with = "crate::de::string")]
     pub program_id: String,
 }
+impl crate::de::Decode for ProgramIdRequest {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            program_id: fields.required("program_id")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for ProgramIdRequest {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 /// 设置公钥的请求。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct PublicKeySetRequest {
     /// 开发者为该企业生成的 PEM 格式 RSA-2048 公钥
-    #[serde(deserialize_with = "crate::de::string")]
     pub public_key: String,
     /// 公钥对应的版本号；更换公钥时须比旧公钥版本号大
-    #[serde(deserialize_with = "crate::de::int")]
     pub public_key_ver: i64,
 }
+impl crate::de::Decode for PublicKeySetRequest {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            public_key: fields.required("public_key")?,
+            public_key_ver: fields.required("public_key_ver")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for PublicKeySetRequest {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 /// 一个机器人。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct RobotInfo {
     /// 机器人 id
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub robot_id: Option<String>,
     /// 机器人名称
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub name: Option<String>,
     /// 机器人创建者的 userid
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub creator_userid: Option<String>,
 }
+impl crate::de::Decode for RobotInfo {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            robot_id: fields.optional("robot_id")?,
+            name: fields.optional("name")?,
+            creator_userid: fields.optional("creator_userid")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for RobotInfo {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 /// 机器人信息。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct RobotInfoResponse {
     /// 机器人信息
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub data: Option<RobotInfo>,
 }
+impl crate::de::Decode for RobotInfoResponse {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            data: fields.optional("data")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for RobotInfoResponse {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 /// 群内一个外部联系人的同意情况。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct RoomAgreeInfo {
     /// 同意状态改变的时间（Unix 时间戳）
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_int"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub status_change_time: Option<i64>,
     /// 外部联系人的 externalopenid
-    #[serde(
-        rename = "exteranalopenid",
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(rename = "exteranalopenid", skip_serializing_if = "Option::is_none")]
     pub external_open_id: Option<String>,
     /// 同意情况：Agree、Disagree、Default_Agree
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub agree_status: Option<AgreeStatus>,
 }
+impl crate::de::Decode for RoomAgreeInfo {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            status_change_time: fields.optional("status_change_time")?,
+            external_open_id: fields.optional("exteranalopenid")?,
+            agree_status: fields.optional("agree_status")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for RoomAgreeInfo {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 /// 查询群聊同意情况的请求。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct RoomAgreeRequest {
     /// 待查询的群 id
-    #[serde(rename = "roomid", deserialize_with = "crate::de::string")]
+    #[serde(rename = "roomid")]
     pub room_id: String,
 }
+impl crate::de::Decode for RoomAgreeRequest {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            room_id: fields.required("roomid")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for RoomAgreeRequest {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 /// 群聊同意情况。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct RoomAgreeResponse {
     /// 同意情况列表
-    #[serde(
-        rename = "agreeinfo",
-        default,
-        skip_serializing_if = "Vec::is_empty",
-        deserialize_with = "crate::de::vec_or_null"
-    )]
+    #[serde(rename = "agreeinfo", skip_serializing_if = "Vec::is_empty")]
     pub agree_info: Vec<RoomAgreeInfo>,
 }
+impl crate::de::Decode for RoomAgreeResponse {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            agree_info: fields.or_empty("agreeinfo")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for RoomAgreeResponse {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 /// 限定搜索的客户会话。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct SearchChatInfo {
     /// 会话类型：1-单聊，2-群聊
-    #[serde(deserialize_with = "crate::de::int")]
     pub chat_type: i64,
     /// 会话参与方列表
     pub id_list: Vec<SearchChatParty>,
 }
+impl crate::de::Decode for SearchChatInfo {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            chat_type: fields.required("chat_type")?,
+            id_list: fields.required("id_list")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for SearchChatInfo {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 /// 一个命中的群聊。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct SearchChatItem {
     /// 群聊 id
-    #[serde(rename = "chatid", deserialize_with = "crate::de::string")]
+    #[serde(rename = "chatid")]
     pub chat_id: String,
 }
+impl crate::de::Decode for SearchChatItem {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            chat_id: fields.required("chatid")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for SearchChatItem {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 /// 会话的一方：成员密文 userid 与客户 external_userid 二选一。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct SearchChatParty {
     /// 成员的密文 userid
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub open_userid: Option<String>,
     /// 客户的 external_userid
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub external_userid: Option<String>,
 }
+impl crate::de::Decode for SearchChatParty {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            open_userid: fields.optional("open_userid")?,
+            external_userid: fields.optional("external_userid")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for SearchChatParty {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 /// 会话名称搜索的请求。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct SearchChatRequest {
     /// 搜索词
-    #[serde(deserialize_with = "crate::de::string")]
     pub query_word: String,
     /// 分页游标，首次不填
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub cursor: Option<String>,
     /// 每页数量
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_int"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub limit: Option<i64>,
+}
+impl crate::de::Decode for SearchChatRequest {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            query_word: fields.required("query_word")?,
+            cursor: fields.optional("cursor")?,
+            limit: fields.optional("limit")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for SearchChatRequest {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
 }
 /// 会话名称搜索结果的一页。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct SearchChatResponse {
     /// 命中的群聊列表
-    #[serde(
-        default,
-        skip_serializing_if = "Vec::is_empty",
-        deserialize_with = "crate::de::vec_or_null"
-    )]
+    #[serde(skip_serializing_if = "Vec::is_empty")]
     pub chat_list: Vec<SearchChatItem>,
     /// 下一页的游标
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub next_cursor: Option<String>,
     /// 是否还有更多数据
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_boolean"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub has_more: Option<bool>,
+}
+impl crate::de::Decode for SearchChatResponse {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            chat_list: fields.or_empty("chat_list")?,
+            next_cursor: fields.optional("next_cursor")?,
+            has_more: fields.optional("has_more")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for SearchChatResponse {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
 }
 /// 一条命中的消息。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct SearchMsgItem {
     /// 消息 id
-    #[serde(rename = "msgid", deserialize_with = "crate::de::string")]
+    #[serde(rename = "msgid")]
     pub msg_id: String,
 }
+impl crate::de::Decode for SearchMsgItem {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            msg_id: fields.required("msgid")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for SearchMsgItem {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 /// 会话消息搜索的请求。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct SearchMsgRequest {
     /// 搜索词
-    #[serde(deserialize_with = "crate::de::string")]
     pub query_word: String,
     /// 限定搜索的客户会话
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub chat_info: Option<SearchChatInfo>,
     /// 搜索范围的开始时间
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_int"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub start_time: Option<i64>,
     /// 搜索范围的结束时间
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_int"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub end_time: Option<i64>,
     /// 分页游标，首次不填
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub cursor: Option<String>,
     /// 每页数量
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_int"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub limit: Option<i64>,
 }
+impl crate::de::Decode for SearchMsgRequest {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            query_word: fields.required("query_word")?,
+            chat_info: fields.optional("chat_info")?,
+            start_time: fields.optional("start_time")?,
+            end_time: fields.optional("end_time")?,
+            cursor: fields.optional("cursor")?,
+            limit: fields.optional("limit")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for SearchMsgRequest {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 /// 会话消息搜索结果的一页。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct SearchMsgResponse {
     /// 命中的消息列表
-    #[serde(
-        default,
-        skip_serializing_if = "Vec::is_empty",
-        deserialize_with = "crate::de::vec_or_null"
-    )]
+    #[serde(skip_serializing_if = "Vec::is_empty")]
     pub msg_list: Vec<SearchMsgItem>,
     /// 下一页的游标
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub next_cursor: Option<String>,
     /// 是否还有更多数据
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_boolean"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub has_more: Option<bool>,
 }
+impl crate::de::Decode for SearchMsgResponse {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            msg_list: fields.or_empty("msg_list")?,
+            next_cursor: fields.optional("next_cursor")?,
+            has_more: fields.optional("has_more")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for SearchMsgResponse {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 /// 规则的关键行为。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct SemanticsList {
     /// 关键行为列表，取值见官方文档
-    #[serde(deserialize_with = "crate::de::int_vec")]
     pub semantics_list: Vec<i64>,
 }
+impl crate::de::Decode for SemanticsList {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            semantics_list: fields.required("semantics_list")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for SemanticsList {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 /// 用应用公钥加密的消息密钥，须在专区内解密。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct ServiceEncryptInfo {
     /// 用公钥加密后的消息密钥
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub encrypted_secret_key: Option<crate::Secret>,
     /// 加密所用公钥的版本
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_int"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub public_key_ver: Option<i64>,
 }
+impl crate::de::Decode for ServiceEncryptInfo {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            encrypted_secret_key: fields.optional("encrypted_secret_key")?,
+            public_key_ver: fields.optional("public_key_ver")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for ServiceEncryptInfo {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 /// 适用的会话范围。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct SessionTypeList {
     /// 会话范围列表
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_int_vec"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub session_type_list: Option<Vec<i64>>,
 }
+impl crate::de::Decode for SessionTypeList {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            session_type_list: fields.optional("session_type_list")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for SessionTypeList {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 /// 一个单聊的同意情况。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct SingleAgreeInfo {
     /// 同意状态改变的具体时间（UTC 时间戳）
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_int"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub status_change_time: Option<i64>,
     /// 内部成员的 userid
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub userid: Option<String>,
     /// 外部联系人的 externalopenid
-    #[serde(
-        rename = "exteranalopenid",
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(rename = "exteranalopenid", skip_serializing_if = "Option::is_none")]
     pub external_open_id: Option<String>,
     /// 同意情况：Agree、Disagree、Default_Agree
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub agree_status: Option<AgreeStatus>,
 }
+impl crate::de::Decode for SingleAgreeInfo {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            status_change_time: fields.optional("status_change_time")?,
+            userid: fields.optional("userid")?,
+            external_open_id: fields.optional("exteranalopenid")?,
+            agree_status: fields.optional("agree_status")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for SingleAgreeInfo {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 /// 一对待查询的单聊（成员与外部联系人）。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct SingleAgreePair {
     /// 内部成员的 userid
-    #[serde(deserialize_with = "crate::de::string")]
     pub userid: String,
     /// 外部联系人的 externalopenid（wire 名拼写照录官方）
-    #[serde(rename = "exteranalopenid", deserialize_with = "crate::de::string")]
+    #[serde(rename = "exteranalopenid")]
     pub external_open_id: String,
 }
+impl crate::de::Decode for SingleAgreePair {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            userid: fields.required("userid")?,
+            external_open_id: fields.required("exteranalopenid")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for SingleAgreePair {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 /// 查询单聊同意情况的请求。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct SingleAgreeRequest {
     /// 待查询的单聊列表，最多 100 个
     #[serde(rename = "info")]
     pub pairs: Vec<SingleAgreePair>,
 }
+impl crate::de::Decode for SingleAgreeRequest {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            pairs: fields.required("info")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for SingleAgreeRequest {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 /// 单聊同意情况。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct SingleAgreeResponse {
     /// 同意情况列表
-    #[serde(
-        rename = "agreeinfo",
-        default,
-        skip_serializing_if = "Vec::is_empty",
-        deserialize_with = "crate::de::vec_or_null"
-    )]
+    #[serde(rename = "agreeinfo", skip_serializing_if = "Vec::is_empty")]
     pub agree_info: Vec<SingleAgreeInfo>,
 }
+impl crate::de::Decode for SingleAgreeResponse {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            agree_info: fields.or_empty("agreeinfo")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for SingleAgreeResponse {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 /// 创建专用接口任务的请求。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct SpecApiJobCreateRequest {
     /// 数据分析专区拉取会话内容时的过滤参数
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub msg_filter: Option<SpecApiMsgFilter>,
     /// 服务商自定义 id，服务商内全局唯一，用于去重避免超时重试生成重复任务，最多 128 字节
-    #[serde(deserialize_with = "crate::de::string")]
     pub custom_id: String,
     /// 开发者自定义数据，最多 1024 字节
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub custom_data: Option<String>,
 }
+impl crate::de::Decode for SpecApiJobCreateRequest {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            msg_filter: fields.optional("msg_filter")?,
+            custom_id: fields.required("custom_id")?,
+            custom_data: fields.optional("custom_data")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for SpecApiJobCreateRequest {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 /// 专用接口任务的状态与结果。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct SpecApiJobResult {
     /// 任务状态：0-初始化，1-执行中，2-任务执行结束
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_int"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub status: Option<i64>,
     /// 任务开始时间
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_int"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub dispatch_time: Option<i64>,
     /// 任务进度百分比
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_int"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub progress: Option<i64>,
     /// 任务结果，仅 status 为 2 时返回
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub result: Option<SpecApiResult>,
 }
+impl crate::de::Decode for SpecApiJobResult {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            status: fields.optional("status")?,
+            dispatch_time: fields.optional("dispatch_time")?,
+            progress: fields.optional("progress")?,
+            result: fields.optional("result")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for SpecApiJobResult {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 /// 专用接口任务的消息过滤条件。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct SpecApiMsgFilter {
     /// 要拉取的消息列表，最多 1000 个；超过时可创建多个任务并以 custom_data 关联
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub msg_list: Option<Vec<EncryptedMsgRef>>,
 }
+impl crate::de::Decode for SpecApiMsgFilter {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            msg_list: fields.optional("msg_list")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for SpecApiMsgFilter {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 /// 专用接口任务的结果数据。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct SpecApiResult {
     /// 任务类型，服务商管理端创建得到的字符串
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub job_type: Option<String>,
     /// 任务结果数据
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub data: Option<String>,
 }
+impl crate::de::Decode for SpecApiResult {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            job_type: fields.optional("job_type")?,
+            data: fields.optional("data")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for SpecApiResult {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 /// 字符串 id 列表；更新时指定空列表会清空该配置项。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct StringIdList {
     /// id 列表
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub id_list: Option<Vec<String>>,
 }
+impl crate::de::Decode for StringIdList {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            id_list: fields.optional("id_list")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for StringIdList {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 /// 同步调用专区程序的请求。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct SyncCallProgramRequest {
     /// 应用关联的程序 id
-    #[serde(deserialize_with = "crate::de::string")]
     pub program_id: String,
     /// 程序关联的能力 id
-    #[serde(deserialize_with = "crate::de::string")]
     pub ability_id: String,
     /// 通知 id，由专区通知应用（program_notify 回调）返回，10 分钟内有效
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub notify_id: Option<String>,
     /// 请求的输入 JSON 字符串，须与能力配置的输入协议匹配
-    #[serde(deserialize_with = "crate::de::string")]
     pub request_data: String,
 }
+impl crate::de::Decode for SyncCallProgramRequest {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            program_id: fields.required("program_id")?,
+            ability_id: fields.required("ability_id")?,
+            notify_id: fields.optional("notify_id")?,
+            request_data: fields.required("request_data")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for SyncCallProgramRequest {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 /// 同步调用专区程序的结果。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct SyncCallProgramResponse {
     /// 专区程序的输出结果，自定义 JSON 字符串，与能力配置的输出协议匹配
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub response_data: Option<String>,
 }
+impl crate::de::Decode for SyncCallProgramResponse {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            response_data: fields.optional("response_data")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for SyncCallProgramResponse {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 /// 获取会话记录的请求。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct SyncMsgRequest {
     /// 上一次返回的 next_cursor，首次不填则从 5 天内最早的消息开始，不多于 128 字节
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub cursor: Option<String>,
     /// 「产生会话回调通知」返回的 token，10 分钟内有效；不填则有严格的频率限制
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub token: Option<crate::Secret>,
     /// 拉取数量，默认 200，最大 1000
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_int"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub limit: Option<i64>,
 }
+impl crate::de::Decode for SyncMsgRequest {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            cursor: fields.optional("cursor")?,
+            token: fields.optional("token")?,
+            limit: fields.optional("limit")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for SyncMsgRequest {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 /// 会话记录的一页。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct SyncMsgResponse {
     /// 是否还有更多数据
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_boolean"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub has_more: Option<bool>,
     /// 下次调用带上该值以增量拉取，建议持久化
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub next_cursor: Option<String>,
     /// 会话记录列表
-    #[serde(
-        default,
-        skip_serializing_if = "Vec::is_empty",
-        deserialize_with = "crate::de::vec_or_null"
-    )]
+    #[serde(skip_serializing_if = "Vec::is_empty")]
     pub msg_list: Vec<ChatMessage>,
 }
+impl crate::de::Decode for SyncMsgResponse {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            has_more: fields.optional("has_more")?,
+            next_cursor: fields.optional("next_cursor")?,
+            msg_list: fields.or_empty("msg_list")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for SyncMsgResponse {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 /// 类型列表；更新时指定空列表会清空该配置项。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct TypeList {
     /// 类型列表
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_int_vec"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub type_list: Option<Vec<i64>>,
 }
+impl crate::de::Decode for TypeList {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            type_list: fields.optional("type_list")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for TypeList {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 /// 专区中的一个群聊。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct ZoneGroupChat {
     /// 群成员列表
-    #[serde(
-        default,
-        skip_serializing_if = "Vec::is_empty",
-        deserialize_with = "crate::de::vec_or_null"
-    )]
+    #[serde(skip_serializing_if = "Vec::is_empty")]
     pub members: Vec<ZoneGroupChatMember>,
     /// 创建者的密文 userid
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub creator: Option<String>,
     /// 群创建时间
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_int"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub room_create_time: Option<i64>,
 }
+impl crate::de::Decode for ZoneGroupChat {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            members: fields.or_empty("members")?,
+            creator: fields.optional("creator")?,
+            room_create_time: fields.optional("room_create_time")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for ZoneGroupChat {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 /// 群聊的一个成员。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct ZoneGroupChatMember {
     /// 成员类型：1-员工，2-外部联系人
-    #[serde(
-        rename = "type",
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_int"
-    )]
+    #[serde(rename = "type", skip_serializing_if = "Option::is_none")]
     pub member_type: Option<i64>,
     /// 员工的密文 userid 或外部联系人的 external_userid
-    #[serde(rename = "memberid", deserialize_with = "crate::de::string")]
+    #[serde(rename = "memberid")]
     pub member_id: String,
     /// 入群时间
-    #[serde(
-        rename = "jointime",
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_int"
-    )]
+    #[serde(rename = "jointime", skip_serializing_if = "Option::is_none")]
     pub join_time: Option<i64>,
 }
+impl crate::de::Decode for ZoneGroupChatMember {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            member_type: fields.optional("type")?,
+            member_id: fields.required("memberid")?,
+            join_time: fields.optional("jointime")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for ZoneGroupChatMember {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 /// 上传临时文件到专区的结果。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct ZoneMediaUploadResponse {
     /// 文件类型，目前仅 file
-    #[serde(
-        rename = "type",
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(rename = "type", skip_serializing_if = "Option::is_none")]
     pub media_type: Option<String>,
     /// 文件的 media_id，3 天内有效
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub media_id: Option<String>,
     /// 上传时间戳（以字符串返回）
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub created_at: Option<String>,
+}
+impl crate::de::Decode for ZoneMediaUploadResponse {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            media_type: fields.optional("type")?,
+            media_id: fields.optional("media_id")?,
+            created_at: fields.optional("created_at")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for ZoneMediaUploadResponse {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
 }
 impl AgreeStatusSingleRequest {
     /// A `AgreeStatusSingleRequest` with its required `item` set and every optional field unset.

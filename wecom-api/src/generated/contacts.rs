@@ -6,97 +6,130 @@
 //!
 //! Enabled by the cargo feature `contacts`.
 /// 任务完成后推送 batch_job_result 事件的回调设置，参见应用的回调模式。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct BatchCallback {
     /// 接收企业微信推送请求的地址，支持 http 或 https
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub url: Option<String>,
     /// 用于生成签名
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub token: Option<crate::Secret>,
     /// 用于消息体加密，AES 密钥的 Base64 编码
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub encodingaeskey: Option<crate::Secret>,
 }
+impl crate::de::Decode for BatchCallback {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            url: fields.optional("url")?,
+            token: fields.optional("token")?,
+            encodingaeskey: fields.optional("encodingaeskey")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for BatchCallback {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 /// 获取异步任务结果的返回。
-#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
 pub struct BatchGetResultResponse {
     /// 任务状态
     pub status: BatchJobStatus,
     /// 操作类型
-    #[serde(rename = "type", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "type", skip_serializing_if = "Option::is_none")]
     pub job_type: Option<BatchJobType>,
     /// 任务运行总条数
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_int"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub total: Option<i64>,
     /// 目前运行百分比，任务完成时为 100
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_int"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub percentage: Option<i64>,
     /// 每条记录的处理结果；任务完成后有效
-    #[serde(
-        default,
-        skip_serializing_if = "Vec::is_empty",
-        deserialize_with = "crate::de::vec_or_null"
-    )]
+    #[serde(skip_serializing_if = "Vec::is_empty")]
     pub result: Vec<BatchJobResult>,
 }
+impl crate::de::Decode for BatchGetResultResponse {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            status: fields.required("status")?,
+            job_type: fields.optional("type")?,
+            total: fields.optional("total")?,
+            percentage: fields.optional("percentage")?,
+            result: fields.or_empty("result")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for BatchGetResultResponse {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 /// 提交异步导入任务的返回。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct BatchJobResponse {
     /// 异步任务 id，最大长度 64 字节
-    #[serde(deserialize_with = "crate::de::string")]
     pub jobid: String,
 }
+impl crate::de::Decode for BatchJobResponse {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            jobid: fields.required("jobid")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for BatchJobResponse {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 /// 一条记录的处理结果。成员任务（sync_user、replace_user）的条目带 userid；部门任务（replace_party）的条目带 action 与 partyid。两种条目都带 errcode 与 errmsg。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct BatchJobResult {
     /// 成员 UserID（成员任务）
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub userid: Option<String>,
     /// 部门的操作类型，按位或：1 新建部门，2 更改部门名称，4 移动部门，8 修改部门排序（部门任务）
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_int"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub action: Option<i64>,
     /// 部门 ID（部门任务）
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_int"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub partyid: Option<i64>,
     /// 该条记录的结果错误码
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_int"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub errcode: Option<i64>,
     /// 错误信息，例如无权限、键值冲突、格式错误
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub errmsg: Option<String>,
+}
+impl crate::de::Decode for BatchJobResult {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            userid: fields.optional("userid")?,
+            action: fields.optional("action")?,
+            partyid: fields.optional("partyid")?,
+            errcode: fields.optional("errcode")?,
+            errmsg: fields.optional("errmsg")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for BatchJobResult {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
 }
 /// 异步导入任务的状态。
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -135,11 +168,16 @@ impl serde::Serialize for BatchJobStatus {
         serializer.serialize_i64(i64::from(*self))
     }
 }
+impl crate::de::Decode for BatchJobStatus {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        <i64 as crate::de::Decode>::decode(value).map(Self::from)
+    }
+}
 impl<'de> serde::Deserialize<'de> for BatchJobStatus {
     fn deserialize<D: serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::de::int(deserializer).map(Self::from)
+        crate::de::deserialize(deserializer)
     }
 }
 /// 异步导入任务的操作类型。
@@ -184,196 +222,352 @@ impl serde::Serialize for BatchJobType {
         serializer.serialize_str(self.as_str())
     }
 }
+impl crate::de::Decode for BatchJobType {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        <String as crate::de::Decode>::decode(value)
+            .map(|value| Self::from(value.as_str()))
+    }
+}
 impl<'de> serde::Deserialize<'de> for BatchJobType {
     fn deserialize<D: serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::de::string(deserializer).map(|value| Self::from(value.as_str()))
+        crate::de::deserialize(deserializer)
     }
 }
 /// 全量覆盖部门的请求。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct BatchReplacePartyRequest {
     /// 上传的 CSV 文件的 media_id
-    #[serde(deserialize_with = "crate::de::string")]
     pub media_id: String,
     /// 回调信息；填写后任务完成时推送事件
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub callback: Option<BatchCallback>,
+}
+impl crate::de::Decode for BatchReplacePartyRequest {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            media_id: fields.required("media_id")?,
+            callback: fields.optional("callback")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for BatchReplacePartyRequest {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
 }
 /// 增量更新成员或全量覆盖成员的请求。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct BatchSyncUserRequest {
     /// 上传的 CSV 文件的 media_id
-    #[serde(deserialize_with = "crate::de::string")]
     pub media_id: String,
     /// 是否邀请新建的成员使用企业微信（每天自动下发一次，最多持续 3 个工作日），默认 true
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_boolean"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub to_invite: Option<bool>,
     /// 回调信息；填写后任务完成时推送事件
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub callback: Option<BatchCallback>,
 }
+impl crate::de::Decode for BatchSyncUserRequest {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            media_id: fields.required("media_id")?,
+            to_invite: fields.optional("to_invite")?,
+            callback: fields.optional("callback")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for BatchSyncUserRequest {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 /// 企业邮箱别名，覆盖式更新；传空结构或空数组表示清空。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct BizMailAlias {
     /// 别名列表，最多 5 个
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub item: Option<Vec<String>>,
 }
+impl crate::de::Decode for BizMailAlias {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            item: fields.optional("item")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for BizMailAlias {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 /// 一条通讯录查看规则。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct ContactRule {
     /// 规则唯一标识
-    #[serde(deserialize_with = "crate::de::int")]
     pub rule_id: i64,
     /// 规则类型
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub rule_type: Option<ContactRuleType>,
     /// 规则目标范围
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub range: Option<ContactRuleRange>,
     /// 白名单范围
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub whitelist: Option<ContactRuleRange>,
     /// 排除名单范围
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub exclude: Option<ContactRuleRange>,
     /// 是否允许搜索
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_boolean"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub is_allowed_search: Option<bool>,
     /// 是否允许会话
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_boolean"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub is_allowed_conversation: Option<bool>,
+}
+impl crate::de::Decode for ContactRule {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            rule_id: fields.required("rule_id")?,
+            rule_type: fields.optional("rule_type")?,
+            range: fields.optional("range")?,
+            whitelist: fields.optional("whitelist")?,
+            exclude: fields.optional("exclude")?,
+            is_allowed_search: fields.optional("is_allowed_search")?,
+            is_allowed_conversation: fields.optional("is_allowed_conversation")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for ContactRule {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
 }
 /// 要修改的一条通讯录查看规则；规则类型不能修改。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct ContactRuleChange {
     /// 规则唯一标识
-    #[serde(deserialize_with = "crate::de::int")]
     pub rule_id: i64,
     /// 新的规则目标范围
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub range: Option<ContactRuleRange>,
     /// 新的白名单范围
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub whitelist: Option<ContactRuleRange>,
     /// 新的排除名单范围；限制查看外部门／所有人时使用
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub exclude: Option<ContactRuleRange>,
     /// 是否允许搜索；限制查看外部门／所有人时使用
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_boolean"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub is_allowed_search: Option<bool>,
     /// 是否允许会话；限制查看外部门／所有人时使用
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_boolean"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub is_allowed_conversation: Option<bool>,
 }
+impl crate::de::Decode for ContactRuleChange {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            rule_id: fields.required("rule_id")?,
+            range: fields.optional("range")?,
+            whitelist: fields.optional("whitelist")?,
+            exclude: fields.optional("exclude")?,
+            is_allowed_search: fields.optional("is_allowed_search")?,
+            is_allowed_conversation: fields.optional("is_allowed_conversation")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for ContactRuleChange {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 /// 创建通讯录查看规则的请求。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct ContactRuleCreateRequest {
     /// 要创建的规则列表，最多 100 条
     pub rules: Vec<ContactRuleInput>,
 }
+impl crate::de::Decode for ContactRuleCreateRequest {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            rules: fields.required("rules")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for ContactRuleCreateRequest {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 /// 创建通讯录查看规则的返回。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct ContactRuleCreateResponse {
     /// 新规则的 id，与请求中规则的顺序对应
-    #[serde(
-        default,
-        skip_serializing_if = "Vec::is_empty",
-        deserialize_with = "crate::de::int_vec_or_null"
-    )]
+    #[serde(skip_serializing_if = "Vec::is_empty")]
     pub rule_ids: Vec<i64>,
+}
+impl crate::de::Decode for ContactRuleCreateResponse {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            rule_ids: fields.or_empty("rule_ids")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for ContactRuleCreateResponse {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
 }
 /// 删除通讯录查看规则的请求。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct ContactRuleDeleteRequest {
     /// 要删除的规则 id，最多 100 个
-    #[serde(deserialize_with = "crate::de::int_vec")]
     pub rule_ids: Vec<i64>,
 }
+impl crate::de::Decode for ContactRuleDeleteRequest {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            rule_ids: fields.required("rule_ids")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for ContactRuleDeleteRequest {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 /// 要创建的一条通讯录查看规则。
-#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
 pub struct ContactRuleInput {
     /// 规则类型
     pub rule_type: ContactRuleType,
     /// 规则目标范围：被隐藏或受限的部门、成员、标签
     pub range: ContactRuleRange,
     /// 白名单范围：允许查看的部门、成员、标签
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub whitelist: Option<ContactRuleRange>,
     /// 排除名单范围：不受该规则限制的部门、成员、标签；限制查看外部门／所有人时使用
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub exclude: Option<ContactRuleRange>,
     /// 是否允许搜索；限制查看外部门／所有人时使用
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_boolean"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub is_allowed_search: Option<bool>,
     /// 是否允许会话；限制查看外部门／所有人时使用
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_boolean"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub is_allowed_conversation: Option<bool>,
 }
+impl crate::de::Decode for ContactRuleInput {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            rule_type: fields.required("rule_type")?,
+            range: fields.required("range")?,
+            whitelist: fields.optional("whitelist")?,
+            exclude: fields.optional("exclude")?,
+            is_allowed_search: fields.optional("is_allowed_search")?,
+            is_allowed_conversation: fields.optional("is_allowed_conversation")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for ContactRuleInput {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 /// 读取通讯录查看规则列表的请求（空对象）。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct ContactRuleListRequest {}
+impl crate::de::Decode for ContactRuleListRequest {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        crate::de::Fields::of(value)?;
+        Ok(Self {})
+    }
+}
+impl<'de> serde::Deserialize<'de> for ContactRuleListRequest {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 /// 通讯录查看规则列表。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct ContactRuleListResponse {
     /// 通讯录隐藏规则列表
-    #[serde(
-        default,
-        skip_serializing_if = "Vec::is_empty",
-        deserialize_with = "crate::de::vec_or_null"
-    )]
+    #[serde(skip_serializing_if = "Vec::is_empty")]
     pub rules: Vec<ContactRule>,
 }
+impl crate::de::Decode for ContactRuleListResponse {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            rules: fields.or_empty("rules")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for ContactRuleListResponse {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 /// 规则涉及的成员、部门与标签。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct ContactRuleRange {
     /// 成员 userid 列表，最多 1000 个
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub userid: Option<Vec<String>>,
     /// 部门 id 列表，最多 100 个
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_int_vec"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub partyid: Option<Vec<i64>>,
     /// 标签 id 列表，最多 100 个
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_int_vec"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub tagid: Option<Vec<i64>>,
+}
+impl crate::de::Decode for ContactRuleRange {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            userid: fields.optional("userid")?,
+            partyid: fields.optional("partyid")?,
+            tagid: fields.optional("tagid")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for ContactRuleRange {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
 }
 /// 通讯录查看规则的类型。
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -412,204 +606,311 @@ impl serde::Serialize for ContactRuleType {
         serializer.serialize_i64(i64::from(*self))
     }
 }
+impl crate::de::Decode for ContactRuleType {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        <i64 as crate::de::Decode>::decode(value).map(Self::from)
+    }
+}
 impl<'de> serde::Deserialize<'de> for ContactRuleType {
     fn deserialize<D: serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::de::int(deserializer).map(Self::from)
+        crate::de::deserialize(deserializer)
     }
 }
 /// 修改通讯录查看规则的请求。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct ContactRuleUpdateRequest {
     /// 要修改的规则列表，最多 100 条，每条须带 rule_id
     pub rules: Vec<ContactRuleChange>,
 }
+impl crate::de::Decode for ContactRuleUpdateRequest {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            rules: fields.required("rules")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for ContactRuleUpdateRequest {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 /// 修改通讯录查看规则的返回：修改后的规则。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct ContactRuleUpdateResponse {
     /// 修改后的规则
-    #[serde(
-        default,
-        skip_serializing_if = "Vec::is_empty",
-        deserialize_with = "crate::de::vec_or_null"
-    )]
+    #[serde(skip_serializing_if = "Vec::is_empty")]
     pub rules: Vec<ContactRule>,
 }
+impl crate::de::Decode for ContactRuleUpdateResponse {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            rules: fields.or_empty("rules")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for ContactRuleUpdateResponse {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 /// 部门详情。name、name_en 对第三方应用不返回，代开发应用须管理员授权。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct Department {
     /// 部门 id
-    #[serde(deserialize_with = "crate::de::int")]
     pub id: i64,
     /// 部门名称
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub name: Option<String>,
     /// 部门英文名称
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub name_en: Option<String>,
     /// 部门负责人的 UserID，只返回应用可见范围内的
-    #[serde(
-        default,
-        skip_serializing_if = "Vec::is_empty",
-        deserialize_with = "crate::de::vec_or_null"
-    )]
+    #[serde(skip_serializing_if = "Vec::is_empty")]
     pub department_leader: Vec<String>,
     /// 父部门 id；根部门为 1
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_int"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub parentid: Option<i64>,
     /// 在父部门中的次序值，值大的排序靠前，范围 [0, 2^32)
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_int"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub order: Option<i64>,
+}
+impl crate::de::Decode for Department {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            id: fields.required("id")?,
+            name: fields.optional("name")?,
+            name_en: fields.optional("name_en")?,
+            department_leader: fields.or_empty("department_leader")?,
+            parentid: fields.optional("parentid")?,
+            order: fields.optional("order")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for Department {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
 }
 /// 创建部门的请求。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct DepartmentCreateRequest {
     /// 部门名称，不能包含 \:*?"<>|
-    #[serde(deserialize_with = "crate::de::string")]
     pub name: String,
     /// 英文名称，须在管理后台开启多语言支持才生效
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub name_en: Option<String>,
     /// 父部门 id，32 位整型
-    #[serde(deserialize_with = "crate::de::int")]
     pub parentid: i64,
     /// 在父部门中的次序值，值大的排序靠前，范围 [0, 2^32)
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_int"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub order: Option<i64>,
     /// 部门 id，32 位整型，指定时须大于 1；不填则自动生成
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_int"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub id: Option<i64>,
 }
+impl crate::de::Decode for DepartmentCreateRequest {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            name: fields.required("name")?,
+            name_en: fields.optional("name_en")?,
+            parentid: fields.required("parentid")?,
+            order: fields.optional("order")?,
+            id: fields.optional("id")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for DepartmentCreateRequest {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 /// 创建部门的返回。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct DepartmentCreateResponse {
     /// 创建的部门 id
-    #[serde(deserialize_with = "crate::de::int")]
     pub id: i64,
 }
+impl crate::de::Decode for DepartmentCreateResponse {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self { id: fields.required("id")? })
+    }
+}
+impl<'de> serde::Deserialize<'de> for DepartmentCreateResponse {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 /// 获取单个部门详情的返回。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct DepartmentGetResponse {
     /// 部门详情
     pub department: Department,
 }
+impl crate::de::Decode for DepartmentGetResponse {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            department: fields.required("department")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for DepartmentGetResponse {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 /// 获取部门列表的返回。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct DepartmentListResponse {
     /// 部门列表
-    #[serde(
-        default,
-        skip_serializing_if = "Vec::is_empty",
-        deserialize_with = "crate::de::vec_or_null"
-    )]
+    #[serde(skip_serializing_if = "Vec::is_empty")]
     pub department: Vec<Department>,
 }
+impl crate::de::Decode for DepartmentListResponse {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            department: fields.or_empty("department")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for DepartmentListResponse {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 /// 部门的 id、父部门 id 与排序值。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct DepartmentSimple {
     /// 部门 id
-    #[serde(deserialize_with = "crate::de::int")]
     pub id: i64,
     /// 父部门 id；根部门为 1
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_int"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub parentid: Option<i64>,
     /// 在父部门中的次序值，值大的排序靠前，范围 [0, 2^32)
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_int"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub order: Option<i64>,
+}
+impl crate::de::Decode for DepartmentSimple {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            id: fields.required("id")?,
+            parentid: fields.optional("parentid")?,
+            order: fields.optional("order")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for DepartmentSimple {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
 }
 /// 获取子部门ID列表的返回。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct DepartmentSimpleListResponse {
     /// 部门列表
-    #[serde(
-        rename = "department_id",
-        default,
-        skip_serializing_if = "Vec::is_empty",
-        deserialize_with = "crate::de::vec_or_null"
-    )]
+    #[serde(rename = "department_id", skip_serializing_if = "Vec::is_empty")]
     pub departments: Vec<DepartmentSimple>,
 }
+impl crate::de::Decode for DepartmentSimpleListResponse {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            departments: fields.or_empty("department_id")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for DepartmentSimpleListResponse {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 /// 更新部门的请求；未填写的非必填字段保持原值。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct DepartmentUpdateRequest {
     /// 部门 id
-    #[serde(deserialize_with = "crate::de::int")]
     pub id: i64,
     /// 部门名称，不能包含 \:*?"<>|
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub name: Option<String>,
     /// 英文名称，须在管理后台开启多语言支持才生效
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub name_en: Option<String>,
     /// 父部门 id
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_int"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub parentid: Option<i64>,
     /// 在父部门中的次序值，值大的排序靠前，范围 [0, 2^32)
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_int"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub order: Option<i64>,
 }
+impl crate::de::Decode for DepartmentUpdateRequest {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            id: fields.required("id")?,
+            name: fields.optional("name")?,
+            name_en: fields.optional("name_en")?,
+            parentid: fields.optional("parentid")?,
+            order: fields.optional("order")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for DepartmentUpdateRequest {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 /// 一条成员与部门的对应关系。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct DeptUser {
     /// 成员 UserID；成员在多个部门时有多条记录
-    #[serde(deserialize_with = "crate::de::string")]
     pub userid: String,
     /// 成员所属的部门 id
-    #[serde(deserialize_with = "crate::de::int")]
     pub department: i64,
+}
+impl crate::de::Decode for DeptUser {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            userid: fields.required("userid")?,
+            department: fields.required("department")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for DeptUser {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
 }
 /// 邮箱类型。
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -644,56 +945,108 @@ impl serde::Serialize for EmailType {
         serializer.serialize_i64(i64::from(*self))
     }
 }
+impl crate::de::Decode for EmailType {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        <i64 as crate::de::Decode>::decode(value).map(Self::from)
+    }
+}
 impl<'de> serde::Deserialize<'de> for EmailType {
     fn deserialize<D: serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::de::int(deserializer).map(Self::from)
+        crate::de::deserialize(deserializer)
     }
 }
 /// 除 errcode/errmsg 外没有其他字段的返回。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct EmptyResponse {}
+impl crate::de::Decode for EmptyResponse {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        crate::de::Fields::of(value)?;
+        Ok(Self {})
+    }
+}
+impl<'de> serde::Deserialize<'de> for EmptyResponse {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 /// 一块导出数据的密文文件。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct ExportDataFile {
     /// 下载链接，支持 Range 分段下载，2 小时内有效
-    #[serde(deserialize_with = "crate::de::string")]
     pub url: String,
     /// 密文数据大小（字节）
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_int"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub size: Option<i64>,
     /// 密文数据的 md5
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub md5: Option<String>,
 }
+impl crate::de::Decode for ExportDataFile {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            url: fields.required("url")?,
+            size: fields.optional("size")?,
+            md5: fields.optional("md5")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for ExportDataFile {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 /// 获取导出结果的返回。
-#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
 pub struct ExportGetResultResponse {
     /// 任务状态
     pub status: ExportJobStatus,
     /// 数据文件列表；任务完成时返回
-    #[serde(
-        default,
-        skip_serializing_if = "Vec::is_empty",
-        deserialize_with = "crate::de::vec_or_null"
-    )]
+    #[serde(skip_serializing_if = "Vec::is_empty")]
     pub data_list: Vec<ExportDataFile>,
 }
+impl crate::de::Decode for ExportGetResultResponse {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            status: fields.required("status")?,
+            data_list: fields.or_empty("data_list")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for ExportGetResultResponse {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 /// 提交导出任务的返回。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct ExportJobResponse {
     /// 任务 ID，用于获取导出结果
-    #[serde(deserialize_with = "crate::de::string")]
     pub jobid: String,
+}
+impl crate::de::Decode for ExportJobResponse {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            jobid: fields.required("jobid")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for ExportJobResponse {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
 }
 /// 导出任务的状态。
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -736,87 +1089,147 @@ impl serde::Serialize for ExportJobStatus {
         serializer.serialize_i64(i64::from(*self))
     }
 }
+impl crate::de::Decode for ExportJobStatus {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        <i64 as crate::de::Decode>::decode(value).map(Self::from)
+    }
+}
 impl<'de> serde::Deserialize<'de> for ExportJobStatus {
     fn deserialize<D: serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::de::int(deserializer).map(Self::from)
+        crate::de::deserialize(deserializer)
     }
 }
 /// 导出成员、成员详情或部门的请求。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct ExportRequest {
     /// 加密密钥的 Base64 编码：43 个字符，取自 a-z、A-Z、0-9，解码后为 32 字节的 AESKey
     pub encoding_aeskey: crate::Secret,
     /// 每块数据的人员（或部门）数，范围 [10^4, 10^6]，默认 10^6
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_int"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub block_size: Option<i64>,
 }
+impl crate::de::Decode for ExportRequest {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            encoding_aeskey: fields.required("encoding_aeskey")?,
+            block_size: fields.optional("block_size")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for ExportRequest {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 /// 导出标签成员的请求。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct ExportTagUserRequest {
     /// 需要导出的标签 id
-    #[serde(deserialize_with = "crate::de::int")]
     pub tagid: i64,
     /// 加密密钥的 Base64 编码：43 个字符，取自 a-z、A-Z、0-9，解码后为 32 字节的 AESKey
     pub encoding_aeskey: crate::Secret,
     /// 每块数据的人员和部门数之和，范围 [10^4, 10^6]，默认 10^6
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_int"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub block_size: Option<i64>,
 }
+impl crate::de::Decode for ExportTagUserRequest {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            tagid: fields.required("tagid")?,
+            encoding_aeskey: fields.required("encoding_aeskey")?,
+            block_size: fields.optional("block_size")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for ExportTagUserRequest {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 /// 一个扩展属性（extattr.attrs 与 external_profile.external_attr 的元素）：名称加一种类型的内容。 extattr 只支持文本、网页；external_attr 还支持小程序。
-#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
 pub struct ExtAttr {
     /// 属性名称；须先在管理端创建，否则忽略
-    #[serde(deserialize_with = "crate::de::string")]
     pub name: String,
     /// 属性内容，按 type 区分
     #[serde(flatten)]
     pub value: ExtAttrValue,
 }
+impl crate::de::Decode for ExtAttr {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            name: fields.required("name")?,
+            value: fields.flattened()?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for ExtAttr {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 /// 小程序类型的属性；appid 与 title 同时为空表示清除该属性。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct ExtAttrMiniprogram {
     /// 小程序 appid，须是已关联到企业的小程序
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub appid: Option<String>,
     /// 小程序页面路径
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub pagepath: Option<String>,
     /// 小程序的展示标题
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub title: Option<String>,
 }
+impl crate::de::Decode for ExtAttrMiniprogram {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            appid: fields.optional("appid")?,
+            pagepath: fields.optional("pagepath")?,
+            title: fields.optional("title")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for ExtAttrMiniprogram {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 /// 文本类型的属性。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct ExtAttrText {
     /// 文本内容
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub value: Option<String>,
+}
+impl crate::de::Decode for ExtAttrText {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            value: fields.optional("value")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for ExtAttrText {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
 }
 /// 扩展属性的内容，由整数 type 区分。
 #[derive(Debug, Clone, PartialEq)]
@@ -879,16 +1292,11 @@ impl serde::Serialize for ExtAttrValue {
         }
     }
 }
-impl<'de> serde::Deserialize<'de> for ExtAttrValue {
-    fn deserialize<D: serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        let fields = <serde_json::Map<
-            String,
-            serde_json::Value,
-        > as serde::Deserialize>::deserialize(deserializer)?;
+impl crate::de::Decode for ExtAttrValue {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let fields = crate::de::Fields::of(value)?.into_map();
         if !fields.contains_key("type") {
-            return Err(serde::de::Error::missing_field("type"));
+            return Err(crate::de::DecodeError::here("missing field `type`"));
         }
         if crate::union::matches(&fields, "type", crate::union::Tag::Int(0)) {
             return crate::union::content(fields, "text").map(Self::Text);
@@ -902,47 +1310,90 @@ impl<'de> serde::Deserialize<'de> for ExtAttrValue {
         Ok(Self::Unknown(fields))
     }
 }
+impl<'de> serde::Deserialize<'de> for ExtAttrValue {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 /// 网页类型的属性；url 与 title 同时为空表示清除该属性。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct ExtAttrWeb {
     /// 网页 URL，须以 http:// 或 https:// 开头
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub url: Option<String>,
     /// 网页的展示标题
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub title: Option<String>,
 }
+impl crate::de::Decode for ExtAttrWeb {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            url: fields.optional("url")?,
+            title: fields.optional("title")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for ExtAttrWeb {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 /// 自定义字段。须先在管理端创建该字段，否则忽略。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct ExtAttrs {
     /// 属性列表
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub attrs: Option<Vec<ExtAttr>>,
 }
+impl crate::de::Decode for ExtAttrs {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            attrs: fields.optional("attrs")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for ExtAttrs {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 /// 成员对外属性。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct ExternalProfile {
     /// 企业对外简称，须从已认证的企业简称中选填
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub external_corp_name: Option<String>,
     /// 视频号属性，须从企业绑定的视频号中选择
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub wechat_channels: Option<WechatChannels>,
     /// 对外属性列表：文本、网页、小程序
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub external_attr: Option<Vec<ExtAttr>>,
+}
+impl crate::de::Decode for ExternalProfile {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            external_corp_name: fields.optional("external_corp_name")?,
+            wechat_channels: fields.optional("wechat_channels")?,
+            external_attr: fields.optional("external_attr")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for ExternalProfile {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
 }
 /// 性别。WeCom 的示例中以字符串传输（"1"）。
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -981,11 +1432,16 @@ impl serde::Serialize for Gender {
         serializer.serialize_i64(i64::from(*self))
     }
 }
+impl crate::de::Decode for Gender {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        <i64 as crate::de::Decode>::decode(value).map(Self::from)
+    }
+}
 impl<'de> serde::Deserialize<'de> for Gender {
     fn deserialize<D: serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::de::int(deserializer).map(Self::from)
+        crate::de::deserialize(deserializer)
     }
 }
 /// 加入企业二维码的尺寸。
@@ -1029,11 +1485,16 @@ impl serde::Serialize for JoinQrcodeSize {
         serializer.serialize_i64(i64::from(*self))
     }
 }
+impl crate::de::Decode for JoinQrcodeSize {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        <i64 as crate::de::Decode>::decode(value).map(Self::from)
+    }
+}
 impl<'de> serde::Deserialize<'de> for JoinQrcodeSize {
     fn deserialize<D: serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::de::int(deserializer).map(Self::from)
+        crate::de::deserialize(deserializer)
     }
 }
 /// 在对应部门内是否为部门负责人。
@@ -1069,490 +1530,811 @@ impl serde::Serialize for LeaderFlag {
         serializer.serialize_i64(i64::from(*self))
     }
 }
+impl crate::de::Decode for LeaderFlag {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        <i64 as crate::de::Decode>::decode(value).map(Self::from)
+    }
+}
 impl<'de> serde::Deserialize<'de> for LeaderFlag {
     fn deserialize<D: serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::de::int(deserializer).map(Self::from)
+        crate::de::deserialize(deserializer)
     }
 }
 /// 互联企业的部门。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct LinkedcorpDepartment {
     /// 部门 id
-    #[serde(deserialize_with = "crate::de::string")]
     pub department_id: String,
     /// 部门名称
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub department_name: Option<String>,
     /// 上级部门的 id
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub parentid: Option<String>,
     /// 排序值
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_int"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub order: Option<i64>,
 }
+impl crate::de::Decode for LinkedcorpDepartment {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            department_id: fields.required("department_id")?,
+            department_name: fields.optional("department_name")?,
+            parentid: fields.optional("parentid")?,
+            order: fields.optional("order")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for LinkedcorpDepartment {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 /// 获取互联企业部门列表的请求。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct LinkedcorpDepartmentListRequest {
     /// 可见范围接口返回的 department_ids 中的值：LinkedId/DepartmentId
-    #[serde(deserialize_with = "crate::de::string")]
     pub department_id: String,
 }
+impl crate::de::Decode for LinkedcorpDepartmentListRequest {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            department_id: fields.required("department_id")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for LinkedcorpDepartmentListRequest {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 /// 获取互联企业部门列表的返回。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct LinkedcorpDepartmentListResponse {
     /// 部门列表
-    #[serde(
-        default,
-        skip_serializing_if = "Vec::is_empty",
-        deserialize_with = "crate::de::vec_or_null"
-    )]
+    #[serde(skip_serializing_if = "Vec::is_empty")]
     pub department_list: Vec<LinkedcorpDepartment>,
 }
+impl crate::de::Decode for LinkedcorpDepartmentListResponse {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            department_list: fields.or_empty("department_list")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for LinkedcorpDepartmentListResponse {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 /// 互联企业成员的一个扩展属性：名称加一种类型的内容；文本属性还带旧的 value 字段。
-#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
 pub struct LinkedcorpExtAttr {
     /// 属性名称
-    #[serde(deserialize_with = "crate::de::string")]
     pub name: String,
     /// 文本属性的值（与 text.value 相同）
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub value: Option<String>,
     /// 属性内容，按 type 区分
     #[serde(flatten)]
     pub content: ExtAttrValue,
 }
+impl crate::de::Decode for LinkedcorpExtAttr {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            name: fields.required("name")?,
+            value: fields.optional("value")?,
+            content: fields.flattened()?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for LinkedcorpExtAttr {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 /// 互联企业成员的扩展属性。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct LinkedcorpExtAttrs {
     /// 属性列表
-    #[serde(
-        default,
-        skip_serializing_if = "Vec::is_empty",
-        deserialize_with = "crate::de::vec_or_null"
-    )]
+    #[serde(skip_serializing_if = "Vec::is_empty")]
     pub attrs: Vec<LinkedcorpExtAttr>,
 }
+impl crate::de::Decode for LinkedcorpExtAttrs {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            attrs: fields.or_empty("attrs")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for LinkedcorpExtAttrs {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 /// 获取应用的可见范围的返回。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct LinkedcorpGetPermListResponse {
     /// 可见的成员，CorpId/UserID 拼成的字符串
-    #[serde(
-        default,
-        skip_serializing_if = "Vec::is_empty",
-        deserialize_with = "crate::de::vec_or_null"
-    )]
+    #[serde(skip_serializing_if = "Vec::is_empty")]
     pub userids: Vec<String>,
     /// 可见的部门，LinkedId/DepartmentId 拼成的字符串
-    #[serde(
-        default,
-        skip_serializing_if = "Vec::is_empty",
-        deserialize_with = "crate::de::vec_or_null"
-    )]
+    #[serde(skip_serializing_if = "Vec::is_empty")]
     pub department_ids: Vec<String>,
 }
+impl crate::de::Decode for LinkedcorpGetPermListResponse {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            userids: fields.or_empty("userids")?,
+            department_ids: fields.or_empty("department_ids")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for LinkedcorpGetPermListResponse {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 /// 获取互联企业成员详细信息的请求。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct LinkedcorpGetUserRequest {
     /// 可见范围接口返回的 userids 中的值：CorpId/UserID
-    #[serde(deserialize_with = "crate::de::string")]
     pub userid: String,
 }
+impl crate::de::Decode for LinkedcorpGetUserRequest {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            userid: fields.required("userid")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for LinkedcorpGetUserRequest {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 /// 获取互联企业成员详细信息的返回。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct LinkedcorpGetUserResponse {
     /// 成员的详细信息
     pub user_info: LinkedcorpUser,
 }
+impl crate::de::Decode for LinkedcorpGetUserResponse {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            user_info: fields.required("user_info")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for LinkedcorpGetUserResponse {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 /// 互联企业部门成员（简要信息）。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct LinkedcorpSimpleUser {
     /// 成员 UserID
-    #[serde(deserialize_with = "crate::de::string")]
     pub userid: String,
     /// 成员真实名称
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub name: Option<String>,
     /// 所属部门 id，只含传入部门所属互联企业的部门
-    #[serde(
-        default,
-        skip_serializing_if = "Vec::is_empty",
-        deserialize_with = "crate::de::vec_or_null"
-    )]
+    #[serde(skip_serializing_if = "Vec::is_empty")]
     pub department: Vec<String>,
     /// 所属企业的 corpid
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub corpid: Option<String>,
+}
+impl crate::de::Decode for LinkedcorpSimpleUser {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            userid: fields.required("userid")?,
+            name: fields.optional("name")?,
+            department: fields.or_empty("department")?,
+            corpid: fields.optional("corpid")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for LinkedcorpSimpleUser {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
 }
 /// 互联企业成员的详细信息；返回的属性可在管理端配置。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct LinkedcorpUser {
     /// 成员 UserID，企业内唯一，1~64 字节
-    #[serde(deserialize_with = "crate::de::string")]
     pub userid: String,
     /// 成员真实名称
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub name: Option<String>,
     /// 所属部门，LinkedId/DepartmentId 拼成的字符串
-    #[serde(
-        default,
-        skip_serializing_if = "Vec::is_empty",
-        deserialize_with = "crate::de::vec_or_null"
-    )]
+    #[serde(skip_serializing_if = "Vec::is_empty")]
     pub department: Vec<String>,
     /// 手机号码
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub mobile: Option<String>,
     /// 座机
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub telephone: Option<String>,
     /// 邮箱
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub email: Option<String>,
     /// 职务
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub position: Option<String>,
     /// 所属企业的 corpid
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub corpid: Option<String>,
     /// 扩展属性
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub extattr: Option<LinkedcorpExtAttrs>,
 }
+impl crate::de::Decode for LinkedcorpUser {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            userid: fields.required("userid")?,
+            name: fields.optional("name")?,
+            department: fields.or_empty("department")?,
+            mobile: fields.optional("mobile")?,
+            telephone: fields.optional("telephone")?,
+            email: fields.optional("email")?,
+            position: fields.optional("position")?,
+            corpid: fields.optional("corpid")?,
+            extattr: fields.optional("extattr")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for LinkedcorpUser {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 /// 获取互联企业部门成员（详情）的请求。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct LinkedcorpUserListRequest {
     /// 可见范围接口返回的 department_ids 中的值：LinkedId/DepartmentId
-    #[serde(deserialize_with = "crate::de::string")]
     pub department_id: String,
     /// 是否递归获取子部门的成员；默认只获取本部门
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_boolean"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub fetch_child: Option<bool>,
 }
+impl crate::de::Decode for LinkedcorpUserListRequest {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            department_id: fields.required("department_id")?,
+            fetch_child: fields.optional("fetch_child")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for LinkedcorpUserListRequest {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 /// 获取互联企业部门成员详情的返回。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct LinkedcorpUserListResponse {
     /// 成员详情列表
-    #[serde(
-        default,
-        skip_serializing_if = "Vec::is_empty",
-        deserialize_with = "crate::de::vec_or_null"
-    )]
+    #[serde(skip_serializing_if = "Vec::is_empty")]
     pub userlist: Vec<LinkedcorpUser>,
 }
+impl crate::de::Decode for LinkedcorpUserListResponse {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            userlist: fields.or_empty("userlist")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for LinkedcorpUserListResponse {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 /// 获取互联企业部门成员的返回。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct LinkedcorpUserSimpleListResponse {
     /// 成员列表
-    #[serde(
-        default,
-        skip_serializing_if = "Vec::is_empty",
-        deserialize_with = "crate::de::vec_or_null"
-    )]
+    #[serde(skip_serializing_if = "Vec::is_empty")]
     pub userlist: Vec<LinkedcorpSimpleUser>,
 }
+impl crate::de::Decode for LinkedcorpUserSimpleListResponse {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            userlist: fields.or_empty("userlist")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for LinkedcorpUserSimpleListResponse {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 /// 一个已授权的成员。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct MemberAuth {
     /// 成员的 open_userid，对同一服务商的不同应用相同
-    #[serde(deserialize_with = "crate::de::string")]
     pub open_userid: String,
+}
+impl crate::de::Decode for MemberAuth {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            open_userid: fields.required("open_userid")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for MemberAuth {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
 }
 /// 查询成员是否已授权的请求。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct MemberAuthCheckRequest {
     /// 成员的 open_userid；对同一服务商的不同应用相同，对不同服务商不同
-    #[serde(deserialize_with = "crate::de::string")]
     pub open_userid: String,
 }
+impl crate::de::Decode for MemberAuthCheckRequest {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            open_userid: fields.required("open_userid")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for MemberAuthCheckRequest {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 /// 成员是否已授权。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct MemberAuthCheckResponse {
     /// 成员授权模式下，该成员是否已授权
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_boolean"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub is_member_auth: Option<bool>,
 }
+impl crate::de::Decode for MemberAuthCheckResponse {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            is_member_auth: fields.optional("is_member_auth")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for MemberAuthCheckResponse {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 /// 获取成员授权列表的请求。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct MemberAuthListRequest {
     /// 上一次调用返回的 next_cursor，第一次拉取不填
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub cursor: Option<String>,
     /// 每次拉取的数据量，默认值和最大值都为 1000
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_int"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub limit: Option<i64>,
 }
+impl crate::de::Decode for MemberAuthListRequest {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            cursor: fields.optional("cursor")?,
+            limit: fields.optional("limit")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for MemberAuthListRequest {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 /// 一页成员授权列表。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct MemberAuthListResponse {
     /// 已授权的成员
-    #[serde(
-        default,
-        skip_serializing_if = "Vec::is_empty",
-        deserialize_with = "crate::de::vec_or_null"
-    )]
+    #[serde(skip_serializing_if = "Vec::is_empty")]
     pub member_auth_list: Vec<MemberAuth>,
     /// 下一页的分页游标；空字符串表示已是最后一页
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub next_cursor: Option<String>,
 }
+impl crate::de::Decode for MemberAuthListResponse {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            member_auth_list: fields.or_empty("member_auth_list")?,
+            next_cursor: fields.optional("next_cursor")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for MemberAuthListResponse {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 /// 获取手机号随机串的请求。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct MobileHashcodeRequest {
     /// 手机号
-    #[serde(deserialize_with = "crate::de::string")]
     pub mobile: String,
     /// 企业自定义的 state，用于区分添加渠道，获取外部联系人详情时返回
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub state: Option<String>,
 }
+impl crate::de::Decode for MobileHashcodeRequest {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            mobile: fields.required("mobile")?,
+            state: fields.optional("state")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for MobileHashcodeRequest {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 /// 手机号随机串。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct MobileHashcodeResponse {
     /// 手机号对应的随机串，20 个字节，30 分钟内有效
-    #[serde(deserialize_with = "crate::de::string")]
     pub hashcode: String,
 }
+impl crate::de::Decode for MobileHashcodeResponse {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            hashcode: fields.required("hashcode")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for MobileHashcodeResponse {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 /// 选人 ticket 对应的成员。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct SelectedTicketUsers {
     /// 选人成员的 open_userid
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub operator_open_userid: Option<String>,
     /// 所选成员中在应用可见范围内的 open_userid
-    #[serde(
-        default,
-        skip_serializing_if = "Vec::is_empty",
-        deserialize_with = "crate::de::vec_or_null"
-    )]
+    #[serde(skip_serializing_if = "Vec::is_empty")]
     pub open_userid_list: Vec<String>,
     /// 所选成员中不在应用可见范围内的 open_userid
-    #[serde(
-        default,
-        skip_serializing_if = "Vec::is_empty",
-        deserialize_with = "crate::de::vec_or_null"
-    )]
+    #[serde(skip_serializing_if = "Vec::is_empty")]
     pub unauth_open_userid_list: Vec<String>,
     /// 所选的总人数
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_int"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub total: Option<i64>,
 }
+impl crate::de::Decode for SelectedTicketUsers {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            operator_open_userid: fields.optional("operator_open_userid")?,
+            open_userid_list: fields.or_empty("open_userid_list")?,
+            unauth_open_userid_list: fields.or_empty("unauth_open_userid_list")?,
+            total: fields.optional("total")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for SelectedTicketUsers {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 /// 获取选人 ticket 对应用户的请求。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct SelectedTicketUsersRequest {
     /// 选人 JS-SDK 返回的 selectedTicket
     pub selected_ticket: crate::Secret,
 }
+impl crate::de::Decode for SelectedTicketUsersRequest {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            selected_ticket: fields.required("selected_ticket")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for SelectedTicketUsersRequest {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 /// 标签。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct Tag {
     /// 标签 id
-    #[serde(deserialize_with = "crate::de::int")]
     pub tagid: i64,
     /// 标签名称
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub tagname: Option<String>,
+}
+impl crate::de::Decode for Tag {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            tagid: fields.required("tagid")?,
+            tagname: fields.optional("tagname")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for Tag {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
 }
 /// 创建标签的请求。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct TagCreateRequest {
     /// 标签名称，32 个字以内，不可与其他标签重名
-    #[serde(deserialize_with = "crate::de::string")]
     pub tagname: String,
     /// 标签 id，非负整型；不填则在当前最大 id 上自增
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_int"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub tagid: Option<i64>,
 }
+impl crate::de::Decode for TagCreateRequest {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            tagname: fields.required("tagname")?,
+            tagid: fields.optional("tagid")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for TagCreateRequest {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 /// 创建标签的返回。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct TagCreateResponse {
     /// 标签 id
-    #[serde(deserialize_with = "crate::de::int")]
     pub tagid: i64,
+}
+impl crate::de::Decode for TagCreateResponse {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            tagid: fields.required("tagid")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for TagCreateResponse {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
 }
 /// 获取标签成员的返回。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct TagGetResponse {
     /// 标签名称
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub tagname: Option<String>,
     /// 标签中的成员（仅应用可见范围内的）
-    #[serde(
-        default,
-        skip_serializing_if = "Vec::is_empty",
-        deserialize_with = "crate::de::vec_or_null"
-    )]
+    #[serde(skip_serializing_if = "Vec::is_empty")]
     pub userlist: Vec<TagUser>,
     /// 标签中的部门 id 列表
-    #[serde(
-        default,
-        skip_serializing_if = "Vec::is_empty",
-        deserialize_with = "crate::de::int_vec_or_null"
-    )]
+    #[serde(skip_serializing_if = "Vec::is_empty")]
     pub partylist: Vec<i64>,
 }
+impl crate::de::Decode for TagGetResponse {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            tagname: fields.optional("tagname")?,
+            userlist: fields.or_empty("userlist")?,
+            partylist: fields.or_empty("partylist")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for TagGetResponse {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 /// 获取标签列表的返回。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct TagListResponse {
     /// 标签列表
-    #[serde(
-        default,
-        skip_serializing_if = "Vec::is_empty",
-        deserialize_with = "crate::de::vec_or_null"
-    )]
+    #[serde(skip_serializing_if = "Vec::is_empty")]
     pub taglist: Vec<Tag>,
 }
+impl crate::de::Decode for TagListResponse {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            taglist: fields.or_empty("taglist")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for TagListResponse {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 /// 更新标签名字的请求。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct TagUpdateRequest {
     /// 标签 ID
-    #[serde(deserialize_with = "crate::de::int")]
     pub tagid: i64,
     /// 新的标签名称，32 个字以内，不可与其他标签重名
-    #[serde(deserialize_with = "crate::de::string")]
     pub tagname: String,
 }
+impl crate::de::Decode for TagUpdateRequest {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            tagid: fields.required("tagid")?,
+            tagname: fields.required("tagname")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for TagUpdateRequest {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 /// 标签中的成员。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct TagUser {
     /// 成员 UserID
-    #[serde(deserialize_with = "crate::de::string")]
     pub userid: String,
     /// 成员名称；第三方应用不可获取
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub name: Option<String>,
 }
+impl crate::de::Decode for TagUser {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            userid: fields.required("userid")?,
+            name: fields.optional("name")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for TagUser {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 /// 增加或删除标签成员的请求；userlist、partylist 不能同时为空。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct TagUsersRequest {
     /// 标签 ID
-    #[serde(deserialize_with = "crate::de::int")]
     pub tagid: i64,
     /// 成员 UserID 列表，单次不超过 1000 个
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub userlist: Option<Vec<String>>,
     /// 部门 ID 列表，单次不超过 100 个
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_int_vec"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub partylist: Option<Vec<i64>>,
 }
+impl crate::de::Decode for TagUsersRequest {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            tagid: fields.required("tagid")?,
+            userlist: fields.optional("userlist")?,
+            partylist: fields.optional("partylist")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for TagUsersRequest {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 /// 增加或删除标签成员的返回；只在部分成员或部门非法时带有下列字段。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct TagUsersResponse {
     /// 非法的成员 UserID，以 | 分隔
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub invalidlist: Option<String>,
     /// 非法的部门 id 列表
-    #[serde(
-        default,
-        skip_serializing_if = "Vec::is_empty",
-        deserialize_with = "crate::de::int_vec_or_null"
-    )]
+    #[serde(skip_serializing_if = "Vec::is_empty")]
     pub invalidparty: Vec<i64>,
+}
+impl crate::de::Decode for TagUsersResponse {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            invalidlist: fields.optional("invalidlist")?,
+            invalidparty: fields.or_empty("invalidparty")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for TagUsersResponse {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
 }
 impl TagUsersResponse {
     /// The parts of `invalidlist` (joined by `|` on the wire); empty parts are skipped.
@@ -1566,351 +2348,381 @@ impl TagUsersResponse {
     }
 }
 /// 成员详情（读取成员的返回，也是获取部门成员详情列表的元素）。除 userid 外的字段是否返回 取决于应用类型和授权：例如 2022-06-20 后新建的自建应用拿不到头像、性别、手机、邮箱、 企业邮箱、个人二维码、地址；第三方应用拿不到 name。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct User {
     /// 成员 UserID
-    #[serde(deserialize_with = "crate::de::string")]
     pub userid: String,
     /// 成员名称；第三方应用不可获取（以 userid 代替）
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub name: Option<String>,
     /// 手机号码
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub mobile: Option<String>,
     /// 所属部门 id 列表，仅返回应用有查看权限的部门
-    #[serde(
-        default,
-        skip_serializing_if = "Vec::is_empty",
-        deserialize_with = "crate::de::int_vec_or_null"
-    )]
+    #[serde(skip_serializing_if = "Vec::is_empty")]
     pub department: Vec<i64>,
     /// 在各部门内的排序值，与 department 一一对应
-    #[serde(
-        default,
-        skip_serializing_if = "Vec::is_empty",
-        deserialize_with = "crate::de::int_vec_or_null"
-    )]
+    #[serde(skip_serializing_if = "Vec::is_empty")]
     pub order: Vec<i64>,
     /// 职务
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub position: Option<String>,
     /// 性别
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub gender: Option<Gender>,
     /// 邮箱
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub email: Option<String>,
     /// 企业邮箱
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub biz_mail: Option<String>,
     /// 在各部门内是否为负责人，与 department 一一对应
-    #[serde(
-        default,
-        skip_serializing_if = "Vec::is_empty",
-        deserialize_with = "crate::de::vec_or_null"
-    )]
+    #[serde(skip_serializing_if = "Vec::is_empty")]
     pub is_leader_in_dept: Vec<LeaderFlag>,
     /// 直属上级 UserID，返回应用可见范围内的，最多 5 个
-    #[serde(
-        default,
-        skip_serializing_if = "Vec::is_empty",
-        deserialize_with = "crate::de::vec_or_null"
-    )]
+    #[serde(skip_serializing_if = "Vec::is_empty")]
     pub direct_leader: Vec<String>,
     /// 头像 URL；第三方仅通讯录应用可获取
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub avatar: Option<String>,
     /// 头像缩略图 URL
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub thumb_avatar: Option<String>,
     /// 座机
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub telephone: Option<String>,
     /// 别名
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub alias: Option<String>,
     /// 英文名（旧字段，获取部门成员详情的示例中仍会出现）
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub english_name: Option<String>,
     /// 地址
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub address: Option<String>,
     /// 全局唯一 ID：同一服务商的不同应用获取到的相同；仅第三方应用可获取
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub open_userid: Option<String>,
     /// 主部门
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_int"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub main_department: Option<i64>,
     /// 自定义字段
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub extattr: Option<ExtAttrs>,
     /// 激活状态
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub status: Option<UserStatus>,
     /// 员工个人二维码 URL，扫描可添加为外部联系人
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub qr_code: Option<String>,
     /// 对外职务；为空时对外展示 position
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub external_position: Option<String>,
     /// 成员对外属性
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub external_profile: Option<ExternalProfile>,
 }
+impl crate::de::Decode for User {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            userid: fields.required("userid")?,
+            name: fields.optional("name")?,
+            mobile: fields.optional("mobile")?,
+            department: fields.or_empty("department")?,
+            order: fields.or_empty("order")?,
+            position: fields.optional("position")?,
+            gender: fields.optional("gender")?,
+            email: fields.optional("email")?,
+            biz_mail: fields.optional("biz_mail")?,
+            is_leader_in_dept: fields.or_empty("is_leader_in_dept")?,
+            direct_leader: fields.or_empty("direct_leader")?,
+            avatar: fields.optional("avatar")?,
+            thumb_avatar: fields.optional("thumb_avatar")?,
+            telephone: fields.optional("telephone")?,
+            alias: fields.optional("alias")?,
+            english_name: fields.optional("english_name")?,
+            address: fields.optional("address")?,
+            open_userid: fields.optional("open_userid")?,
+            main_department: fields.optional("main_department")?,
+            extattr: fields.optional("extattr")?,
+            status: fields.optional("status")?,
+            qr_code: fields.optional("qr_code")?,
+            external_position: fields.optional("external_position")?,
+            external_profile: fields.optional("external_profile")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for User {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 /// 批量删除成员的请求。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct UserBatchDeleteRequest {
     /// 成员 UserID 列表，最多 200 个
     pub useridlist: Vec<String>,
 }
+impl crate::de::Decode for UserBatchDeleteRequest {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            useridlist: fields.required("useridlist")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for UserBatchDeleteRequest {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 /// 邀请成员的请求；user、party、tag 不能同时为空。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct UserBatchInviteRequest {
     /// 成员 UserID 列表，最多 1000 个
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub user: Option<Vec<String>>,
     /// 部门 ID 列表，最多 100 个
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_int_vec"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub party: Option<Vec<i64>>,
     /// 标签 ID 列表，最多 100 个
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_int_vec"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub tag: Option<Vec<i64>>,
 }
+impl crate::de::Decode for UserBatchInviteRequest {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            user: fields.optional("user")?,
+            party: fields.optional("party")?,
+            tag: fields.optional("tag")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for UserBatchInviteRequest {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 /// 邀请成员的返回。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct UserBatchInviteResponse {
     /// 非法的成员列表
-    #[serde(
-        default,
-        skip_serializing_if = "Vec::is_empty",
-        deserialize_with = "crate::de::vec_or_null"
-    )]
+    #[serde(skip_serializing_if = "Vec::is_empty")]
     pub invaliduser: Vec<String>,
     /// 非法的部门列表
-    #[serde(
-        default,
-        skip_serializing_if = "Vec::is_empty",
-        deserialize_with = "crate::de::int_vec_or_null"
-    )]
+    #[serde(skip_serializing_if = "Vec::is_empty")]
     pub invalidparty: Vec<i64>,
     /// 非法的标签列表
-    #[serde(
-        default,
-        skip_serializing_if = "Vec::is_empty",
-        deserialize_with = "crate::de::int_vec_or_null"
-    )]
+    #[serde(skip_serializing_if = "Vec::is_empty")]
     pub invalidtag: Vec<i64>,
 }
+impl crate::de::Decode for UserBatchInviteResponse {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            invaliduser: fields.or_empty("invaliduser")?,
+            invalidparty: fields.or_empty("invalidparty")?,
+            invalidtag: fields.or_empty("invalidtag")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for UserBatchInviteResponse {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 /// userid 转 openid 的请求。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct UserConvertToOpenidRequest {
     /// 企业内的成员 UserID
-    #[serde(deserialize_with = "crate::de::string")]
     pub userid: String,
+}
+impl crate::de::Decode for UserConvertToOpenidRequest {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            userid: fields.required("userid")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for UserConvertToOpenidRequest {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
 }
 /// userid 转 openid 的返回。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct UserConvertToOpenidResponse {
     /// 企业微信成员 userid 对应的 openid
-    #[serde(deserialize_with = "crate::de::string")]
     pub openid: String,
+}
+impl crate::de::Decode for UserConvertToOpenidResponse {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            openid: fields.required("openid")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for UserConvertToOpenidResponse {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
 }
 /// openid 转 userid 的请求。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct UserConvertToUseridRequest {
     /// 在使用企业支付之后返回结果的 openid
-    #[serde(deserialize_with = "crate::de::string")]
     pub openid: String,
 }
+impl crate::de::Decode for UserConvertToUseridRequest {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            openid: fields.required("openid")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for UserConvertToUseridRequest {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 /// openid 转 userid 的返回。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct UserConvertToUseridResponse {
     /// 该 openid 在企业微信对应的成员 UserID
-    #[serde(deserialize_with = "crate::de::string")]
     pub userid: String,
 }
+impl crate::de::Decode for UserConvertToUseridResponse {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            userid: fields.required("userid")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for UserConvertToUseridResponse {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 /// 创建成员的请求。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct UserCreateRequest {
     /// 成员 UserID，企业内唯一（忽略大小写），1~64 字节，只能由数字、字母和 _-@. 组成，且以数字或字母开头
-    #[serde(deserialize_with = "crate::de::string")]
     pub userid: String,
     /// 成员名称，1~64 个 UTF-8 字符
-    #[serde(deserialize_with = "crate::de::string")]
     pub name: String,
     /// 成员别名，1~64 个 UTF-8 字符
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub alias: Option<String>,
     /// 手机号码，企业内唯一；mobile 与 email 不能同时为空
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub mobile: Option<String>,
     /// 所属部门 id 列表，不超过 100 个（官方字段表：必填）
-    #[serde(deserialize_with = "crate::de::int_vec")]
     pub department: Vec<i64>,
     /// 在各部门内的排序值，个数须与 department 一致，值越大越靠前，范围 [0, 2^32)
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_int_vec"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub order: Option<Vec<i64>>,
     /// 职务，0~128 个字符
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub position: Option<String>,
     /// 性别：1 男，2 女
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub gender: Option<Gender>,
     /// 邮箱，6~64 字节，企业内唯一；mobile 与 email 不能同时为空
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub email: Option<String>,
     /// 企业邮箱，仅对开通企业邮箱的企业有效，6~64 字节，企业内唯一；不填则系统生成默认企业邮箱
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub biz_mail: Option<String>,
     /// 座机，32 字节以内，由数字、-、+ 或 , 组成
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub telephone: Option<String>,
     /// 在各部门内是否为负责人，个数须与 department 一致
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub is_leader_in_dept: Option<Vec<LeaderFlag>>,
     /// 直属上级 UserID，须为企业内成员
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub direct_leader: Option<Vec<String>>,
     /// 头像的 media_id，通过素材管理接口上传图片获得
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub avatar_mediaid: Option<String>,
     /// 启用或禁用成员，默认启用
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub enable: Option<UserEnable>,
     /// 自定义字段
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub extattr: Option<ExtAttrs>,
     /// 是否邀请成员使用企业微信（通过短信或邮件），默认 true
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_boolean"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub to_invite: Option<bool>,
     /// 成员对外属性
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub external_profile: Option<ExternalProfile>,
     /// 对外职务，不超过 12 个汉字；不设置时对外展示 position
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub external_position: Option<String>,
     /// 地址，最长 128 个字符
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub address: Option<String>,
     /// 主部门
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_int"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub main_department: Option<i64>,
+}
+impl crate::de::Decode for UserCreateRequest {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            userid: fields.required("userid")?,
+            name: fields.required("name")?,
+            alias: fields.optional("alias")?,
+            mobile: fields.optional("mobile")?,
+            department: fields.required("department")?,
+            order: fields.optional("order")?,
+            position: fields.optional("position")?,
+            gender: fields.optional("gender")?,
+            email: fields.optional("email")?,
+            biz_mail: fields.optional("biz_mail")?,
+            telephone: fields.optional("telephone")?,
+            is_leader_in_dept: fields.optional("is_leader_in_dept")?,
+            direct_leader: fields.optional("direct_leader")?,
+            avatar_mediaid: fields.optional("avatar_mediaid")?,
+            enable: fields.optional("enable")?,
+            extattr: fields.optional("extattr")?,
+            to_invite: fields.optional("to_invite")?,
+            external_profile: fields.optional("external_profile")?,
+            external_position: fields.optional("external_position")?,
+            address: fields.optional("address")?,
+            main_department: fields.optional("main_department")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for UserCreateRequest {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
 }
 /// 启用或禁用成员。
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -1945,143 +2757,276 @@ impl serde::Serialize for UserEnable {
         serializer.serialize_i64(i64::from(*self))
     }
 }
+impl crate::de::Decode for UserEnable {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        <i64 as crate::de::Decode>::decode(value).map(Self::from)
+    }
+}
 impl<'de> serde::Deserialize<'de> for UserEnable {
     fn deserialize<D: serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::de::int(deserializer).map(Self::from)
+        crate::de::deserialize(deserializer)
     }
 }
 /// 获取企业活跃成员数的请求。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct UserGetActiveStatRequest {
     /// 要查询的日期，格式 YYYY-MM-DD，最多可查 30 天前
-    #[serde(deserialize_with = "crate::de::string")]
     pub date: String,
 }
+impl crate::de::Decode for UserGetActiveStatRequest {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            date: fields.required("date")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for UserGetActiveStatRequest {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 /// 获取企业活跃成员数的返回。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct UserGetActiveStatResponse {
     /// 当天的活跃成员数
-    #[serde(deserialize_with = "crate::de::int")]
     pub active_cnt: i64,
 }
+impl crate::de::Decode for UserGetActiveStatResponse {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            active_cnt: fields.required("active_cnt")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for UserGetActiveStatResponse {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 /// 邮箱获取 userid 的请求。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct UserGetUseridByEmailRequest {
     /// 邮箱
-    #[serde(deserialize_with = "crate::de::string")]
     pub email: String,
     /// 邮箱类型，默认企业邮箱
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub email_type: Option<EmailType>,
 }
+impl crate::de::Decode for UserGetUseridByEmailRequest {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            email: fields.required("email")?,
+            email_type: fields.optional("email_type")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for UserGetUseridByEmailRequest {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 /// 手机号获取 userid 的请求。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct UserGetUseridRequest {
     /// 成员在通讯录中的手机号码，5~32 字节
-    #[serde(deserialize_with = "crate::de::string")]
     pub mobile: String,
 }
+impl crate::de::Decode for UserGetUseridRequest {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            mobile: fields.required("mobile")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for UserGetUseridRequest {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 /// 按手机号或邮箱查询到的成员。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct UserGetUseridResponse {
     /// 成员 UserID
-    #[serde(deserialize_with = "crate::de::string")]
     pub userid: String,
+}
+impl crate::de::Decode for UserGetUseridResponse {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            userid: fields.required("userid")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for UserGetUseridResponse {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
 }
 /// 获取加入企业二维码的返回。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct UserJoinQrcodeResponse {
     /// 二维码链接，有效期 7 天
-    #[serde(deserialize_with = "crate::de::string")]
     pub join_qrcode: String,
 }
+impl crate::de::Decode for UserJoinQrcodeResponse {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            join_qrcode: fields.required("join_qrcode")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for UserJoinQrcodeResponse {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 /// 获取成员ID列表的请求。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct UserListIdRequest {
     /// 分页游标，由上一次调用返回；首次调用不填
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub cursor: Option<String>,
     /// 本页期望的数据量，1~10000
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_int"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub limit: Option<i64>,
 }
+impl crate::de::Decode for UserListIdRequest {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            cursor: fields.optional("cursor")?,
+            limit: fields.optional("limit")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for UserListIdRequest {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 /// 获取成员ID列表的返回。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct UserListIdResponse {
     /// 下一页的游标；为空表示没有更多数据
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub next_cursor: Option<String>,
     /// 成员与部门的对应关系列表
-    #[serde(
-        default,
-        skip_serializing_if = "Vec::is_empty",
-        deserialize_with = "crate::de::vec_or_null"
-    )]
+    #[serde(skip_serializing_if = "Vec::is_empty")]
     pub dept_user: Vec<DeptUser>,
 }
+impl crate::de::Decode for UserListIdResponse {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            next_cursor: fields.optional("next_cursor")?,
+            dept_user: fields.or_empty("dept_user")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for UserListIdResponse {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 /// 获取部门成员详情的返回。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct UserListResponse {
     /// 成员详情列表
-    #[serde(
-        default,
-        skip_serializing_if = "Vec::is_empty",
-        deserialize_with = "crate::de::vec_or_null"
-    )]
+    #[serde(skip_serializing_if = "Vec::is_empty")]
     pub userlist: Vec<User>,
 }
+impl crate::de::Decode for UserListResponse {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            userlist: fields.or_empty("userlist")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for UserListResponse {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 /// 部门成员（简要信息）。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct UserSimple {
     /// 成员 UserID
-    #[serde(deserialize_with = "crate::de::string")]
     pub userid: String,
     /// 成员名称；第三方应用不可获取
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub name: Option<String>,
     /// 所属部门 id 列表
-    #[serde(
-        default,
-        skip_serializing_if = "Vec::is_empty",
-        deserialize_with = "crate::de::int_vec_or_null"
-    )]
+    #[serde(skip_serializing_if = "Vec::is_empty")]
     pub department: Vec<i64>,
     /// 全局唯一 ID；仅第三方应用可获取
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub open_userid: Option<String>,
 }
+impl crate::de::Decode for UserSimple {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            userid: fields.required("userid")?,
+            name: fields.optional("name")?,
+            department: fields.or_empty("department")?,
+            open_userid: fields.optional("open_userid")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for UserSimple {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 /// 获取部门成员的返回。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct UserSimpleListResponse {
     /// 成员列表
-    #[serde(
-        default,
-        skip_serializing_if = "Vec::is_empty",
-        deserialize_with = "crate::de::vec_or_null"
-    )]
+    #[serde(skip_serializing_if = "Vec::is_empty")]
     pub userlist: Vec<UserSimple>,
+}
+impl crate::de::Decode for UserSimpleListResponse {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            userlist: fields.or_empty("userlist")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for UserSimpleListResponse {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
 }
 /// 激活状态。已激活指已激活企业微信或已关注微信插件（原企业号）；未激活指两者都没有。
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -2124,152 +3069,148 @@ impl serde::Serialize for UserStatus {
         serializer.serialize_i64(i64::from(*self))
     }
 }
+impl crate::de::Decode for UserStatus {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        <i64 as crate::de::Decode>::decode(value).map(Self::from)
+    }
+}
 impl<'de> serde::Deserialize<'de> for UserStatus {
     fn deserialize<D: serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::de::int(deserializer).map(Self::from)
+        crate::de::deserialize(deserializer)
     }
 }
 /// 更新成员的请求；未填写的非必填字段保持原值。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct UserUpdateRequest {
     /// 要更新的成员 UserID
-    #[serde(deserialize_with = "crate::de::string")]
     pub userid: String,
     /// 新的 UserID；系统自动生成的 userid 只允许修改一次
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub new_userid: Option<String>,
     /// 成员名称，1~64 个 UTF-8 字符
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub name: Option<String>,
     /// 成员别名，1~64 个 UTF-8 字符
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub alias: Option<String>,
     /// 手机号码，企业内唯一；上游企业不可修改下游企业成员的手机号
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub mobile: Option<String>,
     /// 所属部门 id 列表，不超过 100 个
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_int_vec"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub department: Option<Vec<i64>>,
     /// 在各部门内的排序值，个数须与 department 一致，值越大越靠前，范围 [0, 2^32)
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_int_vec"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub order: Option<Vec<i64>>,
     /// 职务，0~128 个字符
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub position: Option<String>,
     /// 性别：1 男，2 女
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub gender: Option<Gender>,
     /// 邮箱，6~64 字节，企业内唯一
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub email: Option<String>,
     /// 企业邮箱，仅对开通企业邮箱的企业有效，企业内唯一
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub biz_mail: Option<String>,
     /// 企业邮箱别名，覆盖式更新
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub biz_mail_alias: Option<BizMailAlias>,
     /// 座机，32 字节以内，由数字、-、+ 或 , 组成
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub telephone: Option<String>,
     /// 在各部门内是否为负责人，个数须与 department 一致
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub is_leader_in_dept: Option<Vec<LeaderFlag>>,
     /// 直属上级 UserID，须为企业内成员
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub direct_leader: Option<Vec<String>>,
     /// 启用或禁用成员
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub enable: Option<UserEnable>,
     /// 头像的 media_id，通过素材管理接口上传图片获得
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub avatar_mediaid: Option<String>,
     /// 地址，最长 128 个字符
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub address: Option<String>,
     /// 主部门
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_int"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub main_department: Option<i64>,
     /// 自定义字段
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub extattr: Option<ExtAttrs>,
     /// 对外职务，不超过 12 个汉字
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub external_position: Option<String>,
     /// 成员对外属性
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub external_profile: Option<ExternalProfile>,
 }
+impl crate::de::Decode for UserUpdateRequest {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            userid: fields.required("userid")?,
+            new_userid: fields.optional("new_userid")?,
+            name: fields.optional("name")?,
+            alias: fields.optional("alias")?,
+            mobile: fields.optional("mobile")?,
+            department: fields.optional("department")?,
+            order: fields.optional("order")?,
+            position: fields.optional("position")?,
+            gender: fields.optional("gender")?,
+            email: fields.optional("email")?,
+            biz_mail: fields.optional("biz_mail")?,
+            biz_mail_alias: fields.optional("biz_mail_alias")?,
+            telephone: fields.optional("telephone")?,
+            is_leader_in_dept: fields.optional("is_leader_in_dept")?,
+            direct_leader: fields.optional("direct_leader")?,
+            enable: fields.optional("enable")?,
+            avatar_mediaid: fields.optional("avatar_mediaid")?,
+            address: fields.optional("address")?,
+            main_department: fields.optional("main_department")?,
+            extattr: fields.optional("extattr")?,
+            external_position: fields.optional("external_position")?,
+            external_profile: fields.optional("external_profile")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for UserUpdateRequest {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 /// 对外展示的视频号。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct WechatChannels {
     /// 视频号名称；设置后成员对外展示该视频号
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub nickname: Option<String>,
     /// 对外展示视频号的状态（只在返回中出现）
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub status: Option<WechatChannelsStatus>,
+}
+impl crate::de::Decode for WechatChannels {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            nickname: fields.optional("nickname")?,
+            status: fields.optional("status")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for WechatChannels {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
 }
 /// 对外展示视频号的状态。
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -2304,11 +3245,16 @@ impl serde::Serialize for WechatChannelsStatus {
         serializer.serialize_i64(i64::from(*self))
     }
 }
+impl crate::de::Decode for WechatChannelsStatus {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        <i64 as crate::de::Decode>::decode(value).map(Self::from)
+    }
+}
 impl<'de> serde::Deserialize<'de> for WechatChannelsStatus {
     fn deserialize<D: serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::de::int(deserializer).map(Self::from)
+        crate::de::deserialize(deserializer)
     }
 }
 impl BatchReplacePartyRequest {

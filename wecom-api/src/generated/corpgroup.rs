@@ -6,60 +6,74 @@
 //!
 //! Enabled by the cargo feature `corpgroup`.
 /// 获取应用共享信息的请求。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct AppShareInfoListRequest {
     /// 上级／上游企业的应用 agentid
-    #[serde(deserialize_with = "crate::de::int")]
     pub agentid: i64,
     /// 业务类型，默认 0（企业互联／局校互联）
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub business_type: Option<BusinessType>,
     /// 只拉取该下级／下游企业的共享信息
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub corpid: Option<String>,
     /// 每页最大记录数，最大 100；0 或不填表示拉取全量
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_int"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub limit: Option<i64>,
     /// 分页游标，首次不填，之后填上一页返回的 next_cursor
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub cursor: Option<String>,
 }
+impl crate::de::Decode for AppShareInfoListRequest {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            agentid: fields.required("agentid")?,
+            business_type: fields.optional("business_type")?,
+            corpid: fields.optional("corpid")?,
+            limit: fields.optional("limit")?,
+            cursor: fields.optional("cursor")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for AppShareInfoListRequest {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 /// 应用共享信息。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct AppShareInfoListResponse {
     /// 是否已拉取完毕
     #[serde(
-        default,
         skip_serializing_if = "Option::is_none",
-        with = "crate::de::opt_flag"
+        serialize_with = "crate::de::opt_flag::serialize"
     )]
     pub ending: Option<bool>,
     /// 应用共享到的企业
-    #[serde(
-        default,
-        skip_serializing_if = "Vec::is_empty",
-        deserialize_with = "crate::de::vec_or_null"
-    )]
+    #[serde(skip_serializing_if = "Vec::is_empty")]
     pub corp_list: Vec<SharedCorpApp>,
     /// 下一页的分页游标；没有更多数据时为空
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub next_cursor: Option<String>,
+}
+impl crate::de::Decode for AppShareInfoListResponse {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            ending: fields.optional("ending")?,
+            corp_list: fields.or_empty("corp_list")?,
+            next_cursor: fields.optional("next_cursor")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for AppShareInfoListResponse {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
 }
 /// 互联的业务类型。
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -94,49 +108,74 @@ impl serde::Serialize for BusinessType {
         serializer.serialize_i64(i64::from(*self))
     }
 }
+impl crate::de::Decode for BusinessType {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        <i64 as crate::de::Decode>::decode(value).map(Self::from)
+    }
+}
 impl<'de> serde::Deserialize<'de> for BusinessType {
     fn deserialize<D: serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::de::int(deserializer).map(Self::from)
+        crate::de::deserialize(deserializer)
     }
 }
 /// 一个上下游。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct Chain {
     /// 上下游 id
-    #[serde(deserialize_with = "crate::de::string")]
     pub chain_id: String,
     /// 上下游名称
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub chain_name: Option<String>,
 }
+impl crate::de::Decode for Chain {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            chain_id: fields.required("chain_id")?,
+            chain_name: fields.optional("chain_name")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for Chain {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 /// 要导入的一家上下游企业及其联系人。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct ChainContactCorp {
     /// 企业名称，1~32 个 utf8 字符，只能含中文、字母、数字和空格 -_()（）
-    #[serde(deserialize_with = "crate::de::string")]
     pub corp_name: String,
     /// 导入后企业所在分组路径（如 华北区/北京市）；为空放在根分组；只对新导入企业生效
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub group_path: Option<String>,
     /// 上下游企业自定义 id，0~64 字节，只含数字和字母
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub custom_id: Option<String>,
     /// 联系人列表
     pub contact_info_list: Vec<ChainContactInfo>,
+}
+impl crate::de::Decode for ChainContactCorp {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            corp_name: fields.required("corp_name")?,
+            group_path: fields.optional("group_path")?,
+            custom_id: fields.optional("custom_id")?,
+            contact_info_list: fields.required("contact_info_list")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for ChainContactCorp {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
 }
 /// 上下游联系人身份。
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -171,399 +210,519 @@ impl serde::Serialize for ChainContactIdentity {
         serializer.serialize_i64(i64::from(*self))
     }
 }
+impl crate::de::Decode for ChainContactIdentity {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        <i64 as crate::de::Decode>::decode(value).map(Self::from)
+    }
+}
 impl<'de> serde::Deserialize<'de> for ChainContactIdentity {
     fn deserialize<D: serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::de::int(deserializer).map(Self::from)
+        crate::de::deserialize(deserializer)
     }
 }
 /// 要导入的一个上下游联系人。
-#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
 pub struct ChainContactInfo {
     /// 联系人姓名，1~32 个 utf8 字符
-    #[serde(deserialize_with = "crate::de::string")]
     pub name: String,
     /// 联系人身份类型
     pub identity_type: ChainContactIdentity,
     /// 手机号；国际号码须带 + 与国家地区码
-    #[serde(deserialize_with = "crate::de::string")]
     pub mobile: String,
     /// 上下游用户自定义 id：全数字的 64 位无符号整数（1 到 2^64-2），无前置 0，不能是 11 或 13 位
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub user_custom_id: Option<String>,
 }
+impl crate::de::Decode for ChainContactInfo {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            name: fields.required("name")?,
+            identity_type: fields.required("identity_type")?,
+            mobile: fields.required("mobile")?,
+            user_custom_id: fields.optional("user_custom_id")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for ChainContactInfo {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 /// 上下游中的一家企业。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct ChainCorpInfo {
     /// 企业名称
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub corp_name: Option<String>,
     /// 企业所在分组 id
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_int"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub groupid: Option<i64>,
     /// 上下游企业自定义 id
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub custom_id: Option<String>,
     /// 企业的验证／认证状态
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_int"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub qualification_status: Option<i64>,
     /// 企业是否已加入
     #[serde(
-        default,
         skip_serializing_if = "Option::is_none",
-        with = "crate::de::opt_flag"
+        serialize_with = "crate::de::opt_flag::serialize"
     )]
     pub is_joined: Option<bool>,
 }
+impl crate::de::Decode for ChainCorpInfo {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            corp_name: fields.optional("corp_name")?,
+            groupid: fields.optional("groupid")?,
+            custom_id: fields.optional("custom_id")?,
+            qualification_status: fields.optional("qualification_status")?,
+            is_joined: fields.optional("is_joined")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for ChainCorpInfo {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 /// 获取分组下企业详情列表的请求。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct ChainCorpInfoListRequest {
     /// 上下游 id
-    #[serde(deserialize_with = "crate::de::string")]
     pub chain_id: String,
     /// 分组 id
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_int"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub groupid: Option<i64>,
     /// 是否递归获取子分组下的企业
     #[serde(
-        default,
         skip_serializing_if = "Option::is_none",
-        with = "crate::de::opt_flag"
+        serialize_with = "crate::de::opt_flag::serialize"
     )]
     pub fetch_child: Option<bool>,
     /// 是否同时返回已导入但未加入的企业
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_boolean"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub need_pending: Option<bool>,
     /// 每页返回的最大企业数
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_int"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub limit: Option<i64>,
     /// 分页游标，首次不填，之后填上一页返回的 next_cursor
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub cursor: Option<String>,
 }
+impl crate::de::Decode for ChainCorpInfoListRequest {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            chain_id: fields.required("chain_id")?,
+            groupid: fields.optional("groupid")?,
+            fetch_child: fields.optional("fetch_child")?,
+            need_pending: fields.optional("need_pending")?,
+            limit: fields.optional("limit")?,
+            cursor: fields.optional("cursor")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for ChainCorpInfoListRequest {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 /// 分组下的企业详情列表。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct ChainCorpInfoListResponse {
     /// 企业列表
-    #[serde(
-        default,
-        skip_serializing_if = "Vec::is_empty",
-        deserialize_with = "crate::de::vec_or_null"
-    )]
+    #[serde(skip_serializing_if = "Vec::is_empty")]
     pub group_corps: Vec<ChainGroupCorp>,
     /// 是否还有下一页
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_boolean"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub has_more: Option<bool>,
     /// 下一页的分页游标
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub next_cursor: Option<String>,
 }
+impl crate::de::Decode for ChainCorpInfoListResponse {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            group_corps: fields.or_empty("group_corps")?,
+            has_more: fields.optional("has_more")?,
+            next_cursor: fields.optional("next_cursor")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for ChainCorpInfoListResponse {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 /// 获取上下游中一家企业信息的请求；corpid 与 pending_corpid 填其一。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct ChainCorpInfoRequest {
     /// 上下游 id
-    #[serde(deserialize_with = "crate::de::string")]
     pub chain_id: String,
     /// 已加入企业的 corpid
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub corpid: Option<String>,
     /// 未加入企业的 id
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub pending_corpid: Option<String>,
 }
+impl crate::de::Decode for ChainCorpInfoRequest {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            chain_id: fields.required("chain_id")?,
+            corpid: fields.optional("corpid")?,
+            pending_corpid: fields.optional("pending_corpid")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for ChainCorpInfoRequest {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 /// 客户在一家企业的 external_userid。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct ChainExternalUseridInfo {
     /// 所属企业 id
-    #[serde(deserialize_with = "crate::de::string")]
     pub corpid: String,
     /// 外部联系人 id
-    #[serde(deserialize_with = "crate::de::string")]
     pub external_userid: String,
 }
+impl crate::de::Decode for ChainExternalUseridInfo {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            corpid: fields.required("corpid")?,
+            external_userid: fields.required("external_userid")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for ChainExternalUseridInfo {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 /// external_userid 查询 pending_id 的请求。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct ChainExternalUseridToPendingIdRequest {
     /// 客户群 id；传入时只检查群主是否在可见范围，并忽略不在该群的 external_userid
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub chat_id: Option<String>,
     /// 上游或下游企业的外部联系人 id，最多 100 个
     pub external_userid: Vec<String>,
 }
+impl crate::de::Decode for ChainExternalUseridToPendingIdRequest {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            chat_id: fields.optional("chat_id")?,
+            external_userid: fields.required("external_userid")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for ChainExternalUseridToPendingIdRequest {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 /// external_userid 查询 pending_id 的结果。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct ChainExternalUseridToPendingIdResponse {
     /// 转换结果
-    #[serde(
-        default,
-        skip_serializing_if = "Vec::is_empty",
-        deserialize_with = "crate::de::vec_or_null"
-    )]
+    #[serde(skip_serializing_if = "Vec::is_empty")]
     pub result: Vec<ChainPendingIdItem>,
 }
+impl crate::de::Decode for ChainExternalUseridToPendingIdResponse {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            result: fields.or_empty("result")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for ChainExternalUseridToPendingIdResponse {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 /// 上下游通讯录的一个分组。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct ChainGroup {
     /// 分组 id
-    #[serde(deserialize_with = "crate::de::int")]
     pub groupid: i64,
     /// 分组名称
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub group_name: Option<String>,
     /// 父分组 id；根分组 id 为 1
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_int"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub parentid: Option<i64>,
     /// 在父分组中的次序值，值大的排序靠前，范围 [0, 2^32)
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_int"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub order: Option<i64>,
 }
+impl crate::de::Decode for ChainGroup {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            groupid: fields.required("groupid")?,
+            group_name: fields.optional("group_name")?,
+            parentid: fields.optional("parentid")?,
+            order: fields.optional("order")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for ChainGroup {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 /// 分组下的一家企业。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct ChainGroupCorp {
     /// 企业所在分组 id
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_int"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub groupid: Option<i64>,
     /// 已加入企业的 corpid
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub corpid: Option<String>,
     /// 未加入企业的 id（need_pending 为 true 时返回）
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub pending_corpid: Option<String>,
     /// 企业名称
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub corp_name: Option<String>,
     /// 上下游企业自定义 id
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub custom_id: Option<String>,
     /// 邀请该企业加入上下游的成员 userid
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub invite_userid: Option<String>,
     /// 企业是否已加入
     #[serde(
-        default,
         skip_serializing_if = "Option::is_none",
-        with = "crate::de::opt_flag"
+        serialize_with = "crate::de::opt_flag::serialize"
     )]
     pub is_joined: Option<bool>,
 }
+impl crate::de::Decode for ChainGroupCorp {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            groupid: fields.optional("groupid")?,
+            corpid: fields.optional("corpid")?,
+            pending_corpid: fields.optional("pending_corpid")?,
+            corp_name: fields.optional("corp_name")?,
+            custom_id: fields.optional("custom_id")?,
+            invite_userid: fields.optional("invite_userid")?,
+            is_joined: fields.optional("is_joined")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for ChainGroupCorp {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 /// 获取上下游通讯录分组的请求。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct ChainGroupGetRequest {
     /// 上下游 id
-    #[serde(deserialize_with = "crate::de::string")]
     pub chain_id: String,
     /// 分组 id；填写则返回指定分组，不填返回全部分组
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_int"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub groupid: Option<i64>,
 }
+impl crate::de::Decode for ChainGroupGetRequest {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            chain_id: fields.required("chain_id")?,
+            groupid: fields.optional("groupid")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for ChainGroupGetRequest {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 /// 上下游通讯录分组。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct ChainGroupGetResponse {
     /// 分组列表
-    #[serde(
-        default,
-        skip_serializing_if = "Vec::is_empty",
-        deserialize_with = "crate::de::vec_or_null"
-    )]
+    #[serde(skip_serializing_if = "Vec::is_empty")]
     pub groups: Vec<ChainGroup>,
 }
+impl crate::de::Decode for ChainGroupGetResponse {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            groups: fields.or_empty("groups")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for ChainGroupGetResponse {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 /// 导入失败的联系人。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct ChainImportContactFailure {
     /// 导入失败的联系人手机号（文档示例中的字段名）
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub mobile: Option<String>,
     /// 导入失败的联系人手机号（文档参数表中的字段名）
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub user_mobile: Option<String>,
     /// 该联系人的错误码
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_int"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub errcode: Option<i64>,
     /// 该联系人的错误描述
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub errmsg: Option<String>,
+}
+impl crate::de::Decode for ChainImportContactFailure {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            mobile: fields.optional("mobile")?,
+            user_mobile: fields.optional("user_mobile")?,
+            errcode: fields.optional("errcode")?,
+            errmsg: fields.optional("errmsg")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for ChainImportContactFailure {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
 }
 /// 导入失败的企业。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct ChainImportCorpFailure {
     /// 上下游企业自定义 id
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub custom_id: Option<String>,
     /// 企业名称
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub corp_name: Option<String>,
     /// 该企业导入操作的错误码
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_int"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub errcode: Option<i64>,
     /// 该企业导入操作的错误描述
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub errmsg: Option<String>,
     /// 导入失败的联系人；有联系人相关的错误时才返回
-    #[serde(
-        default,
-        skip_serializing_if = "Vec::is_empty",
-        deserialize_with = "crate::de::vec_or_null"
-    )]
+    #[serde(skip_serializing_if = "Vec::is_empty")]
     pub contact_info_list: Vec<ChainImportContactFailure>,
 }
+impl crate::de::Decode for ChainImportCorpFailure {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            custom_id: fields.optional("custom_id")?,
+            corp_name: fields.optional("corp_name")?,
+            errcode: fields.optional("errcode")?,
+            errmsg: fields.optional("errmsg")?,
+            contact_info_list: fields.or_empty("contact_info_list")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for ChainImportCorpFailure {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 /// 导入任务的处理结果。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct ChainImportResult {
     /// 上下游 id
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub chain_id: Option<String>,
     /// 导入状态
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub import_status: Option<ChainImportStatus>,
     /// 导入失败的企业；一家企业有联系人失败时，该企业本次导入的所有联系人都被阻断
-    #[serde(
-        default,
-        skip_serializing_if = "Vec::is_empty",
-        deserialize_with = "crate::de::vec_or_null"
-    )]
+    #[serde(skip_serializing_if = "Vec::is_empty")]
     pub fail_list: Vec<ChainImportCorpFailure>,
 }
+impl crate::de::Decode for ChainImportResult {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            chain_id: fields.optional("chain_id")?,
+            import_status: fields.optional("import_status")?,
+            fail_list: fields.or_empty("fail_list")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for ChainImportResult {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 /// 上下游异步任务的状态与结果。
-#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
 pub struct ChainImportResultResponse {
     /// 任务状态
     pub status: ChainJobStatus,
     /// 处理结果，任务完成后有效
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub result: Option<ChainImportResult>,
+}
+impl crate::de::Decode for ChainImportResultResponse {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            status: fields.required("status")?,
+            result: fields.optional("result")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for ChainImportResultResponse {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
 }
 /// 导入状态。
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -602,11 +761,16 @@ impl serde::Serialize for ChainImportStatus {
         serializer.serialize_i64(i64::from(*self))
     }
 }
+impl crate::de::Decode for ChainImportStatus {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        <i64 as crate::de::Decode>::decode(value).map(Self::from)
+    }
+}
 impl<'de> serde::Deserialize<'de> for ChainImportStatus {
     fn deserialize<D: serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::de::int(deserializer).map(Self::from)
+        crate::de::deserialize(deserializer)
     }
 }
 /// 异步任务状态。
@@ -646,325 +810,692 @@ impl serde::Serialize for ChainJobStatus {
         serializer.serialize_i64(i64::from(*self))
     }
 }
+impl crate::de::Decode for ChainJobStatus {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        <i64 as crate::de::Decode>::decode(value).map(Self::from)
+    }
+}
 impl<'de> serde::Deserialize<'de> for ChainJobStatus {
     fn deserialize<D: serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::de::int(deserializer).map(Self::from)
+        crate::de::deserialize(deserializer)
     }
 }
 /// 上下游列表。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct ChainListResponse {
     /// 上下游列表
-    #[serde(
-        default,
-        skip_serializing_if = "Vec::is_empty",
-        deserialize_with = "crate::de::vec_or_null"
-    )]
+    #[serde(skip_serializing_if = "Vec::is_empty")]
     pub chains: Vec<Chain>,
 }
+impl crate::de::Decode for ChainListResponse {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            chains: fields.or_empty("chains")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for ChainListResponse {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 /// 一个 external_userid 的转换结果。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct ChainPendingIdItem {
     /// 转换的 external_userid
-    #[serde(deserialize_with = "crate::de::string")]
     pub external_userid: String,
     /// 该微信用户还未成为企业客户时得到的临时外部联系人 id
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub pending_id: Option<String>,
 }
+impl crate::de::Decode for ChainPendingIdItem {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            external_userid: fields.required("external_userid")?,
+            pending_id: fields.optional("pending_id")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for ChainPendingIdItem {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 /// 上下游对接规则。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct ChainRule {
     /// 上游企业的对接人规则
     pub owner_corp_range: OwnerCorpRange,
     /// 下游企业规则范围
     pub member_corp_range: MemberCorpRange,
 }
+impl crate::de::Decode for ChainRule {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            owner_corp_range: fields.required("owner_corp_range")?,
+            member_corp_range: fields.required("member_corp_range")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for ChainRule {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 /// 通过 unionid 和 openid 查询 external_userid 的请求。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct ChainUnionidToExternalUseridRequest {
     /// 微信客户的 unionid
-    #[serde(deserialize_with = "crate::de::string")]
     pub unionid: String,
     /// 微信客户的 openid，须与 unionid 在同一小程序获取
-    #[serde(deserialize_with = "crate::de::string")]
     pub openid: String,
     /// 要换取的下游企业 corpid；不填则拉取所有企业
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub corpid: Option<String>,
     /// 大批量调用凭据（文档示例中出现）
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub mass_call_ticket: Option<crate::Secret>,
 }
+impl crate::de::Decode for ChainUnionidToExternalUseridRequest {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            unionid: fields.required("unionid")?,
+            openid: fields.required("openid")?,
+            corpid: fields.optional("corpid")?,
+            mass_call_ticket: fields.optional("mass_call_ticket")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for ChainUnionidToExternalUseridRequest {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 /// 该 unionid 对应的外部联系人。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct ChainUnionidToExternalUseridResponse {
     /// 该 unionid 在各企业对应的外部联系人
-    #[serde(
-        default,
-        skip_serializing_if = "Vec::is_empty",
-        deserialize_with = "crate::de::vec_or_null"
-    )]
+    #[serde(skip_serializing_if = "Vec::is_empty")]
     pub external_userid_info: Vec<ChainExternalUseridInfo>,
 }
+impl crate::de::Decode for ChainUnionidToExternalUseridResponse {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            external_userid_info: fields.or_empty("external_userid_info")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for ChainUnionidToExternalUseridResponse {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 /// unionid 查询 pending_id 的请求。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct ChainUnionidToPendingIdRequest {
     /// 微信客户的 unionid
-    #[serde(deserialize_with = "crate::de::string")]
     pub unionid: String,
     /// 微信客户的 openid
-    #[serde(deserialize_with = "crate::de::string")]
     pub openid: String,
 }
+impl crate::de::Decode for ChainUnionidToPendingIdRequest {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            unionid: fields.required("unionid")?,
+            openid: fields.required("openid")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for ChainUnionidToPendingIdRequest {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 /// unionid 对应的 pending_id。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct ChainUnionidToPendingIdResponse {
     /// 临时外部联系人 id，90 天有效
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub pending_id: Option<String>,
 }
+impl crate::de::Decode for ChainUnionidToPendingIdResponse {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            pending_id: fields.optional("pending_id")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for ChainUnionidToPendingIdResponse {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 /// 查询成员自定义 id 的请求。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct ChainUserCustomIdRequest {
     /// 上下游 id
-    #[serde(deserialize_with = "crate::de::string")]
     pub chain_id: String,
     /// 成员所在企业的 corpid
-    #[serde(deserialize_with = "crate::de::string")]
     pub corpid: String,
     /// 成员 userid
-    #[serde(deserialize_with = "crate::de::string")]
     pub userid: String,
 }
+impl crate::de::Decode for ChainUserCustomIdRequest {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            chain_id: fields.required("chain_id")?,
+            corpid: fields.required("corpid")?,
+            userid: fields.required("userid")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for ChainUserCustomIdRequest {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 /// 成员的自定义 id。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct ChainUserCustomIdResponse {
     /// 成员的上下游用户自定义 id
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub user_custom_id: Option<String>,
 }
+impl crate::de::Decode for ChainUserCustomIdResponse {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            user_custom_id: fields.optional("user_custom_id")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for ChainUserCustomIdResponse {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 /// 获取下级／下游企业 access_token 的请求。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct CorpGroupTokenRequest {
     /// 已授权的下级／下游企业 corpid
-    #[serde(deserialize_with = "crate::de::string")]
     pub corpid: String,
     /// 业务类型，默认 0（企业互联／局校互联）
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub business_type: Option<BusinessType>,
     /// 已授权的下级／下游企业应用 id
-    #[serde(deserialize_with = "crate::de::int")]
     pub agentid: i64,
 }
+impl crate::de::Decode for CorpGroupTokenRequest {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            corpid: fields.required("corpid")?,
+            business_type: fields.optional("business_type")?,
+            agentid: fields.required("agentid")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for CorpGroupTokenRequest {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 /// 下级／下游企业的 access_token。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct CorpGroupTokenResponse {
     /// 下级／下游企业的 access_token
     pub access_token: crate::Secret,
     /// 有效时间（秒）
-    #[serde(deserialize_with = "crate::de::int")]
     pub expires_in: i64,
 }
+impl crate::de::Decode for CorpGroupTokenResponse {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            access_token: fields.required("access_token")?,
+            expires_in: fields.required("expires_in")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for CorpGroupTokenResponse {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 /// 获取下级企业加入的上下游的请求。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct CorpSharedChainListRequest {
     /// 已加入的下级企业 corpid
-    #[serde(deserialize_with = "crate::de::string")]
     pub corpid: String,
 }
+impl crate::de::Decode for CorpSharedChainListRequest {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            corpid: fields.required("corpid")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for CorpSharedChainListRequest {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 /// 除 errcode/errmsg 外没有其他字段的返回。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct EmptyResponse {}
+impl crate::de::Decode for EmptyResponse {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        crate::de::Fields::of(value)?;
+        Ok(Self {})
+    }
+}
+impl<'de> serde::Deserialize<'de> for EmptyResponse {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 /// 批量导入上下游联系人的请求。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct ImportChainContactRequest {
     /// 上下游 id，联系人导入到此上下游
-    #[serde(deserialize_with = "crate::de::string")]
     pub chain_id: String,
     /// 要导入的企业与联系人
     pub contact_list: Vec<ChainContactCorp>,
 }
+impl crate::de::Decode for ImportChainContactRequest {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            chain_id: fields.required("chain_id")?,
+            contact_list: fields.required("contact_list")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for ImportChainContactRequest {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 /// 批量导入上下游联系人的返回。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct ImportChainContactResponse {
     /// 异步任务 id，最大长度 64 字节
-    #[serde(deserialize_with = "crate::de::string")]
     pub jobid: String,
 }
+impl crate::de::Decode for ImportChainContactResponse {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            jobid: fields.required("jobid")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for ImportChainContactResponse {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 /// 下游企业范围；分组 id 与企业 id 至少填一个。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct MemberCorpRange {
     /// 上下游分组 id 列表
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_int_vec"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub groupids: Option<Vec<i64>>,
     /// 企业 corpid 列表
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub corpids: Option<Vec<String>>,
 }
+impl crate::de::Decode for MemberCorpRange {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            groupids: fields.optional("groupids")?,
+            corpids: fields.optional("corpids")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for MemberCorpRange {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 /// 上游企业的对接人范围（下游企业可以看到并联系的成员或部门）；部门 id 与用户 id 至少填一个。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct OwnerCorpRange {
     /// 部门 id 列表
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_int_vec"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub departmentids: Option<Vec<i64>>,
     /// 成员 userid 列表
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub userids: Option<Vec<String>>,
 }
+impl crate::de::Decode for OwnerCorpRange {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            departmentids: fields.optional("departmentids")?,
+            userids: fields.optional("userids")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for OwnerCorpRange {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 /// 移除企业的请求；corpid 与 pending_corpid 填其一。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct RemoveCorpRequest {
     /// 上下游 id
-    #[serde(deserialize_with = "crate::de::string")]
     pub chain_id: String,
     /// 已加入企业的 corpid
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub corpid: Option<String>,
     /// 已导入未加入企业的 id
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub pending_corpid: Option<String>,
 }
+impl crate::de::Decode for RemoveCorpRequest {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            chain_id: fields.required("chain_id")?,
+            corpid: fields.optional("corpid")?,
+            pending_corpid: fields.optional("pending_corpid")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for RemoveCorpRequest {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 /// 新增对接规则的请求。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct RuleAddRequest {
     /// 上下游 id
-    #[serde(deserialize_with = "crate::de::string")]
     pub chain_id: String,
     /// 上下游关系规则的详情
     pub rule_info: ChainRule,
 }
+impl crate::de::Decode for RuleAddRequest {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            chain_id: fields.required("chain_id")?,
+            rule_info: fields.required("rule_info")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for RuleAddRequest {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 /// 新增的对接规则。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct RuleAddResponse {
     /// 上下游规则 id
-    #[serde(deserialize_with = "crate::de::int")]
     pub rule_id: i64,
+}
+impl crate::de::Decode for RuleAddResponse {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            rule_id: fields.required("rule_id")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for RuleAddResponse {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
 }
 /// 对接规则详情。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct RuleGetInfoResponse {
     /// 上下游关系规则的详情
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub rule_info: Option<ChainRule>,
 }
+impl crate::de::Decode for RuleGetInfoResponse {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            rule_info: fields.optional("rule_info")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for RuleGetInfoResponse {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 /// 指定一条对接规则的请求。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct RuleIdRequest {
     /// 上下游 id
-    #[serde(deserialize_with = "crate::de::string")]
     pub chain_id: String,
     /// 上下游规则 id
-    #[serde(deserialize_with = "crate::de::int")]
     pub rule_id: i64,
 }
+impl crate::de::Decode for RuleIdRequest {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            chain_id: fields.required("chain_id")?,
+            rule_id: fields.required("rule_id")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for RuleIdRequest {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 /// 获取对接规则 id 列表的请求。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct RuleListIdsRequest {
     /// 上下游 id
-    #[serde(deserialize_with = "crate::de::string")]
     pub chain_id: String,
+}
+impl crate::de::Decode for RuleListIdsRequest {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            chain_id: fields.required("chain_id")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for RuleListIdsRequest {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
 }
 /// 对接规则 id 列表。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct RuleListIdsResponse {
     /// 上下游规则 id 列表
-    #[serde(
-        default,
-        skip_serializing_if = "Vec::is_empty",
-        deserialize_with = "crate::de::int_vec_or_null"
-    )]
+    #[serde(skip_serializing_if = "Vec::is_empty")]
     pub rule_ids: Vec<i64>,
 }
+impl crate::de::Decode for RuleListIdsResponse {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            rule_ids: fields.or_empty("rule_ids")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for RuleListIdsResponse {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 /// 更新对接规则的请求。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct RuleModifyRequest {
     /// 上下游 id
-    #[serde(deserialize_with = "crate::de::string")]
     pub chain_id: String,
     /// 上下游规则 id
-    #[serde(deserialize_with = "crate::de::int")]
     pub rule_id: i64,
     /// 新的规则详情
     pub rule_info: ChainRule,
 }
+impl crate::de::Decode for RuleModifyRequest {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            chain_id: fields.required("chain_id")?,
+            rule_id: fields.required("rule_id")?,
+            rule_info: fields.required("rule_info")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for RuleModifyRequest {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 /// 应用共享到的一家企业。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct SharedCorpApp {
     /// 下级／下游企业 corpid
-    #[serde(deserialize_with = "crate::de::string")]
     pub corpid: String,
     /// 下级／下游企业名称
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub corp_name: Option<String>,
     /// 应用在下级／下游企业中的 agentid
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_int"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub agentid: Option<i64>,
 }
+impl crate::de::Decode for SharedCorpApp {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            corpid: fields.required("corpid")?,
+            corp_name: fields.optional("corp_name")?,
+            agentid: fields.optional("agentid")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for SharedCorpApp {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 /// 获取下级／下游企业小程序 session 的请求。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct TransferSessionRequest {
     /// code2Session 返回的上级／上游企业的加密 userid
-    #[serde(deserialize_with = "crate::de::string")]
     pub userid: String,
     /// code2Session 返回的上级／上游企业的会话密钥
     pub session_key: crate::Secret,
 }
+impl crate::de::Decode for TransferSessionRequest {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            userid: fields.required("userid")?,
+            session_key: fields.required("session_key")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for TransferSessionRequest {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 /// 下级／下游企业的小程序 session。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct TransferSessionResponse {
     /// 下级／下游企业的成员 userid
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub userid: Option<String>,
     /// 属于下级／下游企业的会话密钥
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub session_key: Option<crate::Secret>,
+}
+impl crate::de::Decode for TransferSessionResponse {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            userid: fields.optional("userid")?,
+            session_key: fields.optional("session_key")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for TransferSessionResponse {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
 }
 impl AppShareInfoListRequest {
     /// A `AppShareInfoListRequest` with its required `agentid` set and every optional field unset.

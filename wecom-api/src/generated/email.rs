@@ -6,25 +6,34 @@
 //!
 //! Enabled by the cargo feature `email`.
 /// 禁用/启用邮箱账号的请求；userid 与 publicemail_id 二选一。
-#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
 pub struct EmailActRequest {
     /// 成员 userid；与 publicemail_id 至少传一项
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub userid: Option<String>,
     /// 业务邮箱（公共邮箱）id；与 userid 至少传一项
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_int"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub publicemail_id: Option<i64>,
     /// 操作类型：1 启用，2 禁用
     #[serde(rename = "type")]
     pub act_type: EmailActType,
+}
+impl crate::de::Decode for EmailActRequest {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            userid: fields.optional("userid")?,
+            publicemail_id: fields.optional("publicemail_id")?,
+            act_type: fields.required("type")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for EmailActRequest {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
 }
 /// 邮箱账号的操作。
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -59,11 +68,16 @@ impl serde::Serialize for EmailActType {
         serializer.serialize_i64(i64::from(*self))
     }
 }
+impl crate::de::Decode for EmailActType {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        <i64 as crate::de::Decode>::decode(value).map(Self::from)
+    }
+}
 impl<'de> serde::Deserialize<'de> for EmailActType {
     fn deserialize<D: serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::de::int(deserializer).map(Self::from)
+        crate::de::deserialize(deserializer)
     }
 }
 /// 邮件群组的发信权限。
@@ -107,127 +121,202 @@ impl serde::Serialize for EmailAllowType {
         serializer.serialize_i64(i64::from(*self))
     }
 }
+impl crate::de::Decode for EmailAllowType {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        <i64 as crate::de::Decode>::decode(value).map(Self::from)
+    }
+}
 impl<'de> serde::Deserialize<'de> for EmailAllowType {
     fn deserialize<D: serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::de::int(deserializer).map(Self::from)
+        crate::de::deserialize(deserializer)
     }
 }
 /// 应用的邮箱账号。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct EmailAppAlias {
     /// 当前发信账号的主邮箱地址，发邮件以此地址为发件人
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub email: Option<String>,
     /// 别名邮箱地址列表，可作为收件人收信
-    #[serde(
-        default,
-        skip_serializing_if = "Vec::is_empty",
-        deserialize_with = "crate::de::vec_or_null"
-    )]
+    #[serde(skip_serializing_if = "Vec::is_empty")]
     pub alias_list: Vec<String>,
 }
+impl crate::de::Decode for EmailAppAlias {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            email: fields.optional("email")?,
+            alias_list: fields.or_empty("alias_list")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for EmailAppAlias {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 /// 邮件附件。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct EmailAttachment {
     /// 文件名
-    #[serde(deserialize_with = "crate::de::string")]
     pub file_name: String,
     /// 文件内容（Base64 编码）；所有附件加正文不超过 50MB，附件不超过 200 个
-    #[serde(deserialize_with = "crate::de::string")]
     pub content: String,
 }
+impl crate::de::Decode for EmailAttachment {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            file_name: fields.required("file_name")?,
+            content: fields.required("content")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for EmailAttachment {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 /// 一个客户端专用密码（不含密码本身）。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct EmailAuthCode {
     /// 客户端专用密码 id
-    #[serde(deserialize_with = "crate::de::int")]
     pub auth_code_id: i64,
     /// 创建时间，Unix 时间戳（秒）
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_int"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub create_time: Option<i64>,
     /// 最近使用时间，Unix 时间戳（秒）；未使用过时为 0
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_int"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub last_use_time: Option<i64>,
     /// 备注
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub remark: Option<String>,
+}
+impl crate::de::Decode for EmailAuthCode {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            auth_code_id: fields.required("auth_code_id")?,
+            create_time: fields.optional("create_time")?,
+            last_use_time: fields.optional("last_use_time")?,
+            remark: fields.optional("remark")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for EmailAuthCode {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
 }
 /// 新建客户端专用密码的信息。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct EmailAuthCodeInfo {
     /// 客户端专用密码的备注，最长 128 字节（utf8）；未设置时默认为「办公PC」
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub remark: Option<String>,
 }
+impl crate::de::Decode for EmailAuthCodeInfo {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            remark: fields.optional("remark")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for EmailAuthCodeInfo {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 /// 获取客户端专用密码列表的返回。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct EmailAuthCodeListResponse {
     /// 客户端专用密码列表
-    #[serde(
-        default,
-        skip_serializing_if = "Vec::is_empty",
-        deserialize_with = "crate::de::vec_or_null"
-    )]
+    #[serde(skip_serializing_if = "Vec::is_empty")]
     pub auth_code_list: Vec<EmailAuthCode>,
 }
+impl crate::de::Decode for EmailAuthCodeListResponse {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            auth_code_list: fields.or_empty("auth_code_list")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for EmailAuthCodeListResponse {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 /// 发送邮件的请求；带 schedule 为日程邮件，带 schedule 与 meeting 为会议邮件。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct EmailComposeSendRequest {
     /// 收件人；emails 与 userids 至少填一个
     pub to: EmailRecipients,
     /// 抄送
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub cc: Option<EmailRecipients>,
     /// 密送
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub bcc: Option<EmailRecipients>,
     /// 邮件标题
-    #[serde(deserialize_with = "crate::de::string")]
     pub subject: String,
     /// 邮件正文
-    #[serde(deserialize_with = "crate::de::string")]
     pub content: String,
     /// 内容类型：html 或 text，默认 html
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub content_type: Option<EmailContentType>,
     /// 附件列表
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub attachment_list: Option<Vec<EmailAttachment>>,
     /// 日程信息；填了即为日程邮件
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub schedule: Option<EmailSchedule>,
     /// 会议信息；与 schedule 一起填即为会议邮件
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub meeting: Option<EmailMeeting>,
     /// 是否开启 id 转译：0 否，1 是，默认 0；仅第三方应用需要，只支持 subject、content、attachment_list[].file_name
     #[serde(
-        default,
         skip_serializing_if = "Option::is_none",
-        with = "crate::de::opt_flag"
+        serialize_with = "crate::de::opt_flag::serialize"
     )]
     pub enable_id_trans: Option<bool>,
+}
+impl crate::de::Decode for EmailComposeSendRequest {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            to: fields.required("to")?,
+            cc: fields.optional("cc")?,
+            bcc: fields.optional("bcc")?,
+            subject: fields.required("subject")?,
+            content: fields.required("content")?,
+            content_type: fields.optional("content_type")?,
+            attachment_list: fields.optional("attachment_list")?,
+            schedule: fields.optional("schedule")?,
+            meeting: fields.optional("meeting")?,
+            enable_id_trans: fields.optional("enable_id_trans")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for EmailComposeSendRequest {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
 }
 /// 邮件正文类型。
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
@@ -263,22 +352,42 @@ impl serde::Serialize for EmailContentType {
         serializer.serialize_str(self.as_str())
     }
 }
+impl crate::de::Decode for EmailContentType {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        <String as crate::de::Decode>::decode(value)
+            .map(|value| Self::from(value.as_str()))
+    }
+}
 impl<'de> serde::Deserialize<'de> for EmailContentType {
     fn deserialize<D: serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::de::string(deserializer).map(|value| Self::from(value.as_str()))
+        crate::de::deserialize(deserializer)
     }
 }
 /// 删除客户端专用密码的请求。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct EmailDeleteAuthCodeRequest {
     /// 公共邮箱 id
-    #[serde(deserialize_with = "crate::de::int")]
     pub id: i64,
     /// 客户端专用密码 id
-    #[serde(deserialize_with = "crate::de::int")]
     pub auth_code_id: i64,
+}
+impl crate::de::Decode for EmailDeleteAuthCodeRequest {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            id: fields.required("id")?,
+            auth_code_id: fields.required("auth_code_id")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for EmailDeleteAuthCodeRequest {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
 }
 /// 搜索方式。
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -313,338 +422,544 @@ impl serde::Serialize for EmailFuzzy {
         serializer.serialize_i64(i64::from(*self))
     }
 }
+impl crate::de::Decode for EmailFuzzy {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        <i64 as crate::de::Decode>::decode(value).map(Self::from)
+    }
+}
 impl<'de> serde::Deserialize<'de> for EmailFuzzy {
     fn deserialize<D: serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::de::int(deserializer).map(Self::from)
+        crate::de::deserialize(deserializer)
     }
 }
 /// 获取收件箱邮件列表的请求。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct EmailGetMailListRequest {
     /// 开始时间，Unix 时间戳（秒）
-    #[serde(deserialize_with = "crate::de::int")]
     pub begin_time: i64,
     /// 结束时间，Unix 时间戳（秒）
-    #[serde(deserialize_with = "crate::de::int")]
     pub end_time: i64,
     /// 上一次调用返回的 next_cursor，第一次拉取可不填
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub cursor: Option<String>,
     /// 期望请求的数据量，默认 100，最大 1000
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_int"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub limit: Option<i64>,
 }
+impl crate::de::Decode for EmailGetMailListRequest {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            begin_time: fields.required("begin_time")?,
+            end_time: fields.required("end_time")?,
+            cursor: fields.optional("cursor")?,
+            limit: fields.optional("limit")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for EmailGetMailListRequest {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 /// 获取收件箱邮件列表的返回。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct EmailGetMailListResponse {
     /// 下一页的游标
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub next_cursor: Option<String>,
     /// 是否还有更多数据：0 否，1 是
     #[serde(
-        default,
         skip_serializing_if = "Option::is_none",
-        with = "crate::de::opt_flag"
+        serialize_with = "crate::de::opt_flag::serialize"
     )]
     pub has_more: Option<bool>,
     /// 邮件列表
-    #[serde(
-        default,
-        skip_serializing_if = "Vec::is_empty",
-        deserialize_with = "crate::de::vec_or_null"
-    )]
+    #[serde(skip_serializing_if = "Vec::is_empty")]
     pub mail_list: Vec<EmailMailId>,
 }
+impl crate::de::Decode for EmailGetMailListResponse {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            next_cursor: fields.optional("next_cursor")?,
+            has_more: fields.optional("has_more")?,
+            mail_list: fields.or_empty("mail_list")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for EmailGetMailListResponse {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 /// 邮件群组详情。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct EmailGroup {
     /// 邮件群组的邮箱地址
-    #[serde(deserialize_with = "crate::de::string")]
     pub groupid: String,
     /// 邮件群组名称
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub groupname: Option<String>,
     /// 群组成员的邮箱地址
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub email_list: Option<EmailStringList>,
     /// 群组成员的标签 id
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub tag_list: Option<EmailIdList>,
     /// 群组成员的部门 id
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub department_list: Option<EmailIdList>,
     /// 群组成员的邮件群组邮箱地址
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub group_list: Option<EmailStringList>,
     /// 群发权限
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub allow_type: Option<EmailAllowType>,
     /// 允许发信的成员邮箱地址
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub allow_emaillist: Option<EmailStringList>,
     /// 允许发信的部门 id
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub allow_departmentlist: Option<EmailIdList>,
     /// 允许发信的标签 id
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub allow_taglist: Option<EmailIdList>,
+}
+impl crate::de::Decode for EmailGroup {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            groupid: fields.required("groupid")?,
+            groupname: fields.optional("groupname")?,
+            email_list: fields.optional("email_list")?,
+            tag_list: fields.optional("tag_list")?,
+            department_list: fields.optional("department_list")?,
+            group_list: fields.optional("group_list")?,
+            allow_type: fields.optional("allow_type")?,
+            allow_emaillist: fields.optional("allow_emaillist")?,
+            allow_departmentlist: fields.optional("allow_departmentlist")?,
+            allow_taglist: fields.optional("allow_taglist")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for EmailGroup {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
 }
 /// 搜索结果中的一个邮件群组。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct EmailGroupBrief {
     /// 邮件群组的邮箱地址
-    #[serde(deserialize_with = "crate::de::string")]
     pub groupid: String,
     /// 邮件群组名称
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub groupname: Option<String>,
+}
+impl crate::de::Decode for EmailGroupBrief {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            groupid: fields.required("groupid")?,
+            groupname: fields.optional("groupname")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for EmailGroupBrief {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
 }
 /// 创建邮件群组的请求；email_list、tag_list、department_list、group_list 至少填一个。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct EmailGroupCreateRequest {
     /// 邮件群组的邮箱地址
-    #[serde(deserialize_with = "crate::de::string")]
     pub groupid: String,
     /// 邮件群组名称，不能与其他群组重名，最长 200 字节
-    #[serde(deserialize_with = "crate::de::string")]
     pub groupname: String,
     /// 群组内成员邮箱地址（读取成员的 biz_mail 字段）；与 group_list、department_list、tag_list 至少填一个
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub email_list: Option<EmailStringList>,
     /// 群组内包含的标签 id
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub tag_list: Option<EmailIdList>,
     /// 群组内包含的部门 id
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub department_list: Option<EmailIdList>,
     /// 群组内包含的群组邮箱
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub group_list: Option<EmailStringList>,
     /// 群组使用权限；为 0、1、2 时不得传 allow_* 列表，为 3 时 allow_* 列表至少传一项
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub allow_type: Option<EmailAllowType>,
     /// 允许使用群组群发的成员邮箱地址（读取成员的 biz_mail 字段）
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub allow_emaillist: Option<EmailStringList>,
     /// 允许使用群组群发的部门 id
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub allow_departmentlist: Option<EmailIdList>,
     /// 允许使用群组群发的标签 id
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub allow_taglist: Option<EmailIdList>,
+}
+impl crate::de::Decode for EmailGroupCreateRequest {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            groupid: fields.required("groupid")?,
+            groupname: fields.required("groupname")?,
+            email_list: fields.optional("email_list")?,
+            tag_list: fields.optional("tag_list")?,
+            department_list: fields.optional("department_list")?,
+            group_list: fields.optional("group_list")?,
+            allow_type: fields.optional("allow_type")?,
+            allow_emaillist: fields.optional("allow_emaillist")?,
+            allow_departmentlist: fields.optional("allow_departmentlist")?,
+            allow_taglist: fields.optional("allow_taglist")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for EmailGroupCreateRequest {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
 }
 /// 删除邮件群组的请求。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct EmailGroupDeleteRequest {
     /// 邮件群组的邮箱地址
-    #[serde(deserialize_with = "crate::de::string")]
     pub groupid: String,
+}
+impl crate::de::Decode for EmailGroupDeleteRequest {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            groupid: fields.required("groupid")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for EmailGroupDeleteRequest {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
 }
 /// 模糊搜索邮件群组的返回。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct EmailGroupSearchResponse {
     /// 找到的群组数
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_int"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub count: Option<i64>,
     /// 邮件群组列表
-    #[serde(
-        default,
-        skip_serializing_if = "Vec::is_empty",
-        deserialize_with = "crate::de::vec_or_null"
-    )]
+    #[serde(skip_serializing_if = "Vec::is_empty")]
     pub groups: Vec<EmailGroupBrief>,
 }
+impl crate::de::Decode for EmailGroupSearchResponse {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            count: fields.optional("count")?,
+            groups: fields.or_empty("groups")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for EmailGroupSearchResponse {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 /// 更新邮件群组的请求；列表字段整体覆盖，不修改的字段不填。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct EmailGroupUpdateRequest {
     /// 邮件群组的邮箱地址
-    #[serde(deserialize_with = "crate::de::string")]
     pub groupid: String,
     /// 邮件群组名称
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub groupname: Option<String>,
     /// 群组成员的邮箱地址
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub email_list: Option<EmailStringList>,
     /// 群组成员的标签 id
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub tag_list: Option<EmailIdList>,
     /// 群组成员的部门 id
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub department_list: Option<EmailIdList>,
     /// 群组成员的邮件群组邮箱地址
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub group_list: Option<EmailStringList>,
     /// 群发权限
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub allow_type: Option<EmailAllowType>,
     /// 允许发信的成员邮箱地址，allow_type 为 3 时有效
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub allow_emaillist: Option<EmailStringList>,
     /// 允许发信的部门 id，allow_type 为 3 时有效
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub allow_departmentlist: Option<EmailIdList>,
     /// 允许发信的标签 id，allow_type 为 3 时有效
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub allow_taglist: Option<EmailIdList>,
 }
+impl crate::de::Decode for EmailGroupUpdateRequest {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            groupid: fields.required("groupid")?,
+            groupname: fields.optional("groupname")?,
+            email_list: fields.optional("email_list")?,
+            tag_list: fields.optional("tag_list")?,
+            department_list: fields.optional("department_list")?,
+            group_list: fields.optional("group_list")?,
+            allow_type: fields.optional("allow_type")?,
+            allow_emaillist: fields.optional("allow_emaillist")?,
+            allow_departmentlist: fields.optional("allow_departmentlist")?,
+            allow_taglist: fields.optional("allow_taglist")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for EmailGroupUpdateRequest {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 /// 整数 id 列表：`{"list": [...]}`。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct EmailIdList {
     /// 列表
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_int_vec"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub list: Option<Vec<i64>>,
 }
+impl crate::de::Decode for EmailIdList {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            list: fields.optional("list")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for EmailIdList {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 /// 收件箱中的一封邮件。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct EmailMailId {
     /// 邮件 ID
-    #[serde(deserialize_with = "crate::de::string")]
     pub mail_id: String,
 }
+impl crate::de::Decode for EmailMailId {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            mail_id: fields.required("mail_id")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for EmailMailId {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 /// 会议邮件的会议信息。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct EmailMeeting {
     /// 会议设置
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub option: Option<EmailMeetingOption>,
     /// 会议主持人
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub hosts: Option<EmailUserIds>,
     /// 会议管理员；仅可指定 1 人，须是会议参与人
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub meeting_admins: Option<EmailUserIds>,
 }
+impl crate::de::Decode for EmailMeeting {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            option: fields.optional("option")?,
+            hosts: fields.optional("hosts")?,
+            meeting_admins: fields.optional("meeting_admins")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for EmailMeeting {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 /// 会议设置。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct EmailMeetingOption {
     /// 入会密码，4 ~ 6 位纯数字
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub password: Option<crate::Secret>,
     /// 自动录制：0 不开启，1 本地录制，2 云录制
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_int"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub auto_record: Option<i64>,
     /// 是否开启等候室
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_boolean"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub enable_waiting_room: Option<bool>,
     /// 是否允许成员在主持人进会前加入
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_boolean"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub allow_enter_before_host: Option<bool>,
     /// 限制成员入会：0 所有人可入会，1 仅企业内部成员可入会
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_int"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub enter_restraint: Option<i64>,
     /// 是否开启屏幕水印
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_boolean"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub enable_screen_watermark: Option<bool>,
     /// 成员入会时静音：0 关闭，1 开启，2 超过 6 人后自动开启
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_int"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub enable_enter_mute: Option<i64>,
     /// 会议开始时提醒：1 不提醒，2 仅提醒主持人，3 提醒所有成员入会，4 指定部分人响铃
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_int"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub remind_scope: Option<i64>,
     /// 水印类型：0 单排水印，1 多排水印
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_int"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub water_mark_type: Option<i64>,
 }
+impl crate::de::Decode for EmailMeetingOption {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            password: fields.optional("password")?,
+            auto_record: fields.optional("auto_record")?,
+            enable_waiting_room: fields.optional("enable_waiting_room")?,
+            allow_enter_before_host: fields.optional("allow_enter_before_host")?,
+            enter_restraint: fields.optional("enter_restraint")?,
+            enable_screen_watermark: fields.optional("enable_screen_watermark")?,
+            enable_enter_mute: fields.optional("enable_enter_mute")?,
+            remind_scope: fields.optional("remind_scope")?,
+            water_mark_type: fields.optional("water_mark_type")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for EmailMeetingOption {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 /// 获取邮件未读数的返回。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct EmailNewCountResponse {
     /// 未读邮件数
-    #[serde(deserialize_with = "crate::de::int")]
     pub count: i64,
 }
+impl crate::de::Decode for EmailNewCountResponse {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            count: fields.required("count")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for EmailNewCountResponse {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 /// 一个功能属性及其取值。
-#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
 pub struct EmailOption {
     /// 功能属性
     #[serde(rename = "type")]
     pub option_type: EmailOptionType,
     /// 取值："1" 表示启用，"0" 表示关闭
-    #[serde(deserialize_with = "crate::de::string")]
     pub value: String,
 }
+impl crate::de::Decode for EmailOption {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            option_type: fields.required("type")?,
+            value: fields.required("value")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for EmailOption {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 /// 获取用户功能属性的请求。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct EmailOptionGetRequest {
     /// 成员 userid
-    #[serde(deserialize_with = "crate::de::string")]
     pub userid: String,
     /// 要查询的功能属性
     #[serde(rename = "type")]
     pub types: Vec<EmailOptionType>,
 }
+impl crate::de::Decode for EmailOptionGetRequest {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            userid: fields.required("userid")?,
+            types: fields.required("type")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for EmailOptionGetRequest {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 /// 获取用户功能属性的返回。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct EmailOptionGetResponse {
     /// 功能属性
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub option: Option<EmailOptions>,
+}
+impl crate::de::Decode for EmailOptionGetResponse {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            option: fields.optional("option")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for EmailOptionGetResponse {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
 }
 /// 成员邮箱的功能属性。
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -687,272 +1002,484 @@ impl serde::Serialize for EmailOptionType {
         serializer.serialize_i64(i64::from(*self))
     }
 }
+impl crate::de::Decode for EmailOptionType {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        <i64 as crate::de::Decode>::decode(value).map(Self::from)
+    }
+}
 impl<'de> serde::Deserialize<'de> for EmailOptionType {
     fn deserialize<D: serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::de::int(deserializer).map(Self::from)
+        crate::de::deserialize(deserializer)
     }
 }
 /// 更改用户功能属性的请求。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct EmailOptionUpdateRequest {
     /// 成员 userid
-    #[serde(deserialize_with = "crate::de::string")]
     pub userid: String,
     /// 要更改的功能属性
     pub option: EmailOptions,
 }
+impl crate::de::Decode for EmailOptionUpdateRequest {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            userid: fields.required("userid")?,
+            option: fields.required("option")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for EmailOptionUpdateRequest {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 /// 成员邮箱的一组功能属性。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct EmailOptions {
     /// 功能属性列表
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub list: Option<Vec<EmailOption>>,
 }
+impl crate::de::Decode for EmailOptions {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            list: fields.optional("list")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for EmailOptions {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 /// 创建公共邮箱的请求。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct EmailPublicCreateRequest {
     /// 公共邮箱地址
-    #[serde(deserialize_with = "crate::de::string")]
     pub email: String,
     /// 公共邮箱名称，不多于 64 个字符或 32 个汉字，不得与其他公共邮箱重名
-    #[serde(deserialize_with = "crate::de::string")]
     pub name: String,
     /// 可使用该公共邮箱的成员 userid
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub userid_list: Option<EmailStringList>,
     /// 可使用该公共邮箱的部门 id
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub department_list: Option<EmailIdList>,
     /// 可使用该公共邮箱的标签 id
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub tag_list: Option<EmailIdList>,
     /// 是否同时创建客户端专用密码：0 否，1 是
     #[serde(
-        default,
         skip_serializing_if = "Option::is_none",
-        with = "crate::de::opt_flag"
+        serialize_with = "crate::de::opt_flag::serialize"
     )]
     pub create_auth_code: Option<bool>,
     /// 客户端专用密码的信息，create_auth_code 为 1 时有效
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub auth_code_info: Option<EmailAuthCodeInfo>,
 }
+impl crate::de::Decode for EmailPublicCreateRequest {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            email: fields.required("email")?,
+            name: fields.required("name")?,
+            userid_list: fields.optional("userid_list")?,
+            department_list: fields.optional("department_list")?,
+            tag_list: fields.optional("tag_list")?,
+            create_auth_code: fields.optional("create_auth_code")?,
+            auth_code_info: fields.optional("auth_code_info")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for EmailPublicCreateRequest {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 /// 创建公共邮箱的返回。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct EmailPublicCreateResponse {
     /// 公共邮箱 id
-    #[serde(deserialize_with = "crate::de::int")]
     pub id: i64,
     /// 客户端专用密码 id，创建了专用密码时返回
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_int"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub auth_code_id: Option<i64>,
     /// 客户端专用密码，创建了专用密码时返回；只返回这一次
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub auth_code: Option<crate::Secret>,
 }
+impl crate::de::Decode for EmailPublicCreateResponse {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            id: fields.required("id")?,
+            auth_code_id: fields.optional("auth_code_id")?,
+            auth_code: fields.optional("auth_code")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for EmailPublicCreateResponse {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 /// 获取公共邮箱详情的请求。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct EmailPublicGetRequest {
     /// 公共邮箱 id 列表
-    #[serde(deserialize_with = "crate::de::int_vec")]
     pub id_list: Vec<i64>,
 }
+impl crate::de::Decode for EmailPublicGetRequest {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            id_list: fields.required("id_list")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for EmailPublicGetRequest {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 /// 获取公共邮箱详情的返回。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct EmailPublicGetResponse {
     /// 公共邮箱列表
-    #[serde(
-        default,
-        skip_serializing_if = "Vec::is_empty",
-        deserialize_with = "crate::de::vec_or_null"
-    )]
+    #[serde(skip_serializing_if = "Vec::is_empty")]
     pub list: Vec<EmailPublicMailbox>,
 }
+impl crate::de::Decode for EmailPublicGetResponse {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            list: fields.or_empty("list")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for EmailPublicGetResponse {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 /// 只含公共邮箱 id 的请求。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct EmailPublicIdRequest {
     /// 公共邮箱 id
-    #[serde(deserialize_with = "crate::de::int")]
     pub id: i64,
+}
+impl crate::de::Decode for EmailPublicIdRequest {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self { id: fields.required("id")? })
+    }
+}
+impl<'de> serde::Deserialize<'de> for EmailPublicIdRequest {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
 }
 /// 公共邮箱详情。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct EmailPublicMailbox {
     /// 公共邮箱 id
-    #[serde(deserialize_with = "crate::de::int")]
     pub id: i64,
     /// 公共邮箱地址
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub email: Option<String>,
     /// 公共邮箱名称
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub name: Option<String>,
     /// 可使用该公共邮箱的成员 userid
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub userid_list: Option<EmailStringList>,
     /// 可使用该公共邮箱的部门 id
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub department_list: Option<EmailIdList>,
     /// 可使用该公共邮箱的标签 id
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub tag_list: Option<EmailIdList>,
     /// 别名邮箱地址
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub alias_list: Option<EmailStringList>,
 }
+impl crate::de::Decode for EmailPublicMailbox {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            id: fields.required("id")?,
+            email: fields.optional("email")?,
+            name: fields.optional("name")?,
+            userid_list: fields.optional("userid_list")?,
+            department_list: fields.optional("department_list")?,
+            tag_list: fields.optional("tag_list")?,
+            alias_list: fields.optional("alias_list")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for EmailPublicMailbox {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 /// 搜索结果中的一个公共邮箱。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct EmailPublicMailboxBrief {
     /// 公共邮箱 id
-    #[serde(deserialize_with = "crate::de::int")]
     pub id: i64,
     /// 公共邮箱地址
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub email: Option<String>,
     /// 公共邮箱名称
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub name: Option<String>,
+}
+impl crate::de::Decode for EmailPublicMailboxBrief {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            id: fields.required("id")?,
+            email: fields.optional("email")?,
+            name: fields.optional("name")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for EmailPublicMailboxBrief {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
 }
 /// 模糊搜索公共邮箱的返回。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct EmailPublicSearchResponse {
     /// 公共邮箱列表
-    #[serde(
-        default,
-        skip_serializing_if = "Vec::is_empty",
-        deserialize_with = "crate::de::vec_or_null"
-    )]
+    #[serde(skip_serializing_if = "Vec::is_empty")]
     pub list: Vec<EmailPublicMailboxBrief>,
 }
+impl crate::de::Decode for EmailPublicSearchResponse {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            list: fields.or_empty("list")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for EmailPublicSearchResponse {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 /// 更新公共邮箱的请求；列表字段整体覆盖，不修改的字段不填。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct EmailPublicUpdateRequest {
     /// 公共邮箱 id
-    #[serde(deserialize_with = "crate::de::int")]
     pub id: i64,
     /// 公共邮箱名称
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub name: Option<String>,
     /// 可使用该公共邮箱的成员 userid
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub userid_list: Option<EmailStringList>,
     /// 可使用该公共邮箱的部门 id
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub department_list: Option<EmailIdList>,
     /// 可使用该公共邮箱的标签 id
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub tag_list: Option<EmailIdList>,
     /// 邮箱别名，每个 6 ~ 64 字节的企业邮箱地址，企业内唯一，最多 5 个；覆盖式更新，传空则清空
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub alias_list: Option<EmailStringList>,
     /// 是否新建客户端专用密码：0 否，1 是
     #[serde(
-        default,
         skip_serializing_if = "Option::is_none",
-        with = "crate::de::opt_flag"
+        serialize_with = "crate::de::opt_flag::serialize"
     )]
     pub create_auth_code: Option<bool>,
     /// 客户端专用密码的信息，create_auth_code 为 1 时有效
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub auth_code_info: Option<EmailAuthCodeInfo>,
 }
+impl crate::de::Decode for EmailPublicUpdateRequest {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            id: fields.required("id")?,
+            name: fields.optional("name")?,
+            userid_list: fields.optional("userid_list")?,
+            department_list: fields.optional("department_list")?,
+            tag_list: fields.optional("tag_list")?,
+            alias_list: fields.optional("alias_list")?,
+            create_auth_code: fields.optional("create_auth_code")?,
+            auth_code_info: fields.optional("auth_code_info")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for EmailPublicUpdateRequest {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 /// 更新公共邮箱的返回。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct EmailPublicUpdateResponse {
     /// 客户端专用密码 id，新建了专用密码时返回
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_int"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub auth_code_id: Option<i64>,
     /// 客户端专用密码，新建了专用密码时返回；只返回这一次
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub auth_code: Option<crate::Secret>,
 }
+impl crate::de::Decode for EmailPublicUpdateResponse {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            auth_code_id: fields.optional("auth_code_id")?,
+            auth_code: fields.optional("auth_code")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for EmailPublicUpdateResponse {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 /// 获取邮件内容的请求。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct EmailReadMailRequest {
     /// 邮件 ID，来自获取收件箱邮件列表
-    #[serde(deserialize_with = "crate::de::string")]
     pub mail_id: String,
 }
+impl crate::de::Decode for EmailReadMailRequest {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            mail_id: fields.required("mail_id")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for EmailReadMailRequest {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 /// 获取邮件内容的返回。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct EmailReadMailResponse {
     /// 邮件的 eml 内容
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub mail_data: Option<String>,
 }
+impl crate::de::Decode for EmailReadMailResponse {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            mail_data: fields.optional("mail_data")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for EmailReadMailResponse {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 /// 一组收件人：邮箱地址与企业成员 userid。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct EmailRecipients {
     /// 邮箱地址列表
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub emails: Option<Vec<String>>,
     /// 企业成员 userid 列表
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub userids: Option<Vec<String>>,
 }
+impl crate::de::Decode for EmailRecipients {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            emails: fields.optional("emails")?,
+            userids: fields.optional("userids")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for EmailRecipients {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 /// 日程邮件的日程信息。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct EmailSchedule {
     /// 日程 ID；修改或取消已发出的日程时填写
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub schedule_id: Option<String>,
     /// 日程操作：request 创建或更新，cancel 取消；默认 request
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub method: Option<EmailScheduleMethod>,
     /// 日程地点
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub location: Option<String>,
     /// 日程开始时间，Unix 时间戳（秒）
-    #[serde(deserialize_with = "crate::de::int")]
     pub start_time: i64,
     /// 日程结束时间，Unix 时间戳（秒）
-    #[serde(deserialize_with = "crate::de::int")]
     pub end_time: i64,
     /// 提醒与重复设置
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub reminders: Option<EmailScheduleReminders>,
+}
+impl crate::de::Decode for EmailSchedule {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            schedule_id: fields.optional("schedule_id")?,
+            method: fields.optional("method")?,
+            location: fields.optional("location")?,
+            start_time: fields.required("start_time")?,
+            end_time: fields.required("end_time")?,
+            reminders: fields.optional("reminders")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for EmailSchedule {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
 }
 /// 日程邮件的操作。
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
@@ -988,199 +1515,299 @@ impl serde::Serialize for EmailScheduleMethod {
         serializer.serialize_str(self.as_str())
     }
 }
+impl crate::de::Decode for EmailScheduleMethod {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        <String as crate::de::Decode>::decode(value)
+            .map(|value| Self::from(value.as_str()))
+    }
+}
 impl<'de> serde::Deserialize<'de> for EmailScheduleMethod {
     fn deserialize<D: serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::de::string(deserializer).map(|value| Self::from(value.as_str()))
+        crate::de::deserialize(deserializer)
     }
 }
 /// 日程的提醒与重复设置。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct EmailScheduleReminders {
     /// 是否提醒：0 否，1 是
     #[serde(
-        default,
         skip_serializing_if = "Option::is_none",
-        with = "crate::de::opt_flag"
+        serialize_with = "crate::de::opt_flag::serialize"
     )]
     pub is_remind: Option<bool>,
     /// 日程开始前多少分钟提醒
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_int"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub remind_before_event_mins: Option<i64>,
     /// 是否重复：0 否，1 是
     #[serde(
-        default,
         skip_serializing_if = "Option::is_none",
-        with = "crate::de::opt_flag"
+        serialize_with = "crate::de::opt_flag::serialize"
     )]
     pub is_repeat: Option<bool>,
     /// 是否自定义重复：0 否，1 是
     #[serde(
-        default,
         skip_serializing_if = "Option::is_none",
-        with = "crate::de::opt_flag"
+        serialize_with = "crate::de::opt_flag::serialize"
     )]
     pub is_custom_repeat: Option<bool>,
     /// 时区，UTC 偏移量（小时），如 8 表示东八区
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_int"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub timezone: Option<i64>,
     /// 重复间隔，仅自定义重复时有效
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_int"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub repeat_interval: Option<i64>,
     /// 重复类型：0 每日，1 每周，2 每月，5 每年，7 工作日
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_int"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub repeat_type: Option<i64>,
     /// 每周周几重复（1 ~ 7），仅自定义重复且按周重复时有效
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_int_vec"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub repeat_day_of_week: Option<Vec<i64>>,
     /// 每月哪几天重复，仅自定义重复且按月重复时有效
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_int_vec"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub repeat_day_of_month: Option<Vec<i64>>,
     /// 每月哪几周重复
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_int_vec"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub repeat_week_of_month: Option<Vec<i64>>,
     /// 每年哪几个月重复，仅自定义重复且按年重复时有效
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_int_vec"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub repeat_month_of_year: Option<Vec<i64>>,
     /// 重复结束时刻，Unix 时间戳；不填或 0 表示一直重复
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_int"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub repeat_until: Option<i64>,
 }
+impl crate::de::Decode for EmailScheduleReminders {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            is_remind: fields.optional("is_remind")?,
+            remind_before_event_mins: fields.optional("remind_before_event_mins")?,
+            is_repeat: fields.optional("is_repeat")?,
+            is_custom_repeat: fields.optional("is_custom_repeat")?,
+            timezone: fields.optional("timezone")?,
+            repeat_interval: fields.optional("repeat_interval")?,
+            repeat_type: fields.optional("repeat_type")?,
+            repeat_day_of_week: fields.optional("repeat_day_of_week")?,
+            repeat_day_of_month: fields.optional("repeat_day_of_month")?,
+            repeat_week_of_month: fields.optional("repeat_week_of_month")?,
+            repeat_month_of_year: fields.optional("repeat_month_of_year")?,
+            repeat_until: fields.optional("repeat_until")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for EmailScheduleReminders {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 /// 字符串列表：`{"list": [...]}`。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct EmailStringList {
     /// 列表
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub list: Option<Vec<String>>,
 }
+impl crate::de::Decode for EmailStringList {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            list: fields.optional("list")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for EmailStringList {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 /// 更新应用邮箱账号的请求。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct EmailUpdateAliasRequest {
     /// 新的应用邮箱地址
-    #[serde(deserialize_with = "crate::de::string")]
     pub new_email: String,
 }
+impl crate::de::Decode for EmailUpdateAliasRequest {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            new_email: fields.required("new_email")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for EmailUpdateAliasRequest {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 /// 一组企业成员。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct EmailUserIds {
     /// 企业成员 userid 列表
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub userids: Option<Vec<String>>,
 }
+impl crate::de::Decode for EmailUserIds {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            userids: fields.optional("userids")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for EmailUserIds {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 /// 只含成员 userid 的请求。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct EmailUserRequest {
     /// 成员 userid
-    #[serde(deserialize_with = "crate::de::string")]
     pub userid: String,
 }
+impl crate::de::Decode for EmailUserRequest {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            userid: fields.required("userid")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for EmailUserRequest {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 /// 分配或取消高级功能账号的请求。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct EmailVipBatchRequest {
     /// 成员 userid 列表，每次最多 100 个
     pub userid_list: Vec<String>,
 }
+impl crate::de::Decode for EmailVipBatchRequest {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            userid_list: fields.required("userid_list")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for EmailVipBatchRequest {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 /// 分配或取消高级功能账号的返回。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct EmailVipBatchResponse {
     /// 操作成功的 userid（分配时包括之前已分配过的成员）
-    #[serde(
-        default,
-        skip_serializing_if = "Vec::is_empty",
-        deserialize_with = "crate::de::vec_or_null"
-    )]
+    #[serde(skip_serializing_if = "Vec::is_empty")]
     pub succ_userid_list: Vec<String>,
     /// 操作失败的 userid
-    #[serde(
-        default,
-        skip_serializing_if = "Vec::is_empty",
-        deserialize_with = "crate::de::vec_or_null"
-    )]
+    #[serde(skip_serializing_if = "Vec::is_empty")]
     pub fail_userid_list: Vec<String>,
 }
+impl crate::de::Decode for EmailVipBatchResponse {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            succ_userid_list: fields.or_empty("succ_userid_list")?,
+            fail_userid_list: fields.or_empty("fail_userid_list")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for EmailVipBatchResponse {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 /// 获取高级功能账号列表的请求。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct EmailVipListRequest {
     /// 上一次调用返回的 next_cursor，第一次拉取可不填
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub cursor: Option<String>,
     /// 每次请求返回的数据上限，默认 100，最大 200
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_int"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub limit: Option<i64>,
 }
+impl crate::de::Decode for EmailVipListRequest {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            cursor: fields.optional("cursor")?,
+            limit: fields.optional("limit")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for EmailVipListRequest {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 /// 获取高级功能账号列表的返回。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct EmailVipListResponse {
     /// 是否还有更多数据
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_boolean"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub has_more: Option<bool>,
     /// 下一页的游标
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub next_cursor: Option<String>,
     /// 已分配高级功能账号的成员 userid
-    #[serde(
-        default,
-        skip_serializing_if = "Vec::is_empty",
-        deserialize_with = "crate::de::vec_or_null"
-    )]
+    #[serde(skip_serializing_if = "Vec::is_empty")]
     pub userid_list: Vec<String>,
 }
+impl crate::de::Decode for EmailVipListResponse {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            has_more: fields.optional("has_more")?,
+            next_cursor: fields.optional("next_cursor")?,
+            userid_list: fields.or_empty("userid_list")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for EmailVipListResponse {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 /// 除 errcode/errmsg 外没有其他字段的返回。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct EmptyResponse {}
+impl crate::de::Decode for EmptyResponse {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        crate::de::Fields::of(value)?;
+        Ok(Self {})
+    }
+}
+impl<'de> serde::Deserialize<'de> for EmptyResponse {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 impl EmailActRequest {
     /// A `EmailActRequest` with its required `type` set and every optional field unset.
     pub fn new(act_type: impl Into<EmailActType>) -> Self {

@@ -6,57 +6,85 @@
 //!
 //! Enabled by the cargo feature `external_contact`.
 /// 获客会话信息。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct AcquisitionChatInfo {
     /// 成员收到的此客户的消息次数
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_int"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub recv_msg_cnt: Option<i64>,
     /// 成员添加客户的获客链接 id
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub link_id: Option<String>,
     /// 成员添加客户的获客链接上的 customer_channel 参数
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub state: Option<String>,
 }
+impl crate::de::Decode for AcquisitionChatInfo {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            recv_msg_cnt: fields.optional("recv_msg_cnt")?,
+            link_id: fields.optional("link_id")?,
+            state: fields.optional("state")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for AcquisitionChatInfo {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 /// 获取成员多次收消息详情的请求。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct AcquisitionChatInfoRequest {
     /// 成员多次收消息事件中回调的会话信息凭据 ChatKey，回调后 30 分钟内有效
-    #[serde(deserialize_with = "crate::de::string")]
     pub chat_key: String,
 }
+impl crate::de::Decode for AcquisitionChatInfoRequest {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            chat_key: fields.required("chat_key")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for AcquisitionChatInfoRequest {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 /// 成员多次收消息详情。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct AcquisitionChatInfoResponse {
     /// 成员 userid
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub userid: Option<String>,
     /// 客户 external_userid
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub external_userid: Option<String>,
     /// 会话信息
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub chat_info: Option<AcquisitionChatInfo>,
+}
+impl crate::de::Decode for AcquisitionChatInfoResponse {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            userid: fields.optional("userid")?,
+            external_userid: fields.optional("external_userid")?,
+            chat_info: fields.optional("chat_info")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for AcquisitionChatInfoResponse {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
 }
 /// 获客客户的会话状态。
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -95,349 +123,509 @@ impl serde::Serialize for AcquisitionChatStatus {
         serializer.serialize_i64(i64::from(*self))
     }
 }
+impl crate::de::Decode for AcquisitionChatStatus {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        <i64 as crate::de::Decode>::decode(value).map(Self::from)
+    }
+}
 impl<'de> serde::Deserialize<'de> for AcquisitionChatStatus {
     fn deserialize<D: serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::de::int(deserializer).map(Self::from)
+        crate::de::deserialize(deserializer)
     }
 }
 /// 一个由获客链接添加的客户。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct AcquisitionCustomer {
     /// 客户 external_userid
-    #[serde(deserialize_with = "crate::de::string")]
     pub external_userid: String,
     /// 通过获客链接添加此客户的跟进人 userid
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub userid: Option<String>,
     /// 会话状态：0 客户未发消息，1 客户已发送消息，2 客户发送消息状态未知
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub chat_status: Option<AcquisitionChatStatus>,
     /// 链接后拼接的 customer_channel 自定义字符串（不超过 64 字节），用于区分渠道
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub state: Option<String>,
 }
+impl crate::de::Decode for AcquisitionCustomer {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            external_userid: fields.required("external_userid")?,
+            userid: fields.optional("userid")?,
+            chat_status: fields.optional("chat_status")?,
+            state: fields.optional("state")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for AcquisitionCustomer {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 /// 获取获客客户列表的请求。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct AcquisitionCustomerListRequest {
     /// 获客链接 id
-    #[serde(deserialize_with = "crate::de::string")]
     pub link_id: String,
     /// 返回的最大记录数，最大 1000
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_int"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub limit: Option<i64>,
     /// 用于分页查询的游标，由上一次调用返回，首次调用可不填
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub cursor: Option<String>,
 }
+impl crate::de::Decode for AcquisitionCustomerListRequest {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            link_id: fields.required("link_id")?,
+            limit: fields.optional("limit")?,
+            cursor: fields.optional("cursor")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for AcquisitionCustomerListRequest {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 /// 由获客链接添加的客户。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct AcquisitionCustomerListResponse {
     /// 客户列表
-    #[serde(
-        default,
-        skip_serializing_if = "Vec::is_empty",
-        deserialize_with = "crate::de::vec_or_null"
-    )]
+    #[serde(skip_serializing_if = "Vec::is_empty")]
     pub customer_list: Vec<AcquisitionCustomer>,
     /// 分页游标；没有更多数据时为空
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub next_cursor: Option<String>,
 }
+impl crate::de::Decode for AcquisitionCustomerListResponse {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            customer_list: fields.or_empty("customer_list")?,
+            next_cursor: fields.optional("next_cursor")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for AcquisitionCustomerListResponse {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 /// 一个获客链接。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct AcquisitionLink {
     /// 获客链接的 id（获取详情时可能不返回）
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub link_id: Option<String>,
     /// 获客链接的名称
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub link_name: Option<String>,
     /// 获客链接实际的 url
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub url: Option<String>,
     /// 创建时间
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_int"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub create_time: Option<i64>,
     /// 是否无需验证，默认为 true
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_boolean"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub skip_verify: Option<bool>,
+}
+impl crate::de::Decode for AcquisitionLink {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            link_id: fields.optional("link_id")?,
+            link_name: fields.optional("link_name")?,
+            url: fields.optional("url")?,
+            create_time: fields.optional("create_time")?,
+            skip_verify: fields.optional("skip_verify")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for AcquisitionLink {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
 }
 /// 创建获客链接的请求。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct AcquisitionLinkCreateRequest {
     /// 链接名称
-    #[serde(deserialize_with = "crate::de::string")]
     pub link_name: String,
     /// 使用范围，成员与部门不可同时为空
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub range: Option<AcquisitionRange>,
     /// 优先分配设置
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub priority_option: Option<PriorityOption>,
     /// 是否无需验证，默认为 true
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_boolean"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub skip_verify: Option<bool>,
     /// 是否标记客户添加来源为该应用创建的获客链接，仅对第三方/代开发应用有效
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_boolean"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub mark_source: Option<bool>,
 }
+impl crate::de::Decode for AcquisitionLinkCreateRequest {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            link_name: fields.required("link_name")?,
+            range: fields.optional("range")?,
+            priority_option: fields.optional("priority_option")?,
+            skip_verify: fields.optional("skip_verify")?,
+            mark_source: fields.optional("mark_source")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for AcquisitionLinkCreateRequest {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 /// 创建获客链接的返回。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct AcquisitionLinkCreateResponse {
     /// 新建的获客链接
     pub link: AcquisitionLink,
 }
+impl crate::de::Decode for AcquisitionLinkCreateResponse {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            link: fields.required("link")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for AcquisitionLinkCreateResponse {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 /// 获客链接详情。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct AcquisitionLinkGetResponse {
     /// 获客链接
     pub link: AcquisitionLink,
     /// 使用范围
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub range: Option<AcquisitionRange>,
     /// 优先分配设置
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub priority_option: Option<PriorityOption>,
+}
+impl crate::de::Decode for AcquisitionLinkGetResponse {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            link: fields.required("link")?,
+            range: fields.optional("range")?,
+            priority_option: fields.optional("priority_option")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for AcquisitionLinkGetResponse {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
 }
 /// 只带获客链接 id 的请求。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct AcquisitionLinkIdRequest {
     /// 获客链接 id
-    #[serde(deserialize_with = "crate::de::string")]
     pub link_id: String,
+}
+impl crate::de::Decode for AcquisitionLinkIdRequest {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            link_id: fields.required("link_id")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for AcquisitionLinkIdRequest {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
 }
 /// 获取获客链接列表的请求。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct AcquisitionLinkListRequest {
     /// 返回的最大记录数，最大 100
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_int"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub limit: Option<i64>,
     /// 用于分页查询的游标，由上一次调用返回，首次调用可不填
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub cursor: Option<String>,
 }
+impl crate::de::Decode for AcquisitionLinkListRequest {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            limit: fields.optional("limit")?,
+            cursor: fields.optional("cursor")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for AcquisitionLinkListRequest {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 /// 获客链接 id 列表。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct AcquisitionLinkListResponse {
     /// link_id 列表
-    #[serde(
-        default,
-        skip_serializing_if = "Vec::is_empty",
-        deserialize_with = "crate::de::vec_or_null"
-    )]
+    #[serde(skip_serializing_if = "Vec::is_empty")]
     pub link_id_list: Vec<String>,
     /// 分页游标；没有更多数据时为空
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub next_cursor: Option<String>,
 }
+impl crate::de::Decode for AcquisitionLinkListResponse {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            link_id_list: fields.or_empty("link_id_list")?,
+            next_cursor: fields.optional("next_cursor")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for AcquisitionLinkListResponse {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 /// 编辑获客链接的请求；range 为覆盖更新。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct AcquisitionLinkUpdateRequest {
     /// 获客链接的 id
-    #[serde(deserialize_with = "crate::de::string")]
     pub link_id: String,
     /// 更新的链接名称
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub link_name: Option<String>,
     /// 使用范围，覆盖更新
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub range: Option<AcquisitionRange>,
     /// 优先分配设置
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub priority_option: Option<PriorityOption>,
     /// 是否无需验证
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_boolean"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub skip_verify: Option<bool>,
     /// 是否标记客户添加来源为该应用创建的获客链接
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_boolean"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub mark_source: Option<bool>,
 }
+impl crate::de::Decode for AcquisitionLinkUpdateRequest {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            link_id: fields.required("link_id")?,
+            link_name: fields.optional("link_name")?,
+            range: fields.optional("range")?,
+            priority_option: fields.optional("priority_option")?,
+            skip_verify: fields.optional("skip_verify")?,
+            mark_source: fields.optional("mark_source")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for AcquisitionLinkUpdateRequest {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 /// 客户可建联的成员范围。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct AcquisitionPermitResponse {
     /// 可建联的成员 userid 列表
-    #[serde(
-        default,
-        skip_serializing_if = "Vec::is_empty",
-        deserialize_with = "crate::de::vec_or_null"
-    )]
+    #[serde(skip_serializing_if = "Vec::is_empty")]
     pub user_list: Vec<String>,
     /// 可建联的部门 id 列表
-    #[serde(
-        default,
-        skip_serializing_if = "Vec::is_empty",
-        deserialize_with = "crate::de::int_vec_or_null"
-    )]
+    #[serde(skip_serializing_if = "Vec::is_empty")]
     pub department_list: Vec<i64>,
     /// 可建联的标签 id 列表
-    #[serde(
-        default,
-        skip_serializing_if = "Vec::is_empty",
-        deserialize_with = "crate::de::int_vec_or_null"
-    )]
+    #[serde(skip_serializing_if = "Vec::is_empty")]
     pub tag_list: Vec<i64>,
 }
+impl crate::de::Decode for AcquisitionPermitResponse {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            user_list: fields.or_empty("user_list")?,
+            department_list: fields.or_empty("department_list")?,
+            tag_list: fields.or_empty("tag_list")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for AcquisitionPermitResponse {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 /// 一批获客使用量。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct AcquisitionQuota {
     /// 使用量的过期时间
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_int"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub expire_date: Option<i64>,
     /// 该批次的剩余使用量
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_int"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub balance: Option<i64>,
+}
+impl crate::de::Decode for AcquisitionQuota {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            expire_date: fields.optional("expire_date")?,
+            balance: fields.optional("balance")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for AcquisitionQuota {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
 }
 /// 获客助手使用量。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct AcquisitionQuotaResponse {
     /// 历史累计使用量
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_int"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub total: Option<i64>,
     /// 剩余使用量
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_int"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub balance: Option<i64>,
     /// 各批次的剩余使用量与到期时间
-    #[serde(
-        default,
-        skip_serializing_if = "Vec::is_empty",
-        deserialize_with = "crate::de::vec_or_null"
-    )]
+    #[serde(skip_serializing_if = "Vec::is_empty")]
     pub quota_list: Vec<AcquisitionQuota>,
 }
+impl crate::de::Decode for AcquisitionQuotaResponse {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            total: fields.optional("total")?,
+            balance: fields.optional("balance")?,
+            quota_list: fields.or_empty("quota_list")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for AcquisitionQuotaResponse {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 /// 获客链接的使用范围；成员与部门不可同时为空。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct AcquisitionRange {
     /// 此获客链接关联的 userid 列表，最多 500 个
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub user_list: Option<Vec<String>>,
     /// 此获客链接关联的部门 id 列表，覆盖的总人数最多 500 个
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_int_vec"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub department_list: Option<Vec<i64>>,
 }
+impl crate::de::Decode for AcquisitionRange {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            user_list: fields.optional("user_list")?,
+            department_list: fields.optional("department_list")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for AcquisitionRange {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 /// 查询链接使用详情的请求。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct AcquisitionStatisticRequest {
     /// 获客链接 id
-    #[serde(deserialize_with = "crate::de::string")]
     pub link_id: String,
     /// 统计起始时间戳，按所在日统计
-    #[serde(deserialize_with = "crate::de::int")]
     pub start_time: i64,
     /// 统计结束时间戳，按所在日统计（闭区间）
-    #[serde(deserialize_with = "crate::de::int")]
     pub end_time: i64,
 }
+impl crate::de::Decode for AcquisitionStatisticRequest {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            link_id: fields.required("link_id")?,
+            start_time: fields.required("start_time")?,
+            end_time: fields.required("end_time")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for AcquisitionStatisticRequest {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 /// 获客链接使用详情。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct AcquisitionStatisticResponse {
     /// 点击链接客户数
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_int"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub click_link_customer_cnt: Option<i64>,
     /// 新增客户数
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_int"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub new_customer_cnt: Option<i64>,
+}
+impl crate::de::Decode for AcquisitionStatisticResponse {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            click_link_customer_cnt: fields.optional("click_link_customer_cnt")?,
+            new_customer_cnt: fields.optional("new_customer_cnt")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for AcquisitionStatisticResponse {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
 }
 /// 跟进成员添加客户的来源。
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -556,33 +744,65 @@ impl serde::Serialize for AddWay {
         serializer.serialize_i64(i64::from(*self))
     }
 }
+impl crate::de::Decode for AddWay {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        <i64 as crate::de::Decode>::decode(value).map(Self::from)
+    }
+}
 impl<'de> serde::Deserialize<'de> for AddWay {
     fn deserialize<D: serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::de::int(deserializer).map(Self::from)
+        crate::de::deserialize(deserializer)
     }
 }
 /// 敏感词规则的适用范围；成员与部门不能同时为空。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct ApplicableRange {
     /// 可使用的 userid 列表，须为应用可见范围内的成员，每次最多 1000 个
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub user_list: Option<Vec<String>>,
     /// 可使用的部门列表，须为应用可见范围内的部门，每次最多 1000 个
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_int_vec"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub department_list: Option<Vec<i64>>,
 }
+impl crate::de::Decode for ApplicableRange {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            user_list: fields.optional("user_list")?,
+            department_list: fields.optional("department_list")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for ApplicableRange {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 /// 企业群发、新客户欢迎语的一个附件：类型（msgtype）加同名字段里的内容。
-#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
 pub struct Attachment {
     /// 附件类型与内容
     #[serde(flatten)]
     pub content: AttachmentContent,
+}
+impl crate::de::Decode for Attachment {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            content: fields.flattened()?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for Attachment {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
 }
 /// 附件的类型与内容：`{"msgtype": "image", "image": {...}}`。
 #[derive(Debug, Clone, PartialEq)]
@@ -677,16 +897,11 @@ impl serde::Serialize for AttachmentContent {
         }
     }
 }
-impl<'de> serde::Deserialize<'de> for AttachmentContent {
-    fn deserialize<D: serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        let fields = <serde_json::Map<
-            String,
-            serde_json::Value,
-        > as serde::Deserialize>::deserialize(deserializer)?;
+impl crate::de::Decode for AttachmentContent {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let fields = crate::de::Fields::of(value)?.into_map();
         if !fields.contains_key("msgtype") {
-            return Err(serde::de::Error::missing_field("msgtype"));
+            return Err(crate::de::DecodeError::here("missing field `msgtype`"));
         }
         if crate::union::matches(&fields, "msgtype", crate::union::Tag::Str("image")) {
             return crate::union::content(fields, "image").map(Self::Image);
@@ -710,81 +925,140 @@ impl<'de> serde::Deserialize<'de> for AttachmentContent {
         Ok(Self::Unknown(fields))
     }
 }
+impl<'de> serde::Deserialize<'de> for AttachmentContent {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 /// 批量获取客户详情的请求。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct BatchGetByUserRequest {
     /// 企业成员的 userid 列表，最多 100 个
     pub userid_list: Vec<String>,
     /// 分页查询的游标，由上一次调用返回，首次调用可不填
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub cursor: Option<String>,
     /// 返回的最大记录数，最大 100，默认 50，超过最大值时取最大值
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_int"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub limit: Option<i64>,
 }
+impl crate::de::Decode for BatchGetByUserRequest {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            userid_list: fields.required("userid_list")?,
+            cursor: fields.optional("cursor")?,
+            limit: fields.optional("limit")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for BatchGetByUserRequest {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 /// 批量获取客户详情的返回。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct BatchGetByUserResponse {
     /// 客户与跟进信息列表
-    #[serde(
-        default,
-        skip_serializing_if = "Vec::is_empty",
-        deserialize_with = "crate::de::vec_or_null"
-    )]
+    #[serde(skip_serializing_if = "Vec::is_empty")]
     pub external_contact_list: Vec<CustomerWithFollowInfo>,
     /// 分页游标，再次请求时填写以获取之后分页的记录；没有更多数据时为空
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub next_cursor: Option<String>,
     /// 获取失败的成员
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub fail_info: Option<BatchGetFailInfo>,
 }
+impl crate::de::Decode for BatchGetByUserResponse {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            external_contact_list: fields.or_empty("external_contact_list")?,
+            next_cursor: fields.optional("next_cursor")?,
+            fail_info: fields.optional("fail_info")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for BatchGetByUserResponse {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 /// 批量获取客户详情时无法获取的成员。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct BatchGetFailInfo {
     /// 没有基础接口许可（包含可能已过期）的成员 userid
-    #[serde(
-        default,
-        skip_serializing_if = "Vec::is_empty",
-        deserialize_with = "crate::de::vec_or_null"
-    )]
+    #[serde(skip_serializing_if = "Vec::is_empty")]
     pub unlicensed_userid_list: Vec<String>,
 }
+impl crate::de::Decode for BatchGetFailInfo {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            unlicensed_userid_list: fields.or_empty("unlicensed_userid_list")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for BatchGetFailInfo {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 /// 手机号转外部联系人 ID 的请求。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct BatchToExternalUseridRequest {
     /// 家长手机号列表，最多 100 个
     pub mobiles: Vec<String>,
 }
+impl crate::de::Decode for BatchToExternalUseridRequest {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            mobiles: fields.required("mobiles")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for BatchToExternalUseridRequest {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 /// 手机号转外部联系人 ID 的返回。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct BatchToExternalUseridResponse {
     /// 转换成功的手机号
-    #[serde(
-        default,
-        skip_serializing_if = "Vec::is_empty",
-        deserialize_with = "crate::de::vec_or_null"
-    )]
+    #[serde(skip_serializing_if = "Vec::is_empty")]
     pub success_list: Vec<MobileExternalUserid>,
     /// 转换失败的手机号
-    #[serde(
-        default,
-        skip_serializing_if = "Vec::is_empty",
-        deserialize_with = "crate::de::vec_or_null"
-    )]
+    #[serde(skip_serializing_if = "Vec::is_empty")]
     pub fail_list: Vec<MobileConvertFailure>,
+}
+impl crate::de::Decode for BatchToExternalUseridResponse {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            success_list: fields.or_empty("success_list")?,
+            fail_list: fields.or_empty("fail_list")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for BatchToExternalUseridResponse {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
 }
 /// 群发任务的类型。
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
@@ -820,67 +1094,107 @@ impl serde::Serialize for ChatType {
         serializer.serialize_str(self.as_str())
     }
 }
+impl crate::de::Decode for ChatType {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        <String as crate::de::Decode>::decode(value)
+            .map(|value| Self::from(value.as_str()))
+    }
+}
 impl<'de> serde::Deserialize<'de> for ChatType {
     fn deserialize<D: serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::de::string(deserializer).map(|value| Self::from(value.as_str()))
+        crate::de::deserialize(deserializer)
     }
 }
 /// 获客助手组件关联的一个应用。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct CompAuthApp {
     /// 关联应用的 agentid
-    #[serde(deserialize_with = "crate::de::int")]
     pub agentid: i64,
 }
+impl crate::de::Decode for CompAuthApp {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            agentid: fields.required("agentid")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for CompAuthApp {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 /// 获客助手组件授权信息。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct CompAuthInfoResponse {
     /// 使用量扣除方式：0 扣企业的，1 扣服务商的
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_int"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub pay_mode: Option<i64>,
     /// 服务商代付（pay_mode=1）时的代付单价，单位为分
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_int"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub price: Option<i64>,
     /// 链接授权方式：0 企业选择链接进行授权，1 关联应用创建的链接
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_int"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub link_auth_mode: Option<i64>,
     /// link_auth_mode 为 1 时的关联应用列表
-    #[serde(
-        default,
-        skip_serializing_if = "Vec::is_empty",
-        deserialize_with = "crate::de::vec_or_null"
-    )]
+    #[serde(skip_serializing_if = "Vec::is_empty")]
     pub auth_apps: Vec<CompAuthApp>,
 }
+impl crate::de::Decode for CompAuthInfoResponse {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            pay_mode: fields.optional("pay_mode")?,
+            price: fields.optional("price")?,
+            link_auth_mode: fields.optional("link_auth_mode")?,
+            auth_apps: fields.or_empty("auth_apps")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for CompAuthInfoResponse {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 /// 临时会话结束语，会话结束时自动发给客户；文本之外可再带图片、图文链接、小程序中的一种。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct Conclusions {
     /// 文本结束语
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub text: Option<TextContent>,
     /// 图片结束语；创建时传 media_id，获取时返回 pic_url
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub image: Option<ImageContent>,
     /// 图文链接结束语
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub link: Option<LinkContent>,
     /// 小程序结束语
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub miniprogram: Option<MiniprogramContent>,
+}
+impl crate::de::Decode for Conclusions {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            text: fields.optional("text")?,
+            image: fields.optional("image")?,
+            link: fields.optional("link")?,
+            miniprogram: fields.optional("miniprogram")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for Conclusions {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
 }
 /// 「联系我」或「加入群聊」的使用场景。
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -915,122 +1229,105 @@ impl serde::Serialize for ContactScene {
         serializer.serialize_i64(i64::from(*self))
     }
 }
+impl crate::de::Decode for ContactScene {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        <i64 as crate::de::Decode>::decode(value).map(Self::from)
+    }
+}
 impl<'de> serde::Deserialize<'de> for ContactScene {
     fn deserialize<D: serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::de::int(deserializer).map(Self::from)
+        crate::de::deserialize(deserializer)
     }
 }
 /// 一个「联系我」方式的配置。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct ContactWay {
     /// 联系方式的配置 id
-    #[serde(deserialize_with = "crate::de::string")]
     pub config_id: String,
     /// 联系方式类型：1 单人，2 多人
-    #[serde(rename = "type", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "type", skip_serializing_if = "Option::is_none")]
     pub way_type: Option<ContactWayType>,
     /// 场景：1 在小程序中联系，2 通过二维码联系
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub scene: Option<ContactScene>,
     /// 小程序中联系按钮的样式，仅 scene 为 1 时返回
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_int"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub style: Option<i64>,
     /// 联系方式的备注信息
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub remark: Option<String>,
     /// 外部客户添加时是否无需验证
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_boolean"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub skip_verify: Option<bool>,
     /// 企业自定义的 state 参数
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub state: Option<String>,
     /// 联系二维码的 URL，仅在 scene 为 2 时返回
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub qr_code: Option<String>,
     /// 使用该联系方式的成员 userid 列表
-    #[serde(
-        default,
-        skip_serializing_if = "Vec::is_empty",
-        deserialize_with = "crate::de::vec_or_null"
-    )]
+    #[serde(skip_serializing_if = "Vec::is_empty")]
     pub user: Vec<String>,
     /// 使用该联系方式的部门 id 列表
-    #[serde(
-        default,
-        skip_serializing_if = "Vec::is_empty",
-        deserialize_with = "crate::de::int_vec_or_null"
-    )]
+    #[serde(skip_serializing_if = "Vec::is_empty")]
     pub party: Vec<i64>,
     /// 是否临时会话模式
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_boolean"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub is_temp: Option<bool>,
     /// 临时会话二维码有效期（秒）
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_int"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub expires_in: Option<i64>,
     /// 临时会话有效期（秒）
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_int"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub chat_expires_in: Option<i64>,
     /// 可进行临时会话的客户 unionid
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub unionid: Option<String>,
     /// 是否开启同一外部企业客户只能添加同一个员工
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_boolean"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub is_exclusive: Option<bool>,
     /// 是否将客户的添加来源标记为本应用配置的「联系我」
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_boolean"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub mark_source: Option<bool>,
     /// 临时会话结束语
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub conclusions: Option<Conclusions>,
 }
+impl crate::de::Decode for ContactWay {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            config_id: fields.required("config_id")?,
+            way_type: fields.optional("type")?,
+            scene: fields.optional("scene")?,
+            style: fields.optional("style")?,
+            remark: fields.optional("remark")?,
+            skip_verify: fields.optional("skip_verify")?,
+            state: fields.optional("state")?,
+            qr_code: fields.optional("qr_code")?,
+            user: fields.or_empty("user")?,
+            party: fields.or_empty("party")?,
+            is_temp: fields.optional("is_temp")?,
+            expires_in: fields.optional("expires_in")?,
+            chat_expires_in: fields.optional("chat_expires_in")?,
+            unionid: fields.optional("unionid")?,
+            is_exclusive: fields.optional("is_exclusive")?,
+            mark_source: fields.optional("mark_source")?,
+            conclusions: fields.optional("conclusions")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for ContactWay {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 /// 配置「联系我」方式的请求。
-#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
 pub struct ContactWayAddRequest {
     /// 联系方式类型：1 单人，2 多人
     #[serde(rename = "type")]
@@ -1038,189 +1335,266 @@ pub struct ContactWayAddRequest {
     /// 场景：1 在小程序中联系，2 通过二维码联系
     pub scene: ContactScene,
     /// 在小程序中联系时使用的控件样式，见官方附表
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_int"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub style: Option<i64>,
     /// 联系方式的备注信息，用于助记，不超过 30 个字符
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub remark: Option<String>,
     /// 外部客户添加时是否无需验证，默认 true
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_boolean"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub skip_verify: Option<bool>,
     /// 企业自定义的 state，用于区分不同的添加渠道，获取客户详情时返回，不超过 30 个字符
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub state: Option<String>,
     /// 使用该联系方式的成员 userid 列表；type 为 1 时必填且只能有一个
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub user: Option<Vec<String>>,
     /// 使用该联系方式的部门 id 列表，只在 type 为 2 时有效
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_int_vec"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub party: Option<Vec<i64>>,
     /// 是否临时会话模式，默认 false
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_boolean"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub is_temp: Option<bool>,
     /// 临时会话二维码有效期（秒），仅 is_temp 为 true 时有效，默认 7 天，最多 14 天
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_int"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub expires_in: Option<i64>,
     /// 临时会话有效期（秒），仅 is_temp 为 true 时有效，默认添加好友后 24 小时，最多 14 天
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_int"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub chat_expires_in: Option<i64>,
     /// 可进行临时会话的客户 unionid，仅 is_temp 为 true 时有效，不指定则不限制
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub unionid: Option<String>,
     /// 是否开启同一外部企业客户只能添加同一个员工，默认 false；开启后同一企业的客户会优先添加到同一个跟进人
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_boolean"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub is_exclusive: Option<bool>,
     /// 是否将客户的添加来源标记为本应用配置的「联系我」，默认 true（对第三方/代开发应用有意义）
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_boolean"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub mark_source: Option<bool>,
     /// 结束语，会话结束时自动发送给客户，仅 is_temp 为 true 时有效
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub conclusions: Option<Conclusions>,
 }
+impl crate::de::Decode for ContactWayAddRequest {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            way_type: fields.required("type")?,
+            scene: fields.required("scene")?,
+            style: fields.optional("style")?,
+            remark: fields.optional("remark")?,
+            skip_verify: fields.optional("skip_verify")?,
+            state: fields.optional("state")?,
+            user: fields.optional("user")?,
+            party: fields.optional("party")?,
+            is_temp: fields.optional("is_temp")?,
+            expires_in: fields.optional("expires_in")?,
+            chat_expires_in: fields.optional("chat_expires_in")?,
+            unionid: fields.optional("unionid")?,
+            is_exclusive: fields.optional("is_exclusive")?,
+            mark_source: fields.optional("mark_source")?,
+            conclusions: fields.optional("conclusions")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for ContactWayAddRequest {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 /// 配置「联系我」方式的返回。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct ContactWayAddResponse {
     /// 新增联系方式的配置 id
-    #[serde(deserialize_with = "crate::de::string")]
     pub config_id: String,
     /// 联系我二维码链接，仅在 scene 为 2 时返回
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub qr_code: Option<String>,
 }
+impl crate::de::Decode for ContactWayAddResponse {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            config_id: fields.required("config_id")?,
+            qr_code: fields.optional("qr_code")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for ContactWayAddResponse {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 /// 结束临时会话的请求。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct ContactWayCloseTempChatRequest {
     /// 企业成员的 userid
-    #[serde(deserialize_with = "crate::de::string")]
     pub userid: String,
     /// 客户的外部联系人 userid
-    #[serde(deserialize_with = "crate::de::string")]
     pub external_userid: String,
 }
+impl crate::de::Decode for ContactWayCloseTempChatRequest {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            userid: fields.required("userid")?,
+            external_userid: fields.required("external_userid")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for ContactWayCloseTempChatRequest {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 /// 删除「联系我」方式的请求。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct ContactWayDeleteRequest {
     /// 企业联系方式的配置 id
-    #[serde(deserialize_with = "crate::de::string")]
     pub config_id: String,
+}
+impl crate::de::Decode for ContactWayDeleteRequest {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            config_id: fields.required("config_id")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for ContactWayDeleteRequest {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
 }
 /// 获取「联系我」方式的请求。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct ContactWayGetRequest {
     /// 联系方式的配置 id
-    #[serde(deserialize_with = "crate::de::string")]
     pub config_id: String,
 }
+impl crate::de::Decode for ContactWayGetRequest {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            config_id: fields.required("config_id")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for ContactWayGetRequest {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 /// 获取「联系我」方式的返回。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct ContactWayGetResponse {
     /// 「联系我」配置
     pub contact_way: ContactWay,
 }
+impl crate::de::Decode for ContactWayGetResponse {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            contact_way: fields.required("contact_way")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for ContactWayGetResponse {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 /// 「联系我」列表中的一项。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct ContactWayId {
     /// 联系方式的配置 id
-    #[serde(deserialize_with = "crate::de::string")]
     pub config_id: String,
 }
+impl crate::de::Decode for ContactWayId {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            config_id: fields.required("config_id")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for ContactWayId {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 /// 获取「联系我」列表的请求。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct ContactWayListRequest {
     /// 「联系我」创建起始时间戳，默认为 90 天前
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_int"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub start_time: Option<i64>,
     /// 「联系我」创建结束时间戳，默认为当前时间
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_int"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub end_time: Option<i64>,
     /// 分页查询的游标，首次不填，之后填上次返回的 next_cursor
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub cursor: Option<String>,
     /// 每次查询的分页大小，默认 100，最多 1000
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_int"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub limit: Option<i64>,
 }
+impl crate::de::Decode for ContactWayListRequest {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            start_time: fields.optional("start_time")?,
+            end_time: fields.optional("end_time")?,
+            cursor: fields.optional("cursor")?,
+            limit: fields.optional("limit")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for ContactWayListRequest {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 /// 获取「联系我」列表的返回。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct ContactWayListResponse {
     /// 「联系我」配置 id 列表
-    #[serde(
-        default,
-        skip_serializing_if = "Vec::is_empty",
-        deserialize_with = "crate::de::vec_or_null"
-    )]
+    #[serde(skip_serializing_if = "Vec::is_empty")]
     pub contact_way: Vec<ContactWayId>,
     /// 分页参数，用于查询下一页；为空表示没有更多
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub next_cursor: Option<String>,
+}
+impl crate::de::Decode for ContactWayListResponse {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            contact_way: fields.or_empty("contact_way")?,
+            next_cursor: fields.optional("next_cursor")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for ContactWayListResponse {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
 }
 /// 「联系我」的联系方式类型。
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -1255,304 +1629,381 @@ impl serde::Serialize for ContactWayType {
         serializer.serialize_i64(i64::from(*self))
     }
 }
+impl crate::de::Decode for ContactWayType {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        <i64 as crate::de::Decode>::decode(value).map(Self::from)
+    }
+}
 impl<'de> serde::Deserialize<'de> for ContactWayType {
     fn deserialize<D: serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::de::int(deserializer).map(Self::from)
+        crate::de::deserialize(deserializer)
     }
 }
 /// 更新「联系我」方式的请求；未传的字段保持不变。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct ContactWayUpdateRequest {
     /// 企业联系方式的配置 id
-    #[serde(deserialize_with = "crate::de::string")]
     pub config_id: String,
     /// 联系方式的备注信息，不超过 30 个字符，将覆盖之前的备注
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub remark: Option<String>,
     /// 外部客户添加时是否无需验证
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_boolean"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub skip_verify: Option<bool>,
     /// 样式，只针对「在小程序中联系」的配置生效
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_int"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub style: Option<i64>,
     /// 企业自定义的 state 参数，不超过 30 个字符
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub state: Option<String>,
     /// 使用该联系方式的成员列表，将覆盖原有列表
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub user: Option<Vec<String>>,
     /// 使用该联系方式的部门列表，将覆盖原有列表，只在配置的 type 为 2 时有效
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_int_vec"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub party: Option<Vec<i64>>,
     /// 临时会话二维码有效期（秒），仅临时会话模式有效，最多 14 天
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_int"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub expires_in: Option<i64>,
     /// 临时会话有效期（秒），仅临时会话模式有效，最多 14 天
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_int"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub chat_expires_in: Option<i64>,
     /// 可进行临时会话的客户 unionid，仅临时会话模式有效
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub unionid: Option<String>,
     /// 是否开启同一外部企业客户只能添加同一个员工
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_boolean"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub is_exclusive: Option<bool>,
     /// 是否将客户的添加来源标记为本应用配置的「联系我」
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_boolean"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub mark_source: Option<bool>,
     /// 结束语，仅临时会话模式有效
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub conclusions: Option<Conclusions>,
 }
+impl crate::de::Decode for ContactWayUpdateRequest {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            config_id: fields.required("config_id")?,
+            remark: fields.optional("remark")?,
+            skip_verify: fields.optional("skip_verify")?,
+            style: fields.optional("style")?,
+            state: fields.optional("state")?,
+            user: fields.optional("user")?,
+            party: fields.optional("party")?,
+            expires_in: fields.optional("expires_in")?,
+            chat_expires_in: fields.optional("chat_expires_in")?,
+            unionid: fields.optional("unionid")?,
+            is_exclusive: fields.optional("is_exclusive")?,
+            mark_source: fields.optional("mark_source")?,
+            conclusions: fields.optional("conclusions")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for ContactWayUpdateRequest {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 /// 外部联系人 openid 转换的请求。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct ConvertToOpenidRequest {
     /// 外部联系人的 userid，只能是微信用户
-    #[serde(deserialize_with = "crate::de::string")]
     pub external_userid: String,
 }
+impl crate::de::Decode for ConvertToOpenidRequest {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            external_userid: fields.required("external_userid")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for ConvertToOpenidRequest {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 /// 外部联系人 openid 转换的返回。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct ConvertToOpenidResponse {
     /// 该企业的外部联系人在企业绑定的公众号/小程序下的 openid
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub openid: Option<String>,
 }
+impl crate::de::Decode for ConvertToOpenidResponse {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            openid: fields.optional("openid")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for ConvertToOpenidResponse {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 /// 一个企业客户标签。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct CorpTag {
     /// 标签 id
-    #[serde(deserialize_with = "crate::de::string")]
     pub id: String,
     /// 标签名称
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub name: Option<String>,
     /// 标签创建时间
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_int"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub create_time: Option<i64>,
     /// 标签排序值，值越大排序越前
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_int"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub order: Option<i64>,
     /// 标签是否已经被删除，只在指定 tag_id/group_id 进行查询时返回
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_boolean"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub deleted: Option<bool>,
 }
+impl crate::de::Decode for CorpTag {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            id: fields.required("id")?,
+            name: fields.optional("name")?,
+            create_time: fields.optional("create_time")?,
+            order: fields.optional("order")?,
+            deleted: fields.optional("deleted")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for CorpTag {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 /// 添加企业客户标签的请求。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct CorpTagAddRequest {
     /// 标签组 id；填写时在该组下添加标签，group_name 与 order 被忽略
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub group_id: Option<String>,
     /// 标签组名称，最长 30 个字符；不存在时新建分组
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub group_name: Option<String>,
     /// 标签组次序值，值越大排序越前，取值范围 [0, 2^32)
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_int"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub order: Option<i64>,
     /// 要添加的标签
     pub tag: Vec<NewCorpTag>,
     /// 授权方安装的应用 agentid，仅旧的第三方多应用套件需要填写
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_int"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub agentid: Option<i64>,
+}
+impl crate::de::Decode for CorpTagAddRequest {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            group_id: fields.optional("group_id")?,
+            group_name: fields.optional("group_name")?,
+            order: fields.optional("order")?,
+            tag: fields.required("tag")?,
+            agentid: fields.optional("agentid")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for CorpTagAddRequest {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
 }
 /// 添加企业客户标签的返回。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct CorpTagAddResponse {
     /// 标签分组及新增的标签
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub tag_group: Option<CorpTagGroup>,
 }
+impl crate::de::Decode for CorpTagAddResponse {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            tag_group: fields.optional("tag_group")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for CorpTagAddResponse {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 /// 删除企业客户标签的请求；tag_id 与 group_id 不可同时为空。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct CorpTagDeleteRequest {
     /// 标签的 id 列表
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub tag_id: Option<Vec<String>>,
     /// 标签组的 id 列表
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub group_id: Option<Vec<String>>,
     /// 授权方安装的应用 agentid，仅旧的第三方多应用套件需要填写
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_int"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub agentid: Option<i64>,
+}
+impl crate::de::Decode for CorpTagDeleteRequest {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            tag_id: fields.optional("tag_id")?,
+            group_id: fields.optional("group_id")?,
+            agentid: fields.optional("agentid")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for CorpTagDeleteRequest {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
 }
 /// 编辑企业客户标签的请求。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct CorpTagEditRequest {
     /// 标签或标签组的 id
-    #[serde(deserialize_with = "crate::de::string")]
     pub id: String,
     /// 新的标签或标签组名称，最长 30 个字符
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub name: Option<String>,
     /// 标签/标签组的次序值，值越大排序越前，取值范围 [0, 2^32)
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_int"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub order: Option<i64>,
     /// 授权方安装的应用 agentid，仅旧的第三方多应用套件需要填写
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_int"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub agentid: Option<i64>,
 }
+impl crate::de::Decode for CorpTagEditRequest {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            id: fields.required("id")?,
+            name: fields.optional("name")?,
+            order: fields.optional("order")?,
+            agentid: fields.optional("agentid")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for CorpTagEditRequest {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 /// 一个企业客户标签分组及其标签。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct CorpTagGroup {
     /// 标签分组 id
-    #[serde(deserialize_with = "crate::de::string")]
     pub group_id: String,
     /// 标签分组名称
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub group_name: Option<String>,
     /// 标签分组创建时间
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_int"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub create_time: Option<i64>,
     /// 标签分组排序值，值越大排序越前
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_int"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub order: Option<i64>,
     /// 标签分组是否已经被删除，只在指定 tag_id 进行查询时返回
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_boolean"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub deleted: Option<bool>,
     /// 标签分组所属的规则组 id（规则组标签）
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_int"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub strategy_id: Option<i64>,
     /// 标签分组内的标签列表
-    #[serde(
-        default,
-        skip_serializing_if = "Vec::is_empty",
-        deserialize_with = "crate::de::vec_or_null"
-    )]
+    #[serde(skip_serializing_if = "Vec::is_empty")]
     pub tag: Vec<CorpTag>,
 }
+impl crate::de::Decode for CorpTagGroup {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            group_id: fields.required("group_id")?,
+            group_name: fields.optional("group_name")?,
+            create_time: fields.optional("create_time")?,
+            order: fields.optional("order")?,
+            deleted: fields.optional("deleted")?,
+            strategy_id: fields.optional("strategy_id")?,
+            tag: fields.or_empty("tag")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for CorpTagGroup {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 /// 获取企业标签库的请求。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct CorpTagListRequest {
     /// 要查询的标签 id
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub tag_id: Option<Vec<String>>,
     /// 要查询的标签分组 id，返回该分组及其下所有标签；与 tag_id 同时填写时忽略 tag_id
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub group_id: Option<Vec<String>>,
 }
+impl crate::de::Decode for CorpTagListRequest {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            tag_id: fields.optional("tag_id")?,
+            group_id: fields.optional("group_id")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for CorpTagListRequest {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 /// 企业标签库。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct CorpTagListResponse {
     /// 标签分组列表
-    #[serde(
-        default,
-        skip_serializing_if = "Vec::is_empty",
-        deserialize_with = "crate::de::vec_or_null"
-    )]
+    #[serde(skip_serializing_if = "Vec::is_empty")]
     pub tag_group: Vec<CorpTagGroup>,
+}
+impl crate::de::Decode for CorpTagListResponse {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            tag_group: fields.or_empty("tag_group")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for CorpTagListResponse {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
 }
 /// 群发消息或朋友圈的创建来源。
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -1587,11 +2038,16 @@ impl serde::Serialize for CreateType {
         serializer.serialize_i64(i64::from(*self))
     }
 }
+impl crate::de::Decode for CreateType {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        <i64 as crate::de::Decode>::decode(value).map(Self::from)
+    }
+}
 impl<'de> serde::Deserialize<'de> for CreateType {
     fn deserialize<D: serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::de::int(deserializer).map(Self::from)
+        crate::de::deserialize(deserializer)
     }
 }
 /// 外部联系人的性别。
@@ -1631,358 +2087,452 @@ impl serde::Serialize for CustomerGender {
         serializer.serialize_i64(i64::from(*self))
     }
 }
+impl crate::de::Decode for CustomerGender {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        <i64 as crate::de::Decode>::decode(value).map(Self::from)
+    }
+}
 impl<'de> serde::Deserialize<'de> for CustomerGender {
     fn deserialize<D: serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::de::int(deserializer).map(Self::from)
+        crate::de::deserialize(deserializer)
     }
 }
 /// 一个客户联系规则组。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct CustomerStrategy {
     /// 规则组 id
-    #[serde(deserialize_with = "crate::de::int")]
     pub strategy_id: i64,
     /// 父规则组 id；顶层规则组为 0
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_int"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub parent_id: Option<i64>,
     /// 规则组名称
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub strategy_name: Option<String>,
     /// 规则组创建时间戳
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_int"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub create_time: Option<i64>,
     /// 规则组管理员 userid 列表
-    #[serde(
-        default,
-        skip_serializing_if = "Vec::is_empty",
-        deserialize_with = "crate::de::vec_or_null"
-    )]
+    #[serde(skip_serializing_if = "Vec::is_empty")]
     pub admin_list: Vec<String>,
     /// 规则组管理员的权限
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub privilege: Option<CustomerStrategyPrivilege>,
 }
+impl crate::de::Decode for CustomerStrategy {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            strategy_id: fields.required("strategy_id")?,
+            parent_id: fields.optional("parent_id")?,
+            strategy_name: fields.optional("strategy_name")?,
+            create_time: fields.optional("create_time")?,
+            admin_list: fields.or_empty("admin_list")?,
+            privilege: fields.optional("privilege")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for CustomerStrategy {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 /// 创建客户规则组的请求。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct CustomerStrategyCreateRequest {
     /// 父规则组 id，不填或为 0 表示顶层规则组
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_int"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub parent_id: Option<i64>,
     /// 规则组名称
-    #[serde(deserialize_with = "crate::de::string")]
     pub strategy_name: String,
     /// 规则组管理员 userid 列表，不可配置超级管理员，最多 20 个
     pub admin_list: Vec<String>,
     /// 规则组管理员的权限
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub privilege: Option<CustomerStrategyPrivilege>,
     /// 规则组的管理范围，单次最多 100 个节点
     pub range: Vec<StrategyRange>,
 }
+impl crate::de::Decode for CustomerStrategyCreateRequest {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            parent_id: fields.optional("parent_id")?,
+            strategy_name: fields.required("strategy_name")?,
+            admin_list: fields.required("admin_list")?,
+            privilege: fields.optional("privilege")?,
+            range: fields.required("range")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for CustomerStrategyCreateRequest {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 /// 编辑客户规则组及其管理范围的请求。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct CustomerStrategyEditRequest {
     /// 规则组 id
-    #[serde(deserialize_with = "crate::de::int")]
     pub strategy_id: i64,
     /// 规则组名称
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub strategy_name: Option<String>,
     /// 管理员列表；传入时覆盖原列表
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub admin_list: Option<Vec<String>>,
     /// 权限配置；传入时覆盖旧的权限配置
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub privilege: Option<CustomerStrategyPrivilege>,
     /// 向管理范围添加的节点，单次最多 100 个
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub range_add: Option<Vec<StrategyRange>>,
     /// 从管理范围删除的节点，单次最多 100 个
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub range_del: Option<Vec<StrategyRange>>,
 }
+impl crate::de::Decode for CustomerStrategyEditRequest {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            strategy_id: fields.required("strategy_id")?,
+            strategy_name: fields.optional("strategy_name")?,
+            admin_list: fields.optional("admin_list")?,
+            privilege: fields.optional("privilege")?,
+            range_add: fields.optional("range_add")?,
+            range_del: fields.optional("range_del")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for CustomerStrategyEditRequest {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 /// 客户规则组详情。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct CustomerStrategyGetResponse {
     /// 规则组详情
     pub strategy: CustomerStrategy,
 }
+impl crate::de::Decode for CustomerStrategyGetResponse {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            strategy: fields.required("strategy")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for CustomerStrategyGetResponse {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 /// 获取客户规则组列表的请求。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct CustomerStrategyListRequest {
     /// 分页查询游标，首次调用可不填
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub cursor: Option<String>,
     /// 分页大小，默认 1000，最大不超过 1000
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_int"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub limit: Option<i64>,
 }
+impl crate::de::Decode for CustomerStrategyListRequest {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            cursor: fields.optional("cursor")?,
+            limit: fields.optional("limit")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for CustomerStrategyListRequest {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 /// 客户规则组 id 列表。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct CustomerStrategyListResponse {
     /// 规则组 id 列表
-    #[serde(
-        default,
-        skip_serializing_if = "Vec::is_empty",
-        deserialize_with = "crate::de::vec_or_null"
-    )]
+    #[serde(skip_serializing_if = "Vec::is_empty")]
     pub strategy: Vec<StrategyId>,
     /// 分页游标，无更多数据时不返回
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub next_cursor: Option<String>,
 }
+impl crate::de::Decode for CustomerStrategyListResponse {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            strategy: fields.or_empty("strategy")?,
+            next_cursor: fields.optional("next_cursor")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for CustomerStrategyListResponse {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 /// 客户规则组管理员的权限；未填写的权限取默认值。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct CustomerStrategyPrivilege {
     /// 查看客户列表，基础权限，不可取消
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_boolean"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub view_customer_list: Option<bool>,
     /// 查看客户统计数据，基础权限，不可取消
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_boolean"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub view_customer_data: Option<bool>,
     /// 查看群聊列表，基础权限，不可取消
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_boolean"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub view_room_list: Option<bool>,
     /// 可使用联系我，基础权限，不可取消
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_boolean"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub contact_me: Option<bool>,
     /// 可加入群聊，基础权限，不可取消
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_boolean"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub join_room: Option<bool>,
     /// 允许分享客户给其他成员，默认 true
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_boolean"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub share_customer: Option<bool>,
     /// 允许分配离职成员客户，默认 true
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_boolean"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub oper_resign_customer: Option<bool>,
     /// 允许分配离职成员客户群，默认 true
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_boolean"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub oper_resign_group: Option<bool>,
     /// 允许给企业客户发送消息，默认 true
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_boolean"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub send_customer_msg: Option<bool>,
     /// 允许配置欢迎语，默认 true
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_boolean"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub edit_welcome_msg: Option<bool>,
     /// 允许查看成员联系客户统计，默认 true
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_boolean"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub view_behavior_data: Option<bool>,
     /// 允许查看群聊数据统计，默认 true
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_boolean"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub view_room_data: Option<bool>,
     /// 允许发送消息到企业的客户群，默认 true
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_boolean"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub send_group_msg: Option<bool>,
     /// 允许对企业客户群进行去重，默认 true
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_boolean"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub room_deduplication: Option<bool>,
     /// 配置快捷回复，默认 true
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_boolean"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub rapid_reply: Option<bool>,
     /// 转接在职成员的客户，默认 true
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_boolean"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub onjob_customer_transfer: Option<bool>,
     /// 编辑企业成员防骚扰规则，默认 true
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_boolean"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub edit_anti_spam_rule: Option<bool>,
     /// 导出客户列表，默认 true
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_boolean"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub export_customer_list: Option<bool>,
     /// 导出成员客户统计，默认 true
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_boolean"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub export_customer_data: Option<bool>,
     /// 导出客户群列表，默认 true
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_boolean"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub export_customer_group_list: Option<bool>,
     /// 配置企业客户标签，默认 true
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_boolean"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub manage_customer_tag: Option<bool>,
 }
+impl crate::de::Decode for CustomerStrategyPrivilege {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            view_customer_list: fields.optional("view_customer_list")?,
+            view_customer_data: fields.optional("view_customer_data")?,
+            view_room_list: fields.optional("view_room_list")?,
+            contact_me: fields.optional("contact_me")?,
+            join_room: fields.optional("join_room")?,
+            share_customer: fields.optional("share_customer")?,
+            oper_resign_customer: fields.optional("oper_resign_customer")?,
+            oper_resign_group: fields.optional("oper_resign_group")?,
+            send_customer_msg: fields.optional("send_customer_msg")?,
+            edit_welcome_msg: fields.optional("edit_welcome_msg")?,
+            view_behavior_data: fields.optional("view_behavior_data")?,
+            view_room_data: fields.optional("view_room_data")?,
+            send_group_msg: fields.optional("send_group_msg")?,
+            room_deduplication: fields.optional("room_deduplication")?,
+            rapid_reply: fields.optional("rapid_reply")?,
+            onjob_customer_transfer: fields.optional("onjob_customer_transfer")?,
+            edit_anti_spam_rule: fields.optional("edit_anti_spam_rule")?,
+            export_customer_list: fields.optional("export_customer_list")?,
+            export_customer_data: fields.optional("export_customer_data")?,
+            export_customer_group_list: fields.optional("export_customer_group_list")?,
+            manage_customer_tag: fields.optional("manage_customer_tag")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for CustomerStrategyPrivilege {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 /// 批量获取客户详情中的一项：客户与一个跟进成员的跟进信息。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct CustomerWithFollowInfo {
     /// 客户的基本信息
     pub external_contact: ExternalContact,
     /// 该客户与 userid_list 中某个成员的跟进信息
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub follow_info: Option<FollowInfo>,
 }
+impl crate::de::Decode for CustomerWithFollowInfo {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            external_contact: fields.required("external_contact")?,
+            follow_info: fields.optional("follow_info")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for CustomerWithFollowInfo {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 /// 一天的客户群统计。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct DailyGroupChatStat {
     /// 该日 0 点的时间戳
-    #[serde(deserialize_with = "crate::de::int")]
     pub stat_time: i64,
     /// 统计数据
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub data: Option<GroupChatStatData>,
 }
+impl crate::de::Decode for DailyGroupChatStat {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            stat_time: fields.required("stat_time")?,
+            data: fields.optional("data")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for DailyGroupChatStat {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 /// 只有 errcode 与 errmsg 的返回。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct EmptyResponse {}
+impl crate::de::Decode for EmptyResponse {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        crate::de::Fields::of(value)?;
+        Ok(Self {})
+    }
+}
+impl<'de> serde::Deserialize<'de> for EmptyResponse {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 /// 一个对外属性：名称加一种类型的内容。
-#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
 pub struct ExternalAttr {
     /// 属性名称
-    #[serde(deserialize_with = "crate::de::string")]
     pub name: String,
     /// 属性内容，按 type 区分
     #[serde(flatten)]
     pub value: ExternalAttrValue,
 }
+impl crate::de::Decode for ExternalAttr {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            name: fields.required("name")?,
+            value: fields.flattened()?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for ExternalAttr {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 /// 小程序类型的对外属性。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct ExternalAttrMiniprogram {
     /// 小程序 appid
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub appid: Option<String>,
     /// 小程序页面路径
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub pagepath: Option<String>,
     /// 小程序的展示标题
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub title: Option<String>,
 }
+impl crate::de::Decode for ExternalAttrMiniprogram {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            appid: fields.optional("appid")?,
+            pagepath: fields.optional("pagepath")?,
+            title: fields.optional("title")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for ExternalAttrMiniprogram {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 /// 文本类型的对外属性。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct ExternalAttrText {
     /// 文本内容
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub value: Option<String>,
+}
+impl crate::de::Decode for ExternalAttrText {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            value: fields.optional("value")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for ExternalAttrText {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
 }
 /// 对外属性的内容，由整数 type 区分。
 #[derive(Debug, Clone, PartialEq)]
@@ -2045,16 +2595,11 @@ impl serde::Serialize for ExternalAttrValue {
         }
     }
 }
-impl<'de> serde::Deserialize<'de> for ExternalAttrValue {
-    fn deserialize<D: serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        let fields = <serde_json::Map<
-            String,
-            serde_json::Value,
-        > as serde::Deserialize>::deserialize(deserializer)?;
+impl crate::de::Decode for ExternalAttrValue {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let fields = crate::de::Fields::of(value)?.into_map();
         if !fields.contains_key("type") {
-            return Err(serde::de::Error::missing_field("type"));
+            return Err(crate::de::DecodeError::here("missing field `type`"));
         }
         if crate::union::matches(&fields, "type", crate::union::Tag::Int(0)) {
             return crate::union::content(fields, "text").map(Self::Text);
@@ -2068,101 +2613,124 @@ impl<'de> serde::Deserialize<'de> for ExternalAttrValue {
         Ok(Self::Unknown(fields))
     }
 }
+impl<'de> serde::Deserialize<'de> for ExternalAttrValue {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 /// 网页类型的对外属性。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct ExternalAttrWeb {
     /// 网页 URL
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub url: Option<String>,
     /// 网页的展示标题
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub title: Option<String>,
 }
+impl crate::de::Decode for ExternalAttrWeb {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            url: fields.optional("url")?,
+            title: fields.optional("title")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for ExternalAttrWeb {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 /// 客户（外部联系人）的基本信息。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct ExternalContact {
     /// 外部联系人的 userid
-    #[serde(deserialize_with = "crate::de::string")]
     pub external_userid: String,
     /// 外部联系人的名称：微信用户为昵称，企业微信用户为成员名称（默认）
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub name: Option<String>,
     /// 外部联系人的职位，仅企业微信用户且对外展示了职位时返回
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub position: Option<String>,
     /// 外部联系人头像；代开发/第三方应用不返回
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub avatar: Option<String>,
     /// 外部联系人所在企业的简称，仅企业微信用户返回
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub corp_name: Option<String>,
     /// 外部联系人所在企业的主体名称，仅企业微信用户返回
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub corp_full_name: Option<String>,
     /// 外部联系人的类型：1 微信用户，2 企业微信用户
-    #[serde(rename = "type", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "type", skip_serializing_if = "Option::is_none")]
     pub kind: Option<ExternalContactKind>,
     /// 外部联系人性别：0 未知，1 男，2 女；第三方不可获取
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub gender: Option<CustomerGender>,
     /// 外部联系人在微信开放平台的唯一身份标识（微信 unionid），仅微信用户且企业绑定了同主体的开发者 ID 时返回
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub unionid: Option<String>,
     /// 外部联系人的自定义展示信息，仅企业微信用户返回
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub external_profile: Option<ExternalProfile>,
 }
+impl crate::de::Decode for ExternalContact {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            external_userid: fields.required("external_userid")?,
+            name: fields.optional("name")?,
+            position: fields.optional("position")?,
+            avatar: fields.optional("avatar")?,
+            corp_name: fields.optional("corp_name")?,
+            corp_full_name: fields.optional("corp_full_name")?,
+            kind: fields.optional("type")?,
+            gender: fields.optional("gender")?,
+            unionid: fields.optional("unionid")?,
+            external_profile: fields.optional("external_profile")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for ExternalContact {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 /// 客户详情。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct ExternalContactGetResponse {
     /// 客户的基本信息
     pub external_contact: ExternalContact,
     /// 添加了此客户的跟进成员
-    #[serde(
-        default,
-        skip_serializing_if = "Vec::is_empty",
-        deserialize_with = "crate::de::vec_or_null"
-    )]
+    #[serde(skip_serializing_if = "Vec::is_empty")]
     pub follow_user: Vec<FollowUser>,
     /// 分页游标：跟进成员超过 500 人时返回，用于查询下一页
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub next_cursor: Option<String>,
+}
+impl crate::de::Decode for ExternalContactGetResponse {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            external_contact: fields.required("external_contact")?,
+            follow_user: fields.or_empty("follow_user")?,
+            next_cursor: fields.optional("next_cursor")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for ExternalContactGetResponse {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
 }
 /// 外部联系人的类型。
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -2197,306 +2765,397 @@ impl serde::Serialize for ExternalContactKind {
         serializer.serialize_i64(i64::from(*self))
     }
 }
+impl crate::de::Decode for ExternalContactKind {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        <i64 as crate::de::Decode>::decode(value).map(Self::from)
+    }
+}
 impl<'de> serde::Deserialize<'de> for ExternalContactKind {
     fn deserialize<D: serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::de::int(deserializer).map(Self::from)
+        crate::de::deserialize(deserializer)
     }
 }
 /// 获取客户列表的返回。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct ExternalContactListResponse {
     /// 外部联系人的 userid 列表
-    #[serde(
-        rename = "external_userid",
-        default,
-        skip_serializing_if = "Vec::is_empty",
-        deserialize_with = "crate::de::vec_or_null"
-    )]
+    #[serde(rename = "external_userid", skip_serializing_if = "Vec::is_empty")]
     pub external_userids: Vec<String>,
 }
+impl crate::de::Decode for ExternalContactListResponse {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            external_userids: fields.or_empty("external_userid")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for ExternalContactListResponse {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 /// 修改客户备注信息的请求；只修改传入的字段。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct ExternalContactRemarkRequest {
     /// 企业成员的 userid
-    #[serde(deserialize_with = "crate::de::string")]
     pub userid: String,
     /// 外部联系人 userid
-    #[serde(deserialize_with = "crate::de::string")]
     pub external_userid: String,
     /// 此用户对外部联系人的备注，最多 20 个字符
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub remark: Option<String>,
     /// 此用户对外部联系人的描述，最多 150 个字符
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub description: Option<String>,
     /// 此用户对外部联系人备注的所属公司名称，最多 20 个字符；仅微信用户可设置
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub remark_company: Option<String>,
     /// 此用户对外部联系人备注的手机号，覆盖旧值；要清除全部时填一个空字符串
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub remark_mobiles: Option<Vec<String>>,
     /// 备注图片的 media_id，通过上传临时素材获得
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub remark_pic_mediaid: Option<String>,
 }
+impl crate::de::Decode for ExternalContactRemarkRequest {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            userid: fields.required("userid")?,
+            external_userid: fields.required("external_userid")?,
+            remark: fields.optional("remark")?,
+            description: fields.optional("description")?,
+            remark_company: fields.optional("remark_company")?,
+            remark_mobiles: fields.optional("remark_mobiles")?,
+            remark_pic_mediaid: fields.optional("remark_pic_mediaid")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for ExternalContactRemarkRequest {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 /// 企业微信用户的对外展示信息。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct ExternalProfile {
     /// 对外属性：文本、网页、小程序
-    #[serde(
-        default,
-        skip_serializing_if = "Vec::is_empty",
-        deserialize_with = "crate::de::vec_or_null"
-    )]
+    #[serde(skip_serializing_if = "Vec::is_empty")]
     pub external_attr: Vec<ExternalAttr>,
 }
+impl crate::de::Decode for ExternalProfile {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            external_attr: fields.or_empty("external_attr")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for ExternalProfile {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 /// 只带一个 external_userid 的请求。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct ExternalUseridRequest {
     /// 代开发自建应用获取到的外部联系人 ID
-    #[serde(deserialize_with = "crate::de::string")]
     pub external_userid: String,
 }
+impl crate::de::Decode for ExternalUseridRequest {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            external_userid: fields.required("external_userid")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for ExternalUseridRequest {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 /// 转换后的 external_userid。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct ExternalUseridResponse {
     /// 转换后的外部联系人 ID
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub external_userid: Option<String>,
 }
+impl crate::de::Decode for ExternalUseridResponse {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            external_userid: fields.optional("external_userid")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for ExternalUseridResponse {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 /// 一个没能成功继承的客户群。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct FailedChat {
     /// 没能成功继承的群 id
-    #[serde(deserialize_with = "crate::de::string")]
     pub chat_id: String,
     /// 没能成功继承的群的错误码
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_int"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub errcode: Option<i64>,
     /// 没能成功继承的群的错误描述
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub errmsg: Option<String>,
 }
+impl crate::de::Decode for FailedChat {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            chat_id: fields.required("chat_id")?,
+            errcode: fields.optional("errcode")?,
+            errmsg: fields.optional("errmsg")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for FailedChat {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 /// 文件。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct FileContent {
     /// 文件的 media_id，通过上传临时素材接口获得
-    #[serde(deserialize_with = "crate::de::string")]
     pub media_id: String,
 }
+impl crate::de::Decode for FileContent {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            media_id: fields.required("media_id")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for FileContent {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 /// 设置 external_userid 迁移完成的请求。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct FinishMigrationRequest {
     /// 企业 corpid
-    #[serde(deserialize_with = "crate::de::string")]
     pub corpid: String,
 }
+impl crate::de::Decode for FinishMigrationRequest {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            corpid: fields.required("corpid")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for FinishMigrationRequest {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 /// 一个跟进成员对客户的跟进信息（标签只给 id）。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct FollowInfo {
     /// 跟进成员的 userid
-    #[serde(deserialize_with = "crate::de::string")]
     pub userid: String,
     /// 该成员对此外部联系人的备注
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub remark: Option<String>,
     /// 该成员对此外部联系人的描述
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub description: Option<String>,
     /// 该成员添加此外部联系人的时间
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_int"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub createtime: Option<i64>,
     /// 该成员给此外部联系人打的企业标签 id 列表
-    #[serde(
-        default,
-        skip_serializing_if = "Vec::is_empty",
-        deserialize_with = "crate::de::vec_or_null"
-    )]
+    #[serde(skip_serializing_if = "Vec::is_empty")]
     pub tag_id: Vec<String>,
     /// 该成员对此客户备注的企业名称
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub remark_corp_name: Option<String>,
     /// 该成员对此客户备注的手机号码
-    #[serde(
-        default,
-        skip_serializing_if = "Vec::is_empty",
-        deserialize_with = "crate::de::vec_or_null"
-    )]
+    #[serde(skip_serializing_if = "Vec::is_empty")]
     pub remark_mobiles: Vec<String>,
     /// 发起添加的 userid
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub oper_userid: Option<String>,
     /// 该成员添加此客户的来源
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub add_way: Option<AddWay>,
     /// 企业自定义的 state 参数
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub state: Option<String>,
     /// 视频号添加时的视频号信息
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub wechat_channels: Option<WechatChannelsSource>,
+}
+impl crate::de::Decode for FollowInfo {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            userid: fields.required("userid")?,
+            remark: fields.optional("remark")?,
+            description: fields.optional("description")?,
+            createtime: fields.optional("createtime")?,
+            tag_id: fields.or_empty("tag_id")?,
+            remark_corp_name: fields.optional("remark_corp_name")?,
+            remark_mobiles: fields.or_empty("remark_mobiles")?,
+            oper_userid: fields.optional("oper_userid")?,
+            add_way: fields.optional("add_way")?,
+            state: fields.optional("state")?,
+            wechat_channels: fields.optional("wechat_channels")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for FollowInfo {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
 }
 /// 添加了此客户的一个跟进成员及其对客户的备注、标签与添加来源。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct FollowUser {
     /// 添加了此外部联系人的企业成员 userid
-    #[serde(deserialize_with = "crate::de::string")]
     pub userid: String,
     /// 该成员对此外部联系人的备注
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub remark: Option<String>,
     /// 该成员对此外部联系人的描述
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub description: Option<String>,
     /// 该成员添加此外部联系人的时间
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_int"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub createtime: Option<i64>,
     /// 该成员给此外部联系人打的标签
-    #[serde(
-        default,
-        skip_serializing_if = "Vec::is_empty",
-        deserialize_with = "crate::de::vec_or_null"
-    )]
+    #[serde(skip_serializing_if = "Vec::is_empty")]
     pub tags: Vec<FollowUserTag>,
     /// 该成员对此客户备注的企业名称（仅微信用户有该字段）
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub remark_corp_name: Option<String>,
     /// 该成员对此客户备注的手机号码；代开发自建应用与第三方应用不可获取
-    #[serde(
-        default,
-        skip_serializing_if = "Vec::is_empty",
-        deserialize_with = "crate::de::vec_or_null"
-    )]
+    #[serde(skip_serializing_if = "Vec::is_empty")]
     pub remark_mobiles: Vec<String>,
     /// 发起添加的 userid：成员主动添加为成员 userid，客户主动添加为客户的 external_userid，管理员分配则为管理员 userid
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub oper_userid: Option<String>,
     /// 该成员添加此客户的来源
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub add_way: Option<AddWay>,
     /// 企业自定义的 state 参数，用于区分客户具体是通过哪个「联系我」或获客链接添加
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub state: Option<String>,
     /// 视频号添加时的视频号信息，仅 add_way 为 10 时返回
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub wechat_channels: Option<WechatChannelsSource>,
 }
+impl crate::de::Decode for FollowUser {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            userid: fields.required("userid")?,
+            remark: fields.optional("remark")?,
+            description: fields.optional("description")?,
+            createtime: fields.optional("createtime")?,
+            tags: fields.or_empty("tags")?,
+            remark_corp_name: fields.optional("remark_corp_name")?,
+            remark_mobiles: fields.or_empty("remark_mobiles")?,
+            oper_userid: fields.optional("oper_userid")?,
+            add_way: fields.optional("add_way")?,
+            state: fields.optional("state")?,
+            wechat_channels: fields.optional("wechat_channels")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for FollowUser {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 /// 配置了客户联系功能的成员列表。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct FollowUserListResponse {
     /// 配置了客户联系功能的成员 userid 列表
-    #[serde(
-        default,
-        skip_serializing_if = "Vec::is_empty",
-        deserialize_with = "crate::de::vec_or_null"
-    )]
+    #[serde(skip_serializing_if = "Vec::is_empty")]
     pub follow_user: Vec<String>,
 }
+impl crate::de::Decode for FollowUserListResponse {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            follow_user: fields.or_empty("follow_user")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for FollowUserListResponse {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 /// 跟进成员给客户打的一个标签。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct FollowUserTag {
     /// 该成员添加此外部联系人所打标签的分组名称（标签功能升级后返回）
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub group_name: Option<String>,
     /// 标签名称
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub tag_name: Option<String>,
     /// 企业标签的 id，用户自定义类型标签（type=2）不返回
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub tag_id: Option<String>,
     /// 标签类型：1 企业设置，2 用户自定义，3 规则组标签
-    #[serde(rename = "type", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "type", skip_serializing_if = "Option::is_none")]
     pub kind: Option<FollowUserTagKind>,
+}
+impl crate::de::Decode for FollowUserTag {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            group_name: fields.optional("group_name")?,
+            tag_name: fields.optional("tag_name")?,
+            tag_id: fields.optional("tag_id")?,
+            kind: fields.optional("type")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for FollowUserTag {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
 }
 /// 客户标签的类型。
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -2535,205 +3194,294 @@ impl serde::Serialize for FollowUserTagKind {
         serializer.serialize_i64(i64::from(*self))
     }
 }
+impl crate::de::Decode for FollowUserTagKind {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        <i64 as crate::de::Decode>::decode(value).map(Self::from)
+    }
+}
 impl<'de> serde::Deserialize<'de> for FollowUserTagKind {
     fn deserialize<D: serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::de::int(deserializer).map(Self::from)
+        crate::de::deserialize(deserializer)
     }
 }
 /// external_userid 转换（服务商主体转企业主体）的请求。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct FromServiceExternalUseridRequest {
     /// 服务商主体的 external_userid，必须是 source_agentid 对应的应用所获取
-    #[serde(deserialize_with = "crate::de::string")]
     pub external_userid: String,
     /// 企业授权的代开发自建应用或第三方应用的 agentid
-    #[serde(deserialize_with = "crate::de::int")]
     pub source_agentid: i64,
 }
+impl crate::de::Decode for FromServiceExternalUseridRequest {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            external_userid: fields.required("external_userid")?,
+            source_agentid: fields.required("source_agentid")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for FromServiceExternalUseridRequest {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 /// 一个客户群的详情。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct GroupChat {
     /// 客户群 id
-    #[serde(deserialize_with = "crate::de::string")]
     pub chat_id: String,
     /// 群名
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub name: Option<String>,
     /// 群主 userid
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub owner: Option<String>,
     /// 群的创建时间
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_int"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub create_time: Option<i64>,
     /// 群公告
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub notice: Option<String>,
     /// 群成员列表
-    #[serde(
-        default,
-        skip_serializing_if = "Vec::is_empty",
-        deserialize_with = "crate::de::vec_or_null"
-    )]
+    #[serde(skip_serializing_if = "Vec::is_empty")]
     pub member_list: Vec<GroupChatMember>,
     /// 群管理员列表
-    #[serde(
-        default,
-        skip_serializing_if = "Vec::is_empty",
-        deserialize_with = "crate::de::vec_or_null"
-    )]
+    #[serde(skip_serializing_if = "Vec::is_empty")]
     pub admin_list: Vec<GroupChatAdmin>,
     /// 当前群成员版本号，可配合客户群变更事件减少主动调用本接口的次数
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub member_version: Option<String>,
 }
+impl crate::de::Decode for GroupChat {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            chat_id: fields.required("chat_id")?,
+            name: fields.optional("name")?,
+            owner: fields.optional("owner")?,
+            create_time: fields.optional("create_time")?,
+            notice: fields.optional("notice")?,
+            member_list: fields.or_empty("member_list")?,
+            admin_list: fields.or_empty("admin_list")?,
+            member_version: fields.optional("member_version")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for GroupChat {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 /// 一个群管理员。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct GroupChatAdmin {
     /// 群管理员 userid
-    #[serde(deserialize_with = "crate::de::string")]
     pub userid: String,
 }
+impl crate::de::Decode for GroupChatAdmin {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            userid: fields.required("userid")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for GroupChatAdmin {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 /// 获取客户群详情的请求。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct GroupChatGetRequest {
     /// 客户群 id
-    #[serde(deserialize_with = "crate::de::string")]
     pub chat_id: String,
     /// 是否需要返回群成员的名字 group_chat.member_list.name：0 不返回，1 返回；默认 0
     #[serde(
-        default,
         skip_serializing_if = "Option::is_none",
-        with = "crate::de::opt_flag"
+        serialize_with = "crate::de::opt_flag::serialize"
     )]
     pub need_name: Option<bool>,
 }
+impl crate::de::Decode for GroupChatGetRequest {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            chat_id: fields.required("chat_id")?,
+            need_name: fields.optional("need_name")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for GroupChatGetRequest {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 /// 客户群详情。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct GroupChatGetResponse {
     /// 客户群详情
     pub group_chat: GroupChat,
 }
+impl crate::de::Decode for GroupChatGetResponse {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            group_chat: fields.required("group_chat")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for GroupChatGetResponse {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 /// 邀请入群的企业成员。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct GroupChatInvitor {
     /// 邀请者的 userid
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub userid: Option<String>,
 }
+impl crate::de::Decode for GroupChatInvitor {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            userid: fields.optional("userid")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for GroupChatInvitor {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 /// 获取客户群列表的请求。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct GroupChatListRequest {
     /// 客户群跟进状态过滤：0 所有列表（默认），1 离职待继承，2 离职继承中，3 离职继承完成
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub status_filter: Option<GroupChatStatusFilter>,
     /// 群主过滤；不填表示获取应用可见范围内全部群主的数据（数据量大时慎用）
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub owner_filter: Option<OwnerFilter>,
     /// 用于分页查询的游标，由上一次调用返回，首次调用不填
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub cursor: Option<String>,
     /// 分页，预期请求的数据量，取值范围 1 ~ 1000
-    #[serde(deserialize_with = "crate::de::int")]
     pub limit: i64,
 }
+impl crate::de::Decode for GroupChatListRequest {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            status_filter: fields.optional("status_filter")?,
+            owner_filter: fields.optional("owner_filter")?,
+            cursor: fields.optional("cursor")?,
+            limit: fields.required("limit")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for GroupChatListRequest {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 /// 客户群列表。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct GroupChatListResponse {
     /// 客户群列表
-    #[serde(
-        default,
-        skip_serializing_if = "Vec::is_empty",
-        deserialize_with = "crate::de::vec_or_null"
-    )]
+    #[serde(skip_serializing_if = "Vec::is_empty")]
     pub group_chat_list: Vec<GroupChatSummary>,
     /// 分页游标；没有更多数据时为空
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub next_cursor: Option<String>,
 }
+impl crate::de::Decode for GroupChatListResponse {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            group_chat_list: fields.or_empty("group_chat_list")?,
+            next_cursor: fields.optional("next_cursor")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for GroupChatListResponse {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 /// 一个客户群成员。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct GroupChatMember {
     /// 群成员 id：企业成员为 userid，外部联系人为 external_userid
-    #[serde(deserialize_with = "crate::de::string")]
     pub userid: String,
     /// 成员类型：1 企业成员，2 外部联系人
-    #[serde(rename = "type", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "type", skip_serializing_if = "Option::is_none")]
     pub kind: Option<GroupChatMemberKind>,
     /// 外部联系人在微信开放平台的唯一身份标识，仅微信用户且企业绑定了同主体开发者 ID 时返回
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub unionid: Option<String>,
     /// 入群时间
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_int"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub join_time: Option<i64>,
     /// 入群方式：1 直接邀请，2 邀请链接，3 扫描群二维码
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub join_scene: Option<JoinScene>,
     /// 邀请者；目前仅当是由本企业内部成员邀请入群时返回
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub invitor: Option<GroupChatInvitor>,
     /// 在群里的昵称
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub group_nickname: Option<String>,
     /// 名字，仅 need_name 为 1 时返回：微信用户为微信昵称，企业微信联系人为对外名称
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub name: Option<String>,
     /// 通过「加入群聊」二维码入群时的 state 参数
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub state: Option<String>,
+}
+impl crate::de::Decode for GroupChatMember {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            userid: fields.required("userid")?,
+            kind: fields.optional("type")?,
+            unionid: fields.optional("unionid")?,
+            join_time: fields.optional("join_time")?,
+            join_scene: fields.optional("join_scene")?,
+            invitor: fields.optional("invitor")?,
+            group_nickname: fields.optional("group_nickname")?,
+            name: fields.optional("name")?,
+            state: fields.optional("state")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for GroupChatMember {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
 }
 /// 群成员的类型。
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -2768,21 +3516,41 @@ impl serde::Serialize for GroupChatMemberKind {
         serializer.serialize_i64(i64::from(*self))
     }
 }
+impl crate::de::Decode for GroupChatMemberKind {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        <i64 as crate::de::Decode>::decode(value).map(Self::from)
+    }
+}
 impl<'de> serde::Deserialize<'de> for GroupChatMemberKind {
     fn deserialize<D: serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::de::int(deserializer).map(Self::from)
+        crate::de::deserialize(deserializer)
     }
 }
 /// 转换客户群成员 external_userid 的请求。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct GroupChatNewExternalUseridRequest {
     /// 客户群 id
-    #[serde(deserialize_with = "crate::de::string")]
     pub chat_id: String,
     /// 企业主体下的群成员 external_userid 列表，建议 200 个，最多 1000 个
     pub external_userid_list: Vec<String>,
+}
+impl crate::de::Decode for GroupChatNewExternalUseridRequest {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            chat_id: fields.required("chat_id")?,
+            external_userid_list: fields.required("external_userid_list")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for GroupChatNewExternalUseridRequest {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
 }
 /// 按群主聚合的客户群统计的排序方式。
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -2825,164 +3593,194 @@ impl serde::Serialize for GroupChatOrderBy {
         serializer.serialize_i64(i64::from(*self))
     }
 }
+impl crate::de::Decode for GroupChatOrderBy {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        <i64 as crate::de::Decode>::decode(value).map(Self::from)
+    }
+}
 impl<'de> serde::Deserialize<'de> for GroupChatOrderBy {
     fn deserialize<D: serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::de::int(deserializer).map(Self::from)
+        crate::de::deserialize(deserializer)
     }
 }
 /// 客户群统计指标。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct GroupChatStatData {
     /// 新增客户群数量
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_int"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub new_chat_cnt: Option<i64>,
     /// 截至当天客户群总数量
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_int"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub chat_total: Option<i64>,
     /// 截至当天有发过消息的客户群数量
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_int"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub chat_has_msg: Option<i64>,
     /// 客户群新增群人数
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_int"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub new_member_cnt: Option<i64>,
     /// 截至当天客户群总人数
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_int"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub member_total: Option<i64>,
     /// 截至当天有发过消息的群成员数
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_int"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub member_has_msg: Option<i64>,
     /// 截至当天客户群消息总数
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_int"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub msg_total: Option<i64>,
     /// 截至当天新增迁移群数（仅教培行业返回）
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_int"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub migrate_trainee_chat_cnt: Option<i64>,
 }
+impl crate::de::Decode for GroupChatStatData {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            new_chat_cnt: fields.optional("new_chat_cnt")?,
+            chat_total: fields.optional("chat_total")?,
+            chat_has_msg: fields.optional("chat_has_msg")?,
+            new_member_cnt: fields.optional("new_member_cnt")?,
+            member_total: fields.optional("member_total")?,
+            member_has_msg: fields.optional("member_has_msg")?,
+            msg_total: fields.optional("msg_total")?,
+            migrate_trainee_chat_cnt: fields.optional("migrate_trainee_chat_cnt")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for GroupChatStatData {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 /// 按自然日聚合的客户群统计的请求。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct GroupChatStatisticByDayRequest {
     /// 起始日期的时间戳，填当天的 0 时 0 分 0 秒，取值范围为昨天往前 180 天
-    #[serde(deserialize_with = "crate::de::int")]
     pub day_begin_time: i64,
     /// 结束日期的时间戳，不填默认同 day_begin_time；最多查询 30 天
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_int"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub day_end_time: Option<i64>,
     /// 群主过滤；不在应用可见范围内的群主将被忽略
     pub owner_filter: StatOwnerFilter,
 }
+impl crate::de::Decode for GroupChatStatisticByDayRequest {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            day_begin_time: fields.required("day_begin_time")?,
+            day_end_time: fields.optional("day_end_time")?,
+            owner_filter: fields.required("owner_filter")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for GroupChatStatisticByDayRequest {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 /// 按自然日聚合的客户群统计。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct GroupChatStatisticByDayResponse {
     /// 记录列表
-    #[serde(
-        default,
-        skip_serializing_if = "Vec::is_empty",
-        deserialize_with = "crate::de::vec_or_null"
-    )]
+    #[serde(skip_serializing_if = "Vec::is_empty")]
     pub items: Vec<DailyGroupChatStat>,
 }
+impl crate::de::Decode for GroupChatStatisticByDayResponse {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            items: fields.or_empty("items")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for GroupChatStatisticByDayResponse {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 /// 按群主聚合的客户群统计的请求。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct GroupChatStatisticRequest {
     /// 起始日期的时间戳，填当天的 0 时 0 分 0 秒（否则系统自动处理为当天 0 点），取值范围为昨天往前 180 天
-    #[serde(deserialize_with = "crate::de::int")]
     pub day_begin_time: i64,
     /// 结束日期的时间戳，填当天的 0 时 0 分 0 秒；不填默认同 day_begin_time（即查一天）；最多查询 30 天
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_int"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub day_end_time: Option<i64>,
     /// 群主过滤；不在应用可见范围内的群主将被忽略
     pub owner_filter: StatOwnerFilter,
     /// 排序方式：1 新增群数，2 群总数（默认），3 新增群人数，4 群总人数
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub order_by: Option<GroupChatOrderBy>,
     /// 是否升序：0 否（默认降序），1 是
     #[serde(
-        default,
         skip_serializing_if = "Option::is_none",
-        with = "crate::de::opt_flag"
+        serialize_with = "crate::de::opt_flag::serialize"
     )]
     pub order_asc: Option<bool>,
     /// 分页偏移量，默认 0
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_int"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub offset: Option<i64>,
     /// 分页预期请求的数据量，默认 500，取值范围 1 ~ 1000
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_int"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub limit: Option<i64>,
 }
+impl crate::de::Decode for GroupChatStatisticRequest {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            day_begin_time: fields.required("day_begin_time")?,
+            day_end_time: fields.optional("day_end_time")?,
+            owner_filter: fields.required("owner_filter")?,
+            order_by: fields.optional("order_by")?,
+            order_asc: fields.optional("order_asc")?,
+            offset: fields.optional("offset")?,
+            limit: fields.optional("limit")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for GroupChatStatisticRequest {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 /// 按群主聚合的客户群统计。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct GroupChatStatisticResponse {
     /// 命中过滤条件的记录总个数
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_int"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub total: Option<i64>,
     /// 当前分页的下一个 offset；等于 total 时表示已到末尾
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_int"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub next_offset: Option<i64>,
     /// 记录列表，按 order_by 排序
-    #[serde(
-        default,
-        skip_serializing_if = "Vec::is_empty",
-        deserialize_with = "crate::de::vec_or_null"
-    )]
+    #[serde(skip_serializing_if = "Vec::is_empty")]
     pub items: Vec<OwnerGroupChatStat>,
+}
+impl crate::de::Decode for GroupChatStatisticResponse {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            total: fields.optional("total")?,
+            next_offset: fields.optional("next_offset")?,
+            items: fields.or_empty("items")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for GroupChatStatisticResponse {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
 }
 /// 客户群的离职继承状态。
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -3025,76 +3823,129 @@ impl serde::Serialize for GroupChatStatusFilter {
         serializer.serialize_i64(i64::from(*self))
     }
 }
+impl crate::de::Decode for GroupChatStatusFilter {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        <i64 as crate::de::Decode>::decode(value).map(Self::from)
+    }
+}
 impl<'de> serde::Deserialize<'de> for GroupChatStatusFilter {
     fn deserialize<D: serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::de::int(deserializer).map(Self::from)
+        crate::de::deserialize(deserializer)
     }
 }
 /// 客户群列表中的一项。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct GroupChatSummary {
     /// 客户群 id
-    #[serde(deserialize_with = "crate::de::string")]
     pub chat_id: String,
     /// 客户群跟进状态：0 跟进人正常，1 跟进人离职，2 离职继承中，3 离职继承完成
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub status: Option<GroupChatStatusFilter>,
 }
+impl crate::de::Decode for GroupChatSummary {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            chat_id: fields.required("chat_id")?,
+            status: fields.optional("status")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for GroupChatSummary {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 /// 分配客户群的请求。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct GroupChatTransferRequest {
     /// 需要转群主的客户群 id 列表，取值范围 1 ~ 100
     pub chat_id_list: Vec<String>,
     /// 新群主的 userid
-    #[serde(deserialize_with = "crate::de::string")]
     pub new_owner: String,
 }
+impl crate::de::Decode for GroupChatTransferRequest {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            chat_id_list: fields.required("chat_id_list")?,
+            new_owner: fields.required("new_owner")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for GroupChatTransferRequest {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 /// 分配客户群的结果。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct GroupChatTransferResponse {
     /// 没能成功继承的群
-    #[serde(
-        default,
-        skip_serializing_if = "Vec::is_empty",
-        deserialize_with = "crate::de::vec_or_null"
-    )]
+    #[serde(skip_serializing_if = "Vec::is_empty")]
     pub failed_chat_list: Vec<FailedChat>,
 }
+impl crate::de::Decode for GroupChatTransferResponse {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            failed_chat_list: fields.or_empty("failed_chat_list")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for GroupChatTransferResponse {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 /// 一条群发记录。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct GroupMsg {
     /// 企业群发消息的 id
-    #[serde(deserialize_with = "crate::de::string")]
     pub msgid: String,
     /// 群发消息创建者 userid，API 接口创建的群发消息不返回该字段
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub creator: Option<String>,
     /// 创建时间
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_int"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub create_time: Option<i64>,
     /// 群发消息创建来源：0 企业，1 个人
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub create_type: Option<CreateType>,
     /// 消息文本内容
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub text: Option<TextContent>,
     /// 附件
-    #[serde(
-        default,
-        skip_serializing_if = "Vec::is_empty",
-        deserialize_with = "crate::de::vec_or_null"
-    )]
+    #[serde(skip_serializing_if = "Vec::is_empty")]
     pub attachments: Vec<SentAttachment>,
+}
+impl crate::de::Decode for GroupMsg {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            msgid: fields.required("msgid")?,
+            creator: fields.optional("creator")?,
+            create_time: fields.optional("create_time")?,
+            create_type: fields.optional("create_type")?,
+            text: fields.optional("text")?,
+            attachments: fields.or_empty("attachments")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for GroupMsg {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
 }
 /// 群发或朋友圈的创建人类型。
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -3133,161 +3984,208 @@ impl serde::Serialize for GroupMsgFilterType {
         serializer.serialize_i64(i64::from(*self))
     }
 }
+impl crate::de::Decode for GroupMsgFilterType {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        <i64 as crate::de::Decode>::decode(value).map(Self::from)
+    }
+}
 impl<'de> serde::Deserialize<'de> for GroupMsgFilterType {
     fn deserialize<D: serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::de::int(deserializer).map(Self::from)
+        crate::de::deserialize(deserializer)
     }
 }
 /// 获取群发记录列表的请求；起止时间间隔不能超过 1 个月。
-#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
 pub struct GroupMsgListRequest {
     /// 群发任务的类型：single 发送给客户，group 发送给客户群
     pub chat_type: ChatType,
     /// 群发任务记录开始时间
-    #[serde(deserialize_with = "crate::de::int")]
     pub start_time: i64,
     /// 群发任务记录结束时间
-    #[serde(deserialize_with = "crate::de::int")]
     pub end_time: i64,
     /// 群发任务创建人企业账号 id
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub creator: Option<String>,
     /// 创建人类型：0 企业发表，1 个人发表，2 所有（默认）
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub filter_type: Option<GroupMsgFilterType>,
     /// 返回的最大记录数，最大 100，默认 50
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_int"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub limit: Option<i64>,
     /// 用于分页查询的游标，由上一次调用返回，首次调用可不填
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub cursor: Option<String>,
+}
+impl crate::de::Decode for GroupMsgListRequest {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            chat_type: fields.required("chat_type")?,
+            start_time: fields.required("start_time")?,
+            end_time: fields.required("end_time")?,
+            creator: fields.optional("creator")?,
+            filter_type: fields.optional("filter_type")?,
+            limit: fields.optional("limit")?,
+            cursor: fields.optional("cursor")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for GroupMsgListRequest {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
 }
 /// 群发记录列表。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct GroupMsgListResponse {
     /// 分页游标；没有更多数据时为空
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub next_cursor: Option<String>,
     /// 群发记录列表
-    #[serde(
-        default,
-        skip_serializing_if = "Vec::is_empty",
-        deserialize_with = "crate::de::vec_or_null"
-    )]
+    #[serde(skip_serializing_if = "Vec::is_empty")]
     pub group_msg_list: Vec<GroupMsg>,
 }
+impl crate::de::Decode for GroupMsgListResponse {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            next_cursor: fields.optional("next_cursor")?,
+            group_msg_list: fields.or_empty("group_msg_list")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for GroupMsgListResponse {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 /// 旧版企业群发消息发送结果。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct GroupMsgResultLegacyResponse {
     /// 模板消息的审核状态：0 审核中，1 审核成功，2 审核失败
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_int"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub check_status: Option<i64>,
     /// 发送明细
-    #[serde(
-        default,
-        skip_serializing_if = "Vec::is_empty",
-        deserialize_with = "crate::de::vec_or_null"
-    )]
+    #[serde(skip_serializing_if = "Vec::is_empty")]
     pub detail_list: Vec<GroupMsgSendResult>,
 }
+impl crate::de::Decode for GroupMsgResultLegacyResponse {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            check_status: fields.optional("check_status")?,
+            detail_list: fields.or_empty("detail_list")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for GroupMsgResultLegacyResponse {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 /// 发给一个客户或客户群的结果。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct GroupMsgSendResult {
     /// 外部联系人 userid，群发到客户群时不返回
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub external_userid: Option<String>,
     /// 外部客户群 id，群发到客户时不返回
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub chat_id: Option<String>,
     /// 企业服务人员的 userid
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub userid: Option<String>,
     /// 发送状态：0 未发送，1 已发送，2 因客户不是好友导致失败，3 因客户已收到其他群发导致失败
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub status: Option<GroupMsgSendStatus>,
     /// 发送时间，发送状态为 1 时返回
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_int"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub send_time: Option<i64>,
 }
+impl crate::de::Decode for GroupMsgSendResult {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            external_userid: fields.optional("external_userid")?,
+            chat_id: fields.optional("chat_id")?,
+            userid: fields.optional("userid")?,
+            status: fields.optional("status")?,
+            send_time: fields.optional("send_time")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for GroupMsgSendResult {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 /// 获取企业群发成员执行结果的请求。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct GroupMsgSendResultRequest {
     /// 群发消息的 id
-    #[serde(deserialize_with = "crate::de::string")]
     pub msgid: String,
     /// 发送成员 userid，通过获取群发成员发送任务列表接口返回
-    #[serde(deserialize_with = "crate::de::string")]
     pub userid: String,
     /// 返回的最大记录数，最大 1000，默认 500
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_int"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub limit: Option<i64>,
     /// 用于分页查询的游标，由上一次调用返回，首次调用可不填
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub cursor: Option<String>,
 }
+impl crate::de::Decode for GroupMsgSendResultRequest {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            msgid: fields.required("msgid")?,
+            userid: fields.required("userid")?,
+            limit: fields.optional("limit")?,
+            cursor: fields.optional("cursor")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for GroupMsgSendResultRequest {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 /// 企业群发成员执行结果。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct GroupMsgSendResultResponse {
     /// 分页游标；没有更多数据时为空
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub next_cursor: Option<String>,
     /// 群成员发送结果列表
-    #[serde(
-        default,
-        skip_serializing_if = "Vec::is_empty",
-        deserialize_with = "crate::de::vec_or_null"
-    )]
+    #[serde(skip_serializing_if = "Vec::is_empty")]
     pub send_list: Vec<GroupMsgSendResult>,
+}
+impl crate::de::Decode for GroupMsgSendResultResponse {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            next_cursor: fields.optional("next_cursor")?,
+            send_list: fields.or_empty("send_list")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for GroupMsgSendResultResponse {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
 }
 /// 群发给一个客户或客户群的发送状态。
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -3330,68 +4228,101 @@ impl serde::Serialize for GroupMsgSendStatus {
         serializer.serialize_i64(i64::from(*self))
     }
 }
+impl crate::de::Decode for GroupMsgSendStatus {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        <i64 as crate::de::Decode>::decode(value).map(Self::from)
+    }
+}
 impl<'de> serde::Deserialize<'de> for GroupMsgSendStatus {
     fn deserialize<D: serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::de::int(deserializer).map(Self::from)
+        crate::de::deserialize(deserializer)
     }
 }
 /// 一个成员的群发任务。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct GroupMsgTask {
     /// 企业服务人员的 userid
-    #[serde(deserialize_with = "crate::de::string")]
     pub userid: String,
     /// 发送状态：0 未发送，1 已确认，2 已发送
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub status: Option<GroupMsgTaskStatus>,
     /// 发送时间，未发送时不返回
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_int"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub send_time: Option<i64>,
 }
+impl crate::de::Decode for GroupMsgTask {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            userid: fields.required("userid")?,
+            status: fields.optional("status")?,
+            send_time: fields.optional("send_time")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for GroupMsgTask {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 /// 获取群发成员发送任务列表的请求。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct GroupMsgTaskRequest {
     /// 群发消息的 id，通过获取群发记录列表接口返回
-    #[serde(deserialize_with = "crate::de::string")]
     pub msgid: String,
     /// 返回的最大记录数，最大 1000，默认 500
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_int"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub limit: Option<i64>,
     /// 用于分页查询的游标，由上一次调用返回，首次调用可不填
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub cursor: Option<String>,
 }
+impl crate::de::Decode for GroupMsgTaskRequest {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            msgid: fields.required("msgid")?,
+            limit: fields.optional("limit")?,
+            cursor: fields.optional("cursor")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for GroupMsgTaskRequest {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 /// 群发成员发送任务列表。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct GroupMsgTaskResponse {
     /// 分页游标；没有更多数据时为空
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub next_cursor: Option<String>,
     /// 群发成员发送任务列表
-    #[serde(
-        default,
-        skip_serializing_if = "Vec::is_empty",
-        deserialize_with = "crate::de::vec_or_null"
-    )]
+    #[serde(skip_serializing_if = "Vec::is_empty")]
     pub task_list: Vec<GroupMsgTask>,
+}
+impl crate::de::Decode for GroupMsgTaskResponse {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            next_cursor: fields.optional("next_cursor")?,
+            task_list: fields.or_empty("task_list")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for GroupMsgTaskResponse {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
 }
 /// 成员的群发任务状态。
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -3430,346 +4361,593 @@ impl serde::Serialize for GroupMsgTaskStatus {
         serializer.serialize_i64(i64::from(*self))
     }
 }
+impl crate::de::Decode for GroupMsgTaskStatus {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        <i64 as crate::de::Decode>::decode(value).map(Self::from)
+    }
+}
 impl<'de> serde::Deserialize<'de> for GroupMsgTaskStatus {
     fn deserialize<D: serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::de::int(deserializer).map(Self::from)
+        crate::de::deserialize(deserializer)
     }
 }
 /// 旧版群发记录：内容为单个字段。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct GroupMsgV1 {
     /// 企业群发消息的 id
-    #[serde(deserialize_with = "crate::de::string")]
     pub msgid: String,
     /// 群发消息创建者 userid
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub creator: Option<String>,
     /// 创建时间
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_int"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub create_time: Option<i64>,
     /// 群发消息创建来源：0 企业，1 个人
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub create_type: Option<CreateType>,
     /// 消息文本内容
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub text: Option<TextContent>,
     /// 图片
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub image: Option<ImageContent>,
     /// 图文链接
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub link: Option<LinkContent>,
     /// 小程序
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub miniprogram: Option<SentMiniprogram>,
     /// 视频
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub video: Option<VideoContent>,
+}
+impl crate::de::Decode for GroupMsgV1 {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            msgid: fields.required("msgid")?,
+            creator: fields.optional("creator")?,
+            create_time: fields.optional("create_time")?,
+            create_type: fields.optional("create_type")?,
+            text: fields.optional("text")?,
+            image: fields.optional("image")?,
+            link: fields.optional("link")?,
+            miniprogram: fields.optional("miniprogram")?,
+            video: fields.optional("video")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for GroupMsgV1 {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
 }
 /// 旧版群发记录列表。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct GroupMsgV1Response {
     /// 分页游标；没有更多数据时为空
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub next_cursor: Option<String>,
     /// 群发记录列表
-    #[serde(
-        default,
-        skip_serializing_if = "Vec::is_empty",
-        deserialize_with = "crate::de::vec_or_null"
-    )]
+    #[serde(skip_serializing_if = "Vec::is_empty")]
     pub group_msg_list: Vec<GroupMsgV1>,
 }
+impl crate::de::Decode for GroupMsgV1Response {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            next_cursor: fields.optional("next_cursor")?,
+            group_msg_list: fields.or_empty("group_msg_list")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for GroupMsgV1Response {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 /// 一条入群欢迎语素材。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct GroupWelcomeTemplate {
     /// 文本内容
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub text: Option<TextContent>,
     /// 图片（返回 pic_url）
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub image: Option<ImageContent>,
     /// 图文链接
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub link: Option<LinkContent>,
     /// 小程序
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub miniprogram: Option<SentMiniprogram>,
     /// 文件
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub file: Option<FileContent>,
     /// 视频
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub video: Option<VideoContent>,
 }
+impl crate::de::Decode for GroupWelcomeTemplate {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            text: fields.optional("text")?,
+            image: fields.optional("image")?,
+            link: fields.optional("link")?,
+            miniprogram: fields.optional("miniprogram")?,
+            file: fields.optional("file")?,
+            video: fields.optional("video")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for GroupWelcomeTemplate {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 /// 添加入群欢迎语素材的请求；各项不能全部为空，text 之外的图片、图文、小程序、文件、视频只能有一种（同时填写时按此顺序取第一个）。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct GroupWelcomeTemplateAddRequest {
     /// 文本内容，最长 3000 字节；可含多个 %NICKNAME%（大小写敏感），发送时替换为客户昵称
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub text: Option<TextContent>,
     /// 图片
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub image: Option<ImageContent>,
     /// 图文链接
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub link: Option<LinkContent>,
     /// 小程序
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub miniprogram: Option<MiniprogramContent>,
     /// 文件
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub file: Option<FileContent>,
     /// 视频
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub video: Option<VideoContent>,
     /// 授权方安装的应用 agentid，仅旧的第三方多应用套件需要填写
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_int"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub agentid: Option<i64>,
     /// 是否通知成员将这条入群欢迎语应用到客户群中，0 不通知，1 通知（默认）
     #[serde(
-        default,
         skip_serializing_if = "Option::is_none",
-        with = "crate::de::opt_flag"
+        serialize_with = "crate::de::opt_flag::serialize"
     )]
     pub notify: Option<bool>,
 }
+impl crate::de::Decode for GroupWelcomeTemplateAddRequest {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            text: fields.optional("text")?,
+            image: fields.optional("image")?,
+            link: fields.optional("link")?,
+            miniprogram: fields.optional("miniprogram")?,
+            file: fields.optional("file")?,
+            video: fields.optional("video")?,
+            agentid: fields.optional("agentid")?,
+            notify: fields.optional("notify")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for GroupWelcomeTemplateAddRequest {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 /// 添加入群欢迎语素材的返回。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct GroupWelcomeTemplateAddResponse {
     /// 欢迎语素材 id
-    #[serde(deserialize_with = "crate::de::string")]
     pub template_id: String,
+}
+impl crate::de::Decode for GroupWelcomeTemplateAddResponse {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            template_id: fields.required("template_id")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for GroupWelcomeTemplateAddResponse {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
 }
 /// 删除入群欢迎语素材的请求。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct GroupWelcomeTemplateDeleteRequest {
     /// 群欢迎语的素材 id
-    #[serde(deserialize_with = "crate::de::string")]
     pub template_id: String,
     /// 授权方安装的应用 agentid，仅旧的第三方多应用套件需要填写
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_int"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub agentid: Option<i64>,
+}
+impl crate::de::Decode for GroupWelcomeTemplateDeleteRequest {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            template_id: fields.required("template_id")?,
+            agentid: fields.optional("agentid")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for GroupWelcomeTemplateDeleteRequest {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
 }
 /// 编辑入群欢迎语素材的请求。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct GroupWelcomeTemplateEditRequest {
     /// 欢迎语素材 id
-    #[serde(deserialize_with = "crate::de::string")]
     pub template_id: String,
     /// 文本内容，最长 4000 字节
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub text: Option<TextContent>,
     /// 图片
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub image: Option<ImageContent>,
     /// 图文链接
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub link: Option<LinkContent>,
     /// 小程序
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub miniprogram: Option<MiniprogramContent>,
     /// 文件
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub file: Option<FileContent>,
     /// 视频
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub video: Option<VideoContent>,
     /// 授权方安装的应用 agentid，仅旧的第三方多应用套件需要填写
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_int"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub agentid: Option<i64>,
 }
+impl crate::de::Decode for GroupWelcomeTemplateEditRequest {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            template_id: fields.required("template_id")?,
+            text: fields.optional("text")?,
+            image: fields.optional("image")?,
+            link: fields.optional("link")?,
+            miniprogram: fields.optional("miniprogram")?,
+            file: fields.optional("file")?,
+            video: fields.optional("video")?,
+            agentid: fields.optional("agentid")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for GroupWelcomeTemplateEditRequest {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 /// 获取入群欢迎语素材的请求。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct GroupWelcomeTemplateGetRequest {
     /// 群欢迎语的素材 id
-    #[serde(deserialize_with = "crate::de::string")]
     pub template_id: String,
 }
+impl crate::de::Decode for GroupWelcomeTemplateGetRequest {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            template_id: fields.required("template_id")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for GroupWelcomeTemplateGetRequest {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 /// 图片：media_id 与 pic_url 二选一，都填时以 media_id 为准。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct ImageContent {
     /// 图片的 media_id，通过上传临时素材接口获得
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub media_id: Option<String>,
     /// 图片的链接，仅可使用上传图片接口得到的链接
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub pic_url: Option<String>,
 }
+impl crate::de::Decode for ImageContent {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            media_id: fields.optional("media_id")?,
+            pic_url: fields.optional("pic_url")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for ImageContent {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 /// 额外的拦截规则。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct InterceptExtraRule {
     /// 额外的拦截语义规则：1 手机号，2 邮箱地址，3 红包；更新时传空表示清除所有语义规则
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub semantics_list: Option<Vec<InterceptSemantics>>,
 }
+impl crate::de::Decode for InterceptExtraRule {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            semantics_list: fields.optional("semantics_list")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for InterceptExtraRule {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 /// 一条敏感词规则。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct InterceptRule {
     /// 规则 id
-    #[serde(deserialize_with = "crate::de::string")]
     pub rule_id: String,
     /// 规则名称
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub rule_name: Option<String>,
     /// 敏感词列表
-    #[serde(
-        default,
-        skip_serializing_if = "Vec::is_empty",
-        deserialize_with = "crate::de::vec_or_null"
-    )]
+    #[serde(skip_serializing_if = "Vec::is_empty")]
     pub word_list: Vec<String>,
     /// 额外的规则
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub extra_rule: Option<InterceptExtraRule>,
     /// 拦截方式：1 警告并拦截发送，2 仅发警告
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub intercept_type: Option<InterceptType>,
     /// 适用范围，只返回应用可见范围内的成员与部门
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub applicable_range: Option<ApplicableRange>,
     /// 创建时间
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_int"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub create_time: Option<i64>,
 }
+impl crate::de::Decode for InterceptRule {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            rule_id: fields.required("rule_id")?,
+            rule_name: fields.optional("rule_name")?,
+            word_list: fields.or_empty("word_list")?,
+            extra_rule: fields.optional("extra_rule")?,
+            intercept_type: fields.optional("intercept_type")?,
+            applicable_range: fields.optional("applicable_range")?,
+            create_time: fields.optional("create_time")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for InterceptRule {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 /// 新建敏感词规则的请求。
-#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
 pub struct InterceptRuleAddRequest {
     /// 规则名称，长度 1~20 个 utf8 字符
-    #[serde(deserialize_with = "crate::de::string")]
     pub rule_name: String,
     /// 敏感词列表，敏感词长度 1~32 个 utf8 字符，不超过 300 个
     pub word_list: Vec<String>,
     /// 额外的拦截语义规则：1 手机号，2 邮箱地址，3 红包
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub semantics_list: Option<Vec<InterceptSemantics>>,
     /// 拦截方式：1 警告并拦截发送，2 仅发警告
     pub intercept_type: InterceptType,
     /// 敏感词适用范围，userid 与 department 不能同时不填
     pub applicable_range: ApplicableRange,
 }
+impl crate::de::Decode for InterceptRuleAddRequest {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            rule_name: fields.required("rule_name")?,
+            word_list: fields.required("word_list")?,
+            semantics_list: fields.optional("semantics_list")?,
+            intercept_type: fields.required("intercept_type")?,
+            applicable_range: fields.required("applicable_range")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for InterceptRuleAddRequest {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 /// 新建敏感词规则的返回。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct InterceptRuleAddResponse {
     /// 规则 id
-    #[serde(deserialize_with = "crate::de::string")]
     pub rule_id: String,
 }
+impl crate::de::Decode for InterceptRuleAddResponse {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            rule_id: fields.required("rule_id")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for InterceptRuleAddResponse {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 /// 敏感词规则详情。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct InterceptRuleGetResponse {
     /// 规则详情
     pub rule: InterceptRule,
 }
+impl crate::de::Decode for InterceptRuleGetResponse {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            rule: fields.required("rule")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for InterceptRuleGetResponse {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 /// 只带规则 id 的请求。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct InterceptRuleIdRequest {
     /// 规则 id
-    #[serde(deserialize_with = "crate::de::string")]
     pub rule_id: String,
+}
+impl crate::de::Decode for InterceptRuleIdRequest {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            rule_id: fields.required("rule_id")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for InterceptRuleIdRequest {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
 }
 /// 敏感词规则列表。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct InterceptRuleListResponse {
     /// 规则列表
-    #[serde(
-        default,
-        skip_serializing_if = "Vec::is_empty",
-        deserialize_with = "crate::de::vec_or_null"
-    )]
+    #[serde(skip_serializing_if = "Vec::is_empty")]
     pub rule_list: Vec<InterceptRuleSummary>,
 }
+impl crate::de::Decode for InterceptRuleListResponse {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            rule_list: fields.or_empty("rule_list")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for InterceptRuleListResponse {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 /// 敏感词规则列表中的一项。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct InterceptRuleSummary {
     /// 规则 id
-    #[serde(deserialize_with = "crate::de::string")]
     pub rule_id: String,
     /// 规则名称，长度上限 20 个字符
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub rule_name: Option<String>,
     /// 创建时间
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_int"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub create_time: Option<i64>,
 }
+impl crate::de::Decode for InterceptRuleSummary {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            rule_id: fields.required("rule_id")?,
+            rule_name: fields.optional("rule_name")?,
+            create_time: fields.optional("create_time")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for InterceptRuleSummary {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 /// 修改敏感词规则的请求；除 rule_id 外只填需要更新的字段。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct InterceptRuleUpdateRequest {
     /// 规则 id
-    #[serde(deserialize_with = "crate::de::string")]
     pub rule_id: String,
     /// 规则名称，长度 1~20 个 utf8 字符
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub rule_name: Option<String>,
     /// 敏感词列表，不超过 300 个；为空时忽略
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub word_list: Option<Vec<String>>,
     /// 额外的规则
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub extra_rule: Option<InterceptExtraRule>,
     /// 拦截方式：1 警告并拦截发送，2 仅发警告
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub intercept_type: Option<InterceptType>,
     /// 需要新增的使用范围；规则最多包含 1 万个 userid
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub add_applicable_range: Option<ApplicableRange>,
     /// 需要删除的使用范围
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub remove_applicable_range: Option<ApplicableRange>,
+}
+impl crate::de::Decode for InterceptRuleUpdateRequest {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            rule_id: fields.required("rule_id")?,
+            rule_name: fields.optional("rule_name")?,
+            word_list: fields.optional("word_list")?,
+            extra_rule: fields.optional("extra_rule")?,
+            intercept_type: fields.optional("intercept_type")?,
+            add_applicable_range: fields.optional("add_applicable_range")?,
+            remove_applicable_range: fields.optional("remove_applicable_range")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for InterceptRuleUpdateRequest {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
 }
 /// 额外的拦截语义规则。
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -3808,11 +4986,16 @@ impl serde::Serialize for InterceptSemantics {
         serializer.serialize_i64(i64::from(*self))
     }
 }
+impl crate::de::Decode for InterceptSemantics {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        <i64 as crate::de::Decode>::decode(value).map(Self::from)
+    }
+}
 impl<'de> serde::Deserialize<'de> for InterceptSemantics {
     fn deserialize<D: serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::de::int(deserializer).map(Self::from)
+        crate::de::deserialize(deserializer)
     }
 }
 /// 敏感词的拦截方式。
@@ -3848,11 +5031,16 @@ impl serde::Serialize for InterceptType {
         serializer.serialize_i64(i64::from(*self))
     }
 }
+impl crate::de::Decode for InterceptType {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        <i64 as crate::de::Decode>::decode(value).map(Self::from)
+    }
+}
 impl<'de> serde::Deserialize<'de> for InterceptType {
     fn deserialize<D: serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::de::int(deserializer).map(Self::from)
+        crate::de::deserialize(deserializer)
     }
 }
 /// 群成员的入群方式。
@@ -3892,356 +5080,511 @@ impl serde::Serialize for JoinScene {
         serializer.serialize_i64(i64::from(*self))
     }
 }
+impl crate::de::Decode for JoinScene {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        <i64 as crate::de::Decode>::decode(value).map(Self::from)
+    }
+}
 impl<'de> serde::Deserialize<'de> for JoinScene {
     fn deserialize<D: serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::de::int(deserializer).map(Self::from)
+        crate::de::deserialize(deserializer)
     }
 }
 /// 一个客户群「加入群聊」方式的配置。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct JoinWay {
     /// 配置 id
-    #[serde(deserialize_with = "crate::de::string")]
     pub config_id: String,
     /// 场景：1 群的小程序插件，2 群的二维码插件
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub scene: Option<ContactScene>,
     /// 备注信息
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub remark: Option<String>,
     /// 群满了后是否自动新建群
     #[serde(
-        default,
         skip_serializing_if = "Option::is_none",
-        with = "crate::de::opt_flag"
+        serialize_with = "crate::de::opt_flag::serialize"
     )]
     pub auto_create_room: Option<bool>,
     /// 自动建群的群名前缀
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub room_base_name: Option<String>,
     /// 自动建群的群起始序号
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_int"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub room_base_id: Option<i64>,
     /// 使用该配置的客户群 id 列表
-    #[serde(
-        default,
-        skip_serializing_if = "Vec::is_empty",
-        deserialize_with = "crate::de::vec_or_null"
-    )]
+    #[serde(skip_serializing_if = "Vec::is_empty")]
     pub chat_id_list: Vec<String>,
     /// 「加入群聊」二维码链接，仅 scene 为 2 时返回
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub qr_code: Option<String>,
     /// 企业自定义的 state 参数
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub state: Option<String>,
 }
+impl crate::de::Decode for JoinWay {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            config_id: fields.required("config_id")?,
+            scene: fields.optional("scene")?,
+            remark: fields.optional("remark")?,
+            auto_create_room: fields.optional("auto_create_room")?,
+            room_base_name: fields.optional("room_base_name")?,
+            room_base_id: fields.optional("room_base_id")?,
+            chat_id_list: fields.or_empty("chat_id_list")?,
+            qr_code: fields.optional("qr_code")?,
+            state: fields.optional("state")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for JoinWay {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 /// 配置客户群「加入群聊」方式的请求。
-#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
 pub struct JoinWayAddRequest {
     /// 场景：1 群的小程序插件，2 群的二维码插件
     pub scene: ContactScene,
     /// 联系方式的备注信息，用于助记，超过 30 个字符将被截断
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub remark: Option<String>,
     /// 群满了后是否自动新建群，默认 1（开启）；仅 scene 为 2 时有效
     #[serde(
-        default,
         skip_serializing_if = "Option::is_none",
-        with = "crate::de::opt_flag"
+        serialize_with = "crate::de::opt_flag::serialize"
     )]
     pub auto_create_room: Option<bool>,
     /// 自动建群的群名前缀，auto_create_room 为 1 时有效，最长 40 个 utf8 字符
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub room_base_name: Option<String>,
     /// 自动建群的群起始序号，auto_create_room 为 1 时有效
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_int"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub room_base_id: Option<i64>,
     /// 使用该配置的客户群 id 列表，最多 5 个
     pub chat_id_list: Vec<String>,
     /// 企业自定义的 state 参数，用于区分不同的入群渠道，不超过 30 个 UTF-8 字符；获取客户群详情时返回
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub state: Option<String>,
     /// 是否将客户的入群来源标记为本应用配置的「加入群聊」，默认 true
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_boolean"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub mark_source: Option<bool>,
 }
+impl crate::de::Decode for JoinWayAddRequest {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            scene: fields.required("scene")?,
+            remark: fields.optional("remark")?,
+            auto_create_room: fields.optional("auto_create_room")?,
+            room_base_name: fields.optional("room_base_name")?,
+            room_base_id: fields.optional("room_base_id")?,
+            chat_id_list: fields.required("chat_id_list")?,
+            state: fields.optional("state")?,
+            mark_source: fields.optional("mark_source")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for JoinWayAddRequest {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 /// 配置「加入群聊」方式的返回。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct JoinWayAddResponse {
     /// 配置 id
-    #[serde(deserialize_with = "crate::de::string")]
     pub config_id: String,
+}
+impl crate::de::Decode for JoinWayAddResponse {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            config_id: fields.required("config_id")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for JoinWayAddResponse {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
 }
 /// 删除「加入群聊」方式的请求。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct JoinWayDeleteRequest {
     /// 企业联系方式的配置 id
-    #[serde(deserialize_with = "crate::de::string")]
     pub config_id: String,
+}
+impl crate::de::Decode for JoinWayDeleteRequest {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            config_id: fields.required("config_id")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for JoinWayDeleteRequest {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
 }
 /// 获取「加入群聊」方式的请求。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct JoinWayGetRequest {
     /// 联系方式的配置 id
-    #[serde(deserialize_with = "crate::de::string")]
     pub config_id: String,
 }
+impl crate::de::Decode for JoinWayGetRequest {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            config_id: fields.required("config_id")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for JoinWayGetRequest {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 /// 获取「加入群聊」方式的返回。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct JoinWayGetResponse {
     /// 「加入群聊」配置
     pub join_way: JoinWay,
 }
+impl crate::de::Decode for JoinWayGetResponse {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            join_way: fields.required("join_way")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for JoinWayGetResponse {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 /// 更新「加入群聊」方式的请求。
-#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
 pub struct JoinWayUpdateRequest {
     /// 企业联系方式的配置 id
-    #[serde(deserialize_with = "crate::de::string")]
     pub config_id: String,
     /// 场景：1 群的小程序插件，2 群的二维码插件
     pub scene: ContactScene,
     /// 备注信息，超过 30 个字符将被截断
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub remark: Option<String>,
     /// 群满了后是否自动新建群，默认 1
     #[serde(
-        default,
         skip_serializing_if = "Option::is_none",
-        with = "crate::de::opt_flag"
+        serialize_with = "crate::de::opt_flag::serialize"
     )]
     pub auto_create_room: Option<bool>,
     /// 自动建群的群名前缀
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub room_base_name: Option<String>,
     /// 自动建群的群起始序号
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_int"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub room_base_id: Option<i64>,
     /// 使用该配置的客户群 id 列表，最多 5 个
     pub chat_id_list: Vec<String>,
     /// 企业自定义的 state 参数，不超过 30 个 UTF-8 字符
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub state: Option<String>,
     /// 是否将客户的入群来源标记为本应用配置的「加入群聊」
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_boolean"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub mark_source: Option<bool>,
 }
+impl crate::de::Decode for JoinWayUpdateRequest {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            config_id: fields.required("config_id")?,
+            scene: fields.required("scene")?,
+            remark: fields.optional("remark")?,
+            auto_create_room: fields.optional("auto_create_room")?,
+            room_base_name: fields.optional("room_base_name")?,
+            room_base_id: fields.optional("room_base_id")?,
+            chat_id_list: fields.required("chat_id_list")?,
+            state: fields.optional("state")?,
+            mark_source: fields.optional("mark_source")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for JoinWayUpdateRequest {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 /// 图文链接。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct LinkContent {
     /// 图文消息标题，最长 128 个字节
-    #[serde(deserialize_with = "crate::de::string")]
     pub title: String,
     /// 图文消息封面的 url，最长 2048 个字节
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub picurl: Option<String>,
     /// 图文消息的描述，最多 512 个字节
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub desc: Option<String>,
     /// 图文消息的链接，最长 2048 个字节
-    #[serde(deserialize_with = "crate::de::string")]
     pub url: String,
 }
+impl crate::de::Decode for LinkContent {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            title: fields.required("title")?,
+            picurl: fields.optional("picurl")?,
+            desc: fields.optional("desc")?,
+            url: fields.required("url")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for LinkContent {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 /// 编辑客户企业标签的请求；add_tag 与 remove_tag 不可同时为空。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct MarkTagRequest {
     /// 添加外部联系人的 userid
-    #[serde(deserialize_with = "crate::de::string")]
     pub userid: String,
     /// 外部联系人 userid
-    #[serde(deserialize_with = "crate::de::string")]
     pub external_userid: String,
     /// 要标记的标签 id 列表
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub add_tag: Option<Vec<String>>,
     /// 要移除的标签 id 列表
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub remove_tag: Option<Vec<String>>,
 }
+impl crate::de::Decode for MarkTagRequest {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            userid: fields.required("userid")?,
+            external_userid: fields.required("external_userid")?,
+            add_tag: fields.optional("add_tag")?,
+            remove_tag: fields.optional("remove_tag")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for MarkTagRequest {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 /// 只带 media_id 的素材。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct MediaIdContent {
     /// 素材的 media_id，通过上传附件资源接口获得
-    #[serde(deserialize_with = "crate::de::string")]
     pub media_id: String,
 }
+impl crate::de::Decode for MediaIdContent {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            media_id: fields.required("media_id")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for MediaIdContent {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 /// 小程序消息。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct MiniprogramContent {
     /// 小程序消息标题，最多 64 个字节
-    #[serde(deserialize_with = "crate::de::string")]
     pub title: String,
     /// 小程序消息封面的 media_id，封面图建议尺寸为 520*416
-    #[serde(deserialize_with = "crate::de::string")]
     pub pic_media_id: String,
     /// 小程序 appid，须是关联到企业的小程序应用
-    #[serde(deserialize_with = "crate::de::string")]
     pub appid: String,
     /// 小程序 page 路径
-    #[serde(deserialize_with = "crate::de::string")]
     pub page: String,
 }
+impl crate::de::Decode for MiniprogramContent {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            title: fields.required("title")?,
+            pic_media_id: fields.required("pic_media_id")?,
+            appid: fields.required("appid")?,
+            page: fields.required("page")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for MiniprogramContent {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 /// 转换失败的一个手机号。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct MobileConvertFailure {
     /// 该手机号的错误码
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_int"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub errcode: Option<i64>,
     /// 错误码的文本描述
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub errmsg: Option<String>,
     /// 手机号
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub mobile: Option<String>,
 }
+impl crate::de::Decode for MobileConvertFailure {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            errcode: fields.optional("errcode")?,
+            errmsg: fields.optional("errmsg")?,
+            mobile: fields.optional("mobile")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for MobileConvertFailure {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 /// 转换成功的一个手机号。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct MobileExternalUserid {
     /// 手机号
-    #[serde(deserialize_with = "crate::de::string")]
     pub mobile: String,
     /// 外部联系人的 userid，家长关注后才返回
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub external_userid: Option<String>,
 }
+impl crate::de::Decode for MobileExternalUserid {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            mobile: fields.required("mobile")?,
+            external_userid: fields.optional("external_userid")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for MobileExternalUserid {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 /// 一条客户朋友圈。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct Moment {
     /// 朋友圈 id
-    #[serde(deserialize_with = "crate::de::string")]
     pub moment_id: String,
     /// 朋友圈创建者 userid，企业发表内容到客户的朋友圈接口创建的朋友圈不返回该字段
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub creator: Option<String>,
     /// 创建时间
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_int"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub create_time: Option<i64>,
     /// 朋友圈创建来源：0 企业，1 个人
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub create_type: Option<CreateType>,
     /// 可见范围类型：0 部分可见，1 公开
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub visible_type: Option<MomentVisibleType>,
     /// 文本消息结构
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub text: Option<TextContent>,
     /// 图片的 media_id 列表，可通过获取临时素材下载资源
-    #[serde(
-        default,
-        skip_serializing_if = "Vec::is_empty",
-        deserialize_with = "crate::de::vec_or_null"
-    )]
+    #[serde(skip_serializing_if = "Vec::is_empty")]
     pub image: Vec<MomentImage>,
     /// 视频
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub video: Option<MomentVideo>,
     /// 网页链接
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub link: Option<MomentLinkInfo>,
     /// 地理位置
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub location: Option<MomentLocation>,
 }
+impl crate::de::Decode for Moment {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            moment_id: fields.required("moment_id")?,
+            creator: fields.optional("creator")?,
+            create_time: fields.optional("create_time")?,
+            create_type: fields.optional("create_type")?,
+            visible_type: fields.optional("visible_type")?,
+            text: fields.optional("text")?,
+            image: fields.or_empty("image")?,
+            video: fields.optional("video")?,
+            link: fields.optional("link")?,
+            location: fields.optional("location")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for Moment {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 /// 朋友圈的一个附件。
-#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
 pub struct MomentAttachment {
     /// 附件类型与内容
     #[serde(flatten)]
     pub content: MomentAttachmentContent,
+}
+impl crate::de::Decode for MomentAttachment {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            content: fields.flattened()?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for MomentAttachment {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
 }
 /// 朋友圈附件的类型与内容：`{"msgtype": "image", "image": {...}}`。
 #[derive(Debug, Clone, PartialEq)]
@@ -4304,16 +5647,11 @@ impl serde::Serialize for MomentAttachmentContent {
         }
     }
 }
-impl<'de> serde::Deserialize<'de> for MomentAttachmentContent {
-    fn deserialize<D: serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        let fields = <serde_json::Map<
-            String,
-            serde_json::Value,
-        > as serde::Deserialize>::deserialize(deserializer)?;
+impl crate::de::Decode for MomentAttachmentContent {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let fields = crate::de::Fields::of(value)?.into_map();
         if !fields.contains_key("msgtype") {
-            return Err(serde::de::Error::missing_field("msgtype"));
+            return Err(crate::de::DecodeError::here("missing field `msgtype`"));
         }
         if crate::union::matches(&fields, "msgtype", crate::union::Tag::Str("image")) {
             return crate::union::content(fields, "image").map(Self::Image);
@@ -4327,247 +5665,389 @@ impl<'de> serde::Deserialize<'de> for MomentAttachmentContent {
         Ok(Self::Unknown(fields))
     }
 }
+impl<'de> serde::Deserialize<'de> for MomentAttachmentContent {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 /// 获取客户朋友圈的互动数据的请求。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct MomentCommentsRequest {
     /// 朋友圈 id
-    #[serde(deserialize_with = "crate::de::string")]
     pub moment_id: String,
     /// 企业服务人员的 userid
-    #[serde(deserialize_with = "crate::de::string")]
     pub userid: String,
+}
+impl crate::de::Decode for MomentCommentsRequest {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            moment_id: fields.required("moment_id")?,
+            userid: fields.required("userid")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for MomentCommentsRequest {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
 }
 /// 朋友圈的评论与点赞。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct MomentCommentsResponse {
     /// 评论列表
-    #[serde(
-        default,
-        skip_serializing_if = "Vec::is_empty",
-        deserialize_with = "crate::de::vec_or_null"
-    )]
+    #[serde(skip_serializing_if = "Vec::is_empty")]
     pub comment_list: Vec<MomentInteraction>,
     /// 点赞列表
-    #[serde(
-        default,
-        skip_serializing_if = "Vec::is_empty",
-        deserialize_with = "crate::de::vec_or_null"
-    )]
+    #[serde(skip_serializing_if = "Vec::is_empty")]
     pub like_list: Vec<MomentInteraction>,
 }
+impl crate::de::Decode for MomentCommentsResponse {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            comment_list: fields.or_empty("comment_list")?,
+            like_list: fields.or_empty("like_list")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for MomentCommentsResponse {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 /// 一个可见客户。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct MomentCustomer {
     /// 发表成员 userid
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub userid: Option<String>,
     /// 发送成功的外部联系人 userid
-    #[serde(deserialize_with = "crate::de::string")]
     pub external_userid: String,
 }
+impl crate::de::Decode for MomentCustomer {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            userid: fields.optional("userid")?,
+            external_userid: fields.required("external_userid")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for MomentCustomer {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 /// 按成员分页查询一条朋友圈可见客户的请求。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct MomentCustomerListRequest {
     /// 朋友圈 id
-    #[serde(deserialize_with = "crate::de::string")]
     pub moment_id: String,
     /// 企业发表成员 userid：企业创建的朋友圈可通过获取客户朋友圈企业发表的列表获取，个人创建的朋友圈即创建人 userid
-    #[serde(deserialize_with = "crate::de::string")]
     pub userid: String,
     /// 用于分页查询的游标，由上一次调用返回，首次调用可不填
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub cursor: Option<String>,
     /// 返回的最大记录数：发表时的可见范围最大 1000、默认 500；发表后的可见客户最大 5000、默认 3000
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_int"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub limit: Option<i64>,
+}
+impl crate::de::Decode for MomentCustomerListRequest {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            moment_id: fields.required("moment_id")?,
+            userid: fields.required("userid")?,
+            cursor: fields.optional("cursor")?,
+            limit: fields.optional("limit")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for MomentCustomerListRequest {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
 }
 /// 发表时选择的可见客户。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct MomentCustomerListResponse {
     /// 分页游标；没有更多数据时为空
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub next_cursor: Option<String>,
     /// 可见客户列表
-    #[serde(
-        default,
-        skip_serializing_if = "Vec::is_empty",
-        deserialize_with = "crate::de::vec_or_null"
-    )]
+    #[serde(skip_serializing_if = "Vec::is_empty")]
     pub customer_list: Vec<MomentCustomer>,
 }
+impl crate::de::Decode for MomentCustomerListResponse {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            next_cursor: fields.optional("next_cursor")?,
+            customer_list: fields.or_empty("customer_list")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for MomentCustomerListResponse {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 /// 可见该朋友圈的客户。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct MomentExternalContactList {
     /// 可见到该朋友圈的客户标签列表
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub tag_list: Option<Vec<String>>,
 }
+impl crate::de::Decode for MomentExternalContactList {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            tag_list: fields.optional("tag_list")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for MomentExternalContactList {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 /// 只带朋友圈 id 的请求。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct MomentIdRequest {
     /// 朋友圈 id，可通过获取客户朋友圈企业发表的列表接口获取
-    #[serde(deserialize_with = "crate::de::string")]
     pub moment_id: String,
 }
+impl crate::de::Decode for MomentIdRequest {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            moment_id: fields.required("moment_id")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for MomentIdRequest {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 /// 朋友圈的图片（附件或发表记录中的图片）。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct MomentImage {
     /// 图片的素材 id，通过上传附件资源接口获得；发表记录中可通过获取临时素材下载
-    #[serde(deserialize_with = "crate::de::string")]
     pub media_id: String,
+}
+impl crate::de::Decode for MomentImage {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            media_id: fields.required("media_id")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for MomentImage {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
 }
 /// 一条评论或点赞：由客户或企业成员发起。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct MomentInteraction {
     /// 评论/点赞的外部联系人 userid
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub external_userid: Option<String>,
     /// 评论/点赞的企业成员 userid；与 external_userid 二者只返回其一
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub userid: Option<String>,
     /// 评论/点赞时间
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_int"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub create_time: Option<i64>,
 }
+impl crate::de::Decode for MomentInteraction {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            external_userid: fields.optional("external_userid")?,
+            userid: fields.optional("userid")?,
+            create_time: fields.optional("create_time")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for MomentInteraction {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 /// 朋友圈的图文链接附件。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct MomentLink {
     /// 图文消息标题，最多 64 个字节
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub title: Option<String>,
     /// 图文消息链接
-    #[serde(deserialize_with = "crate::de::string")]
     pub url: String,
     /// 图文消息封面图片的 media_id，通过上传附件资源接口获得
-    #[serde(deserialize_with = "crate::de::string")]
     pub media_id: String,
 }
+impl crate::de::Decode for MomentLink {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            title: fields.optional("title")?,
+            url: fields.required("url")?,
+            media_id: fields.required("media_id")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for MomentLink {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 /// 朋友圈中的网页链接。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct MomentLinkInfo {
     /// 网页链接标题
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub title: Option<String>,
     /// 网页链接 url
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub url: Option<String>,
 }
+impl crate::de::Decode for MomentLinkInfo {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            title: fields.optional("title")?,
+            url: fields.optional("url")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for MomentLinkInfo {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 /// 获取企业全部的发表列表的请求；起止时间间隔不能超过 30 天。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct MomentListRequest {
     /// 朋友圈记录开始时间，Unix 时间戳
-    #[serde(deserialize_with = "crate::de::int")]
     pub start_time: i64,
     /// 朋友圈记录结束时间，Unix 时间戳
-    #[serde(deserialize_with = "crate::de::int")]
     pub end_time: i64,
     /// 朋友圈创建人的 userid
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub creator: Option<String>,
     /// 朋友圈类型：0 企业发表，1 个人发表，2 所有（默认）
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub filter_type: Option<GroupMsgFilterType>,
     /// 用于分页查询的游标，由上一次调用返回，首次调用可不填
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub cursor: Option<String>,
     /// 返回的最大记录数，最大 20，默认 20
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_int"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub limit: Option<i64>,
 }
+impl crate::de::Decode for MomentListRequest {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            start_time: fields.required("start_time")?,
+            end_time: fields.required("end_time")?,
+            creator: fields.optional("creator")?,
+            filter_type: fields.optional("filter_type")?,
+            cursor: fields.optional("cursor")?,
+            limit: fields.optional("limit")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for MomentListRequest {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 /// 企业全部的朋友圈发表列表。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct MomentListResponse {
     /// 分页游标；没有更多数据时为空
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub next_cursor: Option<String>,
     /// 朋友圈列表
-    #[serde(
-        default,
-        skip_serializing_if = "Vec::is_empty",
-        deserialize_with = "crate::de::vec_or_null"
-    )]
+    #[serde(skip_serializing_if = "Vec::is_empty")]
     pub moment_list: Vec<Moment>,
 }
+impl crate::de::Decode for MomentListResponse {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            next_cursor: fields.optional("next_cursor")?,
+            moment_list: fields.or_empty("moment_list")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for MomentListResponse {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 /// 朋友圈中的地理位置。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct MomentLocation {
     /// 地理位置纬度
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub latitude: Option<String>,
     /// 地理位置经度
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub longitude: Option<String>,
     /// 地理位置名称
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub name: Option<String>,
+}
+impl crate::de::Decode for MomentLocation {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            latitude: fields.optional("latitude")?,
+            longitude: fields.optional("longitude")?,
+            name: fields.optional("name")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for MomentLocation {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
 }
 /// 成员的朋友圈发表状态。
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -4602,314 +6082,490 @@ impl serde::Serialize for MomentPublishStatus {
         serializer.serialize_i64(i64::from(*self))
     }
 }
+impl crate::de::Decode for MomentPublishStatus {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        <i64 as crate::de::Decode>::decode(value).map(Self::from)
+    }
+}
 impl<'de> serde::Deserialize<'de> for MomentPublishStatus {
     fn deserialize<D: serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::de::int(deserializer).map(Self::from)
+        crate::de::deserialize(deserializer)
     }
 }
 /// 发表后的可见客户列表。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct MomentSendResultResponse {
     /// 分页游标；没有更多数据时为空
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub next_cursor: Option<String>,
     /// 成员可见客户列表
-    #[serde(
-        default,
-        skip_serializing_if = "Vec::is_empty",
-        deserialize_with = "crate::de::vec_or_null"
-    )]
+    #[serde(skip_serializing_if = "Vec::is_empty")]
     pub customer_list: Vec<MomentCustomer>,
 }
+impl crate::de::Decode for MomentSendResultResponse {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            next_cursor: fields.optional("next_cursor")?,
+            customer_list: fields.or_empty("customer_list")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for MomentSendResultResponse {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 /// 朋友圈发表任务的执行者。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct MomentSenderList {
     /// 发表任务的执行者 userid 列表，最多 10 万个；不在应用可见范围内的会被忽略
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub user_list: Option<Vec<String>>,
     /// 发表任务的执行者部门列表
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_int_vec"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub department_list: Option<Vec<i64>>,
 }
+impl crate::de::Decode for MomentSenderList {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            user_list: fields.optional("user_list")?,
+            department_list: fields.optional("department_list")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for MomentSenderList {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 /// 一个客户朋友圈规则组。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct MomentStrategy {
     /// 规则组 id
-    #[serde(deserialize_with = "crate::de::int")]
     pub strategy_id: i64,
     /// 父规则组 id；顶层规则组为 0
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_int"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub parent_id: Option<i64>,
     /// 规则组名称
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub strategy_name: Option<String>,
     /// 规则组创建时间戳
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_int"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub create_time: Option<i64>,
     /// 规则组管理员 userid 列表
-    #[serde(
-        default,
-        skip_serializing_if = "Vec::is_empty",
-        deserialize_with = "crate::de::vec_or_null"
-    )]
+    #[serde(skip_serializing_if = "Vec::is_empty")]
     pub admin_list: Vec<String>,
     /// 规则组管理员的权限
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub privilege: Option<MomentStrategyPrivilege>,
 }
+impl crate::de::Decode for MomentStrategy {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            strategy_id: fields.required("strategy_id")?,
+            parent_id: fields.optional("parent_id")?,
+            strategy_name: fields.optional("strategy_name")?,
+            create_time: fields.optional("create_time")?,
+            admin_list: fields.or_empty("admin_list")?,
+            privilege: fields.optional("privilege")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for MomentStrategy {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 /// 创建客户朋友圈规则组的请求。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct MomentStrategyCreateRequest {
     /// 父规则组 id，不填或为 0 表示顶层规则组
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_int"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub parent_id: Option<i64>,
     /// 规则组名称
-    #[serde(deserialize_with = "crate::de::string")]
     pub strategy_name: String,
     /// 规则组管理员 userid 列表，不可配置超级管理员，最多 20 个
     pub admin_list: Vec<String>,
     /// 规则组管理员的权限
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub privilege: Option<MomentStrategyPrivilege>,
     /// 规则组的管理范围，单次最多 100 个节点
     pub range: Vec<StrategyRange>,
 }
+impl crate::de::Decode for MomentStrategyCreateRequest {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            parent_id: fields.optional("parent_id")?,
+            strategy_name: fields.required("strategy_name")?,
+            admin_list: fields.required("admin_list")?,
+            privilege: fields.optional("privilege")?,
+            range: fields.required("range")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for MomentStrategyCreateRequest {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 /// 编辑客户朋友圈规则组及其管理范围的请求。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct MomentStrategyEditRequest {
     /// 规则组 id
-    #[serde(deserialize_with = "crate::de::int")]
     pub strategy_id: i64,
     /// 规则组名称
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub strategy_name: Option<String>,
     /// 管理员列表；传入时覆盖原列表
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub admin_list: Option<Vec<String>>,
     /// 权限配置；传入时覆盖旧的权限配置
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub privilege: Option<MomentStrategyPrivilege>,
     /// 向管理范围添加的节点，单次最多 100 个
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub range_add: Option<Vec<StrategyRange>>,
     /// 从管理范围删除的节点，单次最多 100 个
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub range_del: Option<Vec<StrategyRange>>,
 }
+impl crate::de::Decode for MomentStrategyEditRequest {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            strategy_id: fields.required("strategy_id")?,
+            strategy_name: fields.optional("strategy_name")?,
+            admin_list: fields.optional("admin_list")?,
+            privilege: fields.optional("privilege")?,
+            range_add: fields.optional("range_add")?,
+            range_del: fields.optional("range_del")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for MomentStrategyEditRequest {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 /// 客户朋友圈规则组详情。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct MomentStrategyGetResponse {
     /// 规则组详情
     pub strategy: MomentStrategy,
 }
+impl crate::de::Decode for MomentStrategyGetResponse {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            strategy: fields.required("strategy")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for MomentStrategyGetResponse {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 /// 获取客户朋友圈规则组列表的请求。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct MomentStrategyListRequest {
     /// 分页查询游标，首次调用可不填
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub cursor: Option<String>,
     /// 分页大小，默认 1000，最大不超过 1000
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_int"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub limit: Option<i64>,
+}
+impl crate::de::Decode for MomentStrategyListRequest {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            cursor: fields.optional("cursor")?,
+            limit: fields.optional("limit")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for MomentStrategyListRequest {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
 }
 /// 客户朋友圈规则组 id 列表。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct MomentStrategyListResponse {
     /// 规则组 id 列表
-    #[serde(
-        default,
-        skip_serializing_if = "Vec::is_empty",
-        deserialize_with = "crate::de::vec_or_null"
-    )]
+    #[serde(skip_serializing_if = "Vec::is_empty")]
     pub strategy: Vec<StrategyId>,
     /// 分页游标，无更多数据时不返回
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub next_cursor: Option<String>,
+}
+impl crate::de::Decode for MomentStrategyListResponse {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            strategy: fields.or_empty("strategy")?,
+            next_cursor: fields.optional("next_cursor")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for MomentStrategyListResponse {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
 }
 /// 客户朋友圈规则组管理员的权限。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct MomentStrategyPrivilege {
     /// 允许查看成员的全部客户朋友圈发表，默认 true
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_boolean"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub view_moment_list: Option<bool>,
     /// 允许成员发表客户朋友圈，默认 true
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_boolean"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub send_moment: Option<bool>,
     /// 允许配置封面和签名，默认 true
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_boolean"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub manage_moment_cover_and_sign: Option<bool>,
 }
+impl crate::de::Decode for MomentStrategyPrivilege {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            view_moment_list: fields.optional("view_moment_list")?,
+            send_moment: fields.optional("send_moment")?,
+            manage_moment_cover_and_sign: fields
+                .optional("manage_moment_cover_and_sign")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for MomentStrategyPrivilege {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 /// 一个成员的朋友圈发表任务。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct MomentTask {
     /// 发表成员 userid
-    #[serde(deserialize_with = "crate::de::string")]
     pub userid: String,
     /// 成员发表状态：0 未发表，1 已发表
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub publish_status: Option<MomentPublishStatus>,
 }
+impl crate::de::Decode for MomentTask {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            userid: fields.required("userid")?,
+            publish_status: fields.optional("publish_status")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for MomentTask {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 /// 创建客户朋友圈发表任务的请求；text 与 attachments 不能同时为空。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct MomentTaskAddRequest {
     /// 文本消息，最多 2000 个字符
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub text: Option<TextContent>,
     /// 附件：图片最多 9 个，或 1 个视频，或 1 个图文链接；类型只能三选一
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub attachments: Option<Vec<MomentAttachment>>,
     /// 指定的发表范围；不填则执行者为应用可见范围内的全部成员，可见客户为其全部客户
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub visible_range: Option<MomentVisibleRange>,
 }
+impl crate::de::Decode for MomentTaskAddRequest {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            text: fields.optional("text")?,
+            attachments: fields.optional("attachments")?,
+            visible_range: fields.optional("visible_range")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for MomentTaskAddRequest {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 /// 创建发表任务的返回。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct MomentTaskAddResponse {
     /// 异步任务 id
-    #[serde(deserialize_with = "crate::de::string")]
     pub jobid: String,
 }
+impl crate::de::Decode for MomentTaskAddResponse {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            jobid: fields.required("jobid")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for MomentTaskAddResponse {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 /// 获取客户朋友圈企业发表的列表的请求。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct MomentTaskListRequest {
     /// 朋友圈 id，仅支持企业发表的朋友圈 id
-    #[serde(deserialize_with = "crate::de::string")]
     pub moment_id: String,
     /// 用于分页查询的游标，由上一次调用返回，首次调用可不填
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub cursor: Option<String>,
     /// 返回的最大记录数，最大 1000，默认 500
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_int"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub limit: Option<i64>,
 }
+impl crate::de::Decode for MomentTaskListRequest {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            moment_id: fields.required("moment_id")?,
+            cursor: fields.optional("cursor")?,
+            limit: fields.optional("limit")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for MomentTaskListRequest {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 /// 企业发表的朋友圈的成员发表任务列表。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct MomentTaskListResponse {
     /// 分页游标；没有更多数据时为空
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub next_cursor: Option<String>,
     /// 发表任务列表
-    #[serde(
-        default,
-        skip_serializing_if = "Vec::is_empty",
-        deserialize_with = "crate::de::vec_or_null"
-    )]
+    #[serde(skip_serializing_if = "Vec::is_empty")]
     pub task_list: Vec<MomentTask>,
 }
+impl crate::de::Decode for MomentTaskListResponse {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            next_cursor: fields.optional("next_cursor")?,
+            task_list: fields.or_empty("task_list")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for MomentTaskListResponse {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 /// 创建发表任务的详细结果。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct MomentTaskOutcome {
     /// 任务的返回码
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_int"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub errcode: Option<i64>,
     /// 返回码的文本描述
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub errmsg: Option<String>,
     /// 朋友圈 id，可通过获取客户朋友圈相关接口使用
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub moment_id: Option<String>,
     /// 不合法的执行者列表，包括不存在的 id 与不在应用可见范围内的成员/部门
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub invalid_sender_list: Option<MomentSenderList>,
     /// 不合法的可见客户标签列表
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub invalid_external_contact_list: Option<MomentExternalContactList>,
 }
+impl crate::de::Decode for MomentTaskOutcome {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            errcode: fields.optional("errcode")?,
+            errmsg: fields.optional("errmsg")?,
+            moment_id: fields.optional("moment_id")?,
+            invalid_sender_list: fields.optional("invalid_sender_list")?,
+            invalid_external_contact_list: fields
+                .optional("invalid_external_contact_list")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for MomentTaskOutcome {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 /// 发表任务的创建结果。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct MomentTaskResult {
     /// 任务状态：1 开始创建，2 正在创建，3 创建完成
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub status: Option<MomentTaskStatus>,
     /// 操作类型，此处固定为 add_moment_task
-    #[serde(
-        rename = "type",
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(rename = "type", skip_serializing_if = "Option::is_none")]
     pub task_type: Option<String>,
     /// 任务结果，任务完成时返回
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub result: Option<MomentTaskOutcome>,
+}
+impl crate::de::Decode for MomentTaskResult {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            status: fields.optional("status")?,
+            task_type: fields.optional("type")?,
+            result: fields.optional("result")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for MomentTaskResult {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
 }
 /// 发表任务的创建状态。
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -4948,47 +6604,90 @@ impl serde::Serialize for MomentTaskStatus {
         serializer.serialize_i64(i64::from(*self))
     }
 }
+impl crate::de::Decode for MomentTaskStatus {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        <i64 as crate::de::Decode>::decode(value).map(Self::from)
+    }
+}
 impl<'de> serde::Deserialize<'de> for MomentTaskStatus {
     fn deserialize<D: serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::de::int(deserializer).map(Self::from)
+        crate::de::deserialize(deserializer)
     }
 }
 /// 朋友圈中的视频。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct MomentVideo {
     /// 视频 media_id，可通过获取临时素材下载资源
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub media_id: Option<String>,
     /// 视频封面 media_id，可通过获取临时素材下载资源
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub thumb_media_id: Option<String>,
 }
+impl crate::de::Decode for MomentVideo {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            media_id: fields.optional("media_id")?,
+            thumb_media_id: fields.optional("thumb_media_id")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for MomentVideo {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 /// 朋友圈的视频附件。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct MomentVideoAttachment {
     /// 视频的素材 id，通过上传附件资源接口获得
-    #[serde(deserialize_with = "crate::de::string")]
     pub media_id: String,
 }
+impl crate::de::Decode for MomentVideoAttachment {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            media_id: fields.required("media_id")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for MomentVideoAttachment {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 /// 朋友圈的发表范围。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct MomentVisibleRange {
     /// 发表任务的执行者列表；不填时默认为全部成员
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub sender_list: Option<MomentSenderList>,
     /// 可见到该朋友圈的客户列表；不填时默认为执行者的全部客户
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub external_contact_list: Option<MomentExternalContactList>,
+}
+impl crate::de::Decode for MomentVisibleRange {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            sender_list: fields.optional("sender_list")?,
+            external_contact_list: fields.optional("external_contact_list")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for MomentVisibleRange {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
 }
 /// 朋友圈的可见范围类型。
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -5023,336 +6722,593 @@ impl serde::Serialize for MomentVisibleType {
         serializer.serialize_i64(i64::from(*self))
     }
 }
+impl crate::de::Decode for MomentVisibleType {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        <i64 as crate::de::Decode>::decode(value).map(Self::from)
+    }
+}
 impl<'de> serde::Deserialize<'de> for MomentVisibleType {
     fn deserialize<D: serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::de::int(deserializer).map(Self::from)
+        crate::de::deserialize(deserializer)
     }
 }
 /// 创建企业群发的请求；text 与 attachments 不能同时为空。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct MsgTemplateAddRequest {
     /// 群发任务的类型：single 发送给客户（默认），group 发送给客户群
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub chat_type: Option<ChatType>,
     /// 客户的 external_userid 列表，仅 chat_type 为 single 时有效，最多 1 万个
-    #[serde(
-        rename = "external_userid",
-        default,
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "external_userid", skip_serializing_if = "Option::is_none")]
     pub external_userids: Option<Vec<String>>,
     /// 客户群 id 列表，仅 chat_type 为 group 时有效，最多 2000 个
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub chat_id_list: Option<Vec<String>>,
     /// 要进行群发的客户标签，仅 chat_type 为 single 时有效
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub tag_filter: Option<TagFilter>,
     /// 发送企业群发消息的成员 userid；chat_type 为 group 时必填
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub sender: Option<String>,
     /// 是否允许成员在待发送客户列表中重新选择，默认 false，仅支持客户群发场景
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_boolean"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub allow_select: Option<bool>,
     /// 消息文本内容，最多 4000 个字节
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub text: Option<TextContent>,
     /// 附件，最多 9 个
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub attachments: Option<Vec<Attachment>>,
 }
+impl crate::de::Decode for MsgTemplateAddRequest {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            chat_type: fields.optional("chat_type")?,
+            external_userids: fields.optional("external_userid")?,
+            chat_id_list: fields.optional("chat_id_list")?,
+            tag_filter: fields.optional("tag_filter")?,
+            sender: fields.optional("sender")?,
+            allow_select: fields.optional("allow_select")?,
+            text: fields.optional("text")?,
+            attachments: fields.optional("attachments")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for MsgTemplateAddRequest {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 /// 创建企业群发的返回。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct MsgTemplateAddResponse {
     /// 无效或无法发送的 external_userid 列表
-    #[serde(
-        default,
-        skip_serializing_if = "Vec::is_empty",
-        deserialize_with = "crate::de::vec_or_null"
-    )]
+    #[serde(skip_serializing_if = "Vec::is_empty")]
     pub fail_list: Vec<String>,
     /// 企业群发消息的 id，可用于获取群发消息发送结果
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub msgid: Option<String>,
 }
+impl crate::de::Decode for MsgTemplateAddResponse {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            fail_list: fields.or_empty("fail_list")?,
+            msgid: fields.optional("msgid")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for MsgTemplateAddResponse {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 /// 只带群发消息 id 的请求。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct MsgidRequest {
     /// 群发消息的 id
-    #[serde(deserialize_with = "crate::de::string")]
     pub msgid: String,
 }
+impl crate::de::Decode for MsgidRequest {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            msgid: fields.required("msgid")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for MsgidRequest {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 /// 要添加的一个标签。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct NewCorpTag {
     /// 标签名称，最长 30 个字符
-    #[serde(deserialize_with = "crate::de::string")]
     pub name: String,
     /// 标签次序值，值越大排序越前，取值范围 [0, 2^32)
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_int"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub order: Option<i64>,
 }
+impl crate::de::Decode for NewCorpTag {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            name: fields.required("name")?,
+            order: fields.optional("order")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for NewCorpTag {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 /// 一个 external_userid 的转换结果。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct NewExternalUserid {
     /// 企业主体下的 external_userid
-    #[serde(deserialize_with = "crate::de::string")]
     pub external_userid: String,
     /// 服务商主体下的 external_userid
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub new_external_userid: Option<String>,
 }
+impl crate::de::Decode for NewExternalUserid {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            external_userid: fields.required("external_userid")?,
+            new_external_userid: fields.optional("new_external_userid")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for NewExternalUserid {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 /// 转换客户 external_userid 的请求。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct NewExternalUseridRequest {
     /// 企业主体下的 external_userid 列表，建议 200 个，最多 1000 个
     pub external_userid_list: Vec<String>,
 }
+impl crate::de::Decode for NewExternalUseridRequest {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            external_userid_list: fields.required("external_userid_list")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for NewExternalUseridRequest {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 /// external_userid 转换结果。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct NewExternalUseridResponse {
     /// 转换结果
-    #[serde(
-        default,
-        skip_serializing_if = "Vec::is_empty",
-        deserialize_with = "crate::de::vec_or_null"
-    )]
+    #[serde(skip_serializing_if = "Vec::is_empty")]
     pub items: Vec<NewExternalUserid>,
 }
+impl crate::de::Decode for NewExternalUseridResponse {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            items: fields.or_empty("items")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for NewExternalUseridResponse {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 /// 生成代支付 key 的请求。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct OnceKeyCreateRequest {
     /// 获客链接 id
-    #[serde(deserialize_with = "crate::de::string")]
     pub link_id: String,
     /// 生成的代支付 key 数量，默认 100，最大 1000
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_int"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub key_num: Option<i64>,
 }
+impl crate::de::Decode for OnceKeyCreateRequest {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            link_id: fields.required("link_id")?,
+            key_num: fields.optional("key_num")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for OnceKeyCreateRequest {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 /// 生成的代支付 key。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct OnceKeyCreateResponse {
     /// 代支付 key 列表，每个只能使用一次，14 天内有效
-    #[serde(
-        default,
-        skip_serializing_if = "Vec::is_empty",
-        deserialize_with = "crate::de::vec_or_null"
-    )]
+    #[serde(skip_serializing_if = "Vec::is_empty")]
     pub keys: Vec<String>,
 }
+impl crate::de::Decode for OnceKeyCreateResponse {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            keys: fields.or_empty("keys")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for OnceKeyCreateResponse {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 /// 客户群 opengid 转换的请求。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct OpengidToChatidRequest {
     /// 小程序在微信获取到的群 ID
-    #[serde(deserialize_with = "crate::de::string")]
     pub opengid: String,
 }
+impl crate::de::Decode for OpengidToChatidRequest {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            opengid: fields.required("opengid")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for OpengidToChatidRequest {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 /// 客户群 opengid 转换的返回。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct OpengidToChatidResponse {
     /// 客户群 ID，可用于获取客户群详情
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub chat_id: Option<String>,
 }
+impl crate::de::Decode for OpengidToChatidResponse {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            chat_id: fields.optional("chat_id")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for OpengidToChatidResponse {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 /// 按群主过滤。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct OwnerFilter {
     /// 群主 userid 列表，最多 100 个
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub userid_list: Option<Vec<String>>,
 }
+impl crate::de::Decode for OwnerFilter {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            userid_list: fields.optional("userid_list")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for OwnerFilter {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 /// 一个群主的客户群统计。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct OwnerGroupChatStat {
     /// 群主 userid
-    #[serde(deserialize_with = "crate::de::string")]
     pub owner: String,
     /// 统计数据
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub data: Option<GroupChatStatData>,
 }
+impl crate::de::Decode for OwnerGroupChatStat {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            owner: fields.required("owner")?,
+            data: fields.optional("data")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for OwnerGroupChatStat {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 /// 获客链接的优先分配设置。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct PriorityOption {
     /// 优先分配类型：1 全企业范围内优先分配给有好友关系的，2 指定范围内优先分配有好友关系的
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_int"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub priority_type: Option<i64>,
     /// 优先分配的指定成员 userid 列表，priority_type 为 2 时有效
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub priority_userid_list: Option<Vec<String>>,
 }
+impl crate::de::Decode for PriorityOption {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            priority_type: fields.optional("priority_type")?,
+            priority_userid_list: fields.optional("priority_userid_list")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for PriorityOption {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 /// 一个商品图册。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct Product {
     /// 商品 id
-    #[serde(deserialize_with = "crate::de::string")]
     pub product_id: String,
     /// 商品的名称、特色等
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub description: Option<String>,
     /// 商品的价格，单位为分
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_int"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub price: Option<i64>,
     /// 商品图册创建时间
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_int"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub create_time: Option<i64>,
     /// 商品编码
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub product_sn: Option<String>,
     /// 附件（图片）
-    #[serde(
-        default,
-        skip_serializing_if = "Vec::is_empty",
-        deserialize_with = "crate::de::vec_or_null"
-    )]
+    #[serde(skip_serializing_if = "Vec::is_empty")]
     pub attachments: Vec<ProductAttachment>,
 }
+impl crate::de::Decode for Product {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            product_id: fields.required("product_id")?,
+            description: fields.optional("description")?,
+            price: fields.optional("price")?,
+            create_time: fields.optional("create_time")?,
+            product_sn: fields.optional("product_sn")?,
+            attachments: fields.or_empty("attachments")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for Product {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 /// 创建商品图册的请求。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct ProductAlbumAddRequest {
     /// 商品的名称、特色等，不超过 300 个字
-    #[serde(deserialize_with = "crate::de::string")]
     pub description: String,
     /// 商品的价格，单位为分，最大不超过 5 万元
-    #[serde(deserialize_with = "crate::de::int")]
     pub price: i64,
     /// 商品编码，不超过 128 个字节，只能输入数字和字母
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub product_sn: Option<String>,
     /// 附件，仅支持图片，最多 9 个
     pub attachments: Vec<ProductAttachment>,
 }
+impl crate::de::Decode for ProductAlbumAddRequest {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            description: fields.required("description")?,
+            price: fields.required("price")?,
+            product_sn: fields.optional("product_sn")?,
+            attachments: fields.required("attachments")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for ProductAlbumAddRequest {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 /// 创建商品图册的返回。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct ProductAlbumAddResponse {
     /// 商品 id
-    #[serde(deserialize_with = "crate::de::string")]
     pub product_id: String,
 }
+impl crate::de::Decode for ProductAlbumAddResponse {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            product_id: fields.required("product_id")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for ProductAlbumAddResponse {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 /// 商品图册详情。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct ProductAlbumGetResponse {
     /// 商品详情
     pub product: Product,
 }
+impl crate::de::Decode for ProductAlbumGetResponse {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            product: fields.required("product")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for ProductAlbumGetResponse {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 /// 获取商品图册列表的请求。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct ProductAlbumListRequest {
     /// 返回的最大记录数，最大 100，默认 50
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_int"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub limit: Option<i64>,
     /// 用于分页查询的游标，由上一次调用返回，首次调用可不填
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub cursor: Option<String>,
 }
+impl crate::de::Decode for ProductAlbumListRequest {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            limit: fields.optional("limit")?,
+            cursor: fields.optional("cursor")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for ProductAlbumListRequest {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 /// 商品图册列表。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct ProductAlbumListResponse {
     /// 用于下一次调用的分页游标；没有更多数据时为空
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub next_cursor: Option<String>,
     /// 商品列表
-    #[serde(
-        default,
-        skip_serializing_if = "Vec::is_empty",
-        deserialize_with = "crate::de::vec_or_null"
-    )]
+    #[serde(skip_serializing_if = "Vec::is_empty")]
     pub product_list: Vec<Product>,
 }
+impl crate::de::Decode for ProductAlbumListResponse {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            next_cursor: fields.optional("next_cursor")?,
+            product_list: fields.or_empty("product_list")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for ProductAlbumListResponse {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 /// 编辑商品图册的请求。官方表格中 description 与 price 标为必填，但说明「除 product_id 外只填需要更新的字段」。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct ProductAlbumUpdateRequest {
     /// 商品 id
-    #[serde(deserialize_with = "crate::de::string")]
     pub product_id: String,
     /// 商品的名称、特色等，不超过 300 个字
-    #[serde(deserialize_with = "crate::de::string")]
     pub description: String,
     /// 商品的价格，单位为分，最大不超过 5 万元
-    #[serde(deserialize_with = "crate::de::int")]
     pub price: i64,
     /// 商品编码，不超过 128 个字节，只能输入数字和字母
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub product_sn: Option<String>,
     /// 附件，仅支持图片，最多 9 个
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub attachments: Option<Vec<ProductAttachment>>,
 }
+impl crate::de::Decode for ProductAlbumUpdateRequest {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            product_id: fields.required("product_id")?,
+            description: fields.required("description")?,
+            price: fields.required("price")?,
+            product_sn: fields.optional("product_sn")?,
+            attachments: fields.optional("attachments")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for ProductAlbumUpdateRequest {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 /// 商品图册的一个附件。
-#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
 pub struct ProductAttachment {
     /// 附件类型与内容
     #[serde(flatten)]
     pub content: ProductAttachmentContent,
+}
+impl crate::de::Decode for ProductAttachment {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            content: fields.flattened()?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for ProductAttachment {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
 }
 /// 商品图册附件的类型与内容：`{"type": "image", "image": {...}}`；目前仅支持图片。
 #[derive(Debug, Clone, PartialEq)]
@@ -5383,16 +7339,11 @@ impl serde::Serialize for ProductAttachmentContent {
         }
     }
 }
-impl<'de> serde::Deserialize<'de> for ProductAttachmentContent {
-    fn deserialize<D: serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        let fields = <serde_json::Map<
-            String,
-            serde_json::Value,
-        > as serde::Deserialize>::deserialize(deserializer)?;
+impl crate::de::Decode for ProductAttachmentContent {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let fields = crate::de::Fields::of(value)?.into_map();
         if !fields.contains_key("type") {
-            return Err(serde::de::Error::missing_field("type"));
+            return Err(crate::de::DecodeError::here("missing field `type`"));
         }
         if crate::union::matches(&fields, "type", crate::union::Tag::Str("image")) {
             return crate::union::content(fields, "image").map(Self::Image);
@@ -5400,32 +7351,83 @@ impl<'de> serde::Deserialize<'de> for ProductAttachmentContent {
         Ok(Self::Unknown(fields))
     }
 }
+impl<'de> serde::Deserialize<'de> for ProductAttachmentContent {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 /// 只带商品 id 的请求。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct ProductIdRequest {
     /// 商品 id
-    #[serde(deserialize_with = "crate::de::string")]
     pub product_id: String,
 }
+impl crate::de::Decode for ProductIdRequest {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            product_id: fields.required("product_id")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for ProductIdRequest {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 /// 分配离职成员的客户的请求。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct ResignedTransferCustomerRequest {
     /// 原跟进成员（已离职）的 userid
-    #[serde(deserialize_with = "crate::de::string")]
     pub handover_userid: String,
     /// 接替成员的 userid
-    #[serde(deserialize_with = "crate::de::string")]
     pub takeover_userid: String,
     /// 客户的 external_userid 列表，每次最多 100 个
     #[serde(rename = "external_userid")]
     pub external_userids: Vec<String>,
 }
+impl crate::de::Decode for ResignedTransferCustomerRequest {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            handover_userid: fields.required("handover_userid")?,
+            takeover_userid: fields.required("takeover_userid")?,
+            external_userids: fields.required("external_userid")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for ResignedTransferCustomerRequest {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 /// 群发记录中的一个附件。
-#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
 pub struct SentAttachment {
     /// 附件类型与内容
     #[serde(flatten)]
     pub content: SentAttachmentContent,
+}
+impl crate::de::Decode for SentAttachment {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            content: fields.flattened()?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for SentAttachment {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
 }
 /// 群发记录中附件的类型与内容：`{"msgtype": "image", "image": {...}}`。
 #[derive(Debug, Clone, PartialEq)]
@@ -5520,16 +7522,11 @@ impl serde::Serialize for SentAttachmentContent {
         }
     }
 }
-impl<'de> serde::Deserialize<'de> for SentAttachmentContent {
-    fn deserialize<D: serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        let fields = <serde_json::Map<
-            String,
-            serde_json::Value,
-        > as serde::Deserialize>::deserialize(deserializer)?;
+impl crate::de::Decode for SentAttachmentContent {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let fields = crate::de::Fields::of(value)?.into_map();
         if !fields.contains_key("msgtype") {
-            return Err(serde::de::Error::missing_field("msgtype"));
+            return Err(crate::de::DecodeError::here("missing field `msgtype`"));
         }
         if crate::union::matches(&fields, "msgtype", crate::union::Tag::Str("image")) {
             return crate::union::content(fields, "image").map(Self::Image);
@@ -5553,181 +7550,262 @@ impl<'de> serde::Deserialize<'de> for SentAttachmentContent {
         Ok(Self::Unknown(fields))
     }
 }
+impl<'de> serde::Deserialize<'de> for SentAttachmentContent {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 /// 群发记录中的小程序消息。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct SentMiniprogram {
     /// 小程序消息标题
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub title: Option<String>,
     /// 小程序消息封面的 media_id
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub pic_media_id: Option<String>,
     /// 小程序 appid
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub appid: Option<String>,
     /// 小程序 page 路径
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub page: Option<String>,
 }
+impl crate::de::Decode for SentMiniprogram {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            title: fields.optional("title")?,
+            pic_media_id: fields.optional("pic_media_id")?,
+            appid: fields.optional("appid")?,
+            page: fields.optional("page")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for SentMiniprogram {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 /// 一个已服务的外部联系人（一个添加人或一个所在群聊）。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct ServedContact {
     /// 是否被成员标记为客户
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_boolean"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub is_customer: Option<bool>,
     /// 外部联系人临时 ID，4 小时有效
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub tmp_openid: Option<String>,
     /// 外部联系人的 external_userid，仅是客户时返回
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub external_userid: Option<String>,
     /// 脱敏后的外部联系人昵称，仅不是客户时返回
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub name: Option<String>,
     /// 添加此外部联系人的企业成员 userid
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub follow_userid: Option<String>,
     /// 外部联系人所在的客户群 id
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub chat_id: Option<String>,
     /// 外部联系人所在群聊的名字
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub chat_name: Option<String>,
     /// 外部联系人首次添加/进群的时间
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_int"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub add_time: Option<i64>,
 }
+impl crate::de::Decode for ServedContact {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            is_customer: fields.optional("is_customer")?,
+            tmp_openid: fields.optional("tmp_openid")?,
+            external_userid: fields.optional("external_userid")?,
+            name: fields.optional("name")?,
+            follow_userid: fields.optional("follow_userid")?,
+            chat_id: fields.optional("chat_id")?,
+            chat_name: fields.optional("chat_name")?,
+            add_time: fields.optional("add_time")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for ServedContact {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 /// 获取已服务的外部联系人的请求。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct ServedContactListRequest {
     /// 分页查询的游标，由上一次调用返回，首次调用可不填；有有效期，勿缓存
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub cursor: Option<String>,
     /// 返回的最大记录数，默认 1000
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_int"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub limit: Option<i64>,
 }
+impl crate::de::Decode for ServedContactListRequest {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            cursor: fields.optional("cursor")?,
+            limit: fields.optional("limit")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for ServedContactListRequest {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 /// 获取已服务的外部联系人的返回。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct ServedContactListResponse {
     /// 已服务的外部联系人列表
-    #[serde(
-        default,
-        skip_serializing_if = "Vec::is_empty",
-        deserialize_with = "crate::de::vec_or_null"
-    )]
+    #[serde(skip_serializing_if = "Vec::is_empty")]
     pub info_list: Vec<ServedContact>,
     /// 分页游标；没有更多数据时为空
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub next_cursor: Option<String>,
 }
+impl crate::de::Decode for ServedContactListResponse {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            info_list: fields.or_empty("info_list")?,
+            next_cursor: fields.optional("next_cursor")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for ServedContactListResponse {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 /// 统计的群主过滤。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct StatOwnerFilter {
     /// 群主 userid 列表，最多 100 个
     pub userid_list: Vec<String>,
 }
+impl crate::de::Decode for StatOwnerFilter {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            userid_list: fields.required("userid_list")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for StatOwnerFilter {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 /// 创建规则组的返回。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct StrategyCreateResponse {
     /// 新建的规则组 id
-    #[serde(deserialize_with = "crate::de::int")]
     pub strategy_id: i64,
+}
+impl crate::de::Decode for StrategyCreateResponse {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            strategy_id: fields.required("strategy_id")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for StrategyCreateResponse {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
 }
 /// 规则组列表中的一项。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct StrategyId {
     /// 规则组 id
-    #[serde(deserialize_with = "crate::de::int")]
     pub strategy_id: i64,
+}
+impl crate::de::Decode for StrategyId {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            strategy_id: fields.required("strategy_id")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for StrategyId {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
 }
 /// 只带规则组 id 的请求。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct StrategyIdRequest {
     /// 规则组 id
-    #[serde(deserialize_with = "crate::de::int")]
     pub strategy_id: i64,
 }
+impl crate::de::Decode for StrategyIdRequest {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            strategy_id: fields.required("strategy_id")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for StrategyIdRequest {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 /// 规则组管理范围中的一个节点：成员或部门。
-#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
 pub struct StrategyRange {
     /// 节点类型：1 成员，2 部门
     #[serde(rename = "type")]
     pub kind: StrategyRangeKind,
     /// 管理范围内的成员 userid，仅 type 为 1 时有效
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub userid: Option<String>,
     /// 管理范围内的部门 id，仅 type 为 2 时有效
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_int"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub partyid: Option<i64>,
+}
+impl crate::de::Decode for StrategyRange {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            kind: fields.required("type")?,
+            userid: fields.optional("userid")?,
+            partyid: fields.optional("partyid")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for StrategyRange {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
 }
 /// 规则组管理范围节点的类型。
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -5762,314 +7840,548 @@ impl serde::Serialize for StrategyRangeKind {
         serializer.serialize_i64(i64::from(*self))
     }
 }
+impl crate::de::Decode for StrategyRangeKind {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        <i64 as crate::de::Decode>::decode(value).map(Self::from)
+    }
+}
 impl<'de> serde::Deserialize<'de> for StrategyRangeKind {
     fn deserialize<D: serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::de::int(deserializer).map(Self::from)
+        crate::de::deserialize(deserializer)
     }
 }
 /// 获取规则组管理范围的请求。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct StrategyRangeRequest {
     /// 规则组 id
-    #[serde(deserialize_with = "crate::de::int")]
     pub strategy_id: i64,
     /// 分页游标，首次调用可不填
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub cursor: Option<String>,
     /// 每个分页的成员/部门节点数，默认 1000，最大 1000
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_int"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub limit: Option<i64>,
 }
+impl crate::de::Decode for StrategyRangeRequest {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            strategy_id: fields.required("strategy_id")?,
+            cursor: fields.optional("cursor")?,
+            limit: fields.optional("limit")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for StrategyRangeRequest {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 /// 规则组的管理范围。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct StrategyRangeResponse {
     /// 管理范围内的节点
-    #[serde(
-        default,
-        skip_serializing_if = "Vec::is_empty",
-        deserialize_with = "crate::de::vec_or_null"
-    )]
+    #[serde(skip_serializing_if = "Vec::is_empty")]
     pub range: Vec<StrategyRange>,
     /// 分页游标，无更多数据时不返回
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub next_cursor: Option<String>,
 }
+impl crate::de::Decode for StrategyRangeResponse {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            range: fields.or_empty("range")?,
+            next_cursor: fields.optional("next_cursor")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for StrategyRangeResponse {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 /// 为指定规则组创建企业客户标签的请求。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct StrategyTagAddRequest {
     /// 规则组 id
-    #[serde(deserialize_with = "crate::de::int")]
     pub strategy_id: i64,
     /// 标签组 id；填写时在该组下添加标签
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub group_id: Option<String>,
     /// 标签组名称，最长 30 个字符
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub group_name: Option<String>,
     /// 标签组次序值，值越大排序越前
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_int"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub order: Option<i64>,
     /// 要添加的标签
     pub tag: Vec<NewCorpTag>,
 }
+impl crate::de::Decode for StrategyTagAddRequest {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            strategy_id: fields.required("strategy_id")?,
+            group_id: fields.optional("group_id")?,
+            group_name: fields.optional("group_name")?,
+            order: fields.optional("order")?,
+            tag: fields.required("tag")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for StrategyTagAddRequest {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 /// 为规则组创建标签的返回。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct StrategyTagAddResponse {
     /// 标签分组及新增的标签
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub tag_group: Option<CorpTagGroup>,
 }
+impl crate::de::Decode for StrategyTagAddResponse {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            tag_group: fields.optional("tag_group")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for StrategyTagAddResponse {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 /// 删除规则组下标签的请求；tag_id 与 group_id 不可同时为空。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct StrategyTagDeleteRequest {
     /// 标签的 id 列表
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub tag_id: Option<Vec<String>>,
     /// 标签组的 id 列表
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub group_id: Option<Vec<String>>,
+}
+impl crate::de::Decode for StrategyTagDeleteRequest {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            tag_id: fields.optional("tag_id")?,
+            group_id: fields.optional("group_id")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for StrategyTagDeleteRequest {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
 }
 /// 编辑规则组下标签的请求。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct StrategyTagEditRequest {
     /// 标签或标签组的 id
-    #[serde(deserialize_with = "crate::de::string")]
     pub id: String,
     /// 新的标签或标签组名称，最长 30 个字符
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub name: Option<String>,
     /// 标签/标签组的次序值，值越大排序越前
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_int"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub order: Option<i64>,
 }
+impl crate::de::Decode for StrategyTagEditRequest {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            id: fields.required("id")?,
+            name: fields.optional("name")?,
+            order: fields.optional("order")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for StrategyTagEditRequest {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 /// 获取指定规则组下的企业客户标签的请求。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct StrategyTagListRequest {
     /// 规则组 id；不填时返回全部规则组的标签
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_int"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub strategy_id: Option<i64>,
     /// 要查询的标签 id
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub tag_id: Option<Vec<String>>,
     /// 要查询的标签分组 id，返回该分组及其下所有标签；与 tag_id 同时填写时忽略 tag_id
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub group_id: Option<Vec<String>>,
 }
+impl crate::de::Decode for StrategyTagListRequest {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            strategy_id: fields.optional("strategy_id")?,
+            tag_id: fields.optional("tag_id")?,
+            group_id: fields.optional("group_id")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for StrategyTagListRequest {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 /// 规则组下的标签分组与标签。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct StrategyTagListResponse {
     /// 标签分组列表
-    #[serde(
-        default,
-        skip_serializing_if = "Vec::is_empty",
-        deserialize_with = "crate::de::vec_or_null"
-    )]
+    #[serde(skip_serializing_if = "Vec::is_empty")]
     pub tag_group: Vec<CorpTagGroup>,
 }
+impl crate::de::Decode for StrategyTagListResponse {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            tag_group: fields.or_empty("tag_group")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for StrategyTagListResponse {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 /// 按客户标签筛选群发对象：同组标签之间为「或」，不同组之间为「且」。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct TagFilter {
     /// 标签组列表
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub group_list: Option<Vec<TagFilterGroup>>,
 }
+impl crate::de::Decode for TagFilter {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            group_list: fields.optional("group_list")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for TagFilter {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 /// 一组标签。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct TagFilterGroup {
     /// 标签 id 列表，每组最多 100 个，支持规则组标签
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub tag_list: Option<Vec<String>>,
 }
+impl crate::de::Decode for TagFilterGroup {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            tag_list: fields.optional("tag_list")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for TagFilterGroup {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 /// 文本内容。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct TextContent {
     /// 文本内容
-    #[serde(deserialize_with = "crate::de::string")]
     pub content: String,
 }
+impl crate::de::Decode for TextContent {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            content: fields.required("content")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for TextContent {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 /// 分配在职成员的客户的请求。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct TransferCustomerRequest {
     /// 原跟进成员的 userid
-    #[serde(deserialize_with = "crate::de::string")]
     pub handover_userid: String,
     /// 接替成员的 userid
-    #[serde(deserialize_with = "crate::de::string")]
     pub takeover_userid: String,
     /// 客户的 external_userid 列表，每次最多 100 个
     #[serde(rename = "external_userid")]
     pub external_userids: Vec<String>,
     /// 转移成功后发给客户的消息，最多 200 个字符；不填则使用默认文案
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub transfer_success_msg: Option<String>,
+}
+impl crate::de::Decode for TransferCustomerRequest {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            handover_userid: fields.required("handover_userid")?,
+            takeover_userid: fields.required("takeover_userid")?,
+            external_userids: fields.required("external_userid")?,
+            transfer_success_msg: fields.optional("transfer_success_msg")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for TransferCustomerRequest {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
 }
 /// 分配客户的结果。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct TransferCustomerResponse {
     /// 每个客户的分配结果
-    #[serde(
-        rename = "customer",
-        default,
-        skip_serializing_if = "Vec::is_empty",
-        deserialize_with = "crate::de::vec_or_null"
-    )]
+    #[serde(rename = "customer", skip_serializing_if = "Vec::is_empty")]
     pub customers: Vec<TransferCustomerResult>,
 }
+impl crate::de::Decode for TransferCustomerResponse {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            customers: fields.or_empty("customer")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for TransferCustomerResponse {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 /// 一个客户的分配结果。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct TransferCustomerResult {
     /// 客户的 external_userid
-    #[serde(deserialize_with = "crate::de::string")]
     pub external_userid: String,
     /// 对此客户进行分配的结果：0 表示成功发起接替（24 小时后自动接替，不代表最终接替成功），非 0 见全局错误码
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_int"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub errcode: Option<i64>,
 }
+impl crate::de::Decode for TransferCustomerResult {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            external_userid: fields.required("external_userid")?,
+            errcode: fields.optional("errcode")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for TransferCustomerResult {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 /// 旧版分配客户的请求。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct TransferLegacyRequest {
     /// 外部联系人的 userid，注意不是企业成员的账号
-    #[serde(deserialize_with = "crate::de::string")]
     pub external_userid: String,
     /// 离职或在职成员的 userid
-    #[serde(deserialize_with = "crate::de::string")]
     pub handover_userid: String,
     /// 接替成员的 userid
-    #[serde(deserialize_with = "crate::de::string")]
     pub takeover_userid: String,
     /// 转移成功后发给客户的消息，最多 200 个字符；仅在职分配有效
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub transfer_success_msg: Option<String>,
 }
+impl crate::de::Decode for TransferLegacyRequest {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            external_userid: fields.required("external_userid")?,
+            handover_userid: fields.required("handover_userid")?,
+            takeover_userid: fields.required("takeover_userid")?,
+            transfer_success_msg: fields.optional("transfer_success_msg")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for TransferLegacyRequest {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 /// 一个客户的接替状态。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct TransferResult {
     /// 转接客户的外部联系人 userid
-    #[serde(deserialize_with = "crate::de::string")]
     pub external_userid: String,
     /// 接替状态：1 接替完毕，2 等待接替，3 客户拒绝，4 接替成员客户达到上限，5 无接替记录
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub status: Option<TransferStatus>,
     /// 接替客户的时间；等待接替状态时为未来的自动接替时间
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_int"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub takeover_time: Option<i64>,
+}
+impl crate::de::Decode for TransferResult {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            external_userid: fields.required("external_userid")?,
+            status: fields.optional("status")?,
+            takeover_time: fields.optional("takeover_time")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for TransferResult {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
 }
 /// 旧版查询客户接替结果的请求。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct TransferResultLegacyRequest {
     /// 客户的 external_userid
-    #[serde(deserialize_with = "crate::de::string")]
     pub external_userid: String,
     /// 原跟进成员的 userid
-    #[serde(deserialize_with = "crate::de::string")]
     pub handover_userid: String,
     /// 接替成员的 userid
-    #[serde(deserialize_with = "crate::de::string")]
     pub takeover_userid: String,
+}
+impl crate::de::Decode for TransferResultLegacyRequest {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            external_userid: fields.required("external_userid")?,
+            handover_userid: fields.required("handover_userid")?,
+            takeover_userid: fields.required("takeover_userid")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for TransferResultLegacyRequest {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
 }
 /// 旧版客户接替结果。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct TransferResultLegacyResponse {
     /// 接替状态：1 接替完毕，2 等待接替，3 客户拒绝，4 接替成员客户达到上限
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub status: Option<TransferStatus>,
     /// 接替客户的时间，等待接替时为 0
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_int"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub takeover_time: Option<i64>,
 }
+impl crate::de::Decode for TransferResultLegacyResponse {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            status: fields.optional("status")?,
+            takeover_time: fields.optional("takeover_time")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for TransferResultLegacyResponse {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 /// 查询客户接替状态的请求。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct TransferResultRequest {
     /// 原跟进成员的 userid
-    #[serde(deserialize_with = "crate::de::string")]
     pub handover_userid: String,
     /// 接替成员的 userid
-    #[serde(deserialize_with = "crate::de::string")]
     pub takeover_userid: String,
     /// 分页查询的 cursor，每个分页返回的数据不会超过 1000 条；不填表示首页
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub cursor: Option<String>,
 }
+impl crate::de::Decode for TransferResultRequest {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            handover_userid: fields.required("handover_userid")?,
+            takeover_userid: fields.required("takeover_userid")?,
+            cursor: fields.optional("cursor")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for TransferResultRequest {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 /// 客户接替状态。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct TransferResultResponse {
     /// 客户的接替状态
-    #[serde(
-        rename = "customer",
-        default,
-        skip_serializing_if = "Vec::is_empty",
-        deserialize_with = "crate::de::vec_or_null"
-    )]
+    #[serde(rename = "customer", skip_serializing_if = "Vec::is_empty")]
     pub customers: Vec<TransferResult>,
     /// 下个分页的起始 cursor；没有更多时为空
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub next_cursor: Option<String>,
+}
+impl crate::de::Decode for TransferResultResponse {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            customers: fields.or_empty("customer")?,
+            next_cursor: fields.optional("next_cursor")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for TransferResultResponse {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
 }
 /// 客户的接替状态。
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -6116,214 +8428,308 @@ impl serde::Serialize for TransferStatus {
         serializer.serialize_i64(i64::from(*self))
     }
 }
+impl crate::de::Decode for TransferStatus {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        <i64 as crate::de::Decode>::decode(value).map(Self::from)
+    }
+}
 impl<'de> serde::Deserialize<'de> for TransferStatus {
     fn deserialize<D: serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::de::int(deserializer).map(Self::from)
+        crate::de::deserialize(deserializer)
     }
 }
 /// 一个待分配的客户。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct UnassignedCustomer {
     /// 离职成员的 userid
-    #[serde(deserialize_with = "crate::de::string")]
     pub handover_userid: String,
     /// 外部联系人 userid
-    #[serde(deserialize_with = "crate::de::string")]
     pub external_userid: String,
     /// 成员离职时间
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_int"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub dimission_time: Option<i64>,
 }
+impl crate::de::Decode for UnassignedCustomer {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            handover_userid: fields.required("handover_userid")?,
+            external_userid: fields.required("external_userid")?,
+            dimission_time: fields.optional("dimission_time")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for UnassignedCustomer {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 /// 获取待分配的离职成员列表的请求。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct UnassignedListRequest {
     /// 分页查询，要查询页号，从 0 开始（旧版参数，已由 cursor 代替）
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_int"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub page_id: Option<i64>,
     /// 分页查询游标，首次不填；与 page_id 同时传时以 cursor 为准
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub cursor: Option<String>,
     /// 每次返回的最大记录数，默认 1000，最大 1000
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_int"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub page_size: Option<i64>,
 }
+impl crate::de::Decode for UnassignedListRequest {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            page_id: fields.optional("page_id")?,
+            cursor: fields.optional("cursor")?,
+            page_size: fields.optional("page_size")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for UnassignedListRequest {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 /// 待分配的离职成员的客户列表。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct UnassignedListResponse {
     /// 离职成员与其客户
-    #[serde(
-        default,
-        skip_serializing_if = "Vec::is_empty",
-        deserialize_with = "crate::de::vec_or_null"
-    )]
+    #[serde(skip_serializing_if = "Vec::is_empty")]
     pub info: Vec<UnassignedCustomer>,
     /// 是否是最后一条记录
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_boolean"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub is_last: Option<bool>,
     /// 分页查询游标，已经查完则返回空；使用 page_id 查询时不返回
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub next_cursor: Option<String>,
 }
+impl crate::de::Decode for UnassignedListResponse {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            info: fields.or_empty("info")?,
+            is_last: fields.optional("is_last")?,
+            next_cursor: fields.optional("next_cursor")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for UnassignedListResponse {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 /// 企业主体 unionid 转换为第三方 external_userid 的请求。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct UnionidToExternalUseridRequest {
     /// 微信客户的 unionid
-    #[serde(deserialize_with = "crate::de::string")]
     pub unionid: String,
     /// 微信客户在同一小程序下的 openid
-    #[serde(deserialize_with = "crate::de::string")]
     pub openid: String,
 }
+impl crate::de::Decode for UnionidToExternalUseridRequest {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            unionid: fields.required("unionid")?,
+            openid: fields.required("openid")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for UnionidToExternalUseridRequest {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 /// 一天的联系客户统计。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct UserBehaviorData {
     /// 数据日期，为当日 0 点的时间戳
-    #[serde(deserialize_with = "crate::de::int")]
     pub stat_time: i64,
     /// 聊天总数：成员有主动发送过消息的单聊总数
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_int"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub chat_cnt: Option<i64>,
     /// 发送消息数：成员在单聊中发送的消息总数
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_int"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub message_cnt: Option<i64>,
     /// 已回复聊天占比（百分比）：客户主动发起聊天后成员在一个自然日内有回复的聊天数占比；自然日内没有客户主动发起聊天时不返回
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_float"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub reply_percentage: Option<f64>,
     /// 平均首次回复时长（分钟）；没有客户主动发起聊天时不返回
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_int"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub avg_reply_time: Option<i64>,
     /// 删除/拉黑成员的客户数
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_int"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub negative_feedback_cnt: Option<i64>,
     /// 发起申请数：成员通过「搜索手机号」「扫一扫」等主动向客户发起的好友申请数
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_int"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub new_apply_cnt: Option<i64>,
     /// 新增客户数：成员新添加的客户数量
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_int"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub new_contact_cnt: Option<i64>,
 }
+impl crate::de::Decode for UserBehaviorData {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            stat_time: fields.required("stat_time")?,
+            chat_cnt: fields.optional("chat_cnt")?,
+            message_cnt: fields.optional("message_cnt")?,
+            reply_percentage: fields.optional("reply_percentage")?,
+            avg_reply_time: fields.optional("avg_reply_time")?,
+            negative_feedback_cnt: fields.optional("negative_feedback_cnt")?,
+            new_apply_cnt: fields.optional("new_apply_cnt")?,
+            new_contact_cnt: fields.optional("new_contact_cnt")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for UserBehaviorData {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 /// 获取「联系客户统计」数据的请求；userid 与 partyid 不可同时为空。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct UserBehaviorDataRequest {
     /// 成员 userid 列表，最多 100 个
-    #[serde(rename = "userid", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "userid", skip_serializing_if = "Option::is_none")]
     pub userids: Option<Vec<String>>,
     /// 部门 id 列表，最多 100 个
-    #[serde(
-        rename = "partyid",
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_int_vec"
-    )]
+    #[serde(rename = "partyid", skip_serializing_if = "Option::is_none")]
     pub partyids: Option<Vec<i64>>,
     /// 数据起始时间
-    #[serde(deserialize_with = "crate::de::int")]
     pub start_time: i64,
     /// 数据结束时间
-    #[serde(deserialize_with = "crate::de::int")]
     pub end_time: i64,
 }
+impl crate::de::Decode for UserBehaviorDataRequest {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            userids: fields.optional("userid")?,
+            partyids: fields.optional("partyid")?,
+            start_time: fields.required("start_time")?,
+            end_time: fields.required("end_time")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for UserBehaviorDataRequest {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 /// 「联系客户统计」数据。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct UserBehaviorDataResponse {
     /// 按天的统计数据
-    #[serde(
-        default,
-        skip_serializing_if = "Vec::is_empty",
-        deserialize_with = "crate::de::vec_or_null"
-    )]
+    #[serde(skip_serializing_if = "Vec::is_empty")]
     pub behavior_data: Vec<UserBehaviorData>,
 }
+impl crate::de::Decode for UserBehaviorDataResponse {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            behavior_data: fields.or_empty("behavior_data")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for UserBehaviorDataResponse {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 /// 视频。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct VideoContent {
     /// 视频的 media_id，通过上传临时素材接口获得
-    #[serde(deserialize_with = "crate::de::string")]
     pub media_id: String,
 }
+impl crate::de::Decode for VideoContent {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            media_id: fields.required("media_id")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for VideoContent {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 /// 通过视频号添加客户时的视频号信息。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct WechatChannelsSource {
     /// 视频号名称
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub nickname: Option<String>,
     /// 视频号添加场景：0 未知，1 视频号主页，2 视频号直播间，3 视频号留资服务
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_int"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub source: Option<i64>,
 }
+impl crate::de::Decode for WechatChannelsSource {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            nickname: fields.optional("nickname")?,
+            source: fields.optional("source")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for WechatChannelsSource {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 /// 发送新客户欢迎语的请求；text 与 attachments 不能同时为空。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct WelcomeMsgSendRequest {
     /// 添加外部联系人事件推送给企业的发送欢迎语的凭证，20 秒内有效
     pub welcome_code: crate::Secret,
     /// 消息文本内容，最长 4000 字节
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub text: Option<TextContent>,
     /// 附件，最多 9 个
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub attachments: Option<Vec<Attachment>>,
+}
+impl crate::de::Decode for WelcomeMsgSendRequest {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            welcome_code: fields.required("welcome_code")?,
+            text: fields.optional("text")?,
+            attachments: fields.optional("attachments")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for WelcomeMsgSendRequest {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
 }
 impl AcquisitionChatInfoRequest {
     /// A `AcquisitionChatInfoRequest` with its required `chat_key` set and every optional field unset.

@@ -6,451 +6,481 @@
 //!
 //! Enabled by the cargo feature `external_pay`.
 /// 需要汇款验证账户时的验证信息。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct AccountValidation {
     /// 付款户名
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub account_name: Option<String>,
     /// 付款卡号
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub account_no: Option<String>,
     /// 汇款金额（分）
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_int"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub pay_amount: Option<i64>,
     /// 收款卡号
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub destination_account_number: Option<String>,
     /// 收款户名
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub destination_account_name: Option<String>,
     /// 开户银行
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub destination_account_bank: Option<String>,
     /// 省市信息
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub city: Option<String>,
     /// 备注信息，汇款时须填写
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub remark: Option<String>,
     /// 汇款截止时间
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub deadline: Option<String>,
 }
+impl crate::de::Decode for AccountValidation {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            account_name: fields.optional("account_name")?,
+            account_no: fields.optional("account_no")?,
+            pay_amount: fields.optional("pay_amount")?,
+            destination_account_number: fields.optional("destination_account_number")?,
+            destination_account_name: fields.optional("destination_account_name")?,
+            destination_account_bank: fields.optional("destination_account_bank")?,
+            city: fields.optional("city")?,
+            remark: fields.optional("remark")?,
+            deadline: fields.optional("deadline")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for AccountValidation {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 /// 超级管理员信息。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct ApplyContactInfo {
     /// 超级管理员类型：65 经营者／法定代表人，66 经办人
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub contact_type: Option<String>,
     /// 超级管理员的证件信息（经办人时填写）
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub contact_info: Option<IdCardInfo>,
     /// 业务办理授权函图片 ID（经办人时填写）
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub business_authorization_letter_open_wx_pay_media_id: Option<String>,
     /// 联系手机
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub mobile_phone: Option<String>,
     /// 联系邮箱
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub contact_email: Option<String>,
 }
+impl crate::de::Decode for ApplyContactInfo {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            contact_type: fields.optional("contact_type")?,
+            contact_info: fields.optional("contact_info")?,
+            business_authorization_letter_open_wx_pay_media_id: fields
+                .optional("business_authorization_letter_open_wx_pay_media_id")?,
+            mobile_phone: fields.optional("mobile_phone")?,
+            contact_email: fields.optional("contact_email")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for ApplyContactInfo {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 /// 申请单的具体状态。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct ApplymentStatus {
     /// 申请状态
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub applyment_state: Option<String>,
     /// 申请状态描述
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub applyment_state_desc: Option<String>,
     /// 签约状态
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub sign_state: Option<String>,
     /// 签约链接
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub sign_url: Option<String>,
     /// 申请成功后分配的二级商户号
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub sub_mchid: Option<String>,
     /// 驳回原因详情
-    #[serde(
-        default,
-        skip_serializing_if = "Vec::is_empty",
-        deserialize_with = "crate::de::vec_or_null"
-    )]
+    #[serde(skip_serializing_if = "Vec::is_empty")]
     pub audit_detail: Vec<AuditDetail>,
     /// 汇款验证信息
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub account_validation: Option<AccountValidation>,
     /// 法人验证链接
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub legal_validation_url: Option<String>,
 }
+impl crate::de::Decode for ApplymentStatus {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            applyment_state: fields.optional("applyment_state")?,
+            applyment_state_desc: fields.optional("applyment_state_desc")?,
+            sign_state: fields.optional("sign_state")?,
+            sign_url: fields.optional("sign_url")?,
+            sub_mchid: fields.optional("sub_mchid")?,
+            audit_detail: fields.or_empty("audit_detail")?,
+            account_validation: fields.optional("account_validation")?,
+            legal_validation_url: fields.optional("legal_validation_url")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for ApplymentStatus {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 /// 查询申请单状态的请求。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct ApplymentStatusRequest {
     /// 提交申请单时填写的业务申请编号，1~32 个字符
-    #[serde(deserialize_with = "crate::de::string")]
     pub out_request_no: String,
 }
+impl crate::de::Decode for ApplymentStatusRequest {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            out_request_no: fields.required("out_request_no")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for ApplymentStatusRequest {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 /// 申请单状态。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct ApplymentStatusResponse {
     /// 申请单的具体状态
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub status: Option<ApplymentStatus>,
     /// 申请单当前所处阶段
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_int"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub apply_state: Option<i64>,
     /// 当前签约阶段
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_int"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub real_sign_state: Option<i64>,
     /// 驳回理由
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub reject_reason: Option<String>,
+}
+impl crate::de::Decode for ApplymentStatusResponse {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            status: fields.optional("status")?,
+            apply_state: fields.optional("apply_state")?,
+            real_sign_state: fields.optional("real_sign_state")?,
+            reject_reason: fields.optional("reject_reason")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for ApplymentStatusResponse {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
 }
 /// 一项驳回原因。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct AuditDetail {
     /// 被驳回的字段名
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub param_name: Option<String>,
     /// 驳回原因
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub reject_reason: Option<String>,
 }
+impl crate::de::Decode for AuditDetail {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            param_name: fields.optional("param_name")?,
+            reject_reason: fields.optional("reject_reason")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for AuditDetail {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 /// 结算账户的补充材料。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct BankCardSupplement {
     /// 结算证明函图片 ID
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub settlement_certificate_open_wx_pay_media_id: Option<String>,
     /// 关系证明函图片 ID
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub relationship_certificate_open_wx_pay_media_id: Option<String>,
     /// 其他补充证明图片 ID 列表
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub other_certificate_open_wx_pay_media_id: Option<Vec<String>>,
 }
+impl crate::de::Decode for BankCardSupplement {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            settlement_certificate_open_wx_pay_media_id: fields
+                .optional("settlement_certificate_open_wx_pay_media_id")?,
+            relationship_certificate_open_wx_pay_media_id: fields
+                .optional("relationship_certificate_open_wx_pay_media_id")?,
+            other_certificate_open_wx_pay_media_id: fields
+                .optional("other_certificate_open_wx_pay_media_id")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for BankCardSupplement {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 /// 一条对外收款记录。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct Bill {
     /// 交易单号
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub transaction_id: Option<String>,
     /// 记录类型
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub bill_type: Option<BillType>,
     /// 交易状态
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub trade_state: Option<BillTradeState>,
     /// 交易时间戳（秒）
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_int"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub pay_time: Option<i64>,
     /// 商户单号
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub out_trade_no: Option<String>,
     /// 退款单号（退款记录时返回）
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub out_refund_no: Option<String>,
     /// 付款人的 external_userid
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub external_userid: Option<String>,
     /// 收款总金额（分）
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_int"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub total_fee: Option<i64>,
     /// 收款成员 userid
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub payee_userid: Option<String>,
     /// 收款方式
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub payment_type: Option<PaymentType>,
     /// 收款商户号
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub mch_id: Option<String>,
     /// 收款备注
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub remark: Option<String>,
     /// 商品信息列表
-    #[serde(
-        default,
-        skip_serializing_if = "Vec::is_empty",
-        deserialize_with = "crate::de::vec_or_null"
-    )]
+    #[serde(skip_serializing_if = "Vec::is_empty")]
     pub commodity_list: Vec<Commodity>,
     /// 退款总金额（分）
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_int"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub total_refund_fee: Option<i64>,
     /// 退款单列表
-    #[serde(
-        default,
-        skip_serializing_if = "Vec::is_empty",
-        deserialize_with = "crate::de::vec_or_null"
-    )]
+    #[serde(skip_serializing_if = "Vec::is_empty")]
     pub refund_list: Vec<BillRefund>,
     /// 付款人联系信息
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub contact_info: Option<PayerContactInfo>,
     /// 付款人联系信息（旧版文档的字段名）
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub payer_info: Option<PayerContactInfo>,
     /// 收款小程序信息
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub miniprogram_info: Option<BillMiniprogramInfo>,
 }
+impl crate::de::Decode for Bill {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            transaction_id: fields.optional("transaction_id")?,
+            bill_type: fields.optional("bill_type")?,
+            trade_state: fields.optional("trade_state")?,
+            pay_time: fields.optional("pay_time")?,
+            out_trade_no: fields.optional("out_trade_no")?,
+            out_refund_no: fields.optional("out_refund_no")?,
+            external_userid: fields.optional("external_userid")?,
+            total_fee: fields.optional("total_fee")?,
+            payee_userid: fields.optional("payee_userid")?,
+            payment_type: fields.optional("payment_type")?,
+            mch_id: fields.optional("mch_id")?,
+            remark: fields.optional("remark")?,
+            commodity_list: fields.or_empty("commodity_list")?,
+            total_refund_fee: fields.optional("total_refund_fee")?,
+            refund_list: fields.or_empty("refund_list")?,
+            contact_info: fields.optional("contact_info")?,
+            payer_info: fields.optional("payer_info")?,
+            miniprogram_info: fields.optional("miniprogram_info")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for Bill {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 /// 获取对外收款记录的请求。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct BillListRequest {
     /// 收款记录开始时间戳（秒）
-    #[serde(deserialize_with = "crate::de::int")]
     pub begin_time: i64,
     /// 收款记录结束时间戳（秒），与开始时间间隔不超过 1 个月
-    #[serde(deserialize_with = "crate::de::int")]
     pub end_time: i64,
     /// 收款成员 userid，不填则为全部成员
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub payee_userid: Option<String>,
     /// 分页游标，首次不填，之后填上一页返回的 next_cursor
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub cursor: Option<String>,
     /// 每页最大记录数，最大 1000
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_int"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub limit: Option<i64>,
 }
+impl crate::de::Decode for BillListRequest {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            begin_time: fields.required("begin_time")?,
+            end_time: fields.required("end_time")?,
+            payee_userid: fields.optional("payee_userid")?,
+            cursor: fields.optional("cursor")?,
+            limit: fields.optional("limit")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for BillListRequest {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 /// 一页对外收款记录。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct BillListResponse {
     /// 下一页的分页游标；没有更多数据时为空或不返回
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub next_cursor: Option<String>,
     /// 收款记录列表
-    #[serde(
-        default,
-        skip_serializing_if = "Vec::is_empty",
-        deserialize_with = "crate::de::vec_or_null"
-    )]
+    #[serde(skip_serializing_if = "Vec::is_empty")]
     pub bill_list: Vec<Bill>,
 }
+impl crate::de::Decode for BillListResponse {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            next_cursor: fields.optional("next_cursor")?,
+            bill_list: fields.or_empty("bill_list")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for BillListResponse {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 /// 通过小程序收款时的小程序信息。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct BillMiniprogramInfo {
     /// 小程序 appid
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub appid: Option<String>,
     /// 小程序名称
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub name: Option<String>,
 }
+impl crate::de::Decode for BillMiniprogramInfo {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            appid: fields.optional("appid")?,
+            name: fields.optional("name")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for BillMiniprogramInfo {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 /// 收款记录中的一笔退款。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct BillRefund {
     /// 退款单号
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub out_refund_no: Option<String>,
     /// 退款发起人 userid
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub refund_userid: Option<String>,
     /// 退款备注
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub refund_comment: Option<String>,
     /// 退款发起时间戳（秒）
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_int"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub refund_reqtime: Option<i64>,
     /// 退款状态
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub refund_status: Option<RefundStatus>,
     /// 退款金额（分）
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_int"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub refund_fee: Option<i64>,
+}
+impl crate::de::Decode for BillRefund {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            out_refund_no: fields.optional("out_refund_no")?,
+            refund_userid: fields.optional("refund_userid")?,
+            refund_comment: fields.optional("refund_comment")?,
+            refund_reqtime: fields.optional("refund_reqtime")?,
+            refund_status: fields.optional("refund_status")?,
+            refund_fee: fields.optional("refund_fee")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for BillRefund {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
 }
 /// 交易状态。
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -485,11 +515,16 @@ impl serde::Serialize for BillTradeState {
         serializer.serialize_i64(i64::from(*self))
     }
 }
+impl crate::de::Decode for BillTradeState {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        <i64 as crate::de::Decode>::decode(value).map(Self::from)
+    }
+}
 impl<'de> serde::Deserialize<'de> for BillTradeState {
     fn deserialize<D: serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::de::int(deserializer).map(Self::from)
+        crate::de::deserialize(deserializer)
     }
 }
 /// 收款记录的类型。
@@ -525,418 +560,491 @@ impl serde::Serialize for BillType {
         serializer.serialize_i64(i64::from(*self))
     }
 }
+impl crate::de::Decode for BillType {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        <i64 as crate::de::Decode>::decode(value).map(Self::from)
+    }
+}
 impl<'de> serde::Deserialize<'de> for BillType {
     fn deserialize<D: serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::de::int(deserializer).map(Self::from)
+        crate::de::deserialize(deserializer)
     }
 }
 /// 营业执照或登记证书信息。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct BusinessLicenseInfo {
     /// 证书类型（主体为政府机关、事业单位、社会组织时填写）
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_int"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub cert_type: Option<i64>,
     /// 证件扫描件的图片 ID
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub business_license_copy_open_wx_pay_media_id: Option<String>,
     /// 证件注册号（统一社会信用代码）
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub business_license_number: Option<String>,
     /// 商户名称，与证件一致
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub merchant_name: Option<String>,
     /// 经营者／法定代表人姓名
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub legal_person: Option<String>,
     /// 注册地址
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub company_address: Option<String>,
     /// 有效期开始日期，yyyy-MM-DD
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub business_time_begin_time: Option<String>,
     /// 有效期结束日期，yyyy-MM-DD 或「长期」
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub business_time_end_time: Option<String>,
 }
+impl crate::de::Decode for BusinessLicenseInfo {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            cert_type: fields.optional("cert_type")?,
+            business_license_copy_open_wx_pay_media_id: fields
+                .optional("business_license_copy_open_wx_pay_media_id")?,
+            business_license_number: fields.optional("business_license_number")?,
+            merchant_name: fields.optional("merchant_name")?,
+            legal_person: fields.optional("legal_person")?,
+            company_address: fields.optional("company_address")?,
+            business_time_begin_time: fields.optional("business_time_begin_time")?,
+            business_time_end_time: fields.optional("business_time_end_time")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for BusinessLicenseInfo {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 /// 收款的一项商品。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct Commodity {
     /// 商品描述
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub description: Option<String>,
     /// 商品数量
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_int"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub amount: Option<i64>,
 }
+impl crate::de::Decode for Commodity {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            description: fields.optional("description")?,
+            amount: fields.optional("amount")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for Commodity {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 /// 除 errcode/errmsg 外没有其他字段的返回。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct EmptyResponse {}
+impl crate::de::Decode for EmptyResponse {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        crate::de::Fields::of(value)?;
+        Ok(Self {})
+    }
+}
+impl<'de> serde::Deserialize<'de> for EmptyResponse {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 /// 金融机构许可证信息（主体为金融机构时填写）。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct FinanceInstitutionInfo {
     /// 金融机构类型，如 BANK_AGENT
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub finance_type: Option<String>,
     /// 金融机构许可证图片 ID 列表
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub finance_license_pics_open_wx_pay_media_id: Option<Vec<String>>,
 }
+impl crate::de::Decode for FinanceInstitutionInfo {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            finance_type: fields.optional("finance_type")?,
+            finance_license_pics_open_wx_pay_media_id: fields
+                .optional("finance_license_pics_open_wx_pay_media_id")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for FinanceInstitutionInfo {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 /// 一条资金流水。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct FundFlow {
     /// 记账时间戳（秒）
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_int"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub timestamp: Option<i64>,
     /// 业务请求单号
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub request_no: Option<String>,
     /// 业务类型
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_int"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub transaction_type: Option<i64>,
     /// 收支类型
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_int"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub fund_flow_type: Option<i64>,
     /// 收支金额（分）
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_int"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub transaction_amount: Option<i64>,
     /// 账户余额（分）
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_int"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub account_balance: Option<i64>,
     /// 商户单号
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub out_trade_no: Option<String>,
     /// 商户号
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub mch_id: Option<String>,
     /// 操作成员 userid
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub operator_userid: Option<String>,
     /// 所属分组
-    #[serde(
-        default,
-        skip_serializing_if = "Vec::is_empty",
-        deserialize_with = "crate::de::vec_or_null"
-    )]
+    #[serde(skip_serializing_if = "Vec::is_empty")]
     pub group_list: Vec<FundFlowGroup>,
     /// 备注
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub remark: Option<String>,
 }
+impl crate::de::Decode for FundFlow {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            timestamp: fields.optional("timestamp")?,
+            request_no: fields.optional("request_no")?,
+            transaction_type: fields.optional("transaction_type")?,
+            fund_flow_type: fields.optional("fund_flow_type")?,
+            transaction_amount: fields.optional("transaction_amount")?,
+            account_balance: fields.optional("account_balance")?,
+            out_trade_no: fields.optional("out_trade_no")?,
+            mch_id: fields.optional("mch_id")?,
+            operator_userid: fields.optional("operator_userid")?,
+            group_list: fields.or_empty("group_list")?,
+            remark: fields.optional("remark")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for FundFlow {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 /// 流水所属的分组（规则）。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct FundFlowGroup {
     /// 分组名称
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub group_name: Option<String>,
 }
+impl crate::de::Decode for FundFlowGroup {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            group_name: fields.optional("group_name")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for FundFlowGroup {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 /// 获取资金流水的请求。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct FundFlowRequest {
     /// 开始时间戳（秒）
-    #[serde(deserialize_with = "crate::de::int")]
     pub begin_time: i64,
     /// 结束时间戳（秒）
-    #[serde(deserialize_with = "crate::de::int")]
     pub end_time: i64,
     /// 商户号
-    #[serde(deserialize_with = "crate::de::string")]
     pub mch_id: String,
     /// 分页游标，首次不填，之后填上一页返回的 next_cursor
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub cursor: Option<String>,
     /// 每页最大记录数
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_int"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub limit: Option<i64>,
 }
+impl crate::de::Decode for FundFlowRequest {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            begin_time: fields.required("begin_time")?,
+            end_time: fields.required("end_time")?,
+            mch_id: fields.required("mch_id")?,
+            cursor: fields.optional("cursor")?,
+            limit: fields.optional("limit")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for FundFlowRequest {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 /// 一页资金流水。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct FundFlowResponse {
     /// 下一页的分页游标；没有更多数据时为空或不返回
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub next_cursor: Option<String>,
     /// 资金流水列表
-    #[serde(
-        default,
-        skip_serializing_if = "Vec::is_empty",
-        deserialize_with = "crate::de::vec_or_null"
-    )]
+    #[serde(skip_serializing_if = "Vec::is_empty")]
     pub fund_flow_list: Vec<FundFlow>,
 }
+impl crate::de::Decode for FundFlowResponse {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            next_cursor: fields.optional("next_cursor")?,
+            fund_flow_list: fields.or_empty("fund_flow_list")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for FundFlowResponse {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 /// 证件信息（经营者／法定代表人、最终受益人或超级管理员）。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct IdCardInfo {
     /// 证件人像面图片 ID
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub id_card_copy_open_wx_pay_media_id: Option<String>,
     /// 证件国徽面图片 ID
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub id_card_national_open_wx_pay_media_id: Option<String>,
     /// 证件姓名
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub id_card_name: Option<String>,
     /// 证件号码
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub id_card_number: Option<String>,
     /// 证件居住地址
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub id_card_address: Option<String>,
     /// 证件有效期开始日期，yyyy-MM-DD
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub id_card_valid_time_begin: Option<String>,
     /// 证件有效期结束日期，yyyy-MM-DD 或「长期」
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub id_card_valid_time: Option<String>,
     /// 证件类型，如 8 表示中国大陆居民身份证
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_int"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub id_doc_type: Option<i64>,
 }
+impl crate::de::Decode for IdCardInfo {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            id_card_copy_open_wx_pay_media_id: fields
+                .optional("id_card_copy_open_wx_pay_media_id")?,
+            id_card_national_open_wx_pay_media_id: fields
+                .optional("id_card_national_open_wx_pay_media_id")?,
+            id_card_name: fields.optional("id_card_name")?,
+            id_card_number: fields.optional("id_card_number")?,
+            id_card_address: fields.optional("id_card_address")?,
+            id_card_valid_time_begin: fields.optional("id_card_valid_time_begin")?,
+            id_card_valid_time: fields.optional("id_card_valid_time")?,
+            id_doc_type: fields.optional("id_doc_type")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for IdCardInfo {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 /// 提交创建对外收款账户申请单的请求。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct MchApplyRequest {
     /// 业务申请编号，1~32 个字符，企业内唯一
-    #[serde(deserialize_with = "crate::de::string")]
     pub out_request_no: String,
     /// 主体类型
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_int"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub organization_type: Option<i64>,
     /// 营业执照或登记证书信息
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub business_license_info: Option<BusinessLicenseInfo>,
     /// 金融机构许可证信息
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub finance_institution_info: Option<FinanceInstitutionInfo>,
     /// 商户简称，在支付完成页向买家展示
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub merchant_short_name: Option<String>,
     /// 经营者／法定代表人证件信息
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub id_card_info: Option<IdCardInfo>,
     /// 经营者／法定代表人是否为最终受益人
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_boolean"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub owner: Option<bool>,
     /// 最终受益人信息；owner 为 false 时填写
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub ubo_info: Option<IdCardInfo>,
     /// 超级管理员信息
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub contact_info: Option<ApplyContactInfo>,
     /// 结算银行账户
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub account_info: Option<SettlementAccountInfo>,
     /// 经营场景信息
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub sales_scene_info: Option<SalesSceneInfo>,
     /// 经营类目 id
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_int"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub business_id: Option<i64>,
     /// 特殊资质图片
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub qualifications: Option<PicIdList>,
     /// 补充材料图片
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub business_addition_pics: Option<PicIdList>,
     /// 提现人员的 userid
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub userid: Option<String>,
 }
+impl crate::de::Decode for MchApplyRequest {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            out_request_no: fields.required("out_request_no")?,
+            organization_type: fields.optional("organization_type")?,
+            business_license_info: fields.optional("business_license_info")?,
+            finance_institution_info: fields.optional("finance_institution_info")?,
+            merchant_short_name: fields.optional("merchant_short_name")?,
+            id_card_info: fields.optional("id_card_info")?,
+            owner: fields.optional("owner")?,
+            ubo_info: fields.optional("ubo_info")?,
+            contact_info: fields.optional("contact_info")?,
+            account_info: fields.optional("account_info")?,
+            sales_scene_info: fields.optional("sales_scene_info")?,
+            business_id: fields.optional("business_id")?,
+            qualifications: fields.optional("qualifications")?,
+            business_addition_pics: fields.optional("business_addition_pics")?,
+            userid: fields.optional("userid")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for MchApplyRequest {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 /// 提交申请单的返回。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct MchApplyResponse {
     /// 资料校验失败时的错误说明
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub error_description: Option<String>,
 }
+impl crate::de::Decode for MchApplyResponse {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            error_description: fields.optional("error_description")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for MchApplyResponse {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 /// 商户号详情。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct Merchant {
     /// 微信支付商户号
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub mch_id: Option<String>,
     /// 商户号全称
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub merchant_name: Option<String>,
     /// 商户号绑定状态
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub bind_status: Option<MerchantBindStatus>,
     /// 使用范围，仅已绑定时返回
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub allow_use_scope: Option<MerchantUseScope>,
 }
+impl crate::de::Decode for Merchant {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            mch_id: fields.optional("mch_id")?,
+            merchant_name: fields.optional("merchant_name")?,
+            bind_status: fields.optional("bind_status")?,
+            allow_use_scope: fields.optional("allow_use_scope")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for Merchant {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 /// 新增商户号的请求。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct MerchantAddRequest {
     /// 微信支付商户号，不超过 32 字节
-    #[serde(deserialize_with = "crate::de::string")]
     pub mch_id: String,
     /// 商户号全称，不超过 50 字节
-    #[serde(deserialize_with = "crate::de::string")]
     pub merchant_name: String,
+}
+impl crate::de::Decode for MerchantAddRequest {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            mch_id: fields.required("mch_id")?,
+            merchant_name: fields.required("merchant_name")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for MerchantAddRequest {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
 }
 /// 商户号绑定状态。
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -975,413 +1083,636 @@ impl serde::Serialize for MerchantBindStatus {
         serializer.serialize_i64(i64::from(*self))
     }
 }
+impl crate::de::Decode for MerchantBindStatus {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        <i64 as crate::de::Decode>::decode(value).map(Self::from)
+    }
+}
 impl<'de> serde::Deserialize<'de> for MerchantBindStatus {
     fn deserialize<D: serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::de::int(deserializer).map(Self::from)
+        crate::de::deserialize(deserializer)
     }
 }
 /// 指定一个商户号的请求。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct MerchantIdRequest {
     /// 微信支付商户号，不超过 32 字节
-    #[serde(deserialize_with = "crate::de::string")]
     pub mch_id: String,
 }
+impl crate::de::Decode for MerchantIdRequest {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            mch_id: fields.required("mch_id")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for MerchantIdRequest {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 /// 设置商户号使用范围的请求。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct MerchantSetUseScopeRequest {
     /// 微信支付商户号，不超过 32 字节
-    #[serde(deserialize_with = "crate::de::string")]
     pub mch_id: String,
     /// 商户号使用范围
     pub allow_use_scope: MerchantUseScope,
 }
+impl crate::de::Decode for MerchantSetUseScopeRequest {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            mch_id: fields.required("mch_id")?,
+            allow_use_scope: fields.required("allow_use_scope")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for MerchantSetUseScopeRequest {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 /// 商户号的使用范围。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct MerchantUseScope {
     /// 使用范围内的成员 userid 列表
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub user: Option<Vec<String>>,
     /// 使用范围内的部门 id 列表
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_int_vec"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub partyid: Option<Vec<i64>>,
     /// 使用范围内的标签 id 列表
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_int_vec"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub tagid: Option<Vec<i64>>,
 }
+impl crate::de::Decode for MerchantUseScope {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            user: fields.optional("user")?,
+            partyid: fields.optional("partyid")?,
+            tagid: fields.optional("tagid")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for MerchantUseScope {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 /// 小程序支付订单。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct Order {
     /// 二级商户号
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub mchid: Option<String>,
     /// 商户订单号
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub out_trade_no: Option<String>,
     /// 微信支付订单号
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub transaction_id: Option<String>,
     /// 交易类型
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub trade_type: Option<TradeType>,
     /// 交易状态
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub trade_state: Option<TradeState>,
     /// 交易状态描述
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub trade_state_desc: Option<String>,
     /// 付款银行类型
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub bank_type: Option<String>,
     /// 附加数据，一般只有支付完成状态才返回
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub attach: Option<String>,
     /// 支付完成时间，rfc3339 格式
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub success_time: Option<String>,
     /// 支付者
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub payer: Option<Payer>,
     /// 订单金额
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub amount: Option<PaidAmount>,
     /// 支付场景信息
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub scene_info: Option<PaidSceneInfo>,
     /// 优惠功能，享受优惠时返回
-    #[serde(
-        default,
-        skip_serializing_if = "Vec::is_empty",
-        deserialize_with = "crate::de::vec_or_null"
-    )]
+    #[serde(skip_serializing_if = "Vec::is_empty")]
     pub promotion_detail: Vec<Promotion>,
 }
+impl crate::de::Decode for Order {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            mchid: fields.optional("mchid")?,
+            out_trade_no: fields.optional("out_trade_no")?,
+            transaction_id: fields.optional("transaction_id")?,
+            trade_type: fields.optional("trade_type")?,
+            trade_state: fields.optional("trade_state")?,
+            trade_state_desc: fields.optional("trade_state_desc")?,
+            bank_type: fields.optional("bank_type")?,
+            attach: fields.optional("attach")?,
+            success_time: fields.optional("success_time")?,
+            payer: fields.optional("payer")?,
+            amount: fields.optional("amount")?,
+            scene_info: fields.optional("scene_info")?,
+            promotion_detail: fields.or_empty("promotion_detail")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for Order {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 /// 下单金额。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct OrderAmount {
     /// 订单总金额（分）
-    #[serde(deserialize_with = "crate::de::int")]
     pub total: i64,
     /// 货币类型，境内商户号仅支持 CNY
-    #[serde(deserialize_with = "crate::de::string")]
     pub currency: String,
 }
+impl crate::de::Decode for OrderAmount {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            total: fields.required("total")?,
+            currency: fields.required("currency")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for OrderAmount {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 /// 小程序下单的请求。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct OrderCreateRequest {
     /// 二级商户申请的公众号或移动应用 appid
-    #[serde(deserialize_with = "crate::de::string")]
     pub appid: String,
     /// 二级商户号，由企业微信生成并下发
-    #[serde(deserialize_with = "crate::de::string")]
     pub mchid: String,
     /// 商户订单号，6~32 个字符，只能是数字、大小写字母和 _-|*，同一商户号下唯一
-    #[serde(deserialize_with = "crate::de::string")]
     pub out_trade_no: String,
     /// 商品描述，1~127 个字符
-    #[serde(deserialize_with = "crate::de::string")]
     pub description: String,
     /// 下单场景 key，可从小程序 URL 获取，用于统计成员的交易业绩；不传则不统计
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub scenekey: Option<String>,
     /// 订单金额
     pub amount: OrderAmount,
     /// 支付者
     pub payer: Payer,
     /// 订单失效时间，rfc3339 格式（如 2015-05-20T13:29:35+08:00）
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub time_expire: Option<String>,
     /// 附加数据，在查询与支付通知中原样返回
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub attach: Option<String>,
     /// 订单优惠标记
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub goods_tag: Option<String>,
     /// 支付场景信息
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub scene_info: Option<OrderSceneInfo>,
     /// 订单详情（优惠功能）
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub detail: Option<OrderDetail>,
 }
+impl crate::de::Decode for OrderCreateRequest {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            appid: fields.required("appid")?,
+            mchid: fields.required("mchid")?,
+            out_trade_no: fields.required("out_trade_no")?,
+            description: fields.required("description")?,
+            scenekey: fields.optional("scenekey")?,
+            amount: fields.required("amount")?,
+            payer: fields.required("payer")?,
+            time_expire: fields.optional("time_expire")?,
+            attach: fields.optional("attach")?,
+            goods_tag: fields.optional("goods_tag")?,
+            scene_info: fields.optional("scene_info")?,
+            detail: fields.optional("detail")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for OrderCreateRequest {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 /// 小程序下单的返回。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct OrderCreateResponse {
     /// 预支付交易会话标识，用于调起支付，有效期 2 小时
-    #[serde(deserialize_with = "crate::de::string")]
     pub prepay_id: String,
+}
+impl crate::de::Decode for OrderCreateResponse {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            prepay_id: fields.required("prepay_id")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for OrderCreateResponse {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
 }
 /// 优惠功能所需的订单详情。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct OrderDetail {
     /// 订单原价（分）
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_int"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub cost_price: Option<i64>,
     /// 商品小票 ID
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub invoice_id: Option<String>,
     /// 单品列表
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub goods_detail: Option<Vec<OrderGoods>>,
 }
+impl crate::de::Decode for OrderDetail {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            cost_price: fields.optional("cost_price")?,
+            invoice_id: fields.optional("invoice_id")?,
+            goods_detail: fields.optional("goods_detail")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for OrderDetail {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 /// 单品信息。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct OrderGoods {
     /// 商户侧商品编码
-    #[serde(deserialize_with = "crate::de::string")]
     pub merchant_goods_id: String,
     /// 微信支付定义的统一商品编号
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub wechatpay_goods_id: Option<String>,
     /// 商品名称
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub goods_name: Option<String>,
     /// 购买数量
-    #[serde(deserialize_with = "crate::de::int")]
     pub quantity: i64,
     /// 商品单价（分）
-    #[serde(deserialize_with = "crate::de::int")]
     pub unit_price: i64,
 }
+impl crate::de::Decode for OrderGoods {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            merchant_goods_id: fields.required("merchant_goods_id")?,
+            wechatpay_goods_id: fields.optional("wechatpay_goods_id")?,
+            goods_name: fields.optional("goods_name")?,
+            quantity: fields.required("quantity")?,
+            unit_price: fields.required("unit_price")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for OrderGoods {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 /// 按商户订单号指定一笔订单的请求。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct OrderQueryRequest {
     /// 二级商户号，由企业微信生成并下发
-    #[serde(deserialize_with = "crate::de::string")]
     pub mchid: String,
     /// 商户订单号
-    #[serde(deserialize_with = "crate::de::string")]
     pub out_trade_no: String,
 }
+impl crate::de::Decode for OrderQueryRequest {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            mchid: fields.required("mchid")?,
+            out_trade_no: fields.required("out_trade_no")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for OrderQueryRequest {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 /// 支付场景信息。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct OrderSceneInfo {
     /// 用户终端 IP，IPv4 或 IPv6
-    #[serde(deserialize_with = "crate::de::string")]
     pub payer_client_ip: String,
     /// 商户端设备号
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub device_id: Option<String>,
     /// 商户门店信息
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub store_info: Option<StoreInfo>,
 }
+impl crate::de::Decode for OrderSceneInfo {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            payer_client_ip: fields.required("payer_client_ip")?,
+            device_id: fields.optional("device_id")?,
+            store_info: fields.optional("store_info")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for OrderSceneInfo {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 /// 一笔收款的商户单号。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct OutTradeNo {
     /// 商户单号
-    #[serde(deserialize_with = "crate::de::string")]
     pub out_trade_no: String,
 }
+impl crate::de::Decode for OutTradeNo {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            out_trade_no: fields.required("out_trade_no")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for OutTradeNo {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 /// 订单金额信息。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct PaidAmount {
     /// 订单总金额（分）
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_int"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub total: Option<i64>,
     /// 用户实际支付金额（分）
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_int"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub payer_total: Option<i64>,
     /// 货币类型
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub currency: Option<String>,
     /// 用户支付币种
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub payer_currency: Option<String>,
 }
+impl crate::de::Decode for PaidAmount {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            total: fields.optional("total")?,
+            payer_total: fields.optional("payer_total")?,
+            currency: fields.optional("currency")?,
+            payer_currency: fields.optional("payer_currency")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for PaidAmount {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 /// 支付场景信息。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct PaidSceneInfo {
     /// 商户端设备号
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub device_id: Option<String>,
 }
+impl crate::de::Decode for PaidSceneInfo {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            device_id: fields.optional("device_id")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for PaidSceneInfo {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 /// 提交图片的返回。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct PayImageUploadResponse {
     /// 图片 ID，30 天后过期，只能被本应用使用
-    #[serde(deserialize_with = "crate::de::string")]
     pub open_wx_pay_media_id: String,
 }
+impl crate::de::Decode for PayImageUploadResponse {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            open_wx_pay_media_id: fields.required("open_wx_pay_media_id")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for PayImageUploadResponse {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 /// 获取支付签名的请求。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct PaySignRequest {
     /// 二级商户申请的公众号或移动应用 appid
-    #[serde(deserialize_with = "crate::de::string")]
     pub appid: String,
     /// 小程序下单返回的 prepay_id，仅支持下单两小时内的
-    #[serde(deserialize_with = "crate::de::string")]
     pub prepay_id: String,
     /// 签名类型，默认 RSA，仅支持 RSA
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub sign_type: Option<String>,
     /// 随机字符串，不长于 32 位，仅数字和大小写字母；与调起支付时的 nonceStr 一致
-    #[serde(deserialize_with = "crate::de::string")]
     pub nonce: String,
     /// 当前的秒级时间戳，与调起支付时的 timeStamp 一致
-    #[serde(deserialize_with = "crate::de::int")]
     pub timestamp: i64,
 }
+impl crate::de::Decode for PaySignRequest {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            appid: fields.required("appid")?,
+            prepay_id: fields.required("prepay_id")?,
+            sign_type: fields.optional("sign_type")?,
+            nonce: fields.required("nonce")?,
+            timestamp: fields.required("timestamp")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for PaySignRequest {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 /// 支付签名。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct PaySignResponse {
     /// 签名值，用于 wx.requestPayment 的 paySign
     pub pay_sign: crate::Secret,
 }
+impl crate::de::Decode for PaySignResponse {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            pay_sign: fields.required("pay_sign")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for PaySignResponse {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 /// 支付者。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct Payer {
     /// 用户在子商户 appid 下的唯一标识
-    #[serde(deserialize_with = "crate::de::string")]
     pub openid: String,
 }
+impl crate::de::Decode for Payer {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            openid: fields.required("openid")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for Payer {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 /// 付款人填写的联系信息。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct PayerContactInfo {
     /// 联系人姓名
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub name: Option<String>,
     /// 联系人手机号
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub phone: Option<String>,
     /// 联系地址
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub address: Option<String>,
 }
+impl crate::de::Decode for PayerContactInfo {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            name: fields.optional("name")?,
+            phone: fields.optional("phone")?,
+            address: fields.optional("address")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for PayerContactInfo {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 /// 获取收款项目商户单号的请求。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct PaymentInfoRequest {
     /// 收款项目单号，在发起对外收款时返回
-    #[serde(deserialize_with = "crate::de::string")]
     pub payment_id: String,
 }
+impl crate::de::Decode for PaymentInfoRequest {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            payment_id: fields.required("payment_id")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for PaymentInfoRequest {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 /// 收款项目中每笔收款的商户单号。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct PaymentInfoResponse {
     /// 收款单号列表，每笔支付对应一个（参数表字段名）
-    #[serde(
-        default,
-        skip_serializing_if = "Vec::is_empty",
-        deserialize_with = "crate::de::vec_or_null"
-    )]
+    #[serde(skip_serializing_if = "Vec::is_empty")]
     pub out_trade_no_list: Vec<OutTradeNo>,
     /// 收款单号列表（返回示例字段名）
-    #[serde(
-        default,
-        skip_serializing_if = "Vec::is_empty",
-        deserialize_with = "crate::de::vec_or_null"
-    )]
+    #[serde(skip_serializing_if = "Vec::is_empty")]
     pub bill_list: Vec<OutTradeNo>,
+}
+impl crate::de::Decode for PaymentInfoResponse {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            out_trade_no_list: fields.or_empty("out_trade_no_list")?,
+            bill_list: fields.or_empty("bill_list")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for PaymentInfoResponse {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
 }
 /// 收款方式。
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -1424,282 +1755,276 @@ impl serde::Serialize for PaymentType {
         serializer.serialize_i64(i64::from(*self))
     }
 }
+impl crate::de::Decode for PaymentType {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        <i64 as crate::de::Decode>::decode(value).map(Self::from)
+    }
+}
 impl<'de> serde::Deserialize<'de> for PaymentType {
     fn deserialize<D: serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::de::int(deserializer).map(Self::from)
+        crate::de::deserialize(deserializer)
     }
 }
 /// 一组图片 ID。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct PicIdList {
     /// 图片 ID 列表
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub id: Option<Vec<String>>,
 }
+impl crate::de::Decode for PicIdList {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self { id: fields.optional("id")? })
+    }
+}
+impl<'de> serde::Deserialize<'de> for PicIdList {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 /// 一项代金券或立减优惠。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct Promotion {
     /// 券 ID
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub coupon_id: Option<String>,
     /// 优惠名称
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub name: Option<String>,
     /// 优惠范围：GLOBAL 全场代金券，SINGLE 单品优惠
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub scope: Option<String>,
     /// 优惠类型：CASH 充值型代金券，NOCASH 免充值型代金券
-    #[serde(
-        rename = "type",
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(rename = "type", skip_serializing_if = "Option::is_none")]
     pub kind: Option<String>,
     /// 优惠券面额（分）
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_int"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub amount: Option<i64>,
     /// 活动 ID
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub stock_id: Option<String>,
     /// 微信出资（分）
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_int"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub wechatpay_contribute: Option<i64>,
     /// 商户出资（分）
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_int"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub merchant_contribute: Option<i64>,
     /// 其他出资（分）
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_int"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub other_contribute: Option<i64>,
     /// 优惠币种
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub currency: Option<String>,
     /// 单品列表
-    #[serde(
-        default,
-        skip_serializing_if = "Vec::is_empty",
-        deserialize_with = "crate::de::vec_or_null"
-    )]
+    #[serde(skip_serializing_if = "Vec::is_empty")]
     pub goods_detail: Vec<PromotionGoods>,
 }
+impl crate::de::Decode for Promotion {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            coupon_id: fields.optional("coupon_id")?,
+            name: fields.optional("name")?,
+            scope: fields.optional("scope")?,
+            kind: fields.optional("type")?,
+            amount: fields.optional("amount")?,
+            stock_id: fields.optional("stock_id")?,
+            wechatpay_contribute: fields.optional("wechatpay_contribute")?,
+            merchant_contribute: fields.optional("merchant_contribute")?,
+            other_contribute: fields.optional("other_contribute")?,
+            currency: fields.optional("currency")?,
+            goods_detail: fields.or_empty("goods_detail")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for Promotion {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 /// 参与优惠的单品。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct PromotionGoods {
     /// 商品编码
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub goods_id: Option<String>,
     /// 商品数量
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_int"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub quantity: Option<i64>,
     /// 商品单价（分）
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_int"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub unit_price: Option<i64>,
     /// 商品优惠金额（分）
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_int"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub discount_amount: Option<i64>,
     /// 商品备注
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub goods_remark: Option<String>,
 }
+impl crate::de::Decode for PromotionGoods {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            goods_id: fields.optional("goods_id")?,
+            quantity: fields.optional("quantity")?,
+            unit_price: fields.optional("unit_price")?,
+            discount_amount: fields.optional("discount_amount")?,
+            goods_remark: fields.optional("goods_remark")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for PromotionGoods {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 /// 一笔退款。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct Refund {
     /// 微信支付退款单号
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub refund_id: Option<String>,
     /// 商户退款单号
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub out_refund_no: Option<String>,
     /// 微信支付订单号
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub transaction_id: Option<String>,
     /// 原交易的商户订单号
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub out_trade_no: Option<String>,
     /// 退款渠道
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub channel: Option<RefundChannel>,
     /// 退款入账账户，如「招商银行信用卡0403」「支付用户零钱」
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub user_received_account: Option<String>,
     /// 退款成功时间，rfc3339 格式；退款成功时返回
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub success_time: Option<String>,
     /// 退款受理时间，rfc3339 格式
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub create_time: Option<String>,
     /// 退款状态
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub status: Option<RefundState>,
     /// 退款金额信息
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub amount: Option<RefundAmount>,
     /// 优惠退款信息
-    #[serde(
-        default,
-        skip_serializing_if = "Vec::is_empty",
-        deserialize_with = "crate::de::vec_or_null"
-    )]
+    #[serde(skip_serializing_if = "Vec::is_empty")]
     pub promotion_detail: Vec<RefundPromotion>,
 }
+impl crate::de::Decode for Refund {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            refund_id: fields.optional("refund_id")?,
+            out_refund_no: fields.optional("out_refund_no")?,
+            transaction_id: fields.optional("transaction_id")?,
+            out_trade_no: fields.optional("out_trade_no")?,
+            channel: fields.optional("channel")?,
+            user_received_account: fields.optional("user_received_account")?,
+            success_time: fields.optional("success_time")?,
+            create_time: fields.optional("create_time")?,
+            status: fields.optional("status")?,
+            amount: fields.optional("amount")?,
+            promotion_detail: fields.or_empty("promotion_detail")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for Refund {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 /// 退款金额信息。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct RefundAmount {
     /// 原订单金额（分）
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_int"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub total: Option<i64>,
     /// 退款金额（分）
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_int"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub refund: Option<i64>,
     /// 用户实际支付金额（分）
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_int"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub payer_total: Option<i64>,
     /// 退款给用户的金额（分），不含优惠券金额
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_int"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub payer_refund: Option<i64>,
     /// 应结退款金额（分）
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_int"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub settlement_refund: Option<i64>,
     /// 应结订单金额（分）
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_int"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub settlement_total: Option<i64>,
     /// 优惠退款金额（分）
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_int"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub discount_refund: Option<i64>,
     /// 退款币种
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub currency: Option<String>,
 }
+impl crate::de::Decode for RefundAmount {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            total: fields.optional("total")?,
+            refund: fields.optional("refund")?,
+            payer_total: fields.optional("payer_total")?,
+            payer_refund: fields.optional("payer_refund")?,
+            settlement_refund: fields.optional("settlement_refund")?,
+            settlement_total: fields.optional("settlement_total")?,
+            discount_refund: fields.optional("discount_refund")?,
+            currency: fields.optional("currency")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for RefundAmount {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 /// 退款金额。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct RefundAmountRequest {
     /// 退款金额（分），不能超过原订单支付金额
-    #[serde(deserialize_with = "crate::de::int")]
     pub refund: i64,
     /// 原订单金额（分）
-    #[serde(deserialize_with = "crate::de::int")]
     pub total: i64,
     /// 退款币种，目前只支持 CNY
-    #[serde(deserialize_with = "crate::de::string")]
     pub currency: String,
+}
+impl crate::de::Decode for RefundAmountRequest {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            refund: fields.required("refund")?,
+            total: fields.required("total")?,
+            currency: fields.required("currency")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for RefundAmountRequest {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
 }
 /// 退款渠道。
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
@@ -1743,115 +2068,151 @@ impl serde::Serialize for RefundChannel {
         serializer.serialize_str(self.as_str())
     }
 }
+impl crate::de::Decode for RefundChannel {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        <String as crate::de::Decode>::decode(value)
+            .map(|value| Self::from(value.as_str()))
+    }
+}
 impl<'de> serde::Deserialize<'de> for RefundChannel {
     fn deserialize<D: serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::de::string(deserializer).map(|value| Self::from(value.as_str()))
+        crate::de::deserialize(deserializer)
     }
 }
 /// 一项优惠的退款信息。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct RefundPromotion {
     /// 券 ID 或立减优惠 ID
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub promotion_id: Option<String>,
     /// 优惠范围：GLOBAL 全场代金券，SINGLE 单品优惠
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub scope: Option<String>,
     /// 优惠类型：COUPON 代金券，DISCOUNT 优惠券
-    #[serde(
-        rename = "type",
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(rename = "type", skip_serializing_if = "Option::is_none")]
     pub kind: Option<String>,
     /// 优惠券面额（分）
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_int"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub amount: Option<i64>,
     /// 优惠退款金额（分）
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_int"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub refund_amount: Option<i64>,
 }
+impl crate::de::Decode for RefundPromotion {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            promotion_id: fields.optional("promotion_id")?,
+            scope: fields.optional("scope")?,
+            kind: fields.optional("type")?,
+            amount: fields.optional("amount")?,
+            refund_amount: fields.optional("refund_amount")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for RefundPromotion {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 /// 查询退款的请求。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct RefundQueryRequest {
     /// 企业微信分配的商户号
-    #[serde(deserialize_with = "crate::de::string")]
     pub mchid: String,
     /// 商户退款单号
-    #[serde(deserialize_with = "crate::de::string")]
     pub out_refund_no: String,
 }
+impl crate::de::Decode for RefundQueryRequest {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            mchid: fields.required("mchid")?,
+            out_refund_no: fields.required("out_refund_no")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for RefundQueryRequest {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 /// 申请退款的请求。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct RefundRequest {
     /// 小程序 appid
-    #[serde(deserialize_with = "crate::de::string")]
     pub appid: String,
     /// 二级商户号
-    #[serde(deserialize_with = "crate::de::string")]
     pub mchid: String,
     /// 原支付交易的商户订单号
-    #[serde(deserialize_with = "crate::de::string")]
     pub out_trade_no: String,
     /// 商户退款单号，1~64 个字符，商户内唯一；同一退款单号多次请求只退一笔
-    #[serde(deserialize_with = "crate::de::string")]
     pub out_refund_no: String,
     /// 退款原因，会在下发给用户的退款消息中体现
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub reason: Option<String>,
     /// 退款出资账户，如 AVAILABLE（可用余额）
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub funds_account: Option<String>,
     /// 退款金额
     pub amount: RefundAmountRequest,
 }
+impl crate::de::Decode for RefundRequest {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            appid: fields.required("appid")?,
+            mchid: fields.required("mchid")?,
+            out_trade_no: fields.required("out_trade_no")?,
+            out_refund_no: fields.required("out_refund_no")?,
+            reason: fields.optional("reason")?,
+            funds_account: fields.optional("funds_account")?,
+            amount: fields.required("amount")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for RefundRequest {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 /// 申请退款的受理结果。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct RefundResponse {
     /// 商户退款单号
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub out_refund_no: Option<String>,
     /// 退款金额信息
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub amount: Option<RefundAmount>,
     /// 优惠退款信息
-    #[serde(
-        default,
-        skip_serializing_if = "Vec::is_empty",
-        deserialize_with = "crate::de::vec_or_null"
-    )]
+    #[serde(skip_serializing_if = "Vec::is_empty")]
     pub promotion_detail: Vec<RefundPromotion>,
+}
+impl crate::de::Decode for RefundResponse {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            out_refund_no: fields.optional("out_refund_no")?,
+            amount: fields.optional("amount")?,
+            promotion_detail: fields.or_empty("promotion_detail")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for RefundResponse {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
 }
 /// 退款状态。
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
@@ -1895,11 +2256,17 @@ impl serde::Serialize for RefundState {
         serializer.serialize_str(self.as_str())
     }
 }
+impl crate::de::Decode for RefundState {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        <String as crate::de::Decode>::decode(value)
+            .map(|value| Self::from(value.as_str()))
+    }
+}
 impl<'de> serde::Deserialize<'de> for RefundState {
     fn deserialize<D: serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::de::string(deserializer).map(|value| Self::from(value.as_str()))
+        crate::de::deserialize(deserializer)
     }
 }
 /// 退款状态。
@@ -1959,191 +2326,211 @@ impl serde::Serialize for RefundStatus {
         serializer.serialize_i64(i64::from(*self))
     }
 }
+impl crate::de::Decode for RefundStatus {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        <i64 as crate::de::Decode>::decode(value).map(Self::from)
+    }
+}
 impl<'de> serde::Deserialize<'de> for RefundStatus {
     fn deserialize<D: serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::de::int(deserializer).map(Self::from)
+        crate::de::deserialize(deserializer)
     }
 }
 /// 经营场景信息。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct SalesSceneInfo {
     /// 经营场景类型
-    #[serde(
-        rename = "type",
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_int"
-    )]
+    #[serde(rename = "type", skip_serializing_if = "Option::is_none")]
     pub kind: Option<i64>,
     /// 线上店铺链接
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub store_url: Option<String>,
     /// 店铺截图图片 ID
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub store_pic_open_wx_pay_media_id: Option<String>,
     /// 线下场所省市编码
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub address_code: Option<String>,
     /// 线下场所地址
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub offline_address: Option<String>,
     /// 线下场所门头照片 ID
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub entrance_pic_open_wx_pay_media_id: Option<String>,
     /// 线下场所内部照片 ID
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub indoor_pic_open_wx_pay_media_id: Option<String>,
 }
+impl crate::de::Decode for SalesSceneInfo {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            kind: fields.optional("type")?,
+            store_url: fields.optional("store_url")?,
+            store_pic_open_wx_pay_media_id: fields
+                .optional("store_pic_open_wx_pay_media_id")?,
+            address_code: fields.optional("address_code")?,
+            offline_address: fields.optional("offline_address")?,
+            entrance_pic_open_wx_pay_media_id: fields
+                .optional("entrance_pic_open_wx_pay_media_id")?,
+            indoor_pic_open_wx_pay_media_id: fields
+                .optional("indoor_pic_open_wx_pay_media_id")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for SalesSceneInfo {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 /// 结算银行账户。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct SettlementAccountInfo {
     /// 账户类型：74 对公银行账户，75 对私银行卡
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_int"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub bank_account_type: Option<i64>,
     /// 开户银行
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub account_bank: Option<String>,
     /// 开户名称
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub account_name: Option<String>,
     /// 开户银行省市编码
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub bank_address_code: Option<String>,
     /// 开户银行全称（含支行）
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub bank_name: Option<String>,
     /// 银行账号
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub account_number: Option<String>,
     /// 补充材料
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub bank_card_supplement: Option<BankCardSupplement>,
 }
+impl crate::de::Decode for SettlementAccountInfo {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            bank_account_type: fields.optional("bank_account_type")?,
+            account_bank: fields.optional("account_bank")?,
+            account_name: fields.optional("account_name")?,
+            bank_address_code: fields.optional("bank_address_code")?,
+            bank_name: fields.optional("bank_name")?,
+            account_number: fields.optional("account_number")?,
+            bank_card_supplement: fields.optional("bank_card_supplement")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for SettlementAccountInfo {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 /// 商户门店信息。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct StoreInfo {
     /// 商户侧门店编号
-    #[serde(deserialize_with = "crate::de::string")]
     pub id: String,
     /// 门店名称
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub name: Option<String>,
     /// 地区编码
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub area_code: Option<String>,
     /// 详细地址
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub address: Option<String>,
 }
+impl crate::de::Decode for StoreInfo {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            id: fields.required("id")?,
+            name: fields.optional("name")?,
+            area_code: fields.optional("area_code")?,
+            address: fields.optional("address")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for StoreInfo {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 /// 交易账单申请的请求。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct TradeBillRequest {
     /// 账单日期，格式 yyyy-MM-dd，仅支持三个月内的账单
-    #[serde(deserialize_with = "crate::de::string")]
     pub bill_date: String,
     /// 商户号，8~32 个字符
-    #[serde(deserialize_with = "crate::de::string")]
     pub mchid: String,
     /// 账单类型，不填默认 ALL
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub bill_type: Option<TradeBillType>,
     /// 压缩类型：GZIP 返回 .gzip 压缩包；不填返回数据流
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub tar_type: Option<String>,
 }
+impl crate::de::Decode for TradeBillRequest {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            bill_date: fields.required("bill_date")?,
+            mchid: fields.required("mchid")?,
+            bill_type: fields.optional("bill_type")?,
+            tar_type: fields.optional("tar_type")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for TradeBillRequest {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 /// 交易账单的下载信息。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct TradeBillResponse {
     /// 哈希类型，SHA1
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub hash_type: Option<String>,
     /// 原始账单（gzip 须先解压）的摘要值，用于校验文件完整性
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub hash_value: Option<String>,
     /// 账单文件的下载地址，30 秒内有效
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub download_url: Option<String>,
     /// 下载账单时使用的 https 校验头（Authorization）
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub auth: Option<crate::Secret>,
+}
+impl crate::de::Decode for TradeBillResponse {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            hash_type: fields.optional("hash_type")?,
+            hash_value: fields.optional("hash_value")?,
+            download_url: fields.optional("download_url")?,
+            auth: fields.optional("auth")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for TradeBillResponse {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
 }
 /// 交易账单的类型。
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
@@ -2183,11 +2570,17 @@ impl serde::Serialize for TradeBillType {
         serializer.serialize_str(self.as_str())
     }
 }
+impl crate::de::Decode for TradeBillType {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        <String as crate::de::Decode>::decode(value)
+            .map(|value| Self::from(value.as_str()))
+    }
+}
 impl<'de> serde::Deserialize<'de> for TradeBillType {
     fn deserialize<D: serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::de::string(deserializer).map(|value| Self::from(value.as_str()))
+        crate::de::deserialize(deserializer)
     }
 }
 /// 交易状态。
@@ -2248,11 +2641,17 @@ impl serde::Serialize for TradeState {
         serializer.serialize_str(self.as_str())
     }
 }
+impl crate::de::Decode for TradeState {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        <String as crate::de::Decode>::decode(value)
+            .map(|value| Self::from(value.as_str()))
+    }
+}
 impl<'de> serde::Deserialize<'de> for TradeState {
     fn deserialize<D: serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::de::string(deserializer).map(|value| Self::from(value.as_str()))
+        crate::de::deserialize(deserializer)
     }
 }
 /// 交易类型。
@@ -2305,11 +2704,17 @@ impl serde::Serialize for TradeType {
         serializer.serialize_str(self.as_str())
     }
 }
+impl crate::de::Decode for TradeType {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        <String as crate::de::Decode>::decode(value)
+            .map(|value| Self::from(value.as_str()))
+    }
+}
 impl<'de> serde::Deserialize<'de> for TradeType {
     fn deserialize<D: serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::de::string(deserializer).map(|value| Self::from(value.as_str()))
+        crate::de::deserialize(deserializer)
     }
 }
 impl ApplymentStatusRequest {

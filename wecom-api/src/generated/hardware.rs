@@ -6,259 +6,411 @@
 //!
 //! Enabled by the cargo feature `hardware`.
 /// 一条门禁通行记录。
-#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
 pub struct AccessRecord {
     /// 通过门禁的用户 open_userid
-    #[serde(deserialize_with = "crate::de::string")]
     pub open_userid: String,
     /// 用户类型：0 企业成员，2 学生
     pub user_type: DeviceUserType,
     /// 通过门禁的时间戳
-    #[serde(deserialize_with = "crate::de::int")]
     pub timestamp: i64,
     /// 通行类型：1 进门，2 出门，3 无法识别方向
     pub pass_type: PassType,
     /// 通行方法：1 人脸，2 二维码，3 远程开门，4 指纹
     pub pass_method: PassMethod,
 }
+impl crate::de::Decode for AccessRecord {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            open_userid: fields.required("open_userid")?,
+            user_type: fields.required("user_type")?,
+            timestamp: fields.required("timestamp")?,
+            pass_type: fields.required("pass_type")?,
+            pass_method: fields.required("pass_method")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for AccessRecord {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 /// 上报门禁通行记录的请求。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct AccessReportRequest {
     /// 门禁数据，最多批量上报 100 条
     pub access_data: Vec<AccessRecord>,
 }
+impl crate::de::Decode for AccessReportRequest {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            access_data: fields.required("access_data")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for AccessReportRequest {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 /// 一条门禁规则。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct AccessRule {
     /// 门禁规则 id
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub rule_id: Option<String>,
     /// 门禁规则名称
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub name: Option<String>,
     /// 具体规则，语法见附录「门禁放行规则语法说明」
-    #[serde(
-        default,
-        skip_serializing_if = "Vec::is_empty",
-        deserialize_with = "crate::de::vec_or_null"
-    )]
+    #[serde(skip_serializing_if = "Vec::is_empty")]
     pub rule_list: Vec<String>,
     /// 生效时间戳
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_int"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub effect_time: Option<i64>,
     /// 生效成员列表
-    #[serde(
-        default,
-        skip_serializing_if = "Vec::is_empty",
-        deserialize_with = "crate::de::vec_or_null"
-    )]
+    #[serde(skip_serializing_if = "Vec::is_empty")]
     pub effect_open_userid_list: Vec<DeviceUserRef>,
 }
+impl crate::de::Decode for AccessRule {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            rule_id: fields.optional("rule_id")?,
+            name: fields.optional("name")?,
+            rule_list: fields.or_empty("rule_list")?,
+            effect_time: fields.optional("effect_time")?,
+            effect_open_userid_list: fields.or_empty("effect_open_userid_list")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for AccessRule {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 /// 写入门禁通行规则的请求。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct AccessRuleAddRequest {
     /// 设备 SN 列表
     pub device_sn_list: Vec<String>,
     /// 门禁规则名称
-    #[serde(deserialize_with = "crate::de::string")]
     pub rule_name: String,
     /// 门禁通行规则
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub pass_rule: Option<AccessRuleSpec>,
     /// 远程开门规则
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub remote_pass_rule: Option<AccessRuleSpec>,
+}
+impl crate::de::Decode for AccessRuleAddRequest {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            device_sn_list: fields.required("device_sn_list")?,
+            rule_name: fields.required("rule_name")?,
+            pass_rule: fields.optional("pass_rule")?,
+            remote_pass_rule: fields.optional("remote_pass_rule")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for AccessRuleAddRequest {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
 }
 /// 写入门禁规则的结果。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct AccessRuleAddResponse {
     /// 门禁规则 id
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub rule_id: Option<String>,
     /// 不合法的成员 open_userid 列表
-    #[serde(
-        default,
-        skip_serializing_if = "Vec::is_empty",
-        deserialize_with = "crate::de::vec_or_null"
-    )]
+    #[serde(skip_serializing_if = "Vec::is_empty")]
     pub invalid_list: Vec<String>,
+}
+impl crate::de::Decode for AccessRuleAddResponse {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            rule_id: fields.optional("rule_id")?,
+            invalid_list: fields.or_empty("invalid_list")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for AccessRuleAddResponse {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
 }
 /// 设备上的门禁规则。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct AccessRuleGetResponse {
     /// 门禁通行规则
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub pass_rule: Option<AccessRuleList>,
     /// 远程开门规则
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub remote_pass_rule: Option<AccessRuleList>,
 }
+impl crate::de::Decode for AccessRuleGetResponse {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            pass_rule: fields.optional("pass_rule")?,
+            remote_pass_rule: fields.optional("remote_pass_rule")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for AccessRuleGetResponse {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 /// 以门禁规则 id 发起的请求。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct AccessRuleIdRequest {
     /// 门禁规则 id
-    #[serde(deserialize_with = "crate::de::string")]
     pub rule_id: String,
+}
+impl crate::de::Decode for AccessRuleIdRequest {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            rule_id: fields.required("rule_id")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for AccessRuleIdRequest {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
 }
 /// 门禁规则列表。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct AccessRuleList {
     /// 规则列表
-    #[serde(
-        default,
-        skip_serializing_if = "Vec::is_empty",
-        deserialize_with = "crate::de::vec_or_null"
-    )]
+    #[serde(skip_serializing_if = "Vec::is_empty")]
     pub items: Vec<AccessRule>,
 }
+impl crate::de::Decode for AccessRuleList {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            items: fields.or_empty("items")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for AccessRuleList {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 /// 修改门禁通行规则的请求。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct AccessRuleModRequest {
     /// 门禁规则 id
-    #[serde(deserialize_with = "crate::de::string")]
     pub rule_id: String,
     /// 设备 SN 列表
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub device_sn_list: Option<Vec<String>>,
     /// 门禁规则名称
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub rule_name: Option<String>,
     /// 门禁通行规则
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub pass_rule: Option<AccessRuleSpec>,
     /// 远程开门规则
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub remote_pass_rule: Option<AccessRuleSpec>,
 }
+impl crate::de::Decode for AccessRuleModRequest {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            rule_id: fields.required("rule_id")?,
+            device_sn_list: fields.optional("device_sn_list")?,
+            rule_name: fields.optional("rule_name")?,
+            pass_rule: fields.optional("pass_rule")?,
+            remote_pass_rule: fields.optional("remote_pass_rule")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for AccessRuleModRequest {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 /// 修改门禁规则的结果。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct AccessRuleModResponse {
     /// 不合法的成员 open_userid 列表
-    #[serde(
-        default,
-        skip_serializing_if = "Vec::is_empty",
-        deserialize_with = "crate::de::vec_or_null"
-    )]
+    #[serde(skip_serializing_if = "Vec::is_empty")]
     pub invalid_list: Vec<String>,
 }
+impl crate::de::Decode for AccessRuleModResponse {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            invalid_list: fields.or_empty("invalid_list")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for AccessRuleModResponse {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 /// 写入的一类门禁规则。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct AccessRuleSpec {
     /// 具体规则，语法见附录「门禁放行规则语法说明」
     pub rule_list: Vec<String>,
     /// 生效成员列表
     pub effect_open_userid_list: Vec<DeviceUserRef>,
 }
+impl crate::de::Decode for AccessRuleSpec {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            rule_list: fields.required("rule_list")?,
+            effect_open_userid_list: fields.required("effect_open_userid_list")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for AccessRuleSpec {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 /// 一台授权读取数据的设备。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct AuthDevice {
     /// 设备 SN
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub device_sn: Option<String>,
     /// 企业设置的备注名称
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub remark_name: Option<String>,
     /// 设备出厂时的名称
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub default_name: Option<String>,
     /// 设备出厂时的型号
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub model_name: Option<String>,
     /// 设备类型：1 考勤/门禁设备
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_int"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub device_type: Option<i64>,
     /// 设备能力，按位叠加：1 考勤，2 门禁，4 测温（例如 5 表示具备考勤和测温能力）
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_int"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub device_ability: Option<i64>,
 }
+impl crate::de::Decode for AuthDevice {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            device_sn: fields.optional("device_sn")?,
+            remark_name: fields.optional("remark_name")?,
+            default_name: fields.optional("default_name")?,
+            model_name: fields.optional("model_name")?,
+            device_type: fields.optional("device_type")?,
+            device_ability: fields.optional("device_ability")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for AuthDevice {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 /// 授权的设备列表。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct AuthDeviceList {
     /// 设备列表
-    #[serde(
-        default,
-        skip_serializing_if = "Vec::is_empty",
-        deserialize_with = "crate::de::vec_or_null"
-    )]
+    #[serde(skip_serializing_if = "Vec::is_empty")]
     pub item: Vec<AuthDevice>,
 }
+impl crate::de::Decode for AuthDeviceList {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            item: fields.or_empty("item")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for AuthDeviceList {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 /// 上报成员识别信息变化结果的请求。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct BioInfoResultRequest {
     /// 识别信息录入事件的操作 id（回调中携带）；存在时忽略 open_userid、user_type、bio_info_type
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub oper_id: Option<String>,
     /// 录入结果：0 录入成功，1 设备离线，其他失败由厂商自定义
-    #[serde(deserialize_with = "crate::de::int")]
     pub errcode: i64,
     /// 录入结果描述，如设备离线、找不到人脸等
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub errmsg: Option<String>,
     /// 录入成员的 open_userid，oper_id 不存在或为空时生效
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub open_userid: Option<String>,
     /// 成员类型：0 企业成员，2 家校学生；oper_id 不存在或为空时生效
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub user_type: Option<DeviceUserType>,
     /// 上报生物信息结果类型：1 指纹，2 人脸；oper_id 不存在或为空时生效
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub bio_info_type: Option<BioInfoType>,
+}
+impl crate::de::Decode for BioInfoResultRequest {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            oper_id: fields.optional("oper_id")?,
+            errcode: fields.required("errcode")?,
+            errmsg: fields.optional("errmsg")?,
+            open_userid: fields.optional("open_userid")?,
+            user_type: fields.optional("user_type")?,
+            bio_info_type: fields.optional("bio_info_type")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for BioInfoResultRequest {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
 }
 /// 生物识别信息类型。
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -293,559 +445,921 @@ impl serde::Serialize for BioInfoType {
         serializer.serialize_i64(i64::from(*self))
     }
 }
+impl crate::de::Decode for BioInfoType {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        <i64 as crate::de::Decode>::decode(value).map(Self::from)
+    }
+}
 impl<'de> serde::Deserialize<'de> for BioInfoType {
     fn deserialize<D: serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::de::int(deserializer).map(Self::from)
+        crate::de::deserialize(deserializer)
     }
 }
 /// 一条上报的打卡（或失败的上报）记录。
-#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
 pub struct CheckinRecord {
     /// 打卡用户的 open_userid
-    #[serde(deserialize_with = "crate::de::string")]
     pub open_userid: String,
     /// 用户类型：0 企业成员，2 学生
     pub user_type: DeviceUserType,
     /// 打卡时间戳
-    #[serde(deserialize_with = "crate::de::int")]
     pub timestamp: i64,
 }
+impl crate::de::Decode for CheckinRecord {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            open_userid: fields.required("open_userid")?,
+            user_type: fields.required("user_type")?,
+            timestamp: fields.required("timestamp")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for CheckinRecord {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 /// 上报考勤打卡记录的请求。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct CheckinReportRequest {
     /// 打卡数据，最多批量上报 100 条
     pub checkin_data: Vec<CheckinRecord>,
 }
+impl crate::de::Decode for CheckinReportRequest {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            checkin_data: fields.required("checkin_data")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for CheckinReportRequest {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 /// 上报失败的记录。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct CheckinReportResponse {
     /// 上报失败列表；errcode 为 0 但 fail_list 不为空时部分数据上报失败
-    #[serde(
-        default,
-        skip_serializing_if = "Vec::is_empty",
-        deserialize_with = "crate::de::vec_or_null"
-    )]
+    #[serde(skip_serializing_if = "Vec::is_empty")]
     pub fail_list: Vec<CheckinRecord>,
 }
+impl crate::de::Decode for CheckinReportResponse {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            fail_list: fields.or_empty("fail_list")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for CheckinReportResponse {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 /// 门禁通行记录列表。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct DeviceAccessDataList {
     /// 门禁通行记录
-    #[serde(
-        default,
-        skip_serializing_if = "Vec::is_empty",
-        deserialize_with = "crate::de::vec_or_null"
-    )]
+    #[serde(skip_serializing_if = "Vec::is_empty")]
     pub items: Vec<DeviceAccessItem>,
 }
+impl crate::de::Decode for DeviceAccessDataList {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            items: fields.or_empty("items")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for DeviceAccessDataList {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 /// 门禁通行原始数据。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct DeviceAccessDataResponse {
     /// 门禁通行数据
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub accesscontrol_data: Option<DeviceAccessDataList>,
     /// 下一页的游标
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub next_cursor: Option<String>,
+}
+impl crate::de::Decode for DeviceAccessDataResponse {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            accesscontrol_data: fields.optional("accesscontrol_data")?,
+            next_cursor: fields.optional("next_cursor")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for DeviceAccessDataResponse {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
 }
 /// 一条门禁通行原始记录。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct DeviceAccessItem {
     /// 成员 open_userid
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub open_userid: Option<String>,
     /// 成员类型
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub user_type: Option<DeviceUserType>,
     /// 设备 SN
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub device_sn: Option<String>,
     /// 通行时间戳
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_int"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub timestamp: Option<i64>,
     /// 通行类型
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub pass_type: Option<PassType>,
     /// 通行方法
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub pass_method: Option<PassMethod>,
 }
+impl crate::de::Decode for DeviceAccessItem {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            open_userid: fields.optional("open_userid")?,
+            user_type: fields.optional("user_type")?,
+            device_sn: fields.optional("device_sn")?,
+            timestamp: fields.optional("timestamp")?,
+            pass_type: fields.optional("pass_type")?,
+            pass_method: fields.optional("pass_method")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for DeviceAccessItem {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 /// 设备绑定的企业。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct DeviceBindCorp {
     /// 绑定企业 corpid
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub open_corpid: Option<String>,
     /// 绑定企业名称
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub corp_name: Option<String>,
 }
+impl crate::de::Decode for DeviceBindCorp {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            open_corpid: fields.optional("open_corpid")?,
+            corp_name: fields.optional("corp_name")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for DeviceBindCorp {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 /// 打卡记录列表。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct DeviceCheckinDataList {
     /// 打卡记录
-    #[serde(
-        default,
-        skip_serializing_if = "Vec::is_empty",
-        deserialize_with = "crate::de::vec_or_null"
-    )]
+    #[serde(skip_serializing_if = "Vec::is_empty")]
     pub items: Vec<DeviceCheckinItem>,
 }
+impl crate::de::Decode for DeviceCheckinDataList {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            items: fields.or_empty("items")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for DeviceCheckinDataList {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 /// 考勤打卡原始数据。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct DeviceCheckinDataResponse {
     /// 打卡数据
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub checkindata: Option<DeviceCheckinDataList>,
     /// 下一页的游标
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub next_cursor: Option<String>,
 }
+impl crate::de::Decode for DeviceCheckinDataResponse {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            checkindata: fields.optional("checkindata")?,
+            next_cursor: fields.optional("next_cursor")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for DeviceCheckinDataResponse {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 /// 一条考勤打卡原始记录。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct DeviceCheckinItem {
     /// 打卡人员 open_userid
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub open_userid: Option<String>,
     /// 打卡时间戳
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_int"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub checkin_time: Option<i64>,
     /// 打卡设备 SN
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub device_sn: Option<String>,
 }
+impl crate::de::Decode for DeviceCheckinItem {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            open_userid: fields.optional("open_userid")?,
+            checkin_time: fields.optional("checkin_time")?,
+            device_sn: fields.optional("device_sn")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for DeviceCheckinItem {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 /// 获取硬件授权结果的请求。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct DeviceDataAuthInfoRequest {
     /// 应用 id，仅套件应用需要填写
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_int"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub agentid: Option<i64>,
 }
+impl crate::de::Decode for DeviceDataAuthInfoRequest {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            agentid: fields.optional("agentid")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for DeviceDataAuthInfoRequest {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 /// 授权读取数据的设备。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct DeviceDataAuthInfoResponse {
     /// 授权读取数据的设备列表
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub device_list: Option<AuthDeviceList>,
 }
+impl crate::de::Decode for DeviceDataAuthInfoResponse {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            device_list: fields.optional("device_list")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for DeviceDataAuthInfoResponse {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 /// 获取设备原始数据的请求。
-#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
 pub struct DeviceDataQueryRequest {
     /// 成员类型：0 企业成员，2 学生
     pub user_type: DeviceUserType,
     /// 设备上传记录的开始时间戳
-    #[serde(deserialize_with = "crate::de::int")]
     pub begin_time: i64,
     /// 设备上传记录的结束时间戳，时间跨度不超过一个月
-    #[serde(deserialize_with = "crate::de::int")]
     pub end_time: i64,
     /// 数据筛选条件：1 按设备 sn 筛选（device_sn_list 必填），2 按成员 open_userid 筛选（open_userid_list 必填）
-    #[serde(deserialize_with = "crate::de::int")]
     pub data_filter_type: i64,
     /// 设备 SN 列表，最多 100 个
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub device_sn_list: Option<Vec<String>>,
     /// 成员 open_userid 列表，最多 100 个，须在应用可见范围内，否则忽略
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub open_userid_list: Option<Vec<String>>,
     /// 分页查询游标，上一次调用返回的 next_cursor，初次调用可以不填
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub cursor: Option<String>,
     /// 最多返回的条数，默认 200，最多 500
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_int"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub limit: Option<i64>,
     /// 应用 agentid，第三方套件应用必填，第三方单应用可不填
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_int"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub agentid: Option<i64>,
 }
+impl crate::de::Decode for DeviceDataQueryRequest {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            user_type: fields.required("user_type")?,
+            begin_time: fields.required("begin_time")?,
+            end_time: fields.required("end_time")?,
+            data_filter_type: fields.required("data_filter_type")?,
+            device_sn_list: fields.optional("device_sn_list")?,
+            open_userid_list: fields.optional("open_userid_list")?,
+            cursor: fields.optional("cursor")?,
+            limit: fields.optional("limit")?,
+            agentid: fields.optional("agentid")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for DeviceDataQueryRequest {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 /// 一台设备的详情。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct DeviceDetail {
     /// 设备型号名
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub model_name: Option<String>,
     /// 同型号设备出厂名
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub default_name: Option<String>,
     /// 设备静态二维码
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub qr_code: Option<String>,
     /// 设备绑定状态：0 未绑定，1 已绑定；绑定时才返回绑定企业与备注名
     #[serde(
-        default,
         skip_serializing_if = "Option::is_none",
-        with = "crate::de::opt_flag"
+        serialize_with = "crate::de::opt_flag::serialize"
     )]
     pub bind_status: Option<bool>,
     /// 绑定企业信息
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub auth_corp_info: Option<DeviceBindCorp>,
     /// 设备备注名，用户未设置时为空字符串
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub remark_name: Option<String>,
 }
+impl crate::de::Decode for DeviceDetail {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            model_name: fields.optional("model_name")?,
+            default_name: fields.optional("default_name")?,
+            qr_code: fields.optional("qr_code")?,
+            bind_status: fields.optional("bind_status")?,
+            auth_corp_info: fields.optional("auth_corp_info")?,
+            remark_name: fields.optional("remark_name")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for DeviceDetail {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 /// 设备详情。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct DeviceDetailResponse {
     /// 设备详情
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub device_detail: Option<DeviceDetail>,
 }
+impl crate::de::Decode for DeviceDetailResponse {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            device_detail: fields.optional("device_detail")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for DeviceDetailResponse {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 /// 设备的自定义属性。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct DeviceFeatureResponse {
     /// 设备反馈的自定义标识串
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub device_feature: Option<String>,
 }
+impl crate::de::Decode for DeviceFeatureResponse {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            device_feature: fields.optional("device_feature")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for DeviceFeatureResponse {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 /// 成员的放行规则。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct DevicePassRule {
     /// 放行规则列表
-    #[serde(
-        default,
-        skip_serializing_if = "Vec::is_empty",
-        deserialize_with = "crate::de::vec_or_null"
-    )]
+    #[serde(skip_serializing_if = "Vec::is_empty")]
     pub rule_list: Vec<DevicePassRuleItem>,
 }
+impl crate::de::Decode for DevicePassRule {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            rule_list: fields.or_empty("rule_list")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for DevicePassRule {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 /// 一条放行规则。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct DevicePassRuleItem {
     /// 规则编号
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_int"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub id: Option<i64>,
     /// 具体规则，语法见附录「门禁放行规则语法说明」
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub rule: Option<String>,
     /// 生效时间戳
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_int"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub effect_time: Option<i64>,
 }
+impl crate::de::Decode for DevicePassRuleItem {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            id: fields.optional("id")?,
+            rule: fields.optional("rule")?,
+            effect_time: fields.optional("effect_time")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for DevicePassRuleItem {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 /// 获取设备授权密钥的请求。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct DeviceSecretRequest {
     /// 企业绑定设备时企业微信回调的授权 code，64 至 512 字节，仅支持消费一次
     pub auth_code: crate::Secret,
 }
+impl crate::de::Decode for DeviceSecretRequest {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            auth_code: fields.required("auth_code")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for DeviceSecretRequest {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 /// 设备授权密钥。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct DeviceSecretResponse {
     /// 设备授权密钥，最长 512 字节
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub device_secret: Option<crate::Secret>,
     /// 设备 access_token，最长 512 字节
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub device_access_token: Option<crate::Secret>,
     /// 设备 access_token 超时时间（秒）
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_int"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub expires_in: Option<i64>,
 }
+impl crate::de::Decode for DeviceSecretResponse {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            device_secret: fields.optional("device_secret")?,
+            device_access_token: fields.optional("device_access_token")?,
+            expires_in: fields.optional("expires_in")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for DeviceSecretResponse {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 /// 以设备 SN 发起的请求。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct DeviceSnRequest {
     /// 设备 SN
-    #[serde(deserialize_with = "crate::de::string")]
     pub device_sn: String,
 }
+impl crate::de::Decode for DeviceSnRequest {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            device_sn: fields.required("device_sn")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for DeviceSnRequest {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 /// 更新设备状态的请求。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct DeviceStatusReportRequest {
     /// 设备在线状态：1 在线，2 离线
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub online_status: Option<OnlineStatus>,
     /// 设备当前固件版本，最长 32 字节
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub cur_version: Option<String>,
     /// 当前设备可升级的固件版本，最长 32 字节
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub upgradable_version: Option<String>,
     /// 当前设备可升级固件信息的简要描述，最长 256 字节；须与 upgradable_version 同时传
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub upgradable_version_desc: Option<String>,
 }
+impl crate::de::Decode for DeviceStatusReportRequest {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            online_status: fields.optional("online_status")?,
+            cur_version: fields.optional("cur_version")?,
+            upgradable_version: fields.optional("upgradable_version")?,
+            upgradable_version_desc: fields.optional("upgradable_version_desc")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for DeviceStatusReportRequest {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 /// 温度检测记录列表。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct DeviceTemperatureDataList {
     /// 温度检测记录
-    #[serde(
-        default,
-        skip_serializing_if = "Vec::is_empty",
-        deserialize_with = "crate::de::vec_or_null"
-    )]
+    #[serde(skip_serializing_if = "Vec::is_empty")]
     pub items: Vec<DeviceTemperatureItem>,
 }
+impl crate::de::Decode for DeviceTemperatureDataList {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            items: fields.or_empty("items")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for DeviceTemperatureDataList {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 /// 温度检测原始数据。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct DeviceTemperatureDataResponse {
     /// 温度检测数据
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub temperature_data: Option<DeviceTemperatureDataList>,
     /// 下一页的游标
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub next_cursor: Option<String>,
 }
+impl crate::de::Decode for DeviceTemperatureDataResponse {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            temperature_data: fields.optional("temperature_data")?,
+            next_cursor: fields.optional("next_cursor")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for DeviceTemperatureDataResponse {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 /// 一条温度检测原始记录。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct DeviceTemperatureItem {
     /// 成员 open_userid
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub open_userid: Option<String>,
     /// 成员类型
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub user_type: Option<DeviceUserType>,
     /// 检测时间戳
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_int"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub timestamp: Option<i64>,
     /// 检测温度
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub temperature: Option<String>,
     /// 温度状态
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub status: Option<TemperatureStatus>,
     /// 检测设备 SN
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub device_sn: Option<String>,
 }
+impl crate::de::Decode for DeviceTemperatureItem {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            open_userid: fields.optional("open_userid")?,
+            user_type: fields.optional("user_type")?,
+            timestamp: fields.optional("timestamp")?,
+            temperature: fields.optional("temperature")?,
+            status: fields.optional("status")?,
+            device_sn: fields.optional("device_sn")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for DeviceTemperatureItem {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 /// 获取设备调用凭证的请求。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct DeviceTokenRequest {
     /// 设备 SN
-    #[serde(deserialize_with = "crate::de::string")]
     pub device_sn: String,
     /// 设备授权密钥，通过获取设备授权密钥接口获取
     pub device_secret: crate::Secret,
 }
+impl crate::de::Decode for DeviceTokenRequest {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            device_sn: fields.required("device_sn")?,
+            device_secret: fields.required("device_secret")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for DeviceTokenRequest {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 /// 设备调用凭证。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct DeviceTokenResponse {
     /// 设备 access_token，最长 512 字节
     pub device_access_token: crate::Secret,
     /// 有效期（秒）
-    #[serde(deserialize_with = "crate::de::int")]
     pub expires_in: i64,
 }
+impl crate::de::Decode for DeviceTokenResponse {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            device_access_token: fields.required("device_access_token")?,
+            expires_in: fields.required("expires_in")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for DeviceTokenResponse {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 /// 设备可用范围内的一个成员。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct DeviceUser {
     /// 成员 open_userid
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub open_userid: Option<String>,
     /// 成员姓名
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub user_name: Option<String>,
     /// 成员类型：0 企业成员，2 学生
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub user_type: Option<DeviceUserType>,
     /// 放行规则
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub pass_rule: Option<DevicePassRule>,
 }
+impl crate::de::Decode for DeviceUser {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            open_userid: fields.optional("open_userid")?,
+            user_name: fields.optional("user_name")?,
+            user_type: fields.optional("user_type")?,
+            pass_rule: fields.optional("pass_rule")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for DeviceUser {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 /// 获取设备中指定成员信息的请求。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct DeviceUserIdsRequest {
     /// 获取成员的 id 列表，最多 100 条
     pub user_item: Vec<DeviceUserRef>,
 }
+impl crate::de::Decode for DeviceUserIdsRequest {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            user_item: fields.required("user_item")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for DeviceUserIdsRequest {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 /// 设备成员列表。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct DeviceUserList {
     /// 成员列表
-    #[serde(
-        default,
-        skip_serializing_if = "Vec::is_empty",
-        deserialize_with = "crate::de::vec_or_null"
-    )]
+    #[serde(skip_serializing_if = "Vec::is_empty")]
     pub useritems: Vec<DeviceUser>,
 }
+impl crate::de::Decode for DeviceUserList {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            useritems: fields.or_empty("useritems")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for DeviceUserList {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 /// 全量获取设备成员列表的请求。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct DeviceUserPageRequest {
     /// 上一次调用时返回的 next_cursor，初次调用可以不填
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub cursor: Option<String>,
     /// 返回的最大记录数，最大 200，默认 100
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_int"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub limit: Option<i64>,
     /// 是否仅获取 perm_version；为 true 时忽略其他参数
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_boolean"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub only_perm_version: Option<bool>,
 }
+impl crate::de::Decode for DeviceUserPageRequest {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            cursor: fields.optional("cursor")?,
+            limit: fields.optional("limit")?,
+            only_perm_version: fields.optional("only_perm_version")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for DeviceUserPageRequest {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 /// 设备可用范围内的成员。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct DeviceUserPageResponse {
     /// 分页游标，下次调用带上则从该位置往后拉；空字符串表示已是最后一页
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub next_cursor: Option<String>,
     /// 当前云端通讯录版本号
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_int"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub perm_version: Option<i64>,
     /// 成员信息
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub userinfo: Option<DeviceUserList>,
 }
+impl crate::de::Decode for DeviceUserPageResponse {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            next_cursor: fields.optional("next_cursor")?,
+            perm_version: fields.optional("perm_version")?,
+            userinfo: fields.optional("userinfo")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for DeviceUserPageResponse {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 /// 一个成员的标识。
-#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
 pub struct DeviceUserRef {
     /// 成员的 open_userid
-    #[serde(deserialize_with = "crate::de::string")]
     pub open_userid: String,
     /// 成员类型：0 企业成员，2 学生
     pub user_type: DeviceUserType,
+}
+impl crate::de::Decode for DeviceUserRef {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            open_userid: fields.required("open_userid")?,
+            user_type: fields.required("user_type")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for DeviceUserRef {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
 }
 /// 设备相关接口中的成员类型。
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -884,120 +1398,223 @@ impl serde::Serialize for DeviceUserType {
         serializer.serialize_i64(i64::from(*self))
     }
 }
+impl crate::de::Decode for DeviceUserType {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        <i64 as crate::de::Decode>::decode(value).map(Self::from)
+    }
+}
 impl<'de> serde::Deserialize<'de> for DeviceUserType {
     fn deserialize<D: serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::de::int(deserializer).map(Self::from)
+        crate::de::deserialize(deserializer)
     }
 }
 /// 指定成员的信息。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct DeviceUsersResponse {
     /// 成员信息
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub userinfo: Option<DeviceUserList>,
 }
+impl crate::de::Decode for DeviceUsersResponse {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            userinfo: fields.optional("userinfo")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for DeviceUsersResponse {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 /// 除 errcode/errmsg 外没有其他字段的返回。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct EmptyResponse {}
+impl crate::de::Decode for EmptyResponse {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        crate::de::Fields::of(value)?;
+        Ok(Self {})
+    }
+}
+impl<'de> serde::Deserialize<'de> for EmptyResponse {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 /// 上报设备固件升级结果的请求。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct FirmwareUpgradeResultRequest {
     /// 固件升级事件中携带的操作 id
-    #[serde(deserialize_with = "crate::de::string")]
     pub oper_id: String,
     /// 固件升级结果：0 升级成功，1 设备离线，其他失败由厂商自定义
-    #[serde(deserialize_with = "crate::de::int")]
     pub errcode: i64,
     /// 固件升级结果描述，失败时请简短描述原因
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub errmsg: Option<String>,
     /// 设备当前固件版本
-    #[serde(deserialize_with = "crate::de::string")]
     pub cur_version: String,
 }
+impl crate::de::Decode for FirmwareUpgradeResultRequest {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            oper_id: fields.required("oper_id")?,
+            errcode: fields.required("errcode")?,
+            errmsg: fields.optional("errmsg")?,
+            cur_version: fields.required("cur_version")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for FirmwareUpgradeResultRequest {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 /// 一条设备打卡记录。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct HardwareCheckin {
     /// 用户 id
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub userid: Option<String>,
     /// 打卡时间（Unix 时间戳）
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_int"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub checkin_time: Option<i64>,
     /// 打卡设备的 sn
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub device_sn: Option<String>,
     /// 打卡设备名
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub device_name: Option<String>,
 }
+impl crate::de::Decode for HardwareCheckin {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            userid: fields.optional("userid")?,
+            checkin_time: fields.optional("checkin_time")?,
+            device_sn: fields.optional("device_sn")?,
+            device_name: fields.optional("device_name")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for HardwareCheckin {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 /// 获取设备打卡数据的请求。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct HardwareCheckinDataRequest {
     /// 过滤类型：1 按打卡时间过滤，2 按设备上传打卡记录的时间过滤，默认 1
-    #[serde(deserialize_with = "crate::de::int")]
     pub filter_type: i64,
     /// 开始时间（Unix 时间戳），含义随 filter_type
-    #[serde(deserialize_with = "crate::de::int")]
     pub starttime: i64,
     /// 结束时间（Unix 时间戳），跨度不超过一个月
-    #[serde(deserialize_with = "crate::de::int")]
     pub endtime: i64,
     /// 需要获取打卡记录的用户列表，不超过 100 个
     pub useridlist: Vec<String>,
 }
+impl crate::de::Decode for HardwareCheckinDataRequest {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            filter_type: fields.required("filter_type")?,
+            starttime: fields.required("starttime")?,
+            endtime: fields.required("endtime")?,
+            useridlist: fields.required("useridlist")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for HardwareCheckinDataRequest {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 /// 设备打卡原始记录。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct HardwareCheckinDataResponse {
     /// 打卡记录
-    #[serde(
-        default,
-        skip_serializing_if = "Vec::is_empty",
-        deserialize_with = "crate::de::vec_or_null"
-    )]
+    #[serde(skip_serializing_if = "Vec::is_empty")]
     pub checkindata: Vec<HardwareCheckin>,
 }
+impl crate::de::Decode for HardwareCheckinDataResponse {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            checkindata: fields.or_empty("checkindata")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for HardwareCheckinDataResponse {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 /// 获取设备型号调用凭证的请求。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct ModelTokenRequest {
     /// 设备型号 ID，在服务商管理端创建设备型号后可在页面获取
-    #[serde(deserialize_with = "crate::de::string")]
     pub model_id: String,
     /// 设备型号 secret，每个型号有一个唯一的 secret
     pub model_secret: crate::Secret,
     /// 企业微信后台推送的 ticket
     pub model_ticket: crate::Secret,
 }
+impl crate::de::Decode for ModelTokenRequest {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            model_id: fields.required("model_id")?,
+            model_secret: fields.required("model_secret")?,
+            model_ticket: fields.required("model_ticket")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for ModelTokenRequest {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 /// 设备型号调用凭证。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct ModelTokenResponse {
     /// 设备型号 access_token，最长 512 字节
     pub model_access_token: crate::Secret,
     /// 有效期（秒）
-    #[serde(deserialize_with = "crate::de::int")]
     pub expires_in: i64,
+}
+impl crate::de::Decode for ModelTokenResponse {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            model_access_token: fields.required("model_access_token")?,
+            expires_in: fields.required("expires_in")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for ModelTokenResponse {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
 }
 /// 设备在线状态。
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -1032,11 +1649,16 @@ impl serde::Serialize for OnlineStatus {
         serializer.serialize_i64(i64::from(*self))
     }
 }
+impl crate::de::Decode for OnlineStatus {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        <i64 as crate::de::Decode>::decode(value).map(Self::from)
+    }
+}
 impl<'de> serde::Deserialize<'de> for OnlineStatus {
     fn deserialize<D: serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::de::int(deserializer).map(Self::from)
+        crate::de::deserialize(deserializer)
     }
 }
 /// 门禁通行方法。
@@ -1080,11 +1702,16 @@ impl serde::Serialize for PassMethod {
         serializer.serialize_i64(i64::from(*self))
     }
 }
+impl crate::de::Decode for PassMethod {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        <i64 as crate::de::Decode>::decode(value).map(Self::from)
+    }
+}
 impl<'de> serde::Deserialize<'de> for PassMethod {
     fn deserialize<D: serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::de::int(deserializer).map(Self::from)
+        crate::de::deserialize(deserializer)
     }
 }
 /// 门禁通行类型。
@@ -1124,43 +1751,71 @@ impl serde::Serialize for PassType {
         serializer.serialize_i64(i64::from(*self))
     }
 }
+impl crate::de::Decode for PassType {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        <i64 as crate::de::Decode>::decode(value).map(Self::from)
+    }
+}
 impl<'de> serde::Deserialize<'de> for PassType {
     fn deserialize<D: serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::de::int(deserializer).map(Self::from)
+        crate::de::deserialize(deserializer)
     }
 }
 /// 录入设备的结果。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct RegisterSnResponse {
     /// 设备静态二维码
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub qr_code: Option<String>,
 }
+impl crate::de::Decode for RegisterSnResponse {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            qr_code: fields.optional("qr_code")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for RegisterSnResponse {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 /// 上报远程开门结果的请求。
-#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
 pub struct RemoteOpenResultRequest {
     /// 远程开门指令的操作 id，企业微信给厂商的回调中携带
-    #[serde(deserialize_with = "crate::de::string")]
     pub oper_id: String,
     /// 上报类型
     #[serde(rename = "type")]
     pub report_type: RemoteOpenType,
     /// 远程开门指令执行结果：0 成功，1 失败
-    #[serde(deserialize_with = "crate::de::int")]
     pub errcode: i64,
     /// 操作结果描述，如设备离线等
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub errmsg: Option<String>,
+}
+impl crate::de::Decode for RemoteOpenResultRequest {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            oper_id: fields.required("oper_id")?,
+            report_type: fields.required("type")?,
+            errcode: fields.required("errcode")?,
+            errmsg: fields.optional("errmsg")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for RemoteOpenResultRequest {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
 }
 /// 远程开门结果的上报类型。
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
@@ -1196,81 +1851,132 @@ impl serde::Serialize for RemoteOpenType {
         serializer.serialize_str(self.as_str())
     }
 }
+impl crate::de::Decode for RemoteOpenType {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        <String as crate::de::Decode>::decode(value)
+            .map(|value| Self::from(value.as_str()))
+    }
+}
 impl<'de> serde::Deserialize<'de> for RemoteOpenType {
     fn deserialize<D: serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::de::string(deserializer).map(|value| Self::from(value.as_str()))
+        crate::de::deserialize(deserializer)
     }
 }
 /// 一条体温检测记录。
-#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
 pub struct TemperatureRecord {
     /// 用户 open_userid
-    #[serde(deserialize_with = "crate::de::string")]
     pub open_userid: String,
     /// 用户类型：0 企业成员，2 学生
     pub user_type: DeviceUserType,
     /// 用户温度
-    #[serde(deserialize_with = "crate::de::string")]
     pub temperature: String,
     /// 温度测量时间戳
-    #[serde(deserialize_with = "crate::de::int")]
     pub timestamp: i64,
     /// 状态：0 正常，1 发热，2 温度过低
     pub status: TemperatureStatus,
 }
+impl crate::de::Decode for TemperatureRecord {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            open_userid: fields.required("open_userid")?,
+            user_type: fields.required("user_type")?,
+            temperature: fields.required("temperature")?,
+            timestamp: fields.required("timestamp")?,
+            status: fields.required("status")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for TemperatureRecord {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 /// 一条上报失败的体温记录。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct TemperatureReportFailure {
     /// 用户 open_userid
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub open_userid: Option<String>,
     /// 用户类型
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub user_type: Option<DeviceUserType>,
     /// 温度测量时间戳
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_int"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub timestamp: Option<i64>,
     /// 失败的错误码
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_int"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub errcode: Option<i64>,
     /// 失败的原因
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub errmsg: Option<String>,
 }
+impl crate::de::Decode for TemperatureReportFailure {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            open_userid: fields.optional("open_userid")?,
+            user_type: fields.optional("user_type")?,
+            timestamp: fields.optional("timestamp")?,
+            errcode: fields.optional("errcode")?,
+            errmsg: fields.optional("errmsg")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for TemperatureReportFailure {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 /// 上报体温检测记录的请求。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct TemperatureReportRequest {
     /// 温度数据，最多批量上报 100 条
     pub temperature_data: Vec<TemperatureRecord>,
 }
+impl crate::de::Decode for TemperatureReportRequest {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            temperature_data: fields.required("temperature_data")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for TemperatureReportRequest {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 /// 上报失败的体温记录。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct TemperatureReportResponse {
     /// 上报失败列表
-    #[serde(
-        default,
-        skip_serializing_if = "Vec::is_empty",
-        deserialize_with = "crate::de::vec_or_null"
-    )]
+    #[serde(skip_serializing_if = "Vec::is_empty")]
     pub fail_list: Vec<TemperatureReportFailure>,
+}
+impl crate::de::Decode for TemperatureReportResponse {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            fail_list: fields.or_empty("fail_list")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for TemperatureReportResponse {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
 }
 /// 体温状态。
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -1309,11 +2015,16 @@ impl serde::Serialize for TemperatureStatus {
         serializer.serialize_i64(i64::from(*self))
     }
 }
+impl crate::de::Decode for TemperatureStatus {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        <i64 as crate::de::Decode>::decode(value).map(Self::from)
+    }
+}
 impl<'de> serde::Deserialize<'de> for TemperatureStatus {
     fn deserialize<D: serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::de::int(deserializer).map(Self::from)
+        crate::de::deserialize(deserializer)
     }
 }
 impl AccessReportRequest {

@@ -6,133 +6,171 @@
 //!
 //! Enabled by the cargo feature `hr`.
 /// 一个花名册字段的配置。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct StaffFieldConf {
     /// 字段 id
-    #[serde(deserialize_with = "crate::de::int")]
     pub fieldid: i64,
     /// 字段名称
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub field_name: Option<String>,
     /// 字段类型
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub field_type: Option<StaffFieldType>,
     /// 读取、更新时字段值的类型
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub value_type: Option<StaffValueType>,
     /// 字段是否必填
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_boolean"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub is_must: Option<bool>,
     /// 选项类型字段的选项
-    #[serde(
-        default,
-        skip_serializing_if = "Vec::is_empty",
-        deserialize_with = "crate::de::vec_or_null"
-    )]
+    #[serde(skip_serializing_if = "Vec::is_empty")]
     pub option_list: Vec<StaffFieldOption>,
 }
+impl crate::de::Decode for StaffFieldConf {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            fieldid: fields.required("fieldid")?,
+            field_name: fields.optional("field_name")?,
+            field_type: fields.optional("field_type")?,
+            value_type: fields.optional("value_type")?,
+            is_must: fields.optional("is_must")?,
+            option_list: fields.or_empty("option_list")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for StaffFieldConf {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 /// 花名册的一个字段组。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct StaffFieldGroup {
     /// 字段组 id
-    #[serde(deserialize_with = "crate::de::int")]
     pub group_id: i64,
     /// 字段组名称
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub group_name: Option<String>,
     /// 字段组包含的字段
-    #[serde(
-        default,
-        skip_serializing_if = "Vec::is_empty",
-        deserialize_with = "crate::de::vec_or_null"
-    )]
+    #[serde(skip_serializing_if = "Vec::is_empty")]
     pub field_list: Vec<StaffFieldConf>,
 }
+impl crate::de::Decode for StaffFieldGroup {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            group_id: fields.required("group_id")?,
+            group_name: fields.optional("group_name")?,
+            field_list: fields.or_empty("field_list")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for StaffFieldGroup {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 /// 要写入的字段值；按字段的值类型填写其中一个 value_xxx。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct StaffFieldInput {
     /// 字段 id
-    #[serde(deserialize_with = "crate::de::int")]
     pub fieldid: i64,
     /// 可重复组中的字段下标，非可重复组中的字段填 0（新增组时忽略）
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_int"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub sub_idx: Option<i64>,
     /// 字符串值
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub value_string: Option<String>,
     /// 32 位非负整数值
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_int"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub value_uint32: Option<i64>,
     /// 64 位非负整数值
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_int"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub value_uint64: Option<i64>,
     /// 64 位整数值
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_int"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub value_int64: Option<i64>,
     /// 电话号码值
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub value_mobile: Option<StaffMobile>,
     /// 文件值（上传临时素材得到的 media_id）
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub value_file: Option<StaffFile>,
 }
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+impl crate::de::Decode for StaffFieldInput {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            fieldid: fields.required("fieldid")?,
+            sub_idx: fields.optional("sub_idx")?,
+            value_string: fields.optional("value_string")?,
+            value_uint32: fields.optional("value_uint32")?,
+            value_uint64: fields.optional("value_uint64")?,
+            value_int64: fields.optional("value_int64")?,
+            value_mobile: fields.optional("value_mobile")?,
+            value_file: fields.optional("value_file")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for StaffFieldInput {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct StaffFieldOption {
     /// 选项 id
-    #[serde(deserialize_with = "crate::de::int")]
     pub id: i64,
     /// 选项文字
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub value: Option<String>,
 }
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+impl crate::de::Decode for StaffFieldOption {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            id: fields.required("id")?,
+            value: fields.optional("value")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for StaffFieldOption {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct StaffFieldRef {
     /// 字段 id
-    #[serde(deserialize_with = "crate::de::int")]
     pub fieldid: i64,
     /// 字段下标：字段属于可重复字段组时指定第几组，否则为 0；默认 0
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_int"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub sub_idx: Option<i64>,
+}
+impl crate::de::Decode for StaffFieldRef {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            fieldid: fields.required("fieldid")?,
+            sub_idx: fields.optional("sub_idx")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for StaffFieldRef {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
 }
 /// 花名册字段类型。
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -183,157 +221,266 @@ impl serde::Serialize for StaffFieldType {
         serializer.serialize_i64(i64::from(*self))
     }
 }
+impl crate::de::Decode for StaffFieldType {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        <i64 as crate::de::Decode>::decode(value).map(Self::from)
+    }
+}
 impl<'de> serde::Deserialize<'de> for StaffFieldType {
     fn deserialize<D: serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::de::int(deserializer).map(Self::from)
+        crate::de::deserialize(deserializer)
     }
 }
 /// 一个花名册字段的值；按 value_type 只有对应的 value_xxx 有值。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct StaffFieldValue {
     /// 字段 id
-    #[serde(deserialize_with = "crate::de::int")]
     pub fieldid: i64,
     /// 字段下标
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_int"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub sub_idx: Option<i64>,
     /// 查询结果
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub result: Option<StaffQueryResult>,
     /// 字段值的类型
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub value_type: Option<StaffValueType>,
     /// 字符串值
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub value_string: Option<String>,
     /// 32 位非负整数值
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_int"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub value_uint32: Option<i64>,
     /// 64 位非负整数值
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_int"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub value_uint64: Option<i64>,
     /// 64 位整数值
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_int"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub value_int64: Option<i64>,
     /// 电话号码值
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub value_mobile: Option<StaffMobile>,
     /// 文件值
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub value_file: Option<StaffFile>,
 }
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+impl crate::de::Decode for StaffFieldValue {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            fieldid: fields.required("fieldid")?,
+            sub_idx: fields.optional("sub_idx")?,
+            result: fields.optional("result")?,
+            value_type: fields.optional("value_type")?,
+            value_string: fields.optional("value_string")?,
+            value_uint32: fields.optional("value_uint32")?,
+            value_uint64: fields.optional("value_uint64")?,
+            value_int64: fields.optional("value_int64")?,
+            value_mobile: fields.optional("value_mobile")?,
+            value_file: fields.optional("value_file")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for StaffFieldValue {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct StaffFieldsResponse {
     /// 字段组的配置信息
-    #[serde(
-        default,
-        skip_serializing_if = "Vec::is_empty",
-        deserialize_with = "crate::de::vec_or_null"
-    )]
+    #[serde(skip_serializing_if = "Vec::is_empty")]
     pub group_list: Vec<StaffFieldGroup>,
 }
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+impl crate::de::Decode for StaffFieldsResponse {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            group_list: fields.or_empty("group_list")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for StaffFieldsResponse {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct StaffFile {
     /// 文件的 media_id 列表，可用「获取临时素材」下载
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub media_id: Option<Vec<String>>,
 }
-#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+impl crate::de::Decode for StaffFile {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            media_id: fields.optional("media_id")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for StaffFile {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
 pub struct StaffGroupInsert {
     /// 可重复字段组
     pub group_type: StaffRepeatGroup,
     /// 要增加的字段内容，sub_idx 被忽略，找不到字段 id 的内容被忽略
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub item: Option<Vec<StaffFieldInput>>,
 }
-#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+impl crate::de::Decode for StaffGroupInsert {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            group_type: fields.required("group_type")?,
+            item: fields.optional("item")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for StaffGroupInsert {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
 pub struct StaffGroupRemove {
     /// 可重复字段组
     pub group_type: StaffRepeatGroup,
     /// 要删除的是第几组
-    #[serde(deserialize_with = "crate::de::int")]
     pub sub_idx: i64,
 }
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+impl crate::de::Decode for StaffGroupRemove {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            group_type: fields.required("group_type")?,
+            sub_idx: fields.required("sub_idx")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for StaffGroupRemove {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct StaffInfoRequest {
     /// 员工 userid，须在调用应用的可见范围内
-    #[serde(deserialize_with = "crate::de::string")]
     pub userid: String,
     /// 是否获取全部字段，默认否
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_boolean"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub get_all: Option<bool>,
     /// 需要获取的字段；get_all 为否或不填时不能为空，为是时忽略
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub fieldids: Option<Vec<StaffFieldRef>>,
 }
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+impl crate::de::Decode for StaffInfoRequest {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            userid: fields.required("userid")?,
+            get_all: fields.optional("get_all")?,
+            fieldids: fields.optional("fieldids")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for StaffInfoRequest {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct StaffInfoResponse {
     /// 字段信息
-    #[serde(
-        default,
-        skip_serializing_if = "Vec::is_empty",
-        deserialize_with = "crate::de::vec_or_null"
-    )]
+    #[serde(skip_serializing_if = "Vec::is_empty")]
     pub field_info: Vec<StaffFieldValue>,
 }
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+impl crate::de::Decode for StaffInfoResponse {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            field_info: fields.or_empty("field_info")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for StaffInfoResponse {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct StaffInsertResult {
     /// 尝试增加的字段组类型
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub group_type: Option<StaffRepeatGroup>,
     /// 尝试增加的字段组在输入中的下标
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_int"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub idx: Option<i64>,
     /// 增加的结果
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub result: Option<StaffWriteResult>,
 }
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+impl crate::de::Decode for StaffInsertResult {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            group_type: fields.optional("group_type")?,
+            idx: fields.optional("idx")?,
+            result: fields.optional("result")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for StaffInsertResult {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct StaffMobile {
     /// 电话号码的区号
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub value_country_code: Option<String>,
     /// 电话号码；更新时不填或填空串视为清空整个电话号码字段
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub value_mobile: Option<String>,
+}
+impl crate::de::Decode for StaffMobile {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            value_country_code: fields.optional("value_country_code")?,
+            value_mobile: fields.optional("value_mobile")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for StaffMobile {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
 }
 /// 花名册字段的查询结果。
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -376,28 +523,46 @@ impl serde::Serialize for StaffQueryResult {
         serializer.serialize_i64(i64::from(*self))
     }
 }
+impl crate::de::Decode for StaffQueryResult {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        <i64 as crate::de::Decode>::decode(value).map(Self::from)
+    }
+}
 impl<'de> serde::Deserialize<'de> for StaffQueryResult {
     fn deserialize<D: serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::de::int(deserializer).map(Self::from)
+        crate::de::deserialize(deserializer)
     }
 }
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct StaffRemoveResult {
     /// 尝试删除的字段组类型
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub group_type: Option<StaffRepeatGroup>,
     /// 尝试删除的字段组下标
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_int"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub sub_idx: Option<i64>,
     /// 删除的结果
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub result: Option<StaffWriteResult>,
+}
+impl crate::de::Decode for StaffRemoveResult {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            group_type: fields.optional("group_type")?,
+            sub_idx: fields.optional("sub_idx")?,
+            result: fields.optional("result")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for StaffRemoveResult {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
 }
 /// 可重复的字段组。
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -444,71 +609,107 @@ impl serde::Serialize for StaffRepeatGroup {
         serializer.serialize_i64(i64::from(*self))
     }
 }
+impl crate::de::Decode for StaffRepeatGroup {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        <i64 as crate::de::Decode>::decode(value).map(Self::from)
+    }
+}
 impl<'de> serde::Deserialize<'de> for StaffRepeatGroup {
     fn deserialize<D: serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::de::int(deserializer).map(Self::from)
+        crate::de::deserialize(deserializer)
     }
 }
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct StaffUpdateRequest {
     /// 员工 userid，须在调用应用的可见范围内
-    #[serde(deserialize_with = "crate::de::string")]
     pub userid: String,
     /// 要更新、增加或清空的单个字段；年龄（11006）、社会工龄（11012）、员工状态（12004）不支持更新
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub update_items: Option<Vec<StaffFieldInput>>,
     /// 可重复字段组中要整组删除的组
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub remove_items: Option<Vec<StaffGroupRemove>>,
     /// 可重复字段组中要增加的一组字段；update_items、remove_items、insert_items 不能全部为空
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub insert_items: Option<Vec<StaffGroupInsert>>,
 }
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+impl crate::de::Decode for StaffUpdateRequest {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            userid: fields.required("userid")?,
+            update_items: fields.optional("update_items")?,
+            remove_items: fields.optional("remove_items")?,
+            insert_items: fields.optional("insert_items")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for StaffUpdateRequest {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct StaffUpdateResponse {
     /// 更新结果
-    #[serde(
-        default,
-        skip_serializing_if = "Vec::is_empty",
-        deserialize_with = "crate::de::vec_or_null"
-    )]
+    #[serde(skip_serializing_if = "Vec::is_empty")]
     pub update_results: Vec<StaffUpdateResult>,
     /// 删除结果
-    #[serde(
-        default,
-        skip_serializing_if = "Vec::is_empty",
-        deserialize_with = "crate::de::vec_or_null"
-    )]
+    #[serde(skip_serializing_if = "Vec::is_empty")]
     pub remove_results: Vec<StaffRemoveResult>,
     /// 新增结果
-    #[serde(
-        default,
-        skip_serializing_if = "Vec::is_empty",
-        deserialize_with = "crate::de::vec_or_null"
-    )]
+    #[serde(skip_serializing_if = "Vec::is_empty")]
     pub insert_results: Vec<StaffInsertResult>,
 }
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+impl crate::de::Decode for StaffUpdateResponse {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            update_results: fields.or_empty("update_results")?,
+            remove_results: fields.or_empty("remove_results")?,
+            insert_results: fields.or_empty("insert_results")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for StaffUpdateResponse {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct StaffUpdateResult {
     /// 尝试更新的字段 id
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_int"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub fieldid: Option<i64>,
     /// 尝试更新的字段下标
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_int"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub sub_idx: Option<i64>,
     /// 更新的结果
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub result: Option<StaffWriteResult>,
+}
+impl crate::de::Decode for StaffUpdateResult {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            fieldid: fields.optional("fieldid")?,
+            sub_idx: fields.optional("sub_idx")?,
+            result: fields.optional("result")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for StaffUpdateResult {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
 }
 /// 花名册字段值的类型，决定值放在哪个 value_xxx 字段中。
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -559,11 +760,16 @@ impl serde::Serialize for StaffValueType {
         serializer.serialize_i64(i64::from(*self))
     }
 }
+impl crate::de::Decode for StaffValueType {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        <i64 as crate::de::Decode>::decode(value).map(Self::from)
+    }
+}
 impl<'de> serde::Deserialize<'de> for StaffValueType {
     fn deserialize<D: serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::de::int(deserializer).map(Self::from)
+        crate::de::deserialize(deserializer)
     }
 }
 /// 花名册更新、删除、新增的结果。
@@ -611,11 +817,16 @@ impl serde::Serialize for StaffWriteResult {
         serializer.serialize_i64(i64::from(*self))
     }
 }
+impl crate::de::Decode for StaffWriteResult {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        <i64 as crate::de::Decode>::decode(value).map(Self::from)
+    }
+}
 impl<'de> serde::Deserialize<'de> for StaffWriteResult {
     fn deserialize<D: serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::de::int(deserializer).map(Self::from)
+        crate::de::deserialize(deserializer)
     }
 }
 impl StaffFieldInput {

@@ -6,159 +6,272 @@
 //!
 //! Enabled by the cargo feature `identity`.
 /// 申请群 id 升级的请求。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct ApplyToUpgradeChatidRequest {
     /// 完成升级的时间戳（秒），不得早于当前时间或晚于 7 天之后
-    #[serde(deserialize_with = "crate::de::int")]
     pub upgrade_time: i64,
 }
+impl crate::de::Decode for ApplyToUpgradeChatidRequest {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            upgrade_time: fields.required("upgrade_time")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for ApplyToUpgradeChatidRequest {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 /// 获取用户二次验证信息的请求。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct AuthGetTfaInfoRequest {
     /// 成员在二次验证页面授权得到的 code，只能使用一次
-    #[serde(deserialize_with = "crate::de::string")]
     pub code: String,
 }
+impl crate::de::Decode for AuthGetTfaInfoRequest {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            code: fields.required("code")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for AuthGetTfaInfoRequest {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 /// 待二次验证的成员。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct AuthGetTfaInfoResponse {
     /// 成员 UserID
-    #[serde(deserialize_with = "crate::de::string")]
     pub userid: String,
     /// 二次验证授权码，用于使用二次验证；五分钟内有效且只能使用一次
     pub tfa_code: crate::Secret,
 }
+impl crate::de::Decode for AuthGetTfaInfoResponse {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            userid: fields.required("userid")?,
+            tfa_code: fields.required("tfa_code")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for AuthGetTfaInfoResponse {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 /// 使用二次验证的请求。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct AuthTfaSuccessRequest {
     /// 成员 UserID
-    #[serde(deserialize_with = "crate::de::string")]
     pub userid: String,
     /// 获取用户二次验证信息返回的 tfa_code
     pub tfa_code: crate::Secret,
 }
+impl crate::de::Decode for AuthTfaSuccessRequest {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            userid: fields.required("userid")?,
+            tfa_code: fields.required("tfa_code")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for AuthTfaSuccessRequest {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 /// 获取访问用户敏感信息的请求。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct AuthUserDetailRequest {
     /// 成员票据，由获取访问用户身份返回
     pub user_ticket: crate::Secret,
 }
+impl crate::de::Decode for AuthUserDetailRequest {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            user_ticket: fields.required("user_ticket")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for AuthUserDetailRequest {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 /// 成员授权的敏感信息；除 userid 外，各字段仅在成员同意 snsapi_privateinfo 授权时返回真实值。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct AuthUserDetailResponse {
     /// 成员 UserID
-    #[serde(deserialize_with = "crate::de::string")]
     pub userid: String,
     /// 性别；未授权时为 0
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub gender: Option<Gender>,
     /// 头像 url；未授权时为默认头像
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub avatar: Option<String>,
     /// 员工个人二维码，扫描可添加为外部联系人
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub qr_code: Option<String>,
     /// 手机；第三方应用不可获取
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub mobile: Option<String>,
     /// 邮箱；第三方应用不可获取
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub email: Option<String>,
     /// 企业邮箱；第三方应用不可获取
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub biz_mail: Option<String>,
     /// 地址；第三方应用不可获取
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub address: Option<String>,
 }
+impl crate::de::Decode for AuthUserDetailResponse {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            userid: fields.required("userid")?,
+            gender: fields.optional("gender")?,
+            avatar: fields.optional("avatar")?,
+            qr_code: fields.optional("qr_code")?,
+            mobile: fields.optional("mobile")?,
+            email: fields.optional("email")?,
+            biz_mail: fields.optional("biz_mail")?,
+            address: fields.optional("address")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for AuthUserDetailResponse {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 /// 访问者身份：企业成员有 userid，非企业成员有 openid。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct AuthUserInfoResponse {
     /// 成员 UserID（企业成员时返回，无论是否在应用可见范围内）；互联企业或上下游场景格式如 CorpId/userid
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub userid: Option<String>,
     /// 成员票据，最大 512 字节，有效期 1800 秒；scope 为 snsapi_privateinfo 且成员在应用可见范围内时返回，用于获取敏感信息
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub user_ticket: Option<crate::Secret>,
     /// 非企业成员的标识，对当前企业唯一，不超过 64 字节
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub openid: Option<String>,
     /// 外部联系人 id；仅当访问者是企业客户且跟进人在应用可见范围内时返回
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub external_userid: Option<String>,
 }
+impl crate::de::Decode for AuthUserInfoResponse {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            userid: fields.optional("userid")?,
+            user_ticket: fields.optional("user_ticket")?,
+            openid: fields.optional("openid")?,
+            external_userid: fields.optional("external_userid")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for AuthUserInfoResponse {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 /// 群 id 转换的请求。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct ChatIdConvertRequest {
     /// 需要转换的客户群 id 列表
     pub chat_id_list: Vec<String>,
 }
+impl crate::de::Decode for ChatIdConvertRequest {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            chat_id_list: fields.required("chat_id_list")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for ChatIdConvertRequest {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 /// 群 id 转换的结果。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct ChatIdConvertResponse {
     /// 转换成功的结果
-    #[serde(
-        default,
-        skip_serializing_if = "Vec::is_empty",
-        deserialize_with = "crate::de::vec_or_null"
-    )]
+    #[serde(skip_serializing_if = "Vec::is_empty")]
     pub items: Vec<ChatIdPair>,
     /// 无法转换的群 id
-    #[serde(
-        default,
-        skip_serializing_if = "Vec::is_empty",
-        deserialize_with = "crate::de::vec_or_null"
-    )]
+    #[serde(skip_serializing_if = "Vec::is_empty")]
     pub invalid_chat_id_list: Vec<String>,
 }
+impl crate::de::Decode for ChatIdConvertResponse {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            items: fields.or_empty("items")?,
+            invalid_chat_id_list: fields.or_empty("invalid_chat_id_list")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for ChatIdConvertResponse {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 /// 一个客户群 id 的转换结果。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct ChatIdPair {
     /// 升级前的群 id
-    #[serde(deserialize_with = "crate::de::string")]
     pub chat_id: String,
     /// 升级后的群 id
-    #[serde(deserialize_with = "crate::de::string")]
     pub new_chat_id: String,
 }
+impl crate::de::Decode for ChatIdPair {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            chat_id: fields.required("chat_id")?,
+            new_chat_id: fields.required("new_chat_id")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for ChatIdPair {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 /// tmp_external_userid 转换的请求。
-#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
 pub struct ConvertTmpExternalUseridRequest {
     /// 业务类型
     pub business_type: TmpExternalUseridBusinessType,
@@ -167,84 +280,183 @@ pub struct ConvertTmpExternalUseridRequest {
     /// 外部用户临时 id 列表，最多 100 个
     pub tmp_external_userid_list: Vec<String>,
 }
+impl crate::de::Decode for ConvertTmpExternalUseridRequest {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            business_type: fields.required("business_type")?,
+            user_type: fields.required("user_type")?,
+            tmp_external_userid_list: fields.required("tmp_external_userid_list")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for ConvertTmpExternalUseridRequest {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 /// tmp_external_userid 转换的结果。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct ConvertTmpExternalUseridResponse {
     /// 转换成功的结果
-    #[serde(
-        default,
-        skip_serializing_if = "Vec::is_empty",
-        deserialize_with = "crate::de::vec_or_null"
-    )]
+    #[serde(skip_serializing_if = "Vec::is_empty")]
     pub results: Vec<TmpExternalUseridResult>,
     /// 无法转换的临时 id
-    #[serde(
-        default,
-        skip_serializing_if = "Vec::is_empty",
-        deserialize_with = "crate::de::vec_or_null"
-    )]
+    #[serde(skip_serializing_if = "Vec::is_empty")]
     pub invalid_tmp_external_userid_list: Vec<String>,
 }
+impl crate::de::Decode for ConvertTmpExternalUseridResponse {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            results: fields.or_empty("results")?,
+            invalid_tmp_external_userid_list: fields
+                .or_empty("invalid_tmp_external_userid_list")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for ConvertTmpExternalUseridResponse {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 /// 除 errcode/errmsg 外没有其他字段的返回。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct EmptyResponse {}
+impl crate::de::Decode for EmptyResponse {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        crate::de::Fields::of(value)?;
+        Ok(Self {})
+    }
+}
+impl<'de> serde::Deserialize<'de> for EmptyResponse {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 /// 客户标签 id 转换的请求。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct ExternalTagidConvertRequest {
     /// 企业主体的客户标签 id 列表
     pub external_tagid_list: Vec<String>,
 }
+impl crate::de::Decode for ExternalTagidConvertRequest {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            external_tagid_list: fields.required("external_tagid_list")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for ExternalTagidConvertRequest {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 /// 客户标签 id 转换的结果。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct ExternalTagidConvertResponse {
     /// 转换成功的结果
-    #[serde(
-        default,
-        skip_serializing_if = "Vec::is_empty",
-        deserialize_with = "crate::de::vec_or_null"
-    )]
+    #[serde(skip_serializing_if = "Vec::is_empty")]
     pub items: Vec<ExternalTagidPair>,
     /// 无法转换的客户标签 id
-    #[serde(
-        default,
-        skip_serializing_if = "Vec::is_empty",
-        deserialize_with = "crate::de::vec_or_null"
-    )]
+    #[serde(skip_serializing_if = "Vec::is_empty")]
     pub invalid_external_tagid_list: Vec<String>,
 }
+impl crate::de::Decode for ExternalTagidConvertResponse {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            items: fields.or_empty("items")?,
+            invalid_external_tagid_list: fields.or_empty("invalid_external_tagid_list")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for ExternalTagidConvertResponse {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 /// 一个客户标签 id 的转换结果。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct ExternalTagidPair {
     /// 企业主体的客户标签 id
-    #[serde(deserialize_with = "crate::de::string")]
     pub external_tagid: String,
     /// 服务商主体的客户标签 id
-    #[serde(deserialize_with = "crate::de::string")]
     pub open_external_tagid: String,
 }
+impl crate::de::Decode for ExternalTagidPair {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            external_tagid: fields.required("external_tagid")?,
+            open_external_tagid: fields.required("open_external_tagid")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for ExternalTagidPair {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 /// external_userid 查询 pending_id 的请求。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct ExternalUseridToPendingIdRequest {
     /// 客户群 id；传入时只检查群主是否在可见范围，并忽略不在该群的 external_userid
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub chat_id: Option<String>,
     /// 外部联系人 id，最多 100 个
     pub external_userid: Vec<String>,
 }
+impl crate::de::Decode for ExternalUseridToPendingIdRequest {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            chat_id: fields.optional("chat_id")?,
+            external_userid: fields.required("external_userid")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for ExternalUseridToPendingIdRequest {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 /// external_userid 查询 pending_id 的结果。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct ExternalUseridToPendingIdResponse {
     /// 转换结果
-    #[serde(
-        default,
-        skip_serializing_if = "Vec::is_empty",
-        deserialize_with = "crate::de::vec_or_null"
-    )]
+    #[serde(skip_serializing_if = "Vec::is_empty")]
     pub result: Vec<PendingIdResult>,
+}
+impl crate::de::Decode for ExternalUseridToPendingIdResponse {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            result: fields.or_empty("result")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for ExternalUseridToPendingIdResponse {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
 }
 /// 性别。WeCom 以字符串传输（"1"）。
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -283,221 +495,400 @@ impl serde::Serialize for Gender {
         serializer.serialize_i64(i64::from(*self))
     }
 }
+impl crate::de::Decode for Gender {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        <i64 as crate::de::Decode>::decode(value).map(Self::from)
+    }
+}
 impl<'de> serde::Deserialize<'de> for Gender {
     fn deserialize<D: serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::de::int(deserializer).map(Self::from)
+        crate::de::deserialize(deserializer)
     }
 }
 /// jsapi_ticket 及其有效期。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct JsapiTicketResponse {
     /// 生成 JS-SDK 签名所需的 jsapi_ticket，最长 512 字节
     pub ticket: crate::Secret,
     /// 凭证的有效时间（秒）
-    #[serde(deserialize_with = "crate::de::int")]
     pub expires_in: i64,
 }
+impl crate::de::Decode for JsapiTicketResponse {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            ticket: fields.required("ticket")?,
+            expires_in: fields.required("expires_in")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for JsapiTicketResponse {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 /// 获取唤起企业微信 code 的请求。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct LaunchCodeRequest {
     /// 当前操作者的 userid
-    #[serde(deserialize_with = "crate::de::string")]
     pub operator_userid: String,
     /// 要发起的单聊
     pub single_chat: LaunchSingleChat,
 }
+impl crate::de::Decode for LaunchCodeRequest {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            operator_userid: fields.required("operator_userid")?,
+            single_chat: fields.required("single_chat")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for LaunchCodeRequest {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 /// 唤起企业微信的 code。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct LaunchCodeResponse {
     /// 用于 `wxwork://launch` 的 launch_code，5 分钟内有效，只能使用一次
     pub launch_code: crate::Secret,
 }
+impl crate::de::Decode for LaunchCodeResponse {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            launch_code: fields.required("launch_code")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for LaunchCodeResponse {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 /// 要打开的单聊。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct LaunchSingleChat {
     /// 单聊对象的 userid，仅支持企业内部成员
-    #[serde(deserialize_with = "crate::de::string")]
     pub userid: String,
 }
+impl crate::de::Decode for LaunchSingleChat {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            userid: fields.required("userid")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for LaunchSingleChat {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 /// 旧版获取访问用户身份的返回；字段名首字母大写。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct LegacyUserInfoResponse {
     /// 成员 UserID（企业成员时返回）
-    #[serde(
-        rename = "UserId",
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(rename = "UserId", skip_serializing_if = "Option::is_none")]
     pub user_id: Option<String>,
     /// 手机设备号，由企业微信在安装时随机生成，删除重装会改变，升级不受影响
-    #[serde(
-        rename = "DeviceId",
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(rename = "DeviceId", skip_serializing_if = "Option::is_none")]
     pub device_id: Option<String>,
     /// 非企业成员的标识，对当前企业唯一
-    #[serde(
-        rename = "OpenId",
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(rename = "OpenId", skip_serializing_if = "Option::is_none")]
     pub open_id: Option<String>,
     /// 成员票据；scope 为 snsapi_userinfo 或 snsapi_privateinfo 且成员在应用可见范围内时返回
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub user_ticket: Option<crate::Secret>,
     /// user_ticket 的有效时间（秒），随 user_ticket 一起返回
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_int"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub expires_in: Option<i64>,
     /// 外部联系人 id；仅当访问者是企业客户且跟进人在应用可见范围内时返回
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub external_userid: Option<String>,
 }
+impl crate::de::Decode for LegacyUserInfoResponse {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            user_id: fields.optional("UserId")?,
+            device_id: fields.optional("DeviceId")?,
+            open_id: fields.optional("OpenId")?,
+            user_ticket: fields.optional("user_ticket")?,
+            expires_in: fields.optional("expires_in")?,
+            external_userid: fields.optional("external_userid")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for LegacyUserInfoResponse {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 /// 小程序登录得到的成员身份与会话密钥。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct MiniprogramSession {
     /// 成员所属企业的 corpid
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub corpid: Option<String>,
     /// 成员 userid
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub userid: Option<String>,
     /// 会话密钥，不要下发到小程序端
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub session_key: Option<crate::Secret>,
 }
+impl crate::de::Decode for MiniprogramSession {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            corpid: fields.optional("corpid")?,
+            userid: fields.optional("userid")?,
+            session_key: fields.optional("session_key")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for MiniprogramSession {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 /// 获取下级／下游企业小程序 session 的请求。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct MiniprogramTransferSessionRequest {
     /// code2Session 返回的上级／上游企业的加密 userid
-    #[serde(deserialize_with = "crate::de::string")]
     pub userid: String,
     /// code2Session 返回的上级／上游企业的会话密钥
     pub session_key: crate::Secret,
 }
+impl crate::de::Decode for MiniprogramTransferSessionRequest {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            userid: fields.required("userid")?,
+            session_key: fields.required("session_key")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for MiniprogramTransferSessionRequest {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 /// 下级／下游企业的小程序 session。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct MiniprogramTransferSessionResponse {
     /// 下级／下游企业的成员 userid
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub userid: Option<String>,
     /// 属于下级／下游企业的会话密钥
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub session_key: Option<crate::Secret>,
 }
+impl crate::de::Decode for MiniprogramTransferSessionResponse {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            userid: fields.optional("userid")?,
+            session_key: fields.optional("session_key")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for MiniprogramTransferSessionResponse {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 /// 微信客服 id 转换的请求。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct OpenKfidConvertRequest {
     /// 企业主体的客服账号 open_kfid 列表
     pub open_kfid_list: Vec<String>,
 }
+impl crate::de::Decode for OpenKfidConvertRequest {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            open_kfid_list: fields.required("open_kfid_list")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for OpenKfidConvertRequest {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 /// 微信客服 id 转换的结果。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct OpenKfidConvertResponse {
     /// 转换成功的结果
-    #[serde(
-        default,
-        skip_serializing_if = "Vec::is_empty",
-        deserialize_with = "crate::de::vec_or_null"
-    )]
+    #[serde(skip_serializing_if = "Vec::is_empty")]
     pub items: Vec<OpenKfidPair>,
     /// 无法转换的 open_kfid
-    #[serde(
-        default,
-        skip_serializing_if = "Vec::is_empty",
-        deserialize_with = "crate::de::vec_or_null"
-    )]
+    #[serde(skip_serializing_if = "Vec::is_empty")]
     pub invalid_open_kfid_list: Vec<String>,
 }
+impl crate::de::Decode for OpenKfidConvertResponse {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            items: fields.or_empty("items")?,
+            invalid_open_kfid_list: fields.or_empty("invalid_open_kfid_list")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for OpenKfidConvertResponse {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 /// 一个客服账号 id 的转换结果。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct OpenKfidPair {
     /// 企业主体的 open_kfid
-    #[serde(deserialize_with = "crate::de::string")]
     pub open_kfid: String,
     /// 服务商主体的 open_kfid
-    #[serde(deserialize_with = "crate::de::string")]
     pub new_open_kfid: String,
 }
+impl crate::de::Decode for OpenKfidPair {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            open_kfid: fields.required("open_kfid")?,
+            new_open_kfid: fields.required("new_open_kfid")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for OpenKfidPair {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 /// 一个转换成功的 userid。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct OpenUseridItem {
     /// 转换成功的 userid
-    #[serde(deserialize_with = "crate::de::string")]
     pub userid: String,
     /// 对应的服务商主体下的密文 userid
-    #[serde(deserialize_with = "crate::de::string")]
     pub open_userid: String,
 }
+impl crate::de::Decode for OpenUseridItem {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            userid: fields.required("userid")?,
+            open_userid: fields.required("open_userid")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for OpenUseridItem {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 /// open_userid 转 userid 的请求。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct OpenUseridToUseridRequest {
     /// open_userid 列表，最多 1000 个，须是 source_agentid 对应的应用所获取
     pub open_userid_list: Vec<String>,
     /// 获取这些 open_userid 的代开发自建应用或第三方应用的 agentid
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_int"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub source_agentid: Option<i64>,
 }
+impl crate::de::Decode for OpenUseridToUseridRequest {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            open_userid_list: fields.required("open_userid_list")?,
+            source_agentid: fields.optional("source_agentid")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for OpenUseridToUseridRequest {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 /// open_userid 转 userid 的返回。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct OpenUseridToUseridResponse {
     /// 转换成功的 open_userid 及其 userid
-    #[serde(
-        default,
-        skip_serializing_if = "Vec::is_empty",
-        deserialize_with = "crate::de::vec_or_null"
-    )]
+    #[serde(skip_serializing_if = "Vec::is_empty")]
     pub userid_list: Vec<UseridItem>,
     /// 不合法的 open_userid；传入的已是明文 userid 时也在此列出
-    #[serde(
-        default,
-        skip_serializing_if = "Vec::is_empty",
-        deserialize_with = "crate::de::vec_or_null"
-    )]
+    #[serde(skip_serializing_if = "Vec::is_empty")]
     pub invalid_open_userid_list: Vec<String>,
 }
+impl crate::de::Decode for OpenUseridToUseridResponse {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            userid_list: fields.or_empty("userid_list")?,
+            invalid_open_userid_list: fields.or_empty("invalid_open_userid_list")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for OpenUseridToUseridResponse {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 /// 一个 external_userid 对应的 pending_id。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct PendingIdResult {
     /// 转换的 external_userid
-    #[serde(deserialize_with = "crate::de::string")]
     pub external_userid: String,
     /// 该用户此前通过 unionid 查询得到的 pending_id
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub pending_id: Option<String>,
+}
+impl crate::de::Decode for PendingIdResult {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            external_userid: fields.required("external_userid")?,
+            pending_id: fields.optional("pending_id")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for PendingIdResult {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
 }
 /// 应用 jsapi_ticket 的类型；WeCom 只定义了一个值。
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
@@ -529,11 +920,17 @@ impl serde::Serialize for TicketType {
         serializer.serialize_str(self.as_str())
     }
 }
+impl crate::de::Decode for TicketType {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        <String as crate::de::Decode>::decode(value)
+            .map(|value| Self::from(value.as_str()))
+    }
+}
 impl<'de> serde::Deserialize<'de> for TicketType {
     fn deserialize<D: serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::de::string(deserializer).map(|value| Self::from(value.as_str()))
+        crate::de::deserialize(deserializer)
     }
 }
 /// 产生临时 ID 的业务。
@@ -569,40 +966,50 @@ impl serde::Serialize for TmpExternalUseridBusinessType {
         serializer.serialize_i64(i64::from(*self))
     }
 }
+impl crate::de::Decode for TmpExternalUseridBusinessType {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        <i64 as crate::de::Decode>::decode(value).map(Self::from)
+    }
+}
 impl<'de> serde::Deserialize<'de> for TmpExternalUseridBusinessType {
     fn deserialize<D: serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::de::int(deserializer).map(Self::from)
+        crate::de::deserialize(deserializer)
     }
 }
 /// 一个临时 id 的转换结果：客户得到 external_userid，互联或上下游成员得到 corpid 与 userid。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct TmpExternalUseridResult {
     /// 外部用户临时 id
-    #[serde(deserialize_with = "crate::de::string")]
     pub tmp_external_userid: String,
     /// 转换得到的客户 external_userid
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub external_userid: Option<String>,
     /// 成员所在企业的 corpid
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub corpid: Option<String>,
     /// 成员 userid
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub userid: Option<String>,
+}
+impl crate::de::Decode for TmpExternalUseridResult {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            tmp_external_userid: fields.required("tmp_external_userid")?,
+            external_userid: fields.optional("external_userid")?,
+            corpid: fields.optional("corpid")?,
+            userid: fields.optional("userid")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for TmpExternalUseridResult {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
 }
 /// 转换的目标用户类型。
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -645,11 +1052,16 @@ impl serde::Serialize for TmpExternalUseridUserType {
         serializer.serialize_i64(i64::from(*self))
     }
 }
+impl crate::de::Decode for TmpExternalUseridUserType {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        <i64 as crate::de::Decode>::decode(value).map(Self::from)
+    }
+}
 impl<'de> serde::Deserialize<'de> for TmpExternalUseridUserType {
     fn deserialize<D: serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::de::int(deserializer).map(Self::from)
+        crate::de::deserialize(deserializer)
     }
 }
 /// 小程序或公众号的主体类型。
@@ -685,80 +1097,158 @@ impl serde::Serialize for UnionidSubjectType {
         serializer.serialize_i64(i64::from(*self))
     }
 }
+impl crate::de::Decode for UnionidSubjectType {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        <i64 as crate::de::Decode>::decode(value).map(Self::from)
+    }
+}
 impl<'de> serde::Deserialize<'de> for UnionidSubjectType {
     fn deserialize<D: serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::de::int(deserializer).map(Self::from)
+        crate::de::deserialize(deserializer)
     }
 }
 /// unionid 转换为第三方 external_userid 的请求。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct UnionidToExternalUseridRequest {
     /// 微信客户的 unionid
-    #[serde(deserialize_with = "crate::de::string")]
     pub unionid: String,
     /// 微信客户的 openid
-    #[serde(deserialize_with = "crate::de::string")]
     pub openid: String,
     /// 小程序或公众号的主体类型，默认 0（企业主体）
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub subject_type: Option<UnionidSubjectType>,
 }
+impl crate::de::Decode for UnionidToExternalUseridRequest {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            unionid: fields.required("unionid")?,
+            openid: fields.required("openid")?,
+            subject_type: fields.optional("subject_type")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for UnionidToExternalUseridRequest {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 /// unionid 对应的 external_userid 或 pending_id。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct UnionidToExternalUseridResponse {
     /// 服务商主体的 external_userid；该用户是企业客户时返回
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub external_userid: Option<String>,
     /// 该用户还不是企业客户时返回的临时外部联系人 id，90 天内有效
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub pending_id: Option<String>,
 }
+impl crate::de::Decode for UnionidToExternalUseridResponse {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            external_userid: fields.optional("external_userid")?,
+            pending_id: fields.optional("pending_id")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for UnionidToExternalUseridResponse {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 /// 对所有新授权企业升级群 id 的请求（空对象）。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct UpgradeChatidForNewCorpRequest {}
+impl crate::de::Decode for UpgradeChatidForNewCorpRequest {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        crate::de::Fields::of(value)?;
+        Ok(Self {})
+    }
+}
+impl<'de> serde::Deserialize<'de> for UpgradeChatidForNewCorpRequest {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 /// 一个转换成功的 open_userid。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct UseridItem {
     /// 转换成功的 open_userid
-    #[serde(deserialize_with = "crate::de::string")]
     pub open_userid: String,
     /// 对应的明文 userid
-    #[serde(deserialize_with = "crate::de::string")]
     pub userid: String,
 }
+impl crate::de::Decode for UseridItem {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            open_userid: fields.required("open_userid")?,
+            userid: fields.required("userid")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for UseridItem {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 /// userid 转 open_userid 的请求。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct UseridToOpenUseridRequest {
     /// 成员 UserID 列表，最多 1000 个
     pub userid_list: Vec<String>,
 }
+impl crate::de::Decode for UseridToOpenUseridRequest {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            userid_list: fields.required("userid_list")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for UseridToOpenUseridRequest {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 /// userid 转 open_userid 的返回。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct UseridToOpenUseridResponse {
     /// 转换成功的 userid 及其 open_userid
-    #[serde(
-        default,
-        skip_serializing_if = "Vec::is_empty",
-        deserialize_with = "crate::de::vec_or_null"
-    )]
+    #[serde(skip_serializing_if = "Vec::is_empty")]
     pub open_userid_list: Vec<OpenUseridItem>,
     /// 无法转换的 userid
-    #[serde(
-        default,
-        skip_serializing_if = "Vec::is_empty",
-        deserialize_with = "crate::de::vec_or_null"
-    )]
+    #[serde(skip_serializing_if = "Vec::is_empty")]
     pub invalid_userid_list: Vec<String>,
+}
+impl crate::de::Decode for UseridToOpenUseridResponse {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            open_userid_list: fields.or_empty("open_userid_list")?,
+            invalid_userid_list: fields.or_empty("invalid_userid_list")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for UseridToOpenUseridResponse {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
 }
 impl ApplyToUpgradeChatidRequest {
     /// A `ApplyToUpgradeChatidRequest` with its required `upgrade_time` set and every optional field unset.

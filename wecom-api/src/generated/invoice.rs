@@ -6,314 +6,339 @@
 //!
 //! Enabled by the cargo feature `invoice`.
 /// 除 errcode/errmsg 外没有其他字段的返回。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct EmptyResponse {}
+impl crate::de::Decode for EmptyResponse {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        crate::de::Fields::of(value)?;
+        Ok(Self {})
+    }
+}
+impl<'de> serde::Deserialize<'de> for EmptyResponse {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 /// 一张电子发票。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct Invoice {
     /// 发票卡券的 card_id
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub card_id: Option<String>,
     /// 发票有效期起始时间戳（秒）
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_int"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub begin_time: Option<i64>,
     /// 发票有效期截止时间戳（秒）
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_int"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub end_time: Option<i64>,
     /// 发票所属用户的 openid
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub openid: Option<String>,
     /// 发票类型，如「广东增值税普通发票」
-    #[serde(
-        rename = "type",
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(rename = "type", skip_serializing_if = "Option::is_none")]
     pub invoice_type: Option<String>,
     /// 发票的收款方
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub payee: Option<String>,
     /// 发票详情
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub detail: Option<String>,
     /// 发票的用户信息与结构化内容
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub user_info: Option<InvoiceUserInfo>,
 }
+impl crate::de::Decode for Invoice {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            card_id: fields.optional("card_id")?,
+            begin_time: fields.optional("begin_time")?,
+            end_time: fields.optional("end_time")?,
+            openid: fields.optional("openid")?,
+            invoice_type: fields.optional("type")?,
+            payee: fields.optional("payee")?,
+            detail: fields.optional("detail")?,
+            user_info: fields.optional("user_info")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for Invoice {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 /// 批量查询电子发票的请求。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct InvoiceBatchGetRequest {
     /// 要查询的发票列表
     pub item_list: Vec<InvoiceKey>,
 }
+impl crate::de::Decode for InvoiceBatchGetRequest {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            item_list: fields.required("item_list")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for InvoiceBatchGetRequest {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 /// 批量查询电子发票的返回。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct InvoiceBatchGetResponse {
     /// 发票信息列表
-    #[serde(
-        default,
-        skip_serializing_if = "Vec::is_empty",
-        deserialize_with = "crate::de::vec_or_null"
-    )]
+    #[serde(skip_serializing_if = "Vec::is_empty")]
     pub item_list: Vec<Invoice>,
 }
+impl crate::de::Decode for InvoiceBatchGetResponse {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            item_list: fields.or_empty("item_list")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for InvoiceBatchGetResponse {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 /// 发票的一项商品明细。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct InvoiceItem {
     /// 项目名称
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub name: Option<String>,
     /// 项目数量
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_int"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub num: Option<i64>,
     /// 项目单位
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub unit: Option<String>,
     /// 项目金额（分）
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_int"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub fee: Option<i64>,
     /// 项目单价（分）
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_int"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub price: Option<i64>,
 }
+impl crate::de::Decode for InvoiceItem {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            name: fields.optional("name")?,
+            num: fields.optional("num")?,
+            unit: fields.optional("unit")?,
+            fee: fields.optional("fee")?,
+            price: fields.optional("price")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for InvoiceItem {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 /// 一张发票的标识。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct InvoiceKey {
     /// 发票卡券的 card_id
-    #[serde(deserialize_with = "crate::de::string")]
     pub card_id: String,
     /// 发票卡券的加密 code，与 card_id 共同构成一张发票卡券的唯一标识
-    #[serde(deserialize_with = "crate::de::string")]
     pub encrypt_code: String,
 }
+impl crate::de::Decode for InvoiceKey {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            card_id: fields.required("card_id")?,
+            encrypt_code: fields.required("encrypt_code")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for InvoiceKey {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 /// 批量更新发票状态的请求。
-#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
 pub struct InvoiceStatusBatchUpdateRequest {
     /// 发票所属用户的 openid
-    #[serde(deserialize_with = "crate::de::string")]
     pub openid: String,
     /// 要设置的报销状态（INIT、LOCK 或 CLOSURE）
     pub reimburse_status: ReimburseStatus,
     /// 发票列表
     pub invoice_list: Vec<InvoiceKey>,
 }
+impl crate::de::Decode for InvoiceStatusBatchUpdateRequest {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            openid: fields.required("openid")?,
+            reimburse_status: fields.required("reimburse_status")?,
+            invoice_list: fields.required("invoice_list")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for InvoiceStatusBatchUpdateRequest {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 /// 更新发票状态的请求。
-#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
 pub struct InvoiceStatusUpdateRequest {
     /// 发票卡券的 card_id
-    #[serde(deserialize_with = "crate::de::string")]
     pub card_id: String,
     /// 发票卡券的加密 code
-    #[serde(deserialize_with = "crate::de::string")]
     pub encrypt_code: String,
     /// 要设置的报销状态（INIT、LOCK 或 CLOSURE）
     pub reimburse_status: ReimburseStatus,
 }
+impl crate::de::Decode for InvoiceStatusUpdateRequest {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            card_id: fields.required("card_id")?,
+            encrypt_code: fields.required("encrypt_code")?,
+            reimburse_status: fields.required("reimburse_status")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for InvoiceStatusUpdateRequest {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 /// 发票的用户信息与结构化内容。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct InvoiceUserInfo {
     /// 发票加税合计金额（分）
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_int"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub fee: Option<i64>,
     /// 发票抬头
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub title: Option<String>,
     /// 开票时间戳（秒）
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_int"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub billing_time: Option<i64>,
     /// 发票代码；全电（数电）发票时为发票号码
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub billing_no: Option<String>,
     /// 发票号码；全电（数电）发票的发票号码在 billing_no 中
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub billing_code: Option<String>,
     /// 商品明细
-    #[serde(
-        default,
-        skip_serializing_if = "Vec::is_empty",
-        deserialize_with = "crate::de::vec_or_null"
-    )]
+    #[serde(skip_serializing_if = "Vec::is_empty")]
     pub info: Vec<InvoiceItem>,
     /// 不含税金额（分）
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_int"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub fee_without_tax: Option<i64>,
     /// 税额（分）
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_int"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub tax: Option<i64>,
     /// 发票详情
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub detail: Option<String>,
     /// 发票 PDF 文件的下载地址
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub pdf_url: Option<String>,
     /// 其他消费凭证附件 PDF 的下载地址
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub trip_pdf_url: Option<String>,
     /// 发票报销状态
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub reimburse_status: Option<ReimburseStatus>,
     /// 校验码（发票 PDF 右上角开票日期下方）；数电发票为空
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub check_code: Option<String>,
     /// 开票订单号
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub order_id: Option<String>,
     /// 购买方纳税人识别号
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub buyer_number: Option<String>,
     /// 购买方地址、电话
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub buyer_address_and_phone: Option<String>,
     /// 购买方开户行及账号
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub buyer_bank_account: Option<String>,
     /// 销售方纳税人识别号
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub seller_number: Option<String>,
     /// 销售方地址、电话
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub seller_address_and_phone: Option<String>,
     /// 销售方开户行及账号
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub seller_bank_account: Option<String>,
     /// 备注
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub remarks: Option<String>,
     /// 收款人
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub cashier: Option<String>,
     /// 开票人
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub maker: Option<String>,
+}
+impl crate::de::Decode for InvoiceUserInfo {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            fee: fields.optional("fee")?,
+            title: fields.optional("title")?,
+            billing_time: fields.optional("billing_time")?,
+            billing_no: fields.optional("billing_no")?,
+            billing_code: fields.optional("billing_code")?,
+            info: fields.or_empty("info")?,
+            fee_without_tax: fields.optional("fee_without_tax")?,
+            tax: fields.optional("tax")?,
+            detail: fields.optional("detail")?,
+            pdf_url: fields.optional("pdf_url")?,
+            trip_pdf_url: fields.optional("trip_pdf_url")?,
+            reimburse_status: fields.optional("reimburse_status")?,
+            check_code: fields.optional("check_code")?,
+            order_id: fields.optional("order_id")?,
+            buyer_number: fields.optional("buyer_number")?,
+            buyer_address_and_phone: fields.optional("buyer_address_and_phone")?,
+            buyer_bank_account: fields.optional("buyer_bank_account")?,
+            seller_number: fields.optional("seller_number")?,
+            seller_address_and_phone: fields.optional("seller_address_and_phone")?,
+            seller_bank_account: fields.optional("seller_bank_account")?,
+            remarks: fields.optional("remarks")?,
+            cashier: fields.optional("cashier")?,
+            maker: fields.optional("maker")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for InvoiceUserInfo {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
 }
 /// 发票的报销状态。
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
@@ -357,11 +382,17 @@ impl serde::Serialize for ReimburseStatus {
         serializer.serialize_str(self.as_str())
     }
 }
+impl crate::de::Decode for ReimburseStatus {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        <String as crate::de::Decode>::decode(value)
+            .map(|value| Self::from(value.as_str()))
+    }
+}
 impl<'de> serde::Deserialize<'de> for ReimburseStatus {
     fn deserialize<D: serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::de::string(deserializer).map(|value| Self::from(value.as_str()))
+        crate::de::deserialize(deserializer)
     }
 }
 impl InvoiceBatchGetRequest {

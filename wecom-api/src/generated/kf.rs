@@ -6,387 +6,622 @@
 //!
 //! Enabled by the cargo feature `kf`.
 /// 除 errcode/errmsg 外没有其他字段的返回。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct EmptyResponse {}
+impl crate::de::Decode for EmptyResponse {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        crate::de::Fields::of(value)?;
+        Ok(Self {})
+    }
+}
+impl<'de> serde::Deserialize<'de> for EmptyResponse {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 /// 一个客服账号。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct KfAccount {
     /// 客服账号 ID
-    #[serde(deserialize_with = "crate::de::string")]
     pub open_kfid: String,
     /// 客服名称
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub name: Option<String>,
     /// 客服头像 URL
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub avatar: Option<String>,
     /// 当前调用方是否有该客服账号的管理权限（可通过 API 管理）
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_boolean"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub manage_privilege: Option<bool>,
 }
+impl crate::de::Decode for KfAccount {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            open_kfid: fields.required("open_kfid")?,
+            name: fields.optional("name")?,
+            avatar: fields.optional("avatar")?,
+            manage_privilege: fields.optional("manage_privilege")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for KfAccount {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 /// 添加客服账号的请求。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct KfAccountAddRequest {
     /// 客服名称，不多于 16 个字符
-    #[serde(deserialize_with = "crate::de::string")]
     pub name: String,
     /// 客服头像的临时素材 media_id（图片），不多于 128 字节
-    #[serde(deserialize_with = "crate::de::string")]
     pub media_id: String,
 }
+impl crate::de::Decode for KfAccountAddRequest {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            name: fields.required("name")?,
+            media_id: fields.required("media_id")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for KfAccountAddRequest {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 /// 添加客服账号的返回。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct KfAccountAddResponse {
     /// 新建的客服账号 ID
-    #[serde(deserialize_with = "crate::de::string")]
     pub open_kfid: String,
+}
+impl crate::de::Decode for KfAccountAddResponse {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            open_kfid: fields.required("open_kfid")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for KfAccountAddResponse {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
 }
 /// 删除客服账号的请求。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct KfAccountDeleteRequest {
     /// 客服账号 ID，不多于 64 字节
-    #[serde(deserialize_with = "crate::de::string")]
     pub open_kfid: String,
+}
+impl crate::de::Decode for KfAccountDeleteRequest {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            open_kfid: fields.required("open_kfid")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for KfAccountDeleteRequest {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
 }
 /// 获取客服帐号列表的请求。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct KfAccountListRequest {
     /// 分页起点，默认 0
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_int"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub offset: Option<i64>,
     /// 分页大小，取值 1 ~ 100，默认 100
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_int"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub limit: Option<i64>,
 }
+impl crate::de::Decode for KfAccountListRequest {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            offset: fields.optional("offset")?,
+            limit: fields.optional("limit")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for KfAccountListRequest {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 /// 获取客服帐号列表的返回。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct KfAccountListResponse {
     /// 客服账号列表
-    #[serde(
-        default,
-        skip_serializing_if = "Vec::is_empty",
-        deserialize_with = "crate::de::vec_or_null"
-    )]
+    #[serde(skip_serializing_if = "Vec::is_empty")]
     pub account_list: Vec<KfAccount>,
 }
+impl crate::de::Decode for KfAccountListResponse {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            account_list: fields.or_empty("account_list")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for KfAccountListResponse {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 /// 修改客服账号的请求；不修改的字段不填。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct KfAccountUpdateRequest {
     /// 要修改的客服账号 ID，不多于 64 字节
-    #[serde(deserialize_with = "crate::de::string")]
     pub open_kfid: String,
     /// 新的客服名称，不多于 16 个字符
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub name: Option<String>,
     /// 新的客服头像临时素材 media_id，不多于 128 字节
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub media_id: Option<String>,
 }
+impl crate::de::Decode for KfAccountUpdateRequest {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            open_kfid: fields.required("open_kfid")?,
+            name: fields.optional("name")?,
+            media_id: fields.optional("media_id")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for KfAccountUpdateRequest {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 /// 获取客服帐号链接的请求。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct KfAddContactWayRequest {
     /// 客服账号 ID
-    #[serde(deserialize_with = "crate::de::string")]
     pub open_kfid: String,
     /// 场景值，由开发者自定义，不多于 32 字节，只能含 `0-9a-zA-Z_-`
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub scene: Option<String>,
 }
+impl crate::de::Decode for KfAddContactWayRequest {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            open_kfid: fields.required("open_kfid")?,
+            scene: fields.optional("scene")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for KfAddContactWayRequest {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 /// 获取客服帐号链接的返回。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct KfAddContactWayResponse {
     /// 客服链接；可嵌入 H5 页面或自行生成二维码
-    #[serde(deserialize_with = "crate::de::string")]
     pub url: String,
 }
+impl crate::de::Decode for KfAddContactWayResponse {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            url: fields.required("url")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for KfAddContactWayResponse {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 /// 名片消息。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct KfBusinessCard {
     /// 名片的 userid
-    #[serde(deserialize_with = "crate::de::string")]
     pub userid: String,
 }
+impl crate::de::Decode for KfBusinessCard {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            userid: fields.required("userid")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for KfBusinessCard {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 /// 获客链接消息。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct KfCaLink {
     /// 获客链接的 url
-    #[serde(deserialize_with = "crate::de::string")]
     pub link_url: String,
 }
+impl crate::de::Decode for KfCaLink {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            link_url: fields.required("link_url")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for KfCaLink {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 /// 为客户取消推荐的请求。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct KfCancelUpgradeServiceRequest {
     /// 客服账号 ID
-    #[serde(deserialize_with = "crate::de::string")]
     pub open_kfid: String,
     /// 微信客户的 external_userid
-    #[serde(deserialize_with = "crate::de::string")]
     pub external_userid: String,
+}
+impl crate::de::Decode for KfCancelUpgradeServiceRequest {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            open_kfid: fields.required("open_kfid")?,
+            external_userid: fields.required("external_userid")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for KfCancelUpgradeServiceRequest {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
 }
 /// 企业的微信客服资质。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct KfCorpQualification {
     /// 企业有绑定成功的视频号时为 true（视频号管理员确认后才算绑定成功；至少一个即为 true），否则为 false
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_boolean"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub wechat_channels_binding: Option<bool>,
 }
+impl crate::de::Decode for KfCorpQualification {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            wechat_channels_binding: fields.optional("wechat_channels_binding")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for KfCorpQualification {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 /// 企业汇总统计数据。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct KfCorpStatistic {
     /// 咨询会话数：客户发过消息并分配给接待人员或智能助手的客服会话数
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_int"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub session_cnt: Option<i64>,
     /// 咨询客户数：在会话中发送过消息的客户数量，按客户去重
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_int"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub customer_cnt: Option<i64>,
     /// 咨询消息总数：客户发送的消息条数
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_int"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub customer_msg_cnt: Option<i64>,
     /// 升级服务客户数：通过「升级服务」添加专员或加入客户群的客户数
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_int"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub upgrade_service_customer_cnt: Option<i64>,
     /// 智能回复会话数：客户发过消息并由智能助手回复的会话数
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_int"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub ai_session_reply_cnt: Option<i64>,
     /// 转人工率：智能助手接待后转为人工接待的会话比例
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_float"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub ai_transfer_rate: Option<f64>,
     /// 知识命中率：智能助手回复中命中知识库的比例
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_float"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub ai_knowledge_hit_rate: Option<f64>,
     /// 被拒收消息的客户数：被接待人员设置了拒收的客户数
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_int"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub msg_rejected_customer_cnt: Option<i64>,
 }
+impl crate::de::Decode for KfCorpStatistic {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            session_cnt: fields.optional("session_cnt")?,
+            customer_cnt: fields.optional("customer_cnt")?,
+            customer_msg_cnt: fields.optional("customer_msg_cnt")?,
+            upgrade_service_customer_cnt: fields
+                .optional("upgrade_service_customer_cnt")?,
+            ai_session_reply_cnt: fields.optional("ai_session_reply_cnt")?,
+            ai_transfer_rate: fields.optional("ai_transfer_rate")?,
+            ai_knowledge_hit_rate: fields.optional("ai_knowledge_hit_rate")?,
+            msg_rejected_customer_cnt: fields.optional("msg_rejected_customer_cnt")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for KfCorpStatistic {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 /// 一天的企业汇总统计。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct KfCorpStatisticItem {
     /// 数据统计日期，为当日 0 点的时间戳
-    #[serde(deserialize_with = "crate::de::int")]
     pub stat_time: i64,
     /// 统计数据
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub statistic: Option<KfCorpStatistic>,
 }
+impl crate::de::Decode for KfCorpStatisticItem {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            stat_time: fields.required("stat_time")?,
+            statistic: fields.optional("statistic")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for KfCorpStatisticItem {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 /// 获取企业汇总统计数据的请求。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct KfCorpStatisticRequest {
     /// 客服账号 ID
-    #[serde(deserialize_with = "crate::de::string")]
     pub open_kfid: String,
     /// 起始日期的时间戳，填当天 0 点（否则自动按当天 0 点处理）；取值范围昨天至前 180 天
-    #[serde(deserialize_with = "crate::de::int")]
     pub start_time: i64,
     /// 结束日期的时间戳，填当天 0 点；与 start_time 构成闭区间，最大跨度 31 天
-    #[serde(deserialize_with = "crate::de::int")]
     pub end_time: i64,
 }
+impl crate::de::Decode for KfCorpStatisticRequest {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            open_kfid: fields.required("open_kfid")?,
+            start_time: fields.required("start_time")?,
+            end_time: fields.required("end_time")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for KfCorpStatisticRequest {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 /// 获取企业汇总统计数据的返回。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct KfCorpStatisticResponse {
     /// 按天的统计数据
-    #[serde(
-        default,
-        skip_serializing_if = "Vec::is_empty",
-        deserialize_with = "crate::de::vec_or_null"
-    )]
+    #[serde(skip_serializing_if = "Vec::is_empty")]
     pub statistic_list: Vec<KfCorpStatisticItem>,
 }
+impl crate::de::Decode for KfCorpStatisticResponse {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            statistic_list: fields.or_empty("statistic_list")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for KfCorpStatisticResponse {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 /// 一个微信客户的基础信息。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct KfCustomer {
     /// 微信客户的 external_userid
-    #[serde(deserialize_with = "crate::de::string")]
     pub external_userid: String,
     /// 微信昵称
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub nickname: Option<String>,
     /// 微信头像；第三方不可获取
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub avatar: Option<String>,
     /// 性别；第三方不可获取，统一返回 0
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub gender: Option<KfGender>,
     /// unionid，须绑定微信开发者账号才能获取；第三方不可获取
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub unionid: Option<String>,
     /// 48 小时内最后一次进入会话的上下文信息；请求 need_enter_session_context 为 1 时返回
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub enter_session_context: Option<KfEnterSessionContext>,
 }
+impl crate::de::Decode for KfCustomer {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            external_userid: fields.required("external_userid")?,
+            nickname: fields.optional("nickname")?,
+            avatar: fields.optional("avatar")?,
+            gender: fields.optional("gender")?,
+            unionid: fields.optional("unionid")?,
+            enter_session_context: fields.optional("enter_session_context")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for KfCustomer {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 /// 获取客户基础信息的请求。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct KfCustomerBatchGetRequest {
     /// external_userid 列表，最多 100 个
     pub external_userid_list: Vec<String>,
     /// 是否需要返回客户 48 小时内最后一次进入会话的上下文信息：0 不返回，1 返回，默认 0
     #[serde(
-        default,
         skip_serializing_if = "Option::is_none",
-        with = "crate::de::opt_flag"
+        serialize_with = "crate::de::opt_flag::serialize"
     )]
     pub need_enter_session_context: Option<bool>,
 }
+impl crate::de::Decode for KfCustomerBatchGetRequest {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            external_userid_list: fields.required("external_userid_list")?,
+            need_enter_session_context: fields.optional("need_enter_session_context")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for KfCustomerBatchGetRequest {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 /// 获取客户基础信息的返回。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct KfCustomerBatchGetResponse {
     /// 微信客户信息列表
-    #[serde(
-        default,
-        skip_serializing_if = "Vec::is_empty",
-        deserialize_with = "crate::de::vec_or_null"
-    )]
+    #[serde(skip_serializing_if = "Vec::is_empty")]
     pub customer_list: Vec<KfCustomer>,
     /// 无效的 external_userid
-    #[serde(
-        default,
-        skip_serializing_if = "Vec::is_empty",
-        deserialize_with = "crate::de::vec_or_null"
-    )]
+    #[serde(skip_serializing_if = "Vec::is_empty")]
     pub invalid_external_userid: Vec<String>,
 }
+impl crate::de::Decode for KfCustomerBatchGetResponse {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            customer_list: fields.or_empty("customer_list")?,
+            invalid_external_userid: fields.or_empty("invalid_external_userid")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for KfCustomerBatchGetResponse {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 /// 客户进入会话的上下文。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct KfEnterSessionContext {
     /// 进入会话的场景值，获取客服账号链接时指定
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub scene: Option<String>,
     /// 进入会话的自定义参数，获取客服账号链接返回的 url 后拼接的 scene_param
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub scene_param: Option<String>,
     /// 进入会话的视频号信息，从视频号进入会话才有值
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub wechat_channels: Option<KfWechatChannels>,
 }
+impl crate::de::Decode for KfEnterSessionContext {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            scene: fields.optional("scene")?,
+            scene_param: fields.optional("scene_param")?,
+            wechat_channels: fields.optional("wechat_channels")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for KfEnterSessionContext {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 /// 用户进入会话事件：客户从客服链接进入会话时推送，可用 welcome_code 发送欢迎语。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct KfEnterSessionEvent {
     /// 客服账号 ID
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub open_kfid: Option<String>,
     /// 客户 UserID
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub external_userid: Option<String>,
     /// 进入会话的场景值，获取客服账号链接时指定
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub scene: Option<String>,
     /// 进入会话的自定义参数，获取客服账号链接返回的 url 后拼接的 scene_param
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub scene_param: Option<String>,
     /// 发送欢迎语的 code，用户进入会话事件后 20 秒内有效、仅可使用一次；用户不在会话或非首次进入等情况不返回
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub welcome_code: Option<String>,
     /// 进入会话的视频号信息，从视频号进入会话才有值
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub wechat_channels: Option<KfWechatChannels>,
+}
+impl crate::de::Decode for KfEnterSessionEvent {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            open_kfid: fields.optional("open_kfid")?,
+            external_userid: fields.optional("external_userid")?,
+            scene: fields.optional("scene")?,
+            scene_param: fields.optional("scene_param")?,
+            welcome_code: fields.optional("welcome_code")?,
+            wechat_channels: fields.optional("wechat_channels")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for KfEnterSessionEvent {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
 }
 /// 事件的类型与字段；各事件的字段与 event_type 并列。
 #[derive(Debug, Clone, PartialEq)]
@@ -500,122 +735,118 @@ impl serde::Serialize for KfEvent {
         serde::Serialize::serialize(&fields, serializer)
     }
 }
-impl<'de> serde::Deserialize<'de> for KfEvent {
-    fn deserialize<D: serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        let fields = <serde_json::Map<
-            String,
-            serde_json::Value,
-        > as serde::Deserialize>::deserialize(deserializer)?;
+impl crate::de::Decode for KfEvent {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let fields = crate::de::Fields::of(value)?.into_map();
         if !fields.contains_key("event_type") {
-            return Err(serde::de::Error::missing_field("event_type"));
+            return Err(crate::de::DecodeError::here("missing field `event_type`"));
         }
         if crate::union::matches(
             &fields,
             "event_type",
             crate::union::Tag::Str("enter_session"),
         ) {
-            return serde_json::from_value(serde_json::Value::Object(fields))
-                .map(Self::EnterSession)
-                .map_err(|e| serde::de::Error::custom(
-                    format_args!(
-                        "{}: {}", "in the fields of `event_type` `enter_session`", e
-                    ),
-                ));
+            return crate::union::inline_content(
+                    fields,
+                    "in the fields of `event_type` `enter_session`",
+                )
+                .map(Self::EnterSession);
         }
         if crate::union::matches(
             &fields,
             "event_type",
             crate::union::Tag::Str("msg_send_fail"),
         ) {
-            return serde_json::from_value(serde_json::Value::Object(fields))
-                .map(Self::MsgSendFail)
-                .map_err(|e| serde::de::Error::custom(
-                    format_args!(
-                        "{}: {}", "in the fields of `event_type` `msg_send_fail`", e
-                    ),
-                ));
+            return crate::union::inline_content(
+                    fields,
+                    "in the fields of `event_type` `msg_send_fail`",
+                )
+                .map(Self::MsgSendFail);
         }
         if crate::union::matches(
             &fields,
             "event_type",
             crate::union::Tag::Str("servicer_status_change"),
         ) {
-            return serde_json::from_value(serde_json::Value::Object(fields))
-                .map(Self::ServicerStatusChange)
-                .map_err(|e| serde::de::Error::custom(
-                    format_args!(
-                        "{}: {}",
-                        "in the fields of `event_type` `servicer_status_change`", e
-                    ),
-                ));
+            return crate::union::inline_content(
+                    fields,
+                    "in the fields of `event_type` `servicer_status_change`",
+                )
+                .map(Self::ServicerStatusChange);
         }
         if crate::union::matches(
             &fields,
             "event_type",
             crate::union::Tag::Str("session_status_change"),
         ) {
-            return serde_json::from_value(serde_json::Value::Object(fields))
-                .map(Self::SessionStatusChange)
-                .map_err(|e| serde::de::Error::custom(
-                    format_args!(
-                        "{}: {}",
-                        "in the fields of `event_type` `session_status_change`", e
-                    ),
-                ));
+            return crate::union::inline_content(
+                    fields,
+                    "in the fields of `event_type` `session_status_change`",
+                )
+                .map(Self::SessionStatusChange);
         }
         if crate::union::matches(
             &fields,
             "event_type",
             crate::union::Tag::Str("user_recall_msg"),
         ) {
-            return serde_json::from_value(serde_json::Value::Object(fields))
-                .map(Self::UserRecallMsg)
-                .map_err(|e| serde::de::Error::custom(
-                    format_args!(
-                        "{}: {}", "in the fields of `event_type` `user_recall_msg`", e
-                    ),
-                ));
+            return crate::union::inline_content(
+                    fields,
+                    "in the fields of `event_type` `user_recall_msg`",
+                )
+                .map(Self::UserRecallMsg);
         }
         if crate::union::matches(
             &fields,
             "event_type",
             crate::union::Tag::Str("servicer_recall_msg"),
         ) {
-            return serde_json::from_value(serde_json::Value::Object(fields))
-                .map(Self::ServicerRecallMsg)
-                .map_err(|e| serde::de::Error::custom(
-                    format_args!(
-                        "{}: {}", "in the fields of `event_type` `servicer_recall_msg`",
-                        e
-                    ),
-                ));
+            return crate::union::inline_content(
+                    fields,
+                    "in the fields of `event_type` `servicer_recall_msg`",
+                )
+                .map(Self::ServicerRecallMsg);
         }
         if crate::union::matches(
             &fields,
             "event_type",
             crate::union::Tag::Str("reject_customer_msg_switch_change"),
         ) {
-            return serde_json::from_value(serde_json::Value::Object(fields))
-                .map(Self::RejectCustomerMsgSwitchChange)
-                .map_err(|e| serde::de::Error::custom(
-                    format_args!(
-                        "{}: {}",
-                        "in the fields of `event_type` `reject_customer_msg_switch_change`",
-                        e
-                    ),
-                ));
+            return crate::union::inline_content(
+                    fields,
+                    "in the fields of `event_type` `reject_customer_msg_switch_change`",
+                )
+                .map(Self::RejectCustomerMsgSwitchChange);
         }
         Ok(Self::Unknown(fields))
     }
 }
+impl<'de> serde::Deserialize<'de> for KfEvent {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 /// 事件消息的内容（msgtype 为 event 时的 `event` 对象）。
-#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
 pub struct KfEventContent {
     /// 事件类型（event_type）及其字段
     #[serde(flatten)]
     pub event: KfEvent,
+}
+impl crate::de::Decode for KfEventContent {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let fields = crate::de::Fields::of(value)?;
+        Ok(Self { event: fields.flattened()? })
+    }
+}
+impl<'de> serde::Deserialize<'de> for KfEventContent {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
 }
 /// 事件响应消息支持的类型：文本与菜单。
 #[derive(Debug, Clone, PartialEq)]
@@ -662,16 +893,11 @@ impl serde::Serialize for KfEventReplyMessage {
         }
     }
 }
-impl<'de> serde::Deserialize<'de> for KfEventReplyMessage {
-    fn deserialize<D: serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        let fields = <serde_json::Map<
-            String,
-            serde_json::Value,
-        > as serde::Deserialize>::deserialize(deserializer)?;
+impl crate::de::Decode for KfEventReplyMessage {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let fields = crate::de::Fields::of(value)?.into_map();
         if !fields.contains_key("msgtype") {
-            return Err(serde::de::Error::missing_field("msgtype"));
+            return Err(crate::de::DecodeError::here("missing field `msgtype`"));
         }
         if crate::union::matches(&fields, "msgtype", crate::union::Tag::Str("text")) {
             return crate::union::content(fields, "text").map(Self::Text);
@@ -682,12 +908,33 @@ impl<'de> serde::Deserialize<'de> for KfEventReplyMessage {
         Ok(Self::Unknown(fields))
     }
 }
+impl<'de> serde::Deserialize<'de> for KfEventReplyMessage {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 /// 文件消息；读取到的文件可用「获取临时素材」下载（超过 20MB 时以文本提示消息返回）。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct KfFile {
     /// 文件的 media_id，可通过素材管理接口获得
-    #[serde(deserialize_with = "crate::de::string")]
     pub media_id: String,
+}
+impl crate::de::Decode for KfFile {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            media_id: fields.required("media_id")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for KfFile {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
 }
 /// 微信客户的性别。
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -726,102 +973,249 @@ impl serde::Serialize for KfGender {
         serializer.serialize_i64(i64::from(*self))
     }
 }
+impl crate::de::Decode for KfGender {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        <i64 as crate::de::Decode>::decode(value).map(Self::from)
+    }
+}
 impl<'de> serde::Deserialize<'de> for KfGender {
     fn deserialize<D: serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::de::int(deserializer).map(Self::from)
+        crate::de::deserialize(deserializer)
     }
 }
 /// 客户群配置范围。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct KfGroupChatRange {
     /// 客户群 chat_id 列表
-    #[serde(
-        default,
-        skip_serializing_if = "Vec::is_empty",
-        deserialize_with = "crate::de::vec_or_null"
-    )]
+    #[serde(skip_serializing_if = "Vec::is_empty")]
     pub chat_id_list: Vec<String>,
 }
+impl crate::de::Decode for KfGroupChatRange {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            chat_id_list: fields.or_empty("chat_id_list")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for KfGroupChatRange {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 /// 图片消息；读取到的图片可用「获取临时素材」下载（超过 2MB 时以文本提示消息返回）。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct KfImage {
     /// 图片文件的 media_id，可通过素材管理接口获得
-    #[serde(deserialize_with = "crate::de::string")]
     pub media_id: String,
 }
+impl crate::de::Decode for KfImage {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            media_id: fields.required("media_id")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for KfImage {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 /// 添加知识库分组的请求。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct KfKnowledgeAddGroupRequest {
     /// 分组名，不超过 12 个字
-    #[serde(deserialize_with = "crate::de::string")]
     pub name: String,
 }
+impl crate::de::Decode for KfKnowledgeAddGroupRequest {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            name: fields.required("name")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for KfKnowledgeAddGroupRequest {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 /// 添加知识库分组的返回。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct KfKnowledgeAddGroupResponse {
     /// 分组 ID
-    #[serde(deserialize_with = "crate::de::string")]
     pub group_id: String,
 }
+impl crate::de::Decode for KfKnowledgeAddGroupResponse {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            group_id: fields.required("group_id")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for KfKnowledgeAddGroupResponse {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 /// 添加知识库问答的请求。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct KfKnowledgeAddIntentRequest {
     /// 分组 ID
-    #[serde(deserialize_with = "crate::de::string")]
     pub group_id: String,
     /// 主问题
     pub question: KfKnowledgeQuestion,
     /// 相似问题
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub similar_questions: Option<KfKnowledgeSimilarQuestions>,
     /// 回答列表，目前仅支持 1 个
     pub answers: Vec<KfKnowledgeAnswer>,
 }
+impl crate::de::Decode for KfKnowledgeAddIntentRequest {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            group_id: fields.required("group_id")?,
+            question: fields.required("question")?,
+            similar_questions: fields.optional("similar_questions")?,
+            answers: fields.required("answers")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for KfKnowledgeAddIntentRequest {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 /// 添加知识库问答的返回。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct KfKnowledgeAddIntentResponse {
     /// 问答 ID
-    #[serde(deserialize_with = "crate::de::string")]
     pub intent_id: String,
 }
+impl crate::de::Decode for KfKnowledgeAddIntentResponse {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            intent_id: fields.required("intent_id")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for KfKnowledgeAddIntentResponse {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 /// 添加或修改问答时的一个回答。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct KfKnowledgeAnswer {
     /// 回答文本
     pub text: KfKnowledgeText,
     /// 回答附件列表，最多 4 个
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub attachments: Option<Vec<KfKnowledgeAttachment>>,
 }
+impl crate::de::Decode for KfKnowledgeAnswer {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            text: fields.required("text")?,
+            attachments: fields.optional("attachments")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for KfKnowledgeAnswer {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 /// 列表中返回的一个回答。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct KfKnowledgeAnswerInfo {
     /// 回答文本
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub text: Option<KfKnowledgeText>,
     /// 回答附件
-    #[serde(
-        default,
-        skip_serializing_if = "Vec::is_empty",
-        deserialize_with = "crate::de::vec_or_null"
-    )]
+    #[serde(skip_serializing_if = "Vec::is_empty")]
     pub attachments: Vec<KfKnowledgeAttachmentInfo>,
 }
+impl crate::de::Decode for KfKnowledgeAnswerInfo {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            text: fields.optional("text")?,
+            attachments: fields.or_empty("attachments")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for KfKnowledgeAnswerInfo {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 /// 添加或修改问答时的一个回答附件。
-#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
 pub struct KfKnowledgeAttachment {
     /// 附件类型（msgtype）及其内容
     #[serde(flatten)]
     pub attachment: KfKnowledgeAttachmentKind,
 }
+impl crate::de::Decode for KfKnowledgeAttachment {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            attachment: fields.flattened()?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for KfKnowledgeAttachment {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 /// 列表中返回的一个回答附件。
-#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
 pub struct KfKnowledgeAttachmentInfo {
     /// 附件类型（msgtype）及其内容
     #[serde(flatten)]
     pub attachment: KfKnowledgeAttachmentInfoKind,
+}
+impl crate::de::Decode for KfKnowledgeAttachmentInfo {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            attachment: fields.flattened()?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for KfKnowledgeAttachmentInfo {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
 }
 /// 列表中返回的回答附件类型与内容；图片与视频只返回名称。
 #[derive(Debug, Clone, PartialEq)]
@@ -900,16 +1294,11 @@ impl serde::Serialize for KfKnowledgeAttachmentInfoKind {
         }
     }
 }
-impl<'de> serde::Deserialize<'de> for KfKnowledgeAttachmentInfoKind {
-    fn deserialize<D: serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        let fields = <serde_json::Map<
-            String,
-            serde_json::Value,
-        > as serde::Deserialize>::deserialize(deserializer)?;
+impl crate::de::Decode for KfKnowledgeAttachmentInfoKind {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let fields = crate::de::Fields::of(value)?.into_map();
         if !fields.contains_key("msgtype") {
-            return Err(serde::de::Error::missing_field("msgtype"));
+            return Err(crate::de::DecodeError::here("missing field `msgtype`"));
         }
         if crate::union::matches(&fields, "msgtype", crate::union::Tag::Str("image")) {
             return crate::union::content(fields, "image").map(Self::Image);
@@ -928,6 +1317,13 @@ impl<'de> serde::Deserialize<'de> for KfKnowledgeAttachmentInfoKind {
             return crate::union::content(fields, "miniprogram").map(Self::MiniProgram);
         }
         Ok(Self::Unknown(fields))
+    }
+}
+impl<'de> serde::Deserialize<'de> for KfKnowledgeAttachmentInfoKind {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
     }
 }
 /// 添加或修改问答时的回答附件类型与内容。
@@ -1007,16 +1403,11 @@ impl serde::Serialize for KfKnowledgeAttachmentKind {
         }
     }
 }
-impl<'de> serde::Deserialize<'de> for KfKnowledgeAttachmentKind {
-    fn deserialize<D: serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        let fields = <serde_json::Map<
-            String,
-            serde_json::Value,
-        > as serde::Deserialize>::deserialize(deserializer)?;
+impl crate::de::Decode for KfKnowledgeAttachmentKind {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let fields = crate::de::Fields::of(value)?.into_map();
         if !fields.contains_key("msgtype") {
-            return Err(serde::de::Error::missing_field("msgtype"));
+            return Err(crate::de::DecodeError::here("missing field `msgtype`"));
         }
         if crate::union::matches(&fields, "msgtype", crate::union::Tag::Str("image")) {
             return crate::union::content(fields, "image").map(Self::Image);
@@ -1037,429 +1428,718 @@ impl<'de> serde::Deserialize<'de> for KfKnowledgeAttachmentKind {
         Ok(Self::Unknown(fields))
     }
 }
+impl<'de> serde::Deserialize<'de> for KfKnowledgeAttachmentKind {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 /// 一个知识库分组。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct KfKnowledgeGroup {
     /// 分组 ID
-    #[serde(deserialize_with = "crate::de::string")]
     pub group_id: String,
     /// 分组名
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub name: Option<String>,
     /// 是否为默认分组：0 否，1 是；默认分组为系统自动创建，不可修改或删除
     #[serde(
-        default,
         skip_serializing_if = "Option::is_none",
-        with = "crate::de::opt_flag"
+        serialize_with = "crate::de::opt_flag::serialize"
     )]
     pub is_default: Option<bool>,
 }
+impl crate::de::Decode for KfKnowledgeGroup {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            group_id: fields.required("group_id")?,
+            name: fields.optional("name")?,
+            is_default: fields.optional("is_default")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for KfKnowledgeGroup {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 /// 只含分组 ID 的请求。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct KfKnowledgeGroupIdRequest {
     /// 分组 ID
-    #[serde(deserialize_with = "crate::de::string")]
     pub group_id: String,
 }
+impl crate::de::Decode for KfKnowledgeGroupIdRequest {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            group_id: fields.required("group_id")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for KfKnowledgeGroupIdRequest {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 /// 知识库回答的图片附件（添加、修改时）。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct KfKnowledgeImage {
     /// 图片的 media_id
-    #[serde(deserialize_with = "crate::de::string")]
     pub media_id: String,
 }
+impl crate::de::Decode for KfKnowledgeImage {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            media_id: fields.required("media_id")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for KfKnowledgeImage {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 /// 列表中返回的图片附件。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct KfKnowledgeImageInfo {
     /// 图片文件名（仅返回名字）
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub name: Option<String>,
 }
+impl crate::de::Decode for KfKnowledgeImageInfo {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            name: fields.optional("name")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for KfKnowledgeImageInfo {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 /// 一条知识库问答。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct KfKnowledgeIntent {
     /// 分组 ID
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub group_id: Option<String>,
     /// 问答 ID
-    #[serde(deserialize_with = "crate::de::string")]
     pub intent_id: String,
     /// 主问题（官方示例中相似问题与回答也嵌在这里）
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub question: Option<KfKnowledgeIntentContent>,
     /// 相似问题（官方字段表所列位置）
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub similar_questions: Option<KfKnowledgeSimilarQuestions>,
     /// 回答列表，目前仅 1 个（官方字段表所列位置）
-    #[serde(
-        default,
-        skip_serializing_if = "Vec::is_empty",
-        deserialize_with = "crate::de::vec_or_null"
-    )]
+    #[serde(skip_serializing_if = "Vec::is_empty")]
     pub answers: Vec<KfKnowledgeAnswerInfo>,
+}
+impl crate::de::Decode for KfKnowledgeIntent {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            group_id: fields.optional("group_id")?,
+            intent_id: fields.required("intent_id")?,
+            question: fields.optional("question")?,
+            similar_questions: fields.optional("similar_questions")?,
+            answers: fields.or_empty("answers")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for KfKnowledgeIntent {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
 }
 /// 列表中返回的问答内容。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct KfKnowledgeIntentContent {
     /// 主问题
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub text: Option<KfKnowledgeText>,
     /// 相似问题
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub similar_questions: Option<KfKnowledgeSimilarQuestions>,
     /// 回答列表
-    #[serde(
-        default,
-        skip_serializing_if = "Vec::is_empty",
-        deserialize_with = "crate::de::vec_or_null"
-    )]
+    #[serde(skip_serializing_if = "Vec::is_empty")]
     pub answers: Vec<KfKnowledgeAnswerInfo>,
 }
+impl crate::de::Decode for KfKnowledgeIntentContent {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            text: fields.optional("text")?,
+            similar_questions: fields.optional("similar_questions")?,
+            answers: fields.or_empty("answers")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for KfKnowledgeIntentContent {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 /// 只含问答 ID 的请求。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct KfKnowledgeIntentIdRequest {
     /// 问答 ID
-    #[serde(deserialize_with = "crate::de::string")]
     pub intent_id: String,
 }
+impl crate::de::Decode for KfKnowledgeIntentIdRequest {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            intent_id: fields.required("intent_id")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for KfKnowledgeIntentIdRequest {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 /// 知识库回答的链接附件。字段未能与官方文档逐一核对。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct KfKnowledgeLink {
     /// 标题
-    #[serde(deserialize_with = "crate::de::string")]
     pub title: String,
     /// 描述
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub desc: Option<String>,
     /// 点击后跳转的链接
-    #[serde(deserialize_with = "crate::de::string")]
     pub url: String,
     /// 封面图片 URL
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub pic_url: Option<String>,
 }
+impl crate::de::Decode for KfKnowledgeLink {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            title: fields.required("title")?,
+            desc: fields.optional("desc")?,
+            url: fields.required("url")?,
+            pic_url: fields.optional("pic_url")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for KfKnowledgeLink {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 /// 获取知识库分组列表的请求。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct KfKnowledgeListGroupRequest {
     /// 上一次调用返回的 next_cursor，第一次拉取可不填
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub cursor: Option<String>,
     /// 每次拉取的数据量，默认 500，最大 1000
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_int"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub limit: Option<i64>,
     /// 分组 ID；填了则只拉取该分组
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub group_id: Option<String>,
 }
+impl crate::de::Decode for KfKnowledgeListGroupRequest {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            cursor: fields.optional("cursor")?,
+            limit: fields.optional("limit")?,
+            group_id: fields.optional("group_id")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for KfKnowledgeListGroupRequest {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 /// 获取知识库分组列表的返回。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct KfKnowledgeListGroupResponse {
     /// 分页游标，再下次请求时填写以获取之后分页的记录
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub next_cursor: Option<String>,
     /// 是否还有更多数据：0 否，1 是
     #[serde(
-        default,
         skip_serializing_if = "Option::is_none",
-        with = "crate::de::opt_flag"
+        serialize_with = "crate::de::opt_flag::serialize"
     )]
     pub has_more: Option<bool>,
     /// 分组列表
-    #[serde(
-        default,
-        skip_serializing_if = "Vec::is_empty",
-        deserialize_with = "crate::de::vec_or_null"
-    )]
+    #[serde(skip_serializing_if = "Vec::is_empty")]
     pub group_list: Vec<KfKnowledgeGroup>,
 }
+impl crate::de::Decode for KfKnowledgeListGroupResponse {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            next_cursor: fields.optional("next_cursor")?,
+            has_more: fields.optional("has_more")?,
+            group_list: fields.or_empty("group_list")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for KfKnowledgeListGroupResponse {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 /// 获取知识库问答列表的请求。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct KfKnowledgeListIntentRequest {
     /// 上一次调用返回的 next_cursor，第一次拉取可不填
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub cursor: Option<String>,
     /// 每次拉取的数据量，默认 500，最大 1000
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_int"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub limit: Option<i64>,
     /// 分组 ID；填了则只拉取该分组的问答
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub group_id: Option<String>,
     /// 问答 ID；填了则只拉取该问答
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub intent_id: Option<String>,
 }
+impl crate::de::Decode for KfKnowledgeListIntentRequest {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            cursor: fields.optional("cursor")?,
+            limit: fields.optional("limit")?,
+            group_id: fields.optional("group_id")?,
+            intent_id: fields.optional("intent_id")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for KfKnowledgeListIntentRequest {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 /// 获取知识库问答列表的返回。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct KfKnowledgeListIntentResponse {
     /// 分页游标，再下次请求时填写以获取之后分页的记录
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub next_cursor: Option<String>,
     /// 是否还有更多数据：0 否，1 是
     #[serde(
-        default,
         skip_serializing_if = "Option::is_none",
-        with = "crate::de::opt_flag"
+        serialize_with = "crate::de::opt_flag::serialize"
     )]
     pub has_more: Option<bool>,
     /// 问答列表
-    #[serde(
-        default,
-        skip_serializing_if = "Vec::is_empty",
-        deserialize_with = "crate::de::vec_or_null"
-    )]
+    #[serde(skip_serializing_if = "Vec::is_empty")]
     pub intent_list: Vec<KfKnowledgeIntent>,
 }
+impl crate::de::Decode for KfKnowledgeListIntentResponse {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            next_cursor: fields.optional("next_cursor")?,
+            has_more: fields.optional("has_more")?,
+            intent_list: fields.or_empty("intent_list")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for KfKnowledgeListIntentResponse {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 /// 知识库回答的小程序附件（添加、修改时）。字段未能与官方文档逐一核对。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct KfKnowledgeMiniProgram {
     /// 小程序 appid
-    #[serde(deserialize_with = "crate::de::string")]
     pub appid: String,
     /// 点击后进入的小程序页面
-    #[serde(deserialize_with = "crate::de::string")]
     pub pagepath: String,
     /// 小程序消息标题
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub title: Option<String>,
     /// 小程序消息封面的 media_id
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub thumb_media_id: Option<String>,
 }
+impl crate::de::Decode for KfKnowledgeMiniProgram {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            appid: fields.required("appid")?,
+            pagepath: fields.required("pagepath")?,
+            title: fields.optional("title")?,
+            thumb_media_id: fields.optional("thumb_media_id")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for KfKnowledgeMiniProgram {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 /// 列表中返回的小程序附件。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct KfKnowledgeMiniProgramInfo {
     /// 小程序消息标题
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub title: Option<String>,
     /// 小程序 appid
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub appid: Option<String>,
     /// 点击后进入的小程序页面
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub pagepath: Option<String>,
 }
+impl crate::de::Decode for KfKnowledgeMiniProgramInfo {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            title: fields.optional("title")?,
+            appid: fields.optional("appid")?,
+            pagepath: fields.optional("pagepath")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for KfKnowledgeMiniProgramInfo {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 /// 修改知识库分组的请求。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct KfKnowledgeModGroupRequest {
     /// 分组 ID
-    #[serde(deserialize_with = "crate::de::string")]
     pub group_id: String,
     /// 分组名，不超过 12 个字
-    #[serde(deserialize_with = "crate::de::string")]
     pub name: String,
 }
+impl crate::de::Decode for KfKnowledgeModGroupRequest {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            group_id: fields.required("group_id")?,
+            name: fields.required("name")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for KfKnowledgeModGroupRequest {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 /// 修改知识库问答的请求；question、similar_questions、answers 至少填一个。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct KfKnowledgeModIntentRequest {
     /// 问答 ID
-    #[serde(deserialize_with = "crate::de::string")]
     pub intent_id: String,
     /// 主问题
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub question: Option<KfKnowledgeQuestion>,
     /// 相似问题；填了则整体覆盖原有相似问题
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub similar_questions: Option<KfKnowledgeSimilarQuestions>,
     /// 回答列表，目前仅支持 1 个；填了则整体覆盖原有回答
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub answers: Option<Vec<KfKnowledgeAnswer>>,
 }
+impl crate::de::Decode for KfKnowledgeModIntentRequest {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            intent_id: fields.required("intent_id")?,
+            question: fields.optional("question")?,
+            similar_questions: fields.optional("similar_questions")?,
+            answers: fields.optional("answers")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for KfKnowledgeModIntentRequest {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 /// 一个问题。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct KfKnowledgeQuestion {
     /// 问题文本
     pub text: KfKnowledgeText,
 }
+impl crate::de::Decode for KfKnowledgeQuestion {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            text: fields.required("text")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for KfKnowledgeQuestion {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 /// 相似问题。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct KfKnowledgeSimilarQuestions {
     /// 相似问题列表，最多 100 个
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub items: Option<Vec<KfKnowledgeQuestion>>,
 }
+impl crate::de::Decode for KfKnowledgeSimilarQuestions {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            items: fields.optional("items")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for KfKnowledgeSimilarQuestions {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 /// 知识库中的一段文本。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct KfKnowledgeText {
     /// 文本内容：主问题、相似问题不超过 200 个字符；回答不超过 500 个字符
-    #[serde(deserialize_with = "crate::de::string")]
     pub content: String,
+}
+impl crate::de::Decode for KfKnowledgeText {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            content: fields.required("content")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for KfKnowledgeText {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
 }
 /// 知识库回答的视频附件（添加、修改时）。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct KfKnowledgeVideo {
     /// 视频的 media_id
-    #[serde(deserialize_with = "crate::de::string")]
     pub media_id: String,
 }
+impl crate::de::Decode for KfKnowledgeVideo {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            media_id: fields.required("media_id")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for KfKnowledgeVideo {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 /// 列表中返回的视频附件。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct KfKnowledgeVideoInfo {
     /// 视频文件名（仅返回名字）
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub name: Option<String>,
+}
+impl crate::de::Decode for KfKnowledgeVideoInfo {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            name: fields.optional("name")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for KfKnowledgeVideoInfo {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
 }
 /// 图文链接消息。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct KfLink {
     /// 标题，不超过 128 个字节，超过会自动截断
-    #[serde(deserialize_with = "crate::de::string")]
     pub title: String,
     /// 描述，不超过 512 个字节，超过会自动截断
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub desc: Option<String>,
     /// 点击后跳转的链接，最长 2048 字节，须以 http 或 https 开头
-    #[serde(deserialize_with = "crate::de::string")]
     pub url: String,
     /// 缩略图的 media_id，可通过素材管理接口获得；图片尺寸建议 900*383 或 2.35:1，不超过 10 MB
-    #[serde(deserialize_with = "crate::de::string")]
     pub thumb_media_id: String,
 }
+impl crate::de::Decode for KfLink {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            title: fields.required("title")?,
+            desc: fields.optional("desc")?,
+            url: fields.required("url")?,
+            thumb_media_id: fields.required("thumb_media_id")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for KfLink {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 /// 地理位置。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct KfLocation {
     /// 纬度
-    #[serde(deserialize_with = "crate::de::float")]
     pub latitude: f64,
     /// 经度
-    #[serde(deserialize_with = "crate::de::float")]
     pub longitude: f64,
     /// 位置名
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub name: Option<String>,
     /// 地址详情说明
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub address: Option<String>,
 }
+impl crate::de::Decode for KfLocation {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            latitude: fields.required("latitude")?,
+            longitude: fields.required("longitude")?,
+            name: fields.optional("name")?,
+            address: fields.optional("address")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for KfLocation {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 /// 专员服务配置范围。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct KfMemberRange {
     /// 专员 userid 列表
-    #[serde(
-        default,
-        skip_serializing_if = "Vec::is_empty",
-        deserialize_with = "crate::de::vec_or_null"
-    )]
+    #[serde(skip_serializing_if = "Vec::is_empty")]
     pub userid_list: Vec<String>,
     /// 专员部门 id 列表
-    #[serde(
-        default,
-        skip_serializing_if = "Vec::is_empty",
-        deserialize_with = "crate::de::int_vec_or_null"
-    )]
+    #[serde(skip_serializing_if = "Vec::is_empty")]
     pub department_id_list: Vec<i64>,
 }
+impl crate::de::Decode for KfMemberRange {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            userid_list: fields.or_empty("userid_list")?,
+            department_id_list: fields.or_empty("department_id_list")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for KfMemberRange {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 /// 回复菜单：客户点击后回复一条带 menu_id 的文本消息。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct KfMenuClick {
     /// 菜单 ID，不少于 1 字节、不多于 128 字节
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub id: Option<String>,
     /// 菜单显示内容，不少于 1 字节、不多于 128 字节
-    #[serde(deserialize_with = "crate::de::string")]
     pub content: String,
 }
+impl crate::de::Decode for KfMenuClick {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            id: fields.optional("id")?,
+            content: fields.required("content")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for KfMenuClick {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 /// 菜单消息中的一个菜单项。
-#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
 pub struct KfMenuItem {
     /// 菜单项类型（type）及其内容
     #[serde(flatten)]
     pub item: KfMenuItemKind,
+}
+impl crate::de::Decode for KfMenuItem {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let fields = crate::de::Fields::of(value)?;
+        Ok(Self { item: fields.flattened()? })
+    }
+}
+impl<'de> serde::Deserialize<'de> for KfMenuItem {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
 }
 /// 菜单项的类型与内容：`{"type": "click", "click": {...}}`。
 #[derive(Debug, Clone, PartialEq)]
@@ -1538,16 +2218,11 @@ impl serde::Serialize for KfMenuItemKind {
         }
     }
 }
-impl<'de> serde::Deserialize<'de> for KfMenuItemKind {
-    fn deserialize<D: serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        let fields = <serde_json::Map<
-            String,
-            serde_json::Value,
-        > as serde::Deserialize>::deserialize(deserializer)?;
+impl crate::de::Decode for KfMenuItemKind {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let fields = crate::de::Fields::of(value)?.into_map();
         if !fields.contains_key("type") {
-            return Err(serde::de::Error::missing_field("type"));
+            return Err(crate::de::DecodeError::here("missing field `type`"));
         }
         if crate::union::matches(&fields, "type", crate::union::Tag::Str("click")) {
             return crate::union::content(fields, "click").map(Self::Click);
@@ -1568,83 +2243,136 @@ impl<'de> serde::Deserialize<'de> for KfMenuItemKind {
         Ok(Self::Unknown(fields))
     }
 }
+impl<'de> serde::Deserialize<'de> for KfMenuItemKind {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 /// 小程序菜单。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct KfMenuMiniProgram {
     /// 小程序 appid，不少于 1 字节、不多于 32 字节
-    #[serde(deserialize_with = "crate::de::string")]
     pub appid: String,
     /// 点击后进入的小程序页面，不少于 1 字节、不多于 1024 字节
-    #[serde(deserialize_with = "crate::de::string")]
     pub pagepath: String,
     /// 菜单显示内容，不少于 1 字节、不多于 1024 字节
-    #[serde(deserialize_with = "crate::de::string")]
     pub content: String,
 }
+impl crate::de::Decode for KfMenuMiniProgram {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            appid: fields.required("appid")?,
+            pagepath: fields.required("pagepath")?,
+            content: fields.required("content")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for KfMenuMiniProgram {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 /// 文本菜单项（不可点击）。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct KfMenuText {
     /// 文本内容，支持 `\n`（`\` 和 `n` 两个字符）换行；不少于 1 字节、不多于 256 字节
-    #[serde(deserialize_with = "crate::de::string")]
     pub content: String,
     /// 内容后面是否不换行：0 换行，1 不换行，默认 0
     #[serde(
-        default,
         skip_serializing_if = "Option::is_none",
-        with = "crate::de::opt_flag"
+        serialize_with = "crate::de::opt_flag::serialize"
     )]
     pub no_newline: Option<bool>,
 }
+impl crate::de::Decode for KfMenuText {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            content: fields.required("content")?,
+            no_newline: fields.optional("no_newline")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for KfMenuText {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 /// 超链接菜单。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct KfMenuView {
     /// 点击后跳转的链接，不少于 1 字节、不多于 2048 字节
-    #[serde(deserialize_with = "crate::de::string")]
     pub url: String,
     /// 菜单显示内容，不少于 1 字节、不多于 1024 字节
-    #[serde(deserialize_with = "crate::de::string")]
     pub content: String,
 }
+impl crate::de::Decode for KfMenuView {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            url: fields.required("url")?,
+            content: fields.required("content")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for KfMenuView {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 /// 读取到的一条消息或事件。
-#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
 pub struct KfMessage {
     /// 消息 ID
-    #[serde(deserialize_with = "crate::de::string")]
     pub msgid: String,
     /// 客服账号 ID（msgtype 为 event 时不返回，见事件内容）
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub open_kfid: Option<String>,
     /// 客户 UserID（msgtype 为 event 时不返回，见事件内容）
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub external_userid: Option<String>,
     /// 消息发送时间，Unix 时间戳（秒）
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_int"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub send_time: Option<i64>,
     /// 消息来源
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub origin: Option<KfMessageOrigin>,
     /// 从企业微信给客户发消息的接待人员 userid（origin 为 5 时返回）
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub servicer_userid: Option<String>,
     /// 消息类型（msgtype）及其内容
     #[serde(flatten)]
     pub content: KfReceivedMessage,
+}
+impl crate::de::Decode for KfMessage {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            msgid: fields.required("msgid")?,
+            open_kfid: fields.optional("open_kfid")?,
+            external_userid: fields.optional("external_userid")?,
+            send_time: fields.optional("send_time")?,
+            origin: fields.optional("origin")?,
+            servicer_userid: fields.optional("servicer_userid")?,
+            content: fields.flattened()?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for KfMessage {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
 }
 /// 读取到的消息的来源。
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -1683,117 +2411,146 @@ impl serde::Serialize for KfMessageOrigin {
         serializer.serialize_i64(i64::from(*self))
     }
 }
+impl crate::de::Decode for KfMessageOrigin {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        <i64 as crate::de::Decode>::decode(value).map(Self::from)
+    }
+}
 impl<'de> serde::Deserialize<'de> for KfMessageOrigin {
     fn deserialize<D: serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::de::int(deserializer).map(Self::from)
+        crate::de::deserialize(deserializer)
     }
 }
 /// 小程序消息。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct KfMiniProgram {
     /// 小程序 appid，必须是关联到企业的小程序应用
-    #[serde(deserialize_with = "crate::de::string")]
     pub appid: String,
     /// 小程序消息标题，不多于 64 个字节，超过会截断
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub title: Option<String>,
     /// 小程序消息封面的 media_id，封面图建议尺寸为 520*416
-    #[serde(deserialize_with = "crate::de::string")]
     pub thumb_media_id: String,
     /// 点击消息卡片后进入的小程序页面路径
-    #[serde(deserialize_with = "crate::de::string")]
     pub pagepath: String,
 }
+impl crate::de::Decode for KfMiniProgram {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            appid: fields.required("appid")?,
+            title: fields.optional("title")?,
+            thumb_media_id: fields.required("thumb_media_id")?,
+            pagepath: fields.required("pagepath")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for KfMiniProgram {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 /// 菜单消息。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct KfMsgMenu {
     /// 起始文本，不多于 1024 字节
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub head_content: Option<String>,
     /// 菜单项配置，不能多于 10 个
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub list: Option<Vec<KfMenuItem>>,
     /// 结束文本，不多于 1024 字节
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub tail_content: Option<String>,
 }
+impl crate::de::Decode for KfMsgMenu {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            head_content: fields.optional("head_content")?,
+            list: fields.optional("list")?,
+            tail_content: fields.optional("tail_content")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for KfMsgMenu {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 /// 消息发送失败事件。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct KfMsgSendFailEvent {
     /// 客服账号 ID
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub open_kfid: Option<String>,
     /// 客户 UserID
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub external_userid: Option<String>,
     /// 发送失败的消息 msgid
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub fail_msgid: Option<String>,
     /// 失败类型：0 未知原因，1 客服账号已删除，2 应用已关闭，4 会话已过期（超过 48 小时），5 会话已关闭，6 超过 5 条限制，8 主体未验证，10 用户拒收，11 企业未有成员登录企业微信 App，12 发送的消息为客服组件禁发的消息类型，13 安全限制
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_int"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub fail_type: Option<i64>,
 }
+impl crate::de::Decode for KfMsgSendFailEvent {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            open_kfid: fields.optional("open_kfid")?,
+            external_userid: fields.optional("external_userid")?,
+            fail_msgid: fields.optional("fail_msgid")?,
+            fail_type: fields.optional("fail_type")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for KfMsgSendFailEvent {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 /// 读取到的链接消息。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct KfReceivedLink {
     /// 标题
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub title: Option<String>,
     /// 描述
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub desc: Option<String>,
     /// 点击后跳转的链接
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub url: Option<String>,
     /// 缩略图链接
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub pic_url: Option<String>,
+}
+impl crate::de::Decode for KfReceivedLink {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            title: fields.optional("title")?,
+            desc: fields.optional("desc")?,
+            url: fields.optional("url")?,
+            pic_url: fields.optional("pic_url")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for KfReceivedLink {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
 }
 /// 读取到的消息的类型与内容：`{"msgtype": "text", "text": {...}}`；事件的 msgtype 为 `event`。 官方文档列出的类型为文本、图片、语音、视频、文件、位置、链接、名片、小程序、菜单与事件； 其他类型（如视频号商品、聊天记录）以 Unknown 保留原始字段。
 #[derive(Debug, Clone, PartialEq)]
@@ -1984,16 +2741,11 @@ impl serde::Serialize for KfReceivedMessage {
         }
     }
 }
-impl<'de> serde::Deserialize<'de> for KfReceivedMessage {
-    fn deserialize<D: serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        let fields = <serde_json::Map<
-            String,
-            serde_json::Value,
-        > as serde::Deserialize>::deserialize(deserializer)?;
+impl crate::de::Decode for KfReceivedMessage {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let fields = crate::de::Fields::of(value)?.into_map();
         if !fields.contains_key("msgtype") {
-            return Err(serde::de::Error::missing_field("msgtype"));
+            return Err(crate::de::DecodeError::here("missing field `msgtype`"));
         }
         if crate::union::matches(&fields, "msgtype", crate::union::Tag::Str("text")) {
             return crate::union::content(fields, "text").map(Self::Text);
@@ -2044,51 +2796,74 @@ impl<'de> serde::Deserialize<'de> for KfReceivedMessage {
         Ok(Self::Unknown(fields))
     }
 }
+impl<'de> serde::Deserialize<'de> for KfReceivedMessage {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 /// 读取到的文本消息。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct KfReceivedText {
     /// 文本内容
-    #[serde(deserialize_with = "crate::de::string")]
     pub content: String,
     /// 客户点击菜单消息触发的回复消息中的菜单 ID
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub menu_id: Option<String>,
 }
+impl crate::de::Decode for KfReceivedText {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            content: fields.required("content")?,
+            menu_id: fields.optional("menu_id")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for KfReceivedText {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 /// 接待人员设置拒收客户消息的变更事件。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct KfRejectCustomerMsgSwitchChangeEvent {
     /// 操作的接待人员 userid
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub servicer_userid: Option<String>,
     /// 客服账号 ID
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub open_kfid: Option<String>,
     /// 客户 UserID
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub external_userid: Option<String>,
     /// 拒收客户消息：1 拒收，0 取消拒收
     #[serde(
-        default,
         skip_serializing_if = "Option::is_none",
-        with = "crate::de::opt_flag"
+        serialize_with = "crate::de::opt_flag::serialize"
     )]
     pub reject_switch: Option<bool>,
+}
+impl crate::de::Decode for KfRejectCustomerMsgSwitchChangeEvent {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            servicer_userid: fields.optional("servicer_userid")?,
+            open_kfid: fields.optional("open_kfid")?,
+            external_userid: fields.optional("external_userid")?,
+            reject_switch: fields.optional("reject_switch")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for KfRejectCustomerMsgSwitchChangeEvent {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
 }
 /// 「发送消息」支持的消息类型与内容。
 #[derive(Debug, Clone, PartialEq)]
@@ -2263,16 +3038,11 @@ impl serde::Serialize for KfSendMessage {
         }
     }
 }
-impl<'de> serde::Deserialize<'de> for KfSendMessage {
-    fn deserialize<D: serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        let fields = <serde_json::Map<
-            String,
-            serde_json::Value,
-        > as serde::Deserialize>::deserialize(deserializer)?;
+impl crate::de::Decode for KfSendMessage {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let fields = crate::de::Fields::of(value)?.into_map();
         if !fields.contains_key("msgtype") {
-            return Err(serde::de::Error::missing_field("msgtype"));
+            return Err(crate::de::DecodeError::here("missing field `msgtype`"));
         }
         if crate::union::matches(&fields, "msgtype", crate::union::Tag::Str("text")) {
             return crate::union::content(fields, "text").map(Self::Text);
@@ -2315,52 +3085,95 @@ impl<'de> serde::Deserialize<'de> for KfSendMessage {
         Ok(Self::Unknown(fields))
     }
 }
+impl<'de> serde::Deserialize<'de> for KfSendMessage {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 /// 发送欢迎语等事件响应消息的请求。
-#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
 pub struct KfSendMsgOnEventRequest {
     /// 事件响应消息对应的 code，由事件回调下发，仅可使用一次
     pub code: crate::Secret,
     /// 指定的消息 ID；不多于 32 字节，只能含 `0-9a-zA-Z_-`
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub msgid: Option<String>,
     /// 消息类型（msgtype）及其内容
     #[serde(flatten)]
     pub message: KfEventReplyMessage,
 }
+impl crate::de::Decode for KfSendMsgOnEventRequest {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            code: fields.required("code")?,
+            msgid: fields.optional("msgid")?,
+            message: fields.flattened()?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for KfSendMsgOnEventRequest {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 /// 发送消息的请求：接收的客户、发送的客服账号，加上一种消息（msgtype 与同名内容字段）。
-#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
 pub struct KfSendMsgRequest {
     /// 接收消息的客户 external_userid
-    #[serde(deserialize_with = "crate::de::string")]
     pub touser: String,
     /// 发送消息的客服账号 ID
-    #[serde(deserialize_with = "crate::de::string")]
     pub open_kfid: String,
     /// 指定的消息 ID，须在客服账号内唯一；不多于 32 字节，只能含 `0-9a-zA-Z_-`
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub msgid: Option<String>,
     /// 消息类型（msgtype）及其内容
     #[serde(flatten)]
     pub message: KfSendMessage,
 }
+impl crate::de::Decode for KfSendMsgRequest {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            touser: fields.required("touser")?,
+            open_kfid: fields.required("open_kfid")?,
+            msgid: fields.optional("msgid")?,
+            message: fields.flattened()?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for KfSendMsgRequest {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 /// 发送消息的返回。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct KfSendMsgResponse {
     /// 消息 ID；请求指定了 msgid 则原样返回，否则由系统生成
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub msgid: Option<String>,
+}
+impl crate::de::Decode for KfSendMsgResponse {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            msgid: fields.optional("msgid")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for KfSendMsgResponse {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
 }
 /// 微信客户的会话状态。
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -2407,345 +3220,459 @@ impl serde::Serialize for KfServiceState {
         serializer.serialize_i64(i64::from(*self))
     }
 }
+impl crate::de::Decode for KfServiceState {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        <i64 as crate::de::Decode>::decode(value).map(Self::from)
+    }
+}
 impl<'de> serde::Deserialize<'de> for KfServiceState {
     fn deserialize<D: serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::de::int(deserializer).map(Self::from)
+        crate::de::deserialize(deserializer)
     }
 }
 /// 获取会话状态的请求。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct KfServiceStateGetRequest {
     /// 客服账号 ID
-    #[serde(deserialize_with = "crate::de::string")]
     pub open_kfid: String,
     /// 微信客户的 external_userid
-    #[serde(deserialize_with = "crate::de::string")]
     pub external_userid: String,
 }
+impl crate::de::Decode for KfServiceStateGetRequest {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            open_kfid: fields.required("open_kfid")?,
+            external_userid: fields.required("external_userid")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for KfServiceStateGetRequest {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 /// 获取会话状态的返回。
-#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
 pub struct KfServiceStateGetResponse {
     /// 当前的会话状态
     pub service_state: KfServiceState,
     /// 接待人员的 userid，仅 service_state 为 3（由人工接待）时有效
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub servicer_userid: Option<String>,
 }
+impl crate::de::Decode for KfServiceStateGetResponse {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            service_state: fields.required("service_state")?,
+            servicer_userid: fields.optional("servicer_userid")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for KfServiceStateGetResponse {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 /// 变更会话状态的请求。
-#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
 pub struct KfServiceStateTransRequest {
     /// 客服账号 ID
-    #[serde(deserialize_with = "crate::de::string")]
     pub open_kfid: String,
     /// 微信客户的 external_userid
-    #[serde(deserialize_with = "crate::de::string")]
     pub external_userid: String,
     /// 变更的目标状态
     pub service_state: KfServiceState,
     /// 接待人员的 userid；service_state 为 3 时必填，须是该客服账号下处于接待中的接待人员
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub servicer_userid: Option<String>,
+}
+impl crate::de::Decode for KfServiceStateTransRequest {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            open_kfid: fields.required("open_kfid")?,
+            external_userid: fields.required("external_userid")?,
+            service_state: fields.required("service_state")?,
+            servicer_userid: fields.optional("servicer_userid")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for KfServiceStateTransRequest {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
 }
 /// 变更会话状态的返回。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct KfServiceStateTransResponse {
     /// 用于发送事件响应消息的 code：会话初次变更为 2（待接入池）或 3（人工接待）时返回回复语 code，变更为 4（结束）时返回结束语 code
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub msg_code: Option<String>,
 }
+impl crate::de::Decode for KfServiceStateTransResponse {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            msg_code: fields.optional("msg_code")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for KfServiceStateTransResponse {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 /// 一个接待人员：成员或部门。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct KfServicer {
     /// 接待人员的 userid；第三方应用获取到的是密文 userid
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub userid: Option<String>,
     /// 接待人员的接待状态（仅成员项）
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub status: Option<KfServicerStatus>,
     /// 停止接待的方式（仅 status 为停止接待时）
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub stop_type: Option<KfServicerStopType>,
     /// 接待人员部门 id（仅部门项）
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_int"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub department_id: Option<i64>,
+}
+impl crate::de::Decode for KfServicer {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            userid: fields.optional("userid")?,
+            status: fields.optional("status")?,
+            stop_type: fields.optional("stop_type")?,
+            department_id: fields.optional("department_id")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for KfServicer {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
 }
 /// 添加或删除接待人员的请求；userid_list 与 department_id_list 不能同时为空。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct KfServicerChangeRequest {
     /// 客服账号 ID
-    #[serde(deserialize_with = "crate::de::string")]
     pub open_kfid: String,
     /// 接待人员 userid 列表（第三方应用填密文 open_userid），每次最多 100 个，超过需分批调用
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub userid_list: Option<Vec<String>>,
     /// 接待人员部门 id 列表；添加时每次最多 20 个，删除时最多 100 个
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_int_vec"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub department_id_list: Option<Vec<i64>>,
 }
+impl crate::de::Decode for KfServicerChangeRequest {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            open_kfid: fields.required("open_kfid")?,
+            userid_list: fields.optional("userid_list")?,
+            department_id_list: fields.optional("department_id_list")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for KfServicerChangeRequest {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 /// 添加或删除接待人员的返回。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct KfServicerChangeResponse {
     /// 每个成员或部门的操作结果
-    #[serde(
-        default,
-        skip_serializing_if = "Vec::is_empty",
-        deserialize_with = "crate::de::vec_or_null"
-    )]
+    #[serde(skip_serializing_if = "Vec::is_empty")]
     pub result_list: Vec<KfServicerResult>,
 }
+impl crate::de::Decode for KfServicerChangeResponse {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            result_list: fields.or_empty("result_list")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for KfServicerChangeResponse {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 /// 获取接待人员列表的返回。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct KfServicerListResponse {
     /// 接待人员列表：成员项带 userid 与 status，部门项带 department_id
-    #[serde(
-        default,
-        skip_serializing_if = "Vec::is_empty",
-        deserialize_with = "crate::de::vec_or_null"
-    )]
+    #[serde(skip_serializing_if = "Vec::is_empty")]
     pub servicer_list: Vec<KfServicer>,
 }
+impl crate::de::Decode for KfServicerListResponse {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            servicer_list: fields.or_empty("servicer_list")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for KfServicerListResponse {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 /// 接待人员撤回消息事件。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct KfServicerRecallMsgEvent {
     /// 客服账号 ID
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub open_kfid: Option<String>,
     /// 客户 UserID
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub external_userid: Option<String>,
     /// 撤回的消息 msgid
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub recall_msgid: Option<String>,
     /// 撤回消息的接待人员 userid
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub servicer_userid: Option<String>,
+}
+impl crate::de::Decode for KfServicerRecallMsgEvent {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            open_kfid: fields.optional("open_kfid")?,
+            external_userid: fields.optional("external_userid")?,
+            recall_msgid: fields.optional("recall_msgid")?,
+            servicer_userid: fields.optional("servicer_userid")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for KfServicerRecallMsgEvent {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
 }
 /// 一个接待人员（成员或部门）的操作结果。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct KfServicerResult {
     /// 成员 userid（成员的结果）
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub userid: Option<String>,
     /// 部门 id（部门的结果）
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_int"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub department_id: Option<i64>,
     /// 该成员或部门的返回码，0 为成功
-    #[serde(deserialize_with = "crate::de::int")]
     pub errcode: i64,
     /// 对返回码的文本描述
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub errmsg: Option<String>,
 }
+impl crate::de::Decode for KfServicerResult {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            userid: fields.optional("userid")?,
+            department_id: fields.optional("department_id")?,
+            errcode: fields.required("errcode")?,
+            errmsg: fields.optional("errmsg")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for KfServicerResult {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 /// 接待人员统计数据。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct KfServicerStatistic {
     /// 接入人工会话数：客户发过消息并由接待人员接待的会话数
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_int"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub session_cnt: Option<i64>,
     /// 咨询客户数：在会话中发送过消息且由接待人员接待的客户数，按客户去重
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_int"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub customer_cnt: Option<i64>,
     /// 咨询消息总数：客户在人工会话中发送的消息条数
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_int"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub customer_msg_cnt: Option<i64>,
     /// 人工回复率：一个自然日内客户给接待人员发消息的会话中，接待人员回复了的会话比例
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_float"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub reply_rate: Option<f64>,
     /// 平均首次响应时长（秒）
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_float"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub first_reply_average_sec: Option<f64>,
     /// 满意度评价发送数
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_int"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub satisfaction_investgate_cnt: Option<i64>,
     /// 满意度参评率
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_float"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub satisfaction_participation_rate: Option<f64>,
     /// 「满意」评价占比
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_float"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub satisfied_rate: Option<f64>,
     /// 「一般」评价占比
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_float"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub middling_rate: Option<f64>,
     /// 「不满意」评价占比
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_float"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub dissatisfied_rate: Option<f64>,
     /// 升级服务客户数
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_int"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub upgrade_service_customer_cnt: Option<i64>,
     /// 专员服务邀请数
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_int"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub upgrade_service_member_invite_cnt: Option<i64>,
     /// 添加专员的客户数
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_int"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub upgrade_service_member_customer_cnt: Option<i64>,
     /// 客户群服务邀请数
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_int"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub upgrade_service_groupchat_invite_cnt: Option<i64>,
     /// 加入客户群的客户数
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_int"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub upgrade_service_groupchat_customer_cnt: Option<i64>,
     /// 被拒收消息的客户数
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_int"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub msg_rejected_customer_cnt: Option<i64>,
 }
+impl crate::de::Decode for KfServicerStatistic {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            session_cnt: fields.optional("session_cnt")?,
+            customer_cnt: fields.optional("customer_cnt")?,
+            customer_msg_cnt: fields.optional("customer_msg_cnt")?,
+            reply_rate: fields.optional("reply_rate")?,
+            first_reply_average_sec: fields.optional("first_reply_average_sec")?,
+            satisfaction_investgate_cnt: fields.optional("satisfaction_investgate_cnt")?,
+            satisfaction_participation_rate: fields
+                .optional("satisfaction_participation_rate")?,
+            satisfied_rate: fields.optional("satisfied_rate")?,
+            middling_rate: fields.optional("middling_rate")?,
+            dissatisfied_rate: fields.optional("dissatisfied_rate")?,
+            upgrade_service_customer_cnt: fields
+                .optional("upgrade_service_customer_cnt")?,
+            upgrade_service_member_invite_cnt: fields
+                .optional("upgrade_service_member_invite_cnt")?,
+            upgrade_service_member_customer_cnt: fields
+                .optional("upgrade_service_member_customer_cnt")?,
+            upgrade_service_groupchat_invite_cnt: fields
+                .optional("upgrade_service_groupchat_invite_cnt")?,
+            upgrade_service_groupchat_customer_cnt: fields
+                .optional("upgrade_service_groupchat_customer_cnt")?,
+            msg_rejected_customer_cnt: fields.optional("msg_rejected_customer_cnt")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for KfServicerStatistic {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 /// 一天的接待人员统计。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct KfServicerStatisticItem {
     /// 数据统计日期，为当日 0 点的时间戳
-    #[serde(deserialize_with = "crate::de::int")]
     pub stat_time: i64,
     /// 统计数据
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub statistic: Option<KfServicerStatistic>,
 }
+impl crate::de::Decode for KfServicerStatisticItem {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            stat_time: fields.required("stat_time")?,
+            statistic: fields.optional("statistic")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for KfServicerStatisticItem {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 /// 获取接待人员明细统计数据的请求。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct KfServicerStatisticRequest {
     /// 客服账号 ID
-    #[serde(deserialize_with = "crate::de::string")]
     pub open_kfid: String,
     /// 接待人员 userid（第三方应用为密文 open_userid）；不填则返回客服账号维度的汇总数据
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub servicer_userid: Option<String>,
     /// 起始日期的时间戳，填当天 0 点（否则自动按当天 0 点处理）；取值范围昨天至前 180 天
-    #[serde(deserialize_with = "crate::de::int")]
     pub start_time: i64,
     /// 结束日期的时间戳，填当天 0 点；与 start_time 构成闭区间，最大跨度 31 天
-    #[serde(deserialize_with = "crate::de::int")]
     pub end_time: i64,
 }
+impl crate::de::Decode for KfServicerStatisticRequest {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            open_kfid: fields.required("open_kfid")?,
+            servicer_userid: fields.optional("servicer_userid")?,
+            start_time: fields.required("start_time")?,
+            end_time: fields.required("end_time")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for KfServicerStatisticRequest {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 /// 获取接待人员明细统计数据的返回。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct KfServicerStatisticResponse {
     /// 按天的统计数据
-    #[serde(
-        default,
-        skip_serializing_if = "Vec::is_empty",
-        deserialize_with = "crate::de::vec_or_null"
-    )]
+    #[serde(skip_serializing_if = "Vec::is_empty")]
     pub statistic_list: Vec<KfServicerStatisticItem>,
+}
+impl crate::de::Decode for KfServicerStatisticResponse {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            statistic_list: fields.or_empty("statistic_list")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for KfServicerStatisticResponse {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
 }
 /// 接待人员的接待状态。
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -2780,11 +3707,16 @@ impl serde::Serialize for KfServicerStatus {
         serializer.serialize_i64(i64::from(*self))
     }
 }
+impl crate::de::Decode for KfServicerStatus {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        <i64 as crate::de::Decode>::decode(value).map(Self::from)
+    }
+}
 impl<'de> serde::Deserialize<'de> for KfServicerStatus {
     fn deserialize<D: serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::de::int(deserializer).map(Self::from)
+        crate::de::deserialize(deserializer)
     }
 }
 /// 接待状态变更事件中的状态。
@@ -2820,36 +3752,51 @@ impl serde::Serialize for KfServicerStatusChange {
         serializer.serialize_i64(i64::from(*self))
     }
 }
+impl crate::de::Decode for KfServicerStatusChange {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        <i64 as crate::de::Decode>::decode(value).map(Self::from)
+    }
+}
 impl<'de> serde::Deserialize<'de> for KfServicerStatusChange {
     fn deserialize<D: serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::de::int(deserializer).map(Self::from)
+        crate::de::deserialize(deserializer)
     }
 }
 /// 接待人员接待状态变更事件。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct KfServicerStatusChangeEvent {
     /// 接待人员 userid
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub servicer_userid: Option<String>,
     /// 变更后的接待状态
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub status: Option<KfServicerStatusChange>,
     /// 停止接待的方式（status 为停止接待时）
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub stop_type: Option<KfServicerStopType>,
     /// 客服账号 ID
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub open_kfid: Option<String>,
+}
+impl crate::de::Decode for KfServicerStatusChangeEvent {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            servicer_userid: fields.optional("servicer_userid")?,
+            status: fields.optional("status")?,
+            stop_type: fields.optional("stop_type")?,
+            open_kfid: fields.optional("open_kfid")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for KfServicerStatusChangeEvent {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
 }
 /// 接待人员停止接待的方式。
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -2884,11 +3831,16 @@ impl serde::Serialize for KfServicerStopType {
         serializer.serialize_i64(i64::from(*self))
     }
 }
+impl crate::de::Decode for KfServicerStopType {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        <i64 as crate::de::Decode>::decode(value).map(Self::from)
+    }
+}
 impl<'de> serde::Deserialize<'de> for KfServicerStopType {
     fn deserialize<D: serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::de::int(deserializer).map(Self::from)
+        crate::de::deserialize(deserializer)
     }
 }
 /// 会话状态变更的类型。
@@ -2932,170 +3884,262 @@ impl serde::Serialize for KfSessionChangeType {
         serializer.serialize_i64(i64::from(*self))
     }
 }
+impl crate::de::Decode for KfSessionChangeType {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        <i64 as crate::de::Decode>::decode(value).map(Self::from)
+    }
+}
 impl<'de> serde::Deserialize<'de> for KfSessionChangeType {
     fn deserialize<D: serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::de::int(deserializer).map(Self::from)
+        crate::de::deserialize(deserializer)
     }
 }
 /// 会话状态变更事件：会话被转接、接入或结束时推送。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct KfSessionStatusChangeEvent {
     /// 客服账号 ID
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub open_kfid: Option<String>,
     /// 客户 UserID
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub external_userid: Option<String>,
     /// 变更类型
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub change_type: Option<KfSessionChangeType>,
     /// 老的接待人员 userid；仅 change_type 为 2、3、4 时有值
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub old_servicer_userid: Option<String>,
     /// 新的接待人员 userid；仅 change_type 为 1、2、4 时有值
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub new_servicer_userid: Option<String>,
     /// 用于发送事件响应消息的 code；仅 change_type 为 1、3 时返回，20 秒内有效、仅可使用一次
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub msg_code: Option<String>,
 }
+impl crate::de::Decode for KfSessionStatusChangeEvent {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            open_kfid: fields.optional("open_kfid")?,
+            external_userid: fields.optional("external_userid")?,
+            change_type: fields.optional("change_type")?,
+            old_servicer_userid: fields.optional("old_servicer_userid")?,
+            new_servicer_userid: fields.optional("new_servicer_userid")?,
+            msg_code: fields.optional("msg_code")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for KfSessionStatusChangeEvent {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 /// 读取消息的请求。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct KfSyncMsgRequest {
     /// 上一次调用返回的 next_cursor；第一次拉取可不填，不填则从 3 天内最早的消息开始返回。不多于 64 字节
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub cursor: Option<String>,
     /// 回调事件返回的 Token 字段，10 分钟内有效；可不填，不填时接口有严格的频率限制。不多于 128 字节
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub token: Option<crate::Secret>,
     /// 期望请求的数据量，默认值与最大值都是 1000；返回条数可能少于 limit，应结合 has_more 判断是否继续
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_int"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub limit: Option<i64>,
     /// 返回的语音消息格式，默认 0（Amr）
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub voice_format: Option<KfVoiceFormat>,
     /// 指定拉取某个客服账号的消息；回调事件中的 OpenKfId 即有新消息的客服账号
-    #[serde(deserialize_with = "crate::de::string")]
     pub open_kfid: String,
 }
+impl crate::de::Decode for KfSyncMsgRequest {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            cursor: fields.optional("cursor")?,
+            token: fields.optional("token")?,
+            limit: fields.optional("limit")?,
+            voice_format: fields.optional("voice_format")?,
+            open_kfid: fields.required("open_kfid")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for KfSyncMsgRequest {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 /// 读取消息的返回。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct KfSyncMsgResponse {
     /// 下次调用带上该值，则从当前的位置继续往后拉，以实现增量拉取
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub next_cursor: Option<String>,
     /// 是否还有更多数据：0 否，1 是；不能通过判断 msg_list 是否为空来停止拉取
     #[serde(
-        default,
         skip_serializing_if = "Option::is_none",
-        with = "crate::de::opt_flag"
+        serialize_with = "crate::de::opt_flag::serialize"
     )]
     pub has_more: Option<bool>,
     /// 消息列表
-    #[serde(
-        default,
-        skip_serializing_if = "Vec::is_empty",
-        deserialize_with = "crate::de::vec_or_null"
-    )]
+    #[serde(skip_serializing_if = "Vec::is_empty")]
     pub msg_list: Vec<KfMessage>,
 }
+impl crate::de::Decode for KfSyncMsgResponse {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            next_cursor: fields.optional("next_cursor")?,
+            has_more: fields.optional("has_more")?,
+            msg_list: fields.or_empty("msg_list")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for KfSyncMsgResponse {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 /// 文本消息。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct KfText {
     /// 消息内容，最长不超过 2048 个字节
-    #[serde(deserialize_with = "crate::de::string")]
     pub content: String,
 }
+impl crate::de::Decode for KfText {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            content: fields.required("content")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for KfText {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 /// 推荐给客户的客户群。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct KfUpgradeGroupChat {
     /// 客户群 id
-    #[serde(deserialize_with = "crate::de::string")]
     pub chat_id: String,
     /// 推荐语
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub wording: Option<String>,
+}
+impl crate::de::Decode for KfUpgradeGroupChat {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            chat_id: fields.required("chat_id")?,
+            wording: fields.optional("wording")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for KfUpgradeGroupChat {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
 }
 /// 推荐给客户的服务专员。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct KfUpgradeMember {
     /// 服务专员的 userid
-    #[serde(deserialize_with = "crate::de::string")]
     pub userid: String,
     /// 推荐语
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub wording: Option<String>,
 }
+impl crate::de::Decode for KfUpgradeMember {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            userid: fields.required("userid")?,
+            wording: fields.optional("wording")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for KfUpgradeMember {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 /// 「升级服务」中配置的专员与客户群。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct KfUpgradeServiceConfig {
     /// 专员服务配置范围
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub member_range: Option<KfMemberRange>,
     /// 客户群配置范围
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub groupchat_range: Option<KfGroupChatRange>,
 }
+impl crate::de::Decode for KfUpgradeServiceConfig {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            member_range: fields.optional("member_range")?,
+            groupchat_range: fields.optional("groupchat_range")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for KfUpgradeServiceConfig {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 /// 为客户升级为专员或客户群服务的请求；type 为 1 时填 member，为 2 时填 groupchat。
-#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
 pub struct KfUpgradeServiceRequest {
     /// 客服账号 ID
-    #[serde(deserialize_with = "crate::de::string")]
     pub open_kfid: String,
     /// 微信客户的 external_userid
-    #[serde(deserialize_with = "crate::de::string")]
     pub external_userid: String,
     /// 升级的服务类型
     #[serde(rename = "type")]
     pub service_type: KfUpgradeType,
     /// 推荐的服务专员，type 为 1 时有效
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub member: Option<KfUpgradeMember>,
     /// 推荐的客户群，type 为 2 时有效
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub groupchat: Option<KfUpgradeGroupChat>,
+}
+impl crate::de::Decode for KfUpgradeServiceRequest {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            open_kfid: fields.required("open_kfid")?,
+            external_userid: fields.required("external_userid")?,
+            service_type: fields.required("type")?,
+            member: fields.optional("member")?,
+            groupchat: fields.optional("groupchat")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for KfUpgradeServiceRequest {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
 }
 /// 升级服务的类型。
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -3130,51 +4174,89 @@ impl serde::Serialize for KfUpgradeType {
         serializer.serialize_i64(i64::from(*self))
     }
 }
+impl crate::de::Decode for KfUpgradeType {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        <i64 as crate::de::Decode>::decode(value).map(Self::from)
+    }
+}
 impl<'de> serde::Deserialize<'de> for KfUpgradeType {
     fn deserialize<D: serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::de::int(deserializer).map(Self::from)
+        crate::de::deserialize(deserializer)
     }
 }
 /// 用户撤回消息事件。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct KfUserRecallMsgEvent {
     /// 客服账号 ID
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub open_kfid: Option<String>,
     /// 客户 UserID
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub external_userid: Option<String>,
     /// 撤回的消息 msgid
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub recall_msgid: Option<String>,
 }
+impl crate::de::Decode for KfUserRecallMsgEvent {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            open_kfid: fields.optional("open_kfid")?,
+            external_userid: fields.optional("external_userid")?,
+            recall_msgid: fields.optional("recall_msgid")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for KfUserRecallMsgEvent {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 /// 视频消息；读取到的视频可用「获取临时素材」下载（超过 10MB 时以文本提示消息返回）。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct KfVideo {
     /// 视频文件的 media_id，可通过素材管理接口获得
-    #[serde(deserialize_with = "crate::de::string")]
     pub media_id: String,
 }
+impl crate::de::Decode for KfVideo {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            media_id: fields.required("media_id")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for KfVideo {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 /// 语音消息；读取到的语音可用「获取临时素材」下载（超过 2MB 时以文本提示消息返回）。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct KfVoice {
     /// 语音文件的 media_id，可通过素材管理接口获得
-    #[serde(deserialize_with = "crate::de::string")]
     pub media_id: String,
+}
+impl crate::de::Decode for KfVoice {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            media_id: fields.required("media_id")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for KfVoice {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
 }
 /// 读取消息时语音消息的格式。
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -3209,37 +4291,47 @@ impl serde::Serialize for KfVoiceFormat {
         serializer.serialize_i64(i64::from(*self))
     }
 }
+impl crate::de::Decode for KfVoiceFormat {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        <i64 as crate::de::Decode>::decode(value).map(Self::from)
+    }
+}
 impl<'de> serde::Deserialize<'de> for KfVoiceFormat {
     fn deserialize<D: serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::de::int(deserializer).map(Self::from)
+        crate::de::deserialize(deserializer)
     }
 }
 /// 客户进入会话时所在的视频号。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct KfWechatChannels {
     /// 视频号名称，视频号场景值为 1、2、3 时返回
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub nickname: Option<String>,
     /// 视频号小店名称，视频号场景值为 4、5 时返回
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub shop_nickname: Option<String>,
     /// 视频号场景值：1 视频号主页，2 视频号直播间商品列表页，3 视频号商品橱窗页，4 视频号小店商品详情页，5 视频号小店订单页
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_int"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub scene: Option<i64>,
+}
+impl crate::de::Decode for KfWechatChannels {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            nickname: fields.optional("nickname")?,
+            shop_nickname: fields.optional("shop_nickname")?,
+            scene: fields.optional("scene")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for KfWechatChannels {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
 }
 impl KfAccountAddRequest {
     /// A `KfAccountAddRequest` with its required `name`, `media_id` set and every optional field unset.

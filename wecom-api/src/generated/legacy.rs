@@ -6,57 +6,85 @@
 //!
 //! Enabled by the cargo feature `legacy`.
 /// 摇到的 iBeacon 设备。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct BeaconInfo {
     /// Beacon 信号与手机的距离，单位为米
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_float"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub distance: Option<f64>,
     /// 设备的 major
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_int"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub major: Option<i64>,
     /// 设备的 minor
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_int"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub minor: Option<i64>,
     /// 设备的 UUID
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub uuid: Option<String>,
 }
+impl crate::de::Decode for BeaconInfo {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            distance: fields.optional("distance")?,
+            major: fields.optional("major")?,
+            minor: fields.optional("minor")?,
+            uuid: fields.optional("uuid")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for BeaconInfo {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 /// 邀请成员关注的请求。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct InviteSendRequest {
     /// 成员 UserID
-    #[serde(deserialize_with = "crate::de::string")]
     pub userid: String,
     /// 推送到微信上的提示语，只有认证号可以使用；默认为“请关注XXX企业号”，邮件邀请时无效（较早的文档版本才有此字段）
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub invite_tips: Option<String>,
 }
+impl crate::de::Decode for InviteSendRequest {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            userid: fields.required("userid")?,
+            invite_tips: fields.optional("invite_tips")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for InviteSendRequest {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 /// 邀请成员关注的返回。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct InviteSendResponse {
     /// 邀请方式
-    #[serde(rename = "type", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "type", skip_serializing_if = "Option::is_none")]
     pub invite_type: Option<InviteType>,
+}
+impl crate::de::Decode for InviteSendResponse {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            invite_type: fields.optional("type")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for InviteSendResponse {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
 }
 /// 实际发出的邀请方式。
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -91,60 +119,98 @@ impl serde::Serialize for InviteType {
         serializer.serialize_i64(i64::from(*self))
     }
 }
+impl crate::de::Decode for InviteType {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        <i64 as crate::de::Decode>::decode(value).map(Self::from)
+    }
+}
 impl<'de> serde::Deserialize<'de> for InviteType {
     fn deserialize<D: serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::de::int(deserializer).map(Self::from)
+        crate::de::deserialize(deserializer)
     }
 }
 /// 一次摇一摇的设备与用户信息。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct ShakeInfo {
     /// 摇周边页面的唯一 id
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_int"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub page_id: Option<i64>,
     /// 设备信息：UUID、major、minor 及距离
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub beacon_info: Option<BeaconInfo>,
     /// 企业成员的 UserID（摇的人是企业成员时返回）
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub userid: Option<String>,
     /// 非企业成员的标识，对当前企业号唯一（摇的人不是企业成员时返回）
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub openid: Option<String>,
     /// 门店 id，有则返回；取自公众号同名接口的说明，企业号文档中未见
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_int"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub poi_id: Option<i64>,
 }
+impl crate::de::Decode for ShakeInfo {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            page_id: fields.optional("page_id")?,
+            beacon_info: fields.optional("beacon_info")?,
+            userid: fields.optional("userid")?,
+            openid: fields.optional("openid")?,
+            poi_id: fields.optional("poi_id")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for ShakeInfo {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 /// 获取设备及用户信息的请求。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct ShakeInfoRequest {
     /// 摇周边业务的 ticket，可在摇到的 URL 中得到；30 分钟内有效，每次摇都会重新生成
     pub ticket: crate::Secret,
 }
+impl crate::de::Decode for ShakeInfoRequest {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            ticket: fields.required("ticket")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for ShakeInfoRequest {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 /// 获取设备及用户信息的返回。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct ShakeInfoResponse {
     /// 设备及用户信息
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub data: Option<ShakeInfo>,
+}
+impl crate::de::Decode for ShakeInfoResponse {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            data: fields.optional("data")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for ShakeInfoResponse {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
 }
 impl InviteSendRequest {
     /// A `InviteSendRequest` with its required `userid` set and every optional field unset.

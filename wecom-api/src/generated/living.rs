@@ -6,277 +6,350 @@
 //!
 //! Enabled by the cargo feature `living`.
 /// 除 errcode/errmsg 外没有其他字段的返回。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct EmptyResponse {}
+impl crate::de::Decode for EmptyResponse {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        crate::de::Fields::of(value)?;
+        Ok(Self {})
+    }
+}
+impl<'de> serde::Deserialize<'de> for EmptyResponse {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 /// 活动直播的活动详情。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct LivingActivityDetail {
     /// 活动直播简介
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub description: Option<String>,
     /// 活动直播附图的 media_id 列表，最多 5 张，超过取前 5 张
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub image_list: Option<Vec<String>>,
 }
+impl crate::de::Decode for LivingActivityDetail {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            description: fields.optional("description")?,
+            image_list: fields.optional("image_list")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for LivingActivityDetail {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 /// 创建预约直播的请求。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct LivingCreateRequest {
     /// 直播发起人（主播）的 userid
-    #[serde(deserialize_with = "crate::de::string")]
     pub anchor_userid: String,
     /// 直播标题，最多 60 个字节
-    #[serde(deserialize_with = "crate::de::string")]
     pub theme: String,
     /// 直播开始时间，Unix 时间戳（秒）
-    #[serde(deserialize_with = "crate::de::int")]
     pub living_start: i64,
     /// 直播持续时长（秒）
-    #[serde(deserialize_with = "crate::de::int")]
     pub living_duration: i64,
     /// 直播简介，最多 300 个字节；仅对通用直播、小班课、大班课与企业培训生效，活动直播的简介用 activity_detail.description
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub description: Option<String>,
     /// 直播类型，默认 0（通用直播）；大班课与小班课仅 K12 学校与 IT 行业可发起
-    #[serde(rename = "type", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "type", skip_serializing_if = "Option::is_none")]
     pub living_type: Option<LivingType>,
     /// 授权方安装的应用 agentid；仅旧的第三方多应用套件需要填写
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_int"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub agentid: Option<i64>,
     /// 直播开始前多久提醒用户，相对于 living_start 的秒数，默认 0
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_int"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub remind_time: Option<i64>,
     /// 活动直播特定参数：直播间封面图的 media_id
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub activity_cover_mediaid: Option<String>,
     /// 活动直播特定参数：直播分享卡片图的 media_id
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub activity_share_mediaid: Option<String>,
     /// 活动直播特有：活动详情
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub activity_detail: Option<LivingActivityDetail>,
 }
+impl crate::de::Decode for LivingCreateRequest {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            anchor_userid: fields.required("anchor_userid")?,
+            theme: fields.required("theme")?,
+            living_start: fields.required("living_start")?,
+            living_duration: fields.required("living_duration")?,
+            description: fields.optional("description")?,
+            living_type: fields.optional("type")?,
+            agentid: fields.optional("agentid")?,
+            remind_time: fields.optional("remind_time")?,
+            activity_cover_mediaid: fields.optional("activity_cover_mediaid")?,
+            activity_share_mediaid: fields.optional("activity_share_mediaid")?,
+            activity_detail: fields.optional("activity_detail")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for LivingCreateRequest {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 /// 创建预约直播的返回。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct LivingCreateResponse {
     /// 直播 id
-    #[serde(deserialize_with = "crate::de::string")]
     pub livingid: String,
+}
+impl crate::de::Decode for LivingCreateResponse {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            livingid: fields.required("livingid")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for LivingCreateResponse {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
 }
 /// 获取微信观看直播凭证的请求。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct LivingGetCodeRequest {
     /// 直播 id
-    #[serde(deserialize_with = "crate::de::string")]
     pub livingid: String,
     /// 微信用户的 openid（企业关联的公众号或小程序下）
-    #[serde(deserialize_with = "crate::de::string")]
     pub openid: String,
 }
+impl crate::de::Decode for LivingGetCodeRequest {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            livingid: fields.required("livingid")?,
+            openid: fields.required("openid")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for LivingGetCodeRequest {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 /// 获取微信观看直播凭证的返回。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct LivingGetCodeResponse {
     /// 微信观看直播凭证，5 分钟内可重复使用，仅能在微信中使用
     pub living_code: crate::Secret,
 }
+impl crate::de::Decode for LivingGetCodeResponse {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            living_code: fields.required("living_code")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for LivingGetCodeResponse {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 /// 获取直播详情的返回。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct LivingGetInfoResponse {
     /// 直播信息
     pub living_info: LivingInfo,
 }
+impl crate::de::Decode for LivingGetInfoResponse {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            living_info: fields.required("living_info")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for LivingGetInfoResponse {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 /// 只含直播 id 的请求。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct LivingIdRequest {
     /// 直播 id
-    #[serde(deserialize_with = "crate::de::string")]
     pub livingid: String,
 }
+impl crate::de::Decode for LivingIdRequest {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            livingid: fields.required("livingid")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for LivingIdRequest {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 /// 一场直播的详情。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct LivingInfo {
     /// 直播标题
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub theme: Option<String>,
     /// 直播开始时间，Unix 时间戳（秒）
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_int"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub living_start: Option<i64>,
     /// 直播时长（秒）
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_int"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub living_duration: Option<i64>,
     /// 直播状态
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub status: Option<LivingStatus>,
     /// 预约的直播开始时间，Unix 时间戳（秒）
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_int"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub reserve_start: Option<i64>,
     /// 预约的直播时长（秒）
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_int"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub reserve_living_duration: Option<i64>,
     /// 直播的描述，最多 100 个汉字
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub description: Option<String>,
     /// 主播的 userid
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub anchor_userid: Option<String>,
     /// 主播所在主部门 id
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_int"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub main_department: Option<i64>,
     /// 观看直播总人数
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_int"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub viewer_num: Option<i64>,
     /// 评论数
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_int"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub comment_num: Option<i64>,
     /// 连麦发言人数
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_int"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub mic_num: Option<i64>,
     /// 是否开启回放：0 否，1 是
     #[serde(
-        default,
         skip_serializing_if = "Option::is_none",
-        with = "crate::de::opt_flag"
+        serialize_with = "crate::de::opt_flag::serialize"
     )]
     pub open_replay: Option<bool>,
     /// 回放状态，open_replay 为 1 时才返回
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub replay_status: Option<LivingReplayStatus>,
     /// 直播类型
-    #[serde(rename = "type", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "type", skip_serializing_if = "Option::is_none")]
     pub living_type: Option<LivingType>,
     /// 推流地址，仅活动直播且状态为待开播时返回
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub push_stream_url: Option<String>,
     /// 当前在线观看人数
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_int"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub online_count: Option<i64>,
     /// 预约人数
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_int"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub subscribe_count: Option<i64>,
 }
+impl crate::de::Decode for LivingInfo {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            theme: fields.optional("theme")?,
+            living_start: fields.optional("living_start")?,
+            living_duration: fields.optional("living_duration")?,
+            status: fields.optional("status")?,
+            reserve_start: fields.optional("reserve_start")?,
+            reserve_living_duration: fields.optional("reserve_living_duration")?,
+            description: fields.optional("description")?,
+            anchor_userid: fields.optional("anchor_userid")?,
+            main_department: fields.optional("main_department")?,
+            viewer_num: fields.optional("viewer_num")?,
+            comment_num: fields.optional("comment_num")?,
+            mic_num: fields.optional("mic_num")?,
+            open_replay: fields.optional("open_replay")?,
+            replay_status: fields.optional("replay_status")?,
+            living_type: fields.optional("type")?,
+            push_stream_url: fields.optional("push_stream_url")?,
+            online_count: fields.optional("online_count")?,
+            subscribe_count: fields.optional("subscribe_count")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for LivingInfo {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 /// 修改预约直播的请求；不修改的字段不填。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct LivingModifyRequest {
     /// 直播 id，仅允许修改预约状态下的直播
-    #[serde(deserialize_with = "crate::de::string")]
     pub livingid: String,
     /// 直播标题，最多 60 个字节
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub theme: Option<String>,
     /// 直播开始时间，Unix 时间戳（秒）
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_int"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub living_start: Option<i64>,
     /// 直播持续时长（秒）
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_int"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub living_duration: Option<i64>,
     /// 直播简介，最多 300 个字节
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub description: Option<String>,
     /// 直播类型
-    #[serde(rename = "type", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "type", skip_serializing_if = "Option::is_none")]
     pub living_type: Option<LivingType>,
     /// 开播前多久提醒（秒）
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_int"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub remind_time: Option<i64>,
+}
+impl crate::de::Decode for LivingModifyRequest {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            livingid: fields.required("livingid")?,
+            theme: fields.optional("theme")?,
+            living_start: fields.optional("living_start")?,
+            living_duration: fields.optional("living_duration")?,
+            description: fields.optional("description")?,
+            living_type: fields.optional("type")?,
+            remind_time: fields.optional("remind_time")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for LivingModifyRequest {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
 }
 /// 直播回放的状态。
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -319,57 +392,76 @@ impl serde::Serialize for LivingReplayStatus {
         serializer.serialize_i64(i64::from(*self))
     }
 }
+impl crate::de::Decode for LivingReplayStatus {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        <i64 as crate::de::Decode>::decode(value).map(Self::from)
+    }
+}
 impl<'de> serde::Deserialize<'de> for LivingReplayStatus {
     fn deserialize<D: serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::de::int(deserializer).map(Self::from)
+        crate::de::deserialize(deserializer)
     }
 }
 /// 从直播分享进入小程序商城的观众信息。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct LivingShareInfo {
     /// 直播 id
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub livingid: Option<String>,
     /// 观众的 userid（观众是企业成员时返回）
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub viewer_userid: Option<String>,
     /// 观众的 external_userid（观众是外部联系人时返回）
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub viewer_external_userid: Option<String>,
     /// 邀请人的 userid（邀请人是企业成员时返回）
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub invitor_userid: Option<String>,
     /// 邀请人的 external_userid（邀请人是外部联系人时返回）
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub invitor_external_userid: Option<String>,
 }
+impl crate::de::Decode for LivingShareInfo {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            livingid: fields.optional("livingid")?,
+            viewer_userid: fields.optional("viewer_userid")?,
+            viewer_external_userid: fields.optional("viewer_external_userid")?,
+            invitor_userid: fields.optional("invitor_userid")?,
+            invitor_external_userid: fields.optional("invitor_external_userid")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for LivingShareInfo {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 /// 获取跳转小程序商城的直播观众信息的请求。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct LivingShareInfoRequest {
     /// 「推广产品」直播观众跳转小程序商城时 path 中带的 ww_share_code 参数
     pub ww_share_code: crate::Secret,
+}
+impl crate::de::Decode for LivingShareInfoRequest {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            ww_share_code: fields.required("ww_share_code")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for LivingShareInfoRequest {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
 }
 /// 直播的状态。
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -416,11 +508,16 @@ impl serde::Serialize for LivingStatus {
         serializer.serialize_i64(i64::from(*self))
     }
 }
+impl crate::de::Decode for LivingStatus {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        <i64 as crate::de::Decode>::decode(value).map(Self::from)
+    }
+}
 impl<'de> serde::Deserialize<'de> for LivingStatus {
     fn deserialize<D: serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::de::int(deserializer).map(Self::from)
+        crate::de::deserialize(deserializer)
     }
 }
 /// 直播的类型。
@@ -468,51 +565,72 @@ impl serde::Serialize for LivingType {
         serializer.serialize_i64(i64::from(*self))
     }
 }
+impl crate::de::Decode for LivingType {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        <i64 as crate::de::Decode>::decode(value).map(Self::from)
+    }
+}
 impl<'de> serde::Deserialize<'de> for LivingType {
     fn deserialize<D: serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::de::int(deserializer).map(Self::from)
+        crate::de::deserialize(deserializer)
     }
 }
 /// 获取成员直播 ID 列表的请求。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct LivingUserAllIdsRequest {
     /// 成员 userid
-    #[serde(deserialize_with = "crate::de::string")]
     pub userid: String,
     /// 上一次调用返回的 next_cursor，第一次拉取可不填
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub cursor: Option<String>,
     /// 每次拉取的数量，默认值和最大值都是 100
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_int"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub limit: Option<i64>,
 }
+impl crate::de::Decode for LivingUserAllIdsRequest {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            userid: fields.required("userid")?,
+            cursor: fields.optional("cursor")?,
+            limit: fields.optional("limit")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for LivingUserAllIdsRequest {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 /// 获取成员直播 ID 列表的返回。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct LivingUserAllIdsResponse {
     /// 当前数据最后一个 key 值；为空表示已拉取完毕
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub next_cursor: Option<String>,
     /// 直播 id 列表
-    #[serde(
-        default,
-        skip_serializing_if = "Vec::is_empty",
-        deserialize_with = "crate::de::vec_or_null"
-    )]
+    #[serde(skip_serializing_if = "Vec::is_empty")]
     pub livingid_list: Vec<String>,
+}
+impl crate::de::Decode for LivingUserAllIdsResponse {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            next_cursor: fields.optional("next_cursor")?,
+            livingid_list: fields.or_empty("livingid_list")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for LivingUserAllIdsResponse {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
 }
 /// 外部观众的类型。
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -547,159 +665,203 @@ impl serde::Serialize for LivingViewerType {
         serializer.serialize_i64(i64::from(*self))
     }
 }
+impl crate::de::Decode for LivingViewerType {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        <i64 as crate::de::Decode>::decode(value).map(Self::from)
+    }
+}
 impl<'de> serde::Deserialize<'de> for LivingViewerType {
     fn deserialize<D: serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::de::int(deserializer).map(Self::from)
+        crate::de::deserialize(deserializer)
     }
 }
 /// 一位观看直播的外部成员。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct LivingWatchExternalUser {
     /// 外部成员的 external_userid
-    #[serde(deserialize_with = "crate::de::string")]
     pub external_userid: String,
     /// 外部成员类型
-    #[serde(rename = "type", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "type", skip_serializing_if = "Option::is_none")]
     pub viewer_type: Option<LivingViewerType>,
     /// 外部成员名称
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub name: Option<String>,
     /// 观看时长（秒）
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_int"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub watch_time: Option<i64>,
     /// 是否评论：0 否，1 是
     #[serde(
-        default,
         skip_serializing_if = "Option::is_none",
-        with = "crate::de::opt_flag"
+        serialize_with = "crate::de::opt_flag::serialize"
     )]
     pub is_comment: Option<bool>,
     /// 是否连麦发言：0 否，1 是
     #[serde(
-        default,
         skip_serializing_if = "Option::is_none",
-        with = "crate::de::opt_flag"
+        serialize_with = "crate::de::opt_flag::serialize"
     )]
     pub is_mic: Option<bool>,
     /// 邀请人的 userid，邀请人为企业内部成员时返回（仅「推广产品」直播）
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub invitor_userid: Option<String>,
     /// 邀请人的 external_userid，邀请人为非企业内部成员时返回（仅「推广产品」直播）
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub invitor_external_userid: Option<String>,
 }
+impl crate::de::Decode for LivingWatchExternalUser {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            external_userid: fields.required("external_userid")?,
+            viewer_type: fields.optional("type")?,
+            name: fields.optional("name")?,
+            watch_time: fields.optional("watch_time")?,
+            is_comment: fields.optional("is_comment")?,
+            is_mic: fields.optional("is_mic")?,
+            invitor_userid: fields.optional("invitor_userid")?,
+            invitor_external_userid: fields.optional("invitor_external_userid")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for LivingWatchExternalUser {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 /// 直播的观看明细。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct LivingWatchStatInfo {
     /// 观看直播的企业成员
-    #[serde(
-        default,
-        skip_serializing_if = "Vec::is_empty",
-        deserialize_with = "crate::de::vec_or_null"
-    )]
+    #[serde(skip_serializing_if = "Vec::is_empty")]
     pub users: Vec<LivingWatchUser>,
     /// 观看直播的外部成员
-    #[serde(
-        default,
-        skip_serializing_if = "Vec::is_empty",
-        deserialize_with = "crate::de::vec_or_null"
-    )]
+    #[serde(skip_serializing_if = "Vec::is_empty")]
     pub external_users: Vec<LivingWatchExternalUser>,
 }
+impl crate::de::Decode for LivingWatchStatInfo {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            users: fields.or_empty("users")?,
+            external_users: fields.or_empty("external_users")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for LivingWatchStatInfo {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 /// 获取直播观看明细的请求。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct LivingWatchStatRequest {
     /// 直播 id
-    #[serde(deserialize_with = "crate::de::string")]
     pub livingid: String,
     /// 上一次调用返回的 next_key，初次调用可以填 "0"
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub next_key: Option<String>,
 }
+impl crate::de::Decode for LivingWatchStatRequest {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            livingid: fields.required("livingid")?,
+            next_key: fields.optional("next_key")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for LivingWatchStatRequest {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 /// 获取直播观看明细的返回。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct LivingWatchStatResponse {
     /// 是否结束：0 还有更多数据需继续拉取，1 已拉取完所有数据；只能据此判断是否拉完
     #[serde(
-        default,
         skip_serializing_if = "Option::is_none",
-        with = "crate::de::opt_flag"
+        serialize_with = "crate::de::opt_flag::serialize"
     )]
     pub ending: Option<bool>,
     /// 当前数据最后一个 key 值，下次调用带上以继续拉取
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub next_key: Option<String>,
     /// 观看明细
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub stat_info: Option<LivingWatchStatInfo>,
 }
+impl crate::de::Decode for LivingWatchStatResponse {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            ending: fields.optional("ending")?,
+            next_key: fields.optional("next_key")?,
+            stat_info: fields.optional("stat_info")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for LivingWatchStatResponse {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 /// 一位观看直播的企业成员。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct LivingWatchUser {
     /// 成员 userid
-    #[serde(deserialize_with = "crate::de::string")]
     pub userid: String,
     /// 观看时长（秒）
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_int"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub watch_time: Option<i64>,
     /// 是否评论：0 否，1 是
     #[serde(
-        default,
         skip_serializing_if = "Option::is_none",
-        with = "crate::de::opt_flag"
+        serialize_with = "crate::de::opt_flag::serialize"
     )]
     pub is_comment: Option<bool>,
     /// 是否连麦发言：0 否，1 是
     #[serde(
-        default,
         skip_serializing_if = "Option::is_none",
-        with = "crate::de::opt_flag"
+        serialize_with = "crate::de::opt_flag::serialize"
     )]
     pub is_mic: Option<bool>,
     /// 邀请人的 userid
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub invitor_userid: Option<String>,
     /// 邀请人的 external_userid
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub invitor_external_userid: Option<String>,
+}
+impl crate::de::Decode for LivingWatchUser {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            userid: fields.required("userid")?,
+            watch_time: fields.optional("watch_time")?,
+            is_comment: fields.optional("is_comment")?,
+            is_mic: fields.optional("is_mic")?,
+            invitor_userid: fields.optional("invitor_userid")?,
+            invitor_external_userid: fields.optional("invitor_external_userid")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for LivingWatchUser {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
 }
 impl LivingGetCodeRequest {
     /// A `LivingGetCodeRequest` with its required `livingid`, `openid` set and every optional field unset.

@@ -6,192 +6,271 @@
 //!
 //! Enabled by the cargo feature `material`.
 /// 除 errcode/errmsg 外没有其他字段的返回。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct EmptyResponse {}
+impl crate::de::Decode for EmptyResponse {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        crate::de::Fields::of(value)?;
+        Ok(Self {})
+    }
+}
+impl<'de> serde::Deserialize<'de> for EmptyResponse {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 /// 上传永久图文素材的请求。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct MaterialAddMpnewsRequest {
     /// 企业应用的 id
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_int"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub agentid: Option<i64>,
     /// 图文内容
     pub mpnews: MaterialMpnews,
 }
+impl crate::de::Decode for MaterialAddMpnewsRequest {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            agentid: fields.optional("agentid")?,
+            mpnews: fields.required("mpnews")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for MaterialAddMpnewsRequest {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 /// 上传永久素材或永久图文素材的返回。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct MaterialAddResponse {
     /// 素材的 media_id，永久有效
-    #[serde(deserialize_with = "crate::de::string")]
     pub media_id: String,
 }
+impl crate::de::Decode for MaterialAddResponse {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            media_id: fields.required("media_id")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for MaterialAddResponse {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 /// 永久图文素材中的一篇文章。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct MaterialArticle {
     /// 标题
-    #[serde(deserialize_with = "crate::de::string")]
     pub title: String,
     /// 缩略图的 media_id，须为永久素材
-    #[serde(deserialize_with = "crate::de::string")]
     pub thumb_media_id: String,
     /// 作者
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub author: Option<String>,
     /// 点击「阅读原文」后的页面链接
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub content_source_url: Option<String>,
     /// 正文，支持 HTML 标签
-    #[serde(deserialize_with = "crate::de::string")]
     pub content: String,
     /// 摘要
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub digest: Option<String>,
     /// 是否在正文中显示封面："1" 显示，"0" 不显示
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub show_cover_pic: Option<String>,
 }
+impl crate::de::Decode for MaterialArticle {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            title: fields.required("title")?,
+            thumb_media_id: fields.required("thumb_media_id")?,
+            author: fields.optional("author")?,
+            content_source_url: fields.optional("content_source_url")?,
+            content: fields.required("content")?,
+            digest: fields.optional("digest")?,
+            show_cover_pic: fields.optional("show_cover_pic")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for MaterialArticle {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 /// 获取素材列表的请求。
-#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
 pub struct MaterialBatchGetRequest {
     /// 素材类型
     #[serde(rename = "type")]
     pub material_type: MaterialType,
     /// 企业应用的 id
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_int"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub agentid: Option<i64>,
     /// 从该类型素材的该偏移位置开始返回，0 表示第一个
-    #[serde(deserialize_with = "crate::de::int")]
     pub offset: i64,
     /// 返回的素材数量
-    #[serde(deserialize_with = "crate::de::int")]
     pub count: i64,
 }
+impl crate::de::Decode for MaterialBatchGetRequest {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            material_type: fields.required("type")?,
+            agentid: fields.optional("agentid")?,
+            offset: fields.required("offset")?,
+            count: fields.required("count")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for MaterialBatchGetRequest {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 /// 获取素材列表的返回。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct MaterialBatchGetResponse {
     /// 素材类型
-    #[serde(rename = "type", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "type", skip_serializing_if = "Option::is_none")]
     pub material_type: Option<MaterialType>,
     /// 应用该类型素材的总数
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_int"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub total_count: Option<i64>,
     /// 本次返回的素材数
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_int"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub item_count: Option<i64>,
     /// 素材列表
-    #[serde(
-        default,
-        skip_serializing_if = "Vec::is_empty",
-        deserialize_with = "crate::de::vec_or_null"
-    )]
+    #[serde(skip_serializing_if = "Vec::is_empty")]
     pub itemlist: Vec<MaterialItem>,
 }
+impl crate::de::Decode for MaterialBatchGetResponse {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            material_type: fields.optional("type")?,
+            total_count: fields.optional("total_count")?,
+            item_count: fields.optional("item_count")?,
+            itemlist: fields.or_empty("itemlist")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for MaterialBatchGetResponse {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 /// 获取素材总数的返回。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct MaterialGetCountResponse {
     /// 应用的素材总数
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_int"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub total_count: Option<i64>,
     /// 图片素材数
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_int"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub image_count: Option<i64>,
     /// 语音素材数
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_int"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub voice_count: Option<i64>,
     /// 视频素材数
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_int"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub video_count: Option<i64>,
     /// 文件素材数
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_int"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub file_count: Option<i64>,
     /// 图文素材数
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_int"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub mpnews_count: Option<i64>,
 }
+impl crate::de::Decode for MaterialGetCountResponse {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            total_count: fields.optional("total_count")?,
+            image_count: fields.optional("image_count")?,
+            voice_count: fields.optional("voice_count")?,
+            video_count: fields.optional("video_count")?,
+            file_count: fields.optional("file_count")?,
+            mpnews_count: fields.optional("mpnews_count")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for MaterialGetCountResponse {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 /// 素材列表中的一条。文件类素材带 filename，图文素材带 content。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct MaterialItem {
     /// 素材的 media_id
-    #[serde(deserialize_with = "crate::de::string")]
     pub media_id: String,
     /// 文件名（图片、语音、视频、文件素材）
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub filename: Option<String>,
     /// 最后修改时间，Unix 时间戳（秒）
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_int"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub update_time: Option<i64>,
     /// 图文内容（图文素材）
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub content: Option<MaterialMpnews>,
 }
+impl crate::de::Decode for MaterialItem {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            media_id: fields.required("media_id")?,
+            filename: fields.optional("filename")?,
+            update_time: fields.optional("update_time")?,
+            content: fields.optional("content")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for MaterialItem {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 /// 图文素材的内容。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct MaterialMpnews {
     /// 文章列表
     pub articles: Vec<MaterialArticle>,
+}
+impl crate::de::Decode for MaterialMpnews {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            articles: fields.required("articles")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for MaterialMpnews {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
 }
 /// 永久素材类型。
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
@@ -239,28 +318,46 @@ impl serde::Serialize for MaterialType {
         serializer.serialize_str(self.as_str())
     }
 }
+impl crate::de::Decode for MaterialType {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        <String as crate::de::Decode>::decode(value)
+            .map(|value| Self::from(value.as_str()))
+    }
+}
 impl<'de> serde::Deserialize<'de> for MaterialType {
     fn deserialize<D: serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::de::string(deserializer).map(|value| Self::from(value.as_str()))
+        crate::de::deserialize(deserializer)
     }
 }
 /// 修改永久图文素材的请求。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct MaterialUpdateMpnewsRequest {
     /// 企业应用的 id
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_int"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub agentid: Option<i64>,
     /// 要修改的图文素材的 media_id
-    #[serde(deserialize_with = "crate::de::string")]
     pub media_id: String,
     /// 新的图文内容，覆盖原有文章
     pub mpnews: MaterialMpnews,
+}
+impl crate::de::Decode for MaterialUpdateMpnewsRequest {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            agentid: fields.optional("agentid")?,
+            media_id: fields.required("media_id")?,
+            mpnews: fields.required("mpnews")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for MaterialUpdateMpnewsRequest {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
 }
 /// 可上传的永久素材类型。
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
@@ -304,11 +401,17 @@ impl serde::Serialize for MaterialUploadType {
         serializer.serialize_str(self.as_str())
     }
 }
+impl crate::de::Decode for MaterialUploadType {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        <String as crate::de::Decode>::decode(value)
+            .map(|value| Self::from(value.as_str()))
+    }
+}
 impl<'de> serde::Deserialize<'de> for MaterialUploadType {
     fn deserialize<D: serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::de::string(deserializer).map(|value| Self::from(value.as_str()))
+        crate::de::deserialize(deserializer)
     }
 }
 impl MaterialAddMpnewsRequest {

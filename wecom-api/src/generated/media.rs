@@ -43,11 +43,17 @@ impl serde::Serialize for AttachmentMediaType {
         serializer.serialize_str(self.as_str())
     }
 }
+impl crate::de::Decode for AttachmentMediaType {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        <String as crate::de::Decode>::decode(value)
+            .map(|value| Self::from(value.as_str()))
+    }
+}
 impl<'de> serde::Deserialize<'de> for AttachmentMediaType {
     fn deserialize<D: serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::de::string(deserializer).map(|value| Self::from(value.as_str()))
+        crate::de::deserialize(deserializer)
     }
 }
 /// 附件类型，决定附件的使用场景。
@@ -83,28 +89,63 @@ impl serde::Serialize for AttachmentType {
         serializer.serialize_i64(i64::from(*self))
     }
 }
+impl crate::de::Decode for AttachmentType {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        <i64 as crate::de::Decode>::decode(value).map(Self::from)
+    }
+}
 impl<'de> serde::Deserialize<'de> for AttachmentType {
     fn deserialize<D: serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::de::int(deserializer).map(Self::from)
+        crate::de::deserialize(deserializer)
     }
 }
 /// 查询异步任务结果的请求。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct MediaGetUploadByUrlResultRequest {
     /// 任务 id，最长 128 字节，60 分钟内有效
-    #[serde(deserialize_with = "crate::de::string")]
     pub jobid: String,
 }
+impl crate::de::Decode for MediaGetUploadByUrlResultRequest {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            jobid: fields.required("jobid")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for MediaGetUploadByUrlResultRequest {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 /// 查询异步任务结果的返回。
-#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
 pub struct MediaGetUploadByUrlResultResponse {
     /// 任务状态
     pub status: UploadByUrlStatus,
     /// 结果明细
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub detail: Option<UploadByUrlDetail>,
+}
+impl crate::de::Decode for MediaGetUploadByUrlResultResponse {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            status: fields.required("status")?,
+            detail: fields.optional("detail")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for MediaGetUploadByUrlResultResponse {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
 }
 /// 临时素材的媒体文件类型。
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
@@ -148,15 +189,21 @@ impl serde::Serialize for MediaType {
         serializer.serialize_str(self.as_str())
     }
 }
+impl crate::de::Decode for MediaType {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        <String as crate::de::Decode>::decode(value)
+            .map(|value| Self::from(value.as_str()))
+    }
+}
 impl<'de> serde::Deserialize<'de> for MediaType {
     fn deserialize<D: serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::de::string(deserializer).map(|value| Self::from(value.as_str()))
+        crate::de::deserialize(deserializer)
     }
 }
 /// 生成异步上传任务的请求。
-#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
 pub struct MediaUploadByUrlRequest {
     /// 场景值，目前仅支持 1（客户联系入群欢迎语素材）
     pub scene: UploadByUrlScene,
@@ -164,77 +211,135 @@ pub struct MediaUploadByUrlRequest {
     #[serde(rename = "type")]
     pub media_type: UploadByUrlMediaType,
     /// 展示的文件名，不超过 128 字节
-    #[serde(deserialize_with = "crate::de::string")]
     pub filename: String,
     /// 文件 CDN url，须支持 Range 分块下载，不超过 1024 字节；腾讯云 COS 链接须设为公有读
-    #[serde(deserialize_with = "crate::de::string")]
     pub url: String,
     /// 文件 md5，用于校验下载的文件，不超过 32 字节
-    #[serde(deserialize_with = "crate::de::string")]
     pub md5: String,
 }
+impl crate::de::Decode for MediaUploadByUrlRequest {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            scene: fields.required("scene")?,
+            media_type: fields.required("type")?,
+            filename: fields.required("filename")?,
+            url: fields.required("url")?,
+            md5: fields.required("md5")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for MediaUploadByUrlRequest {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 /// 生成异步上传任务的返回。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct MediaUploadByUrlResponse {
     /// 任务 id，用于查询结果
-    #[serde(deserialize_with = "crate::de::string")]
     pub jobid: String,
 }
+impl crate::de::Decode for MediaUploadByUrlResponse {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            jobid: fields.required("jobid")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for MediaUploadByUrlResponse {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 /// 上传图片的返回。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct MediaUploadImageResponse {
     /// 上传后得到的图片 URL，永久有效
-    #[serde(deserialize_with = "crate::de::string")]
     pub url: String,
 }
+impl crate::de::Decode for MediaUploadImageResponse {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            url: fields.required("url")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for MediaUploadImageResponse {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 /// 上传临时素材或附件资源的返回。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct MediaUploadResponse {
     /// 媒体文件类型
-    #[serde(rename = "type", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "type", skip_serializing_if = "Option::is_none")]
     pub media_type: Option<MediaType>,
     /// 媒体文件上传后获取的唯一标识，3 天内有效
-    #[serde(deserialize_with = "crate::de::string")]
     pub media_id: String,
     /// 媒体文件上传时间戳（文档示例中为字符串）
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_int"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub created_at: Option<i64>,
 }
+impl crate::de::Decode for MediaUploadResponse {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            media_type: fields.optional("type")?,
+            media_id: fields.required("media_id")?,
+            created_at: fields.optional("created_at")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for MediaUploadResponse {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 /// 异步上传任务的结果明细。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct UploadByUrlDetail {
     /// 任务失败返回码：status 为 3 时非 0，其他情况为 0
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_int"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub errcode: Option<i64>,
     /// 任务失败的错误描述
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub errmsg: Option<String>,
     /// 媒体文件的 media_id，3 天内有效；status 为 2 时返回
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub media_id: Option<String>,
     /// 媒体文件创建的时间戳（文档中为字符串）；status 为 2 时返回
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_int"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub created_at: Option<i64>,
+}
+impl crate::de::Decode for UploadByUrlDetail {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            errcode: fields.optional("errcode")?,
+            errmsg: fields.optional("errmsg")?,
+            media_id: fields.optional("media_id")?,
+            created_at: fields.optional("created_at")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for UploadByUrlDetail {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
 }
 /// 异步上传支持的媒体文件类型。
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
@@ -270,11 +375,17 @@ impl serde::Serialize for UploadByUrlMediaType {
         serializer.serialize_str(self.as_str())
     }
 }
+impl crate::de::Decode for UploadByUrlMediaType {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        <String as crate::de::Decode>::decode(value)
+            .map(|value| Self::from(value.as_str()))
+    }
+}
 impl<'de> serde::Deserialize<'de> for UploadByUrlMediaType {
     fn deserialize<D: serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::de::string(deserializer).map(|value| Self::from(value.as_str()))
+        crate::de::deserialize(deserializer)
     }
 }
 /// 异步上传的场景值，决定 media_id 的使用范围。
@@ -306,11 +417,16 @@ impl serde::Serialize for UploadByUrlScene {
         serializer.serialize_i64(i64::from(*self))
     }
 }
+impl crate::de::Decode for UploadByUrlScene {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        <i64 as crate::de::Decode>::decode(value).map(Self::from)
+    }
+}
 impl<'de> serde::Deserialize<'de> for UploadByUrlScene {
     fn deserialize<D: serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::de::int(deserializer).map(Self::from)
+        crate::de::deserialize(deserializer)
     }
 }
 /// 异步上传任务的状态。
@@ -350,11 +466,16 @@ impl serde::Serialize for UploadByUrlStatus {
         serializer.serialize_i64(i64::from(*self))
     }
 }
+impl crate::de::Decode for UploadByUrlStatus {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        <i64 as crate::de::Decode>::decode(value).map(Self::from)
+    }
+}
 impl<'de> serde::Deserialize<'de> for UploadByUrlStatus {
     fn deserialize<D: serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::de::int(deserializer).map(Self::from)
+        crate::de::deserialize(deserializer)
     }
 }
 impl MediaGetUploadByUrlResultRequest {

@@ -42,202 +42,249 @@ impl serde::Serialize for AdmissionType {
         serializer.serialize_i64(i64::from(*self))
     }
 }
+impl crate::de::Decode for AdmissionType {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        <i64 as crate::de::Decode>::decode(value).map(Self::from)
+    }
+}
 impl<'de> serde::Deserialize<'de> for AdmissionType {
     fn deserialize<D: serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::de::int(deserializer).map(Self::from)
+        crate::de::deserialize(deserializer)
     }
 }
 /// 会议高级布局。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct AdvancedLayout {
     /// 布局名称
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub layout_name: Option<String>,
     /// 布局的各页；默认第一页为首页
     pub page_list: Vec<AdvancedLayoutPage>,
     /// 布局 ID
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub layout_id: Option<String>,
 }
+impl crate::de::Decode for AdvancedLayout {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            layout_name: fields.optional("layout_name")?,
+            page_list: fields.required("page_list")?,
+            layout_id: fields.optional("layout_id")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for AdvancedLayout {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 /// 高级布局的一页。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct AdvancedLayoutPage {
     /// 布局模板 ID
-    #[serde(deserialize_with = "crate::de::string")]
     pub layout_template_id: String,
     /// 是否开启轮询，默认关闭
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_boolean"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub enable_polling: Option<bool>,
     /// 轮询设置（开启轮询后有效）
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub polling_setting: Option<PollingSetting>,
     /// 宫格座次列表（添加高级布局时必填）
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub user_seat_list: Option<Vec<AdvancedUserSeat>>,
 }
+impl crate::de::Decode for AdvancedLayoutPage {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            layout_template_id: fields.required("layout_template_id")?,
+            enable_polling: fields.optional("enable_polling")?,
+            polling_setting: fields.optional("polling_setting")?,
+            user_seat_list: fields.optional("user_seat_list")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for AdvancedLayoutPage {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 /// 高级布局宫格中的座次。
-#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
 pub struct AdvancedUserSeat {
     /// 宫格 ID；同一宫格 ID 多次出现时仅第一次生效
-    #[serde(deserialize_with = "crate::de::string")]
     pub grid_id: String,
     /// 宫格类型
     pub grid_type: GridType,
     /// 视频画面来源
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub video_type: Option<VideoSource>,
     /// 宫格中的成员（video_type 为指定人员时填写）
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub user_list: Option<Vec<LayoutUser>>,
 }
+impl crate::de::Decode for AdvancedUserSeat {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            grid_id: fields.required("grid_id")?,
+            grid_type: fields.required("grid_type")?,
+            video_type: fields.optional("video_type")?,
+            user_list: fields.optional("user_list")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for AdvancedUserSeat {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 /// 企业外部用户的参会情况。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct AttendanceExternalUser {
     /// 外部用户在会议中的临时 ID
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub tmp_external_userid: Option<String>,
     /// 与会状态
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_int"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub status: Option<i64>,
     /// 首次入会时间，Unix 时间戳（秒）
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_int"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub first_join_time: Option<i64>,
     /// 最后一次离会时间，Unix 时间戳（秒）
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_int"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub last_quit_time: Option<i64>,
     /// 入会总次数
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_int"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub total_join_count: Option<i64>,
     /// 累计参会时长（秒）
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_int"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub cumulative_time: Option<i64>,
+}
+impl crate::de::Decode for AttendanceExternalUser {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            tmp_external_userid: fields.optional("tmp_external_userid")?,
+            status: fields.optional("status")?,
+            first_join_time: fields.optional("first_join_time")?,
+            last_quit_time: fields.optional("last_quit_time")?,
+            total_join_count: fields.optional("total_join_count")?,
+            cumulative_time: fields.optional("cumulative_time")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for AttendanceExternalUser {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
 }
 /// 企业成员的参会情况。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct AttendanceMember {
     /// 企业成员 userid
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub userid: Option<String>,
     /// 与会状态
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_int"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub status: Option<i64>,
     /// 首次入会时间，Unix 时间戳（秒）
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_int"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub first_join_time: Option<i64>,
     /// 最后一次离会时间，Unix 时间戳（秒）
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_int"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub last_quit_time: Option<i64>,
     /// 入会总次数
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_int"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub total_join_count: Option<i64>,
     /// 累计参会时长（秒）
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_int"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub cumulative_time: Option<i64>,
 }
+impl crate::de::Decode for AttendanceMember {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            userid: fields.optional("userid")?,
+            status: fields.optional("status")?,
+            first_join_time: fields.optional("first_join_time")?,
+            last_quit_time: fields.optional("last_quit_time")?,
+            total_join_count: fields.optional("total_join_count")?,
+            cumulative_time: fields.optional("cumulative_time")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for AttendanceMember {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 /// 单个参会成员的会议质量。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct AttendeeQuality {
     /// 企业成员 userid
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub userid: Option<String>,
     /// 成员在本场会议中的临时 ID（会中临时身份，单场会议唯一）
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub tmp_openid: Option<String>,
     /// 成员的终端设备类型
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub instance_id: Option<InstanceId>,
     /// 健康度
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub quality: Option<HealthLevel>,
     /// 音频质量
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub audio_quality: Option<QualityLevel>,
     /// 视频质量
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub video_quality: Option<QualityLevel>,
     /// 屏幕共享质量
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub screen_share_quality: Option<QualityLevel>,
     /// 网络质量
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub network_quality: Option<QualityLevel>,
     /// 检测到的问题
-    #[serde(
-        default,
-        skip_serializing_if = "Vec::is_empty",
-        deserialize_with = "crate::de::vec_or_null"
-    )]
+    #[serde(skip_serializing_if = "Vec::is_empty")]
     pub problems: Vec<String>,
+}
+impl crate::de::Decode for AttendeeQuality {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            userid: fields.optional("userid")?,
+            tmp_openid: fields.optional("tmp_openid")?,
+            instance_id: fields.optional("instance_id")?,
+            quality: fields.optional("quality")?,
+            audio_quality: fields.optional("audio_quality")?,
+            video_quality: fields.optional("video_quality")?,
+            screen_share_quality: fields.optional("screen_share_quality")?,
+            network_quality: fields.optional("network_quality")?,
+            problems: fields.or_empty("problems")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for AttendeeQuality {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
 }
 /// 声纹识别状态。
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -272,11 +319,16 @@ impl serde::Serialize for AudioDetectStatus {
         serializer.serialize_i64(i64::from(*self))
     }
 }
+impl crate::de::Decode for AudioDetectStatus {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        <i64 as crate::de::Decode>::decode(value).map(Self::from)
+    }
+}
 impl<'de> serde::Deserialize<'de> for AudioDetectStatus {
     fn deserialize<D: serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::de::int(deserializer).map(Self::from)
+        crate::de::deserialize(deserializer)
     }
 }
 /// 自动录制类型。
@@ -317,36 +369,67 @@ impl serde::Serialize for AutoRecordType {
         serializer.serialize_str(self.as_str())
     }
 }
+impl crate::de::Decode for AutoRecordType {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        <String as crate::de::Decode>::decode(value)
+            .map(|value| Self::from(value.as_str()))
+    }
+}
 impl<'de> serde::Deserialize<'de> for AutoRecordType {
     fn deserialize<D: serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::de::string(deserializer).map(|value| Self::from(value.as_str()))
+        crate::de::deserialize(deserializer)
     }
 }
 /// 会议背景。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct Background {
     /// 背景 ID
-    #[serde(deserialize_with = "crate::de::string")]
     pub background_id: String,
     /// 背景图片 MD5（图片内容 MD5 的十六进制表示）
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub image_md5: Option<String>,
 }
+impl crate::de::Decode for Background {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            background_id: fields.required("background_id")?,
+            image_md5: fields.optional("image_md5")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for Background {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 /// 背景图片。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct BackgroundImage {
     /// 背景图片 MD5（图片内容 MD5 的十六进制表示）
-    #[serde(deserialize_with = "crate::de::string")]
     pub image_md5: String,
     /// 背景图片 URL（PNG，不超过 10MB，分辨率至少 1920x1080）
-    #[serde(deserialize_with = "crate::de::string")]
     pub image_url: String,
+}
+impl crate::de::Decode for BackgroundImage {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            image_md5: fields.required("image_md5")?,
+            image_url: fields.required("image_url")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for BackgroundImage {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
 }
 /// 参会者聊天权限。
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -385,255 +468,401 @@ impl serde::Serialize for ChatPermission {
         serializer.serialize_i64(i64::from(*self))
     }
 }
+impl crate::de::Decode for ChatPermission {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        <i64 as crate::de::Decode>::decode(value).map(Self::from)
+    }
+}
 impl<'de> serde::Deserialize<'de> for ChatPermission {
     fn deserialize<D: serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::de::int(deserializer).map(Self::from)
+        crate::de::deserialize(deserializer)
     }
 }
 /// 关闭成员屏幕共享的请求。
-#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
 pub struct ControlCloseScreenShareRequest {
     /// 会议 ID
-    #[serde(deserialize_with = "crate::de::string")]
     pub meetingid: String,
     /// 被操作的成员
     pub operated_user: OperatedUser,
 }
+impl crate::de::Decode for ControlCloseScreenShareRequest {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            meetingid: fields.required("meetingid")?,
+            operated_user: fields.required("operated_user")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for ControlCloseScreenShareRequest {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 /// 结束会议的请求。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct ControlDismissRequest {
     /// 会议 ID
-    #[serde(deserialize_with = "crate::de::string")]
     pub meetingid: String,
     /// 是否强制结束会议
     #[serde(
-        default,
         skip_serializing_if = "Option::is_none",
-        with = "crate::de::opt_flag"
+        serialize_with = "crate::de::opt_flag::serialize"
     )]
     pub force_dismiss: Option<bool>,
     /// 是否回收会议号（回收后不可再入会）
     #[serde(
-        default,
         skip_serializing_if = "Option::is_none",
-        with = "crate::de::opt_flag"
+        serialize_with = "crate::de::opt_flag::serialize"
     )]
     pub retrieve_code: Option<bool>,
 }
+impl crate::de::Decode for ControlDismissRequest {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            meetingid: fields.required("meetingid")?,
+            force_dismiss: fields.optional("force_dismiss")?,
+            retrieve_code: fields.optional("retrieve_code")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for ControlDismissRequest {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 /// 移出成员的请求。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct ControlKickoutUsersRequest {
     /// 会议 ID
-    #[serde(deserialize_with = "crate::de::string")]
     pub meetingid: String,
     /// 移出后是否允许再次入会
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_boolean"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub allow_rejoin: Option<bool>,
     /// 被操作的成员列表
     pub operated_users: Vec<OperatedUser>,
 }
+impl crate::de::Decode for ControlKickoutUsersRequest {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            meetingid: fields.required("meetingid")?,
+            allow_rejoin: fields.optional("allow_rejoin")?,
+            operated_users: fields.required("operated_users")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for ControlKickoutUsersRequest {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 /// 管理等候室成员的请求。
-#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
 pub struct ControlManageWaitingRoomUsersRequest {
     /// 会议 ID
-    #[serde(deserialize_with = "crate::de::string")]
     pub meetingid: String,
     /// 操作类型
     pub operate_type: WaitingRoomOperation,
     /// 移出后是否允许再次加入会议，仅 operate_type 为 3 时可设置；对 MRA 设备无效
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_boolean"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub allow_rejoin: Option<bool>,
     /// 被操作的成员列表
     pub operated_users: Vec<OperatedUser>,
 }
+impl crate::de::Decode for ControlManageWaitingRoomUsersRequest {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            meetingid: fields.required("meetingid")?,
+            operate_type: fields.required("operate_type")?,
+            allow_rejoin: fields.optional("allow_rejoin")?,
+            operated_users: fields.required("operated_users")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for ControlManageWaitingRoomUsersRequest {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 /// 静音或解除静音的请求。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct ControlMuteUserRequest {
     /// 会议 ID
-    #[serde(deserialize_with = "crate::de::string")]
     pub meetingid: String,
     /// true 静音，false 解除静音
-    #[serde(deserialize_with = "crate::de::boolean")]
     pub option: bool,
     /// 被操作的成员列表（官方示例为单个对象，字段表为 object[]，此处按字段表）
     pub operated_user: Vec<OperatedUser>,
 }
+impl crate::de::Decode for ControlMuteUserRequest {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            meetingid: fields.required("meetingid")?,
+            option: fields.required("option")?,
+            operated_user: fields.required("operated_user")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for ControlMuteUserRequest {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 /// 设置或撤销联席主持人的请求。
-#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
 pub struct ControlSetCohostRequest {
     /// 会议 ID
-    #[serde(deserialize_with = "crate::de::string")]
     pub meetingid: String,
     /// true 设置为联席主持人，false 撤销
-    #[serde(deserialize_with = "crate::de::boolean")]
     pub action: bool,
     /// 被操作的成员
     pub operated_user: OperatedUser,
 }
+impl crate::de::Decode for ControlSetCohostRequest {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            meetingid: fields.required("meetingid")?,
+            action: fields.required("action")?,
+            operated_user: fields.required("operated_user")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for ControlSetCohostRequest {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 /// 修改成员会中昵称的请求。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct ControlSetNicknamesRequest {
     /// 会议 ID
-    #[serde(deserialize_with = "crate::de::string")]
     pub meetingid: String,
     /// 被修改昵称的成员列表（字段名按官方请求示例；官方字段表拼写为 opereated_users）
     pub operated_users: Vec<NicknameUser>,
 }
+impl crate::de::Decode for ControlSetNicknamesRequest {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            meetingid: fields.required("meetingid")?,
+            operated_users: fields.required("operated_users")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for ControlSetNicknamesRequest {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 /// 管理会中设置的请求；只填需要修改的设置。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct ControlSetRequest {
     /// 会议 ID
-    #[serde(deserialize_with = "crate::de::string")]
     pub meetingid: String,
     /// 是否全体静音
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_boolean"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub mute_all: Option<bool>,
     /// 是否允许成员自己解除静音；须同时传 mute_all 且为 true 时生效
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_boolean"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub allow_unmute_self: Option<bool>,
     /// 成员入会静音
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub enable_enter_mute: Option<EnterMuteMode>,
     /// 是否锁定会议
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_boolean"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub meeting_locked: Option<bool>,
     /// 是否隐藏会议号和密码
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_boolean"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub hide_meeting_code_password: Option<bool>,
     /// 参会者聊天权限
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub allow_chat: Option<ChatPermission>,
     /// 是否允许参会者发起屏幕共享
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_boolean"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub allow_share_screen: Option<bool>,
     /// 是否仅企业成员可入会（true 为仅企业成员）
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_boolean"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub allow_external_user: Option<bool>,
     /// 成员入会时是否播放提示音
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_boolean"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub play_ivr_on_join: Option<bool>,
     /// 是否开启等候室
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_boolean"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub enable_waiting_room: Option<bool>,
 }
+impl crate::de::Decode for ControlSetRequest {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            meetingid: fields.required("meetingid")?,
+            mute_all: fields.optional("mute_all")?,
+            allow_unmute_self: fields.optional("allow_unmute_self")?,
+            enable_enter_mute: fields.optional("enable_enter_mute")?,
+            meeting_locked: fields.optional("meeting_locked")?,
+            hide_meeting_code_password: fields.optional("hide_meeting_code_password")?,
+            allow_chat: fields.optional("allow_chat")?,
+            allow_share_screen: fields.optional("allow_share_screen")?,
+            allow_external_user: fields.optional("allow_external_user")?,
+            play_ivr_on_join: fields.optional("play_ivr_on_join")?,
+            enable_waiting_room: fields.optional("enable_waiting_room")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for ControlSetRequest {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 /// 关闭或开启成员视频的请求。
-#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
 pub struct ControlSwitchUserVideoRequest {
     /// 会议 ID
-    #[serde(deserialize_with = "crate::de::string")]
     pub meetingid: String,
     /// false 关闭视频（默认）；true 开启视频，仅支持 MRA 设备
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_boolean"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub video: Option<bool>,
     /// 被操作的成员
     pub operated_user: OperatedUser,
 }
+impl crate::de::Decode for ControlSwitchUserVideoRequest {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            meetingid: fields.required("meetingid")?,
+            video: fields.optional("video")?,
+            operated_user: fields.required("operated_user")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for ControlSwitchUserVideoRequest {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 /// 用户专属参会链接。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct CustomerShortUrl {
     /// 用户专属字段（创建专属参会链接时传入）
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub customer_data: Option<String>,
     /// 用户专属参会链接
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub meeting_short_url: Option<String>,
 }
+impl crate::de::Decode for CustomerShortUrl {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            customer_data: fields.optional("customer_data")?,
+            meeting_short_url: fields.optional("meeting_short_url")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for CustomerShortUrl {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 /// 已入会的设备及其所在会议。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct DeviceInMeeting {
     /// 会议 ID
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub meetingid: Option<String>,
     /// 成员的终端设备类型
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub instance_id: Option<InstanceId>,
 }
+impl crate::de::Decode for DeviceInMeeting {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            meetingid: fields.optional("meetingid")?,
+            instance_id: fields.optional("instance_id")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for DeviceInMeeting {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 /// 设备外设的健康状态。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct DeviceMonitorInfo {
     /// 摄像头是否正常
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_boolean"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub camera_status: Option<bool>,
     /// 麦克风是否正常
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_boolean"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub microphone_status: Option<bool>,
     /// 扬声器是否正常
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_boolean"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub speaker_status: Option<bool>,
 }
+impl crate::de::Decode for DeviceMonitorInfo {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            camera_status: fields.optional("camera_status")?,
+            microphone_status: fields.optional("microphone_status")?,
+            speaker_status: fields.optional("speaker_status")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for DeviceMonitorInfo {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 /// 除 errcode/errmsg 外没有其他字段的返回。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct EmptyResponse {}
+impl crate::de::Decode for EmptyResponse {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        crate::de::Fields::of(value)?;
+        Ok(Self {})
+    }
+}
+impl<'de> serde::Deserialize<'de> for EmptyResponse {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 /// 报名审批动作。
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum EnrollAction {
@@ -671,68 +900,108 @@ impl serde::Serialize for EnrollAction {
         serializer.serialize_i64(i64::from(*self))
     }
 }
+impl crate::de::Decode for EnrollAction {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        <i64 as crate::de::Decode>::decode(value).map(Self::from)
+    }
+}
 impl<'de> serde::Deserialize<'de> for EnrollAction {
     fn deserialize<D: serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::de::int(deserializer).map(Self::from)
+        crate::de::deserialize(deserializer)
     }
 }
 /// 报名问题的回答。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct EnrollAnswer {
     /// 回答内容
-    #[serde(
-        default,
-        skip_serializing_if = "Vec::is_empty",
-        deserialize_with = "crate::de::vec_or_null"
-    )]
+    #[serde(skip_serializing_if = "Vec::is_empty")]
     pub answer_content: Vec<String>,
     /// 是否必填
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub is_required: Option<EnrollQuestionRequired>,
     /// 问题序号
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_int"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub question_num: Option<i64>,
     /// 问题标题，最多 40 个字符（special_type 为特殊问题时无效）
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub question_title: Option<String>,
     /// 问题类型（special_type 为特殊问题时无效）
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub question_type: Option<EnrollQuestionType>,
     /// 特殊问题类型（特殊问题均为简答题）
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub special_type: Option<EnrollSpecialType>,
 }
+impl crate::de::Decode for EnrollAnswer {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            answer_content: fields.or_empty("answer_content")?,
+            is_required: fields.optional("is_required")?,
+            question_num: fields.optional("question_num")?,
+            question_title: fields.optional("question_title")?,
+            question_type: fields.optional("question_type")?,
+            special_type: fields.optional("special_type")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for EnrollAnswer {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 /// 审批报名信息的请求。
-#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
 pub struct EnrollApproveRequest {
     /// 会议 ID
-    #[serde(deserialize_with = "crate::de::string")]
     pub meetingid: String,
     /// 报名 ID 列表
     pub enroll_id_list: Vec<String>,
     /// 审批动作；取消批准后状态变为待审批
     pub action: EnrollAction,
 }
+impl crate::de::Decode for EnrollApproveRequest {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            meetingid: fields.required("meetingid")?,
+            enroll_id_list: fields.required("enroll_id_list")?,
+            action: fields.required("action")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for EnrollApproveRequest {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 /// 审批结果。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct EnrollApproveResponse {
     /// 成功处理的数量
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_int"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub handled_count: Option<i64>,
+}
+impl crate::de::Decode for EnrollApproveResponse {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            handled_count: fields.optional("handled_count")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for EnrollApproveResponse {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
 }
 /// 报名审批类型，默认自动审批。
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -767,11 +1036,16 @@ impl serde::Serialize for EnrollApproveType {
         serializer.serialize_i64(i64::from(*self))
     }
 }
+impl crate::de::Decode for EnrollApproveType {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        <i64 as crate::de::Decode>::decode(value).map(Self::from)
+    }
+}
 impl<'de> serde::Deserialize<'de> for EnrollApproveType {
     fn deserialize<D: serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::de::int(deserializer).map(Self::from)
+        crate::de::deserialize(deserializer)
     }
 }
 /// 报名时是否收集问题，默认不收集。
@@ -807,245 +1081,400 @@ impl serde::Serialize for EnrollCollectQuestion {
         serializer.serialize_i64(i64::from(*self))
     }
 }
+impl crate::de::Decode for EnrollCollectQuestion {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        <i64 as crate::de::Decode>::decode(value).map(Self::from)
+    }
+}
 impl<'de> serde::Deserialize<'de> for EnrollCollectQuestion {
     fn deserialize<D: serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::de::int(deserializer).map(Self::from)
+        crate::de::deserialize(deserializer)
     }
 }
 /// 报名配置与报名问题。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct EnrollConfig {
     /// 审批类型
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub approve_type: Option<EnrollApproveType>,
     /// 是否收集报名问题
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub is_collect_question: Option<EnrollCollectQuestion>,
     /// 本企业成员是否无需报名
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_boolean"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub no_registration_needed_for_staff: Option<bool>,
     /// 报名问题列表
-    #[serde(
-        default,
-        skip_serializing_if = "Vec::is_empty",
-        deserialize_with = "crate::de::vec_or_null"
-    )]
+    #[serde(skip_serializing_if = "Vec::is_empty")]
     pub question_list: Vec<EnrollQuestion>,
 }
+impl crate::de::Decode for EnrollConfig {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            approve_type: fields.optional("approve_type")?,
+            is_collect_question: fields.optional("is_collect_question")?,
+            no_registration_needed_for_staff: fields
+                .optional("no_registration_needed_for_staff")?,
+            question_list: fields.or_empty("question_list")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for EnrollConfig {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 /// 删除报名信息的请求。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct EnrollDeleteRequest {
     /// 会议 ID
-    #[serde(deserialize_with = "crate::de::string")]
     pub meetingid: String,
     /// 要删除的报名列表
     pub enroll_id_list: Vec<EnrollRef>,
 }
+impl crate::de::Decode for EnrollDeleteRequest {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            meetingid: fields.required("meetingid")?,
+            enroll_id_list: fields.required("enroll_id_list")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for EnrollDeleteRequest {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 /// 删除结果。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct EnrollDeleteResponse {
     /// 成功处理的数量
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_int"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub total_count: Option<i64>,
 }
+impl crate::de::Decode for EnrollDeleteResponse {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            total_count: fields.optional("total_count")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for EnrollDeleteResponse {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 /// 获取报名配置的请求。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct EnrollGetConfigRequest {
     /// 会议 ID
-    #[serde(deserialize_with = "crate::de::string")]
     pub meetingid: String,
 }
+impl crate::de::Decode for EnrollGetConfigRequest {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            meetingid: fields.required("meetingid")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for EnrollGetConfigRequest {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 /// 会中临时 ID 与报名 ID 的对应。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct EnrollIdMapping {
     /// 成员在本场会议中的临时 ID（会中临时身份，单场会议唯一）
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub tmp_openid: Option<String>,
     /// 报名 ID
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub enroll_id: Option<String>,
 }
+impl crate::de::Decode for EnrollIdMapping {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            tmp_openid: fields.optional("tmp_openid")?,
+            enroll_id: fields.optional("enroll_id")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for EnrollIdMapping {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 /// 要导入的报名人：企业成员填 userid，外部用户填手机号。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct EnrollImportItem {
     /// 企业成员的 userid；与手机号二者填一
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub userid: Option<String>,
     /// 手机号的国家/地区代码
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub area: Option<String>,
     /// 手机号；与 userid 二者填一
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub phone_number: Option<String>,
     /// 报名人昵称
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub nick_name: Option<String>,
 }
+impl crate::de::Decode for EnrollImportItem {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            userid: fields.optional("userid")?,
+            area: fields.optional("area")?,
+            phone_number: fields.optional("phone_number")?,
+            nick_name: fields.optional("nick_name")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for EnrollImportItem {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 /// 导入报名信息的请求。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct EnrollImportRequest {
     /// 会议 ID
-    #[serde(deserialize_with = "crate::de::string")]
     pub meetingid: String,
     /// 要导入的报名人列表
     pub enroll_list: Vec<EnrollImportItem>,
 }
+impl crate::de::Decode for EnrollImportRequest {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            meetingid: fields.required("meetingid")?,
+            enroll_list: fields.required("enroll_list")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for EnrollImportRequest {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 /// 导入结果。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct EnrollImportResponse {
     /// 成功处理的数量
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_int"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub total_count: Option<i64>,
     /// 导入成功的报名列表
-    #[serde(
-        default,
-        skip_serializing_if = "Vec::is_empty",
-        deserialize_with = "crate::de::vec_or_null"
-    )]
+    #[serde(skip_serializing_if = "Vec::is_empty")]
     pub enroll_list: Vec<ImportedEnroll>,
 }
+impl crate::de::Decode for EnrollImportResponse {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            total_count: fields.optional("total_count")?,
+            enroll_list: fields.or_empty("enroll_list")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for EnrollImportResponse {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 /// 获取报名信息的请求。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct EnrollListRequest {
     /// 会议 ID
-    #[serde(deserialize_with = "crate::de::string")]
     pub meetingid: String,
     /// 按审批状态筛选，默认返回全部
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub status: Option<EnrollStatus>,
     /// 分页游标：上一次调用返回的 next_cursor，首次调用不填
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub cursor: Option<String>,
     /// 每页数量，最大 50，默认 50；翻页时须与首次调用一致
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_int"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub limit: Option<i64>,
 }
+impl crate::de::Decode for EnrollListRequest {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            meetingid: fields.required("meetingid")?,
+            status: fields.optional("status")?,
+            cursor: fields.optional("cursor")?,
+            limit: fields.optional("limit")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for EnrollListRequest {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 /// 报名信息（一页）。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct EnrollListResponse {
     /// 是否还有更多数据
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_boolean"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub has_more: Option<bool>,
     /// 下一页的游标；为空表示没有更多数据
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub next_cursor: Option<String>,
     /// 报名列表
-    #[serde(
-        default,
-        skip_serializing_if = "Vec::is_empty",
-        deserialize_with = "crate::de::vec_or_null"
-    )]
+    #[serde(skip_serializing_if = "Vec::is_empty")]
     pub enroll_list: Vec<Enrollment>,
 }
+impl crate::de::Decode for EnrollListResponse {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            has_more: fields.optional("has_more")?,
+            next_cursor: fields.optional("next_cursor")?,
+            enroll_list: fields.or_empty("enroll_list")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for EnrollListResponse {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 /// 按会中临时 ID 查询报名 ID 的请求。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct EnrollQueryByTmpOpenidRequest {
     /// 会议 ID
-    #[serde(deserialize_with = "crate::de::string")]
     pub meetingid: String,
     /// 查询规则：同一成员既有手动报名又有导入报名时优先返回哪一种
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_int"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub sorting_rules: Option<i64>,
     /// 要查询的会中临时 ID 列表
     pub tmp_openid_list: Vec<String>,
 }
+impl crate::de::Decode for EnrollQueryByTmpOpenidRequest {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            meetingid: fields.required("meetingid")?,
+            sorting_rules: fields.optional("sorting_rules")?,
+            tmp_openid_list: fields.required("tmp_openid_list")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for EnrollQueryByTmpOpenidRequest {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 /// 报名 ID 查询结果。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct EnrollQueryByTmpOpenidResponse {
     /// 会中临时 ID 对应的报名 ID
-    #[serde(
-        default,
-        skip_serializing_if = "Vec::is_empty",
-        deserialize_with = "crate::de::vec_or_null"
-    )]
+    #[serde(skip_serializing_if = "Vec::is_empty")]
     pub enroll_id_list: Vec<EnrollIdMapping>,
 }
+impl crate::de::Decode for EnrollQueryByTmpOpenidResponse {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            enroll_id_list: fields.or_empty("enroll_id_list")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for EnrollQueryByTmpOpenidResponse {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 /// 报名问题。
-#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
 pub struct EnrollQuestion {
     /// 是否必填
     pub is_required: EnrollQuestionRequired,
     /// 问题类型（special_type 为特殊问题时无效）
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub question_type: Option<EnrollQuestionType>,
     /// 问题标题，最多 40 个字符（special_type 为特殊问题时无效）
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub question_title: Option<String>,
     /// 特殊问题类型（特殊问题均为简答题）
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub special_type: Option<EnrollSpecialType>,
     /// 问题选项，仅单选、多选题有效，最多 8 个
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub option_list: Option<Vec<EnrollQuestionOption>>,
 }
+impl crate::de::Decode for EnrollQuestion {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            is_required: fields.required("is_required")?,
+            question_type: fields.optional("question_type")?,
+            question_title: fields.optional("question_title")?,
+            special_type: fields.optional("special_type")?,
+            option_list: fields.optional("option_list")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for EnrollQuestion {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 /// 报名问题的选项。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct EnrollQuestionOption {
     /// 选项内容，最多 40 个汉字
-    #[serde(deserialize_with = "crate::de::string")]
     pub content: String,
+}
+impl crate::de::Decode for EnrollQuestionOption {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            content: fields.required("content")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for EnrollQuestionOption {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
 }
 /// 报名问题是否必填。
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -1080,11 +1509,16 @@ impl serde::Serialize for EnrollQuestionRequired {
         serializer.serialize_i64(i64::from(*self))
     }
 }
+impl crate::de::Decode for EnrollQuestionRequired {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        <i64 as crate::de::Decode>::decode(value).map(Self::from)
+    }
+}
 impl<'de> serde::Deserialize<'de> for EnrollQuestionRequired {
     fn deserialize<D: serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::de::int(deserializer).map(Self::from)
+        crate::de::deserialize(deserializer)
     }
 }
 /// 报名问题类型。
@@ -1124,53 +1558,98 @@ impl serde::Serialize for EnrollQuestionType {
         serializer.serialize_i64(i64::from(*self))
     }
 }
+impl crate::de::Decode for EnrollQuestionType {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        <i64 as crate::de::Decode>::decode(value).map(Self::from)
+    }
+}
 impl<'de> serde::Deserialize<'de> for EnrollQuestionType {
     fn deserialize<D: serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::de::int(deserializer).map(Self::from)
+        crate::de::deserialize(deserializer)
     }
 }
 /// 要删除的报名。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct EnrollRef {
     /// 报名 ID
-    #[serde(deserialize_with = "crate::de::string")]
     pub enroll_id: String,
 }
+impl crate::de::Decode for EnrollRef {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            enroll_id: fields.required("enroll_id")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for EnrollRef {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 /// 修改报名配置的请求（会议须已开启报名）。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct EnrollSetConfigRequest {
     /// 会议 ID
-    #[serde(deserialize_with = "crate::de::string")]
     pub meetingid: String,
     /// 审批类型
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub approve_type: Option<EnrollApproveType>,
     /// 是否收集报名问题
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub is_collect_question: Option<EnrollCollectQuestion>,
     /// 本企业成员是否无需报名
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_boolean"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub no_registration_needed_for_staff: Option<bool>,
     /// 报名问题列表
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub question_list: Option<Vec<EnrollQuestion>>,
 }
+impl crate::de::Decode for EnrollSetConfigRequest {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            meetingid: fields.required("meetingid")?,
+            approve_type: fields.optional("approve_type")?,
+            is_collect_question: fields.optional("is_collect_question")?,
+            no_registration_needed_for_staff: fields
+                .optional("no_registration_needed_for_staff")?,
+            question_list: fields.optional("question_list")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for EnrollSetConfigRequest {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 /// 修改报名配置的结果。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct EnrollSetConfigResponse {
     /// 报名问题数量
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_int"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub question_count: Option<i64>,
+}
+impl crate::de::Decode for EnrollSetConfigResponse {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            question_count: fields.optional("question_count")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for EnrollSetConfigResponse {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
 }
 /// 报名来源。
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -1205,11 +1684,16 @@ impl serde::Serialize for EnrollSourceType {
         serializer.serialize_i64(i64::from(*self))
     }
 }
+impl crate::de::Decode for EnrollSourceType {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        <i64 as crate::de::Decode>::decode(value).map(Self::from)
+    }
+}
 impl<'de> serde::Deserialize<'de> for EnrollSourceType {
     fn deserialize<D: serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::de::int(deserializer).map(Self::from)
+        crate::de::deserialize(deserializer)
     }
 }
 /// 报名特殊问题类型；特殊问题均为简答题。
@@ -1257,11 +1741,16 @@ impl serde::Serialize for EnrollSpecialType {
         serializer.serialize_i64(i64::from(*self))
     }
 }
+impl crate::de::Decode for EnrollSpecialType {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        <i64 as crate::de::Decode>::decode(value).map(Self::from)
+    }
+}
 impl<'de> serde::Deserialize<'de> for EnrollSpecialType {
     fn deserialize<D: serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::de::int(deserializer).map(Self::from)
+        crate::de::deserialize(deserializer)
     }
 }
 /// 报名审批状态（0 仅用于筛选，表示全部）。
@@ -1305,71 +1794,71 @@ impl serde::Serialize for EnrollStatus {
         serializer.serialize_i64(i64::from(*self))
     }
 }
+impl crate::de::Decode for EnrollStatus {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        <i64 as crate::de::Decode>::decode(value).map(Self::from)
+    }
+}
 impl<'de> serde::Deserialize<'de> for EnrollStatus {
     fn deserialize<D: serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::de::int(deserializer).map(Self::from)
+        crate::de::deserialize(deserializer)
     }
 }
 /// 一条报名记录。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct Enrollment {
     /// 报名 ID
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub enroll_id: Option<String>,
     /// 报名时间（字符串）
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub enroll_time: Option<String>,
     /// 报名来源
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub enroll_source_type: Option<EnrollSourceType>,
     /// 报名人昵称
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub nick_name: Option<String>,
     /// 审批状态
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub status: Option<EnrollStatus>,
     /// 报名人的 userid（企业成员时返回）
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub userid: Option<String>,
     /// 报名人的会中临时 ID
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub tmp_openid: Option<String>,
     /// 报名码
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub enroll_code: Option<String>,
     /// 报名问题的回答
-    #[serde(
-        default,
-        skip_serializing_if = "Vec::is_empty",
-        deserialize_with = "crate::de::vec_or_null"
-    )]
+    #[serde(skip_serializing_if = "Vec::is_empty")]
     pub answer_list: Vec<EnrollAnswer>,
+}
+impl crate::de::Decode for Enrollment {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            enroll_id: fields.optional("enroll_id")?,
+            enroll_time: fields.optional("enroll_time")?,
+            enroll_source_type: fields.optional("enroll_source_type")?,
+            nick_name: fields.optional("nick_name")?,
+            status: fields.optional("status")?,
+            userid: fields.optional("userid")?,
+            tmp_openid: fields.optional("tmp_openid")?,
+            enroll_code: fields.optional("enroll_code")?,
+            answer_list: fields.or_empty("answer_list")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for Enrollment {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
 }
 /// 成员入会时的静音设置。
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -1408,11 +1897,16 @@ impl serde::Serialize for EnterMuteMode {
         serializer.serialize_i64(i64::from(*self))
     }
 }
+impl crate::de::Decode for EnterMuteMode {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        <i64 as crate::de::Decode>::decode(value).map(Self::from)
+    }
+}
 impl<'de> serde::Deserialize<'de> for EnterMuteMode {
     fn deserialize<D: serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::de::int(deserializer).map(Self::from)
+        crate::de::deserialize(deserializer)
     }
 }
 /// 布局宫格类型。
@@ -1452,11 +1946,16 @@ impl serde::Serialize for GridType {
         serializer.serialize_i64(i64::from(*self))
     }
 }
+impl crate::de::Decode for GridType {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        <i64 as crate::de::Decode>::decode(value).map(Self::from)
+    }
+}
 impl<'de> serde::Deserialize<'de> for GridType {
     fn deserialize<D: serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::de::int(deserializer).map(Self::from)
+        crate::de::deserialize(deserializer)
     }
 }
 /// 会议健康度。
@@ -1496,58 +1995,59 @@ impl serde::Serialize for HealthLevel {
         serializer.serialize_i64(i64::from(*self))
     }
 }
+impl crate::de::Decode for HealthLevel {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        <i64 as crate::de::Decode>::decode(value).map(Self::from)
+    }
+}
 impl<'de> serde::Deserialize<'de> for HealthLevel {
     fn deserialize<D: serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::de::int(deserializer).map(Self::from)
+        crate::de::deserialize(deserializer)
     }
 }
 /// 导入成功的报名。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct ImportedEnroll {
     /// 报名 ID
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub enroll_id: Option<String>,
     /// 企业成员 userid
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub userid: Option<String>,
     /// 国家/地区代码（如 86）
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub area: Option<String>,
     /// 手机号
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub phone_number: Option<String>,
     /// 昵称
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub nick_name: Option<String>,
     /// 报名码
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub enroll_code: Option<String>,
+}
+impl crate::de::Decode for ImportedEnroll {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            enroll_id: fields.optional("enroll_id")?,
+            userid: fields.optional("userid")?,
+            area: fields.optional("area")?,
+            phone_number: fields.optional("phone_number")?,
+            nick_name: fields.optional("nick_name")?,
+            enroll_code: fields.optional("enroll_code")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for ImportedEnroll {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
 }
 /// 成员的终端设备类型。操作会中成员时须与其实际设备一致，否则不生效。
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -1658,321 +2158,581 @@ impl serde::Serialize for InstanceId {
         serializer.serialize_i64(i64::from(*self))
     }
 }
+impl crate::de::Decode for InstanceId {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        <i64 as crate::de::Decode>::decode(value).map(Self::from)
+    }
+}
 impl<'de> serde::Deserialize<'de> for InstanceId {
     fn deserialize<D: serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::de::int(deserializer).map(Self::from)
+        crate::de::deserialize(deserializer)
     }
 }
 /// 会议基础布局。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct Layout {
     /// 布局的各页；默认第一页为首页
     pub page_list: Vec<LayoutPage>,
     /// 布局 ID
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub layout_id: Option<String>,
 }
+impl crate::de::Decode for Layout {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            page_list: fields.required("page_list")?,
+            layout_id: fields.optional("layout_id")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for Layout {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 /// 添加会议高级布局的请求。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct LayoutAddAdvancedRequest {
     /// 会议 ID
-    #[serde(deserialize_with = "crate::de::string")]
     pub meetingid: String,
     /// 要添加的高级布局列表；单个会议最多 20 个高级布局
     pub layout_list: Vec<AdvancedLayout>,
 }
+impl crate::de::Decode for LayoutAddAdvancedRequest {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            meetingid: fields.required("meetingid")?,
+            layout_list: fields.required("layout_list")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for LayoutAddAdvancedRequest {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 /// 添加的高级布局。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct LayoutAddAdvancedResponse {
     /// 新增的高级布局列表
-    #[serde(
-        default,
-        skip_serializing_if = "Vec::is_empty",
-        deserialize_with = "crate::de::vec_or_null"
-    )]
+    #[serde(skip_serializing_if = "Vec::is_empty")]
     pub layout_list: Vec<AdvancedLayout>,
 }
+impl crate::de::Decode for LayoutAddAdvancedResponse {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            layout_list: fields.or_empty("layout_list")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for LayoutAddAdvancedResponse {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 /// 添加会议背景的请求。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct LayoutAddBackgroundRequest {
     /// 会议 ID
-    #[serde(deserialize_with = "crate::de::string")]
     pub meetingid: String,
     /// 背景图片列表
     pub image_list: Vec<BackgroundImage>,
     /// 会议要使用的背景在列表中的序号，从 1 开始，不填默认为 1
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_int"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub default_image_order: Option<i64>,
 }
+impl crate::de::Decode for LayoutAddBackgroundRequest {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            meetingid: fields.required("meetingid")?,
+            image_list: fields.required("image_list")?,
+            default_image_order: fields.optional("default_image_order")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for LayoutAddBackgroundRequest {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 /// 添加的会议背景。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct LayoutAddBackgroundResponse {
     /// 会议当前应用的背景 ID
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub selected_background_id: Option<String>,
     /// 背景列表
-    #[serde(
-        default,
-        skip_serializing_if = "Vec::is_empty",
-        deserialize_with = "crate::de::vec_or_null"
-    )]
+    #[serde(skip_serializing_if = "Vec::is_empty")]
     pub background_list: Vec<Background>,
 }
+impl crate::de::Decode for LayoutAddBackgroundResponse {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            selected_background_id: fields.optional("selected_background_id")?,
+            background_list: fields.or_empty("background_list")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for LayoutAddBackgroundResponse {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 /// 添加会议基础布局的请求。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct LayoutAddRequest {
     /// 会议 ID
-    #[serde(deserialize_with = "crate::de::string")]
     pub meetingid: String,
     /// 要添加的布局列表；一场会议最多 10 个布局
     pub layout_list: Vec<Layout>,
     /// 会议要应用的布局在列表中的序号，从 1 开始；首次添加不填时默认第一个
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_int"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub default_layout_order: Option<i64>,
 }
+impl crate::de::Decode for LayoutAddRequest {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            meetingid: fields.required("meetingid")?,
+            layout_list: fields.required("layout_list")?,
+            default_layout_order: fields.optional("default_layout_order")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for LayoutAddRequest {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 /// 添加的基础布局。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct LayoutAddResponse {
     /// 会议当前应用的布局 ID
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub selected_layout_id: Option<String>,
     /// 新增的布局列表
-    #[serde(
-        default,
-        skip_serializing_if = "Vec::is_empty",
-        deserialize_with = "crate::de::vec_or_null"
-    )]
+    #[serde(skip_serializing_if = "Vec::is_empty")]
     pub layout_list: Vec<Layout>,
 }
+impl crate::de::Decode for LayoutAddResponse {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            selected_layout_id: fields.optional("selected_layout_id")?,
+            layout_list: fields.or_empty("layout_list")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for LayoutAddResponse {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 /// 设置高级布局的请求。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct LayoutApplyAdvancedRequest {
     /// 会议 ID
-    #[serde(deserialize_with = "crate::de::string")]
     pub meetingid: String,
     /// 要应用的布局 ID；传空字符串表示恢复默认布局。优先级：个性布局 > 自定义布局 > 默认布局
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub layout_id: Option<String>,
     /// 成员列表：为空时为整场会议设置，填写时只为这些成员设置个性布局（目前仅支持 H.323/SIP 会议室终端），单次最多 20 个
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub user_list: Option<Vec<LayoutUser>>,
 }
+impl crate::de::Decode for LayoutApplyAdvancedRequest {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            meetingid: fields.required("meetingid")?,
+            layout_id: fields.optional("layout_id")?,
+            user_list: fields.optional("user_list")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for LayoutApplyAdvancedRequest {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 /// 批量删除布局的请求。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct LayoutBatchDeleteAdvancedRequest {
     /// 会议 ID
-    #[serde(deserialize_with = "crate::de::string")]
     pub meetingid: String,
     /// 要删除的布局 ID 列表，最多 20 个；正在应用的布局不能删除
     pub layout_id_list: Vec<String>,
 }
+impl crate::de::Decode for LayoutBatchDeleteAdvancedRequest {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            meetingid: fields.required("meetingid")?,
+            layout_id_list: fields.required("layout_id_list")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for LayoutBatchDeleteAdvancedRequest {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 /// 批量删除会议背景的请求。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct LayoutBatchDeleteBackgroundRequest {
     /// 会议 ID
-    #[serde(deserialize_with = "crate::de::string")]
     pub meetingid: String,
     /// 要删除的背景 ID 列表
     pub background_id_list: Vec<String>,
 }
+impl crate::de::Decode for LayoutBatchDeleteBackgroundRequest {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            meetingid: fields.required("meetingid")?,
+            background_id_list: fields.required("background_id_list")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for LayoutBatchDeleteBackgroundRequest {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 /// 删除会议背景的请求。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct LayoutDeleteBackgroundRequest {
     /// 会议 ID
-    #[serde(deserialize_with = "crate::de::string")]
     pub meetingid: String,
     /// 背景 ID
-    #[serde(deserialize_with = "crate::de::string")]
     pub background_id: String,
 }
+impl crate::de::Decode for LayoutDeleteBackgroundRequest {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            meetingid: fields.required("meetingid")?,
+            background_id: fields.required("background_id")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for LayoutDeleteBackgroundRequest {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 /// 获取成员布局的请求。
-#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
 pub struct LayoutGetUserLayoutRequest {
     /// 会议 ID
-    #[serde(deserialize_with = "crate::de::string")]
     pub meetingid: String,
     /// 成员的会中临时 ID
-    #[serde(deserialize_with = "crate::de::string")]
     pub tmp_openid: String,
     /// 成员的终端设备类型
     pub instance_id: InstanceId,
 }
+impl crate::de::Decode for LayoutGetUserLayoutRequest {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            meetingid: fields.required("meetingid")?,
+            tmp_openid: fields.required("tmp_openid")?,
+            instance_id: fields.required("instance_id")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for LayoutGetUserLayoutRequest {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 /// 成员当前的布局。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct LayoutGetUserLayoutResponse {
     /// 成员当前应用的布局 ID
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub selected_layout_id: Option<String>,
     /// 布局名称
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub layout_name: Option<String>,
     /// 布局类型
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub layout_type: Option<LayoutType>,
     /// 布局的各页；默认第一页为首页
-    #[serde(
-        default,
-        skip_serializing_if = "Vec::is_empty",
-        deserialize_with = "crate::de::vec_or_null"
-    )]
+    #[serde(skip_serializing_if = "Vec::is_empty")]
     pub page_list: Vec<AdvancedLayoutPage>,
 }
+impl crate::de::Decode for LayoutGetUserLayoutResponse {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            selected_layout_id: fields.optional("selected_layout_id")?,
+            layout_name: fields.optional("layout_name")?,
+            layout_type: fields.optional("layout_type")?,
+            page_list: fields.or_empty("page_list")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for LayoutGetUserLayoutResponse {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 /// 获取会议布局列表的请求。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct LayoutListAdvancedRequest {
     /// 会议 ID
-    #[serde(deserialize_with = "crate::de::string")]
     pub meetingid: String,
+}
+impl crate::de::Decode for LayoutListAdvancedRequest {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            meetingid: fields.required("meetingid")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for LayoutListAdvancedRequest {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
 }
 /// 会议的布局列表。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct LayoutListAdvancedResponse {
     /// 会议当前应用的布局 ID
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub selected_layout_id: Option<String>,
     /// 会议的布局列表（基础与高级）
-    #[serde(
-        default,
-        skip_serializing_if = "Vec::is_empty",
-        deserialize_with = "crate::de::vec_or_null"
-    )]
+    #[serde(skip_serializing_if = "Vec::is_empty")]
     pub layout_list: Vec<AdvancedLayout>,
 }
+impl crate::de::Decode for LayoutListAdvancedResponse {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            selected_layout_id: fields.optional("selected_layout_id")?,
+            layout_list: fields.or_empty("layout_list")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for LayoutListAdvancedResponse {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 /// 获取会议背景列表的请求。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct LayoutListBackgroundRequest {
     /// 会议 ID
-    #[serde(deserialize_with = "crate::de::string")]
     pub meetingid: String,
+}
+impl crate::de::Decode for LayoutListBackgroundRequest {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            meetingid: fields.required("meetingid")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for LayoutListBackgroundRequest {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
 }
 /// 会议背景列表。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct LayoutListBackgroundResponse {
     /// 会议当前应用的背景 ID
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub selected_background_id: Option<String>,
     /// 背景列表
-    #[serde(
-        default,
-        skip_serializing_if = "Vec::is_empty",
-        deserialize_with = "crate::de::vec_or_null"
-    )]
+    #[serde(skip_serializing_if = "Vec::is_empty")]
     pub background_list: Vec<Background>,
 }
+impl crate::de::Decode for LayoutListBackgroundResponse {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            selected_background_id: fields.optional("selected_background_id")?,
+            background_list: fields.or_empty("background_list")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for LayoutListBackgroundResponse {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 /// 企业的布局模板列表。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct LayoutListTemplateResponse {
     /// 布局模板列表
-    #[serde(
-        default,
-        skip_serializing_if = "Vec::is_empty",
-        deserialize_with = "crate::de::vec_or_null"
-    )]
+    #[serde(skip_serializing_if = "Vec::is_empty")]
     pub layout_template_list: Vec<LayoutTemplate>,
 }
+impl crate::de::Decode for LayoutListTemplateResponse {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            layout_template_list: fields.or_empty("layout_template_list")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for LayoutListTemplateResponse {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 /// 布局的一页。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct LayoutPage {
     /// 布局模板 ID
-    #[serde(deserialize_with = "crate::de::string")]
     pub layout_template_id: String,
     /// 宫格座次列表
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub user_seat_list: Option<Vec<UserSeat>>,
 }
+impl crate::de::Decode for LayoutPage {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            layout_template_id: fields.required("layout_template_id")?,
+            user_seat_list: fields.optional("user_seat_list")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for LayoutPage {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 /// 设置会议默认背景的请求。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct LayoutSetDefaultBackgroundRequest {
     /// 会议 ID
-    #[serde(deserialize_with = "crate::de::string")]
     pub meetingid: String,
     /// 会议要应用的背景 ID；传空字符串表示恢复默认的黑色背景
-    #[serde(deserialize_with = "crate::de::string")]
     pub selected_background_id: String,
 }
+impl crate::de::Decode for LayoutSetDefaultBackgroundRequest {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            meetingid: fields.required("meetingid")?,
+            selected_background_id: fields.required("selected_background_id")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for LayoutSetDefaultBackgroundRequest {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 /// 设置会议默认布局的请求。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct LayoutSetDefaultRequest {
     /// 会议 ID
-    #[serde(deserialize_with = "crate::de::string")]
     pub meetingid: String,
     /// 会议要应用的布局 ID；传空字符串表示恢复会议原始的默认布局
-    #[serde(deserialize_with = "crate::de::string")]
     pub selected_layout_id: String,
 }
+impl crate::de::Decode for LayoutSetDefaultRequest {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            meetingid: fields.required("meetingid")?,
+            selected_layout_id: fields.required("selected_layout_id")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for LayoutSetDefaultRequest {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 /// 布局模板。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct LayoutTemplate {
     /// 布局模板 ID
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub layout_template_id: Option<String>,
     /// 缩略图 URL
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub thumbnail_url: Option<String>,
     /// 布局图 URL；图中标有宫格 ID，设置布局时用于对应宫格与成员
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub picture_url: Option<String>,
     /// 渲染规则（JSON 字符串）
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub render_rule: Option<String>,
+}
+impl crate::de::Decode for LayoutTemplate {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            layout_template_id: fields.optional("layout_template_id")?,
+            thumbnail_url: fields.optional("thumbnail_url")?,
+            picture_url: fields.optional("picture_url")?,
+            render_rule: fields.optional("render_rule")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for LayoutTemplate {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
 }
 /// 布局类型。
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -2007,966 +2767,1188 @@ impl serde::Serialize for LayoutType {
         serializer.serialize_i64(i64::from(*self))
     }
 }
+impl crate::de::Decode for LayoutType {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        <i64 as crate::de::Decode>::decode(value).map(Self::from)
+    }
+}
 impl<'de> serde::Deserialize<'de> for LayoutType {
     fn deserialize<D: serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::de::int(deserializer).map(Self::from)
+        crate::de::deserialize(deserializer)
     }
 }
 /// 修改会议高级布局的请求；仅支持全量更新。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct LayoutUpdateAdvancedRequest {
     /// 会议 ID
-    #[serde(deserialize_with = "crate::de::string")]
     pub meetingid: String,
     /// 布局 ID
-    #[serde(deserialize_with = "crate::de::string")]
     pub layout_id: String,
     /// 布局名称
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub layout_name: Option<String>,
     /// 布局的各页；默认第一页为首页
     pub page_list: Vec<AdvancedLayoutPage>,
 }
+impl crate::de::Decode for LayoutUpdateAdvancedRequest {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            meetingid: fields.required("meetingid")?,
+            layout_id: fields.required("layout_id")?,
+            layout_name: fields.optional("layout_name")?,
+            page_list: fields.required("page_list")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for LayoutUpdateAdvancedRequest {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 /// 修改会议基础布局的请求。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct LayoutUpdateRequest {
     /// 会议 ID
-    #[serde(deserialize_with = "crate::de::string")]
     pub meetingid: String,
     /// 布局 ID
-    #[serde(deserialize_with = "crate::de::string")]
     pub layout_id: String,
     /// 布局的各页；默认第一页为首页
     pub page_list: Vec<LayoutPage>,
     /// 是否设为会议应用的布局，默认不设置
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_boolean"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub enable_set_default: Option<bool>,
 }
+impl crate::de::Decode for LayoutUpdateRequest {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            meetingid: fields.required("meetingid")?,
+            layout_id: fields.required("layout_id")?,
+            page_list: fields.required("page_list")?,
+            enable_set_default: fields.optional("enable_set_default")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for LayoutUpdateRequest {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 /// 布局中的成员。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct LayoutUser {
     /// 企业成员 userid
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub userid: Option<String>,
     /// 成员在本场会议中的临时 ID（会中临时身份，单场会议唯一）
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub tmp_openid: Option<String>,
     /// 成员昵称（Base64 编码）
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub nick_name: Option<String>,
 }
+impl crate::de::Decode for LayoutUser {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            userid: fields.optional("userid")?,
+            tmp_openid: fields.optional("tmp_openid")?,
+            nick_name: fields.optional("nick_name")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for LayoutUser {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 /// 会议的参会情况。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct MeetingAttendance {
     /// 企业成员的参会情况
-    #[serde(
-        default,
-        skip_serializing_if = "Vec::is_empty",
-        deserialize_with = "crate::de::vec_or_null"
-    )]
+    #[serde(skip_serializing_if = "Vec::is_empty")]
     pub member: Vec<AttendanceMember>,
     /// 企业外部用户的参会情况
-    #[serde(
-        default,
-        skip_serializing_if = "Vec::is_empty",
-        deserialize_with = "crate::de::vec_or_null"
-    )]
+    #[serde(skip_serializing_if = "Vec::is_empty")]
     pub tmp_external_user: Vec<AttendanceExternalUser>,
 }
+impl crate::de::Decode for MeetingAttendance {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            member: fields.or_empty("member")?,
+            tmp_external_user: fields.or_empty("tmp_external_user")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for MeetingAttendance {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 /// 一次参会记录。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct MeetingAttendee {
     /// 成员在本场会议中的临时 ID（会中临时身份，单场会议唯一）
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub tmp_openid: Option<String>,
     /// 企业成员 userid
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub userid: Option<String>,
     /// 入会时间，Unix 时间戳（秒）
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub join_time: Option<String>,
     /// 离会时间，Unix 时间戳（秒）
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub quit_time: Option<String>,
     /// 成员的终端设备类型
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub instance_id: Option<InstanceId>,
     /// 成员在会中的角色
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub role: Option<MeetingUserRole>,
     /// 网络研讨会中的成员角色
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub webinar_role: Option<WebinarMemberRole>,
     /// 入会方式
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_int"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub join_type: Option<i64>,
     /// 网络类型，如 WIFI
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub net: Option<String>,
     /// 麦克风是否开启
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_boolean"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub audio_state: Option<bool>,
     /// 是否正在屏幕共享
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_boolean"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub screen_shared_state: Option<bool>,
     /// 用户专属字段（创建专属参会链接时传入）
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub customer_data: Option<String>,
 }
+impl crate::de::Decode for MeetingAttendee {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            tmp_openid: fields.optional("tmp_openid")?,
+            userid: fields.optional("userid")?,
+            join_time: fields.optional("join_time")?,
+            quit_time: fields.optional("quit_time")?,
+            instance_id: fields.optional("instance_id")?,
+            role: fields.optional("role")?,
+            webinar_role: fields.optional("webinar_role")?,
+            join_type: fields.optional("join_type")?,
+            net: fields.optional("net")?,
+            audio_state: fields.optional("audio_state")?,
+            screen_shared_state: fields.optional("screen_shared_state")?,
+            customer_data: fields.optional("customer_data")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for MeetingAttendee {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 /// 取消预约会议的请求。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct MeetingCancelRequest {
     /// 会议 ID
-    #[serde(deserialize_with = "crate::de::string")]
     pub meetingid: String,
+}
+impl crate::de::Decode for MeetingCancelRequest {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            meetingid: fields.required("meetingid")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for MeetingCancelRequest {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
 }
 /// 查询成员设备是否入会的请求。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct MeetingCheckDeviceInMeetingRequest {
     /// 要查询的成员 userid
-    #[serde(deserialize_with = "crate::de::string")]
     pub userid: String,
     /// 要查询的终端设备类型列表；不填表示全部
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub instance_id_list: Option<Vec<InstanceId>>,
     /// 会议 ID 列表
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub meetingid_list: Option<Vec<String>>,
 }
+impl crate::de::Decode for MeetingCheckDeviceInMeetingRequest {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            userid: fields.required("userid")?,
+            instance_id_list: fields.optional("instance_id_list")?,
+            meetingid_list: fields.optional("meetingid_list")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for MeetingCheckDeviceInMeetingRequest {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 /// 成员设备的入会情况。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct MeetingCheckDeviceInMeetingResponse {
     /// 已入会的设备及所在会议
-    #[serde(
-        default,
-        skip_serializing_if = "Vec::is_empty",
-        deserialize_with = "crate::de::vec_or_null"
-    )]
+    #[serde(skip_serializing_if = "Vec::is_empty")]
     pub result_list: Vec<DeviceInMeeting>,
 }
+impl crate::de::Decode for MeetingCheckDeviceInMeetingResponse {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            result_list: fields.or_empty("result_list")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for MeetingCheckDeviceInMeetingResponse {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 /// 创建用户专属参会链接的请求。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct MeetingCreateCustomerShortUrlRequest {
     /// 会议 ID
-    #[serde(deserialize_with = "crate::de::string")]
     pub meetingid: String,
     /// 用户专属字段，用于标识该链接对应的用户
-    #[serde(deserialize_with = "crate::de::string")]
     pub customer_data: String,
 }
+impl crate::de::Decode for MeetingCreateCustomerShortUrlRequest {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            meetingid: fields.required("meetingid")?,
+            customer_data: fields.required("customer_data")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for MeetingCreateCustomerShortUrlRequest {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 /// 创建的专属参会链接。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct MeetingCreateCustomerShortUrlResponse {
     /// 创建的专属参会链接
-    #[serde(
-        default,
-        skip_serializing_if = "Vec::is_empty",
-        deserialize_with = "crate::de::vec_or_null"
-    )]
+    #[serde(skip_serializing_if = "Vec::is_empty")]
     pub meeting_short_url_customer_data: Vec<CustomerShortUrl>,
 }
+impl crate::de::Decode for MeetingCreateCustomerShortUrlResponse {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            meeting_short_url_customer_data: fields
+                .or_empty("meeting_short_url_customer_data")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for MeetingCreateCustomerShortUrlResponse {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 /// 创建预约会议的请求。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct MeetingCreateRequest {
     /// 会议管理员 userid
-    #[serde(deserialize_with = "crate::de::string")]
     pub admin_userid: String,
     /// 会议标题，1~255 个字符
-    #[serde(deserialize_with = "crate::de::string")]
     pub title: String,
     /// 会议开始时间，Unix 时间戳（秒），须大于当前时间
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_int"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub meeting_start: Option<i64>,
     /// 会议持续时间（秒），最小 300，最大 86399
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_int"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub meeting_duration: Option<i64>,
     /// 会议描述
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub description: Option<String>,
     /// 会议地点
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub location: Option<String>,
     /// 授权方安装的应用 agentid；仅旧的第三方多应用套件需要填
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_int"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub agentid: Option<i64>,
     /// 邀请参会的成员；userid 不合法或不在应用可见范围内时直接报错
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub invitees: Option<UserIdList>,
     /// 会议嘉宾列表
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub guests: Option<Vec<MeetingGuest>>,
     /// 会议设置
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub settings: Option<MeetingSettings>,
     /// 会议所属日历 ID；须是本应用创建的日历
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub cal_id: Option<String>,
     /// 重复会议与提醒设置
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub reminders: Option<MeetingReminders>,
+}
+impl crate::de::Decode for MeetingCreateRequest {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            admin_userid: fields.required("admin_userid")?,
+            title: fields.required("title")?,
+            meeting_start: fields.optional("meeting_start")?,
+            meeting_duration: fields.optional("meeting_duration")?,
+            description: fields.optional("description")?,
+            location: fields.optional("location")?,
+            agentid: fields.optional("agentid")?,
+            invitees: fields.optional("invitees")?,
+            guests: fields.optional("guests")?,
+            settings: fields.optional("settings")?,
+            cal_id: fields.optional("cal_id")?,
+            reminders: fields.optional("reminders")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for MeetingCreateRequest {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
 }
 /// 创建预约会议的结果。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct MeetingCreateResponse {
     /// 会议 ID
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub meetingid: Option<String>,
     /// 参会人数超过上限而未能邀请的成员 userid
-    #[serde(
-        default,
-        skip_serializing_if = "Vec::is_empty",
-        deserialize_with = "crate::de::vec_or_null"
-    )]
+    #[serde(skip_serializing_if = "Vec::is_empty")]
     pub excess_users: Vec<String>,
     /// 会议号（入会码）
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub meeting_code: Option<String>,
     /// 会议链接
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub meeting_link: Option<String>,
+}
+impl crate::de::Decode for MeetingCreateResponse {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            meetingid: fields.optional("meetingid")?,
+            excess_users: fields.or_empty("excess_users")?,
+            meeting_code: fields.optional("meeting_code")?,
+            meeting_link: fields.optional("meeting_link")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for MeetingCreateResponse {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
 }
 /// 获取已参会成员列表的请求。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct MeetingGetAttendeeListRequest {
     /// 会议 ID
-    #[serde(deserialize_with = "crate::de::string")]
     pub meetingid: String,
     /// 周期性会议的子会议 ID；周期性会议必填
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub sub_meetingid: Option<String>,
     /// 参会时间过滤起始时间（秒）；区间不超过 31 天，为空时默认当前时间前推 31 天；对周期性会议暂不生效
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_int"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub start_time: Option<i64>,
     /// 参会时间过滤终止时间（秒）；为空时默认当前时间；对周期性会议暂不生效
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_int"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub end_time: Option<i64>,
     /// 分页游标：上一次调用返回的 next_cursor，首次调用不填
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub cursor: Option<String>,
     /// 每页数量，最大 100；翻页时须与首次调用一致
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_int"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub limit: Option<i64>,
+}
+impl crate::de::Decode for MeetingGetAttendeeListRequest {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            meetingid: fields.required("meetingid")?,
+            sub_meetingid: fields.optional("sub_meetingid")?,
+            start_time: fields.optional("start_time")?,
+            end_time: fields.optional("end_time")?,
+            cursor: fields.optional("cursor")?,
+            limit: fields.optional("limit")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for MeetingGetAttendeeListRequest {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
 }
 /// 已参会成员列表（一页）。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct MeetingGetAttendeeListResponse {
     /// 是否还有更多数据
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_boolean"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub has_more: Option<bool>,
     /// 下一页的游标；为空表示没有更多数据
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub next_cursor: Option<String>,
     /// 参会成员
-    #[serde(
-        default,
-        skip_serializing_if = "Vec::is_empty",
-        deserialize_with = "crate::de::vec_or_null"
-    )]
+    #[serde(skip_serializing_if = "Vec::is_empty")]
     pub attendees: Vec<MeetingAttendee>,
 }
+impl crate::de::Decode for MeetingGetAttendeeListResponse {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            has_more: fields.optional("has_more")?,
+            next_cursor: fields.optional("next_cursor")?,
+            attendees: fields.or_empty("attendees")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for MeetingGetAttendeeListResponse {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 /// 获取用户专属参会链接的请求。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct MeetingGetCustomerShortUrlRequest {
     /// 会议 ID
-    #[serde(deserialize_with = "crate::de::string")]
     pub meetingid: String,
+}
+impl crate::de::Decode for MeetingGetCustomerShortUrlRequest {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            meetingid: fields.required("meetingid")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for MeetingGetCustomerShortUrlRequest {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
 }
 /// 会议的所有用户专属参会链接。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct MeetingGetCustomerShortUrlResponse {
     /// 用户专属参会链接列表
-    #[serde(
-        default,
-        skip_serializing_if = "Vec::is_empty",
-        deserialize_with = "crate::de::vec_or_null"
-    )]
+    #[serde(skip_serializing_if = "Vec::is_empty")]
     pub meeting_short_url_customer_data_list: Vec<CustomerShortUrl>,
 }
+impl crate::de::Decode for MeetingGetCustomerShortUrlResponse {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            meeting_short_url_customer_data_list: fields
+                .or_empty("meeting_short_url_customer_data_list")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for MeetingGetCustomerShortUrlResponse {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 /// 获取会议嘉宾列表的请求。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct MeetingGetGuestsRequest {
     /// 会议 ID
-    #[serde(deserialize_with = "crate::de::string")]
     pub meetingid: String,
+}
+impl crate::de::Decode for MeetingGetGuestsRequest {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            meetingid: fields.required("meetingid")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for MeetingGetGuestsRequest {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
 }
 /// 会议嘉宾列表。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct MeetingGetGuestsResponse {
     /// 会议 ID
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub meetingid: Option<String>,
     /// 会议号（入会码）
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub meeting_code: Option<String>,
     /// 会议标题
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub title: Option<String>,
     /// 会议嘉宾列表
-    #[serde(
-        default,
-        skip_serializing_if = "Vec::is_empty",
-        deserialize_with = "crate::de::vec_or_null"
-    )]
+    #[serde(skip_serializing_if = "Vec::is_empty")]
     pub guests: Vec<MeetingGuest>,
 }
+impl crate::de::Decode for MeetingGetGuestsResponse {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            meetingid: fields.optional("meetingid")?,
+            meeting_code: fields.optional("meeting_code")?,
+            title: fields.optional("title")?,
+            guests: fields.or_empty("guests")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for MeetingGetGuestsResponse {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 /// 获取会议详情的请求；meetingid 与 meeting_code 必须填一个。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct MeetingGetInfoRequest {
     /// 会议 ID；与 meeting_code 必须填一个
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub meetingid: Option<String>,
     /// 会议号；与 meetingid 必须填一个
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub meeting_code: Option<String>,
+}
+impl crate::de::Decode for MeetingGetInfoRequest {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            meetingid: fields.optional("meetingid")?,
+            meeting_code: fields.optional("meeting_code")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for MeetingGetInfoRequest {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
 }
 /// 获取会议受邀成员列表的请求。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct MeetingGetInviteesRequest {
     /// 会议 ID
-    #[serde(deserialize_with = "crate::de::string")]
     pub meetingid: String,
     /// 分页游标：上一次调用返回的 next_cursor，首次调用不填
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub cursor: Option<String>,
+}
+impl crate::de::Decode for MeetingGetInviteesRequest {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            meetingid: fields.required("meetingid")?,
+            cursor: fields.optional("cursor")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for MeetingGetInviteesRequest {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
 }
 /// 会议受邀成员列表（一页）。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct MeetingGetInviteesResponse {
     /// 是否还有更多数据
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_boolean"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub has_more: Option<bool>,
     /// 下一页的游标；为空表示没有更多数据
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub next_cursor: Option<String>,
     /// 邀请参会的成员；userid 不合法或不在应用可见范围内时直接报错
-    #[serde(
-        default,
-        skip_serializing_if = "Vec::is_empty",
-        deserialize_with = "crate::de::vec_or_null"
-    )]
+    #[serde(skip_serializing_if = "Vec::is_empty")]
     pub invitees: Vec<MeetingInvitee>,
 }
+impl crate::de::Decode for MeetingGetInviteesResponse {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            has_more: fields.optional("has_more")?,
+            next_cursor: fields.optional("next_cursor")?,
+            invitees: fields.or_empty("invitees")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for MeetingGetInviteesResponse {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 /// 获取会议健康度的请求。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct MeetingGetQualityRequest {
     /// 会议 ID
-    #[serde(deserialize_with = "crate::de::string")]
     pub meetingid: String,
     /// 周期性会议的子会议 ID
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub sub_meetingid: Option<String>,
     /// 参会时间过滤起始时间，Unix 时间戳（秒），可查过去 7 天；返回开始时间不早于它且最接近它的一段媒体房间数据
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_int"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub start_time: Option<i64>,
     /// 分页游标：上一次调用返回的 next_cursor，首次调用不填
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub cursor: Option<String>,
     /// 每页数量，默认 50，最大 50；翻页时须与首次调用一致
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_int"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub limit: Option<i64>,
+}
+impl crate::de::Decode for MeetingGetQualityRequest {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            meetingid: fields.required("meetingid")?,
+            sub_meetingid: fields.optional("sub_meetingid")?,
+            start_time: fields.optional("start_time")?,
+            cursor: fields.optional("cursor")?,
+            limit: fields.optional("limit")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for MeetingGetQualityRequest {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
 }
 /// 会议健康度与各参会成员的质量数据（一页）。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct MeetingGetQualityResponse {
     /// 健康度
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub quality: Option<HealthLevel>,
     /// 音频质量
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub audio_quality: Option<QualityLevel>,
     /// 视频质量
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub video_quality: Option<QualityLevel>,
     /// 屏幕共享质量
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub screen_share_quality: Option<QualityLevel>,
     /// 网络质量
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub network_quality: Option<QualityLevel>,
     /// 检测到的问题
-    #[serde(
-        default,
-        skip_serializing_if = "Vec::is_empty",
-        deserialize_with = "crate::de::vec_or_null"
-    )]
+    #[serde(skip_serializing_if = "Vec::is_empty")]
     pub problems: Vec<String>,
     /// 参会成员
-    #[serde(
-        default,
-        skip_serializing_if = "Vec::is_empty",
-        deserialize_with = "crate::de::vec_or_null"
-    )]
+    #[serde(skip_serializing_if = "Vec::is_empty")]
     pub attendees: Vec<AttendeeQuality>,
     /// 下一页的游标；为空表示没有更多数据
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub next_cursor: Option<String>,
     /// 是否还有更多数据
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_boolean"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub has_more: Option<bool>,
+}
+impl crate::de::Decode for MeetingGetQualityResponse {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            quality: fields.optional("quality")?,
+            audio_quality: fields.optional("audio_quality")?,
+            video_quality: fields.optional("video_quality")?,
+            screen_share_quality: fields.optional("screen_share_quality")?,
+            network_quality: fields.optional("network_quality")?,
+            problems: fields.or_empty("problems")?,
+            attendees: fields.or_empty("attendees")?,
+            next_cursor: fields.optional("next_cursor")?,
+            has_more: fields.optional("has_more")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for MeetingGetQualityResponse {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
 }
 /// 获取实时会中成员列表的请求。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct MeetingGetRealtimeAttendeeListRequest {
     /// 会议 ID
-    #[serde(deserialize_with = "crate::de::string")]
     pub meetingid: String,
     /// 周期性会议的子会议 ID；周期性会议必填
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub sub_meetingid: Option<String>,
     /// 分页游标：上一次调用返回的 next_cursor，首次调用不填
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub cursor: Option<String>,
     /// 每页数量，最大 50；翻页时须与首次调用一致
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_int"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub limit: Option<i64>,
+}
+impl crate::de::Decode for MeetingGetRealtimeAttendeeListRequest {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            meetingid: fields.required("meetingid")?,
+            sub_meetingid: fields.optional("sub_meetingid")?,
+            cursor: fields.optional("cursor")?,
+            limit: fields.optional("limit")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for MeetingGetRealtimeAttendeeListRequest {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
 }
 /// 当前会中成员列表（一页）。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct MeetingGetRealtimeAttendeeListResponse {
     /// 会议当前状态（字符串）
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub status: Option<String>,
     /// 是否还有更多数据
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_boolean"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub has_more: Option<bool>,
     /// 下一页的游标；为空表示没有更多数据
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub next_cursor: Option<String>,
     /// 参会成员
-    #[serde(
-        default,
-        skip_serializing_if = "Vec::is_empty",
-        deserialize_with = "crate::de::vec_or_null"
-    )]
+    #[serde(skip_serializing_if = "Vec::is_empty")]
     pub attendees: Vec<RealtimeAttendee>,
 }
+impl crate::de::Decode for MeetingGetRealtimeAttendeeListResponse {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            status: fields.optional("status")?,
+            has_more: fields.optional("has_more")?,
+            next_cursor: fields.optional("next_cursor")?,
+            attendees: fields.or_empty("attendees")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for MeetingGetRealtimeAttendeeListResponse {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 /// 获取成员会议 ID 列表的请求。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct MeetingGetUserMeetingIdsRequest {
     /// 要查询的成员 userid
-    #[serde(deserialize_with = "crate::de::string")]
     pub userid: String,
     /// 上一次调用返回的 next_cursor；首次调用可填 "0" 或不填
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub cursor: Option<String>,
     /// 开始时间，Unix 时间戳（秒）
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_int"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub begin_time: Option<i64>,
     /// 结束时间，Unix 时间戳（秒），跨度不超过 180 天；都不填时 end_time 默认为当前时间。只约束历史会议，未开始的会议只要开始时间不早于 begin_time 都会返回
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_int"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub end_time: Option<i64>,
     /// 每页数量，默认且最大 100
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_int"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub limit: Option<i64>,
 }
+impl crate::de::Decode for MeetingGetUserMeetingIdsRequest {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            userid: fields.required("userid")?,
+            cursor: fields.optional("cursor")?,
+            begin_time: fields.optional("begin_time")?,
+            end_time: fields.optional("end_time")?,
+            limit: fields.optional("limit")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for MeetingGetUserMeetingIdsRequest {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 /// 成员的会议 ID 列表（一页）。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct MeetingGetUserMeetingIdsResponse {
     /// 下一页的游标；为空表示没有更多数据
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub next_cursor: Option<String>,
     /// 会议 ID 列表
-    #[serde(
-        default,
-        skip_serializing_if = "Vec::is_empty",
-        deserialize_with = "crate::de::vec_or_null"
-    )]
+    #[serde(skip_serializing_if = "Vec::is_empty")]
     pub meetingid_list: Vec<String>,
 }
+impl crate::de::Decode for MeetingGetUserMeetingIdsResponse {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            next_cursor: fields.optional("next_cursor")?,
+            meetingid_list: fields.or_empty("meetingid_list")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for MeetingGetUserMeetingIdsResponse {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 /// 会议嘉宾（以手机号邀请）。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct MeetingGuest {
     /// 国家/地区代码（如 86，不是 +86 或 0086）
-    #[serde(deserialize_with = "crate::de::string")]
     pub area: String,
     /// 嘉宾手机号
-    #[serde(deserialize_with = "crate::de::string")]
     pub phone_number: String,
     /// 嘉宾名称，最多 16 个字符
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub guest_name: Option<String>,
 }
+impl crate::de::Decode for MeetingGuest {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            area: fields.required("area")?,
+            phone_number: fields.required("phone_number")?,
+            guest_name: fields.optional("guest_name")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for MeetingGuest {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 /// 会议详情。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct MeetingInfo {
     /// 会议管理员 userid
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub admin_userid: Option<String>,
     /// 会议标题
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub title: Option<String>,
     /// 会议开始时间，Unix 时间戳（秒）
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_int"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub meeting_start: Option<i64>,
     /// 会议持续时间（秒）
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_int"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub meeting_duration: Option<i64>,
     /// 会议描述
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub description: Option<String>,
     /// 会议地点
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub location: Option<String>,
     /// 会议管理员的主部门
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_int"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub main_department: Option<i64>,
     /// 会议状态
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub status: Option<MeetingStatus>,
     /// 授权方安装的应用 agentid；仅旧的第三方多应用套件需要填
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_int"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub agentid: Option<i64>,
     /// 参会成员
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub attendees: Option<MeetingAttendance>,
     /// 会议设置
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub settings: Option<MeetingSettings>,
     /// 会议所属日历 ID；须是本应用创建的日历
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub cal_id: Option<String>,
     /// 重复会议与提醒设置
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub reminders: Option<MeetingReminders>,
     /// 会议号（入会码）
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub meeting_code: Option<String>,
     /// 会议链接
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub meeting_link: Option<String>,
     /// 会议类型
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub meeting_type: Option<MeetingType>,
     /// 会议创建者 userid
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub creator_userid: Option<String>,
 }
+impl crate::de::Decode for MeetingInfo {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            admin_userid: fields.optional("admin_userid")?,
+            title: fields.optional("title")?,
+            meeting_start: fields.optional("meeting_start")?,
+            meeting_duration: fields.optional("meeting_duration")?,
+            description: fields.optional("description")?,
+            location: fields.optional("location")?,
+            main_department: fields.optional("main_department")?,
+            status: fields.optional("status")?,
+            agentid: fields.optional("agentid")?,
+            attendees: fields.optional("attendees")?,
+            settings: fields.optional("settings")?,
+            cal_id: fields.optional("cal_id")?,
+            reminders: fields.optional("reminders")?,
+            meeting_code: fields.optional("meeting_code")?,
+            meeting_link: fields.optional("meeting_link")?,
+            meeting_type: fields.optional("meeting_type")?,
+            creator_userid: fields.optional("creator_userid")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for MeetingInfo {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 /// 受邀成员。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct MeetingInvitee {
     /// 受邀成员的 userid
-    #[serde(deserialize_with = "crate::de::string")]
     pub userid: String,
 }
+impl crate::de::Decode for MeetingInvitee {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            userid: fields.required("userid")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for MeetingInvitee {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 /// 重复会议与会议提醒设置。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct MeetingReminders {
     /// 是否是周期性会议
     #[serde(
-        default,
         skip_serializing_if = "Option::is_none",
-        with = "crate::de::opt_flag"
+        serialize_with = "crate::de::opt_flag::serialize"
     )]
     pub is_repeat: Option<bool>,
     /// 重复周期（is_repeat 为 1 时有效）
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub repeat_type: Option<RepeatType>,
     /// 是否自定义重复
     #[serde(
-        default,
         skip_serializing_if = "Option::is_none",
-        with = "crate::de::opt_flag"
+        serialize_with = "crate::de::opt_flag::serialize"
     )]
     pub is_custom_repeat: Option<bool>,
     /// 结束重复的方式
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub repeat_until_type: Option<RepeatUntilType>,
     /// 重复次数（按次数结束时有效）
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_int"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub repeat_until_count: Option<i64>,
     /// 重复结束时刻，Unix 时间戳（秒）（按日期结束时有效）
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_int"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub repeat_until: Option<i64>,
     /// 重复间隔（自定义重复时有效），如每 2 周
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_int"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub repeat_interval: Option<i64>,
     /// 每周的哪几天重复（1~7 表示周一到周日；自定义按周重复时有效）
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_int_vec"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub repeat_day_of_week: Option<Vec<i64>>,
     /// 每月的哪几天重复（1~31；自定义按月重复时有效）
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_int_vec"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub repeat_day_of_month: Option<Vec<i64>>,
     /// 会议开始前多少秒提醒，可多选，如 0、300、900、3600、86400
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_int_vec"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub remind_before: Option<Vec<i64>>,
 }
+impl crate::de::Decode for MeetingReminders {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            is_repeat: fields.optional("is_repeat")?,
+            repeat_type: fields.optional("repeat_type")?,
+            is_custom_repeat: fields.optional("is_custom_repeat")?,
+            repeat_until_type: fields.optional("repeat_until_type")?,
+            repeat_until_count: fields.optional("repeat_until_count")?,
+            repeat_until: fields.optional("repeat_until")?,
+            repeat_interval: fields.optional("repeat_interval")?,
+            repeat_day_of_week: fields.optional("repeat_day_of_week")?,
+            repeat_day_of_month: fields.optional("repeat_day_of_month")?,
+            remind_before: fields.optional("remind_before")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for MeetingReminders {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 /// Rooms 会议室。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct MeetingRoom {
     /// Rooms 会议室 ID
-    #[serde(deserialize_with = "crate::de::string")]
     pub meeting_room_id: String,
     /// Rooms 会议室名称
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub meeting_room_name: Option<String>,
     /// Rooms 会议室地址
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub meeting_room_location: Option<String>,
     /// 账号类型
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub account_type: Option<RoomAccountType>,
     /// 激活码
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub active_code: Option<crate::Secret>,
     /// 容纳人数
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_int"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub participant_number: Option<i64>,
     /// 会议室状态
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub meeting_room_status: Option<MeetingRoomStatus>,
     /// 预定状态
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub scheduled_status: Option<RoomScheduledStatus>,
     /// 是否允许被呼叫
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_boolean"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub is_allow_call: Option<bool>,
 }
+impl crate::de::Decode for MeetingRoom {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            meeting_room_id: fields.required("meeting_room_id")?,
+            meeting_room_name: fields.optional("meeting_room_name")?,
+            meeting_room_location: fields.optional("meeting_room_location")?,
+            account_type: fields.optional("account_type")?,
+            active_code: fields.optional("active_code")?,
+            participant_number: fields.optional("participant_number")?,
+            meeting_room_status: fields.optional("meeting_room_status")?,
+            scheduled_status: fields.optional("scheduled_status")?,
+            is_allow_call: fields.optional("is_allow_call")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for MeetingRoom {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 /// Rooms 会议室详情。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct MeetingRoomInfo {
     /// 基本信息
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub basic_info: Option<RoomBasicInfo>,
     /// 账号信息
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub account_info: Option<RoomAccountInfo>,
     /// 硬件信息
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub hardware_info: Option<RoomHardwareInfo>,
     /// PMI 信息
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub pmi_info: Option<RoomPmiInfo>,
     /// 监控状态
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_int"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub monitor_status: Option<i64>,
     /// 是否允许被呼叫
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_boolean"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub is_allow_call: Option<bool>,
     /// 预定状态
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub scheduled_status: Option<RoomScheduledStatus>,
+}
+impl crate::de::Decode for MeetingRoomInfo {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            basic_info: fields.optional("basic_info")?,
+            account_info: fields.optional("account_info")?,
+            hardware_info: fields.optional("hardware_info")?,
+            pmi_info: fields.optional("pmi_info")?,
+            monitor_status: fields.optional("monitor_status")?,
+            is_allow_call: fields.optional("is_allow_call")?,
+            scheduled_status: fields.optional("scheduled_status")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for MeetingRoomInfo {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
 }
 /// Rooms 会议室状态。
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -3013,181 +3995,204 @@ impl serde::Serialize for MeetingRoomStatus {
         serializer.serialize_i64(i64::from(*self))
     }
 }
+impl crate::de::Decode for MeetingRoomStatus {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        <i64 as crate::de::Decode>::decode(value).map(Self::from)
+    }
+}
 impl<'de> serde::Deserialize<'de> for MeetingRoomStatus {
     fn deserialize<D: serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::de::int(deserializer).map(Self::from)
+        crate::de::deserialize(deserializer)
     }
 }
 /// 更新会议嘉宾列表的请求（全量覆盖）。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct MeetingSetGuestsRequest {
     /// 会议 ID
-    #[serde(deserialize_with = "crate::de::string")]
     pub meetingid: String,
     /// 嘉宾列表，全量覆盖原有列表
     pub guests: Vec<MeetingGuest>,
 }
+impl crate::de::Decode for MeetingSetGuestsRequest {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            meetingid: fields.required("meetingid")?,
+            guests: fields.required("guests")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for MeetingSetGuestsRequest {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 /// 更新会议受邀成员列表的请求（全量覆盖）。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct MeetingSetInviteesRequest {
     /// 会议 ID
-    #[serde(deserialize_with = "crate::de::string")]
     pub meetingid: String,
     /// 受邀成员列表，全量覆盖原有列表，最多 2000 人（与企业所购在线会议室方数有关）；管理员须在列表中
     pub invitees: Vec<MeetingInvitee>,
 }
+impl crate::de::Decode for MeetingSetInviteesRequest {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            meetingid: fields.required("meetingid")?,
+            invitees: fields.required("invitees")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for MeetingSetInviteesRequest {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 /// 会议设置。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct MeetingSettings {
     /// 入会密码，4~6 位数字
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub password: Option<crate::Secret>,
     /// 是否开启等候室
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_boolean"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub enable_waiting_room: Option<bool>,
     /// 是否允许成员在主持人进会前加入
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_boolean"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub allow_enter_before_host: Option<bool>,
     /// 成员入会时是否静音
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub enable_enter_mute: Option<EnterMuteMode>,
     /// 是否允许成员自行解除静音
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_boolean"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub allow_unmute_self: Option<bool>,
     /// 是否全体静音
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_boolean"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub mute_all: Option<bool>,
     /// 是否允许企业外部用户入会
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_boolean"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub allow_external_user: Option<bool>,
     /// 是否开启屏幕水印
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_boolean"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub enable_screen_watermark: Option<bool>,
     /// 水印样式（开启屏幕水印时有效）
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub watermark_type: Option<WatermarkType>,
     /// 自动录制类型
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub auto_record_type: Option<AutoRecordType>,
     /// 有参会成员入会时是否立即开启自动录制
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_boolean"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub attendee_join_auto_record: Option<bool>,
     /// 是否允许主持人暂停或停止自动录制
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_boolean"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub enable_host_pause_auto_record: Option<bool>,
     /// 是否开启同声传译
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_boolean"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub enable_interpreter: Option<bool>,
     /// 是否开启报名
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_boolean"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub enable_enroll: Option<bool>,
     /// 是否开启主持人密钥
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_boolean"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub enable_host_key: Option<bool>,
     /// 主持人密钥，6 位数字
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub host_key: Option<crate::Secret>,
     /// 会议主持人
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub hosts: Option<UserIdList>,
     /// 会议开始时的提醒范围
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub remind_scope: Option<RemindScope>,
     /// 响铃提醒的成员（remind_scope 为 4 时有效）
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub ring_users: Option<UserIdList>,
     /// 是否需要密码入会
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_boolean"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub need_password: Option<bool>,
     /// 成员入会静音方式
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_int"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub enable_enter_mute_type: Option<i64>,
     /// 有参会成员入会时是否立即开启自动录制
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_boolean"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub participant_join_auto_record: Option<bool>,
     /// 是否允许成员上传文档
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_boolean"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub enable_doc_upload_permission: Option<bool>,
 }
+impl crate::de::Decode for MeetingSettings {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            password: fields.optional("password")?,
+            enable_waiting_room: fields.optional("enable_waiting_room")?,
+            allow_enter_before_host: fields.optional("allow_enter_before_host")?,
+            enable_enter_mute: fields.optional("enable_enter_mute")?,
+            allow_unmute_self: fields.optional("allow_unmute_self")?,
+            mute_all: fields.optional("mute_all")?,
+            allow_external_user: fields.optional("allow_external_user")?,
+            enable_screen_watermark: fields.optional("enable_screen_watermark")?,
+            watermark_type: fields.optional("watermark_type")?,
+            auto_record_type: fields.optional("auto_record_type")?,
+            attendee_join_auto_record: fields.optional("attendee_join_auto_record")?,
+            enable_host_pause_auto_record: fields
+                .optional("enable_host_pause_auto_record")?,
+            enable_interpreter: fields.optional("enable_interpreter")?,
+            enable_enroll: fields.optional("enable_enroll")?,
+            enable_host_key: fields.optional("enable_host_key")?,
+            host_key: fields.optional("host_key")?,
+            hosts: fields.optional("hosts")?,
+            remind_scope: fields.optional("remind_scope")?,
+            ring_users: fields.optional("ring_users")?,
+            need_password: fields.optional("need_password")?,
+            enable_enter_mute_type: fields.optional("enable_enter_mute_type")?,
+            participant_join_auto_record: fields
+                .optional("participant_join_auto_record")?,
+            enable_doc_upload_permission: fields
+                .optional("enable_doc_upload_permission")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for MeetingSettings {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 /// 一次会议发起记录。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct MeetingStartRecord {
     /// 会议发起者 userid；外部成员首个进入预约会议时为该会议创建者
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub userid: Option<String>,
     /// 会议发起时间，Unix 时间戳（秒）
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_int"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub start_time: Option<i64>,
+}
+impl crate::de::Decode for MeetingStartRecord {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            userid: fields.optional("userid")?,
+            start_time: fields.optional("start_time")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for MeetingStartRecord {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
 }
 /// 会议状态。
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -3234,11 +4239,16 @@ impl serde::Serialize for MeetingStatus {
         serializer.serialize_i64(i64::from(*self))
     }
 }
+impl crate::de::Decode for MeetingStatus {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        <i64 as crate::de::Decode>::decode(value).map(Self::from)
+    }
+}
 impl<'de> serde::Deserialize<'de> for MeetingStatus {
     fn deserialize<D: serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::de::int(deserializer).map(Self::from)
+        crate::de::deserialize(deserializer)
     }
 }
 /// 会议类型。
@@ -3274,73 +4284,78 @@ impl serde::Serialize for MeetingType {
         serializer.serialize_i64(i64::from(*self))
     }
 }
+impl crate::de::Decode for MeetingType {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        <i64 as crate::de::Decode>::decode(value).map(Self::from)
+    }
+}
 impl<'de> serde::Deserialize<'de> for MeetingType {
     fn deserialize<D: serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::de::int(deserializer).map(Self::from)
+        crate::de::deserialize(deserializer)
     }
 }
 /// 修改预约会议的请求；未填写的字段保持原值。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct MeetingUpdateRequest {
     /// 会议 ID；仅允许修改预约状态（未开始）的会议
-    #[serde(deserialize_with = "crate::de::string")]
     pub meetingid: String,
     /// 会议标题，1~255 个字符
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub title: Option<String>,
     /// 会议开始时间，Unix 时间戳（秒），须大于当前时间；修改时必须同时指定 meeting_duration
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_int"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub meeting_start: Option<i64>,
     /// 会议持续时间（秒），最小 300，最大 86399
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_int"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub meeting_duration: Option<i64>,
     /// 会议描述
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub description: Option<String>,
     /// 会议地点
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub location: Option<String>,
     /// 邀请参会的成员；userid 不合法或不在应用可见范围内时直接报错
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub invitees: Option<UserIdList>,
     /// 会议设置
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub settings: Option<MeetingSettings>,
     /// 会议所属日历 ID；须是本应用创建的日历
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub cal_id: Option<String>,
     /// 重复会议与提醒设置
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub reminders: Option<MeetingReminders>,
     /// 会议嘉宾列表
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub guests: Option<Vec<MeetingGuest>>,
+}
+impl crate::de::Decode for MeetingUpdateRequest {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            meetingid: fields.required("meetingid")?,
+            title: fields.optional("title")?,
+            meeting_start: fields.optional("meeting_start")?,
+            meeting_duration: fields.optional("meeting_duration")?,
+            description: fields.optional("description")?,
+            location: fields.optional("location")?,
+            invitees: fields.optional("invitees")?,
+            settings: fields.optional("settings")?,
+            cal_id: fields.optional("cal_id")?,
+            reminders: fields.optional("reminders")?,
+            guests: fields.optional("guests")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for MeetingUpdateRequest {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
 }
 /// 成员在会中的角色。
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -3399,37 +4414,86 @@ impl serde::Serialize for MeetingUserRole {
         serializer.serialize_i64(i64::from(*self))
     }
 }
+impl crate::de::Decode for MeetingUserRole {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        <i64 as crate::de::Decode>::decode(value).map(Self::from)
+    }
+}
 impl<'de> serde::Deserialize<'de> for MeetingUserRole {
     fn deserialize<D: serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::de::int(deserializer).map(Self::from)
+        crate::de::deserialize(deserializer)
     }
 }
 /// SIP/H.323 设备的呼叫地址。
-#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
 pub struct MraAddress {
     /// 信令协议
     pub protocol: MraProtocol,
     /// 信令地址：H.323 填 IP 地址或 E.164 号码，SIP 填 IP 地址或 URI
-    #[serde(deserialize_with = "crate::de::string")]
     pub dial_string: String,
 }
+impl crate::de::Decode for MraAddress {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            protocol: fields.required("protocol")?,
+            dial_string: fields.required("dial_string")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for MraAddress {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 /// 被操作的 MRA 设备。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct MraDevice {
     /// MRA 设备的会中临时 ID
-    #[serde(deserialize_with = "crate::de::string")]
     pub tmp_openid: String,
 }
+impl crate::de::Decode for MraDevice {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            tmp_openid: fields.required("tmp_openid")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for MraDevice {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 /// 挂断 MRA 呼叫的请求。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct MraHangupRequest {
     /// 会议 ID
-    #[serde(deserialize_with = "crate::de::string")]
     pub meetingid: String,
     /// 被操作的 MRA 设备
     pub mra: MraDevice,
+}
+impl crate::de::Decode for MraHangupRequest {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            meetingid: fields.required("meetingid")?,
+            mra: fields.required("mra")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for MraHangupRequest {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
 }
 /// 默认分屏模式。
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -3468,11 +4532,16 @@ impl serde::Serialize for MraLayout {
         serializer.serialize_i64(i64::from(*self))
     }
 }
+impl crate::de::Decode for MraLayout {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        <i64 as crate::de::Decode>::decode(value).map(Self::from)
+    }
+}
 impl<'de> serde::Deserialize<'de> for MraLayout {
     fn deserialize<D: serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::de::int(deserializer).map(Self::from)
+        crate::de::deserialize(deserializer)
     }
 }
 /// SIP/H.323 设备的呼叫协议。
@@ -3508,28 +4577,46 @@ impl serde::Serialize for MraProtocol {
         serializer.serialize_i64(i64::from(*self))
     }
 }
+impl crate::de::Decode for MraProtocol {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        <i64 as crate::de::Decode>::decode(value).map(Self::from)
+    }
+}
 impl<'de> serde::Deserialize<'de> for MraProtocol {
     fn deserialize<D: serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::de::int(deserializer).map(Self::from)
+        crate::de::deserialize(deserializer)
     }
 }
 /// 获取 MRA 状态的请求。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct MraQueryStatusRequest {
     /// 会议 ID
-    #[serde(deserialize_with = "crate::de::string")]
     pub meetingid: String,
     /// 被查询 MRA 设备的会中临时 ID
-    #[serde(deserialize_with = "crate::de::string")]
     pub tmp_openid: String,
 }
+impl crate::de::Decode for MraQueryStatusRequest {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            meetingid: fields.required("meetingid")?,
+            tmp_openid: fields.required("tmp_openid")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for MraQueryStatusRequest {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 /// 切换 MRA 默认布局的请求。
-#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
 pub struct MraSetDefaultLayoutRequest {
     /// 会议 ID
-    #[serde(deserialize_with = "crate::de::string")]
     pub meetingid: String,
     /// 默认分屏设置
     pub default_layout: MraLayout,
@@ -3538,94 +4625,139 @@ pub struct MraSetDefaultLayoutRequest {
     /// 被操作的 MRA 设备
     pub mra: MraDevice,
 }
+impl crate::de::Decode for MraSetDefaultLayoutRequest {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            meetingid: fields.required("meetingid")?,
+            default_layout: fields.required("default_layout")?,
+            default_novideo_user: fields.required("default_novideo_user")?,
+            mra: fields.required("mra")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for MraSetDefaultLayoutRequest {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 /// 设置 MRA 举手或手放下的请求。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct MraSetRaiseHandRequest {
     /// 会议 ID
-    #[serde(deserialize_with = "crate::de::string")]
     pub meetingid: String,
     /// true 举手，false 手放下
-    #[serde(deserialize_with = "crate::de::boolean")]
     pub raise_hand: bool,
     /// 被操作的 MRA 设备
     pub mra: MraDevice,
 }
+impl crate::de::Decode for MraSetRaiseHandRequest {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            meetingid: fields.required("meetingid")?,
+            raise_hand: fields.required("raise_hand")?,
+            mra: fields.required("mra")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for MraSetRaiseHandRequest {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 /// MRA 设备在会中的状态。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct MraStatus {
     /// 成员在本场会议中的临时 ID（会中临时身份，单场会议唯一）
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub tmp_openid: Option<String>,
     /// 终端设备类型（MRA 设备为 9）
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub instance_id: Option<InstanceId>,
     /// 成员角色
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub user_role: Option<MeetingUserRole>,
     /// 网络研讨会成员角色
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub webinar_member_role: Option<WebinarMemberRole>,
     /// 设备 IP 地址；在会中时才返回
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub ip: Option<String>,
     /// 当前显示名称
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub name: Option<String>,
     /// 麦克风是否开启
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_boolean"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub audio_state: Option<bool>,
     /// 摄像头是否开启
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_boolean"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub video_state: Option<bool>,
     /// 是否正在屏幕共享
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_boolean"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub screen_shared_state: Option<bool>,
     /// 默认分屏设置
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub default_layout: Option<MraLayout>,
     /// 是否举手中
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_boolean"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub raise_hands_state: Option<bool>,
 }
+impl crate::de::Decode for MraStatus {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            tmp_openid: fields.optional("tmp_openid")?,
+            instance_id: fields.optional("instance_id")?,
+            user_role: fields.optional("user_role")?,
+            webinar_member_role: fields.optional("webinar_member_role")?,
+            ip: fields.optional("ip")?,
+            name: fields.optional("name")?,
+            audio_state: fields.optional("audio_state")?,
+            video_state: fields.optional("video_state")?,
+            screen_shared_state: fields.optional("screen_shared_state")?,
+            default_layout: fields.optional("default_layout")?,
+            raise_hands_state: fields.optional("raise_hands_state")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for MraStatus {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 /// 被修改昵称的成员。
-#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
 pub struct NicknameUser {
     /// 成员的会中临时 ID
-    #[serde(deserialize_with = "crate::de::string")]
     pub tmp_openid: String,
     /// 成员的终端设备类型
     pub instance_id: InstanceId,
     /// 新的会中昵称，最多 20 个字符
-    #[serde(deserialize_with = "crate::de::string")]
     pub nickname: String,
+}
+impl crate::de::Decode for NicknameUser {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            tmp_openid: fields.required("tmp_openid")?,
+            instance_id: fields.required("instance_id")?,
+            nickname: fields.required("nickname")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for NicknameUser {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
 }
 /// 非视频与会者在分屏中的显示方式。
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -3660,415 +4792,627 @@ impl serde::Serialize for NoVideoUserDisplay {
         serializer.serialize_i64(i64::from(*self))
     }
 }
+impl crate::de::Decode for NoVideoUserDisplay {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        <i64 as crate::de::Decode>::decode(value).map(Self::from)
+    }
+}
 impl<'de> serde::Deserialize<'de> for NoVideoUserDisplay {
     fn deserialize<D: serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::de::int(deserializer).map(Self::from)
+        crate::de::deserialize(deserializer)
     }
 }
 /// 被操作的会中成员。
-#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
 pub struct OperatedUser {
     /// 被操作者的会中临时 ID
-    #[serde(deserialize_with = "crate::de::string")]
     pub tmp_openid: String,
     /// 被操作者的终端设备类型，须与其实际设备一致，否则不生效
     pub instance_id: InstanceId,
 }
+impl crate::de::Decode for OperatedUser {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            tmp_openid: fields.required("tmp_openid")?,
+            instance_id: fields.required("instance_id")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for OperatedUser {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 /// 批量外呼的请求。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct PhoneCalloutRequest {
     /// 会议 ID
-    #[serde(deserialize_with = "crate::de::string")]
     pub meetingid: String,
     /// 外呼的电话号码，每次最多 50 个
     pub phone_numbers: Vec<PhoneNumber>,
 }
+impl crate::de::Decode for PhoneCalloutRequest {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            meetingid: fields.required("meetingid")?,
+            phone_numbers: fields.required("phone_numbers")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for PhoneCalloutRequest {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 /// 外呼结果。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct PhoneCalloutResponse {
     /// 成功外呼的号码及外呼状态
-    #[serde(
-        default,
-        skip_serializing_if = "Vec::is_empty",
-        deserialize_with = "crate::de::vec_or_null"
-    )]
+    #[serde(skip_serializing_if = "Vec::is_empty")]
     pub phone_numbers: Vec<PhoneNumber>,
     /// 不合法的号码
-    #[serde(
-        default,
-        skip_serializing_if = "Vec::is_empty",
-        deserialize_with = "crate::de::vec_or_null"
-    )]
+    #[serde(skip_serializing_if = "Vec::is_empty")]
     pub invalid_phone_numbers: Vec<PhoneNumber>,
 }
+impl crate::de::Decode for PhoneCalloutResponse {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            phone_numbers: fields.or_empty("phone_numbers")?,
+            invalid_phone_numbers: fields.or_empty("invalid_phone_numbers")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for PhoneCalloutResponse {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 /// 获取外呼状态的请求。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct PhoneGetCalloutStatusRequest {
     /// 会议 ID
-    #[serde(deserialize_with = "crate::de::string")]
     pub meetingid: String,
     /// 分页游标：上一次调用返回的 next_cursor，首次调用不填
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub cursor: Option<String>,
     /// 每页数量，默认 20，最大 100
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_int"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub limit: Option<i64>,
 }
+impl crate::de::Decode for PhoneGetCalloutStatusRequest {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            meetingid: fields.required("meetingid")?,
+            cursor: fields.optional("cursor")?,
+            limit: fields.optional("limit")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for PhoneGetCalloutStatusRequest {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 /// 会议的外呼状态（一页）。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct PhoneGetCalloutStatusResponse {
     /// 外呼的号码及状态
-    #[serde(
-        default,
-        skip_serializing_if = "Vec::is_empty",
-        deserialize_with = "crate::de::vec_or_null"
-    )]
+    #[serde(skip_serializing_if = "Vec::is_empty")]
     pub phone_numbers: Vec<PhoneNumber>,
     /// 下一页的游标；为空表示没有更多数据
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub next_cursor: Option<String>,
     /// 是否还有更多数据
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_boolean"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub has_more: Option<bool>,
 }
+impl crate::de::Decode for PhoneGetCalloutStatusResponse {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            phone_numbers: fields.or_empty("phone_numbers")?,
+            next_cursor: fields.optional("next_cursor")?,
+            has_more: fields.optional("has_more")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for PhoneGetCalloutStatusResponse {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 /// 按电话号码查询会中临时 ID 的请求。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct PhoneGetTmpOpenidRequest {
     /// 会议 ID
-    #[serde(deserialize_with = "crate::de::string")]
     pub meetingid: String,
     /// 电话号码列表
     pub phone_numbers: Vec<PhoneNumber>,
 }
+impl crate::de::Decode for PhoneGetTmpOpenidRequest {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            meetingid: fields.required("meetingid")?,
+            phone_numbers: fields.required("phone_numbers")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for PhoneGetTmpOpenidRequest {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 /// 电话号码对应的会中临时 ID。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct PhoneGetTmpOpenidResponse {
     /// 电话号码与会中临时 ID 的对应
-    #[serde(
-        default,
-        skip_serializing_if = "Vec::is_empty",
-        deserialize_with = "crate::de::vec_or_null"
-    )]
+    #[serde(skip_serializing_if = "Vec::is_empty")]
     pub tmp_openid_list: Vec<PhoneNumber>,
 }
+impl crate::de::Decode for PhoneGetTmpOpenidResponse {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            tmp_openid_list: fields.or_empty("tmp_openid_list")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for PhoneGetTmpOpenidResponse {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 /// 电话号码；在返回中带外呼状态或会中临时 ID。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct PhoneNumber {
     /// 国家/地区代码，如中国为 86
-    #[serde(deserialize_with = "crate::de::int")]
     pub area: i64,
     /// 电话号码或固定电话总机号
-    #[serde(deserialize_with = "crate::de::string")]
     pub phone: String,
     /// 固定电话分机号
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub extension_number: Option<String>,
     /// 外呼状态（字符串）
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub status: Option<String>,
     /// 该号码入会后的会中临时 ID，可用于会控操作
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub tmp_openid: Option<String>,
 }
+impl crate::de::Decode for PhoneNumber {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            area: fields.required("area")?,
+            phone: fields.required("phone")?,
+            extension_number: fields.optional("extension_number")?,
+            status: fields.optional("status")?,
+            tmp_openid: fields.optional("tmp_openid")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for PhoneNumber {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 /// 创建投票主题的请求。
-#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
 pub struct PollCreateThemeRequest {
     /// 操作者的会中 ID（官方字段说明为「操作者openid」）
-    #[serde(deserialize_with = "crate::de::string")]
     pub operator_userid: String,
     /// 操作者入会的终端设备类型
     pub instance_id: InstanceId,
     /// 会议 ID
-    #[serde(deserialize_with = "crate::de::string")]
     pub meetingid: String,
     /// 投票主题，最多 50 个字符
-    #[serde(deserialize_with = "crate::de::string")]
     pub poll_topic: String,
     /// 投票主题描述，最多 100 个字符
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub poll_desc: Option<String>,
     /// 是否匿名（默认实名）
     #[serde(
-        default,
         skip_serializing_if = "Option::is_none",
-        with = "crate::de::opt_flag"
+        serialize_with = "crate::de::opt_flag::serialize"
     )]
     pub is_anony: Option<bool>,
     /// 投票问题，每个投票最多 10 个问题
     pub poll_questions: Vec<PollQuestion>,
 }
+impl crate::de::Decode for PollCreateThemeRequest {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            operator_userid: fields.required("operator_userid")?,
+            instance_id: fields.required("instance_id")?,
+            meetingid: fields.required("meetingid")?,
+            poll_topic: fields.required("poll_topic")?,
+            poll_desc: fields.optional("poll_desc")?,
+            is_anony: fields.optional("is_anony")?,
+            poll_questions: fields.required("poll_questions")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for PollCreateThemeRequest {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 /// 创建的投票主题。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct PollCreateThemeResponse {
     /// 投票主题 ID
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub poll_theme_id: Option<String>,
 }
+impl crate::de::Decode for PollCreateThemeResponse {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            poll_theme_id: fields.optional("poll_theme_id")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for PollCreateThemeResponse {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 /// 删除投票的请求。
-#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
 pub struct PollDeleteRequest {
     /// 操作者的会中 ID（官方字段说明为「操作者openid」）
-    #[serde(deserialize_with = "crate::de::string")]
     pub operator_userid: String,
     /// 操作者入会的终端设备类型
     pub instance_id: InstanceId,
     /// 会议 ID
-    #[serde(deserialize_with = "crate::de::string")]
     pub meetingid: String,
     /// 投票主题 ID
-    #[serde(deserialize_with = "crate::de::string")]
     pub poll_theme_id: String,
 }
+impl crate::de::Decode for PollDeleteRequest {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            operator_userid: fields.required("operator_userid")?,
+            instance_id: fields.required("instance_id")?,
+            meetingid: fields.required("meetingid")?,
+            poll_theme_id: fields.required("poll_theme_id")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for PollDeleteRequest {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 /// 投票详情（含投票结果）。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct PollDetail {
     /// 投票主题 ID
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub poll_theme_id: Option<String>,
     /// 投票主题，最多 50 个字符
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub poll_topic: Option<String>,
     /// 投票主题描述，最多 100 个字符
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub poll_desc: Option<String>,
     /// 是否匿名（默认实名）
     #[serde(
-        default,
         skip_serializing_if = "Option::is_none",
-        with = "crate::de::opt_flag"
+        serialize_with = "crate::de::opt_flag::serialize"
     )]
     pub is_anony: Option<bool>,
     /// 投票状态
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub status: Option<PollStatus>,
     /// 是否已共享
     #[serde(
-        default,
         skip_serializing_if = "Option::is_none",
-        with = "crate::de::opt_flag"
+        serialize_with = "crate::de::opt_flag::serialize"
     )]
     pub is_shared: Option<bool>,
     /// 投票人数
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_int"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub vote_total_num: Option<i64>,
     /// 投票问题列表
-    #[serde(
-        default,
-        skip_serializing_if = "Vec::is_empty",
-        deserialize_with = "crate::de::vec_or_null"
-    )]
+    #[serde(skip_serializing_if = "Vec::is_empty")]
     pub poll_question_data: Vec<PollQuestionData>,
 }
+impl crate::de::Decode for PollDetail {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            poll_theme_id: fields.optional("poll_theme_id")?,
+            poll_topic: fields.optional("poll_topic")?,
+            poll_desc: fields.optional("poll_desc")?,
+            is_anony: fields.optional("is_anony")?,
+            status: fields.optional("status")?,
+            is_shared: fields.optional("is_shared")?,
+            vote_total_num: fields.optional("vote_total_num")?,
+            poll_question_data: fields.or_empty("poll_question_data")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for PollDetail {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 /// 结束投票的请求。
-#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
 pub struct PollFinishRequest {
     /// 操作者的会中 ID（官方字段说明为「操作者openid」）
-    #[serde(deserialize_with = "crate::de::string")]
     pub operator_userid: String,
     /// 操作者入会的终端设备类型
     pub instance_id: InstanceId,
     /// 会议 ID
-    #[serde(deserialize_with = "crate::de::string")]
     pub meetingid: String,
     /// 投票主题 ID
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub poll_theme_id: Option<String>,
     /// 投票 ID
-    #[serde(deserialize_with = "crate::de::string")]
     pub poll_id: String,
+}
+impl crate::de::Decode for PollFinishRequest {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            operator_userid: fields.required("operator_userid")?,
+            instance_id: fields.required("instance_id")?,
+            meetingid: fields.required("meetingid")?,
+            poll_theme_id: fields.optional("poll_theme_id")?,
+            poll_id: fields.required("poll_id")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for PollFinishRequest {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
 }
 /// 获取投票详情的请求。
-#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
 pub struct PollGetPollDetailRequest {
     /// 操作者的会中 ID（官方字段说明为「操作者openid」）
-    #[serde(deserialize_with = "crate::de::string")]
     pub operator_userid: String,
     /// 操作者入会的终端设备类型
     pub instance_id: InstanceId,
     /// 会议 ID
-    #[serde(deserialize_with = "crate::de::string")]
     pub meetingid: String,
     /// 投票 ID
-    #[serde(deserialize_with = "crate::de::string")]
     pub poll_id: String,
 }
+impl crate::de::Decode for PollGetPollDetailRequest {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            operator_userid: fields.required("operator_userid")?,
+            instance_id: fields.required("instance_id")?,
+            meetingid: fields.required("meetingid")?,
+            poll_id: fields.required("poll_id")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for PollGetPollDetailRequest {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 /// 获取投票列表的请求。
-#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
 pub struct PollGetPollListRequest {
     /// 操作者的会中 ID（官方字段说明为「操作者openid」）
-    #[serde(deserialize_with = "crate::de::string")]
     pub operator_userid: String,
     /// 操作者入会的终端设备类型
     pub instance_id: InstanceId,
     /// 会议 ID
-    #[serde(deserialize_with = "crate::de::string")]
     pub meetingid: String,
 }
+impl crate::de::Decode for PollGetPollListRequest {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            operator_userid: fields.required("operator_userid")?,
+            instance_id: fields.required("instance_id")?,
+            meetingid: fields.required("meetingid")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for PollGetPollListRequest {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 /// 会议的投票列表。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct PollGetPollListResponse {
     /// 投票主题列表
-    #[serde(
-        default,
-        skip_serializing_if = "Vec::is_empty",
-        deserialize_with = "crate::de::vec_or_null"
-    )]
+    #[serde(skip_serializing_if = "Vec::is_empty")]
     pub polls_theme_info: Vec<PollTheme>,
 }
+impl crate::de::Decode for PollGetPollListResponse {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            polls_theme_info: fields.or_empty("polls_theme_info")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for PollGetPollListResponse {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 /// 获取投票主题信息的请求。
-#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
 pub struct PollGetThemeInfoRequest {
     /// 操作者的会中 ID（官方字段说明为「操作者openid」）
-    #[serde(deserialize_with = "crate::de::string")]
     pub operator_userid: String,
     /// 操作者入会的终端设备类型
     pub instance_id: InstanceId,
     /// 会议 ID
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub meetingid: Option<String>,
     /// 投票主题 ID
-    #[serde(deserialize_with = "crate::de::string")]
     pub poll_theme_id: String,
 }
+impl crate::de::Decode for PollGetThemeInfoRequest {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            operator_userid: fields.required("operator_userid")?,
+            instance_id: fields.required("instance_id")?,
+            meetingid: fields.optional("meetingid")?,
+            poll_theme_id: fields.required("poll_theme_id")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for PollGetThemeInfoRequest {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 /// 投票选项；详情中带投票结果。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct PollOption {
     /// 选项描述
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub option_desc: Option<String>,
     /// 选项 ID
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_int"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub option_id: Option<i64>,
     /// 选择该选项的票数
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_int"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub option_num: Option<i64>,
     /// 选择该选项的比例
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_int"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub rate: Option<i64>,
     /// 选择该选项的成员（匿名投票时不返回）
-    #[serde(
-        default,
-        skip_serializing_if = "Vec::is_empty",
-        deserialize_with = "crate::de::vec_or_null"
-    )]
+    #[serde(skip_serializing_if = "Vec::is_empty")]
     pub option_user: Vec<PollVoter>,
 }
+impl crate::de::Decode for PollOption {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            option_desc: fields.optional("option_desc")?,
+            option_id: fields.optional("option_id")?,
+            option_num: fields.optional("option_num")?,
+            rate: fields.optional("rate")?,
+            option_user: fields.or_empty("option_user")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for PollOption {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 /// 投票问题。
-#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
 pub struct PollQuestion {
     /// 问题选择类型
     pub question_type: PollQuestionType,
     /// 问题描述，最多 50 个字符
-    #[serde(deserialize_with = "crate::de::string")]
     pub question_desc: String,
     /// 选项，每个问题最多 10 个，每个选项最多 36 个字符
     pub poll_option: Vec<String>,
 }
+impl crate::de::Decode for PollQuestion {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            question_type: fields.required("question_type")?,
+            question_desc: fields.required("question_desc")?,
+            poll_option: fields.required("poll_option")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for PollQuestion {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 /// 投票问题及其选项。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct PollQuestionData {
     /// 问题描述，最多 50 个字符
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub question_desc: Option<String>,
     /// 问题选择类型
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub question_type: Option<PollQuestionType>,
     /// 选项列表
-    #[serde(
-        default,
-        skip_serializing_if = "Vec::is_empty",
-        deserialize_with = "crate::de::vec_or_null"
-    )]
+    #[serde(skip_serializing_if = "Vec::is_empty")]
     pub option_info: Vec<PollOption>,
     /// 问题 ID
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub question_id: Option<String>,
+}
+impl crate::de::Decode for PollQuestionData {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            question_desc: fields.optional("question_desc")?,
+            question_type: fields.optional("question_type")?,
+            option_info: fields.or_empty("option_info")?,
+            question_id: fields.optional("question_id")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for PollQuestionData {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
 }
 /// 投票问题选择类型。
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -4103,38 +5447,69 @@ impl serde::Serialize for PollQuestionType {
         serializer.serialize_i64(i64::from(*self))
     }
 }
+impl crate::de::Decode for PollQuestionType {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        <i64 as crate::de::Decode>::decode(value).map(Self::from)
+    }
+}
 impl<'de> serde::Deserialize<'de> for PollQuestionType {
     fn deserialize<D: serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::de::int(deserializer).map(Self::from)
+        crate::de::deserialize(deserializer)
     }
 }
 /// 发起投票的请求。
-#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
 pub struct PollStartRequest {
     /// 操作者的会中 ID（官方字段说明为「操作者openid」）
-    #[serde(deserialize_with = "crate::de::string")]
     pub operator_userid: String,
     /// 操作者入会的终端设备类型
     pub instance_id: InstanceId,
     /// 会议 ID
-    #[serde(deserialize_with = "crate::de::string")]
     pub meetingid: String,
     /// 投票主题 ID
-    #[serde(deserialize_with = "crate::de::string")]
     pub poll_theme_id: String,
 }
+impl crate::de::Decode for PollStartRequest {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            operator_userid: fields.required("operator_userid")?,
+            instance_id: fields.required("instance_id")?,
+            meetingid: fields.required("meetingid")?,
+            poll_theme_id: fields.required("poll_theme_id")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for PollStartRequest {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 /// 发起的投票。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct PollStartResponse {
     /// 投票 ID
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub poll_id: Option<String>,
+}
+impl crate::de::Decode for PollStartResponse {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            poll_id: fields.optional("poll_id")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for PollStartResponse {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
 }
 /// 投票状态。
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -4173,137 +5548,194 @@ impl serde::Serialize for PollStatus {
         serializer.serialize_i64(i64::from(*self))
     }
 }
+impl crate::de::Decode for PollStatus {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        <i64 as crate::de::Decode>::decode(value).map(Self::from)
+    }
+}
 impl<'de> serde::Deserialize<'de> for PollStatus {
     fn deserialize<D: serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::de::int(deserializer).map(Self::from)
+        crate::de::deserialize(deserializer)
     }
 }
 /// 投票概要。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct PollSummary {
     /// 投票 ID
-    #[serde(deserialize_with = "crate::de::string")]
     pub poll_id: String,
     /// 投票标题
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub poll_topic: Option<String>,
     /// 投票状态
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub status: Option<PollStatus>,
     /// 是否已共享
     #[serde(
-        default,
         skip_serializing_if = "Option::is_none",
-        with = "crate::de::opt_flag"
+        serialize_with = "crate::de::opt_flag::serialize"
     )]
     pub is_shared: Option<bool>,
     /// 是否匿名（默认实名）
     #[serde(
-        default,
         skip_serializing_if = "Option::is_none",
-        with = "crate::de::opt_flag"
+        serialize_with = "crate::de::opt_flag::serialize"
     )]
     pub is_anony: Option<bool>,
 }
+impl crate::de::Decode for PollSummary {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            poll_id: fields.required("poll_id")?,
+            poll_topic: fields.optional("poll_topic")?,
+            status: fields.optional("status")?,
+            is_shared: fields.optional("is_shared")?,
+            is_anony: fields.optional("is_anony")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for PollSummary {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 /// 投票主题及其下的投票。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct PollTheme {
     /// 投票主题 ID
-    #[serde(deserialize_with = "crate::de::string")]
     pub poll_theme_id: String,
     /// 该主题下的投票
-    #[serde(
-        default,
-        skip_serializing_if = "Vec::is_empty",
-        deserialize_with = "crate::de::vec_or_null"
-    )]
+    #[serde(skip_serializing_if = "Vec::is_empty")]
     pub polls_info: Vec<PollSummary>,
 }
+impl crate::de::Decode for PollTheme {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            poll_theme_id: fields.required("poll_theme_id")?,
+            polls_info: fields.or_empty("polls_info")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for PollTheme {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 /// 投票主题信息（不含投票结果）。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct PollThemeInfo {
     /// 投票主题，最多 50 个字符
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub poll_topic: Option<String>,
     /// 投票主题描述，最多 100 个字符
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub poll_desc: Option<String>,
     /// 是否匿名（默认实名）
     #[serde(
-        default,
         skip_serializing_if = "Option::is_none",
-        with = "crate::de::opt_flag"
+        serialize_with = "crate::de::opt_flag::serialize"
     )]
     pub is_anony: Option<bool>,
     /// 投票问题列表
-    #[serde(
-        default,
-        skip_serializing_if = "Vec::is_empty",
-        deserialize_with = "crate::de::vec_or_null"
-    )]
+    #[serde(skip_serializing_if = "Vec::is_empty")]
     pub poll_question_data: Vec<PollQuestionData>,
 }
+impl crate::de::Decode for PollThemeInfo {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            poll_topic: fields.optional("poll_topic")?,
+            poll_desc: fields.optional("poll_desc")?,
+            is_anony: fields.optional("is_anony")?,
+            poll_question_data: fields.or_empty("poll_question_data")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for PollThemeInfo {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 /// 修改投票主题的请求（全量覆盖）。
-#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
 pub struct PollUpdateThemeRequest {
     /// 操作者的会中 ID（官方字段说明为「操作者openid」）
-    #[serde(deserialize_with = "crate::de::string")]
     pub operator_userid: String,
     /// 操作者入会的终端设备类型
     pub instance_id: InstanceId,
     /// 会议 ID
-    #[serde(deserialize_with = "crate::de::string")]
     pub meetingid: String,
     /// 投票主题 ID
-    #[serde(deserialize_with = "crate::de::string")]
     pub poll_theme_id: String,
     /// 投票主题，最多 50 个字符
-    #[serde(deserialize_with = "crate::de::string")]
     pub poll_topic: String,
     /// 投票主题描述，最多 100 个字符
-    #[serde(deserialize_with = "crate::de::string")]
     pub poll_desc: String,
     /// 是否匿名（默认实名）
     #[serde(
-        default,
         skip_serializing_if = "Option::is_none",
-        with = "crate::de::opt_flag"
+        serialize_with = "crate::de::opt_flag::serialize"
     )]
     pub is_anony: Option<bool>,
     /// 投票问题，每个投票最多 10 个问题
     pub poll_questions: Vec<PollQuestion>,
 }
+impl crate::de::Decode for PollUpdateThemeRequest {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            operator_userid: fields.required("operator_userid")?,
+            instance_id: fields.required("instance_id")?,
+            meetingid: fields.required("meetingid")?,
+            poll_theme_id: fields.required("poll_theme_id")?,
+            poll_topic: fields.required("poll_topic")?,
+            poll_desc: fields.required("poll_desc")?,
+            is_anony: fields.optional("is_anony")?,
+            poll_questions: fields.required("poll_questions")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for PollUpdateThemeRequest {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 /// 投票人。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct PollVoter {
     /// 投票成员的 userid
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub userid: Option<String>,
     /// 投票成员的会中临时 ID
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub tmp_openid: Option<String>,
+}
+impl crate::de::Decode for PollVoter {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            userid: fields.optional("userid")?,
+            tmp_openid: fields.optional("tmp_openid")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for PollVoter {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
 }
 /// 轮询间隔的单位。
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -4338,27 +5770,47 @@ impl serde::Serialize for PollingIntervalUnit {
         serializer.serialize_i64(i64::from(*self))
     }
 }
+impl crate::de::Decode for PollingIntervalUnit {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        <i64 as crate::de::Decode>::decode(value).map(Self::from)
+    }
+}
 impl<'de> serde::Deserialize<'de> for PollingIntervalUnit {
     fn deserialize<D: serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::de::int(deserializer).map(Self::from)
+        crate::de::deserialize(deserializer)
     }
 }
 /// 宫格轮询设置。
-#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
 pub struct PollingSetting {
     /// 轮询间隔的单位
     pub polling_interval_unit: PollingIntervalUnit,
     /// 轮询间隔时长，1~999999
-    #[serde(deserialize_with = "crate::de::int")]
     pub polling_interval: i64,
     /// 轮询时是否忽略未开视频的成员
-    #[serde(deserialize_with = "crate::de::boolean")]
     pub ignore_user_novideo: bool,
     /// 轮询时是否忽略未入会的成员
-    #[serde(deserialize_with = "crate::de::boolean")]
     pub ignore_user_absence: bool,
+}
+impl crate::de::Decode for PollingSetting {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            polling_interval_unit: fields.required("polling_interval_unit")?,
+            polling_interval: fields.required("polling_interval")?,
+            ignore_user_novideo: fields.required("ignore_user_novideo")?,
+            ignore_user_absence: fields.required("ignore_user_absence")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for PollingSetting {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
 }
 /// 音频、视频、屏幕共享或网络质量。
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -4405,723 +5857,842 @@ impl serde::Serialize for QualityLevel {
         serializer.serialize_i64(i64::from(*self))
     }
 }
+impl crate::de::Decode for QualityLevel {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        <i64 as crate::de::Decode>::decode(value).map(Self::from)
+    }
+}
 impl<'de> serde::Deserialize<'de> for QualityLevel {
     fn deserialize<D: serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::de::int(deserializer).map(Self::from)
+        crate::de::deserialize(deserializer)
     }
 }
 /// 当前在会中的成员。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct RealtimeAttendee {
     /// 企业成员 userid
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub userid: Option<String>,
     /// 成员在本场会议中的临时 ID（会中临时身份，单场会议唯一）
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub tmp_openid: Option<String>,
     /// 入会时间，Unix 时间戳（秒）
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub join_time: Option<String>,
     /// 成员的终端设备类型
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub instance_id: Option<InstanceId>,
     /// 成员在会中的角色
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub role: Option<MeetingUserRole>,
     /// 入会方式
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_int"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub join_type: Option<i64>,
     /// 麦克风是否开启
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_boolean"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub audio_state: Option<bool>,
     /// 摄像头是否开启
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_boolean"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub video_state: Option<bool>,
     /// 是否正在屏幕共享
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_boolean"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub screen_shared_state: Option<bool>,
 }
+impl crate::de::Decode for RealtimeAttendee {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            userid: fields.optional("userid")?,
+            tmp_openid: fields.optional("tmp_openid")?,
+            join_time: fields.optional("join_time")?,
+            instance_id: fields.optional("instance_id")?,
+            role: fields.optional("role")?,
+            join_type: fields.optional("join_type")?,
+            audio_state: fields.optional("audio_state")?,
+            video_state: fields.optional("video_state")?,
+            screen_shared_state: fields.optional("screen_shared_state")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for RealtimeAttendee {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 /// 录制附带的文件（会议纪要、智能转写等）。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct RecordAttachment {
     /// 下载地址
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub download_address: Option<String>,
     /// 文件格式，如 txt、pdf
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub file_type: Option<String>,
 }
+impl crate::de::Decode for RecordAttachment {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            download_address: fields.optional("download_address")?,
+            file_type: fields.optional("file_type")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for RecordAttachment {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 /// 某一天的访问统计。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct RecordDailyStat {
     /// 日期，格式 yyyy-MM-dd
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub date: Option<String>,
     /// 当天观看次数
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_int"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub view_count: Option<i64>,
     /// 当天下载次数
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_int"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub download_count: Option<i64>,
 }
+impl crate::de::Decode for RecordDailyStat {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            date: fields.optional("date")?,
+            view_count: fields.optional("view_count")?,
+            download_count: fields.optional("download_count")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for RecordDailyStat {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 /// 删除单个录制文件的请求。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct RecordDeleteFileRequest {
     /// 会议 ID
-    #[serde(deserialize_with = "crate::de::string")]
     pub meetingid: String,
     /// 录制文件 ID
-    #[serde(deserialize_with = "crate::de::string")]
     pub record_file_id: String,
+}
+impl crate::de::Decode for RecordDeleteFileRequest {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            meetingid: fields.required("meetingid")?,
+            record_file_id: fields.required("record_file_id")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for RecordDeleteFileRequest {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
 }
 /// 删除会议录制的请求。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct RecordDeleteRequest {
     /// 会议录制 ID
-    #[serde(deserialize_with = "crate::de::string")]
     pub meeting_record_id: String,
     /// 会议 ID
-    #[serde(deserialize_with = "crate::de::string")]
     pub meetingid: String,
+}
+impl crate::de::Decode for RecordDeleteRequest {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            meeting_record_id: fields.required("meeting_record_id")?,
+            meetingid: fields.required("meetingid")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for RecordDeleteRequest {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
 }
 /// 录制文件概要。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct RecordFile {
     /// 录制文件 ID
-    #[serde(deserialize_with = "crate::de::string")]
     pub record_file_id: String,
     /// 录制开始时间
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_int"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub record_start_time: Option<i64>,
     /// 录制结束时间
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_int"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub record_end_time: Option<i64>,
     /// 录制文件大小（字节）
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_int"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub record_size: Option<i64>,
     /// 共享状态
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_int"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub sharing_state: Option<i64>,
     /// 共享链接
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub sharing_url: Option<String>,
     /// 是否仅同企业成员可查看
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_boolean"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub required_same_corp: Option<bool>,
     /// 是否仅参会成员可查看
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_boolean"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub required_attendee: Option<bool>,
 }
+impl crate::de::Decode for RecordFile {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            record_file_id: fields.required("record_file_id")?,
+            record_start_time: fields.optional("record_start_time")?,
+            record_end_time: fields.optional("record_end_time")?,
+            record_size: fields.optional("record_size")?,
+            sharing_state: fields.optional("sharing_state")?,
+            sharing_url: fields.optional("sharing_url")?,
+            required_same_corp: fields.optional("required_same_corp")?,
+            required_attendee: fields.optional("required_attendee")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for RecordFile {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 /// 录制文件的播放与下载地址。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct RecordFileAddress {
     /// 录制文件 ID
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub record_file_id: Option<String>,
     /// 播放地址
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub view_address: Option<String>,
     /// 视频下载地址，默认 6 小时过期
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub download_address: Option<String>,
     /// 视频文件格式，如 mp4
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub download_address_file_type: Option<String>,
     /// 音频下载地址，默认 6 小时过期
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub audio_address: Option<String>,
     /// 音频文件格式，如 m4a
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub audio_address_file_type: Option<String>,
     /// 会议纪要文件
-    #[serde(
-        default,
-        skip_serializing_if = "Vec::is_empty",
-        deserialize_with = "crate::de::vec_or_null"
-    )]
+    #[serde(skip_serializing_if = "Vec::is_empty")]
     pub meeting_summary: Vec<RecordAttachment>,
+}
+impl crate::de::Decode for RecordFileAddress {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            record_file_id: fields.optional("record_file_id")?,
+            view_address: fields.optional("view_address")?,
+            download_address: fields.optional("download_address")?,
+            download_address_file_type: fields.optional("download_address_file_type")?,
+            audio_address: fields.optional("audio_address")?,
+            audio_address_file_type: fields.optional("audio_address_file_type")?,
+            meeting_summary: fields.or_empty("meeting_summary")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for RecordFileAddress {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
 }
 /// 单个录制文件的详情。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct RecordFileDetail {
     /// 录制文件 ID
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub record_file_id: Option<String>,
     /// 会议 ID
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub meetingid: Option<String>,
     /// 会议号（入会码）
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub meeting_code: Option<String>,
     /// 播放地址
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub view_address: Option<String>,
     /// 视频下载地址，默认 6 小时过期
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub download_address: Option<String>,
     /// 视频文件格式，如 mp4
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub download_address_file_type: Option<String>,
     /// 音频下载地址，默认 6 小时过期
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub audio_address: Option<String>,
     /// 音频文件格式，如 m4a
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub audio_address_file_type: Option<String>,
     /// 会议纪要文件
-    #[serde(
-        default,
-        skip_serializing_if = "Vec::is_empty",
-        deserialize_with = "crate::de::vec_or_null"
-    )]
+    #[serde(skip_serializing_if = "Vec::is_empty")]
     pub meeting_summary: Vec<RecordAttachment>,
     /// 智能转写文件
-    #[serde(
-        default,
-        skip_serializing_if = "Vec::is_empty",
-        deserialize_with = "crate::de::vec_or_null"
-    )]
+    #[serde(skip_serializing_if = "Vec::is_empty")]
     pub ai_meeting_transcripts: Vec<RecordAttachment>,
     /// 录制文件名
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub record_name: Option<String>,
     /// 录制开始时间（毫秒时间戳）
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_int"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub start_time: Option<i64>,
     /// 录制结束时间（毫秒时间戳）
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_int"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub end_time: Option<i64>,
     /// 会议录制名
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub meeting_record_name: Option<String>,
 }
+impl crate::de::Decode for RecordFileDetail {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            record_file_id: fields.optional("record_file_id")?,
+            meetingid: fields.optional("meetingid")?,
+            meeting_code: fields.optional("meeting_code")?,
+            view_address: fields.optional("view_address")?,
+            download_address: fields.optional("download_address")?,
+            download_address_file_type: fields.optional("download_address_file_type")?,
+            audio_address: fields.optional("audio_address")?,
+            audio_address_file_type: fields.optional("audio_address_file_type")?,
+            meeting_summary: fields.or_empty("meeting_summary")?,
+            ai_meeting_transcripts: fields.or_empty("ai_meeting_transcripts")?,
+            record_name: fields.optional("record_name")?,
+            start_time: fields.optional("start_time")?,
+            end_time: fields.optional("end_time")?,
+            meeting_record_name: fields.optional("meeting_record_name")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for RecordFileDetail {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 /// 获取会议录制地址的请求。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct RecordGetFileListRequest {
     /// 会议录制 ID
-    #[serde(deserialize_with = "crate::de::string")]
     pub meeting_record_id: String,
     /// 会议 ID
-    #[serde(deserialize_with = "crate::de::string")]
     pub meetingid: String,
+}
+impl crate::de::Decode for RecordGetFileListRequest {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            meeting_record_id: fields.required("meeting_record_id")?,
+            meetingid: fields.required("meetingid")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for RecordGetFileListRequest {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
 }
 /// 会议录制的文件及地址。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct RecordGetFileListResponse {
     /// 会议录制 ID
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub meeting_record_id: Option<String>,
     /// 会议 ID
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub meetingid: Option<String>,
     /// 会议号（入会码）
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub meeting_code: Option<String>,
     /// 会议标题
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub title: Option<String>,
     /// 录制文件列表
-    #[serde(
-        default,
-        skip_serializing_if = "Vec::is_empty",
-        deserialize_with = "crate::de::vec_or_null"
-    )]
+    #[serde(skip_serializing_if = "Vec::is_empty")]
     pub record_files: Vec<RecordFileAddress>,
 }
+impl crate::de::Decode for RecordGetFileListResponse {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            meeting_record_id: fields.optional("meeting_record_id")?,
+            meetingid: fields.optional("meetingid")?,
+            meeting_code: fields.optional("meeting_code")?,
+            title: fields.optional("title")?,
+            record_files: fields.or_empty("record_files")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for RecordGetFileListResponse {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 /// 获取单个录制文件详情的请求。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct RecordGetFileRequest {
     /// 录制文件 ID
-    #[serde(deserialize_with = "crate::de::string")]
     pub record_file_id: String,
     /// 会议 ID
-    #[serde(deserialize_with = "crate::de::string")]
     pub meetingid: String,
+}
+impl crate::de::Decode for RecordGetFileRequest {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            record_file_id: fields.required("record_file_id")?,
+            meetingid: fields.required("meetingid")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for RecordGetFileRequest {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
 }
 /// 获取录制文件访问统计的请求。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct RecordGetStatisticsRequest {
     /// 会议录制 ID
-    #[serde(deserialize_with = "crate::de::string")]
     pub meeting_record_id: String,
     /// 查询起始时间，Unix 时间戳（秒）；默认最近 31 天，区间不超过 31 天
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_int"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub start_time: Option<i64>,
     /// 查询结束时间，Unix 时间戳（秒）；默认最近 31 天，区间不超过 31 天
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_int"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub end_time: Option<i64>,
     /// 会议 ID
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub meetingid: Option<String>,
+}
+impl crate::de::Decode for RecordGetStatisticsRequest {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            meeting_record_id: fields.required("meeting_record_id")?,
+            start_time: fields.optional("start_time")?,
+            end_time: fields.optional("end_time")?,
+            meetingid: fields.optional("meetingid")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for RecordGetStatisticsRequest {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
 }
 /// 录制文件的按天访问统计。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct RecordGetStatisticsResponse {
     /// 按天的统计结果
-    #[serde(
-        default,
-        skip_serializing_if = "Vec::is_empty",
-        deserialize_with = "crate::de::vec_or_null"
-    )]
+    #[serde(skip_serializing_if = "Vec::is_empty")]
     pub summaries: Vec<RecordDailyStat>,
 }
+impl crate::de::Decode for RecordGetStatisticsResponse {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            summaries: fields.or_empty("summaries")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for RecordGetStatisticsResponse {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 /// 获取会议录制列表的请求；meetingid、meeting_code、userid 三者选填其一。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct RecordListRequest {
     /// 会议 ID；不为空时优先按会议 ID 查询
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub meetingid: Option<String>,
     /// 会议号；meetingid 为空时按会议号查询
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub meeting_code: Option<String>,
     /// 查询起始时间，Unix 时间戳（秒）；区间不超过 31 天
-    #[serde(deserialize_with = "crate::de::int")]
     pub start_time: i64,
     /// 查询结束时间，Unix 时间戳（秒）；区间不超过 31 天
-    #[serde(deserialize_with = "crate::de::int")]
     pub end_time: i64,
     /// 成员 userid：meetingid 与 meeting_code 都为空时查询该成员创建的所有会议的录制
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub userid: Option<String>,
     /// 分页游标：上一次调用返回的 next_cursor，首次调用不填
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub cursor: Option<String>,
     /// 每页数量，默认 10，最大 20；翻页时须与首次调用一致
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_int"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub limit: Option<i64>,
+}
+impl crate::de::Decode for RecordListRequest {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            meetingid: fields.optional("meetingid")?,
+            meeting_code: fields.optional("meeting_code")?,
+            start_time: fields.required("start_time")?,
+            end_time: fields.required("end_time")?,
+            userid: fields.optional("userid")?,
+            cursor: fields.optional("cursor")?,
+            limit: fields.optional("limit")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for RecordListRequest {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
 }
 /// 会议录制列表（一页）。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct RecordListResponse {
     /// 是否还有更多数据
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_boolean"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub has_more: Option<bool>,
     /// 下一页的游标；为空表示没有更多数据
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub next_cursor: Option<String>,
     /// 会议录制列表
-    #[serde(
-        default,
-        skip_serializing_if = "Vec::is_empty",
-        deserialize_with = "crate::de::vec_or_null"
-    )]
+    #[serde(skip_serializing_if = "Vec::is_empty")]
     pub record_meetings: Vec<RecordMeeting>,
 }
+impl crate::de::Decode for RecordListResponse {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            has_more: fields.optional("has_more")?,
+            next_cursor: fields.optional("next_cursor")?,
+            record_meetings: fields.or_empty("record_meetings")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for RecordListResponse {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 /// 一场会议的录制。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct RecordMeeting {
     /// 会议录制 ID
-    #[serde(deserialize_with = "crate::de::string")]
     pub meeting_record_id: String,
     /// 会议 ID
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub meetingid: Option<String>,
     /// 会议号（入会码）
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub meeting_code: Option<String>,
     /// 会议创建者 userid
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub host_user_id: Option<String>,
     /// 会议开始时间，Unix 时间戳（秒）
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_int"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub meeting_start_time: Option<i64>,
     /// 会议标题
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub title: Option<String>,
     /// 录制状态
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_int"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub state: Option<i64>,
     /// 录制文件列表
-    #[serde(
-        default,
-        skip_serializing_if = "Vec::is_empty",
-        deserialize_with = "crate::de::vec_or_null"
-    )]
+    #[serde(skip_serializing_if = "Vec::is_empty")]
     pub record_files: Vec<RecordFile>,
 }
+impl crate::de::Decode for RecordMeeting {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            meeting_record_id: fields.required("meeting_record_id")?,
+            meetingid: fields.optional("meetingid")?,
+            meeting_code: fields.optional("meeting_code")?,
+            host_user_id: fields.optional("host_user_id")?,
+            meeting_start_time: fields.optional("meeting_start_time")?,
+            title: fields.optional("title")?,
+            state: fields.optional("state")?,
+            record_files: fields.or_empty("record_files")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for RecordMeeting {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 /// 录制的共享设置。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct RecordSharingConfig {
     /// 是否开启共享
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_boolean"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub enable_sharing: Option<bool>,
     /// 共享范围（可查看录制的人）
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_int"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub sharing_auth_type: Option<i64>,
     /// 是否需要密码查看
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_boolean"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub enable_password: Option<bool>,
     /// 查看密码（enable_password 为 true 时有效）
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub password: Option<crate::Secret>,
     /// 共享链接是否有有效期
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_boolean"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub enable_sharing_expire: Option<bool>,
     /// 共享链接过期时间，Unix 时间戳（秒）
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_int"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub sharing_expire: Option<i64>,
     /// 是否允许下载
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_boolean"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub allow_download: Option<bool>,
 }
+impl crate::de::Decode for RecordSharingConfig {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            enable_sharing: fields.optional("enable_sharing")?,
+            sharing_auth_type: fields.optional("sharing_auth_type")?,
+            enable_password: fields.optional("enable_password")?,
+            password: fields.optional("password")?,
+            enable_sharing_expire: fields.optional("enable_sharing_expire")?,
+            sharing_expire: fields.optional("sharing_expire")?,
+            allow_download: fields.optional("allow_download")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for RecordSharingConfig {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 /// 获取录制转写详情的请求。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct RecordTranscriptGetDetailRequest {
     /// 录制文件 ID
-    #[serde(deserialize_with = "crate::de::string")]
     pub record_file_id: String,
     /// 会议 ID
-    #[serde(deserialize_with = "crate::de::string")]
     pub meetingid: String,
     /// 查询的起始段落 ID，返回该段落（含）之后的段落，默认从 0 开始
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub pid: Option<String>,
     /// 查询的段落数，默认全量
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_int"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub limit: Option<i64>,
 }
+impl crate::de::Decode for RecordTranscriptGetDetailRequest {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            record_file_id: fields.required("record_file_id")?,
+            meetingid: fields.required("meetingid")?,
+            pid: fields.optional("pid")?,
+            limit: fields.optional("limit")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for RecordTranscriptGetDetailRequest {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 /// 录制转写详情（一页）。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct RecordTranscriptGetDetailResponse {
     /// 传入 pid 或 limit 且未一次返回完时为 true
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_boolean"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub has_more: Option<bool>,
     /// 转写内容
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub transcripts: Option<Transcript>,
 }
+impl crate::de::Decode for RecordTranscriptGetDetailResponse {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            has_more: fields.optional("has_more")?,
+            transcripts: fields.optional("transcripts")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for RecordTranscriptGetDetailResponse {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 /// 获取录制转写段落的请求。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct RecordTranscriptGetParagraphListRequest {
     /// 录制文件 ID
-    #[serde(deserialize_with = "crate::de::string")]
     pub record_file_id: String,
     /// 会议 ID
-    #[serde(deserialize_with = "crate::de::string")]
     pub meetingid: String,
+}
+impl crate::de::Decode for RecordTranscriptGetParagraphListRequest {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            record_file_id: fields.required("record_file_id")?,
+            meetingid: fields.required("meetingid")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for RecordTranscriptGetParagraphListRequest {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
 }
 /// 录制转写的段落列表。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct RecordTranscriptGetParagraphListResponse {
     /// 声纹识别状态（一台设备多人讲话时自动区分发言人；无需识别或已完成时为已完成）
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub audio_detect: Option<AudioDetectStatus>,
     /// 段落列表
-    #[serde(
-        default,
-        skip_serializing_if = "Vec::is_empty",
-        deserialize_with = "crate::de::vec_or_null"
-    )]
+    #[serde(skip_serializing_if = "Vec::is_empty")]
     pub paragraphs: Vec<TranscriptParagraph>,
 }
+impl crate::de::Decode for RecordTranscriptGetParagraphListResponse {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            audio_detect: fields.optional("audio_detect")?,
+            paragraphs: fields.or_empty("paragraphs")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for RecordTranscriptGetParagraphListResponse {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 /// 搜索录制转写的请求。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct RecordTranscriptSearchRequest {
     /// 录制文件 ID
-    #[serde(deserialize_with = "crate::de::string")]
     pub record_file_id: String,
     /// 会议 ID
-    #[serde(deserialize_with = "crate::de::string")]
     pub meetingid: String,
     /// 要搜索的文本
-    #[serde(deserialize_with = "crate::de::string")]
     pub text: String,
 }
+impl crate::de::Decode for RecordTranscriptSearchRequest {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            record_file_id: fields.required("record_file_id")?,
+            meetingid: fields.required("meetingid")?,
+            text: fields.required("text")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for RecordTranscriptSearchRequest {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 /// 转写搜索结果。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct RecordTranscriptSearchResponse {
     /// 搜索结果列表
-    #[serde(
-        default,
-        skip_serializing_if = "Vec::is_empty",
-        deserialize_with = "crate::de::vec_or_null"
-    )]
+    #[serde(skip_serializing_if = "Vec::is_empty")]
     pub hits: Vec<TranscriptHit>,
     /// 命中结果在录制中的时间点，可用于时间轴预览
-    #[serde(
-        default,
-        skip_serializing_if = "Vec::is_empty",
-        deserialize_with = "crate::de::vec_or_null"
-    )]
+    #[serde(skip_serializing_if = "Vec::is_empty")]
     pub timelines: Vec<TranscriptTimeline>,
 }
+impl crate::de::Decode for RecordTranscriptSearchResponse {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            hits: fields.or_empty("hits")?,
+            timelines: fields.or_empty("timelines")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for RecordTranscriptSearchResponse {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 /// 修改录制共享设置的请求。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct RecordUpdateSharingConfigRequest {
     /// 会议录制 ID
-    #[serde(deserialize_with = "crate::de::string")]
     pub meeting_record_id: String,
     /// 会议 ID
-    #[serde(deserialize_with = "crate::de::string")]
     pub meetingid: String,
     /// 共享设置
     pub sharing_config: RecordSharingConfig,
+}
+impl crate::de::Decode for RecordUpdateSharingConfigRequest {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            meeting_record_id: fields.required("meeting_record_id")?,
+            meetingid: fields.required("meetingid")?,
+            sharing_config: fields.required("sharing_config")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for RecordUpdateSharingConfigRequest {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
 }
 /// 会议开始时的提醒范围，默认仅提醒主持人。
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -5164,11 +6735,16 @@ impl serde::Serialize for RemindScope {
         serializer.serialize_i64(i64::from(*self))
     }
 }
+impl crate::de::Decode for RemindScope {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        <i64 as crate::de::Decode>::decode(value).map(Self::from)
+    }
+}
 impl<'de> serde::Deserialize<'de> for RemindScope {
     fn deserialize<D: serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::de::int(deserializer).map(Self::from)
+        crate::de::deserialize(deserializer)
     }
 }
 /// 周期性会议的重复周期。
@@ -5212,11 +6788,16 @@ impl serde::Serialize for RepeatType {
         serializer.serialize_i64(i64::from(*self))
     }
 }
+impl crate::de::Decode for RepeatType {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        <i64 as crate::de::Decode>::decode(value).map(Self::from)
+    }
+}
 impl<'de> serde::Deserialize<'de> for RepeatType {
     fn deserialize<D: serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::de::int(deserializer).map(Self::from)
+        crate::de::deserialize(deserializer)
     }
 }
 /// 周期性会议结束重复的方式。
@@ -5252,26 +6833,43 @@ impl serde::Serialize for RepeatUntilType {
         serializer.serialize_i64(i64::from(*self))
     }
 }
+impl crate::de::Decode for RepeatUntilType {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        <i64 as crate::de::Decode>::decode(value).map(Self::from)
+    }
+}
 impl<'de> serde::Deserialize<'de> for RepeatUntilType {
     fn deserialize<D: serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::de::int(deserializer).map(Self::from)
+        crate::de::deserialize(deserializer)
     }
 }
 /// 会议室账号信息。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct RoomAccountInfo {
     /// 账号类型
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub account_type: Option<RoomAccountType>,
     /// 有效期
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub valid_period: Option<String>,
+}
+impl crate::de::Decode for RoomAccountInfo {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            account_type: fields.optional("account_type")?,
+            valid_period: fields.optional("valid_period")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for RoomAccountInfo {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
 }
 /// Rooms 会议室账号类型。
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -5310,471 +6908,385 @@ impl serde::Serialize for RoomAccountType {
         serializer.serialize_i64(i64::from(*self))
     }
 }
+impl crate::de::Decode for RoomAccountType {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        <i64 as crate::de::Decode>::decode(value).map(Self::from)
+    }
+}
 impl<'de> serde::Deserialize<'de> for RoomAccountType {
     fn deserialize<D: serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::de::int(deserializer).map(Self::from)
+        crate::de::deserialize(deserializer)
     }
 }
 /// 会议室基本信息。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct RoomBasicInfo {
     /// 会议室绑定的 rooms_id 列表
-    #[serde(
-        default,
-        skip_serializing_if = "Vec::is_empty",
-        deserialize_with = "crate::de::vec_or_null"
-    )]
+    #[serde(skip_serializing_if = "Vec::is_empty")]
     pub rooms_id_list: Vec<String>,
     /// Rooms 会议室名称
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub meeting_room_name: Option<String>,
     /// 城市
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub city: Option<String>,
     /// 建筑
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub building: Option<String>,
     /// 楼层
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub floor: Option<String>,
     /// 容纳人数
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_int"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub participant_number: Option<i64>,
     /// 设备类型
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub device: Option<String>,
     /// 会议室描述（Base64 编码）
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub desc: Option<String>,
     /// 会议室密码（Base64 编码）
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub password: Option<crate::Secret>,
 }
+impl crate::de::Decode for RoomBasicInfo {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            rooms_id_list: fields.or_empty("rooms_id_list")?,
+            meeting_room_name: fields.optional("meeting_room_name")?,
+            city: fields.optional("city")?,
+            building: fields.optional("building")?,
+            floor: fields.optional("floor")?,
+            participant_number: fields.optional("participant_number")?,
+            device: fields.optional("device")?,
+            desc: fields.optional("desc")?,
+            password: fields.optional("password")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for RoomBasicInfo {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 /// Rooms 控制器。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct RoomController {
     /// Rooms 设备的 rooms_id
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub rooms_id: Option<String>,
     /// Rooms 会议室名称
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub meeting_room_name: Option<String>,
     /// Rooms 会议室地址
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub meeting_room_location: Option<String>,
     /// 控制器名称
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub controller_name: Option<String>,
     /// 厂商名称
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub manufacture_name: Option<String>,
     /// 控制器型号
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub controller_model: Option<String>,
     /// 应用版本
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub app_version: Option<String>,
     /// 控制器状态（字符串）
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub status: Option<String>,
     /// 系统版本
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub framework_version: Option<String>,
     /// IP 地址
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub ip_address: Option<String>,
     /// MAC 地址
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub mac_address: Option<String>,
     /// CPU 类型
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub cpu_type: Option<String>,
     /// CPU 使用率
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub cpu_usage: Option<String>,
     /// 网络类型
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub network_type: Option<String>,
     /// 内存使用量
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub mem_usage: Option<String>,
 }
+impl crate::de::Decode for RoomController {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            rooms_id: fields.optional("rooms_id")?,
+            meeting_room_name: fields.optional("meeting_room_name")?,
+            meeting_room_location: fields.optional("meeting_room_location")?,
+            controller_name: fields.optional("controller_name")?,
+            manufacture_name: fields.optional("manufacture_name")?,
+            controller_model: fields.optional("controller_model")?,
+            app_version: fields.optional("app_version")?,
+            status: fields.optional("status")?,
+            framework_version: fields.optional("framework_version")?,
+            ip_address: fields.optional("ip_address")?,
+            mac_address: fields.optional("mac_address")?,
+            cpu_type: fields.optional("cpu_type")?,
+            cpu_usage: fields.optional("cpu_usage")?,
+            network_type: fields.optional("network_type")?,
+            mem_usage: fields.optional("mem_usage")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for RoomController {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 /// Rooms 设备。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct RoomDevice {
     /// Rooms 会议室 ID
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub meeting_room_id: Option<String>,
     /// Rooms 设备的 rooms_id
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub rooms_id: Option<String>,
     /// Rooms 会议室名称
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub meeting_room_name: Option<String>,
     /// Rooms 会议室地址
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub meeting_room_location: Option<String>,
     /// 设备型号
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub device_model: Option<String>,
     /// 应用版本
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub app_version: Option<String>,
     /// 会议室状态
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub meeting_room_status: Option<MeetingRoomStatus>,
     /// 外设健康状态
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub device_monitor_info: Option<DeviceMonitorInfo>,
 }
+impl crate::de::Decode for RoomDevice {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            meeting_room_id: fields.optional("meeting_room_id")?,
+            rooms_id: fields.optional("rooms_id")?,
+            meeting_room_name: fields.optional("meeting_room_name")?,
+            meeting_room_location: fields.optional("meeting_room_location")?,
+            device_model: fields.optional("device_model")?,
+            app_version: fields.optional("app_version")?,
+            meeting_room_status: fields.optional("meeting_room_status")?,
+            device_monitor_info: fields.optional("device_monitor_info")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for RoomDevice {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 /// 会议室硬件信息。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct RoomHardwareInfo {
     /// 厂商
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub factory: Option<String>,
     /// 设备型号
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub device_model: Option<String>,
     /// 序列号
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub sn: Option<String>,
     /// IP 地址
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub ip: Option<String>,
     /// MAC 地址
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub mac: Option<String>,
     /// Rooms 版本
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub rooms_version: Option<String>,
     /// 固件版本
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub firmware_version: Option<String>,
     /// 健康状态
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub health_status: Option<String>,
     /// 系统版本
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub system_type: Option<String>,
     /// 会议室状态
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub meeting_room_status: Option<MeetingRoomStatus>,
     /// 激活时间
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub active_time: Option<String>,
     /// CPU 信息
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub cpu_info: Option<String>,
     /// CPU 使用率
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub cpu_usage: Option<String>,
     /// GPU 信息
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub gpu_info: Option<String>,
     /// 网络类型
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub net_type: Option<String>,
     /// 内存信息
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub memory_info: Option<String>,
     /// 显示器刷新率
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_int"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub monitor_frequency: Option<i64>,
     /// 摄像头型号
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub camera_model: Option<String>,
     /// 是否开启视频镜像
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_boolean"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub enable_video_mirror: Option<bool>,
     /// 麦克风信息
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub microphone_info: Option<String>,
     /// 发言人
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub speaker_info: Option<String>,
 }
+impl crate::de::Decode for RoomHardwareInfo {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            factory: fields.optional("factory")?,
+            device_model: fields.optional("device_model")?,
+            sn: fields.optional("sn")?,
+            ip: fields.optional("ip")?,
+            mac: fields.optional("mac")?,
+            rooms_version: fields.optional("rooms_version")?,
+            firmware_version: fields.optional("firmware_version")?,
+            health_status: fields.optional("health_status")?,
+            system_type: fields.optional("system_type")?,
+            meeting_room_status: fields.optional("meeting_room_status")?,
+            active_time: fields.optional("active_time")?,
+            cpu_info: fields.optional("cpu_info")?,
+            cpu_usage: fields.optional("cpu_usage")?,
+            gpu_info: fields.optional("gpu_info")?,
+            net_type: fields.optional("net_type")?,
+            memory_info: fields.optional("memory_info")?,
+            monitor_frequency: fields.optional("monitor_frequency")?,
+            camera_model: fields.optional("camera_model")?,
+            enable_video_mirror: fields.optional("enable_video_mirror")?,
+            microphone_info: fields.optional("microphone_info")?,
+            speaker_info: fields.optional("speaker_info")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for RoomHardwareInfo {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 /// 会议室下的一场会议。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct RoomMeeting {
     /// 会议 ID
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub meetingid: Option<String>,
     /// 会议号（入会码）
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub meeting_code: Option<String>,
     /// 会议主题
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub subject: Option<String>,
     /// 会议状态
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub status: Option<RoomMeetingStatus>,
     /// 会议类型
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_int"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub meeting_type: Option<i64>,
     /// 会议开始时间，Unix 时间戳（秒）
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_int"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub start_time: Option<i64>,
     /// 会议结束时间，Unix 时间戳（秒）
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_int"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub end_time: Option<i64>,
 }
+impl crate::de::Decode for RoomMeeting {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            meetingid: fields.optional("meetingid")?,
+            meeting_code: fields.optional("meeting_code")?,
+            subject: fields.optional("subject")?,
+            status: fields.optional("status")?,
+            meeting_type: fields.optional("meeting_type")?,
+            start_time: fields.optional("start_time")?,
+            end_time: fields.optional("end_time")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for RoomMeeting {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 /// 会议室的会议设置。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct RoomMeetingSettings {
     /// 水印设置
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_int"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub water_mark: Option<i64>,
     /// 自动应答设置
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_int"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub auto_response: Option<i64>,
     /// 是否开启字幕
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_boolean"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub caption: Option<bool>,
     /// 是否启用会议室个人会议号
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_boolean"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub room_pmi: Option<bool>,
     /// 是否开启会议室通知
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_boolean"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub room_notification: Option<bool>,
+}
+impl crate::de::Decode for RoomMeetingSettings {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            water_mark: fields.optional("water_mark")?,
+            auto_response: fields.optional("auto_response")?,
+            caption: fields.optional("caption")?,
+            room_pmi: fields.optional("room_pmi")?,
+            room_notification: fields.optional("room_notification")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for RoomMeetingSettings {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
 }
 /// 会议状态（字符串）。
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
@@ -5830,44 +7342,70 @@ impl serde::Serialize for RoomMeetingStatus {
         serializer.serialize_str(self.as_str())
     }
 }
+impl crate::de::Decode for RoomMeetingStatus {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        <String as crate::de::Decode>::decode(value)
+            .map(|value| Self::from(value.as_str()))
+    }
+}
 impl<'de> serde::Deserialize<'de> for RoomMeetingStatus {
     fn deserialize<D: serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::de::string(deserializer).map(|value| Self::from(value.as_str()))
+        crate::de::deserialize(deserializer)
     }
 }
 /// 会议室的个人会议号（PMI）信息。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct RoomPmiInfo {
     /// 个人会议号
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub pmi_code: Option<String>,
     /// 个人会议密码
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub pmi_pwd: Option<crate::Secret>,
 }
+impl crate::de::Decode for RoomPmiInfo {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            pmi_code: fields.optional("pmi_code")?,
+            pmi_pwd: fields.optional("pmi_pwd")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for RoomPmiInfo {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 /// 会议室的录制设置。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct RoomRecordSettings {
     /// 录制共享设置
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_int"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub share_record: Option<i64>,
     /// 是否允许下载录制
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_boolean"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub download_record: Option<bool>,
+}
+impl crate::de::Decode for RoomRecordSettings {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            share_record: fields.optional("share_record")?,
+            download_record: fields.optional("download_record")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for RoomRecordSettings {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
 }
 /// Rooms 会议室或 MRA 设备对呼叫的应答状态。
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -5922,11 +7460,16 @@ impl serde::Serialize for RoomResponseStatus {
         serializer.serialize_i64(i64::from(*self))
     }
 }
+impl crate::de::Decode for RoomResponseStatus {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        <i64 as crate::de::Decode>::decode(value).map(Self::from)
+    }
+}
 impl<'de> serde::Deserialize<'de> for RoomResponseStatus {
     fn deserialize<D: serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::de::int(deserializer).map(Self::from)
+        crate::de::deserialize(deserializer)
     }
 }
 /// Rooms 会议室的预定状态。
@@ -5962,421 +7505,607 @@ impl serde::Serialize for RoomScheduledStatus {
         serializer.serialize_i64(i64::from(*self))
     }
 }
+impl crate::de::Decode for RoomScheduledStatus {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        <i64 as crate::de::Decode>::decode(value).map(Self::from)
+    }
+}
 impl<'de> serde::Deserialize<'de> for RoomScheduledStatus {
     fn deserialize<D: serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::de::int(deserializer).map(Self::from)
+        crate::de::deserialize(deserializer)
     }
 }
 /// 预定 Rooms 会议室的请求。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct RoomsBookRequest {
     /// 会议 ID
-    #[serde(deserialize_with = "crate::de::string")]
     pub meetingid: String,
     /// Rooms 会议室 ID 列表
     pub meeting_room_id_list: Vec<String>,
     /// 会议开始前一小时内是否在 Rooms 上显示会议主题，默认 true
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_boolean"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub subject_visible: Option<bool>,
 }
+impl crate::de::Decode for RoomsBookRequest {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            meetingid: fields.required("meetingid")?,
+            meeting_room_id_list: fields.required("meeting_room_id_list")?,
+            subject_visible: fields.optional("subject_visible")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for RoomsBookRequest {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 /// 预定结果。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct RoomsBookResponse {
     /// Rooms 会议室列表
-    #[serde(
-        default,
-        skip_serializing_if = "Vec::is_empty",
-        deserialize_with = "crate::de::vec_or_null"
-    )]
+    #[serde(skip_serializing_if = "Vec::is_empty")]
     pub meeting_room_list: Vec<MeetingRoom>,
+}
+impl crate::de::Decode for RoomsBookResponse {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            meeting_room_list: fields.or_empty("meeting_room_list")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for RoomsBookResponse {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
 }
 /// 呼叫会议室的请求；meeting_room_id 与 mra_address 二者填一。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct RoomsCallRequest {
     /// 会议 ID
-    #[serde(deserialize_with = "crate::de::string")]
     pub meetingid: String,
     /// 要呼叫的 Rooms 会议室 ID；与 mra_address 二者填一
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub meeting_room_id: Option<String>,
     /// SIP/H.323 设备的呼叫地址；与 meeting_room_id 二者填一
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub mra_address: Option<MraAddress>,
+}
+impl crate::de::Decode for RoomsCallRequest {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            meetingid: fields.required("meetingid")?,
+            meeting_room_id: fields.optional("meeting_room_id")?,
+            mra_address: fields.optional("mra_address")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for RoomsCallRequest {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
 }
 /// 呼叫结果。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct RoomsCallResponse {
     /// 呼叫 ID（呼叫 Rooms 会议室时返回）
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub invite_id: Option<String>,
 }
+impl crate::de::Decode for RoomsCallResponse {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            invite_id: fields.optional("invite_id")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for RoomsCallResponse {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 /// 取消呼叫的请求。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct RoomsCancelCallRequest {
     /// 会议 ID
-    #[serde(deserialize_with = "crate::de::string")]
     pub meetingid: String,
     /// 呼叫 ID（呼叫 Rooms 会议室时返回）
-    #[serde(deserialize_with = "crate::de::string")]
     pub invite_id: String,
     /// 被呼叫的 Rooms 会议室 ID；与 mra_address 二选一
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub meeting_room_id: Option<String>,
     /// SIP/H.323 设备的呼叫地址；与 meeting_room_id 二者填一
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub mra_address: Option<MraAddress>,
+}
+impl crate::de::Decode for RoomsCancelCallRequest {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            meetingid: fields.required("meetingid")?,
+            invite_id: fields.required("invite_id")?,
+            meeting_room_id: fields.optional("meeting_room_id")?,
+            mra_address: fields.optional("mra_address")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for RoomsCancelCallRequest {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
 }
 /// 会议室配置项。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct RoomsConfig {
     /// 会议设置
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub meeting_settings: Option<RoomMeetingSettings>,
     /// 录制设置
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub record_settings: Option<RoomRecordSettings>,
 }
+impl crate::de::Decode for RoomsConfig {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            meeting_settings: fields.optional("meeting_settings")?,
+            record_settings: fields.optional("record_settings")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for RoomsConfig {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 /// 获取会议室配置项的请求。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct RoomsGetConfigRequest {
     /// Rooms 会议室 ID
-    #[serde(deserialize_with = "crate::de::string")]
     pub meeting_room_id: String,
+}
+impl crate::de::Decode for RoomsGetConfigRequest {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            meeting_room_id: fields.required("meeting_room_id")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for RoomsGetConfigRequest {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
 }
 /// 获取 Rooms 会议室详情的请求。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct RoomsGetInfoRequest {
     /// Rooms 会议室 ID
-    #[serde(deserialize_with = "crate::de::string")]
     pub meeting_room_id: String,
 }
+impl crate::de::Decode for RoomsGetInfoRequest {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            meeting_room_id: fields.required("meeting_room_id")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for RoomsGetInfoRequest {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 /// 获取 Rooms 资源的请求（无参数）。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct RoomsGetInventoryRequest {}
+impl crate::de::Decode for RoomsGetInventoryRequest {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        crate::de::Fields::of(value)?;
+        Ok(Self {})
+    }
+}
+impl<'de> serde::Deserialize<'de> for RoomsGetInventoryRequest {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 /// 获取会议室应答状态的请求。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct RoomsGetResponseStatusRequest {
     /// 会议 ID
-    #[serde(deserialize_with = "crate::de::string")]
     pub meetingid: String,
     /// 被呼叫的 Rooms 会议室 ID；与 mra_address 二选一
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub meeting_room_id: Option<String>,
     /// SIP/H.323 设备的呼叫地址；与 meeting_room_id 二者填一
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub mra_address: Option<MraAddress>,
 }
+impl crate::de::Decode for RoomsGetResponseStatusRequest {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            meetingid: fields.required("meetingid")?,
+            meeting_room_id: fields.optional("meeting_room_id")?,
+            mra_address: fields.optional("mra_address")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for RoomsGetResponseStatusRequest {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 /// 会议室应答状态。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct RoomsGetResponseStatusResponse {
     /// 应答状态
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub status: Option<RoomResponseStatus>,
     /// 最近一次应答时间（字符串）
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub response_time: Option<String>,
 }
+impl crate::de::Decode for RoomsGetResponseStatusResponse {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            status: fields.optional("status")?,
+            response_time: fields.optional("response_time")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for RoomsGetResponseStatusResponse {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 /// 企业的 Rooms 资源数量。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct RoomsInventory {
     /// 普通设备（Rooms）资源总数
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_int"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub normal_count: Option<i64>,
     /// 专款设备资源总数
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_int"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub special_count: Option<i64>,
     /// 已使用的普通设备资源数
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_int"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub normal_used_count: Option<i64>,
     /// 已使用的专款设备资源数
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_int"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub special_used_count: Option<i64>,
     /// 已过期的普通设备资源数
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_int"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub normal_expired_count: Option<i64>,
     /// 已过期的专款设备资源数
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_int"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub special_expired_count: Option<i64>,
 }
+impl crate::de::Decode for RoomsInventory {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            normal_count: fields.optional("normal_count")?,
+            special_count: fields.optional("special_count")?,
+            normal_used_count: fields.optional("normal_used_count")?,
+            special_used_count: fields.optional("special_used_count")?,
+            normal_expired_count: fields.optional("normal_expired_count")?,
+            special_expired_count: fields.optional("special_expired_count")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for RoomsInventory {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 /// 获取控制器列表的请求。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct RoomsListControllersRequest {
     /// 控制器名称，支持模糊匹配
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub controller_name: Option<String>,
     /// 分页游标：上一次调用返回的 next_cursor，首次调用不填
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub cursor: Option<String>,
     /// 每页数量；翻页时须与首次调用一致
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_int"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub limit: Option<i64>,
+}
+impl crate::de::Decode for RoomsListControllersRequest {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            controller_name: fields.optional("controller_name")?,
+            cursor: fields.optional("cursor")?,
+            limit: fields.optional("limit")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for RoomsListControllersRequest {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
 }
 /// 控制器列表（一页）。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct RoomsListControllersResponse {
     /// 是否还有更多数据
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_boolean"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub has_more: Option<bool>,
     /// 下一页的游标；为空表示没有更多数据
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub next_cursor: Option<String>,
     /// 控制器列表
-    #[serde(
-        default,
-        skip_serializing_if = "Vec::is_empty",
-        deserialize_with = "crate::de::vec_or_null"
-    )]
+    #[serde(skip_serializing_if = "Vec::is_empty")]
     pub controller_info_list: Vec<RoomController>,
 }
+impl crate::de::Decode for RoomsListControllersResponse {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            has_more: fields.optional("has_more")?,
+            next_cursor: fields.optional("next_cursor")?,
+            controller_info_list: fields.or_empty("controller_info_list")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for RoomsListControllersResponse {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 /// 获取设备列表的请求。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct RoomsListDevicesRequest {
     /// Rooms 会议室名称，支持模糊匹配
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub meeting_room_name: Option<String>,
     /// 分页游标：上一次调用返回的 next_cursor，首次调用不填
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub cursor: Option<String>,
     /// 每页数量，1~50，默认 20；翻页时须与首次调用一致
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_int"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub limit: Option<i64>,
+}
+impl crate::de::Decode for RoomsListDevicesRequest {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            meeting_room_name: fields.optional("meeting_room_name")?,
+            cursor: fields.optional("cursor")?,
+            limit: fields.optional("limit")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for RoomsListDevicesRequest {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
 }
 /// 设备列表（一页）。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct RoomsListDevicesResponse {
     /// 是否还有更多数据
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_boolean"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub has_more: Option<bool>,
     /// 下一页的游标；为空表示没有更多数据
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub next_cursor: Option<String>,
     /// 设备列表
-    #[serde(
-        default,
-        skip_serializing_if = "Vec::is_empty",
-        deserialize_with = "crate::de::vec_or_null"
-    )]
+    #[serde(skip_serializing_if = "Vec::is_empty")]
     pub device_info_list: Vec<RoomDevice>,
 }
+impl crate::de::Decode for RoomsListDevicesResponse {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            has_more: fields.optional("has_more")?,
+            next_cursor: fields.optional("next_cursor")?,
+            device_info_list: fields.or_empty("device_info_list")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for RoomsListDevicesResponse {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 /// 获取会议室下会议列表的请求；meeting_room_id 与 rooms_id 二者填一。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct RoomsListMeetingsRequest {
     /// Rooms 会议室 ID；与 rooms_id 二者填一
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub meeting_room_id: Option<String>,
     /// Rooms 设备的 rooms_id；与 meeting_room_id 二者填一
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub rooms_id: Option<String>,
     /// 查询起始时间，Unix 时间戳（秒）；时间区间不超过 90 天
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_int"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub start_time: Option<i64>,
     /// 查询结束时间，Unix 时间戳（秒）；时间区间不超过 90 天
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_int"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub end_time: Option<i64>,
     /// 分页游标：上一次调用返回的 next_cursor，首次调用不填
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub cursor: Option<String>,
     /// 每页数量，默认 20，最大 20；翻页时须与首次调用一致
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_int"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub limit: Option<i64>,
+}
+impl crate::de::Decode for RoomsListMeetingsRequest {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            meeting_room_id: fields.optional("meeting_room_id")?,
+            rooms_id: fields.optional("rooms_id")?,
+            start_time: fields.optional("start_time")?,
+            end_time: fields.optional("end_time")?,
+            cursor: fields.optional("cursor")?,
+            limit: fields.optional("limit")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for RoomsListMeetingsRequest {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
 }
 /// 会议室下的会议列表（一页）。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct RoomsListMeetingsResponse {
     /// 是否还有更多数据
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_boolean"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub has_more: Option<bool>,
     /// 下一页的游标；为空表示没有更多数据
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub next_cursor: Option<String>,
     /// 会议列表
-    #[serde(
-        default,
-        skip_serializing_if = "Vec::is_empty",
-        deserialize_with = "crate::de::vec_or_null"
-    )]
+    #[serde(skip_serializing_if = "Vec::is_empty")]
     pub meeting_info_list: Vec<RoomMeeting>,
 }
+impl crate::de::Decode for RoomsListMeetingsResponse {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            has_more: fields.optional("has_more")?,
+            next_cursor: fields.optional("next_cursor")?,
+            meeting_info_list: fields.or_empty("meeting_info_list")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for RoomsListMeetingsResponse {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 /// 获取 Rooms 会议室列表的请求。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct RoomsListRequest {
     /// Rooms 会议室名称，支持模糊匹配
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub meeting_room_name: Option<String>,
     /// 分页游标：上一次调用返回的 next_cursor，首次调用不填
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub cursor: Option<String>,
     /// 每页数量，1~50，默认 20；翻页时须与首次调用一致
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_int"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub limit: Option<i64>,
 }
+impl crate::de::Decode for RoomsListRequest {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            meeting_room_name: fields.optional("meeting_room_name")?,
+            cursor: fields.optional("cursor")?,
+            limit: fields.optional("limit")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for RoomsListRequest {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 /// Rooms 会议室列表（一页）。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct RoomsListResponse {
     /// 是否还有更多数据
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_boolean"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub has_more: Option<bool>,
     /// 下一页的游标；为空表示没有更多数据
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub next_cursor: Option<String>,
     /// Rooms 会议室列表
-    #[serde(
-        default,
-        skip_serializing_if = "Vec::is_empty",
-        deserialize_with = "crate::de::vec_or_null"
-    )]
+    #[serde(skip_serializing_if = "Vec::is_empty")]
     pub meeting_room_list: Vec<MeetingRoom>,
 }
+impl crate::de::Decode for RoomsListResponse {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            has_more: fields.optional("has_more")?,
+            next_cursor: fields.optional("next_cursor")?,
+            meeting_room_list: fields.or_empty("meeting_room_list")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for RoomsListResponse {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 /// 释放 Rooms 会议室的请求。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct RoomsReleaseRequest {
     /// 会议 ID
-    #[serde(deserialize_with = "crate::de::string")]
     pub meetingid: String,
     /// Rooms 会议室 ID 列表
     pub meeting_room_id_list: Vec<String>,
+}
+impl crate::de::Decode for RoomsReleaseRequest {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            meetingid: fields.required("meetingid")?,
+            meeting_room_id_list: fields.required("meeting_room_id_list")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for RoomsReleaseRequest {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
 }
 /// 会议发起记录的查询类型。
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -6411,296 +8140,367 @@ impl serde::Serialize for StartListType {
         serializer.serialize_i64(i64::from(*self))
     }
 }
+impl crate::de::Decode for StartListType {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        <i64 as crate::de::Decode>::decode(value).map(Self::from)
+    }
+}
 impl<'de> serde::Deserialize<'de> for StartListType {
     fn deserialize<D: serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::de::int(deserializer).map(Self::from)
+        crate::de::deserialize(deserializer)
     }
 }
 /// 获取会议发起记录的请求。
-#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
 pub struct StatsGetStartListRequest {
     /// 查询类型
     #[serde(rename = "type")]
     pub stats_type: StartListType,
     /// 查询起始时间，Unix 时间戳（秒）；跨度不超过 30 天，左闭右开
-    #[serde(deserialize_with = "crate::de::int")]
     pub begin_time: i64,
     /// 查询结束时间，Unix 时间戳（秒）
-    #[serde(deserialize_with = "crate::de::int")]
     pub end_time: i64,
     /// 每页数量，默认 200，最大 1000
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_int"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub limit: Option<i64>,
     /// 分页游标：上一次调用返回的 next_cursor，首次调用不填
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub cursor: Option<String>,
 }
+impl crate::de::Decode for StatsGetStartListRequest {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            stats_type: fields.required("type")?,
+            begin_time: fields.required("begin_time")?,
+            end_time: fields.required("end_time")?,
+            limit: fields.optional("limit")?,
+            cursor: fields.optional("cursor")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for StatsGetStartListRequest {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 /// 会议发起记录（一页）。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct StatsGetStartListResponse {
     /// 下一页的游标；为空表示没有更多数据
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub next_cursor: Option<String>,
     /// 发起记录，按时间从新到旧
-    #[serde(
-        default,
-        skip_serializing_if = "Vec::is_empty",
-        deserialize_with = "crate::de::vec_or_null"
-    )]
+    #[serde(skip_serializing_if = "Vec::is_empty")]
     pub meeting_list: Vec<MeetingStartRecord>,
     /// 是否还有更多数据
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_boolean"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub has_more: Option<bool>,
 }
+impl crate::de::Decode for StatsGetStartListResponse {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            next_cursor: fields.optional("next_cursor")?,
+            meeting_list: fields.or_empty("meeting_list")?,
+            has_more: fields.optional("has_more")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for StatsGetStartListResponse {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 /// 转写内容。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct Transcript {
     /// 段落列表
-    #[serde(
-        default,
-        skip_serializing_if = "Vec::is_empty",
-        deserialize_with = "crate::de::vec_or_null"
-    )]
+    #[serde(skip_serializing_if = "Vec::is_empty")]
     pub paragraphs: Vec<TranscriptParagraph>,
     /// 关键词
-    #[serde(
-        default,
-        skip_serializing_if = "Vec::is_empty",
-        deserialize_with = "crate::de::vec_or_null"
-    )]
+    #[serde(skip_serializing_if = "Vec::is_empty")]
     pub keywords: Vec<String>,
     /// 声纹识别状态（一台设备多人讲话时自动区分发言人；无需识别或已完成时为已完成）
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub audio_detect: Option<AudioDetectStatus>,
 }
+impl crate::de::Decode for Transcript {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            paragraphs: fields.or_empty("paragraphs")?,
+            keywords: fields.or_empty("keywords")?,
+            audio_detect: fields.optional("audio_detect")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for Transcript {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 /// 命中位置。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct TranscriptHit {
     /// 段落 ID
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub pid: Option<String>,
     /// 句子 ID
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub sid: Option<String>,
     /// 命中文本相对词的偏移
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_int"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub offset: Option<i64>,
     /// 匹配长度
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_int"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub length: Option<i64>,
 }
+impl crate::de::Decode for TranscriptHit {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            pid: fields.optional("pid")?,
+            sid: fields.optional("sid")?,
+            offset: fields.optional("offset")?,
+            length: fields.optional("length")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for TranscriptHit {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 /// 转写段落。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct TranscriptParagraph {
     /// 段落 ID
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub pid: Option<String>,
     /// 段落开始时间（毫秒）
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_int"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub start_time: Option<i64>,
     /// 段落结束时间（毫秒）
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_int"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub end_time: Option<i64>,
     /// 发言人
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub speaker_info: Option<TranscriptSpeaker>,
     /// 句子列表
-    #[serde(
-        default,
-        skip_serializing_if = "Vec::is_empty",
-        deserialize_with = "crate::de::vec_or_null"
-    )]
+    #[serde(skip_serializing_if = "Vec::is_empty")]
     pub sentences: Vec<TranscriptSentence>,
 }
+impl crate::de::Decode for TranscriptParagraph {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            pid: fields.optional("pid")?,
+            start_time: fields.optional("start_time")?,
+            end_time: fields.optional("end_time")?,
+            speaker_info: fields.optional("speaker_info")?,
+            sentences: fields.or_empty("sentences")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for TranscriptParagraph {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 /// 转写句子。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct TranscriptSentence {
     /// 句子 ID
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub sid: Option<String>,
     /// 句子开始时间（毫秒）
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_int"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub start_time: Option<i64>,
     /// 句子结束时间（毫秒）
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_int"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub end_time: Option<i64>,
     /// 词列表
-    #[serde(
-        default,
-        skip_serializing_if = "Vec::is_empty",
-        deserialize_with = "crate::de::vec_or_null"
-    )]
+    #[serde(skip_serializing_if = "Vec::is_empty")]
     pub words: Vec<TranscriptWord>,
 }
+impl crate::de::Decode for TranscriptSentence {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            sid: fields.optional("sid")?,
+            start_time: fields.optional("start_time")?,
+            end_time: fields.optional("end_time")?,
+            words: fields.or_empty("words")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for TranscriptSentence {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 /// 段落的发言人。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct TranscriptSpeaker {
     /// 发言人 userid
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub userid: Option<String>,
 }
+impl crate::de::Decode for TranscriptSpeaker {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            userid: fields.optional("userid")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for TranscriptSpeaker {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 /// 命中句子的时间点。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct TranscriptTimeline {
     /// 段落 ID
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub pid: Option<String>,
     /// 句子 ID
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub sid: Option<String>,
     /// 命中词在录制文件中的开始时间（毫秒）
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_int"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub start_time: Option<i64>,
+}
+impl crate::de::Decode for TranscriptTimeline {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            pid: fields.optional("pid")?,
+            sid: fields.optional("sid")?,
+            start_time: fields.optional("start_time")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for TranscriptTimeline {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
 }
 /// 转写词。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct TranscriptWord {
     /// 词 ID
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub wid: Option<String>,
     /// 词开始时间（毫秒）
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_int"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub start_time: Option<i64>,
     /// 词结束时间（毫秒）
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_int"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub end_time: Option<i64>,
     /// 文本
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub text: Option<String>,
 }
+impl crate::de::Decode for TranscriptWord {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            wid: fields.optional("wid")?,
+            start_time: fields.optional("start_time")?,
+            end_time: fields.optional("end_time")?,
+            text: fields.optional("text")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for TranscriptWord {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 /// 成员 userid 列表（`{"userid": [...]}`）。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct UserIdList {
     /// 成员 userid 列表
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub userid: Option<Vec<String>>,
 }
+impl crate::de::Decode for UserIdList {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            userid: fields.optional("userid")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for UserIdList {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 /// 布局宫格中的座次。视频画面宫格填成员，拓展应用宫格填 tool_sdkid。
-#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
 pub struct UserSeat {
     /// 宫格 ID；同一宫格 ID 多次出现时仅第一次生效
-    #[serde(deserialize_with = "crate::de::string")]
     pub grid_id: String,
     /// 宫格类型
     pub grid_type: GridType,
     /// 本场会议企业成员的 userid
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub userid: Option<String>,
     /// 本场会议成员的临时 ID
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub tmp_openid: Option<String>,
     /// 视频画面展示的昵称；宫格类型为视频画面时必填
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub nick_name: Option<String>,
     /// 拓展应用 ID（宫格类型为拓展应用时填）
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub tool_sdkid: Option<String>,
+}
+impl crate::de::Decode for UserSeat {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            grid_id: fields.required("grid_id")?,
+            grid_type: fields.required("grid_type")?,
+            userid: fields.optional("userid")?,
+            tmp_openid: fields.optional("tmp_openid")?,
+            nick_name: fields.optional("nick_name")?,
+            tool_sdkid: fields.optional("tool_sdkid")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for UserSeat {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
 }
 /// 高级布局中视频画面宫格的来源。
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -6739,203 +8539,307 @@ impl serde::Serialize for VideoSource {
         serializer.serialize_i64(i64::from(*self))
     }
 }
+impl crate::de::Decode for VideoSource {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        <i64 as crate::de::Decode>::decode(value).map(Self::from)
+    }
+}
 impl<'de> serde::Deserialize<'de> for VideoSource {
     fn deserialize<D: serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::de::int(deserializer).map(Self::from)
+        crate::de::deserialize(deserializer)
     }
 }
 /// 分配或取消高级功能账号的请求。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct VipBatchJobRequest {
     /// 企业成员 userid 列表，单次最多 100 个
     pub userid_list: Vec<String>,
 }
+impl crate::de::Decode for VipBatchJobRequest {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            userid_list: fields.required("userid_list")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for VipBatchJobRequest {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 /// 任务执行结果。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct VipJobResult {
     /// 操作成功的 userid（分配时包括之前已分配过的）
-    #[serde(
-        default,
-        skip_serializing_if = "Vec::is_empty",
-        deserialize_with = "crate::de::vec_or_null"
-    )]
+    #[serde(skip_serializing_if = "Vec::is_empty")]
     pub succ_userid_list: Vec<String>,
     /// 操作失败的 userid
-    #[serde(
-        default,
-        skip_serializing_if = "Vec::is_empty",
-        deserialize_with = "crate::de::vec_or_null"
-    )]
+    #[serde(skip_serializing_if = "Vec::is_empty")]
     pub fail_userid_list: Vec<String>,
 }
+impl crate::de::Decode for VipJobResult {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            succ_userid_list: fields.or_empty("succ_userid_list")?,
+            fail_userid_list: fields.or_empty("fail_userid_list")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for VipJobResult {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 /// 查询异步任务结果的请求。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct VipJobResultRequest {
     /// 异步任务 ID
-    #[serde(deserialize_with = "crate::de::string")]
     pub jobid: String,
 }
+impl crate::de::Decode for VipJobResultRequest {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            jobid: fields.required("jobid")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for VipJobResultRequest {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 /// 异步任务结果。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct VipJobResultResponse {
     /// 任务执行结果
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub job_result: Option<VipJobResult>,
 }
+impl crate::de::Decode for VipJobResultResponse {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            job_result: fields.optional("job_result")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for VipJobResultResponse {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 /// 提交的异步任务。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct VipJobSubmitResponse {
     /// 异步任务 ID
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub jobid: Option<String>,
     /// 非法的 userid（不在应用可见范围内或无法识别）
-    #[serde(
-        default,
-        skip_serializing_if = "Vec::is_empty",
-        deserialize_with = "crate::de::vec_or_null"
-    )]
+    #[serde(skip_serializing_if = "Vec::is_empty")]
     pub invalid_userid_list: Vec<String>,
 }
+impl crate::de::Decode for VipJobSubmitResponse {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            jobid: fields.optional("jobid")?,
+            invalid_userid_list: fields.or_empty("invalid_userid_list")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for VipJobSubmitResponse {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 /// 获取高级功能账号列表的请求。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct VipListRequest {
     /// 分页游标：上一次调用返回的 next_cursor，首次调用不填
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub cursor: Option<String>,
     /// 每页数量，默认 100，最大 200
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_int"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub limit: Option<i64>,
+}
+impl crate::de::Decode for VipListRequest {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            cursor: fields.optional("cursor")?,
+            limit: fields.optional("limit")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for VipListRequest {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
 }
 /// 高级功能账号列表（一页）。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct VipListResponse {
     /// 是否还有更多数据
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_boolean"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub has_more: Option<bool>,
     /// 下一页的游标；为空表示没有更多数据
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub next_cursor: Option<String>,
     /// 已分配高级功能且在应用可见范围内的成员 userid
-    #[serde(
-        default,
-        skip_serializing_if = "Vec::is_empty",
-        deserialize_with = "crate::de::vec_or_null"
-    )]
+    #[serde(skip_serializing_if = "Vec::is_empty")]
     pub userid_list: Vec<String>,
 }
+impl crate::de::Decode for VipListResponse {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            has_more: fields.optional("has_more")?,
+            next_cursor: fields.optional("next_cursor")?,
+            userid_list: fields.or_empty("userid_list")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for VipListResponse {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 /// 获取实时等候室成员列表的请求。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct WaitingRoomGetCurrentUserListRequest {
     /// 会议 ID
-    #[serde(deserialize_with = "crate::de::string")]
     pub meetingid: String,
     /// 每页数量上限；翻页时须与首次调用传入的 limit 一致
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_int"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub limit: Option<i64>,
     /// 分页游标：上一次调用返回的 next_cursor，首次调用不填
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub cursor: Option<String>,
+}
+impl crate::de::Decode for WaitingRoomGetCurrentUserListRequest {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            meetingid: fields.required("meetingid")?,
+            limit: fields.optional("limit")?,
+            cursor: fields.optional("cursor")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for WaitingRoomGetCurrentUserListRequest {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
 }
 /// 当前在等候室的成员（一页）。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct WaitingRoomGetCurrentUserListResponse {
     /// 是否还有更多数据
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_boolean"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub has_more: Option<bool>,
     /// 下一页的游标；为空表示没有更多数据
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub next_cursor: Option<String>,
     /// 当前在等候室的成员
-    #[serde(
-        default,
-        skip_serializing_if = "Vec::is_empty",
-        deserialize_with = "crate::de::vec_or_null"
-    )]
+    #[serde(skip_serializing_if = "Vec::is_empty")]
     pub user_list: Vec<WaitingRoomUser>,
 }
+impl crate::de::Decode for WaitingRoomGetCurrentUserListResponse {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            has_more: fields.optional("has_more")?,
+            next_cursor: fields.optional("next_cursor")?,
+            user_list: fields.or_empty("user_list")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for WaitingRoomGetCurrentUserListResponse {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 /// 获取等候室成员记录的请求。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct WaitingRoomGetUserListRequest {
     /// 会议 ID
-    #[serde(deserialize_with = "crate::de::string")]
     pub meetingid: String,
     /// 每页数量上限；翻页时须与首次调用传入的 limit 一致
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_int"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub limit: Option<i64>,
     /// 分页游标：上一次调用返回的 next_cursor，首次调用不填
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub cursor: Option<String>,
 }
+impl crate::de::Decode for WaitingRoomGetUserListRequest {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            meetingid: fields.required("meetingid")?,
+            limit: fields.optional("limit")?,
+            cursor: fields.optional("cursor")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for WaitingRoomGetUserListRequest {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 /// 进出等候室的记录（一页）。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct WaitingRoomGetUserListResponse {
     /// 是否还有更多数据
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_boolean"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub has_more: Option<bool>,
     /// 下一页的游标；为空表示没有更多数据
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub next_cursor: Option<String>,
     /// 进出等候室的记录
-    #[serde(
-        default,
-        skip_serializing_if = "Vec::is_empty",
-        deserialize_with = "crate::de::vec_or_null"
-    )]
+    #[serde(skip_serializing_if = "Vec::is_empty")]
     pub user_list: Vec<WaitingRoomRecord>,
+}
+impl crate::de::Decode for WaitingRoomGetUserListResponse {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            has_more: fields.optional("has_more")?,
+            next_cursor: fields.optional("next_cursor")?,
+            user_list: fields.or_empty("user_list")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for WaitingRoomGetUserListResponse {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
 }
 /// 等候室操作类型。
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -6974,75 +8878,89 @@ impl serde::Serialize for WaitingRoomOperation {
         serializer.serialize_i64(i64::from(*self))
     }
 }
+impl crate::de::Decode for WaitingRoomOperation {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        <i64 as crate::de::Decode>::decode(value).map(Self::from)
+    }
+}
 impl<'de> serde::Deserialize<'de> for WaitingRoomOperation {
     fn deserialize<D: serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::de::int(deserializer).map(Self::from)
+        crate::de::deserialize(deserializer)
     }
 }
 /// 一次进出等候室的记录。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct WaitingRoomRecord {
     /// 企业成员 userid
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub userid: Option<String>,
     /// 成员在本场会议中的临时 ID（会中临时身份，单场会议唯一）
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub tmp_openid: Option<String>,
     /// 成员的终端设备类型
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub instance_id: Option<InstanceId>,
     /// 进入等候室的时间，Unix 时间戳（秒）
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_int"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub join_time: Option<i64>,
     /// 离开等候室的时间，Unix 时间戳（秒）
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_int"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub quit_time: Option<i64>,
 }
+impl crate::de::Decode for WaitingRoomRecord {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            userid: fields.optional("userid")?,
+            tmp_openid: fields.optional("tmp_openid")?,
+            instance_id: fields.optional("instance_id")?,
+            join_time: fields.optional("join_time")?,
+            quit_time: fields.optional("quit_time")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for WaitingRoomRecord {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 /// 等候室中的成员。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct WaitingRoomUser {
     /// 企业成员 userid
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub userid: Option<String>,
     /// 成员的终端设备类型
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub instance_id: Option<InstanceId>,
     /// 用户专属字段（创建专属参会链接时传入）
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub customer_data: Option<String>,
     /// 成员在本场会议中的临时 ID（会中临时身份，单场会议唯一）
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub tmp_openid: Option<String>,
+}
+impl crate::de::Decode for WaitingRoomUser {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            userid: fields.optional("userid")?,
+            instance_id: fields.optional("instance_id")?,
+            customer_data: fields.optional("customer_data")?,
+            tmp_openid: fields.optional("tmp_openid")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for WaitingRoomUser {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
 }
 /// 屏幕水印样式。
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -7077,240 +8995,252 @@ impl serde::Serialize for WatermarkType {
         serializer.serialize_i64(i64::from(*self))
     }
 }
+impl crate::de::Decode for WatermarkType {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        <i64 as crate::de::Decode>::decode(value).map(Self::from)
+    }
+}
 impl<'de> serde::Deserialize<'de> for WatermarkType {
     fn deserialize<D: serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::de::int(deserializer).map(Self::from)
+        crate::de::deserialize(deserializer)
     }
 }
 /// 取消网络研讨会的请求。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct WebinarCancelRequest {
     /// 会议 ID
-    #[serde(deserialize_with = "crate::de::string")]
     pub meetingid: String,
 }
+impl crate::de::Decode for WebinarCancelRequest {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            meetingid: fields.required("meetingid")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for WebinarCancelRequest {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 /// 创建网络研讨会的请求。
-#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
 pub struct WebinarCreateRequest {
     /// 网络研讨会管理员 userid
-    #[serde(deserialize_with = "crate::de::string")]
     pub admin_userid: String,
     /// 网络研讨会主题，1~255 个字符
-    #[serde(deserialize_with = "crate::de::string")]
     pub title: String,
     /// 主办方名称，1~40 个字符
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub sponsor: Option<String>,
     /// 开始时间戳（秒，字符串），须晚于当前时间半小时以上
-    #[serde(deserialize_with = "crate::de::string")]
     pub start_time: String,
     /// 结束时间戳（秒，字符串）
-    #[serde(deserialize_with = "crate::de::string")]
     pub end_time: String,
     /// 观众观看限制类型
     pub admission_type: AdmissionType,
     /// 主持人列表，默认为管理员 admin_userid；修改时传入会覆盖原有设置
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub hosts: Option<Vec<WebinarHost>>,
     /// 观众观看密码，4~6 位数字；admission_type 为 2 时必填且仅此时生效
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub password: Option<crate::Secret>,
     /// 封面图片 URL（PNG/JPEG，5MB 以内）；须开启活动页（activity_page）
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub cover_url: Option<String>,
     /// 网络研讨会描述，纯文本；须开启活动页
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub description: Option<String>,
     /// 是否开启通过邀请链接自动成为嘉宾
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_boolean"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub enable_guest_invite_link: Option<bool>,
     /// 音视频设置
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub media_setting: Option<WebinarMediaSetting>,
     /// 是否开启问答
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_boolean"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub enable_qa: Option<bool>,
     /// 聊天敏感词列表
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub sensitive_words: Option<Vec<String>>,
     /// 是否开启导播台
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_boolean"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub enable_manual_check: Option<bool>,
     /// 是否开启活动页
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_boolean"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub activity_page: Option<bool>,
     /// 是否展示观看人数（0/1）
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_int"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub display_number_of_attendees: Option<i64>,
     /// 是否允许观众观看回放
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_boolean"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub playback_for_audience: Option<bool>,
     /// 是否开启准备模式
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_boolean"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub preparation_mode: Option<bool>,
 }
+impl crate::de::Decode for WebinarCreateRequest {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            admin_userid: fields.required("admin_userid")?,
+            title: fields.required("title")?,
+            sponsor: fields.optional("sponsor")?,
+            start_time: fields.required("start_time")?,
+            end_time: fields.required("end_time")?,
+            admission_type: fields.required("admission_type")?,
+            hosts: fields.optional("hosts")?,
+            password: fields.optional("password")?,
+            cover_url: fields.optional("cover_url")?,
+            description: fields.optional("description")?,
+            enable_guest_invite_link: fields.optional("enable_guest_invite_link")?,
+            media_setting: fields.optional("media_setting")?,
+            enable_qa: fields.optional("enable_qa")?,
+            sensitive_words: fields.optional("sensitive_words")?,
+            enable_manual_check: fields.optional("enable_manual_check")?,
+            activity_page: fields.optional("activity_page")?,
+            display_number_of_attendees: fields.optional("display_number_of_attendees")?,
+            playback_for_audience: fields.optional("playback_for_audience")?,
+            preparation_mode: fields.optional("preparation_mode")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for WebinarCreateRequest {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 /// 创建的网络研讨会。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct WebinarCreateResponse {
     /// 会议标题
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub title: Option<String>,
     /// 会议 ID
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub meetingid: Option<String>,
     /// 会议号（入会码）
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub meeting_code: Option<String>,
     /// 开始时间戳（秒，字符串）
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub start_time: Option<String>,
     /// 结束时间戳（秒，字符串）
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub end_time: Option<String>,
     /// 观众观看限制类型
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub admission_type: Option<AdmissionType>,
     /// 观众观看密码
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub password: Option<crate::Secret>,
     /// 观众入会链接
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub audience_join_link: Option<String>,
     /// 嘉宾入会链接
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub guest_join_link: Option<String>,
     /// 导播台链接
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub manual_check_link: Option<String>,
     /// 导播台密码
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub manual_check_password: Option<crate::Secret>,
 }
+impl crate::de::Decode for WebinarCreateResponse {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            title: fields.optional("title")?,
+            meetingid: fields.optional("meetingid")?,
+            meeting_code: fields.optional("meeting_code")?,
+            start_time: fields.optional("start_time")?,
+            end_time: fields.optional("end_time")?,
+            admission_type: fields.optional("admission_type")?,
+            password: fields.optional("password")?,
+            audience_join_link: fields.optional("audience_join_link")?,
+            guest_join_link: fields.optional("guest_join_link")?,
+            manual_check_link: fields.optional("manual_check_link")?,
+            manual_check_password: fields.optional("manual_check_password")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for WebinarCreateResponse {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 /// 获取网络研讨会详情的请求；meetingid 与 meeting_code 必须填一个，都填时以 meetingid 为准。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct WebinarGetRequest {
     /// 网络研讨会 ID；与 meeting_code 必须填一个
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub meetingid: Option<String>,
 }
+impl crate::de::Decode for WebinarGetRequest {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            meetingid: fields.optional("meetingid")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for WebinarGetRequest {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 /// 网络研讨会嘉宾：内部嘉宾填 userid，外部嘉宾填手机号。
-#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
 pub struct WebinarGuest {
     /// 嘉宾类型
     pub guest_type: WebinarGuestType,
     /// 嘉宾的 userid；内部嘉宾必填
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub userid: Option<String>,
     /// 国家/地区代码（如 86，不是 +86）；外部嘉宾必填
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub area: Option<String>,
     /// 手机号；外部嘉宾必填
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub phone_number: Option<String>,
     /// 嘉宾名称，1~16 个字符；外部嘉宾必填
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub guest_name: Option<String>,
     /// 邮箱；外部嘉宾选填
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub email: Option<String>,
+}
+impl crate::de::Decode for WebinarGuest {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            guest_type: fields.required("guest_type")?,
+            userid: fields.optional("userid")?,
+            area: fields.optional("area")?,
+            phone_number: fields.optional("phone_number")?,
+            guest_name: fields.optional("guest_name")?,
+            email: fields.optional("email")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for WebinarGuest {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
 }
 /// 网络研讨会嘉宾类型。
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -7349,277 +9279,264 @@ impl serde::Serialize for WebinarGuestType {
         serializer.serialize_i64(i64::from(*self))
     }
 }
+impl crate::de::Decode for WebinarGuestType {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        <i64 as crate::de::Decode>::decode(value).map(Self::from)
+    }
+}
 impl<'de> serde::Deserialize<'de> for WebinarGuestType {
     fn deserialize<D: serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::de::int(deserializer).map(Self::from)
+        crate::de::deserialize(deserializer)
     }
 }
 /// 主持人。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct WebinarHost {
     /// 主持人的 userid
-    #[serde(deserialize_with = "crate::de::string")]
     pub userid: String,
 }
+impl crate::de::Decode for WebinarHost {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            userid: fields.required("userid")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for WebinarHost {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 /// 网络研讨会详情。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct WebinarInfo {
     /// 会议 ID
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub meetingid: Option<String>,
     /// 会议标题
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub title: Option<String>,
     /// 主办方名称，1~40 个字符
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub sponsor: Option<String>,
     /// 开始时间戳（秒，字符串）
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub start_time: Option<String>,
     /// 结束时间戳（秒，字符串）
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub end_time: Option<String>,
     /// 观众观看限制类型
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub admission_type: Option<AdmissionType>,
     /// 主持人列表
-    #[serde(
-        default,
-        skip_serializing_if = "Vec::is_empty",
-        deserialize_with = "crate::de::vec_or_null"
-    )]
+    #[serde(skip_serializing_if = "Vec::is_empty")]
     pub hosts: Vec<WebinarHost>,
     /// 观众观看密码
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub password: Option<crate::Secret>,
     /// 封面图片 URL（PNG/JPEG，5MB 以内）；须开启活动页（activity_page）
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub cover_url: Option<String>,
     /// 网络研讨会描述
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub description: Option<String>,
     /// 是否开启通过邀请链接自动成为嘉宾
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_boolean"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub enable_guest_invite_link: Option<bool>,
     /// 观众入会链接
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub audience_join_link: Option<String>,
     /// 嘉宾入会链接
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub guest_join_link: Option<String>,
     /// 音视频设置
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub media_setting: Option<WebinarMediaSetting>,
     /// 是否开启问答
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_boolean"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub enable_qa: Option<bool>,
     /// 导播台链接
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub manual_check_link: Option<String>,
     /// 导播台密码
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub manual_check_password: Option<crate::Secret>,
     /// 是否开启活动页
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_boolean"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub activity_page: Option<bool>,
     /// 是否展示观看人数（0/1）
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_int"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub display_number_of_attendees: Option<i64>,
     /// 是否允许观众观看回放
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_boolean"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub playback_for_audience: Option<bool>,
     /// 回放地址
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub playback_url: Option<String>,
     /// 是否开启准备模式
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_boolean"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub preparation_mode: Option<bool>,
     /// 暖场图片 URL
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub warm_up_picture: Option<String>,
     /// 暖场视频 URL
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub warm_up_video: Option<String>,
     /// 是否允许观众邀请他人
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_boolean"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub allow_attendees_invite_others: Option<bool>,
 }
+impl crate::de::Decode for WebinarInfo {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            meetingid: fields.optional("meetingid")?,
+            title: fields.optional("title")?,
+            sponsor: fields.optional("sponsor")?,
+            start_time: fields.optional("start_time")?,
+            end_time: fields.optional("end_time")?,
+            admission_type: fields.optional("admission_type")?,
+            hosts: fields.or_empty("hosts")?,
+            password: fields.optional("password")?,
+            cover_url: fields.optional("cover_url")?,
+            description: fields.optional("description")?,
+            enable_guest_invite_link: fields.optional("enable_guest_invite_link")?,
+            audience_join_link: fields.optional("audience_join_link")?,
+            guest_join_link: fields.optional("guest_join_link")?,
+            media_setting: fields.optional("media_setting")?,
+            enable_qa: fields.optional("enable_qa")?,
+            manual_check_link: fields.optional("manual_check_link")?,
+            manual_check_password: fields.optional("manual_check_password")?,
+            activity_page: fields.optional("activity_page")?,
+            display_number_of_attendees: fields.optional("display_number_of_attendees")?,
+            playback_for_audience: fields.optional("playback_for_audience")?,
+            playback_url: fields.optional("playback_url")?,
+            preparation_mode: fields.optional("preparation_mode")?,
+            warm_up_picture: fields.optional("warm_up_picture")?,
+            warm_up_video: fields.optional("warm_up_video")?,
+            allow_attendees_invite_others: fields
+                .optional("allow_attendees_invite_others")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for WebinarInfo {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 /// 获取网络研讨会嘉宾列表的请求。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct WebinarListGuestRequest {
     /// 网络研讨会 ID；与 meeting_code 二者填一
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub meetingid: Option<String>,
     /// 网络研讨会的会议号；与 meetingid 二者填一
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub meeting_code: Option<String>,
 }
+impl crate::de::Decode for WebinarListGuestRequest {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            meetingid: fields.optional("meetingid")?,
+            meeting_code: fields.optional("meeting_code")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for WebinarListGuestRequest {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 /// 网络研讨会嘉宾列表。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct WebinarListGuestResponse {
     /// 会议嘉宾列表
-    #[serde(
-        default,
-        skip_serializing_if = "Vec::is_empty",
-        deserialize_with = "crate::de::vec_or_null"
-    )]
+    #[serde(skip_serializing_if = "Vec::is_empty")]
     pub guests: Vec<WebinarGuest>,
 }
+impl crate::de::Decode for WebinarListGuestResponse {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            guests: fields.or_empty("guests")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for WebinarListGuestResponse {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 /// 网络研讨会的音视频设置。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct WebinarMediaSetting {
     /// 观众入会时是否静音（请求字段）
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_boolean"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub enable_enter_mute: Option<bool>,
     /// 是否允许成员自行解除静音
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_boolean"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub allow_unmute_self: Option<bool>,
     /// 是否允许成员在主持人进会前加入
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_boolean"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub allow_enter_before_host: Option<bool>,
     /// 是否开启屏幕水印
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_boolean"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub enable_screen_watermark: Option<bool>,
     /// 水印样式（开启屏幕水印时有效）
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub watermark_type: Option<WatermarkType>,
     /// 是否允许企业外部用户入会
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_boolean"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub allow_external_user: Option<bool>,
     /// 自动录制类型
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub auto_record_type: Option<AutoRecordType>,
     /// 有参会成员入会时是否立即开启自动录制
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_boolean"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub attendee_join_auto_record: Option<bool>,
     /// 是否允许主持人暂停或停止自动录制
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_boolean"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub enable_host_pause_auto_record: Option<bool>,
     /// 观众入会时是否静音（详情中返回的字段名）
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_boolean"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub mute_enable_join: Option<bool>,
+}
+impl crate::de::Decode for WebinarMediaSetting {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            enable_enter_mute: fields.optional("enable_enter_mute")?,
+            allow_unmute_self: fields.optional("allow_unmute_self")?,
+            allow_enter_before_host: fields.optional("allow_enter_before_host")?,
+            enable_screen_watermark: fields.optional("enable_screen_watermark")?,
+            watermark_type: fields.optional("watermark_type")?,
+            allow_external_user: fields.optional("allow_external_user")?,
+            auto_record_type: fields.optional("auto_record_type")?,
+            attendee_join_auto_record: fields.optional("attendee_join_auto_record")?,
+            enable_host_pause_auto_record: fields
+                .optional("enable_host_pause_auto_record")?,
+            mute_enable_join: fields.optional("mute_enable_join")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for WebinarMediaSetting {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
 }
 /// 网络研讨会中的成员角色。
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -7666,149 +9583,164 @@ impl serde::Serialize for WebinarMemberRole {
         serializer.serialize_i64(i64::from(*self))
     }
 }
+impl crate::de::Decode for WebinarMemberRole {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        <i64 as crate::de::Decode>::decode(value).map(Self::from)
+    }
+}
 impl<'de> serde::Deserialize<'de> for WebinarMemberRole {
     fn deserialize<D: serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::de::int(deserializer).map(Self::from)
+        crate::de::deserialize(deserializer)
     }
 }
 /// 更新网络研讨会嘉宾列表的请求（全量覆盖）。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct WebinarUpdateGuestListRequest {
     /// 会议 ID
-    #[serde(deserialize_with = "crate::de::string")]
     pub meetingid: String,
     /// 嘉宾列表，全量覆盖原有列表
     pub guests: Vec<WebinarGuest>,
 }
+impl crate::de::Decode for WebinarUpdateGuestListRequest {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            meetingid: fields.required("meetingid")?,
+            guests: fields.required("guests")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for WebinarUpdateGuestListRequest {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 /// 修改网络研讨会的请求。
-#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
 pub struct WebinarUpdateRequest {
     /// 会议 ID
-    #[serde(deserialize_with = "crate::de::string")]
     pub meetingid: String,
     /// 网络研讨会主题，1~255 个字符
-    #[serde(deserialize_with = "crate::de::string")]
     pub title: String,
     /// 主办方名称，1~40 个字符
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub sponsor: Option<String>,
     /// 开始时间戳（秒，字符串），须晚于当前时间半小时以上
-    #[serde(deserialize_with = "crate::de::string")]
     pub start_time: String,
     /// 结束时间戳（秒，字符串）
-    #[serde(deserialize_with = "crate::de::string")]
     pub end_time: String,
     /// 观众观看限制类型
     pub admission_type: AdmissionType,
     /// 主持人列表；传入则覆盖原有设置
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub hosts: Option<Vec<WebinarHost>>,
     /// 观众观看密码，4~6 位数字；admission_type 为 2 时必填且仅此时生效
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub password: Option<crate::Secret>,
     /// 封面图片 URL（PNG/JPEG，5MB 以内）；须开启活动页（activity_page）
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub cover_url: Option<String>,
     /// 网络研讨会描述，纯文本；须开启活动页
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub description: Option<String>,
     /// 是否开启通过邀请链接自动成为嘉宾
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_boolean"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub enable_guest_invite_link: Option<bool>,
     /// 音视频设置
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub media_setting: Option<WebinarMediaSetting>,
     /// 是否开启问答
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_boolean"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub enable_qa: Option<bool>,
     /// 聊天敏感词列表
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub sensitive_words: Option<Vec<String>>,
     /// 是否开启导播台
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_boolean"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub enable_manual_check: Option<bool>,
     /// 是否开启活动页
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_boolean"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub activity_page: Option<bool>,
     /// 是否展示观看人数（0/1）
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_int"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub display_number_of_attendees: Option<i64>,
     /// 是否允许观众观看回放
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_boolean"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub playback_for_audience: Option<bool>,
     /// 是否开启准备模式
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_boolean"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub preparation_mode: Option<bool>,
 }
+impl crate::de::Decode for WebinarUpdateRequest {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            meetingid: fields.required("meetingid")?,
+            title: fields.required("title")?,
+            sponsor: fields.optional("sponsor")?,
+            start_time: fields.required("start_time")?,
+            end_time: fields.required("end_time")?,
+            admission_type: fields.required("admission_type")?,
+            hosts: fields.optional("hosts")?,
+            password: fields.optional("password")?,
+            cover_url: fields.optional("cover_url")?,
+            description: fields.optional("description")?,
+            enable_guest_invite_link: fields.optional("enable_guest_invite_link")?,
+            media_setting: fields.optional("media_setting")?,
+            enable_qa: fields.optional("enable_qa")?,
+            sensitive_words: fields.optional("sensitive_words")?,
+            enable_manual_check: fields.optional("enable_manual_check")?,
+            activity_page: fields.optional("activity_page")?,
+            display_number_of_attendees: fields.optional("display_number_of_attendees")?,
+            playback_for_audience: fields.optional("playback_for_audience")?,
+            preparation_mode: fields.optional("preparation_mode")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for WebinarUpdateRequest {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 /// 管理网络研讨会暖场配置的请求。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct WebinarUpdateWarmUpRequest {
     /// 会议 ID
-    #[serde(deserialize_with = "crate::de::string")]
     pub meetingid: String,
     /// 暖场图片地址（png/jpg，不超过 5M，推荐 1280*720）；与暖场视频二选一，都填时以图片为准
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub warm_up_picture: Option<String>,
     /// 暖场视频地址（mp4，不超过 1G，推荐 1280*720）；与暖场图片二选一
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub warm_up_video: Option<String>,
     /// 是否允许参会者在暖场中邀请成员，默认允许
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_boolean"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub allow_attendees_invite_others: Option<bool>,
+}
+impl crate::de::Decode for WebinarUpdateWarmUpRequest {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            meetingid: fields.required("meetingid")?,
+            warm_up_picture: fields.optional("warm_up_picture")?,
+            warm_up_video: fields.optional("warm_up_video")?,
+            allow_attendees_invite_others: fields
+                .optional("allow_attendees_invite_others")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for WebinarUpdateWarmUpRequest {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
 }
 impl AdvancedLayout {
     /// A `AdvancedLayout` with its required `page_list` set and every optional field unset.

@@ -6,75 +6,116 @@
 //!
 //! Enabled by the cargo feature `message`.
 /// 创建群聊会话的请求。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct AppChatCreateRequest {
     /// 群聊名，最多 50 个 utf8 字符，超过截断
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub name: Option<String>,
     /// 群主的 userid；不填则从 userlist 中随机选一人
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub owner: Option<String>,
     /// 群成员 userid 列表，至少 2 人，至多 2000 人
     pub userlist: Vec<String>,
     /// 群聊 id，不能与已有的群重复；最长 32 个字符，只含 0-9、a-z、A-Z；不填则随机生成
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub chatid: Option<String>,
 }
+impl crate::de::Decode for AppChatCreateRequest {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            name: fields.optional("name")?,
+            owner: fields.optional("owner")?,
+            userlist: fields.required("userlist")?,
+            chatid: fields.optional("chatid")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for AppChatCreateRequest {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 /// 创建群聊会话的返回。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct AppChatCreateResponse {
     /// 群聊的唯一标志
-    #[serde(deserialize_with = "crate::de::string")]
     pub chatid: String,
 }
+impl crate::de::Decode for AppChatCreateResponse {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            chatid: fields.required("chatid")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for AppChatCreateResponse {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 /// 获取群聊会话的返回。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct AppChatGetResponse {
     /// 群聊信息
     pub chat_info: AppChatInfo,
 }
+impl crate::de::Decode for AppChatGetResponse {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            chat_info: fields.required("chat_info")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for AppChatGetResponse {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 /// 应用创建的群聊。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct AppChatInfo {
     /// 群聊唯一标志
-    #[serde(deserialize_with = "crate::de::string")]
     pub chatid: String,
     /// 群聊名
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub name: Option<String>,
     /// 群主 userid
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub owner: Option<String>,
     /// 群成员 userid 列表
-    #[serde(
-        default,
-        skip_serializing_if = "Vec::is_empty",
-        deserialize_with = "crate::de::vec_or_null"
-    )]
+    #[serde(skip_serializing_if = "Vec::is_empty")]
     pub userlist: Vec<String>,
     /// 群聊类型
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub chat_type: Option<AppChatType>,
+}
+impl crate::de::Decode for AppChatInfo {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            chatid: fields.required("chatid")?,
+            name: fields.optional("name")?,
+            owner: fields.optional("owner")?,
+            userlist: fields.or_empty("userlist")?,
+            chat_type: fields.optional("chat_type")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for AppChatInfo {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
 }
 /// 群聊消息的类型与内容（不支持模板卡片与小程序通知）。
 #[derive(Debug, Clone, PartialEq)]
@@ -233,16 +274,11 @@ impl serde::Serialize for AppChatMessage {
         }
     }
 }
-impl<'de> serde::Deserialize<'de> for AppChatMessage {
-    fn deserialize<D: serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        let fields = <serde_json::Map<
-            String,
-            serde_json::Value,
-        > as serde::Deserialize>::deserialize(deserializer)?;
+impl crate::de::Decode for AppChatMessage {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let fields = crate::de::Fields::of(value)?.into_map();
         if !fields.contains_key("msgtype") {
-            return Err(serde::de::Error::missing_field("msgtype"));
+            return Err(crate::de::DecodeError::here("missing field `msgtype`"));
         }
         if crate::union::matches(&fields, "msgtype", crate::union::Tag::Str("text")) {
             return crate::union::content(fields, "text").map(Self::Text);
@@ -282,28 +318,66 @@ impl<'de> serde::Deserialize<'de> for AppChatMessage {
         Ok(Self::Unknown(fields))
     }
 }
+impl<'de> serde::Deserialize<'de> for AppChatMessage {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 /// 应用推送消息到群聊的请求。
-#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
 pub struct AppChatSendRequest {
     /// 群聊 id
-    #[serde(deserialize_with = "crate::de::string")]
     pub chatid: String,
     /// 消息类型（msgtype）及其内容
     #[serde(flatten)]
     pub message: AppChatMessage,
     /// 是否保密消息，默认 0
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub safe: Option<Safe>,
 }
+impl crate::de::Decode for AppChatSendRequest {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            chatid: fields.required("chatid")?,
+            safe: fields.optional("safe")?,
+            message: fields.flattened()?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for AppChatSendRequest {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 /// 群聊的文本消息。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct AppChatText {
     /// 消息内容，最长 2048 字节，超过截断
-    #[serde(deserialize_with = "crate::de::string")]
     pub content: String,
     /// 要提醒（@）的群成员 userid 列表，`@all` 提醒所有人
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub mentioned_list: Option<Vec<String>>,
+}
+impl crate::de::Decode for AppChatText {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            content: fields.required("content")?,
+            mentioned_list: fields.optional("mentioned_list")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for AppChatText {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
 }
 /// 群聊类型。
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -338,39 +412,54 @@ impl serde::Serialize for AppChatType {
         serializer.serialize_i64(i64::from(*self))
     }
 }
+impl crate::de::Decode for AppChatType {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        <i64 as crate::de::Decode>::decode(value).map(Self::from)
+    }
+}
 impl<'de> serde::Deserialize<'de> for AppChatType {
     fn deserialize<D: serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::de::int(deserializer).map(Self::from)
+        crate::de::deserialize(deserializer)
     }
 }
 /// 修改群聊会话的请求；不需要修改的字段不填。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct AppChatUpdateRequest {
     /// 群聊 id
-    #[serde(deserialize_with = "crate::de::string")]
     pub chatid: String,
     /// 新的群聊名，最多 50 个 utf8 字符，超过截断
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub name: Option<String>,
     /// 新群主的 userid
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub owner: Option<String>,
     /// 要加入的成员 userid 列表
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub add_user_list: Option<Vec<String>>,
     /// 要踢出的成员 userid 列表
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub del_user_list: Option<Vec<String>>,
+}
+impl crate::de::Decode for AppChatUpdateRequest {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            chatid: fields.required("chatid")?,
+            name: fields.optional("name")?,
+            owner: fields.optional("owner")?,
+            add_user_list: fields.optional("add_user_list")?,
+            del_user_list: fields.optional("del_user_list")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for AppChatUpdateRequest {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
 }
 /// 应用消息的类型与内容：`{"msgtype": "text", "text": {...}}`。
 #[derive(Debug, Clone, PartialEq)]
@@ -561,16 +650,11 @@ impl serde::Serialize for AppMessage {
         }
     }
 }
-impl<'de> serde::Deserialize<'de> for AppMessage {
-    fn deserialize<D: serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        let fields = <serde_json::Map<
-            String,
-            serde_json::Value,
-        > as serde::Deserialize>::deserialize(deserializer)?;
+impl crate::de::Decode for AppMessage {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let fields = crate::de::Fields::of(value)?.into_map();
         if !fields.contains_key("msgtype") {
-            return Err(serde::de::Error::missing_field("msgtype"));
+            return Err(crate::de::DecodeError::here("missing field `msgtype`"));
         }
         if crate::union::matches(&fields, "msgtype", crate::union::Tag::Str("text")) {
             return crate::union::content(fields, "text").map(Self::Text);
@@ -626,151 +710,220 @@ impl<'de> serde::Deserialize<'de> for AppMessage {
         Ok(Self::Unknown(fields))
     }
 }
+impl<'de> serde::Deserialize<'de> for AppMessage {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 /// 一个应用的消息发送统计。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct AppMessageStatistics {
     /// 应用 id
-    #[serde(deserialize_with = "crate::de::int")]
     pub agentid: i64,
     /// 应用名
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub app_name: Option<String>,
     /// 发消息成功人次
-    #[serde(deserialize_with = "crate::de::int")]
     pub count: i64,
 }
+impl crate::de::Decode for AppMessageStatistics {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            agentid: fields.required("agentid")?,
+            app_name: fields.optional("app_name")?,
+            count: fields.required("count")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for AppMessageStatistics {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 /// 按钮交互型模板卡片：用户点击按钮后产生回调事件。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct ButtonInteractionCard {
     /// 卡片来源样式，不需要可不填
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub source: Option<CardSource>,
     /// 卡片右上角的更多操作按钮
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub action_menu: Option<CardActionMenu>,
     /// 一级标题与标题辅助信息
     pub main_title: CardMainTitle,
     /// 引用文献样式
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub quote_area: Option<CardQuoteArea>,
     /// 二级普通文本，建议不超过 160 个字（支持 id 转译）
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub sub_title_text: Option<String>,
     /// 二级标题 + 文本列表，最多 6 项
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub horizontal_content_list: Option<Vec<CardHorizontalContent>>,
     /// 整张卡片的点击跳转事件
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub card_action: Option<CardAction>,
     /// 任务 id，发送时必填，更新卡片时无效；同一应用内不能重复，只能由数字、字母和 `_-@` 组成，最长 128 字节
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub task_id: Option<String>,
     /// 下拉式的选择器
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub button_selection: Option<CardSelection>,
     /// 按钮列表，1 到 6 个
     pub button_list: Vec<CardButton>,
     /// 仅更新卡片时使用：按钮替换文案，填写后按钮变为灰色不可点击
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub replace_text: Option<String>,
 }
+impl crate::de::Decode for ButtonInteractionCard {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            source: fields.optional("source")?,
+            action_menu: fields.optional("action_menu")?,
+            main_title: fields.required("main_title")?,
+            quote_area: fields.optional("quote_area")?,
+            sub_title_text: fields.optional("sub_title_text")?,
+            horizontal_content_list: fields.optional("horizontal_content_list")?,
+            card_action: fields.optional("card_action")?,
+            task_id: fields.optional("task_id")?,
+            button_selection: fields.optional("button_selection")?,
+            button_list: fields.required("button_list")?,
+            replace_text: fields.optional("replace_text")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for ButtonInteractionCard {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 /// 整张卡片的点击跳转事件。通知型卡片必填，type 只能为 1 或 2。
-#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
 pub struct CardAction {
     /// 跳转事件类型（官方字段表：必填）；通知型卡片只能为 1 或 2
     #[serde(rename = "type")]
     pub kind: CardClickType,
     /// 跳转的 url，type 为 1 时必填
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub url: Option<String>,
     /// 跳转的小程序 appid，须与应用关联；type 为 2 时必填
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub appid: Option<String>,
     /// 跳转的小程序 pagepath，type 为 2 时选填
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub pagepath: Option<String>,
 }
+impl crate::de::Decode for CardAction {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            kind: fields.required("type")?,
+            url: fields.optional("url")?,
+            appid: fields.optional("appid")?,
+            pagepath: fields.optional("pagepath")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for CardAction {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 /// 卡片右上角的更多操作按钮。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct CardActionMenu {
     /// 更多操作界面的描述
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub desc: Option<String>,
     /// 操作列表，1 到 3 项
     pub action_list: Vec<CardActionMenuItem>,
 }
+impl crate::de::Decode for CardActionMenu {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            desc: fields.optional("desc")?,
+            action_list: fields.required("action_list")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for CardActionMenu {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 /// 更多操作中的一项。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct CardActionMenuItem {
     /// 操作的描述文案
-    #[serde(deserialize_with = "crate::de::string")]
     pub text: String,
     /// 操作 key，用户点击后作为回调事件的 EventKey 返回；最长 1024 字节，不可重复
-    #[serde(deserialize_with = "crate::de::string")]
     pub key: String,
 }
+impl crate::de::Decode for CardActionMenuItem {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            text: fields.required("text")?,
+            key: fields.required("key")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for CardActionMenuItem {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 /// 按钮交互型卡片的一个按钮。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct CardButton {
     /// 点击按钮的动作，默认回调
-    #[serde(rename = "type", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "type", skip_serializing_if = "Option::is_none")]
     pub kind: Option<CardButtonType>,
     /// 按钮文案，建议不超过 10 个字
-    #[serde(deserialize_with = "crate::de::string")]
     pub text: String,
     /// 按钮样式，可填 1 到 4，不填或错填默认 1
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_int"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub style: Option<i64>,
     /// 按钮 key，用户点击后随回调事件返回，最长 1024 字节，不可重复；回调按钮必填
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub key: Option<String>,
     /// 跳转的 url，type 为 1 时必填
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub url: Option<String>,
+}
+impl crate::de::Decode for CardButton {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            kind: fields.optional("type")?,
+            text: fields.required("text")?,
+            style: fields.optional("style")?,
+            key: fields.optional("key")?,
+            url: fields.optional("url")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for CardButton {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
 }
 /// 点击按钮的动作。
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -805,31 +958,49 @@ impl serde::Serialize for CardButtonType {
         serializer.serialize_i64(i64::from(*self))
     }
 }
+impl crate::de::Decode for CardButtonType {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        <i64 as crate::de::Decode>::decode(value).map(Self::from)
+    }
+}
 impl<'de> serde::Deserialize<'de> for CardButtonType {
     fn deserialize<D: serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::de::int(deserializer).map(Self::from)
+        crate::de::deserialize(deserializer)
     }
 }
 /// 投票选择型卡片的选择题。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct CardCheckbox {
     /// 选择题的 key，用户提交后随回调事件返回，最长 1024 字节
-    #[serde(deserialize_with = "crate::de::string")]
     pub question_key: String,
     /// 选项列表，1 到 20 个
     pub option_list: Vec<CardCheckboxOption>,
     /// 是否不可选，用于更新卡片
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_boolean"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub disable: Option<bool>,
     /// 单选或多选，默认单选
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub mode: Option<CardCheckboxMode>,
+}
+impl crate::de::Decode for CardCheckbox {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            question_key: fields.required("question_key")?,
+            option_list: fields.required("option_list")?,
+            disable: fields.optional("disable")?,
+            mode: fields.optional("mode")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for CardCheckbox {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
 }
 /// 选择题的模式。
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -864,29 +1035,45 @@ impl serde::Serialize for CardCheckboxMode {
         serializer.serialize_i64(i64::from(*self))
     }
 }
+impl crate::de::Decode for CardCheckboxMode {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        <i64 as crate::de::Decode>::decode(value).map(Self::from)
+    }
+}
 impl<'de> serde::Deserialize<'de> for CardCheckboxMode {
     fn deserialize<D: serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::de::int(deserializer).map(Self::from)
+        crate::de::deserialize(deserializer)
     }
 }
 /// 选择题的一个选项。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct CardCheckboxOption {
     /// 选项 id，随回调事件返回，最长 128 字节，不可重复
-    #[serde(deserialize_with = "crate::de::string")]
     pub id: String,
     /// 选项文案，建议不超过 11 个字
-    #[serde(deserialize_with = "crate::de::string")]
     pub text: String,
     /// 是否默认选中
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_boolean"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub is_checked: Option<bool>,
+}
+impl crate::de::Decode for CardCheckboxOption {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            id: fields.required("id")?,
+            text: fields.required("text")?,
+            is_checked: fields.optional("is_checked")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for CardCheckboxOption {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
 }
 /// 卡片中可点击区域的动作。
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -925,68 +1112,84 @@ impl serde::Serialize for CardClickType {
         serializer.serialize_i64(i64::from(*self))
     }
 }
+impl crate::de::Decode for CardClickType {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        <i64 as crate::de::Decode>::decode(value).map(Self::from)
+    }
+}
 impl<'de> serde::Deserialize<'de> for CardClickType {
     fn deserialize<D: serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::de::int(deserializer).map(Self::from)
+        crate::de::deserialize(deserializer)
     }
 }
 /// 关键数据样式。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct CardEmphasisContent {
     /// 关键数据的内容，建议不超过 14 个字
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub title: Option<String>,
     /// 关键数据的描述，建议不超过 22 个字
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub desc: Option<String>,
 }
+impl crate::de::Decode for CardEmphasisContent {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            title: fields.optional("title")?,
+            desc: fields.optional("desc")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for CardEmphasisContent {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 /// 二级标题 + 文本列表的一项。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct CardHorizontalContent {
     /// 链接类型，默认普通文本
-    #[serde(rename = "type", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "type", skip_serializing_if = "Option::is_none")]
     pub kind: Option<CardHorizontalContentType>,
     /// 二级标题，建议不超过 5 个字
-    #[serde(deserialize_with = "crate::de::string")]
     pub keyname: String,
     /// 二级文本；type 为 2 时是文件名（含扩展名）；建议不超过 30 个字（支持 id 转译）
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub value: Option<String>,
     /// 跳转的 url，type 为 1 时必填
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub url: Option<String>,
     /// 附件的 media_id，type 为 2 时必填
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub media_id: Option<String>,
     /// 成员详情的 userid，type 为 3 时必填
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub userid: Option<String>,
+}
+impl crate::de::Decode for CardHorizontalContent {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            kind: fields.optional("type")?,
+            keyname: fields.required("keyname")?,
+            value: fields.optional("value")?,
+            url: fields.optional("url")?,
+            media_id: fields.optional("media_id")?,
+            userid: fields.optional("userid")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for CardHorizontalContent {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
 }
 /// 二级文本的链接类型。
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -1029,223 +1232,282 @@ impl serde::Serialize for CardHorizontalContentType {
         serializer.serialize_i64(i64::from(*self))
     }
 }
+impl crate::de::Decode for CardHorizontalContentType {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        <i64 as crate::de::Decode>::decode(value).map(Self::from)
+    }
+}
 impl<'de> serde::Deserialize<'de> for CardHorizontalContentType {
     fn deserialize<D: serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::de::int(deserializer).map(Self::from)
+        crate::de::deserialize(deserializer)
     }
 }
 /// 图片样式。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct CardImage {
     /// 图片的 url
-    #[serde(deserialize_with = "crate::de::string")]
     pub url: String,
     /// 图片的宽高比，须大于 1.3 小于 2.25，默认 1.3
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_float"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub aspect_ratio: Option<f64>,
 }
+impl crate::de::Decode for CardImage {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            url: fields.required("url")?,
+            aspect_ratio: fields.optional("aspect_ratio")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for CardImage {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 /// 左图右文样式。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct CardImageTextArea {
     /// 点击事件，默认无
-    #[serde(rename = "type", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "type", skip_serializing_if = "Option::is_none")]
     pub kind: Option<CardClickType>,
     /// 点击跳转的 url，type 为 1 时必填
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub url: Option<String>,
     /// 点击跳转的小程序 appid，须与应用关联；type 为 2 时必填
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub appid: Option<String>,
     /// 点击跳转的小程序 pagepath，type 为 2 时选填
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub pagepath: Option<String>,
     /// 标题
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub title: Option<String>,
     /// 描述
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub desc: Option<String>,
     /// 图片 url
-    #[serde(deserialize_with = "crate::de::string")]
     pub image_url: String,
 }
+impl crate::de::Decode for CardImageTextArea {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            kind: fields.optional("type")?,
+            url: fields.optional("url")?,
+            appid: fields.optional("appid")?,
+            pagepath: fields.optional("pagepath")?,
+            title: fields.optional("title")?,
+            desc: fields.optional("desc")?,
+            image_url: fields.required("image_url")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for CardImageTextArea {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 /// 跳转指引样式的一项。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct CardJump {
     /// 跳转链接类型，默认不是链接
-    #[serde(rename = "type", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "type", skip_serializing_if = "Option::is_none")]
     pub kind: Option<CardClickType>,
     /// 跳转链接的文案，建议不超过 18 个字
-    #[serde(deserialize_with = "crate::de::string")]
     pub title: String,
     /// 跳转的 url，type 为 1 时必填
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub url: Option<String>,
     /// 跳转的小程序 appid，须与应用关联；type 为 2 时必填
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub appid: Option<String>,
     /// 跳转的小程序 pagepath，type 为 2 时选填
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub pagepath: Option<String>,
+}
+impl crate::de::Decode for CardJump {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            kind: fields.optional("type")?,
+            title: fields.required("title")?,
+            url: fields.optional("url")?,
+            appid: fields.optional("appid")?,
+            pagepath: fields.optional("pagepath")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for CardJump {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
 }
 /// 卡片的一级标题与标题辅助信息。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct CardMainTitle {
     /// 一级标题，建议不超过 36 个字（支持 id 转译）
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub title: Option<String>,
     /// 标题辅助信息，建议不超过 44 个字（支持 id 转译）
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub desc: Option<String>,
 }
+impl crate::de::Decode for CardMainTitle {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            title: fields.optional("title")?,
+            desc: fields.optional("desc")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for CardMainTitle {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 /// 引用文献样式。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct CardQuoteArea {
     /// 引用区域的点击事件，默认无
-    #[serde(rename = "type", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "type", skip_serializing_if = "Option::is_none")]
     pub kind: Option<CardClickType>,
     /// 点击跳转的 url，type 为 1 时必填
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub url: Option<String>,
     /// 点击跳转的小程序 appid，须与应用关联；type 为 2 时必填
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub appid: Option<String>,
     /// 点击跳转的小程序 pagepath，type 为 2 时选填
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub pagepath: Option<String>,
     /// 引用文献的标题
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub title: Option<String>,
     /// 引用文献的引用文案
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub quote_text: Option<String>,
 }
+impl crate::de::Decode for CardQuoteArea {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            kind: fields.optional("type")?,
+            url: fields.optional("url")?,
+            appid: fields.optional("appid")?,
+            pagepath: fields.optional("pagepath")?,
+            title: fields.optional("title")?,
+            quote_text: fields.optional("quote_text")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for CardQuoteArea {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 /// 下拉式选择器（按钮交互型的 button_selection，多项选择型的 select_list 元素）。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct CardSelection {
     /// 选择器的 key，用户提交后随回调事件返回，最长 1024 字节
-    #[serde(deserialize_with = "crate::de::string")]
     pub question_key: String,
     /// 选择器左边的标题
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub title: Option<String>,
     /// 选项列表，1 到 10 个
     pub option_list: Vec<CardSelectionOption>,
     /// 默认选定的选项 id，不填或错填默认第一个
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub selected_id: Option<String>,
     /// 是否不可选，用于更新卡片
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_boolean"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub disable: Option<bool>,
 }
+impl crate::de::Decode for CardSelection {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            question_key: fields.required("question_key")?,
+            title: fields.optional("title")?,
+            option_list: fields.required("option_list")?,
+            selected_id: fields.optional("selected_id")?,
+            disable: fields.optional("disable")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for CardSelection {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 /// 下拉式选择器的一个选项。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct CardSelectionOption {
     /// 选项 id，随回调事件返回，最长 128 字节，不可重复
-    #[serde(deserialize_with = "crate::de::string")]
     pub id: String,
     /// 选项文案，建议不超过 16 个字
-    #[serde(deserialize_with = "crate::de::string")]
     pub text: String,
 }
+impl crate::de::Decode for CardSelectionOption {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            id: fields.required("id")?,
+            text: fields.required("text")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for CardSelectionOption {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 /// 卡片来源样式。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct CardSource {
     /// 来源图片的 url，建议 72*72
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub icon_url: Option<String>,
     /// 来源图片的描述，建议不超过 20 个字（支持 id 转译）
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub desc: Option<String>,
     /// 来源文字的颜色，默认灰色
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub desc_color: Option<CardSourceColor>,
+}
+impl crate::de::Decode for CardSource {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            icon_url: fields.optional("icon_url")?,
+            desc: fields.optional("desc")?,
+            desc_color: fields.optional("desc_color")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for CardSource {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
 }
 /// 来源文字的颜色。
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -1288,53 +1550,124 @@ impl serde::Serialize for CardSourceColor {
         serializer.serialize_i64(i64::from(*self))
     }
 }
+impl crate::de::Decode for CardSourceColor {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        <i64 as crate::de::Decode>::decode(value).map(Self::from)
+    }
+}
 impl<'de> serde::Deserialize<'de> for CardSourceColor {
     fn deserialize<D: serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::de::int(deserializer).map(Self::from)
+        crate::de::deserialize(deserializer)
     }
 }
 /// 提交按钮。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct CardSubmitButton {
     /// 按钮文案，建议不超过 10 个字
-    #[serde(deserialize_with = "crate::de::string")]
     pub text: String,
     /// 按钮 key，用户提交后随回调事件返回，最长 1024 字节
-    #[serde(deserialize_with = "crate::de::string")]
     pub key: String,
 }
+impl crate::de::Decode for CardSubmitButton {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            text: fields.required("text")?,
+            key: fields.required("key")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for CardSubmitButton {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 /// 卡片二级垂直内容的一项。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct CardVerticalContent {
     /// 二级标题，建议不超过 38 个字
-    #[serde(deserialize_with = "crate::de::string")]
     pub title: String,
     /// 二级普通文本，建议不超过 160 个字
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub desc: Option<String>,
 }
+impl crate::de::Decode for CardVerticalContent {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            title: fields.required("title")?,
+            desc: fields.optional("desc")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for CardVerticalContent {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 /// 除 errcode/errmsg 外没有其他字段的返回。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct EmptyResponse {}
+impl crate::de::Decode for EmptyResponse {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        crate::de::Fields::of(value)?;
+        Ok(Self {})
+    }
+}
+impl<'de> serde::Deserialize<'de> for EmptyResponse {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 /// 文件消息。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct File {
     /// 文件 id，由上传临时素材接口获得
-    #[serde(deserialize_with = "crate::de::string")]
     pub media_id: String,
 }
+impl crate::de::Decode for File {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            media_id: fields.required("media_id")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for File {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 /// 图片消息。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct Image {
     /// 图片媒体文件 id，由上传临时素材接口获得
-    #[serde(deserialize_with = "crate::de::string")]
     pub media_id: String,
+}
+impl crate::de::Decode for Image {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            media_id: fields.required("media_id")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for Image {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
 }
 /// 互联企业消息的类型与内容（不支持模板卡片）。
 #[derive(Debug, Clone, PartialEq)]
@@ -1509,16 +1842,11 @@ impl serde::Serialize for LinkedCorpMessage {
         }
     }
 }
-impl<'de> serde::Deserialize<'de> for LinkedCorpMessage {
-    fn deserialize<D: serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        let fields = <serde_json::Map<
-            String,
-            serde_json::Value,
-        > as serde::Deserialize>::deserialize(deserializer)?;
+impl crate::de::Decode for LinkedCorpMessage {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let fields = crate::de::Fields::of(value)?.into_map();
         if !fields.contains_key("msgtype") {
-            return Err(serde::de::Error::missing_field("msgtype"));
+            return Err(crate::de::DecodeError::here("missing field `msgtype`"));
         }
         if crate::union::matches(&fields, "msgtype", crate::union::Tag::Str("text")) {
             return crate::union::content(fields, "text").map(Self::Text);
@@ -1566,200 +1894,276 @@ impl<'de> serde::Deserialize<'de> for LinkedCorpMessage {
         Ok(Self::Unknown(fields))
     }
 }
+impl<'de> serde::Deserialize<'de> for LinkedCorpMessage {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 /// 互联企业发送应用消息的请求。
-#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
 pub struct LinkedCorpMessageSendRequest {
     /// 成员列表，最多 1000 个；互联企业成员写作 `corpid/userid`，本企业成员直接写 userid
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub touser: Option<Vec<String>>,
     /// 部门列表，最多 100 个；互联部门写作 `linked_id/party_id`，本企业部门直接写 party_id
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub toparty: Option<Vec<String>>,
     /// 本企业的标签 ID 列表，最多 100 个
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub totag: Option<Vec<String>>,
     /// 1 表示发给应用可见范围内的所有人（含互联企业成员），默认 0
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_int"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub toall: Option<i64>,
     /// 企业应用的 id
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_int"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub agentid: Option<i64>,
     /// 消息类型（msgtype）及其内容
     #[serde(flatten)]
     pub message: LinkedCorpMessage,
     /// 是否保密消息，默认 0
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub safe: Option<Safe>,
 }
+impl crate::de::Decode for LinkedCorpMessageSendRequest {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            touser: fields.optional("touser")?,
+            toparty: fields.optional("toparty")?,
+            totag: fields.optional("totag")?,
+            toall: fields.optional("toall")?,
+            agentid: fields.optional("agentid")?,
+            safe: fields.optional("safe")?,
+            message: fields.flattened()?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for LinkedCorpMessageSendRequest {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 /// 互联企业发送应用消息的返回。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct LinkedCorpMessageSendResponse {
     /// 无效的成员（统一转为小写）
-    #[serde(
-        default,
-        skip_serializing_if = "Vec::is_empty",
-        deserialize_with = "crate::de::vec_or_null"
-    )]
+    #[serde(skip_serializing_if = "Vec::is_empty")]
     pub invaliduser: Vec<String>,
     /// 无效的部门
-    #[serde(
-        default,
-        skip_serializing_if = "Vec::is_empty",
-        deserialize_with = "crate::de::vec_or_null"
-    )]
+    #[serde(skip_serializing_if = "Vec::is_empty")]
     pub invalidparty: Vec<String>,
     /// 无效的标签
-    #[serde(
-        default,
-        skip_serializing_if = "Vec::is_empty",
-        deserialize_with = "crate::de::vec_or_null"
-    )]
+    #[serde(skip_serializing_if = "Vec::is_empty")]
     pub invalidtag: Vec<String>,
 }
+impl crate::de::Decode for LinkedCorpMessageSendResponse {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            invaliduser: fields.or_empty("invaliduser")?,
+            invalidparty: fields.or_empty("invalidparty")?,
+            invalidtag: fields.or_empty("invalidtag")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for LinkedCorpMessageSendResponse {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 /// markdown 消息，支持部分 markdown 语法；微信插件端看不到。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct Markdown {
     /// markdown 内容，最长 2048 字节，须为 utf8
-    #[serde(deserialize_with = "crate::de::string")]
     pub content: String,
 }
+impl crate::de::Decode for Markdown {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            content: fields.required("content")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for Markdown {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 /// 查询应用消息发送统计的请求。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct MessageGetStatisticsRequest {
     /// 查询哪天的数据，默认当天
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub time_type: Option<StatisticsTimeType>,
 }
+impl crate::de::Decode for MessageGetStatisticsRequest {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            time_type: fields.optional("time_type")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for MessageGetStatisticsRequest {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 /// 查询应用消息发送统计的返回。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct MessageGetStatisticsResponse {
     /// 各应用的发送统计
-    #[serde(
-        default,
-        skip_serializing_if = "Vec::is_empty",
-        deserialize_with = "crate::de::vec_or_null"
-    )]
+    #[serde(skip_serializing_if = "Vec::is_empty")]
     pub statistics: Vec<AppMessageStatistics>,
 }
+impl crate::de::Decode for MessageGetStatisticsResponse {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            statistics: fields.or_empty("statistics")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for MessageGetStatisticsResponse {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 /// 撤回应用消息的请求。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct MessageRecallRequest {
     /// 消息 ID，来自发送应用消息的返回
-    #[serde(deserialize_with = "crate::de::string")]
     pub msgid: String,
 }
+impl crate::de::Decode for MessageRecallRequest {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            msgid: fields.required("msgid")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for MessageRecallRequest {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 /// 发送应用消息的请求：接收人与发送选项，加上一种消息（msgtype 与同名内容字段）。
-#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
 pub struct MessageSendRequest {
     /// 成员 UserID 列表，多个用 `|` 分隔，最多 1000 个；`@all` 表示应用可见范围内的全部成员
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub touser: Option<String>,
     /// 部门 ID 列表，多个用 `|` 分隔，最多 100 个；touser 为 `@all` 时忽略
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub toparty: Option<String>,
     /// 标签 ID 列表，多个用 `|` 分隔，最多 100 个；touser 为 `@all` 时忽略
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub totag: Option<String>,
     /// 消息类型（msgtype）及其内容
     #[serde(flatten)]
     pub message: AppMessage,
     /// 企业应用的 id；除小程序通知消息外都须填写
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_int"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub agentid: Option<i64>,
     /// 是否保密消息（文本、图片、视频、文件、mpnews 支持），默认 0
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub safe: Option<Safe>,
     /// 是否开启 id 转译，0 否 1 是，默认 0
     #[serde(
-        default,
         skip_serializing_if = "Option::is_none",
-        with = "crate::de::opt_flag"
+        serialize_with = "crate::de::opt_flag::serialize"
     )]
     pub enable_id_trans: Option<bool>,
     /// 是否开启重复消息检查，0 否 1 是，默认 0
     #[serde(
-        default,
         skip_serializing_if = "Option::is_none",
-        with = "crate::de::opt_flag"
+        serialize_with = "crate::de::opt_flag::serialize"
     )]
     pub enable_duplicate_check: Option<bool>,
     /// 重复消息检查的时间间隔（秒），默认 1800，最大 4 小时
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_int"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub duplicate_check_interval: Option<i64>,
 }
+impl crate::de::Decode for MessageSendRequest {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            touser: fields.optional("touser")?,
+            toparty: fields.optional("toparty")?,
+            totag: fields.optional("totag")?,
+            agentid: fields.optional("agentid")?,
+            safe: fields.optional("safe")?,
+            enable_id_trans: fields.optional("enable_id_trans")?,
+            enable_duplicate_check: fields.optional("enable_duplicate_check")?,
+            duplicate_check_interval: fields.optional("duplicate_check_interval")?,
+            message: fields.flattened()?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for MessageSendRequest {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 /// 发送应用消息的返回。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct MessageSendResponse {
     /// 不合法的 userid（统一转为小写），`|` 分隔
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub invaliduser: Option<String>,
     /// 不合法的部门 id，`|` 分隔
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub invalidparty: Option<String>,
     /// 不合法的标签 id，`|` 分隔
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub invalidtag: Option<String>,
     /// 没有基础接口许可（含已过期）的 userid，`|` 分隔
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub unlicenseduser: Option<String>,
     /// 消息 id，用于撤回应用消息
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub msgid: Option<String>,
     /// 仅按钮交互型、投票选择型、多项选择型模板卡片返回：调用「更新模版卡片消息」所需的 code，72 小时内有效且只能用一次
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub response_code: Option<String>,
+}
+impl crate::de::Decode for MessageSendResponse {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            invaliduser: fields.optional("invaliduser")?,
+            invalidparty: fields.optional("invalidparty")?,
+            invalidtag: fields.optional("invalidtag")?,
+            unlicenseduser: fields.optional("unlicenseduser")?,
+            msgid: fields.optional("msgid")?,
+            response_code: fields.optional("response_code")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for MessageSendResponse {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
 }
 impl MessageSendResponse {
     /// The parts of `invaliduser` (joined by `|` on the wire); empty parts are skipped.
@@ -1800,272 +2204,369 @@ impl MessageSendResponse {
     }
 }
 /// 更新模版卡片消息的请求：button（把按钮改为不可点击并替换文案）与 template_card（换成新卡片）二选一。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct MessageUpdateTemplateCardRequest {
     /// 要更新的成员 ID 列表，最多 1000 个
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub userids: Option<Vec<String>>,
     /// 要更新的部门 ID 列表，最多 100 个
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_int_vec"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub partyids: Option<Vec<i64>>,
     /// 要更新的标签 ID 列表，最多 100 个
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_int_vec"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub tagids: Option<Vec<i64>>,
     /// 1 表示更新整个任务的全部接收人
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_int"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub atall: Option<i64>,
     /// 应用的 agentid
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_int"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub agentid: Option<i64>,
     /// 更新卡片所消费的 code，来自发送消息的返回或回调事件；只能用一次
-    #[serde(deserialize_with = "crate::de::string")]
     pub response_code: String,
     /// 是否开启 id 转译，0 否 1 是，默认 0
     #[serde(
-        default,
         skip_serializing_if = "Option::is_none",
-        with = "crate::de::opt_flag"
+        serialize_with = "crate::de::opt_flag::serialize"
     )]
     pub enable_id_trans: Option<bool>,
     /// 把按钮更新为不可点击状态
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub button: Option<TemplateCardButtonUpdate>,
     /// 更新成的新模板卡片
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub template_card: Option<TemplateCard>,
 }
+impl crate::de::Decode for MessageUpdateTemplateCardRequest {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            userids: fields.optional("userids")?,
+            partyids: fields.optional("partyids")?,
+            tagids: fields.optional("tagids")?,
+            atall: fields.optional("atall")?,
+            agentid: fields.optional("agentid")?,
+            response_code: fields.required("response_code")?,
+            enable_id_trans: fields.optional("enable_id_trans")?,
+            button: fields.optional("button")?,
+            template_card: fields.optional("template_card")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for MessageUpdateTemplateCardRequest {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 /// 更新模版卡片消息的返回。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct MessageUpdateTemplateCardResponse {
     /// 不存在或不可见的成员（统一转为小写）；这部分不会被更新
-    #[serde(
-        default,
-        skip_serializing_if = "Vec::is_empty",
-        deserialize_with = "crate::de::vec_or_null"
-    )]
+    #[serde(skip_serializing_if = "Vec::is_empty")]
     pub invaliduser: Vec<String>,
 }
+impl crate::de::Decode for MessageUpdateTemplateCardResponse {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            invaliduser: fields.or_empty("invaliduser")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for MessageUpdateTemplateCardResponse {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 /// 小程序通知消息，只允许绑定了小程序的应用发送。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct MiniprogramNotice {
     /// 小程序 appid，须与当前应用关联
-    #[serde(deserialize_with = "crate::de::string")]
     pub appid: String,
     /// 点击后打开的小程序页面，最长 1024 字节，仅限本小程序内；不填则点击不跳转
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub page: Option<String>,
     /// 标题，4 到 12 个汉字（支持 id 转译）
-    #[serde(deserialize_with = "crate::de::string")]
     pub title: String,
     /// 描述，4 到 12 个汉字（支持 id 转译）
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub description: Option<String>,
     /// 是否放大第一个 content_item
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_boolean"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub emphasis_first_item: Option<bool>,
     /// 消息内容键值对，最多 10 个
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub content_item: Option<Vec<MiniprogramNoticeItem>>,
 }
+impl crate::de::Decode for MiniprogramNotice {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            appid: fields.required("appid")?,
+            page: fields.optional("page")?,
+            title: fields.required("title")?,
+            description: fields.optional("description")?,
+            emphasis_first_item: fields.optional("emphasis_first_item")?,
+            content_item: fields.optional("content_item")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for MiniprogramNotice {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 /// 小程序通知消息的一个键值对；key 与 value 都为空时忽略。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct MiniprogramNoticeItem {
     /// 键，10 个汉字以内
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub key: Option<String>,
     /// 值，30 个汉字以内（支持 id 转译）
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub value: Option<String>,
 }
+impl crate::de::Decode for MiniprogramNoticeItem {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            key: fields.optional("key")?,
+            value: fields.optional("value")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for MiniprogramNoticeItem {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 /// 图文消息（mpnews）：内容保存在企业微信，跳转到企业微信的图文页。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct MpNews {
     /// 图文列表，1 到 8 条
     pub articles: Vec<MpNewsArticle>,
 }
+impl crate::de::Decode for MpNews {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            articles: fields.required("articles")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for MpNews {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 /// mpnews 消息的一条图文。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct MpNewsArticle {
     /// 标题，最长 128 字节（支持 id 转译）
-    #[serde(deserialize_with = "crate::de::string")]
     pub title: String,
     /// 缩略图的 media_id，由上传永久或临时素材接口获得
-    #[serde(deserialize_with = "crate::de::string")]
     pub thumb_media_id: String,
     /// 作者，最长 64 字节
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub author: Option<String>,
     /// 点击「阅读原文」后的链接
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub content_source_url: Option<String>,
     /// 正文，支持 HTML，最长 666 K 字节（支持 id 转译）
-    #[serde(deserialize_with = "crate::de::string")]
     pub content: String,
     /// 摘要，最长 512 字节；不填则取正文前若干字（支持 id 转译）
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub digest: Option<String>,
 }
+impl crate::de::Decode for MpNewsArticle {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            title: fields.required("title")?,
+            thumb_media_id: fields.required("thumb_media_id")?,
+            author: fields.optional("author")?,
+            content_source_url: fields.optional("content_source_url")?,
+            content: fields.required("content")?,
+            digest: fields.optional("digest")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for MpNewsArticle {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 /// 多项选择型模板卡片：多个下拉选择器，提交后产生回调事件。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct MultipleInteractionCard {
     /// 卡片来源样式，不需要可不填
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub source: Option<CardSource>,
     /// 一级标题与标题辅助信息
     pub main_title: CardMainTitle,
     /// 任务 id，发送时必填，更新卡片时无效；同一应用内不能重复，最长 128 字节
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub task_id: Option<String>,
     /// 下拉式的选择器列表，1 到 3 个
     pub select_list: Vec<CardSelection>,
     /// 提交按钮样式
     pub submit_button: CardSubmitButton,
     /// 仅更新卡片时使用：按钮替换文案，填写后按钮变为灰色不可点击
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub replace_text: Option<String>,
 }
+impl crate::de::Decode for MultipleInteractionCard {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            source: fields.optional("source")?,
+            main_title: fields.required("main_title")?,
+            task_id: fields.optional("task_id")?,
+            select_list: fields.required("select_list")?,
+            submit_button: fields.required("submit_button")?,
+            replace_text: fields.optional("replace_text")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for MultipleInteractionCard {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 /// 图文消息。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct News {
     /// 图文列表，1 到 8 条
     pub articles: Vec<NewsArticle>,
 }
+impl crate::de::Decode for News {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            articles: fields.required("articles")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for News {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 /// 图文消息的一条图文。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct NewsArticle {
     /// 标题，最长 128 字节（支持 id 转译）
-    #[serde(deserialize_with = "crate::de::string")]
     pub title: String,
     /// 描述，最长 512 字节（支持 id 转译）
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub description: Option<String>,
     /// 点击后跳转的链接，最长 2048 字节；与 appid/pagepath 至少填一个
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub url: Option<String>,
     /// 图片链接，支持 JPG、PNG；大图 1068*455，小图 150*150
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub picurl: Option<String>,
     /// 点击跳转的小程序 appid，须与应用关联；填了则优先跳转小程序
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub appid: Option<String>,
     /// 点击跳转的小程序页面路径
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub pagepath: Option<String>,
 }
+impl crate::de::Decode for NewsArticle {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            title: fields.required("title")?,
+            description: fields.optional("description")?,
+            url: fields.optional("url")?,
+            picurl: fields.optional("picurl")?,
+            appid: fields.optional("appid")?,
+            pagepath: fields.optional("pagepath")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for NewsArticle {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 /// 图文展示型模板卡片。card_image 与 image_text_area 至少填一个。
-#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
 pub struct NewsNoticeCard {
     /// 卡片来源样式，不需要可不填
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub source: Option<CardSource>,
     /// 卡片右上角的更多操作按钮
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub action_menu: Option<CardActionMenu>,
     /// 任务 id，同一应用内不能重复，最长 128 字节；填了 action_menu 时必填
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub task_id: Option<String>,
     /// 一级标题与标题辅助信息
     pub main_title: CardMainTitle,
     /// 引用文献样式
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub quote_area: Option<CardQuoteArea>,
     /// 左图右文样式
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub image_text_area: Option<CardImageTextArea>,
     /// 图片样式
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub card_image: Option<CardImage>,
     /// 卡片二级垂直内容，最多 4 项
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub vertical_content_list: Option<Vec<CardVerticalContent>>,
     /// 二级标题 + 文本列表，最多 6 项
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub horizontal_content_list: Option<Vec<CardHorizontalContent>>,
     /// 跳转指引样式的列表，最多 3 项
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub jump_list: Option<Vec<CardJump>>,
     /// 整张卡片的点击跳转事件
     pub card_action: CardAction,
+}
+impl crate::de::Decode for NewsNoticeCard {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            source: fields.optional("source")?,
+            action_menu: fields.optional("action_menu")?,
+            task_id: fields.optional("task_id")?,
+            main_title: fields.required("main_title")?,
+            quote_area: fields.optional("quote_area")?,
+            image_text_area: fields.optional("image_text_area")?,
+            card_image: fields.optional("card_image")?,
+            vertical_content_list: fields.optional("vertical_content_list")?,
+            horizontal_content_list: fields.optional("horizontal_content_list")?,
+            jump_list: fields.optional("jump_list")?,
+            card_action: fields.required("card_action")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for NewsNoticeCard {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
 }
 /// 保密消息选项。保密消息不能分享，并显示水印。
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -2104,11 +2605,16 @@ impl serde::Serialize for Safe {
         serializer.serialize_i64(i64::from(*self))
     }
 }
+impl crate::de::Decode for Safe {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        <i64 as crate::de::Decode>::decode(value).map(Self::from)
+    }
+}
 impl<'de> serde::Deserialize<'de> for Safe {
     fn deserialize<D: serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::de::int(deserializer).map(Self::from)
+        crate::de::deserialize(deserializer)
     }
 }
 /// 统计的日期。
@@ -2144,56 +2650,111 @@ impl serde::Serialize for StatisticsTimeType {
         serializer.serialize_i64(i64::from(*self))
     }
 }
+impl crate::de::Decode for StatisticsTimeType {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        <i64 as crate::de::Decode>::decode(value).map(Self::from)
+    }
+}
 impl<'de> serde::Deserialize<'de> for StatisticsTimeType {
     fn deserialize<D: serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::de::int(deserializer).map(Self::from)
+        crate::de::deserialize(deserializer)
     }
 }
 /// 更新任务卡片消息状态的请求。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct TaskCardUpdateRequest {
     /// 要更新的成员 userid 列表（消息接收者），最多 1000 个
     pub userids: Vec<String>,
     /// 发送任务卡片消息的应用 id
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_int"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub agentid: Option<i64>,
     /// 发送任务卡片消息时指定的 task_id
-    #[serde(deserialize_with = "crate::de::string")]
     pub task_id: String,
     /// 设置为已选择状态的按钮，须与发送消息时按钮的 key 一致
-    #[serde(deserialize_with = "crate::de::string")]
     pub replace_name: String,
 }
+impl crate::de::Decode for TaskCardUpdateRequest {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            userids: fields.required("userids")?,
+            agentid: fields.optional("agentid")?,
+            task_id: fields.required("task_id")?,
+            replace_name: fields.required("replace_name")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for TaskCardUpdateRequest {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 /// 更新任务卡片消息状态的返回。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct TaskCardUpdateResponse {
     /// 不合法的 userid
-    #[serde(
-        default,
-        skip_serializing_if = "Vec::is_empty",
-        deserialize_with = "crate::de::vec_or_null"
-    )]
+    #[serde(skip_serializing_if = "Vec::is_empty")]
     pub invaliduser: Vec<String>,
 }
+impl crate::de::Decode for TaskCardUpdateResponse {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            invaliduser: fields.or_empty("invaliduser")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for TaskCardUpdateResponse {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 /// 模板卡片：card_type 决定卡片样式，其余字段与 card_type 并列。
-#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
 pub struct TemplateCard {
     /// 卡片类型（card_type）及其字段
     #[serde(flatten)]
     pub card: TemplateCardContent,
 }
+impl crate::de::Decode for TemplateCard {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let fields = crate::de::Fields::of(value)?;
+        Ok(Self { card: fields.flattened()? })
+    }
+}
+impl<'de> serde::Deserialize<'de> for TemplateCard {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 /// 把可回调卡片的按钮更新为不可点击状态。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct TemplateCardButtonUpdate {
     /// 按钮更新后的文案
-    #[serde(deserialize_with = "crate::de::string")]
     pub replace_name: String,
+}
+impl crate::de::Decode for TemplateCardButtonUpdate {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            replace_name: fields.required("replace_name")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for TemplateCardButtonUpdate {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
 }
 /// 模板卡片的五种类型；各类型的字段与 card_type 并列。
 #[derive(Debug, Clone, PartialEq)]
@@ -2281,208 +2842,274 @@ impl serde::Serialize for TemplateCardContent {
         serde::Serialize::serialize(&fields, serializer)
     }
 }
-impl<'de> serde::Deserialize<'de> for TemplateCardContent {
-    fn deserialize<D: serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        let fields = <serde_json::Map<
-            String,
-            serde_json::Value,
-        > as serde::Deserialize>::deserialize(deserializer)?;
+impl crate::de::Decode for TemplateCardContent {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let fields = crate::de::Fields::of(value)?.into_map();
         if !fields.contains_key("card_type") {
-            return Err(serde::de::Error::missing_field("card_type"));
+            return Err(crate::de::DecodeError::here("missing field `card_type`"));
         }
         if crate::union::matches(
             &fields,
             "card_type",
             crate::union::Tag::Str("text_notice"),
         ) {
-            return serde_json::from_value(serde_json::Value::Object(fields))
-                .map(Self::TextNotice)
-                .map_err(|e| serde::de::Error::custom(
-                    format_args!(
-                        "{}: {}", "in the fields of `card_type` `text_notice`", e
-                    ),
-                ));
+            return crate::union::inline_content(
+                    fields,
+                    "in the fields of `card_type` `text_notice`",
+                )
+                .map(Self::TextNotice);
         }
         if crate::union::matches(
             &fields,
             "card_type",
             crate::union::Tag::Str("news_notice"),
         ) {
-            return serde_json::from_value(serde_json::Value::Object(fields))
-                .map(Self::NewsNotice)
-                .map_err(|e| serde::de::Error::custom(
-                    format_args!(
-                        "{}: {}", "in the fields of `card_type` `news_notice`", e
-                    ),
-                ));
+            return crate::union::inline_content(
+                    fields,
+                    "in the fields of `card_type` `news_notice`",
+                )
+                .map(Self::NewsNotice);
         }
         if crate::union::matches(
             &fields,
             "card_type",
             crate::union::Tag::Str("button_interaction"),
         ) {
-            return serde_json::from_value(serde_json::Value::Object(fields))
-                .map(Self::ButtonInteraction)
-                .map_err(|e| serde::de::Error::custom(
-                    format_args!(
-                        "{}: {}", "in the fields of `card_type` `button_interaction`", e
-                    ),
-                ));
+            return crate::union::inline_content(
+                    fields,
+                    "in the fields of `card_type` `button_interaction`",
+                )
+                .map(Self::ButtonInteraction);
         }
         if crate::union::matches(
             &fields,
             "card_type",
             crate::union::Tag::Str("vote_interaction"),
         ) {
-            return serde_json::from_value(serde_json::Value::Object(fields))
-                .map(Self::VoteInteraction)
-                .map_err(|e| serde::de::Error::custom(
-                    format_args!(
-                        "{}: {}", "in the fields of `card_type` `vote_interaction`", e
-                    ),
-                ));
+            return crate::union::inline_content(
+                    fields,
+                    "in the fields of `card_type` `vote_interaction`",
+                )
+                .map(Self::VoteInteraction);
         }
         if crate::union::matches(
             &fields,
             "card_type",
             crate::union::Tag::Str("multiple_interaction"),
         ) {
-            return serde_json::from_value(serde_json::Value::Object(fields))
-                .map(Self::MultipleInteraction)
-                .map_err(|e| serde::de::Error::custom(
-                    format_args!(
-                        "{}: {}", "in the fields of `card_type` `multiple_interaction`",
-                        e
-                    ),
-                ));
+            return crate::union::inline_content(
+                    fields,
+                    "in the fields of `card_type` `multiple_interaction`",
+                )
+                .map(Self::MultipleInteraction);
         }
         Ok(Self::Unknown(fields))
     }
 }
+impl<'de> serde::Deserialize<'de> for TemplateCardContent {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 /// 文本消息。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct Text {
     /// 消息内容，最长 2048 字节，超过截断；可含 `<a>` 链接（支持 id 转译）
-    #[serde(deserialize_with = "crate::de::string")]
     pub content: String,
 }
+impl crate::de::Decode for Text {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            content: fields.required("content")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for Text {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 /// 文本卡片消息：标题、可带简单 HTML 样式的描述和点击跳转的链接。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct TextCard {
     /// 标题，最长 128 字节，超过截断（支持 id 转译）
-    #[serde(deserialize_with = "crate::de::string")]
     pub title: String,
     /// 描述，最长 512 字节；可用 div 的 gray、normal、highlight 样式（支持 id 转译）
-    #[serde(deserialize_with = "crate::de::string")]
     pub description: String,
     /// 点击后跳转的链接，最长 2048 字节，须含 http:// 或 https://
-    #[serde(deserialize_with = "crate::de::string")]
     pub url: String,
     /// 按钮文字，默认「详情」，最长 4 个汉字
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub btntxt: Option<String>,
 }
+impl crate::de::Decode for TextCard {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            title: fields.required("title")?,
+            description: fields.required("description")?,
+            url: fields.required("url")?,
+            btntxt: fields.optional("btntxt")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for TextCard {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 /// 文本通知型模板卡片。main_title.title 与 sub_title_text 至少填一个。
-#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
 pub struct TextNoticeCard {
     /// 卡片来源样式，不需要可不填
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub source: Option<CardSource>,
     /// 卡片右上角的更多操作按钮
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub action_menu: Option<CardActionMenu>,
     /// 任务 id，同一应用内不能重复，只能由数字、字母和 `_-@` 组成，最长 128 字节；填了 action_menu 时必填
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub task_id: Option<String>,
     /// 一级标题与标题辅助信息
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub main_title: Option<CardMainTitle>,
     /// 引用文献样式
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub quote_area: Option<CardQuoteArea>,
     /// 关键数据样式
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub emphasis_content: Option<CardEmphasisContent>,
     /// 二级普通文本，建议不超过 160 个字（支持 id 转译）
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub sub_title_text: Option<String>,
     /// 二级标题 + 文本列表，最多 6 项
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub horizontal_content_list: Option<Vec<CardHorizontalContent>>,
     /// 跳转指引样式的列表，最多 3 项
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub jump_list: Option<Vec<CardJump>>,
     /// 整张卡片的点击跳转事件
     pub card_action: CardAction,
 }
+impl crate::de::Decode for TextNoticeCard {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            source: fields.optional("source")?,
+            action_menu: fields.optional("action_menu")?,
+            task_id: fields.optional("task_id")?,
+            main_title: fields.optional("main_title")?,
+            quote_area: fields.optional("quote_area")?,
+            emphasis_content: fields.optional("emphasis_content")?,
+            sub_title_text: fields.optional("sub_title_text")?,
+            horizontal_content_list: fields.optional("horizontal_content_list")?,
+            jump_list: fields.optional("jump_list")?,
+            card_action: fields.required("card_action")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for TextNoticeCard {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 /// 视频消息。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct Video {
     /// 视频媒体文件 id，由上传临时素材接口获得
-    #[serde(deserialize_with = "crate::de::string")]
     pub media_id: String,
     /// 视频标题，最长 128 字节，超过截断
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub title: Option<String>,
     /// 视频描述，最长 512 字节，超过截断
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub description: Option<String>,
 }
+impl crate::de::Decode for Video {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            media_id: fields.required("media_id")?,
+            title: fields.optional("title")?,
+            description: fields.optional("description")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for Video {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 /// 语音消息。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct Voice {
     /// 语音文件 id，由上传临时素材接口获得
-    #[serde(deserialize_with = "crate::de::string")]
     pub media_id: String,
 }
+impl crate::de::Decode for Voice {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            media_id: fields.required("media_id")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for Voice {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 /// 投票选择型模板卡片：单选或多选后提交，产生回调事件。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct VoteInteractionCard {
     /// 卡片来源样式，不需要可不填
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub source: Option<CardSource>,
     /// 一级标题与标题辅助信息
     pub main_title: CardMainTitle,
     /// 任务 id，发送时必填，更新卡片时无效；同一应用内不能重复，最长 128 字节
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub task_id: Option<String>,
     /// 选择题样式
     pub checkbox: CardCheckbox,
     /// 提交按钮样式
     pub submit_button: CardSubmitButton,
     /// 仅更新卡片时使用：按钮替换文案，填写后按钮变为灰色不可点击
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub replace_text: Option<String>,
+}
+impl crate::de::Decode for VoteInteractionCard {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            source: fields.optional("source")?,
+            main_title: fields.required("main_title")?,
+            task_id: fields.optional("task_id")?,
+            checkbox: fields.required("checkbox")?,
+            submit_button: fields.required("submit_button")?,
+            replace_text: fields.optional("replace_text")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for VoteInteractionCard {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
 }
 impl AppChatCreateRequest {
     /// A `AppChatCreateRequest` with its required `userlist` set and every optional field unset.

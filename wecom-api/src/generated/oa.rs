@@ -5,133 +5,165 @@
 //! 企业微信「办公」类接口：审批（模板、提交申请、审批单号与详情、高级功能申请单）、假期管理、打卡、日历与日程、 会议室、汇报、公费电话拨打记录、紧急通知应用（语音电话）与待办。 多数接口须使用对应应用（审批、打卡、汇报等）的 secret，或已配置到「可调用接口的应用」中的自建应用 secret 获取的 access_token；2023-12-01 起新企业不再支持用系统应用 secret 调用部分接口。 Office: approvals, leave, check-in, calendars and schedules, meeting rooms, journals, dial records, voice calls and todos.
 //!
 //! Enabled by the cargo feature `oa`.
-#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
 pub struct AdvancedApplyIdListRequest {
     /// 申请的高级账号类型
     pub business_type: AdvancedBusinessType,
     /// 申请人 userid
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub userid: Option<String>,
     /// 分页查询的数据上限，默认 100，最大 200
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_int"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub limit: Option<i64>,
     /// 分页游标，首次调用可不填
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub cursor: Option<String>,
     /// 申请单范围：0 所有（默认）；1 仅 api 单；2 非 api 申请单
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_int"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub req_type: Option<i64>,
 }
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+impl crate::de::Decode for AdvancedApplyIdListRequest {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            business_type: fields.required("business_type")?,
+            userid: fields.optional("userid")?,
+            limit: fields.optional("limit")?,
+            cursor: fields.optional("cursor")?,
+            req_type: fields.optional("req_type")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for AdvancedApplyIdListRequest {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct AdvancedApplyIdListResponse {
     /// 分页请求的下一页游标
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub next_cursor: Option<String>,
     /// 申请 id 列表
-    #[serde(
-        default,
-        skip_serializing_if = "Vec::is_empty",
-        deserialize_with = "crate::de::vec_or_null"
-    )]
+    #[serde(skip_serializing_if = "Vec::is_empty")]
     pub apply_id_list: Vec<String>,
     /// 是否还有下一页数据
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_boolean"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub has_more: Option<bool>,
 }
+impl crate::de::Decode for AdvancedApplyIdListResponse {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            next_cursor: fields.optional("next_cursor")?,
+            apply_id_list: fields.or_empty("apply_id_list")?,
+            has_more: fields.optional("has_more")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for AdvancedApplyIdListResponse {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 /// 高级功能申请单。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct AdvancedApplyInfo {
     /// 申请人 userid
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub applicant: Option<String>,
     /// 创建时间戳
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_int"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub create_time: Option<i64>,
     /// 申请的高级账号类型
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub business_type: Option<AdvancedBusinessType>,
     /// 申请 id
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub apply_id: Option<String>,
     /// 自建应用中的审批 id
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub approval_id: Option<String>,
     /// 自建应用中的审批单跳转链接
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub approval_url: Option<String>,
     /// 审批单状态
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub approval_status: Option<AdvancedApplyStatus>,
     /// 申请方式：0 默认申请；1 自定义审批；2 企业 openapi
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_int"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub approval_type: Option<i64>,
     /// 申请原因
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub request_reason: Option<String>,
 }
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+impl crate::de::Decode for AdvancedApplyInfo {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            applicant: fields.optional("applicant")?,
+            create_time: fields.optional("create_time")?,
+            business_type: fields.optional("business_type")?,
+            apply_id: fields.optional("apply_id")?,
+            approval_id: fields.optional("approval_id")?,
+            approval_url: fields.optional("approval_url")?,
+            approval_status: fields.optional("approval_status")?,
+            approval_type: fields.optional("approval_type")?,
+            request_reason: fields.optional("request_reason")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for AdvancedApplyInfo {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct AdvancedApplyInfoRequest {
     /// 申请 id
-    #[serde(deserialize_with = "crate::de::string")]
     pub apply_id: String,
 }
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+impl crate::de::Decode for AdvancedApplyInfoRequest {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            apply_id: fields.required("apply_id")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for AdvancedApplyInfoRequest {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct AdvancedApplyInfoResponse {
     /// 申请单详细信息
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub approval_info: Option<AdvancedApplyInfo>,
+}
+impl crate::de::Decode for AdvancedApplyInfoResponse {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            approval_info: fields.optional("approval_info")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for AdvancedApplyInfoResponse {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
 }
 /// 高级功能申请单状态。
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -182,11 +214,16 @@ impl serde::Serialize for AdvancedApplyStatus {
         serializer.serialize_i64(i64::from(*self))
     }
 }
+impl crate::de::Decode for AdvancedApplyStatus {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        <i64 as crate::de::Decode>::decode(value).map(Self::from)
+    }
+}
 impl<'de> serde::Deserialize<'de> for AdvancedApplyStatus {
     fn deserialize<D: serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::de::int(deserializer).map(Self::from)
+        crate::de::deserialize(deserializer)
     }
 }
 /// 自建审批系统中审批单或节点的状态。
@@ -234,11 +271,16 @@ impl serde::Serialize for AdvancedApprovalStatus {
         serializer.serialize_i64(i64::from(*self))
     }
 }
+impl crate::de::Decode for AdvancedApprovalStatus {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        <i64 as crate::de::Decode>::decode(value).map(Self::from)
+    }
+}
 impl<'de> serde::Deserialize<'de> for AdvancedApprovalStatus {
     fn deserialize<D: serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::de::int(deserializer).map(Self::from)
+        crate::de::deserialize(deserializer)
     }
 }
 /// 高级账号类型。
@@ -282,151 +324,301 @@ impl serde::Serialize for AdvancedBusinessType {
         serializer.serialize_i64(i64::from(*self))
     }
 }
+impl crate::de::Decode for AdvancedBusinessType {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        <i64 as crate::de::Decode>::decode(value).map(Self::from)
+    }
+}
 impl<'de> serde::Deserialize<'de> for AdvancedBusinessType {
     fn deserialize<D: serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::de::int(deserializer).map(Self::from)
+        crate::de::deserialize(deserializer)
     }
 }
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct AdvancedProcess {
     /// 审批节点；变更节点信息时须传入全量节点
     pub node_list: Vec<AdvancedProcessNode>,
 }
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+impl crate::de::Decode for AdvancedProcess {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            node_list: fields.required("node_list")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for AdvancedProcess {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct AdvancedProcessNode {
     /// 审批节点状态
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub node_apv_status: Option<AdvancedApprovalStatus>,
     /// 节点多人审批方式：1 会签；2 或签；3 依次审批
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_int"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub node_apv_rel: Option<i64>,
     /// 当前节点待处理人 userid 列表，最多 100 个；与已处理人列表不可同时为空
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub current_approvers: Option<Vec<String>>,
     /// 当前节点已处理人 userid 列表，最多 100 个
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub completed_approvers: Option<Vec<String>>,
     /// 节点审批信息的更新时间戳
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_int"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub apv_update_time: Option<i64>,
 }
-#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+impl crate::de::Decode for AdvancedProcessNode {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            node_apv_status: fields.optional("node_apv_status")?,
+            node_apv_rel: fields.optional("node_apv_rel")?,
+            current_approvers: fields.optional("current_approvers")?,
+            completed_approvers: fields.optional("completed_approvers")?,
+            apv_update_time: fields.optional("apv_update_time")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for AdvancedProcessNode {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
 pub struct AdvancedSetApprovalRequest {
     /// 申请 id
-    #[serde(deserialize_with = "crate::de::string")]
     pub apply_id: String,
     /// 审批 id；生成后与申请 id 一一对应，不可改变
-    #[serde(deserialize_with = "crate::de::string")]
     pub approval_id: String,
     /// 审批单状态
     pub approval_status: AdvancedApprovalStatus,
     /// 审批单跳转链接，须以 http:// 或 https:// 开头
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub approval_url: Option<String>,
     /// 审批单审批节点
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub process_list: Option<AdvancedProcess>,
 }
+impl crate::de::Decode for AdvancedSetApprovalRequest {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            apply_id: fields.required("apply_id")?,
+            approval_id: fields.required("approval_id")?,
+            approval_status: fields.required("approval_status")?,
+            approval_url: fields.optional("approval_url")?,
+            process_list: fields.optional("process_list")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for AdvancedSetApprovalRequest {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 /// 审批申请的表单数据。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct ApprovalApplyData {
     /// 表单控件及其取值
     pub contents: Vec<ApprovalContent>,
 }
-#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+impl crate::de::Decode for ApprovalApplyData {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            contents: fields.required("contents")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for ApprovalApplyData {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
 pub struct ApprovalApplyNode {
     /// 节点类型
     #[serde(rename = "type")]
     pub node_type: ApprovalNodeType,
     /// 多人审批方式，仅审批人节点需要填写
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub apv_rel: Option<ApprovalRelation>,
     /// 节点成员 userid 列表
     pub userid: Vec<String>,
 }
+impl crate::de::Decode for ApprovalApplyNode {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            node_type: fields.required("type")?,
+            apv_rel: fields.optional("apv_rel")?,
+            userid: fields.required("userid")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for ApprovalApplyNode {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 /// 提单时指定的审批流程。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct ApprovalApplyProcess {
     /// 审批流程节点，按顺序排列
     pub node_list: Vec<ApprovalApplyNode>,
 }
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+impl crate::de::Decode for ApprovalApplyProcess {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            node_list: fields.required("node_list")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for ApprovalApplyProcess {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct ApprovalApplyRequest {
     /// 申请人 userid，此审批申请将以此员工身份提交，申请人须在应用可见范围内
-    #[serde(deserialize_with = "crate::de::string")]
     pub creator_userid: String,
     /// 企业内模板的 id（非服务商后台的模板 id），可在审批详情、审批状态变化回调或「复制/更新模板到企业」中获得
-    #[serde(deserialize_with = "crate::de::string")]
     pub template_id: String,
     /// 审批人模式：0 通过接口指定审批人、抄送人（此时 process 或 approver 必填）；1 使用此模板在管理后台设置的审批流程
-    #[serde(with = "crate::de::flag")]
+    #[serde(serialize_with = "crate::de::flag::serialize")]
     pub use_template_approver: bool,
     /// 提单者提单部门 id，不填默认为主部门
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_int"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub choose_department: Option<i64>,
     /// 审批流程信息（推荐），use_template_approver 为 0 时与 approver 二选一
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub process: Option<ApprovalApplyProcess>,
     /// 审批流程（旧字段），use_template_approver 为 0 时与 process 二选一
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub approver: Option<Vec<ApprovalApprover>>,
     /// 抄送人 userid 列表（旧字段，配合 approver 使用）
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub notifyer: Option<Vec<String>>,
     /// 抄送方式（旧字段，配合 approver 使用）
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub notify_type: Option<ApprovalNotifyType>,
     /// 审批申请数据，须与模板中的控件一一对应
     pub apply_data: ApprovalApplyData,
     /// 摘要信息，用于显示在审批通知卡片、审批列表的摘要信息，最多 3 行
     pub summary_list: Vec<ApprovalSummary>,
 }
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+impl crate::de::Decode for ApprovalApplyRequest {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            creator_userid: fields.required("creator_userid")?,
+            template_id: fields.required("template_id")?,
+            use_template_approver: fields.required("use_template_approver")?,
+            choose_department: fields.optional("choose_department")?,
+            process: fields.optional("process")?,
+            approver: fields.optional("approver")?,
+            notifyer: fields.optional("notifyer")?,
+            notify_type: fields.optional("notify_type")?,
+            apply_data: fields.required("apply_data")?,
+            summary_list: fields.required("summary_list")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for ApprovalApplyRequest {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct ApprovalApplyResponse {
     /// 生成的审批单号
-    #[serde(deserialize_with = "crate::de::string")]
     pub sp_no: String,
 }
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+impl crate::de::Decode for ApprovalApplyResponse {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            sp_no: fields.required("sp_no")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for ApprovalApplyResponse {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct ApprovalApplyer {
     /// 申请人 userid
-    #[serde(deserialize_with = "crate::de::string")]
     pub userid: String,
     /// 申请人所在部门 id
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub partyid: Option<String>,
 }
+impl crate::de::Decode for ApprovalApplyer {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            userid: fields.required("userid")?,
+            partyid: fields.optional("partyid")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for ApprovalApplyer {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 /// 旧版审批人节点。
-#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
 pub struct ApprovalApprover {
     /// 节点审批方式：1 或签；2 会签，仅在节点为多人审批时生效
     pub attr: ApprovalRelation,
     /// 审批节点审批人 userid 列表，若为多人会签、多人或签，填写每个人的 userid
     pub userid: Vec<String>,
 }
-#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+impl crate::de::Decode for ApprovalApprover {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            attr: fields.required("attr")?,
+            userid: fields.required("userid")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for ApprovalApprover {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
 pub struct ApprovalAttendance {
     /// 假勤时间范围
     pub date_range: ApprovalDateRange,
@@ -434,59 +626,91 @@ pub struct ApprovalAttendance {
     #[serde(rename = "type")]
     pub attendance_type: AttendanceType,
     /// （详情返回）时长按天拆分的信息
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub slice_info: Option<AttendanceSliceInfo>,
 }
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+impl crate::de::Decode for ApprovalAttendance {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            date_range: fields.required("date_range")?,
+            attendance_type: fields.required("type")?,
+            slice_info: fields.optional("slice_info")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for ApprovalAttendance {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct ApprovalComment {
     /// 备注人信息
-    #[serde(
-        rename = "commentUserInfo",
-        default,
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "commentUserInfo", skip_serializing_if = "Option::is_none")]
     pub comment_user_info: Option<ApprovalUser>,
     /// 备注提交时间戳
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_int"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub commenttime: Option<i64>,
     /// 备注文本内容
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub commentcontent: Option<String>,
     /// 备注 id
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub commentid: Option<String>,
     /// 备注附件 id，可用「获取临时素材」下载
-    #[serde(
-        default,
-        skip_serializing_if = "Vec::is_empty",
-        deserialize_with = "crate::de::vec_or_null"
-    )]
+    #[serde(skip_serializing_if = "Vec::is_empty")]
     pub media_id: Vec<String>,
 }
+impl crate::de::Decode for ApprovalComment {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            comment_user_info: fields.optional("commentUserInfo")?,
+            commenttime: fields.optional("commenttime")?,
+            commentcontent: fields.optional("commentcontent")?,
+            commentid: fields.optional("commentid")?,
+            media_id: fields.or_empty("media_id")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for ApprovalComment {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 /// 审批申请中的一个表单控件：control 为控件类型，id 为模板中的控件 id，value 为按控件类型区分的取值。
-#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
 pub struct ApprovalContent {
     /// 控件类型与取值
     #[serde(flatten)]
     pub control: ApprovalControl,
     /// 控件 id，与模板中的控件 id 对应
-    #[serde(deserialize_with = "crate::de::string")]
     pub id: String,
     /// 控件名称（审批详情中返回；提交时无需填写）
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub title: Option<Vec<LangText>>,
+}
+impl crate::de::Decode for ApprovalContent {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            id: fields.required("id")?,
+            title: fields.optional("title")?,
+            control: fields.flattened()?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for ApprovalContent {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
 }
 /// 表单控件的类型（control）与取值（value）：`{"control": "Text", "value": {"text": "..."}}`。 未列出的控件类型在运行时原样保留。
 #[derive(Debug, Clone, PartialEq)]
@@ -782,16 +1006,11 @@ impl serde::Serialize for ApprovalControl {
         }
     }
 }
-impl<'de> serde::Deserialize<'de> for ApprovalControl {
-    fn deserialize<D: serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        let fields = <serde_json::Map<
-            String,
-            serde_json::Value,
-        > as serde::Deserialize>::deserialize(deserializer)?;
+impl crate::de::Decode for ApprovalControl {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let fields = crate::de::Fields::of(value)?.into_map();
         if !fields.contains_key("control") {
-            return Err(serde::de::Error::missing_field("control"));
+            return Err(crate::de::DecodeError::here("missing field `control`"));
         }
         if crate::union::matches(&fields, "control", crate::union::Tag::Str("Text")) {
             return crate::union::content(fields, "value").map(Self::Text);
@@ -886,285 +1105,450 @@ impl<'de> serde::Deserialize<'de> for ApprovalControl {
         Ok(Self::Unknown(fields))
     }
 }
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+impl<'de> serde::Deserialize<'de> for ApprovalControl {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct ApprovalCopyTemplateRequest {
     /// 服务商审批模板的唯一标识 id，可在「获取审批单数据」或服务商管理端模板链接中获取
-    #[serde(deserialize_with = "crate::de::string")]
     pub open_template_id: String,
 }
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+impl crate::de::Decode for ApprovalCopyTemplateRequest {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            open_template_id: fields.required("open_template_id")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for ApprovalCopyTemplateRequest {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct ApprovalCreateTemplateRequest {
     /// 模板名称（text 与 lang 均必填）：不得与现有模板重名，不超过 40 个字符；lang 中文为 zh_CN
     pub template_name: Vec<LangText>,
     /// 模板控件设置
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub template_content: Option<TemplateContentInput>,
 }
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+impl crate::de::Decode for ApprovalCreateTemplateRequest {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            template_name: fields.required("template_name")?,
+            template_content: fields.optional("template_content")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for ApprovalCreateTemplateRequest {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct ApprovalDataLegacyRequest {
     /// 获取审批记录的开始时间，Unix 时间戳
-    #[serde(deserialize_with = "crate::de::int")]
     pub starttime: i64,
     /// 获取审批记录的结束时间，Unix 时间戳；须大于 starttime，跨度不超过 30 天
-    #[serde(deserialize_with = "crate::de::int")]
     pub endtime: i64,
     /// 第一个拉取的审批单号，不填从该时间段的第一个审批单拉取
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_int"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub next_spnum: Option<i64>,
 }
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+impl crate::de::Decode for ApprovalDataLegacyRequest {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            starttime: fields.required("starttime")?,
+            endtime: fields.required("endtime")?,
+            next_spnum: fields.optional("next_spnum")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for ApprovalDataLegacyRequest {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct ApprovalDataLegacyResponse {
     /// 拉取的审批单个数，最大值为 100
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_int"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub count: Option<i64>,
     /// 时间段内的总审批单个数
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_int"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub total: Option<i64>,
     /// 拉取列表的最后一个审批单号
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_int"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub next_spnum: Option<i64>,
     /// 审批单列表
-    #[serde(
-        default,
-        skip_serializing_if = "Vec::is_empty",
-        deserialize_with = "crate::de::vec_or_null"
-    )]
+    #[serde(skip_serializing_if = "Vec::is_empty")]
     pub data: Vec<LegacyApproval>,
 }
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+impl crate::de::Decode for ApprovalDataLegacyResponse {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            count: fields.optional("count")?,
+            total: fields.optional("total")?,
+            next_spnum: fields.optional("next_spnum")?,
+            data: fields.or_empty("data")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for ApprovalDataLegacyResponse {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct ApprovalDate {
     /// 时间展示类型：day 日期；hour 日期+时间，须与模板控件属性一致
-    #[serde(rename = "type", deserialize_with = "crate::de::string")]
+    #[serde(rename = "type")]
     pub date_type: String,
     /// 时间戳，以字符串表示的 Unix 秒数
-    #[serde(deserialize_with = "crate::de::string")]
     pub s_timestamp: String,
 }
+impl crate::de::Decode for ApprovalDate {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            date_type: fields.required("type")?,
+            s_timestamp: fields.required("s_timestamp")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for ApprovalDate {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 /// 时间范围与时长。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct ApprovalDateRange {
     /// 时间展示类型：day 日期（按半天请假时可为 halfday）；hour 日期+时间
-    #[serde(rename = "type", deserialize_with = "crate::de::string")]
+    #[serde(rename = "type")]
     pub range_type: String,
     /// 开始时间，Unix 时间戳
-    #[serde(deserialize_with = "crate::de::int")]
     pub new_begin: i64,
     /// 结束时间，Unix 时间戳
-    #[serde(deserialize_with = "crate::de::int")]
     pub new_end: i64,
     /// 时长，单位：秒
-    #[serde(deserialize_with = "crate::de::int")]
     pub new_duration: i64,
     /// （详情返回）每天的时长，单位：秒
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_int"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub perday_duration: Option<i64>,
     /// （详情返回）时区信息
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub timezone_info: Option<serde_json::Value>,
 }
+impl crate::de::Decode for ApprovalDateRange {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            range_type: fields.required("type")?,
+            new_begin: fields.required("new_begin")?,
+            new_end: fields.required("new_end")?,
+            new_duration: fields.required("new_duration")?,
+            perday_duration: fields.optional("perday_duration")?,
+            timezone_info: fields.optional("timezone_info")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for ApprovalDateRange {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 /// 审批申请详情。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct ApprovalDetail {
     /// 审批单号
-    #[serde(deserialize_with = "crate::de::string")]
     pub sp_no: String,
     /// 审批申请类型名称（审批模板名称）
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub sp_name: Option<String>,
     /// 申请单状态
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub sp_status: Option<ApprovalStatus>,
     /// 审批模板 id
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub template_id: Option<String>,
     /// 审批申请提交时间，Unix 时间戳
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_int"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub apply_time: Option<i64>,
     /// 申请人信息
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub applyer: Option<ApprovalApplyer>,
     /// 批量申请人信息（与 applyer 互斥）
-    #[serde(
-        default,
-        skip_serializing_if = "Vec::is_empty",
-        deserialize_with = "crate::de::vec_or_null"
-    )]
+    #[serde(skip_serializing_if = "Vec::is_empty")]
     pub batch_applyer: Vec<ApprovalUser>,
     /// 审批流程信息，可能有多个审批节点
-    #[serde(
-        default,
-        skip_serializing_if = "Vec::is_empty",
-        deserialize_with = "crate::de::vec_or_null"
-    )]
+    #[serde(skip_serializing_if = "Vec::is_empty")]
     pub sp_record: Vec<ApprovalRecord>,
     /// 抄送信息，可能有多个抄送节点
-    #[serde(
-        default,
-        skip_serializing_if = "Vec::is_empty",
-        deserialize_with = "crate::de::vec_or_null"
-    )]
+    #[serde(skip_serializing_if = "Vec::is_empty")]
     pub notifyer: Vec<ApprovalUser>,
     /// 审批申请数据
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub apply_data: Option<ApprovalApplyData>,
     /// 审批申请备注信息，可能有多个备注节点
-    #[serde(
-        default,
-        skip_serializing_if = "Vec::is_empty",
-        deserialize_with = "crate::de::vec_or_null"
-    )]
+    #[serde(skip_serializing_if = "Vec::is_empty")]
     pub comments: Vec<ApprovalComment>,
     /// 审批流程列表（含审批人、抄送人、办理人节点）
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub process_list: Option<ApprovalProcess>,
 }
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+impl crate::de::Decode for ApprovalDetail {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            sp_no: fields.required("sp_no")?,
+            sp_name: fields.optional("sp_name")?,
+            sp_status: fields.optional("sp_status")?,
+            template_id: fields.optional("template_id")?,
+            apply_time: fields.optional("apply_time")?,
+            applyer: fields.optional("applyer")?,
+            batch_applyer: fields.or_empty("batch_applyer")?,
+            sp_record: fields.or_empty("sp_record")?,
+            notifyer: fields.or_empty("notifyer")?,
+            apply_data: fields.optional("apply_data")?,
+            comments: fields.or_empty("comments")?,
+            process_list: fields.optional("process_list")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for ApprovalDetail {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct ApprovalDetailRequest {
     /// 审批单号
-    #[serde(deserialize_with = "crate::de::string")]
     pub sp_no: String,
 }
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+impl crate::de::Decode for ApprovalDetailRequest {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            sp_no: fields.required("sp_no")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for ApprovalDetailRequest {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct ApprovalDetailResponse {
     /// 审批申请详情
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub info: Option<ApprovalDetail>,
 }
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+impl crate::de::Decode for ApprovalDetailResponse {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            info: fields.optional("info")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for ApprovalDetailResponse {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct ApprovalFile {
     /// 文件 id：提交时为上传临时素材得到的 media_id（提单后转为长期存储；一个审批单全局最多 6 个附件）；详情中可用「获取临时素材」下载
-    #[serde(deserialize_with = "crate::de::string")]
     pub file_id: String,
 }
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+impl crate::de::Decode for ApprovalFile {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            file_id: fields.required("file_id")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for ApprovalFile {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct ApprovalFilter {
     /// 筛选类型：template_id 模板类型；creator 申请人；department 审批单提单者所在部门；sp_status 审批状态；record_type 审批单类型（1 请假；2 打卡补卡；3 出差；4 外出；5 加班；6 调班；7 会议室预定；8 退款审批；9 红包报销审批，仅 2021-05-31 后提交的审批单）。仅 department 可配置多个；不同类型之间为「与」，同类型之间为「或」
-    #[serde(deserialize_with = "crate::de::string")]
     pub key: String,
     /// 筛选值，对应 key 的取值
-    #[serde(deserialize_with = "crate::de::string")]
     pub value: String,
 }
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+impl crate::de::Decode for ApprovalFilter {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            key: fields.required("key")?,
+            value: fields.required("value")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for ApprovalFilter {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct ApprovalFormula {
     /// 公式的计算结果
-    #[serde(deserialize_with = "crate::de::string")]
     pub value: String,
 }
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+impl crate::de::Decode for ApprovalFormula {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            value: fields.required("value")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for ApprovalFormula {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct ApprovalListNumbersRequest {
     /// 审批单提交的时间范围的开始时间，Unix 时间戳（官方示例以字符串传递）
-    #[serde(deserialize_with = "crate::de::string")]
     pub starttime: String,
     /// 结束时间，Unix 时间戳；与开始时间跨度不超过 31 天
-    #[serde(deserialize_with = "crate::de::string")]
     pub endtime: String,
     /// 分页游标，首次不填，之后填上一次返回的 new_next_cursor
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub new_cursor: Option<String>,
     /// 旧分页游标（已废弃，请使用 new_cursor）
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_int"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub cursor: Option<i64>,
     /// 一次拉取的数量，默认 100，上限 100；自建应用只能获取可见范围内申请人的审批单，返回个数可能少于 size
-    #[serde(deserialize_with = "crate::de::int")]
     pub size: i64,
     /// 筛选条件，可按审批模板、申请人、部门、审批状态筛选
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub filters: Option<Vec<ApprovalFilter>>,
 }
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+impl crate::de::Decode for ApprovalListNumbersRequest {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            starttime: fields.required("starttime")?,
+            endtime: fields.required("endtime")?,
+            new_cursor: fields.optional("new_cursor")?,
+            cursor: fields.optional("cursor")?,
+            size: fields.required("size")?,
+            filters: fields.optional("filters")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for ApprovalListNumbersRequest {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct ApprovalListNumbersResponse {
     /// 审批单号列表
-    #[serde(
-        default,
-        skip_serializing_if = "Vec::is_empty",
-        deserialize_with = "crate::de::vec_or_null"
-    )]
+    #[serde(skip_serializing_if = "Vec::is_empty")]
     pub sp_no_list: Vec<String>,
     /// 下一页的游标，为空时表示已拉取完
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub new_next_cursor: Option<String>,
     /// 旧分页游标（已废弃）
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_int"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub next_cursor: Option<i64>,
 }
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+impl crate::de::Decode for ApprovalListNumbersResponse {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            sp_no_list: fields.or_empty("sp_no_list")?,
+            new_next_cursor: fields.optional("new_next_cursor")?,
+            next_cursor: fields.optional("next_cursor")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for ApprovalListNumbersResponse {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct ApprovalLocation {
     /// 纬度，精确到 6 位小数
-    #[serde(deserialize_with = "crate::de::string")]
     pub latitude: String,
     /// 经度，精确到 6 位小数
-    #[serde(deserialize_with = "crate::de::string")]
     pub longitude: String,
     /// 地点标题
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub title: Option<String>,
     /// 地点详细地址
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub address: Option<String>,
     /// 选择地点的时间，Unix 时间戳
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_int"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub time: Option<i64>,
+}
+impl crate::de::Decode for ApprovalLocation {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            latitude: fields.required("latitude")?,
+            longitude: fields.required("longitude")?,
+            title: fields.optional("title")?,
+            address: fields.optional("address")?,
+            time: fields.optional("time")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for ApprovalLocation {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
 }
 /// 审批流程节点类型。
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -1203,11 +1587,16 @@ impl serde::Serialize for ApprovalNodeType {
         serializer.serialize_i64(i64::from(*self))
     }
 }
+impl crate::de::Decode for ApprovalNodeType {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        <i64 as crate::de::Decode>::decode(value).map(Self::from)
+    }
+}
 impl<'de> serde::Deserialize<'de> for ApprovalNodeType {
     fn deserialize<D: serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::de::int(deserializer).map(Self::from)
+        crate::de::deserialize(deserializer)
     }
 }
 /// 抄送时机。
@@ -1247,100 +1636,138 @@ impl serde::Serialize for ApprovalNotifyType {
         serializer.serialize_i64(i64::from(*self))
     }
 }
+impl crate::de::Decode for ApprovalNotifyType {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        <i64 as crate::de::Decode>::decode(value).map(Self::from)
+    }
+}
 impl<'de> serde::Deserialize<'de> for ApprovalNotifyType {
     fn deserialize<D: serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::de::int(deserializer).map(Self::from)
+        crate::de::deserialize(deserializer)
     }
 }
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct ApprovalProcess {
     /// 流程节点
-    #[serde(
-        default,
-        skip_serializing_if = "Vec::is_empty",
-        deserialize_with = "crate::de::vec_or_null"
-    )]
+    #[serde(skip_serializing_if = "Vec::is_empty")]
     pub node_list: Vec<ApprovalProcessNode>,
 }
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+impl crate::de::Decode for ApprovalProcess {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            node_list: fields.or_empty("node_list")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for ApprovalProcess {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct ApprovalProcessNode {
     /// 节点类型
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub node_type: Option<ApprovalNodeType>,
     /// 节点状态：1 审批中；2 同意；3 驳回；4 转审；11 退回给指定审批人；12 加签；13 同意并加签；14 办理；15 转交
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_int"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub sp_status: Option<i64>,
     /// 多人审批方式
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub apv_rel: Option<ApprovalRelation>,
     /// 子节点（节点中的每个人）
-    #[serde(
-        default,
-        skip_serializing_if = "Vec::is_empty",
-        deserialize_with = "crate::de::vec_or_null"
-    )]
+    #[serde(skip_serializing_if = "Vec::is_empty")]
     pub sub_node_list: Vec<ApprovalSubNode>,
 }
+impl crate::de::Decode for ApprovalProcessNode {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            node_type: fields.optional("node_type")?,
+            sp_status: fields.optional("sp_status")?,
+            apv_rel: fields.optional("apv_rel")?,
+            sub_node_list: fields.or_empty("sub_node_list")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for ApprovalProcessNode {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 /// 一个审批节点。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct ApprovalRecord {
     /// 审批节点状态：1 审批中；2 已同意；3 已驳回；4 已转审；11 已退回；12 已加签；13 已同意并加签
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_int"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub sp_status: Option<i64>,
     /// 节点审批方式：1 或签；2 会签
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub approverattr: Option<ApprovalRelation>,
     /// 审批节点详情，一个审批节点有多个审批人
-    #[serde(
-        default,
-        skip_serializing_if = "Vec::is_empty",
-        deserialize_with = "crate::de::vec_or_null"
-    )]
+    #[serde(skip_serializing_if = "Vec::is_empty")]
     pub details: Vec<ApprovalRecordDetail>,
 }
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+impl crate::de::Decode for ApprovalRecord {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            sp_status: fields.optional("sp_status")?,
+            approverattr: fields.optional("approverattr")?,
+            details: fields.or_empty("details")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for ApprovalRecord {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct ApprovalRecordDetail {
     /// 分支审批人
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub approver: Option<ApprovalUser>,
     /// 审批意见
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub speech: Option<String>,
     /// 分支审批人审批状态：1 审批中；2 已同意；3 已驳回；4 已转审；11 已退回；12 已加签；13 已同意并加签
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_int"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub sp_status: Option<i64>,
     /// 节点分支审批人审批操作时间戳，0 表示未操作
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_int"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub sptime: Option<i64>,
     /// 节点分支审批人审批意见附件，可用「获取临时素材」下载
-    #[serde(
-        default,
-        skip_serializing_if = "Vec::is_empty",
-        deserialize_with = "crate::de::vec_or_null"
-    )]
+    #[serde(skip_serializing_if = "Vec::is_empty")]
     pub media_id: Vec<String>,
+}
+impl crate::de::Decode for ApprovalRecordDetail {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            approver: fields.optional("approver")?,
+            speech: fields.optional("speech")?,
+            sp_status: fields.optional("sp_status")?,
+            sptime: fields.optional("sptime")?,
+            media_id: fields.or_empty("media_id")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for ApprovalRecordDetail {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
 }
 /// 节点有多人时的审批方式。
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -1379,14 +1806,19 @@ impl serde::Serialize for ApprovalRelation {
         serializer.serialize_i64(i64::from(*self))
     }
 }
+impl crate::de::Decode for ApprovalRelation {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        <i64 as crate::de::Decode>::decode(value).map(Self::from)
+    }
+}
 impl<'de> serde::Deserialize<'de> for ApprovalRelation {
     fn deserialize<D: serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::de::int(deserializer).map(Self::from)
+        crate::de::deserialize(deserializer)
     }
 }
-#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
 pub struct ApprovalSelector {
     /// 选择方式，须与模板控件属性一致
     #[serde(rename = "type")]
@@ -1394,12 +1826,25 @@ pub struct ApprovalSelector {
     /// 所选选项，单选时只有一个
     pub options: Vec<SelectorOption>,
     /// （详情返回）选项展开方式
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_int"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub exp_type: Option<i64>,
+}
+impl crate::de::Decode for ApprovalSelector {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            selector_type: fields.required("type")?,
+            options: fields.required("options")?,
+            exp_type: fields.optional("exp_type")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for ApprovalSelector {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
 }
 /// 审批申请单状态。
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -1454,152 +1899,290 @@ impl serde::Serialize for ApprovalStatus {
         serializer.serialize_i64(i64::from(*self))
     }
 }
+impl crate::de::Decode for ApprovalStatus {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        <i64 as crate::de::Decode>::decode(value).map(Self::from)
+    }
+}
 impl<'de> serde::Deserialize<'de> for ApprovalStatus {
     fn deserialize<D: serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::de::int(deserializer).map(Self::from)
+        crate::de::deserialize(deserializer)
     }
 }
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct ApprovalSubNode {
     /// 处理人 userid
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub userid: Option<String>,
     /// 审批/办理意见
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub speech: Option<String>,
     /// 子节点状态：1 审批中；2 同意；3 驳回；4 转审；11 退回；12 加签；13 同意并加签；14 办理；15 转交
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_int"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub sp_yj: Option<i64>,
     /// 操作时间戳，0 表示未操作
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_int"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub sptime: Option<i64>,
     /// 意见附件 media_id
-    #[serde(
-        default,
-        skip_serializing_if = "Vec::is_empty",
-        deserialize_with = "crate::de::vec_or_null"
-    )]
+    #[serde(skip_serializing_if = "Vec::is_empty")]
     pub media_ids: Vec<String>,
 }
+impl crate::de::Decode for ApprovalSubNode {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            userid: fields.optional("userid")?,
+            speech: fields.optional("speech")?,
+            sp_yj: fields.optional("sp_yj")?,
+            sptime: fields.optional("sptime")?,
+            media_ids: fields.or_empty("media_ids")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for ApprovalSubNode {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 /// 摘要的一行。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct ApprovalSummary {
     /// 摘要行内容，不要超过 20 个字符；lang 为 zh_CN（注意不是 zh-CN）或 en
     pub summary_info: Vec<LangText>,
 }
+impl crate::de::Decode for ApprovalSummary {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            summary_info: fields.required("summary_info")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for ApprovalSummary {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 /// 审批模板详情。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct ApprovalTemplate {
     /// 模板名称，多语言
-    #[serde(
-        default,
-        skip_serializing_if = "Vec::is_empty",
-        deserialize_with = "crate::de::vec_or_null"
-    )]
+    #[serde(skip_serializing_if = "Vec::is_empty")]
     pub template_names: Vec<LangText>,
     /// 模板控件
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub template_content: Option<TemplateContent>,
     /// 模板中的假期配置（存在请假组件时返回）
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub vacation_list: Option<serde_json::Value>,
 }
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+impl crate::de::Decode for ApprovalTemplate {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            template_names: fields.or_empty("template_names")?,
+            template_content: fields.optional("template_content")?,
+            vacation_list: fields.optional("vacation_list")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for ApprovalTemplate {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct ApprovalTemplateIdResponse {
     /// 企业内的审批模板 id
-    #[serde(deserialize_with = "crate::de::string")]
     pub template_id: String,
 }
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+impl crate::de::Decode for ApprovalTemplateIdResponse {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            template_id: fields.required("template_id")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for ApprovalTemplateIdResponse {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct ApprovalTemplateRequest {
     /// 模板 id
-    #[serde(deserialize_with = "crate::de::string")]
     pub template_id: String,
 }
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+impl crate::de::Decode for ApprovalTemplateRequest {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            template_id: fields.required("template_id")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for ApprovalTemplateRequest {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct ApprovalUpdateTemplateRequest {
     /// 模板 id
-    #[serde(deserialize_with = "crate::de::string")]
     pub template_id: String,
     /// 模板名称（text 与 lang 均必填）：不得与现有模板重名，不超过 40 个字符
     pub template_name: Vec<LangText>,
     /// 模板控件设置
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub template_content: Option<TemplateContentInput>,
 }
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+impl crate::de::Decode for ApprovalUpdateTemplateRequest {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            template_id: fields.required("template_id")?,
+            template_name: fields.required("template_name")?,
+            template_content: fields.optional("template_content")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for ApprovalUpdateTemplateRequest {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct ApprovalUser {
     /// 成员 userid
-    #[serde(deserialize_with = "crate::de::string")]
     pub userid: String,
 }
-#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+impl crate::de::Decode for ApprovalUser {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            userid: fields.required("userid")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for ApprovalUser {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
 pub struct ApprovalVacation {
     /// 请假类型，固定为单选；选项 key 为模板详情 vacation_list 中假期的 id（即假期管理中的假期 id）
     pub selector: ApprovalSelector,
     /// 请假时间范围与时长，type 为 1
     pub attendance: ApprovalAttendance,
 }
+impl crate::de::Decode for ApprovalVacation {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            selector: fields.required("selector")?,
+            attendance: fields.required("attendance")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for ApprovalVacation {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 /// 假勤组件（出差、外出、加班）的取值。
-#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
 pub struct AttendanceControlValue {
     /// 假勤内容
     pub attendance: ApprovalAttendance,
 }
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+impl crate::de::Decode for AttendanceControlValue {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            attendance: fields.required("attendance")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for AttendanceControlValue {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct AttendanceDayItem {
     /// 日期的 0 点 Unix 时间戳
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_int"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub daytime: Option<i64>,
     /// 当天的时长，单位：秒
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_int"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub duration: Option<i64>,
 }
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+impl crate::de::Decode for AttendanceDayItem {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            daytime: fields.optional("daytime")?,
+            duration: fields.optional("duration")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for AttendanceDayItem {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct AttendanceSliceInfo {
     /// 按天拆分的时长
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub day_items: Option<Vec<AttendanceDayItem>>,
     /// 总时长，单位：秒
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_int"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub duration: Option<i64>,
     /// 时长计算来源：1 系统自动计算；2 用户修改
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_int"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub state: Option<i64>,
+}
+impl crate::de::Decode for AttendanceSliceInfo {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            day_items: fields.optional("day_items")?,
+            duration: fields.optional("duration")?,
+            state: fields.optional("state")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for AttendanceSliceInfo {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
 }
 /// 假勤类型。
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -1642,98 +2225,121 @@ impl serde::Serialize for AttendanceType {
         serializer.serialize_i64(i64::from(*self))
     }
 }
+impl crate::de::Decode for AttendanceType {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        <i64 as crate::de::Decode>::decode(value).map(Self::from)
+    }
+}
 impl<'de> serde::Deserialize<'de> for AttendanceType {
     fn deserialize<D: serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::de::int(deserializer).map(Self::from)
+        crate::de::deserialize(deserializer)
     }
 }
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct Bank {
     /// 银行名称
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub bank_alias: Option<String>,
     /// 银行编码
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub bank_alias_code: Option<String>,
     /// 省份
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub province: Option<String>,
     /// 省份编码
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub province_code: Option<String>,
     /// 城市
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub city: Option<String>,
     /// 城市编码
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub city_code: Option<String>,
     /// 开户支行名称
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub bank_branch_name: Option<String>,
     /// 开户支行联行号
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub bank_branch_id: Option<String>,
 }
-#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+impl crate::de::Decode for Bank {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            bank_alias: fields.optional("bank_alias")?,
+            bank_alias_code: fields.optional("bank_alias_code")?,
+            province: fields.optional("province")?,
+            province_code: fields.optional("province_code")?,
+            city: fields.optional("city")?,
+            city_code: fields.optional("city_code")?,
+            bank_branch_name: fields.optional("bank_branch_name")?,
+            bank_branch_id: fields.optional("bank_branch_id")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for Bank {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
 pub struct BankAccount {
     /// 账户类型
     pub account_type: BankAccountType,
     /// 账户名
-    #[serde(deserialize_with = "crate::de::string")]
     pub account_name: String,
     /// 账号
-    #[serde(deserialize_with = "crate::de::string")]
     pub account_number: String,
     /// 备注
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub remark: Option<String>,
     /// 开户银行
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub bank: Option<Bank>,
 }
+impl crate::de::Decode for BankAccount {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            account_type: fields.required("account_type")?,
+            account_name: fields.required("account_name")?,
+            account_number: fields.required("account_number")?,
+            remark: fields.optional("remark")?,
+            bank: fields.optional("bank")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for BankAccount {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 /// 收款账户控件的取值。
-#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
 pub struct BankAccountControlValue {
     /// 收款账户
     pub bank_account: BankAccount,
+}
+impl crate::de::Decode for BankAccountControlValue {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            bank_account: fields.required("bank_account")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for BankAccountControlValue {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
 }
 /// 收款账户类型。
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -1768,355 +2374,546 @@ impl serde::Serialize for BankAccountType {
         serializer.serialize_i64(i64::from(*self))
     }
 }
+impl crate::de::Decode for BankAccountType {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        <i64 as crate::de::Decode>::decode(value).map(Self::from)
+    }
+}
 impl<'de> serde::Deserialize<'de> for BankAccountType {
     fn deserialize<D: serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::de::int(deserializer).map(Self::from)
+        crate::de::deserialize(deserializer)
     }
 }
 /// 日历。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct Calendar {
     /// 日历 id
-    #[serde(deserialize_with = "crate::de::string")]
     pub cal_id: String,
     /// 日历的管理员 userid 列表
-    #[serde(
-        default,
-        skip_serializing_if = "Vec::is_empty",
-        deserialize_with = "crate::de::vec_or_null"
-    )]
+    #[serde(skip_serializing_if = "Vec::is_empty")]
     pub admins: Vec<String>,
     /// 日历的组织者 userid（旧字段）
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub organizer: Option<String>,
     /// 组织者是否只读（旧字段）
     #[serde(
-        default,
         skip_serializing_if = "Option::is_none",
-        with = "crate::de::opt_flag"
+        serialize_with = "crate::de::opt_flag::serialize"
     )]
     pub readonly: Option<bool>,
     /// 日历标题
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub summary: Option<String>,
     /// 日历颜色
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub color: Option<String>,
     /// 日历描述
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub description: Option<String>,
     /// 日历通知范围成员列表
-    #[serde(
-        default,
-        skip_serializing_if = "Vec::is_empty",
-        deserialize_with = "crate::de::vec_or_null"
-    )]
+    #[serde(skip_serializing_if = "Vec::is_empty")]
     pub shares: Vec<CalendarShare>,
     /// 是否公共日历
     #[serde(
-        default,
         skip_serializing_if = "Option::is_none",
-        with = "crate::de::opt_flag"
+        serialize_with = "crate::de::opt_flag::serialize"
     )]
     pub is_public: Option<bool>,
     /// 公开范围
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub public_range: Option<CalendarPublicRange>,
     /// 是否全员日历
     #[serde(
-        default,
         skip_serializing_if = "Option::is_none",
-        with = "crate::de::opt_flag"
+        serialize_with = "crate::de::opt_flag::serialize"
     )]
     pub is_corp_calendar: Option<bool>,
 }
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+impl crate::de::Decode for Calendar {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            cal_id: fields.required("cal_id")?,
+            admins: fields.or_empty("admins")?,
+            organizer: fields.optional("organizer")?,
+            readonly: fields.optional("readonly")?,
+            summary: fields.optional("summary")?,
+            color: fields.optional("color")?,
+            description: fields.optional("description")?,
+            shares: fields.or_empty("shares")?,
+            is_public: fields.optional("is_public")?,
+            public_range: fields.optional("public_range")?,
+            is_corp_calendar: fields.optional("is_corp_calendar")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for Calendar {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct CalendarAddRequest {
     /// 日历信息
     pub calendar: CalendarInput,
     /// 授权方安装的应用 agentid；仅旧的第三方多应用套件需要填写
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_int"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub agentid: Option<i64>,
 }
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+impl crate::de::Decode for CalendarAddRequest {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            calendar: fields.required("calendar")?,
+            agentid: fields.optional("agentid")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for CalendarAddRequest {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct CalendarAddResponse {
     /// 日历 id
-    #[serde(deserialize_with = "crate::de::string")]
     pub cal_id: String,
     /// 无效的输入内容
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub fail_result: Option<CalendarFailResult>,
 }
+impl crate::de::Decode for CalendarAddResponse {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            cal_id: fields.required("cal_id")?,
+            fail_result: fields.optional("fail_result")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for CalendarAddResponse {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 /// 更新日历时的日历信息。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct CalendarChanges {
     /// 日历 id
-    #[serde(deserialize_with = "crate::de::string")]
     pub cal_id: String,
     /// 日历的管理员 userid 列表，最多 3 人
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub admins: Option<Vec<String>>,
     /// 组织者是否只读（旧字段）
     #[serde(
-        default,
         skip_serializing_if = "Option::is_none",
-        with = "crate::de::opt_flag"
+        serialize_with = "crate::de::opt_flag::serialize"
     )]
     pub readonly: Option<bool>,
     /// 日历标题，1~128 字符
-    #[serde(deserialize_with = "crate::de::string")]
     pub summary: String,
     /// 日历颜色，RGB 16 进制，如 #0000FF
-    #[serde(deserialize_with = "crate::de::string")]
     pub color: String,
     /// 日历描述，0~512 字符
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub description: Option<String>,
     /// 日历通知范围成员列表（整体覆盖），最多 2000 人
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub shares: Option<Vec<CalendarShare>>,
     /// 公开范围，仅公共日历有效
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub public_range: Option<CalendarPublicRange>,
 }
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+impl crate::de::Decode for CalendarChanges {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            cal_id: fields.required("cal_id")?,
+            admins: fields.optional("admins")?,
+            readonly: fields.optional("readonly")?,
+            summary: fields.required("summary")?,
+            color: fields.required("color")?,
+            description: fields.optional("description")?,
+            shares: fields.optional("shares")?,
+            public_range: fields.optional("public_range")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for CalendarChanges {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct CalendarDeleteRequest {
     /// 日历 id
-    #[serde(deserialize_with = "crate::de::string")]
     pub cal_id: String,
 }
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+impl crate::de::Decode for CalendarDeleteRequest {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            cal_id: fields.required("cal_id")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for CalendarDeleteRequest {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct CalendarFailResult {
     /// 无效的日历通知范围成员
-    #[serde(
-        default,
-        skip_serializing_if = "Vec::is_empty",
-        deserialize_with = "crate::de::vec_or_null"
-    )]
+    #[serde(skip_serializing_if = "Vec::is_empty")]
     pub shares: Vec<CalendarShareFailure>,
 }
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+impl crate::de::Decode for CalendarFailResult {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            shares: fields.or_empty("shares")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for CalendarFailResult {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct CalendarGetRequest {
     /// 日历 id 列表，一次最多 1000 个
     pub cal_id_list: Vec<String>,
 }
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+impl crate::de::Decode for CalendarGetRequest {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            cal_id_list: fields.required("cal_id_list")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for CalendarGetRequest {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct CalendarGetResponse {
     /// 日历列表
-    #[serde(
-        default,
-        skip_serializing_if = "Vec::is_empty",
-        deserialize_with = "crate::de::vec_or_null"
-    )]
+    #[serde(skip_serializing_if = "Vec::is_empty")]
     pub calendar_list: Vec<Calendar>,
 }
+impl crate::de::Decode for CalendarGetResponse {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            calendar_list: fields.or_empty("calendar_list")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for CalendarGetResponse {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 /// 创建日历时的日历信息。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct CalendarInput {
     /// 日历的管理员 userid 列表，须在通知范围成员列表中，最多 3 人
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub admins: Option<Vec<String>>,
     /// 日历的组织者 userid（旧字段，当前文档已改用 admins）
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub organizer: Option<String>,
     /// 组织者是否只读（旧字段）
     #[serde(
-        default,
         skip_serializing_if = "Option::is_none",
-        with = "crate::de::opt_flag"
+        serialize_with = "crate::de::opt_flag::serialize"
     )]
     pub readonly: Option<bool>,
     /// 是否设为本应用的默认日历：0 否（默认）；1 是。第三方应用不支持
     #[serde(
-        default,
         skip_serializing_if = "Option::is_none",
-        with = "crate::de::opt_flag"
+        serialize_with = "crate::de::opt_flag::serialize"
     )]
     pub set_as_default: Option<bool>,
     /// 日历标题，1~128 字符
-    #[serde(deserialize_with = "crate::de::string")]
     pub summary: String,
     /// 日历在终端上显示的颜色，RGB 颜色编码 16 进制表示，如 #0000FF
-    #[serde(deserialize_with = "crate::de::string")]
     pub color: String,
     /// 日历描述，0~512 字符
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub description: Option<String>,
     /// 日历通知范围成员列表，最多 2000 人
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub shares: Option<Vec<CalendarShare>>,
     /// 是否公共日历：0 否；1 是。每人最多创建或订阅 100 个公共日历；创建后不可更新
     #[serde(
-        default,
         skip_serializing_if = "Option::is_none",
-        with = "crate::de::opt_flag"
+        serialize_with = "crate::de::opt_flag::serialize"
     )]
     pub is_public: Option<bool>,
     /// 公开范围，仅公共日历有效
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub public_range: Option<CalendarPublicRange>,
     /// 是否全员日历：0 否；1 是。每个企业最多 20 个；全员日历也是公共日历，须指定 public_range，不支持指定颜色、默认日历与只读权限；创建后不可更新
     #[serde(
-        default,
         skip_serializing_if = "Option::is_none",
-        with = "crate::de::opt_flag"
+        serialize_with = "crate::de::opt_flag::serialize"
     )]
     pub is_corp_calendar: Option<bool>,
 }
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+impl crate::de::Decode for CalendarInput {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            admins: fields.optional("admins")?,
+            organizer: fields.optional("organizer")?,
+            readonly: fields.optional("readonly")?,
+            set_as_default: fields.optional("set_as_default")?,
+            summary: fields.required("summary")?,
+            color: fields.required("color")?,
+            description: fields.optional("description")?,
+            shares: fields.optional("shares")?,
+            is_public: fields.optional("is_public")?,
+            public_range: fields.optional("public_range")?,
+            is_corp_calendar: fields.optional("is_corp_calendar")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for CalendarInput {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct CalendarPublicRange {
     /// 公开的成员 userid 列表，最多 1000 个
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub userids: Option<Vec<String>>,
     /// 公开的部门 id 列表，最多 100 个
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_int_vec"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub partyids: Option<Vec<i64>>,
 }
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+impl crate::de::Decode for CalendarPublicRange {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            userids: fields.optional("userids")?,
+            partyids: fields.optional("partyids")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for CalendarPublicRange {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct CalendarShare {
     /// 日历通知范围成员的 userid
-    #[serde(deserialize_with = "crate::de::string")]
     pub userid: String,
     /// 成员权限：1 可查看（默认）；3 仅查看闲忙状态
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_int"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub permission: Option<i64>,
     /// 是否只读（旧字段，当前文档已改用 permission）
     #[serde(
-        default,
         skip_serializing_if = "Option::is_none",
-        with = "crate::de::opt_flag"
+        serialize_with = "crate::de::opt_flag::serialize"
     )]
     pub readonly: Option<bool>,
 }
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+impl crate::de::Decode for CalendarShare {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            userid: fields.required("userid")?,
+            permission: fields.optional("permission")?,
+            readonly: fields.optional("readonly")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for CalendarShare {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct CalendarShareFailure {
     /// 错误码
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_int"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub errcode: Option<i64>,
     /// 错误码说明
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub errmsg: Option<String>,
     /// 日历通知范围成员的 userid
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub userid: Option<String>,
 }
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+impl crate::de::Decode for CalendarShareFailure {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            errcode: fields.optional("errcode")?,
+            errmsg: fields.optional("errmsg")?,
+            userid: fields.optional("userid")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for CalendarShareFailure {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct CalendarUpdateRequest {
     /// 是否不更新可订阅范围：0 更新；1 不更新
     #[serde(
-        default,
         skip_serializing_if = "Option::is_none",
-        with = "crate::de::opt_flag"
+        serialize_with = "crate::de::opt_flag::serialize"
     )]
     pub skip_public_range: Option<bool>,
     /// 日历信息
     pub calendar: CalendarChanges,
 }
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+impl crate::de::Decode for CalendarUpdateRequest {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            skip_public_range: fields.optional("skip_public_range")?,
+            calendar: fields.required("calendar")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for CalendarUpdateRequest {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct CalendarUpdateResponse {
     /// 无效的输入内容
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub fail_result: Option<CalendarFailResult>,
 }
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+impl crate::de::Decode for CalendarUpdateResponse {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            fail_result: fields.optional("fail_result")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for CalendarUpdateResponse {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct CheckinAddRecordRequest {
     /// 打卡记录，一次最多 200 条
     pub records: Vec<CheckinRecordInput>,
 }
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+impl crate::de::Decode for CheckinAddRecordRequest {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            records: fields.required("records")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for CheckinAddRecordRequest {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct CheckinAddUserFaceRequest {
     /// 需要录入的成员 userid
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub userid: Option<String>,
     /// 人脸图片数据经 base64 编码后的字符串；已录入的人脸会被覆盖
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub userface: Option<String>,
 }
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+impl crate::de::Decode for CheckinAddUserFaceRequest {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            userid: fields.optional("userid")?,
+            userface: fields.optional("userface")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for CheckinAddUserFaceRequest {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct CheckinBukaRemind {
     /// 是否开启补卡提醒
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_boolean"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub open_remind: Option<bool>,
     /// 提醒日期（每月第几天）
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_int"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub buka_remind_day: Option<i64>,
     /// 提醒月份：0 当月；1 次月
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_int"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub buka_remind_month: Option<i64>,
+}
+impl crate::de::Decode for CheckinBukaRemind {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            open_remind: fields.optional("open_remind")?,
+            buka_remind_day: fields.optional("buka_remind_day")?,
+            buka_remind_month: fields.optional("buka_remind_month")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for CheckinBukaRemind {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
 }
 /// 可清空的打卡规则数组字段。
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -2159,48 +2956,104 @@ impl serde::Serialize for CheckinClearField {
         serializer.serialize_i64(i64::from(*self))
     }
 }
+impl crate::de::Decode for CheckinClearField {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        <i64 as crate::de::Decode>::decode(value).map(Self::from)
+    }
+}
 impl<'de> serde::Deserialize<'de> for CheckinClearField {
     fn deserialize<D: serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::de::int(deserializer).map(Self::from)
+        crate::de::deserialize(deserializer)
     }
 }
 /// 空请求体。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct CheckinCorpOptionRequest {}
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+impl crate::de::Decode for CheckinCorpOptionRequest {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        crate::de::Fields::of(value)?;
+        Ok(Self {})
+    }
+}
+impl<'de> serde::Deserialize<'de> for CheckinCorpOptionRequest {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct CheckinCorpOptionResponse {
     /// 企业的全部打卡规则
-    #[serde(
-        default,
-        skip_serializing_if = "Vec::is_empty",
-        deserialize_with = "crate::de::vec_or_null"
-    )]
+    #[serde(skip_serializing_if = "Vec::is_empty")]
     pub group: Vec<CheckinGroup>,
 }
-#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+impl crate::de::Decode for CheckinCorpOptionResponse {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            group: fields.or_empty("group")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for CheckinCorpOptionResponse {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
 pub struct CheckinDataRequest {
     /// 打卡类型
     pub opencheckindatatype: CheckinDataType,
     /// 获取打卡记录的开始时间，Unix 时间戳
-    #[serde(deserialize_with = "crate::de::int")]
     pub starttime: i64,
     /// 获取打卡记录的结束时间，与开始时间跨度不超过 30 天
-    #[serde(deserialize_with = "crate::de::int")]
     pub endtime: i64,
     /// 需要获取打卡记录的成员 userid 列表，不超过 100 个
     pub useridlist: Vec<String>,
 }
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+impl crate::de::Decode for CheckinDataRequest {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            opencheckindatatype: fields.required("opencheckindatatype")?,
+            starttime: fields.required("starttime")?,
+            endtime: fields.required("endtime")?,
+            useridlist: fields.required("useridlist")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for CheckinDataRequest {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct CheckinDataResponse {
     /// 打卡记录
-    #[serde(
-        default,
-        skip_serializing_if = "Vec::is_empty",
-        deserialize_with = "crate::de::vec_or_null"
-    )]
+    #[serde(skip_serializing_if = "Vec::is_empty")]
     pub checkindata: Vec<CheckinRecord>,
+}
+impl crate::de::Decode for CheckinDataResponse {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            checkindata: fields.or_empty("checkindata")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for CheckinDataResponse {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
 }
 /// 打卡类型筛选。
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -2239,246 +3092,257 @@ impl serde::Serialize for CheckinDataType {
         serializer.serialize_i64(i64::from(*self))
     }
 }
+impl crate::de::Decode for CheckinDataType {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        <i64 as crate::de::Decode>::decode(value).map(Self::from)
+    }
+}
 impl<'de> serde::Deserialize<'de> for CheckinDataType {
     fn deserialize<D: serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::de::int(deserializer).map(Self::from)
+        crate::de::deserialize(deserializer)
     }
 }
 /// 一组工作日的打卡时间。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct CheckinDate {
     /// 工作日：固定时间或自由上下班时 1~6 表示星期一到星期六，0 表示星期日；按班次上下班时表示拉取班次的日期
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_int_vec"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub workdays: Option<Vec<i64>>,
     /// 工作日的上下班打卡时间
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub checkintime: Option<Vec<CheckinTime>>,
     /// 弹性时间，单位为毫秒；仅 flex_on_duty_time、flex_off_duty_time 为 -1（不生效）时有意义
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_int"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub flex_time: Option<i64>,
     /// 下班不需要打卡
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_boolean"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub noneed_offwork: Option<bool>,
     /// 打卡时间限制，单位为毫秒
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_int"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub limit_aheadtime: Option<i64>,
     /// 允许迟到时间，单位为秒；-1 表示使用 flex_time
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_int"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub flex_on_duty_time: Option<i64>,
     /// 允许早退时间，单位为秒；-1 表示使用 flex_time
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_int"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub flex_off_duty_time: Option<i64>,
     /// 是否允许弹性时间
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_boolean"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub allow_flex: Option<bool>,
     /// 晚走晚到规则
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub late_rule: Option<CheckinLateRule>,
     /// 最早可提前上班的时间，单位为秒
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_int"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub max_allow_arrive_early: Option<i64>,
     /// 最晚可推迟上班的时间，单位为秒
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_int"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub max_allow_arrive_late: Option<i64>,
 }
+impl crate::de::Decode for CheckinDate {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            workdays: fields.optional("workdays")?,
+            checkintime: fields.optional("checkintime")?,
+            flex_time: fields.optional("flex_time")?,
+            noneed_offwork: fields.optional("noneed_offwork")?,
+            limit_aheadtime: fields.optional("limit_aheadtime")?,
+            flex_on_duty_time: fields.optional("flex_on_duty_time")?,
+            flex_off_duty_time: fields.optional("flex_off_duty_time")?,
+            allow_flex: fields.optional("allow_flex")?,
+            late_rule: fields.optional("late_rule")?,
+            max_allow_arrive_early: fields.optional("max_allow_arrive_early")?,
+            max_allow_arrive_late: fields.optional("max_allow_arrive_late")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for CheckinDate {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 /// 一名成员一天的打卡日报。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct CheckinDayData {
     /// 基础信息
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub base_info: Option<CheckinReportBaseInfo>,
     /// 汇总信息
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub summary_info: Option<CheckinDaySummary>,
     /// 假勤相关信息
-    #[serde(
-        default,
-        skip_serializing_if = "Vec::is_empty",
-        deserialize_with = "crate::de::vec_or_null"
-    )]
+    #[serde(skip_serializing_if = "Vec::is_empty")]
     pub holiday_infos: Vec<CheckinHolidayInfo>,
     /// 校准状态信息（异常）
-    #[serde(
-        default,
-        skip_serializing_if = "Vec::is_empty",
-        deserialize_with = "crate::de::vec_or_null"
-    )]
+    #[serde(skip_serializing_if = "Vec::is_empty")]
     pub exception_infos: Vec<CheckinExceptionInfo>,
     /// 加班信息
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub ot_info: Option<CheckinDayOvertime>,
     /// 假勤统计信息
-    #[serde(
-        default,
-        skip_serializing_if = "Vec::is_empty",
-        deserialize_with = "crate::de::vec_or_null"
-    )]
+    #[serde(skip_serializing_if = "Vec::is_empty")]
     pub sp_items: Vec<CheckinSpItem>,
 }
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+impl crate::de::Decode for CheckinDayData {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            base_info: fields.optional("base_info")?,
+            summary_info: fields.optional("summary_info")?,
+            holiday_infos: fields.or_empty("holiday_infos")?,
+            exception_infos: fields.or_empty("exception_infos")?,
+            ot_info: fields.optional("ot_info")?,
+            sp_items: fields.or_empty("sp_items")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for CheckinDayData {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct CheckinDayDataResponse {
     /// 日报数据
-    #[serde(
-        default,
-        skip_serializing_if = "Vec::is_empty",
-        deserialize_with = "crate::de::vec_or_null"
-    )]
+    #[serde(skip_serializing_if = "Vec::is_empty")]
     pub datas: Vec<CheckinDayData>,
 }
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+impl crate::de::Decode for CheckinDayDataResponse {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            datas: fields.or_empty("datas")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for CheckinDayDataResponse {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct CheckinDayOvertime {
     /// 状态：0 无加班；1 正常；2 缺时长
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_int"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub ot_status: Option<i64>,
     /// 加班时长，单位为秒
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_int"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub ot_duration: Option<i64>,
     /// ot_status 为 2 时加班不足的时长
-    #[serde(
-        default,
-        skip_serializing_if = "Vec::is_empty",
-        deserialize_with = "crate::de::int_vec_or_null"
-    )]
+    #[serde(skip_serializing_if = "Vec::is_empty")]
     pub exception_duration: Vec<i64>,
     /// 工作日加班记为调休，单位为秒
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_int"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub workday_over_as_vacation: Option<i64>,
     /// 工作日加班记为加班费，单位为秒
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_int"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub workday_over_as_money: Option<i64>,
     /// 休息日加班记为调休，单位为秒
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_int"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub restday_over_as_vacation: Option<i64>,
     /// 休息日加班记为加班费，单位为秒
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_int"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub restday_over_as_money: Option<i64>,
     /// 节假日加班记为调休，单位为秒
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_int"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub holiday_over_as_vacation: Option<i64>,
     /// 节假日加班记为加班费，单位为秒
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_int"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub holiday_over_as_money: Option<i64>,
 }
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+impl crate::de::Decode for CheckinDayOvertime {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            ot_status: fields.optional("ot_status")?,
+            ot_duration: fields.optional("ot_duration")?,
+            exception_duration: fields.or_empty("exception_duration")?,
+            workday_over_as_vacation: fields.optional("workday_over_as_vacation")?,
+            workday_over_as_money: fields.optional("workday_over_as_money")?,
+            restday_over_as_vacation: fields.optional("restday_over_as_vacation")?,
+            restday_over_as_money: fields.optional("restday_over_as_money")?,
+            holiday_over_as_vacation: fields.optional("holiday_over_as_vacation")?,
+            holiday_over_as_money: fields.optional("holiday_over_as_money")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for CheckinDayOvertime {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct CheckinDaySchedule {
     /// 排班日期，1 表示当月 1 日
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_int"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub day: Option<i64>,
     /// 排班信息
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub schedule_info: Option<CheckinScheduleInfo>,
 }
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+impl crate::de::Decode for CheckinDaySchedule {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            day: fields.optional("day")?,
+            schedule_info: fields.optional("schedule_info")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for CheckinDaySchedule {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct CheckinDaySummary {
     /// 当日打卡次数
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_int"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub checkin_count: Option<i64>,
     /// 当日实际工作时长，单位为秒
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_int"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub regular_work_sec: Option<i64>,
     /// 当日标准工作时长，单位为秒
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_int"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub standard_work_sec: Option<i64>,
     /// 当日最早打卡时间（距 0 点的秒数）
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_int"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub earliest_time: Option<i64>,
     /// 当日最晚打卡时间（距 0 点的秒数）
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_int"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub lastest_time: Option<i64>,
+}
+impl crate::de::Decode for CheckinDaySummary {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            checkin_count: fields.optional("checkin_count")?,
+            regular_work_sec: fields.optional("regular_work_sec")?,
+            standard_work_sec: fields.optional("standard_work_sec")?,
+            earliest_time: fields.optional("earliest_time")?,
+            lastest_time: fields.optional("lastest_time")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for CheckinDaySummary {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
 }
 /// 打卡设备类型。
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -2517,11 +3381,16 @@ impl serde::Serialize for CheckinDeviceType {
         serializer.serialize_i64(i64::from(*self))
     }
 }
+impl crate::de::Decode for CheckinDeviceType {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        <i64 as crate::de::Decode>::decode(value).map(Self::from)
+    }
+}
 impl<'de> serde::Deserialize<'de> for CheckinDeviceType {
     fn deserialize<D: serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::de::int(deserializer).map(Self::from)
+        crate::de::deserialize(deserializer)
     }
 }
 /// 打卡异常类型。
@@ -2573,244 +3442,212 @@ impl serde::Serialize for CheckinException {
         serializer.serialize_i64(i64::from(*self))
     }
 }
+impl crate::de::Decode for CheckinException {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        <i64 as crate::de::Decode>::decode(value).map(Self::from)
+    }
+}
 impl<'de> serde::Deserialize<'de> for CheckinException {
     fn deserialize<D: serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::de::int(deserializer).map(Self::from)
+        crate::de::deserialize(deserializer)
     }
 }
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct CheckinExceptionInfo {
     /// 异常类型
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub exception: Option<CheckinException>,
     /// 异常次数
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_int"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub count: Option<i64>,
     /// 异常时长，单位为秒（迟到、早退、旷工才有值）
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_int"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub duration: Option<i64>,
 }
+impl crate::de::Decode for CheckinExceptionInfo {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            exception: fields.optional("exception")?,
+            count: fields.optional("count")?,
+            duration: fields.optional("duration")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for CheckinExceptionInfo {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 /// 打卡规则。时间字段（work_sec 等）为距当天 0 点的秒数。官方字段较多，这里列出常用字段； 加班规则（ot_info、ot_info_v2）等复杂配置以 JSON 保留。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct CheckinGroup {
     /// 打卡规则类型
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub grouptype: Option<CheckinGroupType>,
     /// 打卡规则 id（创建时忽略；修改时必填）
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_int"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub groupid: Option<i64>,
     /// 打卡规则名称
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub groupname: Option<String>,
     /// 打卡时间，规则类型为按班次上下班时没有意义
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub checkindate: Option<Vec<CheckinDate>>,
     /// 特殊日期：必须打卡的日期
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub spe_workdays: Option<Vec<CheckinSpecialDay>>,
     /// 特殊日期：不用打卡的日期
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub spe_offdays: Option<Vec<CheckinSpecialDay>>,
     /// 是否同步法定节假日（按班次上下班不支持）
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_boolean"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub sync_holidays: Option<bool>,
     /// 是否打卡必须拍照
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_boolean"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub need_photo: Option<bool>,
     /// 是否备注时允许上传本地图片
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_boolean"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub note_can_use_local_pic: Option<bool>,
     /// 是否非工作日允许打卡
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_boolean"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub allow_checkin_offworkday: Option<bool>,
     /// 是否允许提交补卡申请
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_boolean"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub allow_apply_offworkday: Option<bool>,
     /// 打卡地点：WiFi 打卡信息
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub wifimac_infos: Option<Vec<CheckinWifi>>,
     /// 打卡地点：位置打卡信息
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub loc_infos: Option<Vec<CheckinLocation>>,
     /// 打卡人员范围
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub range: Option<CheckinRange>,
     /// 创建打卡规则的时间戳
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_int"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub create_time: Option<i64>,
     /// 打卡人员白名单，即不需要打卡的人员 userid
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub white_users: Option<Vec<String>>,
     /// 打卡方式：0 手机；2 智慧考勤机；3 手机+智慧考勤机
-    #[serde(
-        rename = "type",
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_int"
-    )]
+    #[serde(rename = "type", skip_serializing_if = "Option::is_none")]
     pub checkin_type: Option<i64>,
     /// 汇报对象
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub reporterinfo: Option<CheckinReporterInfo>,
     /// 加班信息（type 核算方式、allow_ot_workingday、otcheckinfo 时长计算与休息扣除、otapplyinfo 等），设置后才返回
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub ot_info: Option<serde_json::Value>,
     /// 加班配置（工作日、休息日、节假日的加班规则）
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub ot_info_v2: Option<serde_json::Value>,
     /// 每月最多补卡次数，-1 表示不限制
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_int"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub allow_apply_bk_cnt: Option<i64>,
     /// 范围外打卡处理：0 视为范围外异常（默认）；1 视为正常外勤；2 不允许范围外打卡
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_int"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub option_out_range: Option<i64>,
     /// 规则创建人 userid
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub create_userid: Option<String>,
     /// 是否开启人脸识别打卡
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_boolean"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub use_face_detect: Option<bool>,
     /// 允许补卡的时限（天），-1 表示不限制
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_int"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub allow_apply_bk_day_limit: Option<i64>,
     /// 规则最近编辑人 userid
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub update_userid: Option<String>,
     /// 班次信息，只有按班次上下班规则才有
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub schedulelist: Option<Vec<CheckinScheduleDef>>,
     /// 自由签到：上班打卡后多少秒可打下班卡
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_int"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub offwork_interval_time: Option<i64>,
     /// 是否开启审批打卡（打卡时需审批）
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_boolean"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub open_sp_checkin: Option<bool>,
     /// 是否开启活体检测
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_boolean"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub open_face_live_detect: Option<bool>,
     /// 补卡截止到下个月的第几天，-1 表示不限制
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_int"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub buka_limit_next_month: Option<i64>,
     /// 是否将外出打卡同步为上下班打卡
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_boolean"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub sync_out_checkin: Option<bool>,
     /// 补卡提醒
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub buka_remind: Option<CheckinBukaRemind>,
     /// 补卡指定异常类型，按比特位设置，置 1 表示关闭该类型补卡；从低到高四位依次为缺卡、迟到、早退、其他异常；0（默认）表示所有异常均可补卡
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_int"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub buka_restriction: Option<i64>,
     /// 打卡方式（手机打卡的地点/WiFi 组合方式）
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_int"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub checkin_method_type: Option<i64>,
     /// 跨天时间：距当天 0 点的秒数
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_int"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub span_day_time: Option<i64>,
     /// 标准工作时长，单位为秒
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_int"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub standard_work_duration: Option<i64>,
+}
+impl crate::de::Decode for CheckinGroup {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            grouptype: fields.optional("grouptype")?,
+            groupid: fields.optional("groupid")?,
+            groupname: fields.optional("groupname")?,
+            checkindate: fields.optional("checkindate")?,
+            spe_workdays: fields.optional("spe_workdays")?,
+            spe_offdays: fields.optional("spe_offdays")?,
+            sync_holidays: fields.optional("sync_holidays")?,
+            need_photo: fields.optional("need_photo")?,
+            note_can_use_local_pic: fields.optional("note_can_use_local_pic")?,
+            allow_checkin_offworkday: fields.optional("allow_checkin_offworkday")?,
+            allow_apply_offworkday: fields.optional("allow_apply_offworkday")?,
+            wifimac_infos: fields.optional("wifimac_infos")?,
+            loc_infos: fields.optional("loc_infos")?,
+            range: fields.optional("range")?,
+            create_time: fields.optional("create_time")?,
+            white_users: fields.optional("white_users")?,
+            checkin_type: fields.optional("type")?,
+            reporterinfo: fields.optional("reporterinfo")?,
+            ot_info: fields.optional("ot_info")?,
+            ot_info_v2: fields.optional("ot_info_v2")?,
+            allow_apply_bk_cnt: fields.optional("allow_apply_bk_cnt")?,
+            option_out_range: fields.optional("option_out_range")?,
+            create_userid: fields.optional("create_userid")?,
+            use_face_detect: fields.optional("use_face_detect")?,
+            allow_apply_bk_day_limit: fields.optional("allow_apply_bk_day_limit")?,
+            update_userid: fields.optional("update_userid")?,
+            schedulelist: fields.optional("schedulelist")?,
+            offwork_interval_time: fields.optional("offwork_interval_time")?,
+            open_sp_checkin: fields.optional("open_sp_checkin")?,
+            open_face_live_detect: fields.optional("open_face_live_detect")?,
+            buka_limit_next_month: fields.optional("buka_limit_next_month")?,
+            sync_out_checkin: fields.optional("sync_out_checkin")?,
+            buka_remind: fields.optional("buka_remind")?,
+            buka_restriction: fields.optional("buka_restriction")?,
+            checkin_method_type: fields.optional("checkin_method_type")?,
+            span_day_time: fields.optional("span_day_time")?,
+            standard_work_duration: fields.optional("standard_work_duration")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for CheckinGroup {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
 }
 /// 打卡规则类型。
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -2849,478 +3686,561 @@ impl serde::Serialize for CheckinGroupType {
         serializer.serialize_i64(i64::from(*self))
     }
 }
+impl crate::de::Decode for CheckinGroupType {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        <i64 as crate::de::Decode>::decode(value).map(Self::from)
+    }
+}
 impl<'de> serde::Deserialize<'de> for CheckinGroupType {
     fn deserialize<D: serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::de::int(deserializer).map(Self::from)
+        crate::de::deserialize(deserializer)
     }
 }
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct CheckinHolidayInfo {
     /// 假勤相关信息的审批单号
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub sp_number: Option<String>,
     /// 审批标题
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub sp_title: Option<CheckinSpText>,
     /// 审批描述
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub sp_description: Option<CheckinSpText>,
 }
+impl crate::de::Decode for CheckinHolidayInfo {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            sp_number: fields.optional("sp_number")?,
+            sp_title: fields.optional("sp_title")?,
+            sp_description: fields.optional("sp_description")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for CheckinHolidayInfo {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 /// 晚走晚到（下班晚走、次日晚到）规则。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct CheckinLateRule {
     /// 是否允许超时下班（下班晚走次日晚到），允许时 timerules 才有意义
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_boolean"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub allow_offwork_after_time: Option<bool>,
     /// 晚走晚到时间规则
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub timerules: Option<Vec<CheckinLateTimeRule>>,
 }
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+impl crate::de::Decode for CheckinLateRule {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            allow_offwork_after_time: fields.optional("allow_offwork_after_time")?,
+            timerules: fields.optional("timerules")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for CheckinLateRule {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct CheckinLateTimeRule {
     /// 晚走的时间，距最晚一个下班时间的秒数
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_int"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub offwork_after_time: Option<i64>,
     /// 第二天第一个班次允许迟到的弹性时间，单位为秒
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_int"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub onwork_flex_time: Option<i64>,
 }
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+impl crate::de::Decode for CheckinLateTimeRule {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            offwork_after_time: fields.optional("offwork_after_time")?,
+            onwork_flex_time: fields.optional("onwork_flex_time")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for CheckinLateTimeRule {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct CheckinLocation {
     /// 位置打卡地点纬度，实际值乘以 1000000
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_int"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub lat: Option<i64>,
     /// 位置打卡地点经度，实际值乘以 1000000
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_int"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub lng: Option<i64>,
     /// 位置打卡地点名称
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub loc_title: Option<String>,
     /// 位置打卡地点详情
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub loc_detail: Option<String>,
     /// 允许打卡范围（米）
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_int"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub distance: Option<i64>,
 }
+impl crate::de::Decode for CheckinLocation {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            lat: fields.optional("lat")?,
+            lng: fields.optional("lng")?,
+            loc_title: fields.optional("loc_title")?,
+            loc_detail: fields.optional("loc_detail")?,
+            distance: fields.optional("distance")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for CheckinLocation {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 /// 一名成员的打卡月报。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct CheckinMonthData {
     /// 基础信息
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub base_info: Option<CheckinReportBaseInfo>,
     /// 汇总信息
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub summary_info: Option<CheckinMonthSummary>,
     /// 异常状态统计信息
-    #[serde(
-        default,
-        skip_serializing_if = "Vec::is_empty",
-        deserialize_with = "crate::de::vec_or_null"
-    )]
+    #[serde(skip_serializing_if = "Vec::is_empty")]
     pub exception_infos: Vec<CheckinExceptionInfo>,
     /// 假勤统计信息
-    #[serde(
-        default,
-        skip_serializing_if = "Vec::is_empty",
-        deserialize_with = "crate::de::vec_or_null"
-    )]
+    #[serde(skip_serializing_if = "Vec::is_empty")]
     pub sp_items: Vec<CheckinSpItem>,
     /// 加班情况
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub overwork_info: Option<CheckinMonthOvertime>,
 }
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+impl crate::de::Decode for CheckinMonthData {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            base_info: fields.optional("base_info")?,
+            summary_info: fields.optional("summary_info")?,
+            exception_infos: fields.or_empty("exception_infos")?,
+            sp_items: fields.or_empty("sp_items")?,
+            overwork_info: fields.optional("overwork_info")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for CheckinMonthData {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct CheckinMonthDataResponse {
     /// 月报数据
-    #[serde(
-        default,
-        skip_serializing_if = "Vec::is_empty",
-        deserialize_with = "crate::de::vec_or_null"
-    )]
+    #[serde(skip_serializing_if = "Vec::is_empty")]
     pub datas: Vec<CheckinMonthData>,
 }
+impl crate::de::Decode for CheckinMonthDataResponse {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            datas: fields.or_empty("datas")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for CheckinMonthDataResponse {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 /// 月度加班情况，时长单位为秒。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct CheckinMonthOvertime {
     /// 工作日加班时长
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_int"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub workday_over_sec: Option<i64>,
     /// 节假日加班时长
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_int"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub holidays_over_sec: Option<i64>,
     /// 休息日加班时长
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_int"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub restdays_over_sec: Option<i64>,
     /// 工作日加班记为调休
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_int"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub workdays_over_as_vacation: Option<i64>,
     /// 工作日加班记为加班费
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_int"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub workdays_over_as_money: Option<i64>,
     /// 休息日加班记为调休
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_int"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub restdays_over_as_vacation: Option<i64>,
     /// 休息日加班记为加班费
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_int"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub restdays_over_as_money: Option<i64>,
     /// 节假日加班记为调休
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_int"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub holidays_over_as_vacation: Option<i64>,
     /// 节假日加班记为加班费
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_int"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub holidays_over_as_money: Option<i64>,
 }
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+impl crate::de::Decode for CheckinMonthOvertime {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            workday_over_sec: fields.optional("workday_over_sec")?,
+            holidays_over_sec: fields.optional("holidays_over_sec")?,
+            restdays_over_sec: fields.optional("restdays_over_sec")?,
+            workdays_over_as_vacation: fields.optional("workdays_over_as_vacation")?,
+            workdays_over_as_money: fields.optional("workdays_over_as_money")?,
+            restdays_over_as_vacation: fields.optional("restdays_over_as_vacation")?,
+            restdays_over_as_money: fields.optional("restdays_over_as_money")?,
+            holidays_over_as_vacation: fields.optional("holidays_over_as_vacation")?,
+            holidays_over_as_money: fields.optional("holidays_over_as_money")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for CheckinMonthOvertime {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct CheckinMonthSchedule {
     /// 每天的排班
-    #[serde(
-        rename = "scheduleList",
-        default,
-        skip_serializing_if = "Vec::is_empty",
-        deserialize_with = "crate::de::vec_or_null"
-    )]
+    #[serde(rename = "scheduleList", skip_serializing_if = "Vec::is_empty")]
     pub schedule_list: Vec<CheckinDaySchedule>,
 }
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+impl crate::de::Decode for CheckinMonthSchedule {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            schedule_list: fields.or_empty("scheduleList")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for CheckinMonthSchedule {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct CheckinMonthSummary {
     /// 应打卡天数
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_int"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub work_days: Option<i64>,
     /// 正常天数
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_int"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub regular_days: Option<i64>,
     /// 异常天数
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_int"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub except_days: Option<i64>,
     /// 实际工作时长，单位为秒
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_int"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub regular_work_sec: Option<i64>,
     /// 标准工作时长，单位为秒
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_int"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub standard_work_sec: Option<i64>,
     /// 休息天数
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_int"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub rest_days: Option<i64>,
 }
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+impl crate::de::Decode for CheckinMonthSummary {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            work_days: fields.optional("work_days")?,
+            regular_days: fields.optional("regular_days")?,
+            except_days: fields.optional("except_days")?,
+            regular_work_sec: fields.optional("regular_work_sec")?,
+            standard_work_sec: fields.optional("standard_work_sec")?,
+            rest_days: fields.optional("rest_days")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for CheckinMonthSummary {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct CheckinOptionAddRequest {
     /// 是否立即生效，默认 false（次日零点生效）
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_boolean"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub effective_now: Option<bool>,
     /// 打卡规则
     pub group: CheckinGroup,
 }
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+impl crate::de::Decode for CheckinOptionAddRequest {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            effective_now: fields.optional("effective_now")?,
+            group: fields.required("group")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for CheckinOptionAddRequest {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct CheckinOptionClearRequest {
     /// 打卡规则 id
-    #[serde(deserialize_with = "crate::de::int")]
     pub groupid: i64,
     /// 要清空的字段标识；wifimac_infos 与 loc_infos 不可同时为空
     pub clear_field: Vec<CheckinClearField>,
     /// 是否立即生效，默认 false
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_boolean"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub effective_now: Option<bool>,
 }
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+impl crate::de::Decode for CheckinOptionClearRequest {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            groupid: fields.required("groupid")?,
+            clear_field: fields.required("clear_field")?,
+            effective_now: fields.optional("effective_now")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for CheckinOptionClearRequest {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct CheckinOptionDeleteRequest {
     /// 打卡规则 id
-    #[serde(deserialize_with = "crate::de::int")]
     pub groupid: i64,
     /// 是否立即生效，默认 false
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_boolean"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub effective_now: Option<bool>,
 }
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+impl crate::de::Decode for CheckinOptionDeleteRequest {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            groupid: fields.required("groupid")?,
+            effective_now: fields.optional("effective_now")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for CheckinOptionDeleteRequest {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct CheckinOptionUpdateRequest {
     /// 是否立即生效，默认 false（次日零点生效）
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_boolean"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub effective_now: Option<bool>,
     /// 打卡规则，须带 groupid；只修改传入的字段
     pub group: CheckinGroup,
 }
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+impl crate::de::Decode for CheckinOptionUpdateRequest {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            effective_now: fields.optional("effective_now")?,
+            group: fields.required("group")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for CheckinOptionUpdateRequest {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct CheckinPunchCorrectionRequest {
     /// 需要补卡的成员 userid
-    #[serde(deserialize_with = "crate::de::string")]
     pub userid: String,
     /// 应打卡日期 0 点的 Unix 时间戳
-    #[serde(deserialize_with = "crate::de::int")]
     pub schedule_date_time: i64,
     /// 应打卡时间点，相对应打卡日期 0 点的秒数（如 9 点为 32400），可从员工打卡规则的 work_sec/off_work_sec 获取；休息日、无规则、自由上下班打卡不用填
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_int"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub schedule_checkin_time: Option<i64>,
     /// 实际打卡时间，Unix 时间戳；相对应打卡时间点可表现为正常、迟到或早退
-    #[serde(deserialize_with = "crate::de::int")]
     pub checkin_time: i64,
     /// 备注信息，不超过 512 字节
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub remark: Option<String>,
 }
+impl crate::de::Decode for CheckinPunchCorrectionRequest {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            userid: fields.required("userid")?,
+            schedule_date_time: fields.required("schedule_date_time")?,
+            schedule_checkin_time: fields.optional("schedule_checkin_time")?,
+            checkin_time: fields.required("checkin_time")?,
+            remark: fields.optional("remark")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for CheckinPunchCorrectionRequest {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 /// 打卡人员范围。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct CheckinRange {
     /// 部门 id 列表
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub party_id: Option<Vec<String>>,
     /// 成员 userid 列表
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub userid: Option<Vec<String>>,
     /// 标签 id 列表
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_int_vec"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub tagid: Option<Vec<i64>>,
 }
+impl crate::de::Decode for CheckinRange {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            party_id: fields.optional("party_id")?,
+            userid: fields.optional("userid")?,
+            tagid: fields.optional("tagid")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for CheckinRange {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 /// 一条打卡记录。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct CheckinRecord {
     /// 成员 userid
-    #[serde(deserialize_with = "crate::de::string")]
     pub userid: String,
     /// 打卡规则名称
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub groupname: Option<String>,
     /// 打卡类型：上班打卡、下班打卡、外出打卡
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub checkin_type: Option<String>,
     /// 异常类型：时间异常、地点异常、未打卡、wifi 异常、非常用设备；多个以分号分隔
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub exception_type: Option<String>,
     /// 打卡时间，Unix 时间戳
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_int"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub checkin_time: Option<i64>,
     /// 打卡地点 title
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub location_title: Option<String>,
     /// 打卡地点详情
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub location_detail: Option<String>,
     /// 打卡 WiFi 名称
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub wifiname: Option<String>,
     /// 打卡备注
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub notes: Option<String>,
     /// 打卡的 MAC 地址或 bssid
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub wifimac: Option<String>,
     /// 打卡的附件 media_id，可用「获取临时素材」下载
-    #[serde(
-        default,
-        skip_serializing_if = "Vec::is_empty",
-        deserialize_with = "crate::de::vec_or_null"
-    )]
+    #[serde(skip_serializing_if = "Vec::is_empty")]
     pub mediaids: Vec<String>,
     /// 位置打卡地点纬度，实际值乘以 1000000
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_int"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub lat: Option<i64>,
     /// 位置打卡地点经度，实际值乘以 1000000
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_int"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub lng: Option<i64>,
     /// 打卡设备 id
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub deviceid: Option<String>,
     /// 标准打卡时间，即此次打卡对应的标准上班或下班时间；只对固定排班和自定义排班有效
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_int"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub sch_checkin_time: Option<i64>,
     /// 规则 id
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_int"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub groupid: Option<i64>,
     /// 班次 id，表示为该次打卡匹配的班次
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_int"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub schedule_id: Option<i64>,
     /// 时段 id，表示打卡记录所属规则中某一时段的 id
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_int"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub timeline_id: Option<i64>,
+}
+impl crate::de::Decode for CheckinRecord {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            userid: fields.required("userid")?,
+            groupname: fields.optional("groupname")?,
+            checkin_type: fields.optional("checkin_type")?,
+            exception_type: fields.optional("exception_type")?,
+            checkin_time: fields.optional("checkin_time")?,
+            location_title: fields.optional("location_title")?,
+            location_detail: fields.optional("location_detail")?,
+            wifiname: fields.optional("wifiname")?,
+            notes: fields.optional("notes")?,
+            wifimac: fields.optional("wifimac")?,
+            mediaids: fields.or_empty("mediaids")?,
+            lat: fields.optional("lat")?,
+            lng: fields.optional("lng")?,
+            deviceid: fields.optional("deviceid")?,
+            sch_checkin_time: fields.optional("sch_checkin_time")?,
+            groupid: fields.optional("groupid")?,
+            schedule_id: fields.optional("schedule_id")?,
+            timeline_id: fields.optional("timeline_id")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for CheckinRecord {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
 }
 impl CheckinRecord {
     /// The parts of `exception_type` (joined by `;` on the wire); empty parts are skipped.
@@ -3334,76 +4254,68 @@ impl CheckinRecord {
     }
 }
 /// 一条导入的打卡记录。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct CheckinRecordInput {
     /// 打卡人员 userid
-    #[serde(deserialize_with = "crate::de::string")]
     pub userid: String,
     /// 打卡时间，Unix 时间戳
-    #[serde(deserialize_with = "crate::de::int")]
     pub checkin_time: i64,
     /// 打卡地点 title，限 1024 字符
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub location_title: Option<String>,
     /// 打卡地点详情，限 1024 字符
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub location_detail: Option<String>,
     /// 打卡附件 media_id（media/upload 上传得到），目前最多 1 个
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub mediaids: Option<Vec<String>>,
     /// 打卡备注，限 1024 字符
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub notes: Option<String>,
     /// 打卡设备类型
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub device_type: Option<CheckinDeviceType>,
     /// 位置打卡地点纬度，实际纬度的 1000000 倍，GCJ-02 坐标，范围 -90000000~90000000
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_int"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub lat: Option<i64>,
     /// 位置打卡地点经度，实际经度的 1000000 倍，GCJ-02 坐标，范围 -180000000~180000000
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_int"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub lng: Option<i64>,
     /// 打卡设备品牌，40 字符以内
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub device_detail: Option<String>,
     /// 打卡 WiFi 名称，限 1024 字符
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub wifiname: Option<String>,
     /// 打卡的 MAC 地址/bssid，形如 a2:8b:7f:c0:27:4b；传入 wifiname 时必填
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub wifimac: Option<String>,
+}
+impl crate::de::Decode for CheckinRecordInput {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            userid: fields.required("userid")?,
+            checkin_time: fields.required("checkin_time")?,
+            location_title: fields.optional("location_title")?,
+            location_detail: fields.optional("location_detail")?,
+            mediaids: fields.optional("mediaids")?,
+            notes: fields.optional("notes")?,
+            device_type: fields.optional("device_type")?,
+            lat: fields.optional("lat")?,
+            lng: fields.optional("lng")?,
+            device_detail: fields.optional("device_detail")?,
+            wifiname: fields.optional("wifiname")?,
+            wifimac: fields.optional("wifimac")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for CheckinRecordInput {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
 }
 /// 日报、月报的记录类型。
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -3454,2190 +4366,2936 @@ impl serde::Serialize for CheckinRecordType {
         serializer.serialize_i64(i64::from(*self))
     }
 }
+impl crate::de::Decode for CheckinRecordType {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        <i64 as crate::de::Decode>::decode(value).map(Self::from)
+    }
+}
 impl<'de> serde::Deserialize<'de> for CheckinRecordType {
     fn deserialize<D: serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::de::int(deserializer).map(Self::from)
+        crate::de::deserialize(deserializer)
     }
 }
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct CheckinReportBaseInfo {
     /// 日报日期（日报返回）
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_int"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub date: Option<i64>,
     /// 记录类型
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub record_type: Option<CheckinRecordType>,
     /// 打卡人员姓名
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub name: Option<String>,
     /// 打卡人员别名
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub name_ex: Option<String>,
     /// 打卡人员所在部门，显示所有所在部门
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub departs_name: Option<String>,
     /// 打卡人员账号，即 userid
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub acctid: Option<String>,
     /// 打卡人员所属规则信息
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub rule_info: Option<CheckinReportRuleInfo>,
     /// 日报类型：0 工作日；1 休息日（日报返回）
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_int"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub day_type: Option<i64>,
 }
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+impl crate::de::Decode for CheckinReportBaseInfo {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            date: fields.optional("date")?,
+            record_type: fields.optional("record_type")?,
+            name: fields.optional("name")?,
+            name_ex: fields.optional("name_ex")?,
+            departs_name: fields.optional("departs_name")?,
+            acctid: fields.optional("acctid")?,
+            rule_info: fields.optional("rule_info")?,
+            day_type: fields.optional("day_type")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for CheckinReportBaseInfo {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct CheckinReportRequest {
     /// 开始日期的 0 点 Unix 时间戳
-    #[serde(deserialize_with = "crate::de::int")]
     pub starttime: i64,
     /// 结束日期的 0 点 Unix 时间戳
-    #[serde(deserialize_with = "crate::de::int")]
     pub endtime: i64,
     /// 成员 userid 列表，1~100 个
     pub useridlist: Vec<String>,
 }
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+impl crate::de::Decode for CheckinReportRequest {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            starttime: fields.required("starttime")?,
+            endtime: fields.required("endtime")?,
+            useridlist: fields.required("useridlist")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for CheckinReportRequest {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct CheckinReportRuleInfo {
     /// 所属规则 id
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_int"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub groupid: Option<i64>,
     /// 打卡规则名
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub groupname: Option<String>,
     /// 当日所属班次 id，仅按班次上下班才有值
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_int"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub scheduleid: Option<i64>,
     /// 当日所属班次名称
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub schedulename: Option<String>,
     /// 当日打卡时间，仅固定时间上下班才有值
-    #[serde(
-        default,
-        skip_serializing_if = "Vec::is_empty",
-        deserialize_with = "crate::de::vec_or_null"
-    )]
+    #[serde(skip_serializing_if = "Vec::is_empty")]
     pub checkintime: Vec<CheckinTime>,
 }
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+impl crate::de::Decode for CheckinReportRuleInfo {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            groupid: fields.optional("groupid")?,
+            groupname: fields.optional("groupname")?,
+            scheduleid: fields.optional("scheduleid")?,
+            schedulename: fields.optional("schedulename")?,
+            checkintime: fields.or_empty("checkintime")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for CheckinReportRuleInfo {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct CheckinReporter {
     /// 汇报对象 userid
-    #[serde(deserialize_with = "crate::de::string")]
     pub userid: String,
 }
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+impl crate::de::Decode for CheckinReporter {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            userid: fields.required("userid")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for CheckinReporter {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct CheckinReporterInfo {
     /// 汇报对象
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub reporters: Option<Vec<CheckinReporter>>,
     /// 汇报对象更新时间
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_int"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub updatetime: Option<i64>,
 }
+impl crate::de::Decode for CheckinReporterInfo {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            reporters: fields.optional("reporters")?,
+            updatetime: fields.optional("updatetime")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for CheckinReporterInfo {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 /// 打卡规则中的一个班次。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct CheckinScheduleDef {
     /// 班次 id
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_int"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub schedule_id: Option<i64>,
     /// 班次名称
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub schedule_name: Option<String>,
     /// 班次上下班时段
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub time_section: Option<Vec<CheckinTimeSection>>,
     /// 允许提前打卡时间
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_int"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub limit_aheadtime: Option<i64>,
     /// 下班不需要打卡
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_boolean"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub noneed_offwork: Option<bool>,
     /// 下班多少秒后不允许打下班卡
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_int"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub limit_offtime: Option<i64>,
     /// 允许迟到时间，单位为秒
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_int"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub flex_on_duty_time: Option<i64>,
     /// 允许早退时间，单位为秒
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_int"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub flex_off_duty_time: Option<i64>,
     /// 是否允许弹性时间
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_boolean"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub allow_flex: Option<bool>,
     /// 晚走晚到规则
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub late_rule: Option<CheckinLateRule>,
     /// 最早可打卡时间限制
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_int"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub max_allow_arrive_early: Option<i64>,
     /// 最晚可打卡时间限制；与 flex_on_duty_time、flex_off_duty_time 互斥，设置其中一组时另一组为 0
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_int"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub max_allow_arrive_late: Option<i64>,
 }
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+impl crate::de::Decode for CheckinScheduleDef {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            schedule_id: fields.optional("schedule_id")?,
+            schedule_name: fields.optional("schedule_name")?,
+            time_section: fields.optional("time_section")?,
+            limit_aheadtime: fields.optional("limit_aheadtime")?,
+            noneed_offwork: fields.optional("noneed_offwork")?,
+            limit_offtime: fields.optional("limit_offtime")?,
+            flex_on_duty_time: fields.optional("flex_on_duty_time")?,
+            flex_off_duty_time: fields.optional("flex_off_duty_time")?,
+            allow_flex: fields.optional("allow_flex")?,
+            late_rule: fields.optional("late_rule")?,
+            max_allow_arrive_early: fields.optional("max_allow_arrive_early")?,
+            max_allow_arrive_late: fields.optional("max_allow_arrive_late")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for CheckinScheduleDef {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct CheckinScheduleInfo {
     /// 当日安排班次 id，0 表示休息
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_int"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub schedule_id: Option<i64>,
     /// 当日安排班次名称
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub schedule_name: Option<String>,
     /// 当日安排班次的上下班时段
-    #[serde(
-        default,
-        skip_serializing_if = "Vec::is_empty",
-        deserialize_with = "crate::de::vec_or_null"
-    )]
+    #[serde(skip_serializing_if = "Vec::is_empty")]
     pub time_section: Vec<CheckinTimeSection>,
 }
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+impl crate::de::Decode for CheckinScheduleInfo {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            schedule_id: fields.optional("schedule_id")?,
+            schedule_name: fields.optional("schedule_name")?,
+            time_section: fields.or_empty("time_section")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for CheckinScheduleInfo {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct CheckinScheduleItem {
     /// 打卡人员 userid
-    #[serde(deserialize_with = "crate::de::string")]
     pub userid: String,
     /// 要设置的天日期，取值 1~31，与 yearmonth 组成日期
-    #[serde(deserialize_with = "crate::de::int")]
     pub day: i64,
     /// 对应 groupid 规则下的班次 id，0 表示休息
-    #[serde(deserialize_with = "crate::de::int")]
     pub schedule_id: i64,
 }
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+impl crate::de::Decode for CheckinScheduleItem {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            userid: fields.required("userid")?,
+            day: fields.required("day")?,
+            schedule_id: fields.required("schedule_id")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for CheckinScheduleItem {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct CheckinScheduleListRequest {
     /// 获取排班信息的开始时间，Unix 时间戳
-    #[serde(deserialize_with = "crate::de::int")]
     pub starttime: i64,
     /// 获取排班信息的结束时间，与开始时间跨度不超过一个月
-    #[serde(deserialize_with = "crate::de::int")]
     pub endtime: i64,
     /// 成员 userid 列表，不超过 100 个
     pub useridlist: Vec<String>,
 }
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+impl crate::de::Decode for CheckinScheduleListRequest {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            starttime: fields.required("starttime")?,
+            endtime: fields.required("endtime")?,
+            useridlist: fields.required("useridlist")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for CheckinScheduleListRequest {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct CheckinScheduleListResponse {
     /// 排班表信息
-    #[serde(
-        default,
-        skip_serializing_if = "Vec::is_empty",
-        deserialize_with = "crate::de::vec_or_null"
-    )]
+    #[serde(skip_serializing_if = "Vec::is_empty")]
     pub schedule_list: Vec<CheckinUserSchedule>,
 }
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+impl crate::de::Decode for CheckinScheduleListResponse {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            schedule_list: fields.or_empty("schedule_list")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for CheckinScheduleListResponse {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct CheckinSetSchedulesRequest {
     /// 打卡规则 id，可从打卡规则、打卡数据、排班信息等接口获取
-    #[serde(deserialize_with = "crate::de::int")]
     pub groupid: i64,
     /// 排班表信息
     pub items: Vec<CheckinScheduleItem>,
     /// 排班表月份，格式为年月，如 202011
-    #[serde(deserialize_with = "crate::de::int")]
     pub yearmonth: i64,
 }
+impl crate::de::Decode for CheckinSetSchedulesRequest {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            groupid: fields.required("groupid")?,
+            items: fields.required("items")?,
+            yearmonth: fields.required("yearmonth")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for CheckinSetSchedulesRequest {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 /// 假勤统计项。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct CheckinSpItem {
     /// 类型：1 请假；2 补卡；3 出差；4 外出；100 外勤
-    #[serde(
-        rename = "type",
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_int"
-    )]
+    #[serde(rename = "type", skip_serializing_if = "Option::is_none")]
     pub item_type: Option<i64>,
     /// 具体请假类型 id，type 为 1 时有意义，可通过审批相关接口获取假期详情
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_int"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub vacation_id: Option<i64>,
     /// 假勤次数
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_int"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub count: Option<i64>,
     /// 假勤时长，单位为秒；按天时除以 86400 得天数，按小时时除以 3600 得小时数
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_int"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub duration: Option<i64>,
     /// 时长单位：0 按天；1 按小时
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_int"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub time_type: Option<i64>,
     /// 统计项名称
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub name: Option<String>,
 }
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+impl crate::de::Decode for CheckinSpItem {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            item_type: fields.optional("type")?,
+            vacation_id: fields.optional("vacation_id")?,
+            count: fields.optional("count")?,
+            duration: fields.optional("duration")?,
+            time_type: fields.optional("time_type")?,
+            name: fields.optional("name")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for CheckinSpItem {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct CheckinSpText {
     /// 多语言文本
-    #[serde(
-        default,
-        skip_serializing_if = "Vec::is_empty",
-        deserialize_with = "crate::de::vec_or_null"
-    )]
+    #[serde(skip_serializing_if = "Vec::is_empty")]
     pub data: Vec<LangText>,
 }
+impl crate::de::Decode for CheckinSpText {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            data: fields.or_empty("data")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for CheckinSpText {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 /// 特殊日期。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct CheckinSpecialDay {
     /// 特殊日期的 0 点时间戳
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_int"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub timestamp: Option<i64>,
     /// 特殊日期备注
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub notes: Option<String>,
     /// 特殊日期的打卡时间
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub checkintime: Option<Vec<CheckinTime>>,
 }
+impl crate::de::Decode for CheckinSpecialDay {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            timestamp: fields.optional("timestamp")?,
+            notes: fields.optional("notes")?,
+            checkintime: fields.optional("checkintime")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for CheckinSpecialDay {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 /// 一个上下班时段，时间为距当天 0 点的秒数。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct CheckinTime {
     /// 时段 id
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_int"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub time_id: Option<i64>,
     /// 上班时间
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_int"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub work_sec: Option<i64>,
     /// 下班时间
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_int"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub off_work_sec: Option<i64>,
     /// 上班提醒时间
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_int"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub remind_work_sec: Option<i64>,
     /// 下班提醒时间
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_int"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub remind_off_work_sec: Option<i64>,
     /// 最早上班打卡时间
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_int"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub earliest_work_sec: Option<i64>,
     /// 最晚上班打卡时间
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_int"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub latest_work_sec: Option<i64>,
     /// 最早下班打卡时间
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_int"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub earliest_off_work_sec: Option<i64>,
     /// 最晚下班打卡时间
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_int"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub latest_off_work_sec: Option<i64>,
     /// 休息开始时间
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_int"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub rest_begin_time: Option<i64>,
     /// 休息结束时间
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_int"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub rest_end_time: Option<i64>,
     /// 是否设置休息时间
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_boolean"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub allow_rest: Option<bool>,
     /// 上班无需打卡
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_boolean"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub no_need_checkon: Option<bool>,
     /// 下班无需打卡
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_boolean"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub no_need_checkoff: Option<bool>,
 }
+impl crate::de::Decode for CheckinTime {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            time_id: fields.optional("time_id")?,
+            work_sec: fields.optional("work_sec")?,
+            off_work_sec: fields.optional("off_work_sec")?,
+            remind_work_sec: fields.optional("remind_work_sec")?,
+            remind_off_work_sec: fields.optional("remind_off_work_sec")?,
+            earliest_work_sec: fields.optional("earliest_work_sec")?,
+            latest_work_sec: fields.optional("latest_work_sec")?,
+            earliest_off_work_sec: fields.optional("earliest_off_work_sec")?,
+            latest_off_work_sec: fields.optional("latest_off_work_sec")?,
+            rest_begin_time: fields.optional("rest_begin_time")?,
+            rest_end_time: fields.optional("rest_end_time")?,
+            allow_rest: fields.optional("allow_rest")?,
+            no_need_checkon: fields.optional("no_need_checkon")?,
+            no_need_checkoff: fields.optional("no_need_checkoff")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for CheckinTime {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 /// 班次中的一个上下班时段，时间为距当天 0 点的秒数。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct CheckinTimeSection {
     /// 时段 id（打卡规则 schedulelist 中返回）
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_int"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub time_id: Option<i64>,
     /// 时段 id（排班信息中返回）
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_int"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub id: Option<i64>,
     /// 上班时间
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_int"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub work_sec: Option<i64>,
     /// 下班时间
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_int"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub off_work_sec: Option<i64>,
     /// 上班提醒时间
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_int"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub remind_work_sec: Option<i64>,
     /// 下班提醒时间
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_int"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub remind_off_work_sec: Option<i64>,
     /// 休息开始时间，仅单时段支持
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_int"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub rest_begin_time: Option<i64>,
     /// 休息结束时间，仅单时段支持
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_int"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub rest_end_time: Option<i64>,
     /// 是否允许休息
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_boolean"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub allow_rest: Option<bool>,
 }
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+impl crate::de::Decode for CheckinTimeSection {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            time_id: fields.optional("time_id")?,
+            id: fields.optional("id")?,
+            work_sec: fields.optional("work_sec")?,
+            off_work_sec: fields.optional("off_work_sec")?,
+            remind_work_sec: fields.optional("remind_work_sec")?,
+            remind_off_work_sec: fields.optional("remind_off_work_sec")?,
+            rest_begin_time: fields.optional("rest_begin_time")?,
+            rest_end_time: fields.optional("rest_end_time")?,
+            allow_rest: fields.optional("allow_rest")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for CheckinTimeSection {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct CheckinUserOption {
     /// 成员 userid
-    #[serde(deserialize_with = "crate::de::string")]
     pub userid: String,
     /// 打卡规则
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub group: Option<CheckinGroup>,
 }
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+impl crate::de::Decode for CheckinUserOption {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            userid: fields.required("userid")?,
+            group: fields.optional("group")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for CheckinUserOption {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct CheckinUserOptionRequest {
     /// 需要获取规则的日期当天 0 点的 Unix 时间戳
-    #[serde(deserialize_with = "crate::de::int")]
     pub datetime: i64,
     /// 需要获取打卡规则的成员 userid 列表，不超过 100 个
     pub useridlist: Vec<String>,
 }
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+impl crate::de::Decode for CheckinUserOptionRequest {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            datetime: fields.required("datetime")?,
+            useridlist: fields.required("useridlist")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for CheckinUserOptionRequest {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct CheckinUserOptionResponse {
     /// 成员的打卡规则
-    #[serde(
-        default,
-        skip_serializing_if = "Vec::is_empty",
-        deserialize_with = "crate::de::vec_or_null"
-    )]
+    #[serde(skip_serializing_if = "Vec::is_empty")]
     pub info: Vec<CheckinUserOption>,
 }
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+impl crate::de::Decode for CheckinUserOptionResponse {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            info: fields.or_empty("info")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for CheckinUserOptionResponse {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct CheckinUserSchedule {
     /// 成员 userid
-    #[serde(deserialize_with = "crate::de::string")]
     pub userid: String,
     /// 排班表月份，格式为年月，如 202011
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_int"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub yearmonth: Option<i64>,
     /// 打卡规则 id
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_int"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub groupid: Option<i64>,
     /// 打卡规则名
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub groupname: Option<String>,
     /// 成员的排班信息
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub schedule: Option<CheckinMonthSchedule>,
 }
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+impl crate::de::Decode for CheckinUserSchedule {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            userid: fields.required("userid")?,
+            yearmonth: fields.optional("yearmonth")?,
+            groupid: fields.optional("groupid")?,
+            groupname: fields.optional("groupname")?,
+            schedule: fields.optional("schedule")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for CheckinUserSchedule {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct CheckinWifi {
     /// WiFi 名称
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub wifiname: Option<String>,
     /// WiFi 的 MAC 地址或 bssid
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub wifimac: Option<String>,
 }
+impl crate::de::Decode for CheckinWifi {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            wifiname: fields.optional("wifiname")?,
+            wifimac: fields.optional("wifimac")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for CheckinWifi {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 /// 成员/部门控件的取值；成员控件填 members，部门控件填 departments。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct ContactControlValue {
     /// 所选成员
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub members: Option<Vec<ContactMember>>,
     /// 所选部门
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub departments: Option<Vec<ContactDepartment>>,
 }
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+impl crate::de::Decode for ContactControlValue {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            members: fields.optional("members")?,
+            departments: fields.optional("departments")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for ContactControlValue {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct ContactDepartment {
     /// 部门 id
-    #[serde(deserialize_with = "crate::de::string")]
     pub openapi_id: String,
     /// 部门名称
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub name: Option<String>,
 }
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+impl crate::de::Decode for ContactDepartment {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            openapi_id: fields.required("openapi_id")?,
+            name: fields.optional("name")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for ContactDepartment {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct ContactMember {
     /// 成员 userid
-    #[serde(deserialize_with = "crate::de::string")]
     pub userid: String,
     /// 成员名称
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub name: Option<String>,
 }
+impl crate::de::Decode for ContactMember {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            userid: fields.required("userid")?,
+            name: fields.optional("name")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for ContactMember {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 /// 日期控件的取值。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct DateControlValue {
     /// 日期
     pub date: ApprovalDate,
 }
+impl crate::de::Decode for DateControlValue {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            date: fields.required("date")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for DateControlValue {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 /// 时长控件的取值。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct DateRangeControlValue {
     /// 时长
     pub date_range: ApprovalDateRange,
 }
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+impl crate::de::Decode for DateRangeControlValue {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            date_range: fields.required("date_range")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for DateRangeControlValue {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct DialCallee {
     /// 被叫 userid，被叫为企业成员时返回
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub userid: Option<String>,
     /// 被叫号码，被叫为外部号码时返回
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub phone: Option<String>,
     /// 被叫通话时长
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_int"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub duration: Option<i64>,
 }
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+impl crate::de::Decode for DialCallee {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            userid: fields.optional("userid")?,
+            phone: fields.optional("phone")?,
+            duration: fields.optional("duration")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for DialCallee {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct DialCaller {
     /// 主叫 userid
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub userid: Option<String>,
     /// 主叫通话时长
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_int"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub duration: Option<i64>,
 }
+impl crate::de::Decode for DialCaller {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            userid: fields.optional("userid")?,
+            duration: fields.optional("duration")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for DialCaller {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 /// 一次公费电话通话。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct DialRecord {
     /// 拨出时间
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_int"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub call_time: Option<i64>,
     /// 总通话时长，单位为分钟
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_int"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub total_duration: Option<i64>,
     /// 通话类型：1 单人通话；2 多人通话
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_int"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub call_type: Option<i64>,
     /// 主叫信息
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub caller: Option<DialCaller>,
     /// 被叫信息
-    #[serde(
-        default,
-        skip_serializing_if = "Vec::is_empty",
-        deserialize_with = "crate::de::vec_or_null"
-    )]
+    #[serde(skip_serializing_if = "Vec::is_empty")]
     pub callee: Vec<DialCallee>,
 }
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+impl crate::de::Decode for DialRecord {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            call_time: fields.optional("call_time")?,
+            total_duration: fields.optional("total_duration")?,
+            call_type: fields.optional("call_type")?,
+            caller: fields.optional("caller")?,
+            callee: fields.or_empty("callee")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for DialRecord {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct DialRecordRequest {
     /// 查询的起始时间戳
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_int"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub start_time: Option<i64>,
     /// 查询的结束时间戳，不得小于起始时间，跨度最大 30 天
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_int"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub end_time: Option<i64>,
     /// 分页查询的偏移量
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_int"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub offset: Option<i64>,
     /// 分页查询的每页大小，默认 100 条，大于 100 按 100 处理
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_int"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub limit: Option<i64>,
 }
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+impl crate::de::Decode for DialRecordRequest {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            start_time: fields.optional("start_time")?,
+            end_time: fields.optional("end_time")?,
+            offset: fields.optional("offset")?,
+            limit: fields.optional("limit")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for DialRecordRequest {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct DialRecordResponse {
     /// 通话记录
-    #[serde(
-        default,
-        skip_serializing_if = "Vec::is_empty",
-        deserialize_with = "crate::de::vec_or_null"
-    )]
+    #[serde(skip_serializing_if = "Vec::is_empty")]
     pub record: Vec<DialRecord>,
 }
+impl crate::de::Decode for DialRecordResponse {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            record: fields.or_empty("record")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for DialRecordResponse {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 /// 除 errcode/errmsg 外没有其他字段的返回。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct EmptyResponse {}
+impl crate::de::Decode for EmptyResponse {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        crate::de::Fields::of(value)?;
+        Ok(Self {})
+    }
+}
+impl<'de> serde::Deserialize<'de> for EmptyResponse {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 /// 附件控件的取值。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct FileControlValue {
     /// 附件列表
     pub files: Vec<ApprovalFile>,
 }
+impl crate::de::Decode for FileControlValue {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            files: fields.required("files")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for FileControlValue {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 /// 公式控件的取值。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct FormulaControlValue {
     /// 公式
     pub formula: ApprovalFormula,
 }
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+impl crate::de::Decode for FormulaControlValue {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            formula: fields.required("formula")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for FormulaControlValue {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct JournalComment {
     /// 评论 id
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_int"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub commentid: Option<i64>,
     /// 所回复的评论 id，0 表示不是回复
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_int"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub tocommentid: Option<i64>,
     /// 评论人
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub comment_userinfo: Option<JournalUser>,
     /// 评论内容
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub content: Option<String>,
     /// 评论时间，Unix 时间戳
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_int"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub comment_time: Option<i64>,
 }
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+impl crate::de::Decode for JournalComment {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            commentid: fields.optional("commentid")?,
+            tocommentid: fields.optional("tocommentid")?,
+            comment_userinfo: fields.optional("comment_userinfo")?,
+            content: fields.optional("content")?,
+            comment_time: fields.optional("comment_time")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for JournalComment {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct JournalDownloadFileRequest {
     /// 汇报记录单号
-    #[serde(deserialize_with = "crate::de::string")]
     pub journaluuid: String,
     /// 微盘 fileid，须是该汇报关联的 wedrive_files 中的文件（见获取汇报记录详情）
-    #[serde(deserialize_with = "crate::de::string")]
     pub fileid: String,
 }
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+impl crate::de::Decode for JournalDownloadFileRequest {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            journaluuid: fields.required("journaluuid")?,
+            fileid: fields.required("fileid")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for JournalDownloadFileRequest {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct JournalDownloadFileResponse {
     /// 下载请求 url，有效期 2 小时
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub download_url: Option<String>,
     /// 下载请求须带的 cookie 的 key
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub cookie_name: Option<String>,
     /// 下载请求须带的 cookie 的 value
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub cookie_value: Option<crate::Secret>,
 }
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+impl crate::de::Decode for JournalDownloadFileResponse {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            download_url: fields.optional("download_url")?,
+            cookie_name: fields.optional("cookie_name")?,
+            cookie_value: fields.optional("cookie_value")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for JournalDownloadFileResponse {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct JournalExportDocRequest {
     /// 汇报记录单号
-    #[serde(deserialize_with = "crate::de::string")]
     pub journaluuid: String,
     /// 目标文档 id
-    #[serde(deserialize_with = "crate::de::string")]
     pub docid: String,
 }
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+impl crate::de::Decode for JournalExportDocRequest {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            journaluuid: fields.required("journaluuid")?,
+            docid: fields.required("docid")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for JournalExportDocRequest {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct JournalExportDocResponse {
     /// 导出任务 id
-    #[serde(deserialize_with = "crate::de::string")]
     pub jobid: String,
 }
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+impl crate::de::Decode for JournalExportDocResponse {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            jobid: fields.required("jobid")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for JournalExportDocResponse {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct JournalExportResultRequest {
     /// 导出任务 id
-    #[serde(deserialize_with = "crate::de::string")]
     pub jobid: String,
 }
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+impl crate::de::Decode for JournalExportResultRequest {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            jobid: fields.required("jobid")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for JournalExportResultRequest {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct JournalExportResultResponse {
     /// 任务状态
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_int"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub status: Option<i64>,
     /// 导出文档的临时下载地址（任务完成后返回）
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub url: Option<String>,
 }
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+impl crate::de::Decode for JournalExportResultResponse {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            status: fields.optional("status")?,
+            url: fields.optional("url")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for JournalExportResultResponse {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct JournalFilter {
     /// 过滤类型，不多于 256 字节：creator 指定汇报记录提单人；department 指定提单人所在部门；template_id 指定汇报表单
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub key: Option<String>,
     /// 过滤值，不多于 256 字节
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub value: Option<String>,
 }
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+impl crate::de::Decode for JournalFilter {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            key: fields.optional("key")?,
+            value: fields.optional("value")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for JournalFilter {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct JournalLeader {
     /// 上级级别，从 1 开始
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_int"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub level: Option<i64>,
 }
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+impl crate::de::Decode for JournalLeader {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            level: fields.optional("level")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for JournalLeader {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct JournalParty {
     /// 部门 id
-    #[serde(deserialize_with = "crate::de::string")]
     pub open_partyid: String,
 }
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+impl crate::de::Decode for JournalParty {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            open_partyid: fields.required("open_partyid")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for JournalParty {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct JournalRange {
     /// 成员
-    #[serde(
-        default,
-        skip_serializing_if = "Vec::is_empty",
-        deserialize_with = "crate::de::vec_or_null"
-    )]
+    #[serde(skip_serializing_if = "Vec::is_empty")]
     pub user_list: Vec<JournalUser>,
     /// 部门
-    #[serde(
-        default,
-        skip_serializing_if = "Vec::is_empty",
-        deserialize_with = "crate::de::vec_or_null"
-    )]
+    #[serde(skip_serializing_if = "Vec::is_empty")]
     pub party_list: Vec<JournalParty>,
     /// 标签
-    #[serde(
-        default,
-        skip_serializing_if = "Vec::is_empty",
-        deserialize_with = "crate::de::vec_or_null"
-    )]
+    #[serde(skip_serializing_if = "Vec::is_empty")]
     pub tag_list: Vec<JournalTag>,
 }
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+impl crate::de::Decode for JournalRange {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            user_list: fields.or_empty("user_list")?,
+            party_list: fields.or_empty("party_list")?,
+            tag_list: fields.or_empty("tag_list")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for JournalRange {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct JournalReceivers {
     /// 汇报对象成员
-    #[serde(
-        default,
-        skip_serializing_if = "Vec::is_empty",
-        deserialize_with = "crate::de::vec_or_null"
-    )]
+    #[serde(skip_serializing_if = "Vec::is_empty")]
     pub user_list: Vec<JournalUser>,
     /// 汇报对象标签
-    #[serde(
-        default,
-        skip_serializing_if = "Vec::is_empty",
-        deserialize_with = "crate::de::vec_or_null"
-    )]
+    #[serde(skip_serializing_if = "Vec::is_empty")]
     pub tag_list: Vec<JournalTag>,
     /// 指定上级集合
-    #[serde(
-        default,
-        skip_serializing_if = "Vec::is_empty",
-        deserialize_with = "crate::de::vec_or_null"
-    )]
+    #[serde(skip_serializing_if = "Vec::is_empty")]
     pub leader_list: Vec<JournalLeader>,
 }
+impl crate::de::Decode for JournalReceivers {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            user_list: fields.or_empty("user_list")?,
+            tag_list: fields.or_empty("tag_list")?,
+            leader_list: fields.or_empty("leader_list")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for JournalReceivers {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 /// 汇报记录详情。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct JournalRecord {
     /// 汇报记录单号
-    #[serde(deserialize_with = "crate::de::string")]
     pub journal_uuid: String,
     /// 汇报表单名称
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub template_name: Option<String>,
     /// 汇报表单 id
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub template_id: Option<String>,
     /// 汇报时间，Unix 时间戳
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_int"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub report_time: Option<i64>,
     /// 汇报人
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub submitter: Option<JournalUser>,
     /// 汇报接收人
-    #[serde(
-        default,
-        skip_serializing_if = "Vec::is_empty",
-        deserialize_with = "crate::de::vec_or_null"
-    )]
+    #[serde(skip_serializing_if = "Vec::is_empty")]
     pub receivers: Vec<JournalUser>,
     /// 已读的接收人
-    #[serde(
-        default,
-        skip_serializing_if = "Vec::is_empty",
-        deserialize_with = "crate::de::vec_or_null"
-    )]
+    #[serde(skip_serializing_if = "Vec::is_empty")]
     pub readed_receivers: Vec<JournalUser>,
     /// 表单数据，控件结构同审批
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub apply_data: Option<ApprovalApplyData>,
     /// 「汇报」模板的数据（富文本）；该特殊模板的表单不在 apply_data 中返回
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub sys_journal_data: Option<String>,
     /// 汇报关联的微盘文件（含 fileid，可用 download_wedrive_file 下载）
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub wedrive_files: Option<serde_json::Value>,
     /// 评论
-    #[serde(
-        default,
-        skip_serializing_if = "Vec::is_empty",
-        deserialize_with = "crate::de::vec_or_null"
-    )]
+    #[serde(skip_serializing_if = "Vec::is_empty")]
     pub comments: Vec<JournalComment>,
 }
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+impl crate::de::Decode for JournalRecord {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            journal_uuid: fields.required("journal_uuid")?,
+            template_name: fields.optional("template_name")?,
+            template_id: fields.optional("template_id")?,
+            report_time: fields.optional("report_time")?,
+            submitter: fields.optional("submitter")?,
+            receivers: fields.or_empty("receivers")?,
+            readed_receivers: fields.or_empty("readed_receivers")?,
+            apply_data: fields.optional("apply_data")?,
+            sys_journal_data: fields.optional("sys_journal_data")?,
+            wedrive_files: fields.optional("wedrive_files")?,
+            comments: fields.or_empty("comments")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for JournalRecord {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct JournalRecordDetailRequest {
     /// 汇报记录单号，不多于 256 字节
-    #[serde(deserialize_with = "crate::de::string")]
     pub journaluuid: String,
 }
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+impl crate::de::Decode for JournalRecordDetailRequest {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            journaluuid: fields.required("journaluuid")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for JournalRecordDetailRequest {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct JournalRecordDetailResponse {
     /// 汇报详情
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub info: Option<JournalRecord>,
 }
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+impl crate::de::Decode for JournalRecordDetailResponse {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            info: fields.optional("info")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for JournalRecordDetailResponse {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct JournalRecordListRequest {
     /// 开始时间，Unix 时间戳
-    #[serde(deserialize_with = "crate::de::int")]
     pub starttime: i64,
     /// 结束时间，与开始时间跨度不超过一个月
-    #[serde(deserialize_with = "crate::de::int")]
     pub endtime: i64,
     /// 游标，首次填 0，之后填上一次返回的 next_cursor
-    #[serde(deserialize_with = "crate::de::int")]
     pub cursor: i64,
     /// 拉取条数，一次最多 100
-    #[serde(deserialize_with = "crate::de::int")]
     pub limit: i64,
     /// 过滤条件
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub filters: Option<Vec<JournalFilter>>,
 }
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+impl crate::de::Decode for JournalRecordListRequest {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            starttime: fields.required("starttime")?,
+            endtime: fields.required("endtime")?,
+            cursor: fields.required("cursor")?,
+            limit: fields.required("limit")?,
+            filters: fields.optional("filters")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for JournalRecordListRequest {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct JournalRecordListResponse {
     /// 汇报记录单号列表
-    #[serde(
-        default,
-        skip_serializing_if = "Vec::is_empty",
-        deserialize_with = "crate::de::vec_or_null"
-    )]
+    #[serde(skip_serializing_if = "Vec::is_empty")]
     pub journaluuid_list: Vec<String>,
     /// 下一次拉取的游标
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_int"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub next_cursor: Option<i64>,
     /// 0 还有数据；1 已无数据
     #[serde(
-        default,
         skip_serializing_if = "Option::is_none",
-        with = "crate::de::opt_flag"
+        serialize_with = "crate::de::opt_flag::serialize"
     )]
     pub endflag: Option<bool>,
 }
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+impl crate::de::Decode for JournalRecordListResponse {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            journaluuid_list: fields.or_empty("journaluuid_list")?,
+            next_cursor: fields.optional("next_cursor")?,
+            endflag: fields.optional("endflag")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for JournalRecordListResponse {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct JournalReportItem {
     /// 汇报记录单号，未汇报时为空
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub journaluuid: Option<String>,
     /// 汇报时间
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_int"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub reporttime: Option<i64>,
     /// 是否迟交：0 非迟交；1 迟交
     #[serde(
-        default,
         skip_serializing_if = "Option::is_none",
-        with = "crate::de::opt_flag"
+        serialize_with = "crate::de::opt_flag::serialize"
     )]
     pub flag: Option<bool>,
 }
+impl crate::de::Decode for JournalReportItem {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            journaluuid: fields.optional("journaluuid")?,
+            reporttime: fields.optional("reporttime")?,
+            flag: fields.optional("flag")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for JournalReportItem {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 /// 一个汇报周期的统计。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct JournalStat {
     /// 汇报模板 id
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub template_id: Option<String>,
     /// 汇报模板名称
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub template_name: Option<String>,
     /// 汇报人范围
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub report_range: Option<JournalRange>,
     /// 白名单范围（无需汇报）
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub white_range: Option<JournalRange>,
     /// 汇报对象
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub receivers: Option<JournalReceivers>,
     /// 统计周期开始时间
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_int"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub cycle_begin_time: Option<i64>,
     /// 统计周期结束时间
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_int"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub cycle_end_time: Option<i64>,
     /// 统计的开始时间
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_int"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub stat_begin_time: Option<i64>,
     /// 统计的结束时间
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_int"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub stat_end_time: Option<i64>,
     /// 已汇报的人员及其汇报
-    #[serde(
-        default,
-        skip_serializing_if = "Vec::is_empty",
-        deserialize_with = "crate::de::vec_or_null"
-    )]
+    #[serde(skip_serializing_if = "Vec::is_empty")]
     pub report_list: Vec<JournalUserReports>,
     /// 未汇报的人员
-    #[serde(
-        default,
-        skip_serializing_if = "Vec::is_empty",
-        deserialize_with = "crate::de::vec_or_null"
-    )]
+    #[serde(skip_serializing_if = "Vec::is_empty")]
     pub unreport_list: Vec<JournalUserReports>,
     /// 汇报方式：2 按日汇报；3 按周汇报；4 按月汇报
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_int"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub report_type: Option<i64>,
 }
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+impl crate::de::Decode for JournalStat {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            template_id: fields.optional("template_id")?,
+            template_name: fields.optional("template_name")?,
+            report_range: fields.optional("report_range")?,
+            white_range: fields.optional("white_range")?,
+            receivers: fields.optional("receivers")?,
+            cycle_begin_time: fields.optional("cycle_begin_time")?,
+            cycle_end_time: fields.optional("cycle_end_time")?,
+            stat_begin_time: fields.optional("stat_begin_time")?,
+            stat_end_time: fields.optional("stat_end_time")?,
+            report_list: fields.or_empty("report_list")?,
+            unreport_list: fields.or_empty("unreport_list")?,
+            report_type: fields.optional("report_type")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for JournalStat {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct JournalStatListRequest {
     /// 汇报模板 id
-    #[serde(deserialize_with = "crate::de::string")]
     pub template_id: String,
     /// 开始时间，Unix 时间戳
-    #[serde(deserialize_with = "crate::de::int")]
     pub starttime: i64,
     /// 结束时间，时间区间最长一年
-    #[serde(deserialize_with = "crate::de::int")]
     pub endtime: i64,
 }
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+impl crate::de::Decode for JournalStatListRequest {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            template_id: fields.required("template_id")?,
+            starttime: fields.required("starttime")?,
+            endtime: fields.required("endtime")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for JournalStatListRequest {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct JournalStatListResponse {
     /// 统计数据，每个汇报周期一条
-    #[serde(
-        default,
-        skip_serializing_if = "Vec::is_empty",
-        deserialize_with = "crate::de::vec_or_null"
-    )]
+    #[serde(skip_serializing_if = "Vec::is_empty")]
     pub stat_list: Vec<JournalStat>,
 }
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+impl crate::de::Decode for JournalStatListResponse {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            stat_list: fields.or_empty("stat_list")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for JournalStatListResponse {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct JournalTag {
     /// 标签 id
-    #[serde(deserialize_with = "crate::de::string")]
     pub open_tagid: String,
 }
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+impl crate::de::Decode for JournalTag {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            open_tagid: fields.required("open_tagid")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for JournalTag {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct JournalUser {
     /// 成员 userid
-    #[serde(deserialize_with = "crate::de::string")]
     pub userid: String,
 }
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+impl crate::de::Decode for JournalUser {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            userid: fields.required("userid")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for JournalUser {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct JournalUserReports {
     /// 人员
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub user: Option<JournalUser>,
     /// 汇报记录
-    #[serde(
-        default,
-        skip_serializing_if = "Vec::is_empty",
-        deserialize_with = "crate::de::vec_or_null"
-    )]
+    #[serde(skip_serializing_if = "Vec::is_empty")]
     pub itemlist: Vec<JournalReportItem>,
 }
+impl crate::de::Decode for JournalUserReports {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            user: fields.optional("user")?,
+            itemlist: fields.or_empty("itemlist")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for JournalUserReports {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 /// 多语言文本。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct LangText {
     /// 文字内容
-    #[serde(deserialize_with = "crate::de::string")]
     pub text: String,
     /// 语言，如 zh_CN、en
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub lang: Option<String>,
 }
+impl crate::de::Decode for LangText {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            text: fields.required("text")?,
+            lang: fields.optional("lang")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for LangText {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 /// 旧版审批单。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct LegacyApproval {
     /// 审批名称（请假、报销、自定义审批名称）
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub spname: Option<String>,
     /// 申请人姓名
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub apply_name: Option<String>,
     /// 申请人部门
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub apply_org: Option<String>,
     /// 审批人姓名
-    #[serde(
-        default,
-        skip_serializing_if = "Vec::is_empty",
-        deserialize_with = "crate::de::vec_or_null"
-    )]
+    #[serde(skip_serializing_if = "Vec::is_empty")]
     pub approval_name: Vec<String>,
     /// 抄送人姓名
-    #[serde(
-        default,
-        skip_serializing_if = "Vec::is_empty",
-        deserialize_with = "crate::de::vec_or_null"
-    )]
+    #[serde(skip_serializing_if = "Vec::is_empty")]
     pub notify_name: Vec<String>,
     /// 审批状态：1 审批中；2 已通过；3 已驳回；4 已取消；6 通过后撤销；10 已支付
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_int"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub sp_status: Option<i64>,
     /// 审批单号
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub sp_num: Option<String>,
     /// 审批的附件 media_id，可用「获取临时素材」下载
-    #[serde(
-        default,
-        skip_serializing_if = "Vec::is_empty",
-        deserialize_with = "crate::de::vec_or_null"
-    )]
+    #[serde(skip_serializing_if = "Vec::is_empty")]
     pub mediaids: Vec<String>,
     /// 审批单提交时间
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_int"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub apply_time: Option<i64>,
     /// 审批单提交者的 userid
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub apply_user_id: Option<String>,
     /// 报销类型的审批内容
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub expense: Option<LegacyExpense>,
     /// 请假类型的审批内容
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub leave: Option<LegacyLeave>,
     /// 自定义审批的内容
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub comm: Option<LegacyCommon>,
 }
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+impl crate::de::Decode for LegacyApproval {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            spname: fields.optional("spname")?,
+            apply_name: fields.optional("apply_name")?,
+            apply_org: fields.optional("apply_org")?,
+            approval_name: fields.or_empty("approval_name")?,
+            notify_name: fields.or_empty("notify_name")?,
+            sp_status: fields.optional("sp_status")?,
+            sp_num: fields.optional("sp_num")?,
+            mediaids: fields.or_empty("mediaids")?,
+            apply_time: fields.optional("apply_time")?,
+            apply_user_id: fields.optional("apply_user_id")?,
+            expense: fields.optional("expense")?,
+            leave: fields.optional("leave")?,
+            comm: fields.optional("comm")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for LegacyApproval {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct LegacyCommon {
     /// 审批申请的单据数据，JSON 字符串：以控件 id 为键，含 title、type、value
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub apply_data: Option<String>,
 }
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+impl crate::de::Decode for LegacyCommon {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            apply_data: fields.optional("apply_data")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for LegacyCommon {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct LegacyExpense {
     /// 报销类型：1 差旅费；2 交通费；3 招待费；4 其他报销
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_int"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub expense_type: Option<i64>,
     /// 报销事由
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub reason: Option<String>,
     /// 报销明细
-    #[serde(
-        default,
-        skip_serializing_if = "Vec::is_empty",
-        deserialize_with = "crate::de::vec_or_null"
-    )]
+    #[serde(skip_serializing_if = "Vec::is_empty")]
     pub item: Vec<LegacyExpenseItem>,
 }
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+impl crate::de::Decode for LegacyExpense {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            expense_type: fields.optional("expense_type")?,
+            reason: fields.optional("reason")?,
+            item: fields.or_empty("item")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for LegacyExpense {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct LegacyExpenseItem {
     /// 费用类型：1 飞机票；2 火车票；3 的士费；4 住宿费；5 餐饮费；6 礼品费；7 活动费；8 通讯费；9 补助；10 其他
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_int"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub expenseitem_type: Option<i64>,
     /// 发生时间，Unix 时间戳
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_int"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub time: Option<i64>,
     /// 费用金额，单位：分
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_int"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub sums: Option<i64>,
     /// 明细事由
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub reason: Option<String>,
 }
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+impl crate::de::Decode for LegacyExpenseItem {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            expenseitem_type: fields.optional("expenseitem_type")?,
+            time: fields.optional("time")?,
+            sums: fields.optional("sums")?,
+            reason: fields.optional("reason")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for LegacyExpenseItem {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct LegacyLeave {
     /// 请假时间单位：0 半天；1 小时
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_int"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub timeunit: Option<i64>,
     /// 请假类型：1 事假；2 病假；3 年假；4 调休假；5 婚假；6 产假；7 陪产假；8 其他
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_int"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub leave_type: Option<i64>,
     /// 请假开始时间，Unix 时间戳
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_int"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub start_time: Option<i64>,
     /// 请假结束时间，Unix 时间戳
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_int"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub end_time: Option<i64>,
     /// 请假时长，单位：小时
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_int"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub duration: Option<i64>,
     /// 请假事由
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub reason: Option<String>,
 }
+impl crate::de::Decode for LegacyLeave {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            timeunit: fields.optional("timeunit")?,
+            leave_type: fields.optional("leave_type")?,
+            start_time: fields.optional("start_time")?,
+            end_time: fields.optional("end_time")?,
+            duration: fields.optional("duration")?,
+            reason: fields.optional("reason")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for LegacyLeave {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 /// 位置控件的取值。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct LocationControlValue {
     /// 位置
     pub location: ApprovalLocation,
 }
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+impl crate::de::Decode for LocationControlValue {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            location: fields.required("location")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for LocationControlValue {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct MassCallTicketResponse {
     /// 大批量调用凭据，有效期 7 天
     pub mass_call_ticket: crate::Secret,
 }
+impl crate::de::Decode for MassCallTicketResponse {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            mass_call_ticket: fields.required("mass_call_ticket")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for MassCallTicketResponse {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 /// 会议室。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct MeetingRoom {
     /// 会议室 id
-    #[serde(deserialize_with = "crate::de::int")]
     pub meetingroom_id: i64,
     /// 会议室名称
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub name: Option<String>,
     /// 会议室所能容纳的人数
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_int"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub capacity: Option<i64>,
     /// 会议室所在城市
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub city: Option<String>,
     /// 会议室所在楼宇
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub building: Option<String>,
     /// 会议室所在楼层
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub floor: Option<String>,
     /// 会议室支持的设备：1 电视；2 电话；3 投影；4 白板；5 视频
-    #[serde(
-        default,
-        skip_serializing_if = "Vec::is_empty",
-        deserialize_with = "crate::de::int_vec_or_null"
-    )]
+    #[serde(skip_serializing_if = "Vec::is_empty")]
     pub equipment: Vec<i64>,
     /// 会议室所在建筑经纬度
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub coordinate: Option<MeetingRoomCoordinate>,
     /// 预定是否需要审批：0 无需审批；1 需要审批
     #[serde(
-        default,
         skip_serializing_if = "Option::is_none",
-        with = "crate::de::opt_flag"
+        serialize_with = "crate::de::opt_flag::serialize"
     )]
     pub need_approval: Option<bool>,
     /// 会议室的可预定范围
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub range: Option<MeetingRoomRange>,
 }
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+impl crate::de::Decode for MeetingRoom {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            meetingroom_id: fields.required("meetingroom_id")?,
+            name: fields.optional("name")?,
+            capacity: fields.optional("capacity")?,
+            city: fields.optional("city")?,
+            building: fields.optional("building")?,
+            floor: fields.optional("floor")?,
+            equipment: fields.or_empty("equipment")?,
+            coordinate: fields.optional("coordinate")?,
+            need_approval: fields.optional("need_approval")?,
+            range: fields.optional("range")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for MeetingRoom {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct MeetingRoomAddRequest {
     /// 会议室名称，最多 30 个字符
-    #[serde(deserialize_with = "crate::de::string")]
     pub name: String,
     /// 会议室所能容纳的人数
-    #[serde(deserialize_with = "crate::de::int")]
     pub capacity: i64,
     /// 会议室所在城市
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub city: Option<String>,
     /// 会议室所在楼宇，填写时 city 必填
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub building: Option<String>,
     /// 会议室所在楼层，填写时 building 必填
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub floor: Option<String>,
     /// 会议室支持的设备：1 电视；2 电话；3 投影；4 白板；5 视频
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_int_vec"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub equipment: Option<Vec<i64>>,
     /// 会议室所在建筑经纬度
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub coordinate: Option<MeetingRoomCoordinate>,
     /// 会议室的可预定范围，不填则全员可预定
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub range: Option<MeetingRoomRange>,
 }
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+impl crate::de::Decode for MeetingRoomAddRequest {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            name: fields.required("name")?,
+            capacity: fields.required("capacity")?,
+            city: fields.optional("city")?,
+            building: fields.optional("building")?,
+            floor: fields.optional("floor")?,
+            equipment: fields.optional("equipment")?,
+            coordinate: fields.optional("coordinate")?,
+            range: fields.optional("range")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for MeetingRoomAddRequest {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct MeetingRoomAddResponse {
     /// 会议室 id
-    #[serde(deserialize_with = "crate::de::int")]
     pub meetingroom_id: i64,
 }
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+impl crate::de::Decode for MeetingRoomAddResponse {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            meetingroom_id: fields.required("meetingroom_id")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for MeetingRoomAddResponse {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct MeetingRoomBookByMeetingRequest {
     /// 会议室 id
-    #[serde(deserialize_with = "crate::de::int")]
     pub meetingroom_id: i64,
     /// 会议 id
-    #[serde(deserialize_with = "crate::de::string")]
     pub meetingid: String,
     /// 预定人的 userid
-    #[serde(deserialize_with = "crate::de::string")]
     pub booker: String,
 }
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+impl crate::de::Decode for MeetingRoomBookByMeetingRequest {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            meetingroom_id: fields.required("meetingroom_id")?,
+            meetingid: fields.required("meetingid")?,
+            booker: fields.required("booker")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for MeetingRoomBookByMeetingRequest {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct MeetingRoomBookByResponse {
     /// 会议室的预定 id
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub booking_id: Option<String>,
     /// 重复日程或会议中，会议室已被占用而未能预定的日期（0 点时间戳）
-    #[serde(
-        default,
-        skip_serializing_if = "Vec::is_empty",
-        deserialize_with = "crate::de::int_vec_or_null"
-    )]
+    #[serde(skip_serializing_if = "Vec::is_empty")]
     pub conflict_date: Vec<i64>,
 }
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+impl crate::de::Decode for MeetingRoomBookByResponse {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            booking_id: fields.optional("booking_id")?,
+            conflict_date: fields.or_empty("conflict_date")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for MeetingRoomBookByResponse {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct MeetingRoomBookByScheduleRequest {
     /// 会议室 id
-    #[serde(deserialize_with = "crate::de::int")]
     pub meetingroom_id: i64,
     /// 日程 id
-    #[serde(deserialize_with = "crate::de::string")]
     pub schedule_id: String,
     /// 预定人的 userid，须为日程的组织者或参与者
-    #[serde(deserialize_with = "crate::de::string")]
     pub booker: String,
 }
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+impl crate::de::Decode for MeetingRoomBookByScheduleRequest {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            meetingroom_id: fields.required("meetingroom_id")?,
+            schedule_id: fields.required("schedule_id")?,
+            booker: fields.required("booker")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for MeetingRoomBookByScheduleRequest {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct MeetingRoomBookInfoRequest {
     /// 会议室 id
-    #[serde(deserialize_with = "crate::de::int")]
     pub meetingroom_id: i64,
     /// 会议室的预定 id
-    #[serde(deserialize_with = "crate::de::string")]
     pub booking_id: String,
 }
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+impl crate::de::Decode for MeetingRoomBookInfoRequest {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            meetingroom_id: fields.required("meetingroom_id")?,
+            booking_id: fields.required("booking_id")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for MeetingRoomBookInfoRequest {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct MeetingRoomBookInfoResponse {
     /// 会议室 id
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_int"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub meetingroom_id: Option<i64>,
     /// 预定详情
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub schedule: Option<MeetingRoomSchedule>,
 }
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+impl crate::de::Decode for MeetingRoomBookInfoResponse {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            meetingroom_id: fields.optional("meetingroom_id")?,
+            schedule: fields.optional("schedule")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for MeetingRoomBookInfoResponse {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct MeetingRoomBookRequest {
     /// 会议室 id
-    #[serde(deserialize_with = "crate::de::int")]
     pub meetingroom_id: i64,
     /// 会议主题
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub subject: Option<String>,
     /// 预定开始时间，Unix 时间戳
-    #[serde(deserialize_with = "crate::de::int")]
     pub start_time: i64,
     /// 预定结束时间，Unix 时间戳
-    #[serde(deserialize_with = "crate::de::int")]
     pub end_time: i64,
     /// 预定人的 userid
-    #[serde(deserialize_with = "crate::de::string")]
     pub booker: String,
     /// 参与人的 userid 列表
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub attendees: Option<Vec<String>>,
 }
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+impl crate::de::Decode for MeetingRoomBookRequest {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            meetingroom_id: fields.required("meetingroom_id")?,
+            subject: fields.optional("subject")?,
+            start_time: fields.required("start_time")?,
+            end_time: fields.required("end_time")?,
+            booker: fields.required("booker")?,
+            attendees: fields.optional("attendees")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for MeetingRoomBookRequest {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct MeetingRoomBookResponse {
     /// 会议室的预定 id
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub booking_id: Option<String>,
     /// 会议关联的日程 id
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub schedule_id: Option<String>,
     /// 会议 id（旧字段）
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub meeting_id: Option<String>,
 }
+impl crate::de::Decode for MeetingRoomBookResponse {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            booking_id: fields.optional("booking_id")?,
+            schedule_id: fields.optional("schedule_id")?,
+            meeting_id: fields.optional("meeting_id")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for MeetingRoomBookResponse {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 /// 一个会议室的预定情况。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct MeetingRoomBooking {
     /// 会议室 id
-    #[serde(deserialize_with = "crate::de::int")]
     pub meetingroom_id: i64,
     /// 该会议室的预定列表
-    #[serde(
-        default,
-        skip_serializing_if = "Vec::is_empty",
-        deserialize_with = "crate::de::vec_or_null"
-    )]
+    #[serde(skip_serializing_if = "Vec::is_empty")]
     pub schedule: Vec<MeetingRoomSchedule>,
 }
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+impl crate::de::Decode for MeetingRoomBooking {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            meetingroom_id: fields.required("meetingroom_id")?,
+            schedule: fields.or_empty("schedule")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for MeetingRoomBooking {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct MeetingRoomBookingInfoRequest {
     /// 会议室 id
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_int"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub meetingroom_id: Option<i64>,
     /// 查询预定的起始时间，默认为当前时间
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_int"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub start_time: Option<i64>,
     /// 查询预定的结束时间，默认为明日 0 时
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_int"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub end_time: Option<i64>,
     /// 会议室所在城市
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub city: Option<String>,
     /// 会议室所在楼宇，填写时 city 必填
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub building: Option<String>,
     /// 会议室所在楼层，填写时 building 必填
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub floor: Option<String>,
 }
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+impl crate::de::Decode for MeetingRoomBookingInfoRequest {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            meetingroom_id: fields.optional("meetingroom_id")?,
+            start_time: fields.optional("start_time")?,
+            end_time: fields.optional("end_time")?,
+            city: fields.optional("city")?,
+            building: fields.optional("building")?,
+            floor: fields.optional("floor")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for MeetingRoomBookingInfoRequest {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct MeetingRoomBookingInfoResponse {
     /// 会议室预定信息列表
-    #[serde(
-        default,
-        skip_serializing_if = "Vec::is_empty",
-        deserialize_with = "crate::de::vec_or_null"
-    )]
+    #[serde(skip_serializing_if = "Vec::is_empty")]
     pub booking_list: Vec<MeetingRoomBooking>,
 }
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+impl crate::de::Decode for MeetingRoomBookingInfoResponse {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            booking_list: fields.or_empty("booking_list")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for MeetingRoomBookingInfoResponse {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct MeetingRoomByMeetingIdRequest {
     /// 会议室 id
-    #[serde(deserialize_with = "crate::de::int")]
     pub meetingroom_id: i64,
     /// 会议 id（旧版预定返回）
-    #[serde(deserialize_with = "crate::de::string")]
     pub meeting_id: String,
 }
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+impl crate::de::Decode for MeetingRoomByMeetingIdRequest {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            meetingroom_id: fields.required("meetingroom_id")?,
+            meeting_id: fields.required("meeting_id")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for MeetingRoomByMeetingIdRequest {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct MeetingRoomCancelBookRequest {
     /// 会议室的预定 id
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub booking_id: Option<String>,
     /// 会议 id（旧字段，与 booking_id 二选一）
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub meeting_id: Option<String>,
     /// 是否保留关联日程：0 同步删除（默认）；1 保留
     #[serde(
-        default,
         skip_serializing_if = "Option::is_none",
-        with = "crate::de::opt_flag"
+        serialize_with = "crate::de::opt_flag::serialize"
     )]
     pub keep_schedule: Option<bool>,
     /// 重复预定中要取消的某一天（0 点时间戳），不填则取消全部
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_int"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub cancel_date: Option<i64>,
 }
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+impl crate::de::Decode for MeetingRoomCancelBookRequest {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            booking_id: fields.optional("booking_id")?,
+            meeting_id: fields.optional("meeting_id")?,
+            keep_schedule: fields.optional("keep_schedule")?,
+            cancel_date: fields.optional("cancel_date")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for MeetingRoomCancelBookRequest {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct MeetingRoomCoordinate {
     /// 会议室所在建筑纬度，可通过腾讯地图坐标拾取器获取
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub latitude: Option<String>,
     /// 会议室所在建筑经度，可通过腾讯地图坐标拾取器获取
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub longitude: Option<String>,
 }
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+impl crate::de::Decode for MeetingRoomCoordinate {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            latitude: fields.optional("latitude")?,
+            longitude: fields.optional("longitude")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for MeetingRoomCoordinate {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct MeetingRoomEditRequest {
     /// 会议室 id
-    #[serde(deserialize_with = "crate::de::int")]
     pub meetingroom_id: i64,
     /// 会议室名称，最多 30 个字符
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub name: Option<String>,
     /// 会议室所能容纳的人数
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_int"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub capacity: Option<i64>,
     /// 会议室所在城市
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub city: Option<String>,
     /// 会议室所在楼宇，填写时 city 必填
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub building: Option<String>,
     /// 会议室所在楼层，填写时 building 必填
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub floor: Option<String>,
     /// 会议室支持的设备：1 电视；2 电话；3 投影；4 白板；5 视频
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_int_vec"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub equipment: Option<Vec<i64>>,
     /// 会议室所在建筑经纬度
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub coordinate: Option<MeetingRoomCoordinate>,
     /// 会议室的可预定范围
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub range: Option<MeetingRoomRange>,
 }
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+impl crate::de::Decode for MeetingRoomEditRequest {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            meetingroom_id: fields.required("meetingroom_id")?,
+            name: fields.optional("name")?,
+            capacity: fields.optional("capacity")?,
+            city: fields.optional("city")?,
+            building: fields.optional("building")?,
+            floor: fields.optional("floor")?,
+            equipment: fields.optional("equipment")?,
+            coordinate: fields.optional("coordinate")?,
+            range: fields.optional("range")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for MeetingRoomEditRequest {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct MeetingRoomIdRequest {
     /// 会议室 id
-    #[serde(deserialize_with = "crate::de::int")]
     pub meetingroom_id: i64,
 }
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+impl crate::de::Decode for MeetingRoomIdRequest {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            meetingroom_id: fields.required("meetingroom_id")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for MeetingRoomIdRequest {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct MeetingRoomListRequest {
     /// 会议室所在城市
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub city: Option<String>,
     /// 会议室所在楼宇，填写时 city 必填
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub building: Option<String>,
     /// 会议室所在楼层，填写时 building 必填
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub floor: Option<String>,
     /// 会议室支持的设备：1 电视；2 电话；3 投影；4 白板；5 视频
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_int_vec"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub equipment: Option<Vec<i64>>,
 }
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+impl crate::de::Decode for MeetingRoomListRequest {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            city: fields.optional("city")?,
+            building: fields.optional("building")?,
+            floor: fields.optional("floor")?,
+            equipment: fields.optional("equipment")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for MeetingRoomListRequest {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct MeetingRoomListResponse {
     /// 会议室列表
-    #[serde(
-        default,
-        skip_serializing_if = "Vec::is_empty",
-        deserialize_with = "crate::de::vec_or_null"
-    )]
+    #[serde(skip_serializing_if = "Vec::is_empty")]
     pub meetingroom_list: Vec<MeetingRoom>,
 }
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+impl crate::de::Decode for MeetingRoomListResponse {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            meetingroom_list: fields.or_empty("meetingroom_list")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for MeetingRoomListResponse {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct MeetingRoomRange {
     /// 可预定的成员 userid 列表
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub user_list: Option<Vec<String>>,
     /// 可预定的部门 id 列表
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_int_vec"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub department_list: Option<Vec<i64>>,
 }
+impl crate::de::Decode for MeetingRoomRange {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            user_list: fields.optional("user_list")?,
+            department_list: fields.optional("department_list")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for MeetingRoomRange {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 /// 一次会议室预定。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct MeetingRoomSchedule {
     /// 预定 id
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub booking_id: Option<String>,
     /// 重复预定中，该次预定所属的主预定 id
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub master_booking_id: Option<String>,
     /// 会议 id（旧字段），仅在已预定时返回
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub meeting_id: Option<String>,
     /// 会议关联的日程 id，仅在已预定时返回
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub schedule_id: Option<String>,
     /// 开始时间，Unix 时间戳
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_int"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub start_time: Option<i64>,
     /// 结束时间，Unix 时间戳
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_int"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub end_time: Option<i64>,
     /// 预定人的 userid，仅在已预定时返回
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub booker: Option<String>,
     /// 预定状态：0 已预定；1 已取消；2 申请中；3 审批中
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_int"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub status: Option<i64>,
 }
+impl crate::de::Decode for MeetingRoomSchedule {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            booking_id: fields.optional("booking_id")?,
+            master_booking_id: fields.optional("master_booking_id")?,
+            meeting_id: fields.optional("meeting_id")?,
+            schedule_id: fields.optional("schedule_id")?,
+            start_time: fields.optional("start_time")?,
+            end_time: fields.optional("end_time")?,
+            booker: fields.optional("booker")?,
+            status: fields.optional("status")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for MeetingRoomSchedule {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 /// 金额控件的取值。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct MoneyControlValue {
     /// 金额，以字符串表示，最多两位小数
-    #[serde(deserialize_with = "crate::de::string")]
     pub new_money: String,
 }
+impl crate::de::Decode for MoneyControlValue {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            new_money: fields.required("new_money")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for MoneyControlValue {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 /// 数字控件的取值。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct NumberControlValue {
     /// 数字，以字符串表示
-    #[serde(deserialize_with = "crate::de::string")]
     pub new_number: String,
 }
+impl crate::de::Decode for NumberControlValue {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            new_number: fields.required("new_number")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for NumberControlValue {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 /// 自建应用审批流程的审批单。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct OpenApproval {
     /// 第三方审批单号
-    #[serde(
-        rename = "ThirdNo",
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(rename = "ThirdNo", skip_serializing_if = "Option::is_none")]
     pub third_no: Option<String>,
     /// 第三方审批模板 id
-    #[serde(
-        rename = "OpenTemplateId",
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(rename = "OpenTemplateId", skip_serializing_if = "Option::is_none")]
     pub open_template_id: Option<String>,
     /// 第三方审批模板名称
-    #[serde(
-        rename = "OpenSpName",
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(rename = "OpenSpName", skip_serializing_if = "Option::is_none")]
     pub open_sp_name: Option<String>,
     /// 审批单当前状态
-    #[serde(rename = "OpenSpstatus", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "OpenSpstatus", skip_serializing_if = "Option::is_none")]
     pub open_sp_status: Option<OpenApprovalStatus>,
     /// 提交申请的时间
-    #[serde(
-        rename = "ApplyTime",
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_int"
-    )]
+    #[serde(rename = "ApplyTime", skip_serializing_if = "Option::is_none")]
     pub apply_time: Option<i64>,
     /// 提交者姓名
-    #[serde(
-        rename = "ApplyUsername",
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(rename = "ApplyUsername", skip_serializing_if = "Option::is_none")]
     pub apply_username: Option<String>,
     /// 提交者所在部门
-    #[serde(
-        rename = "ApplyUserParty",
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(rename = "ApplyUserParty", skip_serializing_if = "Option::is_none")]
     pub apply_user_party: Option<String>,
     /// 提交者头像
-    #[serde(
-        rename = "ApplyUserImage",
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(rename = "ApplyUserImage", skip_serializing_if = "Option::is_none")]
     pub apply_user_image: Option<String>,
     /// 提交者 userid
-    #[serde(
-        rename = "ApplyUserId",
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(rename = "ApplyUserId", skip_serializing_if = "Option::is_none")]
     pub apply_user_id: Option<String>,
     /// 审批流程信息
-    #[serde(rename = "ApprovalNodes", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "ApprovalNodes", skip_serializing_if = "Option::is_none")]
     pub approval_nodes: Option<OpenApprovalNodes>,
     /// 抄送信息，可能有多个抄送人
-    #[serde(rename = "NotifyNodes", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "NotifyNodes", skip_serializing_if = "Option::is_none")]
     pub notify_nodes: Option<OpenNotifyNodes>,
     /// 当前审批节点：0 第一个审批节点；1 第二个审批节点…以此类推
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_int"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub approverstep: Option<i64>,
 }
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+impl crate::de::Decode for OpenApproval {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            third_no: fields.optional("ThirdNo")?,
+            open_template_id: fields.optional("OpenTemplateId")?,
+            open_sp_name: fields.optional("OpenSpName")?,
+            open_sp_status: fields.optional("OpenSpstatus")?,
+            apply_time: fields.optional("ApplyTime")?,
+            apply_username: fields.optional("ApplyUsername")?,
+            apply_user_party: fields.optional("ApplyUserParty")?,
+            apply_user_image: fields.optional("ApplyUserImage")?,
+            apply_user_id: fields.optional("ApplyUserId")?,
+            approval_nodes: fields.optional("ApprovalNodes")?,
+            notify_nodes: fields.optional("NotifyNodes")?,
+            approverstep: fields.optional("approverstep")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for OpenApproval {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct OpenApprovalDataRequest {
     /// 发起审批时传入的第三方审批单号
-    #[serde(rename = "thirdNo", deserialize_with = "crate::de::string")]
+    #[serde(rename = "thirdNo")]
     pub third_no: String,
 }
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+impl crate::de::Decode for OpenApprovalDataRequest {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            third_no: fields.required("thirdNo")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for OpenApprovalDataRequest {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct OpenApprovalDataResponse {
     /// 审批单的当前状态
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub data: Option<OpenApproval>,
 }
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+impl crate::de::Decode for OpenApprovalDataResponse {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            data: fields.optional("data")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for OpenApprovalDataResponse {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct OpenApprovalItem {
     /// 分支审批人姓名
-    #[serde(
-        rename = "ItemName",
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(rename = "ItemName", skip_serializing_if = "Option::is_none")]
     pub item_name: Option<String>,
     /// 分支审批人所在部门
-    #[serde(
-        rename = "ItemParty",
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(rename = "ItemParty", skip_serializing_if = "Option::is_none")]
     pub item_party: Option<String>,
     /// 分支审批人头像
-    #[serde(
-        rename = "ItemImage",
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(rename = "ItemImage", skip_serializing_if = "Option::is_none")]
     pub item_image: Option<String>,
     /// 分支审批人 userid
-    #[serde(
-        rename = "ItemUserId",
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(rename = "ItemUserId", skip_serializing_if = "Option::is_none")]
     pub item_user_id: Option<String>,
     /// 分支审批审批操作状态：1 审批中；2 已同意；3 已驳回；4 已转审
-    #[serde(
-        rename = "ItemStatus",
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_int"
-    )]
+    #[serde(rename = "ItemStatus", skip_serializing_if = "Option::is_none")]
     pub item_status: Option<i64>,
     /// 分支审批人审批意见
-    #[serde(
-        rename = "ItemSpeech",
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(rename = "ItemSpeech", skip_serializing_if = "Option::is_none")]
     pub item_speech: Option<String>,
     /// 分支审批人操作时间
-    #[serde(
-        rename = "ItemOpTime",
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_int"
-    )]
+    #[serde(rename = "ItemOpTime", skip_serializing_if = "Option::is_none")]
     pub item_op_time: Option<i64>,
 }
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+impl crate::de::Decode for OpenApprovalItem {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            item_name: fields.optional("ItemName")?,
+            item_party: fields.optional("ItemParty")?,
+            item_image: fields.optional("ItemImage")?,
+            item_user_id: fields.optional("ItemUserId")?,
+            item_status: fields.optional("ItemStatus")?,
+            item_speech: fields.optional("ItemSpeech")?,
+            item_op_time: fields.optional("ItemOpTime")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for OpenApprovalItem {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct OpenApprovalItems {
     /// 审批节点分支
-    #[serde(
-        rename = "Item",
-        default,
-        skip_serializing_if = "Vec::is_empty",
-        deserialize_with = "crate::de::vec_or_null"
-    )]
+    #[serde(rename = "Item", skip_serializing_if = "Vec::is_empty")]
     pub item: Vec<OpenApprovalItem>,
 }
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+impl crate::de::Decode for OpenApprovalItems {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            item: fields.or_empty("Item")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for OpenApprovalItems {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct OpenApprovalNode {
     /// 节点审批操作状态：1 审批中；2 已同意；3 已驳回；4 已转审
-    #[serde(
-        rename = "NodeStatus",
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_int"
-    )]
+    #[serde(rename = "NodeStatus", skip_serializing_if = "Option::is_none")]
     pub node_status: Option<i64>,
     /// 审批节点属性：1 或签；2 会签
-    #[serde(
-        rename = "NodeAttr",
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_int"
-    )]
+    #[serde(rename = "NodeAttr", skip_serializing_if = "Option::is_none")]
     pub node_attr: Option<i64>,
     /// 审批节点类型：1 固定成员；2 标签；3 上级
-    #[serde(
-        rename = "NodeType",
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_int"
-    )]
+    #[serde(rename = "NodeType", skip_serializing_if = "Option::is_none")]
     pub node_type: Option<i64>,
     /// 审批节点信息，当节点为标签或上级时，一个节点可能有多个分支
-    #[serde(rename = "Items", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "Items", skip_serializing_if = "Option::is_none")]
     pub items: Option<OpenApprovalItems>,
 }
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+impl crate::de::Decode for OpenApprovalNode {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            node_status: fields.optional("NodeStatus")?,
+            node_attr: fields.optional("NodeAttr")?,
+            node_type: fields.optional("NodeType")?,
+            items: fields.optional("Items")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for OpenApprovalNode {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct OpenApprovalNodes {
     /// 审批节点，可能有多个
-    #[serde(
-        rename = "ApprovalNode",
-        default,
-        skip_serializing_if = "Vec::is_empty",
-        deserialize_with = "crate::de::vec_or_null"
-    )]
+    #[serde(rename = "ApprovalNode", skip_serializing_if = "Vec::is_empty")]
     pub approval_node: Vec<OpenApprovalNode>,
+}
+impl crate::de::Decode for OpenApprovalNodes {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            approval_node: fields.or_empty("ApprovalNode")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for OpenApprovalNodes {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
 }
 /// 自建应用审批单状态。
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -5680,461 +7338,662 @@ impl serde::Serialize for OpenApprovalStatus {
         serializer.serialize_i64(i64::from(*self))
     }
 }
+impl crate::de::Decode for OpenApprovalStatus {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        <i64 as crate::de::Decode>::decode(value).map(Self::from)
+    }
+}
 impl<'de> serde::Deserialize<'de> for OpenApprovalStatus {
     fn deserialize<D: serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::de::int(deserializer).map(Self::from)
+        crate::de::deserialize(deserializer)
     }
 }
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct OpenNotifyNode {
     /// 抄送人姓名
-    #[serde(
-        rename = "ItemName",
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(rename = "ItemName", skip_serializing_if = "Option::is_none")]
     pub item_name: Option<String>,
     /// 抄送人所在部门
-    #[serde(
-        rename = "ItemParty",
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(rename = "ItemParty", skip_serializing_if = "Option::is_none")]
     pub item_party: Option<String>,
     /// 抄送人头像
-    #[serde(
-        rename = "ItemImage",
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(rename = "ItemImage", skip_serializing_if = "Option::is_none")]
     pub item_image: Option<String>,
     /// 抄送人 userid
-    #[serde(
-        rename = "ItemUserId",
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(rename = "ItemUserId", skip_serializing_if = "Option::is_none")]
     pub item_user_id: Option<String>,
 }
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+impl crate::de::Decode for OpenNotifyNode {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            item_name: fields.optional("ItemName")?,
+            item_party: fields.optional("ItemParty")?,
+            item_image: fields.optional("ItemImage")?,
+            item_user_id: fields.optional("ItemUserId")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for OpenNotifyNode {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct OpenNotifyNodes {
     /// 抄送人
-    #[serde(
-        rename = "NotifyNode",
-        default,
-        skip_serializing_if = "Vec::is_empty",
-        deserialize_with = "crate::de::vec_or_null"
-    )]
+    #[serde(rename = "NotifyNode", skip_serializing_if = "Vec::is_empty")]
     pub notify_node: Vec<OpenNotifyNode>,
 }
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+impl crate::de::Decode for OpenNotifyNodes {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            notify_node: fields.or_empty("NotifyNode")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for OpenNotifyNodes {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct PstnccCallRequest {
     /// 被呼叫成员的 userid 列表，不能为空
     pub callee_userid: Vec<String>,
 }
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+impl crate::de::Decode for PstnccCallRequest {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            callee_userid: fields.required("callee_userid")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for PstnccCallRequest {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct PstnccCallResponse {
     /// 每个被叫的呼叫结果
-    #[serde(
-        default,
-        skip_serializing_if = "Vec::is_empty",
-        deserialize_with = "crate::de::vec_or_null"
-    )]
+    #[serde(skip_serializing_if = "Vec::is_empty")]
     pub states: Vec<PstnccCallState>,
 }
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+impl crate::de::Decode for PstnccCallResponse {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            states: fields.or_empty("states")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for PstnccCallResponse {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct PstnccCallState {
     /// 呼叫结果状态，0 表示成功发起
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_int"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub code: Option<i64>,
     /// 唯一标识一通呼叫的 id，用于查询接听状态
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub callid: Option<String>,
     /// 被呼叫人 userid
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub userid: Option<String>,
 }
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+impl crate::de::Decode for PstnccCallState {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            code: fields.optional("code")?,
+            callid: fields.optional("callid")?,
+            userid: fields.optional("userid")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for PstnccCallState {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct PstnccStatesRequest {
     /// 被呼叫人 userid
-    #[serde(deserialize_with = "crate::de::string")]
     pub callee_userid: String,
     /// 发起语音电话时返回的 callid（七天内）
-    #[serde(deserialize_with = "crate::de::string")]
     pub callid: String,
 }
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+impl crate::de::Decode for PstnccStatesRequest {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            callee_userid: fields.required("callee_userid")?,
+            callid: fields.required("callid")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for PstnccStatesRequest {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct PstnccStatesResponse {
     /// 是否接听：0 否；1 是
     #[serde(
-        default,
         skip_serializing_if = "Option::is_none",
-        with = "crate::de::opt_flag"
+        serialize_with = "crate::de::opt_flag::serialize"
     )]
     pub istalked: Option<bool>,
     /// 呼叫发起时间戳
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_int"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub calltime: Option<i64>,
     /// 通话时长，单位为秒
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_int"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub talktime: Option<i64>,
     /// 呼叫结果状态（取值见官方文档）
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_int"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub reason: Option<i64>,
 }
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+impl crate::de::Decode for PstnccStatesResponse {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            istalked: fields.optional("istalked")?,
+            calltime: fields.optional("calltime")?,
+            talktime: fields.optional("talktime")?,
+            reason: fields.optional("reason")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for PstnccStatesResponse {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct PunchCorrection {
     /// 异常状态说明，如「上班缺卡」
-    #[serde(deserialize_with = "crate::de::string")]
     pub state: String,
     /// 补卡时间，Unix 时间戳
-    #[serde(deserialize_with = "crate::de::int")]
     pub time: i64,
     /// 版本标识，为 1 时用 daymonthyear 表示补卡日期
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_int"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub version: Option<i64>,
     /// 补卡日期 0 点 Unix 时间戳
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_int"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub daymonthyear: Option<i64>,
 }
+impl crate::de::Decode for PunchCorrection {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            state: fields.required("state")?,
+            time: fields.required("time")?,
+            version: fields.optional("version")?,
+            daymonthyear: fields.optional("daymonthyear")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for PunchCorrection {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 /// 补卡组件的取值。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct PunchCorrectionControlValue {
     /// 补卡信息
     pub punch_correction: PunchCorrection,
 }
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+impl crate::de::Decode for PunchCorrectionControlValue {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            punch_correction: fields.required("punch_correction")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for PunchCorrectionControlValue {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct RelatedApproval {
     /// 关联审批单的审批单号
-    #[serde(deserialize_with = "crate::de::string")]
     pub sp_no: String,
     /// （详情返回）关联审批单的模板名
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub template_names: Option<Vec<LangText>>,
     /// （详情返回）关联审批单的状态
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_int"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub sp_status: Option<i64>,
     /// （详情返回）关联审批单的提单者
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub name: Option<String>,
     /// （详情返回）关联审批单的提交时间
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_int"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub create_time: Option<i64>,
 }
+impl crate::de::Decode for RelatedApproval {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            sp_no: fields.required("sp_no")?,
+            template_names: fields.optional("template_names")?,
+            sp_status: fields.optional("sp_status")?,
+            name: fields.optional("name")?,
+            create_time: fields.optional("create_time")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for RelatedApproval {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 /// 关联审批单控件的取值。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct RelatedApprovalControlValue {
     /// 关联的审批单
     pub related_approval: Vec<RelatedApproval>,
 }
+impl crate::de::Decode for RelatedApprovalControlValue {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            related_approval: fields.required("related_approval")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for RelatedApprovalControlValue {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 /// 日程。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct Schedule {
     /// 日程 id
-    #[serde(deserialize_with = "crate::de::string")]
     pub schedule_id: String,
     /// 组织者 userid
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub organizer: Option<String>,
     /// 日程编号，是一个自增数字
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_int"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub sequence: Option<i64>,
     /// 日程参与者列表
-    #[serde(
-        default,
-        skip_serializing_if = "Vec::is_empty",
-        deserialize_with = "crate::de::vec_or_null"
-    )]
+    #[serde(skip_serializing_if = "Vec::is_empty")]
     pub attendees: Vec<ScheduleAttendee>,
     /// 日程管理员 userid 列表
-    #[serde(
-        default,
-        skip_serializing_if = "Vec::is_empty",
-        deserialize_with = "crate::de::vec_or_null"
-    )]
+    #[serde(skip_serializing_if = "Vec::is_empty")]
     pub admins: Vec<String>,
     /// 日程标题
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub summary: Option<String>,
     /// 日程描述
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub description: Option<String>,
     /// 提醒相关信息
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub reminders: Option<ScheduleReminders>,
     /// 日程地址
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub location: Option<String>,
     /// 日程所属日历 id
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub cal_id: Option<String>,
     /// 日程开始时间，Unix 时间戳
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_int"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub start_time: Option<i64>,
     /// 日程结束时间，Unix 时间戳
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_int"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub end_time: Option<i64>,
     /// 是否全天日程
     #[serde(
-        default,
         skip_serializing_if = "Option::is_none",
-        with = "crate::de::opt_flag"
+        serialize_with = "crate::de::opt_flag::serialize"
     )]
     pub is_whole_day: Option<bool>,
     /// 日程状态：0 正常；1 已取消（已取消的日程也可拉取详情）
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_int"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub status: Option<i64>,
 }
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+impl crate::de::Decode for Schedule {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            schedule_id: fields.required("schedule_id")?,
+            organizer: fields.optional("organizer")?,
+            sequence: fields.optional("sequence")?,
+            attendees: fields.or_empty("attendees")?,
+            admins: fields.or_empty("admins")?,
+            summary: fields.optional("summary")?,
+            description: fields.optional("description")?,
+            reminders: fields.optional("reminders")?,
+            location: fields.optional("location")?,
+            cal_id: fields.optional("cal_id")?,
+            start_time: fields.optional("start_time")?,
+            end_time: fields.optional("end_time")?,
+            is_whole_day: fields.optional("is_whole_day")?,
+            status: fields.optional("status")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for Schedule {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct ScheduleAddRequest {
     /// 日程信息
     pub schedule: ScheduleInput,
     /// 授权方安装的应用 agentid；仅旧的第三方多应用套件需要填写
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_int"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub agentid: Option<i64>,
 }
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+impl crate::de::Decode for ScheduleAddRequest {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            schedule: fields.required("schedule")?,
+            agentid: fields.optional("agentid")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for ScheduleAddRequest {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct ScheduleAddResponse {
     /// 日程 id
-    #[serde(deserialize_with = "crate::de::string")]
     pub schedule_id: String,
 }
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+impl crate::de::Decode for ScheduleAddResponse {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            schedule_id: fields.required("schedule_id")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for ScheduleAddResponse {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct ScheduleAttendee {
     /// 日程参与者 userid
-    #[serde(deserialize_with = "crate::de::string")]
     pub userid: String,
     /// （详情返回）参与者的接受状态
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub response_status: Option<ScheduleResponseStatus>,
 }
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+impl crate::de::Decode for ScheduleAttendee {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            userid: fields.required("userid")?,
+            response_status: fields.optional("response_status")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for ScheduleAttendee {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct ScheduleAttendeesRequest {
     /// 日程 id
-    #[serde(deserialize_with = "crate::de::string")]
     pub schedule_id: String,
     /// 日程参与者列表：新增时累计最多 1000 人，删除时一次最多 300 人
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub attendees: Option<Vec<ScheduleAttendee>>,
 }
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+impl crate::de::Decode for ScheduleAttendeesRequest {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            schedule_id: fields.required("schedule_id")?,
+            attendees: fields.optional("attendees")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for ScheduleAttendeesRequest {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct ScheduleByCalendarRequest {
     /// 日历 id
-    #[serde(deserialize_with = "crate::de::string")]
     pub cal_id: String,
     /// 分页偏移，默认 0
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_int"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub offset: Option<i64>,
     /// 预期请求的数据量，默认 500，取值 1~1000
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_int"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub limit: Option<i64>,
 }
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+impl crate::de::Decode for ScheduleByCalendarRequest {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            cal_id: fields.required("cal_id")?,
+            offset: fields.optional("offset")?,
+            limit: fields.optional("limit")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for ScheduleByCalendarRequest {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct ScheduleDeleteRequest {
     /// 日程 id
-    #[serde(deserialize_with = "crate::de::string")]
     pub schedule_id: String,
     /// 操作模式，仅重复日程有效
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub op_mode: Option<ScheduleOpMode>,
     /// 操作起始时间，仅 op_mode 为 1 或 2 时有效，须为重复日程某一次的开始时间
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_int"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub op_start_time: Option<i64>,
 }
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+impl crate::de::Decode for ScheduleDeleteRequest {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            schedule_id: fields.required("schedule_id")?,
+            op_mode: fields.optional("op_mode")?,
+            op_start_time: fields.optional("op_start_time")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for ScheduleDeleteRequest {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct ScheduleExcludeTime {
     /// 不包含的日期的日程开始时间，Unix 时间戳
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_int"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub start_time: Option<i64>,
 }
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+impl crate::de::Decode for ScheduleExcludeTime {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            start_time: fields.optional("start_time")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for ScheduleExcludeTime {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct ScheduleGetRequest {
     /// 日程 id 列表，一次最多 1000 个
     pub schedule_id_list: Vec<String>,
 }
+impl crate::de::Decode for ScheduleGetRequest {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            schedule_id_list: fields.required("schedule_id_list")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for ScheduleGetRequest {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 /// 创建、更新日程时的日程信息。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct ScheduleInput {
     /// 日程 id，创建时返回（更新时必填）
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub schedule_id: Option<String>,
     /// 组织者 userid（旧字段，当前文档已改用 admins；更新时不可修改）
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub organizer: Option<String>,
     /// 日程开始时间，Unix 时间戳
-    #[serde(deserialize_with = "crate::de::int")]
     pub start_time: i64,
     /// 日程结束时间，Unix 时间戳
-    #[serde(deserialize_with = "crate::de::int")]
     pub end_time: i64,
     /// 是否全天日程：0 否；1 是
     #[serde(
-        default,
         skip_serializing_if = "Option::is_none",
-        with = "crate::de::opt_flag"
+        serialize_with = "crate::de::opt_flag::serialize"
     )]
     pub is_whole_day: Option<bool>,
     /// 日程参与者列表，最多 1000 人
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub attendees: Option<Vec<ScheduleAttendee>>,
     /// 日程管理员 userid 列表，须在共享成员列表中，最多 3 人
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub admins: Option<Vec<String>>,
     /// 日程标题，0~128 字符，不填默认为「新建事件」
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub summary: Option<String>,
     /// 日程描述，不多于 1000 字符
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub description: Option<String>,
     /// 提醒相关信息
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub reminders: Option<ScheduleReminders>,
     /// 日程地址，不多于 128 字符
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub location: Option<String>,
     /// 日程所属日历 id，须为本应用创建的日历；不填则插入本应用的默认日历；第三方应用必填（更新时不可修改）
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub cal_id: Option<String>,
 }
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+impl crate::de::Decode for ScheduleInput {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            schedule_id: fields.optional("schedule_id")?,
+            organizer: fields.optional("organizer")?,
+            start_time: fields.required("start_time")?,
+            end_time: fields.required("end_time")?,
+            is_whole_day: fields.optional("is_whole_day")?,
+            attendees: fields.optional("attendees")?,
+            admins: fields.optional("admins")?,
+            summary: fields.optional("summary")?,
+            description: fields.optional("description")?,
+            reminders: fields.optional("reminders")?,
+            location: fields.optional("location")?,
+            cal_id: fields.optional("cal_id")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for ScheduleInput {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct ScheduleListResponse {
     /// 日程列表
-    #[serde(
-        default,
-        skip_serializing_if = "Vec::is_empty",
-        deserialize_with = "crate::de::vec_or_null"
-    )]
+    #[serde(skip_serializing_if = "Vec::is_empty")]
     pub schedule_list: Vec<Schedule>,
+}
+impl crate::de::Decode for ScheduleListResponse {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            schedule_list: fields.or_empty("schedule_list")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for ScheduleListResponse {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
 }
 /// 重复日程的操作范围。
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -6173,92 +8032,92 @@ impl serde::Serialize for ScheduleOpMode {
         serializer.serialize_i64(i64::from(*self))
     }
 }
+impl crate::de::Decode for ScheduleOpMode {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        <i64 as crate::de::Decode>::decode(value).map(Self::from)
+    }
+}
 impl<'de> serde::Deserialize<'de> for ScheduleOpMode {
     fn deserialize<D: serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::de::int(deserializer).map(Self::from)
+        crate::de::deserialize(deserializer)
     }
 }
 /// 日程提醒与重复设置。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct ScheduleReminders {
     /// 是否需要提醒：0 否；1 是
     #[serde(
-        default,
         skip_serializing_if = "Option::is_none",
-        with = "crate::de::opt_flag"
+        serialize_with = "crate::de::opt_flag::serialize"
     )]
     pub is_remind: Option<bool>,
     /// 日程开始（start_time）前多少秒提醒，is_remind 为 1 时有效；仅支持 0、300、900、3600、86400（建议改用 remind_time_diffs）
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_int"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub remind_before_event_secs: Option<i64>,
     /// 提醒时间与日程开始时间的差值（秒，负数表示提前），is_remind 为 1 时有效，可指定多个：0、-300、-900、-3600、-86400，全天日程还支持 32400、-172800、-604800；有值时优先于 remind_before_event_secs
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_int_vec"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub remind_time_diffs: Option<Vec<i64>>,
     /// 是否重复日程：0 否；1 是
     #[serde(
-        default,
         skip_serializing_if = "Option::is_none",
-        with = "crate::de::opt_flag"
+        serialize_with = "crate::de::opt_flag::serialize"
     )]
     pub is_repeat: Option<bool>,
     /// 重复类型，is_repeat 为 1 时有效
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub repeat_type: Option<ScheduleRepeatType>,
     /// 重复结束时刻，Unix 时间戳；不填或 0 表示一直重复
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_int"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub repeat_until: Option<i64>,
     /// 是否自定义重复：0 否；1 是
     #[serde(
-        default,
         skip_serializing_if = "Option::is_none",
-        with = "crate::de::opt_flag"
+        serialize_with = "crate::de::opt_flag::serialize"
     )]
     pub is_custom_repeat: Option<bool>,
     /// 重复间隔，仅自定义重复时有效；repeat_type 为每周时表示间隔周数，每月时表示间隔月数
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_int"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub repeat_interval: Option<i64>,
     /// 每周周几重复，仅自定义重复且 repeat_type 为每周时有效，取值 1~7 分别表示周一至周日
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_int_vec"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub repeat_day_of_week: Option<Vec<i64>>,
     /// 每月哪几天重复，仅自定义重复且 repeat_type 为每月时有效，取值 1~31
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_int_vec"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub repeat_day_of_month: Option<Vec<i64>>,
     /// 时区，UTC 偏移小时数，东区为正、西区为负，-12~12，默认东八区
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_int"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub timezone: Option<i64>,
     /// （详情返回）重复日程不包含的日期：修改或删除重复日程的某几天后，原日程排除这些日期
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub exclude_time_list: Option<Vec<ScheduleExcludeTime>>,
+}
+impl crate::de::Decode for ScheduleReminders {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            is_remind: fields.optional("is_remind")?,
+            remind_before_event_secs: fields.optional("remind_before_event_secs")?,
+            remind_time_diffs: fields.optional("remind_time_diffs")?,
+            is_repeat: fields.optional("is_repeat")?,
+            repeat_type: fields.optional("repeat_type")?,
+            repeat_until: fields.optional("repeat_until")?,
+            is_custom_repeat: fields.optional("is_custom_repeat")?,
+            repeat_interval: fields.optional("repeat_interval")?,
+            repeat_day_of_week: fields.optional("repeat_day_of_week")?,
+            repeat_day_of_month: fields.optional("repeat_day_of_month")?,
+            timezone: fields.optional("timezone")?,
+            exclude_time_list: fields.optional("exclude_time_list")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for ScheduleReminders {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
 }
 /// 日程重复类型。
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -6305,11 +8164,16 @@ impl serde::Serialize for ScheduleRepeatType {
         serializer.serialize_i64(i64::from(*self))
     }
 }
+impl crate::de::Decode for ScheduleRepeatType {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        <i64 as crate::de::Decode>::decode(value).map(Self::from)
+    }
+}
 impl<'de> serde::Deserialize<'de> for ScheduleRepeatType {
     fn deserialize<D: serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::de::int(deserializer).map(Self::from)
+        crate::de::deserialize(deserializer)
     }
 }
 /// 日程参与者的接受状态。
@@ -6357,59 +8221,118 @@ impl serde::Serialize for ScheduleResponseStatus {
         serializer.serialize_i64(i64::from(*self))
     }
 }
+impl crate::de::Decode for ScheduleResponseStatus {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        <i64 as crate::de::Decode>::decode(value).map(Self::from)
+    }
+}
 impl<'de> serde::Deserialize<'de> for ScheduleResponseStatus {
     fn deserialize<D: serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::de::int(deserializer).map(Self::from)
+        crate::de::deserialize(deserializer)
     }
 }
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct ScheduleUpdateRequest {
     /// 是否不更新参与人：0 否（默认）；1 是
     #[serde(
-        default,
         skip_serializing_if = "Option::is_none",
-        with = "crate::de::opt_flag"
+        serialize_with = "crate::de::opt_flag::serialize"
     )]
     pub skip_attendees: Option<bool>,
     /// 操作模式，仅重复日程有效
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub op_mode: Option<ScheduleOpMode>,
     /// 操作起始时间，仅 op_mode 为 1 或 2 时有效，须为重复日程某一次的开始时间
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_int"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub op_start_time: Option<i64>,
     /// 日程信息（覆盖式更新），须带 schedule_id；op_mode 为 1 或 2 时 start_time、end_time 须在 op_start_time 当天或之后
     pub schedule: ScheduleInput,
 }
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+impl crate::de::Decode for ScheduleUpdateRequest {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            skip_attendees: fields.optional("skip_attendees")?,
+            op_mode: fields.optional("op_mode")?,
+            op_start_time: fields.optional("op_start_time")?,
+            schedule: fields.required("schedule")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for ScheduleUpdateRequest {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct ScheduleUpdateResponse {
     /// 修改重复日程的某一次或将来的日程时，新生成的日程 id
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub schedule_id: Option<String>,
 }
+impl crate::de::Decode for ScheduleUpdateResponse {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            schedule_id: fields.optional("schedule_id")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for ScheduleUpdateResponse {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 /// 单选/多选控件的取值。
-#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
 pub struct SelectorControlValue {
     /// 所选选项
     pub selector: ApprovalSelector,
 }
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+impl crate::de::Decode for SelectorControlValue {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            selector: fields.required("selector")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for SelectorControlValue {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct SelectorOption {
     /// 选项 key，可通过「获取审批模板详情」获取
-    #[serde(deserialize_with = "crate::de::string")]
     pub key: String,
     /// 选项文字（详情中返回；提交时无需填写）
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub value: Option<Vec<LangText>>,
+}
+impl crate::de::Decode for SelectorOption {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            key: fields.required("key")?,
+            value: fields.optional("value")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for SelectorOption {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
 }
 /// 单选或多选。
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
@@ -6445,204 +8368,408 @@ impl serde::Serialize for SelectorType {
         serializer.serialize_str(self.as_str())
     }
 }
+impl crate::de::Decode for SelectorType {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        <String as crate::de::Decode>::decode(value)
+            .map(|value| Self::from(value.as_str()))
+    }
+}
 impl<'de> serde::Deserialize<'de> for SelectorType {
     fn deserialize<D: serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::de::string(deserializer).map(|value| Self::from(value.as_str()))
+        crate::de::deserialize(deserializer)
     }
 }
 /// 明细控件的取值。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct TableControlValue {
     /// 明细内容，一个明细控件可能包含多个子明细
     pub children: Vec<TableRow>,
     /// （详情返回）明细的统计字段
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub stat_field: Option<serde_json::Value>,
 }
+impl crate::de::Decode for TableControlValue {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            children: fields.required("children")?,
+            stat_field: fields.optional("stat_field")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for TableControlValue {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 /// 一条子明细。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct TableRow {
     /// 子明细中的控件，与明细控件模板中的子控件对应
     pub list: Vec<ApprovalContent>,
 }
+impl crate::de::Decode for TableRow {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            list: fields.required("list")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for TableRow {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 /// 模板控件的配置；按控件类型返回其一。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct TemplateConfig {
     /// Date 控件：时间展示类型
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub date: Option<TemplateDateConfig>,
     /// Selector 控件：选择方式与选项
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub selector: Option<TemplateSelector>,
     /// Contact 控件：选择方式与对象
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub contact: Option<TemplateContactConfig>,
     /// Table 控件：明细中的子控件
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub table: Option<TemplateTable>,
     /// Attendance 控件：假勤类型与时间刻度
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub attendance: Option<serde_json::Value>,
     /// Vacation 控件：可选的假期
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub vacation_list: Option<serde_json::Value>,
     /// Tips 控件：说明文字
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub tips: Option<serde_json::Value>,
+}
+impl crate::de::Decode for TemplateConfig {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            date: fields.optional("date")?,
+            selector: fields.optional("selector")?,
+            contact: fields.optional("contact")?,
+            table: fields.optional("table")?,
+            attendance: fields.optional("attendance")?,
+            vacation_list: fields.optional("vacation_list")?,
+            tips: fields.optional("tips")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for TemplateConfig {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
 }
 /// 创建、更新模板时的控件配置；按控件类型填写其一。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct TemplateConfigInput {
     /// Date 控件：时间展示类型
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub date: Option<TemplateDateConfig>,
     /// Selector 控件：选择方式与选项
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub selector: Option<TemplateSelectorInput>,
     /// Contact 控件：选择方式与对象
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub contact: Option<TemplateContactConfig>,
     /// Table 控件：明细中的子控件
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub table: Option<TemplateTableInput>,
     /// Attendance 控件的配置
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub attendance: Option<serde_json::Value>,
     /// Vacation 控件的配置
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub vacation_list: Option<serde_json::Value>,
     /// Tips 控件的说明文字配置
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub tips: Option<serde_json::Value>,
 }
-#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+impl crate::de::Decode for TemplateConfigInput {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            date: fields.optional("date")?,
+            selector: fields.optional("selector")?,
+            contact: fields.optional("contact")?,
+            table: fields.optional("table")?,
+            attendance: fields.optional("attendance")?,
+            vacation_list: fields.optional("vacation_list")?,
+            tips: fields.optional("tips")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for TemplateConfigInput {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
 pub struct TemplateContactConfig {
     /// 选择方式：single 单选；multi 多选
     #[serde(rename = "type")]
     pub selector_type: SelectorType,
     /// 选择对象：user 成员；department 部门
-    #[serde(deserialize_with = "crate::de::string")]
     pub mode: String,
 }
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+impl crate::de::Decode for TemplateContactConfig {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            selector_type: fields.required("type")?,
+            mode: fields.required("mode")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for TemplateContactConfig {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct TemplateContent {
     /// 控件列表
-    #[serde(
-        default,
-        skip_serializing_if = "Vec::is_empty",
-        deserialize_with = "crate::de::vec_or_null"
-    )]
+    #[serde(skip_serializing_if = "Vec::is_empty")]
     pub controls: Vec<TemplateControl>,
 }
+impl crate::de::Decode for TemplateContent {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            controls: fields.or_empty("controls")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for TemplateContent {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 /// 创建、更新模板时的控件列表。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct TemplateContentInput {
     /// 控件数组，顺序即管理端展示顺序；一个模板只能有一类假勤控件（Vacation 或 Attendance）
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub controls: Option<Vec<TemplateControlInput>>,
 }
+impl crate::de::Decode for TemplateContentInput {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            controls: fields.optional("controls")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for TemplateContentInput {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 /// 模板中的一个控件。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct TemplateControl {
     /// 控件属性
     pub property: TemplateControlProperty,
     /// 控件配置
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub config: Option<TemplateConfig>,
 }
+impl crate::de::Decode for TemplateControl {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            property: fields.required("property")?,
+            config: fields.optional("config")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for TemplateControl {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 /// 创建、更新模板时的一个控件。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct TemplateControlInput {
     /// 控件属性
     pub property: TemplateControlProperty,
     /// 控件配置，按控件类型填写，部分控件必填
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub config: Option<TemplateConfigInput>,
 }
+impl crate::de::Decode for TemplateControlInput {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            property: fields.required("property")?,
+            config: fields.optional("config")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for TemplateControlInput {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 /// 模板控件的属性。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct TemplateControlProperty {
     /// 控件类型：Text 文本；Textarea 多行文本；Number 数字；Money 金额；Date 日期/日期+时间；Selector 单选/多选；Contact 成员/部门；Tips 说明文字；File 附件；Table 明细；Location 位置；RelatedApproval 关联审批单；DateRange 时长；PhoneNumber 电话号码；Vacation 假期；Attendance 外出/出差/加班；BankAccount 收款账户（模板详情中还可能出现 Formula 等）
-    #[serde(deserialize_with = "crate::de::string")]
     pub control: String,
     /// 控件 id，模板内唯一，格式为「控件类型-数字」，如 Text-01
-    #[serde(deserialize_with = "crate::de::string")]
     pub id: String,
     /// 控件名称：不得与其他控件重名，不超过 40 个字符
     pub title: Vec<LangText>,
     /// 控件说明，不超过 80 个字符；填写 text 时 lang 必填
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub placeholder: Option<Vec<LangText>>,
     /// 控件是否必填：0 非必填（默认）；1 必填
     #[serde(
-        default,
         skip_serializing_if = "Option::is_none",
-        with = "crate::de::opt_flag"
+        serialize_with = "crate::de::opt_flag::serialize"
     )]
     pub require: Option<bool>,
     /// 控件是否可打印：0 可打印（默认）；1 不可打印
     #[serde(
-        default,
         skip_serializing_if = "Option::is_none",
-        with = "crate::de::opt_flag"
+        serialize_with = "crate::de::opt_flag::serialize"
     )]
     pub un_print: Option<bool>,
     /// （模板详情返回）是否不可修改
     #[serde(
-        default,
         skip_serializing_if = "Option::is_none",
-        with = "crate::de::opt_flag"
+        serialize_with = "crate::de::opt_flag::serialize"
     )]
     pub un_replace: Option<bool>,
     /// （模板详情返回）是否显示
     #[serde(
-        default,
         skip_serializing_if = "Option::is_none",
-        with = "crate::de::opt_flag"
+        serialize_with = "crate::de::opt_flag::serialize"
     )]
     pub display: Option<bool>,
 }
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+impl crate::de::Decode for TemplateControlProperty {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            control: fields.required("control")?,
+            id: fields.required("id")?,
+            title: fields.required("title")?,
+            placeholder: fields.optional("placeholder")?,
+            require: fields.optional("require")?,
+            un_print: fields.optional("un_print")?,
+            un_replace: fields.optional("un_replace")?,
+            display: fields.optional("display")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for TemplateControlProperty {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct TemplateDateConfig {
     /// 时间展示类型：day 日期；hour 日期+时间
-    #[serde(rename = "type", deserialize_with = "crate::de::string")]
+    #[serde(rename = "type")]
     pub date_type: String,
 }
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+impl crate::de::Decode for TemplateDateConfig {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            date_type: fields.required("type")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for TemplateDateConfig {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct TemplateOptionInput {
     /// 选项 key；创建时可不填，由系统生成
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub key: Option<String>,
     /// 选项文字
     pub value: LangText,
 }
-#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+impl crate::de::Decode for TemplateOptionInput {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            key: fields.optional("key")?,
+            value: fields.required("value")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for TemplateOptionInput {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
 pub struct TemplateSelector {
     /// 选择方式
     #[serde(rename = "type")]
     pub selector_type: SelectorType,
     /// 选项展开方式
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_int"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub exp_type: Option<i64>,
     /// 选项
-    #[serde(
-        default,
-        skip_serializing_if = "Vec::is_empty",
-        deserialize_with = "crate::de::vec_or_null"
-    )]
+    #[serde(skip_serializing_if = "Vec::is_empty")]
     pub options: Vec<SelectorOption>,
 }
-#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+impl crate::de::Decode for TemplateSelector {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            selector_type: fields.required("type")?,
+            exp_type: fields.optional("exp_type")?,
+            options: fields.or_empty("options")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for TemplateSelector {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
 pub struct TemplateSelectorInput {
     /// 选择方式
     #[serde(rename = "type")]
@@ -6650,108 +8777,215 @@ pub struct TemplateSelectorInput {
     /// 选项
     pub options: Vec<TemplateOptionInput>,
 }
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+impl crate::de::Decode for TemplateSelectorInput {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            selector_type: fields.required("type")?,
+            options: fields.required("options")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for TemplateSelectorInput {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct TemplateTable {
     /// 明细内的子控件
-    #[serde(
-        default,
-        skip_serializing_if = "Vec::is_empty",
-        deserialize_with = "crate::de::vec_or_null"
-    )]
+    #[serde(skip_serializing_if = "Vec::is_empty")]
     pub children: Vec<TemplateControl>,
 }
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+impl crate::de::Decode for TemplateTable {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            children: fields.or_empty("children")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for TemplateTable {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct TemplateTableInput {
     /// 明细内的子控件
     pub children: Vec<TemplateControlInput>,
 }
+impl crate::de::Decode for TemplateTableInput {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            children: fields.required("children")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for TemplateTableInput {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 /// 文本控件的取值。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct TextControlValue {
     /// 文本内容
-    #[serde(deserialize_with = "crate::de::string")]
     pub text: String,
+}
+impl crate::de::Decode for TextControlValue {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            text: fields.required("text")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for TextControlValue {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
 }
 /// 多行文本控件的取值。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct TextareaControlValue {
     /// 文本内容
-    #[serde(deserialize_with = "crate::de::string")]
     pub text: String,
 }
+impl crate::de::Decode for TextareaControlValue {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            text: fields.required("text")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for TextareaControlValue {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 /// 待办详情。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct Todo {
     /// 待办内容
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub content: Option<String>,
     /// 待办创建人 userid
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub creator: Option<String>,
     /// 待办整体状态
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub status: Option<TodoStatus>,
     /// 待办创建时间戳
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_int"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub create_time: Option<i64>,
     /// 待办参与人
-    #[serde(
-        default,
-        skip_serializing_if = "Vec::is_empty",
-        deserialize_with = "crate::de::vec_or_null"
-    )]
+    #[serde(skip_serializing_if = "Vec::is_empty")]
     pub attendees: Vec<TodoAttendee>,
     /// 待办截止时间戳
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_int"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub end_time: Option<i64>,
     /// 提醒
-    #[serde(
-        default,
-        skip_serializing_if = "Vec::is_empty",
-        deserialize_with = "crate::de::vec_or_null"
-    )]
+    #[serde(skip_serializing_if = "Vec::is_empty")]
     pub reminders: Vec<TodoReminder>,
 }
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+impl crate::de::Decode for Todo {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            content: fields.optional("content")?,
+            creator: fields.optional("creator")?,
+            status: fields.optional("status")?,
+            create_time: fields.optional("create_time")?,
+            attendees: fields.or_empty("attendees")?,
+            end_time: fields.optional("end_time")?,
+            reminders: fields.or_empty("reminders")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for Todo {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct TodoAttendee {
     /// 参与人 userid
-    #[serde(deserialize_with = "crate::de::string")]
     pub userid: String,
     /// 参与人的待办状态
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub status: Option<TodoStatus>,
 }
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+impl crate::de::Decode for TodoAttendee {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            userid: fields.required("userid")?,
+            status: fields.optional("status")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for TodoAttendee {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct TodoGetRequest {
     /// 待办 id
-    #[serde(deserialize_with = "crate::de::string")]
     pub todo_id: String,
 }
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+impl crate::de::Decode for TodoGetRequest {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            todo_id: fields.required("todo_id")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for TodoGetRequest {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct TodoReminder {
     /// 提醒时间戳
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_int"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub remind_time: Option<i64>,
+}
+impl crate::de::Decode for TodoReminder {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            remind_time: fields.optional("remind_time")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for TodoReminder {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
 }
 /// 待办状态。
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -6786,293 +9020,379 @@ impl serde::Serialize for TodoStatus {
         serializer.serialize_i64(i64::from(*self))
     }
 }
+impl crate::de::Decode for TodoStatus {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        <i64 as crate::de::Decode>::decode(value).map(Self::from)
+    }
+}
 impl<'de> serde::Deserialize<'de> for TodoStatus {
     fn deserialize<D: serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::de::int(deserializer).map(Self::from)
+        crate::de::deserialize(deserializer)
     }
 }
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct TodoUpdateRequest {
     /// 待办 id
-    #[serde(deserialize_with = "crate::de::string")]
     pub todo_id: String,
     /// 待办整体状态；不传则不修改
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub status: Option<TodoStatus>,
     /// 待办参与人及其状态，最多 20 个；不传或为空时不修改参与人
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub attendees: Option<Vec<TodoAttendee>>,
 }
+impl crate::de::Decode for TodoUpdateRequest {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            todo_id: fields.required("todo_id")?,
+            status: fields.optional("status")?,
+            attendees: fields.optional("attendees")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for TodoUpdateRequest {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 /// 一种假期的配置。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct VacationConf {
     /// 假期 id
-    #[serde(deserialize_with = "crate::de::int")]
     pub id: i64,
     /// 假期名称
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub name: Option<String>,
     /// 假期时间刻度
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub time_attr: Option<VacationTimeAttr>,
     /// 时长计算类型：0 自然日；1 工作日
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_int"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub duration_type: Option<i64>,
     /// 假期发放相关配置
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub quota_attr: Option<VacationQuotaAttr>,
     /// 单位换算值，即 1 天对应的秒数，可将此值除以 3600 得到一天对应的小时数
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_int"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub perday_duration: Option<i64>,
     /// 是否关联加班调休：0 不关联；1 关联（关联后该假期变为调休假）
     #[serde(
-        default,
         skip_serializing_if = "Option::is_none",
-        with = "crate::de::opt_flag"
+        serialize_with = "crate::de::opt_flag::serialize"
     )]
     pub is_newovertime: Option<bool>,
     /// 入职时间大于 n 个月可用该假期，单位为月
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_int"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub enter_comp_time_limit: Option<i64>,
     /// 假期过期规则
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub expire_rule: Option<VacationExpireRule>,
 }
+impl crate::de::Decode for VacationConf {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            id: fields.required("id")?,
+            name: fields.optional("name")?,
+            time_attr: fields.optional("time_attr")?,
+            duration_type: fields.optional("duration_type")?,
+            quota_attr: fields.optional("quota_attr")?,
+            perday_duration: fields.optional("perday_duration")?,
+            is_newovertime: fields.optional("is_newovertime")?,
+            enter_comp_time_limit: fields.optional("enter_comp_time_limit")?,
+            expire_rule: fields.optional("expire_rule")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for VacationConf {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 /// 请假组件的取值。
-#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
 pub struct VacationControlValue {
     /// 请假内容
     pub vacation: ApprovalVacation,
 }
+impl crate::de::Decode for VacationControlValue {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            vacation: fields.required("vacation")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for VacationControlValue {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 /// 企业假期管理配置。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct VacationCorpConf {
     /// 假期列表
-    #[serde(
-        default,
-        skip_serializing_if = "Vec::is_empty",
-        deserialize_with = "crate::de::vec_or_null"
-    )]
+    #[serde(skip_serializing_if = "Vec::is_empty")]
     pub lists: Vec<VacationConf>,
 }
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+impl crate::de::Decode for VacationCorpConf {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            lists: fields.or_empty("lists")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for VacationCorpConf {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct VacationExpireRule {
     /// 过期规则类型：1 按固定时间过期；2 从发放日按年过期；3 从发放日按月过期；4 不过期
-    #[serde(
-        rename = "type",
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_int"
-    )]
+    #[serde(rename = "type", skip_serializing_if = "Option::is_none")]
     pub expire_type: Option<i64>,
     /// 有效期：按年过期时为年数，按月过期时为月数
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_int"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub duration: Option<i64>,
     /// 失效日期（月、日），仅按固定时间过期时有效
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub date: Option<VacationMonthDay>,
     /// 是否允许延长有效期
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_boolean"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub extern_duration_enable: Option<bool>,
     /// 延长有效期的月数与天数，仅 extern_duration_enable 为 true 时有效
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub extern_duration: Option<VacationMonthDay>,
 }
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+impl crate::de::Decode for VacationExpireRule {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            expire_type: fields.optional("type")?,
+            duration: fields.optional("duration")?,
+            date: fields.optional("date")?,
+            extern_duration_enable: fields.optional("extern_duration_enable")?,
+            extern_duration: fields.optional("extern_duration")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for VacationExpireRule {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct VacationMonthDay {
     /// 月
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_int"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub month: Option<i64>,
     /// 日
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_int"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub day: Option<i64>,
 }
+impl crate::de::Decode for VacationMonthDay {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            month: fields.optional("month")?,
+            day: fields.optional("day")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for VacationMonthDay {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 /// 成员一种假期的余额，时长单位均为秒。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct VacationQuota {
     /// 假期 id
-    #[serde(deserialize_with = "crate::de::int")]
     pub id: i64,
     /// 发放时长
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_int"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub assignduration: Option<i64>,
     /// 使用时长
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_int"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub usedduration: Option<i64>,
     /// 剩余时长
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_int"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub leftduration: Option<i64>,
     /// 假期名称
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub vacationname: Option<String>,
     /// 假期的实际发放时长，通常在设置了按照实际工作时间发放假期后进行计算
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_int"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub real_assignduration: Option<i64>,
 }
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+impl crate::de::Decode for VacationQuota {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            id: fields.required("id")?,
+            assignduration: fields.optional("assignduration")?,
+            usedduration: fields.optional("usedduration")?,
+            leftduration: fields.optional("leftduration")?,
+            vacationname: fields.optional("vacationname")?,
+            real_assignduration: fields.optional("real_assignduration")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for VacationQuota {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct VacationQuotaAttr {
     /// 假期发放类型：0 不限额；1 自动按年发放；2 手动发放；3 自动按月发放
-    #[serde(
-        rename = "type",
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_int"
-    )]
+    #[serde(rename = "type", skip_serializing_if = "Option::is_none")]
     pub quota_type: Option<i64>,
     /// 自动发放日期的时间戳，只有月和日有意义；at_entry_date 为 true 时无效（以员工入职日期发放）
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_int"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub autoreset_time: Option<i64>,
     /// 自动发放时长，单位为秒；仅自动按年或按月发放时有效，按工龄或司龄发放时请用区间中的 quota
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_int"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub autoreset_duration: Option<i64>,
     /// 额度计算类型，自动按年发放时有效：0 固定额度；1 按工龄计算；2 按司龄计算
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_int"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub quota_rule_type: Option<i64>,
     /// 额度计算规则，自动按年发放时有效
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub quota_rules: Option<VacationQuotaRules>,
     /// 是否按入职日期发放假期，仅自动按年发放时有效
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_boolean"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub at_entry_date: Option<bool>,
     /// 自动按月发放的发放日，仅自动按月发放时有效
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_int"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub auto_reset_month_day: Option<i64>,
 }
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+impl crate::de::Decode for VacationQuotaAttr {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            quota_type: fields.optional("type")?,
+            autoreset_time: fields.optional("autoreset_time")?,
+            autoreset_duration: fields.optional("autoreset_duration")?,
+            quota_rule_type: fields.optional("quota_rule_type")?,
+            quota_rules: fields.optional("quota_rules")?,
+            at_entry_date: fields.optional("at_entry_date")?,
+            auto_reset_month_day: fields.optional("auto_reset_month_day")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for VacationQuotaAttr {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct VacationQuotaRule {
     /// 区间发放时长，单位为秒
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_int"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub quota: Option<i64>,
     /// 区间开始点，单位为年
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_int"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub begin: Option<i64>,
     /// 区间结束点，单位为年；0 表示无穷大
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_int"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub end: Option<i64>,
 }
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+impl crate::de::Decode for VacationQuotaRule {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            quota: fields.optional("quota")?,
+            begin: fields.optional("begin")?,
+            end: fields.optional("end")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for VacationQuotaRule {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct VacationQuotaRules {
     /// 额度计算规则区间，仅按工龄或司龄计算时有效
-    #[serde(
-        default,
-        skip_serializing_if = "Vec::is_empty",
-        deserialize_with = "crate::de::vec_or_null"
-    )]
+    #[serde(skip_serializing_if = "Vec::is_empty")]
     pub list: Vec<VacationQuotaRule>,
     /// 是否根据员工在今年的实际工作时间发放假期
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_boolean"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub based_on_actual_work_time: Option<bool>,
 }
-#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+impl crate::de::Decode for VacationQuotaRules {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            list: fields.or_empty("list")?,
+            based_on_actual_work_time: fields.optional("based_on_actual_work_time")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for VacationQuotaRules {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
 pub struct VacationSetUserQuotaRequest {
     /// 需要修改假期余额的成员 userid
-    #[serde(deserialize_with = "crate::de::string")]
     pub userid: String,
     /// 假期 id
-    #[serde(deserialize_with = "crate::de::int")]
     pub vacation_id: i64,
     /// 设置的假期余额，单位为秒；不能大于 1000 天或 24000 小时；按小时请假时须为 360（0.1 小时）的整倍数，按天请假时须为 8640（0.1 天）的整倍数
-    #[serde(deserialize_with = "crate::de::int")]
     pub leftduration: i64,
     /// 假期时间刻度，用于校验，须等于假期管理配置中的时间刻度
     pub time_attr: VacationTimeAttr,
     /// 修改备注，用于显示在假期余额的修改记录中，最多 200 字符
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub remarks: Option<String>,
+}
+impl crate::de::Decode for VacationSetUserQuotaRequest {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            userid: fields.required("userid")?,
+            vacation_id: fields.required("vacation_id")?,
+            leftduration: fields.required("leftduration")?,
+            time_attr: fields.required("time_attr")?,
+            remarks: fields.optional("remarks")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for VacationSetUserQuotaRequest {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
 }
 /// 假期时间刻度（请假、余额的计算单位）。
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -7107,28 +9427,58 @@ impl serde::Serialize for VacationTimeAttr {
         serializer.serialize_i64(i64::from(*self))
     }
 }
+impl crate::de::Decode for VacationTimeAttr {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        <i64 as crate::de::Decode>::decode(value).map(Self::from)
+    }
+}
 impl<'de> serde::Deserialize<'de> for VacationTimeAttr {
     fn deserialize<D: serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::de::int(deserializer).map(Self::from)
+        crate::de::deserialize(deserializer)
     }
 }
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct VacationUserQuotaRequest {
     /// 需要获取假期余额的成员 userid
-    #[serde(deserialize_with = "crate::de::string")]
     pub userid: String,
 }
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+impl crate::de::Decode for VacationUserQuotaRequest {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            userid: fields.required("userid")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for VacationUserQuotaRequest {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct VacationUserQuotaResponse {
     /// 假期余额列表
-    #[serde(
-        default,
-        skip_serializing_if = "Vec::is_empty",
-        deserialize_with = "crate::de::vec_or_null"
-    )]
+    #[serde(skip_serializing_if = "Vec::is_empty")]
     pub lists: Vec<VacationQuota>,
+}
+impl crate::de::Decode for VacationUserQuotaResponse {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            lists: fields.or_empty("lists")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for VacationUserQuotaResponse {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
 }
 impl AdvancedApplyIdListRequest {
     /// A `AdvancedApplyIdListRequest` with its required `business_type` set and every optional field unset.

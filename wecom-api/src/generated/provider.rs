@@ -6,92 +6,121 @@
 //!
 //! Enabled by the cargo feature `provider`.
 /// 服务商充值账户余额。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct AccountBalance {
     /// 充值账户余额，单位为分
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_int"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub balance: Option<i64>,
 }
+impl crate::de::Decode for AccountBalance {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            balance: fields.optional("balance")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for AccountBalance {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 /// 一条代支付流水。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct AcquisitionBill {
     /// 消耗时间
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_int"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub timestamp: Option<i64>,
     /// 获客链接 id；获客链接已删除时不返回
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub link_id: Option<String>,
     /// 加好友时的 state 参数，为空则不返回
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub state: Option<String>,
     /// 服务商代付金额，单位分
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_int"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub price: Option<i64>,
 }
+impl crate::de::Decode for AcquisitionBill {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            timestamp: fields.optional("timestamp")?,
+            link_id: fields.optional("link_id")?,
+            state: fields.optional("state")?,
+            price: fields.optional("price")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for AcquisitionBill {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 /// 获取代支付流水的请求。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct AcquisitionBillListRequest {
     /// 流水记录开始时间
-    #[serde(deserialize_with = "crate::de::int")]
     pub begin_time: i64,
     /// 流水记录结束时间；起止间隔不能超过 31 天
-    #[serde(deserialize_with = "crate::de::int")]
     pub end_time: i64,
     /// 授权企业 corpid
-    #[serde(deserialize_with = "crate::de::string")]
     pub auth_corpid: String,
     /// 分页游标，由上一次调用返回，首次调用可不填
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub cursor: Option<String>,
     /// 返回的最大记录数，默认 100，最大 1000
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_int"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub limit: Option<i64>,
 }
+impl crate::de::Decode for AcquisitionBillListRequest {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            begin_time: fields.required("begin_time")?,
+            end_time: fields.required("end_time")?,
+            auth_corpid: fields.required("auth_corpid")?,
+            cursor: fields.optional("cursor")?,
+            limit: fields.optional("limit")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for AcquisitionBillListRequest {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 /// 代支付流水。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct AcquisitionBillListResponse {
     /// 分页游标；没有更多数据时不返回
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub next_cursor: Option<String>,
     /// 代支付流水记录列表
-    #[serde(
-        default,
-        skip_serializing_if = "Vec::is_empty",
-        deserialize_with = "crate::de::vec_or_null"
-    )]
+    #[serde(skip_serializing_if = "Vec::is_empty")]
     pub bill_list: Vec<AcquisitionBill>,
+}
+impl crate::de::Decode for AcquisitionBillListResponse {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            next_cursor: fields.optional("next_cursor")?,
+            bill_list: fields.or_empty("bill_list")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for AcquisitionBillListResponse {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
 }
 /// 管理员对应用的权限。
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -126,223 +155,326 @@ impl serde::Serialize for AdminAuthType {
         serializer.serialize_i64(i64::from(*self))
     }
 }
+impl crate::de::Decode for AdminAuthType {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        <i64 as crate::de::Decode>::decode(value).map(Self::from)
+    }
+}
 impl<'de> serde::Deserialize<'de> for AdminAuthType {
     fn deserialize<D: serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::de::int(deserializer).map(Self::from)
+        crate::de::deserialize(deserializer)
     }
 }
 /// 获取企业已购信息的请求。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct AdvancedApiCorpBuyInfoRequest {
     /// 购买的高级接口类型，固定为 1
-    #[serde(deserialize_with = "crate::de::int")]
     pub advanced_api_type: i64,
     /// 客户企业 id
-    #[serde(deserialize_with = "crate::de::string")]
     pub custom_corpid: String,
+}
+impl crate::de::Decode for AdvancedApiCorpBuyInfoRequest {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            advanced_api_type: fields.required("advanced_api_type")?,
+            custom_corpid: fields.required("custom_corpid")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for AdvancedApiCorpBuyInfoRequest {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
 }
 /// 企业已购信息。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct AdvancedApiCorpBuyInfoResponse {
     /// 会话内容数据接口的购买信息
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub chat_archive_api_buy_info: Option<ChatArchiveBuyInfo>,
 }
+impl crate::de::Decode for AdvancedApiCorpBuyInfoResponse {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            chat_archive_api_buy_info: fields.optional("chat_archive_api_buy_info")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for AdvancedApiCorpBuyInfoResponse {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 /// 下单购买会话内容数据接口的请求。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct AdvancedApiCreateOrderRequest {
     /// 购买的高级接口类型：1 会话内容数据接口（目前仅支持 1，默认 1）
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_int"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub advanced_api_type: Option<i64>,
     /// 客户企业 id
-    #[serde(deserialize_with = "crate::de::string")]
     pub custom_corpid: String,
     /// 下单人，服务商企业内具有「购买高级接口」或「高级接口管理」权限的成员的明文 userid
-    #[serde(deserialize_with = "crate::de::string")]
     pub buyer_userid: String,
     /// 订单类型；企业未购买过时默认新购
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub order_type: Option<AdvancedApiOrderType>,
     /// advanced_api_type 为 1 时必填：会话内容数据接口订单信息
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub chat_archive_api: Option<ChatArchiveOrderSpec>,
 }
+impl crate::de::Decode for AdvancedApiCreateOrderRequest {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            advanced_api_type: fields.optional("advanced_api_type")?,
+            custom_corpid: fields.required("custom_corpid")?,
+            buyer_userid: fields.required("buyer_userid")?,
+            order_type: fields.optional("order_type")?,
+            chat_archive_api: fields.optional("chat_archive_api")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for AdvancedApiCreateOrderRequest {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 /// 订单详情。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct AdvancedApiGetOrderResponse {
     /// 订单详情
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub order: Option<AdvancedApiOrder>,
 }
+impl crate::de::Decode for AdvancedApiGetOrderResponse {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            order: fields.optional("order")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for AdvancedApiGetOrderResponse {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 /// 获取订单列表的请求。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct AdvancedApiListOrderRequest {
     /// 客户企业 id
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub custom_corpid: Option<String>,
     /// 开始时间（下单时间）；须与 end_time 同时指定
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_int"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub start_time: Option<i64>,
     /// 结束时间（下单时间）；查询区间为 [start_time, end_time)
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_int"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub end_time: Option<i64>,
     /// 购买的高级接口类型，目前仅支持 1 会话内容数据接口
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_int"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub advanced_api_type: Option<i64>,
     /// 用于分页查询的游标，由上一次调用返回，首次调用可不填
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub cursor: Option<String>,
     /// 返回的最大记录数，最大 1000，默认 500
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_int"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub limit: Option<i64>,
 }
+impl crate::de::Decode for AdvancedApiListOrderRequest {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            custom_corpid: fields.optional("custom_corpid")?,
+            start_time: fields.optional("start_time")?,
+            end_time: fields.optional("end_time")?,
+            advanced_api_type: fields.optional("advanced_api_type")?,
+            cursor: fields.optional("cursor")?,
+            limit: fields.optional("limit")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for AdvancedApiListOrderRequest {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 /// 订单列表。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct AdvancedApiListOrderResponse {
     /// 分页游标
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub next_cursor: Option<String>,
     /// 是否有更多：0 没有，1 有
     #[serde(
-        default,
         skip_serializing_if = "Option::is_none",
-        with = "crate::de::opt_flag"
+        serialize_with = "crate::de::opt_flag::serialize"
     )]
     pub has_more: Option<bool>,
     /// 订单列表
-    #[serde(
-        default,
-        skip_serializing_if = "Vec::is_empty",
-        deserialize_with = "crate::de::vec_or_null"
-    )]
+    #[serde(skip_serializing_if = "Vec::is_empty")]
     pub order_list: Vec<AdvancedApiOrderBrief>,
 }
+impl crate::de::Decode for AdvancedApiListOrderResponse {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            next_cursor: fields.optional("next_cursor")?,
+            has_more: fields.optional("has_more")?,
+            order_list: fields.or_empty("order_list")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for AdvancedApiListOrderResponse {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 /// 一个会话内容数据接口订单。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct AdvancedApiOrder {
     /// 购买的高级接口类型，1 会话内容数据接口
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_int"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub advanced_api_type: Option<i64>,
     /// 订单号
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub order_id: Option<String>,
     /// 订单类型
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub order_type: Option<AdvancedApiOrderType>,
     /// 订单状态
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub order_status: Option<AdvancedApiOrderStatus>,
     /// 客户企业 id，返回加密的 corpid
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub custom_corpid: Option<String>,
     /// 订单创建时间
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_int"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub create_time: Option<i64>,
     /// 下单用户 id
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub buyer_userid: Option<String>,
     /// 应付金额（分）
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_int"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub paid_price: Option<i64>,
     /// 会话内容数据接口订单信息（advanced_api_type 为 1 时返回）
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub chat_archive_api: Option<ChatArchiveOrderInfo>,
 }
+impl crate::de::Decode for AdvancedApiOrder {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            advanced_api_type: fields.optional("advanced_api_type")?,
+            order_id: fields.optional("order_id")?,
+            order_type: fields.optional("order_type")?,
+            order_status: fields.optional("order_status")?,
+            custom_corpid: fields.optional("custom_corpid")?,
+            create_time: fields.optional("create_time")?,
+            buyer_userid: fields.optional("buyer_userid")?,
+            paid_price: fields.optional("paid_price")?,
+            chat_archive_api: fields.optional("chat_archive_api")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for AdvancedApiOrder {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 /// 订单列表中的一个订单。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct AdvancedApiOrderBrief {
     /// 订单 id
-    #[serde(deserialize_with = "crate::de::string")]
     pub order_id: String,
     /// 订单类型
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub order_type: Option<AdvancedApiOrderType>,
     /// 订单状态
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub order_status: Option<AdvancedApiOrderStatus>,
     /// 订单创建时间
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_int"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub create_time: Option<i64>,
 }
+impl crate::de::Decode for AdvancedApiOrderBrief {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            order_id: fields.required("order_id")?,
+            order_type: fields.optional("order_type")?,
+            order_status: fields.optional("order_status")?,
+            create_time: fields.optional("create_time")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for AdvancedApiOrderBrief {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 /// 以订单号发起的请求。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct AdvancedApiOrderIdRequest {
     /// 订单 id
-    #[serde(deserialize_with = "crate::de::string")]
     pub order_id: String,
 }
+impl crate::de::Decode for AdvancedApiOrderIdRequest {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            order_id: fields.required("order_id")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for AdvancedApiOrderIdRequest {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 /// 生成的订单号。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct AdvancedApiOrderIdResponse {
     /// 订单号
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub order_id: Option<String>,
+}
+impl crate::de::Decode for AdvancedApiOrderIdResponse {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            order_id: fields.optional("order_id")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for AdvancedApiOrderIdResponse {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
 }
 /// 会话内容数据接口订单状态。
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -397,11 +529,16 @@ impl serde::Serialize for AdvancedApiOrderStatus {
         serializer.serialize_i64(i64::from(*self))
     }
 }
+impl crate::de::Decode for AdvancedApiOrderStatus {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        <i64 as crate::de::Decode>::decode(value).map(Self::from)
+    }
+}
 impl<'de> serde::Deserialize<'de> for AdvancedApiOrderStatus {
     fn deserialize<D: serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::de::int(deserializer).map(Self::from)
+        crate::de::deserialize(deserializer)
     }
 }
 /// 会话内容数据接口订单类型。
@@ -445,117 +582,146 @@ impl serde::Serialize for AdvancedApiOrderType {
         serializer.serialize_i64(i64::from(*self))
     }
 }
+impl crate::de::Decode for AdvancedApiOrderType {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        <i64 as crate::de::Decode>::decode(value).map(Self::from)
+    }
+}
 impl<'de> serde::Deserialize<'de> for AdvancedApiOrderType {
     fn deserialize<D: serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::de::int(deserializer).map(Self::from)
+        crate::de::deserialize(deserializer)
     }
 }
 /// 使用余额支付订单的请求。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct AdvancedApiSubmitPayRequest {
     /// 订单 id
-    #[serde(deserialize_with = "crate::de::string")]
     pub order_id: String,
     /// 付款人，服务商企业内有相应权限的成员 userid
-    #[serde(deserialize_with = "crate::de::string")]
     pub payer_userid: String,
 }
+impl crate::de::Decode for AdvancedApiSubmitPayRequest {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            order_id: fields.required("order_id")?,
+            payer_userid: fields.required("payer_userid")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for AdvancedApiSubmitPayRequest {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 /// 应用的权限与可见范围。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct AgentPrivilege {
     /// 权限等级（已逐步废弃）
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub level: Option<PrivilegeLevel>,
     /// 应用可见范围（部门）
-    #[serde(
-        default,
-        skip_serializing_if = "Vec::is_empty",
-        deserialize_with = "crate::de::int_vec_or_null"
-    )]
+    #[serde(skip_serializing_if = "Vec::is_empty")]
     pub allow_party: Vec<i64>,
     /// 应用可见范围（成员）
-    #[serde(
-        default,
-        skip_serializing_if = "Vec::is_empty",
-        deserialize_with = "crate::de::vec_or_null"
-    )]
+    #[serde(skip_serializing_if = "Vec::is_empty")]
     pub allow_user: Vec<String>,
     /// 应用可见范围（标签）
-    #[serde(
-        default,
-        skip_serializing_if = "Vec::is_empty",
-        deserialize_with = "crate::de::int_vec_or_null"
-    )]
+    #[serde(skip_serializing_if = "Vec::is_empty")]
     pub allow_tag: Vec<i64>,
     /// 额外通讯录（部门）
-    #[serde(
-        default,
-        skip_serializing_if = "Vec::is_empty",
-        deserialize_with = "crate::de::int_vec_or_null"
-    )]
+    #[serde(skip_serializing_if = "Vec::is_empty")]
     pub extra_party: Vec<i64>,
     /// 额外通讯录（成员）
-    #[serde(
-        default,
-        skip_serializing_if = "Vec::is_empty",
-        deserialize_with = "crate::de::vec_or_null"
-    )]
+    #[serde(skip_serializing_if = "Vec::is_empty")]
     pub extra_user: Vec<String>,
     /// 额外通讯录（标签）
-    #[serde(
-        default,
-        skip_serializing_if = "Vec::is_empty",
-        deserialize_with = "crate::de::int_vec_or_null"
-    )]
+    #[serde(skip_serializing_if = "Vec::is_empty")]
     pub extra_tag: Vec<i64>,
 }
+impl crate::de::Decode for AgentPrivilege {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            level: fields.optional("level")?,
+            allow_party: fields.or_empty("allow_party")?,
+            allow_user: fields.or_empty("allow_user")?,
+            allow_tag: fields.or_empty("allow_tag")?,
+            extra_party: fields.or_empty("extra_party")?,
+            extra_user: fields.or_empty("extra_user")?,
+            extra_tag: fields.or_empty("extra_tag")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for AgentPrivilege {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 /// 获取应用二维码的请求。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct AppQrcodeRequest {
     /// 第三方应用 id（即 ww 或 wx 开头的 suiteid）
-    #[serde(deserialize_with = "crate::de::string")]
     pub suite_id: String,
     /// 第三方应用 id，单应用不需要，多应用旧套件才需要传；不传默认为 1
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_int"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub appid: Option<i64>,
     /// 用于区分不同的安装渠道，可以填写 a-zA-Z0-9，长度不可超过 32 个字节，默认为空
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub state: Option<String>,
     /// 二维码样式，默认为不带说明外框小尺寸：0 带说明外框（适合实体物料），1 带说明外框（适合屏幕类），2 不带说明外框（小尺寸），3 不带说明外框（中尺寸），4 不带说明外框（大尺寸）
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_int"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub style: Option<i64>,
     /// 结果返回方式，默认为 1：1 二维码图片 buffer，2 二维码图片 url；本方法须传 2
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_int"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub result_type: Option<i64>,
 }
+impl crate::de::Decode for AppQrcodeRequest {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            suite_id: fields.required("suite_id")?,
+            appid: fields.optional("appid")?,
+            state: fields.optional("state")?,
+            style: fields.optional("style")?,
+            result_type: fields.optional("result_type")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for AppQrcodeRequest {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 /// 应用安装二维码。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct AppQrcodeResponse {
     /// 二维码 url 地址（result_type 为 2 时）
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub qrcode: Option<String>,
+}
+impl crate::de::Decode for AppQrcodeResponse {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            qrcode: fields.optional("qrcode")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for AppQrcodeResponse {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
 }
 /// 应用的付费状态。
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -614,188 +780,200 @@ impl serde::Serialize for AppStatus {
         serializer.serialize_i64(i64::from(*self))
     }
 }
+impl crate::de::Decode for AppStatus {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        <i64 as crate::de::Decode>::decode(value).map(Self::from)
+    }
+}
 impl<'de> serde::Deserialize<'de> for AppStatus {
     fn deserialize<D: serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::de::int(deserializer).map(Self::from)
+        crate::de::deserialize(deserializer)
     }
 }
 /// 一个授权的应用。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct AuthAgent {
     /// 授权方应用 id
-    #[serde(deserialize_with = "crate::de::int")]
     pub agentid: i64,
     /// 授权方应用名字
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub name: Option<String>,
     /// 授权方应用圆形头像
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub round_logo_url: Option<String>,
     /// 授权方应用方形头像
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub square_logo_url: Option<String>,
     /// 旧的多应用套件中的对应应用 id，新开发者请忽略
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_int"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub appid: Option<i64>,
     /// 授权模式：0 为管理员授权；1 为成员授权
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub auth_mode: Option<AuthMode>,
     /// 是否为代开发自建应用
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_boolean"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub is_customized_app: Option<bool>,
     /// 来自第三方应用接口唤起，仅通过第三方应用添加自建应用时返回该字段
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_boolean"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub auth_from_thirdapp: Option<bool>,
     /// 应用对应的权限
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub privilege: Option<AgentPrivilege>,
     /// 共享了应用的企业信息，仅当由企业互联或上下游共享应用触发的安装时才返回
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub shared_from: Option<SharedFrom>,
 }
+impl crate::de::Decode for AuthAgent {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            agentid: fields.required("agentid")?,
+            name: fields.optional("name")?,
+            round_logo_url: fields.optional("round_logo_url")?,
+            square_logo_url: fields.optional("square_logo_url")?,
+            appid: fields.optional("appid")?,
+            auth_mode: fields.optional("auth_mode")?,
+            is_customized_app: fields.optional("is_customized_app")?,
+            auth_from_thirdapp: fields.optional("auth_from_thirdapp")?,
+            privilege: fields.optional("privilege")?,
+            shared_from: fields.optional("shared_from")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for AuthAgent {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 /// 授权方企业信息。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct AuthCorpInfo {
     /// 授权方企业微信 id
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub corpid: Option<String>,
     /// 授权方企业名称，即企业简称
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub corp_name: Option<String>,
     /// 授权方企业类型，认证号：verified，注册号：unverified
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub corp_type: Option<String>,
     /// 授权方企业方形头像
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub corp_square_logo_url: Option<String>,
     /// 授权方企业用户规模
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_int"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub corp_user_max: Option<i64>,
     /// 授权方企业应用数上限（旧字段）
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_int"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub corp_agent_max: Option<i64>,
     /// 授权方企业的主体名称（仅认证或验证过的企业有），即企业全称
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub corp_full_name: Option<String>,
     /// 认证到期时间
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_int"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub verified_end_time: Option<i64>,
     /// 企业类型，1. 企业；2. 政府以及事业单位；3. 其他组织；4. 团队号
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub subject_type: Option<SubjectType>,
     /// 授权企业在微信插件（原企业号）的二维码，可用于关注微信插件
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub corp_wxqrcode: Option<String>,
     /// 企业规模；企业未设置时返回空
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub corp_scale: Option<String>,
     /// 企业所属行业；企业未设置时返回空
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub corp_industry: Option<String>,
     /// 企业所属子行业；企业未设置时返回空
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub corp_sub_industry: Option<String>,
 }
+impl crate::de::Decode for AuthCorpInfo {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            corpid: fields.optional("corpid")?,
+            corp_name: fields.optional("corp_name")?,
+            corp_type: fields.optional("corp_type")?,
+            corp_square_logo_url: fields.optional("corp_square_logo_url")?,
+            corp_user_max: fields.optional("corp_user_max")?,
+            corp_agent_max: fields.optional("corp_agent_max")?,
+            corp_full_name: fields.optional("corp_full_name")?,
+            verified_end_time: fields.optional("verified_end_time")?,
+            subject_type: fields.optional("subject_type")?,
+            corp_wxqrcode: fields.optional("corp_wxqrcode")?,
+            corp_scale: fields.optional("corp_scale")?,
+            corp_industry: fields.optional("corp_industry")?,
+            corp_sub_industry: fields.optional("corp_sub_industry")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for AuthCorpInfo {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 /// 授权信息。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct AuthInfo {
     /// 授权的应用信息；仅旧的多应用套件授权时会有多个，新的单应用授权永远只有一个
-    #[serde(
-        default,
-        skip_serializing_if = "Vec::is_empty",
-        deserialize_with = "crate::de::vec_or_null"
-    )]
+    #[serde(skip_serializing_if = "Vec::is_empty")]
     pub agent: Vec<AuthAgent>,
 }
+impl crate::de::Decode for AuthInfo {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            agent: fields.or_empty("agent")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for AuthInfo {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 /// 企业授权信息。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct AuthInfoResponse {
     /// 代理服务商企业信息；应用被代理后才有该信息
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub dealer_corp_info: Option<DealerCorpInfo>,
     /// 授权方企业信息
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub auth_corp_info: Option<AuthCorpInfo>,
     /// 授权的应用信息
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub auth_info: Option<AuthInfo>,
     /// 企业当前生效的版本信息（应用接入付费时返回）
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub edition_info: Option<EditionInfo>,
+}
+impl crate::de::Decode for AuthInfoResponse {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            dealer_corp_info: fields.optional("dealer_corp_info")?,
+            auth_corp_info: fields.optional("auth_corp_info")?,
+            auth_info: fields.optional("auth_info")?,
+            edition_info: fields.optional("edition_info")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for AuthInfoResponse {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
 }
 /// 应用的授权模式。
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -830,11 +1008,16 @@ impl serde::Serialize for AuthMode {
         serializer.serialize_i64(i64::from(*self))
     }
 }
+impl crate::de::Decode for AuthMode {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        <i64 as crate::de::Decode>::decode(value).map(Self::from)
+    }
+}
 impl<'de> serde::Deserialize<'de> for AuthMode {
     fn deserialize<D: serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::de::int(deserializer).map(Self::from)
+        crate::de::deserialize(deserializer)
     }
 }
 /// 授权类型。
@@ -870,83 +1053,107 @@ impl serde::Serialize for AuthType {
         serializer.serialize_i64(i64::from(*self))
     }
 }
+impl crate::de::Decode for AuthType {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        <i64 as crate::de::Decode>::decode(value).map(Self::from)
+    }
+}
 impl<'de> serde::Deserialize<'de> for AuthType {
     fn deserialize<D: serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::de::int(deserializer).map(Self::from)
+        crate::de::deserialize(deserializer)
     }
 }
 /// 授权管理员的信息。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct AuthUserInfo {
     /// 授权管理员的 userid，可能为空
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub userid: Option<String>,
     /// 授权管理员的 open_userid，可能为空
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub open_userid: Option<String>,
     /// 授权管理员的 name，可能为空
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub name: Option<String>,
     /// 授权管理员的头像 url，可能为空
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub avatar: Option<String>,
 }
+impl crate::de::Decode for AuthUserInfo {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            userid: fields.optional("userid")?,
+            open_userid: fields.optional("open_userid")?,
+            name: fields.optional("name")?,
+            avatar: fields.optional("avatar")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for AuthUserInfo {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 /// 一个已购版本。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct ChatArchiveBoughtEdition {
     /// 订单购买的版本
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub edition: Option<ChatArchiveEdition>,
     /// 购买人数
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_int"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub purchase_count: Option<i64>,
     /// 生效时间
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_int"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub begin_time: Option<i64>,
     /// 到期时间
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_int"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub end_time: Option<i64>,
 }
+impl crate::de::Decode for ChatArchiveBoughtEdition {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            edition: fields.optional("edition")?,
+            purchase_count: fields.optional("purchase_count")?,
+            begin_time: fields.optional("begin_time")?,
+            end_time: fields.optional("end_time")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for ChatArchiveBoughtEdition {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 /// 会话内容数据接口的购买信息。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct ChatArchiveBuyInfo {
     /// 已购版本列表
-    #[serde(
-        default,
-        skip_serializing_if = "Vec::is_empty",
-        deserialize_with = "crate::de::vec_or_null"
-    )]
+    #[serde(skip_serializing_if = "Vec::is_empty")]
     pub edition_list: Vec<ChatArchiveBoughtEdition>,
+}
+impl crate::de::Decode for ChatArchiveBuyInfo {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            edition_list: fields.or_empty("edition_list")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for ChatArchiveBuyInfo {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
 }
 /// 会话内容数据接口版本。
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -985,214 +1192,303 @@ impl serde::Serialize for ChatArchiveEdition {
         serializer.serialize_i64(i64::from(*self))
     }
 }
+impl crate::de::Decode for ChatArchiveEdition {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        <i64 as crate::de::Decode>::decode(value).map(Self::from)
+    }
+}
 impl<'de> serde::Deserialize<'de> for ChatArchiveEdition {
     fn deserialize<D: serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::de::int(deserializer).map(Self::from)
+        crate::de::deserialize(deserializer)
     }
 }
 /// 一个版本的生效区间。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct ChatArchiveEditionPeriod {
     /// 生效时间
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_int"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub begin_time: Option<i64>,
     /// 到期时间
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_int"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub end_time: Option<i64>,
+}
+impl crate::de::Decode for ChatArchiveEditionPeriod {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            begin_time: fields.optional("begin_time")?,
+            end_time: fields.optional("end_time")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for ChatArchiveEditionPeriod {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
 }
 /// 订单中的会话内容数据接口信息。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct ChatArchiveOrderInfo {
     /// 版本
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub edition: Option<ChatArchiveEdition>,
     /// 购买人数
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_int"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub purchase_count: Option<i64>,
     /// 使用时长，单位为天
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_int"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub purchase_duration_days: Option<i64>,
     /// 生效时间
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_int"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub take_effect_time: Option<i64>,
     /// 到期时间
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_int"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub end_time: Option<i64>,
     /// 原价金额，目前仅升级订单返回
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_int"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub original_price: Option<i64>,
 }
+impl crate::de::Decode for ChatArchiveOrderInfo {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            edition: fields.optional("edition")?,
+            purchase_count: fields.optional("purchase_count")?,
+            purchase_duration_days: fields.optional("purchase_duration_days")?,
+            take_effect_time: fields.optional("take_effect_time")?,
+            end_time: fields.optional("end_time")?,
+            original_price: fields.optional("original_price")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for ChatArchiveOrderInfo {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 /// 会话内容数据接口订单信息。
-#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
 pub struct ChatArchiveOrderSpec {
     /// 版本：2 内外部会话，3 内外部会话及语音通话；升级订单填目标版本
     pub edition: ChatArchiveEdition,
     /// 升级订单需要升级的旧版本，目前仅支持 2，默认 2
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub old_edition: Option<ChatArchiveEdition>,
     /// 购买人数，范围 [1,1000000]；新购、增购、升级订单必填，续期订单不填默认为当前已购人数
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_int"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub purchase_count: Option<i64>,
     /// 指定生效时间戳（新购、续期过期版本可指定，须大于等于当天 0 点且在 90 天内）
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_int"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub take_effect_time: Option<i64>,
     /// 旧版本的生效区间
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub old_edition_info: Option<ChatArchiveEditionPeriod>,
     /// 目标版本的生效区间
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub target_edition_info: Option<ChatArchiveEditionPeriod>,
 }
+impl crate::de::Decode for ChatArchiveOrderSpec {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            edition: fields.required("edition")?,
+            old_edition: fields.optional("old_edition")?,
+            purchase_count: fields.optional("purchase_count")?,
+            take_effect_time: fields.optional("take_effect_time")?,
+            old_edition_info: fields.optional("old_edition_info")?,
+            target_edition_info: fields.optional("target_edition_info")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for ChatArchiveOrderSpec {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 /// 批量搜索中一个条件的结果。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct ContactBatchQueryResult {
     /// 原搜索请求报文
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub query_request: Option<ContactQueryRequest>,
     /// 搜索请求对应的查询结果
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub query_result: Option<ContactQueryResult>,
     /// 是否为最后一页
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_boolean"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub is_last: Option<bool>,
     /// 下一次调用的 cursor
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub next_cursor: Option<String>,
 }
+impl crate::de::Decode for ContactBatchQueryResult {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            query_request: fields.optional("query_request")?,
+            query_result: fields.optional("query_result")?,
+            is_last: fields.optional("is_last")?,
+            next_cursor: fields.optional("next_cursor")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for ContactBatchQueryResult {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 /// 通讯录批量搜索的请求。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct ContactBatchSearchRequest {
     /// 查询的企业 corpid
-    #[serde(deserialize_with = "crate::de::string")]
     pub auth_corpid: String,
     /// 应用 id；若非 0 则只返回应用可见范围内的用户或者部门信息
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_int"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub agentid: Option<i64>,
     /// 搜索请求列表，每次搜索列表数量不超过 50
     pub query_request_list: Vec<ContactQueryRequest>,
 }
+impl crate::de::Decode for ContactBatchSearchRequest {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            auth_corpid: fields.required("auth_corpid")?,
+            agentid: fields.optional("agentid")?,
+            query_request_list: fields.required("query_request_list")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for ContactBatchSearchRequest {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 /// 通讯录批量搜索结果。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct ContactBatchSearchResponse {
     /// 搜索结果列表
-    #[serde(
-        default,
-        skip_serializing_if = "Vec::is_empty",
-        deserialize_with = "crate::de::vec_or_null"
-    )]
+    #[serde(skip_serializing_if = "Vec::is_empty")]
     pub query_result_list: Vec<ContactBatchQueryResult>,
 }
+impl crate::de::Decode for ContactBatchSearchResponse {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            query_result_list: fields.or_empty("query_result_list")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for ContactBatchSearchResponse {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 /// 搜索到的部门。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct ContactQueryParties {
     /// 返回的部门 id
-    #[serde(
-        default,
-        skip_serializing_if = "Vec::is_empty",
-        deserialize_with = "crate::de::int_vec_or_null"
-    )]
+    #[serde(skip_serializing_if = "Vec::is_empty")]
     pub department_id: Vec<i64>,
 }
+impl crate::de::Decode for ContactQueryParties {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            department_id: fields.or_empty("department_id")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for ContactQueryParties {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 /// 批量搜索中的一个搜索条件。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct ContactQueryRequest {
     /// 搜索关键词
-    #[serde(deserialize_with = "crate::de::string")]
     pub query_word: String,
     /// 查询类型
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub query_type: Option<ContactQueryType>,
     /// 查询范围：0 只查询在职用户，1 同时查询在职和离职用户
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_int"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub query_range: Option<i64>,
     /// 查询返回的最大数量，默认 50，最多 200；分别控制在职与离职数据的数量，返回数量可能小于该值
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_int"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub limit: Option<i64>,
     /// 精确匹配的字段：1 匹配用户名称或者部门名称，2 匹配用户英文名
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_int"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub full_match_field: Option<i64>,
     /// 用于分页查询的游标
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub cursor: Option<String>,
 }
+impl crate::de::Decode for ContactQueryRequest {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            query_word: fields.required("query_word")?,
+            query_type: fields.optional("query_type")?,
+            query_range: fields.optional("query_range")?,
+            limit: fields.optional("limit")?,
+            full_match_field: fields.optional("full_match_field")?,
+            cursor: fields.optional("cursor")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for ContactQueryRequest {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 /// 一次通讯录搜索的结果。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct ContactQueryResult {
     /// 返回的在职用户信息
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub user: Option<ContactQueryUsers>,
     /// 返回的部门信息
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub party: Option<ContactQueryParties>,
     /// 返回的离职用户信息（query_range 为 1 时）
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub dismiss_user: Option<ContactQueryUsers>,
+}
+impl crate::de::Decode for ContactQueryResult {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            user: fields.optional("user")?,
+            party: fields.optional("party")?,
+            dismiss_user: fields.optional("dismiss_user")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for ContactQueryResult {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
 }
 /// 通讯录搜索的查询类型。
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -1231,99 +1527,121 @@ impl serde::Serialize for ContactQueryType {
         serializer.serialize_i64(i64::from(*self))
     }
 }
+impl crate::de::Decode for ContactQueryType {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        <i64 as crate::de::Decode>::decode(value).map(Self::from)
+    }
+}
 impl<'de> serde::Deserialize<'de> for ContactQueryType {
     fn deserialize<D: serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::de::int(deserializer).map(Self::from)
+        crate::de::deserialize(deserializer)
     }
 }
 /// 搜索到的成员。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct ContactQueryUsers {
     /// 查询到的用户 userid
-    #[serde(
-        default,
-        skip_serializing_if = "Vec::is_empty",
-        deserialize_with = "crate::de::vec_or_null"
-    )]
+    #[serde(skip_serializing_if = "Vec::is_empty")]
     pub userid: Vec<String>,
     /// 查询到的用户 open_userid
-    #[serde(
-        default,
-        skip_serializing_if = "Vec::is_empty",
-        deserialize_with = "crate::de::vec_or_null"
-    )]
+    #[serde(skip_serializing_if = "Vec::is_empty")]
     pub open_userid: Vec<String>,
 }
+impl crate::de::Decode for ContactQueryUsers {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            userid: fields.or_empty("userid")?,
+            open_userid: fields.or_empty("open_userid")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for ContactQueryUsers {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 /// 通讯录单个搜索的请求。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct ContactSearchRequest {
     /// 查询的企业 corpid
-    #[serde(deserialize_with = "crate::de::string")]
     pub auth_corpid: String,
     /// 搜索关键词；查询用户时应为用户名称、名称拼音或者英文名，查询部门时应为部门名称或者部门名称拼音；最长 64 个 utf8 字符
-    #[serde(deserialize_with = "crate::de::string")]
     pub query_word: String,
     /// 查询类型：1 查询用户，返回用户 userid 列表；2 查询部门，返回部门 id 列表；不填该字段或者填 0 代表同时查询部门跟用户
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub query_type: Option<ContactQueryType>,
     /// 应用 id；若非 0 则只返回应用可见范围内的用户或者部门信息
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_int"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub agentid: Option<i64>,
     /// 查询范围，仅查询类型包含用户时有效：0 只查询在职用户，1 同时查询在职和离职用户（离职用户仅当离职前有激活企业微信才可以被搜到）
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_int"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub query_range: Option<i64>,
     /// 精确匹配的字段：1 匹配用户名称或者部门名称，2 匹配用户英文名；不填则为模糊匹配
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_int"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub full_match_field: Option<i64>,
     /// 用于分页查询的游标，由上一次调用返回，首次调用可不填
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub cursor: Option<String>,
     /// 分页拉取的数据量，默认 50，最大 200
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_int"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub limit: Option<i64>,
 }
+impl crate::de::Decode for ContactSearchRequest {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            auth_corpid: fields.required("auth_corpid")?,
+            query_word: fields.required("query_word")?,
+            query_type: fields.optional("query_type")?,
+            agentid: fields.optional("agentid")?,
+            query_range: fields.optional("query_range")?,
+            full_match_field: fields.optional("full_match_field")?,
+            cursor: fields.optional("cursor")?,
+            limit: fields.optional("limit")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for ContactSearchRequest {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 /// 通讯录搜索结果。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct ContactSearchResponse {
     /// 查询结果
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub query_result: Option<ContactQueryResult>,
     /// 是否为最后一页；为 false 时用 next_cursor 继续拉取
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_boolean"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub is_last: Option<bool>,
     /// 下一次调用的 cursor
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub next_cursor: Option<String>,
+}
+impl crate::de::Decode for ContactSearchResponse {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            query_result: fields.optional("query_result")?,
+            is_last: fields.optional("is_last")?,
+            next_cursor: fields.optional("next_cursor")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for ContactSearchResponse {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
 }
 /// 排序属性。
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -1358,45 +1676,93 @@ impl serde::Serialize for ContactSortField {
         serializer.serialize_i64(i64::from(*self))
     }
 }
+impl crate::de::Decode for ContactSortField {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        <i64 as crate::de::Decode>::decode(value).map(Self::from)
+    }
+}
 impl<'de> serde::Deserialize<'de> for ContactSortField {
     fn deserialize<D: serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::de::int(deserializer).map(Self::from)
+        crate::de::deserialize(deserializer)
     }
 }
 /// 一个排序选项。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct ContactSortOption {
     /// 排序属性：0 根据姓名拼音排序，1 根据别名排序
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub sort_field: Option<ContactSortField>,
     /// 排序方式：0 升序排列，1 降序排列
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub sort_type: Option<ContactSortType>,
 }
+impl crate::de::Decode for ContactSortOption {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            sort_field: fields.optional("sort_field")?,
+            sort_type: fields.optional("sort_type")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for ContactSortOption {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 /// 通讯录 userid 排序的请求。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct ContactSortRequest {
     /// 查询的企业 corpid
-    #[serde(deserialize_with = "crate::de::string")]
     pub auth_corpid: String,
     /// 要排序的 userid 列表，最多支持 1000 个
     pub useridlist: Vec<String>,
     /// 排序选项列表；指定多个时按优先级排序
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub sort_options: Option<Vec<ContactSortOption>>,
 }
+impl crate::de::Decode for ContactSortRequest {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            auth_corpid: fields.required("auth_corpid")?,
+            useridlist: fields.required("useridlist")?,
+            sort_options: fields.optional("sort_options")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for ContactSortRequest {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 /// 排序后的 userid 列表。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct ContactSortResponse {
     /// 排序后的 userid 列表
-    #[serde(
-        default,
-        skip_serializing_if = "Vec::is_empty",
-        deserialize_with = "crate::de::vec_or_null"
-    )]
+    #[serde(skip_serializing_if = "Vec::is_empty")]
     pub useridlist: Vec<String>,
+}
+impl crate::de::Decode for ContactSortResponse {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            useridlist: fields.or_empty("useridlist")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for ContactSortResponse {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
 }
 /// 排序方式。
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -1431,44 +1797,69 @@ impl serde::Serialize for ContactSortType {
         serializer.serialize_i64(i64::from(*self))
     }
 }
+impl crate::de::Decode for ContactSortType {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        <i64 as crate::de::Decode>::decode(value).map(Self::from)
+    }
+}
 impl<'de> serde::Deserialize<'de> for ContactSortType {
     fn deserialize<D: serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::de::int(deserializer).map(Self::from)
+        crate::de::deserialize(deserializer)
     }
 }
 /// 通讯录迁移凭证。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct ContactSync {
     /// 通讯录 api 接口调用凭证，有全部通讯录读写权限
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub access_token: Option<crate::Secret>,
     /// access_token 的有效时间（秒）
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_int"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub expires_in: Option<i64>,
 }
+impl crate::de::Decode for ContactSync {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            access_token: fields.optional("access_token")?,
+            expires_in: fields.optional("expires_in")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for ContactSync {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 /// 一个企业中的外部联系人 id。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct CorpExternalUserid {
     /// 所属企业 id
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub corpid: Option<String>,
     /// 外部联系人 id
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub external_userid: Option<String>,
+}
+impl crate::de::Decode for CorpExternalUserid {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            corpid: fields.optional("corpid")?,
+            external_userid: fields.optional("external_userid")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for CorpExternalUserid {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
 }
 /// 激活码分配的场景。
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -1503,250 +1894,423 @@ impl serde::Serialize for CorpLinkType {
         serializer.serialize_i64(i64::from(*self))
     }
 }
+impl crate::de::Decode for CorpLinkType {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        <i64 as crate::de::Decode>::decode(value).map(Self::from)
+    }
+}
 impl<'de> serde::Deserialize<'de> for CorpLinkType {
     fn deserialize<D: serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::de::int(deserializer).map(Self::from)
+        crate::de::deserialize(deserializer)
     }
 }
 /// 以授权企业 corpid 与永久授权码发起的请求。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct CorpPermanentCodeRequest {
     /// 授权方 corpid
-    #[serde(deserialize_with = "crate::de::string")]
     pub auth_corpid: String,
     /// 永久授权码，通过获取企业永久授权码接口得到
     pub permanent_code: crate::Secret,
 }
+impl crate::de::Decode for CorpPermanentCodeRequest {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            auth_corpid: fields.required("auth_corpid")?,
+            permanent_code: fields.required("permanent_code")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for CorpPermanentCodeRequest {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 /// 授权企业的 access_token。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct CorpTokenResponse {
     /// 授权方（企业）access_token，最长 512 字节
     pub access_token: crate::Secret,
     /// 授权方（企业）access_token 超时时间（秒）
-    #[serde(deserialize_with = "crate::de::int")]
     pub expires_in: i64,
 }
+impl crate::de::Decode for CorpTokenResponse {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            access_token: fields.required("access_token")?,
+            expires_in: fields.required("expires_in")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for CorpTokenResponse {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 /// 以企业 corpid 发起的请求。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct CorpidRequest {
     /// 授权企业的 corpid
-    #[serde(deserialize_with = "crate::de::string")]
     pub corpid: String,
+}
+impl crate::de::Decode for CorpidRequest {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            corpid: fields.required("corpid")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for CorpidRequest {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
 }
 /// corpid 转换的请求。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct CorpidToOpenCorpidRequest {
     /// 待获取的企业 ID
-    #[serde(deserialize_with = "crate::de::string")]
     pub corpid: String,
 }
+impl crate::de::Decode for CorpidToOpenCorpidRequest {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            corpid: fields.required("corpid")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for CorpidToOpenCorpidRequest {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 /// 服务商主体下的企业 ID。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct CorpidToOpenCorpidResponse {
     /// 该服务商主体下的密文 corpid
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub open_corpid: Option<String>,
 }
+impl crate::de::Decode for CorpidToOpenCorpidResponse {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            open_corpid: fields.optional("open_corpid")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for CorpidToOpenCorpidResponse {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 /// 获取带参授权链接的请求。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct CustomizedAuthUrlRequest {
     /// state 值，可以填写 a-zA-Z0-9，长度不可超过 32 个字节；扫带参二维码授权代开发模板时，获取企业永久授权码接口会返回该值
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub state: Option<String>,
     /// 代开发自建应用模板 ID 列表，数量不能超过 9 个
     pub templateid_list: Vec<String>,
 }
+impl crate::de::Decode for CustomizedAuthUrlRequest {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            state: fields.optional("state")?,
+            templateid_list: fields.required("templateid_list")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for CustomizedAuthUrlRequest {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 /// 带参授权链接。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct CustomizedAuthUrlResponse {
     /// 可用来生成二维码的授权 url，需要开发者自行生成为二维码
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub qrcode_url: Option<String>,
     /// 有效期（秒），10 天过期
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_int"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub expires_in: Option<i64>,
 }
+impl crate::de::Decode for CustomizedAuthUrlResponse {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            qrcode_url: fields.optional("qrcode_url")?,
+            expires_in: fields.optional("expires_in")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for CustomizedAuthUrlResponse {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 /// 代理服务商企业信息。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct DealerCorpInfo {
     /// 代理服务商企业微信 id
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub corpid: Option<String>,
     /// 代理服务商企业微信名称
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub corp_name: Option<String>,
 }
+impl crate::de::Decode for DealerCorpInfo {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            corpid: fields.optional("corpid")?,
+            corp_name: fields.optional("corp_name")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for DealerCorpInfo {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 /// 一个应用的付费版本信息。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct EditionAgent {
     /// 应用 id
-    #[serde(deserialize_with = "crate::de::int")]
     pub agentid: i64,
     /// 版本 id
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub edition_id: Option<String>,
     /// 版本名称
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub edition_name: Option<String>,
     /// 付费状态
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub app_status: Option<AppStatus>,
     /// 用户上限；固定总价购买、试用等情况下无意义
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_int"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub user_limit: Option<i64>,
     /// 版本到期时间（试用到期或付费到期）；不限时试用时无意义
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_int"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub expired_time: Option<i64>,
     /// 是否虚拟版本
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_boolean"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub is_virtual_version: Option<bool>,
     /// 是否由企业互联或上下游分享安装
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_boolean"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub is_shared_from_other_corp: Option<bool>,
 }
+impl crate::de::Decode for EditionAgent {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            agentid: fields.required("agentid")?,
+            edition_id: fields.optional("edition_id")?,
+            edition_name: fields.optional("edition_name")?,
+            app_status: fields.optional("app_status")?,
+            user_limit: fields.optional("user_limit")?,
+            expired_time: fields.optional("expired_time")?,
+            is_virtual_version: fields.optional("is_virtual_version")?,
+            is_shared_from_other_corp: fields.optional("is_shared_from_other_corp")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for EditionAgent {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 /// 企业当前生效的版本信息。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct EditionInfo {
     /// 授权的应用信息；对新的单应用授权永远只返回一个
-    #[serde(
-        default,
-        skip_serializing_if = "Vec::is_empty",
-        deserialize_with = "crate::de::vec_or_null"
-    )]
+    #[serde(skip_serializing_if = "Vec::is_empty")]
     pub agent: Vec<EditionAgent>,
 }
+impl crate::de::Decode for EditionInfo {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            agent: fields.or_empty("agent")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for EditionInfo {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 /// 除 errcode/errmsg 外没有其他字段的返回。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct EmptyResponse {}
+impl crate::de::Decode for EmptyResponse {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        crate::de::Fields::of(value)?;
+        Ok(Self {})
+    }
+}
+impl<'de> serde::Deserialize<'de> for EmptyResponse {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 /// 设置 ID 迁移完成的请求。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct FinishOpenidMigrationRequest {
     /// 企业 corpid
-    #[serde(deserialize_with = "crate::de::string")]
     pub corpid: String,
     /// 企业代开发应用 id；不传则更新该企业下同服务商所有第三方应用的迁移状态
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_int"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub agentid: Option<i64>,
     /// ID 类型：1 userid 与 corpid；3 external_userid（代开发应用还包括 external_tagid、kfid 与 msgid）
-    #[serde(deserialize_with = "crate::de::int_vec")]
     pub openid_type: Vec<i64>,
 }
+impl crate::de::Decode for FinishOpenidMigrationRequest {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            corpid: fields.required("corpid")?,
+            agentid: fields.optional("agentid")?,
+            openid_type: fields.required("openid_type")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for FinishOpenidMigrationRequest {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 /// 异步通讯录 id 转译的请求。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct IdTranslateRequest {
     /// 授权企业 corpid
-    #[serde(deserialize_with = "crate::de::string")]
     pub auth_corpid: String,
     /// 需要转译的文件的 media_id 列表，只支持后缀名为 xls/xlsx、doc/docx、csv、txt 的文件（csv/txt 须为 UTF-8 编码），不超过 20 个文件
     pub media_id_list: Vec<String>,
     /// 转译完打包的文件名，不需带后缀，后台打包成 zip 并自动加 .zip；media_id_list 多于 1 个文件时必填，只有 1 个且不填时不打包
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub output_file_name: Option<String>,
     /// 输出格式，不指定则与输入相同；当前仅支持转换为 pdf
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub output_file_format: Option<String>,
 }
+impl crate::de::Decode for IdTranslateRequest {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            auth_corpid: fields.required("auth_corpid")?,
+            media_id_list: fields.required("media_id_list")?,
+            output_file_name: fields.optional("output_file_name")?,
+            output_file_format: fields.optional("output_file_format")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for IdTranslateRequest {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 /// 通讯录 id 转译的结果。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct IdTranslateResult {
     /// 通讯录转换成功后的 url，须用户经 oauth2 授权登录或单点登录在用户侧打开，24 小时有效
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub url: Option<String>,
 }
+impl crate::de::Decode for IdTranslateResult {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            url: fields.optional("url")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for IdTranslateResult {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 /// 异步任务 id。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct JobIdResponse {
     /// 异步任务 id，最大长度为 64 字节
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub jobid: Option<String>,
 }
+impl crate::de::Decode for JobIdResponse {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            jobid: fields.optional("jobid")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for JobIdResponse {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 /// 购买的帐号个数。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct LicenseAccountCount {
     /// 基础帐号个数，最多 1000000 个（测试企业最多 1000 个）
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_int"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub base_count: Option<i64>,
     /// 互通帐号个数，最多 1000000 个（测试企业最多 1000 个）
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_int"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub external_contact_count: Option<i64>,
+}
+impl crate::de::Decode for LicenseAccountCount {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            base_count: fields.optional("base_count")?,
+            external_contact_count: fields.optional("external_contact_count")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for LicenseAccountCount {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
 }
 /// 接口许可帐号类型。
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -1781,294 +2345,492 @@ impl serde::Serialize for LicenseAccountType {
         serializer.serialize_i64(i64::from(*self))
     }
 }
+impl crate::de::Decode for LicenseAccountType {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        <i64 as crate::de::Decode>::decode(value).map(Self::from)
+    }
+}
 impl<'de> serde::Deserialize<'de> for LicenseAccountType {
     fn deserialize<D: serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::de::int(deserializer).map(Self::from)
+        crate::de::deserialize(deserializer)
     }
 }
 /// 一个激活码与待激活的成员。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct LicenseActivation {
     /// 帐号激活码
-    #[serde(deserialize_with = "crate::de::string")]
     pub active_code: String,
     /// 待绑定激活的企业成员 userid
-    #[serde(deserialize_with = "crate::de::string")]
     pub userid: String,
+}
+impl crate::de::Decode for LicenseActivation {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            active_code: fields.required("active_code")?,
+            userid: fields.required("userid")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for LicenseActivation {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
 }
 /// 激活帐号的请求。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct LicenseActiveAccountRequest {
     /// 帐号激活码
-    #[serde(deserialize_with = "crate::de::string")]
     pub active_code: String,
     /// 激活码所属企业 corpid
-    #[serde(deserialize_with = "crate::de::string")]
     pub corpid: String,
     /// 待绑定激活的企业成员 userid
-    #[serde(deserialize_with = "crate::de::string")]
     pub userid: String,
+}
+impl crate::de::Decode for LicenseActiveAccountRequest {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            active_code: fields.required("active_code")?,
+            corpid: fields.required("corpid")?,
+            userid: fields.required("userid")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for LicenseActiveAccountRequest {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
 }
 /// 一个激活码的信息。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct LicenseActiveInfo {
     /// 帐号激活码
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub active_code: Option<String>,
     /// 帐号类型
-    #[serde(rename = "type", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "type", skip_serializing_if = "Option::is_none")]
     pub account_type: Option<LicenseAccountType>,
     /// 帐号状态
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub status: Option<LicenseCodeStatus>,
     /// 帐号绑定激活的企业成员 userid（加密），未激活则不返回
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub userid: Option<String>,
     /// 创建时间，订单支付成功后立即创建
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_int"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub create_time: Option<i64>,
     /// 首次激活绑定用户的时间，未激活则不返回
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_int"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub active_time: Option<i64>,
     /// 过期时间；为首次激活时间加上购买时长，未激活则不返回
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_int"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub expire_time: Option<i64>,
     /// 合并信息；合并的激活码或者被合并的激活码才返回该字段
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub merge_info: Option<LicenseMergeInfo>,
     /// 分配信息；激活码被分配给下游企业时返回
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub share_info: Option<LicenseShareInfo>,
 }
+impl crate::de::Decode for LicenseActiveInfo {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            active_code: fields.optional("active_code")?,
+            account_type: fields.optional("type")?,
+            status: fields.optional("status")?,
+            userid: fields.optional("userid")?,
+            create_time: fields.optional("create_time")?,
+            active_time: fields.optional("active_time")?,
+            expire_time: fields.optional("expire_time")?,
+            merge_info: fields.optional("merge_info")?,
+            share_info: fields.optional("share_info")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for LicenseActiveInfo {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 /// 获取激活码详情的请求。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct LicenseActiveInfoByCodeRequest {
     /// 要查询的企业 corpid
-    #[serde(deserialize_with = "crate::de::string")]
     pub corpid: String,
     /// 帐号激活码
-    #[serde(deserialize_with = "crate::de::string")]
     pub active_code: String,
 }
+impl crate::de::Decode for LicenseActiveInfoByCodeRequest {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            corpid: fields.required("corpid")?,
+            active_code: fields.required("active_code")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for LicenseActiveInfoByCodeRequest {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 /// 激活码详情。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct LicenseActiveInfoByCodeResponse {
     /// 帐号码信息
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub active_info: Option<LicenseActiveInfo>,
 }
+impl crate::de::Decode for LicenseActiveInfoByCodeResponse {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            active_info: fields.optional("active_info")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for LicenseActiveInfoByCodeResponse {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 /// 获取成员的激活详情的请求。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct LicenseActiveInfoByUserRequest {
     /// 用户所属企业 corpid
-    #[serde(deserialize_with = "crate::de::string")]
     pub corpid: String,
     /// 用户 userid
-    #[serde(deserialize_with = "crate::de::string")]
     pub userid: String,
 }
+impl crate::de::Decode for LicenseActiveInfoByUserRequest {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            corpid: fields.required("corpid")?,
+            userid: fields.required("userid")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for LicenseActiveInfoByUserRequest {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 /// 成员的激活详情。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct LicenseActiveInfoByUserResponse {
     /// 帐号激活状态：0 未激活，1 已激活
     #[serde(
-        default,
         skip_serializing_if = "Option::is_none",
-        with = "crate::de::opt_flag"
+        serialize_with = "crate::de::opt_flag::serialize"
     )]
     pub active_status: Option<bool>,
     /// 帐号列表，同一个 userid 同类帐号最多只能有一个（基础帐号与互通帐号各一）
-    #[serde(
-        default,
-        skip_serializing_if = "Vec::is_empty",
-        deserialize_with = "crate::de::vec_or_null"
-    )]
+    #[serde(skip_serializing_if = "Vec::is_empty")]
     pub active_info_list: Vec<LicenseActiveInfo>,
 }
+impl crate::de::Decode for LicenseActiveInfoByUserResponse {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            active_status: fields.optional("active_status")?,
+            active_info_list: fields.or_empty("active_info_list")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for LicenseActiveInfoByUserResponse {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 /// 一个激活码的激活结果。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct LicenseActiveResult {
     /// 帐号激活码
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub active_code: Option<String>,
     /// 成员 userid
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub userid: Option<String>,
     /// 激活结果错误码，0 为成功
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_int"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub errcode: Option<i64>,
 }
+impl crate::de::Decode for LicenseActiveResult {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            active_code: fields.optional("active_code")?,
+            userid: fields.optional("userid")?,
+            errcode: fields.optional("errcode")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for LicenseActiveResult {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 /// 一个已激活的帐号。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct LicenseActivedAccount {
     /// 企业的成员 userid
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub userid: Option<String>,
     /// 帐号类型
-    #[serde(rename = "type", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "type", skip_serializing_if = "Option::is_none")]
     pub account_type: Option<LicenseAccountType>,
     /// 过期时间
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_int"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub expire_time: Option<i64>,
     /// 激活时间
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_int"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub active_time: Option<i64>,
 }
+impl crate::de::Decode for LicenseActivedAccount {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            userid: fields.optional("userid")?,
+            account_type: fields.optional("type")?,
+            expire_time: fields.optional("expire_time")?,
+            active_time: fields.optional("active_time")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for LicenseActivedAccount {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 /// 获取应用的接口许可状态的请求。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct LicenseAppInfoRequest {
     /// 企业 id
-    #[serde(deserialize_with = "crate::de::string")]
     pub corpid: String,
     /// 套件 id
-    #[serde(deserialize_with = "crate::de::string")]
     pub suite_id: String,
     /// 旧的多应用套件中的应用 id，新开发者请忽略
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_int"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub appid: Option<i64>,
 }
+impl crate::de::Decode for LicenseAppInfoRequest {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            corpid: fields.required("corpid")?,
+            suite_id: fields.required("suite_id")?,
+            appid: fields.optional("appid")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for LicenseAppInfoRequest {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 /// 应用的接口许可状态。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct LicenseAppInfoResponse {
     /// license 检查开启状态：0 未开启（未迁移或未到拦截时间的历史授权应用，以及代开发应用），1 已开启；开启且已过试用期时须为企业购买帐号才可使用
     #[serde(
-        default,
         skip_serializing_if = "Option::is_none",
-        with = "crate::de::opt_flag"
+        serialize_with = "crate::de::opt_flag::serialize"
     )]
     pub license_status: Option<bool>,
     /// 应用 license 试用期信息，仅当 license_status 为 1 且应用有试用期时返回（服务商测试企业、历史迁移应用无试用期）
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub trail_info: Option<LicenseTrialInfo>,
     /// 接口开启拦截校验时间；开始拦截校验后，无接口许可将会被拦截，有接口许可将不会被拦截
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_int"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub license_check_time: Option<i64>,
 }
+impl crate::de::Decode for LicenseAppInfoResponse {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            license_status: fields.optional("license_status")?,
+            trail_info: fields.optional("trail_info")?,
+            license_check_time: fields.optional("license_check_time")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for LicenseAppInfoResponse {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 /// 企业的许可自动激活状态。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct LicenseAutoActiveStatus {
     /// 许可自动激活状态：0 关闭，1 打开
     #[serde(
-        default,
         skip_serializing_if = "Option::is_none",
-        with = "crate::de::opt_flag"
+        serialize_with = "crate::de::opt_flag::serialize"
     )]
     pub auto_active_status: Option<bool>,
 }
+impl crate::de::Decode for LicenseAutoActiveStatus {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            auto_active_status: fields.optional("auto_active_status")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for LicenseAutoActiveStatus {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 /// 批量获取激活码详情的请求。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct LicenseBatchActiveInfoRequest {
     /// 要查询的企业 corpid
-    #[serde(deserialize_with = "crate::de::string")]
     pub corpid: String,
     /// 激活码列表，最多 1000 个
     pub active_code_list: Vec<String>,
 }
+impl crate::de::Decode for LicenseBatchActiveInfoRequest {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            corpid: fields.required("corpid")?,
+            active_code_list: fields.required("active_code_list")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for LicenseBatchActiveInfoRequest {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 /// 多个激活码的详情。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct LicenseBatchActiveInfoResponse {
     /// 激活码信息列表
-    #[serde(
-        default,
-        skip_serializing_if = "Vec::is_empty",
-        deserialize_with = "crate::de::vec_or_null"
-    )]
+    #[serde(skip_serializing_if = "Vec::is_empty")]
     pub active_info_list: Vec<LicenseActiveInfo>,
     /// 无效的激活码列表
-    #[serde(
-        default,
-        skip_serializing_if = "Vec::is_empty",
-        deserialize_with = "crate::de::vec_or_null"
-    )]
+    #[serde(skip_serializing_if = "Vec::is_empty")]
     pub invalid_active_code_list: Vec<String>,
 }
+impl crate::de::Decode for LicenseBatchActiveInfoResponse {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            active_info_list: fields.or_empty("active_info_list")?,
+            invalid_active_code_list: fields.or_empty("invalid_active_code_list")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for LicenseBatchActiveInfoResponse {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 /// 批量激活帐号的请求。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct LicenseBatchActiveRequest {
     /// 待绑定激活的成员所属企业 corpid
-    #[serde(deserialize_with = "crate::de::string")]
     pub corpid: String,
     /// 需要激活的帐号列表，单次不超过 1000 个员工
     pub active_list: Vec<LicenseActivation>,
 }
+impl crate::de::Decode for LicenseBatchActiveRequest {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            corpid: fields.required("corpid")?,
+            active_list: fields.required("active_list")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for LicenseBatchActiveRequest {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 /// 批量激活的结果。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct LicenseBatchActiveResponse {
     /// 激活结果列表
-    #[serde(
-        default,
-        skip_serializing_if = "Vec::is_empty",
-        deserialize_with = "crate::de::vec_or_null"
-    )]
+    #[serde(skip_serializing_if = "Vec::is_empty")]
     pub active_result: Vec<LicenseActiveResult>,
 }
+impl crate::de::Decode for LicenseBatchActiveResponse {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            active_result: fields.or_empty("active_result")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for LicenseBatchActiveResponse {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 /// 取消订单的请求。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct LicenseCancelOrderRequest {
     /// 企业 id；多企业订单不需要填写
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub corpid: Option<String>,
     /// 订单号
-    #[serde(deserialize_with = "crate::de::string")]
     pub order_id: String,
+}
+impl crate::de::Decode for LicenseCancelOrderRequest {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            corpid: fields.optional("corpid")?,
+            order_id: fields.required("order_id")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for LicenseCancelOrderRequest {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
 }
 /// 激活码的状态。
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -2119,25 +2881,25 @@ impl serde::Serialize for LicenseCodeStatus {
         serializer.serialize_i64(i64::from(*self))
     }
 }
+impl crate::de::Decode for LicenseCodeStatus {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        <i64 as crate::de::Decode>::decode(value).map(Self::from)
+    }
+}
 impl<'de> serde::Deserialize<'de> for LicenseCodeStatus {
     fn deserialize<D: serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::de::int(deserializer).map(Self::from)
+        crate::de::deserialize(deserializer)
     }
 }
 /// 一个企业的新购信息。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct LicenseCorpBuy {
     /// 子订单 id（仅查询多企业订单详情时返回）
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub sub_order_id: Option<String>,
     /// 企业 id
-    #[serde(deserialize_with = "crate::de::string")]
     pub corpid: String,
     /// 帐号个数详情
     pub account_count: LicenseAccountCount,
@@ -2145,114 +2907,188 @@ pub struct LicenseCorpBuy {
     pub account_duration: LicenseDuration,
     /// 是否开启自动激活：0 关闭，1 开启
     #[serde(
-        default,
         skip_serializing_if = "Option::is_none",
-        with = "crate::de::opt_flag"
+        serialize_with = "crate::de::opt_flag::serialize"
     )]
     pub auto_active_status: Option<bool>,
 }
+impl crate::de::Decode for LicenseCorpBuy {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            sub_order_id: fields.optional("sub_order_id")?,
+            corpid: fields.required("corpid")?,
+            account_count: fields.required("account_count")?,
+            account_duration: fields.required("account_duration")?,
+            auto_active_status: fields.optional("auto_active_status")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for LicenseCorpBuy {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 /// 一个企业的失败原因。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct LicenseCorpError {
     /// 企业 id
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub corpid: Option<String>,
     /// 错误码
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_int"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub errcode: Option<i64>,
     /// 错误描述
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub errmsg: Option<String>,
+}
+impl crate::de::Decode for LicenseCorpError {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            corpid: fields.optional("corpid")?,
+            errcode: fields.optional("errcode")?,
+            errmsg: fields.optional("errmsg")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for LicenseCorpError {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
 }
 /// 帐号购买时长；总时长为 months×31+days 天。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct LicenseDuration {
     /// 购买的月数，每个月按照 31 天计算
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_int"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub months: Option<i64>,
     /// 购买的天数
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_int"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub days: Option<i64>,
     /// 续期帐号时指定的新过期时间（秒级时间戳）
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_int"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub new_expire_time: Option<i64>,
 }
+impl crate::de::Decode for LicenseDuration {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            months: fields.optional("months")?,
+            days: fields.optional("days")?,
+            new_expire_time: fields.optional("new_expire_time")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for LicenseDuration {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 /// 接口许可订单详情。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct LicenseGetOrderResponse {
     /// 订单详情
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub order: Option<LicenseOrder>,
 }
+impl crate::de::Decode for LicenseGetOrderResponse {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            order: fields.optional("order")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for LicenseGetOrderResponse {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 /// 不能续期的帐号。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct LicenseInvalidAccount {
     /// 错误码
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_int"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub errcode: Option<i64>,
     /// 错误描述
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub errmsg: Option<String>,
     /// 成员 userid
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub userid: Option<String>,
     /// 帐号类型
-    #[serde(rename = "type", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "type", skip_serializing_if = "Option::is_none")]
     pub account_type: Option<LicenseAccountType>,
 }
+impl crate::de::Decode for LicenseInvalidAccount {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            errcode: fields.optional("errcode")?,
+            errmsg: fields.optional("errmsg")?,
+            userid: fields.optional("userid")?,
+            account_type: fields.optional("type")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for LicenseInvalidAccount {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 /// 以任务 id 查询的请求。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct LicenseJobIdRequest {
     /// 任务 id
-    #[serde(deserialize_with = "crate::de::string")]
     pub jobid: String,
 }
+impl crate::de::Decode for LicenseJobIdRequest {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            jobid: fields.required("jobid")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for LicenseJobIdRequest {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 /// 异步任务 id。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct LicenseJobIdResponse {
     /// 任务 id
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub jobid: Option<String>,
+}
+impl crate::de::Decode for LicenseJobIdResponse {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            jobid: fields.optional("jobid")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for LicenseJobIdResponse {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
 }
 /// 接口许可异步任务的状态。
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -2291,352 +3127,501 @@ impl serde::Serialize for LicenseJobStatus {
         serializer.serialize_i64(i64::from(*self))
     }
 }
+impl crate::de::Decode for LicenseJobStatus {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        <i64 as crate::de::Decode>::decode(value).map(Self::from)
+    }
+}
 impl<'de> serde::Deserialize<'de> for LicenseJobStatus {
     fn deserialize<D: serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::de::int(deserializer).map(Self::from)
+        crate::de::deserialize(deserializer)
     }
 }
 /// 获取企业的帐号列表的请求。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct LicenseListActivedAccountRequest {
     /// 企业 corpid；上下游场景为上游企业 corpid
-    #[serde(deserialize_with = "crate::de::string")]
     pub corpid: String,
     /// 返回的最大记录数，最大值 1000，默认值 500
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_int"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub limit: Option<i64>,
     /// 用于分页查询的游标，由上一次调用返回，首次调用可不填
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub cursor: Option<String>,
 }
+impl crate::de::Decode for LicenseListActivedAccountRequest {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            corpid: fields.required("corpid")?,
+            limit: fields.optional("limit")?,
+            cursor: fields.optional("cursor")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for LicenseListActivedAccountRequest {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 /// 企业已激活的帐号列表。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct LicenseListActivedAccountResponse {
     /// 分页游标，下次请求时填写；没有更多数据时为空
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub next_cursor: Option<String>,
     /// 是否还有更多：0 否，1 是
     #[serde(
-        default,
         skip_serializing_if = "Option::is_none",
-        with = "crate::de::opt_flag"
+        serialize_with = "crate::de::opt_flag::serialize"
     )]
     pub has_more: Option<bool>,
     /// 已激活成员列表，已激活过期的也会返回
-    #[serde(
-        default,
-        skip_serializing_if = "Vec::is_empty",
-        deserialize_with = "crate::de::vec_or_null"
-    )]
+    #[serde(skip_serializing_if = "Vec::is_empty")]
     pub account_list: Vec<LicenseActivedAccount>,
 }
+impl crate::de::Decode for LicenseListActivedAccountResponse {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            next_cursor: fields.optional("next_cursor")?,
+            has_more: fields.optional("has_more")?,
+            account_list: fields.or_empty("account_list")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for LicenseListActivedAccountResponse {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 /// 获取订单中的帐号列表的请求。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct LicenseListOrderAccountRequest {
     /// 订单号
-    #[serde(deserialize_with = "crate::de::string")]
     pub order_id: String,
     /// 返回的最大记录数，最大值 1000，默认值 500
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_int"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub limit: Option<i64>,
     /// 用于分页查询的游标，由上一次调用返回，首次调用可不填
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub cursor: Option<String>,
 }
+impl crate::de::Decode for LicenseListOrderAccountRequest {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            order_id: fields.required("order_id")?,
+            limit: fields.optional("limit")?,
+            cursor: fields.optional("cursor")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for LicenseListOrderAccountRequest {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 /// 订单中的帐号列表。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct LicenseListOrderAccountResponse {
     /// 分页游标
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub next_cursor: Option<String>,
     /// 是否有更多：0 否，1 是
     #[serde(
-        default,
         skip_serializing_if = "Option::is_none",
-        with = "crate::de::opt_flag"
+        serialize_with = "crate::de::opt_flag::serialize"
     )]
     pub has_more: Option<bool>,
     /// 帐号列表
-    #[serde(
-        default,
-        skip_serializing_if = "Vec::is_empty",
-        deserialize_with = "crate::de::vec_or_null"
-    )]
+    #[serde(skip_serializing_if = "Vec::is_empty")]
     pub account_list: Vec<LicenseOrderAccount>,
 }
+impl crate::de::Decode for LicenseListOrderAccountResponse {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            next_cursor: fields.optional("next_cursor")?,
+            has_more: fields.optional("has_more")?,
+            account_list: fields.or_empty("account_list")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for LicenseListOrderAccountResponse {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 /// 获取订单列表的请求。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct LicenseListOrderRequest {
     /// 企业 id，只支持加密的 corpid；指定服务商测试企业时返回测试订单列表，否则只返回正式订单
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub corpid: Option<String>,
     /// 开始时间，下单时间；可不填，但不能单独指定该字段
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_int"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub start_time: Option<i64>,
     /// 结束时间，下单时间；起始时间跨度不能超过 31 天
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_int"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub end_time: Option<i64>,
     /// 用于分页查询的游标，由上一次调用返回，首次调用可不填
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub cursor: Option<String>,
     /// 返回的最大记录数，最大值 1000，默认值 500
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_int"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub limit: Option<i64>,
 }
+impl crate::de::Decode for LicenseListOrderRequest {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            corpid: fields.optional("corpid")?,
+            start_time: fields.optional("start_time")?,
+            end_time: fields.optional("end_time")?,
+            cursor: fields.optional("cursor")?,
+            limit: fields.optional("limit")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for LicenseListOrderRequest {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 /// 接口许可订单列表。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct LicenseListOrderResponse {
     /// 分页游标，下次请求时填写以获取之后分页的记录
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub next_cursor: Option<String>,
     /// 是否有更多：0 否，1 是
     #[serde(
-        default,
         skip_serializing_if = "Option::is_none",
-        with = "crate::de::opt_flag"
+        serialize_with = "crate::de::opt_flag::serialize"
     )]
     pub has_more: Option<bool>,
     /// 订单列表
-    #[serde(
-        default,
-        skip_serializing_if = "Vec::is_empty",
-        deserialize_with = "crate::de::vec_or_null"
-    )]
+    #[serde(skip_serializing_if = "Vec::is_empty")]
     pub order_list: Vec<LicenseOrderBrief>,
 }
+impl crate::de::Decode for LicenseListOrderResponse {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            next_cursor: fields.optional("next_cursor")?,
+            has_more: fields.optional("has_more")?,
+            order_list: fields.or_empty("order_list")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for LicenseListOrderResponse {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 /// 激活码的合并信息。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct LicenseMergeInfo {
     /// 该激活码合并到的新激活码信息
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub to_active_code: Option<String>,
     /// 激活码激活 userid 时，若 userid 原来已经绑定了一个激活码，则会返回该字段
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub from_active_code: Option<String>,
 }
+impl crate::de::Decode for LicenseMergeInfo {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            to_active_code: fields.optional("to_active_code")?,
+            from_active_code: fields.optional("from_active_code")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for LicenseMergeInfo {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 /// 创建多企业新购任务的请求。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct LicenseNewOrderJobRequest {
     /// 企业新购信息列表，每次最多 10 个，每个 jobid 最多关联 100000 个
     pub buy_list: Vec<LicenseCorpBuy>,
     /// 多企业新购任务 id；不传则创建新任务，传则须为第一次调用返回的 jobid
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub jobid: Option<String>,
+}
+impl crate::de::Decode for LicenseNewOrderJobRequest {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            buy_list: fields.required("buy_list")?,
+            jobid: fields.optional("jobid")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for LicenseNewOrderJobRequest {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
 }
 /// 多企业新购任务。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct LicenseNewOrderJobResponse {
     /// 多企业新购任务 id
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub jobid: Option<String>,
     /// 不合法的新购企业列表
-    #[serde(
-        default,
-        skip_serializing_if = "Vec::is_empty",
-        deserialize_with = "crate::de::vec_or_null"
-    )]
+    #[serde(skip_serializing_if = "Vec::is_empty")]
     pub invalid_list: Vec<LicenseCorpError>,
 }
+impl crate::de::Decode for LicenseNewOrderJobResponse {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            jobid: fields.optional("jobid")?,
+            invalid_list: fields.or_empty("invalid_list")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for LicenseNewOrderJobResponse {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 /// 多企业新购订单的提交结果。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct LicenseNewOrderJobResult {
     /// 任务状态
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub status: Option<LicenseJobStatus>,
     /// 多企业订单 id，任务成功时返回
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub order_id: Option<String>,
     /// 失败的企业列表
-    #[serde(
-        default,
-        skip_serializing_if = "Vec::is_empty",
-        deserialize_with = "crate::de::vec_or_null"
-    )]
+    #[serde(skip_serializing_if = "Vec::is_empty")]
     pub fail_list: Vec<LicenseCorpError>,
 }
+impl crate::de::Decode for LicenseNewOrderJobResult {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            status: fields.optional("status")?,
+            order_id: fields.optional("order_id")?,
+            fail_list: fields.or_empty("fail_list")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for LicenseNewOrderJobResult {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 /// 下单购买帐号的请求。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct LicenseNewOrderRequest {
     /// 企业 id
-    #[serde(deserialize_with = "crate::de::string")]
     pub corpid: String,
     /// 下单人：服务商企业内具有「购买接口许可」权限、登录过企业微信并绑定了微信的管理员的明文 userid
-    #[serde(deserialize_with = "crate::de::string")]
     pub buyer_userid: String,
     /// 帐号个数详情，基础帐号跟互通帐号不能同时为 0
     pub account_count: LicenseAccountCount,
     /// 帐号购买时长，最少 1 个月（31 天），最多 60 个月（1860 天）
     pub account_duration: LicenseDuration,
 }
+impl crate::de::Decode for LicenseNewOrderRequest {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            corpid: fields.required("corpid")?,
+            buyer_userid: fields.required("buyer_userid")?,
+            account_count: fields.required("account_count")?,
+            account_duration: fields.required("account_duration")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for LicenseNewOrderRequest {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 /// 接口许可订单。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct LicenseOrder {
     /// 订单号
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub order_id: Option<String>,
     /// 订单类型
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub order_type: Option<LicenseOrderType>,
     /// 订单状态
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub order_status: Option<LicenseOrderStatus>,
     /// 客户企业 id，返回加密的 corpid（多企业订单不返回）
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub corpid: Option<String>,
     /// 订单金额，单位分
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_int"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub price: Option<i64>,
     /// 订单的帐号数详情
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub account_count: Option<LicenseAccountCount>,
     /// 帐号购买时长
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub account_duration: Option<LicenseDuration>,
     /// 创建时间（秒级时间戳）
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_int"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub create_time: Option<i64>,
     /// 支付时间；迁移订单不返回该字段
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_int"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub pay_time: Option<i64>,
 }
+impl crate::de::Decode for LicenseOrder {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            order_id: fields.optional("order_id")?,
+            order_type: fields.optional("order_type")?,
+            order_status: fields.optional("order_status")?,
+            corpid: fields.optional("corpid")?,
+            price: fields.optional("price")?,
+            account_count: fields.optional("account_count")?,
+            account_duration: fields.optional("account_duration")?,
+            create_time: fields.optional("create_time")?,
+            pay_time: fields.optional("pay_time")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for LicenseOrder {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 /// 订单中的一个帐号。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct LicenseOrderAccount {
     /// 帐号码，订单类型为购买帐号时返回
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub active_code: Option<String>,
     /// 企业续期成员 userid（加密），订单类型为续期帐号时返回
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub userid: Option<String>,
     /// 帐号类型
-    #[serde(rename = "type", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "type", skip_serializing_if = "Option::is_none")]
     pub account_type: Option<LicenseAccountType>,
 }
+impl crate::de::Decode for LicenseOrderAccount {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            active_code: fields.optional("active_code")?,
+            userid: fields.optional("userid")?,
+            account_type: fields.optional("type")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for LicenseOrderAccount {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 /// 订单列表中的一个订单。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct LicenseOrderBrief {
     /// 订单号
-    #[serde(deserialize_with = "crate::de::string")]
     pub order_id: String,
     /// 订单类型
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub order_type: Option<LicenseOrderType>,
 }
+impl crate::de::Decode for LicenseOrderBrief {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            order_id: fields.required("order_id")?,
+            order_type: fields.optional("order_type")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for LicenseOrderBrief {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 /// 以订单号发起的请求。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct LicenseOrderIdRequest {
     /// 订单号
-    #[serde(deserialize_with = "crate::de::string")]
     pub order_id: String,
 }
+impl crate::de::Decode for LicenseOrderIdRequest {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            order_id: fields.required("order_id")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for LicenseOrderIdRequest {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 /// 生成的订单号。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct LicenseOrderIdResponse {
     /// 订单号
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub order_id: Option<String>,
+}
+impl crate::de::Decode for LicenseOrderIdResponse {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            order_id: fields.optional("order_id")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for LicenseOrderIdResponse {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
 }
 /// 接口许可订单状态。
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -2695,11 +3680,16 @@ impl serde::Serialize for LicenseOrderStatus {
         serializer.serialize_i64(i64::from(*self))
     }
 }
+impl crate::de::Decode for LicenseOrderStatus {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        <i64 as crate::de::Decode>::decode(value).map(Self::from)
+    }
+}
 impl<'de> serde::Deserialize<'de> for LicenseOrderStatus {
     fn deserialize<D: serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::de::int(deserializer).map(Self::from)
+        crate::de::deserialize(deserializer)
     }
 }
 /// 接口许可订单类型。
@@ -2747,467 +3737,811 @@ impl serde::Serialize for LicenseOrderType {
         serializer.serialize_i64(i64::from(*self))
     }
 }
+impl crate::de::Decode for LicenseOrderType {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        <i64 as crate::de::Decode>::decode(value).map(Self::from)
+    }
+}
 impl<'de> serde::Deserialize<'de> for LicenseOrderType {
     fn deserialize<D: serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::de::int(deserializer).map(Self::from)
+        crate::de::deserialize(deserializer)
     }
 }
 /// 余额支付订单任务的结果。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct LicensePayJobResult {
     /// 任务状态
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_int"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub status: Option<i64>,
     /// 支付结果
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub pay_job_result: Option<LicensePayResult>,
 }
+impl crate::de::Decode for LicensePayJobResult {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            status: fields.optional("status")?,
+            pay_job_result: fields.optional("pay_job_result")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for LicensePayJobResult {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 /// 支付的结果。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct LicensePayResult {
     /// 支付结果错误码
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_int"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub errcode: Option<i64>,
     /// 支付结果描述
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub errmsg: Option<String>,
     /// 支付失败的企业列表（多企业订单）
-    #[serde(
-        default,
-        skip_serializing_if = "Vec::is_empty",
-        deserialize_with = "crate::de::vec_or_null"
-    )]
+    #[serde(skip_serializing_if = "Vec::is_empty")]
     pub fail_corp_list: Vec<LicenseCorpError>,
 }
+impl crate::de::Decode for LicensePayResult {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            errcode: fields.optional("errcode")?,
+            errmsg: fields.optional("errmsg")?,
+            fail_corp_list: fields.or_empty("fail_corp_list")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for LicensePayResult {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 /// 民生优惠条件查询的请求。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct LicensePolicyQueryRequest {
     /// 企业 id，支持加密和非加密的 corpid
-    #[serde(deserialize_with = "crate::de::string")]
     pub corpid: String,
 }
+impl crate::de::Decode for LicensePolicyQueryRequest {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            corpid: fields.required("corpid")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for LicensePolicyQueryRequest {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 /// 民生优惠条件查询结果。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct LicensePolicyQueryResponse {
     /// 查询结果：0 不符合减免条件，1 符合减免条件
     #[serde(
-        default,
         skip_serializing_if = "Option::is_none",
-        with = "crate::de::opt_flag"
+        serialize_with = "crate::de::opt_flag::serialize"
     )]
     pub query_result: Option<bool>,
     /// 不符合减免条件的原因对应的错误码列表：701090 认证/验证状态不符合，701091 行业类型不符合，701092 统一社会信用代码不符合，701096 风控审核不通过，701110 学校不符合单校条件，701111 学校不符合局校条件
-    #[serde(
-        default,
-        skip_serializing_if = "Vec::is_empty",
-        deserialize_with = "crate::de::int_vec_or_null"
-    )]
+    #[serde(skip_serializing_if = "Vec::is_empty")]
     pub unsatisfied_reason: Vec<i64>,
 }
+impl crate::de::Decode for LicensePolicyQueryResponse {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            query_result: fields.optional("query_result")?,
+            unsatisfied_reason: fields.or_empty("unsatisfied_reason")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for LicensePolicyQueryResponse {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 /// 需要续期的一个帐号。
-#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
 pub struct LicenseRenewAccount {
     /// 续期帐号的成员 userid
-    #[serde(deserialize_with = "crate::de::string")]
     pub userid: String,
     /// 续期帐号类型：1 基础帐号，2 互通帐号
     #[serde(rename = "type")]
     pub account_type: LicenseAccountType,
 }
+impl crate::de::Decode for LicenseRenewAccount {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            userid: fields.required("userid")?,
+            account_type: fields.required("type")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for LicenseRenewAccount {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 /// 创建续期任务的请求。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct LicenseRenewJobRequest {
     /// 企业 id
-    #[serde(deserialize_with = "crate::de::string")]
     pub corpid: String,
     /// 续期的帐号列表，每次最多 1000 个；同一 jobid 最多关联 1000000 个基础帐号与 1000000 个互通帐号
     pub account_list: Vec<LicenseRenewAccount>,
     /// 任务 id；不传则创建新任务，传第一次调用得到的 jobid 则往该任务追加
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub jobid: Option<String>,
+}
+impl crate::de::Decode for LicenseRenewJobRequest {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            corpid: fields.required("corpid")?,
+            account_list: fields.required("account_list")?,
+            jobid: fields.optional("jobid")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for LicenseRenewJobRequest {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
 }
 /// 续期任务。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct LicenseRenewJobResponse {
     /// 任务 id，请求包中未指定 jobid 时会生成新的 jobid 返回
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub jobid: Option<String>,
     /// 不合法的续期帐号列表
-    #[serde(
-        default,
-        skip_serializing_if = "Vec::is_empty",
-        deserialize_with = "crate::de::vec_or_null"
-    )]
+    #[serde(skip_serializing_if = "Vec::is_empty")]
     pub invalid_account_list: Vec<LicenseInvalidAccount>,
 }
+impl crate::de::Decode for LicenseRenewJobResponse {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            jobid: fields.optional("jobid")?,
+            invalid_account_list: fields.or_empty("invalid_account_list")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for LicenseRenewJobResponse {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 /// 设置企业的许可自动激活状态的请求。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct LicenseSetAutoActiveRequest {
     /// 企业 id
-    #[serde(deserialize_with = "crate::de::string")]
     pub corpid: String,
     /// 许可自动激活状态：0 关闭，1 打开
-    #[serde(with = "crate::de::flag")]
+    #[serde(serialize_with = "crate::de::flag::serialize")]
     pub auto_active_status: bool,
 }
+impl crate::de::Decode for LicenseSetAutoActiveRequest {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            corpid: fields.required("corpid")?,
+            auto_active_status: fields.required("auto_active_status")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for LicenseSetAutoActiveRequest {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 /// 一个要分配的激活码。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct LicenseShareCode {
     /// 激活码
-    #[serde(deserialize_with = "crate::de::string")]
     pub active_code: String,
 }
+impl crate::de::Decode for LicenseShareCode {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            active_code: fields.required("active_code")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for LicenseShareCode {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 /// 激活码的分配信息。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct LicenseShareInfo {
     /// 下游企业 corpid；当激活码通过上游分配给下游时，获取上游企业该激活码详情时返回
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub to_corpid: Option<String>,
     /// 上游企业 corpid；当激活码通过上游分配给下游时，获取下游企业该激活码详情时返回
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub from_corpid: Option<String>,
 }
+impl crate::de::Decode for LicenseShareInfo {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            to_corpid: fields.optional("to_corpid")?,
+            from_corpid: fields.optional("from_corpid")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for LicenseShareInfo {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 /// 分配激活码给下游企业的请求。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct LicenseShareRequest {
     /// 上游/上级企业 corpid
-    #[serde(deserialize_with = "crate::de::string")]
     pub from_corpid: String,
     /// 下游/下级企业 corpid
-    #[serde(deserialize_with = "crate::de::string")]
     pub to_corpid: String,
     /// 分配的接口许可列表，每次不可超过 1000 个，且不超过该下游企业通讯录人数的 2 倍
     pub share_list: Vec<LicenseShareCode>,
     /// 分配的场景，不填默认为 0 上下游
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub corp_link_type: Option<CorpLinkType>,
 }
+impl crate::de::Decode for LicenseShareRequest {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            from_corpid: fields.required("from_corpid")?,
+            to_corpid: fields.required("to_corpid")?,
+            share_list: fields.required("share_list")?,
+            corp_link_type: fields.optional("corp_link_type")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for LicenseShareRequest {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 /// 分配激活码的结果。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct LicenseShareResponse {
     /// 分配结果，仅分配失败的会返回
-    #[serde(
-        default,
-        skip_serializing_if = "Vec::is_empty",
-        deserialize_with = "crate::de::vec_or_null"
-    )]
+    #[serde(skip_serializing_if = "Vec::is_empty")]
     pub share_result: Vec<LicenseShareResult>,
 }
+impl crate::de::Decode for LicenseShareResponse {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            share_result: fields.or_empty("share_result")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for LicenseShareResponse {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 /// 一个激活码的分配结果。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct LicenseShareResult {
     /// 激活码
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub active_code: Option<String>,
     /// 结果错误码，0 为成功
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_int"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub errcode: Option<i64>,
     /// 结果描述
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub errmsg: Option<String>,
 }
+impl crate::de::Decode for LicenseShareResult {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            active_code: fields.optional("active_code")?,
+            errcode: fields.optional("errcode")?,
+            errmsg: fields.optional("errmsg")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for LicenseShareResult {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 /// 提交多企业新购订单的请求。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct LicenseSubmitNewOrderJobRequest {
     /// 多企业新购任务 id
-    #[serde(deserialize_with = "crate::de::string")]
     pub jobid: String,
     /// 下单人，服务商企业内有「购买接口许可」权限的管理员 userid
-    #[serde(deserialize_with = "crate::de::string")]
     pub buyer_userid: String,
 }
+impl crate::de::Decode for LicenseSubmitNewOrderJobRequest {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            jobid: fields.required("jobid")?,
+            buyer_userid: fields.required("buyer_userid")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for LicenseSubmitNewOrderJobRequest {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 /// 提交续期订单的请求。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct LicenseSubmitOrderJobRequest {
     /// 任务 id
-    #[serde(deserialize_with = "crate::de::string")]
     pub jobid: String,
     /// 下单人，服务商企业内有「购买接口许可」权限的管理员 userid
-    #[serde(deserialize_with = "crate::de::string")]
     pub buyer_userid: String,
     /// 帐号购买时长
     pub account_duration: LicenseDuration,
 }
+impl crate::de::Decode for LicenseSubmitOrderJobRequest {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            jobid: fields.required("jobid")?,
+            buyer_userid: fields.required("buyer_userid")?,
+            account_duration: fields.required("account_duration")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for LicenseSubmitOrderJobRequest {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 /// 提交余额支付订单任务的请求。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct LicenseSubmitPayJobRequest {
     /// 支付人，服务商企业内成员的明文 userid（登录过企业微信、绑定了微信且具有「购买接口许可」权限的管理员），用于充值账户的流水记录
-    #[serde(deserialize_with = "crate::de::string")]
     pub payer_userid: String,
     /// 要使用充值账户余额支付的接口许可订单 id
-    #[serde(deserialize_with = "crate::de::string")]
     pub order_id: String,
 }
+impl crate::de::Decode for LicenseSubmitPayJobRequest {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            payer_userid: fields.required("payer_userid")?,
+            order_id: fields.required("order_id")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for LicenseSubmitPayJobRequest {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 /// 一对转移与接收帐号的成员。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct LicenseTransfer {
     /// 转移成员的 userid；只支持加密的 userid
-    #[serde(deserialize_with = "crate::de::string")]
     pub handover_userid: String,
     /// 接收成员的 userid；只支持加密的 userid
-    #[serde(deserialize_with = "crate::de::string")]
     pub takeover_userid: String,
 }
+impl crate::de::Decode for LicenseTransfer {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            handover_userid: fields.required("handover_userid")?,
+            takeover_userid: fields.required("takeover_userid")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for LicenseTransfer {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 /// 帐号继承的请求。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct LicenseTransferRequest {
     /// 待绑定激活的成员所属企业 corpid
-    #[serde(deserialize_with = "crate::de::string")]
     pub corpid: String,
     /// 待继承的帐号列表，每次最多 1000 个
     pub transfer_list: Vec<LicenseTransfer>,
 }
+impl crate::de::Decode for LicenseTransferRequest {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            corpid: fields.required("corpid")?,
+            transfer_list: fields.required("transfer_list")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for LicenseTransferRequest {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 /// 帐号继承的结果。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct LicenseTransferResponse {
     /// 帐号继承结果
-    #[serde(
-        default,
-        skip_serializing_if = "Vec::is_empty",
-        deserialize_with = "crate::de::vec_or_null"
-    )]
+    #[serde(skip_serializing_if = "Vec::is_empty")]
     pub transfer_result: Vec<LicenseTransferResult>,
 }
+impl crate::de::Decode for LicenseTransferResponse {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            transfer_result: fields.or_empty("transfer_result")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for LicenseTransferResponse {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 /// 一对成员的继承结果。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct LicenseTransferResult {
     /// 转移成员的 userid
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub handover_userid: Option<String>,
     /// 接收成员的 userid
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub takeover_userid: Option<String>,
     /// 结果错误码，0 为成功
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_int"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub errcode: Option<i64>,
 }
+impl crate::de::Decode for LicenseTransferResult {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            handover_userid: fields.optional("handover_userid")?,
+            takeover_userid: fields.optional("takeover_userid")?,
+            errcode: fields.optional("errcode")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for LicenseTransferResult {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 /// 接口许可试用期。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct LicenseTrialInfo {
     /// 接口许可试用开始时间
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_int"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub start_time: Option<i64>,
     /// 接口许可试用到期时间；多次安装卸载同一应用时以第一次安装后 90 天为准
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_int"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub end_time: Option<i64>,
 }
+impl crate::de::Decode for LicenseTrialInfo {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            start_time: fields.optional("start_time")?,
+            end_time: fields.optional("end_time")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for LicenseTrialInfo {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 /// 获取多企业订单详情的请求。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct LicenseUnionOrderRequest {
     /// 多企业订单 id
-    #[serde(deserialize_with = "crate::de::string")]
     pub order_id: String,
     /// 返回的最大记录数，最大值 1000
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_int"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub limit: Option<i64>,
     /// 用于分页查询的游标，由上一次调用返回，首次调用可不填
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub cursor: Option<String>,
 }
+impl crate::de::Decode for LicenseUnionOrderRequest {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            order_id: fields.required("order_id")?,
+            limit: fields.optional("limit")?,
+            cursor: fields.optional("cursor")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for LicenseUnionOrderRequest {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 /// 多企业订单详情。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct LicenseUnionOrderResponse {
     /// 多企业订单详情
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub order: Option<LicenseOrder>,
     /// 多企业订单中各企业的购买信息
-    #[serde(
-        default,
-        skip_serializing_if = "Vec::is_empty",
-        deserialize_with = "crate::de::vec_or_null"
-    )]
+    #[serde(skip_serializing_if = "Vec::is_empty")]
     pub buy_list: Vec<LicenseCorpBuy>,
     /// 是否有更多：0 否，1 是
     #[serde(
-        default,
         skip_serializing_if = "Option::is_none",
-        with = "crate::de::opt_flag"
+        serialize_with = "crate::de::opt_flag::serialize"
     )]
     pub has_more: Option<bool>,
     /// 分页游标，下次请求时填写以获取之后分页的记录
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub next_cursor: Option<String>,
 }
+impl crate::de::Decode for LicenseUnionOrderResponse {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            order: fields.optional("order")?,
+            buy_list: fields.or_empty("buy_list")?,
+            has_more: fields.optional("has_more")?,
+            next_cursor: fields.optional("next_cursor")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for LicenseUnionOrderResponse {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 /// 管理员可使用的一个应用。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct LoginAgent {
     /// 应用 id
-    #[serde(deserialize_with = "crate::de::int")]
     pub agentid: i64,
     /// 该管理员对应用的权限：0 发消息权限，1 管理权限
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub auth_type: Option<AdminAuthType>,
 }
+impl crate::de::Decode for LoginAgent {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            agentid: fields.required("agentid")?,
+            auth_type: fields.optional("auth_type")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for LoginAgent {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 /// 管理员的通讯录权限。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct LoginAuthInfo {
     /// 该管理员拥有的通讯录部门权限
-    #[serde(
-        default,
-        skip_serializing_if = "Vec::is_empty",
-        deserialize_with = "crate::de::vec_or_null"
-    )]
+    #[serde(skip_serializing_if = "Vec::is_empty")]
     pub department: Vec<LoginDepartment>,
 }
+impl crate::de::Decode for LoginAuthInfo {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            department: fields.or_empty("department")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for LoginAuthInfo {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 /// 登录用户所在企业。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct LoginCorp {
     /// 授权方企业 id
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub corpid: Option<String>,
 }
+impl crate::de::Decode for LoginCorp {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            corpid: fields.optional("corpid")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for LoginCorp {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 /// 管理员有权限的一个部门。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct LoginDepartment {
     /// 部门 id
-    #[serde(deserialize_with = "crate::de::int")]
     pub id: i64,
     /// 是否具有该部门的写权限
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_boolean"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub writable: Option<bool>,
 }
+impl crate::de::Decode for LoginDepartment {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            id: fields.required("id")?,
+            writable: fields.optional("writable")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for LoginDepartment {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 /// 登录用户的信息。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct LoginInfo {
     /// 登录用户的类型
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub usertype: Option<LoginUserType>,
     /// 登录用户的信息
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub user_info: Option<LoginUser>,
     /// 授权方企业信息
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub corp_info: Option<LoginCorp>,
     /// 该管理员在该提供商中能使用的应用列表；登录用户为应用管理员时返回
-    #[serde(
-        default,
-        skip_serializing_if = "Vec::is_empty",
-        deserialize_with = "crate::de::vec_or_null"
-    )]
+    #[serde(skip_serializing_if = "Vec::is_empty")]
     pub agent: Vec<LoginAgent>,
     /// 该管理员拥有的通讯录权限；登录用户为应用管理员时返回
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub auth_info: Option<LoginAuthInfo>,
 }
+impl crate::de::Decode for LoginInfo {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            usertype: fields.optional("usertype")?,
+            user_info: fields.optional("user_info")?,
+            corp_info: fields.optional("corp_info")?,
+            agent: fields.or_empty("agent")?,
+            auth_info: fields.optional("auth_info")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for LoginInfo {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 /// 获取登录用户信息的请求。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct LoginInfoRequest {
     /// oauth2.0 授权企业微信管理员登录产生的 code，最长 512 字节，只能使用一次，5 分钟未被使用自动过期
     pub auth_code: crate::Secret,
 }
+impl crate::de::Decode for LoginInfoRequest {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            auth_code: fields.required("auth_code")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for LoginInfoRequest {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 /// 登录用户。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct LoginUser {
     /// 登录用户的 userid，登录用户在通讯录中可见时返回
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub userid: Option<String>,
     /// 全局唯一；对于同一个服务商，不同应用获取到的同一成员 open_userid 相同
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub open_userid: Option<String>,
     /// 登录用户的名字（第三方已不再返回真实姓名）
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub name: Option<String>,
     /// 登录用户的头像
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub avatar: Option<String>,
+}
+impl crate::de::Decode for LoginUser {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            userid: fields.optional("userid")?,
+            open_userid: fields.optional("open_userid")?,
+            name: fields.optional("name")?,
+            avatar: fields.optional("avatar")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for LoginUser {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
 }
 /// 登录用户的类型。
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -3254,83 +4588,107 @@ impl serde::Serialize for LoginUserType {
         serializer.serialize_i64(i64::from(*self))
     }
 }
+impl crate::de::Decode for LoginUserType {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        <i64 as crate::de::Decode>::decode(value).map(Self::from)
+    }
+}
 impl<'de> serde::Deserialize<'de> for LoginUserType {
     fn deserialize<D: serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::de::int(deserializer).map(Self::from)
+        crate::de::deserialize(deserializer)
     }
 }
 /// 小程序登录会话。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct MiniprogramSession {
     /// 用户所属企业的 corpid
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub corpid: Option<String>,
     /// 用户在企业内的 UserID；对应管理端的帐号，企业内唯一
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub userid: Option<String>,
     /// 会话密钥
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub session_key: Option<crate::Secret>,
     /// 全局唯一，同一服务商不同应用获取到的同一成员 open_userid 相同
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub open_userid: Option<String>,
+}
+impl crate::de::Decode for MiniprogramSession {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            corpid: fields.optional("corpid")?,
+            userid: fields.optional("userid")?,
+            session_key: fields.optional("session_key")?,
+            open_userid: fields.optional("open_userid")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for MiniprogramSession {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
 }
 /// 一个 userid 与对应的 open_userid。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct OpenUseridPair {
     /// 转换前的 userid
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub userid: Option<String>,
     /// 转换后的 open_userid
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub open_userid: Option<String>,
 }
+impl crate::de::Decode for OpenUseridPair {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            userid: fields.optional("userid")?,
+            open_userid: fields.optional("open_userid")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for OpenUseridPair {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 /// 访问用户作为家长的身份。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct ParentIdentity {
     /// 家长所在学校的 corpid
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub corpid: Option<String>,
     /// 家长在家校通讯录里的 parent_userid
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub parent_userid: Option<String>,
     /// 家长的外部联系人 id
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub external_userid: Option<String>,
+}
+impl crate::de::Decode for ParentIdentity {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            corpid: fields.optional("corpid")?,
+            parent_userid: fields.optional("parent_userid")?,
+            external_userid: fields.optional("external_userid")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for ParentIdentity {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
 }
 /// 收款订单的业务类型。
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -3369,594 +4727,678 @@ impl serde::Serialize for PayBusinessType {
         serializer.serialize_i64(i64::from(*self))
     }
 }
+impl crate::de::Decode for PayBusinessType {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        <i64 as crate::de::Decode>::decode(value).map(Self::from)
+    }
+}
 impl<'de> serde::Deserialize<'de> for PayBusinessType {
     fn deserialize<D: serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::de::int(deserializer).map(Self::from)
+        crate::de::deserialize(deserializer)
     }
 }
 /// 一条开票申请。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct PayInvoice {
     /// 开票的收款订单号
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub order_id: Option<String>,
     /// 客户企业 corpid
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub custom_corpid: Option<String>,
     /// 申请开票时间
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_int"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub apply_time: Option<i64>,
     /// 发票类型
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_int"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub invoice_type: Option<i64>,
     /// 实付金额（分）
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_int"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub paid_price: Option<i64>,
     /// 开票状态
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_int"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub invoice_status: Option<i64>,
     /// 发票抬头
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub invoice_title: Option<String>,
     /// 纳税人识别号
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub tax_number: Option<String>,
     /// 发票收取方式
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_int"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub send_way: Option<i64>,
     /// 联系人姓名
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub contact_name: Option<String>,
     /// 联系电话
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub contact_tel: Option<String>,
     /// 收件地址
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub contact_addr: Option<String>,
     /// 邮政编码
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub contact_postcode: Option<String>,
     /// 接收发票的电子邮箱
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub receive_email: Option<String>,
     /// 公司地址
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub company_addr: Option<String>,
     /// 公司电话
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub company_tel: Option<String>,
     /// 开户行
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub bank_name: Option<String>,
     /// 银行账号
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub bank_account_number: Option<String>,
     /// 开票备注
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub invoice_note: Option<String>,
 }
+impl crate::de::Decode for PayInvoice {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            order_id: fields.optional("order_id")?,
+            custom_corpid: fields.optional("custom_corpid")?,
+            apply_time: fields.optional("apply_time")?,
+            invoice_type: fields.optional("invoice_type")?,
+            paid_price: fields.optional("paid_price")?,
+            invoice_status: fields.optional("invoice_status")?,
+            invoice_title: fields.optional("invoice_title")?,
+            tax_number: fields.optional("tax_number")?,
+            send_way: fields.optional("send_way")?,
+            contact_name: fields.optional("contact_name")?,
+            contact_tel: fields.optional("contact_tel")?,
+            contact_addr: fields.optional("contact_addr")?,
+            contact_postcode: fields.optional("contact_postcode")?,
+            receive_email: fields.optional("receive_email")?,
+            company_addr: fields.optional("company_addr")?,
+            company_tel: fields.optional("company_tel")?,
+            bank_name: fields.optional("bank_name")?,
+            bank_account_number: fields.optional("bank_account_number")?,
+            invoice_note: fields.optional("invoice_note")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for PayInvoice {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 /// 获取开票列表的请求。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct PayInvoiceListRequest {
     /// 起始时间
-    #[serde(deserialize_with = "crate::de::int")]
     pub start_time: i64,
     /// 结束时间
-    #[serde(deserialize_with = "crate::de::int")]
     pub end_time: i64,
     /// 用于分页查询的游标，由上一次调用返回，首次调用不填
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub cursor: Option<String>,
     /// 预期请求的数据量
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_int"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub limit: Option<i64>,
 }
+impl crate::de::Decode for PayInvoiceListRequest {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            start_time: fields.required("start_time")?,
+            end_time: fields.required("end_time")?,
+            cursor: fields.optional("cursor")?,
+            limit: fields.optional("limit")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for PayInvoiceListRequest {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 /// 开票列表。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct PayInvoiceListResponse {
     /// 分页游标
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub next_cursor: Option<String>,
     /// 是否有更多：0 否，1 是
     #[serde(
-        default,
         skip_serializing_if = "Option::is_none",
-        with = "crate::de::opt_flag"
+        serialize_with = "crate::de::opt_flag::serialize"
     )]
     pub has_more: Option<bool>,
     /// 开票申请列表
-    #[serde(
-        default,
-        skip_serializing_if = "Vec::is_empty",
-        deserialize_with = "crate::de::vec_or_null"
-    )]
+    #[serde(skip_serializing_if = "Vec::is_empty")]
     pub invoice_list: Vec<PayInvoice>,
 }
+impl crate::de::Decode for PayInvoiceListResponse {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            next_cursor: fields.optional("next_cursor")?,
+            has_more: fields.optional("has_more")?,
+            invoice_list: fields.or_empty("invoice_list")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for PayInvoiceListResponse {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 /// 标记开票状态的请求。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct PayMarkInvoiceRequest {
     /// 开票的收款订单号
-    #[serde(deserialize_with = "crate::de::string")]
     pub order_id: String,
     /// 操作人的 userid
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub oper_userid: Option<String>,
     /// 开票状态
-    #[serde(deserialize_with = "crate::de::int")]
     pub invoice_status: i64,
     /// 开票备注
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub invoice_note: Option<String>,
 }
+impl crate::de::Decode for PayMarkInvoiceRequest {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            order_id: fields.required("order_id")?,
+            oper_userid: fields.optional("oper_userid")?,
+            invoice_status: fields.required("invoice_status")?,
+            invoice_note: fields.optional("invoice_note")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for PayMarkInvoiceRequest {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 /// 创建收款订单的请求。
-#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
 pub struct PayOpenOrderRequest {
     /// 业务类型
     pub business_type: PayBusinessType,
     /// 客户企业 corpid
-    #[serde(deserialize_with = "crate::de::string")]
     pub custom_corpid: String,
     /// 支付方式（客户支付、服务商代支付、免支付等，取值见官方文档）
-    #[serde(deserialize_with = "crate::de::int")]
     pub pay_type: i64,
     /// 银行回单的 media_id（服务商代支付等场景）
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub bank_receipt_media_id: Option<String>,
     /// 订单创建人 userid
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub creator: Option<String>,
     /// 商品详情，结构随 business_type 不同（如 third_app、customized_app 等），见官方文档
     pub product_list: serde_json::Value,
     /// 随机字符串，32 字节以内，15 分钟内不能重复
-    #[serde(deserialize_with = "crate::de::string")]
     pub nonce_str: String,
     /// unix 时间戳（秒），与腾讯时间相差不能超过 15 分钟
-    #[serde(deserialize_with = "crate::de::int")]
     pub ts: i64,
     /// 数字签名，用收银台 API 调用密钥计算
     pub sig: crate::Secret,
+}
+impl crate::de::Decode for PayOpenOrderRequest {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            business_type: fields.required("business_type")?,
+            custom_corpid: fields.required("custom_corpid")?,
+            pay_type: fields.required("pay_type")?,
+            bank_receipt_media_id: fields.optional("bank_receipt_media_id")?,
+            creator: fields.optional("creator")?,
+            product_list: fields.required("product_list")?,
+            nonce_str: fields.required("nonce_str")?,
+            ts: fields.required("ts")?,
+            sig: fields.required("sig")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for PayOpenOrderRequest {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
 }
 /// 创建的收款订单。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct PayOpenOrderResponse {
     /// 收款订单号
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub order_id: Option<String>,
     /// 收款订单链接：客户支付订单为支付链接，服务商代支付和免支付订单为确认链接
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub order_url: Option<String>,
     /// 原价（分），仅部分可以确定价格的请求下返回
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_int"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub origin_price: Option<i64>,
     /// 折后价（分），仅部分可以确定价格的请求下返回
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_int"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub paid_price: Option<i64>,
+}
+impl crate::de::Decode for PayOpenOrderResponse {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            order_id: fields.optional("order_id")?,
+            order_url: fields.optional("order_url")?,
+            origin_price: fields.optional("origin_price")?,
+            paid_price: fields.optional("paid_price")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for PayOpenOrderResponse {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
 }
 /// 一个收款订单。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct PayOrder {
     /// 订单号
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub order_id: Option<String>,
     /// 创建时间
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_int"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub create_time: Option<i64>,
     /// 客户企业 corpid
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub custom_corpid: Option<String>,
     /// 客户企业名称
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub custom_corp_name: Option<String>,
     /// 购买内容
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub buy_content: Option<String>,
     /// 原价（分）
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_int"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub origin_price: Option<i64>,
     /// 实付价（分）
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_int"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub paid_price: Option<i64>,
     /// 订单状态
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_int"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub order_status: Option<i64>,
     /// 订单来源
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_int"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub order_from: Option<i64>,
     /// 订单创建人
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub creator: Option<String>,
     /// 支付方式
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_int"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub pay_type: Option<i64>,
     /// 支付渠道
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_int"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub pay_channel: Option<i64>,
     /// 支付渠道订单号
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub channel_order_id: Option<String>,
     /// 支付时间
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_int"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub paid_time: Option<i64>,
     /// 业务类型
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub business_type: Option<PayBusinessType>,
     /// 到账类型
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_int"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub income_type: Option<i64>,
     /// 到账时间
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_int"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub income_time: Option<i64>,
     /// 到账金额（分）
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_int"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub income_amount: Option<i64>,
     /// 商品详情，结构随 business_type 不同
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub product_list: Option<serde_json::Value>,
 }
+impl crate::de::Decode for PayOrder {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            order_id: fields.optional("order_id")?,
+            create_time: fields.optional("create_time")?,
+            custom_corpid: fields.optional("custom_corpid")?,
+            custom_corp_name: fields.optional("custom_corp_name")?,
+            buy_content: fields.optional("buy_content")?,
+            origin_price: fields.optional("origin_price")?,
+            paid_price: fields.optional("paid_price")?,
+            order_status: fields.optional("order_status")?,
+            order_from: fields.optional("order_from")?,
+            creator: fields.optional("creator")?,
+            pay_type: fields.optional("pay_type")?,
+            pay_channel: fields.optional("pay_channel")?,
+            channel_order_id: fields.optional("channel_order_id")?,
+            paid_time: fields.optional("paid_time")?,
+            business_type: fields.optional("business_type")?,
+            income_type: fields.optional("income_type")?,
+            income_time: fields.optional("income_time")?,
+            income_amount: fields.optional("income_amount")?,
+            product_list: fields.optional("product_list")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for PayOrder {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 /// 收款订单详情。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct PayOrderDetailResponse {
     /// 收款订单
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub pay_order: Option<PayOrder>,
 }
+impl crate::de::Decode for PayOrderDetailResponse {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            pay_order: fields.optional("pay_order")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for PayOrderDetailResponse {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 /// 以收款订单号发起的签名请求。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct PayOrderIdRequest {
     /// 订单号
-    #[serde(deserialize_with = "crate::de::string")]
     pub order_id: String,
     /// 随机字符串，32 字节以内，15 分钟内不能重复
-    #[serde(deserialize_with = "crate::de::string")]
     pub nonce_str: String,
     /// unix 时间戳（秒）
-    #[serde(deserialize_with = "crate::de::int")]
     pub ts: i64,
     /// 数字签名，用收银台 API 调用密钥计算
     pub sig: crate::Secret,
 }
+impl crate::de::Decode for PayOrderIdRequest {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            order_id: fields.required("order_id")?,
+            nonce_str: fields.required("nonce_str")?,
+            ts: fields.required("ts")?,
+            sig: fields.required("sig")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for PayOrderIdRequest {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 /// 获取收款订单列表的请求。
-#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
 pub struct PayOrderListRequest {
     /// 业务类型
     pub business_type: PayBusinessType,
     /// 起始时间
-    #[serde(deserialize_with = "crate::de::int")]
     pub start_time: i64,
     /// 结束时间
-    #[serde(deserialize_with = "crate::de::int")]
     pub end_time: i64,
     /// 用于分页查询的游标，由上一次调用返回，首次调用不填
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub cursor: Option<String>,
     /// 预期请求的数据量，1 ~ 2000
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_int"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub limit: Option<i64>,
     /// 随机字符串，32 字节以内，15 分钟内不能重复
-    #[serde(deserialize_with = "crate::de::string")]
     pub nonce_str: String,
     /// unix 时间戳（秒）
-    #[serde(deserialize_with = "crate::de::int")]
     pub ts: i64,
     /// 数字签名，用收银台 API 调用密钥计算
     pub sig: crate::Secret,
 }
+impl crate::de::Decode for PayOrderListRequest {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            business_type: fields.required("business_type")?,
+            start_time: fields.required("start_time")?,
+            end_time: fields.required("end_time")?,
+            cursor: fields.optional("cursor")?,
+            limit: fields.optional("limit")?,
+            nonce_str: fields.required("nonce_str")?,
+            ts: fields.required("ts")?,
+            sig: fields.required("sig")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for PayOrderListRequest {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 /// 收款订单列表。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct PayOrderListResponse {
     /// 分页游标
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub next_cursor: Option<String>,
     /// 是否有更多：0 否，1 是
     #[serde(
-        default,
         skip_serializing_if = "Option::is_none",
-        with = "crate::de::opt_flag"
+        serialize_with = "crate::de::opt_flag::serialize"
     )]
     pub has_more: Option<bool>,
     /// 收款订单列表
-    #[serde(
-        default,
-        skip_serializing_if = "Vec::is_empty",
-        deserialize_with = "crate::de::vec_or_null"
-    )]
+    #[serde(skip_serializing_if = "Vec::is_empty")]
     pub pay_order_list: Vec<PayOrder>,
 }
+impl crate::de::Decode for PayOrderListResponse {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            next_cursor: fields.optional("next_cursor")?,
+            has_more: fields.optional("has_more")?,
+            pay_order_list: fields.or_empty("pay_order_list")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for PayOrderListResponse {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 /// 用临时授权码换取永久授权码的请求。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct PermanentCodeRequest {
     /// 临时授权码，授权成功时附加在 redirect_uri 中或通过授权成功回调推送；64 至 512 字节，一次有效
     pub auth_code: crate::Secret,
 }
+impl crate::de::Decode for PermanentCodeRequest {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            auth_code: fields.required("auth_code")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for PermanentCodeRequest {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 /// 永久授权码与授权信息。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct PermanentCodeResponse {
     /// 授权方（企业）access_token，最长 512 字节
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub access_token: Option<crate::Secret>,
     /// 授权方（企业）access_token 超时时间（秒）
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_int"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub expires_in: Option<i64>,
     /// 企业微信永久授权码，最长 512 字节
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub permanent_code: Option<crate::Secret>,
     /// 代理服务商企业信息；应用被代理后才有该信息
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub dealer_corp_info: Option<DealerCorpInfo>,
     /// 授权方企业信息
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub auth_corp_info: Option<AuthCorpInfo>,
     /// 授权信息；多应用套件中授权了多个应用时 agent 有多个
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub auth_info: Option<AuthInfo>,
     /// 授权管理员的信息，可能不返回
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub auth_user_info: Option<AuthUserInfo>,
     /// 推广二维码安装相关信息，扫推广二维码安装时返回
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub register_code_info: Option<RegisterCodeInfo>,
     /// 安装应用时扫码或授权链接中带的 state 值
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub state: Option<String>,
     /// 企业当前生效的版本信息（应用接入付费时返回）
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub edition_info: Option<EditionInfo>,
 }
+impl crate::de::Decode for PermanentCodeResponse {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            access_token: fields.optional("access_token")?,
+            expires_in: fields.optional("expires_in")?,
+            permanent_code: fields.optional("permanent_code")?,
+            dealer_corp_info: fields.optional("dealer_corp_info")?,
+            auth_corp_info: fields.optional("auth_corp_info")?,
+            auth_info: fields.optional("auth_info")?,
+            auth_user_info: fields.optional("auth_user_info")?,
+            register_code_info: fields.optional("register_code_info")?,
+            state: fields.optional("state")?,
+            edition_info: fields.optional("edition_info")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for PermanentCodeResponse {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 /// 永久授权码与授权方企业信息（新版接口）。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct PermanentCodeV2Response {
     /// 企业微信永久授权码，最长 512 字节
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub permanent_code: Option<crate::Secret>,
     /// 授权方企业信息（仅 corpid 与 corp_name）
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub auth_corp_info: Option<AuthCorpInfo>,
     /// 授权管理员的信息，可能不返回
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub auth_user_info: Option<AuthUserInfo>,
     /// 推广二维码安装相关信息，扫推广二维码安装时返回；成员授权时暂不支持
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub register_code_info: Option<RegisterCodeInfo>,
     /// 安装应用时扫码或授权链接中带的 state 值（目前扫带参二维码授权代开发模板时返回）
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub state: Option<String>,
 }
+impl crate::de::Decode for PermanentCodeV2Response {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            permanent_code: fields.optional("permanent_code")?,
+            auth_corp_info: fields.optional("auth_corp_info")?,
+            auth_user_info: fields.optional("auth_user_info")?,
+            register_code_info: fields.optional("register_code_info")?,
+            state: fields.optional("state")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for PermanentCodeV2Response {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 /// 预授权码。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct PreAuthCodeResponse {
     /// 预授权码，最长 64 字节
     pub pre_auth_code: crate::Secret,
     /// 有效期（秒）
-    #[serde(deserialize_with = "crate::de::int")]
     pub expires_in: i64,
 }
+impl crate::de::Decode for PreAuthCodeResponse {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            pre_auth_code: fields.required("pre_auth_code")?,
+            expires_in: fields.required("expires_in")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for PreAuthCodeResponse {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 /// 设置打印机支持状态的请求。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct PrinterSupportStateRequest {
     /// 设备 SN
-    #[serde(deserialize_with = "crate::de::string")]
     pub device_sn: String,
     /// 是否不支持打印机
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_boolean"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub not_supported_printer: Option<bool>,
+}
+impl crate::de::Decode for PrinterSupportStateRequest {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            device_sn: fields.required("device_sn")?,
+            not_supported_printer: fields.optional("not_supported_printer")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for PrinterSupportStateRequest {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
 }
 /// 应用的通讯录权限等级。
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -4003,227 +5445,383 @@ impl serde::Serialize for PrivilegeLevel {
         serializer.serialize_i64(i64::from(*self))
     }
 }
+impl crate::de::Decode for PrivilegeLevel {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        <i64 as crate::de::Decode>::decode(value).map(Self::from)
+    }
+}
 impl<'de> serde::Deserialize<'de> for PrivilegeLevel {
     fn deserialize<D: serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::de::int(deserializer).map(Self::from)
+        crate::de::deserialize(deserializer)
     }
 }
 /// 延长试用期的请求。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct ProlongTryRequest {
     /// 购买的企业 corpid
-    #[serde(deserialize_with = "crate::de::string")]
     pub buyer_corpid: String,
     /// 延长天数
-    #[serde(deserialize_with = "crate::de::int")]
     pub prolong_days: i64,
     /// 仅旧套件需要填此字段
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_int"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub appid: Option<i64>,
 }
+impl crate::de::Decode for ProlongTryRequest {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            buyer_corpid: fields.required("buyer_corpid")?,
+            prolong_days: fields.required("prolong_days")?,
+            appid: fields.optional("appid")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for ProlongTryRequest {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 /// 延长后的试用期。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct ProlongTryResponse {
     /// 延长后的试用到期时间（秒级时间戳）
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_int"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub try_end_time: Option<i64>,
 }
+impl crate::de::Decode for ProlongTryResponse {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            try_end_time: fields.optional("try_end_time")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for ProlongTryResponse {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 /// 添加设备的请求。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct ProviderDeviceAddRequest {
     /// 设备型号 id
-    #[serde(deserialize_with = "crate::de::string")]
     pub model_id: String,
     /// 设备 SN
-    #[serde(deserialize_with = "crate::de::string")]
     pub device_sn: String,
     /// 设备备注名
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub remark_name: Option<String>,
+}
+impl crate::de::Decode for ProviderDeviceAddRequest {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            model_id: fields.required("model_id")?,
+            device_sn: fields.required("device_sn")?,
+            remark_name: fields.optional("remark_name")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for ProviderDeviceAddRequest {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
 }
 /// 添加的设备。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct ProviderDeviceAddResponse {
     /// 设备信息
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub device_info: Option<ProviderDeviceInfo>,
 }
+impl crate::de::Decode for ProviderDeviceAddResponse {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            device_info: fields.optional("device_info")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for ProviderDeviceAddResponse {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 /// 设备的授权企业信息。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct ProviderDeviceAuthInfoResponse {
     /// 授权方企业信息（corpid、corp_name）
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub auth_corp_info: Option<DealerCorpInfo>,
     /// 设备信息
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub device_info: Option<ProviderDeviceRemark>,
 }
+impl crate::de::Decode for ProviderDeviceAuthInfoResponse {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            auth_corp_info: fields.optional("auth_corp_info")?,
+            device_info: fields.optional("device_info")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for ProviderDeviceAuthInfoResponse {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 /// 设备列表中的一台设备。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct ProviderDeviceBrief {
     /// 设备型号 id
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub model_id: Option<String>,
     /// 设备 SN
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub device_sn: Option<String>,
+}
+impl crate::de::Decode for ProviderDeviceBrief {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            model_id: fields.optional("model_id")?,
+            device_sn: fields.optional("device_sn")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for ProviderDeviceBrief {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
 }
 /// 服务商的一台设备。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct ProviderDeviceInfo {
     /// 设备型号 id
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub model_id: Option<String>,
     /// 设备 id
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_int"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub device_id: Option<i64>,
     /// 设备 SN
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub device_sn: Option<String>,
     /// 设备接入密钥 SecretNo
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub secret_no: Option<crate::Secret>,
     /// 设备二维码数据
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub qr_code: Option<String>,
     /// 创建时间
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_int"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub create_time: Option<i64>,
 }
+impl crate::de::Decode for ProviderDeviceInfo {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            model_id: fields.optional("model_id")?,
+            device_id: fields.optional("device_id")?,
+            device_sn: fields.optional("device_sn")?,
+            secret_no: fields.optional("secret_no")?,
+            qr_code: fields.optional("qr_code")?,
+            create_time: fields.optional("create_time")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for ProviderDeviceInfo {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 /// 获取设备列表的请求。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct ProviderDeviceListRequest {
     /// 偏移量
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_int"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub offset: Option<i64>,
     /// 每页数量
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_int"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub limit: Option<i64>,
 }
+impl crate::de::Decode for ProviderDeviceListRequest {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            offset: fields.optional("offset")?,
+            limit: fields.optional("limit")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for ProviderDeviceListRequest {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 /// 设备列表。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct ProviderDeviceListResponse {
     /// 设备列表
-    #[serde(
-        default,
-        skip_serializing_if = "Vec::is_empty",
-        deserialize_with = "crate::de::vec_or_null"
-    )]
+    #[serde(skip_serializing_if = "Vec::is_empty")]
     pub device_list: Vec<ProviderDeviceBrief>,
 }
+impl crate::de::Decode for ProviderDeviceListResponse {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            device_list: fields.or_empty("device_list")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for ProviderDeviceListResponse {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 /// 上传设备日志的请求。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct ProviderDeviceLogRequest {
     /// 设备 SN
-    #[serde(deserialize_with = "crate::de::string")]
     pub device_sn: String,
     /// 提示信息
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub hint: Option<String>,
 }
+impl crate::de::Decode for ProviderDeviceLogRequest {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            device_sn: fields.required("device_sn")?,
+            hint: fields.optional("hint")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for ProviderDeviceLogRequest {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 /// 设备的型号与备注名。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct ProviderDeviceRemark {
     /// 设备型号 id
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub model_id: Option<String>,
     /// 备注名称
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub remark_name: Option<String>,
 }
+impl crate::de::Decode for ProviderDeviceRemark {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            model_id: fields.optional("model_id")?,
+            remark_name: fields.optional("remark_name")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for ProviderDeviceRemark {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 /// 以设备 SN 发起的请求。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct ProviderDeviceSnRequest {
     /// 设备 SN
-    #[serde(deserialize_with = "crate::de::string")]
     pub device_sn: String,
 }
+impl crate::de::Decode for ProviderDeviceSnRequest {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            device_sn: fields.required("device_sn")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for ProviderDeviceSnRequest {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 /// 服务商异步任务的状态与结果。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct ProviderJobResult {
     /// 任务状态：1 任务开始，2 任务进行中，3 任务已完成
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub status: Option<ProviderJobStatus>,
     /// 操作类型，目前有 contact_id_translate
-    #[serde(
-        rename = "type",
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(rename = "type", skip_serializing_if = "Option::is_none")]
     pub job_type: Option<String>,
     /// 详细的处理结果，当任务完成后此字段有效
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub result: Option<ProviderJobResultDetail>,
 }
+impl crate::de::Decode for ProviderJobResult {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            status: fields.optional("status")?,
+            job_type: fields.optional("type")?,
+            result: fields.optional("result")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for ProviderJobResult {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 /// 异步任务的结果。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct ProviderJobResultDetail {
     /// 通讯录 id 转译的结果
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub contact_id_translate: Option<IdTranslateResult>,
+}
+impl crate::de::Decode for ProviderJobResultDetail {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            contact_id_translate: fields.optional("contact_id_translate")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for ProviderJobResultDetail {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
 }
 /// 异步任务状态。
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -4262,237 +5860,373 @@ impl serde::Serialize for ProviderJobStatus {
         serializer.serialize_i64(i64::from(*self))
     }
 }
+impl crate::de::Decode for ProviderJobStatus {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        <i64 as crate::de::Decode>::decode(value).map(Self::from)
+    }
+}
 impl<'de> serde::Deserialize<'de> for ProviderJobStatus {
     fn deserialize<D: serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::de::int(deserializer).map(Self::from)
+        crate::de::deserialize(deserializer)
     }
 }
 /// 上传文件的结果。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct ProviderMediaUploadResponse {
     /// 媒体文件类型，目前仅支持 file
-    #[serde(
-        rename = "type",
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(rename = "type", skip_serializing_if = "Option::is_none")]
     pub media_type: Option<String>,
     /// 媒体文件上传后获取的唯一标识，三天内有效
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub media_id: Option<String>,
     /// 媒体文件上传时间戳
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub created_at: Option<String>,
 }
+impl crate::de::Decode for ProviderMediaUploadResponse {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            media_type: fields.optional("type")?,
+            media_id: fields.optional("media_id")?,
+            created_at: fields.optional("created_at")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for ProviderMediaUploadResponse {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 /// 获取服务商凭证的请求。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct ProviderTokenRequest {
     /// 服务商的 corpid
-    #[serde(deserialize_with = "crate::de::string")]
     pub corpid: String,
     /// 服务商的 secret，在服务商管理后台可见
     pub provider_secret: crate::Secret,
 }
+impl crate::de::Decode for ProviderTokenRequest {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            corpid: fields.required("corpid")?,
+            provider_secret: fields.required("provider_secret")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for ProviderTokenRequest {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 /// 服务商凭证。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct ProviderTokenResponse {
     /// 服务商的 access_token，最长 512 字节
     pub provider_access_token: crate::Secret,
     /// provider_access_token 有效期（秒）
-    #[serde(deserialize_with = "crate::de::int")]
     pub expires_in: i64,
 }
+impl crate::de::Decode for ProviderTokenResponse {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            provider_access_token: fields.required("provider_access_token")?,
+            expires_in: fields.required("expires_in")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for ProviderTokenResponse {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 /// userid 转换的请求。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct ProviderUseridToOpenUseridRequest {
     /// 授权企业的 corpid（未能与官方文档核对）
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub corpid: Option<String>,
     /// 获取到的成员 ID 列表，最多不超过 1000 个
     pub userid_list: Vec<String>,
 }
+impl crate::de::Decode for ProviderUseridToOpenUseridRequest {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            corpid: fields.optional("corpid")?,
+            userid_list: fields.required("userid_list")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for ProviderUseridToOpenUseridRequest {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 /// userid 转换结果。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct ProviderUseridToOpenUseridResponse {
     /// 该服务商主体下的密文 userid
-    #[serde(
-        default,
-        skip_serializing_if = "Vec::is_empty",
-        deserialize_with = "crate::de::vec_or_null"
-    )]
+    #[serde(skip_serializing_if = "Vec::is_empty")]
     pub open_userid_list: Vec<OpenUseridPair>,
     /// 不合法的 userid 列表
-    #[serde(
-        default,
-        skip_serializing_if = "Vec::is_empty",
-        deserialize_with = "crate::de::vec_or_null"
-    )]
+    #[serde(skip_serializing_if = "Vec::is_empty")]
     pub invalid_userid_list: Vec<String>,
 }
+impl crate::de::Decode for ProviderUseridToOpenUseridResponse {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            open_userid_list: fields.or_empty("open_userid_list")?,
+            invalid_userid_list: fields.or_empty("invalid_userid_list")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for ProviderUseridToOpenUseridResponse {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 /// 注册企业的管理员。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct RegisterAdmin {
     /// 授权管理员的 userid
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub userid: Option<String>,
 }
+impl crate::de::Decode for RegisterAdmin {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            userid: fields.optional("userid")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for RegisterAdmin {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 /// 推广二维码安装相关信息。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct RegisterCodeInfo {
     /// 注册码
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub register_code: Option<String>,
     /// 推广包 ID
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub template_id: Option<String>,
     /// 仅当获取注册码时指定该字段才返回
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub state: Option<String>,
+}
+impl crate::de::Decode for RegisterCodeInfo {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            register_code: fields.optional("register_code")?,
+            template_id: fields.optional("template_id")?,
+            state: fields.optional("state")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for RegisterCodeInfo {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
 }
 /// 获取注册码的请求。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct RegisterCodeRequest {
     /// 推广包 ID，最长 128 字节
-    #[serde(deserialize_with = "crate::de::string")]
     pub template_id: String,
     /// 企业名称，最长 64 字节
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub corp_name: Option<String>,
     /// 管理员姓名，最长 64 字节
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub admin_name: Option<String>,
     /// 管理员手机号，最长 64 字节
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub admin_mobile: Option<String>,
     /// 用户自定义的状态值，只支持英文字母和数字，最长 128 字节；注册完成回调与查询注册状态时返回
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub state: Option<String>,
     /// 跟进人的 userid，须在服务商企业通讯录中
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub follow_user: Option<String>,
 }
+impl crate::de::Decode for RegisterCodeRequest {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            template_id: fields.required("template_id")?,
+            corp_name: fields.optional("corp_name")?,
+            admin_name: fields.optional("admin_name")?,
+            admin_mobile: fields.optional("admin_mobile")?,
+            state: fields.optional("state")?,
+            follow_user: fields.optional("follow_user")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for RegisterCodeRequest {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 /// 注册码。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct RegisterCodeResponse {
     /// 注册码，只能消费一次，在访问注册链接时消费
     pub register_code: crate::Secret,
     /// register_code 有效期（秒）
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_int"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub expires_in: Option<i64>,
 }
+impl crate::de::Decode for RegisterCodeResponse {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            register_code: fields.required("register_code")?,
+            expires_in: fields.optional("expires_in")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for RegisterCodeResponse {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 /// 推广注册的状态。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct RegisterInfo {
     /// 企业的 corpid
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub corpid: Option<String>,
     /// 通讯录迁移的凭证信息，仅当注册推广包开启通讯录迁移接口时返回
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub contact_sync: Option<ContactSync>,
     /// 授权管理员的信息
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub auth_user_info: Option<RegisterAdmin>,
     /// 获取注册码时填写的 state
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub state: Option<String>,
     /// 推广包 ID
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub template_id: Option<String>,
 }
+impl crate::de::Decode for RegisterInfo {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            corpid: fields.optional("corpid")?,
+            contact_sync: fields.optional("contact_sync")?,
+            auth_user_info: fields.optional("auth_user_info")?,
+            state: fields.optional("state")?,
+            template_id: fields.optional("template_id")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for RegisterInfo {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 /// 查询注册状态的请求。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct RegisterInfoRequest {
     /// 查询的注册码，生成后 24 小时内可查询；仅支持注册完成回调或获取注册码返回的注册码
     pub register_code: crate::Secret,
 }
+impl crate::de::Decode for RegisterInfoRequest {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            register_code: fields.required("register_code")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for RegisterInfoRequest {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 /// 一次授权的配置。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct SessionInfo {
     /// 允许进行授权的应用 id，如 1、2、3；不填或填空数组都表示允许授权套件内所有应用（仅旧的多应用套件可传该参数）
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_int_vec"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub appid: Option<Vec<i64>>,
     /// 授权类型：0 正式授权，1 测试授权；默认 0。测试授权只能授权给服务商后台登记的测试企业
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub auth_type: Option<AuthType>,
 }
+impl crate::de::Decode for SessionInfo {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            appid: fields.optional("appid")?,
+            auth_type: fields.optional("auth_type")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for SessionInfo {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 /// 设置授权配置的请求。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct SessionInfoSetRequest {
     /// 预授权码
     pub pre_auth_code: crate::Secret,
     /// 本次授权过程中需要用到的会话信息
     pub session_info: SessionInfo,
+}
+impl crate::de::Decode for SessionInfoSetRequest {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            pre_auth_code: fields.required("pre_auth_code")?,
+            session_info: fields.required("session_info")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for SessionInfoSetRequest {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
 }
 /// 应用共享的方式。
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -4527,26 +6261,43 @@ impl serde::Serialize for ShareType {
         serializer.serialize_i64(i64::from(*self))
     }
 }
+impl crate::de::Decode for ShareType {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        <i64 as crate::de::Decode>::decode(value).map(Self::from)
+    }
+}
 impl<'de> serde::Deserialize<'de> for ShareType {
     fn deserialize<D: serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::de::int(deserializer).map(Self::from)
+        crate::de::deserialize(deserializer)
     }
 }
 /// 共享了应用的企业。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct SharedFrom {
     /// 共享了应用的企业的 corpid
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub corpid: Option<String>,
     /// 共享的方式：0 企业互联，1 上下游
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub share_type: Option<ShareType>,
+}
+impl crate::de::Decode for SharedFrom {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            corpid: fields.optional("corpid")?,
+            share_type: fields.optional("share_type")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for SharedFrom {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
 }
 /// 授权方企业的主体类型。
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -4589,235 +6340,273 @@ impl serde::Serialize for SubjectType {
         serializer.serialize_i64(i64::from(*self))
     }
 }
+impl crate::de::Decode for SubjectType {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        <i64 as crate::de::Decode>::decode(value).map(Self::from)
+    }
+}
 impl<'de> serde::Deserialize<'de> for SubjectType {
     fn deserialize<D: serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::de::int(deserializer).map(Self::from)
+        crate::de::deserialize(deserializer)
     }
 }
 /// 应用的一个管理员。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct SuiteAdmin {
     /// 管理员的 userid
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub userid: Option<String>,
     /// 管理员的 open_userid
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub open_userid: Option<String>,
     /// 该管理员对应用的权限：0 发消息权限，1 管理权限
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub auth_type: Option<AdminAuthType>,
 }
+impl crate::de::Decode for SuiteAdmin {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            userid: fields.optional("userid")?,
+            open_userid: fields.optional("open_userid")?,
+            auth_type: fields.optional("auth_type")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for SuiteAdmin {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 /// 获取应用管理员列表的请求。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct SuiteAdminListRequest {
     /// 授权方 corpid
-    #[serde(deserialize_with = "crate::de::string")]
     pub auth_corpid: String,
     /// 授权方安装的应用 agentid
-    #[serde(deserialize_with = "crate::de::int")]
     pub agentid: i64,
 }
+impl crate::de::Decode for SuiteAdminListRequest {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            auth_corpid: fields.required("auth_corpid")?,
+            agentid: fields.required("agentid")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for SuiteAdminListRequest {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 /// 应用的管理员列表。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct SuiteAdminListResponse {
     /// 应用的管理员列表（不包括外部管理员），成员授权模式下不返回系统管理员
-    #[serde(
-        default,
-        skip_serializing_if = "Vec::is_empty",
-        deserialize_with = "crate::de::vec_or_null"
-    )]
+    #[serde(skip_serializing_if = "Vec::is_empty")]
     pub admin: Vec<SuiteAdmin>,
 }
+impl crate::de::Decode for SuiteAdminListResponse {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            admin: fields.or_empty("admin")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for SuiteAdminListResponse {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 /// 应用版本付费订单详情。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct SuiteOrder {
     /// 订单号
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub orderid: Option<String>,
     /// 订单状态
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub order_status: Option<SuiteOrderStatus>,
     /// 订单类型
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub order_type: Option<SuiteOrderType>,
     /// 客户企业的 corpid
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub paid_corpid: Option<String>,
     /// 下单操作人员 userid；部分情况没有该字段（如服务商代下单、服务商下的免支付订单）
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub operator_id: Option<String>,
     /// 下单操作人员所在企业的 corpid
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub operator_corpid: Option<String>,
     /// 应用 id
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub suiteid: Option<String>,
     /// 套件应用 id（仅旧套件有该字段）
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_int"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub appid: Option<i64>,
     /// 购买版本 id
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub edition_id: Option<String>,
     /// 购买版本名字
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub edition_name: Option<String>,
     /// 应付价格，单位分
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_int"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub price: Option<i64>,
     /// 购买的人数
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_int"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub user_count: Option<i64>,
     /// 购买的时长，单位为天
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_int"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub order_period: Option<i64>,
     /// 下单时间（秒级时间戳）
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_int"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub order_time: Option<i64>,
     /// 付款时间（秒级时间戳）
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_int"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub paid_time: Option<i64>,
     /// 购买生效期的开始时间（秒级时间戳）
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_int"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub begin_time: Option<i64>,
     /// 购买生效期的结束时间（秒级时间戳）
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_int"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub end_time: Option<i64>,
     /// 下单来源（企业下单、服务商代下单、代理商代下单等，取值见官方文档）
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_int"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub order_from: Option<i64>,
     /// 服务商分成金额，单位分
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_int"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub service_share_amount: Option<i64>,
     /// 平台分成金额，单位分
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_int"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub platform_share_amount: Option<i64>,
     /// 代理商分成金额，单位分
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_int"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub dealer_share_amount: Option<i64>,
     /// 渠道商信息，仅当有渠道商报备后才有此字段
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub dealer_corp_info: Option<DealerCorpInfo>,
 }
+impl crate::de::Decode for SuiteOrder {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            orderid: fields.optional("orderid")?,
+            order_status: fields.optional("order_status")?,
+            order_type: fields.optional("order_type")?,
+            paid_corpid: fields.optional("paid_corpid")?,
+            operator_id: fields.optional("operator_id")?,
+            operator_corpid: fields.optional("operator_corpid")?,
+            suiteid: fields.optional("suiteid")?,
+            appid: fields.optional("appid")?,
+            edition_id: fields.optional("edition_id")?,
+            edition_name: fields.optional("edition_name")?,
+            price: fields.optional("price")?,
+            user_count: fields.optional("user_count")?,
+            order_period: fields.optional("order_period")?,
+            order_time: fields.optional("order_time")?,
+            paid_time: fields.optional("paid_time")?,
+            begin_time: fields.optional("begin_time")?,
+            end_time: fields.optional("end_time")?,
+            order_from: fields.optional("order_from")?,
+            service_share_amount: fields.optional("service_share_amount")?,
+            platform_share_amount: fields.optional("platform_share_amount")?,
+            dealer_share_amount: fields.optional("dealer_share_amount")?,
+            dealer_corp_info: fields.optional("dealer_corp_info")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for SuiteOrder {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 /// 获取订单详情的请求。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct SuiteOrderGetRequest {
     /// 订单号
-    #[serde(deserialize_with = "crate::de::string")]
     pub orderid: String,
 }
+impl crate::de::Decode for SuiteOrderGetRequest {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            orderid: fields.required("orderid")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for SuiteOrderGetRequest {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 /// 获取订单列表的请求。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct SuiteOrderListRequest {
     /// 起始时间，UNIX 时间戳
-    #[serde(deserialize_with = "crate::de::int")]
     pub start_time: i64,
     /// 终止时间，UNIX 时间戳
-    #[serde(deserialize_with = "crate::de::int")]
     pub end_time: i64,
     /// 指定拉取正式或测试授权的订单：0 正式授权（默认），1 测试授权
     #[serde(
-        default,
         skip_serializing_if = "Option::is_none",
-        with = "crate::de::opt_flag"
+        serialize_with = "crate::de::opt_flag::serialize"
     )]
     pub test_mode: Option<bool>,
 }
+impl crate::de::Decode for SuiteOrderListRequest {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            start_time: fields.required("start_time")?,
+            end_time: fields.required("end_time")?,
+            test_mode: fields.optional("test_mode")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for SuiteOrderListRequest {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 /// 订单列表。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct SuiteOrderListResponse {
     /// 订单列表
-    #[serde(
-        default,
-        skip_serializing_if = "Vec::is_empty",
-        deserialize_with = "crate::de::vec_or_null"
-    )]
+    #[serde(skip_serializing_if = "Vec::is_empty")]
     pub order_list: Vec<SuiteOrder>,
+}
+impl crate::de::Decode for SuiteOrderListResponse {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            order_list: fields.or_empty("order_list")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for SuiteOrderListResponse {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
 }
 /// 应用版本付费的订单状态。
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -4872,11 +6661,16 @@ impl serde::Serialize for SuiteOrderStatus {
         serializer.serialize_i64(i64::from(*self))
     }
 }
+impl crate::de::Decode for SuiteOrderStatus {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        <i64 as crate::de::Decode>::decode(value).map(Self::from)
+    }
+}
 impl<'de> serde::Deserialize<'de> for SuiteOrderStatus {
     fn deserialize<D: serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::de::int(deserializer).map(Self::from)
+        crate::de::deserialize(deserializer)
     }
 }
 /// 应用版本付费的订单类型。
@@ -4920,221 +6714,277 @@ impl serde::Serialize for SuiteOrderType {
         serializer.serialize_i64(i64::from(*self))
     }
 }
+impl crate::de::Decode for SuiteOrderType {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        <i64 as crate::de::Decode>::decode(value).map(Self::from)
+    }
+}
 impl<'de> serde::Deserialize<'de> for SuiteOrderType {
     fn deserialize<D: serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::de::int(deserializer).map(Self::from)
+        crate::de::deserialize(deserializer)
     }
 }
 /// 获取第三方应用凭证的请求。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct SuiteTokenRequest {
     /// 第三方应用 id 或代开发应用模板 id：第三方应用以 ww 或 wx 开头，代开发应用以 dk 开头
-    #[serde(deserialize_with = "crate::de::string")]
     pub suite_id: String,
     /// 第三方应用 secret 或代开发应用模板 secret
     pub suite_secret: crate::Secret,
     /// 企业微信后台推送的 ticket
     pub suite_ticket: crate::Secret,
 }
+impl crate::de::Decode for SuiteTokenRequest {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            suite_id: fields.required("suite_id")?,
+            suite_secret: fields.required("suite_secret")?,
+            suite_ticket: fields.required("suite_ticket")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for SuiteTokenRequest {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 /// 第三方应用凭证。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct SuiteTokenResponse {
     /// 第三方或代开发应用模板的 access_token，最长 512 字节
     pub suite_access_token: crate::Secret,
     /// 有效期（秒）
-    #[serde(deserialize_with = "crate::de::int")]
     pub expires_in: i64,
 }
+impl crate::de::Decode for SuiteTokenResponse {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            suite_access_token: fields.required("suite_access_token")?,
+            expires_in: fields.required("expires_in")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for SuiteTokenResponse {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 /// 网页授权访问成员的详情。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct SuiteUserDetail {
     /// 用户所属企业的 corpid
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub corpid: Option<String>,
     /// 成员 UserID
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub userid: Option<String>,
     /// 成员姓名；对第三方应用已不再返回真实姓名，以 userid 代替
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub name: Option<String>,
     /// 性别：0 未定义，1 男性，2 女性；仅在用户同意 snsapi_privateinfo 授权时返回真实值，否则返回 0
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub gender: Option<String>,
     /// 头像 url；仅在用户同意 snsapi_privateinfo 授权时返回真实头像，否则返回默认头像
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub avatar: Option<String>,
     /// 员工个人二维码（扫描可添加为外部联系人），仅在用户同意 snsapi_privateinfo 授权时返回
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub qr_code: Option<String>,
 }
+impl crate::de::Decode for SuiteUserDetail {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            corpid: fields.optional("corpid")?,
+            userid: fields.optional("userid")?,
+            name: fields.optional("name")?,
+            gender: fields.optional("gender")?,
+            avatar: fields.optional("avatar")?,
+            qr_code: fields.optional("qr_code")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for SuiteUserDetail {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 /// 网页授权访问用户的身份。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct SuiteUserInfo {
     /// 用户所属企业的 corpid
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub corpid: Option<String>,
     /// 用户在企业内的 UserID；企业与应用没有授权关系时返回密文 UserId
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub userid: Option<String>,
     /// 成员票据，最大 512 字节；scope 为 snsapi_privateinfo 且用户在应用可见范围内时返回
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub user_ticket: Option<crate::Secret>,
     /// user_ticket 的有效时间（秒），随 user_ticket 一起返回
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_int"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub expires_in: Option<i64>,
     /// 全局唯一，同一服务商不同应用获取到的同一成员 open_userid 相同，最多 64 字节
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub open_userid: Option<String>,
     /// 非企业成员的标识，对当前服务商唯一
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub openid: Option<String>,
 }
+impl crate::de::Decode for SuiteUserInfo {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            corpid: fields.optional("corpid")?,
+            userid: fields.optional("userid")?,
+            user_ticket: fields.optional("user_ticket")?,
+            expires_in: fields.optional("expires_in")?,
+            open_userid: fields.optional("open_userid")?,
+            openid: fields.optional("openid")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for SuiteUserInfo {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 /// 网页授权访问用户的身份（旧接口地址的返回）。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct SuiteUserInfoLegacy {
     /// 用户所属企业（或家长所在学校）的 corpid
-    #[serde(
-        rename = "CorpId",
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(rename = "CorpId", skip_serializing_if = "Option::is_none")]
     pub corp_id: Option<String>,
     /// 用户在企业内的 UserID
-    #[serde(
-        rename = "UserId",
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(rename = "UserId", skip_serializing_if = "Option::is_none")]
     pub user_id: Option<String>,
     /// 手机设备号（安装时随机生成，删除重装会改变）
-    #[serde(
-        rename = "DeviceId",
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(rename = "DeviceId", skip_serializing_if = "Option::is_none")]
     pub device_id: Option<String>,
     /// 成员票据
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub user_ticket: Option<crate::Secret>,
     /// user_ticket 的有效时间（秒）
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_int"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub expires_in: Option<i64>,
     /// 成员的 open_userid
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub open_userid: Option<String>,
     /// 非企业成员的标识，对当前服务商唯一
-    #[serde(
-        rename = "OpenId",
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(rename = "OpenId", skip_serializing_if = "Option::is_none")]
     pub open_id: Option<String>,
     /// 家长的外部联系人 id（兼容旧版家校调用，与 parents 第一个元素相同）
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub external_userid: Option<String>,
     /// 家长列表
-    #[serde(
-        default,
-        skip_serializing_if = "Vec::is_empty",
-        deserialize_with = "crate::de::vec_or_null"
-    )]
+    #[serde(skip_serializing_if = "Vec::is_empty")]
     pub parents: Vec<ParentIdentity>,
 }
+impl crate::de::Decode for SuiteUserInfoLegacy {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            corp_id: fields.optional("CorpId")?,
+            user_id: fields.optional("UserId")?,
+            device_id: fields.optional("DeviceId")?,
+            user_ticket: fields.optional("user_ticket")?,
+            expires_in: fields.optional("expires_in")?,
+            open_userid: fields.optional("open_userid")?,
+            open_id: fields.optional("OpenId")?,
+            external_userid: fields.optional("external_userid")?,
+            parents: fields.or_empty("parents")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for SuiteUserInfoLegacy {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 /// unionid 查询 external_userid 的请求。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct UnionidToExternalUseridRequest {
     /// 微信用户的 unionid
-    #[serde(deserialize_with = "crate::de::string")]
     pub unionid: String,
     /// 微信用户的 openid
-    #[serde(deserialize_with = "crate::de::string")]
     pub openid: String,
     /// 需要换取的企业 corpid，不填则拉取所有企业
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub corpid: Option<String>,
 }
+impl crate::de::Decode for UnionidToExternalUseridRequest {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            unionid: fields.required("unionid")?,
+            openid: fields.required("openid")?,
+            corpid: fields.optional("corpid")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for UnionidToExternalUseridRequest {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 /// unionid 对应的 external_userid。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct UnionidToExternalUseridResponse {
     /// 该 unionid 对应的外部联系人信息
-    #[serde(
-        default,
-        skip_serializing_if = "Vec::is_empty",
-        deserialize_with = "crate::de::vec_or_null"
-    )]
+    #[serde(skip_serializing_if = "Vec::is_empty")]
     pub external_userid_info: Vec<CorpExternalUserid>,
 }
+impl crate::de::Decode for UnionidToExternalUseridResponse {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            external_userid_info: fields.or_empty("external_userid_info")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for UnionidToExternalUseridResponse {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 /// 以成员票据发起的请求。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct UserTicketRequest {
     /// 成员票据
     pub user_ticket: crate::Secret,
+}
+impl crate::de::Decode for UserTicketRequest {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            user_ticket: fields.required("user_ticket")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for UserTicketRequest {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
 }
 impl AcquisitionBillListRequest {
     /// A `AcquisitionBillListRequest` with its required `begin_time`, `end_time`, `auth_corpid` set and every optional field unset.

@@ -6,121 +6,190 @@
 //!
 //! Enabled by the cargo feature `report`.
 /// 除 errcode/errmsg 外没有其他字段的返回。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct EmptyResponse {}
+impl crate::de::Decode for EmptyResponse {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        crate::de::Fields::of(value)?;
+        Ok(Self {})
+    }
+}
+impl<'de> serde::Deserialize<'de> for EmptyResponse {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 /// 一道题的答案。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct ReportAnswerValue {
     /// 题目 id
-    #[serde(deserialize_with = "crate::de::int")]
     pub question_id: i64,
     /// 单选题所选的选项 id
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_int"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub single_choice: Option<i64>,
     /// 多选题所选的选项 id
-    #[serde(
-        default,
-        skip_serializing_if = "Vec::is_empty",
-        deserialize_with = "crate::de::int_vec_or_null"
-    )]
+    #[serde(skip_serializing_if = "Vec::is_empty")]
     pub multi_choice: Vec<i64>,
     /// 填空题的答案
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub text: Option<String>,
     /// 图片题的图片链接
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub url: Option<String>,
     /// 行程卡类型
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_int"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub itinerary_card_type: Option<i64>,
     /// 途经的高风险地区
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub high_risk_area: Option<String>,
 }
+impl crate::de::Decode for ReportAnswerValue {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            question_id: fields.required("question_id")?,
+            single_choice: fields.optional("single_choice")?,
+            multi_choice: fields.or_empty("multi_choice")?,
+            text: fields.optional("text")?,
+            url: fields.optional("url")?,
+            itinerary_card_type: fields.optional("itinerary_card_type")?,
+            high_risk_area: fields.optional("high_risk_area")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for ReportAnswerValue {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 /// 一个事件类别。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct ReportCategory {
     /// 类别 id
-    #[serde(deserialize_with = "crate::de::string")]
     pub category_id: String,
     /// 类别名称
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub category_name: Option<String>,
     /// 类别层级
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub level: Option<ReportCategoryLevel>,
     /// 所属一级类别的 id；一级类别时为空
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub parent_category_id: Option<String>,
 }
+impl crate::de::Decode for ReportCategory {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            category_id: fields.required("category_id")?,
+            category_name: fields.optional("category_name")?,
+            level: fields.optional("level")?,
+            parent_category_id: fields.optional("parent_category_id")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for ReportCategory {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 /// 添加事件类别的请求。
-#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
 pub struct ReportCategoryAddRequest {
     /// 类别名称，不超过 30 个字
-    #[serde(deserialize_with = "crate::de::string")]
     pub category_name: String,
     /// 类别层级，只能为 1 或 2
     pub level: ReportCategoryLevel,
     /// 所属一级类别的 id；level 为 2 时必填
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub parent_category_id: Option<String>,
 }
+impl crate::de::Decode for ReportCategoryAddRequest {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            category_name: fields.required("category_name")?,
+            level: fields.required("level")?,
+            parent_category_id: fields.optional("parent_category_id")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for ReportCategoryAddRequest {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 /// 添加事件类别的返回。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct ReportCategoryAddResponse {
     /// 类别 id
-    #[serde(deserialize_with = "crate::de::string")]
     pub category_id: String,
+}
+impl crate::de::Decode for ReportCategoryAddResponse {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            category_id: fields.required("category_id")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for ReportCategoryAddResponse {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
 }
 /// 分类统计的请求。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct ReportCategoryFilterRequest {
     /// 一级类别 id；不填返回各一级类别的统计，填则返回其下二级类别的统计
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub category_id: Option<String>,
 }
+impl crate::de::Decode for ReportCategoryFilterRequest {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            category_id: fields.optional("category_id")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for ReportCategoryFilterRequest {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 /// 只含类别 id 的请求。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct ReportCategoryIdRequest {
     /// 类别 id
-    #[serde(deserialize_with = "crate::de::string")]
     pub category_id: String,
+}
+impl crate::de::Decode for ReportCategoryIdRequest {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            category_id: fields.required("category_id")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for ReportCategoryIdRequest {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
 }
 /// 事件类别的层级。
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -155,68 +224,102 @@ impl serde::Serialize for ReportCategoryLevel {
         serializer.serialize_i64(i64::from(*self))
     }
 }
+impl crate::de::Decode for ReportCategoryLevel {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        <i64 as crate::de::Decode>::decode(value).map(Self::from)
+    }
+}
 impl<'de> serde::Deserialize<'de> for ReportCategoryLevel {
     fn deserialize<D: serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::de::int(deserializer).map(Self::from)
+        crate::de::deserialize(deserializer)
     }
 }
 /// 获取事件类别列表的返回。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct ReportCategoryListResponse {
     /// 类别列表
-    #[serde(
-        default,
-        skip_serializing_if = "Vec::is_empty",
-        deserialize_with = "crate::de::vec_or_null"
-    )]
+    #[serde(skip_serializing_if = "Vec::is_empty")]
     pub category_list: Vec<ReportCategory>,
 }
+impl crate::de::Decode for ReportCategoryListResponse {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            category_list: fields.or_empty("category_list")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for ReportCategoryListResponse {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 /// 一个类别的事件统计。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct ReportCategoryStatistic {
     /// 类别 id
-    #[serde(deserialize_with = "crate::de::string")]
     pub category_id: String,
     /// 类别名称
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub category_name: Option<String>,
     /// 类别层级
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub category_level: Option<ReportCategoryLevel>,
     /// 类别类型
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub category_type: Option<ReportCategoryType>,
     /// 累计上报
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_int"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub total_case: Option<i64>,
     /// 累计办结
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_int"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub total_solved: Option<i64>,
 }
+impl crate::de::Decode for ReportCategoryStatistic {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            category_id: fields.required("category_id")?,
+            category_name: fields.optional("category_name")?,
+            category_level: fields.optional("category_level")?,
+            category_type: fields.optional("category_type")?,
+            total_case: fields.optional("total_case")?,
+            total_solved: fields.optional("total_solved")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for ReportCategoryStatistic {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 /// 上报事件分类统计的返回。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct ReportCategoryStatisticResponse {
     /// 各类别的统计
-    #[serde(
-        default,
-        skip_serializing_if = "Vec::is_empty",
-        deserialize_with = "crate::de::vec_or_null"
-    )]
+    #[serde(skip_serializing_if = "Vec::is_empty")]
     pub dashboard_list: Vec<ReportCategoryStatistic>,
+}
+impl crate::de::Decode for ReportCategoryStatisticResponse {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            dashboard_list: fields.or_empty("dashboard_list")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for ReportCategoryStatisticResponse {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
 }
 /// 分类统计中的类别类型。
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -251,860 +354,1114 @@ impl serde::Serialize for ReportCategoryType {
         serializer.serialize_i64(i64::from(*self))
     }
 }
+impl crate::de::Decode for ReportCategoryType {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        <i64 as crate::de::Decode>::decode(value).map(Self::from)
+    }
+}
 impl<'de> serde::Deserialize<'de> for ReportCategoryType {
     fn deserialize<D: serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::de::int(deserializer).map(Self::from)
+        crate::de::deserialize(deserializer)
     }
 }
 /// 修改事件类别的请求。
-#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
 pub struct ReportCategoryUpdateRequest {
     /// 类别 id
-    #[serde(deserialize_with = "crate::de::string")]
     pub category_id: String,
     /// 类别名称，不超过 30 个字；同一一级类别下的二级类别不能重名
-    #[serde(deserialize_with = "crate::de::string")]
     pub category_name: String,
     /// 类别层级，只能为 1 或 2
     pub level: ReportCategoryLevel,
     /// 所属一级类别的 id；level 为 2 时必填
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub parent_category_id: Option<String>,
 }
+impl crate::de::Decode for ReportCategoryUpdateRequest {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            category_id: fields.required("category_id")?,
+            category_name: fields.required("category_name")?,
+            level: fields.required("level")?,
+            parent_category_id: fields.optional("parent_category_id")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for ReportCategoryUpdateRequest {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 /// 一个网格。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct ReportGrid {
     /// 网格 id
-    #[serde(deserialize_with = "crate::de::string")]
     pub grid_id: String,
     /// 网格名称
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub grid_name: Option<String>,
     /// 上级网格 id
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub grid_parent_id: Option<String>,
     /// 网格负责人 userid 列表
-    #[serde(
-        default,
-        skip_serializing_if = "Vec::is_empty",
-        deserialize_with = "crate::de::vec_or_null"
-    )]
+    #[serde(skip_serializing_if = "Vec::is_empty")]
     pub grid_admin: Vec<String>,
     /// 网格成员 userid 列表
-    #[serde(
-        default,
-        skip_serializing_if = "Vec::is_empty",
-        deserialize_with = "crate::de::vec_or_null"
-    )]
+    #[serde(skip_serializing_if = "Vec::is_empty")]
     pub grid_member: Vec<String>,
 }
+impl crate::de::Decode for ReportGrid {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            grid_id: fields.required("grid_id")?,
+            grid_name: fields.optional("grid_name")?,
+            grid_parent_id: fields.optional("grid_parent_id")?,
+            grid_admin: fields.or_empty("grid_admin")?,
+            grid_member: fields.or_empty("grid_member")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for ReportGrid {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 /// 添加网格的请求。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct ReportGridAddRequest {
     /// 网格名称，不超过 30 个字
-    #[serde(deserialize_with = "crate::de::string")]
     pub grid_name: String,
     /// 父节点的网格 id
-    #[serde(deserialize_with = "crate::de::string")]
     pub grid_parent_id: String,
     /// 网格负责人 userid 列表
     pub grid_admin: Vec<String>,
     /// 该节点的成员 userid 列表
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub grid_member: Option<Vec<String>>,
 }
+impl crate::de::Decode for ReportGridAddRequest {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            grid_name: fields.required("grid_name")?,
+            grid_parent_id: fields.required("grid_parent_id")?,
+            grid_admin: fields.required("grid_admin")?,
+            grid_member: fields.optional("grid_member")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for ReportGridAddRequest {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 /// 添加网格的返回。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct ReportGridAddResponse {
     /// 网格 id
-    #[serde(deserialize_with = "crate::de::string")]
     pub grid_id: String,
     /// 无效的 userid
-    #[serde(
-        default,
-        skip_serializing_if = "Vec::is_empty",
-        deserialize_with = "crate::de::vec_or_null"
-    )]
+    #[serde(skip_serializing_if = "Vec::is_empty")]
     pub invalid_userids: Vec<String>,
 }
+impl crate::de::Decode for ReportGridAddResponse {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            grid_id: fields.required("grid_id")?,
+            invalid_userids: fields.or_empty("invalid_userids")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for ReportGridAddResponse {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 /// 网格的 id 与名称。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct ReportGridBrief {
     /// 网格 id
-    #[serde(deserialize_with = "crate::de::string")]
     pub grid_id: String,
     /// 网格名称
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub grid_name: Option<String>,
 }
+impl crate::de::Decode for ReportGridBrief {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            grid_id: fields.required("grid_id")?,
+            grid_name: fields.optional("grid_name")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for ReportGridBrief {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 /// 按网格筛选的统计请求。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct ReportGridFilterRequest {
     /// 网格 id；不填则统计整个单位
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub grid_id: Option<String>,
+}
+impl crate::de::Decode for ReportGridFilterRequest {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            grid_id: fields.optional("grid_id")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for ReportGridFilterRequest {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
 }
 /// 只含网格 id 的请求。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct ReportGridIdRequest {
     /// 网格 id
-    #[serde(deserialize_with = "crate::de::string")]
     pub grid_id: String,
+}
+impl crate::de::Decode for ReportGridIdRequest {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            grid_id: fields.required("grid_id")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for ReportGridIdRequest {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
 }
 /// 获取配置的网格及网格负责人的返回。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct ReportGridInfoResponse {
     /// 网格列表
-    #[serde(
-        default,
-        skip_serializing_if = "Vec::is_empty",
-        deserialize_with = "crate::de::vec_or_null"
-    )]
+    #[serde(skip_serializing_if = "Vec::is_empty")]
     pub grid_list: Vec<ReportGridWithAdmin>,
 }
+impl crate::de::Decode for ReportGridInfoResponse {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            grid_list: fields.or_empty("grid_list")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for ReportGridInfoResponse {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 /// 获取网格列表的请求。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct ReportGridListRequest {
     /// 网格 id；不填则拉取根节点及其子节点
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub grid_id: Option<String>,
 }
+impl crate::de::Decode for ReportGridListRequest {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            grid_id: fields.optional("grid_id")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for ReportGridListRequest {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 /// 获取网格列表的返回。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct ReportGridListResponse {
     /// 网格列表
-    #[serde(
-        default,
-        skip_serializing_if = "Vec::is_empty",
-        deserialize_with = "crate::de::vec_or_null"
-    )]
+    #[serde(skip_serializing_if = "Vec::is_empty")]
     pub grid_list: Vec<ReportGrid>,
 }
+impl crate::de::Decode for ReportGridListResponse {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            grid_list: fields.or_empty("grid_list")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for ReportGridListResponse {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 /// 编辑网格的请求。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct ReportGridUpdateRequest {
     /// 网格 id
-    #[serde(deserialize_with = "crate::de::string")]
     pub grid_id: String,
     /// 网格名称，不超过 30 个字；同一目标网格下不能有同名的同级子网格
-    #[serde(deserialize_with = "crate::de::string")]
     pub grid_name: String,
     /// 父节点的网格 id，网格结构最多 10 层
-    #[serde(deserialize_with = "crate::de::string")]
     pub grid_parent_id: String,
     /// 网格负责人 userid 列表，每个网格 1 ~ 20 个
     pub grid_admin: Vec<String>,
     /// 该节点的成员 userid 列表，不超过 100 个；为空表示清空所有成员
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub grid_member: Option<Vec<String>>,
 }
+impl crate::de::Decode for ReportGridUpdateRequest {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            grid_id: fields.required("grid_id")?,
+            grid_name: fields.required("grid_name")?,
+            grid_parent_id: fields.required("grid_parent_id")?,
+            grid_admin: fields.required("grid_admin")?,
+            grid_member: fields.optional("grid_member")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for ReportGridUpdateRequest {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 /// 编辑网格的返回。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct ReportGridUpdateResponse {
     /// 无效的 userid
-    #[serde(
-        default,
-        skip_serializing_if = "Vec::is_empty",
-        deserialize_with = "crate::de::vec_or_null"
-    )]
+    #[serde(skip_serializing_if = "Vec::is_empty")]
     pub invalid_userids: Vec<String>,
 }
+impl crate::de::Decode for ReportGridUpdateResponse {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            invalid_userids: fields.or_empty("invalid_userids")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for ReportGridUpdateResponse {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 /// 一个网格及其负责人。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct ReportGridWithAdmin {
     /// 网格 id
-    #[serde(deserialize_with = "crate::de::string")]
     pub grid_id: String,
     /// 网格名称
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub grid_name: Option<String>,
     /// 网格负责人 userid 列表
-    #[serde(
-        default,
-        skip_serializing_if = "Vec::is_empty",
-        deserialize_with = "crate::de::vec_or_null"
-    )]
+    #[serde(skip_serializing_if = "Vec::is_empty")]
     pub grid_admin: Vec<String>,
 }
+impl crate::de::Decode for ReportGridWithAdmin {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            grid_id: fields.required("grid_id")?,
+            grid_name: fields.optional("grid_name")?,
+            grid_admin: fields.or_empty("grid_admin")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for ReportGridWithAdmin {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 /// 事件位置。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct ReportLocation {
     /// 位置名称
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub name: Option<String>,
     /// 详细地址
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub address: Option<String>,
     /// 纬度
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_float"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub latitude: Option<f64>,
     /// 经度
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_float"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub longitude: Option<f64>,
 }
+impl crate::de::Decode for ReportLocation {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            name: fields.optional("name")?,
+            address: fields.optional("address")?,
+            latitude: fields.optional("latitude")?,
+            longitude: fields.optional("longitude")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for ReportLocation {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 /// 一条上报事件（巡查上报或居民上报）。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct ReportOrder {
     /// 事件 id
-    #[serde(deserialize_with = "crate::de::string")]
     pub order_id: String,
     /// 事件描述
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub desc: Option<String>,
     /// 紧急程度
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_int"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub urge_type: Option<i64>,
     /// 事件类别名称
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub case_name: Option<String>,
     /// 所属网格名称
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub grid_name: Option<String>,
     /// 所属网格 id
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub grid_id: Option<String>,
     /// 事件创建时间，Unix 时间戳（秒）
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_int"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub create_time: Option<i64>,
     /// 上报人姓名（仅居民上报）
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub reporter_name: Option<String>,
     /// 上报人手机号（仅居民上报）
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub reporter_mobile: Option<String>,
     /// 上报人的微信 unionid（仅居民上报）
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub unionid: Option<String>,
     /// 事件图片链接
-    #[serde(
-        default,
-        skip_serializing_if = "Vec::is_empty",
-        deserialize_with = "crate::de::vec_or_null"
-    )]
+    #[serde(skip_serializing_if = "Vec::is_empty")]
     pub image_urls: Vec<String>,
     /// 事件视频的 media_id，可用「获取临时素材」下载
-    #[serde(
-        default,
-        skip_serializing_if = "Vec::is_empty",
-        deserialize_with = "crate::de::vec_or_null"
-    )]
+    #[serde(skip_serializing_if = "Vec::is_empty")]
     pub video_media_ids: Vec<String>,
     /// 事件位置
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub location: Option<ReportLocation>,
     /// 当前处理人 userid 列表
-    #[serde(
-        default,
-        skip_serializing_if = "Vec::is_empty",
-        deserialize_with = "crate::de::vec_or_null"
-    )]
+    #[serde(skip_serializing_if = "Vec::is_empty")]
     pub processor_userids: Vec<String>,
     /// 处理流程
-    #[serde(
-        default,
-        skip_serializing_if = "Vec::is_empty",
-        deserialize_with = "crate::de::vec_or_null"
-    )]
+    #[serde(skip_serializing_if = "Vec::is_empty")]
     pub process_list: Vec<ReportOrderProcess>,
 }
+impl crate::de::Decode for ReportOrder {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            order_id: fields.required("order_id")?,
+            desc: fields.optional("desc")?,
+            urge_type: fields.optional("urge_type")?,
+            case_name: fields.optional("case_name")?,
+            grid_name: fields.optional("grid_name")?,
+            grid_id: fields.optional("grid_id")?,
+            create_time: fields.optional("create_time")?,
+            reporter_name: fields.optional("reporter_name")?,
+            reporter_mobile: fields.optional("reporter_mobile")?,
+            unionid: fields.optional("unionid")?,
+            image_urls: fields.or_empty("image_urls")?,
+            video_media_ids: fields.or_empty("video_media_ids")?,
+            location: fields.optional("location")?,
+            processor_userids: fields.or_empty("processor_userids")?,
+            process_list: fields.or_empty("process_list")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for ReportOrder {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 /// 只含事件 id 的请求。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct ReportOrderIdRequest {
     /// 事件 id
-    #[serde(deserialize_with = "crate::de::string")]
     pub order_id: String,
 }
+impl crate::de::Decode for ReportOrderIdRequest {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            order_id: fields.required("order_id")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for ReportOrderIdRequest {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 /// 获取上报事件详情的返回。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct ReportOrderInfoResponse {
     /// 事件详情
     pub order_info: ReportOrder,
 }
+impl crate::de::Decode for ReportOrderInfoResponse {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            order_info: fields.required("order_info")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for ReportOrderInfoResponse {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 /// 获取上报事件列表的请求。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct ReportOrderListRequest {
     /// 时间戳，只返回此后新创建的上报
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_int"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub begin_create_time: Option<i64>,
     /// 时间戳，只返回此后新修改的上报
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_int"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub begin_modify_time: Option<i64>,
     /// 翻页参数，首次查询为空；查询条件变更时须置空
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub cursor: Option<String>,
     /// 单页数量，默认 20，最大 50
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_int"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub limit: Option<i64>,
 }
+impl crate::de::Decode for ReportOrderListRequest {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            begin_create_time: fields.optional("begin_create_time")?,
+            begin_modify_time: fields.optional("begin_modify_time")?,
+            cursor: fields.optional("cursor")?,
+            limit: fields.optional("limit")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for ReportOrderListRequest {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 /// 获取上报事件列表的返回。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct ReportOrderListResponse {
     /// 下一页的游标；为空表示已拉取完毕
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub next_cursor: Option<String>,
     /// 事件列表
-    #[serde(
-        default,
-        skip_serializing_if = "Vec::is_empty",
-        deserialize_with = "crate::de::vec_or_null"
-    )]
+    #[serde(skip_serializing_if = "Vec::is_empty")]
     pub order_list: Vec<ReportOrder>,
 }
+impl crate::de::Decode for ReportOrderListResponse {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            next_cursor: fields.optional("next_cursor")?,
+            order_list: fields.or_empty("order_list")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for ReportOrderListResponse {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 /// 事件的一个处理流程。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct ReportOrderProcess {
     /// 流程类型
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_int"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub process_type: Option<i64>,
     /// 处理人 userid
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub solve_userid: Option<String>,
     /// 处理说明
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub process_desc: Option<String>,
     /// 流程状态
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_int"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub status: Option<i64>,
     /// 处理时间，Unix 时间戳（秒）
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_int"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub solved_time: Option<i64>,
     /// 处理图片链接
-    #[serde(
-        default,
-        skip_serializing_if = "Vec::is_empty",
-        deserialize_with = "crate::de::vec_or_null"
-    )]
+    #[serde(skip_serializing_if = "Vec::is_empty")]
     pub image_urls: Vec<String>,
     /// 处理视频的 media_id
-    #[serde(
-        default,
-        skip_serializing_if = "Vec::is_empty",
-        deserialize_with = "crate::de::vec_or_null"
-    )]
+    #[serde(skip_serializing_if = "Vec::is_empty")]
     pub video_media_ids: Vec<String>,
 }
+impl crate::de::Decode for ReportOrderProcess {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            process_type: fields.optional("process_type")?,
+            solve_userid: fields.optional("solve_userid")?,
+            process_desc: fields.optional("process_desc")?,
+            status: fields.optional("status")?,
+            solved_time: fields.optional("solved_time")?,
+            image_urls: fields.or_empty("image_urls")?,
+            video_media_ids: fields.or_empty("video_media_ids")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for ReportOrderProcess {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 /// 单位的巡查上报数据统计。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct ReportPatrolCorpStatus {
     /// 办理中数量
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_int"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub processing: Option<i64>,
     /// 今日上报数量
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_int"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub added_today: Option<i64>,
     /// 今日办结数量
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_int"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub solved_today: Option<i64>,
     /// 累计上报数量
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_int"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub total_case: Option<i64>,
     /// 待分配数量
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_int"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub to_be_assigned: Option<i64>,
     /// 累计办结数量
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_int"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub total_solved: Option<i64>,
 }
+impl crate::de::Decode for ReportPatrolCorpStatus {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            processing: fields.optional("processing")?,
+            added_today: fields.optional("added_today")?,
+            solved_today: fields.optional("solved_today")?,
+            total_case: fields.optional("total_case")?,
+            to_be_assigned: fields.optional("to_be_assigned")?,
+            total_solved: fields.optional("total_solved")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for ReportPatrolCorpStatus {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 /// 个人的巡查上报数据统计。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct ReportPatrolUserStatus {
     /// 办理中数量
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_int"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub processing: Option<i64>,
     /// 今日上报数量
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_int"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub added_today: Option<i64>,
     /// 今日办结数量
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_int"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub solved_today: Option<i64>,
 }
+impl crate::de::Decode for ReportPatrolUserStatus {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            processing: fields.optional("processing")?,
+            added_today: fields.optional("added_today")?,
+            solved_today: fields.optional("solved_today")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for ReportPatrolUserStatus {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 /// 选择题的一个选项。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct ReportQuestionOption {
     /// 选项 id
-    #[serde(deserialize_with = "crate::de::int")]
     pub option_id: i64,
     /// 选项文案
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub option_text: Option<String>,
 }
+impl crate::de::Decode for ReportQuestionOption {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            option_id: fields.required("option_id")?,
+            option_text: fields.optional("option_text")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for ReportQuestionOption {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 /// 健康上报问卷的一道题。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct ReportQuestionTemplate {
     /// 题目 id
-    #[serde(deserialize_with = "crate::de::int")]
     pub question_id: i64,
     /// 题型，如单选、多选、填空、图片等
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_int"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub question_type: Option<i64>,
     /// 题目标题
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub title: Option<String>,
     /// 是否必填：0 否，1 是
     #[serde(
-        default,
         skip_serializing_if = "Option::is_none",
-        with = "crate::de::opt_flag"
+        serialize_with = "crate::de::opt_flag::serialize"
     )]
     pub is_required: Option<bool>,
     /// 选择题的选项
-    #[serde(
-        default,
-        skip_serializing_if = "Vec::is_empty",
-        deserialize_with = "crate::de::vec_or_null"
-    )]
+    #[serde(skip_serializing_if = "Vec::is_empty")]
     pub option_list: Vec<ReportQuestionOption>,
 }
+impl crate::de::Decode for ReportQuestionTemplate {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            question_id: fields.required("question_id")?,
+            question_type: fields.optional("question_type")?,
+            title: fields.optional("title")?,
+            is_required: fields.optional("is_required")?,
+            option_list: fields.or_empty("option_list")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for ReportQuestionTemplate {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 /// 单位的居民上报数据统计。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct ReportResidentCorpStatus {
     /// 待受理数量
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_int"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub pending: Option<i64>,
     /// 办理中数量
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_int"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub processing: Option<i64>,
     /// 今日上报数量
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_int"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub added_today: Option<i64>,
     /// 今日办结数量
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_int"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub solved_today: Option<i64>,
     /// 累计上报数量
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_int"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub total_case: Option<i64>,
     /// 累计受理数量
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_int"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub total_accepted: Option<i64>,
     /// 累计办结数量
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_int"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub total_solved: Option<i64>,
 }
+impl crate::de::Decode for ReportResidentCorpStatus {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            pending: fields.optional("pending")?,
+            processing: fields.optional("processing")?,
+            added_today: fields.optional("added_today")?,
+            solved_today: fields.optional("solved_today")?,
+            total_case: fields.optional("total_case")?,
+            total_accepted: fields.optional("total_accepted")?,
+            total_solved: fields.optional("total_solved")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for ReportResidentCorpStatus {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 /// 个人的居民上报数据统计。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct ReportResidentUserStatus {
     /// 待受理数量
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_int"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub pending: Option<i64>,
     /// 办理中数量
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_int"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub processing: Option<i64>,
     /// 今日上报数量
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_int"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub added_today: Option<i64>,
     /// 今日办结数量
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_int"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub solved_today: Option<i64>,
 }
+impl crate::de::Decode for ReportResidentUserStatus {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            pending: fields.optional("pending")?,
+            processing: fields.optional("processing")?,
+            added_today: fields.optional("added_today")?,
+            solved_today: fields.optional("solved_today")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for ReportResidentUserStatus {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 /// 一次健康上报的答案。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct ReportSiteAnswer {
     /// 上报时间，Unix 时间戳（秒）
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_int"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub report_time: Option<i64>,
     /// 各题的答案
-    #[serde(
-        default,
-        skip_serializing_if = "Vec::is_empty",
-        deserialize_with = "crate::de::vec_or_null"
-    )]
+    #[serde(skip_serializing_if = "Vec::is_empty")]
     pub report_values: Vec<ReportAnswerValue>,
 }
+impl crate::de::Decode for ReportSiteAnswer {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            report_time: fields.optional("report_time")?,
+            report_values: fields.or_empty("report_values")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for ReportSiteAnswer {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 /// 获取用户填写答案的请求。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct ReportSiteAnswerRequest {
     /// 场所码 id
-    #[serde(deserialize_with = "crate::de::string")]
     pub siteid: String,
     /// 日期，格式 YYYY-MM-DD
-    #[serde(deserialize_with = "crate::de::string")]
     pub date: String,
     /// 上一次调用返回的 next_cursor，第一次拉取可不填
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub cursor: Option<String>,
     /// 每次拉取的数量
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_int"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub limit: Option<i64>,
 }
+impl crate::de::Decode for ReportSiteAnswerRequest {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            siteid: fields.required("siteid")?,
+            date: fields.required("date")?,
+            cursor: fields.optional("cursor")?,
+            limit: fields.optional("limit")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for ReportSiteAnswerRequest {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 /// 获取用户填写答案的返回。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct ReportSiteAnswerResponse {
     /// 是否还有更多数据：0 否，1 是
     #[serde(
-        default,
         skip_serializing_if = "Option::is_none",
-        with = "crate::de::opt_flag"
+        serialize_with = "crate::de::opt_flag::serialize"
     )]
     pub has_more: Option<bool>,
     /// 下一页的游标
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub next_cursor: Option<String>,
     /// 用户的上报答案
-    #[serde(
-        default,
-        skip_serializing_if = "Vec::is_empty",
-        deserialize_with = "crate::de::vec_or_null"
-    )]
+    #[serde(skip_serializing_if = "Vec::is_empty")]
     pub answers: Vec<ReportSiteAnswer>,
 }
+impl crate::de::Decode for ReportSiteAnswerResponse {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            has_more: fields.optional("has_more")?,
+            next_cursor: fields.optional("next_cursor")?,
+            answers: fields.or_empty("answers")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for ReportSiteAnswerResponse {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 /// 一个场所码。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct ReportSiteCode {
     /// 场所码 id
-    #[serde(deserialize_with = "crate::de::string")]
     pub id: String,
     /// 场所类型
-    #[serde(
-        rename = "type",
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(rename = "type", skip_serializing_if = "Option::is_none")]
     pub site_type: Option<String>,
     /// 场所所在行政区域
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub area: Option<String>,
     /// 场所详细地址
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub address: Option<String>,
     /// 场所名称
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub name: Option<String>,
     /// 场所负责人 userid 列表
-    #[serde(
-        default,
-        skip_serializing_if = "Vec::is_empty",
-        deserialize_with = "crate::de::vec_or_null"
-    )]
+    #[serde(skip_serializing_if = "Vec::is_empty")]
     pub admin: Vec<String>,
     /// 场所码二维码链接
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub qr_code_url: Option<String>,
 }
+impl crate::de::Decode for ReportSiteCode {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            id: fields.required("id")?,
+            site_type: fields.optional("type")?,
+            area: fields.optional("area")?,
+            address: fields.optional("address")?,
+            name: fields.optional("name")?,
+            admin: fields.or_empty("admin")?,
+            qr_code_url: fields.optional("qr_code_url")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for ReportSiteCode {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 /// 获取场所码列表的请求。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct ReportSiteCodeListRequest {
     /// 上一次调用返回的 next_cursor，第一次拉取可不填
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub cursor: Option<String>,
     /// 每次拉取的数量
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_int"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub limit: Option<i64>,
 }
+impl crate::de::Decode for ReportSiteCodeListRequest {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            cursor: fields.optional("cursor")?,
+            limit: fields.optional("limit")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for ReportSiteCodeListRequest {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 /// 获取场所码列表的返回。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct ReportSiteCodeListResponse {
     /// 下一页的游标；为空表示已拉取完毕
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub next_cursor: Option<String>,
     /// 场所码列表
-    #[serde(
-        default,
-        skip_serializing_if = "Vec::is_empty",
-        deserialize_with = "crate::de::vec_or_null"
-    )]
+    #[serde(skip_serializing_if = "Vec::is_empty")]
     pub site_code_infos: Vec<ReportSiteCode>,
 }
+impl crate::de::Decode for ReportSiteCodeListResponse {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            next_cursor: fields.optional("next_cursor")?,
+            site_code_infos: fields.or_empty("site_code_infos")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for ReportSiteCodeListResponse {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 /// 只含场所码 id 的请求。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct ReportSiteIdRequest {
     /// 场所码 id
-    #[serde(deserialize_with = "crate::de::string")]
     pub siteid: String,
 }
+impl crate::de::Decode for ReportSiteIdRequest {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            siteid: fields.required("siteid")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for ReportSiteIdRequest {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 /// 场所码对应的健康上报问卷。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct ReportSiteReportInfo {
     /// 问卷题目
-    #[serde(
-        default,
-        skip_serializing_if = "Vec::is_empty",
-        deserialize_with = "crate::de::vec_or_null"
-    )]
+    #[serde(skip_serializing_if = "Vec::is_empty")]
     pub question_templates: Vec<ReportQuestionTemplate>,
 }
+impl crate::de::Decode for ReportSiteReportInfo {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            question_templates: fields.or_empty("question_templates")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for ReportSiteReportInfo {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 /// 成员负责及参与的网格。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct ReportUserGridInfo {
     /// 成员负责的网格
-    #[serde(
-        default,
-        skip_serializing_if = "Vec::is_empty",
-        deserialize_with = "crate::de::vec_or_null"
-    )]
+    #[serde(skip_serializing_if = "Vec::is_empty")]
     pub manage_grids: Vec<ReportGridBrief>,
     /// 成员参与的网格
-    #[serde(
-        default,
-        skip_serializing_if = "Vec::is_empty",
-        deserialize_with = "crate::de::vec_or_null"
-    )]
+    #[serde(skip_serializing_if = "Vec::is_empty")]
     pub joined_grids: Vec<ReportGridBrief>,
 }
+impl crate::de::Decode for ReportUserGridInfo {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            manage_grids: fields.or_empty("manage_grids")?,
+            joined_grids: fields.or_empty("joined_grids")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for ReportUserGridInfo {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 /// 只含成员 userid 的请求。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct ReportUserRequest {
     /// 成员 userid
-    #[serde(deserialize_with = "crate::de::string")]
     pub userid: String,
+}
+impl crate::de::Decode for ReportUserRequest {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            userid: fields.required("userid")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for ReportUserRequest {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
 }
 impl ReportCategoryAddRequest {
     /// A `ReportCategoryAddRequest` with its required `category_name`, `level` set and every optional field unset.

@@ -6,11 +6,25 @@
 //!
 //! Enabled by the cargo feature `robot`.
 /// 智能机器人的 markdown 消息，支持标题、列表、引用、链接、图片、代码、表格等语法。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct AibotMarkdown {
     /// markdown 内容，须是 utf8 编码
-    #[serde(deserialize_with = "crate::de::string")]
     pub content: String,
+}
+impl crate::de::Decode for AibotMarkdown {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            content: fields.required("content")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for AibotMarkdown {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
 }
 /// 智能机器人主动回复支持的消息类型。
 #[derive(Debug, Clone, PartialEq)]
@@ -57,16 +71,11 @@ impl serde::Serialize for AibotMessage {
         }
     }
 }
-impl<'de> serde::Deserialize<'de> for AibotMessage {
-    fn deserialize<D: serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        let fields = <serde_json::Map<
-            String,
-            serde_json::Value,
-        > as serde::Deserialize>::deserialize(deserializer)?;
+impl crate::de::Decode for AibotMessage {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let fields = crate::de::Fields::of(value)?.into_map();
         if !fields.contains_key("msgtype") {
-            return Err(serde::de::Error::missing_field("msgtype"));
+            return Err(crate::de::DecodeError::here("missing field `msgtype`"));
         }
         if crate::union::matches(
             &fields,
@@ -86,19 +95,54 @@ impl<'de> serde::Deserialize<'de> for AibotMessage {
         Ok(Self::Unknown(fields))
     }
 }
+impl<'de> serde::Deserialize<'de> for AibotMessage {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 /// 智能机器人主动回复消息的请求：一种消息（msgtype 与同名内容字段）。
-#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
 pub struct AibotResponseRequest {
     /// 消息类型（msgtype）及其内容
     #[serde(flatten)]
     pub message: AibotMessage,
 }
+impl crate::de::Decode for AibotResponseRequest {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            message: fields.flattened()?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for AibotResponseRequest {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 /// 智能机器人的模板卡片：card_type 决定卡片样式，其余字段与 card_type 并列。
-#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
 pub struct AibotTemplateCard {
     /// 卡片类型（card_type）及其字段
     #[serde(flatten)]
     pub card: AibotTemplateCardContent,
+}
+impl crate::de::Decode for AibotTemplateCard {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let fields = crate::de::Fields::of(value)?;
+        Ok(Self { card: fields.flattened()? })
+    }
+}
+impl<'de> serde::Deserialize<'de> for AibotTemplateCard {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
 }
 /// 智能机器人的模板卡片类型；各类型的字段与 card_type 并列。
 #[derive(Debug, Clone, PartialEq)]
@@ -186,203 +230,251 @@ impl serde::Serialize for AibotTemplateCardContent {
         serde::Serialize::serialize(&fields, serializer)
     }
 }
-impl<'de> serde::Deserialize<'de> for AibotTemplateCardContent {
-    fn deserialize<D: serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        let fields = <serde_json::Map<
-            String,
-            serde_json::Value,
-        > as serde::Deserialize>::deserialize(deserializer)?;
+impl crate::de::Decode for AibotTemplateCardContent {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let fields = crate::de::Fields::of(value)?.into_map();
         if !fields.contains_key("card_type") {
-            return Err(serde::de::Error::missing_field("card_type"));
+            return Err(crate::de::DecodeError::here("missing field `card_type`"));
         }
         if crate::union::matches(
             &fields,
             "card_type",
             crate::union::Tag::Str("text_notice"),
         ) {
-            return serde_json::from_value(serde_json::Value::Object(fields))
-                .map(Self::TextNotice)
-                .map_err(|e| serde::de::Error::custom(
-                    format_args!(
-                        "{}: {}", "in the fields of `card_type` `text_notice`", e
-                    ),
-                ));
+            return crate::union::inline_content(
+                    fields,
+                    "in the fields of `card_type` `text_notice`",
+                )
+                .map(Self::TextNotice);
         }
         if crate::union::matches(
             &fields,
             "card_type",
             crate::union::Tag::Str("news_notice"),
         ) {
-            return serde_json::from_value(serde_json::Value::Object(fields))
-                .map(Self::NewsNotice)
-                .map_err(|e| serde::de::Error::custom(
-                    format_args!(
-                        "{}: {}", "in the fields of `card_type` `news_notice`", e
-                    ),
-                ));
+            return crate::union::inline_content(
+                    fields,
+                    "in the fields of `card_type` `news_notice`",
+                )
+                .map(Self::NewsNotice);
         }
         if crate::union::matches(
             &fields,
             "card_type",
             crate::union::Tag::Str("button_interaction"),
         ) {
-            return serde_json::from_value(serde_json::Value::Object(fields))
-                .map(Self::ButtonInteraction)
-                .map_err(|e| serde::de::Error::custom(
-                    format_args!(
-                        "{}: {}", "in the fields of `card_type` `button_interaction`", e
-                    ),
-                ));
+            return crate::union::inline_content(
+                    fields,
+                    "in the fields of `card_type` `button_interaction`",
+                )
+                .map(Self::ButtonInteraction);
         }
         if crate::union::matches(
             &fields,
             "card_type",
             crate::union::Tag::Str("vote_interaction"),
         ) {
-            return serde_json::from_value(serde_json::Value::Object(fields))
-                .map(Self::VoteInteraction)
-                .map_err(|e| serde::de::Error::custom(
-                    format_args!(
-                        "{}: {}", "in the fields of `card_type` `vote_interaction`", e
-                    ),
-                ));
+            return crate::union::inline_content(
+                    fields,
+                    "in the fields of `card_type` `vote_interaction`",
+                )
+                .map(Self::VoteInteraction);
         }
         if crate::union::matches(
             &fields,
             "card_type",
             crate::union::Tag::Str("multiple_interaction"),
         ) {
-            return serde_json::from_value(serde_json::Value::Object(fields))
-                .map(Self::MultipleInteraction)
-                .map_err(|e| serde::de::Error::custom(
-                    format_args!(
-                        "{}: {}", "in the fields of `card_type` `multiple_interaction`",
-                        e
-                    ),
-                ));
+            return crate::union::inline_content(
+                    fields,
+                    "in the fields of `card_type` `multiple_interaction`",
+                )
+                .map(Self::MultipleInteraction);
         }
         Ok(Self::Unknown(fields))
     }
 }
+impl<'de> serde::Deserialize<'de> for AibotTemplateCardContent {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 /// 按钮交互型模板卡片：用户点击按钮后产生回调事件。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct ButtonInteractionCard {
     /// 卡片来源样式
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub source: Option<CardSource>,
     /// 卡片右上角的更多操作按钮
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub action_menu: Option<CardActionMenu>,
     /// 一级标题与标题辅助信息
     pub main_title: CardMainTitle,
     /// 引用文献样式
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub quote_area: Option<CardQuoteArea>,
     /// 二级普通文本
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub sub_title_text: Option<String>,
     /// 二级标题 + 文本列表，最多 6 项
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub horizontal_content_list: Option<Vec<CardHorizontalContent>>,
     /// 整张卡片的点击跳转事件
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub card_action: Option<CardAction>,
     /// 任务 id，同一机器人内不能重复，只能由数字、字母和 `_-@` 组成，最长 128 字节
-    #[serde(deserialize_with = "crate::de::string")]
     pub task_id: String,
     /// 下拉式的选择器
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub button_selection: Option<CardSelection>,
     /// 按钮列表，1 到 6 个
     pub button_list: Vec<CardButton>,
 }
+impl crate::de::Decode for ButtonInteractionCard {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            source: fields.optional("source")?,
+            action_menu: fields.optional("action_menu")?,
+            main_title: fields.required("main_title")?,
+            quote_area: fields.optional("quote_area")?,
+            sub_title_text: fields.optional("sub_title_text")?,
+            horizontal_content_list: fields.optional("horizontal_content_list")?,
+            card_action: fields.optional("card_action")?,
+            task_id: fields.required("task_id")?,
+            button_selection: fields.optional("button_selection")?,
+            button_list: fields.required("button_list")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for ButtonInteractionCard {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 /// 整张卡片的点击跳转事件；type 为 1 或 2。
-#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
 pub struct CardAction {
     /// 跳转事件类型
     #[serde(rename = "type")]
     pub kind: CardClickType,
     /// 跳转的 url，type 为 1 时必填
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub url: Option<String>,
     /// 跳转的小程序 appid，type 为 2 时必填
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub appid: Option<String>,
     /// 跳转的小程序 pagepath，type 为 2 时选填
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub pagepath: Option<String>,
 }
+impl crate::de::Decode for CardAction {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            kind: fields.required("type")?,
+            url: fields.optional("url")?,
+            appid: fields.optional("appid")?,
+            pagepath: fields.optional("pagepath")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for CardAction {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 /// 卡片右上角的更多操作按钮（智能机器人回复的卡片）。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct CardActionMenu {
     /// 更多操作界面的描述
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub desc: Option<String>,
     /// 操作列表，1 到 3 项
     pub action_list: Vec<CardActionMenuItem>,
 }
+impl crate::de::Decode for CardActionMenu {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            desc: fields.optional("desc")?,
+            action_list: fields.required("action_list")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for CardActionMenu {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 /// 更多操作中的一项。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct CardActionMenuItem {
     /// 操作的描述文案
-    #[serde(deserialize_with = "crate::de::string")]
     pub text: String,
     /// 操作 key，用户点击后随回调事件返回，不可重复
-    #[serde(deserialize_with = "crate::de::string")]
     pub key: String,
 }
+impl crate::de::Decode for CardActionMenuItem {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            text: fields.required("text")?,
+            key: fields.required("key")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for CardActionMenuItem {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 /// 按钮交互型卡片的一个按钮。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct CardButton {
     /// 点击按钮的动作，默认回调
-    #[serde(rename = "type", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "type", skip_serializing_if = "Option::is_none")]
     pub kind: Option<CardButtonType>,
     /// 按钮文案，建议不超过 10 个字
-    #[serde(deserialize_with = "crate::de::string")]
     pub text: String,
     /// 按钮样式，可填 1 到 4，不填或错填默认 1
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_int"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub style: Option<i64>,
     /// 按钮 key，用户点击后随回调事件返回，最长 1024 字节，不可重复；回调按钮必填
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub key: Option<String>,
     /// 跳转的 url，type 为 1 时必填
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub url: Option<String>,
+}
+impl crate::de::Decode for CardButton {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            kind: fields.optional("type")?,
+            text: fields.required("text")?,
+            style: fields.optional("style")?,
+            key: fields.optional("key")?,
+            url: fields.optional("url")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for CardButton {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
 }
 /// 点击按钮的动作。
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -417,31 +509,49 @@ impl serde::Serialize for CardButtonType {
         serializer.serialize_i64(i64::from(*self))
     }
 }
+impl crate::de::Decode for CardButtonType {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        <i64 as crate::de::Decode>::decode(value).map(Self::from)
+    }
+}
 impl<'de> serde::Deserialize<'de> for CardButtonType {
     fn deserialize<D: serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::de::int(deserializer).map(Self::from)
+        crate::de::deserialize(deserializer)
     }
 }
 /// 投票选择型卡片的选择题。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct CardCheckbox {
     /// 选择题的 key，用户提交后随回调事件返回，最长 1024 字节
-    #[serde(deserialize_with = "crate::de::string")]
     pub question_key: String,
     /// 选项列表，1 到 20 个
     pub option_list: Vec<CardCheckboxOption>,
     /// 是否不可选
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_boolean"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub disable: Option<bool>,
     /// 单选或多选，默认单选
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub mode: Option<CardCheckboxMode>,
+}
+impl crate::de::Decode for CardCheckbox {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            question_key: fields.required("question_key")?,
+            option_list: fields.required("option_list")?,
+            disable: fields.optional("disable")?,
+            mode: fields.optional("mode")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for CardCheckbox {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
 }
 /// 选择题的模式。
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -476,29 +586,45 @@ impl serde::Serialize for CardCheckboxMode {
         serializer.serialize_i64(i64::from(*self))
     }
 }
+impl crate::de::Decode for CardCheckboxMode {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        <i64 as crate::de::Decode>::decode(value).map(Self::from)
+    }
+}
 impl<'de> serde::Deserialize<'de> for CardCheckboxMode {
     fn deserialize<D: serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::de::int(deserializer).map(Self::from)
+        crate::de::deserialize(deserializer)
     }
 }
 /// 选择题的一个选项。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct CardCheckboxOption {
     /// 选项 id，随回调事件返回，最长 128 字节，不可重复
-    #[serde(deserialize_with = "crate::de::string")]
     pub id: String,
     /// 选项文案，建议不超过 11 个字
-    #[serde(deserialize_with = "crate::de::string")]
     pub text: String,
     /// 是否默认选中
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_boolean"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub is_checked: Option<bool>,
+}
+impl crate::de::Decode for CardCheckboxOption {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            id: fields.required("id")?,
+            text: fields.required("text")?,
+            is_checked: fields.optional("is_checked")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for CardCheckboxOption {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
 }
 /// 卡片中可点击区域的动作。
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -537,68 +663,84 @@ impl serde::Serialize for CardClickType {
         serializer.serialize_i64(i64::from(*self))
     }
 }
+impl crate::de::Decode for CardClickType {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        <i64 as crate::de::Decode>::decode(value).map(Self::from)
+    }
+}
 impl<'de> serde::Deserialize<'de> for CardClickType {
     fn deserialize<D: serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::de::int(deserializer).map(Self::from)
+        crate::de::deserialize(deserializer)
     }
 }
 /// 关键数据样式。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct CardEmphasisContent {
     /// 关键数据的内容，建议不超过 10 个字
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub title: Option<String>,
     /// 关键数据的描述，建议不超过 15 个字
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub desc: Option<String>,
 }
+impl crate::de::Decode for CardEmphasisContent {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            title: fields.optional("title")?,
+            desc: fields.optional("desc")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for CardEmphasisContent {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 /// 二级标题 + 文本列表的一项。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct CardHorizontalContent {
     /// 链接类型，默认普通文本
-    #[serde(rename = "type", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "type", skip_serializing_if = "Option::is_none")]
     pub kind: Option<CardHorizontalContentType>,
     /// 二级标题，建议不超过 5 个字
-    #[serde(deserialize_with = "crate::de::string")]
     pub keyname: String,
     /// 二级文本；type 为 2 时是文件名（含扩展名）；建议不超过 26 个字
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub value: Option<String>,
     /// 跳转的 url，type 为 1 时必填
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub url: Option<String>,
     /// 附件的 media_id（robot.upload_media 获取），type 为 2 时必填
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub media_id: Option<String>,
     /// 被 @ 的成员 userid，type 为 3 时必填
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub userid: Option<String>,
+}
+impl crate::de::Decode for CardHorizontalContent {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            kind: fields.optional("type")?,
+            keyname: fields.required("keyname")?,
+            value: fields.optional("value")?,
+            url: fields.optional("url")?,
+            media_id: fields.optional("media_id")?,
+            userid: fields.optional("userid")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for CardHorizontalContent {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
 }
 /// 二级文本的链接类型。
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -641,223 +783,282 @@ impl serde::Serialize for CardHorizontalContentType {
         serializer.serialize_i64(i64::from(*self))
     }
 }
+impl crate::de::Decode for CardHorizontalContentType {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        <i64 as crate::de::Decode>::decode(value).map(Self::from)
+    }
+}
 impl<'de> serde::Deserialize<'de> for CardHorizontalContentType {
     fn deserialize<D: serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::de::int(deserializer).map(Self::from)
+        crate::de::deserialize(deserializer)
     }
 }
 /// 图片样式。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct CardImage {
     /// 图片的 url
-    #[serde(deserialize_with = "crate::de::string")]
     pub url: String,
     /// 图片的宽高比，须大于 1.3 小于 2.25，默认 1.3
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_float"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub aspect_ratio: Option<f64>,
 }
+impl crate::de::Decode for CardImage {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            url: fields.required("url")?,
+            aspect_ratio: fields.optional("aspect_ratio")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for CardImage {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 /// 左图右文样式。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct CardImageTextArea {
     /// 点击事件，默认无
-    #[serde(rename = "type", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "type", skip_serializing_if = "Option::is_none")]
     pub kind: Option<CardClickType>,
     /// 点击跳转的 url，type 为 1 时必填
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub url: Option<String>,
     /// 点击跳转的小程序 appid，type 为 2 时必填
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub appid: Option<String>,
     /// 点击跳转的小程序 pagepath，type 为 2 时选填
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub pagepath: Option<String>,
     /// 标题
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub title: Option<String>,
     /// 描述
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub desc: Option<String>,
     /// 图片 url
-    #[serde(deserialize_with = "crate::de::string")]
     pub image_url: String,
 }
+impl crate::de::Decode for CardImageTextArea {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            kind: fields.optional("type")?,
+            url: fields.optional("url")?,
+            appid: fields.optional("appid")?,
+            pagepath: fields.optional("pagepath")?,
+            title: fields.optional("title")?,
+            desc: fields.optional("desc")?,
+            image_url: fields.required("image_url")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for CardImageTextArea {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 /// 跳转指引样式的一项。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct CardJump {
     /// 跳转链接类型，默认不是链接
-    #[serde(rename = "type", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "type", skip_serializing_if = "Option::is_none")]
     pub kind: Option<CardClickType>,
     /// 跳转链接的文案，建议不超过 13 个字
-    #[serde(deserialize_with = "crate::de::string")]
     pub title: String,
     /// 跳转的 url，type 为 1 时必填
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub url: Option<String>,
     /// 跳转的小程序 appid，type 为 2 时必填
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub appid: Option<String>,
     /// 跳转的小程序 pagepath，type 为 2 时选填
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub pagepath: Option<String>,
+}
+impl crate::de::Decode for CardJump {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            kind: fields.optional("type")?,
+            title: fields.required("title")?,
+            url: fields.optional("url")?,
+            appid: fields.optional("appid")?,
+            pagepath: fields.optional("pagepath")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for CardJump {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
 }
 /// 卡片的一级标题与标题辅助信息。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct CardMainTitle {
     /// 一级标题，建议不超过 26 个字
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub title: Option<String>,
     /// 标题辅助信息，建议不超过 30 个字
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub desc: Option<String>,
 }
+impl crate::de::Decode for CardMainTitle {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            title: fields.optional("title")?,
+            desc: fields.optional("desc")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for CardMainTitle {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 /// 引用文献样式。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct CardQuoteArea {
     /// 引用区域的点击事件，默认无
-    #[serde(rename = "type", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "type", skip_serializing_if = "Option::is_none")]
     pub kind: Option<CardClickType>,
     /// 点击跳转的 url，type 为 1 时必填
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub url: Option<String>,
     /// 点击跳转的小程序 appid，type 为 2 时必填
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub appid: Option<String>,
     /// 点击跳转的小程序 pagepath，type 为 2 时选填
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub pagepath: Option<String>,
     /// 引用文献的标题
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub title: Option<String>,
     /// 引用文献的引用文案
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub quote_text: Option<String>,
 }
+impl crate::de::Decode for CardQuoteArea {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            kind: fields.optional("type")?,
+            url: fields.optional("url")?,
+            appid: fields.optional("appid")?,
+            pagepath: fields.optional("pagepath")?,
+            title: fields.optional("title")?,
+            quote_text: fields.optional("quote_text")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for CardQuoteArea {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 /// 下拉式选择器。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct CardSelection {
     /// 选择器的 key，用户提交后随回调事件返回，最长 1024 字节
-    #[serde(deserialize_with = "crate::de::string")]
     pub question_key: String,
     /// 选择器左边的标题
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub title: Option<String>,
     /// 选项列表，1 到 10 个
     pub option_list: Vec<CardSelectionOption>,
     /// 默认选定的选项 id，不填或错填默认第一个
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub selected_id: Option<String>,
     /// 是否不可选
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_boolean"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub disable: Option<bool>,
 }
+impl crate::de::Decode for CardSelection {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            question_key: fields.required("question_key")?,
+            title: fields.optional("title")?,
+            option_list: fields.required("option_list")?,
+            selected_id: fields.optional("selected_id")?,
+            disable: fields.optional("disable")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for CardSelection {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 /// 下拉式选择器的一个选项。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct CardSelectionOption {
     /// 选项 id，随回调事件返回，最长 128 字节，不可重复
-    #[serde(deserialize_with = "crate::de::string")]
     pub id: String,
     /// 选项文案，建议不超过 16 个字
-    #[serde(deserialize_with = "crate::de::string")]
     pub text: String,
 }
+impl crate::de::Decode for CardSelectionOption {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            id: fields.required("id")?,
+            text: fields.required("text")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for CardSelectionOption {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 /// 卡片来源样式。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct CardSource {
     /// 来源图片的 url
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub icon_url: Option<String>,
     /// 来源图片的描述，建议不超过 13 个字
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub desc: Option<String>,
     /// 来源文字的颜色，默认灰色
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub desc_color: Option<CardSourceColor>,
+}
+impl crate::de::Decode for CardSource {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            icon_url: fields.optional("icon_url")?,
+            desc: fields.optional("desc")?,
+            desc_color: fields.optional("desc_color")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for CardSource {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
 }
 /// 来源文字的颜色。
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -900,149 +1101,295 @@ impl serde::Serialize for CardSourceColor {
         serializer.serialize_i64(i64::from(*self))
     }
 }
+impl crate::de::Decode for CardSourceColor {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        <i64 as crate::de::Decode>::decode(value).map(Self::from)
+    }
+}
 impl<'de> serde::Deserialize<'de> for CardSourceColor {
     fn deserialize<D: serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::de::int(deserializer).map(Self::from)
+        crate::de::deserialize(deserializer)
     }
 }
 /// 提交按钮。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct CardSubmitButton {
     /// 按钮文案，建议不超过 10 个字
-    #[serde(deserialize_with = "crate::de::string")]
     pub text: String,
     /// 按钮 key，用户提交后随回调事件返回，最长 1024 字节
-    #[serde(deserialize_with = "crate::de::string")]
     pub key: String,
 }
+impl crate::de::Decode for CardSubmitButton {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            text: fields.required("text")?,
+            key: fields.required("key")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for CardSubmitButton {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 /// 卡片二级垂直内容的一项。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct CardVerticalContent {
     /// 二级标题，建议不超过 26 个字
-    #[serde(deserialize_with = "crate::de::string")]
     pub title: String,
     /// 二级普通文本，建议不超过 112 个字
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub desc: Option<String>,
 }
+impl crate::de::Decode for CardVerticalContent {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            title: fields.required("title")?,
+            desc: fields.optional("desc")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for CardVerticalContent {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 /// 除 errcode/errmsg 外没有其他字段的返回。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct EmptyResponse {}
+impl crate::de::Decode for EmptyResponse {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        crate::de::Fields::of(value)?;
+        Ok(Self {})
+    }
+}
+impl<'de> serde::Deserialize<'de> for EmptyResponse {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 /// 多项选择型模板卡片：多个下拉选择器，提交后产生回调事件。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct MultipleInteractionCard {
     /// 卡片来源样式
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub source: Option<CardSource>,
     /// 一级标题与标题辅助信息
     pub main_title: CardMainTitle,
     /// 任务 id，同一机器人内不能重复，最长 128 字节
-    #[serde(deserialize_with = "crate::de::string")]
     pub task_id: String,
     /// 下拉式的选择器列表，1 到 3 个
     pub select_list: Vec<CardSelection>,
     /// 提交按钮样式
     pub submit_button: CardSubmitButton,
 }
+impl crate::de::Decode for MultipleInteractionCard {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            source: fields.optional("source")?,
+            main_title: fields.required("main_title")?,
+            task_id: fields.required("task_id")?,
+            select_list: fields.required("select_list")?,
+            submit_button: fields.required("submit_button")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for MultipleInteractionCard {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 /// 图文展示型模板卡片。main_title.title 必填；card_image 与 image_text_area 填一个。
-#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
 pub struct NewsNoticeCard {
     /// 卡片来源样式，不需要可不填
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub source: Option<CardSource>,
     /// 卡片右上角的更多操作按钮；仅智能机器人回复的卡片支持
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub action_menu: Option<CardActionMenu>,
     /// 任务 id，填了 action_menu 时必填；仅智能机器人回复的卡片支持
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub task_id: Option<String>,
     /// 一级标题与标题辅助信息
     pub main_title: CardMainTitle,
     /// 图片样式
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub card_image: Option<CardImage>,
     /// 左图右文样式
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub image_text_area: Option<CardImageTextArea>,
     /// 引用文献样式
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub quote_area: Option<CardQuoteArea>,
     /// 卡片二级垂直内容，最多 4 项
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub vertical_content_list: Option<Vec<CardVerticalContent>>,
     /// 二级标题 + 文本列表，最多 6 项
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub horizontal_content_list: Option<Vec<CardHorizontalContent>>,
     /// 跳转指引样式的列表，最多 3 项
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub jump_list: Option<Vec<CardJump>>,
     /// 整张卡片的点击跳转事件
     pub card_action: CardAction,
 }
+impl crate::de::Decode for NewsNoticeCard {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            source: fields.optional("source")?,
+            action_menu: fields.optional("action_menu")?,
+            task_id: fields.optional("task_id")?,
+            main_title: fields.required("main_title")?,
+            card_image: fields.optional("card_image")?,
+            image_text_area: fields.optional("image_text_area")?,
+            quote_area: fields.optional("quote_area")?,
+            vertical_content_list: fields.optional("vertical_content_list")?,
+            horizontal_content_list: fields.optional("horizontal_content_list")?,
+            jump_list: fields.optional("jump_list")?,
+            card_action: fields.required("card_action")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for NewsNoticeCard {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 /// 图文消息的一条图文。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct RobotArticle {
     /// 标题，不超过 128 个字节，超过截断
-    #[serde(deserialize_with = "crate::de::string")]
     pub title: String,
     /// 描述，不超过 512 个字节，超过截断
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub description: Option<String>,
     /// 点击后跳转的链接
-    #[serde(deserialize_with = "crate::de::string")]
     pub url: String,
     /// 图文消息的图片链接，支持 JPG、PNG；大图 1068*455，小图 150*150
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub picurl: Option<String>,
 }
+impl crate::de::Decode for RobotArticle {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            title: fields.required("title")?,
+            description: fields.optional("description")?,
+            url: fields.required("url")?,
+            picurl: fields.optional("picurl")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for RobotArticle {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 /// 群机器人的文件消息。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct RobotFile {
     /// 文件 id，通过 robot.upload_media（type=file）获取
-    #[serde(deserialize_with = "crate::de::string")]
     pub media_id: String,
 }
+impl crate::de::Decode for RobotFile {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            media_id: fields.required("media_id")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for RobotFile {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 /// 群机器人的图片消息；图片（base64 编码前）最大 2MB，支持 JPG、PNG。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct RobotImage {
     /// 图片内容的 base64 编码
-    #[serde(deserialize_with = "crate::de::string")]
     pub base64: String,
     /// 图片内容（base64 编码前）的 md5 值
-    #[serde(deserialize_with = "crate::de::string")]
     pub md5: String,
 }
+impl crate::de::Decode for RobotImage {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            base64: fields.required("base64")?,
+            md5: fields.required("md5")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for RobotImage {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 /// 群机器人的 markdown 消息；支持标题、加粗、链接、行内代码、引用与三种字体颜色，可在内容中用 `<@userid>` @ 群成员。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct RobotMarkdown {
     /// markdown 内容，最长 4096 字节，须是 utf8 编码
-    #[serde(deserialize_with = "crate::de::string")]
     pub content: String,
 }
+impl crate::de::Decode for RobotMarkdown {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            content: fields.required("content")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for RobotMarkdown {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 /// 群机器人的 markdown_v2 消息；比 markdown 多支持列表、表格、代码块、图片等语法，但不支持字体颜色与 @ 群成员。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct RobotMarkdownV2 {
     /// markdown_v2 内容，最长 4096 字节，须是 utf8 编码
-    #[serde(deserialize_with = "crate::de::string")]
     pub content: String,
+}
+impl crate::de::Decode for RobotMarkdownV2 {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            content: fields.required("content")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for RobotMarkdownV2 {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
 }
 /// 群机器人上传素材的类型。
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
@@ -1078,29 +1425,47 @@ impl serde::Serialize for RobotMediaType {
         serializer.serialize_str(self.as_str())
     }
 }
+impl crate::de::Decode for RobotMediaType {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        <String as crate::de::Decode>::decode(value)
+            .map(|value| Self::from(value.as_str()))
+    }
+}
 impl<'de> serde::Deserialize<'de> for RobotMediaType {
     fn deserialize<D: serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::de::string(deserializer).map(|value| Self::from(value.as_str()))
+        crate::de::deserialize(deserializer)
     }
 }
 /// 群机器人上传素材的返回。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct RobotMediaUploadResponse {
     /// 文件类型
-    #[serde(rename = "type", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "type", skip_serializing_if = "Option::is_none")]
     pub media_type: Option<RobotMediaType>,
     /// 媒体文件 id，三天内有效，仅上传它的机器人可用
-    #[serde(deserialize_with = "crate::de::string")]
     pub media_id: String,
     /// 上传时间戳（秒，字符串）
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub created_at: Option<String>,
+}
+impl crate::de::Decode for RobotMediaUploadResponse {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            media_type: fields.optional("type")?,
+            media_id: fields.required("media_id")?,
+            created_at: fields.optional("created_at")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for RobotMediaUploadResponse {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
 }
 /// 群机器人消息的类型与内容：`{"msgtype": "text", "text": {...}}`。
 #[derive(Debug, Clone, PartialEq)]
@@ -1243,16 +1608,11 @@ impl serde::Serialize for RobotMessage {
         }
     }
 }
-impl<'de> serde::Deserialize<'de> for RobotMessage {
-    fn deserialize<D: serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        let fields = <serde_json::Map<
-            String,
-            serde_json::Value,
-        > as serde::Deserialize>::deserialize(deserializer)?;
+impl crate::de::Decode for RobotMessage {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let fields = crate::de::Fields::of(value)?.into_map();
         if !fields.contains_key("msgtype") {
-            return Err(serde::de::Error::missing_field("msgtype"));
+            return Err(crate::de::DecodeError::here("missing field `msgtype`"));
         }
         if crate::union::matches(&fields, "msgtype", crate::union::Tag::Str("text")) {
             return crate::union::content(fields, "text").map(Self::Text);
@@ -1294,25 +1654,75 @@ impl<'de> serde::Deserialize<'de> for RobotMessage {
         Ok(Self::Unknown(fields))
     }
 }
+impl<'de> serde::Deserialize<'de> for RobotMessage {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 /// 群机器人的图文消息。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct RobotNews {
     /// 图文列表，1 到 8 条
     pub articles: Vec<RobotArticle>,
 }
+impl crate::de::Decode for RobotNews {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            articles: fields.required("articles")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for RobotNews {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 /// 群机器人发送消息的请求：一种消息（msgtype 与同名内容字段）。
-#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
 pub struct RobotSendRequest {
     /// 消息类型（msgtype）及其内容
     #[serde(flatten)]
     pub message: RobotMessage,
 }
+impl crate::de::Decode for RobotSendRequest {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            message: fields.flattened()?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for RobotSendRequest {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 /// 群机器人的模板卡片：card_type 决定卡片样式，其余字段与 card_type 并列。
-#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
 pub struct RobotTemplateCard {
     /// 卡片类型（card_type）及其字段
     #[serde(flatten)]
     pub card: RobotTemplateCardContent,
+}
+impl crate::de::Decode for RobotTemplateCard {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let fields = crate::de::Fields::of(value)?;
+        Ok(Self { card: fields.flattened()? })
+    }
+}
+impl<'de> serde::Deserialize<'de> for RobotTemplateCard {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
 }
 /// 群机器人支持的两种模板卡片；各类型的字段与 card_type 并列。
 #[derive(Debug, Clone, PartialEq)]
@@ -1361,122 +1771,184 @@ impl serde::Serialize for RobotTemplateCardContent {
         serde::Serialize::serialize(&fields, serializer)
     }
 }
-impl<'de> serde::Deserialize<'de> for RobotTemplateCardContent {
-    fn deserialize<D: serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        let fields = <serde_json::Map<
-            String,
-            serde_json::Value,
-        > as serde::Deserialize>::deserialize(deserializer)?;
+impl crate::de::Decode for RobotTemplateCardContent {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let fields = crate::de::Fields::of(value)?.into_map();
         if !fields.contains_key("card_type") {
-            return Err(serde::de::Error::missing_field("card_type"));
+            return Err(crate::de::DecodeError::here("missing field `card_type`"));
         }
         if crate::union::matches(
             &fields,
             "card_type",
             crate::union::Tag::Str("text_notice"),
         ) {
-            return serde_json::from_value(serde_json::Value::Object(fields))
-                .map(Self::TextNotice)
-                .map_err(|e| serde::de::Error::custom(
-                    format_args!(
-                        "{}: {}", "in the fields of `card_type` `text_notice`", e
-                    ),
-                ));
+            return crate::union::inline_content(
+                    fields,
+                    "in the fields of `card_type` `text_notice`",
+                )
+                .map(Self::TextNotice);
         }
         if crate::union::matches(
             &fields,
             "card_type",
             crate::union::Tag::Str("news_notice"),
         ) {
-            return serde_json::from_value(serde_json::Value::Object(fields))
-                .map(Self::NewsNotice)
-                .map_err(|e| serde::de::Error::custom(
-                    format_args!(
-                        "{}: {}", "in the fields of `card_type` `news_notice`", e
-                    ),
-                ));
+            return crate::union::inline_content(
+                    fields,
+                    "in the fields of `card_type` `news_notice`",
+                )
+                .map(Self::NewsNotice);
         }
         Ok(Self::Unknown(fields))
     }
 }
+impl<'de> serde::Deserialize<'de> for RobotTemplateCardContent {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 /// 群机器人的文本消息。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct RobotText {
     /// 文本内容，最长 2048 字节，须是 utf8 编码
-    #[serde(deserialize_with = "crate::de::string")]
     pub content: String,
     /// 要 @ 的群成员 userid 列表；`@all` 表示提醒所有人；拿不到 userid 时可用 mentioned_mobile_list
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub mentioned_list: Option<Vec<String>>,
     /// 要 @ 的群成员手机号列表；`@all` 表示提醒所有人
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub mentioned_mobile_list: Option<Vec<String>>,
 }
+impl crate::de::Decode for RobotText {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            content: fields.required("content")?,
+            mentioned_list: fields.optional("mentioned_list")?,
+            mentioned_mobile_list: fields.optional("mentioned_mobile_list")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for RobotText {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 /// 群机器人的语音消息。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct RobotVoice {
     /// 语音文件 id，通过 robot.upload_media（type=voice）获取
-    #[serde(deserialize_with = "crate::de::string")]
     pub media_id: String,
 }
+impl crate::de::Decode for RobotVoice {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            media_id: fields.required("media_id")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for RobotVoice {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 /// 文本通知型模板卡片。main_title.title 与 sub_title_text 至少填一个。
-#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
 pub struct TextNoticeCard {
     /// 卡片来源样式，不需要可不填
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub source: Option<CardSource>,
     /// 卡片右上角的更多操作按钮；仅智能机器人回复的卡片支持
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub action_menu: Option<CardActionMenu>,
     /// 任务 id，填了 action_menu 时必填；仅智能机器人回复的卡片支持
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub task_id: Option<String>,
     /// 一级标题与标题辅助信息
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub main_title: Option<CardMainTitle>,
     /// 关键数据样式
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub emphasis_content: Option<CardEmphasisContent>,
     /// 引用文献样式，建议不与关键数据样式共用
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub quote_area: Option<CardQuoteArea>,
     /// 二级普通文本，建议不超过 112 个字
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub sub_title_text: Option<String>,
     /// 二级标题 + 文本列表，最多 6 项
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub horizontal_content_list: Option<Vec<CardHorizontalContent>>,
     /// 跳转指引样式的列表，最多 3 项
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub jump_list: Option<Vec<CardJump>>,
     /// 整张卡片的点击跳转事件
     pub card_action: CardAction,
 }
+impl crate::de::Decode for TextNoticeCard {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            source: fields.optional("source")?,
+            action_menu: fields.optional("action_menu")?,
+            task_id: fields.optional("task_id")?,
+            main_title: fields.optional("main_title")?,
+            emphasis_content: fields.optional("emphasis_content")?,
+            quote_area: fields.optional("quote_area")?,
+            sub_title_text: fields.optional("sub_title_text")?,
+            horizontal_content_list: fields.optional("horizontal_content_list")?,
+            jump_list: fields.optional("jump_list")?,
+            card_action: fields.required("card_action")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for TextNoticeCard {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 /// 投票选择型模板卡片：单选或多选后提交，产生回调事件。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct VoteInteractionCard {
     /// 卡片来源样式
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub source: Option<CardSource>,
     /// 一级标题与标题辅助信息
     pub main_title: CardMainTitle,
     /// 任务 id，同一机器人内不能重复，最长 128 字节
-    #[serde(deserialize_with = "crate::de::string")]
     pub task_id: String,
     /// 选择题样式
     pub checkbox: CardCheckbox,
     /// 提交按钮样式
     pub submit_button: CardSubmitButton,
+}
+impl crate::de::Decode for VoteInteractionCard {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            source: fields.optional("source")?,
+            main_title: fields.required("main_title")?,
+            task_id: fields.required("task_id")?,
+            checkbox: fields.required("checkbox")?,
+            submit_button: fields.required("submit_button")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for VoteInteractionCard {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
 }
 impl AibotMarkdown {
     /// A `AibotMarkdown` with its required `content` set and every optional field unset.

@@ -6,45 +6,96 @@
 //!
 //! Enabled by the cargo feature `school`.
 /// 家长范围，以学生和部门表示。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct AllowScope {
     /// 学生列表（其家长可使用）
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub students: Option<AllowScopeStudents>,
     /// 部门列表（其学生的家长可使用）
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub departments: Option<AllowScopeDepartments>,
 }
+impl crate::de::Decode for AllowScope {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            students: fields.optional("students")?,
+            departments: fields.optional("departments")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for AllowScope {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 /// 范围内的部门。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct AllowScopeDepartments {
     /// 部门 id 列表
-    #[serde(
-        rename = "partyid",
-        default,
-        skip_serializing_if = "Vec::is_empty",
-        deserialize_with = "crate::de::int_vec_or_null"
-    )]
+    #[serde(rename = "partyid", skip_serializing_if = "Vec::is_empty")]
     pub party_ids: Vec<i64>,
 }
+impl crate::de::Decode for AllowScopeDepartments {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            party_ids: fields.or_empty("partyid")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for AllowScopeDepartments {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 /// 可使用应用的家长范围。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct AllowScopeResponse {
     /// 可在微信「学校通知-学校应用」使用该应用的家长范围
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub allow_scope: Option<AllowScope>,
 }
+impl crate::de::Decode for AllowScopeResponse {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            allow_scope: fields.optional("allow_scope")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for AllowScopeResponse {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 /// 范围内的学生。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct AllowScopeStudents {
     /// 学生 userid 列表
-    #[serde(
-        rename = "userid",
-        default,
-        skip_serializing_if = "Vec::is_empty",
-        deserialize_with = "crate::de::vec_or_null"
-    )]
+    #[serde(rename = "userid", skip_serializing_if = "Vec::is_empty")]
     pub userids: Vec<String>,
+}
+impl crate::de::Decode for AllowScopeStudents {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            userids: fields.or_empty("userid")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for AllowScopeStudents {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
 }
 /// 家校通讯录与标签的同步模式。
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -83,31 +134,81 @@ impl serde::Serialize for ArchSyncMode {
         serializer.serialize_i64(i64::from(*self))
     }
 }
+impl crate::de::Decode for ArchSyncMode {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        <i64 as crate::de::Decode>::decode(value).map(Self::from)
+    }
+}
 impl<'de> serde::Deserialize<'de> for ArchSyncMode {
     fn deserialize<D: serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::de::int(deserializer).map(Self::from)
+        crate::de::deserialize(deserializer)
     }
 }
 /// 设置家校通讯录自动同步模式的请求。
-#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
 pub struct ArchSyncModeSetRequest {
     /// 同步模式：1-禁止标签同步至家校通讯录，2-禁止家校通讯录同步至标签，3-禁止相互同步
     pub arch_sync_mode: ArchSyncMode,
 }
+impl crate::de::Decode for ArchSyncModeSetRequest {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            arch_sync_mode: fields.required("arch_sync_mode")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for ArchSyncModeSetRequest {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 /// 班级群的创建方式。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct ChatCreateMode {
     /// 创建方式：0-自动创建，1-手动创建
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub create_mode: Option<ChatCreateModeValue>,
 }
+impl crate::de::Decode for ChatCreateMode {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            create_mode: fields.optional("create_mode")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for ChatCreateMode {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 /// 设置班级群创建方式的请求。
-#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
 pub struct ChatCreateModeSetRequest {
     /// 创建方式：0-自动创建，1-手动创建
     pub create_mode: ChatCreateModeValue,
+}
+impl crate::de::Decode for ChatCreateModeSetRequest {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            create_mode: fields.required("create_mode")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for ChatCreateModeSetRequest {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
 }
 /// 班级群的创建方式。
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -142,29 +243,46 @@ impl serde::Serialize for ChatCreateModeValue {
         serializer.serialize_i64(i64::from(*self))
     }
 }
+impl crate::de::Decode for ChatCreateModeValue {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        <i64 as crate::de::Decode>::decode(value).map(Self::from)
+    }
+}
 impl<'de> serde::Deserialize<'de> for ChatCreateModeValue {
     fn deserialize<D: serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::de::int(deserializer).map(Self::from)
+        crate::de::deserialize(deserializer)
     }
 }
 /// 部门的一位管理员（老师）。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct DepartmentAdmin {
     /// 管理员在企业通讯录中的 userid，不区分大小写，1~64 字节
-    #[serde(deserialize_with = "crate::de::string")]
     pub userid: String,
     /// 管理员类型：1-校区负责人，2-年级负责人，3-班主任，4-任课老师，5-学段负责人
-    #[serde(rename = "type", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "type", skip_serializing_if = "Option::is_none")]
     pub admin_type: Option<DepartmentAdminType>,
     /// 教师的科目，仅班主任和任课老师可设置，最多 15 个字符，仅一个科目
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub subject: Option<String>,
+}
+impl crate::de::Decode for DepartmentAdmin {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            userid: fields.required("userid")?,
+            admin_type: fields.optional("type")?,
+            subject: fields.optional("subject")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for DepartmentAdmin {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
 }
 /// 更新部门时对管理员的操作。
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -199,11 +317,16 @@ impl serde::Serialize for DepartmentAdminOp {
         serializer.serialize_i64(i64::from(*self))
     }
 }
+impl crate::de::Decode for DepartmentAdminOp {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        <i64 as crate::de::Decode>::decode(value).map(Self::from)
+    }
+}
 impl<'de> serde::Deserialize<'de> for DepartmentAdminOp {
     fn deserialize<D: serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::de::int(deserializer).map(Self::from)
+        crate::de::deserialize(deserializer)
     }
 }
 /// 部门管理员类型，须与部门类型一致。
@@ -251,125 +374,174 @@ impl serde::Serialize for DepartmentAdminType {
         serializer.serialize_i64(i64::from(*self))
     }
 }
+impl crate::de::Decode for DepartmentAdminType {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        <i64 as crate::de::Decode>::decode(value).map(Self::from)
+    }
+}
 impl<'de> serde::Deserialize<'de> for DepartmentAdminType {
     fn deserialize<D: serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::de::int(deserializer).map(Self::from)
+        crate::de::deserialize(deserializer)
     }
 }
 /// 更新部门时对一位管理员的操作。
-#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
 pub struct DepartmentAdminUpdate {
     /// 0-新增或更新，1-删除管理员
     pub op: DepartmentAdminOp,
     /// 管理员在企业通讯录中的 userid
-    #[serde(deserialize_with = "crate::de::string")]
     pub userid: String,
     /// 管理员类型
-    #[serde(rename = "type", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "type", skip_serializing_if = "Option::is_none")]
     pub admin_type: Option<DepartmentAdminType>,
     /// 教师的科目，仅班主任和任课老师可设置，最多 15 个字符
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub subject: Option<String>,
 }
+impl crate::de::Decode for DepartmentAdminUpdate {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            op: fields.required("op")?,
+            userid: fields.required("userid")?,
+            admin_type: fields.optional("type")?,
+            subject: fields.optional("subject")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for DepartmentAdminUpdate {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 /// 除 errcode/errmsg 外没有其他字段的返回。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct EmptyResponse {}
+impl crate::de::Decode for EmptyResponse {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        crate::de::Fields::of(value)?;
+        Ok(Self {})
+    }
+}
+impl<'de> serde::Deserialize<'de> for EmptyResponse {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 /// 一位老师或学生当日的健康信息。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct HealthInfo {
     /// 老师或学生的 userid
-    #[serde(deserialize_with = "crate::de::string")]
     pub userid: String,
     /// 健康码状态
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_int"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub health_qrcode_status: Option<i64>,
     /// 是否为本人填写
     #[serde(
-        default,
         skip_serializing_if = "Option::is_none",
-        with = "crate::de::opt_flag"
+        serialize_with = "crate::de::opt_flag::serialize"
     )]
     pub self_submit: Option<bool>,
     /// 填写的答案列表
-    #[serde(
-        default,
-        skip_serializing_if = "Vec::is_empty",
-        deserialize_with = "crate::de::vec_or_null"
-    )]
+    #[serde(skip_serializing_if = "Vec::is_empty")]
     pub report_values: Vec<HealthReportValue>,
 }
+impl crate::de::Decode for HealthInfo {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            userid: fields.required("userid")?,
+            health_qrcode_status: fields.optional("health_qrcode_status")?,
+            self_submit: fields.optional("self_submit")?,
+            report_values: fields.or_empty("report_values")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for HealthInfo {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 /// 按日期获取自定义健康信息的请求。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct HealthInfoQueryRequest {
     /// 查询的日期，格式 YYYY-MM-DD
-    #[serde(deserialize_with = "crate::de::string")]
     pub date: String,
     /// 翻页标记，首次不填，之后填上次返回的 next_key
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub next_key: Option<String>,
     /// 每页数量
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_int"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub limit: Option<i64>,
 }
+impl crate::de::Decode for HealthInfoQueryRequest {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            date: fields.required("date")?,
+            next_key: fields.optional("next_key")?,
+            limit: fields.optional("limit")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for HealthInfoQueryRequest {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 /// 自定义健康信息的一页。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct HealthInfoResponse {
     /// 自定义问题模板 id
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub template_id: Option<String>,
     /// 自定义问题列表
-    #[serde(
-        default,
-        skip_serializing_if = "Vec::is_empty",
-        deserialize_with = "crate::de::vec_or_null"
-    )]
+    #[serde(skip_serializing_if = "Vec::is_empty")]
     pub question_templates: Vec<HealthQuestionTemplate>,
     /// 健康信息列表
-    #[serde(
-        default,
-        skip_serializing_if = "Vec::is_empty",
-        deserialize_with = "crate::de::vec_or_null"
-    )]
+    #[serde(skip_serializing_if = "Vec::is_empty")]
     pub health_infos: Vec<HealthInfo>,
     /// 是否已取完：1-已取完
     #[serde(
-        default,
         skip_serializing_if = "Option::is_none",
-        with = "crate::de::opt_flag"
+        serialize_with = "crate::de::opt_flag::serialize"
     )]
     pub ending: Option<bool>,
     /// 下一页的翻页标记
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub next_key: Option<String>,
 }
+impl crate::de::Decode for HealthInfoResponse {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            template_id: fields.optional("template_id")?,
+            question_templates: fields.or_empty("question_templates")?,
+            health_infos: fields.or_empty("health_infos")?,
+            ending: fields.optional("ending")?,
+            next_key: fields.optional("next_key")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for HealthInfoResponse {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 /// 获取师生健康码的请求。
-#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
 pub struct HealthQrcodeRequest {
     /// 用户类型：1-老师，2-学生
     #[serde(rename = "type")]
@@ -377,48 +549,77 @@ pub struct HealthQrcodeRequest {
     /// 老师或学生的 userid 列表
     pub userids: Vec<String>,
 }
+impl crate::de::Decode for HealthQrcodeRequest {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            user_type: fields.required("type")?,
+            userids: fields.required("userids")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for HealthQrcodeRequest {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 /// 师生健康码的结果。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct HealthQrcodeResponse {
     /// 逐个用户的结果
-    #[serde(
-        default,
-        skip_serializing_if = "Vec::is_empty",
-        deserialize_with = "crate::de::vec_or_null"
-    )]
+    #[serde(skip_serializing_if = "Vec::is_empty")]
     pub result_list: Vec<HealthQrcodeResult>,
 }
+impl crate::de::Decode for HealthQrcodeResponse {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            result_list: fields.or_empty("result_list")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for HealthQrcodeResponse {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 /// 一个用户的健康码结果。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct HealthQrcodeResult {
     /// 用户 userid
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub userid: Option<String>,
     /// 该用户的返回码
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_int"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub errcode: Option<i64>,
     /// 该用户的返回码说明
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub errmsg: Option<String>,
     /// 健康码内容，开发者自行生成二维码图片
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub qrcode_data: Option<String>,
+}
+impl crate::de::Decode for HealthQrcodeResult {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            userid: fields.optional("userid")?,
+            errcode: fields.optional("errcode")?,
+            errmsg: fields.optional("errmsg")?,
+            qrcode_data: fields.optional("qrcode_data")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for HealthQrcodeResult {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
 }
 /// 获取健康码的用户类型。
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -453,636 +654,882 @@ impl serde::Serialize for HealthQrcodeUserType {
         serializer.serialize_i64(i64::from(*self))
     }
 }
+impl crate::de::Decode for HealthQrcodeUserType {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        <i64 as crate::de::Decode>::decode(value).map(Self::from)
+    }
+}
 impl<'de> serde::Deserialize<'de> for HealthQrcodeUserType {
     fn deserialize<D: serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::de::int(deserializer).map(Self::from)
+        crate::de::deserialize(deserializer)
     }
 }
 /// 单选题的一个选项。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct HealthQuestionOption {
     /// 选项 id
-    #[serde(deserialize_with = "crate::de::int")]
     pub option_id: i64,
     /// 选项文本
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub option_text: Option<String>,
 }
+impl crate::de::Decode for HealthQuestionOption {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            option_id: fields.required("option_id")?,
+            option_text: fields.optional("option_text")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for HealthQuestionOption {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 /// 一个自定义健康问题。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct HealthQuestionTemplate {
     /// 问题 id
-    #[serde(deserialize_with = "crate::de::int")]
     pub question_id: i64,
     /// 问题标题
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub title: Option<String>,
     /// 问题类型（单选、填空等）
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_int"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub question_type: Option<i64>,
     /// 是否必填
     #[serde(
-        default,
         skip_serializing_if = "Option::is_none",
-        with = "crate::de::opt_flag"
+        serialize_with = "crate::de::opt_flag::serialize"
     )]
     pub is_must_fill: Option<bool>,
     /// 是否不展示
     #[serde(
-        default,
         skip_serializing_if = "Option::is_none",
-        with = "crate::de::opt_flag"
+        serialize_with = "crate::de::opt_flag::serialize"
     )]
     pub is_not_display: Option<bool>,
     /// 选项列表（单选题）
-    #[serde(
-        default,
-        skip_serializing_if = "Vec::is_empty",
-        deserialize_with = "crate::de::vec_or_null"
-    )]
+    #[serde(skip_serializing_if = "Vec::is_empty")]
     pub option_list: Vec<HealthQuestionOption>,
 }
+impl crate::de::Decode for HealthQuestionTemplate {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            question_id: fields.required("question_id")?,
+            title: fields.optional("title")?,
+            question_type: fields.optional("question_type")?,
+            is_must_fill: fields.optional("is_must_fill")?,
+            is_not_display: fields.optional("is_not_display")?,
+            option_list: fields.or_empty("option_list")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for HealthQuestionTemplate {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 /// 一个问题的答案。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct HealthReportValue {
     /// 问题 id
-    #[serde(deserialize_with = "crate::de::int")]
     pub question_id: i64,
     /// 单选题所选的选项 id
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_int"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub single_chose: Option<i64>,
     /// 填空题的答案
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub text: Option<String>,
 }
+impl crate::de::Decode for HealthReportValue {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            question_id: fields.required("question_id")?,
+            single_chose: fields.optional("single_chose")?,
+            text: fields.optional("text")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for HealthReportValue {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 /// 一场家校直播。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct LivingInfo {
     /// 直播主题
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub theme: Option<String>,
     /// 直播开始时间（Unix 时间戳）
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_int"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub living_start: Option<i64>,
     /// 直播时长（秒）
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_int"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub living_duration: Option<i64>,
     /// 主播的 userid
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub anchor_userid: Option<String>,
     /// 直播范围：包含班级群时优先返回对应班级的 partyid，否则返回群名称
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub living_range: Option<LivingRange>,
     /// 观看直播总人数
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_int"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub viewer_num: Option<i64>,
     /// 评论数
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_int"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub comment_num: Option<i64>,
     /// 是否开启回放：1-开启，0-关闭
     #[serde(
-        default,
         skip_serializing_if = "Option::is_none",
-        with = "crate::de::opt_flag"
+        serialize_with = "crate::de::opt_flag::serialize"
     )]
     pub open_replay: Option<bool>,
     /// 推流地址，仅活动直播且状态为待开播时返回
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub push_stream_url: Option<String>,
     /// 当前在线观看人数
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_int"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub online_count: Option<i64>,
     /// 直播预约人数
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_int"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub subscribe_count: Option<i64>,
 }
+impl crate::de::Decode for LivingInfo {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            theme: fields.optional("theme")?,
+            living_start: fields.optional("living_start")?,
+            living_duration: fields.optional("living_duration")?,
+            anchor_userid: fields.optional("anchor_userid")?,
+            living_range: fields.optional("living_range")?,
+            viewer_num: fields.optional("viewer_num")?,
+            comment_num: fields.optional("comment_num")?,
+            open_replay: fields.optional("open_replay")?,
+            push_stream_url: fields.optional("push_stream_url")?,
+            online_count: fields.optional("online_count")?,
+            subscribe_count: fields.optional("subscribe_count")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for LivingInfo {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 /// 家校直播详情。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct LivingInfoResponse {
     /// 直播信息
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub living_info: Option<LivingInfo>,
 }
+impl crate::de::Decode for LivingInfoResponse {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            living_info: fields.optional("living_info")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for LivingInfoResponse {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 /// 直播观看范围。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct LivingRange {
     /// 可观看的部门 id 列表
-    #[serde(
-        rename = "partyids",
-        default,
-        skip_serializing_if = "Vec::is_empty",
-        deserialize_with = "crate::de::int_vec_or_null"
-    )]
+    #[serde(rename = "partyids", skip_serializing_if = "Vec::is_empty")]
     pub party_ids: Vec<i64>,
     /// 可观看的群名列表
-    #[serde(
-        default,
-        skip_serializing_if = "Vec::is_empty",
-        deserialize_with = "crate::de::vec_or_null"
-    )]
+    #[serde(skip_serializing_if = "Vec::is_empty")]
     pub group_names: Vec<String>,
 }
+impl crate::de::Decode for LivingRange {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            party_ids: fields.or_empty("partyids")?,
+            group_names: fields.or_empty("group_names")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for LivingRange {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 /// 获取直播观看统计的请求（next_key 翻页）。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct LivingStatRequest {
     /// 直播 id
-    #[serde(rename = "livingid", deserialize_with = "crate::de::string")]
+    #[serde(rename = "livingid")]
     pub living_id: String,
     /// 上一次调用返回的 next_key，初次调用可以填 "0"
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub next_key: Option<String>,
 }
+impl crate::de::Decode for LivingStatRequest {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            living_id: fields.required("livingid")?,
+            next_key: fields.optional("next_key")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for LivingStatRequest {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 /// 获取直播观看统计 V2 的请求（next_cursor 翻页）。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct LivingStatV2Request {
     /// 直播 id
-    #[serde(rename = "livingid", deserialize_with = "crate::de::string")]
+    #[serde(rename = "livingid")]
     pub living_id: String,
     /// 上一次调用返回的 next_cursor，初次调用可以填 "0"
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub next_cursor: Option<String>,
 }
+impl crate::de::Decode for LivingStatV2Request {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            living_id: fields.required("livingid")?,
+            next_cursor: fields.optional("next_cursor")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for LivingStatV2Request {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 /// 未观看直播的学生与家长。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct LivingUnwatchStat {
     /// 未观看的学生
-    #[serde(
-        default,
-        skip_serializing_if = "Vec::is_empty",
-        deserialize_with = "crate::de::vec_or_null"
-    )]
+    #[serde(skip_serializing_if = "Vec::is_empty")]
     pub students: Vec<LivingViewer>,
     /// 未观看的家长（V2）
-    #[serde(
-        default,
-        skip_serializing_if = "Vec::is_empty",
-        deserialize_with = "crate::de::vec_or_null"
-    )]
+    #[serde(skip_serializing_if = "Vec::is_empty")]
     pub parents: Vec<LivingViewer>,
 }
+impl crate::de::Decode for LivingUnwatchStat {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            students: fields.or_empty("students")?,
+            parents: fields.or_empty("parents")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for LivingUnwatchStat {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 /// 未观看直播统计的一页。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct LivingUnwatchStatResponse {
     /// 是否已取完：1-已取完
     #[serde(
-        default,
         skip_serializing_if = "Option::is_none",
-        with = "crate::de::opt_flag"
+        serialize_with = "crate::de::opt_flag::serialize"
     )]
     pub ending: Option<bool>,
     /// 下一页的翻页标记
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub next_key: Option<String>,
     /// 未观看统计
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub stat_info: Option<LivingUnwatchStat>,
 }
+impl crate::de::Decode for LivingUnwatchStatResponse {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            ending: fields.optional("ending")?,
+            next_key: fields.optional("next_key")?,
+            stat_info: fields.optional("stat_info")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for LivingUnwatchStatResponse {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 /// 未观看直播统计 V2 的一页。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct LivingUnwatchStatV2Response {
     /// 是否还有更多数据
     #[serde(
-        default,
         skip_serializing_if = "Option::is_none",
-        with = "crate::de::opt_flag"
+        serialize_with = "crate::de::opt_flag::serialize"
     )]
     pub has_more: Option<bool>,
     /// 下一页的游标
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub next_cursor: Option<String>,
     /// 未观看统计
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub stat_info: Option<LivingUnwatchStat>,
 }
+impl crate::de::Decode for LivingUnwatchStatV2Response {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            has_more: fields.optional("has_more")?,
+            next_cursor: fields.optional("next_cursor")?,
+            stat_info: fields.optional("stat_info")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for LivingUnwatchStatV2Response {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 /// 一名观看（或未观看）直播的学生或家长。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct LivingViewer {
     /// 学生 userid
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub student_userid: Option<String>,
     /// 家长 userid
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub parent_userid: Option<String>,
     /// 所在的部门 id 列表
-    #[serde(
-        rename = "partyids",
-        default,
-        skip_serializing_if = "Vec::is_empty",
-        deserialize_with = "crate::de::int_vec_or_null"
-    )]
+    #[serde(rename = "partyids", skip_serializing_if = "Vec::is_empty")]
     pub party_ids: Vec<i64>,
     /// 观看时长（秒）
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_int"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub watch_time: Option<i64>,
     /// 首次进入直播的时间（Unix 时间戳）
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_int"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub enter_time: Option<i64>,
     /// 最后离开直播的时间（Unix 时间戳）
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_int"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub leave_time: Option<i64>,
     /// 是否评论过
     #[serde(
-        default,
         skip_serializing_if = "Option::is_none",
-        with = "crate::de::opt_flag"
+        serialize_with = "crate::de::opt_flag::serialize"
     )]
     pub is_comment: Option<bool>,
+}
+impl crate::de::Decode for LivingViewer {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            student_userid: fields.optional("student_userid")?,
+            parent_userid: fields.optional("parent_userid")?,
+            party_ids: fields.or_empty("partyids")?,
+            watch_time: fields.optional("watch_time")?,
+            enter_time: fields.optional("enter_time")?,
+            leave_time: fields.optional("leave_time")?,
+            is_comment: fields.optional("is_comment")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for LivingViewer {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
 }
 /// 一名观看直播的访客。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct LivingVisitor {
     /// 微信昵称
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub nickname: Option<String>,
     /// 观看时长（秒）
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_int"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub watch_time: Option<i64>,
     /// 首次进入直播的时间（Unix 时间戳）
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_int"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub enter_time: Option<i64>,
     /// 最后离开直播的时间（Unix 时间戳）
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_int"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub leave_time: Option<i64>,
     /// 是否评论过
     #[serde(
-        default,
         skip_serializing_if = "Option::is_none",
-        with = "crate::de::opt_flag"
+        serialize_with = "crate::de::opt_flag::serialize"
     )]
     pub is_comment: Option<bool>,
 }
+impl crate::de::Decode for LivingVisitor {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            nickname: fields.optional("nickname")?,
+            watch_time: fields.optional("watch_time")?,
+            enter_time: fields.optional("enter_time")?,
+            leave_time: fields.optional("leave_time")?,
+            is_comment: fields.optional("is_comment")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for LivingVisitor {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 /// 观看直播的学生、家长与访客。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct LivingWatchStat {
     /// 观看的学生（V1 中为学生家长的观看记录）
-    #[serde(
-        default,
-        skip_serializing_if = "Vec::is_empty",
-        deserialize_with = "crate::de::vec_or_null"
-    )]
+    #[serde(skip_serializing_if = "Vec::is_empty")]
     pub students: Vec<LivingViewer>,
     /// 观看的家长（V2）
-    #[serde(
-        default,
-        skip_serializing_if = "Vec::is_empty",
-        deserialize_with = "crate::de::vec_or_null"
-    )]
+    #[serde(skip_serializing_if = "Vec::is_empty")]
     pub parents: Vec<LivingViewer>,
     /// 观看的访客（微信用户）
-    #[serde(
-        default,
-        skip_serializing_if = "Vec::is_empty",
-        deserialize_with = "crate::de::vec_or_null"
-    )]
+    #[serde(skip_serializing_if = "Vec::is_empty")]
     pub visitors: Vec<LivingVisitor>,
 }
+impl crate::de::Decode for LivingWatchStat {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            students: fields.or_empty("students")?,
+            parents: fields.or_empty("parents")?,
+            visitors: fields.or_empty("visitors")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for LivingWatchStat {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 /// 观看直播统计的一页。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct LivingWatchStatResponse {
     /// 是否已取完：1-已取完
     #[serde(
-        default,
         skip_serializing_if = "Option::is_none",
-        with = "crate::de::opt_flag"
+        serialize_with = "crate::de::opt_flag::serialize"
     )]
     pub ending: Option<bool>,
     /// 下一页的翻页标记
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub next_key: Option<String>,
     /// 观看统计
-    #[serde(rename = "stat_infoes", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "stat_infoes", skip_serializing_if = "Option::is_none")]
     pub stat_info: Option<LivingWatchStat>,
 }
+impl crate::de::Decode for LivingWatchStatResponse {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            ending: fields.optional("ending")?,
+            next_key: fields.optional("next_key")?,
+            stat_info: fields.optional("stat_infoes")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for LivingWatchStatResponse {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 /// 观看直播统计 V2 的一页。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct LivingWatchStatV2Response {
     /// 是否还有更多数据
     #[serde(
-        default,
         skip_serializing_if = "Option::is_none",
-        with = "crate::de::opt_flag"
+        serialize_with = "crate::de::opt_flag::serialize"
     )]
     pub has_more: Option<bool>,
     /// 下一页的游标
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub next_cursor: Option<String>,
     /// 观看统计
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub stat_info: Option<LivingWatchStat>,
 }
+impl crate::de::Decode for LivingWatchStatV2Response {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            has_more: fields.optional("has_more")?,
+            next_cursor: fields.optional("next_cursor")?,
+            stat_info: fields.optional("stat_info")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for LivingWatchStatV2Response {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 /// 家长及其孩子。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct Parent {
     /// 家长 UserID
-    #[serde(deserialize_with = "crate::de::string")]
     pub parent_userid: String,
     /// 家长手机号；第三方不可获取，代开发应用需管理员授权才返回
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub mobile: Option<String>,
     /// 家长是否关注了「学校通知」：0-未关注，1-已关注
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub is_subscribe: Option<SubscribeStatus>,
     /// 家长的外部联系人 userid，关注了「学校通知」才返回
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub external_userid: Option<String>,
     /// 家长的孩子列表
-    #[serde(
-        default,
-        skip_serializing_if = "Vec::is_empty",
-        deserialize_with = "crate::de::vec_or_null"
-    )]
+    #[serde(skip_serializing_if = "Vec::is_empty")]
     pub children: Vec<ParentChild>,
 }
+impl crate::de::Decode for Parent {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            parent_userid: fields.required("parent_userid")?,
+            mobile: fields.optional("mobile")?,
+            is_subscribe: fields.optional("is_subscribe")?,
+            external_userid: fields.optional("external_userid")?,
+            children: fields.or_empty("children")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for Parent {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 /// 批量创建家长的请求。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct ParentBatchCreateRequest {
     /// 家长列表，每次最多 100 个
     pub parents: Vec<ParentCreateRequest>,
 }
+impl crate::de::Decode for ParentBatchCreateRequest {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            parents: fields.required("parents")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for ParentBatchCreateRequest {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 /// 批量操作家长的结果。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct ParentBatchResponse {
     /// 处理失败的家长及其返回码
-    #[serde(
-        default,
-        skip_serializing_if = "Vec::is_empty",
-        deserialize_with = "crate::de::vec_or_null"
-    )]
+    #[serde(skip_serializing_if = "Vec::is_empty")]
     pub result_list: Vec<ParentBatchResult>,
 }
+impl crate::de::Decode for ParentBatchResponse {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            result_list: fields.or_empty("result_list")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for ParentBatchResponse {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 /// 批量操作中一个家长的处理结果。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct ParentBatchResult {
     /// 家长 UserID
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub parent_userid: Option<String>,
     /// 该家长的返回码
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_int"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub errcode: Option<i64>,
     /// 该家长的返回码说明
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub errmsg: Option<String>,
 }
+impl crate::de::Decode for ParentBatchResult {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            parent_userid: fields.optional("parent_userid")?,
+            errcode: fields.optional("errcode")?,
+            errmsg: fields.optional("errmsg")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for ParentBatchResult {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 /// 批量更新家长的请求。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct ParentBatchUpdateRequest {
     /// 家长列表，每次最多 100 个
     pub parents: Vec<ParentUpdateRequest>,
 }
+impl crate::de::Decode for ParentBatchUpdateRequest {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            parents: fields.required("parents")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for ParentBatchUpdateRequest {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 /// 家长的一个孩子。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct ParentChild {
     /// 学生 UserID
-    #[serde(deserialize_with = "crate::de::string")]
     pub student_userid: String,
     /// 与家长的关系
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub relation: Option<String>,
     /// 学生姓名（获取部门家长详情时返回）
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub name: Option<String>,
 }
+impl crate::de::Decode for ParentChild {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            student_userid: fields.required("student_userid")?,
+            relation: fields.optional("relation")?,
+            name: fields.optional("name")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for ParentChild {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 /// 家长的一个孩子及其关系（创建、更新家长时）。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct ParentChildLink {
     /// 学生 UserID
-    #[serde(deserialize_with = "crate::de::string")]
     pub student_userid: String,
     /// 家长与学生的关系，如爸爸、妈妈，最长 32 字节
-    #[serde(deserialize_with = "crate::de::string")]
     pub relation: String,
 }
+impl crate::de::Decode for ParentChildLink {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            student_userid: fields.required("student_userid")?,
+            relation: fields.required("relation")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for ParentChildLink {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 /// 创建家长的请求。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct ParentCreateRequest {
     /// 家长 UserID，学校内唯一，可与企业通讯录成员 UserID 相同；不区分大小写，1~64 字节，只能由数字、字母和 _-@. 组成且以数字或字母开头
-    #[serde(deserialize_with = "crate::de::string")]
     pub parent_userid: String,
     /// 家长手机号
-    #[serde(deserialize_with = "crate::de::string")]
     pub mobile: String,
     /// 是否发起邀请，默认 true；仅验证的学校才能发起邀请
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_boolean"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub to_invite: Option<bool>,
     /// 家长的孩子列表，最多 10 个
     pub children: Vec<ParentChildLink>,
 }
+impl crate::de::Decode for ParentCreateRequest {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            parent_userid: fields.required("parent_userid")?,
+            mobile: fields.required("mobile")?,
+            to_invite: fields.optional("to_invite")?,
+            children: fields.required("children")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for ParentCreateRequest {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 /// 部门下的家长详情。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct ParentListResponse {
     /// 家长列表
-    #[serde(
-        default,
-        skip_serializing_if = "Vec::is_empty",
-        deserialize_with = "crate::de::vec_or_null"
-    )]
+    #[serde(skip_serializing_if = "Vec::is_empty")]
     pub parents: Vec<Parent>,
 }
+impl crate::de::Decode for ParentListResponse {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            parents: fields.or_empty("parents")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for ParentListResponse {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 /// 更新家长的请求。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct ParentUpdateRequest {
     /// 家长 UserID
-    #[serde(deserialize_with = "crate::de::string")]
     pub parent_userid: String,
     /// 更新后的家长 UserID，不能与已存在的家长 UserID 相同；每个家长仅能更新一次
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub new_parent_userid: Option<String>,
     /// 家长手机号
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub mobile: Option<String>,
     /// 家长的孩子列表，全量更新；为空则忽略该字段；最多 10 个
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub children: Option<Vec<ParentChildLink>>,
 }
+impl crate::de::Decode for ParentUpdateRequest {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            parent_userid: fields.required("parent_userid")?,
+            new_parent_userid: fields.optional("new_parent_userid")?,
+            mobile: fields.optional("mobile")?,
+            children: fields.optional("children")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for ParentUpdateRequest {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 /// 获取学生付款结果的请求。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct PaymentResultRequest {
     /// 收款项目 id，由 JS-SDK 或小程序的发起班级收款接口返回
-    #[serde(deserialize_with = "crate::de::string")]
     pub payment_id: String,
 }
+impl crate::de::Decode for PaymentResultRequest {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            payment_id: fields.required("payment_id")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for PaymentResultRequest {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 /// 收款项目的付款结果。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct PaymentResultResponse {
     /// 收款项目名称
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub project_name: Option<String>,
     /// 收款金额，单位分
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_int"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub amount: Option<i64>,
     /// 学生付款结果列表
-    #[serde(
-        default,
-        skip_serializing_if = "Vec::is_empty",
-        deserialize_with = "crate::de::vec_or_null"
-    )]
+    #[serde(skip_serializing_if = "Vec::is_empty")]
     pub payment_result: Vec<StudentPayment>,
+}
+impl crate::de::Decode for PaymentResultResponse {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            project_name: fields.optional("project_name")?,
+            amount: fields.optional("amount")?,
+            payment_result: fields.or_empty("payment_result")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for PaymentResultResponse {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
 }
 /// 学校通知的接收对象。
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -1121,152 +1568,175 @@ impl serde::Serialize for RecvScope {
         serializer.serialize_i64(i64::from(*self))
     }
 }
+impl crate::de::Decode for RecvScope {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        <i64 as crate::de::Decode>::decode(value).map(Self::from)
+    }
+}
 impl<'de> serde::Deserialize<'de> for RecvScope {
     fn deserialize<D: serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::de::int(deserializer).map(Self::from)
+        crate::de::deserialize(deserializer)
     }
 }
 /// 家校通讯录的一个部门。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct SchoolDepartment {
     /// 部门 id，根部门固定为 1
-    #[serde(deserialize_with = "crate::de::int")]
     pub id: i64,
     /// 部门名称
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub name: Option<String>,
     /// 父部门 id，根部门为 0
-    #[serde(
-        rename = "parentid",
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_int"
-    )]
+    #[serde(rename = "parentid", skip_serializing_if = "Option::is_none")]
     pub parent_id: Option<i64>,
     /// 部门类型：1-班级，2-年级，3-学段，4-校区，5-学校（根部门）
-    #[serde(rename = "type", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "type", skip_serializing_if = "Option::is_none")]
     pub department_type: Option<SchoolDepartmentType>,
     /// 入学年份，仅标准年级返回
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_int"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub register_year: Option<i64>,
     /// 标准年级，仅标准年级返回
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_int"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub standard_grade: Option<i64>,
     /// 在父部门中的次序值，仅在 API 设置后返回
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_int"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub order: Option<i64>,
     /// 部门管理员列表
-    #[serde(
-        default,
-        skip_serializing_if = "Vec::is_empty",
-        deserialize_with = "crate::de::vec_or_null"
-    )]
+    #[serde(skip_serializing_if = "Vec::is_empty")]
     pub department_admins: Vec<DepartmentAdmin>,
     /// 年级是否已毕业
     #[serde(
-        default,
         skip_serializing_if = "Option::is_none",
-        with = "crate::de::opt_flag"
+        serialize_with = "crate::de::opt_flag::serialize"
     )]
     pub is_graduated: Option<bool>,
     /// 班级是否开启了班级群
     #[serde(
-        default,
         skip_serializing_if = "Option::is_none",
-        with = "crate::de::opt_flag"
+        serialize_with = "crate::de::opt_flag::serialize"
     )]
     pub open_group_chat: Option<bool>,
     /// 班级群 id
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub group_chat_id: Option<String>,
 }
+impl crate::de::Decode for SchoolDepartment {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            id: fields.required("id")?,
+            name: fields.optional("name")?,
+            parent_id: fields.optional("parentid")?,
+            department_type: fields.optional("type")?,
+            register_year: fields.optional("register_year")?,
+            standard_grade: fields.optional("standard_grade")?,
+            order: fields.optional("order")?,
+            department_admins: fields.or_empty("department_admins")?,
+            is_graduated: fields.optional("is_graduated")?,
+            open_group_chat: fields.optional("open_group_chat")?,
+            group_chat_id: fields.optional("group_chat_id")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for SchoolDepartment {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 /// 创建家校通讯录部门的请求。
-#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
 pub struct SchoolDepartmentCreateRequest {
     /// 部门名称，1~32 个字符，不能含 -:*?"<>/；设置了入学年份和标准年级时忽略
-    #[serde(deserialize_with = "crate::de::string")]
     pub name: String,
     /// 父部门 id
-    #[serde(rename = "parentid", deserialize_with = "crate::de::int")]
+    #[serde(rename = "parentid")]
     pub parent_id: i64,
     /// 部门 id，指定时须大于 1；不填则自动生成
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_int"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub id: Option<i64>,
     /// 部门类型：1-班级，2-年级，3-学段，4-校区
     #[serde(rename = "type")]
     pub department_type: SchoolDepartmentType,
     /// 标准年级，见官方标准年级对照表；仅年级（2）有效
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_int"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub standard_grade: Option<i64>,
     /// 入学年份 YYYY（1970~2100）；仅年级（2）有效，不填由系统计算
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_int"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub register_year: Option<i64>,
     /// 在父部门中的次序值，大的排序靠前，范围 [0, 2^32)
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_int"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub order: Option<i64>,
     /// 部门管理员列表
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub department_admins: Option<Vec<DepartmentAdmin>>,
 }
+impl crate::de::Decode for SchoolDepartmentCreateRequest {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            name: fields.required("name")?,
+            parent_id: fields.required("parentid")?,
+            id: fields.optional("id")?,
+            department_type: fields.required("type")?,
+            standard_grade: fields.optional("standard_grade")?,
+            register_year: fields.optional("register_year")?,
+            order: fields.optional("order")?,
+            department_admins: fields.optional("department_admins")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for SchoolDepartmentCreateRequest {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 /// 创建部门的结果。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct SchoolDepartmentCreateResponse {
     /// 新建部门的 id
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_int"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub id: Option<i64>,
 }
+impl crate::de::Decode for SchoolDepartmentCreateResponse {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self { id: fields.optional("id")? })
+    }
+}
+impl<'de> serde::Deserialize<'de> for SchoolDepartmentCreateResponse {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 /// 家校通讯录部门列表。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct SchoolDepartmentListResponse {
     /// 部门列表
-    #[serde(
-        default,
-        skip_serializing_if = "Vec::is_empty",
-        deserialize_with = "crate::de::vec_or_null"
-    )]
+    #[serde(skip_serializing_if = "Vec::is_empty")]
     pub departments: Vec<SchoolDepartment>,
+}
+impl crate::de::Decode for SchoolDepartmentListResponse {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            departments: fields.or_empty("departments")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for SchoolDepartmentListResponse {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
 }
 /// 家校通讯录部门类型。
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -1313,79 +1783,108 @@ impl serde::Serialize for SchoolDepartmentType {
         serializer.serialize_i64(i64::from(*self))
     }
 }
+impl crate::de::Decode for SchoolDepartmentType {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        <i64 as crate::de::Decode>::decode(value).map(Self::from)
+    }
+}
 impl<'de> serde::Deserialize<'de> for SchoolDepartmentType {
     fn deserialize<D: serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::de::int(deserializer).map(Self::from)
+        crate::de::deserialize(deserializer)
     }
 }
 /// 更新家校通讯录部门的请求。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct SchoolDepartmentUpdateRequest {
     /// 部门 id，须大于 0
-    #[serde(deserialize_with = "crate::de::int")]
     pub id: i64,
     /// 修改为新的部门 id
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_int"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub new_id: Option<i64>,
     /// 部门名称，标准年级时忽略
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub name: Option<String>,
     /// 父部门 id
-    #[serde(
-        rename = "parentid",
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_int"
-    )]
+    #[serde(rename = "parentid", skip_serializing_if = "Option::is_none")]
     pub parent_id: Option<i64>,
     /// 入学年份 YYYY；仅年级有效
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_int"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub register_year: Option<i64>,
     /// 标准年级；仅年级有效，传 0 转换为非标准年级
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_int"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub standard_grade: Option<i64>,
     /// 在父部门中的次序值
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_int"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub order: Option<i64>,
     /// 部门管理员的增删改
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub department_admins: Option<Vec<DepartmentAdminUpdate>>,
 }
+impl crate::de::Decode for SchoolDepartmentUpdateRequest {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            id: fields.required("id")?,
+            new_id: fields.optional("new_id")?,
+            name: fields.optional("name")?,
+            parent_id: fields.optional("parentid")?,
+            register_year: fields.optional("register_year")?,
+            standard_grade: fields.optional("standard_grade")?,
+            order: fields.optional("order")?,
+            department_admins: fields.optional("department_admins")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for SchoolDepartmentUpdateRequest {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 /// 文件消息内容。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct SchoolFile {
     /// 文件素材 media_id，通过上传临时素材接口获取
-    #[serde(deserialize_with = "crate::de::string")]
     pub media_id: String,
 }
+impl crate::de::Decode for SchoolFile {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            media_id: fields.required("media_id")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for SchoolFile {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 /// 图片消息内容。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct SchoolImage {
     /// 图片素材 media_id，通过上传临时素材接口获取
-    #[serde(deserialize_with = "crate::de::string")]
     pub media_id: String,
+}
+impl crate::de::Decode for SchoolImage {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            media_id: fields.required("media_id")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for SchoolImage {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
 }
 /// 学校通知的类型与内容：`{"msgtype": "text", "text": {...}}`。
 #[derive(Debug, Clone, PartialEq)]
@@ -1528,16 +2027,11 @@ impl serde::Serialize for SchoolMessage {
         }
     }
 }
-impl<'de> serde::Deserialize<'de> for SchoolMessage {
-    fn deserialize<D: serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        let fields = <serde_json::Map<
-            String,
-            serde_json::Value,
-        > as serde::Deserialize>::deserialize(deserializer)?;
+impl crate::de::Decode for SchoolMessage {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let fields = crate::de::Fields::of(value)?.into_map();
         if !fields.contains_key("msgtype") {
-            return Err(serde::de::Error::missing_field("msgtype"));
+            return Err(crate::de::DecodeError::here("missing field `msgtype`"));
         }
         if crate::union::matches(&fields, "msgtype", crate::union::Tag::Str("text")) {
             return crate::union::content(fields, "text").map(Self::Text);
@@ -1570,246 +2064,367 @@ impl<'de> serde::Deserialize<'de> for SchoolMessage {
         Ok(Self::Unknown(fields))
     }
 }
+impl<'de> serde::Deserialize<'de> for SchoolMessage {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 /// 发送「学校通知」的请求。
-#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
 pub struct SchoolMessageSendRequest {
     /// 接收对象：0-家长（默认），1-学生，2-家长和学生
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub recv_scope: Option<RecvScope>,
     /// 已关注「学校通知」的外部联系人 userid 列表，即将废弃，最多 1000 个
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub to_external_user: Option<Vec<String>>,
     /// 家校通讯录家长 userid 列表，recv_scope 为 0 或 2 时发送给对应家长，为 1 时忽略；最多 1000 个
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub to_parent_userid: Option<Vec<String>>,
     /// 家校通讯录学生 userid 列表：recv_scope 为 0 发给学生的所有家长，1 发给学生，2 发给学生及其所有家长；最多 1000 个
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub to_student_userid: Option<Vec<String>>,
     /// 家校通讯录部门 id 列表：按 recv_scope 发给班级的所有家长、学生或两者；最多 100 个
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub to_party: Option<Vec<String>>,
     /// 是否全部发送：1-是，0-否（默认）；按 recv_scope 发给学校的所有家长、学生或两者
     #[serde(
-        default,
         skip_serializing_if = "Option::is_none",
-        with = "crate::de::opt_flag"
+        serialize_with = "crate::de::opt_flag::serialize"
     )]
     pub toall: Option<bool>,
     /// 消息类型（msgtype）及其内容
     #[serde(flatten)]
     pub message: SchoolMessage,
     /// 企业应用的 id
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_int"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub agentid: Option<i64>,
     /// 是否开启 id 转译，默认 0
     #[serde(
-        default,
         skip_serializing_if = "Option::is_none",
-        with = "crate::de::opt_flag"
+        serialize_with = "crate::de::opt_flag::serialize"
     )]
     pub enable_id_trans: Option<bool>,
     /// 是否开启重复消息检查，默认 0
     #[serde(
-        default,
         skip_serializing_if = "Option::is_none",
-        with = "crate::de::opt_flag"
+        serialize_with = "crate::de::opt_flag::serialize"
     )]
     pub enable_duplicate_check: Option<bool>,
     /// 重复消息检查的时间间隔（秒），默认 1800，最大不超过 4 小时
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_int"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub duplicate_check_interval: Option<i64>,
 }
+impl crate::de::Decode for SchoolMessageSendRequest {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            recv_scope: fields.optional("recv_scope")?,
+            to_external_user: fields.optional("to_external_user")?,
+            to_parent_userid: fields.optional("to_parent_userid")?,
+            to_student_userid: fields.optional("to_student_userid")?,
+            to_party: fields.optional("to_party")?,
+            toall: fields.optional("toall")?,
+            agentid: fields.optional("agentid")?,
+            enable_id_trans: fields.optional("enable_id_trans")?,
+            enable_duplicate_check: fields.optional("enable_duplicate_check")?,
+            duplicate_check_interval: fields.optional("duplicate_check_interval")?,
+            message: fields.flattened()?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for SchoolMessageSendRequest {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 /// 发送「学校通知」的结果；无权限或不存在的接收人仍会列出。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct SchoolMessageSendResponse {
     /// 无效的外部联系人 userid
-    #[serde(
-        default,
-        skip_serializing_if = "Vec::is_empty",
-        deserialize_with = "crate::de::vec_or_null"
-    )]
+    #[serde(skip_serializing_if = "Vec::is_empty")]
     pub invalid_external_user: Vec<String>,
     /// 无效的家长 userid
-    #[serde(
-        default,
-        skip_serializing_if = "Vec::is_empty",
-        deserialize_with = "crate::de::vec_or_null"
-    )]
+    #[serde(skip_serializing_if = "Vec::is_empty")]
     pub invalid_parent_userid: Vec<String>,
     /// 无效的学生 userid
-    #[serde(
-        default,
-        skip_serializing_if = "Vec::is_empty",
-        deserialize_with = "crate::de::vec_or_null"
-    )]
+    #[serde(skip_serializing_if = "Vec::is_empty")]
     pub invalid_student_userid: Vec<String>,
     /// 无效的部门 id
-    #[serde(
-        default,
-        skip_serializing_if = "Vec::is_empty",
-        deserialize_with = "crate::de::vec_or_null"
-    )]
+    #[serde(skip_serializing_if = "Vec::is_empty")]
     pub invalid_party: Vec<String>,
 }
+impl crate::de::Decode for SchoolMessageSendResponse {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            invalid_external_user: fields.or_empty("invalid_external_user")?,
+            invalid_parent_userid: fields.or_empty("invalid_parent_userid")?,
+            invalid_student_userid: fields.or_empty("invalid_student_userid")?,
+            invalid_party: fields.or_empty("invalid_party")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for SchoolMessageSendResponse {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 /// 小程序消息内容。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct SchoolMiniprogram {
     /// 小程序 appid，须已关联到企业
-    #[serde(rename = "appid", deserialize_with = "crate::de::string")]
+    #[serde(rename = "appid")]
     pub app_id: String,
     /// 小程序消息标题，最长 64 字节
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub title: Option<String>,
     /// 小程序消息封面的 media_id，建议 520×416
-    #[serde(deserialize_with = "crate::de::string")]
     pub thumb_media_id: String,
     /// 点击消息卡片后进入的小程序页面路径
-    #[serde(rename = "pagepath", deserialize_with = "crate::de::string")]
+    #[serde(rename = "pagepath")]
     pub page_path: String,
 }
+impl crate::de::Decode for SchoolMiniprogram {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            app_id: fields.required("appid")?,
+            title: fields.optional("title")?,
+            thumb_media_id: fields.required("thumb_media_id")?,
+            page_path: fields.required("pagepath")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for SchoolMiniprogram {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 /// mpnews 图文消息内容（内容存储在企业微信）。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct SchoolMpNews {
     /// 图文列表，1~8 条
     pub articles: Vec<SchoolMpNewsArticle>,
 }
+impl crate::de::Decode for SchoolMpNews {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            articles: fields.required("articles")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for SchoolMpNews {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 /// 一条 mpnews 图文。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct SchoolMpNewsArticle {
     /// 标题，不超过 128 字节
-    #[serde(deserialize_with = "crate::de::string")]
     pub title: String,
     /// 缩略图 media_id
-    #[serde(deserialize_with = "crate::de::string")]
     pub thumb_media_id: String,
     /// 作者，不超过 64 字节
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub author: Option<String>,
     /// 点击「阅读原文」后的页面链接
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub content_source_url: Option<String>,
     /// 图文内容，支持 html，不超过 666 K 字节
-    #[serde(deserialize_with = "crate::de::string")]
     pub content: String,
     /// 摘要，不超过 512 字节
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub digest: Option<String>,
 }
+impl crate::de::Decode for SchoolMpNewsArticle {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            title: fields.required("title")?,
+            thumb_media_id: fields.required("thumb_media_id")?,
+            author: fields.optional("author")?,
+            content_source_url: fields.optional("content_source_url")?,
+            content: fields.required("content")?,
+            digest: fields.optional("digest")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for SchoolMpNewsArticle {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 /// 图文消息内容。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct SchoolNews {
     /// 图文列表，1~8 条
     pub articles: Vec<SchoolNewsArticle>,
 }
+impl crate::de::Decode for SchoolNews {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            articles: fields.required("articles")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for SchoolNews {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 /// 一条图文。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct SchoolNewsArticle {
     /// 标题，不超过 128 字节
-    #[serde(deserialize_with = "crate::de::string")]
     pub title: String,
     /// 描述，不超过 512 字节
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub description: Option<String>,
     /// 点击后跳转的链接
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub url: Option<String>,
     /// 图片链接，JPG、PNG
-    #[serde(
-        rename = "picurl",
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(rename = "picurl", skip_serializing_if = "Option::is_none")]
     pub pic_url: Option<String>,
 }
+impl crate::de::Decode for SchoolNewsArticle {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            title: fields.required("title")?,
+            description: fields.optional("description")?,
+            url: fields.optional("url")?,
+            pic_url: fields.optional("picurl")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for SchoolNewsArticle {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 /// 文本消息内容。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct SchoolText {
     /// 消息内容，最长 2048 字节；支持换行与 a 标签超链接
-    #[serde(deserialize_with = "crate::de::string")]
     pub content: String,
 }
+impl crate::de::Decode for SchoolText {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            content: fields.required("content")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for SchoolText {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 /// 读取学生或家长的结果。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct SchoolUserGetResponse {
     /// 用户类型：1-学生，2-家长
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub user_type: Option<SchoolUserType>,
     /// 学生信息，user_type 为 1 时返回
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub student: Option<Student>,
     /// 家长信息，user_type 为 2 时返回
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub parent: Option<Parent>,
 }
+impl crate::de::Decode for SchoolUserGetResponse {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            user_type: fields.optional("user_type")?,
+            student: fields.optional("student")?,
+            parent: fields.optional("parent")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for SchoolUserGetResponse {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 /// 家校访问用户的身份：家长返回 parent_userid，学生返回 student_userid。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct SchoolUserInfo {
     /// 手机设备号（安装时随机生成，删除重装会改变）
-    #[serde(
-        rename = "DeviceId",
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(rename = "DeviceId", skip_serializing_if = "Option::is_none")]
     pub device_id: Option<String>,
     /// 家校通讯录里家长的 userid（访问者为家长时）
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub parent_userid: Option<String>,
     /// 家校通讯录里学生的 userid（访问者为学生时）
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub student_userid: Option<String>,
 }
+impl crate::de::Decode for SchoolUserInfo {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            device_id: fields.optional("DeviceId")?,
+            parent_userid: fields.optional("parent_userid")?,
+            student_userid: fields.optional("student_userid")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for SchoolUserInfo {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 /// 部门下的学生详情。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct SchoolUserListResponse {
     /// 学生列表
-    #[serde(
-        default,
-        skip_serializing_if = "Vec::is_empty",
-        deserialize_with = "crate::de::vec_or_null"
-    )]
+    #[serde(skip_serializing_if = "Vec::is_empty")]
     pub students: Vec<Student>,
+}
+impl crate::de::Decode for SchoolUserListResponse {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            students: fields.or_empty("students")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for SchoolUserListResponse {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
 }
 /// 家校通讯录用户类型。
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -1844,246 +2459,379 @@ impl serde::Serialize for SchoolUserType {
         serializer.serialize_i64(i64::from(*self))
     }
 }
+impl crate::de::Decode for SchoolUserType {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        <i64 as crate::de::Decode>::decode(value).map(Self::from)
+    }
+}
 impl<'de> serde::Deserialize<'de> for SchoolUserType {
     fn deserialize<D: serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::de::int(deserializer).map(Self::from)
+        crate::de::deserialize(deserializer)
     }
 }
 /// 视频消息内容。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct SchoolVideo {
     /// 视频素材 media_id
-    #[serde(deserialize_with = "crate::de::string")]
     pub media_id: String,
     /// 视频标题，不超过 128 字节
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub title: Option<String>,
     /// 视频描述，不超过 512 字节
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub description: Option<String>,
 }
+impl crate::de::Decode for SchoolVideo {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            media_id: fields.required("media_id")?,
+            title: fields.optional("title")?,
+            description: fields.optional("description")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for SchoolVideo {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 /// 语音消息内容。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct SchoolVoice {
     /// 语音素材 media_id，通过上传临时素材接口获取
-    #[serde(deserialize_with = "crate::de::string")]
     pub media_id: String,
 }
+impl crate::de::Decode for SchoolVoice {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            media_id: fields.required("media_id")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for SchoolVoice {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 /// 学生及其家长。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct Student {
     /// 学生 UserID
-    #[serde(deserialize_with = "crate::de::string")]
     pub student_userid: String,
     /// 学生姓名
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub name: Option<String>,
     /// 学生所在的班级 id 列表
-    #[serde(
-        default,
-        skip_serializing_if = "Vec::is_empty",
-        deserialize_with = "crate::de::int_vec_or_null"
-    )]
+    #[serde(skip_serializing_if = "Vec::is_empty")]
     pub department: Vec<i64>,
     /// 学生的家长列表
-    #[serde(
-        default,
-        skip_serializing_if = "Vec::is_empty",
-        deserialize_with = "crate::de::vec_or_null"
-    )]
+    #[serde(skip_serializing_if = "Vec::is_empty")]
     pub parents: Vec<StudentParent>,
 }
+impl crate::de::Decode for Student {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            student_userid: fields.required("student_userid")?,
+            name: fields.optional("name")?,
+            department: fields.or_empty("department")?,
+            parents: fields.or_empty("parents")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for Student {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 /// 批量创建学生的请求。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct StudentBatchCreateRequest {
     /// 学生列表，每次最多 100 个
     pub students: Vec<StudentCreateRequest>,
 }
+impl crate::de::Decode for StudentBatchCreateRequest {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            students: fields.required("students")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for StudentBatchCreateRequest {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 /// 批量操作学生的结果。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct StudentBatchResponse {
     /// 处理失败的学生及其返回码
-    #[serde(
-        default,
-        skip_serializing_if = "Vec::is_empty",
-        deserialize_with = "crate::de::vec_or_null"
-    )]
+    #[serde(skip_serializing_if = "Vec::is_empty")]
     pub result_list: Vec<StudentBatchResult>,
 }
+impl crate::de::Decode for StudentBatchResponse {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            result_list: fields.or_empty("result_list")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for StudentBatchResponse {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 /// 批量操作中一个学生的处理结果。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct StudentBatchResult {
     /// 学生 UserID
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub student_userid: Option<String>,
     /// 该学生的返回码
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_int"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub errcode: Option<i64>,
     /// 该学生的返回码说明
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub errmsg: Option<String>,
 }
+impl crate::de::Decode for StudentBatchResult {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            student_userid: fields.optional("student_userid")?,
+            errcode: fields.optional("errcode")?,
+            errmsg: fields.optional("errmsg")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for StudentBatchResult {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 /// 批量更新学生的请求。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct StudentBatchUpdateRequest {
     /// 学生列表，每次最多 100 个
     pub students: Vec<StudentUpdateRequest>,
 }
+impl crate::de::Decode for StudentBatchUpdateRequest {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            students: fields.required("students")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for StudentBatchUpdateRequest {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 /// 创建学生的请求。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct StudentCreateRequest {
     /// 学生 UserID，学校内唯一，可与企业通讯录成员 UserID 相同；不区分大小写，1~64 字节，只能由数字、字母和 _-@. 组成且以数字或字母开头
-    #[serde(deserialize_with = "crate::de::string")]
     pub student_userid: String,
     /// 学生姓名，1~32 个字符
-    #[serde(deserialize_with = "crate::de::string")]
     pub name: String,
     /// 学生所在的班级 id 列表，不超过 20 个
-    #[serde(deserialize_with = "crate::de::int_vec")]
     pub department: Vec<i64>,
     /// 学生手机号
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub mobile: Option<String>,
     /// 是否发起邀请，默认 true；仅验证的学校才能发起邀请
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_boolean"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub to_invite: Option<bool>,
 }
+impl crate::de::Decode for StudentCreateRequest {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            student_userid: fields.required("student_userid")?,
+            name: fields.required("name")?,
+            department: fields.required("department")?,
+            mobile: fields.optional("mobile")?,
+            to_invite: fields.optional("to_invite")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for StudentCreateRequest {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 /// 学生的一位家长。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct StudentParent {
     /// 家长 UserID
-    #[serde(deserialize_with = "crate::de::string")]
     pub parent_userid: String,
     /// 与学生的关系
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub relation: Option<String>,
     /// 家长手机号；第三方不可获取，代开发应用需管理员授权才返回
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub mobile: Option<String>,
     /// 家长是否关注了「学校通知」：0-未关注，1-已关注
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub is_subscribe: Option<SubscribeStatus>,
     /// 家长的外部联系人 userid，关注了「学校通知」才返回
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub external_userid: Option<String>,
 }
+impl crate::de::Decode for StudentParent {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            parent_userid: fields.required("parent_userid")?,
+            relation: fields.optional("relation")?,
+            mobile: fields.optional("mobile")?,
+            is_subscribe: fields.optional("is_subscribe")?,
+            external_userid: fields.optional("external_userid")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for StudentParent {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 /// 一个学生的付款结果。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct StudentPayment {
     /// 学生账号
-    #[serde(deserialize_with = "crate::de::string")]
     pub student_userid: String,
     /// 付款状态：0-未付款，1-已付款
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub trade_state: Option<TradeState>,
     /// 订单号
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub trade_no: Option<String>,
     /// 付款家长账号
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub payer_parent_userid: Option<String>,
 }
+impl crate::de::Decode for StudentPayment {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            student_userid: fields.required("student_userid")?,
+            trade_state: fields.optional("trade_state")?,
+            trade_no: fields.optional("trade_no")?,
+            payer_parent_userid: fields.optional("payer_parent_userid")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for StudentPayment {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 /// 更新学生的请求。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct StudentUpdateRequest {
     /// 学生 UserID
-    #[serde(deserialize_with = "crate::de::string")]
     pub student_userid: String,
     /// 要变更的学生 UserID，不能与已存在的 UserID 相同；每个学生仅能修改一次
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub new_student_userid: Option<String>,
     /// 学生姓名，1~32 个字符
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub name: Option<String>,
     /// 学生所在的班级 id 列表，不超过 20 个
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_int_vec"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub department: Option<Vec<i64>>,
     /// 学生手机号
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub mobile: Option<String>,
 }
+impl crate::de::Decode for StudentUpdateRequest {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            student_userid: fields.required("student_userid")?,
+            new_student_userid: fields.optional("new_student_userid")?,
+            name: fields.optional("name")?,
+            department: fields.optional("department")?,
+            mobile: fields.optional("mobile")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for StudentUpdateRequest {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 /// 关注「学校通知」的模式。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct SubscribeMode {
     /// 关注模式：1-可扫码填写资料加入，2-禁止扫码填写资料加入
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub subscribe_mode: Option<SubscribeModeValue>,
 }
+impl crate::de::Decode for SubscribeMode {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            subscribe_mode: fields.optional("subscribe_mode")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for SubscribeMode {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 /// 设置关注「学校通知」模式的请求。
-#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
 pub struct SubscribeModeSetRequest {
     /// 关注模式：1-可扫码填写资料加入，2-禁止扫码填写资料加入
     pub subscribe_mode: SubscribeModeValue,
+}
+impl crate::de::Decode for SubscribeModeSetRequest {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            subscribe_mode: fields.required("subscribe_mode")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for SubscribeModeSetRequest {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
 }
 /// 家长关注「学校通知」的模式。
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -2118,37 +2866,47 @@ impl serde::Serialize for SubscribeModeValue {
         serializer.serialize_i64(i64::from(*self))
     }
 }
+impl crate::de::Decode for SubscribeModeValue {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        <i64 as crate::de::Decode>::decode(value).map(Self::from)
+    }
+}
 impl<'de> serde::Deserialize<'de> for SubscribeModeValue {
     fn deserialize<D: serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::de::int(deserializer).map(Self::from)
+        crate::de::deserialize(deserializer)
     }
 }
 /// 「学校通知」二维码。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct SubscribeQrCode {
     /// 1200px 的大尺寸二维码
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub qrcode_big: Option<String>,
     /// 430px 的中尺寸二维码
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub qrcode_middle: Option<String>,
     /// 258px 的小尺寸二维码
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub qrcode_thumb: Option<String>,
+}
+impl crate::de::Decode for SubscribeQrCode {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            qrcode_big: fields.optional("qrcode_big")?,
+            qrcode_middle: fields.optional("qrcode_middle")?,
+            qrcode_thumb: fields.optional("qrcode_thumb")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for SubscribeQrCode {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
 }
 /// 家长是否关注了「学校通知」。
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -2183,25 +2941,60 @@ impl serde::Serialize for SubscribeStatus {
         serializer.serialize_i64(i64::from(*self))
     }
 }
+impl crate::de::Decode for SubscribeStatus {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        <i64 as crate::de::Decode>::decode(value).map(Self::from)
+    }
+}
 impl<'de> serde::Deserialize<'de> for SubscribeStatus {
     fn deserialize<D: serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::de::int(deserializer).map(Self::from)
+        crate::de::deserialize(deserializer)
     }
 }
 /// 老师可查看班级的模式。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct TeacherViewMode {
     /// 查看模式：1-全部班级，2-仅负责范围内的班级
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub view_mode: Option<TeacherViewModeValue>,
 }
+impl crate::de::Decode for TeacherViewMode {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            view_mode: fields.optional("view_mode")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for TeacherViewMode {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 /// 设置老师可查看班级模式的请求。
-#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
 pub struct TeacherViewModeSetRequest {
     /// 查看模式：1-全部班级，2-仅负责范围内的班级
     pub view_mode: TeacherViewModeValue,
+}
+impl crate::de::Decode for TeacherViewModeSetRequest {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            view_mode: fields.required("view_mode")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for TeacherViewModeSetRequest {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
 }
 /// 老师可查看班级的模式。
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -2236,40 +3029,67 @@ impl serde::Serialize for TeacherViewModeValue {
         serializer.serialize_i64(i64::from(*self))
     }
 }
+impl crate::de::Decode for TeacherViewModeValue {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        <i64 as crate::de::Decode>::decode(value).map(Self::from)
+    }
+}
 impl<'de> serde::Deserialize<'de> for TeacherViewModeValue {
     fn deserialize<D: serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::de::int(deserializer).map(Self::from)
+        crate::de::deserialize(deserializer)
     }
 }
 /// 一笔订单的支付信息。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct Trade {
     /// 微信交易单号
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub transaction_id: Option<String>,
     /// 交易时间
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_int"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub pay_time: Option<i64>,
 }
+impl crate::de::Decode for Trade {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            transaction_id: fields.optional("transaction_id")?,
+            pay_time: fields.optional("pay_time")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for Trade {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 /// 获取订单详情的请求。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct TradeGetRequest {
     /// 收款项目 id，由发起班级收款接口返回
-    #[serde(deserialize_with = "crate::de::string")]
     pub payment_id: String,
     /// 订单号，由获取学生付款结果返回
-    #[serde(deserialize_with = "crate::de::string")]
     pub trade_no: String,
+}
+impl crate::de::Decode for TradeGetRequest {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            payment_id: fields.required("payment_id")?,
+            trade_no: fields.required("trade_no")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for TradeGetRequest {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
 }
 /// 学生的付款状态。
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -2304,48 +3124,87 @@ impl serde::Serialize for TradeState {
         serializer.serialize_i64(i64::from(*self))
     }
 }
+impl crate::de::Decode for TradeState {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        <i64 as crate::de::Decode>::decode(value).map(Self::from)
+    }
+}
 impl<'de> serde::Deserialize<'de> for TradeState {
     fn deserialize<D: serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::de::int(deserializer).map(Self::from)
+        crate::de::deserialize(deserializer)
     }
 }
 /// 修改自动升年级配置的请求。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct UpgradeInfoSetRequest {
     /// 自动升年级的时间，时间戳只有月和日有效；不传默认为 0，即 1 月 1 日
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_int"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub upgrade_time: Option<i64>,
     /// 开启或关闭自动升年级：1-开启，0-关闭；不传默认关闭，所有非 1 的值都视为关闭
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_int"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub upgrade_switch: Option<i64>,
 }
+impl crate::de::Decode for UpgradeInfoSetRequest {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            upgrade_time: fields.optional("upgrade_time")?,
+            upgrade_switch: fields.optional("upgrade_switch")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for UpgradeInfoSetRequest {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 /// 修改自动升年级配置的结果。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct UpgradeInfoSetResponse {
     /// 下次升年级的时间，只有年月日有效；今年已升过年级时为明年对应日期
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_int"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub next_upgrade_time: Option<i64>,
 }
+impl crate::de::Decode for UpgradeInfoSetResponse {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            next_upgrade_time: fields.optional("next_upgrade_time")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for UpgradeInfoSetResponse {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 /// 批量删除学生或家长的请求。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct UserIdListRequest {
     /// 学生或家长的 userid 列表，每次最多 100 个
     #[serde(rename = "useridlist")]
     pub userids: Vec<String>,
+}
+impl crate::de::Decode for UserIdListRequest {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            userids: fields.required("useridlist")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for UserIdListRequest {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
 }
 impl ArchSyncModeSetRequest {
     /// A `ArchSyncModeSetRequest` with its required `arch_sync_mode` set and every optional field unset.

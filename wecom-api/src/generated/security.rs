@@ -6,530 +6,693 @@
 //!
 //! Enabled by the cargo feature `security`.
 /// 获取管理端操作日志的请求。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct AdminOperLogRequest {
     /// 开始时间，不早于 180 天前
-    #[serde(deserialize_with = "crate::de::int")]
     pub start_time: i64,
     /// 结束时间，大于 start_time、小于当前时间，跨度不超过 7 天
-    #[serde(deserialize_with = "crate::de::int")]
     pub end_time: i64,
     /// 操作类型，不填表示全部：2-权限管理变更，3-成员与部门变更，7-其它，8-应用变更，11-通讯录与聊天管理，12-企业信息管理，13-外部联系人管理（官方示例中出现 1）
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_int"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub oper_type: Option<i64>,
     /// 操作者 userid
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub userid: Option<String>,
     /// 分页游标，不填表示首页
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub cursor: Option<String>,
     /// 最大记录数，1~400，默认 400
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_int"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub limit: Option<i64>,
 }
+impl crate::de::Decode for AdminOperLogRequest {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            start_time: fields.required("start_time")?,
+            end_time: fields.required("end_time")?,
+            oper_type: fields.optional("oper_type")?,
+            userid: fields.optional("userid")?,
+            cursor: fields.optional("cursor")?,
+            limit: fields.optional("limit")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for AdminOperLogRequest {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 /// 管理端操作日志的一页。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct AdminOperLogResponse {
     /// 是否还有更多数据
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_boolean"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub has_more: Option<bool>,
     /// 下一页的游标
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub next_cursor: Option<String>,
     /// 操作日志列表
-    #[serde(
-        default,
-        skip_serializing_if = "Vec::is_empty",
-        deserialize_with = "crate::de::vec_or_null"
-    )]
+    #[serde(skip_serializing_if = "Vec::is_empty")]
     pub record_list: Vec<AdminOperRecord>,
 }
+impl crate::de::Decode for AdminOperLogResponse {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            has_more: fields.optional("has_more")?,
+            next_cursor: fields.optional("next_cursor")?,
+            record_list: fields.or_empty("record_list")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for AdminOperLogResponse {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 /// 一条管理端操作日志。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct AdminOperRecord {
     /// 操作时间
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_int"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub time: Option<i64>,
     /// 操作者 userid
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub userid: Option<String>,
     /// 操作类型，取值同请求的 oper_type
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_int"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub oper_type: Option<i64>,
     /// 操作行为类型，取值见官方文档「操作行为类型说明」
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_int"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub detail_type: Option<i64>,
     /// 操作详情
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub detail_info: Option<String>,
     /// 操作者 IP
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub ip: Option<String>,
 }
+impl crate::de::Decode for AdminOperRecord {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            time: fields.optional("time")?,
+            userid: fields.optional("userid")?,
+            oper_type: fields.optional("oper_type")?,
+            detail_type: fields.optional("detail_type")?,
+            detail_info: fields.optional("detail_info")?,
+            ip: fields.optional("ip")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for AdminOperRecord {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 /// 一个存档文档。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct ArchivedDoc {
     /// 文档 ID
-    #[serde(rename = "docid", deserialize_with = "crate::de::string")]
+    #[serde(rename = "docid")]
     pub doc_id: String,
     /// 文档标题
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub doc_name: Option<String>,
     /// 文档所属成员 userid
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub userid: Option<String>,
     /// 文档类型：3-文档，4-表格，6-幻灯片，7-思维导图，10-智能表
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_int"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub doc_type: Option<i64>,
     /// 文档创建时间
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_int"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub create_time: Option<i64>,
     /// 文档最后修改时间
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_int"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub modify_time: Option<i64>,
     /// 可查看文档内容的地址
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub url: Option<String>,
 }
+impl crate::de::Decode for ArchivedDoc {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            doc_id: fields.required("docid")?,
+            doc_name: fields.optional("doc_name")?,
+            userid: fields.optional("userid")?,
+            doc_type: fields.optional("doc_type")?,
+            create_time: fields.optional("create_time")?,
+            modify_time: fields.optional("modify_time")?,
+            url: fields.optional("url")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for ArchivedDoc {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 /// 存档成员主日历中的一个日程。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct ArchivedSchedule {
     /// 日程 ID
-    #[serde(deserialize_with = "crate::de::string")]
     pub schedule_id: String,
     /// 组织者 userid
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub organizer: Option<String>,
     /// 参与者列表
-    #[serde(
-        default,
-        skip_serializing_if = "Vec::is_empty",
-        deserialize_with = "crate::de::vec_or_null"
-    )]
+    #[serde(skip_serializing_if = "Vec::is_empty")]
     pub attendees: Vec<ScheduleAttendee>,
     /// 日程标题
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub summary: Option<String>,
     /// 日程描述
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub description: Option<String>,
     /// 提醒与重复设置
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub reminders: Option<ScheduleReminders>,
     /// 日程地点
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub location: Option<String>,
     /// 所属日历 ID
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub cal_id: Option<String>,
     /// 开始时间（Unix 时间戳）
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_int"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub start_time: Option<i64>,
     /// 结束时间（Unix 时间戳）
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_int"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub end_time: Option<i64>,
     /// 日程状态：0-正常，1-已取消
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_int"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub status: Option<i64>,
     /// 是否全天日程
     #[serde(
-        default,
         skip_serializing_if = "Option::is_none",
-        with = "crate::de::opt_flag"
+        serialize_with = "crate::de::opt_flag::serialize"
     )]
     pub is_whole_day: Option<bool>,
 }
+impl crate::de::Decode for ArchivedSchedule {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            schedule_id: fields.required("schedule_id")?,
+            organizer: fields.optional("organizer")?,
+            attendees: fields.or_empty("attendees")?,
+            summary: fields.optional("summary")?,
+            description: fields.optional("description")?,
+            reminders: fields.optional("reminders")?,
+            location: fields.optional("location")?,
+            cal_id: fields.optional("cal_id")?,
+            start_time: fields.optional("start_time")?,
+            end_time: fields.optional("end_time")?,
+            status: fields.optional("status")?,
+            is_whole_day: fields.optional("is_whole_day")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for ArchivedSchedule {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 /// 获取存档日程列表的请求（字段未能与官方文档逐一核对）。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct ArchivedScheduleListRequest {
     /// 默认日历本 ID
-    #[serde(deserialize_with = "crate::de::string")]
     pub cal_id: String,
     /// 分页游标，首次不填
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub cursor: Option<String>,
     /// 每页条数
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_int"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub limit: Option<i64>,
+}
+impl crate::de::Decode for ArchivedScheduleListRequest {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            cal_id: fields.required("cal_id")?,
+            cursor: fields.optional("cursor")?,
+            limit: fields.optional("limit")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for ArchivedScheduleListRequest {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
 }
 /// 存档日程 ID 的一页（字段未能与官方文档逐一核对）。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct ArchivedScheduleListResponse {
     /// 日程 ID 列表
-    #[serde(
-        default,
-        skip_serializing_if = "Vec::is_empty",
-        deserialize_with = "crate::de::vec_or_null"
-    )]
+    #[serde(skip_serializing_if = "Vec::is_empty")]
     pub schedule_id_list: Vec<String>,
     /// 下一页的游标
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub next_cursor: Option<String>,
     /// 是否还有更多数据
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_boolean"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub has_more: Option<bool>,
+}
+impl crate::de::Decode for ArchivedScheduleListResponse {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            schedule_id_list: fields.or_empty("schedule_id_list")?,
+            next_cursor: fields.optional("next_cursor")?,
+            has_more: fields.optional("has_more")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for ArchivedScheduleListResponse {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
 }
 /// 授权空间中的一个文件。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct AuthFile {
     /// 文件 ID
-    #[serde(rename = "fileid", deserialize_with = "crate::de::string")]
+    #[serde(rename = "fileid")]
     pub file_id: String,
     /// 文件名
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub file_name: Option<String>,
     /// 文件的绝对路径（不含空间节点），仅空间超管在存档范围且空间在其授权范围内时返回
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub path: Option<String>,
     /// 文件创建者
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub creator: Option<FileCreator>,
     /// 文件大小（字节）
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_int"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub file_size: Option<i64>,
     /// 文件类型，取值见官方文档
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_int"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub file_type: Option<i64>,
     /// 在线文档的 url
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub doc_url: Option<String>,
 }
+impl crate::de::Decode for AuthFile {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            file_id: fields.required("fileid")?,
+            file_name: fields.optional("file_name")?,
+            path: fields.optional("path")?,
+            creator: fields.optional("creator")?,
+            file_size: fields.optional("file_size")?,
+            file_type: fields.optional("file_type")?,
+            doc_url: fields.optional("doc_url")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for AuthFile {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 /// 获取授权空间文件列表的请求。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct AuthFileListRequest {
     /// 成员 userid
-    #[serde(deserialize_with = "crate::de::string")]
     pub userid: String,
     /// 查询在职（0，默认）或已离职（1）的成员
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub is_resigned: Option<ResignedFlag>,
     /// 空间 ID
-    #[serde(rename = "spaceid", deserialize_with = "crate::de::string")]
+    #[serde(rename = "spaceid")]
     pub space_id: String,
     /// 上一次返回的 next_cursor，首次不填
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub cursor: Option<String>,
     /// 本次返回的最大条数，不超过 100，默认 100
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_int"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub limit: Option<i64>,
 }
+impl crate::de::Decode for AuthFileListRequest {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            userid: fields.required("userid")?,
+            is_resigned: fields.optional("is_resigned")?,
+            space_id: fields.required("spaceid")?,
+            cursor: fields.optional("cursor")?,
+            limit: fields.optional("limit")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for AuthFileListRequest {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 /// 授权空间文件的一页。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct AuthFileListResponse {
     /// 文件列表
-    #[serde(
-        default,
-        skip_serializing_if = "Vec::is_empty",
-        deserialize_with = "crate::de::vec_or_null"
-    )]
+    #[serde(skip_serializing_if = "Vec::is_empty")]
     pub file_list: Vec<AuthFile>,
     /// 下一次查询填到 cursor
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub next_cursor: Option<String>,
     /// 是否还有更多数据
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_boolean"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub has_more: Option<bool>,
 }
+impl crate::de::Decode for AuthFileListResponse {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            file_list: fields.or_empty("file_list")?,
+            next_cursor: fields.optional("next_cursor")?,
+            has_more: fields.optional("has_more")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for AuthFileListResponse {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 /// 一个授权存档的微盘空间。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct AuthSpace {
     /// 空间 ID
-    #[serde(rename = "spaceid", deserialize_with = "crate::de::string")]
+    #[serde(rename = "spaceid")]
     pub space_id: String,
     /// 空间名
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub space_name: Option<String>,
     /// 该成员是否为空间的超级管理员
     #[serde(
-        default,
         skip_serializing_if = "Option::is_none",
-        with = "crate::de::opt_flag"
+        serialize_with = "crate::de::opt_flag::serialize"
     )]
     pub is_space_superadmin: Option<bool>,
 }
+impl crate::de::Decode for AuthSpace {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            space_id: fields.required("spaceid")?,
+            space_name: fields.optional("space_name")?,
+            is_space_superadmin: fields.optional("is_space_superadmin")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for AuthSpace {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 /// 获取成员授权空间的请求。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct AuthSpaceListRequest {
     /// 成员 userid
-    #[serde(deserialize_with = "crate::de::string")]
     pub userid: String,
     /// 查询在职（0，默认）或已离职（1）的成员
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub is_resigned: Option<ResignedFlag>,
 }
+impl crate::de::Decode for AuthSpaceListRequest {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            userid: fields.required("userid")?,
+            is_resigned: fields.optional("is_resigned")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for AuthSpaceListRequest {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 /// 成员授权的微盘空间。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct AuthSpaceListResponse {
     /// 空间列表
-    #[serde(
-        default,
-        skip_serializing_if = "Vec::is_empty",
-        deserialize_with = "crate::de::vec_or_null"
-    )]
+    #[serde(skip_serializing_if = "Vec::is_empty")]
     pub auth_space_list: Vec<AuthSpace>,
 }
+impl crate::de::Decode for AuthSpaceListResponse {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            auth_space_list: fields.or_empty("auth_space_list")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for AuthSpaceListResponse {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 /// 只带游标与每页条数的分页请求。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct CursorRequest {
     /// 上一次调用返回的 next_cursor，首次不填，最长 128 字节
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub cursor: Option<String>,
     /// 本次返回的最大条数，1~1000，默认 200
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_int"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub limit: Option<i64>,
 }
+impl crate::de::Decode for CursorRequest {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            cursor: fields.optional("cursor")?,
+            limit: fields.optional("limit")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for CursorRequest {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 /// 存档成员的默认（主）日历本。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct DefaultCalendar {
     /// 默认日历本 ID
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub cal_id: Option<String>,
 }
+impl crate::de::Decode for DefaultCalendar {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            cal_id: fields.optional("cal_id")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for DefaultCalendar {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 /// 获取默认日历本 ID 的请求。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct DefaultCalendarRequest {
     /// 存档成员 userid
-    #[serde(deserialize_with = "crate::de::string")]
     pub userid: String,
 }
+impl crate::de::Decode for DefaultCalendarRequest {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            userid: fields.required("userid")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for DefaultCalendarRequest {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 /// 按设备唯一标识批量确认或驳回的请求。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct DeviceCodeListRequest {
     /// 设备唯一标识列表；仅可确认或驳回 status 为 3 或 4（待管理员确认）的设备，每次最多 100 个
     pub device_code_list: Vec<String>,
 }
+impl crate::de::Decode for DeviceCodeListRequest {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            device_code_list: fields.required("device_code_list")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for DeviceCodeListRequest {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 /// 批量确认或驳回设备的结果。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct DeviceCodeResultResponse {
     /// 操作成功的设备唯一标识
-    #[serde(
-        default,
-        skip_serializing_if = "Vec::is_empty",
-        deserialize_with = "crate::de::vec_or_null"
-    )]
+    #[serde(skip_serializing_if = "Vec::is_empty")]
     pub success_list: Vec<String>,
     /// 操作失败的设备唯一标识
-    #[serde(
-        default,
-        skip_serializing_if = "Vec::is_empty",
-        deserialize_with = "crate::de::vec_or_null"
-    )]
+    #[serde(skip_serializing_if = "Vec::is_empty")]
     pub fail_list: Vec<String>,
 }
+impl crate::de::Decode for DeviceCodeResultResponse {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            success_list: fields.or_empty("success_list")?,
+            fail_list: fields.or_empty("fail_list")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for DeviceCodeResultResponse {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 /// 创建文档导出任务的请求。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct DocExportRequest {
     /// 文档 ID
-    #[serde(rename = "docid", deserialize_with = "crate::de::string")]
+    #[serde(rename = "docid")]
     pub doc_id: String,
     /// 导出格式：文档 docx/pdf，表格与智能表 xlsx，思维导图 xmind，幻灯片 pptx/pdf
-    #[serde(deserialize_with = "crate::de::string")]
     pub export_format: String,
 }
+impl crate::de::Decode for DocExportRequest {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            doc_id: fields.required("docid")?,
+            export_format: fields.required("export_format")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for DocExportRequest {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 /// 创建文档导出任务的结果。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct DocExportResponse {
     /// 导出任务 ID，任务完成后 10 分钟失效
-    #[serde(
-        rename = "jobid",
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(rename = "jobid", skip_serializing_if = "Option::is_none")]
     pub job_id: Option<String>,
 }
+impl crate::de::Decode for DocExportResponse {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            job_id: fields.optional("jobid")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for DocExportResponse {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 /// 导出任务的状态与结果。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct DocExportResult {
     /// 任务状态：0-导出中，1-完成，2-出错
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub status: Option<DocExportStatus>,
     /// 导出内容的下载链接，有效期 30 分钟
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub download_url: Option<String>,
 }
+impl crate::de::Decode for DocExportResult {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            status: fields.optional("status")?,
+            download_url: fields.optional("download_url")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for DocExportResult {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 /// 查询导出结果的请求。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct DocExportResultRequest {
     /// 导出任务 ID
-    #[serde(rename = "jobid", deserialize_with = "crate::de::string")]
+    #[serde(rename = "jobid")]
     pub job_id: String,
+}
+impl crate::de::Decode for DocExportResultRequest {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            job_id: fields.required("jobid")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for DocExportResultRequest {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
 }
 /// 导出任务状态。
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -568,378 +731,475 @@ impl serde::Serialize for DocExportStatus {
         serializer.serialize_i64(i64::from(*self))
     }
 }
+impl crate::de::Decode for DocExportStatus {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        <i64 as crate::de::Decode>::decode(value).map(Self::from)
+    }
+}
 impl<'de> serde::Deserialize<'de> for DocExportStatus {
     fn deserialize<D: serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::de::int(deserializer).map(Self::from)
+        crate::de::deserialize(deserializer)
     }
 }
 /// 获取成员文档列表的请求。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct DocListRequest {
     /// 查询的开始时间（秒），按文档修改时间过滤
-    #[serde(deserialize_with = "crate::de::int")]
     pub start_time: i64,
     /// 查询的结束时间（秒），按文档修改时间过滤
-    #[serde(deserialize_with = "crate::de::int")]
     pub end_time: i64,
     /// 要查询的成员 userid
-    #[serde(deserialize_with = "crate::de::string")]
     pub userid: String,
     /// 查询在职（0，默认）或已离职（1）的成员
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub is_resigned: Option<ResignedFlag>,
     /// 查询的文档类型：3-文档，4-表格，6-幻灯片，7-思维导图，10-智能表格（官方示例中出现 1）
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_int"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub doc_type: Option<i64>,
     /// 分页游标，首次不填
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub cursor: Option<String>,
     /// 返回条数上限，最多 100，默认 100
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_int"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub limit: Option<i64>,
+}
+impl crate::de::Decode for DocListRequest {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            start_time: fields.required("start_time")?,
+            end_time: fields.required("end_time")?,
+            userid: fields.required("userid")?,
+            is_resigned: fields.optional("is_resigned")?,
+            doc_type: fields.optional("doc_type")?,
+            cursor: fields.optional("cursor")?,
+            limit: fields.optional("limit")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for DocListRequest {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
 }
 /// 成员文档的一页。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct DocListResponse {
     /// 是否还有更多数据
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_boolean"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub has_more: Option<bool>,
     /// 仅 has_more 为 true 时返回，下一次调用填到 cursor
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub next_cursor: Option<String>,
     /// 文档列表
-    #[serde(
-        default,
-        skip_serializing_if = "Vec::is_empty",
-        deserialize_with = "crate::de::vec_or_null"
-    )]
+    #[serde(skip_serializing_if = "Vec::is_empty")]
     pub doc_list: Vec<ArchivedDoc>,
 }
+impl crate::de::Decode for DocListResponse {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            has_more: fields.optional("has_more")?,
+            next_cursor: fields.optional("next_cursor")?,
+            doc_list: fields.or_empty("doc_list")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for DocListResponse {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 /// 除 errcode/errmsg 外没有其他字段的返回。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct EmptyResponse {}
+impl crate::de::Decode for EmptyResponse {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        crate::de::Fields::of(value)?;
+        Ok(Self {})
+    }
+}
+impl<'de> serde::Deserialize<'de> for EmptyResponse {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 /// 一名文件内容存档生效成员。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct FileContentAuthUser {
     /// 成员 userid
-    #[serde(deserialize_with = "crate::de::string")]
     pub userid: String,
     /// 是否已离职：0-在职，1-已离职
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub is_resigned: Option<ResignedFlag>,
 }
+impl crate::de::Decode for FileContentAuthUser {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            userid: fields.required("userid")?,
+            is_resigned: fields.optional("is_resigned")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for FileContentAuthUser {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 /// 文件内容存档生效成员的一页。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct FileContentAuthUserListResponse {
     /// 生效成员列表
-    #[serde(
-        default,
-        skip_serializing_if = "Vec::is_empty",
-        deserialize_with = "crate::de::vec_or_null"
-    )]
+    #[serde(skip_serializing_if = "Vec::is_empty")]
     pub auth_user_list: Vec<FileContentAuthUser>,
     /// 下一次查询填到 cursor
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub next_cursor: Option<String>,
     /// 是否还有更多数据：1-是，0-否
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_boolean"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub has_more: Option<bool>,
+}
+impl crate::de::Decode for FileContentAuthUserListResponse {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            auth_user_list: fields.or_empty("auth_user_list")?,
+            next_cursor: fields.optional("next_cursor")?,
+            has_more: fields.optional("has_more")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for FileContentAuthUserListResponse {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
 }
 /// 文件创建者。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct FileCreator {
     /// 创建者 userid
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub userid: Option<String>,
+}
+impl crate::de::Decode for FileCreator {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            userid: fields.optional("userid")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for FileCreator {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
 }
 /// 操作文件的外部人员。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct FileOperExternalUser {
     /// 外部人员类型
-    #[serde(
-        rename = "type",
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_int"
-    )]
+    #[serde(rename = "type", skip_serializing_if = "Option::is_none")]
     pub user_type: Option<i64>,
     /// 外部人员名称
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub name: Option<String>,
     /// 外部人员所属企业名称
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub corp_name: Option<String>,
 }
+impl crate::de::Decode for FileOperExternalUser {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            user_type: fields.optional("type")?,
+            name: fields.optional("name")?,
+            corp_name: fields.optional("corp_name")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for FileOperExternalUser {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 /// 一条文件操作记录。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct FileOperRecord {
     /// 操作时间
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_int"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub time: Option<i64>,
     /// 操作者 userid（企业成员操作时）
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub userid: Option<String>,
     /// 操作者为外部人员时的信息
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub external_user: Option<FileOperExternalUser>,
     /// 操作类型与来源
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub operation: Option<FileOperation>,
     /// 文件操作说明
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub file_info: Option<String>,
     /// 文件大小（字节）
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_int"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub file_size: Option<i64>,
     /// 文件 MD5
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub file_md5: Option<String>,
     /// 下载申请人姓名（外部人员通过链接下载时）
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub applicant_name: Option<String>,
     /// 设备类型
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_int"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub device_type: Option<i64>,
     /// 设备编码
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub device_code: Option<String>,
 }
+impl crate::de::Decode for FileOperRecord {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            time: fields.optional("time")?,
+            userid: fields.optional("userid")?,
+            external_user: fields.optional("external_user")?,
+            operation: fields.optional("operation")?,
+            file_info: fields.optional("file_info")?,
+            file_size: fields.optional("file_size")?,
+            file_md5: fields.optional("file_md5")?,
+            applicant_name: fields.optional("applicant_name")?,
+            device_type: fields.optional("device_type")?,
+            device_code: fields.optional("device_code")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for FileOperRecord {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 /// 查询文件操作记录的请求。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct FileOperRecordRequest {
     /// 开始时间（Unix 时间戳）
-    #[serde(deserialize_with = "crate::de::int")]
     pub start_time: i64,
     /// 结束时间；与开始时间的跨度不能超过 14 天
-    #[serde(deserialize_with = "crate::de::int")]
     pub end_time: i64,
     /// 要查询的文件操作者 userid，单次最多 100 个
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub userid_list: Option<Vec<String>>,
     /// 按操作类型与来源过滤
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub operation: Option<FileOperation>,
     /// 分页游标，首次不填
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub cursor: Option<String>,
     /// 返回条数上限，最多 1000
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_int"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub limit: Option<i64>,
+}
+impl crate::de::Decode for FileOperRecordRequest {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            start_time: fields.required("start_time")?,
+            end_time: fields.required("end_time")?,
+            userid_list: fields.optional("userid_list")?,
+            operation: fields.optional("operation")?,
+            cursor: fields.optional("cursor")?,
+            limit: fields.optional("limit")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for FileOperRecordRequest {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
 }
 /// 文件操作记录的一页。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct FileOperRecordResponse {
     /// 是否还有更多数据
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_boolean"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub has_more: Option<bool>,
     /// 仅 has_more 为 true 时返回，下一次调用填到 cursor
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub next_cursor: Option<String>,
     /// 操作记录列表
-    #[serde(
-        default,
-        skip_serializing_if = "Vec::is_empty",
-        deserialize_with = "crate::de::vec_or_null"
-    )]
+    #[serde(skip_serializing_if = "Vec::is_empty")]
     pub record_list: Vec<FileOperRecord>,
 }
+impl crate::de::Decode for FileOperRecordResponse {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            has_more: fields.optional("has_more")?,
+            next_cursor: fields.optional("next_cursor")?,
+            record_list: fields.or_empty("record_list")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for FileOperRecordResponse {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 /// 文件操作的类型与来源，取值见官方文档 Operation 结构说明。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct FileOperation {
     /// 操作类型（如上传、下载、转发、外部下载等），取值见官方文档
-    #[serde(rename = "type", deserialize_with = "crate::de::int")]
+    #[serde(rename = "type")]
     pub oper_type: i64,
     /// 文件来源，取值见官方文档
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_int"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub source: Option<i64>,
 }
+impl crate::de::Decode for FileOperation {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            oper_type: fields.required("type")?,
+            source: fields.optional("source")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for FileOperation {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 /// 获取成员操作记录的请求。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct MemberOperLogRequest {
     /// 开始时间，不早于 180 天前
-    #[serde(deserialize_with = "crate::de::int")]
     pub start_time: i64,
     /// 结束时间，大于 start_time、小于当前时间，跨度不超过 7 天
-    #[serde(deserialize_with = "crate::de::int")]
     pub end_time: i64,
     /// 操作类型，不填表示全部
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub oper_type: Option<MemberOperType>,
     /// 操作者 userid 过滤，须在应用可见范围内
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub userid: Option<String>,
     /// 分页游标，不填表示首页
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub cursor: Option<String>,
     /// 最大记录数，1~400，默认 400
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_int"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub limit: Option<i64>,
 }
+impl crate::de::Decode for MemberOperLogRequest {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            start_time: fields.required("start_time")?,
+            end_time: fields.required("end_time")?,
+            oper_type: fields.optional("oper_type")?,
+            userid: fields.optional("userid")?,
+            cursor: fields.optional("cursor")?,
+            limit: fields.optional("limit")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for MemberOperLogRequest {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 /// 成员操作记录的一页。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct MemberOperLogResponse {
     /// 是否还有更多数据
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_boolean"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub has_more: Option<bool>,
     /// 下一页的游标
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub next_cursor: Option<String>,
     /// 操作记录列表
-    #[serde(
-        default,
-        skip_serializing_if = "Vec::is_empty",
-        deserialize_with = "crate::de::vec_or_null"
-    )]
+    #[serde(skip_serializing_if = "Vec::is_empty")]
     pub record_list: Vec<MemberOperRecord>,
 }
+impl crate::de::Decode for MemberOperLogResponse {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            has_more: fields.optional("has_more")?,
+            next_cursor: fields.optional("next_cursor")?,
+            record_list: fields.or_empty("record_list")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for MemberOperLogResponse {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 /// 一条成员操作记录。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct MemberOperRecord {
     /// 操作时间
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_int"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub time: Option<i64>,
     /// 操作者 userid
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub userid: Option<String>,
     /// 操作类型
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub oper_type: Option<MemberOperType>,
     /// 操作详情
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub detail_info: Option<String>,
     /// 操作者 IP（部分打码）
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub ip: Option<String>,
+}
+impl crate::de::Decode for MemberOperRecord {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            time: fields.optional("time")?,
+            userid: fields.optional("userid")?,
+            oper_type: fields.optional("oper_type")?,
+            detail_info: fields.optional("detail_info")?,
+            ip: fields.optional("ip")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for MemberOperRecord {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
 }
 /// 成员操作类型。
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -1034,11 +1294,16 @@ impl serde::Serialize for MemberOperType {
         serializer.serialize_i64(i64::from(*self))
     }
 }
+impl crate::de::Decode for MemberOperType {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        <i64 as crate::de::Decode>::decode(value).map(Self::from)
+    }
+}
 impl<'de> serde::Deserialize<'de> for MemberOperType {
     fn deserialize<D: serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::de::int(deserializer).map(Self::from)
+        crate::de::deserialize(deserializer)
     }
 }
 /// 查询在职还是已离职的成员。
@@ -1074,291 +1339,359 @@ impl serde::Serialize for ResignedFlag {
         serializer.serialize_i64(i64::from(*self))
     }
 }
+impl crate::de::Decode for ResignedFlag {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        <i64 as crate::de::Decode>::decode(value).map(Self::from)
+    }
+}
 impl<'de> serde::Deserialize<'de> for ResignedFlag {
     fn deserialize<D: serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::de::int(deserializer).map(Self::from)
+        crate::de::deserialize(deserializer)
     }
 }
 /// 日程的一位参与者。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct ScheduleAttendee {
     /// 参与者 userid
-    #[serde(deserialize_with = "crate::de::string")]
     pub userid: String,
     /// 接受状态：0-未处理，1-待定，2-全部接受，3-仅接受一次，4-拒绝
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_int"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub response_status: Option<i64>,
 }
+impl crate::de::Decode for ScheduleAttendee {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            userid: fields.required("userid")?,
+            response_status: fields.optional("response_status")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for ScheduleAttendee {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 /// 获取增量日程列表的请求（字段未能与官方文档逐一核对）。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct ScheduleBySequenceRequest {
     /// 默认日历本 ID
-    #[serde(deserialize_with = "crate::de::string")]
     pub cal_id: String,
     /// 增量游标，首次填 0，之后填上次返回的 next_sequence
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_int"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub sequence: Option<i64>,
     /// 每页条数
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_int"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub limit: Option<i64>,
 }
+impl crate::de::Decode for ScheduleBySequenceRequest {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            cal_id: fields.required("cal_id")?,
+            sequence: fields.optional("sequence")?,
+            limit: fields.optional("limit")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for ScheduleBySequenceRequest {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 /// 增量日程的一页（字段未能与官方文档逐一核对）。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct ScheduleBySequenceResponse {
     /// 发生变化的日程详情
-    #[serde(
-        default,
-        skip_serializing_if = "Vec::is_empty",
-        deserialize_with = "crate::de::vec_or_null"
-    )]
+    #[serde(skip_serializing_if = "Vec::is_empty")]
     pub schedule_list: Vec<ArchivedSchedule>,
     /// 下一次请求的增量游标
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_int"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub next_sequence: Option<i64>,
     /// 是否还有更多数据
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_boolean"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub has_more: Option<bool>,
 }
+impl crate::de::Decode for ScheduleBySequenceResponse {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            schedule_list: fields.or_empty("schedule_list")?,
+            next_sequence: fields.optional("next_sequence")?,
+            has_more: fields.optional("has_more")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for ScheduleBySequenceResponse {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 /// 获取存档日程详情的请求。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct ScheduleDetailRequest {
     /// 默认日历本 ID，通过「获取默认日历本ID」或回调获取
-    #[serde(deserialize_with = "crate::de::string")]
     pub cal_id: String,
     /// 日程 ID 列表，一次最多 10 条
     pub schedule_id_list: Vec<String>,
 }
+impl crate::de::Decode for ScheduleDetailRequest {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            cal_id: fields.required("cal_id")?,
+            schedule_id_list: fields.required("schedule_id_list")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for ScheduleDetailRequest {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 /// 存档日程详情。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct ScheduleDetailResponse {
     /// 日程列表
-    #[serde(
-        default,
-        skip_serializing_if = "Vec::is_empty",
-        deserialize_with = "crate::de::vec_or_null"
-    )]
+    #[serde(skip_serializing_if = "Vec::is_empty")]
     pub schedule_list: Vec<ArchivedSchedule>,
 }
+impl crate::de::Decode for ScheduleDetailResponse {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            schedule_list: fields.or_empty("schedule_list")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for ScheduleDetailResponse {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 /// 重复日程中被排除的一次。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct ScheduleExcludeTime {
     /// 被排除的那次日程的开始时间
-    #[serde(deserialize_with = "crate::de::int")]
     pub start_time: i64,
 }
+impl crate::de::Decode for ScheduleExcludeTime {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            start_time: fields.required("start_time")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for ScheduleExcludeTime {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 /// 日程的提醒与重复设置。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct ScheduleReminders {
     /// 是否提醒
     #[serde(
-        default,
         skip_serializing_if = "Option::is_none",
-        with = "crate::de::opt_flag"
+        serialize_with = "crate::de::opt_flag::serialize"
     )]
     pub is_remind: Option<bool>,
     /// 是否重复日程
     #[serde(
-        default,
         skip_serializing_if = "Option::is_none",
-        with = "crate::de::opt_flag"
+        serialize_with = "crate::de::opt_flag::serialize"
     )]
     pub is_repeat: Option<bool>,
     /// 开始前多少秒提醒
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_int"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub remind_before_event_secs: Option<i64>,
     /// 提醒时间与开始时间的差值（秒）列表
-    #[serde(
-        default,
-        skip_serializing_if = "Vec::is_empty",
-        deserialize_with = "crate::de::int_vec_or_null"
-    )]
+    #[serde(skip_serializing_if = "Vec::is_empty")]
     pub remind_time_diffs: Vec<i64>,
     /// 重复类型：0-每日，1-每周，2-每月，5-每年，7-工作日
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_int"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub repeat_type: Option<i64>,
     /// 重复结束时刻（Unix 时间戳）
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_int"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub repeat_until: Option<i64>,
     /// 是否自定义重复
     #[serde(
-        default,
         skip_serializing_if = "Option::is_none",
-        with = "crate::de::opt_flag"
+        serialize_with = "crate::de::opt_flag::serialize"
     )]
     pub is_custom_repeat: Option<bool>,
     /// 重复间隔
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_int"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub repeat_interval: Option<i64>,
     /// 每周周几重复
-    #[serde(
-        default,
-        skip_serializing_if = "Vec::is_empty",
-        deserialize_with = "crate::de::int_vec_or_null"
-    )]
+    #[serde(skip_serializing_if = "Vec::is_empty")]
     pub repeat_day_of_week: Vec<i64>,
     /// 每月哪几天重复
-    #[serde(
-        default,
-        skip_serializing_if = "Vec::is_empty",
-        deserialize_with = "crate::de::int_vec_or_null"
-    )]
+    #[serde(skip_serializing_if = "Vec::is_empty")]
     pub repeat_day_of_month: Vec<i64>,
     /// 时区（UTC 偏移小时）
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_int"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub timezone: Option<i64>,
     /// 重复日程不包含的日期
-    #[serde(
-        default,
-        skip_serializing_if = "Vec::is_empty",
-        deserialize_with = "crate::de::vec_or_null"
-    )]
+    #[serde(skip_serializing_if = "Vec::is_empty")]
     pub exclude_time_list: Vec<ScheduleExcludeTime>,
 }
+impl crate::de::Decode for ScheduleReminders {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            is_remind: fields.optional("is_remind")?,
+            is_repeat: fields.optional("is_repeat")?,
+            remind_before_event_secs: fields.optional("remind_before_event_secs")?,
+            remind_time_diffs: fields.or_empty("remind_time_diffs")?,
+            repeat_type: fields.optional("repeat_type")?,
+            repeat_until: fields.optional("repeat_until")?,
+            is_custom_repeat: fields.optional("is_custom_repeat")?,
+            repeat_interval: fields.optional("repeat_interval")?,
+            repeat_day_of_week: fields.or_empty("repeat_day_of_week")?,
+            repeat_day_of_month: fields.or_empty("repeat_day_of_month")?,
+            timezone: fields.optional("timezone")?,
+            exclude_time_list: fields.or_empty("exclude_time_list")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for ScheduleReminders {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 /// 一条截屏操作记录。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct ScreenOperRecord {
     /// 操作时间
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_int"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub time: Option<i64>,
     /// 截屏操作者 userid
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub userid: Option<String>,
     /// 操作者所在部门 id
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_int"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub department_id: Option<i64>,
     /// 截屏内容的类型
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub screen_shot_type: Option<ScreenShotType>,
     /// 截屏内容说明
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub screen_shot_content: Option<String>,
     /// 操作系统（如 iOS、iPad、Windows）
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub system: Option<String>,
 }
+impl crate::de::Decode for ScreenOperRecord {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            time: fields.optional("time")?,
+            userid: fields.optional("userid")?,
+            department_id: fields.optional("department_id")?,
+            screen_shot_type: fields.optional("screen_shot_type")?,
+            screen_shot_content: fields.optional("screen_shot_content")?,
+            system: fields.optional("system")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for ScreenOperRecord {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 /// 查询截屏操作记录的请求。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct ScreenOperRecordRequest {
     /// 开始时间（Unix 时间戳）
-    #[serde(deserialize_with = "crate::de::int")]
     pub start_time: i64,
     /// 结束时间；与开始时间的跨度不能超过 14 天
-    #[serde(deserialize_with = "crate::de::int")]
     pub end_time: i64,
     /// 要查询的截屏操作者 userid，单次最多 100 个，须在应用可见范围内
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub userid_list: Option<Vec<String>>,
     /// 要查询的操作者部门 id，单次最多 100 个，须在应用可见范围内
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_int_vec"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub department_id_list: Option<Vec<i64>>,
     /// 截屏内容的类型，不设置为全部
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub screen_shot_type: Option<ScreenShotType>,
     /// 分页游标，首次不填
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub cursor: Option<String>,
     /// 返回条数上限，最多 1000
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_int"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub limit: Option<i64>,
 }
+impl crate::de::Decode for ScreenOperRecordRequest {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            start_time: fields.required("start_time")?,
+            end_time: fields.required("end_time")?,
+            userid_list: fields.optional("userid_list")?,
+            department_id_list: fields.optional("department_id_list")?,
+            screen_shot_type: fields.optional("screen_shot_type")?,
+            cursor: fields.optional("cursor")?,
+            limit: fields.optional("limit")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for ScreenOperRecordRequest {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 /// 截屏操作记录的一页。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct ScreenOperRecordResponse {
     /// 是否还有更多数据
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_boolean"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub has_more: Option<bool>,
     /// 仅 has_more 为 true 时返回，下一次调用填到 cursor
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub next_cursor: Option<String>,
     /// 截屏记录列表
-    #[serde(
-        default,
-        skip_serializing_if = "Vec::is_empty",
-        deserialize_with = "crate::de::vec_or_null"
-    )]
+    #[serde(skip_serializing_if = "Vec::is_empty")]
     pub record_list: Vec<ScreenOperRecord>,
+}
+impl crate::de::Decode for ScreenOperRecordResponse {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            has_more: fields.optional("has_more")?,
+            next_cursor: fields.optional("next_cursor")?,
+            record_list: fields.or_empty("record_list")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for ScreenOperRecordResponse {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
 }
 /// 截屏内容的类型。
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -1409,231 +1742,254 @@ impl serde::Serialize for ScreenShotType {
         serializer.serialize_i64(i64::from(*self))
     }
 }
+impl crate::de::Decode for ScreenShotType {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        <i64 as crate::de::Decode>::decode(value).map(Self::from)
+    }
+}
 impl<'de> serde::Deserialize<'de> for ScreenShotType {
     fn deserialize<D: serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::de::int(deserializer).map(Self::from)
+        crate::de::deserialize(deserializer)
     }
 }
 /// 一个域名及其用途。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct ServerDomain {
     /// 域名
-    #[serde(deserialize_with = "crate::de::string")]
     pub domain: String,
     /// 通配域名（wire 名拼写照录官方）
-    #[serde(
-        rename = "universal_domian",
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(rename = "universal_domian", skip_serializing_if = "Option::is_none")]
     pub universal_domain: Option<String>,
     /// 协议，如 TCP、UDP
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub protocol: Option<String>,
     /// 端口列表
-    #[serde(
-        rename = "port",
-        default,
-        skip_serializing_if = "Vec::is_empty",
-        deserialize_with = "crate::de::int_vec_or_null"
-    )]
+    #[serde(rename = "port", skip_serializing_if = "Vec::is_empty")]
     pub ports: Vec<i64>,
     /// 是否必须开通
     #[serde(
-        default,
         skip_serializing_if = "Option::is_none",
-        with = "crate::de::opt_flag"
+        serialize_with = "crate::de::opt_flag::serialize"
     )]
     pub is_necessary: Option<bool>,
     /// 用途说明
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub description: Option<String>,
+}
+impl crate::de::Decode for ServerDomain {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            domain: fields.required("domain")?,
+            universal_domain: fields.optional("universal_domian")?,
+            protocol: fields.optional("protocol")?,
+            ports: fields.or_empty("port")?,
+            is_necessary: fields.optional("is_necessary")?,
+            description: fields.optional("description")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for ServerDomain {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
 }
 /// 企业微信客户端使用的域名与 IP。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct ServerDomainIpResponse {
     /// 域名列表
-    #[serde(
-        default,
-        skip_serializing_if = "Vec::is_empty",
-        deserialize_with = "crate::de::vec_or_null"
-    )]
+    #[serde(skip_serializing_if = "Vec::is_empty")]
     pub domain_list: Vec<ServerDomain>,
     /// IP 列表
-    #[serde(
-        default,
-        skip_serializing_if = "Vec::is_empty",
-        deserialize_with = "crate::de::vec_or_null"
-    )]
+    #[serde(skip_serializing_if = "Vec::is_empty")]
     pub ip_list: Vec<ServerIp>,
 }
+impl crate::de::Decode for ServerDomainIpResponse {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            domain_list: fields.or_empty("domain_list")?,
+            ip_list: fields.or_empty("ip_list")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for ServerDomainIpResponse {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 /// 一个 IP 及其用途。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct ServerIp {
     /// IP 地址
-    #[serde(deserialize_with = "crate::de::string")]
     pub ip: String,
     /// 协议，如 TCP、UDP
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub protocol: Option<String>,
     /// 端口列表
-    #[serde(
-        rename = "port",
-        default,
-        skip_serializing_if = "Vec::is_empty",
-        deserialize_with = "crate::de::int_vec_or_null"
-    )]
+    #[serde(rename = "port", skip_serializing_if = "Vec::is_empty")]
     pub ports: Vec<i64>,
     /// 是否必须开通
     #[serde(
-        default,
         skip_serializing_if = "Option::is_none",
-        with = "crate::de::opt_flag"
+        serialize_with = "crate::de::opt_flag::serialize"
     )]
     pub is_necessary: Option<bool>,
     /// 用途说明
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub description: Option<String>,
 }
+impl crate::de::Decode for ServerIp {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            ip: fields.required("ip")?,
+            protocol: fields.optional("protocol")?,
+            ports: fields.or_empty("port")?,
+            is_necessary: fields.optional("is_necessary")?,
+            description: fields.optional("description")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for ServerIp {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 /// 设备管理中的一台设备。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct TrustDevice {
     /// 设备唯一标识
-    #[serde(deserialize_with = "crate::de::string")]
     pub device_code: String,
     /// 设备类型：Windows 或 Mac
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub system: Option<String>,
     /// MAC 地址列表
-    #[serde(
-        default,
-        skip_serializing_if = "Vec::is_empty",
-        deserialize_with = "crate::de::vec_or_null"
-    )]
+    #[serde(skip_serializing_if = "Vec::is_empty")]
     pub mac_addr: Vec<String>,
     /// 主板 UUID
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub motherboard_uuid: Option<String>,
     /// 硬盘序列号列表
-    #[serde(
-        default,
-        skip_serializing_if = "Vec::is_empty",
-        deserialize_with = "crate::de::vec_or_null"
-    )]
+    #[serde(skip_serializing_if = "Vec::is_empty")]
     pub harddisk_uuid: Vec<String>,
     /// Windows 域名
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub domain: Option<String>,
     /// Windows 计算机名
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub pc_name: Option<String>,
     /// Mac 序列号
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub seq_no: Option<String>,
     /// 最后登录时间
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_int"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub last_login_time: Option<i64>,
     /// 最后登录的成员 userid
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub last_login_userid: Option<String>,
     /// 成员确认归属的时间
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_int"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub confirm_timestamp: Option<i64>,
     /// 确认归属的成员 userid
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub confirm_userid: Option<String>,
     /// 通过申报的管理员 userid
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub approved_userid: Option<String>,
     /// 设备来源
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub source: Option<TrustDeviceSource>,
     /// 设备状态；status 为 2、4、6 时 MAC 地址、序列号、主板 UUID 等为脱敏数据
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub status: Option<TrustDeviceStatus>,
 }
+impl crate::de::Decode for TrustDevice {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            device_code: fields.required("device_code")?,
+            system: fields.optional("system")?,
+            mac_addr: fields.or_empty("mac_addr")?,
+            motherboard_uuid: fields.optional("motherboard_uuid")?,
+            harddisk_uuid: fields.or_empty("harddisk_uuid")?,
+            domain: fields.optional("domain")?,
+            pc_name: fields.optional("pc_name")?,
+            seq_no: fields.optional("seq_no")?,
+            last_login_time: fields.optional("last_login_time")?,
+            last_login_userid: fields.optional("last_login_userid")?,
+            confirm_timestamp: fields.optional("confirm_timestamp")?,
+            confirm_userid: fields.optional("confirm_userid")?,
+            approved_userid: fields.optional("approved_userid")?,
+            source: fields.optional("source")?,
+            status: fields.optional("status")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for TrustDevice {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 /// 获取成员使用设备的请求。
-#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
 pub struct TrustDeviceByUserRequest {
     /// 最后登录的成员 userid
-    #[serde(deserialize_with = "crate::de::string")]
     pub last_login_userid: String,
     /// 设备类别
     #[serde(rename = "type")]
     pub device_type: TrustDeviceType,
 }
+impl crate::de::Decode for TrustDeviceByUserRequest {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            last_login_userid: fields.required("last_login_userid")?,
+            device_type: fields.required("type")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for TrustDeviceByUserRequest {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 /// 成员使用的设备。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct TrustDeviceByUserResponse {
     /// 设备列表
-    #[serde(
-        default,
-        skip_serializing_if = "Vec::is_empty",
-        deserialize_with = "crate::de::vec_or_null"
-    )]
+    #[serde(skip_serializing_if = "Vec::is_empty")]
     pub device_list: Vec<TrustDevice>,
 }
+impl crate::de::Decode for TrustDeviceByUserResponse {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            device_list: fields.or_empty("device_list")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for TrustDeviceByUserResponse {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 /// 删除设备信息的请求。
-#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
 pub struct TrustDeviceDeleteRequest {
     /// 设备类别
     #[serde(rename = "type")]
@@ -1641,88 +1997,142 @@ pub struct TrustDeviceDeleteRequest {
     /// 要删除的设备唯一标识列表，每次最多 100 个
     pub device_code_list: Vec<String>,
 }
+impl crate::de::Decode for TrustDeviceDeleteRequest {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            device_type: fields.required("type")?,
+            device_code_list: fields.required("device_code_list")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for TrustDeviceDeleteRequest {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 /// 一台待导入的设备。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct TrustDeviceImport {
     /// 设备类型：Windows 或 Mac
-    #[serde(deserialize_with = "crate::de::string")]
     pub system: String,
     /// 设备 MAC 地址，Windows 必填、Mac 选填，每台最多 100 个
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub mac_addr: Option<Vec<String>>,
     /// 主板 UUID（Windows 可选）
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub motherboard_uuid: Option<String>,
     /// 硬盘序列号（Windows 可选），每台最多 100 个
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub harddisk_uuid: Option<Vec<String>>,
     /// Windows 域名（Windows 可选）
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub domain: Option<String>,
     /// Windows 计算机名（Windows 可选）
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub pc_name: Option<String>,
     /// Mac 序列号，Mac 必填
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub seq_no: Option<String>,
 }
+impl crate::de::Decode for TrustDeviceImport {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            system: fields.required("system")?,
+            mac_addr: fields.optional("mac_addr")?,
+            motherboard_uuid: fields.optional("motherboard_uuid")?,
+            harddisk_uuid: fields.optional("harddisk_uuid")?,
+            domain: fields.optional("domain")?,
+            pc_name: fields.optional("pc_name")?,
+            seq_no: fields.optional("seq_no")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for TrustDeviceImport {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 /// 导入可信企业设备的请求。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct TrustDeviceImportRequest {
     /// 设备列表，每次最多 100 条
     pub device_list: Vec<TrustDeviceImport>,
 }
+impl crate::de::Decode for TrustDeviceImportRequest {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            device_list: fields.required("device_list")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for TrustDeviceImportRequest {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 /// 导入可信企业设备的结果。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct TrustDeviceImportResponse {
     /// 逐条导入结果
-    #[serde(
-        rename = "result",
-        default,
-        skip_serializing_if = "Vec::is_empty",
-        deserialize_with = "crate::de::vec_or_null"
-    )]
+    #[serde(rename = "result", skip_serializing_if = "Vec::is_empty")]
     pub results: Vec<TrustDeviceImportResult>,
 }
+impl crate::de::Decode for TrustDeviceImportResponse {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            results: fields.or_empty("result")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for TrustDeviceImportResponse {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 /// 一条设备记录的导入结果。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct TrustDeviceImportResult {
     /// 对应请求中设备的顺序，从 1 开始
-    #[serde(deserialize_with = "crate::de::int")]
     pub device_index: i64,
     /// 设备唯一标识，仅导入成功时返回
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub device_code: Option<String>,
     /// 重复导入时已存在设备的唯一标识
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub duplicated_device_code: Option<String>,
     /// 导入结果
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub status: Option<TrustDeviceImportStatus>,
+}
+impl crate::de::Decode for TrustDeviceImportResult {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            device_index: fields.required("device_index")?,
+            device_code: fields.optional("device_code")?,
+            duplicated_device_code: fields.optional("duplicated_device_code")?,
+            status: fields.optional("status")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for TrustDeviceImportResult {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
 }
 /// 设备导入结果。
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -1765,51 +2175,73 @@ impl serde::Serialize for TrustDeviceImportStatus {
         serializer.serialize_i64(i64::from(*self))
     }
 }
+impl crate::de::Decode for TrustDeviceImportStatus {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        <i64 as crate::de::Decode>::decode(value).map(Self::from)
+    }
+}
 impl<'de> serde::Deserialize<'de> for TrustDeviceImportStatus {
     fn deserialize<D: serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::de::int(deserializer).map(Self::from)
+        crate::de::deserialize(deserializer)
     }
 }
 /// 获取设备信息的请求。
-#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
 pub struct TrustDeviceListRequest {
     /// 设备类别：1-可信企业设备，2-未知设备，3-可信个人设备
     #[serde(rename = "type")]
     pub device_type: TrustDeviceType,
     /// 分页游标，首次不填
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub cursor: Option<String>,
     /// 返回的最大记录数，最高 100，默认 100
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_int"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub limit: Option<i64>,
 }
+impl crate::de::Decode for TrustDeviceListRequest {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            device_type: fields.required("type")?,
+            cursor: fields.optional("cursor")?,
+            limit: fields.optional("limit")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for TrustDeviceListRequest {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 /// 设备信息的一页。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct TrustDeviceListResponse {
     /// 设备列表
-    #[serde(
-        default,
-        skip_serializing_if = "Vec::is_empty",
-        deserialize_with = "crate::de::vec_or_null"
-    )]
+    #[serde(skip_serializing_if = "Vec::is_empty")]
     pub device_list: Vec<TrustDevice>,
     /// 下一页的游标，为空表示已取完
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub next_cursor: Option<String>,
+}
+impl crate::de::Decode for TrustDeviceListResponse {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            device_list: fields.or_empty("device_list")?,
+            next_cursor: fields.optional("next_cursor")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for TrustDeviceListResponse {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
 }
 /// 设备来源。
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -1852,11 +2284,16 @@ impl serde::Serialize for TrustDeviceSource {
         serializer.serialize_i64(i64::from(*self))
     }
 }
+impl crate::de::Decode for TrustDeviceSource {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        <i64 as crate::de::Decode>::decode(value).map(Self::from)
+    }
+}
 impl<'de> serde::Deserialize<'de> for TrustDeviceSource {
     fn deserialize<D: serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::de::int(deserializer).map(Self::from)
+        crate::de::deserialize(deserializer)
     }
 }
 /// 设备状态。
@@ -1908,11 +2345,16 @@ impl serde::Serialize for TrustDeviceStatus {
         serializer.serialize_i64(i64::from(*self))
     }
 }
+impl crate::de::Decode for TrustDeviceStatus {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        <i64 as crate::de::Decode>::decode(value).map(Self::from)
+    }
+}
 impl<'de> serde::Deserialize<'de> for TrustDeviceStatus {
     fn deserialize<D: serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::de::int(deserializer).map(Self::from)
+        crate::de::deserialize(deserializer)
     }
 }
 /// 设备管理中的设备类别。
@@ -1952,140 +2394,242 @@ impl serde::Serialize for TrustDeviceType {
         serializer.serialize_i64(i64::from(*self))
     }
 }
+impl crate::de::Decode for TrustDeviceType {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        <i64 as crate::de::Decode>::decode(value).map(Self::from)
+    }
+}
 impl<'de> serde::Deserialize<'de> for TrustDeviceType {
     fn deserialize<D: serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::de::int(deserializer).map(Self::from)
+        crate::de::deserialize(deserializer)
     }
 }
 /// 高级功能账号任务的执行结果。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct VipJobResult {
     /// 处理成功的 userid（分配时包括之前已分配的）
-    #[serde(
-        default,
-        skip_serializing_if = "Vec::is_empty",
-        deserialize_with = "crate::de::vec_or_null"
-    )]
+    #[serde(skip_serializing_if = "Vec::is_empty")]
     pub succ_userid_list: Vec<String>,
     /// 处理失败的 userid
-    #[serde(
-        default,
-        skip_serializing_if = "Vec::is_empty",
-        deserialize_with = "crate::de::vec_or_null"
-    )]
+    #[serde(skip_serializing_if = "Vec::is_empty")]
     pub fail_userid_list: Vec<String>,
 }
+impl crate::de::Decode for VipJobResult {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            succ_userid_list: fields.or_empty("succ_userid_list")?,
+            fail_userid_list: fields.or_empty("fail_userid_list")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for VipJobResult {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 /// 查询高级功能账号任务结果的请求。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct VipJobResultRequest {
     /// 任务 id
-    #[serde(rename = "jobid", deserialize_with = "crate::de::string")]
+    #[serde(rename = "jobid")]
     pub job_id: String,
 }
+impl crate::de::Decode for VipJobResultRequest {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            job_id: fields.required("jobid")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for VipJobResultRequest {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 /// 高级功能账号任务的结果。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct VipJobResultResponse {
     /// 执行结果详情
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub job_result: Option<VipJobResult>,
 }
+impl crate::de::Decode for VipJobResultResponse {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            job_result: fields.optional("job_result")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for VipJobResultResponse {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 /// 提交高级功能账号任务的结果。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct VipJobSubmitResponse {
     /// 任务 id
-    #[serde(
-        rename = "jobid",
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(rename = "jobid", skip_serializing_if = "Option::is_none")]
     pub job_id: Option<String>,
     /// 不在应用可见范围或无法识别的 userid
-    #[serde(
-        default,
-        skip_serializing_if = "Vec::is_empty",
-        deserialize_with = "crate::de::vec_or_null"
-    )]
+    #[serde(skip_serializing_if = "Vec::is_empty")]
     pub invalid_userid_list: Vec<String>,
 }
+impl crate::de::Decode for VipJobSubmitResponse {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            job_id: fields.optional("jobid")?,
+            invalid_userid_list: fields.or_empty("invalid_userid_list")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for VipJobSubmitResponse {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 /// 获取高级功能账号列表的请求。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct VipListRequest {
     /// 分页游标，首次不填
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub cursor: Option<String>,
     /// 每页上限，默认 100，最大 200
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_int"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub limit: Option<i64>,
 }
+impl crate::de::Decode for VipListRequest {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            cursor: fields.optional("cursor")?,
+            limit: fields.optional("limit")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for VipListRequest {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 /// 高级功能账号的一页。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct VipListResponse {
     /// 是否还有更多数据
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_boolean"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub has_more: Option<bool>,
     /// 下一次请求的 cursor
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub next_cursor: Option<String>,
     /// 符合条件的成员 userid
-    #[serde(
-        default,
-        skip_serializing_if = "Vec::is_empty",
-        deserialize_with = "crate::de::vec_or_null"
-    )]
+    #[serde(skip_serializing_if = "Vec::is_empty")]
     pub userid_list: Vec<String>,
 }
+impl crate::de::Decode for VipListResponse {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            has_more: fields.optional("has_more")?,
+            next_cursor: fields.optional("next_cursor")?,
+            userid_list: fields.or_empty("userid_list")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for VipListResponse {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 /// 分配或取消高级功能账号的请求。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct VipUserIdListRequest {
     /// 企业成员 userid 列表，单次最多 100 个
     pub userid_list: Vec<String>,
 }
+impl crate::de::Decode for VipUserIdListRequest {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            userid_list: fields.required("userid_list")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for VipUserIdListRequest {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 /// 文件下载信息；下载时须以 cookie_name=cookie_value 作为 Cookie。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct WedriveDownload {
     /// 下载地址，有效期 2 小时
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub download_url: Option<String>,
     /// 下载请求须带的 cookie 名
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub cookie_name: Option<String>,
     /// 下载请求须带的 cookie 值
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub cookie_value: Option<crate::Secret>,
 }
+impl crate::de::Decode for WedriveDownload {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            download_url: fields.optional("download_url")?,
+            cookie_name: fields.optional("cookie_name")?,
+            cookie_value: fields.optional("cookie_value")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for WedriveDownload {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 /// 下载存档微盘文件的请求。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct WedriveDownloadRequest {
     /// 文件 ID
-    #[serde(rename = "fileid", deserialize_with = "crate::de::string")]
+    #[serde(rename = "fileid")]
     pub file_id: String,
+}
+impl crate::de::Decode for WedriveDownloadRequest {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            file_id: fields.required("fileid")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for WedriveDownloadRequest {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
 }
 impl AdminOperLogRequest {
     /// A `AdminOperLogRequest` with its required `start_time`, `end_time` set and every optional field unset.

@@ -6,284 +6,462 @@
 //!
 //! Enabled by the cargo feature `wedoc`.
 /// 要添加的字段。
-#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
 pub struct AddField {
     /// 字段标题
-    #[serde(deserialize_with = "crate::de::string")]
     pub field_title: String,
     /// 字段类型及其属性
     #[serde(flatten)]
     pub kind: FieldKind,
 }
+impl crate::de::Decode for AddField {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            field_title: fields.required("field_title")?,
+            kind: fields.flattened()?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for AddField {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 /// 要添加的一条记录。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct AddRecord {
     /// 记录内容：键为字段标题或字段 id，值的形状由该字段的类型决定（文本为 `[{"type":"text","text":...}]`，数字为数字，复选框为布尔值，成员为 `[{"user_id":...}]`，单选多选为选项数组……）。值本身没有判别键，只能对照字段类型解释，所以保留为原始 JSON
     pub values: std::collections::BTreeMap<String, serde_json::Value>,
 }
+impl crate::de::Decode for AddRecord {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            values: fields.required("values")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for AddRecord {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 /// 新增工作表。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct AddSheetRequest {
     /// 工作表名称
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub title: Option<String>,
     /// 初始行数
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_int"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub row_count: Option<i64>,
     /// 初始列数
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_int"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub column_count: Option<i64>,
 }
+impl crate::de::Decode for AddSheetRequest {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            title: fields.optional("title")?,
+            row_count: fields.optional("row_count")?,
+            column_count: fields.optional("column_count")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for AddSheetRequest {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 /// 新增工作表的结果。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct AddSheetResult {
     /// 新工作表的属性
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub properties: Option<SheetProperties>,
 }
+impl crate::de::Decode for AddSheetResult {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            properties: fields.optional("properties")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for AddSheetResult {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 /// 文件字段的属性。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct AttachmentFieldProperty {
     /// 显示方式：DISPLAY_MODE_LIST 列表，DISPLAY_MODE_GRID 宫格
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub display_mode: Option<String>,
 }
+impl crate::de::Decode for AttachmentFieldProperty {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            display_mode: fields.optional("display_mode")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for AttachmentFieldProperty {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 /// 自动编号字段的属性。字段未能与官方文档逐一核对。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct AutoNumberFieldProperty {
     /// 编号类型：NUMBER_TYPE_INCR 自增，NUMBER_TYPE_CUSTOM 自定义规则
-    #[serde(
-        rename = "type",
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(rename = "type", skip_serializing_if = "Option::is_none")]
     pub number_type: Option<String>,
     /// 自定义规则
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub rules: Option<Vec<NumberRule>>,
     /// 是否应用于已有记录
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_boolean"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub reformat_existing_record: Option<bool>,
 }
+impl crate::de::Decode for AutoNumberFieldProperty {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            number_type: fields.optional("type")?,
+            rules: fields.optional("rules")?,
+            reformat_existing_record: fields.optional("reformat_existing_record")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for AutoNumberFieldProperty {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 /// 条码字段的属性。字段未能与官方文档逐一核对。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct BarcodeFieldProperty {
     /// 是否仅允许手机扫码录入
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_boolean"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub mobile_scan_only: Option<bool>,
 }
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+impl crate::de::Decode for BarcodeFieldProperty {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            mobile_scan_only: fields.optional("mobile_scan_only")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for BarcodeFieldProperty {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct BlockIdsRequest {
     /// 智能文档的 docid
-    #[serde(deserialize_with = "crate::de::string")]
     pub docid: String,
     /// 页面 id
-    #[serde(deserialize_with = "crate::de::string")]
     pub page_id: String,
     /// 要删除的 Block id 列表
     pub ids: Vec<String>,
 }
+impl crate::de::Decode for BlockIdsRequest {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            docid: fields.required("docid")?,
+            page_id: fields.required("page_id")?,
+            ids: fields.required("ids")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for BlockIdsRequest {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 /// 智能文档页面中的一个内容块（Block）。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct BlockInfo {
     /// Block id（更新时必填；添加时由系统生成）
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub id: Option<String>,
     /// Block 类型（BlockType），如 BLOCK_TYPE_TEXT；完整取值见官方 BlockType 表
-    #[serde(
-        rename = "type",
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(rename = "type", skip_serializing_if = "Option::is_none")]
     pub block_type: Option<String>,
     /// Block 的文本内容
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub title: Option<String>,
     /// Block 的文本内容（官方部分示例以 content 而非 title 给出）
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub content: Option<String>,
     /// 父节点 Block id
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub parent_id: Option<String>,
     /// 排在哪个 Block 之后，为空表示最前
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub after_id: Option<String>,
     /// 子节点 Block id 列表
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub children: Option<Vec<String>>,
     /// Block 属性（BlockProps）：按 Block 类型取文本、图片、文件、链接、表格、数据表视图、分栏、背景、代码、待办等不同属性结构，本身没有判别键（由外层 type 决定），保留为原始 JSON
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub props: Option<serde_json::Value>,
 }
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+impl crate::de::Decode for BlockInfo {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            id: fields.optional("id")?,
+            block_type: fields.optional("type")?,
+            title: fields.optional("title")?,
+            content: fields.optional("content")?,
+            parent_id: fields.optional("parent_id")?,
+            after_id: fields.optional("after_id")?,
+            children: fields.optional("children")?,
+            props: fields.optional("props")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for BlockInfo {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct BlockListRequest {
     /// 智能文档的 docid
-    #[serde(deserialize_with = "crate::de::string")]
     pub docid: String,
     /// 页面 id
-    #[serde(deserialize_with = "crate::de::string")]
     pub page_id: String,
     /// 只获取这些 Block
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub ids: Option<Vec<String>>,
     /// 分批起始点，最小为 0
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_int"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub start: Option<i64>,
     /// 分批大小，最大 200，默认 200
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_int"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub limit: Option<i64>,
 }
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+impl crate::de::Decode for BlockListRequest {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            docid: fields.required("docid")?,
+            page_id: fields.required("page_id")?,
+            ids: fields.optional("ids")?,
+            start: fields.optional("start")?,
+            limit: fields.optional("limit")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for BlockListRequest {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct BlockListResponse {
     /// Block 列表
-    #[serde(
-        default,
-        skip_serializing_if = "Vec::is_empty",
-        deserialize_with = "crate::de::vec_or_null"
-    )]
+    #[serde(skip_serializing_if = "Vec::is_empty")]
     pub blocks: Vec<BlockInfo>,
     /// 是否还有更多（官方以字符串 "true"/"false" 返回）
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_boolean"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub has_more: Option<bool>,
     /// 下一批的起始点
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_int"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub next_start: Option<i64>,
 }
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+impl crate::de::Decode for BlockListResponse {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            blocks: fields.or_empty("blocks")?,
+            has_more: fields.optional("has_more")?,
+            next_start: fields.optional("next_start")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for BlockListResponse {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct BlocksRequest {
     /// 智能文档的 docid
-    #[serde(deserialize_with = "crate::de::string")]
     pub docid: String,
     /// 页面 id
-    #[serde(deserialize_with = "crate::de::string")]
     pub page_id: String,
     /// 要添加或更新的 Block
     pub blocks: Vec<BlockInfo>,
 }
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+impl crate::de::Decode for BlocksRequest {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            docid: fields.required("docid")?,
+            page_id: fields.required("page_id")?,
+            blocks: fields.required("blocks")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for BlocksRequest {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct BlocksResponse {
     /// 添加或更新后的 Block
-    #[serde(
-        default,
-        skip_serializing_if = "Vec::is_empty",
-        deserialize_with = "crate::de::vec_or_null"
-    )]
+    #[serde(skip_serializing_if = "Vec::is_empty")]
     pub blocks: Vec<BlockInfo>,
 }
+impl crate::de::Decode for BlocksResponse {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            blocks: fields.or_empty("blocks")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for BlocksResponse {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 /// 日历视图的属性。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct CalendarViewProperty {
     /// 开始日期字段 id
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub start_date_field_id: Option<String>,
     /// 结束日期字段 id
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub end_date_field_id: Option<String>,
 }
+impl crate::de::Decode for CalendarViewProperty {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            start_date_field_id: fields.optional("start_date_field_id")?,
+            end_date_field_id: fields.optional("end_date_field_id")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for CalendarViewProperty {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 /// 单元格样式。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct CellFormat {
     /// 文字样式
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub text_format: Option<TextFormat>,
 }
+impl crate::de::Decode for CellFormat {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            text_format: fields.optional("text_format")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for CellFormat {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 /// 单元格中的超链接。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct CellLink {
     /// 链接 url
-    #[serde(deserialize_with = "crate::de::string")]
     pub url: String,
     /// 链接显示的文字
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub text: Option<String>,
 }
+impl crate::de::Decode for CellLink {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            url: fields.required("url")?,
+            text: fields.optional("text")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for CellLink {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 /// 单元格内容：文本或超链接，二选一。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct CellValue {
     /// 文本内容
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub text: Option<String>,
     /// 超链接
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub link: Option<CellLink>,
+}
+impl crate::de::Decode for CellValue {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            text: fields.optional("text")?,
+            link: fields.optional("link")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for CellValue {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
 }
 /// 记录中单元格的键用字段标题还是字段 id。
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
@@ -319,72 +497,104 @@ impl serde::Serialize for CellValueKeyType {
         serializer.serialize_str(self.as_str())
     }
 }
+impl crate::de::Decode for CellValueKeyType {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        <String as crate::de::Decode>::decode(value)
+            .map(|value| Self::from(value.as_str()))
+    }
+}
 impl<'de> serde::Deserialize<'de> for CellValueKeyType {
     fn deserialize<D: serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::de::string(deserializer).map(|value| Self::from(value.as_str()))
+        crate::de::deserialize(deserializer)
     }
 }
 /// 复选框字段的属性。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct CheckboxFieldProperty {
     /// 新增记录时是否默认勾选
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_boolean"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub checked: Option<bool>,
 }
+impl crate::de::Decode for CheckboxFieldProperty {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            checked: fields.optional("checked")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for CheckboxFieldProperty {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 /// 文档的协作者部门。
-#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
 pub struct CoAuth {
     /// 类型，2：部门
     #[serde(rename = "type")]
     pub member_type: DocMemberType,
     /// 部门 id
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_int"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub departmentid: Option<i64>,
     /// 权限：1 只读，2 读写（目前仅智能表格）
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub auth: Option<DocAuthLevel>,
 }
+impl crate::de::Decode for CoAuth {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            member_type: fields.required("type")?,
+            departmentid: fields.optional("departmentid")?,
+            auth: fields.optional("auth")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for CoAuth {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 /// RGBA 颜色，各分量 0~255。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct Color {
     /// 红
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_int"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub red: Option<i64>,
     /// 绿
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_int"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub green: Option<i64>,
     /// 蓝
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_int"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub blue: Option<i64>,
     /// 透明度
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_int"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub alpha: Option<i64>,
+}
+impl crate::de::Decode for Color {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            red: fields.optional("red")?,
+            green: fields.optional("green")?,
+            blue: fields.optional("blue")?,
+            alpha: fields.optional("alpha")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for Color {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
 }
 /// 多个过滤条件之间的连接方式。
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
@@ -420,116 +630,212 @@ impl serde::Serialize for Conjunction {
         serializer.serialize_str(self.as_str())
     }
 }
+impl crate::de::Decode for Conjunction {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        <String as crate::de::Decode>::decode(value)
+            .map(|value| Self::from(value.as_str()))
+    }
+}
 impl<'de> serde::Deserialize<'de> for Conjunction {
     fn deserialize<D: serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::de::string(deserializer).map(|value| Self::from(value.as_str()))
+        crate::de::deserialize(deserializer)
     }
 }
 /// 创建时间字段的属性。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct CreatedTimeFieldProperty {
     /// 日期格式
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub format: Option<String>,
+}
+impl crate::de::Decode for CreatedTimeFieldProperty {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            format: fields.optional("format")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for CreatedTimeFieldProperty {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
 }
 /// 货币字段的属性。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct CurrencyFieldProperty {
     /// 货币类型，如 CURRENCY_TYPE_CNY
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub currency_type: Option<String>,
     /// 小数位数
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_int"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub decimal_places: Option<i64>,
     /// 是否使用千位符
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_boolean"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub use_separate: Option<bool>,
 }
+impl crate::de::Decode for CurrencyFieldProperty {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            currency_type: fields.optional("currency_type")?,
+            decimal_places: fields.optional("decimal_places")?,
+            use_separate: fields.optional("use_separate")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for CurrencyFieldProperty {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 /// 日期字段的属性。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct DateTimeFieldProperty {
     /// 日期格式，如 `yyyy"年"m"月"d"日"`
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub format: Option<String>,
     /// 新增记录时是否自动填写当前时间
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_boolean"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub auto_fill: Option<bool>,
 }
+impl crate::de::Decode for DateTimeFieldProperty {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            format: fields.optional("format")?,
+            auto_fill: fields.optional("auto_fill")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for DateTimeFieldProperty {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 /// 删除内容。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct DeleteContent {
     /// 要删除的范围
     pub range: DocRange,
 }
+impl crate::de::Decode for DeleteContent {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            range: fields.required("range")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for DeleteContent {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 /// 删除连续的行或列。
-#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
 pub struct DeleteDimensionRequest {
     /// 工作表 id
-    #[serde(deserialize_with = "crate::de::string")]
     pub sheet_id: String,
     /// 删除行还是列
     pub dimension: Dimension,
     /// 起始位置（含）
-    #[serde(deserialize_with = "crate::de::int")]
     pub start_index: i64,
     /// 结束位置（不含）
-    #[serde(deserialize_with = "crate::de::int")]
     pub end_index: i64,
 }
+impl crate::de::Decode for DeleteDimensionRequest {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            sheet_id: fields.required("sheet_id")?,
+            dimension: fields.required("dimension")?,
+            start_index: fields.required("start_index")?,
+            end_index: fields.required("end_index")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for DeleteDimensionRequest {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 /// 删除行列的结果。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct DeleteDimensionResult {
     /// 删除的行数或列数
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_int"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub deleted: Option<i64>,
 }
+impl crate::de::Decode for DeleteDimensionResult {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            deleted: fields.optional("deleted")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for DeleteDimensionResult {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 /// 删除工作表。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct DeleteSheetRequest {
     /// 工作表 id
-    #[serde(deserialize_with = "crate::de::string")]
     pub sheet_id: String,
 }
+impl crate::de::Decode for DeleteSheetRequest {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            sheet_id: fields.required("sheet_id")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for DeleteSheetRequest {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 /// 删除工作表的结果。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct DeleteSheetResult {
     /// 被删除的工作表 id
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub sheet_id: Option<String>,
+}
+impl crate::de::Decode for DeleteSheetResult {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            sheet_id: fields.optional("sheet_id")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for DeleteSheetResult {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
 }
 /// 行或列。
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
@@ -565,89 +871,100 @@ impl serde::Serialize for Dimension {
         serializer.serialize_str(self.as_str())
     }
 }
+impl crate::de::Decode for Dimension {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        <String as crate::de::Decode>::decode(value)
+            .map(|value| Self::from(value.as_str()))
+    }
+}
 impl<'de> serde::Deserialize<'de> for Dimension {
     fn deserialize<D: serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::de::string(deserializer).map(|value| Self::from(value.as_str()))
+        crate::de::deserialize(deserializer)
     }
 }
 /// 文档的查看规则。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct DocAccessRule {
     /// 企业内成员是否可访问
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_boolean"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub enable_corp_internal: Option<bool>,
     /// 企业内成员的权限：1 只读，2 读写
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_int"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub corp_internal_auth: Option<i64>,
     /// 企业外成员是否可访问
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_boolean"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub enable_corp_external: Option<bool>,
     /// 企业外成员的权限：1 只读，2 读写
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_int"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub corp_external_auth: Option<i64>,
     /// 企业内成员加入是否仅需管理员审批
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_boolean"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub corp_internal_approve_only_by_admin: Option<bool>,
     /// 企业外成员加入是否仅需管理员审批
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_boolean"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub corp_external_approve_only_by_admin: Option<bool>,
     /// 是否禁止分享到企业外
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_boolean"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub ban_share_external: Option<bool>,
 }
+impl crate::de::Decode for DocAccessRule {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            enable_corp_internal: fields.optional("enable_corp_internal")?,
+            corp_internal_auth: fields.optional("corp_internal_auth")?,
+            enable_corp_external: fields.optional("enable_corp_external")?,
+            corp_external_auth: fields.optional("corp_external_auth")?,
+            corp_internal_approve_only_by_admin: fields
+                .optional("corp_internal_approve_only_by_admin")?,
+            corp_external_approve_only_by_admin: fields
+                .optional("corp_external_approve_only_by_admin")?,
+            ban_share_external: fields.optional("ban_share_external")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for DocAccessRule {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 /// 文档的权限信息。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct DocAuth {
     /// 查看规则
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub access_rule: Option<DocAccessRule>,
     /// 安全设置
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub secure_setting: Option<DocSecureSetting>,
     /// 文档成员列表
-    #[serde(
-        default,
-        skip_serializing_if = "Vec::is_empty",
-        deserialize_with = "crate::de::vec_or_null"
-    )]
+    #[serde(skip_serializing_if = "Vec::is_empty")]
     pub doc_member_list: Vec<DocMember>,
     /// 协作者部门列表
-    #[serde(
-        default,
-        skip_serializing_if = "Vec::is_empty",
-        deserialize_with = "crate::de::vec_or_null"
-    )]
+    #[serde(skip_serializing_if = "Vec::is_empty")]
     pub co_auth_list: Vec<CoAuth>,
+}
+impl crate::de::Decode for DocAuth {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            access_rule: fields.optional("access_rule")?,
+            secure_setting: fields.optional("secure_setting")?,
+            doc_member_list: fields.or_empty("doc_member_list")?,
+            co_auth_list: fields.or_empty("co_auth_list")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for DocAuth {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
 }
 /// 文档成员的权限。
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -686,279 +1003,446 @@ impl serde::Serialize for DocAuthLevel {
         serializer.serialize_i64(i64::from(*self))
     }
 }
+impl crate::de::Decode for DocAuthLevel {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        <i64 as crate::de::Decode>::decode(value).map(Self::from)
+    }
+}
 impl<'de> serde::Deserialize<'de> for DocAuthLevel {
     fn deserialize<D: serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::de::int(deserializer).map(Self::from)
+        crate::de::deserialize(deserializer)
     }
 }
 /// 文档基础信息。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct DocBaseInfo {
     /// 文档 id
-    #[serde(deserialize_with = "crate::de::string")]
     pub docid: String,
     /// 文档名字
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub doc_name: Option<String>,
     /// 创建时间（Unix 时间戳）
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_int"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub create_time: Option<i64>,
     /// 最后修改时间（Unix 时间戳）
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_int"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub modify_time: Option<i64>,
     /// 文档类型
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub doc_type: Option<DocType>,
 }
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+impl crate::de::Decode for DocBaseInfo {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            docid: fields.required("docid")?,
+            doc_name: fields.optional("doc_name")?,
+            create_time: fields.optional("create_time")?,
+            modify_time: fields.optional("modify_time")?,
+            doc_type: fields.optional("doc_type")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for DocBaseInfo {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct DocBaseInfoResponse {
     /// 文档基础信息
     pub doc_base_info: DocBaseInfo,
 }
-#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+impl crate::de::Decode for DocBaseInfoResponse {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            doc_base_info: fields.required("doc_base_info")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for DocBaseInfoResponse {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
 pub struct DocCreateRequest {
     /// 空间 spaceid；指定时须同时指定 fatherid
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub spaceid: Option<String>,
     /// 父目录 fileid，在根目录时为空间 spaceid
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub fatherid: Option<String>,
     /// 文档类型：3 文档，4 表格，10 智能表格
     pub doc_type: DocType,
     /// 文档名字，最多 255 个字符，超出截断
-    #[serde(deserialize_with = "crate::de::string")]
     pub doc_name: String,
     /// 文档管理员 userid 列表
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub admin_users: Option<Vec<String>>,
 }
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+impl crate::de::Decode for DocCreateRequest {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            spaceid: fields.optional("spaceid")?,
+            fatherid: fields.optional("fatherid")?,
+            doc_type: fields.required("doc_type")?,
+            doc_name: fields.required("doc_name")?,
+            admin_users: fields.optional("admin_users")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for DocCreateRequest {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct DocCreateResponse {
     /// 新建文档的访问链接
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub url: Option<String>,
     /// 新建文档的 docid，仅在创建时返回
-    #[serde(deserialize_with = "crate::de::string")]
     pub docid: String,
 }
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+impl crate::de::Decode for DocCreateResponse {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            url: fields.optional("url")?,
+            docid: fields.required("docid")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for DocCreateResponse {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct DocFileUploadFinishRequest {
     /// upload_init 返回的上传凭证
-    #[serde(deserialize_with = "crate::de::string")]
     pub upload_key: String,
 }
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+impl crate::de::Decode for DocFileUploadFinishRequest {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            upload_key: fields.required("upload_key")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for DocFileUploadFinishRequest {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct DocFileUploadInitRequest {
     /// 文档 id
-    #[serde(deserialize_with = "crate::de::string")]
     pub docid: String,
     /// 文件名
-    #[serde(deserialize_with = "crate::de::string")]
     pub file_name: String,
     /// 文件大小（字节），最大 20G
-    #[serde(deserialize_with = "crate::de::int")]
     pub size: i64,
     /// 文件各分块（2M）的累积 sha1，按分块顺序填入；见官方附录「分块累积sha说明」
     pub block_sha: Vec<String>,
 }
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+impl crate::de::Decode for DocFileUploadInitRequest {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            docid: fields.required("docid")?,
+            file_name: fields.required("file_name")?,
+            size: fields.required("size")?,
+            block_sha: fields.required("block_sha")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for DocFileUploadInitRequest {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct DocFileUploadInitResponse {
     /// 是否命中秒传
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_boolean"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub hit_exist: Option<bool>,
     /// 上传凭证；不命中秒传时返回，作为 upload_part 与 upload_finish 的参数
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub upload_key: Option<String>,
     /// 命中秒传时返回文件 url，此时上传流程完成
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub file_url: Option<String>,
 }
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+impl crate::de::Decode for DocFileUploadInitResponse {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            hit_exist: fields.optional("hit_exist")?,
+            upload_key: fields.optional("upload_key")?,
+            file_url: fields.optional("file_url")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for DocFileUploadInitResponse {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct DocFileUploadPartRequest {
     /// upload_init 返回的上传凭证
-    #[serde(deserialize_with = "crate::de::string")]
     pub upload_key: String,
     /// 分块序号，从 1 开始
-    #[serde(deserialize_with = "crate::de::int")]
     pub index: i64,
     /// 该分块内容的 base64（分块大小 2M，最后一块可以更小）
-    #[serde(deserialize_with = "crate::de::string")]
     pub file_base64_content: String,
 }
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+impl crate::de::Decode for DocFileUploadPartRequest {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            upload_key: fields.required("upload_key")?,
+            index: fields.required("index")?,
+            file_base64_content: fields.required("file_base64_content")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for DocFileUploadPartRequest {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct DocFileUploadRequest {
     /// 文档 id
-    #[serde(deserialize_with = "crate::de::string")]
     pub docid: String,
     /// 文件名，最多 255 个字符（英文算 1 个，汉字算 2 个）
-    #[serde(deserialize_with = "crate::de::string")]
     pub file_name: String,
     /// 文件内容的 base64（不带数据类型前缀），大小上限 10M
-    #[serde(deserialize_with = "crate::de::string")]
     pub file_base64_content: String,
 }
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+impl crate::de::Decode for DocFileUploadRequest {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            docid: fields.required("docid")?,
+            file_name: fields.required("file_name")?,
+            file_base64_content: fields.required("file_base64_content")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for DocFileUploadRequest {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct DocFileUrlResponse {
     /// 新文件的 url
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub file_url: Option<String>,
 }
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+impl crate::de::Decode for DocFileUrlResponse {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            file_url: fields.optional("file_url")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for DocFileUrlResponse {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct DocIdRequest {
     /// 文档 id
-    #[serde(deserialize_with = "crate::de::string")]
     pub docid: String,
+}
+impl crate::de::Decode for DocIdRequest {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            docid: fields.required("docid")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for DocIdRequest {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
 }
 /// 不填的字段保持不变。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct DocJoinRuleRequest {
     /// 文档 id
-    #[serde(deserialize_with = "crate::de::string")]
     pub docid: String,
     /// 企业内成员是否可访问
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_boolean"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub enable_corp_internal: Option<bool>,
     /// 企业内成员的权限：1 只读，2 读写
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_int"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub corp_internal_auth: Option<i64>,
     /// 企业外成员是否可访问
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_boolean"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub enable_corp_external: Option<bool>,
     /// 企业外成员的权限：1 只读，2 读写
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_int"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub corp_external_auth: Option<i64>,
     /// 企业内成员加入是否仅需管理员审批
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_boolean"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub corp_internal_approve_only_by_admin: Option<bool>,
     /// 企业外成员加入是否仅需管理员审批
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_boolean"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub corp_external_approve_only_by_admin: Option<bool>,
     /// 是否禁止分享到企业外
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_boolean"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub ban_share_external: Option<bool>,
     /// 是否更新协作者部门列表；为 true 时以 co_auth_list 全量覆盖
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_boolean"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub update_co_auth_list: Option<bool>,
     /// 协作者部门列表
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub co_auth_list: Option<Vec<CoAuth>>,
 }
+impl crate::de::Decode for DocJoinRuleRequest {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            docid: fields.required("docid")?,
+            enable_corp_internal: fields.optional("enable_corp_internal")?,
+            corp_internal_auth: fields.optional("corp_internal_auth")?,
+            enable_corp_external: fields.optional("enable_corp_external")?,
+            corp_external_auth: fields.optional("corp_external_auth")?,
+            corp_internal_approve_only_by_admin: fields
+                .optional("corp_internal_approve_only_by_admin")?,
+            corp_external_approve_only_by_admin: fields
+                .optional("corp_external_approve_only_by_admin")?,
+            ban_share_external: fields.optional("ban_share_external")?,
+            update_co_auth_list: fields.optional("update_co_auth_list")?,
+            co_auth_list: fields.optional("co_auth_list")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for DocJoinRuleRequest {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 /// 文档中的一个位置。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct DocLocation {
     /// 位置
-    #[serde(deserialize_with = "crate::de::int")]
     pub index: i64,
 }
+impl crate::de::Decode for DocLocation {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            index: fields.required("index")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for DocLocation {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 /// 文档成员：企业成员（userid）或外部联系人（tmp_external_userid）。
-#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
 pub struct DocMember {
     /// 成员类型，1：成员
     #[serde(rename = "type")]
     pub member_type: DocMemberType,
     /// 企业成员的 userid
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub userid: Option<String>,
     /// 外部联系人的临时 id
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub tmp_external_userid: Option<String>,
     /// 权限：1 只读，2 读写（目前仅智能表格），7 管理员；删除成员时不填
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub auth: Option<DocAuthLevel>,
 }
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+impl crate::de::Decode for DocMember {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            member_type: fields.required("type")?,
+            userid: fields.optional("userid")?,
+            tmp_external_userid: fields.optional("tmp_external_userid")?,
+            auth: fields.optional("auth")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for DocMember {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct DocMemberModifyRequest {
     /// 文档 id
-    #[serde(deserialize_with = "crate::de::string")]
     pub docid: String,
     /// 新增或更新的文档成员及其权限
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub update_file_member_list: Option<Vec<DocMember>>,
     /// 删除的文档成员
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub del_file_member_list: Option<Vec<DocMember>>,
+}
+impl crate::de::Decode for DocMemberModifyRequest {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            docid: fields.required("docid")?,
+            update_file_member_list: fields.optional("update_file_member_list")?,
+            del_file_member_list: fields.optional("del_file_member_list")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for DocMemberModifyRequest {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
 }
 /// 文档成员的类型。
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -993,50 +1477,59 @@ impl serde::Serialize for DocMemberType {
         serializer.serialize_i64(i64::from(*self))
     }
 }
+impl crate::de::Decode for DocMemberType {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        <i64 as crate::de::Decode>::decode(value).map(Self::from)
+    }
+}
 impl<'de> serde::Deserialize<'de> for DocMemberType {
     fn deserialize<D: serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::de::int(deserializer).map(Self::from)
+        crate::de::deserialize(deserializer)
     }
 }
 /// 文档内容树的一个节点。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct DocNode {
     /// 节点在文档中的起始位置
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_int"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub begin: Option<i64>,
     /// 节点在文档中的结束位置
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_int"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub end: Option<i64>,
     /// 节点属性（Property）：按节点类型含节、段落、文字（Run）、表格、行、单元格、绘图等多层样式结构，官方表格有数十个子类型，这里保留为原始 JSON
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub property: Option<serde_json::Value>,
     /// 节点类型
-    #[serde(rename = "type", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "type", skip_serializing_if = "Option::is_none")]
     pub node_type: Option<DocNodeType>,
     /// 子节点
-    #[serde(
-        default,
-        skip_serializing_if = "Vec::is_empty",
-        deserialize_with = "crate::de::vec_or_null"
-    )]
+    #[serde(skip_serializing_if = "Vec::is_empty")]
     pub children: Vec<DocNode>,
     /// 文本内容（Text 节点）
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub text: Option<String>,
+}
+impl crate::de::Decode for DocNode {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            begin: fields.optional("begin")?,
+            end: fields.optional("end")?,
+            property: fields.optional("property")?,
+            node_type: fields.optional("type")?,
+            children: fields.or_empty("children")?,
+            text: fields.optional("text")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for DocNode {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
 }
 /// 文档内容节点的类型。
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
@@ -1100,112 +1593,180 @@ impl serde::Serialize for DocNodeType {
         serializer.serialize_str(self.as_str())
     }
 }
+impl crate::de::Decode for DocNodeType {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        <String as crate::de::Decode>::decode(value)
+            .map(|value| Self::from(value.as_str()))
+    }
+}
 impl<'de> serde::Deserialize<'de> for DocNodeType {
     fn deserialize<D: serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::de::string(deserializer).map(|value| Self::from(value.as_str()))
+        crate::de::deserialize(deserializer)
     }
 }
 /// docid 与 formid 填其中一个。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct DocOrFormRequest {
     /// 文档 id
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub docid: Option<String>,
     /// 收集表 id
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub formid: Option<String>,
+}
+impl crate::de::Decode for DocOrFormRequest {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            docid: fields.optional("docid")?,
+            formid: fields.optional("formid")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for DocOrFormRequest {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
 }
 /// 文档中的一段范围。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct DocRange {
     /// 起始位置
-    #[serde(deserialize_with = "crate::de::int")]
     pub start_index: i64,
     /// 长度
-    #[serde(deserialize_with = "crate::de::int")]
     pub length: i64,
 }
+impl crate::de::Decode for DocRange {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            start_index: fields.required("start_index")?,
+            length: fields.required("length")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for DocRange {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 /// docid 与 formid 填其中一个。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct DocRenameRequest {
     /// 文档 id
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub docid: Option<String>,
     /// 收集表 id
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub formid: Option<String>,
     /// 重命名后的名字
-    #[serde(deserialize_with = "crate::de::string")]
     pub new_name: String,
 }
+impl crate::de::Decode for DocRenameRequest {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            docid: fields.optional("docid")?,
+            formid: fields.optional("formid")?,
+            new_name: fields.required("new_name")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for DocRenameRequest {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 /// 不填的字段保持不变。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct DocSafetySettingRequest {
     /// 文档 id
-    #[serde(deserialize_with = "crate::de::string")]
     pub docid: String,
     /// 是否允许只读成员复制、下载
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_boolean"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub enable_readonly_copy: Option<bool>,
     /// 是否允许只读成员评论
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_boolean"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub enable_readonly_comment: Option<bool>,
     /// 水印设置
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub watermark: Option<DocWatermark>,
+}
+impl crate::de::Decode for DocSafetySettingRequest {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            docid: fields.required("docid")?,
+            enable_readonly_copy: fields.optional("enable_readonly_copy")?,
+            enable_readonly_comment: fields.optional("enable_readonly_comment")?,
+            watermark: fields.optional("watermark")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for DocSafetySettingRequest {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
 }
 /// 文档的安全设置。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct DocSecureSetting {
     /// 是否允许只读成员复制、下载
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_boolean"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub enable_readonly_copy: Option<bool>,
     /// 水印设置
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub watermark: Option<DocWatermark>,
     /// 是否允许只读成员评论
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_boolean"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub enable_readonly_comment: Option<bool>,
 }
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+impl crate::de::Decode for DocSecureSetting {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            enable_readonly_copy: fields.optional("enable_readonly_copy")?,
+            watermark: fields.optional("watermark")?,
+            enable_readonly_comment: fields.optional("enable_readonly_comment")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for DocSecureSetting {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct DocShareResponse {
     /// 分享链接
-    #[serde(deserialize_with = "crate::de::string")]
     pub share_url: String,
+}
+impl crate::de::Decode for DocShareResponse {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            share_url: fields.required("share_url")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for DocShareResponse {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
 }
 /// 文档类型。
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -1252,277 +1813,465 @@ impl serde::Serialize for DocType {
         serializer.serialize_i64(i64::from(*self))
     }
 }
+impl crate::de::Decode for DocType {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        <i64 as crate::de::Decode>::decode(value).map(Self::from)
+    }
+}
 impl<'de> serde::Deserialize<'de> for DocType {
     fn deserialize<D: serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::de::int(deserializer).map(Self::from)
+        crate::de::deserialize(deserializer)
     }
 }
 /// 文档水印设置。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct DocWatermark {
     /// 水印疏密度：1 稀疏，2 紧密
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_int"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub margin_type: Option<i64>,
     /// 是否显示访问人名称
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_boolean"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub show_visitor_name: Option<bool>,
     /// 是否显示水印文字
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_boolean"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub show_text: Option<bool>,
     /// 水印文字
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub text: Option<String>,
 }
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+impl crate::de::Decode for DocWatermark {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            margin_type: fields.optional("margin_type")?,
+            show_visitor_name: fields.optional("show_visitor_name")?,
+            show_text: fields.optional("show_text")?,
+            text: fields.optional("text")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for DocWatermark {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct DocumentBatchUpdateRequest {
     /// 文档 id
-    #[serde(deserialize_with = "crate::de::string")]
     pub docid: String,
     /// 操作的文档版本，由 get_content 获得；与最新版本相差不能超过 100
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_int"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub version: Option<i64>,
     /// 更新操作列表，最多 30 个
     pub requests: Vec<DocumentUpdate>,
 }
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+impl crate::de::Decode for DocumentBatchUpdateRequest {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            docid: fields.required("docid")?,
+            version: fields.optional("version")?,
+            requests: fields.required("requests")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for DocumentBatchUpdateRequest {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct DocumentGetResponse {
     /// 文档版本
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_int"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub version: Option<i64>,
     /// 文档内容的根节点
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub document: Option<DocNode>,
 }
+impl crate::de::Decode for DocumentGetResponse {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            version: fields.optional("version")?,
+            document: fields.optional("document")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for DocumentGetResponse {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 /// 一个更新操作（UpdateRequest）：以操作名为键，每项只填其中一种。WeCom 在这里没有判别字段 （没有 `type`），操作名本身即是键，所以各操作写作互斥的可选字段。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct DocumentUpdate {
     /// 替换指定范围的文本
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub replace_text: Option<ReplaceText>,
     /// 在指定位置插入文本
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub insert_text: Option<InsertText>,
     /// 删除指定范围的内容
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub delete_content: Option<DeleteContent>,
     /// 在指定位置插入图片
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub insert_image: Option<InsertImage>,
     /// 在指定位置插入分页符
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub insert_page_break: Option<InsertPageBreak>,
     /// 在指定位置插入表格
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub insert_table: Option<InsertTable>,
     /// 在指定位置插入段落
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub insert_paragraph: Option<InsertParagraph>,
     /// 更新指定范围的文本属性
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub update_text_property: Option<UpdateTextProperty>,
 }
+impl crate::de::Decode for DocumentUpdate {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            replace_text: fields.optional("replace_text")?,
+            insert_text: fields.optional("insert_text")?,
+            delete_content: fields.optional("delete_content")?,
+            insert_image: fields.optional("insert_image")?,
+            insert_page_break: fields.optional("insert_page_break")?,
+            insert_table: fields.optional("insert_table")?,
+            insert_paragraph: fields.optional("insert_paragraph")?,
+            update_text_property: fields.optional("update_text_property")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for DocumentUpdate {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 /// 除 errcode/errmsg 外没有其他字段的返回。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct EmptyResponse {}
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+impl crate::de::Decode for EmptyResponse {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        crate::de::Fields::of(value)?;
+        Ok(Self {})
+    }
+}
+impl<'de> serde::Deserialize<'de> for EmptyResponse {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct ExportResultRequest {
     /// 异步任务 id
-    #[serde(deserialize_with = "crate::de::string")]
     pub task_id: String,
 }
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+impl crate::de::Decode for ExportResultRequest {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            task_id: fields.required("task_id")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for ExportResultRequest {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct ExportResultResponse {
     /// 任务是否已完成
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_boolean"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub task_done: Option<bool>,
     /// 导出的内容（Markdown），任务完成时返回
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub content: Option<String>,
 }
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+impl crate::de::Decode for ExportResultResponse {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            task_done: fields.optional("task_done")?,
+            content: fields.optional("content")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for ExportResultResponse {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct ExportTaskRequest {
     /// 智能文档的 docid
-    #[serde(deserialize_with = "crate::de::string")]
     pub docid: String,
     /// 导出格式：1 Markdown（目前仅支持此格式）
-    #[serde(deserialize_with = "crate::de::int")]
     pub content_type: i64,
     /// 只导出该页面及其子内容；不填导出整个文档
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub page_id: Option<String>,
 }
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+impl crate::de::Decode for ExportTaskRequest {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            docid: fields.required("docid")?,
+            content_type: fields.required("content_type")?,
+            page_id: fields.optional("page_id")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for ExportTaskRequest {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct ExportTaskResponse {
     /// 异步任务 id
-    #[serde(deserialize_with = "crate::de::string")]
     pub task_id: String,
 }
+impl crate::de::Decode for ExportTaskResponse {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            task_id: fields.required("task_id")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for ExportTaskResponse {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 /// 一个字段编组。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct FieldGroup {
     /// 编组 id
-    #[serde(deserialize_with = "crate::de::string")]
     pub field_group_id: String,
     /// 编组名称
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub name: Option<String>,
     /// 编组包含的字段
-    #[serde(
-        default,
-        skip_serializing_if = "Vec::is_empty",
-        deserialize_with = "crate::de::vec_or_null"
-    )]
+    #[serde(skip_serializing_if = "Vec::is_empty")]
     pub children: Vec<FieldRef>,
 }
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+impl crate::de::Decode for FieldGroup {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            field_group_id: fields.required("field_group_id")?,
+            name: fields.optional("name")?,
+            children: fields.or_empty("children")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for FieldGroup {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct FieldGroupAddRequest {
     /// 智能表格的 docid
-    #[serde(deserialize_with = "crate::de::string")]
     pub docid: String,
     /// 子表 id
-    #[serde(deserialize_with = "crate::de::string")]
     pub sheet_id: String,
     /// 编组名称
-    #[serde(deserialize_with = "crate::de::string")]
     pub name: String,
     /// 编组包含的字段
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub children: Option<Vec<FieldRef>>,
 }
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+impl crate::de::Decode for FieldGroupAddRequest {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            docid: fields.required("docid")?,
+            sheet_id: fields.required("sheet_id")?,
+            name: fields.required("name")?,
+            children: fields.optional("children")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for FieldGroupAddRequest {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct FieldGroupDeleteRequest {
     /// 智能表格的 docid
-    #[serde(deserialize_with = "crate::de::string")]
     pub docid: String,
     /// 子表 id
-    #[serde(deserialize_with = "crate::de::string")]
     pub sheet_id: String,
     /// 要删除的编组 id 列表
     pub field_group_ids: Vec<String>,
 }
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+impl crate::de::Decode for FieldGroupDeleteRequest {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            docid: fields.required("docid")?,
+            sheet_id: fields.required("sheet_id")?,
+            field_group_ids: fields.required("field_group_ids")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for FieldGroupDeleteRequest {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct FieldGroupListRequest {
     /// 智能表格的 docid
-    #[serde(deserialize_with = "crate::de::string")]
     pub docid: String,
     /// 子表 id
-    #[serde(deserialize_with = "crate::de::string")]
     pub sheet_id: String,
     /// 偏移量，初始为 0
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_int"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub offset: Option<i64>,
     /// 每页条数
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_int"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub limit: Option<i64>,
 }
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+impl crate::de::Decode for FieldGroupListRequest {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            docid: fields.required("docid")?,
+            sheet_id: fields.required("sheet_id")?,
+            offset: fields.optional("offset")?,
+            limit: fields.optional("limit")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for FieldGroupListRequest {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct FieldGroupListResponse {
     /// 编组总数
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_int"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub total: Option<i64>,
     /// 是否还有更多
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_boolean"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub has_more: Option<bool>,
     /// 下一页的 offset
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_int"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub next: Option<i64>,
     /// 编组列表
-    #[serde(
-        default,
-        skip_serializing_if = "Vec::is_empty",
-        deserialize_with = "crate::de::vec_or_null"
-    )]
+    #[serde(skip_serializing_if = "Vec::is_empty")]
     pub field_groups: Vec<FieldGroup>,
 }
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+impl crate::de::Decode for FieldGroupListResponse {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            total: fields.optional("total")?,
+            has_more: fields.optional("has_more")?,
+            next: fields.optional("next")?,
+            field_groups: fields.or_empty("field_groups")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for FieldGroupListResponse {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct FieldGroupResponse {
     /// 编组
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub field_group: Option<FieldGroup>,
 }
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+impl crate::de::Decode for FieldGroupResponse {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            field_group: fields.optional("field_group")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for FieldGroupResponse {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct FieldGroupUpdateRequest {
     /// 智能表格的 docid
-    #[serde(deserialize_with = "crate::de::string")]
     pub docid: String,
     /// 子表 id
-    #[serde(deserialize_with = "crate::de::string")]
     pub sheet_id: String,
     /// 编组 id
-    #[serde(deserialize_with = "crate::de::string")]
     pub field_group_id: String,
     /// 新的编组名称
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub name: Option<String>,
     /// 编组包含的字段
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub children: Option<Vec<FieldRef>>,
+}
+impl crate::de::Decode for FieldGroupUpdateRequest {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            docid: fields.required("docid")?,
+            sheet_id: fields.required("sheet_id")?,
+            field_group_id: fields.required("field_group_id")?,
+            name: fields.optional("name")?,
+            children: fields.optional("children")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for FieldGroupUpdateRequest {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
 }
 /// 字段类型（field_type）及其类型特有的属性（property_*，按 FieldType 一一对应）。文本、图片、创建人、 最后编辑人、电话、邮件、公式没有可设置的属性。
 #[derive(Debug, Clone, PartialEq)]
@@ -1888,16 +2637,11 @@ impl serde::Serialize for FieldKind {
         }
     }
 }
-impl<'de> serde::Deserialize<'de> for FieldKind {
-    fn deserialize<D: serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        let fields = <serde_json::Map<
-            String,
-            serde_json::Value,
-        > as serde::Deserialize>::deserialize(deserializer)?;
+impl crate::de::Decode for FieldKind {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let fields = crate::de::Fields::of(value)?.into_map();
         if !fields.contains_key("field_type") {
-            return Err(serde::de::Error::missing_field("field_type"));
+            return Err(crate::de::DecodeError::here("missing field `field_type`"));
         }
         if crate::union::matches(
             &fields,
@@ -2089,85 +2833,130 @@ impl<'de> serde::Deserialize<'de> for FieldKind {
         Ok(Self::Unknown(fields))
     }
 }
+impl<'de> serde::Deserialize<'de> for FieldKind {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 /// 字段权限。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct FieldPriv {
     /// 字段范围（取值见官方参数表；为指定字段时看 field_rule_list）
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_int"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub field_range_type: Option<i64>,
     /// 各字段的权限
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub field_rule_list: Option<Vec<FieldPrivRule>>,
     /// 未单独设置的字段的默认权限
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub field_default_rule: Option<FieldPrivDefault>,
 }
+impl crate::de::Decode for FieldPriv {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            field_range_type: fields.optional("field_range_type")?,
+            field_rule_list: fields.optional("field_rule_list")?,
+            field_default_rule: fields.optional("field_default_rule")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for FieldPriv {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 /// 字段的默认权限。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct FieldPrivDefault {
     /// 能否编辑
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_boolean"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub can_edit: Option<bool>,
     /// 能否在添加记录时填写
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_boolean"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub can_insert: Option<bool>,
     /// 能否查看
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_boolean"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub can_view: Option<bool>,
+}
+impl crate::de::Decode for FieldPrivDefault {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            can_edit: fields.optional("can_edit")?,
+            can_insert: fields.optional("can_insert")?,
+            can_view: fields.optional("can_view")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for FieldPrivDefault {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
 }
 /// 一个字段的权限。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct FieldPrivRule {
     /// 字段 id
-    #[serde(deserialize_with = "crate::de::string")]
     pub field_id: String,
     /// 字段类型
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub field_type: Option<FieldType>,
     /// 能否编辑
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_boolean"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub can_edit: Option<bool>,
     /// 能否在添加记录时填写
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_boolean"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub can_insert: Option<bool>,
     /// 能否查看
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_boolean"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub can_view: Option<bool>,
 }
+impl crate::de::Decode for FieldPrivRule {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            field_id: fields.required("field_id")?,
+            field_type: fields.optional("field_type")?,
+            can_edit: fields.optional("can_edit")?,
+            can_insert: fields.optional("can_insert")?,
+            can_view: fields.optional("can_view")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for FieldPrivRule {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 /// 对一个字段的引用。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct FieldRef {
     /// 字段 id
-    #[serde(deserialize_with = "crate::de::string")]
     pub field_id: String,
+}
+impl crate::de::Decode for FieldRef {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            field_id: fields.required("field_id")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for FieldRef {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
 }
 /// 智能表格的字段类型。
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
@@ -2295,94 +3084,162 @@ impl serde::Serialize for FieldType {
         serializer.serialize_str(self.as_str())
     }
 }
+impl crate::de::Decode for FieldType {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        <String as crate::de::Decode>::decode(value)
+            .map(|value| Self::from(value.as_str()))
+    }
+}
 impl<'de> serde::Deserialize<'de> for FieldType {
     fn deserialize<D: serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::de::string(deserializer).map(|value| Self::from(value.as_str()))
+        crate::de::deserialize(deserializer)
     }
 }
 /// 回答中上传的文件。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct FileExtendReply {
     /// 文件名
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub name: Option<String>,
     /// 文件 id
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub fileid: Option<String>,
 }
+impl crate::de::Decode for FileExtendReply {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            name: fields.optional("name")?,
+            fileid: fields.optional("fileid")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for FileExtendReply {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 /// 布尔比较值。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct FilterBoolValue {
     /// 比较的布尔值
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_boolean"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub value: Option<bool>,
 }
+impl crate::de::Decode for FilterBoolValue {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            value: fields.optional("value")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for FilterBoolValue {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 /// 一个过滤条件；按字段类型填其中一个值字段（文本类 string_value、数字类 number_value、复选框 bool_value、 成员 user_value、日期 date_time_value）。WeCom 这里没有以 type 区分的判别键，所以各值字段写作可选字段。
-#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
 pub struct FilterCondition {
     /// 字段 id
-    #[serde(deserialize_with = "crate::de::string")]
     pub field_id: String,
     /// 字段类型
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub field_type: Option<FieldType>,
     /// 判断方式
     pub operator: FilterOperator,
     /// 文本类字段的比较值
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub string_value: Option<FilterStringValue>,
     /// 数字类字段的比较值
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub number_value: Option<FilterNumberValue>,
     /// 复选框字段的比较值
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub bool_value: Option<FilterBoolValue>,
     /// 成员字段的比较值
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub user_value: Option<FilterUserValue>,
     /// 日期字段的比较值
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub date_time_value: Option<FilterDateTimeValue>,
 }
+impl crate::de::Decode for FilterCondition {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            field_id: fields.required("field_id")?,
+            field_type: fields.optional("field_type")?,
+            operator: fields.required("operator")?,
+            string_value: fields.optional("string_value")?,
+            number_value: fields.optional("number_value")?,
+            bool_value: fields.optional("bool_value")?,
+            user_value: fields.optional("user_value")?,
+            date_time_value: fields.optional("date_time_value")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for FilterCondition {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 /// 日期比较值。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct FilterDateTimeValue {
     /// 日期类型（如今天、明天、指定日期等，取值见官方参数表）
-    #[serde(
-        rename = "type",
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(rename = "type", skip_serializing_if = "Option::is_none")]
     pub date_type: Option<String>,
     /// 指定日期时的毫秒时间戳
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub value: Option<Vec<String>>,
 }
+impl crate::de::Decode for FilterDateTimeValue {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            date_type: fields.optional("type")?,
+            value: fields.optional("value")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for FilterDateTimeValue {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 /// 数字比较值。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct FilterNumberValue {
     /// 比较的数字
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_float"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub value: Option<f64>,
+}
+impl crate::de::Decode for FilterNumberValue {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            value: fields.optional("value")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for FilterNumberValue {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
 }
 /// 过滤条件的判断方式。
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
@@ -2450,191 +3307,337 @@ impl serde::Serialize for FilterOperator {
         serializer.serialize_str(self.as_str())
     }
 }
+impl crate::de::Decode for FilterOperator {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        <String as crate::de::Decode>::decode(value)
+            .map(|value| Self::from(value.as_str()))
+    }
+}
 impl<'de> serde::Deserialize<'de> for FilterOperator {
     fn deserialize<D: serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::de::string(deserializer).map(|value| Self::from(value.as_str()))
+        crate::de::deserialize(deserializer)
     }
 }
 /// 过滤设置。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct FilterSpec {
     /// 条件之间的连接方式
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub conjunction: Option<Conjunction>,
     /// 过滤条件
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub conditions: Option<Vec<FilterCondition>>,
 }
+impl crate::de::Decode for FilterSpec {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            conjunction: fields.optional("conjunction")?,
+            conditions: fields.optional("conditions")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for FilterSpec {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 /// 文本比较值。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct FilterStringValue {
     /// 比较的文本
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub value: Option<Vec<String>>,
+}
+impl crate::de::Decode for FilterStringValue {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            value: fields.optional("value")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for FilterStringValue {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
 }
 /// 成员比较值。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct FilterUserValue {
     /// 成员 userid 列表
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub value: Option<Vec<String>>,
 }
+impl crate::de::Decode for FilterUserValue {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            value: fields.optional("value")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for FilterUserValue {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 /// 一份答案。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct FormAnswer {
     /// 答案 id
-    #[serde(deserialize_with = "crate::de::int")]
     pub answer_id: i64,
     /// 填写人名字
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub user_name: Option<String>,
     /// 创建时间（Unix 时间戳）
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_int"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub ctime: Option<i64>,
     /// 修改时间（Unix 时间戳）
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_int"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub mtime: Option<i64>,
     /// 各问题的回答
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub reply: Option<FormReply>,
     /// 答案状态，1 为正常（其余取值见官方参数表）
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_int"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub answer_status: Option<i64>,
     /// 企业内填写人的 userid
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub userid: Option<String>,
     /// 企业外填写人的临时 id
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub tmp_external_userid: Option<String>,
 }
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+impl crate::de::Decode for FormAnswer {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            answer_id: fields.required("answer_id")?,
+            user_name: fields.optional("user_name")?,
+            ctime: fields.optional("ctime")?,
+            mtime: fields.optional("mtime")?,
+            reply: fields.optional("reply")?,
+            answer_status: fields.optional("answer_status")?,
+            userid: fields.optional("userid")?,
+            tmp_external_userid: fields.optional("tmp_external_userid")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for FormAnswer {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct FormAnswerRequest {
     /// 收集表周期 id
-    #[serde(deserialize_with = "crate::de::string")]
     pub repeated_id: String,
     /// 要读取的答案 id 列表，最多 100 个
-    #[serde(deserialize_with = "crate::de::int_vec")]
     pub answer_ids: Vec<i64>,
 }
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+impl crate::de::Decode for FormAnswerRequest {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            repeated_id: fields.required("repeated_id")?,
+            answer_ids: fields.required("answer_ids")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for FormAnswerRequest {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct FormAnswerResponse {
     /// 答案
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub answer: Option<FormAnswers>,
 }
+impl crate::de::Decode for FormAnswerResponse {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            answer: fields.optional("answer")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for FormAnswerResponse {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 /// 答案列表。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct FormAnswers {
     /// 答案
-    #[serde(
-        default,
-        skip_serializing_if = "Vec::is_empty",
-        deserialize_with = "crate::de::vec_or_null"
-    )]
+    #[serde(skip_serializing_if = "Vec::is_empty")]
     pub answer_list: Vec<FormAnswer>,
 }
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+impl crate::de::Decode for FormAnswers {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            answer_list: fields.or_empty("answer_list")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for FormAnswers {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct FormCreateRequest {
     /// 空间 spaceid；指定时须同时指定 fatherid
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub spaceid: Option<String>,
     /// 父目录 fileid，在根目录时为空间 spaceid
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub fatherid: Option<String>,
     /// 收集表信息
     pub form_info: FormInfo,
 }
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+impl crate::de::Decode for FormCreateRequest {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            spaceid: fields.optional("spaceid")?,
+            fatherid: fields.optional("fatherid")?,
+            form_info: fields.required("form_info")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for FormCreateRequest {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct FormCreateResponse {
     /// 收集表 id
-    #[serde(deserialize_with = "crate::de::string")]
     pub formid: String,
 }
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+impl crate::de::Decode for FormCreateResponse {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            formid: fields.required("formid")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for FormCreateResponse {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct FormIdRequest {
     /// 收集表 id
-    #[serde(deserialize_with = "crate::de::string")]
     pub formid: String,
 }
+impl crate::de::Decode for FormIdRequest {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            formid: fields.required("formid")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for FormIdRequest {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 /// 收集表信息。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct FormInfo {
     /// 收集表 id（读取时返回）
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub formid: Option<String>,
     /// 收集表标题
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub form_title: Option<String>,
     /// 收集表描述
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub form_desc: Option<String>,
     /// 收集表表头背景图链接
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub form_header: Option<String>,
     /// 收集表问题
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub form_question: Option<FormQuestions>,
     /// 收集表设置
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub form_setting: Option<FormSetting>,
     /// 各周期的 id（读取时返回），读取答案与统计时使用
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub repeated_id: Option<Vec<String>>,
 }
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+impl crate::de::Decode for FormInfo {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            formid: fields.optional("formid")?,
+            form_title: fields.optional("form_title")?,
+            form_desc: fields.optional("form_desc")?,
+            form_header: fields.optional("form_header")?,
+            form_question: fields.optional("form_question")?,
+            form_setting: fields.optional("form_setting")?,
+            repeated_id: fields.optional("repeated_id")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for FormInfo {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct FormInfoResponse {
     /// 收集表信息
     pub form_info: FormInfo,
+}
+impl crate::de::Decode for FormInfoResponse {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            form_info: fields.required("form_info")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for FormInfoResponse {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
 }
 /// 编辑收集表的操作类型。
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -2669,229 +3672,298 @@ impl serde::Serialize for FormModifyOper {
         serializer.serialize_i64(i64::from(*self))
     }
 }
+impl crate::de::Decode for FormModifyOper {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        <i64 as crate::de::Decode>::decode(value).map(Self::from)
+    }
+}
 impl<'de> serde::Deserialize<'de> for FormModifyOper {
     fn deserialize<D: serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::de::int(deserializer).map(Self::from)
+        crate::de::deserialize(deserializer)
     }
 }
-#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
 pub struct FormModifyRequest {
     /// 操作类型：1 全量修改问题，2 全量修改设置
     pub oper: FormModifyOper,
     /// 收集表 id
-    #[serde(deserialize_with = "crate::de::string")]
     pub formid: String,
     /// 收集表信息
     pub form_info: FormInfo,
 }
+impl crate::de::Decode for FormModifyRequest {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            oper: fields.required("oper")?,
+            formid: fields.required("formid")?,
+            form_info: fields.required("form_info")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for FormModifyRequest {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 /// 问题的一个选项。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct FormOption {
     /// 选项 key，从 1 开始
-    #[serde(deserialize_with = "crate::de::int")]
     pub key: i64,
     /// 选项内容
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub value: Option<String>,
     /// 选项状态：1 正常，2 被删除
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_int"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub status: Option<i64>,
+}
+impl crate::de::Decode for FormOption {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            key: fields.required("key")?,
+            value: fields.optional("value")?,
+            status: fields.optional("status")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for FormOption {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
 }
 /// 收集表的一个问题。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct FormQuestion {
     /// 问题 id，从 1 开始
-    #[serde(deserialize_with = "crate::de::int")]
     pub question_id: i64,
     /// 问题标题
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub title: Option<String>,
     /// 问题序号，从 1 开始
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_int"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub pos: Option<i64>,
     /// 问题状态：1 正常，2 被删除
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_int"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub status: Option<i64>,
     /// 问题类型：1 文本，2 单选，3 多选，其余（位置、图片、文件、日期、时间、时长、体温、部门、成员等）取值见官方参数表
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_int"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub reply_type: Option<i64>,
     /// 是否必答
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_boolean"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub must_reply: Option<bool>,
     /// 问题备注
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub note: Option<String>,
     /// 编辑提示
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub placeholder: Option<String>,
     /// 单选、多选、下拉列表的选项
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub option_item: Option<Vec<FormOption>>,
     /// 问题的额外设置，按问题类型而定（文本、图片、文件、日期、时间、时长、体温等各有一组设置），保留为原始 JSON
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub question_extend_setting: Option<serde_json::Value>,
 }
+impl crate::de::Decode for FormQuestion {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            question_id: fields.required("question_id")?,
+            title: fields.optional("title")?,
+            pos: fields.optional("pos")?,
+            status: fields.optional("status")?,
+            reply_type: fields.optional("reply_type")?,
+            must_reply: fields.optional("must_reply")?,
+            note: fields.optional("note")?,
+            placeholder: fields.optional("placeholder")?,
+            option_item: fields.optional("option_item")?,
+            question_extend_setting: fields.optional("question_extend_setting")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for FormQuestion {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 /// 收集表的问题列表。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct FormQuestions {
     /// 问题
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub items: Option<Vec<FormQuestion>>,
 }
+impl crate::de::Decode for FormQuestions {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            items: fields.optional("items")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for FormQuestions {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 /// 成员与部门范围。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct FormRange {
     /// 成员 userid 列表
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub userids: Option<Vec<String>>,
     /// 部门 id 列表
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_int_vec"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub departmentids: Option<Vec<i64>>,
 }
+impl crate::de::Decode for FormRange {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            userids: fields.optional("userids")?,
+            departmentids: fields.optional("departmentids")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for FormRange {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 /// 各问题的回答。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct FormReply {
     /// 回答
-    #[serde(
-        default,
-        skip_serializing_if = "Vec::is_empty",
-        deserialize_with = "crate::de::vec_or_null"
-    )]
+    #[serde(skip_serializing_if = "Vec::is_empty")]
     pub items: Vec<FormReplyItem>,
 }
+impl crate::de::Decode for FormReply {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            items: fields.or_empty("items")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for FormReply {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 /// 一个问题的回答；按问题类型填其中的一个回答字段。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct FormReplyItem {
     /// 问题 id
-    #[serde(deserialize_with = "crate::de::int")]
     pub question_id: i64,
     /// 文本类回答（文本、日期、时间、体温、位置等）
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub text_reply: Option<String>,
     /// 选中的选项 key 列表（单选、多选、下拉列表）
-    #[serde(
-        default,
-        skip_serializing_if = "Vec::is_empty",
-        deserialize_with = "crate::de::int_vec_or_null"
-    )]
+    #[serde(skip_serializing_if = "Vec::is_empty")]
     pub option_reply: Vec<i64>,
     /// 选项的补充文字
-    #[serde(
-        default,
-        skip_serializing_if = "Vec::is_empty",
-        deserialize_with = "crate::de::vec_or_null"
-    )]
+    #[serde(skip_serializing_if = "Vec::is_empty")]
     pub option_extend_reply: Vec<OptionExtendReply>,
     /// 上传的文件或图片
-    #[serde(
-        default,
-        skip_serializing_if = "Vec::is_empty",
-        deserialize_with = "crate::de::vec_or_null"
-    )]
+    #[serde(skip_serializing_if = "Vec::is_empty")]
     pub file_extend_reply: Vec<FileExtendReply>,
     /// 部门题的回答（部门列表），字段未能与官方文档逐一核对，保留为原始 JSON
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub department_reply: Option<serde_json::Value>,
     /// 成员题的回答（成员列表），字段未能与官方文档逐一核对，保留为原始 JSON
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub member_reply: Option<serde_json::Value>,
     /// 时长题的回答（起止时间与时长），字段未能与官方文档逐一核对，保留为原始 JSON
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub duration_reply: Option<serde_json::Value>,
 }
+impl crate::de::Decode for FormReplyItem {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            question_id: fields.required("question_id")?,
+            text_reply: fields.optional("text_reply")?,
+            option_reply: fields.or_empty("option_reply")?,
+            option_extend_reply: fields.or_empty("option_extend_reply")?,
+            file_extend_reply: fields.or_empty("file_extend_reply")?,
+            department_reply: fields.optional("department_reply")?,
+            member_reply: fields.optional("member_reply")?,
+            duration_reply: fields.optional("duration_reply")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for FormReplyItem {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 /// 收集表设置。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct FormSetting {
     /// 填写权限（取值见官方参数表；示例中 0 与 1 分别用于不限与指定范围）
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_int"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub fill_out_auth: Option<i64>,
     /// 填写范围（fill_out_auth 为 1 时）
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub fill_in_range: Option<FormRange>,
     /// 收集表管理员
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub setting_manager_range: Option<FormRange>,
     /// 定时重复设置
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub timed_repeat_info: Option<TimedRepeatInfo>,
     /// 是否允许每人提交多份
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_boolean"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub allow_multi_fill: Option<bool>,
     /// 定时结束时间（Unix 时间戳），0 表示不定时结束
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_int"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub timed_finish: Option<i64>,
     /// 是否支持匿名填写
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_boolean"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub can_anonymous: Option<bool>,
     /// 有回复时是否提醒
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_boolean"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub can_notify_submit: Option<bool>,
+}
+impl crate::de::Decode for FormSetting {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            fill_out_auth: fields.optional("fill_out_auth")?,
+            fill_in_range: fields.optional("fill_in_range")?,
+            setting_manager_range: fields.optional("setting_manager_range")?,
+            timed_repeat_info: fields.optional("timed_repeat_info")?,
+            allow_multi_fill: fields.optional("allow_multi_fill")?,
+            timed_finish: fields.optional("timed_finish")?,
+            can_anonymous: fields.optional("can_anonymous")?,
+            can_notify_submit: fields.optional("can_notify_submit")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for FormSetting {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
 }
 /// 统计查询的类型。
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -2930,554 +4002,860 @@ impl serde::Serialize for FormStatisticReqType {
         serializer.serialize_i64(i64::from(*self))
     }
 }
+impl crate::de::Decode for FormStatisticReqType {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        <i64 as crate::de::Decode>::decode(value).map(Self::from)
+    }
+}
 impl<'de> serde::Deserialize<'de> for FormStatisticReqType {
     fn deserialize<D: serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::de::int(deserializer).map(Self::from)
+        crate::de::deserialize(deserializer)
     }
 }
-#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
 pub struct FormStatisticRequest {
     /// 收集表周期 id，来自 get_info 的返回
-    #[serde(deserialize_with = "crate::de::string")]
     pub repeated_id: String,
     /// 请求类型
     pub req_type: FormStatisticReqType,
     /// 拉取已提交列表时必填：筛选开始时间，从当天 00:00:00 开始
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_int"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub start_time: Option<i64>,
     /// 拉取已提交列表时必填：筛选结束时间，到当天 23:59:59 结束
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_int"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub end_time: Option<i64>,
     /// 分页拉取时的批次大小，最大 10000
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_int"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub limit: Option<i64>,
     /// 分页拉取的数字游标，首次不填
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_int"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub cursor: Option<i64>,
 }
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+impl crate::de::Decode for FormStatisticRequest {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            repeated_id: fields.required("repeated_id")?,
+            req_type: fields.required("req_type")?,
+            start_time: fields.optional("start_time")?,
+            end_time: fields.optional("end_time")?,
+            limit: fields.optional("limit")?,
+            cursor: fields.optional("cursor")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for FormStatisticRequest {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct FormStatisticResponse {
     /// 已填写次数
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_int"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub fill_cnt: Option<i64>,
     /// 已填写人数
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_int"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub fill_user_cnt: Option<i64>,
     /// 未填写人数
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_int"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub unfill_user_cnt: Option<i64>,
     /// 已提交的成员列表（req_type 为 2 时）
-    #[serde(
-        default,
-        skip_serializing_if = "Vec::is_empty",
-        deserialize_with = "crate::de::vec_or_null"
-    )]
+    #[serde(skip_serializing_if = "Vec::is_empty")]
     pub submit_users: Vec<FormSubmitUser>,
     /// 未提交的成员列表（req_type 为 3 时）
-    #[serde(
-        default,
-        skip_serializing_if = "Vec::is_empty",
-        deserialize_with = "crate::de::vec_or_null"
-    )]
+    #[serde(skip_serializing_if = "Vec::is_empty")]
     pub unfill_users: Vec<FormUnfillUser>,
     /// 是否还有更多
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_boolean"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub has_more: Option<bool>,
     /// 下次拉取的游标
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_int"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub cursor: Option<i64>,
 }
+impl crate::de::Decode for FormStatisticResponse {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            fill_cnt: fields.optional("fill_cnt")?,
+            fill_user_cnt: fields.optional("fill_user_cnt")?,
+            unfill_user_cnt: fields.optional("unfill_user_cnt")?,
+            submit_users: fields.or_empty("submit_users")?,
+            unfill_users: fields.or_empty("unfill_users")?,
+            has_more: fields.optional("has_more")?,
+            cursor: fields.optional("cursor")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for FormStatisticResponse {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 /// 一个已提交的填写人。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct FormSubmitUser {
     /// 企业内填写人的 userid
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub userid: Option<String>,
     /// 企业外填写人的临时 id
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub tmp_external_userid: Option<String>,
     /// 提交时间（Unix 时间戳）
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_int"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub submit_time: Option<i64>,
     /// 答案 id
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_int"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub answer_id: Option<i64>,
     /// 填写人名字
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub user_name: Option<String>,
+}
+impl crate::de::Decode for FormSubmitUser {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            userid: fields.optional("userid")?,
+            tmp_external_userid: fields.optional("tmp_external_userid")?,
+            submit_time: fields.optional("submit_time")?,
+            answer_id: fields.optional("answer_id")?,
+            user_name: fields.optional("user_name")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for FormSubmitUser {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
 }
 /// 一个未提交的成员。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct FormUnfillUser {
     /// 成员 userid
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub userid: Option<String>,
     /// 成员名字
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub user_name: Option<String>,
 }
+impl crate::de::Decode for FormUnfillUser {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            userid: fields.optional("userid")?,
+            user_name: fields.optional("user_name")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for FormUnfillUser {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 /// 甘特视图的属性。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct GanttViewProperty {
     /// 开始日期字段 id
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub start_date_field_id: Option<String>,
     /// 结束日期字段 id
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub end_date_field_id: Option<String>,
 }
+impl crate::de::Decode for GanttViewProperty {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            start_date_field_id: fields.optional("start_date_field_id")?,
+            end_date_field_id: fields.optional("end_date_field_id")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for GanttViewProperty {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 /// 一块表格数据：起始行列与逐行的单元格。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct GridData {
     /// 起始行号，从 0 开始
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_int"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub start_row: Option<i64>,
     /// 起始列号，从 0 开始
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_int"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub start_column: Option<i64>,
     /// 行数据
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub rows: Option<Vec<GridRow>>,
 }
+impl crate::de::Decode for GridData {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            start_row: fields.optional("start_row")?,
+            start_column: fields.optional("start_column")?,
+            rows: fields.optional("rows")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for GridData {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 /// 一行单元格。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct GridRow {
     /// 该行的单元格
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub values: Option<Vec<SheetCell>>,
 }
+impl crate::de::Decode for GridRow {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            values: fields.optional("values")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for GridRow {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 /// 视图的分组设置。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct GroupSpec {
     /// 分组字段及其顺序
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub groups: Option<Vec<SortInfo>>,
 }
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+impl crate::de::Decode for GroupSpec {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            groups: fields.optional("groups")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for GroupSpec {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct GroupchatGetRequest {
     /// 本应用创建的智能表格的 docid
-    #[serde(deserialize_with = "crate::de::string")]
     pub docid: String,
     /// 由智能表格自动化规则创建的群聊 id
-    #[serde(deserialize_with = "crate::de::string")]
     pub chat_id: String,
+}
+impl crate::de::Decode for GroupchatGetRequest {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            docid: fields.required("docid")?,
+            chat_id: fields.required("chat_id")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for GroupchatGetRequest {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
 }
 /// 群聊信息。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct GroupchatInfo {
     /// 群聊名称
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub name: Option<String>,
     /// 群主 userid
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub owner: Option<String>,
     /// 群成员 userid 列表（仅本企业成员）
-    #[serde(
-        default,
-        skip_serializing_if = "Vec::is_empty",
-        deserialize_with = "crate::de::vec_or_null"
-    )]
+    #[serde(skip_serializing_if = "Vec::is_empty")]
     pub user_list: Vec<String>,
 }
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+impl crate::de::Decode for GroupchatInfo {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            name: fields.optional("name")?,
+            owner: fields.optional("owner")?,
+            user_list: fields.or_empty("user_list")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for GroupchatInfo {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct GroupchatListRequest {
     /// 本应用创建的智能表格的 docid
-    #[serde(deserialize_with = "crate::de::string")]
     pub docid: String,
     /// 分页游标，由上一次调用返回，首次调用不填
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub cursor: Option<String>,
     /// 每次返回的数据上限，默认 100，最大 200
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_int"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub limit: Option<i64>,
 }
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+impl crate::de::Decode for GroupchatListRequest {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            docid: fields.required("docid")?,
+            cursor: fields.optional("cursor")?,
+            limit: fields.optional("limit")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for GroupchatListRequest {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct GroupchatListResponse {
     /// 是否还有更多数据
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_boolean"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub has_more: Option<bool>,
     /// 下一次请求的 cursor 值
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub next_cursor: Option<String>,
     /// 群聊 chatid 列表
-    #[serde(
-        default,
-        skip_serializing_if = "Vec::is_empty",
-        deserialize_with = "crate::de::vec_or_null"
-    )]
+    #[serde(skip_serializing_if = "Vec::is_empty")]
     pub chat_id_list: Vec<String>,
 }
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+impl crate::de::Decode for GroupchatListResponse {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            has_more: fields.optional("has_more")?,
+            next_cursor: fields.optional("next_cursor")?,
+            chat_id_list: fields.or_empty("chat_id_list")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for GroupchatListResponse {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct GroupchatUpdateRequest {
     /// 本应用创建的智能表格的 docid
-    #[serde(deserialize_with = "crate::de::string")]
     pub docid: String,
     /// 群聊 id
-    #[serde(deserialize_with = "crate::de::string")]
     pub chat_id: String,
     /// 新群主 userid
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub owner: Option<String>,
     /// 要添加的成员 userid 列表
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub add_user_list: Option<Vec<String>>,
     /// 要移除的成员 userid 列表
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub del_user_list: Option<Vec<String>>,
 }
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+impl crate::de::Decode for GroupchatUpdateRequest {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            docid: fields.required("docid")?,
+            chat_id: fields.required("chat_id")?,
+            owner: fields.optional("owner")?,
+            add_user_list: fields.optional("add_user_list")?,
+            del_user_list: fields.optional("del_user_list")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for GroupchatUpdateRequest {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct ImageUploadRequest {
     /// 文档 id
-    #[serde(deserialize_with = "crate::de::string")]
     pub docid: String,
     /// 图片内容的 base64
-    #[serde(deserialize_with = "crate::de::string")]
     pub base64_content: String,
 }
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+impl crate::de::Decode for ImageUploadRequest {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            docid: fields.required("docid")?,
+            base64_content: fields.required("base64_content")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for ImageUploadRequest {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct ImageUploadResponse {
     /// 图片的 url
-    #[serde(deserialize_with = "crate::de::string")]
     pub url: String,
     /// 图片的高（像素；文档注为 string，示例为数字）
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_int"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub height: Option<i64>,
     /// 图片的宽（像素）
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_int"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub width: Option<i64>,
     /// 图片的大小（字节）
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_int"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub size: Option<i64>,
 }
+impl crate::de::Decode for ImageUploadResponse {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            url: fields.required("url")?,
+            height: fields.optional("height")?,
+            width: fields.optional("width")?,
+            size: fields.optional("size")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for ImageUploadResponse {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 /// 插入图片。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct InsertImage {
     /// 图片 id，即上传文档图片（upload_image）返回的 url
-    #[serde(deserialize_with = "crate::de::string")]
     pub image_id: String,
     /// 插入位置
     pub location: DocLocation,
     /// 图片宽度（像素）
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_int"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub width: Option<i64>,
     /// 图片高度（像素）
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_int"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub height: Option<i64>,
 }
+impl crate::de::Decode for InsertImage {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            image_id: fields.required("image_id")?,
+            location: fields.required("location")?,
+            width: fields.optional("width")?,
+            height: fields.optional("height")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for InsertImage {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 /// 插入分页符。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct InsertPageBreak {
     /// 插入位置
     pub location: DocLocation,
 }
+impl crate::de::Decode for InsertPageBreak {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            location: fields.required("location")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for InsertPageBreak {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 /// 插入段落。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct InsertParagraph {
     /// 插入位置
     pub location: DocLocation,
 }
+impl crate::de::Decode for InsertParagraph {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            location: fields.required("location")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for InsertParagraph {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 /// 插入表格。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct InsertTable {
     /// 表格行数
-    #[serde(deserialize_with = "crate::de::int")]
     pub rows: i64,
     /// 表格列数
-    #[serde(deserialize_with = "crate::de::int")]
     pub cols: i64,
     /// 插入位置
     pub location: DocLocation,
 }
+impl crate::de::Decode for InsertTable {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            rows: fields.required("rows")?,
+            cols: fields.required("cols")?,
+            location: fields.required("location")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for InsertTable {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 /// 插入文本。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct InsertText {
     /// 要插入的文本
-    #[serde(deserialize_with = "crate::de::string")]
     pub text: String,
     /// 插入位置
     pub location: DocLocation,
 }
+impl crate::de::Decode for InsertText {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            text: fields.required("text")?,
+            location: fields.required("location")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for InsertText {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 /// 地理位置字段的属性。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct LocationFieldProperty {
     /// 输入方式：LOCATION_INPUT_TYPE_MANUAL 手动，LOCATION_INPUT_TYPE_AUTO 自动定位
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub input_type: Option<String>,
 }
+impl crate::de::Decode for LocationFieldProperty {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            input_type: fields.optional("input_type")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for LocationFieldProperty {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 /// 成员范围。字段未能与官方文档逐一核对。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct MemberRange {
     /// 成员 userid 列表
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub userid_list: Option<Vec<String>>,
 }
+impl crate::de::Decode for MemberRange {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            userid_list: fields.optional("userid_list")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for MemberRange {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 /// 最后编辑时间字段的属性。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct ModifiedTimeFieldProperty {
     /// 日期格式
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub format: Option<String>,
 }
+impl crate::de::Decode for ModifiedTimeFieldProperty {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            format: fields.optional("format")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for ModifiedTimeFieldProperty {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 /// 数字字段的属性。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct NumberFieldProperty {
     /// 小数位数（-1 表示不限制）
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_int"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub decimal_places: Option<i64>,
     /// 是否使用千位符
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_boolean"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub use_separate: Option<bool>,
 }
+impl crate::de::Decode for NumberFieldProperty {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            decimal_places: fields.optional("decimal_places")?,
+            use_separate: fields.optional("use_separate")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for NumberFieldProperty {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 /// 自定义编号规则的一段。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct NumberRule {
     /// 规则类型（自增数字、固定字符、创建时间等，取值见官方参数表）
-    #[serde(
-        rename = "type",
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(rename = "type", skip_serializing_if = "Option::is_none")]
     pub rule_type: Option<String>,
     /// 该段的值
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub value: Option<String>,
 }
+impl crate::de::Decode for NumberRule {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            rule_type: fields.optional("type")?,
+            value: fields.optional("value")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for NumberRule {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 /// 选项的补充文字。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct OptionExtendReply {
     /// 选项 key
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_int"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub key: Option<i64>,
     /// 补充文字
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub extend_text: Option<String>,
 }
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+impl crate::de::Decode for OptionExtendReply {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            key: fields.optional("key")?,
+            extend_text: fields.optional("extend_text")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for OptionExtendReply {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct PageAddRequest {
     /// 智能文档的 docid
-    #[serde(deserialize_with = "crate::de::string")]
     pub docid: String,
     /// 要添加的页面信息
     pub info: PageInfo,
 }
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+impl crate::de::Decode for PageAddRequest {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            docid: fields.required("docid")?,
+            info: fields.required("info")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for PageAddRequest {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct PageHierarchyResponse {
     /// 页面列表（扁平，按 parent_id 组成树）
-    #[serde(
-        default,
-        skip_serializing_if = "Vec::is_empty",
-        deserialize_with = "crate::de::vec_or_null"
-    )]
+    #[serde(skip_serializing_if = "Vec::is_empty")]
     pub pages: Vec<SmartdocPage>,
 }
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+impl crate::de::Decode for PageHierarchyResponse {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            pages: fields.or_empty("pages")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for PageHierarchyResponse {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct PageIdRequest {
     /// 智能文档的 docid
-    #[serde(deserialize_with = "crate::de::string")]
     pub docid: String,
     /// 页面 id
-    #[serde(deserialize_with = "crate::de::string")]
     pub page_id: String,
 }
+impl crate::de::Decode for PageIdRequest {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            docid: fields.required("docid")?,
+            page_id: fields.required("page_id")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for PageIdRequest {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 /// 页面信息。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct PageInfo {
     /// 页面 id（添加时由系统生成；更新时必填）
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub page_id: Option<String>,
     /// 页面标题
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub title: Option<String>,
     /// 父页面 id；添加时为空表示第一层页面，更新时用于移到其他父页面下
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub parent_id: Option<String>,
     /// 排在哪个页面之后；添加时为空表示最前，更新时为空表示最后
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub after_id: Option<String>,
     /// 页面布局模式
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub layout_mode: Option<PageLayoutMode>,
 }
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+impl crate::de::Decode for PageInfo {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            page_id: fields.optional("page_id")?,
+            title: fields.optional("title")?,
+            parent_id: fields.optional("parent_id")?,
+            after_id: fields.optional("after_id")?,
+            layout_mode: fields.optional("layout_mode")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for PageInfo {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct PageInfoResponse {
     /// 添加或更新后的页面信息
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub info: Option<PageInfo>,
+}
+impl crate::de::Decode for PageInfoResponse {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            info: fields.optional("info")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for PageInfoResponse {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
 }
 /// 页面布局模式。
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -3516,70 +4894,118 @@ impl serde::Serialize for PageLayoutMode {
         serializer.serialize_i64(i64::from(*self))
     }
 }
+impl crate::de::Decode for PageLayoutMode {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        <i64 as crate::de::Decode>::decode(value).map(Self::from)
+    }
+}
 impl<'de> serde::Deserialize<'de> for PageLayoutMode {
     fn deserialize<D: serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::de::int(deserializer).map(Self::from)
+        crate::de::deserialize(deserializer)
     }
 }
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct PageUpdateRequest {
     /// 智能文档的 docid
-    #[serde(deserialize_with = "crate::de::string")]
     pub docid: String,
     /// 要更新的页面信息（须含 page_id）
     pub info: PageInfo,
 }
+impl crate::de::Decode for PageUpdateRequest {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            docid: fields.required("docid")?,
+            info: fields.required("info")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for PageUpdateRequest {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 /// 百分数字段的属性。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct PercentageFieldProperty {
     /// 小数位数
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_int"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub decimal_places: Option<i64>,
     /// 是否使用千位符
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_boolean"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub use_separate: Option<bool>,
 }
+impl crate::de::Decode for PercentageFieldProperty {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            decimal_places: fields.optional("decimal_places")?,
+            use_separate: fields.optional("use_separate")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for PercentageFieldProperty {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 /// 进度字段的属性。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct ProgressFieldProperty {
     /// 小数位数
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_int"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub decimal_places: Option<i64>,
 }
+impl crate::de::Decode for ProgressFieldProperty {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            decimal_places: fields.optional("decimal_places")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for ProgressFieldProperty {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 /// 发布页的一个可见成员或部门。
-#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
 pub struct PublishAuth {
     /// 成员类型：1 企业成员，2 部门
     #[serde(rename = "type")]
     pub member_type: DocMemberType,
     /// 企业成员的 userid，type 为 1 时必填
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub userid: Option<String>,
     /// 部门 id，type 为 2 时必填
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_int"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub departmentid: Option<i64>,
+}
+impl crate::de::Decode for PublishAuth {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            member_type: fields.required("type")?,
+            userid: fields.optional("userid")?,
+            departmentid: fields.optional("departmentid")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for PublishAuth {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
 }
 /// 智能文档发布页的可见范围。
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -3618,281 +5044,461 @@ impl serde::Serialize for PublishRange {
         serializer.serialize_i64(i64::from(*self))
     }
 }
+impl crate::de::Decode for PublishRange {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        <i64 as crate::de::Decode>::decode(value).map(Self::from)
+    }
+}
 impl<'de> serde::Deserialize<'de> for PublishRange {
     fn deserialize<D: serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::de::int(deserializer).map(Self::from)
+        crate::de::deserialize(deserializer)
     }
 }
 /// 记录权限。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct RecordPriv {
     /// 可操作的记录范围（取值见官方参数表）
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_int"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub record_range_type: Option<i64>,
     /// 按条件限定记录范围时的规则列表；字段未能与官方文档逐一核对，保留为原始 JSON
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub record_rule_list: Option<serde_json::Value>,
     /// 范围外记录的权限（取值见官方参数表）
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_int"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub other_priv: Option<i64>,
 }
+impl crate::de::Decode for RecordPriv {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            record_range_type: fields.optional("record_range_type")?,
+            record_rule_list: fields.optional("record_rule_list")?,
+            other_priv: fields.optional("other_priv")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for RecordPriv {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 /// 查询记录时的一个排序条件。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct RecordSort {
     /// 排序的字段标题
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub field_title: Option<String>,
     /// 是否降序
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_boolean"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub desc: Option<bool>,
 }
+impl crate::de::Decode for RecordSort {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            field_title: fields.optional("field_title")?,
+            desc: fields.optional("desc")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for RecordSort {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 /// 关联字段的属性。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct ReferenceFieldProperty {
     /// 关联的子表 id（不填为当前子表）
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub sub_id: Option<String>,
     /// 关联子表中作为显示的字段 id
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub field_id: Option<String>,
     /// 是否允许关联多条记录
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_boolean"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub is_multiple: Option<bool>,
     /// 关联子表中的视图 id
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub view_id: Option<String>,
 }
+impl crate::de::Decode for ReferenceFieldProperty {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            sub_id: fields.optional("sub_id")?,
+            field_id: fields.optional("field_id")?,
+            is_multiple: fields.optional("is_multiple")?,
+            view_id: fields.optional("view_id")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for ReferenceFieldProperty {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 /// 替换文本。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct ReplaceText {
     /// 要替换成的文本
-    #[serde(deserialize_with = "crate::de::string")]
     pub text: String,
     /// 要替换的范围列表
     pub ranges: Vec<DocRange>,
 }
+impl crate::de::Decode for ReplaceText {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            text: fields.required("text")?,
+            ranges: fields.required("ranges")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for ReplaceText {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 /// 多选字段的属性。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct SelectFieldProperty {
     /// 填写时是否允许新增选项
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_boolean"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub is_quick_add: Option<bool>,
     /// 选项列表
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub options: Option<Vec<SelectOption>>,
 }
+impl crate::de::Decode for SelectFieldProperty {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            is_quick_add: fields.optional("is_quick_add")?,
+            options: fields.optional("options")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for SelectFieldProperty {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 /// 单选或多选字段的一个选项。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct SelectOption {
     /// 选项 id（新增选项时不填）
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub id: Option<String>,
     /// 选项内容
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub text: Option<String>,
     /// 选项颜色，1~27
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_int"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub style: Option<i64>,
 }
+impl crate::de::Decode for SelectOption {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            id: fields.optional("id")?,
+            text: fields.optional("text")?,
+            style: fields.optional("style")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for SelectOption {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 /// 一个单元格。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct SheetCell {
     /// 单元格内容
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub cell_value: Option<CellValue>,
     /// 单元格样式
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub cell_format: Option<CellFormat>,
 }
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+impl crate::de::Decode for SheetCell {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            cell_value: fields.optional("cell_value")?,
+            cell_format: fields.optional("cell_format")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for SheetCell {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct SheetIdRequest {
     /// 智能表格的 docid
-    #[serde(deserialize_with = "crate::de::string")]
     pub docid: String,
     /// 子表 id
-    #[serde(deserialize_with = "crate::de::string")]
     pub sheet_id: String,
+}
+impl crate::de::Decode for SheetIdRequest {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            docid: fields.required("docid")?,
+            sheet_id: fields.required("sheet_id")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for SheetIdRequest {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
 }
 /// 一条规则对一个子表的权限。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct SheetPriv {
     /// 子表 id
-    #[serde(deserialize_with = "crate::de::string")]
     pub sheet_id: String,
     /// 子表权限级别（取值见官方参数表；为自定义级别时以下各项生效）
-    #[serde(
-        rename = "priv",
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_int"
-    )]
+    #[serde(rename = "priv", skip_serializing_if = "Option::is_none")]
     pub privilege: Option<i64>,
     /// 能否添加记录
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_boolean"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub can_insert_record: Option<bool>,
     /// 能否删除记录
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_boolean"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub can_delete_record: Option<bool>,
     /// 能否增删改视图
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_boolean"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub can_create_modify_delete_view: Option<bool>,
     /// 记录权限
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub record_priv: Option<RecordPriv>,
     /// 字段权限
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub field_priv: Option<FieldPriv>,
 }
-#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+impl crate::de::Decode for SheetPriv {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            sheet_id: fields.required("sheet_id")?,
+            privilege: fields.optional("priv")?,
+            can_insert_record: fields.optional("can_insert_record")?,
+            can_delete_record: fields.optional("can_delete_record")?,
+            can_create_modify_delete_view: fields
+                .optional("can_create_modify_delete_view")?,
+            record_priv: fields.optional("record_priv")?,
+            field_priv: fields.optional("field_priv")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for SheetPriv {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
 pub struct SheetPrivGetRequest {
     /// 智能表格的 docid
-    #[serde(deserialize_with = "crate::de::string")]
     pub docid: String,
     /// 权限规则类型
     #[serde(rename = "type")]
     pub rule_type: SheetPrivRuleType,
     /// 要查询的规则 id 列表（查询额外权限时填）
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_int_vec"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub rule_id_list: Option<Vec<i64>>,
 }
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+impl crate::de::Decode for SheetPrivGetRequest {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            docid: fields.required("docid")?,
+            rule_type: fields.required("type")?,
+            rule_id_list: fields.optional("rule_id_list")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for SheetPrivGetRequest {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct SheetPrivGetResponse {
     /// 权限规则
-    #[serde(
-        default,
-        skip_serializing_if = "Vec::is_empty",
-        deserialize_with = "crate::de::vec_or_null"
-    )]
+    #[serde(skip_serializing_if = "Vec::is_empty")]
     pub rule_list: Vec<SheetPrivRule>,
 }
+impl crate::de::Decode for SheetPrivGetResponse {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            rule_list: fields.or_empty("rule_list")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for SheetPrivGetResponse {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 /// 一条内容权限规则。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct SheetPrivRule {
     /// 规则 id
-    #[serde(deserialize_with = "crate::de::int")]
     pub rule_id: i64,
     /// 规则类型
-    #[serde(rename = "type", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "type", skip_serializing_if = "Option::is_none")]
     pub rule_type: Option<SheetPrivRuleType>,
     /// 规则名称
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub name: Option<String>,
     /// 各子表的权限
-    #[serde(
-        default,
-        skip_serializing_if = "Vec::is_empty",
-        deserialize_with = "crate::de::vec_or_null"
-    )]
+    #[serde(skip_serializing_if = "Vec::is_empty")]
     pub priv_list: Vec<SheetPriv>,
 }
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+impl crate::de::Decode for SheetPrivRule {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            rule_id: fields.required("rule_id")?,
+            rule_type: fields.optional("type")?,
+            name: fields.optional("name")?,
+            priv_list: fields.or_empty("priv_list")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for SheetPrivRule {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct SheetPrivRuleCreateRequest {
     /// 智能表格的 docid
-    #[serde(deserialize_with = "crate::de::string")]
     pub docid: String,
     /// 规则名称
-    #[serde(deserialize_with = "crate::de::string")]
     pub name: String,
 }
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+impl crate::de::Decode for SheetPrivRuleCreateRequest {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            docid: fields.required("docid")?,
+            name: fields.required("name")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for SheetPrivRuleCreateRequest {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct SheetPrivRuleCreateResponse {
     /// 新规则的 id
-    #[serde(deserialize_with = "crate::de::int")]
     pub rule_id: i64,
 }
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+impl crate::de::Decode for SheetPrivRuleCreateResponse {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            rule_id: fields.required("rule_id")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for SheetPrivRuleCreateResponse {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct SheetPrivRuleDeleteRequest {
     /// 智能表格的 docid
-    #[serde(deserialize_with = "crate::de::string")]
     pub docid: String,
     /// 要删除的规则 id 列表
-    #[serde(deserialize_with = "crate::de::int_vec")]
     pub rule_id_list: Vec<i64>,
 }
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+impl crate::de::Decode for SheetPrivRuleDeleteRequest {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            docid: fields.required("docid")?,
+            rule_id_list: fields.required("rule_id_list")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for SheetPrivRuleDeleteRequest {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct SheetPrivRuleMemberRequest {
     /// 智能表格的 docid
-    #[serde(deserialize_with = "crate::de::string")]
     pub docid: String,
     /// 额外权限规则 id
-    #[serde(deserialize_with = "crate::de::int")]
     pub rule_id: i64,
     /// 要添加的生效成员
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub add_member_range: Option<MemberRange>,
     /// 要移除的生效成员
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub del_member_range: Option<MemberRange>,
+}
+impl crate::de::Decode for SheetPrivRuleMemberRequest {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            docid: fields.required("docid")?,
+            rule_id: fields.required("rule_id")?,
+            add_member_range: fields.optional("add_member_range")?,
+            del_member_range: fields.optional("del_member_range")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for SheetPrivRuleMemberRequest {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
 }
 /// 内容权限规则的类型。
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -3927,728 +5533,1124 @@ impl serde::Serialize for SheetPrivRuleType {
         serializer.serialize_i64(i64::from(*self))
     }
 }
+impl crate::de::Decode for SheetPrivRuleType {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        <i64 as crate::de::Decode>::decode(value).map(Self::from)
+    }
+}
 impl<'de> serde::Deserialize<'de> for SheetPrivRuleType {
     fn deserialize<D: serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::de::int(deserializer).map(Self::from)
+        crate::de::deserialize(deserializer)
     }
 }
 /// 字段未能与官方文档逐一核对。
-#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
 pub struct SheetPrivUpdateRequest {
     /// 智能表格的 docid
-    #[serde(deserialize_with = "crate::de::string")]
     pub docid: String,
     /// 权限规则类型
     #[serde(rename = "type")]
     pub rule_type: SheetPrivRuleType,
     /// 要更新的额外权限规则 id（type 为 2 时填）
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_int"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub rule_id: Option<i64>,
     /// 新的规则名称（额外权限）
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub name: Option<String>,
     /// 各子表的权限
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub priv_list: Option<Vec<SheetPriv>>,
 }
+impl crate::de::Decode for SheetPrivUpdateRequest {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            docid: fields.required("docid")?,
+            rule_type: fields.required("type")?,
+            rule_id: fields.optional("rule_id")?,
+            name: fields.optional("name")?,
+            priv_list: fields.optional("priv_list")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for SheetPrivUpdateRequest {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 /// 工作表属性。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct SheetProperties {
     /// 工作表 id
-    #[serde(deserialize_with = "crate::de::string")]
     pub sheet_id: String,
     /// 工作表名称
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub title: Option<String>,
     /// 行数
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_int"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub row_count: Option<i64>,
     /// 列数
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_int"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub column_count: Option<i64>,
 }
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+impl crate::de::Decode for SheetProperties {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            sheet_id: fields.required("sheet_id")?,
+            title: fields.optional("title")?,
+            row_count: fields.optional("row_count")?,
+            column_count: fields.optional("column_count")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for SheetProperties {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct SheetPropertiesResponse {
     /// 各工作表的属性
-    #[serde(
-        default,
-        skip_serializing_if = "Vec::is_empty",
-        deserialize_with = "crate::de::vec_or_null"
-    )]
+    #[serde(skip_serializing_if = "Vec::is_empty")]
     pub properties: Vec<SheetProperties>,
 }
+impl crate::de::Decode for SheetPropertiesResponse {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            properties: fields.or_empty("properties")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for SheetPropertiesResponse {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 /// 查询到的表格数据。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct SheetRangeData {
     /// 范围内的数据
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub result: Option<GridData>,
 }
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+impl crate::de::Decode for SheetRangeData {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            result: fields.optional("result")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for SheetRangeData {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct SheetRangeDataRequest {
     /// 在线表格的 docid
-    #[serde(deserialize_with = "crate::de::string")]
     pub docid: String,
     /// 工作表 id
-    #[serde(deserialize_with = "crate::de::string")]
     pub sheet_id: String,
     /// 查询范围，A1 表示法，如 `A1:B2`
-    #[serde(deserialize_with = "crate::de::string")]
     pub range: String,
 }
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+impl crate::de::Decode for SheetRangeDataRequest {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            docid: fields.required("docid")?,
+            sheet_id: fields.required("sheet_id")?,
+            range: fields.required("range")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for SheetRangeDataRequest {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct SheetRangeDataResponse {
     /// 表格数据
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub data: Option<SheetRangeData>,
 }
+impl crate::de::Decode for SheetRangeDataResponse {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            data: fields.optional("data")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for SheetRangeDataResponse {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 /// 单选字段的属性。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct SingleSelectFieldProperty {
     /// 填写时是否允许新增选项
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_boolean"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub is_quick_add: Option<bool>,
     /// 选项列表
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub options: Option<Vec<SelectOption>>,
 }
+impl crate::de::Decode for SingleSelectFieldProperty {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            is_quick_add: fields.optional("is_quick_add")?,
+            options: fields.optional("options")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for SingleSelectFieldProperty {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 /// 智能文档绑定的数据源。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct SmartdocDataSource {
     /// 数据表所在智能表格的 docid（未绑定时自动创建）
-    #[serde(deserialize_with = "crate::de::string")]
     pub ss_docid: String,
 }
+impl crate::de::Decode for SmartdocDataSource {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            ss_docid: fields.required("ss_docid")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for SmartdocDataSource {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 /// 页面层级中的一个页面。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct SmartdocPage {
     /// 页面 id
-    #[serde(deserialize_with = "crate::de::string")]
     pub page_id: String,
     /// 父页面 id，为空表示根页面
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub parent_id: Option<String>,
     /// 页面标题
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub title: Option<String>,
 }
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+impl crate::de::Decode for SmartdocPage {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            page_id: fields.required("page_id")?,
+            parent_id: fields.optional("parent_id")?,
+            title: fields.optional("title")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for SmartdocPage {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct SmartdocPublishRequest {
     /// 智能文档的 docid
-    #[serde(deserialize_with = "crate::de::string")]
     pub docid: String,
     /// 发布可见范围；不填默认 1（企业内可见）
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub publish_range: Option<PublishRange>,
     /// 指定可见成员，publish_range 为 4 时必填
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub auth_list: Option<Vec<PublishAuth>>,
 }
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+impl crate::de::Decode for SmartdocPublishRequest {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            docid: fields.required("docid")?,
+            publish_range: fields.optional("publish_range")?,
+            auth_list: fields.optional("auth_list")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for SmartdocPublishRequest {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct SmartdocPublishResponse {
     /// 分享码
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub share_code: Option<String>,
     /// 发布页访问链接，格式为 https://doc.weixin.qq.com/smartdoc/p/{share_code}
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub publish_url: Option<String>,
     /// 发布版本号
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_int"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub version: Option<i64>,
     /// 发布时间（Unix 时间戳，秒）
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_int"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub publish_time: Option<i64>,
     /// 发布页标题
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub publish_doc_title: Option<String>,
 }
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+impl crate::de::Decode for SmartdocPublishResponse {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            share_code: fields.optional("share_code")?,
+            publish_url: fields.optional("publish_url")?,
+            version: fields.optional("version")?,
+            publish_time: fields.optional("publish_time")?,
+            publish_doc_title: fields.optional("publish_doc_title")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for SmartdocPublishResponse {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct SmartdocSheetAddRequest {
     /// 智能文档的 docid
-    #[serde(deserialize_with = "crate::de::string")]
     pub docid: String,
     /// 数据表信息（title、after_id）
     pub info: SmartdocSheetInfo,
 }
+impl crate::de::Decode for SmartdocSheetAddRequest {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            docid: fields.required("docid")?,
+            info: fields.required("info")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for SmartdocSheetAddRequest {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 /// 字段未能与官方文档逐一核对。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct SmartdocSheetDeleteRequest {
     /// 智能文档的 docid
-    #[serde(deserialize_with = "crate::de::string")]
     pub docid: String,
     /// 要删除的数据表 Block id
-    #[serde(deserialize_with = "crate::de::string")]
     pub block_id: String,
 }
+impl crate::de::Decode for SmartdocSheetDeleteRequest {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            docid: fields.required("docid")?,
+            block_id: fields.required("block_id")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for SmartdocSheetDeleteRequest {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 /// 智能文档中的数据表。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct SmartdocSheetInfo {
     /// 数据表的 Block id（添加时由系统生成；更新时必填）
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub block_id: Option<String>,
     /// 数据表标题
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub title: Option<String>,
     /// 数据表的 sheet_id（返回）
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub sheet_id: Option<String>,
     /// 数据表所在智能表格的 docid（返回）
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub ss_docid: Option<String>,
     /// 排在哪个数据表 Block 之后（只能是数据表类型的 block_id）
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub after_id: Option<String>,
 }
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+impl crate::de::Decode for SmartdocSheetInfo {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            block_id: fields.optional("block_id")?,
+            title: fields.optional("title")?,
+            sheet_id: fields.optional("sheet_id")?,
+            ss_docid: fields.optional("ss_docid")?,
+            after_id: fields.optional("after_id")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for SmartdocSheetInfo {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct SmartdocSheetResponse {
     /// 添加或更新后的数据表信息
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub info: Option<SmartdocSheetInfo>,
 }
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+impl crate::de::Decode for SmartdocSheetResponse {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            info: fields.optional("info")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for SmartdocSheetResponse {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct SmartdocSheetUpdateRequest {
     /// 智能文档的 docid
-    #[serde(deserialize_with = "crate::de::string")]
     pub docid: String,
     /// 数据表信息（须含 block_id）
     pub info: SmartdocSheetInfo,
 }
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+impl crate::de::Decode for SmartdocSheetUpdateRequest {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            docid: fields.required("docid")?,
+            info: fields.required("info")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for SmartdocSheetUpdateRequest {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct SmartsheetAddFieldsRequest {
     /// 智能表格的 docid
-    #[serde(deserialize_with = "crate::de::string")]
     pub docid: String,
     /// 子表 id
-    #[serde(deserialize_with = "crate::de::string")]
     pub sheet_id: String,
     /// 要添加的字段
     pub fields: Vec<AddField>,
 }
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+impl crate::de::Decode for SmartsheetAddFieldsRequest {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            docid: fields.required("docid")?,
+            sheet_id: fields.required("sheet_id")?,
+            fields: fields.required("fields")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for SmartsheetAddFieldsRequest {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct SmartsheetAddRecordsRequest {
     /// 智能表格的 docid
-    #[serde(deserialize_with = "crate::de::string")]
     pub docid: String,
     /// 子表 id
-    #[serde(deserialize_with = "crate::de::string")]
     pub sheet_id: String,
     /// values 的键类型，默认字段标题
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub key_type: Option<CellValueKeyType>,
     /// 要添加的记录
     pub records: Vec<AddRecord>,
 }
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+impl crate::de::Decode for SmartsheetAddRecordsRequest {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            docid: fields.required("docid")?,
+            sheet_id: fields.required("sheet_id")?,
+            key_type: fields.optional("key_type")?,
+            records: fields.required("records")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for SmartsheetAddRecordsRequest {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct SmartsheetAddSheetRequest {
     /// 智能表格的 docid
-    #[serde(deserialize_with = "crate::de::string")]
     pub docid: String,
     /// 子表的标题与位置
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub properties: Option<SmartsheetSheetProperties>,
 }
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+impl crate::de::Decode for SmartsheetAddSheetRequest {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            docid: fields.required("docid")?,
+            properties: fields.optional("properties")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for SmartsheetAddSheetRequest {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct SmartsheetAddSheetResponse {
     /// 新子表的属性
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub properties: Option<SmartsheetSheetProperties>,
 }
-#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+impl crate::de::Decode for SmartsheetAddSheetResponse {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            properties: fields.optional("properties")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for SmartsheetAddSheetResponse {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
 pub struct SmartsheetAddViewRequest {
     /// 智能表格的 docid
-    #[serde(deserialize_with = "crate::de::string")]
     pub docid: String,
     /// 子表 id
-    #[serde(deserialize_with = "crate::de::string")]
     pub sheet_id: String,
     /// 视图标题
-    #[serde(deserialize_with = "crate::de::string")]
     pub view_title: String,
     /// 视图类型及其属性
     #[serde(flatten)]
     pub kind: ViewKind,
 }
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+impl crate::de::Decode for SmartsheetAddViewRequest {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            docid: fields.required("docid")?,
+            sheet_id: fields.required("sheet_id")?,
+            view_title: fields.required("view_title")?,
+            kind: fields.flattened()?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for SmartsheetAddViewRequest {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct SmartsheetDeleteFieldsRequest {
     /// 智能表格的 docid
-    #[serde(deserialize_with = "crate::de::string")]
     pub docid: String,
     /// 子表 id
-    #[serde(deserialize_with = "crate::de::string")]
     pub sheet_id: String,
     /// 要删除的字段 id 列表
     pub field_ids: Vec<String>,
 }
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+impl crate::de::Decode for SmartsheetDeleteFieldsRequest {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            docid: fields.required("docid")?,
+            sheet_id: fields.required("sheet_id")?,
+            field_ids: fields.required("field_ids")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for SmartsheetDeleteFieldsRequest {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct SmartsheetDeleteRecordsRequest {
     /// 智能表格的 docid
-    #[serde(deserialize_with = "crate::de::string")]
     pub docid: String,
     /// 子表 id
-    #[serde(deserialize_with = "crate::de::string")]
     pub sheet_id: String,
     /// 要删除的记录 id 列表
     pub record_ids: Vec<String>,
 }
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+impl crate::de::Decode for SmartsheetDeleteRecordsRequest {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            docid: fields.required("docid")?,
+            sheet_id: fields.required("sheet_id")?,
+            record_ids: fields.required("record_ids")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for SmartsheetDeleteRecordsRequest {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct SmartsheetDeleteViewsRequest {
     /// 智能表格的 docid
-    #[serde(deserialize_with = "crate::de::string")]
     pub docid: String,
     /// 子表 id
-    #[serde(deserialize_with = "crate::de::string")]
     pub sheet_id: String,
     /// 要删除的视图 id 列表
     pub view_ids: Vec<String>,
 }
+impl crate::de::Decode for SmartsheetDeleteViewsRequest {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            docid: fields.required("docid")?,
+            sheet_id: fields.required("sheet_id")?,
+            view_ids: fields.required("view_ids")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for SmartsheetDeleteViewsRequest {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 /// 子表的一个字段。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct SmartsheetField {
     /// 字段 id
-    #[serde(deserialize_with = "crate::de::string")]
     pub field_id: String,
     /// 字段标题
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub field_title: Option<String>,
     /// 字段类型及其属性
     #[serde(flatten)]
     pub kind: Option<FieldKind>,
 }
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+impl crate::de::Decode for SmartsheetField {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            field_id: fields.required("field_id")?,
+            field_title: fields.optional("field_title")?,
+            kind: fields.flattened_optional("field_type")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for SmartsheetField {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct SmartsheetFieldsResponse {
     /// 添加或更新后的字段
-    #[serde(
-        default,
-        skip_serializing_if = "Vec::is_empty",
-        deserialize_with = "crate::de::vec_or_null"
-    )]
+    #[serde(skip_serializing_if = "Vec::is_empty")]
     pub fields: Vec<SmartsheetField>,
 }
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+impl crate::de::Decode for SmartsheetFieldsResponse {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            fields: fields.or_empty("fields")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for SmartsheetFieldsResponse {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct SmartsheetGetFieldsRequest {
     /// 智能表格的 docid
-    #[serde(deserialize_with = "crate::de::string")]
     pub docid: String,
     /// 子表 id
-    #[serde(deserialize_with = "crate::de::string")]
     pub sheet_id: String,
     /// 只查询该视图中的字段
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub view_id: Option<String>,
     /// 按字段 id 查询
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub field_ids: Option<Vec<String>>,
     /// 按字段标题查询
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub field_titles: Option<Vec<String>>,
     /// 偏移量，初始为 0
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_int"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub offset: Option<i64>,
     /// 每页条数
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_int"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub limit: Option<i64>,
 }
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+impl crate::de::Decode for SmartsheetGetFieldsRequest {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            docid: fields.required("docid")?,
+            sheet_id: fields.required("sheet_id")?,
+            view_id: fields.optional("view_id")?,
+            field_ids: fields.optional("field_ids")?,
+            field_titles: fields.optional("field_titles")?,
+            offset: fields.optional("offset")?,
+            limit: fields.optional("limit")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for SmartsheetGetFieldsRequest {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct SmartsheetGetFieldsResponse {
     /// 字段总数
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_int"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub total: Option<i64>,
     /// 是否还有更多
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_boolean"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub has_more: Option<bool>,
     /// 下一页的 offset
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_int"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub next: Option<i64>,
     /// 字段列表
-    #[serde(
-        default,
-        skip_serializing_if = "Vec::is_empty",
-        deserialize_with = "crate::de::vec_or_null"
-    )]
+    #[serde(skip_serializing_if = "Vec::is_empty")]
     pub fields: Vec<SmartsheetField>,
 }
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+impl crate::de::Decode for SmartsheetGetFieldsResponse {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            total: fields.optional("total")?,
+            has_more: fields.optional("has_more")?,
+            next: fields.optional("next")?,
+            fields: fields.or_empty("fields")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for SmartsheetGetFieldsResponse {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct SmartsheetGetRecordsRequest {
     /// 智能表格的 docid
-    #[serde(deserialize_with = "crate::de::string")]
     pub docid: String,
     /// 子表 id
-    #[serde(deserialize_with = "crate::de::string")]
     pub sheet_id: String,
     /// 只查询该视图中的记录
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub view_id: Option<String>,
     /// 按记录 id 查询
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub record_ids: Option<Vec<String>>,
     /// 返回记录中单元格的键类型，默认字段标题
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub key_type: Option<CellValueKeyType>,
     /// 只返回这些字段（按标题）
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub field_titles: Option<Vec<String>>,
     /// 只返回这些字段（按 id）
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub field_ids: Option<Vec<String>>,
     /// 排序条件
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub sort: Option<Vec<RecordSort>>,
     /// 偏移量，初始为 0
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_int"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub offset: Option<i64>,
     /// 每页条数，最大 1000
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_int"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub limit: Option<i64>,
     /// 表格版本
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_int"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub ver: Option<i64>,
     /// 过滤条件
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub filter_spec: Option<FilterSpec>,
 }
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+impl crate::de::Decode for SmartsheetGetRecordsRequest {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            docid: fields.required("docid")?,
+            sheet_id: fields.required("sheet_id")?,
+            view_id: fields.optional("view_id")?,
+            record_ids: fields.optional("record_ids")?,
+            key_type: fields.optional("key_type")?,
+            field_titles: fields.optional("field_titles")?,
+            field_ids: fields.optional("field_ids")?,
+            sort: fields.optional("sort")?,
+            offset: fields.optional("offset")?,
+            limit: fields.optional("limit")?,
+            ver: fields.optional("ver")?,
+            filter_spec: fields.optional("filter_spec")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for SmartsheetGetRecordsRequest {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct SmartsheetGetRecordsResponse {
     /// 符合条件的记录总数
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_int"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub total: Option<i64>,
     /// 是否还有更多
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_boolean"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub has_more: Option<bool>,
     /// 下一页的 offset
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_int"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub next: Option<i64>,
     /// 记录列表
-    #[serde(
-        default,
-        skip_serializing_if = "Vec::is_empty",
-        deserialize_with = "crate::de::vec_or_null"
-    )]
+    #[serde(skip_serializing_if = "Vec::is_empty")]
     pub records: Vec<SmartsheetRecord>,
     /// 表格版本
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_int"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub ver: Option<i64>,
 }
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+impl crate::de::Decode for SmartsheetGetRecordsResponse {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            total: fields.optional("total")?,
+            has_more: fields.optional("has_more")?,
+            next: fields.optional("next")?,
+            records: fields.or_empty("records")?,
+            ver: fields.optional("ver")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for SmartsheetGetRecordsResponse {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct SmartsheetGetSheetRequest {
     /// 智能表格的 docid
-    #[serde(deserialize_with = "crate::de::string")]
     pub docid: String,
     /// 只查询指定的子表
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub sheet_id: Option<String>,
     /// 为 true 时返回所有类型的子表（含仪表盘与说明页）
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_boolean"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub need_all_type_sheet: Option<bool>,
 }
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+impl crate::de::Decode for SmartsheetGetSheetRequest {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            docid: fields.required("docid")?,
+            sheet_id: fields.optional("sheet_id")?,
+            need_all_type_sheet: fields.optional("need_all_type_sheet")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for SmartsheetGetSheetRequest {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct SmartsheetGetSheetResponse {
     /// 子表列表
-    #[serde(
-        default,
-        skip_serializing_if = "Vec::is_empty",
-        deserialize_with = "crate::de::vec_or_null"
-    )]
+    #[serde(skip_serializing_if = "Vec::is_empty")]
     pub sheet_list: Vec<SmartsheetSheet>,
 }
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+impl crate::de::Decode for SmartsheetGetSheetResponse {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            sheet_list: fields.or_empty("sheet_list")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for SmartsheetGetSheetResponse {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct SmartsheetGetViewsRequest {
     /// 智能表格的 docid
-    #[serde(deserialize_with = "crate::de::string")]
     pub docid: String,
     /// 子表 id
-    #[serde(deserialize_with = "crate::de::string")]
     pub sheet_id: String,
     /// 只查询这些视图
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub view_ids: Option<Vec<String>>,
     /// 偏移量，初始为 0
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_int"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub offset: Option<i64>,
     /// 每页条数
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_int"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub limit: Option<i64>,
 }
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+impl crate::de::Decode for SmartsheetGetViewsRequest {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            docid: fields.required("docid")?,
+            sheet_id: fields.required("sheet_id")?,
+            view_ids: fields.optional("view_ids")?,
+            offset: fields.optional("offset")?,
+            limit: fields.optional("limit")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for SmartsheetGetViewsRequest {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct SmartsheetGetViewsResponse {
     /// 符合条件的视图总数
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_int"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub total: Option<i64>,
     /// 是否还有更多
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_boolean"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub has_more: Option<bool>,
     /// 下一页的 offset
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_int"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub next: Option<i64>,
     /// 视图列表
-    #[serde(
-        default,
-        skip_serializing_if = "Vec::is_empty",
-        deserialize_with = "crate::de::vec_or_null"
-    )]
+    #[serde(skip_serializing_if = "Vec::is_empty")]
     pub views: Vec<SmartsheetView>,
 }
+impl crate::de::Decode for SmartsheetGetViewsResponse {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            total: fields.optional("total")?,
+            has_more: fields.optional("has_more")?,
+            next: fields.optional("next")?,
+            views: fields.or_empty("views")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for SmartsheetGetViewsResponse {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 /// 一条记录。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct SmartsheetRecord {
     /// 记录 id
-    #[serde(deserialize_with = "crate::de::string")]
     pub record_id: String,
     /// 记录内容：键为字段标题或字段 id，值的形状由字段类型决定（没有判别键，保留为原始 JSON）
-    #[serde(
-        default,
-        skip_serializing_if = "std::collections::BTreeMap::is_empty",
-        deserialize_with = "crate::de::map_or_null"
-    )]
+    #[serde(skip_serializing_if = "std::collections::BTreeMap::is_empty")]
     pub values: std::collections::BTreeMap<String, serde_json::Value>,
     /// 创建时间（毫秒时间戳）
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub create_time: Option<String>,
     /// 最后编辑时间（毫秒时间戳）
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub update_time: Option<String>,
     /// 创建人名字
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub creator_name: Option<String>,
     /// 最后编辑人名字
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub updater_name: Option<String>,
 }
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+impl crate::de::Decode for SmartsheetRecord {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            record_id: fields.required("record_id")?,
+            values: fields.or_empty("values")?,
+            create_time: fields.optional("create_time")?,
+            update_time: fields.optional("update_time")?,
+            creator_name: fields.optional("creator_name")?,
+            updater_name: fields.optional("updater_name")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for SmartsheetRecord {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct SmartsheetRecordsResponse {
     /// 添加或更新后的记录
-    #[serde(
-        default,
-        skip_serializing_if = "Vec::is_empty",
-        deserialize_with = "crate::de::vec_or_null"
-    )]
+    #[serde(skip_serializing_if = "Vec::is_empty")]
     pub records: Vec<SmartsheetRecord>,
 }
+impl crate::de::Decode for SmartsheetRecordsResponse {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            records: fields.or_empty("records")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for SmartsheetRecordsResponse {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 /// 一个子表。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct SmartsheetSheet {
     /// 子表 id
-    #[serde(deserialize_with = "crate::de::string")]
     pub sheet_id: String,
     /// 子表名称
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub title: Option<String>,
     /// 子表是否可见
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_boolean"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub is_visible: Option<bool>,
     /// 子表类型
-    #[serde(rename = "type", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "type", skip_serializing_if = "Option::is_none")]
     pub sheet_type: Option<SmartsheetSheetType>,
 }
+impl crate::de::Decode for SmartsheetSheet {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            sheet_id: fields.required("sheet_id")?,
+            title: fields.optional("title")?,
+            is_visible: fields.optional("is_visible")?,
+            sheet_type: fields.optional("type")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for SmartsheetSheet {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 /// 子表属性。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct SmartsheetSheetProperties {
     /// 子表 id（添加时由 WeCom 生成）
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub sheet_id: Option<String>,
     /// 子表标题
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub title: Option<String>,
     /// 子表位置，从 0 开始
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_int"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub index: Option<i64>,
+}
+impl crate::de::Decode for SmartsheetSheetProperties {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            sheet_id: fields.optional("sheet_id")?,
+            title: fields.optional("title")?,
+            index: fields.optional("index")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for SmartsheetSheetProperties {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
 }
 /// 子表类型。
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
@@ -4688,396 +6690,667 @@ impl serde::Serialize for SmartsheetSheetType {
         serializer.serialize_str(self.as_str())
     }
 }
+impl crate::de::Decode for SmartsheetSheetType {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        <String as crate::de::Decode>::decode(value)
+            .map(|value| Self::from(value.as_str()))
+    }
+}
 impl<'de> serde::Deserialize<'de> for SmartsheetSheetType {
     fn deserialize<D: serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::de::string(deserializer).map(|value| Self::from(value.as_str()))
+        crate::de::deserialize(deserializer)
     }
 }
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct SmartsheetUpdateFieldsRequest {
     /// 智能表格的 docid
-    #[serde(deserialize_with = "crate::de::string")]
     pub docid: String,
     /// 子表 id
-    #[serde(deserialize_with = "crate::de::string")]
     pub sheet_id: String,
     /// 要更新的字段
     pub fields: Vec<UpdateField>,
 }
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+impl crate::de::Decode for SmartsheetUpdateFieldsRequest {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            docid: fields.required("docid")?,
+            sheet_id: fields.required("sheet_id")?,
+            fields: fields.required("fields")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for SmartsheetUpdateFieldsRequest {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct SmartsheetUpdateRecordsRequest {
     /// 智能表格的 docid
-    #[serde(deserialize_with = "crate::de::string")]
     pub docid: String,
     /// 子表 id
-    #[serde(deserialize_with = "crate::de::string")]
     pub sheet_id: String,
     /// values 的键类型，默认字段标题
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub key_type: Option<CellValueKeyType>,
     /// 要更新的记录
     pub records: Vec<UpdateRecord>,
 }
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+impl crate::de::Decode for SmartsheetUpdateRecordsRequest {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            docid: fields.required("docid")?,
+            sheet_id: fields.required("sheet_id")?,
+            key_type: fields.optional("key_type")?,
+            records: fields.required("records")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for SmartsheetUpdateRecordsRequest {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct SmartsheetUpdateSheetRequest {
     /// 智能表格的 docid
-    #[serde(deserialize_with = "crate::de::string")]
     pub docid: String,
     /// 子表 id 与新标题
     pub properties: SmartsheetSheetProperties,
 }
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+impl crate::de::Decode for SmartsheetUpdateSheetRequest {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            docid: fields.required("docid")?,
+            properties: fields.required("properties")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for SmartsheetUpdateSheetRequest {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct SmartsheetUpdateViewRequest {
     /// 智能表格的 docid
-    #[serde(deserialize_with = "crate::de::string")]
     pub docid: String,
     /// 子表 id
-    #[serde(deserialize_with = "crate::de::string")]
     pub sheet_id: String,
     /// 视图 id
-    #[serde(deserialize_with = "crate::de::string")]
     pub view_id: String,
     /// 新的视图标题
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub view_title: Option<String>,
     /// 视图属性
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub property: Option<ViewProperty>,
 }
+impl crate::de::Decode for SmartsheetUpdateViewRequest {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            docid: fields.required("docid")?,
+            sheet_id: fields.required("sheet_id")?,
+            view_id: fields.required("view_id")?,
+            view_title: fields.optional("view_title")?,
+            property: fields.optional("property")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for SmartsheetUpdateViewRequest {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 /// 一个视图。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct SmartsheetView {
     /// 视图 id
-    #[serde(deserialize_with = "crate::de::string")]
     pub view_id: String,
     /// 视图标题
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub view_title: Option<String>,
     /// 视图类型及其属性
     #[serde(flatten)]
     pub kind: Option<ViewKind>,
     /// 视图属性
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub property: Option<ViewProperty>,
 }
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+impl crate::de::Decode for SmartsheetView {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            view_id: fields.required("view_id")?,
+            view_title: fields.optional("view_title")?,
+            property: fields.optional("property")?,
+            kind: fields.flattened_optional("view_type")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for SmartsheetView {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct SmartsheetViewResponse {
     /// 视图
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub view: Option<SmartsheetView>,
 }
+impl crate::de::Decode for SmartsheetViewResponse {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            view: fields.optional("view")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for SmartsheetViewResponse {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 /// 一个排序字段。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct SortInfo {
     /// 字段 id
-    #[serde(deserialize_with = "crate::de::string")]
     pub field_id: String,
     /// 是否降序
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_boolean"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub desc: Option<bool>,
 }
+impl crate::de::Decode for SortInfo {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            field_id: fields.required("field_id")?,
+            desc: fields.optional("desc")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for SortInfo {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 /// 视图的排序设置。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct SortSpec {
     /// 排序字段，按优先级排列
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub sort_infos: Option<Vec<SortInfo>>,
 }
+impl crate::de::Decode for SortSpec {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            sort_infos: fields.optional("sort_infos")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for SortSpec {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 /// 批量更新的结果。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct SpreadsheetBatchUpdateData {
     /// 按请求顺序给出的各操作结果
-    #[serde(
-        default,
-        skip_serializing_if = "Vec::is_empty",
-        deserialize_with = "crate::de::vec_or_null"
-    )]
+    #[serde(skip_serializing_if = "Vec::is_empty")]
     pub responses: Vec<SpreadsheetUpdateResult>,
 }
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+impl crate::de::Decode for SpreadsheetBatchUpdateData {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            responses: fields.or_empty("responses")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for SpreadsheetBatchUpdateData {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct SpreadsheetBatchUpdateRequest {
     /// 在线表格的 docid
-    #[serde(deserialize_with = "crate::de::string")]
     pub docid: String,
     /// 更新操作列表，最多 5 个
     pub requests: Vec<SpreadsheetUpdate>,
 }
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+impl crate::de::Decode for SpreadsheetBatchUpdateRequest {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            docid: fields.required("docid")?,
+            requests: fields.required("requests")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for SpreadsheetBatchUpdateRequest {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct SpreadsheetBatchUpdateResponse {
     /// 各操作的结果
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub data: Option<SpreadsheetBatchUpdateData>,
 }
+impl crate::de::Decode for SpreadsheetBatchUpdateResponse {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            data: fields.optional("data")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for SpreadsheetBatchUpdateResponse {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 /// 一个更新操作：以操作名为键，每项只填其中一种。WeCom 在这里没有判别字段，操作名本身即是键， 所以各操作写作互斥的可选字段。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct SpreadsheetUpdate {
     /// 新增工作表
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub add_sheet_request: Option<AddSheetRequest>,
     /// 删除工作表
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub delete_sheet_request: Option<DeleteSheetRequest>,
     /// 更新范围内单元格的内容
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub update_range_request: Option<UpdateRangeRequest>,
     /// 删除连续的行或列
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub delete_dimension_request: Option<DeleteDimensionRequest>,
 }
+impl crate::de::Decode for SpreadsheetUpdate {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            add_sheet_request: fields.optional("add_sheet_request")?,
+            delete_sheet_request: fields.optional("delete_sheet_request")?,
+            update_range_request: fields.optional("update_range_request")?,
+            delete_dimension_request: fields.optional("delete_dimension_request")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for SpreadsheetUpdate {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 /// 一个操作的结果：以操作名为键，与请求中的操作一一对应。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct SpreadsheetUpdateResult {
     /// 新增工作表的结果
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub add_sheet_response: Option<AddSheetResult>,
     /// 删除工作表的结果
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub delete_sheet_response: Option<DeleteSheetResult>,
     /// 更新单元格的结果
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub update_range_response: Option<UpdateRangeResult>,
     /// 删除行列的结果
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub delete_dimension_response: Option<DeleteDimensionResult>,
 }
+impl crate::de::Decode for SpreadsheetUpdateResult {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            add_sheet_response: fields.optional("add_sheet_response")?,
+            delete_sheet_response: fields.optional("delete_sheet_response")?,
+            update_range_response: fields.optional("update_range_response")?,
+            delete_dimension_response: fields.optional("delete_dimension_response")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for SpreadsheetUpdateResult {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 /// 文字样式。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct TextFormat {
     /// 字体
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub font: Option<String>,
     /// 字号
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_int"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub font_size: Option<i64>,
     /// 是否加粗
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_boolean"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub bold: Option<bool>,
     /// 是否斜体
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_boolean"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub italic: Option<bool>,
     /// 是否删除线
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_boolean"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub strikethrough: Option<bool>,
     /// 是否下划线
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_boolean"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub underline: Option<bool>,
     /// 文字颜色
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub color: Option<Color>,
 }
+impl crate::de::Decode for TextFormat {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            font: fields.optional("font")?,
+            font_size: fields.optional("font_size")?,
+            bold: fields.optional("bold")?,
+            italic: fields.optional("italic")?,
+            strikethrough: fields.optional("strikethrough")?,
+            underline: fields.optional("underline")?,
+            color: fields.optional("color")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for TextFormat {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 /// 文本属性。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct TextProperty {
     /// 是否加粗
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_boolean"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub bold: Option<bool>,
     /// 文字颜色，RRGGBB 格式
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub color: Option<String>,
     /// 背景颜色，RRGGBB 格式
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub background_color: Option<String>,
 }
+impl crate::de::Decode for TextProperty {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            bold: fields.optional("bold")?,
+            color: fields.optional("color")?,
+            background_color: fields.optional("background_color")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for TextProperty {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 /// 收集表的定时重复设置。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct TimedRepeatInfo {
     /// 是否开启定时重复
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_boolean"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub enable: Option<bool>,
     /// 每周重复时的星期（按位组合）
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_int"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub week_flag: Option<i64>,
     /// 提醒时间（Unix 时间戳）
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_int"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub remind_time: Option<i64>,
     /// 重复类型（取值见官方参数表）
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_int"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub repeat_type: Option<i64>,
     /// 是否跳过节假日
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_boolean"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub skip_holiday: Option<bool>,
     /// 每月重复时的日期
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_int"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub day_of_month: Option<i64>,
     /// 周期结束方式（取值见官方参数表）
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_int"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub fork_finish_type: Option<i64>,
     /// 规则创建时间（读取时返回）
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_int"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub rule_ctime: Option<i64>,
     /// 规则修改时间（读取时返回）
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_int"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub rule_mtime: Option<i64>,
 }
+impl crate::de::Decode for TimedRepeatInfo {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            enable: fields.optional("enable")?,
+            week_flag: fields.optional("week_flag")?,
+            remind_time: fields.optional("remind_time")?,
+            repeat_type: fields.optional("repeat_type")?,
+            skip_holiday: fields.optional("skip_holiday")?,
+            day_of_month: fields.optional("day_of_month")?,
+            fork_finish_type: fields.optional("fork_finish_type")?,
+            rule_ctime: fields.optional("rule_ctime")?,
+            rule_mtime: fields.optional("rule_mtime")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for TimedRepeatInfo {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 /// 要更新的字段；field_type 须为字段当前的类型。
-#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
 pub struct UpdateField {
     /// 字段 id
-    #[serde(deserialize_with = "crate::de::string")]
     pub field_id: String,
     /// 新的字段标题
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub field_title: Option<String>,
     /// 字段类型及其属性
     #[serde(flatten)]
     pub kind: FieldKind,
 }
+impl crate::de::Decode for UpdateField {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            field_id: fields.required("field_id")?,
+            field_title: fields.optional("field_title")?,
+            kind: fields.flattened()?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for UpdateField {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 /// 更新范围内单元格的内容。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct UpdateRangeRequest {
     /// 工作表 id
-    #[serde(deserialize_with = "crate::de::string")]
     pub sheet_id: String,
     /// 要写入的表格数据
     pub grid_data: GridData,
 }
+impl crate::de::Decode for UpdateRangeRequest {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            sheet_id: fields.required("sheet_id")?,
+            grid_data: fields.required("grid_data")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for UpdateRangeRequest {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 /// 更新单元格的结果。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct UpdateRangeResult {
     /// 更新的单元格数
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_int"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub updated_cells: Option<i64>,
 }
+impl crate::de::Decode for UpdateRangeResult {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            updated_cells: fields.optional("updated_cells")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for UpdateRangeResult {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 /// 要更新的一条记录。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct UpdateRecord {
     /// 记录 id
-    #[serde(deserialize_with = "crate::de::string")]
     pub record_id: String,
     /// 要更新的单元格：键为字段标题或字段 id，值的形状由字段类型决定（保留为原始 JSON）
     pub values: std::collections::BTreeMap<String, serde_json::Value>,
 }
+impl crate::de::Decode for UpdateRecord {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            record_id: fields.required("record_id")?,
+            values: fields.required("values")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for UpdateRecord {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 /// 更新文本属性。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct UpdateTextProperty {
     /// 要设置的文本属性
     pub text_property: TextProperty,
     /// 要更新的范围列表
     pub ranges: Vec<DocRange>,
 }
+impl crate::de::Decode for UpdateTextProperty {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            text_property: fields.required("text_property")?,
+            ranges: fields.required("ranges")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for UpdateTextProperty {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 /// 超链接字段的属性。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct UrlFieldProperty {
     /// 展示样式：LINK_TYPE_PURE_TEXT 文字，LINK_TYPE_ICON_TEXT 图标文字
-    #[serde(
-        rename = "type",
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(rename = "type", skip_serializing_if = "Option::is_none")]
     pub link_type: Option<String>,
 }
+impl crate::de::Decode for UrlFieldProperty {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            link_type: fields.optional("type")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for UrlFieldProperty {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 /// 成员字段的属性。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct UserFieldProperty {
     /// 是否允许多个成员
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_boolean"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub is_multiple: Option<bool>,
     /// 添加成员时是否通知
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_boolean"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub is_notified: Option<bool>,
+}
+impl crate::de::Decode for UserFieldProperty {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            is_multiple: fields.optional("is_multiple")?,
+            is_notified: fields.optional("is_notified")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for UserFieldProperty {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
 }
 /// 视图类型（view_type）及其类型特有的属性：甘特视图带 property_gantt，日历视图带 property_calendar， 其余类型没有额外属性。
 #[derive(Debug, Clone, PartialEq)]
@@ -5151,16 +7424,11 @@ impl serde::Serialize for ViewKind {
         }
     }
 }
-impl<'de> serde::Deserialize<'de> for ViewKind {
-    fn deserialize<D: serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        let fields = <serde_json::Map<
-            String,
-            serde_json::Value,
-        > as serde::Deserialize>::deserialize(deserializer)?;
+impl crate::de::Decode for ViewKind {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let fields = crate::de::Fields::of(value)?.into_map();
         if !fields.contains_key("view_type") {
-            return Err(serde::de::Error::missing_field("view_type"));
+            return Err(crate::de::DecodeError::here("missing field `view_type`"));
         }
         if crate::union::matches(
             &fields,
@@ -5201,146 +7469,234 @@ impl<'de> serde::Deserialize<'de> for ViewKind {
         Ok(Self::Unknown(fields))
     }
 }
+impl<'de> serde::Deserialize<'de> for ViewKind {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 /// 视图属性。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct ViewProperty {
     /// 记录变更后是否自动重新排序
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_boolean"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub auto_sort: Option<bool>,
     /// 排序设置
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub sort_spec: Option<SortSpec>,
     /// 分组设置
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub group_spec: Option<GroupSpec>,
     /// 过滤设置
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub filter_spec: Option<FilterSpec>,
     /// 是否开启字段数据统计
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_boolean"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub is_field_stat_enabled: Option<bool>,
     /// 字段可见性，键为字段 id
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub field_visibility: Option<std::collections::BTreeMap<String, bool>>,
     /// 冻结的列数
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_int"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub frozen_field_count: Option<i64>,
     /// 视图填色配置（ViewColorConfig：按条件给记录或单元格填色）；子字段未能与官方文档逐一核对，保留为原始 JSON
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub color_config: Option<serde_json::Value>,
 }
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+impl crate::de::Decode for ViewProperty {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            auto_sort: fields.optional("auto_sort")?,
+            sort_spec: fields.optional("sort_spec")?,
+            group_spec: fields.optional("group_spec")?,
+            filter_spec: fields.optional("filter_spec")?,
+            is_field_stat_enabled: fields.optional("is_field_stat_enabled")?,
+            field_visibility: fields.optional("field_visibility")?,
+            frozen_field_count: fields.optional("frozen_field_count")?,
+            color_config: fields.optional("color_config")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for ViewProperty {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct VipBatchResponse {
     /// 操作成功的 userid 列表
-    #[serde(
-        default,
-        skip_serializing_if = "Vec::is_empty",
-        deserialize_with = "crate::de::vec_or_null"
-    )]
+    #[serde(skip_serializing_if = "Vec::is_empty")]
     pub succ_userid_list: Vec<String>,
     /// 操作失败的 userid 列表
-    #[serde(
-        default,
-        skip_serializing_if = "Vec::is_empty",
-        deserialize_with = "crate::de::vec_or_null"
-    )]
+    #[serde(skip_serializing_if = "Vec::is_empty")]
     pub fail_userid_list: Vec<String>,
 }
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+impl crate::de::Decode for VipBatchResponse {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            succ_userid_list: fields.or_empty("succ_userid_list")?,
+            fail_userid_list: fields.or_empty("fail_userid_list")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for VipBatchResponse {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct VipListRequest {
     /// 分页游标，由上一次调用返回，首次调用不填
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub cursor: Option<String>,
     /// 每次返回的数据上限，默认 100，最大 200
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_int"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub limit: Option<i64>,
 }
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+impl crate::de::Decode for VipListRequest {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            cursor: fields.optional("cursor")?,
+            limit: fields.optional("limit")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for VipListRequest {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct VipListResponse {
     /// 是否还有更多数据
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_boolean"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub has_more: Option<bool>,
     /// 下一次请求的 cursor 值
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub next_cursor: Option<String>,
     /// 已分配高级功能的成员 userid 列表
-    #[serde(
-        default,
-        skip_serializing_if = "Vec::is_empty",
-        deserialize_with = "crate::de::vec_or_null"
-    )]
+    #[serde(skip_serializing_if = "Vec::is_empty")]
     pub userid_list: Vec<String>,
 }
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+impl crate::de::Decode for VipListResponse {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            has_more: fields.optional("has_more")?,
+            next_cursor: fields.optional("next_cursor")?,
+            userid_list: fields.or_empty("userid_list")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for VipListResponse {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct VipUseridsRequest {
     /// 成员 userid 列表，单次最多 100 个
     pub userid_list: Vec<String>,
 }
+impl crate::de::Decode for VipUseridsRequest {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            userid_list: fields.required("userid_list")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for VipUseridsRequest {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 /// add_records 与 update_records 填其中一个。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct WebhookRecordsRequest {
     /// 要添加的记录
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub add_records: Option<Vec<AddRecord>>,
     /// 要更新的记录
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub update_records: Option<Vec<UpdateRecord>>,
 }
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+impl crate::de::Decode for WebhookRecordsRequest {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            add_records: fields.optional("add_records")?,
+            update_records: fields.optional("update_records")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for WebhookRecordsRequest {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct WebhookRecordsResponse {
     /// 添加成功的记录
-    #[serde(
-        default,
-        skip_serializing_if = "Vec::is_empty",
-        deserialize_with = "crate::de::vec_or_null"
-    )]
+    #[serde(skip_serializing_if = "Vec::is_empty")]
     pub add_records: Vec<SmartsheetRecord>,
     /// 更新成功的记录
-    #[serde(
-        default,
-        skip_serializing_if = "Vec::is_empty",
-        deserialize_with = "crate::de::vec_or_null"
-    )]
+    #[serde(skip_serializing_if = "Vec::is_empty")]
     pub update_records: Vec<SmartsheetRecord>,
 }
+impl crate::de::Decode for WebhookRecordsResponse {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            add_records: fields.or_empty("add_records")?,
+            update_records: fields.or_empty("update_records")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for WebhookRecordsResponse {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 /// 群字段的属性。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct WwGroupFieldProperty {
     /// 是否允许多个群
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_boolean"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub allow_multiple: Option<bool>,
+}
+impl crate::de::Decode for WwGroupFieldProperty {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            allow_multiple: fields.optional("allow_multiple")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for WwGroupFieldProperty {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
 }
 impl AddField {
     /// A `AddField` with its required `field_title`, `field_type` set and every optional field unset.

@@ -6,45 +6,63 @@
 //!
 //! Enabled by the cargo feature `wedrive`.
 /// 空间或文件的一个权限成员：个人（userid）或部门（departmentid）。
-#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
 pub struct AuthInfo {
     /// 成员类型：1 个人，2 部门
     #[serde(rename = "type")]
     pub member_type: MemberType,
     /// 成员 userid，type 为 1 时填
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub userid: Option<String>,
     /// 部门 id（32 位无符号整数），type 为 2 时填；文件成员接口中官方注明按部门授权后续将废弃
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_int"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub departmentid: Option<i64>,
     /// 成员权限；移除成员时不填
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub auth: Option<DriveAuth>,
 }
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+impl crate::de::Decode for AuthInfo {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            member_type: fields.required("type")?,
+            userid: fields.optional("userid")?,
+            departmentid: fields.optional("departmentid")?,
+            auth: fields.optional("auth")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for AuthInfo {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct CapacityResponse {
     /// 全员容量总数（字节）
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_int"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub total_capacity_for_all: Option<i64>,
     /// 专业容量总数（字节）
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_int"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub total_capacity_for_vip: Option<i64>,
+}
+impl crate::de::Decode for CapacityResponse {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            total_capacity_for_all: fields.optional("total_capacity_for_all")?,
+            total_capacity_for_vip: fields.optional("total_capacity_for_vip")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for CapacityResponse {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
 }
 /// 微盘成员权限。空间：1 仅下载、4 可预览（仅专业版）、7 应用空间管理员；文件：1 仅浏览（可下载）、 2 可编辑（在线文档）、4 仅预览（仅专业版）；邀请链接默认权限另有 5 可上传下载、200 自定义权限。
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -95,102 +113,137 @@ impl serde::Serialize for DriveAuth {
         serializer.serialize_i64(i64::from(*self))
     }
 }
+impl crate::de::Decode for DriveAuth {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        <i64 as crate::de::Decode>::decode(value).map(Self::from)
+    }
+}
 impl<'de> serde::Deserialize<'de> for DriveAuth {
     fn deserialize<D: serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::de::int(deserializer).map(Self::from)
+        crate::de::deserialize(deserializer)
     }
 }
 /// 微盘中的一个文件或文件夹。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct DriveFile {
     /// 文件 fileid
-    #[serde(deserialize_with = "crate::de::string")]
     pub fileid: String,
     /// 文件名字
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub file_name: Option<String>,
     /// 文件所在的空间 spaceid
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub spaceid: Option<String>,
     /// 文件所在目录的 fileid，在根目录时为空间 spaceid
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub fatherid: Option<String>,
     /// 文件大小（字节）
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_int"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub file_size: Option<i64>,
     /// 文件创建时间（Unix 时间戳）
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_int"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub ctime: Option<i64>,
     /// 文件最后修改时间（Unix 时间戳）
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_int"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub mtime: Option<i64>,
     /// 文件类型
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub file_type: Option<FileType>,
     /// 文件状态
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub file_status: Option<FileStatus>,
     /// 文件 sha，可用于确认与上传的文件是否一致、避免重复上传
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub sha: Option<String>,
     /// 文件 md5
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub md5: Option<String>,
     /// 仅在线文档类型返回的访问链接
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub url: Option<String>,
 }
+impl crate::de::Decode for DriveFile {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            fileid: fields.required("fileid")?,
+            file_name: fields.optional("file_name")?,
+            spaceid: fields.optional("spaceid")?,
+            fatherid: fields.optional("fatherid")?,
+            file_size: fields.optional("file_size")?,
+            ctime: fields.optional("ctime")?,
+            mtime: fields.optional("mtime")?,
+            file_type: fields.optional("file_type")?,
+            file_status: fields.optional("file_status")?,
+            sha: fields.optional("sha")?,
+            md5: fields.optional("md5")?,
+            url: fields.optional("url")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for DriveFile {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 /// 空的请求包体（`{}`）。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct EmptyRequest {}
+impl crate::de::Decode for EmptyRequest {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        crate::de::Fields::of(value)?;
+        Ok(Self {})
+    }
+}
+impl<'de> serde::Deserialize<'de> for EmptyRequest {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 /// 除 errcode/errmsg 外没有其他字段的返回。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct EmptyResponse {}
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+impl crate::de::Decode for EmptyResponse {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        crate::de::Fields::of(value)?;
+        Ok(Self {})
+    }
+}
+impl<'de> serde::Deserialize<'de> for EmptyResponse {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct FileAclRequest {
     /// 文件 fileid
-    #[serde(deserialize_with = "crate::de::string")]
     pub fileid: String,
     /// 被添加或删除的文件成员
     pub auth_info: Vec<AuthInfo>,
+}
+impl crate::de::Decode for FileAclRequest {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            fileid: fields.required("fileid")?,
+            auth_info: fields.required("auth_info")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for FileAclRequest {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
 }
 /// 文件分享的权限范围。
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -237,254 +290,502 @@ impl serde::Serialize for FileAuthScope {
         serializer.serialize_i64(i64::from(*self))
     }
 }
+impl crate::de::Decode for FileAuthScope {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        <i64 as crate::de::Decode>::decode(value).map(Self::from)
+    }
+}
 impl<'de> serde::Deserialize<'de> for FileAuthScope {
     fn deserialize<D: serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::de::int(deserializer).map(Self::from)
+        crate::de::deserialize(deserializer)
     }
 }
-#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
 pub struct FileCreateRequest {
     /// 空间 spaceid
-    #[serde(deserialize_with = "crate::de::string")]
     pub spaceid: String,
     /// 父目录 fileid，在根目录时为空间 spaceid
-    #[serde(deserialize_with = "crate::de::string")]
     pub fatherid: String,
     /// 文件类型：1 文件夹，3 文档，4 表格
     pub file_type: FileType,
     /// 文件名字
-    #[serde(deserialize_with = "crate::de::string")]
     pub file_name: String,
 }
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+impl crate::de::Decode for FileCreateRequest {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            spaceid: fields.required("spaceid")?,
+            fatherid: fields.required("fatherid")?,
+            file_type: fields.required("file_type")?,
+            file_name: fields.required("file_name")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for FileCreateRequest {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct FileCreateResponse {
     /// 新建文件的 fileid
-    #[serde(deserialize_with = "crate::de::string")]
     pub fileid: String,
     /// 新建在线文档的访问链接（仅在线文档返回）
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub url: Option<String>,
 }
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+impl crate::de::Decode for FileCreateResponse {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            fileid: fields.required("fileid")?,
+            url: fields.optional("url")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for FileCreateResponse {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct FileDeleteRequest {
     /// 要删除的文件 fileid 列表
     pub fileid: Vec<String>,
 }
+impl crate::de::Decode for FileDeleteRequest {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            fileid: fields.required("fileid")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for FileDeleteRequest {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 /// fileid 与 selected_ticket 填其中一个。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct FileDownloadRequest {
     /// 文件 fileid（只支持普通文件）
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub fileid: Option<String>,
     /// 微盘和文件选择器 JSAPI 返回的 selectedTicket；填此参数则不填 fileid
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub selected_ticket: Option<String>,
 }
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+impl crate::de::Decode for FileDownloadRequest {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            fileid: fields.optional("fileid")?,
+            selected_ticket: fields.optional("selected_ticket")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for FileDownloadRequest {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct FileDownloadResponse {
     /// 下载地址，有效期 2 小时
-    #[serde(deserialize_with = "crate::de::string")]
     pub download_url: String,
     /// 下载时须带上的 cookie 的名字
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub cookie_name: Option<String>,
     /// 下载时须带上的 cookie 的值
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub cookie_value: Option<crate::Secret>,
 }
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+impl crate::de::Decode for FileDownloadResponse {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            download_url: fields.required("download_url")?,
+            cookie_name: fields.optional("cookie_name")?,
+            cookie_value: fields.optional("cookie_value")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for FileDownloadResponse {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct FileIdRequest {
     /// 文件 fileid
-    #[serde(deserialize_with = "crate::de::string")]
     pub fileid: String,
 }
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+impl crate::de::Decode for FileIdRequest {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            fileid: fields.required("fileid")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for FileIdRequest {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct FileInfoResponse {
     /// 文件信息
     pub file_info: DriveFile,
 }
+impl crate::de::Decode for FileInfoResponse {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            file_info: fields.required("file_info")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for FileInfoResponse {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 /// 文件列表（`{"item": [...]}`）。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct FileItems {
     /// 文件
-    #[serde(
-        default,
-        skip_serializing_if = "Vec::is_empty",
-        deserialize_with = "crate::de::vec_or_null"
-    )]
+    #[serde(skip_serializing_if = "Vec::is_empty")]
     pub item: Vec<DriveFile>,
 }
-#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+impl crate::de::Decode for FileItems {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            item: fields.or_empty("item")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for FileItems {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
 pub struct FileListRequest {
     /// 空间 spaceid
-    #[serde(deserialize_with = "crate::de::string")]
     pub spaceid: String,
     /// 当前目录的 fileid，根目录时为空间 spaceid
-    #[serde(deserialize_with = "crate::de::string")]
     pub fatherid: String,
     /// 列表排序方式
     pub sort_type: FileSortType,
     /// 首次填 0，之后填上次返回的 next_start
-    #[serde(deserialize_with = "crate::de::int")]
     pub start: i64,
     /// 分批拉取的最大文件数，不超过 1000
-    #[serde(deserialize_with = "crate::de::int")]
     pub limit: i64,
 }
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+impl crate::de::Decode for FileListRequest {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            spaceid: fields.required("spaceid")?,
+            fatherid: fields.required("fatherid")?,
+            sort_type: fields.required("sort_type")?,
+            start: fields.required("start")?,
+            limit: fields.required("limit")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for FileListRequest {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct FileListResponse {
     /// 为 true 时列表还有内容，需要继续拉取
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_boolean"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub has_more: Option<bool>,
     /// 下次拉取时请求参数 start 的值
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_int"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub next_start: Option<i64>,
     /// 文件列表
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub file_list: Option<FileItems>,
 }
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+impl crate::de::Decode for FileListResponse {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            has_more: fields.optional("has_more")?,
+            next_start: fields.optional("next_start")?,
+            file_list: fields.optional("file_list")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for FileListResponse {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct FileMoveRequest {
     /// 目标目录的 fileid，根目录时为空间 spaceid
-    #[serde(deserialize_with = "crate::de::string")]
     pub fatherid: String,
     /// 目标目录存在同名文件时是否覆盖；false 时两者共存
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_boolean"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub replace: Option<bool>,
     /// 要移动的文件 fileid 列表
     pub fileid: Vec<String>,
 }
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+impl crate::de::Decode for FileMoveRequest {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            fatherid: fields.required("fatherid")?,
+            replace: fields.optional("replace")?,
+            fileid: fields.required("fileid")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for FileMoveRequest {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct FileMoveResponse {
     /// 移动后的文件信息
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub file_list: Option<FileItems>,
 }
+impl crate::de::Decode for FileMoveResponse {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            file_list: fields.optional("file_list")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for FileMoveResponse {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 /// 文件的权限信息。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct FilePermission {
     /// 文件分享设置
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub share_range: Option<ShareRange>,
     /// 安全设置
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub secure_setting: Option<FileSecureSetting>,
     /// 继承自上级目录的权限
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub inherit_father_auth: Option<InheritFatherAuth>,
     /// 文件成员列表
-    #[serde(
-        default,
-        skip_serializing_if = "Vec::is_empty",
-        deserialize_with = "crate::de::vec_or_null"
-    )]
+    #[serde(skip_serializing_if = "Vec::is_empty")]
     pub file_member_list: Vec<AuthInfo>,
     /// 水印设置
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub watermark: Option<Watermark>,
 }
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+impl crate::de::Decode for FilePermission {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            share_range: fields.optional("share_range")?,
+            secure_setting: fields.optional("secure_setting")?,
+            inherit_father_auth: fields.optional("inherit_father_auth")?,
+            file_member_list: fields.or_empty("file_member_list")?,
+            watermark: fields.optional("watermark")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for FilePermission {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct FileRenameRequest {
     /// 文件 fileid
-    #[serde(deserialize_with = "crate::de::string")]
     pub fileid: String,
     /// 重命名后的文件名
-    #[serde(deserialize_with = "crate::de::string")]
     pub new_name: String,
 }
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+impl crate::de::Decode for FileRenameRequest {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            fileid: fields.required("fileid")?,
+            new_name: fields.required("new_name")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for FileRenameRequest {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct FileRenameResponse {
     /// 重命名后的文件信息
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub file: Option<DriveFile>,
 }
+impl crate::de::Decode for FileRenameResponse {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            file: fields.optional("file")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for FileRenameResponse {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 /// 文件的安全设置。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct FileSecureSetting {
     /// 是否允许只读成员复制、下载
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_boolean"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub enable_readonly_copy: Option<bool>,
     /// 是否仅管理员可修改权限设置
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_boolean"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub modify_only_by_admin: Option<bool>,
     /// 是否允许只读成员评论
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_boolean"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub enable_readonly_comment: Option<bool>,
     /// 是否禁止分享到企业外
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_boolean"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub ban_share_external: Option<bool>,
 }
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+impl crate::de::Decode for FileSecureSetting {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            enable_readonly_copy: fields.optional("enable_readonly_copy")?,
+            modify_only_by_admin: fields.optional("modify_only_by_admin")?,
+            enable_readonly_comment: fields.optional("enable_readonly_comment")?,
+            ban_share_external: fields.optional("ban_share_external")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for FileSecureSetting {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct FileSecureSettingRequest {
     /// 文件 fileid
-    #[serde(deserialize_with = "crate::de::string")]
     pub fileid: String,
     /// 水印设置
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub watermark: Option<WatermarkSetting>,
 }
-#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+impl crate::de::Decode for FileSecureSettingRequest {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            fileid: fields.required("fileid")?,
+            watermark: fields.optional("watermark")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for FileSecureSettingRequest {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
 pub struct FileSettingRequest {
     /// 文件 fileid
-    #[serde(deserialize_with = "crate::de::string")]
     pub fileid: String,
     /// 权限范围
     pub auth_scope: FileAuthScope,
     /// 权限：普通文件 1 仅浏览（可下载）、4 仅预览（仅专业版）；在线文档 1 仅浏览。不填则保持原状态
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub auth: Option<DriveAuth>,
 }
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+impl crate::de::Decode for FileSettingRequest {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            fileid: fields.required("fileid")?,
+            auth_scope: fields.required("auth_scope")?,
+            auth: fields.optional("auth")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for FileSettingRequest {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct FileShareResponse {
     /// 分享链接
-    #[serde(deserialize_with = "crate::de::string")]
     pub share_url: String,
+}
+impl crate::de::Decode for FileShareResponse {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            share_url: fields.required("share_url")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for FileShareResponse {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
 }
 /// 文件列表的排序方式。
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -535,11 +836,16 @@ impl serde::Serialize for FileSortType {
         serializer.serialize_i64(i64::from(*self))
     }
 }
+impl crate::de::Decode for FileSortType {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        <i64 as crate::de::Decode>::decode(value).map(Self::from)
+    }
+}
 impl<'de> serde::Deserialize<'de> for FileSortType {
     fn deserialize<D: serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::de::int(deserializer).map(Self::from)
+        crate::de::deserialize(deserializer)
     }
 }
 /// 文件状态。
@@ -575,11 +881,16 @@ impl serde::Serialize for FileStatus {
         serializer.serialize_i64(i64::from(*self))
     }
 }
+impl crate::de::Decode for FileStatus {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        <i64 as crate::de::Decode>::decode(value).map(Self::from)
+    }
+}
 impl<'de> serde::Deserialize<'de> for FileStatus {
     fn deserialize<D: serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::de::int(deserializer).map(Self::from)
+        crate::de::deserialize(deserializer)
     }
 }
 /// 微盘文件类型。
@@ -631,153 +942,218 @@ impl serde::Serialize for FileType {
         serializer.serialize_i64(i64::from(*self))
     }
 }
+impl crate::de::Decode for FileType {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        <i64 as crate::de::Decode>::decode(value).map(Self::from)
+    }
+}
 impl<'de> serde::Deserialize<'de> for FileType {
     fn deserialize<D: serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::de::int(deserializer).map(Self::from)
+        crate::de::deserialize(deserializer)
     }
 }
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct FileUploadFinishRequest {
     /// upload_init 返回的上传凭证
-    #[serde(deserialize_with = "crate::de::string")]
     pub upload_key: String,
 }
+impl crate::de::Decode for FileUploadFinishRequest {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            upload_key: fields.required("upload_key")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for FileUploadFinishRequest {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 /// spaceid/fatherid 与 selected_ticket 必须填且仅填其中一组。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct FileUploadInitRequest {
     /// 空间 spaceid
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub spaceid: Option<String>,
     /// 当前目录的 fileid，根目录时为空间 spaceid
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub fatherid: Option<String>,
     /// 微盘和文件选择器 JSAPI 返回的 selectedTicket；填此参数则不填 spaceid/fatherid
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub selected_ticket: Option<String>,
     /// 文件名字
-    #[serde(deserialize_with = "crate::de::string")]
     pub file_name: String,
     /// 文件大小（字节），最大 20G
-    #[serde(deserialize_with = "crate::de::int")]
     pub size: i64,
     /// 文件各分块（2M）的累积 sha1，按分块顺序填入；见官方附录「分块累积sha说明」
     pub block_sha: Vec<String>,
     /// 文件创建完成时是否不推送企业微信卡片；默认 false，即推送卡片
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_boolean"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub skip_push_card: Option<bool>,
 }
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+impl crate::de::Decode for FileUploadInitRequest {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            spaceid: fields.optional("spaceid")?,
+            fatherid: fields.optional("fatherid")?,
+            selected_ticket: fields.optional("selected_ticket")?,
+            file_name: fields.required("file_name")?,
+            size: fields.required("size")?,
+            block_sha: fields.required("block_sha")?,
+            skip_push_card: fields.optional("skip_push_card")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for FileUploadInitRequest {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct FileUploadInitResponse {
     /// 是否命中秒传
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_boolean"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub hit_exist: Option<bool>,
     /// 文件上传凭证；不命中秒传时返回，作为 upload_part 与 upload_finish 的参数
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub upload_key: Option<String>,
     /// 命中秒传时返回新文件的 fileid，此时上传流程完成
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub fileid: Option<String>,
 }
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+impl crate::de::Decode for FileUploadInitResponse {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            hit_exist: fields.optional("hit_exist")?,
+            upload_key: fields.optional("upload_key")?,
+            fileid: fields.optional("fileid")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for FileUploadInitResponse {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct FileUploadPartRequest {
     /// upload_init 返回的上传凭证
-    #[serde(deserialize_with = "crate::de::string")]
     pub upload_key: String,
     /// 分块序号，从 1 开始
-    #[serde(deserialize_with = "crate::de::int")]
     pub index: i64,
     /// 该分块内容的 base64（分块大小 2M，最后一块可以更小）
-    #[serde(deserialize_with = "crate::de::string")]
     pub file_base64_content: String,
+}
+impl crate::de::Decode for FileUploadPartRequest {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            upload_key: fields.required("upload_key")?,
+            index: fields.required("index")?,
+            file_base64_content: fields.required("file_base64_content")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for FileUploadPartRequest {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
 }
 /// spaceid/fatherid 与 selected_ticket 必须填且仅填其中一组。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct FileUploadRequest {
     /// 空间 spaceid
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub spaceid: Option<String>,
     /// 父目录 fileid，在根目录时为空间 spaceid
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub fatherid: Option<String>,
     /// 微盘和文件选择器 JSAPI 返回的 selectedTicket；填此参数则不填 spaceid/fatherid
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub selected_ticket: Option<String>,
     /// 文件名字，最多 255 个字符（英文算 1 个，汉字算 2 个）
-    #[serde(deserialize_with = "crate::de::string")]
     pub file_name: String,
     /// 文件内容的 base64（不带数据类型前缀），文件大小上限 10M
-    #[serde(deserialize_with = "crate::de::string")]
     pub file_base64_content: String,
 }
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+impl crate::de::Decode for FileUploadRequest {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            spaceid: fields.optional("spaceid")?,
+            fatherid: fields.optional("fatherid")?,
+            selected_ticket: fields.optional("selected_ticket")?,
+            file_name: fields.required("file_name")?,
+            file_base64_content: fields.required("file_base64_content")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for FileUploadRequest {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct FileUploadResponse {
     /// 新建文件的 fileid
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub fileid: Option<String>,
 }
+impl crate::de::Decode for FileUploadResponse {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            fileid: fields.optional("fileid")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for FileUploadResponse {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 /// 继承自上级目录的权限。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct InheritFatherAuth {
     /// 上级目录的权限成员
-    #[serde(
-        default,
-        skip_serializing_if = "Vec::is_empty",
-        deserialize_with = "crate::de::vec_or_null"
-    )]
+    #[serde(skip_serializing_if = "Vec::is_empty")]
     pub auth_list: Vec<AuthInfo>,
     /// 是否继承上级目录权限
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_boolean"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub inherit: Option<bool>,
+}
+impl crate::de::Decode for InheritFatherAuth {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            auth_list: fields.or_empty("auth_list")?,
+            inherit: fields.optional("inherit")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for InheritFatherAuth {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
 }
 /// 权限成员的类型。
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -812,446 +1188,591 @@ impl serde::Serialize for MemberType {
         serializer.serialize_i64(i64::from(*self))
     }
 }
+impl crate::de::Decode for MemberType {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        <i64 as crate::de::Decode>::decode(value).map(Self::from)
+    }
+}
 impl<'de> serde::Deserialize<'de> for MemberType {
     fn deserialize<D: serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
-        crate::de::int(deserializer).map(Self::from)
+        crate::de::deserialize(deserializer)
     }
 }
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct ProInfoResponse {
     /// 是否为专业版
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_boolean"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub is_pro: Option<bool>,
     /// vip 账号总数
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_int"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub total_vip_acct_num: Option<i64>,
     /// 已使用的 vip 账号数
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_int"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub use_vip_acct_num: Option<i64>,
     /// 专业版到期时间（Unix 时间戳，秒）
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_int"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub pro_expire_time: Option<i64>,
 }
+impl crate::de::Decode for ProInfoResponse {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            is_pro: fields.optional("is_pro")?,
+            total_vip_acct_num: fields.optional("total_vip_acct_num")?,
+            use_vip_acct_num: fields.optional("use_vip_acct_num")?,
+            pro_expire_time: fields.optional("pro_expire_time")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for ProInfoResponse {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 /// 文件分享范围。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct ShareRange {
     /// 是否企业内可访问
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_boolean"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub enable_corp_internal: Option<bool>,
     /// 企业内权限：1 仅浏览（可下载），2 可编辑
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_int"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub corp_internal_auth: Option<i64>,
     /// 是否企业外可访问
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_boolean"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub enable_corp_external: Option<bool>,
     /// 企业外权限：1 仅浏览（可下载），2 可编辑
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_int"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub corp_external_auth: Option<i64>,
 }
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+impl crate::de::Decode for ShareRange {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            enable_corp_internal: fields.optional("enable_corp_internal")?,
+            corp_internal_auth: fields.optional("corp_internal_auth")?,
+            enable_corp_external: fields.optional("enable_corp_external")?,
+            corp_external_auth: fields.optional("corp_external_auth")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for ShareRange {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct SpaceAclRequest {
     /// 空间 spaceid
-    #[serde(deserialize_with = "crate::de::string")]
     pub spaceid: String,
     /// 被添加或移除的空间成员
     pub auth_info: Vec<AuthInfo>,
 }
+impl crate::de::Decode for SpaceAclRequest {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            spaceid: fields.required("spaceid")?,
+            auth_info: fields.required("auth_info")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for SpaceAclRequest {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 /// 空间成员列表。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct SpaceAuthList {
     /// 空间成员信息
-    #[serde(
-        default,
-        skip_serializing_if = "Vec::is_empty",
-        deserialize_with = "crate::de::vec_or_null"
-    )]
+    #[serde(skip_serializing_if = "Vec::is_empty")]
     pub auth_info: Vec<AuthInfo>,
     /// 空间无权限成员的 userid（成员在有权限的部门中，但自己退出空间或被移除权限）
-    #[serde(
-        default,
-        skip_serializing_if = "Vec::is_empty",
-        deserialize_with = "crate::de::vec_or_null"
-    )]
+    #[serde(skip_serializing_if = "Vec::is_empty")]
     pub quit_userid: Vec<String>,
 }
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+impl crate::de::Decode for SpaceAuthList {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            auth_info: fields.or_empty("auth_info")?,
+            quit_userid: fields.or_empty("quit_userid")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for SpaceAuthList {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct SpaceCreateRequest {
     /// 空间标题
-    #[serde(deserialize_with = "crate::de::string")]
     pub space_name: String,
     /// 空间其他成员信息
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub auth_info: Option<Vec<AuthInfo>>,
     /// 空间类型，0：普通（目前只支持 0）
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_int"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub space_sub_type: Option<i64>,
 }
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+impl crate::de::Decode for SpaceCreateRequest {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            space_name: fields.required("space_name")?,
+            auth_info: fields.optional("auth_info")?,
+            space_sub_type: fields.optional("space_sub_type")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for SpaceCreateRequest {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct SpaceCreateResponse {
     /// 空间 id
-    #[serde(deserialize_with = "crate::de::string")]
     pub spaceid: String,
 }
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+impl crate::de::Decode for SpaceCreateResponse {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            spaceid: fields.required("spaceid")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for SpaceCreateResponse {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct SpaceIdRequest {
     /// 空间 spaceid
-    #[serde(deserialize_with = "crate::de::string")]
     pub spaceid: String,
+}
+impl crate::de::Decode for SpaceIdRequest {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            spaceid: fields.required("spaceid")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for SpaceIdRequest {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
 }
 /// 空间的名称、成员与安全设置。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct SpaceInfo {
     /// 空间 spaceid
-    #[serde(deserialize_with = "crate::de::string")]
     pub spaceid: String,
     /// 空间名称
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub space_name: Option<String>,
     /// 空间成员列表
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub auth_list: Option<SpaceAuthList>,
     /// 空间类型，0：普通
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_int"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub space_sub_type: Option<i64>,
     /// 空间安全设置（仅 new_space_info 返回）
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub secure_setting: Option<SpaceSecureSetting>,
 }
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+impl crate::de::Decode for SpaceInfo {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            spaceid: fields.required("spaceid")?,
+            space_name: fields.optional("space_name")?,
+            auth_list: fields.optional("auth_list")?,
+            space_sub_type: fields.optional("space_sub_type")?,
+            secure_setting: fields.optional("secure_setting")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for SpaceInfo {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct SpaceInfoResponse {
     /// 空间信息
     pub space_info: SpaceInfo,
 }
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+impl crate::de::Decode for SpaceInfoResponse {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            space_info: fields.required("space_info")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for SpaceInfoResponse {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct SpaceRenameRequest {
     /// 空间 spaceid
-    #[serde(deserialize_with = "crate::de::string")]
     pub spaceid: String,
     /// 重命名后的空间名
-    #[serde(deserialize_with = "crate::de::string")]
     pub space_name: String,
 }
+impl crate::de::Decode for SpaceRenameRequest {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            spaceid: fields.required("spaceid")?,
+            space_name: fields.required("space_name")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for SpaceRenameRequest {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 /// 空间的安全设置。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct SpaceSecureSetting {
     /// 是否启用水印
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_boolean"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub enable_watermark: Option<bool>,
     /// 是否仅管理员可添加空间成员
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_boolean"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub add_member_only_admin: Option<bool>,
     /// 是否启用邀请链接
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_boolean"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub enable_share_url: Option<bool>,
     /// 通过链接加入空间是否无需审批
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_boolean"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub share_url_no_approve: Option<bool>,
     /// 邀请链接默认权限：1 仅下载，2 可编辑，4 仅预览，5 可上传下载，200 自定义权限
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub share_url_no_approve_default_auth: Option<DriveAuth>,
     /// 是否允许文件分享到企业外
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_boolean"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub enable_share_external: Option<bool>,
     /// 是否仅管理员可修改「允许分享到企业外」
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_boolean"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub enable_share_external_admin: Option<bool>,
     /// 是否允许添加企业外部成员
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_boolean"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub enable_space_add_external_member: Option<bool>,
     /// 是否仅管理员可修改「允许添加企业外部成员」
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_boolean"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub enable_space_add_external_member_admin: Option<bool>,
     /// 是否开启保密模式
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_boolean"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub enable_confidential_mode: Option<bool>,
     /// 文件默认可查看范围：1 仅成员，2 企业内
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_int"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub default_file_scope: Option<i64>,
     /// 是否仅管理员可创建文件
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_boolean"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub create_file_only_admin: Option<bool>,
 }
+impl crate::de::Decode for SpaceSecureSetting {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            enable_watermark: fields.optional("enable_watermark")?,
+            add_member_only_admin: fields.optional("add_member_only_admin")?,
+            enable_share_url: fields.optional("enable_share_url")?,
+            share_url_no_approve: fields.optional("share_url_no_approve")?,
+            share_url_no_approve_default_auth: fields
+                .optional("share_url_no_approve_default_auth")?,
+            enable_share_external: fields.optional("enable_share_external")?,
+            enable_share_external_admin: fields.optional("enable_share_external_admin")?,
+            enable_space_add_external_member: fields
+                .optional("enable_space_add_external_member")?,
+            enable_space_add_external_member_admin: fields
+                .optional("enable_space_add_external_member_admin")?,
+            enable_confidential_mode: fields.optional("enable_confidential_mode")?,
+            default_file_scope: fields.optional("default_file_scope")?,
+            create_file_only_admin: fields.optional("create_file_only_admin")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for SpaceSecureSetting {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 /// 空间安全设置；不填的字段保持原有状态。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct SpaceSettingRequest {
     /// 空间 spaceid
-    #[serde(deserialize_with = "crate::de::string")]
     pub spaceid: String,
     /// 启用水印（仅专业版企业可设置）
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_boolean"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub enable_watermark: Option<bool>,
     /// 是否开启保密模式
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_boolean"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub enable_confidential_mode: Option<bool>,
     /// 通过链接加入空间无需审批
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_boolean"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub share_url_no_approve: Option<bool>,
     /// 邀请链接默认权限：1 仅下载，2 可编辑，4 仅预览，5 可上传下载，200 自定义权限
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub share_url_no_approve_default_auth: Option<DriveAuth>,
     /// 文件默认可查看范围：1 仅成员，2 企业内
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_int"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub default_file_scope: Option<i64>,
     /// 是否禁止文件分享到企业外
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_boolean"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub ban_share_external: Option<bool>,
 }
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+impl crate::de::Decode for SpaceSettingRequest {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            spaceid: fields.required("spaceid")?,
+            enable_watermark: fields.optional("enable_watermark")?,
+            enable_confidential_mode: fields.optional("enable_confidential_mode")?,
+            share_url_no_approve: fields.optional("share_url_no_approve")?,
+            share_url_no_approve_default_auth: fields
+                .optional("share_url_no_approve_default_auth")?,
+            default_file_scope: fields.optional("default_file_scope")?,
+            ban_share_external: fields.optional("ban_share_external")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for SpaceSettingRequest {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct SpaceShareResponse {
     /// 邀请链接
-    #[serde(deserialize_with = "crate::de::string")]
     pub space_share_url: String,
 }
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+impl crate::de::Decode for SpaceShareResponse {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            space_share_url: fields.required("space_share_url")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for SpaceShareResponse {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct VipBatchResponse {
     /// 操作成功的 userid 列表
-    #[serde(
-        default,
-        skip_serializing_if = "Vec::is_empty",
-        deserialize_with = "crate::de::vec_or_null"
-    )]
+    #[serde(skip_serializing_if = "Vec::is_empty")]
     pub succ_userid_list: Vec<String>,
     /// 操作失败的 userid 列表
-    #[serde(
-        default,
-        skip_serializing_if = "Vec::is_empty",
-        deserialize_with = "crate::de::vec_or_null"
-    )]
+    #[serde(skip_serializing_if = "Vec::is_empty")]
     pub fail_userid_list: Vec<String>,
 }
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+impl crate::de::Decode for VipBatchResponse {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            succ_userid_list: fields.or_empty("succ_userid_list")?,
+            fail_userid_list: fields.or_empty("fail_userid_list")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for VipBatchResponse {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct VipListRequest {
     /// 分页游标，由上一次调用返回，首次调用不填
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub cursor: Option<String>,
     /// 每次返回的数据上限，默认 100，最大 200
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_int"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub limit: Option<i64>,
 }
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+impl crate::de::Decode for VipListRequest {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            cursor: fields.optional("cursor")?,
+            limit: fields.optional("limit")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for VipListRequest {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct VipListResponse {
     /// 是否还有更多数据
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_boolean"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub has_more: Option<bool>,
     /// 下一次请求的 cursor 值
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub next_cursor: Option<String>,
     /// 已分配高级功能的成员 userid 列表
-    #[serde(
-        default,
-        skip_serializing_if = "Vec::is_empty",
-        deserialize_with = "crate::de::vec_or_null"
-    )]
+    #[serde(skip_serializing_if = "Vec::is_empty")]
     pub userid_list: Vec<String>,
 }
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+impl crate::de::Decode for VipListResponse {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            has_more: fields.optional("has_more")?,
+            next_cursor: fields.optional("next_cursor")?,
+            userid_list: fields.or_empty("userid_list")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for VipListResponse {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct VipUseridsRequest {
     /// 成员 userid 列表，单次最多 100 个
     pub userid_list: Vec<String>,
 }
+impl crate::de::Decode for VipUseridsRequest {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            userid_list: fields.required("userid_list")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for VipUseridsRequest {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 /// 水印设置。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct Watermark {
     /// 水印文字
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub text: Option<String>,
     /// 水印类型：1 低密度水印，2 高密度水印
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_int"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub margin_type: Option<i64>,
     /// 是否显示访问人名称
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_boolean"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub show_visitor_name: Option<bool>,
     /// 是否展示水印文本
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_boolean"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub show_text: Option<bool>,
     /// 是否由管理员强制开启
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_boolean"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub force_by_admin: Option<bool>,
     /// 是否由空间管理员强制开启
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_boolean"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub force_by_space_admin: Option<bool>,
 }
+impl crate::de::Decode for Watermark {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            text: fields.optional("text")?,
+            margin_type: fields.optional("margin_type")?,
+            show_visitor_name: fields.optional("show_visitor_name")?,
+            show_text: fields.optional("show_text")?,
+            force_by_admin: fields.optional("force_by_admin")?,
+            force_by_space_admin: fields.optional("force_by_space_admin")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for Watermark {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 /// 要修改的水印设置；不填的字段保持原样。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct WatermarkSetting {
     /// 水印文字
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_string"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub text: Option<String>,
     /// 水印类型：1 低密度水印，2 高密度水印
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_int"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub margin_type: Option<i64>,
     /// 是否显示访问人名称
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_boolean"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub show_visitor_name: Option<bool>,
     /// 是否展示水印文本
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::de::opt_boolean"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub show_text: Option<bool>,
+}
+impl crate::de::Decode for WatermarkSetting {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            text: fields.optional("text")?,
+            margin_type: fields.optional("margin_type")?,
+            show_visitor_name: fields.optional("show_visitor_name")?,
+            show_text: fields.optional("show_text")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for WatermarkSetting {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
 }
 impl AuthInfo {
     /// A `AuthInfo` with its required `type` set and every optional field unset.
