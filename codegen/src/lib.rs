@@ -2,6 +2,7 @@
 //! the OpenAPI exporter. Pure functions: spec text in, file contents out. `xtask` does the I/O.
 
 pub mod emit;
+mod jobs;
 pub mod load;
 pub mod model;
 pub mod openapi;

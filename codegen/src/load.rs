@@ -103,21 +103,29 @@ pub fn load_sources(sources: &[(String, String)]) -> Result<Spec, SpecErrors> {
         errcodes: Vec::new(),
     };
     let mut callbacks = None;
-    for (file, text) in sources {
-        let parsed = if file == ERRCODES_FILE {
-            parse::<ErrcodeFile>(file, text).map(|e| errcodes = e)
-        } else if file == CALLBACKS_FILE {
-            parse::<CallbackFile>(file, text).map(|c| callbacks = Some(c))
-        } else {
-            parse::<SpecFile>(file, text).map(|spec| {
-                groups.push(Group {
-                    file: file.clone(),
-                    spec,
-                })
-            })
-        };
-        if let Err(diagnostic) = parsed {
-            problems.push(diagnostic);
+    // Each file parses on its own, so they parse in parallel, biggest first.
+    let jobs: Vec<(usize, crate::jobs::Job<'_, Result<Parsed, Diagnostic>>)> = sources
+        .iter()
+        .map(|(file, text)| {
+            let job: crate::jobs::Job<'_, _> = Box::new(move || parse_file(file, text));
+            (text.len(), job)
+        })
+        .collect();
+    let parsed = crate::jobs::run(jobs);
+    for ((file, _), parsed) in sources.iter().zip(parsed) {
+        match parsed {
+            Some(Ok(Parsed::Errcodes(e))) => errcodes = e,
+            Some(Ok(Parsed::Callbacks(c))) => callbacks = Some(c),
+            Some(Ok(Parsed::Group(spec))) => groups.push(Group {
+                file: file.clone(),
+                spec,
+            }),
+            Some(Err(diagnostic)) => problems.push(diagnostic),
+            None => problems.push(Diagnostic {
+                file: file.clone(),
+                place: "document".to_string(),
+                message: "the loader panicked on this file".to_string(),
+            }),
         }
     }
     if problems.is_empty() {
@@ -134,6 +142,23 @@ pub fn load_sources(sources: &[(String, String)]) -> Result<Spec, SpecErrors> {
         })
     } else {
         Err(SpecErrors(problems))
+    }
+}
+
+/// One parsed spec file.
+enum Parsed {
+    Errcodes(ErrcodeFile),
+    Callbacks(CallbackFile),
+    Group(SpecFile),
+}
+
+fn parse_file(file: &str, text: &str) -> Result<Parsed, Diagnostic> {
+    if file == ERRCODES_FILE {
+        parse(file, text).map(Parsed::Errcodes)
+    } else if file == CALLBACKS_FILE {
+        parse(file, text).map(Parsed::Callbacks)
+    } else {
+        parse(file, text).map(Parsed::Group)
     }
 }
 

@@ -44,7 +44,8 @@ fn count_endpoints(sources: &[(String, String)]) -> usize {
 }
 
 /// The real spec plus renamed copies of its groups (`contacts` → `contacts_s1`, namespace
-/// `user` → `user_s1`) until there are at least `SYNTHETIC_ENDPOINTS` endpoints.
+/// `user` → `user_s1`), one group at a time until there are at least `SYNTHETIC_ENDPOINTS`
+/// endpoints.
 fn synthetic(real: &[(String, String)]) -> Vec<(String, String)> {
     let groups: Vec<&(String, String)> = real
         .iter()
@@ -53,9 +54,13 @@ fn synthetic(real: &[(String, String)]) -> Vec<(String, String)> {
         })
         .collect();
     let mut out = real.to_vec();
-    let mut copy = 1;
-    while count_endpoints(&out) < SYNTHETIC_ENDPOINTS {
+    let mut endpoints = count_endpoints(&out);
+    // Whole groups are added one at a time until there are just enough endpoints.
+    'copies: for copy in 1.. {
         for (name, text) in &groups {
+            if endpoints >= SYNTHETIC_ENDPOINTS {
+                break 'copies;
+            }
             let group = name.trim_end_matches(".yaml");
             let renamed: String = text
                 .lines()
@@ -70,9 +75,9 @@ fn synthetic(real: &[(String, String)]) -> Vec<(String, String)> {
                     }
                 })
                 .collect();
+            endpoints += count_endpoints(&[(String::new(), renamed.clone())]);
             out.push((format!("{group}_s{copy}.yaml"), renamed));
         }
-        copy += 1;
     }
     out
 }

@@ -6,6 +6,10 @@ use std::process::ExitCode;
 mod bench_codegen;
 mod codegen_task;
 
+/// Generating and formatting builds and drops millions of small token trees.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
     let args: Vec<&str> = args.iter().map(String::as_str).collect();

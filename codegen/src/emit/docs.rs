@@ -17,10 +17,23 @@ pub fn doc_attrs(text: &str) -> TokenStream {
         return TokenStream::new();
     }
     let lines = text.lines().map(|line| {
-        let line = format!(" {}", line.trim_end());
+        let line = text_literal(&format!(" {}", line.trim_end()));
         quote!(#[doc = #line])
     });
     quote!(#(#lines)*)
+}
+
+/// A string literal for `text`. Docs are most of what the generator prints, and
+/// `Literal::string` escapes every character through `char::escape_debug` (a Unicode table
+/// lookup per Chinese character); text with nothing to escape is quoted as it is.
+fn text_literal(text: &str) -> proc_macro2::Literal {
+    let plain = !text.contains(['"', '\\']) && !text.chars().any(char::is_control);
+    if plain {
+        if let Ok(literal) = format!("\"{text}\"").parse() {
+            return literal;
+        }
+    }
+    proc_macro2::Literal::string(text)
 }
 
 /// Which client can make the call: the credential it sends.

@@ -41,11 +41,11 @@ pub fn generate(spec: &Spec) -> Result<Vec<GeneratedFile>, String> {
         let weight = group.spec.endpoints.len() + group.spec.types.len();
         jobs.push((
             weight,
-            Box::new(move || render(&group_module(&group.spec), &group.file)),
+            Box::new(move || render(group_module(&group.spec), &group.file)),
         ));
         jobs.push((
             weight,
-            Box::new(move || render(&tests::group_tests(&group.spec), &group.file)),
+            Box::new(move || render(tests::group_tests(&group.spec), &group.file)),
         ));
     }
     let callbacks_source = crate::load::CALLBACKS_FILE;
@@ -53,11 +53,11 @@ pub fn generate(spec: &Spec) -> Result<Vec<GeneratedFile>, String> {
         let weight = callbacks.events.len() + callbacks.messages.len();
         jobs.push((
             weight,
-            Box::new(move || render(&callbacks::module(callbacks), callbacks_source)),
+            Box::new(move || render(callbacks::module(callbacks), callbacks_source)),
         ));
         jobs.push((
             weight,
-            Box::new(move || render(&callbacks::tests(callbacks), callbacks_source)),
+            Box::new(move || render(callbacks::tests(callbacks), callbacks_source)),
         ));
     }
     jobs.push((
@@ -154,7 +154,7 @@ pub fn generate(spec: &Spec) -> Result<Vec<GeneratedFile>, String> {
     files.push(GeneratedFile {
         path: "wecom-api/src/generated/mod.rs".into(),
         contents: render(
-            &quote! {
+            quote! {
                 //! Modules generated from `spec/`, one per API group.
                 #lints
                 #modules
@@ -166,12 +166,12 @@ pub fn generate(spec: &Spec) -> Result<Vec<GeneratedFile>, String> {
     });
     files.push(GeneratedFile {
         path: "wecom-api/src/generated/errcodes.rs".into(),
-        contents: render(&errcodes(spec), crate::load::ERRCODES_FILE)?,
+        contents: render(errcodes(spec), crate::load::ERRCODES_FILE)?,
     });
     files.push(GeneratedFile {
         path: "tests/tests/generated/mod.rs".into(),
         contents: render(
-            &quote! {
+            quote! {
                 //! One test per documented example, generated from `spec/`.
                 #test_modules
             },
@@ -190,49 +190,13 @@ pub fn generate(spec: &Spec) -> Result<Vec<GeneratedFile>, String> {
 }
 
 /// One file's emission, to run on any thread.
-type Job<'a> = Box<dyn FnOnce() -> Result<String, String> + Send + 'a>;
+type Job<'a> = crate::jobs::Job<'a, Result<String, String>>;
 
-/// Runs `jobs` (each with a weight) on as many threads as the machine has cores, heaviest
-/// first; the results come back in the order of `jobs`.
 fn run_jobs(jobs: Vec<(usize, Job<'_>)>) -> Vec<Result<String, String>> {
-    use std::sync::Mutex;
-    use std::sync::atomic::{AtomicUsize, Ordering};
-
-    let count = jobs.len();
-    let mut order: Vec<usize> = (0..count).collect();
-    order.sort_by_key(|&i| std::cmp::Reverse(jobs[i].0));
-    let slots: Vec<Mutex<Option<Job<'_>>>> = jobs
+    crate::jobs::run(jobs)
         .into_iter()
-        .map(|(_, job)| Mutex::new(Some(job)))
-        .collect();
-    let results: Vec<Mutex<Option<Result<String, String>>>> =
-        (0..count).map(|_| Mutex::new(None)).collect();
-    let next = AtomicUsize::new(0);
-    let workers = std::thread::available_parallelism()
-        .map_or(1, |n| n.get())
-        .min(count.max(1));
-    std::thread::scope(|scope| {
-        for _ in 0..workers {
-            scope.spawn(|| {
-                while let Some(&index) = order.get(next.fetch_add(1, Ordering::Relaxed)) {
-                    let job = slots[index].lock().ok().and_then(|mut slot| slot.take());
-                    if let Some(job) = job {
-                        let out = job();
-                        if let Ok(mut slot) = results[index].lock() {
-                            *slot = Some(out);
-                        }
-                    }
-                }
-            });
-        }
-    });
-    results
-        .into_iter()
-        .map(|slot| {
-            slot.into_inner()
-                .ok()
-                .flatten()
-                .unwrap_or_else(|| Err("the generator panicked while emitting a file".to_owned()))
+        .map(|out| {
+            out.unwrap_or_else(|| Err("the generator panicked while emitting a file".to_owned()))
         })
         .collect()
 }
@@ -297,8 +261,9 @@ fn errcodes(spec: &Spec) -> TokenStream {
 }
 
 /// Formats tokens with prettyplease under the do-not-edit header.
-fn render(tokens: &TokenStream, source: &str) -> Result<String, String> {
-    let file: syn::File = syn::parse2(tokens.clone())
+fn render(tokens: TokenStream, source: &str) -> Result<String, String> {
+    // By value: parsing a shared token stream would copy every token first.
+    let file: syn::File = syn::parse2(tokens)
         .map_err(|e| format!("emitted code for {source} does not parse: {e}"))?;
     Ok(format!(
         "// @generated by `cargo xtask codegen` from spec/{source}. Do not edit by hand.\n\n{}",
