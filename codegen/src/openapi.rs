@@ -115,7 +115,7 @@ fn operation(file: &SpecFile, endpoint: &Endpoint) -> Value {
         "externalDocs": {"url": endpoint.doc},
         "parameters": parameters,
         "security": security,
-        "x-retry-safe": crate::emit::retry_safe(endpoint),
+        "x-retry-safe": crate::resolve::retry_safe(endpoint),
         "responses": {"200": response(file, endpoint)},
     });
     if let Some(note) = &endpoint.deprecated {
