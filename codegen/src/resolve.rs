@@ -109,6 +109,8 @@ pub struct ResolvedEndpoint<'a> {
 
 /// Inputs of a call, split the way the method signature uses them.
 pub struct CallInputs<'a> {
+    /// Every query parameter, in the spec's order.
+    pub query: Vec<ResolvedField<'a>>,
     pub required_query: Vec<ResolvedField<'a>>,
     pub optional_query: Vec<ResolvedField<'a>>,
     pub body: Option<BodyInputs<'a>>,
@@ -275,10 +277,14 @@ fn resolve_endpoint<'a>(group: &ResolvedGroup<'a>, endpoint: &'a Endpoint) -> Re
     let snake = endpoint.id.replace('.', "_");
     let shouty = snake.to_shouty_snake_case();
     // Query parameters are request inputs: optional ones are always `Option`.
-    let (required_query, optional_query): (Vec<_>, Vec<_>) = endpoint
+    let query: Vec<ResolvedField<'a>> = endpoint
         .query
         .iter()
         .map(|f| resolve_field(spec, f, true))
+        .collect();
+    let (required_query, optional_query): (Vec<_>, Vec<_>) = query
+        .iter()
+        .cloned()
         .partition(ResolvedField::rust_required);
     let mut multipart = None;
     let mut upload_limits: &[UploadLimit] = &[];
@@ -306,6 +312,7 @@ fn resolve_endpoint<'a>(group: &ResolvedGroup<'a>, endpoint: &'a Endpoint) -> Re
         None => None,
     };
     let inputs = CallInputs {
+        query,
         required_query,
         optional_query,
         body,

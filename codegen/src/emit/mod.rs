@@ -69,7 +69,7 @@ pub fn generate(spec: &Spec) -> Result<Vec<GeneratedFile>, String> {
     }
     jobs.push((
         spec.groups.len(),
-        Box::new(|| Ok(crate::openapi::openapi_json(spec))),
+        Box::new(|| Ok(crate::openapi::openapi_json(&resolved))),
     ));
     let mut texts = run_jobs(jobs).into_iter();
     let mut rendered = Vec::new();
