@@ -63,6 +63,8 @@ pub struct ResolvedField<'a> {
     pub client_default: Option<ClientDefault>,
     /// The tag of the union this field holds (flattened into its object).
     pub union_tag: Option<&'a str>,
+    /// The field's type is a string enum (sent as its text; other named types as integers).
+    pub string_enum: bool,
     pub doc: &'a str,
 }
 
@@ -257,6 +259,8 @@ fn resolve_field<'a>(spec: &'a SpecFile, field: &'a Field, in_request: bool) -> 
         },
         _ => None,
     };
+    let string_enum = matches!(&type_ref, TypeRef::Named(name)
+        if matches!(spec.types.get(name), Some(TypeDef::StringEnum { .. })));
     ResolvedField {
         wire: &field.name,
         rust_name: rust_field_name(field),
@@ -267,6 +271,7 @@ fn resolve_field<'a>(spec: &'a SpecFile, field: &'a Field, in_request: bool) -> 
         separator: field.separator.as_deref(),
         client_default: field.client_default,
         union_tag,
+        string_enum,
         doc: &field.doc,
     }
 }

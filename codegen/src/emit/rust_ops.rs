@@ -10,7 +10,7 @@ use quote::quote;
 use super::docs::{doc_attrs, endpoint_doc};
 use super::names::{CALLS_MODULE, accessor, api_struct, ident};
 use super::rust_types::{field_rust_type, rust_type};
-use crate::model::{HttpMethod, TypeDef, UploadLimit};
+use crate::model::{HttpMethod, UploadLimit};
 use crate::resolve::{ResolvedEndpoint, ResolvedField, ResolvedGroup};
 use crate::typeref::TypeRef;
 
@@ -55,7 +55,7 @@ pub fn operations(group: &ResolvedGroup<'_>) -> TokenStream {
             }
         });
         for endpoint in endpoints {
-            builders.extend(builder(group, endpoint));
+            builders.extend(builder(endpoint));
         }
     }
     let calls = ident(CALLS_MODULE);
@@ -201,7 +201,7 @@ fn method(group: &ResolvedGroup<'_>, resolved: &ResolvedEndpoint<'_>) -> TokenSt
     }
 }
 
-fn builder(group: &ResolvedGroup<'_>, resolved: &ResolvedEndpoint<'_>) -> TokenStream {
+fn builder(resolved: &ResolvedEndpoint<'_>) -> TokenStream {
     let endpoint = resolved.endpoint;
     let builder = ident(&resolved.builder);
     let method_name = resolved.method_name;
@@ -232,7 +232,7 @@ fn builder(group: &ResolvedGroup<'_>, resolved: &ResolvedEndpoint<'_>) -> TokenS
         let value = if field.secret {
             quote!(self.#storage.expose().to_string())
         } else {
-            query_value(group, &field.type_ref, quote!(self.#storage))
+            query_value(field, quote!(self.#storage))
         };
         let wire = field.wire;
         query.push(quote!(query.push((#wire, #value));));
@@ -244,7 +244,7 @@ fn builder(group: &ResolvedGroup<'_>, resolved: &ResolvedEndpoint<'_>) -> TokenS
         let value = if field.secret {
             quote!(value.expose().to_string())
         } else {
-            query_value(group, &field.type_ref, quote!(value))
+            query_value(field, quote!(value))
         };
         let wire = field.wire;
         query.push(quote!(if let Some(value) = self.#storage { query.push((#wire, #value)); }));
@@ -440,14 +440,12 @@ fn setter(field: &ResolvedField<'_>, target: TokenStream) -> TokenStream {
 }
 
 /// The query string text of a stored parameter value.
-fn query_value(group: &ResolvedGroup<'_>, type_ref: &TypeRef, value: TokenStream) -> TokenStream {
-    match type_ref {
+fn query_value(field: &ResolvedField<'_>, value: TokenStream) -> TokenStream {
+    match &field.type_ref {
         TypeRef::String => quote!(#value),
         TypeRef::Boolean | TypeRef::Flag => quote!(u8::from(#value).to_string()),
-        TypeRef::Named(name) => match group.def(name) {
-            Some(TypeDef::StringEnum { .. }) => quote!(#value.as_str().to_string()),
-            _ => quote!(i64::from(#value).to_string()),
-        },
+        TypeRef::Named(_) if field.string_enum => quote!(#value.as_str().to_string()),
+        TypeRef::Named(_) => quote!(i64::from(#value).to_string()),
         _ => quote!(#value.to_string()),
     }
 }

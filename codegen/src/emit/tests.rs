@@ -7,7 +7,7 @@ use quote::quote;
 use serde_json::Value;
 
 use super::names::ident;
-use crate::model::{Credential, Example, HttpMethod, TypeDef};
+use crate::model::{Credential, Example, HttpMethod};
 use crate::resolve::{ResolvedEndpoint, ResolvedField, ResolvedGroup};
 use crate::typeref::TypeRef;
 
@@ -19,7 +19,7 @@ pub fn group_tests(group: &ResolvedGroup<'_>) -> TokenStream {
             .examples
             .iter()
             .enumerate()
-            .map(move |(index, example)| example_test(group, endpoint, index, example))
+            .map(move |(index, example)| example_test(endpoint, index, example))
     });
     quote! {
         #![allow(deprecated)]
@@ -31,12 +31,7 @@ pub fn group_tests(group: &ResolvedGroup<'_>) -> TokenStream {
     }
 }
 
-fn example_test(
-    group: &ResolvedGroup<'_>,
-    resolved: &ResolvedEndpoint<'_>,
-    index: usize,
-    example: &Example,
-) -> TokenStream {
+fn example_test(resolved: &ResolvedEndpoint<'_>, index: usize, example: &Example) -> TokenStream {
     let endpoint = resolved.endpoint;
     let test_name = ident(&format!("{}_example_{index}", resolved.snake_id));
     let namespace = ident(resolved.namespace);
@@ -72,16 +67,12 @@ fn example_test(
     let mut args = Vec::new();
     let mut setters = Vec::new();
     for field in &inputs.required_query {
-        args.push(query_literal(
-            group,
-            &field.type_ref,
-            example.query.get(field.wire),
-        ));
+        args.push(query_literal(field, example.query.get(field.wire)));
     }
     for field in &inputs.optional_query {
         if let Some(value) = example.query.get(field.wire) {
             let name = ident(&field.rust_name);
-            let value = query_literal(group, &field.type_ref, Some(value));
+            let value = query_literal(field, Some(value));
             setters.push(quote!(.#name(#value)));
         }
     }
@@ -190,17 +181,13 @@ fn raw_str(text: &str) -> TokenStream {
 }
 
 /// A Rust expression for a query parameter of the example.
-fn query_literal(
-    group: &ResolvedGroup<'_>,
-    type_ref: &TypeRef,
-    value: Option<&Value>,
-) -> TokenStream {
+fn query_literal(field: &ResolvedField<'_>, value: Option<&Value>) -> TokenStream {
     let text = match value {
         Some(Value::String(s)) => s.clone(),
         Some(other) => other.to_string(),
         None => String::new(),
     };
-    match type_ref {
+    match &field.type_ref {
         TypeRef::String => quote!(#text),
         TypeRef::Integer => {
             let n = proc_macro2::Literal::i64_unsuffixed(text.trim().parse().unwrap_or_default());
@@ -216,14 +203,12 @@ fn query_literal(
         }
         TypeRef::Named(name) => {
             let ty = ident(name);
-            match group.def(name) {
-                Some(TypeDef::StringEnum { .. }) => quote!(#ty::from(#text)),
-                _ => {
-                    let n = proc_macro2::Literal::i64_unsuffixed(
-                        text.trim().parse().unwrap_or_default(),
-                    );
-                    quote!(#ty::from(#n))
-                }
+            if field.string_enum {
+                quote!(#ty::from(#text))
+            } else {
+                let n =
+                    proc_macro2::Literal::i64_unsuffixed(text.trim().parse().unwrap_or_default());
+                quote!(#ty::from(#n))
             }
         }
         _ => quote!(Default::default()),
