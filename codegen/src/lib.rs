@@ -6,6 +6,7 @@ mod jobs;
 pub mod load;
 pub mod model;
 pub mod openapi;
+pub mod resolve;
 pub mod schema;
 pub mod typeref;
 pub mod validate;

@@ -3,14 +3,14 @@
 
 use serde_json::{Map, Value, json};
 
-use crate::load::Spec;
 use crate::model::{
-    Credential, Endpoint, Field, HttpMethod, RequestBody, ResponseBody, SpecFile, TypeDef, UnionTag,
+    Credential, Endpoint, HttpMethod, RequestBody, ResponseBody, SpecFile, TypeDef, UnionTag,
 };
+use crate::resolve::{ResolvedEndpoint, ResolvedField, ResolvedGroup, ResolvedType};
 use crate::typeref::TypeRef;
-use crate::validate::variant_key;
 
-pub fn openapi_json(spec: &Spec) -> String {
+/// The export of every group, from its resolved model.
+pub fn openapi_json(groups: &[ResolvedGroup<'_>]) -> String {
     let mut paths = Map::new();
     let mut schemas = Map::new();
     schemas.insert(
@@ -25,14 +25,18 @@ pub fn openapi_json(spec: &Spec) -> String {
         }),
     );
     let mut tags = Vec::new();
-    for group in &spec.groups {
-        let file = &group.spec;
+    for group in groups {
+        let file = group.spec;
         tags.push(json!({"name": file.group, "description": file.title}));
-        for (name, def) in &file.types {
-            schemas.insert(format!("{}.{name}", file.group), type_schema(file, def));
+        for (name, resolved) in &group.types {
+            schemas.insert(
+                format!("{}.{name}", file.group),
+                type_schema(file, resolved),
+            );
         }
-        for endpoint in &file.endpoints {
-            let method = match endpoint.method {
+        for resolved in &group.endpoints {
+            let endpoint = resolved.endpoint;
+            let method = match resolved.http_method {
                 HttpMethod::GET => "get",
                 HttpMethod::POST => "post",
             };
@@ -40,7 +44,7 @@ pub fn openapi_json(spec: &Spec) -> String {
                 .entry(endpoint.path.clone())
                 .or_insert_with(|| Value::Object(Map::new()));
             if let Some(item) = item.as_object_mut() {
-                item.insert(method.into(), operation(file, endpoint));
+                item.insert(method.into(), operation(file, resolved));
             }
         }
     }
@@ -92,9 +96,15 @@ fn security_schemes() -> Value {
     Value::Object(schemes)
 }
 
-fn operation(file: &SpecFile, endpoint: &Endpoint) -> Value {
-    let mut parameters: Vec<Value> = endpoint.query.iter().map(|p| parameter(file, p)).collect();
-    let security = match endpoint.credential {
+fn operation(file: &SpecFile, resolved: &ResolvedEndpoint<'_>) -> Value {
+    let endpoint = resolved.endpoint;
+    let mut parameters: Vec<Value> = resolved
+        .inputs
+        .query
+        .iter()
+        .map(|p| parameter(file, p))
+        .collect();
+    let security = match resolved.credential {
         Credential::AccessToken => json!([{"access_token": []}]),
         Credential::CorpSecret => {
             for name in ["corpid", "corpsecret"] {
@@ -115,7 +125,7 @@ fn operation(file: &SpecFile, endpoint: &Endpoint) -> Value {
         "externalDocs": {"url": endpoint.doc},
         "parameters": parameters,
         "security": security,
-        "x-retry-safe": crate::emit::retry_safe(endpoint),
+        "x-retry-safe": resolved.retry_safe,
         "responses": {"200": response(file, endpoint)},
     });
     if let Some(note) = &endpoint.deprecated {
@@ -205,13 +215,13 @@ fn examples(endpoint: &Endpoint, pick: impl Fn(&crate::model::Example) -> Option
     Value::Object(out)
 }
 
-fn parameter(file: &SpecFile, param: &Field) -> Value {
+fn parameter(file: &SpecFile, param: &ResolvedField<'_>) -> Value {
     json!({
-        "name": param.name,
+        "name": param.wire,
         "in": "query",
         "required": param.required,
         "description": param.doc,
-        "schema": type_ref_schema(&file.group, &TypeRef::parse(&param.type_ref).unwrap_or(TypeRef::Json)),
+        "schema": type_ref_schema(&file.group, &param.type_ref),
     })
 }
 
@@ -235,29 +245,27 @@ fn type_ref_schema(group: &str, type_ref: &TypeRef) -> Value {
     }
 }
 
-fn type_schema(file: &SpecFile, def: &TypeDef) -> Value {
+fn type_schema(file: &SpecFile, resolved: &ResolvedType<'_>) -> Value {
     let group = file.group.as_str();
-    match def {
-        TypeDef::Object { doc, fields } => {
+    match resolved.def {
+        TypeDef::Object { doc, .. } => {
             let mut properties = Map::new();
             let mut required = Vec::new();
             let mut all_of = Vec::new();
-            for field in fields {
-                let type_ref = TypeRef::parse(&field.type_ref).unwrap_or(TypeRef::Json);
-                let is_union = matches!(&type_ref, TypeRef::Named(n) if matches!(file.types.get(n), Some(TypeDef::Union { .. })));
-                if is_union {
+            for field in &resolved.fields {
+                if field.union_tag.is_some() {
                     // A union's tag and content sit beside the object's own fields.
-                    all_of.push(type_ref_schema(group, &type_ref));
+                    all_of.push(type_ref_schema(group, &field.type_ref));
                     continue;
                 }
                 // OpenAPI 3.1 allows `description` beside `$ref`.
-                let mut schema = type_ref_schema(group, &type_ref);
+                let mut schema = type_ref_schema(group, &field.type_ref);
                 if !field.doc.is_empty() {
                     schema["description"] = json!(field.doc);
                 }
-                properties.insert(field.name.clone(), schema);
+                properties.insert(field.wire.to_string(), schema);
                 if field.required {
-                    required.push(field.name.clone());
+                    required.push(field.wire);
                 }
             }
             let mut schema =
@@ -287,14 +295,13 @@ fn type_schema(file: &SpecFile, def: &TypeDef) -> Value {
             "x-unknown-values": "kept: clients must accept values not listed",
         }),
         TypeDef::Union {
-            doc,
-            tag,
-            inline,
-            variants,
+            doc, tag, inline, ..
         } => {
-            let one_of: Vec<Value> = variants
+            let one_of: Vec<Value> = resolved
+                .variants
                 .iter()
-                .filter_map(|variant| {
+                .filter_map(|resolved_variant| {
+                    let variant = resolved_variant.variant;
                     let tag_value = match &variant.tag {
                         UnionTag::Int(n) => json!(n),
                         UnionTag::Str(s) => json!(s),
@@ -317,7 +324,7 @@ fn type_schema(file: &SpecFile, def: &TypeDef) -> Value {
                             "required": [tag],
                         }));
                     }
-                    let key = variant_key(variant)?;
+                    let key = resolved_variant.key?;
                     Some(json!({
                         "type": "object",
                         "description": variant.doc,

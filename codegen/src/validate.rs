@@ -3,7 +3,6 @@
 
 use std::collections::{BTreeSet, HashMap};
 
-use heck::ToSnakeCase;
 use serde_json::Value;
 
 use crate::load::{Diagnostic, Group};
@@ -11,6 +10,7 @@ use crate::model::{
     Endpoint, ErrcodeFile, Field, HttpMethod, Pagination, RequestBody, ResponseBody, SpecFile,
     TypeDef, UnionTag, UploadLimit,
 };
+use crate::resolve::rust_field_name;
 use crate::typeref::{TypeRef, is_type_name};
 
 mod callbacks;
@@ -887,14 +887,6 @@ fn tag_text(tag: &UnionTag) -> String {
         UnionTag::Int(n) => n.to_string(),
         UnionTag::Str(s) => s.clone(),
     }
-}
-
-/// The Rust name of a field: its `rust_name`, else its wire name in snake_case.
-pub fn rust_field_name(field: &Field) -> String {
-    field
-        .rust_name
-        .clone()
-        .unwrap_or_else(|| field.name.to_snake_case())
 }
 
 /// Integers as the runtime accepts them: numbers without fraction and numeric strings.

@@ -8,36 +8,39 @@ use heck::ToSnakeCase;
 use proc_macro2::TokenStream;
 use quote::quote;
 
-use super::names::{FieldShape, field_ident, field_shape, field_type, ident, rust_required};
+use super::names::ident;
 use super::rust_ops::field_argument;
-use crate::model::{Field, SpecFile, TypeDef};
+use crate::resolve::{FieldShape, ResolvedField, ResolvedGroup};
 use crate::typeref::TypeRef;
-use crate::validate::variant_name;
 
 /// Most required fields a generated `new` takes.
 const MAX_NEW_ARGUMENTS: usize = 3;
 
-pub fn conveniences(spec: &SpecFile, request_side: &BTreeSet<&str>) -> TokenStream {
+pub fn conveniences(group: &ResolvedGroup<'_>) -> TokenStream {
     let mut out = TokenStream::new();
     // (from, to) conversions already implemented: the unions' own variant conversions first.
     let mut froms: BTreeSet<(String, String)> = BTreeSet::new();
     // A content type shared by two variants gets no conversion at all (ambiguous).
-    for (name, def) in &spec.types {
-        if let TypeDef::Union { variants, .. } = def {
-            for v in variants {
-                if let Some(content) = &v.type_name {
-                    froms.insert((content.clone(), name.clone()));
-                }
+    for (name, resolved) in &group.types {
+        for v in &resolved.variants {
+            if let Some(content) = &v.variant.type_name {
+                froms.insert((content.clone(), name.to_string()));
             }
         }
     }
-    for name in request_side {
-        if let Some(TypeDef::Object { fields, .. }) = spec.types.get(*name) {
-            out.extend(constructor(name, fields));
+    let request_side: Vec<&str> = group
+        .types
+        .values()
+        .filter(|t| t.request_side)
+        .map(|t| t.name)
+        .collect();
+    for name in &request_side {
+        if let Some(crate::model::TypeDef::Object { .. }) = group.def(name) {
+            out.extend(constructor(name, group.fields(name)));
         }
     }
-    for name in request_side {
-        if let Some(union) = wrapped_union(spec, name) {
+    for name in &request_side {
+        if let Some(union) = wrapped_union(group, name) {
             let wrapper = ident(name);
             out.extend(from_impl(
                 &mut froms,
@@ -46,7 +49,7 @@ pub fn conveniences(spec: &SpecFile, request_side: &BTreeSet<&str>) -> TokenStre
                 |value| quote!(#wrapper::new(#value)),
             ));
             let via = ident(&union);
-            for variant in union_contents(spec, &union) {
+            for variant in union_contents(group, &union) {
                 out.extend(from_impl(
                     &mut froms,
                     &variant,
@@ -56,22 +59,21 @@ pub fn conveniences(spec: &SpecFile, request_side: &BTreeSet<&str>) -> TokenStre
             }
         }
     }
-    for (name, def) in &spec.types {
-        let TypeDef::Union { variants, .. } = def else {
-            continue;
-        };
-        if !request_side.contains(name.as_str()) {
+    for (name, resolved) in &group.types {
+        if !group.is_union(name) || !resolved.request_side {
             continue;
         }
         let union = ident(name);
         let mut constructors = Vec::new();
-        for v in variants {
-            let (Some(content), Some(variant)) = (&v.type_name, variant_name(v)) else {
+        for resolved_variant in &resolved.variants {
+            let v = resolved_variant.variant;
+            let (Some(content), Some(variant)) = (&v.type_name, resolved_variant.name.clone())
+            else {
                 continue;
             };
             // A variant whose content wraps another union: its contents convert too.
-            if let Some(inner) = wrapped_union(spec, content) {
-                for deep in union_contents(spec, &inner) {
+            if let Some(inner) = wrapped_union(group, content) {
+                for deep in union_contents(group, &inner) {
                     let content_ident = ident(content);
                     out.extend(from_impl(
                         &mut froms,
@@ -81,11 +83,11 @@ pub fn conveniences(spec: &SpecFile, request_side: &BTreeSet<&str>) -> TokenStre
                     ));
                 }
             }
-            if let Some(field) = sole_argument(spec, content) {
+            if let Some(field) = sole_argument(group, content) {
                 let method = ident(&variant.to_snake_case());
                 let variant = ident(&variant);
                 let content = ident(content);
-                let arg = field_ident(field);
+                let arg = ident(&field.rust_name);
                 let (ty, _) = field_argument(field);
                 let doc = format!(
                     " {} (`{name}::{variant}`) from its one required input.",
@@ -111,33 +113,33 @@ pub fn conveniences(spec: &SpecFile, request_side: &BTreeSet<&str>) -> TokenStre
 }
 
 /// `new` with the required fields as arguments; every optional field unset.
-fn constructor(name: &str, fields: &[Field]) -> TokenStream {
-    let required: Vec<&Field> = fields.iter().filter(|f| rust_required(f)).collect();
+fn constructor(name: &str, fields: &[ResolvedField<'_>]) -> TokenStream {
+    let required: Vec<&ResolvedField<'_>> = fields.iter().filter(|f| f.rust_required()).collect();
     if required.is_empty() || required.len() > MAX_NEW_ARGUMENTS {
         return TokenStream::new();
     }
     let params = required.iter().map(|f| {
-        let name = field_ident(f);
+        let name = ident(&f.rust_name);
         let (ty, _) = field_argument(f);
         quote!(#name: #ty)
     });
     let inits = fields.iter().map(|f| {
-        let name = field_ident(f);
-        if rust_required(f) {
+        let name = ident(&f.rust_name);
+        if f.rust_required() {
             let (_, convert) = field_argument(f);
             if convert.is_empty() {
                 quote!(#name,)
             } else {
                 quote!(#name: #name #convert,)
             }
-        } else if field_shape(f, true) == FieldShape::Optional {
+        } else if f.shape == FieldShape::Optional {
             quote!(#name: None,)
         } else {
             quote!(#name: Default::default(),)
         }
     });
     let ty = ident(name);
-    let names: Vec<String> = required.iter().map(|f| format!("`{}`", f.name)).collect();
+    let names: Vec<String> = required.iter().map(|f| format!("`{}`", f.wire)).collect();
     let doc = format!(
         " A `{name}` with its required {} set and every optional field unset.",
         names.join(", ")
@@ -153,34 +155,34 @@ fn constructor(name: &str, fields: &[Field]) -> TokenStream {
 }
 
 /// The one argument of a type's generated `new`, when it takes exactly one.
-fn sole_argument<'a>(spec: &'a SpecFile, name: &str) -> Option<&'a Field> {
-    let Some(TypeDef::Object { fields, .. }) = spec.types.get(name) else {
+fn sole_argument<'g, 'a>(
+    group: &'g ResolvedGroup<'a>,
+    name: &str,
+) -> Option<&'g ResolvedField<'a>> {
+    if !matches!(group.def(name), Some(crate::model::TypeDef::Object { .. })) {
         return None;
-    };
-    let mut required = fields.iter().filter(|f| rust_required(f));
+    }
+    let mut required = group.fields(name).iter().filter(|f| f.rust_required());
     let first = required.next()?;
     required.next().is_none().then_some(first)
 }
 
 /// The union of an object whose only required field is a (flattened) union.
-fn wrapped_union(spec: &SpecFile, name: &str) -> Option<String> {
-    let field = sole_argument(spec, name)?;
-    match field_type(field) {
-        TypeRef::Named(union) if matches!(spec.types.get(&union), Some(TypeDef::Union { .. })) => {
-            Some(union)
-        }
+fn wrapped_union(group: &ResolvedGroup<'_>, name: &str) -> Option<String> {
+    let field = sole_argument(group, name)?;
+    match &field.type_ref {
+        TypeRef::Named(union) if field.union_tag.is_some() => Some(union.clone()),
         _ => None,
     }
 }
 
-fn union_contents(spec: &SpecFile, union: &str) -> Vec<String> {
-    match spec.types.get(union) {
-        Some(TypeDef::Union { variants, .. }) => variants
+fn union_contents(group: &ResolvedGroup<'_>, union: &str) -> Vec<String> {
+    group.types.get(union).map_or_else(Vec::new, |t| {
+        t.variants
             .iter()
-            .filter_map(|v| v.type_name.clone())
-            .collect(),
-        _ => Vec::new(),
-    }
+            .filter_map(|v| v.variant.type_name.clone())
+            .collect()
+    })
 }
 
 /// `impl From<from> for to`, unless that conversion exists already.

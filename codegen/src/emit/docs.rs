@@ -4,11 +4,9 @@ use proc_macro2::TokenStream;
 use quote::quote;
 use serde_json::Value;
 
-use super::names::{call_inputs, field_type, split_id};
-use super::rust_types::is_union;
-use crate::model::{Credential, Endpoint, HttpMethod, RequestBody, ResponseBody, SpecFile};
+use crate::model::{Credential, HttpMethod, SpecFile, UploadLimit};
+use crate::resolve::{ResolvedEndpoint, ResolvedGroup};
 use crate::typeref::TypeRef;
-use crate::validate::rust_field_name;
 
 /// `#[doc = "..."]` attributes, one per line of `text`; nothing for empty text.
 pub fn doc_attrs(text: &str) -> TokenStream {
@@ -70,8 +68,10 @@ fn credential_doc(credential: Credential) -> &'static str {
 
 /// The documentation of an endpoint's method: title, description, method and path, the
 /// official page, a call example and the documented response.
-pub fn endpoint_doc(spec: &SpecFile, endpoint: &Endpoint) -> String {
-    let method = match endpoint.method {
+pub fn endpoint_doc(group: &ResolvedGroup<'_>, resolved: &ResolvedEndpoint<'_>) -> String {
+    let spec = group.spec;
+    let endpoint = resolved.endpoint;
+    let method = match resolved.http_method {
         HttpMethod::GET => "GET",
         HttpMethod::POST => "POST",
     };
@@ -89,20 +89,20 @@ pub fn endpoint_doc(spec: &SpecFile, endpoint: &Endpoint) -> String {
     ));
     doc.push_str(&format!(
         "Endpoint id `{}`; {}.\n\n",
-        endpoint.id,
-        if crate::emit::retry_safe(endpoint) {
+        resolved.id,
+        if resolved.retry_safe {
             "safe to retry, so busy answers and transport failures are retried"
         } else {
             "not safe to repeat, so it is sent at most once"
         }
     ));
-    doc.push_str(credential_doc(endpoint.credential));
-    let limits = upload_limits_doc(endpoint);
+    doc.push_str(credential_doc(resolved.credential));
+    let limits = upload_limits_doc(resolved.inputs.upload_limits);
     if !limits.is_empty() {
         doc.push_str(&limits);
     }
     doc.push_str("# Example\n\n```no_run\n");
-    let call = call_example(spec, endpoint);
+    let call = call_example(group, resolved);
     let group = &spec.group;
     // Typed values name the group's types; one import keeps the example readable.
     if call.contains(super::example_values::TYPE_MARK) {
@@ -113,9 +113,7 @@ pub fn endpoint_doc(spec: &SpecFile, endpoint: &Endpoint) -> String {
     );
     doc.push_str(&call.replace(super::example_values::TYPE_MARK, ""));
     doc.push_str("# Ok(())\n# }\n```\n");
-    if let (ResponseBody::Json { .. }, Some(example)) =
-        (&endpoint.response, endpoint.examples.first())
-    {
+    if let (Some(_), Some(example)) = (resolved.response, endpoint.examples.first()) {
         let pretty = serde_json::to_string_pretty(&example.response).unwrap_or_default();
         doc.push_str(&format!(
             "\nDocumented response:\n\n```json\n{pretty}\n```\n"
@@ -125,10 +123,7 @@ pub fn endpoint_doc(spec: &SpecFile, endpoint: &Endpoint) -> String {
 }
 
 /// The upload limits, checked before sending, as a list; empty without limits.
-fn upload_limits_doc(endpoint: &Endpoint) -> String {
-    let Some(RequestBody::Multipart { limits, .. }) = &endpoint.request else {
-        return String::new();
-    };
+fn upload_limits_doc(limits: &[UploadLimit]) -> String {
     if limits.is_empty() {
         return String::new();
     }
@@ -181,18 +176,20 @@ fn human_size(bytes: u64) -> String {
 }
 
 /// A call with the required inputs of the first example, as Rust source.
-fn call_example(spec: &SpecFile, endpoint: &Endpoint) -> String {
-    let (namespace, method) = split_id(endpoint);
-    let inputs = call_inputs(spec, endpoint);
+fn call_example(group: &ResolvedGroup<'_>, resolved: &ResolvedEndpoint<'_>) -> String {
+    let spec = group.spec;
+    let endpoint = resolved.endpoint;
+    let (namespace, method) = (resolved.namespace, resolved.method_name);
+    let inputs = &resolved.inputs;
     let example = endpoint.examples.first();
-    let printer = super::example_values::Printer::new(spec);
+    let printer = super::example_values::Printer::new(group);
     let literal =
         |type_ref: &TypeRef, value: Option<&Value>| literal(&printer, spec, type_ref, value);
     let mut args = Vec::new();
     let mut setup = String::new();
     for param in &inputs.required_query {
-        let value = example.and_then(|e| e.query.get(&param.name));
-        args.push(literal(&field_type(param), value));
+        let value = example.and_then(|e| e.query.get(param.wire));
+        args.push(literal(&param.type_ref, value));
     }
     if let Some(body) = &inputs.body {
         let request = example.and_then(|e| e.request.as_ref());
@@ -212,14 +209,13 @@ fn call_example(spec: &SpecFile, endpoint: &Endpoint) -> String {
             args.push("request".to_string());
         } else {
             for field in &body.required {
-                let type_ref = field_type(field);
                 // A union is flattened: its tag and content sit in the request itself.
-                let value = if is_union(spec, &type_ref) {
+                let value = if field.union_tag.is_some() {
                     request
                 } else {
-                    request.and_then(|r| r.get(&field.name))
+                    request.and_then(|r| r.get(field.wire))
                 };
-                args.push(literal(&type_ref, value));
+                args.push(literal(&field.type_ref, value));
             }
         }
     }
@@ -236,27 +232,27 @@ fn call_example(spec: &SpecFile, endpoint: &Endpoint) -> String {
         if !body.as_struct {
             for field in body.optional.iter().take(2) {
                 if let Some(value) = request
-                    .get(&field.name)
+                    .get(field.wire)
                     .filter(|_| field.client_default.is_none())
                 {
-                    let value = literal(&field_type(field), Some(value));
+                    let value = literal(&field.type_ref, Some(value));
                     if !value.starts_with("serde_json") {
-                        call.push_str(&format!("\n    .{}({value})", rust_field_name(field)));
+                        call.push_str(&format!("\n    .{}({value})", field.rust_name));
                     }
                 }
             }
         }
     }
-    let binding = match endpoint.response {
-        ResponseBody::Json { .. } => "let response",
-        ResponseBody::Binary => "let file",
+    let binding = match resolved.response {
+        Some(_) => "let response",
+        None => "let file",
     };
     format!("{setup}{binding} = {call}\n    .await?;\n")
 }
 
 /// A Rust expression for an example value that the generated argument type accepts.
 fn literal(
-    printer: &super::example_values::Printer<'_>,
+    printer: &super::example_values::Printer<'_, '_>,
     spec: &SpecFile,
     type_ref: &TypeRef,
     value: Option<&Value>,

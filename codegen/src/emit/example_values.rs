@@ -2,14 +2,11 @@
 //! literals, enum variants, `vec![..]`, union variants. Used by the rustdoc examples, which
 //! are compiled as doctests, so every expression printed here is checked by `cargo test`.
 
-use std::collections::BTreeSet;
-
 use serde_json::Value;
 
-use super::names::{FieldShape, field_shape, field_type, rust_required};
-use crate::model::{SpecFile, TypeDef, UnionTag};
+use crate::model::{TypeDef, UnionTag};
+use crate::resolve::{FieldShape, ResolvedGroup};
 use crate::typeref::TypeRef;
-use crate::validate::{rust_field_name, variant_key, variant_name};
 
 /// Put before every type name printed; the caller strips it and, when present, imports the
 /// group's types once (`use wecom_api::message::*;`).
@@ -20,17 +17,13 @@ const MAX_DEPTH: usize = 5;
 /// Arrays show at most this many items.
 const MAX_ITEMS: usize = 2;
 
-pub struct Printer<'a> {
-    spec: &'a SpecFile,
-    request_side: BTreeSet<&'a str>,
+pub struct Printer<'g, 'a> {
+    group: &'g ResolvedGroup<'a>,
 }
 
-impl<'a> Printer<'a> {
-    pub fn new(spec: &'a SpecFile) -> Self {
-        Printer {
-            spec,
-            request_side: super::names::request_types(spec),
-        }
+impl<'g, 'a> Printer<'g, 'a> {
+    pub fn new(group: &'g ResolvedGroup<'a>) -> Self {
+        Printer { group }
     }
 
     /// A type's name, marked so the caller knows to import the group (see [`TYPE_MARK`]).
@@ -93,7 +86,8 @@ impl<'a> Printer<'a> {
 
     fn named(&self, name: &str, value: &Value, depth: usize) -> Option<String> {
         let path = self.path(name);
-        match self.spec.types.get(name)? {
+        let resolved = self.group.types.get(name)?;
+        match resolved.def {
             TypeDef::IntEnum { values, .. } => {
                 let n = integer(value)?;
                 Some(match values.iter().find(|v| v.value == n) {
@@ -111,54 +105,47 @@ impl<'a> Printer<'a> {
                     None => format!("{path}::from({text:?})"),
                 })
             }
-            TypeDef::Object { fields, .. } => {
+            TypeDef::Object { .. } => {
                 let map = value.as_object()?;
-                let in_request = self.request_side.contains(name);
                 let pad = "    ".repeat(depth + 1);
                 let close = "    ".repeat(depth);
                 let mut lines = Vec::new();
                 let mut unset = false;
-                for field in fields {
-                    let rust = rust_field_name(field);
-                    let type_ref = field_type(field);
-                    let is_union = matches!(&type_ref, TypeRef::Named(n)
-                        if matches!(self.spec.types.get(n), Some(TypeDef::Union { .. })));
+                for field in &resolved.fields {
+                    let rust = &field.rust_name;
+                    let type_ref = &field.type_ref;
                     // A flattened union reads its tag and content from this same object.
-                    let field_value = if is_union {
+                    let field_value = if field.union_tag.is_some() {
                         Some(value)
                     } else {
-                        map.get(&field.name)
+                        map.get(field.wire)
                     };
-                    let shape = field_shape(field, in_request);
                     let expr = field_value
                         .filter(|v| !v.is_null() && field.client_default.is_none())
-                        .and_then(|v| {
-                            if is_union && !self.has_tag(&type_ref, v) {
-                                None
-                            } else {
-                                self.exact(&type_ref, v, depth + 1)
-                            }
+                        .and_then(|v| match field.union_tag {
+                            Some(tag) if v.get(tag).is_none() => None,
+                            _ => self.exact(type_ref, v, depth + 1),
                         });
-                    match (expr, shape) {
+                    match (expr, field.shape) {
                         (Some(expr), FieldShape::Optional) => {
                             lines.push(format!("{rust}: Some({expr})"));
                         }
                         (Some(expr), _) => lines.push(format!("{rust}: {expr}")),
-                        (None, FieldShape::Plain) if rust_required(field) => {
-                            lines.push(format!("{rust}: {}", self.placeholder(&type_ref)?));
+                        (None, FieldShape::Plain) => {
+                            lines.push(format!("{rust}: {}", self.placeholder(type_ref)?));
                         }
                         (None, _) => unset = true,
                     }
                 }
                 if unset {
-                    if !super::rust_types::derives_default(self.spec, name) {
+                    if !resolved.derives_default {
                         // List every unset field: the struct has no Default.
-                        for field in fields {
-                            let rust = rust_field_name(field);
+                        for field in &resolved.fields {
+                            let rust = &field.rust_name;
                             if lines.iter().any(|l| l.starts_with(&format!("{rust}: "))) {
                                 continue;
                             }
-                            let init = match field_shape(field, in_request) {
+                            let init = match field.shape {
                                 FieldShape::Optional => "None",
                                 _ => "Default::default()",
                             };
@@ -176,17 +163,15 @@ impl<'a> Printer<'a> {
                     lines.join(&format!(",\n{pad}"))
                 ))
             }
-            TypeDef::Union {
-                tag,
-                inline,
-                variants,
-                ..
-            } => {
+            TypeDef::Union { tag, inline, .. } => {
                 let map = value.as_object()?;
                 let found = map.get(tag)?;
-                let variant = variants.iter().find(|v| tag_matches(&v.tag, found))?;
-                let variant_ident = variant_name(variant)?;
-                match &variant.type_name {
+                let variant = resolved
+                    .variants
+                    .iter()
+                    .find(|v| tag_matches(&v.variant.tag, found))?;
+                let variant_ident = variant.name.as_deref()?;
+                match &variant.variant.type_name {
                     None => Some(format!("{path}::{variant_ident}")),
                     Some(content) => {
                         let content_value = if *inline {
@@ -194,7 +179,7 @@ impl<'a> Printer<'a> {
                             rest.remove(tag);
                             Value::Object(rest)
                         } else {
-                            map.get(variant_key(variant)?)?.clone()
+                            map.get(variant.key?)?.clone()
                         };
                         let content = TypeRef::Named(content.clone());
                         let inner = self.exact(&content, &content_value, depth)?;
@@ -205,16 +190,6 @@ impl<'a> Printer<'a> {
         }
     }
 
-    fn has_tag(&self, type_ref: &TypeRef, value: &Value) -> bool {
-        let TypeRef::Named(name) = type_ref else {
-            return false;
-        };
-        match self.spec.types.get(name) {
-            Some(TypeDef::Union { tag, .. }) => value.get(tag).is_some(),
-            _ => false,
-        }
-    }
-
     /// A value for a required field the example leaves out.
     fn placeholder(&self, type_ref: &TypeRef) -> Option<String> {
         Some(match type_ref {
@@ -222,16 +197,14 @@ impl<'a> Printer<'a> {
             TypeRef::Integer => "0".into(),
             TypeRef::Number => "0.0".into(),
             TypeRef::Boolean | TypeRef::Flag => "false".into(),
-            TypeRef::Named(name) => match self.spec.types.get(name)? {
+            TypeRef::Named(name) => match self.group.def(name)? {
                 TypeDef::IntEnum { values, .. } => {
                     format!("{}::{}", self.path(name), values.first()?.name)
                 }
                 TypeDef::StringEnum { values, .. } => {
                     format!("{}::{}", self.path(name), values.first()?.name)
                 }
-                _ if super::rust_types::derives_default(self.spec, name) => {
-                    "Default::default()".into()
-                }
+                _ if self.group.derives_default(name) => "Default::default()".into(),
                 _ => return None,
             },
             _ => "Default::default()".into(),

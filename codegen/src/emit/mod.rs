@@ -13,7 +13,8 @@ use proc_macro2::TokenStream;
 use quote::quote;
 
 use crate::load::Spec;
-use crate::model::{Endpoint, HttpMethod};
+use crate::model::HttpMethod;
+use crate::resolve::ResolvedGroup;
 
 pub use names::ident;
 
@@ -36,16 +37,22 @@ pub fn generate(spec: &Spec) -> Result<Vec<GeneratedFile>, String> {
     // Emitting and formatting is most of the generator's time: each group's module and
     // tests are jobs spread over the machine's cores, the biggest first (tokens are not
     // `Send`, so each job renders its own to text).
+    // Each group is resolved once; its module and its tests print the same model.
+    let resolved: Vec<ResolvedGroup<'_>> = spec
+        .groups
+        .iter()
+        .map(|g| ResolvedGroup::new(&g.spec))
+        .collect();
     let mut jobs: Vec<(usize, Job<'_>)> = Vec::new();
-    for group in &spec.groups {
+    for (group, resolved) in spec.groups.iter().zip(&resolved) {
         let weight = group.spec.endpoints.len() + group.spec.types.len();
         jobs.push((
             weight,
-            Box::new(move || render(group_module(&group.spec), &group.file)),
+            Box::new(move || render(group_module(resolved), &group.file)),
         ));
         jobs.push((
             weight,
-            Box::new(move || render(tests::group_tests(&group.spec), &group.file)),
+            Box::new(move || render(tests::group_tests(resolved), &group.file)),
         ));
     }
     let callbacks_source = crate::load::CALLBACKS_FILE;
@@ -62,7 +69,7 @@ pub fn generate(spec: &Spec) -> Result<Vec<GeneratedFile>, String> {
     }
     jobs.push((
         spec.groups.len(),
-        Box::new(|| Ok(crate::openapi::openapi_json(spec))),
+        Box::new(|| Ok(crate::openapi::openapi_json(&resolved))),
     ));
     let mut texts = run_jobs(jobs).into_iter();
     let mut rendered = Vec::new();
@@ -137,12 +144,11 @@ pub fn generate(spec: &Spec) -> Result<Vec<GeneratedFile>, String> {
     };
     // Raw `get_json` calls consult this: every GET the spec says must not be resent, in every
     // group whether its feature is on or not.
-    let mut unsafe_gets: Vec<&str> = spec
-        .groups
+    let mut unsafe_gets: Vec<&str> = resolved
         .iter()
-        .flat_map(|g| &g.spec.endpoints)
-        .filter(|e| e.method == HttpMethod::GET && !retry_safe(e))
-        .map(|e| e.path.as_str())
+        .flat_map(|g| &g.endpoints)
+        .filter(|e| e.http_method == HttpMethod::GET && !e.retry_safe)
+        .map(|e| e.endpoint.path.as_str())
         .collect();
     unsafe_gets.sort_unstable();
     unsafe_gets.dedup();
@@ -213,7 +219,8 @@ fn feature_cfg(feature: bool, name: &str) -> TokenStream {
 }
 
 /// The module of one group: its types, then its operations.
-pub fn group_module(spec: &crate::model::SpecFile) -> TokenStream {
+pub fn group_module(group: &ResolvedGroup<'_>) -> TokenStream {
+    let spec = group.spec;
     let mut doc = format!("{}\n", spec.title);
     if !spec.description.trim().is_empty() {
         doc.push('\n');
@@ -230,10 +237,9 @@ pub fn group_module(spec: &crate::model::SpecFile) -> TokenStream {
         let line = format!(" {line}");
         quote!(#![doc = #line])
     });
-    let types = rust_types::types(spec);
-    let request_side = names::request_types(spec);
-    let conveniences = conveniences::conveniences(spec, &request_side);
-    let operations = rust_ops::operations(spec);
+    let types = rust_types::types(group);
+    let conveniences = conveniences::conveniences(group);
+    let operations = rust_ops::operations(group);
     quote! {
         #(#inner_docs)*
         #types
@@ -311,13 +317,6 @@ pub fn example_upload(
 
 /// Content of the example upload when no limit asks for more bytes.
 pub const EXAMPLE_UPLOAD: &[u8] = b"example";
-
-/// Whether an endpoint may be repeated: as the spec says, else GET only.
-pub fn retry_safe(endpoint: &Endpoint) -> bool {
-    endpoint
-        .retry_safe
-        .unwrap_or(endpoint.method == HttpMethod::GET)
-}
 
 /// The `[features]` lines of wecom-api/Cargo.toml between the generated markers.
 pub fn features_block(spec: &Spec) -> String {

@@ -8,22 +8,18 @@ use proc_macro2::TokenStream;
 use quote::quote;
 
 use super::docs::{doc_attrs, endpoint_doc};
-use super::names::{
-    CALLS_MODULE, CallInputs, FieldShape, accessor, api_struct, builder_struct, call_inputs,
-    field_ident, field_shape, field_type, ident, limits_static, operation_static, request_types,
-    split_id,
-};
-use super::rust_types::{derives_default, field_rust_type, rust_type};
-use crate::model::{
-    Endpoint, Field, HttpMethod, Pagination, ResponseBody, SpecFile, TypeDef, UploadLimit,
-};
+use super::names::{CALLS_MODULE, accessor, api_struct, ident};
+use super::rust_types::{field_rust_type, rust_type};
+use crate::model::{HttpMethod, UploadLimit};
+use crate::resolve::{ResolvedEndpoint, ResolvedField, ResolvedGroup};
 use crate::typeref::TypeRef;
 
-pub fn operations(spec: &SpecFile) -> TokenStream {
-    let mut namespaces: BTreeMap<&str, Vec<&Endpoint>> = BTreeMap::new();
-    for endpoint in &spec.endpoints {
+pub fn operations(group: &ResolvedGroup<'_>) -> TokenStream {
+    let spec = group.spec;
+    let mut namespaces: BTreeMap<&str, Vec<&ResolvedEndpoint<'_>>> = BTreeMap::new();
+    for endpoint in &group.endpoints {
         namespaces
-            .entry(split_id(endpoint).0)
+            .entry(endpoint.namespace)
             .or_default()
             .push(endpoint);
     }
@@ -46,7 +42,7 @@ pub fn operations(spec: &SpecFile) -> TokenStream {
         let api_doc = doc_attrs(&format!(
             "The `{namespace}` endpoints, from [`Client::{namespace}`](crate::Client::{namespace})."
         ));
-        let methods = endpoints.iter().map(|e| method(spec, e));
+        let methods = endpoints.iter().map(|e| method(group, e));
         out.extend(quote! {
             #api_doc
             #[derive(Debug, Clone)]
@@ -59,7 +55,7 @@ pub fn operations(spec: &SpecFile) -> TokenStream {
             }
         });
         for endpoint in endpoints {
-            builders.extend(builder(spec, endpoint));
+            builders.extend(builder(endpoint));
         }
     }
     let calls = ident(CALLS_MODULE);
@@ -109,35 +105,36 @@ fn argument(type_ref: &TypeRef) -> (TokenStream, TokenStream) {
 }
 
 /// `argument` for a field, where a secret string is taken as `impl Into<Secret>`.
-pub(super) fn field_argument(field: &Field) -> (TokenStream, TokenStream) {
+pub(super) fn field_argument(field: &ResolvedField<'_>) -> (TokenStream, TokenStream) {
     if field.secret {
         (quote!(impl Into<crate::Secret>), quote!(.into()))
     } else {
-        argument(&field_type(field))
+        argument(&field.type_ref)
     }
 }
 
-fn response_type(endpoint: &Endpoint) -> TokenStream {
-    match &endpoint.response {
-        ResponseBody::Json { type_name } => {
+fn response_type(resolved: &ResolvedEndpoint<'_>) -> TokenStream {
+    match resolved.response {
+        Some(type_name) => {
             let name = ident(type_name);
             quote!(#name)
         }
-        ResponseBody::Binary => quote!(crate::media::Download),
+        None => quote!(crate::media::Download),
     }
 }
 
-fn query_storage(field: &Field) -> proc_macro2::Ident {
-    ident(&format!("query_{}", field_ident(field)))
+/// The builder field holding a query parameter: `query_userid`.
+fn query_storage(rust_name: &str) -> proc_macro2::Ident {
+    ident(&format!("query_{rust_name}"))
 }
 
-fn method(spec: &SpecFile, endpoint: &Endpoint) -> TokenStream {
-    let (_, method_name) = split_id(endpoint);
-    let method_name = ident(method_name);
-    let builder = builder_struct(endpoint);
+fn method(group: &ResolvedGroup<'_>, resolved: &ResolvedEndpoint<'_>) -> TokenStream {
+    let endpoint = resolved.endpoint;
+    let method_name = ident(resolved.method_name);
+    let builder = ident(&resolved.builder);
     let calls = ident(CALLS_MODULE);
-    let inputs = call_inputs(spec, endpoint);
-    let docs = doc_attrs(&endpoint_doc(spec, endpoint));
+    let inputs = &resolved.inputs;
+    let docs = doc_attrs(&endpoint_doc(group, resolved));
     let path_alias = &endpoint.path;
     let title_alias = &endpoint.title;
     let deprecated = endpoint
@@ -148,14 +145,14 @@ fn method(spec: &SpecFile, endpoint: &Endpoint) -> TokenStream {
     let mut params = Vec::new();
     let mut inits = Vec::new();
     for field in &inputs.required_query {
-        let name = field_ident(field);
-        let storage = query_storage(field);
+        let name = ident(&field.rust_name);
+        let storage = query_storage(&field.rust_name);
         let (ty, convert) = field_argument(field);
         params.push(quote!(#name: #ty));
         inits.push(quote!(#storage: #name #convert,));
     }
     for field in &inputs.optional_query {
-        let storage = query_storage(field);
+        let storage = query_storage(&field.rust_name);
         inits.push(quote!(#storage: None,));
     }
     if let Some(body) = &inputs.body {
@@ -165,7 +162,7 @@ fn method(spec: &SpecFile, endpoint: &Endpoint) -> TokenStream {
             inits.push(quote!(request,));
         } else {
             let required = body.required.iter().map(|field| {
-                let name = field_ident(field);
+                let name = ident(&field.rust_name);
                 let (ty, convert) = field_argument(field);
                 params.push(quote!(#name: #ty));
                 if convert.is_empty() {
@@ -176,9 +173,9 @@ fn method(spec: &SpecFile, endpoint: &Endpoint) -> TokenStream {
             });
             let required: Vec<_> = required.collect();
             let rest = (!body.optional.is_empty()).then(|| quote!(..Default::default()));
-            let optional = if rest.is_some() && !derives_default(spec, body.type_name) {
+            let optional = if rest.is_some() && !body.derives_default {
                 // Optional fields are Options; list them when the struct has no Default.
-                let names = body.optional.iter().map(|f| field_ident(f));
+                let names = body.optional.iter().map(|f| ident(&f.rust_name));
                 quote!(#(#names: None,)*)
             } else {
                 rest.unwrap_or_default()
@@ -204,21 +201,22 @@ fn method(spec: &SpecFile, endpoint: &Endpoint) -> TokenStream {
     }
 }
 
-fn builder(spec: &SpecFile, endpoint: &Endpoint) -> TokenStream {
-    let builder = builder_struct(endpoint);
-    let (namespace, method_name) = split_id(endpoint);
-    let inputs = call_inputs(spec, endpoint);
-    let op = operation_static(endpoint);
-    let id = &endpoint.id;
+fn builder(resolved: &ResolvedEndpoint<'_>) -> TokenStream {
+    let endpoint = resolved.endpoint;
+    let builder = ident(&resolved.builder);
+    let method_name = resolved.method_name;
+    let inputs = &resolved.inputs;
+    let op = ident(&resolved.op_static);
+    let id = resolved.id;
     let path = &endpoint.path;
-    let http_method = match endpoint.method {
+    let http_method = match resolved.http_method {
         HttpMethod::GET => quote!(Get),
         HttpMethod::POST => quote!(Post),
     };
-    let credential = ident(endpoint.credential.rust_variant());
-    let retry_safe = super::retry_safe(endpoint);
-    let response = response_type(endpoint);
-    let api = api_struct(namespace);
+    let credential = ident(resolved.credential.rust_variant());
+    let retry_safe = resolved.retry_safe;
+    let response = response_type(resolved);
+    let api = api_struct(resolved.namespace);
     let builder_doc = doc_attrs(&format!(
         "Request builder of [`{api}::{method_name}`] ({}): set optional inputs, then `.await` it.",
         endpoint.title
@@ -228,28 +226,27 @@ fn builder(spec: &SpecFile, endpoint: &Endpoint) -> TokenStream {
     let mut setters = Vec::new();
     let mut query = Vec::new();
     for field in &inputs.required_query {
-        let storage = query_storage(field);
+        let storage = query_storage(&field.rust_name);
         let ty = field_rust_type(field);
         fields.push(quote!(pub(super) #storage: #ty,));
         let value = if field.secret {
             quote!(self.#storage.expose().to_string())
         } else {
-            query_value(spec, &field_type(field), quote!(self.#storage))
+            query_value(field, quote!(self.#storage))
         };
-        let wire = field.name.as_str();
+        let wire = field.wire;
         query.push(quote!(query.push((#wire, #value));));
     }
     for field in &inputs.optional_query {
-        let storage = query_storage(field);
-        let type_ref = field_type(field);
+        let storage = query_storage(&field.rust_name);
         let ty = field_rust_type(field);
         fields.push(quote!(pub(super) #storage: Option<#ty>,));
         let value = if field.secret {
             quote!(value.expose().to_string())
         } else {
-            query_value(spec, &type_ref, quote!(value))
+            query_value(field, quote!(value))
         };
-        let wire = field.name.as_str();
+        let wire = field.wire;
         query.push(quote!(if let Some(value) = self.#storage { query.push((#wire, #value)); }));
         setters.push(setter(field, quote!(self.#storage)));
     }
@@ -259,17 +256,14 @@ fn builder(spec: &SpecFile, endpoint: &Endpoint) -> TokenStream {
         fields.push(quote!(pub(super) request: #body_type,));
         body_arg = quote!(crate::client::encode_body(&self.request));
         for field in &body.optional {
-            let name = field_ident(field);
+            let name = ident(&field.rust_name);
             setters.push(setter(field, quote!(self.request.#name)));
         }
     }
     if inputs.multipart.is_some() {
         fields.push(quote!(pub(super) file: crate::media::UploadFile,));
     }
-    let paging = endpoint
-        .pagination
-        .as_ref()
-        .map(|p| paging_method(spec, endpoint, &inputs, p));
+    let paging = resolved.paging.as_ref().map(paging_method);
     let query_len = inputs.required_query.len() + inputs.optional_query.len();
     let query_binding = if query.is_empty() {
         quote!(let query: Vec<(&'static str, String)> = Vec::new();)
@@ -279,21 +273,21 @@ fn builder(spec: &SpecFile, endpoint: &Endpoint) -> TokenStream {
             #(#query)*
         }
     };
-    let defaults = client_defaults(endpoint, &inputs);
+    let defaults = client_defaults(resolved);
     let self_binding = if defaults.is_empty() {
         quote!(self)
     } else {
         quote!(mut self)
     };
-    let (limits_item, limits_arg) = upload_limits(endpoint, inputs.upload_limits);
+    let (limits_item, limits_arg) = upload_limits(&resolved.limits_static, inputs.upload_limits);
     // The runtime's boxed future is the builder's future as it is: no async block here, so
     // no state machine per endpoint.
-    let call = match (&endpoint.response, inputs.multipart) {
-        (ResponseBody::Binary, _) => quote!(self.client.execute_download(&#op, query)),
-        (ResponseBody::Json { .. }, Some(part)) => quote! {
+    let call = match (resolved.response, inputs.multipart) {
+        (None, _) => quote!(self.client.execute_download(&#op, query)),
+        (Some(_), Some(part)) => quote! {
             self.client.execute_upload::<#response>(&#op, query, #part, #limits_arg, self.file)
         },
-        (ResponseBody::Json { .. }, None) => {
+        (Some(_), None) => {
             quote!(self.client.execute_json::<#response>(&#op, query, #body_arg))
         }
     };
@@ -336,21 +330,17 @@ fn builder(spec: &SpecFile, endpoint: &Endpoint) -> TokenStream {
 
 /// Statements filling the inputs that default from the client (`agentid`), and refusing the
 /// call before sending when a required one is still unset.
-fn client_defaults(endpoint: &Endpoint, inputs: &CallInputs<'_>) -> TokenStream {
-    let query = inputs.optional_query.iter().map(|f| {
-        let storage = query_storage(f);
-        (f, quote!(self.#storage))
-    });
-    let body = inputs.body.iter().flat_map(|b| b.optional.iter()).map(|f| {
-        let name = field_ident(f);
-        (f, quote!(self.request.#name))
-    });
+fn client_defaults(resolved: &ResolvedEndpoint<'_>) -> TokenStream {
     let mut out = TokenStream::new();
-    for (field, place) in query.chain(body) {
-        let Some(default) = field.client_default else {
-            continue;
+    for input in &resolved.client_defaults {
+        let place = if input.in_body {
+            let name = ident(&input.rust_name);
+            quote!(self.request.#name)
+        } else {
+            let storage = query_storage(&input.rust_name);
+            quote!(self.#storage)
         };
-        let (getter, setting) = match default {
+        let (getter, setting) = match input.default {
             crate::model::ClientDefault::AgentId => (quote!(agent_id), "ClientBuilder::agent_id"),
         };
         out.extend(quote! {
@@ -358,11 +348,11 @@ fn client_defaults(endpoint: &Endpoint, inputs: &CallInputs<'_>) -> TokenStream 
                 #place = self.client.#getter();
             }
         });
-        if field.required {
-            let wire = field.name.as_str();
+        if input.required {
+            let wire = input.wire;
             let why = format!(
                 "{} needs `{wire}`: set it on the call or give the client one with {setting}",
-                endpoint.id
+                resolved.id
             );
             out.extend(quote! {
                 if #place.is_none() {
@@ -378,52 +368,22 @@ fn client_defaults(endpoint: &Endpoint, inputs: &CallInputs<'_>) -> TokenStream 
 }
 
 /// `into_stream`: every item of every page, fetched on demand.
-fn paging_method(
-    spec: &SpecFile,
-    endpoint: &Endpoint,
-    inputs: &CallInputs<'_>,
-    pagination: &Pagination,
-) -> TokenStream {
-    let ResponseBody::Json { type_name } = &endpoint.response else {
-        return TokenStream::new();
-    };
-    let fields: &[Field] = match spec.types.get(type_name) {
-        Some(TypeDef::Object { fields, .. }) => fields,
-        _ => &[],
-    };
-    let find = |name: &str| fields.iter().find(|f| f.name == name);
-    let (Some(items), Some(next)) = (find(&pagination.items), find(&pagination.next_cursor)) else {
-        return TokenStream::new();
-    };
-    let TypeRef::Array(item_type) = field_type(items) else {
-        return TokenStream::new();
-    };
-    let item_type = rust_type(&item_type);
-    let page_type = ident(type_name);
-    let items_name = field_ident(items);
-    let next_name = field_ident(next);
-    let in_request = request_types(spec).contains(type_name.as_str());
-    let items_value = if field_shape(items, in_request) == FieldShape::Optional {
+fn paging_method(paging: &crate::resolve::Paging<'_>) -> TokenStream {
+    let item_type = rust_type(&paging.item_type);
+    let page_type = ident(paging.page_type);
+    let items_name = ident(&paging.items);
+    let next_name = ident(&paging.next_cursor);
+    let items_value = if paging.items_optional {
         quote!(page.#items_name.unwrap_or_default())
     } else {
         quote!(page.#items_name)
     };
-    let next_value = if super::names::rust_required(next) {
+    let next_value = if paging.next_cursor_required {
         quote!(Some(page.#next_name))
     } else {
         quote!(page.#next_name)
     };
-    // The validator checked the cursor is an optional input, so it has a setter.
-    let body_optional = inputs.body.iter().flat_map(|b| b.optional.iter());
-    let Some(cursor) = inputs
-        .optional_query
-        .iter()
-        .chain(body_optional)
-        .find(|f| f.name == pagination.cursor)
-    else {
-        return TokenStream::new();
-    };
-    let cursor_setter = field_ident(cursor);
+    let cursor_setter = ident(&paging.cursor_setter);
     quote! {
         /// Every item of every page, as a stream: the next page is fetched when the items of
         /// the current one are used up. The stream ends after an error.
@@ -438,11 +398,11 @@ fn paging_method(
 }
 
 /// The static upload limits of an endpoint and the expression passing them; `&[]` without.
-fn upload_limits(endpoint: &Endpoint, limits: &[UploadLimit]) -> (TokenStream, TokenStream) {
+fn upload_limits(name: &str, limits: &[UploadLimit]) -> (TokenStream, TokenStream) {
     if limits.is_empty() {
         return (TokenStream::new(), quote!(&[]));
     }
-    let name = limits_static(endpoint);
+    let name = ident(name);
     let items = limits.iter().map(|limit| {
         let when = match (&limit.param, &limit.value) {
             (Some(param), Some(value)) => quote!(Some((#param, #value))),
@@ -466,9 +426,9 @@ fn upload_limits(endpoint: &Endpoint, limits: &[UploadLimit]) -> (TokenStream, T
     (item, quote!(#name))
 }
 
-fn setter(field: &Field, target: TokenStream) -> TokenStream {
-    let name = field_ident(field);
-    let docs = doc_attrs(&field.doc);
+fn setter(field: &ResolvedField<'_>, target: TokenStream) -> TokenStream {
+    let name = ident(&field.rust_name);
+    let docs = doc_attrs(field.doc);
     let (ty, convert) = field_argument(field);
     quote! {
         #docs
@@ -480,14 +440,12 @@ fn setter(field: &Field, target: TokenStream) -> TokenStream {
 }
 
 /// The query string text of a stored parameter value.
-fn query_value(spec: &SpecFile, type_ref: &TypeRef, value: TokenStream) -> TokenStream {
-    match type_ref {
+fn query_value(field: &ResolvedField<'_>, value: TokenStream) -> TokenStream {
+    match &field.type_ref {
         TypeRef::String => quote!(#value),
         TypeRef::Boolean | TypeRef::Flag => quote!(u8::from(#value).to_string()),
-        TypeRef::Named(name) => match spec.types.get(name) {
-            Some(TypeDef::StringEnum { .. }) => quote!(#value.as_str().to_string()),
-            _ => quote!(i64::from(#value).to_string()),
-        },
+        TypeRef::Named(_) if field.string_enum => quote!(#value.as_str().to_string()),
+        TypeRef::Named(_) => quote!(i64::from(#value).to_string()),
         _ => quote!(#value.to_string()),
     }
 }

@@ -4,41 +4,34 @@ use proc_macro2::TokenStream;
 use quote::quote;
 
 use super::docs::doc_attrs;
-use super::names::{
-    FieldShape, field_ident, field_shape, field_type, ident, request_types, rust_required,
-};
-use crate::model::{
-    Field, IntEnumValue, SpecFile, StringEnumValue, TypeDef, UnionTag, UnionVariant,
-};
+use super::names::ident;
+use crate::model::{IntEnumValue, StringEnumValue, TypeDef, UnionTag};
+use crate::resolve::{FieldShape, ResolvedField, ResolvedGroup, ResolvedType, ResolvedVariant};
 use crate::typeref::TypeRef;
-use crate::validate::{variant_key, variant_name};
 
-pub fn types(spec: &SpecFile) -> TokenStream {
-    let request_side = request_types(spec);
-    spec.types
-        .iter()
-        .map(|(name, def)| match def {
-            TypeDef::Object { doc, fields } => object(
-                spec,
-                name,
-                doc,
-                fields,
-                request_side.contains(name.as_str()),
-            ),
-            TypeDef::IntEnum { doc, values } => int_enum(name, doc, values),
-            TypeDef::StringEnum { doc, values } => string_enum(name, doc, values),
-            TypeDef::Union {
-                doc,
-                tag,
-                inline: false,
-                variants,
-            } => union(name, doc, tag, variants),
-            TypeDef::Union {
-                doc,
-                tag,
-                inline: true,
-                variants,
-            } => inline_union(name, doc, tag, variants),
+pub fn types(group: &ResolvedGroup<'_>) -> TokenStream {
+    group
+        .types
+        .values()
+        .map(|resolved| {
+            let name = resolved.name;
+            match resolved.def {
+                TypeDef::Object { doc, .. } => object(resolved, doc),
+                TypeDef::IntEnum { doc, values } => int_enum(name, doc, values),
+                TypeDef::StringEnum { doc, values } => string_enum(name, doc, values),
+                TypeDef::Union {
+                    doc,
+                    tag,
+                    inline: false,
+                    ..
+                } => union(name, doc, tag, &resolved.variants),
+                TypeDef::Union {
+                    doc,
+                    tag,
+                    inline: true,
+                    ..
+                } => inline_union(name, doc, tag, &resolved.variants),
+            }
         })
         .collect()
 }
@@ -67,42 +60,12 @@ pub fn rust_type(type_ref: &TypeRef) -> TokenStream {
 }
 
 /// The Rust type of a field: its type, or `Secret` for a secret string.
-pub fn field_rust_type(field: &Field) -> TokenStream {
+pub fn field_rust_type(field: &ResolvedField<'_>) -> TokenStream {
     if field.secret {
         quote!(crate::Secret)
     } else {
-        rust_type(&field_type(field))
+        rust_type(&field.type_ref)
     }
-}
-
-/// Whether a named type is a union (flattened into the object holding it).
-pub fn is_union(spec: &SpecFile, type_ref: &TypeRef) -> bool {
-    matches!(type_ref, TypeRef::Named(name) if matches!(spec.types.get(name), Some(TypeDef::Union { .. })))
-}
-
-/// Whether `Default` can be derived for a value of this type.
-fn has_default(spec: &SpecFile, type_ref: &TypeRef, depth: usize) -> bool {
-    match type_ref {
-        TypeRef::Named(name) => match spec.types.get(name) {
-            Some(TypeDef::Object { fields, .. }) => {
-                depth < 16 && object_has_default(spec, fields, depth + 1)
-            }
-            _ => false,
-        },
-        _ => true,
-    }
-}
-
-/// Whether the generated struct for a named object type derives `Default`.
-pub fn derives_default(spec: &SpecFile, type_name: &str) -> bool {
-    has_default(spec, &TypeRef::Named(type_name.to_string()), 0)
-}
-
-fn object_has_default(spec: &SpecFile, fields: &[Field], depth: usize) -> bool {
-    fields
-        .iter()
-        .filter(|f| rust_required(f))
-        .all(|f| has_default(spec, &field_type(f), depth))
 }
 
 /// `Deserialize` for a generated type: any self-describing input, read through `Decode`.
@@ -116,34 +79,29 @@ fn deserialize_via_decode(name: &proc_macro2::Ident) -> TokenStream {
     }
 }
 
-fn object(
-    spec: &SpecFile,
-    name: &str,
-    doc: &str,
-    fields: &[Field],
-    in_request: bool,
-) -> TokenStream {
-    let name = ident(name);
+fn object(resolved: &ResolvedType<'_>, doc: &str) -> TokenStream {
+    let name = ident(resolved.name);
+    let fields = &resolved.fields;
     let docs = doc_attrs(doc);
-    let default = object_has_default(spec, fields, 0).then(|| quote!(Default,));
-    let accessors = separated_lists(&name, fields, in_request);
+    let default = resolved.derives_default.then(|| quote!(Default,));
+    let accessors = separated_lists(&name, fields);
     let deserialize = deserialize_via_decode(&name);
     let field_defs = fields.iter().map(|field| {
-        let type_ref = field_type(field);
-        let rust_name = field_ident(field);
-        let docs = doc_attrs(&field.doc);
+        let type_ref = &field.type_ref;
+        let rust_name = ident(&field.rust_name);
+        let docs = doc_attrs(field.doc);
         let mut ty = field_rust_type(field);
-        let shape = field_shape(field, in_request);
+        let shape = field.shape;
         if shape == FieldShape::Optional {
             ty = quote!(Option<#ty>);
         }
         // Only serialization is derived; reading is the `Decode` implementation below.
         let mut serde_args = Vec::new();
-        if is_union(spec, &type_ref) {
+        if field.union_tag.is_some() {
             serde_args.push(quote!(flatten));
         } else {
-            if rust_name != field.name.as_str() {
-                let wire = &field.name;
+            if field.rust_name != field.wire {
+                let wire = field.wire;
                 serde_args.push(quote!(rename = #wire));
             }
             match shape {
@@ -161,7 +119,7 @@ fn object(
                 }
             }
             // A flag is `bool` in Rust and 0/1 on the wire.
-            if type_ref == TypeRef::Flag && !field.secret {
+            if *type_ref == TypeRef::Flag && !field.secret {
                 let path = match shape {
                     FieldShape::Optional => "crate::de::opt_flag::serialize",
                     _ => "crate::de::flag::serialize",
@@ -177,9 +135,8 @@ fn object(
         }
     });
     // Named fields are taken out first: a flattened union reads the members left.
-    let (flattened, named): (Vec<&Field>, Vec<&Field>) = fields
-        .iter()
-        .partition(|field| is_union(spec, &field_type(field)));
+    let (flattened, named): (Vec<&ResolvedField<'_>>, Vec<&ResolvedField<'_>>) =
+        fields.iter().partition(|field| field.union_tag.is_some());
     let binding = if !named.is_empty() {
         quote!(let mut fields =)
     } else if !flattened.is_empty() {
@@ -188,12 +145,9 @@ fn object(
         TokenStream::new()
     };
     let reads = named.iter().chain(&flattened).map(|field| {
-        let rust_name = field_ident(field);
-        let wire = &field.name;
-        let read = match (
-            field_shape(field, in_request),
-            union_tag(spec, &field_type(field)),
-        ) {
+        let rust_name = ident(&field.rust_name);
+        let wire = field.wire;
+        let read = match (field.shape, field.union_tag) {
             (FieldShape::Optional, Some(tag)) => quote!(fields.flattened_optional(#tag)?),
             (_, Some(_)) => quote!(fields.flattened()?),
             (FieldShape::Plain, None) => quote!(fields.required(#wire)?),
@@ -224,31 +178,20 @@ fn object(
     }
 }
 
-/// The tag field of a union type, if `type_ref` names one.
-fn union_tag<'a>(spec: &'a SpecFile, type_ref: &TypeRef) -> Option<&'a str> {
-    match type_ref {
-        TypeRef::Named(name) => match spec.types.get(name) {
-            Some(TypeDef::Union { tag, .. }) => Some(tag.as_str()),
-            _ => None,
-        },
-        _ => None,
-    }
-}
-
 /// `<field>_list()` for each string field that joins a list with a separator.
-fn separated_lists(name: &proc_macro2::Ident, fields: &[Field], in_request: bool) -> TokenStream {
+fn separated_lists(name: &proc_macro2::Ident, fields: &[ResolvedField<'_>]) -> TokenStream {
     let methods: Vec<TokenStream> = fields
         .iter()
-        .filter(|f| field_type(f) == TypeRef::String && !f.secret)
+        .filter(|f| f.type_ref == TypeRef::String && !f.secret)
         .filter_map(|f| {
-            let separator = f.separator.as_deref()?;
-            let field = field_ident(f);
+            let separator = f.separator?;
+            let field = ident(&f.rust_name);
             let method = ident(&format!("{field}_list"));
             let doc = format!(
                 " The parts of `{}` (joined by `{separator}` on the wire); empty parts are skipped.",
-                f.name
+                f.wire
             );
-            let value = if field_shape(f, in_request) == FieldShape::Plain {
+            let value = if f.shape == FieldShape::Plain {
                 quote!(self.#field.as_str())
             } else {
                 quote!(self.#field.as_deref().unwrap_or_default())
@@ -392,7 +335,7 @@ fn string_enum(name: &str, doc: &str, values: &[StringEnumValue]) -> TokenStream
     }
 }
 
-fn union(name: &str, doc: &str, tag: &str, variants: &[UnionVariant]) -> TokenStream {
+fn union(name: &str, doc: &str, tag: &str, variants: &[ResolvedVariant<'_>]) -> TokenStream {
     let name = ident(name);
     let deserialize = deserialize_via_decode(&name);
     let missing_tag = format!("missing field `{tag}`");
@@ -401,8 +344,9 @@ fn union(name: &str, doc: &str, tag: &str, variants: &[UnionVariant]) -> TokenSt
     let mut serialize_arms = Vec::new();
     let mut deserialize_arms = Vec::new();
     let mut from_impls = Vec::new();
-    for v in variants {
-        let Some(variant) = variant_name(v).map(|n| ident(&n)) else {
+    for resolved in variants {
+        let v = resolved.variant;
+        let Some(variant) = resolved.name.as_deref().map(ident) else {
             continue; // refused by the validator
         };
         let tag_value = match &v.tag {
@@ -412,7 +356,7 @@ fn union(name: &str, doc: &str, tag: &str, variants: &[UnionVariant]) -> TokenSt
             }
             UnionTag::Str(s) => quote!(crate::union::Tag::Str(#s)),
         };
-        match (&v.type_name, variant_key(v)) {
+        match (&v.type_name, resolved.key) {
             (Some(type_name), Some(key)) => {
                 let content = ident(type_name);
                 let docs = doc_attrs(&format!(
@@ -424,7 +368,7 @@ fn union(name: &str, doc: &str, tag: &str, variants: &[UnionVariant]) -> TokenSt
                 serialize_arms.push(quote!(Self::#variant(content) => crate::union::serialize(serializer, #tag, #tag_value, #key, content),));
                 deserialize_arms.push(quote!(if crate::union::matches(&fields, #tag, #tag_value) { return crate::union::content(fields, #key).map(Self::#variant); }));
                 // Two variants with one content type: which one `from` means is ambiguous.
-                if !shared_content(variants, type_name) {
+                if !resolved.shared_content {
                     from_impls.push(quote! {
                         impl From<#content> for #name {
                             fn from(content: #content) -> Self {
@@ -483,25 +427,17 @@ fn union(name: &str, doc: &str, tag: &str, variants: &[UnionVariant]) -> TokenSt
     }
 }
 
-/// Whether more than one variant carries `type_name`.
-pub fn shared_content(variants: &[UnionVariant], type_name: &str) -> bool {
-    variants
-        .iter()
-        .filter(|v| v.type_name.as_deref() == Some(type_name))
-        .count()
-        > 1
-}
-
 /// A union whose variants' fields sit beside the tag: `{"card_type": "text_notice", ...}`.
-fn inline_union(name: &str, doc: &str, tag: &str, variants: &[UnionVariant]) -> TokenStream {
+fn inline_union(name: &str, doc: &str, tag: &str, variants: &[ResolvedVariant<'_>]) -> TokenStream {
     let name = ident(name);
     let deserialize = deserialize_via_decode(&name);
     let missing_tag = format!("missing field `{tag}`");
     let docs = doc_attrs(doc);
     let rows: Vec<_> = variants
         .iter()
-        .filter_map(|v| {
-            let variant = ident(&variant_name(v)?);
+        .filter_map(|resolved| {
+            let v = resolved.variant;
+            let variant = ident(resolved.name.as_deref()?);
             let content = ident(v.type_name.as_deref()?);
             let (tag_value, tag_json) = match &v.tag {
                 UnionTag::Int(n) => {
@@ -517,14 +453,14 @@ fn inline_union(name: &str, doc: &str, tag: &str, variants: &[UnionVariant]) -> 
                 ),
             };
             let context = format!("in the fields of `{tag}` {}", tag_text(&v.tag));
-            Some((v, variant, content, tag_value, tag_json, context))
+            Some((resolved, variant, content, tag_value, tag_json, context))
         })
         .collect();
     let variant_defs = rows.iter().map(|(v, variant, content, ..)| {
         let docs = doc_attrs(&format!(
             "`{tag}` {}, its fields beside the tag. {}",
-            tag_text(&v.tag),
-            v.doc
+            tag_text(&v.variant.tag),
+            v.variant.doc
         ));
         quote!(#docs #variant(#content),)
     });
@@ -540,11 +476,7 @@ fn inline_union(name: &str, doc: &str, tag: &str, variants: &[UnionVariant]) -> 
     });
     let from_impls = rows
         .iter()
-        .filter(|(v, ..)| {
-            v.type_name
-                .as_deref()
-                .is_some_and(|t| !shared_content(variants, t))
-        })
+        .filter(|(v, ..)| v.variant.type_name.is_some() && !v.shared_content)
         .map(|(_, variant, content, ..)| {
             quote! {
                 impl From<#content> for #name {

@@ -6,48 +6,42 @@ use proc_macro2::TokenStream;
 use quote::quote;
 use serde_json::Value;
 
-use super::names::{builder_struct, call_inputs, field_ident, field_type, ident, split_id};
-use crate::model::{Credential, Endpoint, Example, HttpMethod, ResponseBody, SpecFile, TypeDef};
+use super::names::ident;
+use crate::model::{Credential, Example, HttpMethod};
+use crate::resolve::{ResolvedEndpoint, ResolvedField, ResolvedGroup};
 use crate::typeref::TypeRef;
 
-pub fn group_tests(spec: &SpecFile) -> TokenStream {
-    let group = ident(&spec.group);
-    let tests = spec.endpoints.iter().flat_map(|endpoint| {
+pub fn group_tests(group: &ResolvedGroup<'_>) -> TokenStream {
+    let module = ident(&group.spec.group);
+    let tests = group.endpoints.iter().flat_map(|endpoint| {
         endpoint
+            .endpoint
             .examples
             .iter()
             .enumerate()
-            .map(move |(index, example)| example_test(spec, endpoint, index, example))
+            .map(move |(index, example)| example_test(endpoint, index, example))
     });
     quote! {
         #![allow(deprecated)]
         use crate::support::{Credential, MockWeCom};
         #[allow(unused_imports)]
-        use wecom_api::#group::*;
+        use wecom_api::#module::*;
 
         #(#tests)*
     }
 }
 
-fn example_test(
-    spec: &SpecFile,
-    endpoint: &Endpoint,
-    index: usize,
-    example: &Example,
-) -> TokenStream {
-    let test_name = ident(&format!(
-        "{}_example_{index}",
-        endpoint.id.replace('.', "_")
-    ));
-    let (namespace, method) = split_id(endpoint);
-    let namespace = ident(namespace);
-    let method = ident(method);
-    let http_method = match endpoint.method {
+fn example_test(resolved: &ResolvedEndpoint<'_>, index: usize, example: &Example) -> TokenStream {
+    let endpoint = resolved.endpoint;
+    let test_name = ident(&format!("{}_example_{index}", resolved.snake_id));
+    let namespace = ident(resolved.namespace);
+    let method = ident(resolved.method_name);
+    let http_method = match resolved.http_method {
         HttpMethod::GET => "GET",
         HttpMethod::POST => "POST",
     };
     let path = &endpoint.path;
-    let inputs = call_inputs(spec, endpoint);
+    let inputs = &resolved.inputs;
     let query_pairs = example.query.iter().map(|(name, value)| {
         let text = match value {
             Value::String(s) => s.clone(),
@@ -73,20 +67,16 @@ fn example_test(
     let mut args = Vec::new();
     let mut setters = Vec::new();
     for field in &inputs.required_query {
-        args.push(query_literal(
-            spec,
-            &field_type(field),
-            example.query.get(&field.name),
-        ));
+        args.push(query_literal(field, example.query.get(field.wire)));
     }
     for field in &inputs.optional_query {
-        if let Some(value) = example.query.get(&field.name) {
-            let name = field_ident(field);
-            let value = query_literal(spec, &field_type(field), Some(value));
+        if let Some(value) = example.query.get(field.wire) {
+            let name = ident(&field.rust_name);
+            let value = query_literal(field, Some(value));
             setters.push(quote!(.#name(#value)));
         }
     }
-    let builder = builder_struct(endpoint);
+    let builder = ident(&resolved.builder);
     let mut optional_body = TokenStream::new();
     if let (Some(body), Some(json)) = (&inputs.body, &request_json) {
         let body_type = ident(body.type_name);
@@ -99,14 +89,14 @@ fn example_test(
             args.push(quote!(body));
         } else {
             for field in &body.required {
-                let name = field_ident(field);
+                let name = ident(&field.rust_name);
                 args.push(quote!(body.#name));
             }
         }
         // A request struct passed whole already carries its optional fields.
-        let optional: &[&crate::model::Field] = if body.as_struct { &[] } else { &body.optional };
+        let optional: &[ResolvedField<'_>] = if body.as_struct { &[] } else { &body.optional };
         for field in optional {
-            let name = field_ident(field);
+            let name = ident(&field.rust_name);
             optional_body.extend(quote! {
                 if let Some(value) = body.#name {
                     call = call.#name(value);
@@ -135,18 +125,18 @@ fn example_test(
         let mut call: calls::#builder = client.#namespace().#method(#(#args),*) #(#setters)*;
         #optional_body
     };
-    let id = &endpoint.id;
-    let variant = ident(endpoint.credential.rust_variant());
+    let id = resolved.id;
+    let variant = ident(resolved.credential.rust_variant());
     let credential = quote!(Credential::#variant);
-    let start = match endpoint.credential {
+    let start = match resolved.credential {
         Credential::AccessToken => quote!(MockWeCom::start()),
         Credential::CorpSecret | Credential::None => quote!(MockWeCom::bare()),
         // The server issues that kind's token (or none, for a webhook key) and its
         // client holds that credential.
         _ => quote!(MockWeCom::holding(#credential)),
     };
-    let body = match &endpoint.response {
-        ResponseBody::Json { .. } => quote! {
+    let body = match resolved.response {
+        Some(_) => quote! {
             let mock = server
                 .expect_call(#credential, #http_method, #path, &[#(#query_pairs),*], #expected_body, #response_json)
                 .await;
@@ -158,7 +148,7 @@ fn example_test(
             #upload_check
             crate::support::assert_decoded(#response_json, &response);
         },
-        ResponseBody::Binary => quote! {
+        None => quote! {
             let mock = server
                 .expect_download(#credential, #http_method, #path, &[#(#query_pairs),*], b"example file")
                 .await;
@@ -191,13 +181,13 @@ fn raw_str(text: &str) -> TokenStream {
 }
 
 /// A Rust expression for a query parameter of the example.
-fn query_literal(spec: &SpecFile, type_ref: &TypeRef, value: Option<&Value>) -> TokenStream {
+fn query_literal(field: &ResolvedField<'_>, value: Option<&Value>) -> TokenStream {
     let text = match value {
         Some(Value::String(s)) => s.clone(),
         Some(other) => other.to_string(),
         None => String::new(),
     };
-    match type_ref {
+    match &field.type_ref {
         TypeRef::String => quote!(#text),
         TypeRef::Integer => {
             let n = proc_macro2::Literal::i64_unsuffixed(text.trim().parse().unwrap_or_default());
@@ -213,14 +203,12 @@ fn query_literal(spec: &SpecFile, type_ref: &TypeRef, value: Option<&Value>) -> 
         }
         TypeRef::Named(name) => {
             let ty = ident(name);
-            match spec.types.get(name) {
-                Some(TypeDef::StringEnum { .. }) => quote!(#ty::from(#text)),
-                _ => {
-                    let n = proc_macro2::Literal::i64_unsuffixed(
-                        text.trim().parse().unwrap_or_default(),
-                    );
-                    quote!(#ty::from(#n))
-                }
+            if field.string_enum {
+                quote!(#ty::from(#text))
+            } else {
+                let n =
+                    proc_macro2::Literal::i64_unsuffixed(text.trim().parse().unwrap_or_default());
+                quote!(#ty::from(#n))
             }
         }
         _ => quote!(Default::default()),
