@@ -41,13 +41,14 @@ const I64_FLOAT_LIMIT: f64 = 9_223_372_036_854_775_807.0;
 #[derive(Clone, Copy)]
 struct IntVisitor;
 
+/// The integer a float holds exactly (`2.0`), if it is integral and in range.
+fn exact_int(v: f64) -> Option<i64> {
+    // In range and integral, so the cast is exact.
+    (v.is_finite() && v.fract() == 0.0 && v.abs() < I64_FLOAT_LIMIT).then_some(v as i64)
+}
+
 fn float_to_int<E: de::Error>(v: f64) -> Result<i64, E> {
-    if v.is_finite() && v.fract() == 0.0 && v.abs() < I64_FLOAT_LIMIT {
-        // In range and integral, so the cast is exact.
-        Ok(v as i64)
-    } else {
-        Err(E::invalid_value(de::Unexpected::Float(v), &"an integer"))
-    }
+    exact_int(v).ok_or_else(|| E::invalid_value(de::Unexpected::Float(v), &"an integer"))
 }
 
 impl Visitor<'_> for IntVisitor {

@@ -14,7 +14,7 @@ use std::collections::BTreeMap;
 
 use serde_json::{Map, Value};
 
-use super::DecodeError;
+use super::{DecodeError, exact_int};
 
 /// A type read out of a parsed JSON value, as leniently as WeCom writes it.
 pub(crate) trait Decode: Sized {
@@ -102,26 +102,18 @@ fn is_blank(value: &Value) -> bool {
 
 // ---------------------------------------------------------------- scalars
 
-/// Largest float that converts to an `i64` exactly enough for ids and timestamps.
-const I64_FLOAT_LIMIT: f64 = 9_223_372_036_854_775_807.0;
-
-fn float_to_int(v: f64) -> Option<i64> {
-    // In range and integral, so the cast is exact.
-    (v.is_finite() && v.fract() == 0.0 && v.abs() < I64_FLOAT_LIMIT).then_some(v as i64)
-}
-
 impl Decode for i64 {
     const BLANK_IS_ABSENT: bool = true;
 
     fn decode(value: Value) -> Result<Self, DecodeError> {
         const WHAT: &str = "an integer or a string holding one";
         let parsed = match &value {
-            Value::Number(n) => n.as_i64().or_else(|| n.as_f64().and_then(float_to_int)),
+            Value::Number(n) => n.as_i64().or_else(|| n.as_f64().and_then(exact_int)),
             Value::String(s) => {
                 let t = s.trim();
                 t.parse::<i64>()
                     .ok()
-                    .or_else(|| t.parse::<f64>().ok().and_then(float_to_int))
+                    .or_else(|| t.parse::<f64>().ok().and_then(exact_int))
             }
             _ => None,
         };
