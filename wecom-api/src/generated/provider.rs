@@ -1280,7 +1280,7 @@ pub struct ChatArchiveOrderSpec {
     /// 升级订单需要升级的旧版本，目前仅支持 2，默认 2
     #[serde(skip_serializing_if = "Option::is_none")]
     pub old_edition: Option<ChatArchiveEdition>,
-    /// 购买人数，范围 [1,1000000]；新购、增购、升级订单必填，续期订单不填默认为当前已购人数
+    /// 购买人数，范围 1～1000000；新购、增购、升级订单必填，续期订单不填默认为当前已购人数
     #[serde(skip_serializing_if = "Option::is_none")]
     pub purchase_count: Option<i64>,
     /// 指定生效时间戳（新购、续期过期版本可指定，须大于等于当天 0 点且在 90 天内）

@@ -5814,7 +5814,7 @@ pub struct SmartdocPublishResponse {
     /// 分享码
     #[serde(skip_serializing_if = "Option::is_none")]
     pub share_code: Option<String>,
-    /// 发布页访问链接，格式为 https://doc.weixin.qq.com/smartdoc/p/{share_code}
+    /// 发布页访问链接，格式为 `https://doc.weixin.qq.com/smartdoc/p/{share_code}`
     #[serde(skip_serializing_if = "Option::is_none")]
     pub publish_url: Option<String>,
     /// 发布版本号
