@@ -31,6 +31,9 @@ pub(crate) use value::decode_body;
 // The runtime's own unit tests build no generated group, which is what uses `deserialize`.
 #[cfg_attr(test, allow(unused_imports))]
 pub(crate) use value::{Decode, Fields, deserialize, parse};
+// The callback readers share the rule for an absent value.
+#[cfg(feature = "callbacks")]
+pub(crate) use value::present;
 
 /// Largest float that still converts to an `i64` exactly enough for ids and timestamps.
 const I64_FLOAT_LIMIT: f64 = 9_223_372_036_854_775_807.0;

@@ -71,19 +71,16 @@ pub fn generate(spec: &Spec) -> Result<Vec<GeneratedFile>, String> {
         spec.groups.len(),
         Box::new(|| Ok(crate::openapi::openapi_json(&resolved))),
     ));
+    // Results come back in the order the jobs were pushed.
     let mut texts = run_jobs(jobs).into_iter();
-    let mut rendered = Vec::new();
-    for _ in &spec.groups {
-        let module_text = texts
+    let mut next_text = || {
+        texts
             .next()
-            .unwrap_or_else(|| Err("a job was lost".to_owned()));
-        let tests_text = texts
-            .next()
-            .unwrap_or_else(|| Err("a job was lost".to_owned()));
-        rendered.push(module_text.and_then(|m| tests_text.map(|t| (m, t))));
-    }
-    for (group, rendered) in spec.groups.iter().zip(rendered) {
-        let (module_text, tests_text) = rendered?;
+            .unwrap_or_else(|| Err("a job was lost".to_owned()))
+    };
+    for group in &spec.groups {
+        let module_text = next_text()?;
+        let tests_text = next_text()?;
         let name = &group.spec.group;
         let module = ident(name);
         let cfg = feature_cfg(group.spec.feature, name);
@@ -110,11 +107,6 @@ pub fn generate(spec: &Spec) -> Result<Vec<GeneratedFile>, String> {
             contents: tests_text,
         });
     }
-    let mut next_text = || {
-        texts
-            .next()
-            .unwrap_or_else(|| Err("a job was lost".to_owned()))
-    };
     if spec.callbacks.is_some() {
         let cfg = feature_cfg(true, CALLBACKS_FEATURE);
         modules.extend(quote! {

@@ -6,23 +6,16 @@ use serde::ser::{SerializeMap, Serializer};
 use serde_json::Value;
 
 use super::Fields;
-use crate::de::{Decode, DecodeError};
+use crate::de::{Decode, DecodeError, present};
 use crate::{Error, Result};
 
-fn is_blank(value: &Value) -> bool {
-    match value {
-        Value::Null => true,
-        Value::String(s) => s.trim().is_empty(),
-        _ => false,
-    }
-}
-
-/// The elements of a list that may be an array, a repeated element or a lone element.
+/// The elements of a list that may be an array, a repeated element or a lone element; an
+/// empty element (`null` or blank text) is `None`.
 fn items<T: Decode>(value: Value) -> Result<Option<Vec<T>>, DecodeError> {
-    let values = match value {
-        v if is_blank(&v) => return Ok(None),
-        Value::Array(values) => values,
-        single => vec![single],
+    let values = match present(value, true) {
+        None => return Ok(None),
+        Some(Value::Array(values)) => values,
+        Some(single) => vec![single],
     };
     <Vec<T> as Decode>::decode(Value::Array(values)).map(Some)
 }
@@ -65,9 +58,9 @@ pub(crate) fn object<T: Decode>(
     fields: &mut crate::de::Fields,
     name: &str,
 ) -> Result<Option<T>, DecodeError> {
-    match fields.take(name) {
-        Some(value) if !is_blank(&value) => T::decode(value).map(Some).map_err(|e| e.under(name)),
-        _ => Ok(None),
+    match fields.take(name).and_then(|value| present(value, true)) {
+        Some(value) => T::decode(value).map(Some).map_err(|e| e.under(name)),
+        None => Ok(None),
     }
 }
 

@@ -186,7 +186,7 @@ impl Decode for Value {
 
 /// The value of an optional field, or `None` when it reads as absent. Not generic, so
 /// the `Option` logic is compiled once.
-fn present(value: Value, blank_is_absent: bool) -> Option<Value> {
+pub(crate) fn present(value: Value, blank_is_absent: bool) -> Option<Value> {
     match value {
         Value::Null => None,
         v if blank_is_absent && is_blank(&v) => None,
