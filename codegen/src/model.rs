@@ -77,6 +77,43 @@ pub struct Endpoint {
     /// Documented examples; every one is checked against the schema and run as a test.
     #[serde(default)]
     pub examples: Vec<Example>,
+    /// What was compared with the official page, field by field, and what could not be.
+    #[serde(default)]
+    pub confirmed: Option<Confirmation>,
+}
+
+/// The record of comparing an endpoint's fields with its official page: names, types and
+/// required flags of the query and body, names and types of the response, nested levels
+/// included.
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Confirmation {
+    /// The official page compared (`https://developer.work.weixin.qq.com/document/path/NNNNN`).
+    pub page: String,
+    /// The query parameters and request body match the page's tables.
+    #[serde(default)]
+    pub request: bool,
+    /// The response fields match the page's table.
+    #[serde(default)]
+    pub response: bool,
+    /// Fields that could not be confirmed, each with the reason.
+    #[serde(default)]
+    pub unconfirmed: Vec<Unconfirmed>,
+    /// Where the page disagrees with itself (an example against its table) and what the
+    /// spec follows.
+    #[serde(default)]
+    pub notes: Vec<String>,
+}
+
+/// One field that could not be confirmed against the official page.
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Unconfirmed {
+    /// Where the field is: `query.<name>`, `request.<path>` or `response.<path>`
+    /// (nested fields joined with `.`, list items with `[]`).
+    pub field: String,
+    /// Why it could not be confirmed (the page omits it, the table is ambiguous, ...).
+    pub why: String,
 }
 
 /// How a cursor-paged list pages: the cursor input, the next cursor and the items of a page.

@@ -182,6 +182,32 @@ impl<'a> Checker<'a> {
         if !endpoint.doc.starts_with("https://") {
             self.error(&format!("{at}.doc"), "the doc link must be an https:// URL");
         }
+        if let Some(confirmed) = &endpoint.confirmed {
+            if !confirmed.page.starts_with("https://") {
+                self.error(
+                    &format!("{at}.confirmed.page"),
+                    "the page compared must be an https:// URL",
+                );
+            }
+            for (index, field) in confirmed.unconfirmed.iter().enumerate() {
+                let place = format!("{at}.confirmed.unconfirmed[{index}]");
+                let known_root = ["query.", "request.", "response."]
+                    .iter()
+                    .any(|root| field.field.starts_with(root));
+                if !known_root {
+                    self.error(
+                        &format!("{place}.field"),
+                        format!(
+                            "`{}` must start with `query.`, `request.` or `response.`",
+                            field.field
+                        ),
+                    );
+                }
+                if field.why.trim().is_empty() {
+                    self.error(&format!("{place}.why"), "say why the field could not be confirmed");
+                }
+            }
+        }
         let path = &endpoint.path;
         if !path.starts_with('/') {
             self.error(

@@ -569,3 +569,19 @@ fn union_variants_without_content() {
         ],
     );
 }
+
+#[test]
+fn a_confirmation_names_its_page_and_each_unconfirmed_field_with_a_reason() {
+    let report = error_after(
+        "    response: {kind: json, type: User}\n",
+        "    response: {kind: json, type: User}\n    confirmed:\n      page: developer.work.weixin.qq.com/document/path/90196\n      request: true\n      unconfirmed:\n        - {field: userid, why: ''}\n",
+    );
+    assert_reports(
+        &report,
+        &[
+            "endpoints[user.get].confirmed.page: the page compared must be an https:// URL",
+            "confirmed.unconfirmed[0].field: `userid` must start with `query.`, `request.` or `response.`",
+            "confirmed.unconfirmed[0].why: say why",
+        ],
+    );
+}
