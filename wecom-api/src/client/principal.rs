@@ -5,12 +5,10 @@
 
 use std::fmt;
 
-use futures::future::BoxFuture;
-
-use super::{Call, Client, Expect, Payload, Query, encode_json, issued};
+use super::Client;
 use crate::error::{Error, Result};
-use crate::operation::{Credential, Method};
-use crate::token::{Fetched, TokenKey, TokenKind};
+use crate::operation::Credential;
+use crate::token::{TokenKey, TokenKind};
 
 /// The credential a client holds and what it needs to renew it.
 pub(crate) enum Principal {
@@ -273,141 +271,5 @@ impl Principal {
 impl fmt::Debug for Principal {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(&self.describe())
-    }
-}
-
-/// A token-issuing endpoint the runtime calls itself.
-const fn issuer(id: &'static str, path: &'static str, credential: Credential) -> Call<'static> {
-    Call {
-        id: Some(id),
-        method: Method::Post,
-        path,
-        credential,
-        retry_safe: true,
-    }
-}
-
-const GET_SUITE_TOKEN: Call<'static> = issuer(
-    "suite.get_token",
-    "/cgi-bin/service/get_suite_token",
-    Credential::None,
-);
-const GET_CORP_TOKEN: Call<'static> = issuer(
-    "suite.get_corp_token",
-    "/cgi-bin/service/get_corp_token",
-    Credential::SuiteAccessToken,
-);
-const GET_PROVIDER_TOKEN: Call<'static> = issuer(
-    "provider.get_token",
-    "/cgi-bin/service/get_provider_token",
-    Credential::None,
-);
-const GET_DOWNSTREAM_TOKEN: Call<'static> = issuer(
-    "corpgroup.get_token",
-    "/cgi-bin/corpgroup/corp/gettoken",
-    Credential::AccessToken,
-);
-const GET_MODEL_TOKEN: Call<'static> = issuer(
-    "hardware_model.get_token",
-    "/cgi-bin/openhw/get_model_token",
-    Credential::None,
-);
-const GET_DEVICE_TOKEN: Call<'static> = issuer(
-    "hardware_model.get_device_token",
-    "/cgi-bin/openhw/get_device_token",
-    Credential::ModelAccessToken,
-);
-
-impl Client {
-    /// Obtains this client's own token from WeCom. Runs inside the shared refresh task.
-    pub(super) async fn fetch_own_token(&self) -> Result<Fetched> {
-        let body = match &self.inner.principal {
-            Principal::Corp { .. } => return self.fetch_token().await,
-            Principal::Webhook { .. } => {
-                return Err(Error::invalid_argument(
-                    "webhook_key",
-                    "a group robot client has no token",
-                ));
-            }
-            Principal::Suite { suite_id, secret } => {
-                let ticket = self.current_ticket().await?;
-                let body = serde_json::json!({
-                    "suite_id": suite_id, "suite_secret": secret, "suite_ticket": ticket,
-                });
-                return self
-                    .issue(&GET_SUITE_TOKEN, "suite_access_token", &body)
-                    .await;
-            }
-            Principal::Model { model_id, secret } => {
-                let ticket = self.current_ticket().await?;
-                let body = serde_json::json!({
-                    "model_id": model_id, "model_secret": secret, "model_ticket": ticket,
-                });
-                return self
-                    .issue(&GET_MODEL_TOKEN, "model_access_token", &body)
-                    .await;
-            }
-            Principal::Provider { corp_id, secret } => {
-                let body = serde_json::json!({ "corpid": corp_id, "provider_secret": secret });
-                return self
-                    .issue(&GET_PROVIDER_TOKEN, "provider_access_token", &body)
-                    .await;
-            }
-            Principal::AuthorizedCorp {
-                suite,
-                corp_id,
-                permanent_code,
-            } => (
-                suite,
-                &GET_CORP_TOKEN,
-                "access_token",
-                serde_json::json!({ "auth_corpid": corp_id, "permanent_code": permanent_code }),
-            ),
-            Principal::Downstream {
-                upstream,
-                corp_id,
-                agent_id,
-                business_type,
-            } => (
-                upstream,
-                &GET_DOWNSTREAM_TOKEN,
-                "access_token",
-                serde_json::json!({
-                    "corpid": corp_id, "business_type": business_type, "agentid": agent_id,
-                }),
-            ),
-            Principal::Device {
-                model,
-                device_sn,
-                device_secret,
-            } => (
-                model,
-                &GET_DEVICE_TOKEN,
-                "device_access_token",
-                serde_json::json!({ "device_sn": device_sn, "device_secret": device_secret }),
-            ),
-        };
-        // Issued with another client's token: that client refreshes its own on rejection.
-        let (issuer_client, call, field, body) = body;
-        issuer_client
-            .with_deadline(issuer_client.inner.deadline)
-            .issue(call, field, &body)
-            .await
-    }
-
-    /// Boxed: an issuing call goes through [`Client::run`], which may refresh a token
-    /// by calling here again (for a suite's authorised corp), and a recursive async fn
-    /// needs a named, `Send` future.
-    fn issue<'a>(
-        &'a self,
-        call: &'static Call<'static>,
-        field: &'static str,
-        body: &'a serde_json::Value,
-    ) -> BoxFuture<'a, Result<Fetched>> {
-        Box::pin(async move {
-            let payload = Payload::Json(encode_json(body)?);
-            let raw = self.run(call, Query::None, &payload, Expect::Json).await?;
-            issued(call, &raw.body, field)
-        })
     }
 }
