@@ -4,13 +4,13 @@
 use serde_json::{Map, Value, json};
 
 use crate::model::{
-    Credential, Endpoint, HttpMethod, RequestBody, ResponseBody, SpecFile, TypeDef, UnionTag,
+    Credential, Endpoint, HttpMethod, RequestBody, ResponseBody, TypeDef, UnionTag,
 };
 use crate::resolve::{ResolvedEndpoint, ResolvedField, ResolvedGroup, ResolvedType};
 use crate::typeref::TypeRef;
 
 /// The export of every group, from its resolved model.
-pub fn openapi_json(groups: &[ResolvedGroup<'_>]) -> String {
+pub fn openapi_json(groups: &[ResolvedGroup<'_>], common: Option<&ResolvedGroup<'_>>) -> String {
     let mut paths = Map::new();
     let mut schemas = Map::new();
     schemas.insert(
@@ -24,14 +24,22 @@ pub fn openapi_json(groups: &[ResolvedGroup<'_>]) -> String {
             }
         }),
     );
+    if let Some(common) = common {
+        for (name, resolved) in &common.types {
+            schemas.insert(
+                format!("{}.{name}", common.spec.group),
+                type_schema(common, resolved),
+            );
+        }
+    }
     let mut tags = Vec::new();
     for group in groups {
         let file = group.spec;
         tags.push(json!({"name": file.group, "description": file.title}));
-        for (name, resolved) in &group.types {
+        for (name, resolved) in group.types.iter().filter(|(_, t)| !t.imported) {
             schemas.insert(
                 format!("{}.{name}", file.group),
-                type_schema(file, resolved),
+                type_schema(group, resolved),
             );
         }
         for resolved in &group.endpoints {
@@ -44,7 +52,7 @@ pub fn openapi_json(groups: &[ResolvedGroup<'_>]) -> String {
                 .entry(endpoint.path.clone())
                 .or_insert_with(|| Value::Object(Map::new()));
             if let Some(item) = item.as_object_mut() {
-                item.insert(method.into(), operation(file, resolved));
+                item.insert(method.into(), operation(group, resolved));
             }
         }
     }
@@ -96,13 +104,14 @@ fn security_schemes() -> Value {
     Value::Object(schemes)
 }
 
-fn operation(file: &SpecFile, resolved: &ResolvedEndpoint<'_>) -> Value {
+fn operation(group: &ResolvedGroup<'_>, resolved: &ResolvedEndpoint<'_>) -> Value {
+    let file = group.spec;
     let endpoint = resolved.endpoint;
     let mut parameters: Vec<Value> = resolved
         .inputs
         .query
         .iter()
-        .map(|p| parameter(file, p))
+        .map(|p| parameter(group, p))
         .collect();
     let security = match resolved.credential {
         Credential::AccessToken => json!([{"access_token": []}]),
@@ -126,7 +135,7 @@ fn operation(file: &SpecFile, resolved: &ResolvedEndpoint<'_>) -> Value {
         "parameters": parameters,
         "security": security,
         "x-retry-safe": resolved.retry_safe,
-        "responses": {"200": response(file, endpoint)},
+        "responses": {"200": response(group, endpoint)},
     });
     if let Some(note) = &endpoint.deprecated {
         op["deprecated"] = json!(true);
@@ -138,7 +147,7 @@ fn operation(file: &SpecFile, resolved: &ResolvedEndpoint<'_>) -> Value {
             op["requestBody"] = json!({
                 "required": true,
                 "content": {"application/json": {
-                    "schema": reference(&file.group, type_name),
+                    "schema": reference(group, type_name),
                     "examples": examples
                 }}
             });
@@ -180,14 +189,14 @@ fn operation(file: &SpecFile, resolved: &ResolvedEndpoint<'_>) -> Value {
     op
 }
 
-fn response(file: &SpecFile, endpoint: &Endpoint) -> Value {
+fn response(group: &ResolvedGroup<'_>, endpoint: &Endpoint) -> Value {
     let envelope = json!({"$ref": "#/components/schemas/Envelope"});
     let examples = examples(endpoint, |e| Some(e.response.clone()));
     match &endpoint.response {
         ResponseBody::Json { type_name } => json!({
             "description": "errcode 0 and the fields below, or errcode and errmsg on failure",
             "content": {"application/json": {
-                "schema": {"allOf": [envelope, reference(&file.group, type_name)]},
+                "schema": {"allOf": [envelope, reference(group, type_name)]},
                 "examples": examples
             }}
         }),
@@ -215,21 +224,26 @@ fn examples(endpoint: &Endpoint, pick: impl Fn(&crate::model::Example) -> Option
     Value::Object(out)
 }
 
-fn parameter(file: &SpecFile, param: &ResolvedField<'_>) -> Value {
+fn parameter(group: &ResolvedGroup<'_>, param: &ResolvedField<'_>) -> Value {
     json!({
         "name": param.wire,
         "in": "query",
         "required": param.required,
         "description": param.doc,
-        "schema": type_ref_schema(&file.group, &param.type_ref),
+        "schema": type_ref_schema(group, &param.type_ref),
     })
 }
 
-fn reference(group: &str, name: &str) -> Value {
-    json!({"$ref": format!("#/components/schemas/{group}.{name}")})
+/// A reference to a named type: a shared one lives under `common.`.
+fn reference(group: &ResolvedGroup<'_>, name: &str) -> Value {
+    let home = match group.types.get(name) {
+        Some(t) if t.imported => crate::share::COMMON_GROUP,
+        _ => group.spec.group.as_str(),
+    };
+    json!({"$ref": format!("#/components/schemas/{home}.{name}")})
 }
 
-fn type_ref_schema(group: &str, type_ref: &TypeRef) -> Value {
+fn type_ref_schema(group: &ResolvedGroup<'_>, type_ref: &TypeRef) -> Value {
     match type_ref {
         TypeRef::String => json!({"type": "string"}),
         TypeRef::Integer => json!({"type": "integer", "format": "int64"}),
@@ -245,8 +259,7 @@ fn type_ref_schema(group: &str, type_ref: &TypeRef) -> Value {
     }
 }
 
-fn type_schema(file: &SpecFile, resolved: &ResolvedType<'_>) -> Value {
-    let group = file.group.as_str();
+fn type_schema(group: &ResolvedGroup<'_>, resolved: &ResolvedType<'_>) -> Value {
     match resolved.def {
         TypeDef::Object { doc, .. } => {
             let mut properties = Map::new();
