@@ -61,7 +61,7 @@ pub fn share(common: &Group, groups: &mut [Group]) -> Vec<Diagnostic> {
 }
 
 /// Which groups use each common type, by group name: the type is compiled when any of them is.
-pub fn users<'a>(groups: &'a [Group]) -> BTreeMap<&'a str, BTreeSet<&'a str>> {
+pub fn users(groups: &[Group]) -> BTreeMap<&str, BTreeSet<&str>> {
     let mut users: BTreeMap<&str, BTreeSet<&str>> = BTreeMap::new();
     for group in groups {
         for name in &group.shared {
