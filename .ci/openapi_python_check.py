@@ -17,6 +17,7 @@ import importlib
 import json
 import pathlib
 import re
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -142,9 +143,16 @@ def main():
     parser.add_argument("--keep")
     args = parser.parse_args()
     openapi = pathlib.Path(args.openapi).resolve()
-    document = json.loads(openapi.read_text(encoding="utf-8"))
     work = pathlib.Path(args.keep or tempfile.mkdtemp(prefix="openapi-python-check-"))
     work.mkdir(parents=True, exist_ok=True)
+    try:
+        return check(args, openapi, work)
+    finally:
+        if not args.keep:
+            shutil.rmtree(work, ignore_errors=True)
+
+
+def check(args, openapi, work):
     if args.generator:
         generator = pathlib.Path(args.generator)
         python = generator.parent / "python"
@@ -225,6 +233,10 @@ def decode(openapi, package_dir, skipped):
                         counts["enum_decoded"] += 1
                 if sites and all_decoded:
                     counts["enum_examples_decoded"] += 1
+    for method, path in sorted(skipped):
+        operation = document["paths"].get(path, {}).get(method, {})
+        failures.append(f"{operation.get('operationId', path)} ({method.upper()} {path}): "
+                        "openapi-python-client left the operation or its response out")
     for line in failures:
         print(line, file=sys.stderr)
     print(f"openapi-python-client left out {len(skipped)} operation(s) or response(s)")
