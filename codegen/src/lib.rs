@@ -5,9 +5,11 @@ pub mod emit;
 mod jobs;
 pub mod load;
 pub mod model;
+pub mod naming;
 pub mod openapi;
 pub mod resolve;
 pub mod schema;
+pub mod share;
 pub mod typeref;
 pub mod validate;
 

@@ -1,16 +1,20 @@
 //! Reading spec files: YAML into the model, then validation. A bad spec never reaches the
 //! emitters: every problem is collected and reported with its file and place.
 
+use std::collections::BTreeSet;
 use std::fmt;
 use std::path::Path;
 
 use crate::model::{CallbackFile, ErrcodeFile, SpecFile};
+use crate::share::COMMON_FILE;
 use crate::validate;
 
 /// A loaded, validated spec: every group plus the errcode catalog.
 #[derive(Debug, Clone)]
 pub struct Spec {
     pub groups: Vec<Group>,
+    /// `common.yaml`, if present: named types shared by groups (see `crate::share`).
+    pub common: Option<Group>,
     pub errcodes: ErrcodeFile,
     /// `callbacks.yaml`, if present.
     pub callbacks: Option<CallbackFile>,
@@ -22,6 +26,9 @@ pub struct Group {
     /// File name relative to the spec directory (`contacts.yaml`).
     pub file: String,
     pub spec: SpecFile,
+    /// Types of `common.yaml` the group uses, at any depth: copied into `spec.types` so that
+    /// every lookup finds them, printed once in the common module and re-exported here.
+    pub shared: BTreeSet<String>,
 }
 
 /// One problem in a spec file.
@@ -95,7 +102,7 @@ pub fn read_sources(dir: &Path) -> Result<Vec<(String, String)>, SpecErrors> {
 }
 
 /// Parses and validates spec sources given as `(file name, text)`; `errcodes.yaml`, if
-/// present, is the errcode catalog. Pure: used by `load_dir` and by tests.
+/// present, is the errcode catalog, `common.yaml` the types groups share. Pure: used by `load_dir` and by tests.
 pub fn load_sources(sources: &[(String, String)]) -> Result<Spec, SpecErrors> {
     let mut problems = Vec::new();
     let mut groups = Vec::new();
@@ -103,6 +110,7 @@ pub fn load_sources(sources: &[(String, String)]) -> Result<Spec, SpecErrors> {
         errcodes: Vec::new(),
     };
     let mut callbacks = None;
+    let mut common = None;
     // Each file parses on its own, so they parse in parallel, biggest first.
     let jobs: Vec<(usize, crate::jobs::Job<'_, Result<Parsed, Diagnostic>>)> = sources
         .iter()
@@ -116,9 +124,17 @@ pub fn load_sources(sources: &[(String, String)]) -> Result<Spec, SpecErrors> {
         match parsed {
             Some(Ok(Parsed::Errcodes(e))) => errcodes = e,
             Some(Ok(Parsed::Callbacks(c))) => callbacks = Some(c),
+            Some(Ok(Parsed::Common(spec))) => {
+                common = Some(Group {
+                    file: file.clone(),
+                    spec,
+                    shared: BTreeSet::new(),
+                })
+            }
             Some(Ok(Parsed::Group(spec))) => groups.push(Group {
                 file: file.clone(),
                 spec,
+                shared: BTreeSet::new(),
             }),
             Some(Err(diagnostic)) => problems.push(diagnostic),
             None => problems.push(Diagnostic {
@@ -129,7 +145,11 @@ pub fn load_sources(sources: &[(String, String)]) -> Result<Spec, SpecErrors> {
         }
     }
     if problems.is_empty() {
-        problems = validate::validate(&groups, &errcodes);
+        if let Some(common) = &common {
+            problems.extend(validate::validate_common(common));
+            problems.extend(crate::share::share(common, &mut groups));
+        }
+        problems.extend(validate::validate(&groups, &errcodes));
         if let Some(callbacks) = &callbacks {
             problems.extend(validate::validate_callbacks(CALLBACKS_FILE, callbacks));
         }
@@ -137,6 +157,7 @@ pub fn load_sources(sources: &[(String, String)]) -> Result<Spec, SpecErrors> {
     if problems.is_empty() {
         Ok(Spec {
             groups,
+            common,
             errcodes,
             callbacks,
         })
@@ -149,6 +170,7 @@ pub fn load_sources(sources: &[(String, String)]) -> Result<Spec, SpecErrors> {
 enum Parsed {
     Errcodes(ErrcodeFile),
     Callbacks(CallbackFile),
+    Common(SpecFile),
     Group(SpecFile),
 }
 
@@ -157,6 +179,8 @@ fn parse_file(file: &str, text: &str) -> Result<Parsed, Diagnostic> {
         parse(file, text).map(Parsed::Errcodes)
     } else if file == CALLBACKS_FILE {
         parse(file, text).map(Parsed::Callbacks)
+    } else if file == COMMON_FILE {
+        parse(file, text).map(Parsed::Common)
     } else {
         parse(file, text).map(Parsed::Group)
     }

@@ -4,13 +4,13 @@
 use serde_json::{Map, Value, json};
 
 use crate::model::{
-    Credential, Endpoint, HttpMethod, RequestBody, ResponseBody, SpecFile, TypeDef, UnionTag,
+    Credential, Endpoint, HttpMethod, RequestBody, ResponseBody, TypeDef, UnionTag,
 };
 use crate::resolve::{ResolvedEndpoint, ResolvedField, ResolvedGroup, ResolvedType};
 use crate::typeref::TypeRef;
 
 /// The export of every group, from its resolved model.
-pub fn openapi_json(groups: &[ResolvedGroup<'_>]) -> String {
+pub fn openapi_json(groups: &[ResolvedGroup<'_>], common: Option<&ResolvedGroup<'_>>) -> String {
     let mut paths = Map::new();
     let mut schemas = Map::new();
     schemas.insert(
@@ -24,14 +24,22 @@ pub fn openapi_json(groups: &[ResolvedGroup<'_>]) -> String {
             }
         }),
     );
+    if let Some(common) = common {
+        for (name, resolved) in &common.types {
+            schemas.insert(
+                format!("{}.{name}", common.spec.group),
+                type_schema(common, resolved),
+            );
+        }
+    }
     let mut tags = Vec::new();
     for group in groups {
         let file = group.spec;
         tags.push(json!({"name": file.group, "description": file.title}));
-        for (name, resolved) in &group.types {
+        for (name, resolved) in group.types.iter().filter(|(_, t)| !t.imported) {
             schemas.insert(
                 format!("{}.{name}", file.group),
-                type_schema(file, resolved),
+                type_schema(group, resolved),
             );
         }
         for resolved in &group.endpoints {
@@ -44,7 +52,7 @@ pub fn openapi_json(groups: &[ResolvedGroup<'_>]) -> String {
                 .entry(endpoint.path.clone())
                 .or_insert_with(|| Value::Object(Map::new()));
             if let Some(item) = item.as_object_mut() {
-                item.insert(method.into(), operation(file, resolved));
+                item.insert(method.into(), operation(group, resolved));
             }
         }
     }
@@ -96,13 +104,14 @@ fn security_schemes() -> Value {
     Value::Object(schemes)
 }
 
-fn operation(file: &SpecFile, resolved: &ResolvedEndpoint<'_>) -> Value {
+fn operation(group: &ResolvedGroup<'_>, resolved: &ResolvedEndpoint<'_>) -> Value {
+    let file = group.spec;
     let endpoint = resolved.endpoint;
     let mut parameters: Vec<Value> = resolved
         .inputs
         .query
         .iter()
-        .map(|p| parameter(file, p))
+        .map(|p| parameter(group, p))
         .collect();
     let security = match resolved.credential {
         Credential::AccessToken => json!([{"access_token": []}]),
@@ -126,8 +135,12 @@ fn operation(file: &SpecFile, resolved: &ResolvedEndpoint<'_>) -> Value {
         "parameters": parameters,
         "security": security,
         "x-retry-safe": resolved.retry_safe,
-        "responses": {"200": response(file, endpoint)},
+        "responses": {"200": response(group, endpoint)},
     });
+    // What was compared with the official page, as the spec records it.
+    if let Some(confirmed) = &endpoint.confirmed {
+        op["x-wecom-confirmed"] = serde_json::to_value(confirmed).unwrap_or_default();
+    }
     if let Some(note) = &endpoint.deprecated {
         op["deprecated"] = json!(true);
         op["x-deprecated-note"] = json!(note);
@@ -138,7 +151,7 @@ fn operation(file: &SpecFile, resolved: &ResolvedEndpoint<'_>) -> Value {
             op["requestBody"] = json!({
                 "required": true,
                 "content": {"application/json": {
-                    "schema": reference(&file.group, type_name),
+                    "schema": reference(group, type_name),
                     "examples": examples
                 }}
             });
@@ -180,14 +193,24 @@ fn operation(file: &SpecFile, resolved: &ResolvedEndpoint<'_>) -> Value {
     op
 }
 
-fn response(file: &SpecFile, endpoint: &Endpoint) -> Value {
+fn response(group: &ResolvedGroup<'_>, endpoint: &Endpoint) -> Value {
     let envelope = json!({"$ref": "#/components/schemas/Envelope"});
     let examples = examples(endpoint, |e| Some(e.response.clone()));
     match &endpoint.response {
+        // A union of objects cannot be merged with the envelope (`allOf`) by generators:
+        // such a response names its type alone, errcode and errmsg beside its fields.
+        ResponseBody::Json { type_name } if holds_union(group, type_name) => json!({
+            "description": "errcode 0 and the fields below, or errcode and errmsg on failure \
+                (components.schemas.Envelope: they sit beside the fields)",
+            "content": {"application/json": {
+                "schema": reference(group, type_name),
+                "examples": examples
+            }}
+        }),
         ResponseBody::Json { type_name } => json!({
             "description": "errcode 0 and the fields below, or errcode and errmsg on failure",
             "content": {"application/json": {
-                "schema": {"allOf": [envelope, reference(&file.group, type_name)]},
+                "schema": {"allOf": [envelope, reference(group, type_name)]},
                 "examples": examples
             }}
         }),
@@ -199,6 +222,10 @@ fn response(file: &SpecFile, endpoint: &Endpoint) -> Value {
             }
         }),
     }
+}
+
+fn holds_union(group: &ResolvedGroup<'_>, name: &str) -> bool {
+    group.fields(name).iter().any(|f| f.union_tag.is_some())
 }
 
 fn examples(endpoint: &Endpoint, pick: impl Fn(&crate::model::Example) -> Option<Value>) -> Value {
@@ -215,27 +242,49 @@ fn examples(endpoint: &Endpoint, pick: impl Fn(&crate::model::Example) -> Option
     Value::Object(out)
 }
 
-fn parameter(file: &SpecFile, param: &ResolvedField<'_>) -> Value {
+fn parameter(group: &ResolvedGroup<'_>, param: &ResolvedField<'_>) -> Value {
     json!({
         "name": param.wire,
         "in": "query",
         "required": param.required,
         "description": param.doc,
-        "schema": type_ref_schema(&file.group, &param.type_ref),
+        "schema": type_ref_schema(group, &param.type_ref),
     })
 }
 
-fn reference(group: &str, name: &str) -> Value {
-    json!({"$ref": format!("#/components/schemas/{group}.{name}")})
+/// A reference to a named type: a shared one lives under `common.`.
+fn reference(group: &ResolvedGroup<'_>, name: &str) -> Value {
+    let home = match group.types.get(name) {
+        Some(t) if t.imported => crate::share::COMMON_GROUP,
+        _ => group.spec.group.as_str(),
+    };
+    json!({"$ref": format!("#/components/schemas/{home}.{name}")})
 }
 
-fn type_ref_schema(group: &str, type_ref: &TypeRef) -> Value {
+/// Integers as WeCom sends them: a number, or now and then the same number as text
+/// (`"gender": "1"`). Generators turn this into a union (`int | str` in Python).
+const INTEGER_TEXT: &str = r"^\s*-?[0-9]+\s*$";
+const NUMBER_TEXT: &str = r"^\s*-?[0-9]+(\.[0-9]+)?([eE][-+]?[0-9]+)?\s*$";
+
+fn type_ref_schema(group: &ResolvedGroup<'_>, type_ref: &TypeRef) -> Value {
     match type_ref {
         TypeRef::String => json!({"type": "string"}),
-        TypeRef::Integer => json!({"type": "integer", "format": "int64"}),
-        TypeRef::Number => json!({"type": "number"}),
+        TypeRef::Integer => json!({"anyOf": [
+            {"type": "integer", "format": "int64"},
+            {"type": "string", "pattern": INTEGER_TEXT, "description": "the integer as text, as WeCom sometimes sends it"}
+        ]}),
+        TypeRef::Number => json!({"anyOf": [
+            {"type": "number"},
+            {"type": "string", "pattern": NUMBER_TEXT, "description": "the number as text, as WeCom sometimes sends it"}
+        ]}),
         TypeRef::Boolean => json!({"type": "boolean"}),
-        TypeRef::Flag => json!({"type": "integer", "enum": [0, 1]}),
+        TypeRef::Flag => json!({
+            "description": "a 0/1 flag: 1 is true",
+            "anyOf": [
+                {"type": "integer", "enum": [0, 1]},
+                {"type": "string", "enum": ["0", "1"]}
+            ]
+        }),
         TypeRef::Json => json!({}),
         TypeRef::Array(inner) => json!({"type": "array", "items": type_ref_schema(group, inner)}),
         TypeRef::Map(inner) => {
@@ -245,17 +294,15 @@ fn type_ref_schema(group: &str, type_ref: &TypeRef) -> Value {
     }
 }
 
-fn type_schema(file: &SpecFile, resolved: &ResolvedType<'_>) -> Value {
-    let group = file.group.as_str();
+fn type_schema(group: &ResolvedGroup<'_>, resolved: &ResolvedType<'_>) -> Value {
     match resolved.def {
         TypeDef::Object { doc, .. } => {
             let mut properties = Map::new();
             let mut required = Vec::new();
-            let mut all_of = Vec::new();
+            let mut union = None;
             for field in &resolved.fields {
                 if field.union_tag.is_some() {
-                    // A union's tag and content sit beside the object's own fields.
-                    all_of.push(type_ref_schema(group, &field.type_ref));
+                    union = field.type_ref.named();
                     continue;
                 }
                 // OpenAPI 3.1 allows `description` beside `$ref`.
@@ -268,31 +315,45 @@ fn type_schema(file: &SpecFile, resolved: &ResolvedType<'_>) -> Value {
                     required.push(field.wire);
                 }
             }
+            if let Some(union) = union.and_then(|name| group.types.get(name)) {
+                return union_holder(group, doc, properties, required, union);
+            }
             let mut schema =
                 json!({"type": "object", "description": doc, "properties": properties});
             if !required.is_empty() {
                 schema["required"] = json!(required);
             }
-            if !all_of.is_empty() {
-                schema["allOf"] = json!(all_of);
-            }
             schema
         }
+        // Open enums: the documented values, or any other value of the same kind (WeCom adds
+        // values; the Rust client keeps them as `Unknown`). Generators turn this into "a known
+        // value or anything else" (`Gender | int | str` in Python) instead of failing.
         TypeDef::IntEnum { doc, values } => json!({
-            "type": "integer",
-            "description": doc,
-            "enum": values.iter().map(|v| v.value).collect::<Vec<_>>(),
-            "x-enum-varnames": values.iter().map(|v| v.name.as_str()).collect::<Vec<_>>(),
-            "x-enum-descriptions": values.iter().map(|v| v.doc.as_str()).collect::<Vec<_>>(),
-            "x-unknown-values": "kept: clients must accept values not listed",
+            "description": open_enum_doc(doc, values.iter().map(|v| (v.value.to_string(), v.doc.as_str()))),
+            "anyOf": [
+                {
+                    "type": "integer",
+                    "enum": values.iter().map(|v| v.value).collect::<Vec<_>>(),
+                    "x-enum-varnames": values.iter().map(|v| v.name.as_str()).collect::<Vec<_>>(),
+                    "x-enum-descriptions": values.iter().map(|v| v.doc.as_str()).collect::<Vec<_>>(),
+                },
+                {"type": "integer", "description": "a value the spec does not list (yet)"},
+                {"type": "string", "pattern": INTEGER_TEXT, "description": "a value as text, as WeCom sometimes sends it"}
+            ],
+            "x-open-enum": true,
         }),
         TypeDef::StringEnum { doc, values } => json!({
-            "type": "string",
-            "description": doc,
-            "enum": values.iter().map(|v| v.value.as_str()).collect::<Vec<_>>(),
-            "x-enum-varnames": values.iter().map(|v| v.name.as_str()).collect::<Vec<_>>(),
-            "x-enum-descriptions": values.iter().map(|v| v.doc.as_str()).collect::<Vec<_>>(),
-            "x-unknown-values": "kept: clients must accept values not listed",
+            "description": open_enum_doc(doc, values.iter().map(|v| (format!("`{}`", v.value), v.doc.as_str()))),
+            "anyOf": [
+                {
+                    "type": "string",
+                    "enum": values.iter().map(|v| v.value.as_str()).collect::<Vec<_>>(),
+                    "x-enum-varnames": values.iter().map(|v| v.name.as_str()).collect::<Vec<_>>(),
+                    "x-enum-descriptions": values.iter().map(|v| v.doc.as_str()).collect::<Vec<_>>(),
+                },
+                {"type": "string", "description": "a value the spec does not list (yet)"}
+            ],
+            "x-open-enum": true,
         }),
         TypeDef::Union {
             doc, tag, inline, ..
@@ -339,4 +400,79 @@ fn type_schema(file: &SpecFile, resolved: &ResolvedType<'_>) -> Value {
             json!({"description": doc, "oneOf": one_of, "x-union-tag": tag})
         }
     }
+}
+
+/// An open enum's description: its doc, then the known values with their meaning.
+fn open_enum_doc<'a>(doc: &str, values: impl Iterator<Item = (String, &'a str)>) -> String {
+    let mut text = doc.trim().to_string();
+    if !text.is_empty() {
+        text.push_str("\n\n");
+    }
+    text.push_str("Known values (others may come and are kept):");
+    for (value, meaning) in values {
+        text.push_str(&format!("\n- {value}: {meaning}"));
+    }
+    text
+}
+
+/// An object holding a union: one complete object per variant (its own fields, the tag and
+/// the variant's content), then any other tag, kept. Generators read this as a union of
+/// models; an object with the union under `allOf` loses its own fields in some of them.
+fn union_holder(
+    group: &ResolvedGroup<'_>,
+    doc: &str,
+    properties: Map<String, Value>,
+    required: Vec<&str>,
+    union: &ResolvedType<'_>,
+) -> Value {
+    let TypeDef::Union { tag, inline, .. } = union.def else {
+        return json!({"type": "object", "description": doc, "properties": properties});
+    };
+    let mut branches: Vec<Value> = union
+        .variants
+        .iter()
+        .map(|resolved_variant| {
+            let variant = resolved_variant.variant;
+            let mut properties = properties.clone();
+            let mut required = required.clone();
+            let tag_value = match &variant.tag {
+                UnionTag::Int(n) => json!(n),
+                UnionTag::Str(s) => json!(s),
+            };
+            properties.insert(tag.clone(), json!({"const": tag_value}));
+            required.push(tag);
+            let mut branch = json!({"type": "object", "description": variant.doc});
+            match (&variant.type_name, *inline, resolved_variant.key) {
+                (Some(content), true, _) => branch["allOf"] = json!([reference(group, content)]),
+                (Some(content), false, Some(key)) => {
+                    properties.insert(key.to_string(), reference(group, content));
+                    required.push(key);
+                }
+                _ => {}
+            }
+            branch["properties"] = Value::Object(properties);
+            branch["required"] = json!(required);
+            branch
+        })
+        .collect();
+    let tag_kind = match union.variants.first().map(|v| &v.variant.tag) {
+        Some(UnionTag::Int(_)) => "integer",
+        _ => "string",
+    };
+    let mut other = properties;
+    other.insert(
+        tag.clone(),
+        json!({"type": tag_kind, "description": "a tag the spec does not list (yet)"}),
+    );
+    let mut unknown = json!({
+        "type": "object",
+        "description": "a variant the spec does not list (yet): kept as it is",
+        "properties": other,
+        "additionalProperties": true,
+    });
+    if !required.is_empty() {
+        unknown["required"] = json!(required);
+    }
+    branches.push(unknown);
+    json!({"description": doc, "anyOf": branches, "x-union-tag": tag})
 }

@@ -4,14 +4,14 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use heck::{ToShoutySnakeCase, ToSnakeCase, ToUpperCamelCase};
+use heck::{ToShoutySnakeCase, ToUpperCamelCase};
 
 use crate::model::{
     ClientDefault, Credential, Endpoint, Field, HttpMethod, RequestBody, ResponseBody, SpecFile,
     TypeDef, UnionVariant, UploadLimit,
 };
+use crate::naming::{rust_field_name, variant_key, variant_name};
 use crate::typeref::TypeRef;
-use crate::validate::{variant_key, variant_name};
 
 /// Above this many required inputs, a call takes its request struct instead of arguments.
 const MAX_REQUIRED_ARGUMENTS: usize = 4;
@@ -28,6 +28,8 @@ pub struct ResolvedGroup<'a> {
 pub struct ResolvedType<'a> {
     pub name: &'a str,
     pub def: &'a TypeDef,
+    /// Printed in another module (the common one) and re-exported here, not printed here.
+    pub imported: bool,
     /// Reachable from a request body: optional fields stay `Option` so an empty list is sent.
     pub request_side: bool,
     /// Whether the generated type derives `Default` (objects only).
@@ -151,14 +153,6 @@ pub struct Paging<'a> {
     pub cursor_setter: String,
 }
 
-/// The Rust name of a field: its `rust_name`, else the wire name in snake_case.
-pub fn rust_field_name(field: &Field) -> String {
-    field
-        .rust_name
-        .clone()
-        .unwrap_or_else(|| field.name.to_snake_case())
-}
-
 /// Whether an endpoint may be repeated: as the spec says, else GET only.
 pub fn retry_safe(endpoint: &Endpoint) -> bool {
     endpoint
@@ -166,16 +160,31 @@ pub fn retry_safe(endpoint: &Endpoint) -> bool {
         .unwrap_or(endpoint.method == HttpMethod::GET)
 }
 
+/// How a group's types relate to the common module's.
+#[derive(Default)]
+pub struct Imports<'s> {
+    /// Types printed in the common module: the group re-exports them.
+    pub imported: Option<&'s BTreeSet<String>>,
+    /// Types request-side in some group: one Rust type has one shape wherever it is used.
+    pub request_side: Option<&'s BTreeSet<String>>,
+}
+
 impl<'a> ResolvedGroup<'a> {
     /// Resolves a validated group; a broken reference left by an invalid spec degrades to
     /// `json` rather than failing here.
     pub fn new(spec: &'a SpecFile) -> Self {
+        Self::with_imports(spec, &Imports::default())
+    }
+
+    /// Resolves a group whose types include some printed elsewhere (see `Imports`).
+    pub fn with_imports(spec: &'a SpecFile, imports: &Imports<'_>) -> Self {
         let request_side = request_types(spec);
         let types = spec
             .types
             .iter()
             .map(|(name, def)| {
-                let in_request = request_side.contains(name.as_str());
+                let in_request = request_side.contains(name.as_str())
+                    || imports.request_side.is_some_and(|r| r.contains(name));
                 let fields = match def {
                     TypeDef::Object { fields, .. } => fields
                         .iter()
@@ -201,6 +210,7 @@ impl<'a> ResolvedGroup<'a> {
                 let resolved = ResolvedType {
                     name: name.as_str(),
                     def,
+                    imported: imports.imported.is_some_and(|i| i.contains(name)),
                     request_side: in_request,
                     derives_default: has_default(spec, &TypeRef::Named(name.clone()), 0),
                     fields,
@@ -409,7 +419,7 @@ fn rust_required(field: &Field) -> bool {
 }
 
 /// Named types reachable from request bodies.
-fn request_types(spec: &SpecFile) -> BTreeSet<&str> {
+pub fn request_types(spec: &SpecFile) -> BTreeSet<&str> {
     let mut seen = BTreeSet::new();
     let mut todo: Vec<&str> = spec
         .endpoints

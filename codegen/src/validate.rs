@@ -10,13 +10,11 @@ use crate::model::{
     Endpoint, ErrcodeFile, Field, HttpMethod, Pagination, RequestBody, ResponseBody, SpecFile,
     TypeDef, UnionTag, UploadLimit,
 };
-use crate::resolve::rust_field_name;
+use crate::naming::{is_snake_identifier, rust_field_name, variant_key, variant_name};
 use crate::typeref::{TypeRef, is_type_name};
 
 mod callbacks;
-pub use callbacks::{
-    example_fields as callback_example_fields, rust_name as callbacks_rust_name, validate_callbacks,
-};
+pub use callbacks::{example_fields as callback_example_fields, validate_callbacks};
 
 /// Query parameters the runtime adds itself.
 const RESERVED_QUERY: &[&str] = &["access_token", "corpid", "corpsecret"];
@@ -80,6 +78,7 @@ pub fn validate(groups: &[Group], errcodes: &ErrcodeFile) -> Vec<Diagnostic> {
         let mut check = Checker {
             file: &group.file,
             spec: &group.spec,
+            shared: &group.shared,
             out: &mut out,
         };
         check.group();
@@ -121,9 +120,43 @@ pub fn validate(groups: &[Group], errcodes: &ErrcodeFile) -> Vec<Diagnostic> {
     out
 }
 
+/// The shared-types file: a group named `common` with types and no endpoints, each type
+/// checked like a group's (its references may only name other common types).
+pub fn validate_common(common: &Group) -> Vec<Diagnostic> {
+    let mut out = Vec::new();
+    let mut check = Checker {
+        file: &common.file,
+        spec: &common.spec,
+        shared: &common.shared,
+        out: &mut out,
+    };
+    let group = crate::share::COMMON_GROUP;
+    if common.spec.group != group {
+        check.error(
+            "group",
+            format!("the shared-types file is the group `{group}`"),
+        );
+    }
+    if common.spec.title.trim().is_empty() {
+        check.error("title", "empty title");
+    }
+    if !common.spec.endpoints.is_empty() {
+        check.error(
+            "endpoints",
+            "the shared-types file holds types only: endpoints belong to their group",
+        );
+    }
+    for (name, def) in &common.spec.types {
+        check.type_def(name, def);
+    }
+    out
+}
+
 struct Checker<'a> {
     file: &'a str,
     spec: &'a SpecFile,
+    /// Types copied from the common file: checked there, not again in each group.
+    shared: &'a BTreeSet<String>,
     out: &'a mut Vec<Diagnostic>,
 }
 
@@ -157,7 +190,9 @@ impl<'a> Checker<'a> {
             self.endpoint(endpoint);
         }
         for (name, def) in &self.spec.types {
-            self.type_def(name, def);
+            if !self.shared.contains(name) {
+                self.type_def(name, def);
+            }
         }
         self.unused_types();
     }
@@ -893,24 +928,6 @@ impl<'a> Checker<'a> {
     }
 }
 
-/// The key holding a union variant's content.
-pub fn variant_key(variant: &crate::model::UnionVariant) -> Option<&str> {
-    match (&variant.key, &variant.tag) {
-        (Some(key), _) => Some(key),
-        (None, UnionTag::Str(tag)) => Some(tag),
-        (None, UnionTag::Int(_)) => None,
-    }
-}
-
-/// The Rust name of a union variant: its `name`, else its key (or string tag) in
-/// UpperCamelCase.
-pub fn variant_name(variant: &crate::model::UnionVariant) -> Option<String> {
-    variant
-        .name
-        .clone()
-        .or_else(|| variant_key(variant).map(heck::ToUpperCamelCase::to_upper_camel_case))
-}
-
 fn tag_text(tag: &UnionTag) -> String {
     match tag {
         UnionTag::Int(n) => n.to_string(),
@@ -928,21 +945,6 @@ fn as_integer(value: &Value) -> Option<i64> {
         _ => None,
     }
 }
-
-fn is_snake_identifier(name: &str) -> bool {
-    let mut chars = name.chars();
-    matches!(chars.next(), Some(c) if c.is_ascii_lowercase() || c == '_')
-        && chars.all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_')
-        && !RUST_KEYWORDS.contains(&name)
-}
-
-const RUST_KEYWORDS: &[&str] = &[
-    "as", "async", "await", "break", "const", "continue", "crate", "dyn", "else", "enum", "extern",
-    "false", "fn", "for", "if", "impl", "in", "let", "loop", "match", "mod", "move", "mut", "pub",
-    "ref", "return", "self", "static", "struct", "super", "trait", "true", "type", "unsafe", "use",
-    "where", "while", "abstract", "become", "box", "do", "final", "macro", "override", "priv",
-    "typeof", "unsized", "virtual", "yield", "try", "gen",
-];
 
 fn short(value: &Value) -> String {
     let text = value.to_string();

@@ -1,14 +1,34 @@
 //! The resolved model of the mini spec: the facts every emitter prints, checked where they
 //! are computed.
 
-use codegen::resolve::{FieldShape, ResolvedGroup};
+use codegen::resolve::{FieldShape, Imports, ResolvedGroup};
 use codegen::typeref::TypeRef;
 
 #[test]
 fn resolves_types_and_endpoints_once() {
-    let spec = codegen::load_sources(&[("mini.yaml".into(), include_str!("mini.yaml").into())])
-        .unwrap_or_else(|e| panic!("{e}"));
-    let group = ResolvedGroup::new(&spec.groups[0].spec);
+    let spec = codegen::load_sources(&[
+        ("mini.yaml".into(), include_str!("mini.yaml").into()),
+        (
+            "common.yaml".into(),
+            include_str!("mini_common.yaml").into(),
+        ),
+    ])
+    .unwrap_or_else(|e| panic!("{e}"));
+    let shared = &spec.groups[0].shared;
+    let imports = Imports {
+        imported: Some(shared),
+        request_side: None,
+    };
+    let group = ResolvedGroup::with_imports(&spec.groups[0].spec, &imports);
+
+    // The types of the shared-types file the group names, printed there, not here.
+    let imported: Vec<&str> = group
+        .types
+        .values()
+        .filter(|t| t.imported)
+        .map(|t| t.name)
+        .collect();
+    assert_eq!(imported, ["Color", "Text", "Uploaded"]);
 
     // Request side: reachable from `thing.send`'s body, union contents included.
     let request_side: Vec<&str> = group

@@ -585,3 +585,80 @@ fn a_confirmation_names_its_page_and_each_unconfirmed_field_with_a_reason() {
         ],
     );
 }
+
+/// A shared-types file with one type the demo group uses.
+const COMMON: &str = r#"
+group: common
+title: 共用
+types:
+  Text:
+    kind: object
+    fields:
+      - {name: value, type: string}
+"#;
+
+/// The demo group without its own `Text`: it takes the common one.
+fn demo_without_text() -> String {
+    let own_text = "  Text:\n    kind: object\n    fields:\n      - {name: value, type: string}\n";
+    assert!(VALID.contains(own_text), "test setup: demo's Text changed");
+    VALID.replace(own_text, "")
+}
+
+#[test]
+fn a_group_uses_a_type_of_the_common_file() {
+    let demo = demo_without_text();
+    let spec =
+        load(&[("common.yaml", COMMON), ("demo.yaml", &demo)]).unwrap_or_else(|e| panic!("{e}"));
+    let group = &spec.groups[0];
+    assert!(group.shared.contains("Text"));
+    assert!(group.spec.types.contains_key("Text"));
+    assert!(spec.common.is_some());
+}
+
+#[test]
+fn a_type_defined_in_common_and_in_a_group_names_both_places() {
+    let report = load(&[("common.yaml", COMMON), ("demo.yaml", VALID)]).unwrap_err();
+    assert_reports(
+        &report,
+        &["demo.yaml: types.Text: `Text` is also defined in common.yaml (types.Text)"],
+    );
+}
+
+#[test]
+fn a_common_type_no_group_uses_is_an_error() {
+    let common = format!(
+        "{COMMON}  Unused:\n    kind: object\n    fields:\n      - {{name: a, type: string}}\n"
+    );
+    let demo = demo_without_text();
+    let report = load(&[("common.yaml", &common), ("demo.yaml", &demo)]).unwrap_err();
+    assert_reports(
+        &report,
+        &["common.yaml: types.Unused: type is not used by any group"],
+    );
+}
+
+#[test]
+fn the_common_file_holds_types_only_and_refers_to_common_types_only() {
+    // The demo group's whole file, endpoints included, as the shared-types file.
+    let common = VALID.replace("group: demo", "group: common");
+    let report = load(&[("common.yaml", &common)]).unwrap_err();
+    assert_reports(
+        &report,
+        &["common.yaml: endpoints: the shared-types file holds types only"],
+    );
+    let common = COMMON
+        .replace("group: common", "group: shared")
+        .replace("type: string}", "type: Attr}");
+    let report = load(&[
+        ("common.yaml", &common),
+        ("demo.yaml", &demo_without_text()),
+    ])
+    .unwrap_err();
+    assert_reports(
+        &report,
+        &[
+            "common.yaml: group: the shared-types file is the group `common`",
+            "common.yaml: types.Text.value.type: unknown type `Attr`",
+        ],
+    );
+}

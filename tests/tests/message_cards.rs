@@ -107,3 +107,45 @@ fn a_bad_card_field_is_reported_with_its_card_type() {
     assert!(text.contains("template_card"), "{text}");
     assert!(text.contains("`button_interaction`"), "{text}");
 }
+
+/// The card parts whose official tables agree are one Rust type (`wecom_api::common`): parts
+/// built for a group robot's card go into an app message's card, and back, as they are.
+#[test]
+fn card_parts_built_for_a_robot_card_serve_an_app_message_card_and_back() {
+    let source = wecom_api::robot::CardSource {
+        icon_url: Some("https://example.com/icon.png".into()),
+        desc: Some("企业微信".into()),
+        desc_color: Some(wecom_api::common::CardSourceColor::Green),
+    };
+    let action = wecom_api::robot::CardAction {
+        kind: wecom_api::robot::CardClickType::Url,
+        url: Some("https://work.weixin.qq.com".into()),
+        appid: None,
+        pagepath: None,
+    };
+    let jump = wecom_api::robot::CardJump::new("官网");
+    let mut message_card = TextNoticeCard::new(action.clone());
+    message_card.source = Some(source.clone());
+    message_card.jump_list = Some(vec![jump]);
+    message_card.sub_title_text = Some("下载企业微信还能抢红包！".into());
+    let mut robot_card = wecom_api::robot::TextNoticeCard::new(message_card.card_action.clone());
+    robot_card.source = message_card.source.clone();
+    robot_card.jump_list = message_card.jump_list.clone();
+    robot_card.sub_title_text = message_card.sub_title_text.clone();
+    assert_eq!(robot_card.source.as_ref(), Some(&source));
+    assert_eq!(robot_card.card_action, action);
+    // Both cards write the shared parts the same way.
+    let message_json = serde_json::to_value(&message_card).unwrap();
+    let robot_json = serde_json::to_value(&robot_card).unwrap();
+    for key in ["source", "jump_list", "card_action", "sub_title_text"] {
+        assert_eq!(message_json[key], robot_json[key], "{key}");
+    }
+    assert_eq!(
+        message_json["source"],
+        json!({"icon_url": "https://example.com/icon.png", "desc": "企业微信", "desc_color": 3})
+    );
+    assert_eq!(
+        message_json["card_action"],
+        json!({"type": 1, "url": "https://work.weixin.qq.com"})
+    );
+}

@@ -11,8 +11,8 @@ use quote::quote;
 use super::docs::doc_attrs;
 use super::names::ident;
 use crate::model::{CallbackExample, CallbackField, CallbackFile, CallbackMessage, CallbackType};
+use crate::naming::callback_field_name as rust_name;
 use crate::typeref::TypeRef;
-use crate::validate::callbacks_rust_name as rust_name;
 
 /// One generated struct: its name, documentation and elements in wire order.
 struct Item<'a> {

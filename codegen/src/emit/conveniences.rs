@@ -28,10 +28,11 @@ pub fn conveniences(group: &ResolvedGroup<'_>) -> TokenStream {
             }
         }
     }
+    // Impls go where their `Self` type is printed: an imported type has its own there.
     let request_side: Vec<&str> = group
         .types
         .values()
-        .filter(|t| t.request_side)
+        .filter(|t| t.request_side && !t.imported)
         .map(|t| t.name)
         .collect();
     for name in &request_side {
@@ -60,7 +61,7 @@ pub fn conveniences(group: &ResolvedGroup<'_>) -> TokenStream {
         }
     }
     for (name, resolved) in &group.types {
-        if !group.is_union(name) || !resolved.request_side {
+        if !group.is_union(name) || !resolved.request_side || resolved.imported {
             continue;
         }
         let union = ident(name);

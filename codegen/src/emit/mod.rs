@@ -1,6 +1,7 @@
 //! Emitters: the loaded spec in, file contents out. No I/O here; xtask writes the files.
 
 mod callbacks;
+mod common;
 mod conveniences;
 mod docs;
 mod example_values;
@@ -9,12 +10,15 @@ mod rust_ops;
 mod rust_types;
 mod tests;
 
+use std::collections::BTreeSet;
+
 use proc_macro2::TokenStream;
 use quote::quote;
 
 use crate::load::Spec;
 use crate::model::HttpMethod;
-use crate::resolve::ResolvedGroup;
+use crate::resolve::{Imports, ResolvedGroup, request_types};
+use crate::share::COMMON_GROUP;
 
 pub use names::ident;
 
@@ -37,11 +41,43 @@ pub fn generate(spec: &Spec) -> Result<Vec<GeneratedFile>, String> {
     // Emitting and formatting is most of the generator's time: each group's module and
     // tests are jobs spread over the machine's cores, the biggest first (tokens are not
     // `Send`, so each job renders its own to text).
+    // A shared type is one Rust type: request-side everywhere if it is anywhere.
+    let mut shared_request: BTreeSet<String> = BTreeSet::new();
+    for group in &spec.groups {
+        let request_side = request_types(&group.spec);
+        shared_request.extend(
+            group
+                .shared
+                .iter()
+                .filter(|name| request_side.contains(name.as_str()))
+                .cloned(),
+        );
+    }
     // Each group is resolved once; its module and its tests print the same model.
     let resolved: Vec<ResolvedGroup<'_>> = spec
         .groups
         .iter()
-        .map(|g| ResolvedGroup::new(&g.spec))
+        .map(|g| {
+            let imports = Imports {
+                imported: Some(&g.shared),
+                request_side: Some(&shared_request),
+            };
+            ResolvedGroup::with_imports(&g.spec, &imports)
+        })
+        .collect();
+    let common_resolved = spec.common.as_ref().map(|common| {
+        let imports = Imports {
+            imported: None,
+            request_side: Some(&shared_request),
+        };
+        ResolvedGroup::with_imports(&common.spec, &imports)
+    });
+    let users = crate::share::users(&spec.groups);
+    let ungated: BTreeSet<&str> = spec
+        .groups
+        .iter()
+        .filter(|g| !g.spec.feature)
+        .map(|g| g.spec.group.as_str())
         .collect();
     let mut jobs: Vec<(usize, Job<'_>)> = Vec::new();
     for (group, resolved) in spec.groups.iter().zip(&resolved) {
@@ -67,9 +103,26 @@ pub fn generate(spec: &Spec) -> Result<Vec<GeneratedFile>, String> {
             Box::new(move || render(callbacks::tests(callbacks), callbacks_source)),
         ));
     }
+    if let Some(common) = &spec.common {
+        let (users, ungated, shared_request) = (&users, &ungated, &shared_request);
+        jobs.push((
+            common.spec.types.len(),
+            Box::new(move || {
+                render(
+                    common::module(common, users, ungated, shared_request),
+                    &common.file,
+                )
+            }),
+        ));
+    }
     jobs.push((
         spec.groups.len(),
-        Box::new(|| Ok(crate::openapi::openapi_json(&resolved))),
+        Box::new(|| {
+            Ok(crate::openapi::openapi_json(
+                &resolved,
+                common_resolved.as_ref(),
+            ))
+        }),
     ));
     // Results come back in the order the jobs were pushed.
     let mut texts = run_jobs(jobs).into_iter();
@@ -129,6 +182,21 @@ pub fn generate(spec: &Spec) -> Result<Vec<GeneratedFile>, String> {
         files.push(GeneratedFile {
             path: "spec/callbacks.schema.json".into(),
             contents: crate::schema::callbacks_schema_json(),
+        });
+    }
+    if spec.common.is_some() {
+        let all_users: BTreeSet<&str> = users.values().flatten().copied().collect();
+        let cfg = common::users_cfg(all_users, &ungated);
+        let module = ident(COMMON_GROUP);
+        modules.extend(quote! {
+            #cfg
+            #[cfg(not(test))]
+            #[rustfmt::skip]
+            pub mod #module;
+        });
+        files.push(GeneratedFile {
+            path: format!("wecom-api/src/generated/{COMMON_GROUP}.rs"),
+            contents: next_text()?,
         });
     }
     let lints = quote! {
@@ -229,11 +297,25 @@ pub fn group_module(group: &ResolvedGroup<'_>) -> TokenStream {
         let line = format!(" {line}");
         quote!(#![doc = #line])
     });
+    let imported: Vec<proc_macro2::Ident> = group
+        .types
+        .values()
+        .filter(|t| t.imported)
+        .map(|t| ident(t.name))
+        .collect();
+    let module = ident(COMMON_GROUP);
+    // The shared types keep their old path (`wecom_api::<group>::Type`) too.
+    let reexports = if imported.is_empty() {
+        TokenStream::new()
+    } else {
+        quote!(pub use super::#module::{#(#imported),*};)
+    };
     let types = rust_types::types(group);
     let conveniences = conveniences::conveniences(group);
     let operations = rust_ops::operations(group);
     quote! {
         #(#inner_docs)*
+        #reexports
         #types
         #conveniences
         #operations

@@ -13,6 +13,7 @@ pub fn types(group: &ResolvedGroup<'_>) -> TokenStream {
     group
         .types
         .values()
+        .filter(|resolved| !resolved.imported)
         .map(|resolved| {
             let name = resolved.name;
             match resolved.def {

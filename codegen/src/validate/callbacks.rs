@@ -8,9 +8,10 @@ use std::collections::BTreeSet;
 
 use serde_json::{Map, Value};
 
-use super::{is_snake_identifier, rust_field_name, short};
+use super::short;
 use crate::load::Diagnostic;
 use crate::model::{CallbackExample, CallbackField, CallbackFile, CallbackType};
+use crate::naming::{callback_field_name as rust_name, is_snake_identifier};
 use crate::typeref::{TypeRef, is_type_name};
 
 /// Reads an example's plaintext into its fields, as the runtime would.
@@ -471,20 +472,6 @@ fn named(field: &CallbackField) -> Option<String> {
         .ok()?
         .named()
         .map(str::to_string)
-}
-
-/// The Rust name of a callback field.
-pub fn rust_name(field: &CallbackField) -> String {
-    rust_field_name(&crate::model::Field {
-        name: field.name.clone(),
-        type_ref: field.type_ref.clone(),
-        required: false,
-        doc: String::new(),
-        rust_name: field.rust_name.clone(),
-        secret: field.secret,
-        client_default: None,
-        separator: None,
-    })
 }
 
 fn value_text(value: &Value) -> String {

@@ -5,6 +5,7 @@
 //! Every kind of type and endpoint, small.
 //!
 //! Enabled by the cargo feature `mini`.
+pub use super::common::{Color, Text, Uploaded};
 #[derive(Debug, Clone, PartialEq)]
 pub enum Body {
     /// `msgtype` `text`, content under `text`. 文本
@@ -179,48 +180,6 @@ impl<'de> serde::Deserialize<'de> for CardKind {
     }
 }
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
-pub enum Color {
-    /// `red`: 红
-    Red,
-    /// A value this version of the crate does not know, kept as sent.
-    Unknown(String),
-}
-impl Color {
-    /// The value on the wire.
-    pub fn as_str(&self) -> &str {
-        match self {
-            Self::Red => "red",
-            Self::Unknown(other) => other,
-        }
-    }
-}
-impl From<&str> for Color {
-    fn from(value: &str) -> Self {
-        match value {
-            "red" => Self::Red,
-            other => Self::Unknown(other.to_string()),
-        }
-    }
-}
-impl serde::Serialize for Color {
-    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        serializer.serialize_str(self.as_str())
-    }
-}
-impl crate::de::Decode for Color {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
-        <String as crate::de::Decode>::decode(value)
-            .map(|value| Self::from(value.as_str()))
-    }
-}
-impl<'de> serde::Deserialize<'de> for Color {
-    fn deserialize<D: serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        crate::de::deserialize(deserializer)
-    }
-}
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub enum Kind {
     /// `image`:
     Image,
@@ -378,25 +337,6 @@ impl<'de> serde::Deserialize<'de> for SendResponse {
         crate::de::deserialize(deserializer)
     }
 }
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
-pub struct Text {
-    pub content: String,
-}
-impl crate::de::Decode for Text {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
-        let mut fields = crate::de::Fields::of(value)?;
-        Ok(Self {
-            content: fields.required("content")?,
-        })
-    }
-}
-impl<'de> serde::Deserialize<'de> for Text {
-    fn deserialize<D: serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        crate::de::deserialize(deserializer)
-    }
-}
 /// 一个东西
 #[derive(Debug, Clone, PartialEq, serde::Serialize)]
 pub struct Thing {
@@ -453,25 +393,6 @@ impl<'de> serde::Deserialize<'de> for ThingPage {
     }
 }
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
-pub struct Uploaded {
-    pub media_id: String,
-}
-impl crate::de::Decode for Uploaded {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
-        let mut fields = crate::de::Fields::of(value)?;
-        Ok(Self {
-            media_id: fields.required("media_id")?,
-        })
-    }
-}
-impl<'de> serde::Deserialize<'de> for Uploaded {
-    fn deserialize<D: serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        crate::de::deserialize(deserializer)
-    }
-}
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct Vote {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub question: Option<String>,
@@ -511,12 +432,6 @@ impl SendRequest {
             body: body.into(),
             safe: None,
         }
-    }
-}
-impl Text {
-    /// A `Text` with its required `content` set and every optional field unset.
-    pub fn new(content: impl Into<String>) -> Self {
-        Self { content: content.into() }
     }
 }
 impl From<CardKind> for Card {

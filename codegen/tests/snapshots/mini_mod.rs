@@ -11,6 +11,11 @@
 #[cfg(not(test))]
 #[rustfmt::skip]
 pub mod mini;
+#[cfg(any(feature = "mini"))]
+#[cfg_attr(docsrs, doc(cfg(any(feature = "mini"))))]
+#[cfg(not(test))]
+#[rustfmt::skip]
+pub mod common;
 /// Paths of the GETs that change state or are one-time (`retry_safe: false` in the
 /// spec), sorted: a raw call to one is not resent.
 pub(crate) const UNSAFE_GETS: &[&str] = &[];

@@ -5,6 +5,7 @@
 //! 读取与设置自建应用（头像、名称、可信域名、主页等），应用在工作台的自定义展示（模版与成员数据）， 以及应用的自定义菜单。须使用该应用自己的 secret 获取的 access_token：每个 token 只能操作它所属的应用。 Application management: app details and settings, workbench display, custom menus.
 //!
 //! Enabled by the cargo feature `application`.
+pub use super::common::EmptyResponse;
 /// 应用的一个管理员。
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct AgentAdmin {
@@ -637,22 +638,6 @@ impl crate::de::Decode for CustomizedPublishStatus {
     }
 }
 impl<'de> serde::Deserialize<'de> for CustomizedPublishStatus {
-    fn deserialize<D: serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        crate::de::deserialize(deserializer)
-    }
-}
-/// 除 errcode/errmsg 外没有其他字段的返回。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
-pub struct EmptyResponse {}
-impl crate::de::Decode for EmptyResponse {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
-        crate::de::Fields::of(value)?;
-        Ok(Self {})
-    }
-}
-impl<'de> serde::Deserialize<'de> for EmptyResponse {
     fn deserialize<D: serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {

@@ -5,6 +5,7 @@
 //! 会话内容存档（msgaudit）的 HTTPS 辅助接口：开启存档的成员、单聊与群聊的同意情况、内部群信息、机器人信息； 以及「数据与智能专区」（chatdata）的接口：公钥、授权成员与企业授权信息、专区程序调用与调试、日志级别、 临时文件上传、会话组件敏感信息隐藏，以及会话记录同步、搜索、关键词规则、分析与导出等。 注意：拉取存档的会话内容本身（及其图片、文件等媒体数据）须使用企业微信提供的原生 SDK（Finance SDK， GetChatData / GetMediaData / DecryptData），没有对应的 HTTPS 接口，本组不提供。会话记录同步、搜索、关键词规则、 会话分析与导出、专用接口等属于「会话存档接口授权」（服务商）接口，数据与智能专区中的同类能力改为由专区程序通过 SDK 调用，各条目描述中已注明。 会话内容存档接口须使用「会话内容存档」secret 或配置了相应权限的应用；数据与智能专区接口须应用具备「数据与智能专区」权限。 Chat archive (msgaudit) helpers and the data-and-AI zone (chatdata) APIs; archived message content itself is only available through WeCom's native Finance SDK.
 //!
 //! Enabled by the cargo feature `chatdata`.
+pub use super::common::EmptyResponse;
 /// 外部联系人对存档的同意情况。
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub enum AgreeStatus {
@@ -988,22 +989,6 @@ impl crate::de::Decode for EmptyRequest {
     }
 }
 impl<'de> serde::Deserialize<'de> for EmptyRequest {
-    fn deserialize<D: serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        crate::de::deserialize(deserializer)
-    }
-}
-/// 除 errcode/errmsg 外没有其他字段的返回。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
-pub struct EmptyResponse {}
-impl crate::de::Decode for EmptyResponse {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
-        crate::de::Fields::of(value)?;
-        Ok(Self {})
-    }
-}
-impl<'de> serde::Deserialize<'de> for EmptyResponse {
     fn deserialize<D: serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {

@@ -5,6 +5,7 @@
 //! 成员、部门、标签的增删改查，以及邀请成员、加入企业二维码、活跃成员数等。 写操作一般须使用「通讯录同步」secret 获取的 access_token；自建应用只能读取其可见范围内的数据。 Contacts: users (members), departments and tags.
 //!
 //! Enabled by the cargo feature `contacts`.
+pub use super::common::EmptyResponse;
 /// 任务完成后推送 batch_job_result 事件的回调设置，参见应用的回调模式。
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct BatchCallback {
@@ -951,22 +952,6 @@ impl crate::de::Decode for EmailType {
     }
 }
 impl<'de> serde::Deserialize<'de> for EmailType {
-    fn deserialize<D: serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        crate::de::deserialize(deserializer)
-    }
-}
-/// 除 errcode/errmsg 外没有其他字段的返回。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
-pub struct EmptyResponse {}
-impl crate::de::Decode for EmptyResponse {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
-        crate::de::Fields::of(value)?;
-        Ok(Self {})
-    }
-}
-impl<'de> serde::Deserialize<'de> for EmptyResponse {
     fn deserialize<D: serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {

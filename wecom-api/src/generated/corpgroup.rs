@@ -5,6 +5,7 @@
 //! 上下游（企业互联）：上游企业查询上下游与分组、下游企业信息，批量导入上下游联系人，移除企业， 管理对接规则；获取下级／下游企业的 access_token 与应用共享信息，换取下游企业的小程序 session； 上下游场景下 unionid、external_userid 与 pending_id 的关联。除换取下游 token 外，均使用上游企业应用的 access_token。 Upstream/downstream corp chains: chains, groups, member corps, contact import, rules, downstream tokens and sessions.
 //!
 //! Enabled by the cargo feature `corpgroup`.
+pub use super::common::EmptyResponse;
 /// 获取应用共享信息的请求。
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct AppShareInfoListRequest {
@@ -1109,22 +1110,6 @@ impl crate::de::Decode for CorpSharedChainListRequest {
     }
 }
 impl<'de> serde::Deserialize<'de> for CorpSharedChainListRequest {
-    fn deserialize<D: serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        crate::de::deserialize(deserializer)
-    }
-}
-/// 除 errcode/errmsg 外没有其他字段的返回。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
-pub struct EmptyResponse {}
-impl crate::de::Decode for EmptyResponse {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
-        crate::de::Fields::of(value)?;
-        Ok(Self {})
-    }
-}
-impl<'de> serde::Deserialize<'de> for EmptyResponse {
     fn deserialize<D: serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {

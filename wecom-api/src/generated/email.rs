@@ -5,6 +5,7 @@
 //! 企业微信邮件：以应用邮箱账号发送邮件（普通、日程、会议邮件，可带附件）与收取邮件，应用邮箱账号的查询与更新； 邮件群组、公共邮箱及其客户端专用密码的管理；成员邮箱账号的禁用/启用、未读数、功能属性；高级功能账号的分配。 管理类接口须使用配置了「邮件」管理权限的应用（或相应 secret）的 access_token；应用收发邮件须先为应用开通应用邮箱账号。 WeCom Mail: app mailboxes, mail groups, public mailboxes, user options and premium accounts.
 //!
 //! Enabled by the cargo feature `email`.
+pub use super::common::EmptyResponse;
 /// 禁用/启用邮箱账号的请求；userid 与 publicemail_id 二选一。
 #[derive(Debug, Clone, PartialEq, serde::Serialize)]
 pub struct EmailActRequest {
@@ -1786,22 +1787,6 @@ impl crate::de::Decode for EmailVipListResponse {
     }
 }
 impl<'de> serde::Deserialize<'de> for EmailVipListResponse {
-    fn deserialize<D: serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        crate::de::deserialize(deserializer)
-    }
-}
-/// 除 errcode/errmsg 外没有其他字段的返回。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
-pub struct EmptyResponse {}
-impl crate::de::Decode for EmptyResponse {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
-        crate::de::Fields::of(value)?;
-        Ok(Self {})
-    }
-}
-impl<'de> serde::Deserialize<'de> for EmptyResponse {
     fn deserialize<D: serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {

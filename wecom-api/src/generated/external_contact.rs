@@ -5,6 +5,7 @@
 //! 客户联系：「联系我」与临时会话、客户群「加入群聊」方式，客户与跟进成员、客户备注与企业标签、规则组， 在职与离职继承，客户群，敏感词规则，企业群发与欢迎语，客户朋友圈，获客助手，商品图册，统计， 以及 external_userid 的各种转换。除特别说明外，均须使用「客户联系」secret 的 access_token， 或已配置到「客户联系 可调用接口的应用」中（第三方/代开发应用具有相应客户联系权限）的应用 access_token。 注意：自 2023-12-01 起新企业不再支持用「客户联系」系统应用 secret 调用（存量企业暂不受影响），应使用配置到 「客户联系 可调用接口的应用」中的自建应用；获客助手等少数接口从不支持系统应用。 注意：自 2023-12-01 起新企业不再支持用「客户联系」系统应用 secret 调用（存量企业暂不受影响），应使用配置到 「客户联系 可调用接口的应用」中的自建应用；获客助手等少数接口从不支持系统应用。 Customer contact (external contacts): contact ways, customers, tags, transfers, customer group chats, mass messages, moments, customer acquisition links, product albums and statistics.
 //!
 //! Enabled by the cargo feature `external_contact`.
+pub use super::common::EmptyResponse;
 /// 获客会话信息。
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct AcquisitionChatInfo {
@@ -2435,22 +2436,6 @@ impl crate::de::Decode for DailyGroupChatStat {
     }
 }
 impl<'de> serde::Deserialize<'de> for DailyGroupChatStat {
-    fn deserialize<D: serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        crate::de::deserialize(deserializer)
-    }
-}
-/// 只有 errcode 与 errmsg 的返回。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
-pub struct EmptyResponse {}
-impl crate::de::Decode for EmptyResponse {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
-        crate::de::Fields::of(value)?;
-        Ok(Self {})
-    }
-}
-impl<'de> serde::Deserialize<'de> for EmptyResponse {
     fn deserialize<D: serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {

@@ -5,6 +5,7 @@
 //! 企业支付的对外收款：收款商户号的管理，收款记录、资金流水与收款项目的商户单号查询； 小程序接入对外收款：提交与查询收款账户申请单、提交图片，小程序下单、查单、关单、获取支付签名、退款与退款查询、交易账单。 调用的应用须配置到「对外收款 - 可调用接口的应用」中（部分查询接口也允许有「对外收款」权限的代开发／第三方应用）。 Payments received from customers: merchant ids, bills, fund flows, and mini-program payment (orders, refunds, merchant applications).
 //!
 //! Enabled by the cargo feature `external_pay`.
+pub use super::common::EmptyResponse;
 /// 需要汇款验证账户时的验证信息。
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct AccountValidation {
@@ -643,22 +644,6 @@ impl crate::de::Decode for Commodity {
     }
 }
 impl<'de> serde::Deserialize<'de> for Commodity {
-    fn deserialize<D: serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        crate::de::deserialize(deserializer)
-    }
-}
-/// 除 errcode/errmsg 外没有其他字段的返回。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
-pub struct EmptyResponse {}
-impl crate::de::Decode for EmptyResponse {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
-        crate::de::Fields::of(value)?;
-        Ok(Self {})
-    }
-}
-impl<'de> serde::Deserialize<'de> for EmptyResponse {
     fn deserialize<D: serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {

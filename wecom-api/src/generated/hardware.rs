@@ -5,6 +5,7 @@
 //! 智慧硬件接口：硬件厂商以设备型号凭证（model_access_token）与设备凭证（device_access_token）接入企业微信， 录入设备、上报设备状态与考勤、门禁、测温记录；第三方应用以授权企业的 access_token 读取企业授权的设备数据、 读写门禁通行规则；企业应用读取设备打卡原始记录。 Smart hardware: device models and devices (vendor cloud access), device data for third-party apps.
 //!
 //! Enabled by the cargo feature `hardware`.
+pub use super::common::EmptyResponse;
 /// 一条门禁通行记录。
 #[derive(Debug, Clone, PartialEq, serde::Serialize)]
 pub struct AccessRecord {
@@ -1426,22 +1427,6 @@ impl crate::de::Decode for DeviceUsersResponse {
     }
 }
 impl<'de> serde::Deserialize<'de> for DeviceUsersResponse {
-    fn deserialize<D: serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        crate::de::deserialize(deserializer)
-    }
-}
-/// 除 errcode/errmsg 外没有其他字段的返回。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
-pub struct EmptyResponse {}
-impl crate::de::Decode for EmptyResponse {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
-        crate::de::Fields::of(value)?;
-        Ok(Self {})
-    }
-}
-impl<'de> serde::Deserialize<'de> for EmptyResponse {
     fn deserialize<D: serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {

@@ -5,6 +5,7 @@
 //! 网页授权与登录后的身份换取（code 换成员身份、user_ticket 换敏感信息）、登录二次验证、 JS-SDK 所需的 jsapi_ticket，以及自建应用与第三方／代开发应用之间的 userid 转换。 Identity: OAuth2 code exchange, two-factor join, JS-SDK tickets, userid conversion.
 //!
 //! Enabled by the cargo feature `identity`.
+pub use super::common::EmptyResponse;
 /// 申请群 id 升级的请求。
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct ApplyToUpgradeChatidRequest {
@@ -318,22 +319,6 @@ impl crate::de::Decode for ConvertTmpExternalUseridResponse {
     }
 }
 impl<'de> serde::Deserialize<'de> for ConvertTmpExternalUseridResponse {
-    fn deserialize<D: serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        crate::de::deserialize(deserializer)
-    }
-}
-/// 除 errcode/errmsg 外没有其他字段的返回。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
-pub struct EmptyResponse {}
-impl crate::de::Decode for EmptyResponse {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
-        crate::de::Fields::of(value)?;
-        Ok(Self {})
-    }
-}
-impl<'de> serde::Deserialize<'de> for EmptyResponse {
     fn deserialize<D: serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {

@@ -5,22 +5,7 @@
 //! 报销方查询成员在企业微信中选择的电子发票（卡包中的发票卡券）的结构化信息与 PDF，并锁定、解锁或核销发票的报销状态。 发票由 card_id 与 encrypt_code 共同标识，二者来自 JS-SDK 的选择发票（chooseInvoice）。 E-invoices: query reimbursement invoices and update their reimbursement status.
 //!
 //! Enabled by the cargo feature `invoice`.
-/// 除 errcode/errmsg 外没有其他字段的返回。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
-pub struct EmptyResponse {}
-impl crate::de::Decode for EmptyResponse {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
-        crate::de::Fields::of(value)?;
-        Ok(Self {})
-    }
-}
-impl<'de> serde::Deserialize<'de> for EmptyResponse {
-    fn deserialize<D: serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        crate::de::deserialize(deserializer)
-    }
-}
+pub use super::common::EmptyResponse;
 /// 一张电子发票。
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct Invoice {

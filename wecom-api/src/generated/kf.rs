@@ -5,22 +5,7 @@
 //! 微信客服：客服账号与客服链接、接待人员、会话分配（会话状态）、消息收发（读取消息、发送消息、事件响应消息）、 客户基础信息与「升级服务」、客户数据统计、机器人知识库的分组与问答。 调用方须是配置到「微信客服 - 可调用接口的应用」中的自建应用（或具有微信客服相应权限的第三方应用、 代开发自建应用）的 access_token；存量企业仍可使用微信客服的 secret，2023 年 12 月 1 日起新企业不再支持系统应用 secret。 只能操作企业在管理后台设置为「通过 API 管理」的客服账号。 WeChat Customer Service (kf): accounts, servicers, sessions, messages, customers, statistics and the knowledge base.
 //!
 //! Enabled by the cargo feature `kf`.
-/// 除 errcode/errmsg 外没有其他字段的返回。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
-pub struct EmptyResponse {}
-impl crate::de::Decode for EmptyResponse {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
-        crate::de::Fields::of(value)?;
-        Ok(Self {})
-    }
-}
-impl<'de> serde::Deserialize<'de> for EmptyResponse {
-    fn deserialize<D: serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        crate::de::deserialize(deserializer)
-    }
-}
+pub use super::common::EmptyResponse;
 /// 一个客服账号。
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct KfAccount {

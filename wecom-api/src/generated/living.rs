@@ -5,22 +5,7 @@
 //! 企业微信直播：创建、修改、取消预约直播，查询成员的直播 ID 列表、直播详情与观看明细，删除直播回放， 获取微信中观看直播的跳转码，以及识别从直播分享进入小程序商城的观众。 须使用自建应用（或具有直播权限的第三方、代开发应用）的 access_token，主播与观众须在应用可见范围内。 WeCom live streaming: scheduling, details, watch statistics and replays.
 //!
 //! Enabled by the cargo feature `living`.
-/// 除 errcode/errmsg 外没有其他字段的返回。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
-pub struct EmptyResponse {}
-impl crate::de::Decode for EmptyResponse {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
-        crate::de::Fields::of(value)?;
-        Ok(Self {})
-    }
-}
-impl<'de> serde::Deserialize<'de> for EmptyResponse {
-    fn deserialize<D: serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        crate::de::deserialize(deserializer)
-    }
-}
+pub use super::common::EmptyResponse;
 /// 活动直播的活动详情。
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct LivingActivityDetail {

@@ -5,22 +5,7 @@
 //! 原企业号的永久素材接口：按应用（agentid）保存的图片、语音、视频、文件与图文（mpnews）素材。 企业微信的现行文档已不再收录这些接口（只保留临时素材，media_id 三天有效），新代码请使用素材管理（media）。 此处的说明与示例依据原企业号文档（qydev.weixin.qq.com，已下线）与仍在调用它们的公开 SDK 重建，未经现行官方文档核对。 Legacy permanent materials of the former WeChat Enterprise (企业号) API; undocumented today.
 //!
 //! Enabled by the cargo feature `material`.
-/// 除 errcode/errmsg 外没有其他字段的返回。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
-pub struct EmptyResponse {}
-impl crate::de::Decode for EmptyResponse {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
-        crate::de::Fields::of(value)?;
-        Ok(Self {})
-    }
-}
-impl<'de> serde::Deserialize<'de> for EmptyResponse {
-    fn deserialize<D: serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        crate::de::deserialize(deserializer)
-    }
-}
+pub use super::common::EmptyResponse;
 /// 上传永久图文素材的请求。
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct MaterialAddMpnewsRequest {

@@ -5,6 +5,7 @@
 //! 企业微信会议：预约会议的创建、修改、取消与详情，成员与嘉宾，网络研讨会（Webinar），Rooms 会议室， 会议室连接器（MRA），会议录制与转写，会中实时控制，布局与背景，投票，报名，等候室，电话外呼， 会议统计与高级功能账号。除特别说明外，仅配置在「协作 - 会议 - 可调用接口的应用」中的自建应用可调用， 且一般只能操作该应用创建的会议。 Meetings: scheduled meetings, webinars, Rooms devices, MRA, recordings, real-time control, layouts, polls, enrolment, waiting rooms, phone call-out, statistics and VIP accounts.
 //!
 //! Enabled by the cargo feature `meeting`.
+pub use super::common::EmptyResponse;
 /// 网络研讨会的观众观看限制。
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum AdmissionType {
@@ -841,22 +842,6 @@ impl crate::de::Decode for DeviceMonitorInfo {
     }
 }
 impl<'de> serde::Deserialize<'de> for DeviceMonitorInfo {
-    fn deserialize<D: serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        crate::de::deserialize(deserializer)
-    }
-}
-/// 除 errcode/errmsg 外没有其他字段的返回。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
-pub struct EmptyResponse {}
-impl crate::de::Decode for EmptyResponse {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
-        crate::de::Fields::of(value)?;
-        Ok(Self {})
-    }
-}
-impl<'de> serde::Deserialize<'de> for EmptyResponse {
     fn deserialize<D: serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {

@@ -148,6 +148,68 @@ pub mod wedrive;
 #[cfg_attr(docsrs, doc(cfg(feature = "callbacks")))]
 #[rustfmt::skip]
 pub(crate) mod callbacks;
+#[cfg(
+    any(
+        feature = "application",
+        feature = "chatdata",
+        feature = "contacts",
+        feature = "corpgroup",
+        feature = "email",
+        feature = "external_contact",
+        feature = "external_pay",
+        feature = "hardware",
+        feature = "identity",
+        feature = "invoice",
+        feature = "kf",
+        feature = "living",
+        feature = "material",
+        feature = "meeting",
+        feature = "message",
+        feature = "oa",
+        feature = "provider",
+        feature = "report",
+        feature = "robot",
+        feature = "school",
+        feature = "security",
+        feature = "wedoc",
+        feature = "wedrive"
+    )
+)]
+#[cfg_attr(
+    docsrs,
+    doc(
+        cfg(
+            any(
+                feature = "application",
+                feature = "chatdata",
+                feature = "contacts",
+                feature = "corpgroup",
+                feature = "email",
+                feature = "external_contact",
+                feature = "external_pay",
+                feature = "hardware",
+                feature = "identity",
+                feature = "invoice",
+                feature = "kf",
+                feature = "living",
+                feature = "material",
+                feature = "meeting",
+                feature = "message",
+                feature = "oa",
+                feature = "provider",
+                feature = "report",
+                feature = "robot",
+                feature = "school",
+                feature = "security",
+                feature = "wedoc",
+                feature = "wedrive"
+            )
+        )
+    )
+)]
+#[cfg(not(test))]
+#[rustfmt::skip]
+pub mod common;
 /// Paths of the GETs that change state or are one-time (`retry_safe: false` in the
 /// spec), sorted: a raw call to one is not resent.
 pub(crate) const UNSAFE_GETS: &[&str] = &[

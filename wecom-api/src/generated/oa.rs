@@ -5,6 +5,7 @@
 //! 企业微信「办公」类接口：审批（模板、提交申请、审批单号与详情、高级功能申请单）、假期管理、打卡、日历与日程、 会议室、汇报、公费电话拨打记录、紧急通知应用（语音电话）与待办。 多数接口须使用对应应用（审批、打卡、汇报等）的 secret，或已配置到「可调用接口的应用」中的自建应用 secret 获取的 access_token；2023-12-01 起新企业不再支持用系统应用 secret 调用部分接口。 Office: approvals, leave, check-in, calendars and schedules, meeting rooms, journals, dial records, voice calls and todos.
 //!
 //! Enabled by the cargo feature `oa`.
+pub use super::common::EmptyResponse;
 #[derive(Debug, Clone, PartialEq, serde::Serialize)]
 pub struct AdvancedApplyIdListRequest {
     /// 申请的高级账号类型
@@ -5335,22 +5336,6 @@ impl crate::de::Decode for DialRecordResponse {
     }
 }
 impl<'de> serde::Deserialize<'de> for DialRecordResponse {
-    fn deserialize<D: serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        crate::de::deserialize(deserializer)
-    }
-}
-/// 除 errcode/errmsg 外没有其他字段的返回。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
-pub struct EmptyResponse {}
-impl crate::de::Decode for EmptyResponse {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
-        crate::de::Fields::of(value)?;
-        Ok(Self {})
-    }
-}
-impl<'de> serde::Deserialize<'de> for EmptyResponse {
     fn deserialize<D: serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {

@@ -5,6 +5,7 @@
 //! 第三方服务商（ISV）与代开发服务商使用的接口：第三方应用凭证、预授权码与授权配置、企业永久授权码、授权信息与企业凭证、 应用管理员、网页授权与登录、服务商凭证与推广注册、接口调用许可（帐号购买、激活与继承）、收款工具、 服务商侧的 ID 转换、通讯录搜索与转译、应用版本付费订单等。各接口使用的凭证不同：suite_access_token、 provider_access_token 或授权企业的 access_token，均以官方文档为准。 Third-party service providers: suites, authorisation, permanent codes, corp tokens, licences and pay tools.
 //!
 //! Enabled by the cargo feature `provider`.
+pub use super::common::EmptyResponse;
 /// 服务商充值账户余额。
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct AccountBalance {
@@ -2160,22 +2161,6 @@ impl crate::de::Decode for EditionInfo {
     }
 }
 impl<'de> serde::Deserialize<'de> for EditionInfo {
-    fn deserialize<D: serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        crate::de::deserialize(deserializer)
-    }
-}
-/// 除 errcode/errmsg 外没有其他字段的返回。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
-pub struct EmptyResponse {}
-impl crate::de::Decode for EmptyResponse {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
-        crate::de::Fields::of(value)?;
-        Ok(Self {})
-    }
-}
-impl<'de> serde::Deserialize<'de> for EmptyResponse {
     fn deserialize<D: serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {

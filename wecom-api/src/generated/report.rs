@@ -5,22 +5,7 @@
 //! 政民沟通（巡查上报、居民上报）：网格与网格成员、事件类别的管理；居民上报与巡查上报的事件列表、详情、 分类统计、单位与个人数据统计；以及场所码与其健康上报问卷、用户填写的答案。 网格与事件类别接口须使用配置到「居民联系 - 可调用接口的应用」中的自建应用（部分接口也支持勾选了居民联系权限的代开发应用）， 居民上报、巡查上报接口分别须配置到「居民上报」「巡查上报」的「可调用接口的应用」中；第三方应用暂不支持。 2023 年 12 月 1 日起不再支持用系统应用 secret 调用（存量企业暂不受影响）。 Government-citizen reporting: grids, event categories, resident and patrol reports, and site codes.
 //!
 //! Enabled by the cargo feature `report`.
-/// 除 errcode/errmsg 外没有其他字段的返回。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
-pub struct EmptyResponse {}
-impl crate::de::Decode for EmptyResponse {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
-        crate::de::Fields::of(value)?;
-        Ok(Self {})
-    }
-}
-impl<'de> serde::Deserialize<'de> for EmptyResponse {
-    fn deserialize<D: serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        crate::de::deserialize(deserializer)
-    }
-}
+pub use super::common::EmptyResponse;
 /// 一道题的答案。
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct ReportAnswerValue {

@@ -5,6 +5,7 @@
 //! 教育类企业（学校）的家校通讯录（学生、家长、班级与年级部门）、「学校通知」的发送与关注设置、 家校直播统计、班级收款、复学码健康信息等接口。 须使用配置到「家校沟通」相应应用列表（读取和编辑家校通讯录 / 读取家校通讯录 / 家长可使用的应用）中的 自建应用的 secret，或具有「家校沟通」权限的代开发、第三方应用获取的 access_token； 自 2023-12-01 起不再支持用「家校沟通」系统应用 secret 调用（存量企业暂不受影响）。 School (home-school communication): students, parents, classes, school notices, live-stream statistics and payments.
 //!
 //! Enabled by the cargo feature `school`.
+pub use super::common::EmptyResponse;
 /// 家长范围，以学生和部门表示。
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct AllowScope {
@@ -412,22 +413,6 @@ impl crate::de::Decode for DepartmentAdminUpdate {
     }
 }
 impl<'de> serde::Deserialize<'de> for DepartmentAdminUpdate {
-    fn deserialize<D: serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        crate::de::deserialize(deserializer)
-    }
-}
-/// 除 errcode/errmsg 外没有其他字段的返回。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
-pub struct EmptyResponse {}
-impl crate::de::Decode for EmptyResponse {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
-        crate::de::Fields::of(value)?;
-        Ok(Self {})
-    }
-}
-impl<'de> serde::Deserialize<'de> for EmptyResponse {
     fn deserialize<D: serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {

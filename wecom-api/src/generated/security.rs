@@ -5,6 +5,7 @@
 //! 企业安全与合规：文件防泄漏与截屏/录屏操作记录、企业微信域名 IP 信息、成员与管理端操作日志、 设备管理（可信设备）、高级功能账号，以及企业数据存档中的文件内容存档（微盘、文档、日程）。 均须使用配置到对应功能「可调用接口的应用」中的自建应用 secret 获取的 access_token； 代开发与第三方应用暂不支持。自 2023-12-01 起不再支持通过系统应用 secret 调用。 Security: file and screenshot audit records, operation logs, trusted devices, premium accounts and file-content archiving.
 //!
 //! Enabled by the cargo feature `security`.
+pub use super::common::EmptyResponse;
 /// 获取管理端操作日志的请求。
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct AdminOperLogRequest {
@@ -810,22 +811,6 @@ impl crate::de::Decode for DocListResponse {
     }
 }
 impl<'de> serde::Deserialize<'de> for DocListResponse {
-    fn deserialize<D: serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        crate::de::deserialize(deserializer)
-    }
-}
-/// 除 errcode/errmsg 外没有其他字段的返回。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
-pub struct EmptyResponse {}
-impl crate::de::Decode for EmptyResponse {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
-        crate::de::Fields::of(value)?;
-        Ok(Self {})
-    }
-}
-impl<'de> serde::Deserialize<'de> for EmptyResponse {
     fn deserialize<D: serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {

@@ -5,6 +5,7 @@
 //! 在线文档的管理（新建、重命名、删除、基础信息、分享、权限与安全设置）、文档内容的读取与编辑、 在线表格、智能表格（子表、视图、字段、编组、记录、群聊、内容权限）、智能文档（发布、页面、内容块、 数据表、导出）、收集表，以及文档图片与文件的上传。自建应用须使用配置到文档「可调用接口的应用」 列表中的应用 secret 获取的 access_token；第三方应用与代开发应用须具有「文档」权限。应用一般只能操作 本应用创建的文档。 WeDoc: documents, spreadsheets, smart sheets, smart docs, forms and document file uploads.
 //!
 //! Enabled by the cargo feature `wedoc`.
+pub use super::common::EmptyResponse;
 /// 要添加的字段。
 #[derive(Debug, Clone, PartialEq, serde::Serialize)]
 pub struct AddField {
@@ -1955,22 +1956,6 @@ impl crate::de::Decode for DocumentUpdate {
     }
 }
 impl<'de> serde::Deserialize<'de> for DocumentUpdate {
-    fn deserialize<D: serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        crate::de::deserialize(deserializer)
-    }
-}
-/// 除 errcode/errmsg 外没有其他字段的返回。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
-pub struct EmptyResponse {}
-impl crate::de::Decode for EmptyResponse {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
-        crate::de::Fields::of(value)?;
-        Ok(Self {})
-    }
-}
-impl<'de> serde::Deserialize<'de> for EmptyResponse {
     fn deserialize<D: serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {

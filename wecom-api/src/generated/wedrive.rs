@@ -5,6 +5,7 @@
 //! 微盘的空间管理、空间权限、文件管理（新建、上传、分块上传、下载、移动、重命名、删除）、文件权限， 以及专业版、容量与高级功能账号。自建应用须使用配置到微盘「可调用接口的应用」列表中的应用 secret 获取的 access_token；第三方应用与代开发应用须具有「微盘」权限。应用通过 API 一般只能管理本应用创建的空间。 WeDrive: spaces, space and file permissions, files (including chunked upload), and the professional edition.
 //!
 //! Enabled by the cargo feature `wedrive`.
+pub use super::common::EmptyResponse;
 /// 空间或文件的一个权限成员：个人（userid）或部门（departmentid）。
 #[derive(Debug, Clone, PartialEq, serde::Serialize)]
 pub struct AuthInfo {
@@ -200,22 +201,6 @@ impl crate::de::Decode for EmptyRequest {
     }
 }
 impl<'de> serde::Deserialize<'de> for EmptyRequest {
-    fn deserialize<D: serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        crate::de::deserialize(deserializer)
-    }
-}
-/// 除 errcode/errmsg 外没有其他字段的返回。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
-pub struct EmptyResponse {}
-impl crate::de::Decode for EmptyResponse {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
-        crate::de::Fields::of(value)?;
-        Ok(Self {})
-    }
-}
-impl<'de> serde::Deserialize<'de> for EmptyResponse {
     fn deserialize<D: serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
