@@ -2966,14 +2966,18 @@ impl<'de> serde::Deserialize<'de> for MeetingAttendee {
 /// 取消预约会议的请求。
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct MeetingCancelRequest {
-    /// 会议 ID
+    /// 会议 ID，仅允许取消预约状态下的会议
     pub meetingid: String,
+    /// 周期性会议的子会议 ID；取消周期性会议时不填则取消整个系列
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub sub_meetingid: Option<String>,
 }
 impl crate::de::Decode for MeetingCancelRequest {
     fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             meetingid: fields.required("meetingid")?,
+            sub_meetingid: fields.optional("sub_meetingid")?,
         })
     }
 }
@@ -2992,9 +2996,8 @@ pub struct MeetingCheckDeviceInMeetingRequest {
     /// 要查询的终端设备类型列表；不填表示全部
     #[serde(skip_serializing_if = "Option::is_none")]
     pub instance_id_list: Option<Vec<InstanceId>>,
-    /// 会议 ID 列表
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub meetingid_list: Option<Vec<String>>,
+    /// 会议 ID 列表，须为本企业创建的会议
+    pub meetingid_list: Vec<String>,
 }
 impl crate::de::Decode for MeetingCheckDeviceInMeetingRequest {
     fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
@@ -3002,7 +3005,7 @@ impl crate::de::Decode for MeetingCheckDeviceInMeetingRequest {
         Ok(Self {
             userid: fields.required("userid")?,
             instance_id_list: fields.optional("instance_id_list")?,
-            meetingid_list: fields.optional("meetingid_list")?,
+            meetingid_list: fields.required("meetingid_list")?,
         })
     }
 }
@@ -3087,14 +3090,12 @@ impl<'de> serde::Deserialize<'de> for MeetingCreateCustomerShortUrlResponse {
 pub struct MeetingCreateRequest {
     /// 会议管理员 userid
     pub admin_userid: String,
-    /// 会议标题，1~255 个字符
+    /// 会议标题，最多 40 个字节或 20 个 utf8 字符
     pub title: String,
     /// 会议开始时间，Unix 时间戳（秒），须大于当前时间
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub meeting_start: Option<i64>,
+    pub meeting_start: i64,
     /// 会议持续时间（秒），最小 300，最大 86399
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub meeting_duration: Option<i64>,
+    pub meeting_duration: i64,
     /// 会议描述
     #[serde(skip_serializing_if = "Option::is_none")]
     pub description: Option<String>,
@@ -3126,8 +3127,8 @@ impl crate::de::Decode for MeetingCreateRequest {
         Ok(Self {
             admin_userid: fields.required("admin_userid")?,
             title: fields.required("title")?,
-            meeting_start: fields.optional("meeting_start")?,
-            meeting_duration: fields.optional("meeting_duration")?,
+            meeting_start: fields.required("meeting_start")?,
+            meeting_duration: fields.required("meeting_duration")?,
             description: fields.optional("description")?,
             location: fields.optional("location")?,
             agentid: fields.optional("agentid")?,
@@ -3359,6 +3360,9 @@ pub struct MeetingGetInfoRequest {
     /// 会议号；与 meetingid 必须填一个
     #[serde(skip_serializing_if = "Option::is_none")]
     pub meeting_code: Option<String>,
+    /// 周期性会议的子会议 ID
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub sub_meetingid: Option<String>,
 }
 impl crate::de::Decode for MeetingGetInfoRequest {
     fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
@@ -3366,6 +3370,7 @@ impl crate::de::Decode for MeetingGetInfoRequest {
         Ok(Self {
             meetingid: fields.optional("meetingid")?,
             meeting_code: fields.optional("meeting_code")?,
+            sub_meetingid: fields.optional("sub_meetingid")?,
         })
     }
 }
@@ -4301,7 +4306,7 @@ impl<'de> serde::Deserialize<'de> for MeetingType {
 pub struct MeetingUpdateRequest {
     /// 会议 ID；仅允许修改预约状态（未开始）的会议
     pub meetingid: String,
-    /// 会议标题，1~255 个字符
+    /// 会议标题，最多 40 个字节或 20 个 utf8 字符
     #[serde(skip_serializing_if = "Option::is_none")]
     pub title: Option<String>,
     /// 会议开始时间，Unix 时间戳（秒），须大于当前时间；修改时必须同时指定 meeting_duration
@@ -4857,7 +4862,7 @@ impl<'de> serde::Deserialize<'de> for PhoneCalloutRequest {
 pub struct PhoneCalloutResponse {
     /// 成功外呼的号码及外呼状态
     #[serde(skip_serializing_if = "Vec::is_empty")]
-    pub phone_numbers: Vec<PhoneNumber>,
+    pub phone_numbers: Vec<PhoneCalloutSuccess>,
     /// 不合法的号码
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub invalid_phone_numbers: Vec<PhoneNumber>,
@@ -4872,6 +4877,74 @@ impl crate::de::Decode for PhoneCalloutResponse {
     }
 }
 impl<'de> serde::Deserialize<'de> for PhoneCalloutResponse {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
+/// 一个外呼号码的状态与会中临时 ID。
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
+pub struct PhoneCalloutStatus {
+    /// 国家/地区代码，如中国为 86
+    pub area: i64,
+    /// 电话号码或固定电话总机号
+    pub phone: String,
+    /// 固定电话分机号
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub extension_number: Option<String>,
+    /// 外呼状态
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub status: Option<String>,
+    /// 当场会议的成员临时 ID，可用于会控操作
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub tmp_openid: Option<String>,
+}
+impl crate::de::Decode for PhoneCalloutStatus {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            area: fields.required("area")?,
+            phone: fields.required("phone")?,
+            extension_number: fields.optional("extension_number")?,
+            status: fields.optional("status")?,
+            tmp_openid: fields.optional("tmp_openid")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for PhoneCalloutStatus {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
+/// 成功外呼的一个号码及其外呼状态。
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
+pub struct PhoneCalloutSuccess {
+    /// 国家/地区代码，如中国为 86
+    pub area: i64,
+    /// 电话号码或固定电话总机号
+    pub phone: String,
+    /// 固定电话分机号
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub extension_number: Option<String>,
+    /// 外呼状态
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub status: Option<String>,
+}
+impl crate::de::Decode for PhoneCalloutSuccess {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            area: fields.required("area")?,
+            phone: fields.required("phone")?,
+            extension_number: fields.optional("extension_number")?,
+            status: fields.optional("status")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for PhoneCalloutSuccess {
     fn deserialize<D: serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
@@ -4912,7 +4985,7 @@ impl<'de> serde::Deserialize<'de> for PhoneGetCalloutStatusRequest {
 pub struct PhoneGetCalloutStatusResponse {
     /// 外呼的号码及状态
     #[serde(skip_serializing_if = "Vec::is_empty")]
-    pub phone_numbers: Vec<PhoneNumber>,
+    pub phone_numbers: Vec<PhoneCalloutStatus>,
     /// 下一页的游标；为空表示没有更多数据
     #[serde(skip_serializing_if = "Option::is_none")]
     pub next_cursor: Option<String>,
@@ -4942,7 +5015,7 @@ impl<'de> serde::Deserialize<'de> for PhoneGetCalloutStatusResponse {
 pub struct PhoneGetTmpOpenidRequest {
     /// 会议 ID
     pub meetingid: String,
-    /// 电话号码列表
+    /// 电话号码列表，最多 20 个
     pub phone_numbers: Vec<PhoneNumber>,
 }
 impl crate::de::Decode for PhoneGetTmpOpenidRequest {
@@ -4966,7 +5039,7 @@ impl<'de> serde::Deserialize<'de> for PhoneGetTmpOpenidRequest {
 pub struct PhoneGetTmpOpenidResponse {
     /// 电话号码与会中临时 ID 的对应
     #[serde(skip_serializing_if = "Vec::is_empty")]
-    pub tmp_openid_list: Vec<PhoneNumber>,
+    pub tmp_openid_list: Vec<PhoneTmpOpenid>,
 }
 impl crate::de::Decode for PhoneGetTmpOpenidResponse {
     fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
@@ -4983,7 +5056,7 @@ impl<'de> serde::Deserialize<'de> for PhoneGetTmpOpenidResponse {
         crate::de::deserialize(deserializer)
     }
 }
-/// 电话号码；在返回中带外呼状态或会中临时 ID。
+/// 一个电话号码（请求中的号码与外呼返回中不合法的号码）。
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct PhoneNumber {
     /// 国家/地区代码，如中国为 86
@@ -4993,12 +5066,6 @@ pub struct PhoneNumber {
     /// 固定电话分机号
     #[serde(skip_serializing_if = "Option::is_none")]
     pub extension_number: Option<String>,
-    /// 外呼状态（字符串）
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub status: Option<String>,
-    /// 该号码入会后的会中临时 ID，可用于会控操作
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub tmp_openid: Option<String>,
 }
 impl crate::de::Decode for PhoneNumber {
     fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
@@ -5007,12 +5074,42 @@ impl crate::de::Decode for PhoneNumber {
             area: fields.required("area")?,
             phone: fields.required("phone")?,
             extension_number: fields.optional("extension_number")?,
-            status: fields.optional("status")?,
-            tmp_openid: fields.optional("tmp_openid")?,
         })
     }
 }
 impl<'de> serde::Deserialize<'de> for PhoneNumber {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
+/// 电话号码与其会中临时 ID（同一座机号可能对应多个）。
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
+pub struct PhoneTmpOpenid {
+    /// 国家/地区代码，如中国为 86
+    pub area: i64,
+    /// 电话号码或固定电话总机号
+    pub phone: String,
+    /// 固定电话分机号
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub extension_number: Option<String>,
+    /// 当场会议的成员临时 ID，可用于会控操作
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub tmp_openid: Option<String>,
+}
+impl crate::de::Decode for PhoneTmpOpenid {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            area: fields.required("area")?,
+            phone: fields.required("phone")?,
+            extension_number: fields.optional("extension_number")?,
+            tmp_openid: fields.optional("tmp_openid")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for PhoneTmpOpenid {
     fn deserialize<D: serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
@@ -5031,8 +5128,7 @@ pub struct PollCreateThemeRequest {
     /// 投票主题，最多 50 个字符
     pub poll_topic: String,
     /// 投票主题描述，最多 100 个字符
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub poll_desc: Option<String>,
+    pub poll_desc: String,
     /// 是否匿名（默认实名）
     #[serde(
         skip_serializing_if = "Option::is_none",
@@ -5050,7 +5146,7 @@ impl crate::de::Decode for PollCreateThemeRequest {
             instance_id: fields.required("instance_id")?,
             meetingid: fields.required("meetingid")?,
             poll_topic: fields.required("poll_topic")?,
-            poll_desc: fields.optional("poll_desc")?,
+            poll_desc: fields.required("poll_desc")?,
             is_anony: fields.optional("is_anony")?,
             poll_questions: fields.required("poll_questions")?,
         })
@@ -5094,8 +5190,12 @@ pub struct PollDeleteRequest {
     pub instance_id: InstanceId,
     /// 会议 ID
     pub meetingid: String,
-    /// 投票主题 ID
-    pub poll_theme_id: String,
+    /// 投票主题 ID，传入则删除投票主题（不影响已发起的投票）；与 poll_id 二选一，都传时按 poll_id
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub poll_theme_id: Option<String>,
+    /// 投票 ID，传入则删除该次投票；主题下的投票全部删除后主题也被删除
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub poll_id: Option<String>,
 }
 impl crate::de::Decode for PollDeleteRequest {
     fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
@@ -5104,7 +5204,8 @@ impl crate::de::Decode for PollDeleteRequest {
             operator_userid: fields.required("operator_userid")?,
             instance_id: fields.required("instance_id")?,
             meetingid: fields.required("meetingid")?,
-            poll_theme_id: fields.required("poll_theme_id")?,
+            poll_theme_id: fields.optional("poll_theme_id")?,
+            poll_id: fields.optional("poll_id")?,
         })
     }
 }
@@ -5181,8 +5282,7 @@ pub struct PollFinishRequest {
     /// 会议 ID
     pub meetingid: String,
     /// 投票主题 ID
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub poll_theme_id: Option<String>,
+    pub poll_theme_id: String,
     /// 投票 ID
     pub poll_id: String,
 }
@@ -5193,7 +5293,7 @@ impl crate::de::Decode for PollFinishRequest {
             operator_userid: fields.required("operator_userid")?,
             instance_id: fields.required("instance_id")?,
             meetingid: fields.required("meetingid")?,
-            poll_theme_id: fields.optional("poll_theme_id")?,
+            poll_theme_id: fields.required("poll_theme_id")?,
             poll_id: fields.required("poll_id")?,
         })
     }
@@ -5645,7 +5745,7 @@ pub struct PollThemeInfo {
     pub is_anony: Option<bool>,
     /// 投票问题列表
     #[serde(skip_serializing_if = "Vec::is_empty")]
-    pub poll_question_data: Vec<PollQuestionData>,
+    pub poll_question_data: Vec<PollThemeQuestion>,
 }
 impl crate::de::Decode for PollThemeInfo {
     fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
@@ -5659,6 +5759,58 @@ impl crate::de::Decode for PollThemeInfo {
     }
 }
 impl<'de> serde::Deserialize<'de> for PollThemeInfo {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
+/// 投票主题中的一个选项。
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
+pub struct PollThemeOption {
+    /// 选项描述
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub option_desc: Option<String>,
+}
+impl crate::de::Decode for PollThemeOption {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            option_desc: fields.optional("option_desc")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for PollThemeOption {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
+/// 投票主题中的一个问题（主题信息只含选项描述，不含投票结果）。
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
+pub struct PollThemeQuestion {
+    /// 问题描述，最多 50 个字符
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub question_desc: Option<String>,
+    /// 问题选择类型
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub question_type: Option<PollQuestionType>,
+    /// 选项列表
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub option_info: Vec<PollThemeOption>,
+}
+impl crate::de::Decode for PollThemeQuestion {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            question_desc: fields.optional("question_desc")?,
+            question_type: fields.optional("question_type")?,
+            option_info: fields.or_empty("option_info")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for PollThemeQuestion {
     fn deserialize<D: serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
@@ -6053,6 +6205,15 @@ pub struct RecordFile {
     /// 是否仅参会成员可查看
     #[serde(skip_serializing_if = "Option::is_none")]
     pub required_attendee: Option<bool>,
+    /// 查看密码
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub password: Option<crate::Secret>,
+    /// 共享链接过期时间，Unix 时间戳（秒）
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub sharing_expire: Option<i64>,
+    /// 是否允许下载
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub allow_download: Option<bool>,
 }
 impl crate::de::Decode for RecordFile {
     fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
@@ -6066,6 +6227,9 @@ impl crate::de::Decode for RecordFile {
             sharing_url: fields.optional("sharing_url")?,
             required_same_corp: fields.optional("required_same_corp")?,
             required_attendee: fields.optional("required_attendee")?,
+            password: fields.optional("password")?,
+            sharing_expire: fields.optional("sharing_expire")?,
+            allow_download: fields.optional("allow_download")?,
         })
     }
 }
@@ -6675,7 +6839,8 @@ pub struct RecordUpdateSharingConfigRequest {
     /// 会议 ID
     pub meetingid: String,
     /// 共享设置
-    pub sharing_config: RecordSharingConfig,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub sharing_config: Option<RecordSharingConfig>,
 }
 impl crate::de::Decode for RecordUpdateSharingConfigRequest {
     fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
@@ -6683,7 +6848,7 @@ impl crate::de::Decode for RecordUpdateSharingConfigRequest {
         Ok(Self {
             meeting_record_id: fields.required("meeting_record_id")?,
             meetingid: fields.required("meetingid")?,
-            sharing_config: fields.required("sharing_config")?,
+            sharing_config: fields.optional("sharing_config")?,
         })
     }
 }
@@ -9077,9 +9242,8 @@ pub struct WebinarCreateRequest {
     /// 是否展示观看人数（0/1）
     #[serde(skip_serializing_if = "Option::is_none")]
     pub display_number_of_attendees: Option<i64>,
-    /// 是否允许观众观看回放
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub playback_for_audience: Option<bool>,
+    /// 是否允许观众观看回放；开启时 media_setting.auto_record_type 须为 cloud
+    pub playback_for_audience: bool,
     /// 是否开启准备模式
     #[serde(skip_serializing_if = "Option::is_none")]
     pub preparation_mode: Option<bool>,
@@ -9105,7 +9269,7 @@ impl crate::de::Decode for WebinarCreateRequest {
             enable_manual_check: fields.optional("enable_manual_check")?,
             activity_page: fields.optional("activity_page")?,
             display_number_of_attendees: fields.optional("display_number_of_attendees")?,
-            playback_for_audience: fields.optional("playback_for_audience")?,
+            playback_for_audience: fields.required("playback_for_audience")?,
             preparation_mode: fields.optional("preparation_mode")?,
         })
     }
@@ -9185,12 +9349,16 @@ pub struct WebinarGetRequest {
     /// 网络研讨会 ID；与 meeting_code 必须填一个
     #[serde(skip_serializing_if = "Option::is_none")]
     pub meetingid: Option<String>,
+    /// 网络研讨会的会议号；与 meetingid 必须填一个
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub meeting_code: Option<String>,
 }
 impl crate::de::Decode for WebinarGetRequest {
     fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             meetingid: fields.optional("meetingid")?,
+            meeting_code: fields.optional("meeting_code")?,
         })
     }
 }
@@ -9356,7 +9524,7 @@ pub struct WebinarInfo {
     pub guest_join_link: Option<String>,
     /// 音视频设置
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub media_setting: Option<WebinarMediaSetting>,
+    pub media_setting: Option<WebinarMediaSettingInfo>,
     /// 是否开启问答
     #[serde(skip_serializing_if = "Option::is_none")]
     pub enable_qa: Option<bool>,
@@ -9482,7 +9650,7 @@ impl<'de> serde::Deserialize<'de> for WebinarListGuestResponse {
 /// 网络研讨会的音视频设置。
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct WebinarMediaSetting {
-    /// 观众入会时是否静音（请求字段）
+    /// 观众入会时是否静音
     #[serde(skip_serializing_if = "Option::is_none")]
     pub enable_enter_mute: Option<bool>,
     /// 是否允许成员自行解除静音
@@ -9509,9 +9677,6 @@ pub struct WebinarMediaSetting {
     /// 是否允许主持人暂停或停止自动录制
     #[serde(skip_serializing_if = "Option::is_none")]
     pub enable_host_pause_auto_record: Option<bool>,
-    /// 观众入会时是否静音（详情中返回的字段名）
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub mute_enable_join: Option<bool>,
 }
 impl crate::de::Decode for WebinarMediaSetting {
     fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
@@ -9527,11 +9692,65 @@ impl crate::de::Decode for WebinarMediaSetting {
             attendee_join_auto_record: fields.optional("attendee_join_auto_record")?,
             enable_host_pause_auto_record: fields
                 .optional("enable_host_pause_auto_record")?,
-            mute_enable_join: fields.optional("mute_enable_join")?,
         })
     }
 }
 impl<'de> serde::Deserialize<'de> for WebinarMediaSetting {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
+/// 网络研讨会详情中的音视频设置（观众入会静音的字段名为 mute_enable_join）。
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
+pub struct WebinarMediaSettingInfo {
+    /// 观众入会时是否静音
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub mute_enable_join: Option<bool>,
+    /// 是否允许成员自行解除静音
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub allow_unmute_self: Option<bool>,
+    /// 是否允许成员在主持人进会前加入
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub allow_enter_before_host: Option<bool>,
+    /// 是否开启屏幕水印
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub enable_screen_watermark: Option<bool>,
+    /// 水印样式（开启屏幕水印时有效）
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub watermark_type: Option<WatermarkType>,
+    /// 是否允许企业外部用户入会
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub allow_external_user: Option<bool>,
+    /// 自动录制类型
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub auto_record_type: Option<AutoRecordType>,
+    /// 有参会成员入会时是否立即开启自动录制
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub attendee_join_auto_record: Option<bool>,
+    /// 是否允许主持人暂停或停止自动录制
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub enable_host_pause_auto_record: Option<bool>,
+}
+impl crate::de::Decode for WebinarMediaSettingInfo {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            mute_enable_join: fields.optional("mute_enable_join")?,
+            allow_unmute_self: fields.optional("allow_unmute_self")?,
+            allow_enter_before_host: fields.optional("allow_enter_before_host")?,
+            enable_screen_watermark: fields.optional("enable_screen_watermark")?,
+            watermark_type: fields.optional("watermark_type")?,
+            allow_external_user: fields.optional("allow_external_user")?,
+            auto_record_type: fields.optional("auto_record_type")?,
+            attendee_join_auto_record: fields.optional("attendee_join_auto_record")?,
+            enable_host_pause_auto_record: fields
+                .optional("enable_host_pause_auto_record")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for WebinarMediaSettingInfo {
     fn deserialize<D: serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
@@ -9668,9 +9887,8 @@ pub struct WebinarUpdateRequest {
     /// 是否展示观看人数（0/1）
     #[serde(skip_serializing_if = "Option::is_none")]
     pub display_number_of_attendees: Option<i64>,
-    /// 是否允许观众观看回放
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub playback_for_audience: Option<bool>,
+    /// 是否允许观众观看回放；开启时 media_setting.auto_record_type 须为 cloud
+    pub playback_for_audience: bool,
     /// 是否开启准备模式
     #[serde(skip_serializing_if = "Option::is_none")]
     pub preparation_mode: Option<bool>,
@@ -9696,7 +9914,7 @@ impl crate::de::Decode for WebinarUpdateRequest {
             enable_manual_check: fields.optional("enable_manual_check")?,
             activity_page: fields.optional("activity_page")?,
             display_number_of_attendees: fields.optional("display_number_of_attendees")?,
-            playback_for_audience: fields.optional("playback_for_audience")?,
+            playback_for_audience: fields.required("playback_for_audience")?,
             preparation_mode: fields.optional("preparation_mode")?,
         })
     }
@@ -10202,16 +10420,20 @@ impl MeetingCancelRequest {
     pub fn new(meetingid: impl Into<String>) -> Self {
         Self {
             meetingid: meetingid.into(),
+            sub_meetingid: None,
         }
     }
 }
 impl MeetingCheckDeviceInMeetingRequest {
-    /// A `MeetingCheckDeviceInMeetingRequest` with its required `userid` set and every optional field unset.
-    pub fn new(userid: impl Into<String>) -> Self {
+    /// A `MeetingCheckDeviceInMeetingRequest` with its required `userid`, `meetingid_list` set and every optional field unset.
+    pub fn new(
+        userid: impl Into<String>,
+        meetingid_list: impl IntoIterator<Item = impl Into<String>>,
+    ) -> Self {
         Self {
             userid: userid.into(),
             instance_id_list: None,
-            meetingid_list: None,
+            meetingid_list: meetingid_list.into_iter().map(Into::into).collect(),
         }
     }
 }
@@ -10221,25 +10443,6 @@ impl MeetingCreateCustomerShortUrlRequest {
         Self {
             meetingid: meetingid.into(),
             customer_data: customer_data.into(),
-        }
-    }
-}
-impl MeetingCreateRequest {
-    /// A `MeetingCreateRequest` with its required `admin_userid`, `title` set and every optional field unset.
-    pub fn new(admin_userid: impl Into<String>, title: impl Into<String>) -> Self {
-        Self {
-            admin_userid: admin_userid.into(),
-            title: title.into(),
-            meeting_start: None,
-            meeting_duration: None,
-            description: None,
-            location: None,
-            agentid: None,
-            invitees: None,
-            guests: None,
-            settings: None,
-            cal_id: None,
-            reminders: None,
         }
     }
 }
@@ -10493,8 +10696,22 @@ impl PhoneNumber {
             area,
             phone: phone.into(),
             extension_number: None,
-            status: None,
-            tmp_openid: None,
+        }
+    }
+}
+impl PollDeleteRequest {
+    /// A `PollDeleteRequest` with its required `operator_userid`, `instance_id`, `meetingid` set and every optional field unset.
+    pub fn new(
+        operator_userid: impl Into<String>,
+        instance_id: impl Into<InstanceId>,
+        meetingid: impl Into<String>,
+    ) -> Self {
+        Self {
+            operator_userid: operator_userid.into(),
+            instance_id: instance_id.into(),
+            meetingid: meetingid.into(),
+            poll_theme_id: None,
+            poll_id: None,
         }
     }
 }
@@ -10643,16 +10860,15 @@ impl RecordTranscriptSearchRequest {
     }
 }
 impl RecordUpdateSharingConfigRequest {
-    /// A `RecordUpdateSharingConfigRequest` with its required `meeting_record_id`, `meetingid`, `sharing_config` set and every optional field unset.
+    /// A `RecordUpdateSharingConfigRequest` with its required `meeting_record_id`, `meetingid` set and every optional field unset.
     pub fn new(
         meeting_record_id: impl Into<String>,
         meetingid: impl Into<String>,
-        sharing_config: impl Into<RecordSharingConfig>,
     ) -> Self {
         Self {
             meeting_record_id: meeting_record_id.into(),
             meetingid: meetingid.into(),
-            sharing_config: sharing_config.into(),
+            sharing_config: None,
         }
     }
 }
@@ -10933,7 +11149,7 @@ pub struct MeetingApi {
 impl MeetingApi {
     /// 创建预约会议
     ///
-    /// 创建一个预约会议，返回会议 ID、会议号与会议链接。仅配置在「可调用接口的应用」中的自建应用可调用，会议的邀请人数受管理员可预约人数上限限制，超出的成员在 excess_users 中返回，可再调用「更新会议受邀成员列表」。settings 与 reminders 的子字段未能与官方文档逐一核对。
+    /// 创建一个预约会议，返回会议 ID、会议号与会议链接。仅配置在「可调用接口的应用」中的自建应用可调用，会议的邀请人数受管理员可预约人数上限限制，超出的成员在 excess_users 中返回，可再调用「更新会议受邀成员列表」。
     ///
     /// `POST /cgi-bin/meeting/create` ([official documentation](https://developer.work.weixin.qq.com/document/path/99104))
     ///
@@ -10945,9 +11161,9 @@ impl MeetingApi {
     ///
     /// ```no_run
     /// # async fn example(client: wecom_api::Client) -> Result<(), Box<dyn std::error::Error>> {
-    /// let response = client.meeting().create("zhangsan", "新建会议")
-    ///     .meeting_start(1600000000)
-    ///     .meeting_duration(3600)
+    /// let response = client.meeting().create("zhangsan", "新建会议", 1600000000, 3600)
+    ///     .description("新建会议描述")
+    ///     .location("广州媒体港")
     ///     .await?;
     /// # Ok(())
     /// # }
@@ -10974,19 +11190,23 @@ impl MeetingApi {
         &self,
         admin_userid: impl Into<String>,
         title: impl Into<String>,
+        meeting_start: i64,
+        meeting_duration: i64,
     ) -> calls::MeetingCreate {
         calls::MeetingCreate {
             client: self.client.clone(),
             request: MeetingCreateRequest {
                 admin_userid: admin_userid.into(),
                 title: title.into(),
+                meeting_start,
+                meeting_duration,
                 ..Default::default()
             },
         }
     }
     /// 修改预约会议
     ///
-    /// 修改一个预约状态（未开始）的会议；未填写的字段保持原值，修改 meeting_start 时须同时指定 meeting_duration。仅配置在「可调用接口的应用」中的自建应用可调用，仅能修改该应用创建的会议。settings 与 reminders 的子字段未能与官方文档逐一核对。
+    /// 修改一个预约状态（未开始）的会议；未填写的字段保持原值，修改 meeting_start 时须同时指定 meeting_duration。仅配置在「可调用接口的应用」中的自建应用可调用，仅能修改该应用创建的会议。
     ///
     /// `POST /cgi-bin/meeting/update` ([official documentation](https://developer.work.weixin.qq.com/document/path/99047))
     ///
@@ -11027,7 +11247,7 @@ impl MeetingApi {
     }
     /// 取消预约会议
     ///
-    /// 取消一个预约状态的会议。仅配置在「可调用接口的应用」中的自建应用可调用，仅能取消该应用创建的会议。字段未能与官方文档逐一核对。
+    /// 取消一个预约状态的会议。仅配置在「可调用接口的应用」中的自建应用可调用，仅能取消该应用创建的会议。
     ///
     /// `POST /cgi-bin/meeting/cancel` ([official documentation](https://developer.work.weixin.qq.com/document/path/93630))
     ///
@@ -11060,12 +11280,13 @@ impl MeetingApi {
             client: self.client.clone(),
             request: MeetingCancelRequest {
                 meetingid: meetingid.into(),
+                ..Default::default()
             },
         }
     }
     /// 获取会议详情
     ///
-    /// 按会议 ID 或会议号获取会议详情，包括参会情况、会议设置与重复提醒设置。仅配置在「可调用接口的应用」中的自建应用可调用，仅能获取该应用创建的会议。返回字段按官方示例，settings 的部分子字段未能与官方文档逐一核对。
+    /// 按会议 ID 或会议号获取会议详情，包括参会情况、会议设置与重复提醒设置。仅配置在「可调用接口的应用」中的自建应用可调用，仅能获取该应用创建的会议。返回字段按官方示例。
     ///
     /// `POST /cgi-bin/meeting/get_info` ([official documentation](https://developer.work.weixin.qq.com/document/path/93629))
     ///
@@ -11335,7 +11556,7 @@ impl MeetingApi {
     }
     /// 获取会议嘉宾列表
     ///
-    /// 获取会议的嘉宾列表（以手机号邀请的嘉宾）。仅配置在「可调用接口的应用」中的自建应用可调用，字段未能与官方文档逐一核对。
+    /// 获取会议的嘉宾列表（以手机号邀请的嘉宾）。仅配置在「可调用接口的应用」中的自建应用可调用。
     ///
     /// `POST /cgi-bin/meeting/get_guests` ([official documentation](https://developer.work.weixin.qq.com/document/path/99039))
     ///
@@ -11622,9 +11843,9 @@ impl MeetingApi {
     }
     /// 获取成员设备是否入会
     ///
-    /// 查询成员的某些终端设备当前是否已入会、在哪场会议中。仅配置在「可调用接口的应用」中的自建应用可调用，字段未能与官方文档逐一核对。
+    /// 查询成员的某些终端设备当前是否已入会、在哪场会议中。仅配置在「可调用接口的应用」中的自建应用可调用。
     ///
-    /// `POST /cgi-bin/meeting/check_device_in_meeting` ([official documentation](https://developer.work.weixin.qq.com/document/path/98164))
+    /// `POST /cgi-bin/meeting/check_device_in_meeting` ([official documentation](https://developer.work.weixin.qq.com/document/path/98165))
     ///
     /// Endpoint id `meeting.check_device_in_meeting`; safe to retry, so busy answers and transport failures are retried.
     ///
@@ -11636,9 +11857,8 @@ impl MeetingApi {
     /// use wecom_api::meeting::*;
     ///
     /// # async fn example(client: wecom_api::Client) -> Result<(), Box<dyn std::error::Error>> {
-    /// let response = client.meeting().check_device_in_meeting("USERID")
+    /// let response = client.meeting().check_device_in_meeting("USERID", ["meeting1", "meeting2"])
     ///     .instance_id_list(vec![InstanceId::Pc, InstanceId::Mac])
-    ///     .meetingid_list(["meeting1", "meeting2"])
     ///     .await?;
     /// # Ok(())
     /// # }
@@ -11663,18 +11883,20 @@ impl MeetingApi {
     pub fn check_device_in_meeting(
         &self,
         userid: impl Into<String>,
+        meetingid_list: impl IntoIterator<Item = impl Into<String>>,
     ) -> calls::MeetingCheckDeviceInMeeting {
         calls::MeetingCheckDeviceInMeeting {
             client: self.client.clone(),
             request: MeetingCheckDeviceInMeetingRequest {
                 userid: userid.into(),
+                meetingid_list: meetingid_list.into_iter().map(Into::into).collect(),
                 ..Default::default()
             },
         }
     }
     /// 创建用户专属参会链接
     ///
-    /// 为会议创建带用户专属字段（customer_data）的参会链接，用于区分参会人来源；不支持个人会议号会议与网络研讨会。仅配置在「可调用接口的应用」中的自建应用可调用，字段未能与官方文档逐一核对。
+    /// 为会议创建带用户专属字段（customer_data）的参会链接，用于区分参会人来源；不支持个人会议号会议与网络研讨会。仅配置在「可调用接口的应用」中的自建应用可调用。
     ///
     /// `POST /cgi-bin/meeting/create_customer_short_url` ([official documentation](https://developer.work.weixin.qq.com/document/path/98818))
     ///
@@ -11723,7 +11945,7 @@ impl MeetingApi {
     }
     /// 获取用户专属参会链接
     ///
-    /// 获取会议的所有用户专属参会链接及对应的 customer_data；不支持个人会议号会议与网络研讨会。仅配置在「可调用接口的应用」中的自建应用可调用，
+    /// 获取会议的所有用户专属参会链接及对应的 customer_data；不支持个人会议号会议与网络研讨会。仅配置在「可调用接口的应用」中的自建应用可调用。
     ///
     /// `POST /cgi-bin/meeting/get_customer_short_url` ([official documentation](https://developer.work.weixin.qq.com/document/path/98819))
     ///
@@ -11972,7 +12194,7 @@ impl MeetingControlApi {
     }
     /// 关闭成员屏幕共享
     ///
-    /// 关闭会中成员的屏幕共享。仅配置在「可调用接口的应用」中的自建应用可调用，字段未能与官方文档逐一核对。
+    /// 关闭会中成员的屏幕共享。仅配置在「可调用接口的应用」中的自建应用可调用。
     ///
     /// `POST /cgi-bin/meeting/realcontrol/close_screen_share` ([official documentation](https://developer.work.weixin.qq.com/document/path/98185))
     ///
@@ -12074,7 +12296,7 @@ impl MeetingControlApi {
     }
     /// 结束会议
     ///
-    /// 结束一个进行中的会议，可选择是否强制结束、是否回收会议号。仅配置在「可调用接口的应用」中的自建应用可调用，字段未能与官方文档逐一核对。
+    /// 结束一个进行中的会议，可选择是否强制结束、是否回收会议号。仅配置在「可调用接口的应用」中的自建应用可调用。
     ///
     /// `POST /cgi-bin/meeting/realcontrol/dismiss` ([official documentation](https://developer.work.weixin.qq.com/document/path/98187))
     ///
@@ -12445,7 +12667,7 @@ impl MeetingEnrollApi {
     }
     /// 删除会议报名信息
     ///
-    /// 删除会议的报名信息。仅配置在「可调用接口的应用」中的自建应用可调用，字段未能与官方文档逐一核对。
+    /// 删除会议的报名信息。仅配置在「可调用接口的应用」中的自建应用可调用。
     ///
     /// `POST /cgi-bin/meeting/enroll/delete` ([official documentation](https://developer.work.weixin.qq.com/document/path/98817))
     ///
@@ -12495,7 +12717,7 @@ impl MeetingEnrollApi {
     }
     /// 导入会议报名信息
     ///
-    /// 批量导入会议的报名信息：企业成员填 userid，外部用户填手机号。仅配置在「可调用接口的应用」中的自建应用可调用，字段未能与官方文档逐一核对。
+    /// 批量导入会议的报名信息：企业成员填 userid，外部用户填手机号。仅配置在「可调用接口的应用」中的自建应用可调用。
     ///
     /// `POST /cgi-bin/meeting/enroll/import` ([official documentation](https://developer.work.weixin.qq.com/document/path/98816))
     ///
@@ -12558,7 +12780,7 @@ impl MeetingEnrollApi {
     }
     /// 获取会议成员报名ID
     ///
-    /// 按会中临时 ID（tmp_openid）查询成员的报名 ID，用于把参会记录与报名信息对应。仅配置在「可调用接口的应用」中的自建应用可调用，字段未能与官方文档逐一核对。
+    /// 按会中临时 ID（tmp_openid）查询成员的报名 ID，用于把参会记录与报名信息对应。仅配置在「可调用接口的应用」中的自建应用可调用。
     ///
     /// `POST /cgi-bin/meeting/enroll/query_by_tmp_openid` ([official documentation](https://developer.work.weixin.qq.com/document/path/98794))
     ///
@@ -12958,7 +13180,7 @@ impl MeetingLayoutApi {
     }
     /// 批量删除会议背景
     ///
-    /// 批量删除会议背景；正在应用的背景不能删除。字段未能与官方文档逐一核对。
+    /// 批量删除会议背景；正在应用的背景不能删除。
     ///
     /// `POST /cgi-bin/meeting/layout/batch_delete_background` ([official documentation](https://developer.work.weixin.qq.com/document/path/98854))
     ///
@@ -13672,7 +13894,7 @@ impl MeetingMraApi {
     }
     /// 挂断MRA呼叫
     ///
-    /// 挂断会议中 MRA 设备的呼叫。仅配置在「可调用接口的应用」中的自建应用可调用，字段未能与官方文档逐一核对。
+    /// 挂断会议中 MRA 设备的呼叫。仅配置在「可调用接口的应用」中的自建应用可调用。
     ///
     /// `POST /cgi-bin/meeting/mra/hangup` ([official documentation](https://developer.work.weixin.qq.com/document/path/98789))
     ///
@@ -13726,7 +13948,7 @@ pub struct MeetingPhoneApi {
 impl MeetingPhoneApi {
     /// 批量外呼
     ///
-    /// 对会议批量发起电话外呼（每次最多 50 路，支持境外号码与分机号），会议未开始或会中均可；呼叫后立即返回，外呼状态通过查询接口或回调获取。网络研讨会暂不支持外呼。仅配置在「可调用接口的应用」中的自建应用可调用，
+    /// 对会议批量发起电话外呼（每次最多 50 路，支持境外号码与分机号），会议未开始或会中均可；呼叫后立即返回，外呼状态通过查询接口或回调获取。网络研讨会暂不支持外呼。仅配置在「可调用接口的应用」中的自建应用可调用。
     ///
     /// `POST /cgi-bin/meeting/phone/callout` ([official documentation](https://developer.work.weixin.qq.com/document/path/98823))
     ///
@@ -13744,8 +13966,7 @@ impl MeetingPhoneApi {
     ///     PhoneNumber {
     ///         area: 86,
     ///         phone: "13333333333".into(),
-    ///         extension_number: Some("12345678".into()),
-    ///         ..Default::default()
+    ///         extension_number: Some("12345678".into())
     ///     }
     /// ])
     ///     .await?;
@@ -13848,7 +14069,7 @@ impl MeetingPhoneApi {
     }
     /// 获取电话入会的成员ID
     ///
-    /// 按电话号码查询电话入会成员的会中临时 ID，用于后续会控操作。仅配置在「可调用接口的应用」中的自建应用可调用，字段未能与官方文档逐一核对。
+    /// 按电话号码查询电话入会成员的会中临时 ID，用于后续会控操作。仅配置在「可调用接口的应用」中的自建应用可调用。
     ///
     /// `POST /cgi-bin/meeting/phone/get_tmp_openid` ([official documentation](https://developer.work.weixin.qq.com/document/path/98825))
     ///
@@ -13866,8 +14087,7 @@ impl MeetingPhoneApi {
     ///     PhoneNumber {
     ///         area: 86,
     ///         phone: "13333333333".into(),
-    ///         extension_number: Some("12345678".into()),
-    ///         ..Default::default()
+    ///         extension_number: Some("12345678".into())
     ///     }
     /// ])
     ///     .await?;
@@ -13915,7 +14135,7 @@ pub struct MeetingPollApi {
 impl MeetingPollApi {
     /// 创建会议投票主题
     ///
-    /// 为进行中的会议创建投票主题（可含多个问题）；操作者须为主持人或会议管理员。字段未能与官方文档逐一核对。
+    /// 为进行中的会议创建投票主题（可含多个问题）；操作者须为主持人或会议管理员。
     ///
     /// `POST /cgi-bin/meeting/poll/create_theme` ([official documentation](https://developer.work.weixin.qq.com/document/path/98834))
     ///
@@ -13934,7 +14154,7 @@ impl MeetingPollApi {
     ///     instance_id: InstanceId::Pc,
     ///     meetingid: "ID".into(),
     ///     poll_topic: "TOPIC".into(),
-    ///     poll_desc: Some("desc".into()),
+    ///     poll_desc: "desc".into(),
     ///     is_anony: Some(true),
     ///     poll_questions: vec![
     ///         PollQuestion {
@@ -14142,7 +14362,7 @@ impl MeetingPollApi {
     }
     /// 结束会议投票
     ///
-    /// 结束进行中的投票。字段未能与官方文档逐一核对。
+    /// 结束进行中的投票。
     ///
     /// `POST /cgi-bin/meeting/poll/finish` ([official documentation](https://developer.work.weixin.qq.com/document/path/98841))
     ///
@@ -14156,8 +14376,14 @@ impl MeetingPollApi {
     /// use wecom_api::meeting::*;
     ///
     /// # async fn example(client: wecom_api::Client) -> Result<(), Box<dyn std::error::Error>> {
-    /// let response = client.meeting_poll().finish("OPENID", InstanceId::Pc, "MEETINGID", "ID")
-    ///     .poll_theme_id("themeid")
+    /// let request = PollFinishRequest {
+    ///     operator_userid: "OPENID".into(),
+    ///     instance_id: InstanceId::Pc,
+    ///     meetingid: "MEETINGID".into(),
+    ///     poll_theme_id: "themeid".into(),
+    ///     poll_id: "ID".into()
+    /// };
+    /// let response = client.meeting_poll().finish(request)
     ///     .await?;
     /// # Ok(())
     /// # }
@@ -14173,27 +14399,15 @@ impl MeetingPollApi {
     /// ```
     #[doc(alias = "/cgi-bin/meeting/poll/finish")]
     #[doc(alias = "结束会议投票")]
-    pub fn finish(
-        &self,
-        operator_userid: impl Into<String>,
-        instance_id: impl Into<InstanceId>,
-        meetingid: impl Into<String>,
-        poll_id: impl Into<String>,
-    ) -> calls::MeetingPollFinish {
+    pub fn finish(&self, request: PollFinishRequest) -> calls::MeetingPollFinish {
         calls::MeetingPollFinish {
             client: self.client.clone(),
-            request: PollFinishRequest {
-                operator_userid: operator_userid.into(),
-                instance_id: instance_id.into(),
-                meetingid: meetingid.into(),
-                poll_id: poll_id.into(),
-                poll_theme_id: None,
-            },
+            request,
         }
     }
     /// 删除会议投票
     ///
-    /// 删除投票主题。字段未能与官方文档逐一核对。
+    /// 删除投票主题。
     ///
     /// `POST /cgi-bin/meeting/poll/delete` ([official documentation](https://developer.work.weixin.qq.com/document/path/98839))
     ///
@@ -14207,7 +14421,8 @@ impl MeetingPollApi {
     /// use wecom_api::meeting::*;
     ///
     /// # async fn example(client: wecom_api::Client) -> Result<(), Box<dyn std::error::Error>> {
-    /// let response = client.meeting_poll().delete("OPENID", InstanceId::Pc, "MEETINGID", "theme")
+    /// let response = client.meeting_poll().delete("OPENID", InstanceId::Pc, "MEETINGID")
+    ///     .poll_theme_id("theme")
     ///     .await?;
     /// # Ok(())
     /// # }
@@ -14228,7 +14443,6 @@ impl MeetingPollApi {
         operator_userid: impl Into<String>,
         instance_id: impl Into<InstanceId>,
         meetingid: impl Into<String>,
-        poll_theme_id: impl Into<String>,
     ) -> calls::MeetingPollDelete {
         calls::MeetingPollDelete {
             client: self.client.clone(),
@@ -14236,7 +14450,8 @@ impl MeetingPollApi {
                 operator_userid: operator_userid.into(),
                 instance_id: instance_id.into(),
                 meetingid: meetingid.into(),
-                poll_theme_id: poll_theme_id.into(),
+                poll_theme_id: None,
+                poll_id: None,
             },
         }
     }
@@ -14387,7 +14602,7 @@ pub struct MeetingRecordApi {
 impl MeetingRecordApi {
     /// 获取会议录制列表
     ///
-    /// 按会议 ID、会议号或成员（该成员创建的会议）分页获取云录制记录，时间区间不超过 31 天，每页最多 20 条。仅配置在「可调用接口的应用」中的自建应用可调用，返回字段按官方示例，record_files 的部分子字段未能与官方文档逐一核对。
+    /// 按会议 ID、会议号或成员（该成员创建的会议）分页获取云录制记录，时间区间不超过 31 天，每页最多 20 条。仅配置在「可调用接口的应用」中的自建应用可调用，返回字段按官方示例。
     ///
     /// `POST /cgi-bin/meeting/record/list` ([official documentation](https://developer.work.weixin.qq.com/document/path/98192))
     ///
@@ -14454,7 +14669,7 @@ impl MeetingRecordApi {
     }
     /// 获取会议录制地址
     ///
-    /// 获取一次会议录制的所有录制文件及播放、下载地址（下载地址默认 6 小时过期）。仅配置在「可调用接口的应用」中的自建应用可调用，字段未能与官方文档逐一核对。
+    /// 获取一次会议录制的所有录制文件及播放、下载地址（下载地址默认 6 小时过期）。仅配置在「可调用接口的应用」中的自建应用可调用。
     ///
     /// `POST /cgi-bin/meeting/record/get_file_list` ([official documentation](https://developer.work.weixin.qq.com/document/path/100917))
     ///
@@ -14635,7 +14850,7 @@ impl MeetingRecordApi {
     }
     /// 修改会议录制共享设置
     ///
-    /// 修改会议录制的共享设置：是否共享、共享范围、密码、有效期、是否允许下载。仅配置在「可调用接口的应用」中的自建应用可调用，字段未能与官方文档逐一核对。
+    /// 修改会议录制的共享设置：是否共享、共享范围、密码、有效期、是否允许下载。仅配置在「可调用接口的应用」中的自建应用可调用。
     ///
     /// `POST /cgi-bin/meeting/record/update_sharing_config` ([official documentation](https://developer.work.weixin.qq.com/document/path/98208))
     ///
@@ -14649,7 +14864,8 @@ impl MeetingRecordApi {
     /// use wecom_api::meeting::*;
     ///
     /// # async fn example(client: wecom_api::Client) -> Result<(), Box<dyn std::error::Error>> {
-    /// let response = client.meeting_record().update_sharing_config("record", "MEETINGID", RecordSharingConfig {
+    /// let response = client.meeting_record().update_sharing_config("record", "MEETINGID")
+    ///     .sharing_config(RecordSharingConfig {
     ///     enable_sharing: Some(true),
     ///     sharing_auth_type: Some(0),
     ///     enable_password: Some(true),
@@ -14677,20 +14893,19 @@ impl MeetingRecordApi {
         &self,
         meeting_record_id: impl Into<String>,
         meetingid: impl Into<String>,
-        sharing_config: impl Into<RecordSharingConfig>,
     ) -> calls::MeetingRecordUpdateSharingConfig {
         calls::MeetingRecordUpdateSharingConfig {
             client: self.client.clone(),
             request: RecordUpdateSharingConfigRequest {
                 meeting_record_id: meeting_record_id.into(),
                 meetingid: meetingid.into(),
-                sharing_config: sharing_config.into(),
+                ..Default::default()
             },
         }
     }
     /// 删除会议录制
     ///
-    /// 删除一次会议录制（其下的全部录制文件）。仅配置在「可调用接口的应用」中的自建应用可调用，字段未能与官方文档逐一核对。
+    /// 删除一次会议录制（其下的全部录制文件）。仅配置在「可调用接口的应用」中的自建应用可调用。
     ///
     /// `POST /cgi-bin/meeting/record/delete` ([official documentation](https://developer.work.weixin.qq.com/document/path/98206))
     ///
@@ -14733,7 +14948,7 @@ impl MeetingRecordApi {
     }
     /// 删除单个录制文件
     ///
-    /// 删除单个录制文件。仅配置在「可调用接口的应用」中的自建应用可调用，字段未能与官方文档逐一核对。
+    /// 删除单个录制文件。仅配置在「可调用接口的应用」中的自建应用可调用。
     ///
     /// `POST /cgi-bin/meeting/record/delete_file` ([official documentation](https://developer.work.weixin.qq.com/document/path/98207))
     ///
@@ -14776,7 +14991,7 @@ impl MeetingRecordApi {
     }
     /// 获取录制转写详情
     ///
-    /// 获取云录制转写详情：段落、句子、词及其时间戳，可从指定段落开始、限制段落数。仅配置在「可调用接口的应用」中的自建应用可调用，
+    /// 获取云录制转写详情：段落、句子、词及其时间戳，可从指定段落开始、限制段落数。仅配置在「可调用接口的应用」中的自建应用可调用。
     ///
     /// `POST /cgi-bin/meeting/record/transcript/get_detail` ([official documentation](https://developer.work.weixin.qq.com/document/path/100926))
     ///
@@ -15033,7 +15248,7 @@ impl MeetingRoomsApi {
     }
     /// 释放Rooms会议室
     ///
-    /// 释放会议已预定的 Rooms 会议室。仅配置在「可调用接口的应用」中的自建应用可调用，字段未能与官方文档逐一核对。
+    /// 释放会议已预定的 Rooms 会议室。仅配置在「可调用接口的应用」中的自建应用可调用。
     ///
     /// `POST /cgi-bin/meeting/rooms/release` ([official documentation](https://developer.work.weixin.qq.com/document/path/98792))
     ///
@@ -15079,7 +15294,7 @@ impl MeetingRoomsApi {
     }
     /// 获取Rooms会议室列表
     ///
-    /// 分页获取企业的 Rooms 会议室列表，可按名称模糊查找。仅配置在「可调用接口的应用」中的自建应用可调用，
+    /// 分页获取企业的 Rooms 会议室列表，可按名称模糊查找。仅配置在「可调用接口的应用」中的自建应用可调用。
     ///
     /// `POST /cgi-bin/meeting/rooms/list` ([official documentation](https://developer.work.weixin.qq.com/document/path/98795))
     ///
@@ -15145,7 +15360,7 @@ impl MeetingRoomsApi {
     }
     /// 获取Rooms会议室详情
     ///
-    /// 获取 Rooms 会议室的详情：基本信息、账号、硬件与个人会议号信息。仅配置在「可调用接口的应用」中的自建应用可调用，返回字段按官方示例，部分子字段未能与官方文档逐一核对。
+    /// 获取 Rooms 会议室的详情：基本信息、账号、硬件与个人会议号信息。仅配置在「可调用接口的应用」中的自建应用可调用，返回字段按官方示例。
     ///
     /// `POST /cgi-bin/meeting/rooms/get_info` ([official documentation](https://developer.work.weixin.qq.com/document/path/98793))
     ///
@@ -15286,7 +15501,7 @@ impl MeetingRoomsApi {
     }
     /// 获取Rooms会议室资源
     ///
-    /// 获取企业的 Rooms 资源数量（普通与专款设备的总数、已用数、过期数）。请求体为空对象。仅配置在「可调用接口的应用」中的自建应用可调用，字段未能与官方文档逐一核对。
+    /// 获取企业的 Rooms 资源数量（普通与专款设备的总数、已用数、过期数）。请求体为空对象。仅配置在「可调用接口的应用」中的自建应用可调用。
     ///
     /// `POST /cgi-bin/meeting/rooms/get_inventory` ([official documentation](https://developer.work.weixin.qq.com/document/path/98809))
     ///
@@ -15328,7 +15543,7 @@ impl MeetingRoomsApi {
     }
     /// 获取设备列表
     ///
-    /// 分页获取企业的可用 Rooms 设备列表及外设健康状态。仅配置在「可调用接口的应用」中的自建应用可调用，
+    /// 分页获取企业的可用 Rooms 设备列表及外设健康状态。仅配置在「可调用接口的应用」中的自建应用可调用。
     ///
     /// `POST /cgi-bin/meeting/rooms/list_devices` ([official documentation](https://developer.work.weixin.qq.com/document/path/98798))
     ///
@@ -15386,7 +15601,7 @@ impl MeetingRoomsApi {
     }
     /// 获取控制器列表
     ///
-    /// 分页获取企业的 Rooms 控制器列表。仅配置在「可调用接口的应用」中的自建应用可调用，字段未能与官方文档逐一核对。
+    /// 分页获取企业的 Rooms 控制器列表。仅配置在「可调用接口的应用」中的自建应用可调用。
     ///
     /// `POST /cgi-bin/meeting/rooms/list_controllers` ([official documentation](https://developer.work.weixin.qq.com/document/path/98799))
     ///
@@ -15447,7 +15662,7 @@ impl MeetingRoomsApi {
     }
     /// 获取Rooms会议室配置项
     ///
-    /// 获取 Rooms 会议室的会议设置与录制设置配置项。仅配置在「可调用接口的应用」中的自建应用可调用，字段未能与官方文档逐一核对。
+    /// 获取 Rooms 会议室的会议设置与录制设置配置项。仅配置在「可调用接口的应用」中的自建应用可调用。
     ///
     /// `POST /cgi-bin/meeting/rooms/get_config` ([official documentation](https://developer.work.weixin.qq.com/document/path/98802))
     ///
@@ -15546,7 +15761,7 @@ impl MeetingRoomsApi {
     }
     /// 取消呼叫Rooms会议室
     ///
-    /// 取消会议对 Rooms 会议室（或 SIP/H.323 设备）的呼叫。meeting_room_id 与 mra_address 二选一。仅配置在「可调用接口的应用」中的自建应用可调用，
+    /// 取消会议对 Rooms 会议室（或 SIP/H.323 设备）的呼叫。meeting_room_id 与 mra_address 二选一。仅配置在「可调用接口的应用」中的自建应用可调用。
     ///
     /// `POST /cgi-bin/meeting/rooms/cancel_call` ([official documentation](https://developer.work.weixin.qq.com/document/path/98805))
     ///
@@ -15597,7 +15812,7 @@ impl MeetingRoomsApi {
     }
     /// 获取Rooms会议室应答状态
     ///
-    /// 获取会议呼叫的 Rooms 会议室（或 SIP/H.323 设备）的应答状态。meeting_room_id 与 mra_address 二选一。仅配置在「可调用接口的应用」中的自建应用可调用，
+    /// 获取会议呼叫的 Rooms 会议室（或 SIP/H.323 设备）的应答状态。meeting_room_id 与 mra_address 二选一。仅配置在「可调用接口的应用」中的自建应用可调用。
     ///
     /// `POST /cgi-bin/meeting/rooms/get_response_status` ([official documentation](https://developer.work.weixin.qq.com/document/path/98806))
     ///
@@ -15967,7 +16182,7 @@ pub struct MeetingWaitingRoomApi {
 impl MeetingWaitingRoomApi {
     /// 获取实时等候室成员列表
     ///
-    /// 分页获取当前在等候室中的成员。仅配置在「可调用接口的应用」中的自建应用可调用，字段未能与官方文档逐一核对。
+    /// 分页获取当前在等候室中的成员。仅配置在「可调用接口的应用」中的自建应用可调用。
     ///
     /// `POST /cgi-bin/meeting/waitingroom/get_current_user_list` ([official documentation](https://developer.work.weixin.qq.com/document/path/98163))
     ///
@@ -16027,7 +16242,7 @@ impl MeetingWaitingRoomApi {
     }
     /// 获取等候室成员记录
     ///
-    /// 分页获取会议的等候室进出记录。仅配置在「可调用接口的应用」中的自建应用可调用，字段未能与官方文档逐一核对。
+    /// 分页获取会议的等候室进出记录。仅配置在「可调用接口的应用」中的自建应用可调用。
     ///
     /// `POST /cgi-bin/meeting/waitingroom/get_user_list` ([official documentation](https://developer.work.weixin.qq.com/document/path/98164))
     ///
@@ -16089,7 +16304,7 @@ pub struct MeetingWebinarApi {
 impl MeetingWebinarApi {
     /// 创建网络研讨会
     ///
-    /// 预定一场网络研讨会（Webinar，适用于沙龙、峰会等，最多 5 万人同时参会），返回会议号、观众与嘉宾入会链接等。仅配置在「可调用接口的应用」中的自建应用可调用，封面与描述须开启活动页后才生效。media_setting 的子字段未能与官方文档逐一核对。
+    /// 预定一场网络研讨会（Webinar，适用于沙龙、峰会等，最多 5 万人同时参会），返回会议号、观众与嘉宾入会链接等。仅配置在「可调用接口的应用」中的自建应用可调用，封面与描述须开启活动页后才生效。
     ///
     /// `POST /cgi-bin/meeting/webinar/create` ([official documentation](https://developer.work.weixin.qq.com/document/path/98842))
     ///
@@ -16128,15 +16343,14 @@ impl MeetingWebinarApi {
     ///         allow_external_user: Some(false),
     ///         auto_record_type: Some(AutoRecordType::None),
     ///         attendee_join_auto_record: Some(false),
-    ///         enable_host_pause_auto_record: Some(false),
-    ///         ..Default::default()
+    ///         enable_host_pause_auto_record: Some(false)
     ///     }),
     ///     enable_qa: Some(false),
     ///     sensitive_words: Some(vec!["WORD1".into()]),
     ///     enable_manual_check: Some(false),
     ///     activity_page: Some(false),
     ///     display_number_of_attendees: Some(0),
-    ///     playback_for_audience: Some(true),
+    ///     playback_for_audience: true,
     ///     preparation_mode: Some(false)
     /// };
     /// let response = client.meeting_webinar().create(request)
@@ -16174,7 +16388,7 @@ impl MeetingWebinarApi {
     }
     /// 修改网络研讨会
     ///
-    /// 修改网络研讨会信息；hosts 传入会覆盖原有主持人。仅配置在「可调用接口的应用」中的自建应用可调用，media_setting 的子字段未能与官方文档逐一核对。
+    /// 修改网络研讨会信息；hosts 传入会覆盖原有主持人。仅配置在「可调用接口的应用」中的自建应用可调用。
     ///
     /// `POST /cgi-bin/meeting/webinar/update` ([official documentation](https://developer.work.weixin.qq.com/document/path/98843))
     ///
@@ -16213,15 +16427,14 @@ impl MeetingWebinarApi {
     ///         allow_external_user: Some(false),
     ///         auto_record_type: Some(AutoRecordType::None),
     ///         attendee_join_auto_record: Some(false),
-    ///         enable_host_pause_auto_record: Some(false),
-    ///         ..Default::default()
+    ///         enable_host_pause_auto_record: Some(false)
     ///     }),
     ///     enable_qa: Some(false),
     ///     sensitive_words: Some(vec!["WORD1".into()]),
     ///     enable_manual_check: Some(false),
     ///     activity_page: Some(false),
     ///     display_number_of_attendees: Some(0),
-    ///     playback_for_audience: Some(true),
+    ///     playback_for_audience: true,
     ///     preparation_mode: Some(false)
     /// };
     /// let response = client.meeting_webinar().update(request)
@@ -16248,9 +16461,9 @@ impl MeetingWebinarApi {
     }
     /// 取消网络研讨会
     ///
-    /// 取消一场网络研讨会。仅配置在「可调用接口的应用」中的自建应用可调用，字段未能与官方文档逐一核对。
+    /// 取消一场网络研讨会。仅配置在「可调用接口的应用」中的自建应用可调用。
     ///
-    /// `POST /cgi-bin/meeting/webinar/cancel` ([official documentation](https://developer.work.weixin.qq.com/document/path/98843))
+    /// `POST /cgi-bin/meeting/webinar/cancel` ([official documentation](https://developer.work.weixin.qq.com/document/path/98870))
     ///
     /// Endpoint id `meeting_webinar.cancel`; not safe to repeat, so it is sent at most once.
     ///
@@ -16466,7 +16679,7 @@ impl MeetingWebinarApi {
     }
     /// 管理网络研讨会暖场配置
     ///
-    /// 设置网络研讨会的暖场图片或暖场视频（二选一，都填时以图片为准；会前 15 分钟进入的观众可观看），以及是否允许观众在暖场中邀请他人。可订阅「网络研讨会暖场上传结果」事件获取上传结果。仅配置在「可调用接口的应用」中的自建应用可调用，
+    /// 设置网络研讨会的暖场图片或暖场视频（二选一，都填时以图片为准；会前 15 分钟进入的观众可观看），以及是否允许观众在暖场中邀请他人。可订阅「网络研讨会暖场上传结果」事件获取上传结果。仅配置在「可调用接口的应用」中的自建应用可调用。
     ///
     /// `POST /cgi-bin/meeting/webinar/update_warm_up` ([official documentation](https://developer.work.weixin.qq.com/document/path/98882))
     ///
@@ -16510,7 +16723,7 @@ impl MeetingWebinarApi {
     }
     /// 修改网络研讨会报名配置
     ///
-    /// 修改网络研讨会的报名配置与报名问题（须已开启报名）。仅配置在「可调用接口的应用」中的自建应用可调用，请求与返回结构与会议报名一致。字段未能与官方文档逐一核对。
+    /// 修改网络研讨会的报名配置与报名问题（须已开启报名）。仅配置在「可调用接口的应用」中的自建应用可调用，请求与返回结构与会议报名一致。
     ///
     /// `POST /cgi-bin/meeting/webinar/enroll/set_config` ([official documentation](https://developer.work.weixin.qq.com/document/path/98875))
     ///
@@ -16557,7 +16770,7 @@ impl MeetingWebinarApi {
     }
     /// 获取网络研讨会报名配置
     ///
-    /// 获取网络研讨会的报名配置与报名问题；未开启报名时返回错误。仅配置在「可调用接口的应用」中的自建应用可调用，字段未能与官方文档逐一核对。
+    /// 获取网络研讨会的报名配置与报名问题；未开启报名时返回错误。仅配置在「可调用接口的应用」中的自建应用可调用。
     ///
     /// `POST /cgi-bin/meeting/webinar/enroll/get_config` ([official documentation](https://developer.work.weixin.qq.com/document/path/98874))
     ///
@@ -16614,7 +16827,7 @@ impl MeetingWebinarApi {
     }
     /// 获取网络研讨会报名信息
     ///
-    /// 分页获取网络研讨会的报名信息及报名问题的回答，可按审批状态筛选。仅配置在「可调用接口的应用」中的自建应用可调用，官方示例中 enroll_id 为数字，此处按会议报名接口的字段类型写作字符串。字段未能与官方文档逐一核对。
+    /// 分页获取网络研讨会的报名信息及报名问题的回答，可按审批状态筛选。仅配置在「可调用接口的应用」中的自建应用可调用，官方示例中 enroll_id 为数字，此处按会议报名接口的字段类型写作字符串。
     ///
     /// `POST /cgi-bin/meeting/webinar/enroll/list` ([official documentation](https://developer.work.weixin.qq.com/document/path/98876))
     ///
@@ -16686,7 +16899,7 @@ impl MeetingWebinarApi {
     }
     /// 审批网络研讨会报名信息
     ///
-    /// 批量审批网络研讨会的报名：批准、拒绝或取消批准（取消后变为待审批）。仅配置在「可调用接口的应用」中的自建应用可调用，字段未能与官方文档逐一核对。
+    /// 批量审批网络研讨会的报名：批准、拒绝或取消批准（取消后变为待审批）。仅配置在「可调用接口的应用」中的自建应用可调用。
     ///
     /// `POST /cgi-bin/meeting/webinar/enroll/approve` ([official documentation](https://developer.work.weixin.qq.com/document/path/98877))
     ///
@@ -16734,7 +16947,7 @@ impl MeetingWebinarApi {
     }
     /// 删除网络研讨会报名信息
     ///
-    /// 删除网络研讨会的报名信息。仅配置在「可调用接口的应用」中的自建应用可调用，字段未能与官方文档逐一核对。
+    /// 删除网络研讨会的报名信息。仅配置在「可调用接口的应用」中的自建应用可调用。
     ///
     /// `POST /cgi-bin/meeting/webinar/enroll/delete` ([official documentation](https://developer.work.weixin.qq.com/document/path/98881))
     ///
@@ -16784,7 +16997,7 @@ impl MeetingWebinarApi {
     }
     /// 导入网络研讨会报名信息
     ///
-    /// 批量导入网络研讨会的报名信息：企业成员填 userid，外部用户填手机号。仅配置在「可调用接口的应用」中的自建应用可调用，字段未能与官方文档逐一核对。
+    /// 批量导入网络研讨会的报名信息：企业成员填 userid，外部用户填手机号。仅配置在「可调用接口的应用」中的自建应用可调用。
     ///
     /// `POST /cgi-bin/meeting/webinar/enroll/import` ([official documentation](https://developer.work.weixin.qq.com/document/path/98880))
     ///
@@ -16847,7 +17060,7 @@ impl MeetingWebinarApi {
     }
     /// 获取网络研讨会成员报名ID
     ///
-    /// 按会中临时 ID（tmp_openid）查询网络研讨会成员的报名 ID，用于把参会记录与报名信息对应。仅配置在「可调用接口的应用」中的自建应用可调用，字段未能与官方文档逐一核对。
+    /// 按会中临时 ID（tmp_openid）查询网络研讨会成员的报名 ID，用于把参会记录与报名信息对应。仅配置在「可调用接口的应用」中的自建应用可调用。
     ///
     /// `POST /cgi-bin/meeting/webinar/enroll/query_by_tmp_openid` ([official documentation](https://developer.work.weixin.qq.com/document/path/98873))
     ///
@@ -16916,16 +17129,6 @@ pub mod calls {
         pub(super) request: MeetingCreateRequest,
     }
     impl MeetingCreate {
-        /// 会议开始时间，Unix 时间戳（秒），须大于当前时间
-        pub fn meeting_start(mut self, value: i64) -> Self {
-            self.request.meeting_start = Some(value);
-            self
-        }
-        /// 会议持续时间（秒），最小 300，最大 86399
-        pub fn meeting_duration(mut self, value: i64) -> Self {
-            self.request.meeting_duration = Some(value);
-            self
-        }
         /// 会议描述
         pub fn description(mut self, value: impl Into<String>) -> Self {
             self.request.description = Some(value.into());
@@ -16996,7 +17199,7 @@ pub mod calls {
         pub(super) request: MeetingUpdateRequest,
     }
     impl MeetingUpdate {
-        /// 会议标题，1~255 个字符
+        /// 会议标题，最多 40 个字节或 20 个 utf8 字符
         pub fn title(mut self, value: impl Into<String>) -> Self {
             self.request.title = Some(value.into());
             self
@@ -17075,7 +17278,13 @@ pub mod calls {
         pub(super) client: crate::Client,
         pub(super) request: MeetingCancelRequest,
     }
-    impl MeetingCancel {}
+    impl MeetingCancel {
+        /// 周期性会议的子会议 ID；取消周期性会议时不填则取消整个系列
+        pub fn sub_meetingid(mut self, value: impl Into<String>) -> Self {
+            self.request.sub_meetingid = Some(value.into());
+            self
+        }
+    }
     impl std::future::IntoFuture for MeetingCancel {
         type Output = crate::Result<EmptyResponse>;
         type IntoFuture = crate::BoxFuture<Self::Output>;
@@ -17110,6 +17319,11 @@ pub mod calls {
         /// 会议号；与 meetingid 必须填一个
         pub fn meeting_code(mut self, value: impl Into<String>) -> Self {
             self.request.meeting_code = Some(value.into());
+            self
+        }
+        /// 周期性会议的子会议 ID
+        pub fn sub_meetingid(mut self, value: impl Into<String>) -> Self {
+            self.request.sub_meetingid = Some(value.into());
             self
         }
     }
@@ -17526,16 +17740,6 @@ pub mod calls {
             value: impl IntoIterator<Item = impl Into<InstanceId>>,
         ) -> Self {
             self.request.instance_id_list = Some(
-                value.into_iter().map(Into::into).collect(),
-            );
-            self
-        }
-        /// 会议 ID 列表
-        pub fn meetingid_list(
-            mut self,
-            value: impl IntoIterator<Item = impl Into<String>>,
-        ) -> Self {
-            self.request.meetingid_list = Some(
                 value.into_iter().map(Into::into).collect(),
             );
             self
@@ -18896,7 +19100,7 @@ pub mod calls {
         }
         /// Every item of every page, as a stream: the next page is fetched when the items of
         /// the current one are used up. The stream ends after an error.
-        pub fn into_stream(self) -> crate::Paged<PhoneNumber> {
+        pub fn into_stream(self) -> crate::Paged<PhoneCalloutStatus> {
             crate::paging::stream(
                 self,
                 |call, cursor| call.cursor(cursor),
@@ -18967,11 +19171,6 @@ pub mod calls {
         pub(super) request: PollCreateThemeRequest,
     }
     impl MeetingPollCreateTheme {
-        /// 投票主题描述，最多 100 个字符
-        pub fn poll_desc(mut self, value: impl Into<String>) -> Self {
-            self.request.poll_desc = Some(value.into());
-            self
-        }
         /// 是否匿名（默认实名）
         pub fn is_anony(mut self, value: bool) -> Self {
             self.request.is_anony = Some(value);
@@ -19109,13 +19308,7 @@ pub mod calls {
         pub(super) client: crate::Client,
         pub(super) request: PollFinishRequest,
     }
-    impl MeetingPollFinish {
-        /// 投票主题 ID
-        pub fn poll_theme_id(mut self, value: impl Into<String>) -> Self {
-            self.request.poll_theme_id = Some(value.into());
-            self
-        }
-    }
+    impl MeetingPollFinish {}
     impl std::future::IntoFuture for MeetingPollFinish {
         type Output = crate::Result<EmptyResponse>;
         type IntoFuture = crate::BoxFuture<Self::Output>;
@@ -19145,7 +19338,18 @@ pub mod calls {
         pub(super) client: crate::Client,
         pub(super) request: PollDeleteRequest,
     }
-    impl MeetingPollDelete {}
+    impl MeetingPollDelete {
+        /// 投票主题 ID，传入则删除投票主题（不影响已发起的投票）；与 poll_id 二选一，都传时按 poll_id
+        pub fn poll_theme_id(mut self, value: impl Into<String>) -> Self {
+            self.request.poll_theme_id = Some(value.into());
+            self
+        }
+        /// 投票 ID，传入则删除该次投票；主题下的投票全部删除后主题也被删除
+        pub fn poll_id(mut self, value: impl Into<String>) -> Self {
+            self.request.poll_id = Some(value.into());
+            self
+        }
+    }
     impl std::future::IntoFuture for MeetingPollDelete {
         type Output = crate::Result<EmptyResponse>;
         type IntoFuture = crate::BoxFuture<Self::Output>;
@@ -19406,7 +19610,13 @@ pub mod calls {
         pub(super) client: crate::Client,
         pub(super) request: RecordUpdateSharingConfigRequest,
     }
-    impl MeetingRecordUpdateSharingConfig {}
+    impl MeetingRecordUpdateSharingConfig {
+        /// 共享设置
+        pub fn sharing_config(mut self, value: impl Into<RecordSharingConfig>) -> Self {
+            self.request.sharing_config = Some(value.into());
+            self
+        }
+    }
     impl std::future::IntoFuture for MeetingRecordUpdateSharingConfig {
         type Output = crate::Result<EmptyResponse>;
         type IntoFuture = crate::BoxFuture<Self::Output>;
@@ -20508,11 +20718,6 @@ pub mod calls {
             self.request.display_number_of_attendees = Some(value);
             self
         }
-        /// 是否允许观众观看回放
-        pub fn playback_for_audience(mut self, value: bool) -> Self {
-            self.request.playback_for_audience = Some(value);
-            self
-        }
         /// 是否开启准备模式
         pub fn preparation_mode(mut self, value: bool) -> Self {
             self.request.preparation_mode = Some(value);
@@ -20617,11 +20822,6 @@ pub mod calls {
             self.request.display_number_of_attendees = Some(value);
             self
         }
-        /// 是否允许观众观看回放
-        pub fn playback_for_audience(mut self, value: bool) -> Self {
-            self.request.playback_for_audience = Some(value);
-            self
-        }
         /// 是否开启准备模式
         pub fn preparation_mode(mut self, value: bool) -> Self {
             self.request.preparation_mode = Some(value);
@@ -20691,6 +20891,11 @@ pub mod calls {
         /// 网络研讨会 ID；与 meeting_code 必须填一个
         pub fn meetingid(mut self, value: impl Into<String>) -> Self {
             self.request.meetingid = Some(value.into());
+            self
+        }
+        /// 网络研讨会的会议号；与 meetingid 必须填一个
+        pub fn meeting_code(mut self, value: impl Into<String>) -> Self {
+            self.request.meeting_code = Some(value.into());
             self
         }
     }
