@@ -4609,7 +4609,7 @@ impl<'de> serde::Deserialize<'de> for LocationFieldProperty {
         crate::de::deserialize(deserializer)
     }
 }
-/// 成员范围。字段未能与官方文档逐一核对。
+/// 成员范围。
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct MemberRange {
     /// 成员 userid 列表
@@ -5407,7 +5407,7 @@ impl<'de> serde::Deserialize<'de> for SheetPrivRule {
 pub struct SheetPrivRuleCreateRequest {
     /// 智能表格的 docid
     pub docid: String,
-    /// 规则名称
+    /// 规则名称，不可重复
     pub name: String,
 }
 impl crate::de::Decode for SheetPrivRuleCreateRequest {
@@ -5545,7 +5545,7 @@ impl<'de> serde::Deserialize<'de> for SheetPrivRuleType {
         crate::de::deserialize(deserializer)
     }
 }
-/// 字段未能与官方文档逐一核对。
+/// 更新子表权限的请求。
 #[derive(Debug, Clone, PartialEq, serde::Serialize)]
 pub struct SheetPrivUpdateRequest {
     /// 智能表格的 docid
@@ -5553,10 +5553,10 @@ pub struct SheetPrivUpdateRequest {
     /// 权限规则类型
     #[serde(rename = "type")]
     pub rule_type: SheetPrivRuleType,
-    /// 要更新的额外权限规则 id（type 为 2 时填）
+    /// 要更新的额外权限规则 id；type 为 2 时必填
     #[serde(skip_serializing_if = "Option::is_none")]
     pub rule_id: Option<i64>,
-    /// 新的规则名称（额外权限）
+    /// 新的规则名称，仅 type 为 2 时有效
     #[serde(skip_serializing_if = "Option::is_none")]
     pub name: Option<String>,
     /// 各子表的权限
@@ -5869,7 +5869,7 @@ impl<'de> serde::Deserialize<'de> for SmartdocSheetAddRequest {
         crate::de::deserialize(deserializer)
     }
 }
-/// 字段未能与官方文档逐一核对。
+/// 删除数据表的请求。
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct SmartdocSheetDeleteRequest {
     /// 智能文档的 docid
@@ -9591,7 +9591,7 @@ impl WedocFileApi {
     }
     /// 分块上传-完成
     ///
-    /// 文档文件分块上传的最后一步：所有分块上传后调用，文件完整时返回 file_url。字段未能与官方文档逐一核对。
+    /// 文档文件分块上传的最后一步：所有分块上传后调用，文件完整时返回 file_url。
     ///
     /// `POST /cgi-bin/wedoc/file_upload_finish` ([official documentation](https://developer.work.weixin.qq.com/document/path/101871))
     ///
@@ -10897,7 +10897,7 @@ impl WedocSmartdocApi {
     }
     /// 删除数据表
     ///
-    /// 删除智能文档中的数据表（按其 block_id）。字段未能与官方文档逐一核对。
+    /// 删除智能文档中的数据表（按其 block_id）。
     ///
     /// `POST /cgi-bin/wedoc/smartdoc/delete_smartsheet` ([official documentation](https://developer.work.weixin.qq.com/document/path/101630))
     ///
@@ -12449,7 +12449,7 @@ impl WedocSmartsheetApi {
     }
     /// 更新子表权限
     ///
-    /// 更新全员权限（type 1）或某条成员额外权限（type 2，须填 rule_id）对各子表的权限设置，可同时修改额外权限的名称。 字段未能与官方文档逐一核对（请求结构同查询接口返回的规则）。
+    /// 更新全员权限（type 1）或某条成员额外权限（type 2，须填 rule_id）对各子表的权限设置，可同时修改额外权限的名称。
     ///
     /// `POST /cgi-bin/wedoc/smartsheet/content_priv/update_sheet_priv` ([official documentation](https://developer.work.weixin.qq.com/document/path/99935))
     ///
@@ -12499,7 +12499,7 @@ impl WedocSmartsheetApi {
     }
     /// 新增成员额外权限
     ///
-    /// 新增一条成员额外权限规则（至多 20 条），返回 rule_id；再用 update_sheet_priv 设置其子表权限、 用 mod_rule_member 设置生效成员。字段未能与官方文档逐一核对。
+    /// 新增一条成员额外权限规则（至多 20 条），返回 rule_id；再用 update_sheet_priv 设置其子表权限、 用 mod_rule_member 设置生效成员。
     ///
     /// `POST /cgi-bin/wedoc/smartsheet/content_priv/create_rule` ([official documentation](https://developer.work.weixin.qq.com/document/path/99935))
     ///
@@ -12543,7 +12543,7 @@ impl WedocSmartsheetApi {
     }
     /// 更新成员额外权限
     ///
-    /// 为一条成员额外权限规则添加或移除生效成员。字段未能与官方文档逐一核对。
+    /// 为一条成员额外权限规则添加或移除生效成员。
     ///
     /// `POST /cgi-bin/wedoc/smartsheet/content_priv/mod_rule_member` ([official documentation](https://developer.work.weixin.qq.com/document/path/99935))
     ///
@@ -12595,7 +12595,7 @@ impl WedocSmartsheetApi {
     }
     /// 删除成员额外权限
     ///
-    /// 删除一条或多条成员额外权限规则。字段未能与官方文档逐一核对。
+    /// 删除一条或多条成员额外权限规则。
     ///
     /// `POST /cgi-bin/wedoc/smartsheet/content_priv/delete_rule` ([official documentation](https://developer.work.weixin.qq.com/document/path/99935))
     ///
@@ -15358,12 +15358,12 @@ pub mod calls {
         pub(super) request: SheetPrivUpdateRequest,
     }
     impl WedocSmartsheetUpdateSheetPriv {
-        /// 要更新的额外权限规则 id（type 为 2 时填）
+        /// 要更新的额外权限规则 id；type 为 2 时必填
         pub fn rule_id(mut self, value: i64) -> Self {
             self.request.rule_id = Some(value);
             self
         }
-        /// 新的规则名称（额外权限）
+        /// 新的规则名称，仅 type 为 2 时有效
         pub fn name(mut self, value: impl Into<String>) -> Self {
             self.request.name = Some(value.into());
             self
