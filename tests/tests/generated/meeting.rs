@@ -863,7 +863,10 @@ async fn meeting_set_invitees_example_0() {
     #[allow(unused_mut)]
     let mut call: calls::MeetingSetInvitees = client
         .meeting()
-        .set_invitees(body.meetingid, body.invitees);
+        .set_invitees(body.meetingid);
+    if let Some(value) = body.invitees {
+        call = call.invitees(value);
+    }
     let response = call
         .await
         .expect(concat!("meeting.set_invitees", " succeeds on its documented response"));
@@ -1255,12 +1258,9 @@ async fn meeting_get_quality_example_0() {
     #[allow(unused_mut)]
     let mut call: calls::MeetingGetQuality = client
         .meeting()
-        .get_quality(body.meetingid);
+        .get_quality(body.meetingid, body.start_time);
     if let Some(value) = body.sub_meetingid {
         call = call.sub_meetingid(value);
-    }
-    if let Some(value) = body.start_time {
-        call = call.start_time(value);
     }
     if let Some(value) = body.cursor {
         call = call.cursor(value);
@@ -5443,10 +5443,7 @@ async fn meeting_control_kickout_users_example_0() {
     #[allow(unused_mut)]
     let mut call: calls::MeetingControlKickoutUsers = client
         .meeting_control()
-        .kickout_users(body.meetingid, body.operated_users);
-    if let Some(value) = body.allow_rejoin {
-        call = call.allow_rejoin(value);
-    }
+        .kickout_users(body.meetingid, body.allow_rejoin, body.operated_users);
     let response = call
         .await
         .expect(

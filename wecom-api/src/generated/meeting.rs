@@ -83,6 +83,31 @@ impl<'de> serde::Deserialize<'de> for AdvancedLayout {
         crate::de::deserialize(deserializer)
     }
 }
+/// 要添加的一个高级布局（布局 ID 由返回给出）。
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
+pub struct AdvancedLayoutInput {
+    /// 布局名称
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub layout_name: Option<String>,
+    /// 布局的各页；默认第一页为首页
+    pub page_list: Vec<AdvancedLayoutPage>,
+}
+impl crate::de::Decode for AdvancedLayoutInput {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            layout_name: fields.optional("layout_name")?,
+            page_list: fields.required("page_list")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for AdvancedLayoutInput {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 /// 高级布局的一页。
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct AdvancedLayoutPage {
@@ -431,6 +456,35 @@ impl<'de> serde::Deserialize<'de> for BackgroundImage {
         crate::de::deserialize(deserializer)
     }
 }
+/// 预定成功的一个 Rooms 会议室。
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
+pub struct BookedMeetingRoom {
+    /// Rooms 会议室 ID
+    pub meeting_room_id: String,
+    /// Rooms 会议室名称
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub meeting_room_name: Option<String>,
+    /// Rooms 会议室地址
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub meeting_room_location: Option<String>,
+}
+impl crate::de::Decode for BookedMeetingRoom {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            meeting_room_id: fields.required("meeting_room_id")?,
+            meeting_room_name: fields.optional("meeting_room_name")?,
+            meeting_room_location: fields.optional("meeting_room_location")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for BookedMeetingRoom {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 /// 参会者聊天权限。
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum ChatPermission {
@@ -545,8 +599,7 @@ pub struct ControlKickoutUsersRequest {
     /// 会议 ID
     pub meetingid: String,
     /// 移出后是否允许再次入会
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub allow_rejoin: Option<bool>,
+    pub allow_rejoin: bool,
     /// 被操作的成员列表
     pub operated_users: Vec<OperatedUser>,
 }
@@ -555,7 +608,7 @@ impl crate::de::Decode for ControlKickoutUsersRequest {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             meetingid: fields.required("meetingid")?,
-            allow_rejoin: fields.optional("allow_rejoin")?,
+            allow_rejoin: fields.required("allow_rejoin")?,
             operated_users: fields.required("operated_users")?,
         })
     }
@@ -2201,7 +2254,7 @@ pub struct LayoutAddAdvancedRequest {
     /// 会议 ID
     pub meetingid: String,
     /// 要添加的高级布局列表；单个会议最多 20 个高级布局
-    pub layout_list: Vec<AdvancedLayout>,
+    pub layout_list: Vec<AdvancedLayoutInput>,
 }
 impl crate::de::Decode for LayoutAddAdvancedRequest {
     fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
@@ -2301,7 +2354,7 @@ pub struct LayoutAddRequest {
     /// 会议 ID
     pub meetingid: String,
     /// 要添加的布局列表；一场会议最多 10 个布局
-    pub layout_list: Vec<Layout>,
+    pub layout_list: Vec<LayoutInput>,
     /// 会议要应用的布局在列表中的序号，从 1 开始；首次添加不填时默认第一个
     #[serde(skip_serializing_if = "Option::is_none")]
     pub default_layout_order: Option<i64>,
@@ -2359,7 +2412,7 @@ pub struct LayoutApplyAdvancedRequest {
     pub layout_id: Option<String>,
     /// 成员列表：为空时为整场会议设置，填写时只为这些成员设置个性布局（目前仅支持 H.323/SIP 会议室终端），单次最多 20 个
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub user_list: Option<Vec<LayoutUser>>,
+    pub user_list: Option<Vec<LayoutTmpUser>>,
 }
 impl crate::de::Decode for LayoutApplyAdvancedRequest {
     fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
@@ -2505,6 +2558,27 @@ impl crate::de::Decode for LayoutGetUserLayoutResponse {
     }
 }
 impl<'de> serde::Deserialize<'de> for LayoutGetUserLayoutResponse {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
+/// 要添加的一个基础布局（布局 ID 由返回给出）。
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
+pub struct LayoutInput {
+    /// 布局的各页；默认第一页为首页
+    pub page_list: Vec<LayoutPage>,
+}
+impl crate::de::Decode for LayoutInput {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            page_list: fields.required("page_list")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for LayoutInput {
     fn deserialize<D: serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
@@ -2728,6 +2802,27 @@ impl crate::de::Decode for LayoutTemplate {
     }
 }
 impl<'de> serde::Deserialize<'de> for LayoutTemplate {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
+/// 按会中临时 ID 指定的一个成员。
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
+pub struct LayoutTmpUser {
+    /// 成员在本场会议中的临时 ID
+    pub tmp_openid: String,
+}
+impl crate::de::Decode for LayoutTmpUser {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            tmp_openid: fields.required("tmp_openid")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for LayoutTmpUser {
     fn deserialize<D: serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
@@ -3445,8 +3540,7 @@ pub struct MeetingGetQualityRequest {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub sub_meetingid: Option<String>,
     /// 参会时间过滤起始时间，Unix 时间戳（秒），可查过去 7 天；返回开始时间不早于它且最接近它的一段媒体房间数据
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub start_time: Option<i64>,
+    pub start_time: i64,
     /// 分页游标：上一次调用返回的 next_cursor，首次调用不填
     #[serde(skip_serializing_if = "Option::is_none")]
     pub cursor: Option<String>,
@@ -3460,7 +3554,7 @@ impl crate::de::Decode for MeetingGetQualityRequest {
         Ok(Self {
             meetingid: fields.required("meetingid")?,
             sub_meetingid: fields.optional("sub_meetingid")?,
-            start_time: fields.optional("start_time")?,
+            start_time: fields.required("start_time")?,
             cursor: fields.optional("cursor")?,
             limit: fields.optional("limit")?,
         })
@@ -4042,14 +4136,15 @@ pub struct MeetingSetInviteesRequest {
     /// 会议 ID
     pub meetingid: String,
     /// 受邀成员列表，全量覆盖原有列表，最多 2000 人（与企业所购在线会议室方数有关）；管理员须在列表中
-    pub invitees: Vec<MeetingInvitee>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub invitees: Option<Vec<MeetingInvitee>>,
 }
 impl crate::de::Decode for MeetingSetInviteesRequest {
     fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             meetingid: fields.required("meetingid")?,
-            invitees: fields.required("invitees")?,
+            invitees: fields.optional("invitees")?,
         })
     }
 }
@@ -6760,7 +6855,7 @@ pub struct RecordTranscriptGetParagraphListResponse {
     pub audio_detect: Option<AudioDetectStatus>,
     /// 段落列表
     #[serde(skip_serializing_if = "Vec::is_empty")]
-    pub paragraphs: Vec<TranscriptParagraph>,
+    pub paragraphs: Vec<TranscriptParagraphBrief>,
 }
 impl crate::de::Decode for RecordTranscriptGetParagraphListResponse {
     fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
@@ -7715,7 +7810,7 @@ impl<'de> serde::Deserialize<'de> for RoomsBookRequest {
 pub struct RoomsBookResponse {
     /// Rooms 会议室列表
     #[serde(skip_serializing_if = "Vec::is_empty")]
-    pub meeting_room_list: Vec<MeetingRoom>,
+    pub meeting_room_list: Vec<BookedMeetingRoom>,
 }
 impl crate::de::Decode for RoomsBookResponse {
     fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
@@ -8479,6 +8574,36 @@ impl crate::de::Decode for TranscriptParagraph {
     }
 }
 impl<'de> serde::Deserialize<'de> for TranscriptParagraph {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
+/// 转写的一个段落（段落信息只含 ID 与起止时间）。
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
+pub struct TranscriptParagraphBrief {
+    /// 段落 ID
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub pid: Option<String>,
+    /// 段落开始时间（毫秒）
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub start_time: Option<i64>,
+    /// 段落结束时间（毫秒）
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub end_time: Option<i64>,
+}
+impl crate::de::Decode for TranscriptParagraphBrief {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            pid: fields.optional("pid")?,
+            start_time: fields.optional("start_time")?,
+            end_time: fields.optional("end_time")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for TranscriptParagraphBrief {
     fn deserialize<D: serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
@@ -9960,15 +10085,14 @@ impl<'de> serde::Deserialize<'de> for WebinarUpdateWarmUpRequest {
         crate::de::deserialize(deserializer)
     }
 }
-impl AdvancedLayout {
-    /// A `AdvancedLayout` with its required `page_list` set and every optional field unset.
+impl AdvancedLayoutInput {
+    /// A `AdvancedLayoutInput` with its required `page_list` set and every optional field unset.
     pub fn new(
         page_list: impl IntoIterator<Item = impl Into<AdvancedLayoutPage>>,
     ) -> Self {
         Self {
             layout_name: None,
             page_list: page_list.into_iter().map(Into::into).collect(),
-            layout_id: None,
         }
     }
 }
@@ -10026,14 +10150,15 @@ impl ControlDismissRequest {
     }
 }
 impl ControlKickoutUsersRequest {
-    /// A `ControlKickoutUsersRequest` with its required `meetingid`, `operated_users` set and every optional field unset.
+    /// A `ControlKickoutUsersRequest` with its required `meetingid`, `allow_rejoin`, `operated_users` set and every optional field unset.
     pub fn new(
         meetingid: impl Into<String>,
+        allow_rejoin: bool,
         operated_users: impl IntoIterator<Item = impl Into<OperatedUser>>,
     ) -> Self {
         Self {
             meetingid: meetingid.into(),
-            allow_rejoin: None,
+            allow_rejoin,
             operated_users: operated_users.into_iter().map(Into::into).collect(),
         }
     }
@@ -10232,20 +10357,11 @@ impl EnrollSetConfigRequest {
         }
     }
 }
-impl Layout {
-    /// A `Layout` with its required `page_list` set and every optional field unset.
-    pub fn new(page_list: impl IntoIterator<Item = impl Into<LayoutPage>>) -> Self {
-        Self {
-            page_list: page_list.into_iter().map(Into::into).collect(),
-            layout_id: None,
-        }
-    }
-}
 impl LayoutAddAdvancedRequest {
     /// A `LayoutAddAdvancedRequest` with its required `meetingid`, `layout_list` set and every optional field unset.
     pub fn new(
         meetingid: impl Into<String>,
-        layout_list: impl IntoIterator<Item = impl Into<AdvancedLayout>>,
+        layout_list: impl IntoIterator<Item = impl Into<AdvancedLayoutInput>>,
     ) -> Self {
         Self {
             meetingid: meetingid.into(),
@@ -10270,7 +10386,7 @@ impl LayoutAddRequest {
     /// A `LayoutAddRequest` with its required `meetingid`, `layout_list` set and every optional field unset.
     pub fn new(
         meetingid: impl Into<String>,
-        layout_list: impl IntoIterator<Item = impl Into<Layout>>,
+        layout_list: impl IntoIterator<Item = impl Into<LayoutInput>>,
     ) -> Self {
         Self {
             meetingid: meetingid.into(),
@@ -10336,6 +10452,14 @@ impl LayoutGetUserLayoutRequest {
         }
     }
 }
+impl LayoutInput {
+    /// A `LayoutInput` with its required `page_list` set and every optional field unset.
+    pub fn new(page_list: impl IntoIterator<Item = impl Into<LayoutPage>>) -> Self {
+        Self {
+            page_list: page_list.into_iter().map(Into::into).collect(),
+        }
+    }
+}
 impl LayoutListAdvancedRequest {
     /// A `LayoutListAdvancedRequest` with its required `meetingid` set and every optional field unset.
     pub fn new(meetingid: impl Into<String>) -> Self {
@@ -10382,6 +10506,14 @@ impl LayoutSetDefaultRequest {
         Self {
             meetingid: meetingid.into(),
             selected_layout_id: selected_layout_id.into(),
+        }
+    }
+}
+impl LayoutTmpUser {
+    /// A `LayoutTmpUser` with its required `tmp_openid` set and every optional field unset.
+    pub fn new(tmp_openid: impl Into<String>) -> Self {
+        Self {
+            tmp_openid: tmp_openid.into(),
         }
     }
 }
@@ -10485,12 +10617,12 @@ impl MeetingGetInviteesRequest {
     }
 }
 impl MeetingGetQualityRequest {
-    /// A `MeetingGetQualityRequest` with its required `meetingid` set and every optional field unset.
-    pub fn new(meetingid: impl Into<String>) -> Self {
+    /// A `MeetingGetQualityRequest` with its required `meetingid`, `start_time` set and every optional field unset.
+    pub fn new(meetingid: impl Into<String>, start_time: i64) -> Self {
         Self {
             meetingid: meetingid.into(),
             sub_meetingid: None,
-            start_time: None,
+            start_time,
             cursor: None,
             limit: None,
         }
@@ -10548,14 +10680,11 @@ impl MeetingSetGuestsRequest {
     }
 }
 impl MeetingSetInviteesRequest {
-    /// A `MeetingSetInviteesRequest` with its required `meetingid`, `invitees` set and every optional field unset.
-    pub fn new(
-        meetingid: impl Into<String>,
-        invitees: impl IntoIterator<Item = impl Into<MeetingInvitee>>,
-    ) -> Self {
+    /// A `MeetingSetInviteesRequest` with its required `meetingid` set and every optional field unset.
+    pub fn new(meetingid: impl Into<String>) -> Self {
         Self {
             meetingid: meetingid.into(),
-            invitees: invitees.into_iter().map(Into::into).collect(),
+            invitees: None,
         }
     }
 }
@@ -11518,7 +11647,8 @@ impl MeetingApi {
     /// use wecom_api::meeting::*;
     ///
     /// # async fn example(client: wecom_api::Client) -> Result<(), Box<dyn std::error::Error>> {
-    /// let response = client.meeting().set_invitees("meetingid", vec![
+    /// let response = client.meeting().set_invitees("meetingid")
+    ///     .invitees(vec![
     ///     MeetingInvitee {
     ///         userid: "zhangsan".into()
     ///     },
@@ -11544,13 +11674,12 @@ impl MeetingApi {
     pub fn set_invitees(
         &self,
         meetingid: impl Into<String>,
-        invitees: impl IntoIterator<Item = impl Into<MeetingInvitee>>,
     ) -> calls::MeetingSetInvitees {
         calls::MeetingSetInvitees {
             client: self.client.clone(),
             request: MeetingSetInviteesRequest {
                 meetingid: meetingid.into(),
-                invitees: invitees.into_iter().map(Into::into).collect(),
+                ..Default::default()
             },
         }
     }
@@ -11779,7 +11908,7 @@ impl MeetingApi {
     ///
     /// 获取已结束会议的健康度（整体及音频、视频、屏幕共享、网络质量）和各参会成员的质量数据，可查过去 7 天。仅配置在「可调用接口的应用」中的自建应用可调用，仅能查询该应用创建的会议。
     ///
-    /// `POST /cgi-bin/meeting/get_quality` ([official documentation](https://developer.work.weixin.qq.com/document/path/98821))
+    /// `POST /cgi-bin/meeting/get_quality` ([official documentation](https://developer.work.weixin.qq.com/document/path/99053))
     ///
     /// Endpoint id `meeting.get_quality`; safe to retry, so busy answers and transport failures are retried.
     ///
@@ -11789,9 +11918,9 @@ impl MeetingApi {
     ///
     /// ```no_run
     /// # async fn example(client: wecom_api::Client) -> Result<(), Box<dyn std::error::Error>> {
-    /// let response = client.meeting().get_quality("MEETINGID")
+    /// let response = client.meeting().get_quality("MEETINGID", 168888888)
     ///     .sub_meetingid("SUB_MEETING_ID")
-    ///     .start_time(168888888)
+    ///     .cursor("CURSOR")
     ///     .await?;
     /// # Ok(())
     /// # }
@@ -11832,11 +11961,16 @@ impl MeetingApi {
     /// ```
     #[doc(alias = "/cgi-bin/meeting/get_quality")]
     #[doc(alias = "获取会议健康度")]
-    pub fn get_quality(&self, meetingid: impl Into<String>) -> calls::MeetingGetQuality {
+    pub fn get_quality(
+        &self,
+        meetingid: impl Into<String>,
+        start_time: i64,
+    ) -> calls::MeetingGetQuality {
         calls::MeetingGetQuality {
             client: self.client.clone(),
             request: MeetingGetQualityRequest {
                 meetingid: meetingid.into(),
+                start_time,
                 ..Default::default()
             },
         }
@@ -12104,13 +12238,12 @@ impl MeetingControlApi {
     /// use wecom_api::meeting::*;
     ///
     /// # async fn example(client: wecom_api::Client) -> Result<(), Box<dyn std::error::Error>> {
-    /// let response = client.meeting_control().kickout_users("meetingid11234", vec![
+    /// let response = client.meeting_control().kickout_users("meetingid11234", true, vec![
     ///     OperatedUser {
     ///         tmp_openid: "MS_OPENID".into(),
     ///         instance_id: InstanceId::Pc
     ///     }
     /// ])
-    ///     .allow_rejoin(true)
     ///     .await?;
     /// # Ok(())
     /// # }
@@ -12129,14 +12262,15 @@ impl MeetingControlApi {
     pub fn kickout_users(
         &self,
         meetingid: impl Into<String>,
+        allow_rejoin: bool,
         operated_users: impl IntoIterator<Item = impl Into<OperatedUser>>,
     ) -> calls::MeetingControlKickoutUsers {
         calls::MeetingControlKickoutUsers {
             client: self.client.clone(),
             request: ControlKickoutUsersRequest {
                 meetingid: meetingid.into(),
+                allow_rejoin,
                 operated_users: operated_users.into_iter().map(Into::into).collect(),
-                ..Default::default()
             },
         }
     }
@@ -12447,7 +12581,7 @@ impl MeetingEnrollApi {
     ///
     /// 修改会议的报名配置与报名问题（会议须已开启报名）。仅配置在「可调用接口的应用」中的自建应用可调用，仅能修改该应用创建的会议。
     ///
-    /// `POST /cgi-bin/meeting/enroll/set_config` ([official documentation](https://developer.work.weixin.qq.com/document/path/98821))
+    /// `POST /cgi-bin/meeting/enroll/set_config` ([official documentation](https://developer.work.weixin.qq.com/document/path/98797))
     ///
     /// Endpoint id `meeting_enroll.set_config`; not safe to repeat, so it is sent at most once.
     ///
@@ -12494,7 +12628,7 @@ impl MeetingEnrollApi {
     ///
     /// 获取会议的报名配置与报名问题；会议未开启报名时返回错误。仅配置在「可调用接口的应用」中的自建应用可调用，仅能获取该应用创建的会议。
     ///
-    /// `POST /cgi-bin/meeting/enroll/get_config` ([official documentation](https://developer.work.weixin.qq.com/document/path/98821))
+    /// `POST /cgi-bin/meeting/enroll/get_config` ([official documentation](https://developer.work.weixin.qq.com/document/path/99055))
     ///
     /// Endpoint id `meeting_enroll.get_config`; safe to retry, so busy answers and transport failures are retried.
     ///
@@ -12900,7 +13034,7 @@ impl MeetingLayoutApi {
     ///
     /// # async fn example(client: wecom_api::Client) -> Result<(), Box<dyn std::error::Error>> {
     /// let response = client.meeting_layout().add("MEETINGID", vec![
-    ///     Layout {
+    ///     LayoutInput {
     ///         page_list: vec![
     ///             LayoutPage {
     ///                 layout_template_id: "TEMID1".into(),
@@ -12915,8 +13049,7 @@ impl MeetingLayoutApi {
     ///                     }
     ///                 ])
     ///             }
-    ///         ],
-    ///         ..Default::default()
+    ///         ]
     ///     }
     /// ])
     ///     .default_layout_order(1)
@@ -12959,7 +13092,7 @@ impl MeetingLayoutApi {
     pub fn add(
         &self,
         meetingid: impl Into<String>,
-        layout_list: impl IntoIterator<Item = impl Into<Layout>>,
+        layout_list: impl IntoIterator<Item = impl Into<LayoutInput>>,
     ) -> calls::MeetingLayoutAdd {
         calls::MeetingLayoutAdd {
             client: self.client.clone(),
@@ -13332,7 +13465,7 @@ impl MeetingLayoutApi {
     ///
     /// # async fn example(client: wecom_api::Client) -> Result<(), Box<dyn std::error::Error>> {
     /// let response = client.meeting_layout().add_advanced("MEETINGID", vec![
-    ///     AdvancedLayout {
+    ///     AdvancedLayoutInput {
     ///         layout_name: Some("testmictest".into()),
     ///         page_list: vec![
     ///             AdvancedLayoutPage {
@@ -13353,8 +13486,7 @@ impl MeetingLayoutApi {
     ///                     }
     ///                 ])
     ///             }
-    ///         ],
-    ///         ..Default::default()
+    ///         ]
     ///     }
     /// ])
     ///     .await?;
@@ -13407,7 +13539,7 @@ impl MeetingLayoutApi {
     pub fn add_advanced(
         &self,
         meetingid: impl Into<String>,
-        layout_list: impl IntoIterator<Item = impl Into<AdvancedLayout>>,
+        layout_list: impl IntoIterator<Item = impl Into<AdvancedLayoutInput>>,
     ) -> calls::MeetingLayoutAddAdvanced {
         calls::MeetingLayoutAddAdvanced {
             client: self.client.clone(),
@@ -13508,9 +13640,8 @@ impl MeetingLayoutApi {
     /// let response = client.meeting_layout().apply_advanced("MEETINGID")
     ///     .layout_id("LAYOUTID1")
     ///     .user_list(vec![
-    ///     LayoutUser {
-    ///         tmp_openid: Some("TMPOPENID1".into()),
-    ///         ..Default::default()
+    ///     LayoutTmpUser {
+    ///         tmp_openid: "TMPOPENID1".into()
     ///     }
     /// ])
     ///     .await?;
@@ -17460,7 +17591,16 @@ pub mod calls {
         pub(super) client: crate::Client,
         pub(super) request: MeetingSetInviteesRequest,
     }
-    impl MeetingSetInvitees {}
+    impl MeetingSetInvitees {
+        /// 受邀成员列表，全量覆盖原有列表，最多 2000 人（与企业所购在线会议室方数有关）；管理员须在列表中
+        pub fn invitees(
+            mut self,
+            value: impl IntoIterator<Item = impl Into<MeetingInvitee>>,
+        ) -> Self {
+            self.request.invitees = Some(value.into_iter().map(Into::into).collect());
+            self
+        }
+    }
     impl std::future::IntoFuture for MeetingSetInvitees {
         type Output = crate::Result<EmptyResponse>;
         type IntoFuture = crate::BoxFuture<Self::Output>;
@@ -17677,11 +17817,6 @@ pub mod calls {
         /// 周期性会议的子会议 ID
         pub fn sub_meetingid(mut self, value: impl Into<String>) -> Self {
             self.request.sub_meetingid = Some(value.into());
-            self
-        }
-        /// 参会时间过滤起始时间，Unix 时间戳（秒），可查过去 7 天；返回开始时间不早于它且最接近它的一段媒体房间数据
-        pub fn start_time(mut self, value: i64) -> Self {
-            self.request.start_time = Some(value);
             self
         }
         /// 分页游标：上一次调用返回的 next_cursor，首次调用不填
@@ -17945,13 +18080,7 @@ pub mod calls {
         pub(super) client: crate::Client,
         pub(super) request: ControlKickoutUsersRequest,
     }
-    impl MeetingControlKickoutUsers {
-        /// 移出后是否允许再次入会
-        pub fn allow_rejoin(mut self, value: bool) -> Self {
-            self.request.allow_rejoin = Some(value);
-            self
-        }
-    }
+    impl MeetingControlKickoutUsers {}
     impl std::future::IntoFuture for MeetingControlKickoutUsers {
         type Output = crate::Result<EmptyResponse>;
         type IntoFuture = crate::BoxFuture<Self::Output>;
@@ -18812,7 +18941,7 @@ pub mod calls {
         /// 成员列表：为空时为整场会议设置，填写时只为这些成员设置个性布局（目前仅支持 H.323/SIP 会议室终端），单次最多 20 个
         pub fn user_list(
             mut self,
-            value: impl IntoIterator<Item = impl Into<LayoutUser>>,
+            value: impl IntoIterator<Item = impl Into<LayoutTmpUser>>,
         ) -> Self {
             self.request.user_list = Some(value.into_iter().map(Into::into).collect());
             self
