@@ -1288,6 +1288,63 @@ impl<'de> serde::Deserialize<'de> for MemberType {
         crate::de::deserialize(deserializer)
     }
 }
+/// 空间的名称、成员与安全设置（new_space_info 返回）。
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
+pub struct NewSpaceInfo {
+    /// 空间 spaceid
+    pub spaceid: String,
+    /// 空间名称
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub space_name: Option<String>,
+    /// 空间成员列表
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub auth_list: Option<SpaceAuthList>,
+    /// 空间类型，0：普通
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub space_sub_type: Option<i64>,
+    /// 空间安全设置
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub secure_setting: Option<SpaceSecureSetting>,
+}
+impl crate::de::Decode for NewSpaceInfo {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            spaceid: fields.required("spaceid")?,
+            space_name: fields.optional("space_name")?,
+            auth_list: fields.optional("auth_list")?,
+            space_sub_type: fields.optional("space_sub_type")?,
+            secure_setting: fields.optional("secure_setting")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for NewSpaceInfo {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
+pub struct NewSpaceInfoResponse {
+    /// 空间信息
+    pub space_info: NewSpaceInfo,
+}
+impl crate::de::Decode for NewSpaceInfoResponse {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            space_info: fields.required("space_info")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for NewSpaceInfoResponse {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct ProInfoResponse {
     /// 是否为专业版
@@ -1497,7 +1554,7 @@ impl<'de> serde::Deserialize<'de> for SpaceIdRequest {
         crate::de::deserialize(deserializer)
     }
 }
-/// 空间的名称、成员与安全设置。
+/// 空间的名称与成员（space_info 返回；安全设置见 new_space_info）。
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct SpaceInfo {
     /// 空间 spaceid
@@ -1511,9 +1568,6 @@ pub struct SpaceInfo {
     /// 空间类型，0：普通
     #[serde(skip_serializing_if = "Option::is_none")]
     pub space_sub_type: Option<i64>,
-    /// 空间安全设置（仅 new_space_info 返回）
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub secure_setting: Option<SpaceSecureSetting>,
 }
 impl crate::de::Decode for SpaceInfo {
     fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
@@ -1523,7 +1577,6 @@ impl crate::de::Decode for SpaceInfo {
             space_name: fields.optional("space_name")?,
             auth_list: fields.optional("auth_list")?,
             space_sub_type: fields.optional("space_sub_type")?,
-            secure_setting: fields.optional("secure_setting")?,
         })
     }
 }
@@ -4626,13 +4679,13 @@ pub mod calls {
     }
     impl WedriveSpaceNewInfo {}
     impl std::future::IntoFuture for WedriveSpaceNewInfo {
-        type Output = crate::Result<SpaceInfoResponse>;
+        type Output = crate::Result<NewSpaceInfoResponse>;
         type IntoFuture = crate::BoxFuture<Self::Output>;
         fn into_future(self) -> Self::IntoFuture {
             let query: Vec<(&'static str, String)> = Vec::new();
             self.client
                 .execute_json::<
-                    SpaceInfoResponse,
+                    NewSpaceInfoResponse,
                 >(
                     &OP_WEDRIVE_SPACE_NEW_INFO,
                     query,
