@@ -472,12 +472,9 @@ pub struct EmailGetMailListResponse {
     /// 下一页的游标
     #[serde(skip_serializing_if = "Option::is_none")]
     pub next_cursor: Option<String>,
-    /// 是否还有更多数据：0 否，1 是
-    #[serde(
-        skip_serializing_if = "Option::is_none",
-        serialize_with = "crate::de::opt_flag::serialize"
-    )]
-    pub has_more: Option<bool>,
+    /// 是否还有更多数据：0 没有，1 有
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub has_more: Option<i64>,
     /// 邮件列表
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub mail_list: Vec<EmailMailId>,
