@@ -6037,7 +6037,7 @@ pub struct SmartsheetAddSheetRequest {
     pub docid: String,
     /// 子表的标题与位置
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub properties: Option<SmartsheetSheetProperties>,
+    pub properties: Option<SmartsheetNewSheetProperties>,
 }
 impl crate::de::Decode for SmartsheetAddSheetRequest {
     fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
@@ -6521,6 +6521,32 @@ impl crate::de::Decode for SmartsheetGetViewsResponse {
     }
 }
 impl<'de> serde::Deserialize<'de> for SmartsheetGetViewsResponse {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
+/// 新子表的标题与位置（子表 id 由 WeCom 生成，在返回中给出）。
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
+pub struct SmartsheetNewSheetProperties {
+    /// 智能表标题
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub title: Option<String>,
+    /// 智能表下标
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub index: Option<i64>,
+}
+impl crate::de::Decode for SmartsheetNewSheetProperties {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            title: fields.optional("title")?,
+            index: fields.optional("index")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for SmartsheetNewSheetProperties {
     fn deserialize<D: serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
@@ -11019,10 +11045,9 @@ impl WedocSmartsheetApi {
     ///
     /// # async fn example(client: wecom_api::Client) -> Result<(), Box<dyn std::error::Error>> {
     /// let response = client.wedoc_smartsheet().add_sheet("DOCID")
-    ///     .properties(SmartsheetSheetProperties {
+    ///     .properties(SmartsheetNewSheetProperties {
     ///     title: Some("智能表".into()),
-    ///     index: Some(3),
-    ///     ..Default::default()
+    ///     index: Some(3)
     /// })
     ///     .await?;
     /// # Ok(())
@@ -11057,7 +11082,7 @@ impl WedocSmartsheetApi {
     ///
     /// 删除智能表格中的一个子表。
     ///
-    /// `POST /cgi-bin/wedoc/smartsheet/delete_sheet` ([official documentation](https://developer.work.weixin.qq.com/document/path/99898))
+    /// `POST /cgi-bin/wedoc/smartsheet/delete_sheet` ([official documentation](https://developer.work.weixin.qq.com/document/path/99899))
     ///
     /// Endpoint id `wedoc_smartsheet.delete_sheet`; not safe to repeat, so it is sent at most once.
     ///
@@ -14340,7 +14365,7 @@ pub mod calls {
         /// 子表的标题与位置
         pub fn properties(
             mut self,
-            value: impl Into<SmartsheetSheetProperties>,
+            value: impl Into<SmartsheetNewSheetProperties>,
         ) -> Self {
             self.request.properties = Some(value.into());
             self
