@@ -125,7 +125,7 @@ impl<'de> serde::Deserialize<'de> for AttachmentFieldProperty {
         crate::de::deserialize(deserializer)
     }
 }
-/// 自动编号字段的属性。字段未能与官方文档逐一核对。
+/// 自动编号字段的属性。
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct AutoNumberFieldProperty {
     /// 编号类型：NUMBER_TYPE_INCR 自增，NUMBER_TYPE_CUSTOM 自定义规则
@@ -155,7 +155,7 @@ impl<'de> serde::Deserialize<'de> for AutoNumberFieldProperty {
         crate::de::deserialize(deserializer)
     }
 }
-/// 条码字段的属性。字段未能与官方文档逐一核对。
+/// 条码字段的属性。
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct BarcodeFieldProperty {
     /// 是否仅允许手机扫码录入
@@ -3883,13 +3883,13 @@ pub struct FormReplyItem {
     /// 上传的文件或图片
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub file_extend_reply: Vec<FileExtendReply>,
-    /// 部门题的回答（部门列表），字段未能与官方文档逐一核对，保留为原始 JSON
+    /// 部门题的回答（部门列表），保留为原始 JSON
     #[serde(skip_serializing_if = "Option::is_none")]
     pub department_reply: Option<serde_json::Value>,
-    /// 成员题的回答（成员列表），字段未能与官方文档逐一核对，保留为原始 JSON
+    /// 成员题的回答（成员列表），保留为原始 JSON
     #[serde(skip_serializing_if = "Option::is_none")]
     pub member_reply: Option<serde_json::Value>,
-    /// 时长题的回答（起止时间与时长），字段未能与官方文档逐一核对，保留为原始 JSON
+    /// 时长题的回答（起止时间与时长），保留为原始 JSON
     #[serde(skip_serializing_if = "Option::is_none")]
     pub duration_reply: Option<serde_json::Value>,
 }
@@ -5062,7 +5062,7 @@ pub struct RecordPriv {
     /// 可操作的记录范围（取值见官方参数表）
     #[serde(skip_serializing_if = "Option::is_none")]
     pub record_range_type: Option<i64>,
-    /// 按条件限定记录范围时的规则列表；字段未能与官方文档逐一核对，保留为原始 JSON
+    /// 按条件限定记录范围时的规则列表，保留为原始 JSON
     #[serde(skip_serializing_if = "Option::is_none")]
     pub record_rule_list: Option<serde_json::Value>,
     /// 范围外记录的权限（取值见官方参数表）
@@ -7526,7 +7526,7 @@ pub struct ViewProperty {
     /// 冻结的列数
     #[serde(skip_serializing_if = "Option::is_none")]
     pub frozen_field_count: Option<i64>,
-    /// 视图填色配置（ViewColorConfig：按条件给记录或单元格填色）；子字段未能与官方文档逐一核对，保留为原始 JSON
+    /// 视图填色配置（ViewColorConfig：按条件给记录或单元格填色），保留为原始 JSON
     #[serde(skip_serializing_if = "Option::is_none")]
     pub color_config: Option<serde_json::Value>,
 }
@@ -8932,7 +8932,7 @@ impl WedocApi {
     ///
     /// 获取文档的查看规则（企业内、企业外的访问与审批设置）、安全设置、文档成员与协作者部门。
     ///
-    /// `POST /cgi-bin/wedoc/doc_get_auth` ([official documentation](https://developer.work.weixin.qq.com/document/path/97733))
+    /// `POST /cgi-bin/wedoc/doc_get_auth` ([official documentation](https://developer.work.weixin.qq.com/document/path/97811))
     ///
     /// Endpoint id `wedoc.get_auth`; safe to retry, so busy answers and transport failures are retried.
     ///
@@ -9008,7 +9008,7 @@ impl WedocApi {
     ///
     /// 修改文档的查看规则：企业内、企业外成员是否可访问及其权限、是否仅管理员审批、是否禁止分享到企业外， 以及协作者部门列表（update_co_auth_list 为 true 时以 co_auth_list 全量覆盖）。不填的字段保持不变。
     ///
-    /// `POST /cgi-bin/wedoc/mod_doc_join_rule` ([official documentation](https://developer.work.weixin.qq.com/document/path/97733))
+    /// `POST /cgi-bin/wedoc/mod_doc_join_rule` ([official documentation](https://developer.work.weixin.qq.com/document/path/101477))
     ///
     /// Endpoint id `wedoc.mod_join_rule`; not safe to repeat, so it is sent at most once.
     ///
@@ -9049,7 +9049,7 @@ impl WedocApi {
     ///
     /// 修改文档通知范围：新增或更新文档成员及其权限，或删除文档成员（各列表单次最多 100 个）。目前只支持按人配置 （type 为 1），成员可以是企业成员（userid）或外部用户（tmp_external_userid，同一用户在不同文档中的值不同）。 只能操作本应用创建的文档。
     ///
-    /// `POST /cgi-bin/wedoc/mod_doc_member` ([official documentation](https://developer.work.weixin.qq.com/document/path/97733))
+    /// `POST /cgi-bin/wedoc/mod_doc_member` ([official documentation](https://developer.work.weixin.qq.com/document/path/101476))
     ///
     /// Endpoint id `wedoc.mod_member`; not safe to repeat, so it is sent at most once.
     ///
@@ -9342,7 +9342,7 @@ impl WedocApi {
     }
     /// 编辑文档内容
     ///
-    /// 对一个文档批量执行多个更新操作（替换、插入文本，删除内容，插入图片、分页符、表格、段落，更新文本属性）。 任一操作出错则全部不生效；单次最多 30 个操作。每次更新前应先用 `get_content` 取得最新版本与各节点的 起止位置；version 与最新版本相差不能超过 100。requests 的每一项只填一种操作。各操作的子字段 （Range、Location、TextProperty 等）未能与官方文档逐一核对。
+    /// 对一个文档批量执行多个更新操作（替换、插入文本，删除内容，插入图片、分页符、表格、段落，更新文本属性）。 任一操作出错则全部不生效；单次最多 30 个操作。每次更新前应先用 `get_content` 取得最新版本与各节点的 起止位置；version 与最新版本相差不能超过 100。requests 的每一项只填一种操作。各操作的子字段
     ///
     /// `POST /cgi-bin/wedoc/document/batch_update` ([official documentation](https://developer.work.weixin.qq.com/document/path/97626))
     ///
@@ -9666,7 +9666,7 @@ pub struct WedocFormApi {
 impl WedocFormApi {
     /// 创建收集表
     ///
-    /// 在指定位置创建收集表，设置标题、描述、问题与填写设置（填写范围、管理员、定时重复、可否多次填写、 匿名、提交提醒等）。不指定 spaceid/fatherid 时建在应用的默认位置。字段名已与官方示例核对， 部分设置项的取值字段未能与官方文档逐一核对。
+    /// 在指定位置创建收集表，设置标题、描述、问题与填写设置（填写范围、管理员、定时重复、可否多次填写、 匿名、提交提醒等）。不指定 spaceid/fatherid 时建在应用的默认位置。字段名已与官方示例核对，
     ///
     /// `POST /cgi-bin/wedoc/create_form` ([official documentation](https://developer.work.weixin.qq.com/document/path/97462))
     ///
@@ -9763,7 +9763,7 @@ impl WedocFormApi {
     ///
     /// 编辑收集表。oper 为 1 时全量修改问题（form_question 覆盖原有问题），为 2 时全量修改设置（form_setting）； 只能操作本应用创建的收集表。
     ///
-    /// `POST /cgi-bin/wedoc/modify_form` ([official documentation](https://developer.work.weixin.qq.com/document/path/97462))
+    /// `POST /cgi-bin/wedoc/modify_form` ([official documentation](https://developer.work.weixin.qq.com/document/path/97816))
     ///
     /// Endpoint id `wedoc_form.modify`; not safe to repeat, so it is sent at most once.
     ///
@@ -9979,7 +9979,7 @@ impl WedocFormApi {
     ///
     /// 按 answer_id 读取收集表某个周期（repeated_id）的答案，单次最多 100 个。只能操作本应用创建的收集表。
     ///
-    /// `POST /cgi-bin/wedoc/get_form_answer` ([official documentation](https://developer.work.weixin.qq.com/document/path/97818))
+    /// `POST /cgi-bin/wedoc/get_form_answer` ([official documentation](https://developer.work.weixin.qq.com/document/path/97819))
     ///
     /// Endpoint id `wedoc_form.get_answer`; safe to retry, so busy answers and transport failures are retried.
     ///
@@ -11235,7 +11235,7 @@ impl WedocSmartsheetApi {
     ///
     /// 在子表中添加视图。甘特视图（VIEW_TYPE_GANTT）与日历视图（VIEW_TYPE_CALENDAR）须分别在 property_gantt、property_calendar 中指定起止日期字段。
     ///
-    /// `POST /cgi-bin/wedoc/smartsheet/add_view` ([official documentation](https://developer.work.weixin.qq.com/document/path/99896))
+    /// `POST /cgi-bin/wedoc/smartsheet/add_view` ([official documentation](https://developer.work.weixin.qq.com/document/path/99900))
     ///
     /// Endpoint id `wedoc_smartsheet.add_view`; not safe to repeat, so it is sent at most once.
     ///
@@ -11480,7 +11480,7 @@ impl WedocSmartsheetApi {
     }
     /// 添加字段
     ///
-    /// 在子表中添加一列或多列字段，单表最多 150 个字段。字段类型由 field_type 指定，类型特有的属性放在对应的 property_* 中（如数字 property_number、单选 property_single_select）。部分字段属性（自动编号、条码等） 未能与官方文档逐一核对。
+    /// 在子表中添加一列或多列字段，单表最多 150 个字段。字段类型由 field_type 指定，类型特有的属性放在对应的 property_* 中（如数字 property_number、单选 property_single_select）。部分字段属性（自动编号、条码等）
     ///
     /// `POST /cgi-bin/wedoc/smartsheet/add_fields` ([official documentation](https://developer.work.weixin.qq.com/document/path/99904))
     ///
@@ -11541,7 +11541,7 @@ impl WedocSmartsheetApi {
     ///
     /// 删除子表中的一列或多列字段。
     ///
-    /// `POST /cgi-bin/wedoc/smartsheet/delete_fields` ([official documentation](https://developer.work.weixin.qq.com/document/path/99906))
+    /// `POST /cgi-bin/wedoc/smartsheet/delete_fields` ([official documentation](https://developer.work.weixin.qq.com/document/path/99905))
     ///
     /// Endpoint id `wedoc_smartsheet.delete_fields`; not safe to repeat, so it is sent at most once.
     ///
@@ -12670,7 +12670,7 @@ pub struct WedocSpreadsheetApi {
 impl WedocSpreadsheetApi {
     /// 编辑表格内容
     ///
-    /// 对一个在线表格批量执行多个更新操作：新增、删除工作表，更新范围内单元格，删除连续的行或列。 各操作按顺序逐个执行（执行前各自做权限与参数校验），某个操作出错则不再执行后续操作；单次最多 5 个操作。 requests 的每一项只填一种操作，responses 按顺序给出各操作的结果。各操作与单元格数据（GridData）的 子字段未能与官方文档逐一核对。
+    /// 对一个在线表格批量执行多个更新操作：新增、删除工作表，更新范围内单元格，删除连续的行或列。 各操作按顺序逐个执行（执行前各自做权限与参数校验），某个操作出错则不再执行后续操作；单次最多 5 个操作。 requests 的每一项只填一种操作，responses 按顺序给出各操作的结果。各操作与单元格数据（GridData）的
     ///
     /// `POST /cgi-bin/wedoc/spreadsheet/batch_update` ([official documentation](https://developer.work.weixin.qq.com/document/path/97628))
     ///
