@@ -5846,12 +5846,38 @@ impl<'de> serde::Deserialize<'de> for SmartdocPublishResponse {
         crate::de::deserialize(deserializer)
     }
 }
+/// 要添加的数据表（block_id、sheet_id 由返回给出）。
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
+pub struct SmartdocSheetAddInfo {
+    /// 数据表标题
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub title: Option<String>,
+    /// 排在哪个数据表 Block 之后（只能是数据表类型的 block_id）
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub after_id: Option<String>,
+}
+impl crate::de::Decode for SmartdocSheetAddInfo {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            title: fields.optional("title")?,
+            after_id: fields.optional("after_id")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for SmartdocSheetAddInfo {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct SmartdocSheetAddRequest {
     /// 智能文档的 docid
     pub docid: String,
     /// 数据表信息（title、after_id）
-    pub info: SmartdocSheetInfo,
+    pub info: SmartdocSheetAddInfo,
 }
 impl crate::de::Decode for SmartdocSheetAddRequest {
     fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
@@ -5952,12 +5978,41 @@ impl<'de> serde::Deserialize<'de> for SmartdocSheetResponse {
         crate::de::deserialize(deserializer)
     }
 }
+/// 要更新的数据表。
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
+pub struct SmartdocSheetUpdateInfo {
+    /// 要更新的数据表 Block id
+    pub block_id: String,
+    /// 数据表标题
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub title: Option<String>,
+    /// 新的排序位置：排在哪个数据表 Block 之后，为空表示移到最后
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub after_id: Option<String>,
+}
+impl crate::de::Decode for SmartdocSheetUpdateInfo {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            block_id: fields.required("block_id")?,
+            title: fields.optional("title")?,
+            after_id: fields.optional("after_id")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for SmartdocSheetUpdateInfo {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct SmartdocSheetUpdateRequest {
     /// 智能文档的 docid
     pub docid: String,
     /// 数据表信息（须含 block_id）
-    pub info: SmartdocSheetInfo,
+    pub info: SmartdocSheetUpdateInfo,
 }
 impl crate::de::Decode for SmartdocSheetUpdateRequest {
     fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
@@ -8381,7 +8436,7 @@ impl SmartdocPublishRequest {
 }
 impl SmartdocSheetAddRequest {
     /// A `SmartdocSheetAddRequest` with its required `docid`, `info` set and every optional field unset.
-    pub fn new(docid: impl Into<String>, info: impl Into<SmartdocSheetInfo>) -> Self {
+    pub fn new(docid: impl Into<String>, info: impl Into<SmartdocSheetAddInfo>) -> Self {
         Self {
             docid: docid.into(),
             info: info.into(),
@@ -8397,9 +8452,22 @@ impl SmartdocSheetDeleteRequest {
         }
     }
 }
+impl SmartdocSheetUpdateInfo {
+    /// A `SmartdocSheetUpdateInfo` with its required `block_id` set and every optional field unset.
+    pub fn new(block_id: impl Into<String>) -> Self {
+        Self {
+            block_id: block_id.into(),
+            title: None,
+            after_id: None,
+        }
+    }
+}
 impl SmartdocSheetUpdateRequest {
     /// A `SmartdocSheetUpdateRequest` with its required `docid`, `info` set and every optional field unset.
-    pub fn new(docid: impl Into<String>, info: impl Into<SmartdocSheetInfo>) -> Self {
+    pub fn new(
+        docid: impl Into<String>,
+        info: impl Into<SmartdocSheetUpdateInfo>,
+    ) -> Self {
         Self {
             docid: docid.into(),
             info: info.into(),
@@ -10881,10 +10949,9 @@ impl WedocSmartdocApi {
     /// use wecom_api::wedoc::*;
     ///
     /// # async fn example(client: wecom_api::Client) -> Result<(), Box<dyn std::error::Error>> {
-    /// let response = client.wedoc_smartdoc().add_smartsheet("DOC_ID", SmartdocSheetInfo {
+    /// let response = client.wedoc_smartdoc().add_smartsheet("DOC_ID", SmartdocSheetAddInfo {
     ///     title: Some("数据表标题".into()),
-    ///     after_id: Some("BLOCK_ID0".into()),
-    ///     ..Default::default()
+    ///     after_id: Some("BLOCK_ID0".into())
     /// })
     ///     .await?;
     /// # Ok(())
@@ -10911,7 +10978,7 @@ impl WedocSmartdocApi {
     pub fn add_smartsheet(
         &self,
         docid: impl Into<String>,
-        info: impl Into<SmartdocSheetInfo>,
+        info: impl Into<SmartdocSheetAddInfo>,
     ) -> calls::WedocSmartdocAddSmartsheet {
         calls::WedocSmartdocAddSmartsheet {
             client: self.client.clone(),
@@ -10980,11 +11047,10 @@ impl WedocSmartdocApi {
     /// use wecom_api::wedoc::*;
     ///
     /// # async fn example(client: wecom_api::Client) -> Result<(), Box<dyn std::error::Error>> {
-    /// let response = client.wedoc_smartdoc().update_smartsheet("DOC_ID", SmartdocSheetInfo {
-    ///     block_id: Some("BLOCK_ID".into()),
+    /// let response = client.wedoc_smartdoc().update_smartsheet("DOC_ID", SmartdocSheetUpdateInfo {
+    ///     block_id: "BLOCK_ID".into(),
     ///     title: Some("新的数据表标题".into()),
-    ///     after_id: Some("BLOCK_ID0".into()),
-    ///     ..Default::default()
+    ///     after_id: Some("BLOCK_ID0".into())
     /// })
     ///     .await?;
     /// # Ok(())
@@ -11011,7 +11077,7 @@ impl WedocSmartdocApi {
     pub fn update_smartsheet(
         &self,
         docid: impl Into<String>,
-        info: impl Into<SmartdocSheetInfo>,
+        info: impl Into<SmartdocSheetUpdateInfo>,
     ) -> calls::WedocSmartdocUpdateSmartsheet {
         calls::WedocSmartdocUpdateSmartsheet {
             client: self.client.clone(),
