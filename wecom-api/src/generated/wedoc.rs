@@ -4731,12 +4731,46 @@ impl<'de> serde::Deserialize<'de> for OptionExtendReply {
         crate::de::deserialize(deserializer)
     }
 }
+/// 要添加的页面（page_id 由返回给出）。
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
+pub struct PageAddInfo {
+    /// 页面标题
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub title: Option<String>,
+    /// 父页面 id，为空表示第一层页面
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub parent_id: Option<String>,
+    /// 排在哪个页面之后，为空表示插入到最前
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub after_id: Option<String>,
+    /// 页面布局模式
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub layout_mode: Option<PageLayoutMode>,
+}
+impl crate::de::Decode for PageAddInfo {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            title: fields.optional("title")?,
+            parent_id: fields.optional("parent_id")?,
+            after_id: fields.optional("after_id")?,
+            layout_mode: fields.optional("layout_mode")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for PageAddInfo {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct PageAddRequest {
     /// 智能文档的 docid
     pub docid: String,
     /// 要添加的页面信息
-    pub info: PageInfo,
+    pub info: PageAddInfo,
 }
 impl crate::de::Decode for PageAddRequest {
     fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
@@ -8280,7 +8314,7 @@ impl InsertText {
 }
 impl PageAddRequest {
     /// A `PageAddRequest` with its required `docid`, `info` set and every optional field unset.
-    pub fn new(docid: impl Into<String>, info: impl Into<PageInfo>) -> Self {
+    pub fn new(docid: impl Into<String>, info: impl Into<PageAddInfo>) -> Self {
         Self {
             docid: docid.into(),
             info: info.into(),
@@ -10423,12 +10457,11 @@ impl WedocSmartdocApi {
     /// use wecom_api::wedoc::*;
     ///
     /// # async fn example(client: wecom_api::Client) -> Result<(), Box<dyn std::error::Error>> {
-    /// let response = client.wedoc_smartdoc().add_page("DOC_ID", PageInfo {
+    /// let response = client.wedoc_smartdoc().add_page("DOC_ID", PageAddInfo {
     ///     title: Some("页面标题".into()),
     ///     parent_id: Some("PARENT_PAGE_ID".into()),
     ///     after_id: Some("AFTER_PAGE_ID".into()),
-    ///     layout_mode: Some(PageLayoutMode::Default),
-    ///     ..Default::default()
+    ///     layout_mode: Some(PageLayoutMode::Default)
     /// })
     ///     .await?;
     /// # Ok(())
@@ -10455,7 +10488,7 @@ impl WedocSmartdocApi {
     pub fn add_page(
         &self,
         docid: impl Into<String>,
-        info: impl Into<PageInfo>,
+        info: impl Into<PageAddInfo>,
     ) -> calls::WedocSmartdocAddPage {
         calls::WedocSmartdocAddPage {
             client: self.client.clone(),
