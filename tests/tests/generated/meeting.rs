@@ -6721,10 +6721,7 @@ async fn meeting_layout_apply_advanced_example_0() {
     #[allow(unused_mut)]
     let mut call: calls::MeetingLayoutApplyAdvanced = client
         .meeting_layout()
-        .apply_advanced(body.meetingid);
-    if let Some(value) = body.layout_id {
-        call = call.layout_id(value);
-    }
+        .apply_advanced(body.meetingid, body.layout_id);
     if let Some(value) = body.user_list {
         call = call.user_list(value);
     }

@@ -2408,8 +2408,7 @@ pub struct LayoutApplyAdvancedRequest {
     /// 会议 ID
     pub meetingid: String,
     /// 要应用的布局 ID；传空字符串表示恢复默认布局。优先级：个性布局 > 自定义布局 > 默认布局
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub layout_id: Option<String>,
+    pub layout_id: String,
     /// 成员列表：为空时为整场会议设置，填写时只为这些成员设置个性布局（目前仅支持 H.323/SIP 会议室终端），单次最多 20 个
     #[serde(skip_serializing_if = "Option::is_none")]
     pub user_list: Option<Vec<LayoutTmpUser>>,
@@ -2419,7 +2418,7 @@ impl crate::de::Decode for LayoutApplyAdvancedRequest {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             meetingid: fields.required("meetingid")?,
-            layout_id: fields.optional("layout_id")?,
+            layout_id: fields.required("layout_id")?,
             user_list: fields.optional("user_list")?,
         })
     }
@@ -10396,11 +10395,11 @@ impl LayoutAddRequest {
     }
 }
 impl LayoutApplyAdvancedRequest {
-    /// A `LayoutApplyAdvancedRequest` with its required `meetingid` set and every optional field unset.
-    pub fn new(meetingid: impl Into<String>) -> Self {
+    /// A `LayoutApplyAdvancedRequest` with its required `meetingid`, `layout_id` set and every optional field unset.
+    pub fn new(meetingid: impl Into<String>, layout_id: impl Into<String>) -> Self {
         Self {
             meetingid: meetingid.into(),
-            layout_id: None,
+            layout_id: layout_id.into(),
             user_list: None,
         }
     }
@@ -13637,8 +13636,7 @@ impl MeetingLayoutApi {
     /// use wecom_api::meeting::*;
     ///
     /// # async fn example(client: wecom_api::Client) -> Result<(), Box<dyn std::error::Error>> {
-    /// let response = client.meeting_layout().apply_advanced("MEETINGID")
-    ///     .layout_id("LAYOUTID1")
+    /// let response = client.meeting_layout().apply_advanced("MEETINGID", "LAYOUTID1")
     ///     .user_list(vec![
     ///     LayoutTmpUser {
     ///         tmp_openid: "TMPOPENID1".into()
@@ -13662,11 +13660,13 @@ impl MeetingLayoutApi {
     pub fn apply_advanced(
         &self,
         meetingid: impl Into<String>,
+        layout_id: impl Into<String>,
     ) -> calls::MeetingLayoutApplyAdvanced {
         calls::MeetingLayoutApplyAdvanced {
             client: self.client.clone(),
             request: LayoutApplyAdvancedRequest {
                 meetingid: meetingid.into(),
+                layout_id: layout_id.into(),
                 ..Default::default()
             },
         }
@@ -18933,11 +18933,6 @@ pub mod calls {
         pub(super) request: LayoutApplyAdvancedRequest,
     }
     impl MeetingLayoutApplyAdvanced {
-        /// 要应用的布局 ID；传空字符串表示恢复默认布局。优先级：个性布局 > 自定义布局 > 默认布局
-        pub fn layout_id(mut self, value: impl Into<String>) -> Self {
-            self.request.layout_id = Some(value.into());
-            self
-        }
         /// 成员列表：为空时为整场会议设置，填写时只为这些成员设置个性布局（目前仅支持 H.323/SIP 会议室终端），单次最多 20 个
         pub fn user_list(
             mut self,
