@@ -184,13 +184,12 @@ async fn meeting_create_example_0() {
     #[allow(unused_mut)]
     let mut call: calls::MeetingCreate = client
         .meeting()
-        .create(body.admin_userid, body.title);
-    if let Some(value) = body.meeting_start {
-        call = call.meeting_start(value);
-    }
-    if let Some(value) = body.meeting_duration {
-        call = call.meeting_duration(value);
-    }
+        .create(
+            body.admin_userid,
+            body.title,
+            body.meeting_start,
+            body.meeting_duration,
+        );
     if let Some(value) = body.description {
         call = call.description(value);
     }
@@ -457,6 +456,9 @@ async fn meeting_cancel_example_0() {
     crate::support::assert_typed(&body);
     #[allow(unused_mut)]
     let mut call: calls::MeetingCancel = client.meeting().cancel(body.meetingid);
+    if let Some(value) = body.sub_meetingid {
+        call = call.sub_meetingid(value);
+    }
     let response = call
         .await
         .expect(concat!("meeting.cancel", " succeeds on its documented response"));
@@ -579,6 +581,9 @@ async fn meeting_get_info_example_0() {
     }
     if let Some(value) = body.meeting_code {
         call = call.meeting_code(value);
+    }
+    if let Some(value) = body.sub_meetingid {
+        call = call.sub_meetingid(value);
     }
     let response = call
         .await
@@ -858,7 +863,10 @@ async fn meeting_set_invitees_example_0() {
     #[allow(unused_mut)]
     let mut call: calls::MeetingSetInvitees = client
         .meeting()
-        .set_invitees(body.meetingid, body.invitees);
+        .set_invitees(body.meetingid);
+    if let Some(value) = body.invitees {
+        call = call.invitees(value);
+    }
     let response = call
         .await
         .expect(concat!("meeting.set_invitees", " succeeds on its documented response"));
@@ -1250,12 +1258,9 @@ async fn meeting_get_quality_example_0() {
     #[allow(unused_mut)]
     let mut call: calls::MeetingGetQuality = client
         .meeting()
-        .get_quality(body.meetingid);
+        .get_quality(body.meetingid, body.start_time);
     if let Some(value) = body.sub_meetingid {
         call = call.sub_meetingid(value);
-    }
-    if let Some(value) = body.start_time {
-        call = call.start_time(value);
     }
     if let Some(value) = body.cursor {
         call = call.cursor(value);
@@ -1355,12 +1360,9 @@ async fn meeting_check_device_in_meeting_example_0() {
     #[allow(unused_mut)]
     let mut call: calls::MeetingCheckDeviceInMeeting = client
         .meeting()
-        .check_device_in_meeting(body.userid);
+        .check_device_in_meeting(body.userid, body.meetingid_list);
     if let Some(value) = body.instance_id_list {
         call = call.instance_id_list(value);
-    }
-    if let Some(value) = body.meetingid_list {
-        call = call.meetingid_list(value);
     }
     let response = call
         .await
@@ -1856,6 +1858,9 @@ async fn meeting_webinar_get_example_0() {
     let mut call: calls::MeetingWebinarGet = client.meeting_webinar().get();
     if let Some(value) = body.meetingid {
         call = call.meetingid(value);
+    }
+    if let Some(value) = body.meeting_code {
+        call = call.meeting_code(value);
     }
     let response = call
         .await
@@ -4870,11 +4875,10 @@ async fn meeting_record_update_sharing_config_example_0() {
     #[allow(unused_mut)]
     let mut call: calls::MeetingRecordUpdateSharingConfig = client
         .meeting_record()
-        .update_sharing_config(
-            body.meeting_record_id,
-            body.meetingid,
-            body.sharing_config,
-        );
+        .update_sharing_config(body.meeting_record_id, body.meetingid);
+    if let Some(value) = body.sharing_config {
+        call = call.sharing_config(value);
+    }
     let response = call
         .await
         .expect(
@@ -5439,10 +5443,7 @@ async fn meeting_control_kickout_users_example_0() {
     #[allow(unused_mut)]
     let mut call: calls::MeetingControlKickoutUsers = client
         .meeting_control()
-        .kickout_users(body.meetingid, body.operated_users);
-    if let Some(value) = body.allow_rejoin {
-        call = call.allow_rejoin(value);
-    }
+        .kickout_users(body.meetingid, body.allow_rejoin, body.operated_users);
     let response = call
         .await
         .expect(
@@ -6720,10 +6721,7 @@ async fn meeting_layout_apply_advanced_example_0() {
     #[allow(unused_mut)]
     let mut call: calls::MeetingLayoutApplyAdvanced = client
         .meeting_layout()
-        .apply_advanced(body.meetingid);
-    if let Some(value) = body.layout_id {
-        call = call.layout_id(value);
-    }
+        .apply_advanced(body.meetingid, body.layout_id);
     if let Some(value) = body.user_list {
         call = call.user_list(value);
     }
@@ -7344,12 +7342,7 @@ async fn meeting_poll_finish_example_0() {
         .expect("the documented request decodes");
     crate::support::assert_typed(&body);
     #[allow(unused_mut)]
-    let mut call: calls::MeetingPollFinish = client
-        .meeting_poll()
-        .finish(body.operator_userid, body.instance_id, body.meetingid, body.poll_id);
-    if let Some(value) = body.poll_theme_id {
-        call = call.poll_theme_id(value);
-    }
+    let mut call: calls::MeetingPollFinish = client.meeting_poll().finish(body);
     let response = call
         .await
         .expect(concat!("meeting_poll.finish", " succeeds on its documented response"));
@@ -7396,12 +7389,13 @@ async fn meeting_poll_delete_example_0() {
     #[allow(unused_mut)]
     let mut call: calls::MeetingPollDelete = client
         .meeting_poll()
-        .delete(
-            body.operator_userid,
-            body.instance_id,
-            body.meetingid,
-            body.poll_theme_id,
-        );
+        .delete(body.operator_userid, body.instance_id, body.meetingid);
+    if let Some(value) = body.poll_theme_id {
+        call = call.poll_theme_id(value);
+    }
+    if let Some(value) = body.poll_id {
+        call = call.poll_id(value);
+    }
     let response = call
         .await
         .expect(concat!("meeting_poll.delete", " succeeds on its documented response"));

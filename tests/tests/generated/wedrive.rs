@@ -405,7 +405,7 @@ async fn wedrive_space_acl_add_example_0() {
         )
         .await;
     let client = server.client();
-    let body: SpaceAclRequest = serde_json::from_str(
+    let body: SpaceAclAddRequest = serde_json::from_str(
             r#"{
   "auth_info": [
     {
@@ -470,7 +470,7 @@ async fn wedrive_space_acl_del_example_0() {
         )
         .await;
     let client = server.client();
-    let body: SpaceAclRequest = serde_json::from_str(
+    let body: SpaceAclDelRequest = serde_json::from_str(
             r#"{
   "auth_info": [
     {
@@ -1348,7 +1348,7 @@ async fn wedrive_file_acl_add_example_0() {
         )
         .await;
     let client = server.client();
-    let body: FileAclRequest = serde_json::from_str(
+    let body: FileAclAddRequest = serde_json::from_str(
             r#"{
   "auth_info": [
     {
@@ -1411,7 +1411,7 @@ async fn wedrive_file_acl_del_example_0() {
         )
         .await;
     let client = server.client();
-    let body: FileAclRequest = serde_json::from_str(
+    let body: FileAclDelRequest = serde_json::from_str(
             r#"{
   "auth_info": [
     {

@@ -473,12 +473,9 @@ pub struct EmailGetMailListResponse {
     /// 下一页的游标
     #[serde(skip_serializing_if = "Option::is_none")]
     pub next_cursor: Option<String>,
-    /// 是否还有更多数据：0 否，1 是
-    #[serde(
-        skip_serializing_if = "Option::is_none",
-        serialize_with = "crate::de::opt_flag::serialize"
-    )]
-    pub has_more: Option<bool>,
+    /// 是否还有更多数据：0 没有，1 有
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub has_more: Option<i64>,
     /// 邮件列表
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub mail_list: Vec<EmailMailId>,
@@ -2141,7 +2138,7 @@ pub struct EmailAppApi {
 impl EmailAppApi {
     /// 发送普通邮件
     ///
-    /// 以应用的邮箱账号发送邮件，可带附件；带 schedule 即为日程邮件，再带 meeting 即为会议邮件。 收件人可填邮箱地址或企业成员 userid（to.emails 与 to.userids 至少一个）。附件以 Base64 编码放在 attachment_list 中， 所有附件加正文不超过 50MB，附件不超过 200 个。id 转译仅第三方应用需要，只对 subject、content 与附件文件名生效。 发送不可安全重试。普通邮件的字段已与官方文档核对；日程（schedule）与会议（meeting）部分的字段未能与官方文档逐一核对。
+    /// 以应用的邮箱账号发送邮件，可带附件；带 schedule 即为日程邮件，再带 meeting 即为会议邮件。 收件人可填邮箱地址或企业成员 userid（to.emails 与 to.userids 至少一个）。附件以 Base64 编码放在 attachment_list 中， 所有附件加正文不超过 50MB，附件不超过 200 个。id 转译仅第三方应用需要，只对 subject、content 与附件文件名生效。 发送不可安全重试。
     ///
     /// `POST /cgi-bin/exmail/app/compose_send` ([official documentation](https://developer.work.weixin.qq.com/document/path/97445))
     ///
@@ -2469,7 +2466,7 @@ impl EmailGroupApi {
     }
     /// 删除邮件群组
     ///
-    /// 删除一个邮件群组。须使用具有邮件管理权限的应用的 access_token。字段未能与官方文档逐一核对。
+    /// 删除一个邮件群组。须使用具有邮件管理权限的应用的 access_token。
     ///
     /// `POST /cgi-bin/exmail/group/delete` ([official documentation](https://developer.work.weixin.qq.com/document/path/97996))
     ///
@@ -2704,7 +2701,7 @@ impl EmailOptionApi {
     }
     /// 更改用户功能属性
     ///
-    /// 更改成员邮箱的功能属性，只更改 option.list 中列出的属性。 须使用具有邮件管理权限的应用的 access_token。字段未能与官方文档逐一核对。
+    /// 更改成员邮箱的功能属性，只更改 option.list 中列出的属性。 须使用具有邮件管理权限的应用的 access_token。
     ///
     /// `POST /cgi-bin/exmail/useroption/update` ([official documentation](https://developer.work.weixin.qq.com/document/path/98008))
     ///

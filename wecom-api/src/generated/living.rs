@@ -37,13 +37,13 @@ impl<'de> serde::Deserialize<'de> for LivingActivityDetail {
 pub struct LivingCreateRequest {
     /// 直播发起人（主播）的 userid
     pub anchor_userid: String,
-    /// 直播标题，最多 60 个字节
+    /// 直播标题，最多 20 个 utf8 字符
     pub theme: String,
     /// 直播开始时间，Unix 时间戳（秒）
     pub living_start: i64,
     /// 直播持续时长（秒）
     pub living_duration: i64,
-    /// 直播简介，最多 300 个字节；仅对通用直播、小班课、大班课与企业培训生效，活动直播的简介用 activity_detail.description
+    /// 直播简介，最多 100 个 utf8 字符；仅对通用直播、小班课、大班课与企业培训生效，活动直播的简介用 activity_detail.description
     #[serde(skip_serializing_if = "Option::is_none")]
     pub description: Option<String>,
     /// 直播类型，默认 0（通用直播）；大班课与小班课仅 K12 学校与 IT 行业可发起
@@ -772,11 +772,8 @@ impl<'de> serde::Deserialize<'de> for LivingWatchStatRequest {
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct LivingWatchStatResponse {
     /// 是否结束：0 还有更多数据需继续拉取，1 已拉取完所有数据；只能据此判断是否拉完
-    #[serde(
-        skip_serializing_if = "Option::is_none",
-        serialize_with = "crate::de::opt_flag::serialize"
-    )]
-    pub ending: Option<bool>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub ending: Option<i64>,
     /// 当前数据最后一个 key 值，下次调用带上以继续拉取
     #[serde(skip_serializing_if = "Option::is_none")]
     pub next_key: Option<String>,
@@ -1380,7 +1377,7 @@ pub mod calls {
         pub(super) request: LivingCreateRequest,
     }
     impl LivingCreate {
-        /// 直播简介，最多 300 个字节；仅对通用直播、小班课、大班课与企业培训生效，活动直播的简介用 activity_detail.description
+        /// 直播简介，最多 100 个 utf8 字符；仅对通用直播、小班课、大班课与企业培训生效，活动直播的简介用 activity_detail.description
         pub fn description(mut self, value: impl Into<String>) -> Self {
             self.request.description = Some(value.into());
             self

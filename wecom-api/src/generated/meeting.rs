@@ -84,6 +84,31 @@ impl<'de> serde::Deserialize<'de> for AdvancedLayout {
         crate::de::deserialize(deserializer)
     }
 }
+/// 要添加的一个高级布局（布局 ID 由返回给出）。
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
+pub struct AdvancedLayoutInput {
+    /// 布局名称
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub layout_name: Option<String>,
+    /// 布局的各页；默认第一页为首页
+    pub page_list: Vec<AdvancedLayoutPage>,
+}
+impl crate::de::Decode for AdvancedLayoutInput {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            layout_name: fields.optional("layout_name")?,
+            page_list: fields.required("page_list")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for AdvancedLayoutInput {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 /// 高级布局的一页。
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct AdvancedLayoutPage {
@@ -432,6 +457,35 @@ impl<'de> serde::Deserialize<'de> for BackgroundImage {
         crate::de::deserialize(deserializer)
     }
 }
+/// 预定成功的一个 Rooms 会议室。
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
+pub struct BookedMeetingRoom {
+    /// Rooms 会议室 ID
+    pub meeting_room_id: String,
+    /// Rooms 会议室名称
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub meeting_room_name: Option<String>,
+    /// Rooms 会议室地址
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub meeting_room_location: Option<String>,
+}
+impl crate::de::Decode for BookedMeetingRoom {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            meeting_room_id: fields.required("meeting_room_id")?,
+            meeting_room_name: fields.optional("meeting_room_name")?,
+            meeting_room_location: fields.optional("meeting_room_location")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for BookedMeetingRoom {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 /// 参会者聊天权限。
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum ChatPermission {
@@ -546,8 +600,7 @@ pub struct ControlKickoutUsersRequest {
     /// 会议 ID
     pub meetingid: String,
     /// 移出后是否允许再次入会
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub allow_rejoin: Option<bool>,
+    pub allow_rejoin: bool,
     /// 被操作的成员列表
     pub operated_users: Vec<OperatedUser>,
 }
@@ -556,7 +609,7 @@ impl crate::de::Decode for ControlKickoutUsersRequest {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             meetingid: fields.required("meetingid")?,
-            allow_rejoin: fields.optional("allow_rejoin")?,
+            allow_rejoin: fields.required("allow_rejoin")?,
             operated_users: fields.required("operated_users")?,
         })
     }
@@ -2186,7 +2239,7 @@ pub struct LayoutAddAdvancedRequest {
     /// 会议 ID
     pub meetingid: String,
     /// 要添加的高级布局列表；单个会议最多 20 个高级布局
-    pub layout_list: Vec<AdvancedLayout>,
+    pub layout_list: Vec<AdvancedLayoutInput>,
 }
 impl crate::de::Decode for LayoutAddAdvancedRequest {
     fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
@@ -2286,7 +2339,7 @@ pub struct LayoutAddRequest {
     /// 会议 ID
     pub meetingid: String,
     /// 要添加的布局列表；一场会议最多 10 个布局
-    pub layout_list: Vec<Layout>,
+    pub layout_list: Vec<LayoutInput>,
     /// 会议要应用的布局在列表中的序号，从 1 开始；首次添加不填时默认第一个
     #[serde(skip_serializing_if = "Option::is_none")]
     pub default_layout_order: Option<i64>,
@@ -2340,18 +2393,17 @@ pub struct LayoutApplyAdvancedRequest {
     /// 会议 ID
     pub meetingid: String,
     /// 要应用的布局 ID；传空字符串表示恢复默认布局。优先级：个性布局 > 自定义布局 > 默认布局
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub layout_id: Option<String>,
+    pub layout_id: String,
     /// 成员列表：为空时为整场会议设置，填写时只为这些成员设置个性布局（目前仅支持 H.323/SIP 会议室终端），单次最多 20 个
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub user_list: Option<Vec<LayoutUser>>,
+    pub user_list: Option<Vec<LayoutTmpUser>>,
 }
 impl crate::de::Decode for LayoutApplyAdvancedRequest {
     fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             meetingid: fields.required("meetingid")?,
-            layout_id: fields.optional("layout_id")?,
+            layout_id: fields.required("layout_id")?,
             user_list: fields.optional("user_list")?,
         })
     }
@@ -2490,6 +2542,27 @@ impl crate::de::Decode for LayoutGetUserLayoutResponse {
     }
 }
 impl<'de> serde::Deserialize<'de> for LayoutGetUserLayoutResponse {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
+/// 要添加的一个基础布局（布局 ID 由返回给出）。
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
+pub struct LayoutInput {
+    /// 布局的各页；默认第一页为首页
+    pub page_list: Vec<LayoutPage>,
+}
+impl crate::de::Decode for LayoutInput {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            page_list: fields.required("page_list")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for LayoutInput {
     fn deserialize<D: serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
@@ -2713,6 +2786,27 @@ impl crate::de::Decode for LayoutTemplate {
     }
 }
 impl<'de> serde::Deserialize<'de> for LayoutTemplate {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
+/// 按会中临时 ID 指定的一个成员。
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
+pub struct LayoutTmpUser {
+    /// 成员在本场会议中的临时 ID
+    pub tmp_openid: String,
+}
+impl crate::de::Decode for LayoutTmpUser {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            tmp_openid: fields.required("tmp_openid")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for LayoutTmpUser {
     fn deserialize<D: serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
@@ -2951,14 +3045,18 @@ impl<'de> serde::Deserialize<'de> for MeetingAttendee {
 /// 取消预约会议的请求。
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct MeetingCancelRequest {
-    /// 会议 ID
+    /// 会议 ID，仅允许取消预约状态下的会议
     pub meetingid: String,
+    /// 周期性会议的子会议 ID；取消周期性会议时不填则取消整个系列
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub sub_meetingid: Option<String>,
 }
 impl crate::de::Decode for MeetingCancelRequest {
     fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             meetingid: fields.required("meetingid")?,
+            sub_meetingid: fields.optional("sub_meetingid")?,
         })
     }
 }
@@ -2977,9 +3075,8 @@ pub struct MeetingCheckDeviceInMeetingRequest {
     /// 要查询的终端设备类型列表；不填表示全部
     #[serde(skip_serializing_if = "Option::is_none")]
     pub instance_id_list: Option<Vec<InstanceId>>,
-    /// 会议 ID 列表
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub meetingid_list: Option<Vec<String>>,
+    /// 会议 ID 列表，须为本企业创建的会议
+    pub meetingid_list: Vec<String>,
 }
 impl crate::de::Decode for MeetingCheckDeviceInMeetingRequest {
     fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
@@ -2987,7 +3084,7 @@ impl crate::de::Decode for MeetingCheckDeviceInMeetingRequest {
         Ok(Self {
             userid: fields.required("userid")?,
             instance_id_list: fields.optional("instance_id_list")?,
-            meetingid_list: fields.optional("meetingid_list")?,
+            meetingid_list: fields.required("meetingid_list")?,
         })
     }
 }
@@ -3072,14 +3169,12 @@ impl<'de> serde::Deserialize<'de> for MeetingCreateCustomerShortUrlResponse {
 pub struct MeetingCreateRequest {
     /// 会议管理员 userid
     pub admin_userid: String,
-    /// 会议标题，1~255 个字符
+    /// 会议标题，最多 40 个字节或 20 个 utf8 字符
     pub title: String,
     /// 会议开始时间，Unix 时间戳（秒），须大于当前时间
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub meeting_start: Option<i64>,
+    pub meeting_start: i64,
     /// 会议持续时间（秒），最小 300，最大 86399
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub meeting_duration: Option<i64>,
+    pub meeting_duration: i64,
     /// 会议描述
     #[serde(skip_serializing_if = "Option::is_none")]
     pub description: Option<String>,
@@ -3111,8 +3206,8 @@ impl crate::de::Decode for MeetingCreateRequest {
         Ok(Self {
             admin_userid: fields.required("admin_userid")?,
             title: fields.required("title")?,
-            meeting_start: fields.optional("meeting_start")?,
-            meeting_duration: fields.optional("meeting_duration")?,
+            meeting_start: fields.required("meeting_start")?,
+            meeting_duration: fields.required("meeting_duration")?,
             description: fields.optional("description")?,
             location: fields.optional("location")?,
             agentid: fields.optional("agentid")?,
@@ -3344,6 +3439,9 @@ pub struct MeetingGetInfoRequest {
     /// 会议号；与 meetingid 必须填一个
     #[serde(skip_serializing_if = "Option::is_none")]
     pub meeting_code: Option<String>,
+    /// 周期性会议的子会议 ID
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub sub_meetingid: Option<String>,
 }
 impl crate::de::Decode for MeetingGetInfoRequest {
     fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
@@ -3351,6 +3449,7 @@ impl crate::de::Decode for MeetingGetInfoRequest {
         Ok(Self {
             meetingid: fields.optional("meetingid")?,
             meeting_code: fields.optional("meeting_code")?,
+            sub_meetingid: fields.optional("sub_meetingid")?,
         })
     }
 }
@@ -3425,8 +3524,7 @@ pub struct MeetingGetQualityRequest {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub sub_meetingid: Option<String>,
     /// 参会时间过滤起始时间，Unix 时间戳（秒），可查过去 7 天；返回开始时间不早于它且最接近它的一段媒体房间数据
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub start_time: Option<i64>,
+    pub start_time: i64,
     /// 分页游标：上一次调用返回的 next_cursor，首次调用不填
     #[serde(skip_serializing_if = "Option::is_none")]
     pub cursor: Option<String>,
@@ -3440,7 +3538,7 @@ impl crate::de::Decode for MeetingGetQualityRequest {
         Ok(Self {
             meetingid: fields.required("meetingid")?,
             sub_meetingid: fields.optional("sub_meetingid")?,
-            start_time: fields.optional("start_time")?,
+            start_time: fields.required("start_time")?,
             cursor: fields.optional("cursor")?,
             limit: fields.optional("limit")?,
         })
@@ -4022,14 +4120,15 @@ pub struct MeetingSetInviteesRequest {
     /// 会议 ID
     pub meetingid: String,
     /// 受邀成员列表，全量覆盖原有列表，最多 2000 人（与企业所购在线会议室方数有关）；管理员须在列表中
-    pub invitees: Vec<MeetingInvitee>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub invitees: Option<Vec<MeetingInvitee>>,
 }
 impl crate::de::Decode for MeetingSetInviteesRequest {
     fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             meetingid: fields.required("meetingid")?,
-            invitees: fields.required("invitees")?,
+            invitees: fields.optional("invitees")?,
         })
     }
 }
@@ -4286,7 +4385,7 @@ impl<'de> serde::Deserialize<'de> for MeetingType {
 pub struct MeetingUpdateRequest {
     /// 会议 ID；仅允许修改预约状态（未开始）的会议
     pub meetingid: String,
-    /// 会议标题，1~255 个字符
+    /// 会议标题，最多 40 个字节或 20 个 utf8 字符
     #[serde(skip_serializing_if = "Option::is_none")]
     pub title: Option<String>,
     /// 会议开始时间，Unix 时间戳（秒），须大于当前时间；修改时必须同时指定 meeting_duration
@@ -4842,7 +4941,7 @@ impl<'de> serde::Deserialize<'de> for PhoneCalloutRequest {
 pub struct PhoneCalloutResponse {
     /// 成功外呼的号码及外呼状态
     #[serde(skip_serializing_if = "Vec::is_empty")]
-    pub phone_numbers: Vec<PhoneNumber>,
+    pub phone_numbers: Vec<PhoneCalloutSuccess>,
     /// 不合法的号码
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub invalid_phone_numbers: Vec<PhoneNumber>,
@@ -4857,6 +4956,74 @@ impl crate::de::Decode for PhoneCalloutResponse {
     }
 }
 impl<'de> serde::Deserialize<'de> for PhoneCalloutResponse {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
+/// 一个外呼号码的状态与会中临时 ID。
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
+pub struct PhoneCalloutStatus {
+    /// 国家/地区代码，如中国为 86
+    pub area: i64,
+    /// 电话号码或固定电话总机号
+    pub phone: String,
+    /// 固定电话分机号
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub extension_number: Option<String>,
+    /// 外呼状态
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub status: Option<String>,
+    /// 当场会议的成员临时 ID，可用于会控操作
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub tmp_openid: Option<String>,
+}
+impl crate::de::Decode for PhoneCalloutStatus {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            area: fields.required("area")?,
+            phone: fields.required("phone")?,
+            extension_number: fields.optional("extension_number")?,
+            status: fields.optional("status")?,
+            tmp_openid: fields.optional("tmp_openid")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for PhoneCalloutStatus {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
+/// 成功外呼的一个号码及其外呼状态。
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
+pub struct PhoneCalloutSuccess {
+    /// 国家/地区代码，如中国为 86
+    pub area: i64,
+    /// 电话号码或固定电话总机号
+    pub phone: String,
+    /// 固定电话分机号
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub extension_number: Option<String>,
+    /// 外呼状态
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub status: Option<String>,
+}
+impl crate::de::Decode for PhoneCalloutSuccess {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            area: fields.required("area")?,
+            phone: fields.required("phone")?,
+            extension_number: fields.optional("extension_number")?,
+            status: fields.optional("status")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for PhoneCalloutSuccess {
     fn deserialize<D: serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
@@ -4897,7 +5064,7 @@ impl<'de> serde::Deserialize<'de> for PhoneGetCalloutStatusRequest {
 pub struct PhoneGetCalloutStatusResponse {
     /// 外呼的号码及状态
     #[serde(skip_serializing_if = "Vec::is_empty")]
-    pub phone_numbers: Vec<PhoneNumber>,
+    pub phone_numbers: Vec<PhoneCalloutStatus>,
     /// 下一页的游标；为空表示没有更多数据
     #[serde(skip_serializing_if = "Option::is_none")]
     pub next_cursor: Option<String>,
@@ -4927,7 +5094,7 @@ impl<'de> serde::Deserialize<'de> for PhoneGetCalloutStatusResponse {
 pub struct PhoneGetTmpOpenidRequest {
     /// 会议 ID
     pub meetingid: String,
-    /// 电话号码列表
+    /// 电话号码列表，最多 20 个
     pub phone_numbers: Vec<PhoneNumber>,
 }
 impl crate::de::Decode for PhoneGetTmpOpenidRequest {
@@ -4951,7 +5118,7 @@ impl<'de> serde::Deserialize<'de> for PhoneGetTmpOpenidRequest {
 pub struct PhoneGetTmpOpenidResponse {
     /// 电话号码与会中临时 ID 的对应
     #[serde(skip_serializing_if = "Vec::is_empty")]
-    pub tmp_openid_list: Vec<PhoneNumber>,
+    pub tmp_openid_list: Vec<PhoneTmpOpenid>,
 }
 impl crate::de::Decode for PhoneGetTmpOpenidResponse {
     fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
@@ -4968,7 +5135,7 @@ impl<'de> serde::Deserialize<'de> for PhoneGetTmpOpenidResponse {
         crate::de::deserialize(deserializer)
     }
 }
-/// 电话号码；在返回中带外呼状态或会中临时 ID。
+/// 一个电话号码（请求中的号码与外呼返回中不合法的号码）。
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct PhoneNumber {
     /// 国家/地区代码，如中国为 86
@@ -4978,12 +5145,6 @@ pub struct PhoneNumber {
     /// 固定电话分机号
     #[serde(skip_serializing_if = "Option::is_none")]
     pub extension_number: Option<String>,
-    /// 外呼状态（字符串）
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub status: Option<String>,
-    /// 该号码入会后的会中临时 ID，可用于会控操作
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub tmp_openid: Option<String>,
 }
 impl crate::de::Decode for PhoneNumber {
     fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
@@ -4992,12 +5153,42 @@ impl crate::de::Decode for PhoneNumber {
             area: fields.required("area")?,
             phone: fields.required("phone")?,
             extension_number: fields.optional("extension_number")?,
-            status: fields.optional("status")?,
-            tmp_openid: fields.optional("tmp_openid")?,
         })
     }
 }
 impl<'de> serde::Deserialize<'de> for PhoneNumber {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
+/// 电话号码与其会中临时 ID（同一座机号可能对应多个）。
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
+pub struct PhoneTmpOpenid {
+    /// 国家/地区代码，如中国为 86
+    pub area: i64,
+    /// 电话号码或固定电话总机号
+    pub phone: String,
+    /// 固定电话分机号
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub extension_number: Option<String>,
+    /// 当场会议的成员临时 ID，可用于会控操作
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub tmp_openid: Option<String>,
+}
+impl crate::de::Decode for PhoneTmpOpenid {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            area: fields.required("area")?,
+            phone: fields.required("phone")?,
+            extension_number: fields.optional("extension_number")?,
+            tmp_openid: fields.optional("tmp_openid")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for PhoneTmpOpenid {
     fn deserialize<D: serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
@@ -5016,8 +5207,7 @@ pub struct PollCreateThemeRequest {
     /// 投票主题，最多 50 个字符
     pub poll_topic: String,
     /// 投票主题描述，最多 100 个字符
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub poll_desc: Option<String>,
+    pub poll_desc: String,
     /// 是否匿名（默认实名）
     #[serde(
         skip_serializing_if = "Option::is_none",
@@ -5035,7 +5225,7 @@ impl crate::de::Decode for PollCreateThemeRequest {
             instance_id: fields.required("instance_id")?,
             meetingid: fields.required("meetingid")?,
             poll_topic: fields.required("poll_topic")?,
-            poll_desc: fields.optional("poll_desc")?,
+            poll_desc: fields.required("poll_desc")?,
             is_anony: fields.optional("is_anony")?,
             poll_questions: fields.required("poll_questions")?,
         })
@@ -5079,8 +5269,12 @@ pub struct PollDeleteRequest {
     pub instance_id: InstanceId,
     /// 会议 ID
     pub meetingid: String,
-    /// 投票主题 ID
-    pub poll_theme_id: String,
+    /// 投票主题 ID，传入则删除投票主题（不影响已发起的投票）；与 poll_id 二选一，都传时按 poll_id
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub poll_theme_id: Option<String>,
+    /// 投票 ID，传入则删除该次投票；主题下的投票全部删除后主题也被删除
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub poll_id: Option<String>,
 }
 impl crate::de::Decode for PollDeleteRequest {
     fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
@@ -5089,7 +5283,8 @@ impl crate::de::Decode for PollDeleteRequest {
             operator_userid: fields.required("operator_userid")?,
             instance_id: fields.required("instance_id")?,
             meetingid: fields.required("meetingid")?,
-            poll_theme_id: fields.required("poll_theme_id")?,
+            poll_theme_id: fields.optional("poll_theme_id")?,
+            poll_id: fields.optional("poll_id")?,
         })
     }
 }
@@ -5166,8 +5361,7 @@ pub struct PollFinishRequest {
     /// 会议 ID
     pub meetingid: String,
     /// 投票主题 ID
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub poll_theme_id: Option<String>,
+    pub poll_theme_id: String,
     /// 投票 ID
     pub poll_id: String,
 }
@@ -5178,7 +5372,7 @@ impl crate::de::Decode for PollFinishRequest {
             operator_userid: fields.required("operator_userid")?,
             instance_id: fields.required("instance_id")?,
             meetingid: fields.required("meetingid")?,
-            poll_theme_id: fields.optional("poll_theme_id")?,
+            poll_theme_id: fields.required("poll_theme_id")?,
             poll_id: fields.required("poll_id")?,
         })
     }
@@ -5630,7 +5824,7 @@ pub struct PollThemeInfo {
     pub is_anony: Option<bool>,
     /// 投票问题列表
     #[serde(skip_serializing_if = "Vec::is_empty")]
-    pub poll_question_data: Vec<PollQuestionData>,
+    pub poll_question_data: Vec<PollThemeQuestion>,
 }
 impl crate::de::Decode for PollThemeInfo {
     fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
@@ -5644,6 +5838,58 @@ impl crate::de::Decode for PollThemeInfo {
     }
 }
 impl<'de> serde::Deserialize<'de> for PollThemeInfo {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
+/// 投票主题中的一个选项。
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
+pub struct PollThemeOption {
+    /// 选项描述
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub option_desc: Option<String>,
+}
+impl crate::de::Decode for PollThemeOption {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            option_desc: fields.optional("option_desc")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for PollThemeOption {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
+/// 投票主题中的一个问题（主题信息只含选项描述，不含投票结果）。
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
+pub struct PollThemeQuestion {
+    /// 问题描述，最多 50 个字符
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub question_desc: Option<String>,
+    /// 问题选择类型
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub question_type: Option<PollQuestionType>,
+    /// 选项列表
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub option_info: Vec<PollThemeOption>,
+}
+impl crate::de::Decode for PollThemeQuestion {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            question_desc: fields.optional("question_desc")?,
+            question_type: fields.optional("question_type")?,
+            option_info: fields.or_empty("option_info")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for PollThemeQuestion {
     fn deserialize<D: serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
@@ -6038,6 +6284,15 @@ pub struct RecordFile {
     /// 是否仅参会成员可查看
     #[serde(skip_serializing_if = "Option::is_none")]
     pub required_attendee: Option<bool>,
+    /// 查看密码
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub password: Option<crate::Secret>,
+    /// 共享链接过期时间，Unix 时间戳（秒）
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub sharing_expire: Option<i64>,
+    /// 是否允许下载
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub allow_download: Option<bool>,
 }
 impl crate::de::Decode for RecordFile {
     fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
@@ -6051,6 +6306,9 @@ impl crate::de::Decode for RecordFile {
             sharing_url: fields.optional("sharing_url")?,
             required_same_corp: fields.optional("required_same_corp")?,
             required_attendee: fields.optional("required_attendee")?,
+            password: fields.optional("password")?,
+            sharing_expire: fields.optional("sharing_expire")?,
+            allow_download: fields.optional("allow_download")?,
         })
     }
 }
@@ -6581,7 +6839,7 @@ pub struct RecordTranscriptGetParagraphListResponse {
     pub audio_detect: Option<AudioDetectStatus>,
     /// 段落列表
     #[serde(skip_serializing_if = "Vec::is_empty")]
-    pub paragraphs: Vec<TranscriptParagraph>,
+    pub paragraphs: Vec<TranscriptParagraphBrief>,
 }
 impl crate::de::Decode for RecordTranscriptGetParagraphListResponse {
     fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
@@ -6660,7 +6918,8 @@ pub struct RecordUpdateSharingConfigRequest {
     /// 会议 ID
     pub meetingid: String,
     /// 共享设置
-    pub sharing_config: RecordSharingConfig,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub sharing_config: Option<RecordSharingConfig>,
 }
 impl crate::de::Decode for RecordUpdateSharingConfigRequest {
     fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
@@ -6668,7 +6927,7 @@ impl crate::de::Decode for RecordUpdateSharingConfigRequest {
         Ok(Self {
             meeting_record_id: fields.required("meeting_record_id")?,
             meetingid: fields.required("meetingid")?,
-            sharing_config: fields.required("sharing_config")?,
+            sharing_config: fields.optional("sharing_config")?,
         })
     }
 }
@@ -7535,7 +7794,7 @@ impl<'de> serde::Deserialize<'de> for RoomsBookRequest {
 pub struct RoomsBookResponse {
     /// Rooms 会议室列表
     #[serde(skip_serializing_if = "Vec::is_empty")]
-    pub meeting_room_list: Vec<MeetingRoom>,
+    pub meeting_room_list: Vec<BookedMeetingRoom>,
 }
 impl crate::de::Decode for RoomsBookResponse {
     fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
@@ -8305,6 +8564,36 @@ impl<'de> serde::Deserialize<'de> for TranscriptParagraph {
         crate::de::deserialize(deserializer)
     }
 }
+/// 转写的一个段落（段落信息只含 ID 与起止时间）。
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
+pub struct TranscriptParagraphBrief {
+    /// 段落 ID
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub pid: Option<String>,
+    /// 段落开始时间（毫秒）
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub start_time: Option<i64>,
+    /// 段落结束时间（毫秒）
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub end_time: Option<i64>,
+}
+impl crate::de::Decode for TranscriptParagraphBrief {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            pid: fields.optional("pid")?,
+            start_time: fields.optional("start_time")?,
+            end_time: fields.optional("end_time")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for TranscriptParagraphBrief {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 /// 转写句子。
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct TranscriptSentence {
@@ -9062,9 +9351,8 @@ pub struct WebinarCreateRequest {
     /// 是否展示观看人数（0/1）
     #[serde(skip_serializing_if = "Option::is_none")]
     pub display_number_of_attendees: Option<i64>,
-    /// 是否允许观众观看回放
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub playback_for_audience: Option<bool>,
+    /// 是否允许观众观看回放；开启时 media_setting.auto_record_type 须为 cloud
+    pub playback_for_audience: bool,
     /// 是否开启准备模式
     #[serde(skip_serializing_if = "Option::is_none")]
     pub preparation_mode: Option<bool>,
@@ -9090,7 +9378,7 @@ impl crate::de::Decode for WebinarCreateRequest {
             enable_manual_check: fields.optional("enable_manual_check")?,
             activity_page: fields.optional("activity_page")?,
             display_number_of_attendees: fields.optional("display_number_of_attendees")?,
-            playback_for_audience: fields.optional("playback_for_audience")?,
+            playback_for_audience: fields.required("playback_for_audience")?,
             preparation_mode: fields.optional("preparation_mode")?,
         })
     }
@@ -9170,12 +9458,16 @@ pub struct WebinarGetRequest {
     /// 网络研讨会 ID；与 meeting_code 必须填一个
     #[serde(skip_serializing_if = "Option::is_none")]
     pub meetingid: Option<String>,
+    /// 网络研讨会的会议号；与 meetingid 必须填一个
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub meeting_code: Option<String>,
 }
 impl crate::de::Decode for WebinarGetRequest {
     fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             meetingid: fields.optional("meetingid")?,
+            meeting_code: fields.optional("meeting_code")?,
         })
     }
 }
@@ -9341,7 +9633,7 @@ pub struct WebinarInfo {
     pub guest_join_link: Option<String>,
     /// 音视频设置
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub media_setting: Option<WebinarMediaSetting>,
+    pub media_setting: Option<WebinarMediaSettingInfo>,
     /// 是否开启问答
     #[serde(skip_serializing_if = "Option::is_none")]
     pub enable_qa: Option<bool>,
@@ -9467,7 +9759,7 @@ impl<'de> serde::Deserialize<'de> for WebinarListGuestResponse {
 /// 网络研讨会的音视频设置。
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct WebinarMediaSetting {
-    /// 观众入会时是否静音（请求字段）
+    /// 观众入会时是否静音
     #[serde(skip_serializing_if = "Option::is_none")]
     pub enable_enter_mute: Option<bool>,
     /// 是否允许成员自行解除静音
@@ -9494,9 +9786,6 @@ pub struct WebinarMediaSetting {
     /// 是否允许主持人暂停或停止自动录制
     #[serde(skip_serializing_if = "Option::is_none")]
     pub enable_host_pause_auto_record: Option<bool>,
-    /// 观众入会时是否静音（详情中返回的字段名）
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub mute_enable_join: Option<bool>,
 }
 impl crate::de::Decode for WebinarMediaSetting {
     fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
@@ -9512,11 +9801,65 @@ impl crate::de::Decode for WebinarMediaSetting {
             attendee_join_auto_record: fields.optional("attendee_join_auto_record")?,
             enable_host_pause_auto_record: fields
                 .optional("enable_host_pause_auto_record")?,
-            mute_enable_join: fields.optional("mute_enable_join")?,
         })
     }
 }
 impl<'de> serde::Deserialize<'de> for WebinarMediaSetting {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
+/// 网络研讨会详情中的音视频设置（观众入会静音的字段名为 mute_enable_join）。
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
+pub struct WebinarMediaSettingInfo {
+    /// 观众入会时是否静音
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub mute_enable_join: Option<bool>,
+    /// 是否允许成员自行解除静音
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub allow_unmute_self: Option<bool>,
+    /// 是否允许成员在主持人进会前加入
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub allow_enter_before_host: Option<bool>,
+    /// 是否开启屏幕水印
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub enable_screen_watermark: Option<bool>,
+    /// 水印样式（开启屏幕水印时有效）
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub watermark_type: Option<WatermarkType>,
+    /// 是否允许企业外部用户入会
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub allow_external_user: Option<bool>,
+    /// 自动录制类型
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub auto_record_type: Option<AutoRecordType>,
+    /// 有参会成员入会时是否立即开启自动录制
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub attendee_join_auto_record: Option<bool>,
+    /// 是否允许主持人暂停或停止自动录制
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub enable_host_pause_auto_record: Option<bool>,
+}
+impl crate::de::Decode for WebinarMediaSettingInfo {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            mute_enable_join: fields.optional("mute_enable_join")?,
+            allow_unmute_self: fields.optional("allow_unmute_self")?,
+            allow_enter_before_host: fields.optional("allow_enter_before_host")?,
+            enable_screen_watermark: fields.optional("enable_screen_watermark")?,
+            watermark_type: fields.optional("watermark_type")?,
+            allow_external_user: fields.optional("allow_external_user")?,
+            auto_record_type: fields.optional("auto_record_type")?,
+            attendee_join_auto_record: fields.optional("attendee_join_auto_record")?,
+            enable_host_pause_auto_record: fields
+                .optional("enable_host_pause_auto_record")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for WebinarMediaSettingInfo {
     fn deserialize<D: serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
@@ -9653,9 +9996,8 @@ pub struct WebinarUpdateRequest {
     /// 是否展示观看人数（0/1）
     #[serde(skip_serializing_if = "Option::is_none")]
     pub display_number_of_attendees: Option<i64>,
-    /// 是否允许观众观看回放
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub playback_for_audience: Option<bool>,
+    /// 是否允许观众观看回放；开启时 media_setting.auto_record_type 须为 cloud
+    pub playback_for_audience: bool,
     /// 是否开启准备模式
     #[serde(skip_serializing_if = "Option::is_none")]
     pub preparation_mode: Option<bool>,
@@ -9681,7 +10023,7 @@ impl crate::de::Decode for WebinarUpdateRequest {
             enable_manual_check: fields.optional("enable_manual_check")?,
             activity_page: fields.optional("activity_page")?,
             display_number_of_attendees: fields.optional("display_number_of_attendees")?,
-            playback_for_audience: fields.optional("playback_for_audience")?,
+            playback_for_audience: fields.required("playback_for_audience")?,
             preparation_mode: fields.optional("preparation_mode")?,
         })
     }
@@ -9727,15 +10069,14 @@ impl<'de> serde::Deserialize<'de> for WebinarUpdateWarmUpRequest {
         crate::de::deserialize(deserializer)
     }
 }
-impl AdvancedLayout {
-    /// A `AdvancedLayout` with its required `page_list` set and every optional field unset.
+impl AdvancedLayoutInput {
+    /// A `AdvancedLayoutInput` with its required `page_list` set and every optional field unset.
     pub fn new(
         page_list: impl IntoIterator<Item = impl Into<AdvancedLayoutPage>>,
     ) -> Self {
         Self {
             layout_name: None,
             page_list: page_list.into_iter().map(Into::into).collect(),
-            layout_id: None,
         }
     }
 }
@@ -9793,14 +10134,15 @@ impl ControlDismissRequest {
     }
 }
 impl ControlKickoutUsersRequest {
-    /// A `ControlKickoutUsersRequest` with its required `meetingid`, `operated_users` set and every optional field unset.
+    /// A `ControlKickoutUsersRequest` with its required `meetingid`, `allow_rejoin`, `operated_users` set and every optional field unset.
     pub fn new(
         meetingid: impl Into<String>,
+        allow_rejoin: bool,
         operated_users: impl IntoIterator<Item = impl Into<OperatedUser>>,
     ) -> Self {
         Self {
             meetingid: meetingid.into(),
-            allow_rejoin: None,
+            allow_rejoin,
             operated_users: operated_users.into_iter().map(Into::into).collect(),
         }
     }
@@ -9999,20 +10341,11 @@ impl EnrollSetConfigRequest {
         }
     }
 }
-impl Layout {
-    /// A `Layout` with its required `page_list` set and every optional field unset.
-    pub fn new(page_list: impl IntoIterator<Item = impl Into<LayoutPage>>) -> Self {
-        Self {
-            page_list: page_list.into_iter().map(Into::into).collect(),
-            layout_id: None,
-        }
-    }
-}
 impl LayoutAddAdvancedRequest {
     /// A `LayoutAddAdvancedRequest` with its required `meetingid`, `layout_list` set and every optional field unset.
     pub fn new(
         meetingid: impl Into<String>,
-        layout_list: impl IntoIterator<Item = impl Into<AdvancedLayout>>,
+        layout_list: impl IntoIterator<Item = impl Into<AdvancedLayoutInput>>,
     ) -> Self {
         Self {
             meetingid: meetingid.into(),
@@ -10037,7 +10370,7 @@ impl LayoutAddRequest {
     /// A `LayoutAddRequest` with its required `meetingid`, `layout_list` set and every optional field unset.
     pub fn new(
         meetingid: impl Into<String>,
-        layout_list: impl IntoIterator<Item = impl Into<Layout>>,
+        layout_list: impl IntoIterator<Item = impl Into<LayoutInput>>,
     ) -> Self {
         Self {
             meetingid: meetingid.into(),
@@ -10047,11 +10380,11 @@ impl LayoutAddRequest {
     }
 }
 impl LayoutApplyAdvancedRequest {
-    /// A `LayoutApplyAdvancedRequest` with its required `meetingid` set and every optional field unset.
-    pub fn new(meetingid: impl Into<String>) -> Self {
+    /// A `LayoutApplyAdvancedRequest` with its required `meetingid`, `layout_id` set and every optional field unset.
+    pub fn new(meetingid: impl Into<String>, layout_id: impl Into<String>) -> Self {
         Self {
             meetingid: meetingid.into(),
-            layout_id: None,
+            layout_id: layout_id.into(),
             user_list: None,
         }
     }
@@ -10100,6 +10433,14 @@ impl LayoutGetUserLayoutRequest {
             meetingid: meetingid.into(),
             tmp_openid: tmp_openid.into(),
             instance_id: instance_id.into(),
+        }
+    }
+}
+impl LayoutInput {
+    /// A `LayoutInput` with its required `page_list` set and every optional field unset.
+    pub fn new(page_list: impl IntoIterator<Item = impl Into<LayoutPage>>) -> Self {
+        Self {
+            page_list: page_list.into_iter().map(Into::into).collect(),
         }
     }
 }
@@ -10152,6 +10493,14 @@ impl LayoutSetDefaultRequest {
         }
     }
 }
+impl LayoutTmpUser {
+    /// A `LayoutTmpUser` with its required `tmp_openid` set and every optional field unset.
+    pub fn new(tmp_openid: impl Into<String>) -> Self {
+        Self {
+            tmp_openid: tmp_openid.into(),
+        }
+    }
+}
 impl LayoutUpdateAdvancedRequest {
     /// A `LayoutUpdateAdvancedRequest` with its required `meetingid`, `layout_id`, `page_list` set and every optional field unset.
     pub fn new(
@@ -10187,16 +10536,20 @@ impl MeetingCancelRequest {
     pub fn new(meetingid: impl Into<String>) -> Self {
         Self {
             meetingid: meetingid.into(),
+            sub_meetingid: None,
         }
     }
 }
 impl MeetingCheckDeviceInMeetingRequest {
-    /// A `MeetingCheckDeviceInMeetingRequest` with its required `userid` set and every optional field unset.
-    pub fn new(userid: impl Into<String>) -> Self {
+    /// A `MeetingCheckDeviceInMeetingRequest` with its required `userid`, `meetingid_list` set and every optional field unset.
+    pub fn new(
+        userid: impl Into<String>,
+        meetingid_list: impl IntoIterator<Item = impl Into<String>>,
+    ) -> Self {
         Self {
             userid: userid.into(),
             instance_id_list: None,
-            meetingid_list: None,
+            meetingid_list: meetingid_list.into_iter().map(Into::into).collect(),
         }
     }
 }
@@ -10206,25 +10559,6 @@ impl MeetingCreateCustomerShortUrlRequest {
         Self {
             meetingid: meetingid.into(),
             customer_data: customer_data.into(),
-        }
-    }
-}
-impl MeetingCreateRequest {
-    /// A `MeetingCreateRequest` with its required `admin_userid`, `title` set and every optional field unset.
-    pub fn new(admin_userid: impl Into<String>, title: impl Into<String>) -> Self {
-        Self {
-            admin_userid: admin_userid.into(),
-            title: title.into(),
-            meeting_start: None,
-            meeting_duration: None,
-            description: None,
-            location: None,
-            agentid: None,
-            invitees: None,
-            guests: None,
-            settings: None,
-            cal_id: None,
-            reminders: None,
         }
     }
 }
@@ -10267,12 +10601,12 @@ impl MeetingGetInviteesRequest {
     }
 }
 impl MeetingGetQualityRequest {
-    /// A `MeetingGetQualityRequest` with its required `meetingid` set and every optional field unset.
-    pub fn new(meetingid: impl Into<String>) -> Self {
+    /// A `MeetingGetQualityRequest` with its required `meetingid`, `start_time` set and every optional field unset.
+    pub fn new(meetingid: impl Into<String>, start_time: i64) -> Self {
         Self {
             meetingid: meetingid.into(),
             sub_meetingid: None,
-            start_time: None,
+            start_time,
             cursor: None,
             limit: None,
         }
@@ -10330,14 +10664,11 @@ impl MeetingSetGuestsRequest {
     }
 }
 impl MeetingSetInviteesRequest {
-    /// A `MeetingSetInviteesRequest` with its required `meetingid`, `invitees` set and every optional field unset.
-    pub fn new(
-        meetingid: impl Into<String>,
-        invitees: impl IntoIterator<Item = impl Into<MeetingInvitee>>,
-    ) -> Self {
+    /// A `MeetingSetInviteesRequest` with its required `meetingid` set and every optional field unset.
+    pub fn new(meetingid: impl Into<String>) -> Self {
         Self {
             meetingid: meetingid.into(),
-            invitees: invitees.into_iter().map(Into::into).collect(),
+            invitees: None,
         }
     }
 }
@@ -10478,8 +10809,22 @@ impl PhoneNumber {
             area,
             phone: phone.into(),
             extension_number: None,
-            status: None,
-            tmp_openid: None,
+        }
+    }
+}
+impl PollDeleteRequest {
+    /// A `PollDeleteRequest` with its required `operator_userid`, `instance_id`, `meetingid` set and every optional field unset.
+    pub fn new(
+        operator_userid: impl Into<String>,
+        instance_id: impl Into<InstanceId>,
+        meetingid: impl Into<String>,
+    ) -> Self {
+        Self {
+            operator_userid: operator_userid.into(),
+            instance_id: instance_id.into(),
+            meetingid: meetingid.into(),
+            poll_theme_id: None,
+            poll_id: None,
         }
     }
 }
@@ -10628,16 +10973,15 @@ impl RecordTranscriptSearchRequest {
     }
 }
 impl RecordUpdateSharingConfigRequest {
-    /// A `RecordUpdateSharingConfigRequest` with its required `meeting_record_id`, `meetingid`, `sharing_config` set and every optional field unset.
+    /// A `RecordUpdateSharingConfigRequest` with its required `meeting_record_id`, `meetingid` set and every optional field unset.
     pub fn new(
         meeting_record_id: impl Into<String>,
         meetingid: impl Into<String>,
-        sharing_config: impl Into<RecordSharingConfig>,
     ) -> Self {
         Self {
             meeting_record_id: meeting_record_id.into(),
             meetingid: meetingid.into(),
-            sharing_config: sharing_config.into(),
+            sharing_config: None,
         }
     }
 }
@@ -10918,7 +11262,7 @@ pub struct MeetingApi {
 impl MeetingApi {
     /// 创建预约会议
     ///
-    /// 创建一个预约会议，返回会议 ID、会议号与会议链接。仅配置在「可调用接口的应用」中的自建应用可调用，会议的邀请人数受管理员可预约人数上限限制，超出的成员在 excess_users 中返回，可再调用「更新会议受邀成员列表」。settings 与 reminders 的子字段未能与官方文档逐一核对。
+    /// 创建一个预约会议，返回会议 ID、会议号与会议链接。仅配置在「可调用接口的应用」中的自建应用可调用，会议的邀请人数受管理员可预约人数上限限制，超出的成员在 excess_users 中返回，可再调用「更新会议受邀成员列表」。
     ///
     /// `POST /cgi-bin/meeting/create` ([official documentation](https://developer.work.weixin.qq.com/document/path/99104))
     ///
@@ -10930,9 +11274,9 @@ impl MeetingApi {
     ///
     /// ```no_run
     /// # async fn example(client: wecom_api::Client) -> Result<(), Box<dyn std::error::Error>> {
-    /// let response = client.meeting().create("zhangsan", "新建会议")
-    ///     .meeting_start(1600000000)
-    ///     .meeting_duration(3600)
+    /// let response = client.meeting().create("zhangsan", "新建会议", 1600000000, 3600)
+    ///     .description("新建会议描述")
+    ///     .location("广州媒体港")
     ///     .await?;
     /// # Ok(())
     /// # }
@@ -10959,19 +11303,23 @@ impl MeetingApi {
         &self,
         admin_userid: impl Into<String>,
         title: impl Into<String>,
+        meeting_start: i64,
+        meeting_duration: i64,
     ) -> calls::MeetingCreate {
         calls::MeetingCreate {
             client: self.client.clone(),
             request: MeetingCreateRequest {
                 admin_userid: admin_userid.into(),
                 title: title.into(),
+                meeting_start,
+                meeting_duration,
                 ..Default::default()
             },
         }
     }
     /// 修改预约会议
     ///
-    /// 修改一个预约状态（未开始）的会议；未填写的字段保持原值，修改 meeting_start 时须同时指定 meeting_duration。仅配置在「可调用接口的应用」中的自建应用可调用，仅能修改该应用创建的会议。settings 与 reminders 的子字段未能与官方文档逐一核对。
+    /// 修改一个预约状态（未开始）的会议；未填写的字段保持原值，修改 meeting_start 时须同时指定 meeting_duration。仅配置在「可调用接口的应用」中的自建应用可调用，仅能修改该应用创建的会议。
     ///
     /// `POST /cgi-bin/meeting/update` ([official documentation](https://developer.work.weixin.qq.com/document/path/99047))
     ///
@@ -11012,7 +11360,7 @@ impl MeetingApi {
     }
     /// 取消预约会议
     ///
-    /// 取消一个预约状态的会议。仅配置在「可调用接口的应用」中的自建应用可调用，仅能取消该应用创建的会议。字段未能与官方文档逐一核对。
+    /// 取消一个预约状态的会议。仅配置在「可调用接口的应用」中的自建应用可调用，仅能取消该应用创建的会议。
     ///
     /// `POST /cgi-bin/meeting/cancel` ([official documentation](https://developer.work.weixin.qq.com/document/path/93630))
     ///
@@ -11045,12 +11393,13 @@ impl MeetingApi {
             client: self.client.clone(),
             request: MeetingCancelRequest {
                 meetingid: meetingid.into(),
+                ..Default::default()
             },
         }
     }
     /// 获取会议详情
     ///
-    /// 按会议 ID 或会议号获取会议详情，包括参会情况、会议设置与重复提醒设置。仅配置在「可调用接口的应用」中的自建应用可调用，仅能获取该应用创建的会议。返回字段按官方示例，settings 的部分子字段未能与官方文档逐一核对。
+    /// 按会议 ID 或会议号获取会议详情，包括参会情况、会议设置与重复提醒设置。仅配置在「可调用接口的应用」中的自建应用可调用，仅能获取该应用创建的会议。返回字段按官方示例。
     ///
     /// `POST /cgi-bin/meeting/get_info` ([official documentation](https://developer.work.weixin.qq.com/document/path/93629))
     ///
@@ -11282,7 +11631,8 @@ impl MeetingApi {
     /// use wecom_api::meeting::*;
     ///
     /// # async fn example(client: wecom_api::Client) -> Result<(), Box<dyn std::error::Error>> {
-    /// let response = client.meeting().set_invitees("meetingid", vec![
+    /// let response = client.meeting().set_invitees("meetingid")
+    ///     .invitees(vec![
     ///     MeetingInvitee {
     ///         userid: "zhangsan".into()
     ///     },
@@ -11308,19 +11658,18 @@ impl MeetingApi {
     pub fn set_invitees(
         &self,
         meetingid: impl Into<String>,
-        invitees: impl IntoIterator<Item = impl Into<MeetingInvitee>>,
     ) -> calls::MeetingSetInvitees {
         calls::MeetingSetInvitees {
             client: self.client.clone(),
             request: MeetingSetInviteesRequest {
                 meetingid: meetingid.into(),
-                invitees: invitees.into_iter().map(Into::into).collect(),
+                ..Default::default()
             },
         }
     }
     /// 获取会议嘉宾列表
     ///
-    /// 获取会议的嘉宾列表（以手机号邀请的嘉宾）。仅配置在「可调用接口的应用」中的自建应用可调用，字段未能与官方文档逐一核对。
+    /// 获取会议的嘉宾列表（以手机号邀请的嘉宾）。仅配置在「可调用接口的应用」中的自建应用可调用。
     ///
     /// `POST /cgi-bin/meeting/get_guests` ([official documentation](https://developer.work.weixin.qq.com/document/path/99039))
     ///
@@ -11543,7 +11892,7 @@ impl MeetingApi {
     ///
     /// 获取已结束会议的健康度（整体及音频、视频、屏幕共享、网络质量）和各参会成员的质量数据，可查过去 7 天。仅配置在「可调用接口的应用」中的自建应用可调用，仅能查询该应用创建的会议。
     ///
-    /// `POST /cgi-bin/meeting/get_quality` ([official documentation](https://developer.work.weixin.qq.com/document/path/98821))
+    /// `POST /cgi-bin/meeting/get_quality` ([official documentation](https://developer.work.weixin.qq.com/document/path/99053))
     ///
     /// Endpoint id `meeting.get_quality`; safe to retry, so busy answers and transport failures are retried.
     ///
@@ -11553,9 +11902,9 @@ impl MeetingApi {
     ///
     /// ```no_run
     /// # async fn example(client: wecom_api::Client) -> Result<(), Box<dyn std::error::Error>> {
-    /// let response = client.meeting().get_quality("MEETINGID")
+    /// let response = client.meeting().get_quality("MEETINGID", 168888888)
     ///     .sub_meetingid("SUB_MEETING_ID")
-    ///     .start_time(168888888)
+    ///     .cursor("CURSOR")
     ///     .await?;
     /// # Ok(())
     /// # }
@@ -11596,20 +11945,25 @@ impl MeetingApi {
     /// ```
     #[doc(alias = "/cgi-bin/meeting/get_quality")]
     #[doc(alias = "获取会议健康度")]
-    pub fn get_quality(&self, meetingid: impl Into<String>) -> calls::MeetingGetQuality {
+    pub fn get_quality(
+        &self,
+        meetingid: impl Into<String>,
+        start_time: i64,
+    ) -> calls::MeetingGetQuality {
         calls::MeetingGetQuality {
             client: self.client.clone(),
             request: MeetingGetQualityRequest {
                 meetingid: meetingid.into(),
+                start_time,
                 ..Default::default()
             },
         }
     }
     /// 获取成员设备是否入会
     ///
-    /// 查询成员的某些终端设备当前是否已入会、在哪场会议中。仅配置在「可调用接口的应用」中的自建应用可调用，字段未能与官方文档逐一核对。
+    /// 查询成员的某些终端设备当前是否已入会、在哪场会议中。仅配置在「可调用接口的应用」中的自建应用可调用。
     ///
-    /// `POST /cgi-bin/meeting/check_device_in_meeting` ([official documentation](https://developer.work.weixin.qq.com/document/path/98164))
+    /// `POST /cgi-bin/meeting/check_device_in_meeting` ([official documentation](https://developer.work.weixin.qq.com/document/path/98165))
     ///
     /// Endpoint id `meeting.check_device_in_meeting`; safe to retry, so busy answers and transport failures are retried.
     ///
@@ -11621,9 +11975,8 @@ impl MeetingApi {
     /// use wecom_api::meeting::*;
     ///
     /// # async fn example(client: wecom_api::Client) -> Result<(), Box<dyn std::error::Error>> {
-    /// let response = client.meeting().check_device_in_meeting("USERID")
+    /// let response = client.meeting().check_device_in_meeting("USERID", ["meeting1", "meeting2"])
     ///     .instance_id_list(vec![InstanceId::Pc, InstanceId::Mac])
-    ///     .meetingid_list(["meeting1", "meeting2"])
     ///     .await?;
     /// # Ok(())
     /// # }
@@ -11648,18 +12001,20 @@ impl MeetingApi {
     pub fn check_device_in_meeting(
         &self,
         userid: impl Into<String>,
+        meetingid_list: impl IntoIterator<Item = impl Into<String>>,
     ) -> calls::MeetingCheckDeviceInMeeting {
         calls::MeetingCheckDeviceInMeeting {
             client: self.client.clone(),
             request: MeetingCheckDeviceInMeetingRequest {
                 userid: userid.into(),
+                meetingid_list: meetingid_list.into_iter().map(Into::into).collect(),
                 ..Default::default()
             },
         }
     }
     /// 创建用户专属参会链接
     ///
-    /// 为会议创建带用户专属字段（customer_data）的参会链接，用于区分参会人来源；不支持个人会议号会议与网络研讨会。仅配置在「可调用接口的应用」中的自建应用可调用，字段未能与官方文档逐一核对。
+    /// 为会议创建带用户专属字段（customer_data）的参会链接，用于区分参会人来源；不支持个人会议号会议与网络研讨会。仅配置在「可调用接口的应用」中的自建应用可调用。
     ///
     /// `POST /cgi-bin/meeting/create_customer_short_url` ([official documentation](https://developer.work.weixin.qq.com/document/path/98818))
     ///
@@ -11708,7 +12063,7 @@ impl MeetingApi {
     }
     /// 获取用户专属参会链接
     ///
-    /// 获取会议的所有用户专属参会链接及对应的 customer_data；不支持个人会议号会议与网络研讨会。仅配置在「可调用接口的应用」中的自建应用可调用，
+    /// 获取会议的所有用户专属参会链接及对应的 customer_data；不支持个人会议号会议与网络研讨会。仅配置在「可调用接口的应用」中的自建应用可调用。
     ///
     /// `POST /cgi-bin/meeting/get_customer_short_url` ([official documentation](https://developer.work.weixin.qq.com/document/path/98819))
     ///
@@ -11867,13 +12222,12 @@ impl MeetingControlApi {
     /// use wecom_api::meeting::*;
     ///
     /// # async fn example(client: wecom_api::Client) -> Result<(), Box<dyn std::error::Error>> {
-    /// let response = client.meeting_control().kickout_users("meetingid11234", vec![
+    /// let response = client.meeting_control().kickout_users("meetingid11234", true, vec![
     ///     OperatedUser {
     ///         tmp_openid: "MS_OPENID".into(),
     ///         instance_id: InstanceId::Pc
     ///     }
     /// ])
-    ///     .allow_rejoin(true)
     ///     .await?;
     /// # Ok(())
     /// # }
@@ -11892,14 +12246,15 @@ impl MeetingControlApi {
     pub fn kickout_users(
         &self,
         meetingid: impl Into<String>,
+        allow_rejoin: bool,
         operated_users: impl IntoIterator<Item = impl Into<OperatedUser>>,
     ) -> calls::MeetingControlKickoutUsers {
         calls::MeetingControlKickoutUsers {
             client: self.client.clone(),
             request: ControlKickoutUsersRequest {
                 meetingid: meetingid.into(),
+                allow_rejoin,
                 operated_users: operated_users.into_iter().map(Into::into).collect(),
-                ..Default::default()
             },
         }
     }
@@ -11957,7 +12312,7 @@ impl MeetingControlApi {
     }
     /// 关闭成员屏幕共享
     ///
-    /// 关闭会中成员的屏幕共享。仅配置在「可调用接口的应用」中的自建应用可调用，字段未能与官方文档逐一核对。
+    /// 关闭会中成员的屏幕共享。仅配置在「可调用接口的应用」中的自建应用可调用。
     ///
     /// `POST /cgi-bin/meeting/realcontrol/close_screen_share` ([official documentation](https://developer.work.weixin.qq.com/document/path/98185))
     ///
@@ -12059,7 +12414,7 @@ impl MeetingControlApi {
     }
     /// 结束会议
     ///
-    /// 结束一个进行中的会议，可选择是否强制结束、是否回收会议号。仅配置在「可调用接口的应用」中的自建应用可调用，字段未能与官方文档逐一核对。
+    /// 结束一个进行中的会议，可选择是否强制结束、是否回收会议号。仅配置在「可调用接口的应用」中的自建应用可调用。
     ///
     /// `POST /cgi-bin/meeting/realcontrol/dismiss` ([official documentation](https://developer.work.weixin.qq.com/document/path/98187))
     ///
@@ -12210,7 +12565,7 @@ impl MeetingEnrollApi {
     ///
     /// 修改会议的报名配置与报名问题（会议须已开启报名）。仅配置在「可调用接口的应用」中的自建应用可调用，仅能修改该应用创建的会议。
     ///
-    /// `POST /cgi-bin/meeting/enroll/set_config` ([official documentation](https://developer.work.weixin.qq.com/document/path/98821))
+    /// `POST /cgi-bin/meeting/enroll/set_config` ([official documentation](https://developer.work.weixin.qq.com/document/path/98797))
     ///
     /// Endpoint id `meeting_enroll.set_config`; not safe to repeat, so it is sent at most once.
     ///
@@ -12257,7 +12612,7 @@ impl MeetingEnrollApi {
     ///
     /// 获取会议的报名配置与报名问题；会议未开启报名时返回错误。仅配置在「可调用接口的应用」中的自建应用可调用，仅能获取该应用创建的会议。
     ///
-    /// `POST /cgi-bin/meeting/enroll/get_config` ([official documentation](https://developer.work.weixin.qq.com/document/path/98821))
+    /// `POST /cgi-bin/meeting/enroll/get_config` ([official documentation](https://developer.work.weixin.qq.com/document/path/99055))
     ///
     /// Endpoint id `meeting_enroll.get_config`; safe to retry, so busy answers and transport failures are retried.
     ///
@@ -12430,7 +12785,7 @@ impl MeetingEnrollApi {
     }
     /// 删除会议报名信息
     ///
-    /// 删除会议的报名信息。仅配置在「可调用接口的应用」中的自建应用可调用，字段未能与官方文档逐一核对。
+    /// 删除会议的报名信息。仅配置在「可调用接口的应用」中的自建应用可调用。
     ///
     /// `POST /cgi-bin/meeting/enroll/delete` ([official documentation](https://developer.work.weixin.qq.com/document/path/98817))
     ///
@@ -12480,7 +12835,7 @@ impl MeetingEnrollApi {
     }
     /// 导入会议报名信息
     ///
-    /// 批量导入会议的报名信息：企业成员填 userid，外部用户填手机号。仅配置在「可调用接口的应用」中的自建应用可调用，字段未能与官方文档逐一核对。
+    /// 批量导入会议的报名信息：企业成员填 userid，外部用户填手机号。仅配置在「可调用接口的应用」中的自建应用可调用。
     ///
     /// `POST /cgi-bin/meeting/enroll/import` ([official documentation](https://developer.work.weixin.qq.com/document/path/98816))
     ///
@@ -12543,7 +12898,7 @@ impl MeetingEnrollApi {
     }
     /// 获取会议成员报名ID
     ///
-    /// 按会中临时 ID（tmp_openid）查询成员的报名 ID，用于把参会记录与报名信息对应。仅配置在「可调用接口的应用」中的自建应用可调用，字段未能与官方文档逐一核对。
+    /// 按会中临时 ID（tmp_openid）查询成员的报名 ID，用于把参会记录与报名信息对应。仅配置在「可调用接口的应用」中的自建应用可调用。
     ///
     /// `POST /cgi-bin/meeting/enroll/query_by_tmp_openid` ([official documentation](https://developer.work.weixin.qq.com/document/path/98794))
     ///
@@ -12663,7 +13018,7 @@ impl MeetingLayoutApi {
     ///
     /// # async fn example(client: wecom_api::Client) -> Result<(), Box<dyn std::error::Error>> {
     /// let response = client.meeting_layout().add("MEETINGID", vec![
-    ///     Layout {
+    ///     LayoutInput {
     ///         page_list: vec![
     ///             LayoutPage {
     ///                 layout_template_id: "TEMID1".into(),
@@ -12678,8 +13033,7 @@ impl MeetingLayoutApi {
     ///                     }
     ///                 ])
     ///             }
-    ///         ],
-    ///         ..Default::default()
+    ///         ]
     ///     }
     /// ])
     ///     .default_layout_order(1)
@@ -12722,7 +13076,7 @@ impl MeetingLayoutApi {
     pub fn add(
         &self,
         meetingid: impl Into<String>,
-        layout_list: impl IntoIterator<Item = impl Into<Layout>>,
+        layout_list: impl IntoIterator<Item = impl Into<LayoutInput>>,
     ) -> calls::MeetingLayoutAdd {
         calls::MeetingLayoutAdd {
             client: self.client.clone(),
@@ -12943,7 +13297,7 @@ impl MeetingLayoutApi {
     }
     /// 批量删除会议背景
     ///
-    /// 批量删除会议背景；正在应用的背景不能删除。字段未能与官方文档逐一核对。
+    /// 批量删除会议背景；正在应用的背景不能删除。
     ///
     /// `POST /cgi-bin/meeting/layout/batch_delete_background` ([official documentation](https://developer.work.weixin.qq.com/document/path/98854))
     ///
@@ -13095,7 +13449,7 @@ impl MeetingLayoutApi {
     ///
     /// # async fn example(client: wecom_api::Client) -> Result<(), Box<dyn std::error::Error>> {
     /// let response = client.meeting_layout().add_advanced("MEETINGID", vec![
-    ///     AdvancedLayout {
+    ///     AdvancedLayoutInput {
     ///         layout_name: Some("testmictest".into()),
     ///         page_list: vec![
     ///             AdvancedLayoutPage {
@@ -13116,8 +13470,7 @@ impl MeetingLayoutApi {
     ///                     }
     ///                 ])
     ///             }
-    ///         ],
-    ///         ..Default::default()
+    ///         ]
     ///     }
     /// ])
     ///     .await?;
@@ -13170,7 +13523,7 @@ impl MeetingLayoutApi {
     pub fn add_advanced(
         &self,
         meetingid: impl Into<String>,
-        layout_list: impl IntoIterator<Item = impl Into<AdvancedLayout>>,
+        layout_list: impl IntoIterator<Item = impl Into<AdvancedLayoutInput>>,
     ) -> calls::MeetingLayoutAddAdvanced {
         calls::MeetingLayoutAddAdvanced {
             client: self.client.clone(),
@@ -13268,12 +13621,10 @@ impl MeetingLayoutApi {
     /// use wecom_api::meeting::*;
     ///
     /// # async fn example(client: wecom_api::Client) -> Result<(), Box<dyn std::error::Error>> {
-    /// let response = client.meeting_layout().apply_advanced("MEETINGID")
-    ///     .layout_id("LAYOUTID1")
+    /// let response = client.meeting_layout().apply_advanced("MEETINGID", "LAYOUTID1")
     ///     .user_list(vec![
-    ///     LayoutUser {
-    ///         tmp_openid: Some("TMPOPENID1".into()),
-    ///         ..Default::default()
+    ///     LayoutTmpUser {
+    ///         tmp_openid: "TMPOPENID1".into()
     ///     }
     /// ])
     ///     .await?;
@@ -13294,11 +13645,13 @@ impl MeetingLayoutApi {
     pub fn apply_advanced(
         &self,
         meetingid: impl Into<String>,
+        layout_id: impl Into<String>,
     ) -> calls::MeetingLayoutApplyAdvanced {
         calls::MeetingLayoutApplyAdvanced {
             client: self.client.clone(),
             request: LayoutApplyAdvancedRequest {
                 meetingid: meetingid.into(),
+                layout_id: layout_id.into(),
                 ..Default::default()
             },
         }
@@ -13657,7 +14010,7 @@ impl MeetingMraApi {
     }
     /// 挂断MRA呼叫
     ///
-    /// 挂断会议中 MRA 设备的呼叫。仅配置在「可调用接口的应用」中的自建应用可调用，字段未能与官方文档逐一核对。
+    /// 挂断会议中 MRA 设备的呼叫。仅配置在「可调用接口的应用」中的自建应用可调用。
     ///
     /// `POST /cgi-bin/meeting/mra/hangup` ([official documentation](https://developer.work.weixin.qq.com/document/path/98789))
     ///
@@ -13711,7 +14064,7 @@ pub struct MeetingPhoneApi {
 impl MeetingPhoneApi {
     /// 批量外呼
     ///
-    /// 对会议批量发起电话外呼（每次最多 50 路，支持境外号码与分机号），会议未开始或会中均可；呼叫后立即返回，外呼状态通过查询接口或回调获取。网络研讨会暂不支持外呼。仅配置在「可调用接口的应用」中的自建应用可调用，
+    /// 对会议批量发起电话外呼（每次最多 50 路，支持境外号码与分机号），会议未开始或会中均可；呼叫后立即返回，外呼状态通过查询接口或回调获取。网络研讨会暂不支持外呼。仅配置在「可调用接口的应用」中的自建应用可调用。
     ///
     /// `POST /cgi-bin/meeting/phone/callout` ([official documentation](https://developer.work.weixin.qq.com/document/path/98823))
     ///
@@ -13729,8 +14082,7 @@ impl MeetingPhoneApi {
     ///     PhoneNumber {
     ///         area: 86,
     ///         phone: "13333333333".into(),
-    ///         extension_number: Some("12345678".into()),
-    ///         ..Default::default()
+    ///         extension_number: Some("12345678".into())
     ///     }
     /// ])
     ///     .await?;
@@ -13833,7 +14185,7 @@ impl MeetingPhoneApi {
     }
     /// 获取电话入会的成员ID
     ///
-    /// 按电话号码查询电话入会成员的会中临时 ID，用于后续会控操作。仅配置在「可调用接口的应用」中的自建应用可调用，字段未能与官方文档逐一核对。
+    /// 按电话号码查询电话入会成员的会中临时 ID，用于后续会控操作。仅配置在「可调用接口的应用」中的自建应用可调用。
     ///
     /// `POST /cgi-bin/meeting/phone/get_tmp_openid` ([official documentation](https://developer.work.weixin.qq.com/document/path/98825))
     ///
@@ -13851,8 +14203,7 @@ impl MeetingPhoneApi {
     ///     PhoneNumber {
     ///         area: 86,
     ///         phone: "13333333333".into(),
-    ///         extension_number: Some("12345678".into()),
-    ///         ..Default::default()
+    ///         extension_number: Some("12345678".into())
     ///     }
     /// ])
     ///     .await?;
@@ -13900,7 +14251,7 @@ pub struct MeetingPollApi {
 impl MeetingPollApi {
     /// 创建会议投票主题
     ///
-    /// 为进行中的会议创建投票主题（可含多个问题）；操作者须为主持人或会议管理员。字段未能与官方文档逐一核对。
+    /// 为进行中的会议创建投票主题（可含多个问题）；操作者须为主持人或会议管理员。
     ///
     /// `POST /cgi-bin/meeting/poll/create_theme` ([official documentation](https://developer.work.weixin.qq.com/document/path/98834))
     ///
@@ -13919,7 +14270,7 @@ impl MeetingPollApi {
     ///     instance_id: InstanceId::Pc,
     ///     meetingid: "ID".into(),
     ///     poll_topic: "TOPIC".into(),
-    ///     poll_desc: Some("desc".into()),
+    ///     poll_desc: "desc".into(),
     ///     is_anony: Some(true),
     ///     poll_questions: vec![
     ///         PollQuestion {
@@ -14127,7 +14478,7 @@ impl MeetingPollApi {
     }
     /// 结束会议投票
     ///
-    /// 结束进行中的投票。字段未能与官方文档逐一核对。
+    /// 结束进行中的投票。
     ///
     /// `POST /cgi-bin/meeting/poll/finish` ([official documentation](https://developer.work.weixin.qq.com/document/path/98841))
     ///
@@ -14141,8 +14492,14 @@ impl MeetingPollApi {
     /// use wecom_api::meeting::*;
     ///
     /// # async fn example(client: wecom_api::Client) -> Result<(), Box<dyn std::error::Error>> {
-    /// let response = client.meeting_poll().finish("OPENID", InstanceId::Pc, "MEETINGID", "ID")
-    ///     .poll_theme_id("themeid")
+    /// let request = PollFinishRequest {
+    ///     operator_userid: "OPENID".into(),
+    ///     instance_id: InstanceId::Pc,
+    ///     meetingid: "MEETINGID".into(),
+    ///     poll_theme_id: "themeid".into(),
+    ///     poll_id: "ID".into()
+    /// };
+    /// let response = client.meeting_poll().finish(request)
     ///     .await?;
     /// # Ok(())
     /// # }
@@ -14158,27 +14515,15 @@ impl MeetingPollApi {
     /// ```
     #[doc(alias = "/cgi-bin/meeting/poll/finish")]
     #[doc(alias = "结束会议投票")]
-    pub fn finish(
-        &self,
-        operator_userid: impl Into<String>,
-        instance_id: impl Into<InstanceId>,
-        meetingid: impl Into<String>,
-        poll_id: impl Into<String>,
-    ) -> calls::MeetingPollFinish {
+    pub fn finish(&self, request: PollFinishRequest) -> calls::MeetingPollFinish {
         calls::MeetingPollFinish {
             client: self.client.clone(),
-            request: PollFinishRequest {
-                operator_userid: operator_userid.into(),
-                instance_id: instance_id.into(),
-                meetingid: meetingid.into(),
-                poll_id: poll_id.into(),
-                poll_theme_id: None,
-            },
+            request,
         }
     }
     /// 删除会议投票
     ///
-    /// 删除投票主题。字段未能与官方文档逐一核对。
+    /// 删除投票主题。
     ///
     /// `POST /cgi-bin/meeting/poll/delete` ([official documentation](https://developer.work.weixin.qq.com/document/path/98839))
     ///
@@ -14192,7 +14537,8 @@ impl MeetingPollApi {
     /// use wecom_api::meeting::*;
     ///
     /// # async fn example(client: wecom_api::Client) -> Result<(), Box<dyn std::error::Error>> {
-    /// let response = client.meeting_poll().delete("OPENID", InstanceId::Pc, "MEETINGID", "theme")
+    /// let response = client.meeting_poll().delete("OPENID", InstanceId::Pc, "MEETINGID")
+    ///     .poll_theme_id("theme")
     ///     .await?;
     /// # Ok(())
     /// # }
@@ -14213,7 +14559,6 @@ impl MeetingPollApi {
         operator_userid: impl Into<String>,
         instance_id: impl Into<InstanceId>,
         meetingid: impl Into<String>,
-        poll_theme_id: impl Into<String>,
     ) -> calls::MeetingPollDelete {
         calls::MeetingPollDelete {
             client: self.client.clone(),
@@ -14221,7 +14566,8 @@ impl MeetingPollApi {
                 operator_userid: operator_userid.into(),
                 instance_id: instance_id.into(),
                 meetingid: meetingid.into(),
-                poll_theme_id: poll_theme_id.into(),
+                poll_theme_id: None,
+                poll_id: None,
             },
         }
     }
@@ -14372,7 +14718,7 @@ pub struct MeetingRecordApi {
 impl MeetingRecordApi {
     /// 获取会议录制列表
     ///
-    /// 按会议 ID、会议号或成员（该成员创建的会议）分页获取云录制记录，时间区间不超过 31 天，每页最多 20 条。仅配置在「可调用接口的应用」中的自建应用可调用，返回字段按官方示例，record_files 的部分子字段未能与官方文档逐一核对。
+    /// 按会议 ID、会议号或成员（该成员创建的会议）分页获取云录制记录，时间区间不超过 31 天，每页最多 20 条。仅配置在「可调用接口的应用」中的自建应用可调用，返回字段按官方示例。
     ///
     /// `POST /cgi-bin/meeting/record/list` ([official documentation](https://developer.work.weixin.qq.com/document/path/98192))
     ///
@@ -14439,7 +14785,7 @@ impl MeetingRecordApi {
     }
     /// 获取会议录制地址
     ///
-    /// 获取一次会议录制的所有录制文件及播放、下载地址（下载地址默认 6 小时过期）。仅配置在「可调用接口的应用」中的自建应用可调用，字段未能与官方文档逐一核对。
+    /// 获取一次会议录制的所有录制文件及播放、下载地址（下载地址默认 6 小时过期）。仅配置在「可调用接口的应用」中的自建应用可调用。
     ///
     /// `POST /cgi-bin/meeting/record/get_file_list` ([official documentation](https://developer.work.weixin.qq.com/document/path/100917))
     ///
@@ -14620,7 +14966,7 @@ impl MeetingRecordApi {
     }
     /// 修改会议录制共享设置
     ///
-    /// 修改会议录制的共享设置：是否共享、共享范围、密码、有效期、是否允许下载。仅配置在「可调用接口的应用」中的自建应用可调用，字段未能与官方文档逐一核对。
+    /// 修改会议录制的共享设置：是否共享、共享范围、密码、有效期、是否允许下载。仅配置在「可调用接口的应用」中的自建应用可调用。
     ///
     /// `POST /cgi-bin/meeting/record/update_sharing_config` ([official documentation](https://developer.work.weixin.qq.com/document/path/98208))
     ///
@@ -14634,7 +14980,8 @@ impl MeetingRecordApi {
     /// use wecom_api::meeting::*;
     ///
     /// # async fn example(client: wecom_api::Client) -> Result<(), Box<dyn std::error::Error>> {
-    /// let response = client.meeting_record().update_sharing_config("record", "MEETINGID", RecordSharingConfig {
+    /// let response = client.meeting_record().update_sharing_config("record", "MEETINGID")
+    ///     .sharing_config(RecordSharingConfig {
     ///     enable_sharing: Some(true),
     ///     sharing_auth_type: Some(0),
     ///     enable_password: Some(true),
@@ -14662,20 +15009,19 @@ impl MeetingRecordApi {
         &self,
         meeting_record_id: impl Into<String>,
         meetingid: impl Into<String>,
-        sharing_config: impl Into<RecordSharingConfig>,
     ) -> calls::MeetingRecordUpdateSharingConfig {
         calls::MeetingRecordUpdateSharingConfig {
             client: self.client.clone(),
             request: RecordUpdateSharingConfigRequest {
                 meeting_record_id: meeting_record_id.into(),
                 meetingid: meetingid.into(),
-                sharing_config: sharing_config.into(),
+                ..Default::default()
             },
         }
     }
     /// 删除会议录制
     ///
-    /// 删除一次会议录制（其下的全部录制文件）。仅配置在「可调用接口的应用」中的自建应用可调用，字段未能与官方文档逐一核对。
+    /// 删除一次会议录制（其下的全部录制文件）。仅配置在「可调用接口的应用」中的自建应用可调用。
     ///
     /// `POST /cgi-bin/meeting/record/delete` ([official documentation](https://developer.work.weixin.qq.com/document/path/98206))
     ///
@@ -14718,7 +15064,7 @@ impl MeetingRecordApi {
     }
     /// 删除单个录制文件
     ///
-    /// 删除单个录制文件。仅配置在「可调用接口的应用」中的自建应用可调用，字段未能与官方文档逐一核对。
+    /// 删除单个录制文件。仅配置在「可调用接口的应用」中的自建应用可调用。
     ///
     /// `POST /cgi-bin/meeting/record/delete_file` ([official documentation](https://developer.work.weixin.qq.com/document/path/98207))
     ///
@@ -14761,7 +15107,7 @@ impl MeetingRecordApi {
     }
     /// 获取录制转写详情
     ///
-    /// 获取云录制转写详情：段落、句子、词及其时间戳，可从指定段落开始、限制段落数。仅配置在「可调用接口的应用」中的自建应用可调用，
+    /// 获取云录制转写详情：段落、句子、词及其时间戳，可从指定段落开始、限制段落数。仅配置在「可调用接口的应用」中的自建应用可调用。
     ///
     /// `POST /cgi-bin/meeting/record/transcript/get_detail` ([official documentation](https://developer.work.weixin.qq.com/document/path/100926))
     ///
@@ -15018,7 +15364,7 @@ impl MeetingRoomsApi {
     }
     /// 释放Rooms会议室
     ///
-    /// 释放会议已预定的 Rooms 会议室。仅配置在「可调用接口的应用」中的自建应用可调用，字段未能与官方文档逐一核对。
+    /// 释放会议已预定的 Rooms 会议室。仅配置在「可调用接口的应用」中的自建应用可调用。
     ///
     /// `POST /cgi-bin/meeting/rooms/release` ([official documentation](https://developer.work.weixin.qq.com/document/path/98792))
     ///
@@ -15064,7 +15410,7 @@ impl MeetingRoomsApi {
     }
     /// 获取Rooms会议室列表
     ///
-    /// 分页获取企业的 Rooms 会议室列表，可按名称模糊查找。仅配置在「可调用接口的应用」中的自建应用可调用，
+    /// 分页获取企业的 Rooms 会议室列表，可按名称模糊查找。仅配置在「可调用接口的应用」中的自建应用可调用。
     ///
     /// `POST /cgi-bin/meeting/rooms/list` ([official documentation](https://developer.work.weixin.qq.com/document/path/98795))
     ///
@@ -15130,7 +15476,7 @@ impl MeetingRoomsApi {
     }
     /// 获取Rooms会议室详情
     ///
-    /// 获取 Rooms 会议室的详情：基本信息、账号、硬件与个人会议号信息。仅配置在「可调用接口的应用」中的自建应用可调用，返回字段按官方示例，部分子字段未能与官方文档逐一核对。
+    /// 获取 Rooms 会议室的详情：基本信息、账号、硬件与个人会议号信息。仅配置在「可调用接口的应用」中的自建应用可调用，返回字段按官方示例。
     ///
     /// `POST /cgi-bin/meeting/rooms/get_info` ([official documentation](https://developer.work.weixin.qq.com/document/path/98793))
     ///
@@ -15271,7 +15617,7 @@ impl MeetingRoomsApi {
     }
     /// 获取Rooms会议室资源
     ///
-    /// 获取企业的 Rooms 资源数量（普通与专款设备的总数、已用数、过期数）。请求体为空对象。仅配置在「可调用接口的应用」中的自建应用可调用，字段未能与官方文档逐一核对。
+    /// 获取企业的 Rooms 资源数量（普通与专款设备的总数、已用数、过期数）。请求体为空对象。仅配置在「可调用接口的应用」中的自建应用可调用。
     ///
     /// `POST /cgi-bin/meeting/rooms/get_inventory` ([official documentation](https://developer.work.weixin.qq.com/document/path/98809))
     ///
@@ -15313,7 +15659,7 @@ impl MeetingRoomsApi {
     }
     /// 获取设备列表
     ///
-    /// 分页获取企业的可用 Rooms 设备列表及外设健康状态。仅配置在「可调用接口的应用」中的自建应用可调用，
+    /// 分页获取企业的可用 Rooms 设备列表及外设健康状态。仅配置在「可调用接口的应用」中的自建应用可调用。
     ///
     /// `POST /cgi-bin/meeting/rooms/list_devices` ([official documentation](https://developer.work.weixin.qq.com/document/path/98798))
     ///
@@ -15371,7 +15717,7 @@ impl MeetingRoomsApi {
     }
     /// 获取控制器列表
     ///
-    /// 分页获取企业的 Rooms 控制器列表。仅配置在「可调用接口的应用」中的自建应用可调用，字段未能与官方文档逐一核对。
+    /// 分页获取企业的 Rooms 控制器列表。仅配置在「可调用接口的应用」中的自建应用可调用。
     ///
     /// `POST /cgi-bin/meeting/rooms/list_controllers` ([official documentation](https://developer.work.weixin.qq.com/document/path/98799))
     ///
@@ -15432,7 +15778,7 @@ impl MeetingRoomsApi {
     }
     /// 获取Rooms会议室配置项
     ///
-    /// 获取 Rooms 会议室的会议设置与录制设置配置项。仅配置在「可调用接口的应用」中的自建应用可调用，字段未能与官方文档逐一核对。
+    /// 获取 Rooms 会议室的会议设置与录制设置配置项。仅配置在「可调用接口的应用」中的自建应用可调用。
     ///
     /// `POST /cgi-bin/meeting/rooms/get_config` ([official documentation](https://developer.work.weixin.qq.com/document/path/98802))
     ///
@@ -15531,7 +15877,7 @@ impl MeetingRoomsApi {
     }
     /// 取消呼叫Rooms会议室
     ///
-    /// 取消会议对 Rooms 会议室（或 SIP/H.323 设备）的呼叫。meeting_room_id 与 mra_address 二选一。仅配置在「可调用接口的应用」中的自建应用可调用，
+    /// 取消会议对 Rooms 会议室（或 SIP/H.323 设备）的呼叫。meeting_room_id 与 mra_address 二选一。仅配置在「可调用接口的应用」中的自建应用可调用。
     ///
     /// `POST /cgi-bin/meeting/rooms/cancel_call` ([official documentation](https://developer.work.weixin.qq.com/document/path/98805))
     ///
@@ -15582,7 +15928,7 @@ impl MeetingRoomsApi {
     }
     /// 获取Rooms会议室应答状态
     ///
-    /// 获取会议呼叫的 Rooms 会议室（或 SIP/H.323 设备）的应答状态。meeting_room_id 与 mra_address 二选一。仅配置在「可调用接口的应用」中的自建应用可调用，
+    /// 获取会议呼叫的 Rooms 会议室（或 SIP/H.323 设备）的应答状态。meeting_room_id 与 mra_address 二选一。仅配置在「可调用接口的应用」中的自建应用可调用。
     ///
     /// `POST /cgi-bin/meeting/rooms/get_response_status` ([official documentation](https://developer.work.weixin.qq.com/document/path/98806))
     ///
@@ -15952,7 +16298,7 @@ pub struct MeetingWaitingRoomApi {
 impl MeetingWaitingRoomApi {
     /// 获取实时等候室成员列表
     ///
-    /// 分页获取当前在等候室中的成员。仅配置在「可调用接口的应用」中的自建应用可调用，字段未能与官方文档逐一核对。
+    /// 分页获取当前在等候室中的成员。仅配置在「可调用接口的应用」中的自建应用可调用。
     ///
     /// `POST /cgi-bin/meeting/waitingroom/get_current_user_list` ([official documentation](https://developer.work.weixin.qq.com/document/path/98163))
     ///
@@ -16012,7 +16358,7 @@ impl MeetingWaitingRoomApi {
     }
     /// 获取等候室成员记录
     ///
-    /// 分页获取会议的等候室进出记录。仅配置在「可调用接口的应用」中的自建应用可调用，字段未能与官方文档逐一核对。
+    /// 分页获取会议的等候室进出记录。仅配置在「可调用接口的应用」中的自建应用可调用。
     ///
     /// `POST /cgi-bin/meeting/waitingroom/get_user_list` ([official documentation](https://developer.work.weixin.qq.com/document/path/98164))
     ///
@@ -16074,7 +16420,7 @@ pub struct MeetingWebinarApi {
 impl MeetingWebinarApi {
     /// 创建网络研讨会
     ///
-    /// 预定一场网络研讨会（Webinar，适用于沙龙、峰会等，最多 5 万人同时参会），返回会议号、观众与嘉宾入会链接等。仅配置在「可调用接口的应用」中的自建应用可调用，封面与描述须开启活动页后才生效。media_setting 的子字段未能与官方文档逐一核对。
+    /// 预定一场网络研讨会（Webinar，适用于沙龙、峰会等，最多 5 万人同时参会），返回会议号、观众与嘉宾入会链接等。仅配置在「可调用接口的应用」中的自建应用可调用，封面与描述须开启活动页后才生效。
     ///
     /// `POST /cgi-bin/meeting/webinar/create` ([official documentation](https://developer.work.weixin.qq.com/document/path/98842))
     ///
@@ -16113,15 +16459,14 @@ impl MeetingWebinarApi {
     ///         allow_external_user: Some(false),
     ///         auto_record_type: Some(AutoRecordType::None),
     ///         attendee_join_auto_record: Some(false),
-    ///         enable_host_pause_auto_record: Some(false),
-    ///         ..Default::default()
+    ///         enable_host_pause_auto_record: Some(false)
     ///     }),
     ///     enable_qa: Some(false),
     ///     sensitive_words: Some(vec!["WORD1".into()]),
     ///     enable_manual_check: Some(false),
     ///     activity_page: Some(false),
     ///     display_number_of_attendees: Some(0),
-    ///     playback_for_audience: Some(true),
+    ///     playback_for_audience: true,
     ///     preparation_mode: Some(false)
     /// };
     /// let response = client.meeting_webinar().create(request)
@@ -16159,7 +16504,7 @@ impl MeetingWebinarApi {
     }
     /// 修改网络研讨会
     ///
-    /// 修改网络研讨会信息；hosts 传入会覆盖原有主持人。仅配置在「可调用接口的应用」中的自建应用可调用，media_setting 的子字段未能与官方文档逐一核对。
+    /// 修改网络研讨会信息；hosts 传入会覆盖原有主持人。仅配置在「可调用接口的应用」中的自建应用可调用。
     ///
     /// `POST /cgi-bin/meeting/webinar/update` ([official documentation](https://developer.work.weixin.qq.com/document/path/98843))
     ///
@@ -16198,15 +16543,14 @@ impl MeetingWebinarApi {
     ///         allow_external_user: Some(false),
     ///         auto_record_type: Some(AutoRecordType::None),
     ///         attendee_join_auto_record: Some(false),
-    ///         enable_host_pause_auto_record: Some(false),
-    ///         ..Default::default()
+    ///         enable_host_pause_auto_record: Some(false)
     ///     }),
     ///     enable_qa: Some(false),
     ///     sensitive_words: Some(vec!["WORD1".into()]),
     ///     enable_manual_check: Some(false),
     ///     activity_page: Some(false),
     ///     display_number_of_attendees: Some(0),
-    ///     playback_for_audience: Some(true),
+    ///     playback_for_audience: true,
     ///     preparation_mode: Some(false)
     /// };
     /// let response = client.meeting_webinar().update(request)
@@ -16233,9 +16577,9 @@ impl MeetingWebinarApi {
     }
     /// 取消网络研讨会
     ///
-    /// 取消一场网络研讨会。仅配置在「可调用接口的应用」中的自建应用可调用，字段未能与官方文档逐一核对。
+    /// 取消一场网络研讨会。仅配置在「可调用接口的应用」中的自建应用可调用。
     ///
-    /// `POST /cgi-bin/meeting/webinar/cancel` ([official documentation](https://developer.work.weixin.qq.com/document/path/98843))
+    /// `POST /cgi-bin/meeting/webinar/cancel` ([official documentation](https://developer.work.weixin.qq.com/document/path/98870))
     ///
     /// Endpoint id `meeting_webinar.cancel`; not safe to repeat, so it is sent at most once.
     ///
@@ -16451,7 +16795,7 @@ impl MeetingWebinarApi {
     }
     /// 管理网络研讨会暖场配置
     ///
-    /// 设置网络研讨会的暖场图片或暖场视频（二选一，都填时以图片为准；会前 15 分钟进入的观众可观看），以及是否允许观众在暖场中邀请他人。可订阅「网络研讨会暖场上传结果」事件获取上传结果。仅配置在「可调用接口的应用」中的自建应用可调用，
+    /// 设置网络研讨会的暖场图片或暖场视频（二选一，都填时以图片为准；会前 15 分钟进入的观众可观看），以及是否允许观众在暖场中邀请他人。可订阅「网络研讨会暖场上传结果」事件获取上传结果。仅配置在「可调用接口的应用」中的自建应用可调用。
     ///
     /// `POST /cgi-bin/meeting/webinar/update_warm_up` ([official documentation](https://developer.work.weixin.qq.com/document/path/98882))
     ///
@@ -16495,7 +16839,7 @@ impl MeetingWebinarApi {
     }
     /// 修改网络研讨会报名配置
     ///
-    /// 修改网络研讨会的报名配置与报名问题（须已开启报名）。仅配置在「可调用接口的应用」中的自建应用可调用，请求与返回结构与会议报名一致。字段未能与官方文档逐一核对。
+    /// 修改网络研讨会的报名配置与报名问题（须已开启报名）。仅配置在「可调用接口的应用」中的自建应用可调用，请求与返回结构与会议报名一致。
     ///
     /// `POST /cgi-bin/meeting/webinar/enroll/set_config` ([official documentation](https://developer.work.weixin.qq.com/document/path/98875))
     ///
@@ -16542,7 +16886,7 @@ impl MeetingWebinarApi {
     }
     /// 获取网络研讨会报名配置
     ///
-    /// 获取网络研讨会的报名配置与报名问题；未开启报名时返回错误。仅配置在「可调用接口的应用」中的自建应用可调用，字段未能与官方文档逐一核对。
+    /// 获取网络研讨会的报名配置与报名问题；未开启报名时返回错误。仅配置在「可调用接口的应用」中的自建应用可调用。
     ///
     /// `POST /cgi-bin/meeting/webinar/enroll/get_config` ([official documentation](https://developer.work.weixin.qq.com/document/path/98874))
     ///
@@ -16599,7 +16943,7 @@ impl MeetingWebinarApi {
     }
     /// 获取网络研讨会报名信息
     ///
-    /// 分页获取网络研讨会的报名信息及报名问题的回答，可按审批状态筛选。仅配置在「可调用接口的应用」中的自建应用可调用，官方示例中 enroll_id 为数字，此处按会议报名接口的字段类型写作字符串。字段未能与官方文档逐一核对。
+    /// 分页获取网络研讨会的报名信息及报名问题的回答，可按审批状态筛选。仅配置在「可调用接口的应用」中的自建应用可调用，官方示例中 enroll_id 为数字，此处按会议报名接口的字段类型写作字符串。
     ///
     /// `POST /cgi-bin/meeting/webinar/enroll/list` ([official documentation](https://developer.work.weixin.qq.com/document/path/98876))
     ///
@@ -16671,7 +17015,7 @@ impl MeetingWebinarApi {
     }
     /// 审批网络研讨会报名信息
     ///
-    /// 批量审批网络研讨会的报名：批准、拒绝或取消批准（取消后变为待审批）。仅配置在「可调用接口的应用」中的自建应用可调用，字段未能与官方文档逐一核对。
+    /// 批量审批网络研讨会的报名：批准、拒绝或取消批准（取消后变为待审批）。仅配置在「可调用接口的应用」中的自建应用可调用。
     ///
     /// `POST /cgi-bin/meeting/webinar/enroll/approve` ([official documentation](https://developer.work.weixin.qq.com/document/path/98877))
     ///
@@ -16719,7 +17063,7 @@ impl MeetingWebinarApi {
     }
     /// 删除网络研讨会报名信息
     ///
-    /// 删除网络研讨会的报名信息。仅配置在「可调用接口的应用」中的自建应用可调用，字段未能与官方文档逐一核对。
+    /// 删除网络研讨会的报名信息。仅配置在「可调用接口的应用」中的自建应用可调用。
     ///
     /// `POST /cgi-bin/meeting/webinar/enroll/delete` ([official documentation](https://developer.work.weixin.qq.com/document/path/98881))
     ///
@@ -16769,7 +17113,7 @@ impl MeetingWebinarApi {
     }
     /// 导入网络研讨会报名信息
     ///
-    /// 批量导入网络研讨会的报名信息：企业成员填 userid，外部用户填手机号。仅配置在「可调用接口的应用」中的自建应用可调用，字段未能与官方文档逐一核对。
+    /// 批量导入网络研讨会的报名信息：企业成员填 userid，外部用户填手机号。仅配置在「可调用接口的应用」中的自建应用可调用。
     ///
     /// `POST /cgi-bin/meeting/webinar/enroll/import` ([official documentation](https://developer.work.weixin.qq.com/document/path/98880))
     ///
@@ -16832,7 +17176,7 @@ impl MeetingWebinarApi {
     }
     /// 获取网络研讨会成员报名ID
     ///
-    /// 按会中临时 ID（tmp_openid）查询网络研讨会成员的报名 ID，用于把参会记录与报名信息对应。仅配置在「可调用接口的应用」中的自建应用可调用，字段未能与官方文档逐一核对。
+    /// 按会中临时 ID（tmp_openid）查询网络研讨会成员的报名 ID，用于把参会记录与报名信息对应。仅配置在「可调用接口的应用」中的自建应用可调用。
     ///
     /// `POST /cgi-bin/meeting/webinar/enroll/query_by_tmp_openid` ([official documentation](https://developer.work.weixin.qq.com/document/path/98873))
     ///
@@ -16901,16 +17245,6 @@ pub mod calls {
         pub(super) request: MeetingCreateRequest,
     }
     impl MeetingCreate {
-        /// 会议开始时间，Unix 时间戳（秒），须大于当前时间
-        pub fn meeting_start(mut self, value: i64) -> Self {
-            self.request.meeting_start = Some(value);
-            self
-        }
-        /// 会议持续时间（秒），最小 300，最大 86399
-        pub fn meeting_duration(mut self, value: i64) -> Self {
-            self.request.meeting_duration = Some(value);
-            self
-        }
         /// 会议描述
         pub fn description(mut self, value: impl Into<String>) -> Self {
             self.request.description = Some(value.into());
@@ -16981,7 +17315,7 @@ pub mod calls {
         pub(super) request: MeetingUpdateRequest,
     }
     impl MeetingUpdate {
-        /// 会议标题，1~255 个字符
+        /// 会议标题，最多 40 个字节或 20 个 utf8 字符
         pub fn title(mut self, value: impl Into<String>) -> Self {
             self.request.title = Some(value.into());
             self
@@ -17060,7 +17394,13 @@ pub mod calls {
         pub(super) client: crate::Client,
         pub(super) request: MeetingCancelRequest,
     }
-    impl MeetingCancel {}
+    impl MeetingCancel {
+        /// 周期性会议的子会议 ID；取消周期性会议时不填则取消整个系列
+        pub fn sub_meetingid(mut self, value: impl Into<String>) -> Self {
+            self.request.sub_meetingid = Some(value.into());
+            self
+        }
+    }
     impl std::future::IntoFuture for MeetingCancel {
         type Output = crate::Result<EmptyResponse>;
         type IntoFuture = crate::BoxFuture<Self::Output>;
@@ -17095,6 +17435,11 @@ pub mod calls {
         /// 会议号；与 meetingid 必须填一个
         pub fn meeting_code(mut self, value: impl Into<String>) -> Self {
             self.request.meeting_code = Some(value.into());
+            self
+        }
+        /// 周期性会议的子会议 ID
+        pub fn sub_meetingid(mut self, value: impl Into<String>) -> Self {
+            self.request.sub_meetingid = Some(value.into());
             self
         }
     }
@@ -17231,7 +17576,16 @@ pub mod calls {
         pub(super) client: crate::Client,
         pub(super) request: MeetingSetInviteesRequest,
     }
-    impl MeetingSetInvitees {}
+    impl MeetingSetInvitees {
+        /// 受邀成员列表，全量覆盖原有列表，最多 2000 人（与企业所购在线会议室方数有关）；管理员须在列表中
+        pub fn invitees(
+            mut self,
+            value: impl IntoIterator<Item = impl Into<MeetingInvitee>>,
+        ) -> Self {
+            self.request.invitees = Some(value.into_iter().map(Into::into).collect());
+            self
+        }
+    }
     impl std::future::IntoFuture for MeetingSetInvitees {
         type Output = crate::Result<EmptyResponse>;
         type IntoFuture = crate::BoxFuture<Self::Output>;
@@ -17450,11 +17804,6 @@ pub mod calls {
             self.request.sub_meetingid = Some(value.into());
             self
         }
-        /// 参会时间过滤起始时间，Unix 时间戳（秒），可查过去 7 天；返回开始时间不早于它且最接近它的一段媒体房间数据
-        pub fn start_time(mut self, value: i64) -> Self {
-            self.request.start_time = Some(value);
-            self
-        }
         /// 分页游标：上一次调用返回的 next_cursor，首次调用不填
         pub fn cursor(mut self, value: impl Into<String>) -> Self {
             self.request.cursor = Some(value.into());
@@ -17511,16 +17860,6 @@ pub mod calls {
             value: impl IntoIterator<Item = impl Into<InstanceId>>,
         ) -> Self {
             self.request.instance_id_list = Some(
-                value.into_iter().map(Into::into).collect(),
-            );
-            self
-        }
-        /// 会议 ID 列表
-        pub fn meetingid_list(
-            mut self,
-            value: impl IntoIterator<Item = impl Into<String>>,
-        ) -> Self {
-            self.request.meetingid_list = Some(
                 value.into_iter().map(Into::into).collect(),
             );
             self
@@ -17726,13 +18065,7 @@ pub mod calls {
         pub(super) client: crate::Client,
         pub(super) request: ControlKickoutUsersRequest,
     }
-    impl MeetingControlKickoutUsers {
-        /// 移出后是否允许再次入会
-        pub fn allow_rejoin(mut self, value: bool) -> Self {
-            self.request.allow_rejoin = Some(value);
-            self
-        }
-    }
+    impl MeetingControlKickoutUsers {}
     impl std::future::IntoFuture for MeetingControlKickoutUsers {
         type Output = crate::Result<EmptyResponse>;
         type IntoFuture = crate::BoxFuture<Self::Output>;
@@ -18585,15 +18918,10 @@ pub mod calls {
         pub(super) request: LayoutApplyAdvancedRequest,
     }
     impl MeetingLayoutApplyAdvanced {
-        /// 要应用的布局 ID；传空字符串表示恢复默认布局。优先级：个性布局 > 自定义布局 > 默认布局
-        pub fn layout_id(mut self, value: impl Into<String>) -> Self {
-            self.request.layout_id = Some(value.into());
-            self
-        }
         /// 成员列表：为空时为整场会议设置，填写时只为这些成员设置个性布局（目前仅支持 H.323/SIP 会议室终端），单次最多 20 个
         pub fn user_list(
             mut self,
-            value: impl IntoIterator<Item = impl Into<LayoutUser>>,
+            value: impl IntoIterator<Item = impl Into<LayoutTmpUser>>,
         ) -> Self {
             self.request.user_list = Some(value.into_iter().map(Into::into).collect());
             self
@@ -18881,7 +19209,7 @@ pub mod calls {
         }
         /// Every item of every page, as a stream: the next page is fetched when the items of
         /// the current one are used up. The stream ends after an error.
-        pub fn into_stream(self) -> crate::Paged<PhoneNumber> {
+        pub fn into_stream(self) -> crate::Paged<PhoneCalloutStatus> {
             crate::paging::stream(
                 self,
                 |call, cursor| call.cursor(cursor),
@@ -18952,11 +19280,6 @@ pub mod calls {
         pub(super) request: PollCreateThemeRequest,
     }
     impl MeetingPollCreateTheme {
-        /// 投票主题描述，最多 100 个字符
-        pub fn poll_desc(mut self, value: impl Into<String>) -> Self {
-            self.request.poll_desc = Some(value.into());
-            self
-        }
         /// 是否匿名（默认实名）
         pub fn is_anony(mut self, value: bool) -> Self {
             self.request.is_anony = Some(value);
@@ -19094,13 +19417,7 @@ pub mod calls {
         pub(super) client: crate::Client,
         pub(super) request: PollFinishRequest,
     }
-    impl MeetingPollFinish {
-        /// 投票主题 ID
-        pub fn poll_theme_id(mut self, value: impl Into<String>) -> Self {
-            self.request.poll_theme_id = Some(value.into());
-            self
-        }
-    }
+    impl MeetingPollFinish {}
     impl std::future::IntoFuture for MeetingPollFinish {
         type Output = crate::Result<EmptyResponse>;
         type IntoFuture = crate::BoxFuture<Self::Output>;
@@ -19130,7 +19447,18 @@ pub mod calls {
         pub(super) client: crate::Client,
         pub(super) request: PollDeleteRequest,
     }
-    impl MeetingPollDelete {}
+    impl MeetingPollDelete {
+        /// 投票主题 ID，传入则删除投票主题（不影响已发起的投票）；与 poll_id 二选一，都传时按 poll_id
+        pub fn poll_theme_id(mut self, value: impl Into<String>) -> Self {
+            self.request.poll_theme_id = Some(value.into());
+            self
+        }
+        /// 投票 ID，传入则删除该次投票；主题下的投票全部删除后主题也被删除
+        pub fn poll_id(mut self, value: impl Into<String>) -> Self {
+            self.request.poll_id = Some(value.into());
+            self
+        }
+    }
     impl std::future::IntoFuture for MeetingPollDelete {
         type Output = crate::Result<EmptyResponse>;
         type IntoFuture = crate::BoxFuture<Self::Output>;
@@ -19391,7 +19719,13 @@ pub mod calls {
         pub(super) client: crate::Client,
         pub(super) request: RecordUpdateSharingConfigRequest,
     }
-    impl MeetingRecordUpdateSharingConfig {}
+    impl MeetingRecordUpdateSharingConfig {
+        /// 共享设置
+        pub fn sharing_config(mut self, value: impl Into<RecordSharingConfig>) -> Self {
+            self.request.sharing_config = Some(value.into());
+            self
+        }
+    }
     impl std::future::IntoFuture for MeetingRecordUpdateSharingConfig {
         type Output = crate::Result<EmptyResponse>;
         type IntoFuture = crate::BoxFuture<Self::Output>;
@@ -20493,11 +20827,6 @@ pub mod calls {
             self.request.display_number_of_attendees = Some(value);
             self
         }
-        /// 是否允许观众观看回放
-        pub fn playback_for_audience(mut self, value: bool) -> Self {
-            self.request.playback_for_audience = Some(value);
-            self
-        }
         /// 是否开启准备模式
         pub fn preparation_mode(mut self, value: bool) -> Self {
             self.request.preparation_mode = Some(value);
@@ -20602,11 +20931,6 @@ pub mod calls {
             self.request.display_number_of_attendees = Some(value);
             self
         }
-        /// 是否允许观众观看回放
-        pub fn playback_for_audience(mut self, value: bool) -> Self {
-            self.request.playback_for_audience = Some(value);
-            self
-        }
         /// 是否开启准备模式
         pub fn preparation_mode(mut self, value: bool) -> Self {
             self.request.preparation_mode = Some(value);
@@ -20676,6 +21000,11 @@ pub mod calls {
         /// 网络研讨会 ID；与 meeting_code 必须填一个
         pub fn meetingid(mut self, value: impl Into<String>) -> Self {
             self.request.meetingid = Some(value.into());
+            self
+        }
+        /// 网络研讨会的会议号；与 meetingid 必须填一个
+        pub fn meeting_code(mut self, value: impl Into<String>) -> Self {
+            self.request.meeting_code = Some(value.into());
             self
         }
     }

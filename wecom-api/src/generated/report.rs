@@ -728,87 +728,10 @@ impl<'de> serde::Deserialize<'de> for ReportLocation {
         crate::de::deserialize(deserializer)
     }
 }
-/// 一条上报事件（巡查上报或居民上报）。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
-pub struct ReportOrder {
-    /// 事件 id
-    pub order_id: String,
-    /// 事件描述
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub desc: Option<String>,
-    /// 紧急程度
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub urge_type: Option<i64>,
-    /// 事件类别名称
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub case_name: Option<String>,
-    /// 所属网格名称
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub grid_name: Option<String>,
-    /// 所属网格 id
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub grid_id: Option<String>,
-    /// 事件创建时间，Unix 时间戳（秒）
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub create_time: Option<i64>,
-    /// 上报人姓名（仅居民上报）
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub reporter_name: Option<String>,
-    /// 上报人手机号（仅居民上报）
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub reporter_mobile: Option<String>,
-    /// 上报人的微信 unionid（仅居民上报）
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub unionid: Option<String>,
-    /// 事件图片链接
-    #[serde(skip_serializing_if = "Vec::is_empty")]
-    pub image_urls: Vec<String>,
-    /// 事件视频的 media_id，可用「获取临时素材」下载
-    #[serde(skip_serializing_if = "Vec::is_empty")]
-    pub video_media_ids: Vec<String>,
-    /// 事件位置
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub location: Option<ReportLocation>,
-    /// 当前处理人 userid 列表
-    #[serde(skip_serializing_if = "Vec::is_empty")]
-    pub processor_userids: Vec<String>,
-    /// 处理流程
-    #[serde(skip_serializing_if = "Vec::is_empty")]
-    pub process_list: Vec<ReportOrderProcess>,
-}
-impl crate::de::Decode for ReportOrder {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
-        let mut fields = crate::de::Fields::of(value)?;
-        Ok(Self {
-            order_id: fields.required("order_id")?,
-            desc: fields.optional("desc")?,
-            urge_type: fields.optional("urge_type")?,
-            case_name: fields.optional("case_name")?,
-            grid_name: fields.optional("grid_name")?,
-            grid_id: fields.optional("grid_id")?,
-            create_time: fields.optional("create_time")?,
-            reporter_name: fields.optional("reporter_name")?,
-            reporter_mobile: fields.optional("reporter_mobile")?,
-            unionid: fields.optional("unionid")?,
-            image_urls: fields.or_empty("image_urls")?,
-            video_media_ids: fields.or_empty("video_media_ids")?,
-            location: fields.optional("location")?,
-            processor_userids: fields.or_empty("processor_userids")?,
-            process_list: fields.or_empty("process_list")?,
-        })
-    }
-}
-impl<'de> serde::Deserialize<'de> for ReportOrder {
-    fn deserialize<D: serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        crate::de::deserialize(deserializer)
-    }
-}
 /// 只含事件 id 的请求。
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct ReportOrderIdRequest {
-    /// 事件 id
+    /// 事件（工单）id
     pub order_id: String,
 }
 impl crate::de::Decode for ReportOrderIdRequest {
@@ -820,27 +743,6 @@ impl crate::de::Decode for ReportOrderIdRequest {
     }
 }
 impl<'de> serde::Deserialize<'de> for ReportOrderIdRequest {
-    fn deserialize<D: serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        crate::de::deserialize(deserializer)
-    }
-}
-/// 获取上报事件详情的返回。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
-pub struct ReportOrderInfoResponse {
-    /// 事件详情
-    pub order_info: ReportOrder,
-}
-impl crate::de::Decode for ReportOrderInfoResponse {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
-        let mut fields = crate::de::Fields::of(value)?;
-        Ok(Self {
-            order_info: fields.required("order_info")?,
-        })
-    }
-}
-impl<'de> serde::Deserialize<'de> for ReportOrderInfoResponse {
     fn deserialize<D: serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
@@ -881,36 +783,10 @@ impl<'de> serde::Deserialize<'de> for ReportOrderListRequest {
         crate::de::deserialize(deserializer)
     }
 }
-/// 获取上报事件列表的返回。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
-pub struct ReportOrderListResponse {
-    /// 下一页的游标；为空表示已拉取完毕
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub next_cursor: Option<String>,
-    /// 事件列表
-    #[serde(skip_serializing_if = "Vec::is_empty")]
-    pub order_list: Vec<ReportOrder>,
-}
-impl crate::de::Decode for ReportOrderListResponse {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
-        let mut fields = crate::de::Fields::of(value)?;
-        Ok(Self {
-            next_cursor: fields.optional("next_cursor")?,
-            order_list: fields.or_empty("order_list")?,
-        })
-    }
-}
-impl<'de> serde::Deserialize<'de> for ReportOrderListResponse {
-    fn deserialize<D: serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        crate::de::deserialize(deserializer)
-    }
-}
 /// 事件的一个处理流程。
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct ReportOrderProcess {
-    /// 流程类型
+    /// 流程类型：1 创建（仅巡查上报），2 受理，3 分配，4 转交，5 办结，6 拒绝，7 办理中
     #[serde(skip_serializing_if = "Option::is_none")]
     pub process_type: Option<i64>,
     /// 处理人 userid
@@ -919,7 +795,7 @@ pub struct ReportOrderProcess {
     /// 处理说明
     #[serde(skip_serializing_if = "Option::is_none")]
     pub process_desc: Option<String>,
-    /// 流程状态
+    /// 当前流程状态：0 处理中，1 已处理
     #[serde(skip_serializing_if = "Option::is_none")]
     pub status: Option<i64>,
     /// 处理时间，Unix 时间戳（秒）
@@ -989,6 +865,118 @@ impl crate::de::Decode for ReportPatrolCorpStatus {
     }
 }
 impl<'de> serde::Deserialize<'de> for ReportPatrolCorpStatus {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
+/// 一条巡查上报事件（官方表格没有上报人字段）。
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
+pub struct ReportPatrolOrder {
+    /// 事件（工单）id
+    pub order_id: String,
+    /// 事件描述
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub desc: Option<String>,
+    /// 紧急程度：1 一般，2 重要，3 紧急
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub urge_type: Option<i64>,
+    /// 事件类别名称
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub case_name: Option<String>,
+    /// 所属网格名称
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub grid_name: Option<String>,
+    /// 所属网格 id
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub grid_id: Option<String>,
+    /// 事件创建时间，Unix 时间戳（秒）
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub create_time: Option<i64>,
+    /// 事件图片链接
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub image_urls: Vec<String>,
+    /// 事件视频的 media_id，可用「获取临时素材」下载
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub video_media_ids: Vec<String>,
+    /// 发生地点
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub location: Option<ReportLocation>,
+    /// 当前流程处理人 userid 列表
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub processor_userids: Vec<String>,
+    /// 历史流程列表
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub process_list: Vec<ReportOrderProcess>,
+}
+impl crate::de::Decode for ReportPatrolOrder {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            order_id: fields.required("order_id")?,
+            desc: fields.optional("desc")?,
+            urge_type: fields.optional("urge_type")?,
+            case_name: fields.optional("case_name")?,
+            grid_name: fields.optional("grid_name")?,
+            grid_id: fields.optional("grid_id")?,
+            create_time: fields.optional("create_time")?,
+            image_urls: fields.or_empty("image_urls")?,
+            video_media_ids: fields.or_empty("video_media_ids")?,
+            location: fields.optional("location")?,
+            processor_userids: fields.or_empty("processor_userids")?,
+            process_list: fields.or_empty("process_list")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for ReportPatrolOrder {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
+/// 获取巡查上报事件详情的返回。
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
+pub struct ReportPatrolOrderInfoResponse {
+    /// 事件详情
+    pub order_info: ReportPatrolOrder,
+}
+impl crate::de::Decode for ReportPatrolOrderInfoResponse {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            order_info: fields.required("order_info")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for ReportPatrolOrderInfoResponse {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
+/// 获取巡查上报事件列表的返回。
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
+pub struct ReportPatrolOrderListResponse {
+    /// 下一页的游标；为空表示已拉取完毕
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub next_cursor: Option<String>,
+    /// 事件列表
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub order_list: Vec<ReportPatrolOrder>,
+}
+impl crate::de::Decode for ReportPatrolOrderListResponse {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            next_cursor: fields.optional("next_cursor")?,
+            order_list: fields.or_empty("order_list")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for ReportPatrolOrderListResponse {
     fn deserialize<D: serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
@@ -1136,6 +1124,130 @@ impl<'de> serde::Deserialize<'de> for ReportResidentCorpStatus {
         crate::de::deserialize(deserializer)
     }
 }
+/// 一条居民上报事件，含上报人信息。
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
+pub struct ReportResidentOrder {
+    /// 事件（工单）id
+    pub order_id: String,
+    /// 事件描述
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub desc: Option<String>,
+    /// 紧急程度：1 一般，2 重要，3 紧急
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub urge_type: Option<i64>,
+    /// 事件类别名称
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub case_name: Option<String>,
+    /// 所属网格名称
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub grid_name: Option<String>,
+    /// 所属网格 id
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub grid_id: Option<String>,
+    /// 事件创建时间，Unix 时间戳（秒）
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub create_time: Option<i64>,
+    /// 上报人名称
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub reporter_name: Option<String>,
+    /// 上报人手机
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub reporter_mobile: Option<String>,
+    /// 上报人的微信 unionid；企业绑定了微信开发者 ID 时才有
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub unionid: Option<String>,
+    /// 事件图片链接
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub image_urls: Vec<String>,
+    /// 事件视频的 media_id，可用「获取临时素材」下载
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub video_media_ids: Vec<String>,
+    /// 发生地点
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub location: Option<ReportLocation>,
+    /// 当前流程处理人 userid 列表
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub processor_userids: Vec<String>,
+    /// 历史流程列表
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub process_list: Vec<ReportOrderProcess>,
+}
+impl crate::de::Decode for ReportResidentOrder {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            order_id: fields.required("order_id")?,
+            desc: fields.optional("desc")?,
+            urge_type: fields.optional("urge_type")?,
+            case_name: fields.optional("case_name")?,
+            grid_name: fields.optional("grid_name")?,
+            grid_id: fields.optional("grid_id")?,
+            create_time: fields.optional("create_time")?,
+            reporter_name: fields.optional("reporter_name")?,
+            reporter_mobile: fields.optional("reporter_mobile")?,
+            unionid: fields.optional("unionid")?,
+            image_urls: fields.or_empty("image_urls")?,
+            video_media_ids: fields.or_empty("video_media_ids")?,
+            location: fields.optional("location")?,
+            processor_userids: fields.or_empty("processor_userids")?,
+            process_list: fields.or_empty("process_list")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for ReportResidentOrder {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
+/// 获取居民上报事件详情的返回。
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
+pub struct ReportResidentOrderInfoResponse {
+    /// 事件详情
+    pub order_info: ReportResidentOrder,
+}
+impl crate::de::Decode for ReportResidentOrderInfoResponse {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            order_info: fields.required("order_info")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for ReportResidentOrderInfoResponse {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
+/// 获取居民上报事件列表的返回。
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
+pub struct ReportResidentOrderListResponse {
+    /// 下一页的游标；为空表示已拉取完毕
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub next_cursor: Option<String>,
+    /// 事件列表
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub order_list: Vec<ReportResidentOrder>,
+}
+impl crate::de::Decode for ReportResidentOrderListResponse {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            next_cursor: fields.optional("next_cursor")?,
+            order_list: fields.or_empty("order_list")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for ReportResidentOrderListResponse {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 /// 个人的居民上报数据统计。
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct ReportResidentUserStatus {
@@ -1231,12 +1343,9 @@ impl<'de> serde::Deserialize<'de> for ReportSiteAnswerRequest {
 /// 获取用户填写答案的返回。
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct ReportSiteAnswerResponse {
-    /// 是否还有更多数据：0 否，1 是
-    #[serde(
-        skip_serializing_if = "Option::is_none",
-        serialize_with = "crate::de::opt_flag::serialize"
-    )]
-    pub has_more: Option<bool>,
+    /// 是否还有更多数据：1 还有，须继续拉取；0 已拉取完毕。只能据此判断是否拉完
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub has_more: Option<i64>,
     /// 下一页的游标
     #[serde(skip_serializing_if = "Option::is_none")]
     pub next_cursor: Option<String>,
@@ -1568,7 +1677,7 @@ pub struct ReportGridApi {
 impl ReportGridApi {
     /// 添加网格
     ///
-    /// 在上级网格下添加一个网格，指定网格负责人与网格成员；不存在或不在可见范围内的成员放在 invalid_userids 中返回。 字段未能与官方文档逐一核对。
+    /// 在上级网格下添加一个网格，指定网格负责人与网格成员；不存在或不在可见范围内的成员放在 invalid_userids 中返回。
     ///
     /// `POST /cgi-bin/report/grid/add` ([official documentation](https://developer.work.weixin.qq.com/document/path/94478))
     ///
@@ -1671,7 +1780,7 @@ impl ReportGridApi {
     }
     /// 删除网格
     ///
-    /// 删除指定的网格及其子网格。字段未能与官方文档逐一核对。
+    /// 删除指定的网格及其子网格。
     ///
     /// `POST /cgi-bin/report/grid/delete` ([official documentation](https://developer.work.weixin.qq.com/document/path/94480))
     ///
@@ -1920,7 +2029,7 @@ impl ReportGridApi {
     }
     /// 删除事件类别
     ///
-    /// 删除一个事件类别。字段未能与官方文档逐一核对。
+    /// 删除一个事件类别。
     ///
     /// `POST /cgi-bin/report/grid/delete_cata` ([official documentation](https://developer.work.weixin.qq.com/document/path/94538))
     ///
@@ -2016,7 +2125,7 @@ pub struct ReportPatrolApi {
 impl ReportPatrolApi {
     /// 获取配置的网格及网格负责人
     ///
-    /// 获取「巡查上报」中配置的网格及网格负责人。须使用配置到「巡查上报 - 可调用接口的应用」中的自建应用的 access_token。 字段未能与官方文档逐一核对。
+    /// 获取「巡查上报」中配置的网格及网格负责人。须使用配置到「巡查上报 - 可调用接口的应用」中的自建应用的 access_token。
     ///
     /// `GET /cgi-bin/report/patrol/get_grid_info` ([official documentation](https://developer.work.weixin.qq.com/document/path/93531))
     ///
@@ -2061,7 +2170,7 @@ impl ReportPatrolApi {
     }
     /// 获取单位巡查上报数据统计
     ///
-    /// 获取单位（或指定网格）的巡查上报统计：处理中、今日新增、今日解决、累计事件、待分派、累计解决。 须使用配置到「巡查上报 - 可调用接口的应用」中的自建应用的 access_token。字段未能与官方文档逐一核对。
+    /// 获取单位（或指定网格）的巡查上报统计：处理中、今日新增、今日解决、累计事件、待分派、累计解决。 须使用配置到「巡查上报 - 可调用接口的应用」中的自建应用的 access_token。
     ///
     /// `POST /cgi-bin/report/patrol/get_corp_status` ([official documentation](https://developer.work.weixin.qq.com/document/path/93532))
     ///
@@ -2150,7 +2259,7 @@ impl ReportPatrolApi {
     }
     /// 获取上报事件分类统计
     ///
-    /// 获取巡查上报事件按分类的统计：不填 category_id 返回一级分类的统计，填则返回其下二级分类的统计。 须使用配置到「巡查上报 - 可调用接口的应用」中的自建应用的 access_token。字段未能与官方文档逐一核对。
+    /// 获取巡查上报事件按分类的统计：不填 category_id 返回一级分类的统计，填则返回其下二级分类的统计。 须使用配置到「巡查上报 - 可调用接口的应用」中的自建应用的 access_token。
     ///
     /// `POST /cgi-bin/report/patrol/category_statistic` ([official documentation](https://developer.work.weixin.qq.com/document/path/93534))
     ///
@@ -2199,7 +2308,7 @@ impl ReportPatrolApi {
     }
     /// 获取巡查上报事件列表
     ///
-    /// 按创建时间或修改时间的起点，以 cursor 分页获取巡查上报的事件（含处理流程）；limit 默认 20、最大 50， next_cursor 为空表示最后一页。 须使用配置到「巡查上报 - 可调用接口的应用」中的自建应用的 access_token。字段未能与官方文档逐一核对。
+    /// 按创建时间或修改时间的起点，以 cursor 分页获取巡查上报的事件（含处理流程）；limit 默认 20、最大 50， next_cursor 为空表示最后一页。 须使用配置到「巡查上报 - 可调用接口的应用」中的自建应用的 access_token。
     ///
     /// `POST /cgi-bin/report/patrol/get_order_list` ([official documentation](https://developer.work.weixin.qq.com/document/path/93536))
     ///
@@ -2286,7 +2395,7 @@ impl ReportPatrolApi {
     }
     /// 获取巡查上报的事件详情信息
     ///
-    /// 获取一条巡查上报事件的详情与处理流程。须使用配置到「巡查上报 - 可调用接口的应用」中的自建应用的 access_token。 字段未能与官方文档逐一核对。
+    /// 获取一条巡查上报事件的详情与处理流程。须使用配置到「巡查上报 - 可调用接口的应用」中的自建应用的 access_token。
     ///
     /// `POST /cgi-bin/report/patrol/get_order_info` ([official documentation](https://developer.work.weixin.qq.com/document/path/93535))
     ///
@@ -2423,7 +2532,7 @@ impl ReportResidentApi {
     }
     /// 获取单位居民上报数据统计
     ///
-    /// 获取单位（或指定网格）的居民上报统计：待受理、处理中、今日新增、今日解决、累计事件、累计受理、累计解决。 须使用配置到「居民上报 - 可调用接口的应用」中的自建应用的 access_token。字段未能与官方文档逐一核对。
+    /// 获取单位（或指定网格）的居民上报统计：待受理、处理中、今日新增、今日解决、累计事件、累计受理、累计解决。 须使用配置到「居民上报 - 可调用接口的应用」中的自建应用的 access_token。
     ///
     /// `POST /cgi-bin/report/resident/get_corp_status` ([official documentation](https://developer.work.weixin.qq.com/document/path/93515))
     ///
@@ -2469,7 +2578,7 @@ impl ReportResidentApi {
     }
     /// 获取个人居民上报数据统计
     ///
-    /// 获取成员个人的居民上报统计：待受理、处理中、今日新增、今日解决。 须使用配置到「居民上报 - 可调用接口的应用」中的自建应用的 access_token。字段未能与官方文档逐一核对。
+    /// 获取成员个人的居民上报统计：待受理、处理中、今日新增、今日解决。 须使用配置到「居民上报 - 可调用接口的应用」中的自建应用的 access_token。
     ///
     /// `POST /cgi-bin/report/resident/get_user_status` ([official documentation](https://developer.work.weixin.qq.com/document/path/93516))
     ///
@@ -2514,7 +2623,7 @@ impl ReportResidentApi {
     }
     /// 获取上报事件分类统计
     ///
-    /// 获取居民上报事件按分类的统计：不填 category_id 返回一级分类的统计，填则返回其下二级分类的统计。 须使用配置到「居民上报 - 可调用接口的应用」中的自建应用的 access_token。字段未能与官方文档逐一核对。
+    /// 获取居民上报事件按分类的统计：不填 category_id 返回一级分类的统计，填则返回其下二级分类的统计。 须使用配置到「居民上报 - 可调用接口的应用」中的自建应用的 access_token。
     ///
     /// `POST /cgi-bin/report/resident/category_statistic` ([official documentation](https://developer.work.weixin.qq.com/document/path/93517))
     ///
@@ -2748,7 +2857,7 @@ pub struct ReportSitecodeApi {
 impl ReportSitecodeApi {
     /// 获取场所码列表
     ///
-    /// 按 cursor 分页获取企业的场所码：类型、所在行政区域、地址、名称、负责人与二维码链接。 目录中记录的文档页可能不对应本接口；字段未能与官方文档逐一核对。
+    /// 按 cursor 分页获取企业的场所码：类型、所在行政区域、地址、名称、负责人与二维码链接。 目录中记录的文档页可能不对应本接口。
     ///
     /// `POST /cgi-bin/report/sitecode/list` ([official documentation](https://developer.work.weixin.qq.com/document/path/93514))
     ///
@@ -2803,7 +2912,7 @@ impl ReportSitecodeApi {
     }
     /// 获取场所码对应的健康上报问卷
     ///
-    /// 获取场所码所关联的健康上报问卷的题目：题型、标题、是否必填与选项。字段未能与官方文档逐一核对。
+    /// 获取场所码所关联的健康上报问卷的题目：题型、标题、是否必填与选项。
     ///
     /// `POST /cgi-bin/report/sitecode/get_site_report_info` ([official documentation](https://developer.work.weixin.qq.com/document/path/95461))
     ///
@@ -2868,7 +2977,7 @@ impl ReportSitecodeApi {
     }
     /// 获取用户填写的场所码上报答案
     ///
-    /// 按日期获取用户在某个场所码下填写的健康上报答案，以 cursor 分页。字段未能与官方文档逐一核对。
+    /// 按日期获取用户在某个场所码下填写的健康上报答案，以 cursor 分页。
     ///
     /// `POST /cgi-bin/report/sitecode/get_report_answer` ([official documentation](https://developer.work.weixin.qq.com/document/path/95464))
     ///
@@ -3398,22 +3507,22 @@ pub mod calls {
         }
         /// Every item of every page, as a stream: the next page is fetched when the items of
         /// the current one are used up. The stream ends after an error.
-        pub fn into_stream(self) -> crate::Paged<ReportOrder> {
+        pub fn into_stream(self) -> crate::Paged<ReportPatrolOrder> {
             crate::paging::stream(
                 self,
                 |call, cursor| call.cursor(cursor),
-                |page: ReportOrderListResponse| (page.order_list, page.next_cursor),
+                |page: ReportPatrolOrderListResponse| (page.order_list, page.next_cursor),
             )
         }
     }
     impl std::future::IntoFuture for ReportPatrolGetOrderList {
-        type Output = crate::Result<ReportOrderListResponse>;
+        type Output = crate::Result<ReportPatrolOrderListResponse>;
         type IntoFuture = crate::BoxFuture<Self::Output>;
         fn into_future(self) -> Self::IntoFuture {
             let query: Vec<(&'static str, String)> = Vec::new();
             self.client
                 .execute_json::<
-                    ReportOrderListResponse,
+                    ReportPatrolOrderListResponse,
                 >(
                     &OP_REPORT_PATROL_GET_ORDER_LIST,
                     query,
@@ -3437,13 +3546,13 @@ pub mod calls {
     }
     impl ReportPatrolGetOrderInfo {}
     impl std::future::IntoFuture for ReportPatrolGetOrderInfo {
-        type Output = crate::Result<ReportOrderInfoResponse>;
+        type Output = crate::Result<ReportPatrolOrderInfoResponse>;
         type IntoFuture = crate::BoxFuture<Self::Output>;
         fn into_future(self) -> Self::IntoFuture {
             let query: Vec<(&'static str, String)> = Vec::new();
             self.client
                 .execute_json::<
-                    ReportOrderInfoResponse,
+                    ReportPatrolOrderInfoResponse,
                 >(
                     &OP_REPORT_PATROL_GET_ORDER_INFO,
                     query,
@@ -3615,22 +3724,25 @@ pub mod calls {
         }
         /// Every item of every page, as a stream: the next page is fetched when the items of
         /// the current one are used up. The stream ends after an error.
-        pub fn into_stream(self) -> crate::Paged<ReportOrder> {
+        pub fn into_stream(self) -> crate::Paged<ReportResidentOrder> {
             crate::paging::stream(
                 self,
                 |call, cursor| call.cursor(cursor),
-                |page: ReportOrderListResponse| (page.order_list, page.next_cursor),
+                |page: ReportResidentOrderListResponse| (
+                    page.order_list,
+                    page.next_cursor,
+                ),
             )
         }
     }
     impl std::future::IntoFuture for ReportResidentGetOrderList {
-        type Output = crate::Result<ReportOrderListResponse>;
+        type Output = crate::Result<ReportResidentOrderListResponse>;
         type IntoFuture = crate::BoxFuture<Self::Output>;
         fn into_future(self) -> Self::IntoFuture {
             let query: Vec<(&'static str, String)> = Vec::new();
             self.client
                 .execute_json::<
-                    ReportOrderListResponse,
+                    ReportResidentOrderListResponse,
                 >(
                     &OP_REPORT_RESIDENT_GET_ORDER_LIST,
                     query,
@@ -3654,13 +3766,13 @@ pub mod calls {
     }
     impl ReportResidentGetOrderInfo {}
     impl std::future::IntoFuture for ReportResidentGetOrderInfo {
-        type Output = crate::Result<ReportOrderInfoResponse>;
+        type Output = crate::Result<ReportResidentOrderInfoResponse>;
         type IntoFuture = crate::BoxFuture<Self::Output>;
         fn into_future(self) -> Self::IntoFuture {
             let query: Vec<(&'static str, String)> = Vec::new();
             self.client
                 .execute_json::<
-                    ReportOrderInfoResponse,
+                    ReportResidentOrderInfoResponse,
                 >(
                     &OP_REPORT_RESIDENT_GET_ORDER_INFO,
                     query,

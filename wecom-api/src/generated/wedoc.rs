@@ -126,7 +126,7 @@ impl<'de> serde::Deserialize<'de> for AttachmentFieldProperty {
         crate::de::deserialize(deserializer)
     }
 }
-/// 自动编号字段的属性。字段未能与官方文档逐一核对。
+/// 自动编号字段的属性。
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct AutoNumberFieldProperty {
     /// 编号类型：NUMBER_TYPE_INCR 自增，NUMBER_TYPE_CUSTOM 自定义规则
@@ -156,7 +156,7 @@ impl<'de> serde::Deserialize<'de> for AutoNumberFieldProperty {
         crate::de::deserialize(deserializer)
     }
 }
-/// 条码字段的属性。字段未能与官方文档逐一核对。
+/// 条码字段的属性。
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct BarcodeFieldProperty {
     /// 是否仅允许手机扫码录入
@@ -3868,13 +3868,13 @@ pub struct FormReplyItem {
     /// 上传的文件或图片
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub file_extend_reply: Vec<FileExtendReply>,
-    /// 部门题的回答（部门列表），字段未能与官方文档逐一核对，保留为原始 JSON
+    /// 部门题的回答（部门列表），保留为原始 JSON
     #[serde(skip_serializing_if = "Option::is_none")]
     pub department_reply: Option<serde_json::Value>,
-    /// 成员题的回答（成员列表），字段未能与官方文档逐一核对，保留为原始 JSON
+    /// 成员题的回答（成员列表），保留为原始 JSON
     #[serde(skip_serializing_if = "Option::is_none")]
     pub member_reply: Option<serde_json::Value>,
-    /// 时长题的回答（起止时间与时长），字段未能与官方文档逐一核对，保留为原始 JSON
+    /// 时长题的回答（起止时间与时长），保留为原始 JSON
     #[serde(skip_serializing_if = "Option::is_none")]
     pub duration_reply: Option<serde_json::Value>,
 }
@@ -4594,7 +4594,7 @@ impl<'de> serde::Deserialize<'de> for LocationFieldProperty {
         crate::de::deserialize(deserializer)
     }
 }
-/// 成员范围。字段未能与官方文档逐一核对。
+/// 成员范围。
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct MemberRange {
     /// 成员 userid 列表
@@ -4716,12 +4716,46 @@ impl<'de> serde::Deserialize<'de> for OptionExtendReply {
         crate::de::deserialize(deserializer)
     }
 }
+/// 要添加的页面（page_id 由返回给出）。
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
+pub struct PageAddInfo {
+    /// 页面标题
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub title: Option<String>,
+    /// 父页面 id，为空表示第一层页面
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub parent_id: Option<String>,
+    /// 排在哪个页面之后，为空表示插入到最前
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub after_id: Option<String>,
+    /// 页面布局模式
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub layout_mode: Option<PageLayoutMode>,
+}
+impl crate::de::Decode for PageAddInfo {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            title: fields.optional("title")?,
+            parent_id: fields.optional("parent_id")?,
+            after_id: fields.optional("after_id")?,
+            layout_mode: fields.optional("layout_mode")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for PageAddInfo {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct PageAddRequest {
     /// 智能文档的 docid
     pub docid: String,
     /// 要添加的页面信息
-    pub info: PageInfo,
+    pub info: PageAddInfo,
 }
 impl crate::de::Decode for PageAddRequest {
     fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
@@ -5047,7 +5081,7 @@ pub struct RecordPriv {
     /// 可操作的记录范围（取值见官方参数表）
     #[serde(skip_serializing_if = "Option::is_none")]
     pub record_range_type: Option<i64>,
-    /// 按条件限定记录范围时的规则列表；字段未能与官方文档逐一核对，保留为原始 JSON
+    /// 按条件限定记录范围时的规则列表，保留为原始 JSON
     #[serde(skip_serializing_if = "Option::is_none")]
     pub record_rule_list: Option<serde_json::Value>,
     /// 范围外记录的权限（取值见官方参数表）
@@ -5392,7 +5426,7 @@ impl<'de> serde::Deserialize<'de> for SheetPrivRule {
 pub struct SheetPrivRuleCreateRequest {
     /// 智能表格的 docid
     pub docid: String,
-    /// 规则名称
+    /// 规则名称，不可重复
     pub name: String,
 }
 impl crate::de::Decode for SheetPrivRuleCreateRequest {
@@ -5530,7 +5564,7 @@ impl<'de> serde::Deserialize<'de> for SheetPrivRuleType {
         crate::de::deserialize(deserializer)
     }
 }
-/// 字段未能与官方文档逐一核对。
+/// 更新子表权限的请求。
 #[derive(Debug, Clone, PartialEq, serde::Serialize)]
 pub struct SheetPrivUpdateRequest {
     /// 智能表格的 docid
@@ -5538,10 +5572,10 @@ pub struct SheetPrivUpdateRequest {
     /// 权限规则类型
     #[serde(rename = "type")]
     pub rule_type: SheetPrivRuleType,
-    /// 要更新的额外权限规则 id（type 为 2 时填）
+    /// 要更新的额外权限规则 id；type 为 2 时必填
     #[serde(skip_serializing_if = "Option::is_none")]
     pub rule_id: Option<i64>,
-    /// 新的规则名称（额外权限）
+    /// 新的规则名称，仅 type 为 2 时有效
     #[serde(skip_serializing_if = "Option::is_none")]
     pub name: Option<String>,
     /// 各子表的权限
@@ -5831,12 +5865,38 @@ impl<'de> serde::Deserialize<'de> for SmartdocPublishResponse {
         crate::de::deserialize(deserializer)
     }
 }
+/// 要添加的数据表（block_id、sheet_id 由返回给出）。
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
+pub struct SmartdocSheetAddInfo {
+    /// 数据表标题
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub title: Option<String>,
+    /// 排在哪个数据表 Block 之后（只能是数据表类型的 block_id）
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub after_id: Option<String>,
+}
+impl crate::de::Decode for SmartdocSheetAddInfo {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            title: fields.optional("title")?,
+            after_id: fields.optional("after_id")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for SmartdocSheetAddInfo {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct SmartdocSheetAddRequest {
     /// 智能文档的 docid
     pub docid: String,
     /// 数据表信息（title、after_id）
-    pub info: SmartdocSheetInfo,
+    pub info: SmartdocSheetAddInfo,
 }
 impl crate::de::Decode for SmartdocSheetAddRequest {
     fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
@@ -5854,7 +5914,7 @@ impl<'de> serde::Deserialize<'de> for SmartdocSheetAddRequest {
         crate::de::deserialize(deserializer)
     }
 }
-/// 字段未能与官方文档逐一核对。
+/// 删除数据表的请求。
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct SmartdocSheetDeleteRequest {
     /// 智能文档的 docid
@@ -5937,12 +5997,41 @@ impl<'de> serde::Deserialize<'de> for SmartdocSheetResponse {
         crate::de::deserialize(deserializer)
     }
 }
+/// 要更新的数据表。
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
+pub struct SmartdocSheetUpdateInfo {
+    /// 要更新的数据表 Block id
+    pub block_id: String,
+    /// 数据表标题
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub title: Option<String>,
+    /// 新的排序位置：排在哪个数据表 Block 之后，为空表示移到最后
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub after_id: Option<String>,
+}
+impl crate::de::Decode for SmartdocSheetUpdateInfo {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            block_id: fields.required("block_id")?,
+            title: fields.optional("title")?,
+            after_id: fields.optional("after_id")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for SmartdocSheetUpdateInfo {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct SmartdocSheetUpdateRequest {
     /// 智能文档的 docid
     pub docid: String,
     /// 数据表信息（须含 block_id）
-    pub info: SmartdocSheetInfo,
+    pub info: SmartdocSheetUpdateInfo,
 }
 impl crate::de::Decode for SmartdocSheetUpdateRequest {
     fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
@@ -6022,7 +6111,7 @@ pub struct SmartsheetAddSheetRequest {
     pub docid: String,
     /// 子表的标题与位置
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub properties: Option<SmartsheetSheetProperties>,
+    pub properties: Option<SmartsheetNewSheetProperties>,
 }
 impl crate::de::Decode for SmartsheetAddSheetRequest {
     fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
@@ -6506,6 +6595,32 @@ impl crate::de::Decode for SmartsheetGetViewsResponse {
     }
 }
 impl<'de> serde::Deserialize<'de> for SmartsheetGetViewsResponse {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
+/// 新子表的标题与位置（子表 id 由 WeCom 生成，在返回中给出）。
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
+pub struct SmartsheetNewSheetProperties {
+    /// 智能表标题
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub title: Option<String>,
+    /// 智能表下标
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub index: Option<i64>,
+}
+impl crate::de::Decode for SmartsheetNewSheetProperties {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            title: fields.optional("title")?,
+            index: fields.optional("index")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for SmartsheetNewSheetProperties {
     fn deserialize<D: serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
@@ -7485,7 +7600,7 @@ pub struct ViewProperty {
     /// 冻结的列数
     #[serde(skip_serializing_if = "Option::is_none")]
     pub frozen_field_count: Option<i64>,
-    /// 视图填色配置（ViewColorConfig：按条件给记录或单元格填色）；子字段未能与官方文档逐一核对，保留为原始 JSON
+    /// 视图填色配置（ViewColorConfig：按条件给记录或单元格填色），保留为原始 JSON
     #[serde(skip_serializing_if = "Option::is_none")]
     pub color_config: Option<serde_json::Value>,
 }
@@ -8184,7 +8299,7 @@ impl InsertText {
 }
 impl PageAddRequest {
     /// A `PageAddRequest` with its required `docid`, `info` set and every optional field unset.
-    pub fn new(docid: impl Into<String>, info: impl Into<PageInfo>) -> Self {
+    pub fn new(docid: impl Into<String>, info: impl Into<PageAddInfo>) -> Self {
         Self {
             docid: docid.into(),
             info: info.into(),
@@ -8340,7 +8455,7 @@ impl SmartdocPublishRequest {
 }
 impl SmartdocSheetAddRequest {
     /// A `SmartdocSheetAddRequest` with its required `docid`, `info` set and every optional field unset.
-    pub fn new(docid: impl Into<String>, info: impl Into<SmartdocSheetInfo>) -> Self {
+    pub fn new(docid: impl Into<String>, info: impl Into<SmartdocSheetAddInfo>) -> Self {
         Self {
             docid: docid.into(),
             info: info.into(),
@@ -8356,9 +8471,22 @@ impl SmartdocSheetDeleteRequest {
         }
     }
 }
+impl SmartdocSheetUpdateInfo {
+    /// A `SmartdocSheetUpdateInfo` with its required `block_id` set and every optional field unset.
+    pub fn new(block_id: impl Into<String>) -> Self {
+        Self {
+            block_id: block_id.into(),
+            title: None,
+            after_id: None,
+        }
+    }
+}
 impl SmartdocSheetUpdateRequest {
     /// A `SmartdocSheetUpdateRequest` with its required `docid`, `info` set and every optional field unset.
-    pub fn new(docid: impl Into<String>, info: impl Into<SmartdocSheetInfo>) -> Self {
+    pub fn new(
+        docid: impl Into<String>,
+        info: impl Into<SmartdocSheetUpdateInfo>,
+    ) -> Self {
         Self {
             docid: docid.into(),
             info: info.into(),
@@ -8891,7 +9019,7 @@ impl WedocApi {
     ///
     /// 获取文档的查看规则（企业内、企业外的访问与审批设置）、安全设置、文档成员与协作者部门。
     ///
-    /// `POST /cgi-bin/wedoc/doc_get_auth` ([official documentation](https://developer.work.weixin.qq.com/document/path/97733))
+    /// `POST /cgi-bin/wedoc/doc_get_auth` ([official documentation](https://developer.work.weixin.qq.com/document/path/97811))
     ///
     /// Endpoint id `wedoc.get_auth`; safe to retry, so busy answers and transport failures are retried.
     ///
@@ -8967,7 +9095,7 @@ impl WedocApi {
     ///
     /// 修改文档的查看规则：企业内、企业外成员是否可访问及其权限、是否仅管理员审批、是否禁止分享到企业外， 以及协作者部门列表（update_co_auth_list 为 true 时以 co_auth_list 全量覆盖）。不填的字段保持不变。
     ///
-    /// `POST /cgi-bin/wedoc/mod_doc_join_rule` ([official documentation](https://developer.work.weixin.qq.com/document/path/97733))
+    /// `POST /cgi-bin/wedoc/mod_doc_join_rule` ([official documentation](https://developer.work.weixin.qq.com/document/path/101477))
     ///
     /// Endpoint id `wedoc.mod_join_rule`; not safe to repeat, so it is sent at most once.
     ///
@@ -9008,7 +9136,7 @@ impl WedocApi {
     ///
     /// 修改文档通知范围：新增或更新文档成员及其权限，或删除文档成员（各列表单次最多 100 个）。目前只支持按人配置 （type 为 1），成员可以是企业成员（userid）或外部用户（tmp_external_userid，同一用户在不同文档中的值不同）。 只能操作本应用创建的文档。
     ///
-    /// `POST /cgi-bin/wedoc/mod_doc_member` ([official documentation](https://developer.work.weixin.qq.com/document/path/97733))
+    /// `POST /cgi-bin/wedoc/mod_doc_member` ([official documentation](https://developer.work.weixin.qq.com/document/path/101476))
     ///
     /// Endpoint id `wedoc.mod_member`; not safe to repeat, so it is sent at most once.
     ///
@@ -9301,7 +9429,7 @@ impl WedocApi {
     }
     /// 编辑文档内容
     ///
-    /// 对一个文档批量执行多个更新操作（替换、插入文本，删除内容，插入图片、分页符、表格、段落，更新文本属性）。 任一操作出错则全部不生效；单次最多 30 个操作。每次更新前应先用 `get_content` 取得最新版本与各节点的 起止位置；version 与最新版本相差不能超过 100。requests 的每一项只填一种操作。各操作的子字段 （Range、Location、TextProperty 等）未能与官方文档逐一核对。
+    /// 对一个文档批量执行多个更新操作（替换、插入文本，删除内容，插入图片、分页符、表格、段落，更新文本属性）。 任一操作出错则全部不生效；单次最多 30 个操作。每次更新前应先用 `get_content` 取得最新版本与各节点的 起止位置；version 与最新版本相差不能超过 100。requests 的每一项只填一种操作。各操作的子字段
     ///
     /// `POST /cgi-bin/wedoc/document/batch_update` ([official documentation](https://developer.work.weixin.qq.com/document/path/97626))
     ///
@@ -9576,7 +9704,7 @@ impl WedocFileApi {
     }
     /// 分块上传-完成
     ///
-    /// 文档文件分块上传的最后一步：所有分块上传后调用，文件完整时返回 file_url。字段未能与官方文档逐一核对。
+    /// 文档文件分块上传的最后一步：所有分块上传后调用，文件完整时返回 file_url。
     ///
     /// `POST /cgi-bin/wedoc/file_upload_finish` ([official documentation](https://developer.work.weixin.qq.com/document/path/101871))
     ///
@@ -9625,7 +9753,7 @@ pub struct WedocFormApi {
 impl WedocFormApi {
     /// 创建收集表
     ///
-    /// 在指定位置创建收集表，设置标题、描述、问题与填写设置（填写范围、管理员、定时重复、可否多次填写、 匿名、提交提醒等）。不指定 spaceid/fatherid 时建在应用的默认位置。字段名已与官方示例核对， 部分设置项的取值字段未能与官方文档逐一核对。
+    /// 在指定位置创建收集表，设置标题、描述、问题与填写设置（填写范围、管理员、定时重复、可否多次填写、 匿名、提交提醒等）。不指定 spaceid/fatherid 时建在应用的默认位置。字段名已与官方示例核对，
     ///
     /// `POST /cgi-bin/wedoc/create_form` ([official documentation](https://developer.work.weixin.qq.com/document/path/97462))
     ///
@@ -9722,7 +9850,7 @@ impl WedocFormApi {
     ///
     /// 编辑收集表。oper 为 1 时全量修改问题（form_question 覆盖原有问题），为 2 时全量修改设置（form_setting）； 只能操作本应用创建的收集表。
     ///
-    /// `POST /cgi-bin/wedoc/modify_form` ([official documentation](https://developer.work.weixin.qq.com/document/path/97462))
+    /// `POST /cgi-bin/wedoc/modify_form` ([official documentation](https://developer.work.weixin.qq.com/document/path/97816))
     ///
     /// Endpoint id `wedoc_form.modify`; not safe to repeat, so it is sent at most once.
     ///
@@ -9938,7 +10066,7 @@ impl WedocFormApi {
     ///
     /// 按 answer_id 读取收集表某个周期（repeated_id）的答案，单次最多 100 个。只能操作本应用创建的收集表。
     ///
-    /// `POST /cgi-bin/wedoc/get_form_answer` ([official documentation](https://developer.work.weixin.qq.com/document/path/97818))
+    /// `POST /cgi-bin/wedoc/get_form_answer` ([official documentation](https://developer.work.weixin.qq.com/document/path/97819))
     ///
     /// Endpoint id `wedoc_form.get_answer`; safe to retry, so busy answers and transport failures are retried.
     ///
@@ -10314,12 +10442,11 @@ impl WedocSmartdocApi {
     /// use wecom_api::wedoc::*;
     ///
     /// # async fn example(client: wecom_api::Client) -> Result<(), Box<dyn std::error::Error>> {
-    /// let response = client.wedoc_smartdoc().add_page("DOC_ID", PageInfo {
+    /// let response = client.wedoc_smartdoc().add_page("DOC_ID", PageAddInfo {
     ///     title: Some("页面标题".into()),
     ///     parent_id: Some("PARENT_PAGE_ID".into()),
     ///     after_id: Some("AFTER_PAGE_ID".into()),
-    ///     layout_mode: Some(PageLayoutMode::Default),
-    ///     ..Default::default()
+    ///     layout_mode: Some(PageLayoutMode::Default)
     /// })
     ///     .await?;
     /// # Ok(())
@@ -10346,7 +10473,7 @@ impl WedocSmartdocApi {
     pub fn add_page(
         &self,
         docid: impl Into<String>,
-        info: impl Into<PageInfo>,
+        info: impl Into<PageAddInfo>,
     ) -> calls::WedocSmartdocAddPage {
         calls::WedocSmartdocAddPage {
             client: self.client.clone(),
@@ -10840,10 +10967,9 @@ impl WedocSmartdocApi {
     /// use wecom_api::wedoc::*;
     ///
     /// # async fn example(client: wecom_api::Client) -> Result<(), Box<dyn std::error::Error>> {
-    /// let response = client.wedoc_smartdoc().add_smartsheet("DOC_ID", SmartdocSheetInfo {
+    /// let response = client.wedoc_smartdoc().add_smartsheet("DOC_ID", SmartdocSheetAddInfo {
     ///     title: Some("数据表标题".into()),
-    ///     after_id: Some("BLOCK_ID0".into()),
-    ///     ..Default::default()
+    ///     after_id: Some("BLOCK_ID0".into())
     /// })
     ///     .await?;
     /// # Ok(())
@@ -10870,7 +10996,7 @@ impl WedocSmartdocApi {
     pub fn add_smartsheet(
         &self,
         docid: impl Into<String>,
-        info: impl Into<SmartdocSheetInfo>,
+        info: impl Into<SmartdocSheetAddInfo>,
     ) -> calls::WedocSmartdocAddSmartsheet {
         calls::WedocSmartdocAddSmartsheet {
             client: self.client.clone(),
@@ -10882,7 +11008,7 @@ impl WedocSmartdocApi {
     }
     /// 删除数据表
     ///
-    /// 删除智能文档中的数据表（按其 block_id）。字段未能与官方文档逐一核对。
+    /// 删除智能文档中的数据表（按其 block_id）。
     ///
     /// `POST /cgi-bin/wedoc/smartdoc/delete_smartsheet` ([official documentation](https://developer.work.weixin.qq.com/document/path/101630))
     ///
@@ -10939,11 +11065,10 @@ impl WedocSmartdocApi {
     /// use wecom_api::wedoc::*;
     ///
     /// # async fn example(client: wecom_api::Client) -> Result<(), Box<dyn std::error::Error>> {
-    /// let response = client.wedoc_smartdoc().update_smartsheet("DOC_ID", SmartdocSheetInfo {
-    ///     block_id: Some("BLOCK_ID".into()),
+    /// let response = client.wedoc_smartdoc().update_smartsheet("DOC_ID", SmartdocSheetUpdateInfo {
+    ///     block_id: "BLOCK_ID".into(),
     ///     title: Some("新的数据表标题".into()),
-    ///     after_id: Some("BLOCK_ID0".into()),
-    ///     ..Default::default()
+    ///     after_id: Some("BLOCK_ID0".into())
     /// })
     ///     .await?;
     /// # Ok(())
@@ -10970,7 +11095,7 @@ impl WedocSmartdocApi {
     pub fn update_smartsheet(
         &self,
         docid: impl Into<String>,
-        info: impl Into<SmartdocSheetInfo>,
+        info: impl Into<SmartdocSheetUpdateInfo>,
     ) -> calls::WedocSmartdocUpdateSmartsheet {
         calls::WedocSmartdocUpdateSmartsheet {
             client: self.client.clone(),
@@ -11004,10 +11129,9 @@ impl WedocSmartsheetApi {
     ///
     /// # async fn example(client: wecom_api::Client) -> Result<(), Box<dyn std::error::Error>> {
     /// let response = client.wedoc_smartsheet().add_sheet("DOCID")
-    ///     .properties(SmartsheetSheetProperties {
+    ///     .properties(SmartsheetNewSheetProperties {
     ///     title: Some("智能表".into()),
-    ///     index: Some(3),
-    ///     ..Default::default()
+    ///     index: Some(3)
     /// })
     ///     .await?;
     /// # Ok(())
@@ -11042,7 +11166,7 @@ impl WedocSmartsheetApi {
     ///
     /// 删除智能表格中的一个子表。
     ///
-    /// `POST /cgi-bin/wedoc/smartsheet/delete_sheet` ([official documentation](https://developer.work.weixin.qq.com/document/path/99898))
+    /// `POST /cgi-bin/wedoc/smartsheet/delete_sheet` ([official documentation](https://developer.work.weixin.qq.com/document/path/99899))
     ///
     /// Endpoint id `wedoc_smartsheet.delete_sheet`; not safe to repeat, so it is sent at most once.
     ///
@@ -11195,7 +11319,7 @@ impl WedocSmartsheetApi {
     ///
     /// 在子表中添加视图。甘特视图（VIEW_TYPE_GANTT）与日历视图（VIEW_TYPE_CALENDAR）须分别在 property_gantt、property_calendar 中指定起止日期字段。
     ///
-    /// `POST /cgi-bin/wedoc/smartsheet/add_view` ([official documentation](https://developer.work.weixin.qq.com/document/path/99896))
+    /// `POST /cgi-bin/wedoc/smartsheet/add_view` ([official documentation](https://developer.work.weixin.qq.com/document/path/99900))
     ///
     /// Endpoint id `wedoc_smartsheet.add_view`; not safe to repeat, so it is sent at most once.
     ///
@@ -11440,7 +11564,7 @@ impl WedocSmartsheetApi {
     }
     /// 添加字段
     ///
-    /// 在子表中添加一列或多列字段，单表最多 150 个字段。字段类型由 field_type 指定，类型特有的属性放在对应的 property_* 中（如数字 property_number、单选 property_single_select）。部分字段属性（自动编号、条码等） 未能与官方文档逐一核对。
+    /// 在子表中添加一列或多列字段，单表最多 150 个字段。字段类型由 field_type 指定，类型特有的属性放在对应的 property_* 中（如数字 property_number、单选 property_single_select）。部分字段属性（自动编号、条码等）
     ///
     /// `POST /cgi-bin/wedoc/smartsheet/add_fields` ([official documentation](https://developer.work.weixin.qq.com/document/path/99904))
     ///
@@ -11501,7 +11625,7 @@ impl WedocSmartsheetApi {
     ///
     /// 删除子表中的一列或多列字段。
     ///
-    /// `POST /cgi-bin/wedoc/smartsheet/delete_fields` ([official documentation](https://developer.work.weixin.qq.com/document/path/99906))
+    /// `POST /cgi-bin/wedoc/smartsheet/delete_fields` ([official documentation](https://developer.work.weixin.qq.com/document/path/99905))
     ///
     /// Endpoint id `wedoc_smartsheet.delete_fields`; not safe to repeat, so it is sent at most once.
     ///
@@ -12434,7 +12558,7 @@ impl WedocSmartsheetApi {
     }
     /// 更新子表权限
     ///
-    /// 更新全员权限（type 1）或某条成员额外权限（type 2，须填 rule_id）对各子表的权限设置，可同时修改额外权限的名称。 字段未能与官方文档逐一核对（请求结构同查询接口返回的规则）。
+    /// 更新全员权限（type 1）或某条成员额外权限（type 2，须填 rule_id）对各子表的权限设置，可同时修改额外权限的名称。
     ///
     /// `POST /cgi-bin/wedoc/smartsheet/content_priv/update_sheet_priv` ([official documentation](https://developer.work.weixin.qq.com/document/path/99935))
     ///
@@ -12484,7 +12608,7 @@ impl WedocSmartsheetApi {
     }
     /// 新增成员额外权限
     ///
-    /// 新增一条成员额外权限规则（至多 20 条），返回 rule_id；再用 update_sheet_priv 设置其子表权限、 用 mod_rule_member 设置生效成员。字段未能与官方文档逐一核对。
+    /// 新增一条成员额外权限规则（至多 20 条），返回 rule_id；再用 update_sheet_priv 设置其子表权限、 用 mod_rule_member 设置生效成员。
     ///
     /// `POST /cgi-bin/wedoc/smartsheet/content_priv/create_rule` ([official documentation](https://developer.work.weixin.qq.com/document/path/99935))
     ///
@@ -12528,7 +12652,7 @@ impl WedocSmartsheetApi {
     }
     /// 更新成员额外权限
     ///
-    /// 为一条成员额外权限规则添加或移除生效成员。字段未能与官方文档逐一核对。
+    /// 为一条成员额外权限规则添加或移除生效成员。
     ///
     /// `POST /cgi-bin/wedoc/smartsheet/content_priv/mod_rule_member` ([official documentation](https://developer.work.weixin.qq.com/document/path/99935))
     ///
@@ -12580,7 +12704,7 @@ impl WedocSmartsheetApi {
     }
     /// 删除成员额外权限
     ///
-    /// 删除一条或多条成员额外权限规则。字段未能与官方文档逐一核对。
+    /// 删除一条或多条成员额外权限规则。
     ///
     /// `POST /cgi-bin/wedoc/smartsheet/content_priv/delete_rule` ([official documentation](https://developer.work.weixin.qq.com/document/path/99935))
     ///
@@ -12630,7 +12754,7 @@ pub struct WedocSpreadsheetApi {
 impl WedocSpreadsheetApi {
     /// 编辑表格内容
     ///
-    /// 对一个在线表格批量执行多个更新操作：新增、删除工作表，更新范围内单元格，删除连续的行或列。 各操作按顺序逐个执行（执行前各自做权限与参数校验），某个操作出错则不再执行后续操作；单次最多 5 个操作。 requests 的每一项只填一种操作，responses 按顺序给出各操作的结果。各操作与单元格数据（GridData）的 子字段未能与官方文档逐一核对。
+    /// 对一个在线表格批量执行多个更新操作：新增、删除工作表，更新范围内单元格，删除连续的行或列。 各操作按顺序逐个执行（执行前各自做权限与参数校验），某个操作出错则不再执行后续操作；单次最多 5 个操作。 requests 的每一项只填一种操作，responses 按顺序给出各操作的结果。各操作与单元格数据（GridData）的
     ///
     /// `POST /cgi-bin/wedoc/spreadsheet/batch_update` ([official documentation](https://developer.work.weixin.qq.com/document/path/97628))
     ///
@@ -14325,7 +14449,7 @@ pub mod calls {
         /// 子表的标题与位置
         pub fn properties(
             mut self,
-            value: impl Into<SmartsheetSheetProperties>,
+            value: impl Into<SmartsheetNewSheetProperties>,
         ) -> Self {
             self.request.properties = Some(value.into());
             self
@@ -15343,12 +15467,12 @@ pub mod calls {
         pub(super) request: SheetPrivUpdateRequest,
     }
     impl WedocSmartsheetUpdateSheetPriv {
-        /// 要更新的额外权限规则 id（type 为 2 时填）
+        /// 要更新的额外权限规则 id；type 为 2 时必填
         pub fn rule_id(mut self, value: i64) -> Self {
             self.request.rule_id = Some(value);
             self
         }
-        /// 新的规则名称（额外权限）
+        /// 新的规则名称，仅 type 为 2 时有效
         pub fn name(mut self, value: impl Into<String>) -> Self {
             self.request.name = Some(value.into());
             self

@@ -6,6 +6,69 @@
 //!
 //! Enabled by the cargo feature `wedrive`.
 pub use super::common::EmptyResponse;
+/// 添加到空间或文件的一个成员（个人或部门）及其权限。
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+pub struct AclAddMember {
+    /// 成员类型：1 个人，2 部门（文件成员接口中官方注明后续将废弃）
+    #[serde(rename = "type")]
+    pub member_type: MemberType,
+    /// 成员 userid，type 为 1 时填
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub userid: Option<String>,
+    /// 部门 id（32 位无符号整数），type 为 2 时填
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub departmentid: Option<i64>,
+    /// 成员权限：空间可为 1 仅下载、7 应用空间管理员；文件为 1 仅下载（仅浏览）
+    pub auth: DriveAuth,
+}
+impl crate::de::Decode for AclAddMember {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            member_type: fields.required("type")?,
+            userid: fields.optional("userid")?,
+            departmentid: fields.optional("departmentid")?,
+            auth: fields.required("auth")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for AclAddMember {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
+/// 从空间或文件移除的一个成员（个人或部门）。
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+pub struct AclDelMember {
+    /// 成员类型：1 个人，2 部门
+    #[serde(rename = "type")]
+    pub member_type: MemberType,
+    /// 成员 userid，type 为 1 时填
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub userid: Option<String>,
+    /// 部门 id（32 位无符号整数），type 为 2 时填
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub departmentid: Option<i64>,
+}
+impl crate::de::Decode for AclDelMember {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            member_type: fields.required("type")?,
+            userid: fields.optional("userid")?,
+            departmentid: fields.optional("departmentid")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for AclDelMember {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 /// 空间或文件的一个权限成员：个人（userid）或部门（departmentid）。
 #[derive(Debug, Clone, PartialEq, serde::Serialize)]
 pub struct AuthInfo {
@@ -207,14 +270,15 @@ impl<'de> serde::Deserialize<'de> for EmptyRequest {
         crate::de::deserialize(deserializer)
     }
 }
+/// 新增文件成员的请求。
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
-pub struct FileAclRequest {
+pub struct FileAclAddRequest {
     /// 文件 fileid
     pub fileid: String,
-    /// 被添加或删除的文件成员
-    pub auth_info: Vec<AuthInfo>,
+    /// 被添加的文件成员
+    pub auth_info: Vec<AclAddMember>,
 }
-impl crate::de::Decode for FileAclRequest {
+impl crate::de::Decode for FileAclAddRequest {
     fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
@@ -223,7 +287,31 @@ impl crate::de::Decode for FileAclRequest {
         })
     }
 }
-impl<'de> serde::Deserialize<'de> for FileAclRequest {
+impl<'de> serde::Deserialize<'de> for FileAclAddRequest {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
+/// 删除文件成员的请求。
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
+pub struct FileAclDelRequest {
+    /// 文件 fileid
+    pub fileid: String,
+    /// 被移除的文件成员
+    pub auth_info: Vec<AclDelMember>,
+}
+impl crate::de::Decode for FileAclDelRequest {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            fileid: fields.required("fileid")?,
+            auth_info: fields.required("auth_info")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for FileAclDelRequest {
     fn deserialize<D: serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
@@ -1185,6 +1273,63 @@ impl<'de> serde::Deserialize<'de> for MemberType {
         crate::de::deserialize(deserializer)
     }
 }
+/// 空间的名称、成员与安全设置（new_space_info 返回）。
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
+pub struct NewSpaceInfo {
+    /// 空间 spaceid
+    pub spaceid: String,
+    /// 空间名称
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub space_name: Option<String>,
+    /// 空间成员列表
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub auth_list: Option<SpaceAuthList>,
+    /// 空间类型，0：普通
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub space_sub_type: Option<i64>,
+    /// 空间安全设置
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub secure_setting: Option<SpaceSecureSetting>,
+}
+impl crate::de::Decode for NewSpaceInfo {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            spaceid: fields.required("spaceid")?,
+            space_name: fields.optional("space_name")?,
+            auth_list: fields.optional("auth_list")?,
+            space_sub_type: fields.optional("space_sub_type")?,
+            secure_setting: fields.optional("secure_setting")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for NewSpaceInfo {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
+pub struct NewSpaceInfoResponse {
+    /// 空间信息
+    pub space_info: NewSpaceInfo,
+}
+impl crate::de::Decode for NewSpaceInfoResponse {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            space_info: fields.required("space_info")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for NewSpaceInfoResponse {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct ProInfoResponse {
     /// 是否为专业版
@@ -1252,14 +1397,15 @@ impl<'de> serde::Deserialize<'de> for ShareRange {
         crate::de::deserialize(deserializer)
     }
 }
+/// 添加空间成员的请求。
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
-pub struct SpaceAclRequest {
+pub struct SpaceAclAddRequest {
     /// 空间 spaceid
     pub spaceid: String,
-    /// 被添加或移除的空间成员
-    pub auth_info: Vec<AuthInfo>,
+    /// 被添加的空间成员
+    pub auth_info: Vec<AclAddMember>,
 }
-impl crate::de::Decode for SpaceAclRequest {
+impl crate::de::Decode for SpaceAclAddRequest {
     fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
@@ -1268,7 +1414,31 @@ impl crate::de::Decode for SpaceAclRequest {
         })
     }
 }
-impl<'de> serde::Deserialize<'de> for SpaceAclRequest {
+impl<'de> serde::Deserialize<'de> for SpaceAclAddRequest {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
+/// 移除空间成员的请求。
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
+pub struct SpaceAclDelRequest {
+    /// 空间 spaceid
+    pub spaceid: String,
+    /// 被移除的空间成员
+    pub auth_info: Vec<AclDelMember>,
+}
+impl crate::de::Decode for SpaceAclDelRequest {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            spaceid: fields.required("spaceid")?,
+            auth_info: fields.required("auth_info")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for SpaceAclDelRequest {
     fn deserialize<D: serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
@@ -1369,7 +1539,7 @@ impl<'de> serde::Deserialize<'de> for SpaceIdRequest {
         crate::de::deserialize(deserializer)
     }
 }
-/// 空间的名称、成员与安全设置。
+/// 空间的名称与成员（space_info 返回；安全设置见 new_space_info）。
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct SpaceInfo {
     /// 空间 spaceid
@@ -1383,9 +1553,6 @@ pub struct SpaceInfo {
     /// 空间类型，0：普通
     #[serde(skip_serializing_if = "Option::is_none")]
     pub space_sub_type: Option<i64>,
-    /// 空间安全设置（仅 new_space_info 返回）
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub secure_setting: Option<SpaceSecureSetting>,
 }
 impl crate::de::Decode for SpaceInfo {
     fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
@@ -1395,7 +1562,6 @@ impl crate::de::Decode for SpaceInfo {
             space_name: fields.optional("space_name")?,
             auth_list: fields.optional("auth_list")?,
             space_sub_type: fields.optional("space_sub_type")?,
-            secure_setting: fields.optional("secure_setting")?,
         })
     }
 }
@@ -1759,6 +1925,27 @@ impl<'de> serde::Deserialize<'de> for WatermarkSetting {
         crate::de::deserialize(deserializer)
     }
 }
+impl AclAddMember {
+    /// A `AclAddMember` with its required `type`, `auth` set and every optional field unset.
+    pub fn new(member_type: impl Into<MemberType>, auth: impl Into<DriveAuth>) -> Self {
+        Self {
+            member_type: member_type.into(),
+            userid: None,
+            departmentid: None,
+            auth: auth.into(),
+        }
+    }
+}
+impl AclDelMember {
+    /// A `AclDelMember` with its required `type` set and every optional field unset.
+    pub fn new(member_type: impl Into<MemberType>) -> Self {
+        Self {
+            member_type: member_type.into(),
+            userid: None,
+            departmentid: None,
+        }
+    }
+}
 impl AuthInfo {
     /// A `AuthInfo` with its required `type` set and every optional field unset.
     pub fn new(member_type: impl Into<MemberType>) -> Self {
@@ -1770,11 +1957,23 @@ impl AuthInfo {
         }
     }
 }
-impl FileAclRequest {
-    /// A `FileAclRequest` with its required `fileid`, `auth_info` set and every optional field unset.
+impl FileAclAddRequest {
+    /// A `FileAclAddRequest` with its required `fileid`, `auth_info` set and every optional field unset.
     pub fn new(
         fileid: impl Into<String>,
-        auth_info: impl IntoIterator<Item = impl Into<AuthInfo>>,
+        auth_info: impl IntoIterator<Item = impl Into<AclAddMember>>,
+    ) -> Self {
+        Self {
+            fileid: fileid.into(),
+            auth_info: auth_info.into_iter().map(Into::into).collect(),
+        }
+    }
+}
+impl FileAclDelRequest {
+    /// A `FileAclDelRequest` with its required `fileid`, `auth_info` set and every optional field unset.
+    pub fn new(
+        fileid: impl Into<String>,
+        auth_info: impl IntoIterator<Item = impl Into<AclDelMember>>,
     ) -> Self {
         Self {
             fileid: fileid.into(),
@@ -1892,11 +2091,23 @@ impl FileUploadRequest {
         }
     }
 }
-impl SpaceAclRequest {
-    /// A `SpaceAclRequest` with its required `spaceid`, `auth_info` set and every optional field unset.
+impl SpaceAclAddRequest {
+    /// A `SpaceAclAddRequest` with its required `spaceid`, `auth_info` set and every optional field unset.
     pub fn new(
         spaceid: impl Into<String>,
-        auth_info: impl IntoIterator<Item = impl Into<AuthInfo>>,
+        auth_info: impl IntoIterator<Item = impl Into<AclAddMember>>,
+    ) -> Self {
+        Self {
+            spaceid: spaceid.into(),
+            auth_info: auth_info.into_iter().map(Into::into).collect(),
+        }
+    }
+}
+impl SpaceAclDelRequest {
+    /// A `SpaceAclDelRequest` with its required `spaceid`, `auth_info` set and every optional field unset.
+    pub fn new(
+        spaceid: impl Into<String>,
+        auth_info: impl IntoIterator<Item = impl Into<AclDelMember>>,
     ) -> Self {
         Self {
             spaceid: spaceid.into(),
@@ -2773,16 +2984,16 @@ impl WedriveFileApi {
     ///
     /// # async fn example(client: wecom_api::Client) -> Result<(), Box<dyn std::error::Error>> {
     /// let response = client.wedrive_file().acl_add("FILEID", vec![
-    ///     AuthInfo {
+    ///     AclAddMember {
     ///         member_type: MemberType::Department,
     ///         departmentid: Some(1),
-    ///         auth: Some(DriveAuth::Download),
+    ///         auth: DriveAuth::Download,
     ///         userid: None
     ///     },
-    ///     AuthInfo {
+    ///     AclAddMember {
     ///         member_type: MemberType::User,
     ///         userid: Some("USERID1".into()),
-    ///         auth: Some(DriveAuth::Download),
+    ///         auth: DriveAuth::Download,
     ///         departmentid: None
     ///     }
     /// ])
@@ -2804,11 +3015,11 @@ impl WedriveFileApi {
     pub fn acl_add(
         &self,
         fileid: impl Into<String>,
-        auth_info: impl IntoIterator<Item = impl Into<AuthInfo>>,
+        auth_info: impl IntoIterator<Item = impl Into<AclAddMember>>,
     ) -> calls::WedriveFileAclAdd {
         calls::WedriveFileAclAdd {
             client: self.client.clone(),
-            request: FileAclRequest {
+            request: FileAclAddRequest {
                 fileid: fileid.into(),
                 auth_info: auth_info.into_iter().map(Into::into).collect(),
             },
@@ -2831,17 +3042,15 @@ impl WedriveFileApi {
     ///
     /// # async fn example(client: wecom_api::Client) -> Result<(), Box<dyn std::error::Error>> {
     /// let response = client.wedrive_file().acl_del("FILEID", vec![
-    ///     AuthInfo {
+    ///     AclDelMember {
     ///         member_type: MemberType::User,
     ///         userid: Some("USERID1".into()),
-    ///         departmentid: None,
-    ///         auth: None
+    ///         departmentid: None
     ///     },
-    ///     AuthInfo {
+    ///     AclDelMember {
     ///         member_type: MemberType::Department,
     ///         departmentid: Some(1),
-    ///         userid: None,
-    ///         auth: None
+    ///         userid: None
     ///     }
     /// ])
     ///     .await?;
@@ -2862,11 +3071,11 @@ impl WedriveFileApi {
     pub fn acl_del(
         &self,
         fileid: impl Into<String>,
-        auth_info: impl IntoIterator<Item = impl Into<AuthInfo>>,
+        auth_info: impl IntoIterator<Item = impl Into<AclDelMember>>,
     ) -> calls::WedriveFileAclDel {
         calls::WedriveFileAclDel {
             client: self.client.clone(),
-            request: FileAclRequest {
+            request: FileAclDelRequest {
                 fileid: fileid.into(),
                 auth_info: auth_info.into_iter().map(Into::into).collect(),
             },
@@ -3389,16 +3598,16 @@ impl WedriveSpaceApi {
     ///
     /// # async fn example(client: wecom_api::Client) -> Result<(), Box<dyn std::error::Error>> {
     /// let response = client.wedrive_space().acl_add("SPACEID", vec![
-    ///     AuthInfo {
+    ///     AclAddMember {
     ///         member_type: MemberType::User,
     ///         userid: Some("USERID1".into()),
-    ///         auth: Some(DriveAuth::Admin),
+    ///         auth: DriveAuth::Admin,
     ///         departmentid: None
     ///     },
-    ///     AuthInfo {
+    ///     AclAddMember {
     ///         member_type: MemberType::Department,
     ///         departmentid: Some(1),
-    ///         auth: Some(DriveAuth::Download),
+    ///         auth: DriveAuth::Download,
     ///         userid: None
     ///     }
     /// ])
@@ -3420,11 +3629,11 @@ impl WedriveSpaceApi {
     pub fn acl_add(
         &self,
         spaceid: impl Into<String>,
-        auth_info: impl IntoIterator<Item = impl Into<AuthInfo>>,
+        auth_info: impl IntoIterator<Item = impl Into<AclAddMember>>,
     ) -> calls::WedriveSpaceAclAdd {
         calls::WedriveSpaceAclAdd {
             client: self.client.clone(),
-            request: SpaceAclRequest {
+            request: SpaceAclAddRequest {
                 spaceid: spaceid.into(),
                 auth_info: auth_info.into_iter().map(Into::into).collect(),
             },
@@ -3447,17 +3656,15 @@ impl WedriveSpaceApi {
     ///
     /// # async fn example(client: wecom_api::Client) -> Result<(), Box<dyn std::error::Error>> {
     /// let response = client.wedrive_space().acl_del("SPACEID", vec![
-    ///     AuthInfo {
+    ///     AclDelMember {
     ///         member_type: MemberType::User,
     ///         userid: Some("USERID1".into()),
-    ///         departmentid: None,
-    ///         auth: None
+    ///         departmentid: None
     ///     },
-    ///     AuthInfo {
+    ///     AclDelMember {
     ///         member_type: MemberType::Department,
     ///         departmentid: Some(1),
-    ///         userid: None,
-    ///         auth: None
+    ///         userid: None
     ///     }
     /// ])
     ///     .await?;
@@ -3478,11 +3685,11 @@ impl WedriveSpaceApi {
     pub fn acl_del(
         &self,
         spaceid: impl Into<String>,
-        auth_info: impl IntoIterator<Item = impl Into<AuthInfo>>,
+        auth_info: impl IntoIterator<Item = impl Into<AclDelMember>>,
     ) -> calls::WedriveSpaceAclDel {
         calls::WedriveSpaceAclDel {
             client: self.client.clone(),
-            request: SpaceAclRequest {
+            request: SpaceAclDelRequest {
                 spaceid: spaceid.into(),
                 auth_info: auth_info.into_iter().map(Into::into).collect(),
             },
@@ -4127,7 +4334,7 @@ pub mod calls {
     #[must_use = "a request does nothing until it is awaited"]
     pub struct WedriveFileAclAdd {
         pub(super) client: crate::Client,
-        pub(super) request: FileAclRequest,
+        pub(super) request: FileAclAddRequest,
     }
     impl WedriveFileAclAdd {}
     impl std::future::IntoFuture for WedriveFileAclAdd {
@@ -4157,7 +4364,7 @@ pub mod calls {
     #[must_use = "a request does nothing until it is awaited"]
     pub struct WedriveFileAclDel {
         pub(super) client: crate::Client,
-        pub(super) request: FileAclRequest,
+        pub(super) request: FileAclDelRequest,
     }
     impl WedriveFileAclDel {}
     impl std::future::IntoFuture for WedriveFileAclDel {
@@ -4457,13 +4664,13 @@ pub mod calls {
     }
     impl WedriveSpaceNewInfo {}
     impl std::future::IntoFuture for WedriveSpaceNewInfo {
-        type Output = crate::Result<SpaceInfoResponse>;
+        type Output = crate::Result<NewSpaceInfoResponse>;
         type IntoFuture = crate::BoxFuture<Self::Output>;
         fn into_future(self) -> Self::IntoFuture {
             let query: Vec<(&'static str, String)> = Vec::new();
             self.client
                 .execute_json::<
-                    SpaceInfoResponse,
+                    NewSpaceInfoResponse,
                 >(
                     &OP_WEDRIVE_SPACE_NEW_INFO,
                     query,
@@ -4483,7 +4690,7 @@ pub mod calls {
     #[must_use = "a request does nothing until it is awaited"]
     pub struct WedriveSpaceAclAdd {
         pub(super) client: crate::Client,
-        pub(super) request: SpaceAclRequest,
+        pub(super) request: SpaceAclAddRequest,
     }
     impl WedriveSpaceAclAdd {}
     impl std::future::IntoFuture for WedriveSpaceAclAdd {
@@ -4513,7 +4720,7 @@ pub mod calls {
     #[must_use = "a request does nothing until it is awaited"]
     pub struct WedriveSpaceAclDel {
         pub(super) client: crate::Client,
-        pub(super) request: SpaceAclRequest,
+        pub(super) request: SpaceAclDelRequest,
     }
     impl WedriveSpaceAclDel {}
     impl std::future::IntoFuture for WedriveSpaceAclDel {
