@@ -2964,7 +2964,7 @@ async fn provider_license_submit_order_job_example_0() {
     "months": 2
   },
   "buyer_userid": "xxxx",
-  "jobid": "JOBID"
+  "jobid": "wwxxx"
 }"#,
             ),
             r#"{
@@ -2981,7 +2981,7 @@ async fn provider_license_submit_order_job_example_0() {
     "months": 2
   },
   "buyer_userid": "xxxx",
-  "jobid": "JOBID"
+  "jobid": "wwxxx"
 }"#,
         )
         .expect("the documented request decodes");
@@ -3115,12 +3115,11 @@ async fn provider_license_submit_new_order_job_example_0() {
             &[],
             Some(r#"{
   "buyer_userid": "xxxx",
-  "jobid": "JOBID"
+  "jobid": "BUYJOBID"
 }"#),
             r#"{
   "errcode": 0,
-  "errmsg": "ok",
-  "jobid": "JOBID"
+  "errmsg": "ok"
 }"#,
         )
         .await;
@@ -3128,7 +3127,7 @@ async fn provider_license_submit_new_order_job_example_0() {
     let body: LicenseSubmitNewOrderJobRequest = serde_json::from_str(
             r#"{
   "buyer_userid": "xxxx",
-  "jobid": "JOBID"
+  "jobid": "BUYJOBID"
 }"#,
         )
         .expect("the documented request decodes");
@@ -3146,14 +3145,10 @@ async fn provider_license_submit_new_order_job_example_0() {
             ),
         );
     mock.assert_async().await;
-    crate::support::assert_decoded(
-        r#"{
+    crate::support::assert_decoded(r#"{
   "errcode": 0,
-  "errmsg": "ok",
-  "jobid": "JOBID"
-}"#,
-        &response,
-    );
+  "errmsg": "ok"
+}"#, &response);
 }
 #[tokio::test]
 async fn provider_license_new_order_job_result_example_0() {
@@ -3165,26 +3160,26 @@ async fn provider_license_new_order_job_result_example_0() {
             "/cgi-bin/license/new_order_job_result",
             &[],
             Some(r#"{
-  "jobid": "JOBID"
+  "jobid": "BUYJOBID"
 }"#),
             r#"{
   "errcode": 0,
   "errmsg": "ok",
   "fail_list": [
     {
-      "corpid": "CORPID2",
-      "errcode": 1234,
-      "errmsg": "xxxx"
+      "corpid": "CORPID",
+      "errcode": 700400,
+      "errmsg": "xxx"
     }
   ],
-  "order_id": "OI00000000",
-  "status": 2
+  "order_id": "xxxx",
+  "status": 1
 }"#,
         )
         .await;
     let client = server.client();
     let body: LicenseJobIdRequest = serde_json::from_str(r#"{
-  "jobid": "JOBID"
+  "jobid": "BUYJOBID"
 }"#)
         .expect("the documented request decodes");
     crate::support::assert_typed(&body);
@@ -3207,13 +3202,13 @@ async fn provider_license_new_order_job_result_example_0() {
   "errmsg": "ok",
   "fail_list": [
     {
-      "corpid": "CORPID2",
-      "errcode": 1234,
-      "errmsg": "xxxx"
+      "corpid": "CORPID",
+      "errcode": 700400,
+      "errmsg": "xxx"
     }
   ],
-  "order_id": "OI00000000",
-  "status": 2
+  "order_id": "xxxx",
+  "status": 1
 }"#,
         &response,
     );

@@ -2543,7 +2543,7 @@ pub struct LicenseActiveInfoByUserResponse {
     pub active_status: Option<bool>,
     /// 帐号列表，同一个 userid 同类帐号最多只能有一个（基础帐号与互通帐号各一）
     #[serde(skip_serializing_if = "Vec::is_empty")]
-    pub active_info_list: Vec<LicenseActiveInfo>,
+    pub active_info_list: Vec<LicenseUserActiveInfo>,
 }
 impl crate::de::Decode for LicenseActiveInfoByUserResponse {
     fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
@@ -3090,14 +3090,14 @@ impl<'de> serde::Deserialize<'de> for LicenseJobIdResponse {
         crate::de::deserialize(deserializer)
     }
 }
-/// 接口许可异步任务的状态。
+/// 多企业新购订单的创建结果。
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum LicenseJobStatus {
-    /// `1`: 执行中
-    Running,
-    /// `2`: 执行成功
-    Succeeded,
-    /// `3`: 执行失败
+    /// `1`: 创建完成
+    Created,
+    /// `2`: 创建中，稍后再试
+    Creating,
+    /// `3`: 创建失败
     Failed,
     /// A value this version of the crate does not know, kept as sent.
     Unknown(i64),
@@ -3105,8 +3105,8 @@ pub enum LicenseJobStatus {
 impl From<i64> for LicenseJobStatus {
     fn from(value: i64) -> Self {
         match value {
-            1 => Self::Running,
-            2 => Self::Succeeded,
+            1 => Self::Created,
+            2 => Self::Creating,
             3 => Self::Failed,
             other => Self::Unknown(other),
         }
@@ -3115,8 +3115,8 @@ impl From<i64> for LicenseJobStatus {
 impl From<LicenseJobStatus> for i64 {
     fn from(value: LicenseJobStatus) -> Self {
         match value {
-            LicenseJobStatus::Running => 1,
-            LicenseJobStatus::Succeeded => 2,
+            LicenseJobStatus::Created => 1,
+            LicenseJobStatus::Creating => 2,
             LicenseJobStatus::Failed => 3,
             LicenseJobStatus::Unknown(other) => other,
         }
@@ -3414,13 +3414,13 @@ impl<'de> serde::Deserialize<'de> for LicenseNewOrderJobResponse {
 /// 多企业新购订单的提交结果。
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct LicenseNewOrderJobResult {
-    /// 任务状态
+    /// 订单创建结果
     #[serde(skip_serializing_if = "Option::is_none")]
     pub status: Option<LicenseJobStatus>,
-    /// 多企业订单 id，任务成功时返回
+    /// 订单号
     #[serde(skip_serializing_if = "Option::is_none")]
     pub order_id: Option<String>,
-    /// 失败的企业列表
+    /// 下单失败的企业及原因
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub fail_list: Vec<LicenseCorpError>,
 }
@@ -3880,6 +3880,32 @@ impl<'de> serde::Deserialize<'de> for LicenseRenewAccount {
         crate::de::deserialize(deserializer)
     }
 }
+/// 续期订单的时长：按月数，或指定新的到期时间。官方页面这里没有 days，所以不与新购的时长共用类型。
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
+pub struct LicenseRenewDuration {
+    /// 购买的月数，每个月按 31 天计算，最多 60 个月；服务商测试企业每次只能续期 1 个月
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub months: Option<i64>,
+    /// 指定的新到期时间戳，不可为今天及以前或 1860 天后，须为当天 24 时 0 分 0 秒（否则自动处理）；测试企业不支持
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub new_expire_time: Option<i64>,
+}
+impl crate::de::Decode for LicenseRenewDuration {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            months: fields.optional("months")?,
+            new_expire_time: fields.optional("new_expire_time")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for LicenseRenewDuration {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 /// 创建续期任务的请求。
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct LicenseRenewJobRequest {
@@ -4120,8 +4146,8 @@ pub struct LicenseSubmitOrderJobRequest {
     pub jobid: String,
     /// 下单人，服务商企业内有「购买接口许可」权限的管理员 userid
     pub buyer_userid: String,
-    /// 帐号购买时长
-    pub account_duration: LicenseDuration,
+    /// 续期时长：months 与 new_expire_time 填其一
+    pub account_duration: LicenseRenewDuration,
 }
 impl crate::de::Decode for LicenseSubmitOrderJobRequest {
     fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
@@ -4350,6 +4376,44 @@ impl crate::de::Decode for LicenseUnionOrderResponse {
     }
 }
 impl<'de> serde::Deserialize<'de> for LicenseUnionOrderResponse {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
+/// 成员已激活的一个帐号。官方页面为这个接口列出的字段比激活码详情少（没有状态、创建时间、合并与分配信息）， 所以不与激活码详情共用类型。
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
+pub struct LicenseUserActiveInfo {
+    /// 帐号激活码
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub active_code: Option<String>,
+    /// 帐号类型
+    #[serde(rename = "type", skip_serializing_if = "Option::is_none")]
+    pub account_type: Option<LicenseAccountType>,
+    /// 帐号绑定激活的成员 userid（加密）
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub userid: Option<String>,
+    /// 激活时间
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub active_time: Option<i64>,
+    /// 过期时间
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub expire_time: Option<i64>,
+}
+impl crate::de::Decode for LicenseUserActiveInfo {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            active_code: fields.optional("active_code")?,
+            account_type: fields.optional("type")?,
+            userid: fields.optional("userid")?,
+            active_time: fields.optional("active_time")?,
+            expire_time: fields.optional("expire_time")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for LicenseUserActiveInfo {
     fn deserialize<D: serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
@@ -7394,7 +7458,7 @@ impl LicenseSubmitOrderJobRequest {
     pub fn new(
         jobid: impl Into<String>,
         buyer_userid: impl Into<String>,
-        account_duration: impl Into<LicenseDuration>,
+        account_duration: impl Into<LicenseRenewDuration>,
     ) -> Self {
         Self {
             jobid: jobid.into(),
@@ -9331,7 +9395,7 @@ impl ProviderLicenseApi {
     }
     /// 提交续期订单
     ///
-    /// 把续期任务提交为续期订单，指定下单人与续期时长；提交后须支付。字段未能与官方文档逐一核对。
+    /// 把续期任务提交为续期订单，指定下单人与续期时长；提交后须在服务商管理端或用余额支付，支付后订单才生效。
     ///
     /// `POST /cgi-bin/license/submit_order_job` ([official documentation](https://developer.work.weixin.qq.com/document/path/95646))
     ///
@@ -9345,7 +9409,7 @@ impl ProviderLicenseApi {
     /// use wecom_api::provider::*;
     ///
     /// # async fn example(client: wecom_api::Client) -> Result<(), Box<dyn std::error::Error>> {
-    /// let response = client.provider_license().submit_order_job("JOBID", "xxxx", LicenseDuration {
+    /// let response = client.provider_license().submit_order_job("wwxxx", "xxxx", LicenseRenewDuration {
     ///     months: Some(2),
     ///     ..Default::default()
     /// })
@@ -9369,7 +9433,7 @@ impl ProviderLicenseApi {
         &self,
         jobid: impl Into<String>,
         buyer_userid: impl Into<String>,
-        account_duration: impl Into<LicenseDuration>,
+        account_duration: impl Into<LicenseRenewDuration>,
     ) -> calls::ProviderLicenseSubmitOrderJob {
         calls::ProviderLicenseSubmitOrderJob {
             client: self.client.clone(),
@@ -9450,7 +9514,7 @@ impl ProviderLicenseApi {
     }
     /// 提交多企业新购订单
     ///
-    /// 提交多企业新购任务，生成多企业订单；提交是异步的，用 provider_license.new_order_job_result 查询结果。 字段未能与官方文档逐一核对。
+    /// 提交多企业新购任务，生成多企业订单；提交是异步的，返回里没有订单号，用 provider_license.new_order_job_result 查询结果。
     ///
     /// `POST /cgi-bin/license/submit_new_order_job` ([official documentation](https://developer.work.weixin.qq.com/document/path/98892))
     ///
@@ -9462,7 +9526,7 @@ impl ProviderLicenseApi {
     ///
     /// ```no_run
     /// # async fn example(client: wecom_api::Client) -> Result<(), Box<dyn std::error::Error>> {
-    /// let response = client.provider_license().submit_new_order_job("JOBID", "xxxx")
+    /// let response = client.provider_license().submit_new_order_job("BUYJOBID", "xxxx")
     ///     .await?;
     /// # Ok(())
     /// # }
@@ -9473,8 +9537,7 @@ impl ProviderLicenseApi {
     /// ```json
     /// {
     ///   "errcode": 0,
-    ///   "errmsg": "ok",
-    ///   "jobid": "JOBID"
+    ///   "errmsg": "ok"
     /// }
     /// ```
     #[doc(alias = "/cgi-bin/license/submit_new_order_job")]
@@ -9494,7 +9557,7 @@ impl ProviderLicenseApi {
     }
     /// 获取多企业新购订单提交结果
     ///
-    /// 查询多企业新购订单的提交结果：成功时返回多企业订单号，失败的企业在 fail_list 中。 字段未能与官方文档逐一核对。
+    /// 查询多企业新购订单的提交结果：成功时返回多企业订单号，失败的企业在 fail_list 中。结果只在提交后 7 天内可查。
     ///
     /// `POST /cgi-bin/license/new_order_job_result` ([official documentation](https://developer.work.weixin.qq.com/document/path/98892))
     ///
@@ -9506,7 +9569,7 @@ impl ProviderLicenseApi {
     ///
     /// ```no_run
     /// # async fn example(client: wecom_api::Client) -> Result<(), Box<dyn std::error::Error>> {
-    /// let response = client.provider_license().new_order_job_result("JOBID")
+    /// let response = client.provider_license().new_order_job_result("BUYJOBID")
     ///     .await?;
     /// # Ok(())
     /// # }
@@ -9520,13 +9583,13 @@ impl ProviderLicenseApi {
     ///   "errmsg": "ok",
     ///   "fail_list": [
     ///     {
-    ///       "corpid": "CORPID2",
-    ///       "errcode": 1234,
-    ///       "errmsg": "xxxx"
+    ///       "corpid": "CORPID",
+    ///       "errcode": 700400,
+    ///       "errmsg": "xxx"
     ///     }
     ///   ],
-    ///   "order_id": "OI00000000",
-    ///   "status": 2
+    ///   "order_id": "xxxx",
+    ///   "status": 1
     /// }
     /// ```
     #[doc(alias = "/cgi-bin/license/new_order_job_result")]
@@ -9962,7 +10025,7 @@ impl ProviderLicenseApi {
     }
     /// 批量激活帐号
     ///
-    /// 一次为一个企业的最多 1000 个成员激活帐号，规则同 provider_license.active_account，分别返回每个激活码的结果。 返回部分的字段未能与官方文档逐一核对。
+    /// 一次为一个企业的最多 1000 个成员激活帐号，规则同 provider_license.active_account，分别返回每个激活码的结果。
     ///
     /// `POST /cgi-bin/license/batch_active_account` ([official documentation](https://developer.work.weixin.qq.com/document/path/95553))
     ///
@@ -10088,7 +10151,7 @@ impl ProviderLicenseApi {
     }
     /// 批量获取激活码详情
     ///
-    /// 一次查询最多 1000 个激活码的详情；无效的激活码在 invalid_active_code_list 中返回。与获取激活码详情同页， 批量部分字段未能与官方文档逐一核对。
+    /// 一次查询最多 1000 个激活码的详情；无效的激活码在 invalid_active_code_list 中返回。与获取激活码详情同页， 每项的结构与获取激活码详情的 active_info 相同。
     ///
     /// `POST /cgi-bin/license/batch_get_active_info_by_code` ([official documentation](https://developer.work.weixin.qq.com/document/path/95552))
     ///
@@ -13279,13 +13342,13 @@ pub mod calls {
     }
     impl ProviderLicenseSubmitNewOrderJob {}
     impl std::future::IntoFuture for ProviderLicenseSubmitNewOrderJob {
-        type Output = crate::Result<LicenseJobIdResponse>;
+        type Output = crate::Result<EmptyResponse>;
         type IntoFuture = crate::BoxFuture<Self::Output>;
         fn into_future(self) -> Self::IntoFuture {
             let query: Vec<(&'static str, String)> = Vec::new();
             self.client
                 .execute_json::<
-                    LicenseJobIdResponse,
+                    EmptyResponse,
                 >(
                     &OP_PROVIDER_LICENSE_SUBMIT_NEW_ORDER_JOB,
                     query,
