@@ -5387,39 +5387,50 @@ async fn provider_pay_get_invoice_list_example_0() {
             &[],
             Some(
                 r#"{
-  "end_time": 1671507437,
-  "limit": 100,
-  "start_time": 1670643437
+  "cursor": "CURSOR",
+  "end_time": 1680003600,
+  "limit": 50,
+  "start_time": 1680000000
 }"#,
             ),
             r#"{
   "errcode": 0,
   "errmsg": "ok",
-  "has_more": 0,
+  "has_more": 1,
   "invoice_list": [
     {
-      "apply_time": 1671161378,
-      "custom_corpid": "wwxxxx",
+      "apply_time": 1680000000,
+      "bank_account_number": "17631364174811341",
+      "bank_name": "中国邮政储蓄银行股份有限公司广州市天河支行",
+      "company_addr": "广东省广州市海珠区媒体港",
+      "company_tel": "187XXXXXXXX",
+      "contact_addr": "广东省|广州市|海珠区",
+      "contact_name": "张三",
+      "contact_postcode": "200240",
+      "contact_tel": "12345678901",
+      "custom_corpid": "wwxx",
+      "invoice_note": "开票备注",
       "invoice_status": 1,
-      "invoice_title": "测试企业",
-      "invoice_type": 1,
+      "invoice_title": "发票抬头",
+      "invoice_type": 0,
       "order_id": "ORDERID",
       "paid_price": 9000,
-      "receive_email": "test@example.com",
+      "receive_email": "jack@qq.com",
       "send_way": 1,
-      "tax_number": "91440300000000000X"
+      "tax_number": "TAXPAYERID"
     }
   ],
-  "next_cursor": "xxx"
+  "next_cursor": "CURSOR"
 }"#,
         )
         .await;
     let client = server.client();
     let body: PayInvoiceListRequest = serde_json::from_str(
             r#"{
-  "end_time": 1671507437,
-  "limit": 100,
-  "start_time": 1670643437
+  "cursor": "CURSOR",
+  "end_time": 1680003600,
+  "limit": 50,
+  "start_time": 1680000000
 }"#,
         )
         .expect("the documented request decodes");
@@ -5427,7 +5438,13 @@ async fn provider_pay_get_invoice_list_example_0() {
     #[allow(unused_mut)]
     let mut call: calls::ProviderPayGetInvoiceList = client
         .provider_pay()
-        .get_invoice_list(body.start_time, body.end_time);
+        .get_invoice_list();
+    if let Some(value) = body.start_time {
+        call = call.start_time(value);
+    }
+    if let Some(value) = body.end_time {
+        call = call.end_time(value);
+    }
     if let Some(value) = body.cursor {
         call = call.cursor(value);
     }
@@ -5446,22 +5463,31 @@ async fn provider_pay_get_invoice_list_example_0() {
         r#"{
   "errcode": 0,
   "errmsg": "ok",
-  "has_more": 0,
+  "has_more": 1,
   "invoice_list": [
     {
-      "apply_time": 1671161378,
-      "custom_corpid": "wwxxxx",
+      "apply_time": 1680000000,
+      "bank_account_number": "17631364174811341",
+      "bank_name": "中国邮政储蓄银行股份有限公司广州市天河支行",
+      "company_addr": "广东省广州市海珠区媒体港",
+      "company_tel": "187XXXXXXXX",
+      "contact_addr": "广东省|广州市|海珠区",
+      "contact_name": "张三",
+      "contact_postcode": "200240",
+      "contact_tel": "12345678901",
+      "custom_corpid": "wwxx",
+      "invoice_note": "开票备注",
       "invoice_status": 1,
-      "invoice_title": "测试企业",
-      "invoice_type": 1,
+      "invoice_title": "发票抬头",
+      "invoice_type": 0,
       "order_id": "ORDERID",
       "paid_price": 9000,
-      "receive_email": "test@example.com",
+      "receive_email": "jack@qq.com",
       "send_way": 1,
-      "tax_number": "91440300000000000X"
+      "tax_number": "TAXPAYERID"
     }
   ],
-  "next_cursor": "xxx"
+  "next_cursor": "CURSOR"
 }"#,
         &response,
     );

@@ -4900,14 +4900,16 @@ impl<'de> serde::Deserialize<'de> for PayInvoice {
 /// 获取开票列表的请求。
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct PayInvoiceListRequest {
-    /// 起始时间
-    pub start_time: i64,
-    /// 结束时间
-    pub end_time: i64,
-    /// 用于分页查询的游标，由上一次调用返回，首次调用不填
+    /// 开始时间（申请时间）；可不填，但须与 end_time 同时指定
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub start_time: Option<i64>,
+    /// 结束时间（申请时间）；可不填，但须与 start_time 同时指定
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub end_time: Option<i64>,
+    /// 用于分页查询的游标，由上一次调用返回，首次调用可不填
     #[serde(skip_serializing_if = "Option::is_none")]
     pub cursor: Option<String>,
-    /// 预期请求的数据量
+    /// 返回的最大记录数，最大 100，默认 50
     #[serde(skip_serializing_if = "Option::is_none")]
     pub limit: Option<i64>,
 }
@@ -4915,8 +4917,8 @@ impl crate::de::Decode for PayInvoiceListRequest {
     fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
-            start_time: fields.required("start_time")?,
-            end_time: fields.required("end_time")?,
+            start_time: fields.optional("start_time")?,
+            end_time: fields.optional("end_time")?,
             cursor: fields.optional("cursor")?,
             limit: fields.optional("limit")?,
         })
@@ -7515,17 +7517,6 @@ impl LoginInfoRequest {
     pub fn new(auth_code: impl Into<crate::Secret>) -> Self {
         Self {
             auth_code: auth_code.into(),
-        }
-    }
-}
-impl PayInvoiceListRequest {
-    /// A `PayInvoiceListRequest` with its required `start_time`, `end_time` set and every optional field unset.
-    pub fn new(start_time: i64, end_time: i64) -> Self {
-        Self {
-            start_time,
-            end_time,
-            cursor: None,
-            limit: None,
         }
     }
 }
@@ -10752,7 +10743,7 @@ pub struct ProviderPayApi {
 impl ProviderPayApi {
     /// 创建收款订单
     ///
-    /// 服务商为客户企业创建收款订单（普通第三方应用、代开发应用或行业解决方案），返回订单号与支付或确认链接。 服务商须已在收银台完成商户号注册（免支付订单除外）。请求须带 nonce_str、ts 与收银台 API 密钥计算的 sig； product_list 的内容随 business_type 不同，以 JSON 原样传递。字段未能与官方文档逐一核对。
+    /// 服务商为客户企业创建收款订单（普通第三方应用、代开发应用或行业解决方案），返回订单号与支付或确认链接。 服务商须已在收银台完成商户号注册（免支付订单除外）。请求须带 nonce_str、ts 与收银台 API 密钥计算的 sig； product_list 的内容随 business_type 不同，以 JSON 原样传递。
     ///
     /// `POST /cgi-bin/paytool/open_order` ([official documentation](https://developer.work.weixin.qq.com/document/path/98045))
     ///
@@ -10991,7 +10982,7 @@ impl ProviderPayApi {
     }
     /// 获取开票列表
     ///
-    /// 查询客户申请开票的收款订单列表（抬头、税号、收取方式、联系信息等），以 cursor 分页。字段未能与官方文档逐一核对。
+    /// 查询客户申请开票的收款订单列表（抬头、税号、收取方式、联系信息等），以 cursor 分页。
     ///
     /// `POST /cgi-bin/paytool/get_invoice_list` ([official documentation](https://developer.work.weixin.qq.com/document/path/99436))
     ///
@@ -11003,8 +10994,9 @@ impl ProviderPayApi {
     ///
     /// ```no_run
     /// # async fn example(client: wecom_api::Client) -> Result<(), Box<dyn std::error::Error>> {
-    /// let response = client.provider_pay().get_invoice_list(1670643437, 1671507437)
-    ///     .limit(100)
+    /// let response = client.provider_pay().get_invoice_list()
+    ///     .start_time(1680000000)
+    ///     .end_time(1680003600)
     ///     .await?;
     /// # Ok(())
     /// # }
@@ -11016,36 +11008,39 @@ impl ProviderPayApi {
     /// {
     ///   "errcode": 0,
     ///   "errmsg": "ok",
-    ///   "has_more": 0,
+    ///   "has_more": 1,
     ///   "invoice_list": [
     ///     {
-    ///       "apply_time": 1671161378,
-    ///       "custom_corpid": "wwxxxx",
+    ///       "apply_time": 1680000000,
+    ///       "bank_account_number": "17631364174811341",
+    ///       "bank_name": "中国邮政储蓄银行股份有限公司广州市天河支行",
+    ///       "company_addr": "广东省广州市海珠区媒体港",
+    ///       "company_tel": "187XXXXXXXX",
+    ///       "contact_addr": "广东省|广州市|海珠区",
+    ///       "contact_name": "张三",
+    ///       "contact_postcode": "200240",
+    ///       "contact_tel": "12345678901",
+    ///       "custom_corpid": "wwxx",
+    ///       "invoice_note": "开票备注",
     ///       "invoice_status": 1,
-    ///       "invoice_title": "测试企业",
-    ///       "invoice_type": 1,
+    ///       "invoice_title": "发票抬头",
+    ///       "invoice_type": 0,
     ///       "order_id": "ORDERID",
     ///       "paid_price": 9000,
-    ///       "receive_email": "test@example.com",
+    ///       "receive_email": "jack@qq.com",
     ///       "send_way": 1,
-    ///       "tax_number": "91440300000000000X"
+    ///       "tax_number": "TAXPAYERID"
     ///     }
     ///   ],
-    ///   "next_cursor": "xxx"
+    ///   "next_cursor": "CURSOR"
     /// }
     /// ```
     #[doc(alias = "/cgi-bin/paytool/get_invoice_list")]
     #[doc(alias = "获取开票列表")]
-    pub fn get_invoice_list(
-        &self,
-        start_time: i64,
-        end_time: i64,
-    ) -> calls::ProviderPayGetInvoiceList {
+    pub fn get_invoice_list(&self) -> calls::ProviderPayGetInvoiceList {
         calls::ProviderPayGetInvoiceList {
             client: self.client.clone(),
             request: PayInvoiceListRequest {
-                start_time,
-                end_time,
                 ..Default::default()
             },
         }
@@ -14312,12 +14307,22 @@ pub mod calls {
         pub(super) request: PayInvoiceListRequest,
     }
     impl ProviderPayGetInvoiceList {
-        /// 用于分页查询的游标，由上一次调用返回，首次调用不填
+        /// 开始时间（申请时间）；可不填，但须与 end_time 同时指定
+        pub fn start_time(mut self, value: i64) -> Self {
+            self.request.start_time = Some(value);
+            self
+        }
+        /// 结束时间（申请时间）；可不填，但须与 start_time 同时指定
+        pub fn end_time(mut self, value: i64) -> Self {
+            self.request.end_time = Some(value);
+            self
+        }
+        /// 用于分页查询的游标，由上一次调用返回，首次调用可不填
         pub fn cursor(mut self, value: impl Into<String>) -> Self {
             self.request.cursor = Some(value.into());
             self
         }
-        /// 预期请求的数据量
+        /// 返回的最大记录数，最大 100，默认 50
         pub fn limit(mut self, value: i64) -> Self {
             self.request.limit = Some(value);
             self
