@@ -7815,7 +7815,7 @@ impl ProviderApi {
     }
     /// 获取登录用户信息
     ///
-    /// 企业微信扫码登录第三方网站（或从管理后台跳转）后，用回调得到的 auth_code 获取登录用户的身份、所在企业、 可管理的应用与通讯录权限。auth_code 一次有效。该接口以 provider_access_token 作为 access_token 参数传递。 字段未能与官方文档逐一核对。
+    /// 企业微信扫码登录第三方网站（或从管理后台跳转）后，用回调得到的 auth_code 获取登录用户的身份、所在企业、可管理的应用与通讯录权限。 auth_code 一次有效。该接口以 provider_access_token 作为 access_token 参数传递。
     ///
     /// `POST /cgi-bin/service/get_login_info` ([official documentation](https://developer.work.weixin.qq.com/document/path/91125))
     ///
@@ -8456,7 +8456,7 @@ impl ProviderContactApi {
     }
     /// 通讯录批量搜索
     ///
-    /// 一次提交多个搜索条件（每个条件的含义同 provider_contact.search），分别返回每个条件的结果与翻页游标。 页面的批量搜索部分字段未能与官方文档逐一核对。
+    /// 一次提交多个搜索条件（每个条件的含义同 provider_contact.search），分别返回每个条件的结果与翻页游标。
     ///
     /// `POST /cgi-bin/service/contact/batchsearch` ([official documentation](https://developer.work.weixin.qq.com/document/path/91844))
     ///
@@ -8700,7 +8700,7 @@ pub struct ProviderDeviceApi {
 impl ProviderDeviceApi {
     /// 添加设备
     ///
-    /// 硬件服务商在某设备型号下添加设备（硬件直连接入），返回设备 id、secret_no 与二维码。旧的硬件直连接入接口， 官方页面未能在文档库中找到；字段未能与官方文档逐一核对。
+    /// 硬件服务商在某设备型号下添加设备（硬件直连接入），返回设备 id、secret_no 与二维码。
     ///
     /// `POST /cgi-bin/service/add_device` ([official documentation](https://developer.work.weixin.qq.com/document/path/90626))
     ///
@@ -8753,7 +8753,7 @@ impl ProviderDeviceApi {
     }
     /// 删除设备
     ///
-    /// 硬件服务商删除已添加的设备。字段未能与官方文档逐一核对。
+    /// 硬件服务商删除已添加的设备。
     ///
     /// `POST /cgi-bin/service/del_device` ([official documentation](https://developer.work.weixin.qq.com/document/path/92770))
     ///
@@ -8791,7 +8791,7 @@ impl ProviderDeviceApi {
     }
     /// 获取设备列表
     ///
-    /// 硬件服务商分页获取已添加的设备列表（offset/limit）。字段未能与官方文档逐一核对。
+    /// 硬件服务商分页获取已添加的设备列表（offset/limit）。
     ///
     /// `POST /cgi-bin/service/list_device` ([official documentation](https://developer.work.weixin.qq.com/document/path/91346))
     ///
@@ -8837,7 +8837,7 @@ impl ProviderDeviceApi {
     }
     /// 获取设备的授权企业信息
     ///
-    /// 查询设备绑定（授权）的企业与设备备注名。字段未能与官方文档逐一核对。
+    /// 查询设备绑定（授权）的企业与设备备注名。
     ///
     /// `POST /cgi-bin/service/get_device_auth_info` ([official documentation](https://developer.work.weixin.qq.com/document/path/90753))
     ///
@@ -8886,7 +8886,7 @@ impl ProviderDeviceApi {
     }
     /// 重置设备SecretNo
     ///
-    /// 重置设备的 SecretNo（设备接入凭证）。字段未能与官方文档逐一核对。
+    /// 重置设备的 SecretNo（设备接入凭证）。
     ///
     /// `POST /cgi-bin/service/reset_secret_no` ([official documentation](https://developer.work.weixin.qq.com/document/path/90753))
     ///
@@ -8927,7 +8927,7 @@ impl ProviderDeviceApi {
     }
     /// 上传设备日志
     ///
-    /// 通知设备上传日志文件，可附带提示信息。字段未能与官方文档逐一核对。
+    /// 通知设备上传日志文件，可附带提示信息。
     ///
     /// `POST /cgi-bin/service/fetch_device_log` ([official documentation](https://developer.work.weixin.qq.com/document/path/91475))
     ///
@@ -8970,7 +8970,7 @@ impl ProviderDeviceApi {
     }
     /// 设置打印机支持状态
     ///
-    /// 设置打印/扫描设备是否不支持打印机功能。字段未能与官方文档逐一核对。
+    /// 设置打印/扫描设备是否不支持打印机功能。
     ///
     /// `POST /cgi-bin/service/set_printer_support_state` ([official documentation](https://developer.work.weixin.qq.com/document/path/92782))
     ///
@@ -9075,7 +9075,7 @@ impl ProviderExternalContactApi {
     }
     /// 设置迁移完成
     ///
-    /// 服务商完成某授权企业客户 external_userid 的迁移后调用，设置该企业迁移完成；之后该企业的客户联系接口 只返回新的 external_userid。字段未能与官方文档逐一核对。
+    /// 服务商完成某授权企业客户 external_userid 的迁移后调用，设置该企业迁移完成；之后该企业的客户联系接口只返回新的 external_userid。
     ///
     /// `POST /cgi-bin/service/externalcontact/finish_external_userid_migration` ([official documentation](https://developer.work.weixin.qq.com/document/path/95327))
     ///
@@ -9165,7 +9165,7 @@ impl ProviderIdApi {
     }
     /// userid转换
     ///
-    /// 服务商将授权企业的明文 userid 批量转换为服务商主体下的密文 userid，每次最多 1000 个。官方文档 97062 所述的接口地址为 /cgi-bin/batch/userid_to_openuserid（以授权企业的 access_token 调用，见 id_convert.userid_to_open_userid）；本服务商地址未能在官方文档中找到，字段未能与官方文档逐一核对。
+    /// 服务商将授权企业的明文 userid 批量转换为服务商主体下的密文 userid，每次最多 1000 个。官方文档 97062 所述的接口地址为 /cgi-bin/batch/userid_to_openuserid（以授权企业的 access_token 调用，见 id_convert.userid_to_open_userid）；本服务商地址未能在官方文档中找到。
     ///
     /// `POST /cgi-bin/service/batch/userid_to_openuserid` ([official documentation](https://developer.work.weixin.qq.com/document/path/97062))
     ///
@@ -10633,7 +10633,7 @@ pub struct ProviderMediaApi {
 impl ProviderMediaApi {
     /// 上传需要转译的文件
     ///
-    /// 以 multipart/form-data 上传需要通讯录 id 转译的文件（文件字段名 media），得到三天内有效的 media_id， 供 provider_contact.id_translate 使用。字段未能与官方文档逐一核对。
+    /// 以 multipart/form-data 上传需要通讯录 id 转译的文件（文件字段名 media）， 得到三天内有效的 media_id，供 provider_contact.id_translate 使用。
     ///
     /// `POST /cgi-bin/service/media/upload` ([official documentation](https://developer.work.weixin.qq.com/document/path/91883))
     ///
@@ -10691,7 +10691,7 @@ pub struct ProviderMiniprogramApi {
 impl ProviderMiniprogramApi {
     /// 临时登录凭证校验接口
     ///
-    /// 第三方小程序调用 wx.qy.login 得到 code 后，服务端以 suite_access_token 换取成员的 corpid、userid、 session_key 与 open_userid。code 只能使用一次。grant_type 固定为 authorization_code。 字段未能与官方文档逐一核对。
+    /// 第三方小程序调用 wx.qy.login 得到 code 后，服务端以 suite_access_token 换取成员的 corpid、userid、session_key 与 open_userid。 code 只能使用一次。grant_type 固定为 authorization_code。
     ///
     /// `GET /cgi-bin/service/miniprogram/jscode2session` ([official documentation](https://developer.work.weixin.qq.com/document/path/92468))
     ///
@@ -10799,7 +10799,7 @@ impl ProviderPayApi {
     }
     /// 取消收款订单
     ///
-    /// 取消未支付的收款订单。请求须带签名（nonce_str、ts、sig）。字段未能与官方文档逐一核对。
+    /// 取消未支付的收款订单。请求须带签名（nonce_str、ts、sig）。
     ///
     /// `POST /cgi-bin/paytool/close_order` ([official documentation](https://developer.work.weixin.qq.com/document/path/98046))
     ///
@@ -11047,7 +11047,7 @@ impl ProviderPayApi {
     }
     /// 标记开票状态
     ///
-    /// 服务商完成开票（或开票失败）后标记收款订单的开票状态与备注。字段未能与官方文档逐一核对。
+    /// 服务商完成开票（或开票失败）后标记收款订单的开票状态与备注。
     ///
     /// `POST /cgi-bin/paytool/mark_invoice_status` ([official documentation](https://developer.work.weixin.qq.com/document/path/99437))
     ///
