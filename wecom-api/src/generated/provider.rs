@@ -10679,6 +10679,7 @@ impl ProviderMediaApi {
         calls::ProviderMediaUpload {
             client: self.client.clone(),
             query_media_type: media_type.into(),
+            query_attachment_type: None,
             file,
         }
     }
@@ -14091,15 +14092,25 @@ pub mod calls {
     pub struct ProviderMediaUpload {
         pub(super) client: crate::Client,
         pub(super) query_media_type: String,
+        pub(super) query_attachment_type: Option<i64>,
         pub(super) file: crate::media::UploadFile,
     }
-    impl ProviderMediaUpload {}
+    impl ProviderMediaUpload {
+        /// 附件类型，普通场景不填；特定场景必填，目前支持 3（收银台）
+        pub fn attachment_type(mut self, value: i64) -> Self {
+            self.query_attachment_type = Some(value);
+            self
+        }
+    }
     impl std::future::IntoFuture for ProviderMediaUpload {
         type Output = crate::Result<ProviderMediaUploadResponse>;
         type IntoFuture = crate::BoxFuture<Self::Output>;
         fn into_future(self) -> Self::IntoFuture {
-            let mut query: Vec<(&'static str, String)> = Vec::with_capacity(1usize);
+            let mut query: Vec<(&'static str, String)> = Vec::with_capacity(2usize);
             query.push(("type", self.query_media_type));
+            if let Some(value) = self.query_attachment_type {
+                query.push(("attachment_type", value.to_string()));
+            }
             self.client
                 .execute_upload::<
                     ProviderMediaUploadResponse,
