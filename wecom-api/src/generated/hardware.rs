@@ -2316,7 +2316,7 @@ impl HardwareApi {
     }
     /// 获取设备自定义属性
     ///
-    /// 服务商获取设备（如打印/扫描设备）上报的自定义标识串。官方页面未能在文档库中找到，字段取自字段表； 字段未能与官方文档逐一核对。
+    /// 服务商获取设备（如打印/扫描设备）上报的自定义标识串。
     ///
     /// `POST /cgi-bin/hardware/get_device_feature` ([official documentation](https://developer.work.weixin.qq.com/document/path/92739))
     ///
@@ -2550,7 +2550,7 @@ impl HardwareDataApi {
     }
     /// 获取门禁通行原始数据
     ///
-    /// 第三方应用获取企业已授权设备的门禁通行记录（仅应用可见范围内成员），请求同考勤数据接口；以 cursor 翻页， 记录嵌套在 accesscontrol_data.items 中。字段未能与官方文档逐一核对。
+    /// 第三方应用获取企业已授权设备的门禁通行记录（仅应用可见范围内成员），请求同考勤数据接口；以 cursor 翻页， 记录嵌套在 accesscontrol_data.items 中。
     ///
     /// `POST /cgi-bin/devicedata/get_accesscontrol_data` ([official documentation](https://developer.work.weixin.qq.com/document/path/96029))
     ///
@@ -2759,7 +2759,7 @@ impl HardwareDataApi {
     }
     /// 修改门禁通行规则
     ///
-    /// 第三方应用修改自己创建的门禁规则，请求字段同写入门禁通行规则，另需 rule_id。须有「设备接口信息权限 - 创建门禁规则」 授权，企业须同时安装硬件设备与第三方应用；规则成员只能是应用可见范围与授权设备可见范围的交集成员。已有规则包含 交集外的成员或授权设备范围外的设备时，不能通过本接口修改。返回部分的字段未能与官方文档逐一核对。
+    /// 第三方应用修改自己创建的门禁规则，请求字段同写入门禁通行规则，另需 rule_id。须有「设备接口信息权限 - 创建门禁规则」授权， 企业须同时安装硬件设备与第三方应用；规则成员只能是应用可见范围与授权设备可见范围的交集成员。已有规则包含交集外的成员或授权设备范围外的设备时， 不能通过本接口修改。
     ///
     /// `POST /cgi-bin/devicedata/mod_accesscontrol_rule` ([official documentation](https://developer.work.weixin.qq.com/document/path/96221))
     ///
