@@ -2807,6 +2807,32 @@ impl<'de> serde::Deserialize<'de> for LicenseBatchActiveResponse {
         crate::de::deserialize(deserializer)
     }
 }
+/// 新购帐号的购买时长；总时长为 months×31+days 天。官方页面这里没有 new_expire_time（只见于订单详情与续期），所以不与订单详情的时长共用类型。
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
+pub struct LicenseBuyDuration {
+    /// 购买的月数，每个月按照 31 天计算
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub months: Option<i64>,
+    /// 购买的天数
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub days: Option<i64>,
+}
+impl crate::de::Decode for LicenseBuyDuration {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            months: fields.optional("months")?,
+            days: fields.optional("days")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for LicenseBuyDuration {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 /// 取消订单的请求。
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct LicenseCancelOrderRequest {
@@ -2904,7 +2930,7 @@ pub struct LicenseCorpBuy {
     /// 帐号个数详情
     pub account_count: LicenseAccountCount,
     /// 帐号购买时长
-    pub account_duration: LicenseDuration,
+    pub account_duration: LicenseBuyDuration,
     /// 是否开启自动激活：0 关闭，1 开启
     #[serde(
         skip_serializing_if = "Option::is_none",
@@ -2961,7 +2987,7 @@ impl<'de> serde::Deserialize<'de> for LicenseCorpError {
         crate::de::deserialize(deserializer)
     }
 }
-/// 帐号购买时长；总时长为 months×31+days 天。
+/// 订单中的帐号购买时长；总时长为 months×31+days 天，续期订单指定新过期时间时返回 new_expire_time。
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct LicenseDuration {
     /// 购买的月数，每个月按照 31 天计算
@@ -3451,7 +3477,7 @@ pub struct LicenseNewOrderRequest {
     /// 帐号个数详情，基础帐号跟互通帐号不能同时为 0
     pub account_count: LicenseAccountCount,
     /// 帐号购买时长，最少 1 个月（31 天），最多 60 个月（1860 天）
-    pub account_duration: LicenseDuration,
+    pub account_duration: LicenseBuyDuration,
 }
 impl crate::de::Decode for LicenseNewOrderRequest {
     fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
@@ -3752,10 +3778,10 @@ impl<'de> serde::Deserialize<'de> for LicenseOrderType {
 /// 余额支付订单任务的结果。
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct LicensePayJobResult {
-    /// 任务状态
+    /// 支付任务结果
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub status: Option<i64>,
-    /// 支付结果
+    pub status: Option<LicensePayJobStatus>,
+    /// 支付结果的信息，仅在支付失败时返回
     #[serde(skip_serializing_if = "Option::is_none")]
     pub pay_job_result: Option<LicensePayResult>,
 }
@@ -3769,6 +3795,55 @@ impl crate::de::Decode for LicensePayJobResult {
     }
 }
 impl<'de> serde::Deserialize<'de> for LicensePayJobResult {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
+/// 余额支付任务的结果。
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum LicensePayJobStatus {
+    /// `1`: 支付成功
+    Paid,
+    /// `2`: 支付任务执行中，稍后再试
+    Running,
+    /// `3`: 支付失败
+    Failed,
+    /// A value this version of the crate does not know, kept as sent.
+    Unknown(i64),
+}
+impl From<i64> for LicensePayJobStatus {
+    fn from(value: i64) -> Self {
+        match value {
+            1 => Self::Paid,
+            2 => Self::Running,
+            3 => Self::Failed,
+            other => Self::Unknown(other),
+        }
+    }
+}
+impl From<LicensePayJobStatus> for i64 {
+    fn from(value: LicensePayJobStatus) -> Self {
+        match value {
+            LicensePayJobStatus::Paid => 1,
+            LicensePayJobStatus::Running => 2,
+            LicensePayJobStatus::Failed => 3,
+            LicensePayJobStatus::Unknown(other) => other,
+        }
+    }
+}
+impl serde::Serialize for LicensePayJobStatus {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.serialize_i64(i64::from(*self))
+    }
+}
+impl crate::de::Decode for LicensePayJobStatus {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        <i64 as crate::de::Decode>::decode(value).map(Self::from)
+    }
+}
+impl<'de> serde::Deserialize<'de> for LicensePayJobStatus {
     fn deserialize<D: serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
@@ -7331,7 +7406,7 @@ impl LicenseCorpBuy {
     pub fn new(
         corpid: impl Into<String>,
         account_count: impl Into<LicenseAccountCount>,
-        account_duration: impl Into<LicenseDuration>,
+        account_duration: impl Into<LicenseBuyDuration>,
     ) -> Self {
         Self {
             sub_order_id: None,
@@ -9285,10 +9360,9 @@ impl ProviderLicenseApi {
     /// let response = client.provider_license().create_new_order("wwxxx", "xxxx", LicenseAccountCount {
     ///     base_count: Some(100),
     ///     external_contact_count: Some(100)
-    /// }, LicenseDuration {
+    /// }, LicenseBuyDuration {
     ///     months: Some(2),
-    ///     days: Some(20),
-    ///     ..Default::default()
+    ///     days: Some(20)
     /// })
     ///     .await?;
     /// # Ok(())
@@ -9311,7 +9385,7 @@ impl ProviderLicenseApi {
         corpid: impl Into<String>,
         buyer_userid: impl Into<String>,
         account_count: impl Into<LicenseAccountCount>,
-        account_duration: impl Into<LicenseDuration>,
+        account_duration: impl Into<LicenseBuyDuration>,
     ) -> calls::ProviderLicenseCreateNewOrder {
         calls::ProviderLicenseCreateNewOrder {
             client: self.client.clone(),
@@ -9437,7 +9511,7 @@ impl ProviderLicenseApi {
     }
     /// 创建多企业新购任务
     ///
-    /// 为多个企业一次新购帐号：先创建任务（每次最多 10 个企业，可多次调用往同一任务追加，每个任务最多 100000 个）， 再用 provider_license.submit_new_order_job 提交，最后用 provider_license.new_order_job_result 查询结果。 测试企业不支持多企业下单。返回中的 invalid_list 结构未能与官方文档逐一核对。
+    /// 为多个企业一次新购帐号：先创建任务（每次最多 10 个企业，可多次调用往同一任务追加，每个任务最多 100000 个）， 再用 provider_license.submit_new_order_job 提交，最后用 provider_license.new_order_job_result 查询结果。 测试企业不支持多企业下单。
     ///
     /// `POST /cgi-bin/license/create_new_order_job` ([official documentation](https://developer.work.weixin.qq.com/document/path/98892))
     ///
@@ -9458,10 +9532,9 @@ impl ProviderLicenseApi {
     ///             base_count: Some(100),
     ///             external_contact_count: Some(100)
     ///         },
-    ///         account_duration: LicenseDuration {
+    ///         account_duration: LicenseBuyDuration {
     ///             months: Some(2),
-    ///             days: Some(20),
-    ///             ..Default::default()
+    ///             days: Some(20)
     ///         },
     ///         auto_active_status: Some(true),
     ///         ..Default::default()
@@ -9710,7 +9783,7 @@ impl ProviderLicenseApi {
     }
     /// 获取订单支付结果
     ///
-    /// 查询余额支付订单任务的执行结果，仅在提交任务后 7 天内可获取。任务状态的取值未能与官方文档逐一核对。
+    /// 查询余额支付订单任务的执行结果，仅在提交任务后 7 天内可获取。errcode 只表示接口调用是否成功，支付失败时也为 0， 须看 status。
     ///
     /// `POST /cgi-bin/license/pay_job_result` ([official documentation](https://developer.work.weixin.qq.com/document/path/99415))
     ///
