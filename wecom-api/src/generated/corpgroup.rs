@@ -2299,7 +2299,7 @@ impl CorpgroupApi {
     }
     /// 获取下级/下游企业小程序session
     ///
-    /// 上级／上游企业的小程序被共享给下级／下游企业后，用 code2Session 得到的上游 userid 与 session_key 换取下级／下游企业的 userid 与 session_key。access_token 须是通过 corpgroup.get_token 获取的下级／下游企业的 token。 官方页面给出的地址是 /cgi-bin/miniprogram/transfer_session（见 identity 组的 miniprogram.transfer_session）； 本路径只见于一个公开 SDK，字段按同名接口建模，未能与官方文档逐一核对。
+    /// 上级／上游企业的小程序被共享给下级／下游企业后，用 code2Session 得到的上游 userid 与 session_key 换取下级／下游企业的 userid 与 session_key。access_token 须是通过 corpgroup.get_token 获取的下级／下游企业的 token。 官方页面给出的地址是 /cgi-bin/miniprogram/transfer_session（见 identity 组的 miniprogram.transfer_session）； 本路径只见于一个公开 SDK，字段按同名接口建模。
     ///
     /// `POST /cgi-bin/corpgroup/miniprogram/transfer_session` ([official documentation](https://developer.work.weixin.qq.com/document/path/93355))
     ///
