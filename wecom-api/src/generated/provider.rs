@@ -849,6 +849,32 @@ impl<'de> serde::Deserialize<'de> for AuthAgent {
         crate::de::deserialize(deserializer)
     }
 }
+/// 新版获取永久授权码返回的授权方企业信息：官方页面只列出企业 id 与简称，所以不与旧版接口的完整企业信息共用类型。
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
+pub struct AuthCorpBrief {
+    /// 授权方企业微信 id
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub corpid: Option<String>,
+    /// 授权方企业名称，即企业简称
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub corp_name: Option<String>,
+}
+impl crate::de::Decode for AuthCorpBrief {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            corpid: fields.optional("corpid")?,
+            corp_name: fields.optional("corp_name")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for AuthCorpBrief {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 /// 授权方企业信息。
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct AuthCorpInfo {
@@ -5462,7 +5488,7 @@ pub struct PermanentCodeV2Response {
     pub permanent_code: Option<crate::Secret>,
     /// 授权方企业信息（仅 corpid 与 corp_name）
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub auth_corp_info: Option<AuthCorpInfo>,
+    pub auth_corp_info: Option<AuthCorpBrief>,
     /// 授权管理员的信息，可能不返回
     #[serde(skip_serializing_if = "Option::is_none")]
     pub auth_user_info: Option<AuthUserInfo>,
