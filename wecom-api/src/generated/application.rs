@@ -11,9 +11,6 @@ pub struct AgentAdmin {
     /// 管理员 userid
     #[serde(skip_serializing_if = "Option::is_none")]
     pub userid: Option<String>,
-    /// 管理员的 open_userid（旧版接口返回的字段，保留以兼容）
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub open_userid: Option<String>,
     /// 该管理员对应用的权限
     #[serde(skip_serializing_if = "Option::is_none")]
     pub auth_type: Option<AgentAdminAuthType>,
@@ -23,7 +20,6 @@ impl crate::de::Decode for AgentAdmin {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             userid: fields.optional("userid")?,
-            open_userid: fields.optional("open_userid")?,
             auth_type: fields.optional("auth_type")?,
         })
     }
