@@ -1517,7 +1517,8 @@ impl<'de> serde::Deserialize<'de> for HardwareCheckin {
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct HardwareCheckinDataRequest {
     /// 过滤类型：1 按打卡时间过滤，2 按设备上传打卡记录的时间过滤，默认 1
-    pub filter_type: i64,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub filter_type: Option<i64>,
     /// 开始时间（Unix 时间戳），含义随 filter_type
     pub starttime: i64,
     /// 结束时间（Unix 时间戳），跨度不超过一个月
@@ -1529,7 +1530,7 @@ impl crate::de::Decode for HardwareCheckinDataRequest {
     fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
-            filter_type: fields.required("filter_type")?,
+            filter_type: fields.optional("filter_type")?,
             starttime: fields.required("starttime")?,
             endtime: fields.required("endtime")?,
             useridlist: fields.required("useridlist")?,
@@ -2182,6 +2183,21 @@ impl FirmwareUpgradeResultRequest {
         }
     }
 }
+impl HardwareCheckinDataRequest {
+    /// A `HardwareCheckinDataRequest` with its required `starttime`, `endtime`, `useridlist` set and every optional field unset.
+    pub fn new(
+        starttime: i64,
+        endtime: i64,
+        useridlist: impl IntoIterator<Item = impl Into<String>>,
+    ) -> Self {
+        Self {
+            filter_type: None,
+            starttime,
+            endtime,
+            useridlist: useridlist.into_iter().map(Into::into).collect(),
+        }
+    }
+}
 impl ModelTokenRequest {
     /// A `ModelTokenRequest` with its required `model_id`, `model_secret`, `model_ticket` set and every optional field unset.
     pub fn new(
@@ -2267,7 +2283,8 @@ impl HardwareApi {
     ///
     /// ```no_run
     /// # async fn example(client: wecom_api::Client) -> Result<(), Box<dyn std::error::Error>> {
-    /// let response = client.hardware().get_checkin_data(1, 1492617600, 1492790400, ["james", "paul"])
+    /// let response = client.hardware().get_checkin_data(1492617600, 1492790400, ["james", "paul"])
+    ///     .filter_type(1)
     ///     .await?;
     /// # Ok(())
     /// # }
@@ -2299,7 +2316,6 @@ impl HardwareApi {
     #[doc(alias = "获取设备打卡数据")]
     pub fn get_checkin_data(
         &self,
-        filter_type: i64,
         starttime: i64,
         endtime: i64,
         useridlist: impl IntoIterator<Item = impl Into<String>>,
@@ -2307,10 +2323,10 @@ impl HardwareApi {
         calls::HardwareGetCheckinData {
             client: self.client.clone(),
             request: HardwareCheckinDataRequest {
-                filter_type,
                 starttime,
                 endtime,
                 useridlist: useridlist.into_iter().map(Into::into).collect(),
+                ..Default::default()
             },
         }
     }
@@ -3655,7 +3671,13 @@ pub mod calls {
         pub(super) client: crate::Client,
         pub(super) request: HardwareCheckinDataRequest,
     }
-    impl HardwareGetCheckinData {}
+    impl HardwareGetCheckinData {
+        /// 过滤类型：1 按打卡时间过滤，2 按设备上传打卡记录的时间过滤，默认 1
+        pub fn filter_type(mut self, value: i64) -> Self {
+            self.request.filter_type = Some(value);
+            self
+        }
+    }
     impl std::future::IntoFuture for HardwareGetCheckinData {
         type Output = crate::Result<HardwareCheckinDataResponse>;
         type IntoFuture = crate::BoxFuture<Self::Output>;
