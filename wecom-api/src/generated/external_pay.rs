@@ -783,12 +783,13 @@ pub struct FundFlowRequest {
     pub begin_time: i64,
     /// 结束时间戳（秒）
     pub end_time: i64,
-    /// 商户号
-    pub mch_id: String,
+    /// 商户号；不填则拉取所有商户号的资金流水
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub mch_id: Option<String>,
     /// 分页游标，首次不填，之后填上一页返回的 next_cursor
     #[serde(skip_serializing_if = "Option::is_none")]
     pub cursor: Option<String>,
-    /// 每页最大记录数
+    /// 每页最大记录数，默认 100，最大 200
     #[serde(skip_serializing_if = "Option::is_none")]
     pub limit: Option<i64>,
 }
@@ -798,7 +799,7 @@ impl crate::de::Decode for FundFlowRequest {
         Ok(Self {
             begin_time: fields.required("begin_time")?,
             end_time: fields.required("end_time")?,
-            mch_id: fields.required("mch_id")?,
+            mch_id: fields.optional("mch_id")?,
             cursor: fields.optional("cursor")?,
             limit: fields.optional("limit")?,
         })
@@ -2738,12 +2739,12 @@ impl BillListRequest {
     }
 }
 impl FundFlowRequest {
-    /// A `FundFlowRequest` with its required `begin_time`, `end_time`, `mch_id` set and every optional field unset.
-    pub fn new(begin_time: i64, end_time: i64, mch_id: impl Into<String>) -> Self {
+    /// A `FundFlowRequest` with its required `begin_time`, `end_time` set and every optional field unset.
+    pub fn new(begin_time: i64, end_time: i64) -> Self {
         Self {
             begin_time,
             end_time,
-            mch_id: mch_id.into(),
+            mch_id: None,
             cursor: None,
             limit: None,
         }
@@ -3209,7 +3210,7 @@ impl ExternalPayApi {
     }
     /// 获取资金流水
     ///
-    /// 分页获取一个商户号的资金流水（收款、退款、提现等引起的余额变动）。
+    /// 分页获取商户号的资金流水（收款、退款、提现等引起的余额变动）；不填 mch_id 则拉取所有商户号的资金流水。
     ///
     /// `POST /cgi-bin/externalpay/get_fund_flow` ([official documentation](https://developer.work.weixin.qq.com/document/path/98100))
     ///
@@ -3221,9 +3222,9 @@ impl ExternalPayApi {
     ///
     /// ```no_run
     /// # async fn example(client: wecom_api::Client) -> Result<(), Box<dyn std::error::Error>> {
-    /// let response = client.external_pay().get_fund_flow(1605171726, 1605172726, "1234")
+    /// let response = client.external_pay().get_fund_flow(1605171726, 1605172726)
+    ///     .mch_id("1234")
     ///     .cursor("CURSOR")
-    ///     .limit(10)
     ///     .await?;
     /// # Ok(())
     /// # }
@@ -3266,14 +3267,12 @@ impl ExternalPayApi {
         &self,
         begin_time: i64,
         end_time: i64,
-        mch_id: impl Into<String>,
     ) -> calls::ExternalPayGetFundFlow {
         calls::ExternalPayGetFundFlow {
             client: self.client.clone(),
             request: FundFlowRequest {
                 begin_time,
                 end_time,
-                mch_id: mch_id.into(),
                 ..Default::default()
             },
         }
@@ -4126,12 +4125,17 @@ pub mod calls {
         pub(super) request: FundFlowRequest,
     }
     impl ExternalPayGetFundFlow {
+        /// 商户号；不填则拉取所有商户号的资金流水
+        pub fn mch_id(mut self, value: impl Into<String>) -> Self {
+            self.request.mch_id = Some(value.into());
+            self
+        }
         /// 分页游标，首次不填，之后填上一页返回的 next_cursor
         pub fn cursor(mut self, value: impl Into<String>) -> Self {
             self.request.cursor = Some(value.into());
             self
         }
-        /// 每页最大记录数
+        /// 每页最大记录数，默认 100，最大 200
         pub fn limit(mut self, value: i64) -> Self {
             self.request.limit = Some(value);
             self
