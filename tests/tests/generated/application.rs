@@ -1184,6 +1184,60 @@ async fn agent_get_permissions_example_0() {
     );
 }
 #[tokio::test]
+async fn agent_get_permissions_example_1() {
+    let server = MockWeCom::start().await;
+    let mock = server
+        .expect_call(
+            Credential::AccessToken,
+            "POST",
+            "/cgi-bin/agent/get_permissions",
+            &[],
+            Some(r#"{}"#),
+            r#"{
+  "app_permissions": [
+    "xxx:xxx:xx"
+  ],
+  "app_permissions_ext": [
+    {
+      "expire_time": 1770100000,
+      "permission_name": "xxx:xxx:xx"
+    }
+  ],
+  "errcode": 0,
+  "errmsg": "ok"
+}"#,
+        )
+        .await;
+    let client = server.client();
+    let body: AgentGetPermissionsRequest = serde_json::from_str(r#"{}"#)
+        .expect("the documented request decodes");
+    crate::support::assert_typed(&body);
+    #[allow(unused_mut)]
+    let mut call: calls::AgentGetPermissions = client.agent().get_permissions();
+    let response = call
+        .await
+        .expect(
+            concat!("agent.get_permissions", " succeeds on its documented response"),
+        );
+    mock.assert_async().await;
+    crate::support::assert_decoded(
+        r#"{
+  "app_permissions": [
+    "xxx:xxx:xx"
+  ],
+  "app_permissions_ext": [
+    {
+      "expire_time": 1770100000,
+      "permission_name": "xxx:xxx:xx"
+    }
+  ],
+  "errcode": 0,
+  "errmsg": "ok"
+}"#,
+        &response,
+    );
+}
+#[tokio::test]
 async fn agent_get_admin_list_example_0() {
     let server = MockWeCom::start().await;
     let mock = server

@@ -966,27 +966,32 @@ async fn chatdata_search_chat_example_0() {
             "/cgi-bin/chatdata/search_chat",
             &[],
             Some(r#"{
-  "limit": 10,
-  "query_word": "项目"
+  "cursor": "CURSOR",
+  "limit": 50,
+  "query_word": "VIP"
 }"#),
             r#"{
   "chat_list": [
     {
-      "chatid": "wrXXXXXXXXXX"
+      "chatid": "CHATID1"
+    },
+    {
+      "chatid": "CHATID2"
     }
   ],
   "errcode": 0,
   "errmsg": "ok",
-  "has_more": true,
-  "next_cursor": "NEXT_CURSOR"
+  "has_more": 1,
+  "next_cursor": "CURSOR"
 }"#,
         )
         .await;
     let client = server.client();
     let body: SearchChatRequest = serde_json::from_str(
             r#"{
-  "limit": 10,
-  "query_word": "项目"
+  "cursor": "CURSOR",
+  "limit": 50,
+  "query_word": "VIP"
 }"#,
         )
         .expect("the documented request decodes");
@@ -995,11 +1000,11 @@ async fn chatdata_search_chat_example_0() {
     let mut call: calls::ChatdataSearchChat = client
         .chatdata()
         .search_chat(body.query_word);
-    if let Some(value) = body.cursor {
-        call = call.cursor(value);
-    }
     if let Some(value) = body.limit {
         call = call.limit(value);
+    }
+    if let Some(value) = body.cursor {
+        call = call.cursor(value);
     }
     let response = call
         .await
@@ -1009,13 +1014,16 @@ async fn chatdata_search_chat_example_0() {
         r#"{
   "chat_list": [
     {
-      "chatid": "wrXXXXXXXXXX"
+      "chatid": "CHATID1"
+    },
+    {
+      "chatid": "CHATID2"
     }
   ],
   "errcode": 0,
   "errmsg": "ok",
-  "has_more": true,
-  "next_cursor": "NEXT_CURSOR"
+  "has_more": 1,
+  "next_cursor": "CURSOR"
 }"#,
         &response,
     );
@@ -1035,29 +1043,33 @@ async fn chatdata_search_msg_example_0() {
     "chat_type": 1,
     "id_list": [
       {
-        "open_userid": "woxxxxxx"
+        "open_userid": "OPEN_USERID"
       },
       {
-        "external_userid": "wmxxxxxx"
+        "external_userid": "EXTERNALID1"
       }
     ]
   },
-  "end_time": 1700086400,
-  "limit": 10,
-  "query_word": "合同",
-  "start_time": 1700000000
+  "cursor": "CURSOR",
+  "end_time": 1668528000,
+  "limit": 50,
+  "query_word": "欢迎",
+  "start_time": 1668355200
 }"#,
             ),
             r#"{
   "errcode": 0,
   "errmsg": "ok",
-  "has_more": false,
+  "has_more": 1,
   "msg_list": [
     {
       "msgid": "xxxmsgid"
+    },
+    {
+      "msgid": "yyymsgid"
     }
   ],
-  "next_cursor": "NEXT_CURSOR"
+  "next_cursor": "CURSOR"
 }"#,
         )
         .await;
@@ -1068,17 +1080,18 @@ async fn chatdata_search_msg_example_0() {
     "chat_type": 1,
     "id_list": [
       {
-        "open_userid": "woxxxxxx"
+        "open_userid": "OPEN_USERID"
       },
       {
-        "external_userid": "wmxxxxxx"
+        "external_userid": "EXTERNALID1"
       }
     ]
   },
-  "end_time": 1700086400,
-  "limit": 10,
-  "query_word": "合同",
-  "start_time": 1700000000
+  "cursor": "CURSOR",
+  "end_time": 1668528000,
+  "limit": 50,
+  "query_word": "欢迎",
+  "start_time": 1668355200
 }"#,
         )
         .expect("the documented request decodes");
@@ -1096,11 +1109,11 @@ async fn chatdata_search_msg_example_0() {
     if let Some(value) = body.end_time {
         call = call.end_time(value);
     }
-    if let Some(value) = body.cursor {
-        call = call.cursor(value);
-    }
     if let Some(value) = body.limit {
         call = call.limit(value);
+    }
+    if let Some(value) = body.cursor {
+        call = call.cursor(value);
     }
     let response = call
         .await
@@ -1110,13 +1123,16 @@ async fn chatdata_search_msg_example_0() {
         r#"{
   "errcode": 0,
   "errmsg": "ok",
-  "has_more": false,
+  "has_more": 1,
   "msg_list": [
     {
       "msgid": "xxxmsgid"
+    },
+    {
+      "msgid": "yyymsgid"
     }
   ],
-  "next_cursor": "NEXT_CURSOR"
+  "next_cursor": "CURSOR"
 }"#,
         &response,
     );

@@ -195,9 +195,6 @@ async fn corpgroup_get_chain_corpinfo_list_example_0() {
     if let Some(value) = body.groupid {
         call = call.groupid(value);
     }
-    if let Some(value) = body.fetch_child {
-        call = call.fetch_child(value);
-    }
     if let Some(value) = body.need_pending {
         call = call.need_pending(value);
     }
@@ -243,6 +240,101 @@ async fn corpgroup_get_chain_corpinfo_list_example_0() {
     );
 }
 #[tokio::test]
+async fn corpgroup_get_chain_corpinfo_list_example_1() {
+    let server = MockWeCom::start().await;
+    let mock = server
+        .expect_call(
+            Credential::AccessToken,
+            "POST",
+            "/cgi-bin/corpgroup/corp/get_chain_corpinfo_list",
+            &[],
+            Some(
+                r#"{
+  "chain_id": "Chxxxxxx",
+  "cursor": "",
+  "groupid": 1,
+  "limit": 0,
+  "need_pending": false
+}"#,
+            ),
+            r#"{
+  "errcode": 0,
+  "errmsg": "ok",
+  "group_corps": [
+    {
+      "corp_name": "美馨粮油公司",
+      "corpid": "wwxxxx",
+      "custom_id": "custom_id",
+      "groupid": 2,
+      "invite_userid": "zhangsan",
+      "is_joined": 1,
+      "pending_corpid": "wwxxxx"
+    }
+  ],
+  "has_more": false,
+  "next_cursor": "xxx"
+}"#,
+        )
+        .await;
+    let client = server.client();
+    let body: ChainCorpInfoListRequest = serde_json::from_str(
+            r#"{
+  "chain_id": "Chxxxxxx",
+  "cursor": "",
+  "groupid": 1,
+  "limit": 0,
+  "need_pending": false
+}"#,
+        )
+        .expect("the documented request decodes");
+    crate::support::assert_typed(&body);
+    #[allow(unused_mut)]
+    let mut call: calls::CorpgroupGetChainCorpinfoList = client
+        .corpgroup()
+        .get_chain_corpinfo_list(body.chain_id);
+    if let Some(value) = body.groupid {
+        call = call.groupid(value);
+    }
+    if let Some(value) = body.need_pending {
+        call = call.need_pending(value);
+    }
+    if let Some(value) = body.limit {
+        call = call.limit(value);
+    }
+    if let Some(value) = body.cursor {
+        call = call.cursor(value);
+    }
+    let response = call
+        .await
+        .expect(
+            concat!(
+                "corpgroup.get_chain_corpinfo_list",
+                " succeeds on its documented response"
+            ),
+        );
+    mock.assert_async().await;
+    crate::support::assert_decoded(
+        r#"{
+  "errcode": 0,
+  "errmsg": "ok",
+  "group_corps": [
+    {
+      "corp_name": "美馨粮油公司",
+      "corpid": "wwxxxx",
+      "custom_id": "custom_id",
+      "groupid": 2,
+      "invite_userid": "zhangsan",
+      "is_joined": 1,
+      "pending_corpid": "wwxxxx"
+    }
+  ],
+  "has_more": false,
+  "next_cursor": "xxx"
+}"#,
+        &response,
+    );
+}
+#[tokio::test]
 async fn corpgroup_get_chain_corpinfo_example_0() {
     let server = MockWeCom::start().await;
     let mock = server
@@ -251,17 +343,20 @@ async fn corpgroup_get_chain_corpinfo_example_0() {
             "POST",
             "/cgi-bin/corpgroup/corp/get_chain_corpinfo",
             &[],
-            Some(r#"{
+            Some(
+                r#"{
   "chain_id": "Chxxxxxx",
-  "corpid": "wwxxxx"
-}"#),
+  "corpid": "xxxxx",
+  "pending_corpid": "xxxxx"
+}"#,
+            ),
             r#"{
   "corp_name": "美馨粮油公司",
-  "custom_id": "wof3du51quo5sl1is",
+  "custom_id": "xxxxx",
   "errcode": 0,
   "errmsg": "ok",
-  "groupid": 2,
-  "is_joined": 1,
+  "groupid": 1,
+  "is_joined": false,
   "qualification_status": 1
 }"#,
         )
@@ -270,7 +365,8 @@ async fn corpgroup_get_chain_corpinfo_example_0() {
     let body: ChainCorpInfoRequest = serde_json::from_str(
             r#"{
   "chain_id": "Chxxxxxx",
-  "corpid": "wwxxxx"
+  "corpid": "xxxxx",
+  "pending_corpid": "xxxxx"
 }"#,
         )
         .expect("the documented request decodes");
@@ -296,11 +392,11 @@ async fn corpgroup_get_chain_corpinfo_example_0() {
     crate::support::assert_decoded(
         r#"{
   "corp_name": "美馨粮油公司",
-  "custom_id": "wof3du51quo5sl1is",
+  "custom_id": "xxxxx",
   "errcode": 0,
   "errmsg": "ok",
-  "groupid": 2,
-  "is_joined": 1,
+  "groupid": 1,
+  "is_joined": false,
   "qualification_status": 1
 }"#,
         &response,
@@ -617,7 +713,10 @@ async fn corpgroup_get_chain_user_custom_id_example_0() {
     #[allow(unused_mut)]
     let mut call: calls::CorpgroupGetChainUserCustomId = client
         .corpgroup()
-        .get_chain_user_custom_id(body.chain_id, body.corpid, body.userid);
+        .get_chain_user_custom_id(body.chain_id, body.userid);
+    if let Some(value) = body.corpid {
+        call = call.corpid(value);
+    }
     let response = call
         .await
         .expect(

@@ -450,7 +450,10 @@ async fn external_pay_get_fund_flow_example_0() {
     #[allow(unused_mut)]
     let mut call: calls::ExternalPayGetFundFlow = client
         .external_pay()
-        .get_fund_flow(body.begin_time, body.end_time, body.mch_id);
+        .get_fund_flow(body.begin_time, body.end_time);
+    if let Some(value) = body.mch_id {
+        call = call.mch_id(value);
+    }
     if let Some(value) = body.cursor {
         call = call.cursor(value);
     }

@@ -1904,12 +1904,10 @@ async fn hardware_get_checkin_data_example_0() {
     #[allow(unused_mut)]
     let mut call: calls::HardwareGetCheckinData = client
         .hardware()
-        .get_checkin_data(
-            body.filter_type,
-            body.starttime,
-            body.endtime,
-            body.useridlist,
-        );
+        .get_checkin_data(body.starttime, body.endtime, body.useridlist);
+    if let Some(value) = body.filter_type {
+        call = call.filter_type(value);
+    }
     let response = call
         .await
         .expect(

@@ -1032,10 +1032,10 @@ async fn id_convert_upgrade_chatid_for_new_corp_example_0() {
     let mock = server
         .expect_call(
             Credential::SuiteAccessToken,
-            "POST",
+            "GET",
             "/cgi-bin/idconvert/upgrade_chatid_for_new_corp",
             &[],
-            Some(r#"{}"#),
+            None,
             r#"{
   "errcode": 0,
   "errmsg": "ok"
@@ -1043,9 +1043,6 @@ async fn id_convert_upgrade_chatid_for_new_corp_example_0() {
         )
         .await;
     let client = server.client();
-    let body: UpgradeChatidForNewCorpRequest = serde_json::from_str(r#"{}"#)
-        .expect("the documented request decodes");
-    crate::support::assert_typed(&body);
     #[allow(unused_mut)]
     let mut call: calls::IdConvertUpgradeChatidForNewCorp = client
         .id_convert()

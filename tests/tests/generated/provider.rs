@@ -2964,7 +2964,7 @@ async fn provider_license_submit_order_job_example_0() {
     "months": 2
   },
   "buyer_userid": "xxxx",
-  "jobid": "JOBID"
+  "jobid": "wwxxx"
 }"#,
             ),
             r#"{
@@ -2981,7 +2981,7 @@ async fn provider_license_submit_order_job_example_0() {
     "months": 2
   },
   "buyer_userid": "xxxx",
-  "jobid": "JOBID"
+  "jobid": "wwxxx"
 }"#,
         )
         .expect("the documented request decodes");
@@ -3115,12 +3115,11 @@ async fn provider_license_submit_new_order_job_example_0() {
             &[],
             Some(r#"{
   "buyer_userid": "xxxx",
-  "jobid": "JOBID"
+  "jobid": "BUYJOBID"
 }"#),
             r#"{
   "errcode": 0,
-  "errmsg": "ok",
-  "jobid": "JOBID"
+  "errmsg": "ok"
 }"#,
         )
         .await;
@@ -3128,7 +3127,7 @@ async fn provider_license_submit_new_order_job_example_0() {
     let body: LicenseSubmitNewOrderJobRequest = serde_json::from_str(
             r#"{
   "buyer_userid": "xxxx",
-  "jobid": "JOBID"
+  "jobid": "BUYJOBID"
 }"#,
         )
         .expect("the documented request decodes");
@@ -3146,14 +3145,10 @@ async fn provider_license_submit_new_order_job_example_0() {
             ),
         );
     mock.assert_async().await;
-    crate::support::assert_decoded(
-        r#"{
+    crate::support::assert_decoded(r#"{
   "errcode": 0,
-  "errmsg": "ok",
-  "jobid": "JOBID"
-}"#,
-        &response,
-    );
+  "errmsg": "ok"
+}"#, &response);
 }
 #[tokio::test]
 async fn provider_license_new_order_job_result_example_0() {
@@ -3165,26 +3160,26 @@ async fn provider_license_new_order_job_result_example_0() {
             "/cgi-bin/license/new_order_job_result",
             &[],
             Some(r#"{
-  "jobid": "JOBID"
+  "jobid": "BUYJOBID"
 }"#),
             r#"{
   "errcode": 0,
   "errmsg": "ok",
   "fail_list": [
     {
-      "corpid": "CORPID2",
-      "errcode": 1234,
-      "errmsg": "xxxx"
+      "corpid": "CORPID",
+      "errcode": 700400,
+      "errmsg": "xxx"
     }
   ],
-  "order_id": "OI00000000",
-  "status": 2
+  "order_id": "xxxx",
+  "status": 1
 }"#,
         )
         .await;
     let client = server.client();
     let body: LicenseJobIdRequest = serde_json::from_str(r#"{
-  "jobid": "JOBID"
+  "jobid": "BUYJOBID"
 }"#)
         .expect("the documented request decodes");
     crate::support::assert_typed(&body);
@@ -3207,13 +3202,13 @@ async fn provider_license_new_order_job_result_example_0() {
   "errmsg": "ok",
   "fail_list": [
     {
-      "corpid": "CORPID2",
-      "errcode": 1234,
-      "errmsg": "xxxx"
+      "corpid": "CORPID",
+      "errcode": 700400,
+      "errmsg": "xxx"
     }
   ],
-  "order_id": "OI00000000",
-  "status": 2
+  "order_id": "xxxx",
+  "status": 1
 }"#,
         &response,
     );
@@ -5392,39 +5387,50 @@ async fn provider_pay_get_invoice_list_example_0() {
             &[],
             Some(
                 r#"{
-  "end_time": 1671507437,
-  "limit": 100,
-  "start_time": 1670643437
+  "cursor": "CURSOR",
+  "end_time": 1680003600,
+  "limit": 50,
+  "start_time": 1680000000
 }"#,
             ),
             r#"{
   "errcode": 0,
   "errmsg": "ok",
-  "has_more": 0,
+  "has_more": 1,
   "invoice_list": [
     {
-      "apply_time": 1671161378,
-      "custom_corpid": "wwxxxx",
+      "apply_time": 1680000000,
+      "bank_account_number": "17631364174811341",
+      "bank_name": "中国邮政储蓄银行股份有限公司广州市天河支行",
+      "company_addr": "广东省广州市海珠区媒体港",
+      "company_tel": "187XXXXXXXX",
+      "contact_addr": "广东省|广州市|海珠区",
+      "contact_name": "张三",
+      "contact_postcode": "200240",
+      "contact_tel": "12345678901",
+      "custom_corpid": "wwxx",
+      "invoice_note": "开票备注",
       "invoice_status": 1,
-      "invoice_title": "测试企业",
-      "invoice_type": 1,
+      "invoice_title": "发票抬头",
+      "invoice_type": 0,
       "order_id": "ORDERID",
       "paid_price": 9000,
-      "receive_email": "test@example.com",
+      "receive_email": "jack@qq.com",
       "send_way": 1,
-      "tax_number": "91440300000000000X"
+      "tax_number": "TAXPAYERID"
     }
   ],
-  "next_cursor": "xxx"
+  "next_cursor": "CURSOR"
 }"#,
         )
         .await;
     let client = server.client();
     let body: PayInvoiceListRequest = serde_json::from_str(
             r#"{
-  "end_time": 1671507437,
-  "limit": 100,
-  "start_time": 1670643437
+  "cursor": "CURSOR",
+  "end_time": 1680003600,
+  "limit": 50,
+  "start_time": 1680000000
 }"#,
         )
         .expect("the documented request decodes");
@@ -5432,7 +5438,13 @@ async fn provider_pay_get_invoice_list_example_0() {
     #[allow(unused_mut)]
     let mut call: calls::ProviderPayGetInvoiceList = client
         .provider_pay()
-        .get_invoice_list(body.start_time, body.end_time);
+        .get_invoice_list();
+    if let Some(value) = body.start_time {
+        call = call.start_time(value);
+    }
+    if let Some(value) = body.end_time {
+        call = call.end_time(value);
+    }
     if let Some(value) = body.cursor {
         call = call.cursor(value);
     }
@@ -5451,22 +5463,31 @@ async fn provider_pay_get_invoice_list_example_0() {
         r#"{
   "errcode": 0,
   "errmsg": "ok",
-  "has_more": 0,
+  "has_more": 1,
   "invoice_list": [
     {
-      "apply_time": 1671161378,
-      "custom_corpid": "wwxxxx",
+      "apply_time": 1680000000,
+      "bank_account_number": "17631364174811341",
+      "bank_name": "中国邮政储蓄银行股份有限公司广州市天河支行",
+      "company_addr": "广东省广州市海珠区媒体港",
+      "company_tel": "187XXXXXXXX",
+      "contact_addr": "广东省|广州市|海珠区",
+      "contact_name": "张三",
+      "contact_postcode": "200240",
+      "contact_tel": "12345678901",
+      "custom_corpid": "wwxx",
+      "invoice_note": "开票备注",
       "invoice_status": 1,
-      "invoice_title": "测试企业",
-      "invoice_type": 1,
+      "invoice_title": "发票抬头",
+      "invoice_type": 0,
       "order_id": "ORDERID",
       "paid_price": 9000,
-      "receive_email": "test@example.com",
+      "receive_email": "jack@qq.com",
       "send_way": 1,
-      "tax_number": "91440300000000000X"
+      "tax_number": "TAXPAYERID"
     }
   ],
-  "next_cursor": "xxx"
+  "next_cursor": "CURSOR"
 }"#,
         &response,
     );

@@ -12,9 +12,6 @@ pub struct AgentAdmin {
     /// 管理员 userid
     #[serde(skip_serializing_if = "Option::is_none")]
     pub userid: Option<String>,
-    /// 管理员的 open_userid（旧版接口返回的字段，保留以兼容）
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub open_userid: Option<String>,
     /// 该管理员对应用的权限
     #[serde(skip_serializing_if = "Option::is_none")]
     pub auth_type: Option<AgentAdminAuthType>,
@@ -24,7 +21,6 @@ impl crate::de::Decode for AgentAdmin {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             userid: fields.optional("userid")?,
-            open_userid: fields.optional("open_userid")?,
             auth_type: fields.optional("auth_type")?,
         })
     }
@@ -404,18 +400,48 @@ impl<'de> serde::Deserialize<'de> for AgentMigrateRequest {
         crate::de::deserialize(deserializer)
     }
 }
+/// 应用权限的扩展信息：带过期时间的权限。
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
+pub struct AgentPermissionExt {
+    /// 权限名称
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub permission_name: Option<String>,
+    /// 权限过期时间，秒级时间戳
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub expire_time: Option<i64>,
+}
+impl crate::de::Decode for AgentPermissionExt {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            permission_name: fields.optional("permission_name")?,
+            expire_time: fields.optional("expire_time")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for AgentPermissionExt {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 /// 应用已获得的权限。
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct AgentPermissions {
-    /// 权限标识列表
+    /// 应用的权限列表，每项为权限的字符串标识（见官方页面附录）
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub app_permissions: Vec<String>,
+    /// 带过期时间的权限列表；外部服务应用返回
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub app_permissions_ext: Vec<AgentPermissionExt>,
 }
 impl crate::de::Decode for AgentPermissions {
     fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             app_permissions: fields.or_empty("app_permissions")?,
+            app_permissions_ext: fields.or_empty("app_permissions_ext")?,
         })
     }
 }
@@ -1874,7 +1900,7 @@ impl AgentApi {
     }
     /// 获取应用权限详情
     ///
-    /// 获取当前应用（代开发应用或第三方应用）已获得的权限列表，用于判断是否需要引导管理员授权新的权限。 请求包体为空对象。字段未能与官方文档逐一核对（据字段表与 SDK 模型整理）。
+    /// 获取当前应用（代开发应用或第三方应用）已获得的权限列表，用于判断是否需要引导管理员授权新的权限。 请求包体为空对象。
     ///
     /// `POST /cgi-bin/agent/get_permissions` ([official documentation](https://developer.work.weixin.qq.com/document/path/99052))
     ///
@@ -1960,7 +1986,7 @@ impl AgentApi {
     }
     /// 自建应用迁移成代开发自建应用
     ///
-    /// 把企业的自建应用迁移到服务商的代开发应用模版下，成为代开发自建应用。用该自建应用的 access_token 调用， 请求包体中传入代开发应用模版的 suite_access_token。迁移不可逆，所以本调用不自动重试。 字段未能与官方文档逐一核对（据字段表与 SDK 模型整理）。
+    /// 把企业的自建应用迁移到服务商的代开发应用模版下，成为代开发自建应用。用该自建应用的 access_token 调用， 请求包体中传入代开发应用模版的 suite_access_token。迁移不可逆，所以本调用不自动重试。
     ///
     /// `POST /cgi-bin/agent/migrate_to_customized_app` ([official documentation](https://developer.work.weixin.qq.com/document/path/96072))
     ///
@@ -2001,7 +2027,7 @@ impl AgentApi {
     }
     /// 获取应用在用户工作台展示的数据
     ///
-    /// 读取某个成员的工作台展示数据（类型与数据，结构同设置接口）。字段未能与官方文档逐一核对 （请求据工作台接口的通用字段，返回据设置接口的数据结构整理）。
+    /// 读取某个成员的工作台展示数据（类型与数据，结构同设置接口）。若应用模版设置了 replace_user_data 为 true， 返回的是应用设置的数据。
     ///
     /// `POST /cgi-bin/agent/get_workbench_data` ([official documentation](https://developer.work.weixin.qq.com/document/path/92535))
     ///

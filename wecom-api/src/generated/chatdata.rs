@@ -673,8 +673,11 @@ pub struct AuthUserListResponse {
     /// 下一次查询填到 cursor
     #[serde(skip_serializing_if = "Option::is_none")]
     pub next_cursor: Option<String>,
-    /// 是否还有更多数据
-    #[serde(skip_serializing_if = "Option::is_none")]
+    /// 是否还有更多未拉取的数据：1 是，0 否
+    #[serde(
+        skip_serializing_if = "Option::is_none",
+        serialize_with = "crate::de::opt_flag::serialize"
+    )]
     pub has_more: Option<bool>,
 }
 impl crate::de::Decode for AuthUserListResponse {
@@ -937,7 +940,10 @@ pub struct DocAuthUserListResponse {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub next_cursor: Option<String>,
     /// 是否还有更多数据：1-是，0-否
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(
+        skip_serializing_if = "Option::is_none",
+        serialize_with = "crate::de::opt_flag::serialize"
+    )]
     pub has_more: Option<bool>,
 }
 impl crate::de::Decode for DocAuthUserListResponse {
@@ -1302,7 +1308,10 @@ impl<'de> serde::Deserialize<'de> for HitMsgListRequest {
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct HitMsgListResponse {
     /// 是否还有更多数据：0-否，1-是
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(
+        skip_serializing_if = "Option::is_none",
+        serialize_with = "crate::de::opt_flag::serialize"
+    )]
     pub has_more: Option<bool>,
     /// 下次调用带上该值以增量拉取，建议持久化
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -2084,17 +2093,23 @@ impl<'de> serde::Deserialize<'de> for RoomAgreeResponse {
 /// 限定搜索的客户会话。
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct SearchChatInfo {
-    /// 会话类型：1-单聊，2-群聊
-    pub chat_type: i64,
-    /// 会话参与方列表
-    pub id_list: Vec<SearchChatParty>,
+    /// 会话类型：1-单聊，2-群聊；填写则只在该类型的会话中搜索
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub chat_type: Option<i64>,
+    /// 单聊双方的 id，长度须为 2；chat_type 为单聊时有效
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub id_list: Option<Vec<SearchChatParty>>,
+    /// 群聊会话 id；chat_type 为群聊时有效
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub chat_id: Option<String>,
 }
 impl crate::de::Decode for SearchChatInfo {
     fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
-            chat_type: fields.required("chat_type")?,
-            id_list: fields.required("id_list")?,
+            chat_type: fields.optional("chat_type")?,
+            id_list: fields.optional("id_list")?,
+            chat_id: fields.optional("chat_id")?,
         })
     }
 }
@@ -2156,22 +2171,22 @@ impl<'de> serde::Deserialize<'de> for SearchChatParty {
 /// 会话名称搜索的请求。
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct SearchChatRequest {
-    /// 搜索词
+    /// 搜索的文本，至少 2 个 UTF-8 字符
     pub query_word: String,
-    /// 分页游标，首次不填
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub cursor: Option<String>,
-    /// 每页数量
+    /// 每页数量，最大 100，默认 50
     #[serde(skip_serializing_if = "Option::is_none")]
     pub limit: Option<i64>,
+    /// 分页游标，首次不填，之后填上一页返回的 next_cursor
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub cursor: Option<String>,
 }
 impl crate::de::Decode for SearchChatRequest {
     fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             query_word: fields.required("query_word")?,
-            cursor: fields.optional("cursor")?,
             limit: fields.optional("limit")?,
+            cursor: fields.optional("cursor")?,
         })
     }
 }
@@ -2188,11 +2203,14 @@ pub struct SearchChatResponse {
     /// 命中的群聊列表
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub chat_list: Vec<SearchChatItem>,
-    /// 下一页的游标
+    /// 下一次请求的 cursor 值
     #[serde(skip_serializing_if = "Option::is_none")]
     pub next_cursor: Option<String>,
-    /// 是否还有更多数据
-    #[serde(skip_serializing_if = "Option::is_none")]
+    /// 是否还有更多数据未获取：0 否，1 是；不返回时为 0
+    #[serde(
+        skip_serializing_if = "Option::is_none",
+        serialize_with = "crate::de::opt_flag::serialize"
+    )]
     pub has_more: Option<bool>,
 }
 impl crate::de::Decode for SearchChatResponse {
@@ -2237,23 +2255,23 @@ impl<'de> serde::Deserialize<'de> for SearchMsgItem {
 /// 会话消息搜索的请求。
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct SearchMsgRequest {
-    /// 搜索词
+    /// 搜索的文本，至少 2 个 UTF-8 字符
     pub query_word: String,
-    /// 限定搜索的客户会话
+    /// 限定搜索的会话范围
     #[serde(skip_serializing_if = "Option::is_none")]
     pub chat_info: Option<SearchChatInfo>,
-    /// 搜索范围的开始时间
+    /// 搜索范围的起始时间，Unix 时间戳
     #[serde(skip_serializing_if = "Option::is_none")]
     pub start_time: Option<i64>,
-    /// 搜索范围的结束时间
+    /// 搜索范围的结束时间，Unix 时间戳；指定时也须指定 start_time，且范围不超过 30 天
     #[serde(skip_serializing_if = "Option::is_none")]
     pub end_time: Option<i64>,
-    /// 分页游标，首次不填
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub cursor: Option<String>,
-    /// 每页数量
+    /// 每页数量，最大 100，默认 50
     #[serde(skip_serializing_if = "Option::is_none")]
     pub limit: Option<i64>,
+    /// 分页游标，首次不填，之后填上一页返回的 next_cursor
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub cursor: Option<String>,
 }
 impl crate::de::Decode for SearchMsgRequest {
     fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
@@ -2263,8 +2281,8 @@ impl crate::de::Decode for SearchMsgRequest {
             chat_info: fields.optional("chat_info")?,
             start_time: fields.optional("start_time")?,
             end_time: fields.optional("end_time")?,
-            cursor: fields.optional("cursor")?,
             limit: fields.optional("limit")?,
+            cursor: fields.optional("cursor")?,
         })
     }
 }
@@ -2284,8 +2302,11 @@ pub struct SearchMsgResponse {
     /// 下一页的游标
     #[serde(skip_serializing_if = "Option::is_none")]
     pub next_cursor: Option<String>,
-    /// 是否还有更多数据
-    #[serde(skip_serializing_if = "Option::is_none")]
+    /// 是否还有更多数据未获取（0/1），不返回时为 0
+    #[serde(
+        skip_serializing_if = "Option::is_none",
+        serialize_with = "crate::de::opt_flag::serialize"
+    )]
     pub has_more: Option<bool>,
 }
 impl crate::de::Decode for SearchMsgResponse {
@@ -2696,8 +2717,11 @@ impl<'de> serde::Deserialize<'de> for SyncMsgRequest {
 /// 会话记录的一页。
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct SyncMsgResponse {
-    /// 是否还有更多数据
-    #[serde(skip_serializing_if = "Option::is_none")]
+    /// 是否还有更多数据：0 否，1 是
+    #[serde(
+        skip_serializing_if = "Option::is_none",
+        serialize_with = "crate::de::opt_flag::serialize"
+    )]
     pub has_more: Option<bool>,
     /// 下次调用带上该值以增量拉取，建议持久化
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -2778,7 +2802,7 @@ impl<'de> serde::Deserialize<'de> for ZoneGroupChat {
 /// 群聊的一个成员。
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct ZoneGroupChatMember {
-    /// 成员类型：1-员工，2-外部联系人
+    /// 成员类型：1-员工，2-外部联系人，3-机器人
     #[serde(rename = "type", skip_serializing_if = "Option::is_none")]
     pub member_type: Option<i64>,
     /// 员工的密文 userid 或外部联系人的 external_userid
@@ -3007,25 +3031,13 @@ impl RoomAgreeRequest {
         Self { room_id: room_id.into() }
     }
 }
-impl SearchChatInfo {
-    /// A `SearchChatInfo` with its required `chat_type`, `id_list` set and every optional field unset.
-    pub fn new(
-        chat_type: i64,
-        id_list: impl IntoIterator<Item = impl Into<SearchChatParty>>,
-    ) -> Self {
-        Self {
-            chat_type,
-            id_list: id_list.into_iter().map(Into::into).collect(),
-        }
-    }
-}
 impl SearchChatRequest {
     /// A `SearchChatRequest` with its required `query_word` set and every optional field unset.
     pub fn new(query_word: impl Into<String>) -> Self {
         Self {
             query_word: query_word.into(),
-            cursor: None,
             limit: None,
+            cursor: None,
         }
     }
 }
@@ -3037,8 +3049,8 @@ impl SearchMsgRequest {
             chat_info: None,
             start_time: None,
             end_time: None,
-            cursor: None,
             limit: None,
+            cursor: None,
         }
     }
 }
@@ -3423,7 +3435,7 @@ impl ChatdataApi {
     }
     /// 设置成员会话组件敏感信息隐藏配置
     ///
-    /// 设置某成员在会话展示组件中是否隐藏手机号、身份证号、银行卡号。自建应用填 userid，第三方与代开发应用填 open_userid。应用须具备「数据与智能专区」权限。字段未能与官方文档逐一核对。
+    /// 设置某成员在会话展示组件中是否隐藏手机号、身份证号、银行卡号。自建应用填 userid，第三方与代开发应用填 open_userid。应用须具备「数据与智能专区」权限。
     ///
     /// `POST /cgi-bin/chatdata/set_hide_sensitiveinfo_config` ([official documentation](https://developer.work.weixin.qq.com/document/path/99622))
     ///
@@ -3472,7 +3484,7 @@ impl ChatdataApi {
     }
     /// 获取成员会话组件敏感信息隐藏配置
     ///
-    /// 获取某成员在会话展示组件中的敏感信息隐藏配置。自建应用填 userid，第三方与代开发应用填 open_userid。 字段未能与官方文档逐一核对。
+    /// 获取某成员在会话展示组件中的敏感信息隐藏配置。自建应用填 userid，第三方与代开发应用填 open_userid。
     ///
     /// `POST /cgi-bin/chatdata/get_hide_sensitiveinfo_config` ([official documentation](https://developer.work.weixin.qq.com/document/path/99622))
     ///
@@ -3518,7 +3530,7 @@ impl ChatdataApi {
     }
     /// 获取会话记录
     ///
-    /// 拉取企业 5 天内的会话记录（消息元数据与加密信息，内容须在专区内解密），单次最多 1000 条，以 next_cursor 增量拉取。 token 取自「产生会话回调通知」，10 分钟内有效，不填则有严格的频率限制。 此为「会话内容存档-会话存档接口授权」接口（服务商调用，须具备会话存档接口权限）；数据与智能专区中的同类能力改为由专区程序通过 SDK 调用。（SDK 接口名 sync_msg） 字段未能与官方文档逐一核对。
+    /// 拉取企业 5 天内的会话记录（消息元数据与加密信息，内容须在专区内解密），单次最多 1000 条，以 next_cursor 增量拉取。 token 取自「产生会话回调通知」，10 分钟内有效，不填则有严格的频率限制。 此为「会话内容存档-会话存档接口授权」接口（服务商调用，须具备会话存档接口权限）；数据与智能专区中的同类能力改为由专区程序通过 SDK 调用。（SDK 接口名 sync_msg）
     ///
     /// `POST /cgi-bin/chatdata/sync_msg` ([official documentation](https://developer.work.weixin.qq.com/document/path/97240))
     ///
@@ -3586,7 +3598,7 @@ impl ChatdataApi {
     }
     /// 会话名称搜索
     ///
-    /// 按关键词搜索授权范围内的客户群聊，返回群 chatid。此为「会话内容存档-会话存档接口授权」接口（服务商调用，须具备会话存档接口权限）；数据与智能专区中的同类能力改为由专区程序通过 SDK 调用。字段未能与官方文档逐一核对。
+    /// 按关键词搜索授权范围内有名称的群聊（按当前最新的群名，不支持单聊与未命名群），返回群 chatid。此为「会话内容存档-会话存档接口授权」接口（服务商调用，须具备会话存档接口权限）；数据与智能专区中的同类能力改为由专区程序通过 SDK 调用。
     ///
     /// `POST /cgi-bin/chatdata/search_chat` ([official documentation](https://developer.work.weixin.qq.com/document/path/99496))
     ///
@@ -3598,8 +3610,9 @@ impl ChatdataApi {
     ///
     /// ```no_run
     /// # async fn example(client: wecom_api::Client) -> Result<(), Box<dyn std::error::Error>> {
-    /// let response = client.chatdata().search_chat("项目")
-    ///     .limit(10)
+    /// let response = client.chatdata().search_chat("VIP")
+    ///     .limit(50)
+    ///     .cursor("CURSOR")
     ///     .await?;
     /// # Ok(())
     /// # }
@@ -3611,13 +3624,16 @@ impl ChatdataApi {
     /// {
     ///   "chat_list": [
     ///     {
-    ///       "chatid": "wrXXXXXXXXXX"
+    ///       "chatid": "CHATID1"
+    ///     },
+    ///     {
+    ///       "chatid": "CHATID2"
     ///     }
     ///   ],
     ///   "errcode": 0,
     ///   "errmsg": "ok",
-    ///   "has_more": true,
-    ///   "next_cursor": "NEXT_CURSOR"
+    ///   "has_more": 1,
+    ///   "next_cursor": "CURSOR"
     /// }
     /// ```
     #[doc(alias = "/cgi-bin/chatdata/search_chat")]
@@ -3636,7 +3652,7 @@ impl ChatdataApi {
     }
     /// 会话消息搜索
     ///
-    /// 按关键词在授权范围内的客户会话中搜索消息，可限定会话与时间范围，返回消息 msgid。 此为「会话内容存档-会话存档接口授权」接口（服务商调用，须具备会话存档接口权限）；数据与智能专区中的同类能力改为由专区程序通过 SDK 调用。字段未能与官方文档逐一核对。
+    /// 按关键词在授权范围内的客户会话中搜索消息，可限定会话与时间范围，返回消息 msgid。 只搜索文本、图文混合中的文本、文件名、链接与小程序标题、在线文档与微盘文件名。时间范围不超过 30 天， 不填则为最近 30 天。此为「会话内容存档-会话存档接口授权」接口（服务商调用，须具备会话存档接口权限）；数据与智能专区中的同类能力改为由专区程序通过 SDK 调用。
     ///
     /// `POST /cgi-bin/chatdata/search_msg` ([official documentation](https://developer.work.weixin.qq.com/document/path/97374))
     ///
@@ -3650,21 +3666,22 @@ impl ChatdataApi {
     /// use wecom_api::chatdata::*;
     ///
     /// # async fn example(client: wecom_api::Client) -> Result<(), Box<dyn std::error::Error>> {
-    /// let response = client.chatdata().search_msg("合同")
+    /// let response = client.chatdata().search_msg("欢迎")
     ///     .chat_info(SearchChatInfo {
-    ///     chat_type: 1,
-    ///     id_list: vec![
+    ///     chat_type: Some(1),
+    ///     id_list: Some(vec![
     ///         SearchChatParty {
-    ///             open_userid: Some("woxxxxxx".into()),
+    ///             open_userid: Some("OPEN_USERID".into()),
     ///             ..Default::default()
     ///         },
     ///         SearchChatParty {
-    ///             external_userid: Some("wmxxxxxx".into()),
+    ///             external_userid: Some("EXTERNALID1".into()),
     ///             ..Default::default()
     ///         }
-    ///     ]
+    ///     ]),
+    ///     ..Default::default()
     /// })
-    ///     .start_time(1700000000)
+    ///     .start_time(1668355200)
     ///     .await?;
     /// # Ok(())
     /// # }
@@ -3676,13 +3693,16 @@ impl ChatdataApi {
     /// {
     ///   "errcode": 0,
     ///   "errmsg": "ok",
-    ///   "has_more": false,
+    ///   "has_more": 1,
     ///   "msg_list": [
     ///     {
     ///       "msgid": "xxxmsgid"
+    ///     },
+    ///     {
+    ///       "msgid": "yyymsgid"
     ///     }
     ///   ],
-    ///   "next_cursor": "NEXT_CURSOR"
+    ///   "next_cursor": "CURSOR"
     /// }
     /// ```
     #[doc(alias = "/cgi-bin/chatdata/search_msg")]
@@ -3698,7 +3718,7 @@ impl ChatdataApi {
     }
     /// 获取内部群信息
     ///
-    /// 按 chatid 获取授权范围内群聊的成员、创建者（密文 userid）与创建时间。 此为「会话内容存档-会话存档接口授权」接口（服务商调用，须具备会话存档接口权限）；数据与智能专区中的同类能力改为由专区程序通过 SDK 调用。字段未能与官方文档逐一核对。
+    /// 按 chatid 获取授权范围内群聊的成员、创建者（密文 userid）与创建时间；只支持内部群和企业互联群。 此为「会话内容存档-会话存档接口授权」接口（服务商调用，须具备会话存档接口权限）；数据与智能专区中的同类能力改为由专区程序通过 SDK 调用。
     ///
     /// `POST /cgi-bin/chatdata/groupchat/get` ([official documentation](https://developer.work.weixin.qq.com/document/path/99495))
     ///
@@ -3753,7 +3773,7 @@ impl ChatdataApi {
     }
     /// 获取单聊会话同意情况
     ///
-    /// 查询成员与客户单聊中客户是否同意存档。此为「会话内容存档-会话存档接口授权」接口（服务商调用，须具备会话存档接口权限）；数据与智能专区中的同类能力改为由专区程序通过 SDK 调用。字段未能与官方文档逐一核对。
+    /// 查询成员与客户单聊中客户是否同意存档。此为「会话内容存档-会话存档接口授权」接口（服务商调用，须具备会话存档接口权限）；数据与智能专区中的同类能力改为由专区程序通过 SDK 调用。
     ///
     /// `POST /cgi-bin/chatdata/getagreestatus/single` ([official documentation](https://developer.work.weixin.qq.com/document/path/99530))
     ///
@@ -3810,7 +3830,7 @@ impl ChatdataApi {
     }
     /// 获取群聊会话同意情况
     ///
-    /// 查询群聊中各客户是否同意存档。此为「会话内容存档-会话存档接口授权」接口（服务商调用，须具备会话存档接口权限）；数据与智能专区中的同类能力改为由专区程序通过 SDK 调用。字段未能与官方文档逐一核对。
+    /// 查询群聊中各客户是否同意存档。此为「会话内容存档-会话存档接口授权」接口（服务商调用，须具备会话存档接口权限）；数据与智能专区中的同类能力改为由专区程序通过 SDK 调用。
     ///
     /// `POST /cgi-bin/chatdata/getagreestatus/room` ([official documentation](https://developer.work.weixin.qq.com/document/path/99530))
     ///
@@ -3933,7 +3953,7 @@ impl ChatdataAnalyzeApi {
     }
     /// 提交会话分析任务
     ///
-    /// 提交已添加消息的会话分析任务开始分析。此为「会话内容存档-会话存档接口授权」接口（服务商调用，须具备会话存档接口权限）；数据与智能专区中的同类能力改为由专区程序通过 SDK 调用。字段未能与官方文档逐一核对。
+    /// 提交已添加消息的会话分析任务开始分析。此为「会话内容存档-会话存档接口授权」接口（服务商调用，须具备会话存档接口权限）；数据与智能专区中的同类能力改为由专区程序通过 SDK 调用。
     ///
     /// `POST /cgi-bin/chatdata/analyze_task_submit` ([official documentation](https://developer.work.weixin.qq.com/document/path/99527))
     ///
@@ -3971,7 +3991,7 @@ impl ChatdataAnalyzeApi {
     }
     /// 获取会话分析任务结果
     ///
-    /// 查询会话分析任务的状态与结果：批量结果（加密）或逐条的情感、反垃圾分析结果。 此为「会话内容存档-会话存档接口授权」接口（服务商调用，须具备会话存档接口权限）；数据与智能专区中的同类能力改为由专区程序通过 SDK 调用。字段未能与官方文档逐一核对。
+    /// 查询会话分析任务的状态与结果：批量结果（加密）或逐条的情感、反垃圾分析结果。 此为「会话内容存档-会话存档接口授权」接口（服务商调用，须具备会话存档接口权限）；数据与智能专区中的同类能力改为由专区程序通过 SDK 调用。
     ///
     /// `POST /cgi-bin/chatdata/analyze_task_result` ([official documentation](https://developer.work.weixin.qq.com/document/path/99527))
     ///
@@ -4095,7 +4115,7 @@ pub struct ChatdataExportApi {
 impl ChatdataExportApi {
     /// 创建会话内容导出任务
     ///
-    /// 用会话展示组件的导出 code 与模板文件 media_id（通过「上传临时文件到专区」获得）创建会话内容导出任务，返回 jobid； 完成后专区程序会收到「会话内容导出完成通知」（jobid 24 小时内有效）。导出文件中的部门名、姓名、群名、消息内容等 由企业微信按模板转译。此为「会话内容存档-会话存档接口授权」接口（服务商调用，须具备会话存档接口权限）；数据与智能专区中的同类能力改为由专区程序通过 SDK 调用。字段未能与官方文档逐一核对。
+    /// 用会话展示组件的导出 code 与模板文件 media_id（通过「上传临时文件到专区」获得）创建会话内容导出任务，返回 jobid； 完成后专区程序会收到「会话内容导出完成通知」（jobid 24 小时内有效）。导出文件中的部门名、姓名、群名、消息内容等 由企业微信按模板转译。此为「会话内容存档-会话存档接口授权」接口（服务商调用，须具备会话存档接口权限）；数据与智能专区中的同类能力改为由专区程序通过 SDK 调用。
     ///
     /// `POST /cgi-bin/chatdata/export/create_job` ([official documentation](https://developer.work.weixin.qq.com/document/path/99620))
     ///
@@ -4139,7 +4159,7 @@ impl ChatdataExportApi {
     }
     /// 获取会话内容导出任务状态
     ///
-    /// 查询会话内容导出任务的状态与结果。字段未能与官方文档逐一核对。
+    /// 查询会话内容导出任务的状态与结果。
     ///
     /// `POST /cgi-bin/chatdata/export/get_job_status` ([official documentation](https://developer.work.weixin.qq.com/document/path/99620))
     ///
@@ -4769,7 +4789,7 @@ impl ChatdataProgramApi {
     }
     /// 获取专区调试模式状态
     ///
-    /// 查询专区程序是否处于调试模式。program_id 须与应用有授权关系。字段未能与官方文档逐一核对。
+    /// 查询专区程序是否处于调试模式。program_id 须与应用有授权关系。
     ///
     /// `POST /cgi-bin/chatdata/check_debug_mode` ([official documentation](https://developer.work.weixin.qq.com/document/path/100114))
     ///
@@ -5259,7 +5279,7 @@ impl MsgauditApi {
     }
     /// 获取机器人信息
     ///
-    /// 按存档消息中的机器人 id 获取机器人名称与创建者。须使用会话内容存档的 secret 获取的 access_token。 字段未能与官方文档逐一核对。
+    /// 按存档消息中的机器人 id 获取机器人名称与创建者。须使用会话内容存档的 secret 获取的 access_token。
     ///
     /// `GET /cgi-bin/msgaudit/get_robot_info` ([official documentation](https://developer.work.weixin.qq.com/document/path/91774))
     ///
@@ -5640,14 +5660,14 @@ pub mod calls {
         pub(super) request: SearchChatRequest,
     }
     impl ChatdataSearchChat {
-        /// 分页游标，首次不填
-        pub fn cursor(mut self, value: impl Into<String>) -> Self {
-            self.request.cursor = Some(value.into());
-            self
-        }
-        /// 每页数量
+        /// 每页数量，最大 100，默认 50
         pub fn limit(mut self, value: i64) -> Self {
             self.request.limit = Some(value);
+            self
+        }
+        /// 分页游标，首次不填，之后填上一页返回的 next_cursor
+        pub fn cursor(mut self, value: impl Into<String>) -> Self {
+            self.request.cursor = Some(value.into());
             self
         }
         /// Every item of every page, as a stream: the next page is fetched when the items of
@@ -5690,29 +5710,29 @@ pub mod calls {
         pub(super) request: SearchMsgRequest,
     }
     impl ChatdataSearchMsg {
-        /// 限定搜索的客户会话
+        /// 限定搜索的会话范围
         pub fn chat_info(mut self, value: impl Into<SearchChatInfo>) -> Self {
             self.request.chat_info = Some(value.into());
             self
         }
-        /// 搜索范围的开始时间
+        /// 搜索范围的起始时间，Unix 时间戳
         pub fn start_time(mut self, value: i64) -> Self {
             self.request.start_time = Some(value);
             self
         }
-        /// 搜索范围的结束时间
+        /// 搜索范围的结束时间，Unix 时间戳；指定时也须指定 start_time，且范围不超过 30 天
         pub fn end_time(mut self, value: i64) -> Self {
             self.request.end_time = Some(value);
             self
         }
-        /// 分页游标，首次不填
-        pub fn cursor(mut self, value: impl Into<String>) -> Self {
-            self.request.cursor = Some(value.into());
-            self
-        }
-        /// 每页数量
+        /// 每页数量，最大 100，默认 50
         pub fn limit(mut self, value: i64) -> Self {
             self.request.limit = Some(value);
+            self
+        }
+        /// 分页游标，首次不填，之后填上一页返回的 next_cursor
+        pub fn cursor(mut self, value: impl Into<String>) -> Self {
+            self.request.cursor = Some(value.into());
             self
         }
         /// Every item of every page, as a stream: the next page is fetched when the items of

@@ -266,14 +266,11 @@ pub struct ChainCorpInfo {
     /// 上下游企业自定义 id
     #[serde(skip_serializing_if = "Option::is_none")]
     pub custom_id: Option<String>,
-    /// 企业的验证／认证状态
+    /// 企业的验证／认证状态：1 未验证，2 已验证，3 已认证；已加入的企业返回
     #[serde(skip_serializing_if = "Option::is_none")]
     pub qualification_status: Option<i64>,
     /// 企业是否已加入
-    #[serde(
-        skip_serializing_if = "Option::is_none",
-        serialize_with = "crate::de::opt_flag::serialize"
-    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub is_joined: Option<bool>,
 }
 impl crate::de::Decode for ChainCorpInfo {
@@ -300,19 +297,13 @@ impl<'de> serde::Deserialize<'de> for ChainCorpInfo {
 pub struct ChainCorpInfoListRequest {
     /// 上下游 id
     pub chain_id: String,
-    /// 分组 id
+    /// 分组 id；不填表示根分组
     #[serde(skip_serializing_if = "Option::is_none")]
     pub groupid: Option<i64>,
-    /// 是否递归获取子分组下的企业
-    #[serde(
-        skip_serializing_if = "Option::is_none",
-        serialize_with = "crate::de::opt_flag::serialize"
-    )]
-    pub fetch_child: Option<bool>,
     /// 是否同时返回已导入但未加入的企业
     #[serde(skip_serializing_if = "Option::is_none")]
     pub need_pending: Option<bool>,
-    /// 每页返回的最大企业数
+    /// 每页返回的最大企业数；大于 0 时开启分页
     #[serde(skip_serializing_if = "Option::is_none")]
     pub limit: Option<i64>,
     /// 分页游标，首次不填，之后填上一页返回的 next_cursor
@@ -325,7 +316,6 @@ impl crate::de::Decode for ChainCorpInfoListRequest {
         Ok(Self {
             chain_id: fields.required("chain_id")?,
             groupid: fields.optional("groupid")?,
-            fetch_child: fields.optional("fetch_child")?,
             need_pending: fields.optional("need_pending")?,
             limit: fields.optional("limit")?,
             cursor: fields.optional("cursor")?,
@@ -345,7 +335,7 @@ pub struct ChainCorpInfoListResponse {
     /// 企业列表
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub group_corps: Vec<ChainGroupCorp>,
-    /// 是否还有下一页
+    /// 开启分页时，是否还有更多记录
     #[serde(skip_serializing_if = "Option::is_none")]
     pub has_more: Option<bool>,
     /// 下一页的分页游标
@@ -999,8 +989,9 @@ impl<'de> serde::Deserialize<'de> for ChainUnionidToPendingIdResponse {
 pub struct ChainUserCustomIdRequest {
     /// 上下游 id
     pub chain_id: String,
-    /// 成员所在企业的 corpid
-    pub corpid: String,
+    /// 成员所在的已加入企业的 corpid
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub corpid: Option<String>,
     /// 成员 userid
     pub userid: String,
 }
@@ -1009,7 +1000,7 @@ impl crate::de::Decode for ChainUserCustomIdRequest {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             chain_id: fields.required("chain_id")?,
-            corpid: fields.required("corpid")?,
+            corpid: fields.optional("corpid")?,
             userid: fields.required("userid")?,
         })
     }
@@ -1529,7 +1520,6 @@ impl ChainCorpInfoListRequest {
         Self {
             chain_id: chain_id.into(),
             groupid: None,
-            fetch_child: None,
             need_pending: None,
             limit: None,
             cursor: None,
@@ -1597,15 +1587,11 @@ impl ChainUnionidToPendingIdRequest {
     }
 }
 impl ChainUserCustomIdRequest {
-    /// A `ChainUserCustomIdRequest` with its required `chain_id`, `corpid`, `userid` set and every optional field unset.
-    pub fn new(
-        chain_id: impl Into<String>,
-        corpid: impl Into<String>,
-        userid: impl Into<String>,
-    ) -> Self {
+    /// A `ChainUserCustomIdRequest` with its required `chain_id`, `userid` set and every optional field unset.
+    pub fn new(chain_id: impl Into<String>, userid: impl Into<String>) -> Self {
         Self {
             chain_id: chain_id.into(),
-            corpid: corpid.into(),
+            corpid: None,
             userid: userid.into(),
         }
     }
@@ -1822,7 +1808,7 @@ impl CorpgroupApi {
     }
     /// 获取企业上下游通讯录分组下的企业详情列表
     ///
-    /// 分页获取上下游通讯录某个分组下的企业；need_pending 为 true 时也返回已导入但未加入的企业（以 pending_corpid 标识）。 自建应用／代开发应用只能获取可见范围内的分组。请求字段只核对到官方页面的示例开头， 其余字段（fetch_child、limit、cursor 与返回的企业字段）字段未能与官方文档逐一核对。
+    /// 分页获取上下游通讯录某个分组下的企业；need_pending 为 true 时也返回已导入但未加入的企业（以 pending_corpid 标识）。 自建应用／代开发应用只能获取可见范围内的分组。limit 大于 0 时开启分页。只返回该分组下的企业， 要取子分组的企业须先取子分组再逐层获取。
     ///
     /// `POST /cgi-bin/corpgroup/corp/get_chain_corpinfo_list` ([official documentation](https://developer.work.weixin.qq.com/document/path/95820))
     ///
@@ -1836,6 +1822,7 @@ impl CorpgroupApi {
     /// # async fn example(client: wecom_api::Client) -> Result<(), Box<dyn std::error::Error>> {
     /// let response = client.corpgroup().get_chain_corpinfo_list("Chxxxxxx")
     ///     .groupid(1)
+    ///     .need_pending(false)
     ///     .await?;
     /// # Ok(())
     /// # }
@@ -1883,7 +1870,7 @@ impl CorpgroupApi {
     }
     /// 获取企业上下游通讯录下的企业信息
     ///
-    /// 获取上下游中一家企业的名称、所在分组、自定义 id、验证／认证状态与是否已加入；corpid（已加入企业）与 pending_corpid（未加入企业）填其一。字段未能与官方文档逐一核对（据字段表与 SDK 模型整理）。
+    /// 获取上下游中一家企业的名称、所在分组、自定义 id、验证／认证状态与是否已加入；corpid（已加入企业）与 pending_corpid（未加入企业）至少填一个，都填时 corpid 生效。
     ///
     /// `POST /cgi-bin/corpgroup/corp/get_chain_corpinfo` ([official documentation](https://developer.work.weixin.qq.com/document/path/95820))
     ///
@@ -1896,7 +1883,8 @@ impl CorpgroupApi {
     /// ```no_run
     /// # async fn example(client: wecom_api::Client) -> Result<(), Box<dyn std::error::Error>> {
     /// let response = client.corpgroup().get_chain_corpinfo("Chxxxxxx")
-    ///     .corpid("wwxxxx")
+    ///     .corpid("xxxxx")
+    ///     .pending_corpid("xxxxx")
     ///     .await?;
     /// # Ok(())
     /// # }
@@ -1907,11 +1895,11 @@ impl CorpgroupApi {
     /// ```json
     /// {
     ///   "corp_name": "美馨粮油公司",
-    ///   "custom_id": "wof3du51quo5sl1is",
+    ///   "custom_id": "xxxxx",
     ///   "errcode": 0,
     ///   "errmsg": "ok",
-    ///   "groupid": 2,
-    ///   "is_joined": 1,
+    ///   "groupid": 1,
+    ///   "is_joined": false,
     ///   "qualification_status": 1
     /// }
     /// ```
@@ -2156,7 +2144,8 @@ impl CorpgroupApi {
     ///
     /// ```no_run
     /// # async fn example(client: wecom_api::Client) -> Result<(), Box<dyn std::error::Error>> {
-    /// let response = client.corpgroup().get_chain_user_custom_id("Chxxxxxx", "xxxxx", "xxxxx")
+    /// let response = client.corpgroup().get_chain_user_custom_id("Chxxxxxx", "xxxxx")
+    ///     .corpid("xxxxx")
     ///     .await?;
     /// # Ok(())
     /// # }
@@ -2176,15 +2165,14 @@ impl CorpgroupApi {
     pub fn get_chain_user_custom_id(
         &self,
         chain_id: impl Into<String>,
-        corpid: impl Into<String>,
         userid: impl Into<String>,
     ) -> calls::CorpgroupGetChainUserCustomId {
         calls::CorpgroupGetChainUserCustomId {
             client: self.client.clone(),
             request: ChainUserCustomIdRequest {
                 chain_id: chain_id.into(),
-                corpid: corpid.into(),
                 userid: userid.into(),
+                ..Default::default()
             },
         }
     }
@@ -2296,7 +2284,7 @@ impl CorpgroupApi {
     }
     /// 获取下级/下游企业小程序session
     ///
-    /// 上级／上游企业的小程序被共享给下级／下游企业后，用 code2Session 得到的上游 userid 与 session_key 换取下级／下游企业的 userid 与 session_key。access_token 须是通过 corpgroup.get_token 获取的下级／下游企业的 token。 官方页面给出的地址是 /cgi-bin/miniprogram/transfer_session（见 identity 组的 miniprogram.transfer_session）； 本路径只见于一个公开 SDK，字段按同名接口建模，未能与官方文档逐一核对。
+    /// 上级／上游企业的小程序被共享给下级／下游企业后，用 code2Session 得到的上游 userid 与 session_key 换取下级／下游企业的 userid 与 session_key。access_token 须是通过 corpgroup.get_token 获取的下级／下游企业的 token。 官方页面给出的地址是 /cgi-bin/miniprogram/transfer_session（见 identity 组的 miniprogram.transfer_session）； 本路径只见于一个公开 SDK，字段按同名接口建模。
     ///
     /// `POST /cgi-bin/corpgroup/miniprogram/transfer_session` ([official documentation](https://developer.work.weixin.qq.com/document/path/93355))
     ///
@@ -2841,14 +2829,9 @@ pub mod calls {
         pub(super) request: ChainCorpInfoListRequest,
     }
     impl CorpgroupGetChainCorpinfoList {
-        /// 分组 id
+        /// 分组 id；不填表示根分组
         pub fn groupid(mut self, value: i64) -> Self {
             self.request.groupid = Some(value);
-            self
-        }
-        /// 是否递归获取子分组下的企业
-        pub fn fetch_child(mut self, value: bool) -> Self {
-            self.request.fetch_child = Some(value);
             self
         }
         /// 是否同时返回已导入但未加入的企业
@@ -2856,7 +2839,7 @@ pub mod calls {
             self.request.need_pending = Some(value);
             self
         }
-        /// 每页返回的最大企业数
+        /// 每页返回的最大企业数；大于 0 时开启分页
         pub fn limit(mut self, value: i64) -> Self {
             self.request.limit = Some(value);
             self
@@ -3074,7 +3057,13 @@ pub mod calls {
         pub(super) client: crate::Client,
         pub(super) request: ChainUserCustomIdRequest,
     }
-    impl CorpgroupGetChainUserCustomId {}
+    impl CorpgroupGetChainUserCustomId {
+        /// 成员所在的已加入企业的 corpid
+        pub fn corpid(mut self, value: impl Into<String>) -> Self {
+            self.request.corpid = Some(value.into());
+            self
+        }
+    }
     impl std::future::IntoFuture for CorpgroupGetChainUserCustomId {
         type Output = crate::Result<ChainUserCustomIdResponse>;
         type IntoFuture = crate::BoxFuture<Self::Output>;

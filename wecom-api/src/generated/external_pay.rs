@@ -768,12 +768,13 @@ pub struct FundFlowRequest {
     pub begin_time: i64,
     /// 结束时间戳（秒）
     pub end_time: i64,
-    /// 商户号
-    pub mch_id: String,
+    /// 商户号；不填则拉取所有商户号的资金流水
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub mch_id: Option<String>,
     /// 分页游标，首次不填，之后填上一页返回的 next_cursor
     #[serde(skip_serializing_if = "Option::is_none")]
     pub cursor: Option<String>,
-    /// 每页最大记录数
+    /// 每页最大记录数，默认 100，最大 200
     #[serde(skip_serializing_if = "Option::is_none")]
     pub limit: Option<i64>,
 }
@@ -783,7 +784,7 @@ impl crate::de::Decode for FundFlowRequest {
         Ok(Self {
             begin_time: fields.required("begin_time")?,
             end_time: fields.required("end_time")?,
-            mch_id: fields.required("mch_id")?,
+            mch_id: fields.optional("mch_id")?,
             cursor: fields.optional("cursor")?,
             limit: fields.optional("limit")?,
         })
@@ -2723,12 +2724,12 @@ impl BillListRequest {
     }
 }
 impl FundFlowRequest {
-    /// A `FundFlowRequest` with its required `begin_time`, `end_time`, `mch_id` set and every optional field unset.
-    pub fn new(begin_time: i64, end_time: i64, mch_id: impl Into<String>) -> Self {
+    /// A `FundFlowRequest` with its required `begin_time`, `end_time` set and every optional field unset.
+    pub fn new(begin_time: i64, end_time: i64) -> Self {
         Self {
             begin_time,
             end_time,
-            mch_id: mch_id.into(),
+            mch_id: None,
             cursor: None,
             limit: None,
         }
@@ -2906,7 +2907,7 @@ impl ExternalPayApi {
     ///
     /// **Deprecated:** The current official page (收款商户号管理, updated 2024-07-18) documents only getmerchant and set_mch_use_scope; adding merchant ids is no longer documented.
     ///
-    /// 导入一个微信支付商户号用于对外收款。须先开通对外收款并由管理员手动绑定第一个商户号 （手机端工作台 - 对外收款，或管理后台 - 应用管理 - 对外收款 - 启用）；同一企业最多绑定 200 个商户号。 第三方应用暂不支持商户号管理。当前官方页面已不再收录本接口，说明与字段取自旧版文档的公开转录， 字段未能与官方文档逐一核对。
+    /// 导入一个微信支付商户号用于对外收款。须先开通对外收款并由管理员手动绑定第一个商户号 （手机端工作台 - 对外收款，或管理后台 - 应用管理 - 对外收款 - 启用）；同一企业最多绑定 200 个商户号。 第三方应用暂不支持商户号管理。当前官方页面已不再收录本接口，说明与字段取自旧版文档的公开转录。
     ///
     /// `POST /cgi-bin/externalpay/addmerchant` ([official documentation](https://developer.work.weixin.qq.com/document/path/93666))
     ///
@@ -3012,7 +3013,7 @@ impl ExternalPayApi {
     ///
     /// **Deprecated:** The current official page (收款商户号管理, updated 2024-07-18) documents only getmerchant and set_mch_use_scope; deleting merchant ids is no longer documented.
     ///
-    /// 删除一个未绑定的商户号。第三方应用暂不支持商户号管理。当前官方页面已不再收录本接口， 字段未能与官方文档逐一核对。
+    /// 删除一个未绑定的商户号。第三方应用暂不支持商户号管理。当前官方页面已不再收录本接口。
     ///
     /// `POST /cgi-bin/externalpay/delmerchant` ([official documentation](https://developer.work.weixin.qq.com/document/path/93666))
     ///
@@ -3194,7 +3195,7 @@ impl ExternalPayApi {
     }
     /// 获取资金流水
     ///
-    /// 分页获取一个商户号的资金流水（收款、退款、提现等引起的余额变动）。字段未能与官方文档逐一核对 （据官方示例与字段表整理，流水类型的取值未列出）。
+    /// 分页获取商户号的资金流水（收款、退款、提现等引起的余额变动）；不填 mch_id 则拉取所有商户号的资金流水。
     ///
     /// `POST /cgi-bin/externalpay/get_fund_flow` ([official documentation](https://developer.work.weixin.qq.com/document/path/98100))
     ///
@@ -3206,9 +3207,9 @@ impl ExternalPayApi {
     ///
     /// ```no_run
     /// # async fn example(client: wecom_api::Client) -> Result<(), Box<dyn std::error::Error>> {
-    /// let response = client.external_pay().get_fund_flow(1605171726, 1605172726, "1234")
+    /// let response = client.external_pay().get_fund_flow(1605171726, 1605172726)
+    ///     .mch_id("1234")
     ///     .cursor("CURSOR")
-    ///     .limit(10)
     ///     .await?;
     /// # Ok(())
     /// # }
@@ -3251,14 +3252,12 @@ impl ExternalPayApi {
         &self,
         begin_time: i64,
         end_time: i64,
-        mch_id: impl Into<String>,
     ) -> calls::ExternalPayGetFundFlow {
         calls::ExternalPayGetFundFlow {
             client: self.client.clone(),
             request: FundFlowRequest {
                 begin_time,
                 end_time,
-                mch_id: mch_id.into(),
                 ..Default::default()
             },
         }
@@ -3488,7 +3487,7 @@ impl ExternalPayMiniappApi {
     }
     /// 关闭订单
     ///
-    /// 关闭一笔未支付的订单，之后不能再支付；要重新支付须用新的商户订单号下单。 字段未能与官方文档逐一核对（据官方示例与字段表整理）。
+    /// 关闭一笔未支付的订单，之后不能再支付；要重新支付须用新的商户订单号下单。
     ///
     /// `POST /cgi-bin/miniapppay/close_order` ([official documentation](https://developer.work.weixin.qq.com/document/path/97324))
     ///
@@ -3581,7 +3580,7 @@ impl ExternalPayMiniappApi {
     }
     /// 申请退款
     ///
-    /// 对一笔已支付订单申请（部分）退款；同一退款单号多次请求只退一笔，失败后重试请使用原退款单号。 返回只表示受理，结果用 external_pay_miniapp.get_refund_detail 查询。 字段未能与官方文档逐一核对（据字段表与 SDK 模型整理）。
+    /// 对一笔已支付订单申请（部分）退款；同一退款单号多次请求只退一笔，失败后重试请使用原退款单号。 返回只表示受理，结果用 external_pay_miniapp.get_refund_detail 查询。交易超过一年的订单不能退款； 每笔订单最多部分退款 50 次，单笔订单每分钟最多申请 1 次。
     ///
     /// `POST /cgi-bin/miniapppay/refund` ([official documentation](https://developer.work.weixin.qq.com/document/path/97333))
     ///
@@ -3747,7 +3746,7 @@ impl ExternalPayMiniappApi {
     }
     /// 提交图片
     ///
-    /// 上传申请收款账户所需的证件等图片（multipart，文件字段名 media），得到 open_wx_pay_media_id 供提交申请单使用； 图片 ID 30 天后过期，用到它的申请单全部完成后立即失效，且只能被本应用使用。支持 JPG、JPEG、PNG、BMP， 不超过 2MB。字段未能与官方文档逐一核对（文件字段名与大小限制据公开实现整理）。
+    /// 上传申请收款账户所需的证件等图片（multipart，文件字段名 media），得到 open_wx_pay_media_id 供提交申请单使用； 图片 ID 30 天后过期，用到它的申请单全部完成后立即失效，且只能被本应用使用。支持 JPG、JPEG、PNG、BMP， 不超过 2MB（文件字段名与大小限制据公开实现整理）。
     ///
     /// `POST /cgi-bin/miniapppay/upload_image` ([official documentation](https://developer.work.weixin.qq.com/document/path/98972))
     ///
@@ -3794,7 +3793,7 @@ impl ExternalPayMiniappApi {
     }
     /// 提交创建对外收款账户的申请单
     ///
-    /// 递交材料创建对外收款账户（二级商户号）申请单；图片 ID 须由本应用通过 external_pay_miniapp.upload_image 获取。 同一提现人员最多申请 200 个商户号，同一企业最多 2000 个。仅配置到「对外收款 - 可调用接口的应用」中的自建应用可调用。 各字段是否必填未能与官方文档逐一核对，除业务申请编号外均按选填建模。
+    /// 递交材料创建对外收款账户（二级商户号）申请单；图片 ID 须由本应用通过 external_pay_miniapp.upload_image 获取。 同一提现人员最多申请 200 个商户号，同一企业最多 2000 个。仅配置到「对外收款 - 可调用接口的应用」中的自建应用可调用。 除业务申请编号外均按选填建模。
     ///
     /// `POST /cgi-bin/miniapppay/apply_mch` ([official documentation](https://developer.work.weixin.qq.com/document/path/98973))
     ///
@@ -4111,12 +4110,17 @@ pub mod calls {
         pub(super) request: FundFlowRequest,
     }
     impl ExternalPayGetFundFlow {
+        /// 商户号；不填则拉取所有商户号的资金流水
+        pub fn mch_id(mut self, value: impl Into<String>) -> Self {
+            self.request.mch_id = Some(value.into());
+            self
+        }
         /// 分页游标，首次不填，之后填上一页返回的 next_cursor
         pub fn cursor(mut self, value: impl Into<String>) -> Self {
             self.request.cursor = Some(value.into());
             self
         }
-        /// 每页最大记录数
+        /// 每页最大记录数，默认 100，最大 200
         pub fn limit(mut self, value: i64) -> Self {
             self.request.limit = Some(value);
             self

@@ -1502,7 +1502,8 @@ impl<'de> serde::Deserialize<'de> for HardwareCheckin {
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct HardwareCheckinDataRequest {
     /// 过滤类型：1 按打卡时间过滤，2 按设备上传打卡记录的时间过滤，默认 1
-    pub filter_type: i64,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub filter_type: Option<i64>,
     /// 开始时间（Unix 时间戳），含义随 filter_type
     pub starttime: i64,
     /// 结束时间（Unix 时间戳），跨度不超过一个月
@@ -1514,7 +1515,7 @@ impl crate::de::Decode for HardwareCheckinDataRequest {
     fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
-            filter_type: fields.required("filter_type")?,
+            filter_type: fields.optional("filter_type")?,
             starttime: fields.required("starttime")?,
             endtime: fields.required("endtime")?,
             useridlist: fields.required("useridlist")?,
@@ -2167,6 +2168,21 @@ impl FirmwareUpgradeResultRequest {
         }
     }
 }
+impl HardwareCheckinDataRequest {
+    /// A `HardwareCheckinDataRequest` with its required `starttime`, `endtime`, `useridlist` set and every optional field unset.
+    pub fn new(
+        starttime: i64,
+        endtime: i64,
+        useridlist: impl IntoIterator<Item = impl Into<String>>,
+    ) -> Self {
+        Self {
+            filter_type: None,
+            starttime,
+            endtime,
+            useridlist: useridlist.into_iter().map(Into::into).collect(),
+        }
+    }
+}
 impl ModelTokenRequest {
     /// A `ModelTokenRequest` with its required `model_id`, `model_secret`, `model_ticket` set and every optional field unset.
     pub fn new(
@@ -2252,7 +2268,8 @@ impl HardwareApi {
     ///
     /// ```no_run
     /// # async fn example(client: wecom_api::Client) -> Result<(), Box<dyn std::error::Error>> {
-    /// let response = client.hardware().get_checkin_data(1, 1492617600, 1492790400, ["james", "paul"])
+    /// let response = client.hardware().get_checkin_data(1492617600, 1492790400, ["james", "paul"])
+    ///     .filter_type(1)
     ///     .await?;
     /// # Ok(())
     /// # }
@@ -2284,7 +2301,6 @@ impl HardwareApi {
     #[doc(alias = "获取设备打卡数据")]
     pub fn get_checkin_data(
         &self,
-        filter_type: i64,
         starttime: i64,
         endtime: i64,
         useridlist: impl IntoIterator<Item = impl Into<String>>,
@@ -2292,16 +2308,16 @@ impl HardwareApi {
         calls::HardwareGetCheckinData {
             client: self.client.clone(),
             request: HardwareCheckinDataRequest {
-                filter_type,
                 starttime,
                 endtime,
                 useridlist: useridlist.into_iter().map(Into::into).collect(),
+                ..Default::default()
             },
         }
     }
     /// 获取设备自定义属性
     ///
-    /// 服务商获取设备（如打印/扫描设备）上报的自定义标识串。官方页面未能在文档库中找到，字段取自字段表； 字段未能与官方文档逐一核对。
+    /// 服务商获取设备（如打印/扫描设备）上报的自定义标识串。
     ///
     /// `POST /cgi-bin/hardware/get_device_feature` ([official documentation](https://developer.work.weixin.qq.com/document/path/92739))
     ///
@@ -2535,7 +2551,7 @@ impl HardwareDataApi {
     }
     /// 获取门禁通行原始数据
     ///
-    /// 第三方应用获取企业已授权设备的门禁通行记录（仅应用可见范围内成员），请求同考勤数据接口；以 cursor 翻页， 记录嵌套在 accesscontrol_data.items 中。字段未能与官方文档逐一核对。
+    /// 第三方应用获取企业已授权设备的门禁通行记录（仅应用可见范围内成员），请求同考勤数据接口；以 cursor 翻页， 记录嵌套在 accesscontrol_data.items 中。
     ///
     /// `POST /cgi-bin/devicedata/get_accesscontrol_data` ([official documentation](https://developer.work.weixin.qq.com/document/path/96029))
     ///
@@ -2744,7 +2760,7 @@ impl HardwareDataApi {
     }
     /// 修改门禁通行规则
     ///
-    /// 第三方应用修改自己创建的门禁规则，请求字段同写入门禁通行规则，另需 rule_id。须有「设备接口信息权限 - 创建门禁规则」 授权，企业须同时安装硬件设备与第三方应用；规则成员只能是应用可见范围与授权设备可见范围的交集成员。已有规则包含 交集外的成员或授权设备范围外的设备时，不能通过本接口修改。返回部分的字段未能与官方文档逐一核对。
+    /// 第三方应用修改自己创建的门禁规则，请求字段同写入门禁通行规则，另需 rule_id。须有「设备接口信息权限 - 创建门禁规则」授权， 企业须同时安装硬件设备与第三方应用；规则成员只能是应用可见范围与授权设备可见范围的交集成员。已有规则包含交集外的成员或授权设备范围外的设备时， 不能通过本接口修改。
     ///
     /// `POST /cgi-bin/devicedata/mod_accesscontrol_rule` ([official documentation](https://developer.work.weixin.qq.com/document/path/96221))
     ///
@@ -3640,7 +3656,13 @@ pub mod calls {
         pub(super) client: crate::Client,
         pub(super) request: HardwareCheckinDataRequest,
     }
-    impl HardwareGetCheckinData {}
+    impl HardwareGetCheckinData {
+        /// 过滤类型：1 按打卡时间过滤，2 按设备上传打卡记录的时间过滤，默认 1
+        pub fn filter_type(mut self, value: i64) -> Self {
+            self.request.filter_type = Some(value);
+            self
+        }
+    }
     impl std::future::IntoFuture for HardwareGetCheckinData {
         type Output = crate::Result<HardwareCheckinDataResponse>;
         type IntoFuture = crate::BoxFuture<Self::Output>;

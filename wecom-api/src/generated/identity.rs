@@ -925,6 +925,8 @@ pub enum TmpExternalUseridBusinessType {
     Meeting,
     /// `2`: 收集表
     Form,
+    /// `3`: 智能表（文档的记录）
+    SmartSheet,
     /// A value this version of the crate does not know, kept as sent.
     Unknown(i64),
 }
@@ -933,6 +935,7 @@ impl From<i64> for TmpExternalUseridBusinessType {
         match value {
             1 => Self::Meeting,
             2 => Self::Form,
+            3 => Self::SmartSheet,
             other => Self::Unknown(other),
         }
     }
@@ -942,6 +945,7 @@ impl From<TmpExternalUseridBusinessType> for i64 {
         match value {
             TmpExternalUseridBusinessType::Meeting => 1,
             TmpExternalUseridBusinessType::Form => 2,
+            TmpExternalUseridBusinessType::SmartSheet => 3,
             TmpExternalUseridBusinessType::Unknown(other) => other,
         }
     }
@@ -1142,22 +1146,6 @@ impl crate::de::Decode for UnionidToExternalUseridResponse {
     }
 }
 impl<'de> serde::Deserialize<'de> for UnionidToExternalUseridResponse {
-    fn deserialize<D: serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Self, D::Error> {
-        crate::de::deserialize(deserializer)
-    }
-}
-/// 对所有新授权企业升级群 id 的请求（空对象）。
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
-pub struct UpgradeChatidForNewCorpRequest {}
-impl crate::de::Decode for UpgradeChatidForNewCorpRequest {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
-        crate::de::Fields::of(value)?;
-        Ok(Self {})
-    }
-}
-impl<'de> serde::Deserialize<'de> for UpgradeChatidForNewCorpRequest {
     fn deserialize<D: serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
@@ -1788,7 +1776,7 @@ impl IdConvertApi {
     }
     /// external_userid查询pending_id
     ///
-    /// 微信用户成为企业客户（外部联系人、进入客户群、48 小时内进入微信客服会话）后，把 external_userid 转为此前 unionid 查询时得到的 pending_id，每次最多 100 个。传 chat_id 时只检查群主是否在应用可见范围，并忽略不在该群的客户； 不传时检查客户跟进人是否在可见范围。使用第三方应用或代开发应用的 access_token。 字段未能与官方文档逐一核对（据字段表与 SDK 模型整理）。
+    /// 微信用户成为企业客户（外部联系人、进入客户群、48 小时内进入微信客服会话）后，把 external_userid 转为此前 unionid 查询时得到的 pending_id，每次最多 100 个。传 chat_id 时只检查群主是否在应用可见范围，并忽略不在该群的客户； 不传时检查客户跟进人是否在可见范围。使用第三方应用或代开发应用的 access_token。
     ///
     /// `POST /cgi-bin/idconvert/batch/external_userid_to_pending_id` ([official documentation](https://developer.work.weixin.qq.com/document/path/95926))
     ///
@@ -1841,7 +1829,7 @@ impl IdConvertApi {
     }
     /// tmp_external_userid的转换
     ///
-    /// 把会议、收集表等业务中获取的外部用户临时 ID（tmp_external_userid）转为 external_userid（客户）或 corpid + userid（企业互联、上下游等成员），无法转换的放在 invalid_tmp_external_userid_list。 字段未能与官方文档逐一核对（据官方示例、字段表与 SDK 模型整理）。
+    /// 把会议、收集表等业务中获取的外部用户临时 ID（tmp_external_userid）转为 external_userid（客户）或 corpid + userid（企业互联、上下游等成员），无法转换的放在 invalid_tmp_external_userid_list。 调用的应用须是获取到 tmp_external_userid 的同一个应用。
     ///
     /// `POST /cgi-bin/idconvert/convert_tmp_external_userid` ([official documentation](https://developer.work.weixin.qq.com/document/path/98729))
     ///
@@ -1905,7 +1893,7 @@ impl IdConvertApi {
     }
     /// 客户标签ID的转换
     ///
-    /// 代开发应用把企业主体的客户标签 id 转为服务商主体的客户标签 id，无法转换的放在 invalid_external_tagid_list。 使用代开发应用的 access_token。字段未能与官方文档逐一核对（据字段表与 SDK 模型整理）。
+    /// 代开发应用把企业主体的客户标签 id 转为服务商主体的客户标签 id，无法转换的放在 invalid_external_tagid_list。 也接受标签组 id；每次最多 1000 个。使用第三方应用或代开发应用的 access_token。
     ///
     /// `POST /cgi-bin/idconvert/external_tagid` ([official documentation](https://developer.work.weixin.qq.com/document/path/95926))
     ///
@@ -1958,7 +1946,7 @@ impl IdConvertApi {
     }
     /// 微信客服ID的转换
     ///
-    /// 代开发应用把企业主体的微信客服账号 open_kfid 转为服务商主体的 open_kfid，无法转换的放在 invalid_open_kfid_list。 使用代开发应用的 access_token。字段未能与官方文档逐一核对（据字段表与 SDK 模型整理）。
+    /// 代开发应用把企业主体的微信客服账号 open_kfid 转为服务商主体的 open_kfid，无法转换的放在 invalid_open_kfid_list。 每次最多 1000 个。使用第三方应用或代开发应用的 access_token。
     ///
     /// `POST /cgi-bin/idconvert/open_kfid` ([official documentation](https://developer.work.weixin.qq.com/document/path/97064))
     ///
@@ -2049,7 +2037,7 @@ impl IdConvertApi {
     }
     /// 群ID转换接口
     ///
-    /// 在申请的升级时间生效前，把升级前企业主体的客户群 ID 转为升级后服务商主体的群 ID；传入已升级的群 ID 则原样返回。 到达升级时间后不能再调用。仅代开发应用可调用。返回字段未能与官方文档逐一核对（据字段表与 SDK 模型整理）。
+    /// 在申请的升级时间生效前，把升级前企业主体的客户群 ID 转为升级后服务商主体的群 ID；传入已升级的群 ID 则原样返回。 到达升级时间后不能再调用。仅代开发应用可调用。
     ///
     /// `POST /cgi-bin/idconvert/chatid` ([official documentation](https://developer.work.weixin.qq.com/document/path/99601))
     ///
@@ -2103,9 +2091,9 @@ impl IdConvertApi {
     }
     /// 对所有新授权企业升级群ID
     ///
-    /// 代开发应用模版调用后，之后新授权的企业获取到的客户群 ID 都是升级后（与第三方应用一致）的群 ID。 使用代开发应用模版的 suite_access_token；请求包体为空对象。字段未能与官方文档逐一核对。
+    /// 代开发应用模版调用后，之后新授权的企业获取到的客户群 ID 都是升级后（与第三方应用一致）的群 ID。 使用代开发应用模版的 suite_access_token；官方页面写明是 GET 请求，没有其他参数。会改变状态，所以不自动重试。
     ///
-    /// `POST /cgi-bin/idconvert/upgrade_chatid_for_new_corp` ([official documentation](https://developer.work.weixin.qq.com/document/path/99601))
+    /// `GET /cgi-bin/idconvert/upgrade_chatid_for_new_corp` ([official documentation](https://developer.work.weixin.qq.com/document/path/99601))
     ///
     /// Endpoint id `id_convert.upgrade_chatid_for_new_corp`; not safe to repeat, so it is sent at most once.
     ///
@@ -2136,7 +2124,6 @@ impl IdConvertApi {
     ) -> calls::IdConvertUpgradeChatidForNewCorp {
         calls::IdConvertUpgradeChatidForNewCorp {
             client: self.client.clone(),
-            request: UpgradeChatidForNewCorpRequest {},
         }
     }
 }
@@ -2812,7 +2799,7 @@ pub mod calls {
     }
     static OP_ID_CONVERT_UPGRADE_CHATID_FOR_NEW_CORP: crate::operation::Operation = crate::operation::Operation {
         id: "id_convert.upgrade_chatid_for_new_corp",
-        method: crate::operation::Method::Post,
+        method: crate::operation::Method::Get,
         path: "/cgi-bin/idconvert/upgrade_chatid_for_new_corp",
         credential: crate::operation::Credential::SuiteAccessToken,
         retry_safe: false,
@@ -2822,7 +2809,6 @@ pub mod calls {
     #[must_use = "a request does nothing until it is awaited"]
     pub struct IdConvertUpgradeChatidForNewCorp {
         pub(super) client: crate::Client,
-        pub(super) request: UpgradeChatidForNewCorpRequest,
     }
     impl IdConvertUpgradeChatidForNewCorp {}
     impl std::future::IntoFuture for IdConvertUpgradeChatidForNewCorp {
@@ -2833,11 +2819,7 @@ pub mod calls {
             self.client
                 .execute_json::<
                     EmptyResponse,
-                >(
-                    &OP_ID_CONVERT_UPGRADE_CHATID_FOR_NEW_CORP,
-                    query,
-                    crate::client::encode_body(&self.request),
-                )
+                >(&OP_ID_CONVERT_UPGRADE_CHATID_FOR_NEW_CORP, query, Ok(None))
         }
     }
     static OP_LAUNCH_CODE_GET: crate::operation::Operation = crate::operation::Operation {

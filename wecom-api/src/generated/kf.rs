@@ -1604,7 +1604,7 @@ impl<'de> serde::Deserialize<'de> for KfKnowledgeIntentIdRequest {
         crate::de::deserialize(deserializer)
     }
 }
-/// 知识库回答的链接附件。字段未能与官方文档逐一核对。
+/// 知识库回答的链接附件。
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct KfKnowledgeLink {
     /// 标题
@@ -1766,7 +1766,7 @@ impl<'de> serde::Deserialize<'de> for KfKnowledgeListIntentResponse {
         crate::de::deserialize(deserializer)
     }
 }
-/// 知识库回答的小程序附件（添加、修改时）。字段未能与官方文档逐一核对。
+/// 知识库回答的小程序附件（添加、修改时）。
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct KfKnowledgeMiniProgram {
     /// 小程序 appid
@@ -4910,7 +4910,7 @@ pub struct KfApi {
 impl KfApi {
     /// 获取视频号绑定状态
     ///
-    /// 查询企业是否已绑定视频号。微信客服可接待的客户数与企业是否完成主体验证、是否绑定视频号有关： 未验证时仅可累计接待 100 位客户，已验证未绑定视频号时仅可累计接待 10000 位，已验证且已绑定视频号时不受限制。 须使用微信客服 secret 或具有微信客服权限的应用的 access_token。字段未能与官方文档逐一核对。
+    /// 查询企业是否已绑定视频号。微信客服可接待的客户数与企业是否完成主体验证、是否绑定视频号有关： 未验证时仅可累计接待 100 位客户，已验证未绑定视频号时仅可累计接待 10000 位，已验证且已绑定视频号时不受限制。 须使用微信客服 secret 或具有微信客服权限的应用的 access_token。
     ///
     /// `GET /cgi-bin/kf/get_corp_qualification` ([official documentation](https://developer.work.weixin.qq.com/document/path/95153))
     ///
@@ -5751,7 +5751,7 @@ impl KfKnowledgeApi {
     }
     /// 获取知识库问答列表
     ///
-    /// 按 cursor 分页获取知识库问答（limit 默认 500，最大 1000），可按 group_id 或 intent_id 过滤。 回答的附件只返回名称等展示信息，不返回 media_id。官方示例把相似问题与回答放在 question 之内， 字段表却把它们列在问答一级，两处都已声明。附件类型的字段未能与官方文档逐一核对。 仅配置到「微信客服 - 可调用接口的应用」中的自建应用可调用。
+    /// 按 cursor 分页获取知识库问答（limit 默认 500，最大 1000），可按 group_id 或 intent_id 过滤。 回答的附件只返回名称等展示信息，不返回 media_id。官方示例把相似问题与回答放在 question 之内， 字段表却把它们列在问答一级，两处都已声明。 仅配置到「微信客服 - 可调用接口的应用」中的自建应用可调用。
     ///
     /// `POST /cgi-bin/kf/knowledge/list_intent` ([official documentation](https://developer.work.weixin.qq.com/document/path/95972))
     ///

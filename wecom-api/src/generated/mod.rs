@@ -216,6 +216,7 @@ pub(crate) const UNSAFE_GETS: &[&str] = &[
     "/cgi-bin/auth/getuserinfo",
     "/cgi-bin/corp/apply_mass_call_ticket",
     "/cgi-bin/department/delete",
+    "/cgi-bin/idconvert/upgrade_chatid_for_new_corp",
     "/cgi-bin/material/del",
     "/cgi-bin/menu/delete",
     "/cgi-bin/miniprogram/jscode2session",

@@ -850,6 +850,32 @@ impl<'de> serde::Deserialize<'de> for AuthAgent {
         crate::de::deserialize(deserializer)
     }
 }
+/// 新版获取永久授权码返回的授权方企业信息：官方页面只列出企业 id 与简称，所以不与旧版接口的完整企业信息共用类型。
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
+pub struct AuthCorpBrief {
+    /// 授权方企业微信 id
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub corpid: Option<String>,
+    /// 授权方企业名称，即企业简称
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub corp_name: Option<String>,
+}
+impl crate::de::Decode for AuthCorpBrief {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            corpid: fields.optional("corpid")?,
+            corp_name: fields.optional("corp_name")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for AuthCorpBrief {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 /// 授权方企业信息。
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct AuthCorpInfo {
@@ -2528,7 +2554,7 @@ pub struct LicenseActiveInfoByUserResponse {
     pub active_status: Option<bool>,
     /// 帐号列表，同一个 userid 同类帐号最多只能有一个（基础帐号与互通帐号各一）
     #[serde(skip_serializing_if = "Vec::is_empty")]
-    pub active_info_list: Vec<LicenseActiveInfo>,
+    pub active_info_list: Vec<LicenseUserActiveInfo>,
 }
 impl crate::de::Decode for LicenseActiveInfoByUserResponse {
     fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
@@ -2792,6 +2818,32 @@ impl<'de> serde::Deserialize<'de> for LicenseBatchActiveResponse {
         crate::de::deserialize(deserializer)
     }
 }
+/// 新购帐号的购买时长；总时长为 months×31+days 天。官方页面这里没有 new_expire_time（只见于订单详情与续期），所以不与订单详情的时长共用类型。
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
+pub struct LicenseBuyDuration {
+    /// 购买的月数，每个月按照 31 天计算
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub months: Option<i64>,
+    /// 购买的天数
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub days: Option<i64>,
+}
+impl crate::de::Decode for LicenseBuyDuration {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            months: fields.optional("months")?,
+            days: fields.optional("days")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for LicenseBuyDuration {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 /// 取消订单的请求。
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct LicenseCancelOrderRequest {
@@ -2889,7 +2941,7 @@ pub struct LicenseCorpBuy {
     /// 帐号个数详情
     pub account_count: LicenseAccountCount,
     /// 帐号购买时长
-    pub account_duration: LicenseDuration,
+    pub account_duration: LicenseBuyDuration,
     /// 是否开启自动激活：0 关闭，1 开启
     #[serde(
         skip_serializing_if = "Option::is_none",
@@ -2946,7 +2998,7 @@ impl<'de> serde::Deserialize<'de> for LicenseCorpError {
         crate::de::deserialize(deserializer)
     }
 }
-/// 帐号购买时长；总时长为 months×31+days 天。
+/// 订单中的帐号购买时长；总时长为 months×31+days 天，续期订单指定新过期时间时返回 new_expire_time。
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct LicenseDuration {
     /// 购买的月数，每个月按照 31 天计算
@@ -3075,14 +3127,14 @@ impl<'de> serde::Deserialize<'de> for LicenseJobIdResponse {
         crate::de::deserialize(deserializer)
     }
 }
-/// 接口许可异步任务的状态。
+/// 多企业新购订单的创建结果。
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum LicenseJobStatus {
-    /// `1`: 执行中
-    Running,
-    /// `2`: 执行成功
-    Succeeded,
-    /// `3`: 执行失败
+    /// `1`: 创建完成
+    Created,
+    /// `2`: 创建中，稍后再试
+    Creating,
+    /// `3`: 创建失败
     Failed,
     /// A value this version of the crate does not know, kept as sent.
     Unknown(i64),
@@ -3090,8 +3142,8 @@ pub enum LicenseJobStatus {
 impl From<i64> for LicenseJobStatus {
     fn from(value: i64) -> Self {
         match value {
-            1 => Self::Running,
-            2 => Self::Succeeded,
+            1 => Self::Created,
+            2 => Self::Creating,
             3 => Self::Failed,
             other => Self::Unknown(other),
         }
@@ -3100,8 +3152,8 @@ impl From<i64> for LicenseJobStatus {
 impl From<LicenseJobStatus> for i64 {
     fn from(value: LicenseJobStatus) -> Self {
         match value {
-            LicenseJobStatus::Running => 1,
-            LicenseJobStatus::Succeeded => 2,
+            LicenseJobStatus::Created => 1,
+            LicenseJobStatus::Creating => 2,
             LicenseJobStatus::Failed => 3,
             LicenseJobStatus::Unknown(other) => other,
         }
@@ -3399,13 +3451,13 @@ impl<'de> serde::Deserialize<'de> for LicenseNewOrderJobResponse {
 /// 多企业新购订单的提交结果。
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct LicenseNewOrderJobResult {
-    /// 任务状态
+    /// 订单创建结果
     #[serde(skip_serializing_if = "Option::is_none")]
     pub status: Option<LicenseJobStatus>,
-    /// 多企业订单 id，任务成功时返回
+    /// 订单号
     #[serde(skip_serializing_if = "Option::is_none")]
     pub order_id: Option<String>,
-    /// 失败的企业列表
+    /// 下单失败的企业及原因
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub fail_list: Vec<LicenseCorpError>,
 }
@@ -3436,7 +3488,7 @@ pub struct LicenseNewOrderRequest {
     /// 帐号个数详情，基础帐号跟互通帐号不能同时为 0
     pub account_count: LicenseAccountCount,
     /// 帐号购买时长，最少 1 个月（31 天），最多 60 个月（1860 天）
-    pub account_duration: LicenseDuration,
+    pub account_duration: LicenseBuyDuration,
 }
 impl crate::de::Decode for LicenseNewOrderRequest {
     fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
@@ -3737,10 +3789,10 @@ impl<'de> serde::Deserialize<'de> for LicenseOrderType {
 /// 余额支付订单任务的结果。
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct LicensePayJobResult {
-    /// 任务状态
+    /// 支付任务结果
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub status: Option<i64>,
-    /// 支付结果
+    pub status: Option<LicensePayJobStatus>,
+    /// 支付结果的信息，仅在支付失败时返回
     #[serde(skip_serializing_if = "Option::is_none")]
     pub pay_job_result: Option<LicensePayResult>,
 }
@@ -3754,6 +3806,55 @@ impl crate::de::Decode for LicensePayJobResult {
     }
 }
 impl<'de> serde::Deserialize<'de> for LicensePayJobResult {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
+/// 余额支付任务的结果。
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum LicensePayJobStatus {
+    /// `1`: 支付成功
+    Paid,
+    /// `2`: 支付任务执行中，稍后再试
+    Running,
+    /// `3`: 支付失败
+    Failed,
+    /// A value this version of the crate does not know, kept as sent.
+    Unknown(i64),
+}
+impl From<i64> for LicensePayJobStatus {
+    fn from(value: i64) -> Self {
+        match value {
+            1 => Self::Paid,
+            2 => Self::Running,
+            3 => Self::Failed,
+            other => Self::Unknown(other),
+        }
+    }
+}
+impl From<LicensePayJobStatus> for i64 {
+    fn from(value: LicensePayJobStatus) -> Self {
+        match value {
+            LicensePayJobStatus::Paid => 1,
+            LicensePayJobStatus::Running => 2,
+            LicensePayJobStatus::Failed => 3,
+            LicensePayJobStatus::Unknown(other) => other,
+        }
+    }
+}
+impl serde::Serialize for LicensePayJobStatus {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.serialize_i64(i64::from(*self))
+    }
+}
+impl crate::de::Decode for LicensePayJobStatus {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        <i64 as crate::de::Decode>::decode(value).map(Self::from)
+    }
+}
+impl<'de> serde::Deserialize<'de> for LicensePayJobStatus {
     fn deserialize<D: serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
@@ -3859,6 +3960,32 @@ impl crate::de::Decode for LicenseRenewAccount {
     }
 }
 impl<'de> serde::Deserialize<'de> for LicenseRenewAccount {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
+/// 续期订单的时长：按月数，或指定新的到期时间。官方页面这里没有 days，所以不与新购的时长共用类型。
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
+pub struct LicenseRenewDuration {
+    /// 购买的月数，每个月按 31 天计算，最多 60 个月；服务商测试企业每次只能续期 1 个月
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub months: Option<i64>,
+    /// 指定的新到期时间戳，不可为今天及以前或 1860 天后，须为当天 24 时 0 分 0 秒（否则自动处理）；测试企业不支持
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub new_expire_time: Option<i64>,
+}
+impl crate::de::Decode for LicenseRenewDuration {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            months: fields.optional("months")?,
+            new_expire_time: fields.optional("new_expire_time")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for LicenseRenewDuration {
     fn deserialize<D: serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
@@ -4105,8 +4232,8 @@ pub struct LicenseSubmitOrderJobRequest {
     pub jobid: String,
     /// 下单人，服务商企业内有「购买接口许可」权限的管理员 userid
     pub buyer_userid: String,
-    /// 帐号购买时长
-    pub account_duration: LicenseDuration,
+    /// 续期时长：months 与 new_expire_time 填其一
+    pub account_duration: LicenseRenewDuration,
 }
 impl crate::de::Decode for LicenseSubmitOrderJobRequest {
     fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
@@ -4335,6 +4462,44 @@ impl crate::de::Decode for LicenseUnionOrderResponse {
     }
 }
 impl<'de> serde::Deserialize<'de> for LicenseUnionOrderResponse {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
+/// 成员已激活的一个帐号。官方页面为这个接口列出的字段比激活码详情少（没有状态、创建时间、合并与分配信息）， 所以不与激活码详情共用类型。
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
+pub struct LicenseUserActiveInfo {
+    /// 帐号激活码
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub active_code: Option<String>,
+    /// 帐号类型
+    #[serde(rename = "type", skip_serializing_if = "Option::is_none")]
+    pub account_type: Option<LicenseAccountType>,
+    /// 帐号绑定激活的成员 userid（加密）
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub userid: Option<String>,
+    /// 激活时间
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub active_time: Option<i64>,
+    /// 过期时间
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub expire_time: Option<i64>,
+}
+impl crate::de::Decode for LicenseUserActiveInfo {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            active_code: fields.optional("active_code")?,
+            account_type: fields.optional("type")?,
+            userid: fields.optional("userid")?,
+            active_time: fields.optional("active_time")?,
+            expire_time: fields.optional("expire_time")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for LicenseUserActiveInfo {
     fn deserialize<D: serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
@@ -4821,14 +4986,16 @@ impl<'de> serde::Deserialize<'de> for PayInvoice {
 /// 获取开票列表的请求。
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct PayInvoiceListRequest {
-    /// 起始时间
-    pub start_time: i64,
-    /// 结束时间
-    pub end_time: i64,
-    /// 用于分页查询的游标，由上一次调用返回，首次调用不填
+    /// 开始时间（申请时间）；可不填，但须与 end_time 同时指定
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub start_time: Option<i64>,
+    /// 结束时间（申请时间）；可不填，但须与 start_time 同时指定
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub end_time: Option<i64>,
+    /// 用于分页查询的游标，由上一次调用返回，首次调用可不填
     #[serde(skip_serializing_if = "Option::is_none")]
     pub cursor: Option<String>,
-    /// 预期请求的数据量
+    /// 返回的最大记录数，最大 100，默认 50
     #[serde(skip_serializing_if = "Option::is_none")]
     pub limit: Option<i64>,
 }
@@ -4836,8 +5003,8 @@ impl crate::de::Decode for PayInvoiceListRequest {
     fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
-            start_time: fields.required("start_time")?,
-            end_time: fields.required("end_time")?,
+            start_time: fields.optional("start_time")?,
+            end_time: fields.optional("end_time")?,
             cursor: fields.optional("cursor")?,
             limit: fields.optional("limit")?,
         })
@@ -5306,7 +5473,7 @@ pub struct PermanentCodeV2Response {
     pub permanent_code: Option<crate::Secret>,
     /// 授权方企业信息（仅 corpid 与 corp_name）
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub auth_corp_info: Option<AuthCorpInfo>,
+    pub auth_corp_info: Option<AuthCorpBrief>,
     /// 授权管理员的信息，可能不返回
     #[serde(skip_serializing_if = "Option::is_none")]
     pub auth_user_info: Option<AuthUserInfo>,
@@ -7250,7 +7417,7 @@ impl LicenseCorpBuy {
     pub fn new(
         corpid: impl Into<String>,
         account_count: impl Into<LicenseAccountCount>,
-        account_duration: impl Into<LicenseDuration>,
+        account_duration: impl Into<LicenseBuyDuration>,
     ) -> Self {
         Self {
             sub_order_id: None,
@@ -7379,7 +7546,7 @@ impl LicenseSubmitOrderJobRequest {
     pub fn new(
         jobid: impl Into<String>,
         buyer_userid: impl Into<String>,
-        account_duration: impl Into<LicenseDuration>,
+        account_duration: impl Into<LicenseRenewDuration>,
     ) -> Self {
         Self {
             jobid: jobid.into(),
@@ -7436,17 +7603,6 @@ impl LoginInfoRequest {
     pub fn new(auth_code: impl Into<crate::Secret>) -> Self {
         Self {
             auth_code: auth_code.into(),
-        }
-    }
-}
-impl PayInvoiceListRequest {
-    /// A `PayInvoiceListRequest` with its required `start_time`, `end_time` set and every optional field unset.
-    pub fn new(start_time: i64, end_time: i64) -> Self {
-        Self {
-            start_time,
-            end_time,
-            cursor: None,
-            limit: None,
         }
     }
 }
@@ -7745,7 +7901,7 @@ impl ProviderApi {
     }
     /// 获取登录用户信息
     ///
-    /// 企业微信扫码登录第三方网站（或从管理后台跳转）后，用回调得到的 auth_code 获取登录用户的身份、所在企业、 可管理的应用与通讯录权限。auth_code 一次有效。该接口以 provider_access_token 作为 access_token 参数传递。 字段未能与官方文档逐一核对。
+    /// 企业微信扫码登录第三方网站（或从管理后台跳转）后，用回调得到的 auth_code 获取登录用户的身份、所在企业、可管理的应用与通讯录权限。 auth_code 一次有效。该接口以 provider_access_token 作为 access_token 参数传递。
     ///
     /// `POST /cgi-bin/service/get_login_info` ([official documentation](https://developer.work.weixin.qq.com/document/path/91125))
     ///
@@ -8386,7 +8542,7 @@ impl ProviderContactApi {
     }
     /// 通讯录批量搜索
     ///
-    /// 一次提交多个搜索条件（每个条件的含义同 provider_contact.search），分别返回每个条件的结果与翻页游标。 页面的批量搜索部分字段未能与官方文档逐一核对。
+    /// 一次提交多个搜索条件（每个条件的含义同 provider_contact.search），分别返回每个条件的结果与翻页游标。
     ///
     /// `POST /cgi-bin/service/contact/batchsearch` ([official documentation](https://developer.work.weixin.qq.com/document/path/91844))
     ///
@@ -8630,7 +8786,7 @@ pub struct ProviderDeviceApi {
 impl ProviderDeviceApi {
     /// 添加设备
     ///
-    /// 硬件服务商在某设备型号下添加设备（硬件直连接入），返回设备 id、secret_no 与二维码。旧的硬件直连接入接口， 官方页面未能在文档库中找到；字段未能与官方文档逐一核对。
+    /// 硬件服务商在某设备型号下添加设备（硬件直连接入），返回设备 id、secret_no 与二维码。
     ///
     /// `POST /cgi-bin/service/add_device` ([official documentation](https://developer.work.weixin.qq.com/document/path/90626))
     ///
@@ -8683,7 +8839,7 @@ impl ProviderDeviceApi {
     }
     /// 删除设备
     ///
-    /// 硬件服务商删除已添加的设备。字段未能与官方文档逐一核对。
+    /// 硬件服务商删除已添加的设备。
     ///
     /// `POST /cgi-bin/service/del_device` ([official documentation](https://developer.work.weixin.qq.com/document/path/92770))
     ///
@@ -8721,7 +8877,7 @@ impl ProviderDeviceApi {
     }
     /// 获取设备列表
     ///
-    /// 硬件服务商分页获取已添加的设备列表（offset/limit）。字段未能与官方文档逐一核对。
+    /// 硬件服务商分页获取已添加的设备列表（offset/limit）。
     ///
     /// `POST /cgi-bin/service/list_device` ([official documentation](https://developer.work.weixin.qq.com/document/path/91346))
     ///
@@ -8767,7 +8923,7 @@ impl ProviderDeviceApi {
     }
     /// 获取设备的授权企业信息
     ///
-    /// 查询设备绑定（授权）的企业与设备备注名。字段未能与官方文档逐一核对。
+    /// 查询设备绑定（授权）的企业与设备备注名。
     ///
     /// `POST /cgi-bin/service/get_device_auth_info` ([official documentation](https://developer.work.weixin.qq.com/document/path/90753))
     ///
@@ -8816,7 +8972,7 @@ impl ProviderDeviceApi {
     }
     /// 重置设备SecretNo
     ///
-    /// 重置设备的 SecretNo（设备接入凭证）。字段未能与官方文档逐一核对。
+    /// 重置设备的 SecretNo（设备接入凭证）。
     ///
     /// `POST /cgi-bin/service/reset_secret_no` ([official documentation](https://developer.work.weixin.qq.com/document/path/90753))
     ///
@@ -8857,7 +9013,7 @@ impl ProviderDeviceApi {
     }
     /// 上传设备日志
     ///
-    /// 通知设备上传日志文件，可附带提示信息。字段未能与官方文档逐一核对。
+    /// 通知设备上传日志文件，可附带提示信息。
     ///
     /// `POST /cgi-bin/service/fetch_device_log` ([official documentation](https://developer.work.weixin.qq.com/document/path/91475))
     ///
@@ -8900,7 +9056,7 @@ impl ProviderDeviceApi {
     }
     /// 设置打印机支持状态
     ///
-    /// 设置打印/扫描设备是否不支持打印机功能。字段未能与官方文档逐一核对。
+    /// 设置打印/扫描设备是否不支持打印机功能。
     ///
     /// `POST /cgi-bin/service/set_printer_support_state` ([official documentation](https://developer.work.weixin.qq.com/document/path/92782))
     ///
@@ -9005,7 +9161,7 @@ impl ProviderExternalContactApi {
     }
     /// 设置迁移完成
     ///
-    /// 服务商完成某授权企业客户 external_userid 的迁移后调用，设置该企业迁移完成；之后该企业的客户联系接口 只返回新的 external_userid。字段未能与官方文档逐一核对。
+    /// 服务商完成某授权企业客户 external_userid 的迁移后调用，设置该企业迁移完成；之后该企业的客户联系接口只返回新的 external_userid。
     ///
     /// `POST /cgi-bin/service/externalcontact/finish_external_userid_migration` ([official documentation](https://developer.work.weixin.qq.com/document/path/95327))
     ///
@@ -9095,7 +9251,7 @@ impl ProviderIdApi {
     }
     /// userid转换
     ///
-    /// 服务商将授权企业的明文 userid 批量转换为服务商主体下的密文 userid，每次最多 1000 个。官方文档 97062 所述的接口地址为 /cgi-bin/batch/userid_to_openuserid（以授权企业的 access_token 调用，见 id_convert.userid_to_open_userid）；本服务商地址未能在官方文档中找到，字段未能与官方文档逐一核对。
+    /// 服务商将授权企业的明文 userid 批量转换为服务商主体下的密文 userid，每次最多 1000 个。官方文档 97062 所述的接口地址为 /cgi-bin/batch/userid_to_openuserid（以授权企业的 access_token 调用，见 id_convert.userid_to_open_userid）；本服务商地址未能在官方文档中找到。
     ///
     /// `POST /cgi-bin/service/batch/userid_to_openuserid` ([official documentation](https://developer.work.weixin.qq.com/document/path/97062))
     ///
@@ -9215,10 +9371,9 @@ impl ProviderLicenseApi {
     /// let response = client.provider_license().create_new_order("wwxxx", "xxxx", LicenseAccountCount {
     ///     base_count: Some(100),
     ///     external_contact_count: Some(100)
-    /// }, LicenseDuration {
+    /// }, LicenseBuyDuration {
     ///     months: Some(2),
-    ///     days: Some(20),
-    ///     ..Default::default()
+    ///     days: Some(20)
     /// })
     ///     .await?;
     /// # Ok(())
@@ -9241,7 +9396,7 @@ impl ProviderLicenseApi {
         corpid: impl Into<String>,
         buyer_userid: impl Into<String>,
         account_count: impl Into<LicenseAccountCount>,
-        account_duration: impl Into<LicenseDuration>,
+        account_duration: impl Into<LicenseBuyDuration>,
     ) -> calls::ProviderLicenseCreateNewOrder {
         calls::ProviderLicenseCreateNewOrder {
             client: self.client.clone(),
@@ -9316,7 +9471,7 @@ impl ProviderLicenseApi {
     }
     /// 提交续期订单
     ///
-    /// 把续期任务提交为续期订单，指定下单人与续期时长；提交后须支付。字段未能与官方文档逐一核对。
+    /// 把续期任务提交为续期订单，指定下单人与续期时长；提交后须在服务商管理端或用余额支付，支付后订单才生效。
     ///
     /// `POST /cgi-bin/license/submit_order_job` ([official documentation](https://developer.work.weixin.qq.com/document/path/95646))
     ///
@@ -9330,7 +9485,7 @@ impl ProviderLicenseApi {
     /// use wecom_api::provider::*;
     ///
     /// # async fn example(client: wecom_api::Client) -> Result<(), Box<dyn std::error::Error>> {
-    /// let response = client.provider_license().submit_order_job("JOBID", "xxxx", LicenseDuration {
+    /// let response = client.provider_license().submit_order_job("wwxxx", "xxxx", LicenseRenewDuration {
     ///     months: Some(2),
     ///     ..Default::default()
     /// })
@@ -9354,7 +9509,7 @@ impl ProviderLicenseApi {
         &self,
         jobid: impl Into<String>,
         buyer_userid: impl Into<String>,
-        account_duration: impl Into<LicenseDuration>,
+        account_duration: impl Into<LicenseRenewDuration>,
     ) -> calls::ProviderLicenseSubmitOrderJob {
         calls::ProviderLicenseSubmitOrderJob {
             client: self.client.clone(),
@@ -9367,7 +9522,7 @@ impl ProviderLicenseApi {
     }
     /// 创建多企业新购任务
     ///
-    /// 为多个企业一次新购帐号：先创建任务（每次最多 10 个企业，可多次调用往同一任务追加，每个任务最多 100000 个）， 再用 provider_license.submit_new_order_job 提交，最后用 provider_license.new_order_job_result 查询结果。 测试企业不支持多企业下单。返回中的 invalid_list 结构未能与官方文档逐一核对。
+    /// 为多个企业一次新购帐号：先创建任务（每次最多 10 个企业，可多次调用往同一任务追加，每个任务最多 100000 个）， 再用 provider_license.submit_new_order_job 提交，最后用 provider_license.new_order_job_result 查询结果。 测试企业不支持多企业下单。
     ///
     /// `POST /cgi-bin/license/create_new_order_job` ([official documentation](https://developer.work.weixin.qq.com/document/path/98892))
     ///
@@ -9388,10 +9543,9 @@ impl ProviderLicenseApi {
     ///             base_count: Some(100),
     ///             external_contact_count: Some(100)
     ///         },
-    ///         account_duration: LicenseDuration {
+    ///         account_duration: LicenseBuyDuration {
     ///             months: Some(2),
-    ///             days: Some(20),
-    ///             ..Default::default()
+    ///             days: Some(20)
     ///         },
     ///         auto_active_status: Some(true),
     ///         ..Default::default()
@@ -9435,7 +9589,7 @@ impl ProviderLicenseApi {
     }
     /// 提交多企业新购订单
     ///
-    /// 提交多企业新购任务，生成多企业订单；提交是异步的，用 provider_license.new_order_job_result 查询结果。 字段未能与官方文档逐一核对。
+    /// 提交多企业新购任务，生成多企业订单；提交是异步的，返回里没有订单号，用 provider_license.new_order_job_result 查询结果。
     ///
     /// `POST /cgi-bin/license/submit_new_order_job` ([official documentation](https://developer.work.weixin.qq.com/document/path/98892))
     ///
@@ -9447,7 +9601,7 @@ impl ProviderLicenseApi {
     ///
     /// ```no_run
     /// # async fn example(client: wecom_api::Client) -> Result<(), Box<dyn std::error::Error>> {
-    /// let response = client.provider_license().submit_new_order_job("JOBID", "xxxx")
+    /// let response = client.provider_license().submit_new_order_job("BUYJOBID", "xxxx")
     ///     .await?;
     /// # Ok(())
     /// # }
@@ -9458,8 +9612,7 @@ impl ProviderLicenseApi {
     /// ```json
     /// {
     ///   "errcode": 0,
-    ///   "errmsg": "ok",
-    ///   "jobid": "JOBID"
+    ///   "errmsg": "ok"
     /// }
     /// ```
     #[doc(alias = "/cgi-bin/license/submit_new_order_job")]
@@ -9479,7 +9632,7 @@ impl ProviderLicenseApi {
     }
     /// 获取多企业新购订单提交结果
     ///
-    /// 查询多企业新购订单的提交结果：成功时返回多企业订单号，失败的企业在 fail_list 中。 字段未能与官方文档逐一核对。
+    /// 查询多企业新购订单的提交结果：成功时返回多企业订单号，失败的企业在 fail_list 中。结果只在提交后 7 天内可查。
     ///
     /// `POST /cgi-bin/license/new_order_job_result` ([official documentation](https://developer.work.weixin.qq.com/document/path/98892))
     ///
@@ -9491,7 +9644,7 @@ impl ProviderLicenseApi {
     ///
     /// ```no_run
     /// # async fn example(client: wecom_api::Client) -> Result<(), Box<dyn std::error::Error>> {
-    /// let response = client.provider_license().new_order_job_result("JOBID")
+    /// let response = client.provider_license().new_order_job_result("BUYJOBID")
     ///     .await?;
     /// # Ok(())
     /// # }
@@ -9505,13 +9658,13 @@ impl ProviderLicenseApi {
     ///   "errmsg": "ok",
     ///   "fail_list": [
     ///     {
-    ///       "corpid": "CORPID2",
-    ///       "errcode": 1234,
-    ///       "errmsg": "xxxx"
+    ///       "corpid": "CORPID",
+    ///       "errcode": 700400,
+    ///       "errmsg": "xxx"
     ///     }
     ///   ],
-    ///   "order_id": "OI00000000",
-    ///   "status": 2
+    ///   "order_id": "xxxx",
+    ///   "status": 1
     /// }
     /// ```
     #[doc(alias = "/cgi-bin/license/new_order_job_result")]
@@ -9641,7 +9794,7 @@ impl ProviderLicenseApi {
     }
     /// 获取订单支付结果
     ///
-    /// 查询余额支付订单任务的执行结果，仅在提交任务后 7 天内可获取。任务状态的取值未能与官方文档逐一核对。
+    /// 查询余额支付订单任务的执行结果，仅在提交任务后 7 天内可获取。errcode 只表示接口调用是否成功，支付失败时也为 0， 须看 status。
     ///
     /// `POST /cgi-bin/license/pay_job_result` ([official documentation](https://developer.work.weixin.qq.com/document/path/99415))
     ///
@@ -9947,7 +10100,7 @@ impl ProviderLicenseApi {
     }
     /// 批量激活帐号
     ///
-    /// 一次为一个企业的最多 1000 个成员激活帐号，规则同 provider_license.active_account，分别返回每个激活码的结果。 返回部分的字段未能与官方文档逐一核对。
+    /// 一次为一个企业的最多 1000 个成员激活帐号，规则同 provider_license.active_account，分别返回每个激活码的结果。
     ///
     /// `POST /cgi-bin/license/batch_active_account` ([official documentation](https://developer.work.weixin.qq.com/document/path/95553))
     ///
@@ -10073,7 +10226,7 @@ impl ProviderLicenseApi {
     }
     /// 批量获取激活码详情
     ///
-    /// 一次查询最多 1000 个激活码的详情；无效的激活码在 invalid_active_code_list 中返回。与获取激活码详情同页， 批量部分字段未能与官方文档逐一核对。
+    /// 一次查询最多 1000 个激活码的详情；无效的激活码在 invalid_active_code_list 中返回。与获取激活码详情同页， 每项的结构与获取激活码详情的 active_info 相同。
     ///
     /// `POST /cgi-bin/license/batch_get_active_info_by_code` ([official documentation](https://developer.work.weixin.qq.com/document/path/95552))
     ///
@@ -10564,7 +10717,7 @@ pub struct ProviderMediaApi {
 impl ProviderMediaApi {
     /// 上传需要转译的文件
     ///
-    /// 以 multipart/form-data 上传需要通讯录 id 转译的文件（文件字段名 media），得到三天内有效的 media_id， 供 provider_contact.id_translate 使用。字段未能与官方文档逐一核对。
+    /// 以 multipart/form-data 上传需要通讯录 id 转译的文件（文件字段名 media）， 得到三天内有效的 media_id，供 provider_contact.id_translate 使用。
     ///
     /// `POST /cgi-bin/service/media/upload` ([official documentation](https://developer.work.weixin.qq.com/document/path/91883))
     ///
@@ -10610,6 +10763,7 @@ impl ProviderMediaApi {
         calls::ProviderMediaUpload {
             client: self.client.clone(),
             query_media_type: media_type.into(),
+            query_attachment_type: None,
             file,
         }
     }
@@ -10622,7 +10776,7 @@ pub struct ProviderMiniprogramApi {
 impl ProviderMiniprogramApi {
     /// 临时登录凭证校验接口
     ///
-    /// 第三方小程序调用 wx.qy.login 得到 code 后，服务端以 suite_access_token 换取成员的 corpid、userid、 session_key 与 open_userid。code 只能使用一次。grant_type 固定为 authorization_code。 字段未能与官方文档逐一核对。
+    /// 第三方小程序调用 wx.qy.login 得到 code 后，服务端以 suite_access_token 换取成员的 corpid、userid、session_key 与 open_userid。 code 只能使用一次。grant_type 固定为 authorization_code。
     ///
     /// `GET /cgi-bin/service/miniprogram/jscode2session` ([official documentation](https://developer.work.weixin.qq.com/document/path/92468))
     ///
@@ -10674,7 +10828,7 @@ pub struct ProviderPayApi {
 impl ProviderPayApi {
     /// 创建收款订单
     ///
-    /// 服务商为客户企业创建收款订单（普通第三方应用、代开发应用或行业解决方案），返回订单号与支付或确认链接。 服务商须已在收银台完成商户号注册（免支付订单除外）。请求须带 nonce_str、ts 与收银台 API 密钥计算的 sig； product_list 的内容随 business_type 不同，以 JSON 原样传递。字段未能与官方文档逐一核对。
+    /// 服务商为客户企业创建收款订单（普通第三方应用、代开发应用或行业解决方案），返回订单号与支付或确认链接。 服务商须已在收银台完成商户号注册（免支付订单除外）。请求须带 nonce_str、ts 与收银台 API 密钥计算的 sig； product_list 的内容随 business_type 不同，以 JSON 原样传递。
     ///
     /// `POST /cgi-bin/paytool/open_order` ([official documentation](https://developer.work.weixin.qq.com/document/path/98045))
     ///
@@ -10730,7 +10884,7 @@ impl ProviderPayApi {
     }
     /// 取消收款订单
     ///
-    /// 取消未支付的收款订单。请求须带签名（nonce_str、ts、sig）。字段未能与官方文档逐一核对。
+    /// 取消未支付的收款订单。请求须带签名（nonce_str、ts、sig）。
     ///
     /// `POST /cgi-bin/paytool/close_order` ([official documentation](https://developer.work.weixin.qq.com/document/path/98046))
     ///
@@ -10913,7 +11067,7 @@ impl ProviderPayApi {
     }
     /// 获取开票列表
     ///
-    /// 查询客户申请开票的收款订单列表（抬头、税号、收取方式、联系信息等），以 cursor 分页。字段未能与官方文档逐一核对。
+    /// 查询客户申请开票的收款订单列表（抬头、税号、收取方式、联系信息等），以 cursor 分页。
     ///
     /// `POST /cgi-bin/paytool/get_invoice_list` ([official documentation](https://developer.work.weixin.qq.com/document/path/99436))
     ///
@@ -10925,8 +11079,9 @@ impl ProviderPayApi {
     ///
     /// ```no_run
     /// # async fn example(client: wecom_api::Client) -> Result<(), Box<dyn std::error::Error>> {
-    /// let response = client.provider_pay().get_invoice_list(1670643437, 1671507437)
-    ///     .limit(100)
+    /// let response = client.provider_pay().get_invoice_list()
+    ///     .start_time(1680000000)
+    ///     .end_time(1680003600)
     ///     .await?;
     /// # Ok(())
     /// # }
@@ -10938,43 +11093,46 @@ impl ProviderPayApi {
     /// {
     ///   "errcode": 0,
     ///   "errmsg": "ok",
-    ///   "has_more": 0,
+    ///   "has_more": 1,
     ///   "invoice_list": [
     ///     {
-    ///       "apply_time": 1671161378,
-    ///       "custom_corpid": "wwxxxx",
+    ///       "apply_time": 1680000000,
+    ///       "bank_account_number": "17631364174811341",
+    ///       "bank_name": "中国邮政储蓄银行股份有限公司广州市天河支行",
+    ///       "company_addr": "广东省广州市海珠区媒体港",
+    ///       "company_tel": "187XXXXXXXX",
+    ///       "contact_addr": "广东省|广州市|海珠区",
+    ///       "contact_name": "张三",
+    ///       "contact_postcode": "200240",
+    ///       "contact_tel": "12345678901",
+    ///       "custom_corpid": "wwxx",
+    ///       "invoice_note": "开票备注",
     ///       "invoice_status": 1,
-    ///       "invoice_title": "测试企业",
-    ///       "invoice_type": 1,
+    ///       "invoice_title": "发票抬头",
+    ///       "invoice_type": 0,
     ///       "order_id": "ORDERID",
     ///       "paid_price": 9000,
-    ///       "receive_email": "test@example.com",
+    ///       "receive_email": "jack@qq.com",
     ///       "send_way": 1,
-    ///       "tax_number": "91440300000000000X"
+    ///       "tax_number": "TAXPAYERID"
     ///     }
     ///   ],
-    ///   "next_cursor": "xxx"
+    ///   "next_cursor": "CURSOR"
     /// }
     /// ```
     #[doc(alias = "/cgi-bin/paytool/get_invoice_list")]
     #[doc(alias = "获取开票列表")]
-    pub fn get_invoice_list(
-        &self,
-        start_time: i64,
-        end_time: i64,
-    ) -> calls::ProviderPayGetInvoiceList {
+    pub fn get_invoice_list(&self) -> calls::ProviderPayGetInvoiceList {
         calls::ProviderPayGetInvoiceList {
             client: self.client.clone(),
             request: PayInvoiceListRequest {
-                start_time,
-                end_time,
                 ..Default::default()
             },
         }
     }
     /// 标记开票状态
     ///
-    /// 服务商完成开票（或开票失败）后标记收款订单的开票状态与备注。字段未能与官方文档逐一核对。
+    /// 服务商完成开票（或开票失败）后标记收款订单的开票状态与备注。
     ///
     /// `POST /cgi-bin/paytool/mark_invoice_status` ([official documentation](https://developer.work.weixin.qq.com/document/path/99437))
     ///
@@ -13264,13 +13422,13 @@ pub mod calls {
     }
     impl ProviderLicenseSubmitNewOrderJob {}
     impl std::future::IntoFuture for ProviderLicenseSubmitNewOrderJob {
-        type Output = crate::Result<LicenseJobIdResponse>;
+        type Output = crate::Result<EmptyResponse>;
         type IntoFuture = crate::BoxFuture<Self::Output>;
         fn into_future(self) -> Self::IntoFuture {
             let query: Vec<(&'static str, String)> = Vec::new();
             self.client
                 .execute_json::<
-                    LicenseJobIdResponse,
+                    EmptyResponse,
                 >(
                     &OP_PROVIDER_LICENSE_SUBMIT_NEW_ORDER_JOB,
                     query,
@@ -14018,15 +14176,25 @@ pub mod calls {
     pub struct ProviderMediaUpload {
         pub(super) client: crate::Client,
         pub(super) query_media_type: String,
+        pub(super) query_attachment_type: Option<i64>,
         pub(super) file: crate::media::UploadFile,
     }
-    impl ProviderMediaUpload {}
+    impl ProviderMediaUpload {
+        /// 附件类型，普通场景不填；特定场景必填，目前支持 3（收银台）
+        pub fn attachment_type(mut self, value: i64) -> Self {
+            self.query_attachment_type = Some(value);
+            self
+        }
+    }
     impl std::future::IntoFuture for ProviderMediaUpload {
         type Output = crate::Result<ProviderMediaUploadResponse>;
         type IntoFuture = crate::BoxFuture<Self::Output>;
         fn into_future(self) -> Self::IntoFuture {
-            let mut query: Vec<(&'static str, String)> = Vec::with_capacity(1usize);
+            let mut query: Vec<(&'static str, String)> = Vec::with_capacity(2usize);
             query.push(("type", self.query_media_type));
+            if let Some(value) = self.query_attachment_type {
+                query.push(("attachment_type", value.to_string()));
+            }
             self.client
                 .execute_upload::<
                     ProviderMediaUploadResponse,
@@ -14234,12 +14402,22 @@ pub mod calls {
         pub(super) request: PayInvoiceListRequest,
     }
     impl ProviderPayGetInvoiceList {
-        /// 用于分页查询的游标，由上一次调用返回，首次调用不填
+        /// 开始时间（申请时间）；可不填，但须与 end_time 同时指定
+        pub fn start_time(mut self, value: i64) -> Self {
+            self.request.start_time = Some(value);
+            self
+        }
+        /// 结束时间（申请时间）；可不填，但须与 start_time 同时指定
+        pub fn end_time(mut self, value: i64) -> Self {
+            self.request.end_time = Some(value);
+            self
+        }
+        /// 用于分页查询的游标，由上一次调用返回，首次调用可不填
         pub fn cursor(mut self, value: impl Into<String>) -> Self {
             self.request.cursor = Some(value.into());
             self
         }
-        /// 预期请求的数据量
+        /// 返回的最大记录数，最大 100，默认 50
         pub fn limit(mut self, value: i64) -> Self {
             self.request.limit = Some(value);
             self

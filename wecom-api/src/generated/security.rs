@@ -232,7 +232,7 @@ impl<'de> serde::Deserialize<'de> for ArchivedSchedule {
         crate::de::deserialize(deserializer)
     }
 }
-/// 获取存档日程列表的请求（字段未能与官方文档逐一核对）。
+/// 获取存档日程列表的请求。
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct ArchivedScheduleListRequest {
     /// 默认日历本 ID
@@ -261,7 +261,7 @@ impl<'de> serde::Deserialize<'de> for ArchivedScheduleListRequest {
         crate::de::deserialize(deserializer)
     }
 }
-/// 存档日程 ID 的一页（字段未能与官方文档逐一核对）。
+/// 存档日程 ID 的一页。
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct ArchivedScheduleListResponse {
     /// 日程 ID 列表
@@ -1361,7 +1361,7 @@ impl<'de> serde::Deserialize<'de> for ScheduleAttendee {
         crate::de::deserialize(deserializer)
     }
 }
-/// 获取增量日程列表的请求（字段未能与官方文档逐一核对）。
+/// 获取增量日程列表的请求。
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct ScheduleBySequenceRequest {
     /// 默认日历本 ID
@@ -1390,7 +1390,7 @@ impl<'de> serde::Deserialize<'de> for ScheduleBySequenceRequest {
         crate::de::deserialize(deserializer)
     }
 }
-/// 增量日程的一页（字段未能与官方文档逐一核对）。
+/// 增量日程的一页。
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct ScheduleBySequenceResponse {
     /// 发生变化的日程详情
@@ -3151,7 +3151,7 @@ pub struct SecurityCalendarApi {
 impl SecurityCalendarApi {
     /// 获取默认日历本ID
     ///
-    /// 日程内容存档：获取存档成员系统原生主日历的 cal_id，作为日程列表与增量日程列表接口的入参。 成员须在文件内容存档实际生效范围、应用可见范围与应用配置的存档范围内；应用须开通日程存档权限。 字段未能与官方文档逐一核对。
+    /// 日程内容存档：获取存档成员系统原生主日历的 cal_id，作为日程列表与增量日程列表接口的入参。成员须在文件内容存档实际生效范围、应用可见范围与应用配置的存档范围内； 应用须开通日程存档权限。
     ///
     /// `POST /cgi-bin/security/calendar/get_default_calendar` ([official documentation](https://developer.work.weixin.qq.com/document/path/101696))
     ///
@@ -3193,7 +3193,7 @@ impl SecurityCalendarApi {
     }
     /// 存档日程列表
     ///
-    /// 日程内容存档：分页获取存档成员主日历下的日程 ID（不含详情，详情用「获取日程详情」）。 被取消的日程仍会返回。字段未能与官方文档逐一核对。
+    /// 日程内容存档：分页获取存档成员主日历下的日程 ID（不含详情，详情用「获取日程详情」）。被取消的日程仍会返回。
     ///
     /// `POST /cgi-bin/security/calendar/get_schedule_list` ([official documentation](https://developer.work.weixin.qq.com/document/path/101696))
     ///
@@ -3241,7 +3241,7 @@ impl SecurityCalendarApi {
     }
     /// 增量日程列表
     ///
-    /// 日程内容存档：按增量游标获取存档成员主日历下发生变化后仍可读取的日程详情；不返回已删除的日程， 删除请通过日程存档回调同步。被取消的日程仍会返回，须检查 status。字段未能与官方文档逐一核对。
+    /// 日程内容存档：按增量游标获取存档成员主日历下发生变化后仍可读取的日程详情；不返回已删除的日程，删除请通过日程存档回调同步。 被取消的日程仍会返回，须检查 status。
     ///
     /// `POST /cgi-bin/security/calendar/get_schedule_list_by_sequence` ([official documentation](https://developer.work.weixin.qq.com/document/path/101696))
     ///
