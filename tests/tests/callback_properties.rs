@@ -9,7 +9,9 @@ use wecom_api::callback::{
 const KEY: &str = "jWmYm7qr5nMoAUwZRjGtBxmz3KA1tkAj3ykkR6q2B2C";
 
 fn crypto() -> CallbackCrypto {
-    CallbackCrypto::new("QDG6eK", KEY, "wx5823bf96d3bd56c7").expect("sample settings")
+    CallbackCrypto::new("QDG6eK", KEY, "wx5823bf96d3bd56c7")
+        .expect("sample settings")
+        .without_max_age()
 }
 
 /// 43 characters of the base64 alphabet: any of them is a usable EncodingAESKey.

@@ -72,7 +72,9 @@ const QUERY: &str =
     "msg_signature=477715d11cdb4164915debcba66cb864d751f3e6&timestamp=1409659813&nonce=1372623149";
 
 fn crypto() -> CallbackCrypto {
-    CallbackCrypto::new("QDG6eK", KEY, "wx5823bf96d3bd56c7").expect("sample settings")
+    CallbackCrypto::new("QDG6eK", KEY, "wx5823bf96d3bd56c7")
+        .expect("sample settings")
+        .without_max_age()
 }
 
 /// 16 MiB of small elements, then an `Encrypt` WeCom never signed.

@@ -48,7 +48,8 @@ type Decryptor = cbc::Decryptor<Aes256>;
 ///     "QDG6eK",
 ///     "jWmYm7qr5nMoAUwZRjGtBxmz3KA1tkAj3ykkR6q2B2C",
 ///     "wx5823bf96d3bd56c7",
-/// )?;
+/// )?
+/// .without_max_age(); // the sample is from 2014; by default a callback may be 5 minutes old
 /// let echo = crypto.verify_url(
 ///     "5c45ff5e21c57e6ad56bac8758b79b1d9ac89fd3",
 ///     "1409659589",
@@ -80,6 +81,9 @@ impl fmt::Debug for CallbackCrypto {
     }
 }
 
+/// How far a callback's signed timestamp may be from now by default (either way).
+pub const DEFAULT_MAX_AGE: Duration = Duration::from_secs(300);
+
 impl CallbackCrypto {
     /// Builds a verifier from the callback settings of the application.
     ///
@@ -99,7 +103,7 @@ impl CallbackCrypto {
             iv,
             receive_id: receive_id.to_string(),
             max_body: super::request::DEFAULT_MAX_BODY,
-            max_age: None,
+            max_age: Some(DEFAULT_MAX_AGE),
         })
     }
 
@@ -117,13 +121,15 @@ impl CallbackCrypto {
     }
 
     /// Refuses callbacks whose signed `timestamp` is further than `window` from now
-    /// (either way), so a captured request cannot be replayed later. Off by default;
-    /// WeCom retries within about 15 s, so a few minutes is a safe window.
+    /// (either way), so a captured request cannot be replayed later. On by default with
+    /// [`DEFAULT_MAX_AGE`] (5 minutes): WeCom retries within about 15 s. Keep a
+    /// [`Dedup`](super::Dedup) window at least this long, so a replay inside the window is
+    /// caught as a duplicate.
     ///
     /// ```
     /// # use wecom_api::callback::CallbackCrypto;
     /// let crypto = CallbackCrypto::new("QDG6eK", "jWmYm7qr5nMoAUwZRjGtBxmz3KA1tkAj3ykkR6q2B2C", "wx5823bf96d3bd56c7")?
-    ///     .with_max_age(std::time::Duration::from_secs(300));
+    ///     .with_max_age(std::time::Duration::from_secs(120));
     /// // The official sample is from 2014: refused as a replay.
     /// let err = crypto.verify_url(
     ///     "5c45ff5e21c57e6ad56bac8758b79b1d9ac89fd3", "1409659589", "263014780",
@@ -135,6 +141,17 @@ impl CallbackCrypto {
     pub fn with_max_age(mut self, window: Duration) -> Self {
         self.max_age = Some(window);
         self
+    }
+
+    /// Accepts any timestamp: for replaying recorded requests and old test vectors only.
+    pub fn without_max_age(mut self) -> Self {
+        self.max_age = None;
+        self
+    }
+
+    /// The freshness window, if any (see [`with_max_age`](Self::with_max_age)).
+    pub fn max_age(&self) -> Option<Duration> {
+        self.max_age
     }
 
     /// Checks `timestamp` against the freshness window, if one is set.
@@ -418,7 +435,9 @@ mod tests {
     const KEY: &str = "jWmYm7qr5nMoAUwZRjGtBxmz3KA1tkAj3ykkR6q2B2C";
 
     fn crypto(receive_id: &str) -> CallbackCrypto {
-        CallbackCrypto::new("QDG6eK", KEY, receive_id).expect("valid settings")
+        CallbackCrypto::new("QDG6eK", KEY, receive_id)
+            .expect("valid settings")
+            .without_max_age()
     }
 
     #[test]

@@ -53,7 +53,7 @@ pub(crate) mod xml;
 // it, the crypto, the element tree (`Fields`) and dedup remain.
 #[cfg(feature = "callbacks")]
 pub use crate::generated::callbacks::*;
-pub use crypto::CallbackCrypto;
+pub use crypto::{CallbackCrypto, DEFAULT_MAX_AGE};
 pub use dedup::{Dedup, DedupClaim};
 pub use fields::Fields;
 pub use request::{CallbackQuery, DEFAULT_MAX_BODY, encrypted_payload};
