@@ -5,20 +5,23 @@
 //! - [`Callback`] is the decrypted message or event, typed from `spec/callbacks.yaml`:
 //!   dispatched on `MsgType`, `Event`, `InfoType` and `ChangeType`, with an `Unknown`
 //!   variant (keeping every element) for anything this version does not know.
-//! - [`Reply`] builds passive replies; [`Dedup`] skips WeCom's retries.
+//! - [`Reply`] builds passive replies; [`Dedup`] (or any [`DedupStore`]) skips WeCom's
+//!   retries.
 //!
 //! A handler, whatever the web framework:
 //!
 //! ```
-//! use wecom_api::callback::{Callback, CallbackCrypto, Dedup, Message, Reply};
+//! use wecom_api::callback::{Callback, CallbackCrypto, Claim, Dedup, Message, Reply};
 //!
+//! /// `Ok(None)`: answer 503, so WeCom retries later.
 //! fn on_post(crypto: &CallbackCrypto, dedup: &Dedup, query: &str, body: &[u8])
-//!     -> wecom_api::Result<String>
+//!     -> wecom_api::Result<Option<String>>
 //! {
 //!     let callback = crypto.open_request(query, body)?;
-//!     let key = callback.dedup_key();
-//!     let Some(claim) = dedup.claim(&key) else {
-//!         return Ok(String::new()); // a retry: handled, or being handled
+//!     let claim = match dedup.claim(&callback.dedup_key()) {
+//!         Claim::New(claim) => claim,
+//!         Claim::Done => return Ok(Some(String::new())), // a retry of a handled one
+//!         Claim::InProgress => return Ok(None), // the first attempt may still fail
 //!     };
 //!     let answer = match &callback {
 //!         Callback::Message(Message::Text(text)) => {
@@ -31,7 +34,7 @@
 //!         }
 //!     };
 //!     claim.done(); // handled: WeCom's retries are skipped from now on
-//!     Ok(answer)
+//!     Ok(Some(answer))
 //! }
 //! ```
 
@@ -54,7 +57,11 @@ pub(crate) mod xml;
 #[cfg(feature = "callbacks")]
 pub use crate::generated::callbacks::*;
 pub use crypto::{CallbackCrypto, DEFAULT_MAX_AGE};
-pub use dedup::{Dedup, DedupClaim};
+#[cfg(feature = "redis")]
+pub use dedup::RedisDedup;
+pub use dedup::{
+    Claim, Claimed, DEFAULT_DEDUP_WINDOW, Dedup, DedupClaim, DedupFuture, DedupStore, OwnedClaim,
+};
 pub use fields::Fields;
 pub use request::{CallbackQuery, DEFAULT_MAX_BODY, encrypted_payload};
 pub use testing::SealedRequest;
