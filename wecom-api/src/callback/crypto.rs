@@ -208,6 +208,31 @@ impl CallbackCrypto {
             .map_err(|_| Error::crypto("decrypted message is not valid UTF-8"))
     }
 
+    /// [`decrypt`](Self::decrypt) accepting any receive id that `accept` takes (a provider's
+    /// data callbacks carry the authorising corp's id): the plaintext and the receive id.
+    #[cfg_attr(not(feature = "callbacks"), allow(dead_code))]
+    pub(crate) fn decrypt_for(
+        &self,
+        msg_signature: &str,
+        timestamp: &str,
+        nonce: &str,
+        encrypt: &str,
+        accept: &dyn Fn(&str) -> bool,
+    ) -> Result<(String, String)> {
+        self.check_signature(msg_signature, timestamp, nonce, encrypt)?;
+        self.check_fresh(timestamp)?;
+        let (message, receive_id) = self.unframe(encrypt)?;
+        let receive_id = String::from_utf8_lossy(&receive_id).into_owned();
+        if !accept(&receive_id) {
+            return Err(Error::crypto(format!(
+                "receive id check failed: the message carries `{receive_id}`, which no registered app, suite or corp expects"
+            )));
+        }
+        let message = String::from_utf8(message)
+            .map_err(|_| Error::crypto("decrypted message is not valid UTF-8"))?;
+        Ok((message, receive_id))
+    }
+
     /// Encrypts a passive reply and wraps it in the XML envelope WeCom expects as the
     /// response body: `Encrypt`, `MsgSignature`, `TimeStamp` and `Nonce`.
     ///
@@ -298,9 +323,22 @@ impl CallbackCrypto {
         }
     }
 
-    /// Decrypts and unframes without looking at the signature; every length is checked
-    /// before it is used.
+    /// Decrypts and unframes without looking at the signature, checking the receive id.
     fn decrypt_unsigned(&self, encrypt: &str) -> Result<Vec<u8>> {
+        let (message, receive_id) = self.unframe(encrypt)?;
+        if receive_id != self.receive_id.as_bytes() {
+            return Err(Error::crypto(format!(
+                "receive id check failed: expected `{}`, the message carries `{}`",
+                self.receive_id,
+                String::from_utf8_lossy(&receive_id)
+            )));
+        }
+        Ok(message)
+    }
+
+    /// Decrypts and unframes: the message and the receive id. Every length is checked
+    /// before it is used.
+    fn unframe(&self, encrypt: &str) -> Result<(Vec<u8>, Vec<u8>)> {
         let mut data = LENIENT
             .decode(encrypt.trim())
             .map_err(|e| Error::crypto(format!("Encrypt is not valid base64: {e}")))?;
@@ -332,14 +370,7 @@ impl CallbackCrypto {
             )));
         }
         let (message, receive_id) = rest.split_at(length);
-        if receive_id != self.receive_id.as_bytes() {
-            return Err(Error::crypto(format!(
-                "receive id check failed: expected `{}`, the message carries `{}`",
-                self.receive_id,
-                String::from_utf8_lossy(receive_id)
-            )));
-        }
-        Ok(message.to_vec())
+        Ok((message.to_vec(), receive_id.to_vec()))
     }
 }
 

@@ -43,10 +43,20 @@ mod crypto;
 #[cfg(feature = "callbacks")]
 pub(crate) mod de;
 mod dedup;
+#[cfg(feature = "callbacks")]
+mod endpoint;
+#[cfg(feature = "axum")]
+mod endpoint_axum;
 mod fields;
+#[cfg(feature = "callbacks")]
+mod registry;
 #[cfg(feature = "callbacks")]
 mod reply;
 mod request;
+#[cfg(feature = "callbacks")]
+mod router;
+#[cfg(all(feature = "callbacks", feature = "provider"))]
+mod suite;
 pub mod testing;
 // The reply writer serves the typed replies only (feature `callbacks`).
 #[cfg_attr(not(feature = "callbacks"), allow(dead_code))]
@@ -62,8 +72,18 @@ pub use dedup::RedisDedup;
 pub use dedup::{
     Claim, Claimed, DEFAULT_DEDUP_WINDOW, Dedup, DedupClaim, DedupFuture, DedupStore, OwnedClaim,
 };
+#[cfg(feature = "callbacks")]
+pub use endpoint::{Answer, DEFAULT_BUDGET, DEFAULT_MAX_HANDLERS, Endpoint};
 pub use fields::Fields;
+#[cfg(feature = "callbacks")]
+pub use registry::{Opened, Registry, Source};
 pub use request::{CallbackQuery, DEFAULT_MAX_BODY, encrypted_payload};
+#[cfg(feature = "callbacks")]
+pub use router::{Context, FromCallback, HandlerError, HandlerResult, Router};
+#[cfg(all(feature = "callbacks", feature = "provider", feature = "redis"))]
+pub use suite::RedisPermanentCodes;
+#[cfg(all(feature = "callbacks", feature = "provider"))]
+pub use suite::{Authorization, MemoryPermanentCodes, PermanentCodeStore, SuiteLifecycle};
 pub use testing::SealedRequest;
 pub use xml::parse_fields;
 
