@@ -139,6 +139,24 @@ fn a_16_mb_hostile_body_costs_next_to_nothing() {
 }
 
 #[test]
+fn a_non_string_encrypt_in_json_is_skipped_unbuilt() {
+    // 1 MiB of `{"encrypt":[0,0,...]}`: the value was once built as a serde_json::Value
+    // (about 16x its size) before being found not to be a string.
+    let mut body = b"{\"encrypt\":[0".to_vec();
+    while body.len() < 1024 * 1024 - 16 {
+        body.extend_from_slice(b",0");
+    }
+    body.extend_from_slice(b"]}");
+    let (out, peak, _) = measure(|| crypto().decrypt_request(QUERY, &body));
+    assert!(out.unwrap_err().to_string().contains("no Encrypt"));
+    assert!(
+        peak < 64 * 1024,
+        "peak {peak} bytes for a {} byte body",
+        body.len()
+    );
+}
+
+#[test]
 fn deep_nesting_is_refused_cheaply() {
     // 700 KB: under the 1 MiB cap, so the scan itself is what refuses it.
     let depth = 100_000;
