@@ -15698,12 +15698,18 @@ pub mod calls {
             self
         }
         /// Every item of every page, as a stream: the next page is fetched when the items of
-        /// the current one are used up. The stream ends after an error.
+        /// the current one are used up.
+        ///It ends after a page with an empty next cursor, or after an error.
+        /// [`Paged::last_cursor`](crate::Paged::last_cursor) is the newest cursor WeCom
+        /// returned, to keep and resume from.
         pub fn into_stream(self) -> crate::Paged<ContactWayId> {
             crate::paging::stream(
                 self,
                 |call, cursor| call.cursor(cursor),
-                |page: ContactWayListResponse| (page.contact_way, page.next_cursor),
+                |page: ContactWayListResponse| {
+                    let more = true;
+                    (page.contact_way, page.next_cursor, more)
+                },
             )
         }
     }
@@ -15898,12 +15904,18 @@ pub mod calls {
             self
         }
         /// Every item of every page, as a stream: the next page is fetched when the items of
-        /// the current one are used up. The stream ends after an error.
+        /// the current one are used up.
+        ///It ends after a page with an empty next cursor, or after an error.
+        /// [`Paged::last_cursor`](crate::Paged::last_cursor) is the newest cursor WeCom
+        /// returned, to keep and resume from.
         pub fn into_stream(self) -> crate::Paged<String> {
             crate::paging::stream(
                 self,
                 |call, cursor| call.cursor(cursor),
-                |page: AcquisitionLinkListResponse| (page.link_id_list, page.next_cursor),
+                |page: AcquisitionLinkListResponse| {
+                    let more = true;
+                    (page.link_id_list, page.next_cursor, more)
+                },
             )
         }
     }
@@ -16115,15 +16127,18 @@ pub mod calls {
             self
         }
         /// Every item of every page, as a stream: the next page is fetched when the items of
-        /// the current one are used up. The stream ends after an error.
+        /// the current one are used up.
+        ///It ends after a page with an empty next cursor, or after an error.
+        /// [`Paged::last_cursor`](crate::Paged::last_cursor) is the newest cursor WeCom
+        /// returned, to keep and resume from.
         pub fn into_stream(self) -> crate::Paged<AcquisitionCustomer> {
             crate::paging::stream(
                 self,
                 |call, cursor| call.cursor(cursor),
-                |page: AcquisitionCustomerListResponse| (
-                    page.customer_list,
-                    page.next_cursor,
-                ),
+                |page: AcquisitionCustomerListResponse| {
+                    let more = true;
+                    (page.customer_list, page.next_cursor, more)
+                },
             )
         }
     }
@@ -16433,12 +16448,18 @@ pub mod calls {
             self
         }
         /// Every item of every page, as a stream: the next page is fetched when the items of
-        /// the current one are used up. The stream ends after an error.
+        /// the current one are used up.
+        ///It ends after a page with an empty next cursor, or after an error.
+        /// [`Paged::last_cursor`](crate::Paged::last_cursor) is the newest cursor WeCom
+        /// returned, to keep and resume from.
         pub fn into_stream(self) -> crate::Paged<GroupMsg> {
             crate::paging::stream(
                 self,
                 |call, cursor| call.cursor(cursor),
-                |page: GroupMsgListResponse| (page.group_msg_list, page.next_cursor),
+                |page: GroupMsgListResponse| {
+                    let more = true;
+                    (page.group_msg_list, page.next_cursor, more)
+                },
             )
         }
     }
@@ -16493,12 +16514,18 @@ pub mod calls {
             self
         }
         /// Every item of every page, as a stream: the next page is fetched when the items of
-        /// the current one are used up. The stream ends after an error.
+        /// the current one are used up.
+        ///It ends after a page with an empty next cursor, or after an error.
+        /// [`Paged::last_cursor`](crate::Paged::last_cursor) is the newest cursor WeCom
+        /// returned, to keep and resume from.
         pub fn into_stream(self) -> crate::Paged<GroupMsgV1> {
             crate::paging::stream(
                 self,
                 |call, cursor| call.cursor(cursor),
-                |page: GroupMsgV1Response| (page.group_msg_list, page.next_cursor),
+                |page: GroupMsgV1Response| {
+                    let more = true;
+                    (page.group_msg_list, page.next_cursor, more)
+                },
             )
         }
     }
@@ -16543,12 +16570,18 @@ pub mod calls {
             self
         }
         /// Every item of every page, as a stream: the next page is fetched when the items of
-        /// the current one are used up. The stream ends after an error.
+        /// the current one are used up.
+        ///It ends after a page with an empty next cursor, or after an error.
+        /// [`Paged::last_cursor`](crate::Paged::last_cursor) is the newest cursor WeCom
+        /// returned, to keep and resume from.
         pub fn into_stream(self) -> crate::Paged<GroupMsgTask> {
             crate::paging::stream(
                 self,
                 |call, cursor| call.cursor(cursor),
-                |page: GroupMsgTaskResponse| (page.task_list, page.next_cursor),
+                |page: GroupMsgTaskResponse| {
+                    let more = true;
+                    (page.task_list, page.next_cursor, more)
+                },
             )
         }
     }
@@ -16593,12 +16626,18 @@ pub mod calls {
             self
         }
         /// Every item of every page, as a stream: the next page is fetched when the items of
-        /// the current one are used up. The stream ends after an error.
+        /// the current one are used up.
+        ///It ends after a page with an empty next cursor, or after an error.
+        /// [`Paged::last_cursor`](crate::Paged::last_cursor) is the newest cursor WeCom
+        /// returned, to keep and resume from.
         pub fn into_stream(self) -> crate::Paged<GroupMsgSendResult> {
             crate::paging::stream(
                 self,
                 |call, cursor| call.cursor(cursor),
-                |page: GroupMsgSendResultResponse| (page.send_list, page.next_cursor),
+                |page: GroupMsgSendResultResponse| {
+                    let more = true;
+                    (page.send_list, page.next_cursor, more)
+                },
             )
         }
     }
@@ -17119,12 +17158,18 @@ pub mod calls {
             self
         }
         /// Every item of every page, as a stream: the next page is fetched when the items of
-        /// the current one are used up. The stream ends after an error.
+        /// the current one are used up.
+        ///It ends after a page with an empty next cursor, or after an error.
+        /// [`Paged::last_cursor`](crate::Paged::last_cursor) is the newest cursor WeCom
+        /// returned, to keep and resume from.
         pub fn into_stream(self) -> crate::Paged<StrategyId> {
             crate::paging::stream(
                 self,
                 |call, cursor| call.cursor(cursor),
-                |page: CustomerStrategyListResponse| (page.strategy, page.next_cursor),
+                |page: CustomerStrategyListResponse| {
+                    let more = true;
+                    (page.strategy, page.next_cursor, more)
+                },
             )
         }
     }
@@ -17199,12 +17244,18 @@ pub mod calls {
             self
         }
         /// Every item of every page, as a stream: the next page is fetched when the items of
-        /// the current one are used up. The stream ends after an error.
+        /// the current one are used up.
+        ///It ends after a page with an empty next cursor, or after an error.
+        /// [`Paged::last_cursor`](crate::Paged::last_cursor) is the newest cursor WeCom
+        /// returned, to keep and resume from.
         pub fn into_stream(self) -> crate::Paged<StrategyRange> {
             crate::paging::stream(
                 self,
                 |call, cursor| call.cursor(cursor),
-                |page: StrategyRangeResponse| (page.range, page.next_cursor),
+                |page: StrategyRangeResponse| {
+                    let more = true;
+                    (page.range, page.next_cursor, more)
+                },
             )
         }
     }
@@ -17841,12 +17892,18 @@ pub mod calls {
             self
         }
         /// Every item of every page, as a stream: the next page is fetched when the items of
-        /// the current one are used up. The stream ends after an error.
+        /// the current one are used up.
+        ///It ends after a page with an empty next cursor, or after an error.
+        /// [`Paged::last_cursor`](crate::Paged::last_cursor) is the newest cursor WeCom
+        /// returned, to keep and resume from.
         pub fn into_stream(self) -> crate::Paged<TransferResult> {
             crate::paging::stream(
                 self,
                 |call, cursor| call.cursor(cursor),
-                |page: TransferResultResponse| (page.customers, page.next_cursor),
+                |page: TransferResultResponse| {
+                    let more = true;
+                    (page.customers, page.next_cursor, more)
+                },
             )
         }
     }
@@ -17916,12 +17973,18 @@ pub mod calls {
             self
         }
         /// Every item of every page, as a stream: the next page is fetched when the items of
-        /// the current one are used up. The stream ends after an error.
+        /// the current one are used up.
+        ///It ends after a page with an empty next cursor, or after an error.
+        /// [`Paged::last_cursor`](crate::Paged::last_cursor) is the newest cursor WeCom
+        /// returned, to keep and resume from.
         pub fn into_stream(self) -> crate::Paged<TransferResult> {
             crate::paging::stream(
                 self,
                 |call, cursor| call.cursor(cursor),
-                |page: TransferResultResponse| (page.customers, page.next_cursor),
+                |page: TransferResultResponse| {
+                    let more = true;
+                    (page.customers, page.next_cursor, more)
+                },
             )
         }
     }
@@ -18140,12 +18203,18 @@ pub mod calls {
             self
         }
         /// Every item of every page, as a stream: the next page is fetched when the items of
-        /// the current one are used up. The stream ends after an error.
+        /// the current one are used up.
+        ///It ends after a page with an empty next cursor, or after an error.
+        /// [`Paged::last_cursor`](crate::Paged::last_cursor) is the newest cursor WeCom
+        /// returned, to keep and resume from.
         pub fn into_stream(self) -> crate::Paged<FollowUser> {
             crate::paging::stream(
                 self,
                 |call, cursor| call.cursor(cursor),
-                |page: ExternalContactGetResponse| (page.follow_user, page.next_cursor),
+                |page: ExternalContactGetResponse| {
+                    let more = true;
+                    (page.follow_user, page.next_cursor, more)
+                },
             )
         }
     }
@@ -18190,15 +18259,18 @@ pub mod calls {
             self
         }
         /// Every item of every page, as a stream: the next page is fetched when the items of
-        /// the current one are used up. The stream ends after an error.
+        /// the current one are used up.
+        ///It ends after a page with an empty next cursor, or after an error.
+        /// [`Paged::last_cursor`](crate::Paged::last_cursor) is the newest cursor WeCom
+        /// returned, to keep and resume from.
         pub fn into_stream(self) -> crate::Paged<CustomerWithFollowInfo> {
             crate::paging::stream(
                 self,
                 |call, cursor| call.cursor(cursor),
-                |page: BatchGetByUserResponse| (
-                    page.external_contact_list,
-                    page.next_cursor,
-                ),
+                |page: BatchGetByUserResponse| {
+                    let more = true;
+                    (page.external_contact_list, page.next_cursor, more)
+                },
             )
         }
     }
@@ -18243,12 +18315,18 @@ pub mod calls {
             self
         }
         /// Every item of every page, as a stream: the next page is fetched when the items of
-        /// the current one are used up. The stream ends after an error.
+        /// the current one are used up.
+        ///It ends after a page with an empty next cursor, or after an error.
+        /// [`Paged::last_cursor`](crate::Paged::last_cursor) is the newest cursor WeCom
+        /// returned, to keep and resume from.
         pub fn into_stream(self) -> crate::Paged<ServedContact> {
             crate::paging::stream(
                 self,
                 |call, cursor| call.cursor(cursor),
-                |page: ServedContactListResponse| (page.info_list, page.next_cursor),
+                |page: ServedContactListResponse| {
+                    let more = true;
+                    (page.info_list, page.next_cursor, more)
+                },
             )
         }
     }
@@ -18359,12 +18437,18 @@ pub mod calls {
             self
         }
         /// Every item of every page, as a stream: the next page is fetched when the items of
-        /// the current one are used up. The stream ends after an error.
+        /// the current one are used up.
+        ///It ends after a page with an empty next cursor, or after an error.
+        /// [`Paged::last_cursor`](crate::Paged::last_cursor) is the newest cursor WeCom
+        /// returned, to keep and resume from.
         pub fn into_stream(self) -> crate::Paged<UnassignedCustomer> {
             crate::paging::stream(
                 self,
                 |call, cursor| call.cursor(cursor),
-                |page: UnassignedListResponse| (page.info, page.next_cursor),
+                |page: UnassignedListResponse| {
+                    let more = true;
+                    (page.info, page.next_cursor, more)
+                },
             )
         }
     }
@@ -18833,12 +18917,18 @@ pub mod calls {
             self
         }
         /// Every item of every page, as a stream: the next page is fetched when the items of
-        /// the current one are used up. The stream ends after an error.
+        /// the current one are used up.
+        ///It ends after a page with an empty next cursor, or after an error.
+        /// [`Paged::last_cursor`](crate::Paged::last_cursor) is the newest cursor WeCom
+        /// returned, to keep and resume from.
         pub fn into_stream(self) -> crate::Paged<GroupChatSummary> {
             crate::paging::stream(
                 self,
                 |call, cursor| call.cursor(cursor),
-                |page: GroupChatListResponse| (page.group_chat_list, page.next_cursor),
+                |page: GroupChatListResponse| {
+                    let more = true;
+                    (page.group_chat_list, page.next_cursor, more)
+                },
             )
         }
     }
@@ -19167,12 +19257,18 @@ pub mod calls {
             self
         }
         /// Every item of every page, as a stream: the next page is fetched when the items of
-        /// the current one are used up. The stream ends after an error.
+        /// the current one are used up.
+        ///It ends after a page with an empty next cursor, or after an error.
+        /// [`Paged::last_cursor`](crate::Paged::last_cursor) is the newest cursor WeCom
+        /// returned, to keep and resume from.
         pub fn into_stream(self) -> crate::Paged<StrategyId> {
             crate::paging::stream(
                 self,
                 |call, cursor| call.cursor(cursor),
-                |page: MomentStrategyListResponse| (page.strategy, page.next_cursor),
+                |page: MomentStrategyListResponse| {
+                    let more = true;
+                    (page.strategy, page.next_cursor, more)
+                },
             )
         }
     }
@@ -19247,12 +19343,18 @@ pub mod calls {
             self
         }
         /// Every item of every page, as a stream: the next page is fetched when the items of
-        /// the current one are used up. The stream ends after an error.
+        /// the current one are used up.
+        ///It ends after a page with an empty next cursor, or after an error.
+        /// [`Paged::last_cursor`](crate::Paged::last_cursor) is the newest cursor WeCom
+        /// returned, to keep and resume from.
         pub fn into_stream(self) -> crate::Paged<StrategyRange> {
             crate::paging::stream(
                 self,
                 |call, cursor| call.cursor(cursor),
-                |page: StrategyRangeResponse| (page.range, page.next_cursor),
+                |page: StrategyRangeResponse| {
+                    let more = true;
+                    (page.range, page.next_cursor, more)
+                },
             )
         }
     }
@@ -19545,12 +19647,18 @@ pub mod calls {
             self
         }
         /// Every item of every page, as a stream: the next page is fetched when the items of
-        /// the current one are used up. The stream ends after an error.
+        /// the current one are used up.
+        ///It ends after a page with an empty next cursor, or after an error.
+        /// [`Paged::last_cursor`](crate::Paged::last_cursor) is the newest cursor WeCom
+        /// returned, to keep and resume from.
         pub fn into_stream(self) -> crate::Paged<Moment> {
             crate::paging::stream(
                 self,
                 |call, cursor| call.cursor(cursor),
-                |page: MomentListResponse| (page.moment_list, page.next_cursor),
+                |page: MomentListResponse| {
+                    let more = true;
+                    (page.moment_list, page.next_cursor, more)
+                },
             )
         }
     }
@@ -19591,12 +19699,18 @@ pub mod calls {
             self
         }
         /// Every item of every page, as a stream: the next page is fetched when the items of
-        /// the current one are used up. The stream ends after an error.
+        /// the current one are used up.
+        ///It ends after a page with an empty next cursor, or after an error.
+        /// [`Paged::last_cursor`](crate::Paged::last_cursor) is the newest cursor WeCom
+        /// returned, to keep and resume from.
         pub fn into_stream(self) -> crate::Paged<MomentTask> {
             crate::paging::stream(
                 self,
                 |call, cursor| call.cursor(cursor),
-                |page: MomentTaskListResponse| (page.task_list, page.next_cursor),
+                |page: MomentTaskListResponse| {
+                    let more = true;
+                    (page.task_list, page.next_cursor, more)
+                },
             )
         }
     }
@@ -19637,12 +19751,18 @@ pub mod calls {
             self
         }
         /// Every item of every page, as a stream: the next page is fetched when the items of
-        /// the current one are used up. The stream ends after an error.
+        /// the current one are used up.
+        ///It ends after a page with an empty next cursor, or after an error.
+        /// [`Paged::last_cursor`](crate::Paged::last_cursor) is the newest cursor WeCom
+        /// returned, to keep and resume from.
         pub fn into_stream(self) -> crate::Paged<MomentCustomer> {
             crate::paging::stream(
                 self,
                 |call, cursor| call.cursor(cursor),
-                |page: MomentCustomerListResponse| (page.customer_list, page.next_cursor),
+                |page: MomentCustomerListResponse| {
+                    let more = true;
+                    (page.customer_list, page.next_cursor, more)
+                },
             )
         }
     }
@@ -19687,12 +19807,18 @@ pub mod calls {
             self
         }
         /// Every item of every page, as a stream: the next page is fetched when the items of
-        /// the current one are used up. The stream ends after an error.
+        /// the current one are used up.
+        ///It ends after a page with an empty next cursor, or after an error.
+        /// [`Paged::last_cursor`](crate::Paged::last_cursor) is the newest cursor WeCom
+        /// returned, to keep and resume from.
         pub fn into_stream(self) -> crate::Paged<MomentCustomer> {
             crate::paging::stream(
                 self,
                 |call, cursor| call.cursor(cursor),
-                |page: MomentSendResultResponse| (page.customer_list, page.next_cursor),
+                |page: MomentSendResultResponse| {
+                    let more = true;
+                    (page.customer_list, page.next_cursor, more)
+                },
             )
         }
     }
@@ -19833,12 +19959,18 @@ pub mod calls {
             self
         }
         /// Every item of every page, as a stream: the next page is fetched when the items of
-        /// the current one are used up. The stream ends after an error.
+        /// the current one are used up.
+        ///It ends after a page with an empty next cursor, or after an error.
+        /// [`Paged::last_cursor`](crate::Paged::last_cursor) is the newest cursor WeCom
+        /// returned, to keep and resume from.
         pub fn into_stream(self) -> crate::Paged<Product> {
             crate::paging::stream(
                 self,
                 |call, cursor| call.cursor(cursor),
-                |page: ProductAlbumListResponse| (page.product_list, page.next_cursor),
+                |page: ProductAlbumListResponse| {
+                    let more = true;
+                    (page.product_list, page.next_cursor, more)
+                },
             )
         }
     }

@@ -17160,15 +17160,18 @@ pub mod calls {
             self
         }
         /// Every item of every page, as a stream: the next page is fetched when the items of
-        /// the current one are used up. The stream ends after an error.
+        /// the current one are used up.
+        ///It ends after a page with an empty next cursor, or after an error.
+        /// [`Paged::last_cursor`](crate::Paged::last_cursor) is the newest cursor WeCom
+        /// returned, to keep and resume from.
         pub fn into_stream(self) -> crate::Paged<String> {
             crate::paging::stream(
                 self,
                 |call, cursor| call.cursor(cursor),
-                |page: MeetingGetUserMeetingIdsResponse| (
-                    page.meetingid_list,
-                    page.next_cursor,
-                ),
+                |page: MeetingGetUserMeetingIdsResponse| {
+                    let more = true;
+                    (page.meetingid_list, page.next_cursor, more)
+                },
             )
         }
     }
@@ -17208,12 +17211,18 @@ pub mod calls {
             self
         }
         /// Every item of every page, as a stream: the next page is fetched when the items of
-        /// the current one are used up. The stream ends after an error.
+        /// the current one are used up.
+        ///It ends after a page with an empty next cursor, or after an error.
+        /// [`Paged::last_cursor`](crate::Paged::last_cursor) is the newest cursor WeCom
+        /// returned, to keep and resume from.
         pub fn into_stream(self) -> crate::Paged<MeetingInvitee> {
             crate::paging::stream(
                 self,
                 |call, cursor| call.cursor(cursor),
-                |page: MeetingGetInviteesResponse| (page.invitees, page.next_cursor),
+                |page: MeetingGetInviteesResponse| {
+                    let more = true;
+                    (page.invitees, page.next_cursor, more)
+                },
             )
         }
     }
@@ -17363,12 +17372,18 @@ pub mod calls {
             self
         }
         /// Every item of every page, as a stream: the next page is fetched when the items of
-        /// the current one are used up. The stream ends after an error.
+        /// the current one are used up.
+        ///It ends after a page with an empty next cursor, or after an error.
+        /// [`Paged::last_cursor`](crate::Paged::last_cursor) is the newest cursor WeCom
+        /// returned, to keep and resume from.
         pub fn into_stream(self) -> crate::Paged<MeetingAttendee> {
             crate::paging::stream(
                 self,
                 |call, cursor| call.cursor(cursor),
-                |page: MeetingGetAttendeeListResponse| (page.attendees, page.next_cursor),
+                |page: MeetingGetAttendeeListResponse| {
+                    let more = true;
+                    (page.attendees, page.next_cursor, more)
+                },
             )
         }
     }
@@ -17418,15 +17433,18 @@ pub mod calls {
             self
         }
         /// Every item of every page, as a stream: the next page is fetched when the items of
-        /// the current one are used up. The stream ends after an error.
+        /// the current one are used up.
+        ///It ends after a page with an empty next cursor, or after an error.
+        /// [`Paged::last_cursor`](crate::Paged::last_cursor) is the newest cursor WeCom
+        /// returned, to keep and resume from.
         pub fn into_stream(self) -> crate::Paged<RealtimeAttendee> {
             crate::paging::stream(
                 self,
                 |call, cursor| call.cursor(cursor),
-                |page: MeetingGetRealtimeAttendeeListResponse| (
-                    page.attendees,
-                    page.next_cursor,
-                ),
+                |page: MeetingGetRealtimeAttendeeListResponse| {
+                    let more = true;
+                    (page.attendees, page.next_cursor, more)
+                },
             )
         }
     }
@@ -17481,12 +17499,18 @@ pub mod calls {
             self
         }
         /// Every item of every page, as a stream: the next page is fetched when the items of
-        /// the current one are used up. The stream ends after an error.
+        /// the current one are used up.
+        ///It ends after a page with an empty next cursor, or after an error.
+        /// [`Paged::last_cursor`](crate::Paged::last_cursor) is the newest cursor WeCom
+        /// returned, to keep and resume from.
         pub fn into_stream(self) -> crate::Paged<AttendeeQuality> {
             crate::paging::stream(
                 self,
                 |call, cursor| call.cursor(cursor),
-                |page: MeetingGetQualityResponse| (page.attendees, page.next_cursor),
+                |page: MeetingGetQualityResponse| {
+                    let more = true;
+                    (page.attendees, page.next_cursor, more)
+                },
             )
         }
     }
@@ -18086,12 +18110,18 @@ pub mod calls {
             self
         }
         /// Every item of every page, as a stream: the next page is fetched when the items of
-        /// the current one are used up. The stream ends after an error.
+        /// the current one are used up.
+        ///It ends after a page with an empty next cursor, or after an error.
+        /// [`Paged::last_cursor`](crate::Paged::last_cursor) is the newest cursor WeCom
+        /// returned, to keep and resume from.
         pub fn into_stream(self) -> crate::Paged<Enrollment> {
             crate::paging::stream(
                 self,
                 |call, cursor| call.cursor(cursor),
-                |page: EnrollListResponse| (page.enroll_list, page.next_cursor),
+                |page: EnrollListResponse| {
+                    let more = true;
+                    (page.enroll_list, page.next_cursor, more)
+                },
             )
         }
     }
@@ -18895,15 +18925,18 @@ pub mod calls {
             self
         }
         /// Every item of every page, as a stream: the next page is fetched when the items of
-        /// the current one are used up. The stream ends after an error.
+        /// the current one are used up.
+        ///It ends after a page with an empty next cursor, or after an error.
+        /// [`Paged::last_cursor`](crate::Paged::last_cursor) is the newest cursor WeCom
+        /// returned, to keep and resume from.
         pub fn into_stream(self) -> crate::Paged<PhoneNumber> {
             crate::paging::stream(
                 self,
                 |call, cursor| call.cursor(cursor),
-                |page: PhoneGetCalloutStatusResponse| (
-                    page.phone_numbers,
-                    page.next_cursor,
-                ),
+                |page: PhoneGetCalloutStatusResponse| {
+                    let more = true;
+                    (page.phone_numbers, page.next_cursor, more)
+                },
             )
         }
     }
@@ -19262,12 +19295,18 @@ pub mod calls {
             self
         }
         /// Every item of every page, as a stream: the next page is fetched when the items of
-        /// the current one are used up. The stream ends after an error.
+        /// the current one are used up.
+        ///It ends after a page with an empty next cursor, or after an error.
+        /// [`Paged::last_cursor`](crate::Paged::last_cursor) is the newest cursor WeCom
+        /// returned, to keep and resume from.
         pub fn into_stream(self) -> crate::Paged<RecordMeeting> {
             crate::paging::stream(
                 self,
                 |call, cursor| call.cursor(cursor),
-                |page: RecordListResponse| (page.record_meetings, page.next_cursor),
+                |page: RecordListResponse| {
+                    let more = true;
+                    (page.record_meetings, page.next_cursor, more)
+                },
             )
         }
     }
@@ -19680,12 +19719,18 @@ pub mod calls {
             self
         }
         /// Every item of every page, as a stream: the next page is fetched when the items of
-        /// the current one are used up. The stream ends after an error.
+        /// the current one are used up.
+        ///It ends after a page with an empty next cursor, or after an error.
+        /// [`Paged::last_cursor`](crate::Paged::last_cursor) is the newest cursor WeCom
+        /// returned, to keep and resume from.
         pub fn into_stream(self) -> crate::Paged<MeetingRoom> {
             crate::paging::stream(
                 self,
                 |call, cursor| call.cursor(cursor),
-                |page: RoomsListResponse| (page.meeting_room_list, page.next_cursor),
+                |page: RoomsListResponse| {
+                    let more = true;
+                    (page.meeting_room_list, page.next_cursor, more)
+                },
             )
         }
     }
@@ -19780,15 +19825,18 @@ pub mod calls {
             self
         }
         /// Every item of every page, as a stream: the next page is fetched when the items of
-        /// the current one are used up. The stream ends after an error.
+        /// the current one are used up.
+        ///It ends after a page with an empty next cursor, or after an error.
+        /// [`Paged::last_cursor`](crate::Paged::last_cursor) is the newest cursor WeCom
+        /// returned, to keep and resume from.
         pub fn into_stream(self) -> crate::Paged<RoomMeeting> {
             crate::paging::stream(
                 self,
                 |call, cursor| call.cursor(cursor),
-                |page: RoomsListMeetingsResponse| (
-                    page.meeting_info_list,
-                    page.next_cursor,
-                ),
+                |page: RoomsListMeetingsResponse| {
+                    let more = true;
+                    (page.meeting_info_list, page.next_cursor, more)
+                },
             )
         }
     }
@@ -19868,15 +19916,18 @@ pub mod calls {
             self
         }
         /// Every item of every page, as a stream: the next page is fetched when the items of
-        /// the current one are used up. The stream ends after an error.
+        /// the current one are used up.
+        ///It ends after a page with an empty next cursor, or after an error.
+        /// [`Paged::last_cursor`](crate::Paged::last_cursor) is the newest cursor WeCom
+        /// returned, to keep and resume from.
         pub fn into_stream(self) -> crate::Paged<RoomDevice> {
             crate::paging::stream(
                 self,
                 |call, cursor| call.cursor(cursor),
-                |page: RoomsListDevicesResponse| (
-                    page.device_info_list,
-                    page.next_cursor,
-                ),
+                |page: RoomsListDevicesResponse| {
+                    let more = true;
+                    (page.device_info_list, page.next_cursor, more)
+                },
             )
         }
     }
@@ -19926,15 +19977,18 @@ pub mod calls {
             self
         }
         /// Every item of every page, as a stream: the next page is fetched when the items of
-        /// the current one are used up. The stream ends after an error.
+        /// the current one are used up.
+        ///It ends after a page with an empty next cursor, or after an error.
+        /// [`Paged::last_cursor`](crate::Paged::last_cursor) is the newest cursor WeCom
+        /// returned, to keep and resume from.
         pub fn into_stream(self) -> crate::Paged<RoomController> {
             crate::paging::stream(
                 self,
                 |call, cursor| call.cursor(cursor),
-                |page: RoomsListControllersResponse| (
-                    page.controller_info_list,
-                    page.next_cursor,
-                ),
+                |page: RoomsListControllersResponse| {
+                    let more = true;
+                    (page.controller_info_list, page.next_cursor, more)
+                },
             )
         }
     }
@@ -20132,12 +20186,18 @@ pub mod calls {
             self
         }
         /// Every item of every page, as a stream: the next page is fetched when the items of
-        /// the current one are used up. The stream ends after an error.
+        /// the current one are used up.
+        ///It ends after a page with an empty next cursor, or after an error.
+        /// [`Paged::last_cursor`](crate::Paged::last_cursor) is the newest cursor WeCom
+        /// returned, to keep and resume from.
         pub fn into_stream(self) -> crate::Paged<MeetingStartRecord> {
             crate::paging::stream(
                 self,
                 |call, cursor| call.cursor(cursor),
-                |page: StatsGetStartListResponse| (page.meeting_list, page.next_cursor),
+                |page: StatsGetStartListResponse| {
+                    let more = true;
+                    (page.meeting_list, page.next_cursor, more)
+                },
             )
         }
     }
@@ -20302,12 +20362,18 @@ pub mod calls {
             self
         }
         /// Every item of every page, as a stream: the next page is fetched when the items of
-        /// the current one are used up. The stream ends after an error.
+        /// the current one are used up.
+        ///It ends after a page with an empty next cursor, or after an error.
+        /// [`Paged::last_cursor`](crate::Paged::last_cursor) is the newest cursor WeCom
+        /// returned, to keep and resume from.
         pub fn into_stream(self) -> crate::Paged<String> {
             crate::paging::stream(
                 self,
                 |call, cursor| call.cursor(cursor),
-                |page: VipListResponse| (page.userid_list, page.next_cursor),
+                |page: VipListResponse| {
+                    let more = true;
+                    (page.userid_list, page.next_cursor, more)
+                },
             )
         }
     }
@@ -20348,15 +20414,18 @@ pub mod calls {
             self
         }
         /// Every item of every page, as a stream: the next page is fetched when the items of
-        /// the current one are used up. The stream ends after an error.
+        /// the current one are used up.
+        ///It ends after a page with an empty next cursor, or after an error.
+        /// [`Paged::last_cursor`](crate::Paged::last_cursor) is the newest cursor WeCom
+        /// returned, to keep and resume from.
         pub fn into_stream(self) -> crate::Paged<WaitingRoomUser> {
             crate::paging::stream(
                 self,
                 |call, cursor| call.cursor(cursor),
-                |page: WaitingRoomGetCurrentUserListResponse| (
-                    page.user_list,
-                    page.next_cursor,
-                ),
+                |page: WaitingRoomGetCurrentUserListResponse| {
+                    let more = true;
+                    (page.user_list, page.next_cursor, more)
+                },
             )
         }
     }
@@ -20401,12 +20470,18 @@ pub mod calls {
             self
         }
         /// Every item of every page, as a stream: the next page is fetched when the items of
-        /// the current one are used up. The stream ends after an error.
+        /// the current one are used up.
+        ///It ends after a page with an empty next cursor, or after an error.
+        /// [`Paged::last_cursor`](crate::Paged::last_cursor) is the newest cursor WeCom
+        /// returned, to keep and resume from.
         pub fn into_stream(self) -> crate::Paged<WaitingRoomRecord> {
             crate::paging::stream(
                 self,
                 |call, cursor| call.cursor(cursor),
-                |page: WaitingRoomGetUserListResponse| (page.user_list, page.next_cursor),
+                |page: WaitingRoomGetUserListResponse| {
+                    let more = true;
+                    (page.user_list, page.next_cursor, more)
+                },
             )
         }
     }
@@ -20946,12 +21021,18 @@ pub mod calls {
             self
         }
         /// Every item of every page, as a stream: the next page is fetched when the items of
-        /// the current one are used up. The stream ends after an error.
+        /// the current one are used up.
+        ///It ends after a page with an empty next cursor, or after an error.
+        /// [`Paged::last_cursor`](crate::Paged::last_cursor) is the newest cursor WeCom
+        /// returned, to keep and resume from.
         pub fn into_stream(self) -> crate::Paged<Enrollment> {
             crate::paging::stream(
                 self,
                 |call, cursor| call.cursor(cursor),
-                |page: EnrollListResponse| (page.enroll_list, page.next_cursor),
+                |page: EnrollListResponse| {
+                    let more = true;
+                    (page.enroll_list, page.next_cursor, more)
+                },
             )
         }
     }

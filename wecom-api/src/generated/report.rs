@@ -3412,12 +3412,18 @@ pub mod calls {
             self
         }
         /// Every item of every page, as a stream: the next page is fetched when the items of
-        /// the current one are used up. The stream ends after an error.
+        /// the current one are used up.
+        ///It ends after a page with an empty next cursor, or after an error.
+        /// [`Paged::last_cursor`](crate::Paged::last_cursor) is the newest cursor WeCom
+        /// returned, to keep and resume from.
         pub fn into_stream(self) -> crate::Paged<ReportOrder> {
             crate::paging::stream(
                 self,
                 |call, cursor| call.cursor(cursor),
-                |page: ReportOrderListResponse| (page.order_list, page.next_cursor),
+                |page: ReportOrderListResponse| {
+                    let more = true;
+                    (page.order_list, page.next_cursor, more)
+                },
             )
         }
     }
@@ -3629,12 +3635,18 @@ pub mod calls {
             self
         }
         /// Every item of every page, as a stream: the next page is fetched when the items of
-        /// the current one are used up. The stream ends after an error.
+        /// the current one are used up.
+        ///It ends after a page with an empty next cursor, or after an error.
+        /// [`Paged::last_cursor`](crate::Paged::last_cursor) is the newest cursor WeCom
+        /// returned, to keep and resume from.
         pub fn into_stream(self) -> crate::Paged<ReportOrder> {
             crate::paging::stream(
                 self,
                 |call, cursor| call.cursor(cursor),
-                |page: ReportOrderListResponse| (page.order_list, page.next_cursor),
+                |page: ReportOrderListResponse| {
+                    let more = true;
+                    (page.order_list, page.next_cursor, more)
+                },
             )
         }
     }
@@ -3709,15 +3721,18 @@ pub mod calls {
             self
         }
         /// Every item of every page, as a stream: the next page is fetched when the items of
-        /// the current one are used up. The stream ends after an error.
+        /// the current one are used up.
+        ///It ends after a page with an empty next cursor, or after an error.
+        /// [`Paged::last_cursor`](crate::Paged::last_cursor) is the newest cursor WeCom
+        /// returned, to keep and resume from.
         pub fn into_stream(self) -> crate::Paged<ReportSiteCode> {
             crate::paging::stream(
                 self,
                 |call, cursor| call.cursor(cursor),
-                |page: ReportSiteCodeListResponse| (
-                    page.site_code_infos,
-                    page.next_cursor,
-                ),
+                |page: ReportSiteCodeListResponse| {
+                    let more = true;
+                    (page.site_code_infos, page.next_cursor, more)
+                },
             )
         }
     }
@@ -3792,12 +3807,18 @@ pub mod calls {
             self
         }
         /// Every item of every page, as a stream: the next page is fetched when the items of
-        /// the current one are used up. The stream ends after an error.
+        /// the current one are used up.
+        ///It ends after a page with an empty next cursor, or after an error.
+        /// [`Paged::last_cursor`](crate::Paged::last_cursor) is the newest cursor WeCom
+        /// returned, to keep and resume from.
         pub fn into_stream(self) -> crate::Paged<ReportSiteAnswer> {
             crate::paging::stream(
                 self,
                 |call, cursor| call.cursor(cursor),
-                |page: ReportSiteAnswerResponse| (page.answers, page.next_cursor),
+                |page: ReportSiteAnswerResponse| {
+                    let more = true;
+                    (page.answers, page.next_cursor, more)
+                },
             )
         }
     }

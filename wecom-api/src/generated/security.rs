@@ -4588,12 +4588,18 @@ pub mod calls {
             self
         }
         /// Every item of every page, as a stream: the next page is fetched when the items of
-        /// the current one are used up. The stream ends after an error.
+        /// the current one are used up.
+        ///It ends after a page with an empty next cursor, or after an error.
+        /// [`Paged::last_cursor`](crate::Paged::last_cursor) is the newest cursor WeCom
+        /// returned, to keep and resume from.
         pub fn into_stream(self) -> crate::Paged<FileOperRecord> {
             crate::paging::stream(
                 self,
                 |call, cursor| call.cursor(cursor),
-                |page: FileOperRecordResponse| (page.record_list, page.next_cursor),
+                |page: FileOperRecordResponse| {
+                    let more = true;
+                    (page.record_list, page.next_cursor, more)
+                },
             )
         }
     }
@@ -4661,12 +4667,18 @@ pub mod calls {
             self
         }
         /// Every item of every page, as a stream: the next page is fetched when the items of
-        /// the current one are used up. The stream ends after an error.
+        /// the current one are used up.
+        ///It ends after a page with an empty next cursor, or after an error.
+        /// [`Paged::last_cursor`](crate::Paged::last_cursor) is the newest cursor WeCom
+        /// returned, to keep and resume from.
         pub fn into_stream(self) -> crate::Paged<ScreenOperRecord> {
             crate::paging::stream(
                 self,
                 |call, cursor| call.cursor(cursor),
-                |page: ScreenOperRecordResponse| (page.record_list, page.next_cursor),
+                |page: ScreenOperRecordResponse| {
+                    let more = true;
+                    (page.record_list, page.next_cursor, more)
+                },
             )
         }
     }
@@ -4766,15 +4778,18 @@ pub mod calls {
             self
         }
         /// Every item of every page, as a stream: the next page is fetched when the items of
-        /// the current one are used up. The stream ends after an error.
+        /// the current one are used up.
+        ///It ends after a page with an empty next cursor, or after an error.
+        /// [`Paged::last_cursor`](crate::Paged::last_cursor) is the newest cursor WeCom
+        /// returned, to keep and resume from.
         pub fn into_stream(self) -> crate::Paged<String> {
             crate::paging::stream(
                 self,
                 |call, cursor| call.cursor(cursor),
-                |page: ArchivedScheduleListResponse| (
-                    page.schedule_id_list,
-                    page.next_cursor,
-                ),
+                |page: ArchivedScheduleListResponse| {
+                    let more = true;
+                    (page.schedule_id_list, page.next_cursor, more)
+                },
             )
         }
     }
@@ -4920,12 +4935,18 @@ pub mod calls {
             self
         }
         /// Every item of every page, as a stream: the next page is fetched when the items of
-        /// the current one are used up. The stream ends after an error.
+        /// the current one are used up.
+        ///It ends after a page with an empty next cursor, or after an error.
+        /// [`Paged::last_cursor`](crate::Paged::last_cursor) is the newest cursor WeCom
+        /// returned, to keep and resume from.
         pub fn into_stream(self) -> crate::Paged<TrustDevice> {
             crate::paging::stream(
                 self,
                 |call, cursor| call.cursor(cursor),
-                |page: TrustDeviceListResponse| (page.device_list, page.next_cursor),
+                |page: TrustDeviceListResponse| {
+                    let more = true;
+                    (page.device_list, page.next_cursor, more)
+                },
             )
         }
     }
@@ -5160,12 +5181,18 @@ pub mod calls {
             self
         }
         /// Every item of every page, as a stream: the next page is fetched when the items of
-        /// the current one are used up. The stream ends after an error.
+        /// the current one are used up.
+        ///It ends after a page with an empty next cursor, or after an error.
+        /// [`Paged::last_cursor`](crate::Paged::last_cursor) is the newest cursor WeCom
+        /// returned, to keep and resume from.
         pub fn into_stream(self) -> crate::Paged<ArchivedDoc> {
             crate::paging::stream(
                 self,
                 |call, cursor| call.cursor(cursor),
-                |page: DocListResponse| (page.doc_list, page.next_cursor),
+                |page: DocListResponse| {
+                    let more = true;
+                    (page.doc_list, page.next_cursor, more)
+                },
             )
         }
     }
@@ -5210,15 +5237,18 @@ pub mod calls {
             self
         }
         /// Every item of every page, as a stream: the next page is fetched when the items of
-        /// the current one are used up. The stream ends after an error.
+        /// the current one are used up.
+        ///It ends after a page with an empty next cursor, or after an error.
+        /// [`Paged::last_cursor`](crate::Paged::last_cursor) is the newest cursor WeCom
+        /// returned, to keep and resume from.
         pub fn into_stream(self) -> crate::Paged<FileContentAuthUser> {
             crate::paging::stream(
                 self,
                 |call, cursor| call.cursor(cursor),
-                |page: FileContentAuthUserListResponse| (
-                    page.auth_user_list,
-                    page.next_cursor,
-                ),
+                |page: FileContentAuthUserListResponse| {
+                    let more = true;
+                    (page.auth_user_list, page.next_cursor, more)
+                },
             )
         }
     }
@@ -5273,12 +5303,18 @@ pub mod calls {
             self
         }
         /// Every item of every page, as a stream: the next page is fetched when the items of
-        /// the current one are used up. The stream ends after an error.
+        /// the current one are used up.
+        ///It ends after a page with an empty next cursor, or after an error.
+        /// [`Paged::last_cursor`](crate::Paged::last_cursor) is the newest cursor WeCom
+        /// returned, to keep and resume from.
         pub fn into_stream(self) -> crate::Paged<MemberOperRecord> {
             crate::paging::stream(
                 self,
                 |call, cursor| call.cursor(cursor),
-                |page: MemberOperLogResponse| (page.record_list, page.next_cursor),
+                |page: MemberOperLogResponse| {
+                    let more = true;
+                    (page.record_list, page.next_cursor, more)
+                },
             )
         }
     }
@@ -5333,12 +5369,18 @@ pub mod calls {
             self
         }
         /// Every item of every page, as a stream: the next page is fetched when the items of
-        /// the current one are used up. The stream ends after an error.
+        /// the current one are used up.
+        ///It ends after a page with an empty next cursor, or after an error.
+        /// [`Paged::last_cursor`](crate::Paged::last_cursor) is the newest cursor WeCom
+        /// returned, to keep and resume from.
         pub fn into_stream(self) -> crate::Paged<AdminOperRecord> {
             crate::paging::stream(
                 self,
                 |call, cursor| call.cursor(cursor),
-                |page: AdminOperLogResponse| (page.record_list, page.next_cursor),
+                |page: AdminOperLogResponse| {
+                    let more = true;
+                    (page.record_list, page.next_cursor, more)
+                },
             )
         }
     }
@@ -5503,12 +5545,18 @@ pub mod calls {
             self
         }
         /// Every item of every page, as a stream: the next page is fetched when the items of
-        /// the current one are used up. The stream ends after an error.
+        /// the current one are used up.
+        ///It ends after a page with an empty next cursor, or after an error.
+        /// [`Paged::last_cursor`](crate::Paged::last_cursor) is the newest cursor WeCom
+        /// returned, to keep and resume from.
         pub fn into_stream(self) -> crate::Paged<String> {
             crate::paging::stream(
                 self,
                 |call, cursor| call.cursor(cursor),
-                |page: VipListResponse| (page.userid_list, page.next_cursor),
+                |page: VipListResponse| {
+                    let more = true;
+                    (page.userid_list, page.next_cursor, more)
+                },
             )
         }
     }
@@ -5594,12 +5642,18 @@ pub mod calls {
             self
         }
         /// Every item of every page, as a stream: the next page is fetched when the items of
-        /// the current one are used up. The stream ends after an error.
+        /// the current one are used up.
+        ///It ends after a page with an empty next cursor, or after an error.
+        /// [`Paged::last_cursor`](crate::Paged::last_cursor) is the newest cursor WeCom
+        /// returned, to keep and resume from.
         pub fn into_stream(self) -> crate::Paged<AuthFile> {
             crate::paging::stream(
                 self,
                 |call, cursor| call.cursor(cursor),
-                |page: AuthFileListResponse| (page.file_list, page.next_cursor),
+                |page: AuthFileListResponse| {
+                    let more = true;
+                    (page.file_list, page.next_cursor, more)
+                },
             )
         }
     }
