@@ -1,15 +1,17 @@
-//! A third-party suite's lifecycle end to end, through the callback endpoint: the ticket,
-//! `create_auth` (permanent code kept, with the app's agent id), calls for the new corp,
+//! A third-party suite's lifecycle end to end, through the callback endpoint of
+//! `wecom-api/examples/suite_app.rs`: the ticket, `create_auth` (permanent code kept, with the
+//! app's agent id), a data callback from the new corp handled with its client,
 //! `cancel_auth`, then a clear refusal. Suite notifications are answered `success`.
+
+#[path = "../../wecom-api/examples/suite_app.rs"]
+#[allow(dead_code)]
+mod suite_app;
 
 use std::sync::Arc;
 
 use httpmock::MockServer;
 use serde_json::json;
-use wecom_api::callback::{
-    CallbackCrypto, Endpoint, MemoryPermanentCodes, PermanentCodeStore, Registry, Router, Source,
-    SuiteLifecycle,
-};
+use wecom_api::callback::{CallbackCrypto, MemoryPermanentCodes, PermanentCodeStore};
 use wecom_api::{Client, RetryPolicy};
 
 const KEY: &str = "jWmYm7qr5nMoAUwZRjGtBxmz3KA1tkAj3ykkR6q2B2C";
@@ -72,7 +74,8 @@ async fn ticket_create_auth_calls_cancel_auth_and_refusal() {
             when.method("POST")
                 .path("/cgi-bin/message/send")
                 .query_param("access_token", "CORP-TOKEN")
-                .json_body_includes(r#"{"agentid":1000005}"#);
+                .json_body_includes(r#"{"agentid":1000005,"touser":"newcomer"}"#)
+                .json_body_includes(r#"{"text":{"content":"欢迎加入"}}"#);
             then.status(200)
                 .json_body(json!({"errcode": 0, "errmsg": "ok", "msgid": "m1"}));
         })
@@ -85,12 +88,9 @@ async fn ticket_create_auth_calls_cancel_auth_and_refusal() {
         .build()
         .unwrap();
     let codes = Arc::new(MemoryPermanentCodes::new());
-    let lifecycle = Arc::new(SuiteLifecycle::new(suite, codes.clone()));
-    let crypto = CallbackCrypto::new("suite-token", KEY, SUITE_ID).unwrap();
-    let registry = Registry::new();
-    registry.insert(Source::new("suite", crypto.clone()));
-    let endpoint = Endpoint::new(registry, lifecycle.clone().route(Router::new()), ());
-    let push = |plaintext: String| {
+    let endpoint = suite_app::endpoint(suite, codes.clone(), "suite-token", KEY).unwrap();
+    let lifecycle = Arc::clone(&endpoint_state(&endpoint));
+    let push = |crypto: CallbackCrypto, plaintext: String| {
         let endpoint = endpoint.clone();
         let sealed = crypto.seal_request(&plaintext).unwrap();
         async move {
@@ -99,18 +99,26 @@ async fn ticket_create_auth_calls_cancel_auth_and_refusal() {
                 .await
         }
     };
+    let suite_crypto = CallbackCrypto::new("suite-token", KEY, SUITE_ID).unwrap();
+    let corp_crypto = CallbackCrypto::new("suite-token", KEY, CORP).unwrap();
 
-    let ticket = push(notification(
-        "suite_ticket",
-        "<SuiteTicket><![CDATA[TICKET-1]]></SuiteTicket>",
-    ))
+    let ticket = push(
+        suite_crypto.clone(),
+        notification(
+            "suite_ticket",
+            "<SuiteTicket><![CDATA[TICKET-1]]></SuiteTicket>",
+        ),
+    )
     .await;
     assert_eq!((ticket.status, ticket.body.as_str()), (200, "success"));
 
-    let created = push(notification(
-        "create_auth",
-        "<AuthCode><![CDATA[AUTH-CODE]]></AuthCode><State><![CDATA[s]]></State>",
-    ))
+    let created = push(
+        suite_crypto.clone(),
+        notification(
+            "create_auth",
+            "<AuthCode><![CDATA[AUTH-CODE]]></AuthCode><State><![CDATA[s]]></State>",
+        ),
+    )
     .await;
     assert_eq!((created.status, created.body.as_str()), (200, "success"));
     suite_token.assert_async().await;
@@ -123,21 +131,30 @@ async fn ticket_create_auth_calls_cancel_auth_and_refusal() {
         "a secret in Debug"
     );
 
-    // Calls for the new corp: its token from its permanent code, its app's agent id filled.
-    let corp = lifecycle.corp(CORP).await.unwrap();
-    assert_eq!(corp.agent_id(), Some(1000005));
-    corp.message()
-        .send(wecom_api::message::AppMessage::text("欢迎"))
-        .touser("zhangsan")
-        .await
-        .unwrap();
+    // A data callback from the new corp: the handler calls WeCom as that corp, with its
+    // token from its permanent code and its app's agent id filled.
+    let joined = push(
+        corp_crypto.clone(),
+        format!(
+            "<xml><ToUserName>{CORP}</ToUserName><FromUserName>sys</FromUserName><CreateTime>{}</CreateTime>\
+             <MsgType>event</MsgType><Event>change_contact</Event><ChangeType>create_user</ChangeType>\
+             <UserID>newcomer</UserID></xml>",
+            now()
+        ),
+    )
+    .await;
+    assert_eq!((joined.status, joined.body.as_str()), (200, "success"));
     corp_token.assert_async().await;
     send.assert_async().await;
+    assert_eq!(
+        lifecycle.corp(CORP).await.unwrap().agent_id(),
+        Some(1000005)
+    );
 
-    let cancelled = push(notification(
-        "cancel_auth",
-        &format!("<AuthCorpId>{CORP}</AuthCorpId>"),
-    ))
+    let cancelled = push(
+        suite_crypto.clone(),
+        notification("cancel_auth", &format!("<AuthCorpId>{CORP}</AuthCorpId>")),
+    )
     .await;
     assert_eq!(
         (cancelled.status, cancelled.body.as_str()),
@@ -148,7 +165,17 @@ async fn ticket_create_auth_calls_cancel_auth_and_refusal() {
     assert!(refused.contains(CORP), "{refused}");
 
     // A failed exchange is answered 500 (WeCom retries) and keeps nothing.
-    let bad = push(notification("create_auth", "<AuthCode>WRONG</AuthCode>")).await;
+    let bad = push(
+        suite_crypto.clone(),
+        notification("create_auth", "<AuthCode>WRONG</AuthCode>"),
+    )
+    .await;
     assert_eq!(bad.status, 500);
     assert!(codes.get(SUITE_ID, CORP).await.unwrap().is_none());
+}
+
+fn endpoint_state(
+    endpoint: &wecom_api::callback::Endpoint<suite_app::App>,
+) -> Arc<wecom_api::callback::SuiteLifecycle> {
+    Arc::clone(&endpoint.state().lifecycle)
 }

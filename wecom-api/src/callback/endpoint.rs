@@ -205,6 +205,11 @@ impl<S: Clone + Send + Sync + 'static> Endpoint<S> {
         self.with(|i| i.handlers = Arc::new(Semaphore::new(handlers.max(1))))
     }
 
+    /// The state handlers get.
+    pub fn state(&self) -> &S {
+        &self.inner.state
+    }
+
     /// The sources: add or remove them while the endpoint runs.
     pub fn registry(&self) -> &Registry {
         &self.inner.registry
