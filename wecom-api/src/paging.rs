@@ -96,12 +96,15 @@ impl<T> Stream for Paged<T> {
     }
 }
 
+/// A page's items, its next cursor and whether more pages follow.
+pub(crate) type PageParts<T> = (Vec<T>, Option<String>, bool);
+
 /// Pages through `first`, setting each next cursor with `with_cursor`; `split` turns a page
 /// into its items, its next cursor and whether more pages follow.
 pub(crate) fn stream<C, P, T>(
     first: C,
     with_cursor: fn(C, String) -> C,
-    split: fn(P) -> (Vec<T>, Option<String>, bool),
+    split: fn(P) -> PageParts<T>,
 ) -> Paged<T>
 where
     C: IntoFuture<Output = Result<P>> + Clone + Send + 'static,

@@ -26,6 +26,8 @@ pub trait FromCallback: Sized + Send + 'static {
     /// `event.change_contact`, `event`, `""` for every callback): see [`Callback::kind`].
     const KIND: &'static str;
     /// The typed value, or the callback back if it is of another kind.
+    // Handing the callback back by value is the point; a mismatch only follows a routing bug.
+    #[allow(clippy::result_large_err)]
     fn from_callback(callback: Callback) -> Result<Self, Callback>;
 }
 
