@@ -126,6 +126,11 @@ pub struct Pagination {
     pub next_cursor: String,
     /// Array field of the response holding the page's items.
     pub items: String,
+    /// Integer, boolean or flag field of the response saying whether more pages follow:
+    /// where the page documents one, a page with 0 (or false) is the last, whatever cursor
+    /// it carries. Without it, an empty or absent next cursor ends the listing.
+    #[serde(default)]
+    pub has_more: Option<String>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]

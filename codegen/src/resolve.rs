@@ -151,6 +151,16 @@ pub struct Paging<'a> {
     pub next_cursor: String,
     pub next_cursor_required: bool,
     pub cursor_setter: String,
+    /// The field saying whether more pages follow, if the page documents one.
+    pub has_more: Option<HasMore>,
+}
+
+/// A page's "more pages follow" field: its Rust name, whether it is a plain value, and
+/// whether it is a `bool` in Rust (else an integer, 0 for no).
+pub struct HasMore {
+    pub rust_name: String,
+    pub required: bool,
+    pub boolean: bool,
 }
 
 /// Whether an endpoint may be repeated: as the spec says, else GET only.
@@ -409,6 +419,14 @@ fn paging<'a>(
         next_cursor: next.rust_name.clone(),
         next_cursor_required: next.rust_required(),
         cursor_setter: cursor.rust_name.clone(),
+        has_more: pagination.has_more.as_ref().and_then(|name| {
+            let field = find(name)?;
+            Some(HasMore {
+                rust_name: field.rust_name.clone(),
+                required: field.rust_required(),
+                boolean: matches!(field.type_ref, TypeRef::Boolean | TypeRef::Flag),
+            })
+        }),
     })
 }
 

@@ -386,6 +386,17 @@ impl<'a> Checker<'a> {
                 ),
             ),
         }
+        if let Some(has_more) = &pagination.has_more {
+            match response_fields.iter().find(|f| &f.name == has_more) {
+                Some(f) if ["integer", "boolean", "flag"].contains(&f.type_ref.as_str()) => {}
+                _ => self.error(
+                    &format!("{at}.has_more"),
+                    format!(
+                        "`{has_more}` is not an integer, boolean or flag field of the response"
+                    ),
+                ),
+            }
+        }
         match response_fields.iter().find(|f| f.name == pagination.items) {
             Some(f) if f.type_ref.starts_with("array<") => {}
             _ => self.error(

@@ -9,7 +9,9 @@ use wecom_api::callback::{
 const KEY: &str = "jWmYm7qr5nMoAUwZRjGtBxmz3KA1tkAj3ykkR6q2B2C";
 
 fn crypto() -> CallbackCrypto {
-    CallbackCrypto::new("QDG6eK", KEY, "wx5823bf96d3bd56c7").expect("sample settings")
+    CallbackCrypto::new("QDG6eK", KEY, "wx5823bf96d3bd56c7")
+        .expect("sample settings")
+        .without_max_age()
 }
 
 /// 43 characters of the base64 alphabet: any of them is a usable EncodingAESKey.
@@ -45,7 +47,7 @@ proptest! {
         timestamp in "[0-9]{1,10}",
         nonce in "[A-Za-z0-9]{1,16}",
     ) {
-        let c = CallbackCrypto::new(&token, &key, &receive_id).unwrap();
+        let c = CallbackCrypto::new(&token, &key, &receive_id).unwrap().without_max_age();
         let encrypted = c.encrypt_with_prefix(message.as_bytes(), prefix).unwrap();
         let signature = c.signature(&timestamp, &nonce, &encrypted);
         prop_assert_eq!(c.decrypt(&signature, &timestamp, &nonce, &encrypted).unwrap(), message.clone());
@@ -146,6 +148,69 @@ proptest! {
         for reply in [Reply::text(content.clone()), Reply::update_button(content.clone()), Reply::image(content.clone())] {
             let reply = reply.addressed(to.clone(), "corp", time);
             prop_assert_eq!(Reply::parse(&reply.to_xml()).unwrap(), reply);
+        }
+    }
+}
+
+mod endpoint {
+    use std::sync::OnceLock;
+
+    use proptest::prelude::*;
+    use wecom_api::callback::{
+        Callback, CallbackCrypto, Context, Endpoint, HandlerResult, Registry, Reply, Router, Source,
+    };
+
+    const KEY: &str = "jWmYm7qr5nMoAUwZRjGtBxmz3KA1tkAj3ykkR6q2B2C";
+
+    fn crypto() -> CallbackCrypto {
+        CallbackCrypto::new("QDG6eK", KEY, "wwcorp").expect("sample settings")
+    }
+
+    async fn echo(_ctx: Context<()>, callback: Callback) -> HandlerResult {
+        Ok(Some(Reply::text(callback.kind())))
+    }
+
+    fn endpoint() -> &'static Endpoint<()> {
+        static ENDPOINT: OnceLock<Endpoint<()>> = OnceLock::new();
+        ENDPOINT.get_or_init(|| {
+            let registry = Registry::new();
+            registry.insert(Source::new("app", crypto()));
+            Endpoint::new(registry, Router::new().fallback(echo), ())
+        })
+    }
+
+    fn runtime() -> &'static tokio::runtime::Runtime {
+        static RUNTIME: OnceLock<tokio::runtime::Runtime> = OnceLock::new();
+        RUNTIME.get_or_init(|| {
+            tokio::runtime::Builder::new_multi_thread()
+                .worker_threads(1)
+                .enable_all()
+                .build()
+                .expect("runtime")
+        })
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig { cases: 128, .. ProptestConfig::default() })]
+
+        /// Any query and body: an answer with a status, never a panic or a hang.
+        #[test]
+        fn any_request_gets_an_answer(query in ".{0,200}", body in proptest::collection::vec(any::<u8>(), 0..400)) {
+            let answer = runtime().block_on(endpoint().receive(&query, &body));
+            prop_assert!([400, 403, 413].contains(&answer.status), "{answer:?}");
+            let verified = endpoint().verify(&query);
+            prop_assert!([400, 403].contains(&verified.status), "{verified:?}");
+        }
+
+        /// Any authenticated plaintext: handled or refused as malformed, never a panic.
+        #[test]
+        fn any_sealed_plaintext_is_handled_or_refused(plaintext in ".{0,300}", msg in "[a-z_]{0,12}") {
+            let xml = format!("<xml><MsgType>{msg}</MsgType><MsgId>{}</MsgId>{plaintext}</xml>", plaintext.len());
+            for text in [xml, plaintext] {
+                let sealed = crypto().seal_request(&text).unwrap();
+                let answer = runtime().block_on(endpoint().receive(&sealed.query, sealed.body.as_bytes()));
+                prop_assert!([200, 400].contains(&answer.status), "{answer:?}");
+            }
         }
     }
 }

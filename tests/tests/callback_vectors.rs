@@ -23,6 +23,7 @@ fn s<'a>(v: &'a Value, key: &str) -> &'a str {
 fn crypto(v: &Value) -> CallbackCrypto {
     CallbackCrypto::new(s(v, "token"), s(v, "encoding_aes_key"), s(v, "receive_id"))
         .unwrap_or_else(|e| panic!("{}: {e}", v["id"]))
+        .without_max_age() // recorded vectors, most of them years old
 }
 
 fn prefix(text: &str) -> [u8; 16] {
@@ -178,6 +179,8 @@ fn tampering_with_any_signed_value_is_refused() {
     assert!(c.decrypt(sig, ts, "1372623148", enc).is_err());
     let flipped = format!("{}A{}", &enc[..10], &enc[11..]);
     assert!(c.decrypt(sig, ts, nonce, &flipped).is_err());
-    let other = CallbackCrypto::new("other", s(v, "encoding_aes_key"), s(v, "receive_id")).unwrap();
+    let other = CallbackCrypto::new("other", s(v, "encoding_aes_key"), s(v, "receive_id"))
+        .unwrap()
+        .without_max_age();
     assert!(other.decrypt(sig, ts, nonce, enc).is_err());
 }

@@ -5,7 +5,7 @@
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use wecom_api::Error;
-use wecom_api::callback::{Callback, CallbackCrypto, DEFAULT_MAX_BODY, Dedup, Event};
+use wecom_api::callback::{Callback, CallbackCrypto, Claim, DEFAULT_MAX_BODY, Dedup, Event};
 
 const KEY: &str = "jWmYm7qr5nMoAUwZRjGtBxmz3KA1tkAj3ykkR6q2B2C";
 const CORP: &str = "wx5823bf96d3bd56c7";
@@ -120,6 +120,26 @@ fn junk_bodies_are_refused_without_panicking() {
 }
 
 #[test]
+fn a_replay_inside_the_window_is_a_duplicate_outside_it_is_refused() {
+    // The default windows line up: dedup remembers at least as long as a timestamp is fresh.
+    let c = crypto();
+    assert!(wecom_api::callback::DEFAULT_DEDUP_WINDOW >= c.max_age().expect("on by default"));
+    let dedup = Dedup::default();
+    let (query, body) = request(&c, TEXT, now() - 200);
+    let first = c.open_request(&query, &body).unwrap();
+    let Claim::New(claim) = dedup.claim(&first.dedup_key()) else {
+        panic!("new")
+    };
+    claim.done();
+    // Replayed 100 s later, still inside the 300 s window: caught by dedup.
+    let replay = c.open_request(&query, &body).unwrap();
+    assert!(matches!(dedup.claim(&replay.dedup_key()), Claim::Done));
+    // Replayed when the timestamp is 400 s old: refused before dedup.
+    let (query, body) = request(&c, TEXT, now() - 400);
+    assert!(c.open_request(&query, &body).is_err());
+}
+
+#[test]
 fn the_freshness_window_refuses_replays() {
     let c = crypto().with_max_age(Duration::from_secs(300));
     let (query, body) = request(&c, TEXT, now());
@@ -132,8 +152,19 @@ fn the_freshness_window_refuses_replays() {
         let (query, body) = request(&c, TEXT, ts);
         let err = c.open_request(&query, &body).unwrap_err();
         assert!(err.to_string().contains("replay"), "{what}: {err}");
-        // Off by default: the same request opens.
-        assert!(crypto().open_request(&query, &body).is_ok(), "{what}");
+        // On by default (5 minutes); only an explicit opt-out opens it.
+        let err = crypto().open_request(&query, &body).unwrap_err();
+        assert!(
+            err.to_string().contains("replay"),
+            "{what} by default: {err}"
+        );
+        assert!(
+            crypto()
+                .without_max_age()
+                .open_request(&query, &body)
+                .is_ok(),
+            "{what}"
+        );
     }
     // A forged timestamp fails the signature first: the window is not an oracle.
     let (query, body) = request(&c, TEXT, now() - 3600);
@@ -151,9 +182,13 @@ fn a_failed_handler_does_not_swallow_the_retry() {
     // WeCom sends the callback, then retries it (up to three times).
     for (delivery, handler_fails) in [(1, true), (2, false), (3, false)] {
         let callback = c.open_request(&query, &body).unwrap();
-        let Some(claim) = dedup.claim(&callback.dedup_key()) else {
-            assert_eq!(delivery, 3, "only the retry after a success is skipped");
-            continue;
+        let claim = match dedup.claim(&callback.dedup_key()) {
+            Claim::New(claim) => claim,
+            Claim::Done => {
+                assert_eq!(delivery, 3, "only the retry after a success is skipped");
+                continue;
+            }
+            Claim::InProgress => panic!("no attempt is running"),
         };
         if handler_fails {
             drop(claim); // the handler returned an error: WeCom's retry must be handled

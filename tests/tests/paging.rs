@@ -148,3 +148,63 @@ async fn a_cursor_cycle_a_b_a_ends_with_an_error_instead_of_paging_forever() {
         assert_eq!(page.calls_async().await, 1);
     }
 }
+
+/// 微信客服 `sync_msg` says `has_more: 0` on page 2 while still giving a cursor: the
+/// stream stops there (no third request) and hands back that cursor to persist.
+#[tokio::test]
+async fn sync_msg_stops_at_has_more_zero_and_keeps_the_last_cursor() {
+    let server = httpmock::MockServer::start_async().await;
+    mock_gettoken(&server, "token", 7200).await;
+    let page = |cursor: Option<&str>, next: &str, has_more: i64, id: &str| {
+        let mut body = json!({"open_kfid": "wk1", "token": "EVENT-TOKEN", "limit": 1000});
+        if let Some(cursor) = cursor {
+            body["cursor"] = json!(cursor);
+        }
+        let answer = json!({
+            "errcode": 0, "errmsg": "ok", "next_cursor": next, "has_more": has_more,
+            "msg_list": [{"msgid": id, "open_kfid": "wk1", "external_userid": "wm1",
+                          "send_time": 1, "origin": 3, "msgtype": "text", "text": {"content": id}}]
+        });
+        (body, answer)
+    };
+    let mut mocks = Vec::new();
+    for (cursor, next, has_more, id) in [(None, "C1", 1, "m1"), (Some("C1"), "C2", 0, "m2")] {
+        let (body, answer) = page(cursor, next, has_more, id);
+        mocks.push(
+            server
+                .mock_async(|when, then| {
+                    when.method("POST")
+                        .path("/cgi-bin/kf/sync_msg")
+                        .json_body(body);
+                    then.json_body(answer);
+                })
+                .await,
+        );
+    }
+    let third = server
+        .mock_async(|when, then| {
+            when.method("POST")
+                .path("/cgi-bin/kf/sync_msg")
+                .json_body_includes(r#"{"cursor":"C2"}"#);
+            then.json_body(json!({"errcode": 0, "errmsg": "ok", "next_cursor": "C2", "has_more": 0, "msg_list": []}));
+        })
+        .await;
+    let client = client(&server);
+    let mut stream = client
+        .kf_message()
+        .sync("wk1")
+        .token("EVENT-TOKEN")
+        .limit(1000)
+        .into_stream();
+    assert_eq!(stream.last_cursor(), None);
+    let mut ids = Vec::new();
+    while let Some(message) = stream.next().await {
+        ids.push(message.expect("message").msgid);
+    }
+    assert_eq!(ids, ["m1", "m2"]);
+    assert_eq!(stream.last_cursor().as_deref(), Some("C2"));
+    for mock in &mocks {
+        mock.assert_async().await;
+    }
+    assert_eq!(third.calls_async().await, 0, "no request after has_more: 0");
+}

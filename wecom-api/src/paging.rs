@@ -9,6 +9,7 @@ use std::collections::{HashSet, VecDeque};
 use std::fmt;
 use std::future::IntoFuture;
 use std::pin::Pin;
+use std::sync::{Arc, Mutex};
 use std::task::{Context, Poll};
 
 use futures::Stream;
@@ -28,11 +29,31 @@ use crate::{Error, Result};
 /// # }
 /// ```
 ///
-/// The stream ends after the last page, after an error, or with an error when WeCom hands
+/// The stream ends after the last page (an empty next cursor, or where the endpoint
+/// documents one, a `has_more` of 0), after an error, or with an error when WeCom hands
 /// back a cursor it already gave (a cycle that would otherwise page forever).
+///
+/// APIs whose docs say to keep the cursor (微信客服 `sync_msg`, for one) resume from
+/// [`last_cursor`](Self::last_cursor):
+///
+/// ```no_run
+/// # async fn example(kf: wecom_api::Client, saved: Option<String>, token: &str) -> wecom_api::Result<()> {
+/// let mut call = kf.kf_message().sync("wkOPEN_KFID").token(token).limit(1000);
+/// if let Some(cursor) = saved {
+///     call = call.cursor(cursor);
+/// }
+/// let mut messages = call.into_stream();
+/// while let Some(message) = messages.next().await {
+///     println!("{}", message?.msgid);
+/// }
+/// let keep = messages.last_cursor(); // persist it for the next pull
+/// # Ok(())
+/// # }
+/// ```
 #[must_use = "a stream does nothing until polled"]
 pub struct Paged<T> {
     inner: Pin<Box<dyn Stream<Item = Result<T>> + Send + 'static>>,
+    last_cursor: Arc<Mutex<Option<String>>>,
 }
 
 impl<T> fmt::Debug for Paged<T> {
@@ -46,6 +67,15 @@ impl<T> Paged<T> {
     /// `StreamExt::next`, without importing it.)
     pub async fn next(&mut self) -> Option<Result<T>> {
         futures::StreamExt::next(self).await
+    }
+
+    /// The newest non-empty cursor WeCom returned so far (the last page's, once the stream
+    /// has ended): where the next listing resumes.
+    pub fn last_cursor(&self) -> Option<String> {
+        self.last_cursor
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone()
     }
 
     /// Every remaining item, or the first error.
@@ -66,12 +96,15 @@ impl<T> Stream for Paged<T> {
     }
 }
 
+/// A page's items, its next cursor and whether more pages follow.
+pub(crate) type PageParts<T> = (Vec<T>, Option<String>, bool);
+
 /// Pages through `first`, setting each next cursor with `with_cursor`; `split` turns a page
-/// into its items and next cursor.
+/// into its items, its next cursor and whether more pages follow.
 pub(crate) fn stream<C, P, T>(
     first: C,
     with_cursor: fn(C, String) -> C,
-    split: fn(P) -> (Vec<T>, Option<String>),
+    split: fn(P) -> PageParts<T>,
 ) -> Paged<T>
 where
     C: IntoFuture<Output = Result<P>> + Clone + Send + 'static,
@@ -79,11 +112,13 @@ where
     P: Send + 'static,
     T: Send + 'static,
 {
+    let last_cursor = Arc::new(Mutex::new(None));
     let state = State {
         next: Some(first),
         items: VecDeque::new(),
         seen: HashSet::new(),
         cycle: false,
+        last_cursor: Arc::clone(&last_cursor),
     };
     let inner = futures::stream::unfold(state, move |mut state| async move {
         loop {
@@ -99,10 +134,13 @@ where
                 // `next` is empty now, so the stream ends after the error.
                 Err(error) => return Some((Err(error), state)),
             };
-            let (items, next_cursor) = split(page);
+            let (items, next_cursor, more) = split(page);
             state.items.extend(items);
             if let Some(cursor) = next_cursor.filter(|c| !c.is_empty()) {
-                if state.seen.insert(cursor.clone()) {
+                *state.last_cursor.lock().unwrap_or_else(|e| e.into_inner()) = Some(cursor.clone());
+                if !more {
+                    // The last page: its cursor is kept, not followed.
+                } else if state.seen.insert(cursor.clone()) {
                     state.next = Some(with_cursor(call, cursor));
                 } else {
                     // This page's items are still delivered; then the cycle is reported.
@@ -113,6 +151,7 @@ where
     });
     Paged {
         inner: Box::pin(inner),
+        last_cursor,
     }
 }
 
@@ -134,4 +173,5 @@ struct State<C, T> {
     seen: HashSet<String>,
     /// A repeated cursor was seen: report it once the pending items are out.
     cycle: bool,
+    last_cursor: Arc<Mutex<Option<String>>>,
 }

@@ -269,6 +269,7 @@ pub fn module(spec: &CallbackFile) -> TokenStream {
             Target::Struct(..) => None,
         });
     let reply_writers = reply_writers(spec);
+    let routed = from_callback_impls(&message_variants, &event_variants);
 
     quote! {
         //! Callback messages, events and passive replies.
@@ -282,6 +283,7 @@ pub fn module(spec: &CallbackFile) -> TokenStream {
         #(#change_enums)*
         #reply_enum
         #reply_writers
+        #routed
 
         /// A decrypted callback: a message, an event, or something this version does not know.
         #[derive(Debug, Clone, PartialEq)]
@@ -331,6 +333,70 @@ pub fn module(spec: &CallbackFile) -> TokenStream {
             }
         }
     }
+}
+
+/// `FromCallback` for every message and event struct and every `ChangeType` family, so a
+/// router can hand each handler the type it asked for.
+fn from_callback_impls(
+    messages: &[(String, Variant)],
+    events: &[(Option<String>, Option<String>, Variant)],
+) -> TokenStream {
+    let one = |ty: &str, kind: &str, pattern: TokenStream| {
+        let ty = ident(ty);
+        quote! {
+            impl crate::callback::FromCallback for #ty {
+                const KIND: &'static str = #kind;
+                fn from_callback(callback: Callback) -> Result<Self, Callback> {
+                    match callback {
+                        #pattern => Ok(inner),
+                        other => Err(other),
+                    }
+                }
+            }
+        }
+    };
+    let mut out = TokenStream::new();
+    for (_, v) in messages {
+        if let Target::Struct(name, _) = &v.target {
+            let variant = ident(&v.variant);
+            out.extend(one(
+                name,
+                &v.kind,
+                quote!(Callback::Message(Message::#variant(inner))),
+            ));
+        }
+    }
+    for (_, _, v) in events {
+        let variant = ident(&v.variant);
+        match &v.target {
+            Target::Struct(name, _) => {
+                out.extend(one(
+                    name,
+                    &v.kind,
+                    quote!(Callback::Event(Event::#variant(inner))),
+                ));
+            }
+            Target::Changes(sub, changes) => {
+                out.extend(one(
+                    sub,
+                    &v.kind,
+                    quote!(Callback::Event(Event::#variant(inner))),
+                ));
+                let sub_ident = ident(sub);
+                for c in changes {
+                    if let Target::Struct(name, _) = &c.target {
+                        let change = ident(&c.variant);
+                        out.extend(one(
+                            name,
+                            &c.kind,
+                            quote!(Callback::Event(Event::#variant(#sub_ident::#change(inner)))),
+                        ));
+                    }
+                }
+            }
+        }
+    }
+    out
 }
 
 /// The helper for items named `item`; `Item` and `item` both occur, so case is kept apart.

@@ -384,14 +384,41 @@ fn paging_method(paging: &crate::resolve::Paging<'_>) -> TokenStream {
         quote!(page.#next_name)
     };
     let cursor_setter = ident(&paging.cursor_setter);
+    // Absent from a page, "more" falls back to the cursor rule.
+    let more_value = match &paging.has_more {
+        None => quote!(true),
+        Some(h) => {
+            let name = ident(&h.rust_name);
+            match (h.required, h.boolean) {
+                (true, true) => quote!(page.#name),
+                (true, false) => quote!(page.#name != 0),
+                (false, true) => quote!(page.#name.unwrap_or(true)),
+                (false, false) => quote!(page.#name.is_none_or(|more| more != 0)),
+            }
+        }
+    };
+    let end_doc = match &paging.has_more {
+        Some(h) => format!(
+            "It ends after the page whose `{}` says no more pages follow (or whose next \
+             cursor is empty), or after an error.",
+            h.rust_name
+        ),
+        None => "It ends after a page with an empty next cursor, or after an error.".to_string(),
+    };
     quote! {
         /// Every item of every page, as a stream: the next page is fetched when the items of
-        /// the current one are used up. The stream ends after an error.
+        /// the current one are used up.
+        #[doc = #end_doc]
+        /// [`Paged::last_cursor`](crate::Paged::last_cursor) is the newest cursor WeCom
+        /// returned, to keep and resume from.
         pub fn into_stream(self) -> crate::Paged<#item_type> {
             crate::paging::stream(
                 self,
                 |call, cursor| call.#cursor_setter(cursor),
-                |page: #page_type| (#items_value, #next_value),
+                |page: #page_type| {
+                    let more = #more_value;
+                    (#items_value, #next_value, more)
+                },
             )
         }
     }

@@ -48,7 +48,8 @@ type Decryptor = cbc::Decryptor<Aes256>;
 ///     "QDG6eK",
 ///     "jWmYm7qr5nMoAUwZRjGtBxmz3KA1tkAj3ykkR6q2B2C",
 ///     "wx5823bf96d3bd56c7",
-/// )?;
+/// )?
+/// .without_max_age(); // the sample is from 2014; by default a callback may be 5 minutes old
 /// let echo = crypto.verify_url(
 ///     "5c45ff5e21c57e6ad56bac8758b79b1d9ac89fd3",
 ///     "1409659589",
@@ -80,6 +81,9 @@ impl fmt::Debug for CallbackCrypto {
     }
 }
 
+/// How far a callback's signed timestamp may be from now by default (either way).
+pub const DEFAULT_MAX_AGE: Duration = Duration::from_secs(300);
+
 impl CallbackCrypto {
     /// Builds a verifier from the callback settings of the application.
     ///
@@ -99,7 +103,7 @@ impl CallbackCrypto {
             iv,
             receive_id: receive_id.to_string(),
             max_body: super::request::DEFAULT_MAX_BODY,
-            max_age: None,
+            max_age: Some(DEFAULT_MAX_AGE),
         })
     }
 
@@ -117,13 +121,15 @@ impl CallbackCrypto {
     }
 
     /// Refuses callbacks whose signed `timestamp` is further than `window` from now
-    /// (either way), so a captured request cannot be replayed later. Off by default;
-    /// WeCom retries within about 15 s, so a few minutes is a safe window.
+    /// (either way), so a captured request cannot be replayed later. On by default with
+    /// [`DEFAULT_MAX_AGE`] (5 minutes): WeCom retries within about 15 s. Keep a
+    /// [`Dedup`](super::Dedup) window at least this long, so a replay inside the window is
+    /// caught as a duplicate.
     ///
     /// ```
     /// # use wecom_api::callback::CallbackCrypto;
     /// let crypto = CallbackCrypto::new("QDG6eK", "jWmYm7qr5nMoAUwZRjGtBxmz3KA1tkAj3ykkR6q2B2C", "wx5823bf96d3bd56c7")?
-    ///     .with_max_age(std::time::Duration::from_secs(300));
+    ///     .with_max_age(std::time::Duration::from_secs(120));
     /// // The official sample is from 2014: refused as a replay.
     /// let err = crypto.verify_url(
     ///     "5c45ff5e21c57e6ad56bac8758b79b1d9ac89fd3", "1409659589", "263014780",
@@ -135,6 +141,17 @@ impl CallbackCrypto {
     pub fn with_max_age(mut self, window: Duration) -> Self {
         self.max_age = Some(window);
         self
+    }
+
+    /// Accepts any timestamp: for replaying recorded requests and old test vectors only.
+    pub fn without_max_age(mut self) -> Self {
+        self.max_age = None;
+        self
+    }
+
+    /// The freshness window, if any (see [`with_max_age`](Self::with_max_age)).
+    pub fn max_age(&self) -> Option<Duration> {
+        self.max_age
     }
 
     /// Checks `timestamp` against the freshness window, if one is set.
@@ -189,6 +206,31 @@ impl CallbackCrypto {
         let message = self.decrypt_unsigned(encrypt)?;
         String::from_utf8(message)
             .map_err(|_| Error::crypto("decrypted message is not valid UTF-8"))
+    }
+
+    /// [`decrypt`](Self::decrypt) accepting any receive id that `accept` takes (a provider's
+    /// data callbacks carry the authorising corp's id): the plaintext and the receive id.
+    #[cfg_attr(not(feature = "callbacks"), allow(dead_code))]
+    pub(crate) fn decrypt_for(
+        &self,
+        msg_signature: &str,
+        timestamp: &str,
+        nonce: &str,
+        encrypt: &str,
+        accept: &dyn Fn(&str) -> bool,
+    ) -> Result<(String, String)> {
+        self.check_signature(msg_signature, timestamp, nonce, encrypt)?;
+        self.check_fresh(timestamp)?;
+        let (message, receive_id) = self.unframe(encrypt)?;
+        let receive_id = String::from_utf8_lossy(&receive_id).into_owned();
+        if !accept(&receive_id) {
+            return Err(Error::crypto(format!(
+                "receive id check failed: the message carries `{receive_id}`, which no registered app, suite or corp expects"
+            )));
+        }
+        let message = String::from_utf8(message)
+            .map_err(|_| Error::crypto("decrypted message is not valid UTF-8"))?;
+        Ok((message, receive_id))
     }
 
     /// Encrypts a passive reply and wraps it in the XML envelope WeCom expects as the
@@ -281,9 +323,22 @@ impl CallbackCrypto {
         }
     }
 
-    /// Decrypts and unframes without looking at the signature; every length is checked
-    /// before it is used.
+    /// Decrypts and unframes without looking at the signature, checking the receive id.
     fn decrypt_unsigned(&self, encrypt: &str) -> Result<Vec<u8>> {
+        let (message, receive_id) = self.unframe(encrypt)?;
+        if receive_id != self.receive_id.as_bytes() {
+            return Err(Error::crypto(format!(
+                "receive id check failed: expected `{}`, the message carries `{}`",
+                self.receive_id,
+                String::from_utf8_lossy(&receive_id)
+            )));
+        }
+        Ok(message)
+    }
+
+    /// Decrypts and unframes: the message and the receive id. Every length is checked
+    /// before it is used.
+    fn unframe(&self, encrypt: &str) -> Result<(Vec<u8>, Vec<u8>)> {
         let mut data = LENIENT
             .decode(encrypt.trim())
             .map_err(|e| Error::crypto(format!("Encrypt is not valid base64: {e}")))?;
@@ -315,14 +370,7 @@ impl CallbackCrypto {
             )));
         }
         let (message, receive_id) = rest.split_at(length);
-        if receive_id != self.receive_id.as_bytes() {
-            return Err(Error::crypto(format!(
-                "receive id check failed: expected `{}`, the message carries `{}`",
-                self.receive_id,
-                String::from_utf8_lossy(receive_id)
-            )));
-        }
-        Ok(message.to_vec())
+        Ok((message.to_vec(), receive_id.to_vec()))
     }
 }
 
@@ -418,7 +466,9 @@ mod tests {
     const KEY: &str = "jWmYm7qr5nMoAUwZRjGtBxmz3KA1tkAj3ykkR6q2B2C";
 
     fn crypto(receive_id: &str) -> CallbackCrypto {
-        CallbackCrypto::new("QDG6eK", KEY, receive_id).expect("valid settings")
+        CallbackCrypto::new("QDG6eK", KEY, receive_id)
+            .expect("valid settings")
+            .without_max_age()
     }
 
     #[test]

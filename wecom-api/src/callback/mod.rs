@@ -5,20 +5,23 @@
 //! - [`Callback`] is the decrypted message or event, typed from `spec/callbacks.yaml`:
 //!   dispatched on `MsgType`, `Event`, `InfoType` and `ChangeType`, with an `Unknown`
 //!   variant (keeping every element) for anything this version does not know.
-//! - [`Reply`] builds passive replies; [`Dedup`] skips WeCom's retries.
+//! - [`Reply`] builds passive replies; [`Dedup`] (or any [`DedupStore`]) skips WeCom's
+//!   retries.
 //!
 //! A handler, whatever the web framework:
 //!
 //! ```
-//! use wecom_api::callback::{Callback, CallbackCrypto, Dedup, Message, Reply};
+//! use wecom_api::callback::{Callback, CallbackCrypto, Claim, Dedup, Message, Reply};
 //!
+//! /// `Ok(None)`: answer 503, so WeCom retries later.
 //! fn on_post(crypto: &CallbackCrypto, dedup: &Dedup, query: &str, body: &[u8])
-//!     -> wecom_api::Result<String>
+//!     -> wecom_api::Result<Option<String>>
 //! {
 //!     let callback = crypto.open_request(query, body)?;
-//!     let key = callback.dedup_key();
-//!     let Some(claim) = dedup.claim(&key) else {
-//!         return Ok(String::new()); // a retry: handled, or being handled
+//!     let claim = match dedup.claim(&callback.dedup_key()) {
+//!         Claim::New(claim) => claim,
+//!         Claim::Done => return Ok(Some(String::new())), // a retry of a handled one
+//!         Claim::InProgress => return Ok(None), // the first attempt may still fail
 //!     };
 //!     let answer = match &callback {
 //!         Callback::Message(Message::Text(text)) => {
@@ -31,7 +34,7 @@
 //!         }
 //!     };
 //!     claim.done(); // handled: WeCom's retries are skipped from now on
-//!     Ok(answer)
+//!     Ok(Some(answer))
 //! }
 //! ```
 
@@ -40,10 +43,20 @@ mod crypto;
 #[cfg(feature = "callbacks")]
 pub(crate) mod de;
 mod dedup;
+#[cfg(feature = "callbacks")]
+mod endpoint;
+#[cfg(feature = "axum")]
+mod endpoint_axum;
 mod fields;
+#[cfg(feature = "callbacks")]
+mod registry;
 #[cfg(feature = "callbacks")]
 mod reply;
 mod request;
+#[cfg(feature = "callbacks")]
+mod router;
+#[cfg(all(feature = "callbacks", feature = "provider"))]
+mod suite;
 pub mod testing;
 // The reply writer serves the typed replies only (feature `callbacks`).
 #[cfg_attr(not(feature = "callbacks"), allow(dead_code))]
@@ -53,10 +66,24 @@ pub(crate) mod xml;
 // it, the crypto, the element tree (`Fields`) and dedup remain.
 #[cfg(feature = "callbacks")]
 pub use crate::generated::callbacks::*;
-pub use crypto::CallbackCrypto;
-pub use dedup::{Dedup, DedupClaim};
+pub use crypto::{CallbackCrypto, DEFAULT_MAX_AGE};
+#[cfg(feature = "redis")]
+pub use dedup::RedisDedup;
+pub use dedup::{
+    Claim, Claimed, DEFAULT_DEDUP_WINDOW, Dedup, DedupClaim, DedupFuture, DedupStore, OwnedClaim,
+};
+#[cfg(feature = "callbacks")]
+pub use endpoint::{Answer, DEFAULT_BUDGET, DEFAULT_MAX_HANDLERS, Endpoint};
 pub use fields::Fields;
+#[cfg(feature = "callbacks")]
+pub use registry::{Opened, Registry, Source};
 pub use request::{CallbackQuery, DEFAULT_MAX_BODY, encrypted_payload};
+#[cfg(feature = "callbacks")]
+pub use router::{Context, FromCallback, HandlerError, HandlerResult, Router};
+#[cfg(all(feature = "callbacks", feature = "provider", feature = "redis"))]
+pub use suite::RedisPermanentCodes;
+#[cfg(all(feature = "callbacks", feature = "provider"))]
+pub use suite::{Authorization, MemoryPermanentCodes, PermanentCodeStore, SuiteLifecycle};
 pub use testing::SealedRequest;
 pub use xml::parse_fields;
 

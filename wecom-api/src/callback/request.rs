@@ -5,7 +5,7 @@
 #[cfg(feature = "callbacks")]
 use super::Callback;
 use super::CallbackCrypto;
-use super::xml::{MAX_DEPTH, malformed};
+use super::xml::{MAX_DEPTH, malformed, resolve_ref};
 use crate::{Error, Result};
 
 /// The signed query parameters of a callback request.
@@ -160,6 +160,11 @@ fn encrypt_in_xml(text: &str) -> Result<Option<String>> {
                     buf.push_str(piece.trim());
                 }
             }
+            Event::GeneralRef(reference) if depth == 2 => {
+                if let Some(buf) = inside.as_mut() {
+                    buf.push_str(&resolve_ref(&reference));
+                }
+            }
             Event::CData(c) if depth == 2 => {
                 if let Some(buf) = inside.as_mut() {
                     let piece = c.decode().map_err(|e| bad(&e))?;
@@ -200,19 +205,63 @@ fn encrypt_in_json(text: &str) -> Result<Option<String>> {
             f.write_str("a JSON object")
         }
         fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
-            let mut found = None;
+            let mut found: Option<Option<String>> = None;
             while let Some(key) = map.next_key::<Cow<'de, str>>()? {
                 if found.is_none() && key.eq_ignore_ascii_case("encrypt") {
-                    // Not a string: no Encrypt.
-                    found = Some(map.next_value::<serde_json::Value>()?);
+                    // Not a string: no Encrypt, and nothing of it is kept.
+                    found = Some(map.next_value::<StringOnly>()?.0);
                 } else {
                     map.next_value::<IgnoredAny>()?;
                 }
             }
-            Ok(found.and_then(|v| match v {
-                serde_json::Value::String(s) => Some(s),
-                _ => None,
-            }))
+            Ok(found.flatten())
+        }
+    }
+
+    /// A string value, or `None` for any other value, skipped without being built.
+    struct StringOnly(Option<String>);
+    impl<'de> serde::Deserialize<'de> for StringOnly {
+        fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+            struct Only;
+            impl<'de> Visitor<'de> for Only {
+                type Value = StringOnly;
+                fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                    f.write_str("any JSON value")
+                }
+                fn visit_str<E>(self, v: &str) -> Result<StringOnly, E> {
+                    Ok(StringOnly(Some(v.to_owned())))
+                }
+                fn visit_string<E>(self, v: String) -> Result<StringOnly, E> {
+                    Ok(StringOnly(Some(v)))
+                }
+                fn visit_bool<E>(self, _: bool) -> Result<StringOnly, E> {
+                    Ok(StringOnly(None))
+                }
+                fn visit_i64<E>(self, _: i64) -> Result<StringOnly, E> {
+                    Ok(StringOnly(None))
+                }
+                fn visit_u64<E>(self, _: u64) -> Result<StringOnly, E> {
+                    Ok(StringOnly(None))
+                }
+                fn visit_f64<E>(self, _: f64) -> Result<StringOnly, E> {
+                    Ok(StringOnly(None))
+                }
+                fn visit_unit<E>(self) -> Result<StringOnly, E> {
+                    Ok(StringOnly(None))
+                }
+                fn visit_seq<A: serde::de::SeqAccess<'de>>(
+                    self,
+                    mut seq: A,
+                ) -> Result<StringOnly, A::Error> {
+                    while seq.next_element::<IgnoredAny>()?.is_some() {}
+                    Ok(StringOnly(None))
+                }
+                fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<StringOnly, A::Error> {
+                    while map.next_entry::<IgnoredAny, IgnoredAny>()?.is_some() {}
+                    Ok(StringOnly(None))
+                }
+            }
+            deserializer.deserialize_any(Only)
         }
     }
     let mut de = serde_json::Deserializer::from_str(text);
@@ -313,6 +362,11 @@ mod tests {
         ] {
             assert!(encrypted_payload(bad).is_err(), "{bad:?}");
         }
+        // Entity references are resolved as the full parser resolves them.
+        assert_eq!(
+            encrypted_payload(b"<xml><Encrypt>AB&#43;CD&amp;&#x2F;</Encrypt></xml>").unwrap(),
+            "AB+CD&/"
+        );
         let big = vec![b' '; DEFAULT_MAX_BODY + 1];
         assert!(matches!(
             encrypted_payload(&big).unwrap_err(),

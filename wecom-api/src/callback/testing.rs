@@ -65,6 +65,38 @@ impl CallbackCrypto {
         })
     }
 
+    /// The query string of WeCom's URL verification (the GET sent when a callback URL is
+    /// saved) whose `echostr` decrypts to `echo`: what [`verify_url_request`]
+    /// (Self::verify_url_request) must answer with `echo`.
+    ///
+    /// ```
+    /// # use wecom_api::callback::CallbackCrypto;
+    /// let crypto = CallbackCrypto::new("QDG6eK", "jWmYm7qr5nMoAUwZRjGtBxmz3KA1tkAj3ykkR6q2B2C", "ww1")?;
+    /// let query = crypto.seal_verification("1616140317555161061")?;
+    /// assert_eq!(crypto.verify_url_request(&query)?, "1616140317555161061");
+    /// # Ok::<(), wecom_api::Error>(())
+    /// ```
+    pub fn seal_verification(&self, echo: &str) -> Result<String> {
+        let request = self.seal_request(echo)?;
+        let encrypt = encrypted_payload(request.body.as_bytes())?;
+        Ok(format!(
+            "{}&echostr={}",
+            request.query,
+            percent_encode(&encrypt)
+        ))
+    }
+
+    /// [`seal_request`](Self::seal_request) with a JSON body (`{"encrypt": "..."}`), as
+    /// WeCom sends JSON callbacks (AI bots, for example).
+    pub fn seal_json_request(&self, plaintext: &str) -> Result<SealedRequest> {
+        let sealed = self.seal_request(plaintext)?;
+        let encrypt = encrypted_payload(sealed.body.as_bytes())?;
+        Ok(SealedRequest {
+            query: sealed.query,
+            body: serde_json::json!({ "encrypt": encrypt }).to_string(),
+        })
+    }
+
     /// Verifies and decrypts an encrypted passive reply (the body your handler returned),
     /// giving the reply's plaintext XML.
     pub fn open_reply(&self, reply_body: &str) -> Result<String> {
@@ -85,4 +117,19 @@ impl CallbackCrypto {
             &encrypt,
         )
     }
+}
+
+/// Percent-encodes what base64 holds that a query value cannot carry as is.
+fn percent_encode(value: &str) -> String {
+    let mut out = String::with_capacity(value.len() + 8);
+    for c in value.chars() {
+        match c {
+            '+' => out.push_str("%2B"),
+            '/' => out.push_str("%2F"),
+            '=' => out.push_str("%3D"),
+            '&' => out.push_str("%26"),
+            other => out.push(other),
+        }
+    }
+    out
 }

@@ -83,7 +83,7 @@ fn insert(map: &mut Map<String, Value>, name: String, value: Value) {
     }
 }
 
-fn resolve_ref(reference: &BytesRef<'_>) -> String {
+pub(crate) fn resolve_ref(reference: &BytesRef<'_>) -> String {
     if let Ok(Some(c)) = reference.resolve_char_ref() {
         return c.to_string();
     }
@@ -201,6 +201,19 @@ pub fn parse_fields(text: &str) -> Result<Fields> {
     }
 }
 
+/// Whether XML 1.0 allows `c` in a document (its `Char` production).
+fn is_xml_char(c: char) -> bool {
+    matches!(c, '\t' | '\n' | '\r' | '\u{20}'..='\u{D7FF}' | '\u{E000}'..='\u{FFFD}' | '\u{10000}'..)
+}
+
+fn push_xml_chars(out: &mut String, text: &str) {
+    if text.chars().all(is_xml_char) {
+        out.push_str(text);
+    } else {
+        out.extend(text.chars().filter(|&c| is_xml_char(c)));
+    }
+}
+
 /// Writes reply XML: every string in CDATA, numbers as plain text.
 #[derive(Debug, Default)]
 pub struct XmlWriter {
@@ -227,11 +240,19 @@ impl XmlWriter {
         self.out.push('>');
     }
 
-    /// `<name><![CDATA[text]]></name>`; a `]]>` inside is split across two sections.
+    /// `<name><![CDATA[text]]></name>`; a `]]>` inside is split across two sections, and
+    /// characters XML 1.0 forbids (NUL, ESC, VT, ... from user text) are dropped: strict
+    /// parsers, WeCom's among them, refuse a document holding them.
     pub fn cdata(&mut self, name: &str, text: &str) {
         self.start(name);
         self.out.push_str("<![CDATA[");
-        self.out.push_str(&text.replace("]]>", "]]]]><![CDATA[>"));
+        let mut rest = text;
+        while let Some(at) = rest.find("]]>") {
+            push_xml_chars(&mut self.out, &rest[..at]);
+            self.out.push_str("]]]]><![CDATA[>");
+            rest = &rest[at + 3..];
+        }
+        push_xml_chars(&mut self.out, rest);
         self.out.push_str("]]>");
         self.end(name);
     }
@@ -339,5 +360,19 @@ mod tests {
             parse_xml(&xml).unwrap().text("Content").as_deref(),
             Some("a]]>b")
         );
+    }
+
+    #[test]
+    fn writer_drops_characters_xml_forbids() {
+        let mut w = XmlWriter::new();
+        w.start("xml");
+        w.cdata("Content", "a\u{0}b\u{1b}c\u{b}d\te\u{fffe}f]]>\u{1}g 中");
+        w.end("xml");
+        let xml = w.finish();
+        assert_eq!(
+            xml,
+            "<xml><Content><![CDATA[abcd\tef]]]]><![CDATA[>g 中]]></Content></xml>"
+        );
+        assert!(!xml.chars().any(|c| c.is_control() && c != '\t'));
     }
 }

@@ -10237,6 +10237,1201 @@ impl Reply {
         writer.finish()
     }
 }
+impl crate::callback::FromCallback for TextMessage {
+    const KIND: &'static str = "message.text";
+    fn from_callback(callback: Callback) -> Result<Self, Callback> {
+        match callback {
+            Callback::Message(Message::Text(inner)) => Ok(inner),
+            other => Err(other),
+        }
+    }
+}
+impl crate::callback::FromCallback for ImageMessage {
+    const KIND: &'static str = "message.image";
+    fn from_callback(callback: Callback) -> Result<Self, Callback> {
+        match callback {
+            Callback::Message(Message::Image(inner)) => Ok(inner),
+            other => Err(other),
+        }
+    }
+}
+impl crate::callback::FromCallback for VoiceMessage {
+    const KIND: &'static str = "message.voice";
+    fn from_callback(callback: Callback) -> Result<Self, Callback> {
+        match callback {
+            Callback::Message(Message::Voice(inner)) => Ok(inner),
+            other => Err(other),
+        }
+    }
+}
+impl crate::callback::FromCallback for VideoMessage {
+    const KIND: &'static str = "message.video";
+    fn from_callback(callback: Callback) -> Result<Self, Callback> {
+        match callback {
+            Callback::Message(Message::Video(inner)) => Ok(inner),
+            other => Err(other),
+        }
+    }
+}
+impl crate::callback::FromCallback for LocationMessage {
+    const KIND: &'static str = "message.location";
+    fn from_callback(callback: Callback) -> Result<Self, Callback> {
+        match callback {
+            Callback::Message(Message::Location(inner)) => Ok(inner),
+            other => Err(other),
+        }
+    }
+}
+impl crate::callback::FromCallback for LinkMessage {
+    const KIND: &'static str = "message.link";
+    fn from_callback(callback: Callback) -> Result<Self, Callback> {
+        match callback {
+            Callback::Message(Message::Link(inner)) => Ok(inner),
+            other => Err(other),
+        }
+    }
+}
+impl crate::callback::FromCallback for SubscribeEvent {
+    const KIND: &'static str = "event.subscribe";
+    fn from_callback(callback: Callback) -> Result<Self, Callback> {
+        match callback {
+            Callback::Event(Event::Subscribe(inner)) => Ok(inner),
+            other => Err(other),
+        }
+    }
+}
+impl crate::callback::FromCallback for UnsubscribeEvent {
+    const KIND: &'static str = "event.unsubscribe";
+    fn from_callback(callback: Callback) -> Result<Self, Callback> {
+        match callback {
+            Callback::Event(Event::Unsubscribe(inner)) => Ok(inner),
+            other => Err(other),
+        }
+    }
+}
+impl crate::callback::FromCallback for EnterAgentEvent {
+    const KIND: &'static str = "event.enter_agent";
+    fn from_callback(callback: Callback) -> Result<Self, Callback> {
+        match callback {
+            Callback::Event(Event::EnterAgent(inner)) => Ok(inner),
+            other => Err(other),
+        }
+    }
+}
+impl crate::callback::FromCallback for LocationEvent {
+    const KIND: &'static str = "event.location";
+    fn from_callback(callback: Callback) -> Result<Self, Callback> {
+        match callback {
+            Callback::Event(Event::Location(inner)) => Ok(inner),
+            other => Err(other),
+        }
+    }
+}
+impl crate::callback::FromCallback for BatchJobResultEvent {
+    const KIND: &'static str = "event.batch_job_result";
+    fn from_callback(callback: Callback) -> Result<Self, Callback> {
+        match callback {
+            Callback::Event(Event::BatchJobResult(inner)) => Ok(inner),
+            other => Err(other),
+        }
+    }
+}
+impl crate::callback::FromCallback for ChangeContactEvent {
+    const KIND: &'static str = "event.change_contact";
+    fn from_callback(callback: Callback) -> Result<Self, Callback> {
+        match callback {
+            Callback::Event(Event::ChangeContact(inner)) => Ok(inner),
+            other => Err(other),
+        }
+    }
+}
+impl crate::callback::FromCallback for ChangeContactCreateUser {
+    const KIND: &'static str = "event.change_contact.create_user";
+    fn from_callback(callback: Callback) -> Result<Self, Callback> {
+        match callback {
+            Callback::Event(
+                Event::ChangeContact(ChangeContactEvent::CreateUser(inner)),
+            ) => Ok(inner),
+            other => Err(other),
+        }
+    }
+}
+impl crate::callback::FromCallback for ChangeContactUpdateUser {
+    const KIND: &'static str = "event.change_contact.update_user";
+    fn from_callback(callback: Callback) -> Result<Self, Callback> {
+        match callback {
+            Callback::Event(
+                Event::ChangeContact(ChangeContactEvent::UpdateUser(inner)),
+            ) => Ok(inner),
+            other => Err(other),
+        }
+    }
+}
+impl crate::callback::FromCallback for ChangeContactDeleteUser {
+    const KIND: &'static str = "event.change_contact.delete_user";
+    fn from_callback(callback: Callback) -> Result<Self, Callback> {
+        match callback {
+            Callback::Event(
+                Event::ChangeContact(ChangeContactEvent::DeleteUser(inner)),
+            ) => Ok(inner),
+            other => Err(other),
+        }
+    }
+}
+impl crate::callback::FromCallback for ChangeContactCreateParty {
+    const KIND: &'static str = "event.change_contact.create_party";
+    fn from_callback(callback: Callback) -> Result<Self, Callback> {
+        match callback {
+            Callback::Event(
+                Event::ChangeContact(ChangeContactEvent::CreateParty(inner)),
+            ) => Ok(inner),
+            other => Err(other),
+        }
+    }
+}
+impl crate::callback::FromCallback for ChangeContactUpdateParty {
+    const KIND: &'static str = "event.change_contact.update_party";
+    fn from_callback(callback: Callback) -> Result<Self, Callback> {
+        match callback {
+            Callback::Event(
+                Event::ChangeContact(ChangeContactEvent::UpdateParty(inner)),
+            ) => Ok(inner),
+            other => Err(other),
+        }
+    }
+}
+impl crate::callback::FromCallback for ChangeContactDeleteParty {
+    const KIND: &'static str = "event.change_contact.delete_party";
+    fn from_callback(callback: Callback) -> Result<Self, Callback> {
+        match callback {
+            Callback::Event(
+                Event::ChangeContact(ChangeContactEvent::DeleteParty(inner)),
+            ) => Ok(inner),
+            other => Err(other),
+        }
+    }
+}
+impl crate::callback::FromCallback for ChangeContactUpdateTag {
+    const KIND: &'static str = "event.change_contact.update_tag";
+    fn from_callback(callback: Callback) -> Result<Self, Callback> {
+        match callback {
+            Callback::Event(
+                Event::ChangeContact(ChangeContactEvent::UpdateTag(inner)),
+            ) => Ok(inner),
+            other => Err(other),
+        }
+    }
+}
+impl crate::callback::FromCallback for ClickEvent {
+    const KIND: &'static str = "event.click";
+    fn from_callback(callback: Callback) -> Result<Self, Callback> {
+        match callback {
+            Callback::Event(Event::Click(inner)) => Ok(inner),
+            other => Err(other),
+        }
+    }
+}
+impl crate::callback::FromCallback for ViewEvent {
+    const KIND: &'static str = "event.view";
+    fn from_callback(callback: Callback) -> Result<Self, Callback> {
+        match callback {
+            Callback::Event(Event::View(inner)) => Ok(inner),
+            other => Err(other),
+        }
+    }
+}
+impl crate::callback::FromCallback for ScancodePushEvent {
+    const KIND: &'static str = "event.scancode_push";
+    fn from_callback(callback: Callback) -> Result<Self, Callback> {
+        match callback {
+            Callback::Event(Event::ScancodePush(inner)) => Ok(inner),
+            other => Err(other),
+        }
+    }
+}
+impl crate::callback::FromCallback for ScancodeWaitmsgEvent {
+    const KIND: &'static str = "event.scancode_waitmsg";
+    fn from_callback(callback: Callback) -> Result<Self, Callback> {
+        match callback {
+            Callback::Event(Event::ScancodeWaitmsg(inner)) => Ok(inner),
+            other => Err(other),
+        }
+    }
+}
+impl crate::callback::FromCallback for PicSysphotoEvent {
+    const KIND: &'static str = "event.pic_sysphoto";
+    fn from_callback(callback: Callback) -> Result<Self, Callback> {
+        match callback {
+            Callback::Event(Event::PicSysphoto(inner)) => Ok(inner),
+            other => Err(other),
+        }
+    }
+}
+impl crate::callback::FromCallback for PicPhotoOrAlbumEvent {
+    const KIND: &'static str = "event.pic_photo_or_album";
+    fn from_callback(callback: Callback) -> Result<Self, Callback> {
+        match callback {
+            Callback::Event(Event::PicPhotoOrAlbum(inner)) => Ok(inner),
+            other => Err(other),
+        }
+    }
+}
+impl crate::callback::FromCallback for PicWeixinEvent {
+    const KIND: &'static str = "event.pic_weixin";
+    fn from_callback(callback: Callback) -> Result<Self, Callback> {
+        match callback {
+            Callback::Event(Event::PicWeixin(inner)) => Ok(inner),
+            other => Err(other),
+        }
+    }
+}
+impl crate::callback::FromCallback for LocationSelectEvent {
+    const KIND: &'static str = "event.location_select";
+    fn from_callback(callback: Callback) -> Result<Self, Callback> {
+        match callback {
+            Callback::Event(Event::LocationSelect(inner)) => Ok(inner),
+            other => Err(other),
+        }
+    }
+}
+impl crate::callback::FromCallback for OpenApprovalChangeEvent {
+    const KIND: &'static str = "event.open_approval_change";
+    fn from_callback(callback: Callback) -> Result<Self, Callback> {
+        match callback {
+            Callback::Event(Event::OpenApprovalChange(inner)) => Ok(inner),
+            other => Err(other),
+        }
+    }
+}
+impl crate::callback::FromCallback for SysApprovalChangeEvent {
+    const KIND: &'static str = "event.sys_approval_change";
+    fn from_callback(callback: Callback) -> Result<Self, Callback> {
+        match callback {
+            Callback::Event(Event::SysApprovalChange(inner)) => Ok(inner),
+            other => Err(other),
+        }
+    }
+}
+impl crate::callback::FromCallback for TaskcardClickEvent {
+    const KIND: &'static str = "event.taskcard_click";
+    fn from_callback(callback: Callback) -> Result<Self, Callback> {
+        match callback {
+            Callback::Event(Event::TaskcardClick(inner)) => Ok(inner),
+            other => Err(other),
+        }
+    }
+}
+impl crate::callback::FromCallback for TemplateCardEvent {
+    const KIND: &'static str = "event.template_card_event";
+    fn from_callback(callback: Callback) -> Result<Self, Callback> {
+        match callback {
+            Callback::Event(Event::TemplateCardEvent(inner)) => Ok(inner),
+            other => Err(other),
+        }
+    }
+}
+impl crate::callback::FromCallback for TemplateCardMenuEvent {
+    const KIND: &'static str = "event.template_card_menu_event";
+    fn from_callback(callback: Callback) -> Result<Self, Callback> {
+        match callback {
+            Callback::Event(Event::TemplateCardMenuEvent(inner)) => Ok(inner),
+            other => Err(other),
+        }
+    }
+}
+impl crate::callback::FromCallback for ChangeExternalContactEvent {
+    const KIND: &'static str = "event.change_external_contact";
+    fn from_callback(callback: Callback) -> Result<Self, Callback> {
+        match callback {
+            Callback::Event(Event::ChangeExternalContact(inner)) => Ok(inner),
+            other => Err(other),
+        }
+    }
+}
+impl crate::callback::FromCallback for ChangeExternalContactAddExternalContact {
+    const KIND: &'static str = "event.change_external_contact.add_external_contact";
+    fn from_callback(callback: Callback) -> Result<Self, Callback> {
+        match callback {
+            Callback::Event(
+                Event::ChangeExternalContact(
+                    ChangeExternalContactEvent::AddExternalContact(inner),
+                ),
+            ) => Ok(inner),
+            other => Err(other),
+        }
+    }
+}
+impl crate::callback::FromCallback for ChangeExternalContactEditExternalContact {
+    const KIND: &'static str = "event.change_external_contact.edit_external_contact";
+    fn from_callback(callback: Callback) -> Result<Self, Callback> {
+        match callback {
+            Callback::Event(
+                Event::ChangeExternalContact(
+                    ChangeExternalContactEvent::EditExternalContact(inner),
+                ),
+            ) => Ok(inner),
+            other => Err(other),
+        }
+    }
+}
+impl crate::callback::FromCallback for ChangeExternalContactAddHalfExternalContact {
+    const KIND: &'static str = "event.change_external_contact.add_half_external_contact";
+    fn from_callback(callback: Callback) -> Result<Self, Callback> {
+        match callback {
+            Callback::Event(
+                Event::ChangeExternalContact(
+                    ChangeExternalContactEvent::AddHalfExternalContact(inner),
+                ),
+            ) => Ok(inner),
+            other => Err(other),
+        }
+    }
+}
+impl crate::callback::FromCallback for ChangeExternalContactDelExternalContact {
+    const KIND: &'static str = "event.change_external_contact.del_external_contact";
+    fn from_callback(callback: Callback) -> Result<Self, Callback> {
+        match callback {
+            Callback::Event(
+                Event::ChangeExternalContact(
+                    ChangeExternalContactEvent::DelExternalContact(inner),
+                ),
+            ) => Ok(inner),
+            other => Err(other),
+        }
+    }
+}
+impl crate::callback::FromCallback for ChangeExternalContactDelFollowUser {
+    const KIND: &'static str = "event.change_external_contact.del_follow_user";
+    fn from_callback(callback: Callback) -> Result<Self, Callback> {
+        match callback {
+            Callback::Event(
+                Event::ChangeExternalContact(
+                    ChangeExternalContactEvent::DelFollowUser(inner),
+                ),
+            ) => Ok(inner),
+            other => Err(other),
+        }
+    }
+}
+impl crate::callback::FromCallback for ChangeExternalContactTransferFail {
+    const KIND: &'static str = "event.change_external_contact.transfer_fail";
+    fn from_callback(callback: Callback) -> Result<Self, Callback> {
+        match callback {
+            Callback::Event(
+                Event::ChangeExternalContact(
+                    ChangeExternalContactEvent::TransferFail(inner),
+                ),
+            ) => Ok(inner),
+            other => Err(other),
+        }
+    }
+}
+impl crate::callback::FromCallback for ChangeExternalContactMsgAuditApproved {
+    const KIND: &'static str = "event.change_external_contact.msg_audit_approved";
+    fn from_callback(callback: Callback) -> Result<Self, Callback> {
+        match callback {
+            Callback::Event(
+                Event::ChangeExternalContact(
+                    ChangeExternalContactEvent::MsgAuditApproved(inner),
+                ),
+            ) => Ok(inner),
+            other => Err(other),
+        }
+    }
+}
+impl crate::callback::FromCallback for ChangeExternalChatEvent {
+    const KIND: &'static str = "event.change_external_chat";
+    fn from_callback(callback: Callback) -> Result<Self, Callback> {
+        match callback {
+            Callback::Event(Event::ChangeExternalChat(inner)) => Ok(inner),
+            other => Err(other),
+        }
+    }
+}
+impl crate::callback::FromCallback for ChangeExternalChatCreate {
+    const KIND: &'static str = "event.change_external_chat.create";
+    fn from_callback(callback: Callback) -> Result<Self, Callback> {
+        match callback {
+            Callback::Event(
+                Event::ChangeExternalChat(ChangeExternalChatEvent::Create(inner)),
+            ) => Ok(inner),
+            other => Err(other),
+        }
+    }
+}
+impl crate::callback::FromCallback for ChangeExternalChatUpdate {
+    const KIND: &'static str = "event.change_external_chat.update";
+    fn from_callback(callback: Callback) -> Result<Self, Callback> {
+        match callback {
+            Callback::Event(
+                Event::ChangeExternalChat(ChangeExternalChatEvent::Update(inner)),
+            ) => Ok(inner),
+            other => Err(other),
+        }
+    }
+}
+impl crate::callback::FromCallback for ChangeExternalChatDismiss {
+    const KIND: &'static str = "event.change_external_chat.dismiss";
+    fn from_callback(callback: Callback) -> Result<Self, Callback> {
+        match callback {
+            Callback::Event(
+                Event::ChangeExternalChat(ChangeExternalChatEvent::Dismiss(inner)),
+            ) => Ok(inner),
+            other => Err(other),
+        }
+    }
+}
+impl crate::callback::FromCallback for ChangeExternalTagEvent {
+    const KIND: &'static str = "event.change_external_tag";
+    fn from_callback(callback: Callback) -> Result<Self, Callback> {
+        match callback {
+            Callback::Event(Event::ChangeExternalTag(inner)) => Ok(inner),
+            other => Err(other),
+        }
+    }
+}
+impl crate::callback::FromCallback for ChangeExternalTagCreate {
+    const KIND: &'static str = "event.change_external_tag.create";
+    fn from_callback(callback: Callback) -> Result<Self, Callback> {
+        match callback {
+            Callback::Event(
+                Event::ChangeExternalTag(ChangeExternalTagEvent::Create(inner)),
+            ) => Ok(inner),
+            other => Err(other),
+        }
+    }
+}
+impl crate::callback::FromCallback for ChangeExternalTagUpdate {
+    const KIND: &'static str = "event.change_external_tag.update";
+    fn from_callback(callback: Callback) -> Result<Self, Callback> {
+        match callback {
+            Callback::Event(
+                Event::ChangeExternalTag(ChangeExternalTagEvent::Update(inner)),
+            ) => Ok(inner),
+            other => Err(other),
+        }
+    }
+}
+impl crate::callback::FromCallback for ChangeExternalTagDelete {
+    const KIND: &'static str = "event.change_external_tag.delete";
+    fn from_callback(callback: Callback) -> Result<Self, Callback> {
+        match callback {
+            Callback::Event(
+                Event::ChangeExternalTag(ChangeExternalTagEvent::Delete(inner)),
+            ) => Ok(inner),
+            other => Err(other),
+        }
+    }
+}
+impl crate::callback::FromCallback for ChangeExternalTagShuffle {
+    const KIND: &'static str = "event.change_external_tag.shuffle";
+    fn from_callback(callback: Callback) -> Result<Self, Callback> {
+        match callback {
+            Callback::Event(
+                Event::ChangeExternalTag(ChangeExternalTagEvent::Shuffle(inner)),
+            ) => Ok(inner),
+            other => Err(other),
+        }
+    }
+}
+impl crate::callback::FromCallback for KfMsgOrEvent {
+    const KIND: &'static str = "event.kf_msg_or_event";
+    fn from_callback(callback: Callback) -> Result<Self, Callback> {
+        match callback {
+            Callback::Event(Event::KfMsgOrEvent(inner)) => Ok(inner),
+            other => Err(other),
+        }
+    }
+}
+impl crate::callback::FromCallback for KfAccountAuthChangeEvent {
+    const KIND: &'static str = "event.kf_account_auth_change";
+    fn from_callback(callback: Callback) -> Result<Self, Callback> {
+        match callback {
+            Callback::Event(Event::KfAccountAuthChange(inner)) => Ok(inner),
+            other => Err(other),
+        }
+    }
+}
+impl crate::callback::FromCallback for FinishVipAccountApprovalEvent {
+    const KIND: &'static str = "event.finish_vip_account_approval";
+    fn from_callback(callback: Callback) -> Result<Self, Callback> {
+        match callback {
+            Callback::Event(Event::FinishVipAccountApproval(inner)) => Ok(inner),
+            other => Err(other),
+        }
+    }
+}
+impl crate::callback::FromCallback for SubmitVipAccountApprovalEvent {
+    const KIND: &'static str = "event.submit_vip_account_approval";
+    fn from_callback(callback: Callback) -> Result<Self, Callback> {
+        match callback {
+            Callback::Event(Event::SubmitVipAccountApproval(inner)) => Ok(inner),
+            other => Err(other),
+        }
+    }
+}
+impl crate::callback::FromCallback for SwitchWorkbenchModeEvent {
+    const KIND: &'static str = "event.switch_workbench_mode";
+    fn from_callback(callback: Callback) -> Result<Self, Callback> {
+        match callback {
+            Callback::Event(Event::SwitchWorkbenchMode(inner)) => Ok(inner),
+            other => Err(other),
+        }
+    }
+}
+impl crate::callback::FromCallback for ChangeChainEvent {
+    const KIND: &'static str = "event.change_chain";
+    fn from_callback(callback: Callback) -> Result<Self, Callback> {
+        match callback {
+            Callback::Event(Event::ChangeChain(inner)) => Ok(inner),
+            other => Err(other),
+        }
+    }
+}
+impl crate::callback::FromCallback for AddDeviceEvent {
+    const KIND: &'static str = "event.add_device";
+    fn from_callback(callback: Callback) -> Result<Self, Callback> {
+        match callback {
+            Callback::Event(Event::AddDevice(inner)) => Ok(inner),
+            other => Err(other),
+        }
+    }
+}
+impl crate::callback::FromCallback for ConnectInfoEvent {
+    const KIND: &'static str = "event.connect_info";
+    fn from_callback(callback: Callback) -> Result<Self, Callback> {
+        match callback {
+            Callback::Event(Event::ConnectInfo(inner)) => Ok(inner),
+            other => Err(other),
+        }
+    }
+}
+impl crate::callback::FromCallback for DelDeviceEvent {
+    const KIND: &'static str = "event.del_device";
+    fn from_callback(callback: Callback) -> Result<Self, Callback> {
+        match callback {
+            Callback::Event(Event::DelDevice(inner)) => Ok(inner),
+            other => Err(other),
+        }
+    }
+}
+impl crate::callback::FromCallback for DeviceFeatureChangeEvent {
+    const KIND: &'static str = "event.device_feature_change";
+    fn from_callback(callback: Callback) -> Result<Self, Callback> {
+        match callback {
+            Callback::Event(Event::DeviceFeatureChange(inner)) => Ok(inner),
+            other => Err(other),
+        }
+    }
+}
+impl crate::callback::FromCallback for DisconnectInfoEvent {
+    const KIND: &'static str = "event.disconnect_info";
+    fn from_callback(callback: Callback) -> Result<Self, Callback> {
+        match callback {
+            Callback::Event(Event::DisconnectInfo(inner)) => Ok(inner),
+            other => Err(other),
+        }
+    }
+}
+impl crate::callback::FromCallback for ErrorReportEvent {
+    const KIND: &'static str = "event.error_report";
+    fn from_callback(callback: Callback) -> Result<Self, Callback> {
+        match callback {
+            Callback::Event(Event::ErrorReport(inner)) => Ok(inner),
+            other => Err(other),
+        }
+    }
+}
+impl crate::callback::FromCallback for FetchLogFinishEvent {
+    const KIND: &'static str = "event.fetch_log_finish";
+    fn from_callback(callback: Callback) -> Result<Self, Callback> {
+        match callback {
+            Callback::Event(Event::FetchLogFinish(inner)) => Ok(inner),
+            other => Err(other),
+        }
+    }
+}
+impl crate::callback::FromCallback for RemarkDeviceNameEvent {
+    const KIND: &'static str = "event.remark_device_name";
+    fn from_callback(callback: Callback) -> Result<Self, Callback> {
+        match callback {
+            Callback::Event(Event::RemarkDeviceName(inner)) => Ok(inner),
+            other => Err(other),
+        }
+    }
+}
+impl crate::callback::FromCallback for DeviceDataAuthChangeEvent {
+    const KIND: &'static str = "event.device_data_auth_change";
+    fn from_callback(callback: Callback) -> Result<Self, Callback> {
+        match callback {
+            Callback::Event(Event::DeviceDataAuthChange(inner)) => Ok(inner),
+            other => Err(other),
+        }
+    }
+}
+impl crate::callback::FromCallback for AppEmailChangeEvent {
+    const KIND: &'static str = "event.app_email_change";
+    fn from_callback(callback: Callback) -> Result<Self, Callback> {
+        match callback {
+            Callback::Event(Event::AppEmailChange(inner)) => Ok(inner),
+            other => Err(other),
+        }
+    }
+}
+impl crate::callback::FromCallback for AutoActivateEvent {
+    const KIND: &'static str = "event.auto_activate";
+    fn from_callback(callback: Callback) -> Result<Self, Callback> {
+        match callback {
+            Callback::Event(Event::AutoActivate(inner)) => Ok(inner),
+            other => Err(other),
+        }
+    }
+}
+impl crate::callback::FromCallback for LicensePaySuccessEvent {
+    const KIND: &'static str = "event.license_pay_success";
+    fn from_callback(callback: Callback) -> Result<Self, Callback> {
+        match callback {
+            Callback::Event(Event::LicensePaySuccess(inner)) => Ok(inner),
+            other => Err(other),
+        }
+    }
+}
+impl crate::callback::FromCallback for LicenseRefundEvent {
+    const KIND: &'static str = "event.license_refund";
+    fn from_callback(callback: Callback) -> Result<Self, Callback> {
+        match callback {
+            Callback::Event(Event::LicenseRefund(inner)) => Ok(inner),
+            other => Err(other),
+        }
+    }
+}
+impl crate::callback::FromCallback for UnlicensedNotifyEvent {
+    const KIND: &'static str = "event.unlicensed_notify";
+    fn from_callback(callback: Callback) -> Result<Self, Callback> {
+        match callback {
+            Callback::Event(Event::UnlicensedNotify(inner)) => Ok(inner),
+            other => Err(other),
+        }
+    }
+}
+impl crate::callback::FromCallback for LivingStatusChangeEvent {
+    const KIND: &'static str = "event.living_status_change";
+    fn from_callback(callback: Callback) -> Result<Self, Callback> {
+        match callback {
+            Callback::Event(Event::LivingStatusChange(inner)) => Ok(inner),
+            other => Err(other),
+        }
+    }
+}
+impl crate::callback::FromCallback for UploadMediaJobFinishEvent {
+    const KIND: &'static str = "event.upload_media_job_finish";
+    fn from_callback(callback: Callback) -> Result<Self, Callback> {
+        match callback {
+            Callback::Event(Event::UploadMediaJobFinish(inner)) => Ok(inner),
+            other => Err(other),
+        }
+    }
+}
+impl crate::callback::FromCallback for MeetingChangeEvent {
+    const KIND: &'static str = "event.meeting_change";
+    fn from_callback(callback: Callback) -> Result<Self, Callback> {
+        match callback {
+            Callback::Event(Event::MeetingChange(inner)) => Ok(inner),
+            other => Err(other),
+        }
+    }
+}
+impl crate::callback::FromCallback for MeetingStatisticsEvent {
+    const KIND: &'static str = "event.meeting_statistics";
+    fn from_callback(callback: Callback) -> Result<Self, Callback> {
+        match callback {
+            Callback::Event(Event::MeetingStatistics(inner)) => Ok(inner),
+            other => Err(other),
+        }
+    }
+}
+impl crate::callback::FromCallback for DeleteCalendarEvent {
+    const KIND: &'static str = "event.delete_calendar";
+    fn from_callback(callback: Callback) -> Result<Self, Callback> {
+        match callback {
+            Callback::Event(Event::DeleteCalendar(inner)) => Ok(inner),
+            other => Err(other),
+        }
+    }
+}
+impl crate::callback::FromCallback for ModifyCalendarEvent {
+    const KIND: &'static str = "event.modify_calendar";
+    fn from_callback(callback: Callback) -> Result<Self, Callback> {
+        match callback {
+            Callback::Event(Event::ModifyCalendar(inner)) => Ok(inner),
+            other => Err(other),
+        }
+    }
+}
+impl crate::callback::FromCallback for AddScheduleEvent {
+    const KIND: &'static str = "event.add_schedule";
+    fn from_callback(callback: Callback) -> Result<Self, Callback> {
+        match callback {
+            Callback::Event(Event::AddSchedule(inner)) => Ok(inner),
+            other => Err(other),
+        }
+    }
+}
+impl crate::callback::FromCallback for ModifyScheduleEvent {
+    const KIND: &'static str = "event.modify_schedule";
+    fn from_callback(callback: Callback) -> Result<Self, Callback> {
+        match callback {
+            Callback::Event(Event::ModifySchedule(inner)) => Ok(inner),
+            other => Err(other),
+        }
+    }
+}
+impl crate::callback::FromCallback for DeleteScheduleEvent {
+    const KIND: &'static str = "event.delete_schedule";
+    fn from_callback(callback: Callback) -> Result<Self, Callback> {
+        match callback {
+            Callback::Event(Event::DeleteSchedule(inner)) => Ok(inner),
+            other => Err(other),
+        }
+    }
+}
+impl crate::callback::FromCallback for BookMeetingRoomEvent {
+    const KIND: &'static str = "event.book_meeting_room";
+    fn from_callback(callback: Callback) -> Result<Self, Callback> {
+        match callback {
+            Callback::Event(Event::BookMeetingRoom(inner)) => Ok(inner),
+            other => Err(other),
+        }
+    }
+}
+impl crate::callback::FromCallback for CancelMeetingRoomEvent {
+    const KIND: &'static str = "event.cancel_meeting_room";
+    fn from_callback(callback: Callback) -> Result<Self, Callback> {
+        match callback {
+            Callback::Event(Event::CancelMeetingRoom(inner)) => Ok(inner),
+            other => Err(other),
+        }
+    }
+}
+impl crate::callback::FromCallback for ChangeSchoolContactEvent {
+    const KIND: &'static str = "event.change_school_contact";
+    fn from_callback(callback: Callback) -> Result<Self, Callback> {
+        match callback {
+            Callback::Event(Event::ChangeSchoolContact(inner)) => Ok(inner),
+            other => Err(other),
+        }
+    }
+}
+impl crate::callback::FromCallback for ChangeSchoolContactCreateStudent {
+    const KIND: &'static str = "event.change_school_contact.create_student";
+    fn from_callback(callback: Callback) -> Result<Self, Callback> {
+        match callback {
+            Callback::Event(
+                Event::ChangeSchoolContact(
+                    ChangeSchoolContactEvent::CreateStudent(inner),
+                ),
+            ) => Ok(inner),
+            other => Err(other),
+        }
+    }
+}
+impl crate::callback::FromCallback for ChangeSchoolContactUpdateStudent {
+    const KIND: &'static str = "event.change_school_contact.update_student";
+    fn from_callback(callback: Callback) -> Result<Self, Callback> {
+        match callback {
+            Callback::Event(
+                Event::ChangeSchoolContact(
+                    ChangeSchoolContactEvent::UpdateStudent(inner),
+                ),
+            ) => Ok(inner),
+            other => Err(other),
+        }
+    }
+}
+impl crate::callback::FromCallback for ChangeSchoolContactDeleteStudent {
+    const KIND: &'static str = "event.change_school_contact.delete_student";
+    fn from_callback(callback: Callback) -> Result<Self, Callback> {
+        match callback {
+            Callback::Event(
+                Event::ChangeSchoolContact(
+                    ChangeSchoolContactEvent::DeleteStudent(inner),
+                ),
+            ) => Ok(inner),
+            other => Err(other),
+        }
+    }
+}
+impl crate::callback::FromCallback for ChangeSchoolContactCreateParent {
+    const KIND: &'static str = "event.change_school_contact.create_parent";
+    fn from_callback(callback: Callback) -> Result<Self, Callback> {
+        match callback {
+            Callback::Event(
+                Event::ChangeSchoolContact(ChangeSchoolContactEvent::CreateParent(inner)),
+            ) => Ok(inner),
+            other => Err(other),
+        }
+    }
+}
+impl crate::callback::FromCallback for ChangeSchoolContactUpdateParent {
+    const KIND: &'static str = "event.change_school_contact.update_parent";
+    fn from_callback(callback: Callback) -> Result<Self, Callback> {
+        match callback {
+            Callback::Event(
+                Event::ChangeSchoolContact(ChangeSchoolContactEvent::UpdateParent(inner)),
+            ) => Ok(inner),
+            other => Err(other),
+        }
+    }
+}
+impl crate::callback::FromCallback for ChangeSchoolContactDeleteParent {
+    const KIND: &'static str = "event.change_school_contact.delete_parent";
+    fn from_callback(callback: Callback) -> Result<Self, Callback> {
+        match callback {
+            Callback::Event(
+                Event::ChangeSchoolContact(ChangeSchoolContactEvent::DeleteParent(inner)),
+            ) => Ok(inner),
+            other => Err(other),
+        }
+    }
+}
+impl crate::callback::FromCallback for ChangeSchoolContactSubscribe {
+    const KIND: &'static str = "event.change_school_contact.subscribe";
+    fn from_callback(callback: Callback) -> Result<Self, Callback> {
+        match callback {
+            Callback::Event(
+                Event::ChangeSchoolContact(ChangeSchoolContactEvent::Subscribe(inner)),
+            ) => Ok(inner),
+            other => Err(other),
+        }
+    }
+}
+impl crate::callback::FromCallback for ChangeSchoolContactCreateDepartment {
+    const KIND: &'static str = "event.change_school_contact.create_department";
+    fn from_callback(callback: Callback) -> Result<Self, Callback> {
+        match callback {
+            Callback::Event(
+                Event::ChangeSchoolContact(
+                    ChangeSchoolContactEvent::CreateDepartment(inner),
+                ),
+            ) => Ok(inner),
+            other => Err(other),
+        }
+    }
+}
+impl crate::callback::FromCallback for ChangeSchoolContactUpdateDepartment {
+    const KIND: &'static str = "event.change_school_contact.update_department";
+    fn from_callback(callback: Callback) -> Result<Self, Callback> {
+        match callback {
+            Callback::Event(
+                Event::ChangeSchoolContact(
+                    ChangeSchoolContactEvent::UpdateDepartment(inner),
+                ),
+            ) => Ok(inner),
+            other => Err(other),
+        }
+    }
+}
+impl crate::callback::FromCallback for ChangeSchoolContactDeleteDepartment {
+    const KIND: &'static str = "event.change_school_contact.delete_department";
+    fn from_callback(callback: Callback) -> Result<Self, Callback> {
+        match callback {
+            Callback::Event(
+                Event::ChangeSchoolContact(
+                    ChangeSchoolContactEvent::DeleteDepartment(inner),
+                ),
+            ) => Ok(inner),
+            other => Err(other),
+        }
+    }
+}
+impl crate::callback::FromCallback for SecurityEvent {
+    const KIND: &'static str = "event.security";
+    fn from_callback(callback: Callback) -> Result<Self, Callback> {
+        match callback {
+            Callback::Event(Event::Security(inner)) => Ok(inner),
+            other => Err(other),
+        }
+    }
+}
+impl crate::callback::FromCallback for AgreeExternalUseridMigrationEvent {
+    const KIND: &'static str = "event.agree_external_userid_migration";
+    fn from_callback(callback: Callback) -> Result<Self, Callback> {
+        match callback {
+            Callback::Event(Event::AgreeExternalUseridMigration(inner)) => Ok(inner),
+            other => Err(other),
+        }
+    }
+}
+impl crate::callback::FromCallback for ApproveSpecialAuthEvent {
+    const KIND: &'static str = "event.approve_special_auth";
+    fn from_callback(callback: Callback) -> Result<Self, Callback> {
+        match callback {
+            Callback::Event(Event::ApproveSpecialAuth(inner)) => Ok(inner),
+            other => Err(other),
+        }
+    }
+}
+impl crate::callback::FromCallback for CancelAuthEvent {
+    const KIND: &'static str = "event.cancel_auth";
+    fn from_callback(callback: Callback) -> Result<Self, Callback> {
+        match callback {
+            Callback::Event(Event::CancelAuth(inner)) => Ok(inner),
+            other => Err(other),
+        }
+    }
+}
+impl crate::callback::FromCallback for ChangeAuthEvent {
+    const KIND: &'static str = "event.change_auth";
+    fn from_callback(callback: Callback) -> Result<Self, Callback> {
+        match callback {
+            Callback::Event(Event::ChangeAuth(inner)) => Ok(inner),
+            other => Err(other),
+        }
+    }
+}
+impl crate::callback::FromCallback for CreateAuthEvent {
+    const KIND: &'static str = "event.create_auth";
+    fn from_callback(callback: Callback) -> Result<Self, Callback> {
+        match callback {
+            Callback::Event(Event::CreateAuth(inner)) => Ok(inner),
+            other => Err(other),
+        }
+    }
+}
+impl crate::callback::FromCallback for ResetPermanentCodeEvent {
+    const KIND: &'static str = "event.reset_permanent_code";
+    fn from_callback(callback: Callback) -> Result<Self, Callback> {
+        match callback {
+            Callback::Event(Event::ResetPermanentCode(inner)) => Ok(inner),
+            other => Err(other),
+        }
+    }
+}
+impl crate::callback::FromCallback for ChangeAppAdminEvent {
+    const KIND: &'static str = "event.change_app_admin";
+    fn from_callback(callback: Callback) -> Result<Self, Callback> {
+        match callback {
+            Callback::Event(Event::ChangeAppAdmin(inner)) => Ok(inner),
+            other => Err(other),
+        }
+    }
+}
+impl crate::callback::FromCallback for AdvancedApiExpiredEvent {
+    const KIND: &'static str = "event.advanced_api_expired";
+    fn from_callback(callback: Callback) -> Result<Self, Callback> {
+        match callback {
+            Callback::Event(Event::AdvancedApiExpired(inner)) => Ok(inner),
+            other => Err(other),
+        }
+    }
+}
+impl crate::callback::FromCallback for AdvancedApiTrialExpiredEvent {
+    const KIND: &'static str = "event.advanced_api_trial_expired";
+    fn from_callback(callback: Callback) -> Result<Self, Callback> {
+        match callback {
+            Callback::Event(Event::AdvancedApiTrialExpired(inner)) => Ok(inner),
+            other => Err(other),
+        }
+    }
+}
+impl crate::callback::FromCallback for ChatArchiveAuditApprovedSingleEvent {
+    const KIND: &'static str = "event.chat_archive_audit_approved_single";
+    fn from_callback(callback: Callback) -> Result<Self, Callback> {
+        match callback {
+            Callback::Event(Event::ChatArchiveAuditApprovedSingle(inner)) => Ok(inner),
+            other => Err(other),
+        }
+    }
+}
+impl crate::callback::FromCallback for ChatArchiveExportFinishedEvent {
+    const KIND: &'static str = "event.chat_archive_export_finished";
+    fn from_callback(callback: Callback) -> Result<Self, Callback> {
+        match callback {
+            Callback::Event(Event::ChatArchiveExportFinished(inner)) => Ok(inner),
+            other => Err(other),
+        }
+    }
+}
+impl crate::callback::FromCallback for ConversationNewMessageEvent {
+    const KIND: &'static str = "event.conversation_new_message";
+    fn from_callback(callback: Callback) -> Result<Self, Callback> {
+        match callback {
+            Callback::Event(Event::ConversationNewMessage(inner)) => Ok(inner),
+            other => Err(other),
+        }
+    }
+}
+impl crate::callback::FromCallback for HitKeywordEvent {
+    const KIND: &'static str = "event.hit_keyword";
+    fn from_callback(callback: Callback) -> Result<Self, Callback> {
+        match callback {
+            Callback::Event(Event::HitKeyword(inner)) => Ok(inner),
+            other => Err(other),
+        }
+    }
+}
+impl crate::callback::FromCallback for CorpArchAuthEvent {
+    const KIND: &'static str = "event.corp_arch_auth";
+    fn from_callback(callback: Callback) -> Result<Self, Callback> {
+        match callback {
+            Callback::Event(Event::CorpArchAuth(inner)) => Ok(inner),
+            other => Err(other),
+        }
+    }
+}
+impl crate::callback::FromCallback for EnterRegisterPackageEvent {
+    const KIND: &'static str = "event.enter_register_package";
+    fn from_callback(callback: Callback) -> Result<Self, Callback> {
+        match callback {
+            Callback::Event(Event::EnterRegisterPackage(inner)) => Ok(inner),
+            other => Err(other),
+        }
+    }
+}
+impl crate::callback::FromCallback for ChangeEditionEvent {
+    const KIND: &'static str = "event.change_edition";
+    fn from_callback(callback: Callback) -> Result<Self, Callback> {
+        match callback {
+            Callback::Event(Event::ChangeEdition(inner)) => Ok(inner),
+            other => Err(other),
+        }
+    }
+}
+impl crate::callback::FromCallback for ChangeOrderEvent {
+    const KIND: &'static str = "event.change_order";
+    fn from_callback(callback: Callback) -> Result<Self, Callback> {
+        match callback {
+            Callback::Event(Event::ChangeOrder(inner)) => Ok(inner),
+            other => Err(other),
+        }
+    }
+}
+impl crate::callback::FromCallback for OpenOrderEvent {
+    const KIND: &'static str = "event.open_order";
+    fn from_callback(callback: Callback) -> Result<Self, Callback> {
+        match callback {
+            Callback::Event(Event::OpenOrder(inner)) => Ok(inner),
+            other => Err(other),
+        }
+    }
+}
+impl crate::callback::FromCallback for PayForAppSuccessEvent {
+    const KIND: &'static str = "event.pay_for_app_success";
+    fn from_callback(callback: Callback) -> Result<Self, Callback> {
+        match callback {
+            Callback::Event(Event::PayForAppSuccess(inner)) => Ok(inner),
+            other => Err(other),
+        }
+    }
+}
+impl crate::callback::FromCallback for RefundEvent {
+    const KIND: &'static str = "event.refund";
+    fn from_callback(callback: Callback) -> Result<Self, Callback> {
+        match callback {
+            Callback::Event(Event::Refund(inner)) => Ok(inner),
+            other => Err(other),
+        }
+    }
+}
+impl crate::callback::FromCallback for RegisterCorpEvent {
+    const KIND: &'static str = "event.register_corp";
+    fn from_callback(callback: Callback) -> Result<Self, Callback> {
+        match callback {
+            Callback::Event(Event::RegisterCorp(inner)) => Ok(inner),
+            other => Err(other),
+        }
+    }
+}
+impl crate::callback::FromCallback for ShareAgentChangeEvent {
+    const KIND: &'static str = "event.share_agent_change";
+    fn from_callback(callback: Callback) -> Result<Self, Callback> {
+        match callback {
+            Callback::Event(Event::ShareAgentChange(inner)) => Ok(inner),
+            other => Err(other),
+        }
+    }
+}
+impl crate::callback::FromCallback for ProgramNotifyEvent {
+    const KIND: &'static str = "event.program_notify";
+    fn from_callback(callback: Callback) -> Result<Self, Callback> {
+        match callback {
+            Callback::Event(Event::ProgramNotify(inner)) => Ok(inner),
+            other => Err(other),
+        }
+    }
+}
+impl crate::callback::FromCallback for SuiteTicketEvent {
+    const KIND: &'static str = "event.suite_ticket";
+    fn from_callback(callback: Callback) -> Result<Self, Callback> {
+        match callback {
+            Callback::Event(Event::SuiteTicket(inner)) => Ok(inner),
+            other => Err(other),
+        }
+    }
+}
+impl crate::callback::FromCallback for DocChangeEvent {
+    const KIND: &'static str = "event.doc_change";
+    fn from_callback(callback: Callback) -> Result<Self, Callback> {
+        match callback {
+            Callback::Event(Event::DocChange(inner)) => Ok(inner),
+            other => Err(other),
+        }
+    }
+}
+impl crate::callback::FromCallback for SmartSheetChangeEvent {
+    const KIND: &'static str = "event.smart_sheet_change";
+    fn from_callback(callback: Callback) -> Result<Self, Callback> {
+        match callback {
+            Callback::Event(Event::SmartSheetChange(inner)) => Ok(inner),
+            other => Err(other),
+        }
+    }
+}
+impl crate::callback::FromCallback for WedriveFileChangeEvent {
+    const KIND: &'static str = "event.wedrive_file_change";
+    fn from_callback(callback: Callback) -> Result<Self, Callback> {
+        match callback {
+            Callback::Event(Event::WedriveFileChange(inner)) => Ok(inner),
+            other => Err(other),
+        }
+    }
+}
+impl crate::callback::FromCallback for WedriveInsufficientCapacityEvent {
+    const KIND: &'static str = "event.wedrive_insufficient_capacity";
+    fn from_callback(callback: Callback) -> Result<Self, Callback> {
+        match callback {
+            Callback::Event(Event::WedriveInsufficientCapacity(inner)) => Ok(inner),
+            other => Err(other),
+        }
+    }
+}
+impl crate::callback::FromCallback for WedriveSpaceChangeEvent {
+    const KIND: &'static str = "event.wedrive_space_change";
+    fn from_callback(callback: Callback) -> Result<Self, Callback> {
+        match callback {
+            Callback::Event(Event::WedriveSpaceChange(inner)) => Ok(inner),
+            other => Err(other),
+        }
+    }
+}
+impl crate::callback::FromCallback for CloseInactiveAgentEvent {
+    const KIND: &'static str = "event.close_inactive_agent";
+    fn from_callback(callback: Callback) -> Result<Self, Callback> {
+        match callback {
+            Callback::Event(Event::CloseInactiveAgent(inner)) => Ok(inner),
+            other => Err(other),
+        }
+    }
+}
+impl crate::callback::FromCallback for ReopenInactiveAgentEvent {
+    const KIND: &'static str = "event.reopen_inactive_agent";
+    fn from_callback(callback: Callback) -> Result<Self, Callback> {
+        match callback {
+            Callback::Event(Event::ReopenInactiveAgent(inner)) => Ok(inner),
+            other => Err(other),
+        }
+    }
+}
 /// A decrypted callback: a message, an event, or something this version does not know.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Callback {

@@ -5382,12 +5382,18 @@ pub mod calls {
             self
         }
         /// Every item of every page, as a stream: the next page is fetched when the items of
-        /// the current one are used up. The stream ends after an error.
+        /// the current one are used up.
+        ///It ends after a page with an empty next cursor, or after an error.
+        /// [`Paged::last_cursor`](crate::Paged::last_cursor) is the newest cursor WeCom
+        /// returned, to keep and resume from.
         pub fn into_stream(self) -> crate::Paged<AuthUser> {
             crate::paging::stream(
                 self,
                 |call, cursor| call.cursor(cursor),
-                |page: AuthUserListResponse| (page.auth_user_list, page.next_cursor),
+                |page: AuthUserListResponse| {
+                    let more = true;
+                    (page.auth_user_list, page.next_cursor, more)
+                },
             )
         }
     }
@@ -5621,12 +5627,18 @@ pub mod calls {
             self
         }
         /// Every item of every page, as a stream: the next page is fetched when the items of
-        /// the current one are used up. The stream ends after an error.
+        /// the current one are used up.
+        ///It ends after a page with an empty next cursor, or after an error.
+        /// [`Paged::last_cursor`](crate::Paged::last_cursor) is the newest cursor WeCom
+        /// returned, to keep and resume from.
         pub fn into_stream(self) -> crate::Paged<ChatMessage> {
             crate::paging::stream(
                 self,
                 |call, cursor| call.cursor(cursor),
-                |page: SyncMsgResponse| (page.msg_list, page.next_cursor),
+                |page: SyncMsgResponse| {
+                    let more = true;
+                    (page.msg_list, page.next_cursor, more)
+                },
             )
         }
     }
@@ -5671,12 +5683,18 @@ pub mod calls {
             self
         }
         /// Every item of every page, as a stream: the next page is fetched when the items of
-        /// the current one are used up. The stream ends after an error.
+        /// the current one are used up.
+        ///It ends after a page with an empty next cursor, or after an error.
+        /// [`Paged::last_cursor`](crate::Paged::last_cursor) is the newest cursor WeCom
+        /// returned, to keep and resume from.
         pub fn into_stream(self) -> crate::Paged<SearchChatItem> {
             crate::paging::stream(
                 self,
                 |call, cursor| call.cursor(cursor),
-                |page: SearchChatResponse| (page.chat_list, page.next_cursor),
+                |page: SearchChatResponse| {
+                    let more = true;
+                    (page.chat_list, page.next_cursor, more)
+                },
             )
         }
     }
@@ -5736,12 +5754,18 @@ pub mod calls {
             self
         }
         /// Every item of every page, as a stream: the next page is fetched when the items of
-        /// the current one are used up. The stream ends after an error.
+        /// the current one are used up.
+        ///It ends after a page with an empty next cursor, or after an error.
+        /// [`Paged::last_cursor`](crate::Paged::last_cursor) is the newest cursor WeCom
+        /// returned, to keep and resume from.
         pub fn into_stream(self) -> crate::Paged<SearchMsgItem> {
             crate::paging::stream(
                 self,
                 |call, cursor| call.cursor(cursor),
-                |page: SearchMsgResponse| (page.msg_list, page.next_cursor),
+                |page: SearchMsgResponse| {
+                    let more = true;
+                    (page.msg_list, page.next_cursor, more)
+                },
             )
         }
     }
@@ -5972,12 +5996,18 @@ pub mod calls {
             self
         }
         /// Every item of every page, as a stream: the next page is fetched when the items of
-        /// the current one are used up. The stream ends after an error.
+        /// the current one are used up.
+        ///It ends after a page with an empty next cursor, or after an error.
+        /// [`Paged::last_cursor`](crate::Paged::last_cursor) is the newest cursor WeCom
+        /// returned, to keep and resume from.
         pub fn into_stream(self) -> crate::Paged<DocAuthUser> {
             crate::paging::stream(
                 self,
                 |call, cursor| call.cursor(cursor),
-                |page: DocAuthUserListResponse| (page.auth_user_list, page.next_cursor),
+                |page: DocAuthUserListResponse| {
+                    let more = true;
+                    (page.auth_user_list, page.next_cursor, more)
+                },
             )
         }
     }
@@ -6123,12 +6153,18 @@ pub mod calls {
             self
         }
         /// Every item of every page, as a stream: the next page is fetched when the items of
-        /// the current one are used up. The stream ends after an error.
+        /// the current one are used up.
+        ///It ends after a page with an empty next cursor, or after an error.
+        /// [`Paged::last_cursor`](crate::Paged::last_cursor) is the newest cursor WeCom
+        /// returned, to keep and resume from.
         pub fn into_stream(self) -> crate::Paged<KeywordRuleSummary> {
             crate::paging::stream(
                 self,
                 |call, cursor| call.cursor(cursor),
-                |page: KeywordRuleListResponse| (page.rule_list, page.next_cursor),
+                |page: KeywordRuleListResponse| {
+                    let more = true;
+                    (page.rule_list, page.next_cursor, more)
+                },
             )
         }
     }
@@ -6299,12 +6335,18 @@ pub mod calls {
             self
         }
         /// Every item of every page, as a stream: the next page is fetched when the items of
-        /// the current one are used up. The stream ends after an error.
+        /// the current one are used up.
+        ///It ends after a page with an empty next cursor, or after an error.
+        /// [`Paged::last_cursor`](crate::Paged::last_cursor) is the newest cursor WeCom
+        /// returned, to keep and resume from.
         pub fn into_stream(self) -> crate::Paged<HitMsg> {
             crate::paging::stream(
                 self,
                 |call, cursor| call.cursor(cursor),
-                |page: HitMsgListResponse| (page.msg_list, page.next_cursor),
+                |page: HitMsgListResponse| {
+                    let more = true;
+                    (page.msg_list, page.next_cursor, more)
+                },
             )
         }
     }

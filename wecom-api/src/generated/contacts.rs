@@ -7725,12 +7725,18 @@ pub mod calls {
             self
         }
         /// Every item of every page, as a stream: the next page is fetched when the items of
-        /// the current one are used up. The stream ends after an error.
+        /// the current one are used up.
+        ///It ends after a page with an empty next cursor, or after an error.
+        /// [`Paged::last_cursor`](crate::Paged::last_cursor) is the newest cursor WeCom
+        /// returned, to keep and resume from.
         pub fn into_stream(self) -> crate::Paged<DeptUser> {
             crate::paging::stream(
                 self,
                 |call, cursor| call.cursor(cursor),
-                |page: UserListIdResponse| (page.dept_user, page.next_cursor),
+                |page: UserListIdResponse| {
+                    let more = true;
+                    (page.dept_user, page.next_cursor, more)
+                },
             )
         }
     }
@@ -8062,12 +8068,18 @@ pub mod calls {
             self
         }
         /// Every item of every page, as a stream: the next page is fetched when the items of
-        /// the current one are used up. The stream ends after an error.
+        /// the current one are used up.
+        ///It ends after a page with an empty next cursor, or after an error.
+        /// [`Paged::last_cursor`](crate::Paged::last_cursor) is the newest cursor WeCom
+        /// returned, to keep and resume from.
         pub fn into_stream(self) -> crate::Paged<MemberAuth> {
             crate::paging::stream(
                 self,
                 |call, cursor| call.cursor(cursor),
-                |page: MemberAuthListResponse| (page.member_auth_list, page.next_cursor),
+                |page: MemberAuthListResponse| {
+                    let more = true;
+                    (page.member_auth_list, page.next_cursor, more)
+                },
             )
         }
     }

@@ -2850,12 +2850,18 @@ pub mod calls {
             self
         }
         /// Every item of every page, as a stream: the next page is fetched when the items of
-        /// the current one are used up. The stream ends after an error.
+        /// the current one are used up.
+        ///It ends after a page with an empty next cursor, or after an error.
+        /// [`Paged::last_cursor`](crate::Paged::last_cursor) is the newest cursor WeCom
+        /// returned, to keep and resume from.
         pub fn into_stream(self) -> crate::Paged<ChainGroupCorp> {
             crate::paging::stream(
                 self,
                 |call, cursor| call.cursor(cursor),
-                |page: ChainCorpInfoListResponse| (page.group_corps, page.next_cursor),
+                |page: ChainCorpInfoListResponse| {
+                    let more = true;
+                    (page.group_corps, page.next_cursor, more)
+                },
             )
         }
     }
@@ -3151,12 +3157,18 @@ pub mod calls {
             self
         }
         /// Every item of every page, as a stream: the next page is fetched when the items of
-        /// the current one are used up. The stream ends after an error.
+        /// the current one are used up.
+        ///It ends after a page with an empty next cursor, or after an error.
+        /// [`Paged::last_cursor`](crate::Paged::last_cursor) is the newest cursor WeCom
+        /// returned, to keep and resume from.
         pub fn into_stream(self) -> crate::Paged<SharedCorpApp> {
             crate::paging::stream(
                 self,
                 |call, cursor| call.cursor(cursor),
-                |page: AppShareInfoListResponse| (page.corp_list, page.next_cursor),
+                |page: AppShareInfoListResponse| {
+                    let more = true;
+                    (page.corp_list, page.next_cursor, more)
+                },
             )
         }
     }

@@ -15683,12 +15683,18 @@ pub mod calls {
             self
         }
         /// Every item of every page, as a stream: the next page is fetched when the items of
-        /// the current one are used up. The stream ends after an error.
+        /// the current one are used up.
+        ///It ends after a page with an empty next cursor, or after an error.
+        /// [`Paged::last_cursor`](crate::Paged::last_cursor) is the newest cursor WeCom
+        /// returned, to keep and resume from.
         pub fn into_stream(self) -> crate::Paged<ContactWayId> {
             crate::paging::stream(
                 self,
                 |call, cursor| call.cursor(cursor),
-                |page: ContactWayListResponse| (page.contact_way, page.next_cursor),
+                |page: ContactWayListResponse| {
+                    let more = true;
+                    (page.contact_way, page.next_cursor, more)
+                },
             )
         }
     }
@@ -15883,12 +15889,18 @@ pub mod calls {
             self
         }
         /// Every item of every page, as a stream: the next page is fetched when the items of
-        /// the current one are used up. The stream ends after an error.
+        /// the current one are used up.
+        ///It ends after a page with an empty next cursor, or after an error.
+        /// [`Paged::last_cursor`](crate::Paged::last_cursor) is the newest cursor WeCom
+        /// returned, to keep and resume from.
         pub fn into_stream(self) -> crate::Paged<String> {
             crate::paging::stream(
                 self,
                 |call, cursor| call.cursor(cursor),
-                |page: AcquisitionLinkListResponse| (page.link_id_list, page.next_cursor),
+                |page: AcquisitionLinkListResponse| {
+                    let more = true;
+                    (page.link_id_list, page.next_cursor, more)
+                },
             )
         }
     }
@@ -16100,15 +16112,18 @@ pub mod calls {
             self
         }
         /// Every item of every page, as a stream: the next page is fetched when the items of
-        /// the current one are used up. The stream ends after an error.
+        /// the current one are used up.
+        ///It ends after a page with an empty next cursor, or after an error.
+        /// [`Paged::last_cursor`](crate::Paged::last_cursor) is the newest cursor WeCom
+        /// returned, to keep and resume from.
         pub fn into_stream(self) -> crate::Paged<AcquisitionCustomer> {
             crate::paging::stream(
                 self,
                 |call, cursor| call.cursor(cursor),
-                |page: AcquisitionCustomerListResponse| (
-                    page.customer_list,
-                    page.next_cursor,
-                ),
+                |page: AcquisitionCustomerListResponse| {
+                    let more = true;
+                    (page.customer_list, page.next_cursor, more)
+                },
             )
         }
     }
@@ -16418,12 +16433,18 @@ pub mod calls {
             self
         }
         /// Every item of every page, as a stream: the next page is fetched when the items of
-        /// the current one are used up. The stream ends after an error.
+        /// the current one are used up.
+        ///It ends after a page with an empty next cursor, or after an error.
+        /// [`Paged::last_cursor`](crate::Paged::last_cursor) is the newest cursor WeCom
+        /// returned, to keep and resume from.
         pub fn into_stream(self) -> crate::Paged<GroupMsg> {
             crate::paging::stream(
                 self,
                 |call, cursor| call.cursor(cursor),
-                |page: GroupMsgListResponse| (page.group_msg_list, page.next_cursor),
+                |page: GroupMsgListResponse| {
+                    let more = true;
+                    (page.group_msg_list, page.next_cursor, more)
+                },
             )
         }
     }
@@ -16478,12 +16499,18 @@ pub mod calls {
             self
         }
         /// Every item of every page, as a stream: the next page is fetched when the items of
-        /// the current one are used up. The stream ends after an error.
+        /// the current one are used up.
+        ///It ends after a page with an empty next cursor, or after an error.
+        /// [`Paged::last_cursor`](crate::Paged::last_cursor) is the newest cursor WeCom
+        /// returned, to keep and resume from.
         pub fn into_stream(self) -> crate::Paged<GroupMsgV1> {
             crate::paging::stream(
                 self,
                 |call, cursor| call.cursor(cursor),
-                |page: GroupMsgV1Response| (page.group_msg_list, page.next_cursor),
+                |page: GroupMsgV1Response| {
+                    let more = true;
+                    (page.group_msg_list, page.next_cursor, more)
+                },
             )
         }
     }
@@ -16528,12 +16555,18 @@ pub mod calls {
             self
         }
         /// Every item of every page, as a stream: the next page is fetched when the items of
-        /// the current one are used up. The stream ends after an error.
+        /// the current one are used up.
+        ///It ends after a page with an empty next cursor, or after an error.
+        /// [`Paged::last_cursor`](crate::Paged::last_cursor) is the newest cursor WeCom
+        /// returned, to keep and resume from.
         pub fn into_stream(self) -> crate::Paged<GroupMsgTask> {
             crate::paging::stream(
                 self,
                 |call, cursor| call.cursor(cursor),
-                |page: GroupMsgTaskResponse| (page.task_list, page.next_cursor),
+                |page: GroupMsgTaskResponse| {
+                    let more = true;
+                    (page.task_list, page.next_cursor, more)
+                },
             )
         }
     }
@@ -16578,12 +16611,18 @@ pub mod calls {
             self
         }
         /// Every item of every page, as a stream: the next page is fetched when the items of
-        /// the current one are used up. The stream ends after an error.
+        /// the current one are used up.
+        ///It ends after a page with an empty next cursor, or after an error.
+        /// [`Paged::last_cursor`](crate::Paged::last_cursor) is the newest cursor WeCom
+        /// returned, to keep and resume from.
         pub fn into_stream(self) -> crate::Paged<GroupMsgSendResult> {
             crate::paging::stream(
                 self,
                 |call, cursor| call.cursor(cursor),
-                |page: GroupMsgSendResultResponse| (page.send_list, page.next_cursor),
+                |page: GroupMsgSendResultResponse| {
+                    let more = true;
+                    (page.send_list, page.next_cursor, more)
+                },
             )
         }
     }
@@ -17104,12 +17143,18 @@ pub mod calls {
             self
         }
         /// Every item of every page, as a stream: the next page is fetched when the items of
-        /// the current one are used up. The stream ends after an error.
+        /// the current one are used up.
+        ///It ends after a page with an empty next cursor, or after an error.
+        /// [`Paged::last_cursor`](crate::Paged::last_cursor) is the newest cursor WeCom
+        /// returned, to keep and resume from.
         pub fn into_stream(self) -> crate::Paged<StrategyId> {
             crate::paging::stream(
                 self,
                 |call, cursor| call.cursor(cursor),
-                |page: CustomerStrategyListResponse| (page.strategy, page.next_cursor),
+                |page: CustomerStrategyListResponse| {
+                    let more = true;
+                    (page.strategy, page.next_cursor, more)
+                },
             )
         }
     }
@@ -17184,12 +17229,18 @@ pub mod calls {
             self
         }
         /// Every item of every page, as a stream: the next page is fetched when the items of
-        /// the current one are used up. The stream ends after an error.
+        /// the current one are used up.
+        ///It ends after a page with an empty next cursor, or after an error.
+        /// [`Paged::last_cursor`](crate::Paged::last_cursor) is the newest cursor WeCom
+        /// returned, to keep and resume from.
         pub fn into_stream(self) -> crate::Paged<StrategyRange> {
             crate::paging::stream(
                 self,
                 |call, cursor| call.cursor(cursor),
-                |page: StrategyRangeResponse| (page.range, page.next_cursor),
+                |page: StrategyRangeResponse| {
+                    let more = true;
+                    (page.range, page.next_cursor, more)
+                },
             )
         }
     }
@@ -17826,12 +17877,18 @@ pub mod calls {
             self
         }
         /// Every item of every page, as a stream: the next page is fetched when the items of
-        /// the current one are used up. The stream ends after an error.
+        /// the current one are used up.
+        ///It ends after a page with an empty next cursor, or after an error.
+        /// [`Paged::last_cursor`](crate::Paged::last_cursor) is the newest cursor WeCom
+        /// returned, to keep and resume from.
         pub fn into_stream(self) -> crate::Paged<TransferResult> {
             crate::paging::stream(
                 self,
                 |call, cursor| call.cursor(cursor),
-                |page: TransferResultResponse| (page.customers, page.next_cursor),
+                |page: TransferResultResponse| {
+                    let more = true;
+                    (page.customers, page.next_cursor, more)
+                },
             )
         }
     }
@@ -17901,12 +17958,18 @@ pub mod calls {
             self
         }
         /// Every item of every page, as a stream: the next page is fetched when the items of
-        /// the current one are used up. The stream ends after an error.
+        /// the current one are used up.
+        ///It ends after a page with an empty next cursor, or after an error.
+        /// [`Paged::last_cursor`](crate::Paged::last_cursor) is the newest cursor WeCom
+        /// returned, to keep and resume from.
         pub fn into_stream(self) -> crate::Paged<TransferResult> {
             crate::paging::stream(
                 self,
                 |call, cursor| call.cursor(cursor),
-                |page: TransferResultResponse| (page.customers, page.next_cursor),
+                |page: TransferResultResponse| {
+                    let more = true;
+                    (page.customers, page.next_cursor, more)
+                },
             )
         }
     }
@@ -18125,12 +18188,18 @@ pub mod calls {
             self
         }
         /// Every item of every page, as a stream: the next page is fetched when the items of
-        /// the current one are used up. The stream ends after an error.
+        /// the current one are used up.
+        ///It ends after a page with an empty next cursor, or after an error.
+        /// [`Paged::last_cursor`](crate::Paged::last_cursor) is the newest cursor WeCom
+        /// returned, to keep and resume from.
         pub fn into_stream(self) -> crate::Paged<FollowUser> {
             crate::paging::stream(
                 self,
                 |call, cursor| call.cursor(cursor),
-                |page: ExternalContactGetResponse| (page.follow_user, page.next_cursor),
+                |page: ExternalContactGetResponse| {
+                    let more = true;
+                    (page.follow_user, page.next_cursor, more)
+                },
             )
         }
     }
@@ -18175,15 +18244,18 @@ pub mod calls {
             self
         }
         /// Every item of every page, as a stream: the next page is fetched when the items of
-        /// the current one are used up. The stream ends after an error.
+        /// the current one are used up.
+        ///It ends after a page with an empty next cursor, or after an error.
+        /// [`Paged::last_cursor`](crate::Paged::last_cursor) is the newest cursor WeCom
+        /// returned, to keep and resume from.
         pub fn into_stream(self) -> crate::Paged<CustomerWithFollowInfo> {
             crate::paging::stream(
                 self,
                 |call, cursor| call.cursor(cursor),
-                |page: BatchGetByUserResponse| (
-                    page.external_contact_list,
-                    page.next_cursor,
-                ),
+                |page: BatchGetByUserResponse| {
+                    let more = true;
+                    (page.external_contact_list, page.next_cursor, more)
+                },
             )
         }
     }
@@ -18228,12 +18300,18 @@ pub mod calls {
             self
         }
         /// Every item of every page, as a stream: the next page is fetched when the items of
-        /// the current one are used up. The stream ends after an error.
+        /// the current one are used up.
+        ///It ends after a page with an empty next cursor, or after an error.
+        /// [`Paged::last_cursor`](crate::Paged::last_cursor) is the newest cursor WeCom
+        /// returned, to keep and resume from.
         pub fn into_stream(self) -> crate::Paged<ServedContact> {
             crate::paging::stream(
                 self,
                 |call, cursor| call.cursor(cursor),
-                |page: ServedContactListResponse| (page.info_list, page.next_cursor),
+                |page: ServedContactListResponse| {
+                    let more = true;
+                    (page.info_list, page.next_cursor, more)
+                },
             )
         }
     }
@@ -18344,12 +18422,18 @@ pub mod calls {
             self
         }
         /// Every item of every page, as a stream: the next page is fetched when the items of
-        /// the current one are used up. The stream ends after an error.
+        /// the current one are used up.
+        ///It ends after a page with an empty next cursor, or after an error.
+        /// [`Paged::last_cursor`](crate::Paged::last_cursor) is the newest cursor WeCom
+        /// returned, to keep and resume from.
         pub fn into_stream(self) -> crate::Paged<UnassignedCustomer> {
             crate::paging::stream(
                 self,
                 |call, cursor| call.cursor(cursor),
-                |page: UnassignedListResponse| (page.info, page.next_cursor),
+                |page: UnassignedListResponse| {
+                    let more = true;
+                    (page.info, page.next_cursor, more)
+                },
             )
         }
     }
@@ -18818,12 +18902,18 @@ pub mod calls {
             self
         }
         /// Every item of every page, as a stream: the next page is fetched when the items of
-        /// the current one are used up. The stream ends after an error.
+        /// the current one are used up.
+        ///It ends after a page with an empty next cursor, or after an error.
+        /// [`Paged::last_cursor`](crate::Paged::last_cursor) is the newest cursor WeCom
+        /// returned, to keep and resume from.
         pub fn into_stream(self) -> crate::Paged<GroupChatSummary> {
             crate::paging::stream(
                 self,
                 |call, cursor| call.cursor(cursor),
-                |page: GroupChatListResponse| (page.group_chat_list, page.next_cursor),
+                |page: GroupChatListResponse| {
+                    let more = true;
+                    (page.group_chat_list, page.next_cursor, more)
+                },
             )
         }
     }
@@ -19152,12 +19242,18 @@ pub mod calls {
             self
         }
         /// Every item of every page, as a stream: the next page is fetched when the items of
-        /// the current one are used up. The stream ends after an error.
+        /// the current one are used up.
+        ///It ends after a page with an empty next cursor, or after an error.
+        /// [`Paged::last_cursor`](crate::Paged::last_cursor) is the newest cursor WeCom
+        /// returned, to keep and resume from.
         pub fn into_stream(self) -> crate::Paged<StrategyId> {
             crate::paging::stream(
                 self,
                 |call, cursor| call.cursor(cursor),
-                |page: MomentStrategyListResponse| (page.strategy, page.next_cursor),
+                |page: MomentStrategyListResponse| {
+                    let more = true;
+                    (page.strategy, page.next_cursor, more)
+                },
             )
         }
     }
@@ -19232,12 +19328,18 @@ pub mod calls {
             self
         }
         /// Every item of every page, as a stream: the next page is fetched when the items of
-        /// the current one are used up. The stream ends after an error.
+        /// the current one are used up.
+        ///It ends after a page with an empty next cursor, or after an error.
+        /// [`Paged::last_cursor`](crate::Paged::last_cursor) is the newest cursor WeCom
+        /// returned, to keep and resume from.
         pub fn into_stream(self) -> crate::Paged<StrategyRange> {
             crate::paging::stream(
                 self,
                 |call, cursor| call.cursor(cursor),
-                |page: StrategyRangeResponse| (page.range, page.next_cursor),
+                |page: StrategyRangeResponse| {
+                    let more = true;
+                    (page.range, page.next_cursor, more)
+                },
             )
         }
     }
@@ -19530,12 +19632,18 @@ pub mod calls {
             self
         }
         /// Every item of every page, as a stream: the next page is fetched when the items of
-        /// the current one are used up. The stream ends after an error.
+        /// the current one are used up.
+        ///It ends after a page with an empty next cursor, or after an error.
+        /// [`Paged::last_cursor`](crate::Paged::last_cursor) is the newest cursor WeCom
+        /// returned, to keep and resume from.
         pub fn into_stream(self) -> crate::Paged<Moment> {
             crate::paging::stream(
                 self,
                 |call, cursor| call.cursor(cursor),
-                |page: MomentListResponse| (page.moment_list, page.next_cursor),
+                |page: MomentListResponse| {
+                    let more = true;
+                    (page.moment_list, page.next_cursor, more)
+                },
             )
         }
     }
@@ -19576,12 +19684,18 @@ pub mod calls {
             self
         }
         /// Every item of every page, as a stream: the next page is fetched when the items of
-        /// the current one are used up. The stream ends after an error.
+        /// the current one are used up.
+        ///It ends after a page with an empty next cursor, or after an error.
+        /// [`Paged::last_cursor`](crate::Paged::last_cursor) is the newest cursor WeCom
+        /// returned, to keep and resume from.
         pub fn into_stream(self) -> crate::Paged<MomentTask> {
             crate::paging::stream(
                 self,
                 |call, cursor| call.cursor(cursor),
-                |page: MomentTaskListResponse| (page.task_list, page.next_cursor),
+                |page: MomentTaskListResponse| {
+                    let more = true;
+                    (page.task_list, page.next_cursor, more)
+                },
             )
         }
     }
@@ -19622,12 +19736,18 @@ pub mod calls {
             self
         }
         /// Every item of every page, as a stream: the next page is fetched when the items of
-        /// the current one are used up. The stream ends after an error.
+        /// the current one are used up.
+        ///It ends after a page with an empty next cursor, or after an error.
+        /// [`Paged::last_cursor`](crate::Paged::last_cursor) is the newest cursor WeCom
+        /// returned, to keep and resume from.
         pub fn into_stream(self) -> crate::Paged<MomentCustomer> {
             crate::paging::stream(
                 self,
                 |call, cursor| call.cursor(cursor),
-                |page: MomentCustomerListResponse| (page.customer_list, page.next_cursor),
+                |page: MomentCustomerListResponse| {
+                    let more = true;
+                    (page.customer_list, page.next_cursor, more)
+                },
             )
         }
     }
@@ -19672,12 +19792,18 @@ pub mod calls {
             self
         }
         /// Every item of every page, as a stream: the next page is fetched when the items of
-        /// the current one are used up. The stream ends after an error.
+        /// the current one are used up.
+        ///It ends after a page with an empty next cursor, or after an error.
+        /// [`Paged::last_cursor`](crate::Paged::last_cursor) is the newest cursor WeCom
+        /// returned, to keep and resume from.
         pub fn into_stream(self) -> crate::Paged<MomentCustomer> {
             crate::paging::stream(
                 self,
                 |call, cursor| call.cursor(cursor),
-                |page: MomentSendResultResponse| (page.customer_list, page.next_cursor),
+                |page: MomentSendResultResponse| {
+                    let more = true;
+                    (page.customer_list, page.next_cursor, more)
+                },
             )
         }
     }
@@ -19818,12 +19944,18 @@ pub mod calls {
             self
         }
         /// Every item of every page, as a stream: the next page is fetched when the items of
-        /// the current one are used up. The stream ends after an error.
+        /// the current one are used up.
+        ///It ends after a page with an empty next cursor, or after an error.
+        /// [`Paged::last_cursor`](crate::Paged::last_cursor) is the newest cursor WeCom
+        /// returned, to keep and resume from.
         pub fn into_stream(self) -> crate::Paged<Product> {
             crate::paging::stream(
                 self,
                 |call, cursor| call.cursor(cursor),
-                |page: ProductAlbumListResponse| (page.product_list, page.next_cursor),
+                |page: ProductAlbumListResponse| {
+                    let more = true;
+                    (page.product_list, page.next_cursor, more)
+                },
             )
         }
     }

@@ -4071,12 +4071,18 @@ pub mod calls {
             self
         }
         /// Every item of every page, as a stream: the next page is fetched when the items of
-        /// the current one are used up. The stream ends after an error.
+        /// the current one are used up.
+        ///It ends after a page with an empty next cursor, or after an error.
+        /// [`Paged::last_cursor`](crate::Paged::last_cursor) is the newest cursor WeCom
+        /// returned, to keep and resume from.
         pub fn into_stream(self) -> crate::Paged<Bill> {
             crate::paging::stream(
                 self,
                 |call, cursor| call.cursor(cursor),
-                |page: BillListResponse| (page.bill_list, page.next_cursor),
+                |page: BillListResponse| {
+                    let more = true;
+                    (page.bill_list, page.next_cursor, more)
+                },
             )
         }
     }
@@ -4126,12 +4132,18 @@ pub mod calls {
             self
         }
         /// Every item of every page, as a stream: the next page is fetched when the items of
-        /// the current one are used up. The stream ends after an error.
+        /// the current one are used up.
+        ///It ends after a page with an empty next cursor, or after an error.
+        /// [`Paged::last_cursor`](crate::Paged::last_cursor) is the newest cursor WeCom
+        /// returned, to keep and resume from.
         pub fn into_stream(self) -> crate::Paged<FundFlow> {
             crate::paging::stream(
                 self,
                 |call, cursor| call.cursor(cursor),
-                |page: FundFlowResponse| (page.fund_flow_list, page.next_cursor),
+                |page: FundFlowResponse| {
+                    let more = true;
+                    (page.fund_flow_list, page.next_cursor, more)
+                },
             )
         }
     }

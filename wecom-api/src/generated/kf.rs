@@ -6898,12 +6898,18 @@ pub mod calls {
             self
         }
         /// Every item of every page, as a stream: the next page is fetched when the items of
-        /// the current one are used up. The stream ends after an error.
+        /// the current one are used up.
+        ///It ends after a page with an empty next cursor, or after an error.
+        /// [`Paged::last_cursor`](crate::Paged::last_cursor) is the newest cursor WeCom
+        /// returned, to keep and resume from.
         pub fn into_stream(self) -> crate::Paged<KfKnowledgeGroup> {
             crate::paging::stream(
                 self,
                 |call, cursor| call.cursor(cursor),
-                |page: KfKnowledgeListGroupResponse| (page.group_list, page.next_cursor),
+                |page: KfKnowledgeListGroupResponse| {
+                    let more = true;
+                    (page.group_list, page.next_cursor, more)
+                },
             )
         }
     }
@@ -7079,15 +7085,18 @@ pub mod calls {
             self
         }
         /// Every item of every page, as a stream: the next page is fetched when the items of
-        /// the current one are used up. The stream ends after an error.
+        /// the current one are used up.
+        ///It ends after a page with an empty next cursor, or after an error.
+        /// [`Paged::last_cursor`](crate::Paged::last_cursor) is the newest cursor WeCom
+        /// returned, to keep and resume from.
         pub fn into_stream(self) -> crate::Paged<KfKnowledgeIntent> {
             crate::paging::stream(
                 self,
                 |call, cursor| call.cursor(cursor),
-                |page: KfKnowledgeListIntentResponse| (
-                    page.intent_list,
-                    page.next_cursor,
-                ),
+                |page: KfKnowledgeListIntentResponse| {
+                    let more = true;
+                    (page.intent_list, page.next_cursor, more)
+                },
             )
         }
     }
@@ -7142,12 +7151,18 @@ pub mod calls {
             self
         }
         /// Every item of every page, as a stream: the next page is fetched when the items of
-        /// the current one are used up. The stream ends after an error.
+        /// the current one are used up.
+        ///It ends after the page whose `has_more` says no more pages follow (or whose next cursor is empty), or after an error.
+        /// [`Paged::last_cursor`](crate::Paged::last_cursor) is the newest cursor WeCom
+        /// returned, to keep and resume from.
         pub fn into_stream(self) -> crate::Paged<KfMessage> {
             crate::paging::stream(
                 self,
                 |call, cursor| call.cursor(cursor),
-                |page: KfSyncMsgResponse| (page.msg_list, page.next_cursor),
+                |page: KfSyncMsgResponse| {
+                    let more = page.has_more.unwrap_or(true);
+                    (page.msg_list, page.next_cursor, more)
+                },
             )
         }
     }

@@ -17490,15 +17490,18 @@ pub mod calls {
             self
         }
         /// Every item of every page, as a stream: the next page is fetched when the items of
-        /// the current one are used up. The stream ends after an error.
+        /// the current one are used up.
+        ///It ends after a page with an empty next cursor, or after an error.
+        /// [`Paged::last_cursor`](crate::Paged::last_cursor) is the newest cursor WeCom
+        /// returned, to keep and resume from.
         pub fn into_stream(self) -> crate::Paged<String> {
             crate::paging::stream(
                 self,
                 |call, cursor| call.cursor(cursor),
-                |page: MeetingGetUserMeetingIdsResponse| (
-                    page.meetingid_list,
-                    page.next_cursor,
-                ),
+                |page: MeetingGetUserMeetingIdsResponse| {
+                    let more = true;
+                    (page.meetingid_list, page.next_cursor, more)
+                },
             )
         }
     }
@@ -17538,12 +17541,18 @@ pub mod calls {
             self
         }
         /// Every item of every page, as a stream: the next page is fetched when the items of
-        /// the current one are used up. The stream ends after an error.
+        /// the current one are used up.
+        ///It ends after a page with an empty next cursor, or after an error.
+        /// [`Paged::last_cursor`](crate::Paged::last_cursor) is the newest cursor WeCom
+        /// returned, to keep and resume from.
         pub fn into_stream(self) -> crate::Paged<MeetingInvitee> {
             crate::paging::stream(
                 self,
                 |call, cursor| call.cursor(cursor),
-                |page: MeetingGetInviteesResponse| (page.invitees, page.next_cursor),
+                |page: MeetingGetInviteesResponse| {
+                    let more = true;
+                    (page.invitees, page.next_cursor, more)
+                },
             )
         }
     }
@@ -17702,12 +17711,18 @@ pub mod calls {
             self
         }
         /// Every item of every page, as a stream: the next page is fetched when the items of
-        /// the current one are used up. The stream ends after an error.
+        /// the current one are used up.
+        ///It ends after a page with an empty next cursor, or after an error.
+        /// [`Paged::last_cursor`](crate::Paged::last_cursor) is the newest cursor WeCom
+        /// returned, to keep and resume from.
         pub fn into_stream(self) -> crate::Paged<MeetingAttendee> {
             crate::paging::stream(
                 self,
                 |call, cursor| call.cursor(cursor),
-                |page: MeetingGetAttendeeListResponse| (page.attendees, page.next_cursor),
+                |page: MeetingGetAttendeeListResponse| {
+                    let more = true;
+                    (page.attendees, page.next_cursor, more)
+                },
             )
         }
     }
@@ -17757,15 +17772,18 @@ pub mod calls {
             self
         }
         /// Every item of every page, as a stream: the next page is fetched when the items of
-        /// the current one are used up. The stream ends after an error.
+        /// the current one are used up.
+        ///It ends after a page with an empty next cursor, or after an error.
+        /// [`Paged::last_cursor`](crate::Paged::last_cursor) is the newest cursor WeCom
+        /// returned, to keep and resume from.
         pub fn into_stream(self) -> crate::Paged<RealtimeAttendee> {
             crate::paging::stream(
                 self,
                 |call, cursor| call.cursor(cursor),
-                |page: MeetingGetRealtimeAttendeeListResponse| (
-                    page.attendees,
-                    page.next_cursor,
-                ),
+                |page: MeetingGetRealtimeAttendeeListResponse| {
+                    let more = true;
+                    (page.attendees, page.next_cursor, more)
+                },
             )
         }
     }
@@ -17815,12 +17833,18 @@ pub mod calls {
             self
         }
         /// Every item of every page, as a stream: the next page is fetched when the items of
-        /// the current one are used up. The stream ends after an error.
+        /// the current one are used up.
+        ///It ends after a page with an empty next cursor, or after an error.
+        /// [`Paged::last_cursor`](crate::Paged::last_cursor) is the newest cursor WeCom
+        /// returned, to keep and resume from.
         pub fn into_stream(self) -> crate::Paged<AttendeeQuality> {
             crate::paging::stream(
                 self,
                 |call, cursor| call.cursor(cursor),
-                |page: MeetingGetQualityResponse| (page.attendees, page.next_cursor),
+                |page: MeetingGetQualityResponse| {
+                    let more = true;
+                    (page.attendees, page.next_cursor, more)
+                },
             )
         }
     }
@@ -18404,12 +18428,18 @@ pub mod calls {
             self
         }
         /// Every item of every page, as a stream: the next page is fetched when the items of
-        /// the current one are used up. The stream ends after an error.
+        /// the current one are used up.
+        ///It ends after a page with an empty next cursor, or after an error.
+        /// [`Paged::last_cursor`](crate::Paged::last_cursor) is the newest cursor WeCom
+        /// returned, to keep and resume from.
         pub fn into_stream(self) -> crate::Paged<Enrollment> {
             crate::paging::stream(
                 self,
                 |call, cursor| call.cursor(cursor),
-                |page: EnrollListResponse| (page.enroll_list, page.next_cursor),
+                |page: EnrollListResponse| {
+                    let more = true;
+                    (page.enroll_list, page.next_cursor, more)
+                },
             )
         }
     }
@@ -19208,15 +19238,18 @@ pub mod calls {
             self
         }
         /// Every item of every page, as a stream: the next page is fetched when the items of
-        /// the current one are used up. The stream ends after an error.
+        /// the current one are used up.
+        ///It ends after a page with an empty next cursor, or after an error.
+        /// [`Paged::last_cursor`](crate::Paged::last_cursor) is the newest cursor WeCom
+        /// returned, to keep and resume from.
         pub fn into_stream(self) -> crate::Paged<PhoneCalloutStatus> {
             crate::paging::stream(
                 self,
                 |call, cursor| call.cursor(cursor),
-                |page: PhoneGetCalloutStatusResponse| (
-                    page.phone_numbers,
-                    page.next_cursor,
-                ),
+                |page: PhoneGetCalloutStatusResponse| {
+                    let more = true;
+                    (page.phone_numbers, page.next_cursor, more)
+                },
             )
         }
     }
@@ -19575,12 +19608,18 @@ pub mod calls {
             self
         }
         /// Every item of every page, as a stream: the next page is fetched when the items of
-        /// the current one are used up. The stream ends after an error.
+        /// the current one are used up.
+        ///It ends after a page with an empty next cursor, or after an error.
+        /// [`Paged::last_cursor`](crate::Paged::last_cursor) is the newest cursor WeCom
+        /// returned, to keep and resume from.
         pub fn into_stream(self) -> crate::Paged<RecordMeeting> {
             crate::paging::stream(
                 self,
                 |call, cursor| call.cursor(cursor),
-                |page: RecordListResponse| (page.record_meetings, page.next_cursor),
+                |page: RecordListResponse| {
+                    let more = true;
+                    (page.record_meetings, page.next_cursor, more)
+                },
             )
         }
     }
@@ -19999,12 +20038,18 @@ pub mod calls {
             self
         }
         /// Every item of every page, as a stream: the next page is fetched when the items of
-        /// the current one are used up. The stream ends after an error.
+        /// the current one are used up.
+        ///It ends after a page with an empty next cursor, or after an error.
+        /// [`Paged::last_cursor`](crate::Paged::last_cursor) is the newest cursor WeCom
+        /// returned, to keep and resume from.
         pub fn into_stream(self) -> crate::Paged<MeetingRoom> {
             crate::paging::stream(
                 self,
                 |call, cursor| call.cursor(cursor),
-                |page: RoomsListResponse| (page.meeting_room_list, page.next_cursor),
+                |page: RoomsListResponse| {
+                    let more = true;
+                    (page.meeting_room_list, page.next_cursor, more)
+                },
             )
         }
     }
@@ -20099,15 +20144,18 @@ pub mod calls {
             self
         }
         /// Every item of every page, as a stream: the next page is fetched when the items of
-        /// the current one are used up. The stream ends after an error.
+        /// the current one are used up.
+        ///It ends after a page with an empty next cursor, or after an error.
+        /// [`Paged::last_cursor`](crate::Paged::last_cursor) is the newest cursor WeCom
+        /// returned, to keep and resume from.
         pub fn into_stream(self) -> crate::Paged<RoomMeeting> {
             crate::paging::stream(
                 self,
                 |call, cursor| call.cursor(cursor),
-                |page: RoomsListMeetingsResponse| (
-                    page.meeting_info_list,
-                    page.next_cursor,
-                ),
+                |page: RoomsListMeetingsResponse| {
+                    let more = true;
+                    (page.meeting_info_list, page.next_cursor, more)
+                },
             )
         }
     }
@@ -20187,15 +20235,18 @@ pub mod calls {
             self
         }
         /// Every item of every page, as a stream: the next page is fetched when the items of
-        /// the current one are used up. The stream ends after an error.
+        /// the current one are used up.
+        ///It ends after a page with an empty next cursor, or after an error.
+        /// [`Paged::last_cursor`](crate::Paged::last_cursor) is the newest cursor WeCom
+        /// returned, to keep and resume from.
         pub fn into_stream(self) -> crate::Paged<RoomDevice> {
             crate::paging::stream(
                 self,
                 |call, cursor| call.cursor(cursor),
-                |page: RoomsListDevicesResponse| (
-                    page.device_info_list,
-                    page.next_cursor,
-                ),
+                |page: RoomsListDevicesResponse| {
+                    let more = true;
+                    (page.device_info_list, page.next_cursor, more)
+                },
             )
         }
     }
@@ -20245,15 +20296,18 @@ pub mod calls {
             self
         }
         /// Every item of every page, as a stream: the next page is fetched when the items of
-        /// the current one are used up. The stream ends after an error.
+        /// the current one are used up.
+        ///It ends after a page with an empty next cursor, or after an error.
+        /// [`Paged::last_cursor`](crate::Paged::last_cursor) is the newest cursor WeCom
+        /// returned, to keep and resume from.
         pub fn into_stream(self) -> crate::Paged<RoomController> {
             crate::paging::stream(
                 self,
                 |call, cursor| call.cursor(cursor),
-                |page: RoomsListControllersResponse| (
-                    page.controller_info_list,
-                    page.next_cursor,
-                ),
+                |page: RoomsListControllersResponse| {
+                    let more = true;
+                    (page.controller_info_list, page.next_cursor, more)
+                },
             )
         }
     }
@@ -20451,12 +20505,18 @@ pub mod calls {
             self
         }
         /// Every item of every page, as a stream: the next page is fetched when the items of
-        /// the current one are used up. The stream ends after an error.
+        /// the current one are used up.
+        ///It ends after a page with an empty next cursor, or after an error.
+        /// [`Paged::last_cursor`](crate::Paged::last_cursor) is the newest cursor WeCom
+        /// returned, to keep and resume from.
         pub fn into_stream(self) -> crate::Paged<MeetingStartRecord> {
             crate::paging::stream(
                 self,
                 |call, cursor| call.cursor(cursor),
-                |page: StatsGetStartListResponse| (page.meeting_list, page.next_cursor),
+                |page: StatsGetStartListResponse| {
+                    let more = true;
+                    (page.meeting_list, page.next_cursor, more)
+                },
             )
         }
     }
@@ -20621,12 +20681,18 @@ pub mod calls {
             self
         }
         /// Every item of every page, as a stream: the next page is fetched when the items of
-        /// the current one are used up. The stream ends after an error.
+        /// the current one are used up.
+        ///It ends after a page with an empty next cursor, or after an error.
+        /// [`Paged::last_cursor`](crate::Paged::last_cursor) is the newest cursor WeCom
+        /// returned, to keep and resume from.
         pub fn into_stream(self) -> crate::Paged<String> {
             crate::paging::stream(
                 self,
                 |call, cursor| call.cursor(cursor),
-                |page: VipListResponse| (page.userid_list, page.next_cursor),
+                |page: VipListResponse| {
+                    let more = true;
+                    (page.userid_list, page.next_cursor, more)
+                },
             )
         }
     }
@@ -20667,15 +20733,18 @@ pub mod calls {
             self
         }
         /// Every item of every page, as a stream: the next page is fetched when the items of
-        /// the current one are used up. The stream ends after an error.
+        /// the current one are used up.
+        ///It ends after a page with an empty next cursor, or after an error.
+        /// [`Paged::last_cursor`](crate::Paged::last_cursor) is the newest cursor WeCom
+        /// returned, to keep and resume from.
         pub fn into_stream(self) -> crate::Paged<WaitingRoomUser> {
             crate::paging::stream(
                 self,
                 |call, cursor| call.cursor(cursor),
-                |page: WaitingRoomGetCurrentUserListResponse| (
-                    page.user_list,
-                    page.next_cursor,
-                ),
+                |page: WaitingRoomGetCurrentUserListResponse| {
+                    let more = true;
+                    (page.user_list, page.next_cursor, more)
+                },
             )
         }
     }
@@ -20720,12 +20789,18 @@ pub mod calls {
             self
         }
         /// Every item of every page, as a stream: the next page is fetched when the items of
-        /// the current one are used up. The stream ends after an error.
+        /// the current one are used up.
+        ///It ends after a page with an empty next cursor, or after an error.
+        /// [`Paged::last_cursor`](crate::Paged::last_cursor) is the newest cursor WeCom
+        /// returned, to keep and resume from.
         pub fn into_stream(self) -> crate::Paged<WaitingRoomRecord> {
             crate::paging::stream(
                 self,
                 |call, cursor| call.cursor(cursor),
-                |page: WaitingRoomGetUserListResponse| (page.user_list, page.next_cursor),
+                |page: WaitingRoomGetUserListResponse| {
+                    let more = true;
+                    (page.user_list, page.next_cursor, more)
+                },
             )
         }
     }
@@ -21260,12 +21335,18 @@ pub mod calls {
             self
         }
         /// Every item of every page, as a stream: the next page is fetched when the items of
-        /// the current one are used up. The stream ends after an error.
+        /// the current one are used up.
+        ///It ends after a page with an empty next cursor, or after an error.
+        /// [`Paged::last_cursor`](crate::Paged::last_cursor) is the newest cursor WeCom
+        /// returned, to keep and resume from.
         pub fn into_stream(self) -> crate::Paged<Enrollment> {
             crate::paging::stream(
                 self,
                 |call, cursor| call.cursor(cursor),
-                |page: EnrollListResponse| (page.enroll_list, page.next_cursor),
+                |page: EnrollListResponse| {
+                    let more = true;
+                    (page.enroll_list, page.next_cursor, more)
+                },
             )
         }
     }

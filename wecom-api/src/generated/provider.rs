@@ -12576,12 +12576,18 @@ pub mod calls {
             self
         }
         /// Every item of every page, as a stream: the next page is fetched when the items of
-        /// the current one are used up. The stream ends after an error.
+        /// the current one are used up.
+        ///It ends after a page with an empty next cursor, or after an error.
+        /// [`Paged::last_cursor`](crate::Paged::last_cursor) is the newest cursor WeCom
+        /// returned, to keep and resume from.
         pub fn into_stream(self) -> crate::Paged<AdvancedApiOrderBrief> {
             crate::paging::stream(
                 self,
                 |call, cursor| call.cursor(cursor),
-                |page: AdvancedApiListOrderResponse| (page.order_list, page.next_cursor),
+                |page: AdvancedApiListOrderResponse| {
+                    let more = true;
+                    (page.order_list, page.next_cursor, more)
+                },
             )
         }
     }
@@ -13492,12 +13498,18 @@ pub mod calls {
             self
         }
         /// Every item of every page, as a stream: the next page is fetched when the items of
-        /// the current one are used up. The stream ends after an error.
+        /// the current one are used up.
+        ///It ends after a page with an empty next cursor, or after an error.
+        /// [`Paged::last_cursor`](crate::Paged::last_cursor) is the newest cursor WeCom
+        /// returned, to keep and resume from.
         pub fn into_stream(self) -> crate::Paged<LicenseCorpBuy> {
             crate::paging::stream(
                 self,
                 |call, cursor| call.cursor(cursor),
-                |page: LicenseUnionOrderResponse| (page.buy_list, page.next_cursor),
+                |page: LicenseUnionOrderResponse| {
+                    let more = true;
+                    (page.buy_list, page.next_cursor, more)
+                },
             )
         }
     }
@@ -13653,12 +13665,18 @@ pub mod calls {
             self
         }
         /// Every item of every page, as a stream: the next page is fetched when the items of
-        /// the current one are used up. The stream ends after an error.
+        /// the current one are used up.
+        ///It ends after a page with an empty next cursor, or after an error.
+        /// [`Paged::last_cursor`](crate::Paged::last_cursor) is the newest cursor WeCom
+        /// returned, to keep and resume from.
         pub fn into_stream(self) -> crate::Paged<LicenseOrderBrief> {
             crate::paging::stream(
                 self,
                 |call, cursor| call.cursor(cursor),
-                |page: LicenseListOrderResponse| (page.order_list, page.next_cursor),
+                |page: LicenseListOrderResponse| {
+                    let more = true;
+                    (page.order_list, page.next_cursor, more)
+                },
             )
         }
     }
@@ -13733,15 +13751,18 @@ pub mod calls {
             self
         }
         /// Every item of every page, as a stream: the next page is fetched when the items of
-        /// the current one are used up. The stream ends after an error.
+        /// the current one are used up.
+        ///It ends after a page with an empty next cursor, or after an error.
+        /// [`Paged::last_cursor`](crate::Paged::last_cursor) is the newest cursor WeCom
+        /// returned, to keep and resume from.
         pub fn into_stream(self) -> crate::Paged<LicenseOrderAccount> {
             crate::paging::stream(
                 self,
                 |call, cursor| call.cursor(cursor),
-                |page: LicenseListOrderAccountResponse| (
-                    page.account_list,
-                    page.next_cursor,
-                ),
+                |page: LicenseListOrderAccountResponse| {
+                    let more = true;
+                    (page.account_list, page.next_cursor, more)
+                },
             )
         }
     }
@@ -13906,15 +13927,18 @@ pub mod calls {
             self
         }
         /// Every item of every page, as a stream: the next page is fetched when the items of
-        /// the current one are used up. The stream ends after an error.
+        /// the current one are used up.
+        ///It ends after a page with an empty next cursor, or after an error.
+        /// [`Paged::last_cursor`](crate::Paged::last_cursor) is the newest cursor WeCom
+        /// returned, to keep and resume from.
         pub fn into_stream(self) -> crate::Paged<LicenseActivedAccount> {
             crate::paging::stream(
                 self,
                 |call, cursor| call.cursor(cursor),
-                |page: LicenseListActivedAccountResponse| (
-                    page.account_list,
-                    page.next_cursor,
-                ),
+                |page: LicenseListActivedAccountResponse| {
+                    let more = true;
+                    (page.account_list, page.next_cursor, more)
+                },
             )
         }
     }
@@ -14333,12 +14357,18 @@ pub mod calls {
             self
         }
         /// Every item of every page, as a stream: the next page is fetched when the items of
-        /// the current one are used up. The stream ends after an error.
+        /// the current one are used up.
+        ///It ends after a page with an empty next cursor, or after an error.
+        /// [`Paged::last_cursor`](crate::Paged::last_cursor) is the newest cursor WeCom
+        /// returned, to keep and resume from.
         pub fn into_stream(self) -> crate::Paged<PayOrder> {
             crate::paging::stream(
                 self,
                 |call, cursor| call.cursor(cursor),
-                |page: PayOrderListResponse| (page.pay_order_list, page.next_cursor),
+                |page: PayOrderListResponse| {
+                    let more = true;
+                    (page.pay_order_list, page.next_cursor, more)
+                },
             )
         }
     }
@@ -14423,12 +14453,18 @@ pub mod calls {
             self
         }
         /// Every item of every page, as a stream: the next page is fetched when the items of
-        /// the current one are used up. The stream ends after an error.
+        /// the current one are used up.
+        ///It ends after a page with an empty next cursor, or after an error.
+        /// [`Paged::last_cursor`](crate::Paged::last_cursor) is the newest cursor WeCom
+        /// returned, to keep and resume from.
         pub fn into_stream(self) -> crate::Paged<PayInvoice> {
             crate::paging::stream(
                 self,
                 |call, cursor| call.cursor(cursor),
-                |page: PayInvoiceListResponse| (page.invoice_list, page.next_cursor),
+                |page: PayInvoiceListResponse| {
+                    let more = true;
+                    (page.invoice_list, page.next_cursor, more)
+                },
             )
         }
     }
@@ -15006,12 +15042,18 @@ pub mod calls {
             self
         }
         /// Every item of every page, as a stream: the next page is fetched when the items of
-        /// the current one are used up. The stream ends after an error.
+        /// the current one are used up.
+        ///It ends after a page with an empty next cursor, or after an error.
+        /// [`Paged::last_cursor`](crate::Paged::last_cursor) is the newest cursor WeCom
+        /// returned, to keep and resume from.
         pub fn into_stream(self) -> crate::Paged<AcquisitionBill> {
             crate::paging::stream(
                 self,
                 |call, cursor| call.cursor(cursor),
-                |page: AcquisitionBillListResponse| (page.bill_list, page.next_cursor),
+                |page: AcquisitionBillListResponse| {
+                    let more = true;
+                    (page.bill_list, page.next_cursor, more)
+                },
             )
         }
     }

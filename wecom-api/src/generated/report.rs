@@ -3506,12 +3506,18 @@ pub mod calls {
             self
         }
         /// Every item of every page, as a stream: the next page is fetched when the items of
-        /// the current one are used up. The stream ends after an error.
+        /// the current one are used up.
+        ///It ends after a page with an empty next cursor, or after an error.
+        /// [`Paged::last_cursor`](crate::Paged::last_cursor) is the newest cursor WeCom
+        /// returned, to keep and resume from.
         pub fn into_stream(self) -> crate::Paged<ReportPatrolOrder> {
             crate::paging::stream(
                 self,
                 |call, cursor| call.cursor(cursor),
-                |page: ReportPatrolOrderListResponse| (page.order_list, page.next_cursor),
+                |page: ReportPatrolOrderListResponse| {
+                    let more = true;
+                    (page.order_list, page.next_cursor, more)
+                },
             )
         }
     }
@@ -3723,15 +3729,18 @@ pub mod calls {
             self
         }
         /// Every item of every page, as a stream: the next page is fetched when the items of
-        /// the current one are used up. The stream ends after an error.
+        /// the current one are used up.
+        ///It ends after a page with an empty next cursor, or after an error.
+        /// [`Paged::last_cursor`](crate::Paged::last_cursor) is the newest cursor WeCom
+        /// returned, to keep and resume from.
         pub fn into_stream(self) -> crate::Paged<ReportResidentOrder> {
             crate::paging::stream(
                 self,
                 |call, cursor| call.cursor(cursor),
-                |page: ReportResidentOrderListResponse| (
-                    page.order_list,
-                    page.next_cursor,
-                ),
+                |page: ReportResidentOrderListResponse| {
+                    let more = true;
+                    (page.order_list, page.next_cursor, more)
+                },
             )
         }
     }
@@ -3806,15 +3815,18 @@ pub mod calls {
             self
         }
         /// Every item of every page, as a stream: the next page is fetched when the items of
-        /// the current one are used up. The stream ends after an error.
+        /// the current one are used up.
+        ///It ends after a page with an empty next cursor, or after an error.
+        /// [`Paged::last_cursor`](crate::Paged::last_cursor) is the newest cursor WeCom
+        /// returned, to keep and resume from.
         pub fn into_stream(self) -> crate::Paged<ReportSiteCode> {
             crate::paging::stream(
                 self,
                 |call, cursor| call.cursor(cursor),
-                |page: ReportSiteCodeListResponse| (
-                    page.site_code_infos,
-                    page.next_cursor,
-                ),
+                |page: ReportSiteCodeListResponse| {
+                    let more = true;
+                    (page.site_code_infos, page.next_cursor, more)
+                },
             )
         }
     }
@@ -3889,12 +3901,18 @@ pub mod calls {
             self
         }
         /// Every item of every page, as a stream: the next page is fetched when the items of
-        /// the current one are used up. The stream ends after an error.
+        /// the current one are used up.
+        ///It ends after a page with an empty next cursor, or after an error.
+        /// [`Paged::last_cursor`](crate::Paged::last_cursor) is the newest cursor WeCom
+        /// returned, to keep and resume from.
         pub fn into_stream(self) -> crate::Paged<ReportSiteAnswer> {
             crate::paging::stream(
                 self,
                 |call, cursor| call.cursor(cursor),
-                |page: ReportSiteAnswerResponse| (page.answers, page.next_cursor),
+                |page: ReportSiteAnswerResponse| {
+                    let more = true;
+                    (page.answers, page.next_cursor, more)
+                },
             )
         }
     }

@@ -4573,12 +4573,18 @@ pub mod calls {
             self
         }
         /// Every item of every page, as a stream: the next page is fetched when the items of
-        /// the current one are used up. The stream ends after an error.
+        /// the current one are used up.
+        ///It ends after a page with an empty next cursor, or after an error.
+        /// [`Paged::last_cursor`](crate::Paged::last_cursor) is the newest cursor WeCom
+        /// returned, to keep and resume from.
         pub fn into_stream(self) -> crate::Paged<FileOperRecord> {
             crate::paging::stream(
                 self,
                 |call, cursor| call.cursor(cursor),
-                |page: FileOperRecordResponse| (page.record_list, page.next_cursor),
+                |page: FileOperRecordResponse| {
+                    let more = true;
+                    (page.record_list, page.next_cursor, more)
+                },
             )
         }
     }
@@ -4646,12 +4652,18 @@ pub mod calls {
             self
         }
         /// Every item of every page, as a stream: the next page is fetched when the items of
-        /// the current one are used up. The stream ends after an error.
+        /// the current one are used up.
+        ///It ends after a page with an empty next cursor, or after an error.
+        /// [`Paged::last_cursor`](crate::Paged::last_cursor) is the newest cursor WeCom
+        /// returned, to keep and resume from.
         pub fn into_stream(self) -> crate::Paged<ScreenOperRecord> {
             crate::paging::stream(
                 self,
                 |call, cursor| call.cursor(cursor),
-                |page: ScreenOperRecordResponse| (page.record_list, page.next_cursor),
+                |page: ScreenOperRecordResponse| {
+                    let more = true;
+                    (page.record_list, page.next_cursor, more)
+                },
             )
         }
     }
@@ -4751,15 +4763,18 @@ pub mod calls {
             self
         }
         /// Every item of every page, as a stream: the next page is fetched when the items of
-        /// the current one are used up. The stream ends after an error.
+        /// the current one are used up.
+        ///It ends after a page with an empty next cursor, or after an error.
+        /// [`Paged::last_cursor`](crate::Paged::last_cursor) is the newest cursor WeCom
+        /// returned, to keep and resume from.
         pub fn into_stream(self) -> crate::Paged<String> {
             crate::paging::stream(
                 self,
                 |call, cursor| call.cursor(cursor),
-                |page: ArchivedScheduleListResponse| (
-                    page.schedule_id_list,
-                    page.next_cursor,
-                ),
+                |page: ArchivedScheduleListResponse| {
+                    let more = true;
+                    (page.schedule_id_list, page.next_cursor, more)
+                },
             )
         }
     }
@@ -4905,12 +4920,18 @@ pub mod calls {
             self
         }
         /// Every item of every page, as a stream: the next page is fetched when the items of
-        /// the current one are used up. The stream ends after an error.
+        /// the current one are used up.
+        ///It ends after a page with an empty next cursor, or after an error.
+        /// [`Paged::last_cursor`](crate::Paged::last_cursor) is the newest cursor WeCom
+        /// returned, to keep and resume from.
         pub fn into_stream(self) -> crate::Paged<TrustDevice> {
             crate::paging::stream(
                 self,
                 |call, cursor| call.cursor(cursor),
-                |page: TrustDeviceListResponse| (page.device_list, page.next_cursor),
+                |page: TrustDeviceListResponse| {
+                    let more = true;
+                    (page.device_list, page.next_cursor, more)
+                },
             )
         }
     }
@@ -5145,12 +5166,18 @@ pub mod calls {
             self
         }
         /// Every item of every page, as a stream: the next page is fetched when the items of
-        /// the current one are used up. The stream ends after an error.
+        /// the current one are used up.
+        ///It ends after a page with an empty next cursor, or after an error.
+        /// [`Paged::last_cursor`](crate::Paged::last_cursor) is the newest cursor WeCom
+        /// returned, to keep and resume from.
         pub fn into_stream(self) -> crate::Paged<ArchivedDoc> {
             crate::paging::stream(
                 self,
                 |call, cursor| call.cursor(cursor),
-                |page: DocListResponse| (page.doc_list, page.next_cursor),
+                |page: DocListResponse| {
+                    let more = true;
+                    (page.doc_list, page.next_cursor, more)
+                },
             )
         }
     }
@@ -5195,15 +5222,18 @@ pub mod calls {
             self
         }
         /// Every item of every page, as a stream: the next page is fetched when the items of
-        /// the current one are used up. The stream ends after an error.
+        /// the current one are used up.
+        ///It ends after a page with an empty next cursor, or after an error.
+        /// [`Paged::last_cursor`](crate::Paged::last_cursor) is the newest cursor WeCom
+        /// returned, to keep and resume from.
         pub fn into_stream(self) -> crate::Paged<FileContentAuthUser> {
             crate::paging::stream(
                 self,
                 |call, cursor| call.cursor(cursor),
-                |page: FileContentAuthUserListResponse| (
-                    page.auth_user_list,
-                    page.next_cursor,
-                ),
+                |page: FileContentAuthUserListResponse| {
+                    let more = true;
+                    (page.auth_user_list, page.next_cursor, more)
+                },
             )
         }
     }
@@ -5258,12 +5288,18 @@ pub mod calls {
             self
         }
         /// Every item of every page, as a stream: the next page is fetched when the items of
-        /// the current one are used up. The stream ends after an error.
+        /// the current one are used up.
+        ///It ends after a page with an empty next cursor, or after an error.
+        /// [`Paged::last_cursor`](crate::Paged::last_cursor) is the newest cursor WeCom
+        /// returned, to keep and resume from.
         pub fn into_stream(self) -> crate::Paged<MemberOperRecord> {
             crate::paging::stream(
                 self,
                 |call, cursor| call.cursor(cursor),
-                |page: MemberOperLogResponse| (page.record_list, page.next_cursor),
+                |page: MemberOperLogResponse| {
+                    let more = true;
+                    (page.record_list, page.next_cursor, more)
+                },
             )
         }
     }
@@ -5318,12 +5354,18 @@ pub mod calls {
             self
         }
         /// Every item of every page, as a stream: the next page is fetched when the items of
-        /// the current one are used up. The stream ends after an error.
+        /// the current one are used up.
+        ///It ends after a page with an empty next cursor, or after an error.
+        /// [`Paged::last_cursor`](crate::Paged::last_cursor) is the newest cursor WeCom
+        /// returned, to keep and resume from.
         pub fn into_stream(self) -> crate::Paged<AdminOperRecord> {
             crate::paging::stream(
                 self,
                 |call, cursor| call.cursor(cursor),
-                |page: AdminOperLogResponse| (page.record_list, page.next_cursor),
+                |page: AdminOperLogResponse| {
+                    let more = true;
+                    (page.record_list, page.next_cursor, more)
+                },
             )
         }
     }
@@ -5488,12 +5530,18 @@ pub mod calls {
             self
         }
         /// Every item of every page, as a stream: the next page is fetched when the items of
-        /// the current one are used up. The stream ends after an error.
+        /// the current one are used up.
+        ///It ends after a page with an empty next cursor, or after an error.
+        /// [`Paged::last_cursor`](crate::Paged::last_cursor) is the newest cursor WeCom
+        /// returned, to keep and resume from.
         pub fn into_stream(self) -> crate::Paged<String> {
             crate::paging::stream(
                 self,
                 |call, cursor| call.cursor(cursor),
-                |page: VipListResponse| (page.userid_list, page.next_cursor),
+                |page: VipListResponse| {
+                    let more = true;
+                    (page.userid_list, page.next_cursor, more)
+                },
             )
         }
     }
@@ -5579,12 +5627,18 @@ pub mod calls {
             self
         }
         /// Every item of every page, as a stream: the next page is fetched when the items of
-        /// the current one are used up. The stream ends after an error.
+        /// the current one are used up.
+        ///It ends after a page with an empty next cursor, or after an error.
+        /// [`Paged::last_cursor`](crate::Paged::last_cursor) is the newest cursor WeCom
+        /// returned, to keep and resume from.
         pub fn into_stream(self) -> crate::Paged<AuthFile> {
             crate::paging::stream(
                 self,
                 |call, cursor| call.cursor(cursor),
-                |page: AuthFileListResponse| (page.file_list, page.next_cursor),
+                |page: AuthFileListResponse| {
+                    let more = true;
+                    (page.file_list, page.next_cursor, more)
+                },
             )
         }
     }
