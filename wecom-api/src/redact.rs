@@ -23,13 +23,16 @@ pub(crate) const EXCERPT_CHARS: usize = 200;
 /// `Token`), `*ticket` (`SuiteTicket`), `*secret` (`corpsecret`), `*aeskey`
 /// (`EncodingAESKey`), passwords, and the one-time or long-lived codes of OAuth and the
 /// callbacks: `code`, `AuthCode`, `PermanentCode`, `RegisterCode`, `ActiveCode`,
-/// `WelcomeCode`, `ResponseCode`, `session_key`.
+/// `WelcomeCode`, `ResponseCode`, `pre_auth_code`, `session_key`; and an AI bot's
+/// `response_url`, whose query carries a one-time `response_code`.
 pub(crate) fn is_sensitive_key(key: &str) -> bool {
     const SUFFIXES: [&str; 6] = ["token", "ticket", "secret", "aeskey", "password", "passwd"];
     // `key`: a group robot's webhook key, which is its whole credential.
-    const EXACT: [&str; 10] = [
+    const EXACT: [&str; 12] = [
         "key",
         "code",
+        "preauthcode",
+        "responseurl",
         "authcode",
         "permanentcode",
         "registercode",
@@ -305,6 +308,10 @@ mod tests {
             "RegisterCode",
             "WelcomeCode",
             "ResponseCode",
+            "pre_auth_code",
+            "PreAuthCode",
+            "response_url",
+            "ResponseUrl",
             "ActiveCode",
             "code",
             "SessionKey",
@@ -325,6 +332,23 @@ mod tests {
         assert_eq!(
             redact(r#"{"AuthCode":"AC","PermanentCode":"PC"}"#),
             r#"{"AuthCode":"***","PermanentCode":"***"}"#
+        );
+    }
+
+    #[test]
+    fn blanks_pre_auth_codes_and_response_urls() {
+        let s = r#"{"errcode":0,"pre_auth_code":"Cx_Dk6qiBE0Dmx4EmlT3oRfArPvwSQ-oa3NL_fwHM7VI08r52wazoZX2Rhpz1dEw","expires_in":1200}"#;
+        assert_eq!(
+            redact(s),
+            r#"{"errcode":0,"pre_auth_code":"***","expires_in":1200}"#
+        );
+        let s = r#"{"msgtype":"text","response_url":"https://qyapi.weixin.qq.com/cgi-bin/aibot/response?response_code=RC123","text":{"content":"hi"}}"#;
+        let clean = redact(s);
+        assert!(!clean.contains("RC123"), "{clean}");
+        assert!(clean.contains(r#""response_url":"***""#), "{clean}");
+        assert_eq!(
+            redact("ResponseUrl=https://h/x?response_code=RC9&a=1"),
+            "ResponseUrl=***&a=1"
         );
     }
 
