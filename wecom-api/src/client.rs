@@ -6,6 +6,7 @@ use std::fmt;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
+use crate::ratelimit::{Counted, RateLimits};
 use crate::retry::RetryPolicy;
 use crate::token::{RefreshSettings, SharedStore, Token, TokenCache, TokenKind};
 
@@ -76,6 +77,9 @@ struct Inner {
     deadline: Duration,
     max_download: u64,
     retry: RetryPolicy,
+    /// Client-side rate limits, and whom this client's requests count against.
+    limits: RateLimits,
+    counted: Counted,
     refresh: RefreshSettings,
     tokens: TokenCache,
     jsapi_ticket: TokenCache,
@@ -94,6 +98,7 @@ impl Inner {
             deadline: self.deadline,
             max_download: self.max_download,
             retry: self.retry.clone(),
+            limits: self.limits.clone(),
             ..Inner::with_caches(
                 principal,
                 Arc::clone(self.tokens.store()),
@@ -113,6 +118,15 @@ impl Inner {
         http: reqwest::Client,
     ) -> Inner {
         let key = principal.token_key();
+        let counted = Counted {
+            credential: format!(
+                "{}:{}:{}",
+                key.kind().as_str(),
+                key.corp_id(),
+                key.fingerprint()
+            ),
+            corp: principal.id().to_owned(),
+        };
         let cache = |kind| TokenCache::with_settings(key.with_kind(kind), store.clone(), refresh);
         // Tickets are obtained with this credential's token: same id and fingerprint.
         Inner {
@@ -128,6 +142,8 @@ impl Inner {
             deadline: DEFAULT_DEADLINE,
             max_download: DEFAULT_MAX_DOWNLOAD,
             retry: RetryPolicy::default(),
+            limits: RateLimits::documented(),
+            counted,
             refresh,
             ticket: Mutex::new(None),
         }
@@ -143,6 +159,7 @@ impl fmt::Debug for Client {
             .field("timeout", &i.timeout)
             .field("deadline", &self.deadline)
             .field("retry", &i.retry)
+            .field("rate_limits", &i.limits.rules().len())
             .field("agent_id", &self.agent_id)
             .field("token_store", i.tokens.store())
             .finish_non_exhaustive()

@@ -17,6 +17,7 @@ pub mod media;
 pub mod oauth;
 pub mod operation;
 mod paging;
+pub mod ratelimit;
 mod redact;
 mod retry;
 // Runtime additions to a generated group.

@@ -10,6 +10,7 @@ use super::{
     DEFAULT_TIMEOUT, Inner, USER_AGENT,
 };
 use crate::error::{Error, Result};
+use crate::ratelimit::RateLimits;
 use crate::redact::MASK;
 use crate::retry::RetryPolicy;
 use crate::token::{
@@ -30,6 +31,7 @@ pub struct ClientBuilder {
     max_download: u64,
     token_backoff: (Duration, Duration),
     retry: RetryPolicy,
+    limits: RateLimits,
     agent_id: Option<i64>,
     store: Option<Arc<SharedStore>>,
     /// A credential other than a corp secret, set by `suite`, `provider`,
@@ -54,6 +56,7 @@ impl fmt::Debug for ClientBuilder {
             .field("max_download_size", &self.max_download)
             .field("token_failure_backoff", &self.token_backoff)
             .field("retry", &self.retry)
+            .field("rate_limits", &self.limits)
             .field("agent_id", &self.agent_id)
             .field("token_store", &self.store)
             .finish()
@@ -73,6 +76,7 @@ impl Default for ClientBuilder {
             max_download: DEFAULT_MAX_DOWNLOAD,
             token_backoff: (FAILURE_BACKOFF_FIRST, FAILURE_BACKOFF_MAX),
             retry: RetryPolicy::default(),
+            limits: RateLimits::documented(),
             agent_id: None,
             store: None,
             other: None,
@@ -205,6 +209,15 @@ impl ClientBuilder {
         self
     }
 
+    /// Client-side rate limits (default [`RateLimits::documented`]: WeCom's documented
+    /// limits, waiting for a free slot, counted in this process's memory). Clients made
+    /// from this one (`authorized_corp`, `downstream_corp`, `device`) keep them.
+    /// [`RateLimits::none`] turns them off.
+    pub fn rate_limits(mut self, limits: RateLimits) -> Self {
+        self.limits = limits;
+        self
+    }
+
     /// The agentid of the app whose secret this is: needed for `wx.agentConfig`
     /// ([`Client::wx_agent_config`]).
     pub fn agent_id(mut self, agent_id: i64) -> Self {
@@ -262,6 +275,7 @@ impl ClientBuilder {
                 "must be greater than zero",
             ));
         }
+        self.limits.validate()?;
         let http = match self.http {
             Some(http) => http,
             None => default_http_client(self.connect_timeout)?,
@@ -281,6 +295,7 @@ impl ClientBuilder {
                 deadline: self.deadline,
                 max_download: self.max_download,
                 retry: self.retry,
+                limits: self.limits,
                 ..Inner::with_caches(principal, store, refresh, base, http)
             }),
             deadline: self.deadline,
