@@ -13,6 +13,7 @@ use crate::token::{RefreshSettings, SharedStore, Token, TokenCache, TokenKind};
 mod builder;
 mod call;
 mod generated;
+mod http;
 mod issuers;
 mod principal;
 mod raw;
@@ -71,7 +72,7 @@ struct Inner {
     base: reqwest::Url,
     /// Path prefix of the base URL (`""` or e.g. `/proxy`), without trailing `/`.
     base_path: String,
-    http: reqwest::Client,
+    http: http::Http,
     timeout: Duration,
     /// The builder's deadline: the default of every handle, and the one refreshes use.
     deadline: Duration,
@@ -115,7 +116,7 @@ impl Inner {
         store: Arc<SharedStore>,
         refresh: RefreshSettings,
         base: reqwest::Url,
-        http: reqwest::Client,
+        http: http::Http,
     ) -> Inner {
         let key = principal.token_key();
         let counted = Counted {
@@ -156,6 +157,7 @@ impl fmt::Debug for Client {
         f.debug_struct("Client")
             .field("credential", &i.principal)
             .field("base_url", &crate::redact::redact_userinfo(&i.base_url))
+            .field("http_middleware", &i.http.has_middleware())
             .field("timeout", &i.timeout)
             .field("deadline", &self.deadline)
             .field("retry", &i.retry)

@@ -186,6 +186,18 @@ pub enum Error {
         size: Option<u64>,
     },
 
+    /// A layer of the outbound middleware stack
+    /// ([`ClientBuilder::http_middleware`](crate::ClientBuilder), cargo feature
+    /// `middleware`) failed the request; whether it was sent is the layer's business, so it
+    /// is not retried.
+    #[error("{endpoint}: outbound middleware failed: {message}")]
+    Middleware {
+        /// Endpoint id or path.
+        endpoint: Cow<'static, str>,
+        /// The layer's error and its causes (redacted).
+        message: String,
+    },
+
     /// WeCom or a gateway said to slow down: HTTP 429 (with its `Retry-After`), or errcode
     /// 45009 / 45033 / 45011. `retry_after` is the server's word, or for an errcode (WeCom
     /// gives none) a suggestion: 60 s for 45009, 1 s for the others.
@@ -443,6 +455,7 @@ impl Error {
             | Error::Transport { endpoint, .. }
             | Error::Decode { endpoint, .. }
             | Error::Deadline { endpoint, .. }
+            | Error::Middleware { endpoint, .. }
             | Error::RateLimited { endpoint, .. } => Some(endpoint),
             Error::TokenRefreshBackoff { source, .. } => source.endpoint(),
             _ => None,

@@ -130,6 +130,22 @@ pub(crate) fn redact(text: &str) -> Cow<'_, str> {
     }
 }
 
+/// A URL (or any text) with the credentials WeCom requests carry blanked: the values of
+/// `access_token`, `corpsecret`, a robot's `key`, every `*_token`, `*ticket`, `*secret` and
+/// one-time code in its query, and a `user:password@` before its host. For middleware and
+/// logs that see the URLs the client sends.
+///
+/// ```
+/// let url = "https://qyapi.weixin.qq.com/cgi-bin/user/get?access_token=T0KEN&userid=zhangsan";
+/// assert_eq!(
+///     wecom_api::redact_url(url),
+///     "https://qyapi.weixin.qq.com/cgi-bin/user/get?access_token=***&userid=zhangsan"
+/// );
+/// ```
+pub fn redact_url(url: &str) -> String {
+    redact(url).into_owned()
+}
+
 /// Blanks `user:pass` in `scheme://user:pass@host`.
 pub(crate) fn redact_userinfo(text: &str) -> Cow<'_, str> {
     if !text.contains("://") {

@@ -4,6 +4,7 @@ use std::fmt;
 use std::sync::Arc;
 use std::time::Duration;
 
+use super::http::Http;
 use super::principal::Principal;
 use super::{
     Client, DEFAULT_BASE_URL, DEFAULT_CONNECT_TIMEOUT, DEFAULT_DEADLINE, DEFAULT_MAX_DOWNLOAD,
@@ -24,7 +25,7 @@ pub struct ClientBuilder {
     corp_id: Option<String>,
     secret: Option<String>,
     base_url: Option<String>,
-    http: Option<reqwest::Client>,
+    http: Option<Http>,
     timeout: Duration,
     connect_timeout: Duration,
     deadline: Duration,
@@ -160,7 +161,23 @@ impl ClientBuilder {
     /// [`connect_timeout`](Self::connect_timeout) is then the shared client's business;
     /// [`timeout`](Self::timeout) still applies, per request.
     pub fn http_client(mut self, http: reqwest::Client) -> Self {
-        self.http = Some(http);
+        self.http = Some(Http::Plain(http));
+        self
+    }
+
+    /// Sends every request through this `reqwest_middleware` stack (cargo feature
+    /// `middleware`): metrics, tracing of your own, an egress proxy's auth header, request
+    /// logs. Each layer sees every attempt as it goes out, after the client has added the
+    /// credential, taken its rate-limit slot and set the request timeout; retries, the
+    /// deadline, token refreshes and the redaction of errors stay the client's, around the
+    /// stack. [`connect_timeout`](Self::connect_timeout) is the stack's client's business.
+    ///
+    /// The URL a layer sees carries the credential in its query (`access_token`,
+    /// `corpsecret`, a robot's `key`): a layer that logs URLs must strip it, e.g. with
+    /// [`redact_url`](crate::redact_url).
+    #[cfg(feature = "middleware")]
+    pub fn http_middleware(mut self, http: reqwest_middleware::ClientWithMiddleware) -> Self {
+        self.http = Some(Http::Layered(http));
         self
     }
 
@@ -278,7 +295,7 @@ impl ClientBuilder {
         self.limits.validate()?;
         let http = match self.http {
             Some(http) => http,
-            None => default_http_client(self.connect_timeout)?,
+            None => Http::Plain(default_http_client(self.connect_timeout)?),
         };
         let store = self
             .store

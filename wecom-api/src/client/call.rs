@@ -376,7 +376,7 @@ impl Client {
         } else {
             sent.await
         }
-        .map_err(|e| Error::transport(call.endpoint(), e))?;
+        .map_err(|e| e.into_error(call.endpoint()))?;
         let status = resp.status();
         let (content_type, disposition) = if expect == Expect::Json {
             (None, None)
