@@ -449,8 +449,9 @@ impl RateLimits {
             let rate = slots.get(refused.slot).map(|s| s.rate);
             let name = names.get(refused.slot).map_or("?", |n| n.as_ref());
             if self.on_limit == OnLimit::FailFast || refused.wait >= time_left() {
+                // Named only when refused: the common path allocates nothing.
                 return Err(Error::RateLimited {
-                    endpoint: call.endpoint.clone(),
+                    endpoint: Cow::Owned(call.id.unwrap_or(call.path).to_owned()),
                     status: None,
                     errcode: None,
                     message: match rate {
@@ -475,24 +476,13 @@ impl RateLimits {
 pub(crate) struct LimitedCall<'a> {
     pub(crate) id: Option<&'a str>,
     pub(crate) path: &'a str,
-    pub(crate) endpoint: Cow<'static, str>,
     /// The JSON body, read for `touser` by [`Per::Member`] rules.
     pub(crate) body: Option<&'a [u8]>,
 }
 
 impl<'a> LimitedCall<'a> {
-    pub(crate) fn new(
-        id: Option<&'a str>,
-        path: &'a str,
-        endpoint: Cow<'static, str>,
-        body: Option<&'a [u8]>,
-    ) -> Self {
-        LimitedCall {
-            id,
-            path,
-            endpoint,
-            body,
-        }
+    pub(crate) fn new(id: Option<&'a str>, path: &'a str, body: Option<&'a [u8]>) -> Self {
+        LimitedCall { id, path, body }
     }
 }
 
@@ -673,12 +663,7 @@ mod tests {
                     .endpoint("robot.send")
                     .rate(Rate::per_minute(2)),
             );
-        let call = LimitedCall {
-            id: Some("robot.send"),
-            path: "/cgi-bin/webhook/send",
-            endpoint: "robot.send".into(),
-            body: None,
-        };
+        let call = LimitedCall::new(Some("robot.send"), "/cgi-bin/webhook/send", None);
         let who = Counted {
             credential: "access_token:webhook:fp".into(),
             corp: "webhook".into(),

@@ -294,7 +294,7 @@ impl Client {
                 Payload::Json(b) => Some(&b[..]),
                 _ => None,
             };
-            let limited = LimitedCall::new(call.id, call.path, call.endpoint(), body);
+            let limited = LimitedCall::new(call.id, call.path, body);
             let counted = &self.inner.counted;
             self.inner
                 .limits
