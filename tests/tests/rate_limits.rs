@@ -336,3 +336,24 @@ async fn clients_on_one_redis_count_together() {
     assert!(!keys.is_empty());
     assert!(keys.iter().all(|k| !k.contains(&key)), "{keys:?}");
 }
+
+#[tokio::test]
+async fn with_redis_down_calls_are_still_counted_in_the_process() {
+    let server = MockServer::start_async().await;
+    let send = mock_robot_send(&server).await;
+    let closed = {
+        let l = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+        l.local_addr().expect("addr").port()
+    };
+    let limiter = RedisRateLimiter::connect(&format!("redis://127.0.0.1:{closed}"))
+        .await
+        .expect("a Redis URL");
+    let client = robot(
+        &server.base_url(),
+        &robot_key("redis-down"),
+        RateLimits::documented().with_limiter(limiter).fail_fast(),
+    );
+    let results = burst(&client, 25).await;
+    assert_eq!(results.iter().filter(|r| r.is_ok()).count(), 20);
+    send.assert_calls_async(20).await;
+}

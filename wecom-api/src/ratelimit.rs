@@ -30,6 +30,7 @@ use std::collections::{HashMap, VecDeque};
 use std::fmt;
 use std::future::Future;
 use std::pin::Pin;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, LazyLock, Mutex, PoisonError};
 use std::time::Duration;
 
@@ -294,6 +295,8 @@ pub struct RateLimits {
     rules: Arc<[Rule]>,
     on_limit: OnLimit,
     limiter: Arc<dyn RateLimiter>,
+    /// The limiter failed and counting fell back to this process: logged once per outage.
+    degraded: Arc<AtomicBool>,
 }
 
 impl Default for RateLimits {
@@ -321,6 +324,7 @@ impl RateLimits {
             rules: documented_rules().into(),
             on_limit: OnLimit::Wait,
             limiter: MemoryRateLimiter::shared(),
+            degraded: Arc::default(),
         }
     }
 
@@ -330,6 +334,7 @@ impl RateLimits {
             rules: Arc::new([]),
             on_limit: OnLimit::Wait,
             limiter: MemoryRateLimiter::shared(),
+            degraded: Arc::default(),
         }
     }
 
@@ -366,6 +371,7 @@ impl RateLimits {
     pub fn with_limiter(self, limiter: impl RateLimiter + 'static) -> RateLimits {
         RateLimits {
             limiter: Arc::new(limiter),
+            degraded: Arc::default(),
             ..self
         }
     }
@@ -436,10 +442,17 @@ impl RateLimits {
         }
         loop {
             let refused = match self.limiter.try_acquire(&slots).await {
-                Ok(r) => r,
+                Ok(r) => {
+                    if self.degraded.swap(false, Ordering::Relaxed) {
+                        tracing::info!("rate limiter reachable again");
+                    }
+                    r
+                }
                 Err(e) => {
                     // Counting goes on in this process rather than every call failing.
-                    tracing::warn!(error = %e, "rate limiter failed; counting in this process");
+                    if !self.degraded.swap(true, Ordering::Relaxed) {
+                        tracing::warn!(error = %e, "rate limiter failed; counting in this process until it is back");
+                    }
                     MemoryRateLimiter::shared().acquire_now(&slots)
                 }
             };
