@@ -107,6 +107,50 @@ async fn content_wecom_already_has_is_not_sent_again() {
     std::fs::remove_file(&path).ok();
 }
 
+/// The demo of WeCom's reference tool for these hashes (github.com/wecomopen/file_block_digest,
+/// `demo/README.md`): `sha_calc_demo.txt`, 5,999,998 bytes of `1234567890\r\n` repeated, and
+/// the `file_upload_init` request it documents for it, hashes as its tool printed them.
+#[tokio::test]
+async fn the_reference_tools_demo_file_is_initialised_with_its_documented_hashes() {
+    let data: Vec<u8> = b"1234567890\r\n"
+        .iter()
+        .copied()
+        .cycle()
+        .take(5_999_998)
+        .collect();
+    let path = temp_file("sha_calc_demo.txt", &data);
+    let server = MockServer::start_async().await;
+    mock_gettoken(&server, "token", 7200).await;
+    let init = server
+        .mock_async(|when, then| {
+            when.path("/cgi-bin/wedrive/file_upload_init")
+                .json_body(json!({
+                    "spaceid": "SPACEID", "fatherid": "FATHERID",
+                    "file_name": "sha_calc_demo.txt", "size": 5_999_998,
+                    "block_sha": [
+                        "5186fee37e9f7e77a1f6bea8d4e32638d5186d44",
+                        "cf540965f3190bc0c6367147ab0ac64dc9eff6a0",
+                        "bda1e884e1cb23a5cbdea73d2e00e23baa72d2f5"
+                    ]
+                }));
+            then.json_body(
+                json!({"errcode": 0, "errmsg": "ok", "hit_exist": true, "fileid": "DEMO"}),
+            );
+        })
+        .await;
+    let target = WedriveTarget::Folder {
+        spaceid: "SPACEID".into(),
+        fatherid: "FATHERID".into(),
+    };
+    let fileid = client(&server)
+        .wedrive_upload_file(&path, target)
+        .await
+        .expect("instant upload of the demo file");
+    assert_eq!(fileid, "DEMO");
+    init.assert_async().await;
+    std::fs::remove_file(&path).ok();
+}
+
 #[tokio::test]
 async fn a_missing_file_is_refused_before_any_request() {
     let server = MockServer::start_async().await;

@@ -4,8 +4,10 @@
 //! `upload_part` and `upload_finish` returns the new file's id.
 //!
 //! The block hashes (附录「分块累积sha说明」): SHA-1 runs over the whole file; after each full
-//! block its internal state (h0..h4) is written as hex, in the digest's layout; the last
-//! block's value is the SHA-1 of the whole file.
+//! block its internal state (h0..h4) is written as hex; the last block's value is the SHA-1
+//! of the whole file. WeCom's reference tool (github.com/wecomopen/file_block_digest) dumps
+//! the five state words as they lie in memory on a little-endian machine, so each word's
+//! bytes come out low byte first: that is what WeCom compares, and what we write.
 
 use std::path::Path;
 
@@ -58,6 +60,20 @@ struct BlockSha {
     pending_last: bool,
 }
 
+/// An intermediate state as WeCom writes it: each word's bytes low byte first (the reference
+/// tool's raw memory dump of the state on little-endian hardware), whatever our own
+/// byte order.
+fn state_hex(state: &[u32; 5]) -> String {
+    let mut out = String::with_capacity(40);
+    for byte in state.iter().flat_map(|word| word.to_le_bytes()) {
+        out.push(char::from(HEX[usize::from(byte >> 4)]));
+        out.push(char::from(HEX[usize::from(byte & 0xf)]));
+    }
+    out
+}
+
+const HEX: &[u8; 16] = b"0123456789abcdef";
+
 /// SHA-1's initial state (FIPS 180-4, 5.3.1).
 const SHA1_INIT: [u32; 5] = [
     0x6745_2301,
@@ -79,8 +95,7 @@ impl BlockSha {
                 .map(sha1::digest::generic_array::GenericArray::clone_from_slice)
                 .collect();
             sha1::compress(state, &blocks);
-            self.hashes
-                .push(state.iter().map(|word| format!("{word:08x}")).collect());
+            self.hashes.push(state_hex(state));
             self.pending_last = false;
         } else {
             self.pending_last = true;
@@ -252,11 +267,32 @@ mod tests {
         // the state path against a full hash of a one-block file with a full last block.
         let one = &data[..BLOCK_SIZE];
         assert_eq!(block_sha(one), [sha1_hex(one)]);
-        // The state after the first block, from an independent SHA-1 written for this test
-        // (FIPS 180-4 compression over the same 2 MiB, words printed with %08x).
-        assert_eq!(hashes[0], "d6727c6592e7f1750a5c7e606cf6057490c2b8bd");
+        // The state after the first block (big-endian words d6727c65 92e7f175 ...), each
+        // word's bytes reversed as WeCom's reference tool prints them.
+        assert_eq!(hashes[0], "657c72d675f1e792607e5c0a7405f66cbdb8c290");
         assert_ne!(hashes[0], sha1_hex(one));
         assert_ne!(hashes[0], hashes[1]);
+    }
+
+    /// The demo file of WeCom's reference tool (github.com/wecomopen/file_block_digest,
+    /// `demo/README.md`): 5,999,998 bytes of `1234567890\r\n` repeated, and the three
+    /// values its `test_file_block_digest` printed for it.
+    #[test]
+    fn the_reference_tools_demo_file_gives_its_published_hashes() {
+        let data: Vec<u8> = b"1234567890\r\n"
+            .iter()
+            .copied()
+            .cycle()
+            .take(5_999_998)
+            .collect();
+        assert_eq!(
+            block_sha(&data),
+            [
+                "5186fee37e9f7e77a1f6bea8d4e32638d5186d44",
+                "cf540965f3190bc0c6367147ab0ac64dc9eff6a0",
+                "bda1e884e1cb23a5cbdea73d2e00e23baa72d2f5",
+            ]
+        );
     }
 
     #[test]

@@ -6,12 +6,14 @@ use std::fmt;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
+use crate::ratelimit::{Counted, RateLimits};
 use crate::retry::RetryPolicy;
 use crate::token::{RefreshSettings, SharedStore, Token, TokenCache, TokenKind};
 
 mod builder;
 mod call;
 mod generated;
+mod http;
 mod issuers;
 mod principal;
 mod raw;
@@ -70,12 +72,15 @@ struct Inner {
     base: reqwest::Url,
     /// Path prefix of the base URL (`""` or e.g. `/proxy`), without trailing `/`.
     base_path: String,
-    http: reqwest::Client,
+    http: http::Http,
     timeout: Duration,
     /// The builder's deadline: the default of every handle, and the one refreshes use.
     deadline: Duration,
     max_download: u64,
     retry: RetryPolicy,
+    /// Client-side rate limits, and whom this client's requests count against.
+    limits: RateLimits,
+    counted: Counted,
     refresh: RefreshSettings,
     tokens: TokenCache,
     jsapi_ticket: TokenCache,
@@ -94,6 +99,7 @@ impl Inner {
             deadline: self.deadline,
             max_download: self.max_download,
             retry: self.retry.clone(),
+            limits: self.limits.clone(),
             ..Inner::with_caches(
                 principal,
                 Arc::clone(self.tokens.store()),
@@ -110,9 +116,18 @@ impl Inner {
         store: Arc<SharedStore>,
         refresh: RefreshSettings,
         base: reqwest::Url,
-        http: reqwest::Client,
+        http: http::Http,
     ) -> Inner {
         let key = principal.token_key();
+        let counted = Counted {
+            credential: format!(
+                "{}:{}:{}",
+                key.kind().as_str(),
+                key.corp_id(),
+                key.fingerprint()
+            ),
+            corp: principal.id().to_owned(),
+        };
         let cache = |kind| TokenCache::with_settings(key.with_kind(kind), store.clone(), refresh);
         // Tickets are obtained with this credential's token: same id and fingerprint.
         Inner {
@@ -128,6 +143,8 @@ impl Inner {
             deadline: DEFAULT_DEADLINE,
             max_download: DEFAULT_MAX_DOWNLOAD,
             retry: RetryPolicy::default(),
+            limits: RateLimits::documented(),
+            counted,
             refresh,
             ticket: Mutex::new(None),
         }
@@ -140,9 +157,11 @@ impl fmt::Debug for Client {
         f.debug_struct("Client")
             .field("credential", &i.principal)
             .field("base_url", &crate::redact::redact_userinfo(&i.base_url))
+            .field("http_middleware", &i.http.has_middleware())
             .field("timeout", &i.timeout)
             .field("deadline", &self.deadline)
             .field("retry", &i.retry)
+            .field("rate_limits", &i.limits.rules().len())
             .field("agent_id", &self.agent_id)
             .field("token_store", i.tokens.store())
             .finish_non_exhaustive()

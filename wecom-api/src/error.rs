@@ -186,10 +186,25 @@ pub enum Error {
         size: Option<u64>,
     },
 
+    /// A layer of the outbound middleware stack
+    /// ([`ClientBuilder::http_middleware`](crate::ClientBuilder), cargo feature
+    /// `middleware`) failed the request; whether it was sent is the layer's business, so it
+    /// is not retried.
+    #[error("{endpoint}: outbound middleware failed: {message}")]
+    Middleware {
+        /// Endpoint id or path.
+        endpoint: Cow<'static, str>,
+        /// The layer's error and its causes (redacted).
+        message: String,
+    },
+
     /// WeCom or a gateway said to slow down: HTTP 429 (with its `Retry-After`), or errcode
     /// 45009 / 45033 / 45011. `retry_after` is the server's word, or for an errcode (WeCom
     /// gives none) a suggestion: 60 s for 45009, 1 s for the others.
-    #[error("{endpoint}: rate limited: {}{}; retry after {}", describe_limit(*.status, *.errcode), errmsg_suffix(.message), retry_after.map_or_else(|| "an unknown time".to_string(), fmt_duration))]
+    ///
+    /// Or, with `local`, this client's own limit ([`crate::ratelimit`]) was reached and the
+    /// request was not sent; `retry_after` is when a slot frees.
+    #[error("{endpoint}: rate limited: {}{}; retry after {}{}", describe_limit(*.status, *.errcode), errmsg_suffix(.message), retry_after.map_or_else(|| "an unknown time".to_string(), fmt_duration), if *.local { " (nothing was sent)" } else { "" })]
     RateLimited {
         /// Endpoint id or path.
         endpoint: Cow<'static, str>,
@@ -201,6 +216,8 @@ pub enum Error {
         message: String,
         /// When to try again.
         retry_after: Option<Duration>,
+        /// The limit is this client's own: nothing was sent.
+        local: bool,
     },
 }
 
@@ -220,7 +237,7 @@ fn describe_limit(status: Option<u16>, errcode: Option<i64>) -> String {
     match (status, errcode) {
         (_, Some(code)) => format!("WeCom errcode {code}{}", meaning_suffix(code)),
         (Some(s), None) => format!("HTTP status {s}"),
-        (None, None) => "rate limit".to_string(),
+        (None, None) => "this client's own limit".to_string(),
     }
 }
 
@@ -317,6 +334,7 @@ impl Error {
                 errcode: Some(errcode),
                 message: redact::redact(errmsg).into_owned(),
                 retry_after: Some(wait),
+                local: false,
             },
             None => Error::api(endpoint, errcode, errmsg),
         }
@@ -337,6 +355,7 @@ impl Error {
                 errcode: None,
                 message: redact::excerpt(body, redact::EXCERPT_CHARS),
                 retry_after,
+                local: false,
             };
         }
         Error::http_status(endpoint, status, body)
@@ -436,6 +455,7 @@ impl Error {
             | Error::Transport { endpoint, .. }
             | Error::Decode { endpoint, .. }
             | Error::Deadline { endpoint, .. }
+            | Error::Middleware { endpoint, .. }
             | Error::RateLimited { endpoint, .. } => Some(endpoint),
             Error::TokenRefreshBackoff { source, .. } => source.endpoint(),
             _ => None,
@@ -464,6 +484,12 @@ impl Error {
     /// WeCom or a gateway asked to slow down ([`Error::RateLimited`]).
     pub fn is_rate_limited(&self) -> bool {
         matches!(self, Error::RateLimited { .. })
+    }
+
+    /// This client's own rate limit ([`crate::ratelimit`]) refused the call before anything
+    /// was sent.
+    pub fn is_local_limit(&self) -> bool {
+        matches!(self, Error::RateLimited { local: true, .. })
     }
 
     /// The access token was rejected (40001, 40014, 42001).

@@ -17,6 +17,7 @@ pub mod media;
 pub mod oauth;
 pub mod operation;
 mod paging;
+pub mod ratelimit;
 mod redact;
 mod retry;
 // Runtime additions to a generated group.
@@ -38,8 +39,12 @@ pub use error::{Error, Result, TransportKind};
 pub use generated::*;
 pub use media::{Download, DownloadStream, UploadFile};
 pub use paging::Paged;
+pub use redact::redact_url;
 /// The HTTP client the runtime uses: [`ClientBuilder::http_client`] takes a `reqwest::Client`.
 pub use reqwest;
+/// The middleware stack [`ClientBuilder::http_middleware`] takes (cargo feature `middleware`).
+#[cfg(feature = "middleware")]
+pub use reqwest_middleware;
 pub use retry::{RetryPolicy, RetrySafety};
 pub use secret::Secret;
 pub use token::{MemoryTokenStore, TokenStore};

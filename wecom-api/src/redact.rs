@@ -23,13 +23,16 @@ pub(crate) const EXCERPT_CHARS: usize = 200;
 /// `Token`), `*ticket` (`SuiteTicket`), `*secret` (`corpsecret`), `*aeskey`
 /// (`EncodingAESKey`), passwords, and the one-time or long-lived codes of OAuth and the
 /// callbacks: `code`, `AuthCode`, `PermanentCode`, `RegisterCode`, `ActiveCode`,
-/// `WelcomeCode`, `ResponseCode`, `session_key`.
+/// `WelcomeCode`, `ResponseCode`, `pre_auth_code`, `session_key`; and an AI bot's
+/// `response_url`, whose query carries a one-time `response_code`.
 pub(crate) fn is_sensitive_key(key: &str) -> bool {
     const SUFFIXES: [&str; 6] = ["token", "ticket", "secret", "aeskey", "password", "passwd"];
     // `key`: a group robot's webhook key, which is its whole credential.
-    const EXACT: [&str; 10] = [
+    const EXACT: [&str; 12] = [
         "key",
         "code",
+        "preauthcode",
+        "responseurl",
         "authcode",
         "permanentcode",
         "registercode",
@@ -125,6 +128,22 @@ pub(crate) fn redact(text: &str) -> Cow<'_, str> {
         Cow::Borrowed(t) => redact_userinfo(t),
         Cow::Owned(t) => Cow::Owned(redact_userinfo(&t).into_owned()),
     }
+}
+
+/// A URL (or any text) with the credentials WeCom requests carry blanked: the values of
+/// `access_token`, `corpsecret`, a robot's `key`, every `*_token`, `*ticket`, `*secret` and
+/// one-time code in its query, and a `user:password@` before its host. For middleware and
+/// logs that see the URLs the client sends.
+///
+/// ```
+/// let url = "https://qyapi.weixin.qq.com/cgi-bin/user/get?access_token=T0KEN&userid=zhangsan";
+/// assert_eq!(
+///     wecom_api::redact_url(url),
+///     "https://qyapi.weixin.qq.com/cgi-bin/user/get?access_token=***&userid=zhangsan"
+/// );
+/// ```
+pub fn redact_url(url: &str) -> String {
+    redact(url).into_owned()
 }
 
 /// Blanks `user:pass` in `scheme://user:pass@host`.
@@ -305,6 +324,10 @@ mod tests {
             "RegisterCode",
             "WelcomeCode",
             "ResponseCode",
+            "pre_auth_code",
+            "PreAuthCode",
+            "response_url",
+            "ResponseUrl",
             "ActiveCode",
             "code",
             "SessionKey",
@@ -325,6 +348,23 @@ mod tests {
         assert_eq!(
             redact(r#"{"AuthCode":"AC","PermanentCode":"PC"}"#),
             r#"{"AuthCode":"***","PermanentCode":"***"}"#
+        );
+    }
+
+    #[test]
+    fn blanks_pre_auth_codes_and_response_urls() {
+        let s = r#"{"errcode":0,"pre_auth_code":"Cx_Dk6qiBE0Dmx4EmlT3oRfArPvwSQ-oa3NL_fwHM7VI08r52wazoZX2Rhpz1dEw","expires_in":1200}"#;
+        assert_eq!(
+            redact(s),
+            r#"{"errcode":0,"pre_auth_code":"***","expires_in":1200}"#
+        );
+        let s = r#"{"msgtype":"text","response_url":"https://qyapi.weixin.qq.com/cgi-bin/aibot/response?response_code=RC123","text":{"content":"hi"}}"#;
+        let clean = redact(s);
+        assert!(!clean.contains("RC123"), "{clean}");
+        assert!(clean.contains(r#""response_url":"***""#), "{clean}");
+        assert_eq!(
+            redact("ResponseUrl=https://h/x?response_code=RC9&a=1"),
+            "ResponseUrl=***&a=1"
         );
     }
 

@@ -4,12 +4,14 @@ use std::fmt;
 use std::sync::Arc;
 use std::time::Duration;
 
+use super::http::Http;
 use super::principal::Principal;
 use super::{
     Client, DEFAULT_BASE_URL, DEFAULT_CONNECT_TIMEOUT, DEFAULT_DEADLINE, DEFAULT_MAX_DOWNLOAD,
     DEFAULT_TIMEOUT, Inner, USER_AGENT,
 };
 use crate::error::{Error, Result};
+use crate::ratelimit::RateLimits;
 use crate::redact::MASK;
 use crate::retry::RetryPolicy;
 use crate::token::{
@@ -23,13 +25,14 @@ pub struct ClientBuilder {
     corp_id: Option<String>,
     secret: Option<String>,
     base_url: Option<String>,
-    http: Option<reqwest::Client>,
+    http: Option<Http>,
     timeout: Duration,
     connect_timeout: Duration,
     deadline: Duration,
     max_download: u64,
     token_backoff: (Duration, Duration),
     retry: RetryPolicy,
+    limits: RateLimits,
     agent_id: Option<i64>,
     store: Option<Arc<SharedStore>>,
     /// A credential other than a corp secret, set by `suite`, `provider`,
@@ -54,6 +57,7 @@ impl fmt::Debug for ClientBuilder {
             .field("max_download_size", &self.max_download)
             .field("token_failure_backoff", &self.token_backoff)
             .field("retry", &self.retry)
+            .field("rate_limits", &self.limits)
             .field("agent_id", &self.agent_id)
             .field("token_store", &self.store)
             .finish()
@@ -73,6 +77,7 @@ impl Default for ClientBuilder {
             max_download: DEFAULT_MAX_DOWNLOAD,
             token_backoff: (FAILURE_BACKOFF_FIRST, FAILURE_BACKOFF_MAX),
             retry: RetryPolicy::default(),
+            limits: RateLimits::documented(),
             agent_id: None,
             store: None,
             other: None,
@@ -156,7 +161,23 @@ impl ClientBuilder {
     /// [`connect_timeout`](Self::connect_timeout) is then the shared client's business;
     /// [`timeout`](Self::timeout) still applies, per request.
     pub fn http_client(mut self, http: reqwest::Client) -> Self {
-        self.http = Some(http);
+        self.http = Some(Http::Plain(http));
+        self
+    }
+
+    /// Sends every request through this `reqwest_middleware` stack (cargo feature
+    /// `middleware`): metrics, tracing of your own, an egress proxy's auth header, request
+    /// logs. Each layer sees every attempt as it goes out, after the client has added the
+    /// credential, taken its rate-limit slot and set the request timeout; retries, the
+    /// deadline, token refreshes and the redaction of errors stay the client's, around the
+    /// stack. [`connect_timeout`](Self::connect_timeout) is the stack's client's business.
+    ///
+    /// The URL a layer sees carries the credential in its query (`access_token`,
+    /// `corpsecret`, a robot's `key`): a layer that logs URLs must strip it, e.g. with
+    /// [`redact_url`](crate::redact_url).
+    #[cfg(feature = "middleware")]
+    pub fn http_middleware(mut self, http: reqwest_middleware::ClientWithMiddleware) -> Self {
+        self.http = Some(Http::Layered(http));
         self
     }
 
@@ -202,6 +223,15 @@ impl ClientBuilder {
     /// Retry policy for transient failures (default: 3 retries with backoff).
     pub fn retry_policy(mut self, policy: RetryPolicy) -> Self {
         self.retry = policy;
+        self
+    }
+
+    /// Client-side rate limits (default [`RateLimits::documented`]: WeCom's documented
+    /// limits, waiting for a free slot, counted in this process's memory). Clients made
+    /// from this one (`authorized_corp`, `downstream_corp`, `device`) keep them.
+    /// [`RateLimits::none`] turns them off.
+    pub fn rate_limits(mut self, limits: RateLimits) -> Self {
+        self.limits = limits;
         self
     }
 
@@ -262,9 +292,10 @@ impl ClientBuilder {
                 "must be greater than zero",
             ));
         }
+        self.limits.validate()?;
         let http = match self.http {
             Some(http) => http,
-            None => default_http_client(self.connect_timeout)?,
+            None => Http::Plain(default_http_client(self.connect_timeout)?),
         };
         let store = self
             .store
@@ -281,6 +312,7 @@ impl ClientBuilder {
                 deadline: self.deadline,
                 max_download: self.max_download,
                 retry: self.retry,
+                limits: self.limits,
                 ..Inner::with_caches(principal, store, refresh, base, http)
             }),
             deadline: self.deadline,

@@ -17,6 +17,7 @@ use crate::de::{self, Status};
 use crate::error::{Error, Result};
 use crate::media::{self};
 use crate::operation::{Credential, Method, Operation};
+use crate::ratelimit::LimitedCall;
 use crate::token::instant_after;
 
 /// One call, from a generated [`Operation`] or a raw path.
@@ -107,16 +108,18 @@ pub(super) struct Raw {
 }
 
 /// What a call was doing, for the error when its deadline runs out.
-pub(super) const DURING: [&str; 4] = [
+pub(super) const DURING: [&str; 5] = [
     "while waiting for the access token",
     "while waiting for a response",
     "while waiting to retry",
     "while reading the response",
+    "while waiting for a rate-limit slot",
 ];
 pub(super) const PHASE_TOKEN: u8 = 0;
 pub(super) const PHASE_REQUEST: u8 = 1;
 pub(super) const PHASE_BACKOFF: u8 = 2;
 pub(super) const PHASE_BODY: u8 = 3;
+pub(super) const PHASE_LIMIT: u8 = 4;
 
 /// The time one call may still take, what it is doing, and its span.
 pub(super) struct Budget {
@@ -285,6 +288,18 @@ impl Client {
         loop {
             // u64: `max_retries` may be u32::MAX.
             span.record("attempt", u64::from(retries) + 1);
+            // Client-side limits (crate::ratelimit): each attempt that goes out counts.
+            budget.enter(PHASE_LIMIT);
+            let body = match payload {
+                Payload::Json(b) => Some(&b[..]),
+                _ => None,
+            };
+            let limited = LimitedCall::new(call.id, call.path, body);
+            let counted = &self.inner.counted;
+            self.inner
+                .limits
+                .admit(&limited, counted, || budget.left())
+                .await?;
             budget.enter(PHASE_REQUEST);
             let err = match self
                 .attempt(call, query, payload, expect, token, budget)
@@ -361,7 +376,7 @@ impl Client {
         } else {
             sent.await
         }
-        .map_err(|e| Error::transport(call.endpoint(), e))?;
+        .map_err(|e| e.into_error(call.endpoint()))?;
         let status = resp.status();
         let (content_type, disposition) = if expect == Expect::Json {
             (None, None)
