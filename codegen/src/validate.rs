@@ -204,10 +204,7 @@ impl<'a> Checker<'a> {
                     );
                 }
                 if field.why.trim().is_empty() {
-                    self.error(
-                        &format!("{place}.why"),
-                        "say why the field could not be confirmed",
-                    );
+                    self.error(&format!("{place}.why"), "say why the field could not be confirmed");
                 }
             }
         }
