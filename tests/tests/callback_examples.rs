@@ -183,7 +183,7 @@ const EXPECTED: &[(&str, &str)] = &[
     ),
     (
         "events/Meeting/MeetingChangeEvent.xml",
-        "event.meeting_change",
+        "event.meeting_change.modify_meeting",
     ),
     (
         "events/Meeting/MeetingStatisticsEvent.xml",
@@ -934,4 +934,41 @@ fn batch_job_result_is_also_a_suite_notification() {
     assert_eq!(e.service_corp_id.as_deref(), Some("wx233"));
     let job = e.batch_job.expect("BatchJob");
     assert_eq!(job.job_type.as_deref(), Some("contact_id_translate"));
+}
+
+#[test]
+fn meeting_changes_are_typed_by_change_type() {
+    use wecom_api::callback::{Event, MeetingChangeEvent};
+    let xml = "<xml><FromUserName>userId</FromUserName><FromUserTmpOpenId>tmp</FromUserTmpOpenId>\
+               <MsgType>event</MsgType><Event>meeting_change</Event><ChangeType>role_change</ChangeType>\
+               <MeetingId>m1</MeetingId><OperatedUser><UserId>lisi</UserId><TmpOpenId>t2</TmpOpenId>\
+               <UserRole>6</UserRole></OperatedUser></xml>";
+    let Callback::Event(Event::MeetingChange(MeetingChangeEvent::RoleChange(e))) =
+        Callback::parse(xml).unwrap()
+    else {
+        panic!("not role_change")
+    };
+    assert_eq!(e.meeting_id.as_deref(), Some("m1"));
+    assert_eq!(e.from_user_tmp_open_id.as_deref(), Some("tmp"));
+    let user = e.operated_user.expect("OperatedUser");
+    assert_eq!(
+        (user.user_id.as_deref(), user.user_role),
+        (Some("lisi"), Some(6))
+    );
+
+    let xml = "<xml><MsgType>event</MsgType><Event>meeting_change</Event>\
+               <ChangeType>medium_upload</ChangeType><MeetingId>m1</MeetingId>\
+               <AllUploadStatus>false</AllUploadStatus>\
+               <UploadInfo><MediumType>1</MediumType><UploadStatus>1</UploadStatus></UploadInfo>\
+               <UploadInfo><MediumType>3</MediumType><UploadStatus>0</UploadStatus>\
+               <ErrorMsg>too big</ErrorMsg></UploadInfo></xml>";
+    let Callback::Event(Event::MeetingChange(MeetingChangeEvent::MediumUpload(e))) =
+        Callback::parse(xml).unwrap()
+    else {
+        panic!("not medium_upload")
+    };
+    assert_eq!(e.all_upload_status, Some(false));
+    let uploads = e.upload_info.expect("UploadInfo");
+    assert_eq!(uploads.len(), 2);
+    assert_eq!(uploads[1].error_msg.as_deref(), Some("too big"));
 }

@@ -785,10 +785,242 @@ fn event_upload_media_job_finish_0() {
 }
 /// events/Meeting/MeetingChangeEvent.xml
 #[test]
-fn event_meeting_change_0() {
+fn event_meeting_change_modify_meeting_0() {
     check_callback(
         "<xml>\n    <ToUserName><![CDATA[toUser]]></ToUserName>\n    <FromUserName><![CDATA[fromUser]]></FromUserName>\n    <CreateTime>1348831860</CreateTime>\n    <MsgType><![CDATA[event]]></MsgType>\n    <Event><![CDATA[meeting_change]]></Event>\n    <ChangeType><![CDATA[modify_meeting]]></ChangeType>\n    <MeetingId><![CDATA[wcjgewCwAAqeJcPI1d8Pwbjt7nttzAAA]]></MeetingId>\n</xml>",
-        "event.meeting_change",
+        "event.meeting_change.modify_meeting",
+    );
+}
+/// built from the table on https://developer.work.weixin.qq.com/document/path/99081 (the page shows no example of it)
+#[test]
+fn event_meeting_change_modify_meeting_1() {
+    check_callback(
+        "<xml>\n    <ToUserName><![CDATA[toUser]]></ToUserName>\n    <FromUserName><![CDATA[userId]]></FromUserName>\n    <CreateTime>1348831860</CreateTime>\n    <MsgType><![CDATA[event]]></MsgType>\n    <Event><![CDATA[meeting_change]]></Event>\n    <ChangeType><![CDATA[modify_meeting]]></ChangeType>\n    <FromUserTmpOpenId><![CDATA[tmpOpenId]]></FromUserTmpOpenId>\n    <MeetingId><![CDATA[wcjgewCwAAqeJcPI1d8Pwbjt7nttzAAA]]></MeetingId>\n</xml>",
+        "event.meeting_change.modify_meeting",
+    );
+}
+/// built from the table on https://developer.work.weixin.qq.com/document/path/99082 (the page shows no example of it)
+#[test]
+fn event_meeting_change_cancel_meeting_0() {
+    check_callback(
+        "<xml>\n    <ToUserName><![CDATA[toUser]]></ToUserName>\n    <FromUserName><![CDATA[userId]]></FromUserName>\n    <CreateTime>1348831860</CreateTime>\n    <MsgType><![CDATA[event]]></MsgType>\n    <Event><![CDATA[meeting_change]]></Event>\n    <ChangeType><![CDATA[cancel_meeting]]></ChangeType>\n    <FromUserTmpOpenId><![CDATA[tmpOpenId]]></FromUserTmpOpenId>\n    <MeetingId><![CDATA[wcjgewCwAAqeJcPI1d8Pwbjt7nttzAAA]]></MeetingId>\n</xml>",
+        "event.meeting_change.cancel_meeting",
+    );
+}
+/// built from the table on https://developer.work.weixin.qq.com/document/path/98333 (the page shows no example of it)
+#[test]
+fn event_meeting_change_meeting_start_0() {
+    check_callback(
+        "<xml>\n    <ToUserName><![CDATA[toUser]]></ToUserName>\n    <FromUserName><![CDATA[sys]]></FromUserName>\n    <CreateTime>1348831860</CreateTime>\n    <MsgType><![CDATA[event]]></MsgType>\n    <Event><![CDATA[meeting_change]]></Event>\n    <ChangeType><![CDATA[meeting_start]]></ChangeType>\n    <MeetingId><![CDATA[wcjgewCwAAqeJcPI1d8Pwbjt7nttzAAA]]></MeetingId>\n</xml>",
+        "event.meeting_change.meeting_start",
+    );
+}
+/// built from the table on https://developer.work.weixin.qq.com/document/path/98337 (the page shows no example of it)
+#[test]
+fn event_meeting_change_meeting_end_0() {
+    check_callback(
+        "<xml>\n    <ToUserName><![CDATA[toUser]]></ToUserName>\n    <FromUserName><![CDATA[sys]]></FromUserName>\n    <CreateTime>1348831860</CreateTime>\n    <MsgType><![CDATA[event]]></MsgType>\n    <Event><![CDATA[meeting_change]]></Event>\n    <ChangeType><![CDATA[meeting_end]]></ChangeType>\n    <MeetingId><![CDATA[wcjgewCwAAqeJcPI1d8Pwbjt7nttzAAA]]></MeetingId>\n</xml>",
+        "event.meeting_change.meeting_end",
+    );
+}
+/// built from the table on https://developer.work.weixin.qq.com/document/path/98341 (the page shows no example of it)
+#[test]
+fn event_meeting_change_meeting_mute_all_0() {
+    check_callback(
+        "<xml>\n    <ToUserName><![CDATA[toUser]]></ToUserName>\n    <FromUserName><![CDATA[userId]]></FromUserName>\n    <CreateTime>1348831860</CreateTime>\n    <MsgType><![CDATA[event]]></MsgType>\n    <Event><![CDATA[meeting_change]]></Event>\n    <ChangeType><![CDATA[meeting_mute_all]]></ChangeType>\n    <FromUserTmpOpenId><![CDATA[tmpOpenId]]></FromUserTmpOpenId>\n    <MeetingId><![CDATA[wcjgewCwAAqeJcPI1d8Pwbjt7nttzAAA]]></MeetingId>\n</xml>",
+        "event.meeting_change.meeting_mute_all",
+    );
+}
+/// built from the table on https://developer.work.weixin.qq.com/document/path/98345 (the page shows no example of it)
+#[test]
+fn event_meeting_change_meeting_unmute_all_0() {
+    check_callback(
+        "<xml>\n    <ToUserName><![CDATA[toUser]]></ToUserName>\n    <FromUserName><![CDATA[userId]]></FromUserName>\n    <CreateTime>1348831860</CreateTime>\n    <MsgType><![CDATA[event]]></MsgType>\n    <Event><![CDATA[meeting_change]]></Event>\n    <ChangeType><![CDATA[meeting_unmute_all]]></ChangeType>\n    <FromUserTmpOpenId><![CDATA[tmpOpenId]]></FromUserTmpOpenId>\n    <MeetingId><![CDATA[wcjgewCwAAqeJcPI1d8Pwbjt7nttzAAA]]></MeetingId>\n</xml>",
+        "event.meeting_change.meeting_unmute_all",
+    );
+}
+/// built from the table on https://developer.work.weixin.qq.com/document/path/98348 (the page shows no example of it)
+#[test]
+fn event_meeting_change_join_meeting_0() {
+    check_callback(
+        "<xml>\n    <ToUserName><![CDATA[toUser]]></ToUserName>\n    <FromUserName><![CDATA[userId]]></FromUserName>\n    <CreateTime>1348831860</CreateTime>\n    <MsgType><![CDATA[event]]></MsgType>\n    <Event><![CDATA[meeting_change]]></Event>\n    <ChangeType><![CDATA[join_meeting]]></ChangeType>\n    <FromUserTmpOpenId><![CDATA[tmpOpenId]]></FromUserTmpOpenId>\n    <MeetingId><![CDATA[wcjgewCwAAqeJcPI1d8Pwbjt7nttzAAA]]></MeetingId>\n</xml>",
+        "event.meeting_change.join_meeting",
+    );
+}
+/// built from the table on https://developer.work.weixin.qq.com/document/path/98352 (the page shows no example of it)
+#[test]
+fn event_meeting_change_quit_meeting_0() {
+    check_callback(
+        "<xml>\n    <ToUserName><![CDATA[toUser]]></ToUserName>\n    <FromUserName><![CDATA[userId]]></FromUserName>\n    <CreateTime>1348831860</CreateTime>\n    <MsgType><![CDATA[event]]></MsgType>\n    <Event><![CDATA[meeting_change]]></Event>\n    <ChangeType><![CDATA[quit_meeting]]></ChangeType>\n    <FromUserTmpOpenId><![CDATA[tmpOpenId]]></FromUserTmpOpenId>\n    <MeetingId><![CDATA[wcjgewCwAAqeJcPI1d8Pwbjt7nttzAAA]]></MeetingId>\n</xml>",
+        "event.meeting_change.quit_meeting",
+    );
+}
+/// official 成员等待主持人入会事件 page, https://developer.work.weixin.qq.com/document/path/98353
+#[test]
+fn event_meeting_change_join_meeting_before_host_0() {
+    check_callback(
+        "<xml>\n   <ToUserName><![CDATA[toUser]]></ToUserName>\n   <FromUserName><![CDATA[userId]]></FromUserName>\n   <FromUserTmpOpenId><![CDATA[tmpOpenId]]></FromUserTmpOpenId>\n   <CreateTime>1348831860</CreateTime>\n   <MsgType><![CDATA[event]]></MsgType>\n   <Event><![CDATA[meeting_change]]></Event>\n   <ChangeType><![CDATA[join_meeting_before_host]]></ChangeType>\n   <MeetingId><![CDATA[wcjgewCwAAqeJcPI1d8Pwbjt7nttzAAA]]></MeetingId>\n</xml>",
+        "event.meeting_change.join_meeting_before_host",
+    );
+}
+/// official 成员进入等候室事件 page, https://developer.work.weixin.qq.com/document/path/98354
+#[test]
+fn event_meeting_change_join_waiting_room_0() {
+    check_callback(
+        "<xml>\n   <ToUserName><![CDATA[toUser]]></ToUserName>\n   <FromUserName><![CDATA[userId]]></FromUserName>\n   <FromUserTmpOpenId><![CDATA[tmpOpenId]]></FromUserTmpOpenId>\n   <CreateTime>1348831860</CreateTime>\n   <MsgType><![CDATA[event]]></MsgType>\n   <Event><![CDATA[meeting_change]]></Event>\n   <ChangeType><![CDATA[join_waiting_room]]></ChangeType>\n   <MeetingId><![CDATA[wcjgewCwAAqeJcPI1d8Pwbjt7nttzAAA]]></MeetingId>\n</xml>",
+        "event.meeting_change.join_waiting_room",
+    );
+}
+/// built from the table on https://developer.work.weixin.qq.com/document/path/98355 (the page shows no example of it)
+#[test]
+fn event_meeting_change_quit_waiting_room_0() {
+    check_callback(
+        "<xml>\n    <ToUserName><![CDATA[toUser]]></ToUserName>\n    <FromUserName><![CDATA[userId]]></FromUserName>\n    <CreateTime>1348831860</CreateTime>\n    <MsgType><![CDATA[event]]></MsgType>\n    <Event><![CDATA[meeting_change]]></Event>\n    <ChangeType><![CDATA[quit_waiting_room]]></ChangeType>\n    <FromUserTmpOpenId><![CDATA[tmpOpenId]]></FromUserTmpOpenId>\n    <MeetingId><![CDATA[wcjgewCwAAqeJcPI1d8Pwbjt7nttzAAA]]></MeetingId>\n    <OperatedUser>\n        <UserId><![CDATA[userId]]></UserId>\n        <TmpOpenId><![CDATA[tmpOpenId]]></TmpOpenId>\n    </OperatedUser>\n</xml>",
+        "event.meeting_change.quit_waiting_room",
+    );
+}
+/// built from the table on https://developer.work.weixin.qq.com/document/path/98393 (the page shows no example of it)
+#[test]
+fn event_meeting_change_join_from_meeting_room_0() {
+    check_callback(
+        "<xml>\n    <ToUserName><![CDATA[toUser]]></ToUserName>\n    <FromUserName><![CDATA[userId]]></FromUserName>\n    <CreateTime>1348831860</CreateTime>\n    <MsgType><![CDATA[event]]></MsgType>\n    <Event><![CDATA[meeting_change]]></Event>\n    <ChangeType><![CDATA[join_from_meeting_room]]></ChangeType>\n    <FromUserTmpOpenId><![CDATA[tmpOpenId]]></FromUserTmpOpenId>\n    <MeetingId><![CDATA[wcjgewCwAAqeJcPI1d8Pwbjt7nttzAAA]]></MeetingId>\n    <OperatedUser>\n        <UserId><![CDATA[userId]]></UserId>\n        <TmpOpenId><![CDATA[tmpOpenId]]></TmpOpenId>\n    </OperatedUser>\n</xml>",
+        "event.meeting_change.join_from_meeting_room",
+    );
+}
+/// built from the table on https://developer.work.weixin.qq.com/document/path/98394 (the page shows no example of it)
+#[test]
+fn event_meeting_change_move_to_waiting_room_0() {
+    check_callback(
+        "<xml>\n    <ToUserName><![CDATA[toUser]]></ToUserName>\n    <FromUserName><![CDATA[userId]]></FromUserName>\n    <CreateTime>1348831860</CreateTime>\n    <MsgType><![CDATA[event]]></MsgType>\n    <Event><![CDATA[meeting_change]]></Event>\n    <ChangeType><![CDATA[move_to_waiting_room]]></ChangeType>\n    <FromUserTmpOpenId><![CDATA[tmpOpenId]]></FromUserTmpOpenId>\n    <MeetingId><![CDATA[wcjgewCwAAqeJcPI1d8Pwbjt7nttzAAA]]></MeetingId>\n    <OperatedUser>\n        <UserId><![CDATA[userId]]></UserId>\n        <TmpOpenId><![CDATA[tmpOpenId]]></TmpOpenId>\n    </OperatedUser>\n</xml>",
+        "event.meeting_change.move_to_waiting_room",
+    );
+}
+/// built from the table on https://developer.work.weixin.qq.com/document/path/98395 (the page shows no example of it)
+#[test]
+fn event_meeting_change_open_screen_share_0() {
+    check_callback(
+        "<xml>\n    <ToUserName><![CDATA[toUser]]></ToUserName>\n    <FromUserName><![CDATA[userId]]></FromUserName>\n    <CreateTime>1348831860</CreateTime>\n    <MsgType><![CDATA[event]]></MsgType>\n    <Event><![CDATA[meeting_change]]></Event>\n    <ChangeType><![CDATA[open_screen_share]]></ChangeType>\n    <FromUserTmpOpenId><![CDATA[tmpOpenId]]></FromUserTmpOpenId>\n    <MeetingId><![CDATA[wcjgewCwAAqeJcPI1d8Pwbjt7nttzAAA]]></MeetingId>\n</xml>",
+        "event.meeting_change.open_screen_share",
+    );
+}
+/// built from the table on https://developer.work.weixin.qq.com/document/path/98396 (the page shows no example of it)
+#[test]
+fn event_meeting_change_close_screen_share_0() {
+    check_callback(
+        "<xml>\n    <ToUserName><![CDATA[toUser]]></ToUserName>\n    <FromUserName><![CDATA[userId]]></FromUserName>\n    <CreateTime>1348831860</CreateTime>\n    <MsgType><![CDATA[event]]></MsgType>\n    <Event><![CDATA[meeting_change]]></Event>\n    <ChangeType><![CDATA[close_screen_share]]></ChangeType>\n    <FromUserTmpOpenId><![CDATA[tmpOpenId]]></FromUserTmpOpenId>\n    <MeetingId><![CDATA[wcjgewCwAAqeJcPI1d8Pwbjt7nttzAAA]]></MeetingId>\n</xml>",
+        "event.meeting_change.close_screen_share",
+    );
+}
+/// official 会议成员角色变更事件 page, https://developer.work.weixin.qq.com/document/path/98397
+#[test]
+fn event_meeting_change_role_change_0() {
+    check_callback(
+        "<xml>\n   <ToUserName><![CDATA[toUser]]></ToUserName>\n   <FromUserName><![CDATA[userId]]></FromUserName>\n   <FromUserTmpOpenId><![CDATA[tmpOpenId]]></FromUserTmpOpenId>\n   <OperatedUser>\n\t   <UserId><![CDATA[userId]]></UserId>\n\t   <TmpOpenId><![CDATA[tmpOpenId]]></TmpOpenId>\n       <UserRole>2</UserRole>\n   </OperatedUser>\n   <CreateTime>1348831860</CreateTime>\n   <MsgType><![CDATA[event]]></MsgType>\n   <Event><![CDATA[meeting_change]]></Event>\n   <ChangeType><![CDATA[role_change]]></ChangeType>\n   <MeetingId><![CDATA[wcjgewCwAAqeJcPI1d8Pwbjt7nttzAAA]]></MeetingId>\n</xml>",
+        "event.meeting_change.role_change",
+    );
+}
+/// built from the table on https://developer.work.weixin.qq.com/document/path/98771 (the page shows no example of it)
+#[test]
+fn event_meeting_change_webinar_role_change_0() {
+    check_callback(
+        "<xml>\n    <ToUserName><![CDATA[toUser]]></ToUserName>\n    <FromUserName><![CDATA[userId]]></FromUserName>\n    <CreateTime>1348831860</CreateTime>\n    <MsgType><![CDATA[event]]></MsgType>\n    <Event><![CDATA[meeting_change]]></Event>\n    <ChangeType><![CDATA[webinar_role_change]]></ChangeType>\n    <FromUserTmpOpenId><![CDATA[tmpOpenId]]></FromUserTmpOpenId>\n    <MeetingId><![CDATA[wcjgewCwAAqeJcPI1d8Pwbjt7nttzAAA]]></MeetingId>\n    <OperatedUser>\n        <UserId><![CDATA[userId]]></UserId>\n        <TmpOpenId><![CDATA[tmpOpenId]]></TmpOpenId>\n        <UserRole>2</UserRole>\n    </OperatedUser>\n</xml>",
+        "event.meeting_change.webinar_role_change",
+    );
+}
+/// built from the table on https://developer.work.weixin.qq.com/document/path/98773 (the page shows no example of it)
+#[test]
+fn event_meeting_change_webinar_warm_up_upload_0() {
+    check_callback(
+        "<xml>\n    <ToUserName><![CDATA[toUser]]></ToUserName>\n    <FromUserName><![CDATA[sys]]></FromUserName>\n    <CreateTime>1348831860</CreateTime>\n    <MsgType><![CDATA[event]]></MsgType>\n    <Event><![CDATA[meeting_change]]></Event>\n    <ChangeType><![CDATA[webinar_warm_up_upload]]></ChangeType>\n    <MeetingId><![CDATA[wcjgewCwAAqeJcPI1d8Pwbjt7nttzAAA]]></MeetingId>\n    <WarmUpInfo>\n        <WarmUpPicture><![CDATA[https://example.com/warm_up.png]]></WarmUpPicture>\n        <UploadStatus>1</UploadStatus>\n    </WarmUpInfo>\n</xml>",
+        "event.meeting_change.webinar_warm_up_upload",
+    );
+}
+/// official PSTN 外呼状态更新事件 page, https://developer.work.weixin.qq.com/document/path/98774
+#[test]
+fn event_meeting_change_pstn_status_update_0() {
+    check_callback(
+        "<xml>\n   <ToUserName><![CDATA[toUser]]></ToUserName>\n   <FromUserName><![CDATA[userId]]></FromUserName>\n   <FromUserTmpOpenId><![CDATA[tmpOpenId]]></FromUserTmpOpenId>\n   <CreateTime>1348831860</CreateTime>\n   <MsgType><![CDATA[event]]></MsgType>\n   <Event><![CDATA[meeting_change]]></Event>\n   <ChangeType><![CDATA[pstn_status_update]]></ChangeType>\n   <MeetingId><![CDATA[wcjgewCwAAqeJcPI1d8Pwbjt7nttzAAA]]></MeetingId>\n   <PstnStatus><![CDATA[START_ACCEPT]]></PstnStatus>\n</xml>",
+        "event.meeting_change.pstn_status_update",
+    );
+}
+/// built from the table on https://developer.work.weixin.qq.com/document/path/98775 (the page shows no example of it)
+#[test]
+fn event_meeting_change_medium_upload_0() {
+    check_callback(
+        "<xml>\n    <ToUserName><![CDATA[toUser]]></ToUserName>\n    <FromUserName><![CDATA[sys]]></FromUserName>\n    <CreateTime>1348831860</CreateTime>\n    <MsgType><![CDATA[event]]></MsgType>\n    <Event><![CDATA[meeting_change]]></Event>\n    <ChangeType><![CDATA[medium_upload]]></ChangeType>\n    <MeetingId><![CDATA[wcjgewCwAAqeJcPI1d8Pwbjt7nttzAAA]]></MeetingId>\n    <AllUploadStatus><![CDATA[true]]></AllUploadStatus>\n    <UploadInfo>\n        <MediumUrl><![CDATA[https://example.com/a.mp4]]></MediumUrl>\n        <MediumType>1</MediumType>\n        <UploadStatus>1</UploadStatus>\n    </UploadInfo>\n    <UploadInfo>\n        <MediumUrl><![CDATA[https://example.com/b.png]]></MediumUrl>\n        <MediumType>2</MediumType>\n        <UploadStatus>1</UploadStatus>\n    </UploadInfo>\n</xml>",
+        "event.meeting_change.medium_upload",
+    );
+}
+/// built from the table on https://developer.work.weixin.qq.com/document/path/98398 (the page shows no example of it)
+#[test]
+fn event_meeting_change_start_recording_0() {
+    check_callback(
+        "<xml>\n    <ToUserName><![CDATA[toUser]]></ToUserName>\n    <FromUserName><![CDATA[userId]]></FromUserName>\n    <CreateTime>1348831860</CreateTime>\n    <MsgType><![CDATA[event]]></MsgType>\n    <Event><![CDATA[meeting_change]]></Event>\n    <ChangeType><![CDATA[start_recording]]></ChangeType>\n    <FromUserTmpOpenId><![CDATA[tmpOpenId]]></FromUserTmpOpenId>\n    <MeetingId><![CDATA[wcjgewCwAAqeJcPI1d8Pwbjt7nttzAAA]]></MeetingId>\n</xml>",
+        "event.meeting_change.start_recording",
+    );
+}
+/// built from the table on https://developer.work.weixin.qq.com/document/path/98399 (the page shows no example of it)
+#[test]
+fn event_meeting_change_pause_recording_0() {
+    check_callback(
+        "<xml>\n    <ToUserName><![CDATA[toUser]]></ToUserName>\n    <FromUserName><![CDATA[userId]]></FromUserName>\n    <CreateTime>1348831860</CreateTime>\n    <MsgType><![CDATA[event]]></MsgType>\n    <Event><![CDATA[meeting_change]]></Event>\n    <ChangeType><![CDATA[pause_recording]]></ChangeType>\n    <FromUserTmpOpenId><![CDATA[tmpOpenId]]></FromUserTmpOpenId>\n    <MeetingId><![CDATA[wcjgewCwAAqeJcPI1d8Pwbjt7nttzAAA]]></MeetingId>\n</xml>",
+        "event.meeting_change.pause_recording",
+    );
+}
+/// built from the table on https://developer.work.weixin.qq.com/document/path/98400 (the page shows no example of it)
+#[test]
+fn event_meeting_change_resume_recording_0() {
+    check_callback(
+        "<xml>\n    <ToUserName><![CDATA[toUser]]></ToUserName>\n    <FromUserName><![CDATA[userId]]></FromUserName>\n    <CreateTime>1348831860</CreateTime>\n    <MsgType><![CDATA[event]]></MsgType>\n    <Event><![CDATA[meeting_change]]></Event>\n    <ChangeType><![CDATA[resume_recording]]></ChangeType>\n    <FromUserTmpOpenId><![CDATA[tmpOpenId]]></FromUserTmpOpenId>\n    <MeetingId><![CDATA[wcjgewCwAAqeJcPI1d8Pwbjt7nttzAAA]]></MeetingId>\n</xml>",
+        "event.meeting_change.resume_recording",
+    );
+}
+/// official 停止云录制事件 page, https://developer.work.weixin.qq.com/document/path/98401
+#[test]
+fn event_meeting_change_stop_recording_0() {
+    check_callback(
+        "<xml>\n   <ToUserName><![CDATA[toUser]]></ToUserName>\n   <FromUserName><![CDATA[userId]]></FromUserName>\n   <FromUserTmpOpenId><![CDATA[tmpOpenId]]></FromUserTmpOpenId>\n   <CreateTime>1348831860</CreateTime>\n   <MsgType><![CDATA[event]]></MsgType>\n   <Event><![CDATA[meeting_change]]></Event>\n   <ChangeType><![CDATA[stop_recording]]></ChangeType>\n   <MeetingId><![CDATA[wcjgewCwAAqeJcPI1d8Pwbjt7nttzAAA]]></MeetingId>\n</xml>",
+        "event.meeting_change.stop_recording",
+    );
+}
+/// built from the table on https://developer.work.weixin.qq.com/document/path/98402 (the page shows no example of it)
+#[test]
+fn event_meeting_change_recording_complete_0() {
+    check_callback(
+        "<xml>\n    <ToUserName><![CDATA[toUser]]></ToUserName>\n    <FromUserName><![CDATA[sys]]></FromUserName>\n    <CreateTime>1348831860</CreateTime>\n    <MsgType><![CDATA[event]]></MsgType>\n    <Event><![CDATA[meeting_change]]></Event>\n    <ChangeType><![CDATA[recording_complete]]></ChangeType>\n    <MeetingId><![CDATA[wcjgewCwAAqeJcPI1d8Pwbjt7nttzAAA]]></MeetingId>\n</xml>",
+        "event.meeting_change.recording_complete",
+    );
+}
+/// built from the table on https://developer.work.weixin.qq.com/document/path/98404 (the page shows no example of it)
+#[test]
+fn event_meeting_change_delete_recording_0() {
+    check_callback(
+        "<xml>\n    <ToUserName><![CDATA[toUser]]></ToUserName>\n    <FromUserName><![CDATA[userId]]></FromUserName>\n    <CreateTime>1348831860</CreateTime>\n    <MsgType><![CDATA[event]]></MsgType>\n    <Event><![CDATA[meeting_change]]></Event>\n    <ChangeType><![CDATA[delete_recording]]></ChangeType>\n    <FromUserTmpOpenId><![CDATA[tmpOpenId]]></FromUserTmpOpenId>\n    <MeetingId><![CDATA[wcjgewCwAAqeJcPI1d8Pwbjt7nttzAAA]]></MeetingId>\n</xml>",
+        "event.meeting_change.delete_recording",
+    );
+}
+/// built from the table on https://developer.work.weixin.qq.com/document/path/98781 (the page shows no example of it)
+#[test]
+fn event_meeting_change_enroll_0() {
+    check_callback(
+        "<xml>\n    <ToUserName><![CDATA[toUser]]></ToUserName>\n    <FromUserName><![CDATA[userId]]></FromUserName>\n    <CreateTime>1348831860</CreateTime>\n    <MsgType><![CDATA[event]]></MsgType>\n    <Event><![CDATA[meeting_change]]></Event>\n    <ChangeType><![CDATA[enroll]]></ChangeType>\n    <FromUserTmpOpenId><![CDATA[tmpOpenId]]></FromUserTmpOpenId>\n    <MeetingId><![CDATA[wcjgewCwAAqeJcPI1d8Pwbjt7nttzAAA]]></MeetingId>\n    <EnrollId><![CDATA[enroll_id_1]]></EnrollId>\n</xml>",
+        "event.meeting_change.enroll",
+    );
+}
+/// built from the table on https://developer.work.weixin.qq.com/document/path/98782 (the page shows no example of it)
+#[test]
+fn event_meeting_change_cancel_enroll_0() {
+    check_callback(
+        "<xml>\n    <ToUserName><![CDATA[toUser]]></ToUserName>\n    <FromUserName><![CDATA[userId]]></FromUserName>\n    <CreateTime>1348831860</CreateTime>\n    <MsgType><![CDATA[event]]></MsgType>\n    <Event><![CDATA[meeting_change]]></Event>\n    <ChangeType><![CDATA[cancel_enroll]]></ChangeType>\n    <FromUserTmpOpenId><![CDATA[tmpOpenId]]></FromUserTmpOpenId>\n    <MeetingId><![CDATA[wcjgewCwAAqeJcPI1d8Pwbjt7nttzAAA]]></MeetingId>\n    <EnrollId><![CDATA[enroll_id_1]]></EnrollId>\n</xml>",
+        "event.meeting_change.cancel_enroll",
+    );
+}
+/// built from the table on https://developer.work.weixin.qq.com/document/path/98783 (the page shows no example of it)
+#[test]
+fn event_meeting_change_meeting_room_response_0() {
+    check_callback(
+        "<xml>\n    <ToUserName><![CDATA[toUser]]></ToUserName>\n    <FromUserName><![CDATA[sys]]></FromUserName>\n    <CreateTime>1348831860</CreateTime>\n    <MsgType><![CDATA[event]]></MsgType>\n    <Event><![CDATA[meeting_change]]></Event>\n    <ChangeType><![CDATA[meeting_room_response]]></ChangeType>\n    <MeetingId><![CDATA[wcjgewCwAAqeJcPI1d8Pwbjt7nttzAAA]]></MeetingId>\n    <MeetingRoomId><![CDATA[room_id_1]]></MeetingRoomId>\n    <RoomResponseStatus>1</RoomResponseStatus>\n</xml>",
+        "event.meeting_change.meeting_room_response",
     );
 }
 /// events/Meeting/MeetingStatisticsEvent.xml

@@ -494,6 +494,116 @@ impl<'de> serde::Deserialize<'de> for LicenseAccount {
         crate::de::deserialize(deserializer)
     }
 }
+/// 素材上传结果的一个素材
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
+pub struct MeetingMediumUpload {
+    /// 素材对象的地址
+    #[serde(rename = "MediumUrl", skip_serializing_if = "Option::is_none")]
+    pub medium_url: Option<String>,
+    /// 素材类型: 1 视频, 2 图片, 3 文件
+    #[serde(rename = "MediumType", skip_serializing_if = "Option::is_none")]
+    pub medium_type: Option<i64>,
+    /// 素材的上传结果: 1 成功, 0 失败
+    #[serde(rename = "UploadStatus", skip_serializing_if = "Option::is_none")]
+    pub upload_status: Option<i64>,
+    /// 上传失败时的失败原因
+    #[serde(rename = "ErrorMsg", skip_serializing_if = "Option::is_none")]
+    pub error_msg: Option<String>,
+    /// Elements this version of the crate does not know, as sent.
+    #[serde(flatten)]
+    pub extra: Fields,
+}
+impl crate::de::Decode for MeetingMediumUpload {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            medium_url: fields.optional("MediumUrl")?,
+            medium_type: fields.optional("MediumType")?,
+            upload_status: fields.optional("UploadStatus")?,
+            error_msg: fields.optional("ErrorMsg")?,
+            extra: Fields(fields.into_map()),
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for MeetingMediumUpload {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
+/// 会议事件的被操作者
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
+pub struct MeetingOperatedUser {
+    /// 被操作者UserID, 仅当是企业成员时有值
+    #[serde(rename = "UserId", skip_serializing_if = "Option::is_none")]
+    pub user_id: Option<String>,
+    /// 被操作者TmpOpenID, 被操作者的会中临时ID
+    #[serde(rename = "TmpOpenId", skip_serializing_if = "Option::is_none")]
+    pub tmp_open_id: Option<String>,
+    /// 被操作者变更后的角色 (角色变更事件): 0 普通成员, 1 创建者, 2 主持人, 3 创建者+主持人, 4 游客, 5 游客+主持人, 6 联席主持人, 7 创建者+联席主持人, 8 restApi接口指派的主持人; 网络研讨会另有30~34
+    #[serde(rename = "UserRole", skip_serializing_if = "Option::is_none")]
+    pub user_role: Option<i64>,
+    /// Elements this version of the crate does not know, as sent.
+    #[serde(flatten)]
+    pub extra: Fields,
+}
+impl crate::de::Decode for MeetingOperatedUser {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            user_id: fields.optional("UserId")?,
+            tmp_open_id: fields.optional("TmpOpenId")?,
+            user_role: fields.optional("UserRole")?,
+            extra: Fields(fields.into_map()),
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for MeetingOperatedUser {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
+/// 网络研讨会暖场配置的上传结果
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
+pub struct MeetingWarmUpInfo {
+    /// 暖场图片地址
+    #[serde(rename = "WarmUpPicture", skip_serializing_if = "Option::is_none")]
+    pub warm_up_picture: Option<String>,
+    /// 暖场视频地址
+    #[serde(rename = "WarmUpVideo", skip_serializing_if = "Option::is_none")]
+    pub warm_up_video: Option<String>,
+    /// 上传结果: 1 成功, 0 失败
+    #[serde(rename = "UploadStatus", skip_serializing_if = "Option::is_none")]
+    pub upload_status: Option<i64>,
+    /// 上传失败时的失败原因
+    #[serde(rename = "ErrorMsg", skip_serializing_if = "Option::is_none")]
+    pub error_msg: Option<String>,
+    /// Elements this version of the crate does not know, as sent.
+    #[serde(flatten)]
+    pub extra: Fields,
+}
+impl crate::de::Decode for MeetingWarmUpInfo {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            warm_up_picture: fields.optional("WarmUpPicture")?,
+            warm_up_video: fields.optional("WarmUpVideo")?,
+            upload_status: fields.optional("UploadStatus")?,
+            error_msg: fields.optional("ErrorMsg")?,
+            extra: Fields(fields.into_map()),
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for MeetingWarmUpInfo {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 /// 一篇图文
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct NewsArticle {
@@ -6690,9 +6800,9 @@ impl<'de> serde::Deserialize<'de> for UploadMediaJobFinishEvent {
         crate::de::deserialize(deserializer)
     }
 }
-/// 会议变更事件 ([official documentation](https://developer.work.weixin.qq.com/document/path/98754))
+/// 修改会议: 会议变更事件 ([official documentation](https://developer.work.weixin.qq.com/document/path/99081))
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
-pub struct MeetingChangeEvent {
+pub struct MeetingChangeModifyMeeting {
     /// 企业微信CorpID (for a suite notification: absent)
     #[serde(rename = "ToUserName", skip_serializing_if = "Option::is_none")]
     pub to_user_name: Option<String>,
@@ -6714,14 +6824,17 @@ pub struct MeetingChangeEvent {
     /// 变更类型
     #[serde(rename = "ChangeType", skip_serializing_if = "Option::is_none")]
     pub change_type: Option<String>,
-    /// 会议id
+    /// 操作者TmpOpenID, 操作者的会中临时ID, 仅成员操作事件有值
+    #[serde(rename = "FromUserTmpOpenId", skip_serializing_if = "Option::is_none")]
+    pub from_user_tmp_open_id: Option<String>,
+    /// 会议ID
     #[serde(rename = "MeetingId", skip_serializing_if = "Option::is_none")]
     pub meeting_id: Option<String>,
     /// Elements this version of the crate does not know, as sent.
     #[serde(flatten)]
     pub extra: Fields,
 }
-impl crate::de::Decode for MeetingChangeEvent {
+impl crate::de::Decode for MeetingChangeModifyMeeting {
     fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
@@ -6732,12 +6845,1693 @@ impl crate::de::Decode for MeetingChangeEvent {
             event: fields.optional("Event")?,
             agent_id: fields.optional("AgentID")?,
             change_type: fields.optional("ChangeType")?,
+            from_user_tmp_open_id: fields.optional("FromUserTmpOpenId")?,
             meeting_id: fields.optional("MeetingId")?,
             extra: Fields(fields.into_map()),
         })
     }
 }
-impl<'de> serde::Deserialize<'de> for MeetingChangeEvent {
+impl<'de> serde::Deserialize<'de> for MeetingChangeModifyMeeting {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
+/// 取消会议: 会议变更事件 ([official documentation](https://developer.work.weixin.qq.com/document/path/99081))
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
+pub struct MeetingChangeCancelMeeting {
+    /// 企业微信CorpID (for a suite notification: absent)
+    #[serde(rename = "ToUserName", skip_serializing_if = "Option::is_none")]
+    pub to_user_name: Option<String>,
+    /// 成员UserID; `sys` for system events
+    #[serde(rename = "FromUserName", skip_serializing_if = "Option::is_none")]
+    pub from_user_name: Option<String>,
+    /// 消息创建时间 (Unix seconds)
+    #[serde(rename = "CreateTime", skip_serializing_if = "Option::is_none")]
+    pub create_time: Option<i64>,
+    /// 消息类型
+    #[serde(rename = "MsgType", skip_serializing_if = "Option::is_none")]
+    pub msg_type: Option<String>,
+    /// 事件类型
+    #[serde(rename = "Event", skip_serializing_if = "Option::is_none")]
+    pub event: Option<String>,
+    /// 企业应用的id
+    #[serde(rename = "AgentID", skip_serializing_if = "Option::is_none")]
+    pub agent_id: Option<i64>,
+    /// 变更类型
+    #[serde(rename = "ChangeType", skip_serializing_if = "Option::is_none")]
+    pub change_type: Option<String>,
+    /// 操作者TmpOpenID, 操作者的会中临时ID, 仅成员操作事件有值
+    #[serde(rename = "FromUserTmpOpenId", skip_serializing_if = "Option::is_none")]
+    pub from_user_tmp_open_id: Option<String>,
+    /// 会议ID
+    #[serde(rename = "MeetingId", skip_serializing_if = "Option::is_none")]
+    pub meeting_id: Option<String>,
+    /// Elements this version of the crate does not know, as sent.
+    #[serde(flatten)]
+    pub extra: Fields,
+}
+impl crate::de::Decode for MeetingChangeCancelMeeting {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            to_user_name: fields.optional("ToUserName")?,
+            from_user_name: fields.optional("FromUserName")?,
+            create_time: fields.optional("CreateTime")?,
+            msg_type: fields.optional("MsgType")?,
+            event: fields.optional("Event")?,
+            agent_id: fields.optional("AgentID")?,
+            change_type: fields.optional("ChangeType")?,
+            from_user_tmp_open_id: fields.optional("FromUserTmpOpenId")?,
+            meeting_id: fields.optional("MeetingId")?,
+            extra: Fields(fields.into_map()),
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for MeetingChangeCancelMeeting {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
+/// 会议开始: 会议变更事件 ([official documentation](https://developer.work.weixin.qq.com/document/path/99081))
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
+pub struct MeetingChangeMeetingStart {
+    /// 企业微信CorpID (for a suite notification: absent)
+    #[serde(rename = "ToUserName", skip_serializing_if = "Option::is_none")]
+    pub to_user_name: Option<String>,
+    /// 成员UserID; `sys` for system events
+    #[serde(rename = "FromUserName", skip_serializing_if = "Option::is_none")]
+    pub from_user_name: Option<String>,
+    /// 消息创建时间 (Unix seconds)
+    #[serde(rename = "CreateTime", skip_serializing_if = "Option::is_none")]
+    pub create_time: Option<i64>,
+    /// 消息类型
+    #[serde(rename = "MsgType", skip_serializing_if = "Option::is_none")]
+    pub msg_type: Option<String>,
+    /// 事件类型
+    #[serde(rename = "Event", skip_serializing_if = "Option::is_none")]
+    pub event: Option<String>,
+    /// 企业应用的id
+    #[serde(rename = "AgentID", skip_serializing_if = "Option::is_none")]
+    pub agent_id: Option<i64>,
+    /// 变更类型
+    #[serde(rename = "ChangeType", skip_serializing_if = "Option::is_none")]
+    pub change_type: Option<String>,
+    /// 操作者TmpOpenID, 操作者的会中临时ID, 仅成员操作事件有值
+    #[serde(rename = "FromUserTmpOpenId", skip_serializing_if = "Option::is_none")]
+    pub from_user_tmp_open_id: Option<String>,
+    /// 会议ID
+    #[serde(rename = "MeetingId", skip_serializing_if = "Option::is_none")]
+    pub meeting_id: Option<String>,
+    /// Elements this version of the crate does not know, as sent.
+    #[serde(flatten)]
+    pub extra: Fields,
+}
+impl crate::de::Decode for MeetingChangeMeetingStart {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            to_user_name: fields.optional("ToUserName")?,
+            from_user_name: fields.optional("FromUserName")?,
+            create_time: fields.optional("CreateTime")?,
+            msg_type: fields.optional("MsgType")?,
+            event: fields.optional("Event")?,
+            agent_id: fields.optional("AgentID")?,
+            change_type: fields.optional("ChangeType")?,
+            from_user_tmp_open_id: fields.optional("FromUserTmpOpenId")?,
+            meeting_id: fields.optional("MeetingId")?,
+            extra: Fields(fields.into_map()),
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for MeetingChangeMeetingStart {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
+/// 会议结束: 会议变更事件 ([official documentation](https://developer.work.weixin.qq.com/document/path/99081))
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
+pub struct MeetingChangeMeetingEnd {
+    /// 企业微信CorpID (for a suite notification: absent)
+    #[serde(rename = "ToUserName", skip_serializing_if = "Option::is_none")]
+    pub to_user_name: Option<String>,
+    /// 成员UserID; `sys` for system events
+    #[serde(rename = "FromUserName", skip_serializing_if = "Option::is_none")]
+    pub from_user_name: Option<String>,
+    /// 消息创建时间 (Unix seconds)
+    #[serde(rename = "CreateTime", skip_serializing_if = "Option::is_none")]
+    pub create_time: Option<i64>,
+    /// 消息类型
+    #[serde(rename = "MsgType", skip_serializing_if = "Option::is_none")]
+    pub msg_type: Option<String>,
+    /// 事件类型
+    #[serde(rename = "Event", skip_serializing_if = "Option::is_none")]
+    pub event: Option<String>,
+    /// 企业应用的id
+    #[serde(rename = "AgentID", skip_serializing_if = "Option::is_none")]
+    pub agent_id: Option<i64>,
+    /// 变更类型
+    #[serde(rename = "ChangeType", skip_serializing_if = "Option::is_none")]
+    pub change_type: Option<String>,
+    /// 操作者TmpOpenID, 操作者的会中临时ID, 仅成员操作事件有值
+    #[serde(rename = "FromUserTmpOpenId", skip_serializing_if = "Option::is_none")]
+    pub from_user_tmp_open_id: Option<String>,
+    /// 会议ID
+    #[serde(rename = "MeetingId", skip_serializing_if = "Option::is_none")]
+    pub meeting_id: Option<String>,
+    /// Elements this version of the crate does not know, as sent.
+    #[serde(flatten)]
+    pub extra: Fields,
+}
+impl crate::de::Decode for MeetingChangeMeetingEnd {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            to_user_name: fields.optional("ToUserName")?,
+            from_user_name: fields.optional("FromUserName")?,
+            create_time: fields.optional("CreateTime")?,
+            msg_type: fields.optional("MsgType")?,
+            event: fields.optional("Event")?,
+            agent_id: fields.optional("AgentID")?,
+            change_type: fields.optional("ChangeType")?,
+            from_user_tmp_open_id: fields.optional("FromUserTmpOpenId")?,
+            meeting_id: fields.optional("MeetingId")?,
+            extra: Fields(fields.into_map()),
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for MeetingChangeMeetingEnd {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
+/// 会议全体静音: 会议变更事件 ([official documentation](https://developer.work.weixin.qq.com/document/path/99081))
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
+pub struct MeetingChangeMeetingMuteAll {
+    /// 企业微信CorpID (for a suite notification: absent)
+    #[serde(rename = "ToUserName", skip_serializing_if = "Option::is_none")]
+    pub to_user_name: Option<String>,
+    /// 成员UserID; `sys` for system events
+    #[serde(rename = "FromUserName", skip_serializing_if = "Option::is_none")]
+    pub from_user_name: Option<String>,
+    /// 消息创建时间 (Unix seconds)
+    #[serde(rename = "CreateTime", skip_serializing_if = "Option::is_none")]
+    pub create_time: Option<i64>,
+    /// 消息类型
+    #[serde(rename = "MsgType", skip_serializing_if = "Option::is_none")]
+    pub msg_type: Option<String>,
+    /// 事件类型
+    #[serde(rename = "Event", skip_serializing_if = "Option::is_none")]
+    pub event: Option<String>,
+    /// 企业应用的id
+    #[serde(rename = "AgentID", skip_serializing_if = "Option::is_none")]
+    pub agent_id: Option<i64>,
+    /// 变更类型
+    #[serde(rename = "ChangeType", skip_serializing_if = "Option::is_none")]
+    pub change_type: Option<String>,
+    /// 操作者TmpOpenID, 操作者的会中临时ID, 仅成员操作事件有值
+    #[serde(rename = "FromUserTmpOpenId", skip_serializing_if = "Option::is_none")]
+    pub from_user_tmp_open_id: Option<String>,
+    /// 会议ID
+    #[serde(rename = "MeetingId", skip_serializing_if = "Option::is_none")]
+    pub meeting_id: Option<String>,
+    /// Elements this version of the crate does not know, as sent.
+    #[serde(flatten)]
+    pub extra: Fields,
+}
+impl crate::de::Decode for MeetingChangeMeetingMuteAll {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            to_user_name: fields.optional("ToUserName")?,
+            from_user_name: fields.optional("FromUserName")?,
+            create_time: fields.optional("CreateTime")?,
+            msg_type: fields.optional("MsgType")?,
+            event: fields.optional("Event")?,
+            agent_id: fields.optional("AgentID")?,
+            change_type: fields.optional("ChangeType")?,
+            from_user_tmp_open_id: fields.optional("FromUserTmpOpenId")?,
+            meeting_id: fields.optional("MeetingId")?,
+            extra: Fields(fields.into_map()),
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for MeetingChangeMeetingMuteAll {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
+/// 会议解除全体静音: 会议变更事件 ([official documentation](https://developer.work.weixin.qq.com/document/path/99081))
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
+pub struct MeetingChangeMeetingUnmuteAll {
+    /// 企业微信CorpID (for a suite notification: absent)
+    #[serde(rename = "ToUserName", skip_serializing_if = "Option::is_none")]
+    pub to_user_name: Option<String>,
+    /// 成员UserID; `sys` for system events
+    #[serde(rename = "FromUserName", skip_serializing_if = "Option::is_none")]
+    pub from_user_name: Option<String>,
+    /// 消息创建时间 (Unix seconds)
+    #[serde(rename = "CreateTime", skip_serializing_if = "Option::is_none")]
+    pub create_time: Option<i64>,
+    /// 消息类型
+    #[serde(rename = "MsgType", skip_serializing_if = "Option::is_none")]
+    pub msg_type: Option<String>,
+    /// 事件类型
+    #[serde(rename = "Event", skip_serializing_if = "Option::is_none")]
+    pub event: Option<String>,
+    /// 企业应用的id
+    #[serde(rename = "AgentID", skip_serializing_if = "Option::is_none")]
+    pub agent_id: Option<i64>,
+    /// 变更类型
+    #[serde(rename = "ChangeType", skip_serializing_if = "Option::is_none")]
+    pub change_type: Option<String>,
+    /// 操作者TmpOpenID, 操作者的会中临时ID, 仅成员操作事件有值
+    #[serde(rename = "FromUserTmpOpenId", skip_serializing_if = "Option::is_none")]
+    pub from_user_tmp_open_id: Option<String>,
+    /// 会议ID
+    #[serde(rename = "MeetingId", skip_serializing_if = "Option::is_none")]
+    pub meeting_id: Option<String>,
+    /// Elements this version of the crate does not know, as sent.
+    #[serde(flatten)]
+    pub extra: Fields,
+}
+impl crate::de::Decode for MeetingChangeMeetingUnmuteAll {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            to_user_name: fields.optional("ToUserName")?,
+            from_user_name: fields.optional("FromUserName")?,
+            create_time: fields.optional("CreateTime")?,
+            msg_type: fields.optional("MsgType")?,
+            event: fields.optional("Event")?,
+            agent_id: fields.optional("AgentID")?,
+            change_type: fields.optional("ChangeType")?,
+            from_user_tmp_open_id: fields.optional("FromUserTmpOpenId")?,
+            meeting_id: fields.optional("MeetingId")?,
+            extra: Fields(fields.into_map()),
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for MeetingChangeMeetingUnmuteAll {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
+/// 成员入会: 会议变更事件 ([official documentation](https://developer.work.weixin.qq.com/document/path/99081))
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
+pub struct MeetingChangeJoinMeeting {
+    /// 企业微信CorpID (for a suite notification: absent)
+    #[serde(rename = "ToUserName", skip_serializing_if = "Option::is_none")]
+    pub to_user_name: Option<String>,
+    /// 成员UserID; `sys` for system events
+    #[serde(rename = "FromUserName", skip_serializing_if = "Option::is_none")]
+    pub from_user_name: Option<String>,
+    /// 消息创建时间 (Unix seconds)
+    #[serde(rename = "CreateTime", skip_serializing_if = "Option::is_none")]
+    pub create_time: Option<i64>,
+    /// 消息类型
+    #[serde(rename = "MsgType", skip_serializing_if = "Option::is_none")]
+    pub msg_type: Option<String>,
+    /// 事件类型
+    #[serde(rename = "Event", skip_serializing_if = "Option::is_none")]
+    pub event: Option<String>,
+    /// 企业应用的id
+    #[serde(rename = "AgentID", skip_serializing_if = "Option::is_none")]
+    pub agent_id: Option<i64>,
+    /// 变更类型
+    #[serde(rename = "ChangeType", skip_serializing_if = "Option::is_none")]
+    pub change_type: Option<String>,
+    /// 操作者TmpOpenID, 操作者的会中临时ID, 仅成员操作事件有值
+    #[serde(rename = "FromUserTmpOpenId", skip_serializing_if = "Option::is_none")]
+    pub from_user_tmp_open_id: Option<String>,
+    /// 会议ID
+    #[serde(rename = "MeetingId", skip_serializing_if = "Option::is_none")]
+    pub meeting_id: Option<String>,
+    /// Elements this version of the crate does not know, as sent.
+    #[serde(flatten)]
+    pub extra: Fields,
+}
+impl crate::de::Decode for MeetingChangeJoinMeeting {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            to_user_name: fields.optional("ToUserName")?,
+            from_user_name: fields.optional("FromUserName")?,
+            create_time: fields.optional("CreateTime")?,
+            msg_type: fields.optional("MsgType")?,
+            event: fields.optional("Event")?,
+            agent_id: fields.optional("AgentID")?,
+            change_type: fields.optional("ChangeType")?,
+            from_user_tmp_open_id: fields.optional("FromUserTmpOpenId")?,
+            meeting_id: fields.optional("MeetingId")?,
+            extra: Fields(fields.into_map()),
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for MeetingChangeJoinMeeting {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
+/// 成员离会: 会议变更事件 ([official documentation](https://developer.work.weixin.qq.com/document/path/99081))
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
+pub struct MeetingChangeQuitMeeting {
+    /// 企业微信CorpID (for a suite notification: absent)
+    #[serde(rename = "ToUserName", skip_serializing_if = "Option::is_none")]
+    pub to_user_name: Option<String>,
+    /// 成员UserID; `sys` for system events
+    #[serde(rename = "FromUserName", skip_serializing_if = "Option::is_none")]
+    pub from_user_name: Option<String>,
+    /// 消息创建时间 (Unix seconds)
+    #[serde(rename = "CreateTime", skip_serializing_if = "Option::is_none")]
+    pub create_time: Option<i64>,
+    /// 消息类型
+    #[serde(rename = "MsgType", skip_serializing_if = "Option::is_none")]
+    pub msg_type: Option<String>,
+    /// 事件类型
+    #[serde(rename = "Event", skip_serializing_if = "Option::is_none")]
+    pub event: Option<String>,
+    /// 企业应用的id
+    #[serde(rename = "AgentID", skip_serializing_if = "Option::is_none")]
+    pub agent_id: Option<i64>,
+    /// 变更类型
+    #[serde(rename = "ChangeType", skip_serializing_if = "Option::is_none")]
+    pub change_type: Option<String>,
+    /// 操作者TmpOpenID, 操作者的会中临时ID, 仅成员操作事件有值
+    #[serde(rename = "FromUserTmpOpenId", skip_serializing_if = "Option::is_none")]
+    pub from_user_tmp_open_id: Option<String>,
+    /// 会议ID
+    #[serde(rename = "MeetingId", skip_serializing_if = "Option::is_none")]
+    pub meeting_id: Option<String>,
+    /// Elements this version of the crate does not know, as sent.
+    #[serde(flatten)]
+    pub extra: Fields,
+}
+impl crate::de::Decode for MeetingChangeQuitMeeting {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            to_user_name: fields.optional("ToUserName")?,
+            from_user_name: fields.optional("FromUserName")?,
+            create_time: fields.optional("CreateTime")?,
+            msg_type: fields.optional("MsgType")?,
+            event: fields.optional("Event")?,
+            agent_id: fields.optional("AgentID")?,
+            change_type: fields.optional("ChangeType")?,
+            from_user_tmp_open_id: fields.optional("FromUserTmpOpenId")?,
+            meeting_id: fields.optional("MeetingId")?,
+            extra: Fields(fields.into_map()),
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for MeetingChangeQuitMeeting {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
+/// 成员等待主持人入会: 会议变更事件 ([official documentation](https://developer.work.weixin.qq.com/document/path/99081))
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
+pub struct MeetingChangeJoinMeetingBeforeHost {
+    /// 企业微信CorpID (for a suite notification: absent)
+    #[serde(rename = "ToUserName", skip_serializing_if = "Option::is_none")]
+    pub to_user_name: Option<String>,
+    /// 成员UserID; `sys` for system events
+    #[serde(rename = "FromUserName", skip_serializing_if = "Option::is_none")]
+    pub from_user_name: Option<String>,
+    /// 消息创建时间 (Unix seconds)
+    #[serde(rename = "CreateTime", skip_serializing_if = "Option::is_none")]
+    pub create_time: Option<i64>,
+    /// 消息类型
+    #[serde(rename = "MsgType", skip_serializing_if = "Option::is_none")]
+    pub msg_type: Option<String>,
+    /// 事件类型
+    #[serde(rename = "Event", skip_serializing_if = "Option::is_none")]
+    pub event: Option<String>,
+    /// 企业应用的id
+    #[serde(rename = "AgentID", skip_serializing_if = "Option::is_none")]
+    pub agent_id: Option<i64>,
+    /// 变更类型
+    #[serde(rename = "ChangeType", skip_serializing_if = "Option::is_none")]
+    pub change_type: Option<String>,
+    /// 操作者TmpOpenID, 操作者的会中临时ID, 仅成员操作事件有值
+    #[serde(rename = "FromUserTmpOpenId", skip_serializing_if = "Option::is_none")]
+    pub from_user_tmp_open_id: Option<String>,
+    /// 会议ID
+    #[serde(rename = "MeetingId", skip_serializing_if = "Option::is_none")]
+    pub meeting_id: Option<String>,
+    /// Elements this version of the crate does not know, as sent.
+    #[serde(flatten)]
+    pub extra: Fields,
+}
+impl crate::de::Decode for MeetingChangeJoinMeetingBeforeHost {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            to_user_name: fields.optional("ToUserName")?,
+            from_user_name: fields.optional("FromUserName")?,
+            create_time: fields.optional("CreateTime")?,
+            msg_type: fields.optional("MsgType")?,
+            event: fields.optional("Event")?,
+            agent_id: fields.optional("AgentID")?,
+            change_type: fields.optional("ChangeType")?,
+            from_user_tmp_open_id: fields.optional("FromUserTmpOpenId")?,
+            meeting_id: fields.optional("MeetingId")?,
+            extra: Fields(fields.into_map()),
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for MeetingChangeJoinMeetingBeforeHost {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
+/// 成员进入等候室: 会议变更事件 ([official documentation](https://developer.work.weixin.qq.com/document/path/99081))
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
+pub struct MeetingChangeJoinWaitingRoom {
+    /// 企业微信CorpID (for a suite notification: absent)
+    #[serde(rename = "ToUserName", skip_serializing_if = "Option::is_none")]
+    pub to_user_name: Option<String>,
+    /// 成员UserID; `sys` for system events
+    #[serde(rename = "FromUserName", skip_serializing_if = "Option::is_none")]
+    pub from_user_name: Option<String>,
+    /// 消息创建时间 (Unix seconds)
+    #[serde(rename = "CreateTime", skip_serializing_if = "Option::is_none")]
+    pub create_time: Option<i64>,
+    /// 消息类型
+    #[serde(rename = "MsgType", skip_serializing_if = "Option::is_none")]
+    pub msg_type: Option<String>,
+    /// 事件类型
+    #[serde(rename = "Event", skip_serializing_if = "Option::is_none")]
+    pub event: Option<String>,
+    /// 企业应用的id
+    #[serde(rename = "AgentID", skip_serializing_if = "Option::is_none")]
+    pub agent_id: Option<i64>,
+    /// 变更类型
+    #[serde(rename = "ChangeType", skip_serializing_if = "Option::is_none")]
+    pub change_type: Option<String>,
+    /// 操作者TmpOpenID, 操作者的会中临时ID, 仅成员操作事件有值
+    #[serde(rename = "FromUserTmpOpenId", skip_serializing_if = "Option::is_none")]
+    pub from_user_tmp_open_id: Option<String>,
+    /// 会议ID
+    #[serde(rename = "MeetingId", skip_serializing_if = "Option::is_none")]
+    pub meeting_id: Option<String>,
+    /// Elements this version of the crate does not know, as sent.
+    #[serde(flatten)]
+    pub extra: Fields,
+}
+impl crate::de::Decode for MeetingChangeJoinWaitingRoom {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            to_user_name: fields.optional("ToUserName")?,
+            from_user_name: fields.optional("FromUserName")?,
+            create_time: fields.optional("CreateTime")?,
+            msg_type: fields.optional("MsgType")?,
+            event: fields.optional("Event")?,
+            agent_id: fields.optional("AgentID")?,
+            change_type: fields.optional("ChangeType")?,
+            from_user_tmp_open_id: fields.optional("FromUserTmpOpenId")?,
+            meeting_id: fields.optional("MeetingId")?,
+            extra: Fields(fields.into_map()),
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for MeetingChangeJoinWaitingRoom {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
+/// 成员离开等候室: 会议变更事件 ([official documentation](https://developer.work.weixin.qq.com/document/path/99081))
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
+pub struct MeetingChangeQuitWaitingRoom {
+    /// 企业微信CorpID (for a suite notification: absent)
+    #[serde(rename = "ToUserName", skip_serializing_if = "Option::is_none")]
+    pub to_user_name: Option<String>,
+    /// 成员UserID; `sys` for system events
+    #[serde(rename = "FromUserName", skip_serializing_if = "Option::is_none")]
+    pub from_user_name: Option<String>,
+    /// 消息创建时间 (Unix seconds)
+    #[serde(rename = "CreateTime", skip_serializing_if = "Option::is_none")]
+    pub create_time: Option<i64>,
+    /// 消息类型
+    #[serde(rename = "MsgType", skip_serializing_if = "Option::is_none")]
+    pub msg_type: Option<String>,
+    /// 事件类型
+    #[serde(rename = "Event", skip_serializing_if = "Option::is_none")]
+    pub event: Option<String>,
+    /// 企业应用的id
+    #[serde(rename = "AgentID", skip_serializing_if = "Option::is_none")]
+    pub agent_id: Option<i64>,
+    /// 变更类型
+    #[serde(rename = "ChangeType", skip_serializing_if = "Option::is_none")]
+    pub change_type: Option<String>,
+    /// 操作者TmpOpenID, 操作者的会中临时ID, 仅成员操作事件有值
+    #[serde(rename = "FromUserTmpOpenId", skip_serializing_if = "Option::is_none")]
+    pub from_user_tmp_open_id: Option<String>,
+    /// 会议ID
+    #[serde(rename = "MeetingId", skip_serializing_if = "Option::is_none")]
+    pub meeting_id: Option<String>,
+    /// 被操作者
+    #[serde(rename = "OperatedUser", skip_serializing_if = "Option::is_none")]
+    pub operated_user: Option<MeetingOperatedUser>,
+    /// Elements this version of the crate does not know, as sent.
+    #[serde(flatten)]
+    pub extra: Fields,
+}
+impl crate::de::Decode for MeetingChangeQuitWaitingRoom {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            to_user_name: fields.optional("ToUserName")?,
+            from_user_name: fields.optional("FromUserName")?,
+            create_time: fields.optional("CreateTime")?,
+            msg_type: fields.optional("MsgType")?,
+            event: fields.optional("Event")?,
+            agent_id: fields.optional("AgentID")?,
+            change_type: fields.optional("ChangeType")?,
+            from_user_tmp_open_id: fields.optional("FromUserTmpOpenId")?,
+            meeting_id: fields.optional("MeetingId")?,
+            operated_user: crate::callback::de::object(&mut fields, "OperatedUser")?,
+            extra: Fields(fields.into_map()),
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for MeetingChangeQuitWaitingRoom {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
+/// 成员从等候室进入会议: 会议变更事件 ([official documentation](https://developer.work.weixin.qq.com/document/path/99081))
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
+pub struct MeetingChangeJoinFromMeetingRoom {
+    /// 企业微信CorpID (for a suite notification: absent)
+    #[serde(rename = "ToUserName", skip_serializing_if = "Option::is_none")]
+    pub to_user_name: Option<String>,
+    /// 成员UserID; `sys` for system events
+    #[serde(rename = "FromUserName", skip_serializing_if = "Option::is_none")]
+    pub from_user_name: Option<String>,
+    /// 消息创建时间 (Unix seconds)
+    #[serde(rename = "CreateTime", skip_serializing_if = "Option::is_none")]
+    pub create_time: Option<i64>,
+    /// 消息类型
+    #[serde(rename = "MsgType", skip_serializing_if = "Option::is_none")]
+    pub msg_type: Option<String>,
+    /// 事件类型
+    #[serde(rename = "Event", skip_serializing_if = "Option::is_none")]
+    pub event: Option<String>,
+    /// 企业应用的id
+    #[serde(rename = "AgentID", skip_serializing_if = "Option::is_none")]
+    pub agent_id: Option<i64>,
+    /// 变更类型
+    #[serde(rename = "ChangeType", skip_serializing_if = "Option::is_none")]
+    pub change_type: Option<String>,
+    /// 操作者TmpOpenID, 操作者的会中临时ID, 仅成员操作事件有值
+    #[serde(rename = "FromUserTmpOpenId", skip_serializing_if = "Option::is_none")]
+    pub from_user_tmp_open_id: Option<String>,
+    /// 会议ID
+    #[serde(rename = "MeetingId", skip_serializing_if = "Option::is_none")]
+    pub meeting_id: Option<String>,
+    /// 被操作者
+    #[serde(rename = "OperatedUser", skip_serializing_if = "Option::is_none")]
+    pub operated_user: Option<MeetingOperatedUser>,
+    /// Elements this version of the crate does not know, as sent.
+    #[serde(flatten)]
+    pub extra: Fields,
+}
+impl crate::de::Decode for MeetingChangeJoinFromMeetingRoom {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            to_user_name: fields.optional("ToUserName")?,
+            from_user_name: fields.optional("FromUserName")?,
+            create_time: fields.optional("CreateTime")?,
+            msg_type: fields.optional("MsgType")?,
+            event: fields.optional("Event")?,
+            agent_id: fields.optional("AgentID")?,
+            change_type: fields.optional("ChangeType")?,
+            from_user_tmp_open_id: fields.optional("FromUserTmpOpenId")?,
+            meeting_id: fields.optional("MeetingId")?,
+            operated_user: crate::callback::de::object(&mut fields, "OperatedUser")?,
+            extra: Fields(fields.into_map()),
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for MeetingChangeJoinFromMeetingRoom {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
+/// 成员从会议中被移入等候室: 会议变更事件 ([official documentation](https://developer.work.weixin.qq.com/document/path/99081))
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
+pub struct MeetingChangeMoveToWaitingRoom {
+    /// 企业微信CorpID (for a suite notification: absent)
+    #[serde(rename = "ToUserName", skip_serializing_if = "Option::is_none")]
+    pub to_user_name: Option<String>,
+    /// 成员UserID; `sys` for system events
+    #[serde(rename = "FromUserName", skip_serializing_if = "Option::is_none")]
+    pub from_user_name: Option<String>,
+    /// 消息创建时间 (Unix seconds)
+    #[serde(rename = "CreateTime", skip_serializing_if = "Option::is_none")]
+    pub create_time: Option<i64>,
+    /// 消息类型
+    #[serde(rename = "MsgType", skip_serializing_if = "Option::is_none")]
+    pub msg_type: Option<String>,
+    /// 事件类型
+    #[serde(rename = "Event", skip_serializing_if = "Option::is_none")]
+    pub event: Option<String>,
+    /// 企业应用的id
+    #[serde(rename = "AgentID", skip_serializing_if = "Option::is_none")]
+    pub agent_id: Option<i64>,
+    /// 变更类型
+    #[serde(rename = "ChangeType", skip_serializing_if = "Option::is_none")]
+    pub change_type: Option<String>,
+    /// 操作者TmpOpenID, 操作者的会中临时ID, 仅成员操作事件有值
+    #[serde(rename = "FromUserTmpOpenId", skip_serializing_if = "Option::is_none")]
+    pub from_user_tmp_open_id: Option<String>,
+    /// 会议ID
+    #[serde(rename = "MeetingId", skip_serializing_if = "Option::is_none")]
+    pub meeting_id: Option<String>,
+    /// 被操作者
+    #[serde(rename = "OperatedUser", skip_serializing_if = "Option::is_none")]
+    pub operated_user: Option<MeetingOperatedUser>,
+    /// Elements this version of the crate does not know, as sent.
+    #[serde(flatten)]
+    pub extra: Fields,
+}
+impl crate::de::Decode for MeetingChangeMoveToWaitingRoom {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            to_user_name: fields.optional("ToUserName")?,
+            from_user_name: fields.optional("FromUserName")?,
+            create_time: fields.optional("CreateTime")?,
+            msg_type: fields.optional("MsgType")?,
+            event: fields.optional("Event")?,
+            agent_id: fields.optional("AgentID")?,
+            change_type: fields.optional("ChangeType")?,
+            from_user_tmp_open_id: fields.optional("FromUserTmpOpenId")?,
+            meeting_id: fields.optional("MeetingId")?,
+            operated_user: crate::callback::de::object(&mut fields, "OperatedUser")?,
+            extra: Fields(fields.into_map()),
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for MeetingChangeMoveToWaitingRoom {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
+/// 共享屏幕开启: 会议变更事件 ([official documentation](https://developer.work.weixin.qq.com/document/path/99081))
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
+pub struct MeetingChangeOpenScreenShare {
+    /// 企业微信CorpID (for a suite notification: absent)
+    #[serde(rename = "ToUserName", skip_serializing_if = "Option::is_none")]
+    pub to_user_name: Option<String>,
+    /// 成员UserID; `sys` for system events
+    #[serde(rename = "FromUserName", skip_serializing_if = "Option::is_none")]
+    pub from_user_name: Option<String>,
+    /// 消息创建时间 (Unix seconds)
+    #[serde(rename = "CreateTime", skip_serializing_if = "Option::is_none")]
+    pub create_time: Option<i64>,
+    /// 消息类型
+    #[serde(rename = "MsgType", skip_serializing_if = "Option::is_none")]
+    pub msg_type: Option<String>,
+    /// 事件类型
+    #[serde(rename = "Event", skip_serializing_if = "Option::is_none")]
+    pub event: Option<String>,
+    /// 企业应用的id
+    #[serde(rename = "AgentID", skip_serializing_if = "Option::is_none")]
+    pub agent_id: Option<i64>,
+    /// 变更类型
+    #[serde(rename = "ChangeType", skip_serializing_if = "Option::is_none")]
+    pub change_type: Option<String>,
+    /// 操作者TmpOpenID, 操作者的会中临时ID, 仅成员操作事件有值
+    #[serde(rename = "FromUserTmpOpenId", skip_serializing_if = "Option::is_none")]
+    pub from_user_tmp_open_id: Option<String>,
+    /// 会议ID
+    #[serde(rename = "MeetingId", skip_serializing_if = "Option::is_none")]
+    pub meeting_id: Option<String>,
+    /// Elements this version of the crate does not know, as sent.
+    #[serde(flatten)]
+    pub extra: Fields,
+}
+impl crate::de::Decode for MeetingChangeOpenScreenShare {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            to_user_name: fields.optional("ToUserName")?,
+            from_user_name: fields.optional("FromUserName")?,
+            create_time: fields.optional("CreateTime")?,
+            msg_type: fields.optional("MsgType")?,
+            event: fields.optional("Event")?,
+            agent_id: fields.optional("AgentID")?,
+            change_type: fields.optional("ChangeType")?,
+            from_user_tmp_open_id: fields.optional("FromUserTmpOpenId")?,
+            meeting_id: fields.optional("MeetingId")?,
+            extra: Fields(fields.into_map()),
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for MeetingChangeOpenScreenShare {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
+/// 共享屏幕结束: 会议变更事件 ([official documentation](https://developer.work.weixin.qq.com/document/path/99081))
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
+pub struct MeetingChangeCloseScreenShare {
+    /// 企业微信CorpID (for a suite notification: absent)
+    #[serde(rename = "ToUserName", skip_serializing_if = "Option::is_none")]
+    pub to_user_name: Option<String>,
+    /// 成员UserID; `sys` for system events
+    #[serde(rename = "FromUserName", skip_serializing_if = "Option::is_none")]
+    pub from_user_name: Option<String>,
+    /// 消息创建时间 (Unix seconds)
+    #[serde(rename = "CreateTime", skip_serializing_if = "Option::is_none")]
+    pub create_time: Option<i64>,
+    /// 消息类型
+    #[serde(rename = "MsgType", skip_serializing_if = "Option::is_none")]
+    pub msg_type: Option<String>,
+    /// 事件类型
+    #[serde(rename = "Event", skip_serializing_if = "Option::is_none")]
+    pub event: Option<String>,
+    /// 企业应用的id
+    #[serde(rename = "AgentID", skip_serializing_if = "Option::is_none")]
+    pub agent_id: Option<i64>,
+    /// 变更类型
+    #[serde(rename = "ChangeType", skip_serializing_if = "Option::is_none")]
+    pub change_type: Option<String>,
+    /// 操作者TmpOpenID, 操作者的会中临时ID, 仅成员操作事件有值
+    #[serde(rename = "FromUserTmpOpenId", skip_serializing_if = "Option::is_none")]
+    pub from_user_tmp_open_id: Option<String>,
+    /// 会议ID
+    #[serde(rename = "MeetingId", skip_serializing_if = "Option::is_none")]
+    pub meeting_id: Option<String>,
+    /// Elements this version of the crate does not know, as sent.
+    #[serde(flatten)]
+    pub extra: Fields,
+}
+impl crate::de::Decode for MeetingChangeCloseScreenShare {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            to_user_name: fields.optional("ToUserName")?,
+            from_user_name: fields.optional("FromUserName")?,
+            create_time: fields.optional("CreateTime")?,
+            msg_type: fields.optional("MsgType")?,
+            event: fields.optional("Event")?,
+            agent_id: fields.optional("AgentID")?,
+            change_type: fields.optional("ChangeType")?,
+            from_user_tmp_open_id: fields.optional("FromUserTmpOpenId")?,
+            meeting_id: fields.optional("MeetingId")?,
+            extra: Fields(fields.into_map()),
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for MeetingChangeCloseScreenShare {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
+/// 会议成员角色变更: 会议变更事件 ([official documentation](https://developer.work.weixin.qq.com/document/path/99081))
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
+pub struct MeetingChangeRoleChange {
+    /// 企业微信CorpID (for a suite notification: absent)
+    #[serde(rename = "ToUserName", skip_serializing_if = "Option::is_none")]
+    pub to_user_name: Option<String>,
+    /// 成员UserID; `sys` for system events
+    #[serde(rename = "FromUserName", skip_serializing_if = "Option::is_none")]
+    pub from_user_name: Option<String>,
+    /// 消息创建时间 (Unix seconds)
+    #[serde(rename = "CreateTime", skip_serializing_if = "Option::is_none")]
+    pub create_time: Option<i64>,
+    /// 消息类型
+    #[serde(rename = "MsgType", skip_serializing_if = "Option::is_none")]
+    pub msg_type: Option<String>,
+    /// 事件类型
+    #[serde(rename = "Event", skip_serializing_if = "Option::is_none")]
+    pub event: Option<String>,
+    /// 企业应用的id
+    #[serde(rename = "AgentID", skip_serializing_if = "Option::is_none")]
+    pub agent_id: Option<i64>,
+    /// 变更类型
+    #[serde(rename = "ChangeType", skip_serializing_if = "Option::is_none")]
+    pub change_type: Option<String>,
+    /// 操作者TmpOpenID, 操作者的会中临时ID, 仅成员操作事件有值
+    #[serde(rename = "FromUserTmpOpenId", skip_serializing_if = "Option::is_none")]
+    pub from_user_tmp_open_id: Option<String>,
+    /// 会议ID
+    #[serde(rename = "MeetingId", skip_serializing_if = "Option::is_none")]
+    pub meeting_id: Option<String>,
+    /// 被操作者
+    #[serde(rename = "OperatedUser", skip_serializing_if = "Option::is_none")]
+    pub operated_user: Option<MeetingOperatedUser>,
+    /// Elements this version of the crate does not know, as sent.
+    #[serde(flatten)]
+    pub extra: Fields,
+}
+impl crate::de::Decode for MeetingChangeRoleChange {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            to_user_name: fields.optional("ToUserName")?,
+            from_user_name: fields.optional("FromUserName")?,
+            create_time: fields.optional("CreateTime")?,
+            msg_type: fields.optional("MsgType")?,
+            event: fields.optional("Event")?,
+            agent_id: fields.optional("AgentID")?,
+            change_type: fields.optional("ChangeType")?,
+            from_user_tmp_open_id: fields.optional("FromUserTmpOpenId")?,
+            meeting_id: fields.optional("MeetingId")?,
+            operated_user: crate::callback::de::object(&mut fields, "OperatedUser")?,
+            extra: Fields(fields.into_map()),
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for MeetingChangeRoleChange {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
+/// 网络研讨会成员角色变更: 会议变更事件 ([official documentation](https://developer.work.weixin.qq.com/document/path/99081))
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
+pub struct MeetingChangeWebinarRoleChange {
+    /// 企业微信CorpID (for a suite notification: absent)
+    #[serde(rename = "ToUserName", skip_serializing_if = "Option::is_none")]
+    pub to_user_name: Option<String>,
+    /// 成员UserID; `sys` for system events
+    #[serde(rename = "FromUserName", skip_serializing_if = "Option::is_none")]
+    pub from_user_name: Option<String>,
+    /// 消息创建时间 (Unix seconds)
+    #[serde(rename = "CreateTime", skip_serializing_if = "Option::is_none")]
+    pub create_time: Option<i64>,
+    /// 消息类型
+    #[serde(rename = "MsgType", skip_serializing_if = "Option::is_none")]
+    pub msg_type: Option<String>,
+    /// 事件类型
+    #[serde(rename = "Event", skip_serializing_if = "Option::is_none")]
+    pub event: Option<String>,
+    /// 企业应用的id
+    #[serde(rename = "AgentID", skip_serializing_if = "Option::is_none")]
+    pub agent_id: Option<i64>,
+    /// 变更类型
+    #[serde(rename = "ChangeType", skip_serializing_if = "Option::is_none")]
+    pub change_type: Option<String>,
+    /// 操作者TmpOpenID, 操作者的会中临时ID, 仅成员操作事件有值
+    #[serde(rename = "FromUserTmpOpenId", skip_serializing_if = "Option::is_none")]
+    pub from_user_tmp_open_id: Option<String>,
+    /// 会议ID
+    #[serde(rename = "MeetingId", skip_serializing_if = "Option::is_none")]
+    pub meeting_id: Option<String>,
+    /// 被操作者
+    #[serde(rename = "OperatedUser", skip_serializing_if = "Option::is_none")]
+    pub operated_user: Option<MeetingOperatedUser>,
+    /// Elements this version of the crate does not know, as sent.
+    #[serde(flatten)]
+    pub extra: Fields,
+}
+impl crate::de::Decode for MeetingChangeWebinarRoleChange {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            to_user_name: fields.optional("ToUserName")?,
+            from_user_name: fields.optional("FromUserName")?,
+            create_time: fields.optional("CreateTime")?,
+            msg_type: fields.optional("MsgType")?,
+            event: fields.optional("Event")?,
+            agent_id: fields.optional("AgentID")?,
+            change_type: fields.optional("ChangeType")?,
+            from_user_tmp_open_id: fields.optional("FromUserTmpOpenId")?,
+            meeting_id: fields.optional("MeetingId")?,
+            operated_user: crate::callback::de::object(&mut fields, "OperatedUser")?,
+            extra: Fields(fields.into_map()),
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for MeetingChangeWebinarRoleChange {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
+/// 网络研讨会暖场上传结果: 会议变更事件 ([official documentation](https://developer.work.weixin.qq.com/document/path/99081))
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
+pub struct MeetingChangeWebinarWarmUpUpload {
+    /// 企业微信CorpID (for a suite notification: absent)
+    #[serde(rename = "ToUserName", skip_serializing_if = "Option::is_none")]
+    pub to_user_name: Option<String>,
+    /// 成员UserID; `sys` for system events
+    #[serde(rename = "FromUserName", skip_serializing_if = "Option::is_none")]
+    pub from_user_name: Option<String>,
+    /// 消息创建时间 (Unix seconds)
+    #[serde(rename = "CreateTime", skip_serializing_if = "Option::is_none")]
+    pub create_time: Option<i64>,
+    /// 消息类型
+    #[serde(rename = "MsgType", skip_serializing_if = "Option::is_none")]
+    pub msg_type: Option<String>,
+    /// 事件类型
+    #[serde(rename = "Event", skip_serializing_if = "Option::is_none")]
+    pub event: Option<String>,
+    /// 企业应用的id
+    #[serde(rename = "AgentID", skip_serializing_if = "Option::is_none")]
+    pub agent_id: Option<i64>,
+    /// 变更类型
+    #[serde(rename = "ChangeType", skip_serializing_if = "Option::is_none")]
+    pub change_type: Option<String>,
+    /// 操作者TmpOpenID, 操作者的会中临时ID, 仅成员操作事件有值
+    #[serde(rename = "FromUserTmpOpenId", skip_serializing_if = "Option::is_none")]
+    pub from_user_tmp_open_id: Option<String>,
+    /// 会议ID
+    #[serde(rename = "MeetingId", skip_serializing_if = "Option::is_none")]
+    pub meeting_id: Option<String>,
+    /// 暖场配置信息
+    #[serde(rename = "WarmUpInfo", skip_serializing_if = "Option::is_none")]
+    pub warm_up_info: Option<MeetingWarmUpInfo>,
+    /// Elements this version of the crate does not know, as sent.
+    #[serde(flatten)]
+    pub extra: Fields,
+}
+impl crate::de::Decode for MeetingChangeWebinarWarmUpUpload {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            to_user_name: fields.optional("ToUserName")?,
+            from_user_name: fields.optional("FromUserName")?,
+            create_time: fields.optional("CreateTime")?,
+            msg_type: fields.optional("MsgType")?,
+            event: fields.optional("Event")?,
+            agent_id: fields.optional("AgentID")?,
+            change_type: fields.optional("ChangeType")?,
+            from_user_tmp_open_id: fields.optional("FromUserTmpOpenId")?,
+            meeting_id: fields.optional("MeetingId")?,
+            warm_up_info: crate::callback::de::object(&mut fields, "WarmUpInfo")?,
+            extra: Fields(fields.into_map()),
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for MeetingChangeWebinarWarmUpUpload {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
+/// PSTN 外呼状态更新: 会议变更事件 ([official documentation](https://developer.work.weixin.qq.com/document/path/99081))
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
+pub struct MeetingChangePstnStatusUpdate {
+    /// 企业微信CorpID (for a suite notification: absent)
+    #[serde(rename = "ToUserName", skip_serializing_if = "Option::is_none")]
+    pub to_user_name: Option<String>,
+    /// 成员UserID; `sys` for system events
+    #[serde(rename = "FromUserName", skip_serializing_if = "Option::is_none")]
+    pub from_user_name: Option<String>,
+    /// 消息创建时间 (Unix seconds)
+    #[serde(rename = "CreateTime", skip_serializing_if = "Option::is_none")]
+    pub create_time: Option<i64>,
+    /// 消息类型
+    #[serde(rename = "MsgType", skip_serializing_if = "Option::is_none")]
+    pub msg_type: Option<String>,
+    /// 事件类型
+    #[serde(rename = "Event", skip_serializing_if = "Option::is_none")]
+    pub event: Option<String>,
+    /// 企业应用的id
+    #[serde(rename = "AgentID", skip_serializing_if = "Option::is_none")]
+    pub agent_id: Option<i64>,
+    /// 变更类型
+    #[serde(rename = "ChangeType", skip_serializing_if = "Option::is_none")]
+    pub change_type: Option<String>,
+    /// 操作者TmpOpenID, 操作者的会中临时ID, 仅成员操作事件有值
+    #[serde(rename = "FromUserTmpOpenId", skip_serializing_if = "Option::is_none")]
+    pub from_user_tmp_open_id: Option<String>,
+    /// 会议ID
+    #[serde(rename = "MeetingId", skip_serializing_if = "Option::is_none")]
+    pub meeting_id: Option<String>,
+    /// PSTN外呼状态: START_INVITE, START_ACCEPT, LEAVE_WITHOUT_ACCEPT, LEAVE_WITH_ACCEPTED, CANCLE_INVITE (sic)
+    #[serde(rename = "PstnStatus", skip_serializing_if = "Option::is_none")]
+    pub pstn_status: Option<String>,
+    /// Elements this version of the crate does not know, as sent.
+    #[serde(flatten)]
+    pub extra: Fields,
+}
+impl crate::de::Decode for MeetingChangePstnStatusUpdate {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            to_user_name: fields.optional("ToUserName")?,
+            from_user_name: fields.optional("FromUserName")?,
+            create_time: fields.optional("CreateTime")?,
+            msg_type: fields.optional("MsgType")?,
+            event: fields.optional("Event")?,
+            agent_id: fields.optional("AgentID")?,
+            change_type: fields.optional("ChangeType")?,
+            from_user_tmp_open_id: fields.optional("FromUserTmpOpenId")?,
+            meeting_id: fields.optional("MeetingId")?,
+            pstn_status: fields.optional("PstnStatus")?,
+            extra: Fields(fields.into_map()),
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for MeetingChangePstnStatusUpdate {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
+/// 素材上传结果: 会议变更事件 ([official documentation](https://developer.work.weixin.qq.com/document/path/99081))
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
+pub struct MeetingChangeMediumUpload {
+    /// 企业微信CorpID (for a suite notification: absent)
+    #[serde(rename = "ToUserName", skip_serializing_if = "Option::is_none")]
+    pub to_user_name: Option<String>,
+    /// 成员UserID; `sys` for system events
+    #[serde(rename = "FromUserName", skip_serializing_if = "Option::is_none")]
+    pub from_user_name: Option<String>,
+    /// 消息创建时间 (Unix seconds)
+    #[serde(rename = "CreateTime", skip_serializing_if = "Option::is_none")]
+    pub create_time: Option<i64>,
+    /// 消息类型
+    #[serde(rename = "MsgType", skip_serializing_if = "Option::is_none")]
+    pub msg_type: Option<String>,
+    /// 事件类型
+    #[serde(rename = "Event", skip_serializing_if = "Option::is_none")]
+    pub event: Option<String>,
+    /// 企业应用的id
+    #[serde(rename = "AgentID", skip_serializing_if = "Option::is_none")]
+    pub agent_id: Option<i64>,
+    /// 变更类型
+    #[serde(rename = "ChangeType", skip_serializing_if = "Option::is_none")]
+    pub change_type: Option<String>,
+    /// 操作者TmpOpenID, 操作者的会中临时ID, 仅成员操作事件有值
+    #[serde(rename = "FromUserTmpOpenId", skip_serializing_if = "Option::is_none")]
+    pub from_user_tmp_open_id: Option<String>,
+    /// 会议ID
+    #[serde(rename = "MeetingId", skip_serializing_if = "Option::is_none")]
+    pub meeting_id: Option<String>,
+    /// 上传事件是否成功: true 全部素材上传成功; false 存在素材上传失败, 需重新上传全部素材
+    #[serde(rename = "AllUploadStatus", skip_serializing_if = "Option::is_none")]
+    pub all_upload_status: Option<bool>,
+    /// 上传的素材, 每个素材一个UploadInfo元素
+    #[serde(rename = "UploadInfo", skip_serializing_if = "Option::is_none")]
+    pub upload_info: Option<Vec<MeetingMediumUpload>>,
+    /// Elements this version of the crate does not know, as sent.
+    #[serde(flatten)]
+    pub extra: Fields,
+}
+impl crate::de::Decode for MeetingChangeMediumUpload {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            to_user_name: fields.optional("ToUserName")?,
+            from_user_name: fields.optional("FromUserName")?,
+            create_time: fields.optional("CreateTime")?,
+            msg_type: fields.optional("MsgType")?,
+            event: fields.optional("Event")?,
+            agent_id: fields.optional("AgentID")?,
+            change_type: fields.optional("ChangeType")?,
+            from_user_tmp_open_id: fields.optional("FromUserTmpOpenId")?,
+            meeting_id: fields.optional("MeetingId")?,
+            all_upload_status: fields.optional("AllUploadStatus")?,
+            upload_info: crate::callback::de::list(&mut fields, "UploadInfo")?,
+            extra: Fields(fields.into_map()),
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for MeetingChangeMediumUpload {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
+/// 开始云录制: 会议变更事件 ([official documentation](https://developer.work.weixin.qq.com/document/path/99081))
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
+pub struct MeetingChangeStartRecording {
+    /// 企业微信CorpID (for a suite notification: absent)
+    #[serde(rename = "ToUserName", skip_serializing_if = "Option::is_none")]
+    pub to_user_name: Option<String>,
+    /// 成员UserID; `sys` for system events
+    #[serde(rename = "FromUserName", skip_serializing_if = "Option::is_none")]
+    pub from_user_name: Option<String>,
+    /// 消息创建时间 (Unix seconds)
+    #[serde(rename = "CreateTime", skip_serializing_if = "Option::is_none")]
+    pub create_time: Option<i64>,
+    /// 消息类型
+    #[serde(rename = "MsgType", skip_serializing_if = "Option::is_none")]
+    pub msg_type: Option<String>,
+    /// 事件类型
+    #[serde(rename = "Event", skip_serializing_if = "Option::is_none")]
+    pub event: Option<String>,
+    /// 企业应用的id
+    #[serde(rename = "AgentID", skip_serializing_if = "Option::is_none")]
+    pub agent_id: Option<i64>,
+    /// 变更类型
+    #[serde(rename = "ChangeType", skip_serializing_if = "Option::is_none")]
+    pub change_type: Option<String>,
+    /// 操作者TmpOpenID, 操作者的会中临时ID, 仅成员操作事件有值
+    #[serde(rename = "FromUserTmpOpenId", skip_serializing_if = "Option::is_none")]
+    pub from_user_tmp_open_id: Option<String>,
+    /// 会议ID
+    #[serde(rename = "MeetingId", skip_serializing_if = "Option::is_none")]
+    pub meeting_id: Option<String>,
+    /// Elements this version of the crate does not know, as sent.
+    #[serde(flatten)]
+    pub extra: Fields,
+}
+impl crate::de::Decode for MeetingChangeStartRecording {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            to_user_name: fields.optional("ToUserName")?,
+            from_user_name: fields.optional("FromUserName")?,
+            create_time: fields.optional("CreateTime")?,
+            msg_type: fields.optional("MsgType")?,
+            event: fields.optional("Event")?,
+            agent_id: fields.optional("AgentID")?,
+            change_type: fields.optional("ChangeType")?,
+            from_user_tmp_open_id: fields.optional("FromUserTmpOpenId")?,
+            meeting_id: fields.optional("MeetingId")?,
+            extra: Fields(fields.into_map()),
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for MeetingChangeStartRecording {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
+/// 暂停云录制: 会议变更事件 ([official documentation](https://developer.work.weixin.qq.com/document/path/99081))
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
+pub struct MeetingChangePauseRecording {
+    /// 企业微信CorpID (for a suite notification: absent)
+    #[serde(rename = "ToUserName", skip_serializing_if = "Option::is_none")]
+    pub to_user_name: Option<String>,
+    /// 成员UserID; `sys` for system events
+    #[serde(rename = "FromUserName", skip_serializing_if = "Option::is_none")]
+    pub from_user_name: Option<String>,
+    /// 消息创建时间 (Unix seconds)
+    #[serde(rename = "CreateTime", skip_serializing_if = "Option::is_none")]
+    pub create_time: Option<i64>,
+    /// 消息类型
+    #[serde(rename = "MsgType", skip_serializing_if = "Option::is_none")]
+    pub msg_type: Option<String>,
+    /// 事件类型
+    #[serde(rename = "Event", skip_serializing_if = "Option::is_none")]
+    pub event: Option<String>,
+    /// 企业应用的id
+    #[serde(rename = "AgentID", skip_serializing_if = "Option::is_none")]
+    pub agent_id: Option<i64>,
+    /// 变更类型
+    #[serde(rename = "ChangeType", skip_serializing_if = "Option::is_none")]
+    pub change_type: Option<String>,
+    /// 操作者TmpOpenID, 操作者的会中临时ID, 仅成员操作事件有值
+    #[serde(rename = "FromUserTmpOpenId", skip_serializing_if = "Option::is_none")]
+    pub from_user_tmp_open_id: Option<String>,
+    /// 会议ID
+    #[serde(rename = "MeetingId", skip_serializing_if = "Option::is_none")]
+    pub meeting_id: Option<String>,
+    /// Elements this version of the crate does not know, as sent.
+    #[serde(flatten)]
+    pub extra: Fields,
+}
+impl crate::de::Decode for MeetingChangePauseRecording {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            to_user_name: fields.optional("ToUserName")?,
+            from_user_name: fields.optional("FromUserName")?,
+            create_time: fields.optional("CreateTime")?,
+            msg_type: fields.optional("MsgType")?,
+            event: fields.optional("Event")?,
+            agent_id: fields.optional("AgentID")?,
+            change_type: fields.optional("ChangeType")?,
+            from_user_tmp_open_id: fields.optional("FromUserTmpOpenId")?,
+            meeting_id: fields.optional("MeetingId")?,
+            extra: Fields(fields.into_map()),
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for MeetingChangePauseRecording {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
+/// 恢复云录制: 会议变更事件 ([official documentation](https://developer.work.weixin.qq.com/document/path/99081))
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
+pub struct MeetingChangeResumeRecording {
+    /// 企业微信CorpID (for a suite notification: absent)
+    #[serde(rename = "ToUserName", skip_serializing_if = "Option::is_none")]
+    pub to_user_name: Option<String>,
+    /// 成员UserID; `sys` for system events
+    #[serde(rename = "FromUserName", skip_serializing_if = "Option::is_none")]
+    pub from_user_name: Option<String>,
+    /// 消息创建时间 (Unix seconds)
+    #[serde(rename = "CreateTime", skip_serializing_if = "Option::is_none")]
+    pub create_time: Option<i64>,
+    /// 消息类型
+    #[serde(rename = "MsgType", skip_serializing_if = "Option::is_none")]
+    pub msg_type: Option<String>,
+    /// 事件类型
+    #[serde(rename = "Event", skip_serializing_if = "Option::is_none")]
+    pub event: Option<String>,
+    /// 企业应用的id
+    #[serde(rename = "AgentID", skip_serializing_if = "Option::is_none")]
+    pub agent_id: Option<i64>,
+    /// 变更类型
+    #[serde(rename = "ChangeType", skip_serializing_if = "Option::is_none")]
+    pub change_type: Option<String>,
+    /// 操作者TmpOpenID, 操作者的会中临时ID, 仅成员操作事件有值
+    #[serde(rename = "FromUserTmpOpenId", skip_serializing_if = "Option::is_none")]
+    pub from_user_tmp_open_id: Option<String>,
+    /// 会议ID
+    #[serde(rename = "MeetingId", skip_serializing_if = "Option::is_none")]
+    pub meeting_id: Option<String>,
+    /// Elements this version of the crate does not know, as sent.
+    #[serde(flatten)]
+    pub extra: Fields,
+}
+impl crate::de::Decode for MeetingChangeResumeRecording {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            to_user_name: fields.optional("ToUserName")?,
+            from_user_name: fields.optional("FromUserName")?,
+            create_time: fields.optional("CreateTime")?,
+            msg_type: fields.optional("MsgType")?,
+            event: fields.optional("Event")?,
+            agent_id: fields.optional("AgentID")?,
+            change_type: fields.optional("ChangeType")?,
+            from_user_tmp_open_id: fields.optional("FromUserTmpOpenId")?,
+            meeting_id: fields.optional("MeetingId")?,
+            extra: Fields(fields.into_map()),
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for MeetingChangeResumeRecording {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
+/// 停止云录制: 会议变更事件 ([official documentation](https://developer.work.weixin.qq.com/document/path/99081))
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
+pub struct MeetingChangeStopRecording {
+    /// 企业微信CorpID (for a suite notification: absent)
+    #[serde(rename = "ToUserName", skip_serializing_if = "Option::is_none")]
+    pub to_user_name: Option<String>,
+    /// 成员UserID; `sys` for system events
+    #[serde(rename = "FromUserName", skip_serializing_if = "Option::is_none")]
+    pub from_user_name: Option<String>,
+    /// 消息创建时间 (Unix seconds)
+    #[serde(rename = "CreateTime", skip_serializing_if = "Option::is_none")]
+    pub create_time: Option<i64>,
+    /// 消息类型
+    #[serde(rename = "MsgType", skip_serializing_if = "Option::is_none")]
+    pub msg_type: Option<String>,
+    /// 事件类型
+    #[serde(rename = "Event", skip_serializing_if = "Option::is_none")]
+    pub event: Option<String>,
+    /// 企业应用的id
+    #[serde(rename = "AgentID", skip_serializing_if = "Option::is_none")]
+    pub agent_id: Option<i64>,
+    /// 变更类型
+    #[serde(rename = "ChangeType", skip_serializing_if = "Option::is_none")]
+    pub change_type: Option<String>,
+    /// 操作者TmpOpenID, 操作者的会中临时ID, 仅成员操作事件有值
+    #[serde(rename = "FromUserTmpOpenId", skip_serializing_if = "Option::is_none")]
+    pub from_user_tmp_open_id: Option<String>,
+    /// 会议ID
+    #[serde(rename = "MeetingId", skip_serializing_if = "Option::is_none")]
+    pub meeting_id: Option<String>,
+    /// Elements this version of the crate does not know, as sent.
+    #[serde(flatten)]
+    pub extra: Fields,
+}
+impl crate::de::Decode for MeetingChangeStopRecording {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            to_user_name: fields.optional("ToUserName")?,
+            from_user_name: fields.optional("FromUserName")?,
+            create_time: fields.optional("CreateTime")?,
+            msg_type: fields.optional("MsgType")?,
+            event: fields.optional("Event")?,
+            agent_id: fields.optional("AgentID")?,
+            change_type: fields.optional("ChangeType")?,
+            from_user_tmp_open_id: fields.optional("FromUserTmpOpenId")?,
+            meeting_id: fields.optional("MeetingId")?,
+            extra: Fields(fields.into_map()),
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for MeetingChangeStopRecording {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
+/// 云录制已完成: 会议变更事件 ([official documentation](https://developer.work.weixin.qq.com/document/path/99081))
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
+pub struct MeetingChangeRecordingComplete {
+    /// 企业微信CorpID (for a suite notification: absent)
+    #[serde(rename = "ToUserName", skip_serializing_if = "Option::is_none")]
+    pub to_user_name: Option<String>,
+    /// 成员UserID; `sys` for system events
+    #[serde(rename = "FromUserName", skip_serializing_if = "Option::is_none")]
+    pub from_user_name: Option<String>,
+    /// 消息创建时间 (Unix seconds)
+    #[serde(rename = "CreateTime", skip_serializing_if = "Option::is_none")]
+    pub create_time: Option<i64>,
+    /// 消息类型
+    #[serde(rename = "MsgType", skip_serializing_if = "Option::is_none")]
+    pub msg_type: Option<String>,
+    /// 事件类型
+    #[serde(rename = "Event", skip_serializing_if = "Option::is_none")]
+    pub event: Option<String>,
+    /// 企业应用的id
+    #[serde(rename = "AgentID", skip_serializing_if = "Option::is_none")]
+    pub agent_id: Option<i64>,
+    /// 变更类型
+    #[serde(rename = "ChangeType", skip_serializing_if = "Option::is_none")]
+    pub change_type: Option<String>,
+    /// 操作者TmpOpenID, 操作者的会中临时ID, 仅成员操作事件有值
+    #[serde(rename = "FromUserTmpOpenId", skip_serializing_if = "Option::is_none")]
+    pub from_user_tmp_open_id: Option<String>,
+    /// 会议ID
+    #[serde(rename = "MeetingId", skip_serializing_if = "Option::is_none")]
+    pub meeting_id: Option<String>,
+    /// Elements this version of the crate does not know, as sent.
+    #[serde(flatten)]
+    pub extra: Fields,
+}
+impl crate::de::Decode for MeetingChangeRecordingComplete {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            to_user_name: fields.optional("ToUserName")?,
+            from_user_name: fields.optional("FromUserName")?,
+            create_time: fields.optional("CreateTime")?,
+            msg_type: fields.optional("MsgType")?,
+            event: fields.optional("Event")?,
+            agent_id: fields.optional("AgentID")?,
+            change_type: fields.optional("ChangeType")?,
+            from_user_tmp_open_id: fields.optional("FromUserTmpOpenId")?,
+            meeting_id: fields.optional("MeetingId")?,
+            extra: Fields(fields.into_map()),
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for MeetingChangeRecordingComplete {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
+/// 删除云录制: 会议变更事件 ([official documentation](https://developer.work.weixin.qq.com/document/path/99081))
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
+pub struct MeetingChangeDeleteRecording {
+    /// 企业微信CorpID (for a suite notification: absent)
+    #[serde(rename = "ToUserName", skip_serializing_if = "Option::is_none")]
+    pub to_user_name: Option<String>,
+    /// 成员UserID; `sys` for system events
+    #[serde(rename = "FromUserName", skip_serializing_if = "Option::is_none")]
+    pub from_user_name: Option<String>,
+    /// 消息创建时间 (Unix seconds)
+    #[serde(rename = "CreateTime", skip_serializing_if = "Option::is_none")]
+    pub create_time: Option<i64>,
+    /// 消息类型
+    #[serde(rename = "MsgType", skip_serializing_if = "Option::is_none")]
+    pub msg_type: Option<String>,
+    /// 事件类型
+    #[serde(rename = "Event", skip_serializing_if = "Option::is_none")]
+    pub event: Option<String>,
+    /// 企业应用的id
+    #[serde(rename = "AgentID", skip_serializing_if = "Option::is_none")]
+    pub agent_id: Option<i64>,
+    /// 变更类型
+    #[serde(rename = "ChangeType", skip_serializing_if = "Option::is_none")]
+    pub change_type: Option<String>,
+    /// 操作者TmpOpenID, 操作者的会中临时ID, 仅成员操作事件有值
+    #[serde(rename = "FromUserTmpOpenId", skip_serializing_if = "Option::is_none")]
+    pub from_user_tmp_open_id: Option<String>,
+    /// 会议ID
+    #[serde(rename = "MeetingId", skip_serializing_if = "Option::is_none")]
+    pub meeting_id: Option<String>,
+    /// Elements this version of the crate does not know, as sent.
+    #[serde(flatten)]
+    pub extra: Fields,
+}
+impl crate::de::Decode for MeetingChangeDeleteRecording {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            to_user_name: fields.optional("ToUserName")?,
+            from_user_name: fields.optional("FromUserName")?,
+            create_time: fields.optional("CreateTime")?,
+            msg_type: fields.optional("MsgType")?,
+            event: fields.optional("Event")?,
+            agent_id: fields.optional("AgentID")?,
+            change_type: fields.optional("ChangeType")?,
+            from_user_tmp_open_id: fields.optional("FromUserTmpOpenId")?,
+            meeting_id: fields.optional("MeetingId")?,
+            extra: Fields(fields.into_map()),
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for MeetingChangeDeleteRecording {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
+/// 用户报名: 会议变更事件 ([official documentation](https://developer.work.weixin.qq.com/document/path/99081))
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
+pub struct MeetingChangeEnroll {
+    /// 企业微信CorpID (for a suite notification: absent)
+    #[serde(rename = "ToUserName", skip_serializing_if = "Option::is_none")]
+    pub to_user_name: Option<String>,
+    /// 成员UserID; `sys` for system events
+    #[serde(rename = "FromUserName", skip_serializing_if = "Option::is_none")]
+    pub from_user_name: Option<String>,
+    /// 消息创建时间 (Unix seconds)
+    #[serde(rename = "CreateTime", skip_serializing_if = "Option::is_none")]
+    pub create_time: Option<i64>,
+    /// 消息类型
+    #[serde(rename = "MsgType", skip_serializing_if = "Option::is_none")]
+    pub msg_type: Option<String>,
+    /// 事件类型
+    #[serde(rename = "Event", skip_serializing_if = "Option::is_none")]
+    pub event: Option<String>,
+    /// 企业应用的id
+    #[serde(rename = "AgentID", skip_serializing_if = "Option::is_none")]
+    pub agent_id: Option<i64>,
+    /// 变更类型
+    #[serde(rename = "ChangeType", skip_serializing_if = "Option::is_none")]
+    pub change_type: Option<String>,
+    /// 操作者TmpOpenID, 操作者的会中临时ID, 仅成员操作事件有值
+    #[serde(rename = "FromUserTmpOpenId", skip_serializing_if = "Option::is_none")]
+    pub from_user_tmp_open_id: Option<String>,
+    /// 会议ID
+    #[serde(rename = "MeetingId", skip_serializing_if = "Option::is_none")]
+    pub meeting_id: Option<String>,
+    /// 报名ID
+    #[serde(rename = "EnrollId", skip_serializing_if = "Option::is_none")]
+    pub enroll_id: Option<String>,
+    /// Elements this version of the crate does not know, as sent.
+    #[serde(flatten)]
+    pub extra: Fields,
+}
+impl crate::de::Decode for MeetingChangeEnroll {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            to_user_name: fields.optional("ToUserName")?,
+            from_user_name: fields.optional("FromUserName")?,
+            create_time: fields.optional("CreateTime")?,
+            msg_type: fields.optional("MsgType")?,
+            event: fields.optional("Event")?,
+            agent_id: fields.optional("AgentID")?,
+            change_type: fields.optional("ChangeType")?,
+            from_user_tmp_open_id: fields.optional("FromUserTmpOpenId")?,
+            meeting_id: fields.optional("MeetingId")?,
+            enroll_id: fields.optional("EnrollId")?,
+            extra: Fields(fields.into_map()),
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for MeetingChangeEnroll {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
+/// 用户取消报名: 会议变更事件 ([official documentation](https://developer.work.weixin.qq.com/document/path/99081))
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
+pub struct MeetingChangeCancelEnroll {
+    /// 企业微信CorpID (for a suite notification: absent)
+    #[serde(rename = "ToUserName", skip_serializing_if = "Option::is_none")]
+    pub to_user_name: Option<String>,
+    /// 成员UserID; `sys` for system events
+    #[serde(rename = "FromUserName", skip_serializing_if = "Option::is_none")]
+    pub from_user_name: Option<String>,
+    /// 消息创建时间 (Unix seconds)
+    #[serde(rename = "CreateTime", skip_serializing_if = "Option::is_none")]
+    pub create_time: Option<i64>,
+    /// 消息类型
+    #[serde(rename = "MsgType", skip_serializing_if = "Option::is_none")]
+    pub msg_type: Option<String>,
+    /// 事件类型
+    #[serde(rename = "Event", skip_serializing_if = "Option::is_none")]
+    pub event: Option<String>,
+    /// 企业应用的id
+    #[serde(rename = "AgentID", skip_serializing_if = "Option::is_none")]
+    pub agent_id: Option<i64>,
+    /// 变更类型
+    #[serde(rename = "ChangeType", skip_serializing_if = "Option::is_none")]
+    pub change_type: Option<String>,
+    /// 操作者TmpOpenID, 操作者的会中临时ID, 仅成员操作事件有值
+    #[serde(rename = "FromUserTmpOpenId", skip_serializing_if = "Option::is_none")]
+    pub from_user_tmp_open_id: Option<String>,
+    /// 会议ID
+    #[serde(rename = "MeetingId", skip_serializing_if = "Option::is_none")]
+    pub meeting_id: Option<String>,
+    /// 报名ID
+    #[serde(rename = "EnrollId", skip_serializing_if = "Option::is_none")]
+    pub enroll_id: Option<String>,
+    /// Elements this version of the crate does not know, as sent.
+    #[serde(flatten)]
+    pub extra: Fields,
+}
+impl crate::de::Decode for MeetingChangeCancelEnroll {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            to_user_name: fields.optional("ToUserName")?,
+            from_user_name: fields.optional("FromUserName")?,
+            create_time: fields.optional("CreateTime")?,
+            msg_type: fields.optional("MsgType")?,
+            event: fields.optional("Event")?,
+            agent_id: fields.optional("AgentID")?,
+            change_type: fields.optional("ChangeType")?,
+            from_user_tmp_open_id: fields.optional("FromUserTmpOpenId")?,
+            meeting_id: fields.optional("MeetingId")?,
+            enroll_id: fields.optional("EnrollId")?,
+            extra: Fields(fields.into_map()),
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for MeetingChangeCancelEnroll {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
+/// 会议室应答: 会议变更事件 ([official documentation](https://developer.work.weixin.qq.com/document/path/99081))
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
+pub struct MeetingChangeMeetingRoomResponse {
+    /// 企业微信CorpID (for a suite notification: absent)
+    #[serde(rename = "ToUserName", skip_serializing_if = "Option::is_none")]
+    pub to_user_name: Option<String>,
+    /// 成员UserID; `sys` for system events
+    #[serde(rename = "FromUserName", skip_serializing_if = "Option::is_none")]
+    pub from_user_name: Option<String>,
+    /// 消息创建时间 (Unix seconds)
+    #[serde(rename = "CreateTime", skip_serializing_if = "Option::is_none")]
+    pub create_time: Option<i64>,
+    /// 消息类型
+    #[serde(rename = "MsgType", skip_serializing_if = "Option::is_none")]
+    pub msg_type: Option<String>,
+    /// 事件类型
+    #[serde(rename = "Event", skip_serializing_if = "Option::is_none")]
+    pub event: Option<String>,
+    /// 企业应用的id
+    #[serde(rename = "AgentID", skip_serializing_if = "Option::is_none")]
+    pub agent_id: Option<i64>,
+    /// 变更类型
+    #[serde(rename = "ChangeType", skip_serializing_if = "Option::is_none")]
+    pub change_type: Option<String>,
+    /// 操作者TmpOpenID, 操作者的会中临时ID, 仅成员操作事件有值
+    #[serde(rename = "FromUserTmpOpenId", skip_serializing_if = "Option::is_none")]
+    pub from_user_tmp_open_id: Option<String>,
+    /// 会议ID
+    #[serde(rename = "MeetingId", skip_serializing_if = "Option::is_none")]
+    pub meeting_id: Option<String>,
+    /// 会议室ID (与MraAddress二选一)
+    #[serde(rename = "MeetingRoomId", skip_serializing_if = "Option::is_none")]
+    pub meeting_room_id: Option<String>,
+    /// MRA地址 (与MeetingRoomId二选一)
+    #[serde(rename = "MraAddress", skip_serializing_if = "Option::is_none")]
+    pub mra_address: Option<String>,
+    /// 会议室应答状态
+    #[serde(rename = "RoomResponseStatus", skip_serializing_if = "Option::is_none")]
+    pub room_response_status: Option<i64>,
+    /// Elements this version of the crate does not know, as sent.
+    #[serde(flatten)]
+    pub extra: Fields,
+}
+impl crate::de::Decode for MeetingChangeMeetingRoomResponse {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            to_user_name: fields.optional("ToUserName")?,
+            from_user_name: fields.optional("FromUserName")?,
+            create_time: fields.optional("CreateTime")?,
+            msg_type: fields.optional("MsgType")?,
+            event: fields.optional("Event")?,
+            agent_id: fields.optional("AgentID")?,
+            change_type: fields.optional("ChangeType")?,
+            from_user_tmp_open_id: fields.optional("FromUserTmpOpenId")?,
+            meeting_id: fields.optional("MeetingId")?,
+            meeting_room_id: fields.optional("MeetingRoomId")?,
+            mra_address: fields.optional("MraAddress")?,
+            room_response_status: fields.optional("RoomResponseStatus")?,
+            extra: Fields(fields.into_map()),
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for MeetingChangeMeetingRoomResponse {
     fn deserialize<D: serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
@@ -12618,7 +14412,7 @@ pub enum Event {
     LivingStatusChange(LivingStatusChangeEvent),
     /// `upload_media_job_finish`: 异步上传临时素材结果回调通知 ([official documentation](https://developer.work.weixin.qq.com/document/path/96488))
     UploadMediaJobFinish(UploadMediaJobFinishEvent),
-    /// `meeting_change`: 会议变更事件 ([official documentation](https://developer.work.weixin.qq.com/document/path/98754))
+    /// `meeting_change`: 会议变更事件 ([official documentation](https://developer.work.weixin.qq.com/document/path/99081))
     MeetingChange(MeetingChangeEvent),
     /// `meeting_statistics`: 会议统计事件 ([official documentation](https://developer.work.weixin.qq.com/document/path/98754))
     MeetingStatistics(MeetingStatisticsEvent),
@@ -12916,9 +14710,7 @@ impl Event {
                     )
                 }
                 Some("meeting_change") => {
-                    Self::MeetingChange(
-                        crate::callback::de::typed(fields, "event.meeting_change")?,
-                    )
+                    Self::MeetingChange(MeetingChangeEvent::from_fields(fields)?)
                 }
                 Some("meeting_statistics") => {
                     Self::MeetingStatistics(MeetingStatisticsEvent::from_fields(fields)?)
@@ -13413,7 +15205,7 @@ impl Event {
             Self::UnlicensedNotify(_) => "event.unlicensed_notify",
             Self::LivingStatusChange(_) => "event.living_status_change",
             Self::UploadMediaJobFinish(_) => "event.upload_media_job_finish",
-            Self::MeetingChange(_) => "event.meeting_change",
+            Self::MeetingChange(inner) => inner.kind(),
             Self::MeetingStatistics(inner) => inner.kind(),
             Self::DeleteCalendar(_) => "event.delete_calendar",
             Self::ModifyCalendar(_) => "event.modify_calendar",
@@ -14160,6 +15952,386 @@ impl serde::Serialize for AppEmailChangeEvent {
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
         match self {
             Self::ReceiveEmail(inner) => inner.serialize(serializer),
+            Self::Unknown(fields) => fields.serialize(serializer),
+        }
+    }
+}
+/// 会议变更事件 ([official documentation](https://developer.work.weixin.qq.com/document/path/99081)), by `ChangeType`.
+#[derive(Debug, Clone, PartialEq)]
+pub enum MeetingChangeEvent {
+    /// `modify_meeting`: 修改会议
+    ModifyMeeting(MeetingChangeModifyMeeting),
+    /// `cancel_meeting`: 取消会议
+    CancelMeeting(MeetingChangeCancelMeeting),
+    /// `meeting_start`: 会议开始
+    MeetingStart(MeetingChangeMeetingStart),
+    /// `meeting_end`: 会议结束
+    MeetingEnd(MeetingChangeMeetingEnd),
+    /// `meeting_mute_all`: 会议全体静音
+    MeetingMuteAll(MeetingChangeMeetingMuteAll),
+    /// `meeting_unmute_all`: 会议解除全体静音
+    MeetingUnmuteAll(MeetingChangeMeetingUnmuteAll),
+    /// `join_meeting`: 成员入会
+    JoinMeeting(MeetingChangeJoinMeeting),
+    /// `quit_meeting`: 成员离会
+    QuitMeeting(MeetingChangeQuitMeeting),
+    /// `join_meeting_before_host`: 成员等待主持人入会
+    JoinMeetingBeforeHost(MeetingChangeJoinMeetingBeforeHost),
+    /// `join_waiting_room`: 成员进入等候室
+    JoinWaitingRoom(MeetingChangeJoinWaitingRoom),
+    /// `quit_waiting_room`: 成员离开等候室
+    QuitWaitingRoom(MeetingChangeQuitWaitingRoom),
+    /// `join_from_meeting_room`: 成员从等候室进入会议
+    JoinFromMeetingRoom(MeetingChangeJoinFromMeetingRoom),
+    /// `move_to_waiting_room`: 成员从会议中被移入等候室
+    MoveToWaitingRoom(MeetingChangeMoveToWaitingRoom),
+    /// `open_screen_share`: 共享屏幕开启
+    OpenScreenShare(MeetingChangeOpenScreenShare),
+    /// `close_screen_share`: 共享屏幕结束
+    CloseScreenShare(MeetingChangeCloseScreenShare),
+    /// `role_change`: 会议成员角色变更
+    RoleChange(MeetingChangeRoleChange),
+    /// `webinar_role_change`: 网络研讨会成员角色变更
+    WebinarRoleChange(MeetingChangeWebinarRoleChange),
+    /// `webinar_warm_up_upload`: 网络研讨会暖场上传结果
+    WebinarWarmUpUpload(MeetingChangeWebinarWarmUpUpload),
+    /// `pstn_status_update`: PSTN 外呼状态更新
+    PstnStatusUpdate(MeetingChangePstnStatusUpdate),
+    /// `medium_upload`: 素材上传结果
+    MediumUpload(MeetingChangeMediumUpload),
+    /// `start_recording`: 开始云录制
+    StartRecording(MeetingChangeStartRecording),
+    /// `pause_recording`: 暂停云录制
+    PauseRecording(MeetingChangePauseRecording),
+    /// `resume_recording`: 恢复云录制
+    ResumeRecording(MeetingChangeResumeRecording),
+    /// `stop_recording`: 停止云录制
+    StopRecording(MeetingChangeStopRecording),
+    /// `recording_complete`: 云录制已完成
+    RecordingComplete(MeetingChangeRecordingComplete),
+    /// `delete_recording`: 删除云录制
+    DeleteRecording(MeetingChangeDeleteRecording),
+    /// `enroll`: 用户报名
+    Enroll(MeetingChangeEnroll),
+    /// `cancel_enroll`: 用户取消报名
+    CancelEnroll(MeetingChangeCancelEnroll),
+    /// `meeting_room_response`: 会议室应答
+    MeetingRoomResponse(MeetingChangeMeetingRoomResponse),
+    /// A value this version of the crate does not know: every element, as sent.
+    Unknown(Fields),
+}
+impl MeetingChangeEvent {
+    ///Dispatches on `ChangeType`.
+    pub fn from_fields(fields: Fields) -> crate::Result<Self> {
+        let tag = crate::callback::de::tag(&fields, "ChangeType");
+        Ok(
+            match tag.as_deref() {
+                Some("modify_meeting") => {
+                    Self::ModifyMeeting(
+                        crate::callback::de::typed(
+                            fields,
+                            "event.meeting_change.modify_meeting",
+                        )?,
+                    )
+                }
+                Some("cancel_meeting") => {
+                    Self::CancelMeeting(
+                        crate::callback::de::typed(
+                            fields,
+                            "event.meeting_change.cancel_meeting",
+                        )?,
+                    )
+                }
+                Some("meeting_start") => {
+                    Self::MeetingStart(
+                        crate::callback::de::typed(
+                            fields,
+                            "event.meeting_change.meeting_start",
+                        )?,
+                    )
+                }
+                Some("meeting_end") => {
+                    Self::MeetingEnd(
+                        crate::callback::de::typed(
+                            fields,
+                            "event.meeting_change.meeting_end",
+                        )?,
+                    )
+                }
+                Some("meeting_mute_all") => {
+                    Self::MeetingMuteAll(
+                        crate::callback::de::typed(
+                            fields,
+                            "event.meeting_change.meeting_mute_all",
+                        )?,
+                    )
+                }
+                Some("meeting_unmute_all") => {
+                    Self::MeetingUnmuteAll(
+                        crate::callback::de::typed(
+                            fields,
+                            "event.meeting_change.meeting_unmute_all",
+                        )?,
+                    )
+                }
+                Some("join_meeting") => {
+                    Self::JoinMeeting(
+                        crate::callback::de::typed(
+                            fields,
+                            "event.meeting_change.join_meeting",
+                        )?,
+                    )
+                }
+                Some("quit_meeting") => {
+                    Self::QuitMeeting(
+                        crate::callback::de::typed(
+                            fields,
+                            "event.meeting_change.quit_meeting",
+                        )?,
+                    )
+                }
+                Some("join_meeting_before_host") => {
+                    Self::JoinMeetingBeforeHost(
+                        crate::callback::de::typed(
+                            fields,
+                            "event.meeting_change.join_meeting_before_host",
+                        )?,
+                    )
+                }
+                Some("join_waiting_room") => {
+                    Self::JoinWaitingRoom(
+                        crate::callback::de::typed(
+                            fields,
+                            "event.meeting_change.join_waiting_room",
+                        )?,
+                    )
+                }
+                Some("quit_waiting_room") => {
+                    Self::QuitWaitingRoom(
+                        crate::callback::de::typed(
+                            fields,
+                            "event.meeting_change.quit_waiting_room",
+                        )?,
+                    )
+                }
+                Some("join_from_meeting_room") => {
+                    Self::JoinFromMeetingRoom(
+                        crate::callback::de::typed(
+                            fields,
+                            "event.meeting_change.join_from_meeting_room",
+                        )?,
+                    )
+                }
+                Some("move_to_waiting_room") => {
+                    Self::MoveToWaitingRoom(
+                        crate::callback::de::typed(
+                            fields,
+                            "event.meeting_change.move_to_waiting_room",
+                        )?,
+                    )
+                }
+                Some("open_screen_share") => {
+                    Self::OpenScreenShare(
+                        crate::callback::de::typed(
+                            fields,
+                            "event.meeting_change.open_screen_share",
+                        )?,
+                    )
+                }
+                Some("close_screen_share") => {
+                    Self::CloseScreenShare(
+                        crate::callback::de::typed(
+                            fields,
+                            "event.meeting_change.close_screen_share",
+                        )?,
+                    )
+                }
+                Some("role_change") => {
+                    Self::RoleChange(
+                        crate::callback::de::typed(
+                            fields,
+                            "event.meeting_change.role_change",
+                        )?,
+                    )
+                }
+                Some("webinar_role_change") => {
+                    Self::WebinarRoleChange(
+                        crate::callback::de::typed(
+                            fields,
+                            "event.meeting_change.webinar_role_change",
+                        )?,
+                    )
+                }
+                Some("webinar_warm_up_upload") => {
+                    Self::WebinarWarmUpUpload(
+                        crate::callback::de::typed(
+                            fields,
+                            "event.meeting_change.webinar_warm_up_upload",
+                        )?,
+                    )
+                }
+                Some("pstn_status_update") => {
+                    Self::PstnStatusUpdate(
+                        crate::callback::de::typed(
+                            fields,
+                            "event.meeting_change.pstn_status_update",
+                        )?,
+                    )
+                }
+                Some("medium_upload") => {
+                    Self::MediumUpload(
+                        crate::callback::de::typed(
+                            fields,
+                            "event.meeting_change.medium_upload",
+                        )?,
+                    )
+                }
+                Some("start_recording") => {
+                    Self::StartRecording(
+                        crate::callback::de::typed(
+                            fields,
+                            "event.meeting_change.start_recording",
+                        )?,
+                    )
+                }
+                Some("pause_recording") => {
+                    Self::PauseRecording(
+                        crate::callback::de::typed(
+                            fields,
+                            "event.meeting_change.pause_recording",
+                        )?,
+                    )
+                }
+                Some("resume_recording") => {
+                    Self::ResumeRecording(
+                        crate::callback::de::typed(
+                            fields,
+                            "event.meeting_change.resume_recording",
+                        )?,
+                    )
+                }
+                Some("stop_recording") => {
+                    Self::StopRecording(
+                        crate::callback::de::typed(
+                            fields,
+                            "event.meeting_change.stop_recording",
+                        )?,
+                    )
+                }
+                Some("recording_complete") => {
+                    Self::RecordingComplete(
+                        crate::callback::de::typed(
+                            fields,
+                            "event.meeting_change.recording_complete",
+                        )?,
+                    )
+                }
+                Some("delete_recording") => {
+                    Self::DeleteRecording(
+                        crate::callback::de::typed(
+                            fields,
+                            "event.meeting_change.delete_recording",
+                        )?,
+                    )
+                }
+                Some("enroll") => {
+                    Self::Enroll(
+                        crate::callback::de::typed(
+                            fields,
+                            "event.meeting_change.enroll",
+                        )?,
+                    )
+                }
+                Some("cancel_enroll") => {
+                    Self::CancelEnroll(
+                        crate::callback::de::typed(
+                            fields,
+                            "event.meeting_change.cancel_enroll",
+                        )?,
+                    )
+                }
+                Some("meeting_room_response") => {
+                    Self::MeetingRoomResponse(
+                        crate::callback::de::typed(
+                            fields,
+                            "event.meeting_change.meeting_room_response",
+                        )?,
+                    )
+                }
+                _ => Self::Unknown(fields),
+            },
+        )
+    }
+    /// Stable name of the variant (`event.change_contact.create_user`, ...).
+    pub fn kind(&self) -> &'static str {
+        match self {
+            Self::ModifyMeeting(_) => "event.meeting_change.modify_meeting",
+            Self::CancelMeeting(_) => "event.meeting_change.cancel_meeting",
+            Self::MeetingStart(_) => "event.meeting_change.meeting_start",
+            Self::MeetingEnd(_) => "event.meeting_change.meeting_end",
+            Self::MeetingMuteAll(_) => "event.meeting_change.meeting_mute_all",
+            Self::MeetingUnmuteAll(_) => "event.meeting_change.meeting_unmute_all",
+            Self::JoinMeeting(_) => "event.meeting_change.join_meeting",
+            Self::QuitMeeting(_) => "event.meeting_change.quit_meeting",
+            Self::JoinMeetingBeforeHost(_) => {
+                "event.meeting_change.join_meeting_before_host"
+            }
+            Self::JoinWaitingRoom(_) => "event.meeting_change.join_waiting_room",
+            Self::QuitWaitingRoom(_) => "event.meeting_change.quit_waiting_room",
+            Self::JoinFromMeetingRoom(_) => "event.meeting_change.join_from_meeting_room",
+            Self::MoveToWaitingRoom(_) => "event.meeting_change.move_to_waiting_room",
+            Self::OpenScreenShare(_) => "event.meeting_change.open_screen_share",
+            Self::CloseScreenShare(_) => "event.meeting_change.close_screen_share",
+            Self::RoleChange(_) => "event.meeting_change.role_change",
+            Self::WebinarRoleChange(_) => "event.meeting_change.webinar_role_change",
+            Self::WebinarWarmUpUpload(_) => "event.meeting_change.webinar_warm_up_upload",
+            Self::PstnStatusUpdate(_) => "event.meeting_change.pstn_status_update",
+            Self::MediumUpload(_) => "event.meeting_change.medium_upload",
+            Self::StartRecording(_) => "event.meeting_change.start_recording",
+            Self::PauseRecording(_) => "event.meeting_change.pause_recording",
+            Self::ResumeRecording(_) => "event.meeting_change.resume_recording",
+            Self::StopRecording(_) => "event.meeting_change.stop_recording",
+            Self::RecordingComplete(_) => "event.meeting_change.recording_complete",
+            Self::DeleteRecording(_) => "event.meeting_change.delete_recording",
+            Self::Enroll(_) => "event.meeting_change.enroll",
+            Self::CancelEnroll(_) => "event.meeting_change.cancel_enroll",
+            Self::MeetingRoomResponse(_) => "event.meeting_change.meeting_room_response",
+            Self::Unknown(_) => "event.meeting_change.unknown",
+        }
+    }
+}
+impl serde::Serialize for MeetingChangeEvent {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        match self {
+            Self::ModifyMeeting(inner) => inner.serialize(serializer),
+            Self::CancelMeeting(inner) => inner.serialize(serializer),
+            Self::MeetingStart(inner) => inner.serialize(serializer),
+            Self::MeetingEnd(inner) => inner.serialize(serializer),
+            Self::MeetingMuteAll(inner) => inner.serialize(serializer),
+            Self::MeetingUnmuteAll(inner) => inner.serialize(serializer),
+            Self::JoinMeeting(inner) => inner.serialize(serializer),
+            Self::QuitMeeting(inner) => inner.serialize(serializer),
+            Self::JoinMeetingBeforeHost(inner) => inner.serialize(serializer),
+            Self::JoinWaitingRoom(inner) => inner.serialize(serializer),
+            Self::QuitWaitingRoom(inner) => inner.serialize(serializer),
+            Self::JoinFromMeetingRoom(inner) => inner.serialize(serializer),
+            Self::MoveToWaitingRoom(inner) => inner.serialize(serializer),
+            Self::OpenScreenShare(inner) => inner.serialize(serializer),
+            Self::CloseScreenShare(inner) => inner.serialize(serializer),
+            Self::RoleChange(inner) => inner.serialize(serializer),
+            Self::WebinarRoleChange(inner) => inner.serialize(serializer),
+            Self::WebinarWarmUpUpload(inner) => inner.serialize(serializer),
+            Self::PstnStatusUpdate(inner) => inner.serialize(serializer),
+            Self::MediumUpload(inner) => inner.serialize(serializer),
+            Self::StartRecording(inner) => inner.serialize(serializer),
+            Self::PauseRecording(inner) => inner.serialize(serializer),
+            Self::ResumeRecording(inner) => inner.serialize(serializer),
+            Self::StopRecording(inner) => inner.serialize(serializer),
+            Self::RecordingComplete(inner) => inner.serialize(serializer),
+            Self::DeleteRecording(inner) => inner.serialize(serializer),
+            Self::Enroll(inner) => inner.serialize(serializer),
+            Self::CancelEnroll(inner) => inner.serialize(serializer),
+            Self::MeetingRoomResponse(inner) => inner.serialize(serializer),
             Self::Unknown(fields) => fields.serialize(serializer),
         }
     }
