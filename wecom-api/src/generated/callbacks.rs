@@ -1262,6 +1262,9 @@ impl<'de> serde::Deserialize<'de> for SysApprovalDetail {
 /// 审批申请详情
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct SysApprovalInfo {
+    /// 审批编号 (字符串; the 2025 pages 92633 and 96508 send it beside SpNo)
+    #[serde(rename = "SpNoStr", skip_serializing_if = "Option::is_none")]
+    pub sp_no_str: Option<String>,
     /// 审批编号
     #[serde(rename = "SpNo", skip_serializing_if = "Option::is_none")]
     pub sp_no: Option<String>,
@@ -1303,6 +1306,7 @@ impl crate::de::Decode for SysApprovalInfo {
     fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
+            sp_no_str: fields.optional("SpNoStr")?,
             sp_no: fields.optional("SpNo")?,
             sp_name: fields.optional("SpName")?,
             sp_status: fields.optional("SpStatus")?,
