@@ -972,3 +972,90 @@ fn meeting_changes_are_typed_by_change_type() {
     assert_eq!(uploads.len(), 2);
     assert_eq!(uploads[1].error_msg.as_deref(), Some("too big"));
 }
+
+/// The README's list of typed event kinds: each entry parses to a typed variant, and the list
+/// (and its stated count) is exactly the set of kinds `spec/callbacks.yaml` documents, read
+/// from the generated example tests (every variant has at least one example).
+#[test]
+fn the_readme_lists_every_typed_event_kind() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let readme = std::fs::read_to_string(root.join("../README.md")).expect("README.md");
+    let start = readme.find("### What is typed").expect("the section");
+    let section = &readme[start..];
+    let section = &section[..section.find("</details>").expect("the list ends")];
+    let stated: usize = section
+        .split("**")
+        .nth(1)
+        .and_then(|s| s.strip_suffix(" event kinds"))
+        .and_then(|n| n.parse().ok())
+        .expect("**N event kinds**");
+
+    let ticked = |s: &str| -> Vec<String> {
+        s.split('`')
+            .skip(1)
+            .step_by(2)
+            .map(str::to_string)
+            .collect()
+    };
+    let mut listed = std::collections::BTreeSet::new();
+    for line in section.lines().filter(|l| l.starts_with("- `")) {
+        let (head, changes) = match line.rsplit_once(": `") {
+            Some((head, tail)) => (head, ticked(&format!("`{tail}"))),
+            None => (line, Vec::new()),
+        };
+        let values = ticked(head);
+        let (event, info) = if head.contains("(Event, InfoType)") {
+            (Some(&values[0]), Some(&values[0]))
+        } else if head.contains("(Event), `") {
+            (Some(&values[0]), Some(&values[1]))
+        } else if head.contains("(InfoType)") {
+            (None, Some(&values[0]))
+        } else {
+            (Some(&values[0]), None)
+        };
+        let changes: Vec<Option<&String>> = if changes.is_empty() {
+            vec![None]
+        } else {
+            changes.iter().map(Some).collect()
+        };
+        for change in changes {
+            let change = change
+                .map(|c| format!("<ChangeType>{c}</ChangeType>"))
+                .unwrap_or_default();
+            let mut kinds = Vec::new();
+            if let Some(event) = event {
+                let xml =
+                    format!("<xml><MsgType>event</MsgType><Event>{event}</Event>{change}</xml>");
+                kinds.push(Callback::parse(&xml).expect(line).kind());
+            }
+            if let Some(info) = info {
+                let xml = format!("<xml><InfoType>{info}</InfoType>{change}</xml>");
+                kinds.push(Callback::parse(&xml).expect(line).kind());
+            }
+            assert!(kinds.windows(2).all(|w| w[0] == w[1]), "{line}: {kinds:?}");
+            assert!(
+                !kinds[0].ends_with("unknown"),
+                "{line}: {change} is not typed"
+            );
+            listed.insert(kinds[0]);
+        }
+    }
+
+    let generated =
+        std::fs::read_to_string(root.join("tests/generated/callbacks.rs")).expect("generated");
+    let documented: std::collections::BTreeSet<&str> = generated
+        .split('"')
+        .filter(|s| {
+            s.starts_with("event.")
+                && s.chars()
+                    .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_' || c == '.')
+        })
+        .collect();
+    let unlisted: Vec<_> = documented.difference(&listed).collect();
+    let undocumented: Vec<_> = listed.difference(&documented).collect();
+    assert!(
+        unlisted.is_empty() && undocumented.is_empty(),
+        "README lacks {unlisted:?}; README lists kinds without an example: {undocumented:?}"
+    );
+    assert_eq!(listed.len(), stated, "the stated count");
+}
