@@ -532,7 +532,8 @@ const PLACEHOLDER_CHANGE_TYPES: &[(&str, &str)] = &[
         "events/Wedoc/SmartSheetChangeEvent.xml",
         "update_field_or_record",
     ),
-    // `xxx_file`: stands for create_file, rename_file, update_file, delete_file, move_file.
+    // `xxx_file`: the official example's placeholder (97900); its table lists create_file,
+    // rename_file, update_file, delete_file and move_file.
     ("events/Wedrive/WedriveFileChangeEvent.xml", "xxx_file"),
 ];
 

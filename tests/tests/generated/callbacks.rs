@@ -591,7 +591,7 @@ fn event_change_chain_create_chain_1() {
         "event.change_chain.create_chain",
     );
 }
-/// built from the table on https://developer.work.weixin.qq.com/document/path/95796 (the page shows no example of it)
+/// built from the table on https://developer.work.weixin.qq.com/document/path/95796 (its documented example could not be read here)
 #[test]
 fn event_change_chain_update_chain_0() {
     check_callback(
@@ -599,7 +599,7 @@ fn event_change_chain_update_chain_0() {
         "event.change_chain.update_chain",
     );
 }
-/// built from the table on https://developer.work.weixin.qq.com/document/path/95796 (the page shows no example of it)
+/// built from the table on https://developer.work.weixin.qq.com/document/path/95796 (its documented example could not be read here)
 #[test]
 fn event_change_chain_delete_chain_0() {
     check_callback(
@@ -607,7 +607,7 @@ fn event_change_chain_delete_chain_0() {
         "event.change_chain.delete_chain",
     );
 }
-/// built from the table on https://developer.work.weixin.qq.com/document/path/95796 (the page shows no example of it)
+/// built from the table on https://developer.work.weixin.qq.com/document/path/95796 (its documented example could not be read here)
 #[test]
 fn event_change_chain_create_group_0() {
     check_callback(
@@ -615,7 +615,7 @@ fn event_change_chain_create_group_0() {
         "event.change_chain.create_group",
     );
 }
-/// built from the table on https://developer.work.weixin.qq.com/document/path/95796 (the page shows no example of it)
+/// built from the table on https://developer.work.weixin.qq.com/document/path/95796 (its documented example could not be read here)
 #[test]
 fn event_change_chain_update_group_0() {
     check_callback(
@@ -623,7 +623,7 @@ fn event_change_chain_update_group_0() {
         "event.change_chain.update_group",
     );
 }
-/// built from the table on https://developer.work.weixin.qq.com/document/path/95796 (the page shows no example of it)
+/// built from the table on https://developer.work.weixin.qq.com/document/path/95796 (its documented example could not be read here)
 #[test]
 fn event_change_chain_delete_group_0() {
     check_callback(
@@ -631,7 +631,7 @@ fn event_change_chain_delete_group_0() {
         "event.change_chain.delete_group",
     );
 }
-/// built from the table on https://developer.work.weixin.qq.com/document/path/95796 (the page shows no example of it)
+/// built from the table on https://developer.work.weixin.qq.com/document/path/95796 (its documented example could not be read here)
 #[test]
 fn event_change_chain_corp_join_0() {
     check_callback(
@@ -639,7 +639,7 @@ fn event_change_chain_corp_join_0() {
         "event.change_chain.corp_join",
     );
 }
-/// built from the table on https://developer.work.weixin.qq.com/document/path/95796 (the page shows no example of it)
+/// built from the table on https://developer.work.weixin.qq.com/document/path/95796 (its documented example could not be read here)
 #[test]
 fn event_change_chain_update_corp_0() {
     check_callback(
@@ -647,7 +647,7 @@ fn event_change_chain_update_corp_0() {
         "event.change_chain.update_corp",
     );
 }
-/// built from the table on https://developer.work.weixin.qq.com/document/path/95796 (the page shows no example of it)
+/// built from the table on https://developer.work.weixin.qq.com/document/path/95796 (its documented example could not be read here)
 #[test]
 fn event_change_chain_remove_corp_0() {
     check_callback(
@@ -791,7 +791,7 @@ fn event_meeting_change_modify_meeting_0() {
         "event.meeting_change.modify_meeting",
     );
 }
-/// built from the table on https://developer.work.weixin.qq.com/document/path/99081 (the page shows no example of it)
+/// built from the table on https://developer.work.weixin.qq.com/document/path/99081 (its documented example could not be read here)
 #[test]
 fn event_meeting_change_modify_meeting_1() {
     check_callback(
@@ -799,7 +799,7 @@ fn event_meeting_change_modify_meeting_1() {
         "event.meeting_change.modify_meeting",
     );
 }
-/// built from the table on https://developer.work.weixin.qq.com/document/path/99082 (the page shows no example of it)
+/// built from the table on https://developer.work.weixin.qq.com/document/path/99082 (its documented example could not be read here)
 #[test]
 fn event_meeting_change_cancel_meeting_0() {
     check_callback(
@@ -807,7 +807,7 @@ fn event_meeting_change_cancel_meeting_0() {
         "event.meeting_change.cancel_meeting",
     );
 }
-/// built from the table on https://developer.work.weixin.qq.com/document/path/98333 (the page shows no example of it)
+/// built from the table on https://developer.work.weixin.qq.com/document/path/98333 (its documented example could not be read here)
 #[test]
 fn event_meeting_change_meeting_start_0() {
     check_callback(
@@ -815,7 +815,7 @@ fn event_meeting_change_meeting_start_0() {
         "event.meeting_change.meeting_start",
     );
 }
-/// built from the table on https://developer.work.weixin.qq.com/document/path/98337 (the page shows no example of it)
+/// built from the table on https://developer.work.weixin.qq.com/document/path/98337 (its documented example could not be read here)
 #[test]
 fn event_meeting_change_meeting_end_0() {
     check_callback(
@@ -823,7 +823,7 @@ fn event_meeting_change_meeting_end_0() {
         "event.meeting_change.meeting_end",
     );
 }
-/// built from the table on https://developer.work.weixin.qq.com/document/path/98341 (the page shows no example of it)
+/// built from the table on https://developer.work.weixin.qq.com/document/path/98341 (its documented example could not be read here)
 #[test]
 fn event_meeting_change_meeting_mute_all_0() {
     check_callback(
@@ -831,7 +831,7 @@ fn event_meeting_change_meeting_mute_all_0() {
         "event.meeting_change.meeting_mute_all",
     );
 }
-/// built from the table on https://developer.work.weixin.qq.com/document/path/98345 (the page shows no example of it)
+/// built from the table on https://developer.work.weixin.qq.com/document/path/98345 (its documented example could not be read here)
 #[test]
 fn event_meeting_change_meeting_unmute_all_0() {
     check_callback(
@@ -839,7 +839,7 @@ fn event_meeting_change_meeting_unmute_all_0() {
         "event.meeting_change.meeting_unmute_all",
     );
 }
-/// built from the table on https://developer.work.weixin.qq.com/document/path/98348 (the page shows no example of it)
+/// built from the table on https://developer.work.weixin.qq.com/document/path/98348 (its documented example could not be read here)
 #[test]
 fn event_meeting_change_join_meeting_0() {
     check_callback(
@@ -847,7 +847,7 @@ fn event_meeting_change_join_meeting_0() {
         "event.meeting_change.join_meeting",
     );
 }
-/// built from the table on https://developer.work.weixin.qq.com/document/path/98352 (the page shows no example of it)
+/// built from the table on https://developer.work.weixin.qq.com/document/path/98352 (its documented example could not be read here)
 #[test]
 fn event_meeting_change_quit_meeting_0() {
     check_callback(
@@ -871,7 +871,7 @@ fn event_meeting_change_join_waiting_room_0() {
         "event.meeting_change.join_waiting_room",
     );
 }
-/// built from the table on https://developer.work.weixin.qq.com/document/path/98355 (the page shows no example of it)
+/// built from the table on https://developer.work.weixin.qq.com/document/path/98355 (its documented example could not be read here)
 #[test]
 fn event_meeting_change_quit_waiting_room_0() {
     check_callback(
@@ -879,7 +879,7 @@ fn event_meeting_change_quit_waiting_room_0() {
         "event.meeting_change.quit_waiting_room",
     );
 }
-/// built from the table on https://developer.work.weixin.qq.com/document/path/98393 (the page shows no example of it)
+/// built from the table on https://developer.work.weixin.qq.com/document/path/98393 (its documented example could not be read here)
 #[test]
 fn event_meeting_change_join_from_meeting_room_0() {
     check_callback(
@@ -887,7 +887,7 @@ fn event_meeting_change_join_from_meeting_room_0() {
         "event.meeting_change.join_from_meeting_room",
     );
 }
-/// built from the table on https://developer.work.weixin.qq.com/document/path/98394 (the page shows no example of it)
+/// built from the table on https://developer.work.weixin.qq.com/document/path/98394 (its documented example could not be read here)
 #[test]
 fn event_meeting_change_move_to_waiting_room_0() {
     check_callback(
@@ -895,7 +895,7 @@ fn event_meeting_change_move_to_waiting_room_0() {
         "event.meeting_change.move_to_waiting_room",
     );
 }
-/// built from the table on https://developer.work.weixin.qq.com/document/path/98395 (the page shows no example of it)
+/// built from the table on https://developer.work.weixin.qq.com/document/path/98395 (its documented example could not be read here)
 #[test]
 fn event_meeting_change_open_screen_share_0() {
     check_callback(
@@ -903,7 +903,7 @@ fn event_meeting_change_open_screen_share_0() {
         "event.meeting_change.open_screen_share",
     );
 }
-/// built from the table on https://developer.work.weixin.qq.com/document/path/98396 (the page shows no example of it)
+/// built from the table on https://developer.work.weixin.qq.com/document/path/98396 (its documented example could not be read here)
 #[test]
 fn event_meeting_change_close_screen_share_0() {
     check_callback(
@@ -919,7 +919,7 @@ fn event_meeting_change_role_change_0() {
         "event.meeting_change.role_change",
     );
 }
-/// built from the table on https://developer.work.weixin.qq.com/document/path/98771 (the page shows no example of it)
+/// built from the table on https://developer.work.weixin.qq.com/document/path/98771 (its documented example could not be read here)
 #[test]
 fn event_meeting_change_webinar_role_change_0() {
     check_callback(
@@ -927,7 +927,7 @@ fn event_meeting_change_webinar_role_change_0() {
         "event.meeting_change.webinar_role_change",
     );
 }
-/// built from the table on https://developer.work.weixin.qq.com/document/path/98773 (the page shows no example of it)
+/// built from the table on https://developer.work.weixin.qq.com/document/path/98773 (its documented example could not be read here)
 #[test]
 fn event_meeting_change_webinar_warm_up_upload_0() {
     check_callback(
@@ -943,7 +943,7 @@ fn event_meeting_change_pstn_status_update_0() {
         "event.meeting_change.pstn_status_update",
     );
 }
-/// built from the table on https://developer.work.weixin.qq.com/document/path/98775 (the page shows no example of it)
+/// built from the table on https://developer.work.weixin.qq.com/document/path/98775 (its documented example could not be read here)
 #[test]
 fn event_meeting_change_medium_upload_0() {
     check_callback(
@@ -951,7 +951,7 @@ fn event_meeting_change_medium_upload_0() {
         "event.meeting_change.medium_upload",
     );
 }
-/// built from the table on https://developer.work.weixin.qq.com/document/path/98398 (the page shows no example of it)
+/// built from the table on https://developer.work.weixin.qq.com/document/path/98398 (its documented example could not be read here)
 #[test]
 fn event_meeting_change_start_recording_0() {
     check_callback(
@@ -959,7 +959,7 @@ fn event_meeting_change_start_recording_0() {
         "event.meeting_change.start_recording",
     );
 }
-/// built from the table on https://developer.work.weixin.qq.com/document/path/98399 (the page shows no example of it)
+/// built from the table on https://developer.work.weixin.qq.com/document/path/98399 (its documented example could not be read here)
 #[test]
 fn event_meeting_change_pause_recording_0() {
     check_callback(
@@ -967,7 +967,7 @@ fn event_meeting_change_pause_recording_0() {
         "event.meeting_change.pause_recording",
     );
 }
-/// built from the table on https://developer.work.weixin.qq.com/document/path/98400 (the page shows no example of it)
+/// built from the table on https://developer.work.weixin.qq.com/document/path/98400 (its documented example could not be read here)
 #[test]
 fn event_meeting_change_resume_recording_0() {
     check_callback(
@@ -983,7 +983,7 @@ fn event_meeting_change_stop_recording_0() {
         "event.meeting_change.stop_recording",
     );
 }
-/// built from the table on https://developer.work.weixin.qq.com/document/path/98402 (the page shows no example of it)
+/// built from the table on https://developer.work.weixin.qq.com/document/path/98402 (its documented example could not be read here)
 #[test]
 fn event_meeting_change_recording_complete_0() {
     check_callback(
@@ -991,7 +991,7 @@ fn event_meeting_change_recording_complete_0() {
         "event.meeting_change.recording_complete",
     );
 }
-/// built from the table on https://developer.work.weixin.qq.com/document/path/98404 (the page shows no example of it)
+/// built from the table on https://developer.work.weixin.qq.com/document/path/98404 (its documented example could not be read here)
 #[test]
 fn event_meeting_change_delete_recording_0() {
     check_callback(
@@ -999,15 +999,15 @@ fn event_meeting_change_delete_recording_0() {
         "event.meeting_change.delete_recording",
     );
 }
-/// built from the table on https://developer.work.weixin.qq.com/document/path/98781 (the page shows no example of it)
+/// official 用户报名事件 page, https://developer.work.weixin.qq.com/document/path/98781
 #[test]
 fn event_meeting_change_enroll_0() {
     check_callback(
-        "<xml>\n    <ToUserName><![CDATA[toUser]]></ToUserName>\n    <FromUserName><![CDATA[userId]]></FromUserName>\n    <CreateTime>1348831860</CreateTime>\n    <MsgType><![CDATA[event]]></MsgType>\n    <Event><![CDATA[meeting_change]]></Event>\n    <ChangeType><![CDATA[enroll]]></ChangeType>\n    <FromUserTmpOpenId><![CDATA[tmpOpenId]]></FromUserTmpOpenId>\n    <MeetingId><![CDATA[wcjgewCwAAqeJcPI1d8Pwbjt7nttzAAA]]></MeetingId>\n    <EnrollId><![CDATA[enroll_id_1]]></EnrollId>\n</xml>",
+        "<xml>\n   <ToUserName><![CDATA[toUser]]></ToUserName>\n   <FromUserName><![CDATA[userId]]></FromUserName>\n   <FromUserTmpOpenId><![CDATA[tmpOpenId]]></FromUserTmpOpenId>\n   <CreateTime>1348831860</CreateTime>\n   <MsgType><![CDATA[event]]></MsgType>\n   <Event><![CDATA[meeting_change]]></Event>\n   <ChangeType><![CDATA[enroll]]></ChangeType>\n   <MeetingId><![CDATA[wcjgewCwAAqeJcPI1d8Pwbjt7nttzAAA]]></MeetingId>\n   <EnrollId><![CDATA[EnrollId01]]></EnrollId>\n</xml>",
         "event.meeting_change.enroll",
     );
 }
-/// built from the table on https://developer.work.weixin.qq.com/document/path/98782 (the page shows no example of it)
+/// built from the table on https://developer.work.weixin.qq.com/document/path/98782 (its documented example could not be read here)
 #[test]
 fn event_meeting_change_cancel_enroll_0() {
     check_callback(
@@ -1015,7 +1015,7 @@ fn event_meeting_change_cancel_enroll_0() {
         "event.meeting_change.cancel_enroll",
     );
 }
-/// built from the table on https://developer.work.weixin.qq.com/document/path/98783 (the page shows no example of it)
+/// built from the table on https://developer.work.weixin.qq.com/document/path/98783 (its documented example could not be read here)
 #[test]
 fn event_meeting_change_meeting_room_response_0() {
     check_callback(
@@ -1199,7 +1199,7 @@ fn event_change_school_contact_subscribe_0() {
         "event.change_school_contact.subscribe",
     );
 }
-/// built from the table on https://developer.work.weixin.qq.com/document/path/92032 (the page shows no example of it)
+/// built from the table on https://developer.work.weixin.qq.com/document/path/92032 (its documented example could not be read here)
 #[test]
 fn event_change_school_contact_unsubscribe_0() {
     check_callback(
@@ -1487,7 +1487,7 @@ fn event_doc_change_doc_member_change_0() {
         "event.doc_change.doc_member_change",
     );
 }
-/// built from the table on https://developer.work.weixin.qq.com/document/path/97834 (the page shows no example of it)
+/// built from the table on https://developer.work.weixin.qq.com/document/path/97834 (its documented example could not be read here)
 #[test]
 fn event_doc_change_delete_doc_0() {
     check_callback(
@@ -1495,7 +1495,7 @@ fn event_doc_change_delete_doc_0() {
         "event.doc_change.delete_doc",
     );
 }
-/// built from the table on https://developer.work.weixin.qq.com/document/path/97835 (the page shows no example of it)
+/// built from the table on https://developer.work.weixin.qq.com/document/path/97835 (its documented example could not be read here)
 #[test]
 fn event_doc_change_form_complete_0() {
     check_callback(
@@ -1503,7 +1503,7 @@ fn event_doc_change_form_complete_0() {
         "event.doc_change.form_complete",
     );
 }
-/// built from the table on https://developer.work.weixin.qq.com/document/path/98095 (the page shows no example of it)
+/// built from the table on https://developer.work.weixin.qq.com/document/path/98095 (its documented example could not be read here)
 #[test]
 fn event_doc_change_delete_form_0() {
     check_callback(
@@ -1511,7 +1511,7 @@ fn event_doc_change_delete_form_0() {
         "event.doc_change.delete_form",
     );
 }
-/// built from the table on https://developer.work.weixin.qq.com/document/path/98096 (the page shows no example of it)
+/// built from the table on https://developer.work.weixin.qq.com/document/path/98096 (its documented example could not be read here)
 #[test]
 fn event_doc_change_form_settings_change_0() {
     check_callback(
@@ -1535,7 +1535,7 @@ fn event_smart_sheet_change_update_field_0() {
         "event.smart_sheet_change.update_field",
     );
 }
-/// built from the table on https://developer.work.weixin.qq.com/document/path/100987 (the page shows no example of it)
+/// built from the table on https://developer.work.weixin.qq.com/document/path/100987 (its documented example could not be read here)
 #[test]
 fn event_smart_sheet_change_delete_field_0() {
     check_callback(
@@ -1543,7 +1543,7 @@ fn event_smart_sheet_change_delete_field_0() {
         "event.smart_sheet_change.delete_field",
     );
 }
-/// built from the table on https://developer.work.weixin.qq.com/document/path/100986 (the page shows no example of it)
+/// built from the table on https://developer.work.weixin.qq.com/document/path/100986 (its documented example could not be read here)
 #[test]
 fn event_smart_sheet_change_add_record_0() {
     check_callback(
@@ -1551,7 +1551,7 @@ fn event_smart_sheet_change_add_record_0() {
         "event.smart_sheet_change.add_record",
     );
 }
-/// built from the table on https://developer.work.weixin.qq.com/document/path/100986 (the page shows no example of it)
+/// built from the table on https://developer.work.weixin.qq.com/document/path/100986 (its documented example could not be read here)
 #[test]
 fn event_smart_sheet_change_update_record_0() {
     check_callback(
@@ -1559,7 +1559,7 @@ fn event_smart_sheet_change_update_record_0() {
         "event.smart_sheet_change.update_record",
     );
 }
-/// built from the table on https://developer.work.weixin.qq.com/document/path/100986 (the page shows no example of it)
+/// built from the table on https://developer.work.weixin.qq.com/document/path/100986 (its documented example could not be read here)
 #[test]
 fn event_smart_sheet_change_delete_record_0() {
     check_callback(
@@ -1567,7 +1567,7 @@ fn event_smart_sheet_change_delete_record_0() {
         "event.smart_sheet_change.delete_record",
     );
 }
-/// built from the table on https://developer.work.weixin.qq.com/document/path/97900 (the page shows no example of it)
+/// built from the table on https://developer.work.weixin.qq.com/document/path/97900 (its documented example could not be read here)
 #[test]
 fn event_wedrive_file_change_create_file_0() {
     check_callback(
@@ -1575,7 +1575,7 @@ fn event_wedrive_file_change_create_file_0() {
         "event.wedrive_file_change.create_file",
     );
 }
-/// built from the table on https://developer.work.weixin.qq.com/document/path/97900 (the page shows no example of it)
+/// built from the table on https://developer.work.weixin.qq.com/document/path/97900 (its documented example could not be read here)
 #[test]
 fn event_wedrive_file_change_rename_file_0() {
     check_callback(
@@ -1583,7 +1583,7 @@ fn event_wedrive_file_change_rename_file_0() {
         "event.wedrive_file_change.rename_file",
     );
 }
-/// built from the table on https://developer.work.weixin.qq.com/document/path/97900 (the page shows no example of it)
+/// built from the table on https://developer.work.weixin.qq.com/document/path/97900 (its documented example could not be read here)
 #[test]
 fn event_wedrive_file_change_update_file_0() {
     check_callback(
@@ -1591,7 +1591,7 @@ fn event_wedrive_file_change_update_file_0() {
         "event.wedrive_file_change.update_file",
     );
 }
-/// built from the table on https://developer.work.weixin.qq.com/document/path/97900 (the page shows no example of it)
+/// built from the table on https://developer.work.weixin.qq.com/document/path/97900 (its documented example could not be read here)
 #[test]
 fn event_wedrive_file_change_delete_file_0() {
     check_callback(
@@ -1599,7 +1599,7 @@ fn event_wedrive_file_change_delete_file_0() {
         "event.wedrive_file_change.delete_file",
     );
 }
-/// built from the table on https://developer.work.weixin.qq.com/document/path/97900 (the page shows no example of it)
+/// built from the table on https://developer.work.weixin.qq.com/document/path/97900 (its documented example could not be read here)
 #[test]
 fn event_wedrive_file_change_move_file_0() {
     check_callback(
@@ -1623,7 +1623,7 @@ fn event_wedrive_space_change_dismiss_space_0() {
         "event.wedrive_space_change.dismiss_space",
     );
 }
-/// built from the table on https://developer.work.weixin.qq.com/document/path/97902 (the page shows no example of it)
+/// built from the table on https://developer.work.weixin.qq.com/document/path/97902 (its documented example could not be read here)
 #[test]
 fn event_wedrive_space_change_space_member_change_0() {
     check_callback(
@@ -1631,7 +1631,7 @@ fn event_wedrive_space_change_space_member_change_0() {
         "event.wedrive_space_change.space_member_change",
     );
 }
-/// built from the table on https://developer.work.weixin.qq.com/document/path/97903 (the page shows no example of it)
+/// built from the table on https://developer.work.weixin.qq.com/document/path/97903 (its documented example could not be read here)
 #[test]
 fn event_wedrive_space_change_space_security_settings_change_0() {
     check_callback(
@@ -1687,7 +1687,7 @@ fn event_customer_acquisition_balance_increased_0() {
         "event.customer_acquisition.balance_increased",
     );
 }
-/// built from the table on https://developer.work.weixin.qq.com/document/path/97299 (the page shows no example of it)
+/// built from the table on https://developer.work.weixin.qq.com/document/path/97299 (its documented example could not be read here)
 #[test]
 fn event_customer_acquisition_link_unavailable_0() {
     check_callback(
@@ -1695,7 +1695,7 @@ fn event_customer_acquisition_link_unavailable_0() {
         "event.customer_acquisition.link_unavailable",
     );
 }
-/// built from the table on https://developer.work.weixin.qq.com/document/path/97299 (the page shows no example of it)
+/// built from the table on https://developer.work.weixin.qq.com/document/path/97299 (its documented example could not be read here)
 #[test]
 fn event_customer_acquisition_delete_link_0() {
     check_callback(
@@ -1703,7 +1703,7 @@ fn event_customer_acquisition_delete_link_0() {
         "event.customer_acquisition.delete_link",
     );
 }
-/// built from the table on https://developer.work.weixin.qq.com/document/path/97299 (the page shows no example of it)
+/// built from the table on https://developer.work.weixin.qq.com/document/path/97299 (its documented example could not be read here)
 #[test]
 fn event_customer_acquisition_quota_expire_soon_0() {
     check_callback(
@@ -1719,7 +1719,7 @@ fn event_customer_acquisition_open_profile_0() {
         "event.customer_acquisition.open_profile",
     );
 }
-/// built from the table on https://developer.work.weixin.qq.com/document/path/99485 (the page shows no example of it)
+/// built from the table on https://developer.work.weixin.qq.com/document/path/99485 (its documented example could not be read here)
 #[test]
 fn event_customer_acquisition_friend_request_0() {
     check_callback(
@@ -1727,7 +1727,7 @@ fn event_customer_acquisition_friend_request_0() {
         "event.customer_acquisition.friend_request",
     );
 }
-/// built from the table on https://developer.work.weixin.qq.com/document/path/97299 (the page shows no example of it)
+/// built from the table on https://developer.work.weixin.qq.com/document/path/97299 (its documented example could not be read here)
 #[test]
 fn event_customer_acquisition_customer_start_chat_0() {
     check_callback(
@@ -1735,7 +1735,7 @@ fn event_customer_acquisition_customer_start_chat_0() {
         "event.customer_acquisition.customer_start_chat",
     );
 }
-/// built from the table on https://developer.work.weixin.qq.com/document/path/97299 (the page shows no example of it)
+/// built from the table on https://developer.work.weixin.qq.com/document/path/97299 (its documented example could not be read here)
 #[test]
 fn event_customer_acquisition_message_from_customer_0() {
     check_callback(
@@ -1743,7 +1743,7 @@ fn event_customer_acquisition_message_from_customer_0() {
         "event.customer_acquisition.message_from_customer",
     );
 }
-/// built from the table on https://developer.work.weixin.qq.com/document/path/97299 (the page shows no example of it)
+/// built from the table on https://developer.work.weixin.qq.com/document/path/97299 (its documented example could not be read here)
 #[test]
 fn event_customer_acquisition_del_follow_user_0() {
     check_callback(
@@ -1751,7 +1751,7 @@ fn event_customer_acquisition_del_follow_user_0() {
         "event.customer_acquisition.del_follow_user",
     );
 }
-/// built from the table on https://developer.work.weixin.qq.com/document/path/99485 (the page shows no example of it)
+/// built from the table on https://developer.work.weixin.qq.com/document/path/99485 (its documented example could not be read here)
 #[test]
 fn event_customer_acquisition_service_balance_low_0() {
     check_callback(
@@ -1759,7 +1759,7 @@ fn event_customer_acquisition_service_balance_low_0() {
         "event.customer_acquisition.service_balance_low",
     );
 }
-/// built from the table on https://developer.work.weixin.qq.com/document/path/99485 (the page shows no example of it)
+/// built from the table on https://developer.work.weixin.qq.com/document/path/99485 (its documented example could not be read here)
 #[test]
 fn event_customer_acquisition_service_balance_exhausted_0() {
     check_callback(
@@ -1767,7 +1767,7 @@ fn event_customer_acquisition_service_balance_exhausted_0() {
         "event.customer_acquisition.service_balance_exhausted",
     );
 }
-/// built from the table on https://developer.work.weixin.qq.com/document/path/99485 (the page shows no example of it)
+/// built from the table on https://developer.work.weixin.qq.com/document/path/99485 (its documented example could not be read here)
 #[test]
 fn event_customer_acquisition_service_balance_consumed_0() {
     check_callback(
@@ -1775,7 +1775,7 @@ fn event_customer_acquisition_service_balance_consumed_0() {
         "event.customer_acquisition.service_balance_consumed",
     );
 }
-/// built from the table on https://developer.work.weixin.qq.com/document/path/99485 (the page shows no example of it)
+/// built from the table on https://developer.work.weixin.qq.com/document/path/99485 (its documented example could not be read here)
 #[test]
 fn event_customer_acquisition_change_price_0() {
     check_callback(
@@ -1783,7 +1783,7 @@ fn event_customer_acquisition_change_price_0() {
         "event.customer_acquisition.change_price",
     );
 }
-/// built from the table on https://developer.work.weixin.qq.com/document/path/92277 (the page shows no example of it)
+/// built from the table on https://developer.work.weixin.qq.com/document/path/92277 (its documented example could not be read here)
 #[test]
 fn event_customer_acquisition_permit_change_0() {
     check_callback(
@@ -1799,7 +1799,7 @@ fn event_change_school_contact_batch_0() {
         "event.change_school_contact_batch",
     );
 }
-/// built from the table on https://developer.work.weixin.qq.com/document/path/90240 (the page shows no example of it)
+/// built from the table on https://developer.work.weixin.qq.com/document/path/90240 (its documented example could not be read here)
 #[test]
 fn event_share_chain_change_0() {
     check_callback(
@@ -1807,7 +1807,7 @@ fn event_share_chain_change_0() {
         "event.share_chain_change",
     );
 }
-/// built from the table on https://developer.work.weixin.qq.com/document/path/90240 (the page shows no example of it)
+/// built from the table on https://developer.work.weixin.qq.com/document/path/90240 (its documented example could not be read here)
 #[test]
 fn event_view_miniprogram_0() {
     check_callback(
@@ -1815,7 +1815,7 @@ fn event_view_miniprogram_0() {
         "event.view_miniprogram",
     );
 }
-/// built from the table on https://developer.work.weixin.qq.com/document/path/90240 (the page shows no example of it)
+/// built from the table on https://developer.work.weixin.qq.com/document/path/90240 (its documented example could not be read here)
 #[test]
 fn event_inactive_alert_0() {
     check_callback(
@@ -1823,7 +1823,7 @@ fn event_inactive_alert_0() {
         "event.inactive_alert",
     );
 }
-/// built from the table on https://developer.work.weixin.qq.com/document/path/90240 (the page shows no example of it)
+/// built from the table on https://developer.work.weixin.qq.com/document/path/90240 (its documented example could not be read here)
 #[test]
 fn event_low_active_alert_0() {
     check_callback(
@@ -1831,7 +1831,7 @@ fn event_low_active_alert_0() {
         "event.low_active_alert",
     );
 }
-/// built from the table on https://developer.work.weixin.qq.com/document/path/90240 (the page shows no example of it)
+/// built from the table on https://developer.work.weixin.qq.com/document/path/90240 (its documented example could not be read here)
 #[test]
 fn event_low_active_0() {
     check_callback(
@@ -1839,7 +1839,7 @@ fn event_low_active_0() {
         "event.low_active",
     );
 }
-/// built from the table on https://developer.work.weixin.qq.com/document/path/90240 (the page shows no example of it)
+/// built from the table on https://developer.work.weixin.qq.com/document/path/90240 (its documented example could not be read here)
 #[test]
 fn event_active_restored_0() {
     check_callback(
@@ -1879,7 +1879,7 @@ fn event_cancel_order_0() {
         "event.cancel_order",
     );
 }
-/// built from the table on https://developer.work.weixin.qq.com/document/path/98959 (the page shows no example of it)
+/// built from the table on https://developer.work.weixin.qq.com/document/path/98959 (its documented example could not be read here)
 #[test]
 fn event_cancel_special_auth_0() {
     check_callback(

@@ -11607,7 +11607,7 @@ impl<'de> serde::Deserialize<'de> for SmartSheetChangeDeleteRecord {
         crate::de::deserialize(deserializer)
     }
 }
-/// 创建文件: 微盘文件变更事件 ([official documentation](https://developer.work.weixin.qq.com/document/path/97993))
+/// 创建文件: 微盘文件变更事件 ([official documentation](https://developer.work.weixin.qq.com/document/path/97900))
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct WedriveFileChangeCreateFile {
     /// 企业微信CorpID (for a suite notification: absent)
@@ -11631,7 +11631,7 @@ pub struct WedriveFileChangeCreateFile {
     /// 变更类型
     #[serde(rename = "ChangeType", skip_serializing_if = "Option::is_none")]
     pub change_type: Option<String>,
-    /// 文件id列表
+    /// 文件fileid, 可能有多个FileId节点, 表示多个文件
     #[serde(rename = "FileId", skip_serializing_if = "Option::is_none")]
     pub file_id: Option<Vec<String>>,
     /// Elements this version of the crate does not know, as sent.
@@ -11661,7 +11661,7 @@ impl<'de> serde::Deserialize<'de> for WedriveFileChangeCreateFile {
         crate::de::deserialize(deserializer)
     }
 }
-/// 重命名文件: 微盘文件变更事件 ([official documentation](https://developer.work.weixin.qq.com/document/path/97993))
+/// 重命名文件: 微盘文件变更事件 ([official documentation](https://developer.work.weixin.qq.com/document/path/97900))
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct WedriveFileChangeRenameFile {
     /// 企业微信CorpID (for a suite notification: absent)
@@ -11685,7 +11685,7 @@ pub struct WedriveFileChangeRenameFile {
     /// 变更类型
     #[serde(rename = "ChangeType", skip_serializing_if = "Option::is_none")]
     pub change_type: Option<String>,
-    /// 文件id列表
+    /// 文件fileid, 可能有多个FileId节点, 表示多个文件
     #[serde(rename = "FileId", skip_serializing_if = "Option::is_none")]
     pub file_id: Option<Vec<String>>,
     /// Elements this version of the crate does not know, as sent.
@@ -11715,7 +11715,7 @@ impl<'de> serde::Deserialize<'de> for WedriveFileChangeRenameFile {
         crate::de::deserialize(deserializer)
     }
 }
-/// 更新文件内容: 微盘文件变更事件 ([official documentation](https://developer.work.weixin.qq.com/document/path/97993))
+/// 更新文件内容: 微盘文件变更事件 ([official documentation](https://developer.work.weixin.qq.com/document/path/97900))
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct WedriveFileChangeUpdateFile {
     /// 企业微信CorpID (for a suite notification: absent)
@@ -11739,7 +11739,7 @@ pub struct WedriveFileChangeUpdateFile {
     /// 变更类型
     #[serde(rename = "ChangeType", skip_serializing_if = "Option::is_none")]
     pub change_type: Option<String>,
-    /// 文件id列表
+    /// 文件fileid, 可能有多个FileId节点, 表示多个文件
     #[serde(rename = "FileId", skip_serializing_if = "Option::is_none")]
     pub file_id: Option<Vec<String>>,
     /// Elements this version of the crate does not know, as sent.
@@ -11769,7 +11769,7 @@ impl<'de> serde::Deserialize<'de> for WedriveFileChangeUpdateFile {
         crate::de::deserialize(deserializer)
     }
 }
-/// 删除文件: 微盘文件变更事件 ([official documentation](https://developer.work.weixin.qq.com/document/path/97993))
+/// 删除文件: 微盘文件变更事件 ([official documentation](https://developer.work.weixin.qq.com/document/path/97900))
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct WedriveFileChangeDeleteFile {
     /// 企业微信CorpID (for a suite notification: absent)
@@ -11793,7 +11793,7 @@ pub struct WedriveFileChangeDeleteFile {
     /// 变更类型
     #[serde(rename = "ChangeType", skip_serializing_if = "Option::is_none")]
     pub change_type: Option<String>,
-    /// 文件id列表
+    /// 文件fileid, 可能有多个FileId节点, 表示多个文件
     #[serde(rename = "FileId", skip_serializing_if = "Option::is_none")]
     pub file_id: Option<Vec<String>>,
     /// Elements this version of the crate does not know, as sent.
@@ -11823,7 +11823,7 @@ impl<'de> serde::Deserialize<'de> for WedriveFileChangeDeleteFile {
         crate::de::deserialize(deserializer)
     }
 }
-/// 移动文件: 微盘文件变更事件 ([official documentation](https://developer.work.weixin.qq.com/document/path/97993))
+/// 移动文件: 微盘文件变更事件 ([official documentation](https://developer.work.weixin.qq.com/document/path/97900))
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct WedriveFileChangeMoveFile {
     /// 企业微信CorpID (for a suite notification: absent)
@@ -11847,7 +11847,7 @@ pub struct WedriveFileChangeMoveFile {
     /// 变更类型
     #[serde(rename = "ChangeType", skip_serializing_if = "Option::is_none")]
     pub change_type: Option<String>,
-    /// 文件id列表
+    /// 文件fileid, 可能有多个FileId节点, 表示多个文件
     #[serde(rename = "FileId", skip_serializing_if = "Option::is_none")]
     pub file_id: Option<Vec<String>>,
     /// Elements this version of the crate does not know, as sent.
@@ -14490,7 +14490,7 @@ pub enum Event {
     DocChange(DocChangeEvent),
     /// `smart_sheet_change`: 智能表格变更事件 ([official documentation](https://developer.work.weixin.qq.com/document/path/100987))
     SmartSheetChange(SmartSheetChangeEvent),
-    /// `wedrive_file_change`: 微盘文件变更事件 ([official documentation](https://developer.work.weixin.qq.com/document/path/97993))
+    /// `wedrive_file_change`: 微盘文件变更事件 ([official documentation](https://developer.work.weixin.qq.com/document/path/97900))
     WedriveFileChange(WedriveFileChangeEvent),
     /// `wedrive_insufficient_capacity`: 微盘容量不足事件 ([official documentation](https://developer.work.weixin.qq.com/document/path/97993))
     WedriveInsufficientCapacity(WedriveInsufficientCapacityEvent),
@@ -16802,7 +16802,7 @@ impl serde::Serialize for SmartSheetChangeEvent {
         }
     }
 }
-/// 微盘文件变更事件 ([official documentation](https://developer.work.weixin.qq.com/document/path/97993)), by `ChangeType`.
+/// 微盘文件变更事件 ([official documentation](https://developer.work.weixin.qq.com/document/path/97900)), by `ChangeType`.
 #[derive(Debug, Clone, PartialEq)]
 pub enum WedriveFileChangeEvent {
     /// `create_file`: 创建文件
