@@ -856,6 +856,14 @@ fn customer_acquisition_events_are_typed_and_keep_the_chat_key_secret() {
         !format!("{callback:?}").contains("chat-key-credential-0001"),
         "the ChatKey shows in Debug"
     );
+    // Under a change type this version does not know, the raw elements mask it too.
+    let unknown = xml.replace("message_from_customer", "message_from_customer_v2");
+    let callback = Callback::parse(&unknown).unwrap();
+    assert_eq!(callback.kind(), "event.customer_acquisition.unknown");
+    assert!(
+        !format!("{callback:?}").contains("chat-key-credential-0001"),
+        "the ChatKey shows in Debug of the raw elements"
+    );
 
     let suite = "<xml><SuiteId>ww4asffe99e54c0f4c</SuiteId><InfoType>customer_acquisition</InfoType>\
                  <TimeStamp>1689171577</TimeStamp><ChangeType>quota_expire_soon</ChangeType>\

@@ -23,12 +23,14 @@ pub(crate) const EXCERPT_CHARS: usize = 200;
 /// `Token`), `*ticket` (`SuiteTicket`), `*secret` (`corpsecret`), `*aeskey`
 /// (`EncodingAESKey`), passwords, and the one-time or long-lived codes of OAuth and the
 /// callbacks: `code`, `AuthCode`, `PermanentCode`, `RegisterCode`, `ActiveCode`,
-/// `WelcomeCode`, `ResponseCode`, `session_key`.
+/// `WelcomeCode`, `ResponseCode`, `session_key`, and 获客助手's `ChatKey` (reads a member's
+/// received messages for 30 minutes).
 pub(crate) fn is_sensitive_key(key: &str) -> bool {
     const SUFFIXES: [&str; 6] = ["token", "ticket", "secret", "aeskey", "password", "passwd"];
     // `key`: a group robot's webhook key, which is its whole credential.
-    const EXACT: [&str; 10] = [
+    const EXACT: [&str; 11] = [
         "key",
+        "chatkey",
         "code",
         "authcode",
         "permanentcode",
