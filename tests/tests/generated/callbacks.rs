@@ -927,11 +927,11 @@ fn event_meeting_change_webinar_role_change_0() {
         "event.meeting_change.webinar_role_change",
     );
 }
-/// built from the table on https://developer.work.weixin.qq.com/document/path/98773 (its documented example could not be read here)
+/// official 网络研讨会暖场上传结果 page, https://developer.work.weixin.qq.com/document/path/98773 (its three CDATA ends lack the `>`; restored)
 #[test]
 fn event_meeting_change_webinar_warm_up_upload_0() {
     check_callback(
-        "<xml>\n    <ToUserName><![CDATA[toUser]]></ToUserName>\n    <FromUserName><![CDATA[sys]]></FromUserName>\n    <CreateTime>1348831860</CreateTime>\n    <MsgType><![CDATA[event]]></MsgType>\n    <Event><![CDATA[meeting_change]]></Event>\n    <ChangeType><![CDATA[webinar_warm_up_upload]]></ChangeType>\n    <MeetingId><![CDATA[wcjgewCwAAqeJcPI1d8Pwbjt7nttzAAA]]></MeetingId>\n    <WarmUpInfo>\n        <WarmUpPicture><![CDATA[https://example.com/warm_up.png]]></WarmUpPicture>\n        <UploadStatus>1</UploadStatus>\n    </WarmUpInfo>\n</xml>",
+        "<xml>\n   <ToUserName><![CDATA[toUser]]></ToUserName>\n   <FromUserName><![CDATA[sys]]></FromUserName>\n   <CreateTime>1348831860</CreateTime>\n   <MsgType><![CDATA[event]]></MsgType>\n   <Event><![CDATA[meeting_change]]></Event>\n   <ChangeType><![CDATA[webinar_warm_up_upload]]></ChangeType>\n   <MeetingId><![CDATA[wcjgewCwAAqeJcPI1d8Pwbjt7nttzAAA]]></MeetingId>\n   <WarmUpInfo>\n       <WarmUpPicture><![CDATA[https://image.qq.com/12519.png]]></WarmUpPicture>\n       <WarmUpVideo><![CDATA[https://image.qq.com/a135.mp4]]></WarmUpVideo>\n       <UploadStatus>1</UploadStatus>\n       <ErrorMsg><![CDATA[low-resolution]]></ErrorMsg>\n   </WarmUpInfo>\n</xml>",
         "event.meeting_change.webinar_warm_up_upload",
     );
 }
@@ -1015,11 +1015,11 @@ fn event_meeting_change_cancel_enroll_0() {
         "event.meeting_change.cancel_enroll",
     );
 }
-/// built from the table on https://developer.work.weixin.qq.com/document/path/98783 (its documented example could not be read here)
+/// official 会议室应答事件 page, https://developer.work.weixin.qq.com/document/path/98783
 #[test]
 fn event_meeting_change_meeting_room_response_0() {
     check_callback(
-        "<xml>\n    <ToUserName><![CDATA[toUser]]></ToUserName>\n    <FromUserName><![CDATA[sys]]></FromUserName>\n    <CreateTime>1348831860</CreateTime>\n    <MsgType><![CDATA[event]]></MsgType>\n    <Event><![CDATA[meeting_change]]></Event>\n    <ChangeType><![CDATA[meeting_room_response]]></ChangeType>\n    <MeetingId><![CDATA[wcjgewCwAAqeJcPI1d8Pwbjt7nttzAAA]]></MeetingId>\n    <MeetingRoomId><![CDATA[room_id_1]]></MeetingRoomId>\n    <RoomResponseStatus>1</RoomResponseStatus>\n</xml>",
+        "<xml>\n   <ToUserName><![CDATA[toUser]]></ToUserName>\n   <FromUserName><![CDATA[sys]]></FromUserName>\n   <CreateTime>1348831860</CreateTime>\n   <MsgType><![CDATA[event]]></MsgType>\n   <Event><![CDATA[meeting_change]]></Event>\n   <ChangeType><![CDATA[meeting_room_response]]></ChangeType>\n   <MeetingId><![CDATA[wcjgewCwAAqeJcPI1d8Pwbjt7nttzAAA]]></MeetingId>\n   <MeetingRoomId><![CDATA[mRidadc]]></MeetingRoomId>\n   <MraAddress>\n       <Protocol>1</Protocol>\n       <DialString><![CDATA[DialString]]></DialString>\n   </MraAddress>\n   <RoomResponseStatus>2</RoomResponseStatus>\n</xml>",
         "event.meeting_change.meeting_room_response",
     );
 }

@@ -532,6 +532,36 @@ impl<'de> serde::Deserialize<'de> for MeetingMediumUpload {
         crate::de::deserialize(deserializer)
     }
 }
+/// MRA设备
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
+pub struct MeetingMraAddress {
+    /// 信令协议: 1 SIP, 2 H.323
+    #[serde(rename = "Protocol", skip_serializing_if = "Option::is_none")]
+    pub protocol: Option<i64>,
+    /// 信令地址
+    #[serde(rename = "DialString", skip_serializing_if = "Option::is_none")]
+    pub dial_string: Option<String>,
+    /// Elements this version of the crate does not know, as sent.
+    #[serde(flatten)]
+    pub extra: Fields,
+}
+impl crate::de::Decode for MeetingMraAddress {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            protocol: fields.optional("Protocol")?,
+            dial_string: fields.optional("DialString")?,
+            extra: Fields(fields.into_map()),
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for MeetingMraAddress {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 /// 会议事件的被操作者
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct MeetingOperatedUser {
@@ -8502,13 +8532,13 @@ pub struct MeetingChangeMeetingRoomResponse {
     /// 会议ID
     #[serde(rename = "MeetingId", skip_serializing_if = "Option::is_none")]
     pub meeting_id: Option<String>,
-    /// 会议室ID (与MraAddress二选一)
+    /// 会议室ID, 与MraAddress二选一
     #[serde(rename = "MeetingRoomId", skip_serializing_if = "Option::is_none")]
     pub meeting_room_id: Option<String>,
-    /// MRA地址 (与MeetingRoomId二选一)
+    /// MRA设备, 与MeetingRoomId二选一
     #[serde(rename = "MraAddress", skip_serializing_if = "Option::is_none")]
-    pub mra_address: Option<String>,
-    /// 会议室应答状态
+    pub mra_address: Option<MeetingMraAddress>,
+    /// 应答结果: 0 无应答, 2 入会中, 3 被拒绝, 5 取消呼叫
     #[serde(rename = "RoomResponseStatus", skip_serializing_if = "Option::is_none")]
     pub room_response_status: Option<i64>,
     /// Elements this version of the crate does not know, as sent.
@@ -8529,7 +8559,7 @@ impl crate::de::Decode for MeetingChangeMeetingRoomResponse {
             from_user_tmp_open_id: fields.optional("FromUserTmpOpenId")?,
             meeting_id: fields.optional("MeetingId")?,
             meeting_room_id: fields.optional("MeetingRoomId")?,
-            mra_address: fields.optional("MraAddress")?,
+            mra_address: crate::callback::de::object(&mut fields, "MraAddress")?,
             room_response_status: fields.optional("RoomResponseStatus")?,
             extra: Fields(fields.into_map()),
         })
