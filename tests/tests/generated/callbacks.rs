@@ -807,11 +807,11 @@ fn event_meeting_change_cancel_meeting_0() {
         "event.meeting_change.cancel_meeting",
     );
 }
-/// built from the table on https://developer.work.weixin.qq.com/document/path/98333 (its documented example could not be read here)
+/// official 会议开始事件 page, https://developer.work.weixin.qq.com/document/path/98333
 #[test]
 fn event_meeting_change_meeting_start_0() {
     check_callback(
-        "<xml>\n    <ToUserName><![CDATA[toUser]]></ToUserName>\n    <FromUserName><![CDATA[sys]]></FromUserName>\n    <CreateTime>1348831860</CreateTime>\n    <MsgType><![CDATA[event]]></MsgType>\n    <Event><![CDATA[meeting_change]]></Event>\n    <ChangeType><![CDATA[meeting_start]]></ChangeType>\n    <MeetingId><![CDATA[wcjgewCwAAqeJcPI1d8Pwbjt7nttzAAA]]></MeetingId>\n</xml>",
+        "<xml>\n   <ToUserName><![CDATA[toUser]]></ToUserName>\n   <FromUserName><![CDATA[userId]]></FromUserName>\n   <FromUserTmpOpenId><![CDATA[tmpOpenId]]></FromUserTmpOpenId>\n   <CreateTime>1348831860</CreateTime>\n   <MsgType><![CDATA[event]]></MsgType>\n   <Event><![CDATA[meeting_change]]></Event>\n   <ChangeType><![CDATA[meeting_start]]></ChangeType>\n   <MeetingId><![CDATA[wcjgewCwAAqeJcPI1d8Pwbjt7nttzAAA]]></MeetingId>\n</xml>",
         "event.meeting_change.meeting_start",
     );
 }
@@ -943,19 +943,19 @@ fn event_meeting_change_pstn_status_update_0() {
         "event.meeting_change.pstn_status_update",
     );
 }
-/// built from the table on https://developer.work.weixin.qq.com/document/path/98775 (its documented example could not be read here)
+/// official 素材上传结果 page, https://developer.work.weixin.qq.com/document/path/98775 (its CDATA ends lack the `>`; restored)
 #[test]
 fn event_meeting_change_medium_upload_0() {
     check_callback(
-        "<xml>\n    <ToUserName><![CDATA[toUser]]></ToUserName>\n    <FromUserName><![CDATA[sys]]></FromUserName>\n    <CreateTime>1348831860</CreateTime>\n    <MsgType><![CDATA[event]]></MsgType>\n    <Event><![CDATA[meeting_change]]></Event>\n    <ChangeType><![CDATA[medium_upload]]></ChangeType>\n    <MeetingId><![CDATA[wcjgewCwAAqeJcPI1d8Pwbjt7nttzAAA]]></MeetingId>\n    <AllUploadStatus><![CDATA[true]]></AllUploadStatus>\n    <UploadInfo>\n        <MediumUrl><![CDATA[https://example.com/a.mp4]]></MediumUrl>\n        <MediumType>1</MediumType>\n        <UploadStatus>1</UploadStatus>\n    </UploadInfo>\n    <UploadInfo>\n        <MediumUrl><![CDATA[https://example.com/b.png]]></MediumUrl>\n        <MediumType>2</MediumType>\n        <UploadStatus>1</UploadStatus>\n    </UploadInfo>\n</xml>",
+        "<xml>\n   <ToUserName><![CDATA[toUser]]></ToUserName>\n   <FromUserName><![CDATA[sys]]></FromUserName>\n   <CreateTime>1348831860</CreateTime>\n   <MsgType><![CDATA[event]]></MsgType>\n   <Event><![CDATA[meeting_change]]></Event>\n   <ChangeType><![CDATA[medium_upload]]></ChangeType>\n   <MeetingId><![CDATA[wcjgewCwAAqeJcPI1d8Pwbjt7nttzAAA]]></MeetingId>\n   <AllUploadStatus>false</AllUploadStatus>\n   <UploadInfo>\n       <MediumUrl><![CDATA[https://image.qq.com/12519.png]]></MediumUrl>\n       <MediumType>2</MediumType>\n       <UploadStatus>0</UploadStatus>\n       <ErrorMsg><![CDATA[low-resolution]]></ErrorMsg>\n   </UploadInfo>\n   <UploadInfo>\n       <MediumUrl><![CDATA[https://image.qq.com/12520.png]]></MediumUrl>\n       <MediumType>2</MediumType>\n       <UploadStatus>1</UploadStatus>\n   </UploadInfo>\n</xml>",
         "event.meeting_change.medium_upload",
     );
 }
-/// built from the table on https://developer.work.weixin.qq.com/document/path/98398 (its documented example could not be read here)
+/// official 开始云录制事件 page, https://developer.work.weixin.qq.com/document/path/98398
 #[test]
 fn event_meeting_change_start_recording_0() {
     check_callback(
-        "<xml>\n    <ToUserName><![CDATA[toUser]]></ToUserName>\n    <FromUserName><![CDATA[userId]]></FromUserName>\n    <CreateTime>1348831860</CreateTime>\n    <MsgType><![CDATA[event]]></MsgType>\n    <Event><![CDATA[meeting_change]]></Event>\n    <ChangeType><![CDATA[start_recording]]></ChangeType>\n    <FromUserTmpOpenId><![CDATA[tmpOpenId]]></FromUserTmpOpenId>\n    <MeetingId><![CDATA[wcjgewCwAAqeJcPI1d8Pwbjt7nttzAAA]]></MeetingId>\n</xml>",
+        "<xml>\n   <ToUserName><![CDATA[toUser]]></ToUserName>\n   <FromUserName><![CDATA[userId]]></FromUserName>\n   <FromUserTmpOpenId><![CDATA[tmpOpenId]]></FromUserTmpOpenId>\n   <CreateTime>1348831860</CreateTime>\n   <MsgType><![CDATA[event]]></MsgType>\n   <Event><![CDATA[meeting_change]]></Event>\n   <ChangeType><![CDATA[start_recording]]></ChangeType>\n   <MeetingId><![CDATA[wcjgewCwAAqeJcPI1d8Pwbjt7nttzAAA]]></MeetingId>\n</xml>",
         "event.meeting_change.start_recording",
     );
 }
@@ -991,11 +991,11 @@ fn event_meeting_change_recording_complete_0() {
         "event.meeting_change.recording_complete",
     );
 }
-/// built from the table on https://developer.work.weixin.qq.com/document/path/98404 (its documented example could not be read here)
+/// official 删除云录制事件 page, https://developer.work.weixin.qq.com/document/path/98404
 #[test]
 fn event_meeting_change_delete_recording_0() {
     check_callback(
-        "<xml>\n    <ToUserName><![CDATA[toUser]]></ToUserName>\n    <FromUserName><![CDATA[userId]]></FromUserName>\n    <CreateTime>1348831860</CreateTime>\n    <MsgType><![CDATA[event]]></MsgType>\n    <Event><![CDATA[meeting_change]]></Event>\n    <ChangeType><![CDATA[delete_recording]]></ChangeType>\n    <FromUserTmpOpenId><![CDATA[tmpOpenId]]></FromUserTmpOpenId>\n    <MeetingId><![CDATA[wcjgewCwAAqeJcPI1d8Pwbjt7nttzAAA]]></MeetingId>\n</xml>",
+        "<xml>\n   <ToUserName><![CDATA[toUser]]></ToUserName>\n   <FromUserName><![CDATA[userId]]></FromUserName>\n   <FromUserTmpOpenId><![CDATA[tmpOpenId]]></FromUserTmpOpenId>\n   <CreateTime>1348831860</CreateTime>\n   <MsgType><![CDATA[event]]></MsgType>\n   <Event><![CDATA[meeting_change]]></Event>\n   <ChangeType><![CDATA[delete_recording]]></ChangeType>\n   <MeetingId><![CDATA[wcjgewCwAAqeJcPI1d8Pwbjt7nttzAAA]]></MeetingId>\n</xml>",
         "event.meeting_change.delete_recording",
     );
 }
