@@ -225,3 +225,52 @@ fn unknown_keys_are_refused_with_a_line() {
         "{found:#?}"
     );
 }
+
+#[test]
+fn aliases_dispatch_to_their_change_type() {
+    // An example spelled as the alias validates and is routed by both spellings.
+    let with_alias = VALID
+        .replace(
+            "      - change_type: update_party\n",
+            "      - change_type: update_party\n        aliases: [update_partty]\n",
+        )
+        .replace(
+            "json: {InfoType: change_contact, ChangeType: update_party, Id: 3}",
+            "json: {InfoType: change_contact, ChangeType: update_partty, Id: 3}",
+        );
+    assert_eq!(errors(&with_alias), Vec::<String>::new());
+    let spec = load_sources(&[("callbacks.yaml".to_string(), with_alias)]).unwrap();
+    let files = codegen::generate(&spec).unwrap();
+    let module = &files
+        .iter()
+        .find(|f| f.path == "wecom-api/src/generated/callbacks.rs")
+        .expect("module")
+        .contents;
+    assert!(
+        module.contains("Some(\"update_party\") =>"),
+        "table spelling"
+    );
+    assert!(
+        module.contains("Some(\"update_partty\") =>"),
+        "alias spelling"
+    );
+
+    let clash = VALID.replace(
+        "      - change_type: update_party\n",
+        "      - change_type: update_party\n        aliases: [update_party]\n",
+    );
+    assert_refused(
+        &clash,
+        "events[change_contact].change_types[update_party].aliases",
+        "already dispatches",
+    );
+    let blank = VALID.replace(
+        "      - change_type: update_party\n",
+        "      - change_type: update_party\n        aliases: [\" \"]\n",
+    );
+    assert_refused(
+        &blank,
+        "events[change_contact].change_types[update_party].aliases",
+        "empty alias",
+    );
+}

@@ -23,13 +23,15 @@ pub(crate) const EXCERPT_CHARS: usize = 200;
 /// `Token`), `*ticket` (`SuiteTicket`), `*secret` (`corpsecret`), `*aeskey`
 /// (`EncodingAESKey`), passwords, and the one-time or long-lived codes of OAuth and the
 /// callbacks: `code`, `AuthCode`, `PermanentCode`, `RegisterCode`, `ActiveCode`,
-/// `WelcomeCode`, `ResponseCode`, `pre_auth_code`, `session_key`; and an AI bot's
-/// `response_url`, whose query carries a one-time `response_code`.
+/// `WelcomeCode`, `ResponseCode`, `pre_auth_code`, `session_key`, 获客助手's `ChatKey` (reads a
+/// member's received messages for 30 minutes); and an AI bot's `response_url`, whose query
+/// carries a one-time `response_code`.
 pub(crate) fn is_sensitive_key(key: &str) -> bool {
     const SUFFIXES: [&str; 6] = ["token", "ticket", "secret", "aeskey", "password", "passwd"];
     // `key`: a group robot's webhook key, which is its whole credential.
-    const EXACT: [&str; 12] = [
+    const EXACT: [&str; 13] = [
         "key",
+        "chatkey",
         "code",
         "preauthcode",
         "responseurl",

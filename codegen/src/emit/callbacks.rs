@@ -131,9 +131,10 @@ fn events<'a>(
                                 .chain(&c.fields)
                                 .collect(),
                         });
+                        let also: String = c.aliases.iter().map(|a| format!(", `{a}`")).collect();
                         Variant {
                             variant: c.name.clone(),
-                            doc: format!("`{}`: {}", c.change_type, c.title),
+                            doc: format!("`{}`{also}: {}", c.change_type, c.title),
                             kind: format!("event.{snake}.{}", c.name.to_snake_case()),
                             target: Target::Struct(struct_name, &c.examples),
                         }
@@ -251,7 +252,11 @@ pub fn module(spec: &CallbackFile) -> TokenStream {
                     .change_types
                     .iter()
                     .zip(changes)
-                    .map(|(c, v)| (c.change_type.clone(), v))
+                    .flat_map(|(c, v)| {
+                        std::iter::once(&c.change_type)
+                            .chain(&c.aliases)
+                            .map(move |tag| (tag.clone(), v))
+                    })
                     .collect();
                 Some(dispatch_enum(
                     name,

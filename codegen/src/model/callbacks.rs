@@ -97,6 +97,10 @@ pub struct CallbackEvent {
 pub struct ChangeType {
     /// The `ChangeType` value.
     pub change_type: String,
+    /// Other `ChangeType` values WeCom sends for the same change (an official example
+    /// spelled differently from its table); they dispatch to this change type too.
+    #[serde(default)]
+    pub aliases: Vec<String>,
     /// Rust variant name, UpperCamelCase; the struct is `<event name><name>`.
     pub name: String,
     /// Chinese title from the official documentation.

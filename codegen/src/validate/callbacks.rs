@@ -30,6 +30,8 @@ struct Dispatch<'a> {
     event: Option<&'a str>,
     info_type: Option<&'a str>,
     change_type: Option<&'a str>,
+    /// Other `ChangeType` values that dispatch to the same change type.
+    change_aliases: &'a [String],
 }
 
 pub fn validate_callbacks(file: &str, spec: &CallbackFile) -> Vec<crate::load::Diagnostic> {
@@ -126,6 +128,7 @@ impl Check<'_> {
                 event: None,
                 info_type: None,
                 change_type: None,
+                change_aliases: &[],
             };
             let fields: Vec<&CallbackField> = header.iter().chain(&item.fields).collect();
             self.examples(&at, &item.examples, &dispatch, &fields);
@@ -179,6 +182,7 @@ impl Check<'_> {
                     event: event.event.as_deref(),
                     info_type: event.info_type.as_deref(),
                     change_type: None,
+                    change_aliases: &[],
                 };
                 let fields: Vec<&CallbackField> = base.iter().collect();
                 self.examples(&at, &event.examples, &dispatch, &fields);
@@ -198,12 +202,23 @@ impl Check<'_> {
                 if !changes.insert(change.change_type.as_str()) {
                     self.error(&cat, "duplicate change_type");
                 }
+                for alias in &change.aliases {
+                    if alias.trim().is_empty() {
+                        self.error(&format!("{cat}.aliases"), "empty alias");
+                    } else if !changes.insert(alias.as_str()) {
+                        self.error(
+                            &format!("{cat}.aliases"),
+                            format!("`{alias}` already dispatches to a change type"),
+                        );
+                    }
+                }
                 self.fields(&cat, &change.fields, &base);
                 let dispatch = Dispatch {
                     msg_type: None,
                     event: event.event.as_deref(),
                     info_type: event.info_type.as_deref(),
                     change_type: Some(&change.change_type),
+                    change_aliases: &change.aliases,
                 };
                 let fields: Vec<&CallbackField> = base.iter().chain(&change.fields).collect();
                 self.examples(&cat, &change.examples, &dispatch, &fields);
@@ -326,7 +341,11 @@ impl Check<'_> {
                 };
                 mismatches.extend(problem);
             }
-            mismatches.extend(expect("ChangeType", dispatch.change_type));
+            let alias = text("ChangeType")
+                .is_some_and(|got| dispatch.change_aliases.iter().any(|a| a == got.trim()));
+            if !alias {
+                mismatches.extend(expect("ChangeType", dispatch.change_type));
+            }
             for mismatch in mismatches {
                 self.error(
                     &place,

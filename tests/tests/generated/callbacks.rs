@@ -167,6 +167,22 @@ fn event_batch_job_result_1() {
         "event.batch_job_result",
     );
 }
+/// official 导出任务完成通知 page (第三方应用), https://developer.work.weixin.qq.com/document/path/94956
+#[test]
+fn event_batch_job_result_2() {
+    check_callback(
+        "<xml>\n    <SuiteId><![CDATA[ww543f52cb62809e5a]]></SuiteId>\n    <InfoType><![CDATA[batch_job_result]]></InfoType>\n    <TimeStamp>1628653600</TimeStamp>\n    <BatchJob>\n        <JobId><![CDATA[jobid_FTR983N1FNGMsoZKXogNzmLwS8cwu150GTufJB]]></JobId>\n        <JobType><![CDATA[export_user]]></JobType>\n        <ErrCode>0</ErrCode>\n        <ErrMsg><![CDATA[ok]]></ErrMsg>\n    </BatchJob>\n</xml>",
+        "event.batch_job_result",
+    );
+}
+/// official 异步任务回调通知 page (通讯录ID转译), https://developer.work.weixin.qq.com/document/path/91875
+#[test]
+fn event_batch_job_result_3() {
+    check_callback(
+        "<xml>\n    <ServiceCorpId><![CDATA[wx233kasfa2jkfAAA]]></ServiceCorpId>\n    <InfoType><![CDATA[batch_job_result]]></InfoType>\n    <TimeStamp>1502682173</TimeStamp>\n    <AuthCorpId><![CDATA[wxf1b4f49f3a794AAA]]></AuthCorpId>\n    <BatchJob>\n       <JobId><![CDATA[S0MrnndvRG5fadSlLwiBqiDD52FZk4]]></JobId>\n       <JobType><![CDATA[contact_id_translate]]></JobType>\n    </BatchJob>\n</xml>",
+        "event.batch_job_result",
+    );
+}
 /// events/Contact/ChangeContactEvent.CreateUser.xml
 #[test]
 fn event_change_contact_create_user_0() {
@@ -559,12 +575,84 @@ fn event_switch_workbench_mode_0() {
         "event.switch_workbench_mode",
     );
 }
+/// official 上下游变更回调 page, https://developer.work.weixin.qq.com/document/path/95796
+#[test]
+fn event_change_chain_create_chain_0() {
+    check_callback(
+        "<xml>\n\t<ToUserName><![CDATA[toUser]]></ToUserName>\n\t<FromUserName><![CDATA[sys]]></FromUserName>\n\t<CreateTime>1403610513</CreateTime>\n\t<MsgType><![CDATA[event]]></MsgType>\n\t<Event><![CDATA[change_chain]]></Event>\n\t<ChangeType><![CDATA[create_chain]]></ChangeType>\n\t<ChainId>![CDATA[xxxxxx]]</ChainId>\n</xml>",
+        "event.change_chain.create_chain",
+    );
+}
 /// events/Chain/ChangeChainEvent.xml
 #[test]
-fn event_change_chain_0() {
+fn event_change_chain_create_chain_1() {
     check_callback(
         "<xml>\n    <ToUserName><![CDATA[toUser]]></ToUserName>\n    <FromUserName><![CDATA[sys]]></FromUserName>\n    <CreateTime>1403610513</CreateTime>\n    <MsgType><![CDATA[event]]></MsgType>\n    <Event><![CDATA[change_chain]]></Event>\n    <ChangeType><![CDATA[create_chain]]></ChangeType>\n    <ChainId>![CDATA[xxxxxx]]</ChainId>\n    <GroupIds>\n        <GroupId>5</GroupId>\n        <GroupId>6</GroupId>\n    </GroupIds>\n    <CorpIds>\n        <CorpId>![CDATA[xxxxxx]]</CorpId>\n        <CorpId>![CDATA[xxxxxx]]</CorpId>\n    </CorpIds>\n</xml>",
-        "event.change_chain",
+        "event.change_chain.create_chain",
+    );
+}
+/// built from the table on https://developer.work.weixin.qq.com/document/path/95796 (its documented example could not be read here)
+#[test]
+fn event_change_chain_update_chain_0() {
+    check_callback(
+        "<xml>\n    <ToUserName><![CDATA[toUser]]></ToUserName>\n    <FromUserName><![CDATA[sys]]></FromUserName>\n    <CreateTime>1403610513</CreateTime>\n    <MsgType><![CDATA[event]]></MsgType>\n    <Event><![CDATA[change_chain]]></Event>\n    <ChangeType><![CDATA[update_chain]]></ChangeType>\n    <ChainId><![CDATA[Chain001]]></ChainId>\n</xml>",
+        "event.change_chain.update_chain",
+    );
+}
+/// built from the table on https://developer.work.weixin.qq.com/document/path/95796 (its documented example could not be read here)
+#[test]
+fn event_change_chain_delete_chain_0() {
+    check_callback(
+        "<xml>\n    <ToUserName><![CDATA[toUser]]></ToUserName>\n    <FromUserName><![CDATA[sys]]></FromUserName>\n    <CreateTime>1403610513</CreateTime>\n    <MsgType><![CDATA[event]]></MsgType>\n    <Event><![CDATA[change_chain]]></Event>\n    <ChangeType><![CDATA[delete_chain]]></ChangeType>\n    <ChainId><![CDATA[Chain001]]></ChainId>\n</xml>",
+        "event.change_chain.delete_chain",
+    );
+}
+/// built from the table on https://developer.work.weixin.qq.com/document/path/95796 (its documented example could not be read here)
+#[test]
+fn event_change_chain_create_group_0() {
+    check_callback(
+        "<xml>\n    <ToUserName><![CDATA[toUser]]></ToUserName>\n    <FromUserName><![CDATA[sys]]></FromUserName>\n    <CreateTime>1403610513</CreateTime>\n    <MsgType><![CDATA[event]]></MsgType>\n    <Event><![CDATA[change_chain]]></Event>\n    <ChangeType><![CDATA[create_group]]></ChangeType>\n    <ChainId><![CDATA[Chain001]]></ChainId>\n    <GroupIds>\n        <GroupId>5</GroupId>\n        <GroupId>6</GroupId>\n    </GroupIds>\n</xml>",
+        "event.change_chain.create_group",
+    );
+}
+/// built from the table on https://developer.work.weixin.qq.com/document/path/95796 (its documented example could not be read here)
+#[test]
+fn event_change_chain_update_group_0() {
+    check_callback(
+        "<xml>\n    <ToUserName><![CDATA[toUser]]></ToUserName>\n    <FromUserName><![CDATA[sys]]></FromUserName>\n    <CreateTime>1403610513</CreateTime>\n    <MsgType><![CDATA[event]]></MsgType>\n    <Event><![CDATA[change_chain]]></Event>\n    <ChangeType><![CDATA[update_group]]></ChangeType>\n    <ChainId><![CDATA[Chain001]]></ChainId>\n    <GroupIds>\n        <GroupId>5</GroupId>\n        <GroupId>6</GroupId>\n    </GroupIds>\n</xml>",
+        "event.change_chain.update_group",
+    );
+}
+/// built from the table on https://developer.work.weixin.qq.com/document/path/95796 (its documented example could not be read here)
+#[test]
+fn event_change_chain_delete_group_0() {
+    check_callback(
+        "<xml>\n    <ToUserName><![CDATA[toUser]]></ToUserName>\n    <FromUserName><![CDATA[sys]]></FromUserName>\n    <CreateTime>1403610513</CreateTime>\n    <MsgType><![CDATA[event]]></MsgType>\n    <Event><![CDATA[change_chain]]></Event>\n    <ChangeType><![CDATA[delete_group]]></ChangeType>\n    <ChainId><![CDATA[Chain001]]></ChainId>\n    <GroupIds>\n        <GroupId>5</GroupId>\n        <GroupId>6</GroupId>\n    </GroupIds>\n</xml>",
+        "event.change_chain.delete_group",
+    );
+}
+/// built from the table on https://developer.work.weixin.qq.com/document/path/95796 (its documented example could not be read here)
+#[test]
+fn event_change_chain_corp_join_0() {
+    check_callback(
+        "<xml>\n    <ToUserName><![CDATA[toUser]]></ToUserName>\n    <FromUserName><![CDATA[sys]]></FromUserName>\n    <CreateTime>1403610513</CreateTime>\n    <MsgType><![CDATA[event]]></MsgType>\n    <Event><![CDATA[change_chain]]></Event>\n    <ChangeType><![CDATA[corp_join]]></ChangeType>\n    <ChainId><![CDATA[Chain001]]></ChainId>\n    <CorpIds>\n        <CorpId><![CDATA[wwcorp0001]]></CorpId>\n        <CorpId><![CDATA[wwcorp0002]]></CorpId>\n    </CorpIds>\n</xml>",
+        "event.change_chain.corp_join",
+    );
+}
+/// built from the table on https://developer.work.weixin.qq.com/document/path/95796 (its documented example could not be read here)
+#[test]
+fn event_change_chain_update_corp_0() {
+    check_callback(
+        "<xml>\n    <ToUserName><![CDATA[toUser]]></ToUserName>\n    <FromUserName><![CDATA[sys]]></FromUserName>\n    <CreateTime>1403610513</CreateTime>\n    <MsgType><![CDATA[event]]></MsgType>\n    <Event><![CDATA[change_chain]]></Event>\n    <ChangeType><![CDATA[update_corp]]></ChangeType>\n    <ChainId><![CDATA[Chain001]]></ChainId>\n    <CorpIds>\n        <CorpId><![CDATA[wwcorp0001]]></CorpId>\n        <CorpId><![CDATA[wwcorp0002]]></CorpId>\n    </CorpIds>\n</xml>",
+        "event.change_chain.update_corp",
+    );
+}
+/// built from the table on https://developer.work.weixin.qq.com/document/path/95796 (its documented example could not be read here)
+#[test]
+fn event_change_chain_remove_corp_0() {
+    check_callback(
+        "<xml>\n    <ToUserName><![CDATA[toUser]]></ToUserName>\n    <FromUserName><![CDATA[sys]]></FromUserName>\n    <CreateTime>1403610513</CreateTime>\n    <MsgType><![CDATA[event]]></MsgType>\n    <Event><![CDATA[change_chain]]></Event>\n    <ChangeType><![CDATA[remove_corp]]></ChangeType>\n    <ChainId><![CDATA[Chain001]]></ChainId>\n    <CorpIds>\n        <CorpId><![CDATA[wwcorp0001]]></CorpId>\n        <CorpId><![CDATA[wwcorp0002]]></CorpId>\n    </CorpIds>\n</xml>",
+        "event.change_chain.remove_corp",
     );
 }
 /// events/Device/AddDeviceEvent.xml
@@ -641,10 +729,10 @@ fn event_device_data_auth_change_0() {
 }
 /// events/Exmail/AppEmailChangeEvent.xml
 #[test]
-fn event_app_email_change_0() {
+fn event_app_email_change_receive_email_0() {
     check_callback(
         "<xml>\n    <ToUserName><![CDATA[toUser]]></ToUserName>\n    <FromUserName><![CDATA[sys]]></FromUserName>\n    <CreateTime>1668831860</CreateTime>\n    <MsgType><![CDATA[event]]></MsgType>\n    <Event><![CDATA[app_email_change]]></Event>\n    <ChangeType><![CDATA[receive_email]]></ChangeType>\n    <Amount><![CDATA[2]]></Amount>\n</xml>",
-        "event.app_email_change",
+        "event.app_email_change.receive_email",
     );
 }
 /// events/License/LicenseAutoActivateEvent.xml
@@ -697,18 +785,250 @@ fn event_upload_media_job_finish_0() {
 }
 /// events/Meeting/MeetingChangeEvent.xml
 #[test]
-fn event_meeting_change_0() {
+fn event_meeting_change_modify_meeting_0() {
     check_callback(
         "<xml>\n    <ToUserName><![CDATA[toUser]]></ToUserName>\n    <FromUserName><![CDATA[fromUser]]></FromUserName>\n    <CreateTime>1348831860</CreateTime>\n    <MsgType><![CDATA[event]]></MsgType>\n    <Event><![CDATA[meeting_change]]></Event>\n    <ChangeType><![CDATA[modify_meeting]]></ChangeType>\n    <MeetingId><![CDATA[wcjgewCwAAqeJcPI1d8Pwbjt7nttzAAA]]></MeetingId>\n</xml>",
-        "event.meeting_change",
+        "event.meeting_change.modify_meeting",
+    );
+}
+/// built from the table on https://developer.work.weixin.qq.com/document/path/99081 (its documented example could not be read here)
+#[test]
+fn event_meeting_change_modify_meeting_1() {
+    check_callback(
+        "<xml>\n    <ToUserName><![CDATA[toUser]]></ToUserName>\n    <FromUserName><![CDATA[userId]]></FromUserName>\n    <CreateTime>1348831860</CreateTime>\n    <MsgType><![CDATA[event]]></MsgType>\n    <Event><![CDATA[meeting_change]]></Event>\n    <ChangeType><![CDATA[modify_meeting]]></ChangeType>\n    <FromUserTmpOpenId><![CDATA[tmpOpenId]]></FromUserTmpOpenId>\n    <MeetingId><![CDATA[wcjgewCwAAqeJcPI1d8Pwbjt7nttzAAA]]></MeetingId>\n</xml>",
+        "event.meeting_change.modify_meeting",
+    );
+}
+/// built from the table on https://developer.work.weixin.qq.com/document/path/99082 (its documented example could not be read here)
+#[test]
+fn event_meeting_change_cancel_meeting_0() {
+    check_callback(
+        "<xml>\n    <ToUserName><![CDATA[toUser]]></ToUserName>\n    <FromUserName><![CDATA[userId]]></FromUserName>\n    <CreateTime>1348831860</CreateTime>\n    <MsgType><![CDATA[event]]></MsgType>\n    <Event><![CDATA[meeting_change]]></Event>\n    <ChangeType><![CDATA[cancel_meeting]]></ChangeType>\n    <FromUserTmpOpenId><![CDATA[tmpOpenId]]></FromUserTmpOpenId>\n    <MeetingId><![CDATA[wcjgewCwAAqeJcPI1d8Pwbjt7nttzAAA]]></MeetingId>\n</xml>",
+        "event.meeting_change.cancel_meeting",
+    );
+}
+/// official 会议开始事件 page, https://developer.work.weixin.qq.com/document/path/98333
+#[test]
+fn event_meeting_change_meeting_start_0() {
+    check_callback(
+        "<xml>\n   <ToUserName><![CDATA[toUser]]></ToUserName>\n   <FromUserName><![CDATA[userId]]></FromUserName>\n   <FromUserTmpOpenId><![CDATA[tmpOpenId]]></FromUserTmpOpenId>\n   <CreateTime>1348831860</CreateTime>\n   <MsgType><![CDATA[event]]></MsgType>\n   <Event><![CDATA[meeting_change]]></Event>\n   <ChangeType><![CDATA[meeting_start]]></ChangeType>\n   <MeetingId><![CDATA[wcjgewCwAAqeJcPI1d8Pwbjt7nttzAAA]]></MeetingId>\n</xml>",
+        "event.meeting_change.meeting_start",
+    );
+}
+/// built from the table on https://developer.work.weixin.qq.com/document/path/98337 (its documented example could not be read here)
+#[test]
+fn event_meeting_change_meeting_end_0() {
+    check_callback(
+        "<xml>\n    <ToUserName><![CDATA[toUser]]></ToUserName>\n    <FromUserName><![CDATA[sys]]></FromUserName>\n    <CreateTime>1348831860</CreateTime>\n    <MsgType><![CDATA[event]]></MsgType>\n    <Event><![CDATA[meeting_change]]></Event>\n    <ChangeType><![CDATA[meeting_end]]></ChangeType>\n    <MeetingId><![CDATA[wcjgewCwAAqeJcPI1d8Pwbjt7nttzAAA]]></MeetingId>\n</xml>",
+        "event.meeting_change.meeting_end",
+    );
+}
+/// built from the table on https://developer.work.weixin.qq.com/document/path/98341 (its documented example could not be read here)
+#[test]
+fn event_meeting_change_meeting_mute_all_0() {
+    check_callback(
+        "<xml>\n    <ToUserName><![CDATA[toUser]]></ToUserName>\n    <FromUserName><![CDATA[userId]]></FromUserName>\n    <CreateTime>1348831860</CreateTime>\n    <MsgType><![CDATA[event]]></MsgType>\n    <Event><![CDATA[meeting_change]]></Event>\n    <ChangeType><![CDATA[meeting_mute_all]]></ChangeType>\n    <FromUserTmpOpenId><![CDATA[tmpOpenId]]></FromUserTmpOpenId>\n    <MeetingId><![CDATA[wcjgewCwAAqeJcPI1d8Pwbjt7nttzAAA]]></MeetingId>\n</xml>",
+        "event.meeting_change.meeting_mute_all",
+    );
+}
+/// built from the table on https://developer.work.weixin.qq.com/document/path/98345 (its documented example could not be read here)
+#[test]
+fn event_meeting_change_meeting_unmute_all_0() {
+    check_callback(
+        "<xml>\n    <ToUserName><![CDATA[toUser]]></ToUserName>\n    <FromUserName><![CDATA[userId]]></FromUserName>\n    <CreateTime>1348831860</CreateTime>\n    <MsgType><![CDATA[event]]></MsgType>\n    <Event><![CDATA[meeting_change]]></Event>\n    <ChangeType><![CDATA[meeting_unmute_all]]></ChangeType>\n    <FromUserTmpOpenId><![CDATA[tmpOpenId]]></FromUserTmpOpenId>\n    <MeetingId><![CDATA[wcjgewCwAAqeJcPI1d8Pwbjt7nttzAAA]]></MeetingId>\n</xml>",
+        "event.meeting_change.meeting_unmute_all",
+    );
+}
+/// built from the table on https://developer.work.weixin.qq.com/document/path/98348 (its documented example could not be read here)
+#[test]
+fn event_meeting_change_join_meeting_0() {
+    check_callback(
+        "<xml>\n    <ToUserName><![CDATA[toUser]]></ToUserName>\n    <FromUserName><![CDATA[userId]]></FromUserName>\n    <CreateTime>1348831860</CreateTime>\n    <MsgType><![CDATA[event]]></MsgType>\n    <Event><![CDATA[meeting_change]]></Event>\n    <ChangeType><![CDATA[join_meeting]]></ChangeType>\n    <FromUserTmpOpenId><![CDATA[tmpOpenId]]></FromUserTmpOpenId>\n    <MeetingId><![CDATA[wcjgewCwAAqeJcPI1d8Pwbjt7nttzAAA]]></MeetingId>\n</xml>",
+        "event.meeting_change.join_meeting",
+    );
+}
+/// built from the table on https://developer.work.weixin.qq.com/document/path/98352 (its documented example could not be read here)
+#[test]
+fn event_meeting_change_quit_meeting_0() {
+    check_callback(
+        "<xml>\n    <ToUserName><![CDATA[toUser]]></ToUserName>\n    <FromUserName><![CDATA[userId]]></FromUserName>\n    <CreateTime>1348831860</CreateTime>\n    <MsgType><![CDATA[event]]></MsgType>\n    <Event><![CDATA[meeting_change]]></Event>\n    <ChangeType><![CDATA[quit_meeting]]></ChangeType>\n    <FromUserTmpOpenId><![CDATA[tmpOpenId]]></FromUserTmpOpenId>\n    <MeetingId><![CDATA[wcjgewCwAAqeJcPI1d8Pwbjt7nttzAAA]]></MeetingId>\n</xml>",
+        "event.meeting_change.quit_meeting",
+    );
+}
+/// official 成员等待主持人入会事件 page, https://developer.work.weixin.qq.com/document/path/98353
+#[test]
+fn event_meeting_change_join_meeting_before_host_0() {
+    check_callback(
+        "<xml>\n   <ToUserName><![CDATA[toUser]]></ToUserName>\n   <FromUserName><![CDATA[userId]]></FromUserName>\n   <FromUserTmpOpenId><![CDATA[tmpOpenId]]></FromUserTmpOpenId>\n   <CreateTime>1348831860</CreateTime>\n   <MsgType><![CDATA[event]]></MsgType>\n   <Event><![CDATA[meeting_change]]></Event>\n   <ChangeType><![CDATA[join_meeting_before_host]]></ChangeType>\n   <MeetingId><![CDATA[wcjgewCwAAqeJcPI1d8Pwbjt7nttzAAA]]></MeetingId>\n</xml>",
+        "event.meeting_change.join_meeting_before_host",
+    );
+}
+/// official 成员进入等候室事件 page, https://developer.work.weixin.qq.com/document/path/98354
+#[test]
+fn event_meeting_change_join_waiting_room_0() {
+    check_callback(
+        "<xml>\n   <ToUserName><![CDATA[toUser]]></ToUserName>\n   <FromUserName><![CDATA[userId]]></FromUserName>\n   <FromUserTmpOpenId><![CDATA[tmpOpenId]]></FromUserTmpOpenId>\n   <CreateTime>1348831860</CreateTime>\n   <MsgType><![CDATA[event]]></MsgType>\n   <Event><![CDATA[meeting_change]]></Event>\n   <ChangeType><![CDATA[join_waiting_room]]></ChangeType>\n   <MeetingId><![CDATA[wcjgewCwAAqeJcPI1d8Pwbjt7nttzAAA]]></MeetingId>\n</xml>",
+        "event.meeting_change.join_waiting_room",
+    );
+}
+/// built from the table on https://developer.work.weixin.qq.com/document/path/98355 (its documented example could not be read here)
+#[test]
+fn event_meeting_change_quit_waiting_room_0() {
+    check_callback(
+        "<xml>\n    <ToUserName><![CDATA[toUser]]></ToUserName>\n    <FromUserName><![CDATA[userId]]></FromUserName>\n    <CreateTime>1348831860</CreateTime>\n    <MsgType><![CDATA[event]]></MsgType>\n    <Event><![CDATA[meeting_change]]></Event>\n    <ChangeType><![CDATA[quit_waiting_room]]></ChangeType>\n    <FromUserTmpOpenId><![CDATA[tmpOpenId]]></FromUserTmpOpenId>\n    <MeetingId><![CDATA[wcjgewCwAAqeJcPI1d8Pwbjt7nttzAAA]]></MeetingId>\n    <OperatedUser>\n        <UserId><![CDATA[userId]]></UserId>\n        <TmpOpenId><![CDATA[tmpOpenId]]></TmpOpenId>\n    </OperatedUser>\n</xml>",
+        "event.meeting_change.quit_waiting_room",
+    );
+}
+/// built from the table on https://developer.work.weixin.qq.com/document/path/98393 (its documented example could not be read here)
+#[test]
+fn event_meeting_change_join_from_meeting_room_0() {
+    check_callback(
+        "<xml>\n    <ToUserName><![CDATA[toUser]]></ToUserName>\n    <FromUserName><![CDATA[userId]]></FromUserName>\n    <CreateTime>1348831860</CreateTime>\n    <MsgType><![CDATA[event]]></MsgType>\n    <Event><![CDATA[meeting_change]]></Event>\n    <ChangeType><![CDATA[join_from_meeting_room]]></ChangeType>\n    <FromUserTmpOpenId><![CDATA[tmpOpenId]]></FromUserTmpOpenId>\n    <MeetingId><![CDATA[wcjgewCwAAqeJcPI1d8Pwbjt7nttzAAA]]></MeetingId>\n    <OperatedUser>\n        <UserId><![CDATA[userId]]></UserId>\n        <TmpOpenId><![CDATA[tmpOpenId]]></TmpOpenId>\n    </OperatedUser>\n</xml>",
+        "event.meeting_change.join_from_meeting_room",
+    );
+}
+/// built from the table on https://developer.work.weixin.qq.com/document/path/98394 (its documented example could not be read here)
+#[test]
+fn event_meeting_change_move_to_waiting_room_0() {
+    check_callback(
+        "<xml>\n    <ToUserName><![CDATA[toUser]]></ToUserName>\n    <FromUserName><![CDATA[userId]]></FromUserName>\n    <CreateTime>1348831860</CreateTime>\n    <MsgType><![CDATA[event]]></MsgType>\n    <Event><![CDATA[meeting_change]]></Event>\n    <ChangeType><![CDATA[move_to_waiting_room]]></ChangeType>\n    <FromUserTmpOpenId><![CDATA[tmpOpenId]]></FromUserTmpOpenId>\n    <MeetingId><![CDATA[wcjgewCwAAqeJcPI1d8Pwbjt7nttzAAA]]></MeetingId>\n    <OperatedUser>\n        <UserId><![CDATA[userId]]></UserId>\n        <TmpOpenId><![CDATA[tmpOpenId]]></TmpOpenId>\n    </OperatedUser>\n</xml>",
+        "event.meeting_change.move_to_waiting_room",
+    );
+}
+/// built from the table on https://developer.work.weixin.qq.com/document/path/98395 (its documented example could not be read here)
+#[test]
+fn event_meeting_change_open_screen_share_0() {
+    check_callback(
+        "<xml>\n    <ToUserName><![CDATA[toUser]]></ToUserName>\n    <FromUserName><![CDATA[userId]]></FromUserName>\n    <CreateTime>1348831860</CreateTime>\n    <MsgType><![CDATA[event]]></MsgType>\n    <Event><![CDATA[meeting_change]]></Event>\n    <ChangeType><![CDATA[open_screen_share]]></ChangeType>\n    <FromUserTmpOpenId><![CDATA[tmpOpenId]]></FromUserTmpOpenId>\n    <MeetingId><![CDATA[wcjgewCwAAqeJcPI1d8Pwbjt7nttzAAA]]></MeetingId>\n</xml>",
+        "event.meeting_change.open_screen_share",
+    );
+}
+/// built from the table on https://developer.work.weixin.qq.com/document/path/98396 (its documented example could not be read here)
+#[test]
+fn event_meeting_change_close_screen_share_0() {
+    check_callback(
+        "<xml>\n    <ToUserName><![CDATA[toUser]]></ToUserName>\n    <FromUserName><![CDATA[userId]]></FromUserName>\n    <CreateTime>1348831860</CreateTime>\n    <MsgType><![CDATA[event]]></MsgType>\n    <Event><![CDATA[meeting_change]]></Event>\n    <ChangeType><![CDATA[close_screen_share]]></ChangeType>\n    <FromUserTmpOpenId><![CDATA[tmpOpenId]]></FromUserTmpOpenId>\n    <MeetingId><![CDATA[wcjgewCwAAqeJcPI1d8Pwbjt7nttzAAA]]></MeetingId>\n</xml>",
+        "event.meeting_change.close_screen_share",
+    );
+}
+/// official 会议成员角色变更事件 page, https://developer.work.weixin.qq.com/document/path/98397
+#[test]
+fn event_meeting_change_role_change_0() {
+    check_callback(
+        "<xml>\n   <ToUserName><![CDATA[toUser]]></ToUserName>\n   <FromUserName><![CDATA[userId]]></FromUserName>\n   <FromUserTmpOpenId><![CDATA[tmpOpenId]]></FromUserTmpOpenId>\n   <OperatedUser>\n\t   <UserId><![CDATA[userId]]></UserId>\n\t   <TmpOpenId><![CDATA[tmpOpenId]]></TmpOpenId>\n       <UserRole>2</UserRole>\n   </OperatedUser>\n   <CreateTime>1348831860</CreateTime>\n   <MsgType><![CDATA[event]]></MsgType>\n   <Event><![CDATA[meeting_change]]></Event>\n   <ChangeType><![CDATA[role_change]]></ChangeType>\n   <MeetingId><![CDATA[wcjgewCwAAqeJcPI1d8Pwbjt7nttzAAA]]></MeetingId>\n</xml>",
+        "event.meeting_change.role_change",
+    );
+}
+/// built from the table on https://developer.work.weixin.qq.com/document/path/98771 (its documented example could not be read here)
+#[test]
+fn event_meeting_change_webinar_role_change_0() {
+    check_callback(
+        "<xml>\n    <ToUserName><![CDATA[toUser]]></ToUserName>\n    <FromUserName><![CDATA[userId]]></FromUserName>\n    <CreateTime>1348831860</CreateTime>\n    <MsgType><![CDATA[event]]></MsgType>\n    <Event><![CDATA[meeting_change]]></Event>\n    <ChangeType><![CDATA[webinar_role_change]]></ChangeType>\n    <FromUserTmpOpenId><![CDATA[tmpOpenId]]></FromUserTmpOpenId>\n    <MeetingId><![CDATA[wcjgewCwAAqeJcPI1d8Pwbjt7nttzAAA]]></MeetingId>\n    <OperatedUser>\n        <UserId><![CDATA[userId]]></UserId>\n        <TmpOpenId><![CDATA[tmpOpenId]]></TmpOpenId>\n        <UserRole>2</UserRole>\n    </OperatedUser>\n</xml>",
+        "event.meeting_change.webinar_role_change",
+    );
+}
+/// official 网络研讨会暖场上传结果 page, https://developer.work.weixin.qq.com/document/path/98773 (its three CDATA ends lack the `>`; restored)
+#[test]
+fn event_meeting_change_webinar_warm_up_upload_0() {
+    check_callback(
+        "<xml>\n   <ToUserName><![CDATA[toUser]]></ToUserName>\n   <FromUserName><![CDATA[sys]]></FromUserName>\n   <CreateTime>1348831860</CreateTime>\n   <MsgType><![CDATA[event]]></MsgType>\n   <Event><![CDATA[meeting_change]]></Event>\n   <ChangeType><![CDATA[webinar_warm_up_upload]]></ChangeType>\n   <MeetingId><![CDATA[wcjgewCwAAqeJcPI1d8Pwbjt7nttzAAA]]></MeetingId>\n   <WarmUpInfo>\n       <WarmUpPicture><![CDATA[https://image.qq.com/12519.png]]></WarmUpPicture>\n       <WarmUpVideo><![CDATA[https://image.qq.com/a135.mp4]]></WarmUpVideo>\n       <UploadStatus>1</UploadStatus>\n       <ErrorMsg><![CDATA[low-resolution]]></ErrorMsg>\n   </WarmUpInfo>\n</xml>",
+        "event.meeting_change.webinar_warm_up_upload",
+    );
+}
+/// official PSTN 外呼状态更新事件 page, https://developer.work.weixin.qq.com/document/path/98774
+#[test]
+fn event_meeting_change_pstn_status_update_0() {
+    check_callback(
+        "<xml>\n   <ToUserName><![CDATA[toUser]]></ToUserName>\n   <FromUserName><![CDATA[userId]]></FromUserName>\n   <FromUserTmpOpenId><![CDATA[tmpOpenId]]></FromUserTmpOpenId>\n   <CreateTime>1348831860</CreateTime>\n   <MsgType><![CDATA[event]]></MsgType>\n   <Event><![CDATA[meeting_change]]></Event>\n   <ChangeType><![CDATA[pstn_status_update]]></ChangeType>\n   <MeetingId><![CDATA[wcjgewCwAAqeJcPI1d8Pwbjt7nttzAAA]]></MeetingId>\n   <PstnStatus><![CDATA[START_ACCEPT]]></PstnStatus>\n</xml>",
+        "event.meeting_change.pstn_status_update",
+    );
+}
+/// official 素材上传结果 page, https://developer.work.weixin.qq.com/document/path/98775 (its CDATA ends lack the `>`; restored)
+#[test]
+fn event_meeting_change_medium_upload_0() {
+    check_callback(
+        "<xml>\n   <ToUserName><![CDATA[toUser]]></ToUserName>\n   <FromUserName><![CDATA[sys]]></FromUserName>\n   <CreateTime>1348831860</CreateTime>\n   <MsgType><![CDATA[event]]></MsgType>\n   <Event><![CDATA[meeting_change]]></Event>\n   <ChangeType><![CDATA[medium_upload]]></ChangeType>\n   <MeetingId><![CDATA[wcjgewCwAAqeJcPI1d8Pwbjt7nttzAAA]]></MeetingId>\n   <AllUploadStatus>false</AllUploadStatus>\n   <UploadInfo>\n       <MediumUrl><![CDATA[https://image.qq.com/12519.png]]></MediumUrl>\n       <MediumType>2</MediumType>\n       <UploadStatus>0</UploadStatus>\n       <ErrorMsg><![CDATA[low-resolution]]></ErrorMsg>\n   </UploadInfo>\n   <UploadInfo>\n       <MediumUrl><![CDATA[https://image.qq.com/12520.png]]></MediumUrl>\n       <MediumType>2</MediumType>\n       <UploadStatus>1</UploadStatus>\n   </UploadInfo>\n</xml>",
+        "event.meeting_change.medium_upload",
+    );
+}
+/// official 开始云录制事件 page, https://developer.work.weixin.qq.com/document/path/98398
+#[test]
+fn event_meeting_change_start_recording_0() {
+    check_callback(
+        "<xml>\n   <ToUserName><![CDATA[toUser]]></ToUserName>\n   <FromUserName><![CDATA[userId]]></FromUserName>\n   <FromUserTmpOpenId><![CDATA[tmpOpenId]]></FromUserTmpOpenId>\n   <CreateTime>1348831860</CreateTime>\n   <MsgType><![CDATA[event]]></MsgType>\n   <Event><![CDATA[meeting_change]]></Event>\n   <ChangeType><![CDATA[start_recording]]></ChangeType>\n   <MeetingId><![CDATA[wcjgewCwAAqeJcPI1d8Pwbjt7nttzAAA]]></MeetingId>\n</xml>",
+        "event.meeting_change.start_recording",
+    );
+}
+/// built from the table on https://developer.work.weixin.qq.com/document/path/98399 (its documented example could not be read here)
+#[test]
+fn event_meeting_change_pause_recording_0() {
+    check_callback(
+        "<xml>\n    <ToUserName><![CDATA[toUser]]></ToUserName>\n    <FromUserName><![CDATA[userId]]></FromUserName>\n    <CreateTime>1348831860</CreateTime>\n    <MsgType><![CDATA[event]]></MsgType>\n    <Event><![CDATA[meeting_change]]></Event>\n    <ChangeType><![CDATA[pause_recording]]></ChangeType>\n    <FromUserTmpOpenId><![CDATA[tmpOpenId]]></FromUserTmpOpenId>\n    <MeetingId><![CDATA[wcjgewCwAAqeJcPI1d8Pwbjt7nttzAAA]]></MeetingId>\n</xml>",
+        "event.meeting_change.pause_recording",
+    );
+}
+/// built from the table on https://developer.work.weixin.qq.com/document/path/98400 (its documented example could not be read here)
+#[test]
+fn event_meeting_change_resume_recording_0() {
+    check_callback(
+        "<xml>\n    <ToUserName><![CDATA[toUser]]></ToUserName>\n    <FromUserName><![CDATA[userId]]></FromUserName>\n    <CreateTime>1348831860</CreateTime>\n    <MsgType><![CDATA[event]]></MsgType>\n    <Event><![CDATA[meeting_change]]></Event>\n    <ChangeType><![CDATA[resume_recording]]></ChangeType>\n    <FromUserTmpOpenId><![CDATA[tmpOpenId]]></FromUserTmpOpenId>\n    <MeetingId><![CDATA[wcjgewCwAAqeJcPI1d8Pwbjt7nttzAAA]]></MeetingId>\n</xml>",
+        "event.meeting_change.resume_recording",
+    );
+}
+/// official 停止云录制事件 page, https://developer.work.weixin.qq.com/document/path/98401
+#[test]
+fn event_meeting_change_stop_recording_0() {
+    check_callback(
+        "<xml>\n   <ToUserName><![CDATA[toUser]]></ToUserName>\n   <FromUserName><![CDATA[userId]]></FromUserName>\n   <FromUserTmpOpenId><![CDATA[tmpOpenId]]></FromUserTmpOpenId>\n   <CreateTime>1348831860</CreateTime>\n   <MsgType><![CDATA[event]]></MsgType>\n   <Event><![CDATA[meeting_change]]></Event>\n   <ChangeType><![CDATA[stop_recording]]></ChangeType>\n   <MeetingId><![CDATA[wcjgewCwAAqeJcPI1d8Pwbjt7nttzAAA]]></MeetingId>\n</xml>",
+        "event.meeting_change.stop_recording",
+    );
+}
+/// built from the table on https://developer.work.weixin.qq.com/document/path/98402 (its documented example could not be read here)
+#[test]
+fn event_meeting_change_recording_complete_0() {
+    check_callback(
+        "<xml>\n    <ToUserName><![CDATA[toUser]]></ToUserName>\n    <FromUserName><![CDATA[sys]]></FromUserName>\n    <CreateTime>1348831860</CreateTime>\n    <MsgType><![CDATA[event]]></MsgType>\n    <Event><![CDATA[meeting_change]]></Event>\n    <ChangeType><![CDATA[recording_complete]]></ChangeType>\n    <MeetingId><![CDATA[wcjgewCwAAqeJcPI1d8Pwbjt7nttzAAA]]></MeetingId>\n</xml>",
+        "event.meeting_change.recording_complete",
+    );
+}
+/// official 删除云录制事件 page, https://developer.work.weixin.qq.com/document/path/98404
+#[test]
+fn event_meeting_change_delete_recording_0() {
+    check_callback(
+        "<xml>\n   <ToUserName><![CDATA[toUser]]></ToUserName>\n   <FromUserName><![CDATA[userId]]></FromUserName>\n   <FromUserTmpOpenId><![CDATA[tmpOpenId]]></FromUserTmpOpenId>\n   <CreateTime>1348831860</CreateTime>\n   <MsgType><![CDATA[event]]></MsgType>\n   <Event><![CDATA[meeting_change]]></Event>\n   <ChangeType><![CDATA[delete_recording]]></ChangeType>\n   <MeetingId><![CDATA[wcjgewCwAAqeJcPI1d8Pwbjt7nttzAAA]]></MeetingId>\n</xml>",
+        "event.meeting_change.delete_recording",
+    );
+}
+/// official 用户报名事件 page, https://developer.work.weixin.qq.com/document/path/98781
+#[test]
+fn event_meeting_change_enroll_0() {
+    check_callback(
+        "<xml>\n   <ToUserName><![CDATA[toUser]]></ToUserName>\n   <FromUserName><![CDATA[userId]]></FromUserName>\n   <FromUserTmpOpenId><![CDATA[tmpOpenId]]></FromUserTmpOpenId>\n   <CreateTime>1348831860</CreateTime>\n   <MsgType><![CDATA[event]]></MsgType>\n   <Event><![CDATA[meeting_change]]></Event>\n   <ChangeType><![CDATA[enroll]]></ChangeType>\n   <MeetingId><![CDATA[wcjgewCwAAqeJcPI1d8Pwbjt7nttzAAA]]></MeetingId>\n   <EnrollId><![CDATA[EnrollId01]]></EnrollId>\n</xml>",
+        "event.meeting_change.enroll",
+    );
+}
+/// built from the table on https://developer.work.weixin.qq.com/document/path/98782 (its documented example could not be read here)
+#[test]
+fn event_meeting_change_cancel_enroll_0() {
+    check_callback(
+        "<xml>\n    <ToUserName><![CDATA[toUser]]></ToUserName>\n    <FromUserName><![CDATA[userId]]></FromUserName>\n    <CreateTime>1348831860</CreateTime>\n    <MsgType><![CDATA[event]]></MsgType>\n    <Event><![CDATA[meeting_change]]></Event>\n    <ChangeType><![CDATA[cancel_enroll]]></ChangeType>\n    <FromUserTmpOpenId><![CDATA[tmpOpenId]]></FromUserTmpOpenId>\n    <MeetingId><![CDATA[wcjgewCwAAqeJcPI1d8Pwbjt7nttzAAA]]></MeetingId>\n    <EnrollId><![CDATA[enroll_id_1]]></EnrollId>\n</xml>",
+        "event.meeting_change.cancel_enroll",
+    );
+}
+/// official 会议室应答事件 page, https://developer.work.weixin.qq.com/document/path/98783
+#[test]
+fn event_meeting_change_meeting_room_response_0() {
+    check_callback(
+        "<xml>\n   <ToUserName><![CDATA[toUser]]></ToUserName>\n   <FromUserName><![CDATA[sys]]></FromUserName>\n   <CreateTime>1348831860</CreateTime>\n   <MsgType><![CDATA[event]]></MsgType>\n   <Event><![CDATA[meeting_change]]></Event>\n   <ChangeType><![CDATA[meeting_room_response]]></ChangeType>\n   <MeetingId><![CDATA[wcjgewCwAAqeJcPI1d8Pwbjt7nttzAAA]]></MeetingId>\n   <MeetingRoomId><![CDATA[mRidadc]]></MeetingRoomId>\n   <MraAddress>\n       <Protocol>1</Protocol>\n       <DialString><![CDATA[DialString]]></DialString>\n   </MraAddress>\n   <RoomResponseStatus>2</RoomResponseStatus>\n</xml>",
+        "event.meeting_change.meeting_room_response",
     );
 }
 /// events/Meeting/MeetingStatisticsEvent.xml
 #[test]
-fn event_meeting_statistics_0() {
+fn event_meeting_statistics_start_meeting_0() {
     check_callback(
         "<xml>\n    <ToUserName><![CDATA[toUser]]></ToUserName>\n    <FromUserName><![CDATA[fromUser]]></FromUserName>\n    <CreateTime>1348831860</CreateTime>\n    <MsgType><![CDATA[event]]></MsgType>\n    <Event><![CDATA[meeting_statistics]]></Event>\n    <ChangeType><![CDATA[start_meeting]]></ChangeType>\n    <Status>1</Status>\n</xml>",
-        "event.meeting_statistics",
+        "event.meeting_statistics.start_meeting",
     );
 }
 /// events/OA/Calendar/DeleteCalendarEvent.xml
@@ -831,6 +1151,14 @@ fn event_change_school_contact_update_student_0() {
         "event.change_school_contact.update_student",
     );
 }
+/// official 成员变更事件 page (第三方应用), https://developer.work.weixin.qq.com/document/path/92051
+#[test]
+fn event_change_school_contact_update_student_1() {
+    check_callback(
+        "<xml>\n    <SuiteId><![CDATA[wwSuiteId]]></SuiteId>\n    <AuthCorpId><![CDATA[wxAuthCorpId]]></AuthCorpId>\n    <InfoType><![CDATA[change_school_contact]]></InfoType>\n    <TimeStamp>1403610513</TimeStamp>\n    <ChangeType><![CDATA[update_student]]></ChangeType>\n    <Id><![CDATA[zhangsan]]></Id>\n    <NewId><![CDATA[zhangsan2]]></NewId>\n</xml>",
+        "event.change_school_contact.update_student",
+    );
+}
 /// events/School/ChangeSchoolContactEvent.DeleteStudent.xml
 #[test]
 fn event_change_school_contact_delete_student_0() {
@@ -871,6 +1199,14 @@ fn event_change_school_contact_subscribe_0() {
         "event.change_school_contact.subscribe",
     );
 }
+/// built from the table on https://developer.work.weixin.qq.com/document/path/92032 (its documented example could not be read here)
+#[test]
+fn event_change_school_contact_unsubscribe_0() {
+    check_callback(
+        "<xml>\n    <ToUserName><![CDATA[toUser]]></ToUserName>\n    <FromUserName><![CDATA[sys]]></FromUserName>\n    <CreateTime>1403610513</CreateTime>\n    <MsgType><![CDATA[event]]></MsgType>\n    <Event><![CDATA[change_school_contact]]></Event>\n    <ChangeType><![CDATA[unsubscribe]]></ChangeType>\n    <Id><![CDATA[zhangsan]]></Id>\n</xml>",
+        "event.change_school_contact.unsubscribe",
+    );
+}
 /// events/School/ChangeSchoolContactEvent.CreateDepartment.xml
 #[test]
 fn event_change_school_contact_create_department_0() {
@@ -897,10 +1233,10 @@ fn event_change_school_contact_delete_department_0() {
 }
 /// events/Security/SecurityEvent.xml
 #[test]
-fn event_security_0() {
+fn event_security_change_domain_ip_0() {
     check_callback(
         "<xml>\n    <ToUserName><![CDATA[toUser]]></ToUserName>\n    <FromUserName><![CDATA[sys]]></FromUserName>\n    <CreateTime>1403610513</CreateTime>\n    <MsgType><![CDATA[event]]></MsgType>\n    <Event><![CDATA[security]]></Event>\n    <ChangeType><![CDATA[change_domain_ip]]></ChangeType>\n</xml>",
-        "event.security",
+        "event.security.change_domain_ip",
     );
 }
 /// events/Service/AgreeExternalUserIdMigrationEvent.xml
@@ -1145,26 +1481,130 @@ fn event_suite_ticket_1() {
 }
 /// events/Wedoc/DocumentChangeEvent.xml
 #[test]
-fn event_doc_change_0() {
+fn event_doc_change_doc_member_change_0() {
     check_callback(
         "<xml>\n    <ToUserName><![CDATA[toUser]]></ToUserName>\n    <FromUserName><![CDATA[fromUser]]></FromUserName>\n    <CreateTime>1348831860</CreateTime>\n    <MsgType><![CDATA[event]]></MsgType>\n    <Event><![CDATA[doc_change]]></Event>\n    <ChangeType><![CDATA[doc_member_change]]></ChangeType>\n    <DocId><![CDATA[wcjgewCwAAqeJcPI1d8Pwbjt7nttzAAA]]></DocId>\n    <DocId><![CDATA[wcjgewCwAAqeJcPI1d8Pwbjt7nttzBBB]]></DocId>\n    <FormId><![CDATA[wcjgewCwAAqeJcPI1d8Pwbjt7nttzAAA]]></FormId>\n    <FormId><![CDATA[wcjgewCwAAqeJcPI1d8Pwbjt7nttzBBB]]></FormId>\n</xml>",
-        "event.doc_change",
+        "event.doc_change.doc_member_change",
     );
 }
-/// events/Wedoc/SmartSheetChangeEvent.xml
+/// built from the table on https://developer.work.weixin.qq.com/document/path/97834 (its documented example could not be read here)
 #[test]
-fn event_smart_sheet_change_0() {
+fn event_doc_change_delete_doc_0() {
     check_callback(
-        "<xml>\n    <ToUserName><![CDATA[toUser]]></ToUserName>\n    <FromUserName><![CDATA[fromUser]]></FromUserName>\n    <CreateTime>1348831860</CreateTime>\n    <MsgType><![CDATA[event]]></MsgType>\n    <Event><![CDATA[smart_sheet_change]]></Event>\n    <ChangeType><![CDATA[update_field_or_record]]></ChangeType>\n    <DocId><![CDATA[dcjgewCwAAqeJcPI1d8Pwbjt7nttzAAA]]></DocId>\n    <SheetId><![CDATA[SheetId]]></SheetId>\n    <FieldId><![CDATA[FieldId1]]></FieldId>\n    <FieldId><![CDATA[FieldId2]]></FieldId>\n    <RecordId><![CDATA[RecordId1]]></RecordId>\n    <RecordId><![CDATA[RecordId2]]></RecordId>\n</xml>",
-        "event.smart_sheet_change",
+        "<xml>\n    <ToUserName><![CDATA[toUser]]></ToUserName>\n    <FromUserName><![CDATA[fromUser]]></FromUserName>\n    <CreateTime>1348831860</CreateTime>\n    <MsgType><![CDATA[event]]></MsgType>\n    <Event><![CDATA[doc_change]]></Event>\n    <ChangeType><![CDATA[delete_doc]]></ChangeType>\n    <DocId><![CDATA[wcjgewCwAAqeJcPI1d8Pwbjt7nttzAAA]]></DocId>\n    <DocId><![CDATA[wcjgewCwAAqeJcPI1d8Pwbjt7nttzBBB]]></DocId>\n</xml>",
+        "event.doc_change.delete_doc",
     );
 }
-/// events/Wedrive/WedriveFileChangeEvent.xml
+/// built from the table on https://developer.work.weixin.qq.com/document/path/97835 (its documented example could not be read here)
 #[test]
-fn event_wedrive_file_change_0() {
+fn event_doc_change_form_complete_0() {
     check_callback(
-        "<xml>\n    <ToUserName><![CDATA[toUser]]></ToUserName>\n    <FromUserName><![CDATA[sys]]></FromUserName>\n    <CreateTime>1348831860</CreateTime>\n    <MsgType><![CDATA[event]]></MsgType>\n    <Event><![CDATA[wedrive_file_change]]></Event>\n    <ChangeType><![CDATA[xxx_file]]></ChangeType>\n    <FileId><![CDATA[spxxxxxxxxxxxxx]]></FileId>\n</xml>",
-        "event.wedrive_file_change",
+        "<xml>\n    <ToUserName><![CDATA[toUser]]></ToUserName>\n    <FromUserName><![CDATA[fromUser]]></FromUserName>\n    <CreateTime>1348831860</CreateTime>\n    <MsgType><![CDATA[event]]></MsgType>\n    <Event><![CDATA[doc_change]]></Event>\n    <ChangeType><![CDATA[form_complete]]></ChangeType>\n    <FormId><![CDATA[wcjgewCwAAqeJcPI1d8Pwbjt7nttzAAA]]></FormId>\n    <FormId><![CDATA[wcjgewCwAAqeJcPI1d8Pwbjt7nttzBBB]]></FormId>\n</xml>",
+        "event.doc_change.form_complete",
+    );
+}
+/// built from the table on https://developer.work.weixin.qq.com/document/path/98095 (its documented example could not be read here)
+#[test]
+fn event_doc_change_delete_form_0() {
+    check_callback(
+        "<xml>\n    <ToUserName><![CDATA[toUser]]></ToUserName>\n    <FromUserName><![CDATA[fromUser]]></FromUserName>\n    <CreateTime>1348831860</CreateTime>\n    <MsgType><![CDATA[event]]></MsgType>\n    <Event><![CDATA[doc_change]]></Event>\n    <ChangeType><![CDATA[delete_form]]></ChangeType>\n    <FormId><![CDATA[wcjgewCwAAqeJcPI1d8Pwbjt7nttzAAA]]></FormId>\n    <FormId><![CDATA[wcjgewCwAAqeJcPI1d8Pwbjt7nttzBBB]]></FormId>\n</xml>",
+        "event.doc_change.delete_form",
+    );
+}
+/// built from the table on https://developer.work.weixin.qq.com/document/path/98096 (its documented example could not be read here)
+#[test]
+fn event_doc_change_form_settings_change_0() {
+    check_callback(
+        "<xml>\n    <ToUserName><![CDATA[toUser]]></ToUserName>\n    <FromUserName><![CDATA[fromUser]]></FromUserName>\n    <CreateTime>1348831860</CreateTime>\n    <MsgType><![CDATA[event]]></MsgType>\n    <Event><![CDATA[doc_change]]></Event>\n    <ChangeType><![CDATA[form_settings_change]]></ChangeType>\n    <FormId><![CDATA[wcjgewCwAAqeJcPI1d8Pwbjt7nttzAAA]]></FormId>\n    <FormId><![CDATA[wcjgewCwAAqeJcPI1d8Pwbjt7nttzBBB]]></FormId>\n</xml>",
+        "event.doc_change.form_settings_change",
+    );
+}
+/// official 字段变更事件 page (第三方应用), https://developer.work.weixin.qq.com/document/path/101016
+#[test]
+fn event_smart_sheet_change_add_field_0() {
+    check_callback(
+        "<xml>\n   <ToUserName><![CDATA[toUser]]></ToUserName>\n   <FromUserName><![CDATA[fromUser]]></FromUserName>\n   <CreateTime>1348831860</CreateTime>\n   <MsgType><![CDATA[event]]></MsgType>\n   <Event><![CDATA[smart_sheet_change]]></Event>\n   <ChangeType><![CDATA[add_filed]]></ChangeType>\n   <DocId><![CDATA[dcjgewCwAAqeJcPI1d8Pwbjt7nttzAAA]]></DocId>\n   <SheetId><![CDATA[SheetId]]></SheetId>\n   <FieldId><![CDATA[FieldId1]]></FieldId>\n   <FieldId><![CDATA[FieldId2]]></FieldId>\n</xml>",
+        "event.smart_sheet_change.add_field",
+    );
+}
+/// official 字段变更事件 page (第三方应用), https://developer.work.weixin.qq.com/document/path/101016
+#[test]
+fn event_smart_sheet_change_update_field_0() {
+    check_callback(
+        "<xml>\n   <ToUserName><![CDATA[toUser]]></ToUserName>\n   <FromUserName><![CDATA[fromUser]]></FromUserName>\n   <CreateTime>1348831860</CreateTime>\n   <MsgType><![CDATA[event]]></MsgType>\n   <Event><![CDATA[smart_sheet_change]]></Event>\n   <ChangeType><![CDATA[update_filed]]></ChangeType>\n   <DocId><![CDATA[dcjgewCwAAqeJcPI1d8Pwbjt7nttzAAA]]></DocId>\n   <SheetId><![CDATA[SheetId]]></SheetId>\n   <FieldId><![CDATA[FieldId1]]></FieldId>\n   <FieldId><![CDATA[FieldId2]]></FieldId>\n</xml>",
+        "event.smart_sheet_change.update_field",
+    );
+}
+/// built from the table on https://developer.work.weixin.qq.com/document/path/100987 (its documented example could not be read here)
+#[test]
+fn event_smart_sheet_change_delete_field_0() {
+    check_callback(
+        "<xml>\n    <ToUserName><![CDATA[toUser]]></ToUserName>\n    <FromUserName><![CDATA[fromUser]]></FromUserName>\n    <CreateTime>1348831860</CreateTime>\n    <MsgType><![CDATA[event]]></MsgType>\n    <Event><![CDATA[smart_sheet_change]]></Event>\n    <ChangeType><![CDATA[delete_filed]]></ChangeType>\n    <DocId><![CDATA[dcjgewCwAAqeJcPI1d8Pwbjt7nttzAAA]]></DocId>\n    <SheetId><![CDATA[SheetId]]></SheetId>\n    <FieldId><![CDATA[FieldId1]]></FieldId>\n    <FieldId><![CDATA[FieldId2]]></FieldId>\n</xml>",
+        "event.smart_sheet_change.delete_field",
+    );
+}
+/// built from the table on https://developer.work.weixin.qq.com/document/path/100986 (its documented example could not be read here)
+#[test]
+fn event_smart_sheet_change_add_record_0() {
+    check_callback(
+        "<xml>\n    <ToUserName><![CDATA[toUser]]></ToUserName>\n    <FromUserName><![CDATA[fromUser]]></FromUserName>\n    <CreateTime>1348831860</CreateTime>\n    <MsgType><![CDATA[event]]></MsgType>\n    <Event><![CDATA[smart_sheet_change]]></Event>\n    <ChangeType><![CDATA[add_record]]></ChangeType>\n    <DocId><![CDATA[dcjgewCwAAqeJcPI1d8Pwbjt7nttzAAA]]></DocId>\n    <SheetId><![CDATA[SheetId]]></SheetId>\n    <RecordId><![CDATA[RecordId1]]></RecordId>\n    <RecordId><![CDATA[RecordId2]]></RecordId>\n</xml>",
+        "event.smart_sheet_change.add_record",
+    );
+}
+/// built from the table on https://developer.work.weixin.qq.com/document/path/100986 (its documented example could not be read here)
+#[test]
+fn event_smart_sheet_change_update_record_0() {
+    check_callback(
+        "<xml>\n    <ToUserName><![CDATA[toUser]]></ToUserName>\n    <FromUserName><![CDATA[fromUser]]></FromUserName>\n    <CreateTime>1348831860</CreateTime>\n    <MsgType><![CDATA[event]]></MsgType>\n    <Event><![CDATA[smart_sheet_change]]></Event>\n    <ChangeType><![CDATA[update_record]]></ChangeType>\n    <DocId><![CDATA[dcjgewCwAAqeJcPI1d8Pwbjt7nttzAAA]]></DocId>\n    <SheetId><![CDATA[SheetId]]></SheetId>\n    <RecordId><![CDATA[RecordId1]]></RecordId>\n    <RecordId><![CDATA[RecordId2]]></RecordId>\n</xml>",
+        "event.smart_sheet_change.update_record",
+    );
+}
+/// built from the table on https://developer.work.weixin.qq.com/document/path/100986 (its documented example could not be read here)
+#[test]
+fn event_smart_sheet_change_delete_record_0() {
+    check_callback(
+        "<xml>\n    <ToUserName><![CDATA[toUser]]></ToUserName>\n    <FromUserName><![CDATA[fromUser]]></FromUserName>\n    <CreateTime>1348831860</CreateTime>\n    <MsgType><![CDATA[event]]></MsgType>\n    <Event><![CDATA[smart_sheet_change]]></Event>\n    <ChangeType><![CDATA[delete_record]]></ChangeType>\n    <DocId><![CDATA[dcjgewCwAAqeJcPI1d8Pwbjt7nttzAAA]]></DocId>\n    <SheetId><![CDATA[SheetId]]></SheetId>\n    <RecordId><![CDATA[RecordId1]]></RecordId>\n    <RecordId><![CDATA[RecordId2]]></RecordId>\n</xml>",
+        "event.smart_sheet_change.delete_record",
+    );
+}
+/// built from the table on https://developer.work.weixin.qq.com/document/path/97900 (its documented example could not be read here)
+#[test]
+fn event_wedrive_file_change_create_file_0() {
+    check_callback(
+        "<xml>\n    <ToUserName><![CDATA[toUser]]></ToUserName>\n    <FromUserName><![CDATA[sys]]></FromUserName>\n    <CreateTime>1348831860</CreateTime>\n    <MsgType><![CDATA[event]]></MsgType>\n    <Event><![CDATA[wedrive_file_change]]></Event>\n    <ChangeType><![CDATA[create_file]]></ChangeType>\n    <FileId><![CDATA[spxxxxxxxxxxxxx1]]></FileId>\n    <FileId><![CDATA[spxxxxxxxxxxxxx2]]></FileId>\n</xml>",
+        "event.wedrive_file_change.create_file",
+    );
+}
+/// built from the table on https://developer.work.weixin.qq.com/document/path/97900 (its documented example could not be read here)
+#[test]
+fn event_wedrive_file_change_rename_file_0() {
+    check_callback(
+        "<xml>\n    <ToUserName><![CDATA[toUser]]></ToUserName>\n    <FromUserName><![CDATA[sys]]></FromUserName>\n    <CreateTime>1348831860</CreateTime>\n    <MsgType><![CDATA[event]]></MsgType>\n    <Event><![CDATA[wedrive_file_change]]></Event>\n    <ChangeType><![CDATA[rename_file]]></ChangeType>\n    <FileId><![CDATA[spxxxxxxxxxxxxx1]]></FileId>\n    <FileId><![CDATA[spxxxxxxxxxxxxx2]]></FileId>\n</xml>",
+        "event.wedrive_file_change.rename_file",
+    );
+}
+/// built from the table on https://developer.work.weixin.qq.com/document/path/97900 (its documented example could not be read here)
+#[test]
+fn event_wedrive_file_change_update_file_0() {
+    check_callback(
+        "<xml>\n    <ToUserName><![CDATA[toUser]]></ToUserName>\n    <FromUserName><![CDATA[sys]]></FromUserName>\n    <CreateTime>1348831860</CreateTime>\n    <MsgType><![CDATA[event]]></MsgType>\n    <Event><![CDATA[wedrive_file_change]]></Event>\n    <ChangeType><![CDATA[update_file]]></ChangeType>\n    <FileId><![CDATA[spxxxxxxxxxxxxx1]]></FileId>\n    <FileId><![CDATA[spxxxxxxxxxxxxx2]]></FileId>\n</xml>",
+        "event.wedrive_file_change.update_file",
+    );
+}
+/// built from the table on https://developer.work.weixin.qq.com/document/path/97900 (its documented example could not be read here)
+#[test]
+fn event_wedrive_file_change_delete_file_0() {
+    check_callback(
+        "<xml>\n    <ToUserName><![CDATA[toUser]]></ToUserName>\n    <FromUserName><![CDATA[sys]]></FromUserName>\n    <CreateTime>1348831860</CreateTime>\n    <MsgType><![CDATA[event]]></MsgType>\n    <Event><![CDATA[wedrive_file_change]]></Event>\n    <ChangeType><![CDATA[delete_file]]></ChangeType>\n    <FileId><![CDATA[spxxxxxxxxxxxxx1]]></FileId>\n    <FileId><![CDATA[spxxxxxxxxxxxxx2]]></FileId>\n</xml>",
+        "event.wedrive_file_change.delete_file",
+    );
+}
+/// built from the table on https://developer.work.weixin.qq.com/document/path/97900 (its documented example could not be read here)
+#[test]
+fn event_wedrive_file_change_move_file_0() {
+    check_callback(
+        "<xml>\n    <ToUserName><![CDATA[toUser]]></ToUserName>\n    <FromUserName><![CDATA[sys]]></FromUserName>\n    <CreateTime>1348831860</CreateTime>\n    <MsgType><![CDATA[event]]></MsgType>\n    <Event><![CDATA[wedrive_file_change]]></Event>\n    <ChangeType><![CDATA[move_file]]></ChangeType>\n    <FileId><![CDATA[spxxxxxxxxxxxxx1]]></FileId>\n    <FileId><![CDATA[spxxxxxxxxxxxxx2]]></FileId>\n</xml>",
+        "event.wedrive_file_change.move_file",
     );
 }
 /// events/Wedrive/WedriveInsufficientCapacityEvent.xml
@@ -1177,10 +1617,26 @@ fn event_wedrive_insufficient_capacity_0() {
 }
 /// events/Wedrive/WedriveSpaceChangeEvent.xml
 #[test]
-fn event_wedrive_space_change_0() {
+fn event_wedrive_space_change_dismiss_space_0() {
     check_callback(
         "<xml>\n    <ToUserName><![CDATA[toUser]]></ToUserName>\n    <FromUserName><![CDATA[fromUser]]></FromUserName>\n    <CreateTime>1348831860</CreateTime>\n    <MsgType><![CDATA[event]]></MsgType>\n    <Event><![CDATA[wedrive_space_change]]></Event>\n    <ChangeType><![CDATA[dismiss_space]]></ChangeType>\n    <SpaceId><![CDATA[wcjgewCwAAqeJcPI1d8Pwbjt7nttzAAA]]></SpaceId>\n    <SpaceId><![CDATA[wcjgewCwAAqeJcPI1d8Pwbjt7nttzBBB]]></SpaceId>\n</xml>",
-        "event.wedrive_space_change",
+        "event.wedrive_space_change.dismiss_space",
+    );
+}
+/// built from the table on https://developer.work.weixin.qq.com/document/path/97902 (its documented example could not be read here)
+#[test]
+fn event_wedrive_space_change_space_member_change_0() {
+    check_callback(
+        "<xml>\n    <ToUserName><![CDATA[toUser]]></ToUserName>\n    <FromUserName><![CDATA[fromUser]]></FromUserName>\n    <CreateTime>1348831860</CreateTime>\n    <MsgType><![CDATA[event]]></MsgType>\n    <Event><![CDATA[wedrive_space_change]]></Event>\n    <ChangeType><![CDATA[space_member_change]]></ChangeType>\n    <SpaceId><![CDATA[wcjgewCwAAqeJcPI1d8Pwbjt7nttzAAA]]></SpaceId>\n</xml>",
+        "event.wedrive_space_change.space_member_change",
+    );
+}
+/// built from the table on https://developer.work.weixin.qq.com/document/path/97903 (its documented example could not be read here)
+#[test]
+fn event_wedrive_space_change_space_security_settings_change_0() {
+    check_callback(
+        "<xml>\n    <ToUserName><![CDATA[toUser]]></ToUserName>\n    <FromUserName><![CDATA[fromUser]]></FromUserName>\n    <CreateTime>1348831860</CreateTime>\n    <MsgType><![CDATA[event]]></MsgType>\n    <Event><![CDATA[wedrive_space_change]]></Event>\n    <ChangeType><![CDATA[space_security_settings_change]]></ChangeType>\n    <SpaceId><![CDATA[wcjgewCwAAqeJcPI1d8Pwbjt7nttzAAA]]></SpaceId>\n</xml>",
+        "event.wedrive_space_change.space_security_settings_change",
     );
 }
 /// events/Push/CloseInactiveAgentEvent.xml
@@ -1197,6 +1653,286 @@ fn event_reopen_inactive_agent_0() {
     check_callback(
         "<xml>\n    <ToUserName><![CDATA[toUser]]></ToUserName>\n    <FromUserName><![CDATA[FromUser]]></FromUserName>\n    <CreateTime>123456789</CreateTime>\n    <MsgType><![CDATA[event]]></MsgType>\n    <Event><![CDATA[reopen_inactive_agent]]></Event>\n    <AgentID>1</AgentID>\n</xml>",
         "event.reopen_inactive_agent",
+    );
+}
+/// official 获客助手事件通知 page, https://developer.work.weixin.qq.com/document/path/97299
+#[test]
+fn event_customer_acquisition_balance_low_0() {
+    check_callback(
+        "<xml>\n\t<ToUserName><![CDATA[toUser]]></ToUserName>\n\t<FromUserName><![CDATA[sys]]></FromUserName>\n\t<CreateTime>1403610513</CreateTime>\n\t<MsgType><![CDATA[event]]></MsgType>\n\t<Event><![CDATA[customer_acquisition]]></Event>\n\t<ChangeType><![CDATA[balance_low]]></ChangeType>\n</xml>",
+        "event.customer_acquisition.balance_low",
+    );
+}
+/// official 获客助手事件通知 page (第三方应用), https://developer.work.weixin.qq.com/document/path/97402
+#[test]
+fn event_customer_acquisition_balance_low_1() {
+    check_callback(
+        "<xml>\n\t<SuiteId><![CDATA[ww4asffe99e54c0f4c]]></SuiteId>\n\t<AuthCorpId><![CDATA[wxf8b4f85f3a794e77]]></AuthCorpId>\n\t<InfoType><![CDATA[customer_acquisition]]></InfoType>\n\t<TimeStamp>1403610513</TimeStamp>\n\t<ChangeType><![CDATA[balance_low]]></ChangeType>\n</xml>",
+        "event.customer_acquisition.balance_low",
+    );
+}
+/// official 获客助手事件通知 page, https://developer.work.weixin.qq.com/document/path/97299
+#[test]
+fn event_customer_acquisition_balance_exhausted_0() {
+    check_callback(
+        "<xml>\n\t<ToUserName><![CDATA[toUser]]></ToUserName>\n\t<FromUserName><![CDATA[sys]]></FromUserName>\n\t<CreateTime>1403610513</CreateTime>\n\t<MsgType><![CDATA[event]]></MsgType>\n\t<Event><![CDATA[customer_acquisition]]></Event>\n\t<ChangeType><![CDATA[balance_exhausted]]></ChangeType>\n</xml>",
+        "event.customer_acquisition.balance_exhausted",
+    );
+}
+/// official 获客助手事件通知 page, https://developer.work.weixin.qq.com/document/path/97299
+#[test]
+fn event_customer_acquisition_balance_increased_0() {
+    check_callback(
+        "<xml>\n\t<ToUserName><![CDATA[toUser]]></ToUserName>\n\t<FromUserName><![CDATA[sys]]></FromUserName>\n\t<CreateTime>1403610513</CreateTime>\n\t<MsgType><![CDATA[event]]></MsgType>\n\t<Event><![CDATA[customer_acquisition]]></Event>\n\t<ChangeType><![CDATA[balance_increased]]></ChangeType>\n</xml>",
+        "event.customer_acquisition.balance_increased",
+    );
+}
+/// built from the table on https://developer.work.weixin.qq.com/document/path/97299 (its documented example could not be read here)
+#[test]
+fn event_customer_acquisition_link_unavailable_0() {
+    check_callback(
+        "<xml>\n    <ToUserName><![CDATA[toUser]]></ToUserName>\n    <FromUserName><![CDATA[sys]]></FromUserName>\n    <CreateTime>1403610513</CreateTime>\n    <MsgType><![CDATA[event]]></MsgType>\n    <Event><![CDATA[customer_acquisition]]></Event>\n    <ChangeType><![CDATA[link_unavailable]]></ChangeType>\n    <LinkId><![CDATA[cawcdea7783d7330c6]]></LinkId>\n</xml>",
+        "event.customer_acquisition.link_unavailable",
+    );
+}
+/// built from the table on https://developer.work.weixin.qq.com/document/path/97299 (its documented example could not be read here)
+#[test]
+fn event_customer_acquisition_delete_link_0() {
+    check_callback(
+        "<xml>\n    <ToUserName><![CDATA[toUser]]></ToUserName>\n    <FromUserName><![CDATA[sys]]></FromUserName>\n    <CreateTime>1403610513</CreateTime>\n    <MsgType><![CDATA[event]]></MsgType>\n    <Event><![CDATA[customer_acquisition]]></Event>\n    <ChangeType><![CDATA[delete_link]]></ChangeType>\n    <LinkId><![CDATA[cawcdea7783d7330c6]]></LinkId>\n</xml>",
+        "event.customer_acquisition.delete_link",
+    );
+}
+/// built from the table on https://developer.work.weixin.qq.com/document/path/97299 (its documented example could not be read here)
+#[test]
+fn event_customer_acquisition_quota_expire_soon_0() {
+    check_callback(
+        "<xml>\n    <ToUserName><![CDATA[toUser]]></ToUserName>\n    <FromUserName><![CDATA[sys]]></FromUserName>\n    <CreateTime>1403610513</CreateTime>\n    <MsgType><![CDATA[event]]></MsgType>\n    <Event><![CDATA[customer_acquisition]]></Event>\n    <ChangeType><![CDATA[quota_expire_soon]]></ChangeType>\n    <ExpireTime>1689350400</ExpireTime>\n    <ExpireQuotaNum>200</ExpireQuotaNum>\n</xml>",
+        "event.customer_acquisition.quota_expire_soon",
+    );
+}
+/// official 获客助手事件通知 page (获客助手组件), https://developer.work.weixin.qq.com/document/path/99485
+#[test]
+fn event_customer_acquisition_open_profile_0() {
+    check_callback(
+        "<xml>\n\t<SuiteId><![CDATA[ww4asffe99e54c0f4c]]></SuiteId>\n\t<AuthCorpId><![CDATA[wxf8b4f85f3a794e77]]></AuthCorpId>\n\t<InfoType><![CDATA[customer_acquisition]]></InfoType>\n\t<TimeStamp>1689171577</TimeStamp>\n\t<ChangeType><![CDATA[open_profile]]></ChangeType>\n\t<LinkId><![CDATA[cawcdea7783d7330c6]]></LinkId>\n\t<State><![CDATA[STATE]]></State>\n</xml>",
+        "event.customer_acquisition.open_profile",
+    );
+}
+/// built from the table on https://developer.work.weixin.qq.com/document/path/99485 (its documented example could not be read here)
+#[test]
+fn event_customer_acquisition_friend_request_0() {
+    check_callback(
+        "<xml>\n    <SuiteId><![CDATA[ww4asffe99e54c0f4c]]></SuiteId>\n    <AuthCorpId><![CDATA[wxf8b4f85f3a794e77]]></AuthCorpId>\n    <InfoType><![CDATA[customer_acquisition]]></InfoType>\n    <TimeStamp>1689171577</TimeStamp>\n    <ChangeType><![CDATA[friend_request]]></ChangeType>\n    <LinkId><![CDATA[cawcdea7783d7330c6]]></LinkId>\n    <State><![CDATA[STATE]]></State>\n</xml>",
+        "event.customer_acquisition.friend_request",
+    );
+}
+/// built from the table on https://developer.work.weixin.qq.com/document/path/97299 (its documented example could not be read here)
+#[test]
+fn event_customer_acquisition_customer_start_chat_0() {
+    check_callback(
+        "<xml>\n    <ToUserName><![CDATA[toUser]]></ToUserName>\n    <FromUserName><![CDATA[sys]]></FromUserName>\n    <CreateTime>1403610513</CreateTime>\n    <MsgType><![CDATA[event]]></MsgType>\n    <Event><![CDATA[customer_acquisition]]></Event>\n    <ChangeType><![CDATA[customer_start_chat]]></ChangeType>\n    <UserID><![CDATA[zhangsan]]></UserID>\n    <ExternalUserID><![CDATA[woAJ2GCAAAXtWyujaWJHDDGi0mACAAAA]]></ExternalUserID>\n    <LinkId><![CDATA[cawcdea7783d7330c6]]></LinkId>\n</xml>",
+        "event.customer_acquisition.customer_start_chat",
+    );
+}
+/// built from the table on https://developer.work.weixin.qq.com/document/path/97299 (its documented example could not be read here)
+#[test]
+fn event_customer_acquisition_message_from_customer_0() {
+    check_callback(
+        "<xml>\n    <ToUserName><![CDATA[toUser]]></ToUserName>\n    <FromUserName><![CDATA[sys]]></FromUserName>\n    <CreateTime>1403610513</CreateTime>\n    <MsgType><![CDATA[event]]></MsgType>\n    <Event><![CDATA[customer_acquisition]]></Event>\n    <ChangeType><![CDATA[message_from_customer]]></ChangeType>\n    <LinkId><![CDATA[cawcdea7783d7330c6]]></LinkId>\n    <ChatKey><![CDATA[CHAT_KEY]]></ChatKey>\n</xml>",
+        "event.customer_acquisition.message_from_customer",
+    );
+}
+/// built from the table on https://developer.work.weixin.qq.com/document/path/97299 (its documented example could not be read here)
+#[test]
+fn event_customer_acquisition_del_follow_user_0() {
+    check_callback(
+        "<xml>\n    <ToUserName><![CDATA[toUser]]></ToUserName>\n    <FromUserName><![CDATA[sys]]></FromUserName>\n    <CreateTime>1403610513</CreateTime>\n    <MsgType><![CDATA[event]]></MsgType>\n    <Event><![CDATA[customer_acquisition]]></Event>\n    <ChangeType><![CDATA[del_follow_user]]></ChangeType>\n    <UserID><![CDATA[zhangsan]]></UserID>\n    <ExternalUserID><![CDATA[woAJ2GCAAAXtWyujaWJHDDGi0mACAAAA]]></ExternalUserID>\n    <LinkId><![CDATA[cawcdea7783d7330c6]]></LinkId>\n</xml>",
+        "event.customer_acquisition.del_follow_user",
+    );
+}
+/// built from the table on https://developer.work.weixin.qq.com/document/path/99485 (its documented example could not be read here)
+#[test]
+fn event_customer_acquisition_service_balance_low_0() {
+    check_callback(
+        "<xml>\n    <SuiteId><![CDATA[ww4asffe99e54c0f4c]]></SuiteId>\n    <AuthCorpId><![CDATA[wxf8b4f85f3a794e77]]></AuthCorpId>\n    <InfoType><![CDATA[customer_acquisition]]></InfoType>\n    <TimeStamp>1689171577</TimeStamp>\n    <ChangeType><![CDATA[service_balance_low]]></ChangeType>\n</xml>",
+        "event.customer_acquisition.service_balance_low",
+    );
+}
+/// built from the table on https://developer.work.weixin.qq.com/document/path/99485 (its documented example could not be read here)
+#[test]
+fn event_customer_acquisition_service_balance_exhausted_0() {
+    check_callback(
+        "<xml>\n    <SuiteId><![CDATA[ww4asffe99e54c0f4c]]></SuiteId>\n    <AuthCorpId><![CDATA[wxf8b4f85f3a794e77]]></AuthCorpId>\n    <InfoType><![CDATA[customer_acquisition]]></InfoType>\n    <TimeStamp>1689171577</TimeStamp>\n    <ChangeType><![CDATA[service_balance_exhausted]]></ChangeType>\n</xml>",
+        "event.customer_acquisition.service_balance_exhausted",
+    );
+}
+/// built from the table on https://developer.work.weixin.qq.com/document/path/99485 (its documented example could not be read here)
+#[test]
+fn event_customer_acquisition_service_balance_consumed_0() {
+    check_callback(
+        "<xml>\n    <SuiteId><![CDATA[ww4asffe99e54c0f4c]]></SuiteId>\n    <AuthCorpId><![CDATA[wxf8b4f85f3a794e77]]></AuthCorpId>\n    <InfoType><![CDATA[customer_acquisition]]></InfoType>\n    <TimeStamp>1689171577</TimeStamp>\n    <ChangeType><![CDATA[service_balance_consumed]]></ChangeType>\n    <LinkId><![CDATA[cawcdea7783d7330c6]]></LinkId>\n    <OnceKey><![CDATA[ONCE_KEY]]></OnceKey>\n</xml>",
+        "event.customer_acquisition.service_balance_consumed",
+    );
+}
+/// built from the table on https://developer.work.weixin.qq.com/document/path/99485 (its documented example could not be read here)
+#[test]
+fn event_customer_acquisition_change_price_0() {
+    check_callback(
+        "<xml>\n    <SuiteId><![CDATA[ww4asffe99e54c0f4c]]></SuiteId>\n    <AuthCorpId><![CDATA[wxf8b4f85f3a794e77]]></AuthCorpId>\n    <InfoType><![CDATA[customer_acquisition]]></InfoType>\n    <TimeStamp>1689171577</TimeStamp>\n    <ChangeType><![CDATA[change_price]]></ChangeType>\n    <LinkId><![CDATA[cawcdea7783d7330c6]]></LinkId>\n    <Price>100</Price>\n    <EffectiveTime>1690000000</EffectiveTime>\n</xml>",
+        "event.customer_acquisition.change_price",
+    );
+}
+/// built from the table on https://developer.work.weixin.qq.com/document/path/92277 (its documented example could not be read here)
+#[test]
+fn event_customer_acquisition_permit_change_0() {
+    check_callback(
+        "<xml>\n    <SuiteId><![CDATA[ww4asffe99e54c0f4c]]></SuiteId>\n    <AuthCorpId><![CDATA[wxf8b4f85f3a794e77]]></AuthCorpId>\n    <InfoType><![CDATA[customer_acquisition_permit_change]]></InfoType>\n    <TimeStamp>1403610513</TimeStamp>\n</xml>",
+        "event.customer_acquisition_permit_change",
+    );
+}
+/// official 家校通讯录批量变更事件 page, https://developer.work.weixin.qq.com/document/path/97281 (its first six ChangeList items; the page lists more of the same shape)
+#[test]
+fn event_change_school_contact_batch_0() {
+    check_callback(
+        "<xml>\n  <SuiteId>wwSuiteId</SuiteId>\n  <AuthCorpId>wxAuthCorpId</AuthCorpId>\n  <InfoType>change_school_contact_batch</InfoType>\n  <TimeStamp>1403610513</TimeStamp>\n  <ChangeList>\n    <TimeStamp>1403610513</TimeStamp>\n    <ChangeType>create_student</ChangeType>\n    <Id>zhangsan</Id>\n  </ChangeList>\n  <ChangeList>\n    <TimeStamp>1403610513</TimeStamp>\n    <ChangeType>update_student</ChangeType>\n    <Id>zhangsan</Id>\n\t<NewId><![CDATA[zhangsan2]]></NewId>\n  </ChangeList>\n  <ChangeList>\n    <TimeStamp>1403610513</TimeStamp>\n    <ChangeType><![CDATA[delete_student]]></ChangeType>\n    <Id><![CDATA[zhangsan]]></Id>\n  </ChangeList>\n  <ChangeList>\n    <TimeStamp>1403610513</TimeStamp>\n    <ChangeType><![CDATA[create_parent]]></ChangeType>\n    <Id><![CDATA[zhangsan]]></Id>\n  </ChangeList>\n  <ChangeList>\n    <TimeStamp>1403610513</TimeStamp>\n    <ChangeType><![CDATA[update_parent]]></ChangeType>\n    <Id><![CDATA[zhangsan]]></Id>\n\t<NewId><![CDATA[zhangsan2]]></NewId>\n  </ChangeList>\n  <ChangeList>\n    <TimeStamp>1403610513</TimeStamp>\n    <ChangeType><![CDATA[delete_parent]]></ChangeType>\n    <Id><![CDATA[zhangsan]]></Id>\n  </ChangeList>\n</xml>",
+        "event.change_school_contact_batch",
+    );
+}
+/// built from the table on https://developer.work.weixin.qq.com/document/path/90240 (its documented example could not be read here)
+#[test]
+fn event_share_chain_change_0() {
+    check_callback(
+        "<xml>\n    <ToUserName><![CDATA[toUser]]></ToUserName>\n    <FromUserName><![CDATA[sys]]></FromUserName>\n    <CreateTime>1527838022</CreateTime>\n    <MsgType><![CDATA[event]]></MsgType>\n    <Event><![CDATA[share_chain_change]]></Event>\n    <AgentID>1</AgentID>\n</xml>",
+        "event.share_chain_change",
+    );
+}
+/// built from the table on https://developer.work.weixin.qq.com/document/path/90240 (its documented example could not be read here)
+#[test]
+fn event_view_miniprogram_0() {
+    check_callback(
+        "<xml>\n    <ToUserName><![CDATA[toUser]]></ToUserName>\n    <FromUserName><![CDATA[FromUser]]></FromUserName>\n    <CreateTime>123456789</CreateTime>\n    <MsgType><![CDATA[event]]></MsgType>\n    <Event><![CDATA[view_miniprogram]]></Event>\n    <EventKey><![CDATA[/pages/index]]></EventKey>\n    <AgentID>1</AgentID>\n</xml>",
+        "event.view_miniprogram",
+    );
+}
+/// built from the table on https://developer.work.weixin.qq.com/document/path/90240 (its documented example could not be read here)
+#[test]
+fn event_inactive_alert_0() {
+    check_callback(
+        "<xml>\n    <ToUserName><![CDATA[toUser]]></ToUserName>\n    <FromUserName><![CDATA[sys]]></FromUserName>\n    <CreateTime>1403610513</CreateTime>\n    <MsgType><![CDATA[event]]></MsgType>\n    <Event><![CDATA[inactive_alert]]></Event>\n    <EffectTime>1764518400</EffectTime>\n    <AgentID>1</AgentID>\n</xml>",
+        "event.inactive_alert",
+    );
+}
+/// built from the table on https://developer.work.weixin.qq.com/document/path/90240 (its documented example could not be read here)
+#[test]
+fn event_low_active_alert_0() {
+    check_callback(
+        "<xml>\n    <ToUserName><![CDATA[toUser]]></ToUserName>\n    <FromUserName><![CDATA[sys]]></FromUserName>\n    <CreateTime>1403610513</CreateTime>\n    <MsgType><![CDATA[event]]></MsgType>\n    <Event><![CDATA[low_active_alert]]></Event>\n    <EffectTime>1764518400</EffectTime>\n    <AgentID>1</AgentID>\n</xml>",
+        "event.low_active_alert",
+    );
+}
+/// built from the table on https://developer.work.weixin.qq.com/document/path/90240 (its documented example could not be read here)
+#[test]
+fn event_low_active_0() {
+    check_callback(
+        "<xml>\n    <ToUserName><![CDATA[toUser]]></ToUserName>\n    <FromUserName><![CDATA[sys]]></FromUserName>\n    <CreateTime>1403610513</CreateTime>\n    <MsgType><![CDATA[event]]></MsgType>\n    <Event><![CDATA[low_active]]></Event>\n    <AgentID>1</AgentID>\n</xml>",
+        "event.low_active",
+    );
+}
+/// built from the table on https://developer.work.weixin.qq.com/document/path/90240 (its documented example could not be read here)
+#[test]
+fn event_active_restored_0() {
+    check_callback(
+        "<xml>\n    <ToUserName><![CDATA[toUser]]></ToUserName>\n    <FromUserName><![CDATA[sys]]></FromUserName>\n    <CreateTime>1403610513</CreateTime>\n    <MsgType><![CDATA[event]]></MsgType>\n    <Event><![CDATA[active_restored]]></Event>\n    <AgentID>1</AgentID>\n</xml>",
+        "event.active_restored",
+    );
+}
+/// official 日程回执事件 page, https://developer.work.weixin.qq.com/document/path/98111
+#[test]
+fn event_respond_schedule_0() {
+    check_callback(
+        "<xml>\n   <ToUserName><![CDATA[toUser]]></ToUserName>\n   <FromUserName><![CDATA[fromUser]]></FromUserName>\n   <CreateTime>1348831860</CreateTime>\n   <MsgType><![CDATA[event]]></MsgType>\n   <Event><![CDATA[respond_schedule]]></Event>\n   <CalId><![CDATA[wcjgewCwAAqeJcPI1d8Pwbjt7nttzAAA]]></CalId>\n   <ScheduleId><![CDATA[17c7d2bd9f20d652840f72f59e796AAA]]></ScheduleId>\n</xml>",
+        "event.respond_schedule",
+    );
+}
+/// official 产生会话回调事件 page, https://developer.work.weixin.qq.com/document/path/95039
+#[test]
+fn event_msgaudit_notify_0() {
+    check_callback(
+        "<xml>\n   <ToUserName><![CDATA[CorpID]]></ToUserName>\n   <FromUserName><![CDATA[sys]]></FromUserName>\n   <CreateTime>1629101687</CreateTime>\n   <MsgType><![CDATA[event]]></MsgType>\n   <AgentID>2000004</AgentID>\n   <Event><![CDATA[msgaudit_notify]]></Event>\n</xml>",
+        "event.msgaudit_notify",
+    );
+}
+/// official 管理公共邮箱 回调通知 page, https://developer.work.weixin.qq.com/document/path/100180
+#[test]
+fn event_public_email_change_receive_email_0() {
+    check_callback(
+        "<xml>\n   <ToUserName><![CDATA[toUser]]></ToUserName>\n   <FromUserName><![CDATA[sys]]></FromUserName>\n   <CreateTime>1668831860</CreateTime>\n   <MsgType><![CDATA[event]]></MsgType>\n   <Event><![CDATA[public_email_change]]></Event>\n   <ChangeType><![CDATA[receive_email]]></ChangeType>\n   <Id>1</Id>\n   <Amount>2</Amount>\n</xml>",
+        "event.public_email_change.receive_email",
+    );
+}
+/// official 取消订单通知 page, https://developer.work.weixin.qq.com/document/path/99353
+#[test]
+fn event_cancel_order_0() {
+    check_callback(
+        "<xml>\n    <SuiteId><![CDATA[ww4asffe99e54c0aaa]]></SuiteId>\n    <PaidCorpId><![CDATA[wxf8b4f85f3a794aaa]]></PaidCorpId>\n    <InfoType><![CDATA[cancel_order]]></InfoType>\n    <TimeStamp>1403610513</TimeStamp>\n    <OrderId><![CDATA[ORDERID]]></OrderId>\n</xml>",
+        "event.cancel_order",
+    );
+}
+/// built from the table on https://developer.work.weixin.qq.com/document/path/98959 (its documented example could not be read here)
+#[test]
+fn event_cancel_special_auth_0() {
+    check_callback(
+        "<xml>\n    <SuiteId><![CDATA[ww4asffe99e54c0f4c]]></SuiteId>\n    <AuthCorpId><![CDATA[wxf8b4f85f3a794e77]]></AuthCorpId>\n    <InfoType><![CDATA[cancel_special_auth]]></InfoType>\n    <TimeStamp>1403610513</TimeStamp>\n    <AuthType><![CDATA[customer_acquisition]]></AuthType>\n</xml>",
+        "event.cancel_special_auth",
+    );
+}
+/// official 支付成功通知 page (数据API), https://developer.work.weixin.qq.com/document/path/101401, CDATA end restored
+#[test]
+fn event_advanced_api_pay_success_0() {
+    check_callback(
+        "<xml>\n\t\t<ServiceCorpId><![CDATA[xxxx]]></ServiceCorpId>\n\t\t<InfoType><![CDATA[advanced_api_pay_success]]></InfoType>\n\t\t<AuthCorpId><![CDATA[yyyy]]></AuthCorpId>\n\t\t<AdvanceApiType><![CDATA[1]]></AdvanceApiType>\n\t\t<OrderId><![CDATA[zzzz]]></OrderId>\n\t\t<BuyerUserId><![CDATA[USERID]]></BuyerUserId>\n\t\t<TimeStamp>1403610513</TimeStamp>\n</xml>",
+        "event.advanced_api_pay_success",
+    );
+}
+/// official 退款结果通知 page (数据API), https://developer.work.weixin.qq.com/document/path/101402
+#[test]
+fn event_advanced_api_refund_0() {
+    check_callback(
+        "<xml>\n\t\t<ServiceCorpId><![CDATA[xxxx]]></ServiceCorpId>\n\t\t<InfoType><![CDATA[advanced_api_refund]]></InfoType>\n\t\t<AuthCorpId><![CDATA[yyyy]]></AuthCorpId>\n\t\t<AdvanceApiType><![CDATA[1]]></AdvanceApiType>\n\t\t<OrderId><![CDATA[zzzz]]></OrderId>\n\t\t<OrderStatus>1</OrderStatus>\n\t\t<TimeStamp>1403610513</TimeStamp>\n</xml>",
+        "event.advanced_api_refund",
+    );
+}
+/// official 取消订单通知 page (数据API), https://developer.work.weixin.qq.com/document/path/101403
+#[test]
+fn event_advanced_api_cancel_0() {
+    check_callback(
+        "<xml>\n\t\t<ServiceCorpId><![CDATA[xxxx]]></ServiceCorpId>\n\t\t<InfoType><![CDATA[advanced_api_cancel]]></InfoType>\n\t\t<AuthCorpId><![CDATA[yyyy]]></AuthCorpId>\n\t\t<AdvanceApiType><![CDATA[1]]></AdvanceApiType>\n\t\t<OrderId><![CDATA[zzzz]]></OrderId>\n\t\t<TimeStamp>1403610513</TimeStamp>\n</xml>",
+        "event.advanced_api_cancel",
+    );
+}
+/// official 考勤打卡原始数据回调 page, https://developer.work.weixin.qq.com/document/path/97214
+#[test]
+fn event_device_checkin_data_report_0() {
+    check_callback(
+        "<xml>\n    <ToUserName><![CDATA[wpwLgYcwAAayDT6bUVnhZuKebVce4xxx]]></ToUserName>\n    <FromUserName><![CDATA[sys]]></FromUserName>\n    <MsgType><![CDATA[event]]></MsgType>\n    <Event><![CDATA[device_checkin_data_report]]></Event>\n    <TimeStamp>1673943021</TimeStamp>\n    <CheckInDataList>\n        <Item>\n            <OpenUserId><![CDATA[wowLgYcwAAwh5EDz9jMMeGPGL5uhwxxx]]></OpenUserId>\n            <UserType>0</UserType>\n            <CheckinTime>1673943020</CheckinTime>\n        </Item>\n    </CheckInDataList>\n    <DeviceSn><![CDATA[device_sn]]></DeviceSn>\n</xml>",
+        "event.device_checkin_data_report",
+    );
+}
+/// official 门禁通行原始数据回调 page, https://developer.work.weixin.qq.com/document/path/97215
+#[test]
+fn event_device_accesscontrol_data_report_0() {
+    check_callback(
+        "<xml>\n    <ToUserName><![CDATA[wpwLgYcwAAayDT6bUVnhZuKebVce4xxx]]></ToUserName>\n    <FromUserName><![CDATA[sys]]></FromUserName>\n    <MsgType><![CDATA[event]]></MsgType>\n    <Event><![CDATA[device_accesscontrol_data_report]]></Event>\n    <TimeStamp>1673943183</TimeStamp>\n    <AccessDataList>\n        <Item>\n            <OpenUserId><![CDATA[wowLgYcwAAwh5EDz9jMMeGPGL5uhwxxx]]></OpenUserId>\n            <UserType>0</UserType>\n            <TimeStamp>1673943181</TimeStamp>\n            <PassType>1</PassType>\n            <PassMethod>1</PassMethod>\n        </Item>\n    </AccessDataList>\n    <DeviceSn><![CDATA[device_sn]]></DeviceSn>\n</xml>",
+        "event.device_accesscontrol_data_report",
+    );
+}
+/// official 体温检测原始数据回调 page, https://developer.work.weixin.qq.com/document/path/97216
+#[test]
+fn event_device_temperature_data_report_0() {
+    check_callback(
+        "<xml>\n    <ToUserName><![CDATA[wpwLgYcwAAayDT6bUVnhZuKebVce4xxx]]></ToUserName>\n    <FromUserName><![CDATA[sys]]></FromUserName>\n    <MsgType><![CDATA[event]]></MsgType>\n    <Event><![CDATA[device_temperature_data_report]]></Event>\n    <TimeStamp>1673943402</TimeStamp>\n    <TemperatureDataList>\n        <Item>\n            <OpenUserId><![CDATA[wowLgYcwAALFQ0aKg9wpBYwyHTdyFxxx]]></OpenUserId>\n            <UserType>0</UserType>\n            <TimeStamp>1673943402</TimeStamp>\n            <Temperature><![CDATA[36.7]]></Temperature>\n            <Status>0</Status>\n        </Item>\n    </TemperatureDataList>\n    <DeviceSn><![CDATA[device_sn]]></DeviceSn>\n</xml>",
+        "event.device_temperature_data_report",
     );
 }
 /// official 被动回复消息格式 page

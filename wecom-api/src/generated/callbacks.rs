@@ -330,6 +330,124 @@ impl<'de> serde::Deserialize<'de> for ContactSync {
         crate::de::deserialize(deserializer)
     }
 }
+/// 一条门禁通行原始数据
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
+pub struct DeviceAccessData {
+    /// 门禁通行成员openuserid
+    #[serde(rename = "OpenUserId", skip_serializing_if = "Option::is_none")]
+    pub open_user_id: Option<String>,
+    /// 门禁通行成员类型, 0-企业成员; 1-访客; 2-学生
+    #[serde(rename = "UserType", skip_serializing_if = "Option::is_none")]
+    pub user_type: Option<i64>,
+    /// 门禁通行时间戳
+    #[serde(rename = "TimeStamp", skip_serializing_if = "Option::is_none")]
+    pub time_stamp: Option<i64>,
+    /// 门禁通行类型, 1-进门; 2-出门; 3-无法识别方向
+    #[serde(rename = "PassType", skip_serializing_if = "Option::is_none")]
+    pub pass_type: Option<i64>,
+    /// 门禁通行方法, 1-人脸; 2-二维码; 3-远程开门; 4-指纹
+    #[serde(rename = "PassMethod", skip_serializing_if = "Option::is_none")]
+    pub pass_method: Option<i64>,
+    /// Elements this version of the crate does not know, as sent.
+    #[serde(flatten)]
+    pub extra: Fields,
+}
+impl crate::de::Decode for DeviceAccessData {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            open_user_id: fields.optional("OpenUserId")?,
+            user_type: fields.optional("UserType")?,
+            time_stamp: fields.optional("TimeStamp")?,
+            pass_type: fields.optional("PassType")?,
+            pass_method: fields.optional("PassMethod")?,
+            extra: Fields(fields.into_map()),
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for DeviceAccessData {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
+/// 一条考勤打卡原始数据
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
+pub struct DeviceCheckinData {
+    /// 考勤打卡成员openuserid
+    #[serde(rename = "OpenUserId", skip_serializing_if = "Option::is_none")]
+    pub open_user_id: Option<String>,
+    /// 打卡人员类型, 0-企业成员; 1-访客; 2-学生
+    #[serde(rename = "UserType", skip_serializing_if = "Option::is_none")]
+    pub user_type: Option<i64>,
+    /// 考勤打卡时间戳
+    #[serde(rename = "CheckinTime", skip_serializing_if = "Option::is_none")]
+    pub checkin_time: Option<i64>,
+    /// Elements this version of the crate does not know, as sent.
+    #[serde(flatten)]
+    pub extra: Fields,
+}
+impl crate::de::Decode for DeviceCheckinData {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            open_user_id: fields.optional("OpenUserId")?,
+            user_type: fields.optional("UserType")?,
+            checkin_time: fields.optional("CheckinTime")?,
+            extra: Fields(fields.into_map()),
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for DeviceCheckinData {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
+/// 一条体温检测原始数据
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
+pub struct DeviceTemperatureData {
+    /// 温度检测数据成员openuserid
+    #[serde(rename = "OpenUserId", skip_serializing_if = "Option::is_none")]
+    pub open_user_id: Option<String>,
+    /// 温度检测数据人员类型, 0-企业成员; 1-访客; 2-学生
+    #[serde(rename = "UserType", skip_serializing_if = "Option::is_none")]
+    pub user_type: Option<i64>,
+    /// 温度检测时间戳
+    #[serde(rename = "TimeStamp", skip_serializing_if = "Option::is_none")]
+    pub time_stamp: Option<i64>,
+    /// 检测温度
+    #[serde(rename = "Temperature", skip_serializing_if = "Option::is_none")]
+    pub temperature: Option<f64>,
+    /// 温度状态
+    #[serde(rename = "Status", skip_serializing_if = "Option::is_none")]
+    pub status: Option<i64>,
+    /// Elements this version of the crate does not know, as sent.
+    #[serde(flatten)]
+    pub extra: Fields,
+}
+impl crate::de::Decode for DeviceTemperatureData {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            open_user_id: fields.optional("OpenUserId")?,
+            user_type: fields.optional("UserType")?,
+            time_stamp: fields.optional("TimeStamp")?,
+            temperature: fields.optional("Temperature")?,
+            status: fields.optional("Status")?,
+            extra: Fields(fields.into_map()),
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for DeviceTemperatureData {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 /// 被自动激活的账号
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct LicenseAccount {
@@ -370,6 +488,146 @@ impl crate::de::Decode for LicenseAccount {
     }
 }
 impl<'de> serde::Deserialize<'de> for LicenseAccount {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
+/// 素材上传结果的一个素材
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
+pub struct MeetingMediumUpload {
+    /// 素材对象的地址
+    #[serde(rename = "MediumUrl", skip_serializing_if = "Option::is_none")]
+    pub medium_url: Option<String>,
+    /// 素材类型: 1 视频, 2 图片, 3 文件
+    #[serde(rename = "MediumType", skip_serializing_if = "Option::is_none")]
+    pub medium_type: Option<i64>,
+    /// 素材的上传结果: 1 成功, 0 失败
+    #[serde(rename = "UploadStatus", skip_serializing_if = "Option::is_none")]
+    pub upload_status: Option<i64>,
+    /// 上传失败时的失败原因
+    #[serde(rename = "ErrorMsg", skip_serializing_if = "Option::is_none")]
+    pub error_msg: Option<String>,
+    /// Elements this version of the crate does not know, as sent.
+    #[serde(flatten)]
+    pub extra: Fields,
+}
+impl crate::de::Decode for MeetingMediumUpload {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            medium_url: fields.optional("MediumUrl")?,
+            medium_type: fields.optional("MediumType")?,
+            upload_status: fields.optional("UploadStatus")?,
+            error_msg: fields.optional("ErrorMsg")?,
+            extra: Fields(fields.into_map()),
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for MeetingMediumUpload {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
+/// MRA设备
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
+pub struct MeetingMraAddress {
+    /// 信令协议: 1 SIP, 2 H.323
+    #[serde(rename = "Protocol", skip_serializing_if = "Option::is_none")]
+    pub protocol: Option<i64>,
+    /// 信令地址
+    #[serde(rename = "DialString", skip_serializing_if = "Option::is_none")]
+    pub dial_string: Option<String>,
+    /// Elements this version of the crate does not know, as sent.
+    #[serde(flatten)]
+    pub extra: Fields,
+}
+impl crate::de::Decode for MeetingMraAddress {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            protocol: fields.optional("Protocol")?,
+            dial_string: fields.optional("DialString")?,
+            extra: Fields(fields.into_map()),
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for MeetingMraAddress {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
+/// 会议事件的被操作者
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
+pub struct MeetingOperatedUser {
+    /// 被操作者UserID, 仅当是企业成员时有值
+    #[serde(rename = "UserId", skip_serializing_if = "Option::is_none")]
+    pub user_id: Option<String>,
+    /// 被操作者TmpOpenID, 被操作者的会中临时ID
+    #[serde(rename = "TmpOpenId", skip_serializing_if = "Option::is_none")]
+    pub tmp_open_id: Option<String>,
+    /// 被操作者变更后的角色 (角色变更事件): 0 普通成员, 1 创建者, 2 主持人, 3 创建者+主持人, 4 游客, 5 游客+主持人, 6 联席主持人, 7 创建者+联席主持人, 8 restApi接口指派的主持人; 网络研讨会另有30~34
+    #[serde(rename = "UserRole", skip_serializing_if = "Option::is_none")]
+    pub user_role: Option<i64>,
+    /// Elements this version of the crate does not know, as sent.
+    #[serde(flatten)]
+    pub extra: Fields,
+}
+impl crate::de::Decode for MeetingOperatedUser {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            user_id: fields.optional("UserId")?,
+            tmp_open_id: fields.optional("TmpOpenId")?,
+            user_role: fields.optional("UserRole")?,
+            extra: Fields(fields.into_map()),
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for MeetingOperatedUser {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
+/// 网络研讨会暖场配置的上传结果
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
+pub struct MeetingWarmUpInfo {
+    /// 暖场图片地址
+    #[serde(rename = "WarmUpPicture", skip_serializing_if = "Option::is_none")]
+    pub warm_up_picture: Option<String>,
+    /// 暖场视频地址
+    #[serde(rename = "WarmUpVideo", skip_serializing_if = "Option::is_none")]
+    pub warm_up_video: Option<String>,
+    /// 上传结果: 1 成功, 0 失败
+    #[serde(rename = "UploadStatus", skip_serializing_if = "Option::is_none")]
+    pub upload_status: Option<i64>,
+    /// 上传失败时的失败原因
+    #[serde(rename = "ErrorMsg", skip_serializing_if = "Option::is_none")]
+    pub error_msg: Option<String>,
+    /// Elements this version of the crate does not know, as sent.
+    #[serde(flatten)]
+    pub extra: Fields,
+}
+impl crate::de::Decode for MeetingWarmUpInfo {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            warm_up_picture: fields.optional("WarmUpPicture")?,
+            warm_up_video: fields.optional("WarmUpVideo")?,
+            upload_status: fields.optional("UploadStatus")?,
+            error_msg: fields.optional("ErrorMsg")?,
+            extra: Fields(fields.into_map()),
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for MeetingWarmUpInfo {
     fn deserialize<D: serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
@@ -780,6 +1038,44 @@ impl<'de> serde::Deserialize<'de> for ScanCodeInfo {
         crate::de::deserialize(deserializer)
     }
 }
+/// 家校通讯录批量变更事件的一个变更
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
+pub struct SchoolContactChange {
+    /// 变更时间 (Unix seconds)
+    #[serde(rename = "TimeStamp", skip_serializing_if = "Option::is_none")]
+    pub time_stamp: Option<i64>,
+    /// 变更类型, 同家校通讯录变更事件的ChangeType
+    #[serde(rename = "ChangeType", skip_serializing_if = "Option::is_none")]
+    pub change_type: Option<String>,
+    /// 学生、家长的userid或部门id
+    #[serde(rename = "Id", skip_serializing_if = "Option::is_none")]
+    pub id: Option<String>,
+    /// 新的userid, 只在userid被修改时回调
+    #[serde(rename = "NewId", skip_serializing_if = "Option::is_none")]
+    pub new_id: Option<String>,
+    /// Elements this version of the crate does not know, as sent.
+    #[serde(flatten)]
+    pub extra: Fields,
+}
+impl crate::de::Decode for SchoolContactChange {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            time_stamp: fields.optional("TimeStamp")?,
+            change_type: fields.optional("ChangeType")?,
+            id: fields.optional("Id")?,
+            new_id: fields.optional("NewId")?,
+            extra: Fields(fields.into_map()),
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for SchoolContactChange {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 /// 一个问题的选择
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct SelectedItem {
@@ -996,6 +1292,9 @@ impl<'de> serde::Deserialize<'de> for SysApprovalDetail {
 /// 审批申请详情
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct SysApprovalInfo {
+    /// 审批编号 (字符串; the 2025 pages 92633 and 96508 send it beside SpNo)
+    #[serde(rename = "SpNoStr", skip_serializing_if = "Option::is_none")]
+    pub sp_no_str: Option<String>,
     /// 审批编号
     #[serde(rename = "SpNo", skip_serializing_if = "Option::is_none")]
     pub sp_no: Option<String>,
@@ -1037,6 +1336,7 @@ impl crate::de::Decode for SysApprovalInfo {
     fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
+            sp_no_str: fields.optional("SpNoStr")?,
             sp_no: fields.optional("SpNo")?,
             sp_name: fields.optional("SpName")?,
             sp_status: fields.optional("SpStatus")?,
@@ -2008,6 +2308,8 @@ impl<'de> serde::Deserialize<'de> for LocationEvent {
     }
 }
 /// 异步任务完成事件推送 ([official documentation](https://developer.work.weixin.qq.com/document/path/90240))
+///
+/// Applications receive it as `Event`; a suite (异步导出, 94956) and a service provider (通讯录ID转译, 91875) as `InfoType`.
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct BatchJobResultEvent {
     /// 企业微信CorpID (for a suite notification: absent)
@@ -2028,6 +2330,21 @@ pub struct BatchJobResultEvent {
     /// 企业应用的id
     #[serde(rename = "AgentID", skip_serializing_if = "Option::is_none")]
     pub agent_id: Option<i64>,
+    /// 第三方应用的SuiteId
+    #[serde(rename = "SuiteId", skip_serializing_if = "Option::is_none")]
+    pub suite_id: Option<String>,
+    /// 授权企业的CorpID
+    #[serde(rename = "AuthCorpId", skip_serializing_if = "Option::is_none")]
+    pub auth_corp_id: Option<String>,
+    /// 通知类型
+    #[serde(rename = "InfoType", skip_serializing_if = "Option::is_none")]
+    pub info_type: Option<String>,
+    /// 时间戳 (Unix seconds)
+    #[serde(rename = "TimeStamp", skip_serializing_if = "Option::is_none")]
+    pub time_stamp: Option<i64>,
+    /// 服务商corpid (通讯录ID转译的回调)
+    #[serde(rename = "ServiceCorpId", skip_serializing_if = "Option::is_none")]
+    pub service_corp_id: Option<String>,
     /// 异步任务信息
     #[serde(rename = "BatchJob", skip_serializing_if = "Option::is_none")]
     pub batch_job: Option<BatchJob>,
@@ -2045,6 +2362,11 @@ impl crate::de::Decode for BatchJobResultEvent {
             msg_type: fields.optional("MsgType")?,
             event: fields.optional("Event")?,
             agent_id: fields.optional("AgentID")?,
+            suite_id: fields.optional("SuiteId")?,
+            auth_corp_id: fields.optional("AuthCorpId")?,
+            info_type: fields.optional("InfoType")?,
+            time_stamp: fields.optional("TimeStamp")?,
+            service_corp_id: fields.optional("ServiceCorpId")?,
             batch_job: crate::callback::de::object(&mut fields, "BatchJob")?,
             extra: Fields(fields.into_map()),
         })
@@ -5010,9 +5332,9 @@ impl<'de> serde::Deserialize<'de> for SwitchWorkbenchModeEvent {
         crate::de::deserialize(deserializer)
     }
 }
-/// 上下游变更事件 ([official documentation](https://developer.work.weixin.qq.com/document/path/95813))
+/// 创建上下游空间: 上下游变更事件 ([official documentation](https://developer.work.weixin.qq.com/document/path/95796))
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
-pub struct ChangeChainEvent {
+pub struct ChangeChainCreateChain {
     /// 企业微信CorpID (for a suite notification: absent)
     #[serde(rename = "ToUserName", skip_serializing_if = "Option::is_none")]
     pub to_user_name: Option<String>,
@@ -5055,7 +5377,7 @@ pub struct ChangeChainEvent {
     #[serde(flatten)]
     pub extra: Fields,
 }
-impl crate::de::Decode for ChangeChainEvent {
+impl crate::de::Decode for ChangeChainCreateChain {
     fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
@@ -5081,7 +5403,631 @@ impl crate::de::Decode for ChangeChainEvent {
         })
     }
 }
-impl<'de> serde::Deserialize<'de> for ChangeChainEvent {
+impl<'de> serde::Deserialize<'de> for ChangeChainCreateChain {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
+/// 更新上下游空间: 上下游变更事件 ([official documentation](https://developer.work.weixin.qq.com/document/path/95796))
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
+pub struct ChangeChainUpdateChain {
+    /// 企业微信CorpID (for a suite notification: absent)
+    #[serde(rename = "ToUserName", skip_serializing_if = "Option::is_none")]
+    pub to_user_name: Option<String>,
+    /// 成员UserID; `sys` for system events
+    #[serde(rename = "FromUserName", skip_serializing_if = "Option::is_none")]
+    pub from_user_name: Option<String>,
+    /// 消息创建时间 (Unix seconds)
+    #[serde(rename = "CreateTime", skip_serializing_if = "Option::is_none")]
+    pub create_time: Option<i64>,
+    /// 消息类型
+    #[serde(rename = "MsgType", skip_serializing_if = "Option::is_none")]
+    pub msg_type: Option<String>,
+    /// 事件类型
+    #[serde(rename = "Event", skip_serializing_if = "Option::is_none")]
+    pub event: Option<String>,
+    /// 企业应用的id
+    #[serde(rename = "AgentID", skip_serializing_if = "Option::is_none")]
+    pub agent_id: Option<i64>,
+    /// 变更类型
+    #[serde(rename = "ChangeType", skip_serializing_if = "Option::is_none")]
+    pub change_type: Option<String>,
+    /// 上下游id
+    #[serde(rename = "ChainId", skip_serializing_if = "Option::is_none")]
+    pub chain_id: Option<String>,
+    /// 分组id列表
+    #[serde(
+        rename = "GroupIds",
+        skip_serializing_if = "Option::is_none",
+        serialize_with = "ser_list_in_upper_group_id"
+    )]
+    pub group_ids: Option<Vec<i64>>,
+    /// 企业id列表
+    #[serde(
+        rename = "CorpIds",
+        skip_serializing_if = "Option::is_none",
+        serialize_with = "ser_list_in_upper_corp_id"
+    )]
+    pub corp_ids: Option<Vec<String>>,
+    /// Elements this version of the crate does not know, as sent.
+    #[serde(flatten)]
+    pub extra: Fields,
+}
+impl crate::de::Decode for ChangeChainUpdateChain {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            to_user_name: fields.optional("ToUserName")?,
+            from_user_name: fields.optional("FromUserName")?,
+            create_time: fields.optional("CreateTime")?,
+            msg_type: fields.optional("MsgType")?,
+            event: fields.optional("Event")?,
+            agent_id: fields.optional("AgentID")?,
+            change_type: fields.optional("ChangeType")?,
+            chain_id: fields.optional("ChainId")?,
+            group_ids: crate::callback::de::wrapped_list(
+                &mut fields,
+                "GroupIds",
+                "GroupId",
+            )?,
+            corp_ids: crate::callback::de::wrapped_list(
+                &mut fields,
+                "CorpIds",
+                "CorpId",
+            )?,
+            extra: Fields(fields.into_map()),
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for ChangeChainUpdateChain {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
+/// 删除上下游空间: 上下游变更事件 ([official documentation](https://developer.work.weixin.qq.com/document/path/95796))
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
+pub struct ChangeChainDeleteChain {
+    /// 企业微信CorpID (for a suite notification: absent)
+    #[serde(rename = "ToUserName", skip_serializing_if = "Option::is_none")]
+    pub to_user_name: Option<String>,
+    /// 成员UserID; `sys` for system events
+    #[serde(rename = "FromUserName", skip_serializing_if = "Option::is_none")]
+    pub from_user_name: Option<String>,
+    /// 消息创建时间 (Unix seconds)
+    #[serde(rename = "CreateTime", skip_serializing_if = "Option::is_none")]
+    pub create_time: Option<i64>,
+    /// 消息类型
+    #[serde(rename = "MsgType", skip_serializing_if = "Option::is_none")]
+    pub msg_type: Option<String>,
+    /// 事件类型
+    #[serde(rename = "Event", skip_serializing_if = "Option::is_none")]
+    pub event: Option<String>,
+    /// 企业应用的id
+    #[serde(rename = "AgentID", skip_serializing_if = "Option::is_none")]
+    pub agent_id: Option<i64>,
+    /// 变更类型
+    #[serde(rename = "ChangeType", skip_serializing_if = "Option::is_none")]
+    pub change_type: Option<String>,
+    /// 上下游id
+    #[serde(rename = "ChainId", skip_serializing_if = "Option::is_none")]
+    pub chain_id: Option<String>,
+    /// 分组id列表
+    #[serde(
+        rename = "GroupIds",
+        skip_serializing_if = "Option::is_none",
+        serialize_with = "ser_list_in_upper_group_id"
+    )]
+    pub group_ids: Option<Vec<i64>>,
+    /// 企业id列表
+    #[serde(
+        rename = "CorpIds",
+        skip_serializing_if = "Option::is_none",
+        serialize_with = "ser_list_in_upper_corp_id"
+    )]
+    pub corp_ids: Option<Vec<String>>,
+    /// Elements this version of the crate does not know, as sent.
+    #[serde(flatten)]
+    pub extra: Fields,
+}
+impl crate::de::Decode for ChangeChainDeleteChain {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            to_user_name: fields.optional("ToUserName")?,
+            from_user_name: fields.optional("FromUserName")?,
+            create_time: fields.optional("CreateTime")?,
+            msg_type: fields.optional("MsgType")?,
+            event: fields.optional("Event")?,
+            agent_id: fields.optional("AgentID")?,
+            change_type: fields.optional("ChangeType")?,
+            chain_id: fields.optional("ChainId")?,
+            group_ids: crate::callback::de::wrapped_list(
+                &mut fields,
+                "GroupIds",
+                "GroupId",
+            )?,
+            corp_ids: crate::callback::de::wrapped_list(
+                &mut fields,
+                "CorpIds",
+                "CorpId",
+            )?,
+            extra: Fields(fields.into_map()),
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for ChangeChainDeleteChain {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
+/// 新增上下游分组: 上下游变更事件 ([official documentation](https://developer.work.weixin.qq.com/document/path/95796))
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
+pub struct ChangeChainCreateGroup {
+    /// 企业微信CorpID (for a suite notification: absent)
+    #[serde(rename = "ToUserName", skip_serializing_if = "Option::is_none")]
+    pub to_user_name: Option<String>,
+    /// 成员UserID; `sys` for system events
+    #[serde(rename = "FromUserName", skip_serializing_if = "Option::is_none")]
+    pub from_user_name: Option<String>,
+    /// 消息创建时间 (Unix seconds)
+    #[serde(rename = "CreateTime", skip_serializing_if = "Option::is_none")]
+    pub create_time: Option<i64>,
+    /// 消息类型
+    #[serde(rename = "MsgType", skip_serializing_if = "Option::is_none")]
+    pub msg_type: Option<String>,
+    /// 事件类型
+    #[serde(rename = "Event", skip_serializing_if = "Option::is_none")]
+    pub event: Option<String>,
+    /// 企业应用的id
+    #[serde(rename = "AgentID", skip_serializing_if = "Option::is_none")]
+    pub agent_id: Option<i64>,
+    /// 变更类型
+    #[serde(rename = "ChangeType", skip_serializing_if = "Option::is_none")]
+    pub change_type: Option<String>,
+    /// 上下游id
+    #[serde(rename = "ChainId", skip_serializing_if = "Option::is_none")]
+    pub chain_id: Option<String>,
+    /// 分组id列表
+    #[serde(
+        rename = "GroupIds",
+        skip_serializing_if = "Option::is_none",
+        serialize_with = "ser_list_in_upper_group_id"
+    )]
+    pub group_ids: Option<Vec<i64>>,
+    /// 企业id列表
+    #[serde(
+        rename = "CorpIds",
+        skip_serializing_if = "Option::is_none",
+        serialize_with = "ser_list_in_upper_corp_id"
+    )]
+    pub corp_ids: Option<Vec<String>>,
+    /// Elements this version of the crate does not know, as sent.
+    #[serde(flatten)]
+    pub extra: Fields,
+}
+impl crate::de::Decode for ChangeChainCreateGroup {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            to_user_name: fields.optional("ToUserName")?,
+            from_user_name: fields.optional("FromUserName")?,
+            create_time: fields.optional("CreateTime")?,
+            msg_type: fields.optional("MsgType")?,
+            event: fields.optional("Event")?,
+            agent_id: fields.optional("AgentID")?,
+            change_type: fields.optional("ChangeType")?,
+            chain_id: fields.optional("ChainId")?,
+            group_ids: crate::callback::de::wrapped_list(
+                &mut fields,
+                "GroupIds",
+                "GroupId",
+            )?,
+            corp_ids: crate::callback::de::wrapped_list(
+                &mut fields,
+                "CorpIds",
+                "CorpId",
+            )?,
+            extra: Fields(fields.into_map()),
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for ChangeChainCreateGroup {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
+/// 更新上下游分组: 上下游变更事件 ([official documentation](https://developer.work.weixin.qq.com/document/path/95796))
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
+pub struct ChangeChainUpdateGroup {
+    /// 企业微信CorpID (for a suite notification: absent)
+    #[serde(rename = "ToUserName", skip_serializing_if = "Option::is_none")]
+    pub to_user_name: Option<String>,
+    /// 成员UserID; `sys` for system events
+    #[serde(rename = "FromUserName", skip_serializing_if = "Option::is_none")]
+    pub from_user_name: Option<String>,
+    /// 消息创建时间 (Unix seconds)
+    #[serde(rename = "CreateTime", skip_serializing_if = "Option::is_none")]
+    pub create_time: Option<i64>,
+    /// 消息类型
+    #[serde(rename = "MsgType", skip_serializing_if = "Option::is_none")]
+    pub msg_type: Option<String>,
+    /// 事件类型
+    #[serde(rename = "Event", skip_serializing_if = "Option::is_none")]
+    pub event: Option<String>,
+    /// 企业应用的id
+    #[serde(rename = "AgentID", skip_serializing_if = "Option::is_none")]
+    pub agent_id: Option<i64>,
+    /// 变更类型
+    #[serde(rename = "ChangeType", skip_serializing_if = "Option::is_none")]
+    pub change_type: Option<String>,
+    /// 上下游id
+    #[serde(rename = "ChainId", skip_serializing_if = "Option::is_none")]
+    pub chain_id: Option<String>,
+    /// 分组id列表
+    #[serde(
+        rename = "GroupIds",
+        skip_serializing_if = "Option::is_none",
+        serialize_with = "ser_list_in_upper_group_id"
+    )]
+    pub group_ids: Option<Vec<i64>>,
+    /// 企业id列表
+    #[serde(
+        rename = "CorpIds",
+        skip_serializing_if = "Option::is_none",
+        serialize_with = "ser_list_in_upper_corp_id"
+    )]
+    pub corp_ids: Option<Vec<String>>,
+    /// Elements this version of the crate does not know, as sent.
+    #[serde(flatten)]
+    pub extra: Fields,
+}
+impl crate::de::Decode for ChangeChainUpdateGroup {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            to_user_name: fields.optional("ToUserName")?,
+            from_user_name: fields.optional("FromUserName")?,
+            create_time: fields.optional("CreateTime")?,
+            msg_type: fields.optional("MsgType")?,
+            event: fields.optional("Event")?,
+            agent_id: fields.optional("AgentID")?,
+            change_type: fields.optional("ChangeType")?,
+            chain_id: fields.optional("ChainId")?,
+            group_ids: crate::callback::de::wrapped_list(
+                &mut fields,
+                "GroupIds",
+                "GroupId",
+            )?,
+            corp_ids: crate::callback::de::wrapped_list(
+                &mut fields,
+                "CorpIds",
+                "CorpId",
+            )?,
+            extra: Fields(fields.into_map()),
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for ChangeChainUpdateGroup {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
+/// 删除上下游分组: 上下游变更事件 ([official documentation](https://developer.work.weixin.qq.com/document/path/95796))
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
+pub struct ChangeChainDeleteGroup {
+    /// 企业微信CorpID (for a suite notification: absent)
+    #[serde(rename = "ToUserName", skip_serializing_if = "Option::is_none")]
+    pub to_user_name: Option<String>,
+    /// 成员UserID; `sys` for system events
+    #[serde(rename = "FromUserName", skip_serializing_if = "Option::is_none")]
+    pub from_user_name: Option<String>,
+    /// 消息创建时间 (Unix seconds)
+    #[serde(rename = "CreateTime", skip_serializing_if = "Option::is_none")]
+    pub create_time: Option<i64>,
+    /// 消息类型
+    #[serde(rename = "MsgType", skip_serializing_if = "Option::is_none")]
+    pub msg_type: Option<String>,
+    /// 事件类型
+    #[serde(rename = "Event", skip_serializing_if = "Option::is_none")]
+    pub event: Option<String>,
+    /// 企业应用的id
+    #[serde(rename = "AgentID", skip_serializing_if = "Option::is_none")]
+    pub agent_id: Option<i64>,
+    /// 变更类型
+    #[serde(rename = "ChangeType", skip_serializing_if = "Option::is_none")]
+    pub change_type: Option<String>,
+    /// 上下游id
+    #[serde(rename = "ChainId", skip_serializing_if = "Option::is_none")]
+    pub chain_id: Option<String>,
+    /// 分组id列表
+    #[serde(
+        rename = "GroupIds",
+        skip_serializing_if = "Option::is_none",
+        serialize_with = "ser_list_in_upper_group_id"
+    )]
+    pub group_ids: Option<Vec<i64>>,
+    /// 企业id列表
+    #[serde(
+        rename = "CorpIds",
+        skip_serializing_if = "Option::is_none",
+        serialize_with = "ser_list_in_upper_corp_id"
+    )]
+    pub corp_ids: Option<Vec<String>>,
+    /// Elements this version of the crate does not know, as sent.
+    #[serde(flatten)]
+    pub extra: Fields,
+}
+impl crate::de::Decode for ChangeChainDeleteGroup {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            to_user_name: fields.optional("ToUserName")?,
+            from_user_name: fields.optional("FromUserName")?,
+            create_time: fields.optional("CreateTime")?,
+            msg_type: fields.optional("MsgType")?,
+            event: fields.optional("Event")?,
+            agent_id: fields.optional("AgentID")?,
+            change_type: fields.optional("ChangeType")?,
+            chain_id: fields.optional("ChainId")?,
+            group_ids: crate::callback::de::wrapped_list(
+                &mut fields,
+                "GroupIds",
+                "GroupId",
+            )?,
+            corp_ids: crate::callback::de::wrapped_list(
+                &mut fields,
+                "CorpIds",
+                "CorpId",
+            )?,
+            extra: Fields(fields.into_map()),
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for ChangeChainDeleteGroup {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
+/// 企业加入上下游: 上下游变更事件 ([official documentation](https://developer.work.weixin.qq.com/document/path/95796))
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
+pub struct ChangeChainCorpJoin {
+    /// 企业微信CorpID (for a suite notification: absent)
+    #[serde(rename = "ToUserName", skip_serializing_if = "Option::is_none")]
+    pub to_user_name: Option<String>,
+    /// 成员UserID; `sys` for system events
+    #[serde(rename = "FromUserName", skip_serializing_if = "Option::is_none")]
+    pub from_user_name: Option<String>,
+    /// 消息创建时间 (Unix seconds)
+    #[serde(rename = "CreateTime", skip_serializing_if = "Option::is_none")]
+    pub create_time: Option<i64>,
+    /// 消息类型
+    #[serde(rename = "MsgType", skip_serializing_if = "Option::is_none")]
+    pub msg_type: Option<String>,
+    /// 事件类型
+    #[serde(rename = "Event", skip_serializing_if = "Option::is_none")]
+    pub event: Option<String>,
+    /// 企业应用的id
+    #[serde(rename = "AgentID", skip_serializing_if = "Option::is_none")]
+    pub agent_id: Option<i64>,
+    /// 变更类型
+    #[serde(rename = "ChangeType", skip_serializing_if = "Option::is_none")]
+    pub change_type: Option<String>,
+    /// 上下游id
+    #[serde(rename = "ChainId", skip_serializing_if = "Option::is_none")]
+    pub chain_id: Option<String>,
+    /// 分组id列表
+    #[serde(
+        rename = "GroupIds",
+        skip_serializing_if = "Option::is_none",
+        serialize_with = "ser_list_in_upper_group_id"
+    )]
+    pub group_ids: Option<Vec<i64>>,
+    /// 企业id列表
+    #[serde(
+        rename = "CorpIds",
+        skip_serializing_if = "Option::is_none",
+        serialize_with = "ser_list_in_upper_corp_id"
+    )]
+    pub corp_ids: Option<Vec<String>>,
+    /// Elements this version of the crate does not know, as sent.
+    #[serde(flatten)]
+    pub extra: Fields,
+}
+impl crate::de::Decode for ChangeChainCorpJoin {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            to_user_name: fields.optional("ToUserName")?,
+            from_user_name: fields.optional("FromUserName")?,
+            create_time: fields.optional("CreateTime")?,
+            msg_type: fields.optional("MsgType")?,
+            event: fields.optional("Event")?,
+            agent_id: fields.optional("AgentID")?,
+            change_type: fields.optional("ChangeType")?,
+            chain_id: fields.optional("ChainId")?,
+            group_ids: crate::callback::de::wrapped_list(
+                &mut fields,
+                "GroupIds",
+                "GroupId",
+            )?,
+            corp_ids: crate::callback::de::wrapped_list(
+                &mut fields,
+                "CorpIds",
+                "CorpId",
+            )?,
+            extra: Fields(fields.into_map()),
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for ChangeChainCorpJoin {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
+/// 更新企业 (变更企业分组): 上下游变更事件 ([official documentation](https://developer.work.weixin.qq.com/document/path/95796))
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
+pub struct ChangeChainUpdateCorp {
+    /// 企业微信CorpID (for a suite notification: absent)
+    #[serde(rename = "ToUserName", skip_serializing_if = "Option::is_none")]
+    pub to_user_name: Option<String>,
+    /// 成员UserID; `sys` for system events
+    #[serde(rename = "FromUserName", skip_serializing_if = "Option::is_none")]
+    pub from_user_name: Option<String>,
+    /// 消息创建时间 (Unix seconds)
+    #[serde(rename = "CreateTime", skip_serializing_if = "Option::is_none")]
+    pub create_time: Option<i64>,
+    /// 消息类型
+    #[serde(rename = "MsgType", skip_serializing_if = "Option::is_none")]
+    pub msg_type: Option<String>,
+    /// 事件类型
+    #[serde(rename = "Event", skip_serializing_if = "Option::is_none")]
+    pub event: Option<String>,
+    /// 企业应用的id
+    #[serde(rename = "AgentID", skip_serializing_if = "Option::is_none")]
+    pub agent_id: Option<i64>,
+    /// 变更类型
+    #[serde(rename = "ChangeType", skip_serializing_if = "Option::is_none")]
+    pub change_type: Option<String>,
+    /// 上下游id
+    #[serde(rename = "ChainId", skip_serializing_if = "Option::is_none")]
+    pub chain_id: Option<String>,
+    /// 分组id列表
+    #[serde(
+        rename = "GroupIds",
+        skip_serializing_if = "Option::is_none",
+        serialize_with = "ser_list_in_upper_group_id"
+    )]
+    pub group_ids: Option<Vec<i64>>,
+    /// 企业id列表
+    #[serde(
+        rename = "CorpIds",
+        skip_serializing_if = "Option::is_none",
+        serialize_with = "ser_list_in_upper_corp_id"
+    )]
+    pub corp_ids: Option<Vec<String>>,
+    /// Elements this version of the crate does not know, as sent.
+    #[serde(flatten)]
+    pub extra: Fields,
+}
+impl crate::de::Decode for ChangeChainUpdateCorp {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            to_user_name: fields.optional("ToUserName")?,
+            from_user_name: fields.optional("FromUserName")?,
+            create_time: fields.optional("CreateTime")?,
+            msg_type: fields.optional("MsgType")?,
+            event: fields.optional("Event")?,
+            agent_id: fields.optional("AgentID")?,
+            change_type: fields.optional("ChangeType")?,
+            chain_id: fields.optional("ChainId")?,
+            group_ids: crate::callback::de::wrapped_list(
+                &mut fields,
+                "GroupIds",
+                "GroupId",
+            )?,
+            corp_ids: crate::callback::de::wrapped_list(
+                &mut fields,
+                "CorpIds",
+                "CorpId",
+            )?,
+            extra: Fields(fields.into_map()),
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for ChangeChainUpdateCorp {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
+/// 移除企业: 上下游变更事件 ([official documentation](https://developer.work.weixin.qq.com/document/path/95796))
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
+pub struct ChangeChainRemoveCorp {
+    /// 企业微信CorpID (for a suite notification: absent)
+    #[serde(rename = "ToUserName", skip_serializing_if = "Option::is_none")]
+    pub to_user_name: Option<String>,
+    /// 成员UserID; `sys` for system events
+    #[serde(rename = "FromUserName", skip_serializing_if = "Option::is_none")]
+    pub from_user_name: Option<String>,
+    /// 消息创建时间 (Unix seconds)
+    #[serde(rename = "CreateTime", skip_serializing_if = "Option::is_none")]
+    pub create_time: Option<i64>,
+    /// 消息类型
+    #[serde(rename = "MsgType", skip_serializing_if = "Option::is_none")]
+    pub msg_type: Option<String>,
+    /// 事件类型
+    #[serde(rename = "Event", skip_serializing_if = "Option::is_none")]
+    pub event: Option<String>,
+    /// 企业应用的id
+    #[serde(rename = "AgentID", skip_serializing_if = "Option::is_none")]
+    pub agent_id: Option<i64>,
+    /// 变更类型
+    #[serde(rename = "ChangeType", skip_serializing_if = "Option::is_none")]
+    pub change_type: Option<String>,
+    /// 上下游id
+    #[serde(rename = "ChainId", skip_serializing_if = "Option::is_none")]
+    pub chain_id: Option<String>,
+    /// 分组id列表
+    #[serde(
+        rename = "GroupIds",
+        skip_serializing_if = "Option::is_none",
+        serialize_with = "ser_list_in_upper_group_id"
+    )]
+    pub group_ids: Option<Vec<i64>>,
+    /// 企业id列表
+    #[serde(
+        rename = "CorpIds",
+        skip_serializing_if = "Option::is_none",
+        serialize_with = "ser_list_in_upper_corp_id"
+    )]
+    pub corp_ids: Option<Vec<String>>,
+    /// Elements this version of the crate does not know, as sent.
+    #[serde(flatten)]
+    pub extra: Fields,
+}
+impl crate::de::Decode for ChangeChainRemoveCorp {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            to_user_name: fields.optional("ToUserName")?,
+            from_user_name: fields.optional("FromUserName")?,
+            create_time: fields.optional("CreateTime")?,
+            msg_type: fields.optional("MsgType")?,
+            event: fields.optional("Event")?,
+            agent_id: fields.optional("AgentID")?,
+            change_type: fields.optional("ChangeType")?,
+            chain_id: fields.optional("ChainId")?,
+            group_ids: crate::callback::de::wrapped_list(
+                &mut fields,
+                "GroupIds",
+                "GroupId",
+            )?,
+            corp_ids: crate::callback::de::wrapped_list(
+                &mut fields,
+                "CorpIds",
+                "CorpId",
+            )?,
+            extra: Fields(fields.into_map()),
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for ChangeChainRemoveCorp {
     fn deserialize<D: serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
@@ -5534,9 +6480,9 @@ impl<'de> serde::Deserialize<'de> for DeviceDataAuthChangeEvent {
         crate::de::deserialize(deserializer)
     }
 }
-/// 应用邮箱变更事件 ([official documentation](https://developer.work.weixin.qq.com/document/path/97514))
+/// 应用邮箱接收邮件: 应用邮箱变更事件 ([official documentation](https://developer.work.weixin.qq.com/document/path/97514))
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
-pub struct AppEmailChangeEvent {
+pub struct AppEmailChangeReceiveEmail {
     /// 企业微信CorpID (for a suite notification: absent)
     #[serde(rename = "ToUserName", skip_serializing_if = "Option::is_none")]
     pub to_user_name: Option<String>,
@@ -5558,14 +6504,14 @@ pub struct AppEmailChangeEvent {
     /// 变更类型
     #[serde(rename = "ChangeType", skip_serializing_if = "Option::is_none")]
     pub change_type: Option<String>,
-    /// 数量
+    /// 应用邮箱当前的新邮件数
     #[serde(rename = "Amount", skip_serializing_if = "Option::is_none")]
     pub amount: Option<i64>,
     /// Elements this version of the crate does not know, as sent.
     #[serde(flatten)]
     pub extra: Fields,
 }
-impl crate::de::Decode for AppEmailChangeEvent {
+impl crate::de::Decode for AppEmailChangeReceiveEmail {
     fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
@@ -5581,7 +6527,7 @@ impl crate::de::Decode for AppEmailChangeEvent {
         })
     }
 }
-impl<'de> serde::Deserialize<'de> for AppEmailChangeEvent {
+impl<'de> serde::Deserialize<'de> for AppEmailChangeReceiveEmail {
     fn deserialize<D: serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
@@ -5888,9 +6834,9 @@ impl<'de> serde::Deserialize<'de> for UploadMediaJobFinishEvent {
         crate::de::deserialize(deserializer)
     }
 }
-/// 会议变更事件 ([official documentation](https://developer.work.weixin.qq.com/document/path/98754))
+/// 修改会议: 会议变更事件 ([official documentation](https://developer.work.weixin.qq.com/document/path/99081))
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
-pub struct MeetingChangeEvent {
+pub struct MeetingChangeModifyMeeting {
     /// 企业微信CorpID (for a suite notification: absent)
     #[serde(rename = "ToUserName", skip_serializing_if = "Option::is_none")]
     pub to_user_name: Option<String>,
@@ -5912,14 +6858,17 @@ pub struct MeetingChangeEvent {
     /// 变更类型
     #[serde(rename = "ChangeType", skip_serializing_if = "Option::is_none")]
     pub change_type: Option<String>,
-    /// 会议id
+    /// 操作者TmpOpenID, 操作者的会中临时ID, 仅成员操作事件有值
+    #[serde(rename = "FromUserTmpOpenId", skip_serializing_if = "Option::is_none")]
+    pub from_user_tmp_open_id: Option<String>,
+    /// 会议ID
     #[serde(rename = "MeetingId", skip_serializing_if = "Option::is_none")]
     pub meeting_id: Option<String>,
     /// Elements this version of the crate does not know, as sent.
     #[serde(flatten)]
     pub extra: Fields,
 }
-impl crate::de::Decode for MeetingChangeEvent {
+impl crate::de::Decode for MeetingChangeModifyMeeting {
     fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
@@ -5930,21 +6879,22 @@ impl crate::de::Decode for MeetingChangeEvent {
             event: fields.optional("Event")?,
             agent_id: fields.optional("AgentID")?,
             change_type: fields.optional("ChangeType")?,
+            from_user_tmp_open_id: fields.optional("FromUserTmpOpenId")?,
             meeting_id: fields.optional("MeetingId")?,
             extra: Fields(fields.into_map()),
         })
     }
 }
-impl<'de> serde::Deserialize<'de> for MeetingChangeEvent {
+impl<'de> serde::Deserialize<'de> for MeetingChangeModifyMeeting {
     fn deserialize<D: serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
         crate::de::deserialize(deserializer)
     }
 }
-/// 会议统计事件 ([official documentation](https://developer.work.weixin.qq.com/document/path/98754))
+/// 取消会议: 会议变更事件 ([official documentation](https://developer.work.weixin.qq.com/document/path/99081))
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
-pub struct MeetingStatisticsEvent {
+pub struct MeetingChangeCancelMeeting {
     /// 企业微信CorpID (for a suite notification: absent)
     #[serde(rename = "ToUserName", skip_serializing_if = "Option::is_none")]
     pub to_user_name: Option<String>,
@@ -5966,14 +6916,1694 @@ pub struct MeetingStatisticsEvent {
     /// 变更类型
     #[serde(rename = "ChangeType", skip_serializing_if = "Option::is_none")]
     pub change_type: Option<String>,
-    /// 状态
+    /// 操作者TmpOpenID, 操作者的会中临时ID, 仅成员操作事件有值
+    #[serde(rename = "FromUserTmpOpenId", skip_serializing_if = "Option::is_none")]
+    pub from_user_tmp_open_id: Option<String>,
+    /// 会议ID
+    #[serde(rename = "MeetingId", skip_serializing_if = "Option::is_none")]
+    pub meeting_id: Option<String>,
+    /// Elements this version of the crate does not know, as sent.
+    #[serde(flatten)]
+    pub extra: Fields,
+}
+impl crate::de::Decode for MeetingChangeCancelMeeting {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            to_user_name: fields.optional("ToUserName")?,
+            from_user_name: fields.optional("FromUserName")?,
+            create_time: fields.optional("CreateTime")?,
+            msg_type: fields.optional("MsgType")?,
+            event: fields.optional("Event")?,
+            agent_id: fields.optional("AgentID")?,
+            change_type: fields.optional("ChangeType")?,
+            from_user_tmp_open_id: fields.optional("FromUserTmpOpenId")?,
+            meeting_id: fields.optional("MeetingId")?,
+            extra: Fields(fields.into_map()),
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for MeetingChangeCancelMeeting {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
+/// 会议开始: 会议变更事件 ([official documentation](https://developer.work.weixin.qq.com/document/path/99081))
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
+pub struct MeetingChangeMeetingStart {
+    /// 企业微信CorpID (for a suite notification: absent)
+    #[serde(rename = "ToUserName", skip_serializing_if = "Option::is_none")]
+    pub to_user_name: Option<String>,
+    /// 成员UserID; `sys` for system events
+    #[serde(rename = "FromUserName", skip_serializing_if = "Option::is_none")]
+    pub from_user_name: Option<String>,
+    /// 消息创建时间 (Unix seconds)
+    #[serde(rename = "CreateTime", skip_serializing_if = "Option::is_none")]
+    pub create_time: Option<i64>,
+    /// 消息类型
+    #[serde(rename = "MsgType", skip_serializing_if = "Option::is_none")]
+    pub msg_type: Option<String>,
+    /// 事件类型
+    #[serde(rename = "Event", skip_serializing_if = "Option::is_none")]
+    pub event: Option<String>,
+    /// 企业应用的id
+    #[serde(rename = "AgentID", skip_serializing_if = "Option::is_none")]
+    pub agent_id: Option<i64>,
+    /// 变更类型
+    #[serde(rename = "ChangeType", skip_serializing_if = "Option::is_none")]
+    pub change_type: Option<String>,
+    /// 操作者TmpOpenID, 操作者的会中临时ID, 仅成员操作事件有值
+    #[serde(rename = "FromUserTmpOpenId", skip_serializing_if = "Option::is_none")]
+    pub from_user_tmp_open_id: Option<String>,
+    /// 会议ID
+    #[serde(rename = "MeetingId", skip_serializing_if = "Option::is_none")]
+    pub meeting_id: Option<String>,
+    /// Elements this version of the crate does not know, as sent.
+    #[serde(flatten)]
+    pub extra: Fields,
+}
+impl crate::de::Decode for MeetingChangeMeetingStart {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            to_user_name: fields.optional("ToUserName")?,
+            from_user_name: fields.optional("FromUserName")?,
+            create_time: fields.optional("CreateTime")?,
+            msg_type: fields.optional("MsgType")?,
+            event: fields.optional("Event")?,
+            agent_id: fields.optional("AgentID")?,
+            change_type: fields.optional("ChangeType")?,
+            from_user_tmp_open_id: fields.optional("FromUserTmpOpenId")?,
+            meeting_id: fields.optional("MeetingId")?,
+            extra: Fields(fields.into_map()),
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for MeetingChangeMeetingStart {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
+/// 会议结束: 会议变更事件 ([official documentation](https://developer.work.weixin.qq.com/document/path/99081))
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
+pub struct MeetingChangeMeetingEnd {
+    /// 企业微信CorpID (for a suite notification: absent)
+    #[serde(rename = "ToUserName", skip_serializing_if = "Option::is_none")]
+    pub to_user_name: Option<String>,
+    /// 成员UserID; `sys` for system events
+    #[serde(rename = "FromUserName", skip_serializing_if = "Option::is_none")]
+    pub from_user_name: Option<String>,
+    /// 消息创建时间 (Unix seconds)
+    #[serde(rename = "CreateTime", skip_serializing_if = "Option::is_none")]
+    pub create_time: Option<i64>,
+    /// 消息类型
+    #[serde(rename = "MsgType", skip_serializing_if = "Option::is_none")]
+    pub msg_type: Option<String>,
+    /// 事件类型
+    #[serde(rename = "Event", skip_serializing_if = "Option::is_none")]
+    pub event: Option<String>,
+    /// 企业应用的id
+    #[serde(rename = "AgentID", skip_serializing_if = "Option::is_none")]
+    pub agent_id: Option<i64>,
+    /// 变更类型
+    #[serde(rename = "ChangeType", skip_serializing_if = "Option::is_none")]
+    pub change_type: Option<String>,
+    /// 操作者TmpOpenID, 操作者的会中临时ID, 仅成员操作事件有值
+    #[serde(rename = "FromUserTmpOpenId", skip_serializing_if = "Option::is_none")]
+    pub from_user_tmp_open_id: Option<String>,
+    /// 会议ID
+    #[serde(rename = "MeetingId", skip_serializing_if = "Option::is_none")]
+    pub meeting_id: Option<String>,
+    /// Elements this version of the crate does not know, as sent.
+    #[serde(flatten)]
+    pub extra: Fields,
+}
+impl crate::de::Decode for MeetingChangeMeetingEnd {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            to_user_name: fields.optional("ToUserName")?,
+            from_user_name: fields.optional("FromUserName")?,
+            create_time: fields.optional("CreateTime")?,
+            msg_type: fields.optional("MsgType")?,
+            event: fields.optional("Event")?,
+            agent_id: fields.optional("AgentID")?,
+            change_type: fields.optional("ChangeType")?,
+            from_user_tmp_open_id: fields.optional("FromUserTmpOpenId")?,
+            meeting_id: fields.optional("MeetingId")?,
+            extra: Fields(fields.into_map()),
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for MeetingChangeMeetingEnd {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
+/// 会议全体静音: 会议变更事件 ([official documentation](https://developer.work.weixin.qq.com/document/path/99081))
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
+pub struct MeetingChangeMeetingMuteAll {
+    /// 企业微信CorpID (for a suite notification: absent)
+    #[serde(rename = "ToUserName", skip_serializing_if = "Option::is_none")]
+    pub to_user_name: Option<String>,
+    /// 成员UserID; `sys` for system events
+    #[serde(rename = "FromUserName", skip_serializing_if = "Option::is_none")]
+    pub from_user_name: Option<String>,
+    /// 消息创建时间 (Unix seconds)
+    #[serde(rename = "CreateTime", skip_serializing_if = "Option::is_none")]
+    pub create_time: Option<i64>,
+    /// 消息类型
+    #[serde(rename = "MsgType", skip_serializing_if = "Option::is_none")]
+    pub msg_type: Option<String>,
+    /// 事件类型
+    #[serde(rename = "Event", skip_serializing_if = "Option::is_none")]
+    pub event: Option<String>,
+    /// 企业应用的id
+    #[serde(rename = "AgentID", skip_serializing_if = "Option::is_none")]
+    pub agent_id: Option<i64>,
+    /// 变更类型
+    #[serde(rename = "ChangeType", skip_serializing_if = "Option::is_none")]
+    pub change_type: Option<String>,
+    /// 操作者TmpOpenID, 操作者的会中临时ID, 仅成员操作事件有值
+    #[serde(rename = "FromUserTmpOpenId", skip_serializing_if = "Option::is_none")]
+    pub from_user_tmp_open_id: Option<String>,
+    /// 会议ID
+    #[serde(rename = "MeetingId", skip_serializing_if = "Option::is_none")]
+    pub meeting_id: Option<String>,
+    /// Elements this version of the crate does not know, as sent.
+    #[serde(flatten)]
+    pub extra: Fields,
+}
+impl crate::de::Decode for MeetingChangeMeetingMuteAll {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            to_user_name: fields.optional("ToUserName")?,
+            from_user_name: fields.optional("FromUserName")?,
+            create_time: fields.optional("CreateTime")?,
+            msg_type: fields.optional("MsgType")?,
+            event: fields.optional("Event")?,
+            agent_id: fields.optional("AgentID")?,
+            change_type: fields.optional("ChangeType")?,
+            from_user_tmp_open_id: fields.optional("FromUserTmpOpenId")?,
+            meeting_id: fields.optional("MeetingId")?,
+            extra: Fields(fields.into_map()),
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for MeetingChangeMeetingMuteAll {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
+/// 会议解除全体静音: 会议变更事件 ([official documentation](https://developer.work.weixin.qq.com/document/path/99081))
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
+pub struct MeetingChangeMeetingUnmuteAll {
+    /// 企业微信CorpID (for a suite notification: absent)
+    #[serde(rename = "ToUserName", skip_serializing_if = "Option::is_none")]
+    pub to_user_name: Option<String>,
+    /// 成员UserID; `sys` for system events
+    #[serde(rename = "FromUserName", skip_serializing_if = "Option::is_none")]
+    pub from_user_name: Option<String>,
+    /// 消息创建时间 (Unix seconds)
+    #[serde(rename = "CreateTime", skip_serializing_if = "Option::is_none")]
+    pub create_time: Option<i64>,
+    /// 消息类型
+    #[serde(rename = "MsgType", skip_serializing_if = "Option::is_none")]
+    pub msg_type: Option<String>,
+    /// 事件类型
+    #[serde(rename = "Event", skip_serializing_if = "Option::is_none")]
+    pub event: Option<String>,
+    /// 企业应用的id
+    #[serde(rename = "AgentID", skip_serializing_if = "Option::is_none")]
+    pub agent_id: Option<i64>,
+    /// 变更类型
+    #[serde(rename = "ChangeType", skip_serializing_if = "Option::is_none")]
+    pub change_type: Option<String>,
+    /// 操作者TmpOpenID, 操作者的会中临时ID, 仅成员操作事件有值
+    #[serde(rename = "FromUserTmpOpenId", skip_serializing_if = "Option::is_none")]
+    pub from_user_tmp_open_id: Option<String>,
+    /// 会议ID
+    #[serde(rename = "MeetingId", skip_serializing_if = "Option::is_none")]
+    pub meeting_id: Option<String>,
+    /// Elements this version of the crate does not know, as sent.
+    #[serde(flatten)]
+    pub extra: Fields,
+}
+impl crate::de::Decode for MeetingChangeMeetingUnmuteAll {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            to_user_name: fields.optional("ToUserName")?,
+            from_user_name: fields.optional("FromUserName")?,
+            create_time: fields.optional("CreateTime")?,
+            msg_type: fields.optional("MsgType")?,
+            event: fields.optional("Event")?,
+            agent_id: fields.optional("AgentID")?,
+            change_type: fields.optional("ChangeType")?,
+            from_user_tmp_open_id: fields.optional("FromUserTmpOpenId")?,
+            meeting_id: fields.optional("MeetingId")?,
+            extra: Fields(fields.into_map()),
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for MeetingChangeMeetingUnmuteAll {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
+/// 成员入会: 会议变更事件 ([official documentation](https://developer.work.weixin.qq.com/document/path/99081))
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
+pub struct MeetingChangeJoinMeeting {
+    /// 企业微信CorpID (for a suite notification: absent)
+    #[serde(rename = "ToUserName", skip_serializing_if = "Option::is_none")]
+    pub to_user_name: Option<String>,
+    /// 成员UserID; `sys` for system events
+    #[serde(rename = "FromUserName", skip_serializing_if = "Option::is_none")]
+    pub from_user_name: Option<String>,
+    /// 消息创建时间 (Unix seconds)
+    #[serde(rename = "CreateTime", skip_serializing_if = "Option::is_none")]
+    pub create_time: Option<i64>,
+    /// 消息类型
+    #[serde(rename = "MsgType", skip_serializing_if = "Option::is_none")]
+    pub msg_type: Option<String>,
+    /// 事件类型
+    #[serde(rename = "Event", skip_serializing_if = "Option::is_none")]
+    pub event: Option<String>,
+    /// 企业应用的id
+    #[serde(rename = "AgentID", skip_serializing_if = "Option::is_none")]
+    pub agent_id: Option<i64>,
+    /// 变更类型
+    #[serde(rename = "ChangeType", skip_serializing_if = "Option::is_none")]
+    pub change_type: Option<String>,
+    /// 操作者TmpOpenID, 操作者的会中临时ID, 仅成员操作事件有值
+    #[serde(rename = "FromUserTmpOpenId", skip_serializing_if = "Option::is_none")]
+    pub from_user_tmp_open_id: Option<String>,
+    /// 会议ID
+    #[serde(rename = "MeetingId", skip_serializing_if = "Option::is_none")]
+    pub meeting_id: Option<String>,
+    /// Elements this version of the crate does not know, as sent.
+    #[serde(flatten)]
+    pub extra: Fields,
+}
+impl crate::de::Decode for MeetingChangeJoinMeeting {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            to_user_name: fields.optional("ToUserName")?,
+            from_user_name: fields.optional("FromUserName")?,
+            create_time: fields.optional("CreateTime")?,
+            msg_type: fields.optional("MsgType")?,
+            event: fields.optional("Event")?,
+            agent_id: fields.optional("AgentID")?,
+            change_type: fields.optional("ChangeType")?,
+            from_user_tmp_open_id: fields.optional("FromUserTmpOpenId")?,
+            meeting_id: fields.optional("MeetingId")?,
+            extra: Fields(fields.into_map()),
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for MeetingChangeJoinMeeting {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
+/// 成员离会: 会议变更事件 ([official documentation](https://developer.work.weixin.qq.com/document/path/99081))
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
+pub struct MeetingChangeQuitMeeting {
+    /// 企业微信CorpID (for a suite notification: absent)
+    #[serde(rename = "ToUserName", skip_serializing_if = "Option::is_none")]
+    pub to_user_name: Option<String>,
+    /// 成员UserID; `sys` for system events
+    #[serde(rename = "FromUserName", skip_serializing_if = "Option::is_none")]
+    pub from_user_name: Option<String>,
+    /// 消息创建时间 (Unix seconds)
+    #[serde(rename = "CreateTime", skip_serializing_if = "Option::is_none")]
+    pub create_time: Option<i64>,
+    /// 消息类型
+    #[serde(rename = "MsgType", skip_serializing_if = "Option::is_none")]
+    pub msg_type: Option<String>,
+    /// 事件类型
+    #[serde(rename = "Event", skip_serializing_if = "Option::is_none")]
+    pub event: Option<String>,
+    /// 企业应用的id
+    #[serde(rename = "AgentID", skip_serializing_if = "Option::is_none")]
+    pub agent_id: Option<i64>,
+    /// 变更类型
+    #[serde(rename = "ChangeType", skip_serializing_if = "Option::is_none")]
+    pub change_type: Option<String>,
+    /// 操作者TmpOpenID, 操作者的会中临时ID, 仅成员操作事件有值
+    #[serde(rename = "FromUserTmpOpenId", skip_serializing_if = "Option::is_none")]
+    pub from_user_tmp_open_id: Option<String>,
+    /// 会议ID
+    #[serde(rename = "MeetingId", skip_serializing_if = "Option::is_none")]
+    pub meeting_id: Option<String>,
+    /// Elements this version of the crate does not know, as sent.
+    #[serde(flatten)]
+    pub extra: Fields,
+}
+impl crate::de::Decode for MeetingChangeQuitMeeting {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            to_user_name: fields.optional("ToUserName")?,
+            from_user_name: fields.optional("FromUserName")?,
+            create_time: fields.optional("CreateTime")?,
+            msg_type: fields.optional("MsgType")?,
+            event: fields.optional("Event")?,
+            agent_id: fields.optional("AgentID")?,
+            change_type: fields.optional("ChangeType")?,
+            from_user_tmp_open_id: fields.optional("FromUserTmpOpenId")?,
+            meeting_id: fields.optional("MeetingId")?,
+            extra: Fields(fields.into_map()),
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for MeetingChangeQuitMeeting {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
+/// 成员等待主持人入会: 会议变更事件 ([official documentation](https://developer.work.weixin.qq.com/document/path/99081))
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
+pub struct MeetingChangeJoinMeetingBeforeHost {
+    /// 企业微信CorpID (for a suite notification: absent)
+    #[serde(rename = "ToUserName", skip_serializing_if = "Option::is_none")]
+    pub to_user_name: Option<String>,
+    /// 成员UserID; `sys` for system events
+    #[serde(rename = "FromUserName", skip_serializing_if = "Option::is_none")]
+    pub from_user_name: Option<String>,
+    /// 消息创建时间 (Unix seconds)
+    #[serde(rename = "CreateTime", skip_serializing_if = "Option::is_none")]
+    pub create_time: Option<i64>,
+    /// 消息类型
+    #[serde(rename = "MsgType", skip_serializing_if = "Option::is_none")]
+    pub msg_type: Option<String>,
+    /// 事件类型
+    #[serde(rename = "Event", skip_serializing_if = "Option::is_none")]
+    pub event: Option<String>,
+    /// 企业应用的id
+    #[serde(rename = "AgentID", skip_serializing_if = "Option::is_none")]
+    pub agent_id: Option<i64>,
+    /// 变更类型
+    #[serde(rename = "ChangeType", skip_serializing_if = "Option::is_none")]
+    pub change_type: Option<String>,
+    /// 操作者TmpOpenID, 操作者的会中临时ID, 仅成员操作事件有值
+    #[serde(rename = "FromUserTmpOpenId", skip_serializing_if = "Option::is_none")]
+    pub from_user_tmp_open_id: Option<String>,
+    /// 会议ID
+    #[serde(rename = "MeetingId", skip_serializing_if = "Option::is_none")]
+    pub meeting_id: Option<String>,
+    /// Elements this version of the crate does not know, as sent.
+    #[serde(flatten)]
+    pub extra: Fields,
+}
+impl crate::de::Decode for MeetingChangeJoinMeetingBeforeHost {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            to_user_name: fields.optional("ToUserName")?,
+            from_user_name: fields.optional("FromUserName")?,
+            create_time: fields.optional("CreateTime")?,
+            msg_type: fields.optional("MsgType")?,
+            event: fields.optional("Event")?,
+            agent_id: fields.optional("AgentID")?,
+            change_type: fields.optional("ChangeType")?,
+            from_user_tmp_open_id: fields.optional("FromUserTmpOpenId")?,
+            meeting_id: fields.optional("MeetingId")?,
+            extra: Fields(fields.into_map()),
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for MeetingChangeJoinMeetingBeforeHost {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
+/// 成员进入等候室: 会议变更事件 ([official documentation](https://developer.work.weixin.qq.com/document/path/99081))
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
+pub struct MeetingChangeJoinWaitingRoom {
+    /// 企业微信CorpID (for a suite notification: absent)
+    #[serde(rename = "ToUserName", skip_serializing_if = "Option::is_none")]
+    pub to_user_name: Option<String>,
+    /// 成员UserID; `sys` for system events
+    #[serde(rename = "FromUserName", skip_serializing_if = "Option::is_none")]
+    pub from_user_name: Option<String>,
+    /// 消息创建时间 (Unix seconds)
+    #[serde(rename = "CreateTime", skip_serializing_if = "Option::is_none")]
+    pub create_time: Option<i64>,
+    /// 消息类型
+    #[serde(rename = "MsgType", skip_serializing_if = "Option::is_none")]
+    pub msg_type: Option<String>,
+    /// 事件类型
+    #[serde(rename = "Event", skip_serializing_if = "Option::is_none")]
+    pub event: Option<String>,
+    /// 企业应用的id
+    #[serde(rename = "AgentID", skip_serializing_if = "Option::is_none")]
+    pub agent_id: Option<i64>,
+    /// 变更类型
+    #[serde(rename = "ChangeType", skip_serializing_if = "Option::is_none")]
+    pub change_type: Option<String>,
+    /// 操作者TmpOpenID, 操作者的会中临时ID, 仅成员操作事件有值
+    #[serde(rename = "FromUserTmpOpenId", skip_serializing_if = "Option::is_none")]
+    pub from_user_tmp_open_id: Option<String>,
+    /// 会议ID
+    #[serde(rename = "MeetingId", skip_serializing_if = "Option::is_none")]
+    pub meeting_id: Option<String>,
+    /// Elements this version of the crate does not know, as sent.
+    #[serde(flatten)]
+    pub extra: Fields,
+}
+impl crate::de::Decode for MeetingChangeJoinWaitingRoom {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            to_user_name: fields.optional("ToUserName")?,
+            from_user_name: fields.optional("FromUserName")?,
+            create_time: fields.optional("CreateTime")?,
+            msg_type: fields.optional("MsgType")?,
+            event: fields.optional("Event")?,
+            agent_id: fields.optional("AgentID")?,
+            change_type: fields.optional("ChangeType")?,
+            from_user_tmp_open_id: fields.optional("FromUserTmpOpenId")?,
+            meeting_id: fields.optional("MeetingId")?,
+            extra: Fields(fields.into_map()),
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for MeetingChangeJoinWaitingRoom {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
+/// 成员离开等候室: 会议变更事件 ([official documentation](https://developer.work.weixin.qq.com/document/path/99081))
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
+pub struct MeetingChangeQuitWaitingRoom {
+    /// 企业微信CorpID (for a suite notification: absent)
+    #[serde(rename = "ToUserName", skip_serializing_if = "Option::is_none")]
+    pub to_user_name: Option<String>,
+    /// 成员UserID; `sys` for system events
+    #[serde(rename = "FromUserName", skip_serializing_if = "Option::is_none")]
+    pub from_user_name: Option<String>,
+    /// 消息创建时间 (Unix seconds)
+    #[serde(rename = "CreateTime", skip_serializing_if = "Option::is_none")]
+    pub create_time: Option<i64>,
+    /// 消息类型
+    #[serde(rename = "MsgType", skip_serializing_if = "Option::is_none")]
+    pub msg_type: Option<String>,
+    /// 事件类型
+    #[serde(rename = "Event", skip_serializing_if = "Option::is_none")]
+    pub event: Option<String>,
+    /// 企业应用的id
+    #[serde(rename = "AgentID", skip_serializing_if = "Option::is_none")]
+    pub agent_id: Option<i64>,
+    /// 变更类型
+    #[serde(rename = "ChangeType", skip_serializing_if = "Option::is_none")]
+    pub change_type: Option<String>,
+    /// 操作者TmpOpenID, 操作者的会中临时ID, 仅成员操作事件有值
+    #[serde(rename = "FromUserTmpOpenId", skip_serializing_if = "Option::is_none")]
+    pub from_user_tmp_open_id: Option<String>,
+    /// 会议ID
+    #[serde(rename = "MeetingId", skip_serializing_if = "Option::is_none")]
+    pub meeting_id: Option<String>,
+    /// 被操作者
+    #[serde(rename = "OperatedUser", skip_serializing_if = "Option::is_none")]
+    pub operated_user: Option<MeetingOperatedUser>,
+    /// Elements this version of the crate does not know, as sent.
+    #[serde(flatten)]
+    pub extra: Fields,
+}
+impl crate::de::Decode for MeetingChangeQuitWaitingRoom {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            to_user_name: fields.optional("ToUserName")?,
+            from_user_name: fields.optional("FromUserName")?,
+            create_time: fields.optional("CreateTime")?,
+            msg_type: fields.optional("MsgType")?,
+            event: fields.optional("Event")?,
+            agent_id: fields.optional("AgentID")?,
+            change_type: fields.optional("ChangeType")?,
+            from_user_tmp_open_id: fields.optional("FromUserTmpOpenId")?,
+            meeting_id: fields.optional("MeetingId")?,
+            operated_user: crate::callback::de::object(&mut fields, "OperatedUser")?,
+            extra: Fields(fields.into_map()),
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for MeetingChangeQuitWaitingRoom {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
+/// 成员从等候室进入会议: 会议变更事件 ([official documentation](https://developer.work.weixin.qq.com/document/path/99081))
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
+pub struct MeetingChangeJoinFromMeetingRoom {
+    /// 企业微信CorpID (for a suite notification: absent)
+    #[serde(rename = "ToUserName", skip_serializing_if = "Option::is_none")]
+    pub to_user_name: Option<String>,
+    /// 成员UserID; `sys` for system events
+    #[serde(rename = "FromUserName", skip_serializing_if = "Option::is_none")]
+    pub from_user_name: Option<String>,
+    /// 消息创建时间 (Unix seconds)
+    #[serde(rename = "CreateTime", skip_serializing_if = "Option::is_none")]
+    pub create_time: Option<i64>,
+    /// 消息类型
+    #[serde(rename = "MsgType", skip_serializing_if = "Option::is_none")]
+    pub msg_type: Option<String>,
+    /// 事件类型
+    #[serde(rename = "Event", skip_serializing_if = "Option::is_none")]
+    pub event: Option<String>,
+    /// 企业应用的id
+    #[serde(rename = "AgentID", skip_serializing_if = "Option::is_none")]
+    pub agent_id: Option<i64>,
+    /// 变更类型
+    #[serde(rename = "ChangeType", skip_serializing_if = "Option::is_none")]
+    pub change_type: Option<String>,
+    /// 操作者TmpOpenID, 操作者的会中临时ID, 仅成员操作事件有值
+    #[serde(rename = "FromUserTmpOpenId", skip_serializing_if = "Option::is_none")]
+    pub from_user_tmp_open_id: Option<String>,
+    /// 会议ID
+    #[serde(rename = "MeetingId", skip_serializing_if = "Option::is_none")]
+    pub meeting_id: Option<String>,
+    /// 被操作者
+    #[serde(rename = "OperatedUser", skip_serializing_if = "Option::is_none")]
+    pub operated_user: Option<MeetingOperatedUser>,
+    /// Elements this version of the crate does not know, as sent.
+    #[serde(flatten)]
+    pub extra: Fields,
+}
+impl crate::de::Decode for MeetingChangeJoinFromMeetingRoom {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            to_user_name: fields.optional("ToUserName")?,
+            from_user_name: fields.optional("FromUserName")?,
+            create_time: fields.optional("CreateTime")?,
+            msg_type: fields.optional("MsgType")?,
+            event: fields.optional("Event")?,
+            agent_id: fields.optional("AgentID")?,
+            change_type: fields.optional("ChangeType")?,
+            from_user_tmp_open_id: fields.optional("FromUserTmpOpenId")?,
+            meeting_id: fields.optional("MeetingId")?,
+            operated_user: crate::callback::de::object(&mut fields, "OperatedUser")?,
+            extra: Fields(fields.into_map()),
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for MeetingChangeJoinFromMeetingRoom {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
+/// 成员从会议中被移入等候室: 会议变更事件 ([official documentation](https://developer.work.weixin.qq.com/document/path/99081))
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
+pub struct MeetingChangeMoveToWaitingRoom {
+    /// 企业微信CorpID (for a suite notification: absent)
+    #[serde(rename = "ToUserName", skip_serializing_if = "Option::is_none")]
+    pub to_user_name: Option<String>,
+    /// 成员UserID; `sys` for system events
+    #[serde(rename = "FromUserName", skip_serializing_if = "Option::is_none")]
+    pub from_user_name: Option<String>,
+    /// 消息创建时间 (Unix seconds)
+    #[serde(rename = "CreateTime", skip_serializing_if = "Option::is_none")]
+    pub create_time: Option<i64>,
+    /// 消息类型
+    #[serde(rename = "MsgType", skip_serializing_if = "Option::is_none")]
+    pub msg_type: Option<String>,
+    /// 事件类型
+    #[serde(rename = "Event", skip_serializing_if = "Option::is_none")]
+    pub event: Option<String>,
+    /// 企业应用的id
+    #[serde(rename = "AgentID", skip_serializing_if = "Option::is_none")]
+    pub agent_id: Option<i64>,
+    /// 变更类型
+    #[serde(rename = "ChangeType", skip_serializing_if = "Option::is_none")]
+    pub change_type: Option<String>,
+    /// 操作者TmpOpenID, 操作者的会中临时ID, 仅成员操作事件有值
+    #[serde(rename = "FromUserTmpOpenId", skip_serializing_if = "Option::is_none")]
+    pub from_user_tmp_open_id: Option<String>,
+    /// 会议ID
+    #[serde(rename = "MeetingId", skip_serializing_if = "Option::is_none")]
+    pub meeting_id: Option<String>,
+    /// 被操作者
+    #[serde(rename = "OperatedUser", skip_serializing_if = "Option::is_none")]
+    pub operated_user: Option<MeetingOperatedUser>,
+    /// Elements this version of the crate does not know, as sent.
+    #[serde(flatten)]
+    pub extra: Fields,
+}
+impl crate::de::Decode for MeetingChangeMoveToWaitingRoom {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            to_user_name: fields.optional("ToUserName")?,
+            from_user_name: fields.optional("FromUserName")?,
+            create_time: fields.optional("CreateTime")?,
+            msg_type: fields.optional("MsgType")?,
+            event: fields.optional("Event")?,
+            agent_id: fields.optional("AgentID")?,
+            change_type: fields.optional("ChangeType")?,
+            from_user_tmp_open_id: fields.optional("FromUserTmpOpenId")?,
+            meeting_id: fields.optional("MeetingId")?,
+            operated_user: crate::callback::de::object(&mut fields, "OperatedUser")?,
+            extra: Fields(fields.into_map()),
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for MeetingChangeMoveToWaitingRoom {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
+/// 共享屏幕开启: 会议变更事件 ([official documentation](https://developer.work.weixin.qq.com/document/path/99081))
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
+pub struct MeetingChangeOpenScreenShare {
+    /// 企业微信CorpID (for a suite notification: absent)
+    #[serde(rename = "ToUserName", skip_serializing_if = "Option::is_none")]
+    pub to_user_name: Option<String>,
+    /// 成员UserID; `sys` for system events
+    #[serde(rename = "FromUserName", skip_serializing_if = "Option::is_none")]
+    pub from_user_name: Option<String>,
+    /// 消息创建时间 (Unix seconds)
+    #[serde(rename = "CreateTime", skip_serializing_if = "Option::is_none")]
+    pub create_time: Option<i64>,
+    /// 消息类型
+    #[serde(rename = "MsgType", skip_serializing_if = "Option::is_none")]
+    pub msg_type: Option<String>,
+    /// 事件类型
+    #[serde(rename = "Event", skip_serializing_if = "Option::is_none")]
+    pub event: Option<String>,
+    /// 企业应用的id
+    #[serde(rename = "AgentID", skip_serializing_if = "Option::is_none")]
+    pub agent_id: Option<i64>,
+    /// 变更类型
+    #[serde(rename = "ChangeType", skip_serializing_if = "Option::is_none")]
+    pub change_type: Option<String>,
+    /// 操作者TmpOpenID, 操作者的会中临时ID, 仅成员操作事件有值
+    #[serde(rename = "FromUserTmpOpenId", skip_serializing_if = "Option::is_none")]
+    pub from_user_tmp_open_id: Option<String>,
+    /// 会议ID
+    #[serde(rename = "MeetingId", skip_serializing_if = "Option::is_none")]
+    pub meeting_id: Option<String>,
+    /// Elements this version of the crate does not know, as sent.
+    #[serde(flatten)]
+    pub extra: Fields,
+}
+impl crate::de::Decode for MeetingChangeOpenScreenShare {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            to_user_name: fields.optional("ToUserName")?,
+            from_user_name: fields.optional("FromUserName")?,
+            create_time: fields.optional("CreateTime")?,
+            msg_type: fields.optional("MsgType")?,
+            event: fields.optional("Event")?,
+            agent_id: fields.optional("AgentID")?,
+            change_type: fields.optional("ChangeType")?,
+            from_user_tmp_open_id: fields.optional("FromUserTmpOpenId")?,
+            meeting_id: fields.optional("MeetingId")?,
+            extra: Fields(fields.into_map()),
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for MeetingChangeOpenScreenShare {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
+/// 共享屏幕结束: 会议变更事件 ([official documentation](https://developer.work.weixin.qq.com/document/path/99081))
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
+pub struct MeetingChangeCloseScreenShare {
+    /// 企业微信CorpID (for a suite notification: absent)
+    #[serde(rename = "ToUserName", skip_serializing_if = "Option::is_none")]
+    pub to_user_name: Option<String>,
+    /// 成员UserID; `sys` for system events
+    #[serde(rename = "FromUserName", skip_serializing_if = "Option::is_none")]
+    pub from_user_name: Option<String>,
+    /// 消息创建时间 (Unix seconds)
+    #[serde(rename = "CreateTime", skip_serializing_if = "Option::is_none")]
+    pub create_time: Option<i64>,
+    /// 消息类型
+    #[serde(rename = "MsgType", skip_serializing_if = "Option::is_none")]
+    pub msg_type: Option<String>,
+    /// 事件类型
+    #[serde(rename = "Event", skip_serializing_if = "Option::is_none")]
+    pub event: Option<String>,
+    /// 企业应用的id
+    #[serde(rename = "AgentID", skip_serializing_if = "Option::is_none")]
+    pub agent_id: Option<i64>,
+    /// 变更类型
+    #[serde(rename = "ChangeType", skip_serializing_if = "Option::is_none")]
+    pub change_type: Option<String>,
+    /// 操作者TmpOpenID, 操作者的会中临时ID, 仅成员操作事件有值
+    #[serde(rename = "FromUserTmpOpenId", skip_serializing_if = "Option::is_none")]
+    pub from_user_tmp_open_id: Option<String>,
+    /// 会议ID
+    #[serde(rename = "MeetingId", skip_serializing_if = "Option::is_none")]
+    pub meeting_id: Option<String>,
+    /// Elements this version of the crate does not know, as sent.
+    #[serde(flatten)]
+    pub extra: Fields,
+}
+impl crate::de::Decode for MeetingChangeCloseScreenShare {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            to_user_name: fields.optional("ToUserName")?,
+            from_user_name: fields.optional("FromUserName")?,
+            create_time: fields.optional("CreateTime")?,
+            msg_type: fields.optional("MsgType")?,
+            event: fields.optional("Event")?,
+            agent_id: fields.optional("AgentID")?,
+            change_type: fields.optional("ChangeType")?,
+            from_user_tmp_open_id: fields.optional("FromUserTmpOpenId")?,
+            meeting_id: fields.optional("MeetingId")?,
+            extra: Fields(fields.into_map()),
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for MeetingChangeCloseScreenShare {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
+/// 会议成员角色变更: 会议变更事件 ([official documentation](https://developer.work.weixin.qq.com/document/path/99081))
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
+pub struct MeetingChangeRoleChange {
+    /// 企业微信CorpID (for a suite notification: absent)
+    #[serde(rename = "ToUserName", skip_serializing_if = "Option::is_none")]
+    pub to_user_name: Option<String>,
+    /// 成员UserID; `sys` for system events
+    #[serde(rename = "FromUserName", skip_serializing_if = "Option::is_none")]
+    pub from_user_name: Option<String>,
+    /// 消息创建时间 (Unix seconds)
+    #[serde(rename = "CreateTime", skip_serializing_if = "Option::is_none")]
+    pub create_time: Option<i64>,
+    /// 消息类型
+    #[serde(rename = "MsgType", skip_serializing_if = "Option::is_none")]
+    pub msg_type: Option<String>,
+    /// 事件类型
+    #[serde(rename = "Event", skip_serializing_if = "Option::is_none")]
+    pub event: Option<String>,
+    /// 企业应用的id
+    #[serde(rename = "AgentID", skip_serializing_if = "Option::is_none")]
+    pub agent_id: Option<i64>,
+    /// 变更类型
+    #[serde(rename = "ChangeType", skip_serializing_if = "Option::is_none")]
+    pub change_type: Option<String>,
+    /// 操作者TmpOpenID, 操作者的会中临时ID, 仅成员操作事件有值
+    #[serde(rename = "FromUserTmpOpenId", skip_serializing_if = "Option::is_none")]
+    pub from_user_tmp_open_id: Option<String>,
+    /// 会议ID
+    #[serde(rename = "MeetingId", skip_serializing_if = "Option::is_none")]
+    pub meeting_id: Option<String>,
+    /// 被操作者
+    #[serde(rename = "OperatedUser", skip_serializing_if = "Option::is_none")]
+    pub operated_user: Option<MeetingOperatedUser>,
+    /// Elements this version of the crate does not know, as sent.
+    #[serde(flatten)]
+    pub extra: Fields,
+}
+impl crate::de::Decode for MeetingChangeRoleChange {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            to_user_name: fields.optional("ToUserName")?,
+            from_user_name: fields.optional("FromUserName")?,
+            create_time: fields.optional("CreateTime")?,
+            msg_type: fields.optional("MsgType")?,
+            event: fields.optional("Event")?,
+            agent_id: fields.optional("AgentID")?,
+            change_type: fields.optional("ChangeType")?,
+            from_user_tmp_open_id: fields.optional("FromUserTmpOpenId")?,
+            meeting_id: fields.optional("MeetingId")?,
+            operated_user: crate::callback::de::object(&mut fields, "OperatedUser")?,
+            extra: Fields(fields.into_map()),
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for MeetingChangeRoleChange {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
+/// 网络研讨会成员角色变更: 会议变更事件 ([official documentation](https://developer.work.weixin.qq.com/document/path/99081))
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
+pub struct MeetingChangeWebinarRoleChange {
+    /// 企业微信CorpID (for a suite notification: absent)
+    #[serde(rename = "ToUserName", skip_serializing_if = "Option::is_none")]
+    pub to_user_name: Option<String>,
+    /// 成员UserID; `sys` for system events
+    #[serde(rename = "FromUserName", skip_serializing_if = "Option::is_none")]
+    pub from_user_name: Option<String>,
+    /// 消息创建时间 (Unix seconds)
+    #[serde(rename = "CreateTime", skip_serializing_if = "Option::is_none")]
+    pub create_time: Option<i64>,
+    /// 消息类型
+    #[serde(rename = "MsgType", skip_serializing_if = "Option::is_none")]
+    pub msg_type: Option<String>,
+    /// 事件类型
+    #[serde(rename = "Event", skip_serializing_if = "Option::is_none")]
+    pub event: Option<String>,
+    /// 企业应用的id
+    #[serde(rename = "AgentID", skip_serializing_if = "Option::is_none")]
+    pub agent_id: Option<i64>,
+    /// 变更类型
+    #[serde(rename = "ChangeType", skip_serializing_if = "Option::is_none")]
+    pub change_type: Option<String>,
+    /// 操作者TmpOpenID, 操作者的会中临时ID, 仅成员操作事件有值
+    #[serde(rename = "FromUserTmpOpenId", skip_serializing_if = "Option::is_none")]
+    pub from_user_tmp_open_id: Option<String>,
+    /// 会议ID
+    #[serde(rename = "MeetingId", skip_serializing_if = "Option::is_none")]
+    pub meeting_id: Option<String>,
+    /// 被操作者
+    #[serde(rename = "OperatedUser", skip_serializing_if = "Option::is_none")]
+    pub operated_user: Option<MeetingOperatedUser>,
+    /// Elements this version of the crate does not know, as sent.
+    #[serde(flatten)]
+    pub extra: Fields,
+}
+impl crate::de::Decode for MeetingChangeWebinarRoleChange {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            to_user_name: fields.optional("ToUserName")?,
+            from_user_name: fields.optional("FromUserName")?,
+            create_time: fields.optional("CreateTime")?,
+            msg_type: fields.optional("MsgType")?,
+            event: fields.optional("Event")?,
+            agent_id: fields.optional("AgentID")?,
+            change_type: fields.optional("ChangeType")?,
+            from_user_tmp_open_id: fields.optional("FromUserTmpOpenId")?,
+            meeting_id: fields.optional("MeetingId")?,
+            operated_user: crate::callback::de::object(&mut fields, "OperatedUser")?,
+            extra: Fields(fields.into_map()),
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for MeetingChangeWebinarRoleChange {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
+/// 网络研讨会暖场上传结果: 会议变更事件 ([official documentation](https://developer.work.weixin.qq.com/document/path/99081))
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
+pub struct MeetingChangeWebinarWarmUpUpload {
+    /// 企业微信CorpID (for a suite notification: absent)
+    #[serde(rename = "ToUserName", skip_serializing_if = "Option::is_none")]
+    pub to_user_name: Option<String>,
+    /// 成员UserID; `sys` for system events
+    #[serde(rename = "FromUserName", skip_serializing_if = "Option::is_none")]
+    pub from_user_name: Option<String>,
+    /// 消息创建时间 (Unix seconds)
+    #[serde(rename = "CreateTime", skip_serializing_if = "Option::is_none")]
+    pub create_time: Option<i64>,
+    /// 消息类型
+    #[serde(rename = "MsgType", skip_serializing_if = "Option::is_none")]
+    pub msg_type: Option<String>,
+    /// 事件类型
+    #[serde(rename = "Event", skip_serializing_if = "Option::is_none")]
+    pub event: Option<String>,
+    /// 企业应用的id
+    #[serde(rename = "AgentID", skip_serializing_if = "Option::is_none")]
+    pub agent_id: Option<i64>,
+    /// 变更类型
+    #[serde(rename = "ChangeType", skip_serializing_if = "Option::is_none")]
+    pub change_type: Option<String>,
+    /// 操作者TmpOpenID, 操作者的会中临时ID, 仅成员操作事件有值
+    #[serde(rename = "FromUserTmpOpenId", skip_serializing_if = "Option::is_none")]
+    pub from_user_tmp_open_id: Option<String>,
+    /// 会议ID
+    #[serde(rename = "MeetingId", skip_serializing_if = "Option::is_none")]
+    pub meeting_id: Option<String>,
+    /// 暖场配置信息
+    #[serde(rename = "WarmUpInfo", skip_serializing_if = "Option::is_none")]
+    pub warm_up_info: Option<MeetingWarmUpInfo>,
+    /// Elements this version of the crate does not know, as sent.
+    #[serde(flatten)]
+    pub extra: Fields,
+}
+impl crate::de::Decode for MeetingChangeWebinarWarmUpUpload {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            to_user_name: fields.optional("ToUserName")?,
+            from_user_name: fields.optional("FromUserName")?,
+            create_time: fields.optional("CreateTime")?,
+            msg_type: fields.optional("MsgType")?,
+            event: fields.optional("Event")?,
+            agent_id: fields.optional("AgentID")?,
+            change_type: fields.optional("ChangeType")?,
+            from_user_tmp_open_id: fields.optional("FromUserTmpOpenId")?,
+            meeting_id: fields.optional("MeetingId")?,
+            warm_up_info: crate::callback::de::object(&mut fields, "WarmUpInfo")?,
+            extra: Fields(fields.into_map()),
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for MeetingChangeWebinarWarmUpUpload {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
+/// PSTN 外呼状态更新: 会议变更事件 ([official documentation](https://developer.work.weixin.qq.com/document/path/99081))
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
+pub struct MeetingChangePstnStatusUpdate {
+    /// 企业微信CorpID (for a suite notification: absent)
+    #[serde(rename = "ToUserName", skip_serializing_if = "Option::is_none")]
+    pub to_user_name: Option<String>,
+    /// 成员UserID; `sys` for system events
+    #[serde(rename = "FromUserName", skip_serializing_if = "Option::is_none")]
+    pub from_user_name: Option<String>,
+    /// 消息创建时间 (Unix seconds)
+    #[serde(rename = "CreateTime", skip_serializing_if = "Option::is_none")]
+    pub create_time: Option<i64>,
+    /// 消息类型
+    #[serde(rename = "MsgType", skip_serializing_if = "Option::is_none")]
+    pub msg_type: Option<String>,
+    /// 事件类型
+    #[serde(rename = "Event", skip_serializing_if = "Option::is_none")]
+    pub event: Option<String>,
+    /// 企业应用的id
+    #[serde(rename = "AgentID", skip_serializing_if = "Option::is_none")]
+    pub agent_id: Option<i64>,
+    /// 变更类型
+    #[serde(rename = "ChangeType", skip_serializing_if = "Option::is_none")]
+    pub change_type: Option<String>,
+    /// 操作者TmpOpenID, 操作者的会中临时ID, 仅成员操作事件有值
+    #[serde(rename = "FromUserTmpOpenId", skip_serializing_if = "Option::is_none")]
+    pub from_user_tmp_open_id: Option<String>,
+    /// 会议ID
+    #[serde(rename = "MeetingId", skip_serializing_if = "Option::is_none")]
+    pub meeting_id: Option<String>,
+    /// PSTN外呼状态: START_INVITE, START_ACCEPT, LEAVE_WITHOUT_ACCEPT, LEAVE_WITH_ACCEPTED, CANCLE_INVITE (sic)
+    #[serde(rename = "PstnStatus", skip_serializing_if = "Option::is_none")]
+    pub pstn_status: Option<String>,
+    /// Elements this version of the crate does not know, as sent.
+    #[serde(flatten)]
+    pub extra: Fields,
+}
+impl crate::de::Decode for MeetingChangePstnStatusUpdate {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            to_user_name: fields.optional("ToUserName")?,
+            from_user_name: fields.optional("FromUserName")?,
+            create_time: fields.optional("CreateTime")?,
+            msg_type: fields.optional("MsgType")?,
+            event: fields.optional("Event")?,
+            agent_id: fields.optional("AgentID")?,
+            change_type: fields.optional("ChangeType")?,
+            from_user_tmp_open_id: fields.optional("FromUserTmpOpenId")?,
+            meeting_id: fields.optional("MeetingId")?,
+            pstn_status: fields.optional("PstnStatus")?,
+            extra: Fields(fields.into_map()),
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for MeetingChangePstnStatusUpdate {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
+/// 素材上传结果: 会议变更事件 ([official documentation](https://developer.work.weixin.qq.com/document/path/99081))
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
+pub struct MeetingChangeMediumUpload {
+    /// 企业微信CorpID (for a suite notification: absent)
+    #[serde(rename = "ToUserName", skip_serializing_if = "Option::is_none")]
+    pub to_user_name: Option<String>,
+    /// 成员UserID; `sys` for system events
+    #[serde(rename = "FromUserName", skip_serializing_if = "Option::is_none")]
+    pub from_user_name: Option<String>,
+    /// 消息创建时间 (Unix seconds)
+    #[serde(rename = "CreateTime", skip_serializing_if = "Option::is_none")]
+    pub create_time: Option<i64>,
+    /// 消息类型
+    #[serde(rename = "MsgType", skip_serializing_if = "Option::is_none")]
+    pub msg_type: Option<String>,
+    /// 事件类型
+    #[serde(rename = "Event", skip_serializing_if = "Option::is_none")]
+    pub event: Option<String>,
+    /// 企业应用的id
+    #[serde(rename = "AgentID", skip_serializing_if = "Option::is_none")]
+    pub agent_id: Option<i64>,
+    /// 变更类型
+    #[serde(rename = "ChangeType", skip_serializing_if = "Option::is_none")]
+    pub change_type: Option<String>,
+    /// 操作者TmpOpenID, 操作者的会中临时ID, 仅成员操作事件有值
+    #[serde(rename = "FromUserTmpOpenId", skip_serializing_if = "Option::is_none")]
+    pub from_user_tmp_open_id: Option<String>,
+    /// 会议ID
+    #[serde(rename = "MeetingId", skip_serializing_if = "Option::is_none")]
+    pub meeting_id: Option<String>,
+    /// 上传事件是否成功: true 全部素材上传成功; false 存在素材上传失败, 需重新上传全部素材
+    #[serde(rename = "AllUploadStatus", skip_serializing_if = "Option::is_none")]
+    pub all_upload_status: Option<bool>,
+    /// 上传的素材, 每个素材一个UploadInfo元素
+    #[serde(rename = "UploadInfo", skip_serializing_if = "Option::is_none")]
+    pub upload_info: Option<Vec<MeetingMediumUpload>>,
+    /// Elements this version of the crate does not know, as sent.
+    #[serde(flatten)]
+    pub extra: Fields,
+}
+impl crate::de::Decode for MeetingChangeMediumUpload {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            to_user_name: fields.optional("ToUserName")?,
+            from_user_name: fields.optional("FromUserName")?,
+            create_time: fields.optional("CreateTime")?,
+            msg_type: fields.optional("MsgType")?,
+            event: fields.optional("Event")?,
+            agent_id: fields.optional("AgentID")?,
+            change_type: fields.optional("ChangeType")?,
+            from_user_tmp_open_id: fields.optional("FromUserTmpOpenId")?,
+            meeting_id: fields.optional("MeetingId")?,
+            all_upload_status: fields.optional("AllUploadStatus")?,
+            upload_info: crate::callback::de::list(&mut fields, "UploadInfo")?,
+            extra: Fields(fields.into_map()),
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for MeetingChangeMediumUpload {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
+/// 开始云录制: 会议变更事件 ([official documentation](https://developer.work.weixin.qq.com/document/path/99081))
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
+pub struct MeetingChangeStartRecording {
+    /// 企业微信CorpID (for a suite notification: absent)
+    #[serde(rename = "ToUserName", skip_serializing_if = "Option::is_none")]
+    pub to_user_name: Option<String>,
+    /// 成员UserID; `sys` for system events
+    #[serde(rename = "FromUserName", skip_serializing_if = "Option::is_none")]
+    pub from_user_name: Option<String>,
+    /// 消息创建时间 (Unix seconds)
+    #[serde(rename = "CreateTime", skip_serializing_if = "Option::is_none")]
+    pub create_time: Option<i64>,
+    /// 消息类型
+    #[serde(rename = "MsgType", skip_serializing_if = "Option::is_none")]
+    pub msg_type: Option<String>,
+    /// 事件类型
+    #[serde(rename = "Event", skip_serializing_if = "Option::is_none")]
+    pub event: Option<String>,
+    /// 企业应用的id
+    #[serde(rename = "AgentID", skip_serializing_if = "Option::is_none")]
+    pub agent_id: Option<i64>,
+    /// 变更类型
+    #[serde(rename = "ChangeType", skip_serializing_if = "Option::is_none")]
+    pub change_type: Option<String>,
+    /// 操作者TmpOpenID, 操作者的会中临时ID, 仅成员操作事件有值
+    #[serde(rename = "FromUserTmpOpenId", skip_serializing_if = "Option::is_none")]
+    pub from_user_tmp_open_id: Option<String>,
+    /// 会议ID
+    #[serde(rename = "MeetingId", skip_serializing_if = "Option::is_none")]
+    pub meeting_id: Option<String>,
+    /// Elements this version of the crate does not know, as sent.
+    #[serde(flatten)]
+    pub extra: Fields,
+}
+impl crate::de::Decode for MeetingChangeStartRecording {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            to_user_name: fields.optional("ToUserName")?,
+            from_user_name: fields.optional("FromUserName")?,
+            create_time: fields.optional("CreateTime")?,
+            msg_type: fields.optional("MsgType")?,
+            event: fields.optional("Event")?,
+            agent_id: fields.optional("AgentID")?,
+            change_type: fields.optional("ChangeType")?,
+            from_user_tmp_open_id: fields.optional("FromUserTmpOpenId")?,
+            meeting_id: fields.optional("MeetingId")?,
+            extra: Fields(fields.into_map()),
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for MeetingChangeStartRecording {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
+/// 暂停云录制: 会议变更事件 ([official documentation](https://developer.work.weixin.qq.com/document/path/99081))
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
+pub struct MeetingChangePauseRecording {
+    /// 企业微信CorpID (for a suite notification: absent)
+    #[serde(rename = "ToUserName", skip_serializing_if = "Option::is_none")]
+    pub to_user_name: Option<String>,
+    /// 成员UserID; `sys` for system events
+    #[serde(rename = "FromUserName", skip_serializing_if = "Option::is_none")]
+    pub from_user_name: Option<String>,
+    /// 消息创建时间 (Unix seconds)
+    #[serde(rename = "CreateTime", skip_serializing_if = "Option::is_none")]
+    pub create_time: Option<i64>,
+    /// 消息类型
+    #[serde(rename = "MsgType", skip_serializing_if = "Option::is_none")]
+    pub msg_type: Option<String>,
+    /// 事件类型
+    #[serde(rename = "Event", skip_serializing_if = "Option::is_none")]
+    pub event: Option<String>,
+    /// 企业应用的id
+    #[serde(rename = "AgentID", skip_serializing_if = "Option::is_none")]
+    pub agent_id: Option<i64>,
+    /// 变更类型
+    #[serde(rename = "ChangeType", skip_serializing_if = "Option::is_none")]
+    pub change_type: Option<String>,
+    /// 操作者TmpOpenID, 操作者的会中临时ID, 仅成员操作事件有值
+    #[serde(rename = "FromUserTmpOpenId", skip_serializing_if = "Option::is_none")]
+    pub from_user_tmp_open_id: Option<String>,
+    /// 会议ID
+    #[serde(rename = "MeetingId", skip_serializing_if = "Option::is_none")]
+    pub meeting_id: Option<String>,
+    /// Elements this version of the crate does not know, as sent.
+    #[serde(flatten)]
+    pub extra: Fields,
+}
+impl crate::de::Decode for MeetingChangePauseRecording {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            to_user_name: fields.optional("ToUserName")?,
+            from_user_name: fields.optional("FromUserName")?,
+            create_time: fields.optional("CreateTime")?,
+            msg_type: fields.optional("MsgType")?,
+            event: fields.optional("Event")?,
+            agent_id: fields.optional("AgentID")?,
+            change_type: fields.optional("ChangeType")?,
+            from_user_tmp_open_id: fields.optional("FromUserTmpOpenId")?,
+            meeting_id: fields.optional("MeetingId")?,
+            extra: Fields(fields.into_map()),
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for MeetingChangePauseRecording {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
+/// 恢复云录制: 会议变更事件 ([official documentation](https://developer.work.weixin.qq.com/document/path/99081))
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
+pub struct MeetingChangeResumeRecording {
+    /// 企业微信CorpID (for a suite notification: absent)
+    #[serde(rename = "ToUserName", skip_serializing_if = "Option::is_none")]
+    pub to_user_name: Option<String>,
+    /// 成员UserID; `sys` for system events
+    #[serde(rename = "FromUserName", skip_serializing_if = "Option::is_none")]
+    pub from_user_name: Option<String>,
+    /// 消息创建时间 (Unix seconds)
+    #[serde(rename = "CreateTime", skip_serializing_if = "Option::is_none")]
+    pub create_time: Option<i64>,
+    /// 消息类型
+    #[serde(rename = "MsgType", skip_serializing_if = "Option::is_none")]
+    pub msg_type: Option<String>,
+    /// 事件类型
+    #[serde(rename = "Event", skip_serializing_if = "Option::is_none")]
+    pub event: Option<String>,
+    /// 企业应用的id
+    #[serde(rename = "AgentID", skip_serializing_if = "Option::is_none")]
+    pub agent_id: Option<i64>,
+    /// 变更类型
+    #[serde(rename = "ChangeType", skip_serializing_if = "Option::is_none")]
+    pub change_type: Option<String>,
+    /// 操作者TmpOpenID, 操作者的会中临时ID, 仅成员操作事件有值
+    #[serde(rename = "FromUserTmpOpenId", skip_serializing_if = "Option::is_none")]
+    pub from_user_tmp_open_id: Option<String>,
+    /// 会议ID
+    #[serde(rename = "MeetingId", skip_serializing_if = "Option::is_none")]
+    pub meeting_id: Option<String>,
+    /// Elements this version of the crate does not know, as sent.
+    #[serde(flatten)]
+    pub extra: Fields,
+}
+impl crate::de::Decode for MeetingChangeResumeRecording {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            to_user_name: fields.optional("ToUserName")?,
+            from_user_name: fields.optional("FromUserName")?,
+            create_time: fields.optional("CreateTime")?,
+            msg_type: fields.optional("MsgType")?,
+            event: fields.optional("Event")?,
+            agent_id: fields.optional("AgentID")?,
+            change_type: fields.optional("ChangeType")?,
+            from_user_tmp_open_id: fields.optional("FromUserTmpOpenId")?,
+            meeting_id: fields.optional("MeetingId")?,
+            extra: Fields(fields.into_map()),
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for MeetingChangeResumeRecording {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
+/// 停止云录制: 会议变更事件 ([official documentation](https://developer.work.weixin.qq.com/document/path/99081))
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
+pub struct MeetingChangeStopRecording {
+    /// 企业微信CorpID (for a suite notification: absent)
+    #[serde(rename = "ToUserName", skip_serializing_if = "Option::is_none")]
+    pub to_user_name: Option<String>,
+    /// 成员UserID; `sys` for system events
+    #[serde(rename = "FromUserName", skip_serializing_if = "Option::is_none")]
+    pub from_user_name: Option<String>,
+    /// 消息创建时间 (Unix seconds)
+    #[serde(rename = "CreateTime", skip_serializing_if = "Option::is_none")]
+    pub create_time: Option<i64>,
+    /// 消息类型
+    #[serde(rename = "MsgType", skip_serializing_if = "Option::is_none")]
+    pub msg_type: Option<String>,
+    /// 事件类型
+    #[serde(rename = "Event", skip_serializing_if = "Option::is_none")]
+    pub event: Option<String>,
+    /// 企业应用的id
+    #[serde(rename = "AgentID", skip_serializing_if = "Option::is_none")]
+    pub agent_id: Option<i64>,
+    /// 变更类型
+    #[serde(rename = "ChangeType", skip_serializing_if = "Option::is_none")]
+    pub change_type: Option<String>,
+    /// 操作者TmpOpenID, 操作者的会中临时ID, 仅成员操作事件有值
+    #[serde(rename = "FromUserTmpOpenId", skip_serializing_if = "Option::is_none")]
+    pub from_user_tmp_open_id: Option<String>,
+    /// 会议ID
+    #[serde(rename = "MeetingId", skip_serializing_if = "Option::is_none")]
+    pub meeting_id: Option<String>,
+    /// Elements this version of the crate does not know, as sent.
+    #[serde(flatten)]
+    pub extra: Fields,
+}
+impl crate::de::Decode for MeetingChangeStopRecording {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            to_user_name: fields.optional("ToUserName")?,
+            from_user_name: fields.optional("FromUserName")?,
+            create_time: fields.optional("CreateTime")?,
+            msg_type: fields.optional("MsgType")?,
+            event: fields.optional("Event")?,
+            agent_id: fields.optional("AgentID")?,
+            change_type: fields.optional("ChangeType")?,
+            from_user_tmp_open_id: fields.optional("FromUserTmpOpenId")?,
+            meeting_id: fields.optional("MeetingId")?,
+            extra: Fields(fields.into_map()),
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for MeetingChangeStopRecording {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
+/// 云录制已完成: 会议变更事件 ([official documentation](https://developer.work.weixin.qq.com/document/path/99081))
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
+pub struct MeetingChangeRecordingComplete {
+    /// 企业微信CorpID (for a suite notification: absent)
+    #[serde(rename = "ToUserName", skip_serializing_if = "Option::is_none")]
+    pub to_user_name: Option<String>,
+    /// 成员UserID; `sys` for system events
+    #[serde(rename = "FromUserName", skip_serializing_if = "Option::is_none")]
+    pub from_user_name: Option<String>,
+    /// 消息创建时间 (Unix seconds)
+    #[serde(rename = "CreateTime", skip_serializing_if = "Option::is_none")]
+    pub create_time: Option<i64>,
+    /// 消息类型
+    #[serde(rename = "MsgType", skip_serializing_if = "Option::is_none")]
+    pub msg_type: Option<String>,
+    /// 事件类型
+    #[serde(rename = "Event", skip_serializing_if = "Option::is_none")]
+    pub event: Option<String>,
+    /// 企业应用的id
+    #[serde(rename = "AgentID", skip_serializing_if = "Option::is_none")]
+    pub agent_id: Option<i64>,
+    /// 变更类型
+    #[serde(rename = "ChangeType", skip_serializing_if = "Option::is_none")]
+    pub change_type: Option<String>,
+    /// 操作者TmpOpenID, 操作者的会中临时ID, 仅成员操作事件有值
+    #[serde(rename = "FromUserTmpOpenId", skip_serializing_if = "Option::is_none")]
+    pub from_user_tmp_open_id: Option<String>,
+    /// 会议ID
+    #[serde(rename = "MeetingId", skip_serializing_if = "Option::is_none")]
+    pub meeting_id: Option<String>,
+    /// Elements this version of the crate does not know, as sent.
+    #[serde(flatten)]
+    pub extra: Fields,
+}
+impl crate::de::Decode for MeetingChangeRecordingComplete {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            to_user_name: fields.optional("ToUserName")?,
+            from_user_name: fields.optional("FromUserName")?,
+            create_time: fields.optional("CreateTime")?,
+            msg_type: fields.optional("MsgType")?,
+            event: fields.optional("Event")?,
+            agent_id: fields.optional("AgentID")?,
+            change_type: fields.optional("ChangeType")?,
+            from_user_tmp_open_id: fields.optional("FromUserTmpOpenId")?,
+            meeting_id: fields.optional("MeetingId")?,
+            extra: Fields(fields.into_map()),
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for MeetingChangeRecordingComplete {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
+/// 删除云录制: 会议变更事件 ([official documentation](https://developer.work.weixin.qq.com/document/path/99081))
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
+pub struct MeetingChangeDeleteRecording {
+    /// 企业微信CorpID (for a suite notification: absent)
+    #[serde(rename = "ToUserName", skip_serializing_if = "Option::is_none")]
+    pub to_user_name: Option<String>,
+    /// 成员UserID; `sys` for system events
+    #[serde(rename = "FromUserName", skip_serializing_if = "Option::is_none")]
+    pub from_user_name: Option<String>,
+    /// 消息创建时间 (Unix seconds)
+    #[serde(rename = "CreateTime", skip_serializing_if = "Option::is_none")]
+    pub create_time: Option<i64>,
+    /// 消息类型
+    #[serde(rename = "MsgType", skip_serializing_if = "Option::is_none")]
+    pub msg_type: Option<String>,
+    /// 事件类型
+    #[serde(rename = "Event", skip_serializing_if = "Option::is_none")]
+    pub event: Option<String>,
+    /// 企业应用的id
+    #[serde(rename = "AgentID", skip_serializing_if = "Option::is_none")]
+    pub agent_id: Option<i64>,
+    /// 变更类型
+    #[serde(rename = "ChangeType", skip_serializing_if = "Option::is_none")]
+    pub change_type: Option<String>,
+    /// 操作者TmpOpenID, 操作者的会中临时ID, 仅成员操作事件有值
+    #[serde(rename = "FromUserTmpOpenId", skip_serializing_if = "Option::is_none")]
+    pub from_user_tmp_open_id: Option<String>,
+    /// 会议ID
+    #[serde(rename = "MeetingId", skip_serializing_if = "Option::is_none")]
+    pub meeting_id: Option<String>,
+    /// Elements this version of the crate does not know, as sent.
+    #[serde(flatten)]
+    pub extra: Fields,
+}
+impl crate::de::Decode for MeetingChangeDeleteRecording {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            to_user_name: fields.optional("ToUserName")?,
+            from_user_name: fields.optional("FromUserName")?,
+            create_time: fields.optional("CreateTime")?,
+            msg_type: fields.optional("MsgType")?,
+            event: fields.optional("Event")?,
+            agent_id: fields.optional("AgentID")?,
+            change_type: fields.optional("ChangeType")?,
+            from_user_tmp_open_id: fields.optional("FromUserTmpOpenId")?,
+            meeting_id: fields.optional("MeetingId")?,
+            extra: Fields(fields.into_map()),
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for MeetingChangeDeleteRecording {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
+/// 用户报名: 会议变更事件 ([official documentation](https://developer.work.weixin.qq.com/document/path/99081))
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
+pub struct MeetingChangeEnroll {
+    /// 企业微信CorpID (for a suite notification: absent)
+    #[serde(rename = "ToUserName", skip_serializing_if = "Option::is_none")]
+    pub to_user_name: Option<String>,
+    /// 成员UserID; `sys` for system events
+    #[serde(rename = "FromUserName", skip_serializing_if = "Option::is_none")]
+    pub from_user_name: Option<String>,
+    /// 消息创建时间 (Unix seconds)
+    #[serde(rename = "CreateTime", skip_serializing_if = "Option::is_none")]
+    pub create_time: Option<i64>,
+    /// 消息类型
+    #[serde(rename = "MsgType", skip_serializing_if = "Option::is_none")]
+    pub msg_type: Option<String>,
+    /// 事件类型
+    #[serde(rename = "Event", skip_serializing_if = "Option::is_none")]
+    pub event: Option<String>,
+    /// 企业应用的id
+    #[serde(rename = "AgentID", skip_serializing_if = "Option::is_none")]
+    pub agent_id: Option<i64>,
+    /// 变更类型
+    #[serde(rename = "ChangeType", skip_serializing_if = "Option::is_none")]
+    pub change_type: Option<String>,
+    /// 操作者TmpOpenID, 操作者的会中临时ID, 仅成员操作事件有值
+    #[serde(rename = "FromUserTmpOpenId", skip_serializing_if = "Option::is_none")]
+    pub from_user_tmp_open_id: Option<String>,
+    /// 会议ID
+    #[serde(rename = "MeetingId", skip_serializing_if = "Option::is_none")]
+    pub meeting_id: Option<String>,
+    /// 报名ID
+    #[serde(rename = "EnrollId", skip_serializing_if = "Option::is_none")]
+    pub enroll_id: Option<String>,
+    /// Elements this version of the crate does not know, as sent.
+    #[serde(flatten)]
+    pub extra: Fields,
+}
+impl crate::de::Decode for MeetingChangeEnroll {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            to_user_name: fields.optional("ToUserName")?,
+            from_user_name: fields.optional("FromUserName")?,
+            create_time: fields.optional("CreateTime")?,
+            msg_type: fields.optional("MsgType")?,
+            event: fields.optional("Event")?,
+            agent_id: fields.optional("AgentID")?,
+            change_type: fields.optional("ChangeType")?,
+            from_user_tmp_open_id: fields.optional("FromUserTmpOpenId")?,
+            meeting_id: fields.optional("MeetingId")?,
+            enroll_id: fields.optional("EnrollId")?,
+            extra: Fields(fields.into_map()),
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for MeetingChangeEnroll {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
+/// 用户取消报名: 会议变更事件 ([official documentation](https://developer.work.weixin.qq.com/document/path/99081))
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
+pub struct MeetingChangeCancelEnroll {
+    /// 企业微信CorpID (for a suite notification: absent)
+    #[serde(rename = "ToUserName", skip_serializing_if = "Option::is_none")]
+    pub to_user_name: Option<String>,
+    /// 成员UserID; `sys` for system events
+    #[serde(rename = "FromUserName", skip_serializing_if = "Option::is_none")]
+    pub from_user_name: Option<String>,
+    /// 消息创建时间 (Unix seconds)
+    #[serde(rename = "CreateTime", skip_serializing_if = "Option::is_none")]
+    pub create_time: Option<i64>,
+    /// 消息类型
+    #[serde(rename = "MsgType", skip_serializing_if = "Option::is_none")]
+    pub msg_type: Option<String>,
+    /// 事件类型
+    #[serde(rename = "Event", skip_serializing_if = "Option::is_none")]
+    pub event: Option<String>,
+    /// 企业应用的id
+    #[serde(rename = "AgentID", skip_serializing_if = "Option::is_none")]
+    pub agent_id: Option<i64>,
+    /// 变更类型
+    #[serde(rename = "ChangeType", skip_serializing_if = "Option::is_none")]
+    pub change_type: Option<String>,
+    /// 操作者TmpOpenID, 操作者的会中临时ID, 仅成员操作事件有值
+    #[serde(rename = "FromUserTmpOpenId", skip_serializing_if = "Option::is_none")]
+    pub from_user_tmp_open_id: Option<String>,
+    /// 会议ID
+    #[serde(rename = "MeetingId", skip_serializing_if = "Option::is_none")]
+    pub meeting_id: Option<String>,
+    /// 报名ID
+    #[serde(rename = "EnrollId", skip_serializing_if = "Option::is_none")]
+    pub enroll_id: Option<String>,
+    /// Elements this version of the crate does not know, as sent.
+    #[serde(flatten)]
+    pub extra: Fields,
+}
+impl crate::de::Decode for MeetingChangeCancelEnroll {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            to_user_name: fields.optional("ToUserName")?,
+            from_user_name: fields.optional("FromUserName")?,
+            create_time: fields.optional("CreateTime")?,
+            msg_type: fields.optional("MsgType")?,
+            event: fields.optional("Event")?,
+            agent_id: fields.optional("AgentID")?,
+            change_type: fields.optional("ChangeType")?,
+            from_user_tmp_open_id: fields.optional("FromUserTmpOpenId")?,
+            meeting_id: fields.optional("MeetingId")?,
+            enroll_id: fields.optional("EnrollId")?,
+            extra: Fields(fields.into_map()),
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for MeetingChangeCancelEnroll {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
+/// 会议室应答: 会议变更事件 ([official documentation](https://developer.work.weixin.qq.com/document/path/99081))
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
+pub struct MeetingChangeMeetingRoomResponse {
+    /// 企业微信CorpID (for a suite notification: absent)
+    #[serde(rename = "ToUserName", skip_serializing_if = "Option::is_none")]
+    pub to_user_name: Option<String>,
+    /// 成员UserID; `sys` for system events
+    #[serde(rename = "FromUserName", skip_serializing_if = "Option::is_none")]
+    pub from_user_name: Option<String>,
+    /// 消息创建时间 (Unix seconds)
+    #[serde(rename = "CreateTime", skip_serializing_if = "Option::is_none")]
+    pub create_time: Option<i64>,
+    /// 消息类型
+    #[serde(rename = "MsgType", skip_serializing_if = "Option::is_none")]
+    pub msg_type: Option<String>,
+    /// 事件类型
+    #[serde(rename = "Event", skip_serializing_if = "Option::is_none")]
+    pub event: Option<String>,
+    /// 企业应用的id
+    #[serde(rename = "AgentID", skip_serializing_if = "Option::is_none")]
+    pub agent_id: Option<i64>,
+    /// 变更类型
+    #[serde(rename = "ChangeType", skip_serializing_if = "Option::is_none")]
+    pub change_type: Option<String>,
+    /// 操作者TmpOpenID, 操作者的会中临时ID, 仅成员操作事件有值
+    #[serde(rename = "FromUserTmpOpenId", skip_serializing_if = "Option::is_none")]
+    pub from_user_tmp_open_id: Option<String>,
+    /// 会议ID
+    #[serde(rename = "MeetingId", skip_serializing_if = "Option::is_none")]
+    pub meeting_id: Option<String>,
+    /// 会议室ID, 与MraAddress二选一
+    #[serde(rename = "MeetingRoomId", skip_serializing_if = "Option::is_none")]
+    pub meeting_room_id: Option<String>,
+    /// MRA设备, 与MeetingRoomId二选一
+    #[serde(rename = "MraAddress", skip_serializing_if = "Option::is_none")]
+    pub mra_address: Option<MeetingMraAddress>,
+    /// 应答结果: 0 无应答, 2 入会中, 3 被拒绝, 5 取消呼叫
+    #[serde(rename = "RoomResponseStatus", skip_serializing_if = "Option::is_none")]
+    pub room_response_status: Option<i64>,
+    /// Elements this version of the crate does not know, as sent.
+    #[serde(flatten)]
+    pub extra: Fields,
+}
+impl crate::de::Decode for MeetingChangeMeetingRoomResponse {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            to_user_name: fields.optional("ToUserName")?,
+            from_user_name: fields.optional("FromUserName")?,
+            create_time: fields.optional("CreateTime")?,
+            msg_type: fields.optional("MsgType")?,
+            event: fields.optional("Event")?,
+            agent_id: fields.optional("AgentID")?,
+            change_type: fields.optional("ChangeType")?,
+            from_user_tmp_open_id: fields.optional("FromUserTmpOpenId")?,
+            meeting_id: fields.optional("MeetingId")?,
+            meeting_room_id: fields.optional("MeetingRoomId")?,
+            mra_address: crate::callback::de::object(&mut fields, "MraAddress")?,
+            room_response_status: fields.optional("RoomResponseStatus")?,
+            extra: Fields(fields.into_map()),
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for MeetingChangeMeetingRoomResponse {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
+/// 会议发起: 会议统计事件 ([official documentation](https://developer.work.weixin.qq.com/document/path/98754))
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
+pub struct MeetingStatisticsStartMeeting {
+    /// 企业微信CorpID (for a suite notification: absent)
+    #[serde(rename = "ToUserName", skip_serializing_if = "Option::is_none")]
+    pub to_user_name: Option<String>,
+    /// 成员UserID; `sys` for system events
+    #[serde(rename = "FromUserName", skip_serializing_if = "Option::is_none")]
+    pub from_user_name: Option<String>,
+    /// 消息创建时间 (Unix seconds)
+    #[serde(rename = "CreateTime", skip_serializing_if = "Option::is_none")]
+    pub create_time: Option<i64>,
+    /// 消息类型
+    #[serde(rename = "MsgType", skip_serializing_if = "Option::is_none")]
+    pub msg_type: Option<String>,
+    /// 事件类型
+    #[serde(rename = "Event", skip_serializing_if = "Option::is_none")]
+    pub event: Option<String>,
+    /// 企业应用的id
+    #[serde(rename = "AgentID", skip_serializing_if = "Option::is_none")]
+    pub agent_id: Option<i64>,
+    /// 变更类型
+    #[serde(rename = "ChangeType", skip_serializing_if = "Option::is_none")]
+    pub change_type: Option<String>,
+    /// 发起状态: 1 发起成功, 2 发起失败
     #[serde(rename = "Status", skip_serializing_if = "Option::is_none")]
     pub status: Option<i64>,
     /// Elements this version of the crate does not know, as sent.
     #[serde(flatten)]
     pub extra: Fields,
 }
-impl crate::de::Decode for MeetingStatisticsEvent {
+impl crate::de::Decode for MeetingStatisticsStartMeeting {
     fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
@@ -5989,7 +8619,7 @@ impl crate::de::Decode for MeetingStatisticsEvent {
         })
     }
 }
-impl<'de> serde::Deserialize<'de> for MeetingStatisticsEvent {
+impl<'de> serde::Deserialize<'de> for MeetingStatisticsStartMeeting {
     fn deserialize<D: serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
@@ -6395,6 +9025,18 @@ pub struct ChangeSchoolContactCreateStudent {
     /// 企业应用的id
     #[serde(rename = "AgentID", skip_serializing_if = "Option::is_none")]
     pub agent_id: Option<i64>,
+    /// 第三方应用的SuiteId
+    #[serde(rename = "SuiteId", skip_serializing_if = "Option::is_none")]
+    pub suite_id: Option<String>,
+    /// 授权企业的CorpID
+    #[serde(rename = "AuthCorpId", skip_serializing_if = "Option::is_none")]
+    pub auth_corp_id: Option<String>,
+    /// 通知类型
+    #[serde(rename = "InfoType", skip_serializing_if = "Option::is_none")]
+    pub info_type: Option<String>,
+    /// 时间戳 (Unix seconds)
+    #[serde(rename = "TimeStamp", skip_serializing_if = "Option::is_none")]
+    pub time_stamp: Option<i64>,
     /// 变更类型
     #[serde(rename = "ChangeType", skip_serializing_if = "Option::is_none")]
     pub change_type: Option<String>,
@@ -6415,6 +9057,10 @@ impl crate::de::Decode for ChangeSchoolContactCreateStudent {
             msg_type: fields.optional("MsgType")?,
             event: fields.optional("Event")?,
             agent_id: fields.optional("AgentID")?,
+            suite_id: fields.optional("SuiteId")?,
+            auth_corp_id: fields.optional("AuthCorpId")?,
+            info_type: fields.optional("InfoType")?,
+            time_stamp: fields.optional("TimeStamp")?,
             change_type: fields.optional("ChangeType")?,
             id: fields.optional("Id")?,
             extra: Fields(fields.into_map()),
@@ -6449,12 +9095,27 @@ pub struct ChangeSchoolContactUpdateStudent {
     /// 企业应用的id
     #[serde(rename = "AgentID", skip_serializing_if = "Option::is_none")]
     pub agent_id: Option<i64>,
+    /// 第三方应用的SuiteId
+    #[serde(rename = "SuiteId", skip_serializing_if = "Option::is_none")]
+    pub suite_id: Option<String>,
+    /// 授权企业的CorpID
+    #[serde(rename = "AuthCorpId", skip_serializing_if = "Option::is_none")]
+    pub auth_corp_id: Option<String>,
+    /// 通知类型
+    #[serde(rename = "InfoType", skip_serializing_if = "Option::is_none")]
+    pub info_type: Option<String>,
+    /// 时间戳 (Unix seconds)
+    #[serde(rename = "TimeStamp", skip_serializing_if = "Option::is_none")]
+    pub time_stamp: Option<i64>,
     /// 变更类型
     #[serde(rename = "ChangeType", skip_serializing_if = "Option::is_none")]
     pub change_type: Option<String>,
     /// 学生、家长的userid或部门id
     #[serde(rename = "Id", skip_serializing_if = "Option::is_none")]
     pub id: Option<String>,
+    /// 新的userid, 只在userid被修改时回调
+    #[serde(rename = "NewId", skip_serializing_if = "Option::is_none")]
+    pub new_id: Option<String>,
     /// Elements this version of the crate does not know, as sent.
     #[serde(flatten)]
     pub extra: Fields,
@@ -6469,8 +9130,13 @@ impl crate::de::Decode for ChangeSchoolContactUpdateStudent {
             msg_type: fields.optional("MsgType")?,
             event: fields.optional("Event")?,
             agent_id: fields.optional("AgentID")?,
+            suite_id: fields.optional("SuiteId")?,
+            auth_corp_id: fields.optional("AuthCorpId")?,
+            info_type: fields.optional("InfoType")?,
+            time_stamp: fields.optional("TimeStamp")?,
             change_type: fields.optional("ChangeType")?,
             id: fields.optional("Id")?,
+            new_id: fields.optional("NewId")?,
             extra: Fields(fields.into_map()),
         })
     }
@@ -6503,6 +9169,18 @@ pub struct ChangeSchoolContactDeleteStudent {
     /// 企业应用的id
     #[serde(rename = "AgentID", skip_serializing_if = "Option::is_none")]
     pub agent_id: Option<i64>,
+    /// 第三方应用的SuiteId
+    #[serde(rename = "SuiteId", skip_serializing_if = "Option::is_none")]
+    pub suite_id: Option<String>,
+    /// 授权企业的CorpID
+    #[serde(rename = "AuthCorpId", skip_serializing_if = "Option::is_none")]
+    pub auth_corp_id: Option<String>,
+    /// 通知类型
+    #[serde(rename = "InfoType", skip_serializing_if = "Option::is_none")]
+    pub info_type: Option<String>,
+    /// 时间戳 (Unix seconds)
+    #[serde(rename = "TimeStamp", skip_serializing_if = "Option::is_none")]
+    pub time_stamp: Option<i64>,
     /// 变更类型
     #[serde(rename = "ChangeType", skip_serializing_if = "Option::is_none")]
     pub change_type: Option<String>,
@@ -6523,6 +9201,10 @@ impl crate::de::Decode for ChangeSchoolContactDeleteStudent {
             msg_type: fields.optional("MsgType")?,
             event: fields.optional("Event")?,
             agent_id: fields.optional("AgentID")?,
+            suite_id: fields.optional("SuiteId")?,
+            auth_corp_id: fields.optional("AuthCorpId")?,
+            info_type: fields.optional("InfoType")?,
+            time_stamp: fields.optional("TimeStamp")?,
             change_type: fields.optional("ChangeType")?,
             id: fields.optional("Id")?,
             extra: Fields(fields.into_map()),
@@ -6557,6 +9239,18 @@ pub struct ChangeSchoolContactCreateParent {
     /// 企业应用的id
     #[serde(rename = "AgentID", skip_serializing_if = "Option::is_none")]
     pub agent_id: Option<i64>,
+    /// 第三方应用的SuiteId
+    #[serde(rename = "SuiteId", skip_serializing_if = "Option::is_none")]
+    pub suite_id: Option<String>,
+    /// 授权企业的CorpID
+    #[serde(rename = "AuthCorpId", skip_serializing_if = "Option::is_none")]
+    pub auth_corp_id: Option<String>,
+    /// 通知类型
+    #[serde(rename = "InfoType", skip_serializing_if = "Option::is_none")]
+    pub info_type: Option<String>,
+    /// 时间戳 (Unix seconds)
+    #[serde(rename = "TimeStamp", skip_serializing_if = "Option::is_none")]
+    pub time_stamp: Option<i64>,
     /// 变更类型
     #[serde(rename = "ChangeType", skip_serializing_if = "Option::is_none")]
     pub change_type: Option<String>,
@@ -6577,6 +9271,10 @@ impl crate::de::Decode for ChangeSchoolContactCreateParent {
             msg_type: fields.optional("MsgType")?,
             event: fields.optional("Event")?,
             agent_id: fields.optional("AgentID")?,
+            suite_id: fields.optional("SuiteId")?,
+            auth_corp_id: fields.optional("AuthCorpId")?,
+            info_type: fields.optional("InfoType")?,
+            time_stamp: fields.optional("TimeStamp")?,
             change_type: fields.optional("ChangeType")?,
             id: fields.optional("Id")?,
             extra: Fields(fields.into_map()),
@@ -6611,12 +9309,27 @@ pub struct ChangeSchoolContactUpdateParent {
     /// 企业应用的id
     #[serde(rename = "AgentID", skip_serializing_if = "Option::is_none")]
     pub agent_id: Option<i64>,
+    /// 第三方应用的SuiteId
+    #[serde(rename = "SuiteId", skip_serializing_if = "Option::is_none")]
+    pub suite_id: Option<String>,
+    /// 授权企业的CorpID
+    #[serde(rename = "AuthCorpId", skip_serializing_if = "Option::is_none")]
+    pub auth_corp_id: Option<String>,
+    /// 通知类型
+    #[serde(rename = "InfoType", skip_serializing_if = "Option::is_none")]
+    pub info_type: Option<String>,
+    /// 时间戳 (Unix seconds)
+    #[serde(rename = "TimeStamp", skip_serializing_if = "Option::is_none")]
+    pub time_stamp: Option<i64>,
     /// 变更类型
     #[serde(rename = "ChangeType", skip_serializing_if = "Option::is_none")]
     pub change_type: Option<String>,
     /// 学生、家长的userid或部门id
     #[serde(rename = "Id", skip_serializing_if = "Option::is_none")]
     pub id: Option<String>,
+    /// 新的userid, 只在userid被修改时回调
+    #[serde(rename = "NewId", skip_serializing_if = "Option::is_none")]
+    pub new_id: Option<String>,
     /// Elements this version of the crate does not know, as sent.
     #[serde(flatten)]
     pub extra: Fields,
@@ -6631,8 +9344,13 @@ impl crate::de::Decode for ChangeSchoolContactUpdateParent {
             msg_type: fields.optional("MsgType")?,
             event: fields.optional("Event")?,
             agent_id: fields.optional("AgentID")?,
+            suite_id: fields.optional("SuiteId")?,
+            auth_corp_id: fields.optional("AuthCorpId")?,
+            info_type: fields.optional("InfoType")?,
+            time_stamp: fields.optional("TimeStamp")?,
             change_type: fields.optional("ChangeType")?,
             id: fields.optional("Id")?,
+            new_id: fields.optional("NewId")?,
             extra: Fields(fields.into_map()),
         })
     }
@@ -6665,6 +9383,18 @@ pub struct ChangeSchoolContactDeleteParent {
     /// 企业应用的id
     #[serde(rename = "AgentID", skip_serializing_if = "Option::is_none")]
     pub agent_id: Option<i64>,
+    /// 第三方应用的SuiteId
+    #[serde(rename = "SuiteId", skip_serializing_if = "Option::is_none")]
+    pub suite_id: Option<String>,
+    /// 授权企业的CorpID
+    #[serde(rename = "AuthCorpId", skip_serializing_if = "Option::is_none")]
+    pub auth_corp_id: Option<String>,
+    /// 通知类型
+    #[serde(rename = "InfoType", skip_serializing_if = "Option::is_none")]
+    pub info_type: Option<String>,
+    /// 时间戳 (Unix seconds)
+    #[serde(rename = "TimeStamp", skip_serializing_if = "Option::is_none")]
+    pub time_stamp: Option<i64>,
     /// 变更类型
     #[serde(rename = "ChangeType", skip_serializing_if = "Option::is_none")]
     pub change_type: Option<String>,
@@ -6685,6 +9415,10 @@ impl crate::de::Decode for ChangeSchoolContactDeleteParent {
             msg_type: fields.optional("MsgType")?,
             event: fields.optional("Event")?,
             agent_id: fields.optional("AgentID")?,
+            suite_id: fields.optional("SuiteId")?,
+            auth_corp_id: fields.optional("AuthCorpId")?,
+            info_type: fields.optional("InfoType")?,
+            time_stamp: fields.optional("TimeStamp")?,
             change_type: fields.optional("ChangeType")?,
             id: fields.optional("Id")?,
             extra: Fields(fields.into_map()),
@@ -6719,6 +9453,18 @@ pub struct ChangeSchoolContactSubscribe {
     /// 企业应用的id
     #[serde(rename = "AgentID", skip_serializing_if = "Option::is_none")]
     pub agent_id: Option<i64>,
+    /// 第三方应用的SuiteId
+    #[serde(rename = "SuiteId", skip_serializing_if = "Option::is_none")]
+    pub suite_id: Option<String>,
+    /// 授权企业的CorpID
+    #[serde(rename = "AuthCorpId", skip_serializing_if = "Option::is_none")]
+    pub auth_corp_id: Option<String>,
+    /// 通知类型
+    #[serde(rename = "InfoType", skip_serializing_if = "Option::is_none")]
+    pub info_type: Option<String>,
+    /// 时间戳 (Unix seconds)
+    #[serde(rename = "TimeStamp", skip_serializing_if = "Option::is_none")]
+    pub time_stamp: Option<i64>,
     /// 变更类型
     #[serde(rename = "ChangeType", skip_serializing_if = "Option::is_none")]
     pub change_type: Option<String>,
@@ -6739,6 +9485,10 @@ impl crate::de::Decode for ChangeSchoolContactSubscribe {
             msg_type: fields.optional("MsgType")?,
             event: fields.optional("Event")?,
             agent_id: fields.optional("AgentID")?,
+            suite_id: fields.optional("SuiteId")?,
+            auth_corp_id: fields.optional("AuthCorpId")?,
+            info_type: fields.optional("InfoType")?,
+            time_stamp: fields.optional("TimeStamp")?,
             change_type: fields.optional("ChangeType")?,
             id: fields.optional("Id")?,
             extra: Fields(fields.into_map()),
@@ -6752,7 +9502,79 @@ impl<'de> serde::Deserialize<'de> for ChangeSchoolContactSubscribe {
         crate::de::deserialize(deserializer)
     }
 }
-/// 新增部门 (the documented value is spelled `create_deparmtment`): 家校通讯录变更事件 ([official documentation](https://developer.work.weixin.qq.com/document/path/92052))
+/// 家长取消关注: 家校通讯录变更事件 ([official documentation](https://developer.work.weixin.qq.com/document/path/92052))
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
+pub struct ChangeSchoolContactUnsubscribe {
+    /// 企业微信CorpID (for a suite notification: absent)
+    #[serde(rename = "ToUserName", skip_serializing_if = "Option::is_none")]
+    pub to_user_name: Option<String>,
+    /// 成员UserID; `sys` for system events
+    #[serde(rename = "FromUserName", skip_serializing_if = "Option::is_none")]
+    pub from_user_name: Option<String>,
+    /// 消息创建时间 (Unix seconds)
+    #[serde(rename = "CreateTime", skip_serializing_if = "Option::is_none")]
+    pub create_time: Option<i64>,
+    /// 消息类型
+    #[serde(rename = "MsgType", skip_serializing_if = "Option::is_none")]
+    pub msg_type: Option<String>,
+    /// 事件类型
+    #[serde(rename = "Event", skip_serializing_if = "Option::is_none")]
+    pub event: Option<String>,
+    /// 企业应用的id
+    #[serde(rename = "AgentID", skip_serializing_if = "Option::is_none")]
+    pub agent_id: Option<i64>,
+    /// 第三方应用的SuiteId
+    #[serde(rename = "SuiteId", skip_serializing_if = "Option::is_none")]
+    pub suite_id: Option<String>,
+    /// 授权企业的CorpID
+    #[serde(rename = "AuthCorpId", skip_serializing_if = "Option::is_none")]
+    pub auth_corp_id: Option<String>,
+    /// 通知类型
+    #[serde(rename = "InfoType", skip_serializing_if = "Option::is_none")]
+    pub info_type: Option<String>,
+    /// 时间戳 (Unix seconds)
+    #[serde(rename = "TimeStamp", skip_serializing_if = "Option::is_none")]
+    pub time_stamp: Option<i64>,
+    /// 变更类型
+    #[serde(rename = "ChangeType", skip_serializing_if = "Option::is_none")]
+    pub change_type: Option<String>,
+    /// 学生、家长的userid或部门id
+    #[serde(rename = "Id", skip_serializing_if = "Option::is_none")]
+    pub id: Option<String>,
+    /// Elements this version of the crate does not know, as sent.
+    #[serde(flatten)]
+    pub extra: Fields,
+}
+impl crate::de::Decode for ChangeSchoolContactUnsubscribe {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            to_user_name: fields.optional("ToUserName")?,
+            from_user_name: fields.optional("FromUserName")?,
+            create_time: fields.optional("CreateTime")?,
+            msg_type: fields.optional("MsgType")?,
+            event: fields.optional("Event")?,
+            agent_id: fields.optional("AgentID")?,
+            suite_id: fields.optional("SuiteId")?,
+            auth_corp_id: fields.optional("AuthCorpId")?,
+            info_type: fields.optional("InfoType")?,
+            time_stamp: fields.optional("TimeStamp")?,
+            change_type: fields.optional("ChangeType")?,
+            id: fields.optional("Id")?,
+            extra: Fields(fields.into_map()),
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for ChangeSchoolContactUnsubscribe {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
+/// 新增部门: 家校通讯录变更事件 ([official documentation](https://developer.work.weixin.qq.com/document/path/92052))
+///
+/// The table on 92052 names it `create_department`; the page's example (and the events/School fixture) sends `create_deparmtment`.
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct ChangeSchoolContactCreateDepartment {
     /// 企业微信CorpID (for a suite notification: absent)
@@ -6773,6 +9595,18 @@ pub struct ChangeSchoolContactCreateDepartment {
     /// 企业应用的id
     #[serde(rename = "AgentID", skip_serializing_if = "Option::is_none")]
     pub agent_id: Option<i64>,
+    /// 第三方应用的SuiteId
+    #[serde(rename = "SuiteId", skip_serializing_if = "Option::is_none")]
+    pub suite_id: Option<String>,
+    /// 授权企业的CorpID
+    #[serde(rename = "AuthCorpId", skip_serializing_if = "Option::is_none")]
+    pub auth_corp_id: Option<String>,
+    /// 通知类型
+    #[serde(rename = "InfoType", skip_serializing_if = "Option::is_none")]
+    pub info_type: Option<String>,
+    /// 时间戳 (Unix seconds)
+    #[serde(rename = "TimeStamp", skip_serializing_if = "Option::is_none")]
+    pub time_stamp: Option<i64>,
     /// 变更类型
     #[serde(rename = "ChangeType", skip_serializing_if = "Option::is_none")]
     pub change_type: Option<String>,
@@ -6793,6 +9627,10 @@ impl crate::de::Decode for ChangeSchoolContactCreateDepartment {
             msg_type: fields.optional("MsgType")?,
             event: fields.optional("Event")?,
             agent_id: fields.optional("AgentID")?,
+            suite_id: fields.optional("SuiteId")?,
+            auth_corp_id: fields.optional("AuthCorpId")?,
+            info_type: fields.optional("InfoType")?,
+            time_stamp: fields.optional("TimeStamp")?,
             change_type: fields.optional("ChangeType")?,
             id: fields.optional("Id")?,
             extra: Fields(fields.into_map()),
@@ -6806,7 +9644,9 @@ impl<'de> serde::Deserialize<'de> for ChangeSchoolContactCreateDepartment {
         crate::de::deserialize(deserializer)
     }
 }
-/// 编辑部门 (the documented value is spelled `update_deparmtment`): 家校通讯录变更事件 ([official documentation](https://developer.work.weixin.qq.com/document/path/92052))
+/// 编辑部门: 家校通讯录变更事件 ([official documentation](https://developer.work.weixin.qq.com/document/path/92052))
+///
+/// The table on 92052 names it `update_department`; the page's example (and the events/School fixture) sends `update_deparmtment`.
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct ChangeSchoolContactUpdateDepartment {
     /// 企业微信CorpID (for a suite notification: absent)
@@ -6827,6 +9667,18 @@ pub struct ChangeSchoolContactUpdateDepartment {
     /// 企业应用的id
     #[serde(rename = "AgentID", skip_serializing_if = "Option::is_none")]
     pub agent_id: Option<i64>,
+    /// 第三方应用的SuiteId
+    #[serde(rename = "SuiteId", skip_serializing_if = "Option::is_none")]
+    pub suite_id: Option<String>,
+    /// 授权企业的CorpID
+    #[serde(rename = "AuthCorpId", skip_serializing_if = "Option::is_none")]
+    pub auth_corp_id: Option<String>,
+    /// 通知类型
+    #[serde(rename = "InfoType", skip_serializing_if = "Option::is_none")]
+    pub info_type: Option<String>,
+    /// 时间戳 (Unix seconds)
+    #[serde(rename = "TimeStamp", skip_serializing_if = "Option::is_none")]
+    pub time_stamp: Option<i64>,
     /// 变更类型
     #[serde(rename = "ChangeType", skip_serializing_if = "Option::is_none")]
     pub change_type: Option<String>,
@@ -6847,6 +9699,10 @@ impl crate::de::Decode for ChangeSchoolContactUpdateDepartment {
             msg_type: fields.optional("MsgType")?,
             event: fields.optional("Event")?,
             agent_id: fields.optional("AgentID")?,
+            suite_id: fields.optional("SuiteId")?,
+            auth_corp_id: fields.optional("AuthCorpId")?,
+            info_type: fields.optional("InfoType")?,
+            time_stamp: fields.optional("TimeStamp")?,
             change_type: fields.optional("ChangeType")?,
             id: fields.optional("Id")?,
             extra: Fields(fields.into_map()),
@@ -6860,7 +9716,9 @@ impl<'de> serde::Deserialize<'de> for ChangeSchoolContactUpdateDepartment {
         crate::de::deserialize(deserializer)
     }
 }
-/// 删除部门 (the documented value is spelled `delete_deparmtment`): 家校通讯录变更事件 ([official documentation](https://developer.work.weixin.qq.com/document/path/92052))
+/// 删除部门: 家校通讯录变更事件 ([official documentation](https://developer.work.weixin.qq.com/document/path/92052))
+///
+/// The table on 92052 names it `delete_department`; the page's example (and the events/School fixture) sends `delete_deparmtment`.
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct ChangeSchoolContactDeleteDepartment {
     /// 企业微信CorpID (for a suite notification: absent)
@@ -6881,6 +9739,18 @@ pub struct ChangeSchoolContactDeleteDepartment {
     /// 企业应用的id
     #[serde(rename = "AgentID", skip_serializing_if = "Option::is_none")]
     pub agent_id: Option<i64>,
+    /// 第三方应用的SuiteId
+    #[serde(rename = "SuiteId", skip_serializing_if = "Option::is_none")]
+    pub suite_id: Option<String>,
+    /// 授权企业的CorpID
+    #[serde(rename = "AuthCorpId", skip_serializing_if = "Option::is_none")]
+    pub auth_corp_id: Option<String>,
+    /// 通知类型
+    #[serde(rename = "InfoType", skip_serializing_if = "Option::is_none")]
+    pub info_type: Option<String>,
+    /// 时间戳 (Unix seconds)
+    #[serde(rename = "TimeStamp", skip_serializing_if = "Option::is_none")]
+    pub time_stamp: Option<i64>,
     /// 变更类型
     #[serde(rename = "ChangeType", skip_serializing_if = "Option::is_none")]
     pub change_type: Option<String>,
@@ -6901,6 +9771,10 @@ impl crate::de::Decode for ChangeSchoolContactDeleteDepartment {
             msg_type: fields.optional("MsgType")?,
             event: fields.optional("Event")?,
             agent_id: fields.optional("AgentID")?,
+            suite_id: fields.optional("SuiteId")?,
+            auth_corp_id: fields.optional("AuthCorpId")?,
+            info_type: fields.optional("InfoType")?,
+            time_stamp: fields.optional("TimeStamp")?,
             change_type: fields.optional("ChangeType")?,
             id: fields.optional("Id")?,
             extra: Fields(fields.into_map()),
@@ -6914,9 +9788,9 @@ impl<'de> serde::Deserialize<'de> for ChangeSchoolContactDeleteDepartment {
         crate::de::deserialize(deserializer)
     }
 }
-/// 安全事件 ([official documentation](https://developer.work.weixin.qq.com/document/path/99042))
+/// 企业微信域名IP变更: 安全事件 ([official documentation](https://developer.work.weixin.qq.com/document/path/99042))
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
-pub struct SecurityEvent {
+pub struct SecurityChangeDomainIp {
     /// 企业微信CorpID (for a suite notification: absent)
     #[serde(rename = "ToUserName", skip_serializing_if = "Option::is_none")]
     pub to_user_name: Option<String>,
@@ -6942,7 +9816,7 @@ pub struct SecurityEvent {
     #[serde(flatten)]
     pub extra: Fields,
 }
-impl crate::de::Decode for SecurityEvent {
+impl crate::de::Decode for SecurityChangeDomainIp {
     fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
@@ -6957,7 +9831,7 @@ impl crate::de::Decode for SecurityEvent {
         })
     }
 }
-impl<'de> serde::Deserialize<'de> for SecurityEvent {
+impl<'de> serde::Deserialize<'de> for SecurityChangeDomainIp {
     fn deserialize<D: serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
@@ -8101,9 +10975,9 @@ impl<'de> serde::Deserialize<'de> for SuiteTicketEvent {
         crate::de::deserialize(deserializer)
     }
 }
-/// 文档变更事件 ([official documentation](https://developer.work.weixin.qq.com/document/path/97992))
+/// 修改文档成员: 文档变更事件 ([official documentation](https://developer.work.weixin.qq.com/document/path/97992))
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
-pub struct DocChangeEvent {
+pub struct DocChangeDocMemberChange {
     /// 企业微信CorpID (for a suite notification: absent)
     #[serde(rename = "ToUserName", skip_serializing_if = "Option::is_none")]
     pub to_user_name: Option<String>,
@@ -8135,7 +11009,7 @@ pub struct DocChangeEvent {
     #[serde(flatten)]
     pub extra: Fields,
 }
-impl crate::de::Decode for DocChangeEvent {
+impl crate::de::Decode for DocChangeDocMemberChange {
     fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
@@ -8152,16 +11026,248 @@ impl crate::de::Decode for DocChangeEvent {
         })
     }
 }
-impl<'de> serde::Deserialize<'de> for DocChangeEvent {
+impl<'de> serde::Deserialize<'de> for DocChangeDocMemberChange {
     fn deserialize<D: serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
         crate::de::deserialize(deserializer)
     }
 }
-/// 智能表格变更事件 ([official documentation](https://developer.work.weixin.qq.com/document/path/97992))
+/// 删除文档: 文档变更事件 ([official documentation](https://developer.work.weixin.qq.com/document/path/97992))
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
-pub struct SmartSheetChangeEvent {
+pub struct DocChangeDeleteDoc {
+    /// 企业微信CorpID (for a suite notification: absent)
+    #[serde(rename = "ToUserName", skip_serializing_if = "Option::is_none")]
+    pub to_user_name: Option<String>,
+    /// 成员UserID; `sys` for system events
+    #[serde(rename = "FromUserName", skip_serializing_if = "Option::is_none")]
+    pub from_user_name: Option<String>,
+    /// 消息创建时间 (Unix seconds)
+    #[serde(rename = "CreateTime", skip_serializing_if = "Option::is_none")]
+    pub create_time: Option<i64>,
+    /// 消息类型
+    #[serde(rename = "MsgType", skip_serializing_if = "Option::is_none")]
+    pub msg_type: Option<String>,
+    /// 事件类型
+    #[serde(rename = "Event", skip_serializing_if = "Option::is_none")]
+    pub event: Option<String>,
+    /// 企业应用的id
+    #[serde(rename = "AgentID", skip_serializing_if = "Option::is_none")]
+    pub agent_id: Option<i64>,
+    /// 变更类型
+    #[serde(rename = "ChangeType", skip_serializing_if = "Option::is_none")]
+    pub change_type: Option<String>,
+    /// 文档id列表
+    #[serde(rename = "DocId", skip_serializing_if = "Option::is_none")]
+    pub doc_id: Option<Vec<String>>,
+    /// 收集表id列表
+    #[serde(rename = "FormId", skip_serializing_if = "Option::is_none")]
+    pub form_id: Option<Vec<String>>,
+    /// Elements this version of the crate does not know, as sent.
+    #[serde(flatten)]
+    pub extra: Fields,
+}
+impl crate::de::Decode for DocChangeDeleteDoc {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            to_user_name: fields.optional("ToUserName")?,
+            from_user_name: fields.optional("FromUserName")?,
+            create_time: fields.optional("CreateTime")?,
+            msg_type: fields.optional("MsgType")?,
+            event: fields.optional("Event")?,
+            agent_id: fields.optional("AgentID")?,
+            change_type: fields.optional("ChangeType")?,
+            doc_id: crate::callback::de::list(&mut fields, "DocId")?,
+            form_id: crate::callback::de::list(&mut fields, "FormId")?,
+            extra: Fields(fields.into_map()),
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for DocChangeDeleteDoc {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
+/// 收集表完成: 文档变更事件 ([official documentation](https://developer.work.weixin.qq.com/document/path/97992))
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
+pub struct DocChangeFormComplete {
+    /// 企业微信CorpID (for a suite notification: absent)
+    #[serde(rename = "ToUserName", skip_serializing_if = "Option::is_none")]
+    pub to_user_name: Option<String>,
+    /// 成员UserID; `sys` for system events
+    #[serde(rename = "FromUserName", skip_serializing_if = "Option::is_none")]
+    pub from_user_name: Option<String>,
+    /// 消息创建时间 (Unix seconds)
+    #[serde(rename = "CreateTime", skip_serializing_if = "Option::is_none")]
+    pub create_time: Option<i64>,
+    /// 消息类型
+    #[serde(rename = "MsgType", skip_serializing_if = "Option::is_none")]
+    pub msg_type: Option<String>,
+    /// 事件类型
+    #[serde(rename = "Event", skip_serializing_if = "Option::is_none")]
+    pub event: Option<String>,
+    /// 企业应用的id
+    #[serde(rename = "AgentID", skip_serializing_if = "Option::is_none")]
+    pub agent_id: Option<i64>,
+    /// 变更类型
+    #[serde(rename = "ChangeType", skip_serializing_if = "Option::is_none")]
+    pub change_type: Option<String>,
+    /// 文档id列表
+    #[serde(rename = "DocId", skip_serializing_if = "Option::is_none")]
+    pub doc_id: Option<Vec<String>>,
+    /// 收集表id列表
+    #[serde(rename = "FormId", skip_serializing_if = "Option::is_none")]
+    pub form_id: Option<Vec<String>>,
+    /// Elements this version of the crate does not know, as sent.
+    #[serde(flatten)]
+    pub extra: Fields,
+}
+impl crate::de::Decode for DocChangeFormComplete {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            to_user_name: fields.optional("ToUserName")?,
+            from_user_name: fields.optional("FromUserName")?,
+            create_time: fields.optional("CreateTime")?,
+            msg_type: fields.optional("MsgType")?,
+            event: fields.optional("Event")?,
+            agent_id: fields.optional("AgentID")?,
+            change_type: fields.optional("ChangeType")?,
+            doc_id: crate::callback::de::list(&mut fields, "DocId")?,
+            form_id: crate::callback::de::list(&mut fields, "FormId")?,
+            extra: Fields(fields.into_map()),
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for DocChangeFormComplete {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
+/// 删除收集表: 文档变更事件 ([official documentation](https://developer.work.weixin.qq.com/document/path/97992))
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
+pub struct DocChangeDeleteForm {
+    /// 企业微信CorpID (for a suite notification: absent)
+    #[serde(rename = "ToUserName", skip_serializing_if = "Option::is_none")]
+    pub to_user_name: Option<String>,
+    /// 成员UserID; `sys` for system events
+    #[serde(rename = "FromUserName", skip_serializing_if = "Option::is_none")]
+    pub from_user_name: Option<String>,
+    /// 消息创建时间 (Unix seconds)
+    #[serde(rename = "CreateTime", skip_serializing_if = "Option::is_none")]
+    pub create_time: Option<i64>,
+    /// 消息类型
+    #[serde(rename = "MsgType", skip_serializing_if = "Option::is_none")]
+    pub msg_type: Option<String>,
+    /// 事件类型
+    #[serde(rename = "Event", skip_serializing_if = "Option::is_none")]
+    pub event: Option<String>,
+    /// 企业应用的id
+    #[serde(rename = "AgentID", skip_serializing_if = "Option::is_none")]
+    pub agent_id: Option<i64>,
+    /// 变更类型
+    #[serde(rename = "ChangeType", skip_serializing_if = "Option::is_none")]
+    pub change_type: Option<String>,
+    /// 文档id列表
+    #[serde(rename = "DocId", skip_serializing_if = "Option::is_none")]
+    pub doc_id: Option<Vec<String>>,
+    /// 收集表id列表
+    #[serde(rename = "FormId", skip_serializing_if = "Option::is_none")]
+    pub form_id: Option<Vec<String>>,
+    /// Elements this version of the crate does not know, as sent.
+    #[serde(flatten)]
+    pub extra: Fields,
+}
+impl crate::de::Decode for DocChangeDeleteForm {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            to_user_name: fields.optional("ToUserName")?,
+            from_user_name: fields.optional("FromUserName")?,
+            create_time: fields.optional("CreateTime")?,
+            msg_type: fields.optional("MsgType")?,
+            event: fields.optional("Event")?,
+            agent_id: fields.optional("AgentID")?,
+            change_type: fields.optional("ChangeType")?,
+            doc_id: crate::callback::de::list(&mut fields, "DocId")?,
+            form_id: crate::callback::de::list(&mut fields, "FormId")?,
+            extra: Fields(fields.into_map()),
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for DocChangeDeleteForm {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
+/// 修改收集表设置: 文档变更事件 ([official documentation](https://developer.work.weixin.qq.com/document/path/97992))
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
+pub struct DocChangeFormSettingsChange {
+    /// 企业微信CorpID (for a suite notification: absent)
+    #[serde(rename = "ToUserName", skip_serializing_if = "Option::is_none")]
+    pub to_user_name: Option<String>,
+    /// 成员UserID; `sys` for system events
+    #[serde(rename = "FromUserName", skip_serializing_if = "Option::is_none")]
+    pub from_user_name: Option<String>,
+    /// 消息创建时间 (Unix seconds)
+    #[serde(rename = "CreateTime", skip_serializing_if = "Option::is_none")]
+    pub create_time: Option<i64>,
+    /// 消息类型
+    #[serde(rename = "MsgType", skip_serializing_if = "Option::is_none")]
+    pub msg_type: Option<String>,
+    /// 事件类型
+    #[serde(rename = "Event", skip_serializing_if = "Option::is_none")]
+    pub event: Option<String>,
+    /// 企业应用的id
+    #[serde(rename = "AgentID", skip_serializing_if = "Option::is_none")]
+    pub agent_id: Option<i64>,
+    /// 变更类型
+    #[serde(rename = "ChangeType", skip_serializing_if = "Option::is_none")]
+    pub change_type: Option<String>,
+    /// 文档id列表
+    #[serde(rename = "DocId", skip_serializing_if = "Option::is_none")]
+    pub doc_id: Option<Vec<String>>,
+    /// 收集表id列表
+    #[serde(rename = "FormId", skip_serializing_if = "Option::is_none")]
+    pub form_id: Option<Vec<String>>,
+    /// Elements this version of the crate does not know, as sent.
+    #[serde(flatten)]
+    pub extra: Fields,
+}
+impl crate::de::Decode for DocChangeFormSettingsChange {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            to_user_name: fields.optional("ToUserName")?,
+            from_user_name: fields.optional("FromUserName")?,
+            create_time: fields.optional("CreateTime")?,
+            msg_type: fields.optional("MsgType")?,
+            event: fields.optional("Event")?,
+            agent_id: fields.optional("AgentID")?,
+            change_type: fields.optional("ChangeType")?,
+            doc_id: crate::callback::de::list(&mut fields, "DocId")?,
+            form_id: crate::callback::de::list(&mut fields, "FormId")?,
+            extra: Fields(fields.into_map()),
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for DocChangeFormSettingsChange {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
+/// 新增字段: 智能表格变更事件 ([official documentation](https://developer.work.weixin.qq.com/document/path/100987))
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
+pub struct SmartSheetChangeAddField {
     /// 企业微信CorpID (for a suite notification: absent)
     #[serde(rename = "ToUserName", skip_serializing_if = "Option::is_none")]
     pub to_user_name: Option<String>,
@@ -8189,17 +11295,14 @@ pub struct SmartSheetChangeEvent {
     /// 子表id
     #[serde(rename = "SheetId", skip_serializing_if = "Option::is_none")]
     pub sheet_id: Option<String>,
-    /// 字段id列表
+    /// 字段ID列表
     #[serde(rename = "FieldId", skip_serializing_if = "Option::is_none")]
     pub field_id: Option<Vec<String>>,
-    /// 记录id列表
-    #[serde(rename = "RecordId", skip_serializing_if = "Option::is_none")]
-    pub record_id: Option<Vec<String>>,
     /// Elements this version of the crate does not know, as sent.
     #[serde(flatten)]
     pub extra: Fields,
 }
-impl crate::de::Decode for SmartSheetChangeEvent {
+impl crate::de::Decode for SmartSheetChangeAddField {
     fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
@@ -8213,21 +11316,20 @@ impl crate::de::Decode for SmartSheetChangeEvent {
             doc_id: fields.optional("DocId")?,
             sheet_id: fields.optional("SheetId")?,
             field_id: crate::callback::de::list(&mut fields, "FieldId")?,
-            record_id: crate::callback::de::list(&mut fields, "RecordId")?,
             extra: Fields(fields.into_map()),
         })
     }
 }
-impl<'de> serde::Deserialize<'de> for SmartSheetChangeEvent {
+impl<'de> serde::Deserialize<'de> for SmartSheetChangeAddField {
     fn deserialize<D: serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
         crate::de::deserialize(deserializer)
     }
 }
-/// 微盘文件变更事件 ([official documentation](https://developer.work.weixin.qq.com/document/path/97993))
+/// 更新字段: 智能表格变更事件 ([official documentation](https://developer.work.weixin.qq.com/document/path/100987))
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
-pub struct WedriveFileChangeEvent {
+pub struct SmartSheetChangeUpdateField {
     /// 企业微信CorpID (for a suite notification: absent)
     #[serde(rename = "ToUserName", skip_serializing_if = "Option::is_none")]
     pub to_user_name: Option<String>,
@@ -8249,14 +11351,324 @@ pub struct WedriveFileChangeEvent {
     /// 变更类型
     #[serde(rename = "ChangeType", skip_serializing_if = "Option::is_none")]
     pub change_type: Option<String>,
-    /// 文件id列表
+    /// 文档id
+    #[serde(rename = "DocId", skip_serializing_if = "Option::is_none")]
+    pub doc_id: Option<String>,
+    /// 子表id
+    #[serde(rename = "SheetId", skip_serializing_if = "Option::is_none")]
+    pub sheet_id: Option<String>,
+    /// 字段ID列表
+    #[serde(rename = "FieldId", skip_serializing_if = "Option::is_none")]
+    pub field_id: Option<Vec<String>>,
+    /// Elements this version of the crate does not know, as sent.
+    #[serde(flatten)]
+    pub extra: Fields,
+}
+impl crate::de::Decode for SmartSheetChangeUpdateField {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            to_user_name: fields.optional("ToUserName")?,
+            from_user_name: fields.optional("FromUserName")?,
+            create_time: fields.optional("CreateTime")?,
+            msg_type: fields.optional("MsgType")?,
+            event: fields.optional("Event")?,
+            agent_id: fields.optional("AgentID")?,
+            change_type: fields.optional("ChangeType")?,
+            doc_id: fields.optional("DocId")?,
+            sheet_id: fields.optional("SheetId")?,
+            field_id: crate::callback::de::list(&mut fields, "FieldId")?,
+            extra: Fields(fields.into_map()),
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for SmartSheetChangeUpdateField {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
+/// 删除字段: 智能表格变更事件 ([official documentation](https://developer.work.weixin.qq.com/document/path/100987))
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
+pub struct SmartSheetChangeDeleteField {
+    /// 企业微信CorpID (for a suite notification: absent)
+    #[serde(rename = "ToUserName", skip_serializing_if = "Option::is_none")]
+    pub to_user_name: Option<String>,
+    /// 成员UserID; `sys` for system events
+    #[serde(rename = "FromUserName", skip_serializing_if = "Option::is_none")]
+    pub from_user_name: Option<String>,
+    /// 消息创建时间 (Unix seconds)
+    #[serde(rename = "CreateTime", skip_serializing_if = "Option::is_none")]
+    pub create_time: Option<i64>,
+    /// 消息类型
+    #[serde(rename = "MsgType", skip_serializing_if = "Option::is_none")]
+    pub msg_type: Option<String>,
+    /// 事件类型
+    #[serde(rename = "Event", skip_serializing_if = "Option::is_none")]
+    pub event: Option<String>,
+    /// 企业应用的id
+    #[serde(rename = "AgentID", skip_serializing_if = "Option::is_none")]
+    pub agent_id: Option<i64>,
+    /// 变更类型
+    #[serde(rename = "ChangeType", skip_serializing_if = "Option::is_none")]
+    pub change_type: Option<String>,
+    /// 文档id
+    #[serde(rename = "DocId", skip_serializing_if = "Option::is_none")]
+    pub doc_id: Option<String>,
+    /// 子表id
+    #[serde(rename = "SheetId", skip_serializing_if = "Option::is_none")]
+    pub sheet_id: Option<String>,
+    /// 字段ID列表
+    #[serde(rename = "FieldId", skip_serializing_if = "Option::is_none")]
+    pub field_id: Option<Vec<String>>,
+    /// Elements this version of the crate does not know, as sent.
+    #[serde(flatten)]
+    pub extra: Fields,
+}
+impl crate::de::Decode for SmartSheetChangeDeleteField {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            to_user_name: fields.optional("ToUserName")?,
+            from_user_name: fields.optional("FromUserName")?,
+            create_time: fields.optional("CreateTime")?,
+            msg_type: fields.optional("MsgType")?,
+            event: fields.optional("Event")?,
+            agent_id: fields.optional("AgentID")?,
+            change_type: fields.optional("ChangeType")?,
+            doc_id: fields.optional("DocId")?,
+            sheet_id: fields.optional("SheetId")?,
+            field_id: crate::callback::de::list(&mut fields, "FieldId")?,
+            extra: Fields(fields.into_map()),
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for SmartSheetChangeDeleteField {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
+/// 新增记录: 智能表格变更事件 ([official documentation](https://developer.work.weixin.qq.com/document/path/100987))
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
+pub struct SmartSheetChangeAddRecord {
+    /// 企业微信CorpID (for a suite notification: absent)
+    #[serde(rename = "ToUserName", skip_serializing_if = "Option::is_none")]
+    pub to_user_name: Option<String>,
+    /// 成员UserID; `sys` for system events
+    #[serde(rename = "FromUserName", skip_serializing_if = "Option::is_none")]
+    pub from_user_name: Option<String>,
+    /// 消息创建时间 (Unix seconds)
+    #[serde(rename = "CreateTime", skip_serializing_if = "Option::is_none")]
+    pub create_time: Option<i64>,
+    /// 消息类型
+    #[serde(rename = "MsgType", skip_serializing_if = "Option::is_none")]
+    pub msg_type: Option<String>,
+    /// 事件类型
+    #[serde(rename = "Event", skip_serializing_if = "Option::is_none")]
+    pub event: Option<String>,
+    /// 企业应用的id
+    #[serde(rename = "AgentID", skip_serializing_if = "Option::is_none")]
+    pub agent_id: Option<i64>,
+    /// 变更类型
+    #[serde(rename = "ChangeType", skip_serializing_if = "Option::is_none")]
+    pub change_type: Option<String>,
+    /// 文档id
+    #[serde(rename = "DocId", skip_serializing_if = "Option::is_none")]
+    pub doc_id: Option<String>,
+    /// 子表id
+    #[serde(rename = "SheetId", skip_serializing_if = "Option::is_none")]
+    pub sheet_id: Option<String>,
+    /// 记录ID列表
+    #[serde(rename = "RecordId", skip_serializing_if = "Option::is_none")]
+    pub record_id: Option<Vec<String>>,
+    /// Elements this version of the crate does not know, as sent.
+    #[serde(flatten)]
+    pub extra: Fields,
+}
+impl crate::de::Decode for SmartSheetChangeAddRecord {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            to_user_name: fields.optional("ToUserName")?,
+            from_user_name: fields.optional("FromUserName")?,
+            create_time: fields.optional("CreateTime")?,
+            msg_type: fields.optional("MsgType")?,
+            event: fields.optional("Event")?,
+            agent_id: fields.optional("AgentID")?,
+            change_type: fields.optional("ChangeType")?,
+            doc_id: fields.optional("DocId")?,
+            sheet_id: fields.optional("SheetId")?,
+            record_id: crate::callback::de::list(&mut fields, "RecordId")?,
+            extra: Fields(fields.into_map()),
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for SmartSheetChangeAddRecord {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
+/// 更新记录: 智能表格变更事件 ([official documentation](https://developer.work.weixin.qq.com/document/path/100987))
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
+pub struct SmartSheetChangeUpdateRecord {
+    /// 企业微信CorpID (for a suite notification: absent)
+    #[serde(rename = "ToUserName", skip_serializing_if = "Option::is_none")]
+    pub to_user_name: Option<String>,
+    /// 成员UserID; `sys` for system events
+    #[serde(rename = "FromUserName", skip_serializing_if = "Option::is_none")]
+    pub from_user_name: Option<String>,
+    /// 消息创建时间 (Unix seconds)
+    #[serde(rename = "CreateTime", skip_serializing_if = "Option::is_none")]
+    pub create_time: Option<i64>,
+    /// 消息类型
+    #[serde(rename = "MsgType", skip_serializing_if = "Option::is_none")]
+    pub msg_type: Option<String>,
+    /// 事件类型
+    #[serde(rename = "Event", skip_serializing_if = "Option::is_none")]
+    pub event: Option<String>,
+    /// 企业应用的id
+    #[serde(rename = "AgentID", skip_serializing_if = "Option::is_none")]
+    pub agent_id: Option<i64>,
+    /// 变更类型
+    #[serde(rename = "ChangeType", skip_serializing_if = "Option::is_none")]
+    pub change_type: Option<String>,
+    /// 文档id
+    #[serde(rename = "DocId", skip_serializing_if = "Option::is_none")]
+    pub doc_id: Option<String>,
+    /// 子表id
+    #[serde(rename = "SheetId", skip_serializing_if = "Option::is_none")]
+    pub sheet_id: Option<String>,
+    /// 记录ID列表
+    #[serde(rename = "RecordId", skip_serializing_if = "Option::is_none")]
+    pub record_id: Option<Vec<String>>,
+    /// Elements this version of the crate does not know, as sent.
+    #[serde(flatten)]
+    pub extra: Fields,
+}
+impl crate::de::Decode for SmartSheetChangeUpdateRecord {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            to_user_name: fields.optional("ToUserName")?,
+            from_user_name: fields.optional("FromUserName")?,
+            create_time: fields.optional("CreateTime")?,
+            msg_type: fields.optional("MsgType")?,
+            event: fields.optional("Event")?,
+            agent_id: fields.optional("AgentID")?,
+            change_type: fields.optional("ChangeType")?,
+            doc_id: fields.optional("DocId")?,
+            sheet_id: fields.optional("SheetId")?,
+            record_id: crate::callback::de::list(&mut fields, "RecordId")?,
+            extra: Fields(fields.into_map()),
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for SmartSheetChangeUpdateRecord {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
+/// 删除记录: 智能表格变更事件 ([official documentation](https://developer.work.weixin.qq.com/document/path/100987))
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
+pub struct SmartSheetChangeDeleteRecord {
+    /// 企业微信CorpID (for a suite notification: absent)
+    #[serde(rename = "ToUserName", skip_serializing_if = "Option::is_none")]
+    pub to_user_name: Option<String>,
+    /// 成员UserID; `sys` for system events
+    #[serde(rename = "FromUserName", skip_serializing_if = "Option::is_none")]
+    pub from_user_name: Option<String>,
+    /// 消息创建时间 (Unix seconds)
+    #[serde(rename = "CreateTime", skip_serializing_if = "Option::is_none")]
+    pub create_time: Option<i64>,
+    /// 消息类型
+    #[serde(rename = "MsgType", skip_serializing_if = "Option::is_none")]
+    pub msg_type: Option<String>,
+    /// 事件类型
+    #[serde(rename = "Event", skip_serializing_if = "Option::is_none")]
+    pub event: Option<String>,
+    /// 企业应用的id
+    #[serde(rename = "AgentID", skip_serializing_if = "Option::is_none")]
+    pub agent_id: Option<i64>,
+    /// 变更类型
+    #[serde(rename = "ChangeType", skip_serializing_if = "Option::is_none")]
+    pub change_type: Option<String>,
+    /// 文档id
+    #[serde(rename = "DocId", skip_serializing_if = "Option::is_none")]
+    pub doc_id: Option<String>,
+    /// 子表id
+    #[serde(rename = "SheetId", skip_serializing_if = "Option::is_none")]
+    pub sheet_id: Option<String>,
+    /// 记录ID列表
+    #[serde(rename = "RecordId", skip_serializing_if = "Option::is_none")]
+    pub record_id: Option<Vec<String>>,
+    /// Elements this version of the crate does not know, as sent.
+    #[serde(flatten)]
+    pub extra: Fields,
+}
+impl crate::de::Decode for SmartSheetChangeDeleteRecord {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            to_user_name: fields.optional("ToUserName")?,
+            from_user_name: fields.optional("FromUserName")?,
+            create_time: fields.optional("CreateTime")?,
+            msg_type: fields.optional("MsgType")?,
+            event: fields.optional("Event")?,
+            agent_id: fields.optional("AgentID")?,
+            change_type: fields.optional("ChangeType")?,
+            doc_id: fields.optional("DocId")?,
+            sheet_id: fields.optional("SheetId")?,
+            record_id: crate::callback::de::list(&mut fields, "RecordId")?,
+            extra: Fields(fields.into_map()),
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for SmartSheetChangeDeleteRecord {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
+/// 创建文件: 微盘文件变更事件 ([official documentation](https://developer.work.weixin.qq.com/document/path/97900))
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
+pub struct WedriveFileChangeCreateFile {
+    /// 企业微信CorpID (for a suite notification: absent)
+    #[serde(rename = "ToUserName", skip_serializing_if = "Option::is_none")]
+    pub to_user_name: Option<String>,
+    /// 成员UserID; `sys` for system events
+    #[serde(rename = "FromUserName", skip_serializing_if = "Option::is_none")]
+    pub from_user_name: Option<String>,
+    /// 消息创建时间 (Unix seconds)
+    #[serde(rename = "CreateTime", skip_serializing_if = "Option::is_none")]
+    pub create_time: Option<i64>,
+    /// 消息类型
+    #[serde(rename = "MsgType", skip_serializing_if = "Option::is_none")]
+    pub msg_type: Option<String>,
+    /// 事件类型
+    #[serde(rename = "Event", skip_serializing_if = "Option::is_none")]
+    pub event: Option<String>,
+    /// 企业应用的id
+    #[serde(rename = "AgentID", skip_serializing_if = "Option::is_none")]
+    pub agent_id: Option<i64>,
+    /// 变更类型
+    #[serde(rename = "ChangeType", skip_serializing_if = "Option::is_none")]
+    pub change_type: Option<String>,
+    /// 文件fileid, 可能有多个FileId节点, 表示多个文件
     #[serde(rename = "FileId", skip_serializing_if = "Option::is_none")]
     pub file_id: Option<Vec<String>>,
     /// Elements this version of the crate does not know, as sent.
     #[serde(flatten)]
     pub extra: Fields,
 }
-impl crate::de::Decode for WedriveFileChangeEvent {
+impl crate::de::Decode for WedriveFileChangeCreateFile {
     fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
@@ -8272,7 +11684,223 @@ impl crate::de::Decode for WedriveFileChangeEvent {
         })
     }
 }
-impl<'de> serde::Deserialize<'de> for WedriveFileChangeEvent {
+impl<'de> serde::Deserialize<'de> for WedriveFileChangeCreateFile {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
+/// 重命名文件: 微盘文件变更事件 ([official documentation](https://developer.work.weixin.qq.com/document/path/97900))
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
+pub struct WedriveFileChangeRenameFile {
+    /// 企业微信CorpID (for a suite notification: absent)
+    #[serde(rename = "ToUserName", skip_serializing_if = "Option::is_none")]
+    pub to_user_name: Option<String>,
+    /// 成员UserID; `sys` for system events
+    #[serde(rename = "FromUserName", skip_serializing_if = "Option::is_none")]
+    pub from_user_name: Option<String>,
+    /// 消息创建时间 (Unix seconds)
+    #[serde(rename = "CreateTime", skip_serializing_if = "Option::is_none")]
+    pub create_time: Option<i64>,
+    /// 消息类型
+    #[serde(rename = "MsgType", skip_serializing_if = "Option::is_none")]
+    pub msg_type: Option<String>,
+    /// 事件类型
+    #[serde(rename = "Event", skip_serializing_if = "Option::is_none")]
+    pub event: Option<String>,
+    /// 企业应用的id
+    #[serde(rename = "AgentID", skip_serializing_if = "Option::is_none")]
+    pub agent_id: Option<i64>,
+    /// 变更类型
+    #[serde(rename = "ChangeType", skip_serializing_if = "Option::is_none")]
+    pub change_type: Option<String>,
+    /// 文件fileid, 可能有多个FileId节点, 表示多个文件
+    #[serde(rename = "FileId", skip_serializing_if = "Option::is_none")]
+    pub file_id: Option<Vec<String>>,
+    /// Elements this version of the crate does not know, as sent.
+    #[serde(flatten)]
+    pub extra: Fields,
+}
+impl crate::de::Decode for WedriveFileChangeRenameFile {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            to_user_name: fields.optional("ToUserName")?,
+            from_user_name: fields.optional("FromUserName")?,
+            create_time: fields.optional("CreateTime")?,
+            msg_type: fields.optional("MsgType")?,
+            event: fields.optional("Event")?,
+            agent_id: fields.optional("AgentID")?,
+            change_type: fields.optional("ChangeType")?,
+            file_id: crate::callback::de::list(&mut fields, "FileId")?,
+            extra: Fields(fields.into_map()),
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for WedriveFileChangeRenameFile {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
+/// 更新文件内容: 微盘文件变更事件 ([official documentation](https://developer.work.weixin.qq.com/document/path/97900))
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
+pub struct WedriveFileChangeUpdateFile {
+    /// 企业微信CorpID (for a suite notification: absent)
+    #[serde(rename = "ToUserName", skip_serializing_if = "Option::is_none")]
+    pub to_user_name: Option<String>,
+    /// 成员UserID; `sys` for system events
+    #[serde(rename = "FromUserName", skip_serializing_if = "Option::is_none")]
+    pub from_user_name: Option<String>,
+    /// 消息创建时间 (Unix seconds)
+    #[serde(rename = "CreateTime", skip_serializing_if = "Option::is_none")]
+    pub create_time: Option<i64>,
+    /// 消息类型
+    #[serde(rename = "MsgType", skip_serializing_if = "Option::is_none")]
+    pub msg_type: Option<String>,
+    /// 事件类型
+    #[serde(rename = "Event", skip_serializing_if = "Option::is_none")]
+    pub event: Option<String>,
+    /// 企业应用的id
+    #[serde(rename = "AgentID", skip_serializing_if = "Option::is_none")]
+    pub agent_id: Option<i64>,
+    /// 变更类型
+    #[serde(rename = "ChangeType", skip_serializing_if = "Option::is_none")]
+    pub change_type: Option<String>,
+    /// 文件fileid, 可能有多个FileId节点, 表示多个文件
+    #[serde(rename = "FileId", skip_serializing_if = "Option::is_none")]
+    pub file_id: Option<Vec<String>>,
+    /// Elements this version of the crate does not know, as sent.
+    #[serde(flatten)]
+    pub extra: Fields,
+}
+impl crate::de::Decode for WedriveFileChangeUpdateFile {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            to_user_name: fields.optional("ToUserName")?,
+            from_user_name: fields.optional("FromUserName")?,
+            create_time: fields.optional("CreateTime")?,
+            msg_type: fields.optional("MsgType")?,
+            event: fields.optional("Event")?,
+            agent_id: fields.optional("AgentID")?,
+            change_type: fields.optional("ChangeType")?,
+            file_id: crate::callback::de::list(&mut fields, "FileId")?,
+            extra: Fields(fields.into_map()),
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for WedriveFileChangeUpdateFile {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
+/// 删除文件: 微盘文件变更事件 ([official documentation](https://developer.work.weixin.qq.com/document/path/97900))
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
+pub struct WedriveFileChangeDeleteFile {
+    /// 企业微信CorpID (for a suite notification: absent)
+    #[serde(rename = "ToUserName", skip_serializing_if = "Option::is_none")]
+    pub to_user_name: Option<String>,
+    /// 成员UserID; `sys` for system events
+    #[serde(rename = "FromUserName", skip_serializing_if = "Option::is_none")]
+    pub from_user_name: Option<String>,
+    /// 消息创建时间 (Unix seconds)
+    #[serde(rename = "CreateTime", skip_serializing_if = "Option::is_none")]
+    pub create_time: Option<i64>,
+    /// 消息类型
+    #[serde(rename = "MsgType", skip_serializing_if = "Option::is_none")]
+    pub msg_type: Option<String>,
+    /// 事件类型
+    #[serde(rename = "Event", skip_serializing_if = "Option::is_none")]
+    pub event: Option<String>,
+    /// 企业应用的id
+    #[serde(rename = "AgentID", skip_serializing_if = "Option::is_none")]
+    pub agent_id: Option<i64>,
+    /// 变更类型
+    #[serde(rename = "ChangeType", skip_serializing_if = "Option::is_none")]
+    pub change_type: Option<String>,
+    /// 文件fileid, 可能有多个FileId节点, 表示多个文件
+    #[serde(rename = "FileId", skip_serializing_if = "Option::is_none")]
+    pub file_id: Option<Vec<String>>,
+    /// Elements this version of the crate does not know, as sent.
+    #[serde(flatten)]
+    pub extra: Fields,
+}
+impl crate::de::Decode for WedriveFileChangeDeleteFile {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            to_user_name: fields.optional("ToUserName")?,
+            from_user_name: fields.optional("FromUserName")?,
+            create_time: fields.optional("CreateTime")?,
+            msg_type: fields.optional("MsgType")?,
+            event: fields.optional("Event")?,
+            agent_id: fields.optional("AgentID")?,
+            change_type: fields.optional("ChangeType")?,
+            file_id: crate::callback::de::list(&mut fields, "FileId")?,
+            extra: Fields(fields.into_map()),
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for WedriveFileChangeDeleteFile {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
+/// 移动文件: 微盘文件变更事件 ([official documentation](https://developer.work.weixin.qq.com/document/path/97900))
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
+pub struct WedriveFileChangeMoveFile {
+    /// 企业微信CorpID (for a suite notification: absent)
+    #[serde(rename = "ToUserName", skip_serializing_if = "Option::is_none")]
+    pub to_user_name: Option<String>,
+    /// 成员UserID; `sys` for system events
+    #[serde(rename = "FromUserName", skip_serializing_if = "Option::is_none")]
+    pub from_user_name: Option<String>,
+    /// 消息创建时间 (Unix seconds)
+    #[serde(rename = "CreateTime", skip_serializing_if = "Option::is_none")]
+    pub create_time: Option<i64>,
+    /// 消息类型
+    #[serde(rename = "MsgType", skip_serializing_if = "Option::is_none")]
+    pub msg_type: Option<String>,
+    /// 事件类型
+    #[serde(rename = "Event", skip_serializing_if = "Option::is_none")]
+    pub event: Option<String>,
+    /// 企业应用的id
+    #[serde(rename = "AgentID", skip_serializing_if = "Option::is_none")]
+    pub agent_id: Option<i64>,
+    /// 变更类型
+    #[serde(rename = "ChangeType", skip_serializing_if = "Option::is_none")]
+    pub change_type: Option<String>,
+    /// 文件fileid, 可能有多个FileId节点, 表示多个文件
+    #[serde(rename = "FileId", skip_serializing_if = "Option::is_none")]
+    pub file_id: Option<Vec<String>>,
+    /// Elements this version of the crate does not know, as sent.
+    #[serde(flatten)]
+    pub extra: Fields,
+}
+impl crate::de::Decode for WedriveFileChangeMoveFile {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            to_user_name: fields.optional("ToUserName")?,
+            from_user_name: fields.optional("FromUserName")?,
+            create_time: fields.optional("CreateTime")?,
+            msg_type: fields.optional("MsgType")?,
+            event: fields.optional("Event")?,
+            agent_id: fields.optional("AgentID")?,
+            change_type: fields.optional("ChangeType")?,
+            file_id: crate::callback::de::list(&mut fields, "FileId")?,
+            extra: Fields(fields.into_map()),
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for WedriveFileChangeMoveFile {
     fn deserialize<D: serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
@@ -8325,9 +11953,9 @@ impl<'de> serde::Deserialize<'de> for WedriveInsufficientCapacityEvent {
         crate::de::deserialize(deserializer)
     }
 }
-/// 微盘空间变更事件 ([official documentation](https://developer.work.weixin.qq.com/document/path/97993))
+/// 解散空间: 微盘空间变更事件 ([official documentation](https://developer.work.weixin.qq.com/document/path/97993))
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
-pub struct WedriveSpaceChangeEvent {
+pub struct WedriveSpaceChangeDismissSpace {
     /// 企业微信CorpID (for a suite notification: absent)
     #[serde(rename = "ToUserName", skip_serializing_if = "Option::is_none")]
     pub to_user_name: Option<String>,
@@ -8356,7 +11984,7 @@ pub struct WedriveSpaceChangeEvent {
     #[serde(flatten)]
     pub extra: Fields,
 }
-impl crate::de::Decode for WedriveSpaceChangeEvent {
+impl crate::de::Decode for WedriveSpaceChangeDismissSpace {
     fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
@@ -8372,7 +12000,115 @@ impl crate::de::Decode for WedriveSpaceChangeEvent {
         })
     }
 }
-impl<'de> serde::Deserialize<'de> for WedriveSpaceChangeEvent {
+impl<'de> serde::Deserialize<'de> for WedriveSpaceChangeDismissSpace {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
+/// 修改空间成员: 微盘空间变更事件 ([official documentation](https://developer.work.weixin.qq.com/document/path/97993))
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
+pub struct WedriveSpaceChangeSpaceMemberChange {
+    /// 企业微信CorpID (for a suite notification: absent)
+    #[serde(rename = "ToUserName", skip_serializing_if = "Option::is_none")]
+    pub to_user_name: Option<String>,
+    /// 成员UserID; `sys` for system events
+    #[serde(rename = "FromUserName", skip_serializing_if = "Option::is_none")]
+    pub from_user_name: Option<String>,
+    /// 消息创建时间 (Unix seconds)
+    #[serde(rename = "CreateTime", skip_serializing_if = "Option::is_none")]
+    pub create_time: Option<i64>,
+    /// 消息类型
+    #[serde(rename = "MsgType", skip_serializing_if = "Option::is_none")]
+    pub msg_type: Option<String>,
+    /// 事件类型
+    #[serde(rename = "Event", skip_serializing_if = "Option::is_none")]
+    pub event: Option<String>,
+    /// 企业应用的id
+    #[serde(rename = "AgentID", skip_serializing_if = "Option::is_none")]
+    pub agent_id: Option<i64>,
+    /// 变更类型
+    #[serde(rename = "ChangeType", skip_serializing_if = "Option::is_none")]
+    pub change_type: Option<String>,
+    /// 空间id列表
+    #[serde(rename = "SpaceId", skip_serializing_if = "Option::is_none")]
+    pub space_id: Option<Vec<String>>,
+    /// Elements this version of the crate does not know, as sent.
+    #[serde(flatten)]
+    pub extra: Fields,
+}
+impl crate::de::Decode for WedriveSpaceChangeSpaceMemberChange {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            to_user_name: fields.optional("ToUserName")?,
+            from_user_name: fields.optional("FromUserName")?,
+            create_time: fields.optional("CreateTime")?,
+            msg_type: fields.optional("MsgType")?,
+            event: fields.optional("Event")?,
+            agent_id: fields.optional("AgentID")?,
+            change_type: fields.optional("ChangeType")?,
+            space_id: crate::callback::de::list(&mut fields, "SpaceId")?,
+            extra: Fields(fields.into_map()),
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for WedriveSpaceChangeSpaceMemberChange {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
+/// 修改空间安全设置: 微盘空间变更事件 ([official documentation](https://developer.work.weixin.qq.com/document/path/97993))
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
+pub struct WedriveSpaceChangeSpaceSecuritySettingsChange {
+    /// 企业微信CorpID (for a suite notification: absent)
+    #[serde(rename = "ToUserName", skip_serializing_if = "Option::is_none")]
+    pub to_user_name: Option<String>,
+    /// 成员UserID; `sys` for system events
+    #[serde(rename = "FromUserName", skip_serializing_if = "Option::is_none")]
+    pub from_user_name: Option<String>,
+    /// 消息创建时间 (Unix seconds)
+    #[serde(rename = "CreateTime", skip_serializing_if = "Option::is_none")]
+    pub create_time: Option<i64>,
+    /// 消息类型
+    #[serde(rename = "MsgType", skip_serializing_if = "Option::is_none")]
+    pub msg_type: Option<String>,
+    /// 事件类型
+    #[serde(rename = "Event", skip_serializing_if = "Option::is_none")]
+    pub event: Option<String>,
+    /// 企业应用的id
+    #[serde(rename = "AgentID", skip_serializing_if = "Option::is_none")]
+    pub agent_id: Option<i64>,
+    /// 变更类型
+    #[serde(rename = "ChangeType", skip_serializing_if = "Option::is_none")]
+    pub change_type: Option<String>,
+    /// 空间id列表
+    #[serde(rename = "SpaceId", skip_serializing_if = "Option::is_none")]
+    pub space_id: Option<Vec<String>>,
+    /// Elements this version of the crate does not know, as sent.
+    #[serde(flatten)]
+    pub extra: Fields,
+}
+impl crate::de::Decode for WedriveSpaceChangeSpaceSecuritySettingsChange {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            to_user_name: fields.optional("ToUserName")?,
+            from_user_name: fields.optional("FromUserName")?,
+            create_time: fields.optional("CreateTime")?,
+            msg_type: fields.optional("MsgType")?,
+            event: fields.optional("Event")?,
+            agent_id: fields.optional("AgentID")?,
+            change_type: fields.optional("ChangeType")?,
+            space_id: crate::callback::de::list(&mut fields, "SpaceId")?,
+            extra: Fields(fields.into_map()),
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for WedriveSpaceChangeSpaceSecuritySettingsChange {
     fn deserialize<D: serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
@@ -8465,6 +12201,2080 @@ impl crate::de::Decode for ReopenInactiveAgentEvent {
     }
 }
 impl<'de> serde::Deserialize<'de> for ReopenInactiveAgentEvent {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
+/// 企业使用量即将耗尽 (低于20次): 获客助手事件通知 ([official documentation](https://developer.work.weixin.qq.com/document/path/97299))
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
+pub struct CustomerAcquisitionBalanceLow {
+    /// 企业微信CorpID (for a suite notification: absent)
+    #[serde(rename = "ToUserName", skip_serializing_if = "Option::is_none")]
+    pub to_user_name: Option<String>,
+    /// 成员UserID; `sys` for system events
+    #[serde(rename = "FromUserName", skip_serializing_if = "Option::is_none")]
+    pub from_user_name: Option<String>,
+    /// 消息创建时间 (Unix seconds)
+    #[serde(rename = "CreateTime", skip_serializing_if = "Option::is_none")]
+    pub create_time: Option<i64>,
+    /// 消息类型
+    #[serde(rename = "MsgType", skip_serializing_if = "Option::is_none")]
+    pub msg_type: Option<String>,
+    /// 事件类型
+    #[serde(rename = "Event", skip_serializing_if = "Option::is_none")]
+    pub event: Option<String>,
+    /// 企业应用的id
+    #[serde(rename = "AgentID", skip_serializing_if = "Option::is_none")]
+    pub agent_id: Option<i64>,
+    /// 第三方应用的SuiteId
+    #[serde(rename = "SuiteId", skip_serializing_if = "Option::is_none")]
+    pub suite_id: Option<String>,
+    /// 授权企业的CorpID
+    #[serde(rename = "AuthCorpId", skip_serializing_if = "Option::is_none")]
+    pub auth_corp_id: Option<String>,
+    /// 通知类型
+    #[serde(rename = "InfoType", skip_serializing_if = "Option::is_none")]
+    pub info_type: Option<String>,
+    /// 时间戳 (Unix seconds)
+    #[serde(rename = "TimeStamp", skip_serializing_if = "Option::is_none")]
+    pub time_stamp: Option<i64>,
+    /// 变更类型
+    #[serde(rename = "ChangeType", skip_serializing_if = "Option::is_none")]
+    pub change_type: Option<String>,
+    /// Elements this version of the crate does not know, as sent.
+    #[serde(flatten)]
+    pub extra: Fields,
+}
+impl crate::de::Decode for CustomerAcquisitionBalanceLow {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            to_user_name: fields.optional("ToUserName")?,
+            from_user_name: fields.optional("FromUserName")?,
+            create_time: fields.optional("CreateTime")?,
+            msg_type: fields.optional("MsgType")?,
+            event: fields.optional("Event")?,
+            agent_id: fields.optional("AgentID")?,
+            suite_id: fields.optional("SuiteId")?,
+            auth_corp_id: fields.optional("AuthCorpId")?,
+            info_type: fields.optional("InfoType")?,
+            time_stamp: fields.optional("TimeStamp")?,
+            change_type: fields.optional("ChangeType")?,
+            extra: Fields(fields.into_map()),
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for CustomerAcquisitionBalanceLow {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
+/// 企业使用量已经耗尽: 获客助手事件通知 ([official documentation](https://developer.work.weixin.qq.com/document/path/97299))
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
+pub struct CustomerAcquisitionBalanceExhausted {
+    /// 企业微信CorpID (for a suite notification: absent)
+    #[serde(rename = "ToUserName", skip_serializing_if = "Option::is_none")]
+    pub to_user_name: Option<String>,
+    /// 成员UserID; `sys` for system events
+    #[serde(rename = "FromUserName", skip_serializing_if = "Option::is_none")]
+    pub from_user_name: Option<String>,
+    /// 消息创建时间 (Unix seconds)
+    #[serde(rename = "CreateTime", skip_serializing_if = "Option::is_none")]
+    pub create_time: Option<i64>,
+    /// 消息类型
+    #[serde(rename = "MsgType", skip_serializing_if = "Option::is_none")]
+    pub msg_type: Option<String>,
+    /// 事件类型
+    #[serde(rename = "Event", skip_serializing_if = "Option::is_none")]
+    pub event: Option<String>,
+    /// 企业应用的id
+    #[serde(rename = "AgentID", skip_serializing_if = "Option::is_none")]
+    pub agent_id: Option<i64>,
+    /// 第三方应用的SuiteId
+    #[serde(rename = "SuiteId", skip_serializing_if = "Option::is_none")]
+    pub suite_id: Option<String>,
+    /// 授权企业的CorpID
+    #[serde(rename = "AuthCorpId", skip_serializing_if = "Option::is_none")]
+    pub auth_corp_id: Option<String>,
+    /// 通知类型
+    #[serde(rename = "InfoType", skip_serializing_if = "Option::is_none")]
+    pub info_type: Option<String>,
+    /// 时间戳 (Unix seconds)
+    #[serde(rename = "TimeStamp", skip_serializing_if = "Option::is_none")]
+    pub time_stamp: Option<i64>,
+    /// 变更类型
+    #[serde(rename = "ChangeType", skip_serializing_if = "Option::is_none")]
+    pub change_type: Option<String>,
+    /// Elements this version of the crate does not know, as sent.
+    #[serde(flatten)]
+    pub extra: Fields,
+}
+impl crate::de::Decode for CustomerAcquisitionBalanceExhausted {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            to_user_name: fields.optional("ToUserName")?,
+            from_user_name: fields.optional("FromUserName")?,
+            create_time: fields.optional("CreateTime")?,
+            msg_type: fields.optional("MsgType")?,
+            event: fields.optional("Event")?,
+            agent_id: fields.optional("AgentID")?,
+            suite_id: fields.optional("SuiteId")?,
+            auth_corp_id: fields.optional("AuthCorpId")?,
+            info_type: fields.optional("InfoType")?,
+            time_stamp: fields.optional("TimeStamp")?,
+            change_type: fields.optional("ChangeType")?,
+            extra: Fields(fields.into_map()),
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for CustomerAcquisitionBalanceExhausted {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
+/// 企业使用量增加 (从0变到非0): 获客助手事件通知 ([official documentation](https://developer.work.weixin.qq.com/document/path/97299))
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
+pub struct CustomerAcquisitionBalanceIncreased {
+    /// 企业微信CorpID (for a suite notification: absent)
+    #[serde(rename = "ToUserName", skip_serializing_if = "Option::is_none")]
+    pub to_user_name: Option<String>,
+    /// 成员UserID; `sys` for system events
+    #[serde(rename = "FromUserName", skip_serializing_if = "Option::is_none")]
+    pub from_user_name: Option<String>,
+    /// 消息创建时间 (Unix seconds)
+    #[serde(rename = "CreateTime", skip_serializing_if = "Option::is_none")]
+    pub create_time: Option<i64>,
+    /// 消息类型
+    #[serde(rename = "MsgType", skip_serializing_if = "Option::is_none")]
+    pub msg_type: Option<String>,
+    /// 事件类型
+    #[serde(rename = "Event", skip_serializing_if = "Option::is_none")]
+    pub event: Option<String>,
+    /// 企业应用的id
+    #[serde(rename = "AgentID", skip_serializing_if = "Option::is_none")]
+    pub agent_id: Option<i64>,
+    /// 第三方应用的SuiteId
+    #[serde(rename = "SuiteId", skip_serializing_if = "Option::is_none")]
+    pub suite_id: Option<String>,
+    /// 授权企业的CorpID
+    #[serde(rename = "AuthCorpId", skip_serializing_if = "Option::is_none")]
+    pub auth_corp_id: Option<String>,
+    /// 通知类型
+    #[serde(rename = "InfoType", skip_serializing_if = "Option::is_none")]
+    pub info_type: Option<String>,
+    /// 时间戳 (Unix seconds)
+    #[serde(rename = "TimeStamp", skip_serializing_if = "Option::is_none")]
+    pub time_stamp: Option<i64>,
+    /// 变更类型
+    #[serde(rename = "ChangeType", skip_serializing_if = "Option::is_none")]
+    pub change_type: Option<String>,
+    /// Elements this version of the crate does not know, as sent.
+    #[serde(flatten)]
+    pub extra: Fields,
+}
+impl crate::de::Decode for CustomerAcquisitionBalanceIncreased {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            to_user_name: fields.optional("ToUserName")?,
+            from_user_name: fields.optional("FromUserName")?,
+            create_time: fields.optional("CreateTime")?,
+            msg_type: fields.optional("MsgType")?,
+            event: fields.optional("Event")?,
+            agent_id: fields.optional("AgentID")?,
+            suite_id: fields.optional("SuiteId")?,
+            auth_corp_id: fields.optional("AuthCorpId")?,
+            info_type: fields.optional("InfoType")?,
+            time_stamp: fields.optional("TimeStamp")?,
+            change_type: fields.optional("ChangeType")?,
+            extra: Fields(fields.into_map()),
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for CustomerAcquisitionBalanceIncreased {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
+/// 获客链接异常: 获客助手事件通知 ([official documentation](https://developer.work.weixin.qq.com/document/path/97299))
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
+pub struct CustomerAcquisitionLinkUnavailable {
+    /// 企业微信CorpID (for a suite notification: absent)
+    #[serde(rename = "ToUserName", skip_serializing_if = "Option::is_none")]
+    pub to_user_name: Option<String>,
+    /// 成员UserID; `sys` for system events
+    #[serde(rename = "FromUserName", skip_serializing_if = "Option::is_none")]
+    pub from_user_name: Option<String>,
+    /// 消息创建时间 (Unix seconds)
+    #[serde(rename = "CreateTime", skip_serializing_if = "Option::is_none")]
+    pub create_time: Option<i64>,
+    /// 消息类型
+    #[serde(rename = "MsgType", skip_serializing_if = "Option::is_none")]
+    pub msg_type: Option<String>,
+    /// 事件类型
+    #[serde(rename = "Event", skip_serializing_if = "Option::is_none")]
+    pub event: Option<String>,
+    /// 企业应用的id
+    #[serde(rename = "AgentID", skip_serializing_if = "Option::is_none")]
+    pub agent_id: Option<i64>,
+    /// 第三方应用的SuiteId
+    #[serde(rename = "SuiteId", skip_serializing_if = "Option::is_none")]
+    pub suite_id: Option<String>,
+    /// 授权企业的CorpID
+    #[serde(rename = "AuthCorpId", skip_serializing_if = "Option::is_none")]
+    pub auth_corp_id: Option<String>,
+    /// 通知类型
+    #[serde(rename = "InfoType", skip_serializing_if = "Option::is_none")]
+    pub info_type: Option<String>,
+    /// 时间戳 (Unix seconds)
+    #[serde(rename = "TimeStamp", skip_serializing_if = "Option::is_none")]
+    pub time_stamp: Option<i64>,
+    /// 变更类型
+    #[serde(rename = "ChangeType", skip_serializing_if = "Option::is_none")]
+    pub change_type: Option<String>,
+    /// 异常的获客链接id
+    #[serde(rename = "LinkId", skip_serializing_if = "Option::is_none")]
+    pub link_id: Option<String>,
+    /// Elements this version of the crate does not know, as sent.
+    #[serde(flatten)]
+    pub extra: Fields,
+}
+impl crate::de::Decode for CustomerAcquisitionLinkUnavailable {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            to_user_name: fields.optional("ToUserName")?,
+            from_user_name: fields.optional("FromUserName")?,
+            create_time: fields.optional("CreateTime")?,
+            msg_type: fields.optional("MsgType")?,
+            event: fields.optional("Event")?,
+            agent_id: fields.optional("AgentID")?,
+            suite_id: fields.optional("SuiteId")?,
+            auth_corp_id: fields.optional("AuthCorpId")?,
+            info_type: fields.optional("InfoType")?,
+            time_stamp: fields.optional("TimeStamp")?,
+            change_type: fields.optional("ChangeType")?,
+            link_id: fields.optional("LinkId")?,
+            extra: Fields(fields.into_map()),
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for CustomerAcquisitionLinkUnavailable {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
+/// 删除获客链接 (管理端删除; 接口删除不回调): 获客助手事件通知 ([official documentation](https://developer.work.weixin.qq.com/document/path/97299))
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
+pub struct CustomerAcquisitionDeleteLink {
+    /// 企业微信CorpID (for a suite notification: absent)
+    #[serde(rename = "ToUserName", skip_serializing_if = "Option::is_none")]
+    pub to_user_name: Option<String>,
+    /// 成员UserID; `sys` for system events
+    #[serde(rename = "FromUserName", skip_serializing_if = "Option::is_none")]
+    pub from_user_name: Option<String>,
+    /// 消息创建时间 (Unix seconds)
+    #[serde(rename = "CreateTime", skip_serializing_if = "Option::is_none")]
+    pub create_time: Option<i64>,
+    /// 消息类型
+    #[serde(rename = "MsgType", skip_serializing_if = "Option::is_none")]
+    pub msg_type: Option<String>,
+    /// 事件类型
+    #[serde(rename = "Event", skip_serializing_if = "Option::is_none")]
+    pub event: Option<String>,
+    /// 企业应用的id
+    #[serde(rename = "AgentID", skip_serializing_if = "Option::is_none")]
+    pub agent_id: Option<i64>,
+    /// 第三方应用的SuiteId
+    #[serde(rename = "SuiteId", skip_serializing_if = "Option::is_none")]
+    pub suite_id: Option<String>,
+    /// 授权企业的CorpID
+    #[serde(rename = "AuthCorpId", skip_serializing_if = "Option::is_none")]
+    pub auth_corp_id: Option<String>,
+    /// 通知类型
+    #[serde(rename = "InfoType", skip_serializing_if = "Option::is_none")]
+    pub info_type: Option<String>,
+    /// 时间戳 (Unix seconds)
+    #[serde(rename = "TimeStamp", skip_serializing_if = "Option::is_none")]
+    pub time_stamp: Option<i64>,
+    /// 变更类型
+    #[serde(rename = "ChangeType", skip_serializing_if = "Option::is_none")]
+    pub change_type: Option<String>,
+    /// 被删除的获客链接id
+    #[serde(rename = "LinkId", skip_serializing_if = "Option::is_none")]
+    pub link_id: Option<String>,
+    /// Elements this version of the crate does not know, as sent.
+    #[serde(flatten)]
+    pub extra: Fields,
+}
+impl crate::de::Decode for CustomerAcquisitionDeleteLink {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            to_user_name: fields.optional("ToUserName")?,
+            from_user_name: fields.optional("FromUserName")?,
+            create_time: fields.optional("CreateTime")?,
+            msg_type: fields.optional("MsgType")?,
+            event: fields.optional("Event")?,
+            agent_id: fields.optional("AgentID")?,
+            suite_id: fields.optional("SuiteId")?,
+            auth_corp_id: fields.optional("AuthCorpId")?,
+            info_type: fields.optional("InfoType")?,
+            time_stamp: fields.optional("TimeStamp")?,
+            change_type: fields.optional("ChangeType")?,
+            link_id: fields.optional("LinkId")?,
+            extra: Fields(fields.into_map()),
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for CustomerAcquisitionDeleteLink {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
+/// 获客使用量即将过期 (过期前14/7/3/2/1天): 获客助手事件通知 ([official documentation](https://developer.work.weixin.qq.com/document/path/97299))
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
+pub struct CustomerAcquisitionQuotaExpireSoon {
+    /// 企业微信CorpID (for a suite notification: absent)
+    #[serde(rename = "ToUserName", skip_serializing_if = "Option::is_none")]
+    pub to_user_name: Option<String>,
+    /// 成员UserID; `sys` for system events
+    #[serde(rename = "FromUserName", skip_serializing_if = "Option::is_none")]
+    pub from_user_name: Option<String>,
+    /// 消息创建时间 (Unix seconds)
+    #[serde(rename = "CreateTime", skip_serializing_if = "Option::is_none")]
+    pub create_time: Option<i64>,
+    /// 消息类型
+    #[serde(rename = "MsgType", skip_serializing_if = "Option::is_none")]
+    pub msg_type: Option<String>,
+    /// 事件类型
+    #[serde(rename = "Event", skip_serializing_if = "Option::is_none")]
+    pub event: Option<String>,
+    /// 企业应用的id
+    #[serde(rename = "AgentID", skip_serializing_if = "Option::is_none")]
+    pub agent_id: Option<i64>,
+    /// 第三方应用的SuiteId
+    #[serde(rename = "SuiteId", skip_serializing_if = "Option::is_none")]
+    pub suite_id: Option<String>,
+    /// 授权企业的CorpID
+    #[serde(rename = "AuthCorpId", skip_serializing_if = "Option::is_none")]
+    pub auth_corp_id: Option<String>,
+    /// 通知类型
+    #[serde(rename = "InfoType", skip_serializing_if = "Option::is_none")]
+    pub info_type: Option<String>,
+    /// 时间戳 (Unix seconds)
+    #[serde(rename = "TimeStamp", skip_serializing_if = "Option::is_none")]
+    pub time_stamp: Option<i64>,
+    /// 变更类型
+    #[serde(rename = "ChangeType", skip_serializing_if = "Option::is_none")]
+    pub change_type: Option<String>,
+    /// 额度过期时间戳
+    #[serde(rename = "ExpireTime", skip_serializing_if = "Option::is_none")]
+    pub expire_time: Option<i64>,
+    /// 即将过期的获客额度数
+    #[serde(rename = "ExpireQuotaNum", skip_serializing_if = "Option::is_none")]
+    pub expire_quota_num: Option<i64>,
+    /// Elements this version of the crate does not know, as sent.
+    #[serde(flatten)]
+    pub extra: Fields,
+}
+impl crate::de::Decode for CustomerAcquisitionQuotaExpireSoon {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            to_user_name: fields.optional("ToUserName")?,
+            from_user_name: fields.optional("FromUserName")?,
+            create_time: fields.optional("CreateTime")?,
+            msg_type: fields.optional("MsgType")?,
+            event: fields.optional("Event")?,
+            agent_id: fields.optional("AgentID")?,
+            suite_id: fields.optional("SuiteId")?,
+            auth_corp_id: fields.optional("AuthCorpId")?,
+            info_type: fields.optional("InfoType")?,
+            time_stamp: fields.optional("TimeStamp")?,
+            change_type: fields.optional("ChangeType")?,
+            expire_time: fields.optional("ExpireTime")?,
+            expire_quota_num: fields.optional("ExpireQuotaNum")?,
+            extra: Fields(fields.into_map()),
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for CustomerAcquisitionQuotaExpireSoon {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
+/// 微信客户打开获客链接: 获客助手事件通知 ([official documentation](https://developer.work.weixin.qq.com/document/path/97299))
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
+pub struct CustomerAcquisitionOpenProfile {
+    /// 企业微信CorpID (for a suite notification: absent)
+    #[serde(rename = "ToUserName", skip_serializing_if = "Option::is_none")]
+    pub to_user_name: Option<String>,
+    /// 成员UserID; `sys` for system events
+    #[serde(rename = "FromUserName", skip_serializing_if = "Option::is_none")]
+    pub from_user_name: Option<String>,
+    /// 消息创建时间 (Unix seconds)
+    #[serde(rename = "CreateTime", skip_serializing_if = "Option::is_none")]
+    pub create_time: Option<i64>,
+    /// 消息类型
+    #[serde(rename = "MsgType", skip_serializing_if = "Option::is_none")]
+    pub msg_type: Option<String>,
+    /// 事件类型
+    #[serde(rename = "Event", skip_serializing_if = "Option::is_none")]
+    pub event: Option<String>,
+    /// 企业应用的id
+    #[serde(rename = "AgentID", skip_serializing_if = "Option::is_none")]
+    pub agent_id: Option<i64>,
+    /// 第三方应用的SuiteId
+    #[serde(rename = "SuiteId", skip_serializing_if = "Option::is_none")]
+    pub suite_id: Option<String>,
+    /// 授权企业的CorpID
+    #[serde(rename = "AuthCorpId", skip_serializing_if = "Option::is_none")]
+    pub auth_corp_id: Option<String>,
+    /// 通知类型
+    #[serde(rename = "InfoType", skip_serializing_if = "Option::is_none")]
+    pub info_type: Option<String>,
+    /// 时间戳 (Unix seconds)
+    #[serde(rename = "TimeStamp", skip_serializing_if = "Option::is_none")]
+    pub time_stamp: Option<i64>,
+    /// 变更类型
+    #[serde(rename = "ChangeType", skip_serializing_if = "Option::is_none")]
+    pub change_type: Option<String>,
+    /// 点击的获客链接id
+    #[serde(rename = "LinkId", skip_serializing_if = "Option::is_none")]
+    pub link_id: Option<String>,
+    /// 获客链接配置的customer_channel值
+    #[serde(rename = "State", skip_serializing_if = "Option::is_none")]
+    pub state: Option<String>,
+    /// Elements this version of the crate does not know, as sent.
+    #[serde(flatten)]
+    pub extra: Fields,
+}
+impl crate::de::Decode for CustomerAcquisitionOpenProfile {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            to_user_name: fields.optional("ToUserName")?,
+            from_user_name: fields.optional("FromUserName")?,
+            create_time: fields.optional("CreateTime")?,
+            msg_type: fields.optional("MsgType")?,
+            event: fields.optional("Event")?,
+            agent_id: fields.optional("AgentID")?,
+            suite_id: fields.optional("SuiteId")?,
+            auth_corp_id: fields.optional("AuthCorpId")?,
+            info_type: fields.optional("InfoType")?,
+            time_stamp: fields.optional("TimeStamp")?,
+            change_type: fields.optional("ChangeType")?,
+            link_id: fields.optional("LinkId")?,
+            state: fields.optional("State")?,
+            extra: Fields(fields.into_map()),
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for CustomerAcquisitionOpenProfile {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
+/// 通过获客链接发起好友请求: 获客助手事件通知 ([official documentation](https://developer.work.weixin.qq.com/document/path/97299))
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
+pub struct CustomerAcquisitionFriendRequest {
+    /// 企业微信CorpID (for a suite notification: absent)
+    #[serde(rename = "ToUserName", skip_serializing_if = "Option::is_none")]
+    pub to_user_name: Option<String>,
+    /// 成员UserID; `sys` for system events
+    #[serde(rename = "FromUserName", skip_serializing_if = "Option::is_none")]
+    pub from_user_name: Option<String>,
+    /// 消息创建时间 (Unix seconds)
+    #[serde(rename = "CreateTime", skip_serializing_if = "Option::is_none")]
+    pub create_time: Option<i64>,
+    /// 消息类型
+    #[serde(rename = "MsgType", skip_serializing_if = "Option::is_none")]
+    pub msg_type: Option<String>,
+    /// 事件类型
+    #[serde(rename = "Event", skip_serializing_if = "Option::is_none")]
+    pub event: Option<String>,
+    /// 企业应用的id
+    #[serde(rename = "AgentID", skip_serializing_if = "Option::is_none")]
+    pub agent_id: Option<i64>,
+    /// 第三方应用的SuiteId
+    #[serde(rename = "SuiteId", skip_serializing_if = "Option::is_none")]
+    pub suite_id: Option<String>,
+    /// 授权企业的CorpID
+    #[serde(rename = "AuthCorpId", skip_serializing_if = "Option::is_none")]
+    pub auth_corp_id: Option<String>,
+    /// 通知类型
+    #[serde(rename = "InfoType", skip_serializing_if = "Option::is_none")]
+    pub info_type: Option<String>,
+    /// 时间戳 (Unix seconds)
+    #[serde(rename = "TimeStamp", skip_serializing_if = "Option::is_none")]
+    pub time_stamp: Option<i64>,
+    /// 变更类型
+    #[serde(rename = "ChangeType", skip_serializing_if = "Option::is_none")]
+    pub change_type: Option<String>,
+    /// 获客链接id
+    #[serde(rename = "LinkId", skip_serializing_if = "Option::is_none")]
+    pub link_id: Option<String>,
+    /// 获客链接配置的customer_channel值
+    #[serde(rename = "State", skip_serializing_if = "Option::is_none")]
+    pub state: Option<String>,
+    /// Elements this version of the crate does not know, as sent.
+    #[serde(flatten)]
+    pub extra: Fields,
+}
+impl crate::de::Decode for CustomerAcquisitionFriendRequest {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            to_user_name: fields.optional("ToUserName")?,
+            from_user_name: fields.optional("FromUserName")?,
+            create_time: fields.optional("CreateTime")?,
+            msg_type: fields.optional("MsgType")?,
+            event: fields.optional("Event")?,
+            agent_id: fields.optional("AgentID")?,
+            suite_id: fields.optional("SuiteId")?,
+            auth_corp_id: fields.optional("AuthCorpId")?,
+            info_type: fields.optional("InfoType")?,
+            time_stamp: fields.optional("TimeStamp")?,
+            change_type: fields.optional("ChangeType")?,
+            link_id: fields.optional("LinkId")?,
+            state: fields.optional("State")?,
+            extra: Fields(fields.into_map()),
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for CustomerAcquisitionFriendRequest {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
+/// 成员首次收消息: 获客助手事件通知 ([official documentation](https://developer.work.weixin.qq.com/document/path/97299))
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
+pub struct CustomerAcquisitionCustomerStartChat {
+    /// 企业微信CorpID (for a suite notification: absent)
+    #[serde(rename = "ToUserName", skip_serializing_if = "Option::is_none")]
+    pub to_user_name: Option<String>,
+    /// 成员UserID; `sys` for system events
+    #[serde(rename = "FromUserName", skip_serializing_if = "Option::is_none")]
+    pub from_user_name: Option<String>,
+    /// 消息创建时间 (Unix seconds)
+    #[serde(rename = "CreateTime", skip_serializing_if = "Option::is_none")]
+    pub create_time: Option<i64>,
+    /// 消息类型
+    #[serde(rename = "MsgType", skip_serializing_if = "Option::is_none")]
+    pub msg_type: Option<String>,
+    /// 事件类型
+    #[serde(rename = "Event", skip_serializing_if = "Option::is_none")]
+    pub event: Option<String>,
+    /// 企业应用的id
+    #[serde(rename = "AgentID", skip_serializing_if = "Option::is_none")]
+    pub agent_id: Option<i64>,
+    /// 第三方应用的SuiteId
+    #[serde(rename = "SuiteId", skip_serializing_if = "Option::is_none")]
+    pub suite_id: Option<String>,
+    /// 授权企业的CorpID
+    #[serde(rename = "AuthCorpId", skip_serializing_if = "Option::is_none")]
+    pub auth_corp_id: Option<String>,
+    /// 通知类型
+    #[serde(rename = "InfoType", skip_serializing_if = "Option::is_none")]
+    pub info_type: Option<String>,
+    /// 时间戳 (Unix seconds)
+    #[serde(rename = "TimeStamp", skip_serializing_if = "Option::is_none")]
+    pub time_stamp: Option<i64>,
+    /// 变更类型
+    #[serde(rename = "ChangeType", skip_serializing_if = "Option::is_none")]
+    pub change_type: Option<String>,
+    /// 企业服务人员的UserID
+    #[serde(rename = "UserID", skip_serializing_if = "Option::is_none")]
+    pub user_id: Option<String>,
+    /// 外部联系人的userid
+    #[serde(rename = "ExternalUserID", skip_serializing_if = "Option::is_none")]
+    pub external_user_id: Option<String>,
+    /// 获客链接id
+    #[serde(rename = "LinkId", skip_serializing_if = "Option::is_none")]
+    pub link_id: Option<String>,
+    /// 获客链接配置的customer_channel值
+    #[serde(rename = "State", skip_serializing_if = "Option::is_none")]
+    pub state: Option<String>,
+    /// Elements this version of the crate does not know, as sent.
+    #[serde(flatten)]
+    pub extra: Fields,
+}
+impl crate::de::Decode for CustomerAcquisitionCustomerStartChat {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            to_user_name: fields.optional("ToUserName")?,
+            from_user_name: fields.optional("FromUserName")?,
+            create_time: fields.optional("CreateTime")?,
+            msg_type: fields.optional("MsgType")?,
+            event: fields.optional("Event")?,
+            agent_id: fields.optional("AgentID")?,
+            suite_id: fields.optional("SuiteId")?,
+            auth_corp_id: fields.optional("AuthCorpId")?,
+            info_type: fields.optional("InfoType")?,
+            time_stamp: fields.optional("TimeStamp")?,
+            change_type: fields.optional("ChangeType")?,
+            user_id: fields.optional("UserID")?,
+            external_user_id: fields.optional("ExternalUserID")?,
+            link_id: fields.optional("LinkId")?,
+            state: fields.optional("State")?,
+            extra: Fields(fields.into_map()),
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for CustomerAcquisitionCustomerStartChat {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
+/// 成员多次收消息: 获客助手事件通知 ([official documentation](https://developer.work.weixin.qq.com/document/path/97299))
+///
+/// Since 2024-12-19 UserID, ExternalUserID and ChatSeq are no longer sent; ChatKey reads the message data for about 30 minutes.
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
+pub struct CustomerAcquisitionMessageFromCustomer {
+    /// 企业微信CorpID (for a suite notification: absent)
+    #[serde(rename = "ToUserName", skip_serializing_if = "Option::is_none")]
+    pub to_user_name: Option<String>,
+    /// 成员UserID; `sys` for system events
+    #[serde(rename = "FromUserName", skip_serializing_if = "Option::is_none")]
+    pub from_user_name: Option<String>,
+    /// 消息创建时间 (Unix seconds)
+    #[serde(rename = "CreateTime", skip_serializing_if = "Option::is_none")]
+    pub create_time: Option<i64>,
+    /// 消息类型
+    #[serde(rename = "MsgType", skip_serializing_if = "Option::is_none")]
+    pub msg_type: Option<String>,
+    /// 事件类型
+    #[serde(rename = "Event", skip_serializing_if = "Option::is_none")]
+    pub event: Option<String>,
+    /// 企业应用的id
+    #[serde(rename = "AgentID", skip_serializing_if = "Option::is_none")]
+    pub agent_id: Option<i64>,
+    /// 第三方应用的SuiteId
+    #[serde(rename = "SuiteId", skip_serializing_if = "Option::is_none")]
+    pub suite_id: Option<String>,
+    /// 授权企业的CorpID
+    #[serde(rename = "AuthCorpId", skip_serializing_if = "Option::is_none")]
+    pub auth_corp_id: Option<String>,
+    /// 通知类型
+    #[serde(rename = "InfoType", skip_serializing_if = "Option::is_none")]
+    pub info_type: Option<String>,
+    /// 时间戳 (Unix seconds)
+    #[serde(rename = "TimeStamp", skip_serializing_if = "Option::is_none")]
+    pub time_stamp: Option<i64>,
+    /// 变更类型
+    #[serde(rename = "ChangeType", skip_serializing_if = "Option::is_none")]
+    pub change_type: Option<String>,
+    /// 企业服务人员的UserID
+    #[serde(rename = "UserID", skip_serializing_if = "Option::is_none")]
+    pub user_id: Option<String>,
+    /// 外部联系人的userid
+    #[serde(rename = "ExternalUserID", skip_serializing_if = "Option::is_none")]
+    pub external_user_id: Option<String>,
+    /// 获客链接id
+    #[serde(rename = "LinkId", skip_serializing_if = "Option::is_none")]
+    pub link_id: Option<String>,
+    /// 成员收消息次数 (第3/5/10次)
+    #[serde(rename = "ChatSeq", skip_serializing_if = "Option::is_none")]
+    pub chat_seq: Option<i64>,
+    /// 收消息的会话信息凭据, 用于获取成员接受消息数据, 约30分钟有效
+    #[serde(rename = "ChatKey", skip_serializing_if = "Option::is_none")]
+    pub chat_key: Option<crate::Secret>,
+    /// Elements this version of the crate does not know, as sent.
+    #[serde(flatten)]
+    pub extra: Fields,
+}
+impl crate::de::Decode for CustomerAcquisitionMessageFromCustomer {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            to_user_name: fields.optional("ToUserName")?,
+            from_user_name: fields.optional("FromUserName")?,
+            create_time: fields.optional("CreateTime")?,
+            msg_type: fields.optional("MsgType")?,
+            event: fields.optional("Event")?,
+            agent_id: fields.optional("AgentID")?,
+            suite_id: fields.optional("SuiteId")?,
+            auth_corp_id: fields.optional("AuthCorpId")?,
+            info_type: fields.optional("InfoType")?,
+            time_stamp: fields.optional("TimeStamp")?,
+            change_type: fields.optional("ChangeType")?,
+            user_id: fields.optional("UserID")?,
+            external_user_id: fields.optional("ExternalUserID")?,
+            link_id: fields.optional("LinkId")?,
+            chat_seq: fields.optional("ChatSeq")?,
+            chat_key: fields.optional("ChatKey")?,
+            extra: Fields(fields.into_map()),
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for CustomerAcquisitionMessageFromCustomer {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
+/// 客户删除通过获客链接添加的成员: 获客助手事件通知 ([official documentation](https://developer.work.weixin.qq.com/document/path/97299))
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
+pub struct CustomerAcquisitionDelFollowUser {
+    /// 企业微信CorpID (for a suite notification: absent)
+    #[serde(rename = "ToUserName", skip_serializing_if = "Option::is_none")]
+    pub to_user_name: Option<String>,
+    /// 成员UserID; `sys` for system events
+    #[serde(rename = "FromUserName", skip_serializing_if = "Option::is_none")]
+    pub from_user_name: Option<String>,
+    /// 消息创建时间 (Unix seconds)
+    #[serde(rename = "CreateTime", skip_serializing_if = "Option::is_none")]
+    pub create_time: Option<i64>,
+    /// 消息类型
+    #[serde(rename = "MsgType", skip_serializing_if = "Option::is_none")]
+    pub msg_type: Option<String>,
+    /// 事件类型
+    #[serde(rename = "Event", skip_serializing_if = "Option::is_none")]
+    pub event: Option<String>,
+    /// 企业应用的id
+    #[serde(rename = "AgentID", skip_serializing_if = "Option::is_none")]
+    pub agent_id: Option<i64>,
+    /// 第三方应用的SuiteId
+    #[serde(rename = "SuiteId", skip_serializing_if = "Option::is_none")]
+    pub suite_id: Option<String>,
+    /// 授权企业的CorpID
+    #[serde(rename = "AuthCorpId", skip_serializing_if = "Option::is_none")]
+    pub auth_corp_id: Option<String>,
+    /// 通知类型
+    #[serde(rename = "InfoType", skip_serializing_if = "Option::is_none")]
+    pub info_type: Option<String>,
+    /// 时间戳 (Unix seconds)
+    #[serde(rename = "TimeStamp", skip_serializing_if = "Option::is_none")]
+    pub time_stamp: Option<i64>,
+    /// 变更类型
+    #[serde(rename = "ChangeType", skip_serializing_if = "Option::is_none")]
+    pub change_type: Option<String>,
+    /// 企业服务人员的UserID
+    #[serde(rename = "UserID", skip_serializing_if = "Option::is_none")]
+    pub user_id: Option<String>,
+    /// 外部联系人的userid
+    #[serde(rename = "ExternalUserID", skip_serializing_if = "Option::is_none")]
+    pub external_user_id: Option<String>,
+    /// 获客链接id
+    #[serde(rename = "LinkId", skip_serializing_if = "Option::is_none")]
+    pub link_id: Option<String>,
+    /// Elements this version of the crate does not know, as sent.
+    #[serde(flatten)]
+    pub extra: Fields,
+}
+impl crate::de::Decode for CustomerAcquisitionDelFollowUser {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            to_user_name: fields.optional("ToUserName")?,
+            from_user_name: fields.optional("FromUserName")?,
+            create_time: fields.optional("CreateTime")?,
+            msg_type: fields.optional("MsgType")?,
+            event: fields.optional("Event")?,
+            agent_id: fields.optional("AgentID")?,
+            suite_id: fields.optional("SuiteId")?,
+            auth_corp_id: fields.optional("AuthCorpId")?,
+            info_type: fields.optional("InfoType")?,
+            time_stamp: fields.optional("TimeStamp")?,
+            change_type: fields.optional("ChangeType")?,
+            user_id: fields.optional("UserID")?,
+            external_user_id: fields.optional("ExternalUserID")?,
+            link_id: fields.optional("LinkId")?,
+            extra: Fields(fields.into_map()),
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for CustomerAcquisitionDelFollowUser {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
+/// 服务商获客使用量即将耗尽: 获客助手事件通知 ([official documentation](https://developer.work.weixin.qq.com/document/path/97299))
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
+pub struct CustomerAcquisitionServiceBalanceLow {
+    /// 企业微信CorpID (for a suite notification: absent)
+    #[serde(rename = "ToUserName", skip_serializing_if = "Option::is_none")]
+    pub to_user_name: Option<String>,
+    /// 成员UserID; `sys` for system events
+    #[serde(rename = "FromUserName", skip_serializing_if = "Option::is_none")]
+    pub from_user_name: Option<String>,
+    /// 消息创建时间 (Unix seconds)
+    #[serde(rename = "CreateTime", skip_serializing_if = "Option::is_none")]
+    pub create_time: Option<i64>,
+    /// 消息类型
+    #[serde(rename = "MsgType", skip_serializing_if = "Option::is_none")]
+    pub msg_type: Option<String>,
+    /// 事件类型
+    #[serde(rename = "Event", skip_serializing_if = "Option::is_none")]
+    pub event: Option<String>,
+    /// 企业应用的id
+    #[serde(rename = "AgentID", skip_serializing_if = "Option::is_none")]
+    pub agent_id: Option<i64>,
+    /// 第三方应用的SuiteId
+    #[serde(rename = "SuiteId", skip_serializing_if = "Option::is_none")]
+    pub suite_id: Option<String>,
+    /// 授权企业的CorpID
+    #[serde(rename = "AuthCorpId", skip_serializing_if = "Option::is_none")]
+    pub auth_corp_id: Option<String>,
+    /// 通知类型
+    #[serde(rename = "InfoType", skip_serializing_if = "Option::is_none")]
+    pub info_type: Option<String>,
+    /// 时间戳 (Unix seconds)
+    #[serde(rename = "TimeStamp", skip_serializing_if = "Option::is_none")]
+    pub time_stamp: Option<i64>,
+    /// 变更类型
+    #[serde(rename = "ChangeType", skip_serializing_if = "Option::is_none")]
+    pub change_type: Option<String>,
+    /// Elements this version of the crate does not know, as sent.
+    #[serde(flatten)]
+    pub extra: Fields,
+}
+impl crate::de::Decode for CustomerAcquisitionServiceBalanceLow {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            to_user_name: fields.optional("ToUserName")?,
+            from_user_name: fields.optional("FromUserName")?,
+            create_time: fields.optional("CreateTime")?,
+            msg_type: fields.optional("MsgType")?,
+            event: fields.optional("Event")?,
+            agent_id: fields.optional("AgentID")?,
+            suite_id: fields.optional("SuiteId")?,
+            auth_corp_id: fields.optional("AuthCorpId")?,
+            info_type: fields.optional("InfoType")?,
+            time_stamp: fields.optional("TimeStamp")?,
+            change_type: fields.optional("ChangeType")?,
+            extra: Fields(fields.into_map()),
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for CustomerAcquisitionServiceBalanceLow {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
+/// 服务商获客使用量已经耗尽: 获客助手事件通知 ([official documentation](https://developer.work.weixin.qq.com/document/path/97299))
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
+pub struct CustomerAcquisitionServiceBalanceExhausted {
+    /// 企业微信CorpID (for a suite notification: absent)
+    #[serde(rename = "ToUserName", skip_serializing_if = "Option::is_none")]
+    pub to_user_name: Option<String>,
+    /// 成员UserID; `sys` for system events
+    #[serde(rename = "FromUserName", skip_serializing_if = "Option::is_none")]
+    pub from_user_name: Option<String>,
+    /// 消息创建时间 (Unix seconds)
+    #[serde(rename = "CreateTime", skip_serializing_if = "Option::is_none")]
+    pub create_time: Option<i64>,
+    /// 消息类型
+    #[serde(rename = "MsgType", skip_serializing_if = "Option::is_none")]
+    pub msg_type: Option<String>,
+    /// 事件类型
+    #[serde(rename = "Event", skip_serializing_if = "Option::is_none")]
+    pub event: Option<String>,
+    /// 企业应用的id
+    #[serde(rename = "AgentID", skip_serializing_if = "Option::is_none")]
+    pub agent_id: Option<i64>,
+    /// 第三方应用的SuiteId
+    #[serde(rename = "SuiteId", skip_serializing_if = "Option::is_none")]
+    pub suite_id: Option<String>,
+    /// 授权企业的CorpID
+    #[serde(rename = "AuthCorpId", skip_serializing_if = "Option::is_none")]
+    pub auth_corp_id: Option<String>,
+    /// 通知类型
+    #[serde(rename = "InfoType", skip_serializing_if = "Option::is_none")]
+    pub info_type: Option<String>,
+    /// 时间戳 (Unix seconds)
+    #[serde(rename = "TimeStamp", skip_serializing_if = "Option::is_none")]
+    pub time_stamp: Option<i64>,
+    /// 变更类型
+    #[serde(rename = "ChangeType", skip_serializing_if = "Option::is_none")]
+    pub change_type: Option<String>,
+    /// Elements this version of the crate does not know, as sent.
+    #[serde(flatten)]
+    pub extra: Fields,
+}
+impl crate::de::Decode for CustomerAcquisitionServiceBalanceExhausted {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            to_user_name: fields.optional("ToUserName")?,
+            from_user_name: fields.optional("FromUserName")?,
+            create_time: fields.optional("CreateTime")?,
+            msg_type: fields.optional("MsgType")?,
+            event: fields.optional("Event")?,
+            agent_id: fields.optional("AgentID")?,
+            suite_id: fields.optional("SuiteId")?,
+            auth_corp_id: fields.optional("AuthCorpId")?,
+            info_type: fields.optional("InfoType")?,
+            time_stamp: fields.optional("TimeStamp")?,
+            change_type: fields.optional("ChangeType")?,
+            extra: Fields(fields.into_map()),
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for CustomerAcquisitionServiceBalanceExhausted {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
+/// 消耗服务商使用量: 获客助手事件通知 ([official documentation](https://developer.work.weixin.qq.com/document/path/97299))
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
+pub struct CustomerAcquisitionServiceBalanceConsumed {
+    /// 企业微信CorpID (for a suite notification: absent)
+    #[serde(rename = "ToUserName", skip_serializing_if = "Option::is_none")]
+    pub to_user_name: Option<String>,
+    /// 成员UserID; `sys` for system events
+    #[serde(rename = "FromUserName", skip_serializing_if = "Option::is_none")]
+    pub from_user_name: Option<String>,
+    /// 消息创建时间 (Unix seconds)
+    #[serde(rename = "CreateTime", skip_serializing_if = "Option::is_none")]
+    pub create_time: Option<i64>,
+    /// 消息类型
+    #[serde(rename = "MsgType", skip_serializing_if = "Option::is_none")]
+    pub msg_type: Option<String>,
+    /// 事件类型
+    #[serde(rename = "Event", skip_serializing_if = "Option::is_none")]
+    pub event: Option<String>,
+    /// 企业应用的id
+    #[serde(rename = "AgentID", skip_serializing_if = "Option::is_none")]
+    pub agent_id: Option<i64>,
+    /// 第三方应用的SuiteId
+    #[serde(rename = "SuiteId", skip_serializing_if = "Option::is_none")]
+    pub suite_id: Option<String>,
+    /// 授权企业的CorpID
+    #[serde(rename = "AuthCorpId", skip_serializing_if = "Option::is_none")]
+    pub auth_corp_id: Option<String>,
+    /// 通知类型
+    #[serde(rename = "InfoType", skip_serializing_if = "Option::is_none")]
+    pub info_type: Option<String>,
+    /// 时间戳 (Unix seconds)
+    #[serde(rename = "TimeStamp", skip_serializing_if = "Option::is_none")]
+    pub time_stamp: Option<i64>,
+    /// 变更类型
+    #[serde(rename = "ChangeType", skip_serializing_if = "Option::is_none")]
+    pub change_type: Option<String>,
+    /// 获客链接id
+    #[serde(rename = "LinkId", skip_serializing_if = "Option::is_none")]
+    pub link_id: Option<String>,
+    /// 获客链接上拼接的once_key参数
+    #[serde(rename = "OnceKey", skip_serializing_if = "Option::is_none")]
+    pub once_key: Option<String>,
+    /// Elements this version of the crate does not know, as sent.
+    #[serde(flatten)]
+    pub extra: Fields,
+}
+impl crate::de::Decode for CustomerAcquisitionServiceBalanceConsumed {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            to_user_name: fields.optional("ToUserName")?,
+            from_user_name: fields.optional("FromUserName")?,
+            create_time: fields.optional("CreateTime")?,
+            msg_type: fields.optional("MsgType")?,
+            event: fields.optional("Event")?,
+            agent_id: fields.optional("AgentID")?,
+            suite_id: fields.optional("SuiteId")?,
+            auth_corp_id: fields.optional("AuthCorpId")?,
+            info_type: fields.optional("InfoType")?,
+            time_stamp: fields.optional("TimeStamp")?,
+            change_type: fields.optional("ChangeType")?,
+            link_id: fields.optional("LinkId")?,
+            once_key: fields.optional("OnceKey")?,
+            extra: Fields(fields.into_map()),
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for CustomerAcquisitionServiceBalanceConsumed {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
+/// 获客链接服务商代付价格调整: 获客助手事件通知 ([official documentation](https://developer.work.weixin.qq.com/document/path/97299))
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
+pub struct CustomerAcquisitionChangePrice {
+    /// 企业微信CorpID (for a suite notification: absent)
+    #[serde(rename = "ToUserName", skip_serializing_if = "Option::is_none")]
+    pub to_user_name: Option<String>,
+    /// 成员UserID; `sys` for system events
+    #[serde(rename = "FromUserName", skip_serializing_if = "Option::is_none")]
+    pub from_user_name: Option<String>,
+    /// 消息创建时间 (Unix seconds)
+    #[serde(rename = "CreateTime", skip_serializing_if = "Option::is_none")]
+    pub create_time: Option<i64>,
+    /// 消息类型
+    #[serde(rename = "MsgType", skip_serializing_if = "Option::is_none")]
+    pub msg_type: Option<String>,
+    /// 事件类型
+    #[serde(rename = "Event", skip_serializing_if = "Option::is_none")]
+    pub event: Option<String>,
+    /// 企业应用的id
+    #[serde(rename = "AgentID", skip_serializing_if = "Option::is_none")]
+    pub agent_id: Option<i64>,
+    /// 第三方应用的SuiteId
+    #[serde(rename = "SuiteId", skip_serializing_if = "Option::is_none")]
+    pub suite_id: Option<String>,
+    /// 授权企业的CorpID
+    #[serde(rename = "AuthCorpId", skip_serializing_if = "Option::is_none")]
+    pub auth_corp_id: Option<String>,
+    /// 通知类型
+    #[serde(rename = "InfoType", skip_serializing_if = "Option::is_none")]
+    pub info_type: Option<String>,
+    /// 时间戳 (Unix seconds)
+    #[serde(rename = "TimeStamp", skip_serializing_if = "Option::is_none")]
+    pub time_stamp: Option<i64>,
+    /// 变更类型
+    #[serde(rename = "ChangeType", skip_serializing_if = "Option::is_none")]
+    pub change_type: Option<String>,
+    /// 获客链接id
+    #[serde(rename = "LinkId", skip_serializing_if = "Option::is_none")]
+    pub link_id: Option<String>,
+    /// 调整后的服务商代付价格, 单位分
+    #[serde(rename = "Price", skip_serializing_if = "Option::is_none")]
+    pub price: Option<i64>,
+    /// 价格生效时间戳
+    #[serde(rename = "EffectiveTime", skip_serializing_if = "Option::is_none")]
+    pub effective_time: Option<i64>,
+    /// Elements this version of the crate does not know, as sent.
+    #[serde(flatten)]
+    pub extra: Fields,
+}
+impl crate::de::Decode for CustomerAcquisitionChangePrice {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            to_user_name: fields.optional("ToUserName")?,
+            from_user_name: fields.optional("FromUserName")?,
+            create_time: fields.optional("CreateTime")?,
+            msg_type: fields.optional("MsgType")?,
+            event: fields.optional("Event")?,
+            agent_id: fields.optional("AgentID")?,
+            suite_id: fields.optional("SuiteId")?,
+            auth_corp_id: fields.optional("AuthCorpId")?,
+            info_type: fields.optional("InfoType")?,
+            time_stamp: fields.optional("TimeStamp")?,
+            change_type: fields.optional("ChangeType")?,
+            link_id: fields.optional("LinkId")?,
+            price: fields.optional("Price")?,
+            effective_time: fields.optional("EffectiveTime")?,
+            extra: Fields(fields.into_map()),
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for CustomerAcquisitionChangePrice {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
+/// 客户可建联成员范围变动事件 ([official documentation](https://developer.work.weixin.qq.com/document/path/92277))
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
+pub struct CustomerAcquisitionPermitChangeEvent {
+    /// 第三方应用的SuiteId
+    #[serde(rename = "SuiteId", skip_serializing_if = "Option::is_none")]
+    pub suite_id: Option<String>,
+    /// 授权企业的CorpID
+    #[serde(rename = "AuthCorpId", skip_serializing_if = "Option::is_none")]
+    pub auth_corp_id: Option<String>,
+    /// 通知类型
+    #[serde(rename = "InfoType", skip_serializing_if = "Option::is_none")]
+    pub info_type: Option<String>,
+    /// 时间戳 (Unix seconds)
+    #[serde(rename = "TimeStamp", skip_serializing_if = "Option::is_none")]
+    pub time_stamp: Option<i64>,
+    /// Elements this version of the crate does not know, as sent.
+    #[serde(flatten)]
+    pub extra: Fields,
+}
+impl crate::de::Decode for CustomerAcquisitionPermitChangeEvent {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            suite_id: fields.optional("SuiteId")?,
+            auth_corp_id: fields.optional("AuthCorpId")?,
+            info_type: fields.optional("InfoType")?,
+            time_stamp: fields.optional("TimeStamp")?,
+            extra: Fields(fields.into_map()),
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for CustomerAcquisitionPermitChangeEvent {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
+/// 家校通讯录批量变更事件 ([official documentation](https://developer.work.weixin.qq.com/document/path/97281))
+///
+/// Several 家校通讯录 changes of one school in a short time, merged into one notification.
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
+pub struct ChangeSchoolContactBatchEvent {
+    /// 第三方应用的SuiteId
+    #[serde(rename = "SuiteId", skip_serializing_if = "Option::is_none")]
+    pub suite_id: Option<String>,
+    /// 授权企业的CorpID
+    #[serde(rename = "AuthCorpId", skip_serializing_if = "Option::is_none")]
+    pub auth_corp_id: Option<String>,
+    /// 通知类型
+    #[serde(rename = "InfoType", skip_serializing_if = "Option::is_none")]
+    pub info_type: Option<String>,
+    /// 时间戳 (Unix seconds)
+    #[serde(rename = "TimeStamp", skip_serializing_if = "Option::is_none")]
+    pub time_stamp: Option<i64>,
+    /// 变更列表, 每个节点一个变更
+    #[serde(rename = "ChangeList", skip_serializing_if = "Option::is_none")]
+    pub change_list: Option<Vec<SchoolContactChange>>,
+    /// Elements this version of the crate does not know, as sent.
+    #[serde(flatten)]
+    pub extra: Fields,
+}
+impl crate::de::Decode for ChangeSchoolContactBatchEvent {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            suite_id: fields.optional("SuiteId")?,
+            auth_corp_id: fields.optional("AuthCorpId")?,
+            info_type: fields.optional("InfoType")?,
+            time_stamp: fields.optional("TimeStamp")?,
+            change_list: crate::callback::de::list(&mut fields, "ChangeList")?,
+            extra: Fields(fields.into_map()),
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for ChangeSchoolContactBatchEvent {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
+/// 上下游共享应用事件回调 ([official documentation](https://developer.work.weixin.qq.com/document/path/90240))
+///
+/// An upstream corp shared its self-built application with, or removed it from, downstream corps.
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
+pub struct ShareChainChangeEvent {
+    /// 企业微信CorpID (for a suite notification: absent)
+    #[serde(rename = "ToUserName", skip_serializing_if = "Option::is_none")]
+    pub to_user_name: Option<String>,
+    /// 成员UserID; `sys` for system events
+    #[serde(rename = "FromUserName", skip_serializing_if = "Option::is_none")]
+    pub from_user_name: Option<String>,
+    /// 消息创建时间 (Unix seconds)
+    #[serde(rename = "CreateTime", skip_serializing_if = "Option::is_none")]
+    pub create_time: Option<i64>,
+    /// 消息类型
+    #[serde(rename = "MsgType", skip_serializing_if = "Option::is_none")]
+    pub msg_type: Option<String>,
+    /// 事件类型
+    #[serde(rename = "Event", skip_serializing_if = "Option::is_none")]
+    pub event: Option<String>,
+    /// 企业应用的id
+    #[serde(rename = "AgentID", skip_serializing_if = "Option::is_none")]
+    pub agent_id: Option<i64>,
+    /// Elements this version of the crate does not know, as sent.
+    #[serde(flatten)]
+    pub extra: Fields,
+}
+impl crate::de::Decode for ShareChainChangeEvent {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            to_user_name: fields.optional("ToUserName")?,
+            from_user_name: fields.optional("FromUserName")?,
+            create_time: fields.optional("CreateTime")?,
+            msg_type: fields.optional("MsgType")?,
+            event: fields.optional("Event")?,
+            agent_id: fields.optional("AgentID")?,
+            extra: Fields(fields.into_map()),
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for ShareChainChangeEvent {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
+/// 点击菜单跳转小程序的事件推送 ([official documentation](https://developer.work.weixin.qq.com/document/path/90240))
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
+pub struct ViewMiniprogramEvent {
+    /// 企业微信CorpID (for a suite notification: absent)
+    #[serde(rename = "ToUserName", skip_serializing_if = "Option::is_none")]
+    pub to_user_name: Option<String>,
+    /// 成员UserID; `sys` for system events
+    #[serde(rename = "FromUserName", skip_serializing_if = "Option::is_none")]
+    pub from_user_name: Option<String>,
+    /// 消息创建时间 (Unix seconds)
+    #[serde(rename = "CreateTime", skip_serializing_if = "Option::is_none")]
+    pub create_time: Option<i64>,
+    /// 消息类型
+    #[serde(rename = "MsgType", skip_serializing_if = "Option::is_none")]
+    pub msg_type: Option<String>,
+    /// 事件类型
+    #[serde(rename = "Event", skip_serializing_if = "Option::is_none")]
+    pub event: Option<String>,
+    /// 企业应用的id
+    #[serde(rename = "AgentID", skip_serializing_if = "Option::is_none")]
+    pub agent_id: Option<i64>,
+    /// 事件KEY值, 设置的小程序路径
+    #[serde(rename = "EventKey", skip_serializing_if = "Option::is_none")]
+    pub event_key: Option<String>,
+    /// Elements this version of the crate does not know, as sent.
+    #[serde(flatten)]
+    pub extra: Fields,
+}
+impl crate::de::Decode for ViewMiniprogramEvent {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            to_user_name: fields.optional("ToUserName")?,
+            from_user_name: fields.optional("FromUserName")?,
+            create_time: fields.optional("CreateTime")?,
+            msg_type: fields.optional("MsgType")?,
+            event: fields.optional("Event")?,
+            agent_id: fields.optional("AgentID")?,
+            event_key: fields.optional("EventKey")?,
+            extra: Fields(fields.into_map()),
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for ViewMiniprogramEvent {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
+/// 长期未使用应用停用预警事件 ([official documentation](https://developer.work.weixin.qq.com/document/path/90240))
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
+pub struct InactiveAlertEvent {
+    /// 企业微信CorpID (for a suite notification: absent)
+    #[serde(rename = "ToUserName", skip_serializing_if = "Option::is_none")]
+    pub to_user_name: Option<String>,
+    /// 成员UserID; `sys` for system events
+    #[serde(rename = "FromUserName", skip_serializing_if = "Option::is_none")]
+    pub from_user_name: Option<String>,
+    /// 消息创建时间 (Unix seconds)
+    #[serde(rename = "CreateTime", skip_serializing_if = "Option::is_none")]
+    pub create_time: Option<i64>,
+    /// 消息类型
+    #[serde(rename = "MsgType", skip_serializing_if = "Option::is_none")]
+    pub msg_type: Option<String>,
+    /// 事件类型
+    #[serde(rename = "Event", skip_serializing_if = "Option::is_none")]
+    pub event: Option<String>,
+    /// 企业应用的id
+    #[serde(rename = "AgentID", skip_serializing_if = "Option::is_none")]
+    pub agent_id: Option<i64>,
+    /// 生效时间 (Unix seconds)
+    #[serde(rename = "EffectTime", skip_serializing_if = "Option::is_none")]
+    pub effect_time: Option<i64>,
+    /// Elements this version of the crate does not know, as sent.
+    #[serde(flatten)]
+    pub extra: Fields,
+}
+impl crate::de::Decode for InactiveAlertEvent {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            to_user_name: fields.optional("ToUserName")?,
+            from_user_name: fields.optional("FromUserName")?,
+            create_time: fields.optional("CreateTime")?,
+            msg_type: fields.optional("MsgType")?,
+            event: fields.optional("Event")?,
+            agent_id: fields.optional("AgentID")?,
+            effect_time: fields.optional("EffectTime")?,
+            extra: Fields(fields.into_map()),
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for InactiveAlertEvent {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
+/// 应用低活跃预警事件 ([official documentation](https://developer.work.weixin.qq.com/document/path/90240))
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
+pub struct LowActiveAlertEvent {
+    /// 企业微信CorpID (for a suite notification: absent)
+    #[serde(rename = "ToUserName", skip_serializing_if = "Option::is_none")]
+    pub to_user_name: Option<String>,
+    /// 成员UserID; `sys` for system events
+    #[serde(rename = "FromUserName", skip_serializing_if = "Option::is_none")]
+    pub from_user_name: Option<String>,
+    /// 消息创建时间 (Unix seconds)
+    #[serde(rename = "CreateTime", skip_serializing_if = "Option::is_none")]
+    pub create_time: Option<i64>,
+    /// 消息类型
+    #[serde(rename = "MsgType", skip_serializing_if = "Option::is_none")]
+    pub msg_type: Option<String>,
+    /// 事件类型
+    #[serde(rename = "Event", skip_serializing_if = "Option::is_none")]
+    pub event: Option<String>,
+    /// 企业应用的id
+    #[serde(rename = "AgentID", skip_serializing_if = "Option::is_none")]
+    pub agent_id: Option<i64>,
+    /// 生效时间 (Unix seconds)
+    #[serde(rename = "EffectTime", skip_serializing_if = "Option::is_none")]
+    pub effect_time: Option<i64>,
+    /// Elements this version of the crate does not know, as sent.
+    #[serde(flatten)]
+    pub extra: Fields,
+}
+impl crate::de::Decode for LowActiveAlertEvent {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            to_user_name: fields.optional("ToUserName")?,
+            from_user_name: fields.optional("FromUserName")?,
+            create_time: fields.optional("CreateTime")?,
+            msg_type: fields.optional("MsgType")?,
+            event: fields.optional("Event")?,
+            agent_id: fields.optional("AgentID")?,
+            effect_time: fields.optional("EffectTime")?,
+            extra: Fields(fields.into_map()),
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for LowActiveAlertEvent {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
+/// 低活跃应用事件 ([official documentation](https://developer.work.weixin.qq.com/document/path/90240))
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
+pub struct LowActiveEvent {
+    /// 企业微信CorpID (for a suite notification: absent)
+    #[serde(rename = "ToUserName", skip_serializing_if = "Option::is_none")]
+    pub to_user_name: Option<String>,
+    /// 成员UserID; `sys` for system events
+    #[serde(rename = "FromUserName", skip_serializing_if = "Option::is_none")]
+    pub from_user_name: Option<String>,
+    /// 消息创建时间 (Unix seconds)
+    #[serde(rename = "CreateTime", skip_serializing_if = "Option::is_none")]
+    pub create_time: Option<i64>,
+    /// 消息类型
+    #[serde(rename = "MsgType", skip_serializing_if = "Option::is_none")]
+    pub msg_type: Option<String>,
+    /// 事件类型
+    #[serde(rename = "Event", skip_serializing_if = "Option::is_none")]
+    pub event: Option<String>,
+    /// 企业应用的id
+    #[serde(rename = "AgentID", skip_serializing_if = "Option::is_none")]
+    pub agent_id: Option<i64>,
+    /// Elements this version of the crate does not know, as sent.
+    #[serde(flatten)]
+    pub extra: Fields,
+}
+impl crate::de::Decode for LowActiveEvent {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            to_user_name: fields.optional("ToUserName")?,
+            from_user_name: fields.optional("FromUserName")?,
+            create_time: fields.optional("CreateTime")?,
+            msg_type: fields.optional("MsgType")?,
+            event: fields.optional("Event")?,
+            agent_id: fields.optional("AgentID")?,
+            extra: Fields(fields.into_map()),
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for LowActiveEvent {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
+/// 低活跃应用活跃恢复事件 ([official documentation](https://developer.work.weixin.qq.com/document/path/90240))
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
+pub struct ActiveRestoredEvent {
+    /// 企业微信CorpID (for a suite notification: absent)
+    #[serde(rename = "ToUserName", skip_serializing_if = "Option::is_none")]
+    pub to_user_name: Option<String>,
+    /// 成员UserID; `sys` for system events
+    #[serde(rename = "FromUserName", skip_serializing_if = "Option::is_none")]
+    pub from_user_name: Option<String>,
+    /// 消息创建时间 (Unix seconds)
+    #[serde(rename = "CreateTime", skip_serializing_if = "Option::is_none")]
+    pub create_time: Option<i64>,
+    /// 消息类型
+    #[serde(rename = "MsgType", skip_serializing_if = "Option::is_none")]
+    pub msg_type: Option<String>,
+    /// 事件类型
+    #[serde(rename = "Event", skip_serializing_if = "Option::is_none")]
+    pub event: Option<String>,
+    /// 企业应用的id
+    #[serde(rename = "AgentID", skip_serializing_if = "Option::is_none")]
+    pub agent_id: Option<i64>,
+    /// Elements this version of the crate does not know, as sent.
+    #[serde(flatten)]
+    pub extra: Fields,
+}
+impl crate::de::Decode for ActiveRestoredEvent {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            to_user_name: fields.optional("ToUserName")?,
+            from_user_name: fields.optional("FromUserName")?,
+            create_time: fields.optional("CreateTime")?,
+            msg_type: fields.optional("MsgType")?,
+            event: fields.optional("Event")?,
+            agent_id: fields.optional("AgentID")?,
+            extra: Fields(fields.into_map()),
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for ActiveRestoredEvent {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
+/// 日程回执事件 ([official documentation](https://developer.work.weixin.qq.com/document/path/98111))
+///
+/// A participant accepted, tentatively accepted or declined a schedule the application created; FromUserName is that member.
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
+pub struct RespondScheduleEvent {
+    /// 企业微信CorpID (for a suite notification: absent)
+    #[serde(rename = "ToUserName", skip_serializing_if = "Option::is_none")]
+    pub to_user_name: Option<String>,
+    /// 成员UserID; `sys` for system events
+    #[serde(rename = "FromUserName", skip_serializing_if = "Option::is_none")]
+    pub from_user_name: Option<String>,
+    /// 消息创建时间 (Unix seconds)
+    #[serde(rename = "CreateTime", skip_serializing_if = "Option::is_none")]
+    pub create_time: Option<i64>,
+    /// 消息类型
+    #[serde(rename = "MsgType", skip_serializing_if = "Option::is_none")]
+    pub msg_type: Option<String>,
+    /// 事件类型
+    #[serde(rename = "Event", skip_serializing_if = "Option::is_none")]
+    pub event: Option<String>,
+    /// 企业应用的id
+    #[serde(rename = "AgentID", skip_serializing_if = "Option::is_none")]
+    pub agent_id: Option<i64>,
+    /// 日历ID
+    #[serde(rename = "CalId", skip_serializing_if = "Option::is_none")]
+    pub cal_id: Option<String>,
+    /// 日程ID
+    #[serde(rename = "ScheduleId", skip_serializing_if = "Option::is_none")]
+    pub schedule_id: Option<String>,
+    /// Elements this version of the crate does not know, as sent.
+    #[serde(flatten)]
+    pub extra: Fields,
+}
+impl crate::de::Decode for RespondScheduleEvent {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            to_user_name: fields.optional("ToUserName")?,
+            from_user_name: fields.optional("FromUserName")?,
+            create_time: fields.optional("CreateTime")?,
+            msg_type: fields.optional("MsgType")?,
+            event: fields.optional("Event")?,
+            agent_id: fields.optional("AgentID")?,
+            cal_id: fields.optional("CalId")?,
+            schedule_id: fields.optional("ScheduleId")?,
+            extra: Fields(fields.into_map()),
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for RespondScheduleEvent {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
+/// 产生会话回调事件 ([official documentation](https://developer.work.weixin.qq.com/document/path/95039))
+///
+/// New archived messages are ready to pull (at most one every 15 seconds).
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
+pub struct MsgauditNotifyEvent {
+    /// 企业微信CorpID (for a suite notification: absent)
+    #[serde(rename = "ToUserName", skip_serializing_if = "Option::is_none")]
+    pub to_user_name: Option<String>,
+    /// 成员UserID; `sys` for system events
+    #[serde(rename = "FromUserName", skip_serializing_if = "Option::is_none")]
+    pub from_user_name: Option<String>,
+    /// 消息创建时间 (Unix seconds)
+    #[serde(rename = "CreateTime", skip_serializing_if = "Option::is_none")]
+    pub create_time: Option<i64>,
+    /// 消息类型
+    #[serde(rename = "MsgType", skip_serializing_if = "Option::is_none")]
+    pub msg_type: Option<String>,
+    /// 事件类型
+    #[serde(rename = "Event", skip_serializing_if = "Option::is_none")]
+    pub event: Option<String>,
+    /// 企业应用的id
+    #[serde(rename = "AgentID", skip_serializing_if = "Option::is_none")]
+    pub agent_id: Option<i64>,
+    /// Elements this version of the crate does not know, as sent.
+    #[serde(flatten)]
+    pub extra: Fields,
+}
+impl crate::de::Decode for MsgauditNotifyEvent {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            to_user_name: fields.optional("ToUserName")?,
+            from_user_name: fields.optional("FromUserName")?,
+            create_time: fields.optional("CreateTime")?,
+            msg_type: fields.optional("MsgType")?,
+            event: fields.optional("Event")?,
+            agent_id: fields.optional("AgentID")?,
+            extra: Fields(fields.into_map()),
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for MsgauditNotifyEvent {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
+/// 公共邮箱接收邮件: 公共邮箱事件 ([official documentation](https://developer.work.weixin.qq.com/document/path/100180))
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
+pub struct PublicEmailChangeReceiveEmail {
+    /// 企业微信CorpID (for a suite notification: absent)
+    #[serde(rename = "ToUserName", skip_serializing_if = "Option::is_none")]
+    pub to_user_name: Option<String>,
+    /// 成员UserID; `sys` for system events
+    #[serde(rename = "FromUserName", skip_serializing_if = "Option::is_none")]
+    pub from_user_name: Option<String>,
+    /// 消息创建时间 (Unix seconds)
+    #[serde(rename = "CreateTime", skip_serializing_if = "Option::is_none")]
+    pub create_time: Option<i64>,
+    /// 消息类型
+    #[serde(rename = "MsgType", skip_serializing_if = "Option::is_none")]
+    pub msg_type: Option<String>,
+    /// 事件类型
+    #[serde(rename = "Event", skip_serializing_if = "Option::is_none")]
+    pub event: Option<String>,
+    /// 企业应用的id
+    #[serde(rename = "AgentID", skip_serializing_if = "Option::is_none")]
+    pub agent_id: Option<i64>,
+    /// 变更类型
+    #[serde(rename = "ChangeType", skip_serializing_if = "Option::is_none")]
+    pub change_type: Option<String>,
+    /// 公共邮箱id
+    #[serde(rename = "Id", skip_serializing_if = "Option::is_none")]
+    pub id: Option<i64>,
+    /// 公共邮箱当前的新邮件数
+    #[serde(rename = "Amount", skip_serializing_if = "Option::is_none")]
+    pub amount: Option<i64>,
+    /// Elements this version of the crate does not know, as sent.
+    #[serde(flatten)]
+    pub extra: Fields,
+}
+impl crate::de::Decode for PublicEmailChangeReceiveEmail {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            to_user_name: fields.optional("ToUserName")?,
+            from_user_name: fields.optional("FromUserName")?,
+            create_time: fields.optional("CreateTime")?,
+            msg_type: fields.optional("MsgType")?,
+            event: fields.optional("Event")?,
+            agent_id: fields.optional("AgentID")?,
+            change_type: fields.optional("ChangeType")?,
+            id: fields.optional("Id")?,
+            amount: fields.optional("Amount")?,
+            extra: Fields(fields.into_map()),
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for PublicEmailChangeReceiveEmail {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
+/// 取消订单通知 ([official documentation](https://developer.work.weixin.qq.com/document/path/99353))
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
+pub struct CancelOrderEvent {
+    /// 第三方应用的SuiteId
+    #[serde(rename = "SuiteId", skip_serializing_if = "Option::is_none")]
+    pub suite_id: Option<String>,
+    /// 授权企业的CorpID
+    #[serde(rename = "AuthCorpId", skip_serializing_if = "Option::is_none")]
+    pub auth_corp_id: Option<String>,
+    /// 通知类型
+    #[serde(rename = "InfoType", skip_serializing_if = "Option::is_none")]
+    pub info_type: Option<String>,
+    /// 时间戳 (Unix seconds)
+    #[serde(rename = "TimeStamp", skip_serializing_if = "Option::is_none")]
+    pub time_stamp: Option<i64>,
+    /// 购买方corpid
+    #[serde(rename = "PaidCorpId", skip_serializing_if = "Option::is_none")]
+    pub paid_corp_id: Option<String>,
+    /// 订单号
+    #[serde(rename = "OrderId", skip_serializing_if = "Option::is_none")]
+    pub order_id: Option<String>,
+    /// Elements this version of the crate does not know, as sent.
+    #[serde(flatten)]
+    pub extra: Fields,
+}
+impl crate::de::Decode for CancelOrderEvent {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            suite_id: fields.optional("SuiteId")?,
+            auth_corp_id: fields.optional("AuthCorpId")?,
+            info_type: fields.optional("InfoType")?,
+            time_stamp: fields.optional("TimeStamp")?,
+            paid_corp_id: fields.optional("PaidCorpId")?,
+            order_id: fields.optional("OrderId")?,
+            extra: Fields(fields.into_map()),
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for CancelOrderEvent {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
+/// 特殊权限取消授权事件 ([official documentation](https://developer.work.weixin.qq.com/document/path/98959))
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
+pub struct CancelSpecialAuthEvent {
+    /// 第三方应用的SuiteId
+    #[serde(rename = "SuiteId", skip_serializing_if = "Option::is_none")]
+    pub suite_id: Option<String>,
+    /// 授权企业的CorpID
+    #[serde(rename = "AuthCorpId", skip_serializing_if = "Option::is_none")]
+    pub auth_corp_id: Option<String>,
+    /// 通知类型
+    #[serde(rename = "InfoType", skip_serializing_if = "Option::is_none")]
+    pub info_type: Option<String>,
+    /// 时间戳 (Unix seconds)
+    #[serde(rename = "TimeStamp", skip_serializing_if = "Option::is_none")]
+    pub time_stamp: Option<i64>,
+    /// 特殊权限类型
+    #[serde(rename = "AuthType", skip_serializing_if = "Option::is_none")]
+    pub auth_type: Option<String>,
+    /// Elements this version of the crate does not know, as sent.
+    #[serde(flatten)]
+    pub extra: Fields,
+}
+impl crate::de::Decode for CancelSpecialAuthEvent {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            suite_id: fields.optional("SuiteId")?,
+            auth_corp_id: fields.optional("AuthCorpId")?,
+            info_type: fields.optional("InfoType")?,
+            time_stamp: fields.optional("TimeStamp")?,
+            auth_type: fields.optional("AuthType")?,
+            extra: Fields(fields.into_map()),
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for CancelSpecialAuthEvent {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
+/// 高级接口支付成功通知 ([official documentation](https://developer.work.weixin.qq.com/document/path/101401))
+///
+/// The official example's `<BuyerUserId>` lacks the `>` closing its CDATA; the example below restores it.
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
+pub struct AdvancedApiPaySuccessEvent {
+    /// 第三方应用的SuiteId
+    #[serde(rename = "SuiteId", skip_serializing_if = "Option::is_none")]
+    pub suite_id: Option<String>,
+    /// 授权企业的CorpID
+    #[serde(rename = "AuthCorpId", skip_serializing_if = "Option::is_none")]
+    pub auth_corp_id: Option<String>,
+    /// 通知类型
+    #[serde(rename = "InfoType", skip_serializing_if = "Option::is_none")]
+    pub info_type: Option<String>,
+    /// 时间戳 (Unix seconds)
+    #[serde(rename = "TimeStamp", skip_serializing_if = "Option::is_none")]
+    pub time_stamp: Option<i64>,
+    /// 服务商CorpID
+    #[serde(rename = "ServiceCorpId", skip_serializing_if = "Option::is_none")]
+    pub service_corp_id: Option<String>,
+    /// 高级接口类型, 1-会话内容数据接口
+    #[serde(rename = "AdvanceApiType", skip_serializing_if = "Option::is_none")]
+    pub advance_api_type: Option<String>,
+    /// 订单号
+    #[serde(rename = "OrderId", skip_serializing_if = "Option::is_none")]
+    pub order_id: Option<String>,
+    /// 服务商内下单用户UserID
+    #[serde(rename = "BuyerUserId", skip_serializing_if = "Option::is_none")]
+    pub buyer_user_id: Option<String>,
+    /// Elements this version of the crate does not know, as sent.
+    #[serde(flatten)]
+    pub extra: Fields,
+}
+impl crate::de::Decode for AdvancedApiPaySuccessEvent {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            suite_id: fields.optional("SuiteId")?,
+            auth_corp_id: fields.optional("AuthCorpId")?,
+            info_type: fields.optional("InfoType")?,
+            time_stamp: fields.optional("TimeStamp")?,
+            service_corp_id: fields.optional("ServiceCorpId")?,
+            advance_api_type: fields.optional("AdvanceApiType")?,
+            order_id: fields.optional("OrderId")?,
+            buyer_user_id: fields.optional("BuyerUserId")?,
+            extra: Fields(fields.into_map()),
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for AdvancedApiPaySuccessEvent {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
+/// 高级接口退款结果通知 ([official documentation](https://developer.work.weixin.qq.com/document/path/101402))
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
+pub struct AdvancedApiRefundEvent {
+    /// 第三方应用的SuiteId
+    #[serde(rename = "SuiteId", skip_serializing_if = "Option::is_none")]
+    pub suite_id: Option<String>,
+    /// 授权企业的CorpID
+    #[serde(rename = "AuthCorpId", skip_serializing_if = "Option::is_none")]
+    pub auth_corp_id: Option<String>,
+    /// 通知类型
+    #[serde(rename = "InfoType", skip_serializing_if = "Option::is_none")]
+    pub info_type: Option<String>,
+    /// 时间戳 (Unix seconds)
+    #[serde(rename = "TimeStamp", skip_serializing_if = "Option::is_none")]
+    pub time_stamp: Option<i64>,
+    /// 服务商CorpID
+    #[serde(rename = "ServiceCorpId", skip_serializing_if = "Option::is_none")]
+    pub service_corp_id: Option<String>,
+    /// 高级接口类型, 1-会话内容数据接口
+    #[serde(rename = "AdvanceApiType", skip_serializing_if = "Option::is_none")]
+    pub advance_api_type: Option<String>,
+    /// 订单号
+    #[serde(rename = "OrderId", skip_serializing_if = "Option::is_none")]
+    pub order_id: Option<String>,
+    /// 订单状态, 1: 退款成功, 2: 退款被拒绝
+    #[serde(rename = "OrderStatus", skip_serializing_if = "Option::is_none")]
+    pub order_status: Option<i64>,
+    /// Elements this version of the crate does not know, as sent.
+    #[serde(flatten)]
+    pub extra: Fields,
+}
+impl crate::de::Decode for AdvancedApiRefundEvent {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            suite_id: fields.optional("SuiteId")?,
+            auth_corp_id: fields.optional("AuthCorpId")?,
+            info_type: fields.optional("InfoType")?,
+            time_stamp: fields.optional("TimeStamp")?,
+            service_corp_id: fields.optional("ServiceCorpId")?,
+            advance_api_type: fields.optional("AdvanceApiType")?,
+            order_id: fields.optional("OrderId")?,
+            order_status: fields.optional("OrderStatus")?,
+            extra: Fields(fields.into_map()),
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for AdvancedApiRefundEvent {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
+/// 高级接口取消订单通知 ([official documentation](https://developer.work.weixin.qq.com/document/path/101403))
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
+pub struct AdvancedApiCancelEvent {
+    /// 第三方应用的SuiteId
+    #[serde(rename = "SuiteId", skip_serializing_if = "Option::is_none")]
+    pub suite_id: Option<String>,
+    /// 授权企业的CorpID
+    #[serde(rename = "AuthCorpId", skip_serializing_if = "Option::is_none")]
+    pub auth_corp_id: Option<String>,
+    /// 通知类型
+    #[serde(rename = "InfoType", skip_serializing_if = "Option::is_none")]
+    pub info_type: Option<String>,
+    /// 时间戳 (Unix seconds)
+    #[serde(rename = "TimeStamp", skip_serializing_if = "Option::is_none")]
+    pub time_stamp: Option<i64>,
+    /// 服务商CorpID
+    #[serde(rename = "ServiceCorpId", skip_serializing_if = "Option::is_none")]
+    pub service_corp_id: Option<String>,
+    /// 高级接口类型, 1-会话内容数据接口
+    #[serde(rename = "AdvanceApiType", skip_serializing_if = "Option::is_none")]
+    pub advance_api_type: Option<String>,
+    /// 订单号
+    #[serde(rename = "OrderId", skip_serializing_if = "Option::is_none")]
+    pub order_id: Option<String>,
+    /// Elements this version of the crate does not know, as sent.
+    #[serde(flatten)]
+    pub extra: Fields,
+}
+impl crate::de::Decode for AdvancedApiCancelEvent {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            suite_id: fields.optional("SuiteId")?,
+            auth_corp_id: fields.optional("AuthCorpId")?,
+            info_type: fields.optional("InfoType")?,
+            time_stamp: fields.optional("TimeStamp")?,
+            service_corp_id: fields.optional("ServiceCorpId")?,
+            advance_api_type: fields.optional("AdvanceApiType")?,
+            order_id: fields.optional("OrderId")?,
+            extra: Fields(fields.into_map()),
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for AdvancedApiCancelEvent {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
+/// 考勤打卡原始数据回调 ([official documentation](https://developer.work.weixin.qq.com/document/path/97214))
+///
+/// The table writes the list `CheckinDataList`; the example (what is parsed) spells the element `CheckInDataList`.
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
+pub struct DeviceCheckinDataReportEvent {
+    /// 企业微信CorpID (for a suite notification: absent)
+    #[serde(rename = "ToUserName", skip_serializing_if = "Option::is_none")]
+    pub to_user_name: Option<String>,
+    /// 成员UserID; `sys` for system events
+    #[serde(rename = "FromUserName", skip_serializing_if = "Option::is_none")]
+    pub from_user_name: Option<String>,
+    /// 消息创建时间 (Unix seconds)
+    #[serde(rename = "CreateTime", skip_serializing_if = "Option::is_none")]
+    pub create_time: Option<i64>,
+    /// 消息类型
+    #[serde(rename = "MsgType", skip_serializing_if = "Option::is_none")]
+    pub msg_type: Option<String>,
+    /// 事件类型
+    #[serde(rename = "Event", skip_serializing_if = "Option::is_none")]
+    pub event: Option<String>,
+    /// 企业应用的id
+    #[serde(rename = "AgentID", skip_serializing_if = "Option::is_none")]
+    pub agent_id: Option<i64>,
+    /// 消息创建时间 (Unix seconds); these events send it instead of CreateTime
+    #[serde(rename = "TimeStamp", skip_serializing_if = "Option::is_none")]
+    pub time_stamp: Option<i64>,
+    /// 考勤原始数据列表
+    #[serde(
+        rename = "CheckInDataList",
+        skip_serializing_if = "Option::is_none",
+        serialize_with = "ser_list_in_upper_item"
+    )]
+    pub check_in_data_list: Option<Vec<DeviceCheckinData>>,
+    /// 设备SN
+    #[serde(rename = "DeviceSn", skip_serializing_if = "Option::is_none")]
+    pub device_sn: Option<String>,
+    /// Elements this version of the crate does not know, as sent.
+    #[serde(flatten)]
+    pub extra: Fields,
+}
+impl crate::de::Decode for DeviceCheckinDataReportEvent {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            to_user_name: fields.optional("ToUserName")?,
+            from_user_name: fields.optional("FromUserName")?,
+            create_time: fields.optional("CreateTime")?,
+            msg_type: fields.optional("MsgType")?,
+            event: fields.optional("Event")?,
+            agent_id: fields.optional("AgentID")?,
+            time_stamp: fields.optional("TimeStamp")?,
+            check_in_data_list: crate::callback::de::wrapped_list(
+                &mut fields,
+                "CheckInDataList",
+                "Item",
+            )?,
+            device_sn: fields.optional("DeviceSn")?,
+            extra: Fields(fields.into_map()),
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for DeviceCheckinDataReportEvent {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
+/// 门禁通行原始数据回调 ([official documentation](https://developer.work.weixin.qq.com/document/path/97215))
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
+pub struct DeviceAccesscontrolDataReportEvent {
+    /// 企业微信CorpID (for a suite notification: absent)
+    #[serde(rename = "ToUserName", skip_serializing_if = "Option::is_none")]
+    pub to_user_name: Option<String>,
+    /// 成员UserID; `sys` for system events
+    #[serde(rename = "FromUserName", skip_serializing_if = "Option::is_none")]
+    pub from_user_name: Option<String>,
+    /// 消息创建时间 (Unix seconds)
+    #[serde(rename = "CreateTime", skip_serializing_if = "Option::is_none")]
+    pub create_time: Option<i64>,
+    /// 消息类型
+    #[serde(rename = "MsgType", skip_serializing_if = "Option::is_none")]
+    pub msg_type: Option<String>,
+    /// 事件类型
+    #[serde(rename = "Event", skip_serializing_if = "Option::is_none")]
+    pub event: Option<String>,
+    /// 企业应用的id
+    #[serde(rename = "AgentID", skip_serializing_if = "Option::is_none")]
+    pub agent_id: Option<i64>,
+    /// 消息创建时间 (Unix seconds); these events send it instead of CreateTime
+    #[serde(rename = "TimeStamp", skip_serializing_if = "Option::is_none")]
+    pub time_stamp: Option<i64>,
+    /// 门禁通行原始数据列表
+    #[serde(
+        rename = "AccessDataList",
+        skip_serializing_if = "Option::is_none",
+        serialize_with = "ser_list_in_upper_item"
+    )]
+    pub access_data_list: Option<Vec<DeviceAccessData>>,
+    /// 门禁通行设备SN
+    #[serde(rename = "DeviceSn", skip_serializing_if = "Option::is_none")]
+    pub device_sn: Option<String>,
+    /// Elements this version of the crate does not know, as sent.
+    #[serde(flatten)]
+    pub extra: Fields,
+}
+impl crate::de::Decode for DeviceAccesscontrolDataReportEvent {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            to_user_name: fields.optional("ToUserName")?,
+            from_user_name: fields.optional("FromUserName")?,
+            create_time: fields.optional("CreateTime")?,
+            msg_type: fields.optional("MsgType")?,
+            event: fields.optional("Event")?,
+            agent_id: fields.optional("AgentID")?,
+            time_stamp: fields.optional("TimeStamp")?,
+            access_data_list: crate::callback::de::wrapped_list(
+                &mut fields,
+                "AccessDataList",
+                "Item",
+            )?,
+            device_sn: fields.optional("DeviceSn")?,
+            extra: Fields(fields.into_map()),
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for DeviceAccesscontrolDataReportEvent {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
+/// 体温检测原始数据回调 ([official documentation](https://developer.work.weixin.qq.com/document/path/97216))
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
+pub struct DeviceTemperatureDataReportEvent {
+    /// 企业微信CorpID (for a suite notification: absent)
+    #[serde(rename = "ToUserName", skip_serializing_if = "Option::is_none")]
+    pub to_user_name: Option<String>,
+    /// 成员UserID; `sys` for system events
+    #[serde(rename = "FromUserName", skip_serializing_if = "Option::is_none")]
+    pub from_user_name: Option<String>,
+    /// 消息创建时间 (Unix seconds)
+    #[serde(rename = "CreateTime", skip_serializing_if = "Option::is_none")]
+    pub create_time: Option<i64>,
+    /// 消息类型
+    #[serde(rename = "MsgType", skip_serializing_if = "Option::is_none")]
+    pub msg_type: Option<String>,
+    /// 事件类型
+    #[serde(rename = "Event", skip_serializing_if = "Option::is_none")]
+    pub event: Option<String>,
+    /// 企业应用的id
+    #[serde(rename = "AgentID", skip_serializing_if = "Option::is_none")]
+    pub agent_id: Option<i64>,
+    /// 消息创建时间 (Unix seconds); these events send it instead of CreateTime
+    #[serde(rename = "TimeStamp", skip_serializing_if = "Option::is_none")]
+    pub time_stamp: Option<i64>,
+    /// 温度检测数据列表
+    #[serde(
+        rename = "TemperatureDataList",
+        skip_serializing_if = "Option::is_none",
+        serialize_with = "ser_list_in_upper_item"
+    )]
+    pub temperature_data_list: Option<Vec<DeviceTemperatureData>>,
+    /// 温度检测设备SN
+    #[serde(rename = "DeviceSn", skip_serializing_if = "Option::is_none")]
+    pub device_sn: Option<String>,
+    /// Elements this version of the crate does not know, as sent.
+    #[serde(flatten)]
+    pub extra: Fields,
+}
+impl crate::de::Decode for DeviceTemperatureDataReportEvent {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            to_user_name: fields.optional("ToUserName")?,
+            from_user_name: fields.optional("FromUserName")?,
+            create_time: fields.optional("CreateTime")?,
+            msg_type: fields.optional("MsgType")?,
+            event: fields.optional("Event")?,
+            agent_id: fields.optional("AgentID")?,
+            time_stamp: fields.optional("TimeStamp")?,
+            temperature_data_list: crate::callback::de::wrapped_list(
+                &mut fields,
+                "TemperatureDataList",
+                "Item",
+            )?,
+            device_sn: fields.optional("DeviceSn")?,
+            extra: Fields(fields.into_map()),
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for DeviceTemperatureDataReportEvent {
     fn deserialize<D: serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
@@ -8602,7 +14412,7 @@ pub enum Event {
     SubmitVipAccountApproval(SubmitVipAccountApprovalEvent),
     /// `switch_workbench_mode`: 工作台自定义展示模式切换事件 ([official documentation](https://developer.work.weixin.qq.com/document/path/92535))
     SwitchWorkbenchMode(SwitchWorkbenchModeEvent),
-    /// `change_chain`: 上下游变更事件 ([official documentation](https://developer.work.weixin.qq.com/document/path/95813))
+    /// `change_chain`: 上下游变更事件 ([official documentation](https://developer.work.weixin.qq.com/document/path/95796))
     ChangeChain(ChangeChainEvent),
     /// InfoType `add_device`: 添加设备事件 ([official documentation](https://developer.work.weixin.qq.com/document/path/91005))
     AddDevice(AddDeviceEvent),
@@ -8636,7 +14446,7 @@ pub enum Event {
     LivingStatusChange(LivingStatusChangeEvent),
     /// `upload_media_job_finish`: 异步上传临时素材结果回调通知 ([official documentation](https://developer.work.weixin.qq.com/document/path/96488))
     UploadMediaJobFinish(UploadMediaJobFinishEvent),
-    /// `meeting_change`: 会议变更事件 ([official documentation](https://developer.work.weixin.qq.com/document/path/98754))
+    /// `meeting_change`: 会议变更事件 ([official documentation](https://developer.work.weixin.qq.com/document/path/99081))
     MeetingChange(MeetingChangeEvent),
     /// `meeting_statistics`: 会议统计事件 ([official documentation](https://developer.work.weixin.qq.com/document/path/98754))
     MeetingStatistics(MeetingStatisticsEvent),
@@ -8708,9 +14518,9 @@ pub enum Event {
     SuiteTicket(SuiteTicketEvent),
     /// `doc_change`: 文档变更事件 ([official documentation](https://developer.work.weixin.qq.com/document/path/97992))
     DocChange(DocChangeEvent),
-    /// `smart_sheet_change`: 智能表格变更事件 ([official documentation](https://developer.work.weixin.qq.com/document/path/97992))
+    /// `smart_sheet_change`: 智能表格变更事件 ([official documentation](https://developer.work.weixin.qq.com/document/path/100987))
     SmartSheetChange(SmartSheetChangeEvent),
-    /// `wedrive_file_change`: 微盘文件变更事件 ([official documentation](https://developer.work.weixin.qq.com/document/path/97993))
+    /// `wedrive_file_change`: 微盘文件变更事件 ([official documentation](https://developer.work.weixin.qq.com/document/path/97900))
     WedriveFileChange(WedriveFileChangeEvent),
     /// `wedrive_insufficient_capacity`: 微盘容量不足事件 ([official documentation](https://developer.work.weixin.qq.com/document/path/97993))
     WedriveInsufficientCapacity(WedriveInsufficientCapacityEvent),
@@ -8720,6 +14530,46 @@ pub enum Event {
     CloseInactiveAgent(CloseInactiveAgentEvent),
     /// `reopen_inactive_agent`: 长期未使用应用重新启用事件 ([official documentation](https://developer.work.weixin.qq.com/document/path/90240))
     ReopenInactiveAgent(ReopenInactiveAgentEvent),
+    /// `customer_acquisition`: 获客助手事件通知 ([official documentation](https://developer.work.weixin.qq.com/document/path/97299))
+    CustomerAcquisition(CustomerAcquisitionEvent),
+    /// InfoType `customer_acquisition_permit_change`: 客户可建联成员范围变动事件 ([official documentation](https://developer.work.weixin.qq.com/document/path/92277))
+    CustomerAcquisitionPermitChange(CustomerAcquisitionPermitChangeEvent),
+    /// InfoType `change_school_contact_batch`: 家校通讯录批量变更事件 ([official documentation](https://developer.work.weixin.qq.com/document/path/97281))
+    ChangeSchoolContactBatch(ChangeSchoolContactBatchEvent),
+    /// `share_chain_change`: 上下游共享应用事件回调 ([official documentation](https://developer.work.weixin.qq.com/document/path/90240))
+    ShareChainChange(ShareChainChangeEvent),
+    /// `view_miniprogram`: 点击菜单跳转小程序的事件推送 ([official documentation](https://developer.work.weixin.qq.com/document/path/90240))
+    ViewMiniprogram(ViewMiniprogramEvent),
+    /// `inactive_alert`: 长期未使用应用停用预警事件 ([official documentation](https://developer.work.weixin.qq.com/document/path/90240))
+    InactiveAlert(InactiveAlertEvent),
+    /// `low_active_alert`: 应用低活跃预警事件 ([official documentation](https://developer.work.weixin.qq.com/document/path/90240))
+    LowActiveAlert(LowActiveAlertEvent),
+    /// `low_active`: 低活跃应用事件 ([official documentation](https://developer.work.weixin.qq.com/document/path/90240))
+    LowActive(LowActiveEvent),
+    /// `active_restored`: 低活跃应用活跃恢复事件 ([official documentation](https://developer.work.weixin.qq.com/document/path/90240))
+    ActiveRestored(ActiveRestoredEvent),
+    /// `respond_schedule`: 日程回执事件 ([official documentation](https://developer.work.weixin.qq.com/document/path/98111))
+    RespondSchedule(RespondScheduleEvent),
+    /// `msgaudit_notify`: 产生会话回调事件 ([official documentation](https://developer.work.weixin.qq.com/document/path/95039))
+    MsgauditNotify(MsgauditNotifyEvent),
+    /// `public_email_change`: 公共邮箱事件 ([official documentation](https://developer.work.weixin.qq.com/document/path/100180))
+    PublicEmailChange(PublicEmailChangeEvent),
+    /// InfoType `cancel_order`: 取消订单通知 ([official documentation](https://developer.work.weixin.qq.com/document/path/99353))
+    CancelOrder(CancelOrderEvent),
+    /// InfoType `cancel_special_auth`: 特殊权限取消授权事件 ([official documentation](https://developer.work.weixin.qq.com/document/path/98959))
+    CancelSpecialAuth(CancelSpecialAuthEvent),
+    /// InfoType `advanced_api_pay_success`: 高级接口支付成功通知 ([official documentation](https://developer.work.weixin.qq.com/document/path/101401))
+    AdvancedApiPaySuccess(AdvancedApiPaySuccessEvent),
+    /// InfoType `advanced_api_refund`: 高级接口退款结果通知 ([official documentation](https://developer.work.weixin.qq.com/document/path/101402))
+    AdvancedApiRefund(AdvancedApiRefundEvent),
+    /// InfoType `advanced_api_cancel`: 高级接口取消订单通知 ([official documentation](https://developer.work.weixin.qq.com/document/path/101403))
+    AdvancedApiCancel(AdvancedApiCancelEvent),
+    /// `device_checkin_data_report`: 考勤打卡原始数据回调 ([official documentation](https://developer.work.weixin.qq.com/document/path/97214))
+    DeviceCheckinDataReport(DeviceCheckinDataReportEvent),
+    /// `device_accesscontrol_data_report`: 门禁通行原始数据回调 ([official documentation](https://developer.work.weixin.qq.com/document/path/97215))
+    DeviceAccesscontrolDataReport(DeviceAccesscontrolDataReportEvent),
+    /// `device_temperature_data_report`: 体温检测原始数据回调 ([official documentation](https://developer.work.weixin.qq.com/document/path/97216))
+    DeviceTemperatureDataReport(DeviceTemperatureDataReportEvent),
     /// A value this version of the crate does not know: every element, as sent.
     Unknown(Fields),
 }
@@ -8870,14 +14720,10 @@ impl Event {
                     )
                 }
                 Some("change_chain") => {
-                    Self::ChangeChain(
-                        crate::callback::de::typed(fields, "event.change_chain")?,
-                    )
+                    Self::ChangeChain(ChangeChainEvent::from_fields(fields)?)
                 }
                 Some("app_email_change") => {
-                    Self::AppEmailChange(
-                        crate::callback::de::typed(fields, "event.app_email_change")?,
-                    )
+                    Self::AppEmailChange(AppEmailChangeEvent::from_fields(fields)?)
                 }
                 Some("unlicensed_notify") => {
                     Self::UnlicensedNotify(
@@ -8898,14 +14744,10 @@ impl Event {
                     )
                 }
                 Some("meeting_change") => {
-                    Self::MeetingChange(
-                        crate::callback::de::typed(fields, "event.meeting_change")?,
-                    )
+                    Self::MeetingChange(MeetingChangeEvent::from_fields(fields)?)
                 }
                 Some("meeting_statistics") => {
-                    Self::MeetingStatistics(
-                        crate::callback::de::typed(fields, "event.meeting_statistics")?,
-                    )
+                    Self::MeetingStatistics(MeetingStatisticsEvent::from_fields(fields)?)
                 }
                 Some("delete_calendar") => {
                     Self::DeleteCalendar(
@@ -8947,9 +14789,7 @@ impl Event {
                         ChangeSchoolContactEvent::from_fields(fields)?,
                     )
                 }
-                Some("security") => {
-                    Self::Security(crate::callback::de::typed(fields, "event.security")?)
-                }
+                Some("security") => Self::Security(SecurityEvent::from_fields(fields)?),
                 Some("change_app_admin") => {
                     Self::ChangeAppAdmin(
                         crate::callback::de::typed(fields, "event.change_app_admin")?,
@@ -8966,19 +14806,13 @@ impl Event {
                     )
                 }
                 Some("doc_change") => {
-                    Self::DocChange(
-                        crate::callback::de::typed(fields, "event.doc_change")?,
-                    )
+                    Self::DocChange(DocChangeEvent::from_fields(fields)?)
                 }
                 Some("smart_sheet_change") => {
-                    Self::SmartSheetChange(
-                        crate::callback::de::typed(fields, "event.smart_sheet_change")?,
-                    )
+                    Self::SmartSheetChange(SmartSheetChangeEvent::from_fields(fields)?)
                 }
                 Some("wedrive_file_change") => {
-                    Self::WedriveFileChange(
-                        crate::callback::de::typed(fields, "event.wedrive_file_change")?,
-                    )
+                    Self::WedriveFileChange(WedriveFileChangeEvent::from_fields(fields)?)
                 }
                 Some("wedrive_insufficient_capacity") => {
                     Self::WedriveInsufficientCapacity(
@@ -8990,7 +14824,7 @@ impl Event {
                 }
                 Some("wedrive_space_change") => {
                     Self::WedriveSpaceChange(
-                        crate::callback::de::typed(fields, "event.wedrive_space_change")?,
+                        WedriveSpaceChangeEvent::from_fields(fields)?,
                     )
                 }
                 Some("close_inactive_agent") => {
@@ -9006,6 +14840,78 @@ impl Event {
                         )?,
                     )
                 }
+                Some("customer_acquisition") => {
+                    Self::CustomerAcquisition(
+                        CustomerAcquisitionEvent::from_fields(fields)?,
+                    )
+                }
+                Some("share_chain_change") => {
+                    Self::ShareChainChange(
+                        crate::callback::de::typed(fields, "event.share_chain_change")?,
+                    )
+                }
+                Some("view_miniprogram") => {
+                    Self::ViewMiniprogram(
+                        crate::callback::de::typed(fields, "event.view_miniprogram")?,
+                    )
+                }
+                Some("inactive_alert") => {
+                    Self::InactiveAlert(
+                        crate::callback::de::typed(fields, "event.inactive_alert")?,
+                    )
+                }
+                Some("low_active_alert") => {
+                    Self::LowActiveAlert(
+                        crate::callback::de::typed(fields, "event.low_active_alert")?,
+                    )
+                }
+                Some("low_active") => {
+                    Self::LowActive(
+                        crate::callback::de::typed(fields, "event.low_active")?,
+                    )
+                }
+                Some("active_restored") => {
+                    Self::ActiveRestored(
+                        crate::callback::de::typed(fields, "event.active_restored")?,
+                    )
+                }
+                Some("respond_schedule") => {
+                    Self::RespondSchedule(
+                        crate::callback::de::typed(fields, "event.respond_schedule")?,
+                    )
+                }
+                Some("msgaudit_notify") => {
+                    Self::MsgauditNotify(
+                        crate::callback::de::typed(fields, "event.msgaudit_notify")?,
+                    )
+                }
+                Some("public_email_change") => {
+                    Self::PublicEmailChange(PublicEmailChangeEvent::from_fields(fields)?)
+                }
+                Some("device_checkin_data_report") => {
+                    Self::DeviceCheckinDataReport(
+                        crate::callback::de::typed(
+                            fields,
+                            "event.device_checkin_data_report",
+                        )?,
+                    )
+                }
+                Some("device_accesscontrol_data_report") => {
+                    Self::DeviceAccesscontrolDataReport(
+                        crate::callback::de::typed(
+                            fields,
+                            "event.device_accesscontrol_data_report",
+                        )?,
+                    )
+                }
+                Some("device_temperature_data_report") => {
+                    Self::DeviceTemperatureDataReport(
+                        crate::callback::de::typed(
+                            fields,
+                            "event.device_temperature_data_report",
+                        )?,
+                    )
+                }
                 _ => Self::Unknown(fields),
             },
         )
@@ -9015,6 +14921,11 @@ impl Event {
         let tag = crate::callback::de::tag(&fields, "InfoType");
         Ok(
             match tag.as_deref() {
+                Some("batch_job_result") => {
+                    Self::BatchJobResult(
+                        crate::callback::de::typed(fields, "event.batch_job_result")?,
+                    )
+                }
                 Some("change_contact") => {
                     Self::ChangeContact(ChangeContactEvent::from_fields(fields)?)
                 }
@@ -9095,6 +15006,11 @@ impl Event {
                 Some("license_refund") => {
                     Self::LicenseRefund(
                         crate::callback::de::typed(fields, "event.license_refund")?,
+                    )
+                }
+                Some("change_school_contact") => {
+                    Self::ChangeSchoolContact(
+                        ChangeSchoolContactEvent::from_fields(fields)?,
                     )
                 }
                 Some("agree_external_userid_migration") => {
@@ -9223,6 +15139,55 @@ impl Event {
                         crate::callback::de::typed(fields, "event.suite_ticket")?,
                     )
                 }
+                Some("customer_acquisition") => {
+                    Self::CustomerAcquisition(
+                        CustomerAcquisitionEvent::from_fields(fields)?,
+                    )
+                }
+                Some("customer_acquisition_permit_change") => {
+                    Self::CustomerAcquisitionPermitChange(
+                        crate::callback::de::typed(
+                            fields,
+                            "event.customer_acquisition_permit_change",
+                        )?,
+                    )
+                }
+                Some("change_school_contact_batch") => {
+                    Self::ChangeSchoolContactBatch(
+                        crate::callback::de::typed(
+                            fields,
+                            "event.change_school_contact_batch",
+                        )?,
+                    )
+                }
+                Some("cancel_order") => {
+                    Self::CancelOrder(
+                        crate::callback::de::typed(fields, "event.cancel_order")?,
+                    )
+                }
+                Some("cancel_special_auth") => {
+                    Self::CancelSpecialAuth(
+                        crate::callback::de::typed(fields, "event.cancel_special_auth")?,
+                    )
+                }
+                Some("advanced_api_pay_success") => {
+                    Self::AdvancedApiPaySuccess(
+                        crate::callback::de::typed(
+                            fields,
+                            "event.advanced_api_pay_success",
+                        )?,
+                    )
+                }
+                Some("advanced_api_refund") => {
+                    Self::AdvancedApiRefund(
+                        crate::callback::de::typed(fields, "event.advanced_api_refund")?,
+                    )
+                }
+                Some("advanced_api_cancel") => {
+                    Self::AdvancedApiCancel(
+                        crate::callback::de::typed(fields, "event.advanced_api_cancel")?,
+                    )
+                }
                 _ => Self::Unknown(fields),
             },
         )
@@ -9257,7 +15222,7 @@ impl Event {
             Self::FinishVipAccountApproval(_) => "event.finish_vip_account_approval",
             Self::SubmitVipAccountApproval(_) => "event.submit_vip_account_approval",
             Self::SwitchWorkbenchMode(_) => "event.switch_workbench_mode",
-            Self::ChangeChain(_) => "event.change_chain",
+            Self::ChangeChain(inner) => inner.kind(),
             Self::AddDevice(_) => "event.add_device",
             Self::ConnectInfo(_) => "event.connect_info",
             Self::DelDevice(_) => "event.del_device",
@@ -9267,15 +15232,15 @@ impl Event {
             Self::FetchLogFinish(_) => "event.fetch_log_finish",
             Self::RemarkDeviceName(_) => "event.remark_device_name",
             Self::DeviceDataAuthChange(_) => "event.device_data_auth_change",
-            Self::AppEmailChange(_) => "event.app_email_change",
+            Self::AppEmailChange(inner) => inner.kind(),
             Self::AutoActivate(_) => "event.auto_activate",
             Self::LicensePaySuccess(_) => "event.license_pay_success",
             Self::LicenseRefund(_) => "event.license_refund",
             Self::UnlicensedNotify(_) => "event.unlicensed_notify",
             Self::LivingStatusChange(_) => "event.living_status_change",
             Self::UploadMediaJobFinish(_) => "event.upload_media_job_finish",
-            Self::MeetingChange(_) => "event.meeting_change",
-            Self::MeetingStatistics(_) => "event.meeting_statistics",
+            Self::MeetingChange(inner) => inner.kind(),
+            Self::MeetingStatistics(inner) => inner.kind(),
             Self::DeleteCalendar(_) => "event.delete_calendar",
             Self::ModifyCalendar(_) => "event.modify_calendar",
             Self::AddSchedule(_) => "event.add_schedule",
@@ -9284,7 +15249,7 @@ impl Event {
             Self::BookMeetingRoom(_) => "event.book_meeting_room",
             Self::CancelMeetingRoom(_) => "event.cancel_meeting_room",
             Self::ChangeSchoolContact(inner) => inner.kind(),
-            Self::Security(_) => "event.security",
+            Self::Security(inner) => inner.kind(),
             Self::AgreeExternalUseridMigration(_) => {
                 "event.agree_external_userid_migration"
             }
@@ -9313,13 +15278,39 @@ impl Event {
             Self::ShareAgentChange(_) => "event.share_agent_change",
             Self::ProgramNotify(_) => "event.program_notify",
             Self::SuiteTicket(_) => "event.suite_ticket",
-            Self::DocChange(_) => "event.doc_change",
-            Self::SmartSheetChange(_) => "event.smart_sheet_change",
-            Self::WedriveFileChange(_) => "event.wedrive_file_change",
+            Self::DocChange(inner) => inner.kind(),
+            Self::SmartSheetChange(inner) => inner.kind(),
+            Self::WedriveFileChange(inner) => inner.kind(),
             Self::WedriveInsufficientCapacity(_) => "event.wedrive_insufficient_capacity",
-            Self::WedriveSpaceChange(_) => "event.wedrive_space_change",
+            Self::WedriveSpaceChange(inner) => inner.kind(),
             Self::CloseInactiveAgent(_) => "event.close_inactive_agent",
             Self::ReopenInactiveAgent(_) => "event.reopen_inactive_agent",
+            Self::CustomerAcquisition(inner) => inner.kind(),
+            Self::CustomerAcquisitionPermitChange(_) => {
+                "event.customer_acquisition_permit_change"
+            }
+            Self::ChangeSchoolContactBatch(_) => "event.change_school_contact_batch",
+            Self::ShareChainChange(_) => "event.share_chain_change",
+            Self::ViewMiniprogram(_) => "event.view_miniprogram",
+            Self::InactiveAlert(_) => "event.inactive_alert",
+            Self::LowActiveAlert(_) => "event.low_active_alert",
+            Self::LowActive(_) => "event.low_active",
+            Self::ActiveRestored(_) => "event.active_restored",
+            Self::RespondSchedule(_) => "event.respond_schedule",
+            Self::MsgauditNotify(_) => "event.msgaudit_notify",
+            Self::PublicEmailChange(inner) => inner.kind(),
+            Self::CancelOrder(_) => "event.cancel_order",
+            Self::CancelSpecialAuth(_) => "event.cancel_special_auth",
+            Self::AdvancedApiPaySuccess(_) => "event.advanced_api_pay_success",
+            Self::AdvancedApiRefund(_) => "event.advanced_api_refund",
+            Self::AdvancedApiCancel(_) => "event.advanced_api_cancel",
+            Self::DeviceCheckinDataReport(_) => "event.device_checkin_data_report",
+            Self::DeviceAccesscontrolDataReport(_) => {
+                "event.device_accesscontrol_data_report"
+            }
+            Self::DeviceTemperatureDataReport(_) => {
+                "event.device_temperature_data_report"
+            }
             Self::Unknown(_) => "event.unknown",
         }
     }
@@ -9413,6 +15404,26 @@ impl serde::Serialize for Event {
             Self::WedriveSpaceChange(inner) => inner.serialize(serializer),
             Self::CloseInactiveAgent(inner) => inner.serialize(serializer),
             Self::ReopenInactiveAgent(inner) => inner.serialize(serializer),
+            Self::CustomerAcquisition(inner) => inner.serialize(serializer),
+            Self::CustomerAcquisitionPermitChange(inner) => inner.serialize(serializer),
+            Self::ChangeSchoolContactBatch(inner) => inner.serialize(serializer),
+            Self::ShareChainChange(inner) => inner.serialize(serializer),
+            Self::ViewMiniprogram(inner) => inner.serialize(serializer),
+            Self::InactiveAlert(inner) => inner.serialize(serializer),
+            Self::LowActiveAlert(inner) => inner.serialize(serializer),
+            Self::LowActive(inner) => inner.serialize(serializer),
+            Self::ActiveRestored(inner) => inner.serialize(serializer),
+            Self::RespondSchedule(inner) => inner.serialize(serializer),
+            Self::MsgauditNotify(inner) => inner.serialize(serializer),
+            Self::PublicEmailChange(inner) => inner.serialize(serializer),
+            Self::CancelOrder(inner) => inner.serialize(serializer),
+            Self::CancelSpecialAuth(inner) => inner.serialize(serializer),
+            Self::AdvancedApiPaySuccess(inner) => inner.serialize(serializer),
+            Self::AdvancedApiRefund(inner) => inner.serialize(serializer),
+            Self::AdvancedApiCancel(inner) => inner.serialize(serializer),
+            Self::DeviceCheckinDataReport(inner) => inner.serialize(serializer),
+            Self::DeviceAccesscontrolDataReport(inner) => inner.serialize(serializer),
+            Self::DeviceTemperatureDataReport(inner) => inner.serialize(serializer),
             Self::Unknown(fields) => fields.serialize(serializer),
         }
     }
@@ -9799,6 +15810,608 @@ impl serde::Serialize for ChangeExternalTagEvent {
         }
     }
 }
+/// 上下游变更事件 ([official documentation](https://developer.work.weixin.qq.com/document/path/95796)), by `ChangeType`.
+#[derive(Debug, Clone, PartialEq)]
+pub enum ChangeChainEvent {
+    /// `create_chain`: 创建上下游空间
+    CreateChain(ChangeChainCreateChain),
+    /// `update_chain`: 更新上下游空间
+    UpdateChain(ChangeChainUpdateChain),
+    /// `delete_chain`: 删除上下游空间
+    DeleteChain(ChangeChainDeleteChain),
+    /// `create_group`: 新增上下游分组
+    CreateGroup(ChangeChainCreateGroup),
+    /// `update_group`: 更新上下游分组
+    UpdateGroup(ChangeChainUpdateGroup),
+    /// `delete_group`: 删除上下游分组
+    DeleteGroup(ChangeChainDeleteGroup),
+    /// `corp_join`: 企业加入上下游
+    CorpJoin(ChangeChainCorpJoin),
+    /// `update_corp`: 更新企业 (变更企业分组)
+    UpdateCorp(ChangeChainUpdateCorp),
+    /// `remove_corp`: 移除企业
+    RemoveCorp(ChangeChainRemoveCorp),
+    /// A value this version of the crate does not know: every element, as sent.
+    Unknown(Fields),
+}
+impl ChangeChainEvent {
+    ///Dispatches on `ChangeType`.
+    pub fn from_fields(fields: Fields) -> crate::Result<Self> {
+        let tag = crate::callback::de::tag(&fields, "ChangeType");
+        Ok(
+            match tag.as_deref() {
+                Some("create_chain") => {
+                    Self::CreateChain(
+                        crate::callback::de::typed(
+                            fields,
+                            "event.change_chain.create_chain",
+                        )?,
+                    )
+                }
+                Some("update_chain") => {
+                    Self::UpdateChain(
+                        crate::callback::de::typed(
+                            fields,
+                            "event.change_chain.update_chain",
+                        )?,
+                    )
+                }
+                Some("delete_chain") => {
+                    Self::DeleteChain(
+                        crate::callback::de::typed(
+                            fields,
+                            "event.change_chain.delete_chain",
+                        )?,
+                    )
+                }
+                Some("create_group") => {
+                    Self::CreateGroup(
+                        crate::callback::de::typed(
+                            fields,
+                            "event.change_chain.create_group",
+                        )?,
+                    )
+                }
+                Some("update_group") => {
+                    Self::UpdateGroup(
+                        crate::callback::de::typed(
+                            fields,
+                            "event.change_chain.update_group",
+                        )?,
+                    )
+                }
+                Some("delete_group") => {
+                    Self::DeleteGroup(
+                        crate::callback::de::typed(
+                            fields,
+                            "event.change_chain.delete_group",
+                        )?,
+                    )
+                }
+                Some("corp_join") => {
+                    Self::CorpJoin(
+                        crate::callback::de::typed(
+                            fields,
+                            "event.change_chain.corp_join",
+                        )?,
+                    )
+                }
+                Some("update_corp") => {
+                    Self::UpdateCorp(
+                        crate::callback::de::typed(
+                            fields,
+                            "event.change_chain.update_corp",
+                        )?,
+                    )
+                }
+                Some("remove_corp") => {
+                    Self::RemoveCorp(
+                        crate::callback::de::typed(
+                            fields,
+                            "event.change_chain.remove_corp",
+                        )?,
+                    )
+                }
+                _ => Self::Unknown(fields),
+            },
+        )
+    }
+    /// Stable name of the variant (`event.change_contact.create_user`, ...).
+    pub fn kind(&self) -> &'static str {
+        match self {
+            Self::CreateChain(_) => "event.change_chain.create_chain",
+            Self::UpdateChain(_) => "event.change_chain.update_chain",
+            Self::DeleteChain(_) => "event.change_chain.delete_chain",
+            Self::CreateGroup(_) => "event.change_chain.create_group",
+            Self::UpdateGroup(_) => "event.change_chain.update_group",
+            Self::DeleteGroup(_) => "event.change_chain.delete_group",
+            Self::CorpJoin(_) => "event.change_chain.corp_join",
+            Self::UpdateCorp(_) => "event.change_chain.update_corp",
+            Self::RemoveCorp(_) => "event.change_chain.remove_corp",
+            Self::Unknown(_) => "event.change_chain.unknown",
+        }
+    }
+}
+impl serde::Serialize for ChangeChainEvent {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        match self {
+            Self::CreateChain(inner) => inner.serialize(serializer),
+            Self::UpdateChain(inner) => inner.serialize(serializer),
+            Self::DeleteChain(inner) => inner.serialize(serializer),
+            Self::CreateGroup(inner) => inner.serialize(serializer),
+            Self::UpdateGroup(inner) => inner.serialize(serializer),
+            Self::DeleteGroup(inner) => inner.serialize(serializer),
+            Self::CorpJoin(inner) => inner.serialize(serializer),
+            Self::UpdateCorp(inner) => inner.serialize(serializer),
+            Self::RemoveCorp(inner) => inner.serialize(serializer),
+            Self::Unknown(fields) => fields.serialize(serializer),
+        }
+    }
+}
+/// 应用邮箱变更事件 ([official documentation](https://developer.work.weixin.qq.com/document/path/97514)), by `ChangeType`.
+#[derive(Debug, Clone, PartialEq)]
+pub enum AppEmailChangeEvent {
+    /// `receive_email`: 应用邮箱接收邮件
+    ReceiveEmail(AppEmailChangeReceiveEmail),
+    /// A value this version of the crate does not know: every element, as sent.
+    Unknown(Fields),
+}
+impl AppEmailChangeEvent {
+    ///Dispatches on `ChangeType`.
+    pub fn from_fields(fields: Fields) -> crate::Result<Self> {
+        let tag = crate::callback::de::tag(&fields, "ChangeType");
+        Ok(
+            match tag.as_deref() {
+                Some("receive_email") => {
+                    Self::ReceiveEmail(
+                        crate::callback::de::typed(
+                            fields,
+                            "event.app_email_change.receive_email",
+                        )?,
+                    )
+                }
+                _ => Self::Unknown(fields),
+            },
+        )
+    }
+    /// Stable name of the variant (`event.change_contact.create_user`, ...).
+    pub fn kind(&self) -> &'static str {
+        match self {
+            Self::ReceiveEmail(_) => "event.app_email_change.receive_email",
+            Self::Unknown(_) => "event.app_email_change.unknown",
+        }
+    }
+}
+impl serde::Serialize for AppEmailChangeEvent {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        match self {
+            Self::ReceiveEmail(inner) => inner.serialize(serializer),
+            Self::Unknown(fields) => fields.serialize(serializer),
+        }
+    }
+}
+/// 会议变更事件 ([official documentation](https://developer.work.weixin.qq.com/document/path/99081)), by `ChangeType`.
+#[derive(Debug, Clone, PartialEq)]
+pub enum MeetingChangeEvent {
+    /// `modify_meeting`: 修改会议
+    ModifyMeeting(MeetingChangeModifyMeeting),
+    /// `cancel_meeting`: 取消会议
+    CancelMeeting(MeetingChangeCancelMeeting),
+    /// `meeting_start`: 会议开始
+    MeetingStart(MeetingChangeMeetingStart),
+    /// `meeting_end`: 会议结束
+    MeetingEnd(MeetingChangeMeetingEnd),
+    /// `meeting_mute_all`: 会议全体静音
+    MeetingMuteAll(MeetingChangeMeetingMuteAll),
+    /// `meeting_unmute_all`: 会议解除全体静音
+    MeetingUnmuteAll(MeetingChangeMeetingUnmuteAll),
+    /// `join_meeting`: 成员入会
+    JoinMeeting(MeetingChangeJoinMeeting),
+    /// `quit_meeting`: 成员离会
+    QuitMeeting(MeetingChangeQuitMeeting),
+    /// `join_meeting_before_host`: 成员等待主持人入会
+    JoinMeetingBeforeHost(MeetingChangeJoinMeetingBeforeHost),
+    /// `join_waiting_room`: 成员进入等候室
+    JoinWaitingRoom(MeetingChangeJoinWaitingRoom),
+    /// `quit_waiting_room`: 成员离开等候室
+    QuitWaitingRoom(MeetingChangeQuitWaitingRoom),
+    /// `join_from_meeting_room`: 成员从等候室进入会议
+    JoinFromMeetingRoom(MeetingChangeJoinFromMeetingRoom),
+    /// `move_to_waiting_room`: 成员从会议中被移入等候室
+    MoveToWaitingRoom(MeetingChangeMoveToWaitingRoom),
+    /// `open_screen_share`: 共享屏幕开启
+    OpenScreenShare(MeetingChangeOpenScreenShare),
+    /// `close_screen_share`: 共享屏幕结束
+    CloseScreenShare(MeetingChangeCloseScreenShare),
+    /// `role_change`: 会议成员角色变更
+    RoleChange(MeetingChangeRoleChange),
+    /// `webinar_role_change`: 网络研讨会成员角色变更
+    WebinarRoleChange(MeetingChangeWebinarRoleChange),
+    /// `webinar_warm_up_upload`: 网络研讨会暖场上传结果
+    WebinarWarmUpUpload(MeetingChangeWebinarWarmUpUpload),
+    /// `pstn_status_update`: PSTN 外呼状态更新
+    PstnStatusUpdate(MeetingChangePstnStatusUpdate),
+    /// `medium_upload`: 素材上传结果
+    MediumUpload(MeetingChangeMediumUpload),
+    /// `start_recording`: 开始云录制
+    StartRecording(MeetingChangeStartRecording),
+    /// `pause_recording`: 暂停云录制
+    PauseRecording(MeetingChangePauseRecording),
+    /// `resume_recording`: 恢复云录制
+    ResumeRecording(MeetingChangeResumeRecording),
+    /// `stop_recording`: 停止云录制
+    StopRecording(MeetingChangeStopRecording),
+    /// `recording_complete`: 云录制已完成
+    RecordingComplete(MeetingChangeRecordingComplete),
+    /// `delete_recording`: 删除云录制
+    DeleteRecording(MeetingChangeDeleteRecording),
+    /// `enroll`: 用户报名
+    Enroll(MeetingChangeEnroll),
+    /// `cancel_enroll`: 用户取消报名
+    CancelEnroll(MeetingChangeCancelEnroll),
+    /// `meeting_room_response`: 会议室应答
+    MeetingRoomResponse(MeetingChangeMeetingRoomResponse),
+    /// A value this version of the crate does not know: every element, as sent.
+    Unknown(Fields),
+}
+impl MeetingChangeEvent {
+    ///Dispatches on `ChangeType`.
+    pub fn from_fields(fields: Fields) -> crate::Result<Self> {
+        let tag = crate::callback::de::tag(&fields, "ChangeType");
+        Ok(
+            match tag.as_deref() {
+                Some("modify_meeting") => {
+                    Self::ModifyMeeting(
+                        crate::callback::de::typed(
+                            fields,
+                            "event.meeting_change.modify_meeting",
+                        )?,
+                    )
+                }
+                Some("cancel_meeting") => {
+                    Self::CancelMeeting(
+                        crate::callback::de::typed(
+                            fields,
+                            "event.meeting_change.cancel_meeting",
+                        )?,
+                    )
+                }
+                Some("meeting_start") => {
+                    Self::MeetingStart(
+                        crate::callback::de::typed(
+                            fields,
+                            "event.meeting_change.meeting_start",
+                        )?,
+                    )
+                }
+                Some("meeting_end") => {
+                    Self::MeetingEnd(
+                        crate::callback::de::typed(
+                            fields,
+                            "event.meeting_change.meeting_end",
+                        )?,
+                    )
+                }
+                Some("meeting_mute_all") => {
+                    Self::MeetingMuteAll(
+                        crate::callback::de::typed(
+                            fields,
+                            "event.meeting_change.meeting_mute_all",
+                        )?,
+                    )
+                }
+                Some("meeting_unmute_all") => {
+                    Self::MeetingUnmuteAll(
+                        crate::callback::de::typed(
+                            fields,
+                            "event.meeting_change.meeting_unmute_all",
+                        )?,
+                    )
+                }
+                Some("join_meeting") => {
+                    Self::JoinMeeting(
+                        crate::callback::de::typed(
+                            fields,
+                            "event.meeting_change.join_meeting",
+                        )?,
+                    )
+                }
+                Some("quit_meeting") => {
+                    Self::QuitMeeting(
+                        crate::callback::de::typed(
+                            fields,
+                            "event.meeting_change.quit_meeting",
+                        )?,
+                    )
+                }
+                Some("join_meeting_before_host") => {
+                    Self::JoinMeetingBeforeHost(
+                        crate::callback::de::typed(
+                            fields,
+                            "event.meeting_change.join_meeting_before_host",
+                        )?,
+                    )
+                }
+                Some("join_waiting_room") => {
+                    Self::JoinWaitingRoom(
+                        crate::callback::de::typed(
+                            fields,
+                            "event.meeting_change.join_waiting_room",
+                        )?,
+                    )
+                }
+                Some("quit_waiting_room") => {
+                    Self::QuitWaitingRoom(
+                        crate::callback::de::typed(
+                            fields,
+                            "event.meeting_change.quit_waiting_room",
+                        )?,
+                    )
+                }
+                Some("join_from_meeting_room") => {
+                    Self::JoinFromMeetingRoom(
+                        crate::callback::de::typed(
+                            fields,
+                            "event.meeting_change.join_from_meeting_room",
+                        )?,
+                    )
+                }
+                Some("move_to_waiting_room") => {
+                    Self::MoveToWaitingRoom(
+                        crate::callback::de::typed(
+                            fields,
+                            "event.meeting_change.move_to_waiting_room",
+                        )?,
+                    )
+                }
+                Some("open_screen_share") => {
+                    Self::OpenScreenShare(
+                        crate::callback::de::typed(
+                            fields,
+                            "event.meeting_change.open_screen_share",
+                        )?,
+                    )
+                }
+                Some("close_screen_share") => {
+                    Self::CloseScreenShare(
+                        crate::callback::de::typed(
+                            fields,
+                            "event.meeting_change.close_screen_share",
+                        )?,
+                    )
+                }
+                Some("role_change") => {
+                    Self::RoleChange(
+                        crate::callback::de::typed(
+                            fields,
+                            "event.meeting_change.role_change",
+                        )?,
+                    )
+                }
+                Some("webinar_role_change") => {
+                    Self::WebinarRoleChange(
+                        crate::callback::de::typed(
+                            fields,
+                            "event.meeting_change.webinar_role_change",
+                        )?,
+                    )
+                }
+                Some("webinar_warm_up_upload") => {
+                    Self::WebinarWarmUpUpload(
+                        crate::callback::de::typed(
+                            fields,
+                            "event.meeting_change.webinar_warm_up_upload",
+                        )?,
+                    )
+                }
+                Some("pstn_status_update") => {
+                    Self::PstnStatusUpdate(
+                        crate::callback::de::typed(
+                            fields,
+                            "event.meeting_change.pstn_status_update",
+                        )?,
+                    )
+                }
+                Some("medium_upload") => {
+                    Self::MediumUpload(
+                        crate::callback::de::typed(
+                            fields,
+                            "event.meeting_change.medium_upload",
+                        )?,
+                    )
+                }
+                Some("start_recording") => {
+                    Self::StartRecording(
+                        crate::callback::de::typed(
+                            fields,
+                            "event.meeting_change.start_recording",
+                        )?,
+                    )
+                }
+                Some("pause_recording") => {
+                    Self::PauseRecording(
+                        crate::callback::de::typed(
+                            fields,
+                            "event.meeting_change.pause_recording",
+                        )?,
+                    )
+                }
+                Some("resume_recording") => {
+                    Self::ResumeRecording(
+                        crate::callback::de::typed(
+                            fields,
+                            "event.meeting_change.resume_recording",
+                        )?,
+                    )
+                }
+                Some("stop_recording") => {
+                    Self::StopRecording(
+                        crate::callback::de::typed(
+                            fields,
+                            "event.meeting_change.stop_recording",
+                        )?,
+                    )
+                }
+                Some("recording_complete") => {
+                    Self::RecordingComplete(
+                        crate::callback::de::typed(
+                            fields,
+                            "event.meeting_change.recording_complete",
+                        )?,
+                    )
+                }
+                Some("delete_recording") => {
+                    Self::DeleteRecording(
+                        crate::callback::de::typed(
+                            fields,
+                            "event.meeting_change.delete_recording",
+                        )?,
+                    )
+                }
+                Some("enroll") => {
+                    Self::Enroll(
+                        crate::callback::de::typed(
+                            fields,
+                            "event.meeting_change.enroll",
+                        )?,
+                    )
+                }
+                Some("cancel_enroll") => {
+                    Self::CancelEnroll(
+                        crate::callback::de::typed(
+                            fields,
+                            "event.meeting_change.cancel_enroll",
+                        )?,
+                    )
+                }
+                Some("meeting_room_response") => {
+                    Self::MeetingRoomResponse(
+                        crate::callback::de::typed(
+                            fields,
+                            "event.meeting_change.meeting_room_response",
+                        )?,
+                    )
+                }
+                _ => Self::Unknown(fields),
+            },
+        )
+    }
+    /// Stable name of the variant (`event.change_contact.create_user`, ...).
+    pub fn kind(&self) -> &'static str {
+        match self {
+            Self::ModifyMeeting(_) => "event.meeting_change.modify_meeting",
+            Self::CancelMeeting(_) => "event.meeting_change.cancel_meeting",
+            Self::MeetingStart(_) => "event.meeting_change.meeting_start",
+            Self::MeetingEnd(_) => "event.meeting_change.meeting_end",
+            Self::MeetingMuteAll(_) => "event.meeting_change.meeting_mute_all",
+            Self::MeetingUnmuteAll(_) => "event.meeting_change.meeting_unmute_all",
+            Self::JoinMeeting(_) => "event.meeting_change.join_meeting",
+            Self::QuitMeeting(_) => "event.meeting_change.quit_meeting",
+            Self::JoinMeetingBeforeHost(_) => {
+                "event.meeting_change.join_meeting_before_host"
+            }
+            Self::JoinWaitingRoom(_) => "event.meeting_change.join_waiting_room",
+            Self::QuitWaitingRoom(_) => "event.meeting_change.quit_waiting_room",
+            Self::JoinFromMeetingRoom(_) => "event.meeting_change.join_from_meeting_room",
+            Self::MoveToWaitingRoom(_) => "event.meeting_change.move_to_waiting_room",
+            Self::OpenScreenShare(_) => "event.meeting_change.open_screen_share",
+            Self::CloseScreenShare(_) => "event.meeting_change.close_screen_share",
+            Self::RoleChange(_) => "event.meeting_change.role_change",
+            Self::WebinarRoleChange(_) => "event.meeting_change.webinar_role_change",
+            Self::WebinarWarmUpUpload(_) => "event.meeting_change.webinar_warm_up_upload",
+            Self::PstnStatusUpdate(_) => "event.meeting_change.pstn_status_update",
+            Self::MediumUpload(_) => "event.meeting_change.medium_upload",
+            Self::StartRecording(_) => "event.meeting_change.start_recording",
+            Self::PauseRecording(_) => "event.meeting_change.pause_recording",
+            Self::ResumeRecording(_) => "event.meeting_change.resume_recording",
+            Self::StopRecording(_) => "event.meeting_change.stop_recording",
+            Self::RecordingComplete(_) => "event.meeting_change.recording_complete",
+            Self::DeleteRecording(_) => "event.meeting_change.delete_recording",
+            Self::Enroll(_) => "event.meeting_change.enroll",
+            Self::CancelEnroll(_) => "event.meeting_change.cancel_enroll",
+            Self::MeetingRoomResponse(_) => "event.meeting_change.meeting_room_response",
+            Self::Unknown(_) => "event.meeting_change.unknown",
+        }
+    }
+}
+impl serde::Serialize for MeetingChangeEvent {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        match self {
+            Self::ModifyMeeting(inner) => inner.serialize(serializer),
+            Self::CancelMeeting(inner) => inner.serialize(serializer),
+            Self::MeetingStart(inner) => inner.serialize(serializer),
+            Self::MeetingEnd(inner) => inner.serialize(serializer),
+            Self::MeetingMuteAll(inner) => inner.serialize(serializer),
+            Self::MeetingUnmuteAll(inner) => inner.serialize(serializer),
+            Self::JoinMeeting(inner) => inner.serialize(serializer),
+            Self::QuitMeeting(inner) => inner.serialize(serializer),
+            Self::JoinMeetingBeforeHost(inner) => inner.serialize(serializer),
+            Self::JoinWaitingRoom(inner) => inner.serialize(serializer),
+            Self::QuitWaitingRoom(inner) => inner.serialize(serializer),
+            Self::JoinFromMeetingRoom(inner) => inner.serialize(serializer),
+            Self::MoveToWaitingRoom(inner) => inner.serialize(serializer),
+            Self::OpenScreenShare(inner) => inner.serialize(serializer),
+            Self::CloseScreenShare(inner) => inner.serialize(serializer),
+            Self::RoleChange(inner) => inner.serialize(serializer),
+            Self::WebinarRoleChange(inner) => inner.serialize(serializer),
+            Self::WebinarWarmUpUpload(inner) => inner.serialize(serializer),
+            Self::PstnStatusUpdate(inner) => inner.serialize(serializer),
+            Self::MediumUpload(inner) => inner.serialize(serializer),
+            Self::StartRecording(inner) => inner.serialize(serializer),
+            Self::PauseRecording(inner) => inner.serialize(serializer),
+            Self::ResumeRecording(inner) => inner.serialize(serializer),
+            Self::StopRecording(inner) => inner.serialize(serializer),
+            Self::RecordingComplete(inner) => inner.serialize(serializer),
+            Self::DeleteRecording(inner) => inner.serialize(serializer),
+            Self::Enroll(inner) => inner.serialize(serializer),
+            Self::CancelEnroll(inner) => inner.serialize(serializer),
+            Self::MeetingRoomResponse(inner) => inner.serialize(serializer),
+            Self::Unknown(fields) => fields.serialize(serializer),
+        }
+    }
+}
+/// 会议统计事件 ([official documentation](https://developer.work.weixin.qq.com/document/path/98754)), by `ChangeType`.
+#[derive(Debug, Clone, PartialEq)]
+pub enum MeetingStatisticsEvent {
+    /// `start_meeting`: 会议发起
+    StartMeeting(MeetingStatisticsStartMeeting),
+    /// A value this version of the crate does not know: every element, as sent.
+    Unknown(Fields),
+}
+impl MeetingStatisticsEvent {
+    ///Dispatches on `ChangeType`.
+    pub fn from_fields(fields: Fields) -> crate::Result<Self> {
+        let tag = crate::callback::de::tag(&fields, "ChangeType");
+        Ok(
+            match tag.as_deref() {
+                Some("start_meeting") => {
+                    Self::StartMeeting(
+                        crate::callback::de::typed(
+                            fields,
+                            "event.meeting_statistics.start_meeting",
+                        )?,
+                    )
+                }
+                _ => Self::Unknown(fields),
+            },
+        )
+    }
+    /// Stable name of the variant (`event.change_contact.create_user`, ...).
+    pub fn kind(&self) -> &'static str {
+        match self {
+            Self::StartMeeting(_) => "event.meeting_statistics.start_meeting",
+            Self::Unknown(_) => "event.meeting_statistics.unknown",
+        }
+    }
+}
+impl serde::Serialize for MeetingStatisticsEvent {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        match self {
+            Self::StartMeeting(inner) => inner.serialize(serializer),
+            Self::Unknown(fields) => fields.serialize(serializer),
+        }
+    }
+}
 /// 家校通讯录变更事件 ([official documentation](https://developer.work.weixin.qq.com/document/path/92052)), by `ChangeType`.
 #[derive(Debug, Clone, PartialEq)]
 pub enum ChangeSchoolContactEvent {
@@ -9816,11 +16429,13 @@ pub enum ChangeSchoolContactEvent {
     DeleteParent(ChangeSchoolContactDeleteParent),
     /// `subscribe`: 家长关注
     Subscribe(ChangeSchoolContactSubscribe),
-    /// `create_deparmtment`: 新增部门 (the documented value is spelled `create_deparmtment`)
+    /// `unsubscribe`: 家长取消关注
+    Unsubscribe(ChangeSchoolContactUnsubscribe),
+    /// `create_department`, `create_deparmtment`: 新增部门
     CreateDepartment(ChangeSchoolContactCreateDepartment),
-    /// `update_deparmtment`: 编辑部门 (the documented value is spelled `update_deparmtment`)
+    /// `update_department`, `update_deparmtment`: 编辑部门
     UpdateDepartment(ChangeSchoolContactUpdateDepartment),
-    /// `delete_deparmtment`: 删除部门 (the documented value is spelled `delete_deparmtment`)
+    /// `delete_department`, `delete_deparmtment`: 删除部门
     DeleteDepartment(ChangeSchoolContactDeleteDepartment),
     /// A value this version of the crate does not know: every element, as sent.
     Unknown(Fields),
@@ -9887,6 +16502,22 @@ impl ChangeSchoolContactEvent {
                         )?,
                     )
                 }
+                Some("unsubscribe") => {
+                    Self::Unsubscribe(
+                        crate::callback::de::typed(
+                            fields,
+                            "event.change_school_contact.unsubscribe",
+                        )?,
+                    )
+                }
+                Some("create_department") => {
+                    Self::CreateDepartment(
+                        crate::callback::de::typed(
+                            fields,
+                            "event.change_school_contact.create_department",
+                        )?,
+                    )
+                }
                 Some("create_deparmtment") => {
                     Self::CreateDepartment(
                         crate::callback::de::typed(
@@ -9895,11 +16526,27 @@ impl ChangeSchoolContactEvent {
                         )?,
                     )
                 }
+                Some("update_department") => {
+                    Self::UpdateDepartment(
+                        crate::callback::de::typed(
+                            fields,
+                            "event.change_school_contact.update_department",
+                        )?,
+                    )
+                }
                 Some("update_deparmtment") => {
                     Self::UpdateDepartment(
                         crate::callback::de::typed(
                             fields,
                             "event.change_school_contact.update_department",
+                        )?,
+                    )
+                }
+                Some("delete_department") => {
+                    Self::DeleteDepartment(
+                        crate::callback::de::typed(
+                            fields,
+                            "event.change_school_contact.delete_department",
                         )?,
                     )
                 }
@@ -9925,6 +16572,7 @@ impl ChangeSchoolContactEvent {
             Self::UpdateParent(_) => "event.change_school_contact.update_parent",
             Self::DeleteParent(_) => "event.change_school_contact.delete_parent",
             Self::Subscribe(_) => "event.change_school_contact.subscribe",
+            Self::Unsubscribe(_) => "event.change_school_contact.unsubscribe",
             Self::CreateDepartment(_) => "event.change_school_contact.create_department",
             Self::UpdateDepartment(_) => "event.change_school_contact.update_department",
             Self::DeleteDepartment(_) => "event.change_school_contact.delete_department",
@@ -9942,9 +16590,666 @@ impl serde::Serialize for ChangeSchoolContactEvent {
             Self::UpdateParent(inner) => inner.serialize(serializer),
             Self::DeleteParent(inner) => inner.serialize(serializer),
             Self::Subscribe(inner) => inner.serialize(serializer),
+            Self::Unsubscribe(inner) => inner.serialize(serializer),
             Self::CreateDepartment(inner) => inner.serialize(serializer),
             Self::UpdateDepartment(inner) => inner.serialize(serializer),
             Self::DeleteDepartment(inner) => inner.serialize(serializer),
+            Self::Unknown(fields) => fields.serialize(serializer),
+        }
+    }
+}
+/// 安全事件 ([official documentation](https://developer.work.weixin.qq.com/document/path/99042)), by `ChangeType`.
+#[derive(Debug, Clone, PartialEq)]
+pub enum SecurityEvent {
+    /// `change_domain_ip`: 企业微信域名IP变更
+    ChangeDomainIp(SecurityChangeDomainIp),
+    /// A value this version of the crate does not know: every element, as sent.
+    Unknown(Fields),
+}
+impl SecurityEvent {
+    ///Dispatches on `ChangeType`.
+    pub fn from_fields(fields: Fields) -> crate::Result<Self> {
+        let tag = crate::callback::de::tag(&fields, "ChangeType");
+        Ok(
+            match tag.as_deref() {
+                Some("change_domain_ip") => {
+                    Self::ChangeDomainIp(
+                        crate::callback::de::typed(
+                            fields,
+                            "event.security.change_domain_ip",
+                        )?,
+                    )
+                }
+                _ => Self::Unknown(fields),
+            },
+        )
+    }
+    /// Stable name of the variant (`event.change_contact.create_user`, ...).
+    pub fn kind(&self) -> &'static str {
+        match self {
+            Self::ChangeDomainIp(_) => "event.security.change_domain_ip",
+            Self::Unknown(_) => "event.security.unknown",
+        }
+    }
+}
+impl serde::Serialize for SecurityEvent {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        match self {
+            Self::ChangeDomainIp(inner) => inner.serialize(serializer),
+            Self::Unknown(fields) => fields.serialize(serializer),
+        }
+    }
+}
+/// 文档变更事件 ([official documentation](https://developer.work.weixin.qq.com/document/path/97992)), by `ChangeType`.
+#[derive(Debug, Clone, PartialEq)]
+pub enum DocChangeEvent {
+    /// `doc_member_change`: 修改文档成员
+    DocMemberChange(DocChangeDocMemberChange),
+    /// `delete_doc`: 删除文档
+    DeleteDoc(DocChangeDeleteDoc),
+    /// `form_complete`: 收集表完成
+    FormComplete(DocChangeFormComplete),
+    /// `delete_form`: 删除收集表
+    DeleteForm(DocChangeDeleteForm),
+    /// `form_settings_change`: 修改收集表设置
+    FormSettingsChange(DocChangeFormSettingsChange),
+    /// A value this version of the crate does not know: every element, as sent.
+    Unknown(Fields),
+}
+impl DocChangeEvent {
+    ///Dispatches on `ChangeType`.
+    pub fn from_fields(fields: Fields) -> crate::Result<Self> {
+        let tag = crate::callback::de::tag(&fields, "ChangeType");
+        Ok(
+            match tag.as_deref() {
+                Some("doc_member_change") => {
+                    Self::DocMemberChange(
+                        crate::callback::de::typed(
+                            fields,
+                            "event.doc_change.doc_member_change",
+                        )?,
+                    )
+                }
+                Some("delete_doc") => {
+                    Self::DeleteDoc(
+                        crate::callback::de::typed(
+                            fields,
+                            "event.doc_change.delete_doc",
+                        )?,
+                    )
+                }
+                Some("form_complete") => {
+                    Self::FormComplete(
+                        crate::callback::de::typed(
+                            fields,
+                            "event.doc_change.form_complete",
+                        )?,
+                    )
+                }
+                Some("delete_form") => {
+                    Self::DeleteForm(
+                        crate::callback::de::typed(
+                            fields,
+                            "event.doc_change.delete_form",
+                        )?,
+                    )
+                }
+                Some("form_settings_change") => {
+                    Self::FormSettingsChange(
+                        crate::callback::de::typed(
+                            fields,
+                            "event.doc_change.form_settings_change",
+                        )?,
+                    )
+                }
+                _ => Self::Unknown(fields),
+            },
+        )
+    }
+    /// Stable name of the variant (`event.change_contact.create_user`, ...).
+    pub fn kind(&self) -> &'static str {
+        match self {
+            Self::DocMemberChange(_) => "event.doc_change.doc_member_change",
+            Self::DeleteDoc(_) => "event.doc_change.delete_doc",
+            Self::FormComplete(_) => "event.doc_change.form_complete",
+            Self::DeleteForm(_) => "event.doc_change.delete_form",
+            Self::FormSettingsChange(_) => "event.doc_change.form_settings_change",
+            Self::Unknown(_) => "event.doc_change.unknown",
+        }
+    }
+}
+impl serde::Serialize for DocChangeEvent {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        match self {
+            Self::DocMemberChange(inner) => inner.serialize(serializer),
+            Self::DeleteDoc(inner) => inner.serialize(serializer),
+            Self::FormComplete(inner) => inner.serialize(serializer),
+            Self::DeleteForm(inner) => inner.serialize(serializer),
+            Self::FormSettingsChange(inner) => inner.serialize(serializer),
+            Self::Unknown(fields) => fields.serialize(serializer),
+        }
+    }
+}
+/// 智能表格变更事件 ([official documentation](https://developer.work.weixin.qq.com/document/path/100987)), by `ChangeType`.
+#[derive(Debug, Clone, PartialEq)]
+pub enum SmartSheetChangeEvent {
+    /// `add_filed`: 新增字段
+    AddField(SmartSheetChangeAddField),
+    /// `update_filed`: 更新字段
+    UpdateField(SmartSheetChangeUpdateField),
+    /// `delete_filed`: 删除字段
+    DeleteField(SmartSheetChangeDeleteField),
+    /// `add_record`: 新增记录
+    AddRecord(SmartSheetChangeAddRecord),
+    /// `update_record`: 更新记录
+    UpdateRecord(SmartSheetChangeUpdateRecord),
+    /// `delete_record`: 删除记录
+    DeleteRecord(SmartSheetChangeDeleteRecord),
+    /// A value this version of the crate does not know: every element, as sent.
+    Unknown(Fields),
+}
+impl SmartSheetChangeEvent {
+    ///Dispatches on `ChangeType`.
+    pub fn from_fields(fields: Fields) -> crate::Result<Self> {
+        let tag = crate::callback::de::tag(&fields, "ChangeType");
+        Ok(
+            match tag.as_deref() {
+                Some("add_filed") => {
+                    Self::AddField(
+                        crate::callback::de::typed(
+                            fields,
+                            "event.smart_sheet_change.add_field",
+                        )?,
+                    )
+                }
+                Some("update_filed") => {
+                    Self::UpdateField(
+                        crate::callback::de::typed(
+                            fields,
+                            "event.smart_sheet_change.update_field",
+                        )?,
+                    )
+                }
+                Some("delete_filed") => {
+                    Self::DeleteField(
+                        crate::callback::de::typed(
+                            fields,
+                            "event.smart_sheet_change.delete_field",
+                        )?,
+                    )
+                }
+                Some("add_record") => {
+                    Self::AddRecord(
+                        crate::callback::de::typed(
+                            fields,
+                            "event.smart_sheet_change.add_record",
+                        )?,
+                    )
+                }
+                Some("update_record") => {
+                    Self::UpdateRecord(
+                        crate::callback::de::typed(
+                            fields,
+                            "event.smart_sheet_change.update_record",
+                        )?,
+                    )
+                }
+                Some("delete_record") => {
+                    Self::DeleteRecord(
+                        crate::callback::de::typed(
+                            fields,
+                            "event.smart_sheet_change.delete_record",
+                        )?,
+                    )
+                }
+                _ => Self::Unknown(fields),
+            },
+        )
+    }
+    /// Stable name of the variant (`event.change_contact.create_user`, ...).
+    pub fn kind(&self) -> &'static str {
+        match self {
+            Self::AddField(_) => "event.smart_sheet_change.add_field",
+            Self::UpdateField(_) => "event.smart_sheet_change.update_field",
+            Self::DeleteField(_) => "event.smart_sheet_change.delete_field",
+            Self::AddRecord(_) => "event.smart_sheet_change.add_record",
+            Self::UpdateRecord(_) => "event.smart_sheet_change.update_record",
+            Self::DeleteRecord(_) => "event.smart_sheet_change.delete_record",
+            Self::Unknown(_) => "event.smart_sheet_change.unknown",
+        }
+    }
+}
+impl serde::Serialize for SmartSheetChangeEvent {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        match self {
+            Self::AddField(inner) => inner.serialize(serializer),
+            Self::UpdateField(inner) => inner.serialize(serializer),
+            Self::DeleteField(inner) => inner.serialize(serializer),
+            Self::AddRecord(inner) => inner.serialize(serializer),
+            Self::UpdateRecord(inner) => inner.serialize(serializer),
+            Self::DeleteRecord(inner) => inner.serialize(serializer),
+            Self::Unknown(fields) => fields.serialize(serializer),
+        }
+    }
+}
+/// 微盘文件变更事件 ([official documentation](https://developer.work.weixin.qq.com/document/path/97900)), by `ChangeType`.
+#[derive(Debug, Clone, PartialEq)]
+pub enum WedriveFileChangeEvent {
+    /// `create_file`: 创建文件
+    CreateFile(WedriveFileChangeCreateFile),
+    /// `rename_file`: 重命名文件
+    RenameFile(WedriveFileChangeRenameFile),
+    /// `update_file`: 更新文件内容
+    UpdateFile(WedriveFileChangeUpdateFile),
+    /// `delete_file`: 删除文件
+    DeleteFile(WedriveFileChangeDeleteFile),
+    /// `move_file`: 移动文件
+    MoveFile(WedriveFileChangeMoveFile),
+    /// A value this version of the crate does not know: every element, as sent.
+    Unknown(Fields),
+}
+impl WedriveFileChangeEvent {
+    ///Dispatches on `ChangeType`.
+    pub fn from_fields(fields: Fields) -> crate::Result<Self> {
+        let tag = crate::callback::de::tag(&fields, "ChangeType");
+        Ok(
+            match tag.as_deref() {
+                Some("create_file") => {
+                    Self::CreateFile(
+                        crate::callback::de::typed(
+                            fields,
+                            "event.wedrive_file_change.create_file",
+                        )?,
+                    )
+                }
+                Some("rename_file") => {
+                    Self::RenameFile(
+                        crate::callback::de::typed(
+                            fields,
+                            "event.wedrive_file_change.rename_file",
+                        )?,
+                    )
+                }
+                Some("update_file") => {
+                    Self::UpdateFile(
+                        crate::callback::de::typed(
+                            fields,
+                            "event.wedrive_file_change.update_file",
+                        )?,
+                    )
+                }
+                Some("delete_file") => {
+                    Self::DeleteFile(
+                        crate::callback::de::typed(
+                            fields,
+                            "event.wedrive_file_change.delete_file",
+                        )?,
+                    )
+                }
+                Some("move_file") => {
+                    Self::MoveFile(
+                        crate::callback::de::typed(
+                            fields,
+                            "event.wedrive_file_change.move_file",
+                        )?,
+                    )
+                }
+                _ => Self::Unknown(fields),
+            },
+        )
+    }
+    /// Stable name of the variant (`event.change_contact.create_user`, ...).
+    pub fn kind(&self) -> &'static str {
+        match self {
+            Self::CreateFile(_) => "event.wedrive_file_change.create_file",
+            Self::RenameFile(_) => "event.wedrive_file_change.rename_file",
+            Self::UpdateFile(_) => "event.wedrive_file_change.update_file",
+            Self::DeleteFile(_) => "event.wedrive_file_change.delete_file",
+            Self::MoveFile(_) => "event.wedrive_file_change.move_file",
+            Self::Unknown(_) => "event.wedrive_file_change.unknown",
+        }
+    }
+}
+impl serde::Serialize for WedriveFileChangeEvent {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        match self {
+            Self::CreateFile(inner) => inner.serialize(serializer),
+            Self::RenameFile(inner) => inner.serialize(serializer),
+            Self::UpdateFile(inner) => inner.serialize(serializer),
+            Self::DeleteFile(inner) => inner.serialize(serializer),
+            Self::MoveFile(inner) => inner.serialize(serializer),
+            Self::Unknown(fields) => fields.serialize(serializer),
+        }
+    }
+}
+/// 微盘空间变更事件 ([official documentation](https://developer.work.weixin.qq.com/document/path/97993)), by `ChangeType`.
+#[derive(Debug, Clone, PartialEq)]
+pub enum WedriveSpaceChangeEvent {
+    /// `dismiss_space`: 解散空间
+    DismissSpace(WedriveSpaceChangeDismissSpace),
+    /// `space_member_change`: 修改空间成员
+    SpaceMemberChange(WedriveSpaceChangeSpaceMemberChange),
+    /// `space_security_settings_change`: 修改空间安全设置
+    SpaceSecuritySettingsChange(WedriveSpaceChangeSpaceSecuritySettingsChange),
+    /// A value this version of the crate does not know: every element, as sent.
+    Unknown(Fields),
+}
+impl WedriveSpaceChangeEvent {
+    ///Dispatches on `ChangeType`.
+    pub fn from_fields(fields: Fields) -> crate::Result<Self> {
+        let tag = crate::callback::de::tag(&fields, "ChangeType");
+        Ok(
+            match tag.as_deref() {
+                Some("dismiss_space") => {
+                    Self::DismissSpace(
+                        crate::callback::de::typed(
+                            fields,
+                            "event.wedrive_space_change.dismiss_space",
+                        )?,
+                    )
+                }
+                Some("space_member_change") => {
+                    Self::SpaceMemberChange(
+                        crate::callback::de::typed(
+                            fields,
+                            "event.wedrive_space_change.space_member_change",
+                        )?,
+                    )
+                }
+                Some("space_security_settings_change") => {
+                    Self::SpaceSecuritySettingsChange(
+                        crate::callback::de::typed(
+                            fields,
+                            "event.wedrive_space_change.space_security_settings_change",
+                        )?,
+                    )
+                }
+                _ => Self::Unknown(fields),
+            },
+        )
+    }
+    /// Stable name of the variant (`event.change_contact.create_user`, ...).
+    pub fn kind(&self) -> &'static str {
+        match self {
+            Self::DismissSpace(_) => "event.wedrive_space_change.dismiss_space",
+            Self::SpaceMemberChange(_) => {
+                "event.wedrive_space_change.space_member_change"
+            }
+            Self::SpaceSecuritySettingsChange(_) => {
+                "event.wedrive_space_change.space_security_settings_change"
+            }
+            Self::Unknown(_) => "event.wedrive_space_change.unknown",
+        }
+    }
+}
+impl serde::Serialize for WedriveSpaceChangeEvent {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        match self {
+            Self::DismissSpace(inner) => inner.serialize(serializer),
+            Self::SpaceMemberChange(inner) => inner.serialize(serializer),
+            Self::SpaceSecuritySettingsChange(inner) => inner.serialize(serializer),
+            Self::Unknown(fields) => fields.serialize(serializer),
+        }
+    }
+}
+/// 获客助手事件通知 ([official documentation](https://developer.work.weixin.qq.com/document/path/97299)), by `ChangeType`.
+#[derive(Debug, Clone, PartialEq)]
+pub enum CustomerAcquisitionEvent {
+    /// `balance_low`: 企业使用量即将耗尽 (低于20次)
+    BalanceLow(CustomerAcquisitionBalanceLow),
+    /// `balance_exhausted`: 企业使用量已经耗尽
+    BalanceExhausted(CustomerAcquisitionBalanceExhausted),
+    /// `balance_increased`: 企业使用量增加 (从0变到非0)
+    BalanceIncreased(CustomerAcquisitionBalanceIncreased),
+    /// `link_unavailable`: 获客链接异常
+    LinkUnavailable(CustomerAcquisitionLinkUnavailable),
+    /// `delete_link`: 删除获客链接 (管理端删除; 接口删除不回调)
+    DeleteLink(CustomerAcquisitionDeleteLink),
+    /// `quota_expire_soon`: 获客使用量即将过期 (过期前14/7/3/2/1天)
+    QuotaExpireSoon(CustomerAcquisitionQuotaExpireSoon),
+    /// `open_profile`: 微信客户打开获客链接
+    OpenProfile(CustomerAcquisitionOpenProfile),
+    /// `friend_request`: 通过获客链接发起好友请求
+    FriendRequest(CustomerAcquisitionFriendRequest),
+    /// `customer_start_chat`: 成员首次收消息
+    CustomerStartChat(CustomerAcquisitionCustomerStartChat),
+    /// `message_from_customer`: 成员多次收消息
+    MessageFromCustomer(CustomerAcquisitionMessageFromCustomer),
+    /// `del_follow_user`: 客户删除通过获客链接添加的成员
+    DelFollowUser(CustomerAcquisitionDelFollowUser),
+    /// `service_balance_low`: 服务商获客使用量即将耗尽
+    ServiceBalanceLow(CustomerAcquisitionServiceBalanceLow),
+    /// `service_balance_exhausted`: 服务商获客使用量已经耗尽
+    ServiceBalanceExhausted(CustomerAcquisitionServiceBalanceExhausted),
+    /// `service_balance_consumed`: 消耗服务商使用量
+    ServiceBalanceConsumed(CustomerAcquisitionServiceBalanceConsumed),
+    /// `change_price`: 获客链接服务商代付价格调整
+    ChangePrice(CustomerAcquisitionChangePrice),
+    /// A value this version of the crate does not know: every element, as sent.
+    Unknown(Fields),
+}
+impl CustomerAcquisitionEvent {
+    ///Dispatches on `ChangeType`.
+    pub fn from_fields(fields: Fields) -> crate::Result<Self> {
+        let tag = crate::callback::de::tag(&fields, "ChangeType");
+        Ok(
+            match tag.as_deref() {
+                Some("balance_low") => {
+                    Self::BalanceLow(
+                        crate::callback::de::typed(
+                            fields,
+                            "event.customer_acquisition.balance_low",
+                        )?,
+                    )
+                }
+                Some("balance_exhausted") => {
+                    Self::BalanceExhausted(
+                        crate::callback::de::typed(
+                            fields,
+                            "event.customer_acquisition.balance_exhausted",
+                        )?,
+                    )
+                }
+                Some("balance_increased") => {
+                    Self::BalanceIncreased(
+                        crate::callback::de::typed(
+                            fields,
+                            "event.customer_acquisition.balance_increased",
+                        )?,
+                    )
+                }
+                Some("link_unavailable") => {
+                    Self::LinkUnavailable(
+                        crate::callback::de::typed(
+                            fields,
+                            "event.customer_acquisition.link_unavailable",
+                        )?,
+                    )
+                }
+                Some("delete_link") => {
+                    Self::DeleteLink(
+                        crate::callback::de::typed(
+                            fields,
+                            "event.customer_acquisition.delete_link",
+                        )?,
+                    )
+                }
+                Some("quota_expire_soon") => {
+                    Self::QuotaExpireSoon(
+                        crate::callback::de::typed(
+                            fields,
+                            "event.customer_acquisition.quota_expire_soon",
+                        )?,
+                    )
+                }
+                Some("open_profile") => {
+                    Self::OpenProfile(
+                        crate::callback::de::typed(
+                            fields,
+                            "event.customer_acquisition.open_profile",
+                        )?,
+                    )
+                }
+                Some("friend_request") => {
+                    Self::FriendRequest(
+                        crate::callback::de::typed(
+                            fields,
+                            "event.customer_acquisition.friend_request",
+                        )?,
+                    )
+                }
+                Some("customer_start_chat") => {
+                    Self::CustomerStartChat(
+                        crate::callback::de::typed(
+                            fields,
+                            "event.customer_acquisition.customer_start_chat",
+                        )?,
+                    )
+                }
+                Some("message_from_customer") => {
+                    Self::MessageFromCustomer(
+                        crate::callback::de::typed(
+                            fields,
+                            "event.customer_acquisition.message_from_customer",
+                        )?,
+                    )
+                }
+                Some("del_follow_user") => {
+                    Self::DelFollowUser(
+                        crate::callback::de::typed(
+                            fields,
+                            "event.customer_acquisition.del_follow_user",
+                        )?,
+                    )
+                }
+                Some("service_balance_low") => {
+                    Self::ServiceBalanceLow(
+                        crate::callback::de::typed(
+                            fields,
+                            "event.customer_acquisition.service_balance_low",
+                        )?,
+                    )
+                }
+                Some("service_balance_exhausted") => {
+                    Self::ServiceBalanceExhausted(
+                        crate::callback::de::typed(
+                            fields,
+                            "event.customer_acquisition.service_balance_exhausted",
+                        )?,
+                    )
+                }
+                Some("service_balance_consumed") => {
+                    Self::ServiceBalanceConsumed(
+                        crate::callback::de::typed(
+                            fields,
+                            "event.customer_acquisition.service_balance_consumed",
+                        )?,
+                    )
+                }
+                Some("change_price") => {
+                    Self::ChangePrice(
+                        crate::callback::de::typed(
+                            fields,
+                            "event.customer_acquisition.change_price",
+                        )?,
+                    )
+                }
+                _ => Self::Unknown(fields),
+            },
+        )
+    }
+    /// Stable name of the variant (`event.change_contact.create_user`, ...).
+    pub fn kind(&self) -> &'static str {
+        match self {
+            Self::BalanceLow(_) => "event.customer_acquisition.balance_low",
+            Self::BalanceExhausted(_) => "event.customer_acquisition.balance_exhausted",
+            Self::BalanceIncreased(_) => "event.customer_acquisition.balance_increased",
+            Self::LinkUnavailable(_) => "event.customer_acquisition.link_unavailable",
+            Self::DeleteLink(_) => "event.customer_acquisition.delete_link",
+            Self::QuotaExpireSoon(_) => "event.customer_acquisition.quota_expire_soon",
+            Self::OpenProfile(_) => "event.customer_acquisition.open_profile",
+            Self::FriendRequest(_) => "event.customer_acquisition.friend_request",
+            Self::CustomerStartChat(_) => {
+                "event.customer_acquisition.customer_start_chat"
+            }
+            Self::MessageFromCustomer(_) => {
+                "event.customer_acquisition.message_from_customer"
+            }
+            Self::DelFollowUser(_) => "event.customer_acquisition.del_follow_user",
+            Self::ServiceBalanceLow(_) => {
+                "event.customer_acquisition.service_balance_low"
+            }
+            Self::ServiceBalanceExhausted(_) => {
+                "event.customer_acquisition.service_balance_exhausted"
+            }
+            Self::ServiceBalanceConsumed(_) => {
+                "event.customer_acquisition.service_balance_consumed"
+            }
+            Self::ChangePrice(_) => "event.customer_acquisition.change_price",
+            Self::Unknown(_) => "event.customer_acquisition.unknown",
+        }
+    }
+}
+impl serde::Serialize for CustomerAcquisitionEvent {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        match self {
+            Self::BalanceLow(inner) => inner.serialize(serializer),
+            Self::BalanceExhausted(inner) => inner.serialize(serializer),
+            Self::BalanceIncreased(inner) => inner.serialize(serializer),
+            Self::LinkUnavailable(inner) => inner.serialize(serializer),
+            Self::DeleteLink(inner) => inner.serialize(serializer),
+            Self::QuotaExpireSoon(inner) => inner.serialize(serializer),
+            Self::OpenProfile(inner) => inner.serialize(serializer),
+            Self::FriendRequest(inner) => inner.serialize(serializer),
+            Self::CustomerStartChat(inner) => inner.serialize(serializer),
+            Self::MessageFromCustomer(inner) => inner.serialize(serializer),
+            Self::DelFollowUser(inner) => inner.serialize(serializer),
+            Self::ServiceBalanceLow(inner) => inner.serialize(serializer),
+            Self::ServiceBalanceExhausted(inner) => inner.serialize(serializer),
+            Self::ServiceBalanceConsumed(inner) => inner.serialize(serializer),
+            Self::ChangePrice(inner) => inner.serialize(serializer),
+            Self::Unknown(fields) => fields.serialize(serializer),
+        }
+    }
+}
+/// 公共邮箱事件 ([official documentation](https://developer.work.weixin.qq.com/document/path/100180)), by `ChangeType`.
+#[derive(Debug, Clone, PartialEq)]
+pub enum PublicEmailChangeEvent {
+    /// `receive_email`: 公共邮箱接收邮件
+    ReceiveEmail(PublicEmailChangeReceiveEmail),
+    /// A value this version of the crate does not know: every element, as sent.
+    Unknown(Fields),
+}
+impl PublicEmailChangeEvent {
+    ///Dispatches on `ChangeType`.
+    pub fn from_fields(fields: Fields) -> crate::Result<Self> {
+        let tag = crate::callback::de::tag(&fields, "ChangeType");
+        Ok(
+            match tag.as_deref() {
+                Some("receive_email") => {
+                    Self::ReceiveEmail(
+                        crate::callback::de::typed(
+                            fields,
+                            "event.public_email_change.receive_email",
+                        )?,
+                    )
+                }
+                _ => Self::Unknown(fields),
+            },
+        )
+    }
+    /// Stable name of the variant (`event.change_contact.create_user`, ...).
+    pub fn kind(&self) -> &'static str {
+        match self {
+            Self::ReceiveEmail(_) => "event.public_email_change.receive_email",
+            Self::Unknown(_) => "event.public_email_change.unknown",
+        }
+    }
+}
+impl serde::Serialize for PublicEmailChangeEvent {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        match self {
+            Self::ReceiveEmail(inner) => inner.serialize(serializer),
             Self::Unknown(fields) => fields.serialize(serializer),
         }
     }
@@ -10788,6 +18093,105 @@ impl crate::callback::FromCallback for ChangeChainEvent {
         }
     }
 }
+impl crate::callback::FromCallback for ChangeChainCreateChain {
+    const KIND: &'static str = "event.change_chain.create_chain";
+    fn from_callback(callback: Callback) -> Result<Self, Callback> {
+        match callback {
+            Callback::Event(Event::ChangeChain(ChangeChainEvent::CreateChain(inner))) => {
+                Ok(inner)
+            }
+            other => Err(other),
+        }
+    }
+}
+impl crate::callback::FromCallback for ChangeChainUpdateChain {
+    const KIND: &'static str = "event.change_chain.update_chain";
+    fn from_callback(callback: Callback) -> Result<Self, Callback> {
+        match callback {
+            Callback::Event(Event::ChangeChain(ChangeChainEvent::UpdateChain(inner))) => {
+                Ok(inner)
+            }
+            other => Err(other),
+        }
+    }
+}
+impl crate::callback::FromCallback for ChangeChainDeleteChain {
+    const KIND: &'static str = "event.change_chain.delete_chain";
+    fn from_callback(callback: Callback) -> Result<Self, Callback> {
+        match callback {
+            Callback::Event(Event::ChangeChain(ChangeChainEvent::DeleteChain(inner))) => {
+                Ok(inner)
+            }
+            other => Err(other),
+        }
+    }
+}
+impl crate::callback::FromCallback for ChangeChainCreateGroup {
+    const KIND: &'static str = "event.change_chain.create_group";
+    fn from_callback(callback: Callback) -> Result<Self, Callback> {
+        match callback {
+            Callback::Event(Event::ChangeChain(ChangeChainEvent::CreateGroup(inner))) => {
+                Ok(inner)
+            }
+            other => Err(other),
+        }
+    }
+}
+impl crate::callback::FromCallback for ChangeChainUpdateGroup {
+    const KIND: &'static str = "event.change_chain.update_group";
+    fn from_callback(callback: Callback) -> Result<Self, Callback> {
+        match callback {
+            Callback::Event(Event::ChangeChain(ChangeChainEvent::UpdateGroup(inner))) => {
+                Ok(inner)
+            }
+            other => Err(other),
+        }
+    }
+}
+impl crate::callback::FromCallback for ChangeChainDeleteGroup {
+    const KIND: &'static str = "event.change_chain.delete_group";
+    fn from_callback(callback: Callback) -> Result<Self, Callback> {
+        match callback {
+            Callback::Event(Event::ChangeChain(ChangeChainEvent::DeleteGroup(inner))) => {
+                Ok(inner)
+            }
+            other => Err(other),
+        }
+    }
+}
+impl crate::callback::FromCallback for ChangeChainCorpJoin {
+    const KIND: &'static str = "event.change_chain.corp_join";
+    fn from_callback(callback: Callback) -> Result<Self, Callback> {
+        match callback {
+            Callback::Event(Event::ChangeChain(ChangeChainEvent::CorpJoin(inner))) => {
+                Ok(inner)
+            }
+            other => Err(other),
+        }
+    }
+}
+impl crate::callback::FromCallback for ChangeChainUpdateCorp {
+    const KIND: &'static str = "event.change_chain.update_corp";
+    fn from_callback(callback: Callback) -> Result<Self, Callback> {
+        match callback {
+            Callback::Event(Event::ChangeChain(ChangeChainEvent::UpdateCorp(inner))) => {
+                Ok(inner)
+            }
+            other => Err(other),
+        }
+    }
+}
+impl crate::callback::FromCallback for ChangeChainRemoveCorp {
+    const KIND: &'static str = "event.change_chain.remove_corp";
+    fn from_callback(callback: Callback) -> Result<Self, Callback> {
+        match callback {
+            Callback::Event(Event::ChangeChain(ChangeChainEvent::RemoveCorp(inner))) => {
+                Ok(inner)
+            }
+            other => Err(other),
+        }
+    }
+}
 impl crate::callback::FromCallback for AddDeviceEvent {
     const KIND: &'static str = "event.add_device";
     fn from_callback(callback: Callback) -> Result<Self, Callback> {
@@ -10878,6 +18282,17 @@ impl crate::callback::FromCallback for AppEmailChangeEvent {
         }
     }
 }
+impl crate::callback::FromCallback for AppEmailChangeReceiveEmail {
+    const KIND: &'static str = "event.app_email_change.receive_email";
+    fn from_callback(callback: Callback) -> Result<Self, Callback> {
+        match callback {
+            Callback::Event(
+                Event::AppEmailChange(AppEmailChangeEvent::ReceiveEmail(inner)),
+            ) => Ok(inner),
+            other => Err(other),
+        }
+    }
+}
 impl crate::callback::FromCallback for AutoActivateEvent {
     const KIND: &'static str = "event.auto_activate";
     fn from_callback(callback: Callback) -> Result<Self, Callback> {
@@ -10941,11 +18356,341 @@ impl crate::callback::FromCallback for MeetingChangeEvent {
         }
     }
 }
+impl crate::callback::FromCallback for MeetingChangeModifyMeeting {
+    const KIND: &'static str = "event.meeting_change.modify_meeting";
+    fn from_callback(callback: Callback) -> Result<Self, Callback> {
+        match callback {
+            Callback::Event(
+                Event::MeetingChange(MeetingChangeEvent::ModifyMeeting(inner)),
+            ) => Ok(inner),
+            other => Err(other),
+        }
+    }
+}
+impl crate::callback::FromCallback for MeetingChangeCancelMeeting {
+    const KIND: &'static str = "event.meeting_change.cancel_meeting";
+    fn from_callback(callback: Callback) -> Result<Self, Callback> {
+        match callback {
+            Callback::Event(
+                Event::MeetingChange(MeetingChangeEvent::CancelMeeting(inner)),
+            ) => Ok(inner),
+            other => Err(other),
+        }
+    }
+}
+impl crate::callback::FromCallback for MeetingChangeMeetingStart {
+    const KIND: &'static str = "event.meeting_change.meeting_start";
+    fn from_callback(callback: Callback) -> Result<Self, Callback> {
+        match callback {
+            Callback::Event(
+                Event::MeetingChange(MeetingChangeEvent::MeetingStart(inner)),
+            ) => Ok(inner),
+            other => Err(other),
+        }
+    }
+}
+impl crate::callback::FromCallback for MeetingChangeMeetingEnd {
+    const KIND: &'static str = "event.meeting_change.meeting_end";
+    fn from_callback(callback: Callback) -> Result<Self, Callback> {
+        match callback {
+            Callback::Event(
+                Event::MeetingChange(MeetingChangeEvent::MeetingEnd(inner)),
+            ) => Ok(inner),
+            other => Err(other),
+        }
+    }
+}
+impl crate::callback::FromCallback for MeetingChangeMeetingMuteAll {
+    const KIND: &'static str = "event.meeting_change.meeting_mute_all";
+    fn from_callback(callback: Callback) -> Result<Self, Callback> {
+        match callback {
+            Callback::Event(
+                Event::MeetingChange(MeetingChangeEvent::MeetingMuteAll(inner)),
+            ) => Ok(inner),
+            other => Err(other),
+        }
+    }
+}
+impl crate::callback::FromCallback for MeetingChangeMeetingUnmuteAll {
+    const KIND: &'static str = "event.meeting_change.meeting_unmute_all";
+    fn from_callback(callback: Callback) -> Result<Self, Callback> {
+        match callback {
+            Callback::Event(
+                Event::MeetingChange(MeetingChangeEvent::MeetingUnmuteAll(inner)),
+            ) => Ok(inner),
+            other => Err(other),
+        }
+    }
+}
+impl crate::callback::FromCallback for MeetingChangeJoinMeeting {
+    const KIND: &'static str = "event.meeting_change.join_meeting";
+    fn from_callback(callback: Callback) -> Result<Self, Callback> {
+        match callback {
+            Callback::Event(
+                Event::MeetingChange(MeetingChangeEvent::JoinMeeting(inner)),
+            ) => Ok(inner),
+            other => Err(other),
+        }
+    }
+}
+impl crate::callback::FromCallback for MeetingChangeQuitMeeting {
+    const KIND: &'static str = "event.meeting_change.quit_meeting";
+    fn from_callback(callback: Callback) -> Result<Self, Callback> {
+        match callback {
+            Callback::Event(
+                Event::MeetingChange(MeetingChangeEvent::QuitMeeting(inner)),
+            ) => Ok(inner),
+            other => Err(other),
+        }
+    }
+}
+impl crate::callback::FromCallback for MeetingChangeJoinMeetingBeforeHost {
+    const KIND: &'static str = "event.meeting_change.join_meeting_before_host";
+    fn from_callback(callback: Callback) -> Result<Self, Callback> {
+        match callback {
+            Callback::Event(
+                Event::MeetingChange(MeetingChangeEvent::JoinMeetingBeforeHost(inner)),
+            ) => Ok(inner),
+            other => Err(other),
+        }
+    }
+}
+impl crate::callback::FromCallback for MeetingChangeJoinWaitingRoom {
+    const KIND: &'static str = "event.meeting_change.join_waiting_room";
+    fn from_callback(callback: Callback) -> Result<Self, Callback> {
+        match callback {
+            Callback::Event(
+                Event::MeetingChange(MeetingChangeEvent::JoinWaitingRoom(inner)),
+            ) => Ok(inner),
+            other => Err(other),
+        }
+    }
+}
+impl crate::callback::FromCallback for MeetingChangeQuitWaitingRoom {
+    const KIND: &'static str = "event.meeting_change.quit_waiting_room";
+    fn from_callback(callback: Callback) -> Result<Self, Callback> {
+        match callback {
+            Callback::Event(
+                Event::MeetingChange(MeetingChangeEvent::QuitWaitingRoom(inner)),
+            ) => Ok(inner),
+            other => Err(other),
+        }
+    }
+}
+impl crate::callback::FromCallback for MeetingChangeJoinFromMeetingRoom {
+    const KIND: &'static str = "event.meeting_change.join_from_meeting_room";
+    fn from_callback(callback: Callback) -> Result<Self, Callback> {
+        match callback {
+            Callback::Event(
+                Event::MeetingChange(MeetingChangeEvent::JoinFromMeetingRoom(inner)),
+            ) => Ok(inner),
+            other => Err(other),
+        }
+    }
+}
+impl crate::callback::FromCallback for MeetingChangeMoveToWaitingRoom {
+    const KIND: &'static str = "event.meeting_change.move_to_waiting_room";
+    fn from_callback(callback: Callback) -> Result<Self, Callback> {
+        match callback {
+            Callback::Event(
+                Event::MeetingChange(MeetingChangeEvent::MoveToWaitingRoom(inner)),
+            ) => Ok(inner),
+            other => Err(other),
+        }
+    }
+}
+impl crate::callback::FromCallback for MeetingChangeOpenScreenShare {
+    const KIND: &'static str = "event.meeting_change.open_screen_share";
+    fn from_callback(callback: Callback) -> Result<Self, Callback> {
+        match callback {
+            Callback::Event(
+                Event::MeetingChange(MeetingChangeEvent::OpenScreenShare(inner)),
+            ) => Ok(inner),
+            other => Err(other),
+        }
+    }
+}
+impl crate::callback::FromCallback for MeetingChangeCloseScreenShare {
+    const KIND: &'static str = "event.meeting_change.close_screen_share";
+    fn from_callback(callback: Callback) -> Result<Self, Callback> {
+        match callback {
+            Callback::Event(
+                Event::MeetingChange(MeetingChangeEvent::CloseScreenShare(inner)),
+            ) => Ok(inner),
+            other => Err(other),
+        }
+    }
+}
+impl crate::callback::FromCallback for MeetingChangeRoleChange {
+    const KIND: &'static str = "event.meeting_change.role_change";
+    fn from_callback(callback: Callback) -> Result<Self, Callback> {
+        match callback {
+            Callback::Event(
+                Event::MeetingChange(MeetingChangeEvent::RoleChange(inner)),
+            ) => Ok(inner),
+            other => Err(other),
+        }
+    }
+}
+impl crate::callback::FromCallback for MeetingChangeWebinarRoleChange {
+    const KIND: &'static str = "event.meeting_change.webinar_role_change";
+    fn from_callback(callback: Callback) -> Result<Self, Callback> {
+        match callback {
+            Callback::Event(
+                Event::MeetingChange(MeetingChangeEvent::WebinarRoleChange(inner)),
+            ) => Ok(inner),
+            other => Err(other),
+        }
+    }
+}
+impl crate::callback::FromCallback for MeetingChangeWebinarWarmUpUpload {
+    const KIND: &'static str = "event.meeting_change.webinar_warm_up_upload";
+    fn from_callback(callback: Callback) -> Result<Self, Callback> {
+        match callback {
+            Callback::Event(
+                Event::MeetingChange(MeetingChangeEvent::WebinarWarmUpUpload(inner)),
+            ) => Ok(inner),
+            other => Err(other),
+        }
+    }
+}
+impl crate::callback::FromCallback for MeetingChangePstnStatusUpdate {
+    const KIND: &'static str = "event.meeting_change.pstn_status_update";
+    fn from_callback(callback: Callback) -> Result<Self, Callback> {
+        match callback {
+            Callback::Event(
+                Event::MeetingChange(MeetingChangeEvent::PstnStatusUpdate(inner)),
+            ) => Ok(inner),
+            other => Err(other),
+        }
+    }
+}
+impl crate::callback::FromCallback for MeetingChangeMediumUpload {
+    const KIND: &'static str = "event.meeting_change.medium_upload";
+    fn from_callback(callback: Callback) -> Result<Self, Callback> {
+        match callback {
+            Callback::Event(
+                Event::MeetingChange(MeetingChangeEvent::MediumUpload(inner)),
+            ) => Ok(inner),
+            other => Err(other),
+        }
+    }
+}
+impl crate::callback::FromCallback for MeetingChangeStartRecording {
+    const KIND: &'static str = "event.meeting_change.start_recording";
+    fn from_callback(callback: Callback) -> Result<Self, Callback> {
+        match callback {
+            Callback::Event(
+                Event::MeetingChange(MeetingChangeEvent::StartRecording(inner)),
+            ) => Ok(inner),
+            other => Err(other),
+        }
+    }
+}
+impl crate::callback::FromCallback for MeetingChangePauseRecording {
+    const KIND: &'static str = "event.meeting_change.pause_recording";
+    fn from_callback(callback: Callback) -> Result<Self, Callback> {
+        match callback {
+            Callback::Event(
+                Event::MeetingChange(MeetingChangeEvent::PauseRecording(inner)),
+            ) => Ok(inner),
+            other => Err(other),
+        }
+    }
+}
+impl crate::callback::FromCallback for MeetingChangeResumeRecording {
+    const KIND: &'static str = "event.meeting_change.resume_recording";
+    fn from_callback(callback: Callback) -> Result<Self, Callback> {
+        match callback {
+            Callback::Event(
+                Event::MeetingChange(MeetingChangeEvent::ResumeRecording(inner)),
+            ) => Ok(inner),
+            other => Err(other),
+        }
+    }
+}
+impl crate::callback::FromCallback for MeetingChangeStopRecording {
+    const KIND: &'static str = "event.meeting_change.stop_recording";
+    fn from_callback(callback: Callback) -> Result<Self, Callback> {
+        match callback {
+            Callback::Event(
+                Event::MeetingChange(MeetingChangeEvent::StopRecording(inner)),
+            ) => Ok(inner),
+            other => Err(other),
+        }
+    }
+}
+impl crate::callback::FromCallback for MeetingChangeRecordingComplete {
+    const KIND: &'static str = "event.meeting_change.recording_complete";
+    fn from_callback(callback: Callback) -> Result<Self, Callback> {
+        match callback {
+            Callback::Event(
+                Event::MeetingChange(MeetingChangeEvent::RecordingComplete(inner)),
+            ) => Ok(inner),
+            other => Err(other),
+        }
+    }
+}
+impl crate::callback::FromCallback for MeetingChangeDeleteRecording {
+    const KIND: &'static str = "event.meeting_change.delete_recording";
+    fn from_callback(callback: Callback) -> Result<Self, Callback> {
+        match callback {
+            Callback::Event(
+                Event::MeetingChange(MeetingChangeEvent::DeleteRecording(inner)),
+            ) => Ok(inner),
+            other => Err(other),
+        }
+    }
+}
+impl crate::callback::FromCallback for MeetingChangeEnroll {
+    const KIND: &'static str = "event.meeting_change.enroll";
+    fn from_callback(callback: Callback) -> Result<Self, Callback> {
+        match callback {
+            Callback::Event(Event::MeetingChange(MeetingChangeEvent::Enroll(inner))) => {
+                Ok(inner)
+            }
+            other => Err(other),
+        }
+    }
+}
+impl crate::callback::FromCallback for MeetingChangeCancelEnroll {
+    const KIND: &'static str = "event.meeting_change.cancel_enroll";
+    fn from_callback(callback: Callback) -> Result<Self, Callback> {
+        match callback {
+            Callback::Event(
+                Event::MeetingChange(MeetingChangeEvent::CancelEnroll(inner)),
+            ) => Ok(inner),
+            other => Err(other),
+        }
+    }
+}
+impl crate::callback::FromCallback for MeetingChangeMeetingRoomResponse {
+    const KIND: &'static str = "event.meeting_change.meeting_room_response";
+    fn from_callback(callback: Callback) -> Result<Self, Callback> {
+        match callback {
+            Callback::Event(
+                Event::MeetingChange(MeetingChangeEvent::MeetingRoomResponse(inner)),
+            ) => Ok(inner),
+            other => Err(other),
+        }
+    }
+}
 impl crate::callback::FromCallback for MeetingStatisticsEvent {
     const KIND: &'static str = "event.meeting_statistics";
     fn from_callback(callback: Callback) -> Result<Self, Callback> {
         match callback {
             Callback::Event(Event::MeetingStatistics(inner)) => Ok(inner),
+            other => Err(other),
+        }
+    }
+}
+impl crate::callback::FromCallback for MeetingStatisticsStartMeeting {
+    const KIND: &'static str = "event.meeting_statistics.start_meeting";
+    fn from_callback(callback: Callback) -> Result<Self, Callback> {
+        match callback {
+            Callback::Event(
+                Event::MeetingStatistics(MeetingStatisticsEvent::StartMeeting(inner)),
+            ) => Ok(inner),
             other => Err(other),
         }
     }
@@ -11105,6 +18850,17 @@ impl crate::callback::FromCallback for ChangeSchoolContactSubscribe {
         }
     }
 }
+impl crate::callback::FromCallback for ChangeSchoolContactUnsubscribe {
+    const KIND: &'static str = "event.change_school_contact.unsubscribe";
+    fn from_callback(callback: Callback) -> Result<Self, Callback> {
+        match callback {
+            Callback::Event(
+                Event::ChangeSchoolContact(ChangeSchoolContactEvent::Unsubscribe(inner)),
+            ) => Ok(inner),
+            other => Err(other),
+        }
+    }
+}
 impl crate::callback::FromCallback for ChangeSchoolContactCreateDepartment {
     const KIND: &'static str = "event.change_school_contact.create_department";
     fn from_callback(callback: Callback) -> Result<Self, Callback> {
@@ -11149,6 +18905,17 @@ impl crate::callback::FromCallback for SecurityEvent {
     fn from_callback(callback: Callback) -> Result<Self, Callback> {
         match callback {
             Callback::Event(Event::Security(inner)) => Ok(inner),
+            other => Err(other),
+        }
+    }
+}
+impl crate::callback::FromCallback for SecurityChangeDomainIp {
+    const KIND: &'static str = "event.security.change_domain_ip";
+    fn from_callback(callback: Callback) -> Result<Self, Callback> {
+        match callback {
+            Callback::Event(Event::Security(SecurityEvent::ChangeDomainIp(inner))) => {
+                Ok(inner)
+            }
             other => Err(other),
         }
     }
@@ -11378,6 +19145,61 @@ impl crate::callback::FromCallback for DocChangeEvent {
         }
     }
 }
+impl crate::callback::FromCallback for DocChangeDocMemberChange {
+    const KIND: &'static str = "event.doc_change.doc_member_change";
+    fn from_callback(callback: Callback) -> Result<Self, Callback> {
+        match callback {
+            Callback::Event(Event::DocChange(DocChangeEvent::DocMemberChange(inner))) => {
+                Ok(inner)
+            }
+            other => Err(other),
+        }
+    }
+}
+impl crate::callback::FromCallback for DocChangeDeleteDoc {
+    const KIND: &'static str = "event.doc_change.delete_doc";
+    fn from_callback(callback: Callback) -> Result<Self, Callback> {
+        match callback {
+            Callback::Event(Event::DocChange(DocChangeEvent::DeleteDoc(inner))) => {
+                Ok(inner)
+            }
+            other => Err(other),
+        }
+    }
+}
+impl crate::callback::FromCallback for DocChangeFormComplete {
+    const KIND: &'static str = "event.doc_change.form_complete";
+    fn from_callback(callback: Callback) -> Result<Self, Callback> {
+        match callback {
+            Callback::Event(Event::DocChange(DocChangeEvent::FormComplete(inner))) => {
+                Ok(inner)
+            }
+            other => Err(other),
+        }
+    }
+}
+impl crate::callback::FromCallback for DocChangeDeleteForm {
+    const KIND: &'static str = "event.doc_change.delete_form";
+    fn from_callback(callback: Callback) -> Result<Self, Callback> {
+        match callback {
+            Callback::Event(Event::DocChange(DocChangeEvent::DeleteForm(inner))) => {
+                Ok(inner)
+            }
+            other => Err(other),
+        }
+    }
+}
+impl crate::callback::FromCallback for DocChangeFormSettingsChange {
+    const KIND: &'static str = "event.doc_change.form_settings_change";
+    fn from_callback(callback: Callback) -> Result<Self, Callback> {
+        match callback {
+            Callback::Event(
+                Event::DocChange(DocChangeEvent::FormSettingsChange(inner)),
+            ) => Ok(inner),
+            other => Err(other),
+        }
+    }
+}
 impl crate::callback::FromCallback for SmartSheetChangeEvent {
     const KIND: &'static str = "event.smart_sheet_change";
     fn from_callback(callback: Callback) -> Result<Self, Callback> {
@@ -11387,11 +19209,132 @@ impl crate::callback::FromCallback for SmartSheetChangeEvent {
         }
     }
 }
+impl crate::callback::FromCallback for SmartSheetChangeAddField {
+    const KIND: &'static str = "event.smart_sheet_change.add_field";
+    fn from_callback(callback: Callback) -> Result<Self, Callback> {
+        match callback {
+            Callback::Event(
+                Event::SmartSheetChange(SmartSheetChangeEvent::AddField(inner)),
+            ) => Ok(inner),
+            other => Err(other),
+        }
+    }
+}
+impl crate::callback::FromCallback for SmartSheetChangeUpdateField {
+    const KIND: &'static str = "event.smart_sheet_change.update_field";
+    fn from_callback(callback: Callback) -> Result<Self, Callback> {
+        match callback {
+            Callback::Event(
+                Event::SmartSheetChange(SmartSheetChangeEvent::UpdateField(inner)),
+            ) => Ok(inner),
+            other => Err(other),
+        }
+    }
+}
+impl crate::callback::FromCallback for SmartSheetChangeDeleteField {
+    const KIND: &'static str = "event.smart_sheet_change.delete_field";
+    fn from_callback(callback: Callback) -> Result<Self, Callback> {
+        match callback {
+            Callback::Event(
+                Event::SmartSheetChange(SmartSheetChangeEvent::DeleteField(inner)),
+            ) => Ok(inner),
+            other => Err(other),
+        }
+    }
+}
+impl crate::callback::FromCallback for SmartSheetChangeAddRecord {
+    const KIND: &'static str = "event.smart_sheet_change.add_record";
+    fn from_callback(callback: Callback) -> Result<Self, Callback> {
+        match callback {
+            Callback::Event(
+                Event::SmartSheetChange(SmartSheetChangeEvent::AddRecord(inner)),
+            ) => Ok(inner),
+            other => Err(other),
+        }
+    }
+}
+impl crate::callback::FromCallback for SmartSheetChangeUpdateRecord {
+    const KIND: &'static str = "event.smart_sheet_change.update_record";
+    fn from_callback(callback: Callback) -> Result<Self, Callback> {
+        match callback {
+            Callback::Event(
+                Event::SmartSheetChange(SmartSheetChangeEvent::UpdateRecord(inner)),
+            ) => Ok(inner),
+            other => Err(other),
+        }
+    }
+}
+impl crate::callback::FromCallback for SmartSheetChangeDeleteRecord {
+    const KIND: &'static str = "event.smart_sheet_change.delete_record";
+    fn from_callback(callback: Callback) -> Result<Self, Callback> {
+        match callback {
+            Callback::Event(
+                Event::SmartSheetChange(SmartSheetChangeEvent::DeleteRecord(inner)),
+            ) => Ok(inner),
+            other => Err(other),
+        }
+    }
+}
 impl crate::callback::FromCallback for WedriveFileChangeEvent {
     const KIND: &'static str = "event.wedrive_file_change";
     fn from_callback(callback: Callback) -> Result<Self, Callback> {
         match callback {
             Callback::Event(Event::WedriveFileChange(inner)) => Ok(inner),
+            other => Err(other),
+        }
+    }
+}
+impl crate::callback::FromCallback for WedriveFileChangeCreateFile {
+    const KIND: &'static str = "event.wedrive_file_change.create_file";
+    fn from_callback(callback: Callback) -> Result<Self, Callback> {
+        match callback {
+            Callback::Event(
+                Event::WedriveFileChange(WedriveFileChangeEvent::CreateFile(inner)),
+            ) => Ok(inner),
+            other => Err(other),
+        }
+    }
+}
+impl crate::callback::FromCallback for WedriveFileChangeRenameFile {
+    const KIND: &'static str = "event.wedrive_file_change.rename_file";
+    fn from_callback(callback: Callback) -> Result<Self, Callback> {
+        match callback {
+            Callback::Event(
+                Event::WedriveFileChange(WedriveFileChangeEvent::RenameFile(inner)),
+            ) => Ok(inner),
+            other => Err(other),
+        }
+    }
+}
+impl crate::callback::FromCallback for WedriveFileChangeUpdateFile {
+    const KIND: &'static str = "event.wedrive_file_change.update_file";
+    fn from_callback(callback: Callback) -> Result<Self, Callback> {
+        match callback {
+            Callback::Event(
+                Event::WedriveFileChange(WedriveFileChangeEvent::UpdateFile(inner)),
+            ) => Ok(inner),
+            other => Err(other),
+        }
+    }
+}
+impl crate::callback::FromCallback for WedriveFileChangeDeleteFile {
+    const KIND: &'static str = "event.wedrive_file_change.delete_file";
+    fn from_callback(callback: Callback) -> Result<Self, Callback> {
+        match callback {
+            Callback::Event(
+                Event::WedriveFileChange(WedriveFileChangeEvent::DeleteFile(inner)),
+            ) => Ok(inner),
+            other => Err(other),
+        }
+    }
+}
+impl crate::callback::FromCallback for WedriveFileChangeMoveFile {
+    const KIND: &'static str = "event.wedrive_file_change.move_file";
+    fn from_callback(callback: Callback) -> Result<Self, Callback> {
+        match callback {
+            Callback::Event(
+                Event::WedriveFileChange(WedriveFileChangeEvent::MoveFile(inner)),
+            ) => Ok(inner),
             other => Err(other),
         }
     }
@@ -11414,6 +19357,43 @@ impl crate::callback::FromCallback for WedriveSpaceChangeEvent {
         }
     }
 }
+impl crate::callback::FromCallback for WedriveSpaceChangeDismissSpace {
+    const KIND: &'static str = "event.wedrive_space_change.dismiss_space";
+    fn from_callback(callback: Callback) -> Result<Self, Callback> {
+        match callback {
+            Callback::Event(
+                Event::WedriveSpaceChange(WedriveSpaceChangeEvent::DismissSpace(inner)),
+            ) => Ok(inner),
+            other => Err(other),
+        }
+    }
+}
+impl crate::callback::FromCallback for WedriveSpaceChangeSpaceMemberChange {
+    const KIND: &'static str = "event.wedrive_space_change.space_member_change";
+    fn from_callback(callback: Callback) -> Result<Self, Callback> {
+        match callback {
+            Callback::Event(
+                Event::WedriveSpaceChange(
+                    WedriveSpaceChangeEvent::SpaceMemberChange(inner),
+                ),
+            ) => Ok(inner),
+            other => Err(other),
+        }
+    }
+}
+impl crate::callback::FromCallback for WedriveSpaceChangeSpaceSecuritySettingsChange {
+    const KIND: &'static str = "event.wedrive_space_change.space_security_settings_change";
+    fn from_callback(callback: Callback) -> Result<Self, Callback> {
+        match callback {
+            Callback::Event(
+                Event::WedriveSpaceChange(
+                    WedriveSpaceChangeEvent::SpaceSecuritySettingsChange(inner),
+                ),
+            ) => Ok(inner),
+            other => Err(other),
+        }
+    }
+}
 impl crate::callback::FromCallback for CloseInactiveAgentEvent {
     const KIND: &'static str = "event.close_inactive_agent";
     fn from_callback(callback: Callback) -> Result<Self, Callback> {
@@ -11428,6 +19408,384 @@ impl crate::callback::FromCallback for ReopenInactiveAgentEvent {
     fn from_callback(callback: Callback) -> Result<Self, Callback> {
         match callback {
             Callback::Event(Event::ReopenInactiveAgent(inner)) => Ok(inner),
+            other => Err(other),
+        }
+    }
+}
+impl crate::callback::FromCallback for CustomerAcquisitionEvent {
+    const KIND: &'static str = "event.customer_acquisition";
+    fn from_callback(callback: Callback) -> Result<Self, Callback> {
+        match callback {
+            Callback::Event(Event::CustomerAcquisition(inner)) => Ok(inner),
+            other => Err(other),
+        }
+    }
+}
+impl crate::callback::FromCallback for CustomerAcquisitionBalanceLow {
+    const KIND: &'static str = "event.customer_acquisition.balance_low";
+    fn from_callback(callback: Callback) -> Result<Self, Callback> {
+        match callback {
+            Callback::Event(
+                Event::CustomerAcquisition(CustomerAcquisitionEvent::BalanceLow(inner)),
+            ) => Ok(inner),
+            other => Err(other),
+        }
+    }
+}
+impl crate::callback::FromCallback for CustomerAcquisitionBalanceExhausted {
+    const KIND: &'static str = "event.customer_acquisition.balance_exhausted";
+    fn from_callback(callback: Callback) -> Result<Self, Callback> {
+        match callback {
+            Callback::Event(
+                Event::CustomerAcquisition(
+                    CustomerAcquisitionEvent::BalanceExhausted(inner),
+                ),
+            ) => Ok(inner),
+            other => Err(other),
+        }
+    }
+}
+impl crate::callback::FromCallback for CustomerAcquisitionBalanceIncreased {
+    const KIND: &'static str = "event.customer_acquisition.balance_increased";
+    fn from_callback(callback: Callback) -> Result<Self, Callback> {
+        match callback {
+            Callback::Event(
+                Event::CustomerAcquisition(
+                    CustomerAcquisitionEvent::BalanceIncreased(inner),
+                ),
+            ) => Ok(inner),
+            other => Err(other),
+        }
+    }
+}
+impl crate::callback::FromCallback for CustomerAcquisitionLinkUnavailable {
+    const KIND: &'static str = "event.customer_acquisition.link_unavailable";
+    fn from_callback(callback: Callback) -> Result<Self, Callback> {
+        match callback {
+            Callback::Event(
+                Event::CustomerAcquisition(
+                    CustomerAcquisitionEvent::LinkUnavailable(inner),
+                ),
+            ) => Ok(inner),
+            other => Err(other),
+        }
+    }
+}
+impl crate::callback::FromCallback for CustomerAcquisitionDeleteLink {
+    const KIND: &'static str = "event.customer_acquisition.delete_link";
+    fn from_callback(callback: Callback) -> Result<Self, Callback> {
+        match callback {
+            Callback::Event(
+                Event::CustomerAcquisition(CustomerAcquisitionEvent::DeleteLink(inner)),
+            ) => Ok(inner),
+            other => Err(other),
+        }
+    }
+}
+impl crate::callback::FromCallback for CustomerAcquisitionQuotaExpireSoon {
+    const KIND: &'static str = "event.customer_acquisition.quota_expire_soon";
+    fn from_callback(callback: Callback) -> Result<Self, Callback> {
+        match callback {
+            Callback::Event(
+                Event::CustomerAcquisition(
+                    CustomerAcquisitionEvent::QuotaExpireSoon(inner),
+                ),
+            ) => Ok(inner),
+            other => Err(other),
+        }
+    }
+}
+impl crate::callback::FromCallback for CustomerAcquisitionOpenProfile {
+    const KIND: &'static str = "event.customer_acquisition.open_profile";
+    fn from_callback(callback: Callback) -> Result<Self, Callback> {
+        match callback {
+            Callback::Event(
+                Event::CustomerAcquisition(CustomerAcquisitionEvent::OpenProfile(inner)),
+            ) => Ok(inner),
+            other => Err(other),
+        }
+    }
+}
+impl crate::callback::FromCallback for CustomerAcquisitionFriendRequest {
+    const KIND: &'static str = "event.customer_acquisition.friend_request";
+    fn from_callback(callback: Callback) -> Result<Self, Callback> {
+        match callback {
+            Callback::Event(
+                Event::CustomerAcquisition(
+                    CustomerAcquisitionEvent::FriendRequest(inner),
+                ),
+            ) => Ok(inner),
+            other => Err(other),
+        }
+    }
+}
+impl crate::callback::FromCallback for CustomerAcquisitionCustomerStartChat {
+    const KIND: &'static str = "event.customer_acquisition.customer_start_chat";
+    fn from_callback(callback: Callback) -> Result<Self, Callback> {
+        match callback {
+            Callback::Event(
+                Event::CustomerAcquisition(
+                    CustomerAcquisitionEvent::CustomerStartChat(inner),
+                ),
+            ) => Ok(inner),
+            other => Err(other),
+        }
+    }
+}
+impl crate::callback::FromCallback for CustomerAcquisitionMessageFromCustomer {
+    const KIND: &'static str = "event.customer_acquisition.message_from_customer";
+    fn from_callback(callback: Callback) -> Result<Self, Callback> {
+        match callback {
+            Callback::Event(
+                Event::CustomerAcquisition(
+                    CustomerAcquisitionEvent::MessageFromCustomer(inner),
+                ),
+            ) => Ok(inner),
+            other => Err(other),
+        }
+    }
+}
+impl crate::callback::FromCallback for CustomerAcquisitionDelFollowUser {
+    const KIND: &'static str = "event.customer_acquisition.del_follow_user";
+    fn from_callback(callback: Callback) -> Result<Self, Callback> {
+        match callback {
+            Callback::Event(
+                Event::CustomerAcquisition(
+                    CustomerAcquisitionEvent::DelFollowUser(inner),
+                ),
+            ) => Ok(inner),
+            other => Err(other),
+        }
+    }
+}
+impl crate::callback::FromCallback for CustomerAcquisitionServiceBalanceLow {
+    const KIND: &'static str = "event.customer_acquisition.service_balance_low";
+    fn from_callback(callback: Callback) -> Result<Self, Callback> {
+        match callback {
+            Callback::Event(
+                Event::CustomerAcquisition(
+                    CustomerAcquisitionEvent::ServiceBalanceLow(inner),
+                ),
+            ) => Ok(inner),
+            other => Err(other),
+        }
+    }
+}
+impl crate::callback::FromCallback for CustomerAcquisitionServiceBalanceExhausted {
+    const KIND: &'static str = "event.customer_acquisition.service_balance_exhausted";
+    fn from_callback(callback: Callback) -> Result<Self, Callback> {
+        match callback {
+            Callback::Event(
+                Event::CustomerAcquisition(
+                    CustomerAcquisitionEvent::ServiceBalanceExhausted(inner),
+                ),
+            ) => Ok(inner),
+            other => Err(other),
+        }
+    }
+}
+impl crate::callback::FromCallback for CustomerAcquisitionServiceBalanceConsumed {
+    const KIND: &'static str = "event.customer_acquisition.service_balance_consumed";
+    fn from_callback(callback: Callback) -> Result<Self, Callback> {
+        match callback {
+            Callback::Event(
+                Event::CustomerAcquisition(
+                    CustomerAcquisitionEvent::ServiceBalanceConsumed(inner),
+                ),
+            ) => Ok(inner),
+            other => Err(other),
+        }
+    }
+}
+impl crate::callback::FromCallback for CustomerAcquisitionChangePrice {
+    const KIND: &'static str = "event.customer_acquisition.change_price";
+    fn from_callback(callback: Callback) -> Result<Self, Callback> {
+        match callback {
+            Callback::Event(
+                Event::CustomerAcquisition(CustomerAcquisitionEvent::ChangePrice(inner)),
+            ) => Ok(inner),
+            other => Err(other),
+        }
+    }
+}
+impl crate::callback::FromCallback for CustomerAcquisitionPermitChangeEvent {
+    const KIND: &'static str = "event.customer_acquisition_permit_change";
+    fn from_callback(callback: Callback) -> Result<Self, Callback> {
+        match callback {
+            Callback::Event(Event::CustomerAcquisitionPermitChange(inner)) => Ok(inner),
+            other => Err(other),
+        }
+    }
+}
+impl crate::callback::FromCallback for ChangeSchoolContactBatchEvent {
+    const KIND: &'static str = "event.change_school_contact_batch";
+    fn from_callback(callback: Callback) -> Result<Self, Callback> {
+        match callback {
+            Callback::Event(Event::ChangeSchoolContactBatch(inner)) => Ok(inner),
+            other => Err(other),
+        }
+    }
+}
+impl crate::callback::FromCallback for ShareChainChangeEvent {
+    const KIND: &'static str = "event.share_chain_change";
+    fn from_callback(callback: Callback) -> Result<Self, Callback> {
+        match callback {
+            Callback::Event(Event::ShareChainChange(inner)) => Ok(inner),
+            other => Err(other),
+        }
+    }
+}
+impl crate::callback::FromCallback for ViewMiniprogramEvent {
+    const KIND: &'static str = "event.view_miniprogram";
+    fn from_callback(callback: Callback) -> Result<Self, Callback> {
+        match callback {
+            Callback::Event(Event::ViewMiniprogram(inner)) => Ok(inner),
+            other => Err(other),
+        }
+    }
+}
+impl crate::callback::FromCallback for InactiveAlertEvent {
+    const KIND: &'static str = "event.inactive_alert";
+    fn from_callback(callback: Callback) -> Result<Self, Callback> {
+        match callback {
+            Callback::Event(Event::InactiveAlert(inner)) => Ok(inner),
+            other => Err(other),
+        }
+    }
+}
+impl crate::callback::FromCallback for LowActiveAlertEvent {
+    const KIND: &'static str = "event.low_active_alert";
+    fn from_callback(callback: Callback) -> Result<Self, Callback> {
+        match callback {
+            Callback::Event(Event::LowActiveAlert(inner)) => Ok(inner),
+            other => Err(other),
+        }
+    }
+}
+impl crate::callback::FromCallback for LowActiveEvent {
+    const KIND: &'static str = "event.low_active";
+    fn from_callback(callback: Callback) -> Result<Self, Callback> {
+        match callback {
+            Callback::Event(Event::LowActive(inner)) => Ok(inner),
+            other => Err(other),
+        }
+    }
+}
+impl crate::callback::FromCallback for ActiveRestoredEvent {
+    const KIND: &'static str = "event.active_restored";
+    fn from_callback(callback: Callback) -> Result<Self, Callback> {
+        match callback {
+            Callback::Event(Event::ActiveRestored(inner)) => Ok(inner),
+            other => Err(other),
+        }
+    }
+}
+impl crate::callback::FromCallback for RespondScheduleEvent {
+    const KIND: &'static str = "event.respond_schedule";
+    fn from_callback(callback: Callback) -> Result<Self, Callback> {
+        match callback {
+            Callback::Event(Event::RespondSchedule(inner)) => Ok(inner),
+            other => Err(other),
+        }
+    }
+}
+impl crate::callback::FromCallback for MsgauditNotifyEvent {
+    const KIND: &'static str = "event.msgaudit_notify";
+    fn from_callback(callback: Callback) -> Result<Self, Callback> {
+        match callback {
+            Callback::Event(Event::MsgauditNotify(inner)) => Ok(inner),
+            other => Err(other),
+        }
+    }
+}
+impl crate::callback::FromCallback for PublicEmailChangeEvent {
+    const KIND: &'static str = "event.public_email_change";
+    fn from_callback(callback: Callback) -> Result<Self, Callback> {
+        match callback {
+            Callback::Event(Event::PublicEmailChange(inner)) => Ok(inner),
+            other => Err(other),
+        }
+    }
+}
+impl crate::callback::FromCallback for PublicEmailChangeReceiveEmail {
+    const KIND: &'static str = "event.public_email_change.receive_email";
+    fn from_callback(callback: Callback) -> Result<Self, Callback> {
+        match callback {
+            Callback::Event(
+                Event::PublicEmailChange(PublicEmailChangeEvent::ReceiveEmail(inner)),
+            ) => Ok(inner),
+            other => Err(other),
+        }
+    }
+}
+impl crate::callback::FromCallback for CancelOrderEvent {
+    const KIND: &'static str = "event.cancel_order";
+    fn from_callback(callback: Callback) -> Result<Self, Callback> {
+        match callback {
+            Callback::Event(Event::CancelOrder(inner)) => Ok(inner),
+            other => Err(other),
+        }
+    }
+}
+impl crate::callback::FromCallback for CancelSpecialAuthEvent {
+    const KIND: &'static str = "event.cancel_special_auth";
+    fn from_callback(callback: Callback) -> Result<Self, Callback> {
+        match callback {
+            Callback::Event(Event::CancelSpecialAuth(inner)) => Ok(inner),
+            other => Err(other),
+        }
+    }
+}
+impl crate::callback::FromCallback for AdvancedApiPaySuccessEvent {
+    const KIND: &'static str = "event.advanced_api_pay_success";
+    fn from_callback(callback: Callback) -> Result<Self, Callback> {
+        match callback {
+            Callback::Event(Event::AdvancedApiPaySuccess(inner)) => Ok(inner),
+            other => Err(other),
+        }
+    }
+}
+impl crate::callback::FromCallback for AdvancedApiRefundEvent {
+    const KIND: &'static str = "event.advanced_api_refund";
+    fn from_callback(callback: Callback) -> Result<Self, Callback> {
+        match callback {
+            Callback::Event(Event::AdvancedApiRefund(inner)) => Ok(inner),
+            other => Err(other),
+        }
+    }
+}
+impl crate::callback::FromCallback for AdvancedApiCancelEvent {
+    const KIND: &'static str = "event.advanced_api_cancel";
+    fn from_callback(callback: Callback) -> Result<Self, Callback> {
+        match callback {
+            Callback::Event(Event::AdvancedApiCancel(inner)) => Ok(inner),
+            other => Err(other),
+        }
+    }
+}
+impl crate::callback::FromCallback for DeviceCheckinDataReportEvent {
+    const KIND: &'static str = "event.device_checkin_data_report";
+    fn from_callback(callback: Callback) -> Result<Self, Callback> {
+        match callback {
+            Callback::Event(Event::DeviceCheckinDataReport(inner)) => Ok(inner),
+            other => Err(other),
+        }
+    }
+}
+impl crate::callback::FromCallback for DeviceAccesscontrolDataReportEvent {
+    const KIND: &'static str = "event.device_accesscontrol_data_report";
+    fn from_callback(callback: Callback) -> Result<Self, Callback> {
+        match callback {
+            Callback::Event(Event::DeviceAccesscontrolDataReport(inner)) => Ok(inner),
+            other => Err(other),
+        }
+    }
+}
+impl crate::callback::FromCallback for DeviceTemperatureDataReportEvent {
+    const KIND: &'static str = "event.device_temperature_data_report";
+    fn from_callback(callback: Callback) -> Result<Self, Callback> {
+        match callback {
+            Callback::Event(Event::DeviceTemperatureDataReport(inner)) => Ok(inner),
             other => Err(other),
         }
     }
