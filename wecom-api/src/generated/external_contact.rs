@@ -10532,7 +10532,7 @@ impl CustomerAcquisitionApi {
     }
     /// 获取可建联的成员
     ///
-    /// 营销获客类第三方应用获取企业授权的、客户可建联的成员、部门与标签范围。仅营销获客类应用可调用，使用其 access_token。 字段未能与官方文档逐一核对。
+    /// 营销获客类第三方应用获取企业授权的、客户可建联的成员、部门与标签范围。仅营销获客类应用可调用，使用其 access_token。
     ///
     /// `GET /cgi-bin/externalcontact/customer_acquisition_app/get_permit` ([official documentation](https://developer.work.weixin.qq.com/document/path/101146))
     ///
@@ -12837,7 +12837,7 @@ impl CustomerTransferApi {
     ///
     /// **Deprecated:** 官方文档已不再收录；请改用 customer_transfer().transfer_customer（在职）或 resigned_transfer_customer（离职）
     ///
-    /// 旧版接口：把一个客户从原跟进成员分配给接替成员（在职或离职均可）。须使用「客户联系」secret 的 access_token， 或配置到「客户联系 可调用接口的应用」中的应用。现行文档已拆分为在职继承与离职继承接口。字段未能与官方文档逐一核对。
+    /// 旧版接口：把一个客户从原跟进成员分配给接替成员（在职或离职均可）。须使用「客户联系」secret 的 access_token， 或配置到「客户联系 可调用接口的应用」中的应用。现行文档已拆分为在职继承与离职继承接口。
     ///
     /// `POST /cgi-bin/externalcontact/transfer` ([official documentation](https://developer.work.weixin.qq.com/document/path/92125))
     ///
@@ -12889,7 +12889,7 @@ impl CustomerTransferApi {
     ///
     /// **Deprecated:** 官方文档已不再收录；请改用 customer_transfer().transfer_result 或 resigned_transfer_result
     ///
-    /// 旧版接口：查询一个客户从原跟进成员到接替成员的接替状态与接替时间。须使用「客户联系」secret 的 access_token， 或配置到「客户联系 可调用接口的应用」中的应用。请求字段已与旧版文档的转载核对，返回字段未能与官方文档逐一核对。
+    /// 旧版接口：查询一个客户从原跟进成员到接替成员的接替状态与接替时间。须使用「客户联系」secret 的 access_token， 或配置到「客户联系 可调用接口的应用」中的应用。
     ///
     /// `POST /cgi-bin/externalcontact/get_transfer_result` ([official documentation](https://developer.work.weixin.qq.com/document/path/92973))
     ///
@@ -13457,7 +13457,7 @@ impl ExternalContactApi {
     ///
     /// **Deprecated:** 企业微信现行文档已不再收录 crm/get_external_contact；请改用 external_contact().get（/cgi-bin/externalcontact/get）
     ///
-    /// 旧版企业号「外部联系人」接口，按 external_userid 获取外部联系人与跟进成员信息。现行文档已不收录， 请改用 external_contact.get。字段未能与官方文档逐一核对，按客户详情接口的结构描述。
+    /// 旧版企业号「外部联系人」接口，按 external_userid 获取外部联系人与跟进成员信息。现行文档已不收录， 请改用 external_contact.get。
     ///
     /// `GET /cgi-bin/crm/get_external_contact` ([official documentation](https://developer.work.weixin.qq.com/document/path/92114))
     ///
@@ -13792,7 +13792,7 @@ impl ExternalContactApi {
     }
     /// 设置迁移完成
     ///
-    /// external_userid 升级：服务商完成企业客户 ID 的迁移后，设置该企业的 external_userid 迁移已完成；设置后第三方应用获取的 external_userid 均为服务商主体的新 ID，且不能再调用转换接口。官方文档中该接口位于 /cgi-bin/service/externalcontact/finish_external_userid_migration（使用服务商 provider_access_token），本路径为 部分 SDK 使用的企业路径。字段未能与官方文档逐一核对。
+    /// external_userid 升级：服务商完成企业客户 ID 的迁移后，设置该企业的 external_userid 迁移已完成；设置后第三方应用获取的 external_userid 均为服务商主体的新 ID，且不能再调用转换接口。官方文档中该接口位于 /cgi-bin/service/externalcontact/finish_external_userid_migration（使用服务商 provider_access_token），本路径为 部分 SDK 使用的企业路径。
     ///
     /// `POST /cgi-bin/externalcontact/finish_external_userid_migration` ([official documentation](https://developer.work.weixin.qq.com/document/path/95327))
     ///
