@@ -9032,6 +9032,30 @@ impl<'de> serde::Deserialize<'de> for TodoStatus {
         crate::de::deserialize(deserializer)
     }
 }
+/// 修改待办时的一名参与人；传入 attendees 时 userid 与 status 都必填。
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+pub struct TodoUpdateAttendee {
+    /// 待办参与人 userid
+    pub userid: String,
+    /// 参与人的待办状态
+    pub status: TodoStatus,
+}
+impl crate::de::Decode for TodoUpdateAttendee {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            userid: fields.required("userid")?,
+            status: fields.required("status")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for TodoUpdateAttendee {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct TodoUpdateRequest {
     /// 待办 id
@@ -9041,7 +9065,7 @@ pub struct TodoUpdateRequest {
     pub status: Option<TodoStatus>,
     /// 待办参与人及其状态，最多 20 个；不传或为空时不修改参与人
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub attendees: Option<Vec<TodoAttendee>>,
+    pub attendees: Option<Vec<TodoUpdateAttendee>>,
 }
 impl crate::de::Decode for TodoUpdateRequest {
     fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
@@ -10473,19 +10497,19 @@ impl TextareaControlValue {
         Self { text: text.into() }
     }
 }
-impl TodoAttendee {
-    /// A `TodoAttendee` with its required `userid` set and every optional field unset.
-    pub fn new(userid: impl Into<String>) -> Self {
-        Self {
-            userid: userid.into(),
-            status: None,
-        }
-    }
-}
 impl TodoGetRequest {
     /// A `TodoGetRequest` with its required `todo_id` set and every optional field unset.
     pub fn new(todo_id: impl Into<String>) -> Self {
         Self { todo_id: todo_id.into() }
+    }
+}
+impl TodoUpdateAttendee {
+    /// A `TodoUpdateAttendee` with its required `userid`, `status` set and every optional field unset.
+    pub fn new(userid: impl Into<String>, status: impl Into<TodoStatus>) -> Self {
+        Self {
+            userid: userid.into(),
+            status: status.into(),
+        }
     }
 }
 impl TodoUpdateRequest {
@@ -10646,7 +10670,7 @@ impl ApprovalApi {
     ///
     /// **Deprecated:** 官方已不再维护此旧接口，请改用 approval.list_numbers 与 approval.get_detail
     ///
-    /// 按提交时间范围批量拉取审批数据（旧版接口）。endtime 须大于 starttime，跨度不超过 30 天；一次最多返回 100 条， 更多时以返回的 next_spnum 作为下一次请求的 next_spnum 继续拉取；管理员已删除的审批单无法获取。 须使用审批应用的 secret。已被「批量获取审批单号」与「获取审批申请详情」取代。 字段未能与官方文档逐一核对。
+    /// 按提交时间范围批量拉取审批数据（旧版接口）。endtime 须大于 starttime，跨度不超过 30 天；一次最多返回 100 条， 更多时以返回的 next_spnum 作为下一次请求的 next_spnum 继续拉取；管理员已删除的审批单无法获取。 须使用审批应用的 secret。已被「批量获取审批单号」与「获取审批申请详情」取代。
     ///
     /// `POST /cgi-bin/corp/getapprovaldata` ([official documentation](https://developer.work.weixin.qq.com/document/path/91530))
     ///
@@ -10930,7 +10954,7 @@ impl ApprovalApi {
     }
     /// 复制/更新模板到企业
     ///
-    /// 服务商把在服务商后台配置的审批模板（open_template_id）复制到授权企业，得到企业内的 template_id； 再次调用可把服务商侧的更新同步到企业。仅第三方应用可调用（使用授权企业的 access_token）。 字段未能与官方文档逐一核对。
+    /// 服务商把在服务商后台配置的审批模板（open_template_id）复制到授权企业，得到企业内的 template_id； 再次调用可把服务商侧的更新同步到企业。仅第三方应用可调用（使用授权企业的 access_token）。
     ///
     /// `POST /cgi-bin/oa/approval/copytemplate` ([official documentation](https://developer.work.weixin.qq.com/document/path/92630))
     ///
@@ -13351,7 +13375,7 @@ impl JournalApi {
     }
     /// 导出汇报文档
     ///
-    /// 将指定汇报记录导出到企业微信文档（docid 为目标文档 id），异步执行并返回 jobid；再用 journal.get_export_doc_result 查询任务状态与导出文档的临时下载地址。字段未能与官方文档逐一核对。
+    /// 将指定汇报记录导出到企业微信文档（docid 为目标文档 id），异步执行并返回 jobid；再用 journal.get_export_doc_result 查询任务状态与导出文档的临时下载地址。
     ///
     /// `POST /cgi-bin/oa/journal/export_doc` ([official documentation](https://developer.work.weixin.qq.com/document/path/96108))
     ///
@@ -13395,7 +13419,7 @@ impl JournalApi {
     }
     /// 获取汇报文档导出结果
     ///
-    /// 查询「导出汇报文档」任务的结果：任务状态与导出文档的临时下载地址。字段未能与官方文档逐一核对。
+    /// 查询「导出汇报文档」任务的结果：任务状态与导出文档的临时下载地址。
     ///
     /// `POST /cgi-bin/oa/journal/get_export_doc_result` ([official documentation](https://developer.work.weixin.qq.com/document/path/96108))
     ///
@@ -13754,7 +13778,7 @@ impl MeetingRoomApi {
     }
     /// 通过日程预定会议室
     ///
-    /// 为指定日程预定会议室，支持重复日程；返回预定 id 与冲突日期（重复日程中会议室已被占用的日期）。 预定后该日程不能再用「更新日程」编辑，只能增删参与者；如需修改时间，须先取消预定。权限同「添加会议室」。 字段未能与官方文档逐一核对。
+    /// 为指定日程预定会议室，支持重复日程；返回预定 id 与冲突日期（重复日程中会议室已被占用的日期）。 预定后该日程不能再用「更新日程」编辑，只能增删参与者；如需修改时间，须先取消预定。权限同「添加会议室」。
     ///
     /// `POST /cgi-bin/oa/meetingroom/book_by_schedule` ([official documentation](https://developer.work.weixin.qq.com/document/path/93620))
     ///
@@ -13803,7 +13827,7 @@ impl MeetingRoomApi {
     }
     /// 通过会议预定会议室
     ///
-    /// 为已有的企业微信会议（meetingid）预定会议室，支持重复会议；返回预定 id 与冲突日期。权限同「添加会议室」。 字段未能与官方文档逐一核对。
+    /// 为已有的企业微信会议（meetingid）预定会议室，支持重复会议；返回预定 id 与冲突日期。权限同「添加会议室」。
     ///
     /// `POST /cgi-bin/oa/meetingroom/book_by_meeting` ([official documentation](https://developer.work.weixin.qq.com/document/path/93620))
     ///
@@ -14667,7 +14691,7 @@ impl TodoApi {
     }
     /// 更新待办状态
     ///
-    /// 修改待办的整体状态和/或参与人及其状态；不传 status 时不修改整体状态，不传或传空 attendees 时不修改参与人。 仅能修改本应用创建且未删除的待办；参与人最多 20 个。字段未能与官方文档逐一核对。
+    /// 修改待办的整体状态和/或参与人及其状态；不传 status 时不修改整体状态，不传或传空 attendees 时不修改参与人。 仅能修改本应用创建且未删除的待办；参与人最多 20 个。
     ///
     /// `POST /cgi-bin/todo/update` ([official documentation](https://developer.work.weixin.qq.com/document/path/101534))
     ///
@@ -14684,9 +14708,9 @@ impl TodoApi {
     /// let response = client.todo().update("17c7d2bd9f20d652840f72f59e796AAA")
     ///     .status(TodoStatus::Done)
     ///     .attendees(vec![
-    ///     TodoAttendee {
+    ///     TodoUpdateAttendee {
     ///         userid: "zhangsan".into(),
-    ///         status: Some(TodoStatus::Done)
+    ///         status: TodoStatus::Done
     ///     }
     /// ])
     ///     .await?;
@@ -17112,7 +17136,7 @@ pub mod calls {
         /// 待办参与人及其状态，最多 20 个；不传或为空时不修改参与人
         pub fn attendees(
             mut self,
-            value: impl IntoIterator<Item = impl Into<TodoAttendee>>,
+            value: impl IntoIterator<Item = impl Into<TodoUpdateAttendee>>,
         ) -> Self {
             self.request.attendees = Some(value.into_iter().map(Into::into).collect());
             self
