@@ -361,6 +361,9 @@ impl<'de> serde::Deserialize<'de> for ContactRule {
 pub struct ContactRuleChange {
     /// 规则唯一标识
     pub rule_id: i64,
+    /// 规则类型；官方表格列出此字段，但规则类型不能更新
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub rule_type: Option<ContactRuleType>,
     /// 新的规则目标范围
     #[serde(skip_serializing_if = "Option::is_none")]
     pub range: Option<ContactRuleRange>,
@@ -382,6 +385,7 @@ impl crate::de::Decode for ContactRuleChange {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             rule_id: fields.required("rule_id")?,
+            rule_type: fields.optional("rule_type")?,
             range: fields.optional("range")?,
             whitelist: fields.optional("whitelist")?,
             exclude: fields.optional("exclude")?,
@@ -3281,6 +3285,7 @@ impl ContactRuleChange {
     pub fn new(rule_id: i64) -> Self {
         Self {
             rule_id,
+            rule_type: None,
             range: None,
             whitelist: None,
             exclude: None,
@@ -4018,7 +4023,7 @@ impl ContactRuleApi {
     }
     /// 删除通讯录查看规则
     ///
-    /// 按 rule_id 批量删除通讯录隐藏规则，一次最多 100 个。仅「通讯录同步」应用可调用；与创建、修改共用频率限制。 字段未能与官方文档逐一核对（删除页未能取得，据同组页面与公开实现整理）。
+    /// 按 rule_id 批量删除通讯录隐藏规则，一次最多 100 个。仅「通讯录同步」应用可调用；与创建、修改共用频率限制。
     ///
     /// `POST /cgi-bin/contactrule/delete` ([official documentation](https://developer.work.weixin.qq.com/document/path/101540))
     ///
@@ -6122,7 +6127,7 @@ impl UserApi {
     }
     /// 获取成员授权列表
     ///
-    /// 企业当前授权模式为成员授权时，第三方应用分页获取已授权成员的 open_userid；next_cursor 为空表示已是最后一页。 使用第三方应用获取的授权企业 access_token。同组官方页面均为 POST 加 JSON 包体，本接口按同样方式建模； 字段未能与官方文档逐一核对（据同组页面与公开实现整理）。
+    /// 企业当前授权模式为成员授权时，第三方应用分页获取已授权成员的 open_userid；next_cursor 为空表示已是最后一页。 使用第三方应用获取的授权企业 access_token。
     ///
     /// `POST /cgi-bin/user/list_member_auth` ([official documentation](https://developer.work.weixin.qq.com/document/path/94513))
     ///
