@@ -284,6 +284,35 @@ impl<'de> serde::Deserialize<'de> for DepartmentAdmin {
         crate::de::deserialize(deserializer)
     }
 }
+/// 创建部门时指定的一位管理员；userid 与 type 必填。
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+pub struct DepartmentAdminCreate {
+    /// 对应管理端的账号，企业内必须唯一，不区分大小写，1~64 字节
+    pub userid: String,
+    /// 管理员类型：1-校区负责人，2-年级负责人，3-班主任，4-任课老师，5-学段负责人
+    #[serde(rename = "type")]
+    pub admin_type: DepartmentAdminType,
+    /// 教师的科目，仅班主任和任课老师可设置，最多 15 个字符，仅一个科目
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub subject: Option<String>,
+}
+impl crate::de::Decode for DepartmentAdminCreate {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            userid: fields.required("userid")?,
+            admin_type: fields.required("type")?,
+            subject: fields.optional("subject")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for DepartmentAdminCreate {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 /// 更新部门时对管理员的操作。
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum DepartmentAdminOp {
@@ -1651,7 +1680,8 @@ impl<'de> serde::Deserialize<'de> for SchoolDepartment {
 #[derive(Debug, Clone, PartialEq, serde::Serialize)]
 pub struct SchoolDepartmentCreateRequest {
     /// 部门名称，1~32 个字符，不能含 -:*?"<>/；设置了入学年份和标准年级时忽略
-    pub name: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
     /// 父部门 id
     #[serde(rename = "parentid")]
     pub parent_id: i64,
@@ -1672,13 +1702,13 @@ pub struct SchoolDepartmentCreateRequest {
     pub order: Option<i64>,
     /// 部门管理员列表
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub department_admins: Option<Vec<DepartmentAdmin>>,
+    pub department_admins: Option<Vec<DepartmentAdminCreate>>,
 }
 impl crate::de::Decode for SchoolDepartmentCreateRequest {
     fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
-            name: fields.required("name")?,
+            name: fields.optional("name")?,
             parent_id: fields.required("parentid")?,
             id: fields.optional("id")?,
             department_type: fields.required("type")?,
@@ -2355,7 +2385,7 @@ pub struct SchoolUserGetResponse {
     pub student: Option<Student>,
     /// 家长信息，user_type 为 2 时返回
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub parent: Option<Parent>,
+    pub parent: Option<SchoolUserParent>,
 }
 impl crate::de::Decode for SchoolUserGetResponse {
     fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
@@ -2420,6 +2450,68 @@ impl crate::de::Decode for SchoolUserListResponse {
     }
 }
 impl<'de> serde::Deserialize<'de> for SchoolUserListResponse {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
+/// 读取家长时返回的家长及其孩子（孩子不含姓名，与获取部门家长详情不同）。
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
+pub struct SchoolUserParent {
+    /// 家长 UserID
+    pub parent_userid: String,
+    /// 家长手机号；第三方不可获取，代开发应用需管理员授权才返回
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub mobile: Option<String>,
+    /// 家长是否关注了「学校通知」：0-未关注，1-已关注
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub is_subscribe: Option<SubscribeStatus>,
+    /// 家长的外部联系人 userid，关注了「学校通知」才返回
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub external_userid: Option<String>,
+    /// 家长的孩子列表
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub children: Vec<SchoolUserParentChild>,
+}
+impl crate::de::Decode for SchoolUserParent {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            parent_userid: fields.required("parent_userid")?,
+            mobile: fields.optional("mobile")?,
+            is_subscribe: fields.optional("is_subscribe")?,
+            external_userid: fields.optional("external_userid")?,
+            children: fields.or_empty("children")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for SchoolUserParent {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
+/// 读取家长时返回的一个孩子。
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
+pub struct SchoolUserParentChild {
+    /// 学生 UserID
+    pub student_userid: String,
+    /// 学生与家长的关系
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub relation: Option<String>,
+}
+impl crate::de::Decode for SchoolUserParentChild {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            student_userid: fields.required("student_userid")?,
+            relation: fields.optional("relation")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for SchoolUserParentChild {
     fn deserialize<D: serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
@@ -3222,12 +3314,15 @@ impl ChatCreateModeSetRequest {
         }
     }
 }
-impl DepartmentAdmin {
-    /// A `DepartmentAdmin` with its required `userid` set and every optional field unset.
-    pub fn new(userid: impl Into<String>) -> Self {
+impl DepartmentAdminCreate {
+    /// A `DepartmentAdminCreate` with its required `userid`, `type` set and every optional field unset.
+    pub fn new(
+        userid: impl Into<String>,
+        admin_type: impl Into<DepartmentAdminType>,
+    ) -> Self {
         Self {
             userid: userid.into(),
-            admin_type: None,
+            admin_type: admin_type.into(),
             subject: None,
         }
     }
@@ -3347,14 +3442,13 @@ impl PaymentResultRequest {
     }
 }
 impl SchoolDepartmentCreateRequest {
-    /// A `SchoolDepartmentCreateRequest` with its required `name`, `parentid`, `type` set and every optional field unset.
+    /// A `SchoolDepartmentCreateRequest` with its required `parentid`, `type` set and every optional field unset.
     pub fn new(
-        name: impl Into<String>,
         parent_id: i64,
         department_type: impl Into<SchoolDepartmentType>,
     ) -> Self {
         Self {
-            name: name.into(),
+            name: None,
             parent_id,
             id: None,
             department_type: department_type.into(),
@@ -3777,7 +3871,7 @@ impl SchoolApi {
     }
     /// 管理「班级群创建方式」
     ///
-    /// 获取家校通讯录配置的「班级群创建方式」：自动创建或手动创建。须具有家校沟通权限。 取值 0/1 的含义取自 SDK 转录。字段未能与官方文档逐一核对。
+    /// 获取家校通讯录配置的「班级群创建方式」：自动创建或手动创建。须具有家校沟通权限。 取值 0/1 的含义取自 SDK 转录。
     ///
     /// `GET /cgi-bin/school/get_chat_create_mode` ([official documentation](https://developer.work.weixin.qq.com/document/path/92430))
     ///
@@ -3813,7 +3907,7 @@ impl SchoolApi {
     }
     /// 管理「班级群创建方式」
     ///
-    /// 修改家校通讯录配置的「班级群创建方式」：自动创建或手动创建。须具有家校通讯录编辑权限。 取值 0/1 的含义取自 SDK 转录。字段未能与官方文档逐一核对。
+    /// 修改家校通讯录配置的「班级群创建方式」：自动创建或手动创建。须具有家校通讯录编辑权限。 取值 0/1 的含义取自 SDK 转录。
     ///
     /// `POST /cgi-bin/school/set_chat_create_mode` ([official documentation](https://developer.work.weixin.qq.com/document/path/92430))
     ///
@@ -4119,7 +4213,7 @@ impl SchoolApi {
     }
     /// 发送「学校通知」
     ///
-    /// 给家长或学生发送「学校通知」（文本、图片、语音、视频、文件、图文、mpnews、小程序）。 学校管理员须将应用配置到「家长可使用的应用」中，并用该应用的 secret 调用；接收人须在应用可使用的家长范围内。 部分接收人无权限或不存在时仍会发送，无效的部分在返回中列出。 文本、图文、mpnews、小程序消息的部分字段支持 id 转译（enable_id_trans）；开启 enable_duplicate_check 后， 间隔内（duplicate_check_interval，默认 1800 秒）相同内容的消息不会重复收到。 接口结构、recv_scope 取值与示例已核对官方文档；各消息类型的内容字段未能与官方文档逐一核对。
+    /// 给家长或学生发送「学校通知」（文本、图片、语音、视频、文件、图文、mpnews、小程序）。 学校管理员须将应用配置到「家长可使用的应用」中，并用该应用的 secret 调用；接收人须在应用可使用的家长范围内。 部分接收人无权限或不存在时仍会发送，无效的部分在返回中列出。 文本、图文、mpnews、小程序消息的部分字段支持 id 转译（enable_id_trans）；开启 enable_duplicate_check 后， 间隔内（duplicate_check_interval，默认 1800 秒）相同内容的消息不会重复收到。
     ///
     /// `POST /cgi-bin/externalcontact/message/send` ([official documentation](https://developer.work.weixin.qq.com/document/path/91609))
     ///
@@ -4205,9 +4299,9 @@ impl SchoolDepartmentApi {
     /// use wecom_api::school::*;
     ///
     /// # async fn example(client: wecom_api::Client) -> Result<(), Box<dyn std::error::Error>> {
-    /// let response = client.school_department().create("一年级", 5, SchoolDepartmentType::Class)
+    /// let response = client.school_department().create(5, SchoolDepartmentType::Class)
+    ///     .name("一年级")
     ///     .id(2)
-    ///     .standard_grade(1)
     ///     .await?;
     /// # Ok(())
     /// # }
@@ -4226,16 +4320,15 @@ impl SchoolDepartmentApi {
     #[doc(alias = "创建部门")]
     pub fn create(
         &self,
-        name: impl Into<String>,
         parent_id: i64,
         department_type: impl Into<SchoolDepartmentType>,
     ) -> calls::SchoolDepartmentCreate {
         calls::SchoolDepartmentCreate {
             client: self.client.clone(),
             request: SchoolDepartmentCreateRequest {
-                name: name.into(),
                 parent_id,
                 department_type: department_type.into(),
+                name: None,
                 id: None,
                 standard_grade: None,
                 register_year: None,
@@ -5776,7 +5869,7 @@ impl SchoolUserApi {
     ///
     /// **Deprecated:** 复学码相关接口已从官方文档下线
     ///
-    /// 按日期分页获取老师填写的自定义健康信息（复学码），以 next_key 翻页直至 ending 为 1。 该能力随复学码下线已不再在官方文档中提供。字段未能与官方文档逐一核对。
+    /// 按日期分页获取老师填写的自定义健康信息（复学码），以 next_key 翻页直至 ending 为 1。 该能力随复学码下线已不再在官方文档中提供。
     ///
     /// `POST /cgi-bin/school/user/get_teacher_customize_health_info` ([official documentation](https://developer.work.weixin.qq.com/document/path/93744))
     ///
@@ -5858,7 +5951,7 @@ impl SchoolUserApi {
     ///
     /// **Deprecated:** 复学码相关接口已从官方文档下线
     ///
-    /// 按日期分页获取学生的自定义健康信息（复学码），以 next_key 翻页直至 ending 为 1。 该能力随复学码下线已不再在官方文档中提供。字段未能与官方文档逐一核对。
+    /// 按日期分页获取学生的自定义健康信息（复学码），以 next_key 翻页直至 ending 为 1。 该能力随复学码下线已不再在官方文档中提供。
     ///
     /// `POST /cgi-bin/school/user/get_student_customize_health_info` ([official documentation](https://developer.work.weixin.qq.com/document/path/93745))
     ///
@@ -5929,7 +6022,7 @@ impl SchoolUserApi {
     ///
     /// **Deprecated:** 复学码相关接口已从官方文档下线
     ///
-    /// 批量获取老师或学生的健康码（复学码）数据，逐个结果见 result_list。 该能力随复学码下线已不再在官方文档中提供。字段未能与官方文档逐一核对。
+    /// 批量获取老师或学生的健康码（复学码）数据，逐个结果见 result_list。 该能力随复学码下线已不再在官方文档中提供。
     ///
     /// `POST /cgi-bin/school/user/get_health_qrcode` ([official documentation](https://developer.work.weixin.qq.com/document/path/93746))
     ///
@@ -6424,6 +6517,11 @@ pub mod calls {
         pub(super) request: SchoolDepartmentCreateRequest,
     }
     impl SchoolDepartmentCreate {
+        /// 部门名称，1~32 个字符，不能含 -:*?"<>/；设置了入学年份和标准年级时忽略
+        pub fn name(mut self, value: impl Into<String>) -> Self {
+            self.request.name = Some(value.into());
+            self
+        }
         /// 部门 id，指定时须大于 1；不填则自动生成
         pub fn id(mut self, value: i64) -> Self {
             self.request.id = Some(value);
@@ -6447,7 +6545,7 @@ pub mod calls {
         /// 部门管理员列表
         pub fn department_admins(
             mut self,
-            value: impl IntoIterator<Item = impl Into<DepartmentAdmin>>,
+            value: impl IntoIterator<Item = impl Into<DepartmentAdminCreate>>,
         ) -> Self {
             self.request.department_admins = Some(
                 value.into_iter().map(Into::into).collect(),
