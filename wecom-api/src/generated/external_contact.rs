@@ -1929,9 +1929,6 @@ pub struct CorpTagGroup {
     /// 标签分组是否已经被删除，只在指定 tag_id 进行查询时返回
     #[serde(skip_serializing_if = "Option::is_none")]
     pub deleted: Option<bool>,
-    /// 标签分组所属的规则组 id（规则组标签）
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub strategy_id: Option<i64>,
     /// 标签分组内的标签列表
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub tag: Vec<CorpTag>,
@@ -1945,7 +1942,6 @@ impl crate::de::Decode for CorpTagGroup {
             create_time: fields.optional("create_time")?,
             order: fields.optional("order")?,
             deleted: fields.optional("deleted")?,
-            strategy_id: fields.optional("strategy_id")?,
             tag: fields.or_empty("tag")?,
         })
     }
@@ -3782,9 +3778,9 @@ impl<'de> serde::Deserialize<'de> for GroupChatStatisticResponse {
         crate::de::deserialize(deserializer)
     }
 }
-/// 客户群的离职继承状态。
+/// 客户群跟进状态（返回）。
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum GroupChatStatusFilter {
+pub enum GroupChatStatus {
     /// `0`: 跟进人正常
     Normal,
     /// `1`: 跟进人离职
@@ -3796,7 +3792,7 @@ pub enum GroupChatStatusFilter {
     /// A value this version of the crate does not know, kept as sent.
     Unknown(i64),
 }
-impl From<i64> for GroupChatStatusFilter {
+impl From<i64> for GroupChatStatus {
     fn from(value: i64) -> Self {
         match value {
             0 => Self::Normal,
@@ -3807,11 +3803,64 @@ impl From<i64> for GroupChatStatusFilter {
         }
     }
 }
+impl From<GroupChatStatus> for i64 {
+    fn from(value: GroupChatStatus) -> Self {
+        match value {
+            GroupChatStatus::Normal => 0,
+            GroupChatStatus::Resigned => 1,
+            GroupChatStatus::Transferring => 2,
+            GroupChatStatus::Transferred => 3,
+            GroupChatStatus::Unknown(other) => other,
+        }
+    }
+}
+impl serde::Serialize for GroupChatStatus {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.serialize_i64(i64::from(*self))
+    }
+}
+impl crate::de::Decode for GroupChatStatus {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        <i64 as crate::de::Decode>::decode(value).map(Self::from)
+    }
+}
+impl<'de> serde::Deserialize<'de> for GroupChatStatus {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
+/// 按客户群跟进状态过滤（请求），取值含义与返回的 GroupChatStatus 不同。
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum GroupChatStatusFilter {
+    /// `0`: 所有列表（即不过滤，默认）
+    All,
+    /// `1`: 离职待继承
+    PendingTransfer,
+    /// `2`: 离职继承中
+    Transferring,
+    /// `3`: 离职继承完成
+    Transferred,
+    /// A value this version of the crate does not know, kept as sent.
+    Unknown(i64),
+}
+impl From<i64> for GroupChatStatusFilter {
+    fn from(value: i64) -> Self {
+        match value {
+            0 => Self::All,
+            1 => Self::PendingTransfer,
+            2 => Self::Transferring,
+            3 => Self::Transferred,
+            other => Self::Unknown(other),
+        }
+    }
+}
 impl From<GroupChatStatusFilter> for i64 {
     fn from(value: GroupChatStatusFilter) -> Self {
         match value {
-            GroupChatStatusFilter::Normal => 0,
-            GroupChatStatusFilter::Resigned => 1,
+            GroupChatStatusFilter::All => 0,
+            GroupChatStatusFilter::PendingTransfer => 1,
             GroupChatStatusFilter::Transferring => 2,
             GroupChatStatusFilter::Transferred => 3,
             GroupChatStatusFilter::Unknown(other) => other,
@@ -3842,7 +3891,7 @@ pub struct GroupChatSummary {
     pub chat_id: String,
     /// 客户群跟进状态：0 跟进人正常，1 跟进人离职，2 离职继承中，3 离职继承完成
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub status: Option<GroupChatStatusFilter>,
+    pub status: Option<GroupChatStatus>,
 }
 impl crate::de::Decode for GroupChatSummary {
     fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
@@ -7948,7 +7997,7 @@ impl<'de> serde::Deserialize<'de> for StrategyTagAddRequest {
 pub struct StrategyTagAddResponse {
     /// 标签分组及新增的标签
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub tag_group: Option<CorpTagGroup>,
+    pub tag_group: Option<StrategyTagGroup>,
 }
 impl crate::de::Decode for StrategyTagAddResponse {
     fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
@@ -8020,6 +8069,51 @@ impl<'de> serde::Deserialize<'de> for StrategyTagEditRequest {
         crate::de::deserialize(deserializer)
     }
 }
+/// 一个规则组下的企业客户标签分组及其标签（比企业标签库的分组多 strategy_id）。
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
+pub struct StrategyTagGroup {
+    /// 标签分组 id
+    pub group_id: String,
+    /// 标签分组名称
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub group_name: Option<String>,
+    /// 标签分组创建时间
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub create_time: Option<i64>,
+    /// 标签分组排序值，值越大排序越前
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub order: Option<i64>,
+    /// 标签分组是否已经被删除，只在指定 tag_id 进行查询时返回
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub deleted: Option<bool>,
+    /// 标签分组所属的规则组 id
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub strategy_id: Option<i64>,
+    /// 标签分组内的标签列表
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub tag: Vec<CorpTag>,
+}
+impl crate::de::Decode for StrategyTagGroup {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            group_id: fields.required("group_id")?,
+            group_name: fields.optional("group_name")?,
+            create_time: fields.optional("create_time")?,
+            order: fields.optional("order")?,
+            deleted: fields.optional("deleted")?,
+            strategy_id: fields.optional("strategy_id")?,
+            tag: fields.or_empty("tag")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for StrategyTagGroup {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 /// 获取指定规则组下的企业客户标签的请求。
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct StrategyTagListRequest {
@@ -8055,7 +8149,7 @@ impl<'de> serde::Deserialize<'de> for StrategyTagListRequest {
 pub struct StrategyTagListResponse {
     /// 标签分组列表
     #[serde(skip_serializing_if = "Vec::is_empty")]
-    pub tag_group: Vec<CorpTagGroup>,
+    pub tag_group: Vec<StrategyTagGroup>,
 }
 impl crate::de::Decode for StrategyTagListResponse {
     fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
@@ -14060,7 +14154,7 @@ impl GroupChatApi {
     ///
     /// # async fn example(client: wecom_api::Client) -> Result<(), Box<dyn std::error::Error>> {
     /// let response = client.group_chat().list(10)
-    ///     .status_filter(GroupChatStatusFilter::Normal)
+    ///     .status_filter(GroupChatStatusFilter::All)
     ///     .owner_filter(OwnerFilter {
     ///     userid_list: Some(vec!["abel".into()])
     /// })
