@@ -8213,14 +8213,15 @@ impl<'de> serde::Deserialize<'de> for TagFilterGroup {
 /// 文本内容。
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct TextContent {
-    /// 文本内容
-    pub content: String,
+    /// 文本内容；官方字段表把 text.content 标为非必填（文本与附件不能同时为空）
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub content: Option<String>,
 }
 impl crate::de::Decode for TextContent {
     fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
-            content: fields.required("content")?,
+            content: fields.optional("content")?,
         })
     }
 }
@@ -9586,12 +9587,6 @@ impl StrategyTagEditRequest {
             name: None,
             order: None,
         }
-    }
-}
-impl TextContent {
-    /// A `TextContent` with its required `content` set and every optional field unset.
-    pub fn new(content: impl Into<String>) -> Self {
-        Self { content: content.into() }
     }
 }
 impl TransferCustomerRequest {
@@ -11260,7 +11255,7 @@ impl CustomerMessageApi {
     /// # async fn example(client: wecom_api::Client) -> Result<(), Box<dyn std::error::Error>> {
     /// let response = client.customer_message().send_welcome("CALLBACK_CODE")
     ///     .text(TextContent {
-    ///     content: "文本消息内容".into()
+    ///     content: Some("文本消息内容".into())
     /// })
     ///     .attachments(vec![
     ///     Attachment {
@@ -11323,7 +11318,7 @@ impl CustomerMessageApi {
     /// # async fn example(client: wecom_api::Client) -> Result<(), Box<dyn std::error::Error>> {
     /// let response = client.customer_message().add_group_welcome_template()
     ///     .text(TextContent {
-    ///     content: "亲爱的%NICKNAME%用户，你好".into()
+    ///     content: Some("亲爱的%NICKNAME%用户，你好".into())
     /// })
     ///     .image(ImageContent {
     ///     media_id: Some("MEDIA_ID".into()),
@@ -11373,7 +11368,7 @@ impl CustomerMessageApi {
     /// # async fn example(client: wecom_api::Client) -> Result<(), Box<dyn std::error::Error>> {
     /// let response = client.customer_message().edit_group_welcome_template("msgXXXXXXX")
     ///     .text(TextContent {
-    ///     content: "文本消息内容".into()
+    ///     content: Some("文本消息内容".into())
     /// })
     ///     .image(ImageContent {
     ///     media_id: Some("MEDIA_ID".into()),
@@ -14935,7 +14930,7 @@ impl MomentApi {
     /// # async fn example(client: wecom_api::Client) -> Result<(), Box<dyn std::error::Error>> {
     /// let response = client.moment().add_task()
     ///     .text(TextContent {
-    ///     content: "文本消息内容".into()
+    ///     content: Some("文本消息内容".into())
     /// })
     ///     .attachments(vec![
     ///     MomentAttachment {
