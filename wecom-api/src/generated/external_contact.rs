@@ -2187,10 +2187,10 @@ pub struct CustomerStrategyEditRequest {
     pub privilege: Option<CustomerStrategyPrivilege>,
     /// 向管理范围添加的节点，单次最多 100 个
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub range_add: Option<Vec<StrategyRange>>,
+    pub range_add: Option<Vec<StrategyRangeChange>>,
     /// 从管理范围删除的节点，单次最多 100 个
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub range_del: Option<Vec<StrategyRange>>,
+    pub range_del: Option<Vec<StrategyRangeChange>>,
 }
 impl crate::de::Decode for CustomerStrategyEditRequest {
     fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
@@ -6287,10 +6287,10 @@ pub struct MomentStrategyEditRequest {
     pub privilege: Option<MomentStrategyPrivilege>,
     /// 向管理范围添加的节点，单次最多 100 个
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub range_add: Option<Vec<StrategyRange>>,
+    pub range_add: Option<Vec<StrategyRangeChange>>,
     /// 从管理范围删除的节点，单次最多 100 个
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub range_del: Option<Vec<StrategyRange>>,
+    pub range_del: Option<Vec<StrategyRangeChange>>,
 }
 impl crate::de::Decode for MomentStrategyEditRequest {
     fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
@@ -7850,6 +7850,36 @@ impl crate::de::Decode for StrategyRange {
     }
 }
 impl<'de> serde::Deserialize<'de> for StrategyRange {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
+/// 编辑规则组时增删的一个管理范围节点；官方表格把 type、userid、partyid 都标为非必填。
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
+pub struct StrategyRangeChange {
+    /// 节点类型：1 成员，2 部门
+    #[serde(rename = "type", skip_serializing_if = "Option::is_none")]
+    pub kind: Option<StrategyRangeKind>,
+    /// 成员 userid，仅 type 为 1 时有效
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub userid: Option<String>,
+    /// 部门 id，仅 type 为 2 时有效
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub partyid: Option<i64>,
+}
+impl crate::de::Decode for StrategyRangeChange {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            kind: fields.optional("type")?,
+            userid: fields.optional("userid")?,
+            partyid: fields.optional("partyid")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for StrategyRangeChange {
     fn deserialize<D: serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
@@ -17389,7 +17419,7 @@ pub mod calls {
         /// 向管理范围添加的节点，单次最多 100 个
         pub fn range_add(
             mut self,
-            value: impl IntoIterator<Item = impl Into<StrategyRange>>,
+            value: impl IntoIterator<Item = impl Into<StrategyRangeChange>>,
         ) -> Self {
             self.request.range_add = Some(value.into_iter().map(Into::into).collect());
             self
@@ -17397,7 +17427,7 @@ pub mod calls {
         /// 从管理范围删除的节点，单次最多 100 个
         pub fn range_del(
             mut self,
-            value: impl IntoIterator<Item = impl Into<StrategyRange>>,
+            value: impl IntoIterator<Item = impl Into<StrategyRangeChange>>,
         ) -> Self {
             self.request.range_del = Some(value.into_iter().map(Into::into).collect());
             self
@@ -19437,7 +19467,7 @@ pub mod calls {
         /// 向管理范围添加的节点，单次最多 100 个
         pub fn range_add(
             mut self,
-            value: impl IntoIterator<Item = impl Into<StrategyRange>>,
+            value: impl IntoIterator<Item = impl Into<StrategyRangeChange>>,
         ) -> Self {
             self.request.range_add = Some(value.into_iter().map(Into::into).collect());
             self
@@ -19445,7 +19475,7 @@ pub mod calls {
         /// 从管理范围删除的节点，单次最多 100 个
         pub fn range_del(
             mut self,
-            value: impl IntoIterator<Item = impl Into<StrategyRange>>,
+            value: impl IntoIterator<Item = impl Into<StrategyRangeChange>>,
         ) -> Self {
             self.request.range_del = Some(value.into_iter().map(Into::into).collect());
             self
