@@ -4501,15 +4501,37 @@ impl<'de> serde::Deserialize<'de> for GroupMsgV1Response {
         crate::de::deserialize(deserializer)
     }
 }
+/// 获取入群欢迎语素材时返回的图片：只有 pic_url（添加时的 media_id 不返回）。
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
+pub struct GroupWelcomeImage {
+    /// 图片的 url
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub pic_url: Option<String>,
+}
+impl crate::de::Decode for GroupWelcomeImage {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            pic_url: fields.optional("pic_url")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for GroupWelcomeImage {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 /// 一条入群欢迎语素材。
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct GroupWelcomeTemplate {
     /// 文本内容
     #[serde(skip_serializing_if = "Option::is_none")]
     pub text: Option<TextContent>,
-    /// 图片（返回 pic_url）
+    /// 图片
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub image: Option<ImageContent>,
+    pub image: Option<GroupWelcomeImage>,
     /// 图文链接
     #[serde(skip_serializing_if = "Option::is_none")]
     pub link: Option<LinkContent>,
