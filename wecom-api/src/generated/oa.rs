@@ -7786,13 +7786,34 @@ impl<'de> serde::Deserialize<'de> for ScheduleAttendee {
         crate::de::deserialize(deserializer)
     }
 }
+/// 创建、更新日程或增删参与者时的一名参与者。
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
+pub struct ScheduleAttendeeInput {
+    /// 日程参与者 userid，不多于 64 字节
+    pub userid: String,
+}
+impl crate::de::Decode for ScheduleAttendeeInput {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            userid: fields.required("userid")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for ScheduleAttendeeInput {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct ScheduleAttendeesRequest {
     /// 日程 id
     pub schedule_id: String,
     /// 日程参与者列表：新增时累计最多 1000 人，删除时一次最多 300 人
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub attendees: Option<Vec<ScheduleAttendee>>,
+    pub attendees: Option<Vec<ScheduleAttendeeInput>>,
 }
 impl crate::de::Decode for ScheduleAttendeesRequest {
     fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
@@ -7907,13 +7928,10 @@ impl<'de> serde::Deserialize<'de> for ScheduleGetRequest {
         crate::de::deserialize(deserializer)
     }
 }
-/// 创建、更新日程时的日程信息。
+/// 创建日程时的日程信息。
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct ScheduleInput {
-    /// 日程 id，创建时返回（更新时必填）
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub schedule_id: Option<String>,
-    /// 组织者 userid（旧字段，当前文档已改用 admins；更新时不可修改）
+    /// 组织者 userid（旧字段，当前文档已改用 admins）
     #[serde(skip_serializing_if = "Option::is_none")]
     pub organizer: Option<String>,
     /// 日程开始时间，Unix 时间戳
@@ -7928,7 +7946,7 @@ pub struct ScheduleInput {
     pub is_whole_day: Option<bool>,
     /// 日程参与者列表，最多 1000 人
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub attendees: Option<Vec<ScheduleAttendee>>,
+    pub attendees: Option<Vec<ScheduleAttendeeInput>>,
     /// 日程管理员 userid 列表，须在共享成员列表中，最多 3 人
     #[serde(skip_serializing_if = "Option::is_none")]
     pub admins: Option<Vec<String>>,
@@ -7940,11 +7958,11 @@ pub struct ScheduleInput {
     pub description: Option<String>,
     /// 提醒相关信息
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub reminders: Option<ScheduleReminders>,
+    pub reminders: Option<ScheduleRemindersInput>,
     /// 日程地址，不多于 128 字符
     #[serde(skip_serializing_if = "Option::is_none")]
     pub location: Option<String>,
-    /// 日程所属日历 id，须为本应用创建的日历；不填则插入本应用的默认日历；第三方应用必填（更新时不可修改）
+    /// 日程所属日历 id，须为本应用创建的日历；不填则插入本应用的默认日历；第三方应用必填
     #[serde(skip_serializing_if = "Option::is_none")]
     pub cal_id: Option<String>,
 }
@@ -7952,7 +7970,6 @@ impl crate::de::Decode for ScheduleInput {
     fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
-            schedule_id: fields.optional("schedule_id")?,
             organizer: fields.optional("organizer")?,
             start_time: fields.required("start_time")?,
             end_time: fields.required("end_time")?,
@@ -8057,6 +8074,81 @@ pub struct ScheduleReminders {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub remind_before_event_secs: Option<i64>,
     /// 提醒时间与日程开始时间的差值（秒，负数表示提前），is_remind 为 1 时有效，可指定多个：0、-300、-900、-3600、-86400，全天日程还支持 32400、-172800、-604800；有值时优先于 remind_before_event_secs
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub remind_time_diffs: Vec<i64>,
+    /// 是否重复日程：0 否；1 是
+    #[serde(
+        skip_serializing_if = "Option::is_none",
+        serialize_with = "crate::de::opt_flag::serialize"
+    )]
+    pub is_repeat: Option<bool>,
+    /// 重复类型，is_repeat 为 1 时有效
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub repeat_type: Option<ScheduleRepeatType>,
+    /// 重复结束时刻，Unix 时间戳；不填或 0 表示一直重复
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub repeat_until: Option<i64>,
+    /// 是否自定义重复：0 否；1 是
+    #[serde(
+        skip_serializing_if = "Option::is_none",
+        serialize_with = "crate::de::opt_flag::serialize"
+    )]
+    pub is_custom_repeat: Option<bool>,
+    /// 重复间隔，仅自定义重复时有效；repeat_type 为每周时表示间隔周数，每月时表示间隔月数
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub repeat_interval: Option<i64>,
+    /// 每周周几重复，仅自定义重复且 repeat_type 为每周时有效，取值 1~7 分别表示周一至周日
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub repeat_day_of_week: Vec<i64>,
+    /// 每月哪几天重复，仅自定义重复且 repeat_type 为每月时有效，取值 1~31
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub repeat_day_of_month: Vec<i64>,
+    /// 时区，UTC 偏移小时数，东区为正、西区为负，-12~12，默认东八区
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub timezone: Option<i64>,
+    /// （详情返回）重复日程不包含的日期：修改或删除重复日程的某几天后，原日程排除这些日期
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub exclude_time_list: Vec<ScheduleExcludeTime>,
+}
+impl crate::de::Decode for ScheduleReminders {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            is_remind: fields.optional("is_remind")?,
+            remind_before_event_secs: fields.optional("remind_before_event_secs")?,
+            remind_time_diffs: fields.or_empty("remind_time_diffs")?,
+            is_repeat: fields.optional("is_repeat")?,
+            repeat_type: fields.optional("repeat_type")?,
+            repeat_until: fields.optional("repeat_until")?,
+            is_custom_repeat: fields.optional("is_custom_repeat")?,
+            repeat_interval: fields.optional("repeat_interval")?,
+            repeat_day_of_week: fields.or_empty("repeat_day_of_week")?,
+            repeat_day_of_month: fields.or_empty("repeat_day_of_month")?,
+            timezone: fields.optional("timezone")?,
+            exclude_time_list: fields.or_empty("exclude_time_list")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for ScheduleReminders {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
+/// 创建、更新日程时的提醒与重复设置（没有详情才返回的 exclude_time_list）。
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
+pub struct ScheduleRemindersInput {
+    /// 是否需要提醒：0 否；1 是
+    #[serde(
+        skip_serializing_if = "Option::is_none",
+        serialize_with = "crate::de::opt_flag::serialize"
+    )]
+    pub is_remind: Option<bool>,
+    /// 日程开始（start_time）前多少秒提醒，is_remind 为 1 时有效；仅支持 0、300、900、3600、86400（建议改用 remind_time_diffs）
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub remind_before_event_secs: Option<i64>,
+    /// 提醒时间与日程开始时间的差值（秒，负数表示提前），is_remind 为 1 时有效，可指定多个：0、-300、-900、-3600、-86400，全天日程还支持 32400、-172800、-604800；有值时优先于 remind_before_event_secs
     #[serde(skip_serializing_if = "Option::is_none")]
     pub remind_time_diffs: Option<Vec<i64>>,
     /// 是否重复日程：0 否；1 是
@@ -8089,11 +8181,8 @@ pub struct ScheduleReminders {
     /// 时区，UTC 偏移小时数，东区为正、西区为负，-12~12，默认东八区
     #[serde(skip_serializing_if = "Option::is_none")]
     pub timezone: Option<i64>,
-    /// （详情返回）重复日程不包含的日期：修改或删除重复日程的某几天后，原日程排除这些日期
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub exclude_time_list: Option<Vec<ScheduleExcludeTime>>,
 }
-impl crate::de::Decode for ScheduleReminders {
+impl crate::de::Decode for ScheduleRemindersInput {
     fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
@@ -8108,11 +8197,10 @@ impl crate::de::Decode for ScheduleReminders {
             repeat_day_of_week: fields.optional("repeat_day_of_week")?,
             repeat_day_of_month: fields.optional("repeat_day_of_month")?,
             timezone: fields.optional("timezone")?,
-            exclude_time_list: fields.optional("exclude_time_list")?,
         })
     }
 }
-impl<'de> serde::Deserialize<'de> for ScheduleReminders {
+impl<'de> serde::Deserialize<'de> for ScheduleRemindersInput {
     fn deserialize<D: serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
@@ -8233,6 +8321,68 @@ impl<'de> serde::Deserialize<'de> for ScheduleResponseStatus {
         crate::de::deserialize(deserializer)
     }
 }
+/// 更新日程时的日程信息（覆盖式）；不可更新创建者与所属日历，故没有 cal_id。
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
+pub struct ScheduleUpdateInput {
+    /// 日程 id，创建日程时返回
+    pub schedule_id: String,
+    /// 组织者 userid（旧字段，当前文档已改用 admins；不可修改）
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub organizer: Option<String>,
+    /// 日程开始时间，Unix 时间戳；op_mode 为 1 或 2 时须在 op_start_time 当天或之后
+    pub start_time: i64,
+    /// 日程结束时间，Unix 时间戳
+    pub end_time: i64,
+    /// 是否更新成全天日程：0 否；1 是
+    #[serde(
+        skip_serializing_if = "Option::is_none",
+        serialize_with = "crate::de::opt_flag::serialize"
+    )]
+    pub is_whole_day: Option<bool>,
+    /// 日程参与者列表，最多 1000 人
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub attendees: Option<Vec<ScheduleAttendeeInput>>,
+    /// 日程管理员 userid 列表，须在共享成员列表中，最多 3 人
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub admins: Option<Vec<String>>,
+    /// 日程标题，0~128 字符，不填默认为「新建事件」
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub summary: Option<String>,
+    /// 日程描述，不多于 1000 字符
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub description: Option<String>,
+    /// 提醒相关信息
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub reminders: Option<ScheduleRemindersInput>,
+    /// 日程地址，不多于 128 字符
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub location: Option<String>,
+}
+impl crate::de::Decode for ScheduleUpdateInput {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            schedule_id: fields.required("schedule_id")?,
+            organizer: fields.optional("organizer")?,
+            start_time: fields.required("start_time")?,
+            end_time: fields.required("end_time")?,
+            is_whole_day: fields.optional("is_whole_day")?,
+            attendees: fields.optional("attendees")?,
+            admins: fields.optional("admins")?,
+            summary: fields.optional("summary")?,
+            description: fields.optional("description")?,
+            reminders: fields.optional("reminders")?,
+            location: fields.optional("location")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for ScheduleUpdateInput {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct ScheduleUpdateRequest {
     /// 是否不更新参与人：0 否（默认）；1 是
@@ -8247,8 +8397,8 @@ pub struct ScheduleUpdateRequest {
     /// 操作起始时间，仅 op_mode 为 1 或 2 时有效，须为重复日程某一次的开始时间
     #[serde(skip_serializing_if = "Option::is_none")]
     pub op_start_time: Option<i64>,
-    /// 日程信息（覆盖式更新），须带 schedule_id；op_mode 为 1 或 2 时 start_time、end_time 须在 op_start_time 当天或之后
-    pub schedule: ScheduleInput,
+    /// 日程信息（覆盖式更新）；op_mode 为 1 或 2 时 start_time、end_time 须在 op_start_time 当天或之后
+    pub schedule: ScheduleUpdateInput,
 }
 impl crate::de::Decode for ScheduleUpdateRequest {
     fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
@@ -10301,13 +10451,10 @@ impl ScheduleAddRequest {
         }
     }
 }
-impl ScheduleAttendee {
-    /// A `ScheduleAttendee` with its required `userid` set and every optional field unset.
+impl ScheduleAttendeeInput {
+    /// A `ScheduleAttendeeInput` with its required `userid` set and every optional field unset.
     pub fn new(userid: impl Into<String>) -> Self {
-        Self {
-            userid: userid.into(),
-            response_status: None,
-        }
+        Self { userid: userid.into() }
     }
 }
 impl ScheduleAttendeesRequest {
@@ -10351,7 +10498,6 @@ impl ScheduleInput {
     /// A `ScheduleInput` with its required `start_time`, `end_time` set and every optional field unset.
     pub fn new(start_time: i64, end_time: i64) -> Self {
         Self {
-            schedule_id: None,
             organizer: None,
             start_time,
             end_time,
@@ -10366,9 +10512,27 @@ impl ScheduleInput {
         }
     }
 }
+impl ScheduleUpdateInput {
+    /// A `ScheduleUpdateInput` with its required `schedule_id`, `start_time`, `end_time` set and every optional field unset.
+    pub fn new(schedule_id: impl Into<String>, start_time: i64, end_time: i64) -> Self {
+        Self {
+            schedule_id: schedule_id.into(),
+            organizer: None,
+            start_time,
+            end_time,
+            is_whole_day: None,
+            attendees: None,
+            admins: None,
+            summary: None,
+            description: None,
+            reminders: None,
+            location: None,
+        }
+    }
+}
 impl ScheduleUpdateRequest {
     /// A `ScheduleUpdateRequest` with its required `schedule` set and every optional field unset.
-    pub fn new(schedule: impl Into<ScheduleInput>) -> Self {
+    pub fn new(schedule: impl Into<ScheduleUpdateInput>) -> Self {
         Self {
             skip_attendees: None,
             op_mode: None,
@@ -14200,14 +14364,13 @@ impl ScheduleApi {
     ///     start_time: 1571274600,
     ///     end_time: 1571320210,
     ///     attendees: Some(vec![
-    ///         ScheduleAttendee {
-    ///             userid: "userid2".into(),
-    ///             ..Default::default()
+    ///         ScheduleAttendeeInput {
+    ///             userid: "userid2".into()
     ///         }
     ///     ]),
     ///     summary: Some("需求评审会议".into()),
     ///     description: Some("2.0版本需求初步评审".into()),
-    ///     reminders: Some(ScheduleReminders {
+    ///     reminders: Some(ScheduleRemindersInput {
     ///         is_remind: Some(true),
     ///         remind_before_event_secs: Some(3600),
     ///         is_repeat: Some(true),
@@ -14265,20 +14428,19 @@ impl ScheduleApi {
     /// use wecom_api::oa::*;
     ///
     /// # async fn example(client: wecom_api::Client) -> Result<(), Box<dyn std::error::Error>> {
-    /// let response = client.schedule().update(ScheduleInput {
-    ///     schedule_id: Some("17c7d2bd9f20d652840f72f59e796AAA".into()),
+    /// let response = client.schedule().update(ScheduleUpdateInput {
+    ///     schedule_id: "17c7d2bd9f20d652840f72f59e796AAA".into(),
     ///     organizer: Some("userid1".into()),
     ///     start_time: 1571274600,
     ///     end_time: 1571320210,
     ///     attendees: Some(vec![
-    ///         ScheduleAttendee {
-    ///             userid: "userid2".into(),
-    ///             ..Default::default()
+    ///         ScheduleAttendeeInput {
+    ///             userid: "userid2".into()
     ///         }
     ///     ]),
     ///     summary: Some("test_summary".into()),
     ///     description: Some("test_description".into()),
-    ///     reminders: Some(ScheduleReminders {
+    ///     reminders: Some(ScheduleRemindersInput {
     ///         is_remind: Some(true),
     ///         remind_before_event_secs: Some(3600),
     ///         is_repeat: Some(true),
@@ -14309,7 +14471,10 @@ impl ScheduleApi {
     /// ```
     #[doc(alias = "/cgi-bin/oa/schedule/update")]
     #[doc(alias = "更新日程")]
-    pub fn update(&self, schedule: impl Into<ScheduleInput>) -> calls::ScheduleUpdate {
+    pub fn update(
+        &self,
+        schedule: impl Into<ScheduleUpdateInput>,
+    ) -> calls::ScheduleUpdate {
         calls::ScheduleUpdate {
             client: self.client.clone(),
             request: ScheduleUpdateRequest {
@@ -14336,9 +14501,8 @@ impl ScheduleApi {
     /// # async fn example(client: wecom_api::Client) -> Result<(), Box<dyn std::error::Error>> {
     /// let response = client.schedule().add_attendees("17c7d2bd9f20d652840f72f59e796AAA")
     ///     .attendees(vec![
-    ///     ScheduleAttendee {
-    ///         userid: "userid2".into(),
-    ///         ..Default::default()
+    ///     ScheduleAttendeeInput {
+    ///         userid: "userid2".into()
     ///     }
     /// ])
     ///     .await?;
@@ -14386,9 +14550,8 @@ impl ScheduleApi {
     /// # async fn example(client: wecom_api::Client) -> Result<(), Box<dyn std::error::Error>> {
     /// let response = client.schedule().delete_attendees("17c7d2bd9f20d652840f72f59e796AAA")
     ///     .attendees(vec![
-    ///     ScheduleAttendee {
-    ///         userid: "userid2".into(),
-    ///         ..Default::default()
+    ///     ScheduleAttendeeInput {
+    ///         userid: "userid2".into()
     ///     }
     /// ])
     ///     .await?;
@@ -16923,7 +17086,7 @@ pub mod calls {
         /// 日程参与者列表：新增时累计最多 1000 人，删除时一次最多 300 人
         pub fn attendees(
             mut self,
-            value: impl IntoIterator<Item = impl Into<ScheduleAttendee>>,
+            value: impl IntoIterator<Item = impl Into<ScheduleAttendeeInput>>,
         ) -> Self {
             self.request.attendees = Some(value.into_iter().map(Into::into).collect());
             self
@@ -16962,7 +17125,7 @@ pub mod calls {
         /// 日程参与者列表：新增时累计最多 1000 人，删除时一次最多 300 人
         pub fn attendees(
             mut self,
-            value: impl IntoIterator<Item = impl Into<ScheduleAttendee>>,
+            value: impl IntoIterator<Item = impl Into<ScheduleAttendeeInput>>,
         ) -> Self {
             self.request.attendees = Some(value.into_iter().map(Into::into).collect());
             self
