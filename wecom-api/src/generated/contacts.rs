@@ -2686,6 +2686,9 @@ pub struct UserCreateRequest {
     /// 对外职务，不超过 12 个汉字；不设置时对外展示 position
     #[serde(skip_serializing_if = "Option::is_none")]
     pub external_position: Option<String>,
+    /// 视频号名字（设置后成员对外展示该视频号），须从企业绑定到企业微信的视频号中选择
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub nickname: Option<String>,
     /// 地址，最长 128 个字符
     #[serde(skip_serializing_if = "Option::is_none")]
     pub address: Option<String>,
@@ -2716,6 +2719,7 @@ impl crate::de::Decode for UserCreateRequest {
             to_invite: fields.optional("to_invite")?,
             external_profile: fields.optional("external_profile")?,
             external_position: fields.optional("external_position")?,
+            nickname: fields.optional("nickname")?,
             address: fields.optional("address")?,
             main_department: fields.optional("main_department")?,
         })
@@ -3153,6 +3157,9 @@ pub struct UserUpdateRequest {
     /// 成员对外属性
     #[serde(skip_serializing_if = "Option::is_none")]
     pub external_profile: Option<ExternalProfile>,
+    /// 视频号名字（设置后成员对外展示该视频号），须从企业绑定到企业微信的视频号中选择
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub nickname: Option<String>,
 }
 impl crate::de::Decode for UserUpdateRequest {
     fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
@@ -3180,6 +3187,7 @@ impl crate::de::Decode for UserUpdateRequest {
             extattr: fields.optional("extattr")?,
             external_position: fields.optional("external_position")?,
             external_profile: fields.optional("external_profile")?,
+            nickname: fields.optional("nickname")?,
         })
     }
 }
@@ -3509,6 +3517,7 @@ impl UserCreateRequest {
             to_invite: None,
             external_profile: None,
             external_position: None,
+            nickname: None,
             address: None,
             main_department: None,
         }
@@ -3561,6 +3570,7 @@ impl UserUpdateRequest {
             extattr: None,
             external_position: None,
             external_profile: None,
+            nickname: None,
         }
     }
 }
@@ -7423,6 +7433,11 @@ pub mod calls {
             self.request.external_position = Some(value.into());
             self
         }
+        /// 视频号名字（设置后成员对外展示该视频号），须从企业绑定到企业微信的视频号中选择
+        pub fn nickname(mut self, value: impl Into<String>) -> Self {
+            self.request.nickname = Some(value.into());
+            self
+        }
         /// 地址，最长 128 个字符
         pub fn address(mut self, value: impl Into<String>) -> Self {
             self.request.address = Some(value.into());
@@ -7600,6 +7615,11 @@ pub mod calls {
         /// 成员对外属性
         pub fn external_profile(mut self, value: impl Into<ExternalProfile>) -> Self {
             self.request.external_profile = Some(value.into());
+            self
+        }
+        /// 视频号名字（设置后成员对外展示该视频号），须从企业绑定到企业微信的视频号中选择
+        pub fn nickname(mut self, value: impl Into<String>) -> Self {
+            self.request.nickname = Some(value.into());
             self
         }
     }
