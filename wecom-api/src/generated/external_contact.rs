@@ -5475,14 +5475,15 @@ impl<'de> serde::Deserialize<'de> for MarkTagRequest {
 /// 只带 media_id 的素材。
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct MediaIdContent {
-    /// 素材的 media_id，通过上传附件资源接口获得
-    pub media_id: String,
+    /// 素材的 media_id，通过上传附件资源接口获得（官方表格标为非必填）
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub media_id: Option<String>,
 }
 impl crate::de::Decode for MediaIdContent {
     fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
-            media_id: fields.required("media_id")?,
+            media_id: fields.optional("media_id")?,
         })
     }
 }
@@ -9366,12 +9367,6 @@ impl MarkTagRequest {
         }
     }
 }
-impl MediaIdContent {
-    /// A `MediaIdContent` with its required `media_id` set and every optional field unset.
-    pub fn new(media_id: impl Into<String>) -> Self {
-        Self { media_id: media_id.into() }
-    }
-}
 impl MomentAttachment {
     /// A `MomentAttachment` with its required `content` set and every optional field unset.
     pub fn new(content: impl Into<MomentAttachmentContent>) -> Self {
@@ -9812,12 +9807,6 @@ impl MomentAttachmentContent {
     /// 视频，只支持 1 个，最长 30 秒、最大 10MB (`MomentAttachmentContent::Video`) from its one required input.
     pub fn video(media_id: impl Into<String>) -> Self {
         Self::Video(MomentVideoAttachment::new(media_id))
-    }
-}
-impl ProductAttachmentContent {
-    /// 图片，media_id 仅支持通过上传附件资源接口获得 (`ProductAttachmentContent::Image`) from its one required input.
-    pub fn image(media_id: impl Into<String>) -> Self {
-        Self::Image(MediaIdContent::new(media_id))
     }
 }
 impl crate::Client {
@@ -15436,7 +15425,7 @@ impl ProductAlbumApi {
     /// let response = client.product_album().add("世界上最好的商品", 30000, vec![
     ///     ProductAttachment {
     ///         content: ProductAttachmentContent::Image(MediaIdContent {
-    ///             media_id: "MEDIA_ID".into()
+    ///             media_id: Some("MEDIA_ID".into())
     ///         })
     ///     }
     /// ])
@@ -15604,7 +15593,7 @@ impl ProductAlbumApi {
     ///     .attachments(vec![
     ///     ProductAttachment {
     ///         content: ProductAttachmentContent::Image(MediaIdContent {
-    ///             media_id: "MEDIA_ID".into()
+    ///             media_id: Some("MEDIA_ID".into())
     ///         })
     ///     }
     /// ])
