@@ -5799,7 +5799,6 @@ impl SchoolUserApi {
         calls::SchoolUserList {
             client: self.client.clone(),
             query_department_id: department_id,
-            query_fetch_child: None,
         }
     }
     /// 获取部门家长详情
@@ -7414,24 +7413,14 @@ pub mod calls {
     pub struct SchoolUserList {
         pub(super) client: crate::Client,
         pub(super) query_department_id: i64,
-        pub(super) query_fetch_child: Option<bool>,
     }
-    impl SchoolUserList {
-        /// 是否递归获取子部门下面的学生：1-递归获取，0-只获取本部门（目录中的 SDK 使用此参数，官方参数表未列出）
-        pub fn fetch_child(mut self, value: bool) -> Self {
-            self.query_fetch_child = Some(value);
-            self
-        }
-    }
+    impl SchoolUserList {}
     impl std::future::IntoFuture for SchoolUserList {
         type Output = crate::Result<SchoolUserListResponse>;
         type IntoFuture = crate::BoxFuture<Self::Output>;
         fn into_future(self) -> Self::IntoFuture {
-            let mut query: Vec<(&'static str, String)> = Vec::with_capacity(2usize);
+            let mut query: Vec<(&'static str, String)> = Vec::with_capacity(1usize);
             query.push(("department_id", self.query_department_id.to_string()));
-            if let Some(value) = self.query_fetch_child {
-                query.push(("fetch_child", u8::from(value).to_string()));
-            }
             self.client
                 .execute_json::<
                     SchoolUserListResponse,
