@@ -6541,6 +6541,52 @@ impl<'de> serde::Deserialize<'de> for MeetingRoomBookByScheduleRequest {
         crate::de::deserialize(deserializer)
     }
 }
+/// 按预定 id 查询到的一次会议室预定（官方表不含 meeting_id）。
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
+pub struct MeetingRoomBookDetail {
+    /// 会议室的预定 id
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub booking_id: Option<String>,
+    /// 该预定属于某个周期性预定时，对应周期性预定的 booking_id
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub master_booking_id: Option<String>,
+    /// 会议关联日程的 id；已取消预定且未保留日程时无法再获取日程详情
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub schedule_id: Option<String>,
+    /// 开始时间，Unix 时间戳
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub start_time: Option<i64>,
+    /// 结束时间，Unix 时间戳
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub end_time: Option<i64>,
+    /// 预定人的 userid
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub booker: Option<String>,
+    /// 预定状态：0 已预定；1 已取消；2 申请中；3 审批中
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub status: Option<i64>,
+}
+impl crate::de::Decode for MeetingRoomBookDetail {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            booking_id: fields.optional("booking_id")?,
+            master_booking_id: fields.optional("master_booking_id")?,
+            schedule_id: fields.optional("schedule_id")?,
+            start_time: fields.optional("start_time")?,
+            end_time: fields.optional("end_time")?,
+            booker: fields.optional("booker")?,
+            status: fields.optional("status")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for MeetingRoomBookDetail {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct MeetingRoomBookInfoRequest {
     /// 会议室 id
@@ -6571,7 +6617,7 @@ pub struct MeetingRoomBookInfoResponse {
     pub meetingroom_id: Option<i64>,
     /// 预定详情
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub schedule: Option<MeetingRoomSchedule>,
+    pub schedule: Option<MeetingRoomBookDetail>,
 }
 impl crate::de::Decode for MeetingRoomBookInfoResponse {
     fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
