@@ -961,15 +961,60 @@ impl<'de> serde::Deserialize<'de> for LivingStatV2Request {
         crate::de::deserialize(deserializer)
     }
 }
-/// 未观看直播的学生与家长。
+/// V2 中一名观看直播的学生（官方表没有 parent_userid）。
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
+pub struct LivingStudentWatch {
+    /// 学生 userid
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub student_userid: Option<String>,
+    /// 学生所在的班级 id 列表
+    #[serde(rename = "partyids", skip_serializing_if = "Vec::is_empty")]
+    pub party_ids: Vec<i64>,
+    /// 观看时长（秒）
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub watch_time: Option<i64>,
+    /// 首次进入直播的时间（Unix 时间戳）
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub enter_time: Option<i64>,
+    /// 最后离开直播的时间（Unix 时间戳）
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub leave_time: Option<i64>,
+    /// 是否评论过
+    #[serde(
+        skip_serializing_if = "Option::is_none",
+        serialize_with = "crate::de::opt_flag::serialize"
+    )]
+    pub is_comment: Option<bool>,
+}
+impl crate::de::Decode for LivingStudentWatch {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            student_userid: fields.optional("student_userid")?,
+            party_ids: fields.or_empty("partyids")?,
+            watch_time: fields.optional("watch_time")?,
+            enter_time: fields.optional("enter_time")?,
+            leave_time: fields.optional("leave_time")?,
+            is_comment: fields.optional("is_comment")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for LivingStudentWatch {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
+/// 未观看直播的学生与家长（V2 接口）。
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct LivingUnwatchStat {
-    /// 未观看的学生
+    /// 未观看直播的学生列表
     #[serde(skip_serializing_if = "Vec::is_empty")]
-    pub students: Vec<LivingViewer>,
-    /// 未观看的家长（V2）
+    pub students: Vec<LivingUnwatchStudent>,
+    /// 未观看直播的家长列表
     #[serde(skip_serializing_if = "Vec::is_empty")]
-    pub parents: Vec<LivingViewer>,
+    pub parents: Vec<LivingUnwatchViewer>,
 }
 impl crate::de::Decode for LivingUnwatchStat {
     fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
@@ -1001,7 +1046,7 @@ pub struct LivingUnwatchStatResponse {
     pub next_key: Option<String>,
     /// 未观看统计
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub stat_info: Option<LivingUnwatchStat>,
+    pub stat_info: Option<LivingUnwatchStatV1>,
 }
 impl crate::de::Decode for LivingUnwatchStatResponse {
     fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
@@ -1014,6 +1059,28 @@ impl crate::de::Decode for LivingUnwatchStatResponse {
     }
 }
 impl<'de> serde::Deserialize<'de> for LivingUnwatchStatResponse {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
+/// 未观看直播的学生（V1 接口，官方表只有 students）。
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
+pub struct LivingUnwatchStatV1 {
+    /// 未观看直播的学生列表（含家长 userid）
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub students: Vec<LivingUnwatchViewer>,
+}
+impl crate::de::Decode for LivingUnwatchStatV1 {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            students: fields.or_empty("students")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for LivingUnwatchStatV1 {
     fn deserialize<D: serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
@@ -1053,16 +1120,72 @@ impl<'de> serde::Deserialize<'de> for LivingUnwatchStatV2Response {
         crate::de::deserialize(deserializer)
     }
 }
-/// 一名观看（或未观看）直播的学生或家长。
+/// V2 中一名未观看直播的学生。
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
-pub struct LivingViewer {
+pub struct LivingUnwatchStudent {
     /// 学生 userid
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub student_userid: Option<String>,
+    /// 学生所在的班级 id 列表
+    #[serde(rename = "partyids", skip_serializing_if = "Vec::is_empty")]
+    pub party_ids: Vec<i64>,
+}
+impl crate::de::Decode for LivingUnwatchStudent {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            student_userid: fields.optional("student_userid")?,
+            party_ids: fields.or_empty("partyids")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for LivingUnwatchStudent {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
+/// 一条未观看记录：V1 的学生记录与 V2 的家长记录（只有 userid 与班级）。
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
+pub struct LivingUnwatchViewer {
+    /// 学生 userid（V2 家长记录中为家长对应学生的 userid）
     #[serde(skip_serializing_if = "Option::is_none")]
     pub student_userid: Option<String>,
     /// 家长 userid
     #[serde(skip_serializing_if = "Option::is_none")]
     pub parent_userid: Option<String>,
-    /// 所在的部门 id 列表
+    /// 学生所在的班级 id 列表
+    #[serde(rename = "partyids", skip_serializing_if = "Vec::is_empty")]
+    pub party_ids: Vec<i64>,
+}
+impl crate::de::Decode for LivingUnwatchViewer {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            student_userid: fields.optional("student_userid")?,
+            parent_userid: fields.optional("parent_userid")?,
+            party_ids: fields.or_empty("partyids")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for LivingUnwatchViewer {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
+/// 一条观看记录：V1 的学生记录与 V2 的家长记录（两张官方表字段相同）。
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
+pub struct LivingViewer {
+    /// 学生 userid（V2 家长记录中为家长对应学生的 userid）
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub student_userid: Option<String>,
+    /// 家长 userid
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub parent_userid: Option<String>,
+    /// 学生所在的班级 id 列表
     #[serde(rename = "partyids", skip_serializing_if = "Vec::is_empty")]
     pub party_ids: Vec<i64>,
     /// 观看时长（秒）
@@ -1143,16 +1266,16 @@ impl<'de> serde::Deserialize<'de> for LivingVisitor {
         crate::de::deserialize(deserializer)
     }
 }
-/// 观看直播的学生、家长与访客。
+/// 观看直播的学生、家长与访客（V2 接口）。
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct LivingWatchStat {
-    /// 观看的学生（V1 中为学生家长的观看记录）
+    /// 观看直播的学生列表
     #[serde(skip_serializing_if = "Vec::is_empty")]
-    pub students: Vec<LivingViewer>,
-    /// 观看的家长（V2）
+    pub students: Vec<LivingStudentWatch>,
+    /// 观看直播的家长列表
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub parents: Vec<LivingViewer>,
-    /// 观看的访客（微信用户）
+    /// 观看直播的访客（微信用户）列表
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub visitors: Vec<LivingVisitor>,
 }
@@ -1187,7 +1310,7 @@ pub struct LivingWatchStatResponse {
     pub next_key: Option<String>,
     /// 观看统计
     #[serde(rename = "stat_infoes", skip_serializing_if = "Option::is_none")]
-    pub stat_info: Option<LivingWatchStat>,
+    pub stat_info: Option<LivingWatchStatV1>,
 }
 impl crate::de::Decode for LivingWatchStatResponse {
     fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
@@ -1200,6 +1323,32 @@ impl crate::de::Decode for LivingWatchStatResponse {
     }
 }
 impl<'de> serde::Deserialize<'de> for LivingWatchStatResponse {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
+/// 观看直播的学生（家长）与访客（V1 接口，官方表没有 parents）。
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
+pub struct LivingWatchStatV1 {
+    /// 观看直播的学生列表（含家长 userid）
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub students: Vec<LivingViewer>,
+    /// 观看直播的访客（微信用户）列表
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub visitors: Vec<LivingVisitor>,
+}
+impl crate::de::Decode for LivingWatchStatV1 {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            students: fields.or_empty("students")?,
+            visitors: fields.or_empty("visitors")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for LivingWatchStatV1 {
     fn deserialize<D: serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
