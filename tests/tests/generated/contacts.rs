@@ -244,6 +244,9 @@ async fn user_create_example_0() {
     if let Some(value) = body.external_position {
         call = call.external_position(value);
     }
+    if let Some(value) = body.nickname {
+        call = call.nickname(value);
+    }
     if let Some(value) = body.address {
         call = call.address(value);
     }
@@ -705,6 +708,9 @@ async fn user_update_example_0() {
     }
     if let Some(value) = body.external_profile {
         call = call.external_profile(value);
+    }
+    if let Some(value) = body.nickname {
+        call = call.nickname(value);
     }
     let response = call
         .await

@@ -1638,7 +1638,10 @@ async fn school_department_create_example_0() {
     #[allow(unused_mut)]
     let mut call: calls::SchoolDepartmentCreate = client
         .school_department()
-        .create(body.name, body.parent_id, body.department_type);
+        .create(body.parent_id, body.department_type);
+    if let Some(value) = body.name {
+        call = call.name(value);
+    }
     if let Some(value) = body.id {
         call = call.id(value);
     }

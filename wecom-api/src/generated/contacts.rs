@@ -362,6 +362,9 @@ impl<'de> serde::Deserialize<'de> for ContactRule {
 pub struct ContactRuleChange {
     /// 规则唯一标识
     pub rule_id: i64,
+    /// 规则类型；官方表格列出此字段，但规则类型不能更新
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub rule_type: Option<ContactRuleType>,
     /// 新的规则目标范围
     #[serde(skip_serializing_if = "Option::is_none")]
     pub range: Option<ContactRuleRange>,
@@ -383,6 +386,7 @@ impl crate::de::Decode for ContactRuleChange {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             rule_id: fields.required("rule_id")?,
+            rule_type: fields.optional("rule_type")?,
             range: fields.optional("range")?,
             whitelist: fields.optional("whitelist")?,
             exclude: fields.optional("exclude")?,
@@ -2667,6 +2671,9 @@ pub struct UserCreateRequest {
     /// 对外职务，不超过 12 个汉字；不设置时对外展示 position
     #[serde(skip_serializing_if = "Option::is_none")]
     pub external_position: Option<String>,
+    /// 视频号名字（设置后成员对外展示该视频号），须从企业绑定到企业微信的视频号中选择
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub nickname: Option<String>,
     /// 地址，最长 128 个字符
     #[serde(skip_serializing_if = "Option::is_none")]
     pub address: Option<String>,
@@ -2697,6 +2704,7 @@ impl crate::de::Decode for UserCreateRequest {
             to_invite: fields.optional("to_invite")?,
             external_profile: fields.optional("external_profile")?,
             external_position: fields.optional("external_position")?,
+            nickname: fields.optional("nickname")?,
             address: fields.optional("address")?,
             main_department: fields.optional("main_department")?,
         })
@@ -3134,6 +3142,9 @@ pub struct UserUpdateRequest {
     /// 成员对外属性
     #[serde(skip_serializing_if = "Option::is_none")]
     pub external_profile: Option<ExternalProfile>,
+    /// 视频号名字（设置后成员对外展示该视频号），须从企业绑定到企业微信的视频号中选择
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub nickname: Option<String>,
 }
 impl crate::de::Decode for UserUpdateRequest {
     fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
@@ -3161,6 +3172,7 @@ impl crate::de::Decode for UserUpdateRequest {
             extattr: fields.optional("extattr")?,
             external_position: fields.optional("external_position")?,
             external_profile: fields.optional("external_profile")?,
+            nickname: fields.optional("nickname")?,
         })
     }
 }
@@ -3266,6 +3278,7 @@ impl ContactRuleChange {
     pub fn new(rule_id: i64) -> Self {
         Self {
             rule_id,
+            rule_type: None,
             range: None,
             whitelist: None,
             exclude: None,
@@ -3489,6 +3502,7 @@ impl UserCreateRequest {
             to_invite: None,
             external_profile: None,
             external_position: None,
+            nickname: None,
             address: None,
             main_department: None,
         }
@@ -3541,6 +3555,7 @@ impl UserUpdateRequest {
             extattr: None,
             external_position: None,
             external_profile: None,
+            nickname: None,
         }
     }
 }
@@ -4003,7 +4018,7 @@ impl ContactRuleApi {
     }
     /// 删除通讯录查看规则
     ///
-    /// 按 rule_id 批量删除通讯录隐藏规则，一次最多 100 个。仅「通讯录同步」应用可调用；与创建、修改共用频率限制。 字段未能与官方文档逐一核对（删除页未能取得，据同组页面与公开实现整理）。
+    /// 按 rule_id 批量删除通讯录隐藏规则，一次最多 100 个。仅「通讯录同步」应用可调用；与创建、修改共用频率限制。
     ///
     /// `POST /cgi-bin/contactrule/delete` ([official documentation](https://developer.work.weixin.qq.com/document/path/101540))
     ///
@@ -6107,7 +6122,7 @@ impl UserApi {
     }
     /// 获取成员授权列表
     ///
-    /// 企业当前授权模式为成员授权时，第三方应用分页获取已授权成员的 open_userid；next_cursor 为空表示已是最后一页。 使用第三方应用获取的授权企业 access_token。同组官方页面均为 POST 加 JSON 包体，本接口按同样方式建模； 字段未能与官方文档逐一核对（据同组页面与公开实现整理）。
+    /// 企业当前授权模式为成员授权时，第三方应用分页获取已授权成员的 open_userid；next_cursor 为空表示已是最后一页。 使用第三方应用获取的授权企业 access_token。
     ///
     /// `POST /cgi-bin/user/list_member_auth` ([official documentation](https://developer.work.weixin.qq.com/document/path/94513))
     ///
@@ -7403,6 +7418,11 @@ pub mod calls {
             self.request.external_position = Some(value.into());
             self
         }
+        /// 视频号名字（设置后成员对外展示该视频号），须从企业绑定到企业微信的视频号中选择
+        pub fn nickname(mut self, value: impl Into<String>) -> Self {
+            self.request.nickname = Some(value.into());
+            self
+        }
         /// 地址，最长 128 个字符
         pub fn address(mut self, value: impl Into<String>) -> Self {
             self.request.address = Some(value.into());
@@ -7580,6 +7600,11 @@ pub mod calls {
         /// 成员对外属性
         pub fn external_profile(mut self, value: impl Into<ExternalProfile>) -> Self {
             self.request.external_profile = Some(value.into());
+            self
+        }
+        /// 视频号名字（设置后成员对外展示该视频号），须从企业绑定到企业微信的视频号中选择
+        pub fn nickname(mut self, value: impl Into<String>) -> Self {
+            self.request.nickname = Some(value.into());
             self
         }
     }

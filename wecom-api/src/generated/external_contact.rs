@@ -1930,9 +1930,6 @@ pub struct CorpTagGroup {
     /// 标签分组是否已经被删除，只在指定 tag_id 进行查询时返回
     #[serde(skip_serializing_if = "Option::is_none")]
     pub deleted: Option<bool>,
-    /// 标签分组所属的规则组 id（规则组标签）
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub strategy_id: Option<i64>,
     /// 标签分组内的标签列表
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub tag: Vec<CorpTag>,
@@ -1946,7 +1943,6 @@ impl crate::de::Decode for CorpTagGroup {
             create_time: fields.optional("create_time")?,
             order: fields.optional("order")?,
             deleted: fields.optional("deleted")?,
-            strategy_id: fields.optional("strategy_id")?,
             tag: fields.or_empty("tag")?,
         })
     }
@@ -2192,10 +2188,10 @@ pub struct CustomerStrategyEditRequest {
     pub privilege: Option<CustomerStrategyPrivilege>,
     /// 向管理范围添加的节点，单次最多 100 个
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub range_add: Option<Vec<StrategyRange>>,
+    pub range_add: Option<Vec<StrategyRangeChange>>,
     /// 从管理范围删除的节点，单次最多 100 个
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub range_del: Option<Vec<StrategyRange>>,
+    pub range_del: Option<Vec<StrategyRangeChange>>,
 }
 impl crate::de::Decode for CustomerStrategyEditRequest {
     fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
@@ -3767,9 +3763,9 @@ impl<'de> serde::Deserialize<'de> for GroupChatStatisticResponse {
         crate::de::deserialize(deserializer)
     }
 }
-/// 客户群的离职继承状态。
+/// 客户群跟进状态（返回）。
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum GroupChatStatusFilter {
+pub enum GroupChatStatus {
     /// `0`: 跟进人正常
     Normal,
     /// `1`: 跟进人离职
@@ -3781,7 +3777,7 @@ pub enum GroupChatStatusFilter {
     /// A value this version of the crate does not know, kept as sent.
     Unknown(i64),
 }
-impl From<i64> for GroupChatStatusFilter {
+impl From<i64> for GroupChatStatus {
     fn from(value: i64) -> Self {
         match value {
             0 => Self::Normal,
@@ -3792,11 +3788,64 @@ impl From<i64> for GroupChatStatusFilter {
         }
     }
 }
+impl From<GroupChatStatus> for i64 {
+    fn from(value: GroupChatStatus) -> Self {
+        match value {
+            GroupChatStatus::Normal => 0,
+            GroupChatStatus::Resigned => 1,
+            GroupChatStatus::Transferring => 2,
+            GroupChatStatus::Transferred => 3,
+            GroupChatStatus::Unknown(other) => other,
+        }
+    }
+}
+impl serde::Serialize for GroupChatStatus {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.serialize_i64(i64::from(*self))
+    }
+}
+impl crate::de::Decode for GroupChatStatus {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        <i64 as crate::de::Decode>::decode(value).map(Self::from)
+    }
+}
+impl<'de> serde::Deserialize<'de> for GroupChatStatus {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
+/// 按客户群跟进状态过滤（请求），取值含义与返回的 GroupChatStatus 不同。
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum GroupChatStatusFilter {
+    /// `0`: 所有列表（即不过滤，默认）
+    All,
+    /// `1`: 离职待继承
+    PendingTransfer,
+    /// `2`: 离职继承中
+    Transferring,
+    /// `3`: 离职继承完成
+    Transferred,
+    /// A value this version of the crate does not know, kept as sent.
+    Unknown(i64),
+}
+impl From<i64> for GroupChatStatusFilter {
+    fn from(value: i64) -> Self {
+        match value {
+            0 => Self::All,
+            1 => Self::PendingTransfer,
+            2 => Self::Transferring,
+            3 => Self::Transferred,
+            other => Self::Unknown(other),
+        }
+    }
+}
 impl From<GroupChatStatusFilter> for i64 {
     fn from(value: GroupChatStatusFilter) -> Self {
         match value {
-            GroupChatStatusFilter::Normal => 0,
-            GroupChatStatusFilter::Resigned => 1,
+            GroupChatStatusFilter::All => 0,
+            GroupChatStatusFilter::PendingTransfer => 1,
             GroupChatStatusFilter::Transferring => 2,
             GroupChatStatusFilter::Transferred => 3,
             GroupChatStatusFilter::Unknown(other) => other,
@@ -3827,7 +3876,7 @@ pub struct GroupChatSummary {
     pub chat_id: String,
     /// 客户群跟进状态：0 跟进人正常，1 跟进人离职，2 离职继承中，3 离职继承完成
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub status: Option<GroupChatStatusFilter>,
+    pub status: Option<GroupChatStatus>,
 }
 impl crate::de::Decode for GroupChatSummary {
     fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
@@ -4437,15 +4486,37 @@ impl<'de> serde::Deserialize<'de> for GroupMsgV1Response {
         crate::de::deserialize(deserializer)
     }
 }
+/// 获取入群欢迎语素材时返回的图片：只有 pic_url（添加时的 media_id 不返回）。
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
+pub struct GroupWelcomeImage {
+    /// 图片的 url
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub pic_url: Option<String>,
+}
+impl crate::de::Decode for GroupWelcomeImage {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            pic_url: fields.optional("pic_url")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for GroupWelcomeImage {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 /// 一条入群欢迎语素材。
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct GroupWelcomeTemplate {
     /// 文本内容
     #[serde(skip_serializing_if = "Option::is_none")]
     pub text: Option<TextContent>,
-    /// 图片（返回 pic_url）
+    /// 图片
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub image: Option<ImageContent>,
+    pub image: Option<GroupWelcomeImage>,
     /// 图文链接
     #[serde(skip_serializing_if = "Option::is_none")]
     pub link: Option<LinkContent>,
@@ -5389,14 +5460,15 @@ impl<'de> serde::Deserialize<'de> for MarkTagRequest {
 /// 只带 media_id 的素材。
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct MediaIdContent {
-    /// 素材的 media_id，通过上传附件资源接口获得
-    pub media_id: String,
+    /// 素材的 media_id，通过上传附件资源接口获得（官方表格标为非必填）
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub media_id: Option<String>,
 }
 impl crate::de::Decode for MediaIdContent {
     fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
-            media_id: fields.required("media_id")?,
+            media_id: fields.optional("media_id")?,
         })
     }
 }
@@ -6223,10 +6295,10 @@ pub struct MomentStrategyEditRequest {
     pub privilege: Option<MomentStrategyPrivilege>,
     /// 向管理范围添加的节点，单次最多 100 个
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub range_add: Option<Vec<StrategyRange>>,
+    pub range_add: Option<Vec<StrategyRangeChange>>,
     /// 从管理范围删除的节点，单次最多 100 个
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub range_del: Option<Vec<StrategyRange>>,
+    pub range_del: Option<Vec<StrategyRangeChange>>,
 }
 impl crate::de::Decode for MomentStrategyEditRequest {
     fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
@@ -7792,6 +7864,36 @@ impl<'de> serde::Deserialize<'de> for StrategyRange {
         crate::de::deserialize(deserializer)
     }
 }
+/// 编辑规则组时增删的一个管理范围节点；官方表格把 type、userid、partyid 都标为非必填。
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
+pub struct StrategyRangeChange {
+    /// 节点类型：1 成员，2 部门
+    #[serde(rename = "type", skip_serializing_if = "Option::is_none")]
+    pub kind: Option<StrategyRangeKind>,
+    /// 成员 userid，仅 type 为 1 时有效
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub userid: Option<String>,
+    /// 部门 id，仅 type 为 2 时有效
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub partyid: Option<i64>,
+}
+impl crate::de::Decode for StrategyRangeChange {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            kind: fields.optional("type")?,
+            userid: fields.optional("userid")?,
+            partyid: fields.optional("partyid")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for StrategyRangeChange {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 /// 规则组管理范围节点的类型。
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum StrategyRangeKind {
@@ -7933,7 +8035,7 @@ impl<'de> serde::Deserialize<'de> for StrategyTagAddRequest {
 pub struct StrategyTagAddResponse {
     /// 标签分组及新增的标签
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub tag_group: Option<CorpTagGroup>,
+    pub tag_group: Option<StrategyTagGroup>,
 }
 impl crate::de::Decode for StrategyTagAddResponse {
     fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
@@ -8005,6 +8107,51 @@ impl<'de> serde::Deserialize<'de> for StrategyTagEditRequest {
         crate::de::deserialize(deserializer)
     }
 }
+/// 一个规则组下的企业客户标签分组及其标签（比企业标签库的分组多 strategy_id）。
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
+pub struct StrategyTagGroup {
+    /// 标签分组 id
+    pub group_id: String,
+    /// 标签分组名称
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub group_name: Option<String>,
+    /// 标签分组创建时间
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub create_time: Option<i64>,
+    /// 标签分组排序值，值越大排序越前
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub order: Option<i64>,
+    /// 标签分组是否已经被删除，只在指定 tag_id 进行查询时返回
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub deleted: Option<bool>,
+    /// 标签分组所属的规则组 id
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub strategy_id: Option<i64>,
+    /// 标签分组内的标签列表
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub tag: Vec<CorpTag>,
+}
+impl crate::de::Decode for StrategyTagGroup {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            group_id: fields.required("group_id")?,
+            group_name: fields.optional("group_name")?,
+            create_time: fields.optional("create_time")?,
+            order: fields.optional("order")?,
+            deleted: fields.optional("deleted")?,
+            strategy_id: fields.optional("strategy_id")?,
+            tag: fields.or_empty("tag")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for StrategyTagGroup {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 /// 获取指定规则组下的企业客户标签的请求。
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct StrategyTagListRequest {
@@ -8040,7 +8187,7 @@ impl<'de> serde::Deserialize<'de> for StrategyTagListRequest {
 pub struct StrategyTagListResponse {
     /// 标签分组列表
     #[serde(skip_serializing_if = "Vec::is_empty")]
-    pub tag_group: Vec<CorpTagGroup>,
+    pub tag_group: Vec<StrategyTagGroup>,
 }
 impl crate::de::Decode for StrategyTagListResponse {
     fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
@@ -8104,14 +8251,15 @@ impl<'de> serde::Deserialize<'de> for TagFilterGroup {
 /// 文本内容。
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct TextContent {
-    /// 文本内容
-    pub content: String,
+    /// 文本内容；官方字段表把 text.content 标为非必填（文本与附件不能同时为空）
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub content: Option<String>,
 }
 impl crate::de::Decode for TextContent {
     fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
-            content: fields.required("content")?,
+            content: fields.optional("content")?,
         })
     }
 }
@@ -9204,12 +9352,6 @@ impl MarkTagRequest {
         }
     }
 }
-impl MediaIdContent {
-    /// A `MediaIdContent` with its required `media_id` set and every optional field unset.
-    pub fn new(media_id: impl Into<String>) -> Self {
-        Self { media_id: media_id.into() }
-    }
-}
 impl MomentAttachment {
     /// A `MomentAttachment` with its required `content` set and every optional field unset.
     pub fn new(content: impl Into<MomentAttachmentContent>) -> Self {
@@ -9479,12 +9621,6 @@ impl StrategyTagEditRequest {
         }
     }
 }
-impl TextContent {
-    /// A `TextContent` with its required `content` set and every optional field unset.
-    pub fn new(content: impl Into<String>) -> Self {
-        Self { content: content.into() }
-    }
-}
 impl TransferCustomerRequest {
     /// A `TransferCustomerRequest` with its required `handover_userid`, `takeover_userid`, `external_userid` set and every optional field unset.
     pub fn new(
@@ -9656,12 +9792,6 @@ impl MomentAttachmentContent {
     /// 视频，只支持 1 个，最长 30 秒、最大 10MB (`MomentAttachmentContent::Video`) from its one required input.
     pub fn video(media_id: impl Into<String>) -> Self {
         Self::Video(MomentVideoAttachment::new(media_id))
-    }
-}
-impl ProductAttachmentContent {
-    /// 图片，media_id 仅支持通过上传附件资源接口获得 (`ProductAttachmentContent::Image`) from its one required input.
-    pub fn image(media_id: impl Into<String>) -> Self {
-        Self::Image(MediaIdContent::new(media_id))
     }
 }
 impl crate::Client {
@@ -10517,7 +10647,7 @@ impl CustomerAcquisitionApi {
     }
     /// 获取可建联的成员
     ///
-    /// 营销获客类第三方应用获取企业授权的、客户可建联的成员、部门与标签范围。仅营销获客类应用可调用，使用其 access_token。 字段未能与官方文档逐一核对。
+    /// 营销获客类第三方应用获取企业授权的、客户可建联的成员、部门与标签范围。仅营销获客类应用可调用，使用其 access_token。
     ///
     /// `GET /cgi-bin/externalcontact/customer_acquisition_app/get_permit` ([official documentation](https://developer.work.weixin.qq.com/document/path/101146))
     ///
@@ -11151,7 +11281,7 @@ impl CustomerMessageApi {
     /// # async fn example(client: wecom_api::Client) -> Result<(), Box<dyn std::error::Error>> {
     /// let response = client.customer_message().send_welcome("CALLBACK_CODE")
     ///     .text(TextContent {
-    ///     content: "文本消息内容".into()
+    ///     content: Some("文本消息内容".into())
     /// })
     ///     .attachments(vec![
     ///     Attachment {
@@ -11214,7 +11344,7 @@ impl CustomerMessageApi {
     /// # async fn example(client: wecom_api::Client) -> Result<(), Box<dyn std::error::Error>> {
     /// let response = client.customer_message().add_group_welcome_template()
     ///     .text(TextContent {
-    ///     content: "亲爱的%NICKNAME%用户，你好".into()
+    ///     content: Some("亲爱的%NICKNAME%用户，你好".into())
     /// })
     ///     .image(ImageContent {
     ///     media_id: Some("MEDIA_ID".into()),
@@ -11264,7 +11394,7 @@ impl CustomerMessageApi {
     /// # async fn example(client: wecom_api::Client) -> Result<(), Box<dyn std::error::Error>> {
     /// let response = client.customer_message().edit_group_welcome_template("msgXXXXXXX")
     ///     .text(TextContent {
-    ///     content: "文本消息内容".into()
+    ///     content: Some("文本消息内容".into())
     /// })
     ///     .image(ImageContent {
     ///     media_id: Some("MEDIA_ID".into()),
@@ -12822,7 +12952,7 @@ impl CustomerTransferApi {
     ///
     /// **Deprecated:** 官方文档已不再收录；请改用 customer_transfer().transfer_customer（在职）或 resigned_transfer_customer（离职）
     ///
-    /// 旧版接口：把一个客户从原跟进成员分配给接替成员（在职或离职均可）。须使用「客户联系」secret 的 access_token， 或配置到「客户联系 可调用接口的应用」中的应用。现行文档已拆分为在职继承与离职继承接口。字段未能与官方文档逐一核对。
+    /// 旧版接口：把一个客户从原跟进成员分配给接替成员（在职或离职均可）。须使用「客户联系」secret 的 access_token， 或配置到「客户联系 可调用接口的应用」中的应用。现行文档已拆分为在职继承与离职继承接口。
     ///
     /// `POST /cgi-bin/externalcontact/transfer` ([official documentation](https://developer.work.weixin.qq.com/document/path/92125))
     ///
@@ -12874,7 +13004,7 @@ impl CustomerTransferApi {
     ///
     /// **Deprecated:** 官方文档已不再收录；请改用 customer_transfer().transfer_result 或 resigned_transfer_result
     ///
-    /// 旧版接口：查询一个客户从原跟进成员到接替成员的接替状态与接替时间。须使用「客户联系」secret 的 access_token， 或配置到「客户联系 可调用接口的应用」中的应用。请求字段已与旧版文档的转载核对，返回字段未能与官方文档逐一核对。
+    /// 旧版接口：查询一个客户从原跟进成员到接替成员的接替状态与接替时间。须使用「客户联系」secret 的 access_token， 或配置到「客户联系 可调用接口的应用」中的应用。
     ///
     /// `POST /cgi-bin/externalcontact/get_transfer_result` ([official documentation](https://developer.work.weixin.qq.com/document/path/92973))
     ///
@@ -13442,7 +13572,7 @@ impl ExternalContactApi {
     ///
     /// **Deprecated:** 企业微信现行文档已不再收录 crm/get_external_contact；请改用 external_contact().get（/cgi-bin/externalcontact/get）
     ///
-    /// 旧版企业号「外部联系人」接口，按 external_userid 获取外部联系人与跟进成员信息。现行文档已不收录， 请改用 external_contact.get。字段未能与官方文档逐一核对，按客户详情接口的结构描述。
+    /// 旧版企业号「外部联系人」接口，按 external_userid 获取外部联系人与跟进成员信息。现行文档已不收录， 请改用 external_contact.get。
     ///
     /// `GET /cgi-bin/crm/get_external_contact` ([official documentation](https://developer.work.weixin.qq.com/document/path/92114))
     ///
@@ -13777,7 +13907,7 @@ impl ExternalContactApi {
     }
     /// 设置迁移完成
     ///
-    /// external_userid 升级：服务商完成企业客户 ID 的迁移后，设置该企业的 external_userid 迁移已完成；设置后第三方应用获取的 external_userid 均为服务商主体的新 ID，且不能再调用转换接口。官方文档中该接口位于 /cgi-bin/service/externalcontact/finish_external_userid_migration（使用服务商 provider_access_token），本路径为 部分 SDK 使用的企业路径。字段未能与官方文档逐一核对。
+    /// external_userid 升级：服务商完成企业客户 ID 的迁移后，设置该企业的 external_userid 迁移已完成；设置后第三方应用获取的 external_userid 均为服务商主体的新 ID，且不能再调用转换接口。官方文档中该接口位于 /cgi-bin/service/externalcontact/finish_external_userid_migration（使用服务商 provider_access_token），本路径为 部分 SDK 使用的企业路径。
     ///
     /// `POST /cgi-bin/externalcontact/finish_external_userid_migration` ([official documentation](https://developer.work.weixin.qq.com/document/path/95327))
     ///
@@ -14045,7 +14175,7 @@ impl GroupChatApi {
     ///
     /// # async fn example(client: wecom_api::Client) -> Result<(), Box<dyn std::error::Error>> {
     /// let response = client.group_chat().list(10)
-    ///     .status_filter(GroupChatStatusFilter::Normal)
+    ///     .status_filter(GroupChatStatusFilter::All)
     ///     .owner_filter(OwnerFilter {
     ///     userid_list: Some(vec!["abel".into()])
     /// })
@@ -14826,7 +14956,7 @@ impl MomentApi {
     /// # async fn example(client: wecom_api::Client) -> Result<(), Box<dyn std::error::Error>> {
     /// let response = client.moment().add_task()
     ///     .text(TextContent {
-    ///     content: "文本消息内容".into()
+    ///     content: Some("文本消息内容".into())
     /// })
     ///     .attachments(vec![
     ///     MomentAttachment {
@@ -15280,7 +15410,7 @@ impl ProductAlbumApi {
     /// let response = client.product_album().add("世界上最好的商品", 30000, vec![
     ///     ProductAttachment {
     ///         content: ProductAttachmentContent::Image(MediaIdContent {
-    ///             media_id: "MEDIA_ID".into()
+    ///             media_id: Some("MEDIA_ID".into())
     ///         })
     ///     }
     /// ])
@@ -15448,7 +15578,7 @@ impl ProductAlbumApi {
     ///     .attachments(vec![
     ///     ProductAttachment {
     ///         content: ProductAttachmentContent::Image(MediaIdContent {
-    ///             media_id: "MEDIA_ID".into()
+    ///             media_id: Some("MEDIA_ID".into())
     ///         })
     ///     }
     /// ])
@@ -17336,7 +17466,7 @@ pub mod calls {
         /// 向管理范围添加的节点，单次最多 100 个
         pub fn range_add(
             mut self,
-            value: impl IntoIterator<Item = impl Into<StrategyRange>>,
+            value: impl IntoIterator<Item = impl Into<StrategyRangeChange>>,
         ) -> Self {
             self.request.range_add = Some(value.into_iter().map(Into::into).collect());
             self
@@ -17344,7 +17474,7 @@ pub mod calls {
         /// 从管理范围删除的节点，单次最多 100 个
         pub fn range_del(
             mut self,
-            value: impl IntoIterator<Item = impl Into<StrategyRange>>,
+            value: impl IntoIterator<Item = impl Into<StrategyRangeChange>>,
         ) -> Self {
             self.request.range_del = Some(value.into_iter().map(Into::into).collect());
             self
@@ -19435,7 +19565,7 @@ pub mod calls {
         /// 向管理范围添加的节点，单次最多 100 个
         pub fn range_add(
             mut self,
-            value: impl IntoIterator<Item = impl Into<StrategyRange>>,
+            value: impl IntoIterator<Item = impl Into<StrategyRangeChange>>,
         ) -> Self {
             self.request.range_add = Some(value.into_iter().map(Into::into).collect());
             self
@@ -19443,7 +19573,7 @@ pub mod calls {
         /// 从管理范围删除的节点，单次最多 100 个
         pub fn range_del(
             mut self,
-            value: impl IntoIterator<Item = impl Into<StrategyRange>>,
+            value: impl IntoIterator<Item = impl Into<StrategyRangeChange>>,
         ) -> Self {
             self.request.range_del = Some(value.into_iter().map(Into::into).collect());
             self

@@ -6526,6 +6526,52 @@ impl<'de> serde::Deserialize<'de> for MeetingRoomBookByScheduleRequest {
         crate::de::deserialize(deserializer)
     }
 }
+/// 按预定 id 查询到的一次会议室预定（官方表不含 meeting_id）。
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
+pub struct MeetingRoomBookDetail {
+    /// 会议室的预定 id
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub booking_id: Option<String>,
+    /// 该预定属于某个周期性预定时，对应周期性预定的 booking_id
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub master_booking_id: Option<String>,
+    /// 会议关联日程的 id；已取消预定且未保留日程时无法再获取日程详情
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub schedule_id: Option<String>,
+    /// 开始时间，Unix 时间戳
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub start_time: Option<i64>,
+    /// 结束时间，Unix 时间戳
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub end_time: Option<i64>,
+    /// 预定人的 userid
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub booker: Option<String>,
+    /// 预定状态：0 已预定；1 已取消；2 申请中；3 审批中
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub status: Option<i64>,
+}
+impl crate::de::Decode for MeetingRoomBookDetail {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            booking_id: fields.optional("booking_id")?,
+            master_booking_id: fields.optional("master_booking_id")?,
+            schedule_id: fields.optional("schedule_id")?,
+            start_time: fields.optional("start_time")?,
+            end_time: fields.optional("end_time")?,
+            booker: fields.optional("booker")?,
+            status: fields.optional("status")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for MeetingRoomBookDetail {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct MeetingRoomBookInfoRequest {
     /// 会议室 id
@@ -6556,7 +6602,7 @@ pub struct MeetingRoomBookInfoResponse {
     pub meetingroom_id: Option<i64>,
     /// 预定详情
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub schedule: Option<MeetingRoomSchedule>,
+    pub schedule: Option<MeetingRoomBookDetail>,
 }
 impl crate::de::Decode for MeetingRoomBookInfoResponse {
     fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
@@ -7771,13 +7817,34 @@ impl<'de> serde::Deserialize<'de> for ScheduleAttendee {
         crate::de::deserialize(deserializer)
     }
 }
+/// 创建、更新日程或增删参与者时的一名参与者。
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
+pub struct ScheduleAttendeeInput {
+    /// 日程参与者 userid，不多于 64 字节
+    pub userid: String,
+}
+impl crate::de::Decode for ScheduleAttendeeInput {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            userid: fields.required("userid")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for ScheduleAttendeeInput {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct ScheduleAttendeesRequest {
     /// 日程 id
     pub schedule_id: String,
     /// 日程参与者列表：新增时累计最多 1000 人，删除时一次最多 300 人
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub attendees: Option<Vec<ScheduleAttendee>>,
+    pub attendees: Option<Vec<ScheduleAttendeeInput>>,
 }
 impl crate::de::Decode for ScheduleAttendeesRequest {
     fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
@@ -7892,13 +7959,10 @@ impl<'de> serde::Deserialize<'de> for ScheduleGetRequest {
         crate::de::deserialize(deserializer)
     }
 }
-/// 创建、更新日程时的日程信息。
+/// 创建日程时的日程信息。
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct ScheduleInput {
-    /// 日程 id，创建时返回（更新时必填）
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub schedule_id: Option<String>,
-    /// 组织者 userid（旧字段，当前文档已改用 admins；更新时不可修改）
+    /// 组织者 userid（旧字段，当前文档已改用 admins）
     #[serde(skip_serializing_if = "Option::is_none")]
     pub organizer: Option<String>,
     /// 日程开始时间，Unix 时间戳
@@ -7913,7 +7977,7 @@ pub struct ScheduleInput {
     pub is_whole_day: Option<bool>,
     /// 日程参与者列表，最多 1000 人
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub attendees: Option<Vec<ScheduleAttendee>>,
+    pub attendees: Option<Vec<ScheduleAttendeeInput>>,
     /// 日程管理员 userid 列表，须在共享成员列表中，最多 3 人
     #[serde(skip_serializing_if = "Option::is_none")]
     pub admins: Option<Vec<String>>,
@@ -7925,11 +7989,11 @@ pub struct ScheduleInput {
     pub description: Option<String>,
     /// 提醒相关信息
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub reminders: Option<ScheduleReminders>,
+    pub reminders: Option<ScheduleRemindersInput>,
     /// 日程地址，不多于 128 字符
     #[serde(skip_serializing_if = "Option::is_none")]
     pub location: Option<String>,
-    /// 日程所属日历 id，须为本应用创建的日历；不填则插入本应用的默认日历；第三方应用必填（更新时不可修改）
+    /// 日程所属日历 id，须为本应用创建的日历；不填则插入本应用的默认日历；第三方应用必填
     #[serde(skip_serializing_if = "Option::is_none")]
     pub cal_id: Option<String>,
 }
@@ -7937,7 +8001,6 @@ impl crate::de::Decode for ScheduleInput {
     fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
-            schedule_id: fields.optional("schedule_id")?,
             organizer: fields.optional("organizer")?,
             start_time: fields.required("start_time")?,
             end_time: fields.required("end_time")?,
@@ -8042,6 +8105,81 @@ pub struct ScheduleReminders {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub remind_before_event_secs: Option<i64>,
     /// 提醒时间与日程开始时间的差值（秒，负数表示提前），is_remind 为 1 时有效，可指定多个：0、-300、-900、-3600、-86400，全天日程还支持 32400、-172800、-604800；有值时优先于 remind_before_event_secs
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub remind_time_diffs: Vec<i64>,
+    /// 是否重复日程：0 否；1 是
+    #[serde(
+        skip_serializing_if = "Option::is_none",
+        serialize_with = "crate::de::opt_flag::serialize"
+    )]
+    pub is_repeat: Option<bool>,
+    /// 重复类型，is_repeat 为 1 时有效
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub repeat_type: Option<ScheduleRepeatType>,
+    /// 重复结束时刻，Unix 时间戳；不填或 0 表示一直重复
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub repeat_until: Option<i64>,
+    /// 是否自定义重复：0 否；1 是
+    #[serde(
+        skip_serializing_if = "Option::is_none",
+        serialize_with = "crate::de::opt_flag::serialize"
+    )]
+    pub is_custom_repeat: Option<bool>,
+    /// 重复间隔，仅自定义重复时有效；repeat_type 为每周时表示间隔周数，每月时表示间隔月数
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub repeat_interval: Option<i64>,
+    /// 每周周几重复，仅自定义重复且 repeat_type 为每周时有效，取值 1~7 分别表示周一至周日
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub repeat_day_of_week: Vec<i64>,
+    /// 每月哪几天重复，仅自定义重复且 repeat_type 为每月时有效，取值 1~31
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub repeat_day_of_month: Vec<i64>,
+    /// 时区，UTC 偏移小时数，东区为正、西区为负，-12~12，默认东八区
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub timezone: Option<i64>,
+    /// （详情返回）重复日程不包含的日期：修改或删除重复日程的某几天后，原日程排除这些日期
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub exclude_time_list: Vec<ScheduleExcludeTime>,
+}
+impl crate::de::Decode for ScheduleReminders {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            is_remind: fields.optional("is_remind")?,
+            remind_before_event_secs: fields.optional("remind_before_event_secs")?,
+            remind_time_diffs: fields.or_empty("remind_time_diffs")?,
+            is_repeat: fields.optional("is_repeat")?,
+            repeat_type: fields.optional("repeat_type")?,
+            repeat_until: fields.optional("repeat_until")?,
+            is_custom_repeat: fields.optional("is_custom_repeat")?,
+            repeat_interval: fields.optional("repeat_interval")?,
+            repeat_day_of_week: fields.or_empty("repeat_day_of_week")?,
+            repeat_day_of_month: fields.or_empty("repeat_day_of_month")?,
+            timezone: fields.optional("timezone")?,
+            exclude_time_list: fields.or_empty("exclude_time_list")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for ScheduleReminders {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
+/// 创建、更新日程时的提醒与重复设置（没有详情才返回的 exclude_time_list）。
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
+pub struct ScheduleRemindersInput {
+    /// 是否需要提醒：0 否；1 是
+    #[serde(
+        skip_serializing_if = "Option::is_none",
+        serialize_with = "crate::de::opt_flag::serialize"
+    )]
+    pub is_remind: Option<bool>,
+    /// 日程开始（start_time）前多少秒提醒，is_remind 为 1 时有效；仅支持 0、300、900、3600、86400（建议改用 remind_time_diffs）
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub remind_before_event_secs: Option<i64>,
+    /// 提醒时间与日程开始时间的差值（秒，负数表示提前），is_remind 为 1 时有效，可指定多个：0、-300、-900、-3600、-86400，全天日程还支持 32400、-172800、-604800；有值时优先于 remind_before_event_secs
     #[serde(skip_serializing_if = "Option::is_none")]
     pub remind_time_diffs: Option<Vec<i64>>,
     /// 是否重复日程：0 否；1 是
@@ -8074,11 +8212,8 @@ pub struct ScheduleReminders {
     /// 时区，UTC 偏移小时数，东区为正、西区为负，-12~12，默认东八区
     #[serde(skip_serializing_if = "Option::is_none")]
     pub timezone: Option<i64>,
-    /// （详情返回）重复日程不包含的日期：修改或删除重复日程的某几天后，原日程排除这些日期
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub exclude_time_list: Option<Vec<ScheduleExcludeTime>>,
 }
-impl crate::de::Decode for ScheduleReminders {
+impl crate::de::Decode for ScheduleRemindersInput {
     fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
@@ -8093,11 +8228,10 @@ impl crate::de::Decode for ScheduleReminders {
             repeat_day_of_week: fields.optional("repeat_day_of_week")?,
             repeat_day_of_month: fields.optional("repeat_day_of_month")?,
             timezone: fields.optional("timezone")?,
-            exclude_time_list: fields.optional("exclude_time_list")?,
         })
     }
 }
-impl<'de> serde::Deserialize<'de> for ScheduleReminders {
+impl<'de> serde::Deserialize<'de> for ScheduleRemindersInput {
     fn deserialize<D: serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
@@ -8218,6 +8352,68 @@ impl<'de> serde::Deserialize<'de> for ScheduleResponseStatus {
         crate::de::deserialize(deserializer)
     }
 }
+/// 更新日程时的日程信息（覆盖式）；不可更新创建者与所属日历，故没有 cal_id。
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
+pub struct ScheduleUpdateInput {
+    /// 日程 id，创建日程时返回
+    pub schedule_id: String,
+    /// 组织者 userid（旧字段，当前文档已改用 admins；不可修改）
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub organizer: Option<String>,
+    /// 日程开始时间，Unix 时间戳；op_mode 为 1 或 2 时须在 op_start_time 当天或之后
+    pub start_time: i64,
+    /// 日程结束时间，Unix 时间戳
+    pub end_time: i64,
+    /// 是否更新成全天日程：0 否；1 是
+    #[serde(
+        skip_serializing_if = "Option::is_none",
+        serialize_with = "crate::de::opt_flag::serialize"
+    )]
+    pub is_whole_day: Option<bool>,
+    /// 日程参与者列表，最多 1000 人
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub attendees: Option<Vec<ScheduleAttendeeInput>>,
+    /// 日程管理员 userid 列表，须在共享成员列表中，最多 3 人
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub admins: Option<Vec<String>>,
+    /// 日程标题，0~128 字符，不填默认为「新建事件」
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub summary: Option<String>,
+    /// 日程描述，不多于 1000 字符
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub description: Option<String>,
+    /// 提醒相关信息
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub reminders: Option<ScheduleRemindersInput>,
+    /// 日程地址，不多于 128 字符
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub location: Option<String>,
+}
+impl crate::de::Decode for ScheduleUpdateInput {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            schedule_id: fields.required("schedule_id")?,
+            organizer: fields.optional("organizer")?,
+            start_time: fields.required("start_time")?,
+            end_time: fields.required("end_time")?,
+            is_whole_day: fields.optional("is_whole_day")?,
+            attendees: fields.optional("attendees")?,
+            admins: fields.optional("admins")?,
+            summary: fields.optional("summary")?,
+            description: fields.optional("description")?,
+            reminders: fields.optional("reminders")?,
+            location: fields.optional("location")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for ScheduleUpdateInput {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct ScheduleUpdateRequest {
     /// 是否不更新参与人：0 否（默认）；1 是
@@ -8232,8 +8428,8 @@ pub struct ScheduleUpdateRequest {
     /// 操作起始时间，仅 op_mode 为 1 或 2 时有效，须为重复日程某一次的开始时间
     #[serde(skip_serializing_if = "Option::is_none")]
     pub op_start_time: Option<i64>,
-    /// 日程信息（覆盖式更新），须带 schedule_id；op_mode 为 1 或 2 时 start_time、end_time 须在 op_start_time 当天或之后
-    pub schedule: ScheduleInput,
+    /// 日程信息（覆盖式更新）；op_mode 为 1 或 2 时 start_time、end_time 须在 op_start_time 当天或之后
+    pub schedule: ScheduleUpdateInput,
 }
 impl crate::de::Decode for ScheduleUpdateRequest {
     fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
@@ -9017,6 +9213,30 @@ impl<'de> serde::Deserialize<'de> for TodoStatus {
         crate::de::deserialize(deserializer)
     }
 }
+/// 修改待办时的一名参与人；传入 attendees 时 userid 与 status 都必填。
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+pub struct TodoUpdateAttendee {
+    /// 待办参与人 userid
+    pub userid: String,
+    /// 参与人的待办状态
+    pub status: TodoStatus,
+}
+impl crate::de::Decode for TodoUpdateAttendee {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            userid: fields.required("userid")?,
+            status: fields.required("status")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for TodoUpdateAttendee {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct TodoUpdateRequest {
     /// 待办 id
@@ -9026,7 +9246,7 @@ pub struct TodoUpdateRequest {
     pub status: Option<TodoStatus>,
     /// 待办参与人及其状态，最多 20 个；不传或为空时不修改参与人
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub attendees: Option<Vec<TodoAttendee>>,
+    pub attendees: Option<Vec<TodoUpdateAttendee>>,
 }
 impl crate::de::Decode for TodoUpdateRequest {
     fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
@@ -10262,13 +10482,10 @@ impl ScheduleAddRequest {
         }
     }
 }
-impl ScheduleAttendee {
-    /// A `ScheduleAttendee` with its required `userid` set and every optional field unset.
+impl ScheduleAttendeeInput {
+    /// A `ScheduleAttendeeInput` with its required `userid` set and every optional field unset.
     pub fn new(userid: impl Into<String>) -> Self {
-        Self {
-            userid: userid.into(),
-            response_status: None,
-        }
+        Self { userid: userid.into() }
     }
 }
 impl ScheduleAttendeesRequest {
@@ -10312,7 +10529,6 @@ impl ScheduleInput {
     /// A `ScheduleInput` with its required `start_time`, `end_time` set and every optional field unset.
     pub fn new(start_time: i64, end_time: i64) -> Self {
         Self {
-            schedule_id: None,
             organizer: None,
             start_time,
             end_time,
@@ -10327,9 +10543,27 @@ impl ScheduleInput {
         }
     }
 }
+impl ScheduleUpdateInput {
+    /// A `ScheduleUpdateInput` with its required `schedule_id`, `start_time`, `end_time` set and every optional field unset.
+    pub fn new(schedule_id: impl Into<String>, start_time: i64, end_time: i64) -> Self {
+        Self {
+            schedule_id: schedule_id.into(),
+            organizer: None,
+            start_time,
+            end_time,
+            is_whole_day: None,
+            attendees: None,
+            admins: None,
+            summary: None,
+            description: None,
+            reminders: None,
+            location: None,
+        }
+    }
+}
 impl ScheduleUpdateRequest {
     /// A `ScheduleUpdateRequest` with its required `schedule` set and every optional field unset.
-    pub fn new(schedule: impl Into<ScheduleInput>) -> Self {
+    pub fn new(schedule: impl Into<ScheduleUpdateInput>) -> Self {
         Self {
             skip_attendees: None,
             op_mode: None,
@@ -10458,19 +10692,19 @@ impl TextareaControlValue {
         Self { text: text.into() }
     }
 }
-impl TodoAttendee {
-    /// A `TodoAttendee` with its required `userid` set and every optional field unset.
-    pub fn new(userid: impl Into<String>) -> Self {
-        Self {
-            userid: userid.into(),
-            status: None,
-        }
-    }
-}
 impl TodoGetRequest {
     /// A `TodoGetRequest` with its required `todo_id` set and every optional field unset.
     pub fn new(todo_id: impl Into<String>) -> Self {
         Self { todo_id: todo_id.into() }
+    }
+}
+impl TodoUpdateAttendee {
+    /// A `TodoUpdateAttendee` with its required `userid`, `status` set and every optional field unset.
+    pub fn new(userid: impl Into<String>, status: impl Into<TodoStatus>) -> Self {
+        Self {
+            userid: userid.into(),
+            status: status.into(),
+        }
     }
 }
 impl TodoUpdateRequest {
@@ -10631,7 +10865,7 @@ impl ApprovalApi {
     ///
     /// **Deprecated:** 官方已不再维护此旧接口，请改用 approval.list_numbers 与 approval.get_detail
     ///
-    /// 按提交时间范围批量拉取审批数据（旧版接口）。endtime 须大于 starttime，跨度不超过 30 天；一次最多返回 100 条， 更多时以返回的 next_spnum 作为下一次请求的 next_spnum 继续拉取；管理员已删除的审批单无法获取。 须使用审批应用的 secret。已被「批量获取审批单号」与「获取审批申请详情」取代。 字段未能与官方文档逐一核对。
+    /// 按提交时间范围批量拉取审批数据（旧版接口）。endtime 须大于 starttime，跨度不超过 30 天；一次最多返回 100 条， 更多时以返回的 next_spnum 作为下一次请求的 next_spnum 继续拉取；管理员已删除的审批单无法获取。 须使用审批应用的 secret。已被「批量获取审批单号」与「获取审批申请详情」取代。
     ///
     /// `POST /cgi-bin/corp/getapprovaldata` ([official documentation](https://developer.work.weixin.qq.com/document/path/91530))
     ///
@@ -10915,7 +11149,7 @@ impl ApprovalApi {
     }
     /// 复制/更新模板到企业
     ///
-    /// 服务商把在服务商后台配置的审批模板（open_template_id）复制到授权企业，得到企业内的 template_id； 再次调用可把服务商侧的更新同步到企业。仅第三方应用可调用（使用授权企业的 access_token）。 字段未能与官方文档逐一核对。
+    /// 服务商把在服务商后台配置的审批模板（open_template_id）复制到授权企业，得到企业内的 template_id； 再次调用可把服务商侧的更新同步到企业。仅第三方应用可调用（使用授权企业的 access_token）。
     ///
     /// `POST /cgi-bin/oa/approval/copytemplate` ([official documentation](https://developer.work.weixin.qq.com/document/path/92630))
     ///
@@ -13336,7 +13570,7 @@ impl JournalApi {
     }
     /// 导出汇报文档
     ///
-    /// 将指定汇报记录导出到企业微信文档（docid 为目标文档 id），异步执行并返回 jobid；再用 journal.get_export_doc_result 查询任务状态与导出文档的临时下载地址。字段未能与官方文档逐一核对。
+    /// 将指定汇报记录导出到企业微信文档（docid 为目标文档 id），异步执行并返回 jobid；再用 journal.get_export_doc_result 查询任务状态与导出文档的临时下载地址。
     ///
     /// `POST /cgi-bin/oa/journal/export_doc` ([official documentation](https://developer.work.weixin.qq.com/document/path/96108))
     ///
@@ -13380,7 +13614,7 @@ impl JournalApi {
     }
     /// 获取汇报文档导出结果
     ///
-    /// 查询「导出汇报文档」任务的结果：任务状态与导出文档的临时下载地址。字段未能与官方文档逐一核对。
+    /// 查询「导出汇报文档」任务的结果：任务状态与导出文档的临时下载地址。
     ///
     /// `POST /cgi-bin/oa/journal/get_export_doc_result` ([official documentation](https://developer.work.weixin.qq.com/document/path/96108))
     ///
@@ -13739,7 +13973,7 @@ impl MeetingRoomApi {
     }
     /// 通过日程预定会议室
     ///
-    /// 为指定日程预定会议室，支持重复日程；返回预定 id 与冲突日期（重复日程中会议室已被占用的日期）。 预定后该日程不能再用「更新日程」编辑，只能增删参与者；如需修改时间，须先取消预定。权限同「添加会议室」。 字段未能与官方文档逐一核对。
+    /// 为指定日程预定会议室，支持重复日程；返回预定 id 与冲突日期（重复日程中会议室已被占用的日期）。 预定后该日程不能再用「更新日程」编辑，只能增删参与者；如需修改时间，须先取消预定。权限同「添加会议室」。
     ///
     /// `POST /cgi-bin/oa/meetingroom/book_by_schedule` ([official documentation](https://developer.work.weixin.qq.com/document/path/93620))
     ///
@@ -13788,7 +14022,7 @@ impl MeetingRoomApi {
     }
     /// 通过会议预定会议室
     ///
-    /// 为已有的企业微信会议（meetingid）预定会议室，支持重复会议；返回预定 id 与冲突日期。权限同「添加会议室」。 字段未能与官方文档逐一核对。
+    /// 为已有的企业微信会议（meetingid）预定会议室，支持重复会议；返回预定 id 与冲突日期。权限同「添加会议室」。
     ///
     /// `POST /cgi-bin/oa/meetingroom/book_by_meeting` ([official documentation](https://developer.work.weixin.qq.com/document/path/93620))
     ///
@@ -14161,14 +14395,13 @@ impl ScheduleApi {
     ///     start_time: 1571274600,
     ///     end_time: 1571320210,
     ///     attendees: Some(vec![
-    ///         ScheduleAttendee {
-    ///             userid: "userid2".into(),
-    ///             ..Default::default()
+    ///         ScheduleAttendeeInput {
+    ///             userid: "userid2".into()
     ///         }
     ///     ]),
     ///     summary: Some("需求评审会议".into()),
     ///     description: Some("2.0版本需求初步评审".into()),
-    ///     reminders: Some(ScheduleReminders {
+    ///     reminders: Some(ScheduleRemindersInput {
     ///         is_remind: Some(true),
     ///         remind_before_event_secs: Some(3600),
     ///         is_repeat: Some(true),
@@ -14226,20 +14459,19 @@ impl ScheduleApi {
     /// use wecom_api::oa::*;
     ///
     /// # async fn example(client: wecom_api::Client) -> Result<(), Box<dyn std::error::Error>> {
-    /// let response = client.schedule().update(ScheduleInput {
-    ///     schedule_id: Some("17c7d2bd9f20d652840f72f59e796AAA".into()),
+    /// let response = client.schedule().update(ScheduleUpdateInput {
+    ///     schedule_id: "17c7d2bd9f20d652840f72f59e796AAA".into(),
     ///     organizer: Some("userid1".into()),
     ///     start_time: 1571274600,
     ///     end_time: 1571320210,
     ///     attendees: Some(vec![
-    ///         ScheduleAttendee {
-    ///             userid: "userid2".into(),
-    ///             ..Default::default()
+    ///         ScheduleAttendeeInput {
+    ///             userid: "userid2".into()
     ///         }
     ///     ]),
     ///     summary: Some("test_summary".into()),
     ///     description: Some("test_description".into()),
-    ///     reminders: Some(ScheduleReminders {
+    ///     reminders: Some(ScheduleRemindersInput {
     ///         is_remind: Some(true),
     ///         remind_before_event_secs: Some(3600),
     ///         is_repeat: Some(true),
@@ -14270,7 +14502,10 @@ impl ScheduleApi {
     /// ```
     #[doc(alias = "/cgi-bin/oa/schedule/update")]
     #[doc(alias = "更新日程")]
-    pub fn update(&self, schedule: impl Into<ScheduleInput>) -> calls::ScheduleUpdate {
+    pub fn update(
+        &self,
+        schedule: impl Into<ScheduleUpdateInput>,
+    ) -> calls::ScheduleUpdate {
         calls::ScheduleUpdate {
             client: self.client.clone(),
             request: ScheduleUpdateRequest {
@@ -14297,9 +14532,8 @@ impl ScheduleApi {
     /// # async fn example(client: wecom_api::Client) -> Result<(), Box<dyn std::error::Error>> {
     /// let response = client.schedule().add_attendees("17c7d2bd9f20d652840f72f59e796AAA")
     ///     .attendees(vec![
-    ///     ScheduleAttendee {
-    ///         userid: "userid2".into(),
-    ///         ..Default::default()
+    ///     ScheduleAttendeeInput {
+    ///         userid: "userid2".into()
     ///     }
     /// ])
     ///     .await?;
@@ -14347,9 +14581,8 @@ impl ScheduleApi {
     /// # async fn example(client: wecom_api::Client) -> Result<(), Box<dyn std::error::Error>> {
     /// let response = client.schedule().delete_attendees("17c7d2bd9f20d652840f72f59e796AAA")
     ///     .attendees(vec![
-    ///     ScheduleAttendee {
-    ///         userid: "userid2".into(),
-    ///         ..Default::default()
+    ///     ScheduleAttendeeInput {
+    ///         userid: "userid2".into()
     ///     }
     /// ])
     ///     .await?;
@@ -14652,7 +14885,7 @@ impl TodoApi {
     }
     /// 更新待办状态
     ///
-    /// 修改待办的整体状态和/或参与人及其状态；不传 status 时不修改整体状态，不传或传空 attendees 时不修改参与人。 仅能修改本应用创建且未删除的待办；参与人最多 20 个。字段未能与官方文档逐一核对。
+    /// 修改待办的整体状态和/或参与人及其状态；不传 status 时不修改整体状态，不传或传空 attendees 时不修改参与人。 仅能修改本应用创建且未删除的待办；参与人最多 20 个。
     ///
     /// `POST /cgi-bin/todo/update` ([official documentation](https://developer.work.weixin.qq.com/document/path/101534))
     ///
@@ -14669,9 +14902,9 @@ impl TodoApi {
     /// let response = client.todo().update("17c7d2bd9f20d652840f72f59e796AAA")
     ///     .status(TodoStatus::Done)
     ///     .attendees(vec![
-    ///     TodoAttendee {
+    ///     TodoUpdateAttendee {
     ///         userid: "zhangsan".into(),
-    ///         status: Some(TodoStatus::Done)
+    ///         status: TodoStatus::Done
     ///     }
     /// ])
     ///     .await?;
@@ -16890,7 +17123,7 @@ pub mod calls {
         /// 日程参与者列表：新增时累计最多 1000 人，删除时一次最多 300 人
         pub fn attendees(
             mut self,
-            value: impl IntoIterator<Item = impl Into<ScheduleAttendee>>,
+            value: impl IntoIterator<Item = impl Into<ScheduleAttendeeInput>>,
         ) -> Self {
             self.request.attendees = Some(value.into_iter().map(Into::into).collect());
             self
@@ -16929,7 +17162,7 @@ pub mod calls {
         /// 日程参与者列表：新增时累计最多 1000 人，删除时一次最多 300 人
         pub fn attendees(
             mut self,
-            value: impl IntoIterator<Item = impl Into<ScheduleAttendee>>,
+            value: impl IntoIterator<Item = impl Into<ScheduleAttendeeInput>>,
         ) -> Self {
             self.request.attendees = Some(value.into_iter().map(Into::into).collect());
             self
@@ -17103,7 +17336,7 @@ pub mod calls {
         /// 待办参与人及其状态，最多 20 个；不传或为空时不修改参与人
         pub fn attendees(
             mut self,
-            value: impl IntoIterator<Item = impl Into<TodoAttendee>>,
+            value: impl IntoIterator<Item = impl Into<TodoUpdateAttendee>>,
         ) -> Self {
             self.request.attendees = Some(value.into_iter().map(Into::into).collect());
             self

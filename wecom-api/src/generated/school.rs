@@ -285,6 +285,35 @@ impl<'de> serde::Deserialize<'de> for DepartmentAdmin {
         crate::de::deserialize(deserializer)
     }
 }
+/// 创建部门时指定的一位管理员；userid 与 type 必填。
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+pub struct DepartmentAdminCreate {
+    /// 对应管理端的账号，企业内必须唯一，不区分大小写，1~64 字节
+    pub userid: String,
+    /// 管理员类型：1-校区负责人，2-年级负责人，3-班主任，4-任课老师，5-学段负责人
+    #[serde(rename = "type")]
+    pub admin_type: DepartmentAdminType,
+    /// 教师的科目，仅班主任和任课老师可设置，最多 15 个字符，仅一个科目
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub subject: Option<String>,
+}
+impl crate::de::Decode for DepartmentAdminCreate {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            userid: fields.required("userid")?,
+            admin_type: fields.required("type")?,
+            subject: fields.optional("subject")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for DepartmentAdminCreate {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
 /// 更新部门时对管理员的操作。
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum DepartmentAdminOp {
@@ -917,15 +946,60 @@ impl<'de> serde::Deserialize<'de> for LivingStatV2Request {
         crate::de::deserialize(deserializer)
     }
 }
-/// 未观看直播的学生与家长。
+/// V2 中一名观看直播的学生（官方表没有 parent_userid）。
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
+pub struct LivingStudentWatch {
+    /// 学生 userid
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub student_userid: Option<String>,
+    /// 学生所在的班级 id 列表
+    #[serde(rename = "partyids", skip_serializing_if = "Vec::is_empty")]
+    pub party_ids: Vec<i64>,
+    /// 观看时长（秒）
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub watch_time: Option<i64>,
+    /// 首次进入直播的时间（Unix 时间戳）
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub enter_time: Option<i64>,
+    /// 最后离开直播的时间（Unix 时间戳）
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub leave_time: Option<i64>,
+    /// 是否评论过
+    #[serde(
+        skip_serializing_if = "Option::is_none",
+        serialize_with = "crate::de::opt_flag::serialize"
+    )]
+    pub is_comment: Option<bool>,
+}
+impl crate::de::Decode for LivingStudentWatch {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            student_userid: fields.optional("student_userid")?,
+            party_ids: fields.or_empty("partyids")?,
+            watch_time: fields.optional("watch_time")?,
+            enter_time: fields.optional("enter_time")?,
+            leave_time: fields.optional("leave_time")?,
+            is_comment: fields.optional("is_comment")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for LivingStudentWatch {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
+/// 未观看直播的学生与家长（V2 接口）。
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct LivingUnwatchStat {
-    /// 未观看的学生
+    /// 未观看直播的学生列表
     #[serde(skip_serializing_if = "Vec::is_empty")]
-    pub students: Vec<LivingViewer>,
-    /// 未观看的家长（V2）
+    pub students: Vec<LivingUnwatchStudent>,
+    /// 未观看直播的家长列表
     #[serde(skip_serializing_if = "Vec::is_empty")]
-    pub parents: Vec<LivingViewer>,
+    pub parents: Vec<LivingUnwatchViewer>,
 }
 impl crate::de::Decode for LivingUnwatchStat {
     fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
@@ -957,7 +1031,7 @@ pub struct LivingUnwatchStatResponse {
     pub next_key: Option<String>,
     /// 未观看统计
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub stat_info: Option<LivingUnwatchStat>,
+    pub stat_info: Option<LivingUnwatchStatV1>,
 }
 impl crate::de::Decode for LivingUnwatchStatResponse {
     fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
@@ -970,6 +1044,28 @@ impl crate::de::Decode for LivingUnwatchStatResponse {
     }
 }
 impl<'de> serde::Deserialize<'de> for LivingUnwatchStatResponse {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
+/// 未观看直播的学生（V1 接口，官方表只有 students）。
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
+pub struct LivingUnwatchStatV1 {
+    /// 未观看直播的学生列表（含家长 userid）
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub students: Vec<LivingUnwatchViewer>,
+}
+impl crate::de::Decode for LivingUnwatchStatV1 {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            students: fields.or_empty("students")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for LivingUnwatchStatV1 {
     fn deserialize<D: serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
@@ -1009,16 +1105,72 @@ impl<'de> serde::Deserialize<'de> for LivingUnwatchStatV2Response {
         crate::de::deserialize(deserializer)
     }
 }
-/// 一名观看（或未观看）直播的学生或家长。
+/// V2 中一名未观看直播的学生。
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
-pub struct LivingViewer {
+pub struct LivingUnwatchStudent {
     /// 学生 userid
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub student_userid: Option<String>,
+    /// 学生所在的班级 id 列表
+    #[serde(rename = "partyids", skip_serializing_if = "Vec::is_empty")]
+    pub party_ids: Vec<i64>,
+}
+impl crate::de::Decode for LivingUnwatchStudent {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            student_userid: fields.optional("student_userid")?,
+            party_ids: fields.or_empty("partyids")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for LivingUnwatchStudent {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
+/// 一条未观看记录：V1 的学生记录与 V2 的家长记录（只有 userid 与班级）。
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
+pub struct LivingUnwatchViewer {
+    /// 学生 userid（V2 家长记录中为家长对应学生的 userid）
     #[serde(skip_serializing_if = "Option::is_none")]
     pub student_userid: Option<String>,
     /// 家长 userid
     #[serde(skip_serializing_if = "Option::is_none")]
     pub parent_userid: Option<String>,
-    /// 所在的部门 id 列表
+    /// 学生所在的班级 id 列表
+    #[serde(rename = "partyids", skip_serializing_if = "Vec::is_empty")]
+    pub party_ids: Vec<i64>,
+}
+impl crate::de::Decode for LivingUnwatchViewer {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            student_userid: fields.optional("student_userid")?,
+            parent_userid: fields.optional("parent_userid")?,
+            party_ids: fields.or_empty("partyids")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for LivingUnwatchViewer {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
+/// 一条观看记录：V1 的学生记录与 V2 的家长记录（两张官方表字段相同）。
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
+pub struct LivingViewer {
+    /// 学生 userid（V2 家长记录中为家长对应学生的 userid）
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub student_userid: Option<String>,
+    /// 家长 userid
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub parent_userid: Option<String>,
+    /// 学生所在的班级 id 列表
     #[serde(rename = "partyids", skip_serializing_if = "Vec::is_empty")]
     pub party_ids: Vec<i64>,
     /// 观看时长（秒）
@@ -1099,16 +1251,16 @@ impl<'de> serde::Deserialize<'de> for LivingVisitor {
         crate::de::deserialize(deserializer)
     }
 }
-/// 观看直播的学生、家长与访客。
+/// 观看直播的学生、家长与访客（V2 接口）。
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct LivingWatchStat {
-    /// 观看的学生（V1 中为学生家长的观看记录）
+    /// 观看直播的学生列表
     #[serde(skip_serializing_if = "Vec::is_empty")]
-    pub students: Vec<LivingViewer>,
-    /// 观看的家长（V2）
+    pub students: Vec<LivingStudentWatch>,
+    /// 观看直播的家长列表
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub parents: Vec<LivingViewer>,
-    /// 观看的访客（微信用户）
+    /// 观看直播的访客（微信用户）列表
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub visitors: Vec<LivingVisitor>,
 }
@@ -1143,7 +1295,7 @@ pub struct LivingWatchStatResponse {
     pub next_key: Option<String>,
     /// 观看统计
     #[serde(rename = "stat_infoes", skip_serializing_if = "Option::is_none")]
-    pub stat_info: Option<LivingWatchStat>,
+    pub stat_info: Option<LivingWatchStatV1>,
 }
 impl crate::de::Decode for LivingWatchStatResponse {
     fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
@@ -1156,6 +1308,32 @@ impl crate::de::Decode for LivingWatchStatResponse {
     }
 }
 impl<'de> serde::Deserialize<'de> for LivingWatchStatResponse {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
+/// 观看直播的学生（家长）与访客（V1 接口，官方表没有 parents）。
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
+pub struct LivingWatchStatV1 {
+    /// 观看直播的学生列表（含家长 userid）
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub students: Vec<LivingViewer>,
+    /// 观看直播的访客（微信用户）列表
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub visitors: Vec<LivingVisitor>,
+}
+impl crate::de::Decode for LivingWatchStatV1 {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            students: fields.or_empty("students")?,
+            visitors: fields.or_empty("visitors")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for LivingWatchStatV1 {
     fn deserialize<D: serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
@@ -1636,7 +1814,8 @@ impl<'de> serde::Deserialize<'de> for SchoolDepartment {
 #[derive(Debug, Clone, PartialEq, serde::Serialize)]
 pub struct SchoolDepartmentCreateRequest {
     /// 部门名称，1~32 个字符，不能含 -:*?"<>/；设置了入学年份和标准年级时忽略
-    pub name: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
     /// 父部门 id
     #[serde(rename = "parentid")]
     pub parent_id: i64,
@@ -1657,13 +1836,13 @@ pub struct SchoolDepartmentCreateRequest {
     pub order: Option<i64>,
     /// 部门管理员列表
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub department_admins: Option<Vec<DepartmentAdmin>>,
+    pub department_admins: Option<Vec<DepartmentAdminCreate>>,
 }
 impl crate::de::Decode for SchoolDepartmentCreateRequest {
     fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
-            name: fields.required("name")?,
+            name: fields.optional("name")?,
             parent_id: fields.required("parentid")?,
             id: fields.optional("id")?,
             department_type: fields.required("type")?,
@@ -2340,7 +2519,7 @@ pub struct SchoolUserGetResponse {
     pub student: Option<Student>,
     /// 家长信息，user_type 为 2 时返回
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub parent: Option<Parent>,
+    pub parent: Option<SchoolUserParent>,
 }
 impl crate::de::Decode for SchoolUserGetResponse {
     fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
@@ -2405,6 +2584,68 @@ impl crate::de::Decode for SchoolUserListResponse {
     }
 }
 impl<'de> serde::Deserialize<'de> for SchoolUserListResponse {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
+/// 读取家长时返回的家长及其孩子（孩子不含姓名，与获取部门家长详情不同）。
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
+pub struct SchoolUserParent {
+    /// 家长 UserID
+    pub parent_userid: String,
+    /// 家长手机号；第三方不可获取，代开发应用需管理员授权才返回
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub mobile: Option<String>,
+    /// 家长是否关注了「学校通知」：0-未关注，1-已关注
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub is_subscribe: Option<SubscribeStatus>,
+    /// 家长的外部联系人 userid，关注了「学校通知」才返回
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub external_userid: Option<String>,
+    /// 家长的孩子列表
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub children: Vec<SchoolUserParentChild>,
+}
+impl crate::de::Decode for SchoolUserParent {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            parent_userid: fields.required("parent_userid")?,
+            mobile: fields.optional("mobile")?,
+            is_subscribe: fields.optional("is_subscribe")?,
+            external_userid: fields.optional("external_userid")?,
+            children: fields.or_empty("children")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for SchoolUserParent {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        crate::de::deserialize(deserializer)
+    }
+}
+/// 读取家长时返回的一个孩子。
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
+pub struct SchoolUserParentChild {
+    /// 学生 UserID
+    pub student_userid: String,
+    /// 学生与家长的关系
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub relation: Option<String>,
+}
+impl crate::de::Decode for SchoolUserParentChild {
+    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+        let mut fields = crate::de::Fields::of(value)?;
+        Ok(Self {
+            student_userid: fields.required("student_userid")?,
+            relation: fields.optional("relation")?,
+        })
+    }
+}
+impl<'de> serde::Deserialize<'de> for SchoolUserParentChild {
     fn deserialize<D: serde::Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Self, D::Error> {
@@ -3207,12 +3448,15 @@ impl ChatCreateModeSetRequest {
         }
     }
 }
-impl DepartmentAdmin {
-    /// A `DepartmentAdmin` with its required `userid` set and every optional field unset.
-    pub fn new(userid: impl Into<String>) -> Self {
+impl DepartmentAdminCreate {
+    /// A `DepartmentAdminCreate` with its required `userid`, `type` set and every optional field unset.
+    pub fn new(
+        userid: impl Into<String>,
+        admin_type: impl Into<DepartmentAdminType>,
+    ) -> Self {
         Self {
             userid: userid.into(),
-            admin_type: None,
+            admin_type: admin_type.into(),
             subject: None,
         }
     }
@@ -3332,14 +3576,13 @@ impl PaymentResultRequest {
     }
 }
 impl SchoolDepartmentCreateRequest {
-    /// A `SchoolDepartmentCreateRequest` with its required `name`, `parentid`, `type` set and every optional field unset.
+    /// A `SchoolDepartmentCreateRequest` with its required `parentid`, `type` set and every optional field unset.
     pub fn new(
-        name: impl Into<String>,
         parent_id: i64,
         department_type: impl Into<SchoolDepartmentType>,
     ) -> Self {
         Self {
-            name: name.into(),
+            name: None,
             parent_id,
             id: None,
             department_type: department_type.into(),
@@ -3762,7 +4005,7 @@ impl SchoolApi {
     }
     /// 管理「班级群创建方式」
     ///
-    /// 获取家校通讯录配置的「班级群创建方式」：自动创建或手动创建。须具有家校沟通权限。 取值 0/1 的含义取自 SDK 转录。字段未能与官方文档逐一核对。
+    /// 获取家校通讯录配置的「班级群创建方式」：自动创建或手动创建。须具有家校沟通权限。 取值 0/1 的含义取自 SDK 转录。
     ///
     /// `GET /cgi-bin/school/get_chat_create_mode` ([official documentation](https://developer.work.weixin.qq.com/document/path/92430))
     ///
@@ -3798,7 +4041,7 @@ impl SchoolApi {
     }
     /// 管理「班级群创建方式」
     ///
-    /// 修改家校通讯录配置的「班级群创建方式」：自动创建或手动创建。须具有家校通讯录编辑权限。 取值 0/1 的含义取自 SDK 转录。字段未能与官方文档逐一核对。
+    /// 修改家校通讯录配置的「班级群创建方式」：自动创建或手动创建。须具有家校通讯录编辑权限。 取值 0/1 的含义取自 SDK 转录。
     ///
     /// `POST /cgi-bin/school/set_chat_create_mode` ([official documentation](https://developer.work.weixin.qq.com/document/path/92430))
     ///
@@ -4104,7 +4347,7 @@ impl SchoolApi {
     }
     /// 发送「学校通知」
     ///
-    /// 给家长或学生发送「学校通知」（文本、图片、语音、视频、文件、图文、mpnews、小程序）。 学校管理员须将应用配置到「家长可使用的应用」中，并用该应用的 secret 调用；接收人须在应用可使用的家长范围内。 部分接收人无权限或不存在时仍会发送，无效的部分在返回中列出。 文本、图文、mpnews、小程序消息的部分字段支持 id 转译（enable_id_trans）；开启 enable_duplicate_check 后， 间隔内（duplicate_check_interval，默认 1800 秒）相同内容的消息不会重复收到。 接口结构、recv_scope 取值与示例已核对官方文档；各消息类型的内容字段未能与官方文档逐一核对。
+    /// 给家长或学生发送「学校通知」（文本、图片、语音、视频、文件、图文、mpnews、小程序）。 学校管理员须将应用配置到「家长可使用的应用」中，并用该应用的 secret 调用；接收人须在应用可使用的家长范围内。 部分接收人无权限或不存在时仍会发送，无效的部分在返回中列出。 文本、图文、mpnews、小程序消息的部分字段支持 id 转译（enable_id_trans）；开启 enable_duplicate_check 后， 间隔内（duplicate_check_interval，默认 1800 秒）相同内容的消息不会重复收到。
     ///
     /// `POST /cgi-bin/externalcontact/message/send` ([official documentation](https://developer.work.weixin.qq.com/document/path/91609))
     ///
@@ -4190,9 +4433,9 @@ impl SchoolDepartmentApi {
     /// use wecom_api::school::*;
     ///
     /// # async fn example(client: wecom_api::Client) -> Result<(), Box<dyn std::error::Error>> {
-    /// let response = client.school_department().create("一年级", 5, SchoolDepartmentType::Class)
+    /// let response = client.school_department().create(5, SchoolDepartmentType::Class)
+    ///     .name("一年级")
     ///     .id(2)
-    ///     .standard_grade(1)
     ///     .await?;
     /// # Ok(())
     /// # }
@@ -4211,16 +4454,15 @@ impl SchoolDepartmentApi {
     #[doc(alias = "创建部门")]
     pub fn create(
         &self,
-        name: impl Into<String>,
         parent_id: i64,
         department_type: impl Into<SchoolDepartmentType>,
     ) -> calls::SchoolDepartmentCreate {
         calls::SchoolDepartmentCreate {
             client: self.client.clone(),
             request: SchoolDepartmentCreateRequest {
-                name: name.into(),
                 parent_id,
                 department_type: department_type.into(),
+                name: None,
                 id: None,
                 standard_grade: None,
                 register_year: None,
@@ -5691,7 +5933,6 @@ impl SchoolUserApi {
         calls::SchoolUserList {
             client: self.client.clone(),
             query_department_id: department_id,
-            query_fetch_child: None,
         }
     }
     /// 获取部门家长详情
@@ -5761,7 +6002,7 @@ impl SchoolUserApi {
     ///
     /// **Deprecated:** 复学码相关接口已从官方文档下线
     ///
-    /// 按日期分页获取老师填写的自定义健康信息（复学码），以 next_key 翻页直至 ending 为 1。 该能力随复学码下线已不再在官方文档中提供。字段未能与官方文档逐一核对。
+    /// 按日期分页获取老师填写的自定义健康信息（复学码），以 next_key 翻页直至 ending 为 1。 该能力随复学码下线已不再在官方文档中提供。
     ///
     /// `POST /cgi-bin/school/user/get_teacher_customize_health_info` ([official documentation](https://developer.work.weixin.qq.com/document/path/93744))
     ///
@@ -5843,7 +6084,7 @@ impl SchoolUserApi {
     ///
     /// **Deprecated:** 复学码相关接口已从官方文档下线
     ///
-    /// 按日期分页获取学生的自定义健康信息（复学码），以 next_key 翻页直至 ending 为 1。 该能力随复学码下线已不再在官方文档中提供。字段未能与官方文档逐一核对。
+    /// 按日期分页获取学生的自定义健康信息（复学码），以 next_key 翻页直至 ending 为 1。 该能力随复学码下线已不再在官方文档中提供。
     ///
     /// `POST /cgi-bin/school/user/get_student_customize_health_info` ([official documentation](https://developer.work.weixin.qq.com/document/path/93745))
     ///
@@ -5914,7 +6155,7 @@ impl SchoolUserApi {
     ///
     /// **Deprecated:** 复学码相关接口已从官方文档下线
     ///
-    /// 批量获取老师或学生的健康码（复学码）数据，逐个结果见 result_list。 该能力随复学码下线已不再在官方文档中提供。字段未能与官方文档逐一核对。
+    /// 批量获取老师或学生的健康码（复学码）数据，逐个结果见 result_list。 该能力随复学码下线已不再在官方文档中提供。
     ///
     /// `POST /cgi-bin/school/user/get_health_qrcode` ([official documentation](https://developer.work.weixin.qq.com/document/path/93746))
     ///
@@ -6409,6 +6650,11 @@ pub mod calls {
         pub(super) request: SchoolDepartmentCreateRequest,
     }
     impl SchoolDepartmentCreate {
+        /// 部门名称，1~32 个字符，不能含 -:*?"<>/；设置了入学年份和标准年级时忽略
+        pub fn name(mut self, value: impl Into<String>) -> Self {
+            self.request.name = Some(value.into());
+            self
+        }
         /// 部门 id，指定时须大于 1；不填则自动生成
         pub fn id(mut self, value: i64) -> Self {
             self.request.id = Some(value);
@@ -6432,7 +6678,7 @@ pub mod calls {
         /// 部门管理员列表
         pub fn department_admins(
             mut self,
-            value: impl IntoIterator<Item = impl Into<DepartmentAdmin>>,
+            value: impl IntoIterator<Item = impl Into<DepartmentAdminCreate>>,
         ) -> Self {
             self.request.department_admins = Some(
                 value.into_iter().map(Into::into).collect(),
@@ -7301,24 +7547,14 @@ pub mod calls {
     pub struct SchoolUserList {
         pub(super) client: crate::Client,
         pub(super) query_department_id: i64,
-        pub(super) query_fetch_child: Option<bool>,
     }
-    impl SchoolUserList {
-        /// 是否递归获取子部门下面的学生：1-递归获取，0-只获取本部门（目录中的 SDK 使用此参数，官方参数表未列出）
-        pub fn fetch_child(mut self, value: bool) -> Self {
-            self.query_fetch_child = Some(value);
-            self
-        }
-    }
+    impl SchoolUserList {}
     impl std::future::IntoFuture for SchoolUserList {
         type Output = crate::Result<SchoolUserListResponse>;
         type IntoFuture = crate::BoxFuture<Self::Output>;
         fn into_future(self) -> Self::IntoFuture {
-            let mut query: Vec<(&'static str, String)> = Vec::with_capacity(2usize);
+            let mut query: Vec<(&'static str, String)> = Vec::with_capacity(1usize);
             query.push(("department_id", self.query_department_id.to_string()));
-            if let Some(value) = self.query_fetch_child {
-                query.push(("fetch_child", u8::from(value).to_string()));
-            }
             self.client
                 .execute_json::<
                     SchoolUserListResponse,
