@@ -131,6 +131,10 @@ pub struct Pagination {
     /// it carries. Without it, an empty or absent next cursor ends the listing.
     #[serde(default)]
     pub has_more: Option<String>,
+    /// The reverse, where the page documents it that way (`ending`, `is_last`): 1 (or true)
+    /// marks the last page.
+    #[serde(default)]
+    pub last_page: Option<String>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]

@@ -155,12 +155,14 @@ pub struct Paging<'a> {
     pub has_more: Option<HasMore>,
 }
 
-/// A page's "more pages follow" field: its Rust name, whether it is a plain value, and
-/// whether it is a `bool` in Rust (else an integer, 0 for no).
+/// A page's "more pages follow" field: its Rust name, whether it is a plain value, whether
+/// it is a `bool` in Rust (else an integer, 0 for no), and whether it says the reverse
+/// ("this is the last page").
 pub struct HasMore {
     pub rust_name: String,
     pub required: bool,
     pub boolean: bool,
+    pub inverted: bool,
 }
 
 /// Whether an endpoint may be repeated: as the spec says, else GET only.
@@ -419,14 +421,22 @@ fn paging<'a>(
         next_cursor: next.rust_name.clone(),
         next_cursor_required: next.rust_required(),
         cursor_setter: cursor.rust_name.clone(),
-        has_more: pagination.has_more.as_ref().and_then(|name| {
-            let field = find(name)?;
-            Some(HasMore {
-                rust_name: field.rust_name.clone(),
-                required: field.rust_required(),
-                boolean: matches!(field.type_ref, TypeRef::Boolean | TypeRef::Flag),
+        has_more: {
+            let (name, inverted) = match (&pagination.has_more, &pagination.last_page) {
+                (Some(name), _) => (Some(name), false),
+                (None, Some(name)) => (Some(name), true),
+                (None, None) => (None, false),
+            };
+            name.and_then(|name| {
+                let field = find(name)?;
+                Some(HasMore {
+                    rust_name: field.rust_name.clone(),
+                    required: field.rust_required(),
+                    boolean: matches!(field.type_ref, TypeRef::Boolean | TypeRef::Flag),
+                    inverted,
+                })
             })
-        }),
+        },
     })
 }
 

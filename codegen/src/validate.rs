@@ -386,16 +386,25 @@ impl<'a> Checker<'a> {
                 ),
             ),
         }
-        if let Some(has_more) = &pagination.has_more {
-            match response_fields.iter().find(|f| &f.name == has_more) {
+        let end_fields = [
+            ("has_more", &pagination.has_more),
+            ("last_page", &pagination.last_page),
+        ];
+        for (key, field) in end_fields {
+            let Some(name) = field else { continue };
+            match response_fields.iter().find(|f| &f.name == name) {
                 Some(f) if ["integer", "boolean", "flag"].contains(&f.type_ref.as_str()) => {}
                 _ => self.error(
-                    &format!("{at}.has_more"),
-                    format!(
-                        "`{has_more}` is not an integer, boolean or flag field of the response"
-                    ),
+                    &format!("{at}.{key}"),
+                    format!("`{name}` is not an integer, boolean or flag field of the response"),
                 ),
             }
+        }
+        if pagination.has_more.is_some() && pagination.last_page.is_some() {
+            self.error(
+                &format!("{at}.last_page"),
+                "give `has_more` or `last_page`, not both",
+            );
         }
         match response_fields.iter().find(|f| f.name == pagination.items) {
             Some(f) if f.type_ref.starts_with("array<") => {}

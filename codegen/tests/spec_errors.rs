@@ -662,3 +662,25 @@ fn the_common_file_holds_types_only_and_refers_to_common_types_only() {
         ],
     );
 }
+
+#[test]
+fn a_page_end_field_must_be_a_number_or_flag_of_the_response() {
+    let spec = VALID
+        .replace(
+            "    query:\n      - {name: userid, type: string, required: true}\n",
+            "    query:\n      - {name: userid, type: string, required: true}\n      - {name: cursor, type: string}\n",
+        )
+        .replace(
+            "    response: {kind: json, type: User}\n",
+            "    response: {kind: json, type: User}\n    pagination: {cursor: cursor, next_cursor: userid, items: attrs, has_more: userid, last_page: gender}\n",
+        );
+    let report = load(&[("demo.yaml", &spec)]).unwrap_err();
+    assert_reports(
+        &report,
+        &[
+            "pagination.has_more: `userid` is not an integer, boolean or flag field of the response",
+            "pagination.last_page: `gender` is not an integer, boolean or flag field of the response",
+            "pagination.last_page: give `has_more` or `last_page`, not both",
+        ],
+    );
+}

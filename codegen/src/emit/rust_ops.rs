@@ -387,13 +387,22 @@ fn paging_method(paging: &crate::resolve::Paging<'_>) -> TokenStream {
     // Absent from a page, "more" falls back to the cursor rule.
     let more_value = match &paging.has_more {
         None => quote!(true),
-        Some(h) => {
+        Some(h) if !h.inverted => {
             let name = ident(&h.rust_name);
             match (h.required, h.boolean) {
                 (true, true) => quote!(page.#name),
                 (true, false) => quote!(page.#name != 0),
                 (false, true) => quote!(page.#name.unwrap_or(true)),
                 (false, false) => quote!(page.#name.is_none_or(|more| more != 0)),
+            }
+        }
+        Some(h) => {
+            let name = ident(&h.rust_name);
+            match (h.required, h.boolean) {
+                (true, true) => quote!(!page.#name),
+                (true, false) => quote!(page.#name == 0),
+                (false, true) => quote!(!page.#name.unwrap_or(false)),
+                (false, false) => quote!(page.#name.is_none_or(|last| last == 0)),
             }
         }
     };

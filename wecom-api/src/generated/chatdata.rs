@@ -5383,7 +5383,7 @@ pub mod calls {
         }
         /// Every item of every page, as a stream: the next page is fetched when the items of
         /// the current one are used up.
-        ///It ends after a page with an empty next cursor, or after an error.
+        ///It ends after the page whose `has_more` says no more pages follow (or whose next cursor is empty), or after an error.
         /// [`Paged::last_cursor`](crate::Paged::last_cursor) is the newest cursor WeCom
         /// returned, to keep and resume from.
         pub fn into_stream(self) -> crate::Paged<AuthUser> {
@@ -5391,7 +5391,7 @@ pub mod calls {
                 self,
                 |call, cursor| call.cursor(cursor),
                 |page: AuthUserListResponse| {
-                    let more = true;
+                    let more = page.has_more.unwrap_or(true);
                     (page.auth_user_list, page.next_cursor, more)
                 },
             )
@@ -5628,7 +5628,7 @@ pub mod calls {
         }
         /// Every item of every page, as a stream: the next page is fetched when the items of
         /// the current one are used up.
-        ///It ends after a page with an empty next cursor, or after an error.
+        ///It ends after the page whose `has_more` says no more pages follow (or whose next cursor is empty), or after an error.
         /// [`Paged::last_cursor`](crate::Paged::last_cursor) is the newest cursor WeCom
         /// returned, to keep and resume from.
         pub fn into_stream(self) -> crate::Paged<ChatMessage> {
@@ -5636,7 +5636,7 @@ pub mod calls {
                 self,
                 |call, cursor| call.cursor(cursor),
                 |page: SyncMsgResponse| {
-                    let more = true;
+                    let more = page.has_more.unwrap_or(true);
                     (page.msg_list, page.next_cursor, more)
                 },
             )
@@ -5684,7 +5684,7 @@ pub mod calls {
         }
         /// Every item of every page, as a stream: the next page is fetched when the items of
         /// the current one are used up.
-        ///It ends after a page with an empty next cursor, or after an error.
+        ///It ends after the page whose `has_more` says no more pages follow (or whose next cursor is empty), or after an error.
         /// [`Paged::last_cursor`](crate::Paged::last_cursor) is the newest cursor WeCom
         /// returned, to keep and resume from.
         pub fn into_stream(self) -> crate::Paged<SearchChatItem> {
@@ -5692,7 +5692,7 @@ pub mod calls {
                 self,
                 |call, cursor| call.cursor(cursor),
                 |page: SearchChatResponse| {
-                    let more = true;
+                    let more = page.has_more.unwrap_or(true);
                     (page.chat_list, page.next_cursor, more)
                 },
             )
@@ -5755,7 +5755,7 @@ pub mod calls {
         }
         /// Every item of every page, as a stream: the next page is fetched when the items of
         /// the current one are used up.
-        ///It ends after a page with an empty next cursor, or after an error.
+        ///It ends after the page whose `has_more` says no more pages follow (or whose next cursor is empty), or after an error.
         /// [`Paged::last_cursor`](crate::Paged::last_cursor) is the newest cursor WeCom
         /// returned, to keep and resume from.
         pub fn into_stream(self) -> crate::Paged<SearchMsgItem> {
@@ -5763,7 +5763,7 @@ pub mod calls {
                 self,
                 |call, cursor| call.cursor(cursor),
                 |page: SearchMsgResponse| {
-                    let more = true;
+                    let more = page.has_more.unwrap_or(true);
                     (page.msg_list, page.next_cursor, more)
                 },
             )
@@ -5997,7 +5997,7 @@ pub mod calls {
         }
         /// Every item of every page, as a stream: the next page is fetched when the items of
         /// the current one are used up.
-        ///It ends after a page with an empty next cursor, or after an error.
+        ///It ends after the page whose `has_more` says no more pages follow (or whose next cursor is empty), or after an error.
         /// [`Paged::last_cursor`](crate::Paged::last_cursor) is the newest cursor WeCom
         /// returned, to keep and resume from.
         pub fn into_stream(self) -> crate::Paged<DocAuthUser> {
@@ -6005,7 +6005,7 @@ pub mod calls {
                 self,
                 |call, cursor| call.cursor(cursor),
                 |page: DocAuthUserListResponse| {
-                    let more = true;
+                    let more = page.has_more.unwrap_or(true);
                     (page.auth_user_list, page.next_cursor, more)
                 },
             )
@@ -6154,7 +6154,7 @@ pub mod calls {
         }
         /// Every item of every page, as a stream: the next page is fetched when the items of
         /// the current one are used up.
-        ///It ends after a page with an empty next cursor, or after an error.
+        ///It ends after the page whose `has_more` says no more pages follow (or whose next cursor is empty), or after an error.
         /// [`Paged::last_cursor`](crate::Paged::last_cursor) is the newest cursor WeCom
         /// returned, to keep and resume from.
         pub fn into_stream(self) -> crate::Paged<KeywordRuleSummary> {
@@ -6162,7 +6162,7 @@ pub mod calls {
                 self,
                 |call, cursor| call.cursor(cursor),
                 |page: KeywordRuleListResponse| {
-                    let more = true;
+                    let more = page.has_more.unwrap_or(true);
                     (page.rule_list, page.next_cursor, more)
                 },
             )
@@ -6336,7 +6336,7 @@ pub mod calls {
         }
         /// Every item of every page, as a stream: the next page is fetched when the items of
         /// the current one are used up.
-        ///It ends after a page with an empty next cursor, or after an error.
+        ///It ends after the page whose `has_more` says no more pages follow (or whose next cursor is empty), or after an error.
         /// [`Paged::last_cursor`](crate::Paged::last_cursor) is the newest cursor WeCom
         /// returned, to keep and resume from.
         pub fn into_stream(self) -> crate::Paged<HitMsg> {
@@ -6344,7 +6344,7 @@ pub mod calls {
                 self,
                 |call, cursor| call.cursor(cursor),
                 |page: HitMsgListResponse| {
-                    let more = true;
+                    let more = page.has_more.unwrap_or(true);
                     (page.msg_list, page.next_cursor, more)
                 },
             )

@@ -2851,7 +2851,7 @@ pub mod calls {
         }
         /// Every item of every page, as a stream: the next page is fetched when the items of
         /// the current one are used up.
-        ///It ends after a page with an empty next cursor, or after an error.
+        ///It ends after the page whose `has_more` says no more pages follow (or whose next cursor is empty), or after an error.
         /// [`Paged::last_cursor`](crate::Paged::last_cursor) is the newest cursor WeCom
         /// returned, to keep and resume from.
         pub fn into_stream(self) -> crate::Paged<ChainGroupCorp> {
@@ -2859,7 +2859,7 @@ pub mod calls {
                 self,
                 |call, cursor| call.cursor(cursor),
                 |page: ChainCorpInfoListResponse| {
-                    let more = true;
+                    let more = page.has_more.unwrap_or(true);
                     (page.group_corps, page.next_cursor, more)
                 },
             )
@@ -3158,7 +3158,7 @@ pub mod calls {
         }
         /// Every item of every page, as a stream: the next page is fetched when the items of
         /// the current one are used up.
-        ///It ends after a page with an empty next cursor, or after an error.
+        ///It ends after the page whose `ending` says no more pages follow (or whose next cursor is empty), or after an error.
         /// [`Paged::last_cursor`](crate::Paged::last_cursor) is the newest cursor WeCom
         /// returned, to keep and resume from.
         pub fn into_stream(self) -> crate::Paged<SharedCorpApp> {
@@ -3166,7 +3166,7 @@ pub mod calls {
                 self,
                 |call, cursor| call.cursor(cursor),
                 |page: AppShareInfoListResponse| {
-                    let more = true;
+                    let more = !page.ending.unwrap_or(false);
                     (page.corp_list, page.next_cursor, more)
                 },
             )

@@ -3490,7 +3490,7 @@ pub mod calls {
         }
         /// Every item of every page, as a stream: the next page is fetched when the items of
         /// the current one are used up.
-        ///It ends after a page with an empty next cursor, or after an error.
+        ///It ends after the page whose `has_more` says no more pages follow (or whose next cursor is empty), or after an error.
         /// [`Paged::last_cursor`](crate::Paged::last_cursor) is the newest cursor WeCom
         /// returned, to keep and resume from.
         pub fn into_stream(self) -> crate::Paged<EmailMailId> {
@@ -3498,7 +3498,7 @@ pub mod calls {
                 self,
                 |call, cursor| call.cursor(cursor),
                 |page: EmailGetMailListResponse| {
-                    let more = true;
+                    let more = page.has_more.is_none_or(|more| more != 0);
                     (page.mail_list, page.next_cursor, more)
                 },
             )
@@ -4205,7 +4205,7 @@ pub mod calls {
         }
         /// Every item of every page, as a stream: the next page is fetched when the items of
         /// the current one are used up.
-        ///It ends after a page with an empty next cursor, or after an error.
+        ///It ends after the page whose `has_more` says no more pages follow (or whose next cursor is empty), or after an error.
         /// [`Paged::last_cursor`](crate::Paged::last_cursor) is the newest cursor WeCom
         /// returned, to keep and resume from.
         pub fn into_stream(self) -> crate::Paged<String> {
@@ -4213,7 +4213,7 @@ pub mod calls {
                 self,
                 |call, cursor| call.cursor(cursor),
                 |page: EmailVipListResponse| {
-                    let more = true;
+                    let more = page.has_more.unwrap_or(true);
                     (page.userid_list, page.next_cursor, more)
                 },
             )

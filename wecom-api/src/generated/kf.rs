@@ -6899,7 +6899,7 @@ pub mod calls {
         }
         /// Every item of every page, as a stream: the next page is fetched when the items of
         /// the current one are used up.
-        ///It ends after a page with an empty next cursor, or after an error.
+        ///It ends after the page whose `has_more` says no more pages follow (or whose next cursor is empty), or after an error.
         /// [`Paged::last_cursor`](crate::Paged::last_cursor) is the newest cursor WeCom
         /// returned, to keep and resume from.
         pub fn into_stream(self) -> crate::Paged<KfKnowledgeGroup> {
@@ -6907,7 +6907,7 @@ pub mod calls {
                 self,
                 |call, cursor| call.cursor(cursor),
                 |page: KfKnowledgeListGroupResponse| {
-                    let more = true;
+                    let more = page.has_more.unwrap_or(true);
                     (page.group_list, page.next_cursor, more)
                 },
             )
@@ -7086,7 +7086,7 @@ pub mod calls {
         }
         /// Every item of every page, as a stream: the next page is fetched when the items of
         /// the current one are used up.
-        ///It ends after a page with an empty next cursor, or after an error.
+        ///It ends after the page whose `has_more` says no more pages follow (or whose next cursor is empty), or after an error.
         /// [`Paged::last_cursor`](crate::Paged::last_cursor) is the newest cursor WeCom
         /// returned, to keep and resume from.
         pub fn into_stream(self) -> crate::Paged<KfKnowledgeIntent> {
@@ -7094,7 +7094,7 @@ pub mod calls {
                 self,
                 |call, cursor| call.cursor(cursor),
                 |page: KfKnowledgeListIntentResponse| {
-                    let more = true;
+                    let more = page.has_more.unwrap_or(true);
                     (page.intent_list, page.next_cursor, more)
                 },
             )

@@ -17542,7 +17542,7 @@ pub mod calls {
         }
         /// Every item of every page, as a stream: the next page is fetched when the items of
         /// the current one are used up.
-        ///It ends after a page with an empty next cursor, or after an error.
+        ///It ends after the page whose `has_more` says no more pages follow (or whose next cursor is empty), or after an error.
         /// [`Paged::last_cursor`](crate::Paged::last_cursor) is the newest cursor WeCom
         /// returned, to keep and resume from.
         pub fn into_stream(self) -> crate::Paged<MeetingInvitee> {
@@ -17550,7 +17550,7 @@ pub mod calls {
                 self,
                 |call, cursor| call.cursor(cursor),
                 |page: MeetingGetInviteesResponse| {
-                    let more = true;
+                    let more = page.has_more.unwrap_or(true);
                     (page.invitees, page.next_cursor, more)
                 },
             )
@@ -17712,7 +17712,7 @@ pub mod calls {
         }
         /// Every item of every page, as a stream: the next page is fetched when the items of
         /// the current one are used up.
-        ///It ends after a page with an empty next cursor, or after an error.
+        ///It ends after the page whose `has_more` says no more pages follow (or whose next cursor is empty), or after an error.
         /// [`Paged::last_cursor`](crate::Paged::last_cursor) is the newest cursor WeCom
         /// returned, to keep and resume from.
         pub fn into_stream(self) -> crate::Paged<MeetingAttendee> {
@@ -17720,7 +17720,7 @@ pub mod calls {
                 self,
                 |call, cursor| call.cursor(cursor),
                 |page: MeetingGetAttendeeListResponse| {
-                    let more = true;
+                    let more = page.has_more.unwrap_or(true);
                     (page.attendees, page.next_cursor, more)
                 },
             )
@@ -17773,7 +17773,7 @@ pub mod calls {
         }
         /// Every item of every page, as a stream: the next page is fetched when the items of
         /// the current one are used up.
-        ///It ends after a page with an empty next cursor, or after an error.
+        ///It ends after the page whose `has_more` says no more pages follow (or whose next cursor is empty), or after an error.
         /// [`Paged::last_cursor`](crate::Paged::last_cursor) is the newest cursor WeCom
         /// returned, to keep and resume from.
         pub fn into_stream(self) -> crate::Paged<RealtimeAttendee> {
@@ -17781,7 +17781,7 @@ pub mod calls {
                 self,
                 |call, cursor| call.cursor(cursor),
                 |page: MeetingGetRealtimeAttendeeListResponse| {
-                    let more = true;
+                    let more = page.has_more.unwrap_or(true);
                     (page.attendees, page.next_cursor, more)
                 },
             )
@@ -17834,7 +17834,7 @@ pub mod calls {
         }
         /// Every item of every page, as a stream: the next page is fetched when the items of
         /// the current one are used up.
-        ///It ends after a page with an empty next cursor, or after an error.
+        ///It ends after the page whose `has_more` says no more pages follow (or whose next cursor is empty), or after an error.
         /// [`Paged::last_cursor`](crate::Paged::last_cursor) is the newest cursor WeCom
         /// returned, to keep and resume from.
         pub fn into_stream(self) -> crate::Paged<AttendeeQuality> {
@@ -17842,7 +17842,7 @@ pub mod calls {
                 self,
                 |call, cursor| call.cursor(cursor),
                 |page: MeetingGetQualityResponse| {
-                    let more = true;
+                    let more = page.has_more.unwrap_or(true);
                     (page.attendees, page.next_cursor, more)
                 },
             )
@@ -18429,7 +18429,7 @@ pub mod calls {
         }
         /// Every item of every page, as a stream: the next page is fetched when the items of
         /// the current one are used up.
-        ///It ends after a page with an empty next cursor, or after an error.
+        ///It ends after the page whose `has_more` says no more pages follow (or whose next cursor is empty), or after an error.
         /// [`Paged::last_cursor`](crate::Paged::last_cursor) is the newest cursor WeCom
         /// returned, to keep and resume from.
         pub fn into_stream(self) -> crate::Paged<Enrollment> {
@@ -18437,7 +18437,7 @@ pub mod calls {
                 self,
                 |call, cursor| call.cursor(cursor),
                 |page: EnrollListResponse| {
-                    let more = true;
+                    let more = page.has_more.unwrap_or(true);
                     (page.enroll_list, page.next_cursor, more)
                 },
             )
@@ -19239,7 +19239,7 @@ pub mod calls {
         }
         /// Every item of every page, as a stream: the next page is fetched when the items of
         /// the current one are used up.
-        ///It ends after a page with an empty next cursor, or after an error.
+        ///It ends after the page whose `has_more` says no more pages follow (or whose next cursor is empty), or after an error.
         /// [`Paged::last_cursor`](crate::Paged::last_cursor) is the newest cursor WeCom
         /// returned, to keep and resume from.
         pub fn into_stream(self) -> crate::Paged<PhoneCalloutStatus> {
@@ -19247,7 +19247,7 @@ pub mod calls {
                 self,
                 |call, cursor| call.cursor(cursor),
                 |page: PhoneGetCalloutStatusResponse| {
-                    let more = true;
+                    let more = page.has_more.unwrap_or(true);
                     (page.phone_numbers, page.next_cursor, more)
                 },
             )
@@ -19609,7 +19609,7 @@ pub mod calls {
         }
         /// Every item of every page, as a stream: the next page is fetched when the items of
         /// the current one are used up.
-        ///It ends after a page with an empty next cursor, or after an error.
+        ///It ends after the page whose `has_more` says no more pages follow (or whose next cursor is empty), or after an error.
         /// [`Paged::last_cursor`](crate::Paged::last_cursor) is the newest cursor WeCom
         /// returned, to keep and resume from.
         pub fn into_stream(self) -> crate::Paged<RecordMeeting> {
@@ -19617,7 +19617,7 @@ pub mod calls {
                 self,
                 |call, cursor| call.cursor(cursor),
                 |page: RecordListResponse| {
-                    let more = true;
+                    let more = page.has_more.unwrap_or(true);
                     (page.record_meetings, page.next_cursor, more)
                 },
             )
@@ -20039,7 +20039,7 @@ pub mod calls {
         }
         /// Every item of every page, as a stream: the next page is fetched when the items of
         /// the current one are used up.
-        ///It ends after a page with an empty next cursor, or after an error.
+        ///It ends after the page whose `has_more` says no more pages follow (or whose next cursor is empty), or after an error.
         /// [`Paged::last_cursor`](crate::Paged::last_cursor) is the newest cursor WeCom
         /// returned, to keep and resume from.
         pub fn into_stream(self) -> crate::Paged<MeetingRoom> {
@@ -20047,7 +20047,7 @@ pub mod calls {
                 self,
                 |call, cursor| call.cursor(cursor),
                 |page: RoomsListResponse| {
-                    let more = true;
+                    let more = page.has_more.unwrap_or(true);
                     (page.meeting_room_list, page.next_cursor, more)
                 },
             )
@@ -20145,7 +20145,7 @@ pub mod calls {
         }
         /// Every item of every page, as a stream: the next page is fetched when the items of
         /// the current one are used up.
-        ///It ends after a page with an empty next cursor, or after an error.
+        ///It ends after the page whose `has_more` says no more pages follow (or whose next cursor is empty), or after an error.
         /// [`Paged::last_cursor`](crate::Paged::last_cursor) is the newest cursor WeCom
         /// returned, to keep and resume from.
         pub fn into_stream(self) -> crate::Paged<RoomMeeting> {
@@ -20153,7 +20153,7 @@ pub mod calls {
                 self,
                 |call, cursor| call.cursor(cursor),
                 |page: RoomsListMeetingsResponse| {
-                    let more = true;
+                    let more = page.has_more.unwrap_or(true);
                     (page.meeting_info_list, page.next_cursor, more)
                 },
             )
@@ -20236,7 +20236,7 @@ pub mod calls {
         }
         /// Every item of every page, as a stream: the next page is fetched when the items of
         /// the current one are used up.
-        ///It ends after a page with an empty next cursor, or after an error.
+        ///It ends after the page whose `has_more` says no more pages follow (or whose next cursor is empty), or after an error.
         /// [`Paged::last_cursor`](crate::Paged::last_cursor) is the newest cursor WeCom
         /// returned, to keep and resume from.
         pub fn into_stream(self) -> crate::Paged<RoomDevice> {
@@ -20244,7 +20244,7 @@ pub mod calls {
                 self,
                 |call, cursor| call.cursor(cursor),
                 |page: RoomsListDevicesResponse| {
-                    let more = true;
+                    let more = page.has_more.unwrap_or(true);
                     (page.device_info_list, page.next_cursor, more)
                 },
             )
@@ -20297,7 +20297,7 @@ pub mod calls {
         }
         /// Every item of every page, as a stream: the next page is fetched when the items of
         /// the current one are used up.
-        ///It ends after a page with an empty next cursor, or after an error.
+        ///It ends after the page whose `has_more` says no more pages follow (or whose next cursor is empty), or after an error.
         /// [`Paged::last_cursor`](crate::Paged::last_cursor) is the newest cursor WeCom
         /// returned, to keep and resume from.
         pub fn into_stream(self) -> crate::Paged<RoomController> {
@@ -20305,7 +20305,7 @@ pub mod calls {
                 self,
                 |call, cursor| call.cursor(cursor),
                 |page: RoomsListControllersResponse| {
-                    let more = true;
+                    let more = page.has_more.unwrap_or(true);
                     (page.controller_info_list, page.next_cursor, more)
                 },
             )
@@ -20506,7 +20506,7 @@ pub mod calls {
         }
         /// Every item of every page, as a stream: the next page is fetched when the items of
         /// the current one are used up.
-        ///It ends after a page with an empty next cursor, or after an error.
+        ///It ends after the page whose `has_more` says no more pages follow (or whose next cursor is empty), or after an error.
         /// [`Paged::last_cursor`](crate::Paged::last_cursor) is the newest cursor WeCom
         /// returned, to keep and resume from.
         pub fn into_stream(self) -> crate::Paged<MeetingStartRecord> {
@@ -20514,7 +20514,7 @@ pub mod calls {
                 self,
                 |call, cursor| call.cursor(cursor),
                 |page: StatsGetStartListResponse| {
-                    let more = true;
+                    let more = page.has_more.unwrap_or(true);
                     (page.meeting_list, page.next_cursor, more)
                 },
             )
@@ -20682,7 +20682,7 @@ pub mod calls {
         }
         /// Every item of every page, as a stream: the next page is fetched when the items of
         /// the current one are used up.
-        ///It ends after a page with an empty next cursor, or after an error.
+        ///It ends after the page whose `has_more` says no more pages follow (or whose next cursor is empty), or after an error.
         /// [`Paged::last_cursor`](crate::Paged::last_cursor) is the newest cursor WeCom
         /// returned, to keep and resume from.
         pub fn into_stream(self) -> crate::Paged<String> {
@@ -20690,7 +20690,7 @@ pub mod calls {
                 self,
                 |call, cursor| call.cursor(cursor),
                 |page: VipListResponse| {
-                    let more = true;
+                    let more = page.has_more.unwrap_or(true);
                     (page.userid_list, page.next_cursor, more)
                 },
             )
@@ -20734,7 +20734,7 @@ pub mod calls {
         }
         /// Every item of every page, as a stream: the next page is fetched when the items of
         /// the current one are used up.
-        ///It ends after a page with an empty next cursor, or after an error.
+        ///It ends after the page whose `has_more` says no more pages follow (or whose next cursor is empty), or after an error.
         /// [`Paged::last_cursor`](crate::Paged::last_cursor) is the newest cursor WeCom
         /// returned, to keep and resume from.
         pub fn into_stream(self) -> crate::Paged<WaitingRoomUser> {
@@ -20742,7 +20742,7 @@ pub mod calls {
                 self,
                 |call, cursor| call.cursor(cursor),
                 |page: WaitingRoomGetCurrentUserListResponse| {
-                    let more = true;
+                    let more = page.has_more.unwrap_or(true);
                     (page.user_list, page.next_cursor, more)
                 },
             )
@@ -20790,7 +20790,7 @@ pub mod calls {
         }
         /// Every item of every page, as a stream: the next page is fetched when the items of
         /// the current one are used up.
-        ///It ends after a page with an empty next cursor, or after an error.
+        ///It ends after the page whose `has_more` says no more pages follow (or whose next cursor is empty), or after an error.
         /// [`Paged::last_cursor`](crate::Paged::last_cursor) is the newest cursor WeCom
         /// returned, to keep and resume from.
         pub fn into_stream(self) -> crate::Paged<WaitingRoomRecord> {
@@ -20798,7 +20798,7 @@ pub mod calls {
                 self,
                 |call, cursor| call.cursor(cursor),
                 |page: WaitingRoomGetUserListResponse| {
-                    let more = true;
+                    let more = page.has_more.unwrap_or(true);
                     (page.user_list, page.next_cursor, more)
                 },
             )
@@ -21336,7 +21336,7 @@ pub mod calls {
         }
         /// Every item of every page, as a stream: the next page is fetched when the items of
         /// the current one are used up.
-        ///It ends after a page with an empty next cursor, or after an error.
+        ///It ends after the page whose `has_more` says no more pages follow (or whose next cursor is empty), or after an error.
         /// [`Paged::last_cursor`](crate::Paged::last_cursor) is the newest cursor WeCom
         /// returned, to keep and resume from.
         pub fn into_stream(self) -> crate::Paged<Enrollment> {
@@ -21344,7 +21344,7 @@ pub mod calls {
                 self,
                 |call, cursor| call.cursor(cursor),
                 |page: EnrollListResponse| {
-                    let more = true;
+                    let more = page.has_more.unwrap_or(true);
                     (page.enroll_list, page.next_cursor, more)
                 },
             )

@@ -12577,7 +12577,7 @@ pub mod calls {
         }
         /// Every item of every page, as a stream: the next page is fetched when the items of
         /// the current one are used up.
-        ///It ends after a page with an empty next cursor, or after an error.
+        ///It ends after the page whose `has_more` says no more pages follow (or whose next cursor is empty), or after an error.
         /// [`Paged::last_cursor`](crate::Paged::last_cursor) is the newest cursor WeCom
         /// returned, to keep and resume from.
         pub fn into_stream(self) -> crate::Paged<AdvancedApiOrderBrief> {
@@ -12585,7 +12585,7 @@ pub mod calls {
                 self,
                 |call, cursor| call.cursor(cursor),
                 |page: AdvancedApiListOrderResponse| {
-                    let more = true;
+                    let more = page.has_more.unwrap_or(true);
                     (page.order_list, page.next_cursor, more)
                 },
             )
@@ -13499,7 +13499,7 @@ pub mod calls {
         }
         /// Every item of every page, as a stream: the next page is fetched when the items of
         /// the current one are used up.
-        ///It ends after a page with an empty next cursor, or after an error.
+        ///It ends after the page whose `has_more` says no more pages follow (or whose next cursor is empty), or after an error.
         /// [`Paged::last_cursor`](crate::Paged::last_cursor) is the newest cursor WeCom
         /// returned, to keep and resume from.
         pub fn into_stream(self) -> crate::Paged<LicenseCorpBuy> {
@@ -13507,7 +13507,7 @@ pub mod calls {
                 self,
                 |call, cursor| call.cursor(cursor),
                 |page: LicenseUnionOrderResponse| {
-                    let more = true;
+                    let more = page.has_more.unwrap_or(true);
                     (page.buy_list, page.next_cursor, more)
                 },
             )
@@ -13666,7 +13666,7 @@ pub mod calls {
         }
         /// Every item of every page, as a stream: the next page is fetched when the items of
         /// the current one are used up.
-        ///It ends after a page with an empty next cursor, or after an error.
+        ///It ends after the page whose `has_more` says no more pages follow (or whose next cursor is empty), or after an error.
         /// [`Paged::last_cursor`](crate::Paged::last_cursor) is the newest cursor WeCom
         /// returned, to keep and resume from.
         pub fn into_stream(self) -> crate::Paged<LicenseOrderBrief> {
@@ -13674,7 +13674,7 @@ pub mod calls {
                 self,
                 |call, cursor| call.cursor(cursor),
                 |page: LicenseListOrderResponse| {
-                    let more = true;
+                    let more = page.has_more.unwrap_or(true);
                     (page.order_list, page.next_cursor, more)
                 },
             )
@@ -13752,7 +13752,7 @@ pub mod calls {
         }
         /// Every item of every page, as a stream: the next page is fetched when the items of
         /// the current one are used up.
-        ///It ends after a page with an empty next cursor, or after an error.
+        ///It ends after the page whose `has_more` says no more pages follow (or whose next cursor is empty), or after an error.
         /// [`Paged::last_cursor`](crate::Paged::last_cursor) is the newest cursor WeCom
         /// returned, to keep and resume from.
         pub fn into_stream(self) -> crate::Paged<LicenseOrderAccount> {
@@ -13760,7 +13760,7 @@ pub mod calls {
                 self,
                 |call, cursor| call.cursor(cursor),
                 |page: LicenseListOrderAccountResponse| {
-                    let more = true;
+                    let more = page.has_more.unwrap_or(true);
                     (page.account_list, page.next_cursor, more)
                 },
             )
@@ -13928,7 +13928,7 @@ pub mod calls {
         }
         /// Every item of every page, as a stream: the next page is fetched when the items of
         /// the current one are used up.
-        ///It ends after a page with an empty next cursor, or after an error.
+        ///It ends after the page whose `has_more` says no more pages follow (or whose next cursor is empty), or after an error.
         /// [`Paged::last_cursor`](crate::Paged::last_cursor) is the newest cursor WeCom
         /// returned, to keep and resume from.
         pub fn into_stream(self) -> crate::Paged<LicenseActivedAccount> {
@@ -13936,7 +13936,7 @@ pub mod calls {
                 self,
                 |call, cursor| call.cursor(cursor),
                 |page: LicenseListActivedAccountResponse| {
-                    let more = true;
+                    let more = page.has_more.unwrap_or(true);
                     (page.account_list, page.next_cursor, more)
                 },
             )
@@ -14358,7 +14358,7 @@ pub mod calls {
         }
         /// Every item of every page, as a stream: the next page is fetched when the items of
         /// the current one are used up.
-        ///It ends after a page with an empty next cursor, or after an error.
+        ///It ends after the page whose `has_more` says no more pages follow (or whose next cursor is empty), or after an error.
         /// [`Paged::last_cursor`](crate::Paged::last_cursor) is the newest cursor WeCom
         /// returned, to keep and resume from.
         pub fn into_stream(self) -> crate::Paged<PayOrder> {
@@ -14366,7 +14366,7 @@ pub mod calls {
                 self,
                 |call, cursor| call.cursor(cursor),
                 |page: PayOrderListResponse| {
-                    let more = true;
+                    let more = page.has_more.unwrap_or(true);
                     (page.pay_order_list, page.next_cursor, more)
                 },
             )
@@ -14454,7 +14454,7 @@ pub mod calls {
         }
         /// Every item of every page, as a stream: the next page is fetched when the items of
         /// the current one are used up.
-        ///It ends after a page with an empty next cursor, or after an error.
+        ///It ends after the page whose `has_more` says no more pages follow (or whose next cursor is empty), or after an error.
         /// [`Paged::last_cursor`](crate::Paged::last_cursor) is the newest cursor WeCom
         /// returned, to keep and resume from.
         pub fn into_stream(self) -> crate::Paged<PayInvoice> {
@@ -14462,7 +14462,7 @@ pub mod calls {
                 self,
                 |call, cursor| call.cursor(cursor),
                 |page: PayInvoiceListResponse| {
-                    let more = true;
+                    let more = page.has_more.unwrap_or(true);
                     (page.invoice_list, page.next_cursor, more)
                 },
             )

@@ -3902,7 +3902,7 @@ pub mod calls {
         }
         /// Every item of every page, as a stream: the next page is fetched when the items of
         /// the current one are used up.
-        ///It ends after a page with an empty next cursor, or after an error.
+        ///It ends after the page whose `has_more` says no more pages follow (or whose next cursor is empty), or after an error.
         /// [`Paged::last_cursor`](crate::Paged::last_cursor) is the newest cursor WeCom
         /// returned, to keep and resume from.
         pub fn into_stream(self) -> crate::Paged<ReportSiteAnswer> {
@@ -3910,7 +3910,7 @@ pub mod calls {
                 self,
                 |call, cursor| call.cursor(cursor),
                 |page: ReportSiteAnswerResponse| {
-                    let more = true;
+                    let more = page.has_more.is_none_or(|more| more != 0);
                     (page.answers, page.next_cursor, more)
                 },
             )

@@ -4574,7 +4574,7 @@ pub mod calls {
         }
         /// Every item of every page, as a stream: the next page is fetched when the items of
         /// the current one are used up.
-        ///It ends after a page with an empty next cursor, or after an error.
+        ///It ends after the page whose `has_more` says no more pages follow (or whose next cursor is empty), or after an error.
         /// [`Paged::last_cursor`](crate::Paged::last_cursor) is the newest cursor WeCom
         /// returned, to keep and resume from.
         pub fn into_stream(self) -> crate::Paged<FileOperRecord> {
@@ -4582,7 +4582,7 @@ pub mod calls {
                 self,
                 |call, cursor| call.cursor(cursor),
                 |page: FileOperRecordResponse| {
-                    let more = true;
+                    let more = page.has_more.unwrap_or(true);
                     (page.record_list, page.next_cursor, more)
                 },
             )
@@ -4653,7 +4653,7 @@ pub mod calls {
         }
         /// Every item of every page, as a stream: the next page is fetched when the items of
         /// the current one are used up.
-        ///It ends after a page with an empty next cursor, or after an error.
+        ///It ends after the page whose `has_more` says no more pages follow (or whose next cursor is empty), or after an error.
         /// [`Paged::last_cursor`](crate::Paged::last_cursor) is the newest cursor WeCom
         /// returned, to keep and resume from.
         pub fn into_stream(self) -> crate::Paged<ScreenOperRecord> {
@@ -4661,7 +4661,7 @@ pub mod calls {
                 self,
                 |call, cursor| call.cursor(cursor),
                 |page: ScreenOperRecordResponse| {
-                    let more = true;
+                    let more = page.has_more.unwrap_or(true);
                     (page.record_list, page.next_cursor, more)
                 },
             )
@@ -4764,7 +4764,7 @@ pub mod calls {
         }
         /// Every item of every page, as a stream: the next page is fetched when the items of
         /// the current one are used up.
-        ///It ends after a page with an empty next cursor, or after an error.
+        ///It ends after the page whose `has_more` says no more pages follow (or whose next cursor is empty), or after an error.
         /// [`Paged::last_cursor`](crate::Paged::last_cursor) is the newest cursor WeCom
         /// returned, to keep and resume from.
         pub fn into_stream(self) -> crate::Paged<String> {
@@ -4772,7 +4772,7 @@ pub mod calls {
                 self,
                 |call, cursor| call.cursor(cursor),
                 |page: ArchivedScheduleListResponse| {
-                    let more = true;
+                    let more = page.has_more.unwrap_or(true);
                     (page.schedule_id_list, page.next_cursor, more)
                 },
             )
@@ -5167,7 +5167,7 @@ pub mod calls {
         }
         /// Every item of every page, as a stream: the next page is fetched when the items of
         /// the current one are used up.
-        ///It ends after a page with an empty next cursor, or after an error.
+        ///It ends after the page whose `has_more` says no more pages follow (or whose next cursor is empty), or after an error.
         /// [`Paged::last_cursor`](crate::Paged::last_cursor) is the newest cursor WeCom
         /// returned, to keep and resume from.
         pub fn into_stream(self) -> crate::Paged<ArchivedDoc> {
@@ -5175,7 +5175,7 @@ pub mod calls {
                 self,
                 |call, cursor| call.cursor(cursor),
                 |page: DocListResponse| {
-                    let more = true;
+                    let more = page.has_more.unwrap_or(true);
                     (page.doc_list, page.next_cursor, more)
                 },
             )
@@ -5223,7 +5223,7 @@ pub mod calls {
         }
         /// Every item of every page, as a stream: the next page is fetched when the items of
         /// the current one are used up.
-        ///It ends after a page with an empty next cursor, or after an error.
+        ///It ends after the page whose `has_more` says no more pages follow (or whose next cursor is empty), or after an error.
         /// [`Paged::last_cursor`](crate::Paged::last_cursor) is the newest cursor WeCom
         /// returned, to keep and resume from.
         pub fn into_stream(self) -> crate::Paged<FileContentAuthUser> {
@@ -5231,7 +5231,7 @@ pub mod calls {
                 self,
                 |call, cursor| call.cursor(cursor),
                 |page: FileContentAuthUserListResponse| {
-                    let more = true;
+                    let more = page.has_more.unwrap_or(true);
                     (page.auth_user_list, page.next_cursor, more)
                 },
             )
@@ -5289,7 +5289,7 @@ pub mod calls {
         }
         /// Every item of every page, as a stream: the next page is fetched when the items of
         /// the current one are used up.
-        ///It ends after a page with an empty next cursor, or after an error.
+        ///It ends after the page whose `has_more` says no more pages follow (or whose next cursor is empty), or after an error.
         /// [`Paged::last_cursor`](crate::Paged::last_cursor) is the newest cursor WeCom
         /// returned, to keep and resume from.
         pub fn into_stream(self) -> crate::Paged<MemberOperRecord> {
@@ -5297,7 +5297,7 @@ pub mod calls {
                 self,
                 |call, cursor| call.cursor(cursor),
                 |page: MemberOperLogResponse| {
-                    let more = true;
+                    let more = page.has_more.unwrap_or(true);
                     (page.record_list, page.next_cursor, more)
                 },
             )
@@ -5355,7 +5355,7 @@ pub mod calls {
         }
         /// Every item of every page, as a stream: the next page is fetched when the items of
         /// the current one are used up.
-        ///It ends after a page with an empty next cursor, or after an error.
+        ///It ends after the page whose `has_more` says no more pages follow (or whose next cursor is empty), or after an error.
         /// [`Paged::last_cursor`](crate::Paged::last_cursor) is the newest cursor WeCom
         /// returned, to keep and resume from.
         pub fn into_stream(self) -> crate::Paged<AdminOperRecord> {
@@ -5363,7 +5363,7 @@ pub mod calls {
                 self,
                 |call, cursor| call.cursor(cursor),
                 |page: AdminOperLogResponse| {
-                    let more = true;
+                    let more = page.has_more.unwrap_or(true);
                     (page.record_list, page.next_cursor, more)
                 },
             )
@@ -5531,7 +5531,7 @@ pub mod calls {
         }
         /// Every item of every page, as a stream: the next page is fetched when the items of
         /// the current one are used up.
-        ///It ends after a page with an empty next cursor, or after an error.
+        ///It ends after the page whose `has_more` says no more pages follow (or whose next cursor is empty), or after an error.
         /// [`Paged::last_cursor`](crate::Paged::last_cursor) is the newest cursor WeCom
         /// returned, to keep and resume from.
         pub fn into_stream(self) -> crate::Paged<String> {
@@ -5539,7 +5539,7 @@ pub mod calls {
                 self,
                 |call, cursor| call.cursor(cursor),
                 |page: VipListResponse| {
-                    let more = true;
+                    let more = page.has_more.unwrap_or(true);
                     (page.userid_list, page.next_cursor, more)
                 },
             )
@@ -5628,7 +5628,7 @@ pub mod calls {
         }
         /// Every item of every page, as a stream: the next page is fetched when the items of
         /// the current one are used up.
-        ///It ends after a page with an empty next cursor, or after an error.
+        ///It ends after the page whose `has_more` says no more pages follow (or whose next cursor is empty), or after an error.
         /// [`Paged::last_cursor`](crate::Paged::last_cursor) is the newest cursor WeCom
         /// returned, to keep and resume from.
         pub fn into_stream(self) -> crate::Paged<AuthFile> {
@@ -5636,7 +5636,7 @@ pub mod calls {
                 self,
                 |call, cursor| call.cursor(cursor),
                 |page: AuthFileListResponse| {
-                    let more = true;
+                    let more = page.has_more.unwrap_or(true);
                     (page.file_list, page.next_cursor, more)
                 },
             )
