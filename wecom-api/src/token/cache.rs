@@ -16,6 +16,7 @@ use std::sync::{Arc, Mutex, MutexGuard, PoisonError, RwLock};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use futures::FutureExt;
+use futures::channel::oneshot;
 use futures::future::{BoxFuture, Shared};
 
 use super::{Lease, Token, TokenKey, TokenStore};
@@ -398,7 +399,7 @@ impl TokenCache {
         // Twice at most: a refresh joined that hands back `rejected`, then one that avoids it.
         let mut first = true;
         loop {
-            let flight = {
+            let (flight, refresh) = {
                 let mut slot = lock(&state.flight);
                 if let Some(v) = state.fresh_local(rejected) {
                     return Ok(v);
@@ -410,20 +411,25 @@ impl TokenCache {
                 match (join, fetch.take()) {
                     (Some(f), unused) => {
                         fetch = unused;
-                        f
+                        (f, None)
                     }
                     (None, Some(fetch)) => {
                         if let Some(err) = state.backing_off() {
                             return Err(err);
                         }
-                        let f = self.start(fetch, rejected.map(Arc::from));
+                        let (f, refresh) = self.refresh(fetch, rejected.map(Arc::from));
                         *slot = Some(f.clone());
-                        f
+                        (f, Some(refresh))
                     }
                     // Unreachable: the loop goes round only while `fetch` is unused.
                     (None, None) => return Err(Error::token_store("token refresh lost")),
                 }
             };
+            // Spawned with the slot free: a runtime shutting down drops the task at once,
+            // and its end takes the slot's lock.
+            if let Some(refresh) = refresh {
+                tokio::spawn(refresh);
+            }
             let cached = flight.outcome.await?;
             let handed_back_rejected = rejected.is_some_and(|r| &*cached.value == r)
                 && flight.avoid.as_deref() != rejected;
@@ -451,23 +457,28 @@ impl TokenCache {
         self.store.check(key, "invalidate", dropped);
     }
 
-    /// Spawns the refresh. Called with the flight slot held, so the task's own clearing
-    /// of the slot cannot run before the slot holds it.
-    fn start<F, Fut>(&self, fetch: F, avoid: Option<Arc<str>>) -> Flight
+    /// A refresh to spawn, and the flight its callers wait on. Made with the flight slot
+    /// held and put in it before the task runs, so that the task's end finds it there.
+    fn refresh<F, Fut>(
+        &self,
+        fetch: F,
+        avoid: Option<Arc<str>>,
+    ) -> (Flight, impl Future<Output = ()> + Send + 'static)
     where
         F: FnOnce() -> Fut + Send + 'static,
         Fut: Future<Output = Result<Fetched>> + Send + 'static,
     {
         let id = self.state.next_flight.fetch_add(1, Ordering::Relaxed);
+        let (tx, rx) = oneshot::channel();
         let cache = self.clone();
         let avoid_in_task = avoid.clone();
         // Made here, not in the task: a task dropped before its first poll drops it too.
         let mut end = FlightEnd {
             cache: self.clone(),
             id,
-            recorded: false,
+            tx: Some(tx),
         };
-        let task = tokio::spawn(async move {
+        let task = async move {
             let budget = cache.settings.budget;
             let work = cache.obtain(fetch, avoid_in_task.as_deref());
             let outcome = match tokio::time::timeout(budget, work).await {
@@ -478,22 +489,20 @@ impl TokenCache {
                     during: "while refreshing it (a refresh gets the client's deadline)",
                 }),
             };
-            end.record(&outcome);
-            outcome
-        });
-        let outcome = async move {
-            task.await.unwrap_or_else(|e| {
-                let how = if e.is_panic() {
-                    "panicked"
-                } else {
-                    "was cancelled (its runtime shut down)"
-                };
-                Err(Error::token_store(format!("the token refresh task {how}")))
+            end.finish(outcome);
+        };
+        let outcome = rx
+            .map(|sent| {
+                // `FlightEnd` always sends; this is only its absence.
+                sent.unwrap_or_else(|_| {
+                    Err(Error::token_store(
+                        "the token refresh ended without a result",
+                    ))
+                })
             })
-        }
-        .boxed()
-        .shared();
-        Flight { id, avoid, outcome }
+            .boxed()
+            .shared();
+        (Flight { id, avoid, outcome }, task)
     }
 
     /// The store's token if fresh; else the lock and a fetch; else, while another holds
@@ -618,40 +627,50 @@ impl TokenCache {
 
 /// Ends a refresh whatever ends its task: records its outcome (a task that panicked or
 /// was dropped with its runtime counts as a failed refresh, so the next caller after the
-/// backoff starts a new one) and frees the key's slot.
+/// backoff starts a new one), frees the key's slot, then hands the outcome to the callers
+/// waiting (so that none of them finds the finished refresh still in the slot).
 struct FlightEnd {
     cache: TokenCache,
     id: u64,
-    recorded: bool,
+    /// Until the outcome is sent.
+    tx: Option<oneshot::Sender<Result<Cached>>>,
 }
 
 impl FlightEnd {
-    fn record(&mut self, outcome: &Result<Cached>) {
+    fn finish(&mut self, outcome: Result<Cached>) {
+        let Some(tx) = self.tx.take() else {
+            return;
+        };
         let state = &self.cache.state;
-        if let Ok(c) = outcome {
+        if let Ok(c) = &outcome {
             state.set_local(c.clone());
         }
-        state.record(outcome, &self.cache.settings);
-        self.recorded = true;
+        state.record(&outcome, &self.cache.settings);
+        {
+            let mut slot = lock(&state.flight);
+            if slot.as_ref().is_some_and(|f| f.id == self.id) {
+                *slot = None;
+            }
+        }
+        // No one may be waiting any more.
+        let _ = tx.send(outcome);
     }
 }
 
 impl Drop for FlightEnd {
     fn drop(&mut self) {
-        if !self.recorded {
-            let how = if std::thread::panicking() {
-                "panicked"
-            } else {
-                "was cancelled (its runtime shut down)"
-            };
-            tracing::warn!(key = %self.cache.key(), "token refresh {how}; counted as a failed refresh");
-            let failed = Err(Error::token_store(format!("the token refresh task {how}")));
-            self.record(&failed);
+        if self.tx.is_none() {
+            return;
         }
-        let mut slot = lock(&self.cache.state.flight);
-        if slot.as_ref().is_some_and(|f| f.id == self.id) {
-            *slot = None;
-        }
+        let how = if std::thread::panicking() {
+            "panicked"
+        } else {
+            "was cancelled (its runtime shut down)"
+        };
+        tracing::warn!(key = %self.cache.key(), "token refresh {how}; counted as a failed refresh");
+        self.finish(Err(Error::token_store(format!(
+            "the token refresh task {how}"
+        ))));
     }
 }
 
@@ -1259,6 +1278,23 @@ mod tests {
             tokio::time::sleep(Duration::from_millis(150)).await;
             assert_eq!(&*cache.get(ok("AFTER"), None).await.unwrap(), "AFTER");
         });
+    }
+
+    #[test]
+    fn a_refresh_started_on_a_runtime_already_shut_down_fails_without_hanging() {
+        let cache =
+            TokenCache::with_settings(key(), shared(MemoryTokenStore::new()), quick_backoff());
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_time()
+            .build()
+            .unwrap();
+        let handle = runtime.handle().clone();
+        runtime.shutdown_background();
+        // The task is dropped as it is spawned: the refresh ends there, as a failure.
+        let err = handle.block_on(cache.get(ok("never"), None)).unwrap_err();
+        assert!(err.to_string().contains("cancelled"), "{err}");
+        let err = handle.block_on(cache.get(ok("never"), None)).unwrap_err();
+        assert!(matches!(err, Error::TokenRefreshBackoff { .. }), "{err:?}");
     }
 
     #[tokio::test]
