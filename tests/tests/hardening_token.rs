@@ -261,7 +261,7 @@ async fn a_refresh_that_panics_is_a_failed_refresh_not_a_broken_client() {
 #[test]
 fn a_refresh_whose_runtime_is_dropped_is_a_failed_refresh() {
     let server = MockServer::start();
-    let hanging = server.mock(|when, then| {
+    let mut hanging = server.mock(|when, then| {
         when.path("/cgi-bin/gettoken");
         then.status(200).delay(Duration::from_secs(30)).body("{}");
     });
