@@ -7,10 +7,10 @@
 //!
 //! In front of the store, every client of a process that uses the same store (clones of
 //! one [`MemoryTokenStore`] or `RedisTokenStore`, or of your own store keeping a
-//! [`RefreshState`]; see [`TokenStore::refresh_state`]) shares, per [`TokenKey`], a local copy, the refresh in
-//! progress and the memory of a failed refresh. So a call with a fresh token touches
-//! neither the store nor a lock beyond a brief read, and clients made per request cost
-//! no request to WeCom. A refresh is made by exactly one caller: one per key in the
+//! [`RefreshState`]; see [`TokenStore::refresh_state`]) shares, per [`TokenKey`], a local
+//! copy, the refresh in progress and the memory of a failed refresh. So a call with a
+//! fresh token touches neither the store nor a lock beyond a brief read, and clients made
+//! per request cost no extra request to WeCom. A refresh is made by exactly one caller: one per key in the
 //! process (an in-process single flight), and one across processes when the store offers
 //! a lock ([`TokenStore::try_lock`]); the others wait and read what it stored. If the
 //! store fails, calls go on with a per-process token and the failure is logged once, not
