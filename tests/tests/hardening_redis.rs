@@ -1,5 +1,6 @@
 //! Issue 9, item 1 with a shared store: callers dropped mid-refresh leave neither the
 //! refresh nor Redis's lock stranded, and a Redis killed mid-refresh costs only sharing.
+//! Issue 18, defect 3: a refresh slower than the lock's lease keeps the lock.
 
 mod redis_common;
 mod runtime_common;
@@ -129,4 +130,58 @@ async fn redis_killed_mid_refresh_still_yields_a_token() {
         .await
         .unwrap();
     assert!(!held);
+}
+
+/// Two processes (two stores, each with its own connection and refresh state) and a
+/// gettoken five times slower than the lock's lease: the holder renews its lease, so the
+/// other waits for its token instead of fetching a second one.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_refresh_slower_than_the_lease_keeps_the_lock() {
+    let redis = RedisServer::start();
+    let server = MockServer::start_async().await;
+    let lease = Duration::from_millis(300);
+    let gettoken = slow_gettoken(&server, lease * 5).await;
+    let api = user_get(&server).await;
+    let mut processes = Vec::new();
+    for _ in 0..2 {
+        let store = RedisTokenStore::connect(&redis.url())
+            .await
+            .unwrap()
+            .with_lock_lease(lease)
+            .with_lock_timeout(Duration::from_secs(30));
+        processes.push(
+            builder(server.base_url())
+                .token_store(store)
+                .build()
+                .unwrap(),
+        );
+    }
+    let call = |client: &wecom_api::Client| {
+        let c = client.clone();
+        tokio::spawn(async move { c.get_json("/cgi-bin/user/get", &[]).await })
+    };
+    let first = call(&processes[0]);
+    // The first holds the lock and waits on gettoken; then the second asks.
+    let mut conn = redis.connection().await;
+    let lock = RedisTokenStore::lock_key(&key());
+    let waited = Instant::now();
+    while !conn.exists::<_, bool>(&lock).await.unwrap() {
+        assert!(
+            waited.elapsed() < Duration::from_secs(10),
+            "lock never taken"
+        );
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    let second = call(&processes[1]);
+    // Three leases later the lock is still held, by the same holder.
+    let holder: String = conn.get(&lock).await.unwrap();
+    tokio::time::sleep(lease * 3).await;
+    let still: Option<String> = conn.get(&lock).await.unwrap();
+    assert_eq!(still.as_deref(), Some(holder.as_str()), "the lease ran out");
+    first.await.unwrap().unwrap();
+    second.await.unwrap().unwrap();
+    gettoken.assert_calls_async(1).await;
+    api.assert_calls_async(2).await;
+    // Released at the end.
+    assert!(!conn.exists::<_, bool>(&lock).await.unwrap());
 }

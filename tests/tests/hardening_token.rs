@@ -1,16 +1,19 @@
 //! Issue 9, items 1 and 2: the token refresh survives its callers, and a failing
-//! credential is not asked for again on every call.
+//! credential is not asked for again on every call. Issue 18, defect 1: a refresh that
+//! panics or whose runtime shuts down counts as a failed one, and a later call asks again.
 //!
 //! Figures (printed with `--nocapture`):
 //! `cargo test -p wecom-api-tests --test hardening_token -- --nocapture`
 
 mod runtime_common;
 
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
 use httpmock::MockServer;
 use runtime_common::*;
-use wecom_api::Error;
+use wecom_api::token::{StoreFuture, Token, TokenKey, TokenStore};
+use wecom_api::{Error, MemoryTokenStore};
 
 const OK: &str = r#"{"errcode":0,"errmsg":"ok","userid":"zhangsan"}"#;
 
@@ -202,4 +205,107 @@ async fn deadline_bounds_a_hanging_gettoken() {
     assert!(e.to_string().contains("deadline of 300 ms"), "{e}");
     // Generous: the point is "not 5 s, not minutes".
     assert!(took < Duration::from_secs(4), "{took:?}");
+}
+
+/// A custom store with a bug: its first read panics.
+#[derive(Debug, Default)]
+struct PanicsOnce {
+    inner: MemoryTokenStore,
+    panicked: AtomicBool,
+}
+
+impl TokenStore for PanicsOnce {
+    fn get<'a>(&'a self, key: &'a TokenKey) -> StoreFuture<'a, Option<Token>> {
+        if !self.panicked.swap(true, Ordering::SeqCst) {
+            panic!("a bug in a custom token store");
+        }
+        self.inner.get(key)
+    }
+    fn set<'a>(&'a self, key: &'a TokenKey, token: Token) -> StoreFuture<'a, ()> {
+        self.inner.set(key, token)
+    }
+    fn invalidate<'a>(&'a self, key: &'a TokenKey, value: &'a str) -> StoreFuture<'a, ()> {
+        self.inner.invalidate(key, value)
+    }
+}
+
+/// The refresh task panics (in the store): its callers get an error, later calls back off
+/// like after any failed refresh, and after the wait a call asks WeCom and succeeds.
+#[tokio::test]
+async fn a_refresh_that_panics_is_a_failed_refresh_not_a_broken_client() {
+    let server = MockServer::start_async().await;
+    let gettoken = slow_gettoken(&server, Duration::ZERO).await;
+    let api = user_get(&server).await;
+    let client = builder(server.base_url())
+        .token_store(PanicsOnce::default())
+        .token_failure_backoff(Duration::from_millis(100), Duration::from_secs(1))
+        .build()
+        .unwrap();
+    let e = client.get_json("/cgi-bin/user/get", &[]).await.unwrap_err();
+    assert!(e.to_string().contains("panicked"), "{e}");
+    let e = client.get_json("/cgi-bin/user/get", &[]).await.unwrap_err();
+    assert!(
+        matches!(e, Error::TokenRefreshBackoff { failures: 1, .. }),
+        "{e:?}"
+    );
+    gettoken.assert_calls_async(0).await;
+    tokio::time::sleep(Duration::from_millis(150)).await;
+    client.get_json("/cgi-bin/user/get", &[]).await.unwrap();
+    client.get_json("/cgi-bin/user/get", &[]).await.unwrap();
+    gettoken.assert_calls_async(1).await;
+    api.assert_calls_async(2).await;
+}
+
+/// The runtime running a refresh is dropped while gettoken is out (a test harness, a
+/// per-request runtime): a call on another runtime backs off, then asks again.
+#[test]
+fn a_refresh_whose_runtime_is_dropped_is_a_failed_refresh() {
+    let server = MockServer::start();
+    let mut hanging = server.mock(|when, then| {
+        when.path("/cgi-bin/gettoken");
+        then.status(200).delay(Duration::from_secs(30)).body("{}");
+    });
+    let client = builder(server.base_url())
+        .token_failure_backoff(Duration::from_millis(100), Duration::from_secs(1))
+        .build()
+        .unwrap();
+    let first = tokio::runtime::Runtime::new().unwrap();
+    {
+        let client = client.clone();
+        first.spawn(async move { client.get_json("/cgi-bin/user/get", &[]).await });
+    }
+    let waited = Instant::now();
+    while hanging.calls() == 0 {
+        assert!(
+            waited.elapsed() < Duration::from_secs(30),
+            "gettoken never sent"
+        );
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    drop(first);
+    hanging.delete();
+    let gettoken = server.mock(|when, then| {
+        when.path("/cgi-bin/gettoken");
+        then.status(200).json_body(serde_json::json!({
+            "errcode": 0, "errmsg": "ok", "access_token": TOKEN, "expires_in": 7200
+        }));
+    });
+    let api = server.mock(|when, then| {
+        when.path("/cgi-bin/user/get")
+            .query_param("access_token", TOKEN);
+        then.status(200).body(OK);
+    });
+    let second = tokio::runtime::Runtime::new().unwrap();
+    second.block_on(async {
+        let e = client.get_json("/cgi-bin/user/get", &[]).await.unwrap_err();
+        assert!(
+            matches!(e, Error::TokenRefreshBackoff { failures: 1, .. }),
+            "{e:?}"
+        );
+        assert!(e.to_string().contains("cancelled"), "{e}");
+        tokio::time::sleep(Duration::from_millis(150)).await;
+        client.get_json("/cgi-bin/user/get", &[]).await.unwrap();
+    });
+    gettoken.assert_calls(1);
+    api.assert_calls(1);
 }

@@ -5,19 +5,23 @@
 //! one token: `RedisTokenStore` (cargo feature `redis`), or your own (a database, a
 //! central token service) implementing the trait.
 //!
-//! In front of the store each [`Client`](crate::Client) keeps a local copy, so a call
-//! with a fresh token touches neither the store nor a lock beyond a brief read. A refresh
-//! is made by exactly one caller: one per process (an in-process single flight), and one
-//! across processes when the store offers a lock ([`TokenStore::try_lock`]); the others
-//! wait and read what it stored. If the store fails, calls go on with a per-process token
-//! and the failure is logged once, not per call.
+//! In front of the store, every client of a process that uses the same store (clones of
+//! one [`MemoryTokenStore`] or `RedisTokenStore`, or of your own store keeping a
+//! [`RefreshState`]; see [`TokenStore::refresh_state`]) shares, per [`TokenKey`], a local
+//! copy, the refresh in progress and the memory of a failed refresh. So a call with a
+//! fresh token touches neither the store nor a lock beyond a brief read, and clients made
+//! per request cost no extra request to WeCom. A refresh is made by exactly one caller: one per key in the
+//! process (an in-process single flight), and one across processes when the store offers
+//! a lock ([`TokenStore::try_lock`]); the others wait and read what it stored. If the
+//! store fails, calls go on with a per-process token and the failure is logged once, not
+//! per call.
 
 use std::collections::HashMap;
 use std::fmt;
 use std::future::Future;
 use std::pin::Pin;
-use std::sync::{Arc, PoisonError, RwLock};
-use std::time::Duration;
+use std::sync::{Arc, Mutex, PoisonError, RwLock};
+use std::time::{Duration, Instant};
 
 use sha2::{Digest, Sha256};
 
@@ -41,6 +45,37 @@ pub type StoreFuture<'a, T> = Pin<Box<dyn Future<Output = Result<T>> + Send + 'a
 /// How long a caller waits, by default, for another process's refresh before fetching
 /// by itself.
 pub const DEFAULT_LOCK_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// How long a refresh lock lasts by default unless its holder renews or releases it: a
+/// holder that dies blocks the others for no longer than this. A live holder renews it
+/// every third of it while its refresh runs, however long that takes.
+pub const DEFAULT_LOCK_LEASE: Duration = Duration::from_secs(10);
+
+/// What the clients of one store share in this process: per [`TokenKey`], the local copy
+/// of the token, the refresh in progress and a failed refresh being remembered. A store
+/// whose clones share their tokens makes one with [`RefreshState::new`], keeps it, and
+/// hands out clones of it from [`TokenStore::refresh_state`]; it lives as long as the
+/// store (any clone of it) or a client using it. Its `Debug` shows nothing of the tokens.
+#[derive(Clone, Default)]
+pub struct RefreshState(Arc<cache::StoreState>);
+
+impl RefreshState {
+    /// A new state, shared with no one yet.
+    pub fn new() -> RefreshState {
+        RefreshState::default()
+    }
+
+    /// Whether `self` and `other` are the same state (clones of one).
+    pub fn same_as(&self, other: &RefreshState) -> bool {
+        Arc::ptr_eq(&self.0, &other.0)
+    }
+}
+
+impl fmt::Debug for RefreshState {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("RefreshState")
+    }
+}
 
 /// What a stored value is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -247,6 +282,10 @@ impl fmt::Debug for Lease {
 /// every lock (right for a store used by one process, which the client's in-process single
 /// flight already covers).
 ///
+/// Clients share their refreshes per key only with clients whose store answers the same
+/// [`refresh_state`](Self::refresh_state): give one store to several builders as clones
+/// of it, and have a store of your own keep a [`RefreshState`].
+///
 /// Methods return boxed futures so the trait stays object-safe. Implementations must not
 /// print token values in their `Debug` output or errors, nor put secrets in their keys
 /// (use [`TokenKey::storage_key`], which holds a fingerprint of the secret, not the secret).
@@ -299,10 +338,50 @@ pub trait TokenStore: Send + Sync + fmt::Debug {
         Box::pin(async { Ok(()) })
     }
 
+    /// Extends the lock on `key` by a whole [`lock_lease`](Self::lock_lease) if `lease`
+    /// still holds it; returns whether it does. The holder calls it every third of the
+    /// lease while its refresh runs, so that a slow issuer does not let another holder in.
+    /// The default answers `true`.
+    fn renew_lock<'a>(&'a self, _key: &'a TokenKey, _lease: &'a Lease) -> StoreFuture<'a, bool> {
+        Box::pin(async { Ok(true) })
+    }
+
+    /// How long a lock lasts unless renewed or released; `None` (the default): it needs
+    /// no renewal.
+    fn lock_lease(&self) -> Option<Duration> {
+        None
+    }
+
     /// How long a caller waits for another holder's refresh before fetching a token by
     /// itself (default [`DEFAULT_LOCK_TIMEOUT`]).
     fn lock_timeout(&self) -> Duration {
         DEFAULT_LOCK_TIMEOUT
+    }
+
+    /// What clients of this store share in this process, the same for all its clones (see
+    /// [`RefreshState`]): clients given clones of the store then refresh each key once.
+    /// `None` (the default): each client builder's store is on its own, and only the
+    /// store's lock keeps their refreshes apart.
+    ///
+    /// ```
+    /// # use wecom_api::token::*;
+    /// #[derive(Debug, Clone, Default)]
+    /// struct MyStore {
+    ///     refresh: RefreshState, // made once; clones of the store share it
+    ///     // ... the connection to where the tokens live
+    /// }
+    /// impl TokenStore for MyStore {
+    /// #   fn get<'a>(&'a self, _: &'a TokenKey) -> StoreFuture<'a, Option<Token>> { Box::pin(async { Ok(None) }) }
+    /// #   fn set<'a>(&'a self, _: &'a TokenKey, _: Token) -> StoreFuture<'a, ()> { Box::pin(async { Ok(()) }) }
+    /// #   fn invalidate<'a>(&'a self, _: &'a TokenKey, _: &'a str) -> StoreFuture<'a, ()> { Box::pin(async { Ok(()) }) }
+    ///     // get, set, invalidate ...
+    ///     fn refresh_state(&self) -> Option<RefreshState> {
+    ///         Some(self.refresh.clone())
+    ///     }
+    /// }
+    /// ```
+    fn refresh_state(&self) -> Option<RefreshState> {
+        None
     }
 }
 
@@ -325,22 +404,90 @@ impl<T: TokenStore + ?Sized> TokenStore for Arc<T> {
     fn unlock<'a>(&'a self, key: &'a TokenKey, lease: &'a Lease) -> StoreFuture<'a, ()> {
         (**self).unlock(key, lease)
     }
+    fn renew_lock<'a>(&'a self, key: &'a TokenKey, lease: &'a Lease) -> StoreFuture<'a, bool> {
+        (**self).renew_lock(key, lease)
+    }
+    fn lock_lease(&self) -> Option<Duration> {
+        (**self).lock_lease()
+    }
     fn lock_timeout(&self) -> Duration {
         (**self).lock_timeout()
     }
+    fn refresh_state(&self) -> Option<RefreshState> {
+        (**self).refresh_state()
+    }
 }
 
-/// In-process [`TokenStore`]. Clones share the same map, so one store can serve several
-/// clients.
-#[derive(Clone, Default)]
+/// In-process [`TokenStore`]. Clones share the same tokens, locks and
+/// [`RefreshState`], so one store serves several clients: give
+/// each builder a clone and they share one token (and one refresh) per key.
+///
+/// ```
+/// let store = wecom_api::MemoryTokenStore::new();
+/// let app = wecom_api::Client::builder()
+///     .corp_id("ww0123456789abcdef")
+///     .secret("app-secret")
+///     .token_store(store.clone())
+///     .build()?;
+/// // Made again, per request say: the same token, refreshed once for both.
+/// let again = wecom_api::Client::builder()
+///     .corp_id("ww0123456789abcdef")
+///     .secret("app-secret")
+///     .token_store(store.clone())
+///     .build()?;
+/// # let _ = (app, again);
+/// # Ok::<(), wecom_api::Error>(())
+/// ```
+///
+/// Its refresh lock is a lease per key, like `RedisTokenStore`'s: released only by its
+/// holder, expiring after [`with_lock_lease`](Self::with_lock_lease) unless renewed.
+#[derive(Clone)]
 pub struct MemoryTokenStore {
     map: Arc<RwLock<HashMap<TokenKey, Token>>>,
+    locks: Arc<Mutex<HashMap<TokenKey, Held>>>,
+    refresh: RefreshState,
+    lease: Duration,
+    lock_timeout: Duration,
+}
+
+/// A lock on one key: the holder's lease id and when it runs out.
+struct Held {
+    lease: Lease,
+    until: Instant,
+}
+
+/// Locks kept before expired ones are swept on the next `try_lock`.
+const LOCKS_SWEPT_ABOVE: usize = 64;
+
+impl Default for MemoryTokenStore {
+    fn default() -> Self {
+        MemoryTokenStore {
+            map: Arc::default(),
+            locks: Arc::default(),
+            refresh: RefreshState::new(),
+            lease: DEFAULT_LOCK_LEASE,
+            lock_timeout: DEFAULT_LOCK_TIMEOUT,
+        }
+    }
 }
 
 impl MemoryTokenStore {
     /// An empty store.
     pub fn new() -> Self {
         Self::default()
+    }
+
+    /// How long a refresh lock lasts unless renewed or released (default 10 s).
+    pub fn with_lock_lease(mut self, lease: Duration) -> Self {
+        self.lease = lease.max(Duration::from_millis(1));
+        self
+    }
+
+    /// How long a caller waits for another holder's refresh before fetching by itself
+    /// (default 30 s).
+    pub fn with_lock_timeout(mut self, timeout: Duration) -> Self {
+        self.lock_timeout = timeout;
+        self
     }
 
     /// Number of stored tokens (fresh or not).
@@ -354,6 +501,10 @@ impl MemoryTokenStore {
     /// Whether the store is empty.
     pub fn is_empty(&self) -> bool {
         self.len() == 0
+    }
+
+    fn locks(&self) -> std::sync::MutexGuard<'_, HashMap<TokenKey, Held>> {
+        self.locks.lock().unwrap_or_else(PoisonError::into_inner)
     }
 }
 
@@ -403,6 +554,66 @@ impl TokenStore for MemoryTokenStore {
         }
         drop(map);
         Box::pin(async move { Ok(newer) })
+    }
+
+    fn try_lock<'a>(&'a self, key: &'a TokenKey) -> StoreFuture<'a, Option<Lease>> {
+        let now = Instant::now();
+        let mut locks = self.locks();
+        if locks.len() > LOCKS_SWEPT_ABOVE {
+            locks.retain(|_, held| held.until > now);
+        }
+        let taken = match locks.get(key) {
+            Some(held) if held.until > now => None,
+            _ => {
+                let lease = Lease::random();
+                let until = instant_after(self.lease);
+                locks.insert(
+                    key.clone(),
+                    Held {
+                        lease: lease.clone(),
+                        until,
+                    },
+                );
+                Some(lease)
+            }
+        };
+        drop(locks);
+        Box::pin(async move { Ok(taken) })
+    }
+
+    fn unlock<'a>(&'a self, key: &'a TokenKey, lease: &'a Lease) -> StoreFuture<'a, ()> {
+        let mut locks = self.locks();
+        if locks.get(key).is_some_and(|held| held.lease == *lease) {
+            locks.remove(key);
+        }
+        drop(locks);
+        Box::pin(async { Ok(()) })
+    }
+
+    fn renew_lock<'a>(&'a self, key: &'a TokenKey, lease: &'a Lease) -> StoreFuture<'a, bool> {
+        let now = Instant::now();
+        let mut locks = self.locks();
+        let renewed = match locks.get_mut(key) {
+            Some(held) if held.lease == *lease && held.until > now => {
+                held.until = instant_after(self.lease);
+                true
+            }
+            _ => false,
+        };
+        drop(locks);
+        Box::pin(async move { Ok(renewed) })
+    }
+
+    fn lock_lease(&self) -> Option<Duration> {
+        Some(self.lease)
+    }
+
+    fn lock_timeout(&self) -> Duration {
+        self.lock_timeout
+    }
+
+    fn refresh_state(&self) -> Option<RefreshState> {
+        Some(self.refresh.clone())
     }
 }
 
@@ -504,10 +715,10 @@ mod tests {
             }
         }
         let k = key();
-        let plain = MemoryTokenStore::new();
-        assert!(plain.try_lock(&k).await.unwrap().is_some());
-        plain.unlock(&k, &Lease::random()).await.unwrap();
-        assert_eq!(plain.lock_timeout(), DEFAULT_LOCK_TIMEOUT);
+        assert!(Locking.renew_lock(&k, &Lease::random()).await.unwrap());
+        assert_eq!(Locking.lock_lease(), None);
+        assert!(Locking.refresh_state().is_none());
+        assert_eq!(MemoryTokenStore::new().lock_timeout(), DEFAULT_LOCK_TIMEOUT);
         // Through an Arc (what the client holds) the store's own methods are used.
         let shared: Arc<dyn TokenStore> = Arc::new(Locking);
         assert!(shared.try_lock(&k).await.unwrap().is_none());
@@ -515,6 +726,43 @@ mod tests {
         let twice = Arc::new(Arc::clone(&shared));
         assert!(twice.try_lock(&k).await.unwrap().is_none());
         assert_eq!(twice.lock_timeout(), Duration::from_millis(7));
+        assert!(twice.refresh_state().is_none());
+        // A store's state is the same behind any Arc.
+        let memory = MemoryTokenStore::new();
+        let behind = Arc::new(memory.clone()).refresh_state().unwrap();
+        assert!(behind.same_as(&memory.refresh_state().unwrap()));
+    }
+
+    #[tokio::test]
+    async fn memory_lock_is_a_lease_released_by_its_holder_only() {
+        let store = MemoryTokenStore::new().with_lock_lease(Duration::from_millis(40));
+        let clone = store.clone();
+        let (k, other) = (key(), key().with_kind(TokenKind::JsapiTicket));
+        let lease = store.try_lock(&k).await.unwrap().expect("free lock");
+        // Held, for clones too; other keys are free.
+        assert!(clone.try_lock(&k).await.unwrap().is_none());
+        assert!(clone.try_lock(&other).await.unwrap().is_some());
+        // Another lease cannot release or renew it.
+        let stranger = Lease::random();
+        clone.unlock(&k, &stranger).await.unwrap();
+        assert!(!clone.renew_lock(&k, &stranger).await.unwrap());
+        assert!(store.try_lock(&k).await.unwrap().is_none());
+        // Its holder renews it past the lease...
+        tokio::time::sleep(Duration::from_millis(25)).await;
+        assert!(store.renew_lock(&k, &lease).await.unwrap());
+        tokio::time::sleep(Duration::from_millis(25)).await;
+        assert!(store.try_lock(&k).await.unwrap().is_none());
+        // ...and releases it.
+        store.unlock(&k, &lease).await.unwrap();
+        let next = clone.try_lock(&k).await.unwrap().expect("released");
+        // A lease not renewed runs out, and then cannot be renewed.
+        tokio::time::sleep(Duration::from_millis(60)).await;
+        assert!(!clone.renew_lock(&k, &next).await.unwrap());
+        assert!(store.try_lock(&k).await.unwrap().is_some());
+        assert_eq!(store.lock_lease(), Some(Duration::from_millis(40)));
+        let state = store.refresh_state().unwrap();
+        assert!(state.same_as(&clone.refresh_state().unwrap()));
+        assert!(!state.same_as(&MemoryTokenStore::new().refresh_state().unwrap()));
     }
 
     #[test]

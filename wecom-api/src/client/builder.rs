@@ -244,7 +244,8 @@ impl ClientBuilder {
 
     /// Where access tokens and JS-SDK tickets are kept (default: a fresh
     /// [`MemoryTokenStore`]). A shared store, such as `token::RedisTokenStore` (cargo
-    /// feature `redis`), lets many processes use one token.
+    /// feature `redis`), lets many processes use one token. Builders given clones of one
+    /// store share, in this process, one refresh per token key (see [`TokenStore`]).
     pub fn token_store(mut self, store: impl TokenStore + 'static) -> Self {
         self.store = Some(Arc::new(SharedStore::new(Arc::new(store))));
         self

@@ -39,8 +39,10 @@ impl Client {
     /// is kept in the same token store under a key of its own, and is refreshed by itself
     /// when it expires or WeCom rejects it. Every corp endpoint is available on it. It
     /// shares this client's connection pool, store and settings: make one per corp and
-    /// call away, for as many corps as the suite has; making it again (per request, say) is
-    /// cheap and finds the token in the store.
+    /// call away, for as many corps as the suite has. Making it again (per request, say) is
+    /// cheap: every client of the same store in this process shares the corp's token, its
+    /// refresh and a remembered failure, so `get_corp_token` is asked once per corp,
+    /// however many clients ask at once.
     ///
     /// For a 代开发 app, the permanent code is the app's secret: build a plain corp client
     /// with `.corp_id(auth_corp_id).secret(permanent_code)` instead.

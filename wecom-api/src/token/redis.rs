@@ -7,12 +7,10 @@ use std::time::Duration;
 
 use redis::aio::{ConnectionManager, ConnectionManagerConfig};
 
-use super::{Lease, StoreFuture, Token, TokenKey, TokenStore, now_unix};
+use super::{
+    DEFAULT_LOCK_LEASE, Lease, RefreshState, StoreFuture, Token, TokenKey, TokenStore, now_unix,
+};
 use crate::error::{Error, Result};
-
-/// How long a refresh lock is held at most, by default: a holder that dies blocks the
-/// others for no longer than this.
-pub const DEFAULT_LOCK_LEASE: Duration = Duration::from_secs(10);
 
 /// Bounds on one Redis exchange, so that a Redis that is down or stuck costs a call little
 /// before the client falls back to a per-process token.
@@ -29,7 +27,6 @@ static INVALIDATE: LazyLock<redis::Script> = LazyLock::new(|| {
     )
 });
 
-/// Releases a lock only if this holder's lease still holds it.
 /// Replaces the token unless the stored one expires later (ARGV: value, expires_at).
 static SET_IF_NEWER: LazyLock<redis::Script> = LazyLock::new(|| {
     redis::Script::new(
@@ -42,10 +39,21 @@ static SET_IF_NEWER: LazyLock<redis::Script> = LazyLock::new(|| {
     )
 });
 
+/// Releases a lock only if this holder's lease still holds it.
 static UNLOCK: LazyLock<redis::Script> = LazyLock::new(|| {
     redis::Script::new(
         "if redis.call('GET', KEYS[1]) == ARGV[1] then \
            return redis.call('DEL', KEYS[1]) \
+         end \
+         return 0",
+    )
+});
+
+/// Extends a lock (ARGV: lease id, milliseconds) only if this holder's lease still holds it.
+static RENEW: LazyLock<redis::Script> = LazyLock::new(|| {
+    redis::Script::new(
+        "if redis.call('GET', KEYS[1]) == ARGV[1] then \
+           return redis.call('PEXPIRE', KEYS[1], ARGV[2]) \
          end \
          return 0",
     )
@@ -73,18 +81,22 @@ static UNLOCK: LazyLock<redis::Script> = LazyLock::new(|| {
 ///   tokens are never shared across secrets or corps.
 /// - Lock: `SET NX PX` with a random lease id, released only by its holder; it expires by
 ///   itself after the lease ([`with_lock_lease`](Self::with_lock_lease), default 10 s), so a
-///   holder that dies blocks the others no longer than that. The others poll the token key
-///   for at most [`with_lock_timeout`](Self::with_lock_timeout) (default 30 s).
+///   holder that dies blocks the others no longer than that. A live holder renews it
+///   (`PEXPIRE`, only while it still holds it) every third of the lease while its refresh
+///   runs, so a slow issuer does not let a second process fetch. The others poll the token
+///   key for at most [`with_lock_timeout`](Self::with_lock_timeout) (default 30 s).
 /// - Outages: if Redis cannot be reached, calls go on with a token of their own process,
 ///   the failure is logged once, and the connection is made again when Redis is back.
 ///
-/// Clones share one multiplexed connection. `Debug` shows the address only.
+/// Clones share one multiplexed connection and, in one process, one refresh per key: give
+/// every builder a clone of one store. `Debug` shows the address only.
 #[derive(Clone)]
 pub struct RedisTokenStore {
     conn: ConnectionManager,
     addr: String,
     lease: Duration,
     lock_timeout: Duration,
+    refresh: RefreshState,
 }
 
 impl fmt::Debug for RedisTokenStore {
@@ -122,6 +134,7 @@ impl RedisTokenStore {
             addr,
             lease: DEFAULT_LOCK_LEASE,
             lock_timeout: super::DEFAULT_LOCK_TIMEOUT,
+            refresh: RefreshState::new(),
         };
         // Connect now rather than on the first call. A failure is the clients' to report
         // (once) when they use the store.
@@ -131,8 +144,8 @@ impl RedisTokenStore {
         Ok(store)
     }
 
-    /// How long a refresh lock lasts unless released (default 10 s). Longer than a
-    /// `gettoken` takes; it bounds how long a dead holder blocks the others.
+    /// How long a refresh lock lasts unless renewed or released (default 10 s). It bounds
+    /// how long a dead holder blocks the others; a live one renews it while it refreshes.
     pub fn with_lock_lease(mut self, lease: Duration) -> Self {
         // Redis refuses a zero PX.
         self.lease = lease.max(Duration::from_millis(1));
@@ -267,7 +280,30 @@ impl TokenStore for RedisTokenStore {
         })
     }
 
+    fn renew_lock<'a>(&'a self, key: &'a TokenKey, lease: &'a Lease) -> StoreFuture<'a, bool> {
+        Box::pin(async move {
+            let ms = u64::try_from(self.lease.as_millis()).unwrap_or(u64::MAX);
+            let mut conn = self.conn.clone();
+            RENEW
+                .key(Self::lock_key(key))
+                .arg(lease.id())
+                .arg(ms)
+                .invoke_async::<i64>(&mut conn)
+                .await
+                .map(|renewed| renewed == 1)
+                .map_err(Error::token_store)
+        })
+    }
+
+    fn lock_lease(&self) -> Option<Duration> {
+        Some(self.lease)
+    }
+
     fn lock_timeout(&self) -> Duration {
         self.lock_timeout
+    }
+
+    fn refresh_state(&self) -> Option<RefreshState> {
+        Some(self.refresh.clone())
     }
 }
