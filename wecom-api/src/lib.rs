@@ -19,6 +19,8 @@ pub mod operation;
 mod paging;
 pub mod ratelimit;
 mod redact;
+#[cfg(feature = "redis")]
+mod redis_conn;
 mod retry;
 // Runtime additions to a generated group.
 #[cfg(all(feature = "robot", not(test)))]

@@ -313,9 +313,8 @@ fn first_agent_id(answer: &Value) -> Option<i64> {
 #[cfg(feature = "redis")]
 mod redis_store {
     use std::fmt;
-    use std::time::Duration;
 
-    use redis::aio::{ConnectionManager, ConnectionManagerConfig};
+    use redis::aio::ConnectionManager;
 
     use super::{Authorization, PermanentCodeStore};
     use crate::callback::DedupFuture;
@@ -340,19 +339,7 @@ mod redis_store {
     impl RedisPermanentCodes {
         /// The store on the Redis at `url`.
         pub async fn connect(url: &str) -> Result<Self> {
-            let client = redis::Client::open(url).map_err(|_| {
-                Error::invalid_argument(
-                    "redis_url",
-                    "not a Redis URL (expected redis://[user:password@]host:port[/db])",
-                )
-            })?;
-            let addr = client.get_connection_info().addr().to_string();
-            let config = ConnectionManagerConfig::new()
-                .set_connection_timeout(Some(Duration::from_secs(2)))
-                .set_response_timeout(Some(Duration::from_secs(2)))
-                .set_number_of_retries(0);
-            let conn = ConnectionManager::new_lazy_with_config(client, config)
-                .map_err(Error::token_store)?;
+            let (conn, addr) = crate::redis_conn::connect(url)?;
             Ok(RedisPermanentCodes { conn, addr })
         }
 

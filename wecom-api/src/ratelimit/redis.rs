@@ -5,15 +5,10 @@ use std::fmt;
 use std::sync::LazyLock;
 use std::time::Duration;
 
-use redis::aio::{ConnectionManager, ConnectionManagerConfig};
+use redis::aio::ConnectionManager;
 
 use super::{LimitFuture, RateLimiter, Refused, Slot};
 use crate::error::{Error, Result};
-
-/// Bounds on one Redis exchange: a Redis that is down costs a call little before the
-/// client counts in its own process.
-const CONNECT_TIMEOUT: Duration = Duration::from_secs(2);
-const RESPONSE_TIMEOUT: Duration = Duration::from_secs(2);
 
 /// A sliding log per key: a sorted set of send times (Redis's own clock, in ms, so the
 /// processes' clocks do not matter). All keys are checked before any is written, in one
@@ -86,20 +81,7 @@ impl RedisRateLimiter {
     /// Fails only if `url` is not a Redis URL; one that cannot be reached now is tried
     /// again on each call.
     pub async fn connect(url: &str) -> Result<Self> {
-        // The URL may carry a password: it is never put in the error.
-        let client = redis::Client::open(url).map_err(|_| {
-            Error::invalid_argument(
-                "redis_url",
-                "not a Redis URL (expected redis://[user:password@]host:port[/db])",
-            )
-        })?;
-        let addr = client.get_connection_info().addr().to_string();
-        let config = ConnectionManagerConfig::new()
-            .set_connection_timeout(Some(CONNECT_TIMEOUT))
-            .set_response_timeout(Some(RESPONSE_TIMEOUT))
-            .set_number_of_retries(0);
-        let conn =
-            ConnectionManager::new_lazy_with_config(client, config).map_err(Error::token_store)?;
+        let (conn, addr) = crate::redis_conn::connect(url)?;
         Ok(RedisRateLimiter { conn, addr })
     }
 }

@@ -5,17 +5,12 @@ use std::fmt;
 use std::sync::LazyLock;
 use std::time::Duration;
 
-use redis::aio::{ConnectionManager, ConnectionManagerConfig};
+use redis::aio::ConnectionManager;
 
 use super::{
     DEFAULT_LOCK_LEASE, Lease, RefreshState, StoreFuture, Token, TokenKey, TokenStore, now_unix,
 };
 use crate::error::{Error, Result};
-
-/// Bounds on one Redis exchange, so that a Redis that is down or stuck costs a call little
-/// before the client falls back to a per-process token.
-const CONNECT_TIMEOUT: Duration = Duration::from_secs(2);
-const RESPONSE_TIMEOUT: Duration = Duration::from_secs(2);
 
 /// Deletes a token only if it still holds the value that failed.
 static INVALIDATE: LazyLock<redis::Script> = LazyLock::new(|| {
@@ -115,20 +110,7 @@ impl RedisTokenStore {
     /// Fails only if `url` is not a Redis URL. A Redis that cannot be reached now is not
     /// an error: calls then use per-process tokens until it can be.
     pub async fn connect(url: &str) -> Result<Self> {
-        // The URL may carry a password: it is never put in the error.
-        let client = redis::Client::open(url).map_err(|_| {
-            Error::invalid_argument(
-                "redis_url",
-                "not a Redis URL (expected redis://[user:password@]host:port[/db])",
-            )
-        })?;
-        let addr = client.get_connection_info().addr().to_string();
-        let config = ConnectionManagerConfig::new()
-            .set_connection_timeout(Some(CONNECT_TIMEOUT))
-            .set_response_timeout(Some(RESPONSE_TIMEOUT))
-            .set_number_of_retries(0);
-        let conn =
-            ConnectionManager::new_lazy_with_config(client, config).map_err(Error::token_store)?;
+        let (conn, addr) = crate::redis_conn::connect(url)?;
         let store = RedisTokenStore {
             conn,
             addr,
