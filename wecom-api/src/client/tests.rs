@@ -75,7 +75,7 @@ struct User {
 }
 
 impl crate::de::Decode for User {
-    fn decode(value: serde_json::Value) -> std::result::Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> std::result::Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(User {
             userid: fields.required("userid")?,
@@ -194,7 +194,7 @@ struct Uploaded {
 }
 
 impl crate::de::Decode for Uploaded {
-    fn decode(value: serde_json::Value) -> std::result::Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> std::result::Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Uploaded {
             media_id: fields.required("media_id")?,

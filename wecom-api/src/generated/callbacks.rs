@@ -70,7 +70,7 @@ pub struct ApprovalApplyer {
     pub extra: Fields,
 }
 impl crate::de::Decode for ApprovalApplyer {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             user_id: fields.optional("UserId")?,
@@ -97,7 +97,7 @@ pub struct ApprovalUser {
     pub extra: Fields,
 }
 impl crate::de::Decode for ApprovalUser {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             user_id: fields.optional("UserId")?,
@@ -123,7 +123,7 @@ pub struct AuthUserInfo {
     pub extra: Fields,
 }
 impl crate::de::Decode for AuthUserInfo {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             user_id: fields.optional("UserId")?,
@@ -158,7 +158,7 @@ pub struct BatchJob {
     pub extra: Fields,
 }
 impl crate::de::Decode for BatchJob {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             job_id: fields.optional("JobId")?,
@@ -187,7 +187,7 @@ pub struct ChatArchiveApi {
     pub extra: Fields,
 }
 impl crate::de::Decode for ChatArchiveApi {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             edition: fields.optional("Edition")?,
@@ -225,7 +225,7 @@ pub struct ContactExtAttr {
     pub extra: Fields,
 }
 impl crate::de::Decode for ContactExtAttr {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             name: fields.optional("Name")?,
@@ -255,7 +255,7 @@ pub struct ContactExtAttrText {
     pub extra: Fields,
 }
 impl crate::de::Decode for ContactExtAttrText {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             value: fields.optional("Value")?,
@@ -284,7 +284,7 @@ pub struct ContactExtAttrWeb {
     pub extra: Fields,
 }
 impl crate::de::Decode for ContactExtAttrWeb {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             title: fields.optional("Title")?,
@@ -314,7 +314,7 @@ pub struct ContactSync {
     pub extra: Fields,
 }
 impl crate::de::Decode for ContactSync {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             access_token: fields.optional("AccessToken")?,
@@ -356,7 +356,7 @@ pub struct LicenseAccount {
     pub extra: Fields,
 }
 impl crate::de::Decode for LicenseAccount {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             active_code: fields.optional("ActiveCode")?,
@@ -396,7 +396,7 @@ pub struct NewsArticle {
     pub extra: Fields,
 }
 impl crate::de::Decode for NewsArticle {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             title: fields.optional("Title")?,
@@ -466,7 +466,7 @@ pub struct OpenApprovalInfo {
     pub extra: Fields,
 }
 impl crate::de::Decode for OpenApprovalInfo {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             third_no: fields.optional("ThirdNo")?,
@@ -532,7 +532,7 @@ pub struct OpenApprovalItem {
     pub extra: Fields,
 }
 impl crate::de::Decode for OpenApprovalItem {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             item_name: fields.optional("ItemName")?,
@@ -578,7 +578,7 @@ pub struct OpenApprovalNode {
     pub extra: Fields,
 }
 impl crate::de::Decode for OpenApprovalNode {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             node_status: fields.optional("NodeStatus")?,
@@ -619,7 +619,7 @@ pub struct OpenApprovalNotifyNode {
     pub extra: Fields,
 }
 impl crate::de::Decode for OpenApprovalNotifyNode {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             item_name: fields.optional("ItemName")?,
@@ -649,7 +649,7 @@ pub struct PicItem {
     pub extra: Fields,
 }
 impl crate::de::Decode for PicItem {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             pic_md5_sum: fields.optional("PicMd5Sum")?,
@@ -675,7 +675,7 @@ pub struct ReplyButton {
     pub extra: Fields,
 }
 impl crate::de::Decode for ReplyButton {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             replace_name: fields.optional("ReplaceName")?,
@@ -701,7 +701,7 @@ pub struct ReplyMedia {
     pub extra: Fields,
 }
 impl crate::de::Decode for ReplyMedia {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             media_id: fields.optional("MediaId")?,
@@ -733,7 +733,7 @@ pub struct ReplyVideo {
     pub extra: Fields,
 }
 impl crate::de::Decode for ReplyVideo {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             media_id: fields.optional("MediaId")?,
@@ -764,7 +764,7 @@ pub struct ScanCodeInfo {
     pub extra: Fields,
 }
 impl crate::de::Decode for ScanCodeInfo {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             scan_type: fields.optional("ScanType")?,
@@ -805,7 +805,7 @@ pub struct SelectedItem {
     pub extra: Fields,
 }
 impl crate::de::Decode for SelectedItem {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             question_key: fields.optional("QuestionKey")?,
@@ -853,7 +853,7 @@ pub struct SendLocationInfo {
     pub extra: Fields,
 }
 impl crate::de::Decode for SendLocationInfo {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             location_x: fields.optional("Location_X")?,
@@ -890,7 +890,7 @@ pub struct SendPicsInfo {
     pub extra: Fields,
 }
 impl crate::de::Decode for SendPicsInfo {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             count: fields.optional("Count")?,
@@ -929,7 +929,7 @@ pub struct SysApprovalComment {
     pub extra: Fields,
 }
 impl crate::de::Decode for SysApprovalComment {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             comment_user_info: crate::callback::de::object(
@@ -974,7 +974,7 @@ pub struct SysApprovalDetail {
     pub extra: Fields,
 }
 impl crate::de::Decode for SysApprovalDetail {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             approver: crate::callback::de::object(&mut fields, "Approver")?,
@@ -1034,7 +1034,7 @@ pub struct SysApprovalInfo {
     pub extra: Fields,
 }
 impl crate::de::Decode for SysApprovalInfo {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             sp_no: fields.optional("SpNo")?,
@@ -1079,7 +1079,7 @@ pub struct SysApprovalNode {
     pub extra: Fields,
 }
 impl crate::de::Decode for SysApprovalNode {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             node_type: fields.optional("NodeType")?,
@@ -1108,7 +1108,7 @@ pub struct SysApprovalProcess {
     pub extra: Fields,
 }
 impl crate::de::Decode for SysApprovalProcess {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             node_list: crate::callback::de::list(&mut fields, "NodeList")?,
@@ -1140,7 +1140,7 @@ pub struct SysApprovalRecord {
     pub extra: Fields,
 }
 impl crate::de::Decode for SysApprovalRecord {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             sp_status: fields.optional("SpStatus")?,
@@ -1180,7 +1180,7 @@ pub struct SysApprovalSubNode {
     pub extra: Fields,
 }
 impl crate::de::Decode for SysApprovalSubNode {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             user_info: crate::callback::de::object(&mut fields, "UserInfo")?,
@@ -1228,7 +1228,7 @@ pub struct TextMessage {
     pub extra: Fields,
 }
 impl crate::de::Decode for TextMessage {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             to_user_name: fields.optional("ToUserName")?,
@@ -1281,7 +1281,7 @@ pub struct ImageMessage {
     pub extra: Fields,
 }
 impl crate::de::Decode for ImageMessage {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             to_user_name: fields.optional("ToUserName")?,
@@ -1335,7 +1335,7 @@ pub struct VoiceMessage {
     pub extra: Fields,
 }
 impl crate::de::Decode for VoiceMessage {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             to_user_name: fields.optional("ToUserName")?,
@@ -1389,7 +1389,7 @@ pub struct VideoMessage {
     pub extra: Fields,
 }
 impl crate::de::Decode for VideoMessage {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             to_user_name: fields.optional("ToUserName")?,
@@ -1452,7 +1452,7 @@ pub struct LocationMessage {
     pub extra: Fields,
 }
 impl crate::de::Decode for LocationMessage {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             to_user_name: fields.optional("ToUserName")?,
@@ -1515,7 +1515,7 @@ pub struct LinkMessage {
     pub extra: Fields,
 }
 impl crate::de::Decode for LinkMessage {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             to_user_name: fields.optional("ToUserName")?,
@@ -1562,7 +1562,7 @@ pub struct TextReply {
     pub extra: Fields,
 }
 impl crate::de::Decode for TextReply {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             to_user_name: fields.optional("ToUserName")?,
@@ -1604,7 +1604,7 @@ pub struct ImageReply {
     pub extra: Fields,
 }
 impl crate::de::Decode for ImageReply {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             to_user_name: fields.optional("ToUserName")?,
@@ -1646,7 +1646,7 @@ pub struct VoiceReply {
     pub extra: Fields,
 }
 impl crate::de::Decode for VoiceReply {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             to_user_name: fields.optional("ToUserName")?,
@@ -1688,7 +1688,7 @@ pub struct VideoReply {
     pub extra: Fields,
 }
 impl crate::de::Decode for VideoReply {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             to_user_name: fields.optional("ToUserName")?,
@@ -1737,7 +1737,7 @@ pub struct NewsReply {
     pub extra: Fields,
 }
 impl crate::de::Decode for NewsReply {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             to_user_name: fields.optional("ToUserName")?,
@@ -1784,7 +1784,7 @@ pub struct UpdateButtonReply {
     pub extra: Fields,
 }
 impl crate::de::Decode for UpdateButtonReply {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             to_user_name: fields.optional("ToUserName")?,
@@ -1829,7 +1829,7 @@ pub struct SubscribeEvent {
     pub extra: Fields,
 }
 impl crate::de::Decode for SubscribeEvent {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             to_user_name: fields.optional("ToUserName")?,
@@ -1875,7 +1875,7 @@ pub struct UnsubscribeEvent {
     pub extra: Fields,
 }
 impl crate::de::Decode for UnsubscribeEvent {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             to_user_name: fields.optional("ToUserName")?,
@@ -1924,7 +1924,7 @@ pub struct EnterAgentEvent {
     pub extra: Fields,
 }
 impl crate::de::Decode for EnterAgentEvent {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             to_user_name: fields.optional("ToUserName")?,
@@ -1983,7 +1983,7 @@ pub struct LocationEvent {
     pub extra: Fields,
 }
 impl crate::de::Decode for LocationEvent {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             to_user_name: fields.optional("ToUserName")?,
@@ -2036,7 +2036,7 @@ pub struct BatchJobResultEvent {
     pub extra: Fields,
 }
 impl crate::de::Decode for BatchJobResultEvent {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             to_user_name: fields.optional("ToUserName")?,
@@ -2162,7 +2162,7 @@ pub struct ChangeContactCreateUser {
     pub extra: Fields,
 }
 impl crate::de::Decode for ChangeContactCreateUser {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             to_user_name: fields.optional("ToUserName")?,
@@ -2312,7 +2312,7 @@ pub struct ChangeContactUpdateUser {
     pub extra: Fields,
 }
 impl crate::de::Decode for ChangeContactUpdateUser {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             to_user_name: fields.optional("ToUserName")?,
@@ -2401,7 +2401,7 @@ pub struct ChangeContactDeleteUser {
     pub extra: Fields,
 }
 impl crate::de::Decode for ChangeContactDeleteUser {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             to_user_name: fields.optional("ToUserName")?,
@@ -2480,7 +2480,7 @@ pub struct ChangeContactCreateParty {
     pub extra: Fields,
 }
 impl crate::de::Decode for ChangeContactCreateParty {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             to_user_name: fields.optional("ToUserName")?,
@@ -2562,7 +2562,7 @@ pub struct ChangeContactUpdateParty {
     pub extra: Fields,
 }
 impl crate::de::Decode for ChangeContactUpdateParty {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             to_user_name: fields.optional("ToUserName")?,
@@ -2644,7 +2644,7 @@ pub struct ChangeContactDeleteParty {
     pub extra: Fields,
 }
 impl crate::de::Decode for ChangeContactDeleteParty {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             to_user_name: fields.optional("ToUserName")?,
@@ -2729,7 +2729,7 @@ pub struct ChangeContactUpdateTag {
     pub extra: Fields,
 }
 impl crate::de::Decode for ChangeContactUpdateTag {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             to_user_name: fields.optional("ToUserName")?,
@@ -2788,7 +2788,7 @@ pub struct ClickEvent {
     pub extra: Fields,
 }
 impl crate::de::Decode for ClickEvent {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             to_user_name: fields.optional("ToUserName")?,
@@ -2838,7 +2838,7 @@ pub struct ViewEvent {
     pub extra: Fields,
 }
 impl crate::de::Decode for ViewEvent {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             to_user_name: fields.optional("ToUserName")?,
@@ -2891,7 +2891,7 @@ pub struct ScancodePushEvent {
     pub extra: Fields,
 }
 impl crate::de::Decode for ScancodePushEvent {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             to_user_name: fields.optional("ToUserName")?,
@@ -2945,7 +2945,7 @@ pub struct ScancodeWaitmsgEvent {
     pub extra: Fields,
 }
 impl crate::de::Decode for ScancodeWaitmsgEvent {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             to_user_name: fields.optional("ToUserName")?,
@@ -2999,7 +2999,7 @@ pub struct PicSysphotoEvent {
     pub extra: Fields,
 }
 impl crate::de::Decode for PicSysphotoEvent {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             to_user_name: fields.optional("ToUserName")?,
@@ -3053,7 +3053,7 @@ pub struct PicPhotoOrAlbumEvent {
     pub extra: Fields,
 }
 impl crate::de::Decode for PicPhotoOrAlbumEvent {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             to_user_name: fields.optional("ToUserName")?,
@@ -3107,7 +3107,7 @@ pub struct PicWeixinEvent {
     pub extra: Fields,
 }
 impl crate::de::Decode for PicWeixinEvent {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             to_user_name: fields.optional("ToUserName")?,
@@ -3164,7 +3164,7 @@ pub struct LocationSelectEvent {
     pub extra: Fields,
 }
 impl crate::de::Decode for LocationSelectEvent {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             to_user_name: fields.optional("ToUserName")?,
@@ -3219,7 +3219,7 @@ pub struct OpenApprovalChangeEvent {
     pub extra: Fields,
 }
 impl crate::de::Decode for OpenApprovalChangeEvent {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             to_user_name: fields.optional("ToUserName")?,
@@ -3269,7 +3269,7 @@ pub struct SysApprovalChangeEvent {
     pub extra: Fields,
 }
 impl crate::de::Decode for SysApprovalChangeEvent {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             to_user_name: fields.optional("ToUserName")?,
@@ -3322,7 +3322,7 @@ pub struct TaskcardClickEvent {
     pub extra: Fields,
 }
 impl crate::de::Decode for TaskcardClickEvent {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             to_user_name: fields.optional("ToUserName")?,
@@ -3389,7 +3389,7 @@ pub struct TemplateCardEvent {
     pub extra: Fields,
 }
 impl crate::de::Decode for TemplateCardEvent {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             to_user_name: fields.optional("ToUserName")?,
@@ -3456,7 +3456,7 @@ pub struct TemplateCardMenuEvent {
     pub extra: Fields,
 }
 impl crate::de::Decode for TemplateCardMenuEvent {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             to_user_name: fields.optional("ToUserName")?,
@@ -3539,7 +3539,7 @@ pub struct ChangeExternalContactAddExternalContact {
     pub extra: Fields,
 }
 impl crate::de::Decode for ChangeExternalContactAddExternalContact {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             to_user_name: fields.optional("ToUserName")?,
@@ -3629,7 +3629,7 @@ pub struct ChangeExternalContactEditExternalContact {
     pub extra: Fields,
 }
 impl crate::de::Decode for ChangeExternalContactEditExternalContact {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             to_user_name: fields.optional("ToUserName")?,
@@ -3719,7 +3719,7 @@ pub struct ChangeExternalContactAddHalfExternalContact {
     pub extra: Fields,
 }
 impl crate::de::Decode for ChangeExternalContactAddHalfExternalContact {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             to_user_name: fields.optional("ToUserName")?,
@@ -3809,7 +3809,7 @@ pub struct ChangeExternalContactDelExternalContact {
     pub extra: Fields,
 }
 impl crate::de::Decode for ChangeExternalContactDelExternalContact {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             to_user_name: fields.optional("ToUserName")?,
@@ -3899,7 +3899,7 @@ pub struct ChangeExternalContactDelFollowUser {
     pub extra: Fields,
 }
 impl crate::de::Decode for ChangeExternalContactDelFollowUser {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             to_user_name: fields.optional("ToUserName")?,
@@ -3989,7 +3989,7 @@ pub struct ChangeExternalContactTransferFail {
     pub extra: Fields,
 }
 impl crate::de::Decode for ChangeExternalContactTransferFail {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             to_user_name: fields.optional("ToUserName")?,
@@ -4079,7 +4079,7 @@ pub struct ChangeExternalContactMsgAuditApproved {
     pub extra: Fields,
 }
 impl crate::de::Decode for ChangeExternalContactMsgAuditApproved {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             to_user_name: fields.optional("ToUserName")?,
@@ -4179,7 +4179,7 @@ pub struct ChangeExternalChatCreate {
     pub extra: Fields,
 }
 impl crate::de::Decode for ChangeExternalChatCreate {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             to_user_name: fields.optional("ToUserName")?,
@@ -4285,7 +4285,7 @@ pub struct ChangeExternalChatUpdate {
     pub extra: Fields,
 }
 impl crate::de::Decode for ChangeExternalChatUpdate {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             to_user_name: fields.optional("ToUserName")?,
@@ -4391,7 +4391,7 @@ pub struct ChangeExternalChatDismiss {
     pub extra: Fields,
 }
 impl crate::de::Decode for ChangeExternalChatDismiss {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             to_user_name: fields.optional("ToUserName")?,
@@ -4478,7 +4478,7 @@ pub struct ChangeExternalTagCreate {
     pub extra: Fields,
 }
 impl crate::de::Decode for ChangeExternalTagCreate {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             to_user_name: fields.optional("ToUserName")?,
@@ -4556,7 +4556,7 @@ pub struct ChangeExternalTagUpdate {
     pub extra: Fields,
 }
 impl crate::de::Decode for ChangeExternalTagUpdate {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             to_user_name: fields.optional("ToUserName")?,
@@ -4634,7 +4634,7 @@ pub struct ChangeExternalTagDelete {
     pub extra: Fields,
 }
 impl crate::de::Decode for ChangeExternalTagDelete {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             to_user_name: fields.optional("ToUserName")?,
@@ -4712,7 +4712,7 @@ pub struct ChangeExternalTagShuffle {
     pub extra: Fields,
 }
 impl crate::de::Decode for ChangeExternalTagShuffle {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             to_user_name: fields.optional("ToUserName")?,
@@ -4772,7 +4772,7 @@ pub struct KfMsgOrEvent {
     pub extra: Fields,
 }
 impl crate::de::Decode for KfMsgOrEvent {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             to_user_name: fields.optional("ToUserName")?,
@@ -4826,7 +4826,7 @@ pub struct KfAccountAuthChangeEvent {
     pub extra: Fields,
 }
 impl crate::de::Decode for KfAccountAuthChangeEvent {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             to_user_name: fields.optional("ToUserName")?,
@@ -4880,7 +4880,7 @@ pub struct FinishVipAccountApprovalEvent {
     pub extra: Fields,
 }
 impl crate::de::Decode for FinishVipAccountApprovalEvent {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             to_user_name: fields.optional("ToUserName")?,
@@ -4937,7 +4937,7 @@ pub struct SubmitVipAccountApprovalEvent {
     pub extra: Fields,
 }
 impl crate::de::Decode for SubmitVipAccountApprovalEvent {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             to_user_name: fields.optional("ToUserName")?,
@@ -4989,7 +4989,7 @@ pub struct SwitchWorkbenchModeEvent {
     pub extra: Fields,
 }
 impl crate::de::Decode for SwitchWorkbenchModeEvent {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             to_user_name: fields.optional("ToUserName")?,
@@ -5056,7 +5056,7 @@ pub struct ChangeChainEvent {
     pub extra: Fields,
 }
 impl crate::de::Decode for ChangeChainEvent {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             to_user_name: fields.optional("ToUserName")?,
@@ -5120,7 +5120,7 @@ pub struct AddDeviceEvent {
     pub extra: Fields,
 }
 impl crate::de::Decode for AddDeviceEvent {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             suite_id: fields.optional("SuiteId")?,
@@ -5171,7 +5171,7 @@ pub struct ConnectInfoEvent {
     pub extra: Fields,
 }
 impl crate::de::Decode for ConnectInfoEvent {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             suite_id: fields.optional("SuiteId")?,
@@ -5218,7 +5218,7 @@ pub struct DelDeviceEvent {
     pub extra: Fields,
 }
 impl crate::de::Decode for DelDeviceEvent {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             suite_id: fields.optional("SuiteId")?,
@@ -5264,7 +5264,7 @@ pub struct DeviceFeatureChangeEvent {
     pub extra: Fields,
 }
 impl crate::de::Decode for DeviceFeatureChangeEvent {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             suite_id: fields.optional("SuiteId")?,
@@ -5316,7 +5316,7 @@ pub struct DisconnectInfoEvent {
     pub extra: Fields,
 }
 impl crate::de::Decode for DisconnectInfoEvent {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             suite_id: fields.optional("SuiteId")?,
@@ -5370,7 +5370,7 @@ pub struct ErrorReportEvent {
     pub extra: Fields,
 }
 impl crate::de::Decode for ErrorReportEvent {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             suite_id: fields.optional("SuiteId")?,
@@ -5421,7 +5421,7 @@ pub struct FetchLogFinishEvent {
     pub extra: Fields,
 }
 impl crate::de::Decode for FetchLogFinishEvent {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             suite_id: fields.optional("SuiteId")?,
@@ -5471,7 +5471,7 @@ pub struct RemarkDeviceNameEvent {
     pub extra: Fields,
 }
 impl crate::de::Decode for RemarkDeviceNameEvent {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             suite_id: fields.optional("SuiteId")?,
@@ -5515,7 +5515,7 @@ pub struct DeviceDataAuthChangeEvent {
     pub extra: Fields,
 }
 impl crate::de::Decode for DeviceDataAuthChangeEvent {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             suite_id: fields.optional("SuiteId")?,
@@ -5566,7 +5566,7 @@ pub struct AppEmailChangeEvent {
     pub extra: Fields,
 }
 impl crate::de::Decode for AppEmailChangeEvent {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             to_user_name: fields.optional("ToUserName")?,
@@ -5617,7 +5617,7 @@ pub struct AutoActivateEvent {
     pub extra: Fields,
 }
 impl crate::de::Decode for AutoActivateEvent {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             suite_id: fields.optional("SuiteId")?,
@@ -5667,7 +5667,7 @@ pub struct LicensePaySuccessEvent {
     pub extra: Fields,
 }
 impl crate::de::Decode for LicensePaySuccessEvent {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             suite_id: fields.optional("SuiteId")?,
@@ -5717,7 +5717,7 @@ pub struct LicenseRefundEvent {
     pub extra: Fields,
 }
 impl crate::de::Decode for LicenseRefundEvent {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             suite_id: fields.optional("SuiteId")?,
@@ -5764,7 +5764,7 @@ pub struct UnlicensedNotifyEvent {
     pub extra: Fields,
 }
 impl crate::de::Decode for UnlicensedNotifyEvent {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             to_user_name: fields.optional("ToUserName")?,
@@ -5816,7 +5816,7 @@ pub struct LivingStatusChangeEvent {
     pub extra: Fields,
 }
 impl crate::de::Decode for LivingStatusChangeEvent {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             to_user_name: fields.optional("ToUserName")?,
@@ -5867,7 +5867,7 @@ pub struct UploadMediaJobFinishEvent {
     pub extra: Fields,
 }
 impl crate::de::Decode for UploadMediaJobFinishEvent {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             to_user_name: fields.optional("ToUserName")?,
@@ -5920,7 +5920,7 @@ pub struct MeetingChangeEvent {
     pub extra: Fields,
 }
 impl crate::de::Decode for MeetingChangeEvent {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             to_user_name: fields.optional("ToUserName")?,
@@ -5974,7 +5974,7 @@ pub struct MeetingStatisticsEvent {
     pub extra: Fields,
 }
 impl crate::de::Decode for MeetingStatisticsEvent {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             to_user_name: fields.optional("ToUserName")?,
@@ -6025,7 +6025,7 @@ pub struct DeleteCalendarEvent {
     pub extra: Fields,
 }
 impl crate::de::Decode for DeleteCalendarEvent {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             to_user_name: fields.optional("ToUserName")?,
@@ -6075,7 +6075,7 @@ pub struct ModifyCalendarEvent {
     pub extra: Fields,
 }
 impl crate::de::Decode for ModifyCalendarEvent {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             to_user_name: fields.optional("ToUserName")?,
@@ -6128,7 +6128,7 @@ pub struct AddScheduleEvent {
     pub extra: Fields,
 }
 impl crate::de::Decode for AddScheduleEvent {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             to_user_name: fields.optional("ToUserName")?,
@@ -6182,7 +6182,7 @@ pub struct ModifyScheduleEvent {
     pub extra: Fields,
 }
 impl crate::de::Decode for ModifyScheduleEvent {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             to_user_name: fields.optional("ToUserName")?,
@@ -6236,7 +6236,7 @@ pub struct DeleteScheduleEvent {
     pub extra: Fields,
 }
 impl crate::de::Decode for DeleteScheduleEvent {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             to_user_name: fields.optional("ToUserName")?,
@@ -6293,7 +6293,7 @@ pub struct BookMeetingRoomEvent {
     pub extra: Fields,
 }
 impl crate::de::Decode for BookMeetingRoomEvent {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             to_user_name: fields.optional("ToUserName")?,
@@ -6351,7 +6351,7 @@ pub struct CancelMeetingRoomEvent {
     pub extra: Fields,
 }
 impl crate::de::Decode for CancelMeetingRoomEvent {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             to_user_name: fields.optional("ToUserName")?,
@@ -6406,7 +6406,7 @@ pub struct ChangeSchoolContactCreateStudent {
     pub extra: Fields,
 }
 impl crate::de::Decode for ChangeSchoolContactCreateStudent {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             to_user_name: fields.optional("ToUserName")?,
@@ -6460,7 +6460,7 @@ pub struct ChangeSchoolContactUpdateStudent {
     pub extra: Fields,
 }
 impl crate::de::Decode for ChangeSchoolContactUpdateStudent {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             to_user_name: fields.optional("ToUserName")?,
@@ -6514,7 +6514,7 @@ pub struct ChangeSchoolContactDeleteStudent {
     pub extra: Fields,
 }
 impl crate::de::Decode for ChangeSchoolContactDeleteStudent {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             to_user_name: fields.optional("ToUserName")?,
@@ -6568,7 +6568,7 @@ pub struct ChangeSchoolContactCreateParent {
     pub extra: Fields,
 }
 impl crate::de::Decode for ChangeSchoolContactCreateParent {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             to_user_name: fields.optional("ToUserName")?,
@@ -6622,7 +6622,7 @@ pub struct ChangeSchoolContactUpdateParent {
     pub extra: Fields,
 }
 impl crate::de::Decode for ChangeSchoolContactUpdateParent {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             to_user_name: fields.optional("ToUserName")?,
@@ -6676,7 +6676,7 @@ pub struct ChangeSchoolContactDeleteParent {
     pub extra: Fields,
 }
 impl crate::de::Decode for ChangeSchoolContactDeleteParent {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             to_user_name: fields.optional("ToUserName")?,
@@ -6730,7 +6730,7 @@ pub struct ChangeSchoolContactSubscribe {
     pub extra: Fields,
 }
 impl crate::de::Decode for ChangeSchoolContactSubscribe {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             to_user_name: fields.optional("ToUserName")?,
@@ -6784,7 +6784,7 @@ pub struct ChangeSchoolContactCreateDepartment {
     pub extra: Fields,
 }
 impl crate::de::Decode for ChangeSchoolContactCreateDepartment {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             to_user_name: fields.optional("ToUserName")?,
@@ -6838,7 +6838,7 @@ pub struct ChangeSchoolContactUpdateDepartment {
     pub extra: Fields,
 }
 impl crate::de::Decode for ChangeSchoolContactUpdateDepartment {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             to_user_name: fields.optional("ToUserName")?,
@@ -6892,7 +6892,7 @@ pub struct ChangeSchoolContactDeleteDepartment {
     pub extra: Fields,
 }
 impl crate::de::Decode for ChangeSchoolContactDeleteDepartment {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             to_user_name: fields.optional("ToUserName")?,
@@ -6943,7 +6943,7 @@ pub struct SecurityEvent {
     pub extra: Fields,
 }
 impl crate::de::Decode for SecurityEvent {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             to_user_name: fields.optional("ToUserName")?,
@@ -6987,7 +6987,7 @@ pub struct AgreeExternalUseridMigrationEvent {
     pub extra: Fields,
 }
 impl crate::de::Decode for AgreeExternalUseridMigrationEvent {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             suite_id: fields.optional("SuiteId")?,
@@ -7029,7 +7029,7 @@ pub struct ApproveSpecialAuthEvent {
     pub extra: Fields,
 }
 impl crate::de::Decode for ApproveSpecialAuthEvent {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             suite_id: fields.optional("SuiteId")?,
@@ -7068,7 +7068,7 @@ pub struct CancelAuthEvent {
     pub extra: Fields,
 }
 impl crate::de::Decode for CancelAuthEvent {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             suite_id: fields.optional("SuiteId")?,
@@ -7109,7 +7109,7 @@ pub struct ChangeAuthEvent {
     pub extra: Fields,
 }
 impl crate::de::Decode for ChangeAuthEvent {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             suite_id: fields.optional("SuiteId")?,
@@ -7154,7 +7154,7 @@ pub struct CreateAuthEvent {
     pub extra: Fields,
 }
 impl crate::de::Decode for CreateAuthEvent {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             suite_id: fields.optional("SuiteId")?,
@@ -7197,7 +7197,7 @@ pub struct ResetPermanentCodeEvent {
     pub extra: Fields,
 }
 impl crate::de::Decode for ResetPermanentCodeEvent {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             suite_id: fields.optional("SuiteId")?,
@@ -7242,7 +7242,7 @@ pub struct ChangeAppAdminEvent {
     pub extra: Fields,
 }
 impl crate::de::Decode for ChangeAppAdminEvent {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             to_user_name: fields.optional("ToUserName")?,
@@ -7291,7 +7291,7 @@ pub struct AdvancedApiExpiredEvent {
     pub extra: Fields,
 }
 impl crate::de::Decode for AdvancedApiExpiredEvent {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             suite_id: fields.optional("SuiteId")?,
@@ -7341,7 +7341,7 @@ pub struct AdvancedApiTrialExpiredEvent {
     pub extra: Fields,
 }
 impl crate::de::Decode for AdvancedApiTrialExpiredEvent {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             suite_id: fields.optional("SuiteId")?,
@@ -7390,7 +7390,7 @@ pub struct ChatArchiveAuditApprovedSingleEvent {
     pub extra: Fields,
 }
 impl crate::de::Decode for ChatArchiveAuditApprovedSingleEvent {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             suite_id: fields.optional("SuiteId")?,
@@ -7434,7 +7434,7 @@ pub struct ChatArchiveExportFinishedEvent {
     pub extra: Fields,
 }
 impl crate::de::Decode for ChatArchiveExportFinishedEvent {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             suite_id: fields.optional("SuiteId")?,
@@ -7476,7 +7476,7 @@ pub struct ConversationNewMessageEvent {
     pub extra: Fields,
 }
 impl crate::de::Decode for ConversationNewMessageEvent {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             suite_id: fields.optional("SuiteId")?,
@@ -7518,7 +7518,7 @@ pub struct HitKeywordEvent {
     pub extra: Fields,
 }
 impl crate::de::Decode for HitKeywordEvent {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             suite_id: fields.optional("SuiteId")?,
@@ -7557,7 +7557,7 @@ pub struct CorpArchAuthEvent {
     pub extra: Fields,
 }
 impl crate::de::Decode for CorpArchAuthEvent {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             suite_id: fields.optional("SuiteId")?,
@@ -7610,7 +7610,7 @@ pub struct EnterRegisterPackageEvent {
     pub extra: Fields,
 }
 impl crate::de::Decode for EnterRegisterPackageEvent {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             suite_id: fields.optional("SuiteId")?,
@@ -7656,7 +7656,7 @@ pub struct ChangeEditionEvent {
     pub extra: Fields,
 }
 impl crate::de::Decode for ChangeEditionEvent {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             suite_id: fields.optional("SuiteId")?,
@@ -7704,7 +7704,7 @@ pub struct ChangeOrderEvent {
     pub extra: Fields,
 }
 impl crate::de::Decode for ChangeOrderEvent {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             suite_id: fields.optional("SuiteId")?,
@@ -7754,7 +7754,7 @@ pub struct OpenOrderEvent {
     pub extra: Fields,
 }
 impl crate::de::Decode for OpenOrderEvent {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             suite_id: fields.optional("SuiteId")?,
@@ -7801,7 +7801,7 @@ pub struct PayForAppSuccessEvent {
     pub extra: Fields,
 }
 impl crate::de::Decode for PayForAppSuccessEvent {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             suite_id: fields.optional("SuiteId")?,
@@ -7847,7 +7847,7 @@ pub struct RefundEvent {
     pub extra: Fields,
 }
 impl crate::de::Decode for RefundEvent {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             suite_id: fields.optional("SuiteId")?,
@@ -7905,7 +7905,7 @@ pub struct RegisterCorpEvent {
     pub extra: Fields,
 }
 impl crate::de::Decode for RegisterCorpEvent {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             suite_id: fields.optional("SuiteId")?,
@@ -7978,7 +7978,7 @@ pub struct ShareAgentChangeEvent {
     pub extra: Fields,
 }
 impl crate::de::Decode for ShareAgentChangeEvent {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             to_user_name: fields.optional("ToUserName")?,
@@ -8037,7 +8037,7 @@ pub struct ProgramNotifyEvent {
     pub extra: Fields,
 }
 impl crate::de::Decode for ProgramNotifyEvent {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             to_user_name: fields.optional("ToUserName")?,
@@ -8082,7 +8082,7 @@ pub struct SuiteTicketEvent {
     pub extra: Fields,
 }
 impl crate::de::Decode for SuiteTicketEvent {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             suite_id: fields.optional("SuiteId")?,
@@ -8136,7 +8136,7 @@ pub struct DocChangeEvent {
     pub extra: Fields,
 }
 impl crate::de::Decode for DocChangeEvent {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             to_user_name: fields.optional("ToUserName")?,
@@ -8200,7 +8200,7 @@ pub struct SmartSheetChangeEvent {
     pub extra: Fields,
 }
 impl crate::de::Decode for SmartSheetChangeEvent {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             to_user_name: fields.optional("ToUserName")?,
@@ -8257,7 +8257,7 @@ pub struct WedriveFileChangeEvent {
     pub extra: Fields,
 }
 impl crate::de::Decode for WedriveFileChangeEvent {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             to_user_name: fields.optional("ToUserName")?,
@@ -8305,7 +8305,7 @@ pub struct WedriveInsufficientCapacityEvent {
     pub extra: Fields,
 }
 impl crate::de::Decode for WedriveInsufficientCapacityEvent {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             to_user_name: fields.optional("ToUserName")?,
@@ -8357,7 +8357,7 @@ pub struct WedriveSpaceChangeEvent {
     pub extra: Fields,
 }
 impl crate::de::Decode for WedriveSpaceChangeEvent {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             to_user_name: fields.optional("ToUserName")?,
@@ -8405,7 +8405,7 @@ pub struct CloseInactiveAgentEvent {
     pub extra: Fields,
 }
 impl crate::de::Decode for CloseInactiveAgentEvent {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             to_user_name: fields.optional("ToUserName")?,
@@ -8451,7 +8451,7 @@ pub struct ReopenInactiveAgentEvent {
     pub extra: Fields,
 }
 impl crate::de::Decode for ReopenInactiveAgentEvent {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             to_user_name: fields.optional("ToUserName")?,

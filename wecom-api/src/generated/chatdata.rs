@@ -44,7 +44,7 @@ impl serde::Serialize for AgreeStatus {
     }
 }
 impl crate::de::Decode for AgreeStatus {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         <String as crate::de::Decode>::decode(value)
             .map(|value| Self::from(value.as_str()))
     }
@@ -76,7 +76,7 @@ pub struct AgreeStatusInfo {
     pub status_change_time: Option<i64>,
 }
 impl crate::de::Decode for AgreeStatusInfo {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             userid: fields.optional("userid")?,
@@ -102,7 +102,7 @@ pub struct AgreeStatusResponse {
     pub agree_info: Vec<AgreeStatusInfo>,
 }
 impl crate::de::Decode for AgreeStatusResponse {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             agree_info: fields.or_empty("agreeinfo")?,
@@ -130,7 +130,7 @@ pub struct AgreeStatusSingleItem {
     pub external_userid: Option<String>,
 }
 impl crate::de::Decode for AgreeStatusSingleItem {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             userid: fields.optional("userid")?,
@@ -154,7 +154,7 @@ pub struct AgreeStatusSingleRequest {
     pub items: Vec<AgreeStatusSingleItem>,
 }
 impl crate::de::Decode for AgreeStatusSingleRequest {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             items: fields.required("item")?,
@@ -179,7 +179,7 @@ pub struct AnalyzeBatchResult {
     pub service_encrypt_info: Option<ServiceEncryptInfo>,
 }
 impl crate::de::Decode for AnalyzeBatchResult {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             result_id: fields.optional("result_id")?,
@@ -214,7 +214,7 @@ pub struct AnalyzeItemResult {
     pub spam_result: Option<i64>,
 }
 impl crate::de::Decode for AnalyzeItemResult {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             msg_id: fields.required("msgid")?,
@@ -244,7 +244,7 @@ pub struct AnalyzeTaskAddRequest {
     pub msg_list: Vec<EncryptedMsgRef>,
 }
 impl crate::de::Decode for AnalyzeTaskAddRequest {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             analyze_task: fields.required("analyze_task")?,
@@ -271,7 +271,7 @@ pub struct AnalyzeTaskAddResponse {
     pub fail_list: Vec<MsgFailure>,
 }
 impl crate::de::Decode for AnalyzeTaskAddResponse {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             job_id: fields.optional("jobid")?,
@@ -300,7 +300,7 @@ pub struct AnalyzeTaskResultResponse {
     pub analyze_result_list: Vec<AnalyzeItemResult>,
 }
 impl crate::de::Decode for AnalyzeTaskResultResponse {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             status: fields.optional("status")?,
@@ -354,7 +354,7 @@ impl serde::Serialize for AnalyzeTaskType {
     }
 }
 impl crate::de::Decode for AnalyzeTaskType {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         <i64 as crate::de::Decode>::decode(value).map(Self::from)
     }
 }
@@ -400,7 +400,7 @@ pub struct ApplicableRange {
     pub exclude_bank_card: Option<BankCardList>,
 }
 impl crate::de::Decode for ApplicableRange {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             target_type: fields.optional("target_type")?,
@@ -443,7 +443,7 @@ pub struct ArchiveRoom {
     pub members: Vec<ArchiveRoomMember>,
 }
 impl crate::de::Decode for ArchiveRoom {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             room_name: fields.optional("roomname")?,
@@ -472,7 +472,7 @@ pub struct ArchiveRoomMember {
     pub join_time: Option<i64>,
 }
 impl crate::de::Decode for ArchiveRoomMember {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             member_id: fields.required("memberid")?,
@@ -495,7 +495,7 @@ pub struct ArchiveRoomRequest {
     pub room_id: String,
 }
 impl crate::de::Decode for ArchiveRoomRequest {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             room_id: fields.required("roomid")?,
@@ -520,7 +520,7 @@ pub struct AsyncProgramResult {
     pub response_data: Option<String>,
 }
 impl crate::de::Decode for AsyncProgramResult {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             response_errcode: fields.optional("response_errcode")?,
@@ -546,7 +546,7 @@ pub struct AsyncProgramTaskRequest {
     pub request_data: String,
 }
 impl crate::de::Decode for AsyncProgramTaskRequest {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             program_id: fields.required("program_id")?,
@@ -588,7 +588,7 @@ pub struct AuthEdition {
     pub auth_user_count: Option<i64>,
 }
 impl crate::de::Decode for AuthEdition {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             edition: fields.optional("edition")?,
@@ -622,7 +622,7 @@ pub struct AuthScope {
     pub tag_id_list: Vec<i64>,
 }
 impl crate::de::Decode for AuthScope {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             userid_list: fields.or_empty("userid_list")?,
@@ -648,7 +648,7 @@ pub struct AuthUser {
     pub edition_list: Vec<i64>,
 }
 impl crate::de::Decode for AuthUser {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             userid: fields.required("userid")?,
@@ -677,7 +677,7 @@ pub struct AuthUserListResponse {
     pub has_more: Option<bool>,
 }
 impl crate::de::Decode for AuthUserListResponse {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             auth_user_list: fields.or_empty("auth_user_list")?,
@@ -701,7 +701,7 @@ pub struct BankCardList {
     pub bank_card_list: Option<Vec<String>>,
 }
 impl crate::de::Decode for BankCardList {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             bank_card_list: fields.optional("bank_card_list")?,
@@ -723,7 +723,7 @@ pub struct ChatIdRequest {
     pub chat_id: String,
 }
 impl crate::de::Decode for ChatIdRequest {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             chat_id: fields.required("chatid")?,
@@ -763,7 +763,7 @@ pub struct ChatMessage {
     pub service_encrypt_info: Option<ServiceEncryptInfo>,
 }
 impl crate::de::Decode for ChatMessage {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             msg_id: fields.required("msgid")?,
@@ -793,7 +793,7 @@ pub struct ChatParticipant {
     pub id: String,
 }
 impl crate::de::Decode for ChatParticipant {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             participant_type: fields.optional("type")?,
@@ -816,7 +816,7 @@ pub struct CorpAuthInfoResponse {
     pub auth_edition_list: Vec<AuthEdition>,
 }
 impl crate::de::Decode for CorpAuthInfoResponse {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             auth_edition_list: fields.or_empty("auth_edition_list")?,
@@ -841,7 +841,7 @@ pub struct CursorRequest {
     pub limit: Option<i64>,
 }
 impl crate::de::Decode for CursorRequest {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             cursor: fields.optional("cursor")?,
@@ -865,7 +865,7 @@ pub struct DebugModeOpenRequest {
     pub debug_token: crate::Secret,
 }
 impl crate::de::Decode for DebugModeOpenRequest {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             program_id: fields.required("program_id")?,
@@ -891,7 +891,7 @@ pub struct DebugModeStatus {
     pub debug_mode_status: Option<bool>,
 }
 impl crate::de::Decode for DebugModeStatus {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             debug_mode_status: fields.optional("debug_mode_status")?,
@@ -912,7 +912,7 @@ pub struct DocAuthUser {
     pub userid: String,
 }
 impl crate::de::Decode for DocAuthUser {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             userid: fields.required("userid")?,
@@ -940,7 +940,7 @@ pub struct DocAuthUserListResponse {
     pub has_more: Option<bool>,
 }
 impl crate::de::Decode for DocAuthUserListResponse {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             auth_user_list: fields.or_empty("auth_user_list")?,
@@ -964,7 +964,7 @@ pub struct EmailList {
     pub email_list: Option<Vec<String>>,
 }
 impl crate::de::Decode for EmailList {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             email_list: fields.optional("email_list")?,
@@ -982,7 +982,7 @@ impl<'de> serde::Deserialize<'de> for EmailList {
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct EmptyRequest {}
 impl crate::de::Decode for EmptyRequest {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         crate::de::Fields::of(value)?;
         Ok(Self {})
     }
@@ -998,7 +998,7 @@ impl<'de> serde::Deserialize<'de> for EmptyRequest {
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct EmptyResponse {}
 impl crate::de::Decode for EmptyResponse {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         crate::de::Fields::of(value)?;
         Ok(Self {})
     }
@@ -1020,7 +1020,7 @@ pub struct EncryptedMsgRef {
     pub encrypt_info: MsgSecret,
 }
 impl crate::de::Decode for EncryptedMsgRef {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             msg_id: fields.required("msgid")?,
@@ -1044,7 +1044,7 @@ pub struct ExportJobCreateRequest {
     pub media_id: String,
 }
 impl crate::de::Decode for ExportJobCreateRequest {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             code: fields.required("code")?,
@@ -1076,7 +1076,7 @@ pub struct ExportJobStatus {
     pub result_errmsg: Option<String>,
 }
 impl crate::de::Decode for ExportJobStatus {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             status: fields.optional("status")?,
@@ -1107,7 +1107,7 @@ pub struct HideSensitiveInfoConfig {
     pub hide_bankno: Option<bool>,
 }
 impl crate::de::Decode for HideSensitiveInfoConfig {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             hide_mobile: fields.optional("hide_mobile")?,
@@ -1131,7 +1131,7 @@ pub struct HideSensitiveInfoConfigResponse {
     pub config: Option<HideSensitiveInfoConfig>,
 }
 impl crate::de::Decode for HideSensitiveInfoConfigResponse {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             config: fields.optional("config")?,
@@ -1156,7 +1156,7 @@ pub struct HideSensitiveInfoGetRequest {
     pub open_userid: Option<String>,
 }
 impl crate::de::Decode for HideSensitiveInfoGetRequest {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             userid: fields.optional("userid")?,
@@ -1184,7 +1184,7 @@ pub struct HideSensitiveInfoSetRequest {
     pub config: HideSensitiveInfoConfig,
 }
 impl crate::de::Decode for HideSensitiveInfoSetRequest {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             userid: fields.optional("userid")?,
@@ -1214,7 +1214,7 @@ pub struct HitMsg {
     pub hit_rule_list: Vec<HitRule>,
 }
 impl crate::de::Decode for HitMsg {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             msg_id: fields.required("msgid")?,
@@ -1253,7 +1253,7 @@ pub struct HitMsgDetail {
     pub service_encrypt_info: Option<ServiceEncryptInfo>,
 }
 impl crate::de::Decode for HitMsgDetail {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             sender: fields.optional("sender")?,
@@ -1295,7 +1295,7 @@ pub struct HitMsgListRequest {
     pub begin_time: Option<i64>,
 }
 impl crate::de::Decode for HitMsgListRequest {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             cursor: fields.optional("cursor")?,
@@ -1327,7 +1327,7 @@ pub struct HitMsgListResponse {
     pub msg_list: Vec<HitMsg>,
 }
 impl crate::de::Decode for HitMsgListResponse {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             has_more: fields.optional("has_more")?,
@@ -1356,7 +1356,7 @@ pub struct HitRule {
     pub semantics_list: Vec<i64>,
 }
 impl crate::de::Decode for HitRule {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             rule_id: fields.required("rule_id")?,
@@ -1380,7 +1380,7 @@ pub struct IntIdList {
     pub id_list: Option<Vec<i64>>,
 }
 impl crate::de::Decode for IntIdList {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             id_list: fields.optional("id_list")?,
@@ -1402,7 +1402,7 @@ pub struct JobIdRequest {
     pub job_id: String,
 }
 impl crate::de::Decode for JobIdRequest {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             job_id: fields.required("jobid")?,
@@ -1424,7 +1424,7 @@ pub struct JobIdResponse {
     pub job_id: Option<String>,
 }
 impl crate::de::Decode for JobIdResponse {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             job_id: fields.optional("jobid")?,
@@ -1445,7 +1445,7 @@ pub struct KeywordList {
     pub word_list: Vec<String>,
 }
 impl crate::de::Decode for KeywordList {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             word_list: fields.required("word_list")?,
@@ -1474,7 +1474,7 @@ pub struct KeywordRuleCreateRequest {
     pub applicable_range: Option<ApplicableRange>,
 }
 impl crate::de::Decode for KeywordRuleCreateRequest {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             name: fields.required("name")?,
@@ -1499,7 +1499,7 @@ pub struct KeywordRuleCreateResponse {
     pub rule_id: Option<String>,
 }
 impl crate::de::Decode for KeywordRuleCreateResponse {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             rule_id: fields.optional("rule_id")?,
@@ -1530,7 +1530,7 @@ pub struct KeywordRuleDetail {
     pub applicable_range: Option<ApplicableRange>,
 }
 impl crate::de::Decode for KeywordRuleDetail {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             name: fields.optional("name")?,
@@ -1554,7 +1554,7 @@ pub struct KeywordRuleIdRequest {
     pub rule_id: String,
 }
 impl crate::de::Decode for KeywordRuleIdRequest {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             rule_id: fields.required("rule_id")?,
@@ -1582,7 +1582,7 @@ pub struct KeywordRuleListResponse {
     pub has_more: Option<bool>,
 }
 impl crate::de::Decode for KeywordRuleListResponse {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             rule_list: fields.or_empty("rule_list")?,
@@ -1611,7 +1611,7 @@ pub struct KeywordRuleSummary {
     pub create_time: Option<i64>,
 }
 impl crate::de::Decode for KeywordRuleSummary {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             rule_id: fields.required("rule_id")?,
@@ -1646,7 +1646,7 @@ pub struct KeywordRuleUpdateRequest {
     pub applicable_range: Option<ApplicableRange>,
 }
 impl crate::de::Decode for KeywordRuleUpdateRequest {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             rule_id: fields.required("rule_id")?,
@@ -1702,7 +1702,7 @@ impl serde::Serialize for LogLevel {
     }
 }
 impl crate::de::Decode for LogLevel {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         <i64 as crate::de::Decode>::decode(value).map(Self::from)
     }
 }
@@ -1721,7 +1721,7 @@ pub struct LogLevelResponse {
     pub log_level: Option<LogLevel>,
 }
 impl crate::de::Decode for LogLevelResponse {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             log_level: fields.optional("log_level")?,
@@ -1744,7 +1744,7 @@ pub struct LogLevelSetRequest {
     pub log_level: LogLevel,
 }
 impl crate::de::Decode for LogLevelSetRequest {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             program_id: fields.required("program_id")?,
@@ -1767,7 +1767,7 @@ pub struct MobileList {
     pub mobile_list: Option<Vec<String>>,
 }
 impl crate::de::Decode for MobileList {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             mobile_list: fields.optional("mobile_list")?,
@@ -1795,7 +1795,7 @@ pub struct MsgFailure {
     pub errmsg: Option<String>,
 }
 impl crate::de::Decode for MsgFailure {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             msg_id: fields.required("msgid")?,
@@ -1818,7 +1818,7 @@ pub struct MsgSecret {
     pub secret_key: crate::Secret,
 }
 impl crate::de::Decode for MsgSecret {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             secret_key: fields.required("secret_key")?,
@@ -1870,7 +1870,7 @@ impl serde::Serialize for PermitEdition {
     }
 }
 impl crate::de::Decode for PermitEdition {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         <i64 as crate::de::Decode>::decode(value).map(Self::from)
     }
 }
@@ -1889,7 +1889,7 @@ pub struct PermitUserListRequest {
     pub edition: Option<PermitEdition>,
 }
 impl crate::de::Decode for PermitUserListRequest {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             edition: fields.optional("type")?,
@@ -1911,7 +1911,7 @@ pub struct PermitUserListResponse {
     pub userids: Vec<String>,
 }
 impl crate::de::Decode for PermitUserListResponse {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             userids: fields.or_empty("ids")?,
@@ -1932,7 +1932,7 @@ pub struct ProgramIdRequest {
     pub program_id: String,
 }
 impl crate::de::Decode for ProgramIdRequest {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             program_id: fields.required("program_id")?,
@@ -1955,7 +1955,7 @@ pub struct PublicKeySetRequest {
     pub public_key_ver: i64,
 }
 impl crate::de::Decode for PublicKeySetRequest {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             public_key: fields.required("public_key")?,
@@ -1984,7 +1984,7 @@ pub struct RobotInfo {
     pub creator_userid: Option<String>,
 }
 impl crate::de::Decode for RobotInfo {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             robot_id: fields.optional("robot_id")?,
@@ -2008,7 +2008,7 @@ pub struct RobotInfoResponse {
     pub data: Option<RobotInfo>,
 }
 impl crate::de::Decode for RobotInfoResponse {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             data: fields.optional("data")?,
@@ -2036,7 +2036,7 @@ pub struct RoomAgreeInfo {
     pub agree_status: Option<AgreeStatus>,
 }
 impl crate::de::Decode for RoomAgreeInfo {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             status_change_time: fields.optional("status_change_time")?,
@@ -2060,7 +2060,7 @@ pub struct RoomAgreeRequest {
     pub room_id: String,
 }
 impl crate::de::Decode for RoomAgreeRequest {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             room_id: fields.required("roomid")?,
@@ -2082,7 +2082,7 @@ pub struct RoomAgreeResponse {
     pub agree_info: Vec<RoomAgreeInfo>,
 }
 impl crate::de::Decode for RoomAgreeResponse {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             agree_info: fields.or_empty("agreeinfo")?,
@@ -2105,7 +2105,7 @@ pub struct SearchChatInfo {
     pub id_list: Vec<SearchChatParty>,
 }
 impl crate::de::Decode for SearchChatInfo {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             chat_type: fields.required("chat_type")?,
@@ -2128,7 +2128,7 @@ pub struct SearchChatItem {
     pub chat_id: String,
 }
 impl crate::de::Decode for SearchChatItem {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             chat_id: fields.required("chatid")?,
@@ -2153,7 +2153,7 @@ pub struct SearchChatParty {
     pub external_userid: Option<String>,
 }
 impl crate::de::Decode for SearchChatParty {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             open_userid: fields.optional("open_userid")?,
@@ -2181,7 +2181,7 @@ pub struct SearchChatRequest {
     pub limit: Option<i64>,
 }
 impl crate::de::Decode for SearchChatRequest {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             query_word: fields.required("query_word")?,
@@ -2211,7 +2211,7 @@ pub struct SearchChatResponse {
     pub has_more: Option<bool>,
 }
 impl crate::de::Decode for SearchChatResponse {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             chat_list: fields.or_empty("chat_list")?,
@@ -2235,7 +2235,7 @@ pub struct SearchMsgItem {
     pub msg_id: String,
 }
 impl crate::de::Decode for SearchMsgItem {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             msg_id: fields.required("msgid")?,
@@ -2271,7 +2271,7 @@ pub struct SearchMsgRequest {
     pub limit: Option<i64>,
 }
 impl crate::de::Decode for SearchMsgRequest {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             query_word: fields.required("query_word")?,
@@ -2304,7 +2304,7 @@ pub struct SearchMsgResponse {
     pub has_more: Option<bool>,
 }
 impl crate::de::Decode for SearchMsgResponse {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             msg_list: fields.or_empty("msg_list")?,
@@ -2327,7 +2327,7 @@ pub struct SemanticsList {
     pub semantics_list: Vec<i64>,
 }
 impl crate::de::Decode for SemanticsList {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             semantics_list: fields.required("semantics_list")?,
@@ -2352,7 +2352,7 @@ pub struct ServiceEncryptInfo {
     pub public_key_ver: Option<i64>,
 }
 impl crate::de::Decode for ServiceEncryptInfo {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             encrypted_secret_key: fields.optional("encrypted_secret_key")?,
@@ -2375,7 +2375,7 @@ pub struct SessionTypeList {
     pub session_type_list: Option<Vec<i64>>,
 }
 impl crate::de::Decode for SessionTypeList {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             session_type_list: fields.optional("session_type_list")?,
@@ -2406,7 +2406,7 @@ pub struct SingleAgreeInfo {
     pub agree_status: Option<AgreeStatus>,
 }
 impl crate::de::Decode for SingleAgreeInfo {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             status_change_time: fields.optional("status_change_time")?,
@@ -2433,7 +2433,7 @@ pub struct SingleAgreePair {
     pub external_open_id: String,
 }
 impl crate::de::Decode for SingleAgreePair {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             userid: fields.required("userid")?,
@@ -2456,7 +2456,7 @@ pub struct SingleAgreeRequest {
     pub pairs: Vec<SingleAgreePair>,
 }
 impl crate::de::Decode for SingleAgreeRequest {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             pairs: fields.required("info")?,
@@ -2478,7 +2478,7 @@ pub struct SingleAgreeResponse {
     pub agree_info: Vec<SingleAgreeInfo>,
 }
 impl crate::de::Decode for SingleAgreeResponse {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             agree_info: fields.or_empty("agreeinfo")?,
@@ -2505,7 +2505,7 @@ pub struct SpecApiJobCreateRequest {
     pub custom_data: Option<String>,
 }
 impl crate::de::Decode for SpecApiJobCreateRequest {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             msg_filter: fields.optional("msg_filter")?,
@@ -2538,7 +2538,7 @@ pub struct SpecApiJobResult {
     pub result: Option<SpecApiResult>,
 }
 impl crate::de::Decode for SpecApiJobResult {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             status: fields.optional("status")?,
@@ -2563,7 +2563,7 @@ pub struct SpecApiMsgFilter {
     pub msg_list: Option<Vec<EncryptedMsgRef>>,
 }
 impl crate::de::Decode for SpecApiMsgFilter {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             msg_list: fields.optional("msg_list")?,
@@ -2588,7 +2588,7 @@ pub struct SpecApiResult {
     pub data: Option<String>,
 }
 impl crate::de::Decode for SpecApiResult {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             job_type: fields.optional("job_type")?,
@@ -2611,7 +2611,7 @@ pub struct StringIdList {
     pub id_list: Option<Vec<String>>,
 }
 impl crate::de::Decode for StringIdList {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             id_list: fields.optional("id_list")?,
@@ -2639,7 +2639,7 @@ pub struct SyncCallProgramRequest {
     pub request_data: String,
 }
 impl crate::de::Decode for SyncCallProgramRequest {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             program_id: fields.required("program_id")?,
@@ -2664,7 +2664,7 @@ pub struct SyncCallProgramResponse {
     pub response_data: Option<String>,
 }
 impl crate::de::Decode for SyncCallProgramResponse {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             response_data: fields.optional("response_data")?,
@@ -2692,7 +2692,7 @@ pub struct SyncMsgRequest {
     pub limit: Option<i64>,
 }
 impl crate::de::Decode for SyncMsgRequest {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             cursor: fields.optional("cursor")?,
@@ -2722,7 +2722,7 @@ pub struct SyncMsgResponse {
     pub msg_list: Vec<ChatMessage>,
 }
 impl crate::de::Decode for SyncMsgResponse {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             has_more: fields.optional("has_more")?,
@@ -2746,7 +2746,7 @@ pub struct TypeList {
     pub type_list: Option<Vec<i64>>,
 }
 impl crate::de::Decode for TypeList {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             type_list: fields.optional("type_list")?,
@@ -2774,7 +2774,7 @@ pub struct ZoneGroupChat {
     pub room_create_time: Option<i64>,
 }
 impl crate::de::Decode for ZoneGroupChat {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             members: fields.or_empty("members")?,
@@ -2804,7 +2804,7 @@ pub struct ZoneGroupChatMember {
     pub join_time: Option<i64>,
 }
 impl crate::de::Decode for ZoneGroupChatMember {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             member_type: fields.optional("type")?,
@@ -2834,7 +2834,7 @@ pub struct ZoneMediaUploadResponse {
     pub created_at: Option<String>,
 }
 impl crate::de::Decode for ZoneMediaUploadResponse {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             media_type: fields.optional("type")?,

@@ -24,7 +24,7 @@ pub struct AppShareInfoListRequest {
     pub cursor: Option<String>,
 }
 impl crate::de::Decode for AppShareInfoListRequest {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             agentid: fields.required("agentid")?,
@@ -59,7 +59,7 @@ pub struct AppShareInfoListResponse {
     pub next_cursor: Option<String>,
 }
 impl crate::de::Decode for AppShareInfoListResponse {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             ending: fields.optional("ending")?,
@@ -109,7 +109,7 @@ impl serde::Serialize for BusinessType {
     }
 }
 impl crate::de::Decode for BusinessType {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         <i64 as crate::de::Decode>::decode(value).map(Self::from)
     }
 }
@@ -130,7 +130,7 @@ pub struct Chain {
     pub chain_name: Option<String>,
 }
 impl crate::de::Decode for Chain {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             chain_id: fields.required("chain_id")?,
@@ -160,7 +160,7 @@ pub struct ChainContactCorp {
     pub contact_info_list: Vec<ChainContactInfo>,
 }
 impl crate::de::Decode for ChainContactCorp {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             corp_name: fields.required("corp_name")?,
@@ -211,7 +211,7 @@ impl serde::Serialize for ChainContactIdentity {
     }
 }
 impl crate::de::Decode for ChainContactIdentity {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         <i64 as crate::de::Decode>::decode(value).map(Self::from)
     }
 }
@@ -236,7 +236,7 @@ pub struct ChainContactInfo {
     pub user_custom_id: Option<String>,
 }
 impl crate::de::Decode for ChainContactInfo {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             name: fields.required("name")?,
@@ -276,7 +276,7 @@ pub struct ChainCorpInfo {
     pub is_joined: Option<bool>,
 }
 impl crate::de::Decode for ChainCorpInfo {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             corp_name: fields.optional("corp_name")?,
@@ -319,7 +319,7 @@ pub struct ChainCorpInfoListRequest {
     pub cursor: Option<String>,
 }
 impl crate::de::Decode for ChainCorpInfoListRequest {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             chain_id: fields.required("chain_id")?,
@@ -352,7 +352,7 @@ pub struct ChainCorpInfoListResponse {
     pub next_cursor: Option<String>,
 }
 impl crate::de::Decode for ChainCorpInfoListResponse {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             group_corps: fields.or_empty("group_corps")?,
@@ -381,7 +381,7 @@ pub struct ChainCorpInfoRequest {
     pub pending_corpid: Option<String>,
 }
 impl crate::de::Decode for ChainCorpInfoRequest {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             chain_id: fields.required("chain_id")?,
@@ -406,7 +406,7 @@ pub struct ChainExternalUseridInfo {
     pub external_userid: String,
 }
 impl crate::de::Decode for ChainExternalUseridInfo {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             corpid: fields.required("corpid")?,
@@ -431,7 +431,7 @@ pub struct ChainExternalUseridToPendingIdRequest {
     pub external_userid: Vec<String>,
 }
 impl crate::de::Decode for ChainExternalUseridToPendingIdRequest {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             chat_id: fields.optional("chat_id")?,
@@ -454,7 +454,7 @@ pub struct ChainExternalUseridToPendingIdResponse {
     pub result: Vec<ChainPendingIdItem>,
 }
 impl crate::de::Decode for ChainExternalUseridToPendingIdResponse {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             result: fields.or_empty("result")?,
@@ -484,7 +484,7 @@ pub struct ChainGroup {
     pub order: Option<i64>,
 }
 impl crate::de::Decode for ChainGroup {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             groupid: fields.required("groupid")?,
@@ -530,7 +530,7 @@ pub struct ChainGroupCorp {
     pub is_joined: Option<bool>,
 }
 impl crate::de::Decode for ChainGroupCorp {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             groupid: fields.optional("groupid")?,
@@ -560,7 +560,7 @@ pub struct ChainGroupGetRequest {
     pub groupid: Option<i64>,
 }
 impl crate::de::Decode for ChainGroupGetRequest {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             chain_id: fields.required("chain_id")?,
@@ -583,7 +583,7 @@ pub struct ChainGroupGetResponse {
     pub groups: Vec<ChainGroup>,
 }
 impl crate::de::Decode for ChainGroupGetResponse {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             groups: fields.or_empty("groups")?,
@@ -614,7 +614,7 @@ pub struct ChainImportContactFailure {
     pub errmsg: Option<String>,
 }
 impl crate::de::Decode for ChainImportContactFailure {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             mobile: fields.optional("mobile")?,
@@ -651,7 +651,7 @@ pub struct ChainImportCorpFailure {
     pub contact_info_list: Vec<ChainImportContactFailure>,
 }
 impl crate::de::Decode for ChainImportCorpFailure {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             custom_id: fields.optional("custom_id")?,
@@ -683,7 +683,7 @@ pub struct ChainImportResult {
     pub fail_list: Vec<ChainImportCorpFailure>,
 }
 impl crate::de::Decode for ChainImportResult {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             chain_id: fields.optional("chain_id")?,
@@ -709,7 +709,7 @@ pub struct ChainImportResultResponse {
     pub result: Option<ChainImportResult>,
 }
 impl crate::de::Decode for ChainImportResultResponse {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             status: fields.required("status")?,
@@ -762,7 +762,7 @@ impl serde::Serialize for ChainImportStatus {
     }
 }
 impl crate::de::Decode for ChainImportStatus {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         <i64 as crate::de::Decode>::decode(value).map(Self::from)
     }
 }
@@ -811,7 +811,7 @@ impl serde::Serialize for ChainJobStatus {
     }
 }
 impl crate::de::Decode for ChainJobStatus {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         <i64 as crate::de::Decode>::decode(value).map(Self::from)
     }
 }
@@ -830,7 +830,7 @@ pub struct ChainListResponse {
     pub chains: Vec<Chain>,
 }
 impl crate::de::Decode for ChainListResponse {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             chains: fields.or_empty("chains")?,
@@ -854,7 +854,7 @@ pub struct ChainPendingIdItem {
     pub pending_id: Option<String>,
 }
 impl crate::de::Decode for ChainPendingIdItem {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             external_userid: fields.required("external_userid")?,
@@ -878,7 +878,7 @@ pub struct ChainRule {
     pub member_corp_range: MemberCorpRange,
 }
 impl crate::de::Decode for ChainRule {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             owner_corp_range: fields.required("owner_corp_range")?,
@@ -908,7 +908,7 @@ pub struct ChainUnionidToExternalUseridRequest {
     pub mass_call_ticket: Option<crate::Secret>,
 }
 impl crate::de::Decode for ChainUnionidToExternalUseridRequest {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             unionid: fields.required("unionid")?,
@@ -933,7 +933,7 @@ pub struct ChainUnionidToExternalUseridResponse {
     pub external_userid_info: Vec<ChainExternalUseridInfo>,
 }
 impl crate::de::Decode for ChainUnionidToExternalUseridResponse {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             external_userid_info: fields.or_empty("external_userid_info")?,
@@ -956,7 +956,7 @@ pub struct ChainUnionidToPendingIdRequest {
     pub openid: String,
 }
 impl crate::de::Decode for ChainUnionidToPendingIdRequest {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             unionid: fields.required("unionid")?,
@@ -979,7 +979,7 @@ pub struct ChainUnionidToPendingIdResponse {
     pub pending_id: Option<String>,
 }
 impl crate::de::Decode for ChainUnionidToPendingIdResponse {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             pending_id: fields.optional("pending_id")?,
@@ -1004,7 +1004,7 @@ pub struct ChainUserCustomIdRequest {
     pub userid: String,
 }
 impl crate::de::Decode for ChainUserCustomIdRequest {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             chain_id: fields.required("chain_id")?,
@@ -1028,7 +1028,7 @@ pub struct ChainUserCustomIdResponse {
     pub user_custom_id: Option<String>,
 }
 impl crate::de::Decode for ChainUserCustomIdResponse {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             user_custom_id: fields.optional("user_custom_id")?,
@@ -1054,7 +1054,7 @@ pub struct CorpGroupTokenRequest {
     pub agentid: i64,
 }
 impl crate::de::Decode for CorpGroupTokenRequest {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             corpid: fields.required("corpid")?,
@@ -1079,7 +1079,7 @@ pub struct CorpGroupTokenResponse {
     pub expires_in: i64,
 }
 impl crate::de::Decode for CorpGroupTokenResponse {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             access_token: fields.required("access_token")?,
@@ -1101,7 +1101,7 @@ pub struct CorpSharedChainListRequest {
     pub corpid: String,
 }
 impl crate::de::Decode for CorpSharedChainListRequest {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             corpid: fields.required("corpid")?,
@@ -1119,7 +1119,7 @@ impl<'de> serde::Deserialize<'de> for CorpSharedChainListRequest {
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct EmptyResponse {}
 impl crate::de::Decode for EmptyResponse {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         crate::de::Fields::of(value)?;
         Ok(Self {})
     }
@@ -1140,7 +1140,7 @@ pub struct ImportChainContactRequest {
     pub contact_list: Vec<ChainContactCorp>,
 }
 impl crate::de::Decode for ImportChainContactRequest {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             chain_id: fields.required("chain_id")?,
@@ -1162,7 +1162,7 @@ pub struct ImportChainContactResponse {
     pub jobid: String,
 }
 impl crate::de::Decode for ImportChainContactResponse {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             jobid: fields.required("jobid")?,
@@ -1187,7 +1187,7 @@ pub struct MemberCorpRange {
     pub corpids: Option<Vec<String>>,
 }
 impl crate::de::Decode for MemberCorpRange {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             groupids: fields.optional("groupids")?,
@@ -1213,7 +1213,7 @@ pub struct OwnerCorpRange {
     pub userids: Option<Vec<String>>,
 }
 impl crate::de::Decode for OwnerCorpRange {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             departmentids: fields.optional("departmentids")?,
@@ -1241,7 +1241,7 @@ pub struct RemoveCorpRequest {
     pub pending_corpid: Option<String>,
 }
 impl crate::de::Decode for RemoveCorpRequest {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             chain_id: fields.required("chain_id")?,
@@ -1266,7 +1266,7 @@ pub struct RuleAddRequest {
     pub rule_info: ChainRule,
 }
 impl crate::de::Decode for RuleAddRequest {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             chain_id: fields.required("chain_id")?,
@@ -1288,7 +1288,7 @@ pub struct RuleAddResponse {
     pub rule_id: i64,
 }
 impl crate::de::Decode for RuleAddResponse {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             rule_id: fields.required("rule_id")?,
@@ -1310,7 +1310,7 @@ pub struct RuleGetInfoResponse {
     pub rule_info: Option<ChainRule>,
 }
 impl crate::de::Decode for RuleGetInfoResponse {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             rule_info: fields.optional("rule_info")?,
@@ -1333,7 +1333,7 @@ pub struct RuleIdRequest {
     pub rule_id: i64,
 }
 impl crate::de::Decode for RuleIdRequest {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             chain_id: fields.required("chain_id")?,
@@ -1355,7 +1355,7 @@ pub struct RuleListIdsRequest {
     pub chain_id: String,
 }
 impl crate::de::Decode for RuleListIdsRequest {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             chain_id: fields.required("chain_id")?,
@@ -1377,7 +1377,7 @@ pub struct RuleListIdsResponse {
     pub rule_ids: Vec<i64>,
 }
 impl crate::de::Decode for RuleListIdsResponse {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             rule_ids: fields.or_empty("rule_ids")?,
@@ -1402,7 +1402,7 @@ pub struct RuleModifyRequest {
     pub rule_info: ChainRule,
 }
 impl crate::de::Decode for RuleModifyRequest {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             chain_id: fields.required("chain_id")?,
@@ -1431,7 +1431,7 @@ pub struct SharedCorpApp {
     pub agentid: Option<i64>,
 }
 impl crate::de::Decode for SharedCorpApp {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             corpid: fields.required("corpid")?,
@@ -1456,7 +1456,7 @@ pub struct TransferSessionRequest {
     pub session_key: crate::Secret,
 }
 impl crate::de::Decode for TransferSessionRequest {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             userid: fields.required("userid")?,
@@ -1482,7 +1482,7 @@ pub struct TransferSessionResponse {
     pub session_key: Option<crate::Secret>,
 }
 impl crate::de::Decode for TransferSessionResponse {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             userid: fields.optional("userid")?,

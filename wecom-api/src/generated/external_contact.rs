@@ -19,7 +19,7 @@ pub struct AcquisitionChatInfo {
     pub state: Option<String>,
 }
 impl crate::de::Decode for AcquisitionChatInfo {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             recv_msg_cnt: fields.optional("recv_msg_cnt")?,
@@ -42,7 +42,7 @@ pub struct AcquisitionChatInfoRequest {
     pub chat_key: String,
 }
 impl crate::de::Decode for AcquisitionChatInfoRequest {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             chat_key: fields.required("chat_key")?,
@@ -70,7 +70,7 @@ pub struct AcquisitionChatInfoResponse {
     pub chat_info: Option<AcquisitionChatInfo>,
 }
 impl crate::de::Decode for AcquisitionChatInfoResponse {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             userid: fields.optional("userid")?,
@@ -124,7 +124,7 @@ impl serde::Serialize for AcquisitionChatStatus {
     }
 }
 impl crate::de::Decode for AcquisitionChatStatus {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         <i64 as crate::de::Decode>::decode(value).map(Self::from)
     }
 }
@@ -151,7 +151,7 @@ pub struct AcquisitionCustomer {
     pub state: Option<String>,
 }
 impl crate::de::Decode for AcquisitionCustomer {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             external_userid: fields.required("external_userid")?,
@@ -181,7 +181,7 @@ pub struct AcquisitionCustomerListRequest {
     pub cursor: Option<String>,
 }
 impl crate::de::Decode for AcquisitionCustomerListRequest {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             link_id: fields.required("link_id")?,
@@ -208,7 +208,7 @@ pub struct AcquisitionCustomerListResponse {
     pub next_cursor: Option<String>,
 }
 impl crate::de::Decode for AcquisitionCustomerListResponse {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             customer_list: fields.or_empty("customer_list")?,
@@ -243,7 +243,7 @@ pub struct AcquisitionLink {
     pub skip_verify: Option<bool>,
 }
 impl crate::de::Decode for AcquisitionLink {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             link_id: fields.optional("link_id")?,
@@ -280,7 +280,7 @@ pub struct AcquisitionLinkCreateRequest {
     pub mark_source: Option<bool>,
 }
 impl crate::de::Decode for AcquisitionLinkCreateRequest {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             link_name: fields.required("link_name")?,
@@ -305,7 +305,7 @@ pub struct AcquisitionLinkCreateResponse {
     pub link: AcquisitionLink,
 }
 impl crate::de::Decode for AcquisitionLinkCreateResponse {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             link: fields.required("link")?,
@@ -332,7 +332,7 @@ pub struct AcquisitionLinkGetResponse {
     pub priority_option: Option<PriorityOption>,
 }
 impl crate::de::Decode for AcquisitionLinkGetResponse {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             link: fields.required("link")?,
@@ -355,7 +355,7 @@ pub struct AcquisitionLinkIdRequest {
     pub link_id: String,
 }
 impl crate::de::Decode for AcquisitionLinkIdRequest {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             link_id: fields.required("link_id")?,
@@ -380,7 +380,7 @@ pub struct AcquisitionLinkListRequest {
     pub cursor: Option<String>,
 }
 impl crate::de::Decode for AcquisitionLinkListRequest {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             limit: fields.optional("limit")?,
@@ -406,7 +406,7 @@ pub struct AcquisitionLinkListResponse {
     pub next_cursor: Option<String>,
 }
 impl crate::de::Decode for AcquisitionLinkListResponse {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             link_id_list: fields.or_empty("link_id_list")?,
@@ -443,7 +443,7 @@ pub struct AcquisitionLinkUpdateRequest {
     pub mark_source: Option<bool>,
 }
 impl crate::de::Decode for AcquisitionLinkUpdateRequest {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             link_id: fields.required("link_id")?,
@@ -476,7 +476,7 @@ pub struct AcquisitionPermitResponse {
     pub tag_list: Vec<i64>,
 }
 impl crate::de::Decode for AcquisitionPermitResponse {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             user_list: fields.or_empty("user_list")?,
@@ -503,7 +503,7 @@ pub struct AcquisitionQuota {
     pub balance: Option<i64>,
 }
 impl crate::de::Decode for AcquisitionQuota {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             expire_date: fields.optional("expire_date")?,
@@ -532,7 +532,7 @@ pub struct AcquisitionQuotaResponse {
     pub quota_list: Vec<AcquisitionQuota>,
 }
 impl crate::de::Decode for AcquisitionQuotaResponse {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             total: fields.optional("total")?,
@@ -559,7 +559,7 @@ pub struct AcquisitionRange {
     pub department_list: Option<Vec<i64>>,
 }
 impl crate::de::Decode for AcquisitionRange {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             user_list: fields.optional("user_list")?,
@@ -585,7 +585,7 @@ pub struct AcquisitionStatisticRequest {
     pub end_time: i64,
 }
 impl crate::de::Decode for AcquisitionStatisticRequest {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             link_id: fields.required("link_id")?,
@@ -612,7 +612,7 @@ pub struct AcquisitionStatisticResponse {
     pub new_customer_cnt: Option<i64>,
 }
 impl crate::de::Decode for AcquisitionStatisticResponse {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             click_link_customer_cnt: fields.optional("click_link_customer_cnt")?,
@@ -745,7 +745,7 @@ impl serde::Serialize for AddWay {
     }
 }
 impl crate::de::Decode for AddWay {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         <i64 as crate::de::Decode>::decode(value).map(Self::from)
     }
 }
@@ -767,7 +767,7 @@ pub struct ApplicableRange {
     pub department_list: Option<Vec<i64>>,
 }
 impl crate::de::Decode for ApplicableRange {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             user_list: fields.optional("user_list")?,
@@ -790,7 +790,7 @@ pub struct Attachment {
     pub content: AttachmentContent,
 }
 impl crate::de::Decode for Attachment {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let fields = crate::de::Fields::of(value)?;
         Ok(Self {
             content: fields.flattened()?,
@@ -898,31 +898,31 @@ impl serde::Serialize for AttachmentContent {
     }
 }
 impl crate::de::Decode for AttachmentContent {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
-        let fields = crate::de::Fields::of(value)?.into_map();
-        if !fields.contains_key("msgtype") {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
+        let fields = crate::de::Fields::of(value)?;
+        if !fields.contains("msgtype") {
             return Err(crate::de::DecodeError::here("missing field `msgtype`"));
         }
         if crate::union::matches(&fields, "msgtype", crate::union::Tag::Str("image")) {
-            return crate::union::content(fields, "image").map(Self::Image);
+            return crate::union::content(&fields, "image").map(Self::Image);
         }
         if crate::union::matches(&fields, "msgtype", crate::union::Tag::Str("link")) {
-            return crate::union::content(fields, "link").map(Self::Link);
+            return crate::union::content(&fields, "link").map(Self::Link);
         }
         if crate::union::matches(
             &fields,
             "msgtype",
             crate::union::Tag::Str("miniprogram"),
         ) {
-            return crate::union::content(fields, "miniprogram").map(Self::Miniprogram);
+            return crate::union::content(&fields, "miniprogram").map(Self::Miniprogram);
         }
         if crate::union::matches(&fields, "msgtype", crate::union::Tag::Str("video")) {
-            return crate::union::content(fields, "video").map(Self::Video);
+            return crate::union::content(&fields, "video").map(Self::Video);
         }
         if crate::union::matches(&fields, "msgtype", crate::union::Tag::Str("file")) {
-            return crate::union::content(fields, "file").map(Self::File);
+            return crate::union::content(&fields, "file").map(Self::File);
         }
-        Ok(Self::Unknown(fields))
+        Ok(Self::Unknown(fields.into_map()))
     }
 }
 impl<'de> serde::Deserialize<'de> for AttachmentContent {
@@ -945,7 +945,7 @@ pub struct BatchGetByUserRequest {
     pub limit: Option<i64>,
 }
 impl crate::de::Decode for BatchGetByUserRequest {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             userid_list: fields.required("userid_list")?,
@@ -975,7 +975,7 @@ pub struct BatchGetByUserResponse {
     pub fail_info: Option<BatchGetFailInfo>,
 }
 impl crate::de::Decode for BatchGetByUserResponse {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             external_contact_list: fields.or_empty("external_contact_list")?,
@@ -999,7 +999,7 @@ pub struct BatchGetFailInfo {
     pub unlicensed_userid_list: Vec<String>,
 }
 impl crate::de::Decode for BatchGetFailInfo {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             unlicensed_userid_list: fields.or_empty("unlicensed_userid_list")?,
@@ -1020,7 +1020,7 @@ pub struct BatchToExternalUseridRequest {
     pub mobiles: Vec<String>,
 }
 impl crate::de::Decode for BatchToExternalUseridRequest {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             mobiles: fields.required("mobiles")?,
@@ -1045,7 +1045,7 @@ pub struct BatchToExternalUseridResponse {
     pub fail_list: Vec<MobileConvertFailure>,
 }
 impl crate::de::Decode for BatchToExternalUseridResponse {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             success_list: fields.or_empty("success_list")?,
@@ -1095,7 +1095,7 @@ impl serde::Serialize for ChatType {
     }
 }
 impl crate::de::Decode for ChatType {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         <String as crate::de::Decode>::decode(value)
             .map(|value| Self::from(value.as_str()))
     }
@@ -1114,7 +1114,7 @@ pub struct CompAuthApp {
     pub agentid: i64,
 }
 impl crate::de::Decode for CompAuthApp {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             agentid: fields.required("agentid")?,
@@ -1145,7 +1145,7 @@ pub struct CompAuthInfoResponse {
     pub auth_apps: Vec<CompAuthApp>,
 }
 impl crate::de::Decode for CompAuthInfoResponse {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             pay_mode: fields.optional("pay_mode")?,
@@ -1179,7 +1179,7 @@ pub struct Conclusions {
     pub miniprogram: Option<MiniprogramContent>,
 }
 impl crate::de::Decode for Conclusions {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             text: fields.optional("text")?,
@@ -1230,7 +1230,7 @@ impl serde::Serialize for ContactScene {
     }
 }
 impl crate::de::Decode for ContactScene {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         <i64 as crate::de::Decode>::decode(value).map(Self::from)
     }
 }
@@ -1296,7 +1296,7 @@ pub struct ContactWay {
     pub conclusions: Option<Conclusions>,
 }
 impl crate::de::Decode for ContactWay {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             config_id: fields.required("config_id")?,
@@ -1375,7 +1375,7 @@ pub struct ContactWayAddRequest {
     pub conclusions: Option<Conclusions>,
 }
 impl crate::de::Decode for ContactWayAddRequest {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             way_type: fields.required("type")?,
@@ -1413,7 +1413,7 @@ pub struct ContactWayAddResponse {
     pub qr_code: Option<String>,
 }
 impl crate::de::Decode for ContactWayAddResponse {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             config_id: fields.required("config_id")?,
@@ -1437,7 +1437,7 @@ pub struct ContactWayCloseTempChatRequest {
     pub external_userid: String,
 }
 impl crate::de::Decode for ContactWayCloseTempChatRequest {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             userid: fields.required("userid")?,
@@ -1459,7 +1459,7 @@ pub struct ContactWayDeleteRequest {
     pub config_id: String,
 }
 impl crate::de::Decode for ContactWayDeleteRequest {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             config_id: fields.required("config_id")?,
@@ -1480,7 +1480,7 @@ pub struct ContactWayGetRequest {
     pub config_id: String,
 }
 impl crate::de::Decode for ContactWayGetRequest {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             config_id: fields.required("config_id")?,
@@ -1501,7 +1501,7 @@ pub struct ContactWayGetResponse {
     pub contact_way: ContactWay,
 }
 impl crate::de::Decode for ContactWayGetResponse {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             contact_way: fields.required("contact_way")?,
@@ -1522,7 +1522,7 @@ pub struct ContactWayId {
     pub config_id: String,
 }
 impl crate::de::Decode for ContactWayId {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             config_id: fields.required("config_id")?,
@@ -1553,7 +1553,7 @@ pub struct ContactWayListRequest {
     pub limit: Option<i64>,
 }
 impl crate::de::Decode for ContactWayListRequest {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             start_time: fields.optional("start_time")?,
@@ -1581,7 +1581,7 @@ pub struct ContactWayListResponse {
     pub next_cursor: Option<String>,
 }
 impl crate::de::Decode for ContactWayListResponse {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             contact_way: fields.or_empty("contact_way")?,
@@ -1630,7 +1630,7 @@ impl serde::Serialize for ContactWayType {
     }
 }
 impl crate::de::Decode for ContactWayType {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         <i64 as crate::de::Decode>::decode(value).map(Self::from)
     }
 }
@@ -1684,7 +1684,7 @@ pub struct ContactWayUpdateRequest {
     pub conclusions: Option<Conclusions>,
 }
 impl crate::de::Decode for ContactWayUpdateRequest {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             config_id: fields.required("config_id")?,
@@ -1717,7 +1717,7 @@ pub struct ConvertToOpenidRequest {
     pub external_userid: String,
 }
 impl crate::de::Decode for ConvertToOpenidRequest {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             external_userid: fields.required("external_userid")?,
@@ -1739,7 +1739,7 @@ pub struct ConvertToOpenidResponse {
     pub openid: Option<String>,
 }
 impl crate::de::Decode for ConvertToOpenidResponse {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             openid: fields.optional("openid")?,
@@ -1772,7 +1772,7 @@ pub struct CorpTag {
     pub deleted: Option<bool>,
 }
 impl crate::de::Decode for CorpTag {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             id: fields.required("id")?,
@@ -1809,7 +1809,7 @@ pub struct CorpTagAddRequest {
     pub agentid: Option<i64>,
 }
 impl crate::de::Decode for CorpTagAddRequest {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             group_id: fields.optional("group_id")?,
@@ -1835,7 +1835,7 @@ pub struct CorpTagAddResponse {
     pub tag_group: Option<CorpTagGroup>,
 }
 impl crate::de::Decode for CorpTagAddResponse {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             tag_group: fields.optional("tag_group")?,
@@ -1863,7 +1863,7 @@ pub struct CorpTagDeleteRequest {
     pub agentid: Option<i64>,
 }
 impl crate::de::Decode for CorpTagDeleteRequest {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             tag_id: fields.optional("tag_id")?,
@@ -1895,7 +1895,7 @@ pub struct CorpTagEditRequest {
     pub agentid: Option<i64>,
 }
 impl crate::de::Decode for CorpTagEditRequest {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             id: fields.required("id")?,
@@ -1937,7 +1937,7 @@ pub struct CorpTagGroup {
     pub tag: Vec<CorpTag>,
 }
 impl crate::de::Decode for CorpTagGroup {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             group_id: fields.required("group_id")?,
@@ -1968,7 +1968,7 @@ pub struct CorpTagListRequest {
     pub group_id: Option<Vec<String>>,
 }
 impl crate::de::Decode for CorpTagListRequest {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             tag_id: fields.optional("tag_id")?,
@@ -1991,7 +1991,7 @@ pub struct CorpTagListResponse {
     pub tag_group: Vec<CorpTagGroup>,
 }
 impl crate::de::Decode for CorpTagListResponse {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             tag_group: fields.or_empty("tag_group")?,
@@ -2039,7 +2039,7 @@ impl serde::Serialize for CreateType {
     }
 }
 impl crate::de::Decode for CreateType {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         <i64 as crate::de::Decode>::decode(value).map(Self::from)
     }
 }
@@ -2088,7 +2088,7 @@ impl serde::Serialize for CustomerGender {
     }
 }
 impl crate::de::Decode for CustomerGender {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         <i64 as crate::de::Decode>::decode(value).map(Self::from)
     }
 }
@@ -2121,7 +2121,7 @@ pub struct CustomerStrategy {
     pub privilege: Option<CustomerStrategyPrivilege>,
 }
 impl crate::de::Decode for CustomerStrategy {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             strategy_id: fields.required("strategy_id")?,
@@ -2157,7 +2157,7 @@ pub struct CustomerStrategyCreateRequest {
     pub range: Vec<StrategyRange>,
 }
 impl crate::de::Decode for CustomerStrategyCreateRequest {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             parent_id: fields.optional("parent_id")?,
@@ -2197,7 +2197,7 @@ pub struct CustomerStrategyEditRequest {
     pub range_del: Option<Vec<StrategyRange>>,
 }
 impl crate::de::Decode for CustomerStrategyEditRequest {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             strategy_id: fields.required("strategy_id")?,
@@ -2223,7 +2223,7 @@ pub struct CustomerStrategyGetResponse {
     pub strategy: CustomerStrategy,
 }
 impl crate::de::Decode for CustomerStrategyGetResponse {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             strategy: fields.required("strategy")?,
@@ -2248,7 +2248,7 @@ pub struct CustomerStrategyListRequest {
     pub limit: Option<i64>,
 }
 impl crate::de::Decode for CustomerStrategyListRequest {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             cursor: fields.optional("cursor")?,
@@ -2274,7 +2274,7 @@ pub struct CustomerStrategyListResponse {
     pub next_cursor: Option<String>,
 }
 impl crate::de::Decode for CustomerStrategyListResponse {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             strategy: fields.or_empty("strategy")?,
@@ -2357,7 +2357,7 @@ pub struct CustomerStrategyPrivilege {
     pub manage_customer_tag: Option<bool>,
 }
 impl crate::de::Decode for CustomerStrategyPrivilege {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             view_customer_list: fields.optional("view_customer_list")?,
@@ -2401,7 +2401,7 @@ pub struct CustomerWithFollowInfo {
     pub follow_info: Option<FollowInfo>,
 }
 impl crate::de::Decode for CustomerWithFollowInfo {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             external_contact: fields.required("external_contact")?,
@@ -2426,7 +2426,7 @@ pub struct DailyGroupChatStat {
     pub data: Option<GroupChatStatData>,
 }
 impl crate::de::Decode for DailyGroupChatStat {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             stat_time: fields.required("stat_time")?,
@@ -2445,7 +2445,7 @@ impl<'de> serde::Deserialize<'de> for DailyGroupChatStat {
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct EmptyResponse {}
 impl crate::de::Decode for EmptyResponse {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         crate::de::Fields::of(value)?;
         Ok(Self {})
     }
@@ -2467,7 +2467,7 @@ pub struct ExternalAttr {
     pub value: ExternalAttrValue,
 }
 impl crate::de::Decode for ExternalAttr {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             name: fields.required("name")?,
@@ -2496,7 +2496,7 @@ pub struct ExternalAttrMiniprogram {
     pub title: Option<String>,
 }
 impl crate::de::Decode for ExternalAttrMiniprogram {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             appid: fields.optional("appid")?,
@@ -2520,7 +2520,7 @@ pub struct ExternalAttrText {
     pub value: Option<String>,
 }
 impl crate::de::Decode for ExternalAttrText {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             value: fields.optional("value")?,
@@ -2596,21 +2596,21 @@ impl serde::Serialize for ExternalAttrValue {
     }
 }
 impl crate::de::Decode for ExternalAttrValue {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
-        let fields = crate::de::Fields::of(value)?.into_map();
-        if !fields.contains_key("type") {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
+        let fields = crate::de::Fields::of(value)?;
+        if !fields.contains("type") {
             return Err(crate::de::DecodeError::here("missing field `type`"));
         }
         if crate::union::matches(&fields, "type", crate::union::Tag::Int(0)) {
-            return crate::union::content(fields, "text").map(Self::Text);
+            return crate::union::content(&fields, "text").map(Self::Text);
         }
         if crate::union::matches(&fields, "type", crate::union::Tag::Int(1)) {
-            return crate::union::content(fields, "web").map(Self::Web);
+            return crate::union::content(&fields, "web").map(Self::Web);
         }
         if crate::union::matches(&fields, "type", crate::union::Tag::Int(2)) {
-            return crate::union::content(fields, "miniprogram").map(Self::Miniprogram);
+            return crate::union::content(&fields, "miniprogram").map(Self::Miniprogram);
         }
-        Ok(Self::Unknown(fields))
+        Ok(Self::Unknown(fields.into_map()))
     }
 }
 impl<'de> serde::Deserialize<'de> for ExternalAttrValue {
@@ -2631,7 +2631,7 @@ pub struct ExternalAttrWeb {
     pub title: Option<String>,
 }
 impl crate::de::Decode for ExternalAttrWeb {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             url: fields.optional("url")?,
@@ -2680,7 +2680,7 @@ pub struct ExternalContact {
     pub external_profile: Option<ExternalProfile>,
 }
 impl crate::de::Decode for ExternalContact {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             external_userid: fields.required("external_userid")?,
@@ -2716,7 +2716,7 @@ pub struct ExternalContactGetResponse {
     pub next_cursor: Option<String>,
 }
 impl crate::de::Decode for ExternalContactGetResponse {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             external_contact: fields.required("external_contact")?,
@@ -2766,7 +2766,7 @@ impl serde::Serialize for ExternalContactKind {
     }
 }
 impl crate::de::Decode for ExternalContactKind {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         <i64 as crate::de::Decode>::decode(value).map(Self::from)
     }
 }
@@ -2785,7 +2785,7 @@ pub struct ExternalContactListResponse {
     pub external_userids: Vec<String>,
 }
 impl crate::de::Decode for ExternalContactListResponse {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             external_userids: fields.or_empty("external_userid")?,
@@ -2823,7 +2823,7 @@ pub struct ExternalContactRemarkRequest {
     pub remark_pic_mediaid: Option<String>,
 }
 impl crate::de::Decode for ExternalContactRemarkRequest {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             userid: fields.required("userid")?,
@@ -2851,7 +2851,7 @@ pub struct ExternalProfile {
     pub external_attr: Vec<ExternalAttr>,
 }
 impl crate::de::Decode for ExternalProfile {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             external_attr: fields.or_empty("external_attr")?,
@@ -2872,7 +2872,7 @@ pub struct ExternalUseridRequest {
     pub external_userid: String,
 }
 impl crate::de::Decode for ExternalUseridRequest {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             external_userid: fields.required("external_userid")?,
@@ -2894,7 +2894,7 @@ pub struct ExternalUseridResponse {
     pub external_userid: Option<String>,
 }
 impl crate::de::Decode for ExternalUseridResponse {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             external_userid: fields.optional("external_userid")?,
@@ -2921,7 +2921,7 @@ pub struct FailedChat {
     pub errmsg: Option<String>,
 }
 impl crate::de::Decode for FailedChat {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             chat_id: fields.required("chat_id")?,
@@ -2944,7 +2944,7 @@ pub struct FileContent {
     pub media_id: String,
 }
 impl crate::de::Decode for FileContent {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             media_id: fields.required("media_id")?,
@@ -2965,7 +2965,7 @@ pub struct FinishMigrationRequest {
     pub corpid: String,
 }
 impl crate::de::Decode for FinishMigrationRequest {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             corpid: fields.required("corpid")?,
@@ -3016,7 +3016,7 @@ pub struct FollowInfo {
     pub wechat_channels: Option<WechatChannelsSource>,
 }
 impl crate::de::Decode for FollowInfo {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             userid: fields.required("userid")?,
@@ -3077,7 +3077,7 @@ pub struct FollowUser {
     pub wechat_channels: Option<WechatChannelsSource>,
 }
 impl crate::de::Decode for FollowUser {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             userid: fields.required("userid")?,
@@ -3109,7 +3109,7 @@ pub struct FollowUserListResponse {
     pub follow_user: Vec<String>,
 }
 impl crate::de::Decode for FollowUserListResponse {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             follow_user: fields.or_empty("follow_user")?,
@@ -3140,7 +3140,7 @@ pub struct FollowUserTag {
     pub kind: Option<FollowUserTagKind>,
 }
 impl crate::de::Decode for FollowUserTag {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             group_name: fields.optional("group_name")?,
@@ -3195,7 +3195,7 @@ impl serde::Serialize for FollowUserTagKind {
     }
 }
 impl crate::de::Decode for FollowUserTagKind {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         <i64 as crate::de::Decode>::decode(value).map(Self::from)
     }
 }
@@ -3215,7 +3215,7 @@ pub struct FromServiceExternalUseridRequest {
     pub source_agentid: i64,
 }
 impl crate::de::Decode for FromServiceExternalUseridRequest {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             external_userid: fields.required("external_userid")?,
@@ -3258,7 +3258,7 @@ pub struct GroupChat {
     pub member_version: Option<String>,
 }
 impl crate::de::Decode for GroupChat {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             chat_id: fields.required("chat_id")?,
@@ -3286,7 +3286,7 @@ pub struct GroupChatAdmin {
     pub userid: String,
 }
 impl crate::de::Decode for GroupChatAdmin {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             userid: fields.required("userid")?,
@@ -3313,7 +3313,7 @@ pub struct GroupChatGetRequest {
     pub need_name: Option<bool>,
 }
 impl crate::de::Decode for GroupChatGetRequest {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             chat_id: fields.required("chat_id")?,
@@ -3335,7 +3335,7 @@ pub struct GroupChatGetResponse {
     pub group_chat: GroupChat,
 }
 impl crate::de::Decode for GroupChatGetResponse {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             group_chat: fields.required("group_chat")?,
@@ -3357,7 +3357,7 @@ pub struct GroupChatInvitor {
     pub userid: Option<String>,
 }
 impl crate::de::Decode for GroupChatInvitor {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             userid: fields.optional("userid")?,
@@ -3387,7 +3387,7 @@ pub struct GroupChatListRequest {
     pub limit: i64,
 }
 impl crate::de::Decode for GroupChatListRequest {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             status_filter: fields.optional("status_filter")?,
@@ -3415,7 +3415,7 @@ pub struct GroupChatListResponse {
     pub next_cursor: Option<String>,
 }
 impl crate::de::Decode for GroupChatListResponse {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             group_chat_list: fields.or_empty("group_chat_list")?,
@@ -3461,7 +3461,7 @@ pub struct GroupChatMember {
     pub state: Option<String>,
 }
 impl crate::de::Decode for GroupChatMember {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             userid: fields.required("userid")?,
@@ -3517,7 +3517,7 @@ impl serde::Serialize for GroupChatMemberKind {
     }
 }
 impl crate::de::Decode for GroupChatMemberKind {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         <i64 as crate::de::Decode>::decode(value).map(Self::from)
     }
 }
@@ -3537,7 +3537,7 @@ pub struct GroupChatNewExternalUseridRequest {
     pub external_userid_list: Vec<String>,
 }
 impl crate::de::Decode for GroupChatNewExternalUseridRequest {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             chat_id: fields.required("chat_id")?,
@@ -3594,7 +3594,7 @@ impl serde::Serialize for GroupChatOrderBy {
     }
 }
 impl crate::de::Decode for GroupChatOrderBy {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         <i64 as crate::de::Decode>::decode(value).map(Self::from)
     }
 }
@@ -3634,7 +3634,7 @@ pub struct GroupChatStatData {
     pub migrate_trainee_chat_cnt: Option<i64>,
 }
 impl crate::de::Decode for GroupChatStatData {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             new_chat_cnt: fields.optional("new_chat_cnt")?,
@@ -3667,7 +3667,7 @@ pub struct GroupChatStatisticByDayRequest {
     pub owner_filter: StatOwnerFilter,
 }
 impl crate::de::Decode for GroupChatStatisticByDayRequest {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             day_begin_time: fields.required("day_begin_time")?,
@@ -3691,7 +3691,7 @@ pub struct GroupChatStatisticByDayResponse {
     pub items: Vec<DailyGroupChatStat>,
 }
 impl crate::de::Decode for GroupChatStatisticByDayResponse {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             items: fields.or_empty("items")?,
@@ -3732,7 +3732,7 @@ pub struct GroupChatStatisticRequest {
     pub limit: Option<i64>,
 }
 impl crate::de::Decode for GroupChatStatisticRequest {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             day_begin_time: fields.required("day_begin_time")?,
@@ -3766,7 +3766,7 @@ pub struct GroupChatStatisticResponse {
     pub items: Vec<OwnerGroupChatStat>,
 }
 impl crate::de::Decode for GroupChatStatisticResponse {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             total: fields.optional("total")?,
@@ -3824,7 +3824,7 @@ impl serde::Serialize for GroupChatStatusFilter {
     }
 }
 impl crate::de::Decode for GroupChatStatusFilter {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         <i64 as crate::de::Decode>::decode(value).map(Self::from)
     }
 }
@@ -3845,7 +3845,7 @@ pub struct GroupChatSummary {
     pub status: Option<GroupChatStatusFilter>,
 }
 impl crate::de::Decode for GroupChatSummary {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             chat_id: fields.required("chat_id")?,
@@ -3869,7 +3869,7 @@ pub struct GroupChatTransferRequest {
     pub new_owner: String,
 }
 impl crate::de::Decode for GroupChatTransferRequest {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             chat_id_list: fields.required("chat_id_list")?,
@@ -3892,7 +3892,7 @@ pub struct GroupChatTransferResponse {
     pub failed_chat_list: Vec<FailedChat>,
 }
 impl crate::de::Decode for GroupChatTransferResponse {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             failed_chat_list: fields.or_empty("failed_chat_list")?,
@@ -3928,7 +3928,7 @@ pub struct GroupMsg {
     pub attachments: Vec<SentAttachment>,
 }
 impl crate::de::Decode for GroupMsg {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             msgid: fields.required("msgid")?,
@@ -3985,7 +3985,7 @@ impl serde::Serialize for GroupMsgFilterType {
     }
 }
 impl crate::de::Decode for GroupMsgFilterType {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         <i64 as crate::de::Decode>::decode(value).map(Self::from)
     }
 }
@@ -4019,7 +4019,7 @@ pub struct GroupMsgListRequest {
     pub cursor: Option<String>,
 }
 impl crate::de::Decode for GroupMsgListRequest {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             chat_type: fields.required("chat_type")?,
@@ -4050,7 +4050,7 @@ pub struct GroupMsgListResponse {
     pub group_msg_list: Vec<GroupMsg>,
 }
 impl crate::de::Decode for GroupMsgListResponse {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             next_cursor: fields.optional("next_cursor")?,
@@ -4076,7 +4076,7 @@ pub struct GroupMsgResultLegacyResponse {
     pub detail_list: Vec<GroupMsgSendResult>,
 }
 impl crate::de::Decode for GroupMsgResultLegacyResponse {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             check_status: fields.optional("check_status")?,
@@ -4111,7 +4111,7 @@ pub struct GroupMsgSendResult {
     pub send_time: Option<i64>,
 }
 impl crate::de::Decode for GroupMsgSendResult {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             external_userid: fields.optional("external_userid")?,
@@ -4144,7 +4144,7 @@ pub struct GroupMsgSendResultRequest {
     pub cursor: Option<String>,
 }
 impl crate::de::Decode for GroupMsgSendResultRequest {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             msgid: fields.required("msgid")?,
@@ -4172,7 +4172,7 @@ pub struct GroupMsgSendResultResponse {
     pub send_list: Vec<GroupMsgSendResult>,
 }
 impl crate::de::Decode for GroupMsgSendResultResponse {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             next_cursor: fields.optional("next_cursor")?,
@@ -4229,7 +4229,7 @@ impl serde::Serialize for GroupMsgSendStatus {
     }
 }
 impl crate::de::Decode for GroupMsgSendStatus {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         <i64 as crate::de::Decode>::decode(value).map(Self::from)
     }
 }
@@ -4253,7 +4253,7 @@ pub struct GroupMsgTask {
     pub send_time: Option<i64>,
 }
 impl crate::de::Decode for GroupMsgTask {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             userid: fields.required("userid")?,
@@ -4282,7 +4282,7 @@ pub struct GroupMsgTaskRequest {
     pub cursor: Option<String>,
 }
 impl crate::de::Decode for GroupMsgTaskRequest {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             msgid: fields.required("msgid")?,
@@ -4309,7 +4309,7 @@ pub struct GroupMsgTaskResponse {
     pub task_list: Vec<GroupMsgTask>,
 }
 impl crate::de::Decode for GroupMsgTaskResponse {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             next_cursor: fields.optional("next_cursor")?,
@@ -4362,7 +4362,7 @@ impl serde::Serialize for GroupMsgTaskStatus {
     }
 }
 impl crate::de::Decode for GroupMsgTaskStatus {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         <i64 as crate::de::Decode>::decode(value).map(Self::from)
     }
 }
@@ -4404,7 +4404,7 @@ pub struct GroupMsgV1 {
     pub video: Option<VideoContent>,
 }
 impl crate::de::Decode for GroupMsgV1 {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             msgid: fields.required("msgid")?,
@@ -4437,7 +4437,7 @@ pub struct GroupMsgV1Response {
     pub group_msg_list: Vec<GroupMsgV1>,
 }
 impl crate::de::Decode for GroupMsgV1Response {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             next_cursor: fields.optional("next_cursor")?,
@@ -4475,7 +4475,7 @@ pub struct GroupWelcomeTemplate {
     pub video: Option<VideoContent>,
 }
 impl crate::de::Decode for GroupWelcomeTemplate {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             text: fields.optional("text")?,
@@ -4526,7 +4526,7 @@ pub struct GroupWelcomeTemplateAddRequest {
     pub notify: Option<bool>,
 }
 impl crate::de::Decode for GroupWelcomeTemplateAddRequest {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             text: fields.optional("text")?,
@@ -4554,7 +4554,7 @@ pub struct GroupWelcomeTemplateAddResponse {
     pub template_id: String,
 }
 impl crate::de::Decode for GroupWelcomeTemplateAddResponse {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             template_id: fields.required("template_id")?,
@@ -4578,7 +4578,7 @@ pub struct GroupWelcomeTemplateDeleteRequest {
     pub agentid: Option<i64>,
 }
 impl crate::de::Decode for GroupWelcomeTemplateDeleteRequest {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             template_id: fields.required("template_id")?,
@@ -4621,7 +4621,7 @@ pub struct GroupWelcomeTemplateEditRequest {
     pub agentid: Option<i64>,
 }
 impl crate::de::Decode for GroupWelcomeTemplateEditRequest {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             template_id: fields.required("template_id")?,
@@ -4649,7 +4649,7 @@ pub struct GroupWelcomeTemplateGetRequest {
     pub template_id: String,
 }
 impl crate::de::Decode for GroupWelcomeTemplateGetRequest {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             template_id: fields.required("template_id")?,
@@ -4674,7 +4674,7 @@ pub struct ImageContent {
     pub pic_url: Option<String>,
 }
 impl crate::de::Decode for ImageContent {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             media_id: fields.optional("media_id")?,
@@ -4697,7 +4697,7 @@ pub struct InterceptExtraRule {
     pub semantics_list: Option<Vec<InterceptSemantics>>,
 }
 impl crate::de::Decode for InterceptExtraRule {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             semantics_list: fields.optional("semantics_list")?,
@@ -4736,7 +4736,7 @@ pub struct InterceptRule {
     pub create_time: Option<i64>,
 }
 impl crate::de::Decode for InterceptRule {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             rule_id: fields.required("rule_id")?,
@@ -4772,7 +4772,7 @@ pub struct InterceptRuleAddRequest {
     pub applicable_range: ApplicableRange,
 }
 impl crate::de::Decode for InterceptRuleAddRequest {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             rule_name: fields.required("rule_name")?,
@@ -4797,7 +4797,7 @@ pub struct InterceptRuleAddResponse {
     pub rule_id: String,
 }
 impl crate::de::Decode for InterceptRuleAddResponse {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             rule_id: fields.required("rule_id")?,
@@ -4818,7 +4818,7 @@ pub struct InterceptRuleGetResponse {
     pub rule: InterceptRule,
 }
 impl crate::de::Decode for InterceptRuleGetResponse {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             rule: fields.required("rule")?,
@@ -4839,7 +4839,7 @@ pub struct InterceptRuleIdRequest {
     pub rule_id: String,
 }
 impl crate::de::Decode for InterceptRuleIdRequest {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             rule_id: fields.required("rule_id")?,
@@ -4861,7 +4861,7 @@ pub struct InterceptRuleListResponse {
     pub rule_list: Vec<InterceptRuleSummary>,
 }
 impl crate::de::Decode for InterceptRuleListResponse {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             rule_list: fields.or_empty("rule_list")?,
@@ -4888,7 +4888,7 @@ pub struct InterceptRuleSummary {
     pub create_time: Option<i64>,
 }
 impl crate::de::Decode for InterceptRuleSummary {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             rule_id: fields.required("rule_id")?,
@@ -4929,7 +4929,7 @@ pub struct InterceptRuleUpdateRequest {
     pub remove_applicable_range: Option<ApplicableRange>,
 }
 impl crate::de::Decode for InterceptRuleUpdateRequest {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             rule_id: fields.required("rule_id")?,
@@ -4987,7 +4987,7 @@ impl serde::Serialize for InterceptSemantics {
     }
 }
 impl crate::de::Decode for InterceptSemantics {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         <i64 as crate::de::Decode>::decode(value).map(Self::from)
     }
 }
@@ -5032,7 +5032,7 @@ impl serde::Serialize for InterceptType {
     }
 }
 impl crate::de::Decode for InterceptType {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         <i64 as crate::de::Decode>::decode(value).map(Self::from)
     }
 }
@@ -5081,7 +5081,7 @@ impl serde::Serialize for JoinScene {
     }
 }
 impl crate::de::Decode for JoinScene {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         <i64 as crate::de::Decode>::decode(value).map(Self::from)
     }
 }
@@ -5126,7 +5126,7 @@ pub struct JoinWay {
     pub state: Option<String>,
 }
 impl crate::de::Decode for JoinWay {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             config_id: fields.required("config_id")?,
@@ -5178,7 +5178,7 @@ pub struct JoinWayAddRequest {
     pub mark_source: Option<bool>,
 }
 impl crate::de::Decode for JoinWayAddRequest {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             scene: fields.required("scene")?,
@@ -5206,7 +5206,7 @@ pub struct JoinWayAddResponse {
     pub config_id: String,
 }
 impl crate::de::Decode for JoinWayAddResponse {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             config_id: fields.required("config_id")?,
@@ -5227,7 +5227,7 @@ pub struct JoinWayDeleteRequest {
     pub config_id: String,
 }
 impl crate::de::Decode for JoinWayDeleteRequest {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             config_id: fields.required("config_id")?,
@@ -5248,7 +5248,7 @@ pub struct JoinWayGetRequest {
     pub config_id: String,
 }
 impl crate::de::Decode for JoinWayGetRequest {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             config_id: fields.required("config_id")?,
@@ -5269,7 +5269,7 @@ pub struct JoinWayGetResponse {
     pub join_way: JoinWay,
 }
 impl crate::de::Decode for JoinWayGetResponse {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             join_way: fields.required("join_way")?,
@@ -5315,7 +5315,7 @@ pub struct JoinWayUpdateRequest {
     pub mark_source: Option<bool>,
 }
 impl crate::de::Decode for JoinWayUpdateRequest {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             config_id: fields.required("config_id")?,
@@ -5352,7 +5352,7 @@ pub struct LinkContent {
     pub url: String,
 }
 impl crate::de::Decode for LinkContent {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             title: fields.required("title")?,
@@ -5384,7 +5384,7 @@ pub struct MarkTagRequest {
     pub remove_tag: Option<Vec<String>>,
 }
 impl crate::de::Decode for MarkTagRequest {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             userid: fields.required("userid")?,
@@ -5408,7 +5408,7 @@ pub struct MediaIdContent {
     pub media_id: String,
 }
 impl crate::de::Decode for MediaIdContent {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             media_id: fields.required("media_id")?,
@@ -5435,7 +5435,7 @@ pub struct MiniprogramContent {
     pub page: String,
 }
 impl crate::de::Decode for MiniprogramContent {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             title: fields.required("title")?,
@@ -5466,7 +5466,7 @@ pub struct MobileConvertFailure {
     pub mobile: Option<String>,
 }
 impl crate::de::Decode for MobileConvertFailure {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             errcode: fields.optional("errcode")?,
@@ -5492,7 +5492,7 @@ pub struct MobileExternalUserid {
     pub external_userid: Option<String>,
 }
 impl crate::de::Decode for MobileExternalUserid {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             mobile: fields.required("mobile")?,
@@ -5541,7 +5541,7 @@ pub struct Moment {
     pub location: Option<MomentLocation>,
 }
 impl crate::de::Decode for Moment {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             moment_id: fields.required("moment_id")?,
@@ -5572,7 +5572,7 @@ pub struct MomentAttachment {
     pub content: MomentAttachmentContent,
 }
 impl crate::de::Decode for MomentAttachment {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let fields = crate::de::Fields::of(value)?;
         Ok(Self {
             content: fields.flattened()?,
@@ -5648,21 +5648,21 @@ impl serde::Serialize for MomentAttachmentContent {
     }
 }
 impl crate::de::Decode for MomentAttachmentContent {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
-        let fields = crate::de::Fields::of(value)?.into_map();
-        if !fields.contains_key("msgtype") {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
+        let fields = crate::de::Fields::of(value)?;
+        if !fields.contains("msgtype") {
             return Err(crate::de::DecodeError::here("missing field `msgtype`"));
         }
         if crate::union::matches(&fields, "msgtype", crate::union::Tag::Str("image")) {
-            return crate::union::content(fields, "image").map(Self::Image);
+            return crate::union::content(&fields, "image").map(Self::Image);
         }
         if crate::union::matches(&fields, "msgtype", crate::union::Tag::Str("video")) {
-            return crate::union::content(fields, "video").map(Self::Video);
+            return crate::union::content(&fields, "video").map(Self::Video);
         }
         if crate::union::matches(&fields, "msgtype", crate::union::Tag::Str("link")) {
-            return crate::union::content(fields, "link").map(Self::Link);
+            return crate::union::content(&fields, "link").map(Self::Link);
         }
-        Ok(Self::Unknown(fields))
+        Ok(Self::Unknown(fields.into_map()))
     }
 }
 impl<'de> serde::Deserialize<'de> for MomentAttachmentContent {
@@ -5681,7 +5681,7 @@ pub struct MomentCommentsRequest {
     pub userid: String,
 }
 impl crate::de::Decode for MomentCommentsRequest {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             moment_id: fields.required("moment_id")?,
@@ -5707,7 +5707,7 @@ pub struct MomentCommentsResponse {
     pub like_list: Vec<MomentInteraction>,
 }
 impl crate::de::Decode for MomentCommentsResponse {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             comment_list: fields.or_empty("comment_list")?,
@@ -5732,7 +5732,7 @@ pub struct MomentCustomer {
     pub external_userid: String,
 }
 impl crate::de::Decode for MomentCustomer {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             userid: fields.optional("userid")?,
@@ -5762,7 +5762,7 @@ pub struct MomentCustomerListRequest {
     pub limit: Option<i64>,
 }
 impl crate::de::Decode for MomentCustomerListRequest {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             moment_id: fields.required("moment_id")?,
@@ -5790,7 +5790,7 @@ pub struct MomentCustomerListResponse {
     pub customer_list: Vec<MomentCustomer>,
 }
 impl crate::de::Decode for MomentCustomerListResponse {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             next_cursor: fields.optional("next_cursor")?,
@@ -5813,7 +5813,7 @@ pub struct MomentExternalContactList {
     pub tag_list: Option<Vec<String>>,
 }
 impl crate::de::Decode for MomentExternalContactList {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             tag_list: fields.optional("tag_list")?,
@@ -5834,7 +5834,7 @@ pub struct MomentIdRequest {
     pub moment_id: String,
 }
 impl crate::de::Decode for MomentIdRequest {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             moment_id: fields.required("moment_id")?,
@@ -5855,7 +5855,7 @@ pub struct MomentImage {
     pub media_id: String,
 }
 impl crate::de::Decode for MomentImage {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             media_id: fields.required("media_id")?,
@@ -5883,7 +5883,7 @@ pub struct MomentInteraction {
     pub create_time: Option<i64>,
 }
 impl crate::de::Decode for MomentInteraction {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             external_userid: fields.optional("external_userid")?,
@@ -5911,7 +5911,7 @@ pub struct MomentLink {
     pub media_id: String,
 }
 impl crate::de::Decode for MomentLink {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             title: fields.optional("title")?,
@@ -5938,7 +5938,7 @@ pub struct MomentLinkInfo {
     pub url: Option<String>,
 }
 impl crate::de::Decode for MomentLinkInfo {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             title: fields.optional("title")?,
@@ -5974,7 +5974,7 @@ pub struct MomentListRequest {
     pub limit: Option<i64>,
 }
 impl crate::de::Decode for MomentListRequest {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             start_time: fields.required("start_time")?,
@@ -6004,7 +6004,7 @@ pub struct MomentListResponse {
     pub moment_list: Vec<Moment>,
 }
 impl crate::de::Decode for MomentListResponse {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             next_cursor: fields.optional("next_cursor")?,
@@ -6033,7 +6033,7 @@ pub struct MomentLocation {
     pub name: Option<String>,
 }
 impl crate::de::Decode for MomentLocation {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             latitude: fields.optional("latitude")?,
@@ -6083,7 +6083,7 @@ impl serde::Serialize for MomentPublishStatus {
     }
 }
 impl crate::de::Decode for MomentPublishStatus {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         <i64 as crate::de::Decode>::decode(value).map(Self::from)
     }
 }
@@ -6105,7 +6105,7 @@ pub struct MomentSendResultResponse {
     pub customer_list: Vec<MomentCustomer>,
 }
 impl crate::de::Decode for MomentSendResultResponse {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             next_cursor: fields.optional("next_cursor")?,
@@ -6131,7 +6131,7 @@ pub struct MomentSenderList {
     pub department_list: Option<Vec<i64>>,
 }
 impl crate::de::Decode for MomentSenderList {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             user_list: fields.optional("user_list")?,
@@ -6168,7 +6168,7 @@ pub struct MomentStrategy {
     pub privilege: Option<MomentStrategyPrivilege>,
 }
 impl crate::de::Decode for MomentStrategy {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             strategy_id: fields.required("strategy_id")?,
@@ -6204,7 +6204,7 @@ pub struct MomentStrategyCreateRequest {
     pub range: Vec<StrategyRange>,
 }
 impl crate::de::Decode for MomentStrategyCreateRequest {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             parent_id: fields.optional("parent_id")?,
@@ -6244,7 +6244,7 @@ pub struct MomentStrategyEditRequest {
     pub range_del: Option<Vec<StrategyRange>>,
 }
 impl crate::de::Decode for MomentStrategyEditRequest {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             strategy_id: fields.required("strategy_id")?,
@@ -6270,7 +6270,7 @@ pub struct MomentStrategyGetResponse {
     pub strategy: MomentStrategy,
 }
 impl crate::de::Decode for MomentStrategyGetResponse {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             strategy: fields.required("strategy")?,
@@ -6295,7 +6295,7 @@ pub struct MomentStrategyListRequest {
     pub limit: Option<i64>,
 }
 impl crate::de::Decode for MomentStrategyListRequest {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             cursor: fields.optional("cursor")?,
@@ -6321,7 +6321,7 @@ pub struct MomentStrategyListResponse {
     pub next_cursor: Option<String>,
 }
 impl crate::de::Decode for MomentStrategyListResponse {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             strategy: fields.or_empty("strategy")?,
@@ -6350,7 +6350,7 @@ pub struct MomentStrategyPrivilege {
     pub manage_moment_cover_and_sign: Option<bool>,
 }
 impl crate::de::Decode for MomentStrategyPrivilege {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             view_moment_list: fields.optional("view_moment_list")?,
@@ -6377,7 +6377,7 @@ pub struct MomentTask {
     pub publish_status: Option<MomentPublishStatus>,
 }
 impl crate::de::Decode for MomentTask {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             userid: fields.required("userid")?,
@@ -6406,7 +6406,7 @@ pub struct MomentTaskAddRequest {
     pub visible_range: Option<MomentVisibleRange>,
 }
 impl crate::de::Decode for MomentTaskAddRequest {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             text: fields.optional("text")?,
@@ -6429,7 +6429,7 @@ pub struct MomentTaskAddResponse {
     pub jobid: String,
 }
 impl crate::de::Decode for MomentTaskAddResponse {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             jobid: fields.required("jobid")?,
@@ -6456,7 +6456,7 @@ pub struct MomentTaskListRequest {
     pub limit: Option<i64>,
 }
 impl crate::de::Decode for MomentTaskListRequest {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             moment_id: fields.required("moment_id")?,
@@ -6483,7 +6483,7 @@ pub struct MomentTaskListResponse {
     pub task_list: Vec<MomentTask>,
 }
 impl crate::de::Decode for MomentTaskListResponse {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             next_cursor: fields.optional("next_cursor")?,
@@ -6518,7 +6518,7 @@ pub struct MomentTaskOutcome {
     pub invalid_external_contact_list: Option<MomentExternalContactList>,
 }
 impl crate::de::Decode for MomentTaskOutcome {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             errcode: fields.optional("errcode")?,
@@ -6551,7 +6551,7 @@ pub struct MomentTaskResult {
     pub result: Option<MomentTaskOutcome>,
 }
 impl crate::de::Decode for MomentTaskResult {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             status: fields.optional("status")?,
@@ -6605,7 +6605,7 @@ impl serde::Serialize for MomentTaskStatus {
     }
 }
 impl crate::de::Decode for MomentTaskStatus {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         <i64 as crate::de::Decode>::decode(value).map(Self::from)
     }
 }
@@ -6627,7 +6627,7 @@ pub struct MomentVideo {
     pub thumb_media_id: Option<String>,
 }
 impl crate::de::Decode for MomentVideo {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             media_id: fields.optional("media_id")?,
@@ -6649,7 +6649,7 @@ pub struct MomentVideoAttachment {
     pub media_id: String,
 }
 impl crate::de::Decode for MomentVideoAttachment {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             media_id: fields.required("media_id")?,
@@ -6674,7 +6674,7 @@ pub struct MomentVisibleRange {
     pub external_contact_list: Option<MomentExternalContactList>,
 }
 impl crate::de::Decode for MomentVisibleRange {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             sender_list: fields.optional("sender_list")?,
@@ -6723,7 +6723,7 @@ impl serde::Serialize for MomentVisibleType {
     }
 }
 impl crate::de::Decode for MomentVisibleType {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         <i64 as crate::de::Decode>::decode(value).map(Self::from)
     }
 }
@@ -6763,7 +6763,7 @@ pub struct MsgTemplateAddRequest {
     pub attachments: Option<Vec<Attachment>>,
 }
 impl crate::de::Decode for MsgTemplateAddRequest {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             chat_type: fields.optional("chat_type")?,
@@ -6795,7 +6795,7 @@ pub struct MsgTemplateAddResponse {
     pub msgid: Option<String>,
 }
 impl crate::de::Decode for MsgTemplateAddResponse {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             fail_list: fields.or_empty("fail_list")?,
@@ -6817,7 +6817,7 @@ pub struct MsgidRequest {
     pub msgid: String,
 }
 impl crate::de::Decode for MsgidRequest {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             msgid: fields.required("msgid")?,
@@ -6841,7 +6841,7 @@ pub struct NewCorpTag {
     pub order: Option<i64>,
 }
 impl crate::de::Decode for NewCorpTag {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             name: fields.required("name")?,
@@ -6866,7 +6866,7 @@ pub struct NewExternalUserid {
     pub new_external_userid: Option<String>,
 }
 impl crate::de::Decode for NewExternalUserid {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             external_userid: fields.required("external_userid")?,
@@ -6888,7 +6888,7 @@ pub struct NewExternalUseridRequest {
     pub external_userid_list: Vec<String>,
 }
 impl crate::de::Decode for NewExternalUseridRequest {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             external_userid_list: fields.required("external_userid_list")?,
@@ -6910,7 +6910,7 @@ pub struct NewExternalUseridResponse {
     pub items: Vec<NewExternalUserid>,
 }
 impl crate::de::Decode for NewExternalUseridResponse {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             items: fields.or_empty("items")?,
@@ -6934,7 +6934,7 @@ pub struct OnceKeyCreateRequest {
     pub key_num: Option<i64>,
 }
 impl crate::de::Decode for OnceKeyCreateRequest {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             link_id: fields.required("link_id")?,
@@ -6957,7 +6957,7 @@ pub struct OnceKeyCreateResponse {
     pub keys: Vec<String>,
 }
 impl crate::de::Decode for OnceKeyCreateResponse {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             keys: fields.or_empty("keys")?,
@@ -6978,7 +6978,7 @@ pub struct OpengidToChatidRequest {
     pub opengid: String,
 }
 impl crate::de::Decode for OpengidToChatidRequest {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             opengid: fields.required("opengid")?,
@@ -7000,7 +7000,7 @@ pub struct OpengidToChatidResponse {
     pub chat_id: Option<String>,
 }
 impl crate::de::Decode for OpengidToChatidResponse {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             chat_id: fields.optional("chat_id")?,
@@ -7022,7 +7022,7 @@ pub struct OwnerFilter {
     pub userid_list: Option<Vec<String>>,
 }
 impl crate::de::Decode for OwnerFilter {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             userid_list: fields.optional("userid_list")?,
@@ -7046,7 +7046,7 @@ pub struct OwnerGroupChatStat {
     pub data: Option<GroupChatStatData>,
 }
 impl crate::de::Decode for OwnerGroupChatStat {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             owner: fields.required("owner")?,
@@ -7072,7 +7072,7 @@ pub struct PriorityOption {
     pub priority_userid_list: Option<Vec<String>>,
 }
 impl crate::de::Decode for PriorityOption {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             priority_type: fields.optional("priority_type")?,
@@ -7109,7 +7109,7 @@ pub struct Product {
     pub attachments: Vec<ProductAttachment>,
 }
 impl crate::de::Decode for Product {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             product_id: fields.required("product_id")?,
@@ -7142,7 +7142,7 @@ pub struct ProductAlbumAddRequest {
     pub attachments: Vec<ProductAttachment>,
 }
 impl crate::de::Decode for ProductAlbumAddRequest {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             description: fields.required("description")?,
@@ -7166,7 +7166,7 @@ pub struct ProductAlbumAddResponse {
     pub product_id: String,
 }
 impl crate::de::Decode for ProductAlbumAddResponse {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             product_id: fields.required("product_id")?,
@@ -7187,7 +7187,7 @@ pub struct ProductAlbumGetResponse {
     pub product: Product,
 }
 impl crate::de::Decode for ProductAlbumGetResponse {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             product: fields.required("product")?,
@@ -7212,7 +7212,7 @@ pub struct ProductAlbumListRequest {
     pub cursor: Option<String>,
 }
 impl crate::de::Decode for ProductAlbumListRequest {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             limit: fields.optional("limit")?,
@@ -7238,7 +7238,7 @@ pub struct ProductAlbumListResponse {
     pub product_list: Vec<Product>,
 }
 impl crate::de::Decode for ProductAlbumListResponse {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             next_cursor: fields.optional("next_cursor")?,
@@ -7270,7 +7270,7 @@ pub struct ProductAlbumUpdateRequest {
     pub attachments: Option<Vec<ProductAttachment>>,
 }
 impl crate::de::Decode for ProductAlbumUpdateRequest {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             product_id: fields.required("product_id")?,
@@ -7296,7 +7296,7 @@ pub struct ProductAttachment {
     pub content: ProductAttachmentContent,
 }
 impl crate::de::Decode for ProductAttachment {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let fields = crate::de::Fields::of(value)?;
         Ok(Self {
             content: fields.flattened()?,
@@ -7340,15 +7340,15 @@ impl serde::Serialize for ProductAttachmentContent {
     }
 }
 impl crate::de::Decode for ProductAttachmentContent {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
-        let fields = crate::de::Fields::of(value)?.into_map();
-        if !fields.contains_key("type") {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
+        let fields = crate::de::Fields::of(value)?;
+        if !fields.contains("type") {
             return Err(crate::de::DecodeError::here("missing field `type`"));
         }
         if crate::union::matches(&fields, "type", crate::union::Tag::Str("image")) {
-            return crate::union::content(fields, "image").map(Self::Image);
+            return crate::union::content(&fields, "image").map(Self::Image);
         }
-        Ok(Self::Unknown(fields))
+        Ok(Self::Unknown(fields.into_map()))
     }
 }
 impl<'de> serde::Deserialize<'de> for ProductAttachmentContent {
@@ -7365,7 +7365,7 @@ pub struct ProductIdRequest {
     pub product_id: String,
 }
 impl crate::de::Decode for ProductIdRequest {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             product_id: fields.required("product_id")?,
@@ -7391,7 +7391,7 @@ pub struct ResignedTransferCustomerRequest {
     pub external_userids: Vec<String>,
 }
 impl crate::de::Decode for ResignedTransferCustomerRequest {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             handover_userid: fields.required("handover_userid")?,
@@ -7415,7 +7415,7 @@ pub struct SentAttachment {
     pub content: SentAttachmentContent,
 }
 impl crate::de::Decode for SentAttachment {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let fields = crate::de::Fields::of(value)?;
         Ok(Self {
             content: fields.flattened()?,
@@ -7523,31 +7523,31 @@ impl serde::Serialize for SentAttachmentContent {
     }
 }
 impl crate::de::Decode for SentAttachmentContent {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
-        let fields = crate::de::Fields::of(value)?.into_map();
-        if !fields.contains_key("msgtype") {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
+        let fields = crate::de::Fields::of(value)?;
+        if !fields.contains("msgtype") {
             return Err(crate::de::DecodeError::here("missing field `msgtype`"));
         }
         if crate::union::matches(&fields, "msgtype", crate::union::Tag::Str("image")) {
-            return crate::union::content(fields, "image").map(Self::Image);
+            return crate::union::content(&fields, "image").map(Self::Image);
         }
         if crate::union::matches(&fields, "msgtype", crate::union::Tag::Str("link")) {
-            return crate::union::content(fields, "link").map(Self::Link);
+            return crate::union::content(&fields, "link").map(Self::Link);
         }
         if crate::union::matches(
             &fields,
             "msgtype",
             crate::union::Tag::Str("miniprogram"),
         ) {
-            return crate::union::content(fields, "miniprogram").map(Self::Miniprogram);
+            return crate::union::content(&fields, "miniprogram").map(Self::Miniprogram);
         }
         if crate::union::matches(&fields, "msgtype", crate::union::Tag::Str("video")) {
-            return crate::union::content(fields, "video").map(Self::Video);
+            return crate::union::content(&fields, "video").map(Self::Video);
         }
         if crate::union::matches(&fields, "msgtype", crate::union::Tag::Str("file")) {
-            return crate::union::content(fields, "file").map(Self::File);
+            return crate::union::content(&fields, "file").map(Self::File);
         }
-        Ok(Self::Unknown(fields))
+        Ok(Self::Unknown(fields.into_map()))
     }
 }
 impl<'de> serde::Deserialize<'de> for SentAttachmentContent {
@@ -7574,7 +7574,7 @@ pub struct SentMiniprogram {
     pub page: Option<String>,
 }
 impl crate::de::Decode for SentMiniprogram {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             title: fields.optional("title")?,
@@ -7620,7 +7620,7 @@ pub struct ServedContact {
     pub add_time: Option<i64>,
 }
 impl crate::de::Decode for ServedContact {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             is_customer: fields.optional("is_customer")?,
@@ -7652,7 +7652,7 @@ pub struct ServedContactListRequest {
     pub limit: Option<i64>,
 }
 impl crate::de::Decode for ServedContactListRequest {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             cursor: fields.optional("cursor")?,
@@ -7678,7 +7678,7 @@ pub struct ServedContactListResponse {
     pub next_cursor: Option<String>,
 }
 impl crate::de::Decode for ServedContactListResponse {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             info_list: fields.or_empty("info_list")?,
@@ -7700,7 +7700,7 @@ pub struct StatOwnerFilter {
     pub userid_list: Vec<String>,
 }
 impl crate::de::Decode for StatOwnerFilter {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             userid_list: fields.required("userid_list")?,
@@ -7721,7 +7721,7 @@ pub struct StrategyCreateResponse {
     pub strategy_id: i64,
 }
 impl crate::de::Decode for StrategyCreateResponse {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             strategy_id: fields.required("strategy_id")?,
@@ -7742,7 +7742,7 @@ pub struct StrategyId {
     pub strategy_id: i64,
 }
 impl crate::de::Decode for StrategyId {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             strategy_id: fields.required("strategy_id")?,
@@ -7763,7 +7763,7 @@ pub struct StrategyIdRequest {
     pub strategy_id: i64,
 }
 impl crate::de::Decode for StrategyIdRequest {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             strategy_id: fields.required("strategy_id")?,
@@ -7791,7 +7791,7 @@ pub struct StrategyRange {
     pub partyid: Option<i64>,
 }
 impl crate::de::Decode for StrategyRange {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             kind: fields.required("type")?,
@@ -7841,7 +7841,7 @@ impl serde::Serialize for StrategyRangeKind {
     }
 }
 impl crate::de::Decode for StrategyRangeKind {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         <i64 as crate::de::Decode>::decode(value).map(Self::from)
     }
 }
@@ -7865,7 +7865,7 @@ pub struct StrategyRangeRequest {
     pub limit: Option<i64>,
 }
 impl crate::de::Decode for StrategyRangeRequest {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             strategy_id: fields.required("strategy_id")?,
@@ -7892,7 +7892,7 @@ pub struct StrategyRangeResponse {
     pub next_cursor: Option<String>,
 }
 impl crate::de::Decode for StrategyRangeResponse {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             range: fields.or_empty("range")?,
@@ -7925,7 +7925,7 @@ pub struct StrategyTagAddRequest {
     pub tag: Vec<NewCorpTag>,
 }
 impl crate::de::Decode for StrategyTagAddRequest {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             strategy_id: fields.required("strategy_id")?,
@@ -7951,7 +7951,7 @@ pub struct StrategyTagAddResponse {
     pub tag_group: Option<CorpTagGroup>,
 }
 impl crate::de::Decode for StrategyTagAddResponse {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             tag_group: fields.optional("tag_group")?,
@@ -7976,7 +7976,7 @@ pub struct StrategyTagDeleteRequest {
     pub group_id: Option<Vec<String>>,
 }
 impl crate::de::Decode for StrategyTagDeleteRequest {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             tag_id: fields.optional("tag_id")?,
@@ -8004,7 +8004,7 @@ pub struct StrategyTagEditRequest {
     pub order: Option<i64>,
 }
 impl crate::de::Decode for StrategyTagEditRequest {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             id: fields.required("id")?,
@@ -8034,7 +8034,7 @@ pub struct StrategyTagListRequest {
     pub group_id: Option<Vec<String>>,
 }
 impl crate::de::Decode for StrategyTagListRequest {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             strategy_id: fields.optional("strategy_id")?,
@@ -8058,7 +8058,7 @@ pub struct StrategyTagListResponse {
     pub tag_group: Vec<CorpTagGroup>,
 }
 impl crate::de::Decode for StrategyTagListResponse {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             tag_group: fields.or_empty("tag_group")?,
@@ -8080,7 +8080,7 @@ pub struct TagFilter {
     pub group_list: Option<Vec<TagFilterGroup>>,
 }
 impl crate::de::Decode for TagFilter {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             group_list: fields.optional("group_list")?,
@@ -8102,7 +8102,7 @@ pub struct TagFilterGroup {
     pub tag_list: Option<Vec<String>>,
 }
 impl crate::de::Decode for TagFilterGroup {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             tag_list: fields.optional("tag_list")?,
@@ -8123,7 +8123,7 @@ pub struct TextContent {
     pub content: String,
 }
 impl crate::de::Decode for TextContent {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             content: fields.required("content")?,
@@ -8152,7 +8152,7 @@ pub struct TransferCustomerRequest {
     pub transfer_success_msg: Option<String>,
 }
 impl crate::de::Decode for TransferCustomerRequest {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             handover_userid: fields.required("handover_userid")?,
@@ -8177,7 +8177,7 @@ pub struct TransferCustomerResponse {
     pub customers: Vec<TransferCustomerResult>,
 }
 impl crate::de::Decode for TransferCustomerResponse {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             customers: fields.or_empty("customer")?,
@@ -8201,7 +8201,7 @@ pub struct TransferCustomerResult {
     pub errcode: Option<i64>,
 }
 impl crate::de::Decode for TransferCustomerResult {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             external_userid: fields.required("external_userid")?,
@@ -8230,7 +8230,7 @@ pub struct TransferLegacyRequest {
     pub transfer_success_msg: Option<String>,
 }
 impl crate::de::Decode for TransferLegacyRequest {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             external_userid: fields.required("external_userid")?,
@@ -8260,7 +8260,7 @@ pub struct TransferResult {
     pub takeover_time: Option<i64>,
 }
 impl crate::de::Decode for TransferResult {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             external_userid: fields.required("external_userid")?,
@@ -8287,7 +8287,7 @@ pub struct TransferResultLegacyRequest {
     pub takeover_userid: String,
 }
 impl crate::de::Decode for TransferResultLegacyRequest {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             external_userid: fields.required("external_userid")?,
@@ -8314,7 +8314,7 @@ pub struct TransferResultLegacyResponse {
     pub takeover_time: Option<i64>,
 }
 impl crate::de::Decode for TransferResultLegacyResponse {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             status: fields.optional("status")?,
@@ -8341,7 +8341,7 @@ pub struct TransferResultRequest {
     pub cursor: Option<String>,
 }
 impl crate::de::Decode for TransferResultRequest {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             handover_userid: fields.required("handover_userid")?,
@@ -8368,7 +8368,7 @@ pub struct TransferResultResponse {
     pub next_cursor: Option<String>,
 }
 impl crate::de::Decode for TransferResultResponse {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             customers: fields.or_empty("customer")?,
@@ -8429,7 +8429,7 @@ impl serde::Serialize for TransferStatus {
     }
 }
 impl crate::de::Decode for TransferStatus {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         <i64 as crate::de::Decode>::decode(value).map(Self::from)
     }
 }
@@ -8452,7 +8452,7 @@ pub struct UnassignedCustomer {
     pub dimission_time: Option<i64>,
 }
 impl crate::de::Decode for UnassignedCustomer {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             handover_userid: fields.required("handover_userid")?,
@@ -8482,7 +8482,7 @@ pub struct UnassignedListRequest {
     pub page_size: Option<i64>,
 }
 impl crate::de::Decode for UnassignedListRequest {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             page_id: fields.optional("page_id")?,
@@ -8512,7 +8512,7 @@ pub struct UnassignedListResponse {
     pub next_cursor: Option<String>,
 }
 impl crate::de::Decode for UnassignedListResponse {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             info: fields.or_empty("info")?,
@@ -8537,7 +8537,7 @@ pub struct UnionidToExternalUseridRequest {
     pub openid: String,
 }
 impl crate::de::Decode for UnionidToExternalUseridRequest {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             unionid: fields.required("unionid")?,
@@ -8580,7 +8580,7 @@ pub struct UserBehaviorData {
     pub new_contact_cnt: Option<i64>,
 }
 impl crate::de::Decode for UserBehaviorData {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             stat_time: fields.required("stat_time")?,
@@ -8616,7 +8616,7 @@ pub struct UserBehaviorDataRequest {
     pub end_time: i64,
 }
 impl crate::de::Decode for UserBehaviorDataRequest {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             userids: fields.optional("userid")?,
@@ -8641,7 +8641,7 @@ pub struct UserBehaviorDataResponse {
     pub behavior_data: Vec<UserBehaviorData>,
 }
 impl crate::de::Decode for UserBehaviorDataResponse {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             behavior_data: fields.or_empty("behavior_data")?,
@@ -8662,7 +8662,7 @@ pub struct VideoContent {
     pub media_id: String,
 }
 impl crate::de::Decode for VideoContent {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             media_id: fields.required("media_id")?,
@@ -8687,7 +8687,7 @@ pub struct WechatChannelsSource {
     pub source: Option<i64>,
 }
 impl crate::de::Decode for WechatChannelsSource {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             nickname: fields.optional("nickname")?,
@@ -8715,7 +8715,7 @@ pub struct WelcomeMsgSendRequest {
     pub attachments: Option<Vec<Attachment>>,
 }
 impl crate::de::Decode for WelcomeMsgSendRequest {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             welcome_code: fields.required("welcome_code")?,

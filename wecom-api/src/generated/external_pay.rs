@@ -37,7 +37,7 @@ pub struct AccountValidation {
     pub deadline: Option<String>,
 }
 impl crate::de::Decode for AccountValidation {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             account_name: fields.optional("account_name")?,
@@ -79,7 +79,7 @@ pub struct ApplyContactInfo {
     pub contact_email: Option<String>,
 }
 impl crate::de::Decode for ApplyContactInfo {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             contact_type: fields.optional("contact_type")?,
@@ -127,7 +127,7 @@ pub struct ApplymentStatus {
     pub legal_validation_url: Option<String>,
 }
 impl crate::de::Decode for ApplymentStatus {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             applyment_state: fields.optional("applyment_state")?,
@@ -155,7 +155,7 @@ pub struct ApplymentStatusRequest {
     pub out_request_no: String,
 }
 impl crate::de::Decode for ApplymentStatusRequest {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             out_request_no: fields.required("out_request_no")?,
@@ -186,7 +186,7 @@ pub struct ApplymentStatusResponse {
     pub reject_reason: Option<String>,
 }
 impl crate::de::Decode for ApplymentStatusResponse {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             status: fields.optional("status")?,
@@ -214,7 +214,7 @@ pub struct AuditDetail {
     pub reject_reason: Option<String>,
 }
 impl crate::de::Decode for AuditDetail {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             param_name: fields.optional("param_name")?,
@@ -243,7 +243,7 @@ pub struct BankCardSupplement {
     pub other_certificate_open_wx_pay_media_id: Option<Vec<String>>,
 }
 impl crate::de::Decode for BankCardSupplement {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             settlement_certificate_open_wx_pay_media_id: fields
@@ -321,7 +321,7 @@ pub struct Bill {
     pub miniprogram_info: Option<BillMiniprogramInfo>,
 }
 impl crate::de::Decode for Bill {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             transaction_id: fields.optional("transaction_id")?,
@@ -370,7 +370,7 @@ pub struct BillListRequest {
     pub limit: Option<i64>,
 }
 impl crate::de::Decode for BillListRequest {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             begin_time: fields.required("begin_time")?,
@@ -399,7 +399,7 @@ pub struct BillListResponse {
     pub bill_list: Vec<Bill>,
 }
 impl crate::de::Decode for BillListResponse {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             next_cursor: fields.optional("next_cursor")?,
@@ -425,7 +425,7 @@ pub struct BillMiniprogramInfo {
     pub name: Option<String>,
 }
 impl crate::de::Decode for BillMiniprogramInfo {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             appid: fields.optional("appid")?,
@@ -463,7 +463,7 @@ pub struct BillRefund {
     pub refund_fee: Option<i64>,
 }
 impl crate::de::Decode for BillRefund {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             out_refund_no: fields.optional("out_refund_no")?,
@@ -516,7 +516,7 @@ impl serde::Serialize for BillTradeState {
     }
 }
 impl crate::de::Decode for BillTradeState {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         <i64 as crate::de::Decode>::decode(value).map(Self::from)
     }
 }
@@ -561,7 +561,7 @@ impl serde::Serialize for BillType {
     }
 }
 impl crate::de::Decode for BillType {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         <i64 as crate::de::Decode>::decode(value).map(Self::from)
     }
 }
@@ -601,7 +601,7 @@ pub struct BusinessLicenseInfo {
     pub business_time_end_time: Option<String>,
 }
 impl crate::de::Decode for BusinessLicenseInfo {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             cert_type: fields.optional("cert_type")?,
@@ -634,7 +634,7 @@ pub struct Commodity {
     pub amount: Option<i64>,
 }
 impl crate::de::Decode for Commodity {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             description: fields.optional("description")?,
@@ -653,7 +653,7 @@ impl<'de> serde::Deserialize<'de> for Commodity {
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct EmptyResponse {}
 impl crate::de::Decode for EmptyResponse {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         crate::de::Fields::of(value)?;
         Ok(Self {})
     }
@@ -676,7 +676,7 @@ pub struct FinanceInstitutionInfo {
     pub finance_license_pics_open_wx_pay_media_id: Option<Vec<String>>,
 }
 impl crate::de::Decode for FinanceInstitutionInfo {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             finance_type: fields.optional("finance_type")?,
@@ -730,7 +730,7 @@ pub struct FundFlow {
     pub remark: Option<String>,
 }
 impl crate::de::Decode for FundFlow {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             timestamp: fields.optional("timestamp")?,
@@ -762,7 +762,7 @@ pub struct FundFlowGroup {
     pub group_name: Option<String>,
 }
 impl crate::de::Decode for FundFlowGroup {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             group_name: fields.optional("group_name")?,
@@ -793,7 +793,7 @@ pub struct FundFlowRequest {
     pub limit: Option<i64>,
 }
 impl crate::de::Decode for FundFlowRequest {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             begin_time: fields.required("begin_time")?,
@@ -822,7 +822,7 @@ pub struct FundFlowResponse {
     pub fund_flow_list: Vec<FundFlow>,
 }
 impl crate::de::Decode for FundFlowResponse {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             next_cursor: fields.optional("next_cursor")?,
@@ -866,7 +866,7 @@ pub struct IdCardInfo {
     pub id_doc_type: Option<i64>,
 }
 impl crate::de::Decode for IdCardInfo {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             id_card_copy_open_wx_pay_media_id: fields
@@ -938,7 +938,7 @@ pub struct MchApplyRequest {
     pub userid: Option<String>,
 }
 impl crate::de::Decode for MchApplyRequest {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             out_request_no: fields.required("out_request_no")?,
@@ -974,7 +974,7 @@ pub struct MchApplyResponse {
     pub error_description: Option<String>,
 }
 impl crate::de::Decode for MchApplyResponse {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             error_description: fields.optional("error_description")?,
@@ -1005,7 +1005,7 @@ pub struct Merchant {
     pub allow_use_scope: Option<MerchantUseScope>,
 }
 impl crate::de::Decode for Merchant {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             mch_id: fields.optional("mch_id")?,
@@ -1031,7 +1031,7 @@ pub struct MerchantAddRequest {
     pub merchant_name: String,
 }
 impl crate::de::Decode for MerchantAddRequest {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             mch_id: fields.required("mch_id")?,
@@ -1084,7 +1084,7 @@ impl serde::Serialize for MerchantBindStatus {
     }
 }
 impl crate::de::Decode for MerchantBindStatus {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         <i64 as crate::de::Decode>::decode(value).map(Self::from)
     }
 }
@@ -1102,7 +1102,7 @@ pub struct MerchantIdRequest {
     pub mch_id: String,
 }
 impl crate::de::Decode for MerchantIdRequest {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             mch_id: fields.required("mch_id")?,
@@ -1125,7 +1125,7 @@ pub struct MerchantSetUseScopeRequest {
     pub allow_use_scope: MerchantUseScope,
 }
 impl crate::de::Decode for MerchantSetUseScopeRequest {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             mch_id: fields.required("mch_id")?,
@@ -1154,7 +1154,7 @@ pub struct MerchantUseScope {
     pub tagid: Option<Vec<i64>>,
 }
 impl crate::de::Decode for MerchantUseScope {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             user: fields.optional("user")?,
@@ -1214,7 +1214,7 @@ pub struct Order {
     pub promotion_detail: Vec<Promotion>,
 }
 impl crate::de::Decode for Order {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             mchid: fields.optional("mchid")?,
@@ -1249,7 +1249,7 @@ pub struct OrderAmount {
     pub currency: String,
 }
 impl crate::de::Decode for OrderAmount {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             total: fields.required("total")?,
@@ -1299,7 +1299,7 @@ pub struct OrderCreateRequest {
     pub detail: Option<OrderDetail>,
 }
 impl crate::de::Decode for OrderCreateRequest {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             appid: fields.required("appid")?,
@@ -1331,7 +1331,7 @@ pub struct OrderCreateResponse {
     pub prepay_id: String,
 }
 impl crate::de::Decode for OrderCreateResponse {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             prepay_id: fields.required("prepay_id")?,
@@ -1359,7 +1359,7 @@ pub struct OrderDetail {
     pub goods_detail: Option<Vec<OrderGoods>>,
 }
 impl crate::de::Decode for OrderDetail {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             cost_price: fields.optional("cost_price")?,
@@ -1392,7 +1392,7 @@ pub struct OrderGoods {
     pub unit_price: i64,
 }
 impl crate::de::Decode for OrderGoods {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             merchant_goods_id: fields.required("merchant_goods_id")?,
@@ -1419,7 +1419,7 @@ pub struct OrderQueryRequest {
     pub out_trade_no: String,
 }
 impl crate::de::Decode for OrderQueryRequest {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             mchid: fields.required("mchid")?,
@@ -1447,7 +1447,7 @@ pub struct OrderSceneInfo {
     pub store_info: Option<StoreInfo>,
 }
 impl crate::de::Decode for OrderSceneInfo {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             payer_client_ip: fields.required("payer_client_ip")?,
@@ -1470,7 +1470,7 @@ pub struct OutTradeNo {
     pub out_trade_no: String,
 }
 impl crate::de::Decode for OutTradeNo {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             out_trade_no: fields.required("out_trade_no")?,
@@ -1501,7 +1501,7 @@ pub struct PaidAmount {
     pub payer_currency: Option<String>,
 }
 impl crate::de::Decode for PaidAmount {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             total: fields.optional("total")?,
@@ -1526,7 +1526,7 @@ pub struct PaidSceneInfo {
     pub device_id: Option<String>,
 }
 impl crate::de::Decode for PaidSceneInfo {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             device_id: fields.optional("device_id")?,
@@ -1547,7 +1547,7 @@ pub struct PayImageUploadResponse {
     pub open_wx_pay_media_id: String,
 }
 impl crate::de::Decode for PayImageUploadResponse {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             open_wx_pay_media_id: fields.required("open_wx_pay_media_id")?,
@@ -1577,7 +1577,7 @@ pub struct PaySignRequest {
     pub timestamp: i64,
 }
 impl crate::de::Decode for PaySignRequest {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             appid: fields.required("appid")?,
@@ -1602,7 +1602,7 @@ pub struct PaySignResponse {
     pub pay_sign: crate::Secret,
 }
 impl crate::de::Decode for PaySignResponse {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             pay_sign: fields.required("pay_sign")?,
@@ -1623,7 +1623,7 @@ pub struct Payer {
     pub openid: String,
 }
 impl crate::de::Decode for Payer {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             openid: fields.required("openid")?,
@@ -1651,7 +1651,7 @@ pub struct PayerContactInfo {
     pub address: Option<String>,
 }
 impl crate::de::Decode for PayerContactInfo {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             name: fields.optional("name")?,
@@ -1674,7 +1674,7 @@ pub struct PaymentInfoRequest {
     pub payment_id: String,
 }
 impl crate::de::Decode for PaymentInfoRequest {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             payment_id: fields.required("payment_id")?,
@@ -1699,7 +1699,7 @@ pub struct PaymentInfoResponse {
     pub bill_list: Vec<OutTradeNo>,
 }
 impl crate::de::Decode for PaymentInfoResponse {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             out_trade_no_list: fields.or_empty("out_trade_no_list")?,
@@ -1756,7 +1756,7 @@ impl serde::Serialize for PaymentType {
     }
 }
 impl crate::de::Decode for PaymentType {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         <i64 as crate::de::Decode>::decode(value).map(Self::from)
     }
 }
@@ -1775,7 +1775,7 @@ pub struct PicIdList {
     pub id: Option<Vec<String>>,
 }
 impl crate::de::Decode for PicIdList {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self { id: fields.optional("id")? })
     }
@@ -1825,7 +1825,7 @@ pub struct Promotion {
     pub goods_detail: Vec<PromotionGoods>,
 }
 impl crate::de::Decode for Promotion {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             coupon_id: fields.optional("coupon_id")?,
@@ -1869,7 +1869,7 @@ pub struct PromotionGoods {
     pub goods_remark: Option<String>,
 }
 impl crate::de::Decode for PromotionGoods {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             goods_id: fields.optional("goods_id")?,
@@ -1925,7 +1925,7 @@ pub struct Refund {
     pub promotion_detail: Vec<RefundPromotion>,
 }
 impl crate::de::Decode for Refund {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             refund_id: fields.optional("refund_id")?,
@@ -1978,7 +1978,7 @@ pub struct RefundAmount {
     pub currency: Option<String>,
 }
 impl crate::de::Decode for RefundAmount {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             total: fields.optional("total")?,
@@ -2010,7 +2010,7 @@ pub struct RefundAmountRequest {
     pub currency: String,
 }
 impl crate::de::Decode for RefundAmountRequest {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             refund: fields.required("refund")?,
@@ -2069,7 +2069,7 @@ impl serde::Serialize for RefundChannel {
     }
 }
 impl crate::de::Decode for RefundChannel {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         <String as crate::de::Decode>::decode(value)
             .map(|value| Self::from(value.as_str()))
     }
@@ -2101,7 +2101,7 @@ pub struct RefundPromotion {
     pub refund_amount: Option<i64>,
 }
 impl crate::de::Decode for RefundPromotion {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             promotion_id: fields.optional("promotion_id")?,
@@ -2128,7 +2128,7 @@ pub struct RefundQueryRequest {
     pub out_refund_no: String,
 }
 impl crate::de::Decode for RefundQueryRequest {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             mchid: fields.required("mchid")?,
@@ -2164,7 +2164,7 @@ pub struct RefundRequest {
     pub amount: RefundAmountRequest,
 }
 impl crate::de::Decode for RefundRequest {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             appid: fields.required("appid")?,
@@ -2198,7 +2198,7 @@ pub struct RefundResponse {
     pub promotion_detail: Vec<RefundPromotion>,
 }
 impl crate::de::Decode for RefundResponse {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             out_refund_no: fields.optional("out_refund_no")?,
@@ -2257,7 +2257,7 @@ impl serde::Serialize for RefundState {
     }
 }
 impl crate::de::Decode for RefundState {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         <String as crate::de::Decode>::decode(value)
             .map(|value| Self::from(value.as_str()))
     }
@@ -2327,7 +2327,7 @@ impl serde::Serialize for RefundStatus {
     }
 }
 impl crate::de::Decode for RefundStatus {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         <i64 as crate::de::Decode>::decode(value).map(Self::from)
     }
 }
@@ -2364,7 +2364,7 @@ pub struct SalesSceneInfo {
     pub indoor_pic_open_wx_pay_media_id: Option<String>,
 }
 impl crate::de::Decode for SalesSceneInfo {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             kind: fields.optional("type")?,
@@ -2413,7 +2413,7 @@ pub struct SettlementAccountInfo {
     pub bank_card_supplement: Option<BankCardSupplement>,
 }
 impl crate::de::Decode for SettlementAccountInfo {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             bank_account_type: fields.optional("bank_account_type")?,
@@ -2449,7 +2449,7 @@ pub struct StoreInfo {
     pub address: Option<String>,
 }
 impl crate::de::Decode for StoreInfo {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             id: fields.required("id")?,
@@ -2481,7 +2481,7 @@ pub struct TradeBillRequest {
     pub tar_type: Option<String>,
 }
 impl crate::de::Decode for TradeBillRequest {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             bill_date: fields.required("bill_date")?,
@@ -2515,7 +2515,7 @@ pub struct TradeBillResponse {
     pub auth: Option<crate::Secret>,
 }
 impl crate::de::Decode for TradeBillResponse {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             hash_type: fields.optional("hash_type")?,
@@ -2571,7 +2571,7 @@ impl serde::Serialize for TradeBillType {
     }
 }
 impl crate::de::Decode for TradeBillType {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         <String as crate::de::Decode>::decode(value)
             .map(|value| Self::from(value.as_str()))
     }
@@ -2642,7 +2642,7 @@ impl serde::Serialize for TradeState {
     }
 }
 impl crate::de::Decode for TradeState {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         <String as crate::de::Decode>::decode(value)
             .map(|value| Self::from(value.as_str()))
     }
@@ -2705,7 +2705,7 @@ impl serde::Serialize for TradeType {
     }
 }
 impl crate::de::Decode for TradeType {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         <String as crate::de::Decode>::decode(value)
             .map(|value| Self::from(value.as_str()))
     }

@@ -20,7 +20,7 @@ pub struct AccessRecord {
     pub pass_method: PassMethod,
 }
 impl crate::de::Decode for AccessRecord {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             open_userid: fields.required("open_userid")?,
@@ -45,7 +45,7 @@ pub struct AccessReportRequest {
     pub access_data: Vec<AccessRecord>,
 }
 impl crate::de::Decode for AccessReportRequest {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             access_data: fields.required("access_data")?,
@@ -79,7 +79,7 @@ pub struct AccessRule {
     pub effect_open_userid_list: Vec<DeviceUserRef>,
 }
 impl crate::de::Decode for AccessRule {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             rule_id: fields.optional("rule_id")?,
@@ -112,7 +112,7 @@ pub struct AccessRuleAddRequest {
     pub remote_pass_rule: Option<AccessRuleSpec>,
 }
 impl crate::de::Decode for AccessRuleAddRequest {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             device_sn_list: fields.required("device_sn_list")?,
@@ -140,7 +140,7 @@ pub struct AccessRuleAddResponse {
     pub invalid_list: Vec<String>,
 }
 impl crate::de::Decode for AccessRuleAddResponse {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             rule_id: fields.optional("rule_id")?,
@@ -166,7 +166,7 @@ pub struct AccessRuleGetResponse {
     pub remote_pass_rule: Option<AccessRuleList>,
 }
 impl crate::de::Decode for AccessRuleGetResponse {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             pass_rule: fields.optional("pass_rule")?,
@@ -188,7 +188,7 @@ pub struct AccessRuleIdRequest {
     pub rule_id: String,
 }
 impl crate::de::Decode for AccessRuleIdRequest {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             rule_id: fields.required("rule_id")?,
@@ -210,7 +210,7 @@ pub struct AccessRuleList {
     pub items: Vec<AccessRule>,
 }
 impl crate::de::Decode for AccessRuleList {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             items: fields.or_empty("items")?,
@@ -243,7 +243,7 @@ pub struct AccessRuleModRequest {
     pub remote_pass_rule: Option<AccessRuleSpec>,
 }
 impl crate::de::Decode for AccessRuleModRequest {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             rule_id: fields.required("rule_id")?,
@@ -269,7 +269,7 @@ pub struct AccessRuleModResponse {
     pub invalid_list: Vec<String>,
 }
 impl crate::de::Decode for AccessRuleModResponse {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             invalid_list: fields.or_empty("invalid_list")?,
@@ -292,7 +292,7 @@ pub struct AccessRuleSpec {
     pub effect_open_userid_list: Vec<DeviceUserRef>,
 }
 impl crate::de::Decode for AccessRuleSpec {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             rule_list: fields.required("rule_list")?,
@@ -330,7 +330,7 @@ pub struct AuthDevice {
     pub device_ability: Option<i64>,
 }
 impl crate::de::Decode for AuthDevice {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             device_sn: fields.optional("device_sn")?,
@@ -357,7 +357,7 @@ pub struct AuthDeviceList {
     pub item: Vec<AuthDevice>,
 }
 impl crate::de::Decode for AuthDeviceList {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             item: fields.or_empty("item")?,
@@ -393,7 +393,7 @@ pub struct BioInfoResultRequest {
     pub bio_info_type: Option<BioInfoType>,
 }
 impl crate::de::Decode for BioInfoResultRequest {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             oper_id: fields.optional("oper_id")?,
@@ -446,7 +446,7 @@ impl serde::Serialize for BioInfoType {
     }
 }
 impl crate::de::Decode for BioInfoType {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         <i64 as crate::de::Decode>::decode(value).map(Self::from)
     }
 }
@@ -468,7 +468,7 @@ pub struct CheckinRecord {
     pub timestamp: i64,
 }
 impl crate::de::Decode for CheckinRecord {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             open_userid: fields.required("open_userid")?,
@@ -491,7 +491,7 @@ pub struct CheckinReportRequest {
     pub checkin_data: Vec<CheckinRecord>,
 }
 impl crate::de::Decode for CheckinReportRequest {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             checkin_data: fields.required("checkin_data")?,
@@ -513,7 +513,7 @@ pub struct CheckinReportResponse {
     pub fail_list: Vec<CheckinRecord>,
 }
 impl crate::de::Decode for CheckinReportResponse {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             fail_list: fields.or_empty("fail_list")?,
@@ -535,7 +535,7 @@ pub struct DeviceAccessDataList {
     pub items: Vec<DeviceAccessItem>,
 }
 impl crate::de::Decode for DeviceAccessDataList {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             items: fields.or_empty("items")?,
@@ -560,7 +560,7 @@ pub struct DeviceAccessDataResponse {
     pub next_cursor: Option<String>,
 }
 impl crate::de::Decode for DeviceAccessDataResponse {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             accesscontrol_data: fields.optional("accesscontrol_data")?,
@@ -598,7 +598,7 @@ pub struct DeviceAccessItem {
     pub pass_method: Option<PassMethod>,
 }
 impl crate::de::Decode for DeviceAccessItem {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             open_userid: fields.optional("open_userid")?,
@@ -628,7 +628,7 @@ pub struct DeviceBindCorp {
     pub corp_name: Option<String>,
 }
 impl crate::de::Decode for DeviceBindCorp {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             open_corpid: fields.optional("open_corpid")?,
@@ -651,7 +651,7 @@ pub struct DeviceCheckinDataList {
     pub items: Vec<DeviceCheckinItem>,
 }
 impl crate::de::Decode for DeviceCheckinDataList {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             items: fields.or_empty("items")?,
@@ -676,7 +676,7 @@ pub struct DeviceCheckinDataResponse {
     pub next_cursor: Option<String>,
 }
 impl crate::de::Decode for DeviceCheckinDataResponse {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             checkindata: fields.optional("checkindata")?,
@@ -705,7 +705,7 @@ pub struct DeviceCheckinItem {
     pub device_sn: Option<String>,
 }
 impl crate::de::Decode for DeviceCheckinItem {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             open_userid: fields.optional("open_userid")?,
@@ -729,7 +729,7 @@ pub struct DeviceDataAuthInfoRequest {
     pub agentid: Option<i64>,
 }
 impl crate::de::Decode for DeviceDataAuthInfoRequest {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             agentid: fields.optional("agentid")?,
@@ -751,7 +751,7 @@ pub struct DeviceDataAuthInfoResponse {
     pub device_list: Option<AuthDeviceList>,
 }
 impl crate::de::Decode for DeviceDataAuthInfoResponse {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             device_list: fields.optional("device_list")?,
@@ -793,7 +793,7 @@ pub struct DeviceDataQueryRequest {
     pub agentid: Option<i64>,
 }
 impl crate::de::Decode for DeviceDataQueryRequest {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             user_type: fields.required("user_type")?,
@@ -841,7 +841,7 @@ pub struct DeviceDetail {
     pub remark_name: Option<String>,
 }
 impl crate::de::Decode for DeviceDetail {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             model_name: fields.optional("model_name")?,
@@ -868,7 +868,7 @@ pub struct DeviceDetailResponse {
     pub device_detail: Option<DeviceDetail>,
 }
 impl crate::de::Decode for DeviceDetailResponse {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             device_detail: fields.optional("device_detail")?,
@@ -890,7 +890,7 @@ pub struct DeviceFeatureResponse {
     pub device_feature: Option<String>,
 }
 impl crate::de::Decode for DeviceFeatureResponse {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             device_feature: fields.optional("device_feature")?,
@@ -912,7 +912,7 @@ pub struct DevicePassRule {
     pub rule_list: Vec<DevicePassRuleItem>,
 }
 impl crate::de::Decode for DevicePassRule {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             rule_list: fields.or_empty("rule_list")?,
@@ -940,7 +940,7 @@ pub struct DevicePassRuleItem {
     pub effect_time: Option<i64>,
 }
 impl crate::de::Decode for DevicePassRuleItem {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             id: fields.optional("id")?,
@@ -963,7 +963,7 @@ pub struct DeviceSecretRequest {
     pub auth_code: crate::Secret,
 }
 impl crate::de::Decode for DeviceSecretRequest {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             auth_code: fields.required("auth_code")?,
@@ -991,7 +991,7 @@ pub struct DeviceSecretResponse {
     pub expires_in: Option<i64>,
 }
 impl crate::de::Decode for DeviceSecretResponse {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             device_secret: fields.optional("device_secret")?,
@@ -1014,7 +1014,7 @@ pub struct DeviceSnRequest {
     pub device_sn: String,
 }
 impl crate::de::Decode for DeviceSnRequest {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             device_sn: fields.required("device_sn")?,
@@ -1045,7 +1045,7 @@ pub struct DeviceStatusReportRequest {
     pub upgradable_version_desc: Option<String>,
 }
 impl crate::de::Decode for DeviceStatusReportRequest {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             online_status: fields.optional("online_status")?,
@@ -1070,7 +1070,7 @@ pub struct DeviceTemperatureDataList {
     pub items: Vec<DeviceTemperatureItem>,
 }
 impl crate::de::Decode for DeviceTemperatureDataList {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             items: fields.or_empty("items")?,
@@ -1095,7 +1095,7 @@ pub struct DeviceTemperatureDataResponse {
     pub next_cursor: Option<String>,
 }
 impl crate::de::Decode for DeviceTemperatureDataResponse {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             temperature_data: fields.optional("temperature_data")?,
@@ -1133,7 +1133,7 @@ pub struct DeviceTemperatureItem {
     pub device_sn: Option<String>,
 }
 impl crate::de::Decode for DeviceTemperatureItem {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             open_userid: fields.optional("open_userid")?,
@@ -1161,7 +1161,7 @@ pub struct DeviceTokenRequest {
     pub device_secret: crate::Secret,
 }
 impl crate::de::Decode for DeviceTokenRequest {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             device_sn: fields.required("device_sn")?,
@@ -1185,7 +1185,7 @@ pub struct DeviceTokenResponse {
     pub expires_in: i64,
 }
 impl crate::de::Decode for DeviceTokenResponse {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             device_access_token: fields.required("device_access_token")?,
@@ -1217,7 +1217,7 @@ pub struct DeviceUser {
     pub pass_rule: Option<DevicePassRule>,
 }
 impl crate::de::Decode for DeviceUser {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             open_userid: fields.optional("open_userid")?,
@@ -1241,7 +1241,7 @@ pub struct DeviceUserIdsRequest {
     pub user_item: Vec<DeviceUserRef>,
 }
 impl crate::de::Decode for DeviceUserIdsRequest {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             user_item: fields.required("user_item")?,
@@ -1263,7 +1263,7 @@ pub struct DeviceUserList {
     pub useritems: Vec<DeviceUser>,
 }
 impl crate::de::Decode for DeviceUserList {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             useritems: fields.or_empty("useritems")?,
@@ -1291,7 +1291,7 @@ pub struct DeviceUserPageRequest {
     pub only_perm_version: Option<bool>,
 }
 impl crate::de::Decode for DeviceUserPageRequest {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             cursor: fields.optional("cursor")?,
@@ -1321,7 +1321,7 @@ pub struct DeviceUserPageResponse {
     pub userinfo: Option<DeviceUserList>,
 }
 impl crate::de::Decode for DeviceUserPageResponse {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             next_cursor: fields.optional("next_cursor")?,
@@ -1346,7 +1346,7 @@ pub struct DeviceUserRef {
     pub user_type: DeviceUserType,
 }
 impl crate::de::Decode for DeviceUserRef {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             open_userid: fields.required("open_userid")?,
@@ -1399,7 +1399,7 @@ impl serde::Serialize for DeviceUserType {
     }
 }
 impl crate::de::Decode for DeviceUserType {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         <i64 as crate::de::Decode>::decode(value).map(Self::from)
     }
 }
@@ -1418,7 +1418,7 @@ pub struct DeviceUsersResponse {
     pub userinfo: Option<DeviceUserList>,
 }
 impl crate::de::Decode for DeviceUsersResponse {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             userinfo: fields.optional("userinfo")?,
@@ -1436,7 +1436,7 @@ impl<'de> serde::Deserialize<'de> for DeviceUsersResponse {
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct EmptyResponse {}
 impl crate::de::Decode for EmptyResponse {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         crate::de::Fields::of(value)?;
         Ok(Self {})
     }
@@ -1462,7 +1462,7 @@ pub struct FirmwareUpgradeResultRequest {
     pub cur_version: String,
 }
 impl crate::de::Decode for FirmwareUpgradeResultRequest {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             oper_id: fields.required("oper_id")?,
@@ -1496,7 +1496,7 @@ pub struct HardwareCheckin {
     pub device_name: Option<String>,
 }
 impl crate::de::Decode for HardwareCheckin {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             userid: fields.optional("userid")?,
@@ -1526,7 +1526,7 @@ pub struct HardwareCheckinDataRequest {
     pub useridlist: Vec<String>,
 }
 impl crate::de::Decode for HardwareCheckinDataRequest {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             filter_type: fields.required("filter_type")?,
@@ -1551,7 +1551,7 @@ pub struct HardwareCheckinDataResponse {
     pub checkindata: Vec<HardwareCheckin>,
 }
 impl crate::de::Decode for HardwareCheckinDataResponse {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             checkindata: fields.or_empty("checkindata")?,
@@ -1576,7 +1576,7 @@ pub struct ModelTokenRequest {
     pub model_ticket: crate::Secret,
 }
 impl crate::de::Decode for ModelTokenRequest {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             model_id: fields.required("model_id")?,
@@ -1601,7 +1601,7 @@ pub struct ModelTokenResponse {
     pub expires_in: i64,
 }
 impl crate::de::Decode for ModelTokenResponse {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             model_access_token: fields.required("model_access_token")?,
@@ -1650,7 +1650,7 @@ impl serde::Serialize for OnlineStatus {
     }
 }
 impl crate::de::Decode for OnlineStatus {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         <i64 as crate::de::Decode>::decode(value).map(Self::from)
     }
 }
@@ -1703,7 +1703,7 @@ impl serde::Serialize for PassMethod {
     }
 }
 impl crate::de::Decode for PassMethod {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         <i64 as crate::de::Decode>::decode(value).map(Self::from)
     }
 }
@@ -1752,7 +1752,7 @@ impl serde::Serialize for PassType {
     }
 }
 impl crate::de::Decode for PassType {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         <i64 as crate::de::Decode>::decode(value).map(Self::from)
     }
 }
@@ -1771,7 +1771,7 @@ pub struct RegisterSnResponse {
     pub qr_code: Option<String>,
 }
 impl crate::de::Decode for RegisterSnResponse {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             qr_code: fields.optional("qr_code")?,
@@ -1800,7 +1800,7 @@ pub struct RemoteOpenResultRequest {
     pub errmsg: Option<String>,
 }
 impl crate::de::Decode for RemoteOpenResultRequest {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             oper_id: fields.required("oper_id")?,
@@ -1852,7 +1852,7 @@ impl serde::Serialize for RemoteOpenType {
     }
 }
 impl crate::de::Decode for RemoteOpenType {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         <String as crate::de::Decode>::decode(value)
             .map(|value| Self::from(value.as_str()))
     }
@@ -1879,7 +1879,7 @@ pub struct TemperatureRecord {
     pub status: TemperatureStatus,
 }
 impl crate::de::Decode for TemperatureRecord {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             open_userid: fields.required("open_userid")?,
@@ -1917,7 +1917,7 @@ pub struct TemperatureReportFailure {
     pub errmsg: Option<String>,
 }
 impl crate::de::Decode for TemperatureReportFailure {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             open_userid: fields.optional("open_userid")?,
@@ -1942,7 +1942,7 @@ pub struct TemperatureReportRequest {
     pub temperature_data: Vec<TemperatureRecord>,
 }
 impl crate::de::Decode for TemperatureReportRequest {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             temperature_data: fields.required("temperature_data")?,
@@ -1964,7 +1964,7 @@ pub struct TemperatureReportResponse {
     pub fail_list: Vec<TemperatureReportFailure>,
 }
 impl crate::de::Decode for TemperatureReportResponse {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             fail_list: fields.or_empty("fail_list")?,
@@ -2016,7 +2016,7 @@ impl serde::Serialize for TemperatureStatus {
     }
 }
 impl crate::de::Decode for TemperatureStatus {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         <i64 as crate::de::Decode>::decode(value).map(Self::from)
     }
 }

@@ -12,7 +12,7 @@ pub struct ApplyToUpgradeChatidRequest {
     pub upgrade_time: i64,
 }
 impl crate::de::Decode for ApplyToUpgradeChatidRequest {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             upgrade_time: fields.required("upgrade_time")?,
@@ -33,7 +33,7 @@ pub struct AuthGetTfaInfoRequest {
     pub code: String,
 }
 impl crate::de::Decode for AuthGetTfaInfoRequest {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             code: fields.required("code")?,
@@ -56,7 +56,7 @@ pub struct AuthGetTfaInfoResponse {
     pub tfa_code: crate::Secret,
 }
 impl crate::de::Decode for AuthGetTfaInfoResponse {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             userid: fields.required("userid")?,
@@ -80,7 +80,7 @@ pub struct AuthTfaSuccessRequest {
     pub tfa_code: crate::Secret,
 }
 impl crate::de::Decode for AuthTfaSuccessRequest {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             userid: fields.required("userid")?,
@@ -102,7 +102,7 @@ pub struct AuthUserDetailRequest {
     pub user_ticket: crate::Secret,
 }
 impl crate::de::Decode for AuthUserDetailRequest {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             user_ticket: fields.required("user_ticket")?,
@@ -144,7 +144,7 @@ pub struct AuthUserDetailResponse {
     pub address: Option<String>,
 }
 impl crate::de::Decode for AuthUserDetailResponse {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             userid: fields.required("userid")?,
@@ -182,7 +182,7 @@ pub struct AuthUserInfoResponse {
     pub external_userid: Option<String>,
 }
 impl crate::de::Decode for AuthUserInfoResponse {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             userid: fields.optional("userid")?,
@@ -206,7 +206,7 @@ pub struct ChatIdConvertRequest {
     pub chat_id_list: Vec<String>,
 }
 impl crate::de::Decode for ChatIdConvertRequest {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             chat_id_list: fields.required("chat_id_list")?,
@@ -231,7 +231,7 @@ pub struct ChatIdConvertResponse {
     pub invalid_chat_id_list: Vec<String>,
 }
 impl crate::de::Decode for ChatIdConvertResponse {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             items: fields.or_empty("items")?,
@@ -255,7 +255,7 @@ pub struct ChatIdPair {
     pub new_chat_id: String,
 }
 impl crate::de::Decode for ChatIdPair {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             chat_id: fields.required("chat_id")?,
@@ -281,7 +281,7 @@ pub struct ConvertTmpExternalUseridRequest {
     pub tmp_external_userid_list: Vec<String>,
 }
 impl crate::de::Decode for ConvertTmpExternalUseridRequest {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             business_type: fields.required("business_type")?,
@@ -308,7 +308,7 @@ pub struct ConvertTmpExternalUseridResponse {
     pub invalid_tmp_external_userid_list: Vec<String>,
 }
 impl crate::de::Decode for ConvertTmpExternalUseridResponse {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             results: fields.or_empty("results")?,
@@ -328,7 +328,7 @@ impl<'de> serde::Deserialize<'de> for ConvertTmpExternalUseridResponse {
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct EmptyResponse {}
 impl crate::de::Decode for EmptyResponse {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         crate::de::Fields::of(value)?;
         Ok(Self {})
     }
@@ -347,7 +347,7 @@ pub struct ExternalTagidConvertRequest {
     pub external_tagid_list: Vec<String>,
 }
 impl crate::de::Decode for ExternalTagidConvertRequest {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             external_tagid_list: fields.required("external_tagid_list")?,
@@ -372,7 +372,7 @@ pub struct ExternalTagidConvertResponse {
     pub invalid_external_tagid_list: Vec<String>,
 }
 impl crate::de::Decode for ExternalTagidConvertResponse {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             items: fields.or_empty("items")?,
@@ -396,7 +396,7 @@ pub struct ExternalTagidPair {
     pub open_external_tagid: String,
 }
 impl crate::de::Decode for ExternalTagidPair {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             external_tagid: fields.required("external_tagid")?,
@@ -421,7 +421,7 @@ pub struct ExternalUseridToPendingIdRequest {
     pub external_userid: Vec<String>,
 }
 impl crate::de::Decode for ExternalUseridToPendingIdRequest {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             chat_id: fields.optional("chat_id")?,
@@ -444,7 +444,7 @@ pub struct ExternalUseridToPendingIdResponse {
     pub result: Vec<PendingIdResult>,
 }
 impl crate::de::Decode for ExternalUseridToPendingIdResponse {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             result: fields.or_empty("result")?,
@@ -496,7 +496,7 @@ impl serde::Serialize for Gender {
     }
 }
 impl crate::de::Decode for Gender {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         <i64 as crate::de::Decode>::decode(value).map(Self::from)
     }
 }
@@ -516,7 +516,7 @@ pub struct JsapiTicketResponse {
     pub expires_in: i64,
 }
 impl crate::de::Decode for JsapiTicketResponse {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             ticket: fields.required("ticket")?,
@@ -540,7 +540,7 @@ pub struct LaunchCodeRequest {
     pub single_chat: LaunchSingleChat,
 }
 impl crate::de::Decode for LaunchCodeRequest {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             operator_userid: fields.required("operator_userid")?,
@@ -562,7 +562,7 @@ pub struct LaunchCodeResponse {
     pub launch_code: crate::Secret,
 }
 impl crate::de::Decode for LaunchCodeResponse {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             launch_code: fields.required("launch_code")?,
@@ -583,7 +583,7 @@ pub struct LaunchSingleChat {
     pub userid: String,
 }
 impl crate::de::Decode for LaunchSingleChat {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             userid: fields.required("userid")?,
@@ -620,7 +620,7 @@ pub struct LegacyUserInfoResponse {
     pub external_userid: Option<String>,
 }
 impl crate::de::Decode for LegacyUserInfoResponse {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             user_id: fields.optional("UserId")?,
@@ -653,7 +653,7 @@ pub struct MiniprogramSession {
     pub session_key: Option<crate::Secret>,
 }
 impl crate::de::Decode for MiniprogramSession {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             corpid: fields.optional("corpid")?,
@@ -678,7 +678,7 @@ pub struct MiniprogramTransferSessionRequest {
     pub session_key: crate::Secret,
 }
 impl crate::de::Decode for MiniprogramTransferSessionRequest {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             userid: fields.required("userid")?,
@@ -704,7 +704,7 @@ pub struct MiniprogramTransferSessionResponse {
     pub session_key: Option<crate::Secret>,
 }
 impl crate::de::Decode for MiniprogramTransferSessionResponse {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             userid: fields.optional("userid")?,
@@ -726,7 +726,7 @@ pub struct OpenKfidConvertRequest {
     pub open_kfid_list: Vec<String>,
 }
 impl crate::de::Decode for OpenKfidConvertRequest {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             open_kfid_list: fields.required("open_kfid_list")?,
@@ -751,7 +751,7 @@ pub struct OpenKfidConvertResponse {
     pub invalid_open_kfid_list: Vec<String>,
 }
 impl crate::de::Decode for OpenKfidConvertResponse {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             items: fields.or_empty("items")?,
@@ -775,7 +775,7 @@ pub struct OpenKfidPair {
     pub new_open_kfid: String,
 }
 impl crate::de::Decode for OpenKfidPair {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             open_kfid: fields.required("open_kfid")?,
@@ -799,7 +799,7 @@ pub struct OpenUseridItem {
     pub open_userid: String,
 }
 impl crate::de::Decode for OpenUseridItem {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             userid: fields.required("userid")?,
@@ -824,7 +824,7 @@ pub struct OpenUseridToUseridRequest {
     pub source_agentid: Option<i64>,
 }
 impl crate::de::Decode for OpenUseridToUseridRequest {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             open_userid_list: fields.required("open_userid_list")?,
@@ -850,7 +850,7 @@ pub struct OpenUseridToUseridResponse {
     pub invalid_open_userid_list: Vec<String>,
 }
 impl crate::de::Decode for OpenUseridToUseridResponse {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             userid_list: fields.or_empty("userid_list")?,
@@ -875,7 +875,7 @@ pub struct PendingIdResult {
     pub pending_id: Option<String>,
 }
 impl crate::de::Decode for PendingIdResult {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             external_userid: fields.required("external_userid")?,
@@ -921,7 +921,7 @@ impl serde::Serialize for TicketType {
     }
 }
 impl crate::de::Decode for TicketType {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         <String as crate::de::Decode>::decode(value)
             .map(|value| Self::from(value.as_str()))
     }
@@ -967,7 +967,7 @@ impl serde::Serialize for TmpExternalUseridBusinessType {
     }
 }
 impl crate::de::Decode for TmpExternalUseridBusinessType {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         <i64 as crate::de::Decode>::decode(value).map(Self::from)
     }
 }
@@ -994,7 +994,7 @@ pub struct TmpExternalUseridResult {
     pub userid: Option<String>,
 }
 impl crate::de::Decode for TmpExternalUseridResult {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             tmp_external_userid: fields.required("tmp_external_userid")?,
@@ -1053,7 +1053,7 @@ impl serde::Serialize for TmpExternalUseridUserType {
     }
 }
 impl crate::de::Decode for TmpExternalUseridUserType {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         <i64 as crate::de::Decode>::decode(value).map(Self::from)
     }
 }
@@ -1098,7 +1098,7 @@ impl serde::Serialize for UnionidSubjectType {
     }
 }
 impl crate::de::Decode for UnionidSubjectType {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         <i64 as crate::de::Decode>::decode(value).map(Self::from)
     }
 }
@@ -1121,7 +1121,7 @@ pub struct UnionidToExternalUseridRequest {
     pub subject_type: Option<UnionidSubjectType>,
 }
 impl crate::de::Decode for UnionidToExternalUseridRequest {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             unionid: fields.required("unionid")?,
@@ -1148,7 +1148,7 @@ pub struct UnionidToExternalUseridResponse {
     pub pending_id: Option<String>,
 }
 impl crate::de::Decode for UnionidToExternalUseridResponse {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             external_userid: fields.optional("external_userid")?,
@@ -1167,7 +1167,7 @@ impl<'de> serde::Deserialize<'de> for UnionidToExternalUseridResponse {
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct UpgradeChatidForNewCorpRequest {}
 impl crate::de::Decode for UpgradeChatidForNewCorpRequest {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         crate::de::Fields::of(value)?;
         Ok(Self {})
     }
@@ -1188,7 +1188,7 @@ pub struct UseridItem {
     pub userid: String,
 }
 impl crate::de::Decode for UseridItem {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             open_userid: fields.required("open_userid")?,
@@ -1210,7 +1210,7 @@ pub struct UseridToOpenUseridRequest {
     pub userid_list: Vec<String>,
 }
 impl crate::de::Decode for UseridToOpenUseridRequest {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             userid_list: fields.required("userid_list")?,
@@ -1235,7 +1235,7 @@ pub struct UseridToOpenUseridResponse {
     pub invalid_userid_list: Vec<String>,
 }
 impl crate::de::Decode for UseridToOpenUseridResponse {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             open_userid_list: fields.or_empty("open_userid_list")?,

@@ -9,7 +9,7 @@
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct EmptyResponse {}
 impl crate::de::Decode for EmptyResponse {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         crate::de::Fields::of(value)?;
         Ok(Self {})
     }
@@ -50,7 +50,7 @@ pub struct Invoice {
     pub user_info: Option<InvoiceUserInfo>,
 }
 impl crate::de::Decode for Invoice {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             card_id: fields.optional("card_id")?,
@@ -78,7 +78,7 @@ pub struct InvoiceBatchGetRequest {
     pub item_list: Vec<InvoiceKey>,
 }
 impl crate::de::Decode for InvoiceBatchGetRequest {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             item_list: fields.required("item_list")?,
@@ -100,7 +100,7 @@ pub struct InvoiceBatchGetResponse {
     pub item_list: Vec<Invoice>,
 }
 impl crate::de::Decode for InvoiceBatchGetResponse {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             item_list: fields.or_empty("item_list")?,
@@ -134,7 +134,7 @@ pub struct InvoiceItem {
     pub price: Option<i64>,
 }
 impl crate::de::Decode for InvoiceItem {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             name: fields.optional("name")?,
@@ -161,7 +161,7 @@ pub struct InvoiceKey {
     pub encrypt_code: String,
 }
 impl crate::de::Decode for InvoiceKey {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             card_id: fields.required("card_id")?,
@@ -187,7 +187,7 @@ pub struct InvoiceStatusBatchUpdateRequest {
     pub invoice_list: Vec<InvoiceKey>,
 }
 impl crate::de::Decode for InvoiceStatusBatchUpdateRequest {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             openid: fields.required("openid")?,
@@ -214,7 +214,7 @@ pub struct InvoiceStatusUpdateRequest {
     pub reimburse_status: ReimburseStatus,
 }
 impl crate::de::Decode for InvoiceStatusUpdateRequest {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             card_id: fields.required("card_id")?,
@@ -304,7 +304,7 @@ pub struct InvoiceUserInfo {
     pub maker: Option<String>,
 }
 impl crate::de::Decode for InvoiceUserInfo {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             fee: fields.optional("fee")?,
@@ -383,7 +383,7 @@ impl serde::Serialize for ReimburseStatus {
     }
 }
 impl crate::de::Decode for ReimburseStatus {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         <String as crate::de::Decode>::decode(value)
             .map(|value| Self::from(value.as_str()))
     }

@@ -9,7 +9,7 @@
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct EmptyResponse {}
 impl crate::de::Decode for EmptyResponse {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         crate::de::Fields::of(value)?;
         Ok(Self {})
     }
@@ -37,7 +37,7 @@ pub struct KfAccount {
     pub manage_privilege: Option<bool>,
 }
 impl crate::de::Decode for KfAccount {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             open_kfid: fields.required("open_kfid")?,
@@ -63,7 +63,7 @@ pub struct KfAccountAddRequest {
     pub media_id: String,
 }
 impl crate::de::Decode for KfAccountAddRequest {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             name: fields.required("name")?,
@@ -85,7 +85,7 @@ pub struct KfAccountAddResponse {
     pub open_kfid: String,
 }
 impl crate::de::Decode for KfAccountAddResponse {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             open_kfid: fields.required("open_kfid")?,
@@ -106,7 +106,7 @@ pub struct KfAccountDeleteRequest {
     pub open_kfid: String,
 }
 impl crate::de::Decode for KfAccountDeleteRequest {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             open_kfid: fields.required("open_kfid")?,
@@ -131,7 +131,7 @@ pub struct KfAccountListRequest {
     pub limit: Option<i64>,
 }
 impl crate::de::Decode for KfAccountListRequest {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             offset: fields.optional("offset")?,
@@ -154,7 +154,7 @@ pub struct KfAccountListResponse {
     pub account_list: Vec<KfAccount>,
 }
 impl crate::de::Decode for KfAccountListResponse {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             account_list: fields.or_empty("account_list")?,
@@ -181,7 +181,7 @@ pub struct KfAccountUpdateRequest {
     pub media_id: Option<String>,
 }
 impl crate::de::Decode for KfAccountUpdateRequest {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             open_kfid: fields.required("open_kfid")?,
@@ -207,7 +207,7 @@ pub struct KfAddContactWayRequest {
     pub scene: Option<String>,
 }
 impl crate::de::Decode for KfAddContactWayRequest {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             open_kfid: fields.required("open_kfid")?,
@@ -229,7 +229,7 @@ pub struct KfAddContactWayResponse {
     pub url: String,
 }
 impl crate::de::Decode for KfAddContactWayResponse {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             url: fields.required("url")?,
@@ -250,7 +250,7 @@ pub struct KfBusinessCard {
     pub userid: String,
 }
 impl crate::de::Decode for KfBusinessCard {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             userid: fields.required("userid")?,
@@ -271,7 +271,7 @@ pub struct KfCaLink {
     pub link_url: String,
 }
 impl crate::de::Decode for KfCaLink {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             link_url: fields.required("link_url")?,
@@ -294,7 +294,7 @@ pub struct KfCancelUpgradeServiceRequest {
     pub external_userid: String,
 }
 impl crate::de::Decode for KfCancelUpgradeServiceRequest {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             open_kfid: fields.required("open_kfid")?,
@@ -317,7 +317,7 @@ pub struct KfCorpQualification {
     pub wechat_channels_binding: Option<bool>,
 }
 impl crate::de::Decode for KfCorpQualification {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             wechat_channels_binding: fields.optional("wechat_channels_binding")?,
@@ -360,7 +360,7 @@ pub struct KfCorpStatistic {
     pub msg_rejected_customer_cnt: Option<i64>,
 }
 impl crate::de::Decode for KfCorpStatistic {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             session_cnt: fields.optional("session_cnt")?,
@@ -392,7 +392,7 @@ pub struct KfCorpStatisticItem {
     pub statistic: Option<KfCorpStatistic>,
 }
 impl crate::de::Decode for KfCorpStatisticItem {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             stat_time: fields.required("stat_time")?,
@@ -418,7 +418,7 @@ pub struct KfCorpStatisticRequest {
     pub end_time: i64,
 }
 impl crate::de::Decode for KfCorpStatisticRequest {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             open_kfid: fields.required("open_kfid")?,
@@ -442,7 +442,7 @@ pub struct KfCorpStatisticResponse {
     pub statistic_list: Vec<KfCorpStatisticItem>,
 }
 impl crate::de::Decode for KfCorpStatisticResponse {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             statistic_list: fields.or_empty("statistic_list")?,
@@ -478,7 +478,7 @@ pub struct KfCustomer {
     pub enter_session_context: Option<KfEnterSessionContext>,
 }
 impl crate::de::Decode for KfCustomer {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             external_userid: fields.required("external_userid")?,
@@ -510,7 +510,7 @@ pub struct KfCustomerBatchGetRequest {
     pub need_enter_session_context: Option<bool>,
 }
 impl crate::de::Decode for KfCustomerBatchGetRequest {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             external_userid_list: fields.required("external_userid_list")?,
@@ -536,7 +536,7 @@ pub struct KfCustomerBatchGetResponse {
     pub invalid_external_userid: Vec<String>,
 }
 impl crate::de::Decode for KfCustomerBatchGetResponse {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             customer_list: fields.or_empty("customer_list")?,
@@ -565,7 +565,7 @@ pub struct KfEnterSessionContext {
     pub wechat_channels: Option<KfWechatChannels>,
 }
 impl crate::de::Decode for KfEnterSessionContext {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             scene: fields.optional("scene")?,
@@ -604,7 +604,7 @@ pub struct KfEnterSessionEvent {
     pub wechat_channels: Option<KfWechatChannels>,
 }
 impl crate::de::Decode for KfEnterSessionEvent {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             open_kfid: fields.optional("open_kfid")?,
@@ -736,9 +736,9 @@ impl serde::Serialize for KfEvent {
     }
 }
 impl crate::de::Decode for KfEvent {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
-        let fields = crate::de::Fields::of(value)?.into_map();
-        if !fields.contains_key("event_type") {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
+        let fields = crate::de::Fields::of(value)?;
+        if !fields.contains("event_type") {
             return Err(crate::de::DecodeError::here("missing field `event_type`"));
         }
         if crate::union::matches(
@@ -747,7 +747,7 @@ impl crate::de::Decode for KfEvent {
             crate::union::Tag::Str("enter_session"),
         ) {
             return crate::union::inline_content(
-                    fields,
+                    &fields,
                     "in the fields of `event_type` `enter_session`",
                 )
                 .map(Self::EnterSession);
@@ -758,7 +758,7 @@ impl crate::de::Decode for KfEvent {
             crate::union::Tag::Str("msg_send_fail"),
         ) {
             return crate::union::inline_content(
-                    fields,
+                    &fields,
                     "in the fields of `event_type` `msg_send_fail`",
                 )
                 .map(Self::MsgSendFail);
@@ -769,7 +769,7 @@ impl crate::de::Decode for KfEvent {
             crate::union::Tag::Str("servicer_status_change"),
         ) {
             return crate::union::inline_content(
-                    fields,
+                    &fields,
                     "in the fields of `event_type` `servicer_status_change`",
                 )
                 .map(Self::ServicerStatusChange);
@@ -780,7 +780,7 @@ impl crate::de::Decode for KfEvent {
             crate::union::Tag::Str("session_status_change"),
         ) {
             return crate::union::inline_content(
-                    fields,
+                    &fields,
                     "in the fields of `event_type` `session_status_change`",
                 )
                 .map(Self::SessionStatusChange);
@@ -791,7 +791,7 @@ impl crate::de::Decode for KfEvent {
             crate::union::Tag::Str("user_recall_msg"),
         ) {
             return crate::union::inline_content(
-                    fields,
+                    &fields,
                     "in the fields of `event_type` `user_recall_msg`",
                 )
                 .map(Self::UserRecallMsg);
@@ -802,7 +802,7 @@ impl crate::de::Decode for KfEvent {
             crate::union::Tag::Str("servicer_recall_msg"),
         ) {
             return crate::union::inline_content(
-                    fields,
+                    &fields,
                     "in the fields of `event_type` `servicer_recall_msg`",
                 )
                 .map(Self::ServicerRecallMsg);
@@ -813,12 +813,12 @@ impl crate::de::Decode for KfEvent {
             crate::union::Tag::Str("reject_customer_msg_switch_change"),
         ) {
             return crate::union::inline_content(
-                    fields,
+                    &fields,
                     "in the fields of `event_type` `reject_customer_msg_switch_change`",
                 )
                 .map(Self::RejectCustomerMsgSwitchChange);
         }
-        Ok(Self::Unknown(fields))
+        Ok(Self::Unknown(fields.into_map()))
     }
 }
 impl<'de> serde::Deserialize<'de> for KfEvent {
@@ -836,7 +836,7 @@ pub struct KfEventContent {
     pub event: KfEvent,
 }
 impl crate::de::Decode for KfEventContent {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let fields = crate::de::Fields::of(value)?;
         Ok(Self { event: fields.flattened()? })
     }
@@ -894,18 +894,18 @@ impl serde::Serialize for KfEventReplyMessage {
     }
 }
 impl crate::de::Decode for KfEventReplyMessage {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
-        let fields = crate::de::Fields::of(value)?.into_map();
-        if !fields.contains_key("msgtype") {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
+        let fields = crate::de::Fields::of(value)?;
+        if !fields.contains("msgtype") {
             return Err(crate::de::DecodeError::here("missing field `msgtype`"));
         }
         if crate::union::matches(&fields, "msgtype", crate::union::Tag::Str("text")) {
-            return crate::union::content(fields, "text").map(Self::Text);
+            return crate::union::content(&fields, "text").map(Self::Text);
         }
         if crate::union::matches(&fields, "msgtype", crate::union::Tag::Str("msgmenu")) {
-            return crate::union::content(fields, "msgmenu").map(Self::MsgMenu);
+            return crate::union::content(&fields, "msgmenu").map(Self::MsgMenu);
         }
-        Ok(Self::Unknown(fields))
+        Ok(Self::Unknown(fields.into_map()))
     }
 }
 impl<'de> serde::Deserialize<'de> for KfEventReplyMessage {
@@ -922,7 +922,7 @@ pub struct KfFile {
     pub media_id: String,
 }
 impl crate::de::Decode for KfFile {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             media_id: fields.required("media_id")?,
@@ -974,7 +974,7 @@ impl serde::Serialize for KfGender {
     }
 }
 impl crate::de::Decode for KfGender {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         <i64 as crate::de::Decode>::decode(value).map(Self::from)
     }
 }
@@ -993,7 +993,7 @@ pub struct KfGroupChatRange {
     pub chat_id_list: Vec<String>,
 }
 impl crate::de::Decode for KfGroupChatRange {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             chat_id_list: fields.or_empty("chat_id_list")?,
@@ -1014,7 +1014,7 @@ pub struct KfImage {
     pub media_id: String,
 }
 impl crate::de::Decode for KfImage {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             media_id: fields.required("media_id")?,
@@ -1035,7 +1035,7 @@ pub struct KfKnowledgeAddGroupRequest {
     pub name: String,
 }
 impl crate::de::Decode for KfKnowledgeAddGroupRequest {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             name: fields.required("name")?,
@@ -1056,7 +1056,7 @@ pub struct KfKnowledgeAddGroupResponse {
     pub group_id: String,
 }
 impl crate::de::Decode for KfKnowledgeAddGroupResponse {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             group_id: fields.required("group_id")?,
@@ -1084,7 +1084,7 @@ pub struct KfKnowledgeAddIntentRequest {
     pub answers: Vec<KfKnowledgeAnswer>,
 }
 impl crate::de::Decode for KfKnowledgeAddIntentRequest {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             group_id: fields.required("group_id")?,
@@ -1108,7 +1108,7 @@ pub struct KfKnowledgeAddIntentResponse {
     pub intent_id: String,
 }
 impl crate::de::Decode for KfKnowledgeAddIntentResponse {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             intent_id: fields.required("intent_id")?,
@@ -1132,7 +1132,7 @@ pub struct KfKnowledgeAnswer {
     pub attachments: Option<Vec<KfKnowledgeAttachment>>,
 }
 impl crate::de::Decode for KfKnowledgeAnswer {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             text: fields.required("text")?,
@@ -1158,7 +1158,7 @@ pub struct KfKnowledgeAnswerInfo {
     pub attachments: Vec<KfKnowledgeAttachmentInfo>,
 }
 impl crate::de::Decode for KfKnowledgeAnswerInfo {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             text: fields.optional("text")?,
@@ -1181,7 +1181,7 @@ pub struct KfKnowledgeAttachment {
     pub attachment: KfKnowledgeAttachmentKind,
 }
 impl crate::de::Decode for KfKnowledgeAttachment {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let fields = crate::de::Fields::of(value)?;
         Ok(Self {
             attachment: fields.flattened()?,
@@ -1203,7 +1203,7 @@ pub struct KfKnowledgeAttachmentInfo {
     pub attachment: KfKnowledgeAttachmentInfoKind,
 }
 impl crate::de::Decode for KfKnowledgeAttachmentInfo {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let fields = crate::de::Fields::of(value)?;
         Ok(Self {
             attachment: fields.flattened()?,
@@ -1295,28 +1295,28 @@ impl serde::Serialize for KfKnowledgeAttachmentInfoKind {
     }
 }
 impl crate::de::Decode for KfKnowledgeAttachmentInfoKind {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
-        let fields = crate::de::Fields::of(value)?.into_map();
-        if !fields.contains_key("msgtype") {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
+        let fields = crate::de::Fields::of(value)?;
+        if !fields.contains("msgtype") {
             return Err(crate::de::DecodeError::here("missing field `msgtype`"));
         }
         if crate::union::matches(&fields, "msgtype", crate::union::Tag::Str("image")) {
-            return crate::union::content(fields, "image").map(Self::Image);
+            return crate::union::content(&fields, "image").map(Self::Image);
         }
         if crate::union::matches(&fields, "msgtype", crate::union::Tag::Str("video")) {
-            return crate::union::content(fields, "video").map(Self::Video);
+            return crate::union::content(&fields, "video").map(Self::Video);
         }
         if crate::union::matches(&fields, "msgtype", crate::union::Tag::Str("link")) {
-            return crate::union::content(fields, "link").map(Self::Link);
+            return crate::union::content(&fields, "link").map(Self::Link);
         }
         if crate::union::matches(
             &fields,
             "msgtype",
             crate::union::Tag::Str("miniprogram"),
         ) {
-            return crate::union::content(fields, "miniprogram").map(Self::MiniProgram);
+            return crate::union::content(&fields, "miniprogram").map(Self::MiniProgram);
         }
-        Ok(Self::Unknown(fields))
+        Ok(Self::Unknown(fields.into_map()))
     }
 }
 impl<'de> serde::Deserialize<'de> for KfKnowledgeAttachmentInfoKind {
@@ -1404,28 +1404,28 @@ impl serde::Serialize for KfKnowledgeAttachmentKind {
     }
 }
 impl crate::de::Decode for KfKnowledgeAttachmentKind {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
-        let fields = crate::de::Fields::of(value)?.into_map();
-        if !fields.contains_key("msgtype") {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
+        let fields = crate::de::Fields::of(value)?;
+        if !fields.contains("msgtype") {
             return Err(crate::de::DecodeError::here("missing field `msgtype`"));
         }
         if crate::union::matches(&fields, "msgtype", crate::union::Tag::Str("image")) {
-            return crate::union::content(fields, "image").map(Self::Image);
+            return crate::union::content(&fields, "image").map(Self::Image);
         }
         if crate::union::matches(&fields, "msgtype", crate::union::Tag::Str("video")) {
-            return crate::union::content(fields, "video").map(Self::Video);
+            return crate::union::content(&fields, "video").map(Self::Video);
         }
         if crate::union::matches(&fields, "msgtype", crate::union::Tag::Str("link")) {
-            return crate::union::content(fields, "link").map(Self::Link);
+            return crate::union::content(&fields, "link").map(Self::Link);
         }
         if crate::union::matches(
             &fields,
             "msgtype",
             crate::union::Tag::Str("miniprogram"),
         ) {
-            return crate::union::content(fields, "miniprogram").map(Self::MiniProgram);
+            return crate::union::content(&fields, "miniprogram").map(Self::MiniProgram);
         }
-        Ok(Self::Unknown(fields))
+        Ok(Self::Unknown(fields.into_map()))
     }
 }
 impl<'de> serde::Deserialize<'de> for KfKnowledgeAttachmentKind {
@@ -1451,7 +1451,7 @@ pub struct KfKnowledgeGroup {
     pub is_default: Option<bool>,
 }
 impl crate::de::Decode for KfKnowledgeGroup {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             group_id: fields.required("group_id")?,
@@ -1474,7 +1474,7 @@ pub struct KfKnowledgeGroupIdRequest {
     pub group_id: String,
 }
 impl crate::de::Decode for KfKnowledgeGroupIdRequest {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             group_id: fields.required("group_id")?,
@@ -1495,7 +1495,7 @@ pub struct KfKnowledgeImage {
     pub media_id: String,
 }
 impl crate::de::Decode for KfKnowledgeImage {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             media_id: fields.required("media_id")?,
@@ -1517,7 +1517,7 @@ pub struct KfKnowledgeImageInfo {
     pub name: Option<String>,
 }
 impl crate::de::Decode for KfKnowledgeImageInfo {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             name: fields.optional("name")?,
@@ -1550,7 +1550,7 @@ pub struct KfKnowledgeIntent {
     pub answers: Vec<KfKnowledgeAnswerInfo>,
 }
 impl crate::de::Decode for KfKnowledgeIntent {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             group_id: fields.optional("group_id")?,
@@ -1582,7 +1582,7 @@ pub struct KfKnowledgeIntentContent {
     pub answers: Vec<KfKnowledgeAnswerInfo>,
 }
 impl crate::de::Decode for KfKnowledgeIntentContent {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             text: fields.optional("text")?,
@@ -1605,7 +1605,7 @@ pub struct KfKnowledgeIntentIdRequest {
     pub intent_id: String,
 }
 impl crate::de::Decode for KfKnowledgeIntentIdRequest {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             intent_id: fields.required("intent_id")?,
@@ -1634,7 +1634,7 @@ pub struct KfKnowledgeLink {
     pub pic_url: Option<String>,
 }
 impl crate::de::Decode for KfKnowledgeLink {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             title: fields.required("title")?,
@@ -1665,7 +1665,7 @@ pub struct KfKnowledgeListGroupRequest {
     pub group_id: Option<String>,
 }
 impl crate::de::Decode for KfKnowledgeListGroupRequest {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             cursor: fields.optional("cursor")?,
@@ -1698,7 +1698,7 @@ pub struct KfKnowledgeListGroupResponse {
     pub group_list: Vec<KfKnowledgeGroup>,
 }
 impl crate::de::Decode for KfKnowledgeListGroupResponse {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             next_cursor: fields.optional("next_cursor")?,
@@ -1731,7 +1731,7 @@ pub struct KfKnowledgeListIntentRequest {
     pub intent_id: Option<String>,
 }
 impl crate::de::Decode for KfKnowledgeListIntentRequest {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             cursor: fields.optional("cursor")?,
@@ -1765,7 +1765,7 @@ pub struct KfKnowledgeListIntentResponse {
     pub intent_list: Vec<KfKnowledgeIntent>,
 }
 impl crate::de::Decode for KfKnowledgeListIntentResponse {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             next_cursor: fields.optional("next_cursor")?,
@@ -1796,7 +1796,7 @@ pub struct KfKnowledgeMiniProgram {
     pub thumb_media_id: Option<String>,
 }
 impl crate::de::Decode for KfKnowledgeMiniProgram {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             appid: fields.required("appid")?,
@@ -1827,7 +1827,7 @@ pub struct KfKnowledgeMiniProgramInfo {
     pub pagepath: Option<String>,
 }
 impl crate::de::Decode for KfKnowledgeMiniProgramInfo {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             title: fields.optional("title")?,
@@ -1852,7 +1852,7 @@ pub struct KfKnowledgeModGroupRequest {
     pub name: String,
 }
 impl crate::de::Decode for KfKnowledgeModGroupRequest {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             group_id: fields.required("group_id")?,
@@ -1883,7 +1883,7 @@ pub struct KfKnowledgeModIntentRequest {
     pub answers: Option<Vec<KfKnowledgeAnswer>>,
 }
 impl crate::de::Decode for KfKnowledgeModIntentRequest {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             intent_id: fields.required("intent_id")?,
@@ -1907,7 +1907,7 @@ pub struct KfKnowledgeQuestion {
     pub text: KfKnowledgeText,
 }
 impl crate::de::Decode for KfKnowledgeQuestion {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             text: fields.required("text")?,
@@ -1929,7 +1929,7 @@ pub struct KfKnowledgeSimilarQuestions {
     pub items: Option<Vec<KfKnowledgeQuestion>>,
 }
 impl crate::de::Decode for KfKnowledgeSimilarQuestions {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             items: fields.optional("items")?,
@@ -1950,7 +1950,7 @@ pub struct KfKnowledgeText {
     pub content: String,
 }
 impl crate::de::Decode for KfKnowledgeText {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             content: fields.required("content")?,
@@ -1971,7 +1971,7 @@ pub struct KfKnowledgeVideo {
     pub media_id: String,
 }
 impl crate::de::Decode for KfKnowledgeVideo {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             media_id: fields.required("media_id")?,
@@ -1993,7 +1993,7 @@ pub struct KfKnowledgeVideoInfo {
     pub name: Option<String>,
 }
 impl crate::de::Decode for KfKnowledgeVideoInfo {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             name: fields.optional("name")?,
@@ -2021,7 +2021,7 @@ pub struct KfLink {
     pub thumb_media_id: String,
 }
 impl crate::de::Decode for KfLink {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             title: fields.required("title")?,
@@ -2053,7 +2053,7 @@ pub struct KfLocation {
     pub address: Option<String>,
 }
 impl crate::de::Decode for KfLocation {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             latitude: fields.required("latitude")?,
@@ -2081,7 +2081,7 @@ pub struct KfMemberRange {
     pub department_id_list: Vec<i64>,
 }
 impl crate::de::Decode for KfMemberRange {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             userid_list: fields.or_empty("userid_list")?,
@@ -2106,7 +2106,7 @@ pub struct KfMenuClick {
     pub content: String,
 }
 impl crate::de::Decode for KfMenuClick {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             id: fields.optional("id")?,
@@ -2129,7 +2129,7 @@ pub struct KfMenuItem {
     pub item: KfMenuItemKind,
 }
 impl crate::de::Decode for KfMenuItem {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let fields = crate::de::Fields::of(value)?;
         Ok(Self { item: fields.flattened()? })
     }
@@ -2219,28 +2219,28 @@ impl serde::Serialize for KfMenuItemKind {
     }
 }
 impl crate::de::Decode for KfMenuItemKind {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
-        let fields = crate::de::Fields::of(value)?.into_map();
-        if !fields.contains_key("type") {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
+        let fields = crate::de::Fields::of(value)?;
+        if !fields.contains("type") {
             return Err(crate::de::DecodeError::here("missing field `type`"));
         }
         if crate::union::matches(&fields, "type", crate::union::Tag::Str("click")) {
-            return crate::union::content(fields, "click").map(Self::Click);
+            return crate::union::content(&fields, "click").map(Self::Click);
         }
         if crate::union::matches(&fields, "type", crate::union::Tag::Str("view")) {
-            return crate::union::content(fields, "view").map(Self::View);
+            return crate::union::content(&fields, "view").map(Self::View);
         }
         if crate::union::matches(
             &fields,
             "type",
             crate::union::Tag::Str("miniprogram"),
         ) {
-            return crate::union::content(fields, "miniprogram").map(Self::MiniProgram);
+            return crate::union::content(&fields, "miniprogram").map(Self::MiniProgram);
         }
         if crate::union::matches(&fields, "type", crate::union::Tag::Str("text")) {
-            return crate::union::content(fields, "text").map(Self::Text);
+            return crate::union::content(&fields, "text").map(Self::Text);
         }
-        Ok(Self::Unknown(fields))
+        Ok(Self::Unknown(fields.into_map()))
     }
 }
 impl<'de> serde::Deserialize<'de> for KfMenuItemKind {
@@ -2261,7 +2261,7 @@ pub struct KfMenuMiniProgram {
     pub content: String,
 }
 impl crate::de::Decode for KfMenuMiniProgram {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             appid: fields.required("appid")?,
@@ -2290,7 +2290,7 @@ pub struct KfMenuText {
     pub no_newline: Option<bool>,
 }
 impl crate::de::Decode for KfMenuText {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             content: fields.required("content")?,
@@ -2314,7 +2314,7 @@ pub struct KfMenuView {
     pub content: String,
 }
 impl crate::de::Decode for KfMenuView {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             url: fields.required("url")?,
@@ -2354,7 +2354,7 @@ pub struct KfMessage {
     pub content: KfReceivedMessage,
 }
 impl crate::de::Decode for KfMessage {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             msgid: fields.required("msgid")?,
@@ -2412,7 +2412,7 @@ impl serde::Serialize for KfMessageOrigin {
     }
 }
 impl crate::de::Decode for KfMessageOrigin {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         <i64 as crate::de::Decode>::decode(value).map(Self::from)
     }
 }
@@ -2437,7 +2437,7 @@ pub struct KfMiniProgram {
     pub pagepath: String,
 }
 impl crate::de::Decode for KfMiniProgram {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             appid: fields.required("appid")?,
@@ -2468,7 +2468,7 @@ pub struct KfMsgMenu {
     pub tail_content: Option<String>,
 }
 impl crate::de::Decode for KfMsgMenu {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             head_content: fields.optional("head_content")?,
@@ -2501,7 +2501,7 @@ pub struct KfMsgSendFailEvent {
     pub fail_type: Option<i64>,
 }
 impl crate::de::Decode for KfMsgSendFailEvent {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             open_kfid: fields.optional("open_kfid")?,
@@ -2535,7 +2535,7 @@ pub struct KfReceivedLink {
     pub pic_url: Option<String>,
 }
 impl crate::de::Decode for KfReceivedLink {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             title: fields.optional("title")?,
@@ -2742,42 +2742,42 @@ impl serde::Serialize for KfReceivedMessage {
     }
 }
 impl crate::de::Decode for KfReceivedMessage {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
-        let fields = crate::de::Fields::of(value)?.into_map();
-        if !fields.contains_key("msgtype") {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
+        let fields = crate::de::Fields::of(value)?;
+        if !fields.contains("msgtype") {
             return Err(crate::de::DecodeError::here("missing field `msgtype`"));
         }
         if crate::union::matches(&fields, "msgtype", crate::union::Tag::Str("text")) {
-            return crate::union::content(fields, "text").map(Self::Text);
+            return crate::union::content(&fields, "text").map(Self::Text);
         }
         if crate::union::matches(&fields, "msgtype", crate::union::Tag::Str("image")) {
-            return crate::union::content(fields, "image").map(Self::Image);
+            return crate::union::content(&fields, "image").map(Self::Image);
         }
         if crate::union::matches(&fields, "msgtype", crate::union::Tag::Str("voice")) {
-            return crate::union::content(fields, "voice").map(Self::Voice);
+            return crate::union::content(&fields, "voice").map(Self::Voice);
         }
         if crate::union::matches(&fields, "msgtype", crate::union::Tag::Str("video")) {
-            return crate::union::content(fields, "video").map(Self::Video);
+            return crate::union::content(&fields, "video").map(Self::Video);
         }
         if crate::union::matches(&fields, "msgtype", crate::union::Tag::Str("file")) {
-            return crate::union::content(fields, "file").map(Self::File);
+            return crate::union::content(&fields, "file").map(Self::File);
         }
         if crate::union::matches(
             &fields,
             "msgtype",
             crate::union::Tag::Str("location"),
         ) {
-            return crate::union::content(fields, "location").map(Self::Location);
+            return crate::union::content(&fields, "location").map(Self::Location);
         }
         if crate::union::matches(&fields, "msgtype", crate::union::Tag::Str("link")) {
-            return crate::union::content(fields, "link").map(Self::Link);
+            return crate::union::content(&fields, "link").map(Self::Link);
         }
         if crate::union::matches(
             &fields,
             "msgtype",
             crate::union::Tag::Str("business_card"),
         ) {
-            return crate::union::content(fields, "business_card")
+            return crate::union::content(&fields, "business_card")
                 .map(Self::BusinessCard);
         }
         if crate::union::matches(
@@ -2785,15 +2785,15 @@ impl crate::de::Decode for KfReceivedMessage {
             "msgtype",
             crate::union::Tag::Str("miniprogram"),
         ) {
-            return crate::union::content(fields, "miniprogram").map(Self::MiniProgram);
+            return crate::union::content(&fields, "miniprogram").map(Self::MiniProgram);
         }
         if crate::union::matches(&fields, "msgtype", crate::union::Tag::Str("msgmenu")) {
-            return crate::union::content(fields, "msgmenu").map(Self::MsgMenu);
+            return crate::union::content(&fields, "msgmenu").map(Self::MsgMenu);
         }
         if crate::union::matches(&fields, "msgtype", crate::union::Tag::Str("event")) {
-            return crate::union::content(fields, "event").map(Self::Event);
+            return crate::union::content(&fields, "event").map(Self::Event);
         }
-        Ok(Self::Unknown(fields))
+        Ok(Self::Unknown(fields.into_map()))
     }
 }
 impl<'de> serde::Deserialize<'de> for KfReceivedMessage {
@@ -2813,7 +2813,7 @@ pub struct KfReceivedText {
     pub menu_id: Option<String>,
 }
 impl crate::de::Decode for KfReceivedText {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             content: fields.required("content")?,
@@ -2848,7 +2848,7 @@ pub struct KfRejectCustomerMsgSwitchChangeEvent {
     pub reject_switch: Option<bool>,
 }
 impl crate::de::Decode for KfRejectCustomerMsgSwitchChangeEvent {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             servicer_userid: fields.optional("servicer_userid")?,
@@ -3039,50 +3039,50 @@ impl serde::Serialize for KfSendMessage {
     }
 }
 impl crate::de::Decode for KfSendMessage {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
-        let fields = crate::de::Fields::of(value)?.into_map();
-        if !fields.contains_key("msgtype") {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
+        let fields = crate::de::Fields::of(value)?;
+        if !fields.contains("msgtype") {
             return Err(crate::de::DecodeError::here("missing field `msgtype`"));
         }
         if crate::union::matches(&fields, "msgtype", crate::union::Tag::Str("text")) {
-            return crate::union::content(fields, "text").map(Self::Text);
+            return crate::union::content(&fields, "text").map(Self::Text);
         }
         if crate::union::matches(&fields, "msgtype", crate::union::Tag::Str("image")) {
-            return crate::union::content(fields, "image").map(Self::Image);
+            return crate::union::content(&fields, "image").map(Self::Image);
         }
         if crate::union::matches(&fields, "msgtype", crate::union::Tag::Str("voice")) {
-            return crate::union::content(fields, "voice").map(Self::Voice);
+            return crate::union::content(&fields, "voice").map(Self::Voice);
         }
         if crate::union::matches(&fields, "msgtype", crate::union::Tag::Str("video")) {
-            return crate::union::content(fields, "video").map(Self::Video);
+            return crate::union::content(&fields, "video").map(Self::Video);
         }
         if crate::union::matches(&fields, "msgtype", crate::union::Tag::Str("file")) {
-            return crate::union::content(fields, "file").map(Self::File);
+            return crate::union::content(&fields, "file").map(Self::File);
         }
         if crate::union::matches(&fields, "msgtype", crate::union::Tag::Str("link")) {
-            return crate::union::content(fields, "link").map(Self::Link);
+            return crate::union::content(&fields, "link").map(Self::Link);
         }
         if crate::union::matches(
             &fields,
             "msgtype",
             crate::union::Tag::Str("miniprogram"),
         ) {
-            return crate::union::content(fields, "miniprogram").map(Self::MiniProgram);
+            return crate::union::content(&fields, "miniprogram").map(Self::MiniProgram);
         }
         if crate::union::matches(&fields, "msgtype", crate::union::Tag::Str("msgmenu")) {
-            return crate::union::content(fields, "msgmenu").map(Self::MsgMenu);
+            return crate::union::content(&fields, "msgmenu").map(Self::MsgMenu);
         }
         if crate::union::matches(
             &fields,
             "msgtype",
             crate::union::Tag::Str("location"),
         ) {
-            return crate::union::content(fields, "location").map(Self::Location);
+            return crate::union::content(&fields, "location").map(Self::Location);
         }
         if crate::union::matches(&fields, "msgtype", crate::union::Tag::Str("ca_link")) {
-            return crate::union::content(fields, "ca_link").map(Self::CaLink);
+            return crate::union::content(&fields, "ca_link").map(Self::CaLink);
         }
-        Ok(Self::Unknown(fields))
+        Ok(Self::Unknown(fields.into_map()))
     }
 }
 impl<'de> serde::Deserialize<'de> for KfSendMessage {
@@ -3105,7 +3105,7 @@ pub struct KfSendMsgOnEventRequest {
     pub message: KfEventReplyMessage,
 }
 impl crate::de::Decode for KfSendMsgOnEventRequest {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             code: fields.required("code")?,
@@ -3136,7 +3136,7 @@ pub struct KfSendMsgRequest {
     pub message: KfSendMessage,
 }
 impl crate::de::Decode for KfSendMsgRequest {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             touser: fields.required("touser")?,
@@ -3161,7 +3161,7 @@ pub struct KfSendMsgResponse {
     pub msgid: Option<String>,
 }
 impl crate::de::Decode for KfSendMsgResponse {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             msgid: fields.optional("msgid")?,
@@ -3221,7 +3221,7 @@ impl serde::Serialize for KfServiceState {
     }
 }
 impl crate::de::Decode for KfServiceState {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         <i64 as crate::de::Decode>::decode(value).map(Self::from)
     }
 }
@@ -3241,7 +3241,7 @@ pub struct KfServiceStateGetRequest {
     pub external_userid: String,
 }
 impl crate::de::Decode for KfServiceStateGetRequest {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             open_kfid: fields.required("open_kfid")?,
@@ -3266,7 +3266,7 @@ pub struct KfServiceStateGetResponse {
     pub servicer_userid: Option<String>,
 }
 impl crate::de::Decode for KfServiceStateGetResponse {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             service_state: fields.required("service_state")?,
@@ -3295,7 +3295,7 @@ pub struct KfServiceStateTransRequest {
     pub servicer_userid: Option<String>,
 }
 impl crate::de::Decode for KfServiceStateTransRequest {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             open_kfid: fields.required("open_kfid")?,
@@ -3320,7 +3320,7 @@ pub struct KfServiceStateTransResponse {
     pub msg_code: Option<String>,
 }
 impl crate::de::Decode for KfServiceStateTransResponse {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             msg_code: fields.optional("msg_code")?,
@@ -3351,7 +3351,7 @@ pub struct KfServicer {
     pub department_id: Option<i64>,
 }
 impl crate::de::Decode for KfServicer {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             userid: fields.optional("userid")?,
@@ -3381,7 +3381,7 @@ pub struct KfServicerChangeRequest {
     pub department_id_list: Option<Vec<i64>>,
 }
 impl crate::de::Decode for KfServicerChangeRequest {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             open_kfid: fields.required("open_kfid")?,
@@ -3405,7 +3405,7 @@ pub struct KfServicerChangeResponse {
     pub result_list: Vec<KfServicerResult>,
 }
 impl crate::de::Decode for KfServicerChangeResponse {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             result_list: fields.or_empty("result_list")?,
@@ -3427,7 +3427,7 @@ pub struct KfServicerListResponse {
     pub servicer_list: Vec<KfServicer>,
 }
 impl crate::de::Decode for KfServicerListResponse {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             servicer_list: fields.or_empty("servicer_list")?,
@@ -3458,7 +3458,7 @@ pub struct KfServicerRecallMsgEvent {
     pub servicer_userid: Option<String>,
 }
 impl crate::de::Decode for KfServicerRecallMsgEvent {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             open_kfid: fields.optional("open_kfid")?,
@@ -3491,7 +3491,7 @@ pub struct KfServicerResult {
     pub errmsg: Option<String>,
 }
 impl crate::de::Decode for KfServicerResult {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             userid: fields.optional("userid")?,
@@ -3561,7 +3561,7 @@ pub struct KfServicerStatistic {
     pub msg_rejected_customer_cnt: Option<i64>,
 }
 impl crate::de::Decode for KfServicerStatistic {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             session_cnt: fields.optional("session_cnt")?,
@@ -3606,7 +3606,7 @@ pub struct KfServicerStatisticItem {
     pub statistic: Option<KfServicerStatistic>,
 }
 impl crate::de::Decode for KfServicerStatisticItem {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             stat_time: fields.required("stat_time")?,
@@ -3635,7 +3635,7 @@ pub struct KfServicerStatisticRequest {
     pub end_time: i64,
 }
 impl crate::de::Decode for KfServicerStatisticRequest {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             open_kfid: fields.required("open_kfid")?,
@@ -3660,7 +3660,7 @@ pub struct KfServicerStatisticResponse {
     pub statistic_list: Vec<KfServicerStatisticItem>,
 }
 impl crate::de::Decode for KfServicerStatisticResponse {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             statistic_list: fields.or_empty("statistic_list")?,
@@ -3708,7 +3708,7 @@ impl serde::Serialize for KfServicerStatus {
     }
 }
 impl crate::de::Decode for KfServicerStatus {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         <i64 as crate::de::Decode>::decode(value).map(Self::from)
     }
 }
@@ -3753,7 +3753,7 @@ impl serde::Serialize for KfServicerStatusChange {
     }
 }
 impl crate::de::Decode for KfServicerStatusChange {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         <i64 as crate::de::Decode>::decode(value).map(Self::from)
     }
 }
@@ -3781,7 +3781,7 @@ pub struct KfServicerStatusChangeEvent {
     pub open_kfid: Option<String>,
 }
 impl crate::de::Decode for KfServicerStatusChangeEvent {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             servicer_userid: fields.optional("servicer_userid")?,
@@ -3832,7 +3832,7 @@ impl serde::Serialize for KfServicerStopType {
     }
 }
 impl crate::de::Decode for KfServicerStopType {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         <i64 as crate::de::Decode>::decode(value).map(Self::from)
     }
 }
@@ -3885,7 +3885,7 @@ impl serde::Serialize for KfSessionChangeType {
     }
 }
 impl crate::de::Decode for KfSessionChangeType {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         <i64 as crate::de::Decode>::decode(value).map(Self::from)
     }
 }
@@ -3919,7 +3919,7 @@ pub struct KfSessionStatusChangeEvent {
     pub msg_code: Option<String>,
 }
 impl crate::de::Decode for KfSessionStatusChangeEvent {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             open_kfid: fields.optional("open_kfid")?,
@@ -3957,7 +3957,7 @@ pub struct KfSyncMsgRequest {
     pub open_kfid: String,
 }
 impl crate::de::Decode for KfSyncMsgRequest {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             cursor: fields.optional("cursor")?,
@@ -3992,7 +3992,7 @@ pub struct KfSyncMsgResponse {
     pub msg_list: Vec<KfMessage>,
 }
 impl crate::de::Decode for KfSyncMsgResponse {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             next_cursor: fields.optional("next_cursor")?,
@@ -4015,7 +4015,7 @@ pub struct KfText {
     pub content: String,
 }
 impl crate::de::Decode for KfText {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             content: fields.required("content")?,
@@ -4039,7 +4039,7 @@ pub struct KfUpgradeGroupChat {
     pub wording: Option<String>,
 }
 impl crate::de::Decode for KfUpgradeGroupChat {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             chat_id: fields.required("chat_id")?,
@@ -4064,7 +4064,7 @@ pub struct KfUpgradeMember {
     pub wording: Option<String>,
 }
 impl crate::de::Decode for KfUpgradeMember {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             userid: fields.required("userid")?,
@@ -4090,7 +4090,7 @@ pub struct KfUpgradeServiceConfig {
     pub groupchat_range: Option<KfGroupChatRange>,
 }
 impl crate::de::Decode for KfUpgradeServiceConfig {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             member_range: fields.optional("member_range")?,
@@ -4123,7 +4123,7 @@ pub struct KfUpgradeServiceRequest {
     pub groupchat: Option<KfUpgradeGroupChat>,
 }
 impl crate::de::Decode for KfUpgradeServiceRequest {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             open_kfid: fields.required("open_kfid")?,
@@ -4175,7 +4175,7 @@ impl serde::Serialize for KfUpgradeType {
     }
 }
 impl crate::de::Decode for KfUpgradeType {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         <i64 as crate::de::Decode>::decode(value).map(Self::from)
     }
 }
@@ -4200,7 +4200,7 @@ pub struct KfUserRecallMsgEvent {
     pub recall_msgid: Option<String>,
 }
 impl crate::de::Decode for KfUserRecallMsgEvent {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             open_kfid: fields.optional("open_kfid")?,
@@ -4223,7 +4223,7 @@ pub struct KfVideo {
     pub media_id: String,
 }
 impl crate::de::Decode for KfVideo {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             media_id: fields.required("media_id")?,
@@ -4244,7 +4244,7 @@ pub struct KfVoice {
     pub media_id: String,
 }
 impl crate::de::Decode for KfVoice {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             media_id: fields.required("media_id")?,
@@ -4292,7 +4292,7 @@ impl serde::Serialize for KfVoiceFormat {
     }
 }
 impl crate::de::Decode for KfVoiceFormat {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         <i64 as crate::de::Decode>::decode(value).map(Self::from)
     }
 }
@@ -4317,7 +4317,7 @@ pub struct KfWechatChannels {
     pub scene: Option<i64>,
 }
 impl crate::de::Decode for KfWechatChannels {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             nickname: fields.optional("nickname")?,

@@ -9,7 +9,7 @@
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct EmptyResponse {}
 impl crate::de::Decode for EmptyResponse {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         crate::de::Fields::of(value)?;
         Ok(Self {})
     }
@@ -32,7 +32,7 @@ pub struct LivingActivityDetail {
     pub image_list: Option<Vec<String>>,
 }
 impl crate::de::Decode for LivingActivityDetail {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             description: fields.optional("description")?,
@@ -81,7 +81,7 @@ pub struct LivingCreateRequest {
     pub activity_detail: Option<LivingActivityDetail>,
 }
 impl crate::de::Decode for LivingCreateRequest {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             anchor_userid: fields.required("anchor_userid")?,
@@ -112,7 +112,7 @@ pub struct LivingCreateResponse {
     pub livingid: String,
 }
 impl crate::de::Decode for LivingCreateResponse {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             livingid: fields.required("livingid")?,
@@ -135,7 +135,7 @@ pub struct LivingGetCodeRequest {
     pub openid: String,
 }
 impl crate::de::Decode for LivingGetCodeRequest {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             livingid: fields.required("livingid")?,
@@ -157,7 +157,7 @@ pub struct LivingGetCodeResponse {
     pub living_code: crate::Secret,
 }
 impl crate::de::Decode for LivingGetCodeResponse {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             living_code: fields.required("living_code")?,
@@ -178,7 +178,7 @@ pub struct LivingGetInfoResponse {
     pub living_info: LivingInfo,
 }
 impl crate::de::Decode for LivingGetInfoResponse {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             living_info: fields.required("living_info")?,
@@ -199,7 +199,7 @@ pub struct LivingIdRequest {
     pub livingid: String,
 }
 impl crate::de::Decode for LivingIdRequest {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             livingid: fields.required("livingid")?,
@@ -275,7 +275,7 @@ pub struct LivingInfo {
     pub subscribe_count: Option<i64>,
 }
 impl crate::de::Decode for LivingInfo {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             theme: fields.optional("theme")?,
@@ -331,7 +331,7 @@ pub struct LivingModifyRequest {
     pub remind_time: Option<i64>,
 }
 impl crate::de::Decode for LivingModifyRequest {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             livingid: fields.required("livingid")?,
@@ -393,7 +393,7 @@ impl serde::Serialize for LivingReplayStatus {
     }
 }
 impl crate::de::Decode for LivingReplayStatus {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         <i64 as crate::de::Decode>::decode(value).map(Self::from)
     }
 }
@@ -424,7 +424,7 @@ pub struct LivingShareInfo {
     pub invitor_external_userid: Option<String>,
 }
 impl crate::de::Decode for LivingShareInfo {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             livingid: fields.optional("livingid")?,
@@ -449,7 +449,7 @@ pub struct LivingShareInfoRequest {
     pub ww_share_code: crate::Secret,
 }
 impl crate::de::Decode for LivingShareInfoRequest {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             ww_share_code: fields.required("ww_share_code")?,
@@ -509,7 +509,7 @@ impl serde::Serialize for LivingStatus {
     }
 }
 impl crate::de::Decode for LivingStatus {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         <i64 as crate::de::Decode>::decode(value).map(Self::from)
     }
 }
@@ -566,7 +566,7 @@ impl serde::Serialize for LivingType {
     }
 }
 impl crate::de::Decode for LivingType {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         <i64 as crate::de::Decode>::decode(value).map(Self::from)
     }
 }
@@ -590,7 +590,7 @@ pub struct LivingUserAllIdsRequest {
     pub limit: Option<i64>,
 }
 impl crate::de::Decode for LivingUserAllIdsRequest {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             userid: fields.required("userid")?,
@@ -617,7 +617,7 @@ pub struct LivingUserAllIdsResponse {
     pub livingid_list: Vec<String>,
 }
 impl crate::de::Decode for LivingUserAllIdsResponse {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             next_cursor: fields.optional("next_cursor")?,
@@ -666,7 +666,7 @@ impl serde::Serialize for LivingViewerType {
     }
 }
 impl crate::de::Decode for LivingViewerType {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         <i64 as crate::de::Decode>::decode(value).map(Self::from)
     }
 }
@@ -711,7 +711,7 @@ pub struct LivingWatchExternalUser {
     pub invitor_external_userid: Option<String>,
 }
 impl crate::de::Decode for LivingWatchExternalUser {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             external_userid: fields.required("external_userid")?,
@@ -743,7 +743,7 @@ pub struct LivingWatchStatInfo {
     pub external_users: Vec<LivingWatchExternalUser>,
 }
 impl crate::de::Decode for LivingWatchStatInfo {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             users: fields.or_empty("users")?,
@@ -768,7 +768,7 @@ pub struct LivingWatchStatRequest {
     pub next_key: Option<String>,
 }
 impl crate::de::Decode for LivingWatchStatRequest {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             livingid: fields.required("livingid")?,
@@ -800,7 +800,7 @@ pub struct LivingWatchStatResponse {
     pub stat_info: Option<LivingWatchStatInfo>,
 }
 impl crate::de::Decode for LivingWatchStatResponse {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             ending: fields.optional("ending")?,
@@ -844,7 +844,7 @@ pub struct LivingWatchUser {
     pub invitor_external_userid: Option<String>,
 }
 impl crate::de::Decode for LivingWatchUser {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             userid: fields.required("userid")?,

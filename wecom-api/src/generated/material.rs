@@ -9,7 +9,7 @@
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct EmptyResponse {}
 impl crate::de::Decode for EmptyResponse {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         crate::de::Fields::of(value)?;
         Ok(Self {})
     }
@@ -31,7 +31,7 @@ pub struct MaterialAddMpnewsRequest {
     pub mpnews: MaterialMpnews,
 }
 impl crate::de::Decode for MaterialAddMpnewsRequest {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             agentid: fields.optional("agentid")?,
@@ -53,7 +53,7 @@ pub struct MaterialAddResponse {
     pub media_id: String,
 }
 impl crate::de::Decode for MaterialAddResponse {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             media_id: fields.required("media_id")?,
@@ -90,7 +90,7 @@ pub struct MaterialArticle {
     pub show_cover_pic: Option<String>,
 }
 impl crate::de::Decode for MaterialArticle {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             title: fields.required("title")?,
@@ -125,7 +125,7 @@ pub struct MaterialBatchGetRequest {
     pub count: i64,
 }
 impl crate::de::Decode for MaterialBatchGetRequest {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             material_type: fields.required("type")?,
@@ -159,7 +159,7 @@ pub struct MaterialBatchGetResponse {
     pub itemlist: Vec<MaterialItem>,
 }
 impl crate::de::Decode for MaterialBatchGetResponse {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             material_type: fields.optional("type")?,
@@ -199,7 +199,7 @@ pub struct MaterialGetCountResponse {
     pub mpnews_count: Option<i64>,
 }
 impl crate::de::Decode for MaterialGetCountResponse {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             total_count: fields.optional("total_count")?,
@@ -234,7 +234,7 @@ pub struct MaterialItem {
     pub content: Option<MaterialMpnews>,
 }
 impl crate::de::Decode for MaterialItem {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             media_id: fields.required("media_id")?,
@@ -258,7 +258,7 @@ pub struct MaterialMpnews {
     pub articles: Vec<MaterialArticle>,
 }
 impl crate::de::Decode for MaterialMpnews {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             articles: fields.required("articles")?,
@@ -319,7 +319,7 @@ impl serde::Serialize for MaterialType {
     }
 }
 impl crate::de::Decode for MaterialType {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         <String as crate::de::Decode>::decode(value)
             .map(|value| Self::from(value.as_str()))
     }
@@ -343,7 +343,7 @@ pub struct MaterialUpdateMpnewsRequest {
     pub mpnews: MaterialMpnews,
 }
 impl crate::de::Decode for MaterialUpdateMpnewsRequest {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             agentid: fields.optional("agentid")?,
@@ -402,7 +402,7 @@ impl serde::Serialize for MaterialUploadType {
     }
 }
 impl crate::de::Decode for MaterialUploadType {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         <String as crate::de::Decode>::decode(value)
             .map(|value| Self::from(value.as_str()))
     }

@@ -43,7 +43,7 @@ impl serde::Serialize for AdmissionType {
     }
 }
 impl crate::de::Decode for AdmissionType {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         <i64 as crate::de::Decode>::decode(value).map(Self::from)
     }
 }
@@ -67,7 +67,7 @@ pub struct AdvancedLayout {
     pub layout_id: Option<String>,
 }
 impl crate::de::Decode for AdvancedLayout {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             layout_name: fields.optional("layout_name")?,
@@ -99,7 +99,7 @@ pub struct AdvancedLayoutPage {
     pub user_seat_list: Option<Vec<AdvancedUserSeat>>,
 }
 impl crate::de::Decode for AdvancedLayoutPage {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             layout_template_id: fields.required("layout_template_id")?,
@@ -131,7 +131,7 @@ pub struct AdvancedUserSeat {
     pub user_list: Option<Vec<LayoutUser>>,
 }
 impl crate::de::Decode for AdvancedUserSeat {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             grid_id: fields.required("grid_id")?,
@@ -171,7 +171,7 @@ pub struct AttendanceExternalUser {
     pub cumulative_time: Option<i64>,
 }
 impl crate::de::Decode for AttendanceExternalUser {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             tmp_external_userid: fields.optional("tmp_external_userid")?,
@@ -213,7 +213,7 @@ pub struct AttendanceMember {
     pub cumulative_time: Option<i64>,
 }
 impl crate::de::Decode for AttendanceMember {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             userid: fields.optional("userid")?,
@@ -264,7 +264,7 @@ pub struct AttendeeQuality {
     pub problems: Vec<String>,
 }
 impl crate::de::Decode for AttendeeQuality {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             userid: fields.optional("userid")?,
@@ -320,7 +320,7 @@ impl serde::Serialize for AudioDetectStatus {
     }
 }
 impl crate::de::Decode for AudioDetectStatus {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         <i64 as crate::de::Decode>::decode(value).map(Self::from)
     }
 }
@@ -370,7 +370,7 @@ impl serde::Serialize for AutoRecordType {
     }
 }
 impl crate::de::Decode for AutoRecordType {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         <String as crate::de::Decode>::decode(value)
             .map(|value| Self::from(value.as_str()))
     }
@@ -392,7 +392,7 @@ pub struct Background {
     pub image_md5: Option<String>,
 }
 impl crate::de::Decode for Background {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             background_id: fields.required("background_id")?,
@@ -416,7 +416,7 @@ pub struct BackgroundImage {
     pub image_url: String,
 }
 impl crate::de::Decode for BackgroundImage {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             image_md5: fields.required("image_md5")?,
@@ -469,7 +469,7 @@ impl serde::Serialize for ChatPermission {
     }
 }
 impl crate::de::Decode for ChatPermission {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         <i64 as crate::de::Decode>::decode(value).map(Self::from)
     }
 }
@@ -489,7 +489,7 @@ pub struct ControlCloseScreenShareRequest {
     pub operated_user: OperatedUser,
 }
 impl crate::de::Decode for ControlCloseScreenShareRequest {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             meetingid: fields.required("meetingid")?,
@@ -523,7 +523,7 @@ pub struct ControlDismissRequest {
     pub retrieve_code: Option<bool>,
 }
 impl crate::de::Decode for ControlDismissRequest {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             meetingid: fields.required("meetingid")?,
@@ -551,7 +551,7 @@ pub struct ControlKickoutUsersRequest {
     pub operated_users: Vec<OperatedUser>,
 }
 impl crate::de::Decode for ControlKickoutUsersRequest {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             meetingid: fields.required("meetingid")?,
@@ -581,7 +581,7 @@ pub struct ControlManageWaitingRoomUsersRequest {
     pub operated_users: Vec<OperatedUser>,
 }
 impl crate::de::Decode for ControlManageWaitingRoomUsersRequest {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             meetingid: fields.required("meetingid")?,
@@ -609,7 +609,7 @@ pub struct ControlMuteUserRequest {
     pub operated_user: Vec<OperatedUser>,
 }
 impl crate::de::Decode for ControlMuteUserRequest {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             meetingid: fields.required("meetingid")?,
@@ -636,7 +636,7 @@ pub struct ControlSetCohostRequest {
     pub operated_user: OperatedUser,
 }
 impl crate::de::Decode for ControlSetCohostRequest {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             meetingid: fields.required("meetingid")?,
@@ -661,7 +661,7 @@ pub struct ControlSetNicknamesRequest {
     pub operated_users: Vec<NicknameUser>,
 }
 impl crate::de::Decode for ControlSetNicknamesRequest {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             meetingid: fields.required("meetingid")?,
@@ -713,7 +713,7 @@ pub struct ControlSetRequest {
     pub enable_waiting_room: Option<bool>,
 }
 impl crate::de::Decode for ControlSetRequest {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             meetingid: fields.required("meetingid")?,
@@ -749,7 +749,7 @@ pub struct ControlSwitchUserVideoRequest {
     pub operated_user: OperatedUser,
 }
 impl crate::de::Decode for ControlSwitchUserVideoRequest {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             meetingid: fields.required("meetingid")?,
@@ -776,7 +776,7 @@ pub struct CustomerShortUrl {
     pub meeting_short_url: Option<String>,
 }
 impl crate::de::Decode for CustomerShortUrl {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             customer_data: fields.optional("customer_data")?,
@@ -802,7 +802,7 @@ pub struct DeviceInMeeting {
     pub instance_id: Option<InstanceId>,
 }
 impl crate::de::Decode for DeviceInMeeting {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             meetingid: fields.optional("meetingid")?,
@@ -831,7 +831,7 @@ pub struct DeviceMonitorInfo {
     pub speaker_status: Option<bool>,
 }
 impl crate::de::Decode for DeviceMonitorInfo {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             camera_status: fields.optional("camera_status")?,
@@ -851,7 +851,7 @@ impl<'de> serde::Deserialize<'de> for DeviceMonitorInfo {
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct EmptyResponse {}
 impl crate::de::Decode for EmptyResponse {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         crate::de::Fields::of(value)?;
         Ok(Self {})
     }
@@ -901,7 +901,7 @@ impl serde::Serialize for EnrollAction {
     }
 }
 impl crate::de::Decode for EnrollAction {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         <i64 as crate::de::Decode>::decode(value).map(Self::from)
     }
 }
@@ -935,7 +935,7 @@ pub struct EnrollAnswer {
     pub special_type: Option<EnrollSpecialType>,
 }
 impl crate::de::Decode for EnrollAnswer {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             answer_content: fields.or_empty("answer_content")?,
@@ -965,7 +965,7 @@ pub struct EnrollApproveRequest {
     pub action: EnrollAction,
 }
 impl crate::de::Decode for EnrollApproveRequest {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             meetingid: fields.required("meetingid")?,
@@ -989,7 +989,7 @@ pub struct EnrollApproveResponse {
     pub handled_count: Option<i64>,
 }
 impl crate::de::Decode for EnrollApproveResponse {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             handled_count: fields.optional("handled_count")?,
@@ -1037,7 +1037,7 @@ impl serde::Serialize for EnrollApproveType {
     }
 }
 impl crate::de::Decode for EnrollApproveType {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         <i64 as crate::de::Decode>::decode(value).map(Self::from)
     }
 }
@@ -1082,7 +1082,7 @@ impl serde::Serialize for EnrollCollectQuestion {
     }
 }
 impl crate::de::Decode for EnrollCollectQuestion {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         <i64 as crate::de::Decode>::decode(value).map(Self::from)
     }
 }
@@ -1110,7 +1110,7 @@ pub struct EnrollConfig {
     pub question_list: Vec<EnrollQuestion>,
 }
 impl crate::de::Decode for EnrollConfig {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             approve_type: fields.optional("approve_type")?,
@@ -1137,7 +1137,7 @@ pub struct EnrollDeleteRequest {
     pub enroll_id_list: Vec<EnrollRef>,
 }
 impl crate::de::Decode for EnrollDeleteRequest {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             meetingid: fields.required("meetingid")?,
@@ -1160,7 +1160,7 @@ pub struct EnrollDeleteResponse {
     pub total_count: Option<i64>,
 }
 impl crate::de::Decode for EnrollDeleteResponse {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             total_count: fields.optional("total_count")?,
@@ -1181,7 +1181,7 @@ pub struct EnrollGetConfigRequest {
     pub meetingid: String,
 }
 impl crate::de::Decode for EnrollGetConfigRequest {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             meetingid: fields.required("meetingid")?,
@@ -1206,7 +1206,7 @@ pub struct EnrollIdMapping {
     pub enroll_id: Option<String>,
 }
 impl crate::de::Decode for EnrollIdMapping {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             tmp_openid: fields.optional("tmp_openid")?,
@@ -1238,7 +1238,7 @@ pub struct EnrollImportItem {
     pub nick_name: Option<String>,
 }
 impl crate::de::Decode for EnrollImportItem {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             userid: fields.optional("userid")?,
@@ -1264,7 +1264,7 @@ pub struct EnrollImportRequest {
     pub enroll_list: Vec<EnrollImportItem>,
 }
 impl crate::de::Decode for EnrollImportRequest {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             meetingid: fields.required("meetingid")?,
@@ -1290,7 +1290,7 @@ pub struct EnrollImportResponse {
     pub enroll_list: Vec<ImportedEnroll>,
 }
 impl crate::de::Decode for EnrollImportResponse {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             total_count: fields.optional("total_count")?,
@@ -1321,7 +1321,7 @@ pub struct EnrollListRequest {
     pub limit: Option<i64>,
 }
 impl crate::de::Decode for EnrollListRequest {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             meetingid: fields.required("meetingid")?,
@@ -1352,7 +1352,7 @@ pub struct EnrollListResponse {
     pub enroll_list: Vec<Enrollment>,
 }
 impl crate::de::Decode for EnrollListResponse {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             has_more: fields.optional("has_more")?,
@@ -1380,7 +1380,7 @@ pub struct EnrollQueryByTmpOpenidRequest {
     pub tmp_openid_list: Vec<String>,
 }
 impl crate::de::Decode for EnrollQueryByTmpOpenidRequest {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             meetingid: fields.required("meetingid")?,
@@ -1404,7 +1404,7 @@ pub struct EnrollQueryByTmpOpenidResponse {
     pub enroll_id_list: Vec<EnrollIdMapping>,
 }
 impl crate::de::Decode for EnrollQueryByTmpOpenidResponse {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             enroll_id_list: fields.or_empty("enroll_id_list")?,
@@ -1437,7 +1437,7 @@ pub struct EnrollQuestion {
     pub option_list: Option<Vec<EnrollQuestionOption>>,
 }
 impl crate::de::Decode for EnrollQuestion {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             is_required: fields.required("is_required")?,
@@ -1462,7 +1462,7 @@ pub struct EnrollQuestionOption {
     pub content: String,
 }
 impl crate::de::Decode for EnrollQuestionOption {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             content: fields.required("content")?,
@@ -1510,7 +1510,7 @@ impl serde::Serialize for EnrollQuestionRequired {
     }
 }
 impl crate::de::Decode for EnrollQuestionRequired {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         <i64 as crate::de::Decode>::decode(value).map(Self::from)
     }
 }
@@ -1559,7 +1559,7 @@ impl serde::Serialize for EnrollQuestionType {
     }
 }
 impl crate::de::Decode for EnrollQuestionType {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         <i64 as crate::de::Decode>::decode(value).map(Self::from)
     }
 }
@@ -1577,7 +1577,7 @@ pub struct EnrollRef {
     pub enroll_id: String,
 }
 impl crate::de::Decode for EnrollRef {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             enroll_id: fields.required("enroll_id")?,
@@ -1610,7 +1610,7 @@ pub struct EnrollSetConfigRequest {
     pub question_list: Option<Vec<EnrollQuestion>>,
 }
 impl crate::de::Decode for EnrollSetConfigRequest {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             meetingid: fields.required("meetingid")?,
@@ -1637,7 +1637,7 @@ pub struct EnrollSetConfigResponse {
     pub question_count: Option<i64>,
 }
 impl crate::de::Decode for EnrollSetConfigResponse {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             question_count: fields.optional("question_count")?,
@@ -1685,7 +1685,7 @@ impl serde::Serialize for EnrollSourceType {
     }
 }
 impl crate::de::Decode for EnrollSourceType {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         <i64 as crate::de::Decode>::decode(value).map(Self::from)
     }
 }
@@ -1742,7 +1742,7 @@ impl serde::Serialize for EnrollSpecialType {
     }
 }
 impl crate::de::Decode for EnrollSpecialType {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         <i64 as crate::de::Decode>::decode(value).map(Self::from)
     }
 }
@@ -1795,7 +1795,7 @@ impl serde::Serialize for EnrollStatus {
     }
 }
 impl crate::de::Decode for EnrollStatus {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         <i64 as crate::de::Decode>::decode(value).map(Self::from)
     }
 }
@@ -1838,7 +1838,7 @@ pub struct Enrollment {
     pub answer_list: Vec<EnrollAnswer>,
 }
 impl crate::de::Decode for Enrollment {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             enroll_id: fields.optional("enroll_id")?,
@@ -1898,7 +1898,7 @@ impl serde::Serialize for EnterMuteMode {
     }
 }
 impl crate::de::Decode for EnterMuteMode {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         <i64 as crate::de::Decode>::decode(value).map(Self::from)
     }
 }
@@ -1947,7 +1947,7 @@ impl serde::Serialize for GridType {
     }
 }
 impl crate::de::Decode for GridType {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         <i64 as crate::de::Decode>::decode(value).map(Self::from)
     }
 }
@@ -1996,7 +1996,7 @@ impl serde::Serialize for HealthLevel {
     }
 }
 impl crate::de::Decode for HealthLevel {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         <i64 as crate::de::Decode>::decode(value).map(Self::from)
     }
 }
@@ -2030,7 +2030,7 @@ pub struct ImportedEnroll {
     pub enroll_code: Option<String>,
 }
 impl crate::de::Decode for ImportedEnroll {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             enroll_id: fields.optional("enroll_id")?,
@@ -2159,7 +2159,7 @@ impl serde::Serialize for InstanceId {
     }
 }
 impl crate::de::Decode for InstanceId {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         <i64 as crate::de::Decode>::decode(value).map(Self::from)
     }
 }
@@ -2180,7 +2180,7 @@ pub struct Layout {
     pub layout_id: Option<String>,
 }
 impl crate::de::Decode for Layout {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             page_list: fields.required("page_list")?,
@@ -2204,7 +2204,7 @@ pub struct LayoutAddAdvancedRequest {
     pub layout_list: Vec<AdvancedLayout>,
 }
 impl crate::de::Decode for LayoutAddAdvancedRequest {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             meetingid: fields.required("meetingid")?,
@@ -2227,7 +2227,7 @@ pub struct LayoutAddAdvancedResponse {
     pub layout_list: Vec<AdvancedLayout>,
 }
 impl crate::de::Decode for LayoutAddAdvancedResponse {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             layout_list: fields.or_empty("layout_list")?,
@@ -2253,7 +2253,7 @@ pub struct LayoutAddBackgroundRequest {
     pub default_image_order: Option<i64>,
 }
 impl crate::de::Decode for LayoutAddBackgroundRequest {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             meetingid: fields.required("meetingid")?,
@@ -2280,7 +2280,7 @@ pub struct LayoutAddBackgroundResponse {
     pub background_list: Vec<Background>,
 }
 impl crate::de::Decode for LayoutAddBackgroundResponse {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             selected_background_id: fields.optional("selected_background_id")?,
@@ -2307,7 +2307,7 @@ pub struct LayoutAddRequest {
     pub default_layout_order: Option<i64>,
 }
 impl crate::de::Decode for LayoutAddRequest {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             meetingid: fields.required("meetingid")?,
@@ -2334,7 +2334,7 @@ pub struct LayoutAddResponse {
     pub layout_list: Vec<Layout>,
 }
 impl crate::de::Decode for LayoutAddResponse {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             selected_layout_id: fields.optional("selected_layout_id")?,
@@ -2362,7 +2362,7 @@ pub struct LayoutApplyAdvancedRequest {
     pub user_list: Option<Vec<LayoutUser>>,
 }
 impl crate::de::Decode for LayoutApplyAdvancedRequest {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             meetingid: fields.required("meetingid")?,
@@ -2387,7 +2387,7 @@ pub struct LayoutBatchDeleteAdvancedRequest {
     pub layout_id_list: Vec<String>,
 }
 impl crate::de::Decode for LayoutBatchDeleteAdvancedRequest {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             meetingid: fields.required("meetingid")?,
@@ -2411,7 +2411,7 @@ pub struct LayoutBatchDeleteBackgroundRequest {
     pub background_id_list: Vec<String>,
 }
 impl crate::de::Decode for LayoutBatchDeleteBackgroundRequest {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             meetingid: fields.required("meetingid")?,
@@ -2435,7 +2435,7 @@ pub struct LayoutDeleteBackgroundRequest {
     pub background_id: String,
 }
 impl crate::de::Decode for LayoutDeleteBackgroundRequest {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             meetingid: fields.required("meetingid")?,
@@ -2461,7 +2461,7 @@ pub struct LayoutGetUserLayoutRequest {
     pub instance_id: InstanceId,
 }
 impl crate::de::Decode for LayoutGetUserLayoutRequest {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             meetingid: fields.required("meetingid")?,
@@ -2494,7 +2494,7 @@ pub struct LayoutGetUserLayoutResponse {
     pub page_list: Vec<AdvancedLayoutPage>,
 }
 impl crate::de::Decode for LayoutGetUserLayoutResponse {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             selected_layout_id: fields.optional("selected_layout_id")?,
@@ -2518,7 +2518,7 @@ pub struct LayoutListAdvancedRequest {
     pub meetingid: String,
 }
 impl crate::de::Decode for LayoutListAdvancedRequest {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             meetingid: fields.required("meetingid")?,
@@ -2543,7 +2543,7 @@ pub struct LayoutListAdvancedResponse {
     pub layout_list: Vec<AdvancedLayout>,
 }
 impl crate::de::Decode for LayoutListAdvancedResponse {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             selected_layout_id: fields.optional("selected_layout_id")?,
@@ -2565,7 +2565,7 @@ pub struct LayoutListBackgroundRequest {
     pub meetingid: String,
 }
 impl crate::de::Decode for LayoutListBackgroundRequest {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             meetingid: fields.required("meetingid")?,
@@ -2590,7 +2590,7 @@ pub struct LayoutListBackgroundResponse {
     pub background_list: Vec<Background>,
 }
 impl crate::de::Decode for LayoutListBackgroundResponse {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             selected_background_id: fields.optional("selected_background_id")?,
@@ -2613,7 +2613,7 @@ pub struct LayoutListTemplateResponse {
     pub layout_template_list: Vec<LayoutTemplate>,
 }
 impl crate::de::Decode for LayoutListTemplateResponse {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             layout_template_list: fields.or_empty("layout_template_list")?,
@@ -2637,7 +2637,7 @@ pub struct LayoutPage {
     pub user_seat_list: Option<Vec<UserSeat>>,
 }
 impl crate::de::Decode for LayoutPage {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             layout_template_id: fields.required("layout_template_id")?,
@@ -2661,7 +2661,7 @@ pub struct LayoutSetDefaultBackgroundRequest {
     pub selected_background_id: String,
 }
 impl crate::de::Decode for LayoutSetDefaultBackgroundRequest {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             meetingid: fields.required("meetingid")?,
@@ -2685,7 +2685,7 @@ pub struct LayoutSetDefaultRequest {
     pub selected_layout_id: String,
 }
 impl crate::de::Decode for LayoutSetDefaultRequest {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             meetingid: fields.required("meetingid")?,
@@ -2717,7 +2717,7 @@ pub struct LayoutTemplate {
     pub render_rule: Option<String>,
 }
 impl crate::de::Decode for LayoutTemplate {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             layout_template_id: fields.optional("layout_template_id")?,
@@ -2768,7 +2768,7 @@ impl serde::Serialize for LayoutType {
     }
 }
 impl crate::de::Decode for LayoutType {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         <i64 as crate::de::Decode>::decode(value).map(Self::from)
     }
 }
@@ -2793,7 +2793,7 @@ pub struct LayoutUpdateAdvancedRequest {
     pub page_list: Vec<AdvancedLayoutPage>,
 }
 impl crate::de::Decode for LayoutUpdateAdvancedRequest {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             meetingid: fields.required("meetingid")?,
@@ -2824,7 +2824,7 @@ pub struct LayoutUpdateRequest {
     pub enable_set_default: Option<bool>,
 }
 impl crate::de::Decode for LayoutUpdateRequest {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             meetingid: fields.required("meetingid")?,
@@ -2855,7 +2855,7 @@ pub struct LayoutUser {
     pub nick_name: Option<String>,
 }
 impl crate::de::Decode for LayoutUser {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             userid: fields.optional("userid")?,
@@ -2882,7 +2882,7 @@ pub struct MeetingAttendance {
     pub tmp_external_user: Vec<AttendanceExternalUser>,
 }
 impl crate::de::Decode for MeetingAttendance {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             member: fields.or_empty("member")?,
@@ -2938,7 +2938,7 @@ pub struct MeetingAttendee {
     pub customer_data: Option<String>,
 }
 impl crate::de::Decode for MeetingAttendee {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             tmp_openid: fields.optional("tmp_openid")?,
@@ -2970,7 +2970,7 @@ pub struct MeetingCancelRequest {
     pub meetingid: String,
 }
 impl crate::de::Decode for MeetingCancelRequest {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             meetingid: fields.required("meetingid")?,
@@ -2997,7 +2997,7 @@ pub struct MeetingCheckDeviceInMeetingRequest {
     pub meetingid_list: Option<Vec<String>>,
 }
 impl crate::de::Decode for MeetingCheckDeviceInMeetingRequest {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             userid: fields.required("userid")?,
@@ -3021,7 +3021,7 @@ pub struct MeetingCheckDeviceInMeetingResponse {
     pub result_list: Vec<DeviceInMeeting>,
 }
 impl crate::de::Decode for MeetingCheckDeviceInMeetingResponse {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             result_list: fields.or_empty("result_list")?,
@@ -3044,7 +3044,7 @@ pub struct MeetingCreateCustomerShortUrlRequest {
     pub customer_data: String,
 }
 impl crate::de::Decode for MeetingCreateCustomerShortUrlRequest {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             meetingid: fields.required("meetingid")?,
@@ -3067,7 +3067,7 @@ pub struct MeetingCreateCustomerShortUrlResponse {
     pub meeting_short_url_customer_data: Vec<CustomerShortUrl>,
 }
 impl crate::de::Decode for MeetingCreateCustomerShortUrlResponse {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             meeting_short_url_customer_data: fields
@@ -3121,7 +3121,7 @@ pub struct MeetingCreateRequest {
     pub reminders: Option<MeetingReminders>,
 }
 impl crate::de::Decode for MeetingCreateRequest {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             admin_userid: fields.required("admin_userid")?,
@@ -3163,7 +3163,7 @@ pub struct MeetingCreateResponse {
     pub meeting_link: Option<String>,
 }
 impl crate::de::Decode for MeetingCreateResponse {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             meetingid: fields.optional("meetingid")?,
@@ -3202,7 +3202,7 @@ pub struct MeetingGetAttendeeListRequest {
     pub limit: Option<i64>,
 }
 impl crate::de::Decode for MeetingGetAttendeeListRequest {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             meetingid: fields.required("meetingid")?,
@@ -3235,7 +3235,7 @@ pub struct MeetingGetAttendeeListResponse {
     pub attendees: Vec<MeetingAttendee>,
 }
 impl crate::de::Decode for MeetingGetAttendeeListResponse {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             has_more: fields.optional("has_more")?,
@@ -3258,7 +3258,7 @@ pub struct MeetingGetCustomerShortUrlRequest {
     pub meetingid: String,
 }
 impl crate::de::Decode for MeetingGetCustomerShortUrlRequest {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             meetingid: fields.required("meetingid")?,
@@ -3280,7 +3280,7 @@ pub struct MeetingGetCustomerShortUrlResponse {
     pub meeting_short_url_customer_data_list: Vec<CustomerShortUrl>,
 }
 impl crate::de::Decode for MeetingGetCustomerShortUrlResponse {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             meeting_short_url_customer_data_list: fields
@@ -3302,7 +3302,7 @@ pub struct MeetingGetGuestsRequest {
     pub meetingid: String,
 }
 impl crate::de::Decode for MeetingGetGuestsRequest {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             meetingid: fields.required("meetingid")?,
@@ -3333,7 +3333,7 @@ pub struct MeetingGetGuestsResponse {
     pub guests: Vec<MeetingGuest>,
 }
 impl crate::de::Decode for MeetingGetGuestsResponse {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             meetingid: fields.optional("meetingid")?,
@@ -3361,7 +3361,7 @@ pub struct MeetingGetInfoRequest {
     pub meeting_code: Option<String>,
 }
 impl crate::de::Decode for MeetingGetInfoRequest {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             meetingid: fields.optional("meetingid")?,
@@ -3386,7 +3386,7 @@ pub struct MeetingGetInviteesRequest {
     pub cursor: Option<String>,
 }
 impl crate::de::Decode for MeetingGetInviteesRequest {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             meetingid: fields.required("meetingid")?,
@@ -3415,7 +3415,7 @@ pub struct MeetingGetInviteesResponse {
     pub invitees: Vec<MeetingInvitee>,
 }
 impl crate::de::Decode for MeetingGetInviteesResponse {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             has_more: fields.optional("has_more")?,
@@ -3450,7 +3450,7 @@ pub struct MeetingGetQualityRequest {
     pub limit: Option<i64>,
 }
 impl crate::de::Decode for MeetingGetQualityRequest {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             meetingid: fields.required("meetingid")?,
@@ -3500,7 +3500,7 @@ pub struct MeetingGetQualityResponse {
     pub has_more: Option<bool>,
 }
 impl crate::de::Decode for MeetingGetQualityResponse {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             quality: fields.optional("quality")?,
@@ -3538,7 +3538,7 @@ pub struct MeetingGetRealtimeAttendeeListRequest {
     pub limit: Option<i64>,
 }
 impl crate::de::Decode for MeetingGetRealtimeAttendeeListRequest {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             meetingid: fields.required("meetingid")?,
@@ -3572,7 +3572,7 @@ pub struct MeetingGetRealtimeAttendeeListResponse {
     pub attendees: Vec<RealtimeAttendee>,
 }
 impl crate::de::Decode for MeetingGetRealtimeAttendeeListResponse {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             status: fields.optional("status")?,
@@ -3608,7 +3608,7 @@ pub struct MeetingGetUserMeetingIdsRequest {
     pub limit: Option<i64>,
 }
 impl crate::de::Decode for MeetingGetUserMeetingIdsRequest {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             userid: fields.required("userid")?,
@@ -3637,7 +3637,7 @@ pub struct MeetingGetUserMeetingIdsResponse {
     pub meetingid_list: Vec<String>,
 }
 impl crate::de::Decode for MeetingGetUserMeetingIdsResponse {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             next_cursor: fields.optional("next_cursor")?,
@@ -3664,7 +3664,7 @@ pub struct MeetingGuest {
     pub guest_name: Option<String>,
 }
 impl crate::de::Decode for MeetingGuest {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             area: fields.required("area")?,
@@ -3736,7 +3736,7 @@ pub struct MeetingInfo {
     pub creator_userid: Option<String>,
 }
 impl crate::de::Decode for MeetingInfo {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             admin_userid: fields.optional("admin_userid")?,
@@ -3773,7 +3773,7 @@ pub struct MeetingInvitee {
     pub userid: String,
 }
 impl crate::de::Decode for MeetingInvitee {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             userid: fields.required("userid")?,
@@ -3828,7 +3828,7 @@ pub struct MeetingReminders {
     pub remind_before: Option<Vec<i64>>,
 }
 impl crate::de::Decode for MeetingReminders {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             is_repeat: fields.optional("is_repeat")?,
@@ -3882,7 +3882,7 @@ pub struct MeetingRoom {
     pub is_allow_call: Option<bool>,
 }
 impl crate::de::Decode for MeetingRoom {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             meeting_room_id: fields.required("meeting_room_id")?,
@@ -3930,7 +3930,7 @@ pub struct MeetingRoomInfo {
     pub scheduled_status: Option<RoomScheduledStatus>,
 }
 impl crate::de::Decode for MeetingRoomInfo {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             basic_info: fields.optional("basic_info")?,
@@ -3996,7 +3996,7 @@ impl serde::Serialize for MeetingRoomStatus {
     }
 }
 impl crate::de::Decode for MeetingRoomStatus {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         <i64 as crate::de::Decode>::decode(value).map(Self::from)
     }
 }
@@ -4016,7 +4016,7 @@ pub struct MeetingSetGuestsRequest {
     pub guests: Vec<MeetingGuest>,
 }
 impl crate::de::Decode for MeetingSetGuestsRequest {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             meetingid: fields.required("meetingid")?,
@@ -4040,7 +4040,7 @@ pub struct MeetingSetInviteesRequest {
     pub invitees: Vec<MeetingInvitee>,
 }
 impl crate::de::Decode for MeetingSetInviteesRequest {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             meetingid: fields.required("meetingid")?,
@@ -4129,7 +4129,7 @@ pub struct MeetingSettings {
     pub enable_doc_upload_permission: Option<bool>,
 }
 impl crate::de::Decode for MeetingSettings {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             password: fields.optional("password")?,
@@ -4179,7 +4179,7 @@ pub struct MeetingStartRecord {
     pub start_time: Option<i64>,
 }
 impl crate::de::Decode for MeetingStartRecord {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             userid: fields.optional("userid")?,
@@ -4240,7 +4240,7 @@ impl serde::Serialize for MeetingStatus {
     }
 }
 impl crate::de::Decode for MeetingStatus {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         <i64 as crate::de::Decode>::decode(value).map(Self::from)
     }
 }
@@ -4285,7 +4285,7 @@ impl serde::Serialize for MeetingType {
     }
 }
 impl crate::de::Decode for MeetingType {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         <i64 as crate::de::Decode>::decode(value).map(Self::from)
     }
 }
@@ -4333,7 +4333,7 @@ pub struct MeetingUpdateRequest {
     pub guests: Option<Vec<MeetingGuest>>,
 }
 impl crate::de::Decode for MeetingUpdateRequest {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             meetingid: fields.required("meetingid")?,
@@ -4415,7 +4415,7 @@ impl serde::Serialize for MeetingUserRole {
     }
 }
 impl crate::de::Decode for MeetingUserRole {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         <i64 as crate::de::Decode>::decode(value).map(Self::from)
     }
 }
@@ -4435,7 +4435,7 @@ pub struct MraAddress {
     pub dial_string: String,
 }
 impl crate::de::Decode for MraAddress {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             protocol: fields.required("protocol")?,
@@ -4457,7 +4457,7 @@ pub struct MraDevice {
     pub tmp_openid: String,
 }
 impl crate::de::Decode for MraDevice {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             tmp_openid: fields.required("tmp_openid")?,
@@ -4480,7 +4480,7 @@ pub struct MraHangupRequest {
     pub mra: MraDevice,
 }
 impl crate::de::Decode for MraHangupRequest {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             meetingid: fields.required("meetingid")?,
@@ -4533,7 +4533,7 @@ impl serde::Serialize for MraLayout {
     }
 }
 impl crate::de::Decode for MraLayout {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         <i64 as crate::de::Decode>::decode(value).map(Self::from)
     }
 }
@@ -4578,7 +4578,7 @@ impl serde::Serialize for MraProtocol {
     }
 }
 impl crate::de::Decode for MraProtocol {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         <i64 as crate::de::Decode>::decode(value).map(Self::from)
     }
 }
@@ -4598,7 +4598,7 @@ pub struct MraQueryStatusRequest {
     pub tmp_openid: String,
 }
 impl crate::de::Decode for MraQueryStatusRequest {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             meetingid: fields.required("meetingid")?,
@@ -4626,7 +4626,7 @@ pub struct MraSetDefaultLayoutRequest {
     pub mra: MraDevice,
 }
 impl crate::de::Decode for MraSetDefaultLayoutRequest {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             meetingid: fields.required("meetingid")?,
@@ -4654,7 +4654,7 @@ pub struct MraSetRaiseHandRequest {
     pub mra: MraDevice,
 }
 impl crate::de::Decode for MraSetRaiseHandRequest {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             meetingid: fields.required("meetingid")?,
@@ -4708,7 +4708,7 @@ pub struct MraStatus {
     pub raise_hands_state: Option<bool>,
 }
 impl crate::de::Decode for MraStatus {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             tmp_openid: fields.optional("tmp_openid")?,
@@ -4743,7 +4743,7 @@ pub struct NicknameUser {
     pub nickname: String,
 }
 impl crate::de::Decode for NicknameUser {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             tmp_openid: fields.required("tmp_openid")?,
@@ -4793,7 +4793,7 @@ impl serde::Serialize for NoVideoUserDisplay {
     }
 }
 impl crate::de::Decode for NoVideoUserDisplay {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         <i64 as crate::de::Decode>::decode(value).map(Self::from)
     }
 }
@@ -4813,7 +4813,7 @@ pub struct OperatedUser {
     pub instance_id: InstanceId,
 }
 impl crate::de::Decode for OperatedUser {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             tmp_openid: fields.required("tmp_openid")?,
@@ -4837,7 +4837,7 @@ pub struct PhoneCalloutRequest {
     pub phone_numbers: Vec<PhoneNumber>,
 }
 impl crate::de::Decode for PhoneCalloutRequest {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             meetingid: fields.required("meetingid")?,
@@ -4863,7 +4863,7 @@ pub struct PhoneCalloutResponse {
     pub invalid_phone_numbers: Vec<PhoneNumber>,
 }
 impl crate::de::Decode for PhoneCalloutResponse {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             phone_numbers: fields.or_empty("phone_numbers")?,
@@ -4891,7 +4891,7 @@ pub struct PhoneGetCalloutStatusRequest {
     pub limit: Option<i64>,
 }
 impl crate::de::Decode for PhoneGetCalloutStatusRequest {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             meetingid: fields.required("meetingid")?,
@@ -4921,7 +4921,7 @@ pub struct PhoneGetCalloutStatusResponse {
     pub has_more: Option<bool>,
 }
 impl crate::de::Decode for PhoneGetCalloutStatusResponse {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             phone_numbers: fields.or_empty("phone_numbers")?,
@@ -4946,7 +4946,7 @@ pub struct PhoneGetTmpOpenidRequest {
     pub phone_numbers: Vec<PhoneNumber>,
 }
 impl crate::de::Decode for PhoneGetTmpOpenidRequest {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             meetingid: fields.required("meetingid")?,
@@ -4969,7 +4969,7 @@ pub struct PhoneGetTmpOpenidResponse {
     pub tmp_openid_list: Vec<PhoneNumber>,
 }
 impl crate::de::Decode for PhoneGetTmpOpenidResponse {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             tmp_openid_list: fields.or_empty("tmp_openid_list")?,
@@ -5001,7 +5001,7 @@ pub struct PhoneNumber {
     pub tmp_openid: Option<String>,
 }
 impl crate::de::Decode for PhoneNumber {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             area: fields.required("area")?,
@@ -5043,7 +5043,7 @@ pub struct PollCreateThemeRequest {
     pub poll_questions: Vec<PollQuestion>,
 }
 impl crate::de::Decode for PollCreateThemeRequest {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             operator_userid: fields.required("operator_userid")?,
@@ -5071,7 +5071,7 @@ pub struct PollCreateThemeResponse {
     pub poll_theme_id: Option<String>,
 }
 impl crate::de::Decode for PollCreateThemeResponse {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             poll_theme_id: fields.optional("poll_theme_id")?,
@@ -5098,7 +5098,7 @@ pub struct PollDeleteRequest {
     pub poll_theme_id: String,
 }
 impl crate::de::Decode for PollDeleteRequest {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             operator_userid: fields.required("operator_userid")?,
@@ -5150,7 +5150,7 @@ pub struct PollDetail {
     pub poll_question_data: Vec<PollQuestionData>,
 }
 impl crate::de::Decode for PollDetail {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             poll_theme_id: fields.optional("poll_theme_id")?,
@@ -5187,7 +5187,7 @@ pub struct PollFinishRequest {
     pub poll_id: String,
 }
 impl crate::de::Decode for PollFinishRequest {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             operator_userid: fields.required("operator_userid")?,
@@ -5218,7 +5218,7 @@ pub struct PollGetPollDetailRequest {
     pub poll_id: String,
 }
 impl crate::de::Decode for PollGetPollDetailRequest {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             operator_userid: fields.required("operator_userid")?,
@@ -5246,7 +5246,7 @@ pub struct PollGetPollListRequest {
     pub meetingid: String,
 }
 impl crate::de::Decode for PollGetPollListRequest {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             operator_userid: fields.required("operator_userid")?,
@@ -5270,7 +5270,7 @@ pub struct PollGetPollListResponse {
     pub polls_theme_info: Vec<PollTheme>,
 }
 impl crate::de::Decode for PollGetPollListResponse {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             polls_theme_info: fields.or_empty("polls_theme_info")?,
@@ -5298,7 +5298,7 @@ pub struct PollGetThemeInfoRequest {
     pub poll_theme_id: String,
 }
 impl crate::de::Decode for PollGetThemeInfoRequest {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             operator_userid: fields.required("operator_userid")?,
@@ -5335,7 +5335,7 @@ pub struct PollOption {
     pub option_user: Vec<PollVoter>,
 }
 impl crate::de::Decode for PollOption {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             option_desc: fields.optional("option_desc")?,
@@ -5364,7 +5364,7 @@ pub struct PollQuestion {
     pub poll_option: Vec<String>,
 }
 impl crate::de::Decode for PollQuestion {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             question_type: fields.required("question_type")?,
@@ -5397,7 +5397,7 @@ pub struct PollQuestionData {
     pub question_id: Option<String>,
 }
 impl crate::de::Decode for PollQuestionData {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             question_desc: fields.optional("question_desc")?,
@@ -5448,7 +5448,7 @@ impl serde::Serialize for PollQuestionType {
     }
 }
 impl crate::de::Decode for PollQuestionType {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         <i64 as crate::de::Decode>::decode(value).map(Self::from)
     }
 }
@@ -5472,7 +5472,7 @@ pub struct PollStartRequest {
     pub poll_theme_id: String,
 }
 impl crate::de::Decode for PollStartRequest {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             operator_userid: fields.required("operator_userid")?,
@@ -5497,7 +5497,7 @@ pub struct PollStartResponse {
     pub poll_id: Option<String>,
 }
 impl crate::de::Decode for PollStartResponse {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             poll_id: fields.optional("poll_id")?,
@@ -5549,7 +5549,7 @@ impl serde::Serialize for PollStatus {
     }
 }
 impl crate::de::Decode for PollStatus {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         <i64 as crate::de::Decode>::decode(value).map(Self::from)
     }
 }
@@ -5585,7 +5585,7 @@ pub struct PollSummary {
     pub is_anony: Option<bool>,
 }
 impl crate::de::Decode for PollSummary {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             poll_id: fields.required("poll_id")?,
@@ -5613,7 +5613,7 @@ pub struct PollTheme {
     pub polls_info: Vec<PollSummary>,
 }
 impl crate::de::Decode for PollTheme {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             poll_theme_id: fields.required("poll_theme_id")?,
@@ -5648,7 +5648,7 @@ pub struct PollThemeInfo {
     pub poll_question_data: Vec<PollQuestionData>,
 }
 impl crate::de::Decode for PollThemeInfo {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             poll_topic: fields.optional("poll_topic")?,
@@ -5690,7 +5690,7 @@ pub struct PollUpdateThemeRequest {
     pub poll_questions: Vec<PollQuestion>,
 }
 impl crate::de::Decode for PollUpdateThemeRequest {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             operator_userid: fields.required("operator_userid")?,
@@ -5722,7 +5722,7 @@ pub struct PollVoter {
     pub tmp_openid: Option<String>,
 }
 impl crate::de::Decode for PollVoter {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             userid: fields.optional("userid")?,
@@ -5771,7 +5771,7 @@ impl serde::Serialize for PollingIntervalUnit {
     }
 }
 impl crate::de::Decode for PollingIntervalUnit {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         <i64 as crate::de::Decode>::decode(value).map(Self::from)
     }
 }
@@ -5795,7 +5795,7 @@ pub struct PollingSetting {
     pub ignore_user_absence: bool,
 }
 impl crate::de::Decode for PollingSetting {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             polling_interval_unit: fields.required("polling_interval_unit")?,
@@ -5858,7 +5858,7 @@ impl serde::Serialize for QualityLevel {
     }
 }
 impl crate::de::Decode for QualityLevel {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         <i64 as crate::de::Decode>::decode(value).map(Self::from)
     }
 }
@@ -5901,7 +5901,7 @@ pub struct RealtimeAttendee {
     pub screen_shared_state: Option<bool>,
 }
 impl crate::de::Decode for RealtimeAttendee {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             userid: fields.optional("userid")?,
@@ -5934,7 +5934,7 @@ pub struct RecordAttachment {
     pub file_type: Option<String>,
 }
 impl crate::de::Decode for RecordAttachment {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             download_address: fields.optional("download_address")?,
@@ -5963,7 +5963,7 @@ pub struct RecordDailyStat {
     pub download_count: Option<i64>,
 }
 impl crate::de::Decode for RecordDailyStat {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             date: fields.optional("date")?,
@@ -5988,7 +5988,7 @@ pub struct RecordDeleteFileRequest {
     pub record_file_id: String,
 }
 impl crate::de::Decode for RecordDeleteFileRequest {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             meetingid: fields.required("meetingid")?,
@@ -6012,7 +6012,7 @@ pub struct RecordDeleteRequest {
     pub meetingid: String,
 }
 impl crate::de::Decode for RecordDeleteRequest {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             meeting_record_id: fields.required("meeting_record_id")?,
@@ -6055,7 +6055,7 @@ pub struct RecordFile {
     pub required_attendee: Option<bool>,
 }
 impl crate::de::Decode for RecordFile {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             record_file_id: fields.required("record_file_id")?,
@@ -6102,7 +6102,7 @@ pub struct RecordFileAddress {
     pub meeting_summary: Vec<RecordAttachment>,
 }
 impl crate::de::Decode for RecordFileAddress {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             record_file_id: fields.optional("record_file_id")?,
@@ -6169,7 +6169,7 @@ pub struct RecordFileDetail {
     pub meeting_record_name: Option<String>,
 }
 impl crate::de::Decode for RecordFileDetail {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             record_file_id: fields.optional("record_file_id")?,
@@ -6205,7 +6205,7 @@ pub struct RecordGetFileListRequest {
     pub meetingid: String,
 }
 impl crate::de::Decode for RecordGetFileListRequest {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             meeting_record_id: fields.required("meeting_record_id")?,
@@ -6240,7 +6240,7 @@ pub struct RecordGetFileListResponse {
     pub record_files: Vec<RecordFileAddress>,
 }
 impl crate::de::Decode for RecordGetFileListResponse {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             meeting_record_id: fields.optional("meeting_record_id")?,
@@ -6267,7 +6267,7 @@ pub struct RecordGetFileRequest {
     pub meetingid: String,
 }
 impl crate::de::Decode for RecordGetFileRequest {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             record_file_id: fields.required("record_file_id")?,
@@ -6298,7 +6298,7 @@ pub struct RecordGetStatisticsRequest {
     pub meetingid: Option<String>,
 }
 impl crate::de::Decode for RecordGetStatisticsRequest {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             meeting_record_id: fields.required("meeting_record_id")?,
@@ -6323,7 +6323,7 @@ pub struct RecordGetStatisticsResponse {
     pub summaries: Vec<RecordDailyStat>,
 }
 impl crate::de::Decode for RecordGetStatisticsResponse {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             summaries: fields.or_empty("summaries")?,
@@ -6361,7 +6361,7 @@ pub struct RecordListRequest {
     pub limit: Option<i64>,
 }
 impl crate::de::Decode for RecordListRequest {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             meetingid: fields.optional("meetingid")?,
@@ -6395,7 +6395,7 @@ pub struct RecordListResponse {
     pub record_meetings: Vec<RecordMeeting>,
 }
 impl crate::de::Decode for RecordListResponse {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             has_more: fields.optional("has_more")?,
@@ -6439,7 +6439,7 @@ pub struct RecordMeeting {
     pub record_files: Vec<RecordFile>,
 }
 impl crate::de::Decode for RecordMeeting {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             meeting_record_id: fields.required("meeting_record_id")?,
@@ -6486,7 +6486,7 @@ pub struct RecordSharingConfig {
     pub allow_download: Option<bool>,
 }
 impl crate::de::Decode for RecordSharingConfig {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             enable_sharing: fields.optional("enable_sharing")?,
@@ -6521,7 +6521,7 @@ pub struct RecordTranscriptGetDetailRequest {
     pub limit: Option<i64>,
 }
 impl crate::de::Decode for RecordTranscriptGetDetailRequest {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             record_file_id: fields.required("record_file_id")?,
@@ -6549,7 +6549,7 @@ pub struct RecordTranscriptGetDetailResponse {
     pub transcripts: Option<Transcript>,
 }
 impl crate::de::Decode for RecordTranscriptGetDetailResponse {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             has_more: fields.optional("has_more")?,
@@ -6573,7 +6573,7 @@ pub struct RecordTranscriptGetParagraphListRequest {
     pub meetingid: String,
 }
 impl crate::de::Decode for RecordTranscriptGetParagraphListRequest {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             record_file_id: fields.required("record_file_id")?,
@@ -6599,7 +6599,7 @@ pub struct RecordTranscriptGetParagraphListResponse {
     pub paragraphs: Vec<TranscriptParagraph>,
 }
 impl crate::de::Decode for RecordTranscriptGetParagraphListResponse {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             audio_detect: fields.optional("audio_detect")?,
@@ -6625,7 +6625,7 @@ pub struct RecordTranscriptSearchRequest {
     pub text: String,
 }
 impl crate::de::Decode for RecordTranscriptSearchRequest {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             record_file_id: fields.required("record_file_id")?,
@@ -6652,7 +6652,7 @@ pub struct RecordTranscriptSearchResponse {
     pub timelines: Vec<TranscriptTimeline>,
 }
 impl crate::de::Decode for RecordTranscriptSearchResponse {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             hits: fields.or_empty("hits")?,
@@ -6678,7 +6678,7 @@ pub struct RecordUpdateSharingConfigRequest {
     pub sharing_config: RecordSharingConfig,
 }
 impl crate::de::Decode for RecordUpdateSharingConfigRequest {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             meeting_record_id: fields.required("meeting_record_id")?,
@@ -6736,7 +6736,7 @@ impl serde::Serialize for RemindScope {
     }
 }
 impl crate::de::Decode for RemindScope {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         <i64 as crate::de::Decode>::decode(value).map(Self::from)
     }
 }
@@ -6789,7 +6789,7 @@ impl serde::Serialize for RepeatType {
     }
 }
 impl crate::de::Decode for RepeatType {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         <i64 as crate::de::Decode>::decode(value).map(Self::from)
     }
 }
@@ -6834,7 +6834,7 @@ impl serde::Serialize for RepeatUntilType {
     }
 }
 impl crate::de::Decode for RepeatUntilType {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         <i64 as crate::de::Decode>::decode(value).map(Self::from)
     }
 }
@@ -6856,7 +6856,7 @@ pub struct RoomAccountInfo {
     pub valid_period: Option<String>,
 }
 impl crate::de::Decode for RoomAccountInfo {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             account_type: fields.optional("account_type")?,
@@ -6909,7 +6909,7 @@ impl serde::Serialize for RoomAccountType {
     }
 }
 impl crate::de::Decode for RoomAccountType {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         <i64 as crate::de::Decode>::decode(value).map(Self::from)
     }
 }
@@ -6952,7 +6952,7 @@ pub struct RoomBasicInfo {
     pub password: Option<crate::Secret>,
 }
 impl crate::de::Decode for RoomBasicInfo {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             rooms_id_list: fields.or_empty("rooms_id_list")?,
@@ -7024,7 +7024,7 @@ pub struct RoomController {
     pub mem_usage: Option<String>,
 }
 impl crate::de::Decode for RoomController {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             rooms_id: fields.optional("rooms_id")?,
@@ -7081,7 +7081,7 @@ pub struct RoomDevice {
     pub device_monitor_info: Option<DeviceMonitorInfo>,
 }
 impl crate::de::Decode for RoomDevice {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             meeting_room_id: fields.optional("meeting_room_id")?,
@@ -7170,7 +7170,7 @@ pub struct RoomHardwareInfo {
     pub speaker_info: Option<String>,
 }
 impl crate::de::Decode for RoomHardwareInfo {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             factory: fields.optional("factory")?,
@@ -7230,7 +7230,7 @@ pub struct RoomMeeting {
     pub end_time: Option<i64>,
 }
 impl crate::de::Decode for RoomMeeting {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             meetingid: fields.optional("meetingid")?,
@@ -7270,7 +7270,7 @@ pub struct RoomMeetingSettings {
     pub room_notification: Option<bool>,
 }
 impl crate::de::Decode for RoomMeetingSettings {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             water_mark: fields.optional("water_mark")?,
@@ -7343,7 +7343,7 @@ impl serde::Serialize for RoomMeetingStatus {
     }
 }
 impl crate::de::Decode for RoomMeetingStatus {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         <String as crate::de::Decode>::decode(value)
             .map(|value| Self::from(value.as_str()))
     }
@@ -7366,7 +7366,7 @@ pub struct RoomPmiInfo {
     pub pmi_pwd: Option<crate::Secret>,
 }
 impl crate::de::Decode for RoomPmiInfo {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             pmi_code: fields.optional("pmi_code")?,
@@ -7392,7 +7392,7 @@ pub struct RoomRecordSettings {
     pub download_record: Option<bool>,
 }
 impl crate::de::Decode for RoomRecordSettings {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             share_record: fields.optional("share_record")?,
@@ -7461,7 +7461,7 @@ impl serde::Serialize for RoomResponseStatus {
     }
 }
 impl crate::de::Decode for RoomResponseStatus {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         <i64 as crate::de::Decode>::decode(value).map(Self::from)
     }
 }
@@ -7506,7 +7506,7 @@ impl serde::Serialize for RoomScheduledStatus {
     }
 }
 impl crate::de::Decode for RoomScheduledStatus {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         <i64 as crate::de::Decode>::decode(value).map(Self::from)
     }
 }
@@ -7529,7 +7529,7 @@ pub struct RoomsBookRequest {
     pub subject_visible: Option<bool>,
 }
 impl crate::de::Decode for RoomsBookRequest {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             meetingid: fields.required("meetingid")?,
@@ -7553,7 +7553,7 @@ pub struct RoomsBookResponse {
     pub meeting_room_list: Vec<MeetingRoom>,
 }
 impl crate::de::Decode for RoomsBookResponse {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             meeting_room_list: fields.or_empty("meeting_room_list")?,
@@ -7580,7 +7580,7 @@ pub struct RoomsCallRequest {
     pub mra_address: Option<MraAddress>,
 }
 impl crate::de::Decode for RoomsCallRequest {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             meetingid: fields.required("meetingid")?,
@@ -7604,7 +7604,7 @@ pub struct RoomsCallResponse {
     pub invite_id: Option<String>,
 }
 impl crate::de::Decode for RoomsCallResponse {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             invite_id: fields.optional("invite_id")?,
@@ -7633,7 +7633,7 @@ pub struct RoomsCancelCallRequest {
     pub mra_address: Option<MraAddress>,
 }
 impl crate::de::Decode for RoomsCancelCallRequest {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             meetingid: fields.required("meetingid")?,
@@ -7661,7 +7661,7 @@ pub struct RoomsConfig {
     pub record_settings: Option<RoomRecordSettings>,
 }
 impl crate::de::Decode for RoomsConfig {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             meeting_settings: fields.optional("meeting_settings")?,
@@ -7683,7 +7683,7 @@ pub struct RoomsGetConfigRequest {
     pub meeting_room_id: String,
 }
 impl crate::de::Decode for RoomsGetConfigRequest {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             meeting_room_id: fields.required("meeting_room_id")?,
@@ -7704,7 +7704,7 @@ pub struct RoomsGetInfoRequest {
     pub meeting_room_id: String,
 }
 impl crate::de::Decode for RoomsGetInfoRequest {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             meeting_room_id: fields.required("meeting_room_id")?,
@@ -7722,7 +7722,7 @@ impl<'de> serde::Deserialize<'de> for RoomsGetInfoRequest {
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct RoomsGetInventoryRequest {}
 impl crate::de::Decode for RoomsGetInventoryRequest {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         crate::de::Fields::of(value)?;
         Ok(Self {})
     }
@@ -7747,7 +7747,7 @@ pub struct RoomsGetResponseStatusRequest {
     pub mra_address: Option<MraAddress>,
 }
 impl crate::de::Decode for RoomsGetResponseStatusRequest {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             meetingid: fields.required("meetingid")?,
@@ -7774,7 +7774,7 @@ pub struct RoomsGetResponseStatusResponse {
     pub response_time: Option<String>,
 }
 impl crate::de::Decode for RoomsGetResponseStatusResponse {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             status: fields.optional("status")?,
@@ -7812,7 +7812,7 @@ pub struct RoomsInventory {
     pub special_expired_count: Option<i64>,
 }
 impl crate::de::Decode for RoomsInventory {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             normal_count: fields.optional("normal_count")?,
@@ -7845,7 +7845,7 @@ pub struct RoomsListControllersRequest {
     pub limit: Option<i64>,
 }
 impl crate::de::Decode for RoomsListControllersRequest {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             controller_name: fields.optional("controller_name")?,
@@ -7875,7 +7875,7 @@ pub struct RoomsListControllersResponse {
     pub controller_info_list: Vec<RoomController>,
 }
 impl crate::de::Decode for RoomsListControllersResponse {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             has_more: fields.optional("has_more")?,
@@ -7905,7 +7905,7 @@ pub struct RoomsListDevicesRequest {
     pub limit: Option<i64>,
 }
 impl crate::de::Decode for RoomsListDevicesRequest {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             meeting_room_name: fields.optional("meeting_room_name")?,
@@ -7935,7 +7935,7 @@ pub struct RoomsListDevicesResponse {
     pub device_info_list: Vec<RoomDevice>,
 }
 impl crate::de::Decode for RoomsListDevicesResponse {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             has_more: fields.optional("has_more")?,
@@ -7974,7 +7974,7 @@ pub struct RoomsListMeetingsRequest {
     pub limit: Option<i64>,
 }
 impl crate::de::Decode for RoomsListMeetingsRequest {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             meeting_room_id: fields.optional("meeting_room_id")?,
@@ -8007,7 +8007,7 @@ pub struct RoomsListMeetingsResponse {
     pub meeting_info_list: Vec<RoomMeeting>,
 }
 impl crate::de::Decode for RoomsListMeetingsResponse {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             has_more: fields.optional("has_more")?,
@@ -8037,7 +8037,7 @@ pub struct RoomsListRequest {
     pub limit: Option<i64>,
 }
 impl crate::de::Decode for RoomsListRequest {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             meeting_room_name: fields.optional("meeting_room_name")?,
@@ -8067,7 +8067,7 @@ pub struct RoomsListResponse {
     pub meeting_room_list: Vec<MeetingRoom>,
 }
 impl crate::de::Decode for RoomsListResponse {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             has_more: fields.optional("has_more")?,
@@ -8092,7 +8092,7 @@ pub struct RoomsReleaseRequest {
     pub meeting_room_id_list: Vec<String>,
 }
 impl crate::de::Decode for RoomsReleaseRequest {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             meetingid: fields.required("meetingid")?,
@@ -8141,7 +8141,7 @@ impl serde::Serialize for StartListType {
     }
 }
 impl crate::de::Decode for StartListType {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         <i64 as crate::de::Decode>::decode(value).map(Self::from)
     }
 }
@@ -8170,7 +8170,7 @@ pub struct StatsGetStartListRequest {
     pub cursor: Option<String>,
 }
 impl crate::de::Decode for StatsGetStartListRequest {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             stats_type: fields.required("type")?,
@@ -8202,7 +8202,7 @@ pub struct StatsGetStartListResponse {
     pub has_more: Option<bool>,
 }
 impl crate::de::Decode for StatsGetStartListResponse {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             next_cursor: fields.optional("next_cursor")?,
@@ -8232,7 +8232,7 @@ pub struct Transcript {
     pub audio_detect: Option<AudioDetectStatus>,
 }
 impl crate::de::Decode for Transcript {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             paragraphs: fields.or_empty("paragraphs")?,
@@ -8265,7 +8265,7 @@ pub struct TranscriptHit {
     pub length: Option<i64>,
 }
 impl crate::de::Decode for TranscriptHit {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             pid: fields.optional("pid")?,
@@ -8302,7 +8302,7 @@ pub struct TranscriptParagraph {
     pub sentences: Vec<TranscriptSentence>,
 }
 impl crate::de::Decode for TranscriptParagraph {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             pid: fields.optional("pid")?,
@@ -8337,7 +8337,7 @@ pub struct TranscriptSentence {
     pub words: Vec<TranscriptWord>,
 }
 impl crate::de::Decode for TranscriptSentence {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             sid: fields.optional("sid")?,
@@ -8362,7 +8362,7 @@ pub struct TranscriptSpeaker {
     pub userid: Option<String>,
 }
 impl crate::de::Decode for TranscriptSpeaker {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             userid: fields.optional("userid")?,
@@ -8390,7 +8390,7 @@ pub struct TranscriptTimeline {
     pub start_time: Option<i64>,
 }
 impl crate::de::Decode for TranscriptTimeline {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             pid: fields.optional("pid")?,
@@ -8423,7 +8423,7 @@ pub struct TranscriptWord {
     pub text: Option<String>,
 }
 impl crate::de::Decode for TranscriptWord {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             wid: fields.optional("wid")?,
@@ -8448,7 +8448,7 @@ pub struct UserIdList {
     pub userid: Option<Vec<String>>,
 }
 impl crate::de::Decode for UserIdList {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             userid: fields.optional("userid")?,
@@ -8483,7 +8483,7 @@ pub struct UserSeat {
     pub tool_sdkid: Option<String>,
 }
 impl crate::de::Decode for UserSeat {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             grid_id: fields.required("grid_id")?,
@@ -8540,7 +8540,7 @@ impl serde::Serialize for VideoSource {
     }
 }
 impl crate::de::Decode for VideoSource {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         <i64 as crate::de::Decode>::decode(value).map(Self::from)
     }
 }
@@ -8558,7 +8558,7 @@ pub struct VipBatchJobRequest {
     pub userid_list: Vec<String>,
 }
 impl crate::de::Decode for VipBatchJobRequest {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             userid_list: fields.required("userid_list")?,
@@ -8583,7 +8583,7 @@ pub struct VipJobResult {
     pub fail_userid_list: Vec<String>,
 }
 impl crate::de::Decode for VipJobResult {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             succ_userid_list: fields.or_empty("succ_userid_list")?,
@@ -8605,7 +8605,7 @@ pub struct VipJobResultRequest {
     pub jobid: String,
 }
 impl crate::de::Decode for VipJobResultRequest {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             jobid: fields.required("jobid")?,
@@ -8627,7 +8627,7 @@ pub struct VipJobResultResponse {
     pub job_result: Option<VipJobResult>,
 }
 impl crate::de::Decode for VipJobResultResponse {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             job_result: fields.optional("job_result")?,
@@ -8652,7 +8652,7 @@ pub struct VipJobSubmitResponse {
     pub invalid_userid_list: Vec<String>,
 }
 impl crate::de::Decode for VipJobSubmitResponse {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             jobid: fields.optional("jobid")?,
@@ -8678,7 +8678,7 @@ pub struct VipListRequest {
     pub limit: Option<i64>,
 }
 impl crate::de::Decode for VipListRequest {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             cursor: fields.optional("cursor")?,
@@ -8707,7 +8707,7 @@ pub struct VipListResponse {
     pub userid_list: Vec<String>,
 }
 impl crate::de::Decode for VipListResponse {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             has_more: fields.optional("has_more")?,
@@ -8736,7 +8736,7 @@ pub struct WaitingRoomGetCurrentUserListRequest {
     pub cursor: Option<String>,
 }
 impl crate::de::Decode for WaitingRoomGetCurrentUserListRequest {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             meetingid: fields.required("meetingid")?,
@@ -8766,7 +8766,7 @@ pub struct WaitingRoomGetCurrentUserListResponse {
     pub user_list: Vec<WaitingRoomUser>,
 }
 impl crate::de::Decode for WaitingRoomGetCurrentUserListResponse {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             has_more: fields.optional("has_more")?,
@@ -8795,7 +8795,7 @@ pub struct WaitingRoomGetUserListRequest {
     pub cursor: Option<String>,
 }
 impl crate::de::Decode for WaitingRoomGetUserListRequest {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             meetingid: fields.required("meetingid")?,
@@ -8825,7 +8825,7 @@ pub struct WaitingRoomGetUserListResponse {
     pub user_list: Vec<WaitingRoomRecord>,
 }
 impl crate::de::Decode for WaitingRoomGetUserListResponse {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             has_more: fields.optional("has_more")?,
@@ -8879,7 +8879,7 @@ impl serde::Serialize for WaitingRoomOperation {
     }
 }
 impl crate::de::Decode for WaitingRoomOperation {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         <i64 as crate::de::Decode>::decode(value).map(Self::from)
     }
 }
@@ -8910,7 +8910,7 @@ pub struct WaitingRoomRecord {
     pub quit_time: Option<i64>,
 }
 impl crate::de::Decode for WaitingRoomRecord {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             userid: fields.optional("userid")?,
@@ -8945,7 +8945,7 @@ pub struct WaitingRoomUser {
     pub tmp_openid: Option<String>,
 }
 impl crate::de::Decode for WaitingRoomUser {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             userid: fields.optional("userid")?,
@@ -8996,7 +8996,7 @@ impl serde::Serialize for WatermarkType {
     }
 }
 impl crate::de::Decode for WatermarkType {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         <i64 as crate::de::Decode>::decode(value).map(Self::from)
     }
 }
@@ -9014,7 +9014,7 @@ pub struct WebinarCancelRequest {
     pub meetingid: String,
 }
 impl crate::de::Decode for WebinarCancelRequest {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             meetingid: fields.required("meetingid")?,
@@ -9085,7 +9085,7 @@ pub struct WebinarCreateRequest {
     pub preparation_mode: Option<bool>,
 }
 impl crate::de::Decode for WebinarCreateRequest {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             admin_userid: fields.required("admin_userid")?,
@@ -9155,7 +9155,7 @@ pub struct WebinarCreateResponse {
     pub manual_check_password: Option<crate::Secret>,
 }
 impl crate::de::Decode for WebinarCreateResponse {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             title: fields.optional("title")?,
@@ -9187,7 +9187,7 @@ pub struct WebinarGetRequest {
     pub meetingid: Option<String>,
 }
 impl crate::de::Decode for WebinarGetRequest {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             meetingid: fields.optional("meetingid")?,
@@ -9223,7 +9223,7 @@ pub struct WebinarGuest {
     pub email: Option<String>,
 }
 impl crate::de::Decode for WebinarGuest {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             guest_type: fields.required("guest_type")?,
@@ -9280,7 +9280,7 @@ impl serde::Serialize for WebinarGuestType {
     }
 }
 impl crate::de::Decode for WebinarGuestType {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         <i64 as crate::de::Decode>::decode(value).map(Self::from)
     }
 }
@@ -9298,7 +9298,7 @@ pub struct WebinarHost {
     pub userid: String,
 }
 impl crate::de::Decode for WebinarHost {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             userid: fields.required("userid")?,
@@ -9392,7 +9392,7 @@ pub struct WebinarInfo {
     pub allow_attendees_invite_others: Option<bool>,
 }
 impl crate::de::Decode for WebinarInfo {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             meetingid: fields.optional("meetingid")?,
@@ -9442,7 +9442,7 @@ pub struct WebinarListGuestRequest {
     pub meeting_code: Option<String>,
 }
 impl crate::de::Decode for WebinarListGuestRequest {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             meetingid: fields.optional("meetingid")?,
@@ -9465,7 +9465,7 @@ pub struct WebinarListGuestResponse {
     pub guests: Vec<WebinarGuest>,
 }
 impl crate::de::Decode for WebinarListGuestResponse {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             guests: fields.or_empty("guests")?,
@@ -9514,7 +9514,7 @@ pub struct WebinarMediaSetting {
     pub mute_enable_join: Option<bool>,
 }
 impl crate::de::Decode for WebinarMediaSetting {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             enable_enter_mute: fields.optional("enable_enter_mute")?,
@@ -9584,7 +9584,7 @@ impl serde::Serialize for WebinarMemberRole {
     }
 }
 impl crate::de::Decode for WebinarMemberRole {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         <i64 as crate::de::Decode>::decode(value).map(Self::from)
     }
 }
@@ -9604,7 +9604,7 @@ pub struct WebinarUpdateGuestListRequest {
     pub guests: Vec<WebinarGuest>,
 }
 impl crate::de::Decode for WebinarUpdateGuestListRequest {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             meetingid: fields.required("meetingid")?,
@@ -9676,7 +9676,7 @@ pub struct WebinarUpdateRequest {
     pub preparation_mode: Option<bool>,
 }
 impl crate::de::Decode for WebinarUpdateRequest {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             meetingid: fields.required("meetingid")?,
@@ -9724,7 +9724,7 @@ pub struct WebinarUpdateWarmUpRequest {
     pub allow_attendees_invite_others: Option<bool>,
 }
 impl crate::de::Decode for WebinarUpdateWarmUpRequest {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             meetingid: fields.required("meetingid")?,

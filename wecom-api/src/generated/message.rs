@@ -21,7 +21,7 @@ pub struct AppChatCreateRequest {
     pub chatid: Option<String>,
 }
 impl crate::de::Decode for AppChatCreateRequest {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             name: fields.optional("name")?,
@@ -45,7 +45,7 @@ pub struct AppChatCreateResponse {
     pub chatid: String,
 }
 impl crate::de::Decode for AppChatCreateResponse {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             chatid: fields.required("chatid")?,
@@ -66,7 +66,7 @@ pub struct AppChatGetResponse {
     pub chat_info: AppChatInfo,
 }
 impl crate::de::Decode for AppChatGetResponse {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             chat_info: fields.required("chat_info")?,
@@ -99,7 +99,7 @@ pub struct AppChatInfo {
     pub chat_type: Option<AppChatType>,
 }
 impl crate::de::Decode for AppChatInfo {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             chatid: fields.required("chatid")?,
@@ -275,47 +275,47 @@ impl serde::Serialize for AppChatMessage {
     }
 }
 impl crate::de::Decode for AppChatMessage {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
-        let fields = crate::de::Fields::of(value)?.into_map();
-        if !fields.contains_key("msgtype") {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
+        let fields = crate::de::Fields::of(value)?;
+        if !fields.contains("msgtype") {
             return Err(crate::de::DecodeError::here("missing field `msgtype`"));
         }
         if crate::union::matches(&fields, "msgtype", crate::union::Tag::Str("text")) {
-            return crate::union::content(fields, "text").map(Self::Text);
+            return crate::union::content(&fields, "text").map(Self::Text);
         }
         if crate::union::matches(&fields, "msgtype", crate::union::Tag::Str("image")) {
-            return crate::union::content(fields, "image").map(Self::Image);
+            return crate::union::content(&fields, "image").map(Self::Image);
         }
         if crate::union::matches(&fields, "msgtype", crate::union::Tag::Str("voice")) {
-            return crate::union::content(fields, "voice").map(Self::Voice);
+            return crate::union::content(&fields, "voice").map(Self::Voice);
         }
         if crate::union::matches(&fields, "msgtype", crate::union::Tag::Str("video")) {
-            return crate::union::content(fields, "video").map(Self::Video);
+            return crate::union::content(&fields, "video").map(Self::Video);
         }
         if crate::union::matches(&fields, "msgtype", crate::union::Tag::Str("file")) {
-            return crate::union::content(fields, "file").map(Self::File);
+            return crate::union::content(&fields, "file").map(Self::File);
         }
         if crate::union::matches(
             &fields,
             "msgtype",
             crate::union::Tag::Str("textcard"),
         ) {
-            return crate::union::content(fields, "textcard").map(Self::TextCard);
+            return crate::union::content(&fields, "textcard").map(Self::TextCard);
         }
         if crate::union::matches(&fields, "msgtype", crate::union::Tag::Str("news")) {
-            return crate::union::content(fields, "news").map(Self::News);
+            return crate::union::content(&fields, "news").map(Self::News);
         }
         if crate::union::matches(&fields, "msgtype", crate::union::Tag::Str("mpnews")) {
-            return crate::union::content(fields, "mpnews").map(Self::MpNews);
+            return crate::union::content(&fields, "mpnews").map(Self::MpNews);
         }
         if crate::union::matches(
             &fields,
             "msgtype",
             crate::union::Tag::Str("markdown"),
         ) {
-            return crate::union::content(fields, "markdown").map(Self::Markdown);
+            return crate::union::content(&fields, "markdown").map(Self::Markdown);
         }
-        Ok(Self::Unknown(fields))
+        Ok(Self::Unknown(fields.into_map()))
     }
 }
 impl<'de> serde::Deserialize<'de> for AppChatMessage {
@@ -338,7 +338,7 @@ pub struct AppChatSendRequest {
     pub safe: Option<Safe>,
 }
 impl crate::de::Decode for AppChatSendRequest {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             chatid: fields.required("chatid")?,
@@ -364,7 +364,7 @@ pub struct AppChatText {
     pub mentioned_list: Option<Vec<String>>,
 }
 impl crate::de::Decode for AppChatText {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             content: fields.required("content")?,
@@ -413,7 +413,7 @@ impl serde::Serialize for AppChatType {
     }
 }
 impl crate::de::Decode for AppChatType {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         <i64 as crate::de::Decode>::decode(value).map(Self::from)
     }
 }
@@ -443,7 +443,7 @@ pub struct AppChatUpdateRequest {
     pub del_user_list: Option<Vec<String>>,
 }
 impl crate::de::Decode for AppChatUpdateRequest {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             chatid: fields.required("chatid")?,
@@ -651,52 +651,52 @@ impl serde::Serialize for AppMessage {
     }
 }
 impl crate::de::Decode for AppMessage {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
-        let fields = crate::de::Fields::of(value)?.into_map();
-        if !fields.contains_key("msgtype") {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
+        let fields = crate::de::Fields::of(value)?;
+        if !fields.contains("msgtype") {
             return Err(crate::de::DecodeError::here("missing field `msgtype`"));
         }
         if crate::union::matches(&fields, "msgtype", crate::union::Tag::Str("text")) {
-            return crate::union::content(fields, "text").map(Self::Text);
+            return crate::union::content(&fields, "text").map(Self::Text);
         }
         if crate::union::matches(&fields, "msgtype", crate::union::Tag::Str("image")) {
-            return crate::union::content(fields, "image").map(Self::Image);
+            return crate::union::content(&fields, "image").map(Self::Image);
         }
         if crate::union::matches(&fields, "msgtype", crate::union::Tag::Str("voice")) {
-            return crate::union::content(fields, "voice").map(Self::Voice);
+            return crate::union::content(&fields, "voice").map(Self::Voice);
         }
         if crate::union::matches(&fields, "msgtype", crate::union::Tag::Str("video")) {
-            return crate::union::content(fields, "video").map(Self::Video);
+            return crate::union::content(&fields, "video").map(Self::Video);
         }
         if crate::union::matches(&fields, "msgtype", crate::union::Tag::Str("file")) {
-            return crate::union::content(fields, "file").map(Self::File);
+            return crate::union::content(&fields, "file").map(Self::File);
         }
         if crate::union::matches(
             &fields,
             "msgtype",
             crate::union::Tag::Str("textcard"),
         ) {
-            return crate::union::content(fields, "textcard").map(Self::TextCard);
+            return crate::union::content(&fields, "textcard").map(Self::TextCard);
         }
         if crate::union::matches(&fields, "msgtype", crate::union::Tag::Str("news")) {
-            return crate::union::content(fields, "news").map(Self::News);
+            return crate::union::content(&fields, "news").map(Self::News);
         }
         if crate::union::matches(&fields, "msgtype", crate::union::Tag::Str("mpnews")) {
-            return crate::union::content(fields, "mpnews").map(Self::MpNews);
+            return crate::union::content(&fields, "mpnews").map(Self::MpNews);
         }
         if crate::union::matches(
             &fields,
             "msgtype",
             crate::union::Tag::Str("markdown"),
         ) {
-            return crate::union::content(fields, "markdown").map(Self::Markdown);
+            return crate::union::content(&fields, "markdown").map(Self::Markdown);
         }
         if crate::union::matches(
             &fields,
             "msgtype",
             crate::union::Tag::Str("miniprogram_notice"),
         ) {
-            return crate::union::content(fields, "miniprogram_notice")
+            return crate::union::content(&fields, "miniprogram_notice")
                 .map(Self::MiniprogramNotice);
         }
         if crate::union::matches(
@@ -704,10 +704,10 @@ impl crate::de::Decode for AppMessage {
             "msgtype",
             crate::union::Tag::Str("template_card"),
         ) {
-            return crate::union::content(fields, "template_card")
+            return crate::union::content(&fields, "template_card")
                 .map(Self::TemplateCard);
         }
-        Ok(Self::Unknown(fields))
+        Ok(Self::Unknown(fields.into_map()))
     }
 }
 impl<'de> serde::Deserialize<'de> for AppMessage {
@@ -729,7 +729,7 @@ pub struct AppMessageStatistics {
     pub count: i64,
 }
 impl crate::de::Decode for AppMessageStatistics {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             agentid: fields.required("agentid")?,
@@ -781,7 +781,7 @@ pub struct ButtonInteractionCard {
     pub replace_text: Option<String>,
 }
 impl crate::de::Decode for ButtonInteractionCard {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             source: fields.optional("source")?,
@@ -822,7 +822,7 @@ pub struct CardAction {
     pub pagepath: Option<String>,
 }
 impl crate::de::Decode for CardAction {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             kind: fields.required("type")?,
@@ -849,7 +849,7 @@ pub struct CardActionMenu {
     pub action_list: Vec<CardActionMenuItem>,
 }
 impl crate::de::Decode for CardActionMenu {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             desc: fields.optional("desc")?,
@@ -873,7 +873,7 @@ pub struct CardActionMenuItem {
     pub key: String,
 }
 impl crate::de::Decode for CardActionMenuItem {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             text: fields.required("text")?,
@@ -907,7 +907,7 @@ pub struct CardButton {
     pub url: Option<String>,
 }
 impl crate::de::Decode for CardButton {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             kind: fields.optional("type")?,
@@ -959,7 +959,7 @@ impl serde::Serialize for CardButtonType {
     }
 }
 impl crate::de::Decode for CardButtonType {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         <i64 as crate::de::Decode>::decode(value).map(Self::from)
     }
 }
@@ -985,7 +985,7 @@ pub struct CardCheckbox {
     pub mode: Option<CardCheckboxMode>,
 }
 impl crate::de::Decode for CardCheckbox {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             question_key: fields.required("question_key")?,
@@ -1036,7 +1036,7 @@ impl serde::Serialize for CardCheckboxMode {
     }
 }
 impl crate::de::Decode for CardCheckboxMode {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         <i64 as crate::de::Decode>::decode(value).map(Self::from)
     }
 }
@@ -1059,7 +1059,7 @@ pub struct CardCheckboxOption {
     pub is_checked: Option<bool>,
 }
 impl crate::de::Decode for CardCheckboxOption {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             id: fields.required("id")?,
@@ -1113,7 +1113,7 @@ impl serde::Serialize for CardClickType {
     }
 }
 impl crate::de::Decode for CardClickType {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         <i64 as crate::de::Decode>::decode(value).map(Self::from)
     }
 }
@@ -1135,7 +1135,7 @@ pub struct CardEmphasisContent {
     pub desc: Option<String>,
 }
 impl crate::de::Decode for CardEmphasisContent {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             title: fields.optional("title")?,
@@ -1172,7 +1172,7 @@ pub struct CardHorizontalContent {
     pub userid: Option<String>,
 }
 impl crate::de::Decode for CardHorizontalContent {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             kind: fields.optional("type")?,
@@ -1233,7 +1233,7 @@ impl serde::Serialize for CardHorizontalContentType {
     }
 }
 impl crate::de::Decode for CardHorizontalContentType {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         <i64 as crate::de::Decode>::decode(value).map(Self::from)
     }
 }
@@ -1254,7 +1254,7 @@ pub struct CardImage {
     pub aspect_ratio: Option<f64>,
 }
 impl crate::de::Decode for CardImage {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             url: fields.required("url")?,
@@ -1294,7 +1294,7 @@ pub struct CardImageTextArea {
     pub image_url: String,
 }
 impl crate::de::Decode for CardImageTextArea {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             kind: fields.optional("type")?,
@@ -1333,7 +1333,7 @@ pub struct CardJump {
     pub pagepath: Option<String>,
 }
 impl crate::de::Decode for CardJump {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             kind: fields.optional("type")?,
@@ -1362,7 +1362,7 @@ pub struct CardMainTitle {
     pub desc: Option<String>,
 }
 impl crate::de::Decode for CardMainTitle {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             title: fields.optional("title")?,
@@ -1400,7 +1400,7 @@ pub struct CardQuoteArea {
     pub quote_text: Option<String>,
 }
 impl crate::de::Decode for CardQuoteArea {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             kind: fields.optional("type")?,
@@ -1437,7 +1437,7 @@ pub struct CardSelection {
     pub disable: Option<bool>,
 }
 impl crate::de::Decode for CardSelection {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             question_key: fields.required("question_key")?,
@@ -1464,7 +1464,7 @@ pub struct CardSelectionOption {
     pub text: String,
 }
 impl crate::de::Decode for CardSelectionOption {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             id: fields.required("id")?,
@@ -1493,7 +1493,7 @@ pub struct CardSource {
     pub desc_color: Option<CardSourceColor>,
 }
 impl crate::de::Decode for CardSource {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             icon_url: fields.optional("icon_url")?,
@@ -1551,7 +1551,7 @@ impl serde::Serialize for CardSourceColor {
     }
 }
 impl crate::de::Decode for CardSourceColor {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         <i64 as crate::de::Decode>::decode(value).map(Self::from)
     }
 }
@@ -1571,7 +1571,7 @@ pub struct CardSubmitButton {
     pub key: String,
 }
 impl crate::de::Decode for CardSubmitButton {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             text: fields.required("text")?,
@@ -1596,7 +1596,7 @@ pub struct CardVerticalContent {
     pub desc: Option<String>,
 }
 impl crate::de::Decode for CardVerticalContent {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             title: fields.required("title")?,
@@ -1615,7 +1615,7 @@ impl<'de> serde::Deserialize<'de> for CardVerticalContent {
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct EmptyResponse {}
 impl crate::de::Decode for EmptyResponse {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         crate::de::Fields::of(value)?;
         Ok(Self {})
     }
@@ -1634,7 +1634,7 @@ pub struct File {
     pub media_id: String,
 }
 impl crate::de::Decode for File {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             media_id: fields.required("media_id")?,
@@ -1655,7 +1655,7 @@ pub struct Image {
     pub media_id: String,
 }
 impl crate::de::Decode for Image {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             media_id: fields.required("media_id")?,
@@ -1843,55 +1843,55 @@ impl serde::Serialize for LinkedCorpMessage {
     }
 }
 impl crate::de::Decode for LinkedCorpMessage {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
-        let fields = crate::de::Fields::of(value)?.into_map();
-        if !fields.contains_key("msgtype") {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
+        let fields = crate::de::Fields::of(value)?;
+        if !fields.contains("msgtype") {
             return Err(crate::de::DecodeError::here("missing field `msgtype`"));
         }
         if crate::union::matches(&fields, "msgtype", crate::union::Tag::Str("text")) {
-            return crate::union::content(fields, "text").map(Self::Text);
+            return crate::union::content(&fields, "text").map(Self::Text);
         }
         if crate::union::matches(&fields, "msgtype", crate::union::Tag::Str("image")) {
-            return crate::union::content(fields, "image").map(Self::Image);
+            return crate::union::content(&fields, "image").map(Self::Image);
         }
         if crate::union::matches(&fields, "msgtype", crate::union::Tag::Str("voice")) {
-            return crate::union::content(fields, "voice").map(Self::Voice);
+            return crate::union::content(&fields, "voice").map(Self::Voice);
         }
         if crate::union::matches(&fields, "msgtype", crate::union::Tag::Str("video")) {
-            return crate::union::content(fields, "video").map(Self::Video);
+            return crate::union::content(&fields, "video").map(Self::Video);
         }
         if crate::union::matches(&fields, "msgtype", crate::union::Tag::Str("file")) {
-            return crate::union::content(fields, "file").map(Self::File);
+            return crate::union::content(&fields, "file").map(Self::File);
         }
         if crate::union::matches(
             &fields,
             "msgtype",
             crate::union::Tag::Str("textcard"),
         ) {
-            return crate::union::content(fields, "textcard").map(Self::TextCard);
+            return crate::union::content(&fields, "textcard").map(Self::TextCard);
         }
         if crate::union::matches(&fields, "msgtype", crate::union::Tag::Str("news")) {
-            return crate::union::content(fields, "news").map(Self::News);
+            return crate::union::content(&fields, "news").map(Self::News);
         }
         if crate::union::matches(&fields, "msgtype", crate::union::Tag::Str("mpnews")) {
-            return crate::union::content(fields, "mpnews").map(Self::MpNews);
+            return crate::union::content(&fields, "mpnews").map(Self::MpNews);
         }
         if crate::union::matches(
             &fields,
             "msgtype",
             crate::union::Tag::Str("markdown"),
         ) {
-            return crate::union::content(fields, "markdown").map(Self::Markdown);
+            return crate::union::content(&fields, "markdown").map(Self::Markdown);
         }
         if crate::union::matches(
             &fields,
             "msgtype",
             crate::union::Tag::Str("miniprogram_notice"),
         ) {
-            return crate::union::content(fields, "miniprogram_notice")
+            return crate::union::content(&fields, "miniprogram_notice")
                 .map(Self::MiniprogramNotice);
         }
-        Ok(Self::Unknown(fields))
+        Ok(Self::Unknown(fields.into_map()))
     }
 }
 impl<'de> serde::Deserialize<'de> for LinkedCorpMessage {
@@ -1927,7 +1927,7 @@ pub struct LinkedCorpMessageSendRequest {
     pub safe: Option<Safe>,
 }
 impl crate::de::Decode for LinkedCorpMessageSendRequest {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             touser: fields.optional("touser")?,
@@ -1961,7 +1961,7 @@ pub struct LinkedCorpMessageSendResponse {
     pub invalidtag: Vec<String>,
 }
 impl crate::de::Decode for LinkedCorpMessageSendResponse {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             invaliduser: fields.or_empty("invaliduser")?,
@@ -1984,7 +1984,7 @@ pub struct Markdown {
     pub content: String,
 }
 impl crate::de::Decode for Markdown {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             content: fields.required("content")?,
@@ -2006,7 +2006,7 @@ pub struct MessageGetStatisticsRequest {
     pub time_type: Option<StatisticsTimeType>,
 }
 impl crate::de::Decode for MessageGetStatisticsRequest {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             time_type: fields.optional("time_type")?,
@@ -2028,7 +2028,7 @@ pub struct MessageGetStatisticsResponse {
     pub statistics: Vec<AppMessageStatistics>,
 }
 impl crate::de::Decode for MessageGetStatisticsResponse {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             statistics: fields.or_empty("statistics")?,
@@ -2049,7 +2049,7 @@ pub struct MessageRecallRequest {
     pub msgid: String,
 }
 impl crate::de::Decode for MessageRecallRequest {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             msgid: fields.required("msgid")?,
@@ -2101,7 +2101,7 @@ pub struct MessageSendRequest {
     pub duplicate_check_interval: Option<i64>,
 }
 impl crate::de::Decode for MessageSendRequest {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             touser: fields.optional("touser")?,
@@ -2146,7 +2146,7 @@ pub struct MessageSendResponse {
     pub response_code: Option<String>,
 }
 impl crate::de::Decode for MessageSendResponse {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             invaliduser: fields.optional("invaliduser")?,
@@ -2237,7 +2237,7 @@ pub struct MessageUpdateTemplateCardRequest {
     pub template_card: Option<TemplateCard>,
 }
 impl crate::de::Decode for MessageUpdateTemplateCardRequest {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             userids: fields.optional("userids")?,
@@ -2267,7 +2267,7 @@ pub struct MessageUpdateTemplateCardResponse {
     pub invaliduser: Vec<String>,
 }
 impl crate::de::Decode for MessageUpdateTemplateCardResponse {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             invaliduser: fields.or_empty("invaliduser")?,
@@ -2302,7 +2302,7 @@ pub struct MiniprogramNotice {
     pub content_item: Option<Vec<MiniprogramNoticeItem>>,
 }
 impl crate::de::Decode for MiniprogramNotice {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             appid: fields.required("appid")?,
@@ -2332,7 +2332,7 @@ pub struct MiniprogramNoticeItem {
     pub value: Option<String>,
 }
 impl crate::de::Decode for MiniprogramNoticeItem {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             key: fields.optional("key")?,
@@ -2354,7 +2354,7 @@ pub struct MpNews {
     pub articles: Vec<MpNewsArticle>,
 }
 impl crate::de::Decode for MpNews {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             articles: fields.required("articles")?,
@@ -2388,7 +2388,7 @@ pub struct MpNewsArticle {
     pub digest: Option<String>,
 }
 impl crate::de::Decode for MpNewsArticle {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             title: fields.required("title")?,
@@ -2427,7 +2427,7 @@ pub struct MultipleInteractionCard {
     pub replace_text: Option<String>,
 }
 impl crate::de::Decode for MultipleInteractionCard {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             source: fields.optional("source")?,
@@ -2453,7 +2453,7 @@ pub struct News {
     pub articles: Vec<NewsArticle>,
 }
 impl crate::de::Decode for News {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             articles: fields.required("articles")?,
@@ -2489,7 +2489,7 @@ pub struct NewsArticle {
     pub pagepath: Option<String>,
 }
 impl crate::de::Decode for NewsArticle {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             title: fields.required("title")?,
@@ -2544,7 +2544,7 @@ pub struct NewsNoticeCard {
     pub card_action: CardAction,
 }
 impl crate::de::Decode for NewsNoticeCard {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             source: fields.optional("source")?,
@@ -2606,7 +2606,7 @@ impl serde::Serialize for Safe {
     }
 }
 impl crate::de::Decode for Safe {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         <i64 as crate::de::Decode>::decode(value).map(Self::from)
     }
 }
@@ -2651,7 +2651,7 @@ impl serde::Serialize for StatisticsTimeType {
     }
 }
 impl crate::de::Decode for StatisticsTimeType {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         <i64 as crate::de::Decode>::decode(value).map(Self::from)
     }
 }
@@ -2676,7 +2676,7 @@ pub struct TaskCardUpdateRequest {
     pub replace_name: String,
 }
 impl crate::de::Decode for TaskCardUpdateRequest {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             userids: fields.required("userids")?,
@@ -2701,7 +2701,7 @@ pub struct TaskCardUpdateResponse {
     pub invaliduser: Vec<String>,
 }
 impl crate::de::Decode for TaskCardUpdateResponse {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             invaliduser: fields.or_empty("invaliduser")?,
@@ -2723,7 +2723,7 @@ pub struct TemplateCard {
     pub card: TemplateCardContent,
 }
 impl crate::de::Decode for TemplateCard {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let fields = crate::de::Fields::of(value)?;
         Ok(Self { card: fields.flattened()? })
     }
@@ -2742,7 +2742,7 @@ pub struct TemplateCardButtonUpdate {
     pub replace_name: String,
 }
 impl crate::de::Decode for TemplateCardButtonUpdate {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             replace_name: fields.required("replace_name")?,
@@ -2843,9 +2843,9 @@ impl serde::Serialize for TemplateCardContent {
     }
 }
 impl crate::de::Decode for TemplateCardContent {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
-        let fields = crate::de::Fields::of(value)?.into_map();
-        if !fields.contains_key("card_type") {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
+        let fields = crate::de::Fields::of(value)?;
+        if !fields.contains("card_type") {
             return Err(crate::de::DecodeError::here("missing field `card_type`"));
         }
         if crate::union::matches(
@@ -2854,7 +2854,7 @@ impl crate::de::Decode for TemplateCardContent {
             crate::union::Tag::Str("text_notice"),
         ) {
             return crate::union::inline_content(
-                    fields,
+                    &fields,
                     "in the fields of `card_type` `text_notice`",
                 )
                 .map(Self::TextNotice);
@@ -2865,7 +2865,7 @@ impl crate::de::Decode for TemplateCardContent {
             crate::union::Tag::Str("news_notice"),
         ) {
             return crate::union::inline_content(
-                    fields,
+                    &fields,
                     "in the fields of `card_type` `news_notice`",
                 )
                 .map(Self::NewsNotice);
@@ -2876,7 +2876,7 @@ impl crate::de::Decode for TemplateCardContent {
             crate::union::Tag::Str("button_interaction"),
         ) {
             return crate::union::inline_content(
-                    fields,
+                    &fields,
                     "in the fields of `card_type` `button_interaction`",
                 )
                 .map(Self::ButtonInteraction);
@@ -2887,7 +2887,7 @@ impl crate::de::Decode for TemplateCardContent {
             crate::union::Tag::Str("vote_interaction"),
         ) {
             return crate::union::inline_content(
-                    fields,
+                    &fields,
                     "in the fields of `card_type` `vote_interaction`",
                 )
                 .map(Self::VoteInteraction);
@@ -2898,12 +2898,12 @@ impl crate::de::Decode for TemplateCardContent {
             crate::union::Tag::Str("multiple_interaction"),
         ) {
             return crate::union::inline_content(
-                    fields,
+                    &fields,
                     "in the fields of `card_type` `multiple_interaction`",
                 )
                 .map(Self::MultipleInteraction);
         }
-        Ok(Self::Unknown(fields))
+        Ok(Self::Unknown(fields.into_map()))
     }
 }
 impl<'de> serde::Deserialize<'de> for TemplateCardContent {
@@ -2920,7 +2920,7 @@ pub struct Text {
     pub content: String,
 }
 impl crate::de::Decode for Text {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             content: fields.required("content")?,
@@ -2948,7 +2948,7 @@ pub struct TextCard {
     pub btntxt: Option<String>,
 }
 impl crate::de::Decode for TextCard {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             title: fields.required("title")?,
@@ -2999,7 +2999,7 @@ pub struct TextNoticeCard {
     pub card_action: CardAction,
 }
 impl crate::de::Decode for TextNoticeCard {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             source: fields.optional("source")?,
@@ -3035,7 +3035,7 @@ pub struct Video {
     pub description: Option<String>,
 }
 impl crate::de::Decode for Video {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             media_id: fields.required("media_id")?,
@@ -3058,7 +3058,7 @@ pub struct Voice {
     pub media_id: String,
 }
 impl crate::de::Decode for Voice {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             media_id: fields.required("media_id")?,
@@ -3092,7 +3092,7 @@ pub struct VoteInteractionCard {
     pub replace_text: Option<String>,
 }
 impl crate::de::Decode for VoteInteractionCard {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             source: fields.optional("source")?,

@@ -13,7 +13,7 @@ pub struct AccountBalance {
     pub balance: Option<i64>,
 }
 impl crate::de::Decode for AccountBalance {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             balance: fields.optional("balance")?,
@@ -44,7 +44,7 @@ pub struct AcquisitionBill {
     pub price: Option<i64>,
 }
 impl crate::de::Decode for AcquisitionBill {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             timestamp: fields.optional("timestamp")?,
@@ -78,7 +78,7 @@ pub struct AcquisitionBillListRequest {
     pub limit: Option<i64>,
 }
 impl crate::de::Decode for AcquisitionBillListRequest {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             begin_time: fields.required("begin_time")?,
@@ -107,7 +107,7 @@ pub struct AcquisitionBillListResponse {
     pub bill_list: Vec<AcquisitionBill>,
 }
 impl crate::de::Decode for AcquisitionBillListResponse {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             next_cursor: fields.optional("next_cursor")?,
@@ -156,7 +156,7 @@ impl serde::Serialize for AdminAuthType {
     }
 }
 impl crate::de::Decode for AdminAuthType {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         <i64 as crate::de::Decode>::decode(value).map(Self::from)
     }
 }
@@ -176,7 +176,7 @@ pub struct AdvancedApiCorpBuyInfoRequest {
     pub custom_corpid: String,
 }
 impl crate::de::Decode for AdvancedApiCorpBuyInfoRequest {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             advanced_api_type: fields.required("advanced_api_type")?,
@@ -199,7 +199,7 @@ pub struct AdvancedApiCorpBuyInfoResponse {
     pub chat_archive_api_buy_info: Option<ChatArchiveBuyInfo>,
 }
 impl crate::de::Decode for AdvancedApiCorpBuyInfoResponse {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             chat_archive_api_buy_info: fields.optional("chat_archive_api_buy_info")?,
@@ -231,7 +231,7 @@ pub struct AdvancedApiCreateOrderRequest {
     pub chat_archive_api: Option<ChatArchiveOrderSpec>,
 }
 impl crate::de::Decode for AdvancedApiCreateOrderRequest {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             advanced_api_type: fields.optional("advanced_api_type")?,
@@ -257,7 +257,7 @@ pub struct AdvancedApiGetOrderResponse {
     pub order: Option<AdvancedApiOrder>,
 }
 impl crate::de::Decode for AdvancedApiGetOrderResponse {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             order: fields.optional("order")?,
@@ -294,7 +294,7 @@ pub struct AdvancedApiListOrderRequest {
     pub limit: Option<i64>,
 }
 impl crate::de::Decode for AdvancedApiListOrderRequest {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             custom_corpid: fields.optional("custom_corpid")?,
@@ -330,7 +330,7 @@ pub struct AdvancedApiListOrderResponse {
     pub order_list: Vec<AdvancedApiOrderBrief>,
 }
 impl crate::de::Decode for AdvancedApiListOrderResponse {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             next_cursor: fields.optional("next_cursor")?,
@@ -378,7 +378,7 @@ pub struct AdvancedApiOrder {
     pub chat_archive_api: Option<ChatArchiveOrderInfo>,
 }
 impl crate::de::Decode for AdvancedApiOrder {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             advanced_api_type: fields.optional("advanced_api_type")?,
@@ -416,7 +416,7 @@ pub struct AdvancedApiOrderBrief {
     pub create_time: Option<i64>,
 }
 impl crate::de::Decode for AdvancedApiOrderBrief {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             order_id: fields.required("order_id")?,
@@ -440,7 +440,7 @@ pub struct AdvancedApiOrderIdRequest {
     pub order_id: String,
 }
 impl crate::de::Decode for AdvancedApiOrderIdRequest {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             order_id: fields.required("order_id")?,
@@ -462,7 +462,7 @@ pub struct AdvancedApiOrderIdResponse {
     pub order_id: Option<String>,
 }
 impl crate::de::Decode for AdvancedApiOrderIdResponse {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             order_id: fields.optional("order_id")?,
@@ -530,7 +530,7 @@ impl serde::Serialize for AdvancedApiOrderStatus {
     }
 }
 impl crate::de::Decode for AdvancedApiOrderStatus {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         <i64 as crate::de::Decode>::decode(value).map(Self::from)
     }
 }
@@ -583,7 +583,7 @@ impl serde::Serialize for AdvancedApiOrderType {
     }
 }
 impl crate::de::Decode for AdvancedApiOrderType {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         <i64 as crate::de::Decode>::decode(value).map(Self::from)
     }
 }
@@ -603,7 +603,7 @@ pub struct AdvancedApiSubmitPayRequest {
     pub payer_userid: String,
 }
 impl crate::de::Decode for AdvancedApiSubmitPayRequest {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             order_id: fields.required("order_id")?,
@@ -644,7 +644,7 @@ pub struct AgentPrivilege {
     pub extra_tag: Vec<i64>,
 }
 impl crate::de::Decode for AgentPrivilege {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             level: fields.optional("level")?,
@@ -683,7 +683,7 @@ pub struct AppQrcodeRequest {
     pub result_type: Option<i64>,
 }
 impl crate::de::Decode for AppQrcodeRequest {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             suite_id: fields.required("suite_id")?,
@@ -709,7 +709,7 @@ pub struct AppQrcodeResponse {
     pub qrcode: Option<String>,
 }
 impl crate::de::Decode for AppQrcodeResponse {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             qrcode: fields.optional("qrcode")?,
@@ -781,7 +781,7 @@ impl serde::Serialize for AppStatus {
     }
 }
 impl crate::de::Decode for AppStatus {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         <i64 as crate::de::Decode>::decode(value).map(Self::from)
     }
 }
@@ -826,7 +826,7 @@ pub struct AuthAgent {
     pub shared_from: Option<SharedFrom>,
 }
 impl crate::de::Decode for AuthAgent {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             agentid: fields.required("agentid")?,
@@ -893,7 +893,7 @@ pub struct AuthCorpInfo {
     pub corp_sub_industry: Option<String>,
 }
 impl crate::de::Decode for AuthCorpInfo {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             corpid: fields.optional("corpid")?,
@@ -927,7 +927,7 @@ pub struct AuthInfo {
     pub agent: Vec<AuthAgent>,
 }
 impl crate::de::Decode for AuthInfo {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             agent: fields.or_empty("agent")?,
@@ -958,7 +958,7 @@ pub struct AuthInfoResponse {
     pub edition_info: Option<EditionInfo>,
 }
 impl crate::de::Decode for AuthInfoResponse {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             dealer_corp_info: fields.optional("dealer_corp_info")?,
@@ -1009,7 +1009,7 @@ impl serde::Serialize for AuthMode {
     }
 }
 impl crate::de::Decode for AuthMode {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         <i64 as crate::de::Decode>::decode(value).map(Self::from)
     }
 }
@@ -1054,7 +1054,7 @@ impl serde::Serialize for AuthType {
     }
 }
 impl crate::de::Decode for AuthType {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         <i64 as crate::de::Decode>::decode(value).map(Self::from)
     }
 }
@@ -1082,7 +1082,7 @@ pub struct AuthUserInfo {
     pub avatar: Option<String>,
 }
 impl crate::de::Decode for AuthUserInfo {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             userid: fields.optional("userid")?,
@@ -1116,7 +1116,7 @@ pub struct ChatArchiveBoughtEdition {
     pub end_time: Option<i64>,
 }
 impl crate::de::Decode for ChatArchiveBoughtEdition {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             edition: fields.optional("edition")?,
@@ -1141,7 +1141,7 @@ pub struct ChatArchiveBuyInfo {
     pub edition_list: Vec<ChatArchiveBoughtEdition>,
 }
 impl crate::de::Decode for ChatArchiveBuyInfo {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             edition_list: fields.or_empty("edition_list")?,
@@ -1193,7 +1193,7 @@ impl serde::Serialize for ChatArchiveEdition {
     }
 }
 impl crate::de::Decode for ChatArchiveEdition {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         <i64 as crate::de::Decode>::decode(value).map(Self::from)
     }
 }
@@ -1215,7 +1215,7 @@ pub struct ChatArchiveEditionPeriod {
     pub end_time: Option<i64>,
 }
 impl crate::de::Decode for ChatArchiveEditionPeriod {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             begin_time: fields.optional("begin_time")?,
@@ -1253,7 +1253,7 @@ pub struct ChatArchiveOrderInfo {
     pub original_price: Option<i64>,
 }
 impl crate::de::Decode for ChatArchiveOrderInfo {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             edition: fields.optional("edition")?,
@@ -1294,7 +1294,7 @@ pub struct ChatArchiveOrderSpec {
     pub target_edition_info: Option<ChatArchiveEditionPeriod>,
 }
 impl crate::de::Decode for ChatArchiveOrderSpec {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             edition: fields.required("edition")?,
@@ -1330,7 +1330,7 @@ pub struct ContactBatchQueryResult {
     pub next_cursor: Option<String>,
 }
 impl crate::de::Decode for ContactBatchQueryResult {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             query_request: fields.optional("query_request")?,
@@ -1359,7 +1359,7 @@ pub struct ContactBatchSearchRequest {
     pub query_request_list: Vec<ContactQueryRequest>,
 }
 impl crate::de::Decode for ContactBatchSearchRequest {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             auth_corpid: fields.required("auth_corpid")?,
@@ -1383,7 +1383,7 @@ pub struct ContactBatchSearchResponse {
     pub query_result_list: Vec<ContactBatchQueryResult>,
 }
 impl crate::de::Decode for ContactBatchSearchResponse {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             query_result_list: fields.or_empty("query_result_list")?,
@@ -1405,7 +1405,7 @@ pub struct ContactQueryParties {
     pub department_id: Vec<i64>,
 }
 impl crate::de::Decode for ContactQueryParties {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             department_id: fields.or_empty("department_id")?,
@@ -1441,7 +1441,7 @@ pub struct ContactQueryRequest {
     pub cursor: Option<String>,
 }
 impl crate::de::Decode for ContactQueryRequest {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             query_word: fields.required("query_word")?,
@@ -1474,7 +1474,7 @@ pub struct ContactQueryResult {
     pub dismiss_user: Option<ContactQueryUsers>,
 }
 impl crate::de::Decode for ContactQueryResult {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             user: fields.optional("user")?,
@@ -1528,7 +1528,7 @@ impl serde::Serialize for ContactQueryType {
     }
 }
 impl crate::de::Decode for ContactQueryType {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         <i64 as crate::de::Decode>::decode(value).map(Self::from)
     }
 }
@@ -1550,7 +1550,7 @@ pub struct ContactQueryUsers {
     pub open_userid: Vec<String>,
 }
 impl crate::de::Decode for ContactQueryUsers {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             userid: fields.or_empty("userid")?,
@@ -1592,7 +1592,7 @@ pub struct ContactSearchRequest {
     pub limit: Option<i64>,
 }
 impl crate::de::Decode for ContactSearchRequest {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             auth_corpid: fields.required("auth_corpid")?,
@@ -1627,7 +1627,7 @@ pub struct ContactSearchResponse {
     pub next_cursor: Option<String>,
 }
 impl crate::de::Decode for ContactSearchResponse {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             query_result: fields.optional("query_result")?,
@@ -1677,7 +1677,7 @@ impl serde::Serialize for ContactSortField {
     }
 }
 impl crate::de::Decode for ContactSortField {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         <i64 as crate::de::Decode>::decode(value).map(Self::from)
     }
 }
@@ -1699,7 +1699,7 @@ pub struct ContactSortOption {
     pub sort_type: Option<ContactSortType>,
 }
 impl crate::de::Decode for ContactSortOption {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             sort_field: fields.optional("sort_field")?,
@@ -1726,7 +1726,7 @@ pub struct ContactSortRequest {
     pub sort_options: Option<Vec<ContactSortOption>>,
 }
 impl crate::de::Decode for ContactSortRequest {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             auth_corpid: fields.required("auth_corpid")?,
@@ -1750,7 +1750,7 @@ pub struct ContactSortResponse {
     pub useridlist: Vec<String>,
 }
 impl crate::de::Decode for ContactSortResponse {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             useridlist: fields.or_empty("useridlist")?,
@@ -1798,7 +1798,7 @@ impl serde::Serialize for ContactSortType {
     }
 }
 impl crate::de::Decode for ContactSortType {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         <i64 as crate::de::Decode>::decode(value).map(Self::from)
     }
 }
@@ -1820,7 +1820,7 @@ pub struct ContactSync {
     pub expires_in: Option<i64>,
 }
 impl crate::de::Decode for ContactSync {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             access_token: fields.optional("access_token")?,
@@ -1846,7 +1846,7 @@ pub struct CorpExternalUserid {
     pub external_userid: Option<String>,
 }
 impl crate::de::Decode for CorpExternalUserid {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             corpid: fields.optional("corpid")?,
@@ -1895,7 +1895,7 @@ impl serde::Serialize for CorpLinkType {
     }
 }
 impl crate::de::Decode for CorpLinkType {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         <i64 as crate::de::Decode>::decode(value).map(Self::from)
     }
 }
@@ -1915,7 +1915,7 @@ pub struct CorpPermanentCodeRequest {
     pub permanent_code: crate::Secret,
 }
 impl crate::de::Decode for CorpPermanentCodeRequest {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             auth_corpid: fields.required("auth_corpid")?,
@@ -1939,7 +1939,7 @@ pub struct CorpTokenResponse {
     pub expires_in: i64,
 }
 impl crate::de::Decode for CorpTokenResponse {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             access_token: fields.required("access_token")?,
@@ -1961,7 +1961,7 @@ pub struct CorpidRequest {
     pub corpid: String,
 }
 impl crate::de::Decode for CorpidRequest {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             corpid: fields.required("corpid")?,
@@ -1982,7 +1982,7 @@ pub struct CorpidToOpenCorpidRequest {
     pub corpid: String,
 }
 impl crate::de::Decode for CorpidToOpenCorpidRequest {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             corpid: fields.required("corpid")?,
@@ -2004,7 +2004,7 @@ pub struct CorpidToOpenCorpidResponse {
     pub open_corpid: Option<String>,
 }
 impl crate::de::Decode for CorpidToOpenCorpidResponse {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             open_corpid: fields.optional("open_corpid")?,
@@ -2028,7 +2028,7 @@ pub struct CustomizedAuthUrlRequest {
     pub templateid_list: Vec<String>,
 }
 impl crate::de::Decode for CustomizedAuthUrlRequest {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             state: fields.optional("state")?,
@@ -2054,7 +2054,7 @@ pub struct CustomizedAuthUrlResponse {
     pub expires_in: Option<i64>,
 }
 impl crate::de::Decode for CustomizedAuthUrlResponse {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             qrcode_url: fields.optional("qrcode_url")?,
@@ -2080,7 +2080,7 @@ pub struct DealerCorpInfo {
     pub corp_name: Option<String>,
 }
 impl crate::de::Decode for DealerCorpInfo {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             corpid: fields.optional("corpid")?,
@@ -2123,7 +2123,7 @@ pub struct EditionAgent {
     pub is_shared_from_other_corp: Option<bool>,
 }
 impl crate::de::Decode for EditionAgent {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             agentid: fields.required("agentid")?,
@@ -2152,7 +2152,7 @@ pub struct EditionInfo {
     pub agent: Vec<EditionAgent>,
 }
 impl crate::de::Decode for EditionInfo {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             agent: fields.or_empty("agent")?,
@@ -2170,7 +2170,7 @@ impl<'de> serde::Deserialize<'de> for EditionInfo {
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct EmptyResponse {}
 impl crate::de::Decode for EmptyResponse {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         crate::de::Fields::of(value)?;
         Ok(Self {})
     }
@@ -2194,7 +2194,7 @@ pub struct FinishOpenidMigrationRequest {
     pub openid_type: Vec<i64>,
 }
 impl crate::de::Decode for FinishOpenidMigrationRequest {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             corpid: fields.required("corpid")?,
@@ -2225,7 +2225,7 @@ pub struct IdTranslateRequest {
     pub output_file_format: Option<String>,
 }
 impl crate::de::Decode for IdTranslateRequest {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             auth_corpid: fields.required("auth_corpid")?,
@@ -2250,7 +2250,7 @@ pub struct IdTranslateResult {
     pub url: Option<String>,
 }
 impl crate::de::Decode for IdTranslateResult {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             url: fields.optional("url")?,
@@ -2272,7 +2272,7 @@ pub struct JobIdResponse {
     pub jobid: Option<String>,
 }
 impl crate::de::Decode for JobIdResponse {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             jobid: fields.optional("jobid")?,
@@ -2297,7 +2297,7 @@ pub struct LicenseAccountCount {
     pub external_contact_count: Option<i64>,
 }
 impl crate::de::Decode for LicenseAccountCount {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             base_count: fields.optional("base_count")?,
@@ -2346,7 +2346,7 @@ impl serde::Serialize for LicenseAccountType {
     }
 }
 impl crate::de::Decode for LicenseAccountType {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         <i64 as crate::de::Decode>::decode(value).map(Self::from)
     }
 }
@@ -2366,7 +2366,7 @@ pub struct LicenseActivation {
     pub userid: String,
 }
 impl crate::de::Decode for LicenseActivation {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             active_code: fields.required("active_code")?,
@@ -2392,7 +2392,7 @@ pub struct LicenseActiveAccountRequest {
     pub userid: String,
 }
 impl crate::de::Decode for LicenseActiveAccountRequest {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             active_code: fields.required("active_code")?,
@@ -2440,7 +2440,7 @@ pub struct LicenseActiveInfo {
     pub share_info: Option<LicenseShareInfo>,
 }
 impl crate::de::Decode for LicenseActiveInfo {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             active_code: fields.optional("active_code")?,
@@ -2471,7 +2471,7 @@ pub struct LicenseActiveInfoByCodeRequest {
     pub active_code: String,
 }
 impl crate::de::Decode for LicenseActiveInfoByCodeRequest {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             corpid: fields.required("corpid")?,
@@ -2494,7 +2494,7 @@ pub struct LicenseActiveInfoByCodeResponse {
     pub active_info: Option<LicenseActiveInfo>,
 }
 impl crate::de::Decode for LicenseActiveInfoByCodeResponse {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             active_info: fields.optional("active_info")?,
@@ -2517,7 +2517,7 @@ pub struct LicenseActiveInfoByUserRequest {
     pub userid: String,
 }
 impl crate::de::Decode for LicenseActiveInfoByUserRequest {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             corpid: fields.required("corpid")?,
@@ -2546,7 +2546,7 @@ pub struct LicenseActiveInfoByUserResponse {
     pub active_info_list: Vec<LicenseActiveInfo>,
 }
 impl crate::de::Decode for LicenseActiveInfoByUserResponse {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             active_status: fields.optional("active_status")?,
@@ -2575,7 +2575,7 @@ pub struct LicenseActiveResult {
     pub errcode: Option<i64>,
 }
 impl crate::de::Decode for LicenseActiveResult {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             active_code: fields.optional("active_code")?,
@@ -2608,7 +2608,7 @@ pub struct LicenseActivedAccount {
     pub active_time: Option<i64>,
 }
 impl crate::de::Decode for LicenseActivedAccount {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             userid: fields.optional("userid")?,
@@ -2637,7 +2637,7 @@ pub struct LicenseAppInfoRequest {
     pub appid: Option<i64>,
 }
 impl crate::de::Decode for LicenseAppInfoRequest {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             corpid: fields.required("corpid")?,
@@ -2670,7 +2670,7 @@ pub struct LicenseAppInfoResponse {
     pub license_check_time: Option<i64>,
 }
 impl crate::de::Decode for LicenseAppInfoResponse {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             license_status: fields.optional("license_status")?,
@@ -2697,7 +2697,7 @@ pub struct LicenseAutoActiveStatus {
     pub auto_active_status: Option<bool>,
 }
 impl crate::de::Decode for LicenseAutoActiveStatus {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             auto_active_status: fields.optional("auto_active_status")?,
@@ -2720,7 +2720,7 @@ pub struct LicenseBatchActiveInfoRequest {
     pub active_code_list: Vec<String>,
 }
 impl crate::de::Decode for LicenseBatchActiveInfoRequest {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             corpid: fields.required("corpid")?,
@@ -2746,7 +2746,7 @@ pub struct LicenseBatchActiveInfoResponse {
     pub invalid_active_code_list: Vec<String>,
 }
 impl crate::de::Decode for LicenseBatchActiveInfoResponse {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             active_info_list: fields.or_empty("active_info_list")?,
@@ -2770,7 +2770,7 @@ pub struct LicenseBatchActiveRequest {
     pub active_list: Vec<LicenseActivation>,
 }
 impl crate::de::Decode for LicenseBatchActiveRequest {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             corpid: fields.required("corpid")?,
@@ -2793,7 +2793,7 @@ pub struct LicenseBatchActiveResponse {
     pub active_result: Vec<LicenseActiveResult>,
 }
 impl crate::de::Decode for LicenseBatchActiveResponse {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             active_result: fields.or_empty("active_result")?,
@@ -2817,7 +2817,7 @@ pub struct LicenseCancelOrderRequest {
     pub order_id: String,
 }
 impl crate::de::Decode for LicenseCancelOrderRequest {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             corpid: fields.optional("corpid")?,
@@ -2882,7 +2882,7 @@ impl serde::Serialize for LicenseCodeStatus {
     }
 }
 impl crate::de::Decode for LicenseCodeStatus {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         <i64 as crate::de::Decode>::decode(value).map(Self::from)
     }
 }
@@ -2913,7 +2913,7 @@ pub struct LicenseCorpBuy {
     pub auto_active_status: Option<bool>,
 }
 impl crate::de::Decode for LicenseCorpBuy {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             sub_order_id: fields.optional("sub_order_id")?,
@@ -2945,7 +2945,7 @@ pub struct LicenseCorpError {
     pub errmsg: Option<String>,
 }
 impl crate::de::Decode for LicenseCorpError {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             corpid: fields.optional("corpid")?,
@@ -2975,7 +2975,7 @@ pub struct LicenseDuration {
     pub new_expire_time: Option<i64>,
 }
 impl crate::de::Decode for LicenseDuration {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             months: fields.optional("months")?,
@@ -2999,7 +2999,7 @@ pub struct LicenseGetOrderResponse {
     pub order: Option<LicenseOrder>,
 }
 impl crate::de::Decode for LicenseGetOrderResponse {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             order: fields.optional("order")?,
@@ -3030,7 +3030,7 @@ pub struct LicenseInvalidAccount {
     pub account_type: Option<LicenseAccountType>,
 }
 impl crate::de::Decode for LicenseInvalidAccount {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             errcode: fields.optional("errcode")?,
@@ -3054,7 +3054,7 @@ pub struct LicenseJobIdRequest {
     pub jobid: String,
 }
 impl crate::de::Decode for LicenseJobIdRequest {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             jobid: fields.required("jobid")?,
@@ -3076,7 +3076,7 @@ pub struct LicenseJobIdResponse {
     pub jobid: Option<String>,
 }
 impl crate::de::Decode for LicenseJobIdResponse {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             jobid: fields.optional("jobid")?,
@@ -3128,7 +3128,7 @@ impl serde::Serialize for LicenseJobStatus {
     }
 }
 impl crate::de::Decode for LicenseJobStatus {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         <i64 as crate::de::Decode>::decode(value).map(Self::from)
     }
 }
@@ -3152,7 +3152,7 @@ pub struct LicenseListActivedAccountRequest {
     pub cursor: Option<String>,
 }
 impl crate::de::Decode for LicenseListActivedAccountRequest {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             corpid: fields.required("corpid")?,
@@ -3185,7 +3185,7 @@ pub struct LicenseListActivedAccountResponse {
     pub account_list: Vec<LicenseActivedAccount>,
 }
 impl crate::de::Decode for LicenseListActivedAccountResponse {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             next_cursor: fields.optional("next_cursor")?,
@@ -3214,7 +3214,7 @@ pub struct LicenseListOrderAccountRequest {
     pub cursor: Option<String>,
 }
 impl crate::de::Decode for LicenseListOrderAccountRequest {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             order_id: fields.required("order_id")?,
@@ -3247,7 +3247,7 @@ pub struct LicenseListOrderAccountResponse {
     pub account_list: Vec<LicenseOrderAccount>,
 }
 impl crate::de::Decode for LicenseListOrderAccountResponse {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             next_cursor: fields.optional("next_cursor")?,
@@ -3283,7 +3283,7 @@ pub struct LicenseListOrderRequest {
     pub limit: Option<i64>,
 }
 impl crate::de::Decode for LicenseListOrderRequest {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             corpid: fields.optional("corpid")?,
@@ -3318,7 +3318,7 @@ pub struct LicenseListOrderResponse {
     pub order_list: Vec<LicenseOrderBrief>,
 }
 impl crate::de::Decode for LicenseListOrderResponse {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             next_cursor: fields.optional("next_cursor")?,
@@ -3345,7 +3345,7 @@ pub struct LicenseMergeInfo {
     pub from_active_code: Option<String>,
 }
 impl crate::de::Decode for LicenseMergeInfo {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             to_active_code: fields.optional("to_active_code")?,
@@ -3370,7 +3370,7 @@ pub struct LicenseNewOrderJobRequest {
     pub jobid: Option<String>,
 }
 impl crate::de::Decode for LicenseNewOrderJobRequest {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             buy_list: fields.required("buy_list")?,
@@ -3396,7 +3396,7 @@ pub struct LicenseNewOrderJobResponse {
     pub invalid_list: Vec<LicenseCorpError>,
 }
 impl crate::de::Decode for LicenseNewOrderJobResponse {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             jobid: fields.optional("jobid")?,
@@ -3425,7 +3425,7 @@ pub struct LicenseNewOrderJobResult {
     pub fail_list: Vec<LicenseCorpError>,
 }
 impl crate::de::Decode for LicenseNewOrderJobResult {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             status: fields.optional("status")?,
@@ -3454,7 +3454,7 @@ pub struct LicenseNewOrderRequest {
     pub account_duration: LicenseDuration,
 }
 impl crate::de::Decode for LicenseNewOrderRequest {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             corpid: fields.required("corpid")?,
@@ -3503,7 +3503,7 @@ pub struct LicenseOrder {
     pub pay_time: Option<i64>,
 }
 impl crate::de::Decode for LicenseOrder {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             order_id: fields.optional("order_id")?,
@@ -3539,7 +3539,7 @@ pub struct LicenseOrderAccount {
     pub account_type: Option<LicenseAccountType>,
 }
 impl crate::de::Decode for LicenseOrderAccount {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             active_code: fields.optional("active_code")?,
@@ -3565,7 +3565,7 @@ pub struct LicenseOrderBrief {
     pub order_type: Option<LicenseOrderType>,
 }
 impl crate::de::Decode for LicenseOrderBrief {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             order_id: fields.required("order_id")?,
@@ -3587,7 +3587,7 @@ pub struct LicenseOrderIdRequest {
     pub order_id: String,
 }
 impl crate::de::Decode for LicenseOrderIdRequest {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             order_id: fields.required("order_id")?,
@@ -3609,7 +3609,7 @@ pub struct LicenseOrderIdResponse {
     pub order_id: Option<String>,
 }
 impl crate::de::Decode for LicenseOrderIdResponse {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             order_id: fields.optional("order_id")?,
@@ -3681,7 +3681,7 @@ impl serde::Serialize for LicenseOrderStatus {
     }
 }
 impl crate::de::Decode for LicenseOrderStatus {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         <i64 as crate::de::Decode>::decode(value).map(Self::from)
     }
 }
@@ -3738,7 +3738,7 @@ impl serde::Serialize for LicenseOrderType {
     }
 }
 impl crate::de::Decode for LicenseOrderType {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         <i64 as crate::de::Decode>::decode(value).map(Self::from)
     }
 }
@@ -3760,7 +3760,7 @@ pub struct LicensePayJobResult {
     pub pay_job_result: Option<LicensePayResult>,
 }
 impl crate::de::Decode for LicensePayJobResult {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             status: fields.optional("status")?,
@@ -3789,7 +3789,7 @@ pub struct LicensePayResult {
     pub fail_corp_list: Vec<LicenseCorpError>,
 }
 impl crate::de::Decode for LicensePayResult {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             errcode: fields.optional("errcode")?,
@@ -3812,7 +3812,7 @@ pub struct LicensePolicyQueryRequest {
     pub corpid: String,
 }
 impl crate::de::Decode for LicensePolicyQueryRequest {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             corpid: fields.required("corpid")?,
@@ -3840,7 +3840,7 @@ pub struct LicensePolicyQueryResponse {
     pub unsatisfied_reason: Vec<i64>,
 }
 impl crate::de::Decode for LicensePolicyQueryResponse {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             query_result: fields.optional("query_result")?,
@@ -3865,7 +3865,7 @@ pub struct LicenseRenewAccount {
     pub account_type: LicenseAccountType,
 }
 impl crate::de::Decode for LicenseRenewAccount {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             userid: fields.required("userid")?,
@@ -3892,7 +3892,7 @@ pub struct LicenseRenewJobRequest {
     pub jobid: Option<String>,
 }
 impl crate::de::Decode for LicenseRenewJobRequest {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             corpid: fields.required("corpid")?,
@@ -3919,7 +3919,7 @@ pub struct LicenseRenewJobResponse {
     pub invalid_account_list: Vec<LicenseInvalidAccount>,
 }
 impl crate::de::Decode for LicenseRenewJobResponse {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             jobid: fields.optional("jobid")?,
@@ -3944,7 +3944,7 @@ pub struct LicenseSetAutoActiveRequest {
     pub auto_active_status: bool,
 }
 impl crate::de::Decode for LicenseSetAutoActiveRequest {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             corpid: fields.required("corpid")?,
@@ -3966,7 +3966,7 @@ pub struct LicenseShareCode {
     pub active_code: String,
 }
 impl crate::de::Decode for LicenseShareCode {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             active_code: fields.required("active_code")?,
@@ -3991,7 +3991,7 @@ pub struct LicenseShareInfo {
     pub from_corpid: Option<String>,
 }
 impl crate::de::Decode for LicenseShareInfo {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             to_corpid: fields.optional("to_corpid")?,
@@ -4020,7 +4020,7 @@ pub struct LicenseShareRequest {
     pub corp_link_type: Option<CorpLinkType>,
 }
 impl crate::de::Decode for LicenseShareRequest {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             from_corpid: fields.required("from_corpid")?,
@@ -4045,7 +4045,7 @@ pub struct LicenseShareResponse {
     pub share_result: Vec<LicenseShareResult>,
 }
 impl crate::de::Decode for LicenseShareResponse {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             share_result: fields.or_empty("share_result")?,
@@ -4073,7 +4073,7 @@ pub struct LicenseShareResult {
     pub errmsg: Option<String>,
 }
 impl crate::de::Decode for LicenseShareResult {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             active_code: fields.optional("active_code")?,
@@ -4098,7 +4098,7 @@ pub struct LicenseSubmitNewOrderJobRequest {
     pub buyer_userid: String,
 }
 impl crate::de::Decode for LicenseSubmitNewOrderJobRequest {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             jobid: fields.required("jobid")?,
@@ -4124,7 +4124,7 @@ pub struct LicenseSubmitOrderJobRequest {
     pub account_duration: LicenseDuration,
 }
 impl crate::de::Decode for LicenseSubmitOrderJobRequest {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             jobid: fields.required("jobid")?,
@@ -4149,7 +4149,7 @@ pub struct LicenseSubmitPayJobRequest {
     pub order_id: String,
 }
 impl crate::de::Decode for LicenseSubmitPayJobRequest {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             payer_userid: fields.required("payer_userid")?,
@@ -4173,7 +4173,7 @@ pub struct LicenseTransfer {
     pub takeover_userid: String,
 }
 impl crate::de::Decode for LicenseTransfer {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             handover_userid: fields.required("handover_userid")?,
@@ -4197,7 +4197,7 @@ pub struct LicenseTransferRequest {
     pub transfer_list: Vec<LicenseTransfer>,
 }
 impl crate::de::Decode for LicenseTransferRequest {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             corpid: fields.required("corpid")?,
@@ -4220,7 +4220,7 @@ pub struct LicenseTransferResponse {
     pub transfer_result: Vec<LicenseTransferResult>,
 }
 impl crate::de::Decode for LicenseTransferResponse {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             transfer_result: fields.or_empty("transfer_result")?,
@@ -4248,7 +4248,7 @@ pub struct LicenseTransferResult {
     pub errcode: Option<i64>,
 }
 impl crate::de::Decode for LicenseTransferResult {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             handover_userid: fields.optional("handover_userid")?,
@@ -4275,7 +4275,7 @@ pub struct LicenseTrialInfo {
     pub end_time: Option<i64>,
 }
 impl crate::de::Decode for LicenseTrialInfo {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             start_time: fields.optional("start_time")?,
@@ -4303,7 +4303,7 @@ pub struct LicenseUnionOrderRequest {
     pub cursor: Option<String>,
 }
 impl crate::de::Decode for LicenseUnionOrderRequest {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             order_id: fields.required("order_id")?,
@@ -4339,7 +4339,7 @@ pub struct LicenseUnionOrderResponse {
     pub next_cursor: Option<String>,
 }
 impl crate::de::Decode for LicenseUnionOrderResponse {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             order: fields.optional("order")?,
@@ -4366,7 +4366,7 @@ pub struct LoginAgent {
     pub auth_type: Option<AdminAuthType>,
 }
 impl crate::de::Decode for LoginAgent {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             agentid: fields.required("agentid")?,
@@ -4389,7 +4389,7 @@ pub struct LoginAuthInfo {
     pub department: Vec<LoginDepartment>,
 }
 impl crate::de::Decode for LoginAuthInfo {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             department: fields.or_empty("department")?,
@@ -4411,7 +4411,7 @@ pub struct LoginCorp {
     pub corpid: Option<String>,
 }
 impl crate::de::Decode for LoginCorp {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             corpid: fields.optional("corpid")?,
@@ -4435,7 +4435,7 @@ pub struct LoginDepartment {
     pub writable: Option<bool>,
 }
 impl crate::de::Decode for LoginDepartment {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             id: fields.required("id")?,
@@ -4470,7 +4470,7 @@ pub struct LoginInfo {
     pub auth_info: Option<LoginAuthInfo>,
 }
 impl crate::de::Decode for LoginInfo {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             usertype: fields.optional("usertype")?,
@@ -4495,7 +4495,7 @@ pub struct LoginInfoRequest {
     pub auth_code: crate::Secret,
 }
 impl crate::de::Decode for LoginInfoRequest {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             auth_code: fields.required("auth_code")?,
@@ -4526,7 +4526,7 @@ pub struct LoginUser {
     pub avatar: Option<String>,
 }
 impl crate::de::Decode for LoginUser {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             userid: fields.optional("userid")?,
@@ -4589,7 +4589,7 @@ impl serde::Serialize for LoginUserType {
     }
 }
 impl crate::de::Decode for LoginUserType {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         <i64 as crate::de::Decode>::decode(value).map(Self::from)
     }
 }
@@ -4617,7 +4617,7 @@ pub struct MiniprogramSession {
     pub open_userid: Option<String>,
 }
 impl crate::de::Decode for MiniprogramSession {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             corpid: fields.optional("corpid")?,
@@ -4645,7 +4645,7 @@ pub struct OpenUseridPair {
     pub open_userid: Option<String>,
 }
 impl crate::de::Decode for OpenUseridPair {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             userid: fields.optional("userid")?,
@@ -4674,7 +4674,7 @@ pub struct ParentIdentity {
     pub external_userid: Option<String>,
 }
 impl crate::de::Decode for ParentIdentity {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             corpid: fields.optional("corpid")?,
@@ -4728,7 +4728,7 @@ impl serde::Serialize for PayBusinessType {
     }
 }
 impl crate::de::Decode for PayBusinessType {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         <i64 as crate::de::Decode>::decode(value).map(Self::from)
     }
 }
@@ -4801,7 +4801,7 @@ pub struct PayInvoice {
     pub invoice_note: Option<String>,
 }
 impl crate::de::Decode for PayInvoice {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             order_id: fields.optional("order_id")?,
@@ -4848,7 +4848,7 @@ pub struct PayInvoiceListRequest {
     pub limit: Option<i64>,
 }
 impl crate::de::Decode for PayInvoiceListRequest {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             start_time: fields.required("start_time")?,
@@ -4882,7 +4882,7 @@ pub struct PayInvoiceListResponse {
     pub invoice_list: Vec<PayInvoice>,
 }
 impl crate::de::Decode for PayInvoiceListResponse {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             next_cursor: fields.optional("next_cursor")?,
@@ -4913,7 +4913,7 @@ pub struct PayMarkInvoiceRequest {
     pub invoice_note: Option<String>,
 }
 impl crate::de::Decode for PayMarkInvoiceRequest {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             order_id: fields.required("order_id")?,
@@ -4955,7 +4955,7 @@ pub struct PayOpenOrderRequest {
     pub sig: crate::Secret,
 }
 impl crate::de::Decode for PayOpenOrderRequest {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             business_type: fields.required("business_type")?,
@@ -4994,7 +4994,7 @@ pub struct PayOpenOrderResponse {
     pub paid_price: Option<i64>,
 }
 impl crate::de::Decode for PayOpenOrderResponse {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             order_id: fields.optional("order_id")?,
@@ -5073,7 +5073,7 @@ pub struct PayOrder {
     pub product_list: Option<serde_json::Value>,
 }
 impl crate::de::Decode for PayOrder {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             order_id: fields.optional("order_id")?,
@@ -5113,7 +5113,7 @@ pub struct PayOrderDetailResponse {
     pub pay_order: Option<PayOrder>,
 }
 impl crate::de::Decode for PayOrderDetailResponse {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             pay_order: fields.optional("pay_order")?,
@@ -5140,7 +5140,7 @@ pub struct PayOrderIdRequest {
     pub sig: crate::Secret,
 }
 impl crate::de::Decode for PayOrderIdRequest {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             order_id: fields.required("order_id")?,
@@ -5180,7 +5180,7 @@ pub struct PayOrderListRequest {
     pub sig: crate::Secret,
 }
 impl crate::de::Decode for PayOrderListRequest {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             business_type: fields.required("business_type")?,
@@ -5218,7 +5218,7 @@ pub struct PayOrderListResponse {
     pub pay_order_list: Vec<PayOrder>,
 }
 impl crate::de::Decode for PayOrderListResponse {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             next_cursor: fields.optional("next_cursor")?,
@@ -5241,7 +5241,7 @@ pub struct PermanentCodeRequest {
     pub auth_code: crate::Secret,
 }
 impl crate::de::Decode for PermanentCodeRequest {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             auth_code: fields.required("auth_code")?,
@@ -5290,7 +5290,7 @@ pub struct PermanentCodeResponse {
     pub edition_info: Option<EditionInfo>,
 }
 impl crate::de::Decode for PermanentCodeResponse {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             access_token: fields.optional("access_token")?,
@@ -5333,7 +5333,7 @@ pub struct PermanentCodeV2Response {
     pub state: Option<String>,
 }
 impl crate::de::Decode for PermanentCodeV2Response {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             permanent_code: fields.optional("permanent_code")?,
@@ -5360,7 +5360,7 @@ pub struct PreAuthCodeResponse {
     pub expires_in: i64,
 }
 impl crate::de::Decode for PreAuthCodeResponse {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             pre_auth_code: fields.required("pre_auth_code")?,
@@ -5385,7 +5385,7 @@ pub struct PrinterSupportStateRequest {
     pub not_supported_printer: Option<bool>,
 }
 impl crate::de::Decode for PrinterSupportStateRequest {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             device_sn: fields.required("device_sn")?,
@@ -5446,7 +5446,7 @@ impl serde::Serialize for PrivilegeLevel {
     }
 }
 impl crate::de::Decode for PrivilegeLevel {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         <i64 as crate::de::Decode>::decode(value).map(Self::from)
     }
 }
@@ -5469,7 +5469,7 @@ pub struct ProlongTryRequest {
     pub appid: Option<i64>,
 }
 impl crate::de::Decode for ProlongTryRequest {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             buyer_corpid: fields.required("buyer_corpid")?,
@@ -5493,7 +5493,7 @@ pub struct ProlongTryResponse {
     pub try_end_time: Option<i64>,
 }
 impl crate::de::Decode for ProlongTryResponse {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             try_end_time: fields.optional("try_end_time")?,
@@ -5519,7 +5519,7 @@ pub struct ProviderDeviceAddRequest {
     pub remark_name: Option<String>,
 }
 impl crate::de::Decode for ProviderDeviceAddRequest {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             model_id: fields.required("model_id")?,
@@ -5543,7 +5543,7 @@ pub struct ProviderDeviceAddResponse {
     pub device_info: Option<ProviderDeviceInfo>,
 }
 impl crate::de::Decode for ProviderDeviceAddResponse {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             device_info: fields.optional("device_info")?,
@@ -5568,7 +5568,7 @@ pub struct ProviderDeviceAuthInfoResponse {
     pub device_info: Option<ProviderDeviceRemark>,
 }
 impl crate::de::Decode for ProviderDeviceAuthInfoResponse {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             auth_corp_info: fields.optional("auth_corp_info")?,
@@ -5594,7 +5594,7 @@ pub struct ProviderDeviceBrief {
     pub device_sn: Option<String>,
 }
 impl crate::de::Decode for ProviderDeviceBrief {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             model_id: fields.optional("model_id")?,
@@ -5632,7 +5632,7 @@ pub struct ProviderDeviceInfo {
     pub create_time: Option<i64>,
 }
 impl crate::de::Decode for ProviderDeviceInfo {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             model_id: fields.optional("model_id")?,
@@ -5662,7 +5662,7 @@ pub struct ProviderDeviceListRequest {
     pub limit: Option<i64>,
 }
 impl crate::de::Decode for ProviderDeviceListRequest {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             offset: fields.optional("offset")?,
@@ -5685,7 +5685,7 @@ pub struct ProviderDeviceListResponse {
     pub device_list: Vec<ProviderDeviceBrief>,
 }
 impl crate::de::Decode for ProviderDeviceListResponse {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             device_list: fields.or_empty("device_list")?,
@@ -5709,7 +5709,7 @@ pub struct ProviderDeviceLogRequest {
     pub hint: Option<String>,
 }
 impl crate::de::Decode for ProviderDeviceLogRequest {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             device_sn: fields.required("device_sn")?,
@@ -5735,7 +5735,7 @@ pub struct ProviderDeviceRemark {
     pub remark_name: Option<String>,
 }
 impl crate::de::Decode for ProviderDeviceRemark {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             model_id: fields.optional("model_id")?,
@@ -5757,7 +5757,7 @@ pub struct ProviderDeviceSnRequest {
     pub device_sn: String,
 }
 impl crate::de::Decode for ProviderDeviceSnRequest {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             device_sn: fields.required("device_sn")?,
@@ -5785,7 +5785,7 @@ pub struct ProviderJobResult {
     pub result: Option<ProviderJobResultDetail>,
 }
 impl crate::de::Decode for ProviderJobResult {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             status: fields.optional("status")?,
@@ -5809,7 +5809,7 @@ pub struct ProviderJobResultDetail {
     pub contact_id_translate: Option<IdTranslateResult>,
 }
 impl crate::de::Decode for ProviderJobResultDetail {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             contact_id_translate: fields.optional("contact_id_translate")?,
@@ -5861,7 +5861,7 @@ impl serde::Serialize for ProviderJobStatus {
     }
 }
 impl crate::de::Decode for ProviderJobStatus {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         <i64 as crate::de::Decode>::decode(value).map(Self::from)
     }
 }
@@ -5886,7 +5886,7 @@ pub struct ProviderMediaUploadResponse {
     pub created_at: Option<String>,
 }
 impl crate::de::Decode for ProviderMediaUploadResponse {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             media_type: fields.optional("type")?,
@@ -5911,7 +5911,7 @@ pub struct ProviderTokenRequest {
     pub provider_secret: crate::Secret,
 }
 impl crate::de::Decode for ProviderTokenRequest {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             corpid: fields.required("corpid")?,
@@ -5935,7 +5935,7 @@ pub struct ProviderTokenResponse {
     pub expires_in: i64,
 }
 impl crate::de::Decode for ProviderTokenResponse {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             provider_access_token: fields.required("provider_access_token")?,
@@ -5960,7 +5960,7 @@ pub struct ProviderUseridToOpenUseridRequest {
     pub userid_list: Vec<String>,
 }
 impl crate::de::Decode for ProviderUseridToOpenUseridRequest {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             corpid: fields.optional("corpid")?,
@@ -5986,7 +5986,7 @@ pub struct ProviderUseridToOpenUseridResponse {
     pub invalid_userid_list: Vec<String>,
 }
 impl crate::de::Decode for ProviderUseridToOpenUseridResponse {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             open_userid_list: fields.or_empty("open_userid_list")?,
@@ -6009,7 +6009,7 @@ pub struct RegisterAdmin {
     pub userid: Option<String>,
 }
 impl crate::de::Decode for RegisterAdmin {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             userid: fields.optional("userid")?,
@@ -6037,7 +6037,7 @@ pub struct RegisterCodeInfo {
     pub state: Option<String>,
 }
 impl crate::de::Decode for RegisterCodeInfo {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             register_code: fields.optional("register_code")?,
@@ -6075,7 +6075,7 @@ pub struct RegisterCodeRequest {
     pub follow_user: Option<String>,
 }
 impl crate::de::Decode for RegisterCodeRequest {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             template_id: fields.required("template_id")?,
@@ -6104,7 +6104,7 @@ pub struct RegisterCodeResponse {
     pub expires_in: Option<i64>,
 }
 impl crate::de::Decode for RegisterCodeResponse {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             register_code: fields.required("register_code")?,
@@ -6139,7 +6139,7 @@ pub struct RegisterInfo {
     pub template_id: Option<String>,
 }
 impl crate::de::Decode for RegisterInfo {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             corpid: fields.optional("corpid")?,
@@ -6164,7 +6164,7 @@ pub struct RegisterInfoRequest {
     pub register_code: crate::Secret,
 }
 impl crate::de::Decode for RegisterInfoRequest {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             register_code: fields.required("register_code")?,
@@ -6189,7 +6189,7 @@ pub struct SessionInfo {
     pub auth_type: Option<AuthType>,
 }
 impl crate::de::Decode for SessionInfo {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             appid: fields.optional("appid")?,
@@ -6213,7 +6213,7 @@ pub struct SessionInfoSetRequest {
     pub session_info: SessionInfo,
 }
 impl crate::de::Decode for SessionInfoSetRequest {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             pre_auth_code: fields.required("pre_auth_code")?,
@@ -6262,7 +6262,7 @@ impl serde::Serialize for ShareType {
     }
 }
 impl crate::de::Decode for ShareType {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         <i64 as crate::de::Decode>::decode(value).map(Self::from)
     }
 }
@@ -6284,7 +6284,7 @@ pub struct SharedFrom {
     pub share_type: Option<ShareType>,
 }
 impl crate::de::Decode for SharedFrom {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             corpid: fields.optional("corpid")?,
@@ -6341,7 +6341,7 @@ impl serde::Serialize for SubjectType {
     }
 }
 impl crate::de::Decode for SubjectType {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         <i64 as crate::de::Decode>::decode(value).map(Self::from)
     }
 }
@@ -6366,7 +6366,7 @@ pub struct SuiteAdmin {
     pub auth_type: Option<AdminAuthType>,
 }
 impl crate::de::Decode for SuiteAdmin {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             userid: fields.optional("userid")?,
@@ -6391,7 +6391,7 @@ pub struct SuiteAdminListRequest {
     pub agentid: i64,
 }
 impl crate::de::Decode for SuiteAdminListRequest {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             auth_corpid: fields.required("auth_corpid")?,
@@ -6414,7 +6414,7 @@ pub struct SuiteAdminListResponse {
     pub admin: Vec<SuiteAdmin>,
 }
 impl crate::de::Decode for SuiteAdminListResponse {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             admin: fields.or_empty("admin")?,
@@ -6499,7 +6499,7 @@ pub struct SuiteOrder {
     pub dealer_corp_info: Option<DealerCorpInfo>,
 }
 impl crate::de::Decode for SuiteOrder {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             orderid: fields.optional("orderid")?,
@@ -6541,7 +6541,7 @@ pub struct SuiteOrderGetRequest {
     pub orderid: String,
 }
 impl crate::de::Decode for SuiteOrderGetRequest {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             orderid: fields.required("orderid")?,
@@ -6570,7 +6570,7 @@ pub struct SuiteOrderListRequest {
     pub test_mode: Option<bool>,
 }
 impl crate::de::Decode for SuiteOrderListRequest {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             start_time: fields.required("start_time")?,
@@ -6594,7 +6594,7 @@ pub struct SuiteOrderListResponse {
     pub order_list: Vec<SuiteOrder>,
 }
 impl crate::de::Decode for SuiteOrderListResponse {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             order_list: fields.or_empty("order_list")?,
@@ -6662,7 +6662,7 @@ impl serde::Serialize for SuiteOrderStatus {
     }
 }
 impl crate::de::Decode for SuiteOrderStatus {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         <i64 as crate::de::Decode>::decode(value).map(Self::from)
     }
 }
@@ -6715,7 +6715,7 @@ impl serde::Serialize for SuiteOrderType {
     }
 }
 impl crate::de::Decode for SuiteOrderType {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         <i64 as crate::de::Decode>::decode(value).map(Self::from)
     }
 }
@@ -6737,7 +6737,7 @@ pub struct SuiteTokenRequest {
     pub suite_ticket: crate::Secret,
 }
 impl crate::de::Decode for SuiteTokenRequest {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             suite_id: fields.required("suite_id")?,
@@ -6762,7 +6762,7 @@ pub struct SuiteTokenResponse {
     pub expires_in: i64,
 }
 impl crate::de::Decode for SuiteTokenResponse {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             suite_access_token: fields.required("suite_access_token")?,
@@ -6800,7 +6800,7 @@ pub struct SuiteUserDetail {
     pub qr_code: Option<String>,
 }
 impl crate::de::Decode for SuiteUserDetail {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             corpid: fields.optional("corpid")?,
@@ -6842,7 +6842,7 @@ pub struct SuiteUserInfo {
     pub openid: Option<String>,
 }
 impl crate::de::Decode for SuiteUserInfo {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             corpid: fields.optional("corpid")?,
@@ -6893,7 +6893,7 @@ pub struct SuiteUserInfoLegacy {
     pub parents: Vec<ParentIdentity>,
 }
 impl crate::de::Decode for SuiteUserInfoLegacy {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             corp_id: fields.optional("CorpId")?,
@@ -6927,7 +6927,7 @@ pub struct UnionidToExternalUseridRequest {
     pub corpid: Option<String>,
 }
 impl crate::de::Decode for UnionidToExternalUseridRequest {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             unionid: fields.required("unionid")?,
@@ -6951,7 +6951,7 @@ pub struct UnionidToExternalUseridResponse {
     pub external_userid_info: Vec<CorpExternalUserid>,
 }
 impl crate::de::Decode for UnionidToExternalUseridResponse {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             external_userid_info: fields.or_empty("external_userid_info")?,
@@ -6972,7 +6972,7 @@ pub struct UserTicketRequest {
     pub user_ticket: crate::Secret,
 }
 impl crate::de::Decode for UserTicketRequest {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             user_ticket: fields.required("user_ticket")?,

@@ -9,7 +9,7 @@
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct EmptyResponse {}
 impl crate::de::Decode for EmptyResponse {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         crate::de::Fields::of(value)?;
         Ok(Self {})
     }
@@ -46,7 +46,7 @@ pub struct ReportAnswerValue {
     pub high_risk_area: Option<String>,
 }
 impl crate::de::Decode for ReportAnswerValue {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             question_id: fields.required("question_id")?,
@@ -82,7 +82,7 @@ pub struct ReportCategory {
     pub parent_category_id: Option<String>,
 }
 impl crate::de::Decode for ReportCategory {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             category_id: fields.required("category_id")?,
@@ -111,7 +111,7 @@ pub struct ReportCategoryAddRequest {
     pub parent_category_id: Option<String>,
 }
 impl crate::de::Decode for ReportCategoryAddRequest {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             category_name: fields.required("category_name")?,
@@ -134,7 +134,7 @@ pub struct ReportCategoryAddResponse {
     pub category_id: String,
 }
 impl crate::de::Decode for ReportCategoryAddResponse {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             category_id: fields.required("category_id")?,
@@ -156,7 +156,7 @@ pub struct ReportCategoryFilterRequest {
     pub category_id: Option<String>,
 }
 impl crate::de::Decode for ReportCategoryFilterRequest {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             category_id: fields.optional("category_id")?,
@@ -177,7 +177,7 @@ pub struct ReportCategoryIdRequest {
     pub category_id: String,
 }
 impl crate::de::Decode for ReportCategoryIdRequest {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             category_id: fields.required("category_id")?,
@@ -225,7 +225,7 @@ impl serde::Serialize for ReportCategoryLevel {
     }
 }
 impl crate::de::Decode for ReportCategoryLevel {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         <i64 as crate::de::Decode>::decode(value).map(Self::from)
     }
 }
@@ -244,7 +244,7 @@ pub struct ReportCategoryListResponse {
     pub category_list: Vec<ReportCategory>,
 }
 impl crate::de::Decode for ReportCategoryListResponse {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             category_list: fields.or_empty("category_list")?,
@@ -280,7 +280,7 @@ pub struct ReportCategoryStatistic {
     pub total_solved: Option<i64>,
 }
 impl crate::de::Decode for ReportCategoryStatistic {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             category_id: fields.required("category_id")?,
@@ -307,7 +307,7 @@ pub struct ReportCategoryStatisticResponse {
     pub dashboard_list: Vec<ReportCategoryStatistic>,
 }
 impl crate::de::Decode for ReportCategoryStatisticResponse {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             dashboard_list: fields.or_empty("dashboard_list")?,
@@ -355,7 +355,7 @@ impl serde::Serialize for ReportCategoryType {
     }
 }
 impl crate::de::Decode for ReportCategoryType {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         <i64 as crate::de::Decode>::decode(value).map(Self::from)
     }
 }
@@ -380,7 +380,7 @@ pub struct ReportCategoryUpdateRequest {
     pub parent_category_id: Option<String>,
 }
 impl crate::de::Decode for ReportCategoryUpdateRequest {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             category_id: fields.required("category_id")?,
@@ -416,7 +416,7 @@ pub struct ReportGrid {
     pub grid_member: Vec<String>,
 }
 impl crate::de::Decode for ReportGrid {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             grid_id: fields.required("grid_id")?,
@@ -448,7 +448,7 @@ pub struct ReportGridAddRequest {
     pub grid_member: Option<Vec<String>>,
 }
 impl crate::de::Decode for ReportGridAddRequest {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             grid_name: fields.required("grid_name")?,
@@ -475,7 +475,7 @@ pub struct ReportGridAddResponse {
     pub invalid_userids: Vec<String>,
 }
 impl crate::de::Decode for ReportGridAddResponse {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             grid_id: fields.required("grid_id")?,
@@ -500,7 +500,7 @@ pub struct ReportGridBrief {
     pub grid_name: Option<String>,
 }
 impl crate::de::Decode for ReportGridBrief {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             grid_id: fields.required("grid_id")?,
@@ -523,7 +523,7 @@ pub struct ReportGridFilterRequest {
     pub grid_id: Option<String>,
 }
 impl crate::de::Decode for ReportGridFilterRequest {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             grid_id: fields.optional("grid_id")?,
@@ -544,7 +544,7 @@ pub struct ReportGridIdRequest {
     pub grid_id: String,
 }
 impl crate::de::Decode for ReportGridIdRequest {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             grid_id: fields.required("grid_id")?,
@@ -566,7 +566,7 @@ pub struct ReportGridInfoResponse {
     pub grid_list: Vec<ReportGridWithAdmin>,
 }
 impl crate::de::Decode for ReportGridInfoResponse {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             grid_list: fields.or_empty("grid_list")?,
@@ -588,7 +588,7 @@ pub struct ReportGridListRequest {
     pub grid_id: Option<String>,
 }
 impl crate::de::Decode for ReportGridListRequest {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             grid_id: fields.optional("grid_id")?,
@@ -610,7 +610,7 @@ pub struct ReportGridListResponse {
     pub grid_list: Vec<ReportGrid>,
 }
 impl crate::de::Decode for ReportGridListResponse {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             grid_list: fields.or_empty("grid_list")?,
@@ -640,7 +640,7 @@ pub struct ReportGridUpdateRequest {
     pub grid_member: Option<Vec<String>>,
 }
 impl crate::de::Decode for ReportGridUpdateRequest {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             grid_id: fields.required("grid_id")?,
@@ -666,7 +666,7 @@ pub struct ReportGridUpdateResponse {
     pub invalid_userids: Vec<String>,
 }
 impl crate::de::Decode for ReportGridUpdateResponse {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             invalid_userids: fields.or_empty("invalid_userids")?,
@@ -693,7 +693,7 @@ pub struct ReportGridWithAdmin {
     pub grid_admin: Vec<String>,
 }
 impl crate::de::Decode for ReportGridWithAdmin {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             grid_id: fields.required("grid_id")?,
@@ -726,7 +726,7 @@ pub struct ReportLocation {
     pub longitude: Option<f64>,
 }
 impl crate::de::Decode for ReportLocation {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             name: fields.optional("name")?,
@@ -792,7 +792,7 @@ pub struct ReportOrder {
     pub process_list: Vec<ReportOrderProcess>,
 }
 impl crate::de::Decode for ReportOrder {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             order_id: fields.required("order_id")?,
@@ -827,7 +827,7 @@ pub struct ReportOrderIdRequest {
     pub order_id: String,
 }
 impl crate::de::Decode for ReportOrderIdRequest {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             order_id: fields.required("order_id")?,
@@ -848,7 +848,7 @@ pub struct ReportOrderInfoResponse {
     pub order_info: ReportOrder,
 }
 impl crate::de::Decode for ReportOrderInfoResponse {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             order_info: fields.required("order_info")?,
@@ -879,7 +879,7 @@ pub struct ReportOrderListRequest {
     pub limit: Option<i64>,
 }
 impl crate::de::Decode for ReportOrderListRequest {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             begin_create_time: fields.optional("begin_create_time")?,
@@ -907,7 +907,7 @@ pub struct ReportOrderListResponse {
     pub order_list: Vec<ReportOrder>,
 }
 impl crate::de::Decode for ReportOrderListResponse {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             next_cursor: fields.optional("next_cursor")?,
@@ -948,7 +948,7 @@ pub struct ReportOrderProcess {
     pub video_media_ids: Vec<String>,
 }
 impl crate::de::Decode for ReportOrderProcess {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             process_type: fields.optional("process_type")?,
@@ -991,7 +991,7 @@ pub struct ReportPatrolCorpStatus {
     pub total_solved: Option<i64>,
 }
 impl crate::de::Decode for ReportPatrolCorpStatus {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             processing: fields.optional("processing")?,
@@ -1024,7 +1024,7 @@ pub struct ReportPatrolUserStatus {
     pub solved_today: Option<i64>,
 }
 impl crate::de::Decode for ReportPatrolUserStatus {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             processing: fields.optional("processing")?,
@@ -1050,7 +1050,7 @@ pub struct ReportQuestionOption {
     pub option_text: Option<String>,
 }
 impl crate::de::Decode for ReportQuestionOption {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             option_id: fields.required("option_id")?,
@@ -1087,7 +1087,7 @@ pub struct ReportQuestionTemplate {
     pub option_list: Vec<ReportQuestionOption>,
 }
 impl crate::de::Decode for ReportQuestionTemplate {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             question_id: fields.required("question_id")?,
@@ -1131,7 +1131,7 @@ pub struct ReportResidentCorpStatus {
     pub total_solved: Option<i64>,
 }
 impl crate::de::Decode for ReportResidentCorpStatus {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             pending: fields.optional("pending")?,
@@ -1168,7 +1168,7 @@ pub struct ReportResidentUserStatus {
     pub solved_today: Option<i64>,
 }
 impl crate::de::Decode for ReportResidentUserStatus {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             pending: fields.optional("pending")?,
@@ -1196,7 +1196,7 @@ pub struct ReportSiteAnswer {
     pub report_values: Vec<ReportAnswerValue>,
 }
 impl crate::de::Decode for ReportSiteAnswer {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             report_time: fields.optional("report_time")?,
@@ -1226,7 +1226,7 @@ pub struct ReportSiteAnswerRequest {
     pub limit: Option<i64>,
 }
 impl crate::de::Decode for ReportSiteAnswerRequest {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             siteid: fields.required("siteid")?,
@@ -1260,7 +1260,7 @@ pub struct ReportSiteAnswerResponse {
     pub answers: Vec<ReportSiteAnswer>,
 }
 impl crate::de::Decode for ReportSiteAnswerResponse {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             has_more: fields.optional("has_more")?,
@@ -1301,7 +1301,7 @@ pub struct ReportSiteCode {
     pub qr_code_url: Option<String>,
 }
 impl crate::de::Decode for ReportSiteCode {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             id: fields.required("id")?,
@@ -1332,7 +1332,7 @@ pub struct ReportSiteCodeListRequest {
     pub limit: Option<i64>,
 }
 impl crate::de::Decode for ReportSiteCodeListRequest {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             cursor: fields.optional("cursor")?,
@@ -1358,7 +1358,7 @@ pub struct ReportSiteCodeListResponse {
     pub site_code_infos: Vec<ReportSiteCode>,
 }
 impl crate::de::Decode for ReportSiteCodeListResponse {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             next_cursor: fields.optional("next_cursor")?,
@@ -1380,7 +1380,7 @@ pub struct ReportSiteIdRequest {
     pub siteid: String,
 }
 impl crate::de::Decode for ReportSiteIdRequest {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             siteid: fields.required("siteid")?,
@@ -1402,7 +1402,7 @@ pub struct ReportSiteReportInfo {
     pub question_templates: Vec<ReportQuestionTemplate>,
 }
 impl crate::de::Decode for ReportSiteReportInfo {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             question_templates: fields.or_empty("question_templates")?,
@@ -1427,7 +1427,7 @@ pub struct ReportUserGridInfo {
     pub joined_grids: Vec<ReportGridBrief>,
 }
 impl crate::de::Decode for ReportUserGridInfo {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             manage_grids: fields.or_empty("manage_grids")?,
@@ -1449,7 +1449,7 @@ pub struct ReportUserRequest {
     pub userid: String,
 }
 impl crate::de::Decode for ReportUserRequest {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             userid: fields.required("userid")?,

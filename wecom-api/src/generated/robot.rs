@@ -12,7 +12,7 @@ pub struct AibotMarkdown {
     pub content: String,
 }
 impl crate::de::Decode for AibotMarkdown {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             content: fields.required("content")?,
@@ -72,9 +72,9 @@ impl serde::Serialize for AibotMessage {
     }
 }
 impl crate::de::Decode for AibotMessage {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
-        let fields = crate::de::Fields::of(value)?.into_map();
-        if !fields.contains_key("msgtype") {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
+        let fields = crate::de::Fields::of(value)?;
+        if !fields.contains("msgtype") {
             return Err(crate::de::DecodeError::here("missing field `msgtype`"));
         }
         if crate::union::matches(
@@ -82,17 +82,17 @@ impl crate::de::Decode for AibotMessage {
             "msgtype",
             crate::union::Tag::Str("markdown"),
         ) {
-            return crate::union::content(fields, "markdown").map(Self::Markdown);
+            return crate::union::content(&fields, "markdown").map(Self::Markdown);
         }
         if crate::union::matches(
             &fields,
             "msgtype",
             crate::union::Tag::Str("template_card"),
         ) {
-            return crate::union::content(fields, "template_card")
+            return crate::union::content(&fields, "template_card")
                 .map(Self::TemplateCard);
         }
-        Ok(Self::Unknown(fields))
+        Ok(Self::Unknown(fields.into_map()))
     }
 }
 impl<'de> serde::Deserialize<'de> for AibotMessage {
@@ -110,7 +110,7 @@ pub struct AibotResponseRequest {
     pub message: AibotMessage,
 }
 impl crate::de::Decode for AibotResponseRequest {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let fields = crate::de::Fields::of(value)?;
         Ok(Self {
             message: fields.flattened()?,
@@ -132,7 +132,7 @@ pub struct AibotTemplateCard {
     pub card: AibotTemplateCardContent,
 }
 impl crate::de::Decode for AibotTemplateCard {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let fields = crate::de::Fields::of(value)?;
         Ok(Self { card: fields.flattened()? })
     }
@@ -231,9 +231,9 @@ impl serde::Serialize for AibotTemplateCardContent {
     }
 }
 impl crate::de::Decode for AibotTemplateCardContent {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
-        let fields = crate::de::Fields::of(value)?.into_map();
-        if !fields.contains_key("card_type") {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
+        let fields = crate::de::Fields::of(value)?;
+        if !fields.contains("card_type") {
             return Err(crate::de::DecodeError::here("missing field `card_type`"));
         }
         if crate::union::matches(
@@ -242,7 +242,7 @@ impl crate::de::Decode for AibotTemplateCardContent {
             crate::union::Tag::Str("text_notice"),
         ) {
             return crate::union::inline_content(
-                    fields,
+                    &fields,
                     "in the fields of `card_type` `text_notice`",
                 )
                 .map(Self::TextNotice);
@@ -253,7 +253,7 @@ impl crate::de::Decode for AibotTemplateCardContent {
             crate::union::Tag::Str("news_notice"),
         ) {
             return crate::union::inline_content(
-                    fields,
+                    &fields,
                     "in the fields of `card_type` `news_notice`",
                 )
                 .map(Self::NewsNotice);
@@ -264,7 +264,7 @@ impl crate::de::Decode for AibotTemplateCardContent {
             crate::union::Tag::Str("button_interaction"),
         ) {
             return crate::union::inline_content(
-                    fields,
+                    &fields,
                     "in the fields of `card_type` `button_interaction`",
                 )
                 .map(Self::ButtonInteraction);
@@ -275,7 +275,7 @@ impl crate::de::Decode for AibotTemplateCardContent {
             crate::union::Tag::Str("vote_interaction"),
         ) {
             return crate::union::inline_content(
-                    fields,
+                    &fields,
                     "in the fields of `card_type` `vote_interaction`",
                 )
                 .map(Self::VoteInteraction);
@@ -286,12 +286,12 @@ impl crate::de::Decode for AibotTemplateCardContent {
             crate::union::Tag::Str("multiple_interaction"),
         ) {
             return crate::union::inline_content(
-                    fields,
+                    &fields,
                     "in the fields of `card_type` `multiple_interaction`",
                 )
                 .map(Self::MultipleInteraction);
         }
-        Ok(Self::Unknown(fields))
+        Ok(Self::Unknown(fields.into_map()))
     }
 }
 impl<'de> serde::Deserialize<'de> for AibotTemplateCardContent {
@@ -333,7 +333,7 @@ pub struct ButtonInteractionCard {
     pub button_list: Vec<CardButton>,
 }
 impl crate::de::Decode for ButtonInteractionCard {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             source: fields.optional("source")?,
@@ -373,7 +373,7 @@ pub struct CardAction {
     pub pagepath: Option<String>,
 }
 impl crate::de::Decode for CardAction {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             kind: fields.required("type")?,
@@ -400,7 +400,7 @@ pub struct CardActionMenu {
     pub action_list: Vec<CardActionMenuItem>,
 }
 impl crate::de::Decode for CardActionMenu {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             desc: fields.optional("desc")?,
@@ -424,7 +424,7 @@ pub struct CardActionMenuItem {
     pub key: String,
 }
 impl crate::de::Decode for CardActionMenuItem {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             text: fields.required("text")?,
@@ -458,7 +458,7 @@ pub struct CardButton {
     pub url: Option<String>,
 }
 impl crate::de::Decode for CardButton {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             kind: fields.optional("type")?,
@@ -510,7 +510,7 @@ impl serde::Serialize for CardButtonType {
     }
 }
 impl crate::de::Decode for CardButtonType {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         <i64 as crate::de::Decode>::decode(value).map(Self::from)
     }
 }
@@ -536,7 +536,7 @@ pub struct CardCheckbox {
     pub mode: Option<CardCheckboxMode>,
 }
 impl crate::de::Decode for CardCheckbox {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             question_key: fields.required("question_key")?,
@@ -587,7 +587,7 @@ impl serde::Serialize for CardCheckboxMode {
     }
 }
 impl crate::de::Decode for CardCheckboxMode {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         <i64 as crate::de::Decode>::decode(value).map(Self::from)
     }
 }
@@ -610,7 +610,7 @@ pub struct CardCheckboxOption {
     pub is_checked: Option<bool>,
 }
 impl crate::de::Decode for CardCheckboxOption {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             id: fields.required("id")?,
@@ -664,7 +664,7 @@ impl serde::Serialize for CardClickType {
     }
 }
 impl crate::de::Decode for CardClickType {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         <i64 as crate::de::Decode>::decode(value).map(Self::from)
     }
 }
@@ -686,7 +686,7 @@ pub struct CardEmphasisContent {
     pub desc: Option<String>,
 }
 impl crate::de::Decode for CardEmphasisContent {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             title: fields.optional("title")?,
@@ -723,7 +723,7 @@ pub struct CardHorizontalContent {
     pub userid: Option<String>,
 }
 impl crate::de::Decode for CardHorizontalContent {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             kind: fields.optional("type")?,
@@ -784,7 +784,7 @@ impl serde::Serialize for CardHorizontalContentType {
     }
 }
 impl crate::de::Decode for CardHorizontalContentType {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         <i64 as crate::de::Decode>::decode(value).map(Self::from)
     }
 }
@@ -805,7 +805,7 @@ pub struct CardImage {
     pub aspect_ratio: Option<f64>,
 }
 impl crate::de::Decode for CardImage {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             url: fields.required("url")?,
@@ -845,7 +845,7 @@ pub struct CardImageTextArea {
     pub image_url: String,
 }
 impl crate::de::Decode for CardImageTextArea {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             kind: fields.optional("type")?,
@@ -884,7 +884,7 @@ pub struct CardJump {
     pub pagepath: Option<String>,
 }
 impl crate::de::Decode for CardJump {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             kind: fields.optional("type")?,
@@ -913,7 +913,7 @@ pub struct CardMainTitle {
     pub desc: Option<String>,
 }
 impl crate::de::Decode for CardMainTitle {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             title: fields.optional("title")?,
@@ -951,7 +951,7 @@ pub struct CardQuoteArea {
     pub quote_text: Option<String>,
 }
 impl crate::de::Decode for CardQuoteArea {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             kind: fields.optional("type")?,
@@ -988,7 +988,7 @@ pub struct CardSelection {
     pub disable: Option<bool>,
 }
 impl crate::de::Decode for CardSelection {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             question_key: fields.required("question_key")?,
@@ -1015,7 +1015,7 @@ pub struct CardSelectionOption {
     pub text: String,
 }
 impl crate::de::Decode for CardSelectionOption {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             id: fields.required("id")?,
@@ -1044,7 +1044,7 @@ pub struct CardSource {
     pub desc_color: Option<CardSourceColor>,
 }
 impl crate::de::Decode for CardSource {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             icon_url: fields.optional("icon_url")?,
@@ -1102,7 +1102,7 @@ impl serde::Serialize for CardSourceColor {
     }
 }
 impl crate::de::Decode for CardSourceColor {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         <i64 as crate::de::Decode>::decode(value).map(Self::from)
     }
 }
@@ -1122,7 +1122,7 @@ pub struct CardSubmitButton {
     pub key: String,
 }
 impl crate::de::Decode for CardSubmitButton {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             text: fields.required("text")?,
@@ -1147,7 +1147,7 @@ pub struct CardVerticalContent {
     pub desc: Option<String>,
 }
 impl crate::de::Decode for CardVerticalContent {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             title: fields.required("title")?,
@@ -1166,7 +1166,7 @@ impl<'de> serde::Deserialize<'de> for CardVerticalContent {
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct EmptyResponse {}
 impl crate::de::Decode for EmptyResponse {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         crate::de::Fields::of(value)?;
         Ok(Self {})
     }
@@ -1194,7 +1194,7 @@ pub struct MultipleInteractionCard {
     pub submit_button: CardSubmitButton,
 }
 impl crate::de::Decode for MultipleInteractionCard {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             source: fields.optional("source")?,
@@ -1248,7 +1248,7 @@ pub struct NewsNoticeCard {
     pub card_action: CardAction,
 }
 impl crate::de::Decode for NewsNoticeCard {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             source: fields.optional("source")?,
@@ -1287,7 +1287,7 @@ pub struct RobotArticle {
     pub picurl: Option<String>,
 }
 impl crate::de::Decode for RobotArticle {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             title: fields.required("title")?,
@@ -1311,7 +1311,7 @@ pub struct RobotFile {
     pub media_id: String,
 }
 impl crate::de::Decode for RobotFile {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             media_id: fields.required("media_id")?,
@@ -1334,7 +1334,7 @@ pub struct RobotImage {
     pub md5: String,
 }
 impl crate::de::Decode for RobotImage {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             base64: fields.required("base64")?,
@@ -1356,7 +1356,7 @@ pub struct RobotMarkdown {
     pub content: String,
 }
 impl crate::de::Decode for RobotMarkdown {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             content: fields.required("content")?,
@@ -1377,7 +1377,7 @@ pub struct RobotMarkdownV2 {
     pub content: String,
 }
 impl crate::de::Decode for RobotMarkdownV2 {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             content: fields.required("content")?,
@@ -1426,7 +1426,7 @@ impl serde::Serialize for RobotMediaType {
     }
 }
 impl crate::de::Decode for RobotMediaType {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         <String as crate::de::Decode>::decode(value)
             .map(|value| Self::from(value.as_str()))
     }
@@ -1451,7 +1451,7 @@ pub struct RobotMediaUploadResponse {
     pub created_at: Option<String>,
 }
 impl crate::de::Decode for RobotMediaUploadResponse {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             media_type: fields.optional("type")?,
@@ -1609,49 +1609,49 @@ impl serde::Serialize for RobotMessage {
     }
 }
 impl crate::de::Decode for RobotMessage {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
-        let fields = crate::de::Fields::of(value)?.into_map();
-        if !fields.contains_key("msgtype") {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
+        let fields = crate::de::Fields::of(value)?;
+        if !fields.contains("msgtype") {
             return Err(crate::de::DecodeError::here("missing field `msgtype`"));
         }
         if crate::union::matches(&fields, "msgtype", crate::union::Tag::Str("text")) {
-            return crate::union::content(fields, "text").map(Self::Text);
+            return crate::union::content(&fields, "text").map(Self::Text);
         }
         if crate::union::matches(
             &fields,
             "msgtype",
             crate::union::Tag::Str("markdown"),
         ) {
-            return crate::union::content(fields, "markdown").map(Self::Markdown);
+            return crate::union::content(&fields, "markdown").map(Self::Markdown);
         }
         if crate::union::matches(
             &fields,
             "msgtype",
             crate::union::Tag::Str("markdown_v2"),
         ) {
-            return crate::union::content(fields, "markdown_v2").map(Self::MarkdownV2);
+            return crate::union::content(&fields, "markdown_v2").map(Self::MarkdownV2);
         }
         if crate::union::matches(&fields, "msgtype", crate::union::Tag::Str("image")) {
-            return crate::union::content(fields, "image").map(Self::Image);
+            return crate::union::content(&fields, "image").map(Self::Image);
         }
         if crate::union::matches(&fields, "msgtype", crate::union::Tag::Str("news")) {
-            return crate::union::content(fields, "news").map(Self::News);
+            return crate::union::content(&fields, "news").map(Self::News);
         }
         if crate::union::matches(&fields, "msgtype", crate::union::Tag::Str("file")) {
-            return crate::union::content(fields, "file").map(Self::File);
+            return crate::union::content(&fields, "file").map(Self::File);
         }
         if crate::union::matches(&fields, "msgtype", crate::union::Tag::Str("voice")) {
-            return crate::union::content(fields, "voice").map(Self::Voice);
+            return crate::union::content(&fields, "voice").map(Self::Voice);
         }
         if crate::union::matches(
             &fields,
             "msgtype",
             crate::union::Tag::Str("template_card"),
         ) {
-            return crate::union::content(fields, "template_card")
+            return crate::union::content(&fields, "template_card")
                 .map(Self::TemplateCard);
         }
-        Ok(Self::Unknown(fields))
+        Ok(Self::Unknown(fields.into_map()))
     }
 }
 impl<'de> serde::Deserialize<'de> for RobotMessage {
@@ -1668,7 +1668,7 @@ pub struct RobotNews {
     pub articles: Vec<RobotArticle>,
 }
 impl crate::de::Decode for RobotNews {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             articles: fields.required("articles")?,
@@ -1690,7 +1690,7 @@ pub struct RobotSendRequest {
     pub message: RobotMessage,
 }
 impl crate::de::Decode for RobotSendRequest {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let fields = crate::de::Fields::of(value)?;
         Ok(Self {
             message: fields.flattened()?,
@@ -1712,7 +1712,7 @@ pub struct RobotTemplateCard {
     pub card: RobotTemplateCardContent,
 }
 impl crate::de::Decode for RobotTemplateCard {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let fields = crate::de::Fields::of(value)?;
         Ok(Self { card: fields.flattened()? })
     }
@@ -1772,9 +1772,9 @@ impl serde::Serialize for RobotTemplateCardContent {
     }
 }
 impl crate::de::Decode for RobotTemplateCardContent {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
-        let fields = crate::de::Fields::of(value)?.into_map();
-        if !fields.contains_key("card_type") {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
+        let fields = crate::de::Fields::of(value)?;
+        if !fields.contains("card_type") {
             return Err(crate::de::DecodeError::here("missing field `card_type`"));
         }
         if crate::union::matches(
@@ -1783,7 +1783,7 @@ impl crate::de::Decode for RobotTemplateCardContent {
             crate::union::Tag::Str("text_notice"),
         ) {
             return crate::union::inline_content(
-                    fields,
+                    &fields,
                     "in the fields of `card_type` `text_notice`",
                 )
                 .map(Self::TextNotice);
@@ -1794,12 +1794,12 @@ impl crate::de::Decode for RobotTemplateCardContent {
             crate::union::Tag::Str("news_notice"),
         ) {
             return crate::union::inline_content(
-                    fields,
+                    &fields,
                     "in the fields of `card_type` `news_notice`",
                 )
                 .map(Self::NewsNotice);
         }
-        Ok(Self::Unknown(fields))
+        Ok(Self::Unknown(fields.into_map()))
     }
 }
 impl<'de> serde::Deserialize<'de> for RobotTemplateCardContent {
@@ -1822,7 +1822,7 @@ pub struct RobotText {
     pub mentioned_mobile_list: Option<Vec<String>>,
 }
 impl crate::de::Decode for RobotText {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             content: fields.required("content")?,
@@ -1845,7 +1845,7 @@ pub struct RobotVoice {
     pub media_id: String,
 }
 impl crate::de::Decode for RobotVoice {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             media_id: fields.required("media_id")?,
@@ -1893,7 +1893,7 @@ pub struct TextNoticeCard {
     pub card_action: CardAction,
 }
 impl crate::de::Decode for TextNoticeCard {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             source: fields.optional("source")?,
@@ -1932,7 +1932,7 @@ pub struct VoteInteractionCard {
     pub submit_button: CardSubmitButton,
 }
 impl crate::de::Decode for VoteInteractionCard {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             source: fields.optional("source")?,

@@ -16,7 +16,7 @@ pub struct AllowScope {
     pub departments: Option<AllowScopeDepartments>,
 }
 impl crate::de::Decode for AllowScope {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             students: fields.optional("students")?,
@@ -39,7 +39,7 @@ pub struct AllowScopeDepartments {
     pub party_ids: Vec<i64>,
 }
 impl crate::de::Decode for AllowScopeDepartments {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             party_ids: fields.or_empty("partyid")?,
@@ -61,7 +61,7 @@ pub struct AllowScopeResponse {
     pub allow_scope: Option<AllowScope>,
 }
 impl crate::de::Decode for AllowScopeResponse {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             allow_scope: fields.optional("allow_scope")?,
@@ -83,7 +83,7 @@ pub struct AllowScopeStudents {
     pub userids: Vec<String>,
 }
 impl crate::de::Decode for AllowScopeStudents {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             userids: fields.or_empty("userid")?,
@@ -135,7 +135,7 @@ impl serde::Serialize for ArchSyncMode {
     }
 }
 impl crate::de::Decode for ArchSyncMode {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         <i64 as crate::de::Decode>::decode(value).map(Self::from)
     }
 }
@@ -153,7 +153,7 @@ pub struct ArchSyncModeSetRequest {
     pub arch_sync_mode: ArchSyncMode,
 }
 impl crate::de::Decode for ArchSyncModeSetRequest {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             arch_sync_mode: fields.required("arch_sync_mode")?,
@@ -175,7 +175,7 @@ pub struct ChatCreateMode {
     pub create_mode: Option<ChatCreateModeValue>,
 }
 impl crate::de::Decode for ChatCreateMode {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             create_mode: fields.optional("create_mode")?,
@@ -196,7 +196,7 @@ pub struct ChatCreateModeSetRequest {
     pub create_mode: ChatCreateModeValue,
 }
 impl crate::de::Decode for ChatCreateModeSetRequest {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             create_mode: fields.required("create_mode")?,
@@ -244,7 +244,7 @@ impl serde::Serialize for ChatCreateModeValue {
     }
 }
 impl crate::de::Decode for ChatCreateModeValue {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         <i64 as crate::de::Decode>::decode(value).map(Self::from)
     }
 }
@@ -268,7 +268,7 @@ pub struct DepartmentAdmin {
     pub subject: Option<String>,
 }
 impl crate::de::Decode for DepartmentAdmin {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             userid: fields.required("userid")?,
@@ -318,7 +318,7 @@ impl serde::Serialize for DepartmentAdminOp {
     }
 }
 impl crate::de::Decode for DepartmentAdminOp {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         <i64 as crate::de::Decode>::decode(value).map(Self::from)
     }
 }
@@ -375,7 +375,7 @@ impl serde::Serialize for DepartmentAdminType {
     }
 }
 impl crate::de::Decode for DepartmentAdminType {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         <i64 as crate::de::Decode>::decode(value).map(Self::from)
     }
 }
@@ -401,7 +401,7 @@ pub struct DepartmentAdminUpdate {
     pub subject: Option<String>,
 }
 impl crate::de::Decode for DepartmentAdminUpdate {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             op: fields.required("op")?,
@@ -422,7 +422,7 @@ impl<'de> serde::Deserialize<'de> for DepartmentAdminUpdate {
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct EmptyResponse {}
 impl crate::de::Decode for EmptyResponse {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         crate::de::Fields::of(value)?;
         Ok(Self {})
     }
@@ -453,7 +453,7 @@ pub struct HealthInfo {
     pub report_values: Vec<HealthReportValue>,
 }
 impl crate::de::Decode for HealthInfo {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             userid: fields.required("userid")?,
@@ -483,7 +483,7 @@ pub struct HealthInfoQueryRequest {
     pub limit: Option<i64>,
 }
 impl crate::de::Decode for HealthInfoQueryRequest {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             date: fields.required("date")?,
@@ -522,7 +522,7 @@ pub struct HealthInfoResponse {
     pub next_key: Option<String>,
 }
 impl crate::de::Decode for HealthInfoResponse {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             template_id: fields.optional("template_id")?,
@@ -550,7 +550,7 @@ pub struct HealthQrcodeRequest {
     pub userids: Vec<String>,
 }
 impl crate::de::Decode for HealthQrcodeRequest {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             user_type: fields.required("type")?,
@@ -573,7 +573,7 @@ pub struct HealthQrcodeResponse {
     pub result_list: Vec<HealthQrcodeResult>,
 }
 impl crate::de::Decode for HealthQrcodeResponse {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             result_list: fields.or_empty("result_list")?,
@@ -604,7 +604,7 @@ pub struct HealthQrcodeResult {
     pub qrcode_data: Option<String>,
 }
 impl crate::de::Decode for HealthQrcodeResult {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             userid: fields.optional("userid")?,
@@ -655,7 +655,7 @@ impl serde::Serialize for HealthQrcodeUserType {
     }
 }
 impl crate::de::Decode for HealthQrcodeUserType {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         <i64 as crate::de::Decode>::decode(value).map(Self::from)
     }
 }
@@ -676,7 +676,7 @@ pub struct HealthQuestionOption {
     pub option_text: Option<String>,
 }
 impl crate::de::Decode for HealthQuestionOption {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             option_id: fields.required("option_id")?,
@@ -719,7 +719,7 @@ pub struct HealthQuestionTemplate {
     pub option_list: Vec<HealthQuestionOption>,
 }
 impl crate::de::Decode for HealthQuestionTemplate {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             question_id: fields.required("question_id")?,
@@ -751,7 +751,7 @@ pub struct HealthReportValue {
     pub text: Option<String>,
 }
 impl crate::de::Decode for HealthReportValue {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             question_id: fields.required("question_id")?,
@@ -808,7 +808,7 @@ pub struct LivingInfo {
     pub subscribe_count: Option<i64>,
 }
 impl crate::de::Decode for LivingInfo {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             theme: fields.optional("theme")?,
@@ -840,7 +840,7 @@ pub struct LivingInfoResponse {
     pub living_info: Option<LivingInfo>,
 }
 impl crate::de::Decode for LivingInfoResponse {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             living_info: fields.optional("living_info")?,
@@ -865,7 +865,7 @@ pub struct LivingRange {
     pub group_names: Vec<String>,
 }
 impl crate::de::Decode for LivingRange {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             party_ids: fields.or_empty("partyids")?,
@@ -891,7 +891,7 @@ pub struct LivingStatRequest {
     pub next_key: Option<String>,
 }
 impl crate::de::Decode for LivingStatRequest {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             living_id: fields.required("livingid")?,
@@ -917,7 +917,7 @@ pub struct LivingStatV2Request {
     pub next_cursor: Option<String>,
 }
 impl crate::de::Decode for LivingStatV2Request {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             living_id: fields.required("livingid")?,
@@ -943,7 +943,7 @@ pub struct LivingUnwatchStat {
     pub parents: Vec<LivingViewer>,
 }
 impl crate::de::Decode for LivingUnwatchStat {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             students: fields.or_empty("students")?,
@@ -975,7 +975,7 @@ pub struct LivingUnwatchStatResponse {
     pub stat_info: Option<LivingUnwatchStat>,
 }
 impl crate::de::Decode for LivingUnwatchStatResponse {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             ending: fields.optional("ending")?,
@@ -1008,7 +1008,7 @@ pub struct LivingUnwatchStatV2Response {
     pub stat_info: Option<LivingUnwatchStat>,
 }
 impl crate::de::Decode for LivingUnwatchStatV2Response {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             has_more: fields.optional("has_more")?,
@@ -1053,7 +1053,7 @@ pub struct LivingViewer {
     pub is_comment: Option<bool>,
 }
 impl crate::de::Decode for LivingViewer {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             student_userid: fields.optional("student_userid")?,
@@ -1096,7 +1096,7 @@ pub struct LivingVisitor {
     pub is_comment: Option<bool>,
 }
 impl crate::de::Decode for LivingVisitor {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             nickname: fields.optional("nickname")?,
@@ -1128,7 +1128,7 @@ pub struct LivingWatchStat {
     pub visitors: Vec<LivingVisitor>,
 }
 impl crate::de::Decode for LivingWatchStat {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             students: fields.or_empty("students")?,
@@ -1161,7 +1161,7 @@ pub struct LivingWatchStatResponse {
     pub stat_info: Option<LivingWatchStat>,
 }
 impl crate::de::Decode for LivingWatchStatResponse {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             ending: fields.optional("ending")?,
@@ -1194,7 +1194,7 @@ pub struct LivingWatchStatV2Response {
     pub stat_info: Option<LivingWatchStat>,
 }
 impl crate::de::Decode for LivingWatchStatV2Response {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             has_more: fields.optional("has_more")?,
@@ -1229,7 +1229,7 @@ pub struct Parent {
     pub children: Vec<ParentChild>,
 }
 impl crate::de::Decode for Parent {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             parent_userid: fields.required("parent_userid")?,
@@ -1254,7 +1254,7 @@ pub struct ParentBatchCreateRequest {
     pub parents: Vec<ParentCreateRequest>,
 }
 impl crate::de::Decode for ParentBatchCreateRequest {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             parents: fields.required("parents")?,
@@ -1276,7 +1276,7 @@ pub struct ParentBatchResponse {
     pub result_list: Vec<ParentBatchResult>,
 }
 impl crate::de::Decode for ParentBatchResponse {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             result_list: fields.or_empty("result_list")?,
@@ -1304,7 +1304,7 @@ pub struct ParentBatchResult {
     pub errmsg: Option<String>,
 }
 impl crate::de::Decode for ParentBatchResult {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             parent_userid: fields.optional("parent_userid")?,
@@ -1327,7 +1327,7 @@ pub struct ParentBatchUpdateRequest {
     pub parents: Vec<ParentUpdateRequest>,
 }
 impl crate::de::Decode for ParentBatchUpdateRequest {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             parents: fields.required("parents")?,
@@ -1354,7 +1354,7 @@ pub struct ParentChild {
     pub name: Option<String>,
 }
 impl crate::de::Decode for ParentChild {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             student_userid: fields.required("student_userid")?,
@@ -1379,7 +1379,7 @@ pub struct ParentChildLink {
     pub relation: String,
 }
 impl crate::de::Decode for ParentChildLink {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             student_userid: fields.required("student_userid")?,
@@ -1408,7 +1408,7 @@ pub struct ParentCreateRequest {
     pub children: Vec<ParentChildLink>,
 }
 impl crate::de::Decode for ParentCreateRequest {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             parent_userid: fields.required("parent_userid")?,
@@ -1433,7 +1433,7 @@ pub struct ParentListResponse {
     pub parents: Vec<Parent>,
 }
 impl crate::de::Decode for ParentListResponse {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             parents: fields.or_empty("parents")?,
@@ -1463,7 +1463,7 @@ pub struct ParentUpdateRequest {
     pub children: Option<Vec<ParentChildLink>>,
 }
 impl crate::de::Decode for ParentUpdateRequest {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             parent_userid: fields.required("parent_userid")?,
@@ -1487,7 +1487,7 @@ pub struct PaymentResultRequest {
     pub payment_id: String,
 }
 impl crate::de::Decode for PaymentResultRequest {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             payment_id: fields.required("payment_id")?,
@@ -1515,7 +1515,7 @@ pub struct PaymentResultResponse {
     pub payment_result: Vec<StudentPayment>,
 }
 impl crate::de::Decode for PaymentResultResponse {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             project_name: fields.optional("project_name")?,
@@ -1569,7 +1569,7 @@ impl serde::Serialize for RecvScope {
     }
 }
 impl crate::de::Decode for RecvScope {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         <i64 as crate::de::Decode>::decode(value).map(Self::from)
     }
 }
@@ -1623,7 +1623,7 @@ pub struct SchoolDepartment {
     pub group_chat_id: Option<String>,
 }
 impl crate::de::Decode for SchoolDepartment {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             id: fields.required("id")?,
@@ -1675,7 +1675,7 @@ pub struct SchoolDepartmentCreateRequest {
     pub department_admins: Option<Vec<DepartmentAdmin>>,
 }
 impl crate::de::Decode for SchoolDepartmentCreateRequest {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             name: fields.required("name")?,
@@ -1704,7 +1704,7 @@ pub struct SchoolDepartmentCreateResponse {
     pub id: Option<i64>,
 }
 impl crate::de::Decode for SchoolDepartmentCreateResponse {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self { id: fields.optional("id")? })
     }
@@ -1724,7 +1724,7 @@ pub struct SchoolDepartmentListResponse {
     pub departments: Vec<SchoolDepartment>,
 }
 impl crate::de::Decode for SchoolDepartmentListResponse {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             departments: fields.or_empty("departments")?,
@@ -1784,7 +1784,7 @@ impl serde::Serialize for SchoolDepartmentType {
     }
 }
 impl crate::de::Decode for SchoolDepartmentType {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         <i64 as crate::de::Decode>::decode(value).map(Self::from)
     }
 }
@@ -1823,7 +1823,7 @@ pub struct SchoolDepartmentUpdateRequest {
     pub department_admins: Option<Vec<DepartmentAdminUpdate>>,
 }
 impl crate::de::Decode for SchoolDepartmentUpdateRequest {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             id: fields.required("id")?,
@@ -1851,7 +1851,7 @@ pub struct SchoolFile {
     pub media_id: String,
 }
 impl crate::de::Decode for SchoolFile {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             media_id: fields.required("media_id")?,
@@ -1872,7 +1872,7 @@ pub struct SchoolImage {
     pub media_id: String,
 }
 impl crate::de::Decode for SchoolImage {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             media_id: fields.required("media_id")?,
@@ -2028,40 +2028,40 @@ impl serde::Serialize for SchoolMessage {
     }
 }
 impl crate::de::Decode for SchoolMessage {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
-        let fields = crate::de::Fields::of(value)?.into_map();
-        if !fields.contains_key("msgtype") {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
+        let fields = crate::de::Fields::of(value)?;
+        if !fields.contains("msgtype") {
             return Err(crate::de::DecodeError::here("missing field `msgtype`"));
         }
         if crate::union::matches(&fields, "msgtype", crate::union::Tag::Str("text")) {
-            return crate::union::content(fields, "text").map(Self::Text);
+            return crate::union::content(&fields, "text").map(Self::Text);
         }
         if crate::union::matches(&fields, "msgtype", crate::union::Tag::Str("image")) {
-            return crate::union::content(fields, "image").map(Self::Image);
+            return crate::union::content(&fields, "image").map(Self::Image);
         }
         if crate::union::matches(&fields, "msgtype", crate::union::Tag::Str("voice")) {
-            return crate::union::content(fields, "voice").map(Self::Voice);
+            return crate::union::content(&fields, "voice").map(Self::Voice);
         }
         if crate::union::matches(&fields, "msgtype", crate::union::Tag::Str("video")) {
-            return crate::union::content(fields, "video").map(Self::Video);
+            return crate::union::content(&fields, "video").map(Self::Video);
         }
         if crate::union::matches(&fields, "msgtype", crate::union::Tag::Str("file")) {
-            return crate::union::content(fields, "file").map(Self::File);
+            return crate::union::content(&fields, "file").map(Self::File);
         }
         if crate::union::matches(&fields, "msgtype", crate::union::Tag::Str("news")) {
-            return crate::union::content(fields, "news").map(Self::News);
+            return crate::union::content(&fields, "news").map(Self::News);
         }
         if crate::union::matches(&fields, "msgtype", crate::union::Tag::Str("mpnews")) {
-            return crate::union::content(fields, "mpnews").map(Self::MpNews);
+            return crate::union::content(&fields, "mpnews").map(Self::MpNews);
         }
         if crate::union::matches(
             &fields,
             "msgtype",
             crate::union::Tag::Str("miniprogram"),
         ) {
-            return crate::union::content(fields, "miniprogram").map(Self::Miniprogram);
+            return crate::union::content(&fields, "miniprogram").map(Self::Miniprogram);
         }
-        Ok(Self::Unknown(fields))
+        Ok(Self::Unknown(fields.into_map()))
     }
 }
 impl<'de> serde::Deserialize<'de> for SchoolMessage {
@@ -2118,7 +2118,7 @@ pub struct SchoolMessageSendRequest {
     pub duplicate_check_interval: Option<i64>,
 }
 impl crate::de::Decode for SchoolMessageSendRequest {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             recv_scope: fields.optional("recv_scope")?,
@@ -2159,7 +2159,7 @@ pub struct SchoolMessageSendResponse {
     pub invalid_party: Vec<String>,
 }
 impl crate::de::Decode for SchoolMessageSendResponse {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             invalid_external_user: fields.or_empty("invalid_external_user")?,
@@ -2192,7 +2192,7 @@ pub struct SchoolMiniprogram {
     pub page_path: String,
 }
 impl crate::de::Decode for SchoolMiniprogram {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             app_id: fields.required("appid")?,
@@ -2216,7 +2216,7 @@ pub struct SchoolMpNews {
     pub articles: Vec<SchoolMpNewsArticle>,
 }
 impl crate::de::Decode for SchoolMpNews {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             articles: fields.required("articles")?,
@@ -2250,7 +2250,7 @@ pub struct SchoolMpNewsArticle {
     pub digest: Option<String>,
 }
 impl crate::de::Decode for SchoolMpNewsArticle {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             title: fields.required("title")?,
@@ -2276,7 +2276,7 @@ pub struct SchoolNews {
     pub articles: Vec<SchoolNewsArticle>,
 }
 impl crate::de::Decode for SchoolNews {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             articles: fields.required("articles")?,
@@ -2306,7 +2306,7 @@ pub struct SchoolNewsArticle {
     pub pic_url: Option<String>,
 }
 impl crate::de::Decode for SchoolNewsArticle {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             title: fields.required("title")?,
@@ -2330,7 +2330,7 @@ pub struct SchoolText {
     pub content: String,
 }
 impl crate::de::Decode for SchoolText {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             content: fields.required("content")?,
@@ -2358,7 +2358,7 @@ pub struct SchoolUserGetResponse {
     pub parent: Option<Parent>,
 }
 impl crate::de::Decode for SchoolUserGetResponse {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             user_type: fields.optional("user_type")?,
@@ -2388,7 +2388,7 @@ pub struct SchoolUserInfo {
     pub student_userid: Option<String>,
 }
 impl crate::de::Decode for SchoolUserInfo {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             device_id: fields.optional("DeviceId")?,
@@ -2412,7 +2412,7 @@ pub struct SchoolUserListResponse {
     pub students: Vec<Student>,
 }
 impl crate::de::Decode for SchoolUserListResponse {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             students: fields.or_empty("students")?,
@@ -2460,7 +2460,7 @@ impl serde::Serialize for SchoolUserType {
     }
 }
 impl crate::de::Decode for SchoolUserType {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         <i64 as crate::de::Decode>::decode(value).map(Self::from)
     }
 }
@@ -2484,7 +2484,7 @@ pub struct SchoolVideo {
     pub description: Option<String>,
 }
 impl crate::de::Decode for SchoolVideo {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             media_id: fields.required("media_id")?,
@@ -2507,7 +2507,7 @@ pub struct SchoolVoice {
     pub media_id: String,
 }
 impl crate::de::Decode for SchoolVoice {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             media_id: fields.required("media_id")?,
@@ -2537,7 +2537,7 @@ pub struct Student {
     pub parents: Vec<StudentParent>,
 }
 impl crate::de::Decode for Student {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             student_userid: fields.required("student_userid")?,
@@ -2561,7 +2561,7 @@ pub struct StudentBatchCreateRequest {
     pub students: Vec<StudentCreateRequest>,
 }
 impl crate::de::Decode for StudentBatchCreateRequest {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             students: fields.required("students")?,
@@ -2583,7 +2583,7 @@ pub struct StudentBatchResponse {
     pub result_list: Vec<StudentBatchResult>,
 }
 impl crate::de::Decode for StudentBatchResponse {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             result_list: fields.or_empty("result_list")?,
@@ -2611,7 +2611,7 @@ pub struct StudentBatchResult {
     pub errmsg: Option<String>,
 }
 impl crate::de::Decode for StudentBatchResult {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             student_userid: fields.optional("student_userid")?,
@@ -2634,7 +2634,7 @@ pub struct StudentBatchUpdateRequest {
     pub students: Vec<StudentUpdateRequest>,
 }
 impl crate::de::Decode for StudentBatchUpdateRequest {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             students: fields.required("students")?,
@@ -2665,7 +2665,7 @@ pub struct StudentCreateRequest {
     pub to_invite: Option<bool>,
 }
 impl crate::de::Decode for StudentCreateRequest {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             student_userid: fields.required("student_userid")?,
@@ -2702,7 +2702,7 @@ pub struct StudentParent {
     pub external_userid: Option<String>,
 }
 impl crate::de::Decode for StudentParent {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             parent_userid: fields.required("parent_userid")?,
@@ -2736,7 +2736,7 @@ pub struct StudentPayment {
     pub payer_parent_userid: Option<String>,
 }
 impl crate::de::Decode for StudentPayment {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             student_userid: fields.required("student_userid")?,
@@ -2772,7 +2772,7 @@ pub struct StudentUpdateRequest {
     pub mobile: Option<String>,
 }
 impl crate::de::Decode for StudentUpdateRequest {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             student_userid: fields.required("student_userid")?,
@@ -2798,7 +2798,7 @@ pub struct SubscribeMode {
     pub subscribe_mode: Option<SubscribeModeValue>,
 }
 impl crate::de::Decode for SubscribeMode {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             subscribe_mode: fields.optional("subscribe_mode")?,
@@ -2819,7 +2819,7 @@ pub struct SubscribeModeSetRequest {
     pub subscribe_mode: SubscribeModeValue,
 }
 impl crate::de::Decode for SubscribeModeSetRequest {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             subscribe_mode: fields.required("subscribe_mode")?,
@@ -2867,7 +2867,7 @@ impl serde::Serialize for SubscribeModeValue {
     }
 }
 impl crate::de::Decode for SubscribeModeValue {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         <i64 as crate::de::Decode>::decode(value).map(Self::from)
     }
 }
@@ -2892,7 +2892,7 @@ pub struct SubscribeQrCode {
     pub qrcode_thumb: Option<String>,
 }
 impl crate::de::Decode for SubscribeQrCode {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             qrcode_big: fields.optional("qrcode_big")?,
@@ -2942,7 +2942,7 @@ impl serde::Serialize for SubscribeStatus {
     }
 }
 impl crate::de::Decode for SubscribeStatus {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         <i64 as crate::de::Decode>::decode(value).map(Self::from)
     }
 }
@@ -2961,7 +2961,7 @@ pub struct TeacherViewMode {
     pub view_mode: Option<TeacherViewModeValue>,
 }
 impl crate::de::Decode for TeacherViewMode {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             view_mode: fields.optional("view_mode")?,
@@ -2982,7 +2982,7 @@ pub struct TeacherViewModeSetRequest {
     pub view_mode: TeacherViewModeValue,
 }
 impl crate::de::Decode for TeacherViewModeSetRequest {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             view_mode: fields.required("view_mode")?,
@@ -3030,7 +3030,7 @@ impl serde::Serialize for TeacherViewModeValue {
     }
 }
 impl crate::de::Decode for TeacherViewModeValue {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         <i64 as crate::de::Decode>::decode(value).map(Self::from)
     }
 }
@@ -3052,7 +3052,7 @@ pub struct Trade {
     pub pay_time: Option<i64>,
 }
 impl crate::de::Decode for Trade {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             transaction_id: fields.optional("transaction_id")?,
@@ -3076,7 +3076,7 @@ pub struct TradeGetRequest {
     pub trade_no: String,
 }
 impl crate::de::Decode for TradeGetRequest {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             payment_id: fields.required("payment_id")?,
@@ -3125,7 +3125,7 @@ impl serde::Serialize for TradeState {
     }
 }
 impl crate::de::Decode for TradeState {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         <i64 as crate::de::Decode>::decode(value).map(Self::from)
     }
 }
@@ -3147,7 +3147,7 @@ pub struct UpgradeInfoSetRequest {
     pub upgrade_switch: Option<i64>,
 }
 impl crate::de::Decode for UpgradeInfoSetRequest {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             upgrade_time: fields.optional("upgrade_time")?,
@@ -3170,7 +3170,7 @@ pub struct UpgradeInfoSetResponse {
     pub next_upgrade_time: Option<i64>,
 }
 impl crate::de::Decode for UpgradeInfoSetResponse {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             next_upgrade_time: fields.optional("next_upgrade_time")?,
@@ -3192,7 +3192,7 @@ pub struct UserIdListRequest {
     pub userids: Vec<String>,
 }
 impl crate::de::Decode for UserIdListRequest {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             userids: fields.required("useridlist")?,

@@ -26,7 +26,7 @@ pub struct AdminOperLogRequest {
     pub limit: Option<i64>,
 }
 impl crate::de::Decode for AdminOperLogRequest {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             start_time: fields.required("start_time")?,
@@ -59,7 +59,7 @@ pub struct AdminOperLogResponse {
     pub record_list: Vec<AdminOperRecord>,
 }
 impl crate::de::Decode for AdminOperLogResponse {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             has_more: fields.optional("has_more")?,
@@ -98,7 +98,7 @@ pub struct AdminOperRecord {
     pub ip: Option<String>,
 }
 impl crate::de::Decode for AdminOperRecord {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             time: fields.optional("time")?,
@@ -143,7 +143,7 @@ pub struct ArchivedDoc {
     pub url: Option<String>,
 }
 impl crate::de::Decode for ArchivedDoc {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             doc_id: fields.required("docid")?,
@@ -206,7 +206,7 @@ pub struct ArchivedSchedule {
     pub is_whole_day: Option<bool>,
 }
 impl crate::de::Decode for ArchivedSchedule {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             schedule_id: fields.required("schedule_id")?,
@@ -244,7 +244,7 @@ pub struct ArchivedScheduleListRequest {
     pub limit: Option<i64>,
 }
 impl crate::de::Decode for ArchivedScheduleListRequest {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             cal_id: fields.required("cal_id")?,
@@ -274,7 +274,7 @@ pub struct ArchivedScheduleListResponse {
     pub has_more: Option<bool>,
 }
 impl crate::de::Decode for ArchivedScheduleListResponse {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             schedule_id_list: fields.or_empty("schedule_id_list")?,
@@ -316,7 +316,7 @@ pub struct AuthFile {
     pub doc_url: Option<String>,
 }
 impl crate::de::Decode for AuthFile {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             file_id: fields.required("fileid")?,
@@ -355,7 +355,7 @@ pub struct AuthFileListRequest {
     pub limit: Option<i64>,
 }
 impl crate::de::Decode for AuthFileListRequest {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             userid: fields.required("userid")?,
@@ -387,7 +387,7 @@ pub struct AuthFileListResponse {
     pub has_more: Option<bool>,
 }
 impl crate::de::Decode for AuthFileListResponse {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             file_list: fields.or_empty("file_list")?,
@@ -420,7 +420,7 @@ pub struct AuthSpace {
     pub is_space_superadmin: Option<bool>,
 }
 impl crate::de::Decode for AuthSpace {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             space_id: fields.required("spaceid")?,
@@ -446,7 +446,7 @@ pub struct AuthSpaceListRequest {
     pub is_resigned: Option<ResignedFlag>,
 }
 impl crate::de::Decode for AuthSpaceListRequest {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             userid: fields.required("userid")?,
@@ -469,7 +469,7 @@ pub struct AuthSpaceListResponse {
     pub auth_space_list: Vec<AuthSpace>,
 }
 impl crate::de::Decode for AuthSpaceListResponse {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             auth_space_list: fields.or_empty("auth_space_list")?,
@@ -494,7 +494,7 @@ pub struct CursorRequest {
     pub limit: Option<i64>,
 }
 impl crate::de::Decode for CursorRequest {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             cursor: fields.optional("cursor")?,
@@ -517,7 +517,7 @@ pub struct DefaultCalendar {
     pub cal_id: Option<String>,
 }
 impl crate::de::Decode for DefaultCalendar {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             cal_id: fields.optional("cal_id")?,
@@ -538,7 +538,7 @@ pub struct DefaultCalendarRequest {
     pub userid: String,
 }
 impl crate::de::Decode for DefaultCalendarRequest {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             userid: fields.required("userid")?,
@@ -559,7 +559,7 @@ pub struct DeviceCodeListRequest {
     pub device_code_list: Vec<String>,
 }
 impl crate::de::Decode for DeviceCodeListRequest {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             device_code_list: fields.required("device_code_list")?,
@@ -584,7 +584,7 @@ pub struct DeviceCodeResultResponse {
     pub fail_list: Vec<String>,
 }
 impl crate::de::Decode for DeviceCodeResultResponse {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             success_list: fields.or_empty("success_list")?,
@@ -609,7 +609,7 @@ pub struct DocExportRequest {
     pub export_format: String,
 }
 impl crate::de::Decode for DocExportRequest {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             doc_id: fields.required("docid")?,
@@ -632,7 +632,7 @@ pub struct DocExportResponse {
     pub job_id: Option<String>,
 }
 impl crate::de::Decode for DocExportResponse {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             job_id: fields.optional("jobid")?,
@@ -657,7 +657,7 @@ pub struct DocExportResult {
     pub download_url: Option<String>,
 }
 impl crate::de::Decode for DocExportResult {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             status: fields.optional("status")?,
@@ -680,7 +680,7 @@ pub struct DocExportResultRequest {
     pub job_id: String,
 }
 impl crate::de::Decode for DocExportResultRequest {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             job_id: fields.required("jobid")?,
@@ -732,7 +732,7 @@ impl serde::Serialize for DocExportStatus {
     }
 }
 impl crate::de::Decode for DocExportStatus {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         <i64 as crate::de::Decode>::decode(value).map(Self::from)
     }
 }
@@ -766,7 +766,7 @@ pub struct DocListRequest {
     pub limit: Option<i64>,
 }
 impl crate::de::Decode for DocListRequest {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             start_time: fields.required("start_time")?,
@@ -800,7 +800,7 @@ pub struct DocListResponse {
     pub doc_list: Vec<ArchivedDoc>,
 }
 impl crate::de::Decode for DocListResponse {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             has_more: fields.optional("has_more")?,
@@ -820,7 +820,7 @@ impl<'de> serde::Deserialize<'de> for DocListResponse {
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct EmptyResponse {}
 impl crate::de::Decode for EmptyResponse {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         crate::de::Fields::of(value)?;
         Ok(Self {})
     }
@@ -842,7 +842,7 @@ pub struct FileContentAuthUser {
     pub is_resigned: Option<ResignedFlag>,
 }
 impl crate::de::Decode for FileContentAuthUser {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             userid: fields.required("userid")?,
@@ -871,7 +871,7 @@ pub struct FileContentAuthUserListResponse {
     pub has_more: Option<bool>,
 }
 impl crate::de::Decode for FileContentAuthUserListResponse {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             auth_user_list: fields.or_empty("auth_user_list")?,
@@ -895,7 +895,7 @@ pub struct FileCreator {
     pub userid: Option<String>,
 }
 impl crate::de::Decode for FileCreator {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             userid: fields.optional("userid")?,
@@ -923,7 +923,7 @@ pub struct FileOperExternalUser {
     pub corp_name: Option<String>,
 }
 impl crate::de::Decode for FileOperExternalUser {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             user_type: fields.optional("type")?,
@@ -974,7 +974,7 @@ pub struct FileOperRecord {
     pub device_code: Option<String>,
 }
 impl crate::de::Decode for FileOperRecord {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             time: fields.optional("time")?,
@@ -1018,7 +1018,7 @@ pub struct FileOperRecordRequest {
     pub limit: Option<i64>,
 }
 impl crate::de::Decode for FileOperRecordRequest {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             start_time: fields.required("start_time")?,
@@ -1051,7 +1051,7 @@ pub struct FileOperRecordResponse {
     pub record_list: Vec<FileOperRecord>,
 }
 impl crate::de::Decode for FileOperRecordResponse {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             has_more: fields.optional("has_more")?,
@@ -1078,7 +1078,7 @@ pub struct FileOperation {
     pub source: Option<i64>,
 }
 impl crate::de::Decode for FileOperation {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             oper_type: fields.required("type")?,
@@ -1114,7 +1114,7 @@ pub struct MemberOperLogRequest {
     pub limit: Option<i64>,
 }
 impl crate::de::Decode for MemberOperLogRequest {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             start_time: fields.required("start_time")?,
@@ -1147,7 +1147,7 @@ pub struct MemberOperLogResponse {
     pub record_list: Vec<MemberOperRecord>,
 }
 impl crate::de::Decode for MemberOperLogResponse {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             has_more: fields.optional("has_more")?,
@@ -1183,7 +1183,7 @@ pub struct MemberOperRecord {
     pub ip: Option<String>,
 }
 impl crate::de::Decode for MemberOperRecord {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             time: fields.optional("time")?,
@@ -1295,7 +1295,7 @@ impl serde::Serialize for MemberOperType {
     }
 }
 impl crate::de::Decode for MemberOperType {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         <i64 as crate::de::Decode>::decode(value).map(Self::from)
     }
 }
@@ -1340,7 +1340,7 @@ impl serde::Serialize for ResignedFlag {
     }
 }
 impl crate::de::Decode for ResignedFlag {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         <i64 as crate::de::Decode>::decode(value).map(Self::from)
     }
 }
@@ -1361,7 +1361,7 @@ pub struct ScheduleAttendee {
     pub response_status: Option<i64>,
 }
 impl crate::de::Decode for ScheduleAttendee {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             userid: fields.required("userid")?,
@@ -1389,7 +1389,7 @@ pub struct ScheduleBySequenceRequest {
     pub limit: Option<i64>,
 }
 impl crate::de::Decode for ScheduleBySequenceRequest {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             cal_id: fields.required("cal_id")?,
@@ -1419,7 +1419,7 @@ pub struct ScheduleBySequenceResponse {
     pub has_more: Option<bool>,
 }
 impl crate::de::Decode for ScheduleBySequenceResponse {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             schedule_list: fields.or_empty("schedule_list")?,
@@ -1444,7 +1444,7 @@ pub struct ScheduleDetailRequest {
     pub schedule_id_list: Vec<String>,
 }
 impl crate::de::Decode for ScheduleDetailRequest {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             cal_id: fields.required("cal_id")?,
@@ -1467,7 +1467,7 @@ pub struct ScheduleDetailResponse {
     pub schedule_list: Vec<ArchivedSchedule>,
 }
 impl crate::de::Decode for ScheduleDetailResponse {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             schedule_list: fields.or_empty("schedule_list")?,
@@ -1488,7 +1488,7 @@ pub struct ScheduleExcludeTime {
     pub start_time: i64,
 }
 impl crate::de::Decode for ScheduleExcludeTime {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             start_time: fields.required("start_time")?,
@@ -1552,7 +1552,7 @@ pub struct ScheduleReminders {
     pub exclude_time_list: Vec<ScheduleExcludeTime>,
 }
 impl crate::de::Decode for ScheduleReminders {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             is_remind: fields.optional("is_remind")?,
@@ -1600,7 +1600,7 @@ pub struct ScreenOperRecord {
     pub system: Option<String>,
 }
 impl crate::de::Decode for ScreenOperRecord {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             time: fields.optional("time")?,
@@ -1643,7 +1643,7 @@ pub struct ScreenOperRecordRequest {
     pub limit: Option<i64>,
 }
 impl crate::de::Decode for ScreenOperRecordRequest {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             start_time: fields.required("start_time")?,
@@ -1677,7 +1677,7 @@ pub struct ScreenOperRecordResponse {
     pub record_list: Vec<ScreenOperRecord>,
 }
 impl crate::de::Decode for ScreenOperRecordResponse {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             has_more: fields.optional("has_more")?,
@@ -1743,7 +1743,7 @@ impl serde::Serialize for ScreenShotType {
     }
 }
 impl crate::de::Decode for ScreenShotType {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         <i64 as crate::de::Decode>::decode(value).map(Self::from)
     }
 }
@@ -1779,7 +1779,7 @@ pub struct ServerDomain {
     pub description: Option<String>,
 }
 impl crate::de::Decode for ServerDomain {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             domain: fields.required("domain")?,
@@ -1809,7 +1809,7 @@ pub struct ServerDomainIpResponse {
     pub ip_list: Vec<ServerIp>,
 }
 impl crate::de::Decode for ServerDomainIpResponse {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             domain_list: fields.or_empty("domain_list")?,
@@ -1846,7 +1846,7 @@ pub struct ServerIp {
     pub description: Option<String>,
 }
 impl crate::de::Decode for ServerIp {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             ip: fields.required("ip")?,
@@ -1913,7 +1913,7 @@ pub struct TrustDevice {
     pub status: Option<TrustDeviceStatus>,
 }
 impl crate::de::Decode for TrustDevice {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             device_code: fields.required("device_code")?,
@@ -1951,7 +1951,7 @@ pub struct TrustDeviceByUserRequest {
     pub device_type: TrustDeviceType,
 }
 impl crate::de::Decode for TrustDeviceByUserRequest {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             last_login_userid: fields.required("last_login_userid")?,
@@ -1974,7 +1974,7 @@ pub struct TrustDeviceByUserResponse {
     pub device_list: Vec<TrustDevice>,
 }
 impl crate::de::Decode for TrustDeviceByUserResponse {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             device_list: fields.or_empty("device_list")?,
@@ -1998,7 +1998,7 @@ pub struct TrustDeviceDeleteRequest {
     pub device_code_list: Vec<String>,
 }
 impl crate::de::Decode for TrustDeviceDeleteRequest {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             device_type: fields.required("type")?,
@@ -2038,7 +2038,7 @@ pub struct TrustDeviceImport {
     pub seq_no: Option<String>,
 }
 impl crate::de::Decode for TrustDeviceImport {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             system: fields.required("system")?,
@@ -2065,7 +2065,7 @@ pub struct TrustDeviceImportRequest {
     pub device_list: Vec<TrustDeviceImport>,
 }
 impl crate::de::Decode for TrustDeviceImportRequest {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             device_list: fields.required("device_list")?,
@@ -2087,7 +2087,7 @@ pub struct TrustDeviceImportResponse {
     pub results: Vec<TrustDeviceImportResult>,
 }
 impl crate::de::Decode for TrustDeviceImportResponse {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             results: fields.or_empty("result")?,
@@ -2117,7 +2117,7 @@ pub struct TrustDeviceImportResult {
     pub status: Option<TrustDeviceImportStatus>,
 }
 impl crate::de::Decode for TrustDeviceImportResult {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             device_index: fields.required("device_index")?,
@@ -2176,7 +2176,7 @@ impl serde::Serialize for TrustDeviceImportStatus {
     }
 }
 impl crate::de::Decode for TrustDeviceImportStatus {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         <i64 as crate::de::Decode>::decode(value).map(Self::from)
     }
 }
@@ -2201,7 +2201,7 @@ pub struct TrustDeviceListRequest {
     pub limit: Option<i64>,
 }
 impl crate::de::Decode for TrustDeviceListRequest {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             device_type: fields.required("type")?,
@@ -2228,7 +2228,7 @@ pub struct TrustDeviceListResponse {
     pub next_cursor: Option<String>,
 }
 impl crate::de::Decode for TrustDeviceListResponse {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             device_list: fields.or_empty("device_list")?,
@@ -2285,7 +2285,7 @@ impl serde::Serialize for TrustDeviceSource {
     }
 }
 impl crate::de::Decode for TrustDeviceSource {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         <i64 as crate::de::Decode>::decode(value).map(Self::from)
     }
 }
@@ -2346,7 +2346,7 @@ impl serde::Serialize for TrustDeviceStatus {
     }
 }
 impl crate::de::Decode for TrustDeviceStatus {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         <i64 as crate::de::Decode>::decode(value).map(Self::from)
     }
 }
@@ -2395,7 +2395,7 @@ impl serde::Serialize for TrustDeviceType {
     }
 }
 impl crate::de::Decode for TrustDeviceType {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         <i64 as crate::de::Decode>::decode(value).map(Self::from)
     }
 }
@@ -2417,7 +2417,7 @@ pub struct VipJobResult {
     pub fail_userid_list: Vec<String>,
 }
 impl crate::de::Decode for VipJobResult {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             succ_userid_list: fields.or_empty("succ_userid_list")?,
@@ -2440,7 +2440,7 @@ pub struct VipJobResultRequest {
     pub job_id: String,
 }
 impl crate::de::Decode for VipJobResultRequest {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             job_id: fields.required("jobid")?,
@@ -2462,7 +2462,7 @@ pub struct VipJobResultResponse {
     pub job_result: Option<VipJobResult>,
 }
 impl crate::de::Decode for VipJobResultResponse {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             job_result: fields.optional("job_result")?,
@@ -2487,7 +2487,7 @@ pub struct VipJobSubmitResponse {
     pub invalid_userid_list: Vec<String>,
 }
 impl crate::de::Decode for VipJobSubmitResponse {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             job_id: fields.optional("jobid")?,
@@ -2513,7 +2513,7 @@ pub struct VipListRequest {
     pub limit: Option<i64>,
 }
 impl crate::de::Decode for VipListRequest {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             cursor: fields.optional("cursor")?,
@@ -2542,7 +2542,7 @@ pub struct VipListResponse {
     pub userid_list: Vec<String>,
 }
 impl crate::de::Decode for VipListResponse {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             has_more: fields.optional("has_more")?,
@@ -2565,7 +2565,7 @@ pub struct VipUserIdListRequest {
     pub userid_list: Vec<String>,
 }
 impl crate::de::Decode for VipUserIdListRequest {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             userid_list: fields.required("userid_list")?,
@@ -2593,7 +2593,7 @@ pub struct WedriveDownload {
     pub cookie_value: Option<crate::Secret>,
 }
 impl crate::de::Decode for WedriveDownload {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             download_url: fields.optional("download_url")?,
@@ -2617,7 +2617,7 @@ pub struct WedriveDownloadRequest {
     pub file_id: String,
 }
 impl crate::de::Decode for WedriveDownloadRequest {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             file_id: fields.required("fileid")?,

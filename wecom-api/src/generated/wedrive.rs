@@ -22,7 +22,7 @@ pub struct AuthInfo {
     pub auth: Option<DriveAuth>,
 }
 impl crate::de::Decode for AuthInfo {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             member_type: fields.required("type")?,
@@ -49,7 +49,7 @@ pub struct CapacityResponse {
     pub total_capacity_for_vip: Option<i64>,
 }
 impl crate::de::Decode for CapacityResponse {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             total_capacity_for_all: fields.optional("total_capacity_for_all")?,
@@ -114,7 +114,7 @@ impl serde::Serialize for DriveAuth {
     }
 }
 impl crate::de::Decode for DriveAuth {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         <i64 as crate::de::Decode>::decode(value).map(Self::from)
     }
 }
@@ -165,7 +165,7 @@ pub struct DriveFile {
     pub url: Option<String>,
 }
 impl crate::de::Decode for DriveFile {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             fileid: fields.required("fileid")?,
@@ -194,7 +194,7 @@ impl<'de> serde::Deserialize<'de> for DriveFile {
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct EmptyRequest {}
 impl crate::de::Decode for EmptyRequest {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         crate::de::Fields::of(value)?;
         Ok(Self {})
     }
@@ -210,7 +210,7 @@ impl<'de> serde::Deserialize<'de> for EmptyRequest {
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct EmptyResponse {}
 impl crate::de::Decode for EmptyResponse {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         crate::de::Fields::of(value)?;
         Ok(Self {})
     }
@@ -230,7 +230,7 @@ pub struct FileAclRequest {
     pub auth_info: Vec<AuthInfo>,
 }
 impl crate::de::Decode for FileAclRequest {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             fileid: fields.required("fileid")?,
@@ -291,7 +291,7 @@ impl serde::Serialize for FileAuthScope {
     }
 }
 impl crate::de::Decode for FileAuthScope {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         <i64 as crate::de::Decode>::decode(value).map(Self::from)
     }
 }
@@ -314,7 +314,7 @@ pub struct FileCreateRequest {
     pub file_name: String,
 }
 impl crate::de::Decode for FileCreateRequest {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             spaceid: fields.required("spaceid")?,
@@ -340,7 +340,7 @@ pub struct FileCreateResponse {
     pub url: Option<String>,
 }
 impl crate::de::Decode for FileCreateResponse {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             fileid: fields.required("fileid")?,
@@ -361,7 +361,7 @@ pub struct FileDeleteRequest {
     pub fileid: Vec<String>,
 }
 impl crate::de::Decode for FileDeleteRequest {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             fileid: fields.required("fileid")?,
@@ -386,7 +386,7 @@ pub struct FileDownloadRequest {
     pub selected_ticket: Option<String>,
 }
 impl crate::de::Decode for FileDownloadRequest {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             fileid: fields.optional("fileid")?,
@@ -413,7 +413,7 @@ pub struct FileDownloadResponse {
     pub cookie_value: Option<crate::Secret>,
 }
 impl crate::de::Decode for FileDownloadResponse {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             download_url: fields.required("download_url")?,
@@ -435,7 +435,7 @@ pub struct FileIdRequest {
     pub fileid: String,
 }
 impl crate::de::Decode for FileIdRequest {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             fileid: fields.required("fileid")?,
@@ -455,7 +455,7 @@ pub struct FileInfoResponse {
     pub file_info: DriveFile,
 }
 impl crate::de::Decode for FileInfoResponse {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             file_info: fields.required("file_info")?,
@@ -477,7 +477,7 @@ pub struct FileItems {
     pub item: Vec<DriveFile>,
 }
 impl crate::de::Decode for FileItems {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             item: fields.or_empty("item")?,
@@ -505,7 +505,7 @@ pub struct FileListRequest {
     pub limit: i64,
 }
 impl crate::de::Decode for FileListRequest {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             spaceid: fields.required("spaceid")?,
@@ -536,7 +536,7 @@ pub struct FileListResponse {
     pub file_list: Option<FileItems>,
 }
 impl crate::de::Decode for FileListResponse {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             has_more: fields.optional("has_more")?,
@@ -563,7 +563,7 @@ pub struct FileMoveRequest {
     pub fileid: Vec<String>,
 }
 impl crate::de::Decode for FileMoveRequest {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             fatherid: fields.required("fatherid")?,
@@ -586,7 +586,7 @@ pub struct FileMoveResponse {
     pub file_list: Option<FileItems>,
 }
 impl crate::de::Decode for FileMoveResponse {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             file_list: fields.optional("file_list")?,
@@ -620,7 +620,7 @@ pub struct FilePermission {
     pub watermark: Option<Watermark>,
 }
 impl crate::de::Decode for FilePermission {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             share_range: fields.optional("share_range")?,
@@ -646,7 +646,7 @@ pub struct FileRenameRequest {
     pub new_name: String,
 }
 impl crate::de::Decode for FileRenameRequest {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             fileid: fields.required("fileid")?,
@@ -668,7 +668,7 @@ pub struct FileRenameResponse {
     pub file: Option<DriveFile>,
 }
 impl crate::de::Decode for FileRenameResponse {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             file: fields.optional("file")?,
@@ -699,7 +699,7 @@ pub struct FileSecureSetting {
     pub ban_share_external: Option<bool>,
 }
 impl crate::de::Decode for FileSecureSetting {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             enable_readonly_copy: fields.optional("enable_readonly_copy")?,
@@ -725,7 +725,7 @@ pub struct FileSecureSettingRequest {
     pub watermark: Option<WatermarkSetting>,
 }
 impl crate::de::Decode for FileSecureSettingRequest {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             fileid: fields.required("fileid")?,
@@ -751,7 +751,7 @@ pub struct FileSettingRequest {
     pub auth: Option<DriveAuth>,
 }
 impl crate::de::Decode for FileSettingRequest {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             fileid: fields.required("fileid")?,
@@ -773,7 +773,7 @@ pub struct FileShareResponse {
     pub share_url: String,
 }
 impl crate::de::Decode for FileShareResponse {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             share_url: fields.required("share_url")?,
@@ -837,7 +837,7 @@ impl serde::Serialize for FileSortType {
     }
 }
 impl crate::de::Decode for FileSortType {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         <i64 as crate::de::Decode>::decode(value).map(Self::from)
     }
 }
@@ -882,7 +882,7 @@ impl serde::Serialize for FileStatus {
     }
 }
 impl crate::de::Decode for FileStatus {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         <i64 as crate::de::Decode>::decode(value).map(Self::from)
     }
 }
@@ -943,7 +943,7 @@ impl serde::Serialize for FileType {
     }
 }
 impl crate::de::Decode for FileType {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         <i64 as crate::de::Decode>::decode(value).map(Self::from)
     }
 }
@@ -960,7 +960,7 @@ pub struct FileUploadFinishRequest {
     pub upload_key: String,
 }
 impl crate::de::Decode for FileUploadFinishRequest {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             upload_key: fields.required("upload_key")?,
@@ -997,7 +997,7 @@ pub struct FileUploadInitRequest {
     pub skip_push_card: Option<bool>,
 }
 impl crate::de::Decode for FileUploadInitRequest {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             spaceid: fields.optional("spaceid")?,
@@ -1030,7 +1030,7 @@ pub struct FileUploadInitResponse {
     pub fileid: Option<String>,
 }
 impl crate::de::Decode for FileUploadInitResponse {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             hit_exist: fields.optional("hit_exist")?,
@@ -1056,7 +1056,7 @@ pub struct FileUploadPartRequest {
     pub file_base64_content: String,
 }
 impl crate::de::Decode for FileUploadPartRequest {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             upload_key: fields.required("upload_key")?,
@@ -1090,7 +1090,7 @@ pub struct FileUploadRequest {
     pub file_base64_content: String,
 }
 impl crate::de::Decode for FileUploadRequest {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             spaceid: fields.optional("spaceid")?,
@@ -1115,7 +1115,7 @@ pub struct FileUploadResponse {
     pub fileid: Option<String>,
 }
 impl crate::de::Decode for FileUploadResponse {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             fileid: fields.optional("fileid")?,
@@ -1140,7 +1140,7 @@ pub struct InheritFatherAuth {
     pub inherit: Option<bool>,
 }
 impl crate::de::Decode for InheritFatherAuth {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             auth_list: fields.or_empty("auth_list")?,
@@ -1189,7 +1189,7 @@ impl serde::Serialize for MemberType {
     }
 }
 impl crate::de::Decode for MemberType {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         <i64 as crate::de::Decode>::decode(value).map(Self::from)
     }
 }
@@ -1216,7 +1216,7 @@ pub struct ProInfoResponse {
     pub pro_expire_time: Option<i64>,
 }
 impl crate::de::Decode for ProInfoResponse {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             is_pro: fields.optional("is_pro")?,
@@ -1250,7 +1250,7 @@ pub struct ShareRange {
     pub corp_external_auth: Option<i64>,
 }
 impl crate::de::Decode for ShareRange {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             enable_corp_internal: fields.optional("enable_corp_internal")?,
@@ -1275,7 +1275,7 @@ pub struct SpaceAclRequest {
     pub auth_info: Vec<AuthInfo>,
 }
 impl crate::de::Decode for SpaceAclRequest {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             spaceid: fields.required("spaceid")?,
@@ -1301,7 +1301,7 @@ pub struct SpaceAuthList {
     pub quit_userid: Vec<String>,
 }
 impl crate::de::Decode for SpaceAuthList {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             auth_info: fields.or_empty("auth_info")?,
@@ -1328,7 +1328,7 @@ pub struct SpaceCreateRequest {
     pub space_sub_type: Option<i64>,
 }
 impl crate::de::Decode for SpaceCreateRequest {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             space_name: fields.required("space_name")?,
@@ -1350,7 +1350,7 @@ pub struct SpaceCreateResponse {
     pub spaceid: String,
 }
 impl crate::de::Decode for SpaceCreateResponse {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             spaceid: fields.required("spaceid")?,
@@ -1370,7 +1370,7 @@ pub struct SpaceIdRequest {
     pub spaceid: String,
 }
 impl crate::de::Decode for SpaceIdRequest {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             spaceid: fields.required("spaceid")?,
@@ -1403,7 +1403,7 @@ pub struct SpaceInfo {
     pub secure_setting: Option<SpaceSecureSetting>,
 }
 impl crate::de::Decode for SpaceInfo {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             spaceid: fields.required("spaceid")?,
@@ -1427,7 +1427,7 @@ pub struct SpaceInfoResponse {
     pub space_info: SpaceInfo,
 }
 impl crate::de::Decode for SpaceInfoResponse {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             space_info: fields.required("space_info")?,
@@ -1449,7 +1449,7 @@ pub struct SpaceRenameRequest {
     pub space_name: String,
 }
 impl crate::de::Decode for SpaceRenameRequest {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             spaceid: fields.required("spaceid")?,
@@ -1505,7 +1505,7 @@ pub struct SpaceSecureSetting {
     pub create_file_only_admin: Option<bool>,
 }
 impl crate::de::Decode for SpaceSecureSetting {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             enable_watermark: fields.optional("enable_watermark")?,
@@ -1558,7 +1558,7 @@ pub struct SpaceSettingRequest {
     pub ban_share_external: Option<bool>,
 }
 impl crate::de::Decode for SpaceSettingRequest {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             spaceid: fields.required("spaceid")?,
@@ -1585,7 +1585,7 @@ pub struct SpaceShareResponse {
     pub space_share_url: String,
 }
 impl crate::de::Decode for SpaceShareResponse {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             space_share_url: fields.required("space_share_url")?,
@@ -1609,7 +1609,7 @@ pub struct VipBatchResponse {
     pub fail_userid_list: Vec<String>,
 }
 impl crate::de::Decode for VipBatchResponse {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             succ_userid_list: fields.or_empty("succ_userid_list")?,
@@ -1634,7 +1634,7 @@ pub struct VipListRequest {
     pub limit: Option<i64>,
 }
 impl crate::de::Decode for VipListRequest {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             cursor: fields.optional("cursor")?,
@@ -1662,7 +1662,7 @@ pub struct VipListResponse {
     pub userid_list: Vec<String>,
 }
 impl crate::de::Decode for VipListResponse {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             has_more: fields.optional("has_more")?,
@@ -1684,7 +1684,7 @@ pub struct VipUseridsRequest {
     pub userid_list: Vec<String>,
 }
 impl crate::de::Decode for VipUseridsRequest {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             userid_list: fields.required("userid_list")?,
@@ -1721,7 +1721,7 @@ pub struct Watermark {
     pub force_by_space_admin: Option<bool>,
 }
 impl crate::de::Decode for Watermark {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             text: fields.optional("text")?,
@@ -1757,7 +1757,7 @@ pub struct WatermarkSetting {
     pub show_text: Option<bool>,
 }
 impl crate::de::Decode for WatermarkSetting {
-    fn decode(value: serde_json::Value) -> Result<Self, crate::de::DecodeError> {
+    fn decode(value: crate::de::Node<'_>) -> Result<Self, crate::de::DecodeError> {
         let mut fields = crate::de::Fields::of(value)?;
         Ok(Self {
             text: fields.optional("text")?,
