@@ -29,7 +29,10 @@ mod value;
 
 // The runtime's own unit tests build no generated group, which is what uses `deserialize`.
 #[cfg_attr(test, allow(unused_imports))]
-pub(crate) use value::{Decode, Fields, Node, decode_body, decode_value, deserialize, integer};
+pub(crate) use value::{Decode, Fields, Node, decode_body, deserialize, integer};
+// Callbacks read XML into a `Value`, then decode it.
+#[cfg(feature = "callbacks")]
+pub(crate) use value::decode_value;
 // The callback readers share the rule for an absent value.
 #[cfg(feature = "callbacks")]
 pub(crate) use value::present;

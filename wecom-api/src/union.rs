@@ -7,9 +7,9 @@
 // Only generated code calls these; with every feature group off nothing does.
 #![allow(dead_code)]
 
+use crate::de::{Decode, DecodeError, Fields, Node};
 use serde::ser::SerializeMap;
 use serde::{Serialize, Serializer};
-use crate::de::{Decode, DecodeError, Fields, Node};
 
 /// Value of the tag field for one variant.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -188,7 +188,11 @@ mod tests {
         struct IsText(bool);
         impl Decode for IsText {
             fn decode(value: Node<'_>) -> Result<Self, DecodeError> {
-                Ok(IsText(matches(&Fields::of(value)?, "msgtype", Tag::Str("text"))))
+                Ok(IsText(matches(
+                    &Fields::of(value)?,
+                    "msgtype",
+                    Tag::Str("text"),
+                )))
             }
         }
         let is_text = |json| crate::de::decode_body::<IsText>(json).unwrap().0;

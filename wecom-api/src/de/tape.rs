@@ -25,9 +25,18 @@ pub(crate) enum Entry<'s> {
     Number(Cow<'s, str>),
     Str(Cow<'s, str>),
     /// An object member's name; `live` is false for one a later duplicate overrides.
-    Key { name: Cow<'s, str>, live: bool },
-    Array { len: u32, end: u32 },
-    Object { len: u32, end: u32 },
+    Key {
+        name: Cow<'s, str>,
+        live: bool,
+    },
+    Array {
+        len: u32,
+        end: u32,
+    },
+    Object {
+        len: u32,
+        end: u32,
+    },
 }
 
 /// A parsed JSON document.
@@ -424,8 +433,7 @@ impl<'s> Parser<'s> {
                             return Err(self.fail("invalid surrogate pair in a \\u escape"));
                         }
                         let code = 0x10000 + ((first - 0xD800) << 10) + (second - 0xDC00);
-                        char::from_u32(code)
-                            .ok_or_else(|| self.fail("invalid \\u escape"))?
+                        char::from_u32(code).ok_or_else(|| self.fail("invalid \\u escape"))?
                     }
                     0xDC00..=0xDFFF => {
                         return Err(self.fail("lone trailing surrogate in a \\u escape"));
@@ -505,9 +513,12 @@ mod tests {
     #[test]
     fn reads_every_kind_of_value() {
         let body = r#" {"a": [1, -2.5e3, "x\"y\u00e9\ud83d\ude00", true, false, null, {}, []], "名": "张三"} "#;
-        assert_eq!(parsed(body).unwrap(), serde_json::from_str::<Value>(body).unwrap());
-        let tape = Tape::parse(br#"{"n":9007199254740993.0,"big":123456789012345678901234}"#)
-            .unwrap();
+        assert_eq!(
+            parsed(body).unwrap(),
+            serde_json::from_str::<Value>(body).unwrap()
+        );
+        let tape =
+            Tape::parse(br#"{"n":9007199254740993.0,"big":123456789012345678901234}"#).unwrap();
         assert_eq!(tape.entries[2], Entry::Number("9007199254740993.0".into()));
         assert_eq!(
             tape.entries[4],
@@ -519,7 +530,10 @@ mod tests {
     #[test]
     fn strings_without_escapes_are_borrowed() {
         let tape = Tape::parse(br#"["plain","esc\n"]"#).unwrap();
-        assert!(matches!(&tape.entries[1], Entry::Str(Cow::Borrowed("plain"))));
+        assert!(matches!(
+            &tape.entries[1],
+            Entry::Str(Cow::Borrowed("plain"))
+        ));
         assert!(matches!(&tape.entries[2], Entry::Str(Cow::Owned(s)) if s == "esc\n"));
     }
 
@@ -532,8 +546,23 @@ mod tests {
         assert!(e.message.contains("expected a value"), "{}", e.message);
         assert_eq!(parsed("[1] x").unwrap_err().path, ".");
         for bad in [
-            "", "{", "[", "[1,]", "{\"a\"}", "{\"a\":1,}", "01", "1.", "-", "1e", "\"\\x\"",
-            "\"\\ud800\"", "\"a\nb\"", "nul", "{1:2}", "[1 2]", "\u{feff}1",
+            "",
+            "{",
+            "[",
+            "[1,]",
+            "{\"a\"}",
+            "{\"a\":1,}",
+            "01",
+            "1.",
+            "-",
+            "1e",
+            "\"\\x\"",
+            "\"\\ud800\"",
+            "\"a\nb\"",
+            "nul",
+            "{1:2}",
+            "[1 2]",
+            "\u{feff}1",
         ] {
             assert!(parsed(bad).is_err(), "{bad:?} is not JSON");
             assert!(serde_json::from_str::<Value>(bad).is_err(), "{bad:?}");

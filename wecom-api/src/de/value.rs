@@ -305,8 +305,7 @@ pub(crate) fn integer(text: &str) -> Option<i64> {
     };
     let (whole, fraction) = mantissa.split_once('.').unwrap_or((mantissa, ""));
     let all_digits = |s: &str| s.bytes().all(|b| b.is_ascii_digit());
-    if (whole.is_empty() && fraction.is_empty()) || !all_digits(whole) || !all_digits(fraction)
-    {
+    if (whole.is_empty() && fraction.is_empty()) || !all_digits(whole) || !all_digits(fraction) {
         return None;
     }
     // value = digits × 10^scale
@@ -679,7 +678,10 @@ mod tests {
     #[test]
     fn integers_are_exact_or_refused() {
         // Plain integers: the whole i64 range.
-        assert_eq!(body::<i64>("9007199254740993").unwrap(), 9_007_199_254_740_993);
+        assert_eq!(
+            body::<i64>("9007199254740993").unwrap(),
+            9_007_199_254_740_993
+        );
         assert_eq!(body::<i64>("-9223372036854775808").unwrap(), i64::MIN);
         assert_eq!(body::<i64>(r#""9223372036854775807""#).unwrap(), i64::MAX);
         // Fraction and exponent forms: only whole numbers up to 2^53.
@@ -707,7 +709,10 @@ mod tests {
             "18446744073709551616",
         ] {
             let e = body::<i64>(inexact).unwrap_err();
-            assert!(e.message.starts_with("expected an integer"), "{inexact}: {e}");
+            assert!(
+                e.message.starts_with("expected an integer"),
+                "{inexact}: {e}"
+            );
         }
         // The field is named.
         let e = body::<BTreeMap<String, i64>>(r#"{"id":"9007199254740993.0"}"#).unwrap_err();
@@ -738,7 +743,10 @@ mod tests {
         let mut fields = Fields::of(Node::root(&tape)).unwrap();
         assert_eq!(fields.required::<i64>("a").unwrap(), 3);
         assert_eq!(fields.take("a").map(Node::to_value), None);
-        assert_eq!(fields.into_map(), json!({"b": 2}).as_object().cloned().unwrap());
+        assert_eq!(
+            fields.into_map(),
+            json!({"b": 2}).as_object().cloned().unwrap()
+        );
     }
 
     #[test]
@@ -773,7 +781,11 @@ mod tests {
             "{}",
             e.message
         );
-        assert!(e.message.ends_with("found the string \"x\""), "{}", e.message);
+        assert!(
+            e.message.ends_with("found the string \"x\""),
+            "{}",
+            e.message
+        );
         assert_eq!(e.to_string(), format!("list[1].n: {}", e.message));
 
         let value = json!({});
