@@ -56,10 +56,11 @@ impl<'s> Tape<'s> {
             text,
             bytes: body,
             at: 0,
-            // A rough guess from typical bodies; the vector grows if it is short.
-            entries: Vec::with_capacity((body.len() / 12).clamp(4, 1 << 16)),
-            open: Vec::new(),
-            key_marks: Vec::new(),
+            // Rough guesses from typical bodies (an entry per 8 bytes or so, a few levels,
+            // a few dozen members); the vectors grow if they are short.
+            entries: Vec::with_capacity((body.len() / 8).clamp(16, 1 << 16)),
+            open: Vec::with_capacity(8),
+            key_marks: Vec::with_capacity(64),
         };
         parser.document()?;
         Ok(Tape {
@@ -129,6 +130,9 @@ fn syntax(body: &[u8], offset: usize, what: &str) -> DecodeError {
         message: format!("invalid JSON at byte {offset}: {what}"),
     }
 }
+
+/// Objects with at most this many members are checked for duplicate names pair by pair.
+const SMALL_OBJECT: usize = 32;
 
 /// Containers nest at most this deep, as in serde_json: readers of the tape recurse.
 const MAX_DEPTH: usize = 128;
@@ -282,29 +286,45 @@ impl<'s> Parser<'s> {
     /// wins, as in serde_json and JavaScript, and each earlier one is logged with its path.
     fn check_duplicates(&mut self, from: usize) {
         let marks = &mut self.key_marks[from..];
-        if marks.len() > 1 {
-            marks.sort_unstable();
-            for pair in 1..marks.len() {
-                let ((h1, first, offset), (h2, later, _)) = (marks[pair - 1], marks[pair]);
-                if h1 != h2 {
-                    continue;
-                }
-                let (Entry::Key { name: a, .. }, Entry::Key { name: b, .. }) =
-                    (&self.entries[first], &self.entries[later])
-                else {
-                    continue;
-                };
-                if a == b {
-                    if let Entry::Key { live, .. } = &mut self.entries[first] {
-                        *live = false;
+        // Pairs of equal fingerprints: compared directly in small objects (no sort), by
+        // sorting in large ones.
+        let mut same: Vec<(usize, usize)> = Vec::new();
+        if marks.len() <= SMALL_OBJECT {
+            for later in 1..marks.len() {
+                for first in 0..later {
+                    if marks[first].0 == marks[later].0 {
+                        same.push((first, later));
                     }
-                    let path = json_path::path_at(self.bytes, offset + 1);
-                    tracing::warn!(
-                        path = %path,
-                        "duplicate member in a JSON response; the last one is kept"
-                    );
                 }
             }
+        } else {
+            marks.sort_unstable();
+            same.extend(
+                (1..marks.len())
+                    .filter(|&i| marks[i - 1].0 == marks[i].0)
+                    .map(|i| (i - 1, i)),
+            );
+        }
+        for (first, later) in same {
+            let ((_, first, offset), (_, later, _)) = (marks[first], marks[later]);
+            let (Entry::Key { name: a, .. }, Entry::Key { name: b, .. }) =
+                (&self.entries[first], &self.entries[later])
+            else {
+                continue;
+            };
+            if a != b {
+                continue;
+            }
+            // Hide the earlier of the two (the tape runs in document order).
+            let hidden = first.min(later);
+            if let Entry::Key { live, .. } = &mut self.entries[hidden] {
+                *live = false;
+            }
+            let path = json_path::path_at(self.bytes, offset + 1);
+            tracing::warn!(
+                path = %path,
+                "duplicate member in a JSON response; the last one is kept"
+            );
         }
         self.key_marks.truncate(from);
     }
@@ -609,6 +629,23 @@ mod tests {
                 ("a".into(), true)
             ]
         );
+    }
+
+    #[test]
+    fn duplicates_are_found_in_large_objects_too() {
+        let mut members: Vec<String> = (0..40).map(|i| format!(r#""k{i}":{i}"#)).collect();
+        members.push(r#""k7":"late""#.to_owned());
+        let text = format!("{{{}}}", members.join(","));
+        let tape = Tape::parse(text.as_bytes()).unwrap();
+        let value = to_value(&tape.entries, 0);
+        assert_eq!(value["k7"], "late");
+        assert_eq!(value.as_object().unwrap().len(), 40);
+        let hidden = tape
+            .entries
+            .iter()
+            .filter(|e| matches!(e, Entry::Key { live: false, .. }))
+            .count();
+        assert_eq!(hidden, 1);
     }
 
     /// Collects what a `tracing` fmt subscriber writes.
