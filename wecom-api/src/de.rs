@@ -41,6 +41,15 @@ pub(crate) use value::present;
 /// integer, so `9007199254740993.0` may already have been rounded.
 const FLOAT_INT_LIMIT: f64 = 9_007_199_254_740_992.0;
 
+/// Decodes a JSON body into a generated response type exactly as `Client` does: one parse
+/// into a tape that borrows the body, then the type's fields. For the benchmarks; not part
+/// of the stable API.
+#[doc(hidden)]
+#[allow(private_bounds)]
+pub fn decode_json_body<T: Decode>(body: &[u8]) -> crate::Result<T> {
+    decode_body(body).map_err(|e| crate::Error::decode("decode_json_body".into(), e, body))
+}
+
 // ---------------------------------------------------------------- integers
 
 // Zero-sized and `Copy` so a sequence can reuse one per element.

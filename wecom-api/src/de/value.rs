@@ -441,12 +441,48 @@ impl<T: Decode> Decode for Option<T> {
     }
 }
 
-/// The length of a list, or why it is not one; `null` is an empty list.
-fn list_len(value: Node<'_>) -> Result<usize, DecodeError> {
-    match value.entry() {
-        Entry::Array { len, .. } => Ok(*len as usize),
-        Entry::Null => Ok(0),
-        _ => Err(expected("an array", value)),
+/// The elements of a list being decoded; not generic, so compiled once.
+struct Elements<'a> {
+    entries: &'a [Entry<'a>],
+    next: usize,
+    end: usize,
+    index: usize,
+}
+
+impl<'a> Elements<'a> {
+    /// The elements of `value`, or why it is not a list; `null` is an empty list.
+    fn of(value: Node<'a>) -> Result<(Self, usize), DecodeError> {
+        let (end, len) = match value.entry() {
+            Entry::Array { end, len } => (*end as usize, *len as usize),
+            Entry::Null => (value.at + 1, 0),
+            _ => return Err(expected("an array", value)),
+        };
+        let elements = Elements {
+            entries: value.entries,
+            next: value.at + 1,
+            end,
+            index: 0,
+        };
+        Ok((elements, len))
+    }
+
+    fn next_item(&mut self) -> Option<Node<'a>> {
+        (self.next < self.end).then(|| {
+            let at = self.next;
+            self.next = Tape::next(self.entries, at);
+            self.index += 1;
+            Node {
+                entries: self.entries,
+                at,
+                hidden: None,
+            }
+        })
+    }
+
+    /// An error in the element last returned.
+    #[cold]
+    fn error(&self, e: DecodeError) -> DecodeError {
+        e.under(&format!("[{}]", self.index.saturating_sub(1)))
     }
 }
 
@@ -455,11 +491,12 @@ impl<T: Decode> Decode for Vec<T> {
     const BLANK_IS_ABSENT: bool = true;
 
     fn decode(value: Node<'_>) -> Result<Self, DecodeError> {
-        let mut out = Vec::with_capacity(list_len(value)?);
-        for (i, item) in value.elements().enumerate() {
+        let (mut items, len) = Elements::of(value)?;
+        let mut out = Vec::with_capacity(len);
+        while let Some(item) = items.next_item() {
             match T::decode(item) {
                 Ok(v) => out.push(v),
-                Err(e) => return Err(e.under(&format!("[{i}]"))),
+                Err(e) => return Err(items.error(e)),
             }
         }
         Ok(out)
@@ -571,15 +608,13 @@ impl<'a> Fields<'a> {
 
     /// A field the type requires: absent is an error.
     pub(crate) fn required<T: Decode>(&mut self, name: &str) -> Result<T, DecodeError> {
-        let value = self
-            .take(name)
-            .ok_or_else(|| DecodeError::here(format!("missing field `{name}`")))?;
+        let value = self.take_required(name)?;
         T::decode(value).map_err(|e| e.under(name))
     }
 
     /// An optional field: absent and `null` are `None` (and `""` for numbers and booleans).
     pub(crate) fn optional<T: Decode>(&mut self, name: &str) -> Result<Option<T>, DecodeError> {
-        match self.take(name).and_then(|v| present(v, T::BLANK_IS_ABSENT)) {
+        match self.take_present(name, T::BLANK_IS_ABSENT) {
             None => Ok(None),
             Some(value) => match T::decode(value) {
                 Ok(v) => Ok(Some(v)),
@@ -590,10 +625,21 @@ impl<'a> Fields<'a> {
 
     /// A list or map field: absent and `null` are empty.
     pub(crate) fn or_empty<T: Decode + Default>(&mut self, name: &str) -> Result<T, DecodeError> {
-        match self.take(name).and_then(|v| present(v, false)) {
+        match self.take_present(name, false) {
             None => Ok(T::default()),
             Some(value) => T::decode(value).map_err(|e| e.under(name)),
         }
+    }
+
+    // The generic methods above stay small: the work is in these, compiled once.
+
+    fn take_required(&mut self, name: &str) -> Result<Node<'a>, DecodeError> {
+        self.take(name)
+            .ok_or_else(|| DecodeError::here(format!("missing field `{name}`")))
+    }
+
+    fn take_present(&mut self, name: &str, blank_is_absent: bool) -> Option<Node<'a>> {
+        present(self.take(name)?, blank_is_absent)
     }
 
     /// The object without the members taken so far.
