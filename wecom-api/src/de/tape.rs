@@ -176,10 +176,7 @@ impl<'s> Parser<'s> {
     /// exhaust the stack.
     fn document(&mut self) -> Result<(), DecodeError> {
         self.value()?;
-        loop {
-            let Some(top) = self.open.last() else {
-                break;
-            };
+        while let Some(top) = self.open.last() {
             let (object, first) = (top.object, top.len == 0);
             match self.peek() {
                 Some(b'}') if object => self.close()?,
